@@ -1,0 +1,47 @@
+/** Devices and backends. */
+import { fail } from './errors';
+import { native, NativeBackends } from './native';
+import { checkDevice } from './validate';
+
+let defaultDevice = 'cpu';
+
+/** Which backends this build has and whether each can run here. */
+export function backends(): NativeBackends {
+  return native().backends();
+}
+
+/** The device used when an op's options name none ('cpu' unless set). */
+export function getDefaultDevice(): string {
+  return defaultDevice;
+}
+
+/**
+ * Sets the default device ('cpu', 'cuda', 'cuda:N'). Throws CUDA_UNAVAILABLE
+ * with the reason when CUDA cannot be used here.
+ */
+export function setDefaultDevice(device: string): void {
+  const d = checkDevice(device, 'setDefaultDevice');
+  if (d !== 'cpu') {
+    const cuda = backends().cuda;
+    if (!cuda.available) fail('CUDA_UNAVAILABLE', `setDefaultDevice: ${d} is not available: ${cuda.reason}`);
+    const index = Number(d.slice(5));
+    if (index >= cuda.devices.length)
+      fail('INVALID_ARGUMENT', `setDefaultDevice: ${d} does not exist; this machine has ${cuda.devices.length} CUDA device(s)`);
+  }
+  defaultDevice = d;
+}
+
+/** Waits for all queued work on a device. */
+export function synchronize(device = defaultDevice): void {
+  native().synchronize(checkDevice(device, 'synchronize'));
+}
+
+/** Sets the number of CPU threads (OpenMP and BLAS). */
+export function setNumThreads(n: number): void {
+  native().setNumThreads(n);
+}
+
+/** Returns cached GPU memory to the driver. */
+export function emptyCache(): void {
+  native().emptyCache();
+}

@@ -1,0 +1,91 @@
+/**
+ * Tensor lifetime bookkeeping: tidy() scopes and keep(). Every tensor made
+ * by the library is registered with the innermost open scope; closing a scope
+ * disposes what it holds except what the function returned or what was kept.
+ */
+import { fail } from './errors';
+
+export interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+  /** @internal */ kept: boolean;
+}
+
+const scopes: Set<Disposable>[] = [];
+
+/** @internal Called by the Tensor constructor. */
+export function track(t: Disposable): void {
+  if (scopes.length) scopes[scopes.length - 1].add(t);
+}
+
+function collect(value: unknown, out: Set<Disposable>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (isTrackable(value)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
+}
+
+function isTrackable(v: object): v is Disposable {
+  return typeof (v as Disposable).dispose === 'function' && 'kept' in v && 'isDisposed' in v;
+}
+
+/**
+ * Runs fn and disposes every tensor it created except those it returns (in
+ * an array, plain object or Map, at any depth) and those passed to keep().
+ * Returned tensors belong to the enclosing scope, if any. fn must be
+ * synchronous, as in TensorFlow.js.
+ */
+export function tidy<T>(fn: () => T): T;
+export function tidy<T>(name: string, fn: () => T): T;
+export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
+  const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
+  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', 'tidy: expected a function');
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const keepSet = new Set<Disposable>();
+  collect(result, keepSet, new Set());
+  if (result instanceof Promise) {
+    for (const t of scope) if (!t.kept) t.dispose();
+    fail('INVALID_ARGUMENT', 'tidy: the function returned a Promise; tidy() only takes synchronous functions');
+  }
+  for (const t of scope) {
+    if (keepSet.has(t) || t.kept) continue;
+    t.dispose();
+  }
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of keepSet) if (!t.isDisposed) parent.add(t);
+  return result;
+}
+
+/** Exempts t from disposal by any enclosing tidy(). Returns t. */
+export function keep<T extends Disposable>(t: T): T {
+  if (!t || !isTrackable(t)) fail('INVALID_ARGUMENT', 'keep: expected a Tensor');
+  t.kept = true;
+  return t;
+}
+
+/** Disposes a tensor, or every tensor in an array / plain object. */
+export function dispose(value: unknown): void {
+  const found = new Set<Disposable>();
+  collect(value, found, new Set());
+  for (const t of found) t.dispose();
+}
+
+/** Number of open tidy() scopes (for diagnostics). */
+export function scopeDepth(): number {
+  return scopes.length;
+}

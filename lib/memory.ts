@@ -1,0 +1,35 @@
+/** Memory accounting, as TensorFlow.js's tf.memory() with a per-device breakdown. */
+import { native, NativeMemory } from './native';
+
+export interface DeviceMemoryInfo {
+  /** Live tensor handles (not disposed, not yet released after GC). */
+  numTensors: number;
+  /** Distinct storage buffers (views share one). */
+  numDataBuffers: number;
+  /** Bytes in live buffers. */
+  numBytes: number;
+  /** Highest numBytes seen. */
+  peakBytes: number;
+  /** Bytes the device allocator holds for reuse (CUDA), beyond numBytes. */
+  cachedBytes: number;
+}
+
+export interface MemoryInfo {
+  numTensors: number;
+  numDataBuffers: number;
+  numBytes: number;
+  devices: Record<string, DeviceMemoryInfo>;
+}
+
+export function memory(): MemoryInfo {
+  const devices = native().memory() as Record<string, NativeMemory>;
+  const out: MemoryInfo = { numTensors: 0, numDataBuffers: 0, numBytes: 0, devices: {} };
+  for (const [name, m] of Object.entries(devices)) {
+    out.devices[name] = { ...m };
+    out.numTensors += m.numTensors;
+    out.numDataBuffers += m.numDataBuffers;
+    out.numBytes += m.numBytes;
+  }
+  if (!out.devices.cpu) out.devices.cpu = { numTensors: 0, numDataBuffers: 0, numBytes: 0, peakBytes: 0, cachedBytes: 0 };
+  return out;
+}

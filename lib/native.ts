@@ -1,0 +1,149 @@
+/**
+ * The only place the native addon is loaded. Candidates, in order:
+ * `ANTLER_BINARY`, the local cmake-js build, the local node-gyp build, a
+ * prebuilt platform package. If none loads, one error lists every attempt and
+ * the commands that fix it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AntlerError } from './errors';
+
+/** Opaque handle to a native tensor. */
+export interface NativeHandle {
+  readonly __brand: 'TensorHandle';
+}
+
+export interface NativeMemory {
+  numTensors: number;
+  numDataBuffers: number;
+  numBytes: number;
+  peakBytes: number;
+  cachedBytes: number;
+}
+
+export interface NativeBackends {
+  cpu: { available: true; threads: number; openmp: boolean; blas: string };
+  cuda: {
+    available: boolean;
+    reason?: string;
+    compiled: boolean;
+    devices: { name: string; memory: number; computeCapability: string; multiprocessors: number }[];
+    runtimeVersion?: number;
+    driverVersion?: number;
+    archs?: string;
+    cublas?: boolean;
+    cublasPath?: string;
+  };
+}
+
+export interface NativeBuildInfo {
+  version: string;
+  buildSystem: string;
+  napiVersion: number;
+  compiler: string;
+  openmp: boolean;
+  blas: string;
+  cudaCompiled: boolean;
+  cudaArchs: string;
+}
+
+type TypedArray = Float32Array | Float64Array | Int32Array;
+
+export interface NativeAddon {
+  setErrorClass(ctor: typeof AntlerError): void;
+  buildInfo(): NativeBuildInfo;
+  backends(): NativeBackends;
+  fromData(values: TypedArray, shape: number[], dtype: string, device: string): NativeHandle;
+  full(shape: number[], dtype: string, device: string, value: number): NativeHandle;
+  arange(start: number, stop: number, step: number, dtype: string, device: string): NativeHandle;
+  random(shape: number[], dtype: string, device: string, normal: boolean, a: number, b: number, seed: number, stream: number): NativeHandle;
+  describe(h: NativeHandle): [number[], string, string];
+  dataSync(h: NativeHandle): TypedArray;
+  dataAsync(h: NativeHandle): Promise<TypedArray>;
+  dispose(h: NativeHandle): void;
+  isDisposed(h: NativeHandle): boolean;
+  clone(h: NativeHandle): NativeHandle;
+  to(h: NativeHandle, device: string): NativeHandle;
+  cast(h: NativeHandle, dtype: string): NativeHandle;
+  reshape(h: NativeHandle, shape: number[]): NativeHandle;
+  binary(op: string, a: NativeHandle, b: NativeHandle): NativeHandle;
+  binaryScalar(op: string, a: NativeHandle, s: number, scalarFirst: boolean): NativeHandle;
+  matmul(a: NativeHandle, b: NativeHandle, transposeA: boolean, transposeB: boolean): NativeHandle;
+  sum(h: NativeHandle): NativeHandle;
+  memory(): Record<string, NativeMemory>;
+  synchronize(device: string): void;
+  setNumThreads(n: number): void;
+  emptyCache(): void;
+}
+
+export interface LoadAttempt {
+  source: string;
+  path: string;
+  error: string;
+}
+
+const root = path.resolve(__dirname, '..');
+
+function candidates(): { source: string; path: string }[] {
+  const list: { source: string; path: string }[] = [];
+  const env = process.env.ANTLER_BINARY;
+  if (env) return [{ source: 'ANTLER_BINARY', path: path.resolve(env) }];
+  list.push({ source: 'local cmake-js build', path: path.join(root, 'build', 'Release', 'antler.node') });
+  list.push({ source: 'local node-gyp build', path: path.join(root, 'build-gyp', 'build', 'Release', 'antler.node') });
+  const pkg = `antler-${process.platform}-${process.arch}`;
+  let prebuilt: string;
+  try {
+    prebuilt = require.resolve(`${pkg}/antler.node`);
+  } catch {
+    prebuilt = `${pkg}/antler.node (package not installed)`;
+  }
+  list.push({ source: `prebuilt package ${pkg}`, path: prebuilt });
+  return list;
+}
+
+let loaded: { addon: NativeAddon; path: string; source: string } | undefined;
+
+function load(): { addon: NativeAddon; path: string; source: string } {
+  if (loaded) return loaded;
+  const attempts: LoadAttempt[] = [];
+  for (const c of candidates()) {
+    if (!fs.existsSync(c.path)) {
+      attempts.push({ ...c, error: 'file not found' });
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addon = require(c.path) as NativeAddon;
+      addon.setErrorClass(AntlerError);
+      loaded = { addon, path: c.path, source: c.source };
+      return loaded;
+    } catch (e) {
+      attempts.push({ ...c, error: (e as Error).message.split('\n')[0] });
+    }
+  }
+  const lines = attempts.map((a) => `  - ${a.source}: ${a.path}\n      ${a.error}`);
+  throw new AntlerError(
+    'LOAD_FAILED',
+    [
+      'antler: the native addon could not be loaded. Tried:',
+      ...lines,
+      'To fix it, run one of these in the antler package folder:',
+      '  npm run build            # cmake-js build (CPU, plus CUDA when nvcc is on the PATH)',
+      '  npm run build:gyp        # CPU-only build with node-gyp, no CMake needed',
+      '  ANTLER_BACKEND=cpu npm run build   # CPU-only cmake-js build',
+      'or point ANTLER_BINARY at a built antler.node. A build needs cmake >= 3.21 (or python3 + make for',
+      'node-gyp) and a C++17 compiler; `npx antler doctor` prints what was found.',
+    ].join('\n'),
+  );
+}
+
+/** The loaded addon (loads it on first use). */
+export function native(): NativeAddon {
+  return load().addon;
+}
+
+/** Where the addon was loaded from. */
+export function nativeOrigin(): { path: string; source: string } {
+  const l = load();
+  return { path: l.path, source: l.source };
+}

@@ -1,0 +1,404 @@
+/**
+ * Tensor handles and creation. A Tensor wraps a native handle (contiguous,
+ * row-major storage on one device). Reading data synchronizes the device.
+ */
+import { getDefaultDevice } from './device';
+import { track } from './engine';
+import { AntlerError, fail } from './errors';
+import { native, NativeHandle } from './native';
+import { nextDraw } from './random';
+import {
+  checkBoolean,
+  checkDevice,
+  checkDtype,
+  checkFinite,
+  checkOptions,
+  checkShape,
+  describe,
+  DType,
+} from './validate';
+
+export type { DType } from './validate';
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+export type NestedArray = number | NestedArray[];
+export type TensorLike = TypedArray | number[] | NestedArray | number;
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: string;
+}
+
+export interface RandomOptions extends CreateOptions {
+  seed?: number;
+}
+
+export class Tensor {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** 'cpu' or 'cuda:N'. */
+  readonly device: string;
+  /** Number of elements. */
+  readonly size: number;
+  /** @internal */ readonly handle: NativeHandle;
+  /** @internal */ kept = false;
+  private disposed = false;
+
+  /** @internal Use the creation functions (tensor, zeros, ...) instead. */
+  constructor(handle: NativeHandle) {
+    const [shape, dtype, device] = native().describe(handle);
+    this.handle = handle;
+    this.shape = Object.freeze(shape);
+    this.dtype = dtype as DType;
+    this.device = device;
+    this.size = shape.reduce((a, b) => a * b, 1);
+    track(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** @internal Throws DISPOSED naming the op. */
+  checkAlive(op: string): this {
+    if (this.disposed) fail('DISPOSED', `${op}: the tensor (shape [${this.shape.join(', ')}], ${this.dtype}) has been disposed`);
+    return this;
+  }
+
+  /** A copy of the values, as a typed array of the tensor's dtype. Synchronous. */
+  dataSync(): TypedArray {
+    return native().dataSync(this.checkAlive('dataSync').handle);
+  }
+
+  /** The values, read without blocking the event loop. */
+  data(): Promise<TypedArray> {
+    try {
+      return native().dataAsync(this.checkAlive('data').handle);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The values as nested arrays (a number for a scalar). */
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    this.checkAlive('item');
+    if (this.size !== 1) fail('SHAPE_MISMATCH', `item: the tensor has ${this.size} elements (shape [${this.shape.join(', ')}]); expected exactly 1`);
+    return this.dataSync()[0];
+  }
+
+  /** A copy on another device (a copy even when the device is the same). */
+  to(device: string): Tensor {
+    const d = checkDevice(device, 'to');
+    return new Tensor(native().to(this.checkAlive('to').handle, d));
+  }
+
+  /** A view with a new shape (one dim may be -1); shares data with this tensor. */
+  reshape(shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape)) fail('INVALID_ARGUMENT', `reshape: shape must be an array of integers; got ${describe(shape)}`);
+    shape.forEach((d, i) => {
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < -1)
+        fail('INVALID_ARGUMENT', `reshape: shape[${i}] must be an integer >= -1; got ${describe(d)}`);
+    });
+    return new Tensor(native().reshape(this.checkAlive('reshape').handle, shape.slice()));
+  }
+
+  /** A copy with its own storage. */
+  clone(): Tensor {
+    return new Tensor(native().clone(this.checkAlive('clone').handle));
+  }
+
+  /** A copy converted to another dtype (float → int32 truncates toward zero). */
+  cast(dtype: DType): Tensor {
+    return new Tensor(native().cast(this.checkAlive('cast').handle, checkDtype(dtype, 'cast')));
+  }
+
+  add(other: Tensor | number): Tensor {
+    return binary('add', this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return binary('sub', this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return binary('mul', this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return binary('div', this, other);
+  }
+  maximum(other: Tensor | number): Tensor {
+    return binary('maximum', this, other);
+  }
+  minimum(other: Tensor | number): Tensor {
+    return binary('minimum', this, other);
+  }
+  matmul(other: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
+    return matmul(this, other, options);
+  }
+  /** Sum of all elements, as a scalar tensor. */
+  sum(): Tensor {
+    return new Tensor(native().sum(this.checkAlive('sum').handle));
+  }
+
+  /** Frees the tensor's memory now. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    native().dispose(this.handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
+    if (this.disposed) return `${head}, disposed)`;
+    if (this.size > 64) return `${head})`;
+    return `${head}, values=${JSON.stringify(this.arraySync())})`;
+  }
+
+  /** Prints toString() to the console. */
+  print(): void {
+    console.log(this.toString());
+  }
+}
+
+function nest(data: TypedArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return data[0];
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim];
+    if (dim === shape.length - 1) return Array.from(data.subarray(offset, offset + n));
+    const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    const out: NestedArray[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = build(offset + i * stride, dim + 1);
+    return out;
+  };
+  return build(0, 0);
+}
+
+function arrayFor(dtype: DType, n: number): TypedArray {
+  return dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+}
+
+function dtypeOfTyped(v: ArrayBufferView): DType | undefined {
+  if (v instanceof Float32Array) return 'float32';
+  if (v instanceof Float64Array) return 'float64';
+  if (v instanceof Int32Array) return 'int32';
+  return undefined;
+}
+
+/** Infers the shape of nested arrays and checks they are rectangular numbers. */
+function inferShape(values: unknown, op: string): number[] {
+  const shape: number[] = [];
+  let v = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (shape.length > 8) fail('INVALID_ARGUMENT', `${op}: nested arrays deeper than 8 levels are not supported`);
+    v = v[0];
+  }
+  return shape;
+}
+
+function flattenInto(values: unknown, shape: number[], dim: number, out: TypedArray, pos: { i: number }, op: string, path: string): void {
+  if (dim === shape.length) {
+    if (typeof values !== 'number')
+      fail('INVALID_ARGUMENT', `${op}: element ${path || '[]'} must be a number; got ${describe(values)}`);
+    out[pos.i++] = values;
+    return;
+  }
+  if (!Array.isArray(values) || values.length !== shape[dim])
+    fail('SHAPE_MISMATCH', `${op}: ragged nested array: element ${path || '[]'} has ${Array.isArray(values) ? `length ${values.length}` : describe(values)}, expected an array of length ${shape[dim]}`);
+  for (let i = 0; i < values.length; i++) flattenInto(values[i], shape, dim + 1, out, pos, op, `${path}[${i}]`);
+}
+
+function checkIntegral(values: ArrayLike<number>, op: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (!Number.isInteger(x) || x < -2147483648 || x > 2147483647)
+      fail('INVALID_ARGUMENT', `${op}: value ${describe(x)} at index ${i} is not an int32; expected integers in [-2^31, 2^31)`);
+  }
+}
+
+function resolveCreate(options: unknown, op: string, extra: readonly string[] = []): { dtype?: DType; device: string; rest: Record<string, unknown> } {
+  const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', ...extra]);
+  const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);
+  const device = o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);
+  return { dtype, device, rest: o as Record<string, unknown> };
+}
+
+/**
+ * Creates a tensor from a typed array, a (nested) array of numbers or a
+ * number. The dtype defaults to the typed array's, else float32.
+ */
+export function tensor(values: TensorLike, shape?: readonly number[], options?: CreateOptions): Tensor {
+  const op = 'tensor';
+  const { dtype: requested, device } = resolveCreate(options, op);
+  const given = shape === undefined ? undefined : checkShape(shape, op);
+  let data: TypedArray;
+  let inferred: number[];
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    const typed = values as unknown as ArrayLike<number> & ArrayBufferView;
+    if (typeof (typed as unknown as BigInt64Array)[0] === 'bigint')
+      fail('DTYPE_MISMATCH', `${op}: BigInt arrays are not supported; expected Float32Array, Float64Array or Int32Array`);
+    const dtype = requested ?? dtypeOfTyped(typed) ?? 'float32';
+    if (dtypeOfTyped(typed) === dtype) {
+      data = typed as TypedArray;
+    } else {
+      if (dtype === 'int32') checkIntegral(typed, op);
+      data = arrayFor(dtype, typed.length);
+      data.set(typed as ArrayLike<number>);
+    }
+    inferred = [typed.length];
+  } else if (typeof values === 'number') {
+    const dtype = requested ?? 'float32';
+    data = arrayFor(dtype, 1);
+    if (dtype === 'int32') checkIntegral([values], op);
+    data[0] = values;
+    inferred = [];
+  } else if (Array.isArray(values)) {
+    inferred = inferShape(values, op);
+    const dtype = requested ?? 'float32';
+    const n = inferred.reduce((a, b) => a * b, 1);
+    data = arrayFor(dtype, n);
+    const flat = dtype === 'int32' ? new Float64Array(n) : data;
+    flattenInto(values, inferred, 0, flat, { i: 0 }, op, '');
+    if (dtype === 'int32') {
+      checkIntegral(flat, op);
+      data.set(flat);
+    }
+  } else {
+    fail('INVALID_ARGUMENT', `${op}: values must be a typed array, an array of numbers or a number; got ${describe(values)}`);
+  }
+  const finalShape = given ?? inferred;
+  const count = finalShape.reduce((a, b) => a * b, 1);
+  if (count !== data.length)
+    fail('SHAPE_MISMATCH', `${op}: ${data.length} values were given for shape [${finalShape.join(', ')}], which needs ${count}`);
+  return new Tensor(native().fromData(data, finalShape, dtypeOfTyped(data)!, device));
+}
+
+/** A tensor of the given shape filled with value. */
+export function full(shape: readonly number[], value: number, options?: CreateOptions): Tensor {
+  const { dtype, device } = resolveCreate(options, 'full');
+  if (typeof value !== 'number') fail('INVALID_ARGUMENT', `full: value must be a number; got ${describe(value)}`);
+  return new Tensor(native().full(checkShape(shape, 'full'), dtype ?? 'float32', device, value));
+}
+
+export function zeros(shape: readonly number[], options?: CreateOptions): Tensor {
+  const { dtype, device } = resolveCreate(options, 'zeros');
+  return new Tensor(native().full(checkShape(shape, 'zeros'), dtype ?? 'float32', device, 0));
+}
+
+export function ones(shape: readonly number[], options?: CreateOptions): Tensor {
+  const { dtype, device } = resolveCreate(options, 'ones');
+  return new Tensor(native().full(checkShape(shape, 'ones'), dtype ?? 'float32', device, 1));
+}
+
+/** zeros/ones with the shape, dtype and device of t. */
+export function zerosLike(t: Tensor): Tensor {
+  checkTensor(t, 'zerosLike', 'tensor');
+  return zeros(t.shape, { dtype: t.dtype, device: t.device });
+}
+export function onesLike(t: Tensor): Tensor {
+  checkTensor(t, 'onesLike', 'tensor');
+  return ones(t.shape, { dtype: t.dtype, device: t.device });
+}
+
+/**
+ * Values from start (inclusive) to stop (exclusive) by step, as in
+ * PyTorch's torch.arange / TensorFlow.js's tf.range. arange(n) counts 0..n-1.
+ */
+export function arange(start: number, stop?: number, step = 1, options?: CreateOptions): Tensor {
+  const { dtype, device } = resolveCreate(options, 'arange');
+  let lo = checkFinite(start, 'arange', 'start');
+  let hi: number;
+  if (stop === undefined) {
+    hi = lo;
+    lo = 0;
+  } else hi = checkFinite(stop, 'arange', 'stop');
+  checkFinite(step, 'arange', 'step');
+  if (step === 0) fail('INVALID_ARGUMENT', 'arange: step must not be 0');
+  return new Tensor(native().arange(lo, hi, step, dtype ?? 'float32', device));
+}
+
+/**
+ * Uniform values in [minval, maxval) (default [0, 1)); int32 gives integers.
+ * The same seed gives the same numbers on every run and on CPU and CUDA.
+ */
+export function rand(shape: readonly number[], options?: RandomOptions & { minval?: number; maxval?: number }): Tensor {
+  const { dtype, device, rest } = resolveCreate(options, 'rand', ['seed', 'minval', 'maxval']);
+  const minval = rest.minval === undefined ? 0 : checkFinite(rest.minval, 'rand', 'minval');
+  const maxval = rest.maxval === undefined ? (dtype === 'int32' ? 2 ** 31 - 1 : 1) : checkFinite(rest.maxval, 'rand', 'maxval');
+  if (maxval < minval) fail('INVALID_ARGUMENT', `rand: maxval ${maxval} is below minval ${minval}`);
+  const s = checkShape(shape, 'rand');
+  const { seed, stream } = nextDraw(rest.seed as number | undefined, 'rand');
+  return new Tensor(native().random(s, dtype ?? 'float32', device, false, minval, maxval, seed, stream));
+}
+
+/** Normal values with the given mean and stddev (default 0, 1); float dtypes only. */
+export function randn(shape: readonly number[], options?: RandomOptions & { mean?: number; stddev?: number }): Tensor {
+  const { dtype, device, rest } = resolveCreate(options, 'randn', ['seed', 'mean', 'stddev']);
+  if (dtype === 'int32') fail('DTYPE_MISMATCH', "randn: dtype int32 is not supported; expected 'float32' or 'float64'");
+  const mean = rest.mean === undefined ? 0 : checkFinite(rest.mean, 'randn', 'mean');
+  const stddev = rest.stddev === undefined ? 1 : checkFinite(rest.stddev, 'randn', 'stddev');
+  if (stddev < 0) fail('INVALID_ARGUMENT', `randn: stddev must be >= 0; got ${stddev}`);
+  const s = checkShape(shape, 'randn');
+  const { seed, stream } = nextDraw(rest.seed as number | undefined, 'randn');
+  return new Tensor(native().random(s, dtype ?? 'float32', device, true, mean, stddev, seed, stream));
+}
+
+/** @internal */
+export function checkTensor(t: unknown, op: string, what: string): Tensor {
+  if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor; got ${describe(t)}`);
+  return t.checkAlive(op);
+}
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
+
+function binary(op: BinaryName, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' && typeof b === 'number')
+    fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
+  if (typeof b === 'number') return new Tensor(native().binaryScalar(op, checkTensor(a, op, 'a').handle, b, false));
+  if (typeof a === 'number') return new Tensor(native().binaryScalar(op, checkTensor(b, op, 'b').handle, a, true));
+  const ta = checkTensor(a, op, 'a');
+  const tb = checkTensor(b, op, 'b');
+  if (ta.device !== tb.device)
+    fail('DEVICE_MISMATCH', `${op}: operands are on ${ta.device} and ${tb.device}; move one with .to('${ta.device}')`);
+  if (ta.dtype !== tb.dtype)
+    fail('DTYPE_MISMATCH', `${op}: operands have dtypes ${ta.dtype} and ${tb.dtype}; convert one with .cast('${ta.dtype}')`);
+  return new Tensor(native().binary(op, ta.handle, tb.handle));
+}
+
+/** Elementwise a + b with broadcasting (either may be a number). */
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
+export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary('sub', a, b);
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
+export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary('div', a, b);
+export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
+export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
+
+/**
+ * Matrix product with PyTorch's semantics: 1-D operands are promoted, batch
+ * dims broadcast. transposeA/B transpose the last two dims of an operand.
+ */
+export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
+  const o = checkOptions<{ transposeA: boolean; transposeB: boolean }>(options, 'matmul', ['transposeA', 'transposeB']);
+  const ta = checkTensor(a, 'matmul', 'a');
+  const tb = checkTensor(b, 'matmul', 'b');
+  const transA = o.transposeA === undefined ? false : checkBoolean(o.transposeA, 'matmul', 'transposeA');
+  const transB = o.transposeB === undefined ? false : checkBoolean(o.transposeB, 'matmul', 'transposeB');
+  return new Tensor(native().matmul(ta.handle, tb.handle, transA, transB));
+}
+
+export { AntlerError };

@@ -1,0 +1,79 @@
+/** Argument checks shared by every public function (the native side checks again). */
+import { fail } from './errors';
+
+export type DType = 'float32' | 'float64' | 'int32';
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
+
+export function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') return (v as object).constructor?.name === 'Tensor' ? 'a Tensor' : 'an object';
+  return String(v);
+}
+
+export function checkDtype(v: unknown, op: string): DType {
+  if (typeof v !== 'string' || !(DTYPES as readonly string[]).includes(v))
+    fail('INVALID_ARGUMENT', `${op}: dtype must be one of 'float32', 'float64', 'int32'; got ${describe(v)}`);
+  return v as DType;
+}
+
+export function checkDevice(v: unknown, op: string): string {
+  if (typeof v === 'string') {
+    if (v === 'cpu') return 'cpu';
+    if (v === 'cuda') return 'cuda:0';
+    if (/^cuda:\d{1,3}$/.test(v)) return `cuda:${Number(v.slice(5))}`;
+  }
+  fail('INVALID_ARGUMENT', `${op}: device must be 'cpu', 'cuda' or 'cuda:N'; got ${describe(v)}`);
+}
+
+export function checkShape(v: unknown, op: string, what = 'shape'): number[] {
+  if (!Array.isArray(v)) fail('INVALID_ARGUMENT', `${op}: ${what} must be an array of non-negative integers; got ${describe(v)}`);
+  if (v.length > 8) fail('INVALID_ARGUMENT', `${op}: ${what} has ${v.length} dims; at most 8 are supported`);
+  let count = 1;
+  v.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
+      fail('INVALID_ARGUMENT', `${op}: ${what}[${i}] must be a non-negative integer; got ${describe(d)} in [${v.map(describe).join(', ')}]`);
+    count *= d;
+  });
+  if (count > 2 ** 40) fail('INVALID_ARGUMENT', `${op}: ${what} [${v.join(', ')}] has more than 2^40 elements`);
+  return v.slice();
+}
+
+export function checkNumber(v: unknown, op: string, what: string): number {
+  if (typeof v !== 'number') fail('INVALID_ARGUMENT', `${op}: ${what} must be a number; got ${describe(v)}`);
+  return v;
+}
+
+export function checkFinite(v: unknown, op: string, what: string): number {
+  const n = checkNumber(v, op, what);
+  if (!Number.isFinite(n)) fail('INVALID_ARGUMENT', `${op}: ${what} must be finite; got ${describe(v)}`);
+  return n;
+}
+
+export function checkInteger(v: unknown, op: string, what: string, min = 0): number {
+  const n = checkNumber(v, op, what);
+  if (!Number.isSafeInteger(n) || n < min) fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer >= ${min}; got ${describe(v)}`);
+  return n;
+}
+
+export function checkBoolean(v: unknown, op: string, what: string): boolean {
+  if (typeof v !== 'boolean') fail('INVALID_ARGUMENT', `${op}: ${what} must be a boolean; got ${describe(v)}`);
+  return v;
+}
+
+/** Options must be undefined or a plain object; returns {} for undefined. */
+export function checkOptions<T extends object>(v: unknown, op: string, allowed: readonly string[]): Partial<T> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v))
+    fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(v)}`);
+  for (const key of Object.keys(v))
+    if (!allowed.includes(key))
+      fail('INVALID_ARGUMENT', `${op}: unknown option '${key}'; expected one of ${allowed.map((k) => `'${k}'`).join(', ')}`);
+  return v as Partial<T>;
+}

@@ -1,0 +1,76 @@
+#pragma once
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backend.h"
+#include "device.h"
+#include "dtype.h"
+#include "shape.h"
+
+namespace antler {
+
+// A buffer on one device. Freed through its backend when the last tensor
+// that views it goes away.
+class Storage {
+ public:
+  Storage(const Device& d, size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  const Device& device() const { return device_; }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Device device_;
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Shape, dtype and a view onto storage; always contiguous row-major.
+struct Tensor {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  DType dtype = DType::Float32;
+  int64_t offset = 0;  // in elements
+
+  int64_t numel() const { return numelOf(shape); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * dtypeSize(dtype); }
+  const Device& device() const { return storage->device(); }
+  void* data() const { return static_cast<char*>(storage->data()) + offset * dtypeSize(dtype); }
+};
+
+using TensorPtr = std::shared_ptr<Tensor>;
+
+TensorPtr emptyTensor(const Shape& shape, DType dtype, const Device& device);
+
+// Per-device accounting behind memory(). Buffers and bytes are counted by
+// Storage; tensors by the JavaScript handles (see napi/).
+struct DeviceMemory {
+  int64_t tensors = 0;
+  int64_t buffers = 0;
+  int64_t bytes = 0;
+  int64_t peakBytes = 0;
+};
+
+class MemoryLedger {
+ public:
+  static MemoryLedger& instance();
+  void addBuffer(const Device& d, int64_t bytes);
+  void removeBuffer(const Device& d, int64_t bytes);
+  void addTensor(const Device& d, int64_t delta);
+  std::vector<std::pair<Device, DeviceMemory>> snapshot() const;
+  int64_t totalBytes() const { return totalBytes_.load(); }
+
+ private:
+  DeviceMemory& slot(const Device& d);
+  mutable std::mutex mutex_;
+  std::vector<std::pair<Device, DeviceMemory>> devices_;
+  std::atomic<int64_t> totalBytes_{0};
+};
+
+}  // namespace antler

@@ -1,0 +1,106 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "parallel.h"
+
+#if defined(ANTLER_WITH_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace antler::cpu {
+
+namespace {
+
+// Block sizes chosen so a packed A block (MC x KC) and B block (KC x NC) of
+// doubles stay within a typical 256 KiB L2.
+constexpr int64_t MC = 64, KC = 256, NC = 256;
+
+// C = op(A) op(B) for one batch. op(A)(i, p) = transA ? A[p*m + i] : A[i*k + p].
+template <typename T>
+void gemmBlocked(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  const int64_t rowBlocks = (m + MC - 1) / MC;
+  ANTLER_PARALLEL_FOR(m * n * k)
+  for (int64_t rb = 0; rb < rowBlocks; ++rb) {
+    const int64_t i0 = rb * MC, i1 = std::min(m, i0 + MC);
+    std::vector<T> packA(static_cast<size_t>(MC * KC));
+    std::vector<T> packB(static_cast<size_t>(KC * NC));
+    for (int64_t i = i0; i < i1; ++i) std::fill(C + i * n, C + (i + 1) * n, T(0));
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {
+      const int64_t p1 = std::min(k, p0 + KC), kb = p1 - p0;
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t p = p0; p < p1; ++p)
+          packA[(i - i0) * kb + (p - p0)] = transA ? A[p * m + i] : A[i * k + p];
+      for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        const int64_t j1 = std::min(n, j0 + NC), nb = j1 - j0;
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t j = j0; j < j1; ++j)
+            packB[(p - p0) * nb + (j - j0)] = transB ? B[j * k + p] : B[p * n + j];
+        for (int64_t i = i0; i < i1; ++i) {
+          T* crow = C + i * n + j0;
+          const T* arow = packA.data() + (i - i0) * kb;
+          for (int64_t p = 0; p < kb; ++p) {
+            const T av = arow[p];
+            const T* brow = packB.data() + p * nb;
+#pragma omp simd
+            for (int64_t j = 0; j < nb; ++j) crow[j] += av * brow[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+#if defined(ANTLER_WITH_OPENBLAS)
+inline void blasGemm(const float* A, const float* B, float* C, int64_t m, int64_t n, int64_t k, bool tA, bool tB) {
+  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, A, static_cast<int>(tA ? m : k), B,
+              static_cast<int>(tB ? k : n), 0.0f, C, static_cast<int>(n));
+}
+inline void blasGemm(const double* A, const double* B, double* C, int64_t m, int64_t n, int64_t k, bool tA, bool tB) {
+  cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0, A, static_cast<int>(tA ? m : k), B,
+              static_cast<int>(tB ? k : n), 0.0, C, static_cast<int>(n));
+}
+#endif
+
+}  // namespace
+
+template <typename T>
+void gemmBatched(const MatmulArgs& args) {
+  const T* A = static_cast<const T*>(args.a);
+  const T* B = static_cast<const T*>(args.b);
+  T* C = static_cast<T*>(args.c);
+#if defined(ANTLER_WITH_OPENBLAS)
+  // cblas takes int dimensions: larger operands go to the built-in kernel.
+  const int64_t limit = 0x7fffffff;
+  const bool fitsInt = args.m < limit && args.n < limit && args.k < limit && args.m * args.k < limit &&
+                       args.k * args.n < limit && args.m * args.n < limit;
+#endif
+  for (int64_t b = 0; b < args.batch; ++b) {
+    int64_t oa = 0, ob = 0;
+    args.batchIndex.offsets(b, oa, ob);
+    T* c = C + b * args.m * args.n;
+#if defined(ANTLER_WITH_OPENBLAS)
+    if (fitsInt) {
+      blasGemm(A + oa, B + ob, c, args.m, args.n, args.k, args.transA, args.transB);
+      continue;
+    }
+#endif
+    gemmBlocked(A + oa, B + ob, c, args.m, args.n, args.k, args.transA, args.transB);
+  }
+}
+
+template void gemmBatched<float>(const MatmulArgs&);
+template void gemmBatched<double>(const MatmulArgs&);
+
+const char* blasName() {
+#if defined(ANTLER_WITH_OPENBLAS)
+  return "OpenBLAS";
+#else
+  return "built-in blocked GEMM (no BLAS found at build time)";
+#endif
+}
+
+}  // namespace antler::cpu

@@ -1,0 +1,47 @@
+// Elementwise math and broadcast indexing shared by both backends.
+#pragma once
+#include "hd.h"
+
+namespace antler::kernels {
+
+constexpr int kMaxDims = 8;
+
+enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5 };
+
+template <typename T>
+ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+    case BinaryOp::Maximum: return (a != a || a > b) ? a : b;   // NaN propagates, as in PyTorch
+    case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+  }
+  return a;
+}
+
+// Maps a linear index of the (contiguous) output onto element offsets of two
+// inputs whose strides are 0 along broadcast dimensions.
+struct BroadcastIndexer {
+  int ndim;
+  int64_t shape[kMaxDims];
+  int64_t strideA[kMaxDims];
+  int64_t strideB[kMaxDims];
+
+  ANTLER_HD void offsets(int64_t linear, int64_t& oa, int64_t& ob) const {
+    oa = 0; ob = 0;
+    for (int d = ndim - 1; d >= 0; --d) {
+      const int64_t extent = shape[d];
+      const int64_t idx = linear % extent;
+      linear /= extent;
+      oa += idx * strideA[d];
+      ob += idx * strideB[d];
+    }
+  }
+};
+
+template <typename TOut, typename TIn>
+ANTLER_HD TOut castValue(TIn v) { return static_cast<TOut>(v); }
+
+}  // namespace antler::kernels

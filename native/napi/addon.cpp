@@ -1,0 +1,512 @@
+// The N-API surface: argument checks, handle wrapping, error conversion. No
+// math lives here; everything goes through core/ops.
+#include <napi.h>
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "../core/backend.h"
+#include "../core/error.h"
+#include "../core/ops.h"
+#include "../core/tensor.h"
+#include "../cpu/gemm.h"
+#include "../cpu/parallel.h"
+#include "args.h"
+
+#ifndef ANTLER_VERSION
+#define ANTLER_VERSION "0.0.0"
+#endif
+#ifndef ANTLER_BUILD_SYSTEM
+#define ANTLER_BUILD_SYSTEM "unknown"
+#endif
+
+namespace antler::napi {
+namespace {
+
+// Tensors whose JavaScript handle was garbage-collected without dispose().
+// The finalizer only queues them; they are released at the next call into the
+// addon, so nothing is freed (or synchronized) from inside the GC.
+class DeferredReleases {
+ public:
+  void push(TensorPtr t) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_.push_back(std::move(t));
+  }
+  void drain() {
+    std::vector<TensorPtr> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (pending_.empty()) return;
+      batch.swap(pending_);
+    }
+    for (const TensorPtr& t : batch) MemoryLedger::instance().addTensor(t->device(), -1);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<TensorPtr> pending_;
+};
+
+DeferredReleases& deferred() {
+  static DeferredReleases* d = new DeferredReleases();
+  return *d;
+}
+
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function define(Napi::Env env) { return DefineClass(env, "TensorHandle", {}); }
+
+  explicit TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      Napi::TypeError::New(info.Env(), "TensorHandle cannot be constructed from JavaScript").ThrowAsJavaScriptException();
+      return;
+    }
+    tensor_ = *info[0].As<Napi::External<TensorPtr>>().Data();
+    MemoryLedger::instance().addTensor(tensor_->device(), 1);
+  }
+
+  ~TensorHandle() override {
+    if (tensor_) deferred().push(std::move(tensor_));
+  }
+
+  const TensorPtr& tensor() const { return tensor_; }
+  bool disposed() const { return !tensor_; }
+  void dispose() {
+    if (!tensor_) return;
+    MemoryLedger::instance().addTensor(tensor_->device(), -1);
+    tensor_.reset();
+  }
+
+ private:
+  TensorPtr tensor_;
+};
+
+}  // namespace
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    handleClass_ = Napi::Persistent(TensorHandle::define(env));
+    DefineAddon(exports, {
+        InstanceMethod("setErrorClass", &Addon::setErrorClass),
+        InstanceMethod("buildInfo", &Addon::guard<&Addon::buildInfo>),
+        InstanceMethod("backends", &Addon::guard<&Addon::backends>),
+        InstanceMethod("fromData", &Addon::guard<&Addon::fromData>),
+        InstanceMethod("full", &Addon::guard<&Addon::full>),
+        InstanceMethod("arange", &Addon::guard<&Addon::arange>),
+        InstanceMethod("random", &Addon::guard<&Addon::random>),
+        InstanceMethod("describe", &Addon::guard<&Addon::describe>),
+        InstanceMethod("dataSync", &Addon::guard<&Addon::dataSync>),
+        InstanceMethod("dataAsync", &Addon::guard<&Addon::dataAsync>),
+        InstanceMethod("dispose", &Addon::guard<&Addon::dispose>),
+        InstanceMethod("isDisposed", &Addon::guard<&Addon::isDisposed>),
+        InstanceMethod("clone", &Addon::guard<&Addon::clone>),
+        InstanceMethod("to", &Addon::guard<&Addon::to>),
+        InstanceMethod("cast", &Addon::guard<&Addon::cast>),
+        InstanceMethod("reshape", &Addon::guard<&Addon::reshape>),
+        InstanceMethod("binary", &Addon::guard<&Addon::binary>),
+        InstanceMethod("binaryScalar", &Addon::guard<&Addon::binaryScalar>),
+        InstanceMethod("matmul", &Addon::guard<&Addon::matmul>),
+        InstanceMethod("sum", &Addon::guard<&Addon::sum>),
+        InstanceMethod("memory", &Addon::guard<&Addon::memory>),
+        InstanceMethod("synchronize", &Addon::guard<&Addon::synchronize>),
+        InstanceMethod("setNumThreads", &Addon::guard<&Addon::setNumThreads>),
+        InstanceMethod("emptyCache", &Addon::guard<&Addon::emptyCache>),
+    });
+  }
+
+  Napi::Value throwError(Napi::Env env, const char* code, const std::string& message) {
+    Napi::Error err;
+    if (!errorClass_.IsEmpty()) {
+      Napi::Object obj = errorClass_.Value().New({Napi::String::New(env, code), Napi::String::New(env, message)});
+      err = Napi::Error(env, obj);
+    } else {
+      err = Napi::Error::New(env, message);
+      err.Set("code", Napi::String::New(env, code));
+    }
+    throw err;
+  }
+
+ private:
+  using Method = Napi::Value (Addon::*)(const Napi::CallbackInfo&);
+
+  // Every entry point: release tensors lost to GC, run, report native memory
+  // to V8, and turn C++ failures into AntlerError.
+  template <Method M>
+  Napi::Value guard(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    deferred().drain();
+    try {
+      Napi::Value result = (this->*M)(info);
+      reportExternalMemory(env);
+      return result;
+    } catch (const Error& e) {
+      reportExternalMemory(env);
+      return throwError(env, codeName(e.code()), e.what());
+    } catch (const std::bad_alloc&) {
+      return throwError(env, "OUT_OF_MEMORY", "out of host memory");
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      return throwError(env, "INTERNAL", std::string("internal error: ") + e.what());
+    }
+  }
+
+  void reportExternalMemory(Napi::Env env) {
+    const int64_t now = MemoryLedger::instance().totalBytes();
+    const int64_t delta = now - reportedBytes_;
+    if (delta != 0) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+      reportedBytes_ = now;
+    }
+  }
+
+  Napi::Value wrap(Napi::Env env, TensorPtr t) {
+    return handleClass_.New({Napi::External<TensorPtr>::New(env, &t)});
+  }
+
+  TensorHandle* handleArg(const Napi::Value& v, const char* op, const char* what) {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(handleClass_.Value()))
+      fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
+    return TensorHandle::Unwrap(v.As<Napi::Object>());
+  }
+
+  const Tensor& tensorArg(const Napi::Value& v, const char* op, const char* what) {
+    TensorHandle* h = handleArg(v, op, what);
+    if (h->disposed()) fail(Code::Disposed, op, ": ", what, " has been disposed");
+    return *h->tensor();
+  }
+
+  Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(info.Env(), "setErrorClass expects a constructor").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    errorClass_ = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value buildInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("version", ANTLER_VERSION);
+    o.Set("buildSystem", ANTLER_BUILD_SYSTEM);
+    o.Set("napiVersion", NAPI_VERSION);
+#if defined(__clang__)
+    o.Set("compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    o.Set("compiler", "g++ " __VERSION__);
+#else
+    o.Set("compiler", "unknown");
+#endif
+    o.Set("openmp", cpu::openmpEnabled());
+    o.Set("blas", cpu::blasName());
+    o.Set("cudaCompiled", cudaStatus().compiled);
+    o.Set("cudaArchs", cudaStatus().archs);
+    return o;
+  }
+
+  Napi::Value backends(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object cpu = Napi::Object::New(env);
+    cpu.Set("available", true);
+    cpu.Set("threads", cpu::numThreads());
+    cpu.Set("openmp", cpu::openmpEnabled());
+    cpu.Set("blas", cpu::blasName());
+
+    const CudaStatus& s = cudaStatus();
+    Napi::Object cuda = Napi::Object::New(env);
+    cuda.Set("available", s.available);
+    if (!s.available) cuda.Set("reason", s.reason);
+    cuda.Set("compiled", s.compiled);
+    Napi::Array devices = Napi::Array::New(env, s.devices.size());
+    for (size_t i = 0; i < s.devices.size(); ++i) {
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("name", s.devices[i].name);
+      d.Set("memory", static_cast<double>(s.devices[i].totalMemory));
+      d.Set("computeCapability", std::to_string(s.devices[i].major) + "." + std::to_string(s.devices[i].minor));
+      d.Set("multiprocessors", s.devices[i].multiprocessors);
+      devices.Set(static_cast<uint32_t>(i), d);
+    }
+    cuda.Set("devices", devices);
+    if (s.compiled) {
+      cuda.Set("runtimeVersion", s.runtimeVersion);
+      cuda.Set("driverVersion", s.driverVersion);
+      cuda.Set("archs", s.archs);
+      cuda.Set("cublas", s.cublas);
+      cuda.Set("cublasPath", s.cublasPath);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("cpu", cpu);
+    o.Set("cuda", cuda);
+    return o;
+  }
+
+  // fromData(typedArray, shape, dtype, device)
+  Napi::Value fromData(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "tensor");
+    const DType dtype = dtypeArg(info[2], "tensor");
+    const Device device = deviceArg(info[3], "tensor");
+    const Shape shape = shapeArg(info[1], "tensor", "shape");
+    if (!info[0].IsTypedArray()) fail(Code::InvalidArgument, "tensor: values must be a typed array; got ", describeValue(info[0]));
+    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+    const napi_typedarray_type expected = dtype == DType::Float32   ? napi_float32_array
+                                          : dtype == DType::Float64 ? napi_float64_array
+                                                                    : napi_int32_array;
+    if (arr.TypedArrayType() != expected)
+      fail(Code::DtypeMismatch, "tensor: a typed array of another element type was given for dtype ", dtypeName(dtype));
+    const auto* bytes = static_cast<const char*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    return wrap(info.Env(), ops::fromHost(bytes, arr.ByteLength(), shape, dtype, device));
+  }
+
+  // full(shape, dtype, device, value)
+  Napi::Value full(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "full");
+    const Shape shape = shapeArg(info[0], "full", "shape");
+    return wrap(info.Env(), ops::full(shape, dtypeArg(info[1], "full"), deviceArg(info[2], "full"),
+                                      numberArg(info[3], "full", "value")));
+  }
+
+  // arange(start, stop, step, dtype, device)
+  Napi::Value arange(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "arange");
+    return wrap(info.Env(), ops::arange(numberArg(info[0], "arange", "start"), numberArg(info[1], "arange", "stop"),
+                                        numberArg(info[2], "arange", "step"), dtypeArg(info[3], "arange"),
+                                        deviceArg(info[4], "arange")));
+  }
+
+  // random(shape, dtype, device, normal, a, b, seed, stream)
+  Napi::Value random(const Napi::CallbackInfo& info) {
+    expectArgs(info, 8, "random");
+    const bool normal = boolArg(info[3], "random", "normal");
+    const char* op = normal ? "randn" : "rand";
+    RandomSpec spec;
+    spec.normal = normal;
+    spec.a = numberArg(info[4], op, normal ? "mean" : "minval");
+    spec.b = numberArg(info[5], op, normal ? "stddev" : "maxval");
+    const uint64_t seed = seedArg(info[6], op, "seed");
+    const uint64_t stream = seedArg(info[7], op, "stream");
+    spec.stream.key = kernels::PhiloxKey{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+    spec.stream.stream0 = static_cast<uint32_t>(stream);
+    spec.stream.stream1 = static_cast<uint32_t>(stream >> 32);
+    const Shape shape = shapeArg(info[0], op, "shape");
+    return wrap(info.Env(), ops::random(shape, dtypeArg(info[1], op), deviceArg(info[2], op), spec));
+  }
+
+  // describe(h) -> [shape, dtype, device]
+  Napi::Value describe(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "describe");
+    const Tensor& t = tensorArg(info[0], "describe", "tensor");
+    Napi::Env env = info.Env();
+    Napi::Array shape = Napi::Array::New(env, t.shape.size());
+    for (size_t i = 0; i < t.shape.size(); ++i) shape.Set(static_cast<uint32_t>(i), static_cast<double>(t.shape[i]));
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, shape);
+    out.Set(1u, dtypeName(t.dtype));
+    out.Set(2u, t.device().isCuda() ? t.device().str() : std::string("cpu"));
+    return out;
+  }
+
+  static Napi::TypedArray newTypedArray(Napi::Env env, DType dtype, size_t n) {
+    switch (dtype) {
+      case DType::Float32: return Napi::Float32Array::New(env, n);
+      case DType::Float64: return Napi::Float64Array::New(env, n);
+      case DType::Int32: return Napi::Int32Array::New(env, n);
+    }
+    return Napi::Float32Array::New(env, n);
+  }
+
+  static void* typedArrayData(const Napi::TypedArray& arr) {
+    return static_cast<char*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  }
+
+  Napi::Value dataSync(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "dataSync");
+    const Tensor& t = tensorArg(info[0], "dataSync", "tensor");
+    Napi::TypedArray arr = newTypedArray(info.Env(), t.dtype, static_cast<size_t>(t.numel()));
+    ops::copyToHost(t, typedArrayData(arr), arr.ByteLength());
+    return arr;
+  }
+
+  // Copies to host on a worker thread (waiting for the device there), then
+  // resolves with a typed array on the main thread.
+  class ReadWorker : public Napi::AsyncWorker {
+   public:
+    ReadWorker(Napi::Env env, TensorPtr t, Addon* addon)
+        : Napi::AsyncWorker(env), tensor_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)), addon_(addon) {
+      buffer_.resize(tensor_->bytes());
+    }
+    Napi::Promise promise() { return deferred_.Promise(); }
+    void Execute() override {
+      try {
+        ops::copyToHost(*tensor_, buffer_.data(), buffer_.size());
+      } catch (const Error& e) {
+        code_ = codeName(e.code());
+        SetError(e.what());
+      } catch (const std::exception& e) {
+        code_ = "INTERNAL";
+        SetError(e.what());
+      }
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::TypedArray arr = newTypedArray(env, tensor_->dtype, static_cast<size_t>(tensor_->numel()));
+      if (!buffer_.empty()) std::memcpy(typedArrayData(arr), buffer_.data(), buffer_.size());
+      tensor_.reset();  // released on the main thread
+      deferred_.Resolve(arr);
+    }
+    void OnError(const Napi::Error& e) override {
+      tensor_.reset();
+      Napi::Env env = Env();
+      try {
+        addon_->throwError(env, code_.c_str(), e.Message());
+      } catch (const Napi::Error& err) {
+        deferred_.Reject(err.Value());
+      }
+    }
+
+   private:
+    TensorPtr tensor_;
+    std::vector<char> buffer_;
+    Napi::Promise::Deferred deferred_;
+    Addon* addon_;
+    std::string code_ = "INTERNAL";
+  };
+
+  Napi::Value dataAsync(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "data");
+    TensorHandle* h = handleArg(info[0], "data", "tensor");
+    if (h->disposed()) fail(Code::Disposed, "data: tensor has been disposed");
+    auto* worker = new ReadWorker(info.Env(), h->tensor(), this);
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "dispose");
+    handleArg(info[0], "dispose", "tensor")->dispose();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value isDisposed(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "isDisposed");
+    return Napi::Boolean::New(info.Env(), handleArg(info[0], "isDisposed", "tensor")->disposed());
+  }
+
+  Napi::Value clone(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "clone");
+    return wrap(info.Env(), ops::clone(tensorArg(info[0], "clone", "tensor")));
+  }
+
+  Napi::Value to(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "to");
+    const Tensor& t = tensorArg(info[0], "to", "tensor");
+    return wrap(info.Env(), ops::to(t, deviceArg(info[1], "to")));
+  }
+
+  Napi::Value cast(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "cast");
+    const Tensor& t = tensorArg(info[0], "cast", "tensor");
+    return wrap(info.Env(), ops::cast(t, dtypeArg(info[1], "cast")));
+  }
+
+  Napi::Value reshape(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "reshape");
+    const Tensor& t = tensorArg(info[0], "reshape", "tensor");
+    return wrap(info.Env(), ops::reshape(t, intListArg(info[1], "reshape", "shape")));
+  }
+
+  static kernels::BinaryOp binaryOpArg(const Napi::Value& v) {
+    const std::string name = stringArg(v, "binary", "op");
+    for (int i = 0; i <= static_cast<int>(kernels::BinaryOp::Minimum); ++i) {
+      const auto op = static_cast<kernels::BinaryOp>(i);
+      if (name == ops::binaryName(op)) return op;
+    }
+    fail(Code::InvalidArgument, "binary: unknown op '", name, "'");
+  }
+
+  // binary(op, a, b)
+  Napi::Value binary(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "binary");
+    const kernels::BinaryOp op = binaryOpArg(info[0]);
+    const char* name = ops::binaryName(op);
+    return wrap(info.Env(), ops::binary(op, tensorArg(info[1], name, "a"), tensorArg(info[2], name, "b")));
+  }
+
+  // binaryScalar(op, a, scalar, scalarFirst)
+  Napi::Value binaryScalar(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "binary");
+    const kernels::BinaryOp op = binaryOpArg(info[0]);
+    const char* name = ops::binaryName(op);
+    const Tensor& a = tensorArg(info[1], name, "a");
+    return wrap(info.Env(), ops::binaryScalar(op, a, numberArg(info[2], name, "scalar"), boolArg(info[3], name, "scalarFirst")));
+  }
+
+  // matmul(a, b, transA, transB)
+  Napi::Value matmul(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "matmul");
+    const Tensor& a = tensorArg(info[0], "matmul", "a");
+    const Tensor& b = tensorArg(info[1], "matmul", "b");
+    return wrap(info.Env(), ops::matmul(a, b, boolArg(info[2], "matmul", "transposeA"), boolArg(info[3], "matmul", "transposeB")));
+  }
+
+  Napi::Value sum(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "sum");
+    return wrap(info.Env(), ops::sumAll(tensorArg(info[0], "sum", "tensor")));
+  }
+
+  Napi::Value memory(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    for (const auto& [device, m] : MemoryLedger::instance().snapshot()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("numTensors", static_cast<double>(m.tensors));
+      o.Set("numDataBuffers", static_cast<double>(m.buffers));
+      o.Set("numBytes", static_cast<double>(m.bytes));
+      o.Set("peakBytes", static_cast<double>(m.peakBytes));
+      double cached = 0;
+      if (!device.isCuda()) cached = static_cast<double>(cpuBackend().cachedBytes(device));
+      else if (cudaStatus().available) cached = static_cast<double>(cudaBackend(device).cachedBytes(device));
+      o.Set("cachedBytes", cached);
+      out.Set(device.isCuda() ? device.str() : std::string("cpu"), o);
+    }
+    return out;
+  }
+
+  Napi::Value synchronize(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "synchronize");
+    const Device d = deviceArg(info[0], "synchronize");
+    backendFor(d).synchronize(d);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "setNumThreads");
+    const double n = numberArg(info[0], "setNumThreads", "threads");
+    if (!(n >= 1 && n <= 1024) || n != static_cast<int>(n))
+      fail(Code::InvalidArgument, "setNumThreads: threads must be an integer from 1 to 1024; got ", describeValue(info[0]));
+    cpu::setNumThreads(static_cast<int>(n));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value emptyCache(const Napi::CallbackInfo& info) {
+    const CudaStatus& s = cudaStatus();
+    if (s.available)
+      for (size_t i = 0; i < s.devices.size(); ++i) {
+        const Device d{DeviceType::Cuda, static_cast<int>(i)};
+        cudaBackend(d).releaseCache(d);
+      }
+    return info.Env().Undefined();
+  }
+
+  Napi::FunctionReference handleClass_;
+  Napi::FunctionReference errorClass_;
+  int64_t reportedBytes_ = 0;
+};
+
+}  // namespace antler::napi
+
+using AntlerAddon = antler::napi::Addon;
+NODE_API_ADDON(AntlerAddon)
