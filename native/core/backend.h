@@ -72,6 +72,10 @@ class Backend {
 
 Backend& cpuBackend();
 
+// ANTLER_POISON=1: every new buffer is filled with 0xFF bytes (NaN for floats,
+// -1 for int32) so tests catch an op that leaves an output element unwritten.
+bool poisonNewBuffers();
+
 struct CudaDeviceInfo {
   std::string name;
   size_t totalMemory = 0;

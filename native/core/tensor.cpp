@@ -1,8 +1,19 @@
 #include "tensor.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "error.h"
 
 namespace antler {
+
+bool poisonNewBuffers() {
+  static const bool poison = [] {
+    const char* v = std::getenv("ANTLER_POISON");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return poison;
+}
 
 Storage::Storage(const Device& d, size_t bytes) : device_(d), bytes_(bytes) {
   data_ = backendFor(d).allocate(d, bytes);

@@ -126,6 +126,7 @@ class CpuBackend final : public Backend {
     const size_t rounded = (bytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded);
     if (!p) fail(Code::OutOfMemory, "cpu: could not allocate ", bytes, " bytes");
+    if (poisonNewBuffers()) std::memset(p, 0xFF, rounded);
     return p;
   }
   void deallocate(const Device&, void* ptr, size_t) noexcept override { std::free(ptr); }

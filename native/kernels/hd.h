@@ -11,3 +11,39 @@
 
 #include <cmath>
 #include <cstdint>
+
+namespace antler::kernels {
+
+// Separately rounded multiply and add. nvcc fuses a * b + c into one FMA by
+// default, which rounds once; the CPU build rounds twice (-ffp-contract=off).
+// Where CPU and CUDA must agree to the bit (random draws, arange), use these.
+ANTLER_HD float mulRn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+ANTLER_HD float addRn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+ANTLER_HD double mulRn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+ANTLER_HD double addRn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+}  // namespace antler::kernels

@@ -109,14 +109,14 @@ constexpr int kDoubleBlock = 2;
 // integers in [a, b): floor(a + (b - a) * u) computed in double.
 template <typename T>
 ANTLER_HD T randomAffine(double raw, bool normal, double a, double b) {
-  return normal ? static_cast<T>(a + b * raw) : static_cast<T>(a + (b - a) * raw);
+  return normal ? static_cast<T>(addRn(a, mulRn(b, raw))) : static_cast<T>(addRn(a, mulRn(b - a, raw)));
 }
 
 template <>
 ANTLER_HD float randomAffine<float>(double raw, bool normal, double a, double b) {
   const float r = static_cast<float>(raw);
-  return normal ? static_cast<float>(a) + static_cast<float>(b) * r
-                : static_cast<float>(a) + static_cast<float>(b - a) * r;
+  return normal ? addRn(static_cast<float>(a), mulRn(static_cast<float>(b), r))
+                : addRn(static_cast<float>(a), mulRn(static_cast<float>(b - a), r));
 }
 
 }  // namespace antler::kernels
@@ -126,7 +126,7 @@ namespace antler::kernels {
 // Uniform integer in [a, b) from u in [0, 1); b == a gives a. The clamp
 // guards the rounding of a + (b - a) * u up to b for u just below 1.
 ANTLER_HD int32_t uniformInt32(double u, double a, double b) {
-  double v = floor(a + (b - a) * u);
+  double v = floor(addRn(a, mulRn(b - a, u)));
   if (b > a && v > b - 1) v = b - 1;
   return static_cast<int32_t>(v);
 }

@@ -1,0 +1,46 @@
+# Fallback build with node-gyp: the CPU backend only (OpenMP, built-in GEMM),
+# no CMake needed. `npm run build:gyp` builds it into build-gyp/ so it never
+# replaces the cmake-js build in build/ (node-gyp wipes its own build folder).
+{
+  "variables": {
+    "antler_root%": "."
+  },
+  "targets": [
+    {
+      "target_name": "antler",
+      "sources": [
+        "<(antler_root)/native/core/core.cpp",
+        "<(antler_root)/native/core/error.cpp",
+        "<(antler_root)/native/core/ops.cpp",
+        "<(antler_root)/native/core/tensor.cpp",
+        "<(antler_root)/native/cpu/backend.cpp",
+        "<(antler_root)/native/cpu/gemm.cpp",
+        "<(antler_root)/native/cpu/parallel.cpp",
+        "<(antler_root)/native/napi/addon.cpp",
+        "<(antler_root)/native/napi/args.cpp",
+        "<(antler_root)/native/cuda/unavailable.cpp"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<(antler_root)/native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "ANTLER_VERSION=\"<!(node -p \"require('<(antler_root)/package.json').version\")\"",
+        "ANTLER_BUILD_SYSTEM=\"node-gyp\""
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fopenmp", "-fvisibility=hidden"],
+      "ldflags": ["-fopenmp"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1, "OpenMP": "true" }
+      }
+    }
+  ]
+}

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: every number is a ratio against a peer measured in the
+ * same run on the same machine. Suites: matmul (antler CPU vs antler CUDA vs
+ * PyTorch when python3 with torch is importable). Later suites (sru, deer)
+ * register here too.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { backends, synchronize } from './device';
+import { tidy } from './engine';
+import { matmul, randn } from './tensor';
+
+interface Row {
+  suite: string;
+  case: string;
+  device: string;
+  impl: string;
+  ms: number;
+  gflops?: number;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timeIt(fn: () => void, device: string, repeats: number): number {
+  fn();
+  synchronize(device);
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    synchronize(device);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
+function torchMatmul(sizes: number[], repeats: number): Map<number, number> {
+  const script = `
+import sys, time, torch
+torch.set_num_threads(${os.cpus().length})
+for n in [${sizes.join(',')}]:
+    a = torch.randn(n, n); b = torch.randn(n, n); a @ b
+    ts = []
+    for _ in range(${repeats}):
+        t0 = time.perf_counter(); a @ b; ts.append((time.perf_counter() - t0) * 1e3)
+    ts.sort(); print(n, ts[len(ts)//2])
+`;
+  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 300_000 });
+  const out = new Map<number, number>();
+  if (r.status !== 0) return out;
+  for (const line of r.stdout.trim().split('\n')) {
+    const [n, ms] = line.split(' ').map(Number);
+    if (Number.isFinite(ms)) out.set(n, ms);
+  }
+  return out;
+}
+
+function benchMatmul(quick: boolean): Row[] {
+  const sizes = quick ? [128, 256] : [256, 512, 1024];
+  const repeats = quick ? 5 : 15;
+  const devices = ['cpu', ...(backends().cuda.available ? ['cuda:0'] : [])];
+  const rows: Row[] = [];
+  for (const n of sizes)
+    for (const device of devices) {
+      const [a, b] = [randn([n, n], { device }), randn([n, n], { device })];
+      const ms = timeIt(() => tidy(() => void matmul(a, b)), device, repeats);
+      rows.push({ suite: 'matmul', case: `${n}x${n}x${n} float32`, device, impl: 'antler', ms, gflops: (2 * n ** 3) / ms / 1e6 });
+      a.dispose();
+      b.dispose();
+    }
+  const torch = torchMatmul(sizes, repeats);
+  for (const [n, ms] of torch)
+    rows.push({ suite: 'matmul', case: `${n}x${n}x${n} float32`, device: 'cpu', impl: 'pytorch', ms, gflops: (2 * n ** 3) / ms / 1e6 });
+  if (!torch.size) console.log('  (PyTorch not importable from python3: its column is skipped)');
+  return rows;
+}
+
+export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul };
+  const names = suite === 'all' ? Object.keys(suites) : [suite];
+  for (const name of names)
+    if (!suites[name]) throw new Error(`unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
+  const b = backends();
+  const machine = {
+    date: new Date().toISOString(),
+    cpu: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`,
+    gpu: b.cuda.available ? b.cuda.devices.map((d) => d.name).join(', ') : 'none',
+    blas: b.cpu.blas,
+  };
+  console.log(`antler bench (${machine.cpu}; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
+  const all: Row[] = [];
+  for (const name of names) {
+    const rows = suites[name](Boolean(opts.quick));
+    all.push(...rows);
+    const cases = [...new Set(rows.map((r) => r.case))];
+    console.log(`\n${name}`);
+    console.log(`  ${'case'.padEnd(24)} ${'impl/device'.padEnd(18)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  ratio vs antler cpu`);
+    for (const c of cases) {
+      const base = rows.find((r) => r.case === c && r.impl === 'antler' && r.device === 'cpu');
+      for (const r of rows.filter((x) => x.case === c)) {
+        const ratio = base ? (base.ms / r.ms).toFixed(2) + 'x' : '';
+        console.log(`  ${c.padEnd(24)} ${`${r.impl}/${r.device}`.padEnd(18)} ${r.ms.toFixed(3).padStart(9)} ${(r.gflops ?? 0).toFixed(1).padStart(9)}  ${ratio}`);
+      }
+    }
+  }
+  fs.mkdirSync(opts.out, { recursive: true });
+  const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}.json`);
+  fs.writeFileSync(file, JSON.stringify({ machine, rows: all }, null, 2));
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
+}

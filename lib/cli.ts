@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** `antler doctor | demo | bench | build` */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { runBench } from './bench';
+import { runDemo } from './demo';
+import { doctorReport } from './doctor';
+
+const program = new Command();
+program.name('antler').description('antler: CUDA-backed recurrent models for Node.js');
+
+program
+  .command('doctor')
+  .description('print versions, build flags, BLAS, OpenMP threads, CUDA driver/runtime, devices and cuBLAS')
+  .option('--json', 'print the report as JSON')
+  .action((opts: { json?: boolean }) => {
+    const { text, json, ok } = doctorReport();
+    console.log(opts.json ? JSON.stringify(json, null, 2) : text);
+    if (!ok) process.exitCode = 1;
+  });
+
+program
+  .command('demo')
+  .description('a short tour: backends, seeded random numbers, and a model fitted with tensor ops')
+  .option('-d, --device <device>', "'cpu', 'cuda' or 'auto' (CUDA when available)", 'auto')
+  .option('-s, --steps <n>', 'gradient-descent steps', (v) => parseInt(v, 10), 300)
+  .action(async (opts: { device: string; steps: number }) => {
+    await runDemo(opts);
+  });
+
+program
+  .command('bench')
+  .description('benchmarks: ratios against peers measured in the same run')
+  .argument('[suite]', "suite to run: 'matmul' or 'all'", 'all')
+  .option('-q, --quick', 'fewer sizes and repeats')
+  .option('-o, --out <dir>', 'where JSON results go', path.join(process.cwd(), 'bench', 'results'))
+  .action(async (suite: string, opts: { quick?: boolean; out: string }) => {
+    await runBench(suite, opts);
+  });
+
+program
+  .command('build')
+  .description('rebuild the native addon from source (same as npm run build)')
+  .action(() => {
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'install.js'), '--force'], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  });
+
+program.parseAsync(process.argv).catch((e: Error & { code?: string }) => {
+  console.error(e.code ? `${e.code}: ${e.message}` : e.stack);
+  process.exitCode = 1;
+});

@@ -1,0 +1,240 @@
+// The CUDA entry of the op table: device discovery (cudaStatus), the per-device
+// contexts, and CudaBackend, which forwards each op to its launcher in the
+// file of its family (see ops.cuh).
+//
+// cudart is linked statically, so this code runs on machines with no NVIDIA
+// driver: every probe failure becomes `available: false` with the reason.
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../core/backend.h"
+#include "../core/error.h"
+#include "common.cuh"
+#include "cublas.h"
+#include "ops.cuh"
+
+#ifndef ANTLER_CUDA_ARCHS
+#define ANTLER_CUDA_ARCHS "unknown"
+#endif
+
+namespace antler {
+namespace cuda {
+
+namespace {
+
+// Contexts are never destroyed: tensors freed while the process exits still
+// return their blocks to a pool, and cudart may already be torn down by then.
+std::mutex contextsMutex;
+std::vector<Context*>& contexts() {
+  static auto* all = new std::vector<Context*>();
+  return *all;
+}
+
+std::string cudaErrorText(cudaError_t err) {
+  return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+}
+
+}  // namespace
+
+Context& context(const Device& d) {
+  Context* ctx = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(contextsMutex);
+    std::vector<Context*>& all = contexts();
+    if (all.size() <= static_cast<size_t>(d.index)) all.resize(static_cast<size_t>(d.index) + 1, nullptr);
+    if (all[d.index] == nullptr) {
+      ANTLER_CUDA_CHECK(cudaSetDevice(d.index));
+      int multiprocessors = 0;
+      ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, d.index));
+      auto fresh = std::make_unique<Context>();
+      fresh->device = d.index;
+      fresh->multiprocessors = multiprocessors > 0 ? multiprocessors : 1;
+      // Non-blocking: no implicit ordering with the legacy default stream,
+      // which is fine because every op of this device is queued on this stream.
+      ANTLER_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->stream, cudaStreamNonBlocking));
+      fresh->pool = new CachingAllocator(d.index, fresh->stream);
+      all[d.index] = fresh.release();
+    }
+    ctx = all[d.index];
+  }
+  ANTLER_CUDA_CHECK(cudaSetDevice(d.index));
+  return *ctx;
+}
+
+Context* existingContext(const Device& d) {
+  std::lock_guard<std::mutex> lock(contextsMutex);
+  const std::vector<Context*>& all = contexts();
+  return d.index >= 0 && static_cast<size_t>(d.index) < all.size() ? all[d.index] : nullptr;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  const char* name() const override { return "cuda"; }
+
+  void* allocate(const Device& d, size_t bytes) override {
+    if (bytes == 0) return nullptr;
+    Context& ctx = context(d);
+    void* p = ctx.pool->allocate(bytes);
+    if (poisonNewBuffers()) {
+      const cudaError_t err = cudaMemsetAsync(p, 0xFF, bytes, ctx.stream);
+      if (err != cudaSuccess) {
+        ctx.pool->deallocate(p);
+        throwCudaError(err, "allocate", "cudaMemsetAsync");
+      }
+    }
+    return p;
+  }
+
+  void deallocate(const Device& d, void* ptr, size_t) noexcept override {
+    if (ptr == nullptr) return;
+    // A pointer exists only if allocate created the context; no CUDA call here.
+    if (Context* ctx = existingContext(d)) ctx->pool->deallocate(ptr);
+  }
+
+  size_t cachedBytes(const Device& d) const override {
+    const Context* ctx = existingContext(d);
+    return ctx ? ctx->pool->cachedBytes() : 0;
+  }
+
+  void releaseCache(const Device& d) override {
+    if (existingContext(d) == nullptr) return;
+    context(d).pool->releaseCache();
+  }
+
+  // The source is JavaScript memory that may be freed or reused once this
+  // returns, so the copy must be complete, not just queued.
+  void copyFromHost(const Device& d, void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    Context& ctx = context(d);
+    ANTLER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx.stream));
+    ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  }
+
+  // Queued on the stream, so it follows every op that produced src.
+  void copyToHost(const Device& d, void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    Context& ctx = context(d);
+    ANTLER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx.stream));
+    ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  }
+
+  void copy(const Device& d, void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    Context& ctx = context(d);
+    ANTLER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx.stream));
+  }
+
+  void synchronize(const Device& d) override {
+    Context& ctx = context(d);
+    ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  }
+
+  void fill(const Device& d, void* dst, DType t, int64_t n, double value) override {
+    cuda::fill(context(d), dst, t, n, value);
+  }
+
+  void arange(const Device& d, void* dst, DType t, int64_t n, double start, double step) override {
+    cuda::arange(context(d), dst, t, n, start, step);
+  }
+
+  void random(const Device& d, void* dst, DType t, int64_t n, const RandomSpec& spec) override {
+    cuda::random(context(d), dst, t, n, spec);
+  }
+
+  void cast(const Device& d, void* dst, DType dstType, const void* src, DType srcType, int64_t n) override {
+    cuda::cast(context(d), dst, dstType, src, srcType, n);
+  }
+
+  void binary(const Device& d, kernels::BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
+              const kernels::BroadcastIndexer* idx) override {
+    cuda::binary(context(d), op, t, out, a, b, n, idx);
+  }
+
+  void binaryScalar(const Device& d, kernels::BinaryOp op, DType t, void* out, const void* a, double s,
+                    bool scalarFirst, int64_t n) override {
+    cuda::binaryScalar(context(d), op, t, out, a, s, scalarFirst, n);
+  }
+
+  void matmul(const Device& d, DType t, const MatmulArgs& args) override {
+    if (!isFloating(t))
+      fail(Code::DtypeMismatch, "matmul: dtype ", dtypeName(t), " is not supported; expected float32 or float64");
+    Context& ctx = context(d);
+    if (args.m <= 0 || args.n <= 0 || args.batch <= 0) return;
+    if (args.k <= 0) return cuda::fill(ctx, args.c, t, args.batch * args.m * args.n, 0.0);
+    if (blas::load().loaded && blas::fits(args)) {
+      std::call_once(ctx.blasOnce, [&ctx] { ctx.blasHandle = blas::createHandle(); });
+      if (ctx.blasHandle != nullptr) return blas::gemm(ctx.blasHandle, ctx.stream, t, args);
+    }
+    cuda::matmulTiled(ctx, t, args);
+  }
+
+  void sumAll(const Device& d, DType t, const void* src, int64_t n, void* out) override {
+    cuda::sumAll(context(d), t, src, n, out);
+  }
+};
+
+}  // namespace cuda
+
+const CudaStatus& cudaStatus() {
+  static const CudaStatus status = [] {
+    CudaStatus s;
+    s.compiled = true;
+    s.archs = ANTLER_CUDA_ARCHS;
+    s.cublasPath = "not loaded: CUDA is not available";
+    try {
+      // Versions are informative only; a missing driver reports 0.
+      if (cudaRuntimeGetVersion(&s.runtimeVersion) != cudaSuccess) s.runtimeVersion = 0;
+      if (cudaDriverGetVersion(&s.driverVersion) != cudaSuccess) s.driverVersion = 0;
+      int count = 0;
+      const cudaError_t err = cudaGetDeviceCount(&count);
+      if (err != cudaSuccess) {
+        cudaGetLastError();
+        s.reason = "cudaGetDeviceCount failed: " + cuda::cudaErrorText(err);
+        return s;
+      }
+      if (count <= 0) {
+        s.reason = "no CUDA device found";
+        return s;
+      }
+      for (int i = 0; i < count; ++i) {
+        CudaDeviceInfo info;
+        cudaDeviceProp prop{};
+        if (cudaGetDeviceProperties(&prop, i) == cudaSuccess) {
+          info.name = prop.name;
+          info.totalMemory = prop.totalGlobalMem;
+          info.major = prop.major;
+          info.minor = prop.minor;
+          info.multiprocessors = prop.multiProcessorCount;
+        } else {
+          cudaGetLastError();
+          info.name = "unknown";
+        }
+        s.devices.push_back(info);
+      }
+      s.available = true;
+      const cuda::blas::LoadResult& blas = cuda::blas::load();
+      s.cublas = blas.loaded;
+      s.cublasPath = blas.path;
+    } catch (const std::exception& e) {
+      s.available = false;
+      s.devices.clear();
+      s.reason = std::string("probing CUDA failed: ") + e.what();
+    }
+    return s;
+  }();
+  return status;
+}
+
+Backend& cudaBackend(const Device& d) {
+  const CudaStatus& status = cudaStatus();
+  if (!status.available) fail(Code::CudaUnavailable, "device ", d.str(), " is not available: ", status.reason);
+  const int count = static_cast<int>(status.devices.size());
+  if (d.index < 0 || d.index >= count)
+    fail(Code::InvalidArgument, "device ", d.str(), " does not exist; this machine has ", count, " CUDA device(s)");
+  // Never destroyed, like the contexts it uses.
+  static cuda::CudaBackend* backend = new cuda::CudaBackend();
+  return *backend;
+}
+
+}  // namespace antler

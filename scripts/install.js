@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// `npm install` hook: makes sure a loadable addon exists, trying in order
+//   1. a prebuilt platform package (antler-<platform>-<arch>), unless --force
+//      or ANTLER_BUILD_FROM_SOURCE=1;
+//   2. cmake-js (CUDA when nvcc is on the PATH, OpenBLAS when found);
+//   3. cmake-js again, CPU only, if the CUDA build failed;
+//   4. node-gyp, CPU only (no CMake needed).
+// ANTLER_SKIP_BUILD=1 skips all of it. Exits non-zero with the remedies if
+// nothing could be built.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { buildCmake } = require('./build-cmake');
+const { buildGyp } = require('./build-gyp');
+
+const root = path.resolve(__dirname, '..');
+const force = process.argv.includes('--force');
+const log = (msg) => console.log(`antler: ${msg}`);
+
+function loads(file) {
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
+  return r.status === 0 ? null : (r.stderr || '').split('\n').find((l) => l.trim()) || `exit ${r.status}`;
+}
+
+function cmakeVersion() {
+  const r = spawnSync('cmake', ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const m = /cmake version (\d+)\.(\d+)/.exec(r.stdout);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+function main() {
+  if (process.env.ANTLER_SKIP_BUILD === '1') return log('ANTLER_SKIP_BUILD=1: not building the addon'), 0;
+
+  if (!force && process.env.ANTLER_BUILD_FROM_SOURCE !== '1') {
+    const pkg = `antler-${process.platform}-${process.arch}`;
+    try {
+      const file = require.resolve(`${pkg}/antler.node`, { paths: [root] });
+      const err = loads(file);
+      if (!err) return log(`using the prebuilt binary from ${pkg}`), 0;
+      log(`prebuilt ${pkg} does not load here (${err}); building from source`);
+    } catch {
+      /* no prebuilt package: build from source */
+    }
+  }
+
+  const cm = cmakeVersion();
+  if (cm && (cm[0] > 3 || (cm[0] === 3 && cm[1] >= 21))) {
+    const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && onPath('nvcc');
+    if (buildCmake({ out: 'build' })) {
+      const file = path.join(root, 'build', 'Release', 'antler.node');
+      const err = loads(file);
+      if (!err) return log(`built ${path.relative(root, file)}${withCuda ? ' (CPU + CUDA)' : ' (CPU)'}`), 0;
+      log(`the cmake-js build does not load: ${err}`);
+    }
+    if (withCuda) {
+      log('the CUDA build failed; retrying with the CPU backend only (ANTLER_BACKEND=cpu)');
+      process.env.ANTLER_BACKEND = 'cpu';
+      if (buildCmake({ out: 'build' }) && !loads(path.join(root, 'build', 'Release', 'antler.node')))
+        return log('built build/Release/antler.node (CPU only: see the errors above for CUDA)'), 0;
+    }
+  } else {
+    log(cm ? `cmake ${cm.join('.')} is older than 3.21; using node-gyp (CPU only)` : 'cmake not found; using node-gyp (CPU only)');
+  }
+
+  if (buildGyp()) {
+    const file = path.join(root, 'build-gyp', 'build', 'Release', 'antler.node');
+    if (!loads(file)) return log(`built ${path.relative(root, file)} with node-gyp (CPU only)`), 0;
+  }
+
+  console.error(
+    [
+      'antler: could not build the native addon.',
+      '  Needs: a C++17 compiler (g++ >= 9 or clang >= 10) and either cmake >= 3.21 or python3 + make.',
+      '  Debian/Ubuntu: apt-get install build-essential cmake libopenblas-dev',
+      '  Then: npm run build   (or ANTLER_BACKEND=cpu npm run build for a CPU-only build)',
+    ].join('\n'),
+  );
+  return 1;
+}
+
+if (fs.existsSync(path.join(root, 'native'))) process.exitCode = main();
