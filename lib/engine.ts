@@ -67,7 +67,9 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
     t.dispose();
   }
   const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of keepSet) if (!t.isDisposed) parent.add(t);
+  // Returned tensors made in this scope now belong to the enclosing one;
+  // tensors from outer scopes stay where they were.
+  if (parent) for (const t of keepSet) if (scope.has(t) && !t.isDisposed) parent.add(t);
   return result;
 }
 

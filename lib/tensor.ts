@@ -192,10 +192,12 @@ function arrayFor(dtype: DType, n: number): TypedArray {
   return dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
 }
 
+// By tag, not instanceof, so typed arrays from another realm (vm, workers' copies) are recognised.
 function dtypeOfTyped(v: ArrayBufferView): DType | undefined {
-  if (v instanceof Float32Array) return 'float32';
-  if (v instanceof Float64Array) return 'float64';
-  if (v instanceof Int32Array) return 'int32';
+  const tag = Object.prototype.toString.call(v);
+  if (tag === '[object Float32Array]') return 'float32';
+  if (tag === '[object Float64Array]') return 'float64';
+  if (tag === '[object Int32Array]') return 'int32';
   return undefined;
 }
 
@@ -250,7 +252,7 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
   let inferred: number[];
   if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
     const typed = values as unknown as ArrayLike<number> & ArrayBufferView;
-    if (typeof (typed as unknown as BigInt64Array)[0] === 'bigint')
+    if (/Big(Int|Uint)64Array/.test(Object.prototype.toString.call(typed)))
       fail('DTYPE_MISMATCH', `${op}: BigInt arrays are not supported; expected Float32Array, Float64Array or Int32Array`);
     const dtype = requested ?? dtypeOfTyped(typed) ?? 'float32';
     if (dtypeOfTyped(typed) === dtype) {

@@ -46,10 +46,15 @@ int64_t numelOf(const Shape& s) {
 
 void checkShape(const Shape& s, const char* op) {
   if (s.size() > 8) fail(Code::InvalidArgument, op, ": shape ", shapeStr(s), " has ", s.size(), " dims; at most 8 are supported");
-  int64_t n = 1;
+  bool empty = false;
   for (int64_t d : s) {
     if (d < 0) fail(Code::InvalidArgument, op, ": shape ", shapeStr(s), " has a negative dimension");
-    if (d != 0 && n > kMaxElements / d) fail(Code::InvalidArgument, op, ": shape ", shapeStr(s), " has more than 2^40 elements");
+    empty = empty || d == 0;
+  }
+  if (empty) return;  // no elements, whatever the other dims
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (n > kMaxElements / d) fail(Code::InvalidArgument, op, ": shape ", shapeStr(s), " has more than 2^40 elements");
     n *= d;
   }
 }

@@ -72,6 +72,7 @@ TensorPtr arange(double start, double stop, double step, DType dtype, const Devi
   if (count > static_cast<double>(kMaxElements)) fail(Code::InvalidArgument, "arange: ", count, " elements is too many");
   checkValueFitsDtype("arange", start, dtype);
   checkValueFitsDtype("arange", step, dtype);
+  if (n > 0) checkValueFitsDtype("arange", start + static_cast<double>(n - 1) * step, dtype);
   TensorPtr out = emptyTensor({n}, dtype, device);
   if (n) backendFor(device).arange(device, out->data(), dtype, n, start, step);
   return out;

@@ -44,4 +44,17 @@ struct BroadcastIndexer {
 template <typename TOut, typename TIn>
 ANTLER_HD TOut castValue(TIn v) { return static_cast<TOut>(v); }
 
+// float -> int32 truncates toward zero; out-of-range values saturate and NaN
+// becomes 0 (a plain C++ cast is undefined there, and CPU and GPU differ).
+ANTLER_HD int32_t floatToInt32(double v) {
+  if (v != v) return 0;
+  if (v >= 2147483647.0) return 2147483647;
+  if (v <= -2147483648.0) return -2147483647 - 1;
+  return static_cast<int32_t>(v);
+}
+template <>
+ANTLER_HD int32_t castValue<int32_t, float>(float v) { return floatToInt32(v); }
+template <>
+ANTLER_HD int32_t castValue<int32_t, double>(double v) { return floatToInt32(v); }
+
 }  // namespace antler::kernels

@@ -107,16 +107,22 @@ constexpr int kDoubleBlock = 2;
 // Element value after the affine map of RandomSpec (uniform: a + (b-a)u;
 // normal: a + b z), in the element's own type. int32 draws are uniform
 // integers in [a, b): floor(a + (b - a) * u) computed in double.
+// Uniform draws are documented as [a, b): a + (b - a) u can round up to b
+// when u is within an ulp of 1, so such a value becomes the largest one below b.
 template <typename T>
 ANTLER_HD T randomAffine(double raw, bool normal, double a, double b) {
-  return normal ? static_cast<T>(addRn(a, mulRn(b, raw))) : static_cast<T>(addRn(a, mulRn(b - a, raw)));
+  if (normal) return static_cast<T>(addRn(a, mulRn(b, raw)));
+  const double v = addRn(a, mulRn(b - a, raw));
+  return static_cast<T>(v >= b && b > a ? nextafter(b, a) : v);
 }
 
 template <>
 ANTLER_HD float randomAffine<float>(double raw, bool normal, double a, double b) {
   const float r = static_cast<float>(raw);
-  return normal ? addRn(static_cast<float>(a), mulRn(static_cast<float>(b), r))
-                : addRn(static_cast<float>(a), mulRn(static_cast<float>(b - a), r));
+  if (normal) return addRn(static_cast<float>(a), mulRn(static_cast<float>(b), r));
+  const float fb = static_cast<float>(b);
+  const float v = addRn(static_cast<float>(a), mulRn(static_cast<float>(b - a), r));
+  return v >= fb && b > a ? nextafterf(fb, static_cast<float>(a)) : v;
 }
 
 }  // namespace antler::kernels

@@ -1,0 +1,330 @@
+/**
+ * Lifetime and accounting: memory() returns to its baseline after mass
+ * create/dispose, tidy()/keep()/dispose() semantics, views sharing storage,
+ * and the garbage-collection finalizer path (in a child process).
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  add,
+  AntlerError,
+  arange,
+  dispose,
+  full,
+  keep,
+  matmul,
+  memory,
+  ones,
+  rand,
+  Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from '../../lib';
+import { addonPath, expectExact, makeRng, randomArray } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+
+interface Counts {
+  numTensors: number;
+  numDataBuffers: number;
+  numBytes: number;
+}
+function counts(): Counts {
+  const m = memory();
+  return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes };
+}
+function delta(from: Counts): Counts {
+  const now = counts();
+  return {
+    numTensors: now.numTensors - from.numTensors,
+    numDataBuffers: now.numDataBuffers - from.numDataBuffers,
+    numBytes: now.numBytes - from.numBytes,
+  };
+}
+
+let start: Counts;
+beforeAll(() => {
+  start = counts();
+});
+afterAll(() => {
+  expect(counts()).toEqual(start);
+});
+
+describe(`accounting (seed ${SEED})`, () => {
+  test('memory() reports per-device and total counts with exact byte sizes', () => {
+    const before = counts();
+    const a = zeros([3, 5]);
+    const b = ones([7], { dtype: 'float64' });
+    const c = full([2, 2], 3, { dtype: 'int32' });
+    expect(delta(before)).toEqual({ numTensors: 3, numDataBuffers: 3, numBytes: 15 * 4 + 7 * 8 + 4 * 4 });
+    const m = memory();
+    expect(m.devices.cpu.numTensors).toBe(m.numTensors - Object.entries(m.devices).filter(([k]) => k !== 'cpu').reduce((s, [, d]) => s + d.numTensors, 0));
+    expect(m.devices.cpu.peakBytes).toBeGreaterThanOrEqual(m.devices.cpu.numBytes);
+    expect(m.devices.cpu.cachedBytes).toBe(0);
+    dispose([a, b, c]);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('100,000 tensors (sizes and op results) created and disposed bring every count back', () => {
+    const before = counts();
+    let live: Tensor[] = [];
+    let made = 0;
+    const push = (...ts: Tensor[]): void => {
+      live.push(...ts);
+      made += ts.length;
+    };
+    for (let i = 0; made < 100_000; i++) {
+      switch (i % 10) {
+        case 0: case 1: case 2: push(zeros([i % 17])); break;
+        case 3: case 4: push(full([2, (i % 5) + 1], i, { dtype: 'float64' })); break;
+        case 5: push(rand([i % 33], { dtype: 'int32', maxval: 100, seed: i })); break;
+        case 6: push(tensor([i, i + 1, i + 2], undefined, { dtype: 'int32' })); break;
+        case 7: push(arange(i % 9)); break;
+        case 8: {
+          // An op chain without tidy: every intermediate is a tensor of its own.
+          const src = live.length ? live[live.length - 1] : arange(5, undefined, 1, { dtype: 'int32' });
+          if (!live.length) push(src);
+          const c = src.cast('float32');
+          const r = c.reshape([-1]);
+          const sum = r.sum();
+          push(c, r, sum, add(sum, 1));
+          break;
+        }
+        default: {
+          const a = ones([3, 4]);
+          const b = ones([4, 2], { dtype: 'float32' });
+          push(a, b, matmul(a, b), a.reshape([2, 6]));
+        }
+      }
+      if (live.length >= 1000) {
+        // Every tensor made so far and not yet disposed is counted, no more.
+        expect(counts().numTensors - before.numTensors).toBe(live.length);
+        dispose(live);
+        live = [];
+      }
+    }
+    dispose(live);
+    expect(made).toBeGreaterThanOrEqual(100_000);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+});
+
+describe(`tidy / keep / dispose (seed ${SEED})`, () => {
+  test('tidy disposes everything not returned', () => {
+    const before = counts();
+    const made: Tensor[] = [];
+    const out = tidy(() => {
+      const a = zeros([4]);
+      const b = ones([4]);
+      const c = add(a, b);
+      made.push(a, b, c);
+      return add(c, 1);
+    });
+    expect(made.every((t) => t.isDisposed)).toBe(true);
+    expect(out.isDisposed).toBe(false);
+    expectExact(out.dataSync(), [2, 2, 2, 2], 'tidy result');
+    expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 16 });
+    out.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('returned tensors survive: single, arrays, objects, Maps, nested', () => {
+    const before = counts();
+    let inner: Tensor[] = [];
+    const out = tidy('named scope', () => {
+      const ts = Array.from({ length: 7 }, (_, i) => full([1], i));
+      inner = ts;
+      return { a: ts[0], list: [ts[1], [ts[2], { deep: ts[3] }]], map: new Map([['k', ts[4]]]), n: 5 };
+    });
+    expect(inner.slice(0, 5).every((t) => !t.isDisposed)).toBe(true);
+    expect(inner.slice(5).every((t) => t.isDisposed)).toBe(true);
+    expect(out.a.item()).toBe(0);
+    expect(((out.list[1] as unknown[])[1] as { deep: Tensor }).deep.item()).toBe(3);
+    expect(out.map.get('k')!.item()).toBe(4);
+    expect(delta(before).numTensors).toBe(5);
+    dispose(out);
+    expect(out.map.get('k')!.isDisposed).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('nested tidy moves returned tensors to the parent scope', () => {
+    const before = counts();
+    let fromInner: Tensor | undefined;
+    let innerTemp: Tensor | undefined;
+    const out = tidy(() => {
+      fromInner = tidy(() => {
+        innerTemp = zeros([2]);
+        return ones([2]);
+      });
+      expect(innerTemp!.isDisposed).toBe(true);
+      expect(fromInner.isDisposed).toBe(false);
+      return zeros([3]);
+    });
+    // The inner result was not returned by the outer function: the outer scope disposes it.
+    expect(fromInner!.isDisposed).toBe(true);
+    expect(out.isDisposed).toBe(false);
+    out.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('returning an outer tensor from a nested tidy does not hand it to the middle scope', () => {
+    // As in TensorFlow.js, only tensors made inside a scope move to its parent.
+    const outside = zeros([2]);
+    tidy(() => {
+      tidy(() => outside);
+      return undefined;
+    });
+    let grand: Tensor | undefined;
+    const returned = tidy(() => {
+      grand = ones([2]);
+      tidy(() => tidy(() => grand));
+      return grand;
+    });
+    const alive = { outside: !outside.isDisposed, grandparentResult: !returned.isDisposed };
+    dispose([outside, grand]);
+    expect(alive).toEqual({ outside: true, grandparentResult: true });
+  });
+
+  test('keep() survives tidy', () => {
+    const before = counts();
+    let kept: Tensor | undefined;
+    let temp: Tensor | undefined;
+    tidy(() => {
+      kept = keep(ones([3]));
+      temp = ones([3]);
+      tidy(() => {
+        keep(kept!);
+      });
+    });
+    expect(kept!.isDisposed).toBe(false);
+    expect(temp!.isDisposed).toBe(true);
+    expectExact(kept!.dataSync(), [1, 1, 1], 'kept');
+    kept!.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('a throwing fn still disposes its tensors and rethrows', () => {
+    const before = counts();
+    const made: Tensor[] = [];
+    const boom = new Error('boom');
+    expect(() =>
+      tidy(() => {
+        made.push(zeros([5]), ones([5]));
+        throw boom;
+      }),
+    ).toThrow(boom);
+    expect(made.every((t) => t.isDisposed)).toBe(true);
+    // A library error inside tidy is rethrown as is.
+    expect(() => tidy(() => matmul(zeros([2, 3]), zeros([2, 3])))).toThrow(AntlerError);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+    // The scope stack is intact: a later tidy still disposes.
+    let t: Tensor | undefined;
+    tidy(() => {
+      t = zeros([1]);
+    });
+    expect(t!.isDisposed).toBe(true);
+  });
+
+  test('a fn returning a Promise throws INVALID_ARGUMENT and leaks nothing', async () => {
+    const before = counts();
+    const made: Tensor[] = [];
+    let err: unknown;
+    let promise: Promise<unknown> | undefined;
+    try {
+      tidy(() => {
+        made.push(zeros([3]));
+        promise = (async () => {
+          const t = ones([3]);
+          made.push(t);
+          return t;
+        })();
+        return promise;
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AntlerError);
+    expect((err as AntlerError).code).toBe('INVALID_ARGUMENT');
+    await promise;
+    expect(made.every((t) => t.isDisposed)).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('dispose() twice is fine; dispose([a, {b}]) disposes both', () => {
+    const before = counts();
+    const t = zeros([2]);
+    t.dispose();
+    expect(() => t.dispose()).not.toThrow();
+    expect(() => dispose(t)).not.toThrow();
+    const a = zeros([2]);
+    const b = ones([2]);
+    dispose([a, { b }]);
+    expect([a.isDisposed, b.isDisposed]).toEqual([true, true]);
+    dispose([a, { b }, 3, null, undefined, 'x']);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+});
+
+describe(`views keep storage alive (seed ${SEED})`, () => {
+  test('dispose the original, the view still reads; the buffer goes when both are gone', () => {
+    const before = counts();
+    const vals = randomArray(rng, 24);
+    const t = tensor(vals, [4, 6], { dtype: 'float64' });
+    const v = t.reshape([2, -1, 3]);
+    expect(delta(before)).toEqual({ numTensors: 2, numDataBuffers: 1, numBytes: 24 * 8 });
+    t.dispose();
+    expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 24 * 8 });
+    expectExact(v.dataSync(), vals, `view after original disposed seed=${SEED}`);
+    const vv = v.reshape([24]);
+    v.dispose();
+    expectExact(vv.dataSync(), vals, 'view of a view');
+    expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 24 * 8 });
+    vv.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('a view returned from tidy keeps its storage after the original is disposed', () => {
+    const before = counts();
+    const vals = randomArray(rng, 6);
+    const v = tidy(() => tensor(vals, [6], { dtype: 'float64' }).reshape([2, 3]));
+    expectExact(v.dataSync(), vals, 'tidy view');
+    expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 48 });
+    v.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+});
+
+describe('garbage collection', () => {
+  test('handles lost without dispose() are released after GC (child process)', () => {
+    const script = `
+      const addon = require(process.env.CHILD_ADDON);
+      const snap = () => addon.memory().cpu || { numTensors: 0, numDataBuffers: 0, numBytes: 0 };
+      (async () => {
+        const start = snap();
+        (() => { for (let i = 0; i < 10000; i++) addon.full([(i % 7) + 1], 'float32', 'cpu', i); })();
+        const made = snap();
+        for (let i = 0; i < 10; i++) {
+          global.gc();
+          await new Promise((r) => setImmediate(r));
+        }
+        const end = snap();
+        process.stdout.write(JSON.stringify({ start, made, end }));
+      })();
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], {
+      env: { ...process.env, CHILD_ADDON: addonPath() },
+      encoding: 'utf8',
+    });
+    const { start: s, made, end } = JSON.parse(out) as Record<string, Counts>;
+    let bytes = 0;
+    for (let i = 0; i < 10000; i++) bytes += ((i % 7) + 1) * 4;
+    expect(made.numTensors - s.numTensors).toBe(10000);
+    expect(made.numBytes - s.numBytes).toBe(bytes);
+    expect({ numTensors: end.numTensors, numDataBuffers: end.numDataBuffers, numBytes: end.numBytes }).toEqual({
+      numTensors: 0,
+      numDataBuffers: 0,
+      numBytes: 0,
+    });
+  });
+});

@@ -1,0 +1,323 @@
+/**
+ * Elementwise ops (with broadcasting and scalars), matmul and sum against
+ * float64 JavaScript references. One table describes the binary ops; every
+ * check runs over all of its entries.
+ */
+import { add, div, DType, matmul, maximum, memory, minimum, mul, sub, Tensor, tensor, tidy, zeros } from '../../lib';
+import {
+  broadcastRef,
+  expectClose,
+  expectExact,
+  makeRng,
+  matmulRef,
+  maxAbs,
+  poisonCheck,
+  prod,
+  randomArray,
+  randomInts,
+} from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+
+type Fn = (a: Tensor | number, b: Tensor | number) => Tensor;
+interface BinaryOpInfo {
+  name: string;
+  fn: Fn;
+  /** Reference on doubles (operands already rounded to the dtype). */
+  ref: (x: number, y: number) => number;
+  /** Reference for int32 (wrapping), or undefined when int32 is not supported. */
+  refInt?: (x: number, y: number) => number;
+}
+
+const nanMax = (x: number, y: number): number => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x > y ? x : y);
+const nanMin = (x: number, y: number): number => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x < y ? x : y);
+
+const BINARY: BinaryOpInfo[] = [
+  { name: 'add', fn: add, ref: (x, y) => x + y, refInt: (x, y) => (x + y) | 0 },
+  { name: 'sub', fn: sub, ref: (x, y) => x - y, refInt: (x, y) => (x - y) | 0 },
+  { name: 'mul', fn: mul, ref: (x, y) => x * y, refInt: (x, y) => Math.imul(x, y) },
+  { name: 'div', fn: div, ref: (x, y) => x / y },
+  { name: 'maximum', fn: maximum, ref: nanMax, refInt: nanMax },
+  { name: 'minimum', fn: minimum, ref: nanMin, refInt: nanMin },
+];
+
+const FLOAT: DType[] = ['float32', 'float64'];
+
+/** Values of a dtype: floats away from 0 (so div stays tame), ints small enough not to overflow. */
+function values(dtype: DType, n: number): number[] {
+  if (dtype === 'int32') return randomInts(rng, n, -30000, 30000);
+  const v = randomArray(rng, n, 0.1, 10).map((x) => (rng.next() < 0.5 ? -x : x));
+  return dtype === 'float32' ? v.map(Math.fround) : v;
+}
+
+/** Round a double result to the dtype (float32: one rounding of the exact op, as IEEE does). */
+function round(dtype: DType, v: number): number {
+  return dtype === 'float32' ? Math.fround(v) : v;
+}
+
+/** Two random shapes that broadcast: rank 0–4, random size-1 dims, possibly different ranks. */
+function broadcastPair(): [number[], number[]] {
+  const rank = rng.int(0, 4);
+  const out = Array.from({ length: rank }, () => rng.int(1, 5));
+  const derive = (): number[] => {
+    const r = rng.int(0, rank);
+    const s = out.slice(rank - r);
+    return s.map((d) => (rng.next() < 0.3 ? 1 : d));
+  };
+  return [derive(), derive()];
+}
+
+let baseline = 0;
+beforeAll(() => {
+  baseline = memory().numTensors;
+});
+afterAll(() => {
+  expect(memory().numTensors).toBe(baseline);
+});
+
+describe(`binary ops (seed ${SEED})`, () => {
+  for (const op of BINARY) {
+    const dtypes: DType[] = op.refInt ? ['float32', 'float64', 'int32'] : FLOAT;
+    for (const dtype of dtypes) {
+      test(`${op.name} ${dtype}: same shape and broadcasting`, () =>
+        tidy(() => {
+          const ref = dtype === 'int32' ? op.refInt! : op.ref;
+          const pairs: [number[], number[]][] = [
+            [[], []],
+            [[3], [3]],
+            [[2, 1, 4], [3, 1]],
+            [[1], [5, 4]],
+            [[0, 3], [1, 3]],
+            [[4, 0], [4, 1]],
+          ];
+          for (let i = 0; i < 20; i++) pairs.push(broadcastPair());
+          for (const [sa, sb] of pairs) {
+            const va = values(dtype, prod(sa));
+            const vb = values(dtype, prod(sb));
+            const a = tensor(va, sa, { dtype });
+            const b = tensor(vb, sb, { dtype });
+            const out = op.fn(a, b);
+            const want = broadcastRef(va, sa, vb, sb, (x, y) => round(dtype, ref(x, y)));
+            const msg = `${op.name} ${dtype} [${sa}] with [${sb}] seed=${SEED}`;
+            expect(out.shape).toEqual(want.shape);
+            expect(out.dtype).toBe(dtype);
+            const got = out.dataSync();
+            expectExact(got, want.values, msg);
+            if (dtype !== 'int32') poisonCheck(got, msg);
+            // The method form is the same op.
+            expectExact((a as unknown as Record<string, (o: Tensor) => Tensor>)[op.name](b).dataSync(), want.values, `${msg} (method)`);
+          }
+        }));
+
+      test(`${op.name} ${dtype}: scalar on either side`, () =>
+        tidy(() => {
+          const ref = dtype === 'int32' ? op.refInt! : op.ref;
+          const shape = [rng.int(1, 4), rng.int(1, 6)];
+          const va = values(dtype, prod(shape));
+          const a = tensor(va, shape, { dtype });
+          const s = dtype === 'int32' ? rng.int(-100, 100) : rng.uniform(-5, 5);
+          const sr = round(dtype, s); // the scalar takes the tensor's dtype
+          const msg = `${op.name} ${dtype} scalar ${s} seed=${SEED}`;
+          const right = op.fn(a, s);
+          const left = op.fn(s, a);
+          expect(right.shape).toEqual(shape);
+          expect(left.shape).toEqual(shape);
+          expectExact(right.dataSync(), va.map((x) => round(dtype, ref(x, sr))), `${msg} (tensor, scalar)`);
+          expectExact(left.dataSync(), va.map((x) => round(dtype, ref(sr, x))), `${msg} (scalar, tensor)`);
+          // A scalar operand equals a broadcast [] tensor.
+          const st = tensor(s, [], { dtype });
+          expectExact(op.fn(st, a).dataSync(), left.dataSync(), `${msg} vs [] tensor`);
+        }));
+    }
+  }
+
+  test('sub(2, t) and div(1, t) put the scalar first', () =>
+    tidy(() => {
+      const t = tensor([1, 4, -8], undefined, { dtype: 'float64' });
+      expectExact(sub(2, t).dataSync(), [1, -2, 10], 'sub');
+      expectExact(div(1, t).dataSync(), [1, 0.25, -0.125], 'div');
+      expectExact(t.sub(2).dataSync(), [-1, 2, -10], 'method sub');
+    }));
+
+  test('maximum/minimum propagate NaN from either side; float specials', () =>
+    tidy(() => {
+      for (const dtype of FLOAT) {
+        const a = tensor([NaN, 1, NaN, -Infinity, 3, 2], undefined, { dtype });
+        const b = tensor([1, NaN, NaN, 5, Infinity, -0.5], undefined, { dtype });
+        expectExact(maximum(a, b).dataSync(), [NaN, NaN, NaN, 5, Infinity, 2], `maximum ${dtype}`);
+        expectExact(minimum(a, b).dataSync(), [NaN, NaN, NaN, -Infinity, 3, -0.5], `minimum ${dtype}`);
+        expectExact(maximum(a, NaN).dataSync(), [NaN, NaN, NaN, NaN, NaN, NaN], `maximum scalar NaN ${dtype}`);
+        expectExact(minimum(NaN, b).dataSync(), [NaN, NaN, NaN, NaN, NaN, NaN], `minimum NaN scalar ${dtype}`);
+        expectExact(div(tensor([1, -1, 0], undefined, { dtype }), 0).dataSync(), [Infinity, -Infinity, NaN], `div by 0 ${dtype}`);
+        expectExact(add(tensor([Infinity], undefined, { dtype }), -Infinity).dataSync(), [NaN], `inf - inf ${dtype}`);
+      }
+    }));
+
+  test('float32 results are rounded once (no double-precision leak)', () =>
+    tidy(() => {
+      // 1 + 2^-30 is not a float32: the sum must round to 1.
+      const one = tensor([1]);
+      expectExact(add(one, 2 ** -30).dataSync(), [1], 'add');
+      expectExact(add(one, tensor([2 ** -30])).dataSync(), [1], 'add tensor');
+      expectExact(mul(tensor([3]), tensor([1 / 3])).dataSync(), [Math.fround(3 * Math.fround(1 / 3))], 'mul');
+      expectExact(div(tensor([1]), 3).dataSync(), [Math.fround(1 / 3)], 'div');
+    }));
+});
+
+describe(`matmul (seed ${SEED})`, () => {
+  function check(sa: number[], sb: number[], dtype: DType, transA = false, transB = false): void {
+    const va = randomArray(rng, prod(sa));
+    const vb = randomArray(rng, prod(sb));
+    const ra = dtype === 'float32' ? va.map(Math.fround) : va;
+    const rb = dtype === 'float32' ? vb.map(Math.fround) : vb;
+    tidy(() => {
+      const a = tensor(va, sa, { dtype });
+      const b = tensor(vb, sb, { dtype });
+      const opts = transA || transB ? { transposeA: transA, transposeB: transB } : undefined;
+      const out = matmul(a, b, opts);
+      const want = matmulRef(ra, sa, rb, sb, transA, transB);
+      const msg = `matmul ${dtype} [${sa}]${transA ? 'ᵀ' : ''} @ [${sb}]${transB ? 'ᵀ' : ''} seed=${SEED}`;
+      expect({ msg, shape: out.shape }).toEqual({ msg, shape: want.shape });
+      expect(out.dtype).toBe(dtype);
+      const got = out.dataSync();
+      poisonCheck(got, msg);
+      const k = transA ? sa[sa.length - 2] : sa[sa.length - 1];
+      const scale = Math.max(maxAbs(want.values), 1e-300);
+      const rtol = dtype === 'float32' ? 1e-5 * Math.max(1, k / 100) : 1e-12;
+      expectClose(got, want.values, 0, rtol * scale, msg);
+      expectClose(a.matmul(b, opts).dataSync(), want.values, 0, rtol * scale, `${msg} (method)`);
+    });
+  }
+
+  for (const dtype of FLOAT) {
+    test(`${dtype}: 2-D with random sizes`, () => {
+      for (let i = 0; i < 8; i++) {
+        const [m, n, k] = [rng.int(1, 70), rng.int(1, 70), rng.int(1, 100)];
+        check([m, k], [k, n], dtype);
+      }
+      check([1, 1], [1, 1], dtype);
+    });
+
+    test(`${dtype}: sizes across the 64/256 blocking`, () => {
+      const [m, n, k] = [rng.int(257, 300), rng.int(257, 300), rng.int(257, 300)];
+      check([m, k], [k, n], dtype);
+      check([k, rng.int(65, 130)], [rng.int(65, 130), k], dtype, true, true);
+    });
+
+    test(`${dtype}: vectors`, () => {
+      const k = rng.int(1, 50);
+      const n = rng.int(1, 20);
+      const m = rng.int(1, 20);
+      check([k], [k, n], dtype); // 1-D @ 2-D → [n]
+      check([m, k], [k], dtype); // 2-D @ 1-D → [m]
+      check([k], [k], dtype); // 1-D @ 1-D → []
+      check([k], [3, k, n], dtype); // 1-D @ 3-D → [3, n]
+      check([2, m, k], [k], dtype); // 3-D @ 1-D → [2, m]
+    });
+
+    test(`${dtype}: batched with broadcast batch dims`, () => {
+      const [m, n, k] = [rng.int(1, 9), rng.int(1, 9), rng.int(1, 9)];
+      check([3, m, k], [3, k, n], dtype);
+      check([3, m, k], [k, n], dtype);
+      check([m, k], [4, k, n], dtype);
+      check([2, 1, m, k], [3, k, n], dtype);
+      check([1, 3, m, k], [2, 1, k, n], dtype);
+      check([2, 3, m, k], [2, 3, k, n], dtype);
+    });
+
+    test(`${dtype}: transposeA / transposeB`, () => {
+      for (let i = 0; i < 4; i++) {
+        const [m, n, k] = [rng.int(1, 40), rng.int(1, 40), rng.int(1, 40)];
+        check([k, m], [k, n], dtype, true, false);
+        check([m, k], [n, k], dtype, false, true);
+        check([k, m], [n, k], dtype, true, true);
+        check([2, k, m], [n, k], dtype, true, true);
+        check([2, 1, k, m], [3, k, n], dtype, true, false);
+      }
+    });
+
+    test(`${dtype}: k = 0 gives zeros; m or n = 0 gives an empty result`, () =>
+      tidy(() => {
+        const m = rng.int(1, 6);
+        const n = rng.int(1, 6);
+        const out = matmul(zeros([m, 0], { dtype }), zeros([0, n], { dtype }));
+        expect(out.shape).toEqual([m, n]);
+        expectExact(out.dataSync(), new Array(m * n).fill(0), 'k=0');
+        const batched = matmul(zeros([2, m, 0], { dtype }), zeros([0, n], { dtype }));
+        expect(batched.shape).toEqual([2, m, n]);
+        expectExact(batched.dataSync(), new Array(2 * m * n).fill(0), 'batched k=0');
+        const vec = matmul(zeros([0], { dtype }), zeros([0], { dtype }));
+        expect(vec.shape).toEqual([]);
+        expectExact(vec.dataSync(), [0], '1-D k=0');
+        expect(matmul(zeros([0, 3], { dtype }), zeros([3, n], { dtype })).shape).toEqual([0, n]);
+        expect(matmul(zeros([m, 3], { dtype }), zeros([3, 0], { dtype })).shape).toEqual([m, 0]);
+      }));
+  }
+});
+
+describe(`sum (seed ${SEED})`, () => {
+  test('float32 sum of 1e7 values in [0, 1) is within 1e-6 of the float64 sum', () => {
+    const n = 10_000_000;
+    const v = new Float32Array(n);
+    const next = rng.next;
+    for (let i = 0; i < n; i++) v[i] = next();
+    let ref = 0;
+    for (let i = 0; i < n; i++) ref += v[i];
+    tidy(() => {
+      const s = tensor(v).sum();
+      expect(s.shape).toEqual([]);
+      expect(s.dtype).toBe('float32');
+      expectClose([s.item()], [ref], 1e-6, 0, `sum seed=${SEED}`);
+    });
+  });
+
+  test('float64 sums match a compensated JS sum', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 5; trial++) {
+        const n = rng.int(1, 100000);
+        const v = randomArray(rng, n, -1e3, 1e3);
+        // Neumaier summation as the reference.
+        let s = 0;
+        let c = 0;
+        for (const x of v) {
+          const t = s + x;
+          c += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+          s = t;
+        }
+        const ref = s + c;
+        const got = tensor(v, [n], { dtype: 'float64' }).sum().item();
+        expectClose([got], [ref], 1e-12, 1e-9 * Math.sqrt(n), `n=${n} seed=${SEED}`);
+      }
+    }));
+
+  test('int32 sum is exact (and wraps like int32)', () =>
+    tidy(() => {
+      const v = randomInts(rng, rng.int(1, 5000), -100000, 100000);
+      const ref = v.reduce((a, b) => a + b, 0);
+      const s = tensor(v, undefined, { dtype: 'int32' }).sum();
+      expect(s.dtype).toBe('int32');
+      expect(s.item()).toBe(ref);
+      const big = tensor([2 ** 31 - 1, 2 ** 31 - 1, 5], undefined, { dtype: 'int32' }).sum().item();
+      expect(big).toBe((2 ** 31 - 1 + 2 ** 31 - 1 + 5) | 0);
+    }));
+
+  test('sum of an empty tensor is 0; sum of a scalar is itself', () =>
+    tidy(() => {
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        expect(zeros([0], { dtype }).sum().item()).toBe(0);
+        expect(zeros([3, 0, 2], { dtype }).sum().shape).toEqual([]);
+        expect(tensor(7, [], { dtype }).sum().item()).toBe(7);
+      }
+    }));
+
+  test('sum over a reshape view and a broadcast result', () =>
+    tidy(() => {
+      const v = randomArray(rng, 24, -1, 1);
+      const t = tensor(v, [2, 3, 4], { dtype: 'float64' });
+      const ref = v.reduce((a, b) => a + b, 0);
+      expectClose([t.reshape([6, 4]).sum().item()], [ref], 1e-12, 1e-14, 'view');
+      const r = add(t, tensor([1, 2, 3, 4], undefined, { dtype: 'float64' })).sum().item();
+      expectClose([r], [ref + 6 * 10], 1e-12, 1e-12, 'broadcast');
+    }));
+});

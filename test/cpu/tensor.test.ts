@@ -1,0 +1,361 @@
+/**
+ * Tensor creation, reading, views, copies and casts, against values built in
+ * JavaScript.
+ */
+// helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
+import { expectExact, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, typeName } from '../helpers';
+import {
+  arange,
+  DType,
+  dispose,
+  full,
+  memory,
+  ones,
+  onesLike,
+  Tensor,
+  tensor,
+  tidy,
+  zeros,
+  zerosLike,
+} from '../../lib';
+
+const rng = makeRng();
+const SEED = rng.seed;
+const DTYPES: DType[] = ['float32', 'float64', 'int32'];
+
+/** What storing JS numbers in a dtype gives (int32 inputs are already integral). */
+function stored(values: number[], dtype: DType): number[] {
+  if (dtype === 'float32') return values.map(Math.fround);
+  if (dtype === 'int32') return values.map((v) => v | 0);
+  return values.slice();
+}
+
+let baseline = 0;
+beforeAll(() => {
+  baseline = memory().numTensors;
+});
+afterAll(() => {
+  expect(memory().numTensors).toBe(baseline);
+});
+
+describe(`creation (seed ${SEED})`, () => {
+  test('typed arrays keep their dtype and values', () =>
+    tidy(() => {
+      const n = rng.int(1, 200);
+      const f32 = new Float32Array(randomArray(rng, n, -1e3, 1e3));
+      const f64 = new Float64Array(randomArray(rng, n, -1e3, 1e3));
+      const i32 = new Int32Array(randomInts(rng, n, -(2 ** 31), 2 ** 31 - 1));
+      for (const [arr, dtype] of [[f32, 'float32'], [f64, 'float64'], [i32, 'int32']] as const) {
+        const t = tensor(arr);
+        expect(t.dtype).toBe(dtype);
+        expect(t.shape).toEqual([n]);
+        expect(t.size).toBe(n);
+        expect(t.rank).toBe(1);
+        expect(t.device).toBe('cpu');
+        expectExact(t.dataSync(), arr, `${dtype} seed=${SEED}`);
+        expect(typeName(t.dataSync())).toBe(typeName(arr));
+      }
+    }));
+
+  test('a subarray view is read from its own offset', () =>
+    tidy(() => {
+      const base = new Float64Array(randomArray(rng, 20));
+      const view = base.subarray(5, 11);
+      expectExact(tensor(view).dataSync(), Array.from(view), 'subarray');
+    }));
+
+  test('plain arrays default to float32, rounded like Math.fround', () =>
+    tidy(() => {
+      const vals = randomArray(rng, 17, -10, 10);
+      const t = tensor(vals);
+      expect(t.dtype).toBe('float32');
+      expect(t.shape).toEqual([17]);
+      expectExact(t.dataSync(), vals.map(Math.fround), `seed=${SEED}`);
+      const d = tensor(vals, undefined, { dtype: 'float64' });
+      expectExact(d.dataSync(), vals, 'float64 keeps doubles');
+    }));
+
+  test('nested arrays infer the shape', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 10; trial++) {
+        const shape = randomShape(rng, rng.int(1, 4), 1, 4);
+        const dtype = rng.pick(DTYPES);
+        const flat = dtype === 'int32' ? randomInts(rng, prod(shape), -1000, 1000) : randomArray(rng, prod(shape), -5, 5);
+        const nested = nestRef(flat, shape) as number[];
+        const t = tensor(nested, undefined, { dtype });
+        expect(t.shape).toEqual(shape);
+        expect(t.dtype).toBe(dtype);
+        expectExact(t.dataSync(), stored(flat, dtype), `shape [${shape}] ${dtype} seed=${SEED}`);
+        expect(t.arraySync()).toEqual(nestRef(stored(flat, dtype), shape));
+      }
+      expect(tensor([]).shape).toEqual([0]);
+      expect(tensor([[], []]).shape).toEqual([2, 0]);
+    }));
+
+  test('a number is a scalar of shape []', () =>
+    tidy(() => {
+      const t = tensor(2.5);
+      expect(t.shape).toEqual([]);
+      expect(t.rank).toBe(0);
+      expect(t.size).toBe(1);
+      expect(t.item()).toBe(2.5);
+      expect(t.arraySync()).toBe(2.5);
+      expect(tensor(-7, undefined, { dtype: 'int32' }).item()).toBe(-7);
+      expect(tensor(0.1, undefined, { dtype: 'float64' }).item()).toBe(0.1);
+      expect(tensor(0.1).item()).toBe(Math.fround(0.1));
+      expect(tensor(4, [1, 1]).shape).toEqual([1, 1]);
+    }));
+
+  test('an explicit shape reshapes the flat data', () =>
+    tidy(() => {
+      const vals = randomArray(rng, 24);
+      for (const shape of [[24], [2, 12], [2, 3, 4], [1, 2, 1, 3, 4, 1]]) {
+        const t = tensor(new Float64Array(vals), shape);
+        expect(t.shape).toEqual(shape);
+        expect(t.arraySync()).toEqual(nestRef(vals, shape));
+      }
+      expect(tensor(new Float32Array(0), [3, 0]).shape).toEqual([3, 0]);
+    }));
+
+  test('dtype conversion at creation: Float64Array → float32 rounds; ints → int32', () =>
+    tidy(() => {
+      const vals = randomArray(rng, 50, -1e6, 1e6);
+      vals.push(1e-40, 3.4e38, -0.1, 16777217);
+      const t = tensor(new Float64Array(vals), undefined, { dtype: 'float32' });
+      expect(t.dtype).toBe('float32');
+      expectExact(t.dataSync(), vals.map(Math.fround), `seed=${SEED}`);
+      const ints = randomInts(rng, 30, -(2 ** 31), 2 ** 31 - 1);
+      expectExact(tensor(new Float64Array(ints), undefined, { dtype: 'int32' }).dataSync(), ints, 'f64 → int32');
+      const f32 = new Float32Array(randomArray(rng, 9));
+      expectExact(tensor(f32, undefined, { dtype: 'float64' }).dataSync(), Array.from(f32), 'f32 → f64');
+    }));
+
+  test('zeros / ones / full', () =>
+    tidy(() => {
+      for (const dtype of DTYPES) {
+        const shape = randomShape(rng, rng.int(0, 4), 0, 5);
+        const n = prod(shape);
+        const z = zeros(shape, { dtype });
+        const o = ones(shape, { dtype });
+        const v = dtype === 'int32' ? rng.int(-1e9, 1e9) : rng.uniform(-1e5, 1e5);
+        const fl = full(shape, v, { dtype });
+        for (const t of [z, o, fl]) {
+          expect(t.shape).toEqual(shape);
+          expect(t.dtype).toBe(dtype);
+        }
+        const msg = `${dtype} [${shape}] seed=${SEED}`;
+        expectExact(z.dataSync(), new Array(n).fill(0), msg);
+        expectExact(o.dataSync(), new Array(n).fill(1), msg);
+        expectExact(fl.dataSync(), new Array(n).fill(dtype === 'float32' ? Math.fround(v) : v), msg);
+      }
+      expect(zeros([3]).dtype).toBe('float32');
+      expectExact(full([2], NaN).dataSync(), [NaN, NaN], 'full NaN');
+      expectExact(full([2], -Infinity, { dtype: 'float64' }).dataSync(), [-Infinity, -Infinity], 'full -Inf');
+    }));
+
+  test('an empty shape with a huge dim is accepted whatever the dim order', () =>
+    tidy(() => {
+      // Zero elements is under the 2^40 limit; the JavaScript check accepts both orders.
+      const shapes = [[0, 2 ** 41], [2 ** 41, 0], [3, 2 ** 40, 0]];
+      const got = shapes.map((shape) => {
+        try {
+          return zeros(shape).shape;
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      });
+      expect(got).toEqual(shapes);
+    }));
+
+  test('zerosLike / onesLike copy shape and dtype', () =>
+    tidy(() => {
+      for (const dtype of DTYPES) {
+        const src = full([2, 3], 5, { dtype });
+        const z = zerosLike(src);
+        const o = onesLike(src);
+        expect([z.shape, z.dtype, z.device]).toEqual([[2, 3], dtype, 'cpu']);
+        expect([o.shape, o.dtype]).toEqual([[2, 3], dtype]);
+        expectExact(z.dataSync(), [0, 0, 0, 0, 0, 0], dtype);
+        expectExact(o.dataSync(), [1, 1, 1, 1, 1, 1], dtype);
+      }
+    }));
+});
+
+describe(`arange (seed ${SEED})`, () => {
+  /** Independent reference: step from start while strictly before stop. */
+  function arangeRef(start: number, stop: number, step: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; ; i++) {
+      const v = start + i * step;
+      if (step > 0 ? v >= stop : v <= stop) break;
+      out.push(v);
+    }
+    return out;
+  }
+
+  test('arange(n) counts 0..n-1', () =>
+    tidy(() => {
+      for (const n of [0, 1, 7, rng.int(2, 1000)]) {
+        const t = arange(n);
+        expect(t.dtype).toBe('float32');
+        expectExact(t.dataSync(), Array.from({ length: n }, (_, i) => i), `n=${n}`);
+      }
+      expectExact(arange(5, undefined, 1, { dtype: 'int32' }).dataSync(), [0, 1, 2, 3, 4], 'int32');
+      expect(arange(-3).shape).toEqual([0]);
+    }));
+
+  test('start, stop, step incl. negative and fractional steps', () =>
+    tidy(() => {
+      const cases: [number, number, number][] = [
+        [2, 11, 3],
+        [10, 0, -1],
+        [10, -3, -4],
+        [0, 1, 0.25],
+        [1, -1, -0.5],
+        [-2.5, 3.5, 1.5],
+        [0, 0.9, 0.1],
+        [5, 5, 1],
+        [5, 0, 1],
+        [0, 5, -1],
+      ];
+      for (let i = 0; i < 4; i++) {
+        const start = rng.int(-50, 50) / 4;
+        const step = (rng.int(1, 12) / 4) * (rng.next() < 0.5 ? -1 : 1);
+        cases.push([start, start + step * rng.int(0, 40) + step / 2, step]);
+      }
+      for (const [a, b, s] of cases) {
+        const ref = arangeRef(a, b, s);
+        const msg = `arange(${a}, ${b}, ${s}) seed=${SEED}`;
+        expectExact(arange(a, b, s, { dtype: 'float64' }).dataSync(), ref, msg);
+        expectExact(arange(a, b, s).dataSync(), ref.map(Math.fround), msg);
+      }
+      expectExact(arange(-4, 7, 3, { dtype: 'int32' }).dataSync(), [-4, -1, 2, 5], 'int32');
+      expectExact(arange(0, 5.5, 2, { dtype: 'int32' }).dataSync(), [0, 2, 4], 'int32 fractional stop');
+    }));
+});
+
+describe(`reading (seed ${SEED})`, () => {
+  test('dataSync returns a copy; data() resolves to the same values', async () => {
+    const vals = randomArray(rng, 33);
+    const t = tensor(new Float64Array(vals));
+    const d = t.dataSync();
+    d[0] = 12345;
+    expectExact(t.dataSync(), vals, 'dataSync copy');
+    const async = await t.data();
+    expect(typeName(async)).toBe('Float64Array');
+    expectExact(async, vals, 'data()');
+    expect(await t.array()).toEqual(vals);
+    const e = zeros([0]);
+    expect((await e.data()).length).toBe(0);
+    dispose([t, e]);
+  });
+
+  test('arraySync nests row-major; item() reads one element', () =>
+    tidy(() => {
+      const shape = [2, 3, 4];
+      const vals = randomInts(rng, 24, -50, 50);
+      const t = tensor(new Int32Array(vals), shape);
+      expect(t.arraySync()).toEqual(nestRef(vals, shape));
+      expect(tensor([[[9]]]).item()).toBe(9);
+      expect(zeros([2, 0]).arraySync()).toEqual([[], []]);
+    }));
+
+  test('toString shows shape, dtype, device and small values', () =>
+    tidy(() => {
+      const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32' });
+      expect(t.toString()).toBe('Tensor(shape=[2, 2], dtype=int32, device=cpu, values=[[1,2],[3,4]])');
+      expect(zeros([100]).toString()).toBe('Tensor(shape=[100], dtype=float32, device=cpu)');
+      const d = ones([1]);
+      d.dispose();
+      expect(d.toString()).toBe('Tensor(shape=[1], dtype=float32, device=cpu, disposed)');
+    }));
+});
+
+describe(`views and copies (seed ${SEED})`, () => {
+  test('reshape is a view with -1 inference', () =>
+    tidy(() => {
+      const vals = randomArray(rng, 60);
+      const t = tensor(new Float64Array(vals), [3, 20]);
+      const before = memory().numDataBuffers;
+      for (const [req, want] of [
+        [[60], [60]],
+        [[-1], [60]],
+        [[4, -1], [4, 15]],
+        [[-1, 5, 2], [6, 5, 2]],
+        [[1, 60, 1], [1, 60, 1]],
+        [[2, 2, 3, -1], [2, 2, 3, 5]],
+      ] as const) {
+        const r = t.reshape(req);
+        expect(r.shape).toEqual(want);
+        expectExact(r.dataSync(), vals, `reshape [${req}]`);
+      }
+      expect(memory().numDataBuffers).toBe(before);
+      expect(tensor(3).reshape([1, 1]).shape).toEqual([1, 1]);
+      expect(tensor([3]).reshape([]).shape).toEqual([]);
+      expect(zeros([0, 4]).reshape([-1, 2]).shape).toEqual([0, 2]);
+    }));
+
+  test('clone is independent and equal', () =>
+    tidy(() => {
+      for (const dtype of DTYPES) {
+        const vals = dtype === 'int32' ? randomInts(rng, 10, -9, 9) : randomArray(rng, 10);
+        const t = tensor(vals, [2, 5], { dtype });
+        const c = t.clone();
+        expect([c.shape, c.dtype]).toEqual([[2, 5], dtype]);
+        t.dispose();
+        expectExact(c.dataSync(), stored(vals, dtype), `clone ${dtype}`);
+      }
+    }));
+
+  test("to('cpu') copies", () =>
+    tidy(() => {
+      const vals = randomArray(rng, 12);
+      const t = tensor(new Float32Array(vals), [3, 4]);
+      const c = t.to('cpu');
+      expect([c.shape, c.dtype, c.device]).toEqual([[3, 4], 'float32', 'cpu']);
+      expect(c).not.toBe(t);
+      t.dispose();
+      expectExact(c.dataSync(), vals.map(Math.fround), 'to cpu');
+    }));
+
+  test('cast between every dtype pair', () =>
+    tidy(() => {
+      const src: Record<DType, number[]> = {
+        float32: [...randomArray(rng, 40, -1e4, 1e4), 2.5, -2.5, 0.999, -0.999, 0, 16777216].map(Math.fround),
+        float64: [...randomArray(rng, 40, -2e9, 2e9), 0.1, -1.9, 3.0000000001, 2147483647.9, -2147483648.9],
+        int32: [...randomInts(rng, 40, -(2 ** 31), 2 ** 31 - 1), 16777217, -16777217, 2147483647, -2147483648],
+      };
+      for (const from of DTYPES)
+        for (const to of DTYPES) {
+          const t = tensor(src[from], undefined, { dtype: from });
+          const c = t.cast(to);
+          expect([c.shape, c.dtype]).toEqual([[src[from].length], to]);
+          const want = src[from].map((v) => (to === 'float32' ? Math.fround(v) : to === 'int32' ? Math.trunc(v) : v));
+          expectExact(c.dataSync(), want, `cast ${from} → ${to} seed=${SEED}`);
+        }
+      expect(zeros([0]).cast('int32').shape).toEqual([0]);
+    }));
+
+  test('using / Symbol.dispose disposes at scope end', () => {
+    const before = memory().numTensors;
+    let escaped: Tensor;
+    {
+      using t = ones([4]);
+      escaped = t;
+      expect(memory().numTensors).toBe(before + 1);
+    }
+    expect(escaped.isDisposed).toBe(true);
+    expect(memory().numTensors).toBe(before);
+    const u = zeros([2]);
+    u[Symbol.dispose]();
+    expect(u.isDisposed).toBe(true);
+    expect(memory().numTensors).toBe(before);
+  });
+
+  test('outputs are fully written (poison check)', () =>
+    tidy(() => {
+      const shape = randomShape(rng, 3, 1, 9);
+      for (const t of [zeros(shape), ones(shape, { dtype: 'float64' }), full(shape, 2), arange(prod(shape), undefined, 1, { dtype: 'float64' }), tensor(randomArray(rng, prod(shape)), shape).cast('float64')])
+        poisonCheck(t.dataSync(), `[${shape}]`);
+    }));
+});

@@ -1,0 +1,419 @@
+/**
+ * Shared test helpers: a seeded PRNG for fresh inputs, float64 references
+ * written independently of the library, and a JavaScript Philox4x32-10.
+ *
+ * Every suite draws its inputs from `makeRng()`, whose seed comes from the
+ * clock and the OS unless ANTLER_TEST_SEED is set; suites put the seed in
+ * their describe() title so a failure names the seed that reproduces it.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+
+export type Num = ArrayLike<number>;
+
+// Jest runs each suite in a vm context that lacks Node's Symbol.dispose;
+// give it the registered symbol so `using` works as it does in plain Node.
+// Suites that use `using` import this file before the library.
+if (typeof (Symbol as { dispose?: symbol }).dispose !== 'symbol')
+  Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose'), configurable: true });
+
+/**
+ * The class name of a typed array. The addon creates typed arrays in Node's
+ * main realm, so `instanceof` against a jest context's constructors fails.
+ */
+export function typeName(x: unknown): string {
+  return Object.prototype.toString.call(x).slice(8, -1);
+}
+
+// ---------------------------------------------------------------- PRNG
+
+export interface Rng {
+  readonly seed: number;
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number;
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number;
+  pick<T>(xs: readonly T[]): T;
+  /** A uint32. */
+  u32(): number;
+}
+
+// Globals read inside hot loops are cached: in jest's vm context every global
+// lookup (Math, ...) goes through an interceptor and costs ~100 ns.
+const imul = Math.imul;
+const floor = Math.floor;
+
+/** mulberry32: tiny, fast, good enough to vary test inputs. */
+export function mulberry32(seed: number): () => number {
+  let a = seed | 0; // kept as int32 so V8 never boxes it
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The run's seed: ANTLER_TEST_SEED if set, else the clock mixed with OS randomness. */
+export function runSeed(): number {
+  const env = process.env.ANTLER_TEST_SEED;
+  if (env !== undefined && env !== '') return Number(env) >>> 0;
+  return (Date.now() ^ randomBytes(4).readUInt32LE(0)) >>> 0;
+}
+
+export function makeRng(seed = runSeed()): Rng {
+  const f = mulberry32(seed);
+  const rng: Rng = {
+    seed,
+    next: f,
+    int: (lo, hi) => lo + Math.floor(f() * (hi - lo + 1)),
+    uniform: (lo, hi) => lo + (hi - lo) * f(),
+    pick: (xs) => xs[Math.floor(f() * xs.length)],
+    u32: () => Math.floor(f() * 4294967296) >>> 0,
+  };
+  return rng;
+}
+
+export function randomArray(rng: Rng, n: number, lo = -1, hi = 1): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = rng.uniform(lo, hi);
+  return out;
+}
+
+export function randomInts(rng: Rng, n: number, lo: number, hi: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = rng.int(lo, hi);
+  return out;
+}
+
+/** A random shape of the given rank with dims in [lo, hi]. */
+export function randomShape(rng: Rng, rank: number, lo = 1, hi = 5): number[] {
+  return Array.from({ length: rank }, () => rng.int(lo, hi));
+}
+
+// ---------------------------------------------------------------- assertions
+
+export function prod(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function fmt(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+/**
+ * Fails unless |actual[i] - expected[i]| <= atol + rtol * |expected[i]| for
+ * every i (NaN matches only NaN). The message names the first bad index.
+ */
+export function expectClose(actual: Num, expected: Num, rtol: number, atol: number, msg = ''): void {
+  if (actual.length !== expected.length)
+    throw new Error(`${msg}: length ${actual.length}, expected ${expected.length}`);
+  let bad = 0;
+  let first = -1;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    } else if (a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e)) {
+      continue;
+    }
+    bad++;
+    if (first < 0) first = i;
+    const err = Math.abs(a - e);
+    if (!(err <= worst)) worst = err;
+  }
+  if (bad)
+    throw new Error(
+      `${msg}: ${bad} of ${expected.length} values differ beyond rtol=${rtol}, atol=${atol}; ` +
+        `first at [${first}]: got ${fmt(actual[first])}, expected ${fmt(expected[first])}; worst abs error ${worst}`,
+    );
+}
+
+/** Bit-level equality of numbers (NaN equals NaN, 0 equals -0 unless strictZero). */
+export function expectExact(actual: Num, expected: Num, msg = '', strictZero = false): void {
+  if (actual.length !== expected.length)
+    throw new Error(`${msg}: length ${actual.length}, expected ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const same = strictZero ? Object.is(a, e) : a === e || (Number.isNaN(a) && Number.isNaN(e));
+    if (!same) throw new Error(`${msg}: index ${i}: got ${fmt(a)}, expected ${fmt(e)} (length ${expected.length})`);
+  }
+}
+
+/**
+ * ANTLER_POISON=1 fills every new native buffer with 0xFF bytes: NaN for
+ * floats. An output that should hold no NaN but does was never written.
+ */
+export function poisonCheck(values: Num, msg = ''): void {
+  for (let i = 0; i < values.length; i++)
+    if (Number.isNaN(values[i])) throw new Error(`${msg}: NaN at index ${i} of ${values.length} (an unwritten output under ANTLER_POISON)`);
+}
+
+export function maxAbs(xs: Num): number {
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
+  return m;
+}
+
+// ---------------------------------------------------------------- float64 references
+
+/** NumPy broadcast of two shapes, or null when they do not broadcast. */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
+  const nd = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < nd; i++) {
+    const da = i < nd - a.length ? 1 : a[i - (nd - a.length)];
+    const db = i < nd - b.length ? 1 : b[i - (nd - b.length)];
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/**
+ * Elementwise f over broadcast operands: for every output multi-index, each
+ * input is read at the same index with size-1 (and missing) dims pinned to 0.
+ */
+export function broadcastRef(
+  a: Num,
+  aShape: readonly number[],
+  b: Num,
+  bShape: readonly number[],
+  f: (x: number, y: number) => number,
+): { shape: number[]; values: Float64Array } {
+  const shape = broadcastShape(aShape, bShape);
+  if (!shape) throw new Error(`shapes [${aShape}] and [${bShape}] do not broadcast`);
+  const n = prod(shape);
+  const out = new Float64Array(n);
+  const idx = new Array<number>(shape.length).fill(0);
+  const flat = (s: readonly number[]): number => {
+    const off = shape.length - s.length;
+    let pos = 0;
+    for (let d = 0; d < s.length; d++) pos = pos * s[d] + (s[d] === 1 ? 0 : idx[d + off]);
+    return pos;
+  };
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d] = rem % shape[d];
+      rem = Math.floor(rem / shape[d]);
+    }
+    out[i] = f(a[flat(aShape)], b[flat(bShape)]);
+  }
+  return { shape, values: out };
+}
+
+/** C = op(A) @ op(B) for one [m,k]x[k,n] product in float64, naive triple loop. */
+export function matmul2d(a: Num, b: Num, m: number, n: number, k: number, transA = false, transB = false): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[p * m + i] : a[i * k + p];
+        const bv = transB ? b[j * k + p] : b[p * n + j];
+        s += av * bv;
+      }
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+/**
+ * PyTorch matmul semantics in float64: vectors promoted and their dim
+ * dropped, batch dims broadcast, transposes on the last two dims.
+ */
+export function matmulRef(
+  a: Num,
+  aShape: readonly number[],
+  b: Num,
+  bShape: readonly number[],
+  transA = false,
+  transB = false,
+): { shape: number[]; values: Float64Array } {
+  const aVec = aShape.length === 1;
+  const bVec = bShape.length === 1;
+  const as = aVec ? [1, aShape[0]] : aShape.slice();
+  const bs = bVec ? [bShape[0], 1] : bShape.slice();
+  const m = transA ? as[as.length - 1] : as[as.length - 2];
+  const k = transA ? as[as.length - 2] : as[as.length - 1];
+  const kb = transB ? bs[bs.length - 1] : bs[bs.length - 2];
+  const n = transB ? bs[bs.length - 2] : bs[bs.length - 1];
+  if (k !== kb) throw new Error('inner dims differ');
+  const aBatch = as.slice(0, -2);
+  const bBatch = bs.slice(0, -2);
+  const batch = broadcastShape(aBatch, bBatch)!;
+  const nb = prod(batch);
+  const out = new Float64Array(nb * m * n);
+  const idx = new Array<number>(batch.length).fill(0);
+  const batchOffset = (s: number[]): number => {
+    const off = batch.length - s.length;
+    let pos = 0;
+    for (let d = 0; d < s.length; d++) pos = pos * s[d] + (s[d] === 1 ? 0 : idx[d + off]);
+    return pos;
+  };
+  for (let t = 0; t < nb; t++) {
+    let rem = t;
+    for (let d = batch.length - 1; d >= 0; d--) {
+      idx[d] = rem % batch[d];
+      rem = Math.floor(rem / batch[d]);
+    }
+    const ao = batchOffset(aBatch) * m * k;
+    const bo = batchOffset(bBatch) * k * n;
+    const sliceA = Array.prototype.slice.call(a, ao, ao + m * k) as number[];
+    const sliceB = Array.prototype.slice.call(b, bo, bo + k * n) as number[];
+    out.set(matmul2d(sliceA, sliceB, m, n, k, transA, transB), t * m * n);
+  }
+  const shape = batch.slice();
+  if (!aVec) shape.push(m);
+  if (!bVec) shape.push(n);
+  return { shape, values: out };
+}
+
+/** Nests flat values row-major into arrays of the given shape. */
+export function nestRef(values: Num, shape: readonly number[]): unknown {
+  if (shape.length === 0) return values[0];
+  let pos = 0;
+  const go = (d: number): unknown[] => {
+    const out: unknown[] = [];
+    for (let i = 0; i < shape[d]; i++) out.push(d === shape.length - 1 ? values[pos++] : go(d + 1));
+    return out;
+  };
+  return go(0);
+}
+
+// ---------------------------------------------------------------- Philox4x32-10
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+
+/** High 32 bits of the 64-bit product of two uint32, from 16-bit halves. */
+function mulhi32(a: number, b: number): number {
+  const ah = a >>> 16;
+  const al = a & 0xffff;
+  const bh = b >>> 16;
+  const bl = b & 0xffff;
+  const mid = ah * bl + al * bh + ((al * bl) >>> 16); // < 2^34: exact in a double
+  return (ah * bh + floor(mid / 65536)) >>> 0;
+}
+
+/** Philox4x32-10 (Salmon et al., SC 2011) on counter (c0..c3) and key (k0, k1). */
+export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): [number, number, number, number] {
+  c0 >>>= 0;
+  c1 >>>= 0;
+  c2 >>>= 0;
+  c3 >>>= 0;
+  k0 >>>= 0;
+  k1 >>>= 0;
+  for (let r = 0; r < 10; r++) {
+    const hi0 = mulhi32(M0, c0);
+    const lo0 = imul(M0, c0) >>> 0;
+    const hi1 = mulhi32(M1, c2);
+    const lo1 = imul(M1, c2) >>> 0;
+    const n0 = (hi1 ^ c1 ^ k0) >>> 0;
+    const n2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  return [c0, c1, c2, c3];
+}
+
+/** The same multiply with BigInt, to cross-check the 16-bit split version. */
+export function mulhilo32BigInt(a: number, b: number): [number, number] {
+  const p = BigInt(a >>> 0) * BigInt(b >>> 0);
+  return [Number(p >> 32n), Number(p & 0xffffffffn)];
+}
+export { mulhi32 };
+
+const TWO_POW_32 = 4294967296;
+
+/** Words of block `block` for (seed, stream): key = seed, counter = (block, stream). */
+export function philoxBlock(seed: number, stream: number, block: number): [number, number, number, number] {
+  return philox4x32(block >>> 0, Math.floor(block / TWO_POW_32), stream >>> 0, Math.floor(stream / TWO_POW_32), seed >>> 0, Math.floor(seed / TWO_POW_32));
+}
+
+export const uniformFloat = (w: number): number => (w >>> 8) * 2 ** -24;
+export const uniformDouble = (hi: number, lo: number): number => ((hi >>> 5) * 2 ** 26 + (lo >>> 6)) * 2 ** -53;
+
+const f = Math.fround;
+const TWO_PI_F = f(6.28318530717958647692);
+
+function boxMullerFloat(u1: number, u2: number): [number, number] {
+  const r = f(Math.sqrt(f(-2 * f(Math.log(f(1 - u1))))));
+  const theta = f(TWO_PI_F * u2);
+  return [f(r * f(Math.cos(theta))), f(r * f(Math.sin(theta)))];
+}
+
+function boxMullerDouble(u1: number, u2: number): [number, number] {
+  const r = Math.sqrt(-2 * Math.log(1 - u1));
+  const theta = 6.28318530717958647692 * u2;
+  return [r * Math.cos(theta), r * Math.sin(theta)];
+}
+
+export type RandomDtype = 'float32' | 'float64' | 'int32';
+
+/**
+ * What rand/randn should produce for n elements, following philox.h:
+ * float32 takes 4 values per block (uniform: one word each; normal: Box–Muller
+ * on words (0,1) and (2,3)); float64 and int32 take 2 per block from
+ * 53-bit doubles of words (0,1) and (2,3) (normal: one Box–Muller pair).
+ * Uniform maps to a + (b - a) u, normal to a + b z; float32 in float
+ * arithmetic; int32 is floor(a + (b - a) u) clamped to b - 1.
+ */
+export function philoxRandomRef(n: number, dtype: RandomDtype, normal: boolean, a: number, b: number, seed: number, stream: number): Float64Array {
+  const out = new Float64Array(n);
+  if (dtype === 'float32') {
+    const fa = f(a);
+    const fw = normal ? f(b) : f(b - a);
+    for (let blk = 0; blk * 4 < n; blk++) {
+      const w = philoxBlock(seed, stream, blk);
+      let raw: number[];
+      if (!normal) raw = w.map(uniformFloat);
+      else raw = [...boxMullerFloat(uniformFloat(w[0]), uniformFloat(w[1])), ...boxMullerFloat(uniformFloat(w[2]), uniformFloat(w[3]))];
+      for (let l = 0; l < 4 && blk * 4 + l < n; l++) out[blk * 4 + l] = f(fa + f(fw * raw[l]));
+    }
+    return out;
+  }
+  for (let blk = 0; blk * 2 < n; blk++) {
+    const w = philoxBlock(seed, stream, blk);
+    const u = [uniformDouble(w[0], w[1]), uniformDouble(w[2], w[3])];
+    for (let l = 0; l < 2 && blk * 2 + l < n; l++) {
+      let v: number;
+      if (dtype === 'int32') {
+        v = Math.floor(a + (b - a) * u[l]);
+        if (b > a && v > b - 1) v = b - 1;
+      } else if (normal) {
+        v = a + b * boxMullerDouble(u[0], u[1])[l];
+      } else {
+        v = a + (b - a) * u[l];
+      }
+      out[blk * 2 + l] = v;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- native addon
+
+/** Path of the addon the library loads (ANTLER_BINARY, else the local build). */
+export function addonPath(): string {
+  return process.env.ANTLER_BINARY
+    ? path.resolve(process.env.ANTLER_BINARY)
+    : path.resolve(__dirname, '..', 'build', 'Release', 'antler.node');
+}
+
+export const repoRoot = path.resolve(__dirname, '..');
