@@ -15,7 +15,11 @@
         "<(antler_root)/native/core/tensor.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",
+        "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",
+        "<(antler_root)/native/cpu/rows.cpp",
+        "<(antler_root)/native/cpu/shape.cpp",
+        "<(antler_root)/native/cpu/unary.cpp",
         "<(antler_root)/native/napi/addon.cpp",
         "<(antler_root)/native/napi/args.cpp",
         "<(antler_root)/native/cuda/unavailable.cpp"

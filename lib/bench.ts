@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { backends, synchronize } from './device';
 import { tidy } from './engine';
-import { matmul, randn } from './tensor';
+import { matmul } from './ops/core';
+import { randn } from './tensor';
 
 interface Row {
   suite: string;

@@ -22,11 +22,11 @@ program
 
 program
   .command('demo')
-  .description('a short tour: backends, seeded random numbers, and a model fitted with tensor ops')
+  .description('trains an MLP on three spirals with fit(), then saves and reloads a checkpoint')
   .option('-d, --device <device>', "'cpu', 'cuda' or 'auto' (CUDA when available)", 'auto')
-  .option('-s, --steps <n>', 'gradient-descent steps', (v) => parseInt(v, 10), 300)
-  .action(async (opts: { device: string; steps: number }) => {
-    await runDemo(opts);
+  .option('-e, --epochs <n>', 'training epochs', (v) => parseInt(v, 10), 40)
+  .action(async (opts: { device: string; epochs: number }) => {
+    await runDemo({ device: opts.device, steps: 0, epochs: opts.epochs });
   });
 
 program

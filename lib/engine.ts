@@ -18,6 +18,20 @@ export function track(t: Disposable): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
 }
 
+/**
+ * @internal Runs fn with the user's tidy() scopes set aside, so tensors the
+ * library keeps for itself (gradients, saved activations, optimizer state)
+ * are not disposed when an enclosing user scope closes.
+ */
+export function isolated<T>(fn: () => T): T {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return fn();
+  } finally {
+    scopes.splice(0, scopes.length, ...saved);
+  }
+}
+
 function collect(value: unknown, out: Set<Disposable>, seen: Set<unknown>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);

@@ -17,14 +17,14 @@ export {
   arange,
   rand,
   randn,
-  add,
-  sub,
-  mul,
-  div,
-  maximum,
-  minimum,
-  matmul,
 } from './tensor';
+export {
+  add, sub, mul, div, maximum, minimum, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
+  neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
+  sum, mean, max, min, reshape, permute, transpose, slice, concat, stack, broadcastTo, clone, matmul,
+} from './ops/core';
+export { noGrad, isGradEnabled } from './autograd/graph';
+export { valueAndGrad, grad } from './autograd/functional';
 export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';
 export { memory } from './memory';
@@ -32,3 +32,10 @@ export type { MemoryInfo, DeviceMemoryInfo } from './memory';
 export { backends, getDefaultDevice, setDefaultDevice, synchronize, setNumThreads, emptyCache } from './device';
 export { setSeed } from './random';
 export { buildInfo } from './info';
+export * as nn from './nn';
+export * as optim from './optim';
+export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
+export { fit, evaluate } from './train/fit';
+export type { FitOptions, History, Callbacks, Logs } from './train/fit';
+export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensors } from './io';
+export type { LoadOptions, SafetensorsContents } from './io';

@@ -74,6 +74,32 @@ export interface NativeAddon {
   synchronize(device: string): void;
   setNumThreads(n: number): void;
   emptyCache(): void;
+  unary(op: string, x: NativeHandle, p0: number, p1: number): NativeHandle;
+  unaryBackward(op: string, x: NativeHandle, y: NativeHandle, gy: NativeHandle, p0: number, p1: number): NativeHandle;
+  reduce(op: 'sum' | 'max' | 'min', x: NativeHandle, axes: number[], keepDims: boolean): NativeHandle;
+  permute(x: NativeHandle, perm: number[]): NativeHandle;
+  slice(x: NativeHandle, begin: number[], size: number[]): NativeHandle;
+  sliceBackward(g: NativeHandle, shape: number[], begin: number[]): NativeHandle;
+  concat(xs: NativeHandle[], axis: number): NativeHandle;
+  broadcastTo(x: NativeHandle, shape: number[]): NativeHandle;
+  where(cond: NativeHandle, a: NativeHandle, b: NativeHandle): NativeHandle;
+  softmax(x: NativeHandle, axis: number, log: boolean): NativeHandle;
+  softmaxBackward(y: NativeHandle, gy: NativeHandle, axis: number, log: boolean): NativeHandle;
+  crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
+  crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
+  gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;
+  scatterAddRows(g: NativeHandle, indices: NativeHandle, rows: number): NativeHandle;
+  layerNorm(x: NativeHandle, w: NativeHandle | null, b: NativeHandle | null, eps: number): [NativeHandle, NativeHandle, NativeHandle];
+  layerNormBackward(
+    gy: NativeHandle, x: NativeHandle, mean: NativeHandle, rstd: NativeHandle, w: NativeHandle | null, affine: boolean,
+  ): [NativeHandle, NativeHandle | null, NativeHandle | null];
+  assign(dst: NativeHandle, src: NativeHandle): void;
+  sgdStep(param: NativeHandle, grad: NativeHandle, buf: NativeHandle | null, o: {
+    lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean;
+  }): void;
+  adamStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; amsgrad: boolean; maximize: boolean; step: number;
+  }): void;
 }
 
 export interface LoadAttempt {

@@ -2,11 +2,13 @@
  * Tensor handles and creation. A Tensor wraps a native handle (contiguous,
  * row-major storage on one device). Reading data synchronizes the device.
  */
+import { isGradEnabled, Node, record, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
-import { track } from './engine';
+import { isolated, track } from './engine';
 import { AntlerError, fail } from './errors';
 import { native, NativeHandle } from './native';
 import { nextDraw } from './random';
+import type * as OpsModule from './ops/core';
 import {
   checkBoolean,
   checkDevice,
@@ -19,6 +21,13 @@ import {
 } from './validate';
 
 export type { DType } from './validate';
+
+// ops/core imports this module; requiring it lazily breaks the cycle at load time.
+let opsModule: typeof OpsModule | undefined;
+function ops(): typeof OpsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (opsModule ??= require('./ops/core') as typeof OpsModule);
+}
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 export type NestedArray = number | NestedArray[];
 export type TensorLike = TypedArray | number[] | NestedArray | number;
@@ -26,6 +35,8 @@ export type TensorLike = TypedArray | number[] | NestedArray | number;
 export interface CreateOptions {
   dtype?: DType;
   device?: string;
+  /** Make the new tensor a leaf that collects gradients in .grad. */
+  requiresGrad?: boolean;
 }
 
 export interface RandomOptions extends CreateOptions {
@@ -43,6 +54,11 @@ export class Tensor {
   /** @internal */ readonly handle: NativeHandle;
   /** @internal */ kept = false;
   private disposed = false;
+  private leafRequiresGrad = false;
+  /** @internal The op that produced this tensor, when it takes part in autograd. */
+  gradFn: Node | null = null;
+  /** Gradient accumulated by backward() (leaves with requiresGrad only). */
+  grad: Tensor | null = null;
 
   /** @internal Use the creation functions (tensor, zeros, ...) instead. */
   constructor(handle: NativeHandle) {
@@ -53,6 +69,102 @@ export class Tensor {
     this.device = device;
     this.size = shape.reduce((a, b) => a * b, 1);
     track(this);
+  }
+
+  /**
+   * Whether gradients flow to this tensor. Settable on leaves (tensors not
+   * produced by a recorded op), as in PyTorch; true for op results that
+   * depend on such leaves.
+   */
+  get requiresGrad(): boolean {
+    return this.gradFn !== null || this.leafRequiresGrad;
+  }
+
+  set requiresGrad(flag: boolean) {
+    checkBoolean(flag, 'requiresGrad', 'value');
+    if (this.gradFn) fail('INVALID_ARGUMENT', 'requiresGrad: only leaf tensors can change requiresGrad; use detach() for a leaf copy of this result');
+    if (flag && this.dtype === 'int32') fail('DTYPE_MISMATCH', 'requiresGrad: only float32 and float64 tensors can require gradients');
+    this.leafRequiresGrad = flag;
+  }
+
+  /** Sets requiresGrad and returns this (PyTorch's requires_grad_()). */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** True for tensors not produced by a recorded op. */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** @internal */
+  attachGradFn(node: Node): void {
+    node.retain();
+    this.gradFn = node;
+  }
+
+  /** @internal A second handle on the same storage, not tracked by tidy(). */
+  view(): Tensor {
+    return isolated(() => new Tensor(native().reshape(this.checkAlive('backward').handle, this.shape.slice())));
+  }
+
+  /**
+   * Computes the gradient of this tensor with respect to every leaf with
+   * requiresGrad, accumulating into their .grad. A non-scalar needs an
+   * explicit `gradient` of the same shape. The graph's saved tensors are
+   * freed afterwards unless retainGraph is true.
+   */
+  backward(gradient?: Tensor, options?: { retainGraph?: boolean }): void {
+    this.checkAlive('backward');
+    if (!this.requiresGrad) fail('INVALID_ARGUMENT', 'backward: this tensor does not require grad (no input had requiresGrad = true, or it was computed under noGrad)');
+    const o = checkOptions<{ retainGraph: boolean }>(options, 'backward', ['retainGraph']);
+    const retain = o.retainGraph === undefined ? false : checkBoolean(o.retainGraph, 'backward', 'retainGraph');
+    let seed: Tensor;
+    if (gradient === undefined) {
+      if (this.size !== 1) fail('SHAPE_MISMATCH', `backward: a gradient is needed for a non-scalar output (shape [${this.shape.join(', ')}])`);
+      seed = isolated(() => onesLike(this));
+    } else {
+      const g = checkTensor(gradient, 'backward', 'gradient');
+      if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i]))
+        fail('SHAPE_MISMATCH', `backward: gradient has shape [${g.shape.join(', ')}]; expected [${this.shape.join(', ')}]`);
+      if (g.dtype !== this.dtype) fail('DTYPE_MISMATCH', `backward: gradient is ${g.dtype}; expected ${this.dtype}`);
+      if (g.device !== this.device) fail('DEVICE_MISMATCH', `backward: gradient is on ${g.device}; expected ${this.device}`);
+      seed = isolated(() => g.clone());
+    }
+    try {
+      runBackward(this, seed, retain);
+    } finally {
+      seed.dispose();
+    }
+  }
+
+  /** A tensor sharing this one's data, cut off from the graph (a leaf). */
+  detach(): Tensor {
+    return new Tensor(native().reshape(this.checkAlive('detach').handle, this.shape.slice()));
+  }
+
+  /**
+   * Copies src's values into this tensor in place (PyTorch's copy_). Same
+   * shape and dtype; src may be on another device. Not recorded by autograd.
+   */
+  assign(src: Tensor): this {
+    checkTensor(src, 'assign', 'source');
+    native().assign(this.checkAlive('assign').handle, src.handle);
+    return this;
+  }
+
+  /** @internal Swaps in new storage (module.to()), keeping this object's identity. */
+  replaceData(h: NativeHandle): void {
+    const [shape, dtype, device] = native().describe(h);
+    native().dispose(this.handle);
+    Object.assign(this, { handle: h, shape: Object.freeze(shape), dtype, device, size: shape.reduce((a, b) => a * b, 1) });
+  }
+
+  /** Disposes .grad and sets it to null. */
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
   }
 
   get rank(): number {
@@ -101,61 +213,115 @@ export class Tensor {
 
   /** A copy on another device (a copy even when the device is the same). */
   to(device: string): Tensor {
-    const d = checkDevice(device, 'to');
-    return new Tensor(native().to(this.checkAlive('to').handle, d));
+    return ops().toDevice(this.checkAlive('to'), checkDevice(device, 'to'));
   }
 
   /** A view with a new shape (one dim may be -1); shares data with this tensor. */
   reshape(shape: readonly number[]): Tensor {
-    if (!Array.isArray(shape)) fail('INVALID_ARGUMENT', `reshape: shape must be an array of integers; got ${describe(shape)}`);
-    shape.forEach((d, i) => {
-      if (typeof d !== 'number' || !Number.isInteger(d) || d < -1)
-        fail('INVALID_ARGUMENT', `reshape: shape[${i}] must be an integer >= -1; got ${describe(d)}`);
-    });
-    return new Tensor(native().reshape(this.checkAlive('reshape').handle, shape.slice()));
+    return ops().reshape(this.checkAlive('reshape'), shape);
   }
 
   /** A copy with its own storage. */
   clone(): Tensor {
-    return new Tensor(native().clone(this.checkAlive('clone').handle));
+    return ops().clone(this.checkAlive('clone'));
   }
 
-  /** A copy converted to another dtype (float → int32 truncates toward zero). */
+  /** A copy converted to another dtype (float → int32 truncates toward zero, saturating). */
   cast(dtype: DType): Tensor {
-    return new Tensor(native().cast(this.checkAlive('cast').handle, checkDtype(dtype, 'cast')));
+    return ops().cast(this.checkAlive('cast'), checkDtype(dtype, 'cast'));
   }
 
   add(other: Tensor | number): Tensor {
-    return binary('add', this, other);
+    return ops().add(this, other);
   }
   sub(other: Tensor | number): Tensor {
-    return binary('sub', this, other);
+    return ops().sub(this, other);
   }
   mul(other: Tensor | number): Tensor {
-    return binary('mul', this, other);
+    return ops().mul(this, other);
   }
   div(other: Tensor | number): Tensor {
-    return binary('div', this, other);
+    return ops().div(this, other);
   }
   maximum(other: Tensor | number): Tensor {
-    return binary('maximum', this, other);
+    return ops().maximum(this, other);
   }
   minimum(other: Tensor | number): Tensor {
-    return binary('minimum', this, other);
+    return ops().minimum(this, other);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return ops().pow(this, exponent);
+  }
+  neg(): Tensor {
+    return ops().neg(this);
+  }
+  exp(): Tensor {
+    return ops().exp(this);
+  }
+  log(): Tensor {
+    return ops().log(this);
+  }
+  tanh(): Tensor {
+    return ops().tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops().sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops().relu(this);
+  }
+  sqrt(): Tensor {
+    return ops().sqrt(this);
+  }
+  abs(): Tensor {
+    return ops().abs(this);
+  }
+  square(): Tensor {
+    return ops().square(this);
+  }
+  clamp(lo?: number, hi?: number): Tensor {
+    return ops().clamp(this, lo, hi);
   }
   matmul(other: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
-    return matmul(this, other, options);
+    return ops().matmul(this, other, options);
   }
-  /** Sum of all elements, as a scalar tensor. */
-  sum(): Tensor {
-    return new Tensor(native().sum(this.checkAlive('sum').handle));
+  /** Sum over axis (all axes by default). */
+  sum(axis?: number | number[], keepDims = false): Tensor {
+    return ops().sum(this, axis, keepDims);
+  }
+  mean(axis?: number | number[], keepDims = false): Tensor {
+    return ops().mean(this, axis, keepDims);
+  }
+  max(axis?: number | number[], keepDims = false): Tensor {
+    return ops().max(this, axis, keepDims);
+  }
+  min(axis?: number | number[], keepDims = false): Tensor {
+    return ops().min(this, axis, keepDims);
+  }
+  transpose(dim0?: number, dim1?: number): Tensor {
+    return ops().transpose(this, dim0, dim1);
+  }
+  permute(perm: number[]): Tensor {
+    return ops().permute(this, perm);
+  }
+  /** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */
+  slice(begin: number[], size?: number[]): Tensor {
+    return ops().slice(this, begin, size);
   }
 
-  /** Frees the tensor's memory now. Idempotent. */
+  /** Frees the tensor's memory now (and its .grad). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     native().dispose(this.handle);
+    if (this.gradFn) {
+      const node = this.gradFn;
+      this.gradFn = null;
+      this.leafRequiresGrad = true; // still "requires grad" for reporting; it can no longer be used
+      node.release();
+    }
+    this.grad?.dispose();
+    this.grad = null;
   }
 
   [Symbol.dispose](): void {
@@ -233,11 +399,18 @@ function checkIntegral(values: ArrayLike<number>, op: string): void {
   }
 }
 
-function resolveCreate(options: unknown, op: string, extra: readonly string[] = []): { dtype?: DType; device: string; rest: Record<string, unknown> } {
-  const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', ...extra]);
+function resolveCreate(
+  options: unknown,
+  op: string,
+  extra: readonly string[] = [],
+): { dtype?: DType; device: string; rest: Record<string, unknown>; grad: (t: Tensor) => Tensor } {
+  const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', 'requiresGrad', ...extra]);
   const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);
   const device = o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);
-  return { dtype, device, rest: o as Record<string, unknown> };
+  const requiresGrad = o.requiresGrad === undefined ? false : checkBoolean(o.requiresGrad, op, 'requiresGrad');
+  if (requiresGrad && dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 tensors cannot require gradients`);
+  const grad = (t: Tensor): Tensor => (requiresGrad ? t.requiresGrad_(true) : t);
+  return { dtype, device, rest: o as Record<string, unknown>, grad };
 }
 
 /**
@@ -246,7 +419,7 @@ function resolveCreate(options: unknown, op: string, extra: readonly string[] = 
  */
 export function tensor(values: TensorLike, shape?: readonly number[], options?: CreateOptions): Tensor {
   const op = 'tensor';
-  const { dtype: requested, device } = resolveCreate(options, op);
+  const { dtype: requested, device, grad } = resolveCreate(options, op);
   const given = shape === undefined ? undefined : checkShape(shape, op);
   let data: TypedArray;
   let inferred: number[];
@@ -287,24 +460,24 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
   const count = finalShape.reduce((a, b) => a * b, 1);
   if (count !== data.length)
     fail('SHAPE_MISMATCH', `${op}: ${data.length} values were given for shape [${finalShape.join(', ')}], which needs ${count}`);
-  return new Tensor(native().fromData(data, finalShape, dtypeOfTyped(data)!, device));
+  return grad(new Tensor(native().fromData(data, finalShape, dtypeOfTyped(data)!, device)));
 }
 
 /** A tensor of the given shape filled with value. */
 export function full(shape: readonly number[], value: number, options?: CreateOptions): Tensor {
-  const { dtype, device } = resolveCreate(options, 'full');
+  const { dtype, device, grad } = resolveCreate(options, 'full');
   if (typeof value !== 'number') fail('INVALID_ARGUMENT', `full: value must be a number; got ${describe(value)}`);
-  return new Tensor(native().full(checkShape(shape, 'full'), dtype ?? 'float32', device, value));
+  return grad(new Tensor(native().full(checkShape(shape, 'full'), dtype ?? 'float32', device, value)));
 }
 
 export function zeros(shape: readonly number[], options?: CreateOptions): Tensor {
-  const { dtype, device } = resolveCreate(options, 'zeros');
-  return new Tensor(native().full(checkShape(shape, 'zeros'), dtype ?? 'float32', device, 0));
+  const { dtype, device, grad } = resolveCreate(options, 'zeros');
+  return grad(new Tensor(native().full(checkShape(shape, 'zeros'), dtype ?? 'float32', device, 0)));
 }
 
 export function ones(shape: readonly number[], options?: CreateOptions): Tensor {
-  const { dtype, device } = resolveCreate(options, 'ones');
-  return new Tensor(native().full(checkShape(shape, 'ones'), dtype ?? 'float32', device, 1));
+  const { dtype, device, grad } = resolveCreate(options, 'ones');
+  return grad(new Tensor(native().full(checkShape(shape, 'ones'), dtype ?? 'float32', device, 1)));
 }
 
 /** zeros/ones with the shape, dtype and device of t. */
@@ -322,7 +495,7 @@ export function onesLike(t: Tensor): Tensor {
  * PyTorch's torch.arange / TensorFlow.js's tf.range. arange(n) counts 0..n-1.
  */
 export function arange(start: number, stop?: number, step = 1, options?: CreateOptions): Tensor {
-  const { dtype, device } = resolveCreate(options, 'arange');
+  const { dtype, device, grad } = resolveCreate(options, 'arange');
   let lo = checkFinite(start, 'arange', 'start');
   let hi: number;
   if (stop === undefined) {
@@ -331,7 +504,7 @@ export function arange(start: number, stop?: number, step = 1, options?: CreateO
   } else hi = checkFinite(stop, 'arange', 'stop');
   checkFinite(step, 'arange', 'step');
   if (step === 0) fail('INVALID_ARGUMENT', 'arange: step must not be 0');
-  return new Tensor(native().arange(lo, hi, step, dtype ?? 'float32', device));
+  return grad(new Tensor(native().arange(lo, hi, step, dtype ?? 'float32', device)));
 }
 
 /**
@@ -339,68 +512,31 @@ export function arange(start: number, stop?: number, step = 1, options?: CreateO
  * The same seed gives the same numbers on every run and on CPU and CUDA.
  */
 export function rand(shape: readonly number[], options?: RandomOptions & { minval?: number; maxval?: number }): Tensor {
-  const { dtype, device, rest } = resolveCreate(options, 'rand', ['seed', 'minval', 'maxval']);
+  const { dtype, device, rest, grad } = resolveCreate(options, 'rand', ['seed', 'minval', 'maxval']);
   const minval = rest.minval === undefined ? 0 : checkFinite(rest.minval, 'rand', 'minval');
   const maxval = rest.maxval === undefined ? (dtype === 'int32' ? 2 ** 31 - 1 : 1) : checkFinite(rest.maxval, 'rand', 'maxval');
   if (maxval < minval) fail('INVALID_ARGUMENT', `rand: maxval ${maxval} is below minval ${minval}`);
   const s = checkShape(shape, 'rand');
   const { seed, stream } = nextDraw(rest.seed as number | undefined, 'rand');
-  return new Tensor(native().random(s, dtype ?? 'float32', device, false, minval, maxval, seed, stream));
+  return grad(new Tensor(native().random(s, dtype ?? 'float32', device, false, minval, maxval, seed, stream)));
 }
 
 /** Normal values with the given mean and stddev (default 0, 1); float dtypes only. */
 export function randn(shape: readonly number[], options?: RandomOptions & { mean?: number; stddev?: number }): Tensor {
-  const { dtype, device, rest } = resolveCreate(options, 'randn', ['seed', 'mean', 'stddev']);
+  const { dtype, device, rest, grad } = resolveCreate(options, 'randn', ['seed', 'mean', 'stddev']);
   if (dtype === 'int32') fail('DTYPE_MISMATCH', "randn: dtype int32 is not supported; expected 'float32' or 'float64'");
   const mean = rest.mean === undefined ? 0 : checkFinite(rest.mean, 'randn', 'mean');
   const stddev = rest.stddev === undefined ? 1 : checkFinite(rest.stddev, 'randn', 'stddev');
   if (stddev < 0) fail('INVALID_ARGUMENT', `randn: stddev must be >= 0; got ${stddev}`);
   const s = checkShape(shape, 'randn');
   const { seed, stream } = nextDraw(rest.seed as number | undefined, 'randn');
-  return new Tensor(native().random(s, dtype ?? 'float32', device, true, mean, stddev, seed, stream));
+  return grad(new Tensor(native().random(s, dtype ?? 'float32', device, true, mean, stddev, seed, stream)));
 }
 
 /** @internal */
 export function checkTensor(t: unknown, op: string, what: string): Tensor {
   if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor; got ${describe(t)}`);
   return t.checkAlive(op);
-}
-
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
-
-function binary(op: BinaryName, a: Tensor | number, b: Tensor | number): Tensor {
-  if (typeof a === 'number' && typeof b === 'number')
-    fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
-  if (typeof b === 'number') return new Tensor(native().binaryScalar(op, checkTensor(a, op, 'a').handle, b, false));
-  if (typeof a === 'number') return new Tensor(native().binaryScalar(op, checkTensor(b, op, 'b').handle, a, true));
-  const ta = checkTensor(a, op, 'a');
-  const tb = checkTensor(b, op, 'b');
-  if (ta.device !== tb.device)
-    fail('DEVICE_MISMATCH', `${op}: operands are on ${ta.device} and ${tb.device}; move one with .to('${ta.device}')`);
-  if (ta.dtype !== tb.dtype)
-    fail('DTYPE_MISMATCH', `${op}: operands have dtypes ${ta.dtype} and ${tb.dtype}; convert one with .cast('${ta.dtype}')`);
-  return new Tensor(native().binary(op, ta.handle, tb.handle));
-}
-
-/** Elementwise a + b with broadcasting (either may be a number). */
-export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
-export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary('sub', a, b);
-export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
-export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary('div', a, b);
-export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
-export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
-
-/**
- * Matrix product with PyTorch's semantics: 1-D operands are promoted, batch
- * dims broadcast. transposeA/B transpose the last two dims of an operand.
- */
-export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
-  const o = checkOptions<{ transposeA: boolean; transposeB: boolean }>(options, 'matmul', ['transposeA', 'transposeB']);
-  const ta = checkTensor(a, 'matmul', 'a');
-  const tb = checkTensor(b, 'matmul', 'b');
-  const transA = o.transposeA === undefined ? false : checkBoolean(o.transposeA, 'matmul', 'transposeA');
-  const transB = o.transposeB === undefined ? false : checkBoolean(o.transposeB, 'matmul', 'transposeB');
-  return new Tensor(native().matmul(ta.handle, tb.handle, transA, transB));
 }
 
 export { AntlerError };

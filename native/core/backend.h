@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "../kernels/elementwise.h"
+#include "../kernels/indexers.h"
 #include "../kernels/philox.h"
+#include "../kernels/unary.h"
 #include "device.h"
 #include "dtype.h"
 
@@ -33,6 +35,24 @@ struct MatmulArgs {
   bool transA = false, transB = false;
   int64_t batch = 1;
   kernels::BroadcastIndexer batchIndex{};
+};
+
+// torch.optim.SGD, one parameter tensor:
+//   d = ±grad (+ weightDecay·param); if momentum: buf = firstStep ? d : momentum·buf + (1−dampening)·d,
+//   d = nesterov ? d + momentum·buf : buf;  param −= lr·d
+struct SgdParams {
+  double lr = 0, momentum = 0, dampening = 0, weightDecay = 0;
+  bool nesterov = false, maximize = false, firstStep = true;
+};
+
+// torch.optim.Adam / AdamW (decoupled), one parameter tensor at step `step` (1-based):
+//   g = ±grad (+ wd·param unless decoupled); decoupled: param ·= 1 − lr·wd
+//   m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; amsgrad: vmax = max(vmax, v), use vmax
+//   param −= (lr / (1−β1^step)) · m / (sqrt(v) / sqrt(1−β2^step) + eps)
+struct AdamParams {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
+  bool decoupled = false, amsgrad = false, maximize = false;
+  int64_t step = 1;
 };
 
 class Backend {
@@ -68,6 +88,64 @@ class Backend {
   virtual void matmul(const Device& d, DType t, const MatmulArgs& args) = 0;
   // *out = sum of n elements, accumulated in double (float types) or int64 (int32, wrapped).
   virtual void sumAll(const Device& d, DType t, const void* src, int64_t n, void* out) = 0;
+
+  // ---- ops with gradients (autograd builds on these) ----
+
+  // y = f(x; p0, p1) and gx = gy · f'(x) (kernels/unary.h). y is the forward output.
+  virtual void unary(const Device& d, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
+                     double p1) = 0;
+  virtual void unaryBackward(const Device& d, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y,
+                             const void* gy, int64_t n, double p0, double p1) = 0;
+  // out[i] = reduce_j x[outOffset(i) + redOffset(j)]; Sum accumulates in double (int64 for int32);
+  // Max/Min propagate NaN; redN >= 1 for Max/Min.
+  virtual void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN,
+                      int64_t redN, const kernels::ReduceIndexer& idx) = 0;
+  // dst[od(i)] = src[os(i)] (permute, slice, concat, broadcastTo, pad).
+  virtual void copyStrided(const Device& d, DType t, void* dst, const void* src, int64_t n,
+                           const kernels::StridedIndexer& idx) = 0;
+  // out[i] = cond != 0 ? a : b, with cond of dtype condType (any of the three).
+  virtual void where(const Device& d, DType t, DType condType, void* out, const void* cond, const void* a,
+                     const void* b, int64_t n, const kernels::TernaryIndexer& idx) = 0;
+
+  // Softmax over the middle axis of x viewed as [outer, dim, inner]:
+  //   y = exp(x − max) / Σ exp(x − max)      (log: y = x − max − log Σ exp(x − max))
+  //   gx = y (gy − Σ gy·y)                   (log: gx = gy − exp(y) Σ gy)
+  virtual void softmax(const Device& d, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim,
+                       int64_t inner) = 0;
+  virtual void softmaxBackward(const Device& d, DType t, bool log, void* gx, const void* y, const void* gy,
+                               int64_t outer, int64_t dim, int64_t inner) = 0;
+
+  // Per row i of logits [N, C]: loss[i] = logsumexp(x_i) − x_i[label_i], valid[i] = 1; a row whose label
+  // is ignoreIndex gets loss 0, valid 0. Returns the first row whose label is neither in [0, C) nor
+  // ignoreIndex, or −1 (waits for the device to read that flag).
+  virtual int64_t crossEntropy(const Device& d, DType t, void* loss, void* valid, const void* logits,
+                               const int32_t* labels, int64_t N, int64_t C, int64_t ignoreIndex) = 0;
+  // gx[i, c] = g[i] · (softmax(x_i)_c − [c == label_i]); ignored rows get 0.
+  virtual void crossEntropyBackward(const Device& d, DType t, void* gx, const void* logits, const int32_t* labels,
+                                    const void* g, int64_t N, int64_t C, int64_t ignoreIndex) = 0;
+
+  // out[i, :] = table[idx[i], :] for table [rows, cols]. Returns the first i with idx[i] outside
+  // [0, rows), or −1 (waits for the device to read that flag).
+  virtual int64_t gatherRows(const Device& d, DType t, void* out, const void* table, const int32_t* idx, int64_t n,
+                             int64_t rows, int64_t cols) = 0;
+  // gtable[idx[i], :] += g[i, :]; gtable is zeroed by the caller; indices already validated.
+  virtual void scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                              int64_t cols) = 0;
+
+  // Rows of D: mean, rstd = 1/sqrt(biased var + eps) saved per row; y = (x − mean)·rstd·w + b
+  // (w, b may be null). Backward gives gx and, when non-null, gw = Σ_rows gy·x̂, gb = Σ_rows gy
+  // (deterministic order).
+  virtual void layerNorm(const Device& d, DType t, void* y, void* mean, void* rstd, const void* x, const void* w,
+                         const void* b, int64_t N, int64_t D, double eps) = 0;
+  virtual void layerNormBackward(const Device& d, DType t, void* gx, void* gw, void* gb, const void* gy,
+                                 const void* x, const void* mean, const void* rstd, const void* w, int64_t N,
+                                 int64_t D) = 0;
+
+  // Fused optimizer updates, in place on param and the state buffers.
+  virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
+                       const SgdParams& p) = 0;
+  virtual void adamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, void* vmax,
+                        int64_t n, const AdamParams& p) = 0;
 };
 
 Backend& cpuBackend();

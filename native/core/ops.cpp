@@ -1,6 +1,7 @@
 #include "ops.h"
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
 
 #include "error.h"
@@ -17,6 +18,13 @@ const char* binaryName(BinaryOp op) {
     case BinaryOp::Div: return "div";
     case BinaryOp::Maximum: return "maximum";
     case BinaryOp::Minimum: return "minimum";
+    case BinaryOp::Equal: return "equal";
+    case BinaryOp::NotEqual: return "notEqual";
+    case BinaryOp::Less: return "less";
+    case BinaryOp::LessEqual: return "lessEqual";
+    case BinaryOp::Greater: return "greater";
+    case BinaryOp::GreaterEqual: return "greaterEqual";
+    case BinaryOp::Pow: return "pow";
   }
   return "binary";
 }
@@ -256,6 +264,456 @@ TensorPtr sumAll(const Tensor& t) {
   }
   backendFor(t.device()).sumAll(t.device(), t.dtype, t.data(), t.numel(), out->data());
   return out;
+}
+
+}  // namespace antler::ops
+
+// ===================== ops with gradients =====================
+
+namespace antler::ops {
+
+using kernels::ReduceOp;
+using kernels::UnaryOp;
+
+const char* unaryName(UnaryOp op) {
+  static const char* names[] = {"neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus",
+                                "gelu", "sqrt", "abs", "pow", "clamp", "square", "reciprocal"};
+  const int i = static_cast<int>(op);
+  return i >= 0 && i < kernels::kUnaryOpCount ? names[i] : "unary";
+}
+
+static bool unarySupportsInt(UnaryOp op) {
+  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp || op == UnaryOp::Square;
+}
+
+static void checkSameShape(const char* op, const char* what, const Tensor& a, const Tensor& b) {
+  if (a.shape != b.shape)
+    fail(Code::ShapeMismatch, op, ": ", what, " has shape ", shapeStr(b.shape), "; expected ", shapeStr(a.shape));
+}
+
+static void checkLike(const char* op, const char* what, const Tensor& ref, const Tensor& t) {
+  checkSameDevice(op, ref, t);
+  checkSameDtype(op, ref, t);
+  checkSameShape(op, what, ref, t);
+}
+
+static void checkFloating(const char* op, const Tensor& t) {
+  if (!isFloating(t.dtype))
+    fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(t.dtype), " is not supported; expected float32 or float64");
+}
+
+static int64_t normalizeAxis(int64_t axis, size_t rank, const char* op) {
+  const int64_t r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= (r == 0 ? 1 : r))
+    fail(Code::InvalidArgument, op, ": axis ", axis, " is out of range for a tensor of rank ", r);
+  return axis < 0 ? axis + r : axis;
+}
+
+static std::vector<int64_t> contiguousStrides(const Shape& s) {
+  std::vector<int64_t> st(s.size());
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) { st[i] = acc; acc *= s[i]; }
+  return st;
+}
+
+TensorPtr unary(UnaryOp op, const Tensor& x, double p0, double p1) {
+  const char* name = unaryName(op);
+  if (!isFloating(x.dtype) && !unarySupportsInt(op))
+    fail(Code::DtypeMismatch, name, ": dtype int32 is not supported; expected float32 or float64");
+  if (op == UnaryOp::Clamp && p0 > p1) fail(Code::InvalidArgument, "clamp: min ", p0, " is greater than max ", p1);
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (out->numel()) backendFor(x.device()).unary(x.device(), op, x.dtype, out->data(), x.data(), x.numel(), p0, p1);
+  return out;
+}
+
+TensorPtr unaryBackward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, double p0, double p1) {
+  const char* name = unaryName(op);
+  checkFloating(name, gy);
+  checkLike(name, "y", x, y);
+  checkLike(name, "gradient", x, gy);
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (out->numel())
+    backendFor(x.device()).unaryBackward(x.device(), op, x.dtype, out->data(), x.data(), y.data(), gy.data(), x.numel(), p0, p1);
+  return out;
+}
+
+TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims) {
+  const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : "min";
+  const size_t rank = x.shape.size();
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes) {
+    const int64_t ax = normalizeAxis(a, rank, name);
+    if (rank == 0) continue;
+    if (reduced[ax]) fail(Code::InvalidArgument, name, ": axis ", a, " is listed twice");
+    reduced[ax] = true;
+  }
+  const std::vector<int64_t> strides = contiguousStrides(x.shape);
+  kernels::ReduceIndexer idx{};
+  Shape outShape;
+  int64_t outN = 1, redN = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (reduced[d]) {
+      idx.redShape[idx.redNdim] = x.shape[d];
+      idx.redStride[idx.redNdim++] = strides[d];
+      redN *= x.shape[d];
+      if (keepDims) outShape.push_back(1);
+    } else {
+      idx.outShape[idx.outNdim] = x.shape[d];
+      idx.outStride[idx.outNdim++] = strides[d];
+      outN *= x.shape[d];
+      outShape.push_back(x.shape[d]);
+    }
+  }
+  if (op != ReduceOp::Sum && redN == 0 && outN > 0)
+    fail(Code::InvalidArgument, name, ": cannot reduce over an empty axis (shape ", shapeStr(x.shape), ")");
+  TensorPtr out = emptyTensor(outShape, x.dtype, x.device());
+  if (!outN) return out;
+  if (redN == 0) {
+    backendFor(x.device()).fill(x.device(), out->data(), x.dtype, outN, 0.0);
+    return out;
+  }
+  backendFor(x.device()).reduce(x.device(), op, x.dtype, out->data(), x.data(), outN, redN, idx);
+  return out;
+}
+
+// Copies src (contiguous, shape `shape`) viewed through srcStrides into dst at dstStrides.
+static void stridedCopy(const Tensor& src, const void* srcData, void* dstData, const Shape& shape,
+                        const std::vector<int64_t>& srcStrides, const std::vector<int64_t>& dstStrides) {
+  const int64_t n = numelOf(shape);
+  if (!n) return;
+  kernels::StridedIndexer idx{};
+  idx.ndim = static_cast<int>(shape.size());
+  for (int i = 0; i < idx.ndim; ++i) {
+    idx.shape[i] = shape[i];
+    idx.srcStride[i] = srcStrides[i];
+    idx.dstStride[i] = dstStrides[i];
+  }
+  if (idx.ndim == 0) {  // a scalar: one element
+    idx.ndim = 1;
+    idx.shape[0] = 1;
+    idx.srcStride[0] = idx.dstStride[0] = 0;
+  }
+  backendFor(src.device()).copyStrided(src.device(), src.dtype, dstData, srcData, n, idx);
+}
+
+TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm) {
+  const size_t rank = x.shape.size();
+  if (perm.size() != rank)
+    fail(Code::InvalidArgument, "permute: ", perm.size(), " axes were given for a tensor of rank ", rank);
+  std::vector<bool> seen(rank, false);
+  std::vector<int64_t> axes(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t a = normalizeAxis(perm[i], rank, "permute");
+    if (seen[a]) fail(Code::InvalidArgument, "permute: axis ", perm[i], " appears twice");
+    seen[a] = true;
+    axes[i] = a;
+  }
+  const std::vector<int64_t> inStrides = contiguousStrides(x.shape);
+  Shape outShape(rank);
+  std::vector<int64_t> srcStrides(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    outShape[i] = x.shape[axes[i]];
+    srcStrides[i] = inStrides[axes[i]];
+  }
+  TensorPtr out = emptyTensor(outShape, x.dtype, x.device());
+  stridedCopy(x, x.data(), out->data(), outShape, srcStrides, contiguousStrides(outShape));
+  return out;
+}
+
+static void checkSliceArgs(const Shape& shape, const std::vector<int64_t>& begin, std::vector<int64_t>& size, const char* op) {
+  if (begin.size() != shape.size() || size.size() != shape.size())
+    fail(Code::InvalidArgument, op, ": begin and size need ", shape.size(), " entries for shape ", shapeStr(shape), "; got ",
+         begin.size(), " and ", size.size());
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (begin[i] < 0 || begin[i] > shape[i])
+      fail(Code::InvalidArgument, op, ": begin[", i, "] = ", begin[i], " is outside [0, ", shape[i], "]");
+    if (size[i] == -1) size[i] = shape[i] - begin[i];
+    if (size[i] < 0 || begin[i] + size[i] > shape[i])
+      fail(Code::InvalidArgument, op, ": size[", i, "] = ", size[i], " from begin ", begin[i], " runs past dim ", shape[i]);
+  }
+}
+
+TensorPtr slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& sizeIn) {
+  std::vector<int64_t> size = sizeIn;
+  checkSliceArgs(x.shape, begin, size, "slice");
+  const std::vector<int64_t> strides = contiguousStrides(x.shape);
+  int64_t offset = 0;
+  for (size_t i = 0; i < begin.size(); ++i) offset += begin[i] * strides[i];
+  Shape outShape(size.begin(), size.end());
+  TensorPtr out = emptyTensor(outShape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  const char* src = static_cast<const char*>(x.data()) + offset * static_cast<int64_t>(dtypeSize(x.dtype));
+  stridedCopy(x, src, out->data(), outShape, strides, contiguousStrides(outShape));
+  return out;
+}
+
+TensorPtr sliceBackward(const Tensor& g, const Shape& shape, const std::vector<int64_t>& begin) {
+  checkShape(shape, "sliceBackward");
+  std::vector<int64_t> size(g.shape.begin(), g.shape.end());
+  checkSliceArgs(shape, begin, size, "sliceBackward");
+  TensorPtr out = emptyTensor(shape, g.dtype, g.device());
+  if (!out->numel()) return out;
+  backendFor(g.device()).fill(g.device(), out->data(), g.dtype, out->numel(), 0.0);
+  const std::vector<int64_t> strides = contiguousStrides(shape);
+  int64_t offset = 0;
+  for (size_t i = 0; i < begin.size(); ++i) offset += begin[i] * strides[i];
+  char* dst = static_cast<char*>(out->data()) + offset * static_cast<int64_t>(dtypeSize(g.dtype));
+  stridedCopy(g, g.data(), dst, g.shape, contiguousStrides(g.shape), strides);
+  return out;
+}
+
+TensorPtr concat(const std::vector<const Tensor*>& xs, int64_t axisIn) {
+  if (xs.empty()) fail(Code::InvalidArgument, "concat: needs at least one tensor");
+  const Tensor& first = *xs[0];
+  if (first.shape.empty()) fail(Code::InvalidArgument, "concat: scalars cannot be concatenated; reshape them to [1] first");
+  const int64_t axis = normalizeAxis(axisIn, first.shape.size(), "concat");
+  Shape outShape = first.shape;
+  outShape[axis] = 0;
+  for (size_t k = 0; k < xs.size(); ++k) {
+    const Tensor& t = *xs[k];
+    checkSameDevice("concat", first, t);
+    checkSameDtype("concat", first, t);
+    if (t.shape.size() != first.shape.size())
+      fail(Code::ShapeMismatch, "concat: tensor ", k, " has shape ", shapeStr(t.shape), ", rank differs from ", shapeStr(first.shape));
+    for (size_t d = 0; d < t.shape.size(); ++d)
+      if (static_cast<int64_t>(d) != axis && t.shape[d] != first.shape[d])
+        fail(Code::ShapeMismatch, "concat: tensor ", k, " has shape ", shapeStr(t.shape), "; all dims but axis ", axis,
+             " must match ", shapeStr(first.shape));
+    outShape[axis] += t.shape[axis];
+  }
+  checkShape(outShape, "concat");
+  TensorPtr out = emptyTensor(outShape, first.dtype, first.device());
+  const std::vector<int64_t> outStrides = contiguousStrides(outShape);
+  int64_t at = 0;
+  for (const Tensor* t : xs) {
+    char* dst = static_cast<char*>(out->data()) + at * outStrides[axis] * static_cast<int64_t>(dtypeSize(first.dtype));
+    if (t->numel()) stridedCopy(*t, t->data(), dst, t->shape, contiguousStrides(t->shape), outStrides);
+    at += t->shape[axis];
+  }
+  return out;
+}
+
+TensorPtr broadcastTo(const Tensor& x, const Shape& shape) {
+  checkShape(shape, "broadcastTo");
+  if (broadcastShapes(x.shape, shape, "broadcastTo") != shape)
+    fail(Code::ShapeMismatch, "broadcastTo: shape ", shapeStr(x.shape), " cannot be broadcast to ", shapeStr(shape));
+  TensorPtr out = emptyTensor(shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  std::vector<int64_t> srcStrides(shape.size());
+  broadcastStrides(x.shape, shape, srcStrides.data());
+  stridedCopy(x, x.data(), out->data(), shape, srcStrides, contiguousStrides(shape));
+  return out;
+}
+
+TensorPtr where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  checkSameDevice("where", a, b);
+  checkSameDevice("where", a, cond);
+  checkSameDtype("where", a, b);
+  const Shape ab = broadcastShapes(a.shape, b.shape, "where");
+  const Shape outShape = broadcastShapes(cond.shape, ab, "where");
+  TensorPtr out = emptyTensor(outShape, a.dtype, a.device());
+  const int64_t n = out->numel();
+  if (!n) return out;
+  kernels::TernaryIndexer idx{};
+  idx.ndim = static_cast<int>(outShape.size());
+  for (int i = 0; i < idx.ndim; ++i) idx.shape[i] = outShape[i];
+  broadcastStrides(cond.shape, outShape, idx.strideC);
+  broadcastStrides(a.shape, outShape, idx.strideA);
+  broadcastStrides(b.shape, outShape, idx.strideB);
+  if (idx.ndim == 0) { idx.ndim = 1; idx.shape[0] = 1; idx.strideC[0] = idx.strideA[0] = idx.strideB[0] = 0; }
+  backendFor(a.device()).where(a.device(), a.dtype, cond.dtype, out->data(), cond.data(), a.data(), b.data(), n, idx);
+  return out;
+}
+
+static void softmaxDims(const Shape& s, int64_t axis, int64_t& outer, int64_t& dim, int64_t& inner) {
+  outer = 1; inner = 1;
+  dim = s.empty() ? 1 : s[axis];
+  for (int64_t i = 0; i < axis; ++i) outer *= s[i];
+  for (size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
+}
+
+TensorPtr softmax(const Tensor& x, int64_t axisIn, bool log) {
+  const char* name = log ? "logSoftmax" : "softmax";
+  checkFloating(name, x);
+  const int64_t axis = x.shape.empty() ? 0 : normalizeAxis(axisIn, x.shape.size(), name);
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t outer, dim, inner;
+  softmaxDims(x.shape, axis, outer, dim, inner);
+  backendFor(x.device()).softmax(x.device(), x.dtype, log, out->data(), x.data(), outer, dim, inner);
+  return out;
+}
+
+TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axisIn, bool log) {
+  const char* name = log ? "logSoftmax" : "softmax";
+  checkFloating(name, y);
+  checkLike(name, "gradient", y, gy);
+  const int64_t axis = y.shape.empty() ? 0 : normalizeAxis(axisIn, y.shape.size(), name);
+  TensorPtr out = emptyTensor(y.shape, y.dtype, y.device());
+  if (!out->numel()) return out;
+  int64_t outer, dim, inner;
+  softmaxDims(y.shape, axis, outer, dim, inner);
+  backendFor(y.device()).softmaxBackward(y.device(), y.dtype, log, out->data(), y.data(), gy.data(), outer, dim, inner);
+  return out;
+}
+
+static void checkLabels(const Tensor& logits, const Tensor& labels, const char* op) {
+  checkFloating(op, logits);
+  checkSameDevice(op, logits, labels);
+  if (labels.dtype != DType::Int32)
+    fail(Code::DtypeMismatch, op, ": labels must be int32 class indices; got ", dtypeName(labels.dtype));
+  if (logits.shape.empty()) fail(Code::ShapeMismatch, op, ": logits must have a class dim; got a scalar");
+  const Shape rows(logits.shape.begin(), logits.shape.end() - 1);
+  if (labels.shape != rows)
+    fail(Code::ShapeMismatch, op, ": labels have shape ", shapeStr(labels.shape), "; logits ", shapeStr(logits.shape),
+         " need labels of shape ", shapeStr(rows));
+}
+
+std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex) {
+  checkLabels(logits, labels, "crossEntropy");
+  const int64_t C = logits.shape.back();
+  const int64_t N = labels.numel();
+  TensorPtr loss = emptyTensor(labels.shape, logits.dtype, logits.device());
+  TensorPtr valid = emptyTensor(labels.shape, logits.dtype, logits.device());
+  if (!N) return {loss, valid};
+  if (C == 0) fail(Code::ShapeMismatch, "crossEntropy: logits have 0 classes");
+  const int64_t bad = backendFor(logits.device()).crossEntropy(logits.device(), logits.dtype, loss->data(), valid->data(),
+                                                              logits.data(), static_cast<const int32_t*>(labels.data()),
+                                                              N, C, ignoreIndex);
+  if (bad >= 0)
+    fail(Code::InvalidArgument, "crossEntropy: label at row ", bad, " is outside [0, ", C, ") and is not ignoreIndex (",
+         ignoreIndex, ")");
+  return {loss, valid};
+}
+
+TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex) {
+  checkLabels(logits, labels, "crossEntropy");
+  checkSameDevice("crossEntropy", logits, g);
+  checkSameDtype("crossEntropy", logits, g);
+  checkSameShape("crossEntropy", "gradient", labels, g);
+  TensorPtr gx = emptyTensor(logits.shape, logits.dtype, logits.device());
+  if (!gx->numel()) return gx;
+  backendFor(logits.device()).crossEntropyBackward(logits.device(), logits.dtype, gx->data(), logits.data(),
+                                                   static_cast<const int32_t*>(labels.data()), g.data(), labels.numel(),
+                                                   logits.shape.back(), ignoreIndex);
+  return gx;
+}
+
+TensorPtr gatherRows(const Tensor& table, const Tensor& indices) {
+  checkSameDevice("embedding", table, indices);
+  if (indices.dtype != DType::Int32) fail(Code::DtypeMismatch, "embedding: indices must be int32; got ", dtypeName(indices.dtype));
+  if (table.shape.size() != 2) fail(Code::ShapeMismatch, "embedding: the table must be 2-D [rows, dim]; got ", shapeStr(table.shape));
+  Shape outShape = indices.shape;
+  outShape.push_back(table.shape[1]);
+  checkShape(outShape, "embedding");
+  TensorPtr out = emptyTensor(outShape, table.dtype, table.device());
+  if (!out->numel()) {
+    if (indices.numel() && table.shape[0] == 0) fail(Code::InvalidArgument, "embedding: the table has no rows");
+    return out;
+  }
+  const int64_t bad = backendFor(table.device()).gatherRows(table.device(), table.dtype, out->data(), table.data(),
+                                                           static_cast<const int32_t*>(indices.data()), indices.numel(),
+                                                           table.shape[0], table.shape[1]);
+  if (bad >= 0) fail(Code::InvalidArgument, "embedding: index at position ", bad, " is outside [0, ", table.shape[0], ")");
+  return out;
+}
+
+TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
+  checkSameDevice("embedding", g, indices);
+  if (indices.dtype != DType::Int32) fail(Code::DtypeMismatch, "embedding: indices must be int32");
+  if (g.shape.size() != indices.shape.size() + 1 || !std::equal(indices.shape.begin(), indices.shape.end(), g.shape.begin()))
+    fail(Code::ShapeMismatch, "embedding: gradient of shape ", shapeStr(g.shape), " does not match indices ", shapeStr(indices.shape));
+  const int64_t cols = g.shape.back();
+  TensorPtr out = emptyTensor({rows, cols}, g.dtype, g.device());
+  if (!out->numel()) return out;
+  backendFor(g.device()).fill(g.device(), out->data(), g.dtype, out->numel(), 0.0);
+  if (indices.numel())
+    backendFor(g.device()).scatterAddRows(g.device(), g.dtype, out->data(), g.data(),
+                                          static_cast<const int32_t*>(indices.data()), indices.numel(), cols);
+  return out;
+}
+
+LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, double eps) {
+  checkFloating("layerNorm", x);
+  if (x.shape.empty()) fail(Code::ShapeMismatch, "layerNorm: input must have at least 1 dim");
+  if (!(eps > 0)) fail(Code::InvalidArgument, "layerNorm: eps must be > 0; got ", eps);
+  const int64_t D = x.shape.back();
+  const Shape affine{D};
+  for (const Tensor* p : {w, b})
+    if (p) {
+      checkSameDevice("layerNorm", x, *p);
+      checkSameDtype("layerNorm", x, *p);
+      if (p->shape != affine)
+        fail(Code::ShapeMismatch, "layerNorm: weight/bias of shape ", shapeStr(p->shape), "; expected ", shapeStr(affine));
+    }
+  const Shape rows(x.shape.begin(), x.shape.end() - 1);
+  LayerNormResult r;
+  r.y = emptyTensor(x.shape, x.dtype, x.device());
+  r.mean = emptyTensor(rows, x.dtype, x.device());
+  r.rstd = emptyTensor(rows, x.dtype, x.device());
+  const int64_t N = numelOf(rows);
+  if (N && D)
+    backendFor(x.device()).layerNorm(x.device(), x.dtype, r.y->data(), r.mean->data(), r.rstd->data(), x.data(),
+                                     w ? w->data() : nullptr, b ? b->data() : nullptr, N, D, eps);
+  return r;
+}
+
+LayerNormGrads layerNormBackward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor* w,
+                                 bool affine) {
+  checkLike("layerNorm", "gradient", x, gy);
+  const int64_t D = x.shape.back();
+  const int64_t N = x.numel() / (D ? D : 1);
+  LayerNormGrads g;
+  g.gx = emptyTensor(x.shape, x.dtype, x.device());
+  if (affine) {
+    g.gw = emptyTensor({D}, x.dtype, x.device());
+    g.gb = emptyTensor({D}, x.dtype, x.device());
+  }
+  Backend& be = backendFor(x.device());
+  if (!D) return g;
+  if (!N) {
+    if (affine) {
+      be.fill(x.device(), g.gw->data(), x.dtype, D, 0.0);
+      be.fill(x.device(), g.gb->data(), x.dtype, D, 0.0);
+    }
+    return g;
+  }
+  be.layerNormBackward(x.device(), x.dtype, g.gx->data(), affine ? g.gw->data() : nullptr, affine ? g.gb->data() : nullptr,
+                       gy.data(), x.data(), mean.data(), rstd.data(), w ? w->data() : nullptr, N, D);
+  return g;
+}
+
+void assign(Tensor& dst, const Tensor& src) {
+  checkSameDtype("assign", dst, src);
+  checkSameShape("assign", "source", dst, src);
+  const size_t bytes = dst.bytes();
+  if (!bytes || dst.data() == src.data()) return;
+  if (dst.device() == src.device()) return backendFor(dst.device()).copy(dst.device(), dst.data(), src.data(), bytes);
+  TensorPtr staged = to(src, dst.device());
+  backendFor(dst.device()).copy(dst.device(), dst.data(), staged->data(), bytes);
+}
+
+void sgdStep(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p) {
+  checkFloating("SGD", param);
+  checkLike("SGD", "gradient", param, grad);
+  if (buf) checkLike("SGD", "momentum buffer", param, *buf);
+  if (p.momentum != 0 && !buf) fail(Code::Internal, "SGD: momentum needs a buffer");
+  if (param.numel())
+    backendFor(param.device()).sgdStep(param.device(), param.dtype, param.data(), grad.data(), buf ? buf->data() : nullptr,
+                                       param.numel(), p);
+}
+
+void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {
+  checkFloating("Adam", param);
+  checkLike("Adam", "gradient", param, grad);
+  checkLike("Adam", "exp_avg", param, m);
+  checkLike("Adam", "exp_avg_sq", param, v);
+  if (vmax) checkLike("Adam", "max_exp_avg_sq", param, *vmax);
+  if (p.amsgrad && !vmax) fail(Code::Internal, "Adam: amsgrad needs max_exp_avg_sq");
+  if (p.step < 1) fail(Code::InvalidArgument, "Adam: step must be >= 1; got ", p.step);
+  if (param.numel())
+    backendFor(param.device()).adamStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), v.data(),
+                                        vmax ? vmax->data() : nullptr, param.numel(), p);
 }
 
 }  // namespace antler::ops

@@ -29,5 +29,37 @@ TensorPtr matmul(const Tensor& a, const Tensor& b, bool transA, bool transB);
 TensorPtr sumAll(const Tensor& t);
 
 const char* binaryName(kernels::BinaryOp op);
+const char* unaryName(kernels::UnaryOp op);
+
+// ---- ops with gradients ----
+TensorPtr unary(kernels::UnaryOp op, const Tensor& x, double p0, double p1);
+TensorPtr unaryBackward(kernels::UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, double p0, double p1);
+// Sum/Max/Min over `axes` (any order, negative counts from the end, empty = all).
+TensorPtr reduce(kernels::ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims);
+TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm);
+// TensorFlow.js-style slice: `size` −1 means "to the end".
+TensorPtr slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& size);
+// Zeros of `shape` with g written at `begin` (the gradient of slice).
+TensorPtr sliceBackward(const Tensor& g, const Shape& shape, const std::vector<int64_t>& begin);
+TensorPtr concat(const std::vector<const Tensor*>& xs, int64_t axis);
+TensorPtr broadcastTo(const Tensor& x, const Shape& shape);
+TensorPtr where(const Tensor& cond, const Tensor& a, const Tensor& b);
+TensorPtr softmax(const Tensor& x, int64_t axis, bool log);
+TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axis, bool log);
+// logits [..., C] with labels int32 [...]: per-row loss and valid mask, both shaped like labels.
+std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex);
+TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);
+// table [R, C], indices int32 of any shape -> [...indices.shape, C]
+TensorPtr gatherRows(const Tensor& table, const Tensor& indices);
+TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows);
+struct LayerNormResult { TensorPtr y, mean, rstd; };
+LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, double eps);
+struct LayerNormGrads { TensorPtr gx, gw, gb; };
+LayerNormGrads layerNormBackward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                 const Tensor* w, bool affine);
+// Copies src's values into dst in place (same shape and dtype; any devices).
+void assign(Tensor& dst, const Tensor& src);
+void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdParams& p);
+void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 
 }  // namespace antler::ops

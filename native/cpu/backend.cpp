@@ -10,6 +10,7 @@
 #include "../kernels/elementwise.h"
 #include "../kernels/philox.h"
 #include "gemm.h"
+#include "ops.h"
 #include "parallel.h"
 
 namespace antler {
@@ -219,6 +220,67 @@ class CpuBackend final : public Backend {
             static_cast<int32_t>(static_cast<uint32_t>(sumTyped<int32_t, int64_t>(static_cast<const int32_t*>(src), n)));
         break;
     }
+  }
+
+  void unary(const Device&, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
+             double p1) override {
+    cpu::unary(op, t, y, x, n, p0, p1);
+  }
+  void unaryBackward(const Device&, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y,
+                     const void* gy, int64_t n, double p0, double p1) override {
+    cpu::unaryBackward(op, t, gx, x, y, gy, n, p0, p1);
+  }
+  void reduce(const Device&, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
+              const kernels::ReduceIndexer& idx) override {
+    cpu::reduce(op, t, out, x, outN, redN, idx);
+  }
+  void copyStrided(const Device&, DType t, void* dst, const void* src, int64_t n,
+                   const kernels::StridedIndexer& idx) override {
+    cpu::copyStrided(t, dst, src, n, idx);
+  }
+  void where(const Device&, DType t, DType condType, void* out, const void* cond, const void* a, const void* b,
+             int64_t n, const kernels::TernaryIndexer& idx) override {
+    cpu::where(t, condType, out, cond, a, b, n, idx);
+  }
+  void softmax(const Device&, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim,
+               int64_t inner) override {
+    cpu::softmax(t, log, y, x, outer, dim, inner);
+  }
+  void softmaxBackward(const Device&, DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer,
+                       int64_t dim, int64_t inner) override {
+    cpu::softmaxBackward(t, log, gx, y, gy, outer, dim, inner);
+  }
+  int64_t crossEntropy(const Device&, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
+                       int64_t N, int64_t C, int64_t ignoreIndex) override {
+    return cpu::crossEntropy(t, loss, valid, logits, labels, N, C, ignoreIndex);
+  }
+  void crossEntropyBackward(const Device&, DType t, void* gx, const void* logits, const int32_t* labels,
+                            const void* g, int64_t N, int64_t C, int64_t ignoreIndex) override {
+    cpu::crossEntropyBackward(t, gx, logits, labels, g, N, C, ignoreIndex);
+  }
+  int64_t gatherRows(const Device&, DType t, void* out, const void* table, const int32_t* idx, int64_t n,
+                     int64_t rows, int64_t cols) override {
+    return cpu::gatherRows(t, out, table, idx, n, rows, cols);
+  }
+  void scatterAddRows(const Device&, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                      int64_t cols) override {
+    cpu::scatterAddRows(t, gtable, g, idx, n, cols);
+  }
+  void layerNorm(const Device&, DType t, void* y, void* mean, void* rstd, const void* x, const void* w,
+                 const void* b, int64_t N, int64_t D, double eps) override {
+    cpu::layerNorm(t, y, mean, rstd, x, w, b, N, D, eps);
+  }
+  void layerNormBackward(const Device&, DType t, void* gx, void* gw, void* gb, const void* gy, const void* x,
+                         const void* mean, const void* rstd, const void* w, int64_t N, int64_t D) override {
+    cpu::layerNormBackward(t, gx, gw, gb, gy, x, mean, rstd, w, N, D);
+  }
+  void sgdStep(const Device&, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
+               const SgdParams& p) override {
+    cpu::sgdStep(t, param, grad, momentumBuf, n, p);
+  }
+  void adamStep(const Device&, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+                const AdamParams& p) override {
+    cpu::adamStep(t, param, grad, m, v, vmax, n, p);
   }
 };
 

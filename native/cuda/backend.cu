@@ -172,6 +172,67 @@ class CudaBackend final : public Backend {
   void sumAll(const Device& d, DType t, const void* src, int64_t n, void* out) override {
     cuda::sumAll(context(d), t, src, n, out);
   }
+
+  void unary(const Device& d, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
+             double p1) override {
+    cuda::unary(context(d), op, t, y, x, n, p0, p1);
+  }
+  void unaryBackward(const Device& d, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y,
+                     const void* gy, int64_t n, double p0, double p1) override {
+    cuda::unaryBackward(context(d), op, t, gx, x, y, gy, n, p0, p1);
+  }
+  void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
+              const kernels::ReduceIndexer& idx) override {
+    cuda::reduce(context(d), op, t, out, x, outN, redN, idx);
+  }
+  void copyStrided(const Device& d, DType t, void* dst, const void* src, int64_t n,
+                   const kernels::StridedIndexer& idx) override {
+    cuda::copyStrided(context(d), t, dst, src, n, idx);
+  }
+  void where(const Device& d, DType t, DType condType, void* out, const void* cond, const void* a, const void* b,
+             int64_t n, const kernels::TernaryIndexer& idx) override {
+    cuda::where(context(d), t, condType, out, cond, a, b, n, idx);
+  }
+  void softmax(const Device& d, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim,
+               int64_t inner) override {
+    cuda::softmax(context(d), t, log, y, x, outer, dim, inner);
+  }
+  void softmaxBackward(const Device& d, DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer,
+                       int64_t dim, int64_t inner) override {
+    cuda::softmaxBackward(context(d), t, log, gx, y, gy, outer, dim, inner);
+  }
+  int64_t crossEntropy(const Device& d, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
+                       int64_t N, int64_t C, int64_t ignoreIndex) override {
+    return cuda::crossEntropy(context(d), t, loss, valid, logits, labels, N, C, ignoreIndex);
+  }
+  void crossEntropyBackward(const Device& d, DType t, void* gx, const void* logits, const int32_t* labels,
+                            const void* g, int64_t N, int64_t C, int64_t ignoreIndex) override {
+    cuda::crossEntropyBackward(context(d), t, gx, logits, labels, g, N, C, ignoreIndex);
+  }
+  int64_t gatherRows(const Device& d, DType t, void* out, const void* table, const int32_t* idx, int64_t n,
+                     int64_t rows, int64_t cols) override {
+    return cuda::gatherRows(context(d), t, out, table, idx, n, rows, cols);
+  }
+  void scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                      int64_t cols) override {
+    cuda::scatterAddRows(context(d), t, gtable, g, idx, n, cols);
+  }
+  void layerNorm(const Device& d, DType t, void* y, void* mean, void* rstd, const void* x, const void* w,
+                 const void* b, int64_t N, int64_t D, double eps) override {
+    cuda::layerNorm(context(d), t, y, mean, rstd, x, w, b, N, D, eps);
+  }
+  void layerNormBackward(const Device& d, DType t, void* gx, void* gw, void* gb, const void* gy, const void* x,
+                         const void* mean, const void* rstd, const void* w, int64_t N, int64_t D) override {
+    cuda::layerNormBackward(context(d), t, gx, gw, gb, gy, x, mean, rstd, w, N, D);
+  }
+  void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
+               const SgdParams& p) override {
+    cuda::sgdStep(context(d), t, param, grad, momentumBuf, n, p);
+  }
+  void adamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+                const AdamParams& p) override {
+    cuda::adamStep(context(d), t, param, grad, m, v, vmax, n, p);
+  }
 };
 
 }  // namespace cuda

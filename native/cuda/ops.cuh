@@ -20,4 +20,34 @@ void sumAll(Context& ctx, DType t, const void* src, int64_t n, void* out);
 // The built-in tiled GEMM, used when cuBLAS is absent or the sizes overflow its int parameters.
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
+// Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
+// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
+// loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
+// layernorm.cu, optim.cu (sgdStep, adamStep).
+void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
+void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
+                   int64_t n, double p0, double p1);
+void reduce(Context& ctx, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
+            const kernels::ReduceIndexer& idx);
+void copyStrided(Context& ctx, DType t, void* dst, const void* src, int64_t n, const kernels::StridedIndexer& idx);
+void where(Context& ctx, DType t, DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
+           const kernels::TernaryIndexer& idx);
+void softmax(Context& ctx, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
+void softmaxBackward(Context& ctx, DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer,
+                     int64_t dim, int64_t inner);
+int64_t crossEntropy(Context& ctx, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
+                     int64_t N, int64_t C, int64_t ignoreIndex);
+void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, const int32_t* labels, const void* g,
+                          int64_t N, int64_t C, int64_t ignoreIndex);
+int64_t gatherRows(Context& ctx, DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows,
+                   int64_t cols);
+void scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols);
+void layerNorm(Context& ctx, DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
+               int64_t N, int64_t D, double eps);
+void layerNormBackward(Context& ctx, DType t, void* gx, void* gw, void* gb, const void* gy, const void* x,
+                       const void* mean, const void* rstd, const void* w, int64_t N, int64_t D);
+void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
+void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+              const AdamParams& p);
+
 }  // namespace antler::cuda

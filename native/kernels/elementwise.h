@@ -6,7 +6,12 @@ namespace antler::kernels {
 
 constexpr int kMaxDims = 8;
 
-enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5 };
+// Comparisons give 1 or 0 in the operands' dtype (NaN compares unequal).
+enum class BinaryOp : int {
+  Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5,
+  Equal = 6, NotEqual = 7, Less = 8, LessEqual = 9, Greater = 10, GreaterEqual = 11, Pow = 12,
+};
+constexpr int kBinaryOpCount = 13;
 
 template <typename T>
 ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
@@ -17,6 +22,13 @@ ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
     case BinaryOp::Div: return a / b;
     case BinaryOp::Maximum: return (a != a || a > b) ? a : b;   // NaN propagates, as in PyTorch
     case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+    case BinaryOp::Equal: return T(a == b ? 1 : 0);
+    case BinaryOp::NotEqual: return T(a != b ? 1 : 0);
+    case BinaryOp::Less: return T(a < b ? 1 : 0);
+    case BinaryOp::LessEqual: return T(a <= b ? 1 : 0);
+    case BinaryOp::Greater: return T(a > b ? 1 : 0);
+    case BinaryOp::GreaterEqual: return T(a >= b ? 1 : 0);
+    case BinaryOp::Pow: return static_cast<T>(pow(static_cast<double>(a), static_cast<double>(b)));
   }
   return a;
 }

@@ -113,6 +113,26 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("synchronize", &Addon::guard<&Addon::synchronize>),
         InstanceMethod("setNumThreads", &Addon::guard<&Addon::setNumThreads>),
         InstanceMethod("emptyCache", &Addon::guard<&Addon::emptyCache>),
+        InstanceMethod("unary", &Addon::guard<&Addon::unary>),
+        InstanceMethod("unaryBackward", &Addon::guard<&Addon::unaryBackward>),
+        InstanceMethod("reduce", &Addon::guard<&Addon::reduce>),
+        InstanceMethod("permute", &Addon::guard<&Addon::permute>),
+        InstanceMethod("slice", &Addon::guard<&Addon::slice>),
+        InstanceMethod("sliceBackward", &Addon::guard<&Addon::sliceBackward>),
+        InstanceMethod("concat", &Addon::guard<&Addon::concat>),
+        InstanceMethod("broadcastTo", &Addon::guard<&Addon::broadcastTo>),
+        InstanceMethod("where", &Addon::guard<&Addon::where>),
+        InstanceMethod("softmax", &Addon::guard<&Addon::softmax>),
+        InstanceMethod("softmaxBackward", &Addon::guard<&Addon::softmaxBackward>),
+        InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
+        InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
+        InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
+        InstanceMethod("scatterAddRows", &Addon::guard<&Addon::scatterAddRows>),
+        InstanceMethod("layerNorm", &Addon::guard<&Addon::layerNorm>),
+        InstanceMethod("layerNormBackward", &Addon::guard<&Addon::layerNormBackward>),
+        InstanceMethod("assign", &Addon::guard<&Addon::assign>),
+        InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
+        InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
     });
   }
 
@@ -420,7 +440,7 @@ class Addon : public Napi::Addon<Addon> {
 
   static kernels::BinaryOp binaryOpArg(const Napi::Value& v) {
     const std::string name = stringArg(v, "binary", "op");
-    for (int i = 0; i <= static_cast<int>(kernels::BinaryOp::Minimum); ++i) {
+    for (int i = 0; i < kernels::kBinaryOpCount; ++i) {
       const auto op = static_cast<kernels::BinaryOp>(i);
       if (name == ops::binaryName(op)) return op;
     }
@@ -498,6 +518,243 @@ class Addon : public Napi::Addon<Addon> {
         const Device d{DeviceType::Cuda, static_cast<int>(i)};
         cudaBackend(d).releaseCache(d);
       }
+    return info.Env().Undefined();
+  }
+
+  // ---- ops with gradients ----
+
+  static kernels::UnaryOp unaryOpArg(const Napi::Value& v) {
+    const std::string name = stringArg(v, "unary", "op");
+    for (int i = 0; i < kernels::kUnaryOpCount; ++i) {
+      const auto op = static_cast<kernels::UnaryOp>(i);
+      if (name == ops::unaryName(op)) return op;
+    }
+    fail(Code::InvalidArgument, "unary: unknown op '", name, "'");
+  }
+
+  // unary(op, x, p0, p1)
+  Napi::Value unary(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "unary");
+    const kernels::UnaryOp op = unaryOpArg(info[0]);
+    const char* name = ops::unaryName(op);
+    const Tensor& x = tensorArg(info[1], name, "x");
+    return wrap(info.Env(), ops::unary(op, x, numberArg(info[2], name, "p0"), numberArg(info[3], name, "p1")));
+  }
+
+  // unaryBackward(op, x, y, gy, p0, p1)
+  Napi::Value unaryBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 6, "unaryBackward");
+    const kernels::UnaryOp op = unaryOpArg(info[0]);
+    const char* name = ops::unaryName(op);
+    return wrap(info.Env(), ops::unaryBackward(op, tensorArg(info[1], name, "x"), tensorArg(info[2], name, "y"),
+                                               tensorArg(info[3], name, "gradient"), numberArg(info[4], name, "p0"),
+                                               numberArg(info[5], name, "p1")));
+  }
+
+  // reduce(op, x, axes, keepDims)
+  Napi::Value reduce(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "reduce");
+    const std::string name = stringArg(info[0], "reduce", "op");
+    kernels::ReduceOp op;
+    if (name == "sum") op = kernels::ReduceOp::Sum;
+    else if (name == "max") op = kernels::ReduceOp::Max;
+    else if (name == "min") op = kernels::ReduceOp::Min;
+    else fail(Code::InvalidArgument, "reduce: unknown op '", name, "'");
+    const Tensor& x = tensorArg(info[1], name.c_str(), "x");
+    return wrap(info.Env(), ops::reduce(op, x, axesArg(info[2], name.c_str()), boolArg(info[3], name.c_str(), "keepDims")));
+  }
+
+  static std::vector<int64_t> axesArg(const Napi::Value& v, const char* op) {
+    if (!v.IsArray()) fail(Code::InvalidArgument, op, ": axes must be an array of integers; got ", describeValue(v));
+    const Napi::Array arr = v.As<Napi::Array>();
+    if (arr.Length() > 8) fail(Code::InvalidArgument, op, ": at most 8 axes");
+    std::vector<int64_t> out(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) out[i] = intArg(arr.Get(i), op, "axis");
+    return out;
+  }
+
+  Napi::Value permute(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "permute");
+    const Tensor& x = tensorArg(info[0], "permute", "x");
+    return wrap(info.Env(), ops::permute(x, axesArg(info[1], "permute")));
+  }
+
+  // slice(x, begin, size)
+  Napi::Value slice(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "slice");
+    const Tensor& x = tensorArg(info[0], "slice", "x");
+    return wrap(info.Env(), ops::slice(x, axesArg(info[1], "slice"), axesArg(info[2], "slice")));
+  }
+
+  // sliceBackward(g, shape, begin)
+  Napi::Value sliceBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "sliceBackward");
+    const Tensor& g = tensorArg(info[0], "slice", "gradient");
+    return wrap(info.Env(), ops::sliceBackward(g, shapeArg(info[1], "slice", "shape"), axesArg(info[2], "slice")));
+  }
+
+  // concat(tensors[], axis)
+  Napi::Value concat(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "concat");
+    if (!info[0].IsArray()) fail(Code::InvalidArgument, "concat: expected an array of tensors; got ", describeValue(info[0]));
+    const Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<const Tensor*> xs;
+    for (uint32_t i = 0; i < arr.Length(); ++i) xs.push_back(&tensorArg(arr.Get(i), "concat", "tensor"));
+    return wrap(info.Env(), ops::concat(xs, intArg(info[1], "concat", "axis")));
+  }
+
+  Napi::Value broadcastTo(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "broadcastTo");
+    const Tensor& x = tensorArg(info[0], "broadcastTo", "x");
+    return wrap(info.Env(), ops::broadcastTo(x, shapeArg(info[1], "broadcastTo", "shape")));
+  }
+
+  Napi::Value where(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "where");
+    return wrap(info.Env(), ops::where(tensorArg(info[0], "where", "condition"), tensorArg(info[1], "where", "a"),
+                                       tensorArg(info[2], "where", "b")));
+  }
+
+  // softmax(x, axis, log)
+  Napi::Value softmax(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "softmax");
+    const Tensor& x = tensorArg(info[0], "softmax", "x");
+    return wrap(info.Env(), ops::softmax(x, intArg(info[1], "softmax", "axis"), boolArg(info[2], "softmax", "log")));
+  }
+
+  // softmaxBackward(y, gy, axis, log)
+  Napi::Value softmaxBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "softmaxBackward");
+    return wrap(info.Env(), ops::softmaxBackward(tensorArg(info[0], "softmax", "y"), tensorArg(info[1], "softmax", "gradient"),
+                                                 intArg(info[2], "softmax", "axis"), boolArg(info[3], "softmax", "log")));
+  }
+
+  // crossEntropy(logits, labels, ignoreIndex) -> [loss, valid]
+  Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "crossEntropy");
+    auto [loss, valid] = ops::crossEntropy(tensorArg(info[0], "crossEntropy", "logits"),
+                                           tensorArg(info[1], "crossEntropy", "labels"),
+                                           intArg(info[2], "crossEntropy", "ignoreIndex"));
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, wrap(info.Env(), loss));
+    out.Set(1u, wrap(info.Env(), valid));
+    return out;
+  }
+
+  // crossEntropyBackward(logits, labels, g, ignoreIndex)
+  Napi::Value crossEntropyBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "crossEntropyBackward");
+    return wrap(info.Env(), ops::crossEntropyBackward(tensorArg(info[0], "crossEntropy", "logits"),
+                                                      tensorArg(info[1], "crossEntropy", "labels"),
+                                                      tensorArg(info[2], "crossEntropy", "gradient"),
+                                                      intArg(info[3], "crossEntropy", "ignoreIndex")));
+  }
+
+  Napi::Value gatherRows(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "embedding");
+    return wrap(info.Env(), ops::gatherRows(tensorArg(info[0], "embedding", "table"), tensorArg(info[1], "embedding", "indices")));
+  }
+
+  // scatterAddRows(g, indices, rows)
+  Napi::Value scatterAddRows(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "embeddingBackward");
+    const int64_t rows = intArg(info[2], "embedding", "rows");
+    if (rows < 0) fail(Code::InvalidArgument, "embedding: rows must be >= 0");
+    return wrap(info.Env(), ops::scatterAddRows(tensorArg(info[0], "embedding", "gradient"),
+                                                tensorArg(info[1], "embedding", "indices"), rows));
+  }
+
+  const Tensor* optionalTensorArg(const Napi::Value& v, const char* op, const char* what) {
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    return &tensorArg(v, op, what);
+  }
+
+  // layerNorm(x, w|null, b|null, eps) -> [y, mean, rstd]
+  Napi::Value layerNorm(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "layerNorm");
+    const Tensor& x = tensorArg(info[0], "layerNorm", "x");
+    const Tensor* w = optionalTensorArg(info[1], "layerNorm", "weight");
+    const Tensor* b = optionalTensorArg(info[2], "layerNorm", "bias");
+    ops::LayerNormResult r = ops::layerNorm(x, w, b, numberArg(info[3], "layerNorm", "eps"));
+    Napi::Array out = Napi::Array::New(info.Env(), 3);
+    out.Set(0u, wrap(info.Env(), r.y));
+    out.Set(1u, wrap(info.Env(), r.mean));
+    out.Set(2u, wrap(info.Env(), r.rstd));
+    return out;
+  }
+
+  // layerNormBackward(gy, x, mean, rstd, w|null, affine) -> [gx, gw|null, gb|null]
+  Napi::Value layerNormBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 6, "layerNormBackward");
+    const bool affine = boolArg(info[5], "layerNorm", "affine");
+    ops::LayerNormGrads g = ops::layerNormBackward(tensorArg(info[0], "layerNorm", "gradient"), tensorArg(info[1], "layerNorm", "x"),
+                                                   tensorArg(info[2], "layerNorm", "mean"), tensorArg(info[3], "layerNorm", "rstd"),
+                                                   optionalTensorArg(info[4], "layerNorm", "weight"), affine);
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, g.gx));
+    out.Set(1u, g.gw ? wrap(env, g.gw) : env.Null());
+    out.Set(2u, g.gb ? wrap(env, g.gb) : env.Null());
+    return out;
+  }
+
+  Tensor& mutableTensorArg(const Napi::Value& v, const char* op, const char* what) {
+    TensorHandle* h = handleArg(v, op, what);
+    if (h->disposed()) fail(Code::Disposed, op, ": ", what, " has been disposed");
+    return *h->tensor();
+  }
+
+  Tensor* optionalMutableArg(const Napi::Value& v, const char* op, const char* what) {
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    return &mutableTensorArg(v, op, what);
+  }
+
+  static Napi::Object optionsArg(const Napi::Value& v, const char* op) {
+    if (!v.IsObject()) fail(Code::InvalidArgument, op, ": options must be an object; got ", describeValue(v));
+    return v.As<Napi::Object>();
+  }
+
+  // assign(dst, src): in-place copy
+  Napi::Value assign(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "assign");
+    ops::assign(mutableTensorArg(info[0], "assign", "destination"), tensorArg(info[1], "assign", "source"));
+    return info.Env().Undefined();
+  }
+
+  // sgdStep(param, grad, buf|null, {lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep})
+  Napi::Value sgdStep(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "SGD");
+    const Napi::Object o = optionsArg(info[3], "SGD");
+    SgdParams p;
+    p.lr = numberField(o, "lr", "SGD");
+    p.momentum = numberField(o, "momentum", "SGD");
+    p.dampening = numberField(o, "dampening", "SGD");
+    p.weightDecay = numberField(o, "weightDecay", "SGD");
+    p.nesterov = boolField(o, "nesterov", "SGD");
+    p.maximize = boolField(o, "maximize", "SGD");
+    p.firstStep = boolField(o, "firstStep", "SGD");
+    ops::sgdStep(mutableTensorArg(info[0], "SGD", "parameter"), tensorArg(info[1], "SGD", "gradient"),
+                 optionalMutableArg(info[2], "SGD", "momentum buffer"), p);
+    return info.Env().Undefined();
+  }
+
+  // adamStep(param, grad, m, v, vmax|null, {lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, maximize, step})
+  Napi::Value adamStep(const Napi::CallbackInfo& info) {
+    expectArgs(info, 6, "Adam");
+    const Napi::Object o = optionsArg(info[5], "Adam");
+    AdamParams p;
+    p.lr = numberField(o, "lr", "Adam");
+    p.beta1 = numberField(o, "beta1", "Adam");
+    p.beta2 = numberField(o, "beta2", "Adam");
+    p.eps = numberField(o, "eps", "Adam");
+    p.weightDecay = numberField(o, "weightDecay", "Adam");
+    p.decoupled = boolField(o, "decoupled", "Adam");
+    p.amsgrad = boolField(o, "amsgrad", "Adam");
+    p.maximize = boolField(o, "maximize", "Adam");
+    p.step = intArg(o.Get("step"), "Adam", "step");
+    ops::adamStep(mutableTensorArg(info[0], "Adam", "parameter"), tensorArg(info[1], "Adam", "gradient"),
+                  mutableTensorArg(info[2], "Adam", "exp_avg"), mutableTensorArg(info[3], "Adam", "exp_avg_sq"),
+                  optionalMutableArg(info[4], "Adam", "max_exp_avg_sq"), p);
     return info.Env().Undefined();
   }
 

@@ -82,4 +82,19 @@ bool boolArg(const Napi::Value& v, const char* op, const char* what) {
   return v.As<Napi::Boolean>().Value();
 }
 
+int64_t intArg(const Napi::Value& v, const char* op, const char* what) {
+  const double d = numberArg(v, op, what);
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0)
+    fail(Code::InvalidArgument, op, ": ", what, " must be an integer; got ", describeValue(v));
+  return static_cast<int64_t>(d);
+}
+
+double numberField(const Napi::Object& o, const char* key, const char* op) {
+  const double d = numberArg(o.Get(key), op, key);
+  if (!std::isfinite(d)) fail(Code::InvalidArgument, op, ": ", key, " must be finite; got ", d);
+  return d;
+}
+
+bool boolField(const Napi::Object& o, const char* key, const char* op) { return boolArg(o.Get(key), op, key); }
+
 }  // namespace antler::napi

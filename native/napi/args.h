@@ -23,5 +23,10 @@ double numberArg(const Napi::Value& v, const char* op, const char* what);
 uint64_t seedArg(const Napi::Value& v, const char* op, const char* what);
 bool boolArg(const Napi::Value& v, const char* op, const char* what);
 std::string stringArg(const Napi::Value& v, const char* op, const char* what);
+// Any safe integer (negative allowed).
+int64_t intArg(const Napi::Value& v, const char* op, const char* what);
+// Reads a number / boolean field of an options object (required).
+double numberField(const Napi::Object& o, const char* key, const char* op);
+bool boolField(const Napi::Object& o, const char* key, const char* op);
 
 }  // namespace antler::napi

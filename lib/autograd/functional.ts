@@ -1,0 +1,48 @@
+/** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
+import { keep, tidy, track } from '../engine';
+import { fail } from '../errors';
+import { Tensor } from '../tensor';
+
+/**
+ * valueAndGrad(f)(...xs) evaluates the scalar f(...xs) and its gradient with
+ * respect to each input. The inputs are not modified (their .grad is left
+ * alone): gradients flow to fresh leaf views of them.
+ */
+export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
+  if (typeof f !== 'function') fail('INVALID_ARGUMENT', 'valueAndGrad: expected a function');
+  return (...xs: Tensor[]) => {
+    xs.forEach((x, i) => {
+      if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `valueAndGrad: argument ${i} must be a Tensor`);
+      x.checkAlive('valueAndGrad');
+    });
+    const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
+    try {
+      const value = tidy(() => keep(f(...leaves)));
+      if (!(value instanceof Tensor)) fail('INVALID_ARGUMENT', 'valueAndGrad: f must return a Tensor');
+      if (value.size !== 1) fail('SHAPE_MISMATCH', `valueAndGrad: f must return a scalar; got shape [${value.shape.join(', ')}]`);
+      if (value.requiresGrad) value.backward();
+      const grads = leaves.map((l) => {
+        if (!l.grad) return tidy(() => l.mul(0));
+        const g = l.grad;
+        l.grad = null;
+        track(g); // belongs to the caller's tidy() scope, like any result
+        return g;
+      });
+      const detached = value.detach();
+      value.dispose();
+      return { value: detached, grads };
+    } finally {
+      for (const l of leaves) l.dispose();
+    }
+  };
+}
+
+/** grad(f)(...xs): only the gradients of valueAndGrad. */
+export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tensor[] {
+  const vg = valueAndGrad(f);
+  return (...xs: Tensor[]) => {
+    const { value, grads } = vg(...xs);
+    value.dispose();
+    return grads;
+  };
+}

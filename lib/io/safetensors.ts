@@ -1,0 +1,572 @@
+/**
+ * Checkpoints in the huggingface safetensors format:
+ *
+ *   [8 bytes: header length N, little-endian u64]
+ *   [N bytes: UTF-8 JSON header, padded with spaces to a multiple of 8]
+ *   [data section: raw little-endian tensors, contiguous row-major]
+ *
+ * The header maps each tensor name to {dtype, shape, data_offsets: [begin, end]}
+ * (offsets relative to the data section) and may hold "__metadata__", a
+ * string → string map. Files are read as untrusted input: every defect is an
+ * AntlerError 'BAD_FILE' naming the file, the tensor and the numbers, and no
+ * buffer larger than the file implies is ever allocated.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { TextDecoder } from 'node:util';
+import { getDefaultDevice } from '../device';
+import { fail } from '../errors';
+import { Tensor, tensor, TypedArray } from '../tensor';
+import { checkDevice, checkOptions, describe, DType } from '../validate';
+
+export interface LoadOptions {
+  /** Where the loaded tensors are placed ('cpu', 'cuda', 'cuda:N'); default: the default device. */
+  device?: string;
+}
+
+/** What {@link parseSafetensors} finds in a file: the tensors and the header's "__metadata__". */
+export interface SafetensorsContents {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** Loaders (the reference one included) refuse headers larger than this. */
+const MAX_HEADER_BYTES = 100_000_000;
+const MAX_DIMS = 8;
+const MAX_ELEMENTS = 2 ** 40;
+const METADATA_KEY = '__metadata__';
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type Decoder = (src: DataView, count: number, name: string, bad: (msg: string) => never) => TypedArray;
+
+interface LoadDtype {
+  size: number;
+  /** The antler dtype the values become. */
+  dtype: DType;
+  decode: Decoder;
+}
+
+const WRITE_DTYPE: Record<DType, { name: string; size: number }> = {
+  float32: { name: 'F32', size: 4 },
+  float64: { name: 'F64', size: 8 },
+  int32: { name: 'I32', size: 4 },
+};
+
+/**
+ * Dtypes that load. F32/F64/I32 keep their values; I64 becomes int32 when
+ * every value fits; BF16 and F16 widen exactly to float32; the small integer
+ * types and BOOL (bytes 0 or 1) widen to int32.
+ */
+const LOAD_DTYPES: Record<string, LoadDtype> = {
+  F32: { size: 4, dtype: 'float32', decode: (v, n) => copyOrSwap(v, n, 'float32') },
+  F64: { size: 8, dtype: 'float64', decode: (v, n) => copyOrSwap(v, n, 'float64') },
+  I32: { size: 4, dtype: 'int32', decode: (v, n) => copyOrSwap(v, n, 'int32') },
+  I64: { size: 8, dtype: 'int32', decode: decodeI64 },
+  BF16: {
+    size: 2,
+    dtype: 'float32',
+    decode: (v, n) => widen16(v, n, (h) => h << 16),
+  },
+  F16: { size: 2, dtype: 'float32', decode: (v, n) => widen16(v, n, halfToFloatBits) },
+  U16: { size: 2, dtype: 'int32', decode: (v, n) => widenInt(n, (i) => v.getUint16(2 * i, true)) },
+  I16: { size: 2, dtype: 'int32', decode: (v, n) => widenInt(n, (i) => v.getInt16(2 * i, true)) },
+  U8: { size: 1, dtype: 'int32', decode: (v, n) => widenInt(n, (i) => v.getUint8(i)) },
+  I8: { size: 1, dtype: 'int32', decode: (v, n) => widenInt(n, (i) => v.getInt8(i)) },
+  BOOL: { size: 1, dtype: 'int32', decode: decodeBool },
+};
+
+/** safetensors dtypes antler cannot hold; named so the error says "unsupported", not "unknown". */
+const UNSUPPORTED_DTYPES = new Set(['U32', 'U64', 'F8_E5M2', 'F8_E4M3', 'F8_E4M3FN', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64']);
+
+// ---------------------------------------------------------------- decoding
+
+/** F32/F64/I32: one copy into a fresh (hence aligned) buffer; byte swaps only on a big-endian host. */
+function copyOrSwap(src: DataView, count: number, dtype: DType): TypedArray {
+  const out = dtype === 'float64' ? new Float64Array(count) : dtype === 'int32' ? new Int32Array(count) : new Float32Array(count);
+  if (LITTLE_ENDIAN_HOST) {
+    new Uint8Array(out.buffer).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  } else if (dtype === 'float64') {
+    for (let i = 0; i < count; i++) out[i] = src.getFloat64(8 * i, true);
+  } else {
+    // Through integer bits so NaN payloads survive.
+    const bits = new Int32Array(out.buffer);
+    for (let i = 0; i < count; i++) bits[i] = src.getInt32(4 * i, true);
+  }
+  return out;
+}
+
+/** 16-bit floats to float32 by bit pattern, so NaN payloads and -0 survive. */
+function widen16(src: DataView, count: number, toBits: (h: number) => number): Float32Array {
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) bits[i] = toBits(src.getUint16(2 * i, true)) >>> 0;
+  return out;
+}
+
+/**
+ * IEEE binary16 → binary32 bits, exact: every half is a float32. Normals
+ * rebias the exponent (15 → 127); subnormals m·2^-24 are normalized; inf and
+ * NaN keep sign and payload.
+ */
+function halfToFloatBits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >>> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 0x1f) return sign | 0x7f800000 | (mant << 13);
+  if (exp !== 0) return sign | ((exp + 112) << 23) | (mant << 13);
+  if (mant === 0) return sign;
+  let e = 113; // 2^-14 = 2^(113-127): the exponent of the smallest half normal
+  while ((mant & 0x400) === 0) {
+    mant <<= 1;
+    e--;
+  }
+  return sign | (e << 23) | ((mant & 0x3ff) << 13);
+}
+
+function widenInt(count: number, read: (i: number) => number): Int32Array {
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) out[i] = read(i);
+  return out;
+}
+
+function decodeBool(src: DataView, count: number, name: string, bad: (msg: string) => never): Int32Array {
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const b = src.getUint8(i);
+    if (b > 1) bad(`tensor '${name}' (BOOL) holds byte ${b} at index ${i}; expected 0 or 1`);
+    out[i] = b;
+  }
+  return out;
+}
+
+/** I64 → int32, refusing any value outside [-2^31, 2^31). */
+function decodeI64(src: DataView, count: number, name: string, bad: (msg: string) => never): Int32Array {
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const lo = src.getUint32(8 * i, true);
+    const hi = src.getInt32(8 * i + 4, true);
+    // In range exactly when the high word is the sign extension of the low word.
+    if (hi !== (lo >= 0x80000000 ? -1 : 0)) {
+      const value = (BigInt(hi) << 32n) | BigInt(lo);
+      bad(`tensor '${name}' (I64) holds ${value} at index ${i}, outside the int32 range [-2147483648, 2147483647] antler loads I64 into`);
+    }
+    out[i] = lo | 0;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- parsing
+
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  // Object.prototype of any realm, or none.
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+function isUint8Array(v: unknown): v is Uint8Array {
+  return ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === '[object Uint8Array]';
+}
+
+function fmtJson(v: unknown): string {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
+
+/** Checks the header of one entry; returns the byte count its shape and dtype need. */
+function checkEntry(name: string, info: unknown, dataBytes: number, bad: (msg: string) => never): Entry {
+  const what = `tensor '${name}'`;
+  if (!isPlainObject(info)) bad(`${what}: header entry must be an object with dtype, shape and data_offsets; got ${fmtJson(info)}`);
+  const { dtype, shape, data_offsets: offsets } = info;
+  if (dtype === undefined) bad(`${what}: header entry has no dtype`);
+  if (typeof dtype !== 'string') bad(`${what}: dtype must be a string; got ${fmtJson(dtype)}`);
+  const spec = Object.prototype.hasOwnProperty.call(LOAD_DTYPES, dtype) ? LOAD_DTYPES[dtype] : undefined;
+  if (!spec) {
+    if (UNSUPPORTED_DTYPES.has(dtype))
+      bad(`${what}: unsupported dtype ${dtype}; antler loads F32, F64, I32, I64, BF16, F16, I16, U16, I8, U8, BOOL`);
+    bad(`${what}: unknown dtype ${fmtJson(dtype)}`);
+  }
+
+  if (shape === undefined) bad(`${what}: header entry has no shape`);
+  if (!Array.isArray(shape)) bad(`${what}: shape must be an array of non-negative integers; got ${fmtJson(shape)}`);
+  if (shape.length > MAX_DIMS) bad(`${what}: shape has ${shape.length} dims; antler supports at most ${MAX_DIMS}`);
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      bad(`${what}: shape[${i}] must be a non-negative integer; got ${fmtJson(d)} in ${fmtJson(shape)}`);
+    if (d > MAX_ELEMENTS) bad(`${what}: shape[${i}] = ${d} exceeds 2^40 in ${fmtJson(shape)}`);
+  }
+  let count = 1;
+  if (shape.includes(0)) count = 0;
+  else
+    for (const d of shape as number[]) {
+      // count <= 2^40 before each step, so comparing against 2^40 / d cannot overflow.
+      if (count > MAX_ELEMENTS / d) bad(`${what}: shape ${fmtJson(shape)} has more than 2^40 elements`);
+      count *= d;
+    }
+
+  if (offsets === undefined) bad(`${what}: header entry has no data_offsets`);
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    bad(`${what}: data_offsets must be an array [begin, end]; got ${fmtJson(offsets)}`);
+  const [begin, end] = offsets as unknown[];
+  if (typeof begin !== 'number' || !Number.isSafeInteger(begin) || begin < 0 || typeof end !== 'number' || !Number.isSafeInteger(end) || end < 0)
+    bad(`${what}: data_offsets must be two non-negative integers; got ${fmtJson(offsets)}`);
+  if (begin > end) bad(`${what}: data_offsets [${begin}, ${end}] end before they begin`);
+  if (end > dataBytes) bad(`${what}: data_offsets [${begin}, ${end}] run past the end of the data section (${dataBytes} bytes)`);
+  const need = count * spec.size;
+  if (end - begin !== need)
+    bad(`${what}: data_offsets [${begin}, ${end}] cover ${end - begin} bytes, but shape ${fmtJson(shape)} of ${dtype} needs ${count} × ${spec.size} = ${need}`);
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+function checkNoOverlap(entries: Entry[], bad: (msg: string) => never): void {
+  // Empty ranges hold no bytes, so they overlap nothing.
+  const ranges = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1];
+    const cur = ranges[i];
+    if (cur.begin < prev.end)
+      bad(`tensors '${prev.name}' [${prev.begin}, ${prev.end}] and '${cur.name}' [${cur.begin}, ${cur.end}] overlap in the data section`);
+  }
+}
+
+function parseMetadata(v: unknown, bad: (msg: string) => never): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === undefined || v === null) return out; // null is how serde writes "no metadata"
+  if (!isPlainObject(v)) bad(`${METADATA_KEY} must be an object of strings; got ${fmtJson(v)}`);
+  for (const [k, s] of Object.entries(v)) {
+    if (typeof s !== 'string') bad(`${METADATA_KEY}['${k}'] must be a string; got ${fmtJson(s)}`);
+    defineEntry(out, k, s);
+  }
+  return out;
+}
+
+/** Assigns without ever invoking a setter, so a key like "__proto__" stays an ordinary key. */
+function defineEntry<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function parseBytes(bytes: Uint8Array, device: string, op: string, source: string): SafetensorsContents {
+  const bad: (msg: string) => never = (msg) => fail('BAD_FILE', `${op}: ${source} is not a valid safetensors file: ${msg}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8) bad(`it is ${bytes.byteLength} bytes long, shorter than the 8-byte header length`);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength === 0n) bad('the header length is 0');
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) bad(`the header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const n = Number(headerLength);
+  if (8 + n > bytes.byteLength) bad(`the header length ${n} runs past the end of the file (${bytes.byteLength} bytes)`);
+
+  let text: string;
+  try {
+    text = utf8.decode(bytes.subarray(8, 8 + n));
+  } catch {
+    bad(`the ${n}-byte header is not valid UTF-8`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text!);
+  } catch (e) {
+    bad(`the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(header)) bad(`the header must be a JSON object; got ${Array.isArray(header) ? 'an array' : fmtJson(header)}`);
+
+  const dataStart = 8 + n;
+  const dataBytes = bytes.byteLength - dataStart;
+  const metadata = parseMetadata(header[METADATA_KEY], bad);
+  const entries: Entry[] = [];
+  for (const [name, info] of Object.entries(header)) if (name !== METADATA_KEY) entries.push(checkEntry(name, info, dataBytes, bad));
+  checkNoOverlap(entries, bad);
+
+  const tensors: Record<string, Tensor> = {};
+  try {
+    for (const e of entries) {
+      const spec = LOAD_DTYPES[e.dtype];
+      const count = (e.end - e.begin) / spec.size;
+      const src = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.begin, e.end - e.begin);
+      const values = spec.decode(src, count, e.name, bad);
+      defineEntry(tensors, e.name, tensor(values, e.shape, { dtype: spec.dtype, device }));
+    }
+  } catch (err) {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw err;
+  }
+  return { tensors, metadata };
+}
+
+function resolveDevice(options: unknown, op: string): string {
+  const o = checkOptions<LoadOptions>(options, op, ['device']);
+  return o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);
+}
+
+function checkPath(p: unknown, op: string): string {
+  if (typeof p !== 'string' || p === '') fail('INVALID_ARGUMENT', `${op}: path must be a non-empty string; got ${describe(p)}`);
+  return p;
+}
+
+// ---------------------------------------------------------------- serializing
+
+interface Plan {
+  header: Uint8Array;
+  tensors: { name: string; tensor: Tensor; bytes: number }[];
+  dataBytes: number;
+}
+
+/** Compares by Unicode code point, which is the order of the UTF-8 bytes (as Rust and Python sort). */
+function byCodePoint(a: string, b: string): number {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return Buffer.compare(x, y);
+}
+
+/** Validates save's arguments and lays out the file: header bytes, then tensors sorted by name. */
+function plan(tensors: unknown, metadata: unknown, op: string): Plan {
+  if (!isPlainObject(tensors))
+    fail('INVALID_ARGUMENT', `${op}: tensors must be a plain object mapping names to Tensors; got ${describe(tensors)}`);
+  const names = Object.keys(tensors).sort(byCodePoint);
+  for (const name of names) {
+    if (name === '') fail('INVALID_ARGUMENT', `${op}: tensor names must be non-empty strings; got ''`);
+    if (name === METADATA_KEY) fail('INVALID_ARGUMENT', `${op}: '${METADATA_KEY}' is reserved for metadata and cannot name a tensor`);
+    const t = tensors[name];
+    if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: tensors['${name}'] must be a Tensor; got ${describe(t)}`);
+    t.checkAlive(`${op} ('${name}')`);
+  }
+  if (metadata !== undefined) {
+    if (!isPlainObject(metadata))
+      fail('INVALID_ARGUMENT', `${op}: metadata must be a plain object of strings; got ${describe(metadata)}`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') fail('INVALID_ARGUMENT', `${op}: metadata['${k}'] must be a string; got ${describe(v)}`);
+  }
+
+  const parts: string[] = [];
+  if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  const laid: Plan['tensors'] = [];
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name] as Tensor;
+    const w = WRITE_DTYPE[t.dtype];
+    const bytes = t.size * w.size;
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${w.name}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + bytes}]}`);
+    laid.push({ name, tensor: t, bytes });
+    offset += bytes;
+  }
+  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded > MAX_HEADER_BYTES)
+    fail('INVALID_ARGUMENT', `${op}: the header would be ${padded} bytes; loaders refuse headers over ${MAX_HEADER_BYTES} bytes (is the metadata too large?)`);
+  const header = new Uint8Array(8 + padded);
+  new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.length);
+  return { header, tensors: laid, dataBytes: offset };
+}
+
+/** A tensor's values as little-endian bytes. */
+function leBytes(values: TypedArray): Uint8Array {
+  const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (LITTLE_ENDIAN_HOST) return raw;
+  const out = new Uint8Array(values.byteLength);
+  const dv = new DataView(out.buffer);
+  const tag = Object.prototype.toString.call(values);
+  if (tag === '[object Float64Array]') for (let i = 0; i < values.length; i++) dv.setFloat64(8 * i, values[i], true);
+  else {
+    const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) dv.setInt32(4 * i, bits[i], true);
+  }
+  return out;
+}
+
+function checkSize(values: TypedArray, expected: number, name: string, op: string): Uint8Array {
+  const bytes = leBytes(values);
+  if (bytes.byteLength !== expected)
+    fail('INTERNAL', `${op}: tensor '${name}' read back ${bytes.byteLength} bytes; its shape and dtype need ${expected}`);
+  return bytes;
+}
+
+// ---------------------------------------------------------------- atomic writes
+
+function tempPathFor(target: string): string {
+  return nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Codes by which platforms say a directory cannot be fsynced; the rename itself has succeeded. */
+const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'EISDIR', 'EPERM', 'EACCES', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF']);
+
+function ignoreUnsupportedDirSync(e: unknown): void {
+  if (!DIR_FSYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException)?.code ?? '')) throw e;
+}
+
+function fsyncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (e) {
+    ignoreUnsupportedDirSync(e);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, 'r');
+    await handle.sync();
+  } catch (e) {
+    ignoreUnsupportedDirSync(e);
+  } finally {
+    if (handle !== undefined) await handle.close();
+  }
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+}
+
+// ---------------------------------------------------------------- public API
+
+/**
+ * Encodes tensors as the bytes of a safetensors file: the header (optional
+ * "__metadata__" first, then tensors sorted by name with contiguous
+ * data_offsets, padded with spaces to a multiple of 8 bytes) followed by the
+ * data. float32/float64/int32 are written as F32/F64/I32. Tensors may live
+ * on any device; reading them synchronizes it.
+ *
+ * Throws INVALID_ARGUMENT for a non-object, a value that is not a Tensor, an
+ * empty or "__metadata__" name or a non-string metadata value; DISPOSED for a
+ * disposed tensor.
+ */
+export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const op = 'serializeSafetensors';
+  const p = plan(tensors, metadata, op);
+  const out = new Uint8Array(p.header.byteLength + p.dataBytes);
+  out.set(p.header, 0);
+  let pos = p.header.byteLength;
+  for (const { name, tensor: t, bytes } of p.tensors) {
+    out.set(checkSize(t.dataSync(), bytes, name, op), pos);
+    pos += bytes;
+  }
+  return out;
+}
+
+/**
+ * Decodes the bytes of a safetensors file into new tensors on options.device
+ * (default: the default device), and returns them with the header's
+ * "__metadata__" ({} when absent). The bytes are untrusted: any defect
+ * throws AntlerError 'BAD_FILE' saying what is wrong, and nothing is left
+ * allocated. Loads F32, F64 and I32 as they are; I64 as int32 (BAD_FILE if a
+ * value does not fit); BF16 and F16 as float32 (exact); U8, I8, U16, I16 and
+ * BOOL (0/1) as int32. Bytes of the data section that no tensor covers are
+ * ignored.
+ */
+export function parseSafetensors(bytes: Uint8Array, options?: LoadOptions): SafetensorsContents {
+  const op = 'parseSafetensors';
+  if (!isUint8Array(bytes)) fail('INVALID_ARGUMENT', `${op}: bytes must be a Uint8Array (or Buffer); got ${describe(bytes)}`);
+  return parseBytes(bytes, resolveDevice(options, op), op, 'the data');
+}
+
+/**
+ * Writes tensors (and optional string metadata) to a safetensors file, as
+ * {@link serializeSafetensors} lays it out. The write is atomic: the data
+ * goes to a temporary file in the same directory, which is fsynced and then
+ * renamed over path, and the directory is fsynced. If anything fails, the
+ * temporary file is removed, a previous file at path is left untouched and
+ * the error is rethrown.
+ */
+export function save(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
+  const op = 'save';
+  const target = checkPath(path, op);
+  const p = plan(tensors, metadata, op);
+  const tmp = tempPathFor(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+    writeAllSync(fd, p.header);
+    for (const { name, tensor: t, bytes } of p.tensors) writeAllSync(fd, checkSize(t.dataSync(), bytes, name, op));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // the original error is the one worth reporting
+      }
+    }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // the temp file may never have been created
+    }
+    throw e;
+  }
+  fsyncDirSync(pathDir(target));
+}
+
+/** {@link save} without blocking the event loop: file I/O through fs/promises, tensor reads through data(). */
+export async function saveAsync(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
+  const op = 'saveAsync';
+  const target = checkPath(path, op);
+  const p = plan(tensors, metadata, op);
+  const tmp = tempPathFor(target);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx');
+    await handle.write(p.header);
+    for (const { name, tensor: t, bytes } of p.tensors) await handle.write(checkSize(await t.data(), bytes, name, op));
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, target);
+  } catch (e) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(pathDir(target));
+}
+
+/**
+ * Reads a safetensors file into new tensors on options.device (default: the
+ * default device), keyed by name. See {@link parseSafetensors} for the dtypes
+ * read and the checks made; every defect is AntlerError 'BAD_FILE' naming the
+ * file. Errors opening or reading the file are Node's own (ENOENT, ...).
+ */
+export function load(path: string, options?: LoadOptions): Record<string, Tensor> {
+  const op = 'load';
+  const file = checkPath(path, op);
+  const device = resolveDevice(options, op);
+  return parseBytes(fs.readFileSync(file), device, op, `'${file}'`).tensors;
+}
+
+/** {@link load} without blocking the event loop while the file is read. */
+export async function loadAsync(path: string, options?: LoadOptions): Promise<Record<string, Tensor>> {
+  const op = 'loadAsync';
+  const file = checkPath(path, op);
+  const device = resolveDevice(options, op);
+  return parseBytes(await fsp.readFile(file), device, op, `'${file}'`).tensors;
+}
+
+function pathDir(p: string): string {
+  return nodePath.dirname(nodePath.resolve(p));
+}

@@ -1,0 +1,164 @@
+/**
+ * Module: PyTorch's nn.Module for antler. Parameters are leaf tensors with
+ * requiresGrad, owned by the module (kept out of tidy() scopes); names and
+ * layouts follow PyTorch so state dicts move between the two.
+ */
+import { isolated, keep } from '../engine';
+import { fail } from '../errors';
+import { native } from '../native';
+import { checkTensor, Tensor } from '../tensor';
+import { checkBoolean, checkDevice, checkOptions, describe } from '../validate';
+
+export abstract class Module {
+  training = true;
+  private readonly params = new Map<string, Tensor | null>();
+  private readonly buffers = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  abstract forward(...args: unknown[]): unknown;
+
+  /** @internal Registers (and takes ownership of) a parameter. */
+  protected registerParameter(name: string, t: Tensor | null): Tensor | null {
+    if (t) {
+      isolated(() => keep(t));
+      t.requiresGrad_(true);
+    }
+    this.params.set(name, t);
+    return t;
+  }
+
+  /** @internal Registers a non-trainable tensor saved in the state dict (e.g. running stats). */
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    keep(t);
+    this.buffers.set(name, t);
+    return t;
+  }
+
+  /** @internal */
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `registerModule: '${name}' must be a Module; got ${describe(m)}`);
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** Direct sub-modules, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.children.entries()];
+  }
+
+  /** All parameters with dotted names (weight, 0.bias, rnn_lst.1.weight, ...). */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, p] of this.params) if (p) out.push([prefix + n, p]);
+    for (const [n, c] of this.children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [...this.buffers].map(([n, b]) => [prefix + n, b] as [string, Tensor]);
+    for (const [n, c] of this.children) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+
+  /**
+   * Parameters and buffers by name, as views that share the module's
+   * storage (dispose them when done, or call inside tidy()).
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [n, t] of [...this.namedParameters(), ...this.namedBuffers()]) out[n] = t.detach();
+    return out;
+  }
+
+  /**
+   * Copies values from a state dict into this module's tensors in place (the
+   * parameter objects stay the same, so optimizers remain bound). strict
+   * (default) requires exactly the same keys; shapes must always match.
+   * Values may come from any device and float dtype (they are converted).
+   */
+  loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const o = checkOptions<{ strict: boolean }>(options, 'loadStateDict', ['strict']);
+    const strict = o.strict === undefined ? true : checkBoolean(o.strict, 'loadStateDict', 'strict');
+    if (dict === null || typeof dict !== 'object') fail('INVALID_ARGUMENT', `loadStateDict: expected an object of tensors; got ${describe(dict)}`);
+    const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const missingKeys = [...own.keys()].filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
+    if (strict && (missingKeys.length || unexpectedKeys.length))
+      fail(
+        'INVALID_ARGUMENT',
+        `loadStateDict: keys do not match${missingKeys.length ? `; missing: ${missingKeys.join(', ')}` : ''}${unexpectedKeys.length ? `; unexpected: ${unexpectedKeys.join(', ')}` : ''}`,
+      );
+    // Check everything before writing anything, so a failed load changes nothing.
+    const plan: [Tensor, Tensor][] = [];
+    for (const [k, dst] of own) {
+      if (!(k in dict)) continue;
+      const src = checkTensor(dict[k], 'loadStateDict', `'${k}'`);
+      if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i]))
+        fail('SHAPE_MISMATCH', `loadStateDict: '${k}' has shape [${src.shape.join(', ')}]; the module expects [${dst.shape.join(', ')}]`);
+      if ((src.dtype === 'int32') !== (dst.dtype === 'int32'))
+        fail('DTYPE_MISMATCH', `loadStateDict: '${k}' is ${src.dtype}; the module expects ${dst.dtype}`);
+      plan.push([dst, src]);
+    }
+    for (const [dst, src] of plan) {
+      if (src.dtype === dst.dtype) dst.assign(src);
+      else isolated(() => {
+        const c = src.cast(dst.dtype);
+        dst.assign(c);
+        c.dispose();
+      });
+    }
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Moves every parameter and buffer (and existing gradients) to a device, in place. */
+  to(device: string): this {
+    const d = checkDevice(device, 'Module.to');
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) {
+      if (t.device === d) continue;
+      t.replaceData(native().to(t.handle, d));
+      if (t.grad) t.grad.replaceData(native().to(t.grad.handle, d));
+    }
+    return this;
+  }
+
+  /** Converts floating parameters and buffers to a dtype, in place. */
+  cast(dtype: 'float32' | 'float64'): this {
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)])
+      if (t.dtype !== dtype && t.dtype !== 'int32') {
+        t.replaceData(native().cast(t.handle, dtype));
+        t.zeroGrad();
+      }
+    return this;
+  }
+
+  /** Training mode (dropout active), recursively. */
+  train(mode = true): this {
+    this.training = checkBoolean(mode, 'train', 'mode');
+    for (const c of this.children.values()) c.train(mode);
+    return this;
+  }
+
+  /** Evaluation mode: train(false). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's .grad. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
+  }
+
+  /** Number of trainable scalars. */
+  numParameters(): number {
+    return this.parameters().reduce((a, p) => a + p.size, 0);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * Differentiable tensor ops. Each op is defined once here: forward through the
+ * native op table, its backward right below it (recorded only when an input
+ * requires grad and grad mode is on).
+ */
+import { record } from '../autograd/graph';
+import { fail } from '../errors';
+import { native, NativeHandle } from '../native';
+import { checkTensor, Tensor } from '../tensor';
+import { checkBoolean, checkOptions, describe } from '../validate';
+
+/** @internal */
+export function wrap(h: NativeHandle): Tensor {
+  return new Tensor(h);
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** @internal Sums g over the dims that broadcasting expanded, giving `shape`. */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.shape.length - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.shape.length; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const reduced = wrap(native().reduce('sum', g.handle, axes, true));
+  const out = wrap(native().reshape(reduced.handle, shape.slice()));
+  reduced.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------- binary
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
+type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
+
+function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
+  if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
+  if (typeof a !== 'number') checkTensor(a, op, 'a');
+  else if (!Number.isFinite(a) && !Number.isNaN(a) && typeof a !== 'number') fail('INVALID_ARGUMENT', `${op}: a must be a number`);
+  if (typeof b !== 'number') checkTensor(b, op, 'b');
+  if (typeof a !== 'number' && typeof b !== 'number') {
+    if (a.device !== b.device) fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
+    if (a.dtype !== b.dtype) fail('DTYPE_MISMATCH', `${op}: operands have dtypes ${a.dtype} and ${b.dtype}; convert one with .cast('${a.dtype}')`);
+  }
+  for (const v of [a, b]) if (typeof v !== 'number' && !(v instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operands must be Tensors or numbers; got ${describe(v)}`);
+  return [a, b];
+}
+
+function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return wrap(native().binaryScalar(op, (a as Tensor).handle, b, false));
+  if (typeof a === 'number') return wrap(native().binaryScalar(op, b.handle, a, true));
+  return wrap(native().binary(op, a.handle, b.handle));
+}
+
+function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
+  const [a, b] = operands(op, aIn, bIn);
+  const out = forwardBinary(op, a, b);
+  const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
+  const aT = a instanceof Tensor, bT = b instanceof Tensor;
+  return record(out, op, inputs, (gy, saved) => {
+    const [sa, sb] = [aT ? saved[0] : (a as number), bT ? saved[aT ? 1 : 0] : (b as number)];
+    const [ga, gb] = binaryGrads(op, gy, sa, sb, saved[saved.length - 1]);
+    const grads: (Tensor | null)[] = [];
+    if (aT) grads.push(ga ? sumToShape(ga, (a as Tensor).shape) : null);
+    if (bT) grads.push(gb ? sumToShape(gb, (b as Tensor).shape) : null);
+    return grads;
+  }, [...inputs, out]);
+}
+
+// Gradients of y = op(a, b) for the given upstream gy; a or b may be a number.
+function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor | number, y: Tensor): [Tensor | null, Tensor | null] {
+  switch (op) {
+    case 'add':
+      return [gy, gy];
+    case 'sub':
+      return [gy, neg(gy)];
+    case 'mul':
+      return [mul(gy, b), mul(gy, a)];
+    case 'div':
+      // d/da = 1/b; d/db = −a/b² = −y/b
+      return [div(gy, b), neg(mul(gy, div(y, b)))];
+    case 'maximum':
+    case 'minimum': {
+      // PyTorch: ties split the gradient evenly.
+      const aWins = forwardBinary(op === 'maximum' ? 'greater' : 'less', a, b);
+      const tie = forwardBinary('equal', a, b);
+      const wa = add(aWins, mul(tie, 0.5));
+      return [mul(gy, wa), mul(gy, sub(1, wa))];
+    }
+    case 'pow': {
+      // d/da = b a^(b−1); d/db = y ln a
+      const da = mul(gy, mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1))));
+      const db = typeof b === 'number' ? null : mul(gy, mul(y, log(a as Tensor)));
+      return [da, db];
+    }
+  }
+}
+
+/** a + b, broadcasting (either may be a number). */
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
+export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary('sub', a, b);
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
+export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary('div', a, b);
+export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
+export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
+/** a ** b elementwise; for a scalar exponent prefer the unary pow(x, p). */
+export function pow(a: Tensor | number, b: Tensor | number): Tensor {
+  if (a instanceof Tensor && typeof b === 'number') return unary('pow', a, b);
+  return binary('pow', a, b);
+}
+
+function compare(op: CompareName, a: Tensor | number, b: Tensor | number): Tensor {
+  const [x, y] = operands(op, a, b);
+  return forwardBinary(op, x, y);
+}
+/** 1 where a == b, else 0, in the operands' dtype (no gradient). */
+export const equal = (a: Tensor | number, b: Tensor | number): Tensor => compare('equal', a, b);
+export const notEqual = (a: Tensor | number, b: Tensor | number): Tensor => compare('notEqual', a, b);
+export const less = (a: Tensor | number, b: Tensor | number): Tensor => compare('less', a, b);
+export const lessEqual = (a: Tensor | number, b: Tensor | number): Tensor => compare('lessEqual', a, b);
+export const greater = (a: Tensor | number, b: Tensor | number): Tensor => compare('greater', a, b);
+export const greaterEqual = (a: Tensor | number, b: Tensor | number): Tensor => compare('greaterEqual', a, b);
+
+/** cond != 0 ? a : b, broadcasting all three. */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  checkTensor(cond, 'where', 'condition');
+  checkTensor(a, 'where', 'a');
+  checkTensor(b, 'where', 'b');
+  const out = wrap(native().where(cond.handle, a.handle, b.handle));
+  return record(out, 'where', [a, b], (gy, [c]) => {
+    const zero = zerosScalar(gy);
+    const ga = sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), a.shape);
+    const gb = sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), b.shape);
+    return [ga, gb];
+  }, [cond]);
+}
+
+function zerosScalar(like: Tensor): Tensor {
+  return wrap(native().full([], like.dtype, like.device, 0));
+}
+
+// ---------------------------------------------------------------- unary
+
+export type UnaryName =
+  | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'gelu' | 'sqrt' | 'abs' | 'pow' | 'clamp' | 'square' | 'reciprocal';
+
+/** @internal */
+export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  checkTensor(x, op, 'x');
+  const out = wrap(native().unary(op, x.handle, p0, p1));
+  return record(out, op, [x], (gy, [sx, sy]) => [wrap(native().unaryBackward(op, sx.handle, sy.handle, gy.handle, p0, p1))], [x, out]);
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** log(1 + e^x), linear above 20 (PyTorch's threshold). */
+export const softplus = (x: Tensor): Tensor => unary('softplus', x);
+/** Exact (erf) GELU. */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+/** min(max(x, lo), hi); either bound may be omitted. */
+export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
+  if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi))
+    fail('INVALID_ARGUMENT', `clamp: bounds must be numbers; got ${describe(lo)} and ${describe(hi)}`);
+  if (lo > hi) fail('INVALID_ARGUMENT', `clamp: min ${lo} is greater than max ${hi}`);
+  return unary('clamp', x, lo, hi);
+}
+
+// ---------------------------------------------------------------- reductions
+
+function normAxes(x: Tensor, axis: number | number[] | undefined, op: string): number[] {
+  if (axis === undefined) return [];
+  const list = Array.isArray(axis) ? axis : [axis];
+  for (const a of list)
+    if (typeof a !== 'number' || !Number.isInteger(a) || a < -Math.max(1, x.rank) || a >= Math.max(1, x.rank))
+      fail('INVALID_ARGUMENT', `${op}: axis ${describe(a)} is out of range for a tensor of rank ${x.rank}`);
+  return list;
+}
+
+function keptShape(x: Tensor, axes: number[]): number[] {
+  if (!axes.length) return x.shape.map(() => 1);
+  const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
+  return x.shape.map((d, i) => (norm.includes(i) ? 1 : d));
+}
+
+/** Sum over axis (all axes by default), accumulated in double precision. */
+export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
+  checkTensor(x, 'sum', 'x');
+  const axes = normAxes(x, axis, 'sum');
+  checkBoolean(keepDims, 'sum', 'keepDims');
+  const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
+  return record(out, 'sum', [x], (gy) => {
+    const g = wrap(native().reshape(gy.handle, keptShape(x, axes)));
+    return [wrap(native().broadcastTo(g.handle, x.shape.slice()))];
+  });
+}
+
+/** Mean over axis (all axes by default). */
+export function mean(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
+  checkTensor(x, 'mean', 'x');
+  const axes = normAxes(x, axis, 'mean');
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'mean: int32 input; cast to float32 or float64 first');
+  const count = axes.length ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
+  return div(sum(x, axis, keepDims), count);
+}
+
+function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {
+  checkTensor(x, op, 'x');
+  const axes = normAxes(x, axis, op);
+  checkBoolean(keepDims, op, 'keepDims');
+  const out = wrap(native().reduce(op, x.handle, axes, keepDims));
+  return record(out, op, [x], (gy, [sx, sy]) => {
+    // Ties share the gradient evenly (PyTorch's amax/amin).
+    const shape = keptShape(x, axes);
+    const yk = wrap(native().reshape(sy.handle, shape));
+    const gk = wrap(native().reshape(gy.handle, shape));
+    const mask = equal(sx, yk);
+    const count = sum(mask, axes.length ? axes : undefined, true);
+    return [mul(mask, div(gk, count))];
+  }, [x, out]);
+}
+
+export const max = (x: Tensor, axis?: number | number[], keepDims = false): Tensor => extreme('max', x, axis, keepDims);
+export const min = (x: Tensor, axis?: number | number[], keepDims = false): Tensor => extreme('min', x, axis, keepDims);
+
+// ---------------------------------------------------------------- shape
+
+/** A view with a new shape (one dim may be -1). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor(x, 'reshape', 'x');
+  if (!Array.isArray(shape)) fail('INVALID_ARGUMENT', `reshape: shape must be an array of integers; got ${describe(shape)}`);
+  shape.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) fail('INVALID_ARGUMENT', `reshape: shape[${i}] must be an integer >= -1; got ${describe(d)}`);
+  });
+  const out = wrap(native().reshape(x.handle, shape.slice()));
+  return record(out, 'reshape', [x], (gy) => [wrap(native().reshape(gy.handle, x.shape.slice()))]);
+}
+
+/** Reorders axes (perm[i] is the input axis that becomes axis i). */
+export function permute(x: Tensor, perm: number[]): Tensor {
+  checkTensor(x, 'permute', 'x');
+  if (!Array.isArray(perm)) fail('INVALID_ARGUMENT', `permute: perm must be an array of axes; got ${describe(perm)}`);
+  const out = wrap(native().permute(x.handle, perm.slice()));
+  const norm = perm.map((a) => (a < 0 ? a + x.rank : a));
+  const inverse = norm.map((_, i) => norm.indexOf(i));
+  return record(out, 'permute', [x], (gy) => [wrap(native().permute(gy.handle, inverse))]);
+}
+
+/** Swaps two axes (the last two by default); a copy, like TensorFlow.js's transpose. */
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  checkTensor(x, 'transpose', 'x');
+  if (x.rank < 2 && dim0 === -2 && dim1 === -1) return reshape(x, x.shape.slice());
+  const perm = x.shape.map((_, i) => i);
+  const a = dim0 < 0 ? dim0 + x.rank : dim0, b = dim1 < 0 ? dim1 + x.rank : dim1;
+  if (!(a >= 0 && a < x.rank && b >= 0 && b < x.rank)) fail('INVALID_ARGUMENT', `transpose: dims ${dim0}, ${dim1} out of range for rank ${x.rank}`);
+  [perm[a], perm[b]] = [perm[b], perm[a]];
+  return permute(x, perm);
+}
+
+/** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */
+export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
+  checkTensor(x, 'slice', 'x');
+  if (!Array.isArray(begin)) fail('INVALID_ARGUMENT', `slice: begin must be an array; got ${describe(begin)}`);
+  const b = x.shape.map((_, i) => (i < begin.length ? begin[i] : 0));
+  const s = x.shape.map((_, i) => (size && i < size.length ? size[i] : -1));
+  const out = wrap(native().slice(x.handle, b, s));
+  return record(out, 'slice', [x], (gy) => [wrap(native().sliceBackward(gy.handle, x.shape.slice(), b))]);
+}
+
+/** Joins tensors along an existing axis. */
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);
+  xs.forEach((t, i) => checkTensor(t, 'concat', `tensors[${i}]`));
+  const out = wrap(native().concat(xs.map((t) => t.handle), axis));
+  const ax = axis < 0 ? axis + xs[0].rank : axis;
+  return record(out, 'concat', xs, (gy) => {
+    let at = 0;
+    return xs.map((t) => {
+      const begin = t.shape.map((_, i) => (i === ax ? at : 0));
+      at += t.shape[ax];
+      return wrap(native().slice(gy.handle, begin, t.shape.slice()));
+    });
+  });
+}
+
+/** Joins tensors of one shape along a new axis. */
+export function stack(xs: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `stack: expected a non-empty array of tensors; got ${describe(xs)}`);
+  xs.forEach((t, i) => checkTensor(t, 'stack', `tensors[${i}]`));
+  const rank = xs[0].rank;
+  const ax = axis < 0 ? axis + rank + 1 : axis;
+  if (!(ax >= 0 && ax <= rank)) fail('INVALID_ARGUMENT', `stack: axis ${axis} is out of range for tensors of rank ${rank}`);
+  for (const t of xs)
+    if (!sameShape(t.shape, xs[0].shape)) fail('SHAPE_MISMATCH', `stack: shapes [${t.shape.join(', ')}] and [${xs[0].shape.join(', ')}] differ`);
+  const expanded = xs.map((t) => reshape(t, [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)]));
+  const out = concat(expanded, ax);
+  for (const e of expanded) e.dispose();
+  return out;
+}
+
+/** Repeats along broadcast dims to `shape` (a copy). */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor(x, 'broadcastTo', 'x');
+  const out = wrap(native().broadcastTo(x.handle, shape.slice()));
+  return record(out, 'broadcastTo', [x], (gy) => [sumToShape(gy, x.shape)]);
+}
+
+/** A copy with its own storage. */
+export function clone(x: Tensor): Tensor {
+  const out = wrap(native().clone(checkTensor(x, 'clone', 'x').handle));
+  return record(out, 'clone', [x], (gy) => [gy.clone()]);
+}
+
+/** A copy on another device; gradients flow back to the source device. */
+export function toDevice(x: Tensor, device: string): Tensor {
+  const out = wrap(native().to(checkTensor(x, 'to', 'x').handle, device));
+  return record(out, 'to', [x], (gy) => [wrap(native().to(gy.handle, x.device))]);
+}
+
+/** A copy in another dtype; gradients are cast back (none for int32). */
+export function cast(x: Tensor, dtype: string): Tensor {
+  const out = wrap(native().cast(checkTensor(x, 'cast', 'x').handle, dtype));
+  if (out.dtype === 'int32') return out;
+  return record(out, 'cast', [x], (gy) => [wrap(native().cast(gy.handle, x.dtype))]);
+}
+
+// ---------------------------------------------------------------- matmul
+
+/**
+ * Matrix product with PyTorch's semantics: 1-D operands are promoted, batch
+ * dims broadcast. transposeA/B transpose the last two dims of an operand.
+ */
+export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
+  const o = checkOptions<{ transposeA: boolean; transposeB: boolean }>(options, 'matmul', ['transposeA', 'transposeB']);
+  checkTensor(a, 'matmul', 'a');
+  checkTensor(b, 'matmul', 'b');
+  const tA = o.transposeA === undefined ? false : checkBoolean(o.transposeA, 'matmul', 'transposeA');
+  const tB = o.transposeB === undefined ? false : checkBoolean(o.transposeB, 'matmul', 'transposeB');
+  const out = wrap(native().matmul(a.handle, b.handle, tA, tB));
+  return record(out, 'matmul', [a, b], (gy, [sa, sb]) => {
+    // Work on the promoted (≥ 2-D) forms, then undo promotion and broadcasting.
+    const a2 = sa.rank === 1 ? reshape(sa, [1, sa.shape[0]]) : sa;
+    const b2 = sb.rank === 1 ? reshape(sb, [sb.shape[0], 1]) : sb;
+    const outShape = [...gy.shape];
+    if (sa.rank === 1) outShape.splice(outShape.length - (sb.rank === 1 ? 0 : 1), 0, 1);
+    if (sb.rank === 1) outShape.push(1);
+    const g2 = reshape(gy, outShape);
+    const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => wrap(native().matmul(x.handle, y.handle, ta, tb));
+    const ga2 = tA ? mm(b2, g2, tB, true) : mm(g2, b2, false, !tB);
+    const gb2 = tB ? mm(g2, a2, true, tA) : mm(a2, g2, !tA, false);
+    const ga = reshape(sumToShape(ga2, a2.shape), sa.shape);
+    const gb = reshape(sumToShape(gb2, b2.shape), sb.shape);
+    return [ga, gb];
+  }, [a, b]);
+}

@@ -1,0 +1,183 @@
+/** Functional neural-network ops with their gradients (torch.nn.functional style). */
+import { record } from '../autograd/graph';
+import { fail } from '../errors';
+import { native } from '../native';
+import { checkTensor, rand, tensor, Tensor } from '../tensor';
+import { checkFinite, checkOptions, describe } from '../validate';
+import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
+
+function checkAxis(x: Tensor, axis: number, op: string): number {
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -Math.max(1, x.rank) || axis >= Math.max(1, x.rank))
+    fail('INVALID_ARGUMENT', `${op}: axis ${describe(axis)} is out of range for a tensor of rank ${x.rank}`);
+  return axis;
+}
+
+/** Softmax along axis (default the last), numerically stable. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, 'softmax', 'x');
+  checkAxis(x, axis, 'softmax');
+  const out = wrap(native().softmax(x.handle, axis, false));
+  return record(out, 'softmax', [x], (gy, [y]) => [wrap(native().softmaxBackward(y.handle, gy.handle, axis, false))], [out]);
+}
+
+/** log(softmax(x)) along axis, computed without forming softmax. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, 'logSoftmax', 'x');
+  checkAxis(x, axis, 'logSoftmax');
+  const out = wrap(native().softmax(x.handle, axis, true));
+  return record(out, 'logSoftmax', [x], (gy, [y]) => [wrap(native().softmaxBackward(y.handle, gy.handle, axis, true))], [out]);
+}
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function checkReduction(r: unknown, op: string): Reduction {
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') fail('INVALID_ARGUMENT', `${op}: reduction must be 'mean', 'sum' or 'none'; got ${describe(r)}`);
+  return r;
+}
+
+/**
+ * Cross-entropy of logits [..., C] (classes on the last axis; for [N, C]
+ * this is torch.nn.functional.cross_entropy) against int32 class labels
+ * [...]. Rows whose label is ignoreIndex (default −100) count neither in the
+ * loss nor in the mean's denominator, as in PyTorch. Fused: one pass forward,
+ * one backward.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreIndex?: number; reduction?: Reduction }): Tensor {
+  const o = checkOptions<{ ignoreIndex: number; reduction: Reduction }>(options, 'crossEntropy', ['ignoreIndex', 'reduction']);
+  checkTensor(logits, 'crossEntropy', 'logits');
+  checkTensor(labels, 'crossEntropy', 'labels');
+  const ignoreIndex = o.ignoreIndex === undefined ? -100 : o.ignoreIndex;
+  if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex))
+    fail('INVALID_ARGUMENT', `crossEntropy: ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
+  const reduction = checkReduction(o.reduction ?? 'mean', 'crossEntropy');
+  const [lossH, validH] = native().crossEntropy(logits.handle, labels.handle, ignoreIndex);
+  const perRow = wrap(lossH);
+  const valid = wrap(validH);
+  const node = record(perRow, 'crossEntropy', [logits], (gy, [x, y]) => [wrap(native().crossEntropyBackward(x.handle, y.handle, gy.handle, ignoreIndex))], [logits, labels]);
+  if (reduction === 'none') {
+    valid.dispose();
+    return node;
+  }
+  const total = sum(node);
+  node.dispose();
+  if (reduction === 'sum') {
+    valid.dispose();
+    return total;
+  }
+  const count = sum(valid);
+  valid.dispose();
+  const out = div(total, count);
+  total.dispose();
+  count.dispose();
+  return out;
+}
+
+/** Mean squared error (PyTorch's mse_loss), broadcasting target to input. */
+export function mseLoss(input: Tensor, target: Tensor, options?: { reduction?: Reduction }): Tensor {
+  const o = checkOptions<{ reduction: Reduction }>(options, 'mseLoss', ['reduction']);
+  checkTensor(input, 'mseLoss', 'input');
+  checkTensor(target, 'mseLoss', 'target');
+  const reduction = checkReduction(o.reduction ?? 'mean', 'mseLoss');
+  const d = sub(input, target);
+  const sq = mul(d, d);
+  d.dispose();
+  if (reduction === 'none') return sq;
+  const out = reduction === 'sum' ? sum(sq) : mean(sq);
+  sq.dispose();
+  return out;
+}
+
+/**
+ * Rows of `weight` [num, dim] picked by int32 indices of any shape ->
+ * [...indices, dim]. The row paddingIdx gets no gradient (PyTorch's padding_idx).
+ */
+export function embedding(indices: Tensor, weight: Tensor, options?: { paddingIdx?: number }): Tensor {
+  checkTensor(indices, 'embedding', 'indices');
+  checkTensor(weight, 'embedding', 'weight');
+  const o = checkOptions<{ paddingIdx: number }>(options, 'embedding', ['paddingIdx']);
+  const out = wrap(native().gatherRows(weight.handle, indices.handle));
+  const rows = weight.shape[0];
+  const pad = o.paddingIdx;
+  return record(out, 'embedding', [weight], (gy, [idx]) => {
+    const g = wrap(native().scatterAddRows(gy.handle, idx.handle, rows));
+    if (pad === undefined) return [g];
+    const keepRows = new Float64Array(rows).fill(1);
+    keepRows[pad < 0 ? pad + rows : pad] = 0;
+    return [mul(g, tensor(keepRows, [rows, 1], { dtype: g.dtype, device: g.device }))];
+  }, [indices]);
+}
+
+/**
+ * A dropout mask: 1/(1−p) with probability 1−p, else 0, from the Philox
+ * generator, so the same seed gives the same mask on every device. Pass it
+ * back as `mask` to replay a draw exactly (e.g. across Hessian probes).
+ */
+export function dropoutMask(shape: readonly number[], p: number, options?: { seed?: number; dtype?: 'float32' | 'float64'; device?: string }): Tensor {
+  checkFinite(p, 'dropout', 'p');
+  if (p < 0 || p >= 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1); got ${p}`);
+  const u = rand(shape, options);
+  const keepMask = greaterEqual(u, p);
+  u.dispose();
+  const out = mul(keepMask, 1 / (1 - p));
+  keepMask.dispose();
+  return out;
+}
+
+/**
+ * Inverted dropout: zeroes elements with probability p and scales the rest
+ * by 1/(1−p). `training: false` (or p = 0) returns x unchanged (a view).
+ * `mask` replays a mask from dropoutMask(); `seed` makes the draw repeatable.
+ */
+export function dropout(x: Tensor, p = 0.5, options?: { training?: boolean; seed?: number; mask?: Tensor }): Tensor {
+  checkTensor(x, 'dropout', 'x');
+  const o = checkOptions<{ training: boolean; seed: number; mask: Tensor }>(options, 'dropout', ['training', 'seed', 'mask']);
+  checkFinite(p, 'dropout', 'p');
+  if (p < 0 || p >= 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1); got ${p}`);
+  if (o.training === false || (p === 0 && !o.mask)) return mul(x, 1);
+  if (o.mask) {
+    checkTensor(o.mask, 'dropout', 'mask');
+    return mul(x, o.mask);
+  }
+  const mask = dropoutMask(x.shape, p, { seed: o.seed, dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device });
+  const out = mul(x, mask);
+  mask.dispose();
+  return out;
+}
+
+/**
+ * Layer normalisation over the last axis (PyTorch's layer_norm with
+ * normalized_shape = [D]), biased variance, optional affine weight and bias [D].
+ */
+export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  checkTensor(x, 'layerNorm', 'x');
+  if (weight) checkTensor(weight, 'layerNorm', 'weight');
+  if (bias) checkTensor(bias, 'layerNorm', 'bias');
+  checkFinite(eps, 'layerNorm', 'eps');
+  const [yH, meanH, rstdH] = native().layerNorm(x.handle, weight?.handle ?? null, bias?.handle ?? null, eps);
+  const y = wrap(yH);
+  const m = wrap(meanH);
+  const r = wrap(rstdH);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const out = record(y, 'layerNorm', inputs, (gy, saved) => {
+    const [sx, sm, sr, sw] = saved;
+    const [gx, gw, gb] = native().layerNormBackward(gy.handle, sx.handle, sm.handle, sr.handle, sw?.handle ?? null, Boolean(weight || bias));
+    const grads: (Tensor | null)[] = [wrap(gx)];
+    const gwT = gw ? wrap(gw) : null;
+    const gbT = gb ? wrap(gb) : null;
+    if (weight) grads.push(gwT);
+    if (bias) grads.push(gbT);
+    return grads;
+  }, [x, m, r, ...(weight ? [weight] : [])]);
+  m.dispose();
+  r.dispose();
+  return out;
+}
+
+/** x Wᵀ + b with W [out, in] (PyTorch's layout). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const y = matmul(x, weight, { transposeB: true });
+  if (!bias) return y;
+  const out = add(y, bias);
+  y.dispose();
+  return out;
+}

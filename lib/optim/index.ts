@@ -1,0 +1,288 @@
+/**
+ * Optimizers with torch.optim's defaults and update rules, step for step.
+ * Each parameter's update is one fused native kernel (sgdStep / adamStep).
+ */
+import { isGradEnabled } from '../autograd/graph';
+import { isolated, keep, tidy } from '../engine';
+import { fail } from '../errors';
+import { native } from '../native';
+import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
+import { Tensor, zerosLike } from '../tensor';
+import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
+
+export type ParamGroup<O> = { params: Tensor[] } & O;
+type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
+
+export abstract class Optimizer<O extends object> {
+  readonly paramGroups: ParamGroup<O>[];
+  /** Per-parameter state (momentum buffers, moments, step counts). */
+  readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  protected constructor(params: ParamsArg<O>, readonly defaults: O, name: string) {
+    if (!Array.isArray(params) || params.length === 0) fail('INVALID_ARGUMENT', `${name}: expected a non-empty array of parameters or parameter groups; got ${describe(params)}`);
+    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
+    const seen = new Set<Tensor>();
+    this.paramGroups = groups.map((g, gi) => {
+      if (!g || !Array.isArray(g.params)) fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} needs a params array`);
+      for (const p of g.params) {
+        if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
+        if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
+        if (p.dtype === 'int32') fail('DTYPE_MISMATCH', `${name}: parameters must be float32 or float64`);
+        if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: a parameter appears in more than one group`);
+        seen.add(p);
+      }
+      const merged = { ...defaults, ...g } as ParamGroup<O>;
+      this.validate(merged, name);
+      return merged;
+    });
+  }
+
+  protected abstract validate(group: O, name: string): void;
+  protected abstract update(p: Tensor, g: Tensor, group: ParamGroup<O>, state: Record<string, Tensor | number>): void;
+
+  /** Sets every parameter's .grad to null (PyTorch's default set_to_none). */
+  zeroGrad(): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad();
+  }
+
+  /**
+   * Updates every parameter that has a gradient. With a closure (which should
+   * zero the grads, compute the loss, call backward and return the loss), the
+   * closure runs first and its loss value is returned.
+   */
+  step(closure?: () => Tensor | number): number | undefined {
+    let loss: number | undefined;
+    if (closure) {
+      if (!isGradEnabled()) fail('INVALID_ARGUMENT', 'step: a closure needs grad mode (do not call it inside noGrad)');
+      const l = closure();
+      loss = l instanceof Tensor ? l.item() : l;
+    }
+    isolated(() => {
+      for (const group of this.paramGroups)
+        for (const p of group.params) {
+          if (!p.grad || p.isDisposed) continue;
+          let st = this.state.get(p);
+          if (!st) this.state.set(p, (st = {}));
+          this.update(p, p.grad, group, st);
+        }
+    });
+    return loss;
+  }
+
+  protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {
+    let b = st[key] as Tensor | undefined;
+    if (!b || b.isDisposed) st[key] = b = keep(zerosLike(like));
+    return b;
+  }
+
+  /** Frees the optimizer's state tensors. */
+  dispose(): void {
+    for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
+    this.state.clear();
+  }
+}
+
+function checkLr(v: number, name: string): void {
+  checkFinite(v, name, 'lr');
+  if (v < 0) fail('INVALID_ARGUMENT', `${name}: invalid learning rate ${v}`);
+}
+
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+}
+
+/** torch.optim.SGD. */
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: ParamsArg<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options }, 'SGD');
+  }
+
+  protected validate(g: SGDOptions, name: string): void {
+    checkLr(g.lr, name);
+    for (const k of ['momentum', 'dampening', 'weightDecay'] as const) {
+      checkFinite(g[k], name, k);
+      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: invalid ${k} ${g[k]}`);
+    }
+    checkBoolean(g.nesterov, name, 'nesterov');
+    checkBoolean(g.maximize, name, 'maximize');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
+      fail('INVALID_ARGUMENT', `${name}: Nesterov momentum requires a momentum and zero dampening`);
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<SGDOptions>, st: Record<string, Tensor | number>): void {
+    const first = st.momentumBuffer === undefined;
+    const buf = o.momentum !== 0 ? this.buffer(st, 'momentumBuffer', p) : null;
+    native().sgdStep(p.handle, g.handle, buf?.handle ?? null, {
+      lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay,
+      nesterov: o.nesterov, maximize: o.maximize, firstStep: first,
+    });
+  }
+}
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+abstract class AdamBase extends Optimizer<AdamOptions> {
+  protected abstract readonly decoupled: boolean;
+
+  protected validate(g: AdamOptions, name: string): void {
+    checkLr(g.lr, name);
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
+    g.betas.forEach((b, i) => {
+      checkFinite(b, name, `betas[${i}]`);
+      if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
+    });
+    checkFinite(g.eps, name, 'eps');
+    if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
+    checkFinite(g.weightDecay, name, 'weightDecay');
+    if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+    checkBoolean(g.amsgrad, name, 'amsgrad');
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<AdamOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    st.step = step;
+    const m = this.buffer(st, 'expAvg', p);
+    const v = this.buffer(st, 'expAvgSq', p);
+    const vmax = o.amsgrad ? this.buffer(st, 'maxExpAvgSq', p) : null;
+    native().adamStep(p.handle, g.handle, m.handle, v.handle, vmax?.handle ?? null, {
+      lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay,
+      decoupled: this.decoupled, amsgrad: o.amsgrad, maximize: o.maximize, step,
+    });
+  }
+}
+
+/** torch.optim.Adam (L2 weight decay added to the gradient). */
+export class Adam extends AdamBase {
+  protected readonly decoupled = false;
+  constructor(params: ParamsArg<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options }, 'Adam');
+  }
+}
+
+/** torch.optim.AdamW (decoupled weight decay, default 0.01). */
+export class AdamW extends AdamBase {
+  protected readonly decoupled = true;
+  constructor(params: ParamsArg<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options }, 'AdamW');
+  }
+}
+
+/**
+ * Scales gradients in place so their global norm is at most maxNorm
+ * (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+ */
+export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, options?: { errorIfNonfinite?: boolean }): number {
+  checkFinite(maxNorm, 'clipGradNorm', 'maxNorm');
+  if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0)))
+    fail('INVALID_ARGUMENT', `clipGradNorm: normType must be a positive number or Infinity; got ${describe(normType)}`);
+  const grads = params.filter((p) => p.grad && !p.grad.isDisposed).map((p) => p.grad!);
+  if (!grads.length) return 0;
+  const device = grads[0].device;
+  const total = tidy(() => {
+    const parts = grads.map((g) => {
+      const gd = g.device === device ? g : g.to(device);
+      if (normType === Infinity) return maxOp(abs(gd)).cast('float64');
+      if (normType === 2) return sum(square(gd)).cast('float64');
+      return sum(abs(gd).pow(normType)).cast('float64');
+    });
+    let acc = parts[0];
+    for (let i = 1; i < parts.length; i++) acc = normType === Infinity ? acc.maximum(parts[i]) : add(acc, parts[i]);
+    return normType === 2 ? sqrt(acc).item() : normType === Infinity ? acc.item() : acc.item() ** (1 / normType);
+  });
+  if (options?.errorIfNonfinite && !Number.isFinite(total))
+    fail('INVALID_ARGUMENT', `clipGradNorm: the total norm of order ${normType} is non-finite (${total})`);
+  const coef = maxNorm / (total + 1e-6);
+  if (coef < 1)
+    isolated(() => {
+      for (const p of params) {
+        if (!p.grad) continue;
+        const scaled = p.grad.mul(coef);
+        p.grad.dispose();
+        p.grad = scaled;
+      }
+    });
+  return total;
+}
+
+/** Base of the learning-rate schedulers: step() once per epoch (or per batch, as you choose). */
+export abstract class LRScheduler {
+  readonly baseLrs: number[];
+  lastEpoch = 0;
+  constructor(readonly optimizer: Optimizer<{ lr: number }>) {
+    if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', 'LRScheduler: expected an optimizer');
+    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+  }
+  /** Subclasses call this last in their constructor (their fields exist only after super()). */
+  protected init(): void {
+    this.apply();
+  }
+  protected abstract lrAt(base: number, epoch: number): number;
+  private apply(): void {
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.lrAt(this.baseLrs[i], this.lastEpoch)));
+  }
+  step(): void {
+    this.lastEpoch += 1;
+    this.apply();
+  }
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
+
+/** lr = base · gamma^floor(epoch / stepSize) (torch.optim.lr_scheduler.StepLR). */
+export class StepLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
+    checkInteger(stepSize, 'StepLR', 'stepSize', 1);
+    checkFinite(gamma, 'StepLR', 'gamma');
+    super(optimizer);
+    this.init();
+  }
+  protected lrAt(base: number, epoch: number): number {
+    return base * this.gamma ** Math.floor(epoch / this.stepSize);
+  }
+}
+
+/** lr = etaMin + (base − etaMin)(1 + cos(π epoch / tMax))/2 (torch's closed form). */
+export class CosineAnnealingLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
+    checkInteger(tMax, 'CosineAnnealingLR', 'tMax', 1);
+    checkFinite(etaMin, 'CosineAnnealingLR', 'etaMin');
+    super(optimizer);
+    this.init();
+  }
+  protected lrAt(base: number, epoch: number): number {
+    return this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+  }
+}
+
+/**
+ * Linear warm-up (torch.optim.lr_scheduler.LinearLR): the factor goes from
+ * startFactor to endFactor over totalIters steps, then stays.
+ */
+export class LinearLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly startFactor = 1 / 3, readonly endFactor = 1, readonly totalIters = 5) {
+    checkFinite(startFactor, 'LinearLR', 'startFactor');
+    checkFinite(endFactor, 'LinearLR', 'endFactor');
+    if (startFactor <= 0 || startFactor > 1) fail('INVALID_ARGUMENT', `LinearLR: startFactor must be in (0, 1]; got ${startFactor}`);
+    checkInteger(totalIters, 'LinearLR', 'totalIters', 1);
+    super(optimizer);
+    this.init();
+  }
+  protected lrAt(base: number, epoch: number): number {
+    return base * (this.startFactor + ((this.endFactor - this.startFactor) * Math.min(epoch, this.totalIters)) / this.totalIters);
+  }
+}
+export { LinearLR as LinearWarmup };

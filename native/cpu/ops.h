@@ -1,0 +1,35 @@
+// CPU implementations of the op-table entries that autograd builds on, one
+// file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
+// copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
+// scatterAddRows, layerNorm), optim.cpp (sgdStep, adamStep). Signatures and
+// contracts are those of core/backend.h without the device.
+#pragma once
+#include "../core/backend.h"
+
+namespace antler::cpu {
+
+void unary(kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
+void unaryBackward(kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy, int64_t n,
+                   double p0, double p1);
+void reduce(kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
+            const kernels::ReduceIndexer& idx);
+void copyStrided(DType t, void* dst, const void* src, int64_t n, const kernels::StridedIndexer& idx);
+void where(DType t, DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
+           const kernels::TernaryIndexer& idx);
+void softmax(DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
+void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer, int64_t dim,
+                     int64_t inner);
+int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const int32_t* labels, int64_t N, int64_t C,
+                     int64_t ignoreIndex);
+void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,
+                          int64_t C, int64_t ignoreIndex);
+int64_t gatherRows(DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows, int64_t cols);
+void scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols);
+void layerNorm(DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b, int64_t N,
+               int64_t D, double eps);
+void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, const void* x, const void* mean,
+                       const void* rstd, const void* w, int64_t N, int64_t D);
+void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
+void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
+
+}  // namespace antler::cpu

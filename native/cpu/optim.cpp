@@ -1,0 +1,54 @@
+// Fused optimizer steps on the CPU: one pass over the parameter with the
+// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW).
+#include "../core/error.h"
+#include "../kernels/rows.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+template <typename T>
+static void sgdTyped(T* param, const T* grad, T* buf, int64_t n, const SgdParams& p) {
+  const kernels::SgdCoeffs<T> c = kernels::sgdCoeffs<T>(p);
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t i = 0; i < n; ++i) kernels::sgdUpdate(c, param[i], grad[i], buf ? buf + i : nullptr);
+}
+
+template <typename T>
+static void adamTyped(T* param, const T* grad, T* m, T* v, T* vmax, int64_t n, const AdamParams& p) {
+  const kernels::AdamCoeffs<T> c = kernels::adamCoeffs<T>(p);
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t i = 0; i < n; ++i) kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr);
+}
+
+void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {
+  if (n <= 0) return;
+  if (p.momentum != 0.0 && !momentumBuf) fail(Code::Internal, "sgdStep: momentum needs a buffer");
+  switch (t) {
+    case DType::Float32:
+      return sgdTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(momentumBuf), n,
+                      p);
+    case DType::Float64:
+      return sgdTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(momentumBuf),
+                      n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "sgdStep: dtype ", dtypeName(t), " is not supported");
+}
+
+void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p) {
+  if (n <= 0) return;
+  if (p.amsgrad && !vmax) fail(Code::Internal, "adamStep: amsgrad needs max_exp_avg_sq");
+  switch (t) {
+    case DType::Float32:
+      return adamTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(m),
+                       static_cast<float*>(v), static_cast<float*>(vmax), n, p);
+    case DType::Float64:
+      return adamTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(m),
+                       static_cast<double*>(v), static_cast<double*>(vmax), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cpu

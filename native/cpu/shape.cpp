@@ -1,0 +1,248 @@
+// Reductions over axes, strided copies and where() on the CPU.
+//
+// Every loop walks the innermost dimension with a running offset and pays the
+// divisions of the index maps once per row, not once per element.
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "../core/error.h"
+#include "../kernels/indexers.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+using kernels::kMaxDims;
+using kernels::ReduceOp;
+
+namespace {
+
+// Elements handled by one task. A reduction is a fold over chunks of this
+// many elements, each chunk folded in index order: the chunks are what the
+// threads share, so the result does not depend on the thread count.
+constexpr int64_t kChunk = 4096;
+
+template <typename T> struct SumAcc { using type = double; };
+// Wrap-around of uint64 is defined; its low 32 bits are the int32 sum.
+template <> struct SumAcc<int32_t> { using type = uint64_t; };
+
+template <ReduceOp Op, typename T>
+using ReduceAcc = std::conditional_t<Op == ReduceOp::Sum, typename SumAcc<T>::type, T>;
+
+// Max/Min take the NaN whichever side it is on (kernels::applyBinary's rule).
+template <ReduceOp Op, typename Acc>
+inline Acc combine(Acc acc, Acc v) {
+  if constexpr (Op == ReduceOp::Sum) return acc + v;
+  else if constexpr (Op == ReduceOp::Max) return kernels::applyBinary(kernels::BinaryOp::Maximum, acc, v);
+  else return kernels::applyBinary(kernels::BinaryOp::Minimum, acc, v);
+}
+
+template <typename T, typename Acc>
+inline T finish(Acc acc) {
+  if constexpr (std::is_same_v<T, int32_t> && std::is_same_v<Acc, uint64_t>)
+    return static_cast<int32_t>(static_cast<uint32_t>(acc));
+  else return static_cast<T>(acc);
+}
+
+template <ReduceOp Op, typename T, typename Acc>
+inline Acc toAcc(T v) {
+  if constexpr (std::is_same_v<Acc, uint64_t>) return static_cast<uint64_t>(static_cast<int64_t>(v));
+  else return static_cast<Acc>(v);
+}
+
+// The reduced dims of an indexer, at least one (extent 1, stride 0 when there are none).
+struct RedDims {
+  int nd;
+  int64_t shape[kMaxDims];
+  int64_t stride[kMaxDims];
+};
+
+// Folds elements j0 .. j1-1 (j0 < j1) of the reduction at xb, in order of j.
+template <ReduceOp Op, typename T, typename Acc>
+Acc reduceRange(const T* xb, const RedDims& r, int64_t j0, int64_t j1) {
+  int64_t pos[kMaxDims];
+  int64_t off = 0;
+  int64_t rest = j0;
+  for (int d = r.nd - 1; d >= 0; --d) {
+    pos[d] = rest % r.shape[d];
+    rest /= r.shape[d];
+    off += pos[d] * r.stride[d];
+  }
+  const int last = r.nd - 1;
+  const int64_t extent = r.shape[last], stride = r.stride[last];
+  Acc acc = Op == ReduceOp::Sum ? Acc(0) : toAcc<Op, T, Acc>(xb[off]);  // max/min: folding it again is harmless
+  int64_t remaining = j1 - j0;
+  for (;;) {
+    const int64_t count = extent - pos[last] < remaining ? extent - pos[last] : remaining;
+    const T* p = xb + off;
+    for (int64_t k = 0; k < count; ++k) acc = combine<Op>(acc, toAcc<Op, T, Acc>(p[k * stride]));
+    remaining -= count;
+    if (remaining == 0) return acc;
+    // Next row: odometer carry over the outer reduced dims.
+    off -= pos[last] * stride;
+    pos[last] = 0;
+    int d = last - 1;
+    ++pos[d];
+    off += r.stride[d];
+    while (pos[d] == r.shape[d]) {
+      off -= pos[d] * r.stride[d];
+      pos[d] = 0;
+      --d;
+      ++pos[d];
+      off += r.stride[d];
+    }
+  }
+}
+
+template <ReduceOp Op, typename T>
+void reduceTyped(T* out, const T* x, int64_t outN, int64_t redN, const kernels::ReduceIndexer& idx) {
+  using Acc = ReduceAcc<Op, T>;
+  RedDims r{};
+  r.nd = idx.redNdim > 0 ? idx.redNdim : 1;
+  for (int d = 0; d < r.nd; ++d) {
+    r.shape[d] = idx.redNdim > 0 ? idx.redShape[d] : 1;
+    r.stride[d] = idx.redNdim > 0 ? idx.redStride[d] : 0;
+  }
+  const int64_t work = outN * redN;
+  const int64_t chunks = (redN + kChunk - 1) / kChunk;
+  if (chunks == 1) {
+    ANTLER_PARALLEL_FOR(work)
+    for (int64_t i = 0; i < outN; ++i) out[i] = finish<T>(reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, 0, redN));
+    return;
+  }
+  std::vector<Acc> partial(static_cast<size_t>(outN * chunks));
+  ANTLER_PARALLEL_FOR(work)
+  for (int64_t task = 0; task < outN * chunks; ++task) {
+    const int64_t i = task / chunks, c = task % chunks;
+    const int64_t end = (c + 1) * kChunk < redN ? (c + 1) * kChunk : redN;
+    partial[static_cast<size_t>(task)] = reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, c * kChunk, end);
+  }
+  for (int64_t i = 0; i < outN; ++i) {
+    const Acc* p = partial.data() + i * chunks;
+    Acc acc = p[0];
+    for (int64_t c = 1; c < chunks; ++c) acc = combine<Op>(acc, p[c]);
+    out[i] = finish<T>(acc);
+  }
+}
+
+template <typename T>
+void reduceDispatch(ReduceOp op, void* out, const void* x, int64_t outN, int64_t redN,
+                    const kernels::ReduceIndexer& idx) {
+  T* o = static_cast<T*>(out);
+  const T* src = static_cast<const T*>(x);
+  switch (op) {
+    case ReduceOp::Sum: return reduceTyped<ReduceOp::Sum, T>(o, src, outN, redN, idx);
+    case ReduceOp::Max: return reduceTyped<ReduceOp::Max, T>(o, src, outN, redN, idx);
+    case ReduceOp::Min: return reduceTyped<ReduceOp::Min, T>(o, src, outN, redN, idx);
+  }
+  fail(Code::Internal, "reduce: unknown op ", static_cast<int>(op));
+}
+
+// Linear indices are cut into blocks of kChunk; inside a block the innermost
+// dim is walked with its strides. U is an unsigned integer of the element's
+// size: a copy moves bits, never converts.
+template <typename U>
+void copyStridedTyped(U* dst, const U* src, int64_t n, const kernels::StridedIndexer& idx) {
+  if (idx.ndim == 0) {
+    dst[0] = src[0];
+    return;
+  }
+  const int last = idx.ndim - 1;
+  const int64_t extent = idx.shape[last], ss = idx.srcStride[last], ds = idx.dstStride[last];
+  const int64_t blocks = (n + kChunk - 1) / kChunk;
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t end = (b + 1) * kChunk < n ? (b + 1) * kChunk : n;
+    for (int64_t i = b * kChunk; i < end;) {
+      int64_t os, od;
+      idx.offsets(i, os, od);
+      const int64_t k = i % extent;
+      const int64_t count = extent - k < end - i ? extent - k : end - i;
+      for (int64_t e = 0; e < count; ++e) dst[od + e * ds] = src[os + e * ss];
+      i += count;
+    }
+  }
+}
+
+template <typename U, typename C>
+void whereTyped(U* out, const C* cond, const U* a, const U* b, int64_t n, const kernels::TernaryIndexer& idx) {
+  if (idx.ndim == 0) {
+    out[0] = cond[0] != C(0) ? a[0] : b[0];
+    return;
+  }
+  const int last = idx.ndim - 1;
+  const int64_t extent = idx.shape[last], cs = idx.strideC[last], as = idx.strideA[last], bs = idx.strideB[last];
+  const int64_t blocks = (n + kChunk - 1) / kChunk;
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t end = (blk + 1) * kChunk < n ? (blk + 1) * kChunk : n;
+    for (int64_t i = blk * kChunk; i < end;) {
+      int64_t oc, oa, ob;
+      idx.offsets(i, oc, oa, ob);
+      const int64_t k = i % extent;
+      const int64_t count = extent - k < end - i ? extent - k : end - i;
+      for (int64_t e = 0; e < count; ++e) out[i + e] = cond[oc + e * cs] != C(0) ? a[oa + e * as] : b[ob + e * bs];
+      i += count;
+    }
+  }
+}
+
+template <typename U>
+void whereCond(DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
+               const kernels::TernaryIndexer& idx) {
+  U* o = static_cast<U*>(out);
+  const U* pa = static_cast<const U*>(a);
+  const U* pb = static_cast<const U*>(b);
+  switch (condType) {
+    case DType::Float32: return whereTyped(o, static_cast<const float*>(cond), pa, pb, n, idx);
+    case DType::Float64: return whereTyped(o, static_cast<const double*>(cond), pa, pb, n, idx);
+    case DType::Int32: return whereTyped(o, static_cast<const int32_t*>(cond), pa, pb, n, idx);
+  }
+  fail(Code::Internal, "where: unknown condition dtype ", static_cast<int>(condType));
+}
+
+void checkNdim(const char* op, int ndim) {
+  if (ndim < 0 || ndim > kMaxDims) fail(Code::Internal, op, ": indexer has ", ndim, " dims; expected 0 to ", kMaxDims);
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
+            const kernels::ReduceIndexer& idx) {
+  if (outN <= 0) return;
+  checkNdim("reduce", idx.outNdim);
+  checkNdim("reduce", idx.redNdim);
+  if (redN <= 0) {
+    if (op != ReduceOp::Sum) fail(Code::Internal, "reduce: max/min over 0 elements");
+    std::memset(out, 0, static_cast<size_t>(outN) * dtypeSize(t));  // all-zero bits are 0 in every dtype
+    return;
+  }
+  switch (t) {
+    case DType::Float32: return reduceDispatch<float>(op, out, x, outN, redN, idx);
+    case DType::Float64: return reduceDispatch<double>(op, out, x, outN, redN, idx);
+    case DType::Int32: return reduceDispatch<int32_t>(op, out, x, outN, redN, idx);
+  }
+  fail(Code::Internal, "reduce: unknown dtype ", static_cast<int>(t));
+}
+
+void copyStrided(DType t, void* dst, const void* src, int64_t n, const kernels::StridedIndexer& idx) {
+  if (n <= 0) return;
+  checkNdim("copyStrided", idx.ndim);
+  if (dtypeSize(t) != 4 && dtypeSize(t) != 8) fail(Code::Internal, "copyStrided: unknown dtype ", static_cast<int>(t));
+  if (dtypeSize(t) == 8)
+    copyStridedTyped(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, idx);
+  else
+    copyStridedTyped(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, idx);
+}
+
+void where(DType t, DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
+           const kernels::TernaryIndexer& idx) {
+  if (n <= 0) return;
+  checkNdim("where", idx.ndim);
+  if (dtypeSize(t) != 4 && dtypeSize(t) != 8) fail(Code::Internal, "where: unknown dtype ", static_cast<int>(t));
+  if (dtypeSize(t) == 8) whereCond<uint64_t>(condType, out, cond, a, b, n, idx);
+  else whereCond<uint32_t>(condType, out, cond, a, b, n, idx);
+}
+
+}  // namespace antler::cpu

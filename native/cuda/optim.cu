@@ -1,0 +1,66 @@
+// Fused optimizer steps: one pass over the parameter with the update rules of
+// kernels/rows.h (torch.optim.SGD, Adam and AdamW), shared with the CPU. The
+// coefficients, bias corrections included, are computed once on the host in
+// double and rounded to the parameter's dtype, as torch does in Python.
+#include "../kernels/rows.h"
+#include "ops.cuh"
+
+namespace antler::cuda {
+
+//   d = ±grad (+ wd·param);  buf = firstStep ? d : momentum·buf + (1 − dampening)·d
+//   d = nesterov ? d + momentum·buf : buf;  param −= lr·d
+template <typename T>
+static __global__ void sgdStepKernel(T* param, const T* grad, T* buf, int64_t n, kernels::SgdCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    kernels::sgdUpdate(c, param[i], grad[i], buf ? buf + i : nullptr);
+}
+
+//   m = β1 m + (1 − β1) g,  v = β2 v + (1 − β2) g²  (amsgrad: vmax = max(vmax, v))
+//   param −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
+template <typename T>
+static __global__ void adamStepKernel(T* param, const T* grad, T* m, T* v, T* vmax, int64_t n,
+                                      kernels::AdamCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr);
+}
+
+template <typename T>
+static void launchSgd(Context& ctx, void* param, const void* grad, void* buf, int64_t n, const SgdParams& p) {
+  sgdStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(buf), n, kernels::sgdCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("sgdStep");
+}
+
+template <typename T>
+static void launchAdam(Context& ctx, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+                       const AdamParams& p) {
+  adamStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v),
+      static_cast<T*>(vmax), n, kernels::adamCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("adamStep");
+}
+
+void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {
+  if (n <= 0) return;
+  if (p.momentum != 0.0 && !momentumBuf) fail(Code::Internal, "sgdStep: momentum needs a buffer");
+  switch (t) {
+    case DType::Float32: return launchSgd<float>(ctx, param, grad, momentumBuf, n, p);
+    case DType::Float64: return launchSgd<double>(ctx, param, grad, momentumBuf, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "sgdStep: dtype ", dtypeName(t), " is not supported");
+}
+
+void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+              const AdamParams& p) {
+  if (n <= 0) return;
+  if (p.amsgrad && !vmax) fail(Code::Internal, "adamStep: amsgrad needs max_exp_avg_sq");
+  switch (t) {
+    case DType::Float32: return launchAdam<float>(ctx, param, grad, m, v, vmax, n, p);
+    case DType::Float64: return launchAdam<double>(ctx, param, grad, m, v, vmax, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cuda

@@ -1,0 +1,239 @@
+// Per-element math of the row ops (softmax, cross-entropy, layer norm) and of
+// the optimizer updates, shared by cpu/rows.cpp, cpu/optim.cpp and the CUDA
+// files softmax.cu, loss.cu, layernorm.cu and optim.cu.
+//
+// Each backend reduces the row statistics (max, Σ exp, mean, variance, the
+// backward dot products) in its own order but always accumulates them in
+// double; the per-element formulas here then run in the tensor's dtype, as
+// PyTorch's do, so float32 stays on the GPU's fast single-precision units.
+#pragma once
+#include <cstdint>
+
+#include "hd.h"
+#include "unary.h"
+
+namespace antler::kernels {
+
+// ---- softmax -------------------------------------------------------------
+
+// A max that propagates NaN whichever side it is on, so a row holding a NaN
+// comes out all NaN, as in PyTorch.
+template <typename T>
+ANTLER_HD T maxNaN(T a, T b) { return (a != a || a > b) ? a : b; }
+
+// The row's normalizer in the dtype: Σ exp(x − max), or its log for log-softmax.
+template <typename T>
+ANTLER_HD T softmaxNorm(double sum, bool logSoftmax) {
+  return static_cast<T>(logSoftmax ? log(sum) : sum);
+}
+
+// y = exp(x − max) / Σ            log: y = (x − max) − log Σ
+template <typename T>
+ANTLER_HD T softmaxValue(T x, T max, T norm, bool logSoftmax) {
+  return logSoftmax ? (x - max) - norm : unary_math::exp_(x - max) / norm;
+}
+
+// gx = y (gy − Σ gy·y)            log: gx = gy − exp(y) Σ gy
+// `dot` is Σ gy·y, or Σ gy for log-softmax.
+template <typename T>
+ANTLER_HD T softmaxGrad(T y, T gy, T dot, bool logSoftmax) {
+  return logSoftmax ? gy - unary_math::exp_(y) * dot : y * (gy - dot);
+}
+
+// Wider terms of the backward dot: gy·y for softmax, gy alone for log-softmax.
+template <typename T>
+ANTLER_HD double softmaxDotTerm(T y, T gy, bool logSoftmax) {
+  return logSoftmax ? static_cast<double>(gy) : static_cast<double>(gy) * static_cast<double>(y);
+}
+
+// ---- cross-entropy -------------------------------------------------------
+
+enum class LabelKind : int { Class, Ignored, Bad };
+
+// ignoreIndex wins over a class number, as in torch.nn.functional.cross_entropy.
+ANTLER_HD LabelKind labelKind(int32_t label, int64_t C, int64_t ignoreIndex) {
+  if (static_cast<int64_t>(label) == ignoreIndex) return LabelKind::Ignored;
+  return (label < 0 || static_cast<int64_t>(label) >= C) ? LabelKind::Bad : LabelKind::Class;
+}
+
+// loss = log Σ_c exp(x_c) − x_label = (max − x_label) + log Σ_c exp(x_c − max);
+// max − x_label first, so ±1000 logits lose no digits to the large terms.
+ANTLER_HD double crossEntropyLoss(double max, double sum, double target) { return (max - target) + log(sum); }
+
+// ∂(g · loss)/∂x_c = g (softmax(x)_c − [c == label])
+template <typename T>
+ANTLER_HD T crossEntropyGrad(T x, T max, T sum, bool isLabel, T g) {
+  return g * (unary_math::exp_(x - max) / sum - (isLabel ? T(1) : T(0)));
+}
+
+// ---- layer norm ----------------------------------------------------------
+
+// rstd = 1 / sqrt(var + eps), var the biased variance, in double.
+ANTLER_HD double layerNormRstd(double var, double eps) { return 1.0 / sqrt(var + eps); }
+
+// x̂ = (x − mean) · rstd, from the mean and rstd saved in the dtype, so the
+// backward sees the same x̂ as the forward.
+template <typename T>
+ANTLER_HD T layerNormHat(T x, T mean, T rstd) { return (x - mean) * rstd; }
+
+// y = x̂ · w_j + b_j, with w or b absent when null.
+template <typename T>
+ANTLER_HD T layerNormAffine(T xhat, const T* w, const T* b, int64_t j) {
+  T y = xhat;
+  if (w) y = y * w[j];
+  if (b) y = y + b[j];
+  return y;
+}
+
+// With ĝ = gy·w (or gy), means over the row's D elements:
+//   gx = rstd (ĝ − mean(ĝ) − x̂ · mean(ĝ x̂))
+template <typename T>
+ANTLER_HD T layerNormGradX(T ghat, T xhat, T rstd, T meanG, T meanGXhat) {
+  return rstd * ((ghat - meanG) - xhat * meanGXhat);
+}
+
+// ---- optimizers ----------------------------------------------------------
+//
+// torch.optim's single-tensor updates (foreach=False), one element at a time,
+// with its operation order: coefficients are Python floats in torch, so they
+// are computed here in double on the host and rounded to the dtype once.
+
+template <typename T>
+struct SgdCoeffs {
+  T lr, momentum, dampKeep, weightDecay;   // dampKeep = 1 − dampening
+  bool useMomentum, nesterov, maximize, firstStep;
+};
+
+// Params is antler::SgdParams (core/backend.h); a template so kernels/ does
+// not depend on core/.
+template <typename T, typename Params>
+inline SgdCoeffs<T> sgdCoeffs(const Params& p) {
+  return {static_cast<T>(p.lr), static_cast<T>(p.momentum), static_cast<T>(1.0 - p.dampening),
+          static_cast<T>(p.weightDecay), p.momentum != 0.0, p.nesterov, p.maximize, p.firstStep};
+}
+
+//   d = ±grad (+ wd·param)
+//   buf = firstStep ? d : momentum·buf + (1 − dampening)·d
+//   d = nesterov ? d + momentum·buf : buf
+//   param −= lr·d
+// buf points at this element of the momentum buffer; it is read only with momentum.
+template <typename T>
+ANTLER_HD void sgdUpdate(const SgdCoeffs<T>& c, T& param, T grad, T* buf) {
+  T d = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) d = d + c.weightDecay * param;
+  if (c.useMomentum) {
+    const T b = c.firstStep ? d : *buf * c.momentum + c.dampKeep * d;
+    *buf = b;
+    d = c.nesterov ? d + c.momentum * b : b;
+  }
+  param = param + (-c.lr) * d;
+}
+
+template <typename T>
+struct AdamCoeffs {
+  T beta1Weight;    // 1 − β1, the lerp weight of m toward g
+  T beta2, beta2Weight;   // β2, 1 − β2
+  T eps, weightDecay;
+  T decayKeep;      // 1 − lr·wd (decoupled)
+  T stepSize;       // lr / (1 − β1^step)
+  T bc2Sqrt;        // sqrt(1 − β2^step)
+  bool decoupled, amsgrad, maximize;
+};
+
+template <typename T, typename Params>
+inline AdamCoeffs<T> adamCoeffs(const Params& p) {
+  const double step = static_cast<double>(p.step);
+  const double bc1 = 1.0 - pow(p.beta1, step);
+  const double bc2 = 1.0 - pow(p.beta2, step);
+  return {static_cast<T>(1.0 - p.beta1),
+          static_cast<T>(p.beta2),
+          static_cast<T>(1.0 - p.beta2),
+          static_cast<T>(p.eps),
+          static_cast<T>(p.weightDecay),
+          static_cast<T>(1.0 - p.lr * p.weightDecay),
+          static_cast<T>(p.lr / bc1),
+          static_cast<T>(sqrt(bc2)),
+          p.decoupled,
+          p.amsgrad,
+          p.maximize};
+}
+
+// torch.lerp: a + w (b − a) for |w| < ½, else b − (b − a)(1 − w); the two
+// forms keep the result exact at w = 0 and w = 1.
+template <typename T>
+ANTLER_HD T lerpTorch(T a, T b, T w) {
+  return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+}
+
+//   g = ±grad (+ wd·param unless decoupled);  decoupled: param ·= 1 − lr·wd
+//   m = lerp(m, g, 1 − β1) = β1 m + (1 − β1) g
+//   v = β2 v + (1 − β2) g²;  amsgrad: vmax = max(vmax, v), used in place of v
+//   param −= (lr / (1 − β1^step)) · m / (sqrt(v) / sqrt(1 − β2^step) + eps)
+// vmax points at this element of max_exp_avg_sq; it is read only with amsgrad.
+template <typename T>
+ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, T* vmax) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) {
+    if (c.decoupled) param = param * c.decayKeep;
+    else g = g + c.weightDecay * param;
+  }
+  m = lerpTorch(m, g, c.beta1Weight);
+  v = v * c.beta2 + c.beta2Weight * g * g;
+  T vUsed = v;
+  if (c.amsgrad) {
+    vUsed = maxNaN(*vmax, v);
+    *vmax = vUsed;
+  }
+  const T denom = unary_math::sqrt_(vUsed) / c.bc2Sqrt + c.eps;
+  param = param + (-c.stepSize) * (m / denom);
+}
+
+}  // namespace antler::kernels
+
+#if defined(__CUDACC__)
+// ---- CUDA row blocks -----------------------------------------------------
+//
+// softmax.cu, loss.cu and layernorm.cu reduce rows the same way: a block of
+// kRowBlockThreads threads holds blockDim.y rows of blockDim.x threads each
+// (a multiple of the warp size), so short rows share a block and long rows
+// get 256 threads. Reductions use a fixed tree: the result is the same bits
+// on every run and in every thread of the row.
+namespace antler::kernels::rowblock {
+
+constexpr int kRowBlockThreads = 256;
+constexpr int kWarpsPerBlock = kRowBlockThreads / 32;
+
+// Threads per row: about four elements per thread, from one warp to the whole block.
+inline dim3 shapeFor(int64_t dim) {
+  int64_t perRow = 32;
+  while (perRow < kRowBlockThreads && perRow * 4 < dim) perRow *= 2;
+  return dim3(static_cast<unsigned>(perRow), static_cast<unsigned>(kRowBlockThreads / perRow));
+}
+
+struct SumOp {
+  __device__ __forceinline__ double operator()(double a, double b) const { return a + b; }
+};
+struct MaxOp {
+  __device__ __forceinline__ double operator()(double a, double b) const { return maxNaN(a, b); }
+};
+
+// Reduces one value per thread over the threads of its row (threadIdx.y);
+// every thread of the row gets the result. All threads of the block must call
+// it together, rows past the end included (with the identity as their value):
+// it synchronizes the block when rows span several warps.
+template <typename Op>
+__device__ __forceinline__ double rowReduce(double v, double* shared, Op op) {
+  for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  const int warpsPerRow = static_cast<int>(blockDim.x) / 32;
+  if (warpsPerRow == 1) return v;
+  const int first = static_cast<int>(threadIdx.y) * warpsPerRow;
+  __syncthreads();   // the previous reduction's readers are done with shared
+  if (threadIdx.x % 32 == 0) shared[first + static_cast<int>(threadIdx.x) / 32] = v;
+  __syncthreads();
+  double r = shared[first];
+  for (int w = 1; w < warpsPerRow; ++w) r = op(r, shared[first + w]);
+  return r;
+}
+
+}  // namespace antler::kernels::rowblock
+#endif

@@ -1,0 +1,187 @@
+// Unary elementwise math and its derivative, shared by both backends.
+//
+//   Neg      y = -x                         dy/dx = -1
+//   Exp      y = e^x                        y
+//   Log      y = ln x                       1/x
+//   Tanh     y = tanh x                     1 - y²
+//   Sigmoid  y = 1/(1+e^-x)                 y(1-y)
+//   Relu     y = max(x, 0) (NaN stays NaN)  [x > 0]
+//   Softplus y = log1p(e^x); x > 20 gives x (PyTorch's beta=1, threshold=20)   σ(x) (1 for x > 20)
+//   Gelu     y = ½ x (1 + erf(x/√2))        Φ(x) + x φ(x)
+//   Sqrt     y = √x                         1/(2y)
+//   Abs      y = |x|                        sign(x) (0 at 0)
+//   Pow      y = x^p0                       p0 x^(p0-1) (0 where p0 == 0)
+//   Clamp    y = min(max(x, p0), p1)        [p0 <= x <= p1] (NaN stays NaN)
+//   Square   y = x²                         2x
+//   Reciprocal y = 1/x                      -y²
+// int32 is supported for Neg, Abs, Relu, Clamp, Square only (core/ops.cpp checks).
+#pragma once
+#include <type_traits>
+#include <utility>
+
+#include "elementwise.h"
+
+namespace antler::kernels {
+
+enum class UnaryOp : int {
+  Neg = 0, Exp, Log, Tanh, Sigmoid, Relu, Softplus, Gelu, Sqrt, Abs, Pow, Clamp, Square, Reciprocal,
+};
+constexpr int kUnaryOpCount = 14;
+
+// Float math in float and double math in double, as PyTorch does: float32
+// tensors stay on the GPU's fast single-precision units, and an overload set
+// keeps one formula text for both types.
+namespace unary_math {
+ANTLER_HD float exp_(float x) { return expf(x); }
+ANTLER_HD double exp_(double x) { return exp(x); }
+ANTLER_HD float log_(float x) { return logf(x); }
+ANTLER_HD double log_(double x) { return log(x); }
+ANTLER_HD float log1p_(float x) { return log1pf(x); }
+ANTLER_HD double log1p_(double x) { return log1p(x); }
+ANTLER_HD float tanh_(float x) { return tanhf(x); }
+ANTLER_HD double tanh_(double x) { return tanh(x); }
+ANTLER_HD float erfc_(float x) { return erfcf(x); }
+ANTLER_HD double erfc_(double x) { return erfc(x); }
+ANTLER_HD float sqrt_(float x) { return sqrtf(x); }
+ANTLER_HD double sqrt_(double x) { return sqrt(x); }
+ANTLER_HD float abs_(float x) { return fabsf(x); }
+ANTLER_HD double abs_(double x) { return fabs(x); }
+ANTLER_HD float pow_(float x, float p) { return powf(x, p); }
+ANTLER_HD double pow_(double x, double p) { return pow(x, p); }
+
+// int32 negation, |x| and x² wrap modulo 2^32 as in PyTorch; signed overflow
+// would be undefined in C++, so the arithmetic goes through uint32.
+ANTLER_HD int32_t wrapNeg(int32_t x) { return static_cast<int32_t>(0u - static_cast<uint32_t>(x)); }
+ANTLER_HD int32_t wrapMul(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
+ANTLER_HD int32_t abs_(int32_t x) { return x < 0 ? wrapNeg(x) : x; }
+ANTLER_HD float wrapNeg(float x) { return -x; }
+ANTLER_HD double wrapNeg(double x) { return -x; }
+ANTLER_HD float wrapMul(float a, float b) { return a * b; }
+ANTLER_HD double wrapMul(double a, double b) { return a * b; }
+
+// A clamp bound in the tensor's dtype; for int32 an infinite bound saturates,
+// so clamp(x, -inf, hi) leaves the lower side open.
+template <typename T>
+ANTLER_HD T bound(double p) { return castValue<T>(p); }
+}  // namespace unary_math
+
+// Forward formulas of the table above. Ops without int32 support compute an
+// int32 input through double, so every instantiation compiles; core/ops.cpp
+// never sends them int32.
+template <typename T>
+ANTLER_HD T applyUnary(UnaryOp op, T x, double p0, double p1) {
+  using namespace unary_math;
+  switch (op) {
+    case UnaryOp::Neg: return wrapNeg(x);
+    case UnaryOp::Abs: return abs_(x);
+    case UnaryOp::Relu: return (x > T(0) || x != x) ? x : T(0);
+    case UnaryOp::Clamp: {
+      // maximum then minimum, each propagating NaN from either side (torch.clamp).
+      const T lo = bound<T>(p0), hi = bound<T>(p1);
+      const T m = (x != x || x > lo) ? x : lo;
+      return (m != m || m < hi) ? m : hi;
+    }
+    case UnaryOp::Square: return wrapMul(x, x);
+    default: break;
+  }
+  if constexpr (!std::is_floating_point<T>::value) {
+    return castValue<T>(applyUnary<double>(op, static_cast<double>(x), p0, p1));
+  } else {
+    switch (op) {
+      case UnaryOp::Exp: return exp_(x);
+      case UnaryOp::Log: return log_(x);
+      case UnaryOp::Tanh: return tanh_(x);
+      case UnaryOp::Sigmoid: return T(1) / (T(1) + exp_(-x));
+      case UnaryOp::Softplus: return x > T(20) ? x : log1p_(exp_(x));
+      // Φ(x) as ½ erfc(−x/√2): equal to ½ (1 + erf(x/√2)) but without its
+      // cancellation for x < 0, where it keeps full relative precision.
+      case UnaryOp::Gelu: return x * T(0.5) * erfc_(x * T(-0.70710678118654752440));
+      case UnaryOp::Sqrt: return sqrt_(x);
+      case UnaryOp::Pow: return pow_(x, static_cast<T>(p0));
+      case UnaryOp::Reciprocal: return T(1) / x;
+      default: return x;
+    }
+  }
+}
+
+// gy · dy/dx, from x, y = applyUnary(op, x) and gy. Indicator derivatives
+// select gy or 0 rather than multiply, so a NaN or inf gy outside the active
+// region gives 0, as PyTorch's masked backward formulas do.
+template <typename T>
+ANTLER_HD T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, double p1) {
+  using namespace unary_math;
+  if constexpr (!std::is_floating_point<T>::value) {
+    return castValue<T>(unaryGrad<double>(op, static_cast<double>(x), static_cast<double>(y),
+                                          static_cast<double>(gy), p0, p1));
+  } else {
+    switch (op) {
+      case UnaryOp::Neg: return -gy;
+      case UnaryOp::Exp: return gy * y;
+      case UnaryOp::Log: return gy / x;
+      case UnaryOp::Tanh: return gy * (T(1) - y * y);
+      case UnaryOp::Sigmoid: return gy * (T(1) - y) * y;
+      case UnaryOp::Relu: return x > T(0) ? gy : T(0);
+      case UnaryOp::Softplus: {
+        // σ(x) = z / (z + 1) with z = e^x; below the threshold z cannot overflow.
+        if (x > T(20)) return gy;
+        const T z = exp_(x);
+        return gy * z / (z + T(1));
+      }
+      case UnaryOp::Gelu: {
+        // Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π)
+        const T cdf = T(0.5) * erfc_(x * T(-0.70710678118654752440));
+        const T pdf = exp_(T(-0.5) * x * x) * T(0.39894228040143267794);
+        return gy * (cdf + x * pdf);
+      }
+      case UnaryOp::Sqrt: return gy / (T(2) * y);
+      case UnaryOp::Abs: return x > T(0) ? gy : (x < T(0) ? -gy : T(0));
+      case UnaryOp::Pow: {
+        if (p0 == 0.0) return T(0);
+        return gy * (static_cast<T>(p0) * pow_(x, static_cast<T>(p0 - 1.0)));
+      }
+      case UnaryOp::Clamp: return (x >= bound<T>(p0) && x <= bound<T>(p1)) ? gy : T(0);
+      case UnaryOp::Square: return gy * (T(2) * x);
+      case UnaryOp::Reciprocal: return -gy * (y * y);
+    }
+    return gy;
+  }
+}
+
+// Which saved tensors a backward formula reads, so launchers skip loading the other.
+ANTLER_HD constexpr bool unaryGradReadsX(UnaryOp op) {
+  return op == UnaryOp::Log || op == UnaryOp::Relu || op == UnaryOp::Softplus || op == UnaryOp::Gelu ||
+         op == UnaryOp::Abs || op == UnaryOp::Pow || op == UnaryOp::Clamp || op == UnaryOp::Square;
+}
+ANTLER_HD constexpr bool unaryGradReadsY(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::Sqrt ||
+         op == UnaryOp::Reciprocal;
+}
+
+// Calls f(std::integral_constant<UnaryOp, op>{}) so that each launcher's loop
+// is compiled once per op, with the switch above folded away (host only).
+// False for a value outside the enum.
+template <typename F>
+inline bool dispatchUnaryOp(UnaryOp op, F&& f) {
+  using std::integral_constant;
+  switch (op) {
+    case UnaryOp::Neg: f(integral_constant<UnaryOp, UnaryOp::Neg>{}); return true;
+    case UnaryOp::Exp: f(integral_constant<UnaryOp, UnaryOp::Exp>{}); return true;
+    case UnaryOp::Log: f(integral_constant<UnaryOp, UnaryOp::Log>{}); return true;
+    case UnaryOp::Tanh: f(integral_constant<UnaryOp, UnaryOp::Tanh>{}); return true;
+    case UnaryOp::Sigmoid: f(integral_constant<UnaryOp, UnaryOp::Sigmoid>{}); return true;
+    case UnaryOp::Relu: f(integral_constant<UnaryOp, UnaryOp::Relu>{}); return true;
+    case UnaryOp::Softplus: f(integral_constant<UnaryOp, UnaryOp::Softplus>{}); return true;
+    case UnaryOp::Gelu: f(integral_constant<UnaryOp, UnaryOp::Gelu>{}); return true;
+    case UnaryOp::Sqrt: f(integral_constant<UnaryOp, UnaryOp::Sqrt>{}); return true;
+    case UnaryOp::Abs: f(integral_constant<UnaryOp, UnaryOp::Abs>{}); return true;
+    case UnaryOp::Pow: f(integral_constant<UnaryOp, UnaryOp::Pow>{}); return true;
+    case UnaryOp::Clamp: f(integral_constant<UnaryOp, UnaryOp::Clamp>{}); return true;
+    case UnaryOp::Square: f(integral_constant<UnaryOp, UnaryOp::Square>{}); return true;
+    case UnaryOp::Reciprocal: f(integral_constant<UnaryOp, UnaryOp::Reciprocal>{}); return true;
+  }
+  return false;
+}
+
+}  // namespace antler::kernels

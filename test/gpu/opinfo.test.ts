@@ -1,0 +1,82 @@
+// Every op of the registry (test/opinfo.ts) on CUDA against the CPU: values
+// and gradients, float32 and float64, on fresh random inputs. New buffers are
+// poisoned (ANTLER_POISON=1 in the test environment) so an output element a
+// CUDA kernel forgets to write shows up as NaN. Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { Tensor } from '../../lib';
+import { makeRng } from '../helpers';
+import { AuxSpec, InputSpec, OPS } from '../opinfo';
+
+const cuda = antler.backends().cuda;
+const rng = makeRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU op registry skipped: ${cuda.reason}`);
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
+  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
+    throw new Error(`CUDA is not available: ${cuda.reason}`);
+  });
+
+function onDevice(specs: InputSpec[], aux: AuxSpec[], dtype: 'float32' | 'float64', device: string) {
+  const xs = specs.map((s) => antler.tensor(s.values, s.shape, { dtype, device, requiresGrad: true }));
+  const as = aux.map((a) => antler.tensor(a.values, a.shape, { dtype: a.dtype, device }));
+  return { xs, as };
+}
+
+run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
+  for (const op of OPS)
+    for (const dtype of ['float32', 'float64'] as const)
+      test(`${op.name} ${dtype}`, () => {
+        const tol = dtype === 'float64' ? 1e-10 : 1e-4;
+        for (const sample of op.samples(rng)) {
+          antler.tidy(() => {
+            const aux = sample.aux ?? [];
+            const results = ['cpu', 'cuda:0'].map((device) => {
+              const { xs, as } = onDevice(sample.inputs, aux, dtype, device);
+              const out = op.fn(xs, as);
+              const W = antler.tensor(Float64Array.from({ length: out.size }, (_, i) => Math.sin(i + 1)), out.shape.slice(), { dtype, device });
+              out.backward(W);
+              return { out: out.dataSync(), grads: xs.map((x) => (x.grad ? x.grad.dataSync() : null)) };
+            });
+            const [c, g] = results;
+            const compare = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+              expect(b.length).toBe(a.length);
+              const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+              for (let i = 0; i < a.length; i++) {
+                if (Number.isNaN(b[i]) && !Number.isNaN(a[i])) throw new Error(`${op.name} ${what}[${i}] is NaN on CUDA (unwritten?)`);
+                if (Math.abs(a[i] - b[i]) / scale > tol) throw new Error(`${op.name} ${what}[${i}]: cpu ${a[i]} vs cuda ${b[i]} (seed ${rng.seed})`);
+              }
+            };
+            compare(c.out, g.out, 'output');
+            c.grads.forEach((cg, i) => {
+              if (cg && g.grads[i]) compare(cg, g.grads[i]!, `grad ${i}`);
+              else expect(Boolean(g.grads[i])).toBe(Boolean(cg));
+            });
+          });
+        }
+      });
+
+  test('SGD and Adam steps on CUDA equal the CPU ones', () => {
+    antler.tidy(() => {
+      const values = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
+      const grads = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
+      const finals = ['cpu', 'cuda:0'].map((device) => {
+        const p1 = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
+        const p2 = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
+        const sgd = new antler.optim.SGD([p1], { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 });
+        const adam = new antler.optim.Adam([p2], { lr: 0.01, amsgrad: true, weightDecay: 0.01 });
+        for (let s = 0; s < 5; s++) {
+          p1.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
+          p2.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
+          sgd.step();
+          adam.step();
+        }
+        const out = [p1.dataSync(), p2.dataSync()];
+        sgd.dispose();
+        adam.dispose();
+        return out;
+      });
+      for (let k = 0; k < 2; k++)
+        for (let i = 0; i < 37; i++) expect(Math.abs(finals[0][k][i] - finals[1][k][i])).toBeLessThan(1e-12);
+    });
+  });
+});

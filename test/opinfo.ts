@@ -1,0 +1,263 @@
+// The op registry, in the spirit of PyTorch's OpInfo: every differentiable op
+// is described once (how to draw sample inputs, how to call it, which bad
+// calls must fail), and generic suites run the same checks over all of them:
+// float64 gradients against central finite differences, float32 against
+// float64, CUDA against CPU (gpu project), and bad inputs raising AntlerError.
+// A new op is tested by adding one entry here.
+import * as antler from '../lib';
+import type { Tensor } from '../lib';
+import { Rng } from './helpers';
+
+export interface InputSpec {
+  shape: number[];
+  values: number[];
+}
+
+export interface AuxSpec {
+  shape: number[];
+  values: number[];
+  dtype: 'int32' | 'float64';
+}
+
+export interface Sample {
+  /** Differentiable inputs (float). */
+  inputs: InputSpec[];
+  /** Non-differentiable inputs (labels, indices, masks). */
+  aux?: AuxSpec[];
+  note?: string;
+}
+
+export interface OpInfo {
+  name: string;
+  samples(rng: Rng): Sample[];
+  fn(xs: Tensor[], aux: Tensor[]): Tensor;
+  /** Tolerance of the float32 run against float64, relative to max |ref| (default 1e-5). */
+  f32rtol?: number;
+  /** Bad calls: each must throw AntlerError with this code. */
+  bad?: [string, () => unknown][];
+}
+
+const n = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Values in [lo, hi). */
+export function vals(rng: Rng, shape: number[], lo = -1, hi = 1): InputSpec {
+  return { shape, values: Array.from({ length: n(shape) }, () => rng.uniform(lo, hi)) };
+}
+
+/** Values with |x| in [0.1, 1.5], either sign: away from kinks at 0. */
+export function awayFromZero(rng: Rng, shape: number[]): InputSpec {
+  return { shape, values: Array.from({ length: n(shape) }, () => (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.5)) };
+}
+
+/** Two inputs whose elements differ by at least 0.1 everywhere (for maximum/minimum kinks). */
+function separated(rng: Rng, shape: number[]): [InputSpec, InputSpec] {
+  const a = vals(rng, shape);
+  const b = { shape, values: a.values.map((v) => v + (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1)) };
+  return [a, b];
+}
+
+function ints(rng: Rng, shape: number[], lo: number, hi: number): AuxSpec {
+  return { shape, values: Array.from({ length: n(shape) }, () => rng.int(lo, hi)), dtype: 'int32' };
+}
+
+const t = (values: number[], shape: number[]) => antler.tensor(values, shape, { dtype: 'float64' });
+
+const unaryEntry = (name: string, f: (x: Tensor) => Tensor, domain: (rng: Rng, s: number[]) => InputSpec, f32rtol?: number): OpInfo => ({
+  name,
+  samples: (rng) => [domain(rng, [2, 3]), domain(rng, [5]), domain(rng, [])].map((x) => ({ inputs: [x] })),
+  fn: ([x]) => f(x),
+  f32rtol,
+  bad: [['INVALID_ARGUMENT', () => f('x' as unknown as Tensor)]],
+});
+
+const broadcastPairs = (rng: Rng, gen: (r: Rng, s: number[]) => InputSpec): Sample[] => [
+  { inputs: [gen(rng, [2, 3]), gen(rng, [2, 3])], note: 'same shape' },
+  { inputs: [gen(rng, [2, 1, 3]), gen(rng, [4, 1])], note: 'broadcast both' },
+  { inputs: [gen(rng, [3]), gen(rng, [2, 3])], note: 'broadcast rank' },
+  { inputs: [gen(rng, []), gen(rng, [2, 2])], note: 'scalar tensor' },
+];
+
+const positive = (rng: Rng, s: number[]) => vals(rng, s, 0.3, 2);
+const anyVals = (rng: Rng, s: number[]) => vals(rng, s, -1.5, 1.5);
+
+export const OPS: OpInfo[] = [
+  {
+    name: 'add',
+    samples: (rng) => broadcastPairs(rng, anyVals),
+    fn: ([a, b]) => antler.add(a, b),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.add(t([1, 2, 3], [3]), t([1, 2], [2]))],
+      ['DTYPE_MISMATCH', () => antler.add(t([1], [1]), antler.tensor([1], [1]))],
+    ],
+  },
+  { name: 'sub', samples: (rng) => broadcastPairs(rng, anyVals), fn: ([a, b]) => antler.sub(a, b) },
+  { name: 'mul', samples: (rng) => broadcastPairs(rng, anyVals), fn: ([a, b]) => antler.mul(a, b) },
+  { name: 'div', samples: (rng) => broadcastPairs(rng, positive), fn: ([a, b]) => antler.div(a, b) },
+  { name: 'add(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([a]) => antler.add(a, 0.75) },
+  { name: 'sub(scalar, x)', samples: (rng) => [{ inputs: [anyVals(rng, [4])] }], fn: ([a]) => antler.sub(2, a) },
+  { name: 'mul(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2])] }], fn: ([a]) => antler.mul(a, -1.5) },
+  { name: 'div(scalar, x)', samples: (rng) => [{ inputs: [positive(rng, [5])] }], fn: ([a]) => antler.div(3, a) },
+  {
+    name: 'maximum',
+    samples: (rng) => [{ inputs: separated(rng, [2, 3]) }, { inputs: separated(rng, [4]) }],
+    fn: ([a, b]) => antler.maximum(a, b),
+  },
+  {
+    name: 'minimum',
+    samples: (rng) => [{ inputs: separated(rng, [2, 3]) }, { inputs: separated(rng, [4]) }],
+    fn: ([a, b]) => antler.minimum(a, b),
+  },
+  { name: 'pow(x, 2.5)', samples: (rng) => [{ inputs: [positive(rng, [2, 3])] }], fn: ([a]) => antler.pow(a, 2.5) },
+  { name: 'pow(x, -1)', samples: (rng) => [{ inputs: [positive(rng, [4])] }], fn: ([a]) => antler.pow(a, -1) },
+  { name: 'pow(x, y)', samples: (rng) => [{ inputs: [positive(rng, [2, 3]), anyVals(rng, [3])] }], fn: ([a, b]) => antler.pow(a, b) },
+  unaryEntry('neg', antler.neg, anyVals),
+  unaryEntry('exp', antler.exp, anyVals),
+  unaryEntry('log', antler.log, positive),
+  unaryEntry('tanh', antler.tanh, anyVals),
+  unaryEntry('sigmoid', antler.sigmoid, anyVals),
+  unaryEntry('relu', antler.relu, awayFromZero),
+  unaryEntry('softplus', antler.softplus, (rng, s) => vals(rng, s, -3, 3)),
+  unaryEntry('gelu', antler.gelu, (rng, s) => vals(rng, s, -3, 3)),
+  unaryEntry('sqrt', antler.sqrt, positive),
+  unaryEntry('abs', antler.abs, awayFromZero),
+  unaryEntry('square', antler.square, anyVals),
+  unaryEntry('reciprocal', antler.reciprocal, positive),
+  {
+    name: 'clamp',
+    samples: (rng) => [{ inputs: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => rng.pick([-1, 1]) * rng.uniform(0.1, 0.4) + rng.pick([-0.5, 0, 0.5])) }] }],
+    fn: ([x]) => antler.clamp(x, -0.5, 0.5),
+    bad: [['INVALID_ARGUMENT', () => antler.clamp(t([1], [1]), 1, 0)]],
+  },
+  {
+    name: 'sum',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }],
+    fn: ([x]) => antler.sum(x),
+  },
+  { name: 'sum(axis 1)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.sum(x, 1) },
+  { name: 'sum(axes [0, 2], keepDims)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.sum(x, [0, -1], true) },
+  { name: 'mean', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }], fn: ([x]) => antler.mean(x) },
+  { name: 'mean(axis -1)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }], fn: ([x]) => antler.mean(x, -1) },
+  {
+    name: 'max(axis 1)',
+    samples: (rng) => [{ inputs: [{ shape: [3, 4], values: shuffledDistinct(rng, 12) }] }],
+    fn: ([x]) => antler.max(x, 1),
+    bad: [['INVALID_ARGUMENT', () => antler.max(t([1, 2], [2]), 3)]],
+  },
+  { name: 'max', samples: (rng) => [{ inputs: [{ shape: [2, 5], values: shuffledDistinct(rng, 10) }] }], fn: ([x]) => antler.max(x) },
+  { name: 'min(axis 0, keepDims)', samples: (rng) => [{ inputs: [{ shape: [4, 3], values: shuffledDistinct(rng, 12) }] }], fn: ([x]) => antler.min(x, 0, true) },
+  {
+    name: 'softmax',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])] }, { inputs: [anyVals(rng, [2, 4, 3])], note: 'axis 1 of 3-D' }],
+    fn: ([x]) => antler.softmax(x, x.rank === 3 ? 1 : -1),
+  },
+  {
+    name: 'logSoftmax',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])] }, { inputs: [anyVals(rng, [2, 4, 3])] }],
+    fn: ([x]) => antler.logSoftmax(x, x.rank === 3 ? 1 : -1),
+  },
+  {
+    name: 'crossEntropy(mean)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [5, 4])], aux: [ints(rng, [5], 0, 3)] }],
+    fn: ([x], [labels]) => antler.crossEntropy(x, labels),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.crossEntropy(t([0, 0, 0, 0], [2, 2]), antler.tensor([0, 5], [2], { dtype: 'int32' }))],
+      ['DTYPE_MISMATCH', () => antler.crossEntropy(t([0, 0, 0, 0], [2, 2]), t([0, 1], [2]))],
+      ['SHAPE_MISMATCH', () => antler.crossEntropy(t([0, 0, 0, 0], [2, 2]), antler.tensor([0, 1, 1], [3], { dtype: 'int32' }))],
+    ],
+  },
+  {
+    name: 'crossEntropy(sum, ignoreIndex)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [6, 3])], aux: [{ shape: [6], values: [0, -100, 2, 1, -100, 2], dtype: 'int32' }] }],
+    fn: ([x], [labels]) => antler.crossEntropy(x, labels, { reduction: 'sum' }),
+  },
+  {
+    name: 'crossEntropy(none, ignoreIndex 1)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [4, 3])], aux: [{ shape: [4], values: [0, 1, 2, 1], dtype: 'int32' }] }],
+    fn: ([x], [labels]) => antler.crossEntropy(x, labels, { reduction: 'none', ignoreIndex: 1 }),
+  },
+  {
+    name: 'mseLoss',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 4]), anyVals(rng, [3, 4])] }],
+    fn: ([a, b]) => antler.mseLoss(a, b),
+  },
+  {
+    name: 'embedding',
+    samples: (rng) => [{ inputs: [anyVals(rng, [5, 3])], aux: [ints(rng, [2, 4], 0, 4)] }],
+    fn: ([w], [idx]) => antler.embedding(idx, w),
+    bad: [['INVALID_ARGUMENT', () => antler.embedding(antler.tensor([0, 9], [2], { dtype: 'int32' }), t([1, 2, 3, 4], [2, 2]))]],
+  },
+  {
+    name: 'dropout(mask)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])], aux: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7)), dtype: 'float64' }] }],
+    fn: ([x], [mask]) => antler.dropout(x, 0.3, { mask: mask.dtype === x.dtype ? mask : mask.cast(x.dtype) }),
+  },
+  {
+    name: 'layerNorm',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 5]), anyVals(rng, [5]), anyVals(rng, [5])] }],
+    fn: ([x, w, b]) => antler.layerNorm(x, w, b),
+    f32rtol: 1e-4,
+    bad: [['SHAPE_MISMATCH', () => antler.layerNorm(t([1, 2, 3, 4], [2, 2]), t([1, 2, 3], [3]))]],
+  },
+  { name: 'layerNorm(no affine)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.layerNorm(x), f32rtol: 1e-4 },
+  {
+    name: 'matmul',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4]), anyVals(rng, [4, 2])] },
+      { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [4, 5])], note: 'batched @ 2-D' },
+      { inputs: [anyVals(rng, [2, 1, 2, 3]), anyVals(rng, [3, 3, 2])], note: 'broadcast batch' },
+      { inputs: [anyVals(rng, [4]), anyVals(rng, [4, 3])], note: '1-D @ 2-D' },
+      { inputs: [anyVals(rng, [3, 4]), anyVals(rng, [4])], note: '2-D @ 1-D' },
+      { inputs: [anyVals(rng, [5]), anyVals(rng, [5])], note: 'dot' },
+    ],
+    fn: ([a, b]) => antler.matmul(a, b),
+    bad: [['SHAPE_MISMATCH', () => antler.matmul(t([1, 2, 3, 4, 5, 6], [2, 3]), t([1, 2, 3, 4], [2, 2]))]],
+  },
+  {
+    name: 'matmul(transposeA, transposeB)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [5, 4])] }],
+    fn: ([a, b]) => antler.matmul(a, b, { transposeA: true, transposeB: true }),
+  },
+  { name: 'matmul(transposeB)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4]), anyVals(rng, [2, 4])] }], fn: ([a, b]) => antler.matmul(a, b, { transposeB: true }) },
+  {
+    name: 'linear',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [5, 4]), anyVals(rng, [5])] }],
+    fn: ([x, w, b]) => antler.linear(x, w, b),
+  },
+  {
+    name: 'concat',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3]), anyVals(rng, [2, 1]), anyVals(rng, [2, 2])] }],
+    fn: (xs) => antler.concat(xs, 1),
+    bad: [['SHAPE_MISMATCH', () => antler.concat([t([1, 2], [2, 1]), t([1, 2, 3], [3, 1])], 1)]],
+  },
+  { name: 'stack', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3]), anyVals(rng, [2, 3])] }], fn: (xs) => antler.stack(xs, 1) },
+  {
+    name: 'slice',
+    samples: (rng) => [{ inputs: [anyVals(rng, [4, 5, 3])] }],
+    fn: ([x]) => antler.slice(x, [1, 0, 1], [2, -1, 2]),
+    bad: [['INVALID_ARGUMENT', () => antler.slice(t([1, 2, 3], [3]), [2], [5])]],
+  },
+  { name: 'transpose', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.transpose(x) },
+  {
+    name: 'permute',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }],
+    fn: ([x]) => antler.permute(x, [2, 0, 1]),
+    bad: [['INVALID_ARGUMENT', () => antler.permute(t([1, 2], [2, 1]), [0, 0])]],
+  },
+  { name: 'reshape', samples: (rng) => [{ inputs: [anyVals(rng, [2, 6])] }], fn: ([x]) => antler.reshape(x, [3, -1, 2]) },
+  { name: 'broadcastTo', samples: (rng) => [{ inputs: [anyVals(rng, [3, 1])] }], fn: ([x]) => antler.broadcastTo(x, [2, 3, 4]) },
+  {
+    name: 'where',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3]), anyVals(rng, [3])], aux: [ints(rng, [2, 3], 0, 1)] }],
+    fn: ([a, b], [c]) => antler.where(c, a, b),
+  },
+];
+
+function shuffledDistinct(rng: Rng, count: number): number[] {
+  // Distinct values spaced 0.05 apart so max/min have no ties, in random order.
+  const v = Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01));
+  for (let i = v.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
