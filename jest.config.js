@@ -1,6 +1,10 @@
 // Two projects: `cpu` runs everywhere; `gpu` runs where a CUDA device is
 // present and skips with a visible line elsewhere (ANTLER_REQUIRE_GPU=1, as
 // set by `npm run test:gpu`, turns the skip into a failure).
+// Every new native buffer starts as NaN bytes in tests, so an op that leaves
+// an output element unwritten fails (workers inherit this environment).
+process.env.ANTLER_POISON = process.env.ANTLER_POISON || '1';
+
 const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',

@@ -1,6 +1,7 @@
 /**
  * Shared test helpers: a seeded PRNG for fresh inputs, float64 references
- * written independently of the library, and a JavaScript Philox4x32-10.
+ * written independently of the library, a JavaScript Philox4x32-10, and
+ * the checks suites share: expected AntlerErrors and memory baselines.
  *
  * Every suite draws its inputs from `makeRng()`, whose seed comes from the
  * clock and the OS unless ANTLER_TEST_SEED is set; suites put the seed in
@@ -8,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import type { AntlerError, ErrorCode, Tensor } from '../lib'; // types only: erased
 
 export type Num = ArrayLike<number>;
 
@@ -417,3 +419,145 @@ export function addonPath(): string {
 }
 
 export const repoRoot = path.resolve(__dirname, '..');
+
+// ---------------------------------------------------------------- library-facing helpers
+
+// The library is required lazily, on first use, not imported (see the
+// Symbol.dispose shim at the top: suites load this file before the library).
+let libModule: typeof import('../lib') | undefined;
+function lib(): typeof import('../lib') {
+  return (libModule ??= require('../lib') as typeof import('../lib'));
+}
+
+/**
+ * makeRng(), whose first draw also seeds the library's global generator:
+ * for suites whose modules draw their initialisation from it.
+ */
+export function makeSeededRng(seed = runSeed()): Rng {
+  const rng = makeRng(seed);
+  lib().setSeed(rng.u32());
+  return rng;
+}
+
+/** Runs fn in tidy(), backpropagates its scalar result, then frees it. */
+export function backprop(fn: () => Tensor): void {
+  const loss = lib().tidy(fn);
+  try {
+    loss.backward();
+  } finally {
+    loss.dispose();
+  }
+}
+
+/**
+ * What a call threw (verb 'throw') or a promise rejected with ('reject'),
+ * as an AntlerError; fails if there was nothing or something else.
+ * `what`, when given, starts the failure message.
+ */
+function asAntlerError(thrown: unknown, code: ErrorCode, verb: 'throw' | 'reject', what?: string): AntlerError {
+  const at = what === undefined ? '' : `${what}: `;
+  if (thrown === undefined) throw new Error(`${at}did not ${verb} (expected ${code})`);
+  if (!(thrown instanceof lib().AntlerError))
+    throw new Error(
+      `${at}${verb === 'throw' ? 'threw' : 'rejected with'} ${(thrown as Error)?.constructor?.name} ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`,
+    );
+  return thrown;
+}
+
+/** The AntlerError that call() throws; fails if it throws nothing or something else. Checks no code. */
+export function thrownAntlerError(call: () => unknown, code: ErrorCode, what?: string): AntlerError {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (e) {
+    thrown = e;
+  }
+  return asAntlerError(thrown, code, 'throw', what);
+}
+
+/** call() must throw an AntlerError with this code (and a message matching `message`). */
+export function expectAntlerError(call: () => unknown, code: ErrorCode, message?: RegExp): AntlerError {
+  const thrown = thrownAntlerError(call, code);
+  expect(thrown.code).toBe(code);
+  if (message) expect(thrown.message).toMatch(message);
+  return thrown;
+}
+
+/** expectAntlerError with the call inside tidy(), which frees whatever it made before it threw. */
+export function expectAntlerErrorInTidy(call: () => unknown, code: ErrorCode, message?: RegExp): AntlerError {
+  return expectAntlerError(
+    () =>
+      lib().tidy(() => {
+        call();
+      }),
+    code,
+    message,
+  );
+}
+
+/** p must reject with an AntlerError with this code (and a message matching `message`). */
+export async function expectRejects(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
+  let thrown: unknown;
+  try {
+    await p;
+  } catch (e) {
+    thrown = e;
+  }
+  const err = asAntlerError(thrown, code, 'reject');
+  expect(err.code).toBe(code);
+  if (message) expect(err.message).toMatch(message);
+}
+
+// ---------------------------------------------------------------- memory baselines
+
+export interface TensorCounts {
+  numTensors: number;
+  numBytes: number;
+}
+
+export interface StorageCounts extends TensorCounts {
+  numDataBuffers: number;
+}
+
+/** Live tensors and their bytes, from memory(). */
+export function tensorCounts(): TensorCounts {
+  const m = lib().memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+}
+
+/** Live tensors, data buffers and bytes, from memory(). */
+export function storageCounts(): StorageCounts {
+  const m = lib().memory();
+  return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes };
+}
+
+export interface SuiteBaseline<C> {
+  /**
+   * For a test that reports its own leak: moves the baseline by what is live
+   * now beyond `before`, so the suite's final check does not report it again.
+   */
+  excuse(before: C): void;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that fail the suite unless counts() is
+ * back at its value from before the first test: every test disposes what it
+ * made, so a leak anywhere shows here.
+ */
+export function expectNoLeaksInSuite<C extends { [K in keyof C]: number }>(counts: () => C): SuiteBaseline<C> {
+  let start: C;
+  beforeAll(() => {
+    start = counts();
+  });
+  afterAll(() => {
+    expect(counts()).toEqual(start);
+  });
+  return {
+    excuse(before) {
+      const now = counts();
+      const moved = { ...start };
+      for (const k of Object.keys(start) as (keyof C)[]) moved[k] = (start[k] + now[k] - before[k]) as C[keyof C];
+      start = moved;
+    },
+  };
+}

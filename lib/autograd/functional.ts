@@ -19,7 +19,11 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) 
     try {
       const value = tidy(() => keep(f(...leaves)));
       if (!(value instanceof Tensor)) fail('INVALID_ARGUMENT', 'valueAndGrad: f must return a Tensor');
-      if (value.size !== 1) fail('SHAPE_MISMATCH', `valueAndGrad: f must return a scalar; got shape [${value.shape.join(', ')}]`);
+      if (value.size !== 1) {
+        const shape = value.shape.join(', ');
+        value.dispose();
+        fail('SHAPE_MISMATCH', `valueAndGrad: f must return a scalar; got shape [${shape}]`);
+      }
       if (value.requiresGrad) value.backward();
       const grads = leaves.map((l) => {
         if (!l.grad) return tidy(() => l.mul(0));

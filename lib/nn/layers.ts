@@ -49,11 +49,11 @@ export class Embedding extends Module {
     const o = checkOptions<{ paddingIdx: number } & Placement>(options, 'Embedding', ['paddingIdx', 'dtype', 'device']);
     checkInteger(numEmbeddings, 'Embedding', 'numEmbeddings', 1);
     checkInteger(embeddingDim, 'Embedding', 'embeddingDim', 1);
+    const pi = o.paddingIdx === undefined ? undefined : o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
+    if (pi !== undefined && (!Number.isInteger(pi) || pi < 0 || pi >= numEmbeddings))
+      fail('INVALID_ARGUMENT', `Embedding: paddingIdx ${describe(o.paddingIdx)} is outside [-${numEmbeddings}, ${numEmbeddings})`);
     let w = isolated(() => randn([numEmbeddings, embeddingDim], { dtype: o.dtype, device: o.device }));
-    if (o.paddingIdx !== undefined) {
-      const pi = o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
-      if (!Number.isInteger(pi) || pi < 0 || pi >= numEmbeddings)
-        fail('INVALID_ARGUMENT', `Embedding: paddingIdx ${describe(o.paddingIdx)} is outside [-${numEmbeddings}, ${numEmbeddings})`);
+    if (pi !== undefined) {
       this.paddingIdx = pi;
       const values = w.dataSync();
       values.fill(0, pi * embeddingDim, (pi + 1) * embeddingDim);
@@ -105,6 +105,11 @@ export class Dropout extends Module {
     this.mask?.dispose();
     this.mask = null;
     return this;
+  }
+
+  dispose(): void {
+    this.unfreeze();
+    super.dispose();
   }
 }
 

@@ -188,6 +188,8 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
       const rate = ((b + 1) * 1000) / (performance.now() - t0);
       bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
       await call('onBatchEnd', b, { loss: lossValue, size });
+      // Let timers (the progress bar) and finalizers run during long epochs.
+      if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
     }
     bar?.stop();
     const logs: Logs = { loss: lossSum / seen };

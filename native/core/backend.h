@@ -11,6 +11,7 @@
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
 #include "../kernels/philox.h"
+#include "../kernels/sru.h"
 #include "../kernels/unary.h"
 #include "device.h"
 #include "dtype.h"
@@ -53,6 +54,26 @@ struct AdamParams {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
   bool decoupled = false, amsgrad = false, maximize = false;
   int64_t step = 1;
+};
+
+// Inputs of the fused SRU recurrence (layouts in kernels/sru.h). x is null
+// unless cfg.skip is ScaledInput; c0 null means zeros; maskPad may be null.
+struct SruInputs {
+  const void* U = nullptr;
+  const void* x = nullptr;
+  const void* weightC = nullptr;
+  const void* bias = nullptr;
+  const void* c0 = nullptr;
+  const int32_t* maskPad = nullptr;
+};
+
+// Outputs of the SRU backward; gx is null unless cfg.skip is ScaledInput.
+struct SruGrads {
+  void* gU = nullptr;
+  void* gx = nullptr;
+  void* gWeightC = nullptr;
+  void* gBias = nullptr;
+  void* gc0 = nullptr;
 };
 
 class Backend {
@@ -140,6 +161,21 @@ class Backend {
   virtual void layerNormBackward(const Device& d, DType t, void* gx, void* gw, void* gb, const void* gy,
                                  const void* x, const void* mean, const void* rstd, const void* w, int64_t N,
                                  int64_t D) = 0;
+
+  // The fused SRU recurrence of one layer, both directions in one pass, one chain per
+  // (batch, direction, unit) walking its direction's time order (kernels/sru.h).
+  // Forward: h [L, B, dirs·d], c [L, B, dirs·d] (the state after every step; a
+  // padded step carries it and gives h = 0) and cLast [B, dirs·d] (the forward
+  // direction's state after t = L−1, the backward direction's after t = 0).
+  // Backward, from the forward's inputs, its c, gh = ∂loss/∂h and gcLast = ∂loss/∂cLast:
+  // gU [L, B, dirs·d·k] (0 on padded steps), gx [L, B, dirs·d] (ScaledInput only:
+  // scaleX·gh·(1 − r)), gWeightC and gBias [2·dirs·d] summed over t and batch in an
+  // order fixed by the shapes (same bits on every run, whatever the thread count),
+  // gc0 [B, dirs·d]. L or B may be 0; d >= 1.
+  virtual void sruForward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h,
+                          void* c, void* cLast) = 0;
+  virtual void sruBackward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in,
+                           const void* c, const void* gh, const void* gcLast, const SruGrads& out) = 0;
 
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,

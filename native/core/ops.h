@@ -3,6 +3,8 @@
 // kernel runs, and inputs are never written, so a failed op leaves every
 // existing tensor intact. Then the op is dispatched through the op table.
 #pragma once
+#include <string>
+
 #include "backend.h"
 #include "tensor.h"
 
@@ -57,6 +59,28 @@ LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, dou
 struct LayerNormGrads { TensorPtr gx, gw, gb; };
 LayerNormGrads layerNormBackward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                  const Tensor* w, bool affine);
+
+// ---- fused SRU recurrence (core/sru.cpp; equations and layouts in kernels/sru.h) ----
+struct SruOptions {
+  int64_t d = 0;        // hidden size
+  int64_t dirs = 1;     // 1, or 2 when bidirectional
+  int64_t k = 3;        // columns of U per unit: 3 (x̃, f, r) or 4 (adds x')
+  bool hasSkipTerm = true;
+  double scaleX = 1.0;  // multiplies x in the skip term (k = 3)
+  std::string activation = "identity";  // "identity" | "tanh"
+};
+struct SruForwardResult { TensorPtr h, c, cLast; };
+// U [L, B, dirs·d·k]; x [L, B, dirs·d] exactly when k = 3 with a skip term, else null;
+// weightC, bias [2·dirs·d]; c0 [B, dirs·d] or null (zeros); maskPad int32 [L, B] or null.
+// Returns h and c [L, B, dirs·d] (c: the state after every step) and cLast [B, dirs·d].
+SruForwardResult sruForward(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias,
+                            const Tensor* c0, const Tensor* maskPad, const SruOptions& o);
+// gx is null unless x is used; gc0 is returned whether or not c0 was given.
+struct SruBackwardResult { TensorPtr gU, gx, gWeightC, gBias, gc0; };
+SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias,
+                              const Tensor* c0, const Tensor* maskPad, const Tensor& c, const Tensor& gh,
+                              const Tensor& gcLast, const SruOptions& o);
+
 // Copies src's values into dst in place (same shape and dtype; any devices).
 void assign(Tensor& dst, const Tensor& src);
 void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdParams& p);

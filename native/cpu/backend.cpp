@@ -274,6 +274,14 @@ class CpuBackend final : public Backend {
                          const void* mean, const void* rstd, const void* w, int64_t N, int64_t D) override {
     cpu::layerNormBackward(t, gx, gw, gb, gy, x, mean, rstd, w, N, D);
   }
+  void sruForward(const Device&, DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c,
+                  void* cLast) override {
+    cpu::sruForward(t, cfg, in, h, c, cLast);
+  }
+  void sruBackward(const Device&, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
+                   const void* gh, const void* gcLast, const SruGrads& out) override {
+    cpu::sruBackward(t, cfg, in, c, gh, gcLast, out);
+  }
   void sgdStep(const Device&, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cpu::sgdStep(t, param, grad, momentumBuf, n, p);

@@ -1,8 +1,9 @@
 // CPU implementations of the op-table entries that autograd builds on, one
 // file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), optim.cpp (sgdStep, adamStep). Signatures and
-// contracts are those of core/backend.h without the device.
+// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), optim.cpp
+// (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
+// without the device.
 #pragma once
 #include "../core/backend.h"
 
@@ -29,6 +30,9 @@ void layerNorm(DType t, void* y, void* mean, void* rstd, const void* x, const vo
                int64_t D, double eps);
 void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, const void* x, const void* mean,
                        const void* rstd, const void* w, int64_t N, int64_t D);
+void sruForward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast);
+void sruBackward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh,
+                 const void* gcLast, const SruGrads& out);
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
 

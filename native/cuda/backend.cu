@@ -225,6 +225,14 @@ class CudaBackend final : public Backend {
                          const void* mean, const void* rstd, const void* w, int64_t N, int64_t D) override {
     cuda::layerNormBackward(context(d), t, gx, gw, gb, gy, x, mean, rstd, w, N, D);
   }
+  void sruForward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c,
+                  void* cLast) override {
+    cuda::sruForward(context(d), t, cfg, in, h, c, cLast);
+  }
+  void sruBackward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
+                   const void* gh, const void* gcLast, const SruGrads& out) override {
+    cuda::sruBackward(context(d), t, cfg, in, c, gh, gcLast, out);
+  }
   void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cuda::sgdStep(context(d), t, param, grad, momentumBuf, n, p);

@@ -23,7 +23,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
-// layernorm.cu, optim.cu (sgdStep, adamStep).
+// layernorm.cu, sru.cu (sruForward, sruBackward), optim.cu (sgdStep, adamStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -46,6 +46,10 @@ void layerNorm(Context& ctx, DType t, void* y, void* mean, void* rstd, const voi
                int64_t N, int64_t D, double eps);
 void layerNormBackward(Context& ctx, DType t, void* gx, void* gw, void* gb, const void* gy, const void* x,
                        const void* mean, const void* rstd, const void* w, int64_t N, int64_t D);
+void sruForward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c,
+                void* cLast);
+void sruBackward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
+                 const void* gh, const void* gcLast, const SruGrads& out);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
               const AdamParams& p);

@@ -53,41 +53,38 @@ DeferredReleases& deferred() {
   return *d;
 }
 
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
- public:
-  static Napi::Function define(Napi::Env env) { return DefineClass(env, "TensorHandle", {}); }
-
-  explicit TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      Napi::TypeError::New(info.Env(), "TensorHandle cannot be constructed from JavaScript").ThrowAsJavaScriptException();
-      return;
-    }
-    tensor_ = *info[0].As<Napi::External<TensorPtr>>().Data();
-    MemoryLedger::instance().addTensor(tensor_->device(), 1);
-  }
-
-  ~TensorHandle() override {
-    if (tensor_) deferred().push(std::move(tensor_));
-  }
-
-  const TensorPtr& tensor() const { return tensor_; }
-  bool disposed() const { return !tensor_; }
-  void dispose() {
-    if (!tensor_) return;
-    MemoryLedger::instance().addTensor(tensor_->device(), -1);
-    tensor_.reset();
-  }
-
- private:
-  TensorPtr tensor_;
+// The native side of a JavaScript tensor handle: a plain object, type-tagged
+// as ours and wrapped (napi_wrap) around this struct. dispose() unwraps it
+// (napi_remove_wrap), which frees everything at once and leaves no finalizer
+// behind, so a loop that disposes its tensors (tidy) keeps a flat footprint
+// even when it never yields to the event loop. Handles lost to GC go through
+// the finalizer, which only queues the release (see DeferredReleases).
+struct TensorHandle {
+  TensorPtr tensor;
 };
+
+constexpr napi_type_tag kHandleTag = {0x616e746c65722d74ULL, 0x656e736f722d7631ULL};  // "antler-tensor-v1"
+
+void finalizeHandle(napi_env /*env*/, void* data, void* /*hint*/) {
+  auto* h = static_cast<TensorHandle*>(data);
+  if (h->tensor) deferred().push(std::move(h->tensor));
+  delete h;
+}
+
+void checkStatus(napi_env env, napi_status status, const char* what) {
+  if (status != napi_ok) {
+    const napi_extended_error_info* info = nullptr;
+    napi_get_last_error_info(env, &info);
+    fail(Code::Internal, what, " failed: ", info && info->error_message ? info->error_message : "unknown N-API error");
+  }
+}
 
 }  // namespace
 
 class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports) {
-    handleClass_ = Napi::Persistent(TensorHandle::define(env));
+    (void)env;
     DefineAddon(exports, {
         InstanceMethod("setErrorClass", &Addon::setErrorClass),
         InstanceMethod("buildInfo", &Addon::guard<&Addon::buildInfo>),
@@ -131,6 +128,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("layerNorm", &Addon::guard<&Addon::layerNorm>),
         InstanceMethod("layerNormBackward", &Addon::guard<&Addon::layerNormBackward>),
         InstanceMethod("assign", &Addon::guard<&Addon::assign>),
+        InstanceMethod("sruForward", &Addon::guard<&Addon::sruForward>),
+        InstanceMethod("sruBackward", &Addon::guard<&Addon::sruBackward>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
     });
@@ -183,19 +182,40 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value wrap(Napi::Env env, TensorPtr t) {
-    return handleClass_.New({Napi::External<TensorPtr>::New(env, &t)});
+    Napi::Object obj = Napi::Object::New(env);
+    checkStatus(env, napi_type_tag_object(env, obj, &kHandleTag), "napi_type_tag_object");
+    const Device device = t->device();
+    auto* h = new TensorHandle{std::move(t)};
+    const napi_status status = napi_wrap(env, obj, h, finalizeHandle, nullptr, nullptr);
+    if (status != napi_ok) {
+      delete h;
+      checkStatus(env, status, "napi_wrap");
+    }
+    MemoryLedger::instance().addTensor(device, 1);
+    return obj;
   }
 
-  TensorHandle* handleArg(const Napi::Value& v, const char* op, const char* what) {
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(handleClass_.Value()))
-      fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
-    return TensorHandle::Unwrap(v.As<Napi::Object>());
+  // Our handle object, or INVALID_ARGUMENT; `disposed` tells whether it was unwrapped.
+  TensorHandle* handleArg(const Napi::Value& v, const char* op, const char* what, bool* disposed = nullptr) {
+    bool ours = false;
+    if (v.IsObject()) checkStatus(v.Env(), napi_check_object_type_tag(v.Env(), v, &kHandleTag, &ours), "napi_check_object_type_tag");
+    if (!ours) fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
+    void* data = nullptr;
+    if (napi_unwrap(v.Env(), v, &data) != napi_ok || data == nullptr) {
+      // Unwrapping a disposed handle fails; clear that pending error, it is not the caller's.
+      const napi_extended_error_info* info = nullptr;
+      napi_get_last_error_info(v.Env(), &info);
+      if (disposed) *disposed = true;
+      return nullptr;
+    }
+    if (disposed) *disposed = false;
+    return static_cast<TensorHandle*>(data);
   }
 
   const Tensor& tensorArg(const Napi::Value& v, const char* op, const char* what) {
     TensorHandle* h = handleArg(v, op, what);
-    if (h->disposed()) fail(Code::Disposed, op, ": ", what, " has been disposed");
-    return *h->tensor();
+    if (!h) fail(Code::Disposed, op, ": ", what, " has been disposed");
+    return *h->tensor;
   }
 
   Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
@@ -397,8 +417,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value dataAsync(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "data");
     TensorHandle* h = handleArg(info[0], "data", "tensor");
-    if (h->disposed()) fail(Code::Disposed, "data: tensor has been disposed");
-    auto* worker = new ReadWorker(info.Env(), h->tensor(), this);
+    if (!h) fail(Code::Disposed, "data: tensor has been disposed");
+    auto* worker = new ReadWorker(info.Env(), h->tensor, this);
     Napi::Promise p = worker->promise();
     worker->Queue();
     return p;
@@ -406,13 +426,20 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value dispose(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "dispose");
-    handleArg(info[0], "dispose", "tensor")->dispose();
+    if (!handleArg(info[0], "dispose", "tensor")) return info.Env().Undefined();  // already disposed
+    void* data = nullptr;
+    checkStatus(info.Env(), napi_remove_wrap(info.Env(), info[0], &data), "napi_remove_wrap");
+    auto* h = static_cast<TensorHandle*>(data);
+    MemoryLedger::instance().addTensor(h->tensor->device(), -1);
+    delete h;
     return info.Env().Undefined();
   }
 
   Napi::Value isDisposed(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "isDisposed");
-    return Napi::Boolean::New(info.Env(), handleArg(info[0], "isDisposed", "tensor")->disposed());
+    bool disposed = false;
+    handleArg(info[0], "isDisposed", "tensor", &disposed);
+    return Napi::Boolean::New(info.Env(), disposed);
   }
 
   Napi::Value clone(const Napi::CallbackInfo& info) {
@@ -698,10 +725,60 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
+  // {d, dirs, k, hasSkipTerm, scaleX, activation}; values are checked by ops::sruForward/sruBackward.
+  static ops::SruOptions sruOptionsArg(const Napi::Value& v, const char* op) {
+    const Napi::Object o = optionsArg(v, op);
+    ops::SruOptions s;
+    s.d = intArg(o.Get("d"), op, "d");
+    s.dirs = intArg(o.Get("dirs"), op, "dirs");
+    s.k = intArg(o.Get("k"), op, "k");
+    s.hasSkipTerm = boolField(o, "hasSkipTerm", op);
+    s.scaleX = numberField(o, "scaleX", op);
+    s.activation = stringArg(o.Get("activation"), op, "activation");
+    return s;
+  }
+
+  // sruForward(U, x|null, weightC, bias, c0|null, maskPad|null, options) -> [h, c, cLast]
+  Napi::Value sruForward(const Napi::CallbackInfo& info) {
+    const char* op = "SRU";
+    expectArgs(info, 7, op);
+    const ops::SruOptions o = sruOptionsArg(info[6], op);
+    ops::SruForwardResult r =
+        ops::sruForward(tensorArg(info[0], op, "U"), optionalTensorArg(info[1], op, "x"), tensorArg(info[2], op, "weight_c"),
+                        tensorArg(info[3], op, "bias"), optionalTensorArg(info[4], op, "c0"),
+                        optionalTensorArg(info[5], op, "maskPad"), o);
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, r.h));
+    out.Set(1u, wrap(env, r.c));
+    out.Set(2u, wrap(env, r.cLast));
+    return out;
+  }
+
+  // sruBackward(U, x|null, weightC, bias, c0|null, maskPad|null, c, gh, gcLast, options)
+  //   -> [gU, gx|null, gWeightC, gBias, gc0]
+  Napi::Value sruBackward(const Napi::CallbackInfo& info) {
+    const char* op = "SRU backward";
+    expectArgs(info, 10, op);
+    const ops::SruOptions o = sruOptionsArg(info[9], op);
+    ops::SruBackwardResult r = ops::sruBackward(
+        tensorArg(info[0], op, "U"), optionalTensorArg(info[1], op, "x"), tensorArg(info[2], op, "weight_c"),
+        tensorArg(info[3], op, "bias"), optionalTensorArg(info[4], op, "c0"), optionalTensorArg(info[5], op, "maskPad"),
+        tensorArg(info[6], op, "c"), tensorArg(info[7], op, "gradient of h"), tensorArg(info[8], op, "gradient of cLast"), o);
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 5);
+    out.Set(0u, wrap(env, r.gU));
+    out.Set(1u, r.gx ? wrap(env, r.gx) : env.Null());
+    out.Set(2u, wrap(env, r.gWeightC));
+    out.Set(3u, wrap(env, r.gBias));
+    out.Set(4u, wrap(env, r.gc0));
+    return out;
+  }
+
   Tensor& mutableTensorArg(const Napi::Value& v, const char* op, const char* what) {
     TensorHandle* h = handleArg(v, op, what);
-    if (h->disposed()) fail(Code::Disposed, op, ": ", what, " has been disposed");
-    return *h->tensor();
+    if (!h) fail(Code::Disposed, op, ": ", what, " has been disposed");
+    return *h->tensor;
   }
 
   Tensor* optionalMutableArg(const Napi::Value& v, const char* op, const char* what) {
@@ -758,7 +835,6 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
-  Napi::FunctionReference handleClass_;
   Napi::FunctionReference errorClass_;
   int64_t reportedBytes_ = 0;
 };

@@ -24,7 +24,7 @@ import {
   zeros,
 } from '../../lib';
 import { native } from '../../lib/native';
-import { addonPath, expectExact, makeRng, randomArray, randomInts } from '../helpers';
+import { addonPath, expectExact, makeRng, randomArray, randomInts, thrownAntlerError } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -171,18 +171,15 @@ if (!cudaAvailable) {
 }
 
 function expectAntlerError(call: () => unknown, code: ErrorCode, what: string): AntlerError {
-  let thrown: unknown;
-  try {
-    // tidy() disposes whatever the call made before it threw (or returned).
-    tidy(() => {
-      call();
-    });
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error(`${what}: did not throw (expected ${code})`);
-  if (!(thrown instanceof AntlerError))
-    throw new Error(`${what}: threw ${(thrown as Error)?.constructor?.name} ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`);
+  const thrown = thrownAntlerError(
+    () =>
+      // tidy() disposes whatever the call made before it threw (or returned).
+      tidy(() => {
+        call();
+      }),
+    code,
+    what,
+  );
   expect({ what, code: thrown.code }).toEqual({ what, code });
   expect(thrown.name).toBe('AntlerError');
   expect(thrown.message.length).toBeGreaterThan(10);

@@ -20,22 +20,13 @@ import {
   tidy,
   zeros,
 } from '../../lib';
-import { addonPath, expectExact, makeRng, randomArray } from '../helpers';
+import { addonPath, expectExact, expectNoLeaksInSuite, makeRng, randomArray, storageCounts, StorageCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
 
-interface Counts {
-  numTensors: number;
-  numDataBuffers: number;
-  numBytes: number;
-}
-function counts(): Counts {
-  const m = memory();
-  return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes };
-}
-function delta(from: Counts): Counts {
-  const now = counts();
+function delta(from: StorageCounts): StorageCounts {
+  const now = storageCounts();
   return {
     numTensors: now.numTensors - from.numTensors,
     numDataBuffers: now.numDataBuffers - from.numDataBuffers,
@@ -43,17 +34,11 @@ function delta(from: Counts): Counts {
   };
 }
 
-let start: Counts;
-beforeAll(() => {
-  start = counts();
-});
-afterAll(() => {
-  expect(counts()).toEqual(start);
-});
+expectNoLeaksInSuite(storageCounts);
 
 describe(`accounting (seed ${SEED})`, () => {
   test('memory() reports per-device and total counts with exact byte sizes', () => {
-    const before = counts();
+    const before = storageCounts();
     const a = zeros([3, 5]);
     const b = ones([7], { dtype: 'float64' });
     const c = full([2, 2], 3, { dtype: 'int32' });
@@ -67,7 +52,7 @@ describe(`accounting (seed ${SEED})`, () => {
   });
 
   test('100,000 tensors (sizes and op results) created and disposed bring every count back', () => {
-    const before = counts();
+    const before = storageCounts();
     let live: Tensor[] = [];
     let made = 0;
     const push = (...ts: Tensor[]): void => {
@@ -99,7 +84,7 @@ describe(`accounting (seed ${SEED})`, () => {
       }
       if (live.length >= 1000) {
         // Every tensor made so far and not yet disposed is counted, no more.
-        expect(counts().numTensors - before.numTensors).toBe(live.length);
+        expect(storageCounts().numTensors - before.numTensors).toBe(live.length);
         dispose(live);
         live = [];
       }
@@ -112,7 +97,7 @@ describe(`accounting (seed ${SEED})`, () => {
 
 describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   test('tidy disposes everything not returned', () => {
-    const before = counts();
+    const before = storageCounts();
     const made: Tensor[] = [];
     const out = tidy(() => {
       const a = zeros([4]);
@@ -130,7 +115,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('returned tensors survive: single, arrays, objects, Maps, nested', () => {
-    const before = counts();
+    const before = storageCounts();
     let inner: Tensor[] = [];
     const out = tidy('named scope', () => {
       const ts = Array.from({ length: 7 }, (_, i) => full([1], i));
@@ -149,7 +134,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('nested tidy moves returned tensors to the parent scope', () => {
-    const before = counts();
+    const before = storageCounts();
     let fromInner: Tensor | undefined;
     let innerTemp: Tensor | undefined;
     const out = tidy(() => {
@@ -187,7 +172,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('keep() survives tidy', () => {
-    const before = counts();
+    const before = storageCounts();
     let kept: Tensor | undefined;
     let temp: Tensor | undefined;
     tidy(() => {
@@ -205,7 +190,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('a throwing fn still disposes its tensors and rethrows', () => {
-    const before = counts();
+    const before = storageCounts();
     const made: Tensor[] = [];
     const boom = new Error('boom');
     expect(() =>
@@ -227,7 +212,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('a fn returning a Promise throws INVALID_ARGUMENT and leaks nothing', async () => {
-    const before = counts();
+    const before = storageCounts();
     const made: Tensor[] = [];
     let err: unknown;
     let promise: Promise<unknown> | undefined;
@@ -252,7 +237,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
   });
 
   test('dispose() twice is fine; dispose([a, {b}]) disposes both', () => {
-    const before = counts();
+    const before = storageCounts();
     const t = zeros([2]);
     t.dispose();
     expect(() => t.dispose()).not.toThrow();
@@ -268,7 +253,7 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
 
 describe(`views keep storage alive (seed ${SEED})`, () => {
   test('dispose the original, the view still reads; the buffer goes when both are gone', () => {
-    const before = counts();
+    const before = storageCounts();
     const vals = randomArray(rng, 24);
     const t = tensor(vals, [4, 6], { dtype: 'float64' });
     const v = t.reshape([2, -1, 3]);
@@ -285,7 +270,7 @@ describe(`views keep storage alive (seed ${SEED})`, () => {
   });
 
   test('a view returned from tidy keeps its storage after the original is disposed', () => {
-    const before = counts();
+    const before = storageCounts();
     const vals = randomArray(rng, 6);
     const v = tidy(() => tensor(vals, [6], { dtype: 'float64' }).reshape([2, 3]));
     expectExact(v.dataSync(), vals, 'tidy view');
@@ -316,7 +301,7 @@ describe('garbage collection', () => {
       env: { ...process.env, CHILD_ADDON: addonPath() },
       encoding: 'utf8',
     });
-    const { start: s, made, end } = JSON.parse(out) as Record<string, Counts>;
+    const { start: s, made, end } = JSON.parse(out) as Record<string, StorageCounts>;
     let bytes = 0;
     for (let i = 0; i < 10000; i++) bytes += ((i % 7) + 1) * 4;
     expect(made.numTensors - s.numTensors).toBe(10000);

@@ -1,0 +1,178 @@
+// The fused SRU recurrence on the GPU (math in kernels/sru.h): one thread per
+// chain (batch b, direction, unit j), both directions in the same launch.
+// Thread i owns column col = i mod dirs·d of batch b = i / (dirs·d), so a warp
+// covers neighbouring units of one (b, direction): its h, c, x and gh accesses
+// are contiguous and its U loads stride k elements.
+//
+// Backward: gWeightC and gBias sum over t and batch without floating-point
+// atomics, so they are the same bits on every run: each chain sums its terms
+// over t in double into its own slot of a [B, 2·dirs·d] scratch, and a second
+// kernel adds the batches in order b = 0, 1, … for each parameter.
+#include "../kernels/sru.h"
+#include "ops.cuh"
+
+namespace antler::cuda {
+
+namespace k = kernels;
+
+// Small blocks spread a modest number of chains (B·dirs·d) over more SMs.
+constexpr int kSruBlock = 128;
+
+static unsigned sruGrid(int64_t n) {
+  const int64_t blocks = (n + kSruBlock - 1) / kSruBlock;
+  const int64_t cap = 0x7fffffff;
+  return static_cast<unsigned>(blocks < cap ? blocks : cap);
+}
+
+// The step's inputs are loaded whether or not it is padded (every address is
+// in bounds) and the result is selected afterwards, so the loads carry no
+// branch and the unrolled loop can issue several steps' loads together.
+template <typename T>
+static __global__ void __launch_bounds__(kSruBlock)
+    sruForwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
+                     const T* __restrict__ weightC, const T* __restrict__ bias, const T* __restrict__ c0,
+                     const int32_t* __restrict__ maskPad, T* __restrict__ h, T* __restrict__ c,
+                     T* __restrict__ cLast) {
+  const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
+  const T scaleX = static_cast<T>(cfg.scaleX);
+  for (int64_t i = gridStart(); i < chains; i += gridStride()) {
+    const int64_t b = i / width, col = i - b * width;
+    const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
+    T state = c0 ? c0[i] : T(0);
+#pragma unroll 4
+    for (int64_t step = 0; step < cfg.L; ++step) {
+      const int64_t t = cfg.timeOf(step, col);
+      const int64_t at = cfg.at(t, b, col);
+      const T* u = U + at * kk;
+      const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
+      const T s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
+      T hNew;
+      const T cNew = k::sruForwardStep(state, u[0], u[1], u[2], s, p, cfg.tanhActivation, hNew);
+      state = padded ? state : cNew;
+      c[at] = state;
+      h[at] = padded ? T(0) : hNew;
+    }
+    cLast[i] = state;
+  }
+}
+
+// Walks each chain's steps in reverse. c_t of a step is the c_{t−1} loaded by
+// the step after it in the walk, so every step reads c once.
+template <typename T>
+static __global__ void __launch_bounds__(kSruBlock)
+    sruBackwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
+                      const T* __restrict__ weightC, const T* __restrict__ bias, const T* __restrict__ c0,
+                      const int32_t* __restrict__ maskPad, const T* __restrict__ c, const T* __restrict__ gh,
+                      const T* __restrict__ gcLast, T* __restrict__ gU, T* __restrict__ gx, T* __restrict__ gc0,
+                      double* __restrict__ partialV, double* __restrict__ partialB) {
+  const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
+  const T scaleX = static_cast<T>(cfg.scaleX);
+  for (int64_t i = gridStart(); i < chains; i += gridStride()) {
+    const int64_t b = i / width, col = i - b * width;
+    const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
+    T carry = gcLast[i];
+    double dvf = 0.0, dvr = 0.0, dbf = 0.0, dbr = 0.0;
+    T cCur = cfg.L > 0 ? c[cfg.at(cfg.timeOf(cfg.L - 1, col), b, col)] : T(0);
+#pragma unroll 2
+    for (int64_t step = cfg.L - 1; step >= 0; --step) {
+      const int64_t t = cfg.timeOf(step, col);
+      const int64_t at = cfg.at(t, b, col);
+      const T cPrev = step > 0 ? c[cfg.at(cfg.timeOf(step - 1, col), b, col)] : (c0 ? c0[i] : T(0));
+      const T* u = U + at * kk;
+      const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
+      const T s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
+      const k::SruStepGrads<T> g =
+          k::sruBackwardStep(cPrev, cCur, u[0], u[1], u[2], s, p, cfg.tanhActivation, gh[at], carry);
+      T* gu = gU + at * kk;
+      gu[0] = padded ? T(0) : g.dxTilde;
+      gu[1] = padded ? T(0) : g.df;
+      gu[2] = padded ? T(0) : g.dr;
+      if (kk == 4) gu[3] = padded ? T(0) : g.ds;
+      if (gx) gx[at] = padded ? T(0) : scaleX * g.ds;
+      if (!padded) {
+        carry = g.carry;
+        dvf += static_cast<double>(g.df) * static_cast<double>(cPrev);
+        dvr += static_cast<double>(g.dr) * static_cast<double>(cPrev);
+        dbf += static_cast<double>(g.df);
+        dbr += static_cast<double>(g.dr);
+      }
+      cCur = cPrev;
+    }
+    gc0[i] = carry;
+    const int64_t slot = b * 2 * width + col;
+    partialV[slot] = dvf;
+    partialV[slot + width] = dvr;
+    partialB[slot] = dbf;
+    partialB[slot + width] = dbr;
+  }
+}
+
+//   gWeightC_i = Σ_b partialV[b, i],  gBias_i = Σ_b partialB[b, i]   (b in order)
+template <typename T>
+static __global__ void sruParamGradKernel(T* __restrict__ gW, T* __restrict__ gB, const double* __restrict__ partialV,
+                                          const double* __restrict__ partialB, int64_t B, int64_t params) {
+  for (int64_t i = gridStart(); i < params; i += gridStride()) {
+    double sv = 0.0, sb = 0.0;
+    for (int64_t b = 0; b < B; ++b) {
+      sv += partialV[b * params + i];
+      sb += partialB[b * params + i];
+    }
+    gW[i] = static_cast<T>(sv);
+    gB[i] = static_cast<T>(sb);
+  }
+}
+
+template <typename T>
+static void launchSruForward(Context& ctx, const k::SruConfig& cfg, const SruInputs& in, void* h, void* c,
+                             void* cLast) {
+  const int64_t chains = cfg.chains();
+  if (chains <= 0) return;
+  sruForwardKernel<T><<<sruGrid(chains), kSruBlock, 0, ctx.stream>>>(
+      cfg, static_cast<const T*>(in.U), static_cast<const T*>(in.x), static_cast<const T*>(in.weightC),
+      static_cast<const T*>(in.bias), static_cast<const T*>(in.c0), in.maskPad, static_cast<T*>(h),
+      static_cast<T*>(c), static_cast<T*>(cLast));
+  ANTLER_LAUNCH_CHECK("sruForward");
+}
+
+template <typename T>
+static void launchSruBackward(Context& ctx, const k::SruConfig& cfg, const SruInputs& in, const void* c,
+                              const void* gh, const void* gcLast, const SruGrads& out) {
+  const int64_t chains = cfg.chains(), params = 2 * cfg.width();
+  // B = 0 still launches the sum, which writes zeros.
+  PoolBuffer partials(ctx, static_cast<size_t>(2 * (cfg.B > 0 ? cfg.B : 1) * params) * sizeof(double));
+  double* partialV = static_cast<double*>(partials.get());
+  double* partialB = partialV + cfg.B * params;
+  if (chains > 0) {
+    sruBackwardKernel<T><<<sruGrid(chains), kSruBlock, 0, ctx.stream>>>(
+        cfg, static_cast<const T*>(in.U), static_cast<const T*>(in.x), static_cast<const T*>(in.weightC),
+        static_cast<const T*>(in.bias), static_cast<const T*>(in.c0), in.maskPad, static_cast<const T*>(c),
+        static_cast<const T*>(gh), static_cast<const T*>(gcLast), static_cast<T*>(out.gU), static_cast<T*>(out.gx),
+        static_cast<T*>(out.gc0), partialV, partialB);
+    ANTLER_LAUNCH_CHECK("sruBackward");
+  }
+  sruParamGradKernel<T><<<gridFor(ctx, params), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(out.gWeightC), static_cast<T*>(out.gBias), partialV, partialB, cfg.B, params);
+  ANTLER_LAUNCH_CHECK("sruBackward");
+}
+
+void sruForward(Context& ctx, DType t, const k::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast) {
+  switch (t) {
+    case DType::Float32: return launchSruForward<float>(ctx, cfg, in, h, c, cLast);
+    case DType::Float64: return launchSruForward<double>(ctx, cfg, in, h, c, cLast);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "SRU: dtype ", dtypeName(t), " is not supported");
+}
+
+void sruBackward(Context& ctx, DType t, const k::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh,
+                 const void* gcLast, const SruGrads& out) {
+  if (cfg.d <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchSruBackward<float>(ctx, cfg, in, c, gh, gcLast, out);
+    case DType::Float64: return launchSruBackward<double>(ctx, cfg, in, c, gh, gcLast, out);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "SRU backward: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cuda

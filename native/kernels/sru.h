@@ -1,0 +1,114 @@
+// The SRU recurrence (Lei et al. 2017), one step of one chain, shared by
+// cpu/sru.cpp and cuda/sru.cu. A chain is one (batch b, direction, unit j);
+// chains are independent, and each walks its direction's time order:
+//
+//   f_t = σ(U_f + v_f c_{t−1} + b_f)
+//   r_t = σ(U_r + v_r c_{t−1} + b_r)
+//   c_t = f_t c_{t−1} + (1 − f_t) U_x̃
+//   h_t = r_t g(c_t) + (1 − r_t) s_t        g = identity or tanh
+//
+// Layouts (col = dir·d + j, width = dirs·d):
+//   U       [L, B, width·k]  column col·k + m, m ∈ {0: x̃, 1: f, 2: r, 3: x'}
+//   x, h, c [L, B, width]    c holds the state after every step
+//   c0, cLast, gc0  [B, width]
+//   weight_c, bias  [2·width] = [forget for every col | reset for every col]
+//   maskPad int32 [L, B], nonzero = padded: c carried, h = 0, no gradient
+// The backward direction (dir = 1) walks t from L−1 down to 0.
+#pragma once
+#include <cstdint>
+
+#include "hd.h"
+#include "unary.h"
+
+namespace antler::kernels {
+
+// Where the skip term s_t comes from.
+enum class SruSkip : int {
+  None = 0,         // s = 0
+  ScaledInput = 1,  // k = 3: s = scaleX · x[t, b, col]
+  Projection = 2,   // k = 4: s = U[t, b, col·k + 3]
+};
+
+// Sizes and options of one layer; validated by core/sru.cpp.
+struct SruConfig {
+  int64_t L = 0, B = 0, d = 0;
+  int64_t dirs = 1;   // 1 or 2
+  int64_t k = 3;      // 3 or 4 columns of U per unit
+  SruSkip skip = SruSkip::None;
+  double scaleX = 1.0;
+  bool tanhActivation = false;
+
+  ANTLER_HD int64_t width() const { return dirs * d; }
+  ANTLER_HD int64_t chains() const { return B * dirs * d; }
+  // Time index of the walk's `step`-th step for the direction of column col.
+  ANTLER_HD int64_t timeOf(int64_t step, int64_t col) const { return col >= d ? L - 1 - step : step; }
+  // Offset of (t, b, col) in x, h and c; U's columns for it start at k times this.
+  ANTLER_HD int64_t at(int64_t t, int64_t b, int64_t col) const { return (t * B + b) * width() + col; }
+};
+
+// The four per-chain parameters: weight_c and bias, forget then reset.
+template <typename T>
+struct SruUnitParams {
+  T vf, vr, bf, br;
+};
+
+template <typename T>
+ANTLER_HD SruUnitParams<T> sruUnitParams(const T* weightC, const T* bias, int64_t width, int64_t col) {
+  return {weightC[col], weightC[width + col], bias[col], bias[width + col]};
+}
+
+template <typename T>
+ANTLER_HD T sruSigmoid(T z) { return T(1) / (T(1) + unary_math::exp_(-z)); }
+
+// s_t from the step's U columns u and its skip input xs (read only for ScaledInput).
+template <typename T>
+ANTLER_HD T sruSkipTerm(SruSkip skip, const T* u, T xs, T scaleX) {
+  switch (skip) {
+    case SruSkip::ScaledInput: return scaleX * xs;
+    case SruSkip::Projection: return u[3];
+    case SruSkip::None: break;
+  }
+  return T(0);
+}
+
+// One forward step from c_{t−1}: returns c_t and writes h_t.
+template <typename T>
+ANTLER_HD T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, T& h) {
+  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
+  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
+  const T c = f * cPrev + (T(1) - f) * xTilde;
+  const T g = tanhAct ? unary_math::tanh_(c) : c;
+  h = r * g + (T(1) - r) * s;
+  return c;
+}
+
+// Gradients of one step (df, dr are with respect to the pre-activations
+// f̂ = U_f + v_f c_{t−1} + b_f and r̂), and the carry ∂loss/∂c_{t−1}.
+template <typename T>
+struct SruStepGrads {
+  T dxTilde, df, dr, ds, carry;
+};
+
+// One backward step, recomputing f and r from c_{t−1} and U. gh is ∂loss/∂h_t,
+// carry is ∂loss/∂c_t from the later steps (and cLast):
+//   dr̂ = gh (g(c) − s) r (1 − r);   dc = gh r g'(c) + carry
+//   df̂ = dc (c_{t−1} − x̃) f (1 − f);  dx̃ = dc (1 − f);  ds = gh (1 − r)
+//   carry ← dc f + df̂ v_f + dr̂ v_r
+template <typename T>
+ANTLER_HD SruStepGrads<T> sruBackwardStep(T cPrev, T c, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p,
+                                          bool tanhAct, T gh, T carry) {
+  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
+  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
+  const T g = tanhAct ? unary_math::tanh_(c) : c;
+  const T gPrime = tanhAct ? T(1) - g * g : T(1);
+  SruStepGrads<T> out;
+  out.dr = gh * (g - s) * (r * (T(1) - r));
+  const T dc = gh * r * gPrime + carry;
+  out.df = dc * (cPrev - xTilde) * (f * (T(1) - f));
+  out.dxTilde = dc * (T(1) - f);
+  out.ds = gh * (T(1) - r);
+  out.carry = dc * f + out.df * p.vf + out.dr * p.vr;
+  return out;
+}
+
+}  // namespace antler::kernels

@@ -1,0 +1,236 @@
+/**
+ * fit() and evaluate(): an MLP learns a 3-class problem that no linear model
+ * can (concentric rings); History, callbacks, verbosity, validation, MSE
+ * regression, argument errors, and no tensor left behind.
+ */
+import * as antler from '../../lib';
+import { Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
+import { expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, Rng, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+
+expectNoLeaksInSuite(tensorCounts);
+
+/** Three concentric rings (class = ring), radii in [0, .8], [1.2, 1.8], [2.2, 2.8]: not linearly separable. */
+function rings(r: Rng, n: number): { xs: number[]; labels: number[] } {
+  const xs: number[] = [], labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    const radius = c === 0 ? r.uniform(0, 0.8) : c === 1 ? r.uniform(1.2, 1.8) : r.uniform(2.2, 2.8);
+    const angle = r.uniform(0, 2 * Math.PI);
+    xs.push(radius * Math.cos(angle), radius * Math.sin(angle));
+    labels.push(c);
+  }
+  return { xs, labels };
+}
+
+/** Accuracy and mean cross-entropy computed in JavaScript from the model's logits. */
+function scoreRef(model: nn.Module, x: Tensor, labels: number[]): { acc: number; loss: number } {
+  const logits = antler.noGrad(() => tidy(() => (model.forward(x) as Tensor).dataSync()));
+  const C = 3;
+  let correct = 0, loss = 0;
+  labels.forEach((y, i) => {
+    const row = Array.from(logits.subarray(i * C, (i + 1) * C));
+    const best = row.indexOf(Math.max(...row));
+    if (best === y) correct++;
+    const mx = Math.max(...row);
+    loss += mx + Math.log(row.reduce((a, v) => a + Math.exp(v - mx), 0)) - row[y];
+  });
+  return { acc: correct / labels.length, loss: loss / labels.length };
+}
+
+function mlp(): nn.Sequential {
+  return new nn.Sequential(new nn.Linear(2, 32), new nn.ReLU(), new nn.Linear(32, 3));
+}
+
+describe(`fit on concentric rings (seed ${SEED})`, () => {
+  const train = rings(rng, 480);
+  const test_ = rings(rng, 120);
+
+  test('a 2-32-3 MLP with Adam reaches >= 95% held-out accuracy; loss falls; nothing leaks', async () => {
+    const x = tensor(train.xs, [480, 2]);
+    const y = tensor(train.labels, [480], { dtype: 'int32' });
+    const xt = tensor(test_.xs, [120, 2]);
+    const yt = tensor(test_.labels, [120], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+    // A linear model cannot separate rings; check the untrained MLP is no better than chance.
+    expect(scoreRef(model, xt, test_.labels).acc).toBeLessThan(0.7);
+    const before = tensorCounts();
+    const history = await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 60, batchSize: 32, seed: rng.u32(), verbose: 0 });
+    // What remains: the last step's gradients (4) and Adam's m and v (8).
+    expect(tensorCounts().numTensors).toBe(before.numTensors + 12);
+    expect(history.epoch).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const losses = history.history.loss;
+    expect(losses).toHaveLength(60);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[59]).toBeLessThan(0.25 * losses[0]);
+    // Mostly decreasing: the mean of the last 10 epochs is below that of epochs 10–19.
+    const avg = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(avg(losses.slice(50))).toBeLessThan(avg(losses.slice(10, 20)));
+
+    const logs = evaluate(model, { x: xt, y: yt }, 'crossEntropy', { metrics: ['accuracy'] });
+    const ref = scoreRef(model, xt, test_.labels);
+    expect(logs.acc).toBeGreaterThanOrEqual(0.95);
+    expect(logs.acc).toBeCloseTo(ref.acc, 12);
+    expectClose([logs.loss], [ref.loss], 1e-5, 1e-6, 'evaluate loss vs JS cross-entropy');
+    // evaluate restores training mode and leaves no tensors behind.
+    expect(model.training).toBe(true);
+    model.zeroGrad();
+    opt.dispose();
+    expect(tensorCounts()).toEqual(before);
+    model.dispose();
+    antler.dispose([x, y, xt, yt]);
+  }, 60_000);
+
+  test('callbacks are called the right number of times, in order, with logs; epoch loss = size-weighted batch mean', async () => {
+    const n = 100, bs = 32, epochs = 3;
+    const batches = Math.ceil(n / bs);
+    const x = tensor(train.xs.slice(0, 2 * n), [n, 2]);
+    const y = tensor(train.labels.slice(0, n), [n], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
+    const events: string[] = [];
+    const batchLogs: Logs[][] = Array.from({ length: epochs }, () => []);
+    const epochLogs: Logs[] = [];
+    let epochNow = -1;
+    const cb: Callbacks = {
+      onTrainBegin: () => void events.push('trainBegin'),
+      onTrainEnd: () => void events.push('trainEnd'),
+      onEpochBegin: (e) => {
+        epochNow = e;
+        events.push(`epochBegin ${e}`);
+      },
+      onEpochEnd: async (e, logs) => {
+        await new Promise((r) => setTimeout(r, 1)); // async callbacks are awaited
+        events.push(`epochEnd ${e}`);
+        epochLogs.push({ ...logs });
+      },
+      onBatchBegin: (b) => void events.push(`batchBegin ${b}`),
+      onBatchEnd: (b, logs) => {
+        events.push(`batchEnd ${b}`);
+        batchLogs[epochNow].push({ ...logs });
+      },
+    };
+    const second: Callbacks = { onBatchEnd: () => void events.push('second') };
+    const history = await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs, batchSize: bs, callbacks: [cb, second], verbose: 0, metrics: ['accuracy'] });
+    const expected = ['trainBegin'];
+    for (let e = 0; e < epochs; e++) {
+      expected.push(`epochBegin ${e}`);
+      for (let b = 0; b < batches; b++) expected.push(`batchBegin ${b}`, `batchEnd ${b}`, 'second');
+      expected.push(`epochEnd ${e}`);
+    }
+    expected.push('trainEnd');
+    expect(events).toEqual(expected);
+    for (let e = 0; e < epochs; e++) {
+      expect(batchLogs[e].map((l) => l.size)).toEqual([32, 32, 32, 4]);
+      expect(batchLogs[e].every((l) => Number.isFinite(l.loss) && l.loss > 0)).toBe(true);
+      const weighted = batchLogs[e].reduce((s, l) => s + l.loss * l.size, 0) / n;
+      expectClose([epochLogs[e].loss], [weighted], 1e-12, 0, `epoch ${e} loss`);
+      expect(epochLogs[e].acc).toBeGreaterThanOrEqual(0);
+      expect(epochLogs[e].acc).toBeLessThanOrEqual(1);
+    }
+    expect(history.history.loss).toEqual(epochLogs.map((l) => l.loss));
+    expect(history.history.acc).toEqual(epochLogs.map((l) => l.acc));
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test('verbose 0 prints nothing; verbose 1 prints one line per epoch off a TTY', async () => {
+    const x = tensor(train.xs.slice(0, 40), [20, 2]);
+    const y = tensor(train.labels.slice(0, 20), [20], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const tty = process.stdout.isTTY;
+    try {
+      (process.stdout as { isTTY?: boolean }).isTTY = false;
+      await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 2, verbose: 0 });
+      expect(log).not.toHaveBeenCalled();
+      expect(write).not.toHaveBeenCalled();
+      expect(err).not.toHaveBeenCalled();
+      await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 2, verbose: 1 });
+      expect(log).toHaveBeenCalledTimes(2);
+      expect(String(log.mock.calls[0][0])).toMatch(/^epoch 1\/2: loss \d/);
+    } finally {
+      (process.stdout as { isTTY?: boolean }).isTTY = tty;
+      log.mockRestore();
+      write.mockRestore();
+      err.mockRestore();
+    }
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test('validation data adds valLoss (and valAcc) equal to evaluate() on it', async () => {
+    const x = tensor(train.xs.slice(0, 300), [150, 2]);
+    const y = tensor(train.labels.slice(0, 150), [150], { dtype: 'int32' });
+    const xv = tensor(test_.xs, [120, 2]);
+    const yv = tensor(test_.labels, [120], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+    const history = await fit(model, { data: { x, y }, validation: { x: xv, y: yv }, metrics: ['accuracy'], loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0 });
+    expect(Object.keys(history.history).sort()).toEqual(['acc', 'loss', 'valAcc', 'valLoss']);
+    expect(history.history.valLoss).toHaveLength(3);
+    const ref = scoreRef(model, xv, test_.labels);
+    expectClose([history.history.valLoss[2]], [ref.loss], 1e-5, 1e-6, 'last valLoss');
+    expect(history.history.valAcc[2]).toBeCloseTo(ref.acc, 12);
+    const plain = await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 1, verbose: 0 });
+    expect(Object.keys(plain.history)).toEqual(['loss']);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, xv, yv]);
+  });
+
+  test("loss 'mse' fits a linear regression to its true weights", async () => {
+    const n = 256, d = 3;
+    const w = [rng.uniform(-2, 2), rng.uniform(-2, 2), rng.uniform(-2, 2)], b = rng.uniform(-1, 1);
+    const xs: number[] = [], ys: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)];
+      xs.push(...row);
+      ys.push(row.reduce((s, v, j) => s + v * w[j], b));
+    }
+    const x = tensor(xs, [n, d]);
+    const y = tensor(ys, [n, 1]);
+    const model = new nn.Linear(d, 1);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    const history = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: 30, batchSize: 16, verbose: 0 });
+    const losses = history.history.loss;
+    expect(losses[29]).toBeLessThan(1e-6);
+    expect(losses[29]).toBeLessThan(losses[0] * 1e-3);
+    expectClose(model.weight.dataSync(), w, 1e-3, 1e-3, 'weights');
+    expectClose(model.bias!.dataSync(), [b], 1e-3, 1e-3, 'bias');
+    const logs = evaluate(model, { x, y }, 'mse');
+    const pred = antler.noGrad(() => tidy(() => model.forward(x).dataSync()));
+    expectClose([logs.loss], [ys.reduce((s, v, i) => s + (pred[i] - v) ** 2, 0) / n], 1e-4, 1e-9, 'evaluate mse');
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test('bad arguments reject with AntlerError codes and leave nothing allocated', async () => {
+    const x = tensor(train.xs.slice(0, 20), [10, 2]);
+    const y = tensor(train.labels.slice(0, 9), [9], { dtype: 'int32' });
+    const y10 = tensor(train.labels.slice(0, 10), [10], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+    const before = tensorCounts();
+    await expectRejects(fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, verbose: 0 }), 'SHAPE_MISMATCH', /\[10, 2\].*\[9\]/);
+    await expectRejects(fit(model, { data: { x, y: y10 }, loss: 'crossEntropy', optimizer: undefined as never, verbose: 0 }), 'INVALID_ARGUMENT', /optimizer/);
+    await expectRejects(fit(model, { data: { x, y: y10 }, loss: 'hinge' as never, optimizer: opt, verbose: 0 }), 'INVALID_ARGUMENT', /loss/);
+    await expectRejects(fit(model, { data: undefined as never, loss: 'crossEntropy', optimizer: opt, verbose: 0 }), 'INVALID_ARGUMENT', /data/);
+    await expectRejects(fit(model, { data: { x, y: y10 }, loss: 'crossEntropy', optimizer: opt, epochs: 0, verbose: 0 }), 'INVALID_ARGUMENT', /epochs/);
+    await expectRejects(fit(model, { data: { x, y: y10 }, loss: 'crossEntropy', optimizer: opt, verbose: 0, lr: 0.1 } as never), 'INVALID_ARGUMENT', /lr/);
+    expect(model.parameters().every((p) => p.grad === null)).toBe(true);
+    expect(tensorCounts()).toEqual(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, y10]);
+  });
+});

@@ -1,0 +1,462 @@
+/**
+ * Optimizers against float64 JavaScript transcriptions of torch.optim's
+ * single-tensor (foreach=False) update rules in PyTorch 2.x, plus parameter
+ * groups, closures, skipped parameters, option validation, clipGradNorm and
+ * the learning-rate schedulers' closed forms.
+ */
+import * as antler from '../../lib';
+import { ErrorCode, optim, Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+
+expectNoLeaksInSuite(tensorCounts);
+
+// ---------------------------------------------------------------- references
+
+interface SgdOpts {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+}
+const SGD_DEFAULTS: SgdOpts = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
+
+/** torch.optim.SGD, _single_tensor_sgd, one parameter. buf is null before the first step. */
+function sgdRef(param: Float64Array, grad: ArrayLike<number>, state: { buf: Float64Array | null }, o: SgdOpts): void {
+  const n = param.length;
+  // grad = grad if not maximize else -grad; grad = grad.add(param, alpha=wd)
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    d[i] = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) d[i] = d[i] + o.weightDecay * param[i];
+  }
+  if (o.momentum !== 0) {
+    if (state.buf === null) state.buf = Float64Array.from(d); // torch.clone(grad)
+    else for (let i = 0; i < n; i++) state.buf[i] = state.buf[i] * o.momentum + (1 - o.dampening) * d[i];
+    const buf = state.buf;
+    for (let i = 0; i < n; i++) d[i] = o.nesterov ? d[i] + o.momentum * buf[i] : buf[i];
+  }
+  for (let i = 0; i < n; i++) param[i] = param[i] + -o.lr * d[i];
+}
+
+interface AdamOpts {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+const ADAM_DEFAULTS: AdamOpts = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false };
+const ADAMW_DEFAULTS: AdamOpts = { ...ADAM_DEFAULTS, weightDecay: 1e-2 };
+
+interface AdamState {
+  step: number;
+  m: Float64Array;
+  v: Float64Array;
+  vmax: Float64Array;
+}
+
+/** torch.lerp's CPU formula. */
+function lerp(a: number, b: number, w: number): number {
+  return Math.abs(w) < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w);
+}
+
+/** torch.optim.Adam / AdamW, _single_tensor_adam(w), one parameter. */
+function adamRef(param: Float64Array, grad: ArrayLike<number>, s: AdamState, o: AdamOpts, decoupled: boolean): void {
+  const [beta1, beta2] = o.betas;
+  s.step += 1;
+  const bc1 = 1 - beta1 ** s.step;
+  const bc2 = 1 - beta2 ** s.step;
+  const stepSize = o.lr / bc1;
+  const bc2Sqrt = Math.sqrt(bc2);
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) {
+      if (decoupled) param[i] = param[i] * (1 - o.lr * o.weightDecay);
+      else g = g + o.weightDecay * param[i];
+    }
+    s.m[i] = lerp(s.m[i], g, 1 - beta1);
+    s.v[i] = s.v[i] * beta2 + (1 - beta2) * g * g;
+    let vUsed = s.v[i];
+    if (o.amsgrad) {
+      s.vmax[i] = Math.max(s.vmax[i], s.v[i]);
+      vUsed = s.vmax[i];
+    }
+    const denom = Math.sqrt(vUsed) / bc2Sqrt + o.eps;
+    param[i] = param[i] + -stepSize * (s.m[i] / denom);
+  }
+}
+
+// ---------------------------------------------------------------- drivers
+
+/** Largest |a − e| / max(|e|, 1e-3): relative, floored so values near 0 compare absolutely. */
+function maxRelDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), 1e-3);
+    if (!(d <= worst)) worst = d; // NaN wins
+  }
+  return worst;
+}
+
+const SHAPES = [[3, 4], [5], [], [2, 3, 2]];
+
+/** |p| in [0.2, 2] with a random sign. */
+function initValues(r: Rng, n: number): number[] {
+  return Array.from({ length: n }, () => (r.next() < 0.5 ? -1 : 1) * r.uniform(0.2, 2));
+}
+
+function makeParams(r: Rng): { params: Tensor[]; ref: Float64Array[] } {
+  const ref = SHAPES.map((s) => Float64Array.from(initValues(r, prod(s))));
+  const params = SHAPES.map((s, i) => tensor(ref[i], s, { dtype: 'float64', requiresGrad: true }));
+  return { params, ref };
+}
+
+function setGrad(p: Tensor, g: number[]): void {
+  p.zeroGrad();
+  p.grad = tensor(g, p.shape, { dtype: 'float64' });
+}
+
+/**
+ * Fresh gradients for every parameter, at a scale that varies by step; every
+ * fourth step is tiny, so v falls below its running max and amsgrad matters.
+ */
+function drawGrads(r: Rng, step = 0): number[][] {
+  const scale = step % 4 === 3 ? r.uniform(1e-4, 1e-3) : r.uniform(0.05, 3);
+  return SHAPES.map((s) => randomArray(r, prod(s), -scale, scale));
+}
+
+const STEPS = 20;
+const TOL = 1e-12;
+
+describe(`SGD matches torch.optim.SGD, 20 float64 steps (seed ${SEED})`, () => {
+  const cases: Partial<SgdOpts>[] = [
+    { lr: 0.1 },
+    { lr: 0.05, momentum: 0.9 },
+    { lr: 0.05, momentum: 0.9, dampening: 0.3, weightDecay: 0.01 },
+    { lr: 0.02, momentum: 0.8, nesterov: true, weightDecay: 0.1 },
+    { lr: 0.03, momentum: 0.5, maximize: true },
+    { lr: 0.07, weightDecay: 0.05, maximize: true },
+    { lr: 0.01, momentum: 0.99, dampening: 0.9, weightDecay: 0.3, maximize: true },
+    {},
+  ];
+  test.each(cases.map((c) => [JSON.stringify(c), c] as const))('%s', (_name, opts) => {
+    const o = { ...SGD_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const init = ref.map((r) => Float64Array.from(r));
+    const states = params.map(() => ({ buf: null as Float64Array | null }));
+    const opt = new optim.SGD(params, opts);
+    for (let step = 0; step < STEPS; step++) {
+      const grads = drawGrads(rng, step);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      expect(opt.step()).toBeUndefined();
+      params.forEach((_, i) => sgdRef(ref[i], grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const buf = opt.state.get(p)!.momentumBuffer as Tensor | undefined;
+      if (o.momentum === 0) expect(buf).toBeUndefined();
+      else expect(maxRelDiff(buf!.dataSync(), states[i].buf!)).toBeLessThanOrEqual(TOL);
+    });
+    // The parameters did move, by more than the tolerance.
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+});
+
+describe(`Adam and AdamW match torch.optim, 20 float64 steps (seed ${SEED})`, () => {
+  const cases: [string, Partial<AdamOpts>][] = [
+    ['Adam', {}],
+    ['Adam', { lr: 0.01, betas: [0.8, 0.99] }],
+    ['Adam', { lr: 0.01, weightDecay: 0.1 }],
+    ['Adam', { lr: 0.02, amsgrad: true }],
+    ['Adam', { lr: 0.01, maximize: true, amsgrad: true, weightDecay: 0.05 }],
+    ['Adam', { lr: 0.05, eps: 1e-3, betas: [0.5, 0.9] }],
+    ['AdamW', {}],
+    ['AdamW', { lr: 0.01, weightDecay: 0.5 }],
+    ['AdamW', { lr: 0.02, amsgrad: true, weightDecay: 0.1, maximize: true }],
+    ['AdamW', { lr: 0.01, weightDecay: 0, betas: [0.95, 0.9999] }],
+  ];
+  test.each(cases.map(([k, c]) => [`${k} ${JSON.stringify(c)}`, k, c] as const))('%s', (_name, kind, opts) => {
+    const decoupled = kind === 'AdamW';
+    const o = { ...(decoupled ? ADAMW_DEFAULTS : ADAM_DEFAULTS), ...opts };
+    const { params, ref } = makeParams(rng);
+    const init = ref.map((r) => Float64Array.from(r));
+    const states: AdamState[] = ref.map((r) => ({ step: 0, m: new Float64Array(r.length), v: new Float64Array(r.length), vmax: new Float64Array(r.length) }));
+    const opt = decoupled ? new optim.AdamW(params, opts) : new optim.Adam(params, opts);
+    for (let step = 0; step < STEPS; step++) {
+      const grads = drawGrads(rng, step);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => adamRef(ref[i], grads[i], states[i], o, decoupled));
+    }
+    let vmaxDiffers = false;
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`${kind} param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const st = opt.state.get(p)!;
+      expect(st.step).toBe(STEPS);
+      expect(maxRelDiff((st.expAvg as Tensor).dataSync(), states[i].m)).toBeLessThanOrEqual(TOL);
+      expect(maxRelDiff((st.expAvgSq as Tensor).dataSync(), states[i].v)).toBeLessThanOrEqual(TOL);
+      if (o.amsgrad) {
+        expect(maxRelDiff((st.maxExpAvgSq as Tensor).dataSync(), states[i].vmax)).toBeLessThanOrEqual(TOL);
+        vmaxDiffers ||= states[i].vmax.some((x, j) => x !== states[i].v[j]);
+      } else expect(st.maxExpAvgSq).toBeUndefined();
+    });
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    // With amsgrad the max must have been exercised for the case to mean anything.
+    if (o.amsgrad) expect(vmaxDiffers).toBe(true);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('AdamW shrinks a parameter with zero gradient by exactly 1 − lr·wd per step (Adam does not)', () => {
+    const init = initValues(rng, 6);
+    const pw = tensor(init, [6], { dtype: 'float64', requiresGrad: true });
+    const pa = tensor(init, [6], { dtype: 'float64', requiresGrad: true });
+    const adamw = new optim.AdamW([pw], { lr: 0.1, weightDecay: 0.2 });
+    const adam = new optim.Adam([pa], { lr: 0.1 });
+    for (let s = 0; s < 3; s++) {
+      setGrad(pw, new Array(6).fill(0));
+      setGrad(pa, new Array(6).fill(0));
+      adamw.step();
+      adam.step();
+    }
+    // m = v = 0, so the Adam term is 0 / eps = 0; only the decay acts.
+    expectClose(pw.dataSync(), init.map((v) => v * (1 - 0.1 * 0.2) ** 3), 1e-15, 0, 'AdamW decay');
+    expectExact(pa.dataSync(), init, 'Adam without decay');
+    adamw.dispose();
+    adam.dispose();
+    antler.dispose([pw, pa]);
+  });
+});
+
+describe(`optimizer mechanics (seed ${SEED})`, () => {
+  test('parameter groups take their own options and inherit the rest', () => {
+    const { params, ref } = makeParams(rng);
+    const [a, b, c, d] = params;
+    const opt = new optim.SGD(
+      [
+        { params: [a, b], lr: 0.1 },
+        { params: [c, d], lr: 0.01, nesterov: true },
+      ],
+      { momentum: 0.9, lr: 0.5 },
+    );
+    expect(opt.paramGroups.map((g) => [g.lr, g.momentum, g.nesterov])).toEqual([
+      [0.1, 0.9, false],
+      [0.01, 0.9, true],
+    ]);
+    const groupOf = [0, 0, 1, 1];
+    const opts: SgdOpts[] = [
+      { ...SGD_DEFAULTS, lr: 0.1, momentum: 0.9 },
+      { ...SGD_DEFAULTS, lr: 0.01, momentum: 0.9, nesterov: true },
+    ];
+    const states = params.map(() => ({ buf: null as Float64Array | null }));
+    for (let s = 0; s < 5; s++) {
+      const grads = drawGrads(rng);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => sgdRef(ref[i], grads[i], states[i], opts[groupOf[i]]));
+    }
+    params.forEach((p, i) => expect(maxRelDiff(p.dataSync(), ref[i])).toBeLessThanOrEqual(TOL));
+    // Changing a group's lr takes effect on the next step.
+    opt.paramGroups[0].lr = 0;
+    const frozen = Float64Array.from(a.dataSync());
+    setGrad(a, new Array(a.size).fill(1));
+    setGrad(b, new Array(b.size).fill(1));
+    opt.step();
+    expectExact(a.dataSync(), frozen, 'lr 0 leaves the parameter');
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('step(closure) runs the closure first and returns its loss', () => {
+    const xs = initValues(rng, 4);
+    const p = tensor(xs, [4], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.1 });
+    let calls = 0;
+    const made: Tensor[] = [];
+    const loss = opt.step(() => {
+      calls++;
+      opt.zeroGrad();
+      const l = tidy(() => p.square().sum()); // Σ p², gradient 2p
+      l.backward();
+      made.push(l);
+      return l;
+    });
+    expect(calls).toBe(1);
+    expectClose([loss!], [xs.reduce((a, v) => a + v * v, 0)], 1e-15, 0, 'returned loss');
+    expectClose(p.dataSync(), xs.map((v) => v - 0.1 * 2 * v), 1e-15, 0, 'updated with the closure gradient');
+    // A closure may return a plain number too.
+    expect(opt.step(() => 2.5)).toBe(2.5);
+    antler.dispose(made);
+    opt.dispose();
+    p.dispose();
+  });
+
+  test('parameters without a gradient are skipped (no update, no state)', () => {
+    const { params, ref } = makeParams(rng);
+    const opt = new optim.Adam(params, { lr: 0.1 });
+    const grads = drawGrads(rng);
+    setGrad(params[1], grads[1]);
+    setGrad(params[3], grads[3]);
+    opt.step();
+    expectExact(params[0].dataSync(), ref[0], 'param 0 untouched');
+    expectExact(params[2].dataSync(), ref[2], 'param 2 untouched');
+    expect(opt.state.has(params[0]) || opt.state.has(params[2])).toBe(false);
+    expect(opt.state.has(params[1]) && opt.state.has(params[3])).toBe(true);
+    const s1: AdamState = { step: 0, m: new Float64Array(ref[1].length), v: new Float64Array(ref[1].length), vmax: new Float64Array(ref[1].length) };
+    adamRef(ref[1], grads[1], s1, { ...ADAM_DEFAULTS, lr: 0.1 }, false);
+    expect(maxRelDiff(params[1].dataSync(), ref[1])).toBeLessThanOrEqual(TOL);
+    opt.zeroGrad();
+    expect(params.every((p) => p.grad === null)).toBe(true);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('invalid options and parameters throw', () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const bad: [string, () => unknown, ErrorCode][] = [
+      ['SGD negative lr', () => new optim.SGD([p], { lr: -0.1 }), 'INVALID_ARGUMENT'],
+      ['SGD negative momentum', () => new optim.SGD([p], { momentum: -0.5 }), 'INVALID_ARGUMENT'],
+      ['SGD negative weightDecay', () => new optim.SGD([p], { weightDecay: -1 }), 'INVALID_ARGUMENT'],
+      ['SGD nesterov without momentum', () => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT'],
+      ['SGD nesterov with dampening', () => new optim.SGD([p], { nesterov: true, momentum: 0.9, dampening: 0.1 }), 'INVALID_ARGUMENT'],
+      ['SGD NaN lr', () => new optim.SGD([p], { lr: NaN }), 'INVALID_ARGUMENT'],
+      ['SGD negative lr in a group', () => new optim.SGD([{ params: [p], lr: -1 }]), 'INVALID_ARGUMENT'],
+      ['Adam negative lr', () => new optim.Adam([p], { lr: -1e-3 }), 'INVALID_ARGUMENT'],
+      ['Adam beta1 = 1', () => new optim.Adam([p], { betas: [1, 0.999] }), 'INVALID_ARGUMENT'],
+      ['Adam beta2 = 1', () => new optim.Adam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT'],
+      ['Adam beta2 > 1', () => new optim.Adam([p], { betas: [0.9, 1.5] }), 'INVALID_ARGUMENT'],
+      ['Adam negative beta', () => new optim.Adam([p], { betas: [-0.1, 0.9] }), 'INVALID_ARGUMENT'],
+      ['Adam negative eps', () => new optim.Adam([p], { eps: -1e-8 }), 'INVALID_ARGUMENT'],
+      ['AdamW negative weightDecay', () => new optim.AdamW([p], { weightDecay: -0.01 }), 'INVALID_ARGUMENT'],
+      ['no parameters', () => new optim.SGD([]), 'INVALID_ARGUMENT'],
+      ['a parameter twice', () => new optim.SGD([{ params: [p] }, { params: [p] }]), 'INVALID_ARGUMENT'],
+      ['a non-leaf parameter', () => new optim.SGD([p.mul(2)]), 'INVALID_ARGUMENT'],
+      ['an int32 parameter', () => new optim.SGD([tensor([1], undefined, { dtype: 'int32' })]), 'DTYPE_MISMATCH'],
+    ];
+    for (const [name, call, code] of bad) {
+      const e = expectAntlerErrorInTidy(call, code);
+      expect({ name, message: e.message.length > 10 }).toEqual({ name, message: true });
+    }
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { lr: -0.1 }), 'INVALID_ARGUMENT', /-0\.1/);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT', /beta.*index 1/);
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /[Nn]esterov/);
+    p.dispose();
+  });
+});
+
+describe(`clipGradNorm (seed ${SEED})`, () => {
+  function withGrads(): { params: Tensor[]; grads: number[][] } {
+    const shapes = [[4, 3], [7], [2, 2]];
+    const params = shapes.map((s) => antler.zeros(s, { dtype: 'float64', requiresGrad: true }));
+    const grads = shapes.map((s) => randomArray(rng, prod(s), -3, 3));
+    params.forEach((p, i) => setGrad(p, grads[i]));
+    return { params, grads };
+  }
+
+  for (const normType of [2, Infinity, 1]) {
+    test(`norm ${normType}: returns the pre-clip norm and scales by maxNorm / (norm + 1e-6)`, () => {
+      const { params, grads } = withGrads();
+      const flat = grads.flat();
+      const total = normType === Infinity ? Math.max(...flat.map(Math.abs)) : normType === 2 ? Math.sqrt(flat.reduce((a, g) => a + g * g, 0)) : flat.reduce((a, g) => a + Math.abs(g), 0);
+      const extra = antler.zeros([3], { dtype: 'float64', requiresGrad: true }); // no grad: ignored
+      const maxNorm = total * rng.uniform(0.1, 0.9);
+      const got = optim.clipGradNorm([...params, extra], maxNorm, normType);
+      expectClose([got], [total], 1e-13, 0, 'returned norm');
+      const coef = maxNorm / (total + 1e-6);
+      params.forEach((p, i) => expectClose(p.grad!.dataSync(), grads[i].map((g) => g * coef), 1e-14, 0, `clipped grad ${i}`));
+      expect(extra.grad).toBeNull();
+      // The clipped gradients now have norm ≈ maxNorm.
+      const after = params.flatMap((p) => Array.from(p.grad!.dataSync()));
+      const newNorm = normType === Infinity ? Math.max(...after.map(Math.abs)) : normType === 2 ? Math.sqrt(after.reduce((a, g) => a + g * g, 0)) : after.reduce((a, g) => a + Math.abs(g), 0);
+      expectClose([newNorm], [maxNorm], 1e-6, 0, 'norm after clipping');
+      antler.dispose([...params, extra]);
+    });
+  }
+
+  test('a norm already below maxNorm leaves the gradients exactly as they were', () => {
+    const { params, grads } = withGrads();
+    const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));
+    expectClose([optim.clipGradNorm(params, total * 2)], [total], 1e-13, 0, 'returned norm');
+    params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i}`));
+    antler.dispose(params);
+  });
+});
+
+describe(`learning-rate schedulers (seed ${SEED})`, () => {
+  function twoGroups(): { opt: optim.SGD; params: Tensor[]; bases: number[] } {
+    const params = [antler.zeros([2], { requiresGrad: true }), antler.zeros([3], { requiresGrad: true })];
+    const bases = [rng.uniform(0.01, 1), rng.uniform(0.001, 0.1)];
+    const opt = new optim.SGD([{ params: [params[0]], lr: bases[0] }, { params: [params[1]], lr: bases[1] }]);
+    return { opt, params, bases };
+  }
+
+  function drive(sched: optim.LRScheduler, opt: optim.SGD, epochs: number): number[][] {
+    const seen: number[][] = [sched.getLastLr()];
+    expect(seen[0]).toEqual(opt.paramGroups.map((g) => g.lr));
+    for (let e = 1; e <= epochs; e++) {
+      sched.step();
+      seen.push(opt.paramGroups.map((g) => g.lr));
+    }
+    return seen;
+  }
+
+  function expectSequence(seen: number[][], formula: (base: number, epoch: number) => number, bases: number[]): void {
+    seen.forEach((lrs, epoch) => expectClose(lrs, bases.map((b) => formula(b, epoch)), 1e-12, 1e-15, `epoch ${epoch}`));
+  }
+
+  test('StepLR: base · γ^⌊epoch / stepSize⌋', () => {
+    const { opt, params, bases } = twoGroups();
+    const stepSize = rng.int(1, 4), gamma = rng.uniform(0.1, 0.9);
+    const seen = drive(new optim.StepLR(opt, stepSize, gamma), opt, 12);
+    expectSequence(seen, (b, e) => b * gamma ** Math.floor(e / stepSize), bases);
+    // It really decays: the last lr is below the first.
+    expect(seen[12][0]).toBeLessThan(seen[0][0]);
+    antler.dispose(params);
+  });
+
+  test('CosineAnnealingLR: ηmin + (base − ηmin)(1 + cos(π epoch / Tmax)) / 2', () => {
+    const { opt, params, bases } = twoGroups();
+    const tMax = rng.int(3, 10), etaMin = 1e-4;
+    const seen = drive(new optim.CosineAnnealingLR(opt, tMax, etaMin), opt, tMax);
+    expectSequence(seen, (b, e) => etaMin + ((b - etaMin) * (1 + Math.cos((Math.PI * e) / tMax))) / 2, bases);
+    expectClose(seen[tMax], [etaMin, etaMin], 1e-12, 1e-15, 'reaches etaMin at Tmax');
+    expectClose(seen[0], bases, 1e-15, 0, 'starts at base');
+    antler.dispose(params);
+  });
+
+  test('LinearLR: factor from startFactor to endFactor over totalIters, then constant', () => {
+    const { opt, params, bases } = twoGroups();
+    const startFactor = rng.uniform(0.05, 0.5), endFactor = rng.uniform(0.6, 1), totalIters = rng.int(2, 6);
+    const seen = drive(new optim.LinearLR(opt, startFactor, endFactor, totalIters), opt, totalIters + 4);
+    expectSequence(seen, (b, e) => b * (startFactor + ((endFactor - startFactor) * Math.min(e, totalIters)) / totalIters), bases);
+    expectClose(seen[totalIters + 4], bases.map((b) => b * endFactor), 1e-12, 0, 'plateau');
+    antler.dispose(params);
+  });
+
+  test('the optimizer uses the scheduled lr on its next step', () => {
+    const p = antler.zeros([3], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.5 });
+    const sched = new optim.StepLR(opt, 1, 0.1);
+    const expected = [0, 0, 0];
+    for (let e = 0; e < 3; e++) {
+      setGrad(p, [1, 2, 3]);
+      opt.step();
+      const lr = 0.5 * 0.1 ** e;
+      for (let i = 0; i < 3; i++) expected[i] -= lr * (i + 1);
+      sched.step();
+    }
+    expectClose(p.dataSync(), expected, 1e-14, 0, 'params after three scheduled steps');
+    p.dispose();
+  });
+});
