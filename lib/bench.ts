@@ -4,11 +4,13 @@
  * PyTorch when python3 with torch is importable). Later suites (sru, deer)
  * register here too.
  */
+import { timeIt } from './bench-timing';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backends, synchronize } from './device';
+import { backends } from './device';
+import { benchSru } from './bench-sru';
 import { tidy } from './engine';
 import { matmul } from './ops/core';
 import { randn } from './tensor';
@@ -22,23 +24,6 @@ interface Row {
   gflops?: number;
 }
 
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function timeIt(fn: () => void, device: string, repeats: number): number {
-  fn();
-  synchronize(device);
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    synchronize(device);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(times);
-}
 
 function torchMatmul(sizes: number[], repeats: number): Map<number, number> {
   const script = `
@@ -82,7 +67,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) throw new Error(`unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
@@ -100,12 +85,14 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
     all.push(...rows);
     const cases = [...new Set(rows.map((r) => r.case))];
     console.log(`\n${name}`);
-    console.log(`  ${'case'.padEnd(24)} ${'impl/device'.padEnd(18)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  ratio vs antler cpu`);
+    console.log(`  ${'case'.padEnd(24)} ${'impl/device'.padEnd(20)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  speed vs the case's first row`);
     for (const c of cases) {
-      const base = rows.find((r) => r.case === c && r.impl === 'antler' && r.device === 'cpu');
-      for (const r of rows.filter((x) => x.case === c)) {
-        const ratio = base ? (base.ms / r.ms).toFixed(2) + 'x' : '';
-        console.log(`  ${c.padEnd(24)} ${`${r.impl}/${r.device}`.padEnd(18)} ${r.ms.toFixed(3).padStart(9)} ${(r.gflops ?? 0).toFixed(1).padStart(9)}  ${ratio}`);
+      const group = rows.filter((x) => x.case === c);
+      const base = group[0];
+      for (const r of group) {
+        const ratio = (base.ms / r.ms).toFixed(2) + 'x';
+        const gflops = r.gflops === undefined ? '-' : r.gflops.toFixed(1);
+        console.log(`  ${c.padEnd(24)} ${`${r.impl}/${r.device}`.padEnd(20)} ${r.ms.toFixed(3).padStart(9)} ${gflops.padStart(9)}  ${ratio}`);
       }
     }
   }

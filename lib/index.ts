@@ -39,3 +39,5 @@ export { fit, evaluate } from './train/fit';
 export type { FitOptions, History, Callbacks, Logs } from './train/fit';
 export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensors } from './io';
 export type { LoadOptions, SafetensorsContents } from './io';
+export { sruRecurrence, sruRecurrenceReference } from './sru';
+export type { SruRecurrenceOptions } from './sru';

@@ -30,11 +30,16 @@ export class Node {
     this.refs += 1;
   }
 
+  /** Drops one reference; a node nobody refers to frees its tensors and releases its inputs (iteratively: graphs can be long). */
   release(): void {
-    this.refs -= 1;
-    if (this.refs > 0) return;
-    this.freeSaved();
-    for (const e of this.edges) if (e && 'node' in e) e.node.release();
+    const stack: Node[] = [this];
+    while (stack.length) {
+      const node = stack.pop()!;
+      node.refs -= 1;
+      if (node.refs > 0) continue;
+      node.freeSaved();
+      for (const e of node.edges) if (e && 'node' in e) stack.push(e.node);
+    }
   }
 
   freeSaved(): void {

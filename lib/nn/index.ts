@@ -3,3 +3,5 @@ export { Module } from './module';
 export { Linear, Embedding, Dropout, LayerNorm, Sequential, ReLU, Tanh, Sigmoid, GELU } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';
+export { SRU, SRUCell } from '../sru';
+export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';

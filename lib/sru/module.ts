@@ -1,0 +1,542 @@
+/**
+ * nn.SRU and nn.SRUCell: the Simple Recurrent Unit (Lei et al. 2017) with the
+ * options, parameter names, layouts and initialisation of the `sru` PyTorch
+ * package v2.6, so state dicts move between the two.
+ *
+ * One layer: U = x W (one GEMM over every step, through `weight_proj` first
+ * when projected), then the elementwise recurrence of ./recurrence.ts, either
+ * fused (one native launch) or op by op from autograd ops (`impl: 'reference'`,
+ * the independent reference for tests and a fallback). Layer norm goes on the
+ * layer's input (default) or on its output (`normalizeAfter`); the skip term
+ * always reads the raw input.
+ *
+ * Dropout follows the reference: `rnnDropout` multiplies the input of W by a
+ * mask [B, in] shared over time; `dropout` (every layer but the last) keeps
+ * the skip path and drops the gated part with a mask [B, dirs·d] shared over
+ * time: h = s + m ⊙ r ⊙ (g(c) − s).
+ */
+import { isGradEnabled } from '../autograd/graph';
+import { isolated, tidy } from '../engine';
+import { fail } from '../errors';
+import { LayerNorm } from '../nn/layers';
+import { Module } from '../nn/module';
+import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
+import { dropoutMask } from '../ops/nn';
+import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
+import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe } from '../validate';
+import { sruRecurrence, SruRecurrenceOptions } from './recurrence';
+
+export type SRUImpl = 'fused' | 'reference';
+export type SRUActivation = 'identity' | 'tanh';
+
+/** Options shared by SRU and SRUCell (camelCase of the reference's keyword arguments). */
+export interface SRULayerOptions {
+  /** Dropout on the gated part of h, mask shared over time (default 0). */
+  dropout?: number;
+  /** Variational dropout on the input of W, mask shared over time (default 0). */
+  rnnDropout?: number;
+  bidirectional?: boolean;
+  /** Factorises W as weight_proj [in, p] · weight [p, dirs·d·k]; used only when 0 < p < in and p < dirs·d, as in the reference. */
+  projectionSize?: number;
+  /** g in h = r ⊙ g(c) + (1 − r) ⊙ s: 'identity' (default) or 'tanh'. */
+  activation?: SRUActivation;
+  /** Initial reset-gate bias (default 0). */
+  highwayBias?: number;
+  /** h keeps a skip term s (default true). */
+  hasSkipTerm?: boolean;
+  /** Layer norm on each layer's input (or output with normalizeAfter). */
+  layerNorm?: boolean;
+  normalizeAfter?: boolean;
+  /** Scales the skip term by sqrt(1 + 2·exp(highwayBias)) (SRU default false, SRUCell default true, as in the reference). */
+  rescale?: boolean;
+  /** weight_c ~ U(±weightCInit) instead of U(±sqrt(3))·sqrt(0.5). */
+  weightCInit?: number;
+  /** 'fused' (default): the native recurrence; 'reference': autograd ops step by step. */
+  impl?: SRUImpl;
+  dtype?: 'float32' | 'float64';
+  device?: string;
+}
+
+export interface SRUOptions extends SRULayerOptions {
+  /** Stacked layers (default 2). */
+  numLayers?: number;
+}
+
+export interface SRUForwardOptions {
+  /** Initial state: [numLayers, B, dirs·d] for SRU, [B, dirs·d] for SRUCell (default zeros). */
+  c0?: Tensor | null;
+  /** [L, B], nonzero = padding: c is carried through, h is 0. Any dtype. */
+  maskPad?: Tensor | null;
+  /** Lengths of right-padded sequences, int32 [B] or numbers, each in [1, L]; turned into maskPad. */
+  lengths?: Tensor | ArrayLike<number> | null;
+}
+
+export interface SRUOutput {
+  /** [L, B, dirs·d] */
+  output: Tensor;
+  /** Final states: [numLayers, B, dirs·d] for SRU, [B, dirs·d] for SRUCell (each sequence's last real step). */
+  c: Tensor;
+}
+
+const LAYER_KEYS = [
+  'dropout', 'rnnDropout', 'bidirectional', 'projectionSize', 'activation', 'highwayBias', 'hasSkipTerm',
+  'layerNorm', 'normalizeAfter', 'rescale', 'weightCInit', 'impl', 'dtype', 'device',
+] as const;
+
+function checkProbability(p: unknown, op: string, what: string): number {
+  const v = checkFinite(p, op, what);
+  if (v < 0 || v >= 1) fail('INVALID_ARGUMENT', `${op}: ${what} must be in [0, 1); got ${v}`);
+  return v;
+}
+
+function checkImpl(v: unknown, op: string): SRUImpl {
+  if (v !== 'fused' && v !== 'reference') fail('INVALID_ARGUMENT', `${op}: impl must be 'fused' or 'reference'; got ${describe(v)}`);
+  return v;
+}
+
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+// ---------------------------------------------------------------- time split
+
+/**
+ * @internal Splits x along axis 0 into x.shape[0] tensors of shape
+ * x.shape.slice(1). With gradients on it halves recursively: one slice per
+ * step would send a full-size gradient back for every step (O(L²) in
+ * backward); halving costs O(L log L).
+ */
+export function unstack(x: Tensor): Tensor[] {
+  const n = x.shape[0];
+  const rest = x.shape.slice(1);
+  if (!isGradEnabled() || !x.requiresGrad) return Array.from({ length: n }, (_, t) => reshape(slice(x, [t], [1]), rest));
+  const out: Tensor[] = [];
+  const split = (part: Tensor, len: number) => {
+    if (len === 1) {
+      out.push(reshape(part, rest));
+      return;
+    }
+    const half = len >> 1;
+    split(slice(part, [0], [half]), half);
+    split(slice(part, [half], [len - half]), len - half);
+  };
+  split(x, n);
+  return out;
+}
+
+// ---------------------------------------------------------------- reference recurrence
+
+/**
+ * The recurrence of {@link sruRecurrence} (same arguments, same results)
+ * written with autograd ops, one step at a time. Gate columns of U are
+ * (dir·d + j)·k + m with m = x̃, f, r (, x'); weightC and bias are
+ * [forget | reset], each [dirs, d].
+ */
+export function sruRecurrenceReference(
+  U: Tensor, x: Tensor | null, weightC: Tensor, bias: Tensor, c0: Tensor | null, maskPad: Tensor | null, o: SruRecurrenceOptions,
+): { h: Tensor; c: Tensor } {
+  return tidy(() => {
+    const [L, B] = U.shape;
+    const d = o.hiddenSize;
+    const dirs = o.bidirectional ? 2 : 1;
+    const k = o.k;
+    const U5 = reshape(U, [L, B, dirs, d, k]);
+    const v = reshape(weightC, [2, dirs, d]);
+    const b = reshape(bias, [2, dirs, d]);
+    const opts = { dtype: U.dtype as 'float32' | 'float64', device: U.device };
+    const pad = maskPad ? unstack(reshape(cast(notEqual(maskPad, 0), U.dtype), [L, B, 1])) : null;
+    const keepMask = pad ? pad.map((p) => sub(1, p)) : null;
+    const x4 = x ? reshape(x, [L, B, dirs, d]) : null;
+    const hDirs: Tensor[] = [];
+    const cDirs: Tensor[] = [];
+    for (let di = 0; di < dirs; di++) {
+      const column = (m: number) => reshape(slice(U5, [0, 0, di, 0, m], [L, B, 1, d, 1]), [L, B, d]);
+      const param = (p: Tensor, gate: number) => reshape(slice(p, [gate, di, 0], [1, 1, d]), [d]);
+      const uX = unstack(column(0));
+      const uF = unstack(add(column(1), param(b, 0)));
+      const uR = unstack(add(column(2), param(b, 1)));
+      const vF = param(v, 0);
+      const vR = param(v, 1);
+      let skip: Tensor[] | null = null;
+      if (o.hasSkipTerm && k === 4) skip = unstack(column(3));
+      else if (o.hasSkipTerm && x4) skip = unstack(mul(reshape(slice(x4, [0, 0, di, 0], [L, B, 1, d]), [L, B, d]), o.scaleX));
+      let cPrev = c0 ? slice(c0, [0, di * d], [B, d]) : full([B, d], 0, opts);
+      const hs: Tensor[] = new Array(L);
+      for (let step = 0; step < L; step++) {
+        const t = di === 0 ? step : L - 1 - step;
+        const f = sigmoid(add(uF[t], mul(vF, cPrev)));
+        const r = sigmoid(add(uR[t], mul(vR, cPrev)));
+        // c = f ⊙ c_prev + (1 − f) ⊙ x̃
+        let c = add(uX[t], mul(sub(cPrev, uX[t]), f));
+        if (pad) c = add(mul(c, keepMask![t]), mul(cPrev, pad[t]));
+        const g = o.activation === 'tanh' ? tanh(c) : c;
+        // h = r ⊙ g + (1 − r) ⊙ s
+        let h = skip ? add(skip[t], mul(sub(g, skip[t]), r)) : mul(g, r);
+        if (pad) h = mul(h, keepMask![t]);
+        hs[t] = h;
+        cPrev = c;
+      }
+      hDirs.push(stack(hs, 0));
+      cDirs.push(cPrev);
+    }
+    return {
+      h: dirs === 1 ? hDirs[0] : concat(hDirs, 2),
+      c: dirs === 1 ? cDirs[0] : concat(cDirs, 1),
+    };
+  });
+}
+
+// ---------------------------------------------------------------- masks
+
+interface Prepared {
+  L: number;
+  B: number;
+  /** int32 [L, B] of 0/1, or null. */
+  mask: Tensor | null;
+}
+
+function checkInput(x: unknown, op: string, inputSize: number, like: Tensor): Tensor {
+  const t = checkTensor(x, op, 'input');
+  if (t.rank !== 3 || t.shape[2] !== inputSize)
+    fail('SHAPE_MISMATCH', `${op}: input must be [length, batch, ${inputSize}]; got shape ${shapeText(t.shape)}`);
+  if (t.shape[0] < 1 || t.shape[1] < 1) fail('SHAPE_MISMATCH', `${op}: input has an empty length or batch (shape ${shapeText(t.shape)})`);
+  if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${t.dtype}; the module is ${like.dtype} (convert with .cast('${like.dtype}') or module.cast())`);
+  if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: input is on ${t.device}; the module is on ${like.device} (move one with .to())`);
+  return t;
+}
+
+function checkState(c: unknown, op: string, shape: number[], like: Tensor): Tensor {
+  const t = checkTensor(c, op, 'c0');
+  if (t.rank !== shape.length || t.shape.some((v, i) => v !== shape[i]))
+    fail('SHAPE_MISMATCH', `${op}: c0 must have shape ${shapeText(shape)}; got ${shapeText(t.shape)}`);
+  if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: c0 is ${t.dtype}; the module is ${like.dtype}`);
+  if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: c0 is on ${t.device}; the module is on ${like.device}`);
+  return t;
+}
+
+/** Validates maskPad / lengths and returns the padding mask as int32 0/1 [L, B] (null when nothing is padded). */
+function prepareMask(x: Tensor, o: SRUForwardOptions, op: string): Prepared {
+  const [L, B] = x.shape;
+  const hasMask = o.maskPad !== undefined && o.maskPad !== null;
+  const hasLengths = o.lengths !== undefined && o.lengths !== null;
+  if (hasMask && hasLengths) fail('INVALID_ARGUMENT', `${op}: pass maskPad or lengths, not both`);
+  if (hasMask) {
+    const m = checkTensor(o.maskPad, op, 'maskPad');
+    if (m.rank !== 2 || m.shape[0] !== L || m.shape[1] !== B)
+      fail('SHAPE_MISMATCH', `${op}: maskPad must be [length, batch] = [${L}, ${B}]; got ${shapeText(m.shape)}`);
+    if (m.device !== x.device) fail('DEVICE_MISMATCH', `${op}: maskPad is on ${m.device}; the input is on ${x.device}`);
+    return { L, B, mask: cast(notEqual(m, 0), 'int32') };
+  }
+  if (!hasLengths) return { L, B, mask: null };
+  let values: ArrayLike<number>;
+  if (o.lengths instanceof Tensor) {
+    const t = checkTensor(o.lengths, op, 'lengths');
+    if (t.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: lengths must be an int32 tensor; got ${t.dtype}`);
+    if (t.rank !== 1 || t.shape[0] !== B) fail('SHAPE_MISMATCH', `${op}: lengths must have shape [${B}] (one per batch entry); got ${shapeText(t.shape)}`);
+    values = t.dataSync();
+  } else if (Array.isArray(o.lengths) || ArrayBuffer.isView(o.lengths)) {
+    values = o.lengths as ArrayLike<number>;
+    if (values.length !== B) fail('SHAPE_MISMATCH', `${op}: lengths has ${values.length} entries; the batch has ${B}`);
+  } else {
+    fail('INVALID_ARGUMENT', `${op}: lengths must be an int32 Tensor or an array of numbers; got ${describe(o.lengths)}`);
+  }
+  const mask = new Int32Array(L * B);
+  let padded = false;
+  for (let b = 0; b < B; b++) {
+    const n = values[b];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > L)
+      fail('INVALID_ARGUMENT', `${op}: lengths[${b}] is ${describe(n)}; each length must be an integer in [1, ${L}]`);
+    for (let t = n; t < L; t++) mask[t * B + b] = 1;
+    if (n < L) padded = true;
+  }
+  return { L, B, mask: padded ? tensor(mask, [L, B], { dtype: 'int32', device: x.device }) : null };
+}
+
+// ---------------------------------------------------------------- SRUCell
+
+/**
+ * One SRU layer (the reference's SRUCell). Parameters: `weight`
+ * [in (or projectionSize), dirs·d·k] with column (dir·d + j)·k + m,
+ * m ∈ {x̃, f, r, x'}; `weight_proj` [in, projectionSize] when projected;
+ * `weight_c` and `bias` [2·dirs·d] as [forget | reset]; buffer `scale_x` [1];
+ * `layer_norm.weight/bias` with layerNorm. k = 4 when the layer has a skip term
+ * and in ≠ dirs·d, else 3.
+ */
+export class SRUCell extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  /** dirs·hiddenSize */
+  readonly outputSize: number;
+  readonly bidirectional: boolean;
+  readonly dropout: number;
+  readonly rnnDropout: number;
+  /** The projection actually used (0 when the requested one does not shrink W). */
+  readonly projectionSize: number;
+  readonly activation: SRUActivation;
+  readonly highwayBias: number;
+  readonly hasSkipTerm: boolean;
+  readonly rescale: boolean;
+  readonly normalizeAfter: boolean;
+  /** Columns per unit in U: 3 or 4. */
+  readonly k: 3 | 4;
+  impl: SRUImpl;
+  weight: Tensor;
+  weightProj: Tensor | null;
+  weightC: Tensor;
+  bias: Tensor;
+  scaleX: Tensor;
+  layerNorm: LayerNorm | null;
+  private scaleValue: number | null = null;
+
+  constructor(inputSize: number, hiddenSize: number, options?: SRULayerOptions) {
+    super();
+    const op = 'SRUCell';
+    const o = checkOptions<SRULayerOptions>(options, op, LAYER_KEYS);
+    this.inputSize = checkInteger(inputSize, op, 'inputSize', 1);
+    this.hiddenSize = checkInteger(hiddenSize, op, 'hiddenSize', 1);
+    this.bidirectional = o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, op, 'bidirectional');
+    this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
+    this.dropout = o.dropout === undefined ? 0 : checkProbability(o.dropout, op, 'dropout');
+    this.rnnDropout = o.rnnDropout === undefined ? 0 : checkProbability(o.rnnDropout, op, 'rnnDropout');
+    const proj = o.projectionSize === undefined ? 0 : checkInteger(o.projectionSize, op, 'projectionSize', 0);
+    this.projectionSize = proj > 0 && proj < this.inputSize && proj < this.outputSize ? proj : 0;
+    const act = o.activation ?? 'identity';
+    if (act !== 'identity' && act !== 'tanh') fail('INVALID_ARGUMENT', `${op}: activation must be 'identity' or 'tanh'; got ${describe(act)}`);
+    this.activation = act;
+    this.highwayBias = o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias');
+    this.hasSkipTerm = o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm');
+    this.rescale = o.rescale === undefined ? true : checkBoolean(o.rescale, op, 'rescale');
+    const useLayerNorm = o.layerNorm === undefined ? false : checkBoolean(o.layerNorm, op, 'layerNorm');
+    this.normalizeAfter = o.normalizeAfter === undefined ? false : checkBoolean(o.normalizeAfter, op, 'normalizeAfter');
+    const weightCInit = o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit');
+    this.impl = o.impl === undefined ? 'fused' : checkImpl(o.impl, op);
+    const dtype = o.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+    const device = o.device === undefined ? undefined : checkDevice(o.device, op);
+    const place = { dtype, device };
+    this.k = this.hasSkipTerm && this.inputSize !== this.outputSize ? 4 : 3;
+    const k = this.k;
+
+    const scaleVal = this.rescale && this.hasSkipTerm ? Math.sqrt(1 + 2 * Math.exp(this.highwayBias)) : 1;
+    const rows = this.projectionSize || this.inputSize;
+    const cols = this.outputSize * k;
+    // Column factors of the reference's init: U(±sqrt(3/rows)), then per gate m (column % k).
+    const colScale = new Float64Array(cols);
+    for (let col = 0; col < cols; col++) {
+      const m = col % k;
+      let s = 1;
+      if (m === 0 && this.dropout > 0) s *= Math.sqrt(1 - this.dropout);
+      if (this.rnnDropout > 0) s *= Math.sqrt(1 - this.rnnDropout);
+      if (useLayerNorm) s *= 0.1;
+      if (m === 3 && this.rescale && this.hasSkipTerm) s *= scaleVal;
+      if (m === 1 || m === 2) s *= Math.SQRT1_2;
+      colScale[col] = s;
+    }
+    const make = (fn: () => Tensor) => isolated(() => tidy(fn));
+    const bound = Math.sqrt(3 / rows);
+    const weight = make(() => mul(rand([rows, cols], { minval: -bound, maxval: bound, ...place }), tensor(colScale, [cols], place)));
+    const weightProj = this.projectionSize
+      ? make(() => rand([this.inputSize, this.projectionSize], { minval: -Math.sqrt(3 / this.inputSize), maxval: Math.sqrt(3 / this.inputSize), ...place }))
+      : null;
+    const cBound = weightCInit ?? Math.sqrt(3) * Math.SQRT1_2;
+    const weightC = make(() => rand([2 * this.outputSize], { minval: -cBound, maxval: cBound, ...place }));
+    const biasValues = new Float64Array(2 * this.outputSize);
+    biasValues.fill(this.highwayBias, this.outputSize);
+    const bias = make(() => tensor(biasValues, [2 * this.outputSize], place));
+
+    // Registration order gives the reference's state-dict order.
+    this.weightProj = this.registerParameter('weight_proj', weightProj);
+    this.weight = this.registerParameter('weight', weight)!;
+    this.weightC = this.registerParameter('weight_c', weightC)!;
+    this.bias = this.registerParameter('bias', bias)!;
+    this.scaleX = this.registerBuffer('scale_x', make(() => tensor([scaleVal], [1], place)));
+    this.layerNorm = useLayerNorm
+      ? this.registerModule('layer_norm', new LayerNorm(this.normalizeAfter ? this.outputSize : this.inputSize, place))
+      : null;
+  }
+
+  /** The skip-term factor in use: scale_x with rescale, else 1 (cached; refreshed by loadStateDict). */
+  private scale(): number {
+    if (!this.rescale) return 1;
+    if (this.scaleValue === null) this.scaleValue = this.scaleX.dataSync()[0];
+    return this.scaleValue;
+  }
+
+  /** @internal Forget the cached scale_x after its buffer changed. */
+  refreshScale(): void {
+    this.scaleValue = null;
+  }
+
+  loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const r = super.loadStateDict(dict, options);
+    this.refreshScale();
+    return r;
+  }
+
+  /** @internal One layer on a validated input, with the padding mask already made. */
+  runLayer(x: Tensor, c0: Tensor | null, mask: Tensor | null): { h: Tensor; c: Tensor } {
+    const [L, B] = x.shape;
+    const n = this.outputSize;
+    const place = { dtype: x.dtype as 'float32' | 'float64', device: x.device };
+    let input = x;
+    if (this.layerNorm && !this.normalizeAfter) input = this.layerNorm.forward(input);
+    if (this.training && this.rnnDropout > 0) input = mul(input, dropoutMask([B, this.inputSize], this.rnnDropout, place));
+    let rows = reshape(input, [L * B, this.inputSize]);
+    if (this.weightProj) rows = matmul(rows, this.weightProj);
+    const U = reshape(matmul(rows, this.weight), [L, B, n * this.k]);
+    const opts: SruRecurrenceOptions = {
+      hiddenSize: this.hiddenSize, bidirectional: this.bidirectional, k: this.k, hasSkipTerm: this.hasSkipTerm,
+      scaleX: this.scale(), activation: this.activation,
+    };
+    const skipInput = this.hasSkipTerm && this.k === 3 ? x : null;
+    const recurrence = this.impl === 'fused' ? sruRecurrence : sruRecurrenceReference;
+    let { h, c } = recurrence(U, skipInput, this.weightC, this.bias, c0, mask, opts);
+    if (this.training && this.dropout > 0) {
+      // The reference drops the gated part only: h = s + m ⊙ (h − s), s zeroed on padded steps.
+      const m = dropoutMask([B, n], this.dropout, place);
+      let s: Tensor | null = null;
+      if (this.hasSkipTerm)
+        s = this.k === 3 ? mul(x, opts.scaleX) : reshape(slice(reshape(U, [L, B, n, 4]), [0, 0, 0, 3], [L, B, n, 1]), [L, B, n]);
+      if (s && mask) s = mul(s, reshape(cast(sub(1, mask), x.dtype), [L, B, 1]));
+      h = s ? add(s, mul(sub(h, s), m)) : mul(h, m);
+    }
+    if (this.layerNorm && this.normalizeAfter) h = this.layerNorm.forward(h);
+    return { h, c };
+  }
+
+  /**
+   * x [L, B, inputSize] -> output [L, B, dirs·d] and the final state c
+   * [B, dirs·d]. The forward direction's state is the one after each
+   * sequence's last real step, the backward direction's the one after step 0.
+   */
+  forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
+    const op = 'SRUCell';
+    const o = checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+    checkInput(x, op, this.inputSize, this.weight);
+    return tidy(() => {
+      const { B, mask } = prepareMask(x, o, op);
+      const c0 = o.c0 ? checkState(o.c0, op, [B, this.outputSize], this.weight) : null;
+      const { h, c } = this.runLayer(x, c0, mask);
+      return { output: h, c };
+    });
+  }
+
+  /**
+   * One time step for streaming inference: x [B, inputSize] and the state c
+   * [B, dirs·d] (zeros when omitted) -> h [B, dirs·d] and the new c.
+   * Unidirectional layers only. Dropout masks (training mode) are drawn anew
+   * each step, so stream in eval mode.
+   */
+  step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
+    const op = 'SRUCell.step';
+    if (this.bidirectional) fail('INVALID_ARGUMENT', `${op}: a bidirectional layer needs the whole sequence; call forward()`);
+    const t = checkTensor(x, op, 'x');
+    if (t.rank !== 2 || t.shape[1] !== this.inputSize)
+      fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${this.inputSize}]; got shape ${shapeText(t.shape)}`);
+    return tidy(() => {
+      const r = this.forward(reshape(t, [1, t.shape[0], this.inputSize]), { c0: c ?? null });
+      return { h: reshape(r.output, [t.shape[0], this.outputSize]), c: r.c };
+    });
+  }
+}
+
+// ---------------------------------------------------------------- SRU
+
+/** The ModuleList of layers, named rnn_lst.0, rnn_lst.1, ... as in the reference. */
+class SRULayerList extends Module {
+  constructor(readonly cells: SRUCell[]) {
+    super();
+    cells.forEach((c, i) => this.registerModule(String(i), c));
+  }
+
+  forward(): never {
+    fail('INVALID_ARGUMENT', 'SRU.rnn_lst holds the layers; call SRU.forward()');
+  }
+}
+
+/**
+ * Stacked SRU layers (the reference's SRU). forward(x [L, B, inputSize],
+ * {c0, maskPad, lengths}) -> {output [L, B, dirs·d], c [numLayers, B, dirs·d]}.
+ * Layer i reads inputSize (i = 0) or dirs·d features; dropout applies to every
+ * layer but the last.
+ */
+export class SRU extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly outputSize: number;
+  readonly bidirectional: boolean;
+  readonly cells: SRUCell[];
+
+  constructor(inputSize: number, hiddenSize: number, options?: SRUOptions) {
+    super();
+    const op = 'SRU';
+    const o = checkOptions<SRUOptions>(options, op, ['numLayers', ...LAYER_KEYS]);
+    this.inputSize = checkInteger(inputSize, op, 'inputSize', 1);
+    this.hiddenSize = checkInteger(hiddenSize, op, 'hiddenSize', 1);
+    this.numLayers = o.numLayers === undefined ? 2 : checkInteger(o.numLayers, op, 'numLayers', 1);
+    const { numLayers: _n, ...layer } = o;
+    void _n;
+    this.bidirectional = Boolean(o.bidirectional);
+    this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
+    const dropout = o.dropout ?? 0;
+    this.cells = Array.from({ length: this.numLayers }, (_, i) =>
+      new SRUCell(i === 0 ? this.inputSize : this.outputSize, this.hiddenSize, {
+        ...layer,
+        rescale: o.rescale ?? false,
+        dropout: i + 1 === this.numLayers ? 0 : dropout,
+      }),
+    );
+    this.registerModule('rnn_lst', new SRULayerList(this.cells));
+  }
+
+  get impl(): SRUImpl {
+    return this.cells[0].impl;
+  }
+
+  set impl(v: SRUImpl) {
+    checkImpl(v, 'SRU');
+    for (const c of this.cells) c.impl = v;
+  }
+
+  loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const r = super.loadStateDict(dict, options);
+    for (const c of this.cells) c.refreshScale();
+    return r;
+  }
+
+  forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
+    const op = 'SRU';
+    const o = checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+    checkInput(x, op, this.inputSize, this.cells[0].weight);
+    return tidy(() => {
+      const { B, mask } = prepareMask(x, o, op);
+      const n = this.outputSize;
+      const c0 = o.c0 ? checkState(o.c0, op, [this.numLayers, B, n], this.cells[0].weight) : null;
+      let h = x;
+      const cs: Tensor[] = [];
+      this.cells.forEach((cell, i) => {
+        const ci = c0 ? reshape(slice(c0, [i, 0, 0], [1, B, n]), [B, n]) : null;
+        const r = cell.runLayer(h, ci, mask);
+        h = r.h;
+        cs.push(r.c);
+      });
+      return { output: h, c: stack(cs, 0) };
+    });
+  }
+
+  /**
+   * One time step through every layer: x [B, inputSize], c [numLayers, B,
+   * d] (zeros when omitted) -> h [B, d] (the last layer's) and the new c.
+   * Unidirectional only; stream in eval mode.
+   */
+  step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
+    const op = 'SRU.step';
+    if (this.bidirectional) fail('INVALID_ARGUMENT', `${op}: a bidirectional SRU needs the whole sequence; call forward()`);
+    const t = checkTensor(x, op, 'x');
+    if (t.rank !== 2 || t.shape[1] !== this.inputSize)
+      fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${this.inputSize}]; got shape ${shapeText(t.shape)}`);
+    return tidy(() => {
+      const r = this.forward(reshape(t, [1, t.shape[0], this.inputSize]), { c0: c ?? null });
+      return { h: reshape(r.output, [t.shape[0], this.outputSize]), c: r.c };
+    });
+  }
+}

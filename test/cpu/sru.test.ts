@@ -1,0 +1,653 @@
+/**
+ * nn.SRU / nn.SRUCell: the fused recurrence against the op-by-op reference
+ * (outputs and every gradient, float64, over a table of configurations), the
+ * reference against a plain JavaScript float64 layer, finite differences,
+ * dropout replay, bad inputs, the `sru` v2.6 state-dict names and layouts,
+ * and streaming with step().
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as antler from '../../lib';
+import { AntlerError, ErrorCode, Tensor, tensor, tidy } from '../../lib';
+import { native } from '../../lib/native';
+import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
+import { expectClose, expectExact, makeRng, matmul2d, randomArray, Rng } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+antler.setSeed(rng.u32());
+
+const hasFused = typeof (native() as unknown as { sruForward?: unknown }).sruForward === 'function';
+if (!hasFused) console.log('SRU: this addon has no fused kernel (native().sruForward); fused-vs-reference tests are skipped');
+const withFused = hasFused ? test : test.skip;
+const IMPLS: SRUImpl[] = hasFused ? ['reference', 'fused'] : ['reference'];
+
+function expectAntlerError(call: () => unknown, code: ErrorCode, message?: RegExp): void {
+  let thrown: unknown;
+  try {
+    tidy(() => {
+      call();
+    });
+  } catch (e) {
+    thrown = e;
+  }
+  if (thrown === undefined) throw new Error(`did not throw (expected ${code})`);
+  if (!(thrown instanceof AntlerError)) throw new Error(`threw ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`);
+  expect(thrown.code).toBe(code);
+  if (message) expect(thrown.message).toMatch(message);
+}
+
+const counts = () => {
+  const m = antler.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+};
+let start: ReturnType<typeof counts>;
+beforeAll(() => {
+  start = counts();
+});
+afterAll(() => {
+  expect(counts()).toEqual(start);
+});
+
+const f64 = (values: ArrayLike<number>, shape: number[], requiresGrad = false) =>
+  tensor(Float64Array.from(values), shape, { dtype: 'float64', requiresGrad });
+
+/** Fresh random values in every parameter (layer-norm gains around 1), so zero biases and unit gains test nothing by accident. */
+function randomizeParameters(m: antler.nn.Module, r: Rng): void {
+  for (const [name, p] of m.namedParameters()) {
+    const values = name.endsWith('layer_norm.weight') ? randomArray(r, p.size, 0.5, 1.5) : randomArray(r, p.size, -0.8, 0.8);
+    tidy(() => void p.assign(tensor(Float64Array.from(values), p.shape.slice(), { dtype: p.dtype })));
+  }
+}
+
+// ---------------------------------------------------------------- a plain JavaScript layer
+
+interface LayerRefArgs {
+  L: number; B: number; inSize: number; d: number; dirs: number; k: number;
+  hasSkipTerm: boolean; tanh: boolean; scale: number;
+  x: ArrayLike<number>; weight: ArrayLike<number>; weightProj: ArrayLike<number> | null; projSize: number;
+  weightC: ArrayLike<number>; bias: ArrayLike<number>; c0: ArrayLike<number> | null; pad: ArrayLike<number> | null;
+}
+
+/** One SRU layer in float64 scalar loops, straight from the equations and the `sru` v2.6 layout. */
+function sruLayerRef(a: LayerRefArgs): { h: Float64Array; c: Float64Array } {
+  const { L, B, d, dirs, k } = a;
+  const n = dirs * d;
+  const rows = a.weightProj ? matmul2d(a.x, a.weightProj, L * B, a.projSize, a.inSize) : a.x;
+  const U = matmul2d(rows, a.weight, L * B, n * k, a.weightProj ? a.projSize : a.inSize);
+  const h = new Float64Array(L * B * n);
+  const cOut = new Float64Array(B * n);
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  for (let dir = 0; dir < dirs; dir++)
+    for (let j = 0; j < d; j++)
+      for (let b = 0; b < B; b++) {
+        const unit = dir * d + j;
+        let c = a.c0 ? a.c0[b * n + unit] : 0;
+        for (let s = 0; s < L; s++) {
+          const t = dir === 0 ? s : L - 1 - s;
+          const u = (m: number) => U[(t * B + b) * n * k + unit * k + m];
+          const f = sig(u(1) + a.weightC[unit] * c + a.bias[unit]);
+          const r = sig(u(2) + a.weightC[n + unit] * c + a.bias[n + unit]);
+          const padded = a.pad !== null && a.pad[t * B + b] !== 0;
+          if (padded) continue; // c carried, h stays 0
+          c = f * c + (1 - f) * u(0);
+          const g = a.tanh ? Math.tanh(c) : c;
+          const skip = !a.hasSkipTerm ? 0 : k === 4 ? u(3) : a.scale * a.x[(t * B + b) * a.inSize + unit];
+          h[(t * B + b) * n + unit] = r * g + (1 - r) * skip;
+        }
+        cOut[b * n + unit] = c;
+      }
+  return { h, c: cOut };
+}
+
+describe(`SRUCell against a plain JavaScript layer (seed ${SEED})`, () => {
+  const cases = [
+    { note: 'k=3', inSize: 4, d: 4, bidirectional: false },
+    { note: 'k=4', inSize: 3, d: 5, bidirectional: false },
+    { note: 'k=3 bidirectional, maskPad, rescale', inSize: 6, d: 3, bidirectional: true, pad: true, rescale: true, highwayBias: -0.7 },
+    { note: 'k=4 bidirectional, tanh, c0, rescale', inSize: 5, d: 2, bidirectional: true, activation: 'tanh' as const, c0: true, rescale: true },
+    { note: 'no skip term, maskPad, c0', inSize: 3, d: 3, bidirectional: false, hasSkipTerm: false, pad: true, c0: true },
+    { note: 'projection, bidirectional', inSize: 7, d: 3, bidirectional: true, projectionSize: 2, pad: true },
+  ];
+  for (const cs of cases)
+    for (const impl of IMPLS)
+      test(`${cs.note} (${impl})`, () => {
+        tidy(() => {
+          const L = rng.int(1, 6), B = rng.int(1, 4);
+          const cell = new SRUCell(cs.inSize, cs.d, {
+            bidirectional: cs.bidirectional, activation: cs.activation, hasSkipTerm: cs.hasSkipTerm, projectionSize: cs.projectionSize,
+            rescale: cs.rescale ?? false, highwayBias: cs.highwayBias, dtype: 'float64', impl,
+          });
+          randomizeParameters(cell, rng);
+          const dirs = cs.bidirectional ? 2 : 1;
+          const n = dirs * cs.d;
+          const x = f64(randomArray(rng, L * B * cs.inSize, -1.5, 1.5), [L, B, cs.inSize]);
+          const pad = cs.pad ? Array.from({ length: L * B }, () => (rng.next() < 0.3 ? 1 : 0)) : null;
+          const c0 = cs.c0 ? f64(randomArray(rng, B * n), [B, n]) : null;
+          const out = cell.forward(x, { c0, maskPad: pad ? tensor(pad, [L, B], { dtype: 'int32' }) : null });
+          const ref = sruLayerRef({
+            L, B, inSize: cs.inSize, d: cs.d, dirs, k: cell.k, hasSkipTerm: cell.hasSkipTerm, tanh: cs.activation === 'tanh',
+            scale: cs.rescale ? Math.sqrt(1 + 2 * Math.exp(cs.highwayBias ?? 0)) : 1,
+            x: x.dataSync(), weight: cell.weight.dataSync(), weightProj: cell.weightProj?.dataSync() ?? null, projSize: cell.projectionSize,
+            weightC: cell.weightC.dataSync(), bias: cell.bias.dataSync(), c0: c0?.dataSync() ?? null, pad,
+          });
+          expect(cell.k).toBe(cs.hasSkipTerm !== false && cs.inSize !== n ? 4 : 3);
+          expect(out.output.shape).toEqual([L, B, n]);
+          expect(out.c.shape).toEqual([B, n]);
+          expectClose(out.output.dataSync(), ref.h, 1e-12, 1e-12, `${cs.note} h`);
+          expectClose(out.c.dataSync(), ref.c, 1e-12, 1e-12, `${cs.note} c`);
+          cell.dispose();
+        });
+      });
+});
+
+// ---------------------------------------------------------------- fused vs reference
+
+interface Config {
+  name: string;
+  inSize: number;
+  d: number;
+  layers: number;
+  bidirectional?: boolean;
+  activation?: 'identity' | 'tanh';
+  hasSkipTerm?: boolean;
+  projectionSize?: number;
+  layerNorm?: boolean;
+  normalizeAfter?: boolean;
+  rescale?: boolean;
+  highwayBias?: number;
+  mask?: 'maskPad' | 'maskPadFloat' | 'lengths';
+  c0?: boolean;
+  dropout?: number;
+  rnnDropout?: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: 'k=3, 1 layer', inSize: 6, d: 6, layers: 1 },
+  { name: 'k=4, 2 layers, c0', inSize: 5, d: 4, layers: 2, c0: true },
+  { name: 'k=3 bidirectional, 2 layers, maskPad, c0', inSize: 8, d: 4, layers: 2, bidirectional: true, mask: 'maskPad', c0: true },
+  { name: 'k=4 bidirectional, 3 layers, lengths, tanh', inSize: 3, d: 4, layers: 3, bidirectional: true, mask: 'lengths', activation: 'tanh' },
+  { name: 'no skip term, rescale, highway bias, lengths, c0', inSize: 5, d: 5, layers: 2, hasSkipTerm: false, rescale: true, highwayBias: -1, mask: 'lengths', c0: true },
+  { name: 'rescale k=4 then k=3, tanh, maskPad', inSize: 4, d: 3, layers: 2, rescale: true, highwayBias: 0.5, activation: 'tanh', mask: 'maskPad' },
+  { name: 'projection, bidirectional, c0', inSize: 7, d: 3, layers: 2, projectionSize: 2, bidirectional: true, c0: true },
+  { name: 'layer norm (pre), c0, lengths', inSize: 5, d: 3, layers: 2, layerNorm: true, c0: true, mask: 'lengths' },
+  {
+    name: 'layer norm after, bidirectional, float maskPad, tanh, projection, c0', inSize: 6, d: 3, layers: 3, bidirectional: true,
+    layerNorm: true, normalizeAfter: true, mask: 'maskPadFloat', activation: 'tanh', projectionSize: 4, c0: true,
+  },
+  { name: 'dropout and rnnDropout (training, replayed masks), bidirectional, maskPad, c0', inSize: 4, d: 2, layers: 3, bidirectional: true, dropout: 0.4, rnnDropout: 0.3, mask: 'maskPad', c0: true },
+];
+
+function buildModel(cfg: Config, impl: SRUImpl, device?: string): SRU {
+  return new SRU(cfg.inSize, cfg.d, {
+    numLayers: cfg.layers, bidirectional: cfg.bidirectional, activation: cfg.activation, hasSkipTerm: cfg.hasSkipTerm,
+    projectionSize: cfg.projectionSize, layerNorm: cfg.layerNorm, normalizeAfter: cfg.normalizeAfter, rescale: cfg.rescale,
+    highwayBias: cfg.highwayBias, dropout: cfg.dropout, rnnDropout: cfg.rnnDropout, dtype: 'float64', device, impl,
+  });
+}
+
+interface Inputs {
+  L: number;
+  B: number;
+  x: number[];
+  c0: number[] | null;
+  pad: number[] | null;
+  lengths: number[] | null;
+  gOut: number[];
+  gC: number[];
+}
+
+function drawInputs(cfg: Config, r: Rng): Inputs {
+  const L = r.int(1, 7), B = r.int(1, 4);
+  const n = (cfg.bidirectional ? 2 : 1) * cfg.d;
+  let pad: number[] | null = null;
+  let lengths: number[] | null = null;
+  if (cfg.mask === 'lengths') lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : r.int(1, L)));
+  if (cfg.mask === 'maskPad' || cfg.mask === 'maskPadFloat') pad = Array.from({ length: L * B }, () => (r.next() < 0.3 ? r.pick([1, 2, -1]) : 0));
+  return {
+    L, B, pad, lengths,
+    x: randomArray(r, L * B * cfg.inSize, -1.5, 1.5),
+    c0: cfg.c0 ? randomArray(r, cfg.layers * B * n) : null,
+    gOut: randomArray(r, L * B * n),
+    gC: randomArray(r, cfg.layers * B * n),
+  };
+}
+
+interface Run {
+  output: Float64Array;
+  c: Float64Array;
+  grads: Record<string, Float64Array>;
+}
+
+/** Forward, then backward of Σ output ⊙ gOut + Σ c ⊙ gC; returns outputs and the gradients of x, c0 and every parameter. */
+function runModel(m: SRU, cfg: Config, inp: Inputs, seed: number, dtype: 'float32' | 'float64' = 'float64'): Run {
+  return tidy(() => {
+    const n = m.outputSize;
+    const x = tensor(Float64Array.from(inp.x), [inp.L, inp.B, cfg.inSize], { dtype, requiresGrad: true });
+    const c0 = inp.c0 ? tensor(Float64Array.from(inp.c0), [cfg.layers, inp.B, n], { dtype, requiresGrad: true }) : null;
+    const maskPad = inp.pad
+      ? tensor(inp.pad, [inp.L, inp.B], { dtype: cfg.mask === 'maskPadFloat' ? dtype : 'int32' })
+      : null;
+    const lengths = inp.lengths ? tensor(inp.lengths, [inp.B], { dtype: 'int32' }) : null;
+    m.zeroGrad();
+    antler.setSeed(seed);
+    const out = m.forward(x, { c0, maskPad, lengths });
+    const loss = antler.add(
+      antler.sum(antler.mul(out.output, tensor(Float64Array.from(inp.gOut), [inp.L, inp.B, n], { dtype }))),
+      antler.sum(antler.mul(out.c, tensor(Float64Array.from(inp.gC), [cfg.layers, inp.B, n], { dtype }))),
+    );
+    loss.backward();
+    const grads: Record<string, Float64Array> = { x: Float64Array.from(x.grad!.dataSync()) };
+    if (c0) grads.c0 = Float64Array.from(c0.grad!.dataSync());
+    for (const [name, p] of m.namedParameters()) grads[name] = Float64Array.from(p.grad!.dataSync());
+    m.zeroGrad();
+    return { output: Float64Array.from(out.output.dataSync()), c: Float64Array.from(out.c.dataSync()), grads };
+  });
+}
+
+function compareRuns(a: Run, b: Run, tol: number, what: string): void {
+  expectClose(b.output, a.output, tol, tol, `${what}: output`);
+  expectClose(b.c, a.c, tol, tol, `${what}: c`);
+  expect(Object.keys(b.grads).sort()).toEqual(Object.keys(a.grads).sort());
+  for (const k of Object.keys(a.grads)) expectClose(b.grads[k], a.grads[k], tol, tol, `${what}: grad ${k}`);
+}
+
+describe(`SRU fused vs op-by-op reference, float64 (seed ${SEED})`, () => {
+  for (const cfg of CONFIGS)
+    withFused(cfg.name, () => {
+      const m = buildModel(cfg, 'reference');
+      randomizeParameters(m, rng);
+      const inp = drawInputs(cfg, rng);
+      const seed = rng.u32();
+      const ref = runModel(m, cfg, inp, seed);
+      m.impl = 'fused';
+      const fused = runModel(m, cfg, inp, seed);
+      compareRuns(ref, fused, 1e-10, `${cfg.name} (L=${inp.L}, B=${inp.B})`);
+      // Padded steps output exactly 0 (without layer norm after the recurrence).
+      if (inp.pad && !cfg.normalizeAfter) {
+        const n = m.outputSize;
+        for (let i = 0; i < inp.L * inp.B; i++) if (inp.pad[i]) for (let j = 0; j < n; j++) expect(fused.output[i * n + j] === 0).toBe(true);
+      }
+      m.dispose();
+    });
+
+  withFused('float32 fused kernel against the float64 reference: outputs and gradients (relative to the largest value)', () => {
+    const cfg = CONFIGS[8];
+    const m = buildModel(cfg, 'reference');
+    randomizeParameters(m, rng);
+    const inp = drawInputs(cfg, rng);
+    const ref = runModel(m, cfg, inp, 3);
+    m.impl = 'fused';
+    m.cast('float32');
+    const r32 = runModel(m, cfg, inp, 3, 'float32');
+    const near = (got: Float64Array, want: Float64Array, what: string) =>
+      expectClose(got, want, 0, 1e-4 * want.reduce((s, v) => Math.max(s, Math.abs(v)), 1), what);
+    near(r32.output, ref.output, 'float32 output');
+    near(r32.c, ref.c, 'float32 c');
+    for (const k of Object.keys(ref.grads)) near(r32.grads[k], ref.grads[k], `float32 grad ${k}`);
+    m.dispose();
+  });
+
+  test('the reference runs every configuration, with gradients for x, c0 and every parameter', () => {
+    for (const cfg of CONFIGS) {
+      const m = buildModel(cfg, 'reference');
+      const inp = drawInputs(cfg, rng);
+      const r = runModel(m, cfg, inp, 1);
+      const n = m.outputSize;
+      expect(r.output.length).toBe(inp.L * inp.B * n);
+      expect(r.c.length).toBe(cfg.layers * inp.B * n);
+      const expected = ['x', ...(cfg.c0 ? ['c0'] : []), ...m.namedParameters().map(([k]) => k)].sort();
+      expect(Object.keys(r.grads).sort()).toEqual(expected);
+      for (const [k, g] of Object.entries(r.grads)) for (const v of g) if (!Number.isFinite(v)) throw new Error(`${cfg.name}: grad ${k} has ${v}`);
+      m.dispose();
+    }
+  });
+});
+
+describe(`SRU gradients against central finite differences, float64 (seed ${SEED})`, () => {
+  const cfg: Config = {
+    name: 'tiny', inSize: 3, d: 2, layers: 2, bidirectional: true, activation: 'tanh', layerNorm: true, projectionSize: 2,
+    rescale: true, mask: 'maskPad', c0: true,
+  };
+  for (const impl of ['reference', 'fused'] as SRUImpl[])
+    (impl === 'fused' ? withFused : test)(`${impl}: x, c0 and every parameter`, () => {
+      const m = buildModel(cfg, impl);
+      randomizeParameters(m, rng);
+      const inp = drawInputs(cfg, rng);
+      const analytic = runModel(m, cfg, inp, 7);
+      const n = m.outputSize;
+      const loss = (xv: number[], c0v: number[]): number =>
+        tidy(() =>
+          antler.noGrad(() => {
+            const out = m.forward(f64(xv, [inp.L, inp.B, cfg.inSize]), {
+              c0: f64(c0v, [cfg.layers, inp.B, n]), maskPad: tensor(inp.pad!, [inp.L, inp.B], { dtype: 'int32' }),
+            });
+            let s = 0;
+            const o = out.output.dataSync(), c = out.c.dataSync();
+            for (let i = 0; i < o.length; i++) s += o[i] * inp.gOut[i];
+            for (let i = 0; i < c.length; i++) s += c[i] * inp.gC[i];
+            return s;
+          }),
+        );
+      const eps = 1e-6;
+      const check = (name: string, values: number[], setAndLoss: (v: number[]) => number) => {
+        const numeric = new Float64Array(values.length);
+        for (let i = 0; i < values.length; i++) {
+          const plus = values.slice(), minus = values.slice();
+          plus[i] += eps;
+          minus[i] -= eps;
+          numeric[i] = (setAndLoss(plus) - setAndLoss(minus)) / (2 * eps);
+        }
+        setAndLoss(values);
+        expectClose(analytic.grads[name], numeric, 1e-6, 1e-7, `${impl} d loss / d ${name}`);
+      };
+      check('x', inp.x, (v) => loss(v, inp.c0!));
+      check('c0', inp.c0!, (v) => loss(inp.x, v));
+      for (const [name, p] of m.namedParameters()) {
+        const values = Array.from(p.dataSync());
+        check(name, values, (v) => {
+          tidy(() => void p.assign(f64(v, p.shape.slice())));
+          return loss(inp.x, inp.c0!);
+        });
+      }
+      m.dispose();
+    });
+});
+
+// ---------------------------------------------------------------- variable lengths
+
+describe(`SRU variable lengths (seed ${SEED})`, () => {
+  for (const impl of IMPLS)
+    test(`${impl}: each sequence of a right-padded batch equals that sequence run alone, outputs and final c of both directions`, () => {
+      tidy(() => {
+        const inSize = 3, d = 3, L = rng.int(3, 7), B = 4;
+        const m = new SRU(inSize, d, { numLayers: 2, bidirectional: true, dtype: 'float64', impl });
+        randomizeParameters(m, rng);
+        const n = m.outputSize;
+        const lengths = [L, ...Array.from({ length: B - 1 }, () => rng.int(1, L))];
+        const xs = randomArray(rng, L * B * inSize, -1, 1);
+        const c0 = randomArray(rng, 2 * B * n);
+        const batch = m.forward(f64(xs, [L, B, inSize]), { lengths: tensor(lengths, [B], { dtype: 'int32' }), c0: f64(c0, [2, B, n]) });
+        const viaMask = m.forward(f64(xs, [L, B, inSize]), {
+          maskPad: tensor(Array.from({ length: L * B }, (_, i) => (Math.floor(i / B) >= lengths[i % B] ? 1 : 0)), [L, B], { dtype: 'int32' }),
+          c0: f64(c0, [2, B, n]),
+        });
+        expectExact(viaMask.output.dataSync(), batch.output.dataSync(), 'lengths = maskPad (output)');
+        expectExact(viaMask.c.dataSync(), batch.c.dataSync(), 'lengths = maskPad (c)');
+        const out = batch.output.dataSync(), cAll = batch.c.dataSync();
+        for (let b = 0; b < B; b++) {
+          const len = lengths[b];
+          const xb: number[] = [];
+          for (let t = 0; t < len; t++) for (let i = 0; i < inSize; i++) xb.push(xs[(t * B + b) * inSize + i]);
+          const c0b: number[] = [];
+          for (let l = 0; l < 2; l++) for (let j = 0; j < n; j++) c0b.push(c0[(l * B + b) * n + j]);
+          const alone = m.forward(f64(xb, [len, 1, inSize]), { c0: f64(c0b, [2, 1, n]) });
+          const ao = alone.output.dataSync(), ac = alone.c.dataSync();
+          for (let t = 0; t < L; t++)
+            for (let j = 0; j < n; j++) {
+              const got = out[(t * B + b) * n + j];
+              if (t >= len) expect(got === 0).toBe(true);
+              else expect(Math.abs(got - ao[t * n + j])).toBeLessThan(1e-12);
+            }
+          for (let l = 0; l < 2; l++)
+            for (let j = 0; j < n; j++) expect(Math.abs(cAll[(l * B + b) * n + j] - ac[l * n + j])).toBeLessThan(1e-12);
+        }
+        m.dispose();
+      });
+    });
+});
+
+describe(`SRU long sequences (seed ${SEED})`, () => {
+  withFused('fused: L = 4000 forward and backward, bidirectional, 2 layers; every step and every gradient stays finite', () => {
+    tidy(() => {
+      const L = 4000, B = 2;
+      const m = new SRU(3, 4, { numLayers: 2, bidirectional: true, dtype: 'float64' });
+      const x = f64(randomArray(rng, L * B * 3), [L, B, 3], true);
+      const out = m.forward(x, { lengths: [L, rng.int(1, L)] });
+      antler.sum(out.output).backward();
+      for (const g of [x.grad!, ...m.parameters().map((p) => p.grad!)])
+        for (const v of g.dataSync()) if (!Number.isFinite(v)) throw new Error(`non-finite gradient ${v}`);
+      expect(out.output.shape).toEqual([L, B, 8]);
+      m.dispose();
+    });
+  });
+});
+
+// ---------------------------------------------------------------- dropout
+
+describe(`SRU dropout (seed ${SEED})`, () => {
+  const outputOf = (m: SRU, x: Tensor, seed?: number) =>
+    tidy(() => {
+      if (seed !== undefined) antler.setSeed(seed);
+      return Float64Array.from(m.forward(x).output.dataSync());
+    });
+
+  test('masks replay from a seed; different seeds differ; eval() turns dropout off; dropout 0 is deterministic', () => {
+    tidy(() => {
+      const m = new SRU(4, 3, { numLayers: 3, dropout: 0.5, rnnDropout: 0.3, bidirectional: true, dtype: 'float64' });
+      const x = f64(randomArray(rng, 5 * 3 * 4), [5, 3, 4]);
+      const s = rng.u32();
+      const a = outputOf(m, x, s);
+      expectExact(outputOf(m, x, s), a, 'same seed, same masks');
+      expect(Array.from(outputOf(m, x, s + 1))).not.toEqual(Array.from(a));
+      m.eval();
+      const e1 = outputOf(m, x, s);
+      expectExact(outputOf(m, x, s + 1), e1, 'eval: no randomness');
+      expect(Array.from(e1)).not.toEqual(Array.from(a));
+      // eval output equals a module without dropout holding the same weights
+      const plain = new SRU(4, 3, { numLayers: 3, bidirectional: true, dtype: 'float64' });
+      const dict = m.stateDict();
+      plain.loadStateDict(dict);
+      antler.dispose(dict);
+      expectExact(outputOf(plain, x), e1, 'eval = no dropout');
+      expectExact(outputOf(plain, x), outputOf(plain, x), 'dropout 0 in training mode is deterministic');
+      m.train();
+      expectExact(outputOf(m, x, s), a, 'back in training mode, the same seed replays');
+      m.dispose();
+      plain.dispose();
+    });
+  });
+
+  test('dropout keeps the skip path and drops r ⊙ (g(c) − s) with one mask per (batch, unit) for every step', () => {
+    tidy(() => {
+      const p = 0.5;
+      const cell = new SRUCell(6, 3, { bidirectional: true, dropout: p, rescale: false, dtype: 'float64' });
+      randomizeParameters(cell, rng);
+      const L = 6, B = 3, n = 6;
+      const xv = randomArray(rng, L * B * n, -1, 1);
+      const x = f64(xv, [L, B, n]);
+      const train = cell.forward(x).output.dataSync();
+      cell.eval();
+      const plain = cell.forward(x).output.dataSync();
+      let dropped = 0;
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < n; j++) {
+          const states = new Set<string>();
+          for (let t = 0; t < L; t++) {
+            const i = (t * B + b) * n + j;
+            const s = xv[i];
+            if (Math.abs(train[i] - s) < 1e-12) states.add('dropped');
+            else {
+              expect(Math.abs(train[i] - (s + (plain[i] - s) / (1 - p)))).toBeLessThan(1e-12);
+              states.add('kept');
+            }
+          }
+          expect(states.size).toBe(1);
+          if (states.has('dropped')) dropped++;
+        }
+      expect(dropped).toBeGreaterThan(0);
+      expect(dropped).toBeLessThan(B * n);
+      cell.dispose();
+    });
+  });
+});
+
+// ---------------------------------------------------------------- bad inputs
+
+describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
+  test('input, c0, maskPad, lengths and options', () => {
+    const m = new SRU(4, 3, { numLayers: 2, dtype: 'float64' });
+    const x = f64(randomArray(rng, 5 * 2 * 4), [5, 2, 4]);
+    const f = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
+    expectAntlerError(() => m.forward(f([5, 2, 3])), 'SHAPE_MISMATCH', /\[length, batch, 4\]/);
+    expectAntlerError(() => m.forward(f([5, 4])), 'SHAPE_MISMATCH');
+    expectAntlerError(() => m.forward(antler.zeros([5, 2, 4])), 'DTYPE_MISMATCH');
+    expectAntlerError(() => m.forward('x' as unknown as Tensor), 'INVALID_ARGUMENT');
+    expectAntlerError(() => m.forward(x, { c0: f([2, 3]) }), 'SHAPE_MISMATCH', /c0/);
+    expectAntlerError(() => m.forward(x, { c0: f([1, 2, 3]) }), 'SHAPE_MISMATCH', /c0/);
+    expectAntlerError(() => m.forward(x, { c0: f([2, 2, 4]) }), 'SHAPE_MISMATCH', /c0/);
+    expectAntlerError(() => m.forward(x, { maskPad: antler.zeros([5, 3], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /maskPad/);
+    expectAntlerError(() => m.forward(x, { maskPad: antler.zeros([2, 5], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /maskPad/);
+    expectAntlerError(() => m.forward(x, { lengths: [5, 0] }), 'INVALID_ARGUMENT', /lengths\[1\]/);
+    expectAntlerError(() => m.forward(x, { lengths: [6, 1] }), 'INVALID_ARGUMENT', /lengths\[0\]/);
+    expectAntlerError(() => m.forward(x, { lengths: [2.5, 1] }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => m.forward(x, { lengths: tensor([5, 0], [2], { dtype: 'int32' }) }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => m.forward(x, { lengths: [5, 5, 5] }), 'SHAPE_MISMATCH', /lengths/);
+    expectAntlerError(() => m.forward(x, { lengths: tensor([5, 5, 5], [3], { dtype: 'int32' }) }), 'SHAPE_MISMATCH');
+    expectAntlerError(() => m.forward(x, { lengths: tensor([5, 5], [2], { dtype: 'float64' }) }), 'DTYPE_MISMATCH');
+    expectAntlerError(() => m.forward(x, { lengths: [5, 5], maskPad: antler.zeros([5, 2], { dtype: 'int32' }) }), 'INVALID_ARGUMENT', /not both/);
+    expectAntlerError(() => m.forward(x, { mask: null } as never), 'INVALID_ARGUMENT', /unknown option/);
+    expectAntlerError(() => new SRU(4, 3, { dropout: 1 }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new SRU(4, 3, { activation: 'relu' as never }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new SRU(4, 0), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new SRU(4, 3, { numLayers: 0 }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new SRU(4, 3, { impl: 'fast' as never }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new SRU(4, 3, { useTanh: true } as never), 'INVALID_ARGUMENT', /unknown option/);
+    const cell = new SRUCell(4, 3, { dtype: 'float64' });
+    expectAntlerError(() => cell.forward(x, { c0: f([2, 4]) }), 'SHAPE_MISMATCH', /c0/);
+    expectAntlerError(() => cell.step(f([2, 5])), 'SHAPE_MISMATCH');
+    const bi = new SRUCell(4, 3, { bidirectional: true, dtype: 'float64' });
+    expectAntlerError(() => bi.step(f([2, 4])), 'INVALID_ARGUMENT', /bidirectional/);
+    antler.dispose(x);
+    [m, cell, bi].forEach((mod) => mod.dispose());
+  });
+});
+
+// ---------------------------------------------------------------- state dicts
+
+describe(`SRU state dicts follow sru v2.6 (seed ${SEED})`, () => {
+  const shapesOf = (m: antler.nn.Module) =>
+    tidy(() => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape.slice()])));
+
+  test('names and shapes: default, bidirectional with projection and layer norm, layer norm after', () => {
+    const a = new SRU(6, 6);
+    expect(shapesOf(a)).toEqual({
+      'rnn_lst.0.weight': [6, 18], 'rnn_lst.0.weight_c': [12], 'rnn_lst.0.bias': [12], 'rnn_lst.0.scale_x': [1],
+      'rnn_lst.1.weight': [6, 18], 'rnn_lst.1.weight_c': [12], 'rnn_lst.1.bias': [12], 'rnn_lst.1.scale_x': [1],
+    });
+    // Layer 0: 5 -> 8 (k = 4), projected to 3; layers 1, 2: 8 -> 8 (k = 3), projected to 3.
+    const b = new SRU(5, 4, { numLayers: 3, bidirectional: true, projectionSize: 3, layerNorm: true });
+    const expectedB: Record<string, number[]> = {
+      'rnn_lst.0.weight_proj': [5, 3], 'rnn_lst.0.weight': [3, 32], 'rnn_lst.0.weight_c': [16], 'rnn_lst.0.bias': [16],
+      'rnn_lst.0.scale_x': [1], 'rnn_lst.0.layer_norm.weight': [5], 'rnn_lst.0.layer_norm.bias': [5],
+    };
+    for (const i of [1, 2])
+      Object.assign(expectedB, {
+        [`rnn_lst.${i}.weight_proj`]: [8, 3], [`rnn_lst.${i}.weight`]: [3, 24], [`rnn_lst.${i}.weight_c`]: [16], [`rnn_lst.${i}.bias`]: [16],
+        [`rnn_lst.${i}.scale_x`]: [1], [`rnn_lst.${i}.layer_norm.weight`]: [8], [`rnn_lst.${i}.layer_norm.bias`]: [8],
+      });
+    expect(shapesOf(b)).toEqual(expectedB);
+    // normalize_after: the norm is over the layer's output; a projection that does not shrink is dropped.
+    const c = new SRU(3, 2, { numLayers: 1, layerNorm: true, normalizeAfter: true, projectionSize: 3 });
+    expect(shapesOf(c)).toEqual({
+      'rnn_lst.0.weight': [3, 8], 'rnn_lst.0.weight_c': [4], 'rnn_lst.0.bias': [4], 'rnn_lst.0.scale_x': [1],
+      'rnn_lst.0.layer_norm.weight': [2], 'rnn_lst.0.layer_norm.bias': [2],
+    });
+    const cell = new SRUCell(4, 4, { hasSkipTerm: false });
+    expect(shapesOf(cell)).toEqual({ weight: [4, 12], weight_c: [8], bias: [8], scale_x: [1] });
+    [a, b, c, cell].forEach((m) => m.dispose());
+  });
+
+  test('initialisation: U(±sqrt(3/in)) with f, r columns ×sqrt(0.5) (and x\' × scale_x), weight_c U(±sqrt(1.5)), highway bias in the reset half', () => {
+    tidy(() => {
+      const hb = -1.3;
+      const cell = new SRUCell(40, 30, { highwayBias: hb, dtype: 'float64' }); // k = 4, rescale (SRUCell default)
+      const k = 4, cols = 30 * k;
+      const w = cell.weight.dataSync();
+      const scale = Math.sqrt(1 + 2 * Math.exp(hb));
+      const factor = [1, Math.SQRT1_2, Math.SQRT1_2, scale];
+      const bound = Math.sqrt(3 / 40);
+      for (let m = 0; m < k; m++) {
+        let max = 0;
+        for (let i = 0; i < 40; i++) for (let col = m; col < cols; col += k) max = Math.max(max, Math.abs(w[i * cols + col]));
+        expect(max).toBeLessThanOrEqual(bound * factor[m] + 1e-15);
+        expect(max).toBeGreaterThan(0.9 * bound * factor[m]);
+      }
+      const wc = Array.from(cell.weightC.dataSync());
+      expect(Math.max(...wc.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(1.5));
+      expect(Math.max(...wc.map(Math.abs))).toBeGreaterThan(0.8 * Math.sqrt(1.5));
+      expectExact(cell.bias.dataSync(), [...new Array(30).fill(0), ...new Array(30).fill(hb)], 'bias = [0 | highway bias]');
+      expect(cell.scaleX.dataSync()[0]).toBeCloseTo(scale, 14);
+      const plain = new SRU(6, 6, { highwayBias: hb, dtype: 'float64' }); // rescale defaults to false for SRU
+      expect(plain.cells[0].scaleX.dataSync()[0]).toBe(1);
+      const c2 = new SRUCell(8, 8, { weightCInit: 0.1, dtype: 'float64' });
+      expect(Math.max(...Array.from(c2.weightC.dataSync(), Math.abs))).toBeLessThanOrEqual(0.1);
+      [cell, plain, c2].forEach((m) => m.dispose());
+    });
+  });
+
+  for (const impl of IMPLS)
+    test(`${impl}: antler.save / load round trip reproduces outputs (float32 module)`, () => {
+      tidy(() => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-sru-'));
+        const file = path.join(dir, 'sru.safetensors');
+        const opts = { numLayers: 2, bidirectional: true, projectionSize: 3, layerNorm: true, rescale: true, highwayBias: -0.5, impl };
+        const a = new SRU(5, 4, opts);
+        const x = tensor(randomArray(rng, 4 * 2 * 5), [4, 2, 5]);
+        const ya = a.forward(x);
+        const dict = a.stateDict();
+        antler.save(file, dict);
+        antler.dispose(dict);
+        const b = new SRU(5, 4, { ...opts, highwayBias: 0.25 });
+        const loaded = antler.load(file);
+        b.loadStateDict(loaded);
+        antler.dispose(loaded);
+        const yb = b.forward(x);
+        expectExact(yb.output.dataSync(), ya.output.dataSync(), 'output after load');
+        expectExact(yb.c.dataSync(), ya.c.dataSync(), 'c after load');
+        fs.rmSync(dir, { recursive: true, force: true });
+        a.dispose();
+        b.dispose();
+      });
+    });
+});
+
+// ---------------------------------------------------------------- streaming
+
+describe(`SRUCell.step / SRU.step over L steps equal the full forward (seed ${SEED})`, () => {
+  for (const impl of IMPLS)
+    test(impl, () => {
+      tidy(() => {
+        const L = rng.int(2, 8), B = rng.int(1, 3);
+        const cell = new SRUCell(5, 3, { activation: 'tanh', layerNorm: true, rescale: true, dtype: 'float64', impl }).eval();
+        const net = new SRU(5, 3, { numLayers: 3, projectionSize: 2, dropout: 0.3, dtype: 'float64', impl }).eval();
+        randomizeParameters(cell, rng);
+        randomizeParameters(net, rng);
+        const x = f64(randomArray(rng, L * B * 5), [L, B, 5]);
+        const c0 = f64(randomArray(rng, B * 3), [B, 3]);
+        const full = cell.forward(x, { c0 });
+        const netC0 = f64(randomArray(rng, 3 * B * 3), [3, B, 3]);
+        const netFull = net.forward(x, { c0: netC0 });
+        let c: Tensor = c0;
+        let cNet: Tensor = netC0;
+        const hs: number[] = [], hsNet: number[] = [];
+        for (let t = 0; t < L; t++) {
+          const xt = antler.reshape(antler.slice(x, [t], [1]), [B, 5]);
+          const s = cell.step(xt, c);
+          hs.push(...s.h.dataSync());
+          c = s.c;
+          const sn = net.step(xt, cNet);
+          expect(sn.h.shape).toEqual([B, 3]);
+          hsNet.push(...sn.h.dataSync());
+          cNet = sn.c;
+        }
+        expectClose(Float64Array.from(hs), full.output.dataSync(), 1e-12, 1e-12, 'cell h');
+        expectClose(c.dataSync(), full.c.dataSync(), 1e-12, 1e-12, 'cell c');
+        expectClose(Float64Array.from(hsNet), netFull.output.dataSync(), 1e-12, 1e-12, 'SRU h');
+        expectClose(cNet.dataSync(), netFull.c.dataSync(), 1e-12, 1e-12, 'SRU c');
+        cell.dispose();
+        net.dispose();
+      });
+    });
+});
