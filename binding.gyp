@@ -10,6 +10,7 @@
       "target_name": "antler",
       "sources": [
         "<(antler_root)/native/core/core.cpp",
+        "<(antler_root)/native/core/deer.cpp",
         "<(antler_root)/native/core/error.cpp",
         "<(antler_root)/native/core/ops.cpp",
         "<(antler_root)/native/core/sru.cpp",
@@ -19,6 +20,7 @@
         "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",
         "<(antler_root)/native/cpu/rows.cpp",
+        "<(antler_root)/native/cpu/scan.cpp",
         "<(antler_root)/native/cpu/shape.cpp",
         "<(antler_root)/native/cpu/sru.cpp",
         "<(antler_root)/native/cpu/unary.cpp",

@@ -41,3 +41,4 @@ export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensor
 export type { LoadOptions, SafetensorsContents } from './io';
 export { sruRecurrence, sruRecurrenceReference } from './sru';
 export type { SruRecurrenceOptions } from './sru';
+export * as deer from './deer';

@@ -11,6 +11,7 @@
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
 #include "../kernels/philox.h"
+#include "../kernels/scan.h"
 #include "../kernels/sru.h"
 #include "../kernels/unary.h"
 #include "device.h"
@@ -68,6 +69,14 @@ struct SruInputs {
 };
 
 // Outputs of the SRU backward; gx is null unless cfg.skip is ScaledInput.
+// Operands of the DEER linear scan (kernels/scan.h): A [T, B, n, n] (dense) or
+// [T, B, n] (cfg.diagonal), b [T, B, n], y0 [B, n].
+struct ScanInputs {
+  const void* A = nullptr;
+  const void* b = nullptr;
+  const void* y0 = nullptr;
+};
+
 struct SruGrads {
   void* gU = nullptr;
   void* gx = nullptr;
@@ -176,6 +185,16 @@ class Backend {
                           void* c, void* cLast) = 0;
   virtual void sruBackward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in,
                            const void* c, const void* gh, const void* gcLast, const SruGrads& out) = 0;
+
+  // The DEER linear recurrence y_t = A_t y_{t−1} + b_t, y_{−1} = y0, for each batch
+  // element (ALGORITHMS.md §2; combines in kernels/scan.h): y [T, B, n].
+  // Backward, from the forward's inputs, its y and gy = ∂loss/∂y, by the reverse
+  // scan λ_t = gy_t + A_{t+1}ᵀ λ_{t+1} (λ_{T−1} = gy_{T−1}): gb = λ [T, B, n],
+  // gA_t = λ_t y_{t−1}ᵀ [T, B, n, n] (λ_t ⊙ y_{t−1}, [T, B, n], diagonal),
+  // gy0 = A_0ᵀ λ_0 [B, n]. Called with T, B, n >= 1.
+  virtual void deerScan(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y) = 0;
+  virtual void deerScanBackward(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in,
+                                const void* y, const void* gy, void* gA, void* gb, void* gy0) = 0;
 
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,

@@ -81,6 +81,14 @@ SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& we
                               const Tensor* c0, const Tensor* maskPad, const Tensor& c, const Tensor& gh,
                               const Tensor& gcLast, const SruOptions& o);
 
+// ---- DEER linear scan (core/deer.cpp; combines in kernels/scan.h) ----
+// y_t = A_t y_{t−1} + b_t, y_{−1} = y0. A [T, B, n, n] (dense) or [T, B, n]
+// (diagonal), b [T, B, n], y0 [B, n] -> y [T, B, n].
+TensorPtr deerScan(const Tensor& A, const Tensor& b, const Tensor& y0);
+struct DeerScanGrads { TensorPtr gA, gb, gy0; };
+// From the forward's inputs, its output y and gy = ∂loss/∂y (the reverse scan).
+DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy);
+
 // Copies src's values into dst in place (same shape and dtype; any devices).
 void assign(Tensor& dst, const Tensor& src);
 void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdParams& p);

@@ -282,6 +282,13 @@ class CpuBackend final : public Backend {
                    const void* gh, const void* gcLast, const SruGrads& out) override {
     cpu::sruBackward(t, cfg, in, c, gh, gcLast, out);
   }
+  void deerScan(const Device&, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y) override {
+    cpu::deerScan(t, cfg, in, y);
+  }
+  void deerScanBackward(const Device&, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y,
+                        const void* gy, void* gA, void* gb, void* gy0) override {
+    cpu::deerScanBackward(t, cfg, in, y, gy, gA, gb, gy0);
+  }
   void sgdStep(const Device&, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cpu::sgdStep(t, param, grad, momentumBuf, n, p);

@@ -1,7 +1,8 @@
 // CPU implementations of the op-table entries that autograd builds on, one
 // file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), optim.cpp
+// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), scan.cpp
+// (deerScan, deerScanBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
 // without the device.
 #pragma once
@@ -33,6 +34,9 @@ void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, co
 void sruForward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast);
 void sruBackward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh,
                  const void* gcLast, const SruGrads& out);
+void deerScan(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
+void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
+                      void* gA, void* gb, void* gy0);
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
 

@@ -233,6 +233,13 @@ class CudaBackend final : public Backend {
                    const void* gh, const void* gcLast, const SruGrads& out) override {
     cuda::sruBackward(context(d), t, cfg, in, c, gh, gcLast, out);
   }
+  void deerScan(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y) override {
+    cuda::deerScan(context(d), t, cfg, in, y);
+  }
+  void deerScanBackward(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in,
+                        const void* y, const void* gy, void* gA, void* gb, void* gy0) override {
+    cuda::deerScanBackward(context(d), t, cfg, in, y, gy, gA, gb, gy0);
+  }
   void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cuda::sgdStep(context(d), t, param, grad, momentumBuf, n, p);

@@ -23,7 +23,8 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
-// layernorm.cu, sru.cu (sruForward, sruBackward), optim.cu (sgdStep, adamStep).
+// layernorm.cu, sru.cu (sruForward, sruBackward), scan.cu (deerScan,
+// deerScanBackward), optim.cu (sgdStep, adamStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -50,6 +51,9 @@ void sruForward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruI
                 void* cLast);
 void sruBackward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
                  const void* gh, const void* gcLast, const SruGrads& out);
+void deerScan(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
+void deerScanBackward(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y,
+                      const void* gy, void* gA, void* gb, void* gy0);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
               const AdamParams& p);

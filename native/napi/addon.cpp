@@ -130,6 +130,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("assign", &Addon::guard<&Addon::assign>),
         InstanceMethod("sruForward", &Addon::guard<&Addon::sruForward>),
         InstanceMethod("sruBackward", &Addon::guard<&Addon::sruBackward>),
+        InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
+        InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
     });
@@ -772,6 +774,29 @@ class Addon : public Napi::Addon<Addon> {
     out.Set(2u, wrap(env, r.gWeightC));
     out.Set(3u, wrap(env, r.gBias));
     out.Set(4u, wrap(env, r.gc0));
+    return out;
+  }
+
+  // deerScan(A, b, y0) -> y
+  Napi::Value deerScan(const Napi::CallbackInfo& info) {
+    const char* op = "deer.scan";
+    expectArgs(info, 3, op);
+    return wrap(info.Env(), ops::deerScan(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "b"),
+                                          tensorArg(info[2], op, "y0")));
+  }
+
+  // deerScanBackward(A, b, y0, y, gy) -> [gA, gb, gy0]
+  Napi::Value deerScanBackward(const Napi::CallbackInfo& info) {
+    const char* op = "deer.scan backward";
+    expectArgs(info, 5, op);
+    ops::DeerScanGrads g = ops::deerScanBackward(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "b"),
+                                                 tensorArg(info[2], op, "y0"), tensorArg(info[3], op, "y"),
+                                                 tensorArg(info[4], op, "gradient of y"));
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, g.gA));
+    out.Set(1u, wrap(env, g.gb));
+    out.Set(2u, wrap(env, g.gy0));
     return out;
   }
 

@@ -1,0 +1,91 @@
+// The DEER linear scan y_t = A_t y_{t−1} + b_t: validation and dispatch. Every
+// shape, dtype and device is checked here, outputs are allocated before any
+// kernel runs, and inputs are never written. The combines are in
+// kernels/scan.h; the loops in cpu/scan.cpp and cuda/scan.cu.
+#include "error.h"
+#include "ops.h"
+
+namespace antler::ops {
+
+namespace {
+
+constexpr const char* kForward = "deer.scan";
+constexpr const char* kBackward = "deer.scan backward";
+
+void checkOperand(const char* op, const char* what, const Tensor& A, const Tensor& t, const Shape& shape,
+                  const char* layout) {
+  if (t.device() != A.device())
+    fail(Code::DeviceMismatch, op, ": ", what, " is on ", t.device().str(), " but A is on ", A.device().str(),
+         "; move it with .to('", A.device().str(), "')");
+  if (t.dtype != A.dtype)
+    fail(Code::DtypeMismatch, op, ": ", what, " has dtype ", dtypeName(t.dtype), " but A has ", dtypeName(A.dtype),
+         "; convert it with .cast('", dtypeName(A.dtype), "')");
+  if (t.shape != shape)
+    fail(Code::ShapeMismatch, op, ": ", what, " has shape ", shapeStr(t.shape), "; expected ", layout, " = ",
+         shapeStr(shape));
+}
+
+kernels::ScanConfig configFor(const char* op, const Tensor& A, const Tensor& b, const Tensor& y0) {
+  if (!isFloating(A.dtype))
+    fail(Code::DtypeMismatch, op, ": A has dtype ", dtypeName(A.dtype), "; expected float32 or float64");
+  kernels::ScanConfig cfg;
+  if (A.shape.size() == 4) {
+    if (A.shape[2] != A.shape[3])
+      fail(Code::ShapeMismatch, op, ": A has shape ", shapeStr(A.shape),
+           "; a dense A must be [T, B, n, n] (square n×n per step)");
+    cfg.diagonal = false;
+  } else if (A.shape.size() == 3) {
+    cfg.diagonal = true;
+  } else {
+    fail(Code::ShapeMismatch, op, ": A has shape ", shapeStr(A.shape),
+         "; expected [T, B, n, n] (dense) or [T, B, n] (diagonal)");
+  }
+  cfg.T = A.shape[0];
+  cfg.B = A.shape[1];
+  cfg.n = A.shape[2];
+  if (cfg.n < 1) fail(Code::ShapeMismatch, op, ": A has shape ", shapeStr(A.shape), "; the state size n must be >= 1");
+  checkOperand(op, "b", A, b, {cfg.T, cfg.B, cfg.n}, "[T, B, n]");
+  checkOperand(op, "y0", A, y0, {cfg.B, cfg.n}, "[B, n]");
+  return cfg;
+}
+
+ScanInputs inputsOf(const Tensor& A, const Tensor& b, const Tensor& y0) {
+  ScanInputs in;
+  in.A = A.data();
+  in.b = b.data();
+  in.y0 = y0.data();
+  return in;
+}
+
+}  // namespace
+
+TensorPtr deerScan(const Tensor& A, const Tensor& b, const Tensor& y0) {
+  const kernels::ScanConfig cfg = configFor(kForward, A, b, y0);
+  const Device& dev = A.device();
+  TensorPtr y = emptyTensor({cfg.T, cfg.B, cfg.n}, A.dtype, dev);
+  if (cfg.T > 0 && cfg.B > 0) backendFor(dev).deerScan(dev, A.dtype, cfg, inputsOf(A, b, y0), y->data());
+  return y;
+}
+
+DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy) {
+  const kernels::ScanConfig cfg = configFor(kBackward, A, b, y0);
+  const Shape seq{cfg.T, cfg.B, cfg.n};
+  checkOperand(kBackward, "y (the forward's output)", A, y, seq, "[T, B, n]");
+  checkOperand(kBackward, "the gradient of y", A, gy, seq, "[T, B, n]");
+  const Device& dev = A.device();
+  DeerScanGrads g;
+  g.gA = emptyTensor(A.shape, A.dtype, dev);
+  g.gb = emptyTensor(seq, A.dtype, dev);
+  if (cfg.T == 0) {
+    // y does not depend on y0 when there are no steps.
+    g.gy0 = full(y0.shape, A.dtype, dev, 0.0);
+    return g;
+  }
+  g.gy0 = emptyTensor(y0.shape, A.dtype, dev);
+  if (cfg.B > 0)
+    backendFor(dev).deerScanBackward(dev, A.dtype, cfg, inputsOf(A, b, y0), y.data(), gy.data(), g.gA->data(),
+                                     g.gb->data(), g.gy0->data());
+  return g;
+}
+
+}  // namespace antler::ops

@@ -1,0 +1,190 @@
+// The DEER linear scan on the CPU (combines in kernels/scan.h).
+//
+// Forward: one task per batch element walks t = 0 … T−1 (y_t = A_t y_{t−1} + b_t).
+// When T is long and there are fewer batch elements than threads, each batch
+// element's steps are split into chunks and scanned work-efficiently
+// (ALGORITHMS.md §2): every chunk composes its operator (A, b) with the
+// combine (in parallel), the chunk summaries are scanned from y0 (sequential,
+// one per chunk), and every chunk is replayed from its true start (in parallel).
+//
+// Backward: one task per batch element walks t = T−1 … 0, the same scan
+// reversed with transposed A: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, written straight
+// into gb; gA_t = λ_t y_{t−1}ᵀ and gy0 = A_0ᵀ λ_0.
+#include <vector>
+
+#include "../core/error.h"
+#include "../kernels/scan.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+namespace k = kernels;
+
+// Below this many steps per batch element the sequential walk is used.
+constexpr int64_t kChunkMinSteps = 512;
+// Each chunk has at least this many steps.
+constexpr int64_t kMinChunkSteps = 64;
+
+template <typename T, typename Combine>
+static void walkForward(const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b, const T* start, T* y,
+                        int64_t bi, int64_t t0, int64_t t1) {
+  const int64_t aStep = cfg.B * op.aSize(), vStep = cfg.B * cfg.n;
+  const T* prev = start;
+  for (int64_t t = t0; t < t1; ++t) {
+    T* out = y + t * vStep + bi * cfg.n;
+    op.step(A + t * aStep + bi * op.aSize(), prev, b + t * vStep + bi * cfg.n, out);
+    prev = out;
+  }
+}
+
+template <typename T, typename Combine>
+static void scanSequential(const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b, const T* y0, T* y) {
+  ANTLER_PARALLEL_FOR(cfg.T * cfg.B * op.aSize())
+  for (int64_t bi = 0; bi < cfg.B; ++bi) walkForward(op, cfg, A, b, y0 + bi * cfg.n, y, bi, 0, cfg.T);
+}
+
+template <typename T, typename Combine>
+static void scanChunked(const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b, const T* y0, T* y,
+                        int64_t chunks) {
+  const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
+  const int64_t len = (cfg.T + chunks - 1) / chunks;
+  chunks = (cfg.T + len - 1) / len;
+  const int64_t tasks = cfg.B * chunks;
+  // Per (batch, chunk): the composed operator and offset, and scratch for the fold.
+  std::vector<T> sumA(tasks * as), sumB(tasks * n), tmpA(tasks * as), tmpB(tasks * n), starts(tasks * n);
+
+  // Phase 1: compose each chunk's steps, earlier then later.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t bi = task / chunks, c = task % chunks;
+    const int64_t t0 = c * len, t1 = t0 + len < cfg.T ? t0 + len : cfg.T;
+    T* sa = &sumA[task * as];
+    T* sb = &sumB[task * n];
+    T* ta = &tmpA[task * as];
+    T* tb = &tmpB[task * n];
+    const T* a0 = A + t0 * aStep + bi * as;
+    const T* b0 = b + t0 * vStep + bi * n;
+    for (int64_t i = 0; i < as; ++i) sa[i] = a0[i];
+    for (int64_t i = 0; i < n; ++i) sb[i] = b0[i];
+    for (int64_t t = t0 + 1; t < t1; ++t) {
+      op.combine(sa, sb, A + t * aStep + bi * as, b + t * vStep + bi * n, ta, tb);
+      for (int64_t i = 0; i < as; ++i) sa[i] = ta[i];
+      for (int64_t i = 0; i < n; ++i) sb[i] = tb[i];
+    }
+  }
+
+  // Phase 2: scan the summaries from y0 to get every chunk's true start.
+  for (int64_t bi = 0; bi < cfg.B; ++bi) {
+    const T* prev = y0 + bi * n;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t task = bi * chunks + c;
+      T* s = &starts[task * n];
+      for (int64_t i = 0; i < n; ++i) s[i] = prev[i];
+      if (c + 1 < chunks) {
+        T* next = &tmpB[task * n];
+        op.step(&sumA[task * as], s, &sumB[task * n], next);
+        prev = next;
+      }
+    }
+  }
+
+  // Phase 3: replay every chunk from its start.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t bi = task / chunks, c = task % chunks;
+    const int64_t t0 = c * len, t1 = t0 + len < cfg.T ? t0 + len : cfg.T;
+    walkForward(op, cfg, A, b, &starts[task * n], y, bi, t0, t1);
+  }
+}
+
+template <typename T, typename Combine>
+static void scanTyped(const Combine& op, const k::ScanConfig& cfg, const ScanInputs& in, void* yv) {
+  const T* A = static_cast<const T*>(in.A);
+  const T* b = static_cast<const T*>(in.b);
+  const T* y0 = static_cast<const T*>(in.y0);
+  T* y = static_cast<T*>(yv);
+  const int64_t threads = numThreads();
+  if (cfg.T >= kChunkMinSteps && cfg.B < threads) {
+    int64_t chunks = (threads + cfg.B - 1) / cfg.B;
+    if (chunks > cfg.T / kMinChunkSteps) chunks = cfg.T / kMinChunkSteps;
+    if (chunks >= 2) return scanChunked(op, cfg, A, b, y0, y, chunks);
+  }
+  scanSequential(op, cfg, A, b, y0, y);
+}
+
+template <typename T, typename Combine>
+static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const ScanInputs& in, const void* yv,
+                              const void* gyv, void* gAv, void* gbv, void* gy0v) {
+  const T* A = static_cast<const T*>(in.A);
+  const T* y0 = static_cast<const T*>(in.y0);
+  const T* y = static_cast<const T*>(yv);
+  const T* gy = static_cast<const T*>(gyv);
+  T* gA = static_cast<T*>(gAv);
+  T* gb = static_cast<T*>(gbv);
+  T* gy0 = static_cast<T*>(gy0v);
+  const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
+  ANTLER_PARALLEL_FOR(cfg.T * cfg.B * as)
+  for (int64_t bi = 0; bi < cfg.B; ++bi) {
+    // λ_{T−1} = gy_{T−1}; λ_t = Aᵀ_{t+1} λ_{t+1} + gy_t.
+    const int64_t last = (cfg.T - 1) * vStep + bi * n;
+    for (int64_t i = 0; i < n; ++i) gb[last + i] = gy[last + i];
+    for (int64_t t = cfg.T - 2; t >= 0; --t) {
+      const int64_t v = t * vStep + bi * n;
+      op.stepT(A + (t + 1) * aStep + bi * as, gb + v + vStep, gy + v, gb + v);
+    }
+    for (int64_t t = 0; t < cfg.T; ++t) {
+      const T* prev = t == 0 ? y0 + bi * n : y + (t - 1) * vStep + bi * n;
+      T* g = gA + t * aStep + bi * as;
+      for (int64_t i = 0; i < n; ++i) op.outerRow(gb + t * vStep + bi * n, prev, g, i);
+    }
+    // gy0 = A_0ᵀ λ_0 (stepT with a zero offset).
+    const T* a0 = A + bi * as;
+    const T* l0 = gb + bi * n;
+    for (int64_t i = 0; i < n; ++i) {
+      T acc = T(0);
+      if (cfg.diagonal) acc = a0[i] * l0[i];
+      else
+        for (int64_t j = 0; j < n; ++j) acc += a0[j * n + i] * l0[j];
+      gy0[bi * n + i] = acc;
+    }
+  }
+}
+
+template <typename T>
+static void dispatchForward(const k::ScanConfig& cfg, const ScanInputs& in, void* y) {
+  if (cfg.diagonal) scanTyped<T>(k::DiagonalCombine{cfg.n}, cfg, in, y);
+  else scanTyped<T>(k::DenseCombine{cfg.n}, cfg, in, y);
+}
+
+template <typename T>
+static void dispatchBackward(const k::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy, void* gA,
+                             void* gb, void* gy0) {
+  if (cfg.diagonal) scanBackwardTyped<T>(k::DiagonalCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
+  else scanBackwardTyped<T>(k::DenseCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
+}
+
+void deerScan(DType t, const k::ScanConfig& cfg, const ScanInputs& in, void* y) {
+  switch (t) {
+    case DType::Float32: return dispatchForward<float>(cfg, in, y);
+    case DType::Float64: return dispatchForward<double>(cfg, in, y);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.scan: dtype ", dtypeName(t), " is not supported");
+}
+
+void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
+                      void* gA, void* gb, void* gy0) {
+  switch (t) {
+    case DType::Float32: return dispatchBackward<float>(cfg, in, y, gy, gA, gb, gy0);
+    case DType::Float64: return dispatchBackward<double>(cfg, in, y, gy, gA, gb, gy0);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.scan backward: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cpu

@@ -1,0 +1,231 @@
+/**
+ * deer.scan: the linear recurrence y_t = A_t y_{t−1} + b_t (dense and diagonal
+ * A) against a plain sequential float64 JavaScript loop, float32 against
+ * float64, gradients of A, b and y0 against central finite differences, and
+ * bad inputs.
+ */
+import * as antler from '../../lib';
+import { AntlerError, DType, ErrorCode, Tensor, tensor, tidy } from '../../lib';
+import { expectClose, makeRng, randomArray, Rng } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+
+interface Case { T: number; B: number; n: number; diagonal: boolean }
+
+// Random operands with ‖A_t‖∞ <= 0.9 so long scans stay bounded.
+function operands(r: Rng, c: Case) {
+  const aLen = c.T * c.B * (c.diagonal ? c.n : c.n * c.n);
+  const A = randomArray(r, aLen, -0.9, 0.9).map((v) => (c.diagonal ? v : v / c.n));
+  const b = randomArray(r, c.T * c.B * c.n);
+  const y0 = randomArray(r, c.B * c.n);
+  return { A, b, y0 };
+}
+
+function aShape(c: Case): number[] {
+  return c.diagonal ? [c.T, c.B, c.n] : [c.T, c.B, c.n, c.n];
+}
+
+// The sequential float64 loop.
+function scanRef(c: Case, A: ArrayLike<number>, b: ArrayLike<number>, y0: ArrayLike<number>): Float64Array {
+  const { T, B, n } = c;
+  const as = c.diagonal ? n : n * n;
+  const y = new Float64Array(T * B * n);
+  for (let bi = 0; bi < B; bi++) {
+    let prev = Array.from({ length: n }, (_, i) => y0[bi * n + i]);
+    for (let t = 0; t < T; t++) {
+      const a = (t * B + bi) * as, v = (t * B + bi) * n;
+      const next = new Array<number>(n);
+      for (let i = 0; i < n; i++) {
+        let acc = b[v + i];
+        if (c.diagonal) acc += A[a + i] * prev[i];
+        else for (let j = 0; j < n; j++) acc += A[a + i * n + j] * prev[j];
+        next[i] = acc;
+      }
+      for (let i = 0; i < n; i++) y[v + i] = next[i];
+      prev = next;
+    }
+  }
+  return y;
+}
+
+function runScan(c: Case, A: number[], b: number[], y0: number[], dtype: DType): Float64Array {
+  return tidy(() => {
+    const y = antler.deer.scan(
+      tensor(A, aShape(c), { dtype }), tensor(b, [c.T, c.B, c.n], { dtype }), tensor(y0, [c.B, c.n], { dtype }),
+    );
+    expect(y.shape).toEqual([c.T, c.B, c.n]);
+    expect(y.dtype).toBe(dtype);
+    return Float64Array.from(y.dataSync());
+  });
+}
+
+function expectAntlerError(call: () => unknown, code: ErrorCode, message?: RegExp): void {
+  let thrown: unknown;
+  try {
+    tidy(() => {
+      call();
+    });
+  } catch (e) {
+    thrown = e;
+  }
+  if (thrown === undefined) throw new Error(`did not throw (expected ${code})`);
+  if (!(thrown instanceof AntlerError)) throw new Error(`threw ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`);
+  expect(thrown.code).toBe(code);
+  if (message) expect(thrown.message).toMatch(message);
+}
+
+const CASES: Case[] = [];
+for (const diagonal of [false, true])
+  for (const T of [1, 7, 1000])
+    for (const B of [1, 3])
+      for (const n of [1, 4]) CASES.push({ T, B, n, diagonal });
+
+describe(`deer.scan forward (seed ${SEED})`, () => {
+  test.each(CASES.map((c) => [`${c.diagonal ? 'diagonal' : 'dense'} T=${c.T} B=${c.B} n=${c.n}`, c] as const))(
+    'float64 matches the sequential loop: %s', (_name, c) => {
+      const { A, b, y0 } = operands(rng, c);
+      expectClose(runScan(c, A, b, y0, 'float64'), scanRef(c, A, b, y0), 1e-12, 1e-12);
+    });
+
+  test.each(CASES.map((c) => [`${c.diagonal ? 'diagonal' : 'dense'} T=${c.T} B=${c.B} n=${c.n}`, c] as const))(
+    'float32 agrees with float64: %s', (_name, c) => {
+      const { A, b, y0 } = operands(rng, c);
+      const r = (xs: number[]) => Array.from(Float32Array.from(xs));
+      const [A32, b32, y032] = [r(A), r(b), r(y0)];
+      expectClose(runScan(c, A32, b32, y032, 'float32'), scanRef(c, A32, b32, y032), 1e-4, 1e-5);
+    });
+
+  test('long scans with many batch elements and a wide state', () => {
+    for (const c of [{ T: 2000, B: 1, n: 8, diagonal: false }, { T: 3000, B: 2, n: 5, diagonal: true }, { T: 600, B: 17, n: 3, diagonal: false }]) {
+      const { A, b, y0 } = operands(rng, c);
+      expectClose(runScan(c, A, b, y0, 'float64'), scanRef(c, A, b, y0), 1e-11, 1e-11, JSON.stringify(c));
+    }
+  });
+
+  test('T = 0 and B = 0 give empty outputs', () => {
+    tidy(() => {
+      const y = antler.deer.scan(tensor([], [0, 2, 3, 3], { dtype: 'float64' }), tensor([], [0, 2, 3], { dtype: 'float64' }), tensor([1, 2, 3, 4, 5, 6], [2, 3], { dtype: 'float64' }));
+      expect(y.shape).toEqual([0, 2, 3]);
+      const z = antler.deer.scan(tensor([], [4, 0, 2], { dtype: 'float32' }), tensor([], [4, 0, 2], { dtype: 'float32' }), tensor([], [0, 2], { dtype: 'float32' }));
+      expect(z.shape).toEqual([4, 0, 2]);
+    });
+  });
+});
+
+describe(`deer.scan gradients (seed ${SEED})`, () => {
+  const GRAD_CASES: Case[] = [
+    { T: 1, B: 1, n: 1, diagonal: false },
+    { T: 5, B: 2, n: 3, diagonal: false },
+    { T: 6, B: 3, n: 1, diagonal: false },
+    { T: 1, B: 2, n: 4, diagonal: true },
+    { T: 5, B: 2, n: 3, diagonal: true },
+  ];
+  test.each(GRAD_CASES.map((c) => [`${c.diagonal ? 'diagonal' : 'dense'} T=${c.T} B=${c.B} n=${c.n}`, c] as const))(
+    'A, b and y0 match central finite differences: %s', (_name, c) => {
+      const { A, b, y0 } = operands(rng, c);
+      const w = randomArray(rng, c.T * c.B * c.n);
+      const loss = (Av: number[], bv: number[], y0v: number[]) => {
+        const y = runScan(c, Av, bv, y0v, 'float64');
+        let s = 0;
+        for (let i = 0; i < y.length; i++) s += y[i] * w[i];
+        return s;
+      };
+      const grads = tidy(() => {
+        const At = tensor(A, aShape(c), { dtype: 'float64', requiresGrad: true });
+        const bt = tensor(b, [c.T, c.B, c.n], { dtype: 'float64', requiresGrad: true });
+        const y0t = tensor(y0, [c.B, c.n], { dtype: 'float64', requiresGrad: true });
+        const y = antler.deer.scan(At, bt, y0t);
+        antler.sum(antler.mul(y, tensor(w, [c.T, c.B, c.n], { dtype: 'float64' }))).backward();
+        return [At, bt, y0t].map((t: Tensor) => Float64Array.from(t.grad!.dataSync()));
+      });
+      const eps = 1e-6;
+      const args = [A, b, y0];
+      args.forEach((arg, k) => {
+        const fd = new Float64Array(arg.length);
+        for (let i = 0; i < arg.length; i++) {
+          const plus = args.map((a) => a.slice());
+          const minus = args.map((a) => a.slice());
+          plus[k][i] += eps;
+          minus[k][i] -= eps;
+          fd[i] = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * eps);
+        }
+        let scale = 0, err = 0;
+        for (let i = 0; i < fd.length; i++) {
+          scale = Math.max(scale, Math.abs(fd[i]));
+          err = Math.max(err, Math.abs(fd[i] - grads[k][i]));
+        }
+        expect(err / Math.max(scale, 1e-300)).toBeLessThan(1e-6);
+      });
+    });
+
+  test('the analytic gradients match the adjoint of the sequential loop on a long scan', () => {
+    // gb = λ, λ_t = w_t + A_{t+1}ᵀ λ_{t+1}: check gb and gy0 against a JS reverse loop.
+    const c: Case = { T: 1000, B: 2, n: 4, diagonal: false };
+    const { A, b, y0 } = operands(rng, c);
+    const w = randomArray(rng, c.T * c.B * c.n);
+    const [gA, gb, gy0] = tidy(() => {
+      const At = tensor(A, aShape(c), { dtype: 'float64', requiresGrad: true });
+      const bt = tensor(b, [c.T, c.B, c.n], { dtype: 'float64', requiresGrad: true });
+      const y0t = tensor(y0, [c.B, c.n], { dtype: 'float64', requiresGrad: true });
+      antler.sum(antler.mul(antler.deer.scan(At, bt, y0t), tensor(w, [c.T, c.B, c.n], { dtype: 'float64' }))).backward();
+      return [At, bt, y0t].map((t: Tensor) => Float64Array.from(t.grad!.dataSync()));
+    });
+    const { T, B, n } = c;
+    const y = scanRef(c, A, b, y0);
+    const lam = new Float64Array(T * B * n), gAr = new Float64Array(T * B * n * n), gy0r = new Float64Array(B * n);
+    for (let bi = 0; bi < B; bi++) {
+      for (let t = T - 1; t >= 0; t--) {
+        const v = (t * B + bi) * n;
+        for (let i = 0; i < n; i++) {
+          let acc = w[v + i];
+          if (t + 1 < T) {
+            const a = ((t + 1) * B + bi) * n * n, nv = ((t + 1) * B + bi) * n;
+            for (let j = 0; j < n; j++) acc += A[a + j * n + i] * lam[nv + j];
+          }
+          lam[v + i] = acc;
+        }
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++)
+            gAr[(t * B + bi) * n * n + i * n + j] = lam[v + i] * (t === 0 ? y0[bi * n + j] : y[((t - 1) * B + bi) * n + j]);
+      }
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += A[bi * n * n + j * n + i] * lam[bi * n + j];
+        gy0r[bi * n + i] = acc;
+      }
+    }
+    expectClose(gb, lam, 1e-11, 1e-11, 'gb');
+    expectClose(gA, gAr, 1e-11, 1e-11, 'gA');
+    expectClose(gy0, gy0r, 1e-11, 1e-11, 'gy0');
+  });
+
+  test('float32 gradients agree with float64', () => {
+    const c: Case = { T: 9, B: 2, n: 3, diagonal: false };
+    const { A, b, y0 } = operands(rng, c);
+    const g = (dtype: DType) => tidy(() => {
+      const At = tensor(A, aShape(c), { dtype, requiresGrad: true });
+      const bt = tensor(b, [c.T, c.B, c.n], { dtype, requiresGrad: true });
+      const y0t = tensor(y0, [c.B, c.n], { dtype, requiresGrad: true });
+      antler.sum(antler.deer.scan(At, bt, y0t)).backward();
+      return [At, bt, y0t].map((t: Tensor) => Float64Array.from(t.grad!.dataSync()));
+    });
+    const g32 = g('float32'), g64 = g('float64');
+    for (let k = 0; k < 3; k++) expectClose(g32[k], g64[k], 1e-4, 1e-5, `input ${k}`);
+  });
+});
+
+describe('deer.scan bad inputs', () => {
+  const f64 = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
+  test('shapes', () => {
+    expectAntlerError(() => antler.deer.scan(f64([3, 2]), f64([3, 2, 1]), f64([2, 1])), 'SHAPE_MISMATCH', /A has shape \[3, ?2\].*\[T, B, n, n\]/);
+    expectAntlerError(() => antler.deer.scan(f64([3, 2, 4, 5]), f64([3, 2, 4]), f64([2, 4])), 'SHAPE_MISMATCH', /square/);
+    expectAntlerError(() => antler.deer.scan(f64([3, 2, 4, 4]), f64([3, 2, 5]), f64([2, 4])), 'SHAPE_MISMATCH', /b has shape/);
+    expectAntlerError(() => antler.deer.scan(f64([3, 2, 4]), f64([3, 2, 4]), f64([1, 4])), 'SHAPE_MISMATCH', /y0 has shape/);
+    expectAntlerError(() => antler.deer.scan(f64([3, 2, 0]), f64([3, 2, 0]), f64([2, 0])), 'SHAPE_MISMATCH', /n must be >= 1/);
+  });
+  test('dtypes', () => {
+    expectAntlerError(() => antler.deer.scan(f64([3, 2, 4]), antler.zeros([3, 2, 4], { dtype: 'float32' }), f64([2, 4])), 'DTYPE_MISMATCH', /b has dtype float32 but A has float64/);
+    expectAntlerError(() => antler.deer.scan(antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([2, 4], { dtype: 'int32' })), 'DTYPE_MISMATCH', /expected float32 or float64/);
+  });
+});

@@ -1,0 +1,39 @@
+// deer.scan on CUDA against the CPU: y and the gradients of A, b and y0,
+// dense and diagonal, float64 and float32, including state sizes wider than a
+// block and batches larger than one block per element. Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { DType, Tensor, tensor, tidy } from '../../lib';
+import { expectClose, makeRng, randomArray } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU deer.scan tests skipped: ${cuda.reason}`);
+
+run(`deer.scan on CUDA matches the CPU (seed ${rng.seed})`, () => {
+  const cases = [
+    { T: 1, B: 1, n: 1, diagonal: false }, { T: 37, B: 3, n: 4, diagonal: false }, { T: 500, B: 5, n: 130, diagonal: true },
+    { T: 200, B: 2, n: 140, diagonal: false }, { T: 1000, B: 70, n: 3, diagonal: true },
+  ];
+  for (const dtype of ['float64', 'float32'] as DType[])
+    for (const c of cases)
+      test(`${dtype} ${JSON.stringify(c)}`, () => {
+        const aShape = c.diagonal ? [c.T, c.B, c.n] : [c.T, c.B, c.n, c.n];
+        const aLen = aShape.reduce((p, q) => p * q, 1);
+        const A = randomArray(rng, aLen, -0.9, 0.9).map((v) => (c.diagonal ? v : v / c.n));
+        const b = randomArray(rng, c.T * c.B * c.n);
+        const y0 = randomArray(rng, c.B * c.n);
+        const w = randomArray(rng, c.T * c.B * c.n);
+        const on = (device: 'cpu' | 'cuda') => tidy(() => {
+          const At = tensor(A, aShape, { dtype, device, requiresGrad: true });
+          const bt = tensor(b, [c.T, c.B, c.n], { dtype, device, requiresGrad: true });
+          const y0t = tensor(y0, [c.B, c.n], { dtype, device, requiresGrad: true });
+          const y = antler.deer.scan(At, bt, y0t);
+          antler.sum(antler.mul(y, tensor(w, [c.T, c.B, c.n], { dtype, device }))).backward();
+          return [y, At.grad!, bt.grad!, y0t.grad!].map((t: Tensor) => Float64Array.from(t.dataSync()));
+        });
+        const gpu = on('cuda'), cpu = on('cpu');
+        const tol = dtype === 'float64' ? 1e-10 : 1e-3;
+        ['y', 'gA', 'gb', 'gy0'].forEach((name, k) => expectClose(gpu[k], cpu[k], tol, tol, name));
+      });
+});
