@@ -8,7 +8,7 @@
  * Σ output. Sizes follow Lei et al.: (L, d, B) = (32, 256, 32),
  * (128, 512, 32), (1024, 512, 16).
  */
-import { timeIt } from './bench-timing';
+import { BenchRow, timeIt } from './bench-timing';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,15 +20,7 @@ import { add, matmul, mul, reshape, sigmoid, slice, stack, sum, tanh } from './o
 import { SRU, unstack } from './sru/module';
 import { full, rand, randn, Tensor } from './tensor';
 
-/** The row shape of lib/bench.ts. */
-export interface SruBenchRow {
-  suite: string;
-  case: string;
-  device: string;
-  impl: string;
-  ms: number;
-  gflops?: number;
-}
+export type SruBenchRow = BenchRow;
 
 interface Size {
   L: number;

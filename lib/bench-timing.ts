@@ -19,3 +19,13 @@ export function timeIt(fn: () => void, device: string, repeats: number): number 
   }
   return median(times);
 }
+
+/** One measurement, as printed by `antler bench` and written to bench/results. */
+export interface BenchRow {
+  suite: string;
+  case: string;
+  device: string;
+  impl: string;
+  ms: number;
+  gflops?: number;
+}

@@ -4,7 +4,7 @@
  * PyTorch when python3 with torch is importable). Later suites (sru, deer)
  * register here too.
  */
-import { timeIt } from './bench-timing';
+import { BenchRow, timeIt } from './bench-timing';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,14 +15,7 @@ import { tidy } from './engine';
 import { matmul } from './ops/core';
 import { randn } from './tensor';
 
-interface Row {
-  suite: string;
-  case: string;
-  device: string;
-  impl: string;
-  ms: number;
-  gflops?: number;
-}
+type Row = BenchRow;
 
 
 function torchMatmul(sizes: number[], repeats: number): Map<number, number> {
