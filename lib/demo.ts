@@ -13,19 +13,13 @@ import { load, save } from './io';
 import { memory } from './memory';
 import { GELU, Linear, Sequential } from './nn/layers';
 import { AdamW, CosineAnnealingLR } from './optim';
-import { setSeed } from './random';
+import { mulberry32, setSeed } from './random';
 import { Tensor, tensor } from './tensor';
 import { evaluate, fit } from './train/fit';
 
 /** n points per class on `classes` noisy spiral arms, seeded. */
 function spirals(nPerClass: number, classes: number, seed: number): { x: Float32Array; y: Int32Array } {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(seed);
   const x = new Float32Array(nPerClass * classes * 2);
   const y = new Int32Array(nPerClass * classes);
   for (let c = 0; c < classes; c++)

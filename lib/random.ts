@@ -22,3 +22,18 @@ export function nextDraw(seed: number | undefined, op: string): { seed: number; 
   globalStream += 1;
   return { seed: globalSeed, stream: globalStream };
 }
+
+/**
+ * @internal A small seeded host PRNG (mulberry32) for things that are not
+ * tensor draws: shuffling orders, synthetic demo data. Returns [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

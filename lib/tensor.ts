@@ -2,7 +2,7 @@
  * Tensor handles and creation. A Tensor wraps a native handle (contiguous,
  * row-major storage on one device). Reading data synchronizes the device.
  */
-import { isGradEnabled, Node, record, runBackward } from './autograd/graph';
+import { Node, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { isolated, track } from './engine';
 import { AntlerError, fail } from './errors';

@@ -36,14 +36,13 @@ type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'gr
 
 function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
   if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
+  // checkTensor rejects anything that is neither a number nor a live Tensor.
   if (typeof a !== 'number') checkTensor(a, op, 'a');
-  else if (!Number.isFinite(a) && !Number.isNaN(a) && typeof a !== 'number') fail('INVALID_ARGUMENT', `${op}: a must be a number`);
   if (typeof b !== 'number') checkTensor(b, op, 'b');
   if (typeof a !== 'number' && typeof b !== 'number') {
     if (a.device !== b.device) fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
     if (a.dtype !== b.dtype) fail('DTYPE_MISMATCH', `${op}: operands have dtypes ${a.dtype} and ${b.dtype}; convert one with .cast('${a.dtype}')`);
   }
-  for (const v of [a, b]) if (typeof v !== 'number' && !(v instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operands must be Tensors or numbers; got ${describe(v)}`);
   return [a, b];
 }
 

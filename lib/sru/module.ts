@@ -260,6 +260,23 @@ function prepareMask(x: Tensor, o: SRUForwardOptions, op: string): Prepared {
  * `layer_norm.weight/bias` with layerNorm. k = 4 when the layer has a skip term
  * and in ≠ dirs·d, else 3.
  */
+/** One time step through a unidirectional SRU or SRUCell: a length-1 forward that carries c. */
+function streamStep(
+  m: { bidirectional: boolean; inputSize: number; outputSize: number; forward(x: Tensor, o: SRUForwardOptions): { output: Tensor; c: Tensor } },
+  op: string,
+  x: Tensor,
+  c: Tensor | null | undefined,
+): { h: Tensor; c: Tensor } {
+  if (m.bidirectional) fail('INVALID_ARGUMENT', `${op}: a bidirectional SRU needs the whole sequence; call forward()`);
+  const t = checkTensor(x, op, 'x');
+  if (t.rank !== 2 || t.shape[1] !== m.inputSize)
+    fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${m.inputSize}]; got shape ${shapeText(t.shape)}`);
+  return tidy(() => {
+    const r = m.forward(reshape(t, [1, t.shape[0], m.inputSize]), { c0: c ?? null });
+    return { h: reshape(r.output, [t.shape[0], m.outputSize]), c: r.c };
+  });
+}
+
 export class SRUCell extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
@@ -426,15 +443,7 @@ export class SRUCell extends Module {
    * each step, so stream in eval mode.
    */
   step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
-    const op = 'SRUCell.step';
-    if (this.bidirectional) fail('INVALID_ARGUMENT', `${op}: a bidirectional layer needs the whole sequence; call forward()`);
-    const t = checkTensor(x, op, 'x');
-    if (t.rank !== 2 || t.shape[1] !== this.inputSize)
-      fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${this.inputSize}]; got shape ${shapeText(t.shape)}`);
-    return tidy(() => {
-      const r = this.forward(reshape(t, [1, t.shape[0], this.inputSize]), { c0: c ?? null });
-      return { h: reshape(r.output, [t.shape[0], this.outputSize]), c: r.c };
-    });
+    return streamStep(this, 'SRUCell.step', x, c);
   }
 }
 
@@ -529,14 +538,6 @@ export class SRU extends Module {
    * Unidirectional only; stream in eval mode.
    */
   step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
-    const op = 'SRU.step';
-    if (this.bidirectional) fail('INVALID_ARGUMENT', `${op}: a bidirectional SRU needs the whole sequence; call forward()`);
-    const t = checkTensor(x, op, 'x');
-    if (t.rank !== 2 || t.shape[1] !== this.inputSize)
-      fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${this.inputSize}]; got shape ${shapeText(t.shape)}`);
-    return tidy(() => {
-      const r = this.forward(reshape(t, [1, t.shape[0], this.inputSize]), { c0: c ?? null });
-      return { h: reshape(r.output, [t.shape[0], this.outputSize]), c: r.c };
-    });
+    return streamStep(this, 'SRU.step', x, c);
   }
 }

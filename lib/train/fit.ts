@@ -8,12 +8,12 @@ import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
+import { mulberry32 } from '../random';
 import type { Module } from '../nn/module';
 import { crossEntropy, mseLoss } from '../ops/nn';
 import type { Optimizer } from '../optim';
 import { checkTensor, Tensor, tensor } from '../tensor';
 import { checkInteger, checkOptions, describe } from '../validate';
-import { equal, max as maxOp } from '../ops/core';
 
 export type Logs = Record<string, number>;
 
@@ -70,34 +70,20 @@ function takeRows(x: Tensor, idx: Tensor): Tensor {
   });
 }
 
+/** Fraction of rows whose first maximal logit is at the label (one host readback). */
 function accuracyOf(pred: Tensor, labels: Tensor): number {
-  return tidy(() => {
-    const best = maxOp(pred, -1, true);
-    const hit = equal(pred, best);
-    // First maximal class per row, compared with the label.
-    const values = hit.dataSync();
-    const C = pred.shape[pred.rank - 1];
-    const lab = labels.dataSync();
-    let correct = 0;
-    for (let i = 0; i < lab.length; i++) {
-      let arg = 0;
-      while (arg < C && values[i * C + arg] !== 1) arg++;
-      if (arg === lab[i]) correct++;
-    }
-    return correct / Math.max(1, lab.length);
-  });
+  const values = pred.dataSync();
+  const lab = labels.dataSync();
+  const C = pred.shape[pred.rank - 1];
+  let correct = 0;
+  for (let i = 0; i < lab.length; i++) {
+    let arg = 0;
+    for (let c = 1; c < C; c++) if (values[i * C + c] > values[i * C + arg]) arg = c;
+    if (arg === lab[i]) correct++;
+  }
+  return correct / Math.max(1, lab.length);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
 export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: FitOptions['loss'], options?: { batchSize?: number; metrics?: 'accuracy'[] }): Logs {

@@ -5,8 +5,8 @@
  * bad inputs.
  */
 import * as antler from '../../lib';
-import { AntlerError, DType, ErrorCode, Tensor, tensor, tidy } from '../../lib';
-import { expectClose, makeRng, randomArray, Rng } from '../helpers';
+import { DType, Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -60,20 +60,6 @@ function runScan(c: Case, A: number[], b: number[], y0: number[], dtype: DType):
   });
 }
 
-function expectAntlerError(call: () => unknown, code: ErrorCode, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    tidy(() => {
-      call();
-    });
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error(`did not throw (expected ${code})`);
-  if (!(thrown instanceof AntlerError)) throw new Error(`threw ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`);
-  expect(thrown.code).toBe(code);
-  if (message) expect(thrown.message).toMatch(message);
-}
 
 const CASES: Case[] = [];
 for (const diagonal of [false, true])

@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as antler from '../../lib';
-import { AntlerError, ErrorCode, Tensor, tensor, tidy } from '../../lib';
+import { AntlerError, Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
-import { expectClose, expectExact, makeRng, matmul2d, randomArray, Rng } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, makeRng, matmul2d, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -23,20 +23,6 @@ if (!hasFused) console.log('SRU: this addon has no fused kernel (native().sruFor
 const withFused = hasFused ? test : test.skip;
 const IMPLS: SRUImpl[] = hasFused ? ['reference', 'fused'] : ['reference'];
 
-function expectAntlerError(call: () => unknown, code: ErrorCode, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    tidy(() => {
-      call();
-    });
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error(`did not throw (expected ${code})`);
-  if (!(thrown instanceof AntlerError)) throw new Error(`threw ${(thrown as Error)?.message}, not an AntlerError (expected ${code})`);
-  expect(thrown.code).toBe(code);
-  if (message) expect(thrown.message).toMatch(message);
-}
 
 const counts = () => {
   const m = antler.memory();
