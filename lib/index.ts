@@ -21,7 +21,7 @@ export {
 export {
   add, sub, mul, div, maximum, minimum, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
   neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
-  sum, mean, max, min, reshape, permute, transpose, slice, concat, stack, broadcastTo, clone, matmul,
+  sum, mean, max, min, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad } from './autograd/functional';

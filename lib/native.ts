@@ -79,6 +79,7 @@ export interface NativeAddon {
   reduce(op: 'sum' | 'max' | 'min', x: NativeHandle, axes: number[], keepDims: boolean): NativeHandle;
   permute(x: NativeHandle, perm: number[]): NativeHandle;
   slice(x: NativeHandle, begin: number[], size: number[]): NativeHandle;
+  flip(x: NativeHandle, axes: number[]): NativeHandle;
   sliceBackward(g: NativeHandle, shape: number[], begin: number[]): NativeHandle;
   concat(xs: NativeHandle[], axis: number): NativeHandle;
   broadcastTo(x: NativeHandle, shape: number[]): NativeHandle;

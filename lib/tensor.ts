@@ -304,6 +304,11 @@ export class Tensor {
   permute(perm: number[]): Tensor {
     return ops().permute(this, perm);
   }
+  /** Reverses the order of elements along the given axes. */
+  flip(axes: number | number[]): Tensor {
+    return ops().flip(this, axes);
+  }
+
   /** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */
   slice(begin: number[], size?: number[]): Tensor {
     return ops().slice(this, begin, size);

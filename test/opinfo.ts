@@ -236,6 +236,12 @@ export const OPS: OpInfo[] = [
     fn: ([x]) => antler.slice(x, [1, 0, 1], [2, -1, 2]),
     bad: [['INVALID_ARGUMENT', () => antler.slice(t([1, 2, 3], [3]), [2], [5])]],
   },
+  {
+    name: 'flip',
+    samples: (rng) => [{ inputs: [anyVals(rng, [4, 3, 2])] }],
+    fn: ([x]) => antler.flip(x, [0, -1]),
+    bad: [['INVALID_ARGUMENT', () => antler.flip(t([1, 2], [2, 1]), [0, 0])], ['INVALID_ARGUMENT', () => antler.flip(t([1, 2], [2, 1]), [2])]],
+  },
   { name: 'transpose', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.transpose(x) },
   {
     name: 'permute',

@@ -274,6 +274,15 @@ export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
   return record(out, 'slice', [x], (gy) => [wrap(native().sliceBackward(gy.handle, x.shape.slice(), b))]);
 }
 
+/** Reverses the order of elements along the given axes (torch.flip). */
+export function flip(x: Tensor, axes: number | number[]): Tensor {
+  checkTensor(x, 'flip', 'x');
+  const ax = typeof axes === 'number' ? [axes] : axes;
+  if (!Array.isArray(ax) || !ax.every((a) => Number.isInteger(a))) fail('INVALID_ARGUMENT', `flip: axes must be an integer or an array of integers; got ${describe(axes)}`);
+  const out = wrap(native().flip(x.handle, ax));
+  return record(out, 'flip', [x], (gy) => [wrap(native().flip(gy.handle, ax))]);
+}
+
 /** Joins tensors along an existing axis. */
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);

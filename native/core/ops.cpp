@@ -420,6 +420,30 @@ TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm) {
   return out;
 }
 
+// out[i] = x[i with every listed axis reversed]: a strided copy with negative
+// source strides, starting from the last element along those axes.
+TensorPtr flip(const Tensor& x, const std::vector<int64_t>& axesIn) {
+  const size_t rank = x.shape.size();
+  std::vector<bool> flipped(rank, false);
+  for (int64_t a : axesIn) {
+    const int64_t ax = normalizeAxis(a, rank, "flip");
+    if (flipped[ax]) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
+    flipped[ax] = true;
+  }
+  std::vector<int64_t> strides = contiguousStrides(x.shape);
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t offset = 0;
+  for (size_t i = 0; i < rank; ++i)
+    if (flipped[i]) {
+      offset += (x.shape[i] - 1) * strides[i];
+      strides[i] = -strides[i];
+    }
+  const char* src = static_cast<const char*>(x.data()) + offset * static_cast<int64_t>(dtypeSize(x.dtype));
+  stridedCopy(x, src, out->data(), x.shape, strides, contiguousStrides(x.shape));
+  return out;
+}
+
 static void checkSliceArgs(const Shape& shape, const std::vector<int64_t>& begin, std::vector<int64_t>& size, const char* op) {
   if (begin.size() != shape.size() || size.size() != shape.size())
     fail(Code::InvalidArgument, op, ": begin and size need ", shape.size(), " entries for shape ", shapeStr(shape), "; got ",

@@ -40,6 +40,8 @@ TensorPtr unaryBackward(kernels::UnaryOp op, const Tensor& x, const Tensor& y, c
 TensorPtr reduce(kernels::ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims);
 TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm);
 // TensorFlow.js-style slice: `size` −1 means "to the end".
+// Reverses the listed axes (negative axes count from the end).
+TensorPtr flip(const Tensor& x, const std::vector<int64_t>& axes);
 TensorPtr slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& size);
 // Zeros of `shape` with g written at `begin` (the gradient of slice).
 TensorPtr sliceBackward(const Tensor& g, const Shape& shape, const std::vector<int64_t>& begin);

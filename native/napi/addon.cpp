@@ -115,6 +115,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("reduce", &Addon::guard<&Addon::reduce>),
         InstanceMethod("permute", &Addon::guard<&Addon::permute>),
         InstanceMethod("slice", &Addon::guard<&Addon::slice>),
+        InstanceMethod("flip", &Addon::guard<&Addon::flip>),
         InstanceMethod("sliceBackward", &Addon::guard<&Addon::sliceBackward>),
         InstanceMethod("concat", &Addon::guard<&Addon::concat>),
         InstanceMethod("broadcastTo", &Addon::guard<&Addon::broadcastTo>),
@@ -606,6 +607,13 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 2, "permute");
     const Tensor& x = tensorArg(info[0], "permute", "x");
     return wrap(info.Env(), ops::permute(x, axesArg(info[1], "permute")));
+  }
+
+  // flip(x, axes)
+  Napi::Value flip(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "flip");
+    const Tensor& x = tensorArg(info[0], "flip", "x");
+    return wrap(info.Env(), ops::flip(x, axesArg(info[1], "flip")));
   }
 
   // slice(x, begin, size)

@@ -321,3 +321,24 @@ describe(`sum (seed ${SEED})`, () => {
       expectClose([r], [ref + 6 * 10], 1e-12, 1e-12, 'broadcast');
     }));
 });
+
+describe(`flip (seed ${SEED})`, () => {
+  test.each([[[5], [0]], [[3, 4], [1]], [[3, 4, 2], [0, 2]], [[2, 3, 4], [-1, 0, 1]], [[2, 3], []]] as [number[], number[]][])(
+    'shape %j axes %j matches index reversal',
+    (shape, axes) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = Array.from({ length: n }, () => rng.uniform(-1, 1));
+      const out = tidy(() => tensor(vals, shape, { dtype: 'float64' }).flip(axes).dataSync());
+      const ax = axes.map((a) => (a < 0 ? a + shape.length : a));
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      for (let i = 0; i < n; i++) {
+        let src = 0;
+        for (let d = 0; d < shape.length; d++) {
+          const idx = Math.floor(i / strides[d]) % shape[d];
+          src += (ax.includes(d) ? shape[d] - 1 - idx : idx) * strides[d];
+        }
+        expect(out[i]).toBe(vals[src]);
+      }
+    },
+  );
+});
