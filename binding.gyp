@@ -9,6 +9,7 @@
     {
       "target_name": "antler",
       "sources": [
+        "<(antler_root)/native/core/cells.cpp",
         "<(antler_root)/native/core/core.cpp",
         "<(antler_root)/native/core/deer.cpp",
         "<(antler_root)/native/core/error.cpp",
@@ -16,6 +17,7 @@
         "<(antler_root)/native/core/sru.cpp",
         "<(antler_root)/native/core/tensor.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
+        "<(antler_root)/native/cpu/cells.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",
         "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",

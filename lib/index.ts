@@ -27,7 +27,7 @@ export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad } from './autograd/functional';
 export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';
-export { memory } from './memory';
+export { memory, resetPeakMemory } from './memory';
 export type { MemoryInfo, DeviceMemoryInfo } from './memory';
 export { backends, getDefaultDevice, setDefaultDevice, synchronize, setNumThreads, emptyCache } from './device';
 export { setSeed } from './random';

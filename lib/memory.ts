@@ -33,3 +33,8 @@ export function memory(): MemoryInfo {
   if (!out.devices.cpu) out.devices.cpu = { numTensors: 0, numDataBuffers: 0, numBytes: 0, peakBytes: 0, cachedBytes: 0 };
   return out;
 }
+
+/** Sets every device's peakBytes to its current numBytes, so the next peak measures what follows (torch.cuda.reset_peak_memory_stats). */
+export function resetPeakMemory(): void {
+  native().resetPeakMemory();
+}

@@ -80,6 +80,7 @@ export interface NativeAddon {
   permute(x: NativeHandle, perm: number[]): NativeHandle;
   slice(x: NativeHandle, begin: number[], size: number[]): NativeHandle;
   flip(x: NativeHandle, axes: number[]): NativeHandle;
+  resetPeakMemory(): void;
   sliceBackward(g: NativeHandle, shape: number[], begin: number[]): NativeHandle;
   concat(xs: NativeHandle[], axis: number): NativeHandle;
   broadcastTo(x: NativeHandle, shape: number[]): NativeHandle;

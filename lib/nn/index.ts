@@ -4,4 +4,6 @@ export { Linear, Embedding, Dropout, LayerNorm, Sequential, ReLU, Tanh, Sigmoid,
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';
 export { SRU, SRUCell } from '../sru';
+export { GRU, LSTM, RNN } from './rnn';
+export type { RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';

@@ -24,9 +24,12 @@ import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stac
 import { dropoutMask } from '../ops/nn';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe } from '../validate';
+import type { DeerStats } from '../deer/solver';
+import type { SruDeerOptions } from './deer';
 import { sruRecurrence, SruRecurrenceOptions } from './recurrence';
 
 export type SRUImpl = 'fused' | 'reference';
+export type SRUMode = 'sequential' | 'deer';
 export type SRUActivation = 'identity' | 'tanh';
 
 /** Options shared by SRU and SRUCell (camelCase of the reference's keyword arguments). */
@@ -53,6 +56,10 @@ export interface SRULayerOptions {
   weightCInit?: number;
   /** 'fused' (default): the native recurrence; 'reference': autograd ops step by step. */
   impl?: SRUImpl;
+  /** How the fused recurrence's forward runs: 'sequential' (default, the fused kernel) or 'deer' (Newton over all steps in parallel; see lib/sru/deer.ts). */
+  mode?: SRUMode;
+  /** Tolerances of mode 'deer' (atol, rtol, maxIters, strict). */
+  deer?: SruDeerOptions;
   dtype?: 'float32' | 'float64';
   device?: string;
 }
@@ -76,16 +83,23 @@ export interface SRUOutput {
   output: Tensor;
   /** Final states: [numLayers, B, dirs·d] for SRU, [B, dirs·d] for SRUCell (each sequence's last real step). */
   c: Tensor;
+  /** mode 'deer': the solver's stats, one per layer. */
+  stats?: DeerStats[];
 }
 
 const LAYER_KEYS = [
   'dropout', 'rnnDropout', 'bidirectional', 'projectionSize', 'activation', 'highwayBias', 'hasSkipTerm',
-  'layerNorm', 'normalizeAfter', 'rescale', 'weightCInit', 'impl', 'dtype', 'device',
+  'layerNorm', 'normalizeAfter', 'rescale', 'weightCInit', 'impl', 'mode', 'deer', 'dtype', 'device',
 ] as const;
 
 function checkProbability(p: unknown, op: string, what: string): number {
   const v = checkFinite(p, op, what);
   if (v < 0 || v >= 1) fail('INVALID_ARGUMENT', `${op}: ${what} must be in [0, 1); got ${v}`);
+  return v;
+}
+
+function checkMode(v: unknown, op: string): SRUMode {
+  if (v !== 'sequential' && v !== 'deer') fail('INVALID_ARGUMENT', `${op}: mode must be 'sequential' or 'deer'; got ${describe(v)}`);
   return v;
 }
 
@@ -295,6 +309,8 @@ export class SRUCell extends Module {
   /** Columns per unit in U: 3 or 4. */
   readonly k: 3 | 4;
   impl: SRUImpl;
+  mode: SRUMode;
+  deer: SruDeerOptions;
   weight: Tensor;
   weightProj: Tensor | null;
   weightC: Tensor;
@@ -325,6 +341,8 @@ export class SRUCell extends Module {
     this.normalizeAfter = o.normalizeAfter === undefined ? false : checkBoolean(o.normalizeAfter, op, 'normalizeAfter');
     const weightCInit = o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit');
     this.impl = o.impl === undefined ? 'fused' : checkImpl(o.impl, op);
+    this.mode = o.mode === undefined ? 'sequential' : checkMode(o.mode, op);
+    this.deer = { ...(o.deer ?? {}) };
     const dtype = o.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
     const device = o.device === undefined ? undefined : checkDevice(o.device, op);
@@ -389,7 +407,7 @@ export class SRUCell extends Module {
   }
 
   /** @internal One layer on a validated input, with the padding mask already made. */
-  runLayer(x: Tensor, c0: Tensor | null, mask: Tensor | null): { h: Tensor; c: Tensor } {
+  runLayer(x: Tensor, c0: Tensor | null, mask: Tensor | null): { h: Tensor; c: Tensor; stats?: DeerStats } {
     const [L, B] = x.shape;
     const n = this.outputSize;
     const place = { dtype: x.dtype as 'float32' | 'float64', device: x.device };
@@ -404,8 +422,13 @@ export class SRUCell extends Module {
       scaleX: this.scale(), activation: this.activation,
     };
     const skipInput = this.hasSkipTerm && this.k === 3 ? x : null;
-    const recurrence = this.impl === 'fused' ? sruRecurrence : sruRecurrenceReference;
-    let { h, c } = recurrence(U, skipInput, this.weightC, this.bias, c0, mask, opts);
+    if (this.mode === 'deer' && this.impl !== 'fused')
+      fail('INVALID_ARGUMENT', `SRU: mode 'deer' runs the fused recurrence; impl is '${this.impl}' (use impl 'fused' or mode 'sequential')`);
+    const solved: { h: Tensor; c: Tensor; stats?: DeerStats } = this.impl === 'fused'
+      ? sruRecurrence(U, skipInput, this.weightC, this.bias, c0, mask, opts, this.mode === 'deer' ? this.deer : null)
+      : sruRecurrenceReference(U, skipInput, this.weightC, this.bias, c0, mask, opts);
+    let h = solved.h;
+    const c = solved.c;
     if (this.training && this.dropout > 0) {
       // The reference drops the gated part only: h = s + m ⊙ (h − s), s zeroed on padded steps.
       const m = dropoutMask([B, n], this.dropout, place);
@@ -416,7 +439,7 @@ export class SRUCell extends Module {
       h = s ? add(s, mul(sub(h, s), m)) : mul(h, m);
     }
     if (this.layerNorm && this.normalizeAfter) h = this.layerNorm.forward(h);
-    return { h, c };
+    return solved.stats ? { h, c, stats: solved.stats } : { h, c };
   }
 
   /**
@@ -431,8 +454,8 @@ export class SRUCell extends Module {
     return tidy(() => {
       const { B, mask } = prepareMask(x, o, op);
       const c0 = o.c0 ? checkState(o.c0, op, [B, this.outputSize], this.weight) : null;
-      const { h, c } = this.runLayer(x, c0, mask);
-      return { output: h, c };
+      const { h, c, stats } = this.runLayer(x, c0, mask);
+      return stats ? { output: h, c, stats: [stats] } : { output: h, c };
     });
   }
 
@@ -506,6 +529,16 @@ export class SRU extends Module {
     for (const c of this.cells) c.impl = v;
   }
 
+  /** 'sequential' (the fused kernel) or 'deer' (parallel over time), for every layer. */
+  get mode(): SRUMode {
+    return this.cells[0].mode;
+  }
+
+  set mode(v: SRUMode) {
+    checkMode(v, 'SRU');
+    for (const c of this.cells) c.mode = v;
+  }
+
   loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
     const r = super.loadStateDict(dict, options);
     for (const c of this.cells) c.refreshScale();
@@ -522,13 +555,15 @@ export class SRU extends Module {
       const c0 = o.c0 ? checkState(o.c0, op, [this.numLayers, B, n], this.cells[0].weight) : null;
       let h = x;
       const cs: Tensor[] = [];
+      const stats: DeerStats[] = [];
       this.cells.forEach((cell, i) => {
         const ci = c0 ? reshape(slice(c0, [i, 0, 0], [1, B, n]), [B, n]) : null;
         const r = cell.runLayer(h, ci, mask);
         h = r.h;
         cs.push(r.c);
+        if (r.stats) stats.push(r.stats);
       });
-      return { output: h, c: stack(cs, 0) };
+      return stats.length ? { output: h, c: stack(cs, 0), stats } : { output: h, c: stack(cs, 0) };
     });
   }
 

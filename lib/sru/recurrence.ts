@@ -16,7 +16,9 @@ import { record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { wrap } from '../ops/core';
+import type { DeerStats } from '../deer/solver';
 import { checkTensor, Tensor } from '../tensor';
+import { sruDeerForward, SruDeerOptions } from './deer';
 
 export interface SruRecurrenceOptions {
   hiddenSize: number;
@@ -63,7 +65,8 @@ export interface SruNative {
  */
 export function sruRecurrence(
   U: Tensor, x: Tensor | null, weightC: Tensor, bias: Tensor, c0: Tensor | null, maskPad: Tensor | null, o: SruRecurrenceOptions,
-): { h: Tensor; c: Tensor } {
+  deer?: SruDeerOptions | null,
+): { h: Tensor; c: Tensor; stats?: DeerStats } {
   checkTensor(U, 'SRU', 'U');
   checkTensor(weightC, 'SRU', 'weight_c');
   checkTensor(bias, 'SRU', 'bias');
@@ -75,10 +78,17 @@ export function sruRecurrence(
   };
   const n = native() as unknown as SruNative;
   if (typeof n.sruForward !== 'function') fail('INTERNAL', 'SRU: this build of the addon has no fused SRU kernel; rebuild with npm run build');
-  const [hH, cH, lastH] = n.sruForward(U.handle, x?.handle ?? null, weightC.handle, bias.handle, c0?.handle ?? null, maskPad?.handle ?? null, nat);
-  const h = wrap(hH);
-  const cAll = wrap(cH);
-  const cLast = wrap(lastH);
+  // mode 'deer': the forward in parallel over time (lib/sru/deer.ts); the fused kernel when it falls back.
+  const solved = deer ? sruDeerForward(U, x, weightC, bias, c0, maskPad, o, deer) : null;
+  let h: Tensor, cAll: Tensor, cLast: Tensor;
+  if (solved?.out) {
+    ({ h, c: cAll, cLast } = solved.out);
+  } else {
+    const [hH, cH, lastH] = n.sruForward(U.handle, x?.handle ?? null, weightC.handle, bias.handle, c0?.handle ?? null, maskPad?.handle ?? null, nat);
+    h = wrap(hH);
+    cAll = wrap(cH);
+    cLast = wrap(lastH);
+  }
   // One node for both outputs: h carries it; cLast's gradient reaches it through a second node that
   // hands its gradient to the same backward (see below).
   const inputs = [U, ...(x ? [x] : []), weightC, bias, ...(c0 ? [c0] : [])];
@@ -103,5 +113,5 @@ export function sruRecurrence(
   record(h, 'sru', inputs, (gy, s) => backward(gy, null, s), saved);
   record(cLast, 'sruState', inputs, (gy, s) => backward(null, gy, s), saved);
   cAll.dispose();
-  return { h, c: cLast };
+  return solved ? { h, c: cLast, stats: solved.stats } : { h, c: cLast };
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/cells.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
 #include "../kernels/philox.h"
@@ -75,6 +76,16 @@ struct ScanInputs {
   const void* A = nullptr;
   const void* b = nullptr;
   const void* y0 = nullptr;
+};
+
+// Operands of the DEER cells (kernels/cells.h): xp [T, B, G], Whh [G, H],
+// bhh [G] (null means zeros), y0 [B, n], y [T, B, n] (null for cellSequential).
+struct CellInputs {
+  const void* xp = nullptr;
+  const void* Whh = nullptr;
+  const void* bhh = nullptr;
+  const void* y0 = nullptr;
+  const void* y = nullptr;
 };
 
 struct SruGrads {
@@ -195,6 +206,21 @@ class Backend {
   virtual void deerScan(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y) = 0;
   virtual void deerScanBackward(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in,
                                 const void* y, const void* gy, void* gA, void* gb, void* gy0) = 0;
+
+  // The DEER cells (kernels/cells.h), the previous state of step t being y0 at
+  // t = 0 and y[t − 1] after. cellLinearize: f [T, B, n], and unless jac is None,
+  // J [T, B, n, n] (Dense) or [T, B, n] (Diagonal) and bOff = f − J·y_{t−1}
+  // [T, B, n]; parallel over every (t, b). cellSequential: y [T, B, n], one walk
+  // over t per batch element. cellBackward from the solution in.y and g [T, B, n]:
+  // gxp, ghh [T, B, G] and gy0 [B, n]; adjoint false: g = ∂loss/∂y and one walk
+  // t = T−1 … 0 per batch element accumulates λ_t = g_t + (∂f_{t+1}/∂y_t)ᵀ λ_{t+1};
+  // adjoint true: g is λ and every (t, b) is independent. Called with T, B, H >= 1.
+  virtual void cellLinearize(const Device& d, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
+                             const CellInputs& in, void* f, void* J, void* bOff) = 0;
+  virtual void cellSequential(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
+                              void* y) = 0;
+  virtual void cellBackward(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
+                            const void* g, bool adjoint, void* gxp, void* ghh, void* gy0) = 0;
 
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,

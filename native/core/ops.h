@@ -91,6 +91,27 @@ struct DeerScanGrads { TensorPtr gA, gb, gy0; };
 // From the forward's inputs, its output y and gy = ∂loss/∂y (the reverse scan).
 DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy);
 
+// ---- DEER cells (core/cells.cpp; math in kernels/cells.h) ----
+// kind: 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu'. xp [T, B, G] (the precomputed
+// W_ih x + b_ih), Whh [G, H], bhh [G] or null (zeros), y0 [B, n]; G and n follow
+// the kind (GRU 3H, H; LSTM 4H, 2H with y = [h, c]; RNN H, H). The previous
+// state of step t is y0 at t = 0 and y[t − 1] after.
+// f_t = cell(y_{t−1}, xp_t) [T, B, n]; jacobian 'dense': J_t = ∂f_t/∂y_{t−1}
+// [T, B, n, n], 'diagonal': its diagonal [T, B, n], 'none': J and bOff null;
+// bOff = f − J·y_{t−1} (diagonal: f − J ⊙ y_{t−1}).
+struct CellLinearization { TensorPtr f, J, bOff; };
+CellLinearization cellLinearize(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                                const Tensor& y0, const Tensor& y, const std::string& jacobian);
+// The sequential walk y_t = cell(y_{t−1}, xp_t) -> y [T, B, n].
+TensorPtr cellSequential(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                         const Tensor& y0);
+// From the solution y: gxp [T, B, G], ghh [T, B, G] (the gradient of the step's
+// Whh·h + bhh) and gy0 [B, n]. adjoint false: g = ∂loss/∂y and the walk runs
+// backward through time; adjoint true: g is already λ (every step independent).
+struct CellGrads { TensorPtr gxp, ghh, gy0; };
+CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                       const Tensor& y0, const Tensor& y, const Tensor& g, bool adjoint);
+
 // Copies src's values into dst in place (same shape and dtype; any devices).
 void assign(Tensor& dst, const Tensor& src);
 void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdParams& p);

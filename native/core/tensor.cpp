@@ -69,6 +69,11 @@ void MemoryLedger::addTensor(const Device& d, int64_t delta) {
   slot(d).tensors += delta;
 }
 
+void MemoryLedger::resetPeaks() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& entry : devices_) entry.second.peakBytes = entry.second.bytes;
+}
+
 std::vector<std::pair<Device, DeviceMemory>> MemoryLedger::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return devices_;

@@ -64,6 +64,8 @@ class MemoryLedger {
   void removeBuffer(const Device& d, int64_t bytes);
   void addTensor(const Device& d, int64_t delta);
   std::vector<std::pair<Device, DeviceMemory>> snapshot() const;
+  // peakBytes = bytes on every device (torch.cuda.reset_peak_memory_stats).
+  void resetPeaks();
   int64_t totalBytes() const { return totalBytes_.load(); }
 
  private:

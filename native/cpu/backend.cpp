@@ -289,6 +289,17 @@ class CpuBackend final : public Backend {
                         const void* gy, void* gA, void* gb, void* gy0) override {
     cpu::deerScanBackward(t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void cellLinearize(const Device&, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
+                     const CellInputs& in, void* f, void* J, void* bOff) override {
+    cpu::cellLinearize(t, cfg, jac, in, f, J, bOff);
+  }
+  void cellSequential(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y) override {
+    cpu::cellSequential(t, cfg, in, y);
+  }
+  void cellBackward(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                    bool adjoint, void* gxp, void* ghh, void* gy0) override {
+    cpu::cellBackward(t, cfg, in, g, adjoint, gxp, ghh, gy0);
+  }
   void sgdStep(const Device&, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cpu::sgdStep(t, param, grad, momentumBuf, n, p);

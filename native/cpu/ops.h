@@ -2,7 +2,8 @@
 // file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
 // scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), scan.cpp
-// (deerScan, deerScanBackward), optim.cpp
+// (deerScan, deerScanBackward), cells.cpp (cellLinearize, cellSequential,
+// cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
 // without the device.
 #pragma once
@@ -37,6 +38,11 @@ void sruBackward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, co
 void deerScan(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
                       void* gA, void* gb, void* gy0);
+void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
+                   void* J, void* bOff);
+void cellSequential(DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
+void cellBackward(DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,
+                  void* ghh, void* gy0);
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
 

@@ -240,6 +240,18 @@ class CudaBackend final : public Backend {
                         const void* y, const void* gy, void* gA, void* gb, void* gy0) override {
     cuda::deerScanBackward(context(d), t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void cellLinearize(const Device& d, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
+                     const CellInputs& in, void* f, void* J, void* bOff) override {
+    cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);
+  }
+  void cellSequential(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
+                      void* y) override {
+    cuda::cellSequential(context(d), t, cfg, in, y);
+  }
+  void cellBackward(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                    bool adjoint, void* gxp, void* ghh, void* gy0) override {
+    cuda::cellBackward(context(d), t, cfg, in, g, adjoint, gxp, ghh, gy0);
+  }
   void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                const SgdParams& p) override {
     cuda::sgdStep(context(d), t, param, grad, momentumBuf, n, p);

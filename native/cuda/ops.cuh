@@ -24,7 +24,8 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward), scan.cu (deerScan,
-// deerScanBackward), optim.cu (sgdStep, adamStep).
+// deerScanBackward), cells.cu (cellLinearize, cellSequential, cellBackward),
+// optim.cu (sgdStep, adamStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -54,6 +55,11 @@ void sruBackward(Context& ctx, DType t, const kernels::SruConfig& cfg, const Sru
 void deerScan(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y,
                       const void* gy, void* gA, void* gb, void* gy0);
+void cellLinearize(Context& ctx, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
+                   const CellInputs& in, void* f, void* J, void* bOff);
+void cellSequential(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
+void cellBackward(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                  bool adjoint, void* gxp, void* ghh, void* gy0);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
               const AdamParams& p);

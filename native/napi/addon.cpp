@@ -116,6 +116,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("permute", &Addon::guard<&Addon::permute>),
         InstanceMethod("slice", &Addon::guard<&Addon::slice>),
         InstanceMethod("flip", &Addon::guard<&Addon::flip>),
+        InstanceMethod("resetPeakMemory", &Addon::guard<&Addon::resetPeakMemory>),
         InstanceMethod("sliceBackward", &Addon::guard<&Addon::sliceBackward>),
         InstanceMethod("concat", &Addon::guard<&Addon::concat>),
         InstanceMethod("broadcastTo", &Addon::guard<&Addon::broadcastTo>),
@@ -133,6 +134,9 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("sruBackward", &Addon::guard<&Addon::sruBackward>),
         InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
         InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
+        InstanceMethod("cellLinearize", &Addon::guard<&Addon::cellLinearize>),
+        InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
+        InstanceMethod("cellBackward", &Addon::guard<&Addon::cellBackward>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
     });
@@ -525,6 +529,11 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
+  Napi::Value resetPeakMemory(const Napi::CallbackInfo& info) {
+    MemoryLedger::instance().resetPeaks();
+    return info.Env().Undefined();
+  }
+
   Napi::Value synchronize(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "synchronize");
     const Device d = deviceArg(info[0], "synchronize");
@@ -804,6 +813,47 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Array out = Napi::Array::New(env, 3);
     out.Set(0u, wrap(env, g.gA));
     out.Set(1u, wrap(env, g.gb));
+    out.Set(2u, wrap(env, g.gy0));
+    return out;
+  }
+
+  // cellLinearize(kind, xp, Whh, bhh|null, y0, y, jacobian) -> [f, J|null, bOff|null]
+  Napi::Value cellLinearize(const Napi::CallbackInfo& info) {
+    const char* op = "deer.cell linearize";
+    expectArgs(info, 7, op);
+    ops::CellLinearization r = ops::cellLinearize(
+        stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"), tensorArg(info[2], op, "Whh"),
+        optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
+        stringArg(info[6], op, "jacobian"));
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, r.f));
+    out.Set(1u, r.J ? wrap(env, r.J) : env.Null());
+    out.Set(2u, r.bOff ? wrap(env, r.bOff) : env.Null());
+    return out;
+  }
+
+  // cellSequential(kind, xp, Whh, bhh|null, y0) -> y
+  Napi::Value cellSequential(const Napi::CallbackInfo& info) {
+    const char* op = "deer.cell";
+    expectArgs(info, 5, op);
+    return wrap(info.Env(), ops::cellSequential(stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"),
+                                                tensorArg(info[2], op, "Whh"), optionalTensorArg(info[3], op, "bhh"),
+                                                tensorArg(info[4], op, "y0")));
+  }
+
+  // cellBackward(kind, xp, Whh, bhh|null, y0, y, g, adjoint) -> [gxp, ghh, gy0]
+  Napi::Value cellBackward(const Napi::CallbackInfo& info) {
+    const char* op = "deer.cell backward";
+    expectArgs(info, 8, op);
+    ops::CellGrads g = ops::cellBackward(
+        stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"), tensorArg(info[2], op, "Whh"),
+        optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
+        tensorArg(info[6], op, "g"), boolArg(info[7], op, "adjoint"));
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, g.gxp));
+    out.Set(1u, wrap(env, g.ghh));
     out.Set(2u, wrap(env, g.gy0));
     return out;
   }

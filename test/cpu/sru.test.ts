@@ -12,7 +12,7 @@ import * as antler from '../../lib';
 import { AntlerError, Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, makeRng, matmul2d, randomArray, Rng } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, makeRng, matmul2d, maxAbs, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -636,4 +636,70 @@ describe(`SRUCell.step / SRU.step over L steps equal the full forward (seed ${SE
         net.dispose();
       });
     });
+});
+
+// ---------------------------------------------------------------- mode 'deer'
+
+describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
+  for (const cfg of CONFIGS)
+    withFused(cfg.name, () => {
+      const m = buildModel(cfg, 'fused');
+      try {
+        randomizeParameters(m, rng);
+        const inp = drawInputs(cfg, rng);
+        const fused = runModel(m, cfg, inp, 7);
+        m.mode = 'deer';
+        const deer = runModel(m, cfg, inp, 7);
+        compareRuns(fused, deer, 1e-10, `deer vs fused (${cfg.name})`);
+        const stats = tidy(() => {
+          const n = m.outputSize;
+          const out = m.forward(tensor(Float64Array.from(inp.x), [inp.L, inp.B, cfg.inSize], { dtype: 'float64' }), {
+            c0: inp.c0 ? tensor(Float64Array.from(inp.c0), [cfg.layers, inp.B, n], { dtype: 'float64' }) : null,
+            lengths: inp.lengths,
+          });
+          return out.stats!;
+        });
+        expect(stats).toHaveLength(cfg.layers);
+        for (const s of stats) {
+          expect(s.fallback).toBe(false);
+          expect(s.converged.every(Boolean)).toBe(true);
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+
+  withFused('L = 10,000, bidirectional, float64 and float32: outputs, c and gradients', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const cfg: Config = { name: 'long', inSize: 4, d: 8, layers: 1, bidirectional: true, mask: 'lengths', activation: 'tanh' };
+      const m = new SRU(4, 8, { numLayers: 1, bidirectional: true, activation: 'tanh', dtype });
+      try {
+        const L = 10_000, B = 2;
+        const inp: Inputs = {
+          L, B, pad: null, lengths: [L, rng.int(1, L)], c0: null,
+          x: randomArray(rng, L * B * 4, -1.5, 1.5), gOut: randomArray(rng, L * B * 16), gC: randomArray(rng, B * 16),
+        };
+        const fused = runModel(m, cfg, inp, 3, dtype);
+        m.mode = 'deer';
+        const deer = runModel(m, cfg, inp, 3, dtype);
+        const tol = dtype === 'float64' ? 1e-10 : 1e-5;
+        const rel = (a: Float64Array, b: Float64Array, what: string) => expectClose(a, b, 0, tol * Math.max(1, maxAbs(b)), what);
+        rel(deer.output, fused.output, `${dtype} output`);
+        rel(deer.c, fused.c, `${dtype} c`);
+        for (const k of Object.keys(fused.grads)) rel(deer.grads[k], fused.grads[k], `${dtype} grad ${k}`);
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+
+  test("mode 'deer' needs the fused impl; a bad mode is rejected", () => {
+    expectAntlerError(() => new SRU(3, 4, { mode: 'fast' as never }), 'INVALID_ARGUMENT', /mode/);
+    const m = new SRU(3, 4, { impl: 'reference', mode: 'deer' });
+    try {
+      expectAntlerError(() => m.forward(antler.zeros([2, 1, 3])), 'INVALID_ARGUMENT', /fused/);
+    } finally {
+      m.dispose();
+    }
+  });
 });

@@ -1,0 +1,40 @@
+/**
+ * The native DEER cell kernels (native/core/cells.cpp, math in
+ * native/kernels/cells.h): GRU, LSTM and Elman RNN steps with PyTorch's
+ * equations, given the precomputed input projection xp = W_ih x + b_ih.
+ * G and n follow the kind: GRU G = 3H, n = H (gates r, z, n); LSTM G = 4H,
+ * n = 2H with the state y = [h, c] (gates i, f, g, o); RNN G = n = H.
+ * The previous state of step t is y0 at t = 0 and y[t − 1] after.
+ */
+import { native, NativeHandle } from '../native';
+
+export type CellKind = 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu';
+
+export interface CellNative {
+  /**
+   * xp [T, B, G], Whh [G, H], bhh [G] or null (zeros), y0 [B, n], y [T, B, n] ->
+   * f [T, B, n] with f_t = cell(y_{t−1}, xp_t); J = ∂f_t/∂y_{t−1}, dense [T, B, n, n]
+   * (row-major, J[i][j] = ∂f_i/∂y_j) or its diagonal [T, B, n]; bOff = f − J·y_{t−1}
+   * (diagonal: f − J ⊙ y_{t−1}). With 'none', J and bOff are null.
+   */
+  cellLinearize(
+    kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, y: NativeHandle,
+    jacobian: 'none' | 'diagonal' | 'dense',
+  ): [NativeHandle, NativeHandle | null, NativeHandle | null];
+  /** The sequential walk y_t = cell(y_{t−1}, xp_t) -> y [T, B, n], one launch. */
+  cellSequential(
+    kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle,
+  ): NativeHandle;
+  /**
+   * From the solution y -> [gxp [T, B, G], ghh [T, B, G], gy0 [B, n]], ghh being the
+   * gradient of the step's Whh·h + bhh (so gWhh = Σ ghhᵀ·h_{t−1}, gbhh = Σ ghh).
+   * adjoint false: g = ∂loss/∂y and the kernel walks back through time;
+   * adjoint true: g is the adjoint λ_t = ∂loss/∂y_t + J_{t+1}ᵀ λ_{t+1} and every step is independent.
+   */
+  cellBackward(
+    kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, y: NativeHandle,
+    g: NativeHandle, adjoint: boolean,
+  ): [NativeHandle, NativeHandle, NativeHandle];
+}
+
+export const cellNative = (): CellNative => native() as unknown as CellNative;

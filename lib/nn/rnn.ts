@@ -1,0 +1,219 @@
+/**
+ * nn.GRU, nn.LSTM and nn.RNN with PyTorch's options, parameter names,
+ * layouts, gate orders and initialisation, evaluated by the DEER solver
+ * (lib/deer/solver.ts) in any of its modes.
+ *
+ * Per layer l and direction (suffix '' or '_reverse'):
+ *   weight_ih_l{l}{suffix} [G, in_l], weight_hh_l{l}{suffix} [G, H],
+ *   bias_ih_l{l}{suffix} [G], bias_hh_l{l}{suffix} [G]
+ * with G = 3H (GRU: r, z, n), 4H (LSTM: i, f, g, o) or H (RNN); every entry
+ * U(−1/√H, 1/√H). The input projection W_ih x + b_ih of all steps is one GEMM;
+ * the recurrence runs in the fused cell kernels.
+ */
+import { isolated } from '../engine';
+import { fail } from '../errors';
+import { concat, flip, reshape, slice, stack } from '../ops/core';
+import { dropout as dropoutOp, linear } from '../ops/nn';
+import { cellRecurrence, CellKind, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
+import { checkTensor, rand, Tensor, zeros } from '../tensor';
+import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
+import { Module } from './module';
+
+export interface RNNBaseOptions {
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  /** Dropout on the outputs of every layer but the last, in training mode. */
+  dropout?: number;
+  bidirectional?: boolean;
+  /** How the recurrence is evaluated (default 'auto': sequential on the CPU). */
+  mode?: DeerMode;
+  /** Options of the DEER solver (tolerances, maxIters, chunkSize, warmStart, strict, ...). */
+  deer?: Omit<DeerOptions, 'mode' | 'initialGuess'>;
+  dtype?: 'float32' | 'float64';
+  device?: string;
+}
+
+export interface RNNOptions extends RNNBaseOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface RNNOutput {
+  /** [T, B, dirs·H] ([B, T, dirs·H] with batchFirst; [T, dirs·H] for unbatched input). */
+  output: Tensor;
+  /** Final hidden state [layers·dirs, B, H] ([layers·dirs, H] unbatched). */
+  hidden: Tensor;
+  /** LSTM only: final cell state, shaped like hidden. */
+  cell?: Tensor;
+  /** One entry per layer and direction (layer-major), from the DEER solver. */
+  stats: DeerStats[];
+}
+
+const BASE_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'mode', 'deer', 'dtype', 'device'];
+
+abstract class RNNBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  mode: DeerMode;
+  deer: Omit<DeerOptions, 'mode' | 'initialGuess'>;
+  private readonly warm: WarmStart[] = [];
+
+  protected constructor(readonly kind: CellKind, private readonly opName: string, inputSize: number, hiddenSize: number, o: RNNBaseOptions) {
+    super();
+    this.inputSize = checkInteger(inputSize, opName, 'inputSize', 1);
+    this.hiddenSize = checkInteger(hiddenSize, opName, 'hiddenSize', 1);
+    this.numLayers = o.numLayers === undefined ? 1 : checkInteger(o.numLayers, opName, 'numLayers', 1);
+    this.bias = o.bias === undefined ? true : checkBoolean(o.bias, opName, 'bias');
+    this.batchFirst = o.batchFirst === undefined ? false : checkBoolean(o.batchFirst, opName, 'batchFirst');
+    this.bidirectional = o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, opName, 'bidirectional');
+    const p = o.dropout ?? 0;
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) fail('INVALID_ARGUMENT', `${opName}: dropout must be a number in [0, 1]; got ${describe(p)}`);
+    this.dropout = p;
+    this.mode = o.mode ?? 'auto';
+    const modes: DeerMode[] = ['sequential', 'deer', 'quasi', 'elk', 'auto'];
+    if (!modes.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${modes.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
+    this.deer = { ...(o.deer ?? {}) };
+    const dtype = o.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+    const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
+    const H = this.hiddenSize;
+    const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
+    const bound = 1 / Math.sqrt(H);
+    const u = (shape: number[]) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device }));
+    const dirs = this.bidirectional ? 2 : 1;
+    for (let l = 0; l < this.numLayers; l++)
+      for (let d = 0; d < dirs; d++) {
+        const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
+        const inL = l === 0 ? this.inputSize : dirs * H;
+        this.registerParameter(`weight_ih_${sfx}`, u([G, inL]));
+        this.registerParameter(`weight_hh_${sfx}`, u([G, H]));
+        if (this.bias) {
+          this.registerParameter(`bias_ih_${sfx}`, u([G]));
+          this.registerParameter(`bias_hh_${sfx}`, u([G]));
+        }
+        this.warm.push(new WarmStart());
+      }
+  }
+
+  private param(name: string): Tensor | null {
+    const hit = this.namedParameters().find(([n]) => n === name);
+    return hit ? hit[1] : null;
+  }
+
+  private checkState(t: unknown, what: string, like: Tensor, shape: number[]): Tensor {
+    const s = checkTensor(t, this.opName, what);
+    if (s.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${this.opName}: ${what} is ${s.dtype}; the input is ${like.dtype}`);
+    if (s.device !== like.device) fail('DEVICE_MISMATCH', `${this.opName}: ${what} is on ${s.device}; the input is on ${like.device}`);
+    if (s.shape.length !== shape.length || s.shape.some((v, i) => v !== shape[i]))
+      fail('SHAPE_MISMATCH', `${this.opName}: ${what} has shape [${s.shape.join(', ')}]; expected [numLayers·dirs, B, hiddenSize] = [${shape.join(', ')}]`);
+    return s;
+  }
+
+  /** @internal Runs the stack; state0 is [h0] or [h0, c0] in the batched layout. */
+  protected run(input: Tensor, state0: (Tensor | null)[], options?: DeerOptions): RNNOutput {
+    const op = this.opName;
+    checkTensor(input, op, 'input');
+    const w0 = this.param('weight_ih_l0')!;
+    if (input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);
+    if (input.device !== w0.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w0.device} (move one with .to())`);
+    const unbatched = input.rank === 2;
+    if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
+    if (input.shape[input.rank - 1] !== this.inputSize)
+      fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);
+    let x = unbatched ? reshape(input, [input.shape[0], 1, this.inputSize]) : this.batchFirst ? input.transpose(0, 1) : input;
+    const [T, B] = x.shape;
+    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, LD = this.numLayers * dirs;
+    const stateShape = unbatched ? [LD, H] : [LD, B, H];
+    const names = this.kind === 'lstm' ? ['h0', 'c0'] : ['h0'];
+    const states = names.map((nm, i) => {
+      const s = state0[i];
+      if (s === null || s === undefined) return zeros([LD, B, H], { dtype: x.dtype as 'float32' | 'float64', device: x.device });
+      const c = this.checkState(s, nm, x, stateShape);
+      return unbatched ? reshape(c, [LD, 1, H]) : c;
+    });
+    const opts: DeerOptions = { ...this.deer, mode: this.mode, ...(options ?? {}) };
+    const stats: DeerStats[] = [];
+    const hN: Tensor[] = [], cN: Tensor[] = [];
+    for (let l = 0; l < this.numLayers; l++) {
+      const outs: Tensor[] = [];
+      for (let d = 0; d < dirs; d++) {
+        const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
+        const idx = l * dirs + d;
+        const xin = d === 1 ? flip(x, 0) : x;
+        const xp = linear(xin, this.param(`weight_ih_${sfx}`)!, this.param(`bias_ih_${sfx}`));
+        const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, H]), [B, H]);
+        const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
+        const r = cellRecurrence(this.kind, xp, this.param(`weight_hh_${sfx}`)!, this.param(`bias_hh_${sfx}`), y0, opts, this.warm[idx]);
+        stats.push(r.stats);
+        const h = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
+        if (T > 0) {
+          hN.push(reshape(slice(r.y, [T - 1, 0, 0], [1, B, H]), [B, H]));
+          if (this.kind === 'lstm') cN.push(reshape(slice(r.y, [T - 1, 0, H], [1, B, H]), [B, H]));
+        } else {
+          hN.push(pick(states[0]));
+          if (this.kind === 'lstm') cN.push(pick(states[1]));
+        }
+        outs.push(d === 1 ? flip(h, 0) : h);
+      }
+      x = dirs === 1 ? outs[0] : concat(outs, 2);
+      if (this.training && this.dropout > 0 && l + 1 < this.numLayers) x = dropoutOp(x, this.dropout);
+    }
+    let output = x;
+    if (unbatched) output = reshape(output, [T, dirs * H]);
+    else if (this.batchFirst) output = output.transpose(0, 1);
+    const fin = (ts: Tensor[]) => (unbatched ? reshape(stack(ts, 0), [LD, H]) : stack(ts, 0));
+    const out: RNNOutput = { output, hidden: fin(hN), stats };
+    if (this.kind === 'lstm') out.cell = fin(cN);
+    return out;
+  }
+
+  /** Frees the parameters and the warm-start solutions. */
+  dispose(): void {
+    for (const w of this.warm) w.dispose();
+    super.dispose();
+  }
+}
+
+/** torch.nn.GRU: r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h. */
+export class GRU extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions) {
+    super('gru', 'GRU', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'GRU', BASE_KEYS));
+  }
+  /** x [T, B, in] ([B, T, in] with batchFirst, or [T, in]); h0 [layers·dirs, B, H] (zeros if absent). */
+  forward(x: Tensor, h0?: Tensor | null, options?: DeerOptions): RNNOutput {
+    return this.run(x, [h0 ?? null], options);
+  }
+}
+
+/** torch.nn.LSTM (gates i, f, g, o): c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The DEER state is [h, c]. */
+export class LSTM extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions) {
+    super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'LSTM', BASE_KEYS));
+  }
+  /** state0: [h0, c0], each [layers·dirs, B, H] (zeros if absent). */
+  forward(x: Tensor, state0?: [Tensor, Tensor] | null, options?: DeerOptions): RNNOutput {
+    if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
+      fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
+    return this.run(x, state0 ? [state0[0], state0[1]] : [null, null], options);
+  }
+}
+
+/** torch.nn.RNN (Elman): h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh (default) or relu. */
+export class RNN extends RNNBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(inputSize: number, hiddenSize: number, options?: RNNOptions) {
+    const o = checkOptions<RNNOptions>(options, 'RNN', [...BASE_KEYS, 'nonlinearity']);
+    const nl = o.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') fail('INVALID_ARGUMENT', `RNN: nonlinearity must be 'tanh' or 'relu'; got ${describe(o.nonlinearity)}`);
+    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', 'RNN', inputSize, hiddenSize, o);
+    this.nonlinearity = nl;
+  }
+  forward(x: Tensor, h0?: Tensor | null, options?: DeerOptions): RNNOutput {
+    return this.run(x, [h0 ?? null], options);
+  }
+}

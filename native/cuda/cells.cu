@@ -1,0 +1,227 @@
+// The DEER cells on the GPU (math in kernels/cells.h).
+//
+// cellLinearize and the adjoint backward: one thread per (t, b, unit u),
+// computing u's gate dot products and writing its rows of f, J, bOff (LSTM:
+// rows u and H + u) or its gate entries of gxp and ghh. Consecutive threads
+// take consecutive units of one step, so the f, xp and g accesses of a warp are
+// contiguous. The adjoint's gy0 = (∂f_0/∂y0)ᵀ λ_0 needs every unit's ghh of
+// step 0, so a second launch adds the Whhᵀ·ghh part.
+//
+// cellSequential: one thread block per batch element walks t = 0 … T−1, the
+// threads over units, with __syncthreads between steps. The previous state is
+// staged in shared memory (two halves, read one, write the other), where every
+// thread's dot products read it at the same address; when 2n values exceed
+// 48 KB (H > 1536 for an LSTM in float64) the walk reads it from y in global
+// memory instead, which the block's own writes before __syncthreads make visible.
+//
+// cellBackward (walk): the same block per batch element walks t = T−1 … 0. A
+// step writes its ghh (staged in shared memory when G values fit in 48 KB, else
+// read back from the ghh output), then after __syncthreads each thread adds
+// Whhᵀ·ghh to the carry of its own units. The carry lives in the batch
+// element's row of gy0, which after t = 0 holds (∂f_0/∂y0)ᵀ λ_0.
+#include "../kernels/cells.h"
+#include "ops.cuh"
+
+namespace antler::cuda {
+
+namespace k = kernels;
+
+constexpr int kCellBlock = 256;
+// Dynamic shared memory a launch may use without opting in.
+constexpr size_t kCellSharedLimit = 48 * 1024;
+
+extern __shared__ __align__(16) unsigned char cellShared[];
+
+// Threads over units of one step: the smallest warp multiple covering H, at most kCellBlock.
+static int cellThreads(int64_t H) {
+  int threads = 32;
+  while (threads < kCellBlock && threads < H) threads *= 2;
+  return threads;
+}
+
+static unsigned cellWalkGrid(int64_t B) {
+  const int64_t cap = 65535;
+  return static_cast<unsigned>(B < cap ? B : cap);
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kBlockSize)
+    cellLinearizeKernel(k::CellConfig cfg, k::CellJacobian jac, const T* __restrict__ xp, const T* __restrict__ Whh,
+                        const T* __restrict__ bhh, const T* __restrict__ y0, const T* __restrict__ y, T* f, T* J,
+                        T* bOff) {
+  const int64_t n = cfg.n(), total = cfg.T * cfg.B * cfg.H;
+  const int64_t jSize = jac == k::CellJacobian::Dense ? n * n : n;
+  for (int64_t i = gridStart(); i < total; i += gridStride()) {
+    const int64_t step = i / cfg.H, u = i - step * cfg.H;
+    const int64_t t = step / cfg.B, b = step - t * cfg.B;
+    k::cellLinearizeUnit(cfg, jac, xp + cfg.gateAt(t, b), Whh, bhh, k::cellPrevState(cfg, y0, y, t, b), u,
+                         f + step * n, J ? J + step * jSize : nullptr, bOff ? bOff + step * n : nullptr);
+  }
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellSequentialKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                         const T* __restrict__ bhh, const T* __restrict__ y0, T* y, bool staged) {
+  T* halves = reinterpret_cast<T*>(cellShared);
+  const int64_t n = cfg.n(), H = cfg.H;
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
+    const T* prev = y0 + b * n;
+    if (staged) {
+      for (int64_t s = threadIdx.x; s < n; s += blockDim.x) halves[s] = prev[s];
+      __syncthreads();
+      prev = halves;
+    }
+    for (int64_t t = 0; t < cfg.T; ++t) {
+      T* out = y + cfg.stateAt(t, b);
+      T* next = staged ? halves + ((t + 1) & 1) * n : out;
+      for (int64_t u = threadIdx.x; u < H; u += blockDim.x) {
+        k::cellLinearizeUnit<T>(cfg, k::CellJacobian::None, xp + cfg.gateAt(t, b), Whh, bhh, prev, u, next, nullptr,
+                                nullptr);
+        if (staged)
+          for (int64_t r = 0; r < cfg.rowsPerUnit(); ++r) out[r * H + u] = next[r * H + u];
+      }
+      __syncthreads();
+      prev = next;
+    }
+  }
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellBackwardWalkKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                           const T* __restrict__ bhh, const T* __restrict__ y0, const T* __restrict__ y,
+                           const T* __restrict__ g, T* gxp, T* ghh, T* gy0, bool staged) {
+  T* stage = reinterpret_cast<T*>(cellShared);
+  const int64_t n = cfg.n(), H = cfg.H, gates = cfg.gatesPerUnit();
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
+    T* carry = gy0 + b * n;  // each thread reads and writes only its own units' rows
+    for (int64_t u = threadIdx.x; u < H; u += blockDim.x) k::cellSeedCarry(cfg, carry, u, T(0));
+    for (int64_t t = cfg.T - 1; t >= 0; --t) {
+      const T* prev = k::cellPrevState(cfg, y0, y, t, b);
+      T* ghhStep = ghh + cfg.gateAt(t, b);
+      T* ghhRead = staged ? stage : ghhStep;
+      for (int64_t u = threadIdx.x; u < H; u += blockDim.x) {
+        T lam[k::kCellMaxRows];
+        k::cellUnitLambda(cfg, g + cfg.stateAt(t, b), carry, u, lam);
+        const T direct = k::cellBackwardUnit(cfg, xp + cfg.gateAt(t, b), Whh, bhh, prev, lam, u,
+                                             gxp + cfg.gateAt(t, b), ghhRead);
+        k::cellSeedCarry(cfg, carry, u, direct);
+        if (staged)
+          for (int64_t kk = 0; kk < gates; ++kk) ghhStep[kk * H + u] = stage[kk * H + u];
+      }
+      __syncthreads();
+      for (int64_t u = threadIdx.x; u < H; u += blockDim.x) k::cellAddHhCarry(cfg, Whh, ghhRead, carry, u);
+      __syncthreads();  // the next step overwrites the staged ghh
+    }
+  }
+}
+
+// λ is given: gxp, ghh of every (t, b, u); step 0 also seeds gy0 with its direct part.
+template <typename T>
+static __global__ void __launch_bounds__(kBlockSize)
+    cellAdjointKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                      const T* __restrict__ bhh, const T* __restrict__ y0, const T* __restrict__ y,
+                      const T* __restrict__ lambda, T* gxp, T* ghh, T* gy0) {
+  const int64_t total = cfg.T * cfg.B * cfg.H;
+  for (int64_t i = gridStart(); i < total; i += gridStride()) {
+    const int64_t step = i / cfg.H, u = i - step * cfg.H;
+    const int64_t t = step / cfg.B, b = step - t * cfg.B;
+    T lam[k::kCellMaxRows];
+    k::cellUnitLambda<T>(cfg, lambda + cfg.stateAt(t, b), nullptr, u, lam);
+    const T direct = k::cellBackwardUnit(cfg, xp + cfg.gateAt(t, b), Whh, bhh, k::cellPrevState(cfg, y0, y, t, b),
+                                         lam, u, gxp + cfg.gateAt(t, b), ghh + cfg.gateAt(t, b));
+    if (t == 0) k::cellSeedCarry(cfg, gy0 + b * cfg.n(), u, direct);
+  }
+}
+
+// gy0 += Whhᵀ·ghh_0 per (b, u), after cellAdjointKernel.
+template <typename T>
+static __global__ void __launch_bounds__(kBlockSize)
+    cellAdjointCarryKernel(k::CellConfig cfg, const T* __restrict__ Whh, const T* __restrict__ ghh, T* gy0) {
+  const int64_t total = cfg.B * cfg.H;
+  for (int64_t i = gridStart(); i < total; i += gridStride()) {
+    const int64_t b = i / cfg.H, u = i - b * cfg.H;
+    k::cellAddHhCarry(cfg, Whh, ghh + cfg.gateAt(0, b), gy0 + b * cfg.n(), u);
+  }
+}
+
+template <typename T>
+static void launchLinearize(Context& ctx, const k::CellConfig& cfg, k::CellJacobian jac, const CellInputs& in,
+                            void* f, void* J, void* bOff) {
+  cellLinearizeKernel<T><<<gridFor(ctx, cfg.T * cfg.B * cfg.H), kBlockSize, 0, ctx.stream>>>(
+      cfg, jac, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), static_cast<const T*>(in.bhh),
+      static_cast<const T*>(in.y0), static_cast<const T*>(in.y), static_cast<T*>(f), static_cast<T*>(J),
+      static_cast<T*>(bOff));
+  ANTLER_LAUNCH_CHECK("cellLinearize");
+}
+
+template <typename T>
+static void launchSequential(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, void* y) {
+  const size_t bytes = 2 * static_cast<size_t>(cfg.n()) * sizeof(T);
+  const bool staged = bytes <= kCellSharedLimit;
+  cellSequentialKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), staged ? bytes : 0, ctx.stream>>>(
+      cfg, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), static_cast<const T*>(in.bhh),
+      static_cast<const T*>(in.y0), static_cast<T*>(y), staged);
+  ANTLER_LAUNCH_CHECK("cellSequential");
+}
+
+template <typename T>
+static void launchBackward(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint,
+                           void* gxp, void* ghh, void* gy0) {
+  const T* xp = static_cast<const T*>(in.xp);
+  const T* Whh = static_cast<const T*>(in.Whh);
+  const T* bhh = static_cast<const T*>(in.bhh);
+  const T* y0 = static_cast<const T*>(in.y0);
+  const T* y = static_cast<const T*>(in.y);
+  if (!adjoint) {
+    const size_t bytes = static_cast<size_t>(cfg.G()) * sizeof(T);
+    const bool staged = bytes <= kCellSharedLimit;
+    cellBackwardWalkKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), staged ? bytes : 0, ctx.stream>>>(
+        cfg, xp, Whh, bhh, y0, y, static_cast<const T*>(g), static_cast<T*>(gxp), static_cast<T*>(ghh),
+        static_cast<T*>(gy0), staged);
+    ANTLER_LAUNCH_CHECK("cellBackward");
+    return;
+  }
+  cellAdjointKernel<T><<<gridFor(ctx, cfg.T * cfg.B * cfg.H), kBlockSize, 0, ctx.stream>>>(
+      cfg, xp, Whh, bhh, y0, y, static_cast<const T*>(g), static_cast<T*>(gxp), static_cast<T*>(ghh),
+      static_cast<T*>(gy0));
+  ANTLER_LAUNCH_CHECK("cellBackward");
+  cellAdjointCarryKernel<T><<<gridFor(ctx, cfg.B * cfg.H), kBlockSize, 0, ctx.stream>>>(
+      cfg, Whh, static_cast<const T*>(ghh), static_cast<T*>(gy0));
+  ANTLER_LAUNCH_CHECK("cellBackward");
+}
+
+void cellLinearize(Context& ctx, DType t, const k::CellConfig& cfg, k::CellJacobian jac, const CellInputs& in,
+                   void* f, void* J, void* bOff) {
+  if (cfg.T <= 0 || cfg.B <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchLinearize<float>(ctx, cfg, jac, in, f, J, bOff);
+    case DType::Float64: return launchLinearize<double>(ctx, cfg, jac, in, f, J, bOff);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.cell linearize: dtype ", dtypeName(t), " is not supported");
+}
+
+void cellSequential(Context& ctx, DType t, const k::CellConfig& cfg, const CellInputs& in, void* y) {
+  if (cfg.T <= 0 || cfg.B <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchSequential<float>(ctx, cfg, in, y);
+    case DType::Float64: return launchSequential<double>(ctx, cfg, in, y);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.cell: dtype ", dtypeName(t), " is not supported");
+}
+
+void cellBackward(Context& ctx, DType t, const k::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint,
+                  void* gxp, void* ghh, void* gy0) {
+  if (cfg.T <= 0 || cfg.B <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchBackward<float>(ctx, cfg, in, g, adjoint, gxp, ghh, gy0);
+    case DType::Float64: return launchBackward<double>(ctx, cfg, in, g, adjoint, gxp, ghh, gy0);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.cell backward: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cuda

@@ -1,0 +1,399 @@
+/**
+ * The native DEER cell kernels (GRU, LSTM, Elman RNN): cellLinearize's f
+ * against a plain float64 JavaScript implementation of PyTorch's equations,
+ * its dense and diagonal Jacobians against central finite differences of f,
+ * the bOff identity, cellSequential against a JavaScript loop (float64 and
+ * float32), cellBackward's walk against finite differences of a linear loss,
+ * the adjoint mode against the walk, edge sizes and bad inputs.
+ */
+import { DType, tensor, tidy } from '../../lib';
+import { CellKind, cellNative } from '../../lib/deer/native-cells';
+import { NativeHandle } from '../../lib/native';
+import { wrap } from '../../lib/ops/core';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+const KINDS: CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
+
+const gatesOf = (kind: CellKind, H: number): number => (kind === 'gru' ? 3 * H : kind === 'lstm' ? 4 * H : H);
+const stateOf = (kind: CellKind, H: number): number => (kind === 'lstm' ? 2 * H : H);
+
+interface Case { kind: CellKind; T: number; B: number; H: number; bias: boolean }
+interface Operands { xp: number[]; Whh: number[]; bhh: number[] | null; y0: number[] }
+
+function dims(c: Case) {
+  return { G: gatesOf(c.kind, c.H), n: stateOf(c.kind, c.H) };
+}
+
+// Whh entries of size 1/√H keep long walks bounded.
+function operands(r: Rng, c: Case): Operands {
+  const { G, n } = dims(c);
+  const s = 1 / Math.sqrt(c.H);
+  return {
+    xp: randomArray(r, c.T * c.B * G),
+    Whh: randomArray(r, G * c.H, -s, s),
+    bhh: c.bias ? randomArray(r, G, -0.5, 0.5) : null,
+    y0: randomArray(r, c.B * n),
+  };
+}
+
+// ---------------------------------------------------------------- float64 references
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** One step of PyTorch's cell: xp [G], prev [n] -> next [n]. */
+function cellRef(kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, prev: ArrayLike<number>): number[] {
+  const G = gatesOf(kind, H);
+  const hh = new Array<number>(G);
+  for (let row = 0; row < G; row++) {
+    let acc = 0;
+    for (let j = 0; j < H; j++) acc += Whh[row * H + j] * prev[j];
+    hh[row] = acc + (bhh ? bhh[row] : 0);
+  }
+  const out = new Array<number>(stateOf(kind, H));
+  for (let u = 0; u < H; u++) {
+    if (kind === 'gru') {
+      const r = sigmoid(xp[u] + hh[u]);
+      const z = sigmoid(xp[H + u] + hh[H + u]);
+      const nn = Math.tanh(xp[2 * H + u] + r * hh[2 * H + u]);
+      out[u] = (1 - z) * nn + z * prev[u];
+    } else if (kind === 'lstm') {
+      const i = sigmoid(xp[u] + hh[u]);
+      const f = sigmoid(xp[H + u] + hh[H + u]);
+      const g = Math.tanh(xp[2 * H + u] + hh[2 * H + u]);
+      const o = sigmoid(xp[3 * H + u] + hh[3 * H + u]);
+      const c = f * prev[H + u] + i * g;
+      out[u] = o * Math.tanh(c);
+      out[H + u] = c;
+    } else {
+      const p = xp[u] + hh[u];
+      out[u] = kind === 'rnn_tanh' ? Math.tanh(p) : Math.max(p, 0);
+    }
+  }
+  return out;
+}
+
+/** The previous state of every step, [T, B, n]: y0, then y shifted by one step. */
+function prevStates(c: Case, y0: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
+  const { n } = dims(c);
+  const out = new Float64Array(c.T * c.B * n);
+  for (let i = 0; i < c.B * n; i++) out[i] = y0[i];
+  for (let i = c.B * n; i < out.length; i++) out[i] = y[i - c.B * n];
+  return out;
+}
+
+/** f_t = cell(prev_t, xp_t) for every (t, b). */
+function stepsRef(c: Case, op: Operands, y: ArrayLike<number>): Float64Array {
+  const { G, n } = dims(c);
+  const prev = prevStates(c, op.y0, y);
+  const f = new Float64Array(c.T * c.B * n);
+  for (let s = 0; s < c.T * c.B; s++)
+    f.set(cellRef(c.kind, c.H, op.xp.slice(s * G, (s + 1) * G), op.Whh, op.bhh, prev.subarray(s * n, (s + 1) * n)), s * n);
+  return f;
+}
+
+/** The sequential walk y_t = cell(y_{t−1}, xp_t). */
+function sequentialRef(c: Case, op: Operands): Float64Array {
+  const { G, n } = dims(c);
+  const y = new Float64Array(c.T * c.B * n);
+  for (let b = 0; b < c.B; b++) {
+    let prev: ArrayLike<number> = op.y0.slice(b * n, (b + 1) * n);
+    for (let t = 0; t < c.T; t++) {
+      const s = t * c.B + b;
+      const next = cellRef(c.kind, c.H, op.xp.slice(s * G, (s + 1) * G), op.Whh, op.bhh, prev);
+      y.set(next, s * n);
+      prev = next;
+    }
+  }
+  return y;
+}
+
+// ---------------------------------------------------------------- native calls
+
+const nat = cellNative();
+const read = (h: NativeHandle | null): Float64Array | null => (h ? Float64Array.from(wrap(h).dataSync()) : null);
+
+function inputs(c: Case, op: Operands, dtype: DType) {
+  const { G, n } = dims(c);
+  return {
+    xp: tensor(op.xp, [c.T, c.B, G], { dtype }),
+    Whh: tensor(op.Whh, [G, c.H], { dtype }),
+    bhh: op.bhh ? tensor(op.bhh, [G], { dtype }) : null,
+    y0: tensor(op.y0, [c.B, n], { dtype }),
+  };
+}
+
+function linearize(c: Case, op: Operands, y: ArrayLike<number>, jacobian: 'none' | 'diagonal' | 'dense', dtype: DType = 'float64') {
+  return tidy(() => {
+    const t = inputs(c, op, dtype);
+    const yt = tensor(Array.from(y), [c.T, c.B, dims(c).n], { dtype });
+    const [f, J, bOff] = nat.cellLinearize(c.kind, t.xp.handle, t.Whh.handle, t.bhh?.handle ?? null, t.y0.handle, yt.handle, jacobian);
+    return { f: read(f)!, J: read(J), bOff: read(bOff) };
+  });
+}
+
+function sequential(c: Case, op: Operands, dtype: DType = 'float64'): Float64Array {
+  return tidy(() => {
+    const t = inputs(c, op, dtype);
+    const y = wrap(nat.cellSequential(c.kind, t.xp.handle, t.Whh.handle, t.bhh?.handle ?? null, t.y0.handle));
+    expect(y.shape).toEqual([c.T, c.B, dims(c).n]);
+    expect(y.dtype).toBe(dtype);
+    return Float64Array.from(y.dataSync());
+  });
+}
+
+function backward(c: Case, op: Operands, y: ArrayLike<number>, g: ArrayLike<number>, adjoint: boolean) {
+  return tidy(() => {
+    const t = inputs(c, op, 'float64');
+    const seq = [c.T, c.B, dims(c).n];
+    const [gxp, ghh, gy0] = nat.cellBackward(c.kind, t.xp.handle, t.Whh.handle, t.bhh?.handle ?? null, t.y0.handle,
+      tensor(Array.from(y), seq, { dtype: 'float64' }).handle, tensor(Array.from(g), seq, { dtype: 'float64' }).handle, adjoint);
+    return { gxp: read(gxp)!, ghh: read(ghh)!, gy0: read(gy0)! };
+  });
+}
+
+const name = (c: Case): string => `${c.kind} T=${c.T} B=${c.B} H=${c.H}${c.bias ? '' : ' no bhh'}`;
+
+const CASES: Case[] = [];
+for (const kind of KINDS) for (const H of [1, 4, 5]) CASES.push({ kind, T: 7, B: 3, H, bias: H !== 4 });
+
+// Largest |a − b| over largest |b|.
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let err = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / Math.max(scale, 1e-300);
+}
+
+describe(`deer cells: linearization (seed ${SEED})`, () => {
+  test.each(CASES.map((c) => [name(c), c] as const))('f matches PyTorch\'s equations: %s', (_n, c) => {
+    const op = operands(rng, c);
+    const y = randomArray(rng, c.T * c.B * dims(c).n);
+    const ref = stepsRef(c, op, y);
+    for (const jac of ['none', 'diagonal', 'dense'] as const) {
+      const r = linearize(c, op, y, jac);
+      expectClose(r.f, ref, 1e-13, 1e-14, `f (${jac})`);
+      if (jac === 'none') {
+        expect(r.J).toBeNull();
+        expect(r.bOff).toBeNull();
+      }
+    }
+  });
+
+  test.each(CASES.map((c) => [name(c), c] as const))('dense and diagonal J match finite differences; bOff = f − J·prev: %s', (_n, c) => {
+    const op = operands(rng, c);
+    const { n } = dims(c);
+    const y = randomArray(rng, c.T * c.B * n);
+    const dense = linearize(c, op, y, 'dense');
+    const diag = linearize(c, op, y, 'diagonal');
+    const steps = c.T * c.B;
+    expect(dense.J!.length).toBe(steps * n * n);
+    expect(diag.J!.length).toBe(steps * n);
+    // Column j of every step's J at once: f_t depends only on its own previous state,
+    // so moving entry j of y0 and of every y_t moves column j of every J_t.
+    const h = 1e-6;
+    const fd = new Float64Array(steps * n * n);
+    for (let j = 0; j < n; j++) {
+      const shifted = (d: number) => {
+        const o = { ...op, y0: op.y0.map((v, i) => (i % n === j ? v + d : v)) };
+        return linearize(c, o, y.map((v, i) => (i % n === j ? v + d : v)), 'none').f;
+      };
+      const plus = shifted(h), minus = shifted(-h);
+      for (let s = 0; s < steps; s++)
+        for (let i = 0; i < n; i++) fd[s * n * n + i * n + j] = (plus[s * n + i] - minus[s * n + i]) / (2 * h);
+    }
+    expectClose(dense.J!, fd, 1e-8, 1e-8, 'dense J vs finite differences');
+    const prev = prevStates(c, op.y0, y);
+    const bDense = new Float64Array(steps * n), fdDiag = new Float64Array(steps * n), bDiag = new Float64Array(steps * n);
+    for (let s = 0; s < steps; s++)
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += dense.J![s * n * n + i * n + j] * prev[s * n + j];
+        bDense[s * n + i] = dense.f[s * n + i] - acc;
+        fdDiag[s * n + i] = fd[s * n * n + i * n + i];
+        bDiag[s * n + i] = diag.f[s * n + i] - diag.J![s * n + i] * prev[s * n + i];
+      }
+    expectClose(diag.J!, fdDiag, 1e-8, 1e-8, 'diagonal J vs finite differences');
+    expectClose(dense.bOff!, bDense, 1e-12, 1e-12, 'dense bOff');
+    expectClose(diag.bOff!, bDiag, 1e-12, 1e-12, 'diagonal bOff');
+    expectClose(diag.f, dense.f, 0, 0, 'f does not depend on the jacobian option');
+  });
+});
+
+describe(`deer cells: sequential walk (seed ${SEED})`, () => {
+  test.each(CASES.map((c) => [name(c), c] as const))('float64 matches the JavaScript loop: %s', (_n, c) => {
+    const op = operands(rng, c);
+    expectClose(sequential(c, op), sequentialRef(c, op), 1e-13, 1e-14);
+  });
+
+  test.each(CASES.map((c) => [name(c), c] as const))('float32 agrees with float64: %s', (_n, c) => {
+    const op = operands(rng, c);
+    const r = (xs: number[]) => Array.from(Float32Array.from(xs));
+    const op32: Operands = { xp: r(op.xp), Whh: r(op.Whh), bhh: op.bhh && r(op.bhh), y0: r(op.y0) };
+    expectClose(sequential(c, op32, 'float32'), sequentialRef(c, op32), 1e-5, 1e-5);
+  });
+
+  test('float32 linearization agrees with float64', () => {
+    for (const kind of KINDS) {
+      const c: Case = { kind, T: 4, B: 2, H: 5, bias: true };
+      const r = (xs: number[]) => Array.from(Float32Array.from(xs));
+      const o = operands(rng, c);
+      const op: Operands = { xp: r(o.xp), Whh: r(o.Whh), bhh: r(o.bhh!), y0: r(o.y0) };
+      const y = r(randomArray(rng, c.T * c.B * dims(c).n));
+      const a = linearize(c, op, y, 'dense', 'float32'), b = linearize(c, op, y, 'dense');
+      expectClose(a.f, b.f, 1e-5, 1e-5, `${kind} f`);
+      expectClose(a.J!, b.J!, 1e-5, 1e-5, `${kind} J`);
+      expectClose(a.bOff!, b.bOff!, 1e-5, 1e-5, `${kind} bOff`);
+    }
+  });
+
+  test.each(KINDS)('a long walk (T = 2000, B = 2, H = 8) matches the JavaScript loop: %s', (kind) => {
+    const c: Case = { kind, T: 2000, B: 2, H: 8, bias: true };
+    const op = operands(rng, c);
+    expectClose(sequential(c, op), sequentialRef(c, op), 1e-12, 1e-12);
+  });
+});
+
+describe(`deer cells: backward (seed ${SEED})`, () => {
+  test.each(CASES.map((c) => [name(c), c] as const))('the walk matches finite differences of Σ w ⊙ y: %s', (_n, c) => {
+    const op = operands(rng, c);
+    const { G, n } = dims(c);
+    const y = sequential(c, op);
+    const w = randomArray(rng, y.length);
+    const loss = (o: Operands): number => {
+      const yy = sequential(c, o);
+      let s = 0;
+      for (let i = 0; i < yy.length; i++) s += w[i] * yy[i];
+      return s;
+    };
+    const g = backward(c, op, y, w, false);
+    expect(g.gxp.length).toBe(c.T * c.B * G);
+    expect(g.ghh.length).toBe(c.T * c.B * G);
+    expect(g.gy0.length).toBe(c.B * n);
+    // gWhh = Σ_{t,b} ghh_{t,b} h_{t−1}ᵀ (h = the first H entries of the state), gbhh = Σ ghh.
+    const prev = prevStates(c, op.y0, y);
+    const gWhh = new Float64Array(G * c.H), gbhh = new Float64Array(G);
+    for (let s = 0; s < c.T * c.B; s++)
+      for (let row = 0; row < G; row++) {
+        gbhh[row] += g.ghh[s * G + row];
+        for (let j = 0; j < c.H; j++) gWhh[row * c.H + j] += g.ghh[s * G + row] * prev[s * n + j];
+      }
+    const eps = 1e-6;
+    const fdOf = (key: 'xp' | 'Whh' | 'bhh' | 'y0'): Float64Array => {
+      const base = op[key]!;
+      const fd = new Float64Array(base.length);
+      for (let i = 0; i < base.length; i++) {
+        const at = (d: number) => {
+          const v = base.slice();
+          v[i] += d;
+          return loss({ ...op, [key]: v });
+        };
+        fd[i] = (at(eps) - at(-eps)) / (2 * eps);
+      }
+      return fd;
+    };
+    expect(relErr(g.gxp, fdOf('xp'))).toBeLessThan(1e-7);
+    expect(relErr(g.gy0, fdOf('y0'))).toBeLessThan(1e-7);
+    expect(relErr(gWhh, fdOf('Whh'))).toBeLessThan(1e-7);
+    if (op.bhh) expect(relErr(gbhh, fdOf('bhh'))).toBeLessThan(1e-7);
+    // ghh differs from gxp only in the GRU's n gate, where ghh_n = gxp_n ⊙ r.
+    if (c.kind !== 'gru') expectClose(g.ghh, g.gxp, 0, 0, 'ghh = gxp');
+  });
+
+  test.each(CASES.map((c) => [name(c), c] as const))('adjoint mode, given λ from the dense Jacobians, matches the walk: %s', (_n, c) => {
+    const op = operands(rng, c);
+    const { n } = dims(c);
+    const y = sequential(c, op);
+    const gy = randomArray(rng, y.length);
+    const J = linearize(c, op, y, 'dense').J!;
+    // λ_{T−1} = gy_{T−1}; λ_t = gy_t + J_{t+1}ᵀ λ_{t+1}.
+    const lam = new Float64Array(y.length);
+    for (let b = 0; b < c.B; b++)
+      for (let t = c.T - 1; t >= 0; t--) {
+        const v = (t * c.B + b) * n;
+        for (let i = 0; i < n; i++) {
+          let acc = gy[v + i];
+          if (t + 1 < c.T) {
+            const a = ((t + 1) * c.B + b) * n * n, nv = ((t + 1) * c.B + b) * n;
+            for (let j = 0; j < n; j++) acc += J[a + j * n + i] * lam[nv + j];
+          }
+          lam[v + i] = acc;
+        }
+      }
+    const walk = backward(c, op, y, gy, false);
+    const adj = backward(c, op, y, lam, true);
+    expectClose(adj.gxp, walk.gxp, 1e-10, 1e-10, 'gxp');
+    expectClose(adj.ghh, walk.ghh, 1e-10, 1e-10, 'ghh');
+    expectClose(adj.gy0, walk.gy0, 1e-10, 1e-10, 'gy0');
+  });
+});
+
+describe('deer cells: edge sizes', () => {
+  test.each(KINDS)('T = 0 and B = 0: %s', (kind) => {
+    tidy(() => {
+      const H = 3, G = gatesOf(kind, H), n = stateOf(kind, H);
+      const f64 = (shape: number[]) => tensor(randomArray(rng, shape.reduce((p, q) => p * q, 1)), shape, { dtype: 'float64' });
+      const Whh = f64([G, H]), bhh = f64([G]);
+      for (const [T, B] of [[0, 2], [4, 0], [0, 0]]) {
+        const xp = f64([T, B, G]), y0 = f64([B, n]), y = f64([T, B, n]);
+        const [f, J, bOff] = nat.cellLinearize(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, y.handle, 'dense').map((h) => wrap(h!));
+        expect([f.shape, J.shape, bOff.shape]).toEqual([[T, B, n], [T, B, n, n], [T, B, n]]);
+        const [, Jd] = nat.cellLinearize(kind, xp.handle, Whh.handle, null, y0.handle, y.handle, 'diagonal');
+        expect(wrap(Jd!).shape).toEqual([T, B, n]);
+        expect(wrap(nat.cellSequential(kind, xp.handle, Whh.handle, bhh.handle, y0.handle)).shape).toEqual([T, B, n]);
+        for (const adjoint of [false, true]) {
+          const [gxp, ghh, gy0] = nat.cellBackward(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, y.handle, y.handle, adjoint).map(wrap);
+          expect([gxp.shape, ghh.shape, gy0.shape]).toEqual([[T, B, G], [T, B, G], [B, n]]);
+          // No steps: y does not depend on y0.
+          if (T === 0) expect(Array.from(gy0.dataSync())).toEqual(new Array(B * n).fill(0));
+        }
+      }
+    });
+  });
+});
+
+describe('deer cells: bad inputs', () => {
+  const f64 = (shape: number[]) => tensor(new Array(shape.reduce((p, q) => p * q, 1)).fill(0.5), shape, { dtype: 'float64' });
+  const f32 = (shape: number[]) => tensor(new Array(shape.reduce((p, q) => p * q, 1)).fill(0.5), shape, { dtype: 'float32' });
+  const i32 = (shape: number[]) => tensor(new Array(shape.reduce((p, q) => p * q, 1)).fill(1), shape, { dtype: 'int32' });
+  const H = 4;
+  const ok = () => ({ xp: f64([3, 2, 3 * H]), Whh: f64([3 * H, H]), bhh: f64([3 * H]), y0: f64([2, H]), y: f64([3, 2, H]) });
+
+  test('kind and jacobian strings', () => {
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gruu' as CellKind, a.xp.handle, a.Whh.handle, a.bhh.handle, a.y0.handle); },
+      'INVALID_ARGUMENT', /kind must be 'gru', 'lstm', 'rnn_tanh' or 'rnn_relu'; got 'gruu'/);
+    expectAntlerError(() => { const a = ok(); nat.cellLinearize('gru', a.xp.handle, a.Whh.handle, a.bhh.handle, a.y0.handle, a.y.handle, 'full' as 'dense'); },
+      'INVALID_ARGUMENT', /jacobian must be 'none', 'diagonal' or 'dense'; got 'full'/);
+  });
+
+  test('shapes', () => {
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gru', a.xp.handle, f64([5, 4]).handle, a.bhh.handle, a.y0.handle); },
+      'SHAPE_MISMATCH', /Whh has shape \[5, ?4\]; expected \[3·H, H\] = \[12, ?4\] for a GRU/);
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('lstm', a.xp.handle, a.Whh.handle, null, a.y0.handle); },
+      'SHAPE_MISMATCH', /Whh has shape \[12, ?4\]; expected \[4·H, H\] = \[16, ?4\] for an LSTM/);
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('rnn_tanh', a.xp.handle, f64([0, 0]).handle, null, a.y0.handle); },
+      'SHAPE_MISMATCH', /H >= 1/);
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gru', a.xp.handle, a.Whh.handle, a.bhh.handle, f64([2, 2 * H]).handle); },
+      'SHAPE_MISMATCH', /y0 has shape \[2, ?8\]; expected \[B, H\] = \[2, ?4\]/);
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gru', f64([3, 2, H]).handle, a.Whh.handle, a.bhh.handle, a.y0.handle); },
+      'SHAPE_MISMATCH', /xp has shape \[3, ?2, ?4\]; expected \[T, B, 3·H\]/);
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gru', a.xp.handle, a.Whh.handle, f64([H]).handle, a.y0.handle); },
+      'SHAPE_MISMATCH', /bhh has shape \[4\]; expected \[3·H\] = \[12\]/);
+    expectAntlerError(() => { const a = ok(); nat.cellLinearize('gru', a.xp.handle, a.Whh.handle, a.bhh.handle, a.y0.handle, f64([2, 2, H]).handle, 'dense'); },
+      'SHAPE_MISMATCH', /y has shape \[2, ?2, ?4\]; expected \[T, B, H\] = \[3, ?2, ?4\]/);
+    expectAntlerError(() => { const a = ok(); nat.cellBackward('gru', a.xp.handle, a.Whh.handle, a.bhh.handle, a.y0.handle, a.y.handle, f64([3, 2, 2 * H]).handle, false); },
+      'SHAPE_MISMATCH', /gradient of y has shape/);
+  });
+
+  test('dtypes', () => {
+    expectAntlerError(() => { const a = ok(); nat.cellSequential('gru', f32([3, 2, 3 * H]).handle, a.Whh.handle, a.bhh.handle, a.y0.handle); },
+      'DTYPE_MISMATCH', /xp has dtype float32 but Whh has float64/);
+    expectAntlerError(() => { const a = ok(); nat.cellBackward('gru', a.xp.handle, a.Whh.handle, a.bhh.handle, a.y0.handle, a.y.handle, f32([3, 2, H]).handle, true); },
+      'DTYPE_MISMATCH', /adjoint λ has dtype float32/);
+    expectAntlerError(() => nat.cellSequential('rnn_relu', i32([3, 2, H]).handle, i32([H, H]).handle, null, i32([2, H]).handle),
+      'DTYPE_MISMATCH', /Whh has dtype int32; expected float32 or float64/);
+  });
+});

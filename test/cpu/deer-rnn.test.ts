@@ -1,0 +1,502 @@
+/**
+ * nn.GRU / nn.LSTM / nn.RNN and the DEER solver: PyTorch's equations written
+ * here in float64 (stacked, bidirectional, batchFirst, h0/c0), finite-difference
+ * gradients, DEER / quasi / ELK against the fused sequential kernel at
+ * T = 10,000 (outputs and every gradient), divergence → damping → fallback,
+ * chunking (same answer, less peak memory), warm starts, strict mode,
+ * PyTorch state-dict names, and bad inputs.
+ */
+import * as antler from '../../lib';
+import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
+import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
+import { GRU, LSTM, RNN } from '../../lib/nn';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+antler.setSeed(rng.u32());
+
+const counts = () => {
+  const m = memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+};
+let start: ReturnType<typeof counts>;
+beforeAll(() => {
+  start = counts();
+});
+afterAll(() => {
+  expect(counts()).toEqual(start);
+});
+
+type Dt = 'float32' | 'float64';
+const make = (values: ArrayLike<number>, shape: number[], dtype: Dt = 'float64', requiresGrad = false) =>
+  tensor(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), shape, { dtype, requiresGrad });
+
+// ---------------------------------------------------------------- float64 reference (PyTorch's equations)
+
+const sig = (v: number) => 1 / (1 + Math.exp(-v));
+const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1);
+
+/** One step of one batch row: y = [h] or [h, c]. */
+function refStep(kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, y: number[]): number[] {
+  const G = gatesOf(kind) * H;
+  const hh = new Array<number>(G);
+  for (let g = 0; g < G; g++) {
+    let acc = bhh ? bhh[g] : 0;
+    for (let j = 0; j < H; j++) acc += Whh[g * H + j] * y[j];
+    hh[g] = acc;
+  }
+  const out = new Array<number>(kind === 'lstm' ? 2 * H : H);
+  for (let i = 0; i < H; i++) {
+    if (kind === 'gru') {
+      const r = sig(xp[i] + hh[i]);
+      const z = sig(xp[H + i] + hh[H + i]);
+      const nn = Math.tanh(xp[2 * H + i] + r * hh[2 * H + i]);
+      out[i] = (1 - z) * nn + z * y[i];
+    } else if (kind === 'lstm') {
+      const ig = sig(xp[i] + hh[i]);
+      const fg = sig(xp[H + i] + hh[H + i]);
+      const gg = Math.tanh(xp[2 * H + i] + hh[2 * H + i]);
+      const og = sig(xp[3 * H + i] + hh[3 * H + i]);
+      const c = fg * y[H + i] + ig * gg;
+      out[i] = og * Math.tanh(c);
+      out[H + i] = c;
+    } else {
+      const p = xp[i] + hh[i];
+      out[i] = kind === 'rnn_tanh' ? Math.tanh(p) : Math.max(0, p);
+    }
+  }
+  return out;
+}
+
+/** A whole stacked (bi)directional network from its state dict: output [T, B, dirs·H], hN/cN [L·dirs, B, H]. */
+function refNetwork(
+  kind: CellKind, sd: Record<string, Float64Array>, x: Float64Array, T: number, B: number, inSize: number, H: number,
+  layers: number, dirs: number, h0: Float64Array, c0: Float64Array | null,
+): { output: Float64Array; hN: Float64Array; cN: Float64Array } {
+  const G = gatesOf(kind) * H;
+  let input = x, width = inSize;
+  const hN = new Float64Array(layers * dirs * B * H), cN = new Float64Array(layers * dirs * B * H);
+  for (let l = 0; l < layers; l++) {
+    const out = new Float64Array(T * B * dirs * H);
+    for (let d = 0; d < dirs; d++) {
+      const sfx = `l${l}${d ? '_reverse' : ''}`;
+      const Wih = sd[`weight_ih_${sfx}`], Whh = sd[`weight_hh_${sfx}`], bih = sd[`bias_ih_${sfx}`] ?? null, bhh = sd[`bias_hh_${sfx}`] ?? null;
+      const idx = l * dirs + d;
+      for (let b = 0; b < B; b++) {
+        let y = Array.from(h0.subarray((idx * B + b) * H, (idx * B + b + 1) * H));
+        if (kind === 'lstm') y = y.concat(Array.from(c0!.subarray((idx * B + b) * H, (idx * B + b + 1) * H)));
+        for (let s = 0; s < T; s++) {
+          const t = d ? T - 1 - s : s;
+          const xp = new Array<number>(G);
+          for (let g = 0; g < G; g++) {
+            let acc = bih ? bih[g] : 0;
+            for (let j = 0; j < width; j++) acc += Wih[g * width + j] * input[(t * B + b) * width + j];
+            xp[g] = acc;
+          }
+          y = refStep(kind, H, xp, Whh, bhh, y);
+          for (let i = 0; i < H; i++) out[(t * B + b) * dirs * H + d * H + i] = y[i];
+        }
+        for (let i = 0; i < H; i++) {
+          hN[(idx * B + b) * H + i] = y[i];
+          if (kind === 'lstm') cN[(idx * B + b) * H + i] = y[H + i];
+        }
+      }
+    }
+    input = out;
+    width = dirs * H;
+  }
+  return { output: input, hN, cN };
+}
+
+type Net = GRU | LSTM | RNN;
+function makeNet(kind: CellKind, inSize: number, H: number, o: Record<string, unknown>): Net {
+  if (kind === 'gru') return new GRU(inSize, H, o);
+  if (kind === 'lstm') return new LSTM(inSize, H, o);
+  return new RNN(inSize, H, { ...o, nonlinearity: kind === 'rnn_tanh' ? 'tanh' : 'relu' });
+}
+function runNet(net: Net, x: Tensor, h0: Tensor | null, c0: Tensor | null, options?: DeerOptions) {
+  if (net instanceof LSTM) return net.forward(x, h0 && c0 ? [h0, c0] : null, options);
+  return net.forward(x, h0, options);
+}
+const stateDictValues = (net: Net): Record<string, Float64Array> =>
+  tidy(() => Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, Float64Array.from(v.dataSync())])));
+
+const KINDS: CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
+
+describe(`nn.GRU / LSTM / RNN follow PyTorch's equations (seed ${SEED})`, () => {
+  const configs = [
+    { layers: 1, bidirectional: false, bias: true, batchFirst: false },
+    { layers: 2, bidirectional: true, bias: true, batchFirst: false },
+    { layers: 3, bidirectional: false, bias: false, batchFirst: true },
+    { layers: 2, bidirectional: true, bias: false, batchFirst: true },
+  ];
+  for (const kind of KINDS)
+    for (const c of configs)
+      for (const mode of ['sequential', 'deer', 'quasi'] as const)
+        test(`${kind} ${JSON.stringify(c)} mode ${mode}`, () => {
+          const T = rng.int(1, 9), B = rng.int(1, 3), inSize = rng.int(1, 5), H = rng.int(1, 5);
+          const dirs = c.bidirectional ? 2 : 1;
+          const net = makeNet(kind, inSize, H, { numLayers: c.layers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: c.batchFirst, dtype: 'float64', mode });
+          try {
+            const sd = stateDictValues(net);
+            const x = Float64Array.from(randomArray(rng, T * B * inSize, -2, 2));
+            const h0 = Float64Array.from(randomArray(rng, c.layers * dirs * B * H));
+            const c0 = Float64Array.from(randomArray(rng, c.layers * dirs * B * H));
+            const ref = refNetwork(kind, sd, x, T, B, inSize, H, c.layers, dirs, h0, kind === 'lstm' ? c0 : null);
+            tidy(() => {
+              let xt = make(x, [T, B, inSize]);
+              if (c.batchFirst) xt = xt.transpose(0, 1);
+              const r = runNet(net, xt, make(h0, [c.layers * dirs, B, H]), make(c0, [c.layers * dirs, B, H]));
+              let out = r.output;
+              if (c.batchFirst) out = out.transpose(0, 1);
+              expect(out.shape).toEqual([T, B, dirs * H]);
+              expectClose(out.dataSync(), ref.output, 1e-10, 1e-10, 'output');
+              expectClose(r.hidden.dataSync(), ref.hN, 1e-10, 1e-10, 'hidden');
+              if (kind === 'lstm') expectClose(r.cell!.dataSync(), ref.cN, 1e-10, 1e-10, 'cell');
+              expect(r.stats).toHaveLength(c.layers * dirs);
+              for (const s of r.stats) {
+                expect(s.mode).toBe(mode);
+                expect(s.fallback).toBe(false);
+                expect(s.converged.every(Boolean)).toBe(true);
+              }
+            });
+          } finally {
+            net.dispose();
+          }
+        });
+
+  test('unbatched input [T, in] and absent h0 (zeros)', () => {
+    const net = new GRU(3, 4, { dtype: 'float64', numLayers: 2 });
+    try {
+      const sd = stateDictValues(net);
+      const T = 5;
+      const x = Float64Array.from(randomArray(rng, T * 3));
+      const ref = refNetwork('gru', sd, x, T, 1, 3, 4, 2, 1, new Float64Array(2 * 4), null);
+      tidy(() => {
+        const r = net.forward(make(x, [T, 3]));
+        expect(r.output.shape).toEqual([T, 4]);
+        expect(r.hidden.shape).toEqual([2, 4]);
+        expectClose(r.output.dataSync(), ref.output, 1e-12, 1e-12, 'output');
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test('state-dict names and shapes are PyTorch\'s', () => {
+    const net = new LSTM(3, 5, { numLayers: 2, bidirectional: true });
+    try {
+      const shapes = tidy(() => Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, v.shape.slice()])));
+      const want: Record<string, number[]> = {};
+      for (const l of [0, 1])
+        for (const s of ['', '_reverse']) {
+          want[`weight_ih_l${l}${s}`] = [20, l === 0 ? 3 : 10];
+          want[`weight_hh_l${l}${s}`] = [20, 5];
+          want[`bias_ih_l${l}${s}`] = [20];
+          want[`bias_hh_l${l}${s}`] = [20];
+        }
+      expect(shapes).toEqual(want);
+      // Initialisation U(−1/√H, 1/√H).
+      const bound = 1 / Math.sqrt(5);
+      for (const p of net.parameters()) expect(maxAbs(p.dataSync())).toBeLessThanOrEqual(bound);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
+// ---------------------------------------------------------------- gradients
+
+/** Loss Σ wo ⊙ output + Σ wh ⊙ hidden (+ Σ wc ⊙ cell) and the gradients of x, h0, c0 and every parameter. */
+function lossAndGrads(net: Net, x: Float64Array, xs: number[], h0: Float64Array, c0: Float64Array, ws: Float64Array[], options?: DeerOptions) {
+  const sshape = [net.numLayers * (net.bidirectional ? 2 : 1), xs[1], net.hiddenSize];
+  const xt = make(x, xs, 'float64', true), ht = make(h0, sshape, 'float64', true), ct = make(c0, sshape, 'float64', true);
+  try {
+    net.zeroGrad();
+    const loss = tidy(() => {
+      const r = runNet(net, xt, ht, net instanceof LSTM ? ct : null, options);
+      let l = antler.sum(antler.mul(r.output, make(ws[0], r.output.shape.slice())));
+      l = antler.add(l, antler.sum(antler.mul(r.hidden, make(ws[1], r.hidden.shape.slice()))));
+      if (r.cell) l = antler.add(l, antler.sum(antler.mul(r.cell, make(ws[2], r.cell.shape.slice()))));
+      return l;
+    });
+    const value = loss.item();
+    loss.backward();
+    loss.dispose();
+    const grads: Record<string, Float64Array> = { x: Float64Array.from(xt.grad!.dataSync()), h0: Float64Array.from(ht.grad!.dataSync()) };
+    if (net instanceof LSTM) grads.c0 = Float64Array.from(ct.grad!.dataSync());
+    for (const [k, p] of net.namedParameters()) grads[k] = Float64Array.from(p.grad!.dataSync());
+    return { value, grads };
+  } finally {
+    xt.dispose();
+    ht.dispose();
+    ct.dispose();
+  }
+}
+
+describe(`gradients (seed ${SEED})`, () => {
+  for (const kind of KINDS)
+    test(`${kind}: sequential BPTT matches central differences; deer (implicit differentiation) matches sequential`, () => {
+      const T = 6, B = 2, inSize = 3, H = 3;
+      const net = makeNet(kind, inSize, H, { numLayers: 2, bidirectional: true, dtype: 'float64', mode: 'sequential' });
+      try {
+        const L = 4;
+        const x = Float64Array.from(randomArray(rng, T * B * inSize));
+        const h0 = Float64Array.from(randomArray(rng, L * B * H)), c0 = Float64Array.from(randomArray(rng, L * B * H));
+        const ws = [randomArray(rng, T * B * 2 * H), randomArray(rng, L * B * H), randomArray(rng, L * B * H)].map((a) => Float64Array.from(a));
+        const seq = lossAndGrads(net, x, [T, B, inSize], h0, c0, ws);
+        // Central differences on a few coordinates of every input.
+        const eps = 1e-6;
+        const at = (over: { x?: Float64Array; h0?: Float64Array; c0?: Float64Array }) =>
+          tidy(() => {
+            const r = runNet(net, make(over.x ?? x, [T, B, inSize]), make(over.h0 ?? h0, [L, B, H]), make(over.c0 ?? c0, [L, B, H]));
+            let l = antler.sum(antler.mul(r.output, make(ws[0], r.output.shape.slice())));
+            l = antler.add(l, antler.sum(antler.mul(r.hidden, make(ws[1], r.hidden.shape.slice()))));
+            if (r.cell) l = antler.add(l, antler.sum(antler.mul(r.cell, make(ws[2], r.cell.shape.slice()))));
+            return l.item();
+          });
+        for (const key of ['x', 'h0', ...(kind === 'lstm' ? ['c0'] : [])] as const) {
+          const base = key === 'x' ? x : key === 'h0' ? h0 : c0;
+          for (let k = 0; k < 4; k++) {
+            const i = rng.int(0, base.length - 1);
+            const p = Float64Array.from(base), m = Float64Array.from(base);
+            p[i] += eps;
+            m[i] -= eps;
+            const fd = (at({ [key]: p }) - at({ [key]: m })) / (2 * eps);
+            expect(Math.abs(seq.grads[key][i] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
+          }
+        }
+        for (const [name, param] of net.namedParameters()) {
+          const vals = Float64Array.from(param.dataSync());
+          for (let k = 0; k < 3; k++) {
+            const i = rng.int(0, vals.length - 1);
+            const f = (delta: number) => {
+              const v = Float64Array.from(vals);
+              v[i] += delta;
+              tidy(() => param.assign(make(v, param.shape.slice())));
+              return at({});
+            };
+            const fd = (f(eps) - f(-eps)) / (2 * eps);
+            tidy(() => param.assign(make(vals, param.shape.slice())));
+            expect(Math.abs(seq.grads[name][i] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
+          }
+        }
+        for (const mode of ['deer', 'quasi'] as const) {
+          const d = lossAndGrads(net, x, [T, B, inSize], h0, c0, ws, { mode });
+          expect(Math.abs(d.value - seq.value)).toBeLessThan(1e-10 * Math.max(1, Math.abs(seq.value)));
+          for (const k of Object.keys(seq.grads)) expectClose(d.grads[k], seq.grads[k], 1e-9, 1e-10, `${mode} gradient of ${k}`);
+          const s = lossAndGrads(net, x, [T, B, inSize], h0, c0, ws, { mode, backward: 'sequential' });
+          for (const k of Object.keys(seq.grads)) expectClose(s.grads[k], seq.grads[k], 1e-9, 1e-10, `${mode} (sequential backward) gradient of ${k}`);
+        }
+      } finally {
+        net.dispose();
+      }
+    });
+});
+
+// ---------------------------------------------------------------- long sequences
+
+interface CellOperands {
+  xp: Tensor;
+  Whh: Tensor;
+  bhh: Tensor;
+  y0: Tensor;
+}
+function randomCell(kind: CellKind, T: number, B: number, H: number, dtype: Dt, gain = 1): { values: Float64Array[]; shapes: number[][] } {
+  const G = gatesOf(kind) * H, n = kind === 'lstm' ? 2 * H : H;
+  const bound = gain / Math.sqrt(H);
+  return {
+    values: [randomArray(rng, T * B * G, -1, 1), randomArray(rng, G * H, -bound, bound), randomArray(rng, G, -bound, bound), randomArray(rng, B * n, -0.5, 0.5)].map((a) => Float64Array.from(a)),
+    shapes: [[T, B, G], [G, H], [G], [B, n]],
+  };
+}
+function operands(v: { values: Float64Array[]; shapes: number[][] }, dtype: Dt, requiresGrad: boolean): CellOperands {
+  const [xp, Whh, bhh, y0] = v.values.map((a, i) => make(a, v.shapes[i], dtype, requiresGrad));
+  return { xp, Whh, bhh, y0 };
+}
+
+/** y and the gradients of Σ w ⊙ y for xp, Whh, bhh, y0, in one mode. */
+function solveWithGrads(kind: CellKind, v: { values: Float64Array[]; shapes: number[][] }, dtype: Dt, w: Float64Array, options: DeerOptions) {
+  const ops = operands(v, dtype, true);
+  try {
+    let stats!: DeerStats;
+    const y = tidy(() => {
+      const r = cellRecurrence(kind, ops.xp, ops.Whh, ops.bhh, ops.y0, options);
+      stats = r.stats;
+      return r.y;
+    });
+    const yv = Float64Array.from(y.dataSync());
+    const loss = tidy(() => antler.sum(antler.mul(y, make(w, y.shape.slice(), dtype))));
+    loss.backward();
+    loss.dispose();
+    y.dispose();
+    const g = [ops.xp, ops.Whh, ops.bhh, ops.y0].map((t) => Float64Array.from(t.grad!.dataSync()));
+    return { y: yv, grads: g, stats };
+  } finally {
+    for (const t of Object.values(ops)) t.dispose();
+  }
+}
+
+const relClose = (a: Float64Array, b: Float64Array, tol: number, what: string) => {
+  const scale = Math.max(1, maxAbs(b));
+  expectClose(a, b, 0, tol * scale, what);
+};
+
+describe(`DEER equals sequential at T = 10,000 (seed ${SEED})`, () => {
+  const T = 10_000, B = 2;
+  const cases: [CellKind, number, Dt][] = [];
+  for (const kind of ['gru', 'lstm', 'rnn_tanh'] as CellKind[]) for (const H of [8, 32]) for (const dt of ['float64', 'float32'] as Dt[]) cases.push([kind, H, dt]);
+  test.each(cases)('%s H=%i %s: outputs and gradients of xp, Whh, bhh, y0', (kind, H, dtype) => {
+    const v = randomCell(kind, T, B, H, dtype);
+    const w = Float64Array.from(randomArray(rng, T * B * (kind === 'lstm' ? 2 * H : H)));
+    const tol = dtype === 'float64' ? 1e-10 : 1e-5;
+    // LSTM H = 32 has a 64-wide state: chunk to bound the dense Jacobians (4 chunks of 2,500 steps).
+    const chunkSize = kind === 'lstm' && H === 32 ? 2500 : undefined;
+    const seq = solveWithGrads(kind, v, dtype, w, { mode: 'sequential' });
+    const deer = solveWithGrads(kind, v, dtype, w, { mode: 'deer', chunkSize });
+    expect(deer.stats.fallback).toBe(false);
+    expect(deer.stats.converged.every(Boolean)).toBe(true);
+    expect(deer.stats.iterations).toBeGreaterThan(0);
+    relClose(deer.y, seq.y, tol, 'y');
+    ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(deer.grads[i], seq.grads[i], tol, `gradient of ${name}`));
+  });
+
+  test.each(['quasi', 'elk'] as const)('%s converges to the sequential answer (GRU, H = 8, T = 10,000, float64)', (mode) => {
+    const v = randomCell('gru', T, B, 8, 'float64');
+    const w = Float64Array.from(randomArray(rng, T * B * 8));
+    const seq = solveWithGrads('gru', v, 'float64', w, { mode: 'sequential' });
+    const q = solveWithGrads('gru', v, 'float64', w, { mode, maxIters: 500 });
+    expect(q.stats.mode).toBe(mode);
+    expect(q.stats.fallback).toBe(false);
+    expect(q.stats.converged.every(Boolean)).toBe(true);
+    relClose(q.y, seq.y, 1e-10, 'y');
+    ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(q.grads[i], seq.grads[i], 1e-10, `gradient of ${name}`));
+  });
+});
+
+// ---------------------------------------------------------------- solver behaviour
+
+function solve(kind: CellKind, v: { values: Float64Array[]; shapes: number[][] }, dtype: Dt, options: DeerOptions) {
+  return tidy(() => {
+    const ops = operands(v, dtype, false);
+    const r = cellRecurrence(kind, ops.xp, ops.Whh, ops.bhh, ops.y0, options);
+    return { y: Float64Array.from(r.y.dataSync()), stats: r.stats };
+  });
+}
+
+describe(`solver behaviour (seed ${SEED})`, () => {
+  test('a GRU with weights scaled until plain DEER diverges: detected, damped or fallen back, and the sequential answer is returned', () => {
+    const T = 2000, B = 3, H = 8;
+    let found: { gain: number; stats: DeerStats } | null = null;
+    for (const gain of [1, 4, 16, 64, 256]) {
+      const v = randomCell('gru', T, B, H, 'float32', gain);
+      // Large input drive too, so the linearisations are far from contractive.
+      v.values[0] = v.values[0].map((a) => a * gain);
+      const seq = solve('gru', v, 'float32', { mode: 'sequential' });
+      const d = solve('gru', v, 'float32', { mode: 'deer', maxIters: 60 });
+      relClose(d.y, seq.y, 1e-5, `gain ${gain}`);
+      if (d.stats.diverged) {
+        found = { gain, stats: d.stats };
+        break;
+      }
+    }
+    expect(found).not.toBeNull();
+    const s = found!.stats;
+    expect(s.diverged).toBe(true);
+    expect(s.fallback || s.damping < 1).toBe(true);
+    if (s.fallback) expect(s.fallbackSequences.length).toBeGreaterThan(0);
+    // Reported residuals are those of the returned answer.
+    for (const r of s.residual) expect(r).toBeLessThan(1e-4);
+  });
+
+  test('strict: true throws NOT_CONVERGED instead of falling back', () => {
+    const v = randomCell('gru', 500, 2, 4, 'float64');
+    expectAntlerError(() => solve('gru', v, 'float64', { mode: 'quasi', maxIters: 1, strict: true }), 'NOT_CONVERGED', /did not converge/);
+    const r = solve('gru', v, 'float64', { mode: 'quasi', maxIters: 1 });
+    expect(r.stats.fallback).toBe(true);
+    expect(r.stats.fallbackSequences).toEqual([0, 1]);
+    expect(r.stats.converged).toEqual([false, false]);
+    const seq = solve('gru', v, 'float64', { mode: 'sequential' });
+    relClose(r.y, seq.y, 1e-12, 'fallback answer');
+  });
+
+  test('chunkSize gives the same answer and lowers peak memory', () => {
+    const T = 4000, B = 2, H = 16;
+    const v = randomCell('gru', T, B, H, 'float64');
+    const peakOf = (options: DeerOptions) => {
+      const before = memory().devices.cpu.numBytes;
+      resetPeakMemory();
+      const r = solve('gru', v, 'float64', options);
+      return { ...r, peak: memory().devices.cpu.peakBytes - before };
+    };
+    const whole = peakOf({ mode: 'deer' });
+    const chunked = peakOf({ mode: 'deer', chunkSize: 500 });
+    expect(chunked.stats.chunks).toBe(8);
+    relClose(chunked.y, whole.y, 1e-10, 'chunked y');
+    // The dense Jacobians dominate: T·B·n²·8 bytes = 16 MB whole, 2 MB per chunk.
+    expect(chunked.peak).toBeLessThan(whole.peak / 3);
+  });
+
+  test('warmStart reuses the last solution (a repeated solve converges at once)', () => {
+    const net = new GRU(4, 8, { dtype: 'float64', mode: 'deer', deer: { warmStart: true } });
+    try {
+      const x = Float64Array.from(randomArray(rng, 300 * 2 * 4));
+      const [a, b] = [0, 1].map(() => tidy(() => net.forward(make(x, [300, 2, 4])).stats[0]));
+      expect(a.warmStarted).toBe(false);
+      expect(a.iterations).toBeGreaterThan(1);
+      expect(b.warmStarted).toBe(true);
+      expect(b.iterations).toBeLessThanOrEqual(1);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test('per-sequence convergence: an easy sequence stops early', () => {
+    const T = 400, B = 2, H = 4;
+    const v = randomCell('gru', T, B, H, 'float64');
+    // Sequence 0 gets zero drive and state: y = 0 is already the answer after the guess.
+    for (let t = 0; t < T; t++) for (let g = 0; g < 3 * H; g++) v.values[0][(t * B) * 3 * H + g] = 0;
+    v.values[2].fill(0);
+    v.values[1].fill(0.1);
+    for (let i = 0; i < H; i++) v.values[3][i] = 0;
+    const r = solve('gru', v, 'float64', { mode: 'deer' });
+    expect(r.stats.sequenceIterations[0]).toBe(0);
+    expect(r.stats.sequenceIterations[1]).toBeGreaterThan(0);
+    const seq = solve('gru', v, 'float64', { mode: 'sequential' });
+    relClose(r.y, seq.y, 1e-12, 'y');
+  });
+
+  test('T = 0 and B = 0', () => {
+    for (const [T, B] of [[0, 2], [3, 0]]) {
+      const v = randomCell('lstm', T, B, 3, 'float64');
+      for (const mode of ['sequential', 'deer'] as const) {
+        const r = solve('lstm', v, 'float64', { mode });
+        expect(r.y.length).toBe(0);
+      }
+    }
+  });
+
+  test('bad inputs raise AntlerError', () => {
+    const net = new GRU(3, 4);
+    try {
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 4])), 'SHAPE_MISMATCH', /inputSize = 3/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), antler.zeros([2, 2, 4])), 'SHAPE_MISMATCH', /h0/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH');
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { mode: 'fast' as never }), 'INVALID_ARGUMENT', /mode/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { chunkSize: 0 }), 'INVALID_ARGUMENT', /chunkSize/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { tol: 1 } as never), 'INVALID_ARGUMENT', /unknown option/);
+      expectAntlerError(() => new GRU(3, 0), 'INVALID_ARGUMENT', /hiddenSize/);
+      expectAntlerError(() => new RNN(3, 4, { nonlinearity: 'sigmoid' as never }), 'INVALID_ARGUMENT', /nonlinearity/);
+      const lstm = new LSTM(3, 4);
+      try {
+        expectAntlerError(() => lstm.forward(antler.zeros([5, 2, 3]), [antler.zeros([1, 2, 4]), antler.zeros([1, 3, 4])]), 'SHAPE_MISMATCH', /c0/);
+      } finally {
+        lstm.dispose();
+      }
+      expectAntlerError(() => cellRecurrence('gru', antler.zeros([5, 2, 12]), antler.zeros([12, 4]), null, antler.zeros([2, 4]), { initialGuess: antler.zeros([5, 2, 3]) }), 'SHAPE_MISMATCH', /initialGuess/);
+    } finally {
+      net.dispose();
+    }
+  });
+});

@@ -1,0 +1,84 @@
+// nn.GRU / nn.LSTM / nn.RNN and SRU mode 'deer' on CUDA against the CPU, in
+// every solver mode: outputs, final states, solver outcome, and the gradients
+// of the input, h0 and every parameter (same weights loaded on both devices).
+// Also long sequences (T = 10,000) with chunking. Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { tensor, tidy } from '../../lib';
+import { GRU, LSTM, RNN, SRU } from '../../lib/nn';
+import { expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeRng();
+antler.setSeed(rng.u32());
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU DEER RNN tests skipped: ${cuda.reason}`);
+
+type Dt = 'float32' | 'float64';
+type Net = GRU | LSTM | RNN;
+const build = (kind: string, inSize: number, H: number, o: Record<string, unknown>): Net =>
+  kind === 'gru' ? new GRU(inSize, H, o) : kind === 'lstm' ? new LSTM(inSize, H, o) : new RNN(inSize, H, { ...o, nonlinearity: kind === 'rnn_relu' ? 'relu' : 'tanh' });
+
+run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
+  const cases = [
+    { T: 9, B: 3, inSize: 4, H: 5, layers: 2, bidirectional: true },
+    { T: 3000, B: 2, inSize: 3, H: 8, layers: 1, bidirectional: false, chunkSize: 700 },
+    { T: 10_000, B: 4, inSize: 8, H: 32, layers: 1, bidirectional: false, chunkSize: 2500 },
+  ];
+  for (const kind of ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'])
+    for (const dtype of ['float64', 'float32'] as Dt[])
+      for (const c of cases)
+        for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const)
+          test(`${kind} ${dtype} ${mode} ${JSON.stringify(c)}`, () => {
+            const cpuNet = build(kind, c.inSize, c.H, { numLayers: c.layers, bidirectional: c.bidirectional, dtype, mode, deer: { chunkSize: c.chunkSize, maxIters: 400 } });
+            const gpuNet = build(kind, c.inSize, c.H, { numLayers: c.layers, bidirectional: c.bidirectional, dtype, mode, deer: { chunkSize: c.chunkSize, maxIters: 400 }, device: 'cuda' });
+            try {
+              tidy(() => gpuNet.loadStateDict(cpuNet.stateDict()));
+              const L = c.layers * (c.bidirectional ? 2 : 1);
+              const x = randomArray(rng, c.T * c.B * c.inSize);
+              const h0 = randomArray(rng, L * c.B * c.H);
+              const w = randomArray(rng, c.T * c.B * (c.bidirectional ? 2 : 1) * c.H);
+              const on = (net: Net, device: string) => tidy(() => {
+                const xt = tensor(x, [c.T, c.B, c.inSize], { dtype, device, requiresGrad: true });
+                const ht = tensor(h0, [L, c.B, c.H], { dtype, device, requiresGrad: true });
+                net.zeroGrad();
+                const r = net instanceof LSTM ? net.forward(xt, [ht, antler.zerosLike(ht)]) : net.forward(xt, ht);
+                antler.add(antler.sum(antler.mul(r.output, tensor(w, r.output.shape.slice(), { dtype, device }))), antler.sum(r.hidden)).backward();
+                const vals = [r.output, r.hidden, xt.grad!, ht.grad!, ...net.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+                return { vals, stats: r.stats };
+              });
+              const cpu = on(cpuNet, 'cpu'), gpu = on(gpuNet, 'cuda:0');
+              const tol = dtype === 'float64' ? 1e-9 : 2e-4;
+              cpu.vals.forEach((v, k) => expectClose(gpu.vals[k], v, 0, tol * Math.max(1, maxAbs(v)), `value ${k}`));
+              for (const s of gpu.stats) expect(s.fallback).toBe(false);
+            } finally {
+              cpuNet.dispose();
+              gpuNet.dispose();
+            }
+          });
+
+  test("SRU mode 'deer' on CUDA matches the fused kernel on the CPU", () => {
+    for (const dtype of ['float64', 'float32'] as Dt[]) {
+      const cpuNet = new SRU(4, 6, { numLayers: 2, bidirectional: true, dtype, mode: 'deer' });
+      const gpuNet = new SRU(4, 6, { numLayers: 2, bidirectional: true, dtype, mode: 'deer', device: 'cuda' });
+      try {
+        tidy(() => gpuNet.loadStateDict(cpuNet.stateDict()));
+        cpuNet.mode = 'sequential';
+        const T = 5000, B = 3;
+        const x = randomArray(rng, T * B * 4);
+        const on = (net: SRU, device: string) => tidy(() => {
+          const xt = tensor(x, [T, B, 4], { dtype, device, requiresGrad: true });
+          net.zeroGrad();
+          const r = net.forward(xt, { lengths: [T, 17, T - 3] });
+          antler.sum(r.output).backward();
+          return [r.output, r.c, xt.grad!, ...net.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+        });
+        const cpu = on(cpuNet, 'cpu'), gpu = on(gpuNet, 'cuda:0');
+        const tol = dtype === 'float64' ? 1e-9 : 2e-4;
+        cpu.forEach((v, k) => expectClose(gpu[k], v, 0, tol * Math.max(1, maxAbs(v)), `value ${k}`));
+      } finally {
+        cpuNet.dispose();
+        gpuNet.dispose();
+      }
+    }
+  });
+});
