@@ -561,3 +561,44 @@ export function expectNoLeaksInSuite<C extends { [K in keyof C]: number }>(count
     },
   };
 }
+
+// ---------------------------------------------------------------- recurrent cells (PyTorch's equations)
+
+export type RefCellKind = 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu';
+const sigmoidRef = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/**
+ * One step of PyTorch's GRU (gates r, z, n), LSTM (i, f, g, o; state [h, c])
+ * or Elman RNN cell in float64: xp = W_ih x + b_ih [G], Whh [G, H] row-major,
+ * bhh [G] or null, prev [n] -> next [n].
+ */
+export function cellStepRef(kind: RefCellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, prev: ArrayLike<number>): number[] {
+  const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
+  const hh = new Array<number>(G);
+  for (let row = 0; row < G; row++) {
+    let acc = 0;
+    for (let j = 0; j < H; j++) acc += Whh[row * H + j] * prev[j];
+    hh[row] = acc + (bhh ? bhh[row] : 0);
+  }
+  const out = new Array<number>(kind === 'lstm' ? 2 * H : H);
+  for (let u = 0; u < H; u++) {
+    if (kind === 'gru') {
+      const r = sigmoidRef(xp[u] + hh[u]);
+      const z = sigmoidRef(xp[H + u] + hh[H + u]);
+      const nn = Math.tanh(xp[2 * H + u] + r * hh[2 * H + u]);
+      out[u] = (1 - z) * nn + z * prev[u];
+    } else if (kind === 'lstm') {
+      const i = sigmoidRef(xp[u] + hh[u]);
+      const f = sigmoidRef(xp[H + u] + hh[H + u]);
+      const g = Math.tanh(xp[2 * H + u] + hh[2 * H + u]);
+      const o = sigmoidRef(xp[3 * H + u] + hh[3 * H + u]);
+      const c = f * prev[H + u] + i * g;
+      out[u] = o * Math.tanh(c);
+      out[H + u] = c;
+    } else {
+      const p = xp[u] + hh[u];
+      out[u] = kind === 'rnn_tanh' ? Math.tanh(p) : Math.max(p, 0);
+    }
+  }
+  return out;
+}

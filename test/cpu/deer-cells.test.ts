@@ -10,7 +10,7 @@ import { DType, tensor, tidy } from '../../lib';
 import { CellKind, cellNative } from '../../lib/deer/native-cells';
 import { NativeHandle } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
+import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -40,39 +40,7 @@ function operands(r: Rng, c: Case): Operands {
 
 // ---------------------------------------------------------------- float64 references
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-/** One step of PyTorch's cell: xp [G], prev [n] -> next [n]. */
-function cellRef(kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, prev: ArrayLike<number>): number[] {
-  const G = gatesOf(kind, H);
-  const hh = new Array<number>(G);
-  for (let row = 0; row < G; row++) {
-    let acc = 0;
-    for (let j = 0; j < H; j++) acc += Whh[row * H + j] * prev[j];
-    hh[row] = acc + (bhh ? bhh[row] : 0);
-  }
-  const out = new Array<number>(stateOf(kind, H));
-  for (let u = 0; u < H; u++) {
-    if (kind === 'gru') {
-      const r = sigmoid(xp[u] + hh[u]);
-      const z = sigmoid(xp[H + u] + hh[H + u]);
-      const nn = Math.tanh(xp[2 * H + u] + r * hh[2 * H + u]);
-      out[u] = (1 - z) * nn + z * prev[u];
-    } else if (kind === 'lstm') {
-      const i = sigmoid(xp[u] + hh[u]);
-      const f = sigmoid(xp[H + u] + hh[H + u]);
-      const g = Math.tanh(xp[2 * H + u] + hh[2 * H + u]);
-      const o = sigmoid(xp[3 * H + u] + hh[3 * H + u]);
-      const c = f * prev[H + u] + i * g;
-      out[u] = o * Math.tanh(c);
-      out[H + u] = c;
-    } else {
-      const p = xp[u] + hh[u];
-      out[u] = kind === 'rnn_tanh' ? Math.tanh(p) : Math.max(p, 0);
-    }
-  }
-  return out;
-}
+const cellRef = cellStepRef;
 
 /** The previous state of every step, [T, B, n]: y0, then y shifted by one step. */
 function prevStates(c: Case, y0: ArrayLike<number>, y: ArrayLike<number>): Float64Array {

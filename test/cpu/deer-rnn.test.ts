@@ -10,7 +10,7 @@ import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
 import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
 import { GRU, LSTM, RNN } from '../../lib/nn';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, maxAbs, randomArray } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -34,40 +34,9 @@ const make = (values: ArrayLike<number>, shape: number[], dtype: Dt = 'float64',
 
 // ---------------------------------------------------------------- float64 reference (PyTorch's equations)
 
-const sig = (v: number) => 1 / (1 + Math.exp(-v));
 const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1);
-
-/** One step of one batch row: y = [h] or [h, c]. */
-function refStep(kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, y: number[]): number[] {
-  const G = gatesOf(kind) * H;
-  const hh = new Array<number>(G);
-  for (let g = 0; g < G; g++) {
-    let acc = bhh ? bhh[g] : 0;
-    for (let j = 0; j < H; j++) acc += Whh[g * H + j] * y[j];
-    hh[g] = acc;
-  }
-  const out = new Array<number>(kind === 'lstm' ? 2 * H : H);
-  for (let i = 0; i < H; i++) {
-    if (kind === 'gru') {
-      const r = sig(xp[i] + hh[i]);
-      const z = sig(xp[H + i] + hh[H + i]);
-      const nn = Math.tanh(xp[2 * H + i] + r * hh[2 * H + i]);
-      out[i] = (1 - z) * nn + z * y[i];
-    } else if (kind === 'lstm') {
-      const ig = sig(xp[i] + hh[i]);
-      const fg = sig(xp[H + i] + hh[H + i]);
-      const gg = Math.tanh(xp[2 * H + i] + hh[2 * H + i]);
-      const og = sig(xp[3 * H + i] + hh[3 * H + i]);
-      const c = fg * y[H + i] + ig * gg;
-      out[i] = og * Math.tanh(c);
-      out[H + i] = c;
-    } else {
-      const p = xp[i] + hh[i];
-      out[i] = kind === 'rnn_tanh' ? Math.tanh(p) : Math.max(0, p);
-    }
-  }
-  return out;
-}
+const refStep = (kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, y: number[]): number[] =>
+  cellStepRef(kind, H, xp, Whh, bhh, y);
 
 /** A whole stacked (bi)directional network from its state dict: output [T, B, dirs·H], hN/cN [L·dirs, B, H]. */
 function refNetwork(
