@@ -48,8 +48,8 @@ template <typename T, typename Combine>
 static void scanChunked(const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b, const T* y0, T* y,
                         int64_t chunks) {
   const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
-  const int64_t len = (cfg.T + chunks - 1) / chunks;
-  chunks = (cfg.T + len - 1) / len;
+  const k::ScanChunks plan = k::scanChunks(cfg.T, chunks);
+  chunks = plan.count;
   const int64_t tasks = cfg.B * chunks;
   // Per (batch, chunk): the composed operator and offset, and scratch for the fold.
   std::vector<T> sumA(tasks * as), sumB(tasks * n), tmpA(tasks * as), tmpB(tasks * n), starts(tasks * n);
@@ -60,7 +60,7 @@ static void scanChunked(const Combine& op, const k::ScanConfig& cfg, const T* A,
 #endif
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t bi = task / chunks, c = task % chunks;
-    const int64_t t0 = c * len, t1 = t0 + len < cfg.T ? t0 + len : cfg.T;
+    const int64_t t0 = plan.begin(c), t1 = plan.end(c);
     T* sa = &sumA[task * as];
     T* sb = &sumB[task * n];
     T* ta = &tmpA[task * as];
@@ -97,8 +97,7 @@ static void scanChunked(const Combine& op, const k::ScanConfig& cfg, const T* A,
 #endif
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t bi = task / chunks, c = task % chunks;
-    const int64_t t0 = c * len, t1 = t0 + len < cfg.T ? t0 + len : cfg.T;
-    walkForward(op, cfg, A, b, &starts[task * n], y, bi, t0, t1);
+    walkForward(op, cfg, A, b, &starts[task * n], y, bi, plan.begin(c), plan.end(c));
   }
 }
 
@@ -142,16 +141,8 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
       T* g = gA + t * aStep + bi * as;
       for (int64_t i = 0; i < n; ++i) op.outerRow(gb + t * vStep + bi * n, prev, g, i);
     }
-    // gy0 = A_0ᵀ λ_0 (stepT with a zero offset).
-    const T* a0 = A + bi * as;
-    const T* l0 = gb + bi * n;
-    for (int64_t i = 0; i < n; ++i) {
-      T acc = T(0);
-      if (cfg.diagonal) acc = a0[i] * l0[i];
-      else
-        for (int64_t j = 0; j < n; ++j) acc += a0[j * n + i] * l0[j];
-      gy0[bi * n + i] = acc;
-    }
+    // gy0 = A_0ᵀ λ_0.
+    for (int64_t i = 0; i < n; ++i) gy0[bi * n + i] = op.applyTRow(A + bi * as, gb + bi * n, i);
   }
 }
 

@@ -6,6 +6,9 @@
 //   compose(A2, A1, out)       out = A2·A1            (earlier A1, later A2)
 //   combine(A1,b1, A2,b2, …)   (A2·A1, A2·b1 + b2)    the scan's associative operator
 //   outer(l, y, gA)            gA = l·yᵀ (Dense) or l ⊙ y (Diagonal): ∂loss/∂A from λ and y_{t−1}
+// The `Entry` functions compute one entry e ∈ [0, aSize()) of an A-shaped
+// result (Dense: e = i·n + j), for a thread per entry on the GPU; `elementwise`
+// says that row i of every result depends on row i of the operands only.
 // Layouts: A_t is row-major n×n (Dense) or n (Diagonal); b, y, λ are n.
 // The `i` overloads compute one output row, for a thread per row on the GPU.
 #pragma once
@@ -58,6 +61,43 @@ struct DenseCombine {
   ANTLER_HD void outerRow(const T* l, const T* y, T* gA, int64_t i) const {
     for (int64_t j = 0; j < n; ++j) gA[i * n + j] = l[i] * y[j];
   }
+
+  static constexpr bool elementwise = false;
+  // Σ_k x[k·xs]·y[k·ys] over k < n.
+  template <typename T>
+  ANTLER_HD T dot(const T* x, int64_t xs, const T* y, int64_t ys) const {
+    T acc = T(0);
+    for (int64_t k = 0; k < n; ++k) acc += x[k * xs] * y[k * ys];
+    return acc;
+  }
+  // Row i of Aᵀ·v (the transposed step without an offset: gy0 = A_0ᵀ λ_0).
+  template <typename T>
+  ANTLER_HD T applyTRow(const T* A, const T* v, int64_t i) const {
+    return dot(A + i, n, v, 1);
+  }
+  // Entry e of A2·A1 (earlier A1, later A2).
+  template <typename T>
+  ANTLER_HD T composeEntry(const T* A2, const T* A1, int64_t e) const {
+    const int64_t i = e / n, j = e - i * n;
+    return dot(A2 + i * n, 1, A1 + j, n);
+  }
+  // Entry e of A2ᵀ·A1: the reverse scan's compose.
+  template <typename T>
+  ANTLER_HD T composeTEntry(const T* A2, const T* A1, int64_t e) const {
+    const int64_t i = e / n, j = e - i * n;
+    return dot(A2 + i, n, A1 + j, n);
+  }
+  template <typename T>
+  ANTLER_HD T transposeEntry(const T* A, int64_t e) const {
+    const int64_t i = e / n, j = e - i * n;
+    return A[j * n + i];
+  }
+  // Entry e of l·yᵀ.
+  template <typename T>
+  ANTLER_HD T outerEntry(const T* l, const T* y, int64_t e) const {
+    const int64_t i = e / n;
+    return l[i] * y[e - i * n];
+  }
 };
 
 // Diagonal A [n]: every operation is elementwise, so outputs may alias inputs.
@@ -96,6 +136,28 @@ struct DiagonalCombine {
   ANTLER_HD void outerRow(const T* l, const T* y, T* gA, int64_t i) const {
     gA[i] = l[i] * y[i];
   }
+
+  static constexpr bool elementwise = true;
+  template <typename T>
+  ANTLER_HD T applyTRow(const T* A, const T* v, int64_t i) const {
+    return A[i] * v[i];
+  }
+  template <typename T>
+  ANTLER_HD T composeEntry(const T* A2, const T* A1, int64_t e) const {
+    return A2[e] * A1[e];
+  }
+  template <typename T>
+  ANTLER_HD T composeTEntry(const T* A2, const T* A1, int64_t e) const {
+    return A2[e] * A1[e];
+  }
+  template <typename T>
+  ANTLER_HD T transposeEntry(const T* A, int64_t e) const {
+    return A[e];
+  }
+  template <typename T>
+  ANTLER_HD T outerEntry(const T* l, const T* y, int64_t e) const {
+    return l[e] * y[e];
+  }
 };
 
 // Sizes of one scan: T steps, B independent batch elements, state size n.
@@ -104,5 +166,22 @@ struct ScanConfig {
   bool diagonal = false;
   ANTLER_HD int64_t aSize() const { return diagonal ? n : n * n; }
 };
+
+// T steps cut into `count` chunks of `len` steps (the last may be shorter),
+// none empty: chunk c covers steps [begin(c), end(c)).
+struct ScanChunks {
+  int64_t T = 0, len = 0, count = 1;
+  ANTLER_HD int64_t begin(int64_t c) const { return c * len; }
+  ANTLER_HD int64_t end(int64_t c) const { return c * len + len < T ? c * len + len : T; }
+};
+
+// At most `chunks` (≥ 1) chunks of equal length over T ≥ 1 steps.
+ANTLER_HD ScanChunks scanChunks(int64_t T, int64_t chunks) {
+  ScanChunks p;
+  p.T = T;
+  p.len = (T + chunks - 1) / chunks;
+  p.count = (T + p.len - 1) / p.len;
+  return p;
+}
 
 }  // namespace antler::kernels
