@@ -1,26 +1,30 @@
 /**
  * `antler bench sru`: one SRU layer (fused kernel, and the op-by-op
- * reference) against an LSTM layer built from antler's autograd ops (the
- * baseline every RNN library starts from), and against PyTorch's nn.LSTM
- * (cuDNN on CUDA) when python3 with torch is importable; all measured in the
- * same run on the same machine, float32, input size = hidden size,
+ * reference) against antler's fused sequential LSTM and GRU (nn.LSTM and
+ * nn.GRU with mode 'sequential'), an LSTM layer built from antler's autograd
+ * ops (the baseline every RNN library starts from), and PyTorch's nn.LSTM and
+ * nn.GRU (cuDNN on CUDA) when python3 with torch is importable; all measured
+ * in the same run on the same machine, float32, input size = hidden size,
  * unidirectional. Forward runs under noGrad; forward+backward backpropagates
  * Σ output. Sizes follow Lei et al.: (L, d, B) = (32, 256, 32),
  * (128, 512, 32), (1024, 512, 16).
  */
-import { BenchRow, timeIt } from './bench-timing';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as path from 'node:path';
 import { noGrad } from './autograd/graph';
 import { backends } from './device';
 import { isolated, tidy } from './engine';
-import { add, matmul, mul, reshape, sigmoid, slice, stack, sum, tanh } from './ops/core';
+import { GRU, LSTM } from './nn/rnn';
+import { add, matmul, mul, reshape, sigmoid, slice, stack, sum, tanh, wrap } from './ops/core';
+import { native } from './native';
+import type { SruNative } from './sru/recurrence';
 import { SRU, unstack } from './sru/module';
 import { full, rand, randn, Tensor } from './tensor';
 
-export type SruBenchRow = BenchRow;
+export interface SruBenchRow extends BenchRow {
+  /** Achieved DRAM bandwidth in GB/s (bytes read + written / time): the recurrence kernel alone, or a device copy. */
+  gbps?: number;
+}
 
 interface Size {
   L: number;
@@ -69,31 +73,20 @@ class OpLstm {
 }
 
 
-/** PyTorch nn.LSTM (and the `sru` package's SRU when importable) at the same sizes; empty when python3 has no torch. */
+/** PyTorch nn.LSTM and nn.GRU (and the `sru` package's SRU when importable) at the same sizes; empty when python3 has no torch. */
 function torchTimes(sizes: Size[], devices: string[], repeats: number): { rows: SruBenchRow[]; note: string } {
-  const script = `
-import sys, time, json, torch
-torch.set_num_threads(${os.cpus().length})
+  const r = runTorch<[string, string, number, number, number, number, number][]>(`
 try:
     import sru as sru_pkg
 except Exception:
     sru_pkg = None
 rows = []
-def timed(fn, dev):
-    fn()
-    if dev != 'cpu': torch.cuda.synchronize()
-    ts = []
-    for _ in range(${repeats}):
-        t0 = time.perf_counter(); fn()
-        if dev != 'cpu': torch.cuda.synchronize()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    ts.sort(); return ts[len(ts) // 2]
 for dev in ${JSON.stringify(devices)}:
     tdev = 'cuda' if dev.startswith('cuda') else 'cpu'
     if tdev == 'cuda' and not torch.cuda.is_available(): continue
     for (L, d, B) in ${JSON.stringify(sizes.map((s) => [s.L, s.d, s.B]))}:
         x = torch.randn(L, B, d, device=tdev)
-        mods = [('pytorch-lstm', torch.nn.LSTM(d, d).to(tdev))]
+        mods = [('pytorch-lstm', torch.nn.LSTM(d, d).to(tdev)), ('pytorch-gru', torch.nn.GRU(d, d).to(tdev))]
         if sru_pkg is not None:
             mods.append(('pytorch-sru', sru_pkg.SRU(d, d, num_layers=1).to(tdev)))
         for name, m in mods:
@@ -101,20 +94,43 @@ for dev in ${JSON.stringify(devices)}:
                 with torch.no_grad(): m(x)
             def fwdbwd():
                 m.zero_grad(); out = m(x)[0]; out.sum().backward()
-            rows.append([name, dev, L, d, B, timed(fwd, tdev), timed(fwdbwd, tdev)])
+            rows.append([name, dev, L, d, B, timed(fwd, tdev, ${repeats}), timed(fwdbwd, tdev, ${repeats})])
 print(json.dumps(rows))
-`;
-  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 900_000 });
-  if (r.status !== 0) {
-    const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop() ?? 'unknown';
-    return { rows: [], note: `PyTorch columns skipped (python3 -c 'import torch' failed: ${why})` };
-  }
+`, 900_000);
+  if ('note' in r) return { rows: [], note: r.note };
   const rows: SruBenchRow[] = [];
-  for (const [impl, device, L, d, B, fwd, fb] of JSON.parse(r.stdout.trim().split('\n').pop()!) as [string, string, number, number, number, number, number][]) {
+  for (const [impl, device, L, d, B, fwd, fb] of r.result) {
     rows.push({ suite: 'sru', case: caseName({ L, d, B }, 'fwd'), device, impl, ms: fwd });
     rows.push({ suite: 'sru', case: caseName({ L, d, B }, 'fwd+bwd'), device, impl, ms: fb });
   }
   return { rows, note: '' };
+}
+
+/**
+ * On a GPU, the recurrence kernel alone (sruForward on a precomputed U, k = 3
+ * with the scaled-input skip: reads U and x, writes h and c) in GB/s, next to
+ * the device's copy bandwidth measured in the same run (a 512 MiB clone, bytes
+ * read + written). The issue's target is 70% of the copy bandwidth.
+ */
+function sruBandwidth(s: Size, device: string, repeats: number): SruBenchRow[] {
+  const n = native() as unknown as SruNative;
+  const { L, B, d } = s;
+  const opts = { d, dirs: 1, k: 3, hasSkipTerm: true, scaleX: 1, activation: 'identity' as const };
+  return tidy(() => {
+    const U = randn([L, B, 3 * d], { device }), x = randn([L, B, d], { device });
+    const wc = randn([2 * d], { device }), bias = randn([2 * d], { device });
+    const kernelMs = timeIt(() => {
+      for (const hnd of n.sruForward(U.handle, x.handle, wc.handle, bias.handle, null, null, opts)) wrap(hnd).dispose();
+    }, device, repeats);
+    const bytes = 4 * L * B * d * (3 + 1 + 2);
+    const big = randn([128 * 1024 * 1024], { device });
+    const copyMs = timeIt(() => big.clone().dispose(), device, repeats);
+    const copyBytes = 2 * 4 * big.size;
+    return [
+      { suite: 'sru', case: caseName(s, 'recurrence kernel'), device, impl: 'antler-sru-kernel', ms: kernelMs, gbps: bytes / kernelMs / 1e6 },
+      { suite: 'sru', case: caseName(s, 'recurrence kernel'), device, impl: 'device-copy-512MiB', ms: copyMs, gbps: copyBytes / copyMs / 1e6 },
+    ];
+  });
 }
 
 const caseName = (s: Size, pass: string) => `L=${s.L} d=${s.d} B=${s.B} ${pass}`;
@@ -134,9 +150,13 @@ export function benchSru(quick: boolean): SruBenchRow[] {
       const fused = new SRU(s.d, s.d, { numLayers: 1, device });
       const ref = new SRU(s.d, s.d, { numLayers: 1, device, impl: 'reference' });
       const lstm = new OpLstm(s.d, s.d, device);
+      const fusedLstm = new LSTM(s.d, s.d, { mode: 'sequential', device });
+      const fusedGru = new GRU(s.d, s.d, { mode: 'sequential', device });
       const impls: [string, (x: Tensor) => Tensor, () => void][] = [
         ['antler-sru', (v) => fused.forward(v).output, () => fused.zeroGrad()],
         ['antler-sru-ops', (v) => ref.forward(v).output, () => ref.zeroGrad()],
+        ['antler-lstm', (v) => fusedLstm.forward(v).output, () => fusedLstm.zeroGrad()],
+        ['antler-gru', (v) => fusedGru.forward(v).output, () => fusedGru.zeroGrad()],
         ['antler-lstm-ops', (v) => lstm.forward(v), () => lstm.zeroGrad()],
       ];
       for (const [impl, f, zero] of impls) {
@@ -150,9 +170,8 @@ export function benchSru(quick: boolean): SruBenchRow[] {
         rows.push({ suite: 'sru', case: caseName(s, 'fwd+bwd'), device, impl, ms: fb });
       }
       x.dispose();
-      fused.dispose();
-      ref.dispose();
-      lstm.dispose();
+      for (const m of [fused, ref, lstm, fusedLstm, fusedGru]) m.dispose();
+      if (device !== 'cpu') rows.push(...sruBandwidth(s, device, repeats));
     }
   const torch = torchTimes(sizes, devices, quick ? 3 : 10);
   rows.push(...torch.rows);
@@ -163,27 +182,19 @@ export function benchSru(quick: boolean): SruBenchRow[] {
     for (const c of [...new Set(rows.map((r) => r.case))]) {
       const base = rows.find((r) => r.case === c && r.device === device && r.impl === 'antler-sru');
       for (const r of rows.filter((x) => x.case === c && x.device === device))
-        console.log(`  ${c.padEnd(26)} ${`${r.impl}/${r.device}`.padEnd(26)} ${r.ms.toFixed(2).padStart(10)}  ${base ? (r.ms / base.ms).toFixed(2) + 'x' : ''}`);
+        console.log(`  ${c.padEnd(26)} ${`${r.impl}/${r.device}`.padEnd(26)} ${r.ms.toFixed(2).padStart(10)}  ${r.gbps !== undefined ? `${r.gbps.toFixed(0)} GB/s` : base ? (r.ms / base.ms).toFixed(2) + 'x' : ''}`);
     }
   return rows;
 }
 
-// `node dist/bench-sru.js [--quick] [--out DIR]` runs the suite alone and writes bench/results/sru-<cpu|gpu>.json.
+// `node dist/bench-sru.js [--quick] [--out DIR]`: the same as `antler bench sru`.
 if (require.main === module) {
   const args = process.argv.slice(2);
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? args[outAt + 1] : path.join(process.cwd(), 'bench', 'results');
-  const b = backends();
-  const machine = {
-    date: new Date().toISOString(),
-    cpu: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`,
-    gpu: b.cuda.available ? b.cuda.devices.map((d) => d.name).join(', ') : 'none',
-    blas: b.cpu.blas,
-  };
-  console.log(`antler bench sru (${machine.cpu}; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
-  const rows = benchSru(args.includes('--quick'));
-  fs.mkdirSync(out, { recursive: true });
-  const file = path.join(out, `sru-${machine.gpu === 'none' ? 'cpu' : 'gpu'}.json`);
-  fs.writeFileSync(file, JSON.stringify({ machine, rows }, null, 2));
-  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
+  // Required here, not at the top: lib/bench.ts imports this file.
+  (require('./bench') as typeof import('./bench')).runBench('sru', { quick: args.includes('--quick'), out }).catch((e: Error) => {
+    console.error(e.stack);
+    process.exitCode = 1;
+  });
 }

@@ -1,14 +1,14 @@
 /**
  * `npm run bench`: every number is a ratio against a peer measured in the
  * same run on the same machine. Suites: matmul (antler CPU vs antler CUDA vs
- * PyTorch when python3 with torch is importable). Later suites (sru, deer)
- * register here too.
+ * PyTorch when python3 with torch is importable), sru (lib/bench-sru.ts) and
+ * deer (lib/bench-deer.ts).
  */
-import { BenchRow, timeIt } from './bench-timing';
-import { spawnSync } from 'node:child_process';
+import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { benchDeer } from './bench-deer';
 import { backends } from './device';
 import { benchSru } from './bench-sru';
 import { tidy } from './engine';
@@ -19,24 +19,14 @@ type Row = BenchRow;
 
 
 function torchMatmul(sizes: number[], repeats: number): Map<number, number> {
-  const script = `
-import sys, time, torch
-torch.set_num_threads(${os.cpus().length})
+  const r = runTorch<[number, number][]>(`
+rows = []
 for n in [${sizes.join(',')}]:
-    a = torch.randn(n, n); b = torch.randn(n, n); a @ b
-    ts = []
-    for _ in range(${repeats}):
-        t0 = time.perf_counter(); a @ b; ts.append((time.perf_counter() - t0) * 1e3)
-    ts.sort(); print(n, ts[len(ts)//2])
-`;
-  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 300_000 });
-  const out = new Map<number, number>();
-  if (r.status !== 0) return out;
-  for (const line of r.stdout.trim().split('\n')) {
-    const [n, ms] = line.split(' ').map(Number);
-    if (Number.isFinite(ms)) out.set(n, ms);
-  }
-  return out;
+    a = torch.randn(n, n); b = torch.randn(n, n)
+    rows.append([n, timed(lambda: a @ b, 'cpu', ${repeats})])
+print(json.dumps(rows))
+`, 300_000);
+  return new Map('result' in r ? r.result : []);
 }
 
 function benchMatmul(quick: boolean): Row[] {
@@ -60,7 +50,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) throw new Error(`unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
@@ -78,14 +68,17 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
     all.push(...rows);
     const cases = [...new Set(rows.map((r) => r.case))];
     console.log(`\n${name}`);
-    console.log(`  ${'case'.padEnd(24)} ${'impl/device'.padEnd(20)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  speed vs the case's first row`);
+    console.log(`  ${'case'.padEnd(28)} ${'impl/device'.padEnd(20)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  speed vs the case's first row`);
     for (const c of cases) {
       const group = rows.filter((x) => x.case === c);
       const base = group[0];
       for (const r of group) {
-        const ratio = (base.ms / r.ms).toFixed(2) + 'x';
+        // Rows without a time (a DEER cell that ran out of memory or was skipped) say why instead.
+        const timed = Number.isFinite(r.ms);
+        const ms = timed ? r.ms.toFixed(3) : ((r as { status?: string }).status ?? '-');
+        const ratio = timed && Number.isFinite(base.ms) ? (base.ms / r.ms).toFixed(2) + 'x' : '-';
         const gflops = r.gflops === undefined ? '-' : r.gflops.toFixed(1);
-        console.log(`  ${c.padEnd(24)} ${`${r.impl}/${r.device}`.padEnd(20)} ${r.ms.toFixed(3).padStart(9)} ${gflops.padStart(9)}  ${ratio}`);
+        console.log(`  ${c.padEnd(28)} ${`${r.impl}/${r.device}`.padEnd(20)} ${ms.padStart(9)} ${gflops.padStart(9)}  ${ratio}`);
       }
     }
   }
