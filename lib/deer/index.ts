@@ -1,5 +1,5 @@
 /** DEER (parallel solution of nonlinear recurrences): its building blocks. */
-export { scan } from './scan';
+export { elkStep, scan } from './scan';
 export type { DeerNative } from './scan';
 export { cellRecurrence, chooseMode, WarmStart } from './solver';
 export type { CellKind, DeerMode, DeerOptions, DeerStats } from './solver';

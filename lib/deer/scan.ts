@@ -12,12 +12,13 @@ import { native, NativeHandle } from '../native';
 import { wrap } from '../ops/core';
 import { checkTensor, Tensor } from '../tensor';
 
-/** The two native entries (implemented in native/core/deer.cpp, cpu/scan.cpp, cuda/scan.cu). */
+/** The native entries (native/core/deer.cpp; cpu/scan.cpp and cuda/scan.cu, cpu/elk.cpp and cuda/elk.cu). */
 export interface DeerNative {
   deerScan(A: NativeHandle, b: NativeHandle, y0: NativeHandle): NativeHandle;
   deerScanBackward(
     A: NativeHandle, b: NativeHandle, y0: NativeHandle, y: NativeHandle, gy: NativeHandle,
   ): [NativeHandle, NativeHandle, NativeHandle];
+  deerElk(a: NativeHandle, u: NativeHandle, yhat: NativeHandle, y0: NativeHandle, lambda: NativeHandle): NativeHandle;
 }
 
 /**
@@ -38,4 +39,19 @@ export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
     return [wrap(gA), wrap(gb), wrap(gy0)];
   }, [A, b, y0, y]);
   return y;
+}
+
+/**
+ * One quasi-ELK step (Gonzalez et al. 2024; kernels/elk.h): per batch
+ * element b and state entry, the y minimising
+ *   Σ_t (y_t − a_t y_{t−1} − u_t)² + λ_b Σ_t (y_t − ŷ_t)²,   y_{−1} = y0,
+ * computed by a Kalman filter and smoother written as parallel scans.
+ * a, u, yhat [T, B, n]; y0 [B, n]; lambda [B], every entry finite and >= 0.
+ * λ = 0 is the quasi-DEER step scan(a, u, y0). Not differentiable.
+ */
+export function elkStep(a: Tensor, u: Tensor, yhat: Tensor, y0: Tensor, lambda: Tensor): Tensor {
+  for (const [t, name] of [[a, 'a'], [u, 'u'], [yhat, 'yhat'], [y0, 'y0'], [lambda, 'lambda']] as const) checkTensor(t, 'deer.elk', name);
+  const n = native() as unknown as DeerNative;
+  if (typeof n.deerElk !== 'function') fail('INTERNAL', 'deer.elk: this build of the addon has no ELK kernel; rebuild with npm run build');
+  return wrap(n.deerElk(a.handle, u.handle, yhat.handle, y0.handle, lambda.handle));
 }

@@ -9,22 +9,24 @@
  * - 'deer': Newton with the dense Jacobian; quadratic convergence.
  * - 'quasi': the diagonal of the Jacobian (quasi-DEER); O(T n) memory per
  *   iteration, linear convergence, the same fixed point.
- * - 'elk': damped quasi-Newton: the diagonal Jacobian shrunk by a factor
- *   that starts below 1 and adapts (Levenberg–Marquardt-style trust region),
- *   for dynamics where plain Newton overshoots. See the note in `damped()`.
+ * - 'elk': quasi-ELK (Gonzalez et al. 2024): each step is the
+ *   Levenberg–Marquardt step of the diagonal linearisation, solved as a
+ *   Kalman smoother by parallel scans, with λ adapted per sequence; for
+ *   dynamics where Newton overshoots. See `solveChunkElk`.
  * - 'auto': picks sequential or DEER from sizes, device and recent
  *   iteration counts (see `chooseMode`).
  *
  * Convergence is judged per sequence on the residual ‖y − f(shift y)‖∞ ≤
  * atol + rtol·‖f‖∞; converged sequences are set aside and cost no more work.
- * A non-finite or repeatedly growing residual is divergence: the step is
- * damped (A = αJ with α shrinking to 0, the Picard iteration, which cannot
- * overflow for bounded cells) and restarted; a sequence that still has not
- * converged after maxIters is computed by the exact sequential kernel, and
+ * A non-finite or repeatedly growing residual is divergence: the sequences
+ * still running restart from the first guess under ELK's damped steps, whose
+ * λ grows until a step lowers the residual (rejected steps change nothing,
+ * so they cannot overflow). A sequence that stalls there, or has not
+ * converged after maxIters, is computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
  *
- * Every choice of A gives the same fixed point (b = f − A y_{t−1}), so
- * damping changes the speed of convergence, never the answer.
+ * Every step keeps the fixed point y = f(shift y), so damping changes the
+ * speed of convergence, never the answer.
  *
  * Gradients are by implicit differentiation at the solution: the adjoint
  * λ_t = g_t + J_{t+1}ᵀ λ_{t+1} is one reverse scan with the dense Jacobian at
@@ -35,12 +37,12 @@ import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, wrap } from '../ops/core';
+import { abs, add, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { scan as scanRaw } from './scan';
+import { elkStep, scan as scanRaw } from './scan';
 import type { DeerNative } from './scan';
 
 export type { CellKind } from './native-cells';
@@ -88,8 +90,11 @@ export interface DeerStats {
   fallbackSequences: number[];
   /** Divergence (non-finite or growing residual) was detected. */
   diverged: boolean;
-  /** The smallest Jacobian factor α used (1 = plain Newton, 0 = Picard). */
-  damping: number;
+  /**
+   * The largest Levenberg–Marquardt λ of an ELK step (mode 'elk', or deer and
+   * quasi after divergence); 0 when no ELK step ran.
+   */
+  lambda: number;
   /** Chunks the sequence was solved in. */
   chunks: number;
   /** The initial guess came from a previous solution. */
@@ -198,7 +203,8 @@ interface ChunkResult {
   residual: number[];
   fallback: number[];
   diverged: boolean;
-  damping: number;
+  /** The largest ELK λ any sequence reached (0 when no ELK step ran). */
+  lambda: number;
   /** The dense J at the solution, when kept for the backward. */
   J: Tensor | null;
 }
@@ -220,54 +226,105 @@ function residualOf(o: Operands, xp: Tensor, y0: Tensor, y: Tensor): { res: numb
 }
 
 /**
+ * The sequences of one chunk still being solved. Each has a local index (its
+ * column in the compacted tensors) and a global one; finished sequences are
+ * retired with their answer, and the rest continue on a batch compacted to
+ * them, so converged sequences cost no more work.
+ */
+class ActiveSet {
+  active: number[];
+  private readonly done: { idx: number[]; y: Tensor }[] = [];
+  readonly fallback: number[] = [];
+  /** Per-sequence tensors: [T, B, …] when byTime, else [B, …]. */
+  private readonly tensors = new Map<string, { t: Tensor; byTime: boolean }>();
+
+  constructor(B: number) {
+    this.active = Array.from({ length: B }, (_, i) => i);
+  }
+
+  set(name: string, t: Tensor, byTime = true): void {
+    const old = this.tensors.get(name);
+    if (old && old.t !== t) old.t.dispose();
+    this.tensors.set(name, { t, byTime });
+  }
+  get(name: string): Tensor {
+    return this.tensors.get(name)!.t;
+  }
+
+  /**
+   * Sets aside local sequences `local` with their answer: columns `local` of
+   * y, or (narrowed) y's columns in the order of `local`.
+   */
+  retire(local: number[], y: Tensor, fell: boolean, narrowed = false): void {
+    if (!local.length) return;
+    this.done.push({ idx: local.map((l) => this.active[l]), y: narrowed ? y.clone() : selectBatch(y, local) });
+    if (fell) for (const l of local) this.fallback.push(this.active[l]);
+  }
+
+  /** Keeps local sequences `keep` (in that order); per-sequence arrays must be compacted by the caller with `pick`. */
+  compact(keep: number[]): void {
+    for (const [name, { t, byTime }] of this.tensors) {
+      this.tensors.set(name, { t: byTime ? selectBatch(t, keep) : selectRows(t, keep), byTime });
+      t.dispose();
+    }
+    this.active = keep.map((l) => this.active[l]);
+  }
+
+  /** The retired answers in the original batch order, [T, B, n]. */
+  assemble(B: number): Tensor {
+    const order = this.done.flatMap((d) => d.idx);
+    const parts = this.done.map((d) => d.y);
+    const y = tidy(() => {
+      const cat = parts.length === 1 ? parts[0].clone() : concat(parts, 1);
+      const inv = new Array<number>(B);
+      order.forEach((g, pos) => (inv[g] = pos));
+      return selectBatch(cat, inv);
+    });
+    for (const p of parts) p.dispose();
+    for (const { t } of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+    return y;
+  }
+}
+
+const pick = <T>(xs: T[], keep: number[]): T[] => keep.map((l) => xs[l]);
+
+/**
  * Newton on one chunk, all inside noGrad. Sequences are set aside as they
- * converge; the rest continue on a compacted batch.
+ * converge; the rest continue on a compacted batch. When a residual turns
+ * non-finite or grows twice running, the unfinished sequences restart from
+ * the first guess under ELK's damped steps (solveChunkElk) with the
+ * iterations left.
  */
 function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'deer' | 'quasi' | 'elk', tol: Tolerances, keepJ: boolean): ChunkResult {
-  const [T, B] = xp.shape;
+  if (mode === 'elk') return solveChunkElk(o, xp, y0, guess, tol);
+  const B = xp.shape[1];
   const jac = mode === 'deer' ? 'dense' : 'diagonal';
   const iters = new Array<number>(B).fill(0);
   const converged = new Array<boolean>(B).fill(false);
   const residual = new Array<number>(B).fill(Infinity);
-  const fallback: number[] = [];
   let diverged = false;
-  // ELK starts damped and adapts; deer/quasi start undamped.
-  let alpha = mode === 'elk' ? 0.5 : 1;
-  let minAlpha = alpha;
-  const done: { idx: number[]; y: Tensor }[] = [];
+  let lambda = 0;
   let J: Tensor | null = null;
 
-  let active = Array.from({ length: B }, (_, i) => i);
-  let xpA = xp.clone(), y0A = y0.clone(), yA = guess.clone(), startA = guess.clone();
+  const set = new ActiveSet(B);
+  set.set('xp', xp.clone());
+  set.set('y0', y0.clone(), false);
+  set.set('y', guess.clone());
+  set.set('start', guess.clone());
   let prevRes: number[] = new Array<number>(B).fill(Infinity);
   let growth = new Array<number>(B).fill(0);
 
-  const retire = (local: number[], y: Tensor, fell: boolean) => {
-    if (!local.length) return;
-    const picked = selectBatch(y, local);
-    done.push({ idx: local.map((l) => active[l]), y: picked });
-    if (fell) for (const l of local) fallback.push(active[l]);
-  };
-  const compact = (keepLocal: number[]) => {
-    const next = [xpA, y0A, yA, startA].map((t) => {
-      const s = t === y0A ? selectRows(t, keepLocal) : selectBatch(t, keepLocal);
-      t.dispose();
-      return s;
-    });
-    [xpA, y0A, yA, startA] = next;
-    prevRes = keepLocal.map((l) => prevRes[l]);
-    growth = keepLocal.map((l) => growth[l]);
-    active = keepLocal.map((l) => active[l]);
-  };
-
   let steps = 0;
-  while (active.length > 0) {
-    const lin = linearize(o, y0A, xpA, yA, jac);
-    const res = columnMaxAbs(sub(yA, lin.f));
-    const scale = columnMaxAbs(lin.f);
+  while (set.active.length > 0) {
+    const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
+    const freeLin = () => {
+      for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
+    };
+    const { res, scale } = tidy(() => ({ res: columnMaxAbs(sub(set.get('y'), lin.f)), scale: columnMaxAbs(lin.f) }));
     const finished: number[] = [], stay: number[] = [];
     let bad = false;
-    active.forEach((g, l) => {
+    set.active.forEach((g, l) => {
       const r = Number.isFinite(res[l]) ? res[l] : Infinity;
       residual[g] = r;
       if (r <= tol.atol + tol.rtol * scale[l]) {
@@ -281,85 +338,178 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'd
       prevRes[l] = r;
       stay.push(l);
     });
-    if (finished.length && keepJ && lin.J && stay.length === 0 && done.length === 0) J = isolated(() => keep(lin.J!.clone()));
-    retire(finished, yA, false);
+    if (keepJ && lin.J && finished.length === B) J = isolated(() => keep(lin.J!.clone()));
+    set.retire(finished, set.get('y'), false);
     if (stay.length === 0) {
-      for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
+      freeLin();
       break;
     }
     if (finished.length) {
-      for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
-      compact(stay);
+      freeLin();
+      set.compact(stay);
+      prevRes = pick(prevRes, stay);
+      growth = pick(growth, stay);
       continue; // re-linearise the compacted batch (cheap relative to a lost iteration's bookkeeping)
     }
     if (steps >= tol.maxIters) {
-      for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
-      if (tol.strict) {
-        const worst = Math.max(...stay.map((l) => prevRes[l]));
-        fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge in ${tol.maxIters} ${mode} iterations (worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); raise maxIters, use mode 'sequential', or drop strict to fall back to the sequential kernel`);
-      }
-      const exact = sequential(o, xpA, y0A);
-      retire(stay, exact, true);
-      exact.dispose();
+      freeLin();
+      fallBack(o, set, stay, tol, `${tol.maxIters} ${mode} iterations`, B, Math.max(...stay.map((l) => prevRes[l])));
       break;
     }
     if (bad) {
-      // Divergence: damp harder and restart the active sequences from their first guess.
+      // Divergence: the unfinished sequences start again from the first guess under ELK's damping.
+      freeLin();
       diverged = true;
-      alpha = alpha > 1 / 64 ? alpha / 4 : 0;
-      minAlpha = Math.min(minAlpha, alpha);
-      prevRes = prevRes.map(() => Infinity);
-      growth = growth.map(() => 0);
-      yA.dispose();
-      yA = startA.clone();
-      for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
-      steps += 1;
-      continue;
+      const e = solveChunkElk(o, set.get('xp'), set.get('y0'), set.get('start'), { ...tol, maxIters: tol.maxIters - steps });
+      set.active.forEach((g, l) => {
+        iters[g] += e.iters[l];
+        converged[g] = e.converged[l];
+        residual[g] = e.residual[l];
+      });
+      const fell = new Set(e.fallback);
+      const ok = stay.filter((l) => !fell.has(l)), failed = stay.filter((l) => fell.has(l));
+      for (const [local, flag] of [[ok, false], [failed, true]] as const) {
+        if (!local.length) continue;
+        const part = selectBatch(e.y, local);
+        set.retire(local, part, flag, true);
+        part.dispose();
+      }
+      e.y.dispose();
+      lambda = e.lambda;
+      break;
     }
-    // The linear step: y ← scan(αJ, α·b + (1 − α)·f); the fixed point is the same for any α.
-    const next = tidy(() => {
-      const { A, b } = damped(lin.J!, lin.b!, lin.f, alpha);
-      return scanNative(A, b, y0A);
-    });
-    for (const l of stay) iters[active[l]] += 1;
+    const next = tidy(() => scanNative(lin.J!, lin.b!, set.get('y0')));
+    for (const l of stay) iters[set.active[l]] += 1;
     steps += 1;
-    yA.dispose();
-    yA = next;
-    for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
-    if (mode === 'elk' && alpha < 1 && alpha > 0) alpha = Math.min(1, alpha * 2);
+    set.set('y', next);
+    freeLin();
   }
-  for (const t of [xpA, y0A, yA, startA]) t.dispose();
-
-  // Reassemble the batch in its original order.
-  const order = done.flatMap((d) => d.idx);
-  const parts = done.map((d) => d.y);
-  const y = tidy(() => {
-    const cat = parts.length === 1 ? parts[0].clone() : concat(parts, 1);
-    const inv = new Array<number>(B);
-    order.forEach((g, pos) => (inv[g] = pos));
-    return selectBatch(cat, inv);
-  });
-  for (const p of parts) p.dispose();
-  if (fallback.length) {
-    // Report the fallback answer's own residual.
-    const { res } = residualOf(o, xp, y0, y);
-    for (const g of fallback) residual[g] = res[g];
-  }
-  return { y, iters, converged, residual, fallback: fallback.sort((a, b) => a - b), diverged, damping: minAlpha, J };
+  return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged, lambda, J }, B);
 }
 
 /**
- * Damping. A = αJ and b = α·(f − J y_{t−1}) + (1 − α)·f keep the fixed point
- * y = f(shift y) for every α: α = 1 is Newton (or quasi-Newton with diagonal
- * J), α = 0 the Picard iteration y ← f(shift y), which stays bounded for
- * bounded cells and is exact on the first k steps after k iterations. ELK
- * (Gonzalez et al. 2024) damps the Newton step by a trust region solved as a
- * Kalman smoother; this shrinkage of the linearisation is the same idea in
- * its cheapest, diagonal form.
+ * Local sequences `stay` that did not converge (after maxIters, or stalled):
+ * NOT_CONVERGED when strict, else retired with the exact sequential answer.
  */
-function damped(J: Tensor, bOff: Tensor, f: Tensor, alpha: number): { A: Tensor; b: Tensor } {
-  if (alpha === 1) return { A: J.clone(), b: bOff.clone() };
-  return { A: mul(J, alpha), b: add(mul(bOff, alpha), mul(f, 1 - alpha)) };
+function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, B: number, worst: number): void {
+  if (tol.strict)
+    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); raise maxIters, use mode 'sequential', or drop strict to fall back to the sequential kernel`);
+  const exact = tidy(() => sequential(o, selectBatch(set.get('xp'), stay), selectRows(set.get('y0'), stay)));
+  set.retire(stay, exact, true, true);
+  exact.dispose();
+}
+
+/** The chunk's answer in batch order, with the fallback sequences' own residuals. */
+function finishChunk(
+  o: Operands, xp: Tensor, y0: Tensor, set: ActiveSet, r: Omit<ChunkResult, 'y' | 'fallback'>, B: number,
+): ChunkResult {
+  const y = set.assemble(B);
+  const fallback = set.fallback.slice().sort((a, b) => a - b);
+  if (fallback.length) {
+    const { res } = residualOf(o, xp, y0, y);
+    for (const g of fallback) r.residual[g] = res[g];
+  }
+  return { ...r, y, fallback };
+}
+
+/** Per batch column of r [T, B, n]: Σ r² (the Levenberg–Marquardt merit; NaN stays NaN). */
+function columnSumSquares(r: Tensor): number[] {
+  return tidy(() => Array.from(sum(mul(r, r), [0, 2]).dataSync()));
+}
+
+/** ELK's damping: the first λ, the factors on an accepted and a rejected step, and the bounds. */
+const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e8 };
+
+/**
+ * ELK (Gonzalez et al. 2024) with the diagonal Jacobian (quasi-ELK): every
+ * step minimises Σ‖y_t − a_t y_{t−1} − u_t‖² + λ‖y − ŷ‖² around the iterate ŷ
+ * by a Kalman filter and smoother (native deerElk, kernels/elk.h), and λ
+ * adapts per sequence as in Levenberg–Marquardt: a step that lowers the
+ * merit Σ‖y − f(shift y)‖² is accepted and λ shrinks (below minLambda it is
+ * 0: plain quasi-DEER); a step that raises it, or is not finite, is rejected
+ * and λ grows. Rejected steps leave the iterate where it was, so nothing can
+ * blow up; a sequence whose λ reaches its ceiling (stalled) or that is still
+ * unconverged after maxIters steps falls back as in the other modes.
+ */
+function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances): ChunkResult {
+  const B = guess.shape[1];
+  const place = { dtype: xp.dtype as 'float32' | 'float64', device: xp.device };
+  const iters = new Array<number>(B).fill(0);
+  const converged = new Array<boolean>(B).fill(false);
+  const residual = new Array<number>(B).fill(Infinity);
+  let diverged = false;
+  let maxLambda = 0;
+  const set = new ActiveSet(B);
+  set.set('xp', xp.clone());
+  set.set('y0', y0.clone(), false);
+  // 'y' is the candidate; 'base' the last accepted iterate, 'a' and 'u' its linearisation.
+  set.set('y', guess.clone());
+  let lambda = new Array<number>(B).fill(ELK.lambda0);
+  let merit = new Array<number>(B).fill(Infinity);
+  let steps = 0;
+  let first = true;
+  while (set.active.length > 0) {
+    const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), 'diagonal');
+    const { res, ss, scale } = tidy(() => {
+      const r = sub(set.get('y'), lin.f);
+      return { res: columnMaxAbs(r), ss: columnSumSquares(r), scale: columnMaxAbs(lin.f) };
+    });
+    lin.f.dispose();
+    const accept = set.active.map((_, l) => Number.isFinite(ss[l]) && (first || ss[l] < merit[l]));
+    if (first) {
+      set.set('base', set.get('y').clone());
+      set.set('a', lin.J!);
+      set.set('u', lin.b!);
+    } else {
+      // Per sequence: the candidate and its linearisation where accepted, the old base where not.
+      const keepNew = tensor(accept.map(Number), [1, accept.length, 1], place);
+      set.set('base', where(keepNew, set.get('y'), set.get('base')));
+      set.set('a', where(keepNew, lin.J!, set.get('a')));
+      set.set('u', where(keepNew, lin.b!, set.get('u')));
+      for (const t of [keepNew, lin.J!, lin.b!]) t.dispose();
+    }
+    const finished: number[] = [], stay: number[] = [];
+    set.active.forEach((g, l) => {
+      if (accept[l]) {
+        residual[g] = res[l];
+        merit[l] = ss[l];
+        if (!first) lambda[l] = lambda[l] * ELK.shrink < ELK.minLambda ? 0 : lambda[l] * ELK.shrink;
+        if (res[l] <= tol.atol + tol.rtol * scale[l]) {
+          converged[g] = true;
+          finished.push(l);
+          return;
+        }
+      } else {
+        diverged = true;
+        lambda[l] = Math.min(ELK.maxLambda, Math.max(ELK.minLambda, lambda[l] * ELK.grow));
+      }
+      maxLambda = Math.max(maxLambda, lambda[l]);
+      stay.push(l);
+    });
+    first = false;
+    set.retire(finished, set.get('base'), false);
+    // λ at its ceiling: the diagonal model no longer finds a descent step (quasi-ELK's steps follow the
+    // diagonal Jacobian, not the true gradient), so more iterations would not help.
+    const over = steps >= tol.maxIters;
+    const stalled = over ? stay : stay.filter((l) => lambda[l] >= ELK.maxLambda);
+    if (stalled.length) {
+      const why = over ? `${tol.maxIters} elk iterations` : `elk stalled: λ reached ${ELK.maxLambda}`;
+      fallBack(o, set, stalled, tol, why, B, Math.max(...stalled.map((l) => residual[set.active[l]])));
+    }
+    const rest = stay.filter((l) => !stalled.includes(l));
+    if (rest.length === 0) break;
+    if (rest.length < set.active.length) {
+      set.compact(rest);
+      lambda = pick(lambda, rest);
+      merit = pick(merit, rest);
+    }
+    const lam = tensor(lambda, [lambda.length], place);
+    set.set('y', elkStep(set.get('a'), set.get('u'), set.get('base'), set.get('y0'), lam));
+    lam.dispose();
+    for (const g of set.active) iters[g] += 1;
+    steps += 1;
+  }
+  return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged, lambda: maxLambda, J: null }, B);
 }
 
 function scanNative(A: Tensor, b: Tensor, y0: Tensor): Tensor {
@@ -430,7 +580,7 @@ export function cellRecurrence(
   const o: Operands = { kind, xp, Whh, bhh, y0 };
   const stats: DeerStats = {
     mode, iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(mode === 'sequential'),
-    residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, damping: mode === 'elk' ? 0.5 : 1,
+    residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0,
     chunks: 0, warmStarted: false,
   };
   const recording = isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad);
@@ -458,11 +608,13 @@ export function cellRecurrence(
         r.residual.forEach((v, b) => (stats.residual[b] = Math.max(stats.residual[b], v)));
         r.fallback.forEach((b) => fallbackSet.add(b));
         stats.diverged ||= r.diverged;
-        stats.damping = Math.min(stats.damping, r.damping);
+        stats.lambda = Math.max(stats.lambda, r.lambda);
       }
       stats.chunks += 1;
       pieces.push(recording ? recordCell(o, xpc, start, yc, backwardMode, r?.J ?? null) : yc);
       if (len > 0 && t0 + len < T) start = reshape(slice(pieces[pieces.length - 1], [len - 1, 0, 0], [1, B, n]), [B, n]);
+      // Without a graph nothing keeps the chunk's slice of xp: free it now, so chunks bound the memory.
+      if (!recording && xpc !== xp) xpc.dispose();
       if (T === 0) break;
     }
     return pieces.length === 1 ? pieces[0] : concat(pieces, 0);

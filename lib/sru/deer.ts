@@ -89,7 +89,7 @@ export function sruDeerForward(
   };
   const stats: DeerStats = {
     mode: 'deer', iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(false),
-    residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, damping: 1, chunks: 1, warmStarted: false,
+    residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0, chunks: 1, warmStarted: false,
   };
   if (L === 0 || B === 0) {
     stats.converged.fill(true);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels/cells.h"
+#include "../kernels/elk.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
 #include "../kernels/philox.h"
@@ -76,6 +77,16 @@ struct ScanInputs {
   const void* A = nullptr;
   const void* b = nullptr;
   const void* y0 = nullptr;
+};
+
+// Operands of one ELK step (kernels/elk.h): a, u, yhat [T, B, n], y0 [B, n],
+// lambda [B].
+struct ElkBuffers {
+  const void* a = nullptr;
+  const void* u = nullptr;
+  const void* yhat = nullptr;
+  const void* y0 = nullptr;
+  const void* lambda = nullptr;
 };
 
 // Operands of the DEER cells (kernels/cells.h): xp [T, B, G], Whh [G, H],
@@ -206,6 +217,11 @@ class Backend {
   virtual void deerScan(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y) = 0;
   virtual void deerScanBackward(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in,
                                 const void* y, const void* gy, void* gA, void* gb, void* gy0) = 0;
+
+  // One quasi-ELK step (kernels/elk.h): y [T, B, n], the Levenberg–Marquardt
+  // solution of the diagonal linearisation damped towards yhat, by a Kalman
+  // filter and smoother. Called with T, B, n >= 1.
+  virtual void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) = 0;
 
   // The DEER cells (kernels/cells.h), the previous state of step t being y0 at
   // t = 0 and y[t − 1] after. cellLinearize: f [T, B, n], and unless jac is None,

@@ -11,14 +11,16 @@ namespace {
 
 constexpr const char* kForward = "deer.scan";
 constexpr const char* kBackward = "deer.scan backward";
+constexpr const char* kElk = "deer.elk";
 
+// t has A's device and dtype (A is named `ref` in the messages) and the given shape.
 void checkOperand(const char* op, const char* what, const Tensor& A, const Tensor& t, const Shape& shape,
-                  const char* layout) {
+                  const char* layout, const char* ref = "A") {
   if (t.device() != A.device())
-    fail(Code::DeviceMismatch, op, ": ", what, " is on ", t.device().str(), " but A is on ", A.device().str(),
+    fail(Code::DeviceMismatch, op, ": ", what, " is on ", t.device().str(), " but ", ref, " is on ", A.device().str(),
          "; move it with .to('", A.device().str(), "')");
   if (t.dtype != A.dtype)
-    fail(Code::DtypeMismatch, op, ": ", what, " has dtype ", dtypeName(t.dtype), " but A has ", dtypeName(A.dtype),
+    fail(Code::DtypeMismatch, op, ": ", what, " has dtype ", dtypeName(t.dtype), " but ", ref, " has ", dtypeName(A.dtype),
          "; convert it with .cast('", dtypeName(A.dtype), "')");
   if (t.shape != shape)
     fail(Code::ShapeMismatch, op, ": ", what, " has shape ", shapeStr(t.shape), "; expected ", layout, " = ",
@@ -86,6 +88,36 @@ DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y
     backendFor(dev).deerScanBackward(dev, A.dtype, cfg, inputsOf(A, b, y0), y.data(), gy.data(), g.gA->data(),
                                      g.gb->data(), g.gy0->data());
   return g;
+}
+
+TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda) {
+  if (!isFloating(a.dtype))
+    fail(Code::DtypeMismatch, kElk, ": a has dtype ", dtypeName(a.dtype), "; expected float32 or float64");
+  if (a.shape.size() != 3)
+    fail(Code::ShapeMismatch, kElk, ": a has shape ", shapeStr(a.shape),
+         "; expected the diagonal Jacobian [T, B, n]");
+  kernels::ElkConfig cfg;
+  cfg.T = a.shape[0];
+  cfg.B = a.shape[1];
+  cfg.n = a.shape[2];
+  if (cfg.n < 1) fail(Code::ShapeMismatch, kElk, ": a has shape ", shapeStr(a.shape), "; the state size n must be >= 1");
+  const Shape seq{cfg.T, cfg.B, cfg.n};
+  checkOperand(kElk, "u", a, u, seq, "[T, B, n]", "a");
+  checkOperand(kElk, "yhat", a, yhat, seq, "[T, B, n]", "a");
+  checkOperand(kElk, "y0", a, y0, {cfg.B, cfg.n}, "[B, n]", "a");
+  checkOperand(kElk, "lambda", a, lambda, {cfg.B}, "[B]", "a");
+  const Device& dev = a.device();
+  TensorPtr y = emptyTensor(seq, a.dtype, dev);
+  if (cfg.T > 0 && cfg.B > 0) {
+    ElkBuffers in;
+    in.a = a.data();
+    in.u = u.data();
+    in.yhat = yhat.data();
+    in.y0 = y0.data();
+    in.lambda = lambda.data();
+    backendFor(dev).deerElk(dev, a.dtype, cfg, in, y->data());
+  }
+  return y;
 }
 
 }  // namespace antler::ops

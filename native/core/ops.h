@@ -90,6 +90,9 @@ TensorPtr deerScan(const Tensor& A, const Tensor& b, const Tensor& y0);
 struct DeerScanGrads { TensorPtr gA, gb, gy0; };
 // From the forward's inputs, its output y and gy = ∂loss/∂y (the reverse scan).
 DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy);
+// One quasi-ELK step (kernels/elk.h): a (diagonal Jacobian), u (offset), yhat
+// [T, B, n], y0 [B, n], lambda [B] >= 0 -> y [T, B, n]. Not differentiable.
+TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda);
 
 // ---- DEER cells (core/cells.cpp; math in kernels/cells.h) ----
 // kind: 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu'. xp [T, B, G] (the precomputed

@@ -289,6 +289,9 @@ class CpuBackend final : public Backend {
                         const void* gy, void* gA, void* gb, void* gy0) override {
     cpu::deerScanBackward(t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void deerElk(const Device&, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
+    cpu::deerElk(t, cfg, in, y);
+  }
   void cellLinearize(const Device&, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cpu::cellLinearize(t, cfg, jac, in, f, J, bOff);

@@ -2,7 +2,7 @@
 // file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
 // scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), scan.cpp
-// (deerScan, deerScanBackward), cells.cpp (cellLinearize, cellSequential,
+// (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
 // without the device.
@@ -38,6 +38,7 @@ void sruBackward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, co
 void deerScan(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
                       void* gA, void* gb, void* gy0);
+void deerElk(DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y);
 void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
                    void* J, void* bOff);
 void cellSequential(DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);

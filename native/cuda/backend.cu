@@ -240,6 +240,9 @@ class CudaBackend final : public Backend {
                         const void* y, const void* gy, void* gA, void* gb, void* gy0) override {
     cuda::deerScanBackward(context(d), t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
+    cuda::deerElk(context(d), t, cfg, in, y);
+  }
   void cellLinearize(const Device& d, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);

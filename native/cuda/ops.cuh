@@ -24,7 +24,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward), scan.cu (deerScan,
-// deerScanBackward), cells.cu (cellLinearize, cellSequential, cellBackward),
+// deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
 // optim.cu (sgdStep, adamStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
@@ -55,6 +55,7 @@ void sruBackward(Context& ctx, DType t, const kernels::SruConfig& cfg, const Sru
 void deerScan(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y,
                       const void* gy, void* gA, void* gb, void* gy0);
+void deerElk(Context& ctx, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y);
 void cellLinearize(Context& ctx, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                    const CellInputs& in, void* f, void* J, void* bOff);
 void cellSequential(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);

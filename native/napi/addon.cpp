@@ -134,6 +134,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("sruBackward", &Addon::guard<&Addon::sruBackward>),
         InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
         InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
+        InstanceMethod("deerElk", &Addon::guard<&Addon::deerElk>),
         InstanceMethod("cellLinearize", &Addon::guard<&Addon::cellLinearize>),
         InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
         InstanceMethod("cellBackward", &Addon::guard<&Addon::cellBackward>),
@@ -815,6 +816,15 @@ class Addon : public Napi::Addon<Addon> {
     out.Set(1u, wrap(env, g.gb));
     out.Set(2u, wrap(env, g.gy0));
     return out;
+  }
+
+  // deerElk(a, u, yhat, y0, lambda) -> y
+  Napi::Value deerElk(const Napi::CallbackInfo& info) {
+    const char* op = "deer.elk";
+    expectArgs(info, 5, op);
+    return wrap(info.Env(), ops::deerElk(tensorArg(info[0], op, "a"), tensorArg(info[1], op, "u"),
+                                         tensorArg(info[2], op, "yhat"), tensorArg(info[3], op, "y0"),
+                                         tensorArg(info[4], op, "lambda")));
   }
 
   // cellLinearize(kind, xp, Whh, bhh|null, y0, y, jacobian) -> [f, J|null, bOff|null]

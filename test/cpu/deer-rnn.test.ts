@@ -373,10 +373,27 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     expect(found).not.toBeNull();
     const s = found!.stats;
     expect(s.diverged).toBe(true);
-    expect(s.fallback || s.damping < 1).toBe(true);
+    expect(s.fallback || s.lambda > 0).toBe(true);
     if (s.fallback) expect(s.fallbackSequences.length).toBeGreaterThan(0);
     // Reported residuals are those of the returned answer.
     for (const r of s.residual) expect(r).toBeLessThan(1e-4);
+  });
+
+  test("ELK converges where plain DEER diverges, and takes over DEER's divergent iterations", () => {
+    const T = 1000, B = 3, H = 8;
+    const v = randomCell('gru', T, B, H, 'float64', 4);
+    v.values[0] = v.values[0].map((a) => a * 4);
+    const seq = solve('gru', v, 'float64', { mode: 'sequential' });
+    const elk = solve('gru', v, 'float64', { mode: 'elk', maxIters: 300 });
+    expect(elk.stats.mode).toBe('elk');
+    expect(elk.stats.fallback).toBe(false);
+    expect(elk.stats.converged.every(Boolean)).toBe(true);
+    expect(elk.stats.lambda).toBeGreaterThan(0);
+    relClose(elk.y, seq.y, 1e-10, 'elk y');
+    const deer = solve('gru', v, 'float64', { mode: 'deer', maxIters: 300 });
+    relClose(deer.y, seq.y, 1e-10, 'deer y');
+    // Whenever Newton diverged, ELK's damped steps (λ > 0) took over.
+    if (deer.stats.diverged) expect(deer.stats.lambda).toBeGreaterThan(0);
   });
 
   test('strict: true throws NOT_CONVERGED instead of falling back', () => {

@@ -215,3 +215,116 @@ describe('deer.scan bad inputs', () => {
     expectAntlerError(() => antler.deer.scan(antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([2, 4], { dtype: 'int32' })), 'DTYPE_MISMATCH', /expected float32 or float64/);
   });
 });
+
+// ---------------------------------------------------------------- ELK step
+
+interface ElkCase { T: number; B: number; n: number }
+
+/**
+ * The float64 reference: the normal equations of
+ *   Σ_t (y_t − a_t y_{t−1} − u_t)² + λ Σ_t (y_t − ŷ_t)²,  y_{−1} = y0,
+ * for each (b, i) chain, a symmetric tridiagonal system solved by the Thomas
+ * algorithm (stable: the matrix is positive definite).
+ */
+function elkRef(c: ElkCase, a: number[], u: number[], yhat: number[], y0: number[], lambda: number[]): Float64Array {
+  const { T, B, n } = c;
+  const y = new Float64Array(T * B * n);
+  const at = (t: number, b: number, i: number) => (t * B + b) * n + i;
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < n; i++) {
+      const lam = lambda[b];
+      const diag = new Float64Array(T), off = new Float64Array(T), rhs = new Float64Array(T);
+      for (let t = 0; t < T; t++) {
+        const next = t + 1 < T ? a[at(t + 1, b, i)] : 0;
+        diag[t] = 1 + lam + next * next;
+        off[t] = -next; // between t and t + 1
+        rhs[t] = u[at(t, b, i)] + lam * yhat[at(t, b, i)] - (t + 1 < T ? next * u[at(t + 1, b, i)] : 0);
+      }
+      rhs[0] += a[at(0, b, i)] * y0[b * n + i];
+      // Forward elimination, back substitution.
+      const cp = new Float64Array(T), dp = new Float64Array(T);
+      for (let t = 0; t < T; t++) {
+        const m = diag[t] - (t > 0 ? off[t - 1] * cp[t - 1] : 0);
+        cp[t] = off[t] / m;
+        dp[t] = (rhs[t] - (t > 0 ? off[t - 1] * dp[t - 1] : 0)) / m;
+      }
+      let s = 0;
+      for (let t = T - 1; t >= 0; t--) {
+        s = dp[t] - (t + 1 < T ? cp[t] * s : 0);
+        y[at(t, b, i)] = s;
+      }
+    }
+  return y;
+}
+
+function elkOperands(r: Rng, c: ElkCase, lambdas: number[]) {
+  const len = c.T * c.B * c.n;
+  // |a| up to 1.5: the undamped recurrence may grow; the damped solve must not care.
+  return { a: randomArray(r, len, -1.5, 1.5), u: randomArray(r, len), yhat: randomArray(r, len, -2, 2), y0: randomArray(r, c.B * c.n), lambda: lambdas };
+}
+
+function runElk(c: ElkCase, o: ReturnType<typeof elkOperands>, dtype: DType): Float64Array {
+  return tidy(() => {
+    const seq = [c.T, c.B, c.n];
+    const y = antler.deer.elkStep(tensor(o.a, seq, { dtype }), tensor(o.u, seq, { dtype }), tensor(o.yhat, seq, { dtype }),
+      tensor(o.y0, [c.B, c.n], { dtype }), tensor(o.lambda, [c.B], { dtype }));
+    expect(y.shape).toEqual(seq);
+    return Float64Array.from(y.dataSync());
+  });
+}
+
+describe(`deer.elkStep: the Levenberg–Marquardt step as a Kalman smoother (seed ${SEED})`, () => {
+  // T = 3000 with B·n = 1 takes the CPU's chunked three-phase path (fewer chains than threads).
+  const cases: ElkCase[] = [{ T: 1, B: 1, n: 1 }, { T: 9, B: 3, n: 2 }, { T: 700, B: 2, n: 3 }, { T: 3000, B: 1, n: 1 }];
+  for (const c of cases)
+    test(`${JSON.stringify(c)}: equals the tridiagonal normal equations in float64 for λ from 0 to 1e6`, () => {
+      const lambdas = Array.from({ length: c.B }, (_, b) => [0.37, 1e-3, 1e6][b % 3] * rng.uniform(1, 2));
+      const o = elkOperands(rng, c, lambdas);
+      // Shrink a for the λ ≈ 0 chains so the reference stays well scaled over long T.
+      if (c.T > 100) o.a = o.a.map((v) => v * 0.6);
+      const ref = elkRef(c, o.a, o.u, o.yhat, o.y0, o.lambda);
+      expectClose(runElk(c, o, 'float64'), ref, 1e-11, 1e-11, 'y (float64)');
+      expectClose(runElk(c, o, 'float32'), ref, 1e-4, 1e-4, 'y (float32)');
+    });
+
+  test('λ = 0 is the quasi-DEER step: deer.scan with the diagonal Jacobian', () => {
+    const c = { T: 600, B: 3, n: 2 };
+    const o = elkOperands(rng, c, [0, 0, 0]);
+    o.a = o.a.map((v) => v * 0.6);
+    const viaScan = runScan({ ...c, diagonal: true }, o.a, o.u, o.y0, 'float64');
+    expectClose(runElk(c, o, 'float64'), viaScan, 1e-12, 1e-12, 'y');
+  });
+
+  test('a huge λ returns ŷ, and the step is a descent of the damped objective', () => {
+    const c = { T: 50, B: 2, n: 2 };
+    const o = elkOperands(rng, c, [1e12, 0.5]);
+    const y = runElk(c, o, 'float64');
+    const objective = (v: ArrayLike<number>, b: number) => {
+      let s = 0;
+      for (let i = 0; i < c.n; i++)
+        for (let t = 0; t < c.T; t++) {
+          const k = (t * c.B + b) * c.n + i;
+          const prev = t === 0 ? o.y0[b * c.n + i] : v[((t - 1) * c.B + b) * c.n + i];
+          s += (v[k] - o.a[k] * prev - o.u[k]) ** 2 + o.lambda[b] * (v[k] - o.yhat[k]) ** 2;
+        }
+      return s;
+    };
+    for (let k = 0; k < y.length; k++) if (Math.floor(k / c.n) % c.B === 0) expect(Math.abs(y[k] - o.yhat[k])).toBeLessThan(1e-9);
+    // The minimiser: no random perturbation lowers the objective.
+    const base = objective(y, 1);
+    for (let trial = 0; trial < 5; trial++) {
+      const z = Float64Array.from(y, (v) => v + 1e-4 * rng.uniform(-1, 1));
+      expect(objective(z, 1)).toBeGreaterThan(base);
+    }
+  });
+
+  test('bad inputs', () => {
+    const f64 = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
+    const elk = antler.deer.elkStep;
+    expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /a has shape .*diagonal Jacobian \[T, B, n\]/);
+    expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 5]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /u has shape/);
+    expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 1, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /yhat has shape/);
+    expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([3])), 'SHAPE_MISMATCH', /lambda has shape \[3\]; expected \[B\]/);
+    expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), antler.zeros([2, 4]), f64([2])), 'DTYPE_MISMATCH', /y0 has dtype float32 but a has float64/);
+  });
+});

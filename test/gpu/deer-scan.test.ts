@@ -37,3 +37,24 @@ run(`deer.scan on CUDA matches the CPU (seed ${rng.seed})`, () => {
         ['y', 'gA', 'gb', 'gy0'].forEach((name, k) => expectClose(gpu[k], cpu[k], tol, tol, name));
       });
 });
+
+run(`deer.elkStep on CUDA matches the CPU (seed ${rng.seed})`, () => {
+  // One chain over a long T takes the chunked path (six kernels); many chains one chunk (two walks).
+  const cases = [{ T: 1, B: 1, n: 1 }, { T: 5000, B: 1, n: 1 }, { T: 3000, B: 2, n: 3 }, { T: 200, B: 64, n: 300 }];
+  for (const dtype of ['float64', 'float32'] as DType[])
+    for (const c of cases)
+      test(`${dtype} ${JSON.stringify(c)}`, () => {
+        const len = c.T * c.B * c.n;
+        const a = randomArray(rng, len, -0.9, 0.9), u = randomArray(rng, len), yhat = randomArray(rng, len);
+        const y0 = randomArray(rng, c.B * c.n);
+        const lambda = Array.from({ length: c.B }, (_, b) => [0, 0.3, 1e4][b % 3]);
+        const on = (device: 'cpu' | 'cuda') => tidy(() => {
+          const seq = [c.T, c.B, c.n];
+          const y = antler.deer.elkStep(tensor(a, seq, { dtype, device }), tensor(u, seq, { dtype, device }),
+            tensor(yhat, seq, { dtype, device }), tensor(y0, [c.B, c.n], { dtype, device }), tensor(lambda, [c.B], { dtype, device }));
+          return Float64Array.from(y.dataSync());
+        });
+        const tol = dtype === 'float64' ? 1e-10 : 1e-4;
+        expectClose(on('cuda'), on('cpu'), tol, tol, 'y');
+      });
+});
