@@ -2,4 +2,6 @@
 export { elkStep, scan } from './scan';
 export type { DeerNative } from './scan';
 export { cellRecurrence, chooseMode, WarmStart } from './solver';
+export { jacobians } from './jacobians';
+export type { JacobianCell, JacobianOptions } from './jacobians';
 export type { CellKind, DeerMode, DeerOptions, DeerStats } from './solver';

@@ -4,11 +4,12 @@
  *   c_t = F(c_{t−1}) = f ⊙ c_{t−1} + (1 − f) ⊙ x̃,  f = σ(U_f + v_f ⊙ c_{t−1} + b_f)
  * has the exactly diagonal Jacobian
  *   ∂c_t/∂c_{t−1} = f + (c_{t−1} − x̃) ⊙ f (1 − f) ⊙ v_f
- * (1 on padded steps, which carry c), so each Newton iteration is one
- * elementwise linearisation over all steps and one diagonal scan (deer.scan),
- * and Newton converges quadratically. Then h = r ⊙ g(c) + (1 − r) ⊙ s is
- * elementwise. The backward is the fused SRU backward (lib/sru/recurrence.ts),
- * which needs only c.
+ * (1 on padded steps, which carry c), so each Newton iteration is one native
+ * pass over every (t, b, unit) at once (sruDeer: F, J and the offset, math in
+ * kernels/sru.h) and one diagonal scan (deer.scan) with both directions side by
+ * side in the batch, and Newton converges quadratically. Then one more pass
+ * gives h = r ⊙ g(c) + (1 − r) ⊙ s. The backward is the fused SRU backward
+ * (lib/sru/recurrence.ts), which needs only c.
  *
  * Convergence is judged on ‖c − F(shift c)‖∞ per sequence with the DEER
  * tolerances; a sequence that has not converged within maxIters, or any
@@ -18,56 +19,39 @@
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { abs, add, broadcastTo, cast, concat, flip, max, mul, notEqual, reshape, sigmoid, slice, sub, tanh } from '../ops/core';
+import { native, NativeHandle } from '../native';
+import { abs, broadcastTo, concat, flip, max, reshape, slice, sub, wrap } from '../ops/core';
 import { scan } from '../deer/scan';
 import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
-import type { SruRecurrenceOptions } from './recurrence';
+import type { NativeSruOptions, SruRecurrenceOptions } from './recurrence';
 
 export type SruDeerOptions = Pick<DeerOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>;
 
-/** Per-sequence max |x| over axes 0 and 2 of [L, B, d]. */
+/** The native DEER pass for SRU (native/core/sru.cpp, kernels/sru.h sruDeerEntry). */
+export interface SruDeerNative {
+  /** linearize: [F, J, bOff], each [L, B, dirs·d], from the guess c; else h [L, B, dirs·d]. */
+  sruDeer(
+    U: NativeHandle, x: NativeHandle | null, weightC: NativeHandle, bias: NativeHandle, c0: NativeHandle | null,
+    maskPad: NativeHandle | null, c: NativeHandle, o: NativeSruOptions, linearize: boolean,
+  ): [NativeHandle, NativeHandle, NativeHandle] | NativeHandle;
+}
+
+/** Per-sequence max |x| over axes 0 and 2 of [L, B, width]. */
 const perSequence = (x: Tensor): number[] => Array.from(max(abs(x), [0, 2]).dataSync());
 
 /**
- * Solves one direction's chain block in its own time order: operands
- * [L, B, d] (xt, uf) and [d] (vf, bf), pad [L, B, 1] (1 = padded) or null,
- * c0 [B, d]. Returns c [L, B, d] or null when it did not converge.
+ * The Newton step c ← scan(J, bOff) from c0 in every direction's own time
+ * order: the backward direction's columns are flipped in time and placed
+ * after the forward's in the batch, so one diagonal scan serves both.
  */
-function solveBlock(
-  xt: Tensor, uf: Tensor, vf: Tensor, bf: Tensor, pad: Tensor | null, c0: Tensor, tol: { atol: number; rtol: number; maxIters: number },
-  stats: DeerStats,
-): Tensor | null {
-  const [L, B, d] = xt.shape;
-  let c = broadcastTo(reshape(c0, [1, B, d]), [L, B, d]);
-  for (let it = 0; ; it++) {
-    const cPrev = concat([reshape(c0, [1, B, d]), slice(c, [0, 0, 0], [L - 1, B, d])], 0);
-    const f = sigmoid(add(add(uf, mul(vf, cPrev)), bf));
-    let F = add(mul(f, cPrev), mul(sub(1, f), xt));
-    let J = add(f, mul(mul(sub(cPrev, xt), mul(f, sub(1, f))), vf));
-    if (pad) {
-      F = add(mul(pad, cPrev), mul(sub(1, pad), F));
-      J = add(pad, mul(sub(1, pad), J));
-    }
-    const res = perSequence(sub(c, F));
-    const scale = perSequence(F);
-    let done = true;
-    res.forEach((r, b) => {
-      if (!(r <= tol.atol + tol.rtol * scale[b])) done = false;
-    });
-    if (done) {
-      res.forEach((r, b) => (stats.residual[b] = Math.max(stats.residual[b], r)));
-      return c;
-    }
-    if (res.some((r) => !Number.isFinite(r))) {
-      stats.diverged = true;
-      return null;
-    }
-    if (it >= tol.maxIters) return null;
-    // Newton step: c ← scan(J, F − J ⊙ c_{t−1}) from c0.
-    c = scan(J, sub(F, mul(J, cPrev)), c0);
-    res.forEach((_, b) => (stats.sequenceIterations[b] += 1));
-  }
+function scanDirections(J: Tensor, bOff: Tensor, start: Tensor, d: number, dirs: number): Tensor {
+  if (dirs === 1) return scan(J, bOff, start);
+  const [L, B] = J.shape;
+  const side = (t: Tensor) => concat([slice(t, [0, 0, 0], [L, B, d]), flip(slice(t, [0, 0, d], [L, B, d]), 0)], 1);
+  const y0 = concat([slice(start, [0, 0], [B, d]), slice(start, [0, d], [B, d])], 0);
+  const y = scan(side(J), side(bOff), y0);
+  return concat([slice(y, [0, 0, 0], [L, B, d]), flip(slice(y, [0, B, 0], [L, B, d]), 0)], 2);
 }
 
 /**
@@ -80,7 +64,7 @@ export function sruDeerForward(
   o: SruRecurrenceOptions, options: SruDeerOptions,
 ): { out: { h: Tensor; c: Tensor; cLast: Tensor } | null; stats: DeerStats } {
   const [L, B] = U.shape;
-  const d = o.hiddenSize, dirs = o.bidirectional ? 2 : 1, width = dirs * d, k = o.k;
+  const d = o.hiddenSize, dirs = o.bidirectional ? 2 : 1, width = dirs * d;
   const f64 = U.dtype === 'float64';
   const tol = {
     atol: options.atol ?? (f64 ? 1e-12 : 1e-6),
@@ -95,36 +79,40 @@ export function sruDeerForward(
     stats.converged.fill(true);
     return { out: null, stats };
   }
+  const nat: NativeSruOptions = { d, dirs, k: o.k, hasSkipTerm: o.hasSkipTerm, scaleX: o.scaleX, activation: o.activation };
+  const n = native() as unknown as SruDeerNative;
+  const pass = (c: Tensor, linearize: boolean) =>
+    n.sruDeer(U.handle, x?.handle ?? null, weightC.handle, bias.handle, c0?.handle ?? null, maskPad?.handle ?? null, c.handle, nat, linearize);
   const out = noGrad(() => tidy(() => {
-    const place = { dtype: U.dtype as 'float32' | 'float64', device: U.device };
-    const U4 = reshape(U, [L, B, width, k]);
-    const col = (m: number) => reshape(slice(U4, [0, 0, 0, m], [L, B, width, 1]), [L, B, width]);
-    const xt = col(0), uf = col(1), ur = col(2);
-    const s = !o.hasSkipTerm ? null : k === 4 ? col(3) : mul(x!, o.scaleX);
-    const pad = maskPad ? reshape(cast(notEqual(maskPad, 0), U.dtype), [L, B, 1]) : null;
-    const start = c0 ?? zeros([B, width], place);
-    const hs: Tensor[] = [], cs: Tensor[] = [], lasts: Tensor[] = [];
-    for (let dir = 0; dir < dirs; dir++) {
-      const cols = (t: Tensor) => slice(t, [0, 0, dir * d], [L, B, d]);
-      const vec = (t: Tensor, at: number) => slice(t, [at + dir * d], [d]);
-      const time = (t: Tensor) => (dir === 1 ? flip(t, 0) : t);
-      const padD = pad ? time(pad) : null;
-      const c0d = slice(start, [0, dir * d], [B, d]);
-      const xtd = time(cols(xt)), ufd = time(cols(uf));
-      const c = solveBlock(xtd, ufd, vec(weightC, 0), vec(bias, 0), padD, c0d, tol, stats);
-      if (!c) return null;
-      // h = r ⊙ g(c) + (1 − r) ⊙ s, with r from c_{t−1}; 0 on padded steps.
-      const cPrev = concat([reshape(c0d, [1, B, d]), slice(c, [0, 0, 0], [L - 1, B, d])], 0);
-      const r = sigmoid(add(add(time(cols(ur)), mul(vec(weightC, width), cPrev)), vec(bias, width)));
-      const g = o.activation === 'tanh' ? tanh(c) : c;
-      let h = mul(r, g);
-      if (s) h = add(h, mul(sub(1, r), time(cols(s))));
-      if (padD) h = mul(h, sub(1, padD));
-      hs.push(time(h));
-      cs.push(time(c));
-      lasts.push(reshape(slice(c, [L - 1, 0, 0], [1, B, d]), [B, d]));
+    const start = c0 ?? zeros([B, width], { dtype: U.dtype as 'float32' | 'float64', device: U.device });
+    // First guess: c0 at every step.
+    let c = broadcastTo(reshape(start, [1, B, width]), [L, B, width]);
+    for (let it = 0; ; it++) {
+      const step = tidy(() => {
+        const [F, J, bOff] = (pass(c, true) as NativeHandle[]).map(wrap);
+        const res = perSequence(sub(c, F));
+        const scale = perSequence(F);
+        if (res.every((r, b) => r <= tol.atol + tol.rtol * scale[b])) return { res, verdict: 'converged' as const };
+        if (res.some((r) => !Number.isFinite(r))) return { res, verdict: 'diverged' as const };
+        if (it >= tol.maxIters) return { res, verdict: 'unconverged' as const };
+        return { res, verdict: 'step' as const, next: scanDirections(J, bOff, start, d, dirs) };
+      });
+      step.res.forEach((r, b) => (stats.residual[b] = r));
+      if (step.verdict === 'diverged') stats.diverged = true;
+      if (step.verdict !== 'step') {
+        if (step.verdict !== 'converged') return null;
+        break;
+      }
+      const prev = c;
+      c = step.next!;
+      prev.dispose();
+      stats.sequenceIterations.forEach((_, b) => (stats.sequenceIterations[b] += 1));
     }
-    return { h: dirs === 1 ? hs[0] : concat(hs, 2), c: dirs === 1 ? cs[0] : concat(cs, 2), cLast: dirs === 1 ? lasts[0] : concat(lasts, 1) };
+    const h = wrap(pass(c, false) as NativeHandle);
+    // The forward direction ends at step L−1, the backward at step 0.
+    const last = (t: number, col: number) => reshape(slice(c, [t, 0, col], [1, B, d]), [B, d]);
+    const cLast = dirs === 1 ? last(L - 1, 0) : concat([last(L - 1, 0), last(0, d)], 1);
+    return { h, c, cLast };
   }));
   stats.iterations = Math.max(0, ...stats.sequenceIterations);
   if (out) stats.converged.fill(true);

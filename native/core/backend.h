@@ -207,6 +207,11 @@ class Backend {
                           void* c, void* cLast) = 0;
   virtual void sruBackward(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in,
                            const void* c, const void* gh, const void* gcLast, const SruGrads& out) = 0;
+  // DEER for SRU, one thread per (t, b, col) (kernels/sru.h sruDeerEntry) from the
+  // guess c [L, B, dirs·d]: with J not null, F, J (diagonal) and bOff = F − J·c_{t−1};
+  // with J null, h. Called with L, B >= 1.
+  virtual void sruDeer(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
+                       void* F, void* J, void* bOff, void* h) = 0;
 
   // The DEER linear recurrence y_t = A_t y_{t−1} + b_t, y_{−1} = y0, for each batch
   // element (ALGORITHMS.md §2; combines in kernels/scan.h): y [T, B, n].

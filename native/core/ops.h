@@ -83,6 +83,13 @@ SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& we
                               const Tensor* c0, const Tensor* maskPad, const Tensor& c, const Tensor& gh,
                               const Tensor& gcLast, const SruOptions& o);
 
+// DEER for SRU from a guess c [L, B, dirs·d] of every state (same operands as
+// sruForward): linearize -> F, J (diagonal ∂c_t/∂c_{t−1}), bOff = F − J·c_{t−1};
+// else -> h. Not differentiable (lib/sru/deer.ts).
+struct SruDeerResult { TensorPtr F, J, bOff, h; };
+SruDeerResult sruDeer(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias, const Tensor* c0,
+                      const Tensor* maskPad, const Tensor& c, const SruOptions& o, bool linearize);
+
 // ---- DEER linear scan (core/deer.cpp; combines in kernels/scan.h) ----
 // y_t = A_t y_{t−1} + b_t, y_{−1} = y0. A [T, B, n, n] (dense) or [T, B, n]
 // (diagonal), b [T, B, n], y0 [B, n] -> y [T, B, n].

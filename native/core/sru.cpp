@@ -149,4 +149,27 @@ SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& we
   return r;
 }
 
+SruDeerResult sruDeer(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias, const Tensor* c0,
+                      const Tensor* maskPad, const Tensor& c, const SruOptions& o, bool linearize) {
+  const char* op = linearize ? "SRU deer linearize" : "SRU deer output";
+  const kernels::SruConfig cfg = configFor(op, U, x, weightC, bias, c0, maskPad, o);
+  const Shape seq{cfg.L, cfg.B, cfg.width()};
+  checkOperand(op, "c (the states' guess)", U, c, seq, "[L, B, dirs·d]");
+  const Device& dev = U.device();
+  SruDeerResult r;
+  if (linearize) {
+    r.F = emptyTensor(seq, U.dtype, dev);
+    r.J = emptyTensor(seq, U.dtype, dev);
+    r.bOff = emptyTensor(seq, U.dtype, dev);
+  } else {
+    r.h = emptyTensor(seq, U.dtype, dev);
+  }
+  if (cfg.L > 0 && cfg.B > 0) {
+    auto ptr = [](const TensorPtr& t) { return t ? t->data() : nullptr; };
+    backendFor(dev).sruDeer(dev, U.dtype, cfg, inputsOf(U, x, weightC, bias, c0, maskPad), c.data(), ptr(r.F),
+                            ptr(r.J), ptr(r.bOff), ptr(r.h));
+  }
+  return r;
+}
+
 }  // namespace antler::ops

@@ -289,6 +289,10 @@ class CpuBackend final : public Backend {
                         const void* gy, void* gA, void* gb, void* gy0) override {
     cpu::deerScanBackward(t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void sruDeer(const Device&, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F,
+               void* J, void* bOff, void* h) override {
+    cpu::sruDeer(t, cfg, in, c, F, J, bOff, h);
+  }
   void deerElk(const Device&, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
     cpu::deerElk(t, cfg, in, y);
   }

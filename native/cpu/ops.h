@@ -1,7 +1,7 @@
 // CPU implementations of the op-table entries that autograd builds on, one
 // file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward), scan.cpp
+// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -35,6 +35,8 @@ void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, co
 void sruForward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast);
 void sruBackward(DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh,
                  const void* gcLast, const SruGrads& out);
+void sruDeer(DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,
+             void* h);
 void deerScan(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
                       void* gA, void* gb, void* gy0);

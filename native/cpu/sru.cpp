@@ -156,6 +156,32 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
   }
 }
 
+template <typename T>
+static void sruDeerTyped(const k::SruConfig& cfg, const SruInputs& in, const T* c, T* F, T* J, T* bOff, T* h) {
+  const int64_t n = cfg.L * cfg.chains();
+  const T* U = static_cast<const T*>(in.U);
+  const T* x = static_cast<const T*>(in.x);
+  const T* weightC = static_cast<const T*>(in.weightC);
+  const T* bias = static_cast<const T*>(in.bias);
+  const T* c0 = static_cast<const T*>(in.c0);
+  ANTLER_PARALLEL_FOR(n * 8)
+  for (int64_t e = 0; e < n; ++e) k::sruDeerEntry(cfg, U, x, weightC, bias, c0, in.maskPad, c, e, F, J, bOff, h);
+}
+
+void sruDeer(DType t, const k::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,
+             void* h) {
+  switch (t) {
+    case DType::Float32:
+      return sruDeerTyped(cfg, in, static_cast<const float*>(c), static_cast<float*>(F), static_cast<float*>(J),
+                          static_cast<float*>(bOff), static_cast<float*>(h));
+    case DType::Float64:
+      return sruDeerTyped(cfg, in, static_cast<const double*>(c), static_cast<double*>(F), static_cast<double*>(J),
+                          static_cast<double*>(bOff), static_cast<double*>(h));
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "SRU deer: dtype ", dtypeName(t), " is not supported");
+}
+
 void sruForward(DType t, const k::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast) {
   if (cfg.B <= 0 || cfg.d <= 0) return;
   switch (t) {

@@ -240,6 +240,10 @@ class CudaBackend final : public Backend {
                         const void* y, const void* gy, void* gA, void* gb, void* gy0) override {
     cuda::deerScanBackward(context(d), t, cfg, in, y, gy, gA, gb, gy0);
   }
+  void sruDeer(const Device& d, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F,
+               void* J, void* bOff, void* h) override {
+    cuda::sruDeer(context(d), t, cfg, in, c, F, J, bOff, h);
+  }
   void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
     cuda::deerElk(context(d), t, cfg, in, y);
   }

@@ -23,7 +23,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
-// layernorm.cu, sru.cu (sruForward, sruBackward), scan.cu (deerScan,
+// layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
 // optim.cu (sgdStep, adamStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
@@ -52,6 +52,8 @@ void sruForward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruI
                 void* cLast);
 void sruBackward(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c,
                  const void* gh, const void* gcLast, const SruGrads& out);
+void sruDeer(Context& ctx, DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J,
+             void* bOff, void* h);
 void deerScan(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y);
 void deerScanBackward(Context& ctx, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y,
                       const void* gy, void* gA, void* gb, void* gy0);

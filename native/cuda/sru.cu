@@ -155,6 +155,38 @@ static void launchSruBackward(Context& ctx, const k::SruConfig& cfg, const SruIn
   ANTLER_LAUNCH_CHECK("sruBackward");
 }
 
+// DEER for SRU: one thread per (t, b, col), fully parallel over time.
+template <typename T>
+static __global__ void sruDeerKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
+                                     const T* __restrict__ weightC, const T* __restrict__ bias,
+                                     const T* __restrict__ c0, const int32_t* __restrict__ maskPad,
+                                     const T* __restrict__ c, T* __restrict__ F, T* __restrict__ J,
+                                     T* __restrict__ bOff, T* __restrict__ h) {
+  const int64_t n = cfg.L * cfg.chains();
+  for (int64_t e = gridStart(); e < n; e += gridStride())
+    k::sruDeerEntry(cfg, U, x, weightC, bias, c0, maskPad, c, e, F, J, bOff, h);
+}
+
+template <typename T>
+static void launchSruDeer(Context& ctx, const k::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J,
+                          void* bOff, void* h) {
+  sruDeerKernel<T><<<gridFor(ctx, cfg.L * cfg.chains()), kBlockSize, 0, ctx.stream>>>(
+      cfg, static_cast<const T*>(in.U), static_cast<const T*>(in.x), static_cast<const T*>(in.weightC),
+      static_cast<const T*>(in.bias), static_cast<const T*>(in.c0), in.maskPad, static_cast<const T*>(c),
+      static_cast<T*>(F), static_cast<T*>(J), static_cast<T*>(bOff), static_cast<T*>(h));
+  ANTLER_LAUNCH_CHECK("sruDeer");
+}
+
+void sruDeer(Context& ctx, DType t, const k::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J,
+             void* bOff, void* h) {
+  switch (t) {
+    case DType::Float32: return launchSruDeer<float>(ctx, cfg, in, c, F, J, bOff, h);
+    case DType::Float64: return launchSruDeer<double>(ctx, cfg, in, c, F, J, bOff, h);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "SRU deer: dtype ", dtypeName(t), " is not supported");
+}
+
 void sruForward(Context& ctx, DType t, const k::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast) {
   switch (t) {
     case DType::Float32: return launchSruForward<float>(ctx, cfg, in, h, c, cLast);

@@ -82,6 +82,64 @@ ANTLER_HD T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitPara
   return c;
 }
 
+// DEER for SRU (lib/sru/deer.ts): every step of every chain at once, given a
+// guess c for all states. The previous state of (t, b, col) is the state of
+// the step before it in its direction's walk, or c0 (zeros when null) at the
+// walk's start.
+template <typename T>
+ANTLER_HD T sruPrevState(const SruConfig& cfg, const T* c0, const T* c, int64_t t, int64_t b, int64_t col) {
+  const bool reverse = col >= cfg.d;
+  const bool first = reverse ? t == cfg.L - 1 : t == 0;
+  if (first) return c0 ? c0[b * cfg.width() + col] : T(0);
+  return c[cfg.at(reverse ? t + 1 : t - 1, b, col)];
+}
+
+// The state step c_t = F(c_{t−1}) = f c_{t−1} + (1 − f) x̃ and its derivative
+// J = ∂c_t/∂c_{t−1} = f + (c_{t−1} − x̃) f (1 − f) v_f (the Jacobian of the
+// whole state is diagonal). A padded step carries c: F = c_{t−1}, J = 1.
+template <typename T>
+struct SruStateLinear {
+  T c, J;
+};
+
+template <typename T>
+ANTLER_HD SruStateLinear<T> sruStateLinearize(T cPrev, T xTilde, T uf, const SruUnitParams<T>& p, bool padded) {
+  if (padded) return {cPrev, T(1)};
+  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
+  return {f * cPrev + (T(1) - f) * xTilde, f + (cPrev - xTilde) * (f * (T(1) - f)) * p.vf};
+}
+
+// h_t from the states around it: r from c_{t−1}, g(c_t), the skip term; 0 when padded.
+template <typename T>
+ANTLER_HD T sruOutputStep(T cPrev, T c, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, bool padded) {
+  if (padded) return T(0);
+  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
+  const T g = tanhAct ? unary_math::tanh_(c) : c;
+  return r * g + (T(1) - r) * s;
+}
+
+// One (t, b, col) entry of the DEER pass, e = (t·B + b)·width + col: with J
+// not null, F, J and bOff = F − J c_{t−1}; else h.
+template <typename T>
+ANTLER_HD void sruDeerEntry(const SruConfig& cfg, const T* U, const T* x, const T* weightC, const T* bias,
+                            const T* c0, const int32_t* maskPad, const T* c, int64_t e, T* F, T* J, T* bOff, T* h) {
+  const int64_t width = cfg.width();
+  const int64_t col = e % width, tb = e / width, b = tb % cfg.B, t = tb / cfg.B;
+  const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
+  const T cPrev = sruPrevState(cfg, c0, c, t, b, col);
+  const SruUnitParams<T> p = sruUnitParams(weightC, bias, width, col);
+  const T* u = U + e * cfg.k;
+  if (J) {
+    const SruStateLinear<T> l = sruStateLinearize(cPrev, u[0], u[1], p, padded);
+    F[e] = l.c;
+    J[e] = l.J;
+    bOff[e] = l.c - l.J * cPrev;
+  } else {
+    const T s = sruSkipTerm(cfg.skip, u, x ? x[e] : T(0), static_cast<T>(cfg.scaleX));
+    h[e] = sruOutputStep(cPrev, c[e], u[2], s, p, cfg.tanhActivation, padded);
+  }
+}
+
 // Gradients of one step (df, dr are with respect to the pre-activations
 // f̂ = U_f + v_f c_{t−1} + b_f and r̂), and the carry ∂loss/∂c_{t−1}.
 template <typename T>

@@ -132,6 +132,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("assign", &Addon::guard<&Addon::assign>),
         InstanceMethod("sruForward", &Addon::guard<&Addon::sruForward>),
         InstanceMethod("sruBackward", &Addon::guard<&Addon::sruBackward>),
+        InstanceMethod("sruDeer", &Addon::guard<&Addon::sruDeer>),
         InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
         InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
         InstanceMethod("deerElk", &Addon::guard<&Addon::deerElk>),
@@ -792,6 +793,26 @@ class Addon : public Napi::Addon<Addon> {
     out.Set(2u, wrap(env, r.gWeightC));
     out.Set(3u, wrap(env, r.gBias));
     out.Set(4u, wrap(env, r.gc0));
+    return out;
+  }
+
+  // sruDeer(U, x|null, weightC, bias, c0|null, maskPad|null, c, options, linearize)
+  //   -> [F, J, bOff] (linearize) or h
+  Napi::Value sruDeer(const Napi::CallbackInfo& info) {
+    const char* op = "SRU deer";
+    expectArgs(info, 9, op);
+    const ops::SruOptions o = sruOptionsArg(info[7], op);
+    const bool linearize = boolArg(info[8], op, "linearize");
+    ops::SruDeerResult r = ops::sruDeer(
+        tensorArg(info[0], op, "U"), optionalTensorArg(info[1], op, "x"), tensorArg(info[2], op, "weight_c"),
+        tensorArg(info[3], op, "bias"), optionalTensorArg(info[4], op, "c0"), optionalTensorArg(info[5], op, "maskPad"),
+        tensorArg(info[6], op, "c"), o, linearize);
+    Napi::Env env = info.Env();
+    if (!linearize) return wrap(env, r.h);
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, wrap(env, r.F));
+    out.Set(1u, wrap(env, r.J));
+    out.Set(2u, wrap(env, r.bOff));
     return out;
   }
 

@@ -65,3 +65,26 @@ run(`deer cells on CUDA match the CPU (seed ${rng.seed})`, () => {
   // 2n and G float64 values exceed 48 KB: both walks read global memory instead of shared.
   test('float64 LSTM with H = 1540 (no shared-memory staging)', () => compare({ kind: 'lstm', T: 3, B: 2, H: 1540 }, 'float64'));
 });
+
+run(`deer.jacobians on CUDA matches the CPU (seed ${rng.seed})`, () => {
+  const cells: [string, Record<string, number[]>, Record<string, number[]>, number][] = [
+    ['gru', { weight_ih: [12, 3], weight_hh: [12, 4], bias_ih: [12], bias_hh: [12] }, {}, 4],
+    ['lstm', { weight_ih: [16, 3], weight_hh: [16, 4] }, {}, 8],
+    ['sru', { weight: [3, 12], weight_c: [8], bias: [8] }, {}, 4],
+    ['sru', { weight: [3, 16], weight_c: [8], bias: [8] }, {}, 4],
+  ];
+  for (const dtype of ['float64', 'float32'] as DType[])
+    for (const [cell, shapes, , n] of cells)
+      test(`${dtype} ${cell} ${JSON.stringify(shapes)}`, () => {
+        const T = 300, B = 5;
+        const values = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randomArray(rng, s.reduce((a, b) => a * b, 1))]));
+        const yPrev = randomArray(rng, T * B * n), x = randomArray(rng, T * B * 3);
+        const on = (device: 'cpu' | 'cuda', jacobian: 'dense' | 'diagonal') => tidy(() => {
+          const params = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tensor(values[k], s, { dtype, device })]));
+          const J = antler.deer.jacobians(cell as never, params, tensor(yPrev, [T, B, n], { dtype, device }), tensor(x, [T, B, 3], { dtype, device }), { jacobian });
+          return Float64Array.from(J.dataSync());
+        });
+        const tol = dtype === 'float64' ? 1e-10 : 1e-4;
+        for (const jacobian of ['dense', 'diagonal'] as const) expectClose(on('cuda', jacobian), on('cpu', jacobian), tol, tol, jacobian);
+      });
+});
