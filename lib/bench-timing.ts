@@ -47,7 +47,7 @@ def timed(fn, dev, repeats, budget_ms=float('inf')):
         if dev != 'cpu': torch.cuda.synchronize()
         return (time.perf_counter() - t0) * 1e3
     first = once()
-    k = min(repeats, int(budget_ms // first) if first > 0 else repeats)
+    k = repeats if first <= 0 or budget_ms == float('inf') else min(repeats, int(budget_ms // first))
     if k < 1: return first
     ts = sorted(once() for _ in range(k))
     return ts[len(ts) // 2]

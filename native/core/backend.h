@@ -89,6 +89,18 @@ struct ElkBuffers {
   const void* lambda = nullptr;
 };
 
+// The same operands typed, as the kernels take them.
+template <typename T>
+kernels::ElkInputs<T> typedElkInputs(const ElkBuffers& b) {
+  kernels::ElkInputs<T> in;
+  in.a = static_cast<const T*>(b.a);
+  in.u = static_cast<const T*>(b.u);
+  in.yhat = static_cast<const T*>(b.yhat);
+  in.y0 = static_cast<const T*>(b.y0);
+  in.lambda = static_cast<const T*>(b.lambda);
+  return in;
+}
+
 // Operands of the DEER cells (kernels/cells.h): xp [T, B, G], Whh [G, H],
 // bhh [G] (null means zeros), y0 [B, n], y [T, B, n] (null for cellSequential).
 struct CellInputs {

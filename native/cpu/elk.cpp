@@ -25,12 +25,7 @@ constexpr int64_t kElkMinChunkSteps = 64;
 
 template <typename T>
 static void elkTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
-  k::ElkInputs<T> in;
-  in.a = static_cast<const T*>(buf.a);
-  in.u = static_cast<const T*>(buf.u);
-  in.yhat = static_cast<const T*>(buf.yhat);
-  in.y0 = static_cast<const T*>(buf.y0);
-  in.lambda = static_cast<const T*>(buf.lambda);
+  const k::ElkInputs<T> in = typedElkInputs<T>(buf);
   const int64_t chains = cfg.chains();
   // The filtered means go straight into y (the smoother then overwrites them in place); P is scratch.
   std::vector<T> P(static_cast<size_t>(cfg.T * chains));

@@ -92,6 +92,22 @@ void gemmBatched(const MatmulArgs& args) {
   }
 }
 
+template <typename T>
+void gemm(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  MatmulArgs args;
+  args.a = A;
+  args.b = B;
+  args.c = C;
+  args.m = m;
+  args.n = n;
+  args.k = k;
+  args.transA = transA;
+  args.transB = transB;
+  gemmBatched<T>(args);
+}
+
+template void gemm<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, bool, bool);
+template void gemm<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, bool, bool);
 template void gemmBatched<float>(const MatmulArgs&);
 template void gemmBatched<double>(const MatmulArgs&);
 

@@ -95,6 +95,40 @@ Acc reduceRange(const T* xb, const RedDims& r, int64_t j0, int64_t j1) {
   }
 }
 
+// reduceRange for `width` neighbouring outputs at once (their elements sit at
+// xb[c + offset(j)], c < width): every output still folds its elements in
+// order of j, so the results are those of reduceRange bit for bit, but each
+// reduced row is read as one contiguous run instead of `width` strided walks.
+template <ReduceOp Op, typename T, typename Acc>
+void reduceColumns(const T* xb, const RedDims& r, int64_t j0, int64_t j1, int64_t width, Acc* acc) {
+  int64_t pos[kMaxDims];
+  int64_t off = 0, rest = j0;
+  for (int d = r.nd - 1; d >= 0; --d) {
+    pos[d] = rest % r.shape[d];
+    rest /= r.shape[d];
+    off += pos[d] * r.stride[d];
+  }
+  for (int64_t c = 0; c < width; ++c) acc[c] = Op == ReduceOp::Sum ? Acc(0) : toAcc<Op, T, Acc>(xb[off + c]);
+  for (int64_t j = j0; j < j1; ++j) {
+    const T* p = xb + off;
+    for (int64_t c = 0; c < width; ++c) acc[c] = combine<Op>(acc[c], toAcc<Op, T, Acc>(p[c]));
+    // Odometer step over the reduced dims.
+    int d = r.nd - 1;
+    ++pos[d];
+    off += r.stride[d];
+    while (d > 0 && pos[d] == r.shape[d]) {
+      off -= pos[d] * r.stride[d];
+      pos[d] = 0;
+      --d;
+      ++pos[d];
+      off += r.stride[d];
+    }
+  }
+}
+
+// Outputs per block of the column path.
+constexpr int64_t kReduceCols = 64;
+
 template <ReduceOp Op, typename T>
 void reduceTyped(T* out, const T* x, int64_t outN, int64_t redN, const kernels::ReduceIndexer& idx) {
   using Acc = ReduceAcc<Op, T>;
@@ -106,6 +140,31 @@ void reduceTyped(T* out, const T* x, int64_t outN, int64_t redN, const kernels::
   }
   const int64_t work = outN * redN;
   const int64_t chunks = (redN + kChunk - 1) / kChunk;
+  const int64_t inner = idx.outNdim > 0 ? idx.outShape[idx.outNdim - 1] : 1;
+  if (idx.outNdim > 0 && idx.outStride[idx.outNdim - 1] == 1 && inner >= 8 && redN > 1) {
+    // Neighbouring outputs are neighbours in memory (a reduction over outer
+    // dims, as in a bias gradient): reduce blocks of them together.
+    const int64_t perRun = (inner + kReduceCols - 1) / kReduceCols, blocks = (outN / inner) * perRun;
+    std::vector<Acc> partial(static_cast<size_t>(outN * chunks));
+    ANTLER_PARALLEL_FOR(work)
+    for (int64_t task = 0; task < blocks * chunks; ++task) {
+      const int64_t blk = task / chunks, c = task % chunks;
+      const int64_t col0 = (blk % perRun) * kReduceCols, i0 = (blk / perRun) * inner + col0;
+      const int64_t width = inner - col0 < kReduceCols ? inner - col0 : kReduceCols;
+      const int64_t end = (c + 1) * kChunk < redN ? (c + 1) * kChunk : redN;
+      Acc acc[kReduceCols];
+      reduceColumns<Op, T, Acc>(x + idx.outOffset(i0), r, c * kChunk, end, width, acc);
+      for (int64_t k = 0; k < width; ++k) partial[static_cast<size_t>((i0 + k) * chunks + c)] = acc[k];
+    }
+    ANTLER_PARALLEL_FOR(outN * chunks)
+    for (int64_t i = 0; i < outN; ++i) {
+      const Acc* p = partial.data() + i * chunks;
+      Acc acc = p[0];
+      for (int64_t c = 1; c < chunks; ++c) acc = combine<Op>(acc, p[c]);
+      out[i] = finish<T>(acc);
+    }
+    return;
+  }
   if (chunks == 1) {
     ANTLER_PARALLEL_FOR(work)
     for (int64_t i = 0; i < outN; ++i) out[i] = finish<T>(reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, 0, redN));

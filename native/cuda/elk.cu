@@ -116,12 +116,7 @@ static int64_t elkChunks(const Context& ctx, const k::ElkConfig& cfg) {
 
 template <typename T>
 static void launchElk(Context& ctx, const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
-  k::ElkInputs<T> in;
-  in.a = static_cast<const T*>(buf.a);
-  in.u = static_cast<const T*>(buf.u);
-  in.yhat = static_cast<const T*>(buf.yhat);
-  in.y0 = static_cast<const T*>(buf.y0);
-  in.lambda = static_cast<const T*>(buf.lambda);
+  const k::ElkInputs<T> in = typedElkInputs<T>(buf);
   const int64_t chains = cfg.chains(), seq = cfg.T * chains;
   const k::ScanChunks plan = k::scanChunks(cfg.T, elkChunks(ctx, cfg));
   const int64_t tasks = chains * plan.count;

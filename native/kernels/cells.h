@@ -87,10 +87,13 @@ ANTLER_HD T cellRowDot(const T* Whh, const T* h, int64_t row, int64_t H) {
   return acc;
 }
 
-// xpStep: the step's [G] slice of xp; prev: its previous state [n].
+// xpStep: the step's [G] slice of xp; prev: its previous state [n]; whStep:
+// the step's Whh·h [G] when the caller computed it (the CPU does, with one
+// GEMM over many steps or batch elements), else null and the unit computes its
+// own rows.
 template <typename T>
 ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh,
-                                     const T* prev, int64_t u) {
+                                     const T* prev, int64_t u, const T* whStep = nullptr) {
   CellUnitIn<T> in;
   const int64_t H = cfg.H;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
@@ -98,7 +101,7 @@ ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, con
     if (k < gates) {
       const int64_t row = k * H + u;
       in.xp[k] = xpStep[row];
-      in.wh[k] = cellRowDot(Whh, prev, row, H);
+      in.wh[k] = whStep ? whStep[row] : cellRowDot(Whh, prev, row, H);
       in.bh[k] = bhh ? bhh[row] : T(0);
     } else {
       in.xp[k] = in.wh[k] = in.bh[k] = T(0);
@@ -224,8 +227,9 @@ ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>
 // fStep, JStep, bStep point at the step's [n], [n, n] or [n], and [n] slices.
 template <typename T>
 ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
-                                 const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u);
+                                 const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep,
+                                 const T* whStep = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep);
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   const int64_t n = cfg.n();
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
@@ -262,8 +266,9 @@ ANTLER_HD void cellUnitLambda(const CellConfig& cfg, const T* gStep, const T* ca
 // the part of ∂loss/∂y[directIndex(u)] that does not go through hh.
 template <typename T>
 ANTLER_HD T cellBackwardUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh, const T* prev,
-                             const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u);
+                             const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep,
+                             const T* whStep = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep);
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
   for (int k = 0; k < kCellMaxGates && k < static_cast<int>(cfg.gatesPerUnit()); ++k) {
     gxpStep[k * cfg.H + u] = lam[0] * L.dxp[0][k] + lam[1] * L.dxp[1][k];

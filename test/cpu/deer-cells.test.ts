@@ -125,6 +125,8 @@ const name = (c: Case): string => `${c.kind} T=${c.T} B=${c.B} H=${c.H}${c.bias 
 
 const CASES: Case[] = [];
 for (const kind of KINDS) for (const H of [1, 4, 5]) CASES.push({ kind, T: 7, B: 3, H, bias: H !== 4 });
+// H >= 32: the CPU computes Whh·h with GEMMs (per step in the walks, per block of steps otherwise).
+for (const kind of KINDS) CASES.push({ kind, T: 3, B: 2, H: 33, bias: kind !== 'rnn_relu' });
 
 // Largest |a − b| over largest |b|.
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
