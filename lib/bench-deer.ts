@@ -354,7 +354,7 @@ function deviceBlock(plan: Plan, rows: DeerBenchRow[], torchNote: string, load: 
   const head = plan.device === 'cpu'
     ? `### CPU: ${date}, ${cpu}\n\n${b.cuda.available ? '' : `CPU: ${cores} cores, no GPU here; GPU numbers need a GPU session.\n\n`}`
     : `### GPU: ${date}, ${gpuName} (${plan.device}); host ${cpu}\n\n`;
-  return `${head}Grid: n ∈ {${plan.ns.join(', ')}}, T ∈ {${plan.Ts.map(tLabel).join(', ')}}, batch ${BATCH}; each time is the median of up to ${plan.maxRepeats} runs after a warm-up (as many as fit in ${plan.budgetMs / 1e3} s; a slow cell is one run), chunkSize keeps the dense Jacobian under ${(plan.jacobianBytes / GiB).toFixed(plan.jacobianBytes < GiB ? 1 : 0)} GiB, and a measurement predicted to take over ${plan.skipMs / 1e3} s per run is skipped. The 1-minute load average, read at the start and the end of the run, was up to ${load.toFixed(1)} on ${cores} cores${load > cores / 2 ? ' (other work shared the machine: the timings are noisy)' : ''}. ${torchNote ? `${torchNote}.` : "PyTorch's nn.GRU was measured in the same run."}
+  return `${head}Grid: n ∈ {${plan.ns.join(', ')}}, T ∈ {${plan.Ts.map(tLabel).join(', ')}}, batch ${BATCH}; each time is the median of up to ${plan.maxRepeats} runs after a warm-up (as many as fit in ${plan.budgetMs / 1e3} s; a slow cell is one run), chunkSize keeps the dense Jacobian under ${(plan.jacobianBytes / GiB).toFixed(plan.jacobianBytes < GiB ? 1 : 0)} GiB, and a measurement predicted to take over ${plan.skipMs / 1e3} s per run is skipped. The 1-minute load average just before the run was ${load.toFixed(1)} on ${cores} cores${load > cores / 2 ? ' (other work shared the machine: the timings are noisy)' : ''}. ${torchNote ? `${torchNote}.` : "PyTorch's nn.GRU was measured in the same run."}
 
 DEER (dense Newton) over sequential:
 
@@ -401,7 +401,7 @@ export function benchDeer(quick: boolean): DeerBenchRow[] {
   const md = path.join(process.cwd(), 'BENCHMARKS.md');
   if (quick) console.log('\n(--quick: BENCHMARKS.md is not updated; a full run updates its DEER section)');
   else if (fs.existsSync(md) && fs.readFileSync(md, 'utf8').startsWith('# Benchmarks')) {
-    fs.writeFileSync(md, replaceDeerBlock(fs.readFileSync(md, 'utf8'), device === 'cpu' ? 'cpu' : 'gpu', deviceBlock(plan, rows, torch.note, Math.max(load, os.loadavg()[0]))));
+    fs.writeFileSync(md, replaceDeerBlock(fs.readFileSync(md, 'utf8'), device === 'cpu' ? 'cpu' : 'gpu', deviceBlock(plan, rows, torch.note, load)));
     console.log(`\nBENCHMARKS.md: the DEER ${device === 'cpu' ? 'CPU' : 'GPU'} block was rewritten`);
   }
   return rows;
