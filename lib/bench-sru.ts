@@ -140,7 +140,8 @@ export function benchSru(quick: boolean): SruBenchRow[] {
   const sizes: Size[] = quick
     ? [{ L: 32, d: 256, B: 32 }, { L: 128, d: 512, B: 32 }]
     : [{ L: 32, d: 256, B: 32 }, { L: 128, d: 512, B: 32 }, { L: 1024, d: 512, B: 16 }];
-  const devices = ['cpu', ...(backends().cuda.available ? ['cuda:0'] : [])];
+  // ANTLER_BENCH_DEVICES=cuda:0 skips the CPU rows (a GPU session's time is short).
+  const devices = process.env.ANTLER_BENCH_DEVICES?.split(',').map((d) => d.trim()).filter(Boolean) ?? ['cpu', ...(backends().cuda.available ? ['cuda:0'] : [])];
   const repeatsFor = (s: Size, device: string) => (device === 'cpu' ? (s.L >= 1024 ? 2 : quick ? 3 : 5) : quick ? 5 : 20);
   const rows: SruBenchRow[] = [];
   for (const device of devices)
