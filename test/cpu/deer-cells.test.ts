@@ -10,9 +10,10 @@ import { DType, tensor, tidy } from '../../lib';
 import { CellKind, cellNative } from '../../lib/deer/native-cells';
 import { NativeHandle } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
-import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
+import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
+expectNoTensorLeaks();
 const SEED = rng.seed;
 const KINDS: CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
 
@@ -311,8 +312,8 @@ describe('deer cells: edge sizes', () => {
         const xp = f64([T, B, G]), y0 = f64([B, n]), y = f64([T, B, n]);
         const [f, J, bOff] = nat.cellLinearize(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, y.handle, 'dense').map((h) => wrap(h!));
         expect([f.shape, J.shape, bOff.shape]).toEqual([[T, B, n], [T, B, n, n], [T, B, n]]);
-        const [, Jd] = nat.cellLinearize(kind, xp.handle, Whh.handle, null, y0.handle, y.handle, 'diagonal');
-        expect(wrap(Jd!).shape).toEqual([T, B, n]);
+        const [, Jd] = nat.cellLinearize(kind, xp.handle, Whh.handle, null, y0.handle, y.handle, 'diagonal').map((h) => wrap(h!));
+        expect(Jd.shape).toEqual([T, B, n]);
         expect(wrap(nat.cellSequential(kind, xp.handle, Whh.handle, bhh.handle, y0.handle)).shape).toEqual([T, B, n]);
         for (const adjoint of [false, true]) {
           const [gxp, ghh, gy0] = nat.cellBackward(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, y.handle, y.handle, adjoint).map(wrap);

@@ -7,9 +7,10 @@
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import type { JacobianCell } from '../../lib/deer';
-import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, RefCellKind } from '../helpers';
+import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, RefCellKind } from '../helpers';
 
 const rng = makeRng();
+expectNoTensorLeaks();
 const SEED = rng.seed;
 type Dt = 'float32' | 'float64';
 

@@ -10,23 +10,13 @@ import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
 import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
 import { GRU, LSTM, RNN } from '../../lib/nn';
-import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
 antler.setSeed(rng.u32());
 
-const counts = () => {
-  const m = memory();
-  return { numTensors: m.numTensors, numBytes: m.numBytes };
-};
-let start: ReturnType<typeof counts>;
-beforeAll(() => {
-  start = counts();
-});
-afterAll(() => {
-  expect(counts()).toEqual(start);
-});
+expectNoTensorLeaks();
 
 type Dt = 'float32' | 'float64';
 const make = (values: ArrayLike<number>, shape: number[], dtype: Dt = 'float64', requiresGrad = false) =>

@@ -6,9 +6,10 @@
  */
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, makeRng, randomArray, Rng } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
+expectNoTensorLeaks();
 const SEED = rng.seed;
 
 interface Case { T: number; B: number; n: number; diagonal: boolean }

@@ -12,7 +12,7 @@ import * as antler from '../../lib';
 import { AntlerError, Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, makeRng, matmul2d, maxAbs, randomArray, Rng } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, matmul2d, maxAbs, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -24,17 +24,7 @@ const withFused = hasFused ? test : test.skip;
 const IMPLS: SRUImpl[] = hasFused ? ['reference', 'fused'] : ['reference'];
 
 
-const counts = () => {
-  const m = antler.memory();
-  return { numTensors: m.numTensors, numBytes: m.numBytes };
-};
-let start: ReturnType<typeof counts>;
-beforeAll(() => {
-  start = counts();
-});
-afterAll(() => {
-  expect(counts()).toEqual(start);
-});
+expectNoTensorLeaks();
 
 const f64 = (values: ArrayLike<number>, shape: number[], requiresGrad = false) =>
   tensor(Float64Array.from(values), shape, { dtype: 'float64', requiresGrad });
