@@ -36,7 +36,7 @@ function checkParams(cell: JacobianCell, params: unknown): Record<string, Tensor
   const p = params as Record<string, unknown>;
   for (const k of Object.keys(p))
     if (!all.includes(k)) fail('INVALID_ARGUMENT', `deer.jacobians: unknown parameter '${k}' for cell '${cell}'; expected ${all.join(', ')}`);
-  for (const k of names.required) if (p[k] === undefined) fail('INVALID_ARGUMENT', `deer.jacobians: parameter '${k}' is required for cell '${cell}'`);
+  for (const k of names.required) if (p[k] === undefined || p[k] === null) fail('INVALID_ARGUMENT', `deer.jacobians: parameter '${k}' is required for cell '${cell}'; got ${describe(p[k])}`);
   for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== null) checkTensor(v as Tensor, 'deer.jacobians', k);
   return p as Record<string, Tensor>;
 }
