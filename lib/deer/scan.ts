@@ -42,12 +42,15 @@ export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
 }
 
 /**
- * One quasi-ELK step (Gonzalez et al. 2024; kernels/elk.h): per batch
- * element b and state entry, the y minimising
- *   Σ_t (y_t − a_t y_{t−1} − u_t)² + λ_b Σ_t (y_t − ŷ_t)²,   y_{−1} = y0,
- * computed by a Kalman filter and smoother written as parallel scans.
- * a, u, yhat [T, B, n]; y0 [B, n]; lambda [B], every entry finite and >= 0.
- * λ = 0 is the quasi-DEER step scan(a, u, y0). Not differentiable.
+ * One ELK step (Gonzalez et al. 2024; kernels/elk.h and elk_dense.h): per
+ * batch element b, the y minimising
+ *   Σ_t ‖y_t − a_t y_{t−1} − u_t‖² + λ_b Σ_t ‖y_t − ŷ_t‖²,   y_{−1} = y0,
+ * computed by a Kalman filter and a Rauch–Tung–Striebel smoother written as
+ * parallel scans. a is the dense Jacobian [T, B, n, n] (ELK: the damped
+ * Newton step) or its diagonal [T, B, n] (quasi-ELK, every state entry on its
+ * own); u, yhat [T, B, n]; y0 [B, n]; lambda [B], every entry finite and
+ * >= 0. λ = 0 is the undamped step scan(a, u, y0); λ → ∞ returns ŷ. Not
+ * differentiable.
  */
 export function elkStep(a: Tensor, u: Tensor, yhat: Tensor, y0: Tensor, lambda: Tensor): Tensor {
   for (const [t, name] of [[a, 'a'], [u, 'u'], [yhat, 'yhat'], [y0, 'y0'], [lambda, 'lambda']] as const) checkTensor(t, 'deer.elk', name);

@@ -9,19 +9,21 @@
  * - 'deer': Newton with the dense Jacobian; quadratic convergence.
  * - 'quasi': the diagonal of the Jacobian (quasi-DEER); O(T n) memory per
  *   iteration, linear convergence, the same fixed point.
- * - 'elk': quasi-ELK (Gonzalez et al. 2024): each step is the
- *   Levenberg–Marquardt step of the diagonal linearisation, solved as a
- *   Kalman smoother by parallel scans, with λ adapted per sequence; for
- *   dynamics where Newton overshoots. See `solveChunkElk`.
+ * - 'elk': ELK (Gonzalez et al. 2024): each step is the Levenberg–Marquardt
+ *   step of the dense linearisation (Newton damped towards the iterate),
+ *   solved as a Kalman smoother by parallel scans, with λ adapted per
+ *   sequence; for dynamics where Newton overshoots. As λ shrinks to 0 the
+ *   steps become Newton's and convergence quadratic. See `solveChunkElk`.
+ * - 'quasi-elk': the same with the diagonal of the Jacobian (O(T n) memory).
  * - 'auto': picks sequential or DEER from sizes, device and recent
  *   iteration counts (see `chooseMode`).
  *
  * Convergence is judged per sequence on the residual ‖y − f(shift y)‖∞ ≤
  * atol + rtol·‖f‖∞; converged sequences are set aside and cost no more work.
  * A non-finite or repeatedly growing residual is divergence: the sequences
- * still running restart from the first guess under ELK's damped steps, whose
- * λ grows until a step lowers the residual (rejected steps change nothing,
- * so they cannot overflow). A sequence that stalls there, or has not
+ * still running restart from the first guess under ELK's damped steps ('deer'
+ * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
+ * residual (rejected steps change nothing, so they cannot overflow). A sequence that stalls there, or has not
  * converged after maxIters, is computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
  *
@@ -46,8 +48,10 @@ import { elkStep, scan as scanRaw } from './scan';
 import type { DeerNative } from './scan';
 
 export type { CellKind } from './native-cells';
-export type DeerMode = 'sequential' | 'deer' | 'quasi' | 'elk' | 'auto';
-const MODES: readonly DeerMode[] = ['sequential', 'deer', 'quasi', 'elk', 'auto'];
+export type DeerMode = 'sequential' | 'deer' | 'quasi' | 'elk' | 'quasi-elk' | 'auto';
+export const DEER_MODES: readonly DeerMode[] = ['sequential', 'deer', 'quasi', 'elk', 'quasi-elk', 'auto'];
+const MODES = DEER_MODES;
+type IterativeMode = 'deer' | 'quasi' | 'elk' | 'quasi-elk';
 const KINDS: readonly CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
 
 export interface DeerOptions {
@@ -57,7 +61,7 @@ export interface DeerOptions {
   atol?: number;
   /** Relative residual tolerance, times ‖f‖∞ of the sequence (default 1e-6 float32, 1e-12 float64). */
   rtol?: number;
-  /** Newton iterations per chunk before falling back (default min(T, 100)). */
+  /** Iterations per chunk before falling back (default min(T, 100); min(T + 20, 100) for the damped 'elk' and 'quasi-elk'). */
   maxIters?: number;
   /** A first guess for y [T, B, n]. */
   initialGuess?: Tensor;
@@ -67,7 +71,7 @@ export interface DeerOptions {
   chunkSize?: number;
   /** Throw NOT_CONVERGED instead of falling back to the sequential kernel. */
   strict?: boolean;
-  /** 'scan' (default for deer/quasi/elk): the adjoint by one reverse scan with J at the solution; 'sequential': fused BPTT. */
+  /** 'scan' (default for deer/quasi/elk/quasi-elk): the adjoint by one reverse scan with J at the solution; 'sequential': fused BPTT. */
   backward?: 'scan' | 'sequential';
   /** Keep the forward's last dense Jacobian for the backward instead of recomputing it (dense mode only; O(T n²) memory held until backward). */
   keepJacobians?: boolean;
@@ -91,8 +95,8 @@ export interface DeerStats {
   /** Divergence (non-finite or growing residual) was detected. */
   diverged: boolean;
   /**
-   * The largest Levenberg–Marquardt λ of an ELK step (mode 'elk', or deer and
-   * quasi after divergence); 0 when no ELK step ran.
+   * The largest Levenberg–Marquardt λ of an ELK step (modes 'elk' and
+   * 'quasi-elk', or deer and quasi after divergence); 0 when no ELK step ran.
    */
   lambda: number;
   /** Chunks the sequence was solved in. */
@@ -293,11 +297,11 @@ const pick = <T>(xs: T[], keep: number[]): T[] => keep.map((l) => xs[l]);
  * Newton on one chunk, all inside noGrad. Sequences are set aside as they
  * converge; the rest continue on a compacted batch. When a residual turns
  * non-finite or grows twice running, the unfinished sequences restart from
- * the first guess under ELK's damped steps (solveChunkElk) with the
- * iterations left.
+ * the first guess under ELK's damped steps (solveChunkElk; dense for 'deer',
+ * diagonal for 'quasi') with the iterations left.
  */
-function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'deer' | 'quasi' | 'elk', tol: Tolerances, keepJ: boolean): ChunkResult {
-  if (mode === 'elk') return solveChunkElk(o, xp, y0, guess, tol);
+function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: IterativeMode, tol: Tolerances, keepJ: boolean): ChunkResult {
+  if (mode === 'elk' || mode === 'quasi-elk') return solveChunkElk(o, xp, y0, guess, tol, mode === 'elk' ? 'dense' : 'diagonal');
   const B = xp.shape[1];
   const jac = mode === 'deer' ? 'dense' : 'diagonal';
   const iters = new Array<number>(B).fill(0);
@@ -360,7 +364,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'd
       // Divergence: the unfinished sequences start again from the first guess under ELK's damping.
       freeLin();
       diverged = true;
-      const e = solveChunkElk(o, set.get('xp'), set.get('y0'), set.get('start'), { ...tol, maxIters: tol.maxIters - steps });
+      const e = solveChunkElk(o, set.get('xp'), set.get('y0'), set.get('start'), { ...tol, maxIters: tol.maxIters - steps }, jac);
       set.active.forEach((g, l) => {
         iters[g] += e.iters[l];
         converged[g] = e.converged[l];
@@ -421,17 +425,21 @@ function columnSumSquares(r: Tensor): number[] {
 const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e8 };
 
 /**
- * ELK (Gonzalez et al. 2024) with the diagonal Jacobian (quasi-ELK): every
- * step minimises Σ‖y_t − a_t y_{t−1} − u_t‖² + λ‖y − ŷ‖² around the iterate ŷ
- * by a Kalman filter and smoother (native deerElk, kernels/elk.h), and λ
- * adapts per sequence as in Levenberg–Marquardt: a step that lowers the
- * merit Σ‖y − f(shift y)‖² is accepted and λ shrinks (below minLambda it is
- * 0: plain quasi-DEER); a step that raises it, or is not finite, is rejected
- * and λ grows. Rejected steps leave the iterate where it was, so nothing can
- * blow up; a sequence whose λ reaches its ceiling (stalled) or that is still
- * unconverged after maxIters steps falls back as in the other modes.
+ * ELK (Gonzalez et al. 2024) with the dense Jacobian, or its diagonal
+ * (quasi-ELK): every step minimises Σ‖y_t − F_t y_{t−1} − u_t‖² + λ‖y − ŷ‖²
+ * around the iterate ŷ by a Kalman filter and smoother (native deerElk,
+ * kernels/elk_dense.h and elk.h), and λ adapts per sequence as in
+ * Levenberg–Marquardt: a step that lowers the merit Σ‖y − f(shift y)‖² is
+ * accepted and λ shrinks (below minLambda it is 0: plain Newton, or
+ * quasi-DEER); a step that raises it, or is not finite, is rejected and λ
+ * grows. Rejected steps leave the iterate where it was, so nothing can blow
+ * up; a sequence whose λ reaches its ceiling (stalled) or that is still
+ * unconverged after maxIters steps falls back as in the other modes. With
+ * the dense Jacobian a large λ is a short step along the merit's gradient,
+ * which lowers it wherever the residual is not 0, so stalls need rounding;
+ * the diagonal model can stall on strongly coupled dynamics.
  */
-function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances): ChunkResult {
+function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances, jac: 'dense' | 'diagonal'): ChunkResult {
   const B = guess.shape[1];
   const place = { dtype: xp.dtype as 'float32' | 'float64', device: xp.device };
   const iters = new Array<number>(B).fill(0);
@@ -449,7 +457,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   let steps = 0;
   let first = true;
   while (set.active.length > 0) {
-    const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), 'diagonal');
+    const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
     const { res, ss, scale } = tidy(() => {
       const r = sub(set.get('y'), lin.f);
       return { res: columnMaxAbs(r), ss: columnSumSquares(r), scale: columnMaxAbs(lin.f) };
@@ -463,10 +471,11 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
     } else {
       // Per sequence: the candidate and its linearisation where accepted, the old base where not.
       const keepNew = tensor(accept.map(Number), [1, accept.length, 1], place);
+      const keepJac = jac === 'dense' ? reshape(keepNew, [1, accept.length, 1, 1]) : keepNew;
       set.set('base', where(keepNew, set.get('y'), set.get('base')));
-      set.set('a', where(keepNew, lin.J!, set.get('a')));
+      set.set('a', where(keepJac, lin.J!, set.get('a')));
       set.set('u', where(keepNew, lin.b!, set.get('u')));
-      for (const t of [keepNew, lin.J!, lin.b!]) t.dispose();
+      for (const t of new Set([keepNew, keepJac, lin.J!, lin.b!])) t.dispose();
     }
     const finished: number[] = [], stay: number[] = [];
     set.active.forEach((g, l) => {
@@ -488,12 +497,13 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
     });
     first = false;
     set.retire(finished, set.get('base'), false);
-    // λ at its ceiling: the diagonal model no longer finds a descent step (quasi-ELK's steps follow the
-    // diagonal Jacobian, not the true gradient), so more iterations would not help.
+    // λ at its ceiling: no step of the model lowers the merit any more (quasi-ELK's steps follow the
+    // diagonal Jacobian, not the true gradient; dense steps only stall to rounding), so more iterations would not help.
     const over = steps >= tol.maxIters;
     const stalled = over ? stay : stay.filter((l) => lambda[l] >= ELK.maxLambda);
     if (stalled.length) {
-      const why = over ? `${tol.maxIters} elk iterations` : `elk stalled: λ reached ${ELK.maxLambda}`;
+      const name = jac === 'dense' ? 'elk' : 'quasi-elk';
+      const why = over ? `${tol.maxIters} ${name} iterations` : `${name} stalled: λ reached ${ELK.maxLambda}`;
       fallBack(o, set, stalled, tol, why, B, Math.max(...stalled.map((l) => residual[set.active[l]])));
     }
     const rest = stay.filter((l) => !stalled.includes(l));
@@ -518,14 +528,16 @@ function scanNative(A: Tensor, b: Tensor, y0: Tensor): Tensor {
 
 // ---------------------------------------------------------------- public entry
 
-function tolerancesFor(dtype: string, T: number, o: DeerOptions): Tolerances {
+function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode): Tolerances {
   const f64 = dtype === 'float64';
   const num = (v: unknown, name: string, dflt: number, lo: number): number => {
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) fail('INVALID_ARGUMENT', `deer: ${name} must be a finite number >= ${lo}; got ${describe(v)}`);
     return v;
   };
-  const maxIters = num(o.maxIters, 'maxIters', Math.min(Math.max(T, 1), 100), 1);
+  // Newton and quasi-DEER are exact after T iterations; damped steps are not, so ELK gets 20 more.
+  const damped = mode === 'elk' || mode === 'quasi-elk';
+  const maxIters = num(o.maxIters, 'maxIters', Math.min(Math.max(T, 1) + (damped ? 20 : 0), 100), 1);
   if (!Number.isInteger(maxIters)) fail('INVALID_ARGUMENT', `deer: maxIters must be an integer; got ${maxIters}`);
   return {
     atol: num(o.atol, 'atol', f64 ? 1e-12 : 1e-6, 0),
@@ -575,7 +587,7 @@ export function cellRecurrence(
   }
   const requested = opts.mode ?? 'auto';
   const mode = requested === 'auto' ? chooseMode(kind, T, B, H, xp.device) : requested;
-  const tol = tolerancesFor(xp.dtype, T, opts);
+  const tol = tolerancesFor(xp.dtype, T, opts, mode);
   const chunk = Math.min(opts.chunkSize ?? Math.max(T, 1), Math.max(T, 1));
   const o: Operands = { kind, xp, Whh, bhh, y0 };
   const stats: DeerStats = {
@@ -623,7 +635,7 @@ export function cellRecurrence(
   stats.fallbackSequences = [...fallbackSet].sort((a, b) => a - b);
   stats.fallback = fallbackSet.size > 0;
   if (warm && mode !== 'sequential') warm.set(y);
-  if (mode !== 'sequential' && B > 0) recentIters.set(`${xp.device}/${kind}/${n}`, Math.max(1, Math.round(stats.iterations / Math.max(1, stats.chunks))));
+  if (mode === 'deer' && B > 0) recentIters.set(`${xp.device}/${kind}/${n}`, Math.max(1, Math.round(stats.iterations / Math.max(1, stats.chunks))));
   return { y, stats };
 }
 

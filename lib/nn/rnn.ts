@@ -14,7 +14,7 @@ import { isolated } from '../engine';
 import { fail } from '../errors';
 import { concat, flip, reshape, slice, stack } from '../ops/core';
 import { dropout as dropoutOp, linear } from '../ops/nn';
-import { cellRecurrence, CellKind, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
+import { cellRecurrence, CellKind, DEER_MODES, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
 import { Module } from './module';
@@ -75,8 +75,7 @@ abstract class RNNBase extends Module {
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) fail('INVALID_ARGUMENT', `${opName}: dropout must be a number in [0, 1]; got ${describe(p)}`);
     this.dropout = p;
     this.mode = o.mode ?? 'auto';
-    const modes: DeerMode[] = ['sequential', 'deer', 'quasi', 'elk', 'auto'];
-    if (!modes.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${modes.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
+    if (!DEER_MODES.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
     this.deer = { ...(o.deer ?? {}) };
     const dtype = o.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);

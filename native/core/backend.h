@@ -79,8 +79,9 @@ struct ScanInputs {
   const void* y0 = nullptr;
 };
 
-// Operands of one ELK step (kernels/elk.h): a, u, yhat [T, B, n], y0 [B, n],
-// lambda [B].
+// Operands of one ELK step (kernels/elk.h, elk_dense.h): a [T, B, n] (the
+// diagonal Jacobian) or [T, B, n, n] (dense, cfg.dense), u, yhat [T, B, n],
+// y0 [B, n], lambda [B].
 struct ElkBuffers {
   const void* a = nullptr;
   const void* u = nullptr;
@@ -235,9 +236,10 @@ class Backend {
   virtual void deerScanBackward(const Device& d, DType t, const kernels::ScanConfig& cfg, const ScanInputs& in,
                                 const void* y, const void* gy, void* gA, void* gb, void* gy0) = 0;
 
-  // One quasi-ELK step (kernels/elk.h): y [T, B, n], the Levenberg–Marquardt
-  // solution of the diagonal linearisation damped towards yhat, by a Kalman
-  // filter and smoother. Called with T, B, n >= 1.
+  // One ELK step (kernels/elk.h; elk_dense.h when cfg.dense): y [T, B, n],
+  // the Levenberg–Marquardt solution of the linearisation (diagonal, or dense
+  // with cfg.dense) damped towards yhat, by a Kalman filter and smoother.
+  // Called with T, B, n >= 1.
   virtual void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) = 0;
 
   // The DEER cells (kernels/cells.h), the previous state of step t being y0 at

@@ -93,13 +93,14 @@ DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y
 TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda) {
   if (!isFloating(a.dtype))
     fail(Code::DtypeMismatch, kElk, ": a has dtype ", dtypeName(a.dtype), "; expected float32 or float64");
-  if (a.shape.size() != 3)
+  if (a.shape.size() != 3 && !(a.shape.size() == 4 && a.shape[2] == a.shape[3]))
     fail(Code::ShapeMismatch, kElk, ": a has shape ", shapeStr(a.shape),
-         "; expected the diagonal Jacobian [T, B, n]");
+         "; expected the diagonal Jacobian [T, B, n] or the dense Jacobian [T, B, n, n]");
   kernels::ElkConfig cfg;
   cfg.T = a.shape[0];
   cfg.B = a.shape[1];
   cfg.n = a.shape[2];
+  cfg.dense = a.shape.size() == 4;
   if (cfg.n < 1) fail(Code::ShapeMismatch, kElk, ": a has shape ", shapeStr(a.shape), "; the state size n must be >= 1");
   const Shape seq{cfg.T, cfg.B, cfg.n};
   checkOperand(kElk, "u", a, u, seq, "[T, B, n]", "a");

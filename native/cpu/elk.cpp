@@ -1,15 +1,19 @@
-// One quasi-ELK step on the CPU (math in kernels/elk.h): per chain, the
-// Kalman filter as a fold of scan elements, then the smoother in reverse time.
+// One ELK step on the CPU (math in kernels/elk.h, and kernels/elk_dense.h
+// for the dense Jacobian): per chain, the Kalman filter as a fold of scan
+// elements, then the smoother in reverse time. A chain is one (batch element,
+// state entry) with the diagonal Jacobian, one batch element with the dense.
 //
 // Chains are independent. When there are fewer chains than threads and T is
 // long, each chain's steps are cut into chunks and run in the same three
 // phases as the GPU (and as cpu/scan.cpp): fold each chunk's elements, scan
 // the chunk summaries, replay each chunk from its true prefix; then the same
 // for the smoother from the last chunk down.
+#include <algorithm>
 #include <vector>
 
 #include "../core/error.h"
 #include "../kernels/elk.h"
+#include "../kernels/elk_dense.h"
 #include "../kernels/scan.h"
 #include "ops.h"
 #include "parallel.h"
@@ -112,10 +116,115 @@ static void elkTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
   }
 }
 
+// Dense: the same phases over batch elements, each worker with its own
+// workspace (one SerialLanes group per task).
+template <typename T>
+static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
+  const k::ElkInputs<T> in = typedElkInputs<T>(buf);
+  const k::SerialLanes L;
+  const int64_t n = cfg.n, nn = n * n, es = k::elkDenseElementSize(n), pair = nn + n;
+  const int64_t wsSize = std::max(k::elkDenseWorkspace(n), k::elkDenseSmootherWorkspace(n));
+  std::vector<T> P(static_cast<size_t>(cfg.T * cfg.B * nn));
+  T* m = y;
+
+  int64_t chunks = 1;
+  const int64_t threads = numThreads();
+  if (cfg.T >= kElkChunkMinSteps && cfg.B < threads) {
+    chunks = (threads + cfg.B - 1) / cfg.B;
+    if (chunks > cfg.T / kElkMinChunkSteps) chunks = cfg.T / kElkMinChunkSteps;
+    if (chunks < 1) chunks = 1;
+  }
+  const k::ScanChunks plan = k::scanChunks(cfg.T, chunks);
+  chunks = plan.count;
+  const int64_t tasks = cfg.B * chunks;
+  // The group's scratch: one workspace per task (tasks are few: at most B·threads).
+  std::vector<T> ws(static_cast<size_t>(tasks * wsSize));
+  auto wsOf = [&](int64_t task) { return ws.data() + task * wsSize; };
+  const bool parallel = tasks > 1 && cfg.T * nn * n >= 32768;
+
+  if (chunks == 1) {
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+    for (int64_t b = 0; b < cfg.B; ++b) {
+      k::denseFilterFold(L, cfg, in, b, 0, cfg.T, static_cast<const T*>(nullptr), static_cast<T*>(nullptr), m,
+                         P.data(), wsOf(b));
+      k::denseSmootherWalk(L, cfg, in, m, P.data(), b, 0, cfg.T, static_cast<const T*>(nullptr), y, wsOf(b));
+    }
+    return;
+  }
+
+  // Per task (batch element b, chunk q) at b·C + q: the chunk's summary and its exclusive prefix.
+  std::vector<T> sums(static_cast<size_t>(tasks * es)), starts(static_cast<size_t>(tasks * es));
+  std::vector<T> smootherSum(static_cast<size_t>(tasks * pair)), smootherIn(static_cast<size_t>(tasks * n), T(0));
+  // Filter phase 1: every chunk but the last folds its elements.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / chunks, q = task % chunks;
+    if (q + 1 < chunks)
+      k::denseFilterFold(L, cfg, in, b, plan.begin(q), plan.end(q), static_cast<const T*>(nullptr),
+                         sums.data() + task * es, static_cast<T*>(nullptr), static_cast<T*>(nullptr), wsOf(task));
+  }
+  // Phase 2: the exclusive prefix of chunks 1 … C−1.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t b = 0; b < cfg.B; ++b) {
+    const k::DenseTemps<T> w = k::denseTempsAt(wsOf(b * chunks), n);
+    T* start = starts.data() + b * chunks * es;
+    const T* sum = sums.data() + b * chunks * es;
+    k::denseCopy(L, es, start + es, sum);
+    for (int64_t q = 1; q + 1 < chunks; ++q)
+      k::denseKalmanCombine(L, n, k::denseElementAt(start + q * es, n), k::denseElementAt(const_cast<T*>(sum + q * es), n),
+                            k::denseElementAt(start + (q + 1) * es, n), w);
+  }
+  // Phase 3: replay every chunk from its prefix, writing m and P.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / chunks, q = task % chunks;
+    k::denseFilterFold(L, cfg, in, b, plan.begin(q), plan.end(q), q == 0 ? nullptr : starts.data() + task * es,
+                       static_cast<T*>(nullptr), m, P.data(), wsOf(task));
+  }
+  // Smoother phase 1: every chunk but the first composes its maps (s at its end to s at its start).
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / chunks, q = task % chunks;
+    if (q > 0)
+      k::denseSmootherCompose(L, cfg, in, m, P.data(), b, plan.begin(q), plan.end(q),
+                              smootherSum.data() + task * pair, wsOf(task));
+  }
+  // Phase 2: the value entering every chunk from above (the last chunk's map has E = 0).
+  for (int64_t b = 0; b < cfg.B; ++b)
+    for (int64_t q = chunks - 1; q > 0; --q) {
+      const int64_t task = b * chunks + q;
+      const T* E = smootherSum.data() + task * pair;
+      k::lanesApply(L, n, smootherIn.data() + (task - 1) * n, E, false, smootherIn.data() + task * n, T(1), E + nn);
+    }
+  // Phase 3: replay. Compose read m of every chunk before any is overwritten here.
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / chunks, q = task % chunks;
+    k::denseSmootherWalk(L, cfg, in, m, P.data(), b, plan.begin(q), plan.end(q),
+                         q + 1 == chunks ? nullptr : smootherIn.data() + task * n, y, wsOf(task));
+  }
+}
+
 void deerElk(DType t, const k::ElkConfig& cfg, const ElkBuffers& in, void* y) {
   switch (t) {
-    case DType::Float32: return elkTyped<float>(cfg, in, static_cast<float*>(y));
-    case DType::Float64: return elkTyped<double>(cfg, in, static_cast<double*>(y));
+    case DType::Float32:
+      return cfg.dense ? elkDenseTyped<float>(cfg, in, static_cast<float*>(y))
+                       : elkTyped<float>(cfg, in, static_cast<float*>(y));
+    case DType::Float64:
+      return cfg.dense ? elkDenseTyped<double>(cfg, in, static_cast<double*>(y))
+                       : elkTyped<double>(cfg, in, static_cast<double*>(y));
     case DType::Int32: break;
   }
   fail(Code::Internal, "deer.elk: dtype ", dtypeName(t), " is not supported");

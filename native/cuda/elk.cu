@@ -10,10 +10,14 @@
 //   filter 3: every chunk folds again from its prefix, writing m and P;
 //   smoother 1–3: the same in reverse time over the pairs (E, g).
 // With C = 1 only the two walks (filter 3, smoother 3) run.
+//
+// Dense Jacobian: elk_dense.cuh (kernels and launch plan), scratch from the pool here.
+#include <algorithm>
 #include <cmath>
 
 #include "../kernels/elk.h"
 #include "../kernels/scan.h"
+#include "elk_dense.cuh"
 #include "ops.cuh"
 
 namespace antler::cuda {
@@ -152,11 +156,32 @@ static void launchElk(Context& ctx, const k::ElkConfig& cfg, const ElkBuffers& b
   ANTLER_LAUNCH_CHECK("deerElk");
 }
 
+// ---------------------------------------------------------------- dense
+
+template <typename T>
+static void launchElkDense(Context& ctx, const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
+  const k::ElkInputs<T> in = typedElkInputs<T>(buf);
+  const elk_dense::Plan plan = elk_dense::makePlan(ctx.multiprocessors, cfg, sizeof(T));
+  PoolBuffer mP(ctx, plan.mPValues * sizeof(T));
+  PoolBuffer work(ctx, plan.workspaceValues * sizeof(T));
+  PoolBuffer summaries(ctx, (plan.summaryValues > 0 ? plan.summaryValues : 1) * sizeof(T));
+  const auto launch = [&](auto kernel, unsigned grid, auto... args) {
+    kernel<<<grid, plan.threads, 0, ctx.stream>>>(args...);
+    ANTLER_LAUNCH_CHECK("deerElk (dense)");
+  };
+  elk_dense::run<T>(launch, plan, cfg, in, static_cast<T*>(mP.get()), static_cast<T*>(work.get()),
+                    static_cast<T*>(summaries.get()), y);
+}
+
 void deerElk(Context& ctx, DType t, const k::ElkConfig& cfg, const ElkBuffers& in, void* y) {
   if (cfg.T <= 0 || cfg.B <= 0 || cfg.n <= 0) return;
   switch (t) {
-    case DType::Float32: return launchElk<float>(ctx, cfg, in, static_cast<float*>(y));
-    case DType::Float64: return launchElk<double>(ctx, cfg, in, static_cast<double*>(y));
+    case DType::Float32:
+      return cfg.dense ? launchElkDense<float>(ctx, cfg, in, static_cast<float*>(y))
+                       : launchElk<float>(ctx, cfg, in, static_cast<float*>(y));
+    case DType::Float64:
+      return cfg.dense ? launchElkDense<double>(ctx, cfg, in, static_cast<double*>(y))
+                       : launchElk<double>(ctx, cfg, in, static_cast<double*>(y));
     case DType::Int32: break;
   }
   fail(Code::Internal, "deer.elk: dtype ", dtypeName(t), " is not supported");

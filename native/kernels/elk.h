@@ -44,6 +44,7 @@ namespace antler::kernels {
 
 struct ElkConfig {
   int64_t T = 0, B = 0, n = 0;
+  bool dense = false;  // a is the dense Jacobian [T, B, n, n] (elk_dense.h)
   ANTLER_HD int64_t chains() const { return B * n; }
   ANTLER_HD int64_t at(int64_t t, int64_t chain) const { return t * B * n + chain; }
 };

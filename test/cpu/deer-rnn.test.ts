@@ -92,7 +92,7 @@ describe(`nn.GRU / LSTM / RNN follow PyTorch's equations (seed ${SEED})`, () => 
   ];
   for (const kind of KINDS)
     for (const c of configs)
-      for (const mode of ['sequential', 'deer', 'quasi'] as const)
+      for (const mode of ['sequential', 'deer', 'quasi', 'elk', 'quasi-elk'] as const)
         test(`${kind} ${JSON.stringify(c)} mode ${mode}`, () => {
           const T = rng.int(1, 9), B = rng.int(1, 3), inSize = rng.int(1, 5), H = rng.int(1, 5);
           const dirs = c.bidirectional ? 2 : 1;
@@ -321,7 +321,7 @@ describe(`DEER equals sequential at T = 10,000 (seed ${SEED})`, () => {
     ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(deer.grads[i], seq.grads[i], tol, `gradient of ${name}`));
   });
 
-  test.each(['quasi', 'elk'] as const)('%s converges to the sequential answer (GRU, H = 8, T = 10,000, float64)', (mode) => {
+  test.each(['quasi', 'elk', 'quasi-elk'] as const)('%s converges to the sequential answer (GRU, H = 8, T = 10,000, float64)', (mode) => {
     const v = randomCell('gru', T, B, 8, 'float64');
     const w = Float64Array.from(randomArray(rng, T * B * 8));
     const seq = solveWithGrads('gru', v, 'float64', w, { mode: 'sequential' });
@@ -369,21 +369,30 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     for (const r of s.residual) expect(r).toBeLessThan(1e-4);
   });
 
-  test("ELK converges where plain DEER diverges, and takes over DEER's divergent iterations", () => {
+  test("ELK and quasi-ELK converge where plain DEER diverges, and take over DEER's and quasi-DEER's divergent iterations", () => {
     const T = 1000, B = 3, H = 8;
     const v = randomCell('gru', T, B, H, 'float64', 4);
     v.values[0] = v.values[0].map((a) => a * 4);
     const seq = solve('gru', v, 'float64', { mode: 'sequential' });
-    const elk = solve('gru', v, 'float64', { mode: 'elk', maxIters: 300 });
-    expect(elk.stats.mode).toBe('elk');
-    expect(elk.stats.fallback).toBe(false);
-    expect(elk.stats.converged.every(Boolean)).toBe(true);
-    expect(elk.stats.lambda).toBeGreaterThan(0);
-    relClose(elk.y, seq.y, 1e-10, 'elk y');
-    const deer = solve('gru', v, 'float64', { mode: 'deer', maxIters: 300 });
-    relClose(deer.y, seq.y, 1e-10, 'deer y');
-    // Whenever Newton diverged, ELK's damped steps (λ > 0) took over.
-    if (deer.stats.diverged) expect(deer.stats.lambda).toBeGreaterThan(0);
+    const iters: Record<string, number> = {};
+    for (const mode of ['elk', 'quasi-elk'] as const) {
+      const elk = solve('gru', v, 'float64', { mode, maxIters: 300 });
+      expect(elk.stats.mode).toBe(mode);
+      expect(elk.stats.fallback).toBe(false);
+      expect(elk.stats.converged.every(Boolean)).toBe(true);
+      expect(elk.stats.lambda).toBeGreaterThan(0);
+      relClose(elk.y, seq.y, 1e-10, `${mode} y`);
+      iters[mode] = elk.stats.iterations;
+    }
+    // The dense step is damped Newton: far fewer iterations than the diagonal model's.
+    expect(iters.elk).toBeLessThan(iters['quasi-elk']);
+    for (const mode of ['deer', 'quasi'] as const) {
+      const d = solve('gru', v, 'float64', { mode, maxIters: 300 });
+      relClose(d.y, seq.y, 1e-10, `${mode} y`);
+      expect(d.stats.fallback).toBe(false);
+      // Whenever Newton diverged, ELK's damped steps (λ > 0) took over.
+      if (d.stats.diverged) expect(d.stats.lambda).toBeGreaterThan(0);
+    }
   });
 
   test('strict: true throws NOT_CONVERGED instead of falling back', () => {

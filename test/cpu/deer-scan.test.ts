@@ -322,10 +322,139 @@ describe(`deer.elkStep: the Levenberg–Marquardt step as a Kalman smoother (see
   test('bad inputs', () => {
     const f64 = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
     const elk = antler.deer.elkStep;
-    expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /a has shape .*diagonal Jacobian \[T, B, n\]/);
+    expectAntlerError(() => elk(f64([3, 2, 4, 5]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /a has shape \[3, 2, 4, 5\]; expected the diagonal Jacobian \[T, B, n\] or the dense Jacobian \[T, B, n, n\]/);
+    expectAntlerError(() => elk(f64([3, 2]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /a has shape \[3, 2\]/);
+    expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 3]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /u has shape \[3, 2, 3\]; expected \[T, B, n\]/);
+    expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 3]), f64([2])), 'SHAPE_MISMATCH', /y0 has shape \[2, 3\]; expected \[B, n\]/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 5]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /u has shape/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 1, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /yhat has shape/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([3])), 'SHAPE_MISMATCH', /lambda has shape \[3\]; expected \[B\]/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), antler.zeros([2, 4]), f64([2])), 'DTYPE_MISMATCH', /y0 has dtype float32 but a has float64/);
+  });
+});
+
+// ---------------------------------------------------------------- dense ELK step
+
+/** Solves M X = R (M n×n, R n×k, row-major) by Gaussian elimination with partial pivoting, in float64. */
+function solveDense(n: number, M: Float64Array, R: Float64Array, k: number): Float64Array {
+  const a = Float64Array.from(M), x = Float64Array.from(R);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
+    for (let j = 0; j < n; j++) [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
+    for (let j = 0; j < k; j++) [x[c * k + j], x[p * k + j]] = [x[p * k + j], x[c * k + j]];
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = a[r * n + c] / a[c * n + c];
+      for (let j = 0; j < n; j++) a[r * n + j] -= f * a[c * n + j];
+      for (let j = 0; j < k; j++) x[r * k + j] -= f * x[c * k + j];
+    }
+  }
+  for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) x[r * k + j] /= a[r * n + r];
+  return x;
+}
+
+/**
+ * The float64 reference of the dense step: the normal equations of
+ *   Σ_t ‖y_t − F_t y_{t−1} − u_t‖² + λ Σ_t ‖y_t − ŷ_t‖²,  y_{−1} = y0,
+ * per batch element a block-tridiagonal system (diagonal blocks (1+λ)I +
+ * F_{t+1}ᵀF_{t+1}, off-diagonal −F_t below and −F_{t+1}ᵀ above) solved by
+ * block Gaussian elimination; no Kalman filter involved.
+ */
+function elkDenseRef(c: ElkCase, F: number[], u: number[], yhat: number[], y0: number[], lambda: number[]): Float64Array {
+  const { T, B, n } = c;
+  const nn = n * n;
+  const y = new Float64Array(T * B * n);
+  const Fat = (t: number, b: number) => F.slice((t * B + b) * nn, (t * B + b + 1) * nn);
+  const vAt = (v: number[], t: number, b: number) => v.slice((t * B + b) * n, (t * B + b + 1) * n);
+  const matVec = (M: ArrayLike<number>, v: ArrayLike<number>, trans: boolean) =>
+    Array.from({ length: n }, (_, i) => { let s = 0; for (let j = 0; j < n; j++) s += (trans ? M[j * n + i] : M[i * n + j]) * v[j]; return s; });
+  for (let b = 0; b < B; b++) {
+    const lam = lambda[b];
+    const Cp: Float64Array[] = [], dp: Float64Array[] = [];
+    for (let t = 0; t < T; t++) {
+      // Row t: L_t y_{t−1} + D_t y_t + U_t y_{t+1} = r_t with L_t = −F_t, U_t = −F_{t+1}ᵀ.
+      const D = new Float64Array(nn);
+      for (let i = 0; i < n; i++) D[i * n + i] = 1 + lam;
+      const r = vAt(u, t, b).map((v, i) => v + lam * yhat[(t * B + b) * n + i]);
+      let U: Float64Array | null = null;
+      if (t + 1 < T) {
+        const Fn = Fat(t + 1, b);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < n; k++) s += Fn[k * n + i] * Fn[k * n + j]; D[i * n + j] += s; }
+        const ftu = matVec(Fn, vAt(u, t + 1, b), true);
+        for (let i = 0; i < n; i++) r[i] -= ftu[i];
+        U = new Float64Array(nn);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) U[i * n + j] = -Fn[j * n + i];
+      }
+      if (t === 0) {
+        const fy = matVec(Fat(0, b), y0.slice(b * n, (b + 1) * n), false);
+        for (let i = 0; i < n; i++) r[i] += fy[i];
+      } else {
+        // Eliminate L_t = −F_t against the previous row: D −= L C'_{t−1}, r −= L d'_{t−1}.
+        const L = Fat(t, b).map((v) => -v);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < n; k++) s += L[i * n + k] * Cp[t - 1][k * n + j]; D[i * n + j] -= s; }
+          let s = 0; for (let k = 0; k < n; k++) s += L[i * n + k] * dp[t - 1][k];
+          r[i] -= s;
+        }
+      }
+      Cp.push(U ? solveDense(n, D, U, n) : new Float64Array(nn));
+      dp.push(solveDense(n, D, Float64Array.from(r), 1));
+    }
+    let next = dp[T - 1];
+    y.set(next, ((T - 1) * B + b) * n);
+    for (let t = T - 2; t >= 0; t--) {
+      const cy = matVec(Cp[t], next, false);
+      next = dp[t].map((v, i) => v - cy[i]);
+      y.set(next, (t * B + b) * n);
+    }
+  }
+  return y;
+}
+
+function elkDenseOperands(r: Rng, c: ElkCase, lambdas: number[], scale: number) {
+  const len = c.T * c.B * c.n;
+  return {
+    a: randomArray(r, len * c.n, -scale, scale).map((v) => v / Math.sqrt(c.n)), u: randomArray(r, len), yhat: randomArray(r, len, -2, 2),
+    y0: randomArray(r, c.B * c.n), lambda: lambdas,
+  };
+}
+
+function runElkDense(c: ElkCase, o: ReturnType<typeof elkDenseOperands>, dtype: DType): Float64Array {
+  return tidy(() => {
+    const seq = [c.T, c.B, c.n];
+    const y = antler.deer.elkStep(tensor(o.a, [...seq, c.n], { dtype }), tensor(o.u, seq, { dtype }), tensor(o.yhat, seq, { dtype }),
+      tensor(o.y0, [c.B, c.n], { dtype }), tensor(o.lambda, [c.B], { dtype }));
+    expect(y.shape).toEqual(seq);
+    return Float64Array.from(y.dataSync());
+  });
+}
+
+describe(`deer.elkStep with the dense Jacobian: the damped Newton step (seed ${SEED})`, () => {
+  // T = 900 with B = 1 takes the CPU's chunked three-phase path (fewer batch elements than threads).
+  const cases: ElkCase[] = [{ T: 1, B: 1, n: 1 }, { T: 9, B: 3, n: 2 }, { T: 40, B: 2, n: 5 }, { T: 900, B: 1, n: 3 }, { T: 600, B: 3, n: 4 }];
+  for (const c of cases)
+    test(`${JSON.stringify(c)}: equals the block-tridiagonal normal equations in float64 for λ from 0 to 1e6`, () => {
+      const lambdas = Array.from({ length: c.B }, (_, b) => [0.37, 1e-3, 1e6][b % 3] * rng.uniform(1, 2));
+      // ‖F‖ up to about 1.5 on short sequences (the undamped recurrence may grow); smaller on long ones.
+      const o = elkDenseOperands(rng, c, lambdas, c.T > 100 ? 0.6 : 1.5);
+      const ref = elkDenseRef(c, o.a, o.u, o.yhat, o.y0, o.lambda);
+      expectClose(runElkDense(c, o, 'float64'), ref, 1e-10, 1e-10, 'y (float64)');
+      expectClose(runElkDense(c, o, 'float32'), ref, 2e-4, 2e-4, 'y (float32)');
+    });
+
+  test('λ = 0 is the Newton step: deer.scan with the dense Jacobian', () => {
+    const c = { T: 700, B: 1, n: 3 };
+    const o = elkDenseOperands(rng, c, [0], 0.6);
+    const viaScan = runScan({ ...c, diagonal: false }, o.a, o.u, o.y0, 'float64');
+    expectClose(runElkDense(c, o, 'float64'), viaScan, 1e-11, 1e-11, 'y');
+  });
+
+  test('a diagonal F gives the quasi-ELK step', () => {
+    const c = { T: 30, B: 2, n: 3 };
+    const diag = elkOperands(rng, c, [0.8, 40]);
+    const F = new Array<number>(c.T * c.B * c.n * c.n).fill(0);
+    diag.a.forEach((v, k) => (F[k * c.n + (k % c.n)] = v));
+    expectClose(runElkDense(c, { ...diag, a: F }, 'float64'), runElk(c, diag, 'float64'), 1e-12, 1e-12, 'y');
   });
 });

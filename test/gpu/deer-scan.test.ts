@@ -58,3 +58,25 @@ run(`deer.elkStep on CUDA matches the CPU (seed ${rng.seed})`, () => {
         expectClose(on('cuda'), on('cpu'), tol, tol, 'y');
       });
 });
+
+run(`deer.elkStep with the dense Jacobian on CUDA matches the CPU (seed ${rng.seed})`, () => {
+  // B = 1 over a long T takes the chunked path (six kernels); n = 40 has more entries than a block has
+  // threads; B = 2000 has more tasks than blocks in flight (blocks loop over tasks).
+  const cases = [{ T: 1, B: 1, n: 1 }, { T: 3000, B: 1, n: 4 }, { T: 500, B: 3, n: 40 }, { T: 50, B: 2000, n: 2 }];
+  for (const dtype of ['float64', 'float32'] as DType[])
+    for (const c of cases)
+      test(`${dtype} ${JSON.stringify(c)}`, () => {
+        const len = c.T * c.B * c.n;
+        const F = randomArray(rng, len * c.n, -0.9, 0.9).map((v) => v / Math.sqrt(c.n)), u = randomArray(rng, len), yhat = randomArray(rng, len);
+        const y0 = randomArray(rng, c.B * c.n);
+        const lambda = Array.from({ length: c.B }, (_, b) => [0, 0.3, 1e4][b % 3]);
+        const on = (device: 'cpu' | 'cuda') => tidy(() => {
+          const seq = [c.T, c.B, c.n];
+          const y = antler.deer.elkStep(tensor(F, [...seq, c.n], { dtype, device }), tensor(u, seq, { dtype, device }),
+            tensor(yhat, seq, { dtype, device }), tensor(y0, [c.B, c.n], { dtype, device }), tensor(lambda, [c.B], { dtype, device }));
+          return Float64Array.from(y.dataSync());
+        });
+        const tol = dtype === 'float64' ? 1e-10 : 1e-3;
+        expectClose(on('cuda'), on('cpu'), tol, tol, 'y');
+      });
+});
