@@ -61,7 +61,10 @@ export interface DeerOptions {
   atol?: number;
   /** Relative residual tolerance, times ‖f‖∞ of the sequence (default 1e-6 float32, 1e-12 float64). */
   rtol?: number;
-  /** Iterations per chunk before falling back (default min(T, 100); min(T + 20, 100) for the damped 'elk' and 'quasi-elk'). */
+  /**
+   * Iterations per chunk before falling back (default min(T, 100); min(T + 50, 150) for the damped
+   * 'elk' and 'quasi-elk'). After a divergence in 'deer' or 'quasi', ELK continues with what is left.
+   */
   maxIters?: number;
   /** A first guess for y [T, B, n]. */
   initialGuess?: Tensor;
@@ -464,10 +467,13 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
     });
     lin.f.dispose();
     const accept = set.active.map((_, l) => Number.isFinite(ss[l]) && (first || ss[l] < merit[l]));
-    if (first) {
+    if (first || accept.every(Boolean)) {
       set.set('base', set.get('y').clone());
       set.set('a', lin.J!);
       set.set('u', lin.b!);
+    } else if (!accept.some(Boolean)) {
+      lin.J!.dispose();
+      lin.b!.dispose();
     } else {
       // Per sequence: the candidate and its linearisation where accepted, the old base where not.
       const keepNew = tensor(accept.map(Number), [1, accept.length, 1], place);
@@ -535,9 +541,10 @@ function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode)
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) fail('INVALID_ARGUMENT', `deer: ${name} must be a finite number >= ${lo}; got ${describe(v)}`);
     return v;
   };
-  // Newton and quasi-DEER are exact after T iterations; damped steps are not, so ELK gets 20 more.
+  // Newton and quasi-DEER are exact after T iterations; damped steps are not (λ starts at 1 and
+  // shrinks 8× per accepted step), so ELK gets 50 more and a higher cap.
   const damped = mode === 'elk' || mode === 'quasi-elk';
-  const maxIters = num(o.maxIters, 'maxIters', Math.min(Math.max(T, 1) + (damped ? 20 : 0), 100), 1);
+  const maxIters = num(o.maxIters, 'maxIters', damped ? Math.min(Math.max(T, 1) + 50, 150) : Math.min(Math.max(T, 1), 100), 1);
   if (!Number.isInteger(maxIters)) fail('INVALID_ARGUMENT', `deer: maxIters must be an integer; got ${maxIters}`);
   return {
     atol: num(o.atol, 'atol', f64 ? 1e-12 : 1e-6, 0),

@@ -127,9 +127,12 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   std::vector<T> P(static_cast<size_t>(cfg.T * cfg.B * nn));
   T* m = y;
 
-  int64_t chunks = 1;
+  // Threads only when the work pays for waking them; chunks (more work in
+  // all, but parallel over time) only then, for fewer batch elements than threads.
   const int64_t threads = numThreads();
-  if (cfg.T >= kElkChunkMinSteps && cfg.B < threads) {
+  const bool parallel = threads > 1 && cfg.T * cfg.B * nn * n >= 32768;
+  int64_t chunks = 1;
+  if (parallel && cfg.T >= kElkChunkMinSteps && cfg.B < threads) {
     chunks = (threads + cfg.B - 1) / cfg.B;
     if (chunks > cfg.T / kElkMinChunkSteps) chunks = cfg.T / kElkMinChunkSteps;
     if (chunks < 1) chunks = 1;
@@ -137,10 +140,15 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   const k::ScanChunks plan = k::scanChunks(cfg.T, chunks);
   chunks = plan.count;
   const int64_t tasks = cfg.B * chunks;
-  // The group's scratch: one workspace per task (tasks are few: at most B·threads).
-  std::vector<T> ws(static_cast<size_t>(tasks * wsSize));
-  auto wsOf = [&](int64_t task) { return ws.data() + task * wsSize; };
-  const bool parallel = tasks > 1 && cfg.T * nn * n >= 32768;
+  // One workspace per OpenMP thread.
+  std::vector<T> ws(static_cast<size_t>((parallel ? threads : 1) * wsSize));
+  auto wsOf = [&](int64_t) {
+#if defined(_OPENMP)
+    return ws.data() + (parallel ? static_cast<int64_t>(omp_get_thread_num()) : 0) * wsSize;
+#else
+    return ws.data();
+#endif
+  };
 
   if (chunks == 1) {
 #if defined(_OPENMP)

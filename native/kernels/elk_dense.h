@@ -26,9 +26,11 @@
 // an affine recurrence whose maps (E, g) compose as (E_t E, E_t g + g_t).
 //
 // Every routine runs on a group of `lanes` cooperating workers: one CPU
-// thread (SerialLanes) or a CUDA thread block (cuda/elk.cu). Workers split
-// the entries of each result, and `sync()` separates a phase that writes a
-// buffer from one that reads it; every routine returns synchronised. Buffers
+// thread (SerialLanes) or a CUDA thread block (cuda/elk_dense.cuh). Workers
+// split the entries of each result, and `sync()` separates a phase that
+// writes a buffer from one that reads it. The building blocks lanesProduct,
+// lanesApply and denseCopy are one phase each and leave the sync to their
+// caller; every other routine returns synchronised. Buffers
 // live in a per-group workspace (elkDenseWorkspace() values) except the
 // operands and results in global memory.
 //
@@ -86,7 +88,7 @@ ANTLER_HD T entryOf(const T* X, int64_t n, bool trans, int64_t i, int64_t j) {
   return trans ? X[j * n + i] : X[i * n + j];
 }
 
-// Entry (i, j) of op(X)·op(Y), times alpha, plus add[i, j] when add is not null.
+// Entry (i, j) of op(X)·op(Y).
 template <typename T>
 ANTLER_HD T productEntry(const T* X, bool tx, const T* Y, bool ty, int64_t n, int64_t i, int64_t j) {
   T acc = T(0);
@@ -191,6 +193,17 @@ ANTLER_HD void denseKalmanCombine(const Lanes& L, int64_t n, const DenseElement<
   // C = (A_l DC) A_lᵀ + C_l.
   lanesProduct(L, n, r.C, w.D, false, l.A, true, T(1), l.C);
   L.sync();
+  // C and J are symmetric in exact arithmetic, and D⁻ᵀ = (I + J_l C_e)⁻¹ relies
+  // on it: average each off-diagonal pair so rounding cannot accumulate
+  // asymmetry over long folds. A lane owns the pair (i, j), (j, i) with i < j.
+  for (int64_t x = L.lane(); x < n * n; x += L.count()) {
+    const int64_t i = x / n, j = x - i * n;
+    if (i >= j) continue;
+    const T c = (r.C[i * n + j] + r.C[j * n + i]) / T(2), q = (r.J[i * n + j] + r.J[j * n + i]) / T(2);
+    r.C[i * n + j] = r.C[j * n + i] = c;
+    r.J[i * n + j] = r.J[j * n + i] = q;
+  }
+  L.sync();
 }
 
 // The element of step t of batch element b, into e.
@@ -274,7 +287,7 @@ ANTLER_HD void denseFilterFold(const Lanes& L, const ElkConfig& cfg, const ElkIn
 }
 
 // The smoother's map (E, g) of step t into E (n×n) and g (n), from the
-// filtered m and P (step T−1: E = 0, g = m); ws: 3n² + 2n values (FP, M, M⁻¹, then v, f and the pivot).
+// filtered m and P (step T−1: E = 0, g = m); ws: 3n² + 2n + 1 values (FP, M, M⁻¹, then v, f and the pivot).
 template <typename T, typename Lanes>
 ANTLER_HD void denseSmootherStep(const Lanes& L, const ElkConfig& cfg, const ElkInputs<T>& in, const T* m,
                                  const T* P, int64_t t, int64_t b, T* E, T* g, T* ws) {

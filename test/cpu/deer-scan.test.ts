@@ -431,8 +431,9 @@ function runElkDense(c: ElkCase, o: ReturnType<typeof elkDenseOperands>, dtype: 
 }
 
 describe(`deer.elkStep with the dense Jacobian: the damped Newton step (seed ${SEED})`, () => {
-  // T = 900 with B = 1 takes the CPU's chunked three-phase path (fewer batch elements than threads).
-  const cases: ElkCase[] = [{ T: 1, B: 1, n: 1 }, { T: 9, B: 3, n: 2 }, { T: 40, B: 2, n: 5 }, { T: 900, B: 1, n: 3 }, { T: 600, B: 3, n: 4 }];
+  // T = 1500, B = 1, n = 3 takes the CPU's chunked three-phase path (fewer batch elements than threads,
+  // T·n³ large enough for threads) when there are 2 or more threads.
+  const cases: ElkCase[] = [{ T: 1, B: 1, n: 1 }, { T: 9, B: 3, n: 2 }, { T: 40, B: 2, n: 5 }, { T: 1500, B: 1, n: 3 }, { T: 600, B: 3, n: 4 }];
   for (const c of cases)
     test(`${JSON.stringify(c)}: equals the block-tridiagonal normal equations in float64 for λ from 0 to 1e6`, () => {
       const lambdas = Array.from({ length: c.B }, (_, b) => [0.37, 1e-3, 1e6][b % 3] * rng.uniform(1, 2));
@@ -444,7 +445,7 @@ describe(`deer.elkStep with the dense Jacobian: the damped Newton step (seed ${S
     });
 
   test('λ = 0 is the Newton step: deer.scan with the dense Jacobian', () => {
-    const c = { T: 700, B: 1, n: 3 };
+    const c = { T: 1300, B: 1, n: 3 };
     const o = elkDenseOperands(rng, c, [0], 0.6);
     const viaScan = runScan({ ...c, diagonal: false }, o.a, o.u, o.y0, 'float64');
     expectClose(runElkDense(c, o, 'float64'), viaScan, 1e-11, 1e-11, 'y');
