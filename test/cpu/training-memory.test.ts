@@ -1,7 +1,7 @@
 /**
  * A long manual training loop (zeroGrad, tidy(forward + loss + backward),
  * step) must not grow: native tensor counts and bytes exactly flat after
- * warm-up, and process RSS within 5% once the heap has been collected.
+ * warm-up, and process RSS grows by less than 5% once the heap has been collected.
  */
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -103,20 +103,22 @@ function checkCounts(r: LoopResult): void {
   expect(r.ms).toBeLessThan(20_000);
 }
 
+// A leak grows RSS; a drop is the allocator or the GC giving pages back (seen at −5.8% in CI when other
+// suites ran in parallel workers), so only growth fails.
 function checkRss(r: LoopResult): void {
   const growth = r.rss10000 / r.rss1000 - 1;
-  if (!(Math.abs(growth) < 0.05))
+  if (!(growth < 0.05))
     throw new Error(`RSS went from ${(r.rss1000 / 2 ** 20).toFixed(1)} MiB at step 1,000 to ${(r.rss10000 / 2 ** 20).toFixed(1)} MiB at step 10,000 (${(growth * 100).toFixed(1)}%) (seed ${SEED})`);
 }
 
 describe(`10,000 training steps keep memory flat (seed ${SEED})`, () => {
-  test('synchronous loop: numTensors and numBytes identical from step 10 to 10,000; RSS within 5% from step 1,000', async () => {
+  test('synchronous loop: numTensors and numBytes identical from step 10 to 10,000; RSS grows by less than 5% from step 1,000', async () => {
     const r = await trainingLoop();
     checkCounts(r);
     checkRss(r);
   }, 60_000);
 
-  test('loop that yields to the event loop every 100 steps: the same, and RSS within 5%', async () => {
+  test('loop that yields to the event loop every 100 steps: the same, and RSS grows by less than 5%', async () => {
     const r = await trainingLoop(100);
     checkCounts(r);
     checkRss(r);

@@ -30,6 +30,7 @@
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
 namespace emu {
@@ -51,7 +52,10 @@ inline ucontext_t schedulerContext;
 inline jmp_buf scheduler;
 inline Fiber* current = nullptr;
 inline std::function<void()>* body = nullptr;
-inline int64_t barriers = 0;
+inline int64_t barriers = 0, launches = 0;
+// The block's dynamic shared memory (extern __shared__ arrays point here), NaN-filled per block.
+inline std::vector<double> sharedStore;
+inline unsigned char* shared = nullptr;
 
 [[noreturn]] inline void fiberEntry() {
   (*body)();
@@ -77,18 +81,37 @@ inline void yield() {
   if (_setjmp(current->at) == 0) _longjmp(scheduler, 1);
 }
 
-// Runs kernel(args...) on `grid` blocks of `threads` threads.
+inline std::mt19937& rng() {
+  static std::mt19937 r(1);
+  return r;
+}
+
+// Runs kernel(args...) on a grid of blocks of `block` threads (x only), with
+// `sharedBytes` of dynamic shared memory per block.
 template <typename Kernel, typename... Args>
-void launch(std::mt19937& rng, Kernel kernel, unsigned grid, unsigned threads, Args... args) {
-  std::vector<unsigned> order(grid);
+void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... args) {
+  if (block.y != 1 || block.z != 1 || grid.z != 1) {
+    std::fprintf(stderr, "emu: only 1-D blocks and 2-D grids are emulated\n");
+    std::exit(3);
+  }
+  if (grid.x == 0 || grid.y == 0 || block.x == 0 || block.x > 1024) {
+    std::fprintf(stderr, "emu: invalid launch: grid (%u, %u), block %u\n", grid.x, grid.y, block.x);
+    std::exit(3);
+  }
+  ++launches;
+  const unsigned threads = block.x;
+  std::vector<unsigned> order(grid.x * grid.y);
   std::iota(order.begin(), order.end(), 0u);
-  std::shuffle(order.begin(), order.end(), rng);
+  std::shuffle(order.begin(), order.end(), rng());
   std::function<void()> run = [&] { kernel(args...); };
   body = &run;
-  gDim = {grid, 1, 1};
-  bDim = {threads, 1, 1};
-  for (unsigned b : order) {
-    bIdx = {b, 0, 0};
+  gDim = grid;
+  bDim = block;
+  for (unsigned flat : order) {
+    bIdx = {flat % grid.x, flat / grid.x, 0};
+    const unsigned b = flat;
+    sharedStore.assign((sharedBytes + sizeof(double) - 1) / sizeof(double), __builtin_nan(""));
+    shared = reinterpret_cast<unsigned char*>(sharedStore.data());
     std::vector<std::unique_ptr<Fiber>> fibers;
     for (unsigned t = 0; t < threads; ++t) {
       auto f = std::make_unique<Fiber>();
@@ -102,7 +125,7 @@ void launch(std::mt19937& rng, Kernel kernel, unsigned grid, unsigned threads, A
     std::vector<unsigned> lanes(threads);
     std::iota(lanes.begin(), lanes.end(), 0u);
     for (;;) {
-      std::shuffle(lanes.begin(), lanes.end(), rng);
+      std::shuffle(lanes.begin(), lanes.end(), rng());
       size_t live = 0, finished = 0;
       for (unsigned t : lanes) {
         if (fibers[t]->done) continue;
@@ -128,6 +151,9 @@ void launch(std::mt19937& rng, Kernel kernel, unsigned grid, unsigned threads, A
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+#define __shared__ static
 #define threadIdx (::emu::tIdx)
 #define blockIdx (::emu::bIdx)
 #define blockDim (::emu::bDim)

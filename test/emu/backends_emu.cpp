@@ -1,0 +1,255 @@
+// The CUDA backend's DEER launchers (native/cuda/scan.cu, cells.cu, elk.cu),
+// rewritten for the host by transform.js and run under cuda_emu.h (with the
+// backend's own ops.cuh and common.cuh over include/cuda_runtime.h), against
+// the CPU backend (native/cpu/*.cpp) on the same random inputs. Scratch,
+// shared memory and outputs start as NaN, so an element read before it is
+// written, or never written, shows. Prints one line per check and
+// "emulation: N passed, M failed"; exits 1 on a failure.
+// Usage: backends_emu SEED
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+// clang-format off
+#include "../../native/cpu/ops.h"
+#include "../../native/cuda/ops.cuh"
+// clang-format on
+
+using antler::DType;
+namespace k = antler::kernels;
+
+static std::mt19937 gen;
+static int passed = 0, failed = 0;
+
+template <typename T>
+struct Buf {
+  std::vector<T> v;
+  explicit Buf(size_t n, double lo = -1, double hi = 1) : v(n) {
+    std::uniform_real_distribution<double> U(lo, hi);
+    for (auto& x : v) x = static_cast<T>(U(gen));
+  }
+  static Buf nan(size_t n) {
+    Buf b(0);
+    b.v.assign(n, std::numeric_limits<T>::quiet_NaN());
+    return b;
+  }
+  T* p() { return v.data(); }
+};
+
+template <typename T>
+constexpr DType dtypeOf() {
+  return sizeof(T) == 8 ? DType::Float64 : DType::Float32;
+}
+
+// max |a − b| / max(1, |b|) over the elements; NaN anywhere is infinite.
+template <typename T>
+static double diff(const Buf<T>& a, const Buf<T>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < b.v.size(); ++i) {
+    const double d = std::fabs(double(a.v[i]) - double(b.v[i])) / std::max(1.0, std::fabs(double(b.v[i])));
+    if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
+  }
+  return worst;
+}
+
+template <typename T>
+static void check(const std::string& what, const Buf<T>& gpu, const Buf<T>& cpu, double tolScale = 1) {
+  const double tol = (sizeof(T) == 8 ? 1e-10 : 2e-4) * tolScale;
+  const double d = diff(gpu, cpu);
+  const bool ok = d <= tol;
+  (ok ? passed : failed) += 1;
+  std::printf("%s %s %s: %.3g\n", ok ? "ok" : "FAIL", sizeof(T) == 8 ? "float64" : "float32", what.c_str(), d);
+}
+
+// ---------------------------------------------------------------- scan
+
+struct ScanCase {
+  int64_t T, B, n;
+  bool diagonal;
+  int sms, optin;
+};
+
+// A device context as the backend's: the emulated pool, `sms` multiprocessors.
+struct EmuContext {
+  antler::cuda::CachingAllocator pool{0, nullptr};
+  antler::cuda::Context ctx;
+  explicit EmuContext(int sms) {
+    ctx.multiprocessors = sms;
+    ctx.pool = &pool;
+  }
+};
+
+template <typename T>
+static void scanCase(const ScanCase& c) {
+  EmuContext ec(c.sms);
+  antler::cuda::Context& ctx = ec.ctx;
+  emu::sharedOptin = c.optin;
+  const k::ScanConfig cfg{c.T, c.B, c.n, c.diagonal};
+  const size_t as = static_cast<size_t>(c.diagonal ? c.n : c.n * c.n), seq = static_cast<size_t>(c.T * c.B * c.n);
+  const double bound = c.diagonal ? 0.95 : 0.95 / std::sqrt(double(c.n));
+  Buf<T> A(c.T * c.B * as, -bound, bound), b(seq), y0(c.B * c.n), gy(seq);
+  antler::ScanInputs in;
+  in.A = A.p();
+  in.b = b.p();
+  in.y0 = y0.p();
+  auto yG = Buf<T>::nan(seq), yC = Buf<T>::nan(seq);
+  antler::cuda::deerScan(ctx, dtypeOf<T>(), cfg, in, yG.p());
+  antler::cpu::deerScan(dtypeOf<T>(), cfg, in, yC.p());
+  auto gAG = Buf<T>::nan(A.v.size()), gbG = Buf<T>::nan(seq), gy0G = Buf<T>::nan(y0.v.size());
+  auto gAC = Buf<T>::nan(A.v.size()), gbC = Buf<T>::nan(seq), gy0C = Buf<T>::nan(y0.v.size());
+  antler::cuda::deerScanBackward(ctx, dtypeOf<T>(), cfg, in, yC.p(), gy.p(), gAG.p(), gbG.p(), gy0G.p());
+  antler::cpu::deerScanBackward(dtypeOf<T>(), cfg, in, yC.p(), gy.p(), gAC.p(), gbC.p(), gy0C.p());
+  char name[160];
+  std::snprintf(name, sizeof name, "deerScan %s T=%lld B=%lld n=%lld sms=%d optin=%d", c.diagonal ? "diagonal" : "dense",
+                (long long)c.T, (long long)c.B, (long long)c.n, c.sms, c.optin);
+  check(std::string(name) + " y", yG, yC);
+  check(std::string(name) + " gA", gAG, gAC);
+  check(std::string(name) + " gb", gbG, gbC);
+  check(std::string(name) + " gy0", gy0G, gy0C);
+}
+
+// ---------------------------------------------------------------- cells
+
+struct CellCase {
+  k::CellKind kind;
+  int64_t T, B, H;
+  int sms;
+};
+
+static const char* kindName(k::CellKind kind) {
+  switch (kind) {
+    case k::CellKind::Gru: return "gru";
+    case k::CellKind::Lstm: return "lstm";
+    case k::CellKind::RnnTanh: return "rnn_tanh";
+    case k::CellKind::RnnRelu: return "rnn_relu";
+  }
+  return "?";
+}
+
+template <typename T>
+static void cellCase(const CellCase& c) {
+  EmuContext ec(c.sms);
+  antler::cuda::Context& ctx = ec.ctx;
+  const k::CellConfig cfg{c.kind, c.T, c.B, c.H};
+  const int64_t G = cfg.G(), n = cfg.n();
+  const double w = 1.0 / std::sqrt(double(c.H));
+  Buf<T> xp(c.T * c.B * G, -2, 2), Whh(G * c.H, -w, w), bhh(G, -w, w), y0(c.B * n, -0.5, 0.5), g(c.T * c.B * n);
+  antler::CellInputs in;
+  in.xp = xp.p();
+  in.Whh = Whh.p();
+  in.bhh = bhh.p();
+  in.y0 = y0.p();
+  const DType t = dtypeOf<T>();
+  char name[160];
+  std::snprintf(name, sizeof name, "%s T=%lld B=%lld H=%lld sms=%d", kindName(c.kind), (long long)c.T, (long long)c.B,
+                (long long)c.H, c.sms);
+  const std::string base(name);
+
+  // The sequential walk; its y is the state the other entries take.
+  auto yG = Buf<T>::nan(c.T * c.B * n), yC = Buf<T>::nan(c.T * c.B * n);
+  antler::cuda::cellSequential(ctx, t, cfg, in, yG.p());
+  antler::cpu::cellSequential(t, cfg, in, yC.p());
+  check("cellSequential " + base, yG, yC, 10);
+  in.y = yC.p();
+
+  for (const auto jac : {k::CellJacobian::Dense, k::CellJacobian::Diagonal}) {
+    const int64_t js = jac == k::CellJacobian::Dense ? n * n : n;
+    auto fG = Buf<T>::nan(c.T * c.B * n), JG = Buf<T>::nan(c.T * c.B * js), bG = Buf<T>::nan(c.T * c.B * n);
+    auto fC = Buf<T>::nan(c.T * c.B * n), JC = Buf<T>::nan(c.T * c.B * js), bC = Buf<T>::nan(c.T * c.B * n);
+    antler::cuda::cellLinearize(ctx, t, cfg, jac, in, fG.p(), JG.p(), bG.p());
+    antler::cpu::cellLinearize(t, cfg, jac, in, fC.p(), JC.p(), bC.p());
+    const std::string j = jac == k::CellJacobian::Dense ? " dense" : " diagonal";
+    check("cellLinearize" + j + " f " + base, fG, fC);
+    check("cellLinearize" + j + " J " + base, JG, JC);
+    check("cellLinearize" + j + " bOff " + base, bG, bC);
+  }
+
+  for (const bool adjoint : {false, true}) {
+    auto gxpG = Buf<T>::nan(xp.v.size()), ghhG = Buf<T>::nan(xp.v.size()), gy0G = Buf<T>::nan(y0.v.size());
+    auto gxpC = Buf<T>::nan(xp.v.size()), ghhC = Buf<T>::nan(xp.v.size()), gy0C = Buf<T>::nan(y0.v.size());
+    antler::cuda::cellBackward(ctx, t, cfg, in, g.p(), adjoint, gxpG.p(), ghhG.p(), gy0G.p());
+    antler::cpu::cellBackward(t, cfg, in, g.p(), adjoint, gxpC.p(), ghhC.p(), gy0C.p());
+    const std::string a = adjoint ? " adjoint " : " bptt ";
+    check("cellBackward" + a + "gxp " + base, gxpG, gxpC, 10);
+    check("cellBackward" + a + "ghh " + base, ghhG, ghhC, 10);
+    check("cellBackward" + a + "gy0 " + base, gy0G, gy0C, 10);
+  }
+}
+
+// ---------------------------------------------------------------- ELK
+
+struct ElkCase {
+  int64_t T, B, n;
+  bool dense;
+  int sms;
+};
+
+template <typename T>
+static void elkCase(const ElkCase& c) {
+  EmuContext ec(c.sms);
+  antler::cuda::Context& ctx = ec.ctx;
+  const k::ElkConfig cfg{c.T, c.B, c.n, c.dense};
+  const size_t seq = static_cast<size_t>(c.T * c.B * c.n);
+  const double bound = c.dense ? 1.2 / std::sqrt(double(c.n)) : 1.2;
+  Buf<T> a(seq * (c.dense ? c.n : 1), -bound, bound), u(seq), yhat(seq), y0(c.B * c.n);
+  Buf<T> lambda(c.B);
+  const double lams[] = {0.0, 0.3, 1e4};
+  for (int64_t b = 0; b < c.B; ++b) lambda.v[b] = static_cast<T>(lams[b % 3]);
+  antler::ElkBuffers in;
+  in.a = a.p();
+  in.u = u.p();
+  in.yhat = yhat.p();
+  in.y0 = y0.p();
+  in.lambda = lambda.p();
+  auto yG = Buf<T>::nan(seq), yC = Buf<T>::nan(seq);
+  antler::cuda::deerElk(ctx, dtypeOf<T>(), cfg, in, yG.p());
+  antler::cpu::deerElk(dtypeOf<T>(), cfg, in, yC.p());
+  char name[160];
+  std::snprintf(name, sizeof name, "deerElk %s T=%lld B=%lld n=%lld sms=%d", c.dense ? "dense" : "diagonal",
+                (long long)c.T, (long long)c.B, (long long)c.n, c.sms);
+  check(name, yG, yC, 100);
+}
+
+int main(int argc, char** argv) {
+  const unsigned seed = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
+  gen.seed(seed);
+  emu::rng().seed(seed + 1);
+  // Scan: one chunk and many, T not a multiple of the chunk length, n above the
+  // block's threads, dense compose in shared memory and in global scratch.
+  const ScanCase scans[] = {{1, 1, 1, false, 4, 232448},   {37, 3, 4, false, 4, 232448}, {500, 2, 5, true, 8, 232448},
+                            {300, 1, 6, false, 16, 232448}, {40, 2, 130, false, 2, 4096}, {200, 3, 300, true, 1, 232448},
+                            {1000, 70, 3, true, 4, 232448}, {90, 1, 9, false, 32, 1024}};
+  // Cells: every kind; H above a warp and above the block (256 threads); B above the grid's blocks.
+  const CellCase cells[] = {{k::CellKind::Gru, 7, 3, 5, 4},       {k::CellKind::Lstm, 7, 3, 5, 4},
+                            {k::CellKind::RnnTanh, 7, 3, 5, 4},   {k::CellKind::RnnRelu, 7, 3, 5, 4},
+                            {k::CellKind::Gru, 12, 2, 40, 2},     {k::CellKind::Lstm, 9, 2, 40, 2},
+                            {k::CellKind::Gru, 3, 1, 300, 1},     {k::CellKind::Lstm, 3, 1, 270, 1},
+                            {k::CellKind::RnnTanh, 20, 40, 3, 1}, {k::CellKind::RnnRelu, 5, 2, 33, 2}};
+  // An LSTM whose state (2n values) and gates (G values) exceed 48 KB of shared memory in float64: the
+  // walks read them from global memory instead.
+  const CellCase wide = {k::CellKind::Lstm, 2, 1, 1600, 1};
+  // ELK: diagonal and dense, one chunk and many.
+  const ElkCase elks[] = {{1, 1, 1, false, 4},   {3000, 1, 1, false, 4}, {700, 2, 3, false, 8}, {200, 64, 30, false, 2},
+                          {1, 1, 1, true, 4},    {700, 1, 3, true, 8},   {120, 3, 18, true, 2}, {40, 20, 2, true, 1}};
+  for (const auto& c : scans) {
+    scanCase<double>(c);
+    scanCase<float>(c);
+  }
+  for (const auto& c : cells) {
+    cellCase<double>(c);
+    cellCase<float>(c);
+  }
+  cellCase<double>(wide);
+  for (const auto& c : elks) {
+    elkCase<double>(c);
+    elkCase<float>(c);
+  }
+  std::printf("emulation: %d passed, %d failed (%lld launches, %lld block-wide barriers)\n", passed, failed,
+              static_cast<long long>(emu::launches), static_cast<long long>(emu::barriers));
+  return failed ? 1 : 0;
+}
