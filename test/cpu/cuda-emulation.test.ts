@@ -1,6 +1,6 @@
 /**
- * The CUDA backend's DEER launchers and kernels (native/cuda/scan.cu,
- * cells.cu, elk.cu with elk_dense.cuh), which this machine cannot run on a
+ * The CUDA backend's DEER and SRU launchers and kernels (native/cuda/scan.cu,
+ * cells.cu, elk.cu with elk_dense.cuh, sru.cu), which this machine cannot run on a
  * GPU, run from their own source under a host emulation (test/emu/: one fiber
  * per CUDA thread, every barrier round in a shuffled order, blocks in a
  * shuffled order, pool scratch, shared memory and outputs starting as NaN)
@@ -26,8 +26,8 @@ const haveCompiler = spawnSync(cxx, ['--version']).status === 0;
 const run = haveCompiler ? describe : describe.skip;
 if (!haveCompiler) console.log(`CUDA emulation tests skipped: no C++ compiler '${cxx}'`);
 
-const CUDA = ['scan', 'cells', 'elk'];
-const CPU = ['cpu/scan.cpp', 'cpu/cells.cpp', 'cpu/elk.cpp', 'cpu/gemm.cpp', 'cpu/parallel.cpp', 'core/error.cpp'];
+const CUDA = ['scan', 'cells', 'elk', 'sru'];
+const CPU = ['cpu/scan.cpp', 'cpu/cells.cpp', 'cpu/elk.cpp', 'cpu/sru.cpp', 'cpu/gemm.cpp', 'cpu/parallel.cpp', 'core/error.cpp'];
 
 function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)])).sort();
@@ -70,7 +70,7 @@ async function build(): Promise<string> {
 }
 
 run('CUDA kernels under host emulation', () => {
-  test('deerScan (forward and backward), the DEER cells (linearize, sequential walk, BPTT and adjoint backward) and deerElk (diagonal and dense) match the CPU backend', async () => {
+  test('deerScan (forward and backward), the DEER cells (linearize, sequential walk, BPTT and adjoint backward), deerElk (diagonal and dense) and the SRU (forward, backward, DEER pass) match the CPU backend', async () => {
     const rng = makeRng();
     const exe = await build();
     const r = spawnSync(exe, [String(rng.seed)], { encoding: 'utf8', timeout: 240_000 });

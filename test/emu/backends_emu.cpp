@@ -1,4 +1,5 @@
-// The CUDA backend's DEER launchers (native/cuda/scan.cu, cells.cu, elk.cu),
+// The CUDA backend's DEER and SRU launchers (native/cuda/scan.cu, cells.cu,
+// elk.cu, sru.cu),
 // rewritten for the host by transform.js and run under cuda_emu.h (with the
 // backend's own ops.cuh and common.cuh over include/cuda_runtime.h), against
 // the CPU backend (native/cpu/*.cpp) on the same random inputs. Scratch,
@@ -215,6 +216,89 @@ static void elkCase(const ElkCase& c) {
   check(name, yG, yC, 100);
 }
 
+// ---------------------------------------------------------------- SRU
+
+struct SruCase {
+  int64_t L, B, d, dirs, k;
+  k::SruSkip skip;
+  bool tanh, mask, c0;
+  int sms;
+};
+
+template <typename T>
+static void sruCase(const SruCase& c) {
+  EmuContext ec(c.sms);
+  antler::cuda::Context& ctx = ec.ctx;
+  k::SruConfig cfg;
+  cfg.L = c.L;
+  cfg.B = c.B;
+  cfg.d = c.d;
+  cfg.dirs = c.dirs;
+  cfg.k = c.k;
+  cfg.skip = c.skip;
+  cfg.scaleX = 1.3;
+  cfg.tanhActivation = c.tanh;
+  const int64_t W = c.dirs * c.d, seq = c.L * c.B * W;
+  Buf<T> U(seq * c.k, -2, 2), x(seq), wc(2 * W), bias(2 * W), c0(c.B * W), gh(seq), gcLast(c.B * W), guess(seq);
+  std::vector<int32_t> mask(static_cast<size_t>(c.L * c.B));
+  std::bernoulli_distribution pad(0.25);
+  for (auto& m : mask) m = pad(gen) ? 1 : 0;
+  antler::SruInputs in;
+  in.U = U.p();
+  in.x = x.p();
+  in.weightC = wc.p();
+  in.bias = bias.p();
+  in.c0 = c.c0 ? c0.p() : nullptr;
+  in.maskPad = c.mask ? mask.data() : nullptr;
+  const DType t = dtypeOf<T>();
+  char name[200];
+  std::snprintf(name, sizeof name, "L=%lld B=%lld d=%lld dirs=%lld k=%lld skip=%d%s%s%s sms=%d", (long long)c.L,
+                (long long)c.B, (long long)c.d, (long long)c.dirs, (long long)c.k, static_cast<int>(c.skip),
+                c.tanh ? " tanh" : "", c.mask ? " maskPad" : "", c.c0 ? " c0" : "", c.sms);
+  const std::string base(name);
+
+  auto hG = Buf<T>::nan(seq), cG = Buf<T>::nan(seq), lastG = Buf<T>::nan(c.B * W);
+  auto hC = Buf<T>::nan(seq), cC = Buf<T>::nan(seq), lastC = Buf<T>::nan(c.B * W);
+  antler::cuda::sruForward(ctx, t, cfg, in, hG.p(), cG.p(), lastG.p());
+  antler::cpu::sruForward(t, cfg, in, hC.p(), cC.p(), lastC.p());
+  check("sruForward h " + base, hG, hC);
+  check("sruForward c " + base, cG, cC);
+  check("sruForward cLast " + base, lastG, lastC);
+
+  const bool scaled = c.skip == k::SruSkip::ScaledInput;
+  auto gUG = Buf<T>::nan(seq * c.k), gxG = Buf<T>::nan(seq), gwG = Buf<T>::nan(2 * W), gbG = Buf<T>::nan(2 * W),
+       gc0G = Buf<T>::nan(c.B * W);
+  auto gUC = Buf<T>::nan(seq * c.k), gxC = Buf<T>::nan(seq), gwC = Buf<T>::nan(2 * W), gbC = Buf<T>::nan(2 * W),
+       gc0C = Buf<T>::nan(c.B * W);
+  const auto grads = [&](Buf<T>& gU, Buf<T>& gx, Buf<T>& gw, Buf<T>& gb, Buf<T>& gc0) {
+    antler::SruGrads g;
+    g.gU = gU.p();
+    g.gx = scaled ? gx.p() : nullptr;
+    g.gWeightC = gw.p();
+    g.gBias = gb.p();
+    g.gc0 = gc0.p();
+    return g;
+  };
+  antler::cuda::sruBackward(ctx, t, cfg, in, cC.p(), gh.p(), gcLast.p(), grads(gUG, gxG, gwG, gbG, gc0G));
+  antler::cpu::sruBackward(t, cfg, in, cC.p(), gh.p(), gcLast.p(), grads(gUC, gxC, gwC, gbC, gc0C));
+  check("sruBackward gU " + base, gUG, gUC);
+  if (scaled) check("sruBackward gx " + base, gxG, gxC);
+  check("sruBackward gWeightC " + base, gwG, gwC, 10);
+  check("sruBackward gBias " + base, gbG, gbC, 10);
+  check("sruBackward gc0 " + base, gc0G, gc0C);
+
+  auto FG = Buf<T>::nan(seq), JG = Buf<T>::nan(seq), oG = Buf<T>::nan(seq), dhG = Buf<T>::nan(seq);
+  auto FC = Buf<T>::nan(seq), JC = Buf<T>::nan(seq), oC = Buf<T>::nan(seq), dhC = Buf<T>::nan(seq);
+  antler::cuda::sruDeer(ctx, t, cfg, in, guess.p(), FG.p(), JG.p(), oG.p(), nullptr);
+  antler::cpu::sruDeer(t, cfg, in, guess.p(), FC.p(), JC.p(), oC.p(), nullptr);
+  antler::cuda::sruDeer(ctx, t, cfg, in, guess.p(), nullptr, nullptr, nullptr, dhG.p());
+  antler::cpu::sruDeer(t, cfg, in, guess.p(), nullptr, nullptr, nullptr, dhC.p());
+  check("sruDeer F " + base, FG, FC);
+  check("sruDeer J " + base, JG, JC);
+  check("sruDeer bOff " + base, oG, oC);
+  check("sruDeer h " + base, dhG, dhC);
+}
+
 int main(int argc, char** argv) {
   const unsigned seed = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
   gen.seed(seed);
@@ -245,6 +329,17 @@ int main(int argc, char** argv) {
     cellCase<float>(c);
   }
   cellCase<double>(wide);
+  // SRU: k = 3 with the scaled-input skip and k = 4 with the projection, one and two directions, identity
+  // and tanh, maskPad and c0 or neither; more chains than one block.
+  const SruCase srus[] = {{1, 1, 1, 1, 3, k::SruSkip::ScaledInput, false, false, false, 4},
+                          {9, 3, 5, 2, 3, k::SruSkip::ScaledInput, true, true, true, 4},
+                          {12, 2, 7, 2, 4, k::SruSkip::Projection, false, true, true, 2},
+                          {6, 4, 70, 1, 4, k::SruSkip::Projection, true, false, true, 1},
+                          {5, 3, 4, 2, 3, k::SruSkip::None, false, true, false, 8}};
+  for (const auto& c : srus) {
+    sruCase<double>(c);
+    sruCase<float>(c);
+  }
   for (const auto& c : elks) {
     elkCase<double>(c);
     elkCase<float>(c);
