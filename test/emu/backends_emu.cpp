@@ -7,65 +7,12 @@
 // written, or never written, shows. Prints one line per check and
 // "emulation: N passed, M failed"; exits 1 on a failure.
 // Usage: backends_emu SEED
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
-// clang-format off
-#include "../../native/cpu/ops.h"
-#include "../../native/cuda/ops.cuh"
-// clang-format on
+#include "compare.h"
 
-using antler::DType;
-namespace k = antler::kernels;
-
-static std::mt19937 gen;
-static int passed = 0, failed = 0;
-
-template <typename T>
-struct Buf {
-  std::vector<T> v;
-  explicit Buf(size_t n, double lo = -1, double hi = 1) : v(n) {
-    std::uniform_real_distribution<double> U(lo, hi);
-    for (auto& x : v) x = static_cast<T>(U(gen));
-  }
-  static Buf nan(size_t n) {
-    Buf b(0);
-    b.v.assign(n, std::numeric_limits<T>::quiet_NaN());
-    return b;
-  }
-  T* p() { return v.data(); }
-};
-
-template <typename T>
-constexpr DType dtypeOf() {
-  return sizeof(T) == 8 ? DType::Float64 : DType::Float32;
-}
-
-// max |a − b| / max(1, |b|) over the elements; NaN anywhere is infinite.
-template <typename T>
-static double diff(const Buf<T>& a, const Buf<T>& b) {
-  double worst = 0;
-  for (size_t i = 0; i < b.v.size(); ++i) {
-    const double d = std::fabs(double(a.v[i]) - double(b.v[i])) / std::max(1.0, std::fabs(double(b.v[i])));
-    if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
-  }
-  return worst;
-}
-
-template <typename T>
-static void check(const std::string& what, const Buf<T>& gpu, const Buf<T>& cpu, double tolScale = 1) {
-  const double tol = (sizeof(T) == 8 ? 1e-10 : 2e-4) * tolScale;
-  const double d = diff(gpu, cpu);
-  const bool ok = d <= tol;
-  (ok ? passed : failed) += 1;
-  std::printf("%s %s %s: %.3g\n", ok ? "ok" : "FAIL", sizeof(T) == 8 ? "float64" : "float32", what.c_str(), d);
-}
 
 // ---------------------------------------------------------------- scan
 
@@ -75,19 +22,9 @@ struct ScanCase {
   int sms, optin;
 };
 
-// A device context as the backend's: the emulated pool, `sms` multiprocessors.
-struct EmuContext {
-  antler::cuda::CachingAllocator pool{0, nullptr};
-  antler::cuda::Context ctx;
-  explicit EmuContext(int sms) {
-    ctx.multiprocessors = sms;
-    ctx.pool = &pool;
-  }
-};
-
 template <typename T>
 static void scanCase(const ScanCase& c) {
-  EmuContext ec(c.sms);
+  emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   emu::sharedOptin = c.optin;
   const k::ScanConfig cfg{c.T, c.B, c.n, c.diagonal};
@@ -134,7 +71,7 @@ static const char* kindName(k::CellKind kind) {
 
 template <typename T>
 static void cellCase(const CellCase& c) {
-  EmuContext ec(c.sms);
+  emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   const k::CellConfig cfg{c.kind, c.T, c.B, c.H};
   const int64_t G = cfg.G(), n = cfg.n();
@@ -192,7 +129,7 @@ struct ElkCase {
 
 template <typename T>
 static void elkCase(const ElkCase& c) {
-  EmuContext ec(c.sms);
+  emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   const k::ElkConfig cfg{c.T, c.B, c.n, c.dense};
   const size_t seq = static_cast<size_t>(c.T * c.B * c.n);
@@ -227,7 +164,7 @@ struct SruCase {
 
 template <typename T>
 static void sruCase(const SruCase& c) {
-  EmuContext ec(c.sms);
+  emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   k::SruConfig cfg;
   cfg.L = c.L;
@@ -300,9 +237,7 @@ static void sruCase(const SruCase& c) {
 }
 
 int main(int argc, char** argv) {
-  const unsigned seed = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
-  gen.seed(seed);
-  emu::rng().seed(seed + 1);
+  emu::start(argc, argv);
   // Scan: one chunk and many, T not a multiple of the chunk length, n above the
   // block's threads, dense compose in shared memory and in global scratch.
   const ScanCase scans[] = {{1, 1, 1, false, 4, 232448},   {37, 3, 4, false, 4, 232448}, {500, 2, 5, true, 8, 232448},
@@ -344,7 +279,5 @@ int main(int argc, char** argv) {
     elkCase<double>(c);
     elkCase<float>(c);
   }
-  std::printf("emulation: %d passed, %d failed (%lld launches, %lld block-wide barriers)\n", passed, failed,
-              static_cast<long long>(emu::launches), static_cast<long long>(emu::barriers));
-  return failed ? 1 : 0;
+  return emu::finish();
 }

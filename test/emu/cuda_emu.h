@@ -12,8 +12,9 @@
 // (a missing barrier) sees a different value from run to run and from the
 // serial answer, and a barrier reached by only part of the block (a hang on a
 // GPU) is reported. Blocks run one after another in a shuffled order: each
-// block of these kernels owns its outputs and scratch. Not emulated: warps,
-// shared memory, atomics, concurrency between blocks.
+// block of these kernels owns its outputs and scratch. Warp shuffles are
+// emulated with block-wide barriers (see __shfl_xor_sync). Not emulated: warp
+// lockstep, concurrency between blocks (atomics are trivially atomic here).
 #pragma once
 #include <setjmp.h>
 #include <ucontext.h>
@@ -53,6 +54,8 @@ inline jmp_buf scheduler;
 inline Fiber* current = nullptr;
 inline std::function<void()>* body = nullptr;
 inline int64_t barriers = 0, launches = 0;
+// One slot per thread of the block for warp shuffles.
+inline std::vector<double> shuffleSlots;
 // The block's dynamic shared memory (extern __shared__ arrays point here), NaN-filled per block.
 inline std::vector<double> sharedStore;
 inline unsigned char* shared = nullptr;
@@ -86,21 +89,23 @@ inline std::mt19937& rng() {
   return r;
 }
 
-// Runs kernel(args...) on a grid of blocks of `block` threads (x only), with
+// Runs kernel(args...) on a grid of blocks of `block` threads (x and y), with
 // `sharedBytes` of dynamic shared memory per block.
 template <typename Kernel, typename... Args>
 void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... args) {
-  if (block.y != 1 || block.z != 1 || grid.z != 1) {
-    std::fprintf(stderr, "emu: only 1-D blocks and 2-D grids are emulated\n");
+  if (block.z != 1) {
+    std::fprintf(stderr, "emu: only 1-D and 2-D blocks are emulated\n");
     std::exit(3);
   }
-  if (grid.x == 0 || grid.y == 0 || block.x == 0 || block.x > 1024) {
-    std::fprintf(stderr, "emu: invalid launch: grid (%u, %u), block %u\n", grid.x, grid.y, block.x);
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 || block.x == 0 ||
+      block.x * block.y > 1024 || sharedBytes > 227 * 1024) {
+    std::fprintf(stderr, "emu: invalid launch: grid (%u, %u, %u), block %u, %zu bytes of shared memory\n", grid.x,
+                 grid.y, grid.z, block.x, sharedBytes);
     std::exit(3);
   }
   ++launches;
-  const unsigned threads = block.x;
-  std::vector<unsigned> order(grid.x * grid.y);
+  const unsigned threads = block.x * block.y;
+  std::vector<unsigned> order(grid.x * grid.y * grid.z);
   std::iota(order.begin(), order.end(), 0u);
   std::shuffle(order.begin(), order.end(), rng());
   std::function<void()> run = [&] { kernel(args...); };
@@ -108,10 +113,11 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... ar
   gDim = grid;
   bDim = block;
   for (unsigned flat : order) {
-    bIdx = {flat % grid.x, flat / grid.x, 0};
+    bIdx = {flat % grid.x, (flat / grid.x) % grid.y, flat / (grid.x * grid.y)};
     const unsigned b = flat;
     sharedStore.assign((sharedBytes + sizeof(double) - 1) / sizeof(double), __builtin_nan(""));
     shared = reinterpret_cast<unsigned char*>(sharedStore.data());
+    shuffleSlots.assign(threads, __builtin_nan(""));
     std::vector<std::unique_ptr<Fiber>> fibers;
     for (unsigned t = 0; t < threads; ++t) {
       auto f = std::make_unique<Fiber>();
@@ -130,7 +136,7 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... ar
       for (unsigned t : lanes) {
         if (fibers[t]->done) continue;
         ++live;
-        tIdx = {t, 0, 0};
+        tIdx = {t % block.x, t / block.x, 0};
         resume(fibers[t].get());
         if (fibers[t]->done) ++finished;
       }
@@ -159,3 +165,40 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... ar
 #define blockDim (::emu::bDim)
 #define gridDim (::emu::gDim)
 inline void __syncthreads() { emu::yield(); }
+
+// The thread's index in its block (x fastest); warps are 32 consecutive indices.
+inline unsigned flatThread() { return emu::tIdx.x + emu::bDim.x * emu::tIdx.y; }
+
+// __shfl_xor_sync: every lane publishes v, then reads its partner's. Emulated
+// with two block-wide barriers, so it requires what the kernels here promise
+// anyway: every thread of the block calls it together (a partial call is
+// reported like a partial __syncthreads).
+inline double __shfl_xor_sync(unsigned, double v, int laneMask) {
+  const unsigned me = flatThread();
+  emu::shuffleSlots[me] = v;
+  emu::yield();
+  const unsigned partner = (me & ~31u) | ((me & 31u) ^ static_cast<unsigned>(laneMask));
+  const double r = emu::shuffleSlots[partner];
+  emu::yield();
+  return r;
+}
+
+// Separately rounded arithmetic: plain operations on the host.
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+
+// Atomics: fibers switch only at barriers, so a read-modify-write is never interleaved.
+template <typename T>
+inline T atomicAdd(T* p, T v) {
+  const T old = *p;
+  *p = old + v;
+  return old;
+}
+template <typename T>
+inline T atomicMin(T* p, T v) {
+  const T old = *p;
+  if (v < old) *p = v;
+  return old;
+}

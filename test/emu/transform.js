@@ -5,8 +5,8 @@
 //   kernel<<<grid, block, shared, stream>>>(args)
 // becomes emu::launch(kernel, grid, block, shared, args), and an
 // `extern __shared__` array becomes a pointer to the block's emulated shared
-// memory (a macro). The launch must sit on one line up to its `>>>(`; the rewrite fails
-// loudly on anything it does not recognise.
+// memory (a macro). The kernel must be a name with optional template
+// arguments; the rewrite fails loudly on anything it does not recognise.
 // Usage: node transform.js native/cuda/scan.cu out.cpp
 'use strict';
 const fs = require('fs');
@@ -26,20 +26,34 @@ function transform(file) {
     // variable would be initialised once, before any launch).
     if (shared) return `#define ${shared[3]} (reinterpret_cast<${shared[2]}*>(::emu::shared))`;
     if (line.includes('extern __shared__')) throw new Error(`transform: unrecognised shared declaration: ${line}`);
-    if (line.includes('<<<')) {
-      const m = /^(\s*)(.+?)<<<(.+?), ([^,]+?)>>>\((.*)$/.exec(line);
-      if (!m) throw new Error(`transform: unrecognised launch: ${line}`);
-      const [, indent, kernel, config, , rest] = m;
-      launches += 1;
-      // config is "grid, block, shared" (the stream dropped); rest continues the argument list.
-      const close = rest.trim() === '' ? ',' : `, ${rest}`;
-      return `${indent}::emu::launch(${kernel}, ${config}${close}`;
-    }
     return line;
   });
+  // Launches, over the whole text (a kernel name may end one line and `<<<` start the next):
+  //   KERNEL <<<CONFIG, STREAM>>>(   ->   ::emu::launch(KERNEL, CONFIG,
+  // where KERNEL runs from the start of the statement (after the last ; { or }).
+  let text = lines.join('\n');
+  for (;;) {
+    const at = text.indexOf('<<<');
+    if (at < 0) break;
+    const close = text.indexOf('>>>(', at);
+    if (close < 0) throw new Error(`transform: a launch without >>>( in ${file}`);
+    let start = at;
+    while (start > 0 && !';{}'.includes(text[start - 1])) start -= 1;
+    const kernel = text.slice(start, at).trim();
+    if (!/^[\w:]+(<[\w:, ()]+>)?$/.test(kernel)) throw new Error(`transform: unrecognised kernel '${kernel}' in ${file}`);
+    const config = text.slice(at + 3, close);
+    const stream = config.lastIndexOf(',');
+    if (stream < 0 || !config.slice(stream).includes('stream'))
+      throw new Error(`transform: launch configuration without a stream last: <<<${config}>>> in ${file}`);
+    const lead = text.slice(start, at).match(/^\s*/)[0];
+    const rest = text.slice(close + 4);
+    const sep = rest.trimStart().startsWith(')') ? '' : ', ';
+    text = `${text.slice(0, start)}${lead}::emu::launch(${kernel}, ${config.slice(0, stream)}${sep}${rest}`;
+    launches += 1;
+  }
   if (launches === 0) throw new Error(`transform: no launch found in ${file}`);
   // The emulation first, so headers included before ops.cuh see its CUDA keywords.
-  return [`#include "${path.join(emuDir, 'include', 'cuda_runtime.h')}"`, `#line 1 "${path.resolve(file)}"`, ...lines].join('\n');
+  return [`#include "${path.join(emuDir, 'include', 'cuda_runtime.h')}"`, `#line 1 "${path.resolve(file)}"`, text].join('\n');
 }
 
 if (require.main === module) {

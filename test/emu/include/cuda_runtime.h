@@ -4,6 +4,12 @@
 // launchers use. With this directory first on the include path, the backend's
 // own common.cuh and ops.cuh compile unchanged.
 #pragma once
+// Headers that hold device-only helpers behind __CUDACC__ (kernels/rows.h) show them to the emulation.
+#ifndef __CUDACC__
+#define __CUDACC__ 1
+#endif
+#include <cstring>
+
 #include "../cuda_emu.h"
 
 using cudaError_t = int;
@@ -30,3 +36,14 @@ template <typename F>
 cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
   return cudaSuccess;
 }
+
+enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
+inline cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
+  std::memset(p, value, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+  std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }

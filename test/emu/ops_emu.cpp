@@ -1,0 +1,341 @@
+// The CUDA backend's row, reduction, shape, GEMM, elementwise and optimizer
+// launchers (native/cuda/softmax.cu, layernorm.cu, loss.cu, embedding.cu,
+// shape.cu, reduce.cu, matmul.cu, fill.cu, unary.cu, optim.cu), rewritten for
+// the host by transform.js and run under cuda_emu.h, against the CPU backend
+// (native/cpu/rows.cpp, shape.cpp, unary.cpp, optim.cpp) or, for
+// the GEMM and sumAll, a float64 loop, on the same random inputs. Outputs
+// start as NaN. Prints one line per check and "emulation: N passed, M
+// failed"; exits 1 on a failure.
+// Usage: ops_emu SEED
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "compare.h"
+
+namespace antler::cuda {
+void sumAll(Context& ctx, DType t, const void* src, int64_t n, void* out);
+void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
+}  // namespace antler::cuda
+
+
+static std::string dims(std::initializer_list<long long> v) {
+  std::string s;
+  for (long long x : v) s += (s.empty() ? "" : "x") + std::to_string(x);
+  return s;
+}
+
+// ---------------------------------------------------------------- rows
+
+template <typename T>
+static void rowCase(int64_t outer, int64_t dim, int64_t inner, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const int64_t n = outer * dim * inner;
+  const std::string shape = dims({outer, dim, inner}) + " sms=" + std::to_string(sms);
+  Buf<T> x(n, -4, 4), gy(n);
+  for (const bool log : {false, true}) {
+    auto yG = Buf<T>::nan(n), yC = Buf<T>::nan(n), gG = Buf<T>::nan(n), gC = Buf<T>::nan(n);
+    antler::cuda::softmax(ctx, t, log, yG.p(), x.p(), outer, dim, inner);
+    antler::cpu::softmax(t, log, yC.p(), x.p(), outer, dim, inner);
+    antler::cuda::softmaxBackward(ctx, t, log, gG.p(), yC.p(), gy.p(), outer, dim, inner);
+    antler::cpu::softmaxBackward(t, log, gC.p(), yC.p(), gy.p(), outer, dim, inner);
+    const std::string name = log ? "logSoftmax " : "softmax ";
+    check(name + shape, yG, yC);
+    check(name + "backward " + shape, gG, gC);
+  }
+}
+
+template <typename T>
+static void layerNormCase(int64_t N, int64_t D, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string shape = dims({N, D}) + " sms=" + std::to_string(sms);
+  Buf<T> x(N * D, -3, 3), w(D), b(D), gy(N * D);
+  auto yG = Buf<T>::nan(N * D), mG = Buf<T>::nan(N), rG = Buf<T>::nan(N);
+  auto yC = Buf<T>::nan(N * D), mC = Buf<T>::nan(N), rC = Buf<T>::nan(N);
+  antler::cuda::layerNorm(ctx, t, yG.p(), mG.p(), rG.p(), x.p(), w.p(), b.p(), N, D, 1e-5);
+  antler::cpu::layerNorm(t, yC.p(), mC.p(), rC.p(), x.p(), w.p(), b.p(), N, D, 1e-5);
+  check("layerNorm y " + shape, yG, yC, 10);
+  check("layerNorm mean " + shape, mG, mC, 10);
+  check("layerNorm rstd " + shape, rG, rC, 10);
+  auto gxG = Buf<T>::nan(N * D), gwG = Buf<T>::nan(D), gbG = Buf<T>::nan(D);
+  auto gxC = Buf<T>::nan(N * D), gwC = Buf<T>::nan(D), gbC = Buf<T>::nan(D);
+  antler::cuda::layerNormBackward(ctx, t, gxG.p(), gwG.p(), gbG.p(), gy.p(), x.p(), mC.p(), rC.p(), w.p(), N, D);
+  antler::cpu::layerNormBackward(t, gxC.p(), gwC.p(), gbC.p(), gy.p(), x.p(), mC.p(), rC.p(), w.p(), N, D);
+  check("layerNorm gx " + shape, gxG, gxC, 10);
+  check("layerNorm gw " + shape, gwG, gwC, 10);
+  check("layerNorm gb " + shape, gbG, gbC, 10);
+}
+
+template <typename T>
+static void crossEntropyCase(int64_t N, int64_t C, bool badLabel, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string shape = dims({N, C}) + (badLabel ? " bad label" : "") + " sms=" + std::to_string(sms);
+  Buf<T> logits(N * C, -5, 5), g(N);
+  std::vector<int32_t> labels(static_cast<size_t>(N));
+  std::uniform_int_distribution<int32_t> L(0, static_cast<int32_t>(C) - 1);
+  for (auto& l : labels) l = L(gen);
+  const int64_t ignore = -100;
+  if (N > 2) labels[1] = static_cast<int32_t>(ignore);
+  if (badLabel) labels[N - 1] = static_cast<int32_t>(C + 3);
+  auto lossG = Buf<T>::nan(N), validG = Buf<T>::nan(N), lossC = Buf<T>::nan(N), validC = Buf<T>::nan(N);
+  const int64_t badG = antler::cuda::crossEntropy(ctx, t, lossG.p(), validG.p(), logits.p(), labels.data(), N, C, ignore);
+  const int64_t badC = antler::cpu::crossEntropy(t, lossC.p(), validC.p(), logits.p(), labels.data(), N, C, ignore);
+  emu::checkEqual(std::string(sizeof(T) == 8 ? "float64" : "float32") + " crossEntropy bad row " + shape, badG, badC);
+  if (badLabel) return;
+  check("crossEntropy loss " + shape, lossG, lossC);
+  check("crossEntropy valid " + shape, validG, validC);
+  auto gxG = Buf<T>::nan(N * C), gxC = Buf<T>::nan(N * C);
+  antler::cuda::crossEntropyBackward(ctx, t, gxG.p(), logits.p(), labels.data(), g.p(), N, C, ignore);
+  antler::cpu::crossEntropyBackward(t, gxC.p(), logits.p(), labels.data(), g.p(), N, C, ignore);
+  check("crossEntropy backward " + shape, gxG, gxC);
+}
+
+template <typename T>
+static void embeddingCase(int64_t n, int64_t rows, int64_t cols, bool badIndex, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string shape = dims({n, rows, cols}) + (badIndex ? " bad index" : "") + " sms=" + std::to_string(sms);
+  Buf<T> table(rows * cols), g(n * cols);
+  std::vector<int32_t> idx(static_cast<size_t>(n));
+  std::uniform_int_distribution<int32_t> R(0, static_cast<int32_t>(rows) - 1);
+  for (auto& i : idx) i = R(gen);  // repeats: scatter-add must sum them
+  if (badIndex) idx[n / 2] = static_cast<int32_t>(rows);
+  auto outG = Buf<T>::nan(n * cols), outC = Buf<T>::nan(n * cols);
+  const int64_t badG = antler::cuda::gatherRows(ctx, t, outG.p(), table.p(), idx.data(), n, rows, cols);
+  const int64_t badC = antler::cpu::gatherRows(t, outC.p(), table.p(), idx.data(), n, rows, cols);
+  emu::checkEqual(std::string(sizeof(T) == 8 ? "float64" : "float32") + " gatherRows bad index " + shape, badG, badC);
+  if (badIndex) return;
+  check("gatherRows " + shape, outG, outC);
+  Buf<T> gtG(rows * cols, 0, 0), gtC(rows * cols, 0, 0);
+  antler::cuda::scatterAddRows(ctx, t, gtG.p(), g.p(), idx.data(), n, cols);
+  antler::cpu::scatterAddRows(t, gtC.p(), g.p(), idx.data(), n, cols);
+  check("scatterAddRows " + shape, gtG, gtC, 10);
+}
+
+// ---------------------------------------------------------------- reductions and shapes
+
+// x is contiguous [d0, d1, d2]; the reduced axes are those with reduce[i] set.
+template <typename T>
+static void reduceCase(const int64_t (&shape)[3], const bool (&axes)[3], int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const int64_t strides[3] = {shape[1] * shape[2], shape[2], 1};
+  k::ReduceIndexer idx{};
+  int64_t outN = 1, redN = 1;
+  for (int d = 0; d < 3; ++d) {
+    if (axes[d]) {
+      idx.redShape[idx.redNdim] = shape[d];
+      idx.redStride[idx.redNdim++] = strides[d];
+      redN *= shape[d];
+    } else {
+      idx.outShape[idx.outNdim] = shape[d];
+      idx.outStride[idx.outNdim++] = strides[d];
+      outN *= shape[d];
+    }
+  }
+  Buf<T> x(shape[0] * shape[1] * shape[2], -2, 2);
+  const std::string name = dims({shape[0], shape[1], shape[2]}) + " over " + std::string(axes[0] ? "0" : "") +
+                           (axes[1] ? "1" : "") + (axes[2] ? "2" : "") + " sms=" + std::to_string(sms);
+  for (const auto op : {k::ReduceOp::Sum, k::ReduceOp::Max, k::ReduceOp::Min}) {
+    auto oG = Buf<T>::nan(outN), oC = Buf<T>::nan(outN);
+    antler::cuda::reduce(ctx, op, t, oG.p(), x.p(), outN, redN, idx);
+    antler::cpu::reduce(op, t, oC.p(), x.p(), outN, redN, idx);
+    const char* opName = op == k::ReduceOp::Sum ? "sum " : op == k::ReduceOp::Max ? "max " : "min ";
+    check(std::string("reduce ") + opName + name, oG, oC, 10);
+  }
+  // sumAll over the whole of x, against a float64 loop.
+  double total = 0;
+  for (T v : x.v) total += double(v);
+  Buf<T> sG = Buf<T>::nan(1), ref(1);
+  ref.v[0] = static_cast<T>(total);
+  antler::cuda::sumAll(ctx, t, x.p(), static_cast<int64_t>(x.v.size()), sG.p());
+  check("sumAll " + name, sG, ref, 100);
+}
+
+// Transpose [a, b, c] -> [c, a, b] by copyStrided, and where() with broadcast operands.
+template <typename T>
+static void shapeCase(int64_t a, int64_t b, int64_t c, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string name = dims({a, b, c}) + " sms=" + std::to_string(sms);
+  Buf<T> x(a * b * c);
+  k::StridedIndexer si{};
+  si.ndim = 3;
+  const int64_t outShape[3] = {c, a, b};
+  const int64_t srcStride[3] = {1, b * c, c};  // out (k, i, j) reads x (i, j, k)
+  const int64_t dstStride[3] = {a * b, b, 1};
+  for (int d = 0; d < 3; ++d) {
+    si.shape[d] = outShape[d];
+    si.srcStride[d] = srcStride[d];
+    si.dstStride[d] = dstStride[d];
+  }
+  auto yG = Buf<T>::nan(a * b * c), yC = Buf<T>::nan(a * b * c);
+  antler::cuda::copyStrided(ctx, t, yG.p(), x.p(), a * b * c, si);
+  antler::cpu::copyStrided(t, yC.p(), x.p(), a * b * c, si);
+  check("copyStrided transpose " + name, yG, yC);
+
+  // where(cond [a, 1, c], x [a, b, c], y [b, 1]) -> [a, b, c].
+  Buf<T> cond(a * c), other(b);
+  for (auto& v : cond.v) v = v > 0 ? T(1) : T(0);
+  k::TernaryIndexer ti{};
+  ti.ndim = 3;
+  const int64_t shape[3] = {a, b, c}, sC[3] = {c, 0, 1}, sA[3] = {b * c, c, 1}, sB[3] = {0, 1, 0};
+  for (int d = 0; d < 3; ++d) {
+    ti.shape[d] = shape[d];
+    ti.strideC[d] = sC[d];
+    ti.strideA[d] = sA[d];
+    ti.strideB[d] = sB[d];
+  }
+  auto wG = Buf<T>::nan(a * b * c), wC = Buf<T>::nan(a * b * c);
+  antler::cuda::where(ctx, t, t, wG.p(), cond.p(), x.p(), other.p(), a * b * c, ti);
+  antler::cpu::where(t, t, wC.p(), cond.p(), x.p(), other.p(), a * b * c, ti);
+  check("where broadcast " + name, wG, wC);
+}
+
+// ---------------------------------------------------------------- GEMM
+
+// C_z = op(A_z) op(B_z) for z < batch, B shared by every batch (stride 0), against a float64 loop.
+template <typename T>
+static void gemmCase(int64_t batch, int64_t m, int64_t n, int64_t kk, bool tA, bool tB, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  Buf<T> A(batch * m * kk), B(kk * n);
+  auto C = Buf<T>::nan(batch * m * n);
+  Buf<T> ref(batch * m * n);
+  for (int64_t z = 0; z < batch; ++z)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < kk; ++p) {
+          const double a = A.v[z * m * kk + (tA ? p * m + i : i * kk + p)];
+          const double b = B.v[tB ? j * kk + p : p * n + j];
+          acc += a * b;
+        }
+        ref.v[z * m * n + i * n + j] = static_cast<T>(acc);
+      }
+  antler::MatmulArgs args;
+  args.a = A.p();
+  args.b = B.p();
+  args.c = C.p();
+  args.m = m;
+  args.n = n;
+  args.k = kk;
+  args.transA = tA;
+  args.transB = tB;
+  args.batch = batch;
+  args.batchIndex.ndim = 1;
+  args.batchIndex.shape[0] = batch;
+  args.batchIndex.strideA[0] = m * kk;
+  args.batchIndex.strideB[0] = 0;
+  antler::cuda::matmulTiled(ctx, dtypeOf<T>(), args);
+  check("matmulTiled " + dims({batch, m, n, kk}) + (tA ? " transA" : "") + (tB ? " transB" : "") + " sms=" +
+            std::to_string(sms),
+        C, ref, 10);
+}
+
+// ---------------------------------------------------------------- elementwise and optimizers
+
+template <typename T>
+static void unaryCase(int64_t n, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  Buf<T> x(n, 0.1, 3), gy(n);  // positive: log, sqrt and pow are defined
+  for (int o = 0; o < k::kUnaryOpCount; ++o) {
+    const auto op = static_cast<k::UnaryOp>(o);
+    const double p0 = op == k::UnaryOp::Clamp ? 0.5 : 1.7, p1 = 2.5;
+    auto yG = Buf<T>::nan(n), yC = Buf<T>::nan(n), gG = Buf<T>::nan(n), gC = Buf<T>::nan(n);
+    antler::cuda::unary(ctx, op, t, yG.p(), x.p(), n, p0, p1);
+    antler::cpu::unary(op, t, yC.p(), x.p(), n, p0, p1);
+    antler::cuda::unaryBackward(ctx, op, t, gG.p(), x.p(), yC.p(), gy.p(), n, p0, p1);
+    antler::cpu::unaryBackward(op, t, gC.p(), x.p(), yC.p(), gy.p(), n, p0, p1);
+    check("unary " + std::to_string(o) + " n=" + std::to_string(n), yG, yC);
+    check("unaryBackward " + std::to_string(o) + " n=" + std::to_string(n), gG, gC);
+  }
+}
+
+template <typename T>
+static void optimCase(int64_t n, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string size = " n=" + std::to_string(n);
+  Buf<T> param(n), grad(n), mom(n), m(n), v(n, 0, 1), vmax(n, 0, 1);
+  antler::SgdParams sp;
+  sp.lr = 0.1;
+  sp.momentum = 0.9;
+  sp.dampening = 0.1;
+  sp.weightDecay = 0.01;
+  sp.nesterov = true;
+  sp.firstStep = false;
+  Buf<T> pG = param, pC = param, bG = mom, bC = mom;
+  antler::cuda::sgdStep(ctx, t, pG.p(), grad.p(), bG.p(), n, sp);
+  antler::cpu::sgdStep(t, pC.p(), grad.p(), bC.p(), n, sp);
+  check("sgdStep param" + size, pG, pC);
+  check("sgdStep momentum" + size, bG, bC);
+  antler::AdamParams ap;
+  ap.weightDecay = 0.01;
+  ap.decoupled = true;
+  ap.amsgrad = true;
+  ap.step = 7;
+  Buf<T> qG = param, qC = param, mG = m, mC = m, vG = v, vC = v, xG = vmax, xC = vmax;
+  antler::cuda::adamStep(ctx, t, qG.p(), grad.p(), mG.p(), vG.p(), xG.p(), n, ap);
+  antler::cpu::adamStep(t, qC.p(), grad.p(), mC.p(), vC.p(), xC.p(), n, ap);
+  check("adamStep param" + size, qG, qC);
+  check("adamStep m" + size, mG, mC);
+  check("adamStep v" + size, vG, vC);
+  check("adamStep vmax" + size, xG, xC);
+}
+
+template <typename T>
+static void all() {
+  rowCase<T>(1, 1, 1, 4);
+  rowCase<T>(7, 33, 1, 4);
+  rowCase<T>(3, 1500, 1, 2);
+  rowCase<T>(4, 9, 5, 2);
+  layerNormCase<T>(1, 1, 4);
+  layerNormCase<T>(9, 70, 4);
+  layerNormCase<T>(5, 2000, 2);
+  layerNormCase<T>(300, 8, 1);
+  crossEntropyCase<T>(1, 1, false, 4);
+  crossEntropyCase<T>(40, 10, false, 4);
+  crossEntropyCase<T>(6, 3000, false, 2);
+  crossEntropyCase<T>(20, 7, true, 1);
+  embeddingCase<T>(50, 7, 9, false, 4);
+  embeddingCase<T>(3, 2, 600, false, 2);
+  embeddingCase<T>(30, 5, 4, true, 1);
+  reduceCase<T>({4, 5, 6}, {false, true, false}, 4);
+  reduceCase<T>({4, 5, 6}, {true, false, true}, 4);
+  reduceCase<T>({3, 700, 5}, {false, true, false}, 2);
+  reduceCase<T>({2000, 3, 1}, {true, false, false}, 2);
+  reduceCase<T>({3, 4, 900}, {false, false, true}, 1);
+  reduceCase<T>({30, 40, 50}, {true, true, true}, 2);
+  shapeCase<T>(1, 1, 1, 4);
+  shapeCase<T>(5, 7, 3, 4);
+  shapeCase<T>(20, 30, 40, 1);
+  gemmCase<T>(1, 1, 1, 1, false, false, 4);
+  gemmCase<T>(2, 70, 65, 33, false, false, 4);
+  gemmCase<T>(1, 17, 130, 20, true, false, 2);
+  gemmCase<T>(3, 64, 64, 16, false, true, 2);
+  gemmCase<T>(1, 5, 9, 100, true, true, 1);
+  unaryCase<T>(1, 4);
+  unaryCase<T>(10000, 1);
+  optimCase<T>(1, 4);
+  optimCase<T>(9000, 1);
+}
+
+int main(int argc, char** argv) {
+  emu::start(argc, argv);
+  all<double>();
+  all<float>();
+  return emu::finish();
+}
