@@ -23,8 +23,9 @@
  * A non-finite or repeatedly growing residual is divergence: the sequences
  * still running restart from the first guess under ELK's damped steps ('deer'
  * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
- * residual (rejected steps change nothing, so they cannot overflow). A sequence that stalls there, or has not
- * converged after maxIters, is computed by the exact sequential kernel, and
+ * residual (rejected steps change nothing, so they cannot overflow). A
+ * sequence that stalls there, or has not converged after maxIters, is
+ * computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
  *
  * Every step keeps the fixed point y = f(shift y), so damping changes the
@@ -50,7 +51,6 @@ import type { DeerNative } from './scan';
 export type { CellKind } from './native-cells';
 export type DeerMode = 'sequential' | 'deer' | 'quasi' | 'elk' | 'quasi-elk' | 'auto';
 export const DEER_MODES: readonly DeerMode[] = ['sequential', 'deer', 'quasi', 'elk', 'quasi-elk', 'auto'];
-const MODES = DEER_MODES;
 type IterativeMode = 'deer' | 'quasi' | 'elk' | 'quasi-elk';
 const KINDS: readonly CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
 
@@ -560,7 +560,7 @@ function checkOptions(o: unknown): DeerOptions {
   const known = ['mode', 'atol', 'rtol', 'maxIters', 'initialGuess', 'warmStart', 'chunkSize', 'strict', 'backward', 'keepJacobians'];
   for (const k of Object.keys(o)) if (!known.includes(k)) fail('INVALID_ARGUMENT', `deer: unknown option '${k}'; expected one of ${known.join(', ')}`);
   const opts = o as DeerOptions;
-  if (opts.mode !== undefined && !MODES.includes(opts.mode)) fail('INVALID_ARGUMENT', `deer: mode must be one of ${MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(opts.mode)}`);
+  if (opts.mode !== undefined && !DEER_MODES.includes(opts.mode)) fail('INVALID_ARGUMENT', `deer: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(opts.mode)}`);
   if (opts.backward !== undefined && opts.backward !== 'scan' && opts.backward !== 'sequential') fail('INVALID_ARGUMENT', `deer: backward must be 'scan' or 'sequential'; got ${describe(opts.backward)}`);
   if (opts.chunkSize !== undefined && !(Number.isInteger(opts.chunkSize) && opts.chunkSize >= 1)) fail('INVALID_ARGUMENT', `deer: chunkSize must be a positive integer; got ${describe(opts.chunkSize)}`);
   return opts;

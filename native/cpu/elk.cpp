@@ -116,8 +116,8 @@ static void elkTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
   }
 }
 
-// Dense: the same phases over batch elements, each worker with its own
-// workspace (one SerialLanes group per task).
+// Dense: the same phases over batch elements, each OpenMP thread a
+// SerialLanes group with its own workspace.
 template <typename T>
 static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
   const k::ElkInputs<T> in = typedElkInputs<T>(buf);
@@ -142,7 +142,7 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   const int64_t tasks = cfg.B * chunks;
   // One workspace per OpenMP thread.
   std::vector<T> ws(static_cast<size_t>((parallel ? threads : 1) * wsSize));
-  auto wsOf = [&](int64_t) {
+  auto wsOf = [&]() {
 #if defined(_OPENMP)
     return ws.data() + (parallel ? static_cast<int64_t>(omp_get_thread_num()) : 0) * wsSize;
 #else
@@ -156,8 +156,8 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
 #endif
     for (int64_t b = 0; b < cfg.B; ++b) {
       k::denseFilterFold(L, cfg, in, b, 0, cfg.T, static_cast<const T*>(nullptr), static_cast<T*>(nullptr), m,
-                         P.data(), wsOf(b));
-      k::denseSmootherWalk(L, cfg, in, m, P.data(), b, 0, cfg.T, static_cast<const T*>(nullptr), y, wsOf(b));
+                         P.data(), wsOf());
+      k::denseSmootherWalk(L, cfg, in, m, P.data(), b, 0, cfg.T, static_cast<const T*>(nullptr), y, wsOf());
     }
     return;
   }
@@ -173,21 +173,14 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
     const int64_t b = task / chunks, q = task % chunks;
     if (q + 1 < chunks)
       k::denseFilterFold(L, cfg, in, b, plan.begin(q), plan.end(q), static_cast<const T*>(nullptr),
-                         sums.data() + task * es, static_cast<T*>(nullptr), static_cast<T*>(nullptr), wsOf(task));
+                         sums.data() + task * es, static_cast<T*>(nullptr), static_cast<T*>(nullptr), wsOf());
   }
   // Phase 2: the exclusive prefix of chunks 1 … C−1.
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
-  for (int64_t b = 0; b < cfg.B; ++b) {
-    const k::DenseTemps<T> w = k::denseTempsAt(wsOf(b * chunks), n);
-    T* start = starts.data() + b * chunks * es;
-    const T* sum = sums.data() + b * chunks * es;
-    k::denseCopy(L, es, start + es, sum);
-    for (int64_t q = 1; q + 1 < chunks; ++q)
-      k::denseKalmanCombine(L, n, k::denseElementAt(start + q * es, n), k::denseElementAt(const_cast<T*>(sum + q * es), n),
-                            k::denseElementAt(start + (q + 1) * es, n), w);
-  }
+  for (int64_t b = 0; b < cfg.B; ++b)
+    k::denseFilterPrefixes(L, n, chunks, b, sums.data(), starts.data(), k::denseTempsAt(wsOf(), n));
   // Phase 3: replay every chunk from its prefix, writing m and P.
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (parallel)
@@ -195,7 +188,7 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t b = task / chunks, q = task % chunks;
     k::denseFilterFold(L, cfg, in, b, plan.begin(q), plan.end(q), q == 0 ? nullptr : starts.data() + task * es,
-                       static_cast<T*>(nullptr), m, P.data(), wsOf(task));
+                       static_cast<T*>(nullptr), m, P.data(), wsOf());
   }
   // Smoother phase 1: every chunk but the first composes its maps (s at its end to s at its start).
 #if defined(_OPENMP)
@@ -205,15 +198,10 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
     const int64_t b = task / chunks, q = task % chunks;
     if (q > 0)
       k::denseSmootherCompose(L, cfg, in, m, P.data(), b, plan.begin(q), plan.end(q),
-                              smootherSum.data() + task * pair, wsOf(task));
+                              smootherSum.data() + task * pair, wsOf());
   }
-  // Phase 2: the value entering every chunk from above (the last chunk's map has E = 0).
-  for (int64_t b = 0; b < cfg.B; ++b)
-    for (int64_t q = chunks - 1; q > 0; --q) {
-      const int64_t task = b * chunks + q;
-      const T* E = smootherSum.data() + task * pair;
-      k::lanesApply(L, n, smootherIn.data() + (task - 1) * n, E, false, smootherIn.data() + task * n, T(1), E + nn);
-    }
+  // Phase 2: the value entering every chunk from above.
+  for (int64_t b = 0; b < cfg.B; ++b) k::denseSmootherPrefixes(L, n, chunks, b, smootherSum.data(), smootherIn.data());
   // Phase 3: replay. Compose read m of every chunk before any is overwritten here.
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (parallel)
@@ -221,7 +209,7 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t b = task / chunks, q = task % chunks;
     k::denseSmootherWalk(L, cfg, in, m, P.data(), b, plan.begin(q), plan.end(q),
-                         q + 1 == chunks ? nullptr : smootherIn.data() + task * n, y, wsOf(task));
+                         q + 1 == chunks ? nullptr : smootherIn.data() + task * n, y, wsOf());
   }
 }
 

@@ -54,18 +54,8 @@ template <typename T>
 __global__ void filterPrefixKernel(k::ElkConfig cfg, k::ScanChunks plan, const T* sums, T* starts, T* ws,
                                    int64_t wsSize) {
   const BlockLanes L;
-  const int64_t n = cfg.n, es = k::elkDenseElementSize(n), C = plan.count;
-  const k::DenseTemps<T> w = k::denseTempsAt(ws + blockIdx.x * wsSize, n);
-  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
-    T* start = starts + b * C * es;
-    const T* sum = sums + b * C * es;
-    k::denseCopy(L, es, start + es, sum);
-    L.sync();
-    for (int64_t q = 1; q + 1 < C; ++q)
-      k::denseKalmanCombine(L, n, k::denseElementAt(start + q * es, n), k::denseElementAt(const_cast<T*>(sum + q * es), n),
-                            k::denseElementAt(start + (q + 1) * es, n), w);
-    L.sync();
-  }
+  const k::DenseTemps<T> w = k::denseTempsAt(ws + blockIdx.x * wsSize, cfg.n);
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) k::denseFilterPrefixes(L, cfg.n, plan.count, b, sums, starts, w);
 }
 
 template <typename T>
@@ -99,17 +89,7 @@ __global__ void smootherSummaryKernel(k::ElkConfig cfg, k::ElkInputs<T> in, k::S
 template <typename T>
 __global__ void smootherPrefixKernel(k::ElkConfig cfg, k::ScanChunks plan, const T* sums, T* into) {
   const BlockLanes L;
-  const int64_t n = cfg.n, nn = n * n, pair = nn + n, C = plan.count;
-  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) into[(b * C + C - 1) * n + i] = T(0);
-    L.sync();
-    for (int64_t q = C - 1; q > 0; --q) {
-      const int64_t task = b * C + q;
-      const T* E = sums + task * pair;
-      k::lanesApply(L, n, into + (task - 1) * n, E, false, into + task * n, T(1), E + nn);
-      L.sync();
-    }
-  }
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) k::denseSmootherPrefixes(L, cfg.n, plan.count, b, sums, into);
 }
 
 template <typename T>

@@ -96,13 +96,13 @@ ANTLER_HD T productEntry(const T* X, bool tx, const T* Y, bool ty, int64_t n, in
   return acc;
 }
 
-// out = alpha·op(X)·op(Y) (+ add); out must not alias X or Y (add may be out).
+// out = op(X)·op(Y) (+ add); out must not alias X or Y (add may be out).
 template <typename T, typename Lanes>
 ANTLER_HD void lanesProduct(const Lanes& L, int64_t n, T* out, const T* X, bool tx, const T* Y, bool ty,
-                            T alpha = T(1), const T* add = nullptr) {
+                            const T* add = nullptr) {
   for (int64_t e = L.lane(); e < n * n; e += L.count()) {
     const int64_t i = e / n, j = e - i * n;
-    const T v = alpha * productEntry(X, tx, Y, ty, n, i, j);
+    const T v = productEntry(X, tx, Y, ty, n, i, j);
     out[e] = add ? v + add[e] : v;
   }
 }
@@ -187,11 +187,11 @@ ANTLER_HD void denseKalmanCombine(const Lanes& L, int64_t n, const DenseElement<
   lanesProduct(L, n, r.A, l.A, false, w.DA, false);
   lanesApply(L, n, r.b, l.A, false, w.v2, T(1), l.b);
   lanesApply(L, n, r.eta, w.DA, true, w.v3, T(1), e.eta);
-  lanesProduct(L, n, r.J, w.DA, true, w.W, false, T(1), e.J);
+  lanesProduct(L, n, r.J, w.DA, true, w.W, false, e.J);
   lanesProduct(L, n, w.D, l.A, false, w.DC, false);
   L.sync();
   // C = (A_l DC) A_lᵀ + C_l.
-  lanesProduct(L, n, r.C, w.D, false, l.A, true, T(1), l.C);
+  lanesProduct(L, n, r.C, w.D, false, l.A, true, l.C);
   L.sync();
   // C and J are symmetric in exact arithmetic, and D⁻ᵀ = (I + J_l C_e)⁻¹ relies
   // on it: average each off-diagonal pair so rounding cannot accumulate
@@ -267,9 +267,9 @@ ANTLER_HD void denseFilterFold(const Lanes& L, const ElkConfig& cfg, const ElkIn
     ++t;
   }
   L.sync();
-  auto record = [&](int64_t at, const T* acc) {
+  auto record = [&](int64_t at, T* acc) {
     if (!m) return;
-    const DenseElement<T> a = denseElementAt(const_cast<T*>(acc), n);
+    const DenseElement<T> a = denseElementAt(acc, n);
     for (int64_t x = L.lane(); x < nn; x += L.count()) P[(at * cfg.B + b) * nn + x] = a.C[x];
     for (int64_t x = L.lane(); x < n; x += L.count()) m[(at * cfg.B + b) * n + x] = a.b[x];
   };
@@ -284,6 +284,40 @@ ANTLER_HD void denseFilterFold(const Lanes& L, const ElkConfig& cfg, const ElkIn
   }
   if (out) denseCopy(L, es, out, cur);
   L.sync();
+}
+
+// Phase 2 of the chunked filter for batch element b: from the summaries of
+// chunks 0 … C−2 (sums + (b·C + q)·es), the exclusive prefix of every chunk
+// q ≥ 1 into starts + (b·C + q)·es. w: combine temporaries.
+template <typename T, typename Lanes>
+ANTLER_HD void denseFilterPrefixes(const Lanes& L, int64_t n, int64_t C, int64_t b, const T* sums, T* starts,
+                                   const DenseTemps<T>& w) {
+  const int64_t es = elkDenseElementSize(n);
+  T* start = starts + b * C * es;
+  // The combine takes elements by mutable view; it only reads the later one.
+  T* sum = const_cast<T*>(sums) + b * C * es;
+  denseCopy(L, es, start + es, sum);
+  L.sync();
+  for (int64_t q = 1; q + 1 < C; ++q)
+    denseKalmanCombine(L, n, denseElementAt(start + q * es, n), denseElementAt(sum + q * es, n),
+                       denseElementAt(start + (q + 1) * es, n), w);
+}
+
+// Phase 2 of the chunked smoother for batch element b: from the maps (E, g) of
+// chunks 1 … C−1 (sums + (b·C + q)·(n² + n)), s at the end of every chunk q
+// into into + (b·C + q)·n, from the last chunk down (the last chunk's own slot
+// is set to 0 and read by no walk; its map has E = 0).
+template <typename T, typename Lanes>
+ANTLER_HD void denseSmootherPrefixes(const Lanes& L, int64_t n, int64_t C, int64_t b, const T* sums, T* into) {
+  const int64_t nn = n * n, pair = nn + n;
+  for (int64_t i = L.lane(); i < n; i += L.count()) into[(b * C + C - 1) * n + i] = T(0);
+  L.sync();
+  for (int64_t q = C - 1; q > 0; --q) {
+    const int64_t task = b * C + q;
+    const T* E = sums + task * pair;
+    lanesApply(L, n, into + (task - 1) * n, E, false, into + task * n, T(1), E + nn);
+    L.sync();
+  }
 }
 
 // The smoother's map (E, g) of step t into E (n×n) and g (n), from the
