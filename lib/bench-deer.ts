@@ -23,9 +23,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { noGrad } from './autograd/graph';
-import { BenchRow, median, runTorch } from './bench-timing';
+import { BenchRow, runTorch, timeWithin } from './bench-timing';
 import type { DeerMode, DeerStats } from './deer/solver';
-import { backends, emptyCache, synchronize } from './device';
+import { backends, emptyCache } from './device';
 import { tidy } from './engine';
 import { AntlerError } from './errors';
 import { memory, resetPeakMemory } from './memory';
@@ -103,20 +103,6 @@ function chunkFor(mode: DeerMode, pass: Pass, n: number, T: number, plan: Plan):
 /** 1000 → '1k', 1_000_000 → '1M'. */
 const tLabel = (T: number): string => (T >= 1e6 && T % 1e6 === 0 ? `${T / 1e6}M` : T >= 1e3 && T % 1e3 === 0 ? `${T / 1e3}k` : String(T));
 const caseName = (n: number, T: number, pass: Pass) => `n=${n} T=${tLabel(T)} ${pass}`;
-
-/** One warm-up run, then the median of as many runs (up to maxRepeats) as fit in budgetMs; the warm-up alone when none fits. */
-function timeWithin(fn: () => void, device: string, budgetMs: number, maxRepeats: number): { ms: number; runs: number } {
-  const once = (): number => {
-    const t0 = process.hrtime.bigint();
-    fn();
-    synchronize(device);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  const first = once();
-  const k = Math.min(maxRepeats, Math.floor(budgetMs / Math.max(first, 1e-3)));
-  if (k < 1) return { ms: first, runs: 1 };
-  return { ms: median(Array.from({ length: k }, once)), runs: k };
-}
 
 /** Times run() on the device with its peak memory; an OUT_OF_MEMORY is a result, other errors are reported in the row. */
 function measure(run: () => DeerStats, plan: Plan): Pick<DeerBenchRow, 'ms' | 'status' | 'runs' | 'peakBytes' | 'note'> & { stats?: DeerStats } {

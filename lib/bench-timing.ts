@@ -8,18 +8,27 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median wall time of fn in ms, waiting for the device after each run. */
-export function timeIt(fn: () => void, device: string, repeats: number): number {
-  fn();
-  synchronize(device);
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
+/**
+ * One warm-up run, then the median wall time in ms of as many runs (up to
+ * maxRepeats) as fit in budgetMs, waiting for the device after each; the
+ * warm-up alone when none fits.
+ */
+export function timeWithin(fn: () => void, device: string, budgetMs: number, maxRepeats: number): { ms: number; runs: number } {
+  const once = (): number => {
     const t0 = process.hrtime.bigint();
     fn();
     synchronize(device);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(times);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const first = once();
+  const k = Math.min(maxRepeats, Math.floor(budgetMs / Math.max(first, 1e-3)));
+  if (k < 1) return { ms: first, runs: 1 };
+  return { ms: median(Array.from({ length: k }, once)), runs: k };
+}
+
+/** Median wall time of fn in ms over `repeats` runs after a warm-up, waiting for the device after each run. */
+export function timeIt(fn: () => void, device: string, repeats: number): number {
+  return timeWithin(fn, device, Infinity, repeats).ms;
 }
 
 /** One measurement, as printed by `antler bench` and written to bench/results. */

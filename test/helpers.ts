@@ -606,21 +606,11 @@ export function cellStepRef(kind: RefCellKind, H: number, xp: ArrayLike<number>,
 // ---------------------------------------------------------------- leaks
 
 /**
- * Registers beforeAll/afterAll hooks that fail the file when it ends with more
- * or fewer live tensors (or bytes) than it started with: every tensor a test
- * makes must be disposed (tidy, dispose), not left to the garbage collector,
- * whose finalizers would otherwise run during a later file of the same worker.
+ * Fails the file when it ends with more or fewer live tensors (or bytes) than
+ * it started with: every tensor a test makes must be disposed (tidy,
+ * dispose), not left to the garbage collector, whose finalizers would
+ * otherwise run during a later file of the same worker.
  */
 export function expectNoTensorLeaks(): void {
-  const counts = () => {
-    const m = lib().memory();
-    return { numTensors: m.numTensors, numBytes: m.numBytes };
-  };
-  let start: ReturnType<typeof counts>;
-  beforeAll(() => {
-    start = counts();
-  });
-  afterAll(() => {
-    expect(counts()).toEqual(start);
-  });
+  expectNoLeaksInSuite(tensorCounts);
 }

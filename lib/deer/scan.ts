@@ -54,6 +54,17 @@ export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
  */
 export function elkStep(a: Tensor, u: Tensor, yhat: Tensor, y0: Tensor, lambda: Tensor): Tensor {
   for (const [t, name] of [[a, 'a'], [u, 'u'], [yhat, 'yhat'], [y0, 'y0'], [lambda, 'lambda']] as const) checkTensor(t, 'deer.elk', name);
+  // λ sets the observation noise 1/λ: a negative or non-finite one has no Kalman step (1/(1+λ) may divide by 0).
+  // The shapes and dtypes are checked natively; here only the values (B of them, read once).
+  if (lambda.rank === 1 && (lambda.dtype === 'float32' || lambda.dtype === 'float64')) {
+    const bad = Array.from(lambda.dataSync()).findIndex((v) => !(Number.isFinite(v) && v >= 0));
+    if (bad >= 0) fail('INVALID_ARGUMENT', `deer.elk: lambda[${bad}] is ${lambda.dataSync()[bad]}; expected finite values >= 0`);
+  }
+  return elkStepUnchecked(a, u, yhat, y0, lambda);
+}
+
+/** elkStep without reading λ back (the solver makes λ from finite values >= 0 itself). */
+export function elkStepUnchecked(a: Tensor, u: Tensor, yhat: Tensor, y0: Tensor, lambda: Tensor): Tensor {
   const n = native() as unknown as DeerNative;
   if (typeof n.deerElk !== 'function') fail('INTERNAL', 'deer.elk: this build of the addon has no ELK kernel; rebuild with npm run build');
   return wrap(n.deerElk(a.handle, u.handle, yhat.handle, y0.handle, lambda.handle));

@@ -40,12 +40,12 @@ import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
+import { abs, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { elkStep, scan as scanRaw } from './scan';
+import { elkStepUnchecked as elkStep, scan as scanRaw } from './scan';
 import type { DeerNative } from './scan';
 
 export type { CellKind } from './native-cells';

@@ -37,11 +37,8 @@ static void elkTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
 
   int64_t chunks = 1;
   const int64_t threads = numThreads();
-  if (cfg.T >= kElkChunkMinSteps && chains < threads) {
-    chunks = (threads + chains - 1) / chains;
-    if (chunks > cfg.T / kElkMinChunkSteps) chunks = cfg.T / kElkMinChunkSteps;
-    if (chunks < 1) chunks = 1;
-  }
+  if (cfg.T >= kElkChunkMinSteps && chains < threads)
+    chunks = k::chunkCount(cfg.T, chains, threads, kElkMinChunkSteps, false);
   const k::ScanChunks plan = k::scanChunks(cfg.T, chunks);
   chunks = plan.count;
 
@@ -132,11 +129,8 @@ static void elkDenseTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) 
   const int64_t threads = numThreads();
   const bool parallel = threads > 1 && cfg.T * cfg.B * nn * n >= 32768;
   int64_t chunks = 1;
-  if (parallel && cfg.T >= kElkChunkMinSteps && cfg.B < threads) {
-    chunks = (threads + cfg.B - 1) / cfg.B;
-    if (chunks > cfg.T / kElkMinChunkSteps) chunks = cfg.T / kElkMinChunkSteps;
-    if (chunks < 1) chunks = 1;
-  }
+  if (parallel && cfg.T >= kElkChunkMinSteps && cfg.B < threads)
+    chunks = k::chunkCount(cfg.T, cfg.B, threads, kElkMinChunkSteps, false);
   const k::ScanChunks plan = k::scanChunks(cfg.T, chunks);
   chunks = plan.count;
   const int64_t tasks = cfg.B * chunks;

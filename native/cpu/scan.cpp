@@ -109,8 +109,7 @@ static void scanTyped(const Combine& op, const k::ScanConfig& cfg, const ScanInp
   T* y = static_cast<T*>(yv);
   const int64_t threads = numThreads();
   if (cfg.T >= kChunkMinSteps && cfg.B < threads) {
-    int64_t chunks = (threads + cfg.B - 1) / cfg.B;
-    if (chunks > cfg.T / kMinChunkSteps) chunks = cfg.T / kMinChunkSteps;
+    const int64_t chunks = k::chunkCount(cfg.T, cfg.B, threads, kMinChunkSteps, false);
     if (chunks >= 2) return scanChunked(op, cfg, A, b, y0, y, chunks);
   }
   scanSequential(op, cfg, A, b, y0, y);

@@ -12,9 +12,6 @@
 // With C = 1 only the two walks (filter 3, smoother 3) run.
 //
 // Dense Jacobian: elk_dense.cuh (kernels and launch plan), scratch from the pool here.
-#include <algorithm>
-#include <cmath>
-
 #include "../kernels/elk.h"
 #include "../kernels/scan.h"
 #include "elk_dense.cuh"
@@ -95,10 +92,11 @@ static __global__ void elkSmootherPrefixKernel(k::ElkConfig cfg, k::ScanChunks p
   }
 }
 
+// m is y itself (launchElk): no __restrict__ on either.
 template <typename T>
 static __global__ void elkSmootherReplayKernel(k::ElkConfig cfg, k::ElkInputs<T> in, k::ScanChunks plan,
-                                               const T* __restrict__ m, const T* __restrict__ P,
-                                               const T* __restrict__ into, T* __restrict__ y) {
+                                               const T* m, const T* __restrict__ P, const T* __restrict__ into,
+                                               T* y) {
   const int64_t chains = cfg.chains(), tasks = chains * plan.count;
   for (int64_t i = gridStart(); i < tasks; i += gridStride()) {
     const int64_t q = i / chains, c = i - q * chains;
@@ -110,12 +108,7 @@ static __global__ void elkSmootherReplayKernel(k::ElkConfig cfg, k::ElkInputs<T>
 // kElkMinChunkSteps, and no more than about √(2T) (a chunk walks its steps
 // twice, the prefix scan walks C summaries).
 static int64_t elkChunks(const Context& ctx, const k::ElkConfig& cfg) {
-  const int64_t target = kElkThreadsPerSm * ctx.multiprocessors;
-  int64_t chunks = (target + cfg.chains() - 1) / cfg.chains();
-  if (chunks > cfg.T / kElkMinChunkSteps) chunks = cfg.T / kElkMinChunkSteps;
-  const int64_t balance = static_cast<int64_t>(std::ceil(std::sqrt(2.0 * static_cast<double>(cfg.T))));
-  if (chunks > balance) chunks = balance;
-  return chunks >= 2 ? chunks : 1;
+  return k::chunkCount(cfg.T, cfg.chains(), kElkThreadsPerSm * ctx.multiprocessors, kElkMinChunkSteps, true);
 }
 
 template <typename T>
@@ -124,10 +117,11 @@ static void launchElk(Context& ctx, const k::ElkConfig& cfg, const ElkBuffers& b
   const int64_t chains = cfg.chains(), seq = cfg.T * chains;
   const k::ScanChunks plan = k::scanChunks(cfg.T, elkChunks(ctx, cfg));
   const int64_t tasks = chains * plan.count;
-  // m and P are scratch: y is written only by the smoother.
-  PoolBuffer mP(ctx, static_cast<size_t>(2 * seq) * sizeof(T));
-  T* m = static_cast<T*>(mP.get());
-  T* P = m + seq;
+  // The filtered means go straight into y (the smoother then overwrites them
+  // in place, elk.h); P is scratch.
+  PoolBuffer variances(ctx, static_cast<size_t>(seq) * sizeof(T));
+  T* m = y;
+  T* P = static_cast<T*>(variances.get());
   const unsigned perChain = gridFor(ctx, chains), perTask = gridFor(ctx, tasks);
   if (plan.count == 1) {
     elkFilterReplayKernel<T><<<perTask, kBlockSize, 0, ctx.stream>>>(cfg, in, plan, nullptr, m, P);
@@ -162,14 +156,14 @@ template <typename T>
 static void launchElkDense(Context& ctx, const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
   const k::ElkInputs<T> in = typedElkInputs<T>(buf);
   const elk_dense::Plan plan = elk_dense::makePlan(ctx.multiprocessors, cfg, sizeof(T));
-  PoolBuffer mP(ctx, plan.mPValues * sizeof(T));
+  PoolBuffer covariances(ctx, plan.PValues * sizeof(T));
   PoolBuffer work(ctx, plan.workspaceValues * sizeof(T));
   PoolBuffer summaries(ctx, (plan.summaryValues > 0 ? plan.summaryValues : 1) * sizeof(T));
   const auto launch = [&](auto kernel, unsigned grid, auto... args) {
     kernel<<<grid, plan.threads, 0, ctx.stream>>>(args...);
     ANTLER_LAUNCH_CHECK("deerElk (dense)");
   };
-  elk_dense::run<T>(launch, plan, cfg, in, static_cast<T*>(mP.get()), static_cast<T*>(work.get()),
+  elk_dense::run<T>(launch, plan, cfg, in, static_cast<T*>(covariances.get()), static_cast<T*>(work.get()),
                     static_cast<T*>(summaries.get()), y);
 }
 

@@ -15,7 +15,6 @@
 // __syncthreads and checks it against the CPU; elk.cu supplies the launches
 // and the pool scratch.
 #pragma once
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -119,15 +118,12 @@ struct Plan {
   int threads = 32;
   unsigned blocks = 1, perBatch = 1;
   int64_t wsSize = 0;
-  size_t mPValues = 0, workspaceValues = 0, summaryValues = 0;
+  size_t PValues = 0, workspaceValues = 0, summaryValues = 0;
 };
 
 inline Plan makePlan(int multiprocessors, const k::ElkConfig& cfg, size_t valueBytes) {
   const int64_t n = cfg.n, nn = n * n, es = k::elkDenseElementSize(n);
-  int64_t C = (kBlocksPerSm * multiprocessors + cfg.B - 1) / cfg.B;
-  if (C > cfg.T / kMinChunkSteps) C = cfg.T / kMinChunkSteps;
-  const int64_t balance = static_cast<int64_t>(std::ceil(std::sqrt(2.0 * static_cast<double>(cfg.T))));
-  if (C > balance) C = balance;
+  int64_t C = k::chunkCount(cfg.T, cfg.B, kBlocksPerSm * multiprocessors, kMinChunkSteps, true);
   const size_t perChunk = static_cast<size_t>(cfg.B) * valueBytes * static_cast<size_t>(2 * es + nn + 2 * n);
   const int64_t cap = static_cast<int64_t>(kSummaryBytes / perChunk);
   if (C > cap) C = cap;
@@ -141,21 +137,22 @@ inline Plan makePlan(int multiprocessors, const k::ElkConfig& cfg, size_t valueB
   p.perBatch = static_cast<unsigned>(cfg.B < maxBlocks ? cfg.B : maxBlocks);
   p.wsSize = k::elkDenseWorkspace(n) > k::elkDenseSmootherWorkspace(n) ? k::elkDenseWorkspace(n)
                                                                         : k::elkDenseSmootherWorkspace(n);
-  p.mPValues = static_cast<size_t>(cfg.T * cfg.B * (n + nn));
+  p.PValues = static_cast<size_t>(cfg.T * cfg.B * nn);
   p.workspaceValues = static_cast<size_t>(p.blocks) * static_cast<size_t>(p.wsSize);
   p.summaryValues = p.chunks.count > 1 ? static_cast<size_t>(tasks * (2 * es + nn + 2 * n)) : 0;
   return p;
 }
 
 // The six launches (two when C = 1). launch(kernel, grid, args...) runs
-// kernel<<<grid, plan.threads>>>(args...) and checks it. mP holds m then P
-// (plan.mPValues), ws the blocks' workspaces, summaries plan.summaryValues.
+// kernel<<<grid, plan.threads>>>(args...) and checks it. P holds the filtered
+// covariances (plan.PValues); the filtered means go into y, which the
+// smoother then overwrites in place (elk_dense.h); ws holds the blocks'
+// workspaces, summaries plan.summaryValues.
 template <typename T, typename Launch>
-void run(Launch&& launch, const Plan& plan, const k::ElkConfig& cfg, const k::ElkInputs<T>& in, T* mP, T* ws,
+void run(Launch&& launch, const Plan& plan, const k::ElkConfig& cfg, const k::ElkInputs<T>& in, T* P, T* ws,
          T* summaries, T* y) {
   const int64_t n = cfg.n, nn = n * n, es = k::elkDenseElementSize(n), tasks = cfg.B * plan.chunks.count;
-  T* m = mP;
-  T* P = mP + cfg.T * cfg.B * n;
+  T* m = y;
   const int64_t W = plan.wsSize;
   if (plan.chunks.count == 1) {
     launch(filterReplayKernel<T>, plan.blocks, cfg, in, plan.chunks, static_cast<const T*>(nullptr), m, P, ws, W);

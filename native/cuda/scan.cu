@@ -19,7 +19,6 @@
 // state the whole block wrote, so steps are separated by __syncthreads (which also
 // makes the block's global writes visible to it); elementwise combines read only
 // their own rows and need no barrier.
-#include <cmath>
 
 #include "../kernels/scan.h"
 #include "ops.cuh"
@@ -183,12 +182,7 @@ static int scanThreads(int64_t n) {
 // kMinChunkSteps, and no more than about √(2T): a chunk costs about 2·len steps
 // (compose and replay) and the summaries C steps. 1 when chunking cannot help.
 static int64_t chooseChunks(const Context& ctx, const k::ScanConfig& cfg) {
-  const int64_t target = kChunkBlocksPerSm * ctx.multiprocessors;
-  int64_t chunks = (target + cfg.B - 1) / cfg.B;
-  if (chunks > cfg.T / kMinChunkSteps) chunks = cfg.T / kMinChunkSteps;
-  const int64_t balance = static_cast<int64_t>(std::ceil(std::sqrt(2.0 * static_cast<double>(cfg.T))));
-  if (chunks > balance) chunks = balance;
-  return chunks >= 2 ? chunks : 1;
+  return k::chunkCount(cfg.T, cfg.B, kChunkBlocksPerSm * ctx.multiprocessors, kMinChunkSteps, true);
 }
 
 // Phase 1 for one direction: shared memory for a dense operator pair when it

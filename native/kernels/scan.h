@@ -12,6 +12,8 @@
 // Layouts: A_t is row-major n×n (Dense) or n (Diagonal); b, y, λ are n.
 // The `i` overloads compute one output row, for a thread per row on the GPU.
 #pragma once
+#include <cmath>
+
 #include "hd.h"
 
 namespace antler::kernels {
@@ -182,6 +184,21 @@ ANTLER_HD ScanChunks scanChunks(int64_t T, int64_t chunks) {
   p.len = (T + chunks - 1) / chunks;
   p.count = (T + p.len - 1) / p.len;
   return p;
+}
+
+// How many chunks the chunked scans (CPU and GPU, linear and ELK) cut T steps
+// of `units` independent chains into: enough that units·chunks reaches
+// `target` workers, every chunk at least minSteps long and, when `balanced`,
+// no more than about √(2T) of them (a chunk costs about twice its length, the
+// summaries one step each). 1 when chunking cannot help. Host code.
+inline int64_t chunkCount(int64_t T, int64_t units, int64_t target, int64_t minSteps, bool balanced) {
+  int64_t chunks = (target + units - 1) / (units > 0 ? units : 1);
+  if (chunks > T / minSteps) chunks = T / minSteps;
+  if (balanced) {
+    const int64_t cap = static_cast<int64_t>(std::ceil(std::sqrt(2.0 * static_cast<double>(T))));
+    if (chunks > cap) chunks = cap;
+  }
+  return chunks >= 2 ? chunks : 1;
 }
 
 }  // namespace antler::kernels

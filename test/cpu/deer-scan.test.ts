@@ -326,6 +326,8 @@ describe(`deer.elkStep: the Levenberg–Marquardt step as a Kalman smoother (see
     expectAntlerError(() => elk(f64([3, 2]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /a has shape \[3, 2\]/);
     expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 3]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /u has shape \[3, 2, 3\]; expected \[T, B, n\]/);
     expectAntlerError(() => elk(f64([3, 2, 4, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 3]), f64([2])), 'SHAPE_MISMATCH', /y0 has shape \[2, 3\]; expected \[B, n\]/);
+    for (const bad of [-0.5, Infinity, NaN])
+      expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), tensor([0.3, bad], [2], { dtype: 'float64' })), 'INVALID_ARGUMENT', new RegExp(`lambda\\[1\\] is ${bad}; expected finite values >= 0`));
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 5]), f64([3, 2, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /u has shape/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 1, 4]), f64([2, 4]), f64([2])), 'SHAPE_MISMATCH', /yhat has shape/);
     expectAntlerError(() => elk(f64([3, 2, 4]), f64([3, 2, 4]), f64([3, 2, 4]), f64([2, 4]), f64([3])), 'SHAPE_MISMATCH', /lambda has shape \[3\]; expected \[B\]/);
