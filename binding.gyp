@@ -18,6 +18,7 @@
         "<(antler_root)/native/core/tensor.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
+        "<(antler_root)/native/cpu/elementwise.cpp",
         "<(antler_root)/native/cpu/elk.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",
         "<(antler_root)/native/cpu/optim.cpp",

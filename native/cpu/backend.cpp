@@ -1,122 +1,16 @@
 // CPU backend: OpenMP loops over the shared math in native/kernels/.
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <vector>
 
 #include "../core/backend.h"
 #include "../core/error.h"
-#include "../kernels/elementwise.h"
-#include "../kernels/philox.h"
 #include "gemm.h"
 #include "ops.h"
 #include "parallel.h"
 
 namespace antler {
 namespace {
-
-using kernels::BinaryOp;
-
-template <typename T>
-void fillTyped(T* dst, int64_t n, T value) {
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) dst[i] = value;
-}
-
-template <typename T>
-void arangeTyped(T* dst, int64_t n, double start, double step) {
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(start + static_cast<double>(i) * step);
-}
-
-// One iteration per Philox block, so each block's words are computed once.
-template <typename T>
-void randomFloating(T* dst, int64_t n, const RandomSpec& spec) {
-  constexpr int kBlock = sizeof(T) == 4 ? kernels::kFloatBlock : kernels::kDoubleBlock;
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    T raw[kBlock];
-    if constexpr (sizeof(T) == 4) kernels::randomFloatBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
-    else kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
-    const int64_t base = blk * kBlock;
-    for (int l = 0; l < kBlock && base + l < n; ++l)
-      dst[base + l] = kernels::randomAffine<T>(raw[l], spec.normal, spec.a, spec.b);
-  }
-}
-
-void randomInt32(int32_t* dst, int64_t n, const RandomSpec& spec) {
-  const int64_t blocks = (n + kernels::kDoubleBlock - 1) / kernels::kDoubleBlock;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    double u[kernels::kDoubleBlock];
-    kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), false, u);
-    const int64_t base = blk * kernels::kDoubleBlock;
-    for (int l = 0; l < kernels::kDoubleBlock && base + l < n; ++l)
-      dst[base + l] = kernels::uniformInt32(u[l], spec.a, spec.b);
-  }
-}
-
-template <typename TOut, typename TIn>
-void castTyped(TOut* dst, const TIn* src, int64_t n) {
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) dst[i] = kernels::castValue<TOut>(src[i]);
-}
-
-template <typename TOut>
-void castFrom(TOut* dst, const void* src, DType srcType, int64_t n) {
-  switch (srcType) {
-    case DType::Float32: castTyped(dst, static_cast<const float*>(src), n); break;
-    case DType::Float64: castTyped(dst, static_cast<const double*>(src), n); break;
-    case DType::Int32: castTyped(dst, static_cast<const int32_t*>(src), n); break;
-  }
-}
-
-template <typename T>
-void binaryTyped(BinaryOp op, T* out, const T* a, const T* b, int64_t n, const kernels::BroadcastIndexer* idx) {
-  if (!idx) {
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) out[i] = kernels::applyBinary(op, a[i], b[i]);
-    return;
-  }
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t oa, ob;
-    idx->offsets(i, oa, ob);
-    out[i] = kernels::applyBinary(op, a[oa], b[ob]);
-  }
-}
-
-template <typename T>
-void binaryScalarTyped(BinaryOp op, T* out, const T* a, T s, bool scalarFirst, int64_t n) {
-  if (scalarFirst) {
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) out[i] = kernels::applyBinary(op, s, a[i]);
-  } else {
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) out[i] = kernels::applyBinary(op, a[i], s);
-  }
-}
-
-// Sums in a wider type over fixed chunks, then adds the chunk sums in order:
-// the result does not depend on the thread count.
-template <typename T, typename Acc>
-Acc sumTyped(const T* src, int64_t n) {
-  constexpr int64_t kChunk = 1 << 14;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<Acc> partial(static_cast<size_t>(chunks));
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
-    Acc s = 0;
-    for (int64_t i = c * kChunk; i < end; ++i) s += static_cast<Acc>(src[i]);
-    partial[static_cast<size_t>(c)] = s;
-  }
-  Acc total = 0;
-  for (Acc p : partial) total += p;
-  return total;
-}
 
 class CpuBackend final : public Backend {
  public:
@@ -139,66 +33,23 @@ class CpuBackend final : public Backend {
   void copy(const Device&, void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void synchronize(const Device&) override {}
 
-  void fill(const Device&, void* dst, DType t, int64_t n, double value) override {
-    switch (t) {
-      case DType::Float32: fillTyped(static_cast<float*>(dst), n, static_cast<float>(value)); break;
-      case DType::Float64: fillTyped(static_cast<double*>(dst), n, value); break;
-      case DType::Int32: fillTyped(static_cast<int32_t*>(dst), n, static_cast<int32_t>(value)); break;
-    }
-  }
-
+  void fill(const Device&, void* dst, DType t, int64_t n, double value) override { cpu::fill(dst, t, n, value); }
   void arange(const Device&, void* dst, DType t, int64_t n, double start, double step) override {
-    switch (t) {
-      case DType::Float32: arangeTyped(static_cast<float*>(dst), n, start, step); break;
-      case DType::Float64: arangeTyped(static_cast<double*>(dst), n, start, step); break;
-      case DType::Int32: arangeTyped(static_cast<int32_t*>(dst), n, start, step); break;
-    }
+    cpu::arange(dst, t, n, start, step);
   }
-
   void random(const Device&, void* dst, DType t, int64_t n, const RandomSpec& spec) override {
-    switch (t) {
-      case DType::Float32: randomFloating(static_cast<float*>(dst), n, spec); break;
-      case DType::Float64: randomFloating(static_cast<double*>(dst), n, spec); break;
-      case DType::Int32: randomInt32(static_cast<int32_t*>(dst), n, spec); break;
-    }
+    cpu::random(dst, t, n, spec);
   }
-
   void cast(const Device&, void* dst, DType dstType, const void* src, DType srcType, int64_t n) override {
-    switch (dstType) {
-      case DType::Float32: castFrom(static_cast<float*>(dst), src, srcType, n); break;
-      case DType::Float64: castFrom(static_cast<double*>(dst), src, srcType, n); break;
-      case DType::Int32: castFrom(static_cast<int32_t*>(dst), src, srcType, n); break;
-    }
+    cpu::cast(dst, dstType, src, srcType, n);
   }
-
-  void binary(const Device&, BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
+  void binary(const Device&, kernels::BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
               const kernels::BroadcastIndexer* idx) override {
-    switch (t) {
-      case DType::Float32:
-        binaryTyped(op, static_cast<float*>(out), static_cast<const float*>(a), static_cast<const float*>(b), n, idx);
-        break;
-      case DType::Float64:
-        binaryTyped(op, static_cast<double*>(out), static_cast<const double*>(a), static_cast<const double*>(b), n, idx);
-        break;
-      case DType::Int32:
-        binaryTyped(op, static_cast<int32_t*>(out), static_cast<const int32_t*>(a), static_cast<const int32_t*>(b), n, idx);
-        break;
-    }
+    cpu::binary(op, t, out, a, b, n, idx);
   }
-
-  void binaryScalar(const Device&, BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst,
+  void binaryScalar(const Device&, kernels::BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst,
                     int64_t n) override {
-    switch (t) {
-      case DType::Float32:
-        binaryScalarTyped(op, static_cast<float*>(out), static_cast<const float*>(a), static_cast<float>(s), scalarFirst, n);
-        break;
-      case DType::Float64:
-        binaryScalarTyped(op, static_cast<double*>(out), static_cast<const double*>(a), s, scalarFirst, n);
-        break;
-      case DType::Int32:
-        binaryScalarTyped(op, static_cast<int32_t*>(out), static_cast<const int32_t*>(a), static_cast<int32_t>(s), scalarFirst, n);
-        break;
-    }
+    cpu::binaryScalar(op, t, out, a, s, scalarFirst, n);
   }
 
   void matmul(const Device&, DType t, const MatmulArgs& args) override {
@@ -207,20 +58,7 @@ class CpuBackend final : public Backend {
     else fail(Code::DtypeMismatch, "matmul: dtype int32 is not supported on cpu");
   }
 
-  void sumAll(const Device&, DType t, const void* src, int64_t n, void* out) override {
-    switch (t) {
-      case DType::Float32:
-        *static_cast<float*>(out) = static_cast<float>(sumTyped<float, double>(static_cast<const float*>(src), n));
-        break;
-      case DType::Float64:
-        *static_cast<double*>(out) = sumTyped<double, double>(static_cast<const double*>(src), n);
-        break;
-      case DType::Int32:
-        *static_cast<int32_t*>(out) =
-            static_cast<int32_t>(static_cast<uint32_t>(sumTyped<int32_t, int64_t>(static_cast<const int32_t*>(src), n)));
-        break;
-    }
-  }
+  void sumAll(const Device&, DType t, const void* src, int64_t n, void* out) override { cpu::sumAll(t, src, n, out); }
 
   void unary(const Device&, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
              double p1) override {

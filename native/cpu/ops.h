@@ -1,5 +1,6 @@
 // CPU implementations of the op-table entries that autograd builds on, one
-// file per family: unary.cpp (unary, unaryBackward), shape.cpp (reduce,
+// file per family: elementwise.cpp (fill, arange, random, cast, binary,
+// binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
 // scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
@@ -11,6 +12,14 @@
 
 namespace antler::cpu {
 
+void fill(void* dst, DType t, int64_t n, double value);
+void arange(void* dst, DType t, int64_t n, double start, double step);
+void random(void* dst, DType t, int64_t n, const RandomSpec& spec);
+void cast(void* dst, DType dstType, const void* src, DType srcType, int64_t n);
+void binary(kernels::BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
+            const kernels::BroadcastIndexer* idx);
+void binaryScalar(kernels::BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst, int64_t n);
+void sumAll(DType t, const void* src, int64_t n, void* out);
 void unary(kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy, int64_t n,
                    double p0, double p1);

@@ -10,12 +10,13 @@ static __global__ void fillKernel(T* dst, int64_t n, T value) {
 }
 
 // dst[i] = T(start + i * step), evaluated in double as the CPU loop does. The
-// explicit _rn intrinsics keep nvcc from contracting the two into an fma,
-// which rounds once instead of twice and would differ from the CPU in the last bit.
+// explicit round-to-nearest add and multiply (kernels/hd.h) keep nvcc from
+// contracting the two into an fma, which rounds once instead of twice and
+// would differ from the CPU in the last bit.
 template <typename T>
 static __global__ void arangeKernel(T* dst, int64_t n, double start, double step) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
-    dst[i] = static_cast<T>(__dadd_rn(start, __dmul_rn(static_cast<double>(i), step)));
+    dst[i] = static_cast<T>(kernels::addRn(start, kernels::mulRn(static_cast<double>(i), step)));
 }
 
 template <typename T>

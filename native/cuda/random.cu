@@ -32,9 +32,7 @@ static __global__ void randomDoubleKernel(double* dst, int64_t n, RandomSpec spe
   }
 }
 
-// Uniform integers in [a, b): floor(a + (b - a) u) from the double stream.
-// u < 1, but a + (b - a) u can still round up to b when b - a is large, hence
-// the clamp to b - 1.
+// Uniform integers in [a, b) from the double stream (kernels::uniformInt32).
 static __global__ void randomInt32Kernel(int32_t* dst, int64_t n, RandomSpec spec) {
   const int64_t blocks = (n + kernels::kDoubleBlock - 1) / kernels::kDoubleBlock;
   for (int64_t blk = gridStart(); blk < blocks; blk += gridStride()) {
@@ -42,12 +40,8 @@ static __global__ void randomInt32Kernel(int32_t* dst, int64_t n, RandomSpec spe
     kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), false, raw);
     const int64_t first = blk * kernels::kDoubleBlock;
 #pragma unroll
-    for (int lane = 0; lane < kernels::kDoubleBlock; ++lane) {
-      if (first + lane >= n) continue;
-      double v = floor(kernels::randomAffine<double>(raw[lane], false, spec.a, spec.b));
-      if (spec.b > spec.a && v > spec.b - 1.0) v = spec.b - 1.0;
-      dst[first + lane] = static_cast<int32_t>(v);
-    }
+    for (int lane = 0; lane < kernels::kDoubleBlock; ++lane)
+      if (first + lane < n) dst[first + lane] = kernels::uniformInt32(raw[lane], spec.a, spec.b);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The CUDA backend's launchers and kernels (native/cuda/scan.cu, cells.cu,
  * elk.cu with elk_dense.cuh, sru.cu; softmax.cu, layernorm.cu, loss.cu,
- * embedding.cu, shape.cu, reduce.cu, matmul.cu, fill.cu, unary.cu, optim.cu),
+ * embedding.cu, shape.cu, reduce.cu, matmul.cu, fill.cu, random.cu, cast.cu,
+ * binary.cu, unary.cu, optim.cu),
  * which this machine cannot run on a GPU, run from their own source under a host emulation (test/emu/: one fiber
  * per CUDA thread, every barrier round in a shuffled order, blocks in a
  * shuffled order, pool scratch, shared memory and outputs starting as NaN)
@@ -35,8 +36,8 @@ const PROGRAMS = {
     cpu: ['native/cpu/scan.cpp', 'native/cpu/cells.cpp', 'native/cpu/elk.cpp', 'native/cpu/sru.cpp'],
   },
   ops: {
-    driver: 'test/emu/ops_emu.cpp', cuda: ['softmax', 'layernorm', 'loss', 'embedding', 'shape', 'reduce', 'matmul', 'fill', 'unary', 'optim'],
-    cpu: ['native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp'],
+    driver: 'test/emu/ops_emu.cpp', cuda: ['softmax', 'layernorm', 'loss', 'embedding', 'shape', 'reduce', 'matmul', 'fill', 'random', 'cast', 'binary', 'unary', 'optim'],
+    cpu: ['native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp'],
   },
 };
 
@@ -95,7 +96,7 @@ run('CUDA kernels under host emulation', () => {
     await runProgram('backends', 467);
   }, 400_000);
 
-  test('softmax, layerNorm, crossEntropy, gather/scatter rows, reductions, strided copy, where, the tiled GEMM, unary ops and the SGD/Adam steps match the CPU backend (or a float64 loop)', async () => {
-    await runProgram('ops', 300);
+  test('softmax, layerNorm, crossEntropy, gather/scatter rows, reductions, strided copy, where, the tiled GEMM, unary ops and the SGD/Adam steps match the CPU backend (or a float64 loop); fill, arange, rand/randn, cast and the binary ops equal it to the bit', async () => {
+    await runProgram('ops', 850);
   }, 400_000);
 });

@@ -82,6 +82,7 @@ inline void start(int argc, char** argv) {
   const unsigned seed = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
   gen.seed(seed);
   rng().seed(seed + 1);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a crash keeps the lines before it
 }
 inline int finish() {
   std::printf("emulation: %d passed, %d failed (%lld launches, %lld block-wide barriers)\n", passed, failed,

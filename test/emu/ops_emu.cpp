@@ -1,13 +1,15 @@
 // The CUDA backend's row, reduction, shape, GEMM, elementwise and optimizer
 // launchers (native/cuda/softmax.cu, layernorm.cu, loss.cu, embedding.cu,
-// shape.cu, reduce.cu, matmul.cu, fill.cu, unary.cu, optim.cu), rewritten for
-// the host by transform.js and run under cuda_emu.h, against the CPU backend
-// (native/cpu/rows.cpp, shape.cpp, unary.cpp, optim.cpp) or, for
-// the GEMM and sumAll, a float64 loop, on the same random inputs. Outputs
-// start as NaN. Prints one line per check and "emulation: N passed, M
+// shape.cu, reduce.cu, matmul.cu, fill.cu, random.cu, cast.cu, binary.cu,
+// unary.cu, optim.cu), rewritten for the host by transform.js and run under
+// cuda_emu.h, against the CPU backend (native/cpu/rows.cpp, shape.cpp,
+// elementwise.cpp, unary.cpp, optim.cpp) or, for the GEMM and sumAll, a
+// float64 loop, on the same random inputs. Outputs start as NaN (for the
+// bit-exact elementwise checks, as two different byte patterns). Prints one line per check and "emulation: N passed, M
 // failed"; exits 1 on a failure.
 // Usage: ops_emu SEED
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -296,6 +298,175 @@ static void optimCase(int64_t n, int sms) {
   check("adamStep vmax" + size, xG, xC);
 }
 
+// ---------------------------------------------------------------- fill, arange, random, cast, binary
+
+// These are pointwise and must equal the CPU to the bit, in every dtype. The
+// emulated and the CPU output start as two different byte patterns, so an
+// element that either side leaves unwritten is a mismatch.
+template <typename T>
+struct Out {
+  std::vector<T> gpu, cpu;
+  explicit Out(int64_t n) : gpu(static_cast<size_t>(n)), cpu(static_cast<size_t>(n)) {
+    std::memset(gpu.data(), 0xFF, gpu.size() * sizeof(T));
+    std::memset(cpu.data(), 0xFE, cpu.size() * sizeof(T));
+  }
+};
+
+template <typename T>
+static void checkSame(const std::string& what, const Out<T>& o) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < o.cpu.size(); ++i)
+    if (std::memcmp(&o.gpu[i], &o.cpu[i], sizeof(T)) != 0 && bad++ == 0) first = i;
+  (bad ? emu::failed : emu::passed) += 1;
+  std::printf("%s %s: %zu of %zu elements differ", bad ? "FAIL" : "ok", what.c_str(), bad, o.cpu.size());
+  if (bad) std::printf(" (first at %zu: %.17g vs %.17g)", first, double(o.gpu[first]), double(o.cpu[first]));
+  std::printf("\n");
+}
+
+template <typename T>
+static std::vector<T> randomValues(int64_t n, double lo, double hi) {
+  std::uniform_real_distribution<double> U(lo, hi);
+  std::vector<T> v(static_cast<size_t>(n));
+  for (auto& x : v) x = static_cast<T>(U(gen));
+  return v;
+}
+
+template <typename T>
+constexpr DType dtypeOfAny() {
+  if constexpr (std::is_same_v<T, int32_t>) return DType::Int32;
+  else return dtypeOf<T>();
+}
+
+template <typename T>
+static void fillArangeCase(int64_t n, int sms) {
+  emu::Device dev(sms);
+  const DType t = dtypeOfAny<T>();
+  const std::string tail = std::string(antler::dtypeName(t)) + " n=" + std::to_string(n) + " sms=" + std::to_string(sms);
+  std::uniform_real_distribution<double> U(-50, 50);
+  const double value = U(gen), start = U(gen), step = U(gen) / 7;
+  Out<T> f(n), a(n);
+  antler::cuda::fill(dev.ctx, f.gpu.data(), t, n, value);
+  antler::cpu::fill(f.cpu.data(), t, n, value);
+  checkSame("fill " + tail, f);
+  antler::cuda::arange(dev.ctx, a.gpu.data(), t, n, start, step);
+  antler::cpu::arange(a.cpu.data(), t, n, start, step);
+  checkSame("arange " + tail, a);
+}
+
+// rand (uniform in [a, b)), randn (a + b z) and integer draws on a random
+// Philox key and stream; n not a multiple of the 4- or 2-value blocks.
+template <typename T>
+static void randomCase(int64_t n, int sms) {
+  emu::Device dev(sms);
+  const DType t = dtypeOfAny<T>();
+  std::uniform_int_distribution<uint32_t> W;
+  antler::RandomSpec spec;
+  spec.stream = {{W(gen), W(gen)}, W(gen), W(gen)};
+  struct Draw { const char* name; bool normal; double a, b; };
+  const bool isInt = t == DType::Int32;
+  const Draw draws[] = {{"rand", false, -2.0, 5.0}, {"randn", true, 1.0, 0.5},
+                        {"rand wide", false, -2147483648.0, 2147483647.0}, {"rand empty range", false, 3.0, 3.0}};
+  for (const Draw& d : draws) {
+    if (isInt && d.normal) continue;  // randn has no int32 form
+    spec.normal = d.normal;
+    spec.a = d.a;
+    spec.b = d.b;
+    Out<T> o(n);
+    antler::cuda::random(dev.ctx, o.gpu.data(), t, n, spec);
+    antler::cpu::random(o.cpu.data(), t, n, spec);
+    checkSame(std::string(d.name) + " " + antler::dtypeName(t) + " n=" + std::to_string(n) + " sms=" + std::to_string(sms), o);
+  }
+}
+
+// Every dtype pair, over values that include NaN, ±inf, fractions of both
+// signs and magnitudes beyond the int32 range (which saturate).
+template <typename TOut, typename TIn>
+static void castCase(int64_t n, int sms) {
+  emu::Device dev(sms);
+  const double range = std::is_same_v<TIn, int32_t> ? 2.1e9 : 3.0e9;  // int32 inputs must be int32 values
+  std::vector<TIn> src = randomValues<TIn>(n, -range, range);
+  const std::vector<TIn> small = randomValues<TIn>(n, -4, 4);
+  for (int64_t i = 0; i < n; i += 2) src[static_cast<size_t>(i)] = small[static_cast<size_t>(i)];
+  if constexpr (!std::is_same_v<TIn, int32_t>) {
+    if (n > 8) {
+      src[1] = std::numeric_limits<TIn>::quiet_NaN();
+      src[3] = std::numeric_limits<TIn>::infinity();
+      src[5] = -std::numeric_limits<TIn>::infinity();
+      src[7] = TIn(-0.75);
+    }
+  }
+  const DType to = dtypeOfAny<TOut>(), from = dtypeOfAny<TIn>();
+  Out<TOut> o(n);
+  antler::cuda::cast(dev.ctx, o.gpu.data(), to, src.data(), from, n);
+  antler::cpu::cast(o.cpu.data(), to, src.data(), from, n);
+  checkSame(std::string("cast ") + antler::dtypeName(from) + " -> " + antler::dtypeName(to) + " n=" + std::to_string(n) +
+                " sms=" + std::to_string(sms),
+            o);
+}
+
+// Every binary op between same-shape operands, broadcast operands
+// ([d0, 1, d2] with [1, d1, 1] and [d1, 1]), and a scalar on either side.
+// int32 divisors and exponents are kept in [1, 4] (division by zero is
+// undefined for integers); the float operands include a NaN.
+template <typename T>
+static void binaryCase(int64_t d0, int64_t d1, int64_t d2, int sms) {
+  emu::Device dev(sms);
+  const DType t = dtypeOfAny<T>();
+  constexpr bool isInt = std::is_same_v<T, int32_t>;
+  const int64_t n = d0 * d1 * d2;
+  std::vector<T> a = randomValues<T>(n, -5, 5), b = randomValues<T>(n, isInt ? 1 : -5, isInt ? 5 : 5);
+  std::vector<T> aB = randomValues<T>(d0 * d2, -5, 5), bB = randomValues<T>(d1, isInt ? 1 : 0.5, isInt ? 5 : 3);
+  if constexpr (!isInt) {
+    a[0] = std::numeric_limits<T>::quiet_NaN();
+    aB[0] = std::numeric_limits<T>::quiet_NaN();
+  }
+  if (n > 3) a[3] = b[3];  // an equal pair for the comparisons (b, not a, is never 0 for int32)
+  k::BroadcastIndexer idx{};
+  idx.ndim = 3;
+  const int64_t shape[3] = {d0, d1, d2}, sA[3] = {d2, 0, 1}, sB[3] = {0, 1, 0};
+  for (int d = 0; d < 3; ++d) {
+    idx.shape[d] = shape[d];
+    idx.strideA[d] = sA[d];
+    idx.strideB[d] = sB[d];
+  }
+  const std::string tail = std::string(antler::dtypeName(t)) + " " + dims({d0, d1, d2}) + " sms=" + std::to_string(sms);
+  const double s = isInt ? 3.0 : 1.75;
+  for (int o = 0; o < k::kBinaryOpCount; ++o) {
+    const auto op = static_cast<k::BinaryOp>(o);
+    const std::string name = "binary " + std::to_string(o) + " ";
+    Out<T> same(n), bcast(n), right(n), left(n);
+    antler::cuda::binary(dev.ctx, op, t, same.gpu.data(), a.data(), b.data(), n, nullptr);
+    antler::cpu::binary(op, t, same.cpu.data(), a.data(), b.data(), n, nullptr);
+    checkSame(name + "same shape " + tail, same);
+    antler::cuda::binary(dev.ctx, op, t, bcast.gpu.data(), aB.data(), bB.data(), n, &idx);
+    antler::cpu::binary(op, t, bcast.cpu.data(), aB.data(), bB.data(), n, &idx);
+    checkSame(name + "broadcast " + tail, bcast);
+    // A scalar first divides or raises the int32 operand's values, so those come from b (in [1, 4]).
+    antler::cuda::binaryScalar(dev.ctx, op, t, right.gpu.data(), a.data(), s, false, n);
+    antler::cpu::binaryScalar(op, t, right.cpu.data(), a.data(), s, false, n);
+    checkSame(name + "scalar second " + tail, right);
+    antler::cuda::binaryScalar(dev.ctx, op, t, left.gpu.data(), b.data(), s, true, n);
+    antler::cpu::binaryScalar(op, t, left.cpu.data(), b.data(), s, true, n);
+    checkSame(name + "scalar first " + tail, left);
+  }
+}
+
+template <typename T>
+static void elementwiseAll() {
+  fillArangeCase<T>(1, 4);
+  fillArangeCase<T>(70001, 1);
+  randomCase<T>(1, 4);
+  randomCase<T>(7, 4);
+  randomCase<T>(40001, 1);
+  castCase<T, float>(1, 4);
+  castCase<T, float>(5003, 1);
+  castCase<T, double>(5003, 2);
+  castCase<T, int32_t>(5003, 2);
+  binaryCase<T>(1, 1, 1, 4);
+  binaryCase<T>(4, 5, 6, 4);
+  binaryCase<T>(30, 17, 40, 1);
+}
+
 template <typename T>
 static void all() {
   rowCase<T>(1, 1, 1, 4);
@@ -337,5 +508,8 @@ int main(int argc, char** argv) {
   emu::start(argc, argv);
   all<double>();
   all<float>();
+  elementwiseAll<double>();
+  elementwiseAll<float>();
+  elementwiseAll<int32_t>();
   return emu::finish();
 }

@@ -12,6 +12,28 @@
 const fs = require('fs');
 const path = require('path');
 
+// Moves start past the switch labels, `else` and `if (…)` heads that an
+// unbraced launch statement may follow.
+function skipPrefixes(text, start, end) {
+  for (;;) {
+    const head = text.slice(start, end);
+    const label = /^\s*(?:case [\w:]+|default)\s*:(?!:)|^\s*else\b/.exec(head);
+    if (label) {
+      start += label[0].length;
+      continue;
+    }
+    const cond = /^\s*if\s*\(/.exec(head);
+    if (!cond) return start;
+    let i = start + cond[0].length;
+    for (let depth = 1; depth > 0; i += 1) {
+      if (i >= end) throw new Error('transform: unbalanced if (…) before a launch');
+      if (text[i] === '(') depth += 1;
+      else if (text[i] === ')') depth -= 1;
+    }
+    start = i;
+  }
+}
+
 function transform(file) {
   const dir = path.dirname(path.resolve(file));
   const emuDir = __dirname;
@@ -30,7 +52,8 @@ function transform(file) {
   });
   // Launches, over the whole text (a kernel name may end one line and `<<<` start the next):
   //   KERNEL <<<CONFIG, STREAM>>>(   ->   ::emu::launch(KERNEL, CONFIG,
-  // where KERNEL runs from the start of the statement (after the last ; { or }).
+  // where KERNEL runs from the start of the statement (after the last ; { or }, and after any
+  // case label, `else` or `if (…)` of an unbraced statement).
   let text = lines.join('\n');
   for (;;) {
     const at = text.indexOf('<<<');
@@ -39,6 +62,7 @@ function transform(file) {
     if (close < 0) throw new Error(`transform: a launch without >>>( in ${file}`);
     let start = at;
     while (start > 0 && !';{}'.includes(text[start - 1])) start -= 1;
+    start = skipPrefixes(text, start, at);
     const kernel = text.slice(start, at).trim();
     if (!/^[\w:]+(<[\w:, ()]+>)?$/.test(kernel)) throw new Error(`transform: unrecognised kernel '${kernel}' in ${file}`);
     const config = text.slice(at + 3, close);

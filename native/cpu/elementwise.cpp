@@ -1,0 +1,172 @@
+// Tensors made from nothing (fill, arange, rand/randn), dtype conversion,
+// binary ops with broadcasting and the whole-tensor sum on the CPU: OpenMP
+// loops over the math in kernels/elementwise.h and kernels/philox.h, which
+// the CUDA kernels (native/cuda/fill.cu, random.cu, cast.cu, binary.cu) share.
+#include <vector>
+
+#include "../core/error.h"
+#include "../kernels/elementwise.h"
+#include "../kernels/philox.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+using kernels::BinaryOp;
+
+// Calls f with a null T* for the element type of t.
+template <typename F>
+static void withType(DType t, const char* what, F&& f) {
+  switch (t) {
+    case DType::Float32: return f(static_cast<float*>(nullptr));
+    case DType::Float64: return f(static_cast<double*>(nullptr));
+    case DType::Int32: return f(static_cast<int32_t*>(nullptr));
+  }
+  fail(Code::Internal, what, ": unknown dtype ", static_cast<int>(t));
+}
+
+void fill(void* dst, DType t, int64_t n, double value) {
+  withType(t, "fill", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* d = static_cast<T*>(dst);
+    const T v = static_cast<T>(value);
+    ANTLER_PARALLEL_FOR(n)
+    for (int64_t i = 0; i < n; ++i) d[i] = v;
+  });
+}
+
+// dst[i] = T(start + i * step) in double, rounded twice (no fma), as on CUDA.
+void arange(void* dst, DType t, int64_t n, double start, double step) {
+  withType(t, "arange", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* d = static_cast<T*>(dst);
+    ANTLER_PARALLEL_FOR(n)
+    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<T>(kernels::addRn(start, kernels::mulRn(static_cast<double>(i), step)));
+  });
+}
+
+// One iteration per Philox block, so each block's words are computed once.
+template <typename T>
+static void randomFloating(T* dst, int64_t n, const RandomSpec& spec) {
+  constexpr int kBlock = sizeof(T) == 4 ? kernels::kFloatBlock : kernels::kDoubleBlock;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    T raw[kBlock];
+    if constexpr (sizeof(T) == 4) kernels::randomFloatBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
+    else kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
+    const int64_t base = blk * kBlock;
+    for (int l = 0; l < kBlock && base + l < n; ++l)
+      dst[base + l] = kernels::randomAffine<T>(raw[l], spec.normal, spec.a, spec.b);
+  }
+}
+
+static void randomInt32(int32_t* dst, int64_t n, const RandomSpec& spec) {
+  const int64_t blocks = (n + kernels::kDoubleBlock - 1) / kernels::kDoubleBlock;
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    double u[kernels::kDoubleBlock];
+    kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), false, u);
+    const int64_t base = blk * kernels::kDoubleBlock;
+    for (int l = 0; l < kernels::kDoubleBlock && base + l < n; ++l)
+      dst[base + l] = kernels::uniformInt32(u[l], spec.a, spec.b);
+  }
+}
+
+void random(void* dst, DType t, int64_t n, const RandomSpec& spec) {
+  switch (t) {
+    case DType::Float32: return randomFloating(static_cast<float*>(dst), n, spec);
+    case DType::Float64: return randomFloating(static_cast<double*>(dst), n, spec);
+    case DType::Int32:
+      if (spec.normal) fail(Code::DtypeMismatch, "randn: dtype int32 is not supported");
+      return randomInt32(static_cast<int32_t*>(dst), n, spec);
+  }
+  fail(Code::Internal, "random: unknown dtype ", static_cast<int>(t));
+}
+
+void cast(void* dst, DType dstType, const void* src, DType srcType, int64_t n) {
+  withType(dstType, "cast", [&](auto* outTag) {
+    withType(srcType, "cast", [&](auto* inTag) {
+      using TOut = std::remove_pointer_t<decltype(outTag)>;
+      using TIn = std::remove_pointer_t<decltype(inTag)>;
+      TOut* d = static_cast<TOut*>(dst);
+      const TIn* s = static_cast<const TIn*>(src);
+      ANTLER_PARALLEL_FOR(n)
+      for (int64_t i = 0; i < n; ++i) d[i] = kernels::castValue<TOut, TIn>(s[i]);
+    });
+  });
+}
+
+void binary(BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
+            const kernels::BroadcastIndexer* idx) {
+  withType(t, "binary", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* o = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(a);
+    const T* y = static_cast<const T*>(b);
+    if (!idx) {
+      ANTLER_PARALLEL_FOR(n)
+      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, x[i], y[i]);
+      return;
+    }
+    ANTLER_PARALLEL_FOR(n)
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t oa, ob;
+      idx->offsets(i, oa, ob);
+      o[i] = kernels::applyBinary(op, x[oa], y[ob]);
+    }
+  });
+}
+
+void binaryScalar(BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst, int64_t n) {
+  withType(t, "binaryScalar", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* o = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(a);
+    const T v = static_cast<T>(s);
+    if (scalarFirst) {
+      ANTLER_PARALLEL_FOR(n)
+      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, v, x[i]);
+    } else {
+      ANTLER_PARALLEL_FOR(n)
+      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, x[i], v);
+    }
+  });
+}
+
+// Sums in a wider type over fixed chunks, then adds the chunk sums in order:
+// the result does not depend on the thread count.
+template <typename T, typename Acc>
+static Acc sumTyped(const T* src, int64_t n) {
+  constexpr int64_t kChunk = 1 << 14;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<Acc> partial(static_cast<size_t>(chunks));
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
+    Acc s = 0;
+    for (int64_t i = c * kChunk; i < end; ++i) s += static_cast<Acc>(src[i]);
+    partial[static_cast<size_t>(c)] = s;
+  }
+  Acc total = 0;
+  for (Acc p : partial) total += p;
+  return total;
+}
+
+void sumAll(DType t, const void* src, int64_t n, void* out) {
+  switch (t) {
+    case DType::Float32:
+      *static_cast<float*>(out) = static_cast<float>(sumTyped<float, double>(static_cast<const float*>(src), n));
+      return;
+    case DType::Float64:
+      *static_cast<double*>(out) = sumTyped<double, double>(static_cast<const double*>(src), n);
+      return;
+    case DType::Int32:  // wraps modulo 2^32, as int32 addition does on the GPU
+      *static_cast<int32_t*>(out) =
+          static_cast<int32_t>(static_cast<uint32_t>(sumTyped<int32_t, int64_t>(static_cast<const int32_t*>(src), n)));
+      return;
+  }
+  fail(Code::Internal, "sumAll: unknown dtype ", static_cast<int>(t));
+}
+
+}  // namespace antler::cpu
