@@ -15,7 +15,7 @@ import { noGrad } from './autograd/graph';
 import { backends } from './device';
 import { isolated, tidy } from './engine';
 import { GRU, LSTM } from './nn/rnn';
-import { add, matmul, mul, reshape, sigmoid, slice, stack, sum, tanh, wrap } from './ops/core';
+import { add, matmul, mul, sigmoid, slice, stack, sum, tanh, wrap } from './ops/core';
 import { native } from './native';
 import type { SruNative } from './sru/recurrence';
 import { SRU, unstack } from './sru/module';
@@ -48,7 +48,7 @@ class OpLstm {
   forward(x: Tensor): Tensor {
     const [L, B] = x.shape;
     const H = this.hidden;
-    const xw = unstack(reshape(add(matmul(reshape(x, [L * B, this.inSize]), this.wIh), this.b), [L, B, 4 * H]));
+    const xw = unstack(add(matmul(x, this.wIh), this.b));
     let h = full([B, H], 0, { device: x.device });
     let c = full([B, H], 0, { device: x.device });
     const hs: Tensor[] = [];

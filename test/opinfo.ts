@@ -217,7 +217,14 @@ export const OPS: OpInfo[] = [
     samples: (rng) => [{ inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [5, 4])] }],
     fn: ([a, b]) => antler.matmul(a, b, { transposeA: true, transposeB: true }),
   },
-  { name: 'matmul(transposeB)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4]), anyVals(rng, [2, 4])] }], fn: ([a, b]) => antler.matmul(a, b, { transposeB: true }) },
+  {
+    name: 'matmul(transposeB)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4]), anyVals(rng, [2, 4])] },
+      { inputs: [anyVals(rng, [2, 3, 2, 4]), anyVals(rng, [5, 4])], note: 'batched @ shared 2-D' },
+    ],
+    fn: ([a, b]) => antler.matmul(a, b, { transposeB: true }),
+  },
   {
     name: 'linear',
     samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [5, 4]), anyVals(rng, [5])] }],

@@ -109,10 +109,10 @@ function sruJacobians(p: Record<string, Tensor>, yPrev: Tensor, x: Tensor, jac: 
   const H = wc.shape[0] / 2;
   if (W.rank !== 2 || (W.shape[1] !== 3 * H && W.shape[1] !== 4 * H)) shapeError('weight', W.shape, `[inputSize, H·k] with H = ${H} and k = 3 or 4`);
   if (W.shape[0] !== x.shape[2]) shapeError('x', x.shape, `[T, B, ${W.shape[0]}] (inputSize from weight [inputSize, H·k])`);
-  const [T, B, inSize] = x.shape;
+  const [T, B] = x.shape;
   if (yPrev.shape[2] !== H) shapeError('yPrev', yPrev.shape, `[T, B, ${H}] (the state c has H = ${H} entries)`);
   const k = W.shape[1] / H;
-  const U = reshape(matmul(reshape(x, [T * B, inSize]), W), [T, B, H * k]);
+  const U = matmul(x, W);
   const { y0, y } = shiftedBack(yPrev);
   // x (the skip input) plays no part in the state's Jacobian: k = 3 runs without a skip term.
   const o = { d: H, dirs: 1, k, hasSkipTerm: k === 4, scaleX: 1, activation: 'identity' as const };

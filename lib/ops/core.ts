@@ -4,6 +4,7 @@
  * requires grad and grad mode is on).
  */
 import { record } from '../autograd/graph';
+import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { checkTensor, Tensor } from '../tensor';
@@ -352,6 +353,14 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
   checkTensor(b, 'matmul', 'b');
   const tA = o.transposeA === undefined ? false : checkBoolean(o.transposeA, 'matmul', 'transposeA');
   const tB = o.transposeB === undefined ? false : checkBoolean(o.transposeB, 'matmul', 'transposeB');
+  // [..., m, k] @ a shared [k, n]: one GEMM over all the rows, so that the
+  // backward's gradient for b is one GEMM too, not a [batch, k, n] product
+  // summed over the batch. Mismatched shapes go on to the native check.
+  if (a.rank > 2 && b.rank === 2 && !tA && a.shape[a.rank - 1] === b.shape[tB ? 1 : 0]) {
+    const lead = a.shape.slice(0, -1);
+    const rows = lead.reduce((p, v) => p * v, 1);
+    return tidy(() => reshape(matmul(reshape(a, [rows, a.shape[a.rank - 1]]), b, { transposeB: tB }), [...lead, b.shape[tB ? 0 : 1]]));
+  }
   const out = wrap(native().matmul(a.handle, b.handle, tA, tB));
   return record(out, 'matmul', [a, b], (gy, [sa, sb]) => {
     // Work on the promoted (≥ 2-D) forms, then undo promotion and broadcasting.

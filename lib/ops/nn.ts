@@ -4,7 +4,7 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, rand, tensor, Tensor } from '../tensor';
 import { checkFinite, checkOptions, describe } from '../validate';
-import { add, div, greaterEqual, matmul, mean, mul, reshape, sub, sum, wrap } from './core';
+import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -Math.max(1, x.rank) || axis >= Math.max(1, x.rank))
@@ -174,24 +174,15 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
 }
 
 /**
- * x Wᵀ + b with W [out, in] (PyTorch's layout). Leading dims of x are folded
- * into one, so the product and its backward are single 2-D GEMMs (a batched
- * product would compute one weight gradient per leading index, then sum them).
+ * x Wᵀ + b with W [out, in] (PyTorch's layout). matmul folds the leading dims
+ * of x into one, so the product and its backward are single 2-D GEMMs.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor(x, 'linear', 'x');
   checkTensor(weight, 'linear', 'weight');
-  const fold = x.rank > 2 && weight.rank === 2;
-  const x2 = fold ? reshape(x, [-1, x.shape[x.rank - 1]]) : x;
-  const y2 = matmul(x2, weight, { transposeB: true });
-  if (fold) x2.dispose();
-  let y = y2;
-  if (bias) {
-    y = add(y2, bias);
-    y2.dispose();
-  }
-  if (!fold) return y;
-  const out = reshape(y, [...x.shape.slice(0, -1), weight.shape[0]]);
+  const y = matmul(x, weight, { transposeB: true });
+  if (!bias) return y;
+  const out = add(y, bias);
   y.dispose();
   return out;
 }

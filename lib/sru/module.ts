@@ -414,9 +414,7 @@ export class SRUCell extends Module {
     let input = x;
     if (this.layerNorm && !this.normalizeAfter) input = this.layerNorm.forward(input);
     if (this.training && this.rnnDropout > 0) input = mul(input, dropoutMask([B, this.inputSize], this.rnnDropout, place));
-    let rows = reshape(input, [L * B, this.inputSize]);
-    if (this.weightProj) rows = matmul(rows, this.weightProj);
-    const U = reshape(matmul(rows, this.weight), [L, B, n * this.k]);
+    const U = matmul(this.weightProj ? matmul(input, this.weightProj) : input, this.weight);
     const opts: SruRecurrenceOptions = {
       hiddenSize: this.hiddenSize, bidirectional: this.bidirectional, k: this.k, hasSkipTerm: this.hasSkipTerm,
       scaleX: this.scale(), activation: this.activation,

@@ -3,12 +3,13 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
-import { add, div, DType, matmul, maximum, memory, minimum, mul, sub, Tensor, tensor, tidy, zeros } from '../../lib';
+import { add, div, DType, matmul, maximum, memory, minimum, mul, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
 import {
   broadcastRef,
   expectClose,
   expectExact,
   makeRng,
+  matmul2d,
   matmulRef,
   maxAbs,
   poisonCheck,
@@ -254,6 +255,41 @@ describe(`matmul (seed ${SEED})`, () => {
         expect(matmul(zeros([m, 3], { dtype }), zeros([3, 0], { dtype })).shape).toEqual([m, 0]);
       }));
   }
+});
+
+describe(`matmul with a shared 2-D operand (seed ${SEED})`, () => {
+  // [T, B, k] @ [k, n] is one GEMM over T·B rows: its backward's gradient for
+  // the shared operand is one [k, n] product, never T of them summed.
+  test.each([false, true])('transposeB %s: gradients equal the float64 reference, and the backward stays O(rows·k + k·n) in memory', (tB) => {
+    const [T, B, k, n] = [rng.int(150, 250), rng.int(1, 2), rng.int(40, 56), rng.int(40, 56)];
+    const xs = randomArray(rng, T * B * k), ws = randomArray(rng, k * n), gs = randomArray(rng, T * B * n);
+    tidy(() => {
+      const x = tensor(xs, [T, B, k], { dtype: 'float64', requiresGrad: true });
+      // w holds [k, n] (or its transpose [n, k] when tB), the same values either way.
+      const wT = new Array<number>(k * n);
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) wT[j * k + i] = ws[i * n + j];
+      const w = tensor(tB ? wT : ws, tB ? [n, k] : [k, n], { dtype: 'float64', requiresGrad: true });
+      const y = matmul(x, w, { transposeB: tB });
+      expect(y.shape).toEqual([T, B, n]);
+      const g = tensor(gs, [T, B, n], { dtype: 'float64' });
+      const before = memory().devices.cpu.numBytes;
+      resetPeakMemory();
+      y.backward(g);
+      const growth = memory().devices.cpu.peakBytes - before;
+      // A few row-sized buffers (gx, reshaped views' copies) and w's gradient;
+      // a batched product would hold T·k·n doubles for w's gradient alone,
+      // which these sizes put above the bound.
+      const bound = 8 * (6 * T * B * Math.max(k, n) + 2 * k * n);
+      expect(bound).toBeLessThan(8 * T * k * n);
+      expect(growth).toBeLessThan(bound);
+      expectClose(y.dataSync(), matmul2d(xs, ws, T * B, n, k), 1e-12, 1e-12, 'y');
+      expectClose(x.grad!.dataSync(), matmul2d(gs, ws, T * B, k, n, false, true), 1e-12, 1e-12, 'gx');
+      const gw = matmul2d(xs, gs, k, n, T * B, true);  // xᵀ g over all rows: [k, n]
+      const gwT = new Array<number>(k * n);
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) gwT[j * k + i] = gw[i * n + j];
+      expectClose(w.grad!.dataSync(), tB ? gwT : gw, 1e-12, 1e-12, 'gw');
+    });
+  });
 });
 
 describe(`sum (seed ${SEED})`, () => {
