@@ -71,14 +71,25 @@ ANTLER_HD T sruSkipTerm(SruSkip skip, const T* u, T xs, T scaleX) {
   return T(0);
 }
 
+// The gates from c_{t−1} (the SRU's only dependence on the previous state
+// besides c itself), the state update and the output, each written once and
+// used by the forward, the DEER pass and the backward.
+template <typename T>
+ANTLER_HD T sruForget(T cPrev, T uf, const SruUnitParams<T>& p) { return sruSigmoid(uf + p.vf * cPrev + p.bf); }
+template <typename T>
+ANTLER_HD T sruReset(T cPrev, T ur, const SruUnitParams<T>& p) { return sruSigmoid(ur + p.vr * cPrev + p.br); }
+template <typename T>
+ANTLER_HD T sruStateUpdate(T cPrev, T xTilde, T f) { return f * cPrev + (T(1) - f) * xTilde; }
+template <typename T>
+ANTLER_HD T sruActivation(T c, bool tanhAct) { return tanhAct ? unary_math::tanh_(c) : c; }
+template <typename T>
+ANTLER_HD T sruOutput(T r, T g, T s) { return r * g + (T(1) - r) * s; }
+
 // One forward step from c_{t−1}: returns c_t and writes h_t.
 template <typename T>
 ANTLER_HD T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, T& h) {
-  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
-  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
-  const T c = f * cPrev + (T(1) - f) * xTilde;
-  const T g = tanhAct ? unary_math::tanh_(c) : c;
-  h = r * g + (T(1) - r) * s;
+  const T c = sruStateUpdate(cPrev, xTilde, sruForget(cPrev, uf, p));
+  h = sruOutput(sruReset(cPrev, ur, p), sruActivation(c, tanhAct), s);
   return c;
 }
 
@@ -105,17 +116,15 @@ struct SruStateLinear {
 template <typename T>
 ANTLER_HD SruStateLinear<T> sruStateLinearize(T cPrev, T xTilde, T uf, const SruUnitParams<T>& p, bool padded) {
   if (padded) return {cPrev, T(1)};
-  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
-  return {f * cPrev + (T(1) - f) * xTilde, f + (cPrev - xTilde) * (f * (T(1) - f)) * p.vf};
+  const T f = sruForget(cPrev, uf, p);
+  return {sruStateUpdate(cPrev, xTilde, f), f + (cPrev - xTilde) * (f * (T(1) - f)) * p.vf};
 }
 
 // h_t from the states around it: r from c_{t−1}, g(c_t), the skip term; 0 when padded.
 template <typename T>
 ANTLER_HD T sruOutputStep(T cPrev, T c, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, bool padded) {
   if (padded) return T(0);
-  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
-  const T g = tanhAct ? unary_math::tanh_(c) : c;
-  return r * g + (T(1) - r) * s;
+  return sruOutput(sruReset(cPrev, ur, p), sruActivation(c, tanhAct), s);
 }
 
 // One (t, b, col) entry of the DEER pass, e = (t·B + b)·width + col: with J
@@ -155,9 +164,9 @@ struct SruStepGrads {
 template <typename T>
 ANTLER_HD SruStepGrads<T> sruBackwardStep(T cPrev, T c, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p,
                                           bool tanhAct, T gh, T carry) {
-  const T f = sruSigmoid(uf + p.vf * cPrev + p.bf);
-  const T r = sruSigmoid(ur + p.vr * cPrev + p.br);
-  const T g = tanhAct ? unary_math::tanh_(c) : c;
+  const T f = sruForget(cPrev, uf, p);
+  const T r = sruReset(cPrev, ur, p);
+  const T g = sruActivation(c, tanhAct);
   const T gPrime = tanhAct ? T(1) - g * g : T(1);
   SruStepGrads<T> out;
   out.dr = gh * (g - s) * (r * (T(1) - r));
