@@ -16,6 +16,7 @@
         "<(antler_root)/native/core/ops.cpp",
         "<(antler_root)/native/core/sru.cpp",
         "<(antler_root)/native/core/tensor.cpp",
+        "<(antler_root)/native/cpu/allocator.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
         "<(antler_root)/native/cpu/elementwise.cpp",

@@ -41,7 +41,7 @@ export function setNumThreads(n: number): void {
   native().setNumThreads(n);
 }
 
-/** Returns cached GPU memory to the driver. */
+/** Releases the buffers the allocators keep for reuse: GPU memory to the driver, large CPU buffers to the C library (memory().devices[d].cachedBytes drops to 0). */
 export function emptyCache(): void {
   native().emptyCache();
 }

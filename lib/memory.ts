@@ -10,7 +10,7 @@ export interface DeviceMemoryInfo {
   numBytes: number;
   /** Highest numBytes seen. */
   peakBytes: number;
-  /** Bytes the device allocator holds for reuse (CUDA), beyond numBytes. */
+  /** Bytes the device's allocator holds for reuse, beyond numBytes (emptyCache() releases them). */
   cachedBytes: number;
 }
 

@@ -1,10 +1,9 @@
 // CPU backend: OpenMP loops over the shared math in native/kernels/.
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "../core/backend.h"
 #include "../core/error.h"
+#include "allocator.h"
 #include "gemm.h"
 #include "ops.h"
 #include "parallel.h"
@@ -17,16 +16,13 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
 
   void* allocate(const Device&, size_t bytes) override {
-    if (bytes == 0) return nullptr;
-    const size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    if (!p) fail(Code::OutOfMemory, "cpu: could not allocate ", bytes, " bytes");
-    if (poisonNewBuffers()) std::memset(p, 0xFF, rounded);
+    void* p = cpu::hostPool().allocate(bytes);
+    if (p && poisonNewBuffers()) std::memset(p, 0xFF, (bytes + 63) / 64 * 64);
     return p;
   }
-  void deallocate(const Device&, void* ptr, size_t) noexcept override { std::free(ptr); }
-  size_t cachedBytes(const Device&) const override { return 0; }
-  void releaseCache(const Device&) override {}
+  void deallocate(const Device&, void* ptr, size_t bytes) noexcept override { cpu::hostPool().deallocate(ptr, bytes); }
+  size_t cachedBytes(const Device&) const override { return cpu::hostPool().cachedBytes(); }
+  void releaseCache(const Device&) override { cpu::hostPool().releaseCache(); }
 
   void copyFromHost(const Device&, void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copyToHost(const Device&, void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }

@@ -3,36 +3,20 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "../core/pool_policy.h"
 #include "common.cuh"
 
 namespace antler::cuda {
 
-constexpr size_t kSmallLimit = size_t(1) << 20;   // 1 MiB
-constexpr size_t kSmallRound = 512;
-constexpr size_t kLargeRound = size_t(2) << 20;   // 2 MiB
-
-size_t CachingAllocator::roundSize(size_t bytes) {
-  if (bytes <= kSmallLimit) return (bytes + kSmallRound - 1) / kSmallRound * kSmallRound;
-  return (bytes + kLargeRound - 1) / kLargeRound * kLargeRound;
-}
-
-// Best fit within a bound: a small request may take a block up to twice its
-// size, a large one only a block that wastes at most 1/8, so a big idle block
-// is not pinned under a much smaller tensor. The bound grows with the block,
-// so if the smallest block >= `want` fails it, every larger one does too.
-static bool fitsWell(size_t block, size_t want) {
-  return want <= kSmallLimit ? block <= 2 * want : block - want <= want / 8;
-}
-
 void* CachingAllocator::allocate(size_t bytes) {
   if (bytes == 0) return nullptr;
-  if (bytes > SIZE_MAX - kLargeRound)
+  if (bytes > SIZE_MAX - pool::kLargeRound)
     fail(Code::OutOfMemory, "cuda:", device_, ": out of memory: cannot allocate ", bytes, " bytes");
-  const size_t size = roundSize(bytes);
+  const size_t size = pool::roundSize(bytes);  // core/pool_policy.h
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = free_.lower_bound(size);
-  if (it != free_.end() && fitsWell(it->first, size)) {
+  if (it != free_.end() && pool::fitsWell(it->first, size)) {
     const size_t blockSize = it->first;
     void* ptr = it->second;
     live_.emplace(ptr, blockSize);  // before erasing, so a throw leaves the pool intact

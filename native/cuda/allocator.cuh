@@ -32,10 +32,6 @@ class CachingAllocator {
   // Waits for the stream, then cudaFree's every cached block.
   void releaseCache();
 
-  // Requests round up to 512 B up to 1 MiB and to 2 MiB above, so blocks
-  // come in few sizes and are reused often.
-  static size_t roundSize(size_t bytes);
-
  private:
   void releaseCacheLocked();
 

@@ -553,6 +553,7 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value emptyCache(const Napi::CallbackInfo& info) {
+    cpuBackend().releaseCache(Device{});
     const CudaStatus& s = cudaStatus();
     if (s.available)
       for (size_t i = 0; i < s.devices.size(); ++i) {

@@ -9,6 +9,7 @@ import {
   AntlerError,
   arange,
   dispose,
+  emptyCache,
   full,
   keep,
   matmul,
@@ -46,7 +47,7 @@ describe(`accounting (seed ${SEED})`, () => {
     const m = memory();
     expect(m.devices.cpu.numTensors).toBe(m.numTensors - Object.entries(m.devices).filter(([k]) => k !== 'cpu').reduce((s, [, d]) => s + d.numTensors, 0));
     expect(m.devices.cpu.peakBytes).toBeGreaterThanOrEqual(m.devices.cpu.numBytes);
-    expect(m.devices.cpu.cachedBytes).toBe(0);
+    expect(m.devices.cpu.cachedBytes).toBeGreaterThanOrEqual(0);
     dispose([a, b, c]);
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
@@ -277,6 +278,59 @@ describe(`views keep storage alive (seed ${SEED})`, () => {
     expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 48 });
     v.dispose();
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+});
+
+describe(`the CPU buffer cache (seed ${SEED})`, () => {
+  test('a disposed large buffer is cached, served again for a similar size, and released by emptyCache()', () => {
+    emptyCache();
+    expect(memory().devices.cpu.cachedBytes).toBe(0);
+    const n = rng.int(1 << 20, 3 << 20);  // 4–12 MiB of float32
+    const a = rand([n]);
+    a.dispose();
+    const cached = memory().devices.cpu.cachedBytes;
+    expect(cached).toBeGreaterThanOrEqual(n * 4);
+    expect(cached).toBeLessThan(n * 4 + (2 << 20) + 1);  // rounded up to 2 MiB
+    // The same size takes the cached block; its contents are the new op's, not the old tensor's.
+    const vals = randomArray(rng, 16);
+    const b = full([n], 0.5);
+    expect(memory().devices.cpu.cachedBytes).toBe(0);
+    const data = b.dataSync();
+    expect(data.every((v) => v === 0.5)).toBe(true);
+    b.dispose();
+    tensor(vals).dispose();  // small buffers bypass the cache
+    expect(memory().devices.cpu.cachedBytes).toBe(cached);
+    // A much smaller request does not pin the large block.
+    const c = zeros([n >> 2]);
+    expect(memory().devices.cpu.cachedBytes).toBe(cached);
+    c.dispose();
+    emptyCache();
+    expect(memory().devices.cpu.cachedBytes).toBe(0);
+  });
+
+  test('ANTLER_CPU_CACHE_MB bounds the cache (largest blocks released first), 0 turns it off, and a bad value is an AntlerError (child processes)', () => {
+    const script = `
+      const addon = require(process.env.CHILD_ADDON);
+      const cached = () => addon.memory().cpu.cachedBytes;
+      const out = [];
+      try {
+        for (const mib of [4, 8, 16]) addon.dispose(addon.full([mib << 18], 'float32', 'cpu', 1));  // 4, 8, 16 MiB
+        out.push(cached());
+        addon.dispose(addon.full([2 << 18], 'float32', 'cpu', 1));
+        out.push(cached());
+      } catch (e) { out.push(e.code + ': ' + e.message); }
+      process.stdout.write(JSON.stringify(out));
+    `;
+    const run = (limit: string) => JSON.parse(execFileSync(process.execPath, ['-e', script], {
+      env: { ...process.env, CHILD_ADDON: addonPath(), ANTLER_CPU_CACHE_MB: limit },
+      encoding: 'utf8',
+    })) as (number | string)[];
+    const MiB = 1 << 20;
+    // Limit 20 MiB: 4 + 8 fit; 16 more makes 28, so the largest (8) goes, then 4 + 16 = 20 fits.
+    // Then 2 more: 16 goes (the largest), leaving 4 + 2.
+    expect(run('20')).toEqual([20 * MiB, 6 * MiB]);
+    expect(run('0')).toEqual([0, 0]);
+    expect(run('lots')[0]).toMatch(/^INVALID_ARGUMENT: ANTLER_CPU_CACHE_MB must be a whole number of MiB.*'lots'/);
   });
 });
 

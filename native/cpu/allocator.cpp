@@ -1,0 +1,116 @@
+#include "allocator.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <iterator>
+#include <string>
+
+#include "../core/error.h"
+#include "../core/pool_policy.h"
+
+namespace antler::cpu {
+
+static void* alignedAlloc(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!p) fail(Code::OutOfMemory, "cpu: out of memory: cannot allocate ", bytes, " bytes");
+  return p;
+}
+
+HostPool::~HostPool() { releaseCache(); }
+
+void* HostPool::allocate(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  if (bytes > SIZE_MAX - pool::kLargeRound) fail(Code::OutOfMemory, "cpu: out of memory: cannot allocate ", bytes, " bytes");
+  if (bytes <= pool::kSmallLimit || limit_ == 0) return alignedAlloc(bytes);
+  const size_t size = pool::roundSize(bytes);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.lower_bound(size);
+    if (it != free_.end() && pool::fitsWell(it->first, size)) {
+      void* ptr = it->second;
+      live_.emplace(ptr, it->first);  // before erasing, so a throw leaves the pool intact
+      cached_ -= it->first;
+      free_.erase(it);
+      return ptr;
+    }
+  }
+  void* ptr = nullptr;
+  try {
+    ptr = alignedAlloc(size);
+  } catch (const Error&) {
+    releaseCache();  // what the pool holds may be what is missing
+    ptr = alignedAlloc(size);
+  }
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.emplace(ptr, size);
+  } catch (...) {
+    std::free(ptr);
+    throw;
+  }
+  return ptr;
+}
+
+void HostPool::deallocate(void* ptr, size_t bytes) noexcept {
+  if (ptr == nullptr) return;
+  if (bytes <= pool::kSmallLimit || limit_ == 0) {
+    std::free(ptr);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(ptr);
+  if (it == live_.end()) {  // not handed out by the pool (cannot happen): the C library's
+    std::free(ptr);
+    return;
+  }
+  const size_t size = it->second;
+  live_.erase(it);
+  if (size > limit_) {
+    std::free(ptr);
+    return;
+  }
+  // Make room: the largest cached blocks go first.
+  while (cached_ + size > limit_ && !free_.empty()) {
+    auto largest = std::prev(free_.end());
+    std::free(largest->second);
+    cached_ -= largest->first;
+    free_.erase(largest);
+  }
+  try {
+    free_.emplace(size, ptr);
+    cached_ += size;
+  } catch (...) {
+    std::free(ptr);
+  }
+}
+
+size_t HostPool::cachedBytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cached_;
+}
+
+void HostPool::releaseCache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [size, ptr] : free_) std::free(ptr);
+  free_.clear();
+  cached_ = 0;
+}
+
+static size_t limitFromEnvironment() {
+  constexpr size_t kDefaultMiB = 1024;
+  const char* v = std::getenv("ANTLER_CPU_CACHE_MB");
+  if (!v || !*v) return kDefaultMiB << 20;
+  char* end = nullptr;
+  const unsigned long long mib = std::strtoull(v, &end, 10);
+  if (*end != '\0' || mib > (SIZE_MAX >> 20))
+    fail(Code::InvalidArgument, "ANTLER_CPU_CACHE_MB must be a whole number of MiB (0 turns the cache off); got '", v, "'");
+  return static_cast<size_t>(mib) << 20;
+}
+
+HostPool& hostPool() {
+  // Never destroyed: tensors freed during process exit may still return blocks.
+  static HostPool* pool = new HostPool(limitFromEnvironment());
+  return *pool;
+}
+
+}  // namespace antler::cpu

@@ -1,0 +1,43 @@
+// Host memory for CPU tensors. Buffers under 1 MiB come from and go back to
+// the C library's allocator. Larger ones are kept when freed, in a pool keyed
+// by size (sizes as core/pool_policy.h), up to a limit, and handed out again:
+// a fresh large buffer costs a page fault per 4 KiB page on first touch,
+// which for streaming ops is as much as the op itself, and much more on
+// virtual machines. The limit is 1 GiB, or ANTLER_CPU_CACHE_MB (0 turns
+// caching off); when it would be passed, the largest cached blocks are
+// released first. emptyCache() releases them all.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace antler::cpu {
+
+class HostPool {
+ public:
+  explicit HostPool(size_t limitBytes) : limit_(limitBytes) {}
+  ~HostPool();
+  HostPool(const HostPool&) = delete;
+  HostPool& operator=(const HostPool&) = delete;
+
+  // 64-byte aligned; nullptr for 0 bytes; throws OUT_OF_MEMORY.
+  void* allocate(size_t bytes);
+  // `bytes` as passed to allocate; a no-op for nullptr. Never throws.
+  void deallocate(void* ptr, size_t bytes) noexcept;
+
+  size_t cachedBytes() const;
+  void releaseCache();
+
+ private:
+  const size_t limit_;
+  mutable std::mutex mutex_;
+  std::multimap<size_t, void*> free_;       // cached blocks by size
+  std::unordered_map<void*, size_t> live_;  // handed-out pooled blocks and their sizes
+  size_t cached_ = 0;
+};
+
+// The process's pool, its limit read once from ANTLER_CPU_CACHE_MB.
+HostPool& hostPool();
+
+}  // namespace antler::cpu
