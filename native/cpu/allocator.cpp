@@ -1,6 +1,7 @@
 #include "allocator.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <string>
@@ -69,9 +70,14 @@ void HostPool::deallocate(void* ptr, size_t bytes) noexcept {
     std::free(ptr);
     return;
   }
-  // Make room: the largest cached blocks go first.
-  while (cached_ + size > limit_ && !free_.empty()) {
-    auto largest = std::prev(free_.end());
+  // Make room by releasing the largest cached blocks, but never one larger
+  // than this block: then this block goes instead (the larger one is worth more).
+  while (cached_ + size > limit_) {
+    auto largest = std::prev(free_.end());  // not empty: cached_ > limit_ - size >= 0
+    if (largest->first > size) {
+      std::free(ptr);
+      return;
+    }
     std::free(largest->second);
     cached_ -= largest->first;
     free_.erase(largest);
@@ -96,14 +102,19 @@ void HostPool::releaseCache() {
   cached_ = 0;
 }
 
+// ANTLER_CPU_CACHE_MB, or 1 GiB. A value that is not a whole number of MiB
+// is reported once on stderr and the default used: a typo in a tuning knob
+// should not stop every allocation.
 static size_t limitFromEnvironment() {
-  constexpr size_t kDefaultMiB = 1024;
+  constexpr size_t kDefault = size_t(1024) << 20;
   const char* v = std::getenv("ANTLER_CPU_CACHE_MB");
-  if (!v || !*v) return kDefaultMiB << 20;
+  if (!v || !*v) return kDefault;
   char* end = nullptr;
   const unsigned long long mib = std::strtoull(v, &end, 10);
-  if (*end != '\0' || mib > (SIZE_MAX >> 20))
-    fail(Code::InvalidArgument, "ANTLER_CPU_CACHE_MB must be a whole number of MiB (0 turns the cache off); got '", v, "'");
+  if (*end != '\0' || v[0] == '-' || v[0] == '+' || mib > (SIZE_MAX >> 20)) {
+    std::fprintf(stderr, "antler: ANTLER_CPU_CACHE_MB must be a whole number of MiB (0 turns the CPU buffer cache off); got '%s', using 1024\n", v);
+    return kDefault;
+  }
   return static_cast<size_t>(mib) << 20;
 }
 

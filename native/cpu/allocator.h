@@ -1,11 +1,12 @@
-// Host memory for CPU tensors. Buffers under 1 MiB come from and go back to
+// Host memory for CPU tensors. Buffers up to 1 MiB come from and go back to
 // the C library's allocator. Larger ones are kept when freed, in a pool keyed
 // by size (sizes as core/pool_policy.h), up to a limit, and handed out again:
 // a fresh large buffer costs a page fault per 4 KiB page on first touch,
 // which for streaming ops is as much as the op itself, and much more on
 // virtual machines. The limit is 1 GiB, or ANTLER_CPU_CACHE_MB (0 turns
-// caching off); when it would be passed, the largest cached blocks are
-// released first. emptyCache() releases them all.
+// caching off). A freed block that would pass it releases the largest cached
+// blocks that are no larger than itself, or else goes back itself.
+// emptyCache() releases them all.
 #pragma once
 #include <cstddef>
 #include <map>

@@ -2,6 +2,7 @@
 // binary ops with broadcasting and the whole-tensor sum on the CPU: OpenMP
 // loops over the math in kernels/elementwise.h and kernels/philox.h, which
 // the CUDA kernels (native/cuda/fill.cu, random.cu, cast.cu, binary.cu) share.
+#include <type_traits>
 #include <vector>
 
 #include "../core/error.h"

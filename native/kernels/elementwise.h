@@ -13,12 +13,43 @@ enum class BinaryOp : int {
 };
 constexpr int kBinaryOpCount = 13;
 
+// Arithmetic that, for int32, wraps modulo 2^32 as PyTorch's integer tensors
+// do (signed overflow is undefined in C++; unsigned arithmetic is not).
+template <typename T>
+ANTLER_HD T wrapAdd(T a, T b) { return a + b; }
+template <typename T>
+ANTLER_HD T wrapSub(T a, T b) { return a - b; }
+template <typename T>
+ANTLER_HD T wrapMul(T a, T b) { return a * b; }
+template <>
+ANTLER_HD int32_t wrapAdd<int32_t>(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b)); }
+template <>
+ANTLER_HD int32_t wrapSub<int32_t>(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) - static_cast<uint32_t>(b)); }
+template <>
+ANTLER_HD int32_t wrapMul<int32_t>(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b)); }
+
+// a ** b: floating types through pow in double; int32 as PyTorch's integer
+// power, by squaring with wrap-around, and for a negative exponent 1 when
+// a = 1, ±1 when a = −1 (by the exponent's parity), else 0.
+template <typename T>
+ANTLER_HD T applyPow(T a, T b) { return static_cast<T>(pow(static_cast<double>(a), static_cast<double>(b))); }
+template <>
+ANTLER_HD int32_t applyPow<int32_t>(int32_t a, int32_t b) {
+  if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+  uint32_t base = static_cast<uint32_t>(a), result = 1;
+  for (uint32_t e = static_cast<uint32_t>(b); e != 0; e >>= 1) {
+    if (e & 1u) result *= base;
+    base *= base;
+  }
+  return static_cast<int32_t>(result);
+}
+
 template <typename T>
 ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Add: return wrapAdd(a, b);
+    case BinaryOp::Sub: return wrapSub(a, b);
+    case BinaryOp::Mul: return wrapMul(a, b);
     case BinaryOp::Div: return a / b;
     case BinaryOp::Maximum: return (a != a || a > b) ? a : b;   // NaN propagates, as in PyTorch
     case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
@@ -28,7 +59,7 @@ ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
     case BinaryOp::LessEqual: return T(a <= b ? 1 : 0);
     case BinaryOp::Greater: return T(a > b ? 1 : 0);
     case BinaryOp::GreaterEqual: return T(a >= b ? 1 : 0);
-    case BinaryOp::Pow: return static_cast<T>(pow(static_cast<double>(a), static_cast<double>(b)));
+    case BinaryOp::Pow: return applyPow(a, b);
   }
   return a;
 }

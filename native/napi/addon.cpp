@@ -528,6 +528,12 @@ class Addon : public Napi::Addon<Addon> {
       o.Set("cachedBytes", cached);
       out.Set(device.isCuda() ? device.str() : std::string("cpu"), o);
     }
+    if (!out.Has("cpu")) {  // no CPU tensor yet; the CPU cache is reported even so
+      Napi::Object o = Napi::Object::New(env);
+      for (const char* k : {"numTensors", "numDataBuffers", "numBytes", "peakBytes"}) o.Set(k, 0.0);
+      o.Set("cachedBytes", static_cast<double>(cpuBackend().cachedBytes(Device{})));
+      out.Set("cpu", o);
+    }
     return out;
   }
 

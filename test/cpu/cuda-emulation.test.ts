@@ -64,7 +64,8 @@ async function build(name: keyof typeof PROGRAMS): Promise<string> {
   if (fs.existsSync(exe)) return exe;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-emu-build-'));
   // test/emu/include first: its cuda_runtime.h stands in for CUDA's under the backend's own headers.
-  const flags = ['-std=c++20', '-O1', '-Wno-unknown-pragmas', `-I${path.join(root, 'test/emu/include')}`];
+  // -ffp-contract=off as the addon's CPU build: the bit-exact checks must see two separately rounded operations.
+  const flags = ['-std=c++20', '-O1', '-ffp-contract=off', '-Wno-unknown-pragmas', `-I${path.join(root, 'test/emu/include')}`];
   const sources = [prog.driver, ...COMMON, ...prog.cpu].map((f) => path.join(root, f));
   for (const f of prog.cuda) {
     const out = path.join(work, `cuda_${f}.cpp`);

@@ -3,7 +3,7 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
-import { add, div, DType, matmul, maximum, memory, minimum, mul, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
+import { add, div, DType, matmul, maximum, memory, minimum, mul, pow, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
 import {
   broadcastRef,
   expectClose,
@@ -163,6 +163,36 @@ describe(`binary ops (seed ${SEED})`, () => {
       expectExact(add(one, tensor([2 ** -30])).dataSync(), [1], 'add tensor');
       expectExact(mul(tensor([3]), tensor([1 / 3])).dataSync(), [Math.fround(3 * Math.fround(1 / 3))], 'mul');
       expectExact(div(tensor([1]), 3).dataSync(), [Math.fround(1 / 3)], 'div');
+    }));
+});
+
+describe(`int32 arithmetic wraps as PyTorch's (seed ${SEED})`, () => {
+  const I32 = { dtype: 'int32' as const };
+  test('add, sub and mul over the whole int32 range wrap modulo 2^32', () =>
+    tidy(() => {
+      const n = 2000;
+      const va = randomInts(rng, n, -2147483648, 2147483647), vb = randomInts(rng, n, -2147483648, 2147483647);
+      va[0] = 2147483647; vb[0] = 1;  // INT_MAX + 1
+      va[1] = -2147483648; vb[1] = -1;  // INT_MIN · −1 and INT_MIN − (−1)
+      const a = tensor(va, [n], I32), b = tensor(vb, [n], I32);
+      const wrap = (f: (x: bigint, y: bigint) => bigint) => va.map((x, i) => Number(BigInt.asIntN(32, f(BigInt(x), BigInt(vb[i])))));
+      expectExact(add(a, b).dataSync(), wrap((x, y) => x + y), 'add');
+      expectExact(sub(a, b).dataSync(), wrap((x, y) => x - y), 'sub');
+      expectExact(mul(a, b).dataSync(), wrap((x, y) => x * y), 'mul');
+    }));
+
+  test('pow by squaring with wrap-around; negative exponents give 1, ±1 or 0 (PyTorch\'s integer pow)', () =>
+    tidy(() => {
+      const n = 500;
+      const va = randomInts(rng, n, -200, 200), vb = randomInts(rng, n, -3, 40);
+      const fixed: [number, number][] = [[100, 10], [2, 31], [2, 32], [-2, 31], [-1, -3], [-1, -4], [1, -7], [0, -1], [0, 0], [5, 0], [-7, 13]];
+      fixed.forEach(([x, y], i) => { va[i] = x; vb[i] = y; });
+      const ref = va.map((x, i) => {
+        const e = vb[i];
+        if (e < 0) return x === 1 ? 1 : x === -1 ? (e % 2 !== 0 ? -1 : 1) : 0;
+        return Number(BigInt.asIntN(32, BigInt(x) ** BigInt(e)));
+      });
+      expectExact(pow(tensor(va, [n], I32), tensor(vb, [n], I32)).dataSync(), ref, 'pow');
     }));
 });
 

@@ -407,18 +407,22 @@ static void castCase(int64_t n, int sms) {
 // Every binary op between same-shape operands, broadcast operands
 // ([d0, 1, d2] with [1, d1, 1] and [d1, 1]), and a scalar on either side.
 // int32 divisors and exponents are kept in [1, 4] (division by zero is
-// undefined for integers); the float operands include a NaN.
+// undefined for integers), half the other int32 operand spans the whole
+// range; the float operands include a NaN.
 template <typename T>
 static void binaryCase(int64_t d0, int64_t d1, int64_t d2, int sms) {
   emu::Device dev(sms);
   const DType t = dtypeOfAny<T>();
   constexpr bool isInt = std::is_same_v<T, int32_t>;
   const int64_t n = d0 * d1 * d2;
-  std::vector<T> a = randomValues<T>(n, -5, 5), b = randomValues<T>(n, isInt ? 1 : -5, isInt ? 5 : 5);
+  std::vector<T> a = randomValues<T>(n, -5, 5), b = randomValues<T>(n, isInt ? 1 : -5, 5);
   std::vector<T> aB = randomValues<T>(d0 * d2, -5, 5), bB = randomValues<T>(d1, isInt ? 1 : 0.5, isInt ? 5 : 3);
   if constexpr (!isInt) {
     a[0] = std::numeric_limits<T>::quiet_NaN();
     aB[0] = std::numeric_limits<T>::quiet_NaN();
+  } else {  // half the int32 values anywhere in range: add, sub, mul and pow wrap around
+    const std::vector<T> wide = randomValues<T>(n, -2.1e9, 2.1e9);
+    for (int64_t i = 1; i < n; i += 2) a[static_cast<size_t>(i)] = wide[static_cast<size_t>(i)];
   }
   if (n > 3) a[3] = b[3];  // an equal pair for the comparisons (b, not a, is never 0 for int32)
   k::BroadcastIndexer idx{};
