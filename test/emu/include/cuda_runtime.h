@@ -1,13 +1,15 @@
 // Stands in for the CUDA runtime header when native/cuda sources are compiled
 // for the host by the emulation (test/emu/): the language (cuda_emu.h) and the
-// few runtime calls and types that native/cuda/common.cuh and the DEER
-// launchers use. With this directory first on the include path, the backend's
-// own common.cuh and ops.cuh compile unchanged.
+// runtime calls and types that the CUDA backend uses (device discovery,
+// streams, memory, attributes), over host memory with one emulated device.
+// With this directory first on the include path, the backend's own sources
+// (common.cuh, ops.cuh, backend.cu, allocator.cu) compile unchanged.
 #pragma once
 // Headers that hold device-only helpers behind __CUDACC__ (kernels/rows.h) show them to the emulation.
 #ifndef __CUDACC__
 #define __CUDACC__ 1
 #endif
+#include <cstdlib>
 #include <cstring>
 
 #include "../cuda_emu.h"
@@ -17,19 +19,61 @@ constexpr cudaError_t cudaSuccess = 0;
 constexpr cudaError_t cudaErrorMemoryAllocation = 2;
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
-enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin };
+enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin, cudaDevAttrMultiProcessorCount };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 
 namespace emu {
 // What cudaDeviceGetAttribute reports for the opt-in shared-memory limit (bytes).
 inline int sharedOptin = 227 * 1024;
+// The emulated device's multiprocessors (small, so grids stay small).
+inline int multiprocessors = 2;
 }  // namespace emu
 
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 inline const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 inline const char* cudaGetErrorString(cudaError_t) { return "emulated error"; }
-inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
-  *value = emu::sharedOptin;
+inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
+  *value = attr == cudaDevAttrMultiProcessorCount ? emu::multiprocessors : emu::sharedOptin;
+  return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+inline cudaError_t cudaGetDeviceCount(int* n) {
+  *n = 1;
+  return cudaSuccess;
+}
+inline cudaError_t cudaRuntimeGetVersion(int* v) {
+  *v = 13000;
+  return cudaSuccess;
+}
+inline cudaError_t cudaDriverGetVersion(int* v) {
+  *v = 13000;
+  return cudaSuccess;
+}
+struct cudaDeviceProp {
+  char name[256];
+  size_t totalGlobalMem;
+  int major, minor, multiProcessorCount;
+};
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
+  std::strcpy(p->name, "host emulation (test/emu)");
+  p->totalGlobalMem = size_t(8) << 30;
+  p->major = 9;
+  p->minor = 0;
+  p->multiProcessorCount = emu::multiprocessors;
+  return cudaSuccess;
+}
+constexpr unsigned cudaStreamNonBlocking = 1;
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  static char stream;
+  *s = reinterpret_cast<cudaStream_t>(&stream);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = std::malloc(bytes);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaFree(void* p) {
+  std::free(p);
   return cudaSuccess;
 }
 template <typename F>
