@@ -5,7 +5,8 @@
 // emulated device with two multiprocessors, threads as fibers, barrier rounds
 // in shuffled order). It checks the backend's glue (device discovery,
 // streams, the caching allocator, copies) and the GPU suite itself, not the
-// hardware: no timing, no warp lockstep, no cuBLAS. Slow (minutes).
+// hardware: no timing, no warp lockstep, no cuBLAS. Slow (minutes); the
+// longest GPU cases shrink under ANTLER_GPU_EMULATED=1, which this sets.
 //   npm run test:gpu-emulated [-- jest arguments, e.g. --testPathPattern sru]
 'use strict';
 const { spawnSync } = require('child_process');
@@ -20,7 +21,7 @@ build('addon').then((addon) => {
   const r = spawnSync(process.execPath, [jest, '--selectProjects', 'gpu', ...process.argv.slice(2)], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, ANTLER_BINARY: addon, ANTLER_REQUIRE_GPU: '1' },
+    env: { ...process.env, ANTLER_BINARY: addon, ANTLER_REQUIRE_GPU: '1', ANTLER_GPU_EMULATED: '1' },
   });
   process.exit(r.status ?? 1);
 }, (e) => {

@@ -19,10 +19,15 @@ const build = (kind: string, inSize: number, H: number, o: Record<string, unknow
   kind === 'gru' ? new GRU(inSize, H, o) : kind === 'lstm' ? new LSTM(inSize, H, o) : new RNN(inSize, H, { ...o, nonlinearity: kind === 'rnn_relu' ? 'relu' : 'tanh' });
 
 run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
+  // Under the host emulation (npm run test:gpu-emulated) the long cases shrink: the same paths (chunked,
+  // several chunks, a wider state), at sizes a CPU running every CUDA thread as a fiber gets through.
+  const emulated = process.env.ANTLER_GPU_EMULATED === '1';
   const cases = [
     { T: 9, B: 3, inSize: 4, H: 5, layers: 2, bidirectional: true },
-    { T: 3000, B: 2, inSize: 3, H: 8, layers: 1, bidirectional: false, chunkSize: 700 },
-    { T: 10_000, B: 4, inSize: 8, H: 32, layers: 1, bidirectional: false, chunkSize: 2500 },
+    emulated ? { T: 600, B: 2, inSize: 3, H: 8, layers: 1, bidirectional: false, chunkSize: 140 }
+      : { T: 3000, B: 2, inSize: 3, H: 8, layers: 1, bidirectional: false, chunkSize: 700 },
+    emulated ? { T: 900, B: 2, inSize: 4, H: 32, layers: 1, bidirectional: false, chunkSize: 250 }
+      : { T: 10_000, B: 4, inSize: 8, H: 32, layers: 1, bidirectional: false, chunkSize: 2500 },
   ];
   for (const kind of ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'])
     for (const dtype of ['float64', 'float32'] as Dt[])
