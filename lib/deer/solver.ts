@@ -424,8 +424,27 @@ function columnSumSquares(r: Tensor): number[] {
   return tidy(() => Array.from(sum(mul(r, r), [0, 2]).dataSync()));
 }
 
-/** ELK's damping: the first λ, the factors on an accepted and a rejected step, and the bounds. */
-const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e8 };
+/**
+ * Per active sequence, (merit − ss) / (merit − predicted): the decrease of
+ * Σ‖y − f(shift y)‖² from the base to the candidate 'y', over the decrease
+ * its dense linear model (a, u at the base) predicted, Σ‖y_t − a_t y_{t−1} − u_t‖².
+ */
+function gainRatio(set: ActiveSet, ss: number[], merit: number[]): number[] {
+  const predicted = tidy(() => {
+    const y = set.get('y');
+    const prev = shifted(set.get('y0'), y);
+    const ay = reshape(matmul(set.get('a'), reshape(prev, [...prev.shape, 1])), prev.shape);
+    return columnSumSquares(sub(sub(y, ay), set.get('u')));
+  });
+  return merit.map((m, l) => (m - ss[l]) / Math.max(m - predicted[l], Number.MIN_VALUE));
+}
+
+/**
+ * ELK's damping: the first λ and its bounds; quasi-ELK's factors on an
+ * accepted and a rejected step; dense ELK's smallest factor on an accepted
+ * step (Nielsen's rule, below).
+ */
+const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e8, nielsenMinFactor: 0.005 };
 
 /**
  * ELK (Gonzalez et al. 2024) with the dense Jacobian, or its diagonal
@@ -441,6 +460,14 @@ const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e
  * the dense Jacobian a large λ is a short step along the merit's gradient,
  * which lowers it wherever the residual is not 0, so stalls need rounding;
  * the diagonal model can stall on strongly coupled dynamics.
+ *
+ * With the dense Jacobian the linear model predicts the merit, so λ follows
+ * Nielsen's rule on the gain ratio ρ = actual / predicted decrease: an
+ * accepted step scales λ by max(ε, 1 − (2ρ − 1)³) (a good model shrinks it,
+ * a poor one grows it), a rejected one by ν, which doubles with every
+ * rejection in a row. The fixed ÷8/×8 it replaces could ping-pong between
+ * two values for hundreds of steps on unstable sequences. The diagonal model
+ * predicts nothing useful about the true merit, so quasi-ELK keeps ÷8/×8.
  */
 function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances, jac: 'dense' | 'diagonal'): ChunkResult {
   const B = guess.shape[1];
@@ -457,6 +484,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   set.set('y', guess.clone());
   let lambda = new Array<number>(B).fill(ELK.lambda0);
   let merit = new Array<number>(B).fill(Infinity);
+  let nu = new Array<number>(B).fill(2);
   let steps = 0;
   let first = true;
   while (set.active.length > 0) {
@@ -466,6 +494,8 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       return { res: columnMaxAbs(r), ss: columnSumSquares(r), scale: columnMaxAbs(lin.f) };
     });
     lin.f.dispose();
+    // Dense: the gain ratio of the step from the base, against the merit its linear model predicted.
+    const rho = jac === 'dense' && !first ? gainRatio(set, ss, merit) : null;
     const accept = set.active.map((_, l) => Number.isFinite(ss[l]) && (first || ss[l] < merit[l]));
     if (first || accept.every(Boolean)) {
       set.set('base', set.get('y').clone());
@@ -488,7 +518,11 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       if (accept[l]) {
         residual[g] = res[l];
         merit[l] = ss[l];
-        if (!first) lambda[l] = lambda[l] * ELK.shrink < ELK.minLambda ? 0 : lambda[l] * ELK.shrink;
+        if (!first) {
+          const f = rho ? Math.max(ELK.nielsenMinFactor, 1 - (2 * rho[l] - 1) ** 3) : ELK.shrink;
+          lambda[l] = lambda[l] * f < ELK.minLambda ? 0 : lambda[l] * f;
+        }
+        nu[l] = 2;
         if (res[l] <= tol.atol + tol.rtol * scale[l]) {
           converged[g] = true;
           finished.push(l);
@@ -496,7 +530,8 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
         }
       } else {
         diverged = true;
-        lambda[l] = Math.min(ELK.maxLambda, Math.max(ELK.minLambda, lambda[l] * ELK.grow));
+        lambda[l] = Math.min(ELK.maxLambda, Math.max(ELK.minLambda, lambda[l] * (jac === 'dense' ? nu[l] : ELK.grow)));
+        nu[l] *= 2;
       }
       maxLambda = Math.max(maxLambda, lambda[l]);
       stay.push(l);
@@ -518,6 +553,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       set.compact(rest);
       lambda = pick(lambda, rest);
       merit = pick(merit, rest);
+      nu = pick(nu, rest);
     }
     const lam = tensor(lambda, [lambda.length], place);
     set.set('y', elkStep(set.get('a'), set.get('u'), set.get('base'), set.get('y0'), lam));
