@@ -22,6 +22,7 @@ export interface MemoryInfo {
 }
 
 export function memory(): MemoryInfo {
+  // Always has 'cpu' (with its buffer cache), even before the first CPU tensor.
   const devices = native().memory() as Record<string, NativeMemory>;
   const out: MemoryInfo = { numTensors: 0, numDataBuffers: 0, numBytes: 0, devices: {} };
   for (const [name, m] of Object.entries(devices)) {
@@ -30,7 +31,6 @@ export function memory(): MemoryInfo {
     out.numDataBuffers += m.numDataBuffers;
     out.numBytes += m.numBytes;
   }
-  if (!out.devices.cpu) out.devices.cpu = { numTensors: 0, numDataBuffers: 0, numBytes: 0, peakBytes: 0, cachedBytes: 0 };
   return out;
 }
 

@@ -578,7 +578,7 @@ function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode)
     return v;
   };
   // Newton and quasi-DEER are exact after T iterations; damped steps are not (λ starts at 1 and
-  // shrinks 8× per accepted step), so ELK gets 50 more and a higher cap.
+  // shrinks only on accepted steps), so ELK gets 50 more and a higher cap.
   const damped = mode === 'elk' || mode === 'quasi-elk';
   const maxIters = num(o.maxIters, 'maxIters', damped ? Math.min(Math.max(T, 1) + 50, 150) : Math.min(Math.max(T, 1), 100), 1);
   if (!Number.isInteger(maxIters)) fail('INVALID_ARGUMENT', `deer: maxIters must be an integer; got ${maxIters}`);

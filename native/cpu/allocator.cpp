@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
-#include <string>
 
 #include "../core/error.h"
 #include "../core/pool_policy.h"
