@@ -6,8 +6,10 @@
  *   ∂c_t/∂c_{t−1} = f + (c_{t−1} − x̃) ⊙ f (1 − f) ⊙ v_f
  * (1 on padded steps, which carry c), so each Newton iteration is one native
  * pass over every (t, b, unit) at once (sruDeer: F, J and the offset, math in
- * kernels/sru.h) and one diagonal scan (deer.scan) with both directions side by
- * side in the batch, and Newton converges quadratically. Then one more pass
+ * kernels/sru.h) and one diagonal scan (deer.scan), and Newton converges
+ * quadratically. The iterates live in the scan layout [L, dirs·B, d]: step s
+ * of each direction's own walk, the backward direction's chains after the
+ * forward's in the batch, so both directions share the scan with no copies. Then one more pass
  * gives h = r ⊙ g(c) + (1 − r) ⊙ s. The backward is the fused SRU backward
  * (lib/sru/recurrence.ts), which needs only c.
  *
@@ -30,28 +32,24 @@ export type SruDeerOptions = Pick<DeerOptions, 'atol' | 'rtol' | 'maxIters' | 's
 
 /** The native DEER pass for SRU (native/core/sru.cpp, kernels/sru.h sruDeerEntry). */
 export interface SruDeerNative {
-  /** linearize: [F, J, bOff], each [L, B, dirs·d], from the guess c; else h [L, B, dirs·d]. */
+  /** linearize: [F, J, bOff], each [L, dirs·B, d], from the guess c, all in the scan layout; else h [L, B, dirs·d] from c [L, B, dirs·d]. */
   sruDeer(
     U: NativeHandle, x: NativeHandle | null, weightC: NativeHandle, bias: NativeHandle, c0: NativeHandle | null,
     maskPad: NativeHandle | null, c: NativeHandle, o: NativeSruOptions, linearize: boolean,
   ): [NativeHandle, NativeHandle, NativeHandle] | NativeHandle;
 }
 
-/** Per-sequence max |x| over axes 0 and 2 of [L, B, width]. */
-const perSequence = (x: Tensor): number[] => Array.from(max(abs(x), [0, 2]).dataSync());
+/** Per-sequence max |x| of an iterate [L, dirs·B, d] in the scan layout: over time, units and directions. */
+function perSequence(x: Tensor, B: number, dirs: number): number[] {
+  const v = max(abs(x), [0, 2]).dataSync();
+  return Array.from({ length: B }, (_, b) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b])));
+}
 
-/**
- * The Newton step c ← scan(J, bOff) from c0 in every direction's own time
- * order: the backward direction's columns are flipped in time and placed
- * after the forward's in the batch, so one diagonal scan serves both.
- */
-function scanDirections(J: Tensor, bOff: Tensor, start: Tensor, d: number, dirs: number): Tensor {
-  if (dirs === 1) return scan(J, bOff, start);
-  const [L, B] = J.shape;
-  const side = (t: Tensor) => concat([slice(t, [0, 0, 0], [L, B, d]), flip(slice(t, [0, 0, d], [L, B, d]), 0)], 1);
-  const y0 = concat([slice(start, [0, 0], [B, d]), slice(start, [0, d], [B, d])], 0);
-  const y = scan(side(J), side(bOff), y0);
-  return concat([slice(y, [0, 0, 0], [L, B, d]), flip(slice(y, [0, B, 0], [L, B, d]), 0)], 2);
+/** [B, dirs·d] → [dirs·B, d]: each direction's block of columns becomes a block of rows. */
+function stackDirections(t: Tensor, d: number, dirs: number): Tensor {
+  if (dirs === 1) return t;
+  const B = t.shape[0];
+  return concat([slice(t, [0, 0], [B, d]), slice(t, [0, d], [B, d])], 0);
 }
 
 /**
@@ -84,18 +82,18 @@ export function sruDeerForward(
   const pass = (c: Tensor, linearize: boolean) =>
     n.sruDeer(U.handle, x?.handle ?? null, weightC.handle, bias.handle, c0?.handle ?? null, maskPad?.handle ?? null, c.handle, nat, linearize);
   const out = noGrad(() => tidy(() => {
-    const start = c0 ?? zeros([B, width], { dtype: U.dtype as 'float32' | 'float64', device: U.device });
+    const start = stackDirections(c0 ?? zeros([B, width], { dtype: U.dtype as 'float32' | 'float64', device: U.device }), d, dirs);
     // First guess: c0 at every step.
-    let c = broadcastTo(reshape(start, [1, B, width]), [L, B, width]);
+    let c = broadcastTo(reshape(start, [1, dirs * B, d]), [L, dirs * B, d]);
     for (let it = 0; ; it++) {
       const step = tidy(() => {
         const [F, J, bOff] = (pass(c, true) as NativeHandle[]).map(wrap);
-        const res = perSequence(sub(c, F));
-        const scale = perSequence(F);
+        const res = perSequence(sub(c, F), B, dirs);
+        const scale = perSequence(F, B, dirs);
         if (res.every((r, b) => r <= tol.atol + tol.rtol * scale[b])) return { res, verdict: 'converged' as const };
         if (res.some((r) => !Number.isFinite(r))) return { res, verdict: 'diverged' as const };
         if (it >= tol.maxIters) return { res, verdict: 'unconverged' as const };
-        return { res, verdict: 'step' as const, next: scanDirections(J, bOff, start, d, dirs) };
+        return { res, verdict: 'step' as const, next: scan(J, bOff, start) };
       });
       step.res.forEach((r, b) => (stats.residual[b] = r));
       if (step.verdict === 'diverged') stats.diverged = true;
@@ -108,11 +106,13 @@ export function sruDeerForward(
       prev.dispose();
       stats.sequenceIterations.forEach((_, b) => (stats.sequenceIterations[b] += 1));
     }
-    const h = wrap(pass(c, false) as NativeHandle);
-    // The forward direction ends at step L−1, the backward at step 0.
-    const last = (t: number, col: number) => reshape(slice(c, [t, 0, col], [1, B, d]), [B, d]);
-    const cLast = dirs === 1 ? last(L - 1, 0) : concat([last(L - 1, 0), last(0, d)], 1);
-    return { h, c, cLast };
+    // Back to the natural layout [L, B, dirs·d] (the backward direction's walk flipped to time order).
+    const states = dirs === 1 ? c : concat([slice(c, [0, 0, 0], [L, B, d]), flip(slice(c, [0, B, 0], [L, B, d]), 0)], 2);
+    const h = wrap(pass(states, false) as NativeHandle);
+    // Each walk's last step (time L−1 forward, 0 backward) is step L−1 of the scan layout.
+    const last = reshape(slice(c, [L - 1, 0, 0], [1, dirs * B, d]), [dirs * B, d]);
+    const cLast = dirs === 1 ? last : concat([slice(last, [0, 0], [B, d]), slice(last, [B, 0], [B, d])], 1);
+    return { h, c: states, cLast };
   }));
   stats.iterations = Math.max(0, ...stats.sequenceIterations);
   if (out) stats.converged.fill(true);

@@ -154,13 +154,17 @@ SruDeerResult sruDeer(const Tensor& U, const Tensor* x, const Tensor& weightC, c
   const char* op = linearize ? "SRU deer linearize" : "SRU deer output";
   const kernels::SruConfig cfg = configFor(op, U, x, weightC, bias, c0, maskPad, o);
   const Shape seq{cfg.L, cfg.B, cfg.width()};
-  checkOperand(op, "c (the states' guess)", U, c, seq, "[L, B, dirs·d]");
+  // The linearization reads c and writes F, J and bOff in the scan layout [L, dirs·B, d]
+  // (kernels/sru.h); the output pass reads c and writes h in the natural [L, B, dirs·d].
+  const Shape scanSeq{cfg.L, cfg.dirs * cfg.B, cfg.d};
+  if (linearize) checkOperand(op, "c (the states' guess)", U, c, scanSeq, "[L, dirs·B, d] (the scan layout)");
+  else checkOperand(op, "c (the states)", U, c, seq, "[L, B, dirs·d]");
   const Device& dev = U.device();
   SruDeerResult r;
   if (linearize) {
-    r.F = emptyTensor(seq, U.dtype, dev);
-    r.J = emptyTensor(seq, U.dtype, dev);
-    r.bOff = emptyTensor(seq, U.dtype, dev);
+    r.F = emptyTensor(scanSeq, U.dtype, dev);
+    r.J = emptyTensor(scanSeq, U.dtype, dev);
+    r.bOff = emptyTensor(scanSeq, U.dtype, dev);
   } else {
     r.h = emptyTensor(seq, U.dtype, dev);
   }

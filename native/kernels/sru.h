@@ -94,9 +94,18 @@ ANTLER_HD T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitPara
 }
 
 // DEER for SRU (lib/sru/deer.ts): every step of every chain at once, given a
-// guess c for all states. The previous state of (t, b, col) is the state of
-// the step before it in its direction's walk, or c0 (zeros when null) at the
-// walk's start.
+// guess c for all states.
+//
+// The linearization works in the scan layout [L, dirs·B, d]: entry (s, dir·B + b, j)
+// is step s of direction dir's own walk (time s forward, L − 1 − s backward)
+// for unit j, so the Newton step is one diagonal deer.scan over time for both
+// directions (no flips or copies). Its previous state is the entry one step
+// before it, or c0 (zeros when null) at s = 0. For dirs = 1 the scan layout is
+// the natural [L, B, d].
+//
+// The output pass works in the natural layout [L, B, dirs·d], where the
+// previous state of (t, b, col) is that of the step before it in its
+// direction's walk.
 template <typename T>
 ANTLER_HD T sruPrevState(const SruConfig& cfg, const T* c0, const T* c, int64_t t, int64_t b, int64_t col) {
   const bool reverse = col >= cfg.d;
@@ -127,26 +136,41 @@ ANTLER_HD T sruOutputStep(T cPrev, T c, T ur, T s, const SruUnitParams<T>& p, bo
   return sruOutput(sruReset(cPrev, ur, p), sruActivation(c, tanhAct), s);
 }
 
-// One (t, b, col) entry of the DEER pass, e = (t·B + b)·width + col: with J
-// not null, F, J and bOff = F − J c_{t−1}; else h.
+// One entry e of the linearization, in the scan layout: F, J and bOff = F − J c_{t−1}.
 template <typename T>
-ANTLER_HD void sruDeerEntry(const SruConfig& cfg, const T* U, const T* x, const T* weightC, const T* bias,
-                            const T* c0, const int32_t* maskPad, const T* c, int64_t e, T* F, T* J, T* bOff, T* h) {
+ANTLER_HD void sruDeerLinearizeEntry(const SruConfig& cfg, const T* U, const T* weightC, const T* bias, const T* c0,
+                                     const int32_t* maskPad, const T* c, int64_t e, T* F, T* J, T* bOff) {
+  const int64_t j = e % cfg.d, row = e / cfg.d, b = row % cfg.B, sd = row / cfg.B;
+  const int64_t dir = sd % cfg.dirs, s = sd / cfg.dirs;
+  const int64_t col = dir * cfg.d + j, t = dir ? cfg.L - 1 - s : s;
+  const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
+  const T cPrev = s > 0 ? c[e - cfg.chains()] : (c0 ? c0[b * cfg.width() + col] : T(0));
+  const T* u = U + cfg.at(t, b, col) * cfg.k;
+  const SruStateLinear<T> l = sruStateLinearize(cPrev, u[0], u[1], sruUnitParams(weightC, bias, cfg.width(), col), padded);
+  F[e] = l.c;
+  J[e] = l.J;
+  bOff[e] = l.c - l.J * cPrev;
+}
+
+// One entry e = (t·B + b)·width + col of the output pass, in the natural layout: h.
+template <typename T>
+ANTLER_HD void sruDeerOutputEntry(const SruConfig& cfg, const T* U, const T* x, const T* weightC, const T* bias,
+                                  const T* c0, const int32_t* maskPad, const T* c, int64_t e, T* h) {
   const int64_t width = cfg.width();
   const int64_t col = e % width, tb = e / width, b = tb % cfg.B, t = tb / cfg.B;
   const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
-  const T cPrev = sruPrevState(cfg, c0, c, t, b, col);
-  const SruUnitParams<T> p = sruUnitParams(weightC, bias, width, col);
   const T* u = U + e * cfg.k;
-  if (J) {
-    const SruStateLinear<T> l = sruStateLinearize(cPrev, u[0], u[1], p, padded);
-    F[e] = l.c;
-    J[e] = l.J;
-    bOff[e] = l.c - l.J * cPrev;
-  } else {
-    const T s = sruSkipTerm(cfg.skip, u, x ? x[e] : T(0), static_cast<T>(cfg.scaleX));
-    h[e] = sruOutputStep(cPrev, c[e], u[2], s, p, cfg.tanhActivation, padded);
-  }
+  const T s = sruSkipTerm(cfg.skip, u, x ? x[e] : T(0), static_cast<T>(cfg.scaleX));
+  h[e] = sruOutputStep(sruPrevState(cfg, c0, c, t, b, col), c[e], u[2], s, sruUnitParams(weightC, bias, width, col),
+                       cfg.tanhActivation, padded);
+}
+
+// One entry of the DEER pass: the linearization (J not null) or the output.
+template <typename T>
+ANTLER_HD void sruDeerEntry(const SruConfig& cfg, const T* U, const T* x, const T* weightC, const T* bias,
+                            const T* c0, const int32_t* maskPad, const T* c, int64_t e, T* F, T* J, T* bOff, T* h) {
+  if (J) sruDeerLinearizeEntry(cfg, U, weightC, bias, c0, maskPad, c, e, F, J, bOff);
+  else sruDeerOutputEntry(cfg, U, x, weightC, bias, c0, maskPad, c, e, h);
 }
 
 // Gradients of one step (df, dr are with respect to the pre-activations
