@@ -378,16 +378,25 @@ class Addon : public Napi::Addon<Addon> {
     return arr;
   }
 
-  // Copies to host on a worker thread (waiting for the device there), then
-  // resolves with a typed array on the main thread.
+  // data(): the values the tensor holds when data() is called, whatever runs
+  // after it (an optimizer step or assign writes in place). On the CPU they
+  // are copied there and then; on a GPU a device-side snapshot is queued on the
+  // stream at the call (so it is ordered before any later write), and a worker
+  // thread waits for it and copies it to the host. The promise resolves with a
+  // typed array on the main thread.
   class ReadWorker : public Napi::AsyncWorker {
    public:
-    ReadWorker(Napi::Env env, TensorPtr t, Addon* addon)
-        : Napi::AsyncWorker(env), tensor_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)), addon_(addon) {
-      buffer_.resize(tensor_->bytes());
+    ReadWorker(Napi::Env env, const TensorPtr& t, Addon* addon)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), addon_(addon) {
+      buffer_.resize(t->bytes());
+      if (t->device().isCuda()) tensor_ = ops::clone(*t);
+      else ops::copyToHost(*t, buffer_.data(), buffer_.size());
+      dtype_ = t->dtype;
+      numel_ = t->numel();
     }
     Napi::Promise promise() { return deferred_.Promise(); }
     void Execute() override {
+      if (!tensor_) return;
       try {
         ops::copyToHost(*tensor_, buffer_.data(), buffer_.size());
       } catch (const Error& e) {
@@ -400,7 +409,7 @@ class Addon : public Napi::Addon<Addon> {
     }
     void OnOK() override {
       Napi::Env env = Env();
-      Napi::TypedArray arr = newTypedArray(env, tensor_->dtype, static_cast<size_t>(tensor_->numel()));
+      Napi::TypedArray arr = newTypedArray(env, dtype_, static_cast<size_t>(numel_));
       if (!buffer_.empty()) std::memcpy(typedArrayData(arr), buffer_.data(), buffer_.size());
       tensor_.reset();  // released on the main thread
       deferred_.Resolve(arr);
@@ -416,7 +425,9 @@ class Addon : public Napi::Addon<Addon> {
     }
 
    private:
-    TensorPtr tensor_;
+    TensorPtr tensor_;  // the GPU snapshot; null on the CPU (buffer_ already holds the values)
+    DType dtype_;
+    int64_t numel_ = 0;
     std::vector<char> buffer_;
     Napi::Promise::Deferred deferred_;
     Addon* addon_;

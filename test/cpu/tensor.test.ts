@@ -250,6 +250,17 @@ describe(`reading (seed ${SEED})`, () => {
     dispose([t, e]);
   });
 
+  test('data() resolves to the values at the call, not those of a later in-place write', async () => {
+    const before = randomArray(rng, 4096), after = randomArray(rng, 4096);
+    const t = tensor(new Float32Array(before));
+    const src = tensor(new Float32Array(after));
+    const pending = t.data();
+    t.assign(src);
+    t.dispose();
+    expectExact(await pending, Float32Array.from(before), 'data() before assign');
+    src.dispose();
+  });
+
   test('arraySync nests row-major; item() reads one element', () =>
     tidy(() => {
       const shape = [2, 3, 4];
