@@ -1,9 +1,12 @@
 #include "cublas.h"
 
 #include <dlfcn.h>
+#include <glob.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "../core/error.h"
 
@@ -151,19 +154,44 @@ void gemmTyped(GemmFn<T> plain, GemmStridedFn<T> strided, const char* plainName,
 
 }  // namespace
 
+// Where cuBLAS may be, in order: $ANTLER_CUBLAS; the loader's own search
+// (LD_LIBRARY_PATH, RUNPATH, ld.so.cache); then the places a pip or conda
+// install of PyTorch or the CUDA toolkit puts it without telling the loader:
+// the active virtualenv's and conda environment's site-packages (nvidia/cu13
+// and nvidia/cublas wheels), conda's lib, and the toolkit's default prefix.
+static std::vector<std::string> candidatePaths() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("ANTLER_CUBLAS"); env != nullptr && *env != '\0') out.emplace_back(env);
+  out.emplace_back("libcublas.so.13");
+  out.emplace_back("libcublas.so.12");
+  std::vector<std::string> patterns;
+  for (const char* var : {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
+    const char* prefix = std::getenv(var);
+    if (prefix == nullptr || *prefix == '\0') continue;
+    const std::string site = std::string(prefix) + "/lib/python3*/site-packages/nvidia/";
+    patterns.push_back(site + "cu13/lib/libcublas.so.13");
+    patterns.push_back(site + "cublas/lib/libcublas.so.1[23]");
+    patterns.push_back(std::string(prefix) + "/lib/libcublas.so.1[23]");
+  }
+  patterns.emplace_back("/usr/local/cuda/lib64/libcublas.so.1[23]");
+  patterns.emplace_back("/usr/local/cuda/targets/*/lib/libcublas.so.1[23]");
+  for (const std::string& pattern : patterns) {
+    glob_t found{};
+    if (glob(pattern.c_str(), 0, nullptr, &found) == 0)
+      for (size_t i = 0; i < found.gl_pathc; ++i) out.emplace_back(found.gl_pathv[i]);
+    globfree(&found);
+  }
+  return out;
+}
+
 const LoadResult& load() {
   static const LoadResult result = [] {
     LoadResult r;
     std::string reasons;
-    std::string candidates[3];
-    int count = 0;
-    if (const char* env = std::getenv("ANTLER_CUBLAS"); env != nullptr && *env != '\0') candidates[count++] = env;
-    candidates[count++] = "libcublas.so.13";
-    candidates[count++] = "libcublas.so.12";
-    for (int i = 0; i < count; ++i) {
-      if (tryOpen(candidates[i], reasons)) {
+    for (const std::string& candidate : candidatePaths()) {
+      if (tryOpen(candidate, reasons)) {
         r.loaded = true;
-        r.path = candidates[i] + versionOf(candidates[i]);
+        r.path = candidate + versionOf(candidate);
         return r;
       }
     }
@@ -176,7 +204,12 @@ const LoadResult& load() {
 Handle createHandle() {
   if (!load().loaded) return nullptr;
   Handle h = nullptr;
-  if (api.create(&h) != kSuccess) return nullptr;
+  if (const Status st = api.create(&h); st != kSuccess) {
+    // Once per device context: the GEMMs still run, on the built-in kernel, but slower; say so.
+    std::fprintf(stderr, "antler: cuBLAS (%s) loaded but cublasCreate failed with status %d; matmul uses the built-in kernel\n",
+                 load().path.c_str(), st);
+    return nullptr;
+  }
   return h;
 }
 
