@@ -1,24 +1,31 @@
 // The DEER linear scan on the GPU (combines in kernels/scan.h), the
-// work-efficient chunked scan of ALGORITHMS.md §2.
+// work-efficient chunked scan of ALGORITHMS.md §2, applied recursively.
 //
-// Forward y_t = A_t y_{t−1} + b_t from y0. Each batch element's T steps are cut
-// into C chunks [t0, t1) (chooseChunks), and three kernels run:
-//  1. compose, grid (C−1, B): chunk c folds its steps into one operator
-//     (A_c, b_c) = (A_{t1−1}⋯A_{t0}, …) with the combine, earlier then later;
-//  2. summaries, grid B: s_0 = y0, s_{c+1} = A_c s_c + b_c, every chunk's true start;
-//  3. replay, grid (C, B): chunk c walks y_t = A_t y_{t−1} + b_t from s_c.
-// With C = 1 only the replay runs: one sequential walk per batch element, the
-// shape for short T or a batch that fills the GPU by itself.
+// Forward y_t = A_t y_{t−1} + b_t from y0. A walk's steps p = 0 … T−1 (time
+// t = p forward, T−1−p in reverse) are cut into C short chunks, and:
+//  1. compose: every chunk but the last folds its steps into one operator
+//     (A_c, b_c) = (A_{last}⋯A_{first}, …), stored as a sequence [C−1, B, ·];
+//  2. the chunks' true starts s_{c+1} = A_c s_c + b_c (s_0 = y0) are that
+//     sequence's own scan: the same function, one level up, C−1 steps long;
+//  3. replay: chunk c walks its steps from s_c.
+// A level with C = 1 only replays. The chunks are short (tens of steps), so
+// there are T/len·B independent tasks at each level and the critical path is
+// about 2·len per level over log_len T levels, instead of the whole walk.
 //
-// Backward: the same three phases in reverse time with transposed A,
+// Backward: the same on the reversed walk with transposed A,
 // λ_t = gy_t + A_{t+1}ᵀ λ_{t+1} with λ_{T−1} = gy_{T−1} (A_T = 0), written into gb;
-// then gA_t = λ_t y_{t−1}ᵀ (λ_t ⊙ y_{t−1} for diagonal A) and gy0 = A_0ᵀ λ_0 by one
+// its higher levels are plain forward scans of the composed operators. Then
+// gA_t = λ_t y_{t−1}ᵀ (λ_t ⊙ y_{t−1} for diagonal A) and gy0 = A_0ᵀ λ_0 by one
 // thread per entry.
 //
-// Walks put the block's threads over rows i (stride blockDim.x). A step reads the
-// state the whole block wrote, so steps are separated by __syncthreads (which also
-// makes the block's global writes visible to it); elementwise combines read only
-// their own rows and need no barrier.
+// Dense A: a block per (chunk, batch element), its threads over the entries
+// of the operator (compose, double-buffered in shared memory or scratch) or
+// the rows of the state (replay), a __syncthreads between steps (a step reads
+// what the whole block wrote). Diagonal A: every (chunk, batch, row) is
+// independent, so a thread each, the state in registers, and the threads of a
+// warp read neighbouring rows of the same step.
+
+#include <memory>
 
 #include "../kernels/scan.h"
 #include "ops.cuh"
@@ -29,127 +36,138 @@ namespace k = kernels;
 
 constexpr int kScanBlock = 128;
 constexpr int kComposeBlock = 256;
-// Chunking aims for this many blocks per multiprocessor across the batch.
-constexpr int64_t kChunkBlocksPerSm = 4;
+// Dense levels aim for this many blocks per multiprocessor across the batch.
+constexpr int64_t kDenseBlocksPerSm = 16;
+// Diagonal levels aim for this many threads per multiprocessor.
+constexpr int64_t kDiagonalThreadsPerSm = 2048;
 // Each chunk has at least this many steps.
 constexpr int64_t kMinChunkSteps = 16;
 
-// Step k of chunk [t0, t1): t0 + k forward, t1 − 1 − k in reverse time.
+// Time of step p of the walk: p forward, T − 1 − p in reverse.
 template <bool Reverse>
-__device__ __forceinline__ int64_t chunkStep(int64_t t0, int64_t t1, int64_t k) {
-  return Reverse ? t1 - 1 - k : t0 + k;
+__device__ __forceinline__ int64_t walkTime(int64_t T, int64_t p) {
+  return Reverse ? T - 1 - p : p;
 }
 
-// Phase 1. Chunk c's operator, stored at sums + (bi·C + c)·(as + n), A then b:
-// forward the fold of (A_t, b_t) over t = t0 … t1−1; reverse the fold of
-// (A_{t+1}ᵀ, gy_t) over t = t1−1 … t0 (b is gy here). Forward composes chunks
-// 0 … C−2, reverse 1 … C−1: the others' summaries are never read. Dense
-// operators are double-buffered in dynamic shared memory, or in `scratch`
-// (2·(as + n) per block) when that is not null.
+// Dense phase 1. Chunk c < C−1 of batch element bi folds the operators of its
+// steps: forward (A_t, b_t), reverse (A_{t+1}ᵀ, gy_t) with A_T = 0 (b is gy).
+// The result goes to sumA + (c·B + bi)·as and sumB + (c·B + bi)·n, the next
+// level's sequence. Operators are double-buffered in dynamic shared memory, or
+// in `scratch` (2·(as + n) per block) when that is not null.
 template <typename T, typename Combine, bool Reverse>
 static __global__ void __launch_bounds__(kComposeBlock)
     scanComposeKernel(Combine op, k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ A,
-                      const T* __restrict__ b, T* __restrict__ sums, T* __restrict__ scratch) {
+                      const T* __restrict__ b, T* __restrict__ sumA, T* __restrict__ sumB, T* __restrict__ scratch) {
   extern __shared__ __align__(16) unsigned char scanShared[];
   const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n, pair = as + n;
-  const int64_t bi = blockIdx.y, c = blockIdx.x + (Reverse ? 1 : 0);
-  const int64_t t0 = plan.begin(c), t1 = plan.end(c);
+  const int64_t bi = blockIdx.y, c = blockIdx.x;
+  const int64_t p0 = plan.begin(c), p1 = plan.end(c);
   const T* Ab = A + bi * as;
   const T* bb = b + bi * n;
   // Entry e ∈ [0, as + n) of the chunk's first step and of one more step folded onto cur.
   auto first = [&](int64_t e) -> T {
-    if (!Reverse) return e < as ? Ab[t0 * aStep + e] : bb[t0 * vStep + e - as];
-    if (e >= as) return bb[(t1 - 1) * vStep + e - as];
-    return t1 == cfg.T ? T(0) : op.transposeEntry(Ab + t1 * aStep, e);
+    const int64_t t = walkTime<Reverse>(cfg.T, p0);
+    if (e >= as) return bb[t * vStep + e - as];
+    if (!Reverse) return Ab[t * aStep + e];
+    return t + 1 == cfg.T ? T(0) : op.transposeEntry(Ab + (t + 1) * aStep, e);
   };
   auto fold = [&](int64_t t, const T* cur, int64_t e) -> T {
     if (!Reverse)
       return e < as ? op.composeEntry(Ab + t * aStep, cur, e) : op.stepRow(Ab + t * aStep, cur + as, bb + t * vStep, e - as);
-    const T* a = Ab + (t + 1) * aStep;
+    const T* a = Ab + (t + 1) * aStep;  // t < T − 1: only a chunk's first step can be the walk's first
     return e < as ? op.composeTEntry(a, cur, e) : op.stepTRow(a, cur + as, bb + t * vStep, e - as);
   };
-  T* out = sums + (bi * plan.count + c) * pair;
-  if constexpr (Combine::elementwise) {
-    // Row i reads only row i: fold in place in `out`, no barrier.
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      out[i] = first(i);
-      out[as + i] = first(as + i);
-      for (int64_t s = 1; s < t1 - t0; ++s) {
-        const int64_t t = chunkStep<Reverse>(t0, t1, s);
-        const T nextA = fold(t, out, i), nextB = fold(t, out, as + i);
-        out[i] = nextA;
-        out[as + i] = nextB;
-      }
-    }
-  } else {
-    T* cur = scratch != nullptr ? scratch + (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 2 * pair
-                                : reinterpret_cast<T*>(scanShared);
-    T* next = cur + pair;
-    for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) cur[e] = first(e);
+  T* cur = scratch != nullptr ? scratch + (static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 2 * pair
+                              : reinterpret_cast<T*>(scanShared);
+  T* next = cur + pair;
+  for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) cur[e] = first(e);
+  __syncthreads();
+  for (int64_t p = p0 + 1; p < p1; ++p) {
+    const int64_t t = walkTime<Reverse>(cfg.T, p);
+    for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) next[e] = fold(t, cur, e);
+    // One barrier per step: the next step writes the buffer this one read.
     __syncthreads();
-    for (int64_t s = 1; s < t1 - t0; ++s) {
-      const int64_t t = chunkStep<Reverse>(t0, t1, s);
-      for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) next[e] = fold(t, cur, e);
-      // One barrier per step: the next step writes the buffer this one read.
-      __syncthreads();
-      T* done = cur;
-      cur = next;
-      next = done;
-    }
-    for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) out[e] = cur[e];
+    T* done = cur;
+    cur = next;
+    next = done;
+  }
+  const int64_t slot = c * cfg.B + bi;
+  for (int64_t e = threadIdx.x; e < pair; e += blockDim.x) {
+    if (e < as) sumA[slot * as + e] = cur[e];
+    else sumB[slot * n + e - as] = cur[e];
   }
 }
 
-// Phase 2. Every chunk's start, into starts + (bi·C + c)·n: forward
-// s_{c+1} = A_c s_c + b_c from s_0 = y0 (slot 0 unused); reverse
-// s_{c−1} = A_c s_c + b_c from s_{C−1} = λ_T = 0, that is s_{C−2} = b_{C−1}
-// (slot C−1 unused).
-template <typename T, typename Combine, bool Reverse>
-static __global__ void __launch_bounds__(kScanBlock)
-    scanSummariesKernel(Combine op, k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ sums,
-                        const T* __restrict__ y0, T* __restrict__ starts) {
-  const int64_t n = cfg.n, as = op.aSize(), pair = as + n, C = plan.count;
-  for (int64_t bi = blockIdx.x; bi < cfg.B; bi += gridDim.x) {
-    const T* sum = sums + bi * C * pair;
-    T* start = starts + bi * C * n;
-    for (int64_t s = 0; s + 1 < C; ++s) {
-      const int64_t c = Reverse ? C - 1 - s : s, to = Reverse ? c - 1 : c + 1;
-      const T* sA = sum + c * pair;
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-        T v;
-        if (!Reverse && s == 0) v = op.stepRow(sA, y0 + bi * n, sA + as, i);
-        else if (Reverse && s == 0) v = sA[as + i];
-        else v = op.stepRow(sA, start + c * n, sA + as, i);
-        start[to * n + i] = v;
-      }
-      if constexpr (!Combine::elementwise) __syncthreads();
-    }
-  }
-}
-
-// Phase 3. Chunk c = blockIdx.x walks its steps from its start: forward
+// Dense phase 3. Chunk c = blockIdx.x walks its steps from its start (y0 for
+// c = 0, or zero when y0 is null; else starts + ((c−1)·B + bi)·n): forward
 // y_t = A_t y_{t−1} + b_t into out = y; reverse λ_t = A_{t+1}ᵀ λ_{t+1} + gy_t
-// into out = gb (b is gy). starts is read only when C > 1.
+// into out = gb (b is gy; the walk's first step is λ_{T−1} = gy_{T−1}).
 template <typename T, typename Combine, bool Reverse>
 static __global__ void __launch_bounds__(kScanBlock)
     scanReplayKernel(Combine op, k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ A,
                      const T* __restrict__ b, const T* __restrict__ y0, const T* __restrict__ starts, T* out) {
   const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
-  const int64_t c = blockIdx.x, t0 = plan.begin(c), t1 = plan.end(c);
+  const int64_t c = blockIdx.x, p0 = plan.begin(c), p1 = plan.end(c);
   for (int64_t bi = blockIdx.y; bi < cfg.B; bi += gridDim.y) {
-    const T* prev = nullptr;
-    if (!Reverse) prev = c == 0 ? y0 + bi * n : starts + (bi * plan.count + c) * n;
-    else if (t1 < cfg.T) prev = starts + (bi * plan.count + c) * n;
-    for (int64_t s = 0; s < t1 - t0; ++s) {
-      const int64_t t = chunkStep<Reverse>(t0, t1, s);
+    const T* prev = c > 0 ? starts + ((c - 1) * cfg.B + bi) * n : y0 != nullptr ? y0 + bi * n : nullptr;
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t t = walkTime<Reverse>(cfg.T, p);
       T* o = out + t * vStep + bi * n;
       const T* bt = b + t * vStep + bi * n;
+      // A null start is zero (and the reverse walk's first step has A_T = 0): the step is b_t.
       for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-        if (!Reverse) o[i] = op.stepRow(A + t * aStep + bi * as, prev, bt, i);
-        else o[i] = prev == nullptr ? bt[i] : op.stepTRow(A + (t + 1) * aStep + bi * as, prev, bt, i);
+        if (prev == nullptr || (Reverse && t + 1 == cfg.T)) o[i] = bt[i];
+        else if (!Reverse) o[i] = op.stepRow(A + t * aStep + bi * as, prev, bt, i);
+        else o[i] = op.stepTRow(A + (t + 1) * aStep + bi * as, prev, bt, i);
       }
-      if constexpr (!Combine::elementwise) __syncthreads();
+      __syncthreads();
       prev = o;
+    }
+  }
+}
+
+// Diagonal phase 1: task g = (c·B + bi)·n + i, c < C−1, folds row i of chunk c
+// in registers into sumA[g], sumB[g] (the next level's sequence [C−1, B, n]).
+template <typename T, bool Reverse>
+static __global__ void scanDiagonalComposeKernel(k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ A,
+                                                 const T* __restrict__ b, T* __restrict__ sumA,
+                                                 T* __restrict__ sumB) {
+  const int64_t vStep = cfg.B * cfg.n;
+  for (int64_t g = gridStart(); g < (plan.count - 1) * vStep; g += gridStride()) {
+    const int64_t c = g / vStep, row = g - c * vStep;
+    // Forward A_t; reverse A_{t+1} (diagonal: its own transpose), 0 past the end.
+    auto stepA = [&](int64_t t) -> T { return !Reverse ? A[t * vStep + row] : t + 1 == cfg.T ? T(0) : A[(t + 1) * vStep + row]; };
+    int64_t t = walkTime<Reverse>(cfg.T, plan.begin(c));
+    T a = stepA(t), off = b[t * vStep + row];
+    for (int64_t p = plan.begin(c) + 1; p < plan.end(c); ++p) {
+      t = walkTime<Reverse>(cfg.T, p);
+      const T at = stepA(t);
+      off = at * off + b[t * vStep + row];
+      a = at * a;
+    }
+    sumA[g] = a;
+    sumB[g] = off;
+  }
+}
+
+// Diagonal phase 3: task g = (c·B + bi)·n + i walks row i of chunk c from its start.
+template <typename T, bool Reverse>
+static __global__ void scanDiagonalReplayKernel(k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ A,
+                                                const T* __restrict__ b, const T* __restrict__ y0,
+                                                const T* __restrict__ starts, T* __restrict__ out) {
+  const int64_t vStep = cfg.B * cfg.n;
+  for (int64_t g = gridStart(); g < plan.count * vStep; g += gridStride()) {
+    const int64_t c = g / vStep, row = g - c * vStep;
+    // A null start is zero, and the reverse walk's first step has A_T = 0: the step is b_t.
+    bool zero = c == 0 && y0 == nullptr;
+    T y = c > 0 ? starts[g - vStep] : zero ? T(0) : y0[row];
+    for (int64_t p = plan.begin(c); p < plan.end(c); ++p) {
+      const int64_t t = walkTime<Reverse>(cfg.T, p);
+      const T bt = b[t * vStep + row];
+      if (zero || (Reverse && t + 1 == cfg.T)) y = bt;
+      else y = (!Reverse ? A[t * vStep + row] : A[(t + 1) * vStep + row]) * y + bt;
+      zero = false;
+      out[t * vStep + row] = y;
     }
   }
 }
@@ -178,25 +196,24 @@ static int scanThreads(int64_t n) {
   return threads;
 }
 
-// C: enough blocks across the batch to cover the GPU, chunks of at least
-// kMinChunkSteps, and no more than about √(2T): a chunk costs about 2·len steps
-// (compose and replay) and the summaries C steps. 1 when chunking cannot help.
-static int64_t chooseChunks(const Context& ctx, const k::ScanConfig& cfg) {
-  return k::chunkCount(cfg.T, cfg.B, kChunkBlocksPerSm * ctx.multiprocessors, kMinChunkSteps, true);
+// Chunks at one level: enough tasks across the batch (and rows, for diagonal
+// A) to fill the GPU, each chunk at least kMinChunkSteps long; 1 when the
+// batch fills it by itself or T is short.
+static k::ScanChunks chooseChunks(const Context& ctx, const k::ScanConfig& cfg) {
+  const int64_t chunks = cfg.diagonal
+      ? k::chunkCount(cfg.T, cfg.B * cfg.n, kDiagonalThreadsPerSm * ctx.multiprocessors, kMinChunkSteps, false)
+      : k::chunkCount(cfg.T, cfg.B, kDenseBlocksPerSm * ctx.multiprocessors, kMinChunkSteps, false);
+  return k::scanChunks(cfg.T, chunks);
 }
 
-// Phase 1 for one direction: shared memory for a dense operator pair when it
-// fits the device's opt-in limit, else pool scratch.
+// Dense phase 1: shared memory for an operator pair when it fits the device's
+// opt-in limit, else pool scratch.
 template <typename T, typename Combine, bool Reverse>
 static void launchCompose(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const k::ScanChunks& plan,
-                          const T* A, const T* b, T* sums, const char* opname) {
+                          const T* A, const T* b, T* sumA, T* sumB, const char* opname) {
+  // Chunking only happens for B below kDenseBlocksPerSm · multiprocessors, far below the grid's y limit.
   const dim3 grid(static_cast<unsigned>(plan.count - 1), static_cast<unsigned>(cfg.B));
   const auto kernel = scanComposeKernel<T, Combine, Reverse>;
-  if (Combine::elementwise) {
-    kernel<<<grid, scanThreads(cfg.n), 0, ctx.stream>>>(op, cfg, plan, A, b, sums, nullptr);
-    ANTLER_LAUNCH_CHECK(opname);
-    return;
-  }
   const int64_t pair = op.aSize() + cfg.n;
   const int threads = pair < kComposeBlock ? static_cast<int>((pair + 31) / 32 * 32) : kComposeBlock;
   const size_t bytes = static_cast<size_t>(2 * pair) * sizeof(T);
@@ -205,46 +222,56 @@ static void launchCompose(Context& ctx, const Combine& op, const k::ScanConfig& 
   if (bytes <= static_cast<size_t>(optin)) {
     if (bytes > 48 * 1024)
       ANTLER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-    kernel<<<grid, threads, bytes, ctx.stream>>>(op, cfg, plan, A, b, sums, nullptr);
+    kernel<<<grid, threads, bytes, ctx.stream>>>(op, cfg, plan, A, b, sumA, sumB, nullptr);
     ANTLER_LAUNCH_CHECK(opname);
     return;
   }
   PoolBuffer scratch(ctx, static_cast<size_t>(grid.x) * grid.y * bytes);
-  kernel<<<grid, threads, 0, ctx.stream>>>(op, cfg, plan, A, b, sums, static_cast<T*>(scratch.get()));
+  kernel<<<grid, threads, 0, ctx.stream>>>(op, cfg, plan, A, b, sumA, sumB, static_cast<T*>(scratch.get()));
   ANTLER_LAUNCH_CHECK(opname);
 }
 
-// The whole scan in one direction: forward out = y from y0 with offsets b;
-// reverse out = gb = λ with offsets b = gy (y0 unused).
+// One level of the scan in one direction (Reverse only at the first level):
+// forward out = y from y0 (null: zero) with offsets b; reverse out = gb = λ
+// with offsets b = gy (y0 null). With more than one chunk, the chunks'
+// operators are composed into a sequence of C − 1 steps whose forward scan
+// from the same start gives every later chunk's start.
 template <typename T, typename Combine, bool Reverse>
-static void launchChunkedScan(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b,
-                              const T* y0, T* out, const char* opname) {
-  const k::ScanChunks plan = k::scanChunks(cfg.T, chooseChunks(ctx, cfg));
-  const int threads = scanThreads(cfg.n);
-  if (plan.count == 1) {
-    const dim3 grid(1, static_cast<unsigned>(cfg.B < 65535 ? cfg.B : 65535));
-    scanReplayKernel<T, Combine, Reverse><<<grid, threads, 0, ctx.stream>>>(op, cfg, plan, A, b, y0, nullptr, out);
-    ANTLER_LAUNCH_CHECK(opname);
-    return;
+static void launchScanLevel(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b,
+                            const T* y0, T* out, const char* opname) {
+  const k::ScanChunks plan = chooseChunks(ctx, cfg);
+  const int64_t links = plan.count - 1;
+  std::unique_ptr<PoolBuffer> sums, starts;
+  T* startsT = nullptr;
+  if (links > 0) {
+    const int64_t vSize = links * cfg.B * cfg.n, aSize = links * cfg.B * op.aSize();
+    sums = std::make_unique<PoolBuffer>(ctx, static_cast<size_t>(aSize + vSize) * sizeof(T));
+    starts = std::make_unique<PoolBuffer>(ctx, static_cast<size_t>(vSize) * sizeof(T));
+    T* sumA = static_cast<T*>(sums->get());
+    T* sumB = sumA + aSize;
+    startsT = static_cast<T*>(starts->get());
+    if constexpr (Combine::elementwise) {
+      scanDiagonalComposeKernel<T, Reverse><<<gridFor(ctx, vSize), kBlockSize, 0, ctx.stream>>>(cfg, plan, A, b, sumA, sumB);
+      ANTLER_LAUNCH_CHECK(opname);
+    } else {
+      launchCompose<T, Combine, Reverse>(ctx, op, cfg, plan, A, b, sumA, sumB, opname);
+    }
+    const k::ScanConfig up{links, cfg.B, cfg.n, cfg.diagonal};
+    launchScanLevel<T, Combine, false>(ctx, op, up, sumA, sumB, y0, startsT, opname);
   }
-  // Chunking only happens for B < kChunkBlocksPerSm · multiprocessors, far below the grid limits.
-  const int64_t tasks = plan.count * cfg.B;
-  PoolBuffer sums(ctx, static_cast<size_t>(tasks * (op.aSize() + cfg.n)) * sizeof(T));
-  PoolBuffer starts(ctx, static_cast<size_t>(tasks * cfg.n) * sizeof(T));
-  T* sumsT = static_cast<T*>(sums.get());
-  T* startsT = static_cast<T*>(starts.get());
-  launchCompose<T, Combine, Reverse>(ctx, op, cfg, plan, A, b, sumsT, opname);
-  scanSummariesKernel<T, Combine, Reverse><<<static_cast<unsigned>(cfg.B), threads, 0, ctx.stream>>>(
-      op, cfg, plan, sumsT, y0, startsT);
-  ANTLER_LAUNCH_CHECK(opname);
-  const dim3 grid(static_cast<unsigned>(plan.count), static_cast<unsigned>(cfg.B));
-  scanReplayKernel<T, Combine, Reverse><<<grid, threads, 0, ctx.stream>>>(op, cfg, plan, A, b, y0, startsT, out);
+  if constexpr (Combine::elementwise) {
+    scanDiagonalReplayKernel<T, Reverse><<<gridFor(ctx, plan.count * cfg.B * cfg.n), kBlockSize, 0, ctx.stream>>>(
+        cfg, plan, A, b, y0, startsT, out);
+  } else {
+    const dim3 grid(static_cast<unsigned>(plan.count), static_cast<unsigned>(cfg.B < 65535 ? cfg.B : 65535));
+    scanReplayKernel<T, Combine, Reverse><<<grid, scanThreads(cfg.n), 0, ctx.stream>>>(op, cfg, plan, A, b, y0, startsT, out);
+  }
   ANTLER_LAUNCH_CHECK(opname);
 }
 
 template <typename T, typename Combine>
 static void launchScan(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const ScanInputs& in, void* y) {
-  launchChunkedScan<T, Combine, false>(ctx, op, cfg, static_cast<const T*>(in.A), static_cast<const T*>(in.b),
+  launchScanLevel<T, Combine, false>(ctx, op, cfg, static_cast<const T*>(in.A), static_cast<const T*>(in.b),
                                        static_cast<const T*>(in.y0), static_cast<T*>(y), "deerScan");
 }
 
@@ -252,7 +279,7 @@ template <typename T, typename Combine>
 static void launchScanBackward(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const ScanInputs& in,
                                const void* y, const void* gy, void* gA, void* gb, void* gy0) {
   const T* A = static_cast<const T*>(in.A);
-  launchChunkedScan<T, Combine, true>(ctx, op, cfg, A, static_cast<const T*>(gy), nullptr, static_cast<T*>(gb),
+  launchScanLevel<T, Combine, true>(ctx, op, cfg, A, static_cast<const T*>(gy), nullptr, static_cast<T*>(gb),
                                       "deerScanBackward");
   scanGradKernel<T, Combine><<<gridFor(ctx, cfg.T * cfg.B * op.aSize()), kBlockSize, 0, ctx.stream>>>(
       op, cfg, A, static_cast<const T*>(in.y0), static_cast<const T*>(y), static_cast<const T*>(gb),

@@ -239,10 +239,12 @@ static void sruCase(const SruCase& c) {
 int main(int argc, char** argv) {
   emu::start(argc, argv);
   // Scan: one chunk and many, T not a multiple of the chunk length, n above the
-  // block's threads, dense compose in shared memory and in global scratch.
+  // block's threads, dense compose in shared memory and in global scratch, several levels.
   const ScanCase scans[] = {{1, 1, 1, false, 4, 232448},   {37, 3, 4, false, 4, 232448}, {500, 2, 5, true, 8, 232448},
                             {300, 1, 6, false, 16, 232448}, {40, 2, 130, false, 2, 4096}, {200, 3, 300, true, 1, 232448},
-                            {1000, 70, 3, true, 4, 232448}, {90, 1, 9, false, 32, 1024}};
+                            {1000, 70, 3, true, 4, 232448}, {90, 1, 9, false, 32, 1024},
+                            // Chunk summaries scanned recursively: four levels dense, four and three diagonal.
+                            {20000, 1, 2, false, 32, 232448}, {50000, 1, 1, true, 1, 232448}, {3000, 2, 3, true, 1, 232448}};
   // Cells: every kind; H above a warp and above the block (256 threads); B above the grid's blocks.
   const CellCase cells[] = {{k::CellKind::Gru, 7, 3, 5, 4},       {k::CellKind::Lstm, 7, 3, 5, 4},
                             {k::CellKind::RnnTanh, 7, 3, 5, 4},   {k::CellKind::RnnRelu, 7, 3, 5, 4},
