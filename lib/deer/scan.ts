@@ -15,9 +15,10 @@ import { checkTensor, Tensor } from '../tensor';
 /** The native entries (native/core/deer.cpp; cpu/scan.cpp and cuda/scan.cu, cpu/elk.cpp and cuda/elk.cu). */
 export interface DeerNative {
   deerScan(A: NativeHandle, b: NativeHandle, y0: NativeHandle): NativeHandle;
+  /** [gA, gb, gy0]; with adjointOnly only gb (the adjoint λ), the others null. */
   deerScanBackward(
-    A: NativeHandle, b: NativeHandle, y0: NativeHandle, y: NativeHandle, gy: NativeHandle,
-  ): [NativeHandle, NativeHandle, NativeHandle];
+    A: NativeHandle, b: NativeHandle, y0: NativeHandle, y: NativeHandle, gy: NativeHandle, adjointOnly?: boolean,
+  ): [NativeHandle | null, NativeHandle, NativeHandle | null];
   deerElk(a: NativeHandle, u: NativeHandle, yhat: NativeHandle, y0: NativeHandle, lambda: NativeHandle): NativeHandle;
 }
 
@@ -36,7 +37,7 @@ export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
   record(y, 'deerScan', [A, b, y0], (gy, s) => {
     const [sA, sb, sy0, sy] = s;
     const [gA, gb, gy0] = n.deerScanBackward(sA.handle, sb.handle, sy0.handle, sy.handle, gy.handle);
-    return [wrap(gA), wrap(gb), wrap(gy0)];
+    return [wrap(gA!), wrap(gb), wrap(gy0!)];
   }, [A, b, y0, y]);
   return y;
 }

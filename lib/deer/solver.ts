@@ -705,10 +705,7 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     } else {
       const J = sJ ?? linearize({ ...o, Whh: sW, bhh: sb }, sy0, sxp, sy, 'dense').J!;
       // λ_t = gy_t + J_{t+1}ᵀ λ_{t+1}: the reverse scan (deerScanBackward's gb).
-      const [gA, lam, g0] = (native() as unknown as DeerNative).deerScanBackward(J.handle, gy.handle, sy0.handle, sy.handle, gy.handle);
-      wrap(gA).dispose();
-      wrap(g0).dispose();
-      const lamT = wrap(lam);
+      const lamT = wrap((native() as unknown as DeerNative).deerScanBackward(J.handle, gy.handle, sy0.handle, sy.handle, gy.handle, true)[1]);
       [gxpH, ghhH, gy0H] = nat.cellBackward(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, lamT.handle, true);
     }
     const gxp = wrap(gxpH), ghh = wrap(ghhH), gy0 = wrap(gy0H);

@@ -69,24 +69,26 @@ TensorPtr deerScan(const Tensor& A, const Tensor& b, const Tensor& y0) {
   return y;
 }
 
-DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy) {
+DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy,
+                               bool adjointOnly) {
   const kernels::ScanConfig cfg = configFor(kBackward, A, b, y0);
   const Shape seq{cfg.T, cfg.B, cfg.n};
   checkOperand(kBackward, "y (the forward's output)", A, y, seq, "[T, B, n]");
   checkOperand(kBackward, "the gradient of y", A, gy, seq, "[T, B, n]");
   const Device& dev = A.device();
   DeerScanGrads g;
-  g.gA = emptyTensor(A.shape, A.dtype, dev);
   g.gb = emptyTensor(seq, A.dtype, dev);
+  if (!adjointOnly) g.gA = emptyTensor(A.shape, A.dtype, dev);
   if (cfg.T == 0) {
     // y does not depend on y0 when there are no steps.
-    g.gy0 = full(y0.shape, A.dtype, dev, 0.0);
+    if (!adjointOnly) g.gy0 = full(y0.shape, A.dtype, dev, 0.0);
     return g;
   }
-  g.gy0 = emptyTensor(y0.shape, A.dtype, dev);
+  if (!adjointOnly) g.gy0 = emptyTensor(y0.shape, A.dtype, dev);
+  auto ptr = [](const TensorPtr& t) { return t ? t->data() : nullptr; };
   if (cfg.B > 0)
-    backendFor(dev).deerScanBackward(dev, A.dtype, cfg, inputsOf(A, b, y0), y.data(), gy.data(), g.gA->data(),
-                                     g.gb->data(), g.gy0->data());
+    backendFor(dev).deerScanBackward(dev, A.dtype, cfg, inputsOf(A, b, y0), y.data(), gy.data(), ptr(g.gA),
+                                     g.gb->data(), ptr(g.gy0));
   return g;
 }
 

@@ -96,7 +96,9 @@ SruDeerResult sruDeer(const Tensor& U, const Tensor* x, const Tensor& weightC, c
 TensorPtr deerScan(const Tensor& A, const Tensor& b, const Tensor& y0);
 struct DeerScanGrads { TensorPtr gA, gb, gy0; };
 // From the forward's inputs, its output y and gy = ∂loss/∂y (the reverse scan).
-DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy);
+// adjointOnly: only gb (the adjoint λ); gA and gy0 are null.
+DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y0, const Tensor& y, const Tensor& gy,
+                               bool adjointOnly = false);
 // One quasi-ELK step (kernels/elk.h): a (diagonal Jacobian), u (offset), yhat
 // [T, B, n], y0 [B, n], lambda [B] >= 0 -> y [T, B, n]. Not differentiable.
 TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda);

@@ -135,6 +135,7 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
       const int64_t v = t * vStep + bi * n;
       op.stepT(A + (t + 1) * aStep + bi * as, gb + v + vStep, gy + v, gb + v);
     }
+    if (gA == nullptr) continue;  // the adjoint λ only
     for (int64_t t = 0; t < cfg.T; ++t) {
       const T* prev = t == 0 ? y0 + bi * n : y + (t - 1) * vStep + bi * n;
       T* g = gA + t * aStep + bi * as;

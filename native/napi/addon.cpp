@@ -842,18 +842,20 @@ class Addon : public Napi::Addon<Addon> {
                                           tensorArg(info[2], op, "y0")));
   }
 
-  // deerScanBackward(A, b, y0, y, gy) -> [gA, gb, gy0]
+  // deerScanBackward(A, b, y0, y, gy, adjointOnly?) -> [gA, gb, gy0]; adjointOnly: [null, gb, null]
   Napi::Value deerScanBackward(const Napi::CallbackInfo& info) {
     const char* op = "deer.scan backward";
     expectArgs(info, 5, op);
+    const bool adjointOnly = info.Length() > 5 && !info[5].IsUndefined() && boolArg(info[5], op, "adjointOnly");
     ops::DeerScanGrads g = ops::deerScanBackward(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "b"),
                                                  tensorArg(info[2], op, "y0"), tensorArg(info[3], op, "y"),
-                                                 tensorArg(info[4], op, "gradient of y"));
+                                                 tensorArg(info[4], op, "gradient of y"), adjointOnly);
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, g.gA));
+    auto orNull = [this, &env](const TensorPtr& t) -> Napi::Value { return t ? wrap(env, t) : env.Null(); };
+    out.Set(0u, orNull(g.gA));
     out.Set(1u, wrap(env, g.gb));
-    out.Set(2u, wrap(env, g.gy0));
+    out.Set(2u, orNull(g.gy0));
     return out;
   }
 

@@ -6,7 +6,9 @@
  */
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
+import { native } from '../../lib/native';
+import { wrap } from '../../lib/ops/core';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 expectNoTensorLeaks();
@@ -185,6 +187,28 @@ describe(`deer.scan gradients (seed ${SEED})`, () => {
     expectClose(gb, lam, 1e-11, 1e-11, 'gb');
     expectClose(gA, gAr, 1e-11, 1e-11, 'gA');
     expectClose(gy0, gy0r, 1e-11, 1e-11, 'gy0');
+  });
+
+  test('the adjoint-only backward (used by the DEER solver) gives the same λ and skips gA and gy0', () => {
+    for (const c of [{ T: 40, B: 3, n: 4, diagonal: false }, { T: 33, B: 2, n: 5, diagonal: true }] as Case[]) {
+      const { A, b, y0 } = operands(rng, c);
+      const w = randomArray(rng, c.T * c.B * c.n);
+      tidy(() => {
+        const At = tensor(A, aShape(c), { dtype: 'float64' });
+        const bt = tensor(b, [c.T, c.B, c.n], { dtype: 'float64' });
+        const y0t = tensor(y0, [c.B, c.n], { dtype: 'float64' });
+        const gy = tensor(w, [c.T, c.B, c.n], { dtype: 'float64' });
+        const y = antler.deer.scan(At, bt, y0t);
+        const n = native() as unknown as antler.deer.DeerNative;
+        const full = n.deerScanBackward(At.handle, bt.handle, y0t.handle, y.handle, gy.handle);
+        const only = n.deerScanBackward(At.handle, bt.handle, y0t.handle, y.handle, gy.handle, true);
+        expect(only[0]).toBeNull();
+        expect(only[2]).toBeNull();
+        const [fullGA, fullGb, fullGy0, onlyGb] = [full[0]!, full[1], full[2]!, only[1]].map((h) => wrap(h));
+        expectExact(onlyGb.dataSync(), fullGb.dataSync(), 'λ');
+        for (const t of [fullGA, fullGb, fullGy0, onlyGb]) t.dispose();
+      });
+    }
   });
 
   test('float32 gradients agree with float64', () => {
