@@ -1,7 +1,8 @@
 /** DEER (parallel solution of nonlinear recurrences): its building blocks. */
 export { elkStep, scan } from './scan';
 export type { DeerNative } from './scan';
-export { cellRecurrence, chooseMode, WarmStart } from './solver';
+export { autoTuned, autoTuning, cellRecurrence, chooseMode, resetAutoTuning, WarmStart } from './solver';
+export type { AutoChoice } from './solver';
 export { jacobians } from './jacobians';
 export type { JacobianCell, JacobianOptions } from './jacobians';
 export type { CellKind, DeerMode, DeerOptions, DeerStats } from './solver';

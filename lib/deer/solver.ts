@@ -15,8 +15,8 @@
  *   sequence; for dynamics where Newton overshoots. As λ shrinks to 0 the
  *   steps become Newton's and convergence quadratic. See `solveChunkElk`.
  * - 'quasi-elk': the same with the diagonal of the Jacobian (O(T n) memory).
- * - 'auto': picks sequential or DEER from sizes, device and recent
- *   iteration counts (see `chooseMode`).
+ * - 'auto': sequential on the CPU; on a GPU the fastest of sequential,
+ *   deer and quasi, measured once per size class (see `autoMode`).
  *
  * Convergence is judged per sequence on the residual ‖y − f(shift y)‖∞ ≤
  * atol + rtol·‖f‖∞; converged sequences are set aside and cost no more work.
@@ -37,6 +37,7 @@
  * the cell's local vector-Jacobian products at every step in parallel.
  */
 import { isGradEnabled, noGrad, record } from '../autograd/graph';
+import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -106,6 +107,11 @@ export interface DeerStats {
   chunks: number;
   /** The initial guess came from a previous solution. */
   warmStarted: boolean;
+  /**
+   * Only on the call where 'auto' measured its size class (on a GPU): each
+   * candidate mode's forward time in ms; `mode` is the fastest.
+   */
+  autoTuning?: { sequential: number; deer: number; quasi: number };
 }
 
 /** Holds the last solution for warm starts (modules keep one per layer and direction). */
@@ -136,7 +142,39 @@ export const gateCount = (kind: CellKind, H: number): number => (kind === 'gru' 
 const recentIters = new Map<string, number>();
 
 /**
- * 'auto': a cost model in units of one cell step of one chain. The sequential
+ * Where 'auto' measures instead of modelling: devices whose name starts with
+ * one of these prefixes (default the GPUs). Tests add 'cpu' to exercise it.
+ */
+export const autoTuning: { devices: string[] } = { devices: ['cuda'] };
+
+/** What 'auto' measured for one size class: the modes' times (ms) and the fastest. */
+export interface AutoChoice {
+  mode: 'sequential' | 'deer' | 'quasi';
+  ms: { sequential: number; deer: number; quasi: number };
+}
+
+const autoChoices = new Map<string, AutoChoice>();
+
+/** The size class of a call: device, cell, state size, dtype, and T and B rounded up to powers of two. */
+function autoKey(kind: CellKind, xp: Tensor, n: number): string {
+  const pow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+  return `${xp.device}/${kind}/${n}/${xp.dtype}/T${pow2(xp.shape[0])}/B${pow2(xp.shape[1])}`;
+}
+
+/** The choices 'auto' has measured so far, by size class (for the benchmark and tests). */
+export function autoTuned(): ReadonlyMap<string, AutoChoice> {
+  return autoChoices;
+}
+
+/** Forgets what 'auto' has measured. */
+export function resetAutoTuning(): void {
+  autoChoices.clear();
+  recentIters.clear();
+}
+
+/**
+ * 'auto' where it does not measure (the CPU, T < 256; see autoMode): a cost
+ * model in units of one cell step of one chain. The sequential
  * kernel takes T dependent steps (each O(n·G) work, parallel over B·H lanes);
  * DEER takes `iters` rounds of a fully parallel linearisation (T·B·n·G work)
  * and a scan (T·B·n² work, plus n³ per chunk summary on long sequences). On
@@ -629,14 +667,15 @@ export function cellRecurrence(
     if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape [${g}]; expected [T, B, n] = [${T}, ${B}, ${n}]`);
   }
   const requested = opts.mode ?? 'auto';
-  const mode = requested === 'auto' ? chooseMode(kind, T, B, H, xp.device) : requested;
+  const measured = requested === 'auto' ? autoMode(kind, xp, Whh, bhh, y0, opts, n) : null;
+  const mode = requested === 'auto' ? measured?.mode ?? chooseMode(kind, T, B, H, xp.device) : requested;
   const tol = tolerancesFor(xp.dtype, T, opts, mode);
   const chunk = Math.min(opts.chunkSize ?? Math.max(T, 1), Math.max(T, 1));
   const o: Operands = { kind, xp, Whh, bhh, y0 };
   const stats: DeerStats = {
     mode, iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(mode === 'sequential'),
     residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0,
-    chunks: 0, warmStarted: false,
+    chunks: 0, warmStarted: false, ...(measured?.fresh ? { autoTuning: measured.ms } : {}),
   };
   const recording = isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad);
   const backwardMode = opts.backward ?? (mode === 'sequential' ? 'sequential' : 'scan');
@@ -680,6 +719,34 @@ export function cellRecurrence(
   if (warm && mode !== 'sequential') warm.set(y);
   if (mode === 'deer' && B > 0) recentIters.set(`${xp.device}/${kind}/${n}`, Math.max(1, Math.round(stats.iterations / Math.max(1, stats.chunks))));
   return { y, stats };
+}
+
+/**
+ * 'auto' where it measures (autoTuning.devices), for T >= 256: the first call
+ * of a size class (autoKey) runs 'sequential', 'deer' and 'quasi' once each,
+ * forward only, with the same options, synchronizes the device after each,
+ * and keeps the fastest for the class (as cudnn.benchmark does); later calls
+ * of the class reuse it. Returns null where the cost model decides.
+ */
+function autoMode(
+  kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, n: number,
+): { mode: AutoChoice['mode']; ms: AutoChoice['ms']; fresh: boolean } | null {
+  if (xp.shape[0] < 256 || xp.shape[1] === 0 || !autoTuning.devices.some((d) => xp.device.startsWith(d))) return null;
+  const key = autoKey(kind, xp, n);
+  const known = autoChoices.get(key);
+  if (known) return { ...known, fresh: false };
+  const ms = { sequential: 0, deer: 0, quasi: 0 };
+  for (const m of ['sequential', 'deer', 'quasi'] as const) {
+    const t0 = performance.now();
+    noGrad(() => tidy(() => {
+      cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
+      synchronize(xp.device);
+    }));
+    ms[m] = performance.now() - t0;
+  }
+  const mode = (['sequential', 'deer', 'quasi'] as const).reduce((a, b) => (ms[b] < ms[a] ? b : a));
+  autoChoices.set(key, { mode, ms });
+  return { mode, ms, fresh: true };
 }
 
 const zerosOf = (t: Tensor): Tensor => zerosLike(t);

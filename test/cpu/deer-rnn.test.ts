@@ -8,7 +8,7 @@
  */
 import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
-import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
+import { autoTuned, autoTuning, cellRecurrence, CellKind, DeerOptions, DeerStats, resetAutoTuning } from '../../lib/deer';
 import { GRU, LSTM, RNN } from '../../lib/nn';
 import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
 
@@ -397,6 +397,41 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       expect(d.stats.fallbackSequences.length).toBeLessThanOrEqual(B / 4);
       // Whenever Newton diverged, ELK's damped steps (λ > 0) took over.
       if (d.stats.diverged) expect(d.stats.lambda).toBeGreaterThan(0);
+    }
+  });
+
+  test("'auto' is sequential on the CPU; where it measures, it times the three modes once per size class and keeps the fastest", () => {
+    resetAutoTuning();
+    const v = randomCell('gru', 300, 2, 4, 'float64');
+    const seq = solve('gru', v, 'float64', { mode: 'sequential' });
+    const plain = solve('gru', v, 'float64', {});
+    expect(plain.stats.mode).toBe('sequential');
+    expect(plain.stats.autoTuning).toBeUndefined();
+    expect(autoTuned().size).toBe(0);
+    const devices = autoTuning.devices;
+    autoTuning.devices = [...devices, 'cpu'];
+    try {
+      const first = solve('gru', v, 'float64', {});
+      const ms = first.stats.autoTuning!;
+      expect(Object.keys(ms).sort()).toEqual(['deer', 'quasi', 'sequential']);
+      for (const t of Object.values(ms)) expect(t).toBeGreaterThan(0);
+      const fastest = (['sequential', 'deer', 'quasi'] as const).reduce((a, b) => (ms[b] < ms[a] ? b : a));
+      expect(first.stats.mode).toBe(fastest);
+      relClose(first.y, seq.y, 1e-10, `auto (${first.stats.mode}) y`);
+      expect([...autoTuned().values()]).toEqual([{ mode: fastest, ms }]);
+      // The same class (T 300 → 512, B 2) reuses the choice without measuring; T = 600 is a new class.
+      const again = solve('gru', randomCell('gru', 400, 2, 4, 'float64'), 'float64', {});
+      expect(again.stats.autoTuning).toBeUndefined();
+      expect(again.stats.mode).toBe(fastest);
+      const longer = solve('gru', randomCell('gru', 600, 2, 4, 'float64'), 'float64', {});
+      expect(longer.stats.autoTuning).toBeDefined();
+      expect(autoTuned().size).toBe(2);
+      // Short sequences are not measured.
+      expect(solve('gru', randomCell('gru', 100, 2, 4, 'float64'), 'float64', {}).stats.mode).toBe('sequential');
+      expect(autoTuned().size).toBe(2);
+    } finally {
+      autoTuning.devices = devices;
+      resetAutoTuning();
     }
   });
 

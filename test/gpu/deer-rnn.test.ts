@@ -64,6 +64,36 @@ run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
           });
         }
 
+  test("'auto' on CUDA measures sequential, deer and quasi once per size class, runs the fastest, and equals the CPU", () => {
+    antler.deer.resetAutoTuning();
+    const T = emulated ? 300 : 2000, B = 4, H = 8;
+    const cpuNet = new GRU(3, H, { dtype: 'float32' });
+    const gpuNet = new GRU(3, H, { dtype: 'float32', device: 'cuda' });
+    try {
+      tidy(() => gpuNet.loadStateDict(cpuNet.stateDict()));
+      const x = randomArray(rng, T * B * 3);
+      const on = (net: GRU, device: string) => tidy(() => {
+        const r = net.forward(tensor(x, [T, B, 3], { dtype: 'float32', device }));
+        return { y: Float64Array.from(r.output.dataSync()), stats: r.stats };
+      });
+      const cpu = on(cpuNet, 'cpu'), gpu = on(gpuNet, 'cuda:0');
+      expect(cpu.stats[0].mode).toBe('sequential');
+      const ms = gpu.stats[0].autoTuning!;
+      expect(ms).toBeDefined();
+      const fastest = (['sequential', 'deer', 'quasi'] as const).reduce((a, b) => (ms[b] < ms[a] ? b : a));
+      expect(gpu.stats[0].mode).toBe(fastest);
+      expectClose(gpu.y, cpu.y, 0, 2e-4 * Math.max(1, maxAbs(cpu.y)), `auto (${fastest}) output`);
+      const again = on(gpuNet, 'cuda:0');
+      expect(again.stats[0].autoTuning).toBeUndefined();
+      expect(again.stats[0].mode).toBe(fastest);
+      console.log(`auto on CUDA (GRU, T = ${T}, B = ${B}, H = ${H}): ${JSON.stringify(ms)} → ${fastest}`);
+    } finally {
+      cpuNet.dispose();
+      gpuNet.dispose();
+      antler.deer.resetAutoTuning();
+    }
+  });
+
   test("SRU mode 'deer' on CUDA matches the fused kernel on the CPU", () => {
     for (const dtype of ['float64', 'float32'] as Dt[]) {
       const cpuNet = new SRU(4, 6, { numLayers: 2, bidirectional: true, dtype, mode: 'deer' });
