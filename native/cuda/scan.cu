@@ -281,7 +281,8 @@ static void launchScanBackward(Context& ctx, const Combine& op, const k::ScanCon
   const T* A = static_cast<const T*>(in.A);
   launchScanLevel<T, Combine, true>(ctx, op, cfg, A, static_cast<const T*>(gy), nullptr, static_cast<T*>(gb),
                                       "deerScanBackward");
-  if (gA == nullptr) return;  // the adjoint λ only
+  // adjointOnly (gA null): λ is all that was asked for.
+  if (gA == nullptr) return;
   scanGradKernel<T, Combine><<<gridFor(ctx, cfg.T * cfg.B * op.aSize()), kBlockSize, 0, ctx.stream>>>(
       op, cfg, A, static_cast<const T*>(in.y0), static_cast<const T*>(y), static_cast<const T*>(gb),
       static_cast<T*>(gA), static_cast<T*>(gy0));

@@ -87,13 +87,29 @@ ANTLER_HD T cellRowDot(const T* Whh, const T* h, int64_t row, int64_t H) {
   return acc;
 }
 
+// The same from Whh's transpose WhhT [H, G] (same order of terms): the GPU's
+// layout, where threads over units u read neighbouring entries of a row.
+template <typename T>
+ANTLER_HD T cellRowDotT(const T* WhhT, const T* h, int64_t row, int64_t H, int64_t G) {
+  T acc = T(0);
+  for (int64_t j = 0; j < H; ++j) acc += WhhT[j * G + row] * h[j];
+  return acc;
+}
+
+// Whh[row, col], from WhhT when it is not null.
+template <typename T>
+ANTLER_HD T cellWeight(const T* Whh, const T* WhhT, int64_t row, int64_t col, int64_t H, int64_t G) {
+  return WhhT ? WhhT[col * G + row] : Whh[row * H + col];
+}
+
 // xpStep: the step's [G] slice of xp; prev: its previous state [n]; whStep:
 // the step's Whh·h [G] when the caller computed it (the CPU does, with one
 // GEMM over many steps or batch elements), else null and the unit computes its
-// own rows.
+// own rows, from WhhT ([H, G], Whh's transpose) when that is not null.
 template <typename T>
 ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh,
-                                     const T* prev, int64_t u, const T* whStep = nullptr) {
+                                     const T* prev, int64_t u, const T* whStep = nullptr,
+                                     const T* WhhT = nullptr) {
   CellUnitIn<T> in;
   const int64_t H = cfg.H;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
@@ -101,7 +117,7 @@ ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, con
     if (k < gates) {
       const int64_t row = k * H + u;
       in.xp[k] = xpStep[row];
-      in.wh[k] = whStep ? whStep[row] : cellRowDot(Whh, prev, row, H);
+      in.wh[k] = whStep ? whStep[row] : WhhT ? cellRowDotT(WhhT, prev, row, H, cfg.G()) : cellRowDot(Whh, prev, row, H);
       in.bh[k] = bhh ? bhh[row] : T(0);
     } else {
       in.xp[k] = in.wh[k] = in.bh[k] = T(0);
@@ -198,15 +214,15 @@ ANTLER_HD CellUnitLinear<T> cellUnitLinearize(CellKind kind, const CellUnitIn<T>
   return L;
 }
 
-// J[s, col] for unit u's row r (s = r·H + u), col in [0, n).
+// J[s, col] for unit u's row r (s = r·H + u), col in [0, n); Whh read from WhhT when that is not null.
 template <typename T>
 ANTLER_HD T cellJacobianEntry(const CellConfig& cfg, const CellUnitLinear<T>& L, const T* Whh, int64_t u, int r,
-                              int64_t col) {
+                              int64_t col, const T* WhhT = nullptr) {
   const int64_t H = cfg.H;
   T acc = T(0);
   if (col < H) {
     const int gates = static_cast<int>(cfg.gatesPerUnit());
-    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += L.dhh[r][k] * Whh[(k * H + u) * H + col];
+    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += L.dhh[r][k] * cellWeight(Whh, WhhT, k * H + u, col, H, cfg.G());
   }
   if (col == cfg.directIndex(u)) acc += L.direct[r];
   return acc;
@@ -225,11 +241,12 @@ ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>
 // Writes unit u's rows of f, and of J and bOff = f − J·prev as `jac` asks
 // (dense: full rows of J; diagonal: J's diagonal, bOff = f − diag ⊙ prev).
 // fStep, JStep, bStep point at the step's [n], [n, n] or [n], and [n] slices.
+// WhhT (optional): Whh's transpose, read instead of Whh (see cellLoadUnit).
 template <typename T>
 ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
                                  const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep,
-                                 const T* whStep = nullptr) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep);
+                                 const T* whStep = nullptr, const T* WhhT = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep, WhhT);
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   const int64_t n = cfg.n();
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
@@ -239,10 +256,10 @@ ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const 
     if (jac == CellJacobian::None) continue;
     if (jac == CellJacobian::Dense) {
       T* row = JStep + s * n;
-      for (int64_t col = 0; col < n; ++col) row[col] = cellJacobianEntry(cfg, L, Whh, u, r, col);
+      for (int64_t col = 0; col < n; ++col) row[col] = cellJacobianEntry(cfg, L, Whh, u, r, col, WhhT);
       bStep[s] = L.next[r] - cellJacobianTimesPrev(cfg, L, in, prev, u, r);
     } else {
-      const T d = cellJacobianEntry(cfg, L, Whh, u, r, s);
+      const T d = cellJacobianEntry(cfg, L, Whh, u, r, s, WhhT);
       JStep[s] = d;
       bStep[s] = L.next[r] - d * prev[s];
     }
@@ -267,8 +284,8 @@ ANTLER_HD void cellUnitLambda(const CellConfig& cfg, const T* gStep, const T* ca
 template <typename T>
 ANTLER_HD T cellBackwardUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh, const T* prev,
                              const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep,
-                             const T* whStep = nullptr) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep);
+                             const T* whStep = nullptr, const T* WhhT = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep, WhhT);
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
   for (int k = 0; k < kCellMaxGates && k < static_cast<int>(cfg.gatesPerUnit()); ++k) {
     gxpStep[k * cfg.H + u] = lam[0] * L.dxp[0][k] + lam[1] * L.dxp[1][k];
