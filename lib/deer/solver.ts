@@ -39,7 +39,7 @@
 import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
-import { fail } from '../errors';
+import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { abs, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
@@ -726,7 +726,8 @@ export function cellRecurrence(
  * of a size class (autoKey) runs 'sequential', 'deer' and 'quasi' once each,
  * forward only, with the same options, synchronizes the device after each,
  * and keeps the fastest for the class (as cudnn.benchmark does); later calls
- * of the class reuse it. Returns null where the cost model decides.
+ * of the class reuse it. A mode that fails (out of memory) counts as
+ * infinitely slow. Returns null where the cost model decides.
  */
 function autoMode(
   kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, n: number,
@@ -738,11 +739,18 @@ function autoMode(
   const ms = { sequential: 0, deer: 0, quasi: 0 };
   for (const m of ['sequential', 'deer', 'quasi'] as const) {
     const t0 = performance.now();
-    noGrad(() => tidy(() => {
-      cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
-      synchronize(xp.device);
-    }));
-    ms[m] = performance.now() - t0;
+    try {
+      noGrad(() => tidy(() => {
+        cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
+        synchronize(xp.device);
+      }));
+      ms[m] = performance.now() - t0;
+    } catch (e) {
+      // A mode that cannot run here (deer's [T, B, n, n] Jacobians out of memory without a chunkSize) is
+      // never chosen; an error from the sequential kernel is the caller's (bad operands).
+      if (m === 'sequential' || !(e instanceof AntlerError)) throw e;
+      ms[m] = Infinity;
+    }
   }
   const mode = (['sequential', 'deer', 'quasi'] as const).reduce((a, b) => (ms[b] < ms[a] ? b : a));
   autoChoices.set(key, { mode, ms });
