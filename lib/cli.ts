@@ -2,10 +2,20 @@
 /** `antler doctor | demo | bench | build` */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { runBench } from './bench';
 import { runDemo } from './demo';
 import { doctorReport } from './doctor';
+
+/** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
+function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer; got '${value}'`);
+    return n;
+  };
+}
 
 const program = new Command();
 program.name('antler').description('antler: CUDA-backed recurrent models for Node.js');
@@ -24,7 +34,7 @@ program
   .command('demo')
   .description('trains an MLP on three spirals with fit(), then saves and reloads a checkpoint')
   .option('-d, --device <device>', "'cpu', 'cuda' or 'auto' (CUDA when available)", 'auto')
-  .option('-e, --epochs <n>', 'training epochs', (v) => parseInt(v, 10), 40)
+  .option('-e, --epochs <n>', 'training epochs', positiveInteger('--epochs'), 40)
   .action(async (opts: { device: string; epochs: number }) => {
     await runDemo({ device: opts.device, steps: 0, epochs: opts.epochs });
   });

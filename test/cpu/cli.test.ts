@@ -1,0 +1,34 @@
+/** The `antler` command line: lib/cli.ts spawned as a user runs it (through test/ts-register.js, so the sources under test, not dist/). */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+
+function antler(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), path.join(root, 'lib', 'cli.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ANTLER_DEBUG: '', ...env },
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const stackFrame = /^\s+at /m;
+
+describe('antler demo --epochs', () => {
+  test.each(['abc', '0', '2.7'])("refuses '%s' before training, with no stack trace", (value) => {
+    const r = antler(['demo', '--device', 'cpu', '--epochs', value]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`--epochs must be a positive integer; got '${value}'`);
+    expect(r.stderr).not.toMatch(stackFrame);
+    expect(r.stdout).not.toContain('antler demo');
+  }, 120_000);
+
+  test('takes a positive integer as the number of epochs', () => {
+    const r = antler(['demo', '--device', 'cpu', '--epochs', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('; 2 epochs');
+  }, 120_000);
+});
