@@ -12,6 +12,7 @@ import { benchDeer } from './bench-deer';
 import { backends } from './device';
 import { benchSru } from './bench-sru';
 import { tidy } from './engine';
+import { fail } from './errors';
 import { matmul } from './ops/core';
 import { randn } from './tensor';
 
@@ -53,7 +54,7 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
   const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
-    if (!suites[name]) throw new Error(`unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
+    if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
   const b = backends();
   const machine = {
     date: new Date().toISOString(),

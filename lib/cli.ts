@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runBench } from './bench';
 import { runDemo } from './demo';
 import { doctorReport } from './doctor';
+import { AntlerError } from './errors';
 
 /** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
 function positiveInteger(flag: string): (value: string) => number {
@@ -57,7 +58,13 @@ program
     process.exitCode = r.status ?? 1;
   });
 
-program.parseAsync(process.argv).catch((e: Error & { code?: string }) => {
-  console.error(e.code ? `${e.code}: ${e.message}` : e.stack);
+// A user's mistake (an AntlerError other than INTERNAL, or a failed system
+// call such as a --out directory that cannot be created) prints its code and
+// message; anything else is a bug in antler and keeps its stack trace.
+// ANTLER_DEBUG=1 prints the stack trace for every error.
+program.parseAsync(process.argv).catch((e: Error & { code?: unknown; syscall?: unknown }) => {
+  const userError = (e instanceof AntlerError && e.code !== 'INTERNAL') || typeof e.syscall === 'string';
+  if (process.env.ANTLER_DEBUG === '1' || !userError) console.error(e instanceof Error ? e.stack : e);
+  else console.error(e instanceof AntlerError ? `${e.code}: ${e.message}` : e.message);
   process.exitCode = 1;
 });

@@ -32,3 +32,19 @@ describe('antler demo --epochs', () => {
     expect(r.stdout).toContain('; 2 epochs');
   }, 120_000);
 });
+
+describe('errors', () => {
+  test('a user error prints its code and message, no stack trace, and exits 1', () => {
+    const r = antler(['bench', 'nosuch']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("INVALID_ARGUMENT: unknown bench suite 'nosuch'; expected one of: all, matmul, sru, deer\n");
+    expect(r.stdout).toBe('');
+  }, 120_000);
+
+  test('ANTLER_DEBUG=1 adds the stack trace', () => {
+    const r = antler(['bench', 'nosuch'], { ANTLER_DEBUG: '1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("unknown bench suite 'nosuch'");
+    expect(r.stderr).toMatch(stackFrame);
+  }, 120_000);
+});
