@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `antler doctor | demo | bench | build` */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { runBench } from './bench';
@@ -18,8 +19,14 @@ function positiveInteger(flag: string): (value: string) => number {
   };
 }
 
+// The package's version; package.json sits one level above lib/ and dist/ alike.
+const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+
 const program = new Command();
-program.name('antler').description('antler: CUDA-backed recurrent models for Node.js');
+program
+  .name('antler')
+  .description('antler: CUDA-backed recurrent models for Node.js')
+  .version(version, '-v, --version', 'print the antler version');
 
 program
   .command('doctor')

@@ -1,5 +1,6 @@
 /** The `antler` command line: lib/cli.ts spawned as a user runs it (through test/ts-register.js, so the sources under test, not dist/). */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
@@ -46,5 +47,14 @@ describe('errors', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("unknown bench suite 'nosuch'");
     expect(r.stderr).toMatch(stackFrame);
+  }, 120_000);
+});
+
+describe('antler --version', () => {
+  test.each(['--version', '-v'])('%s prints the version in package.json', (flag) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = antler([flag]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
   }, 120_000);
 });
