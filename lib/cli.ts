@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-/** `antler doctor | demo | bench | build` */
+/**
+ * `antler doctor | demo | bench | build`. Each command loads its module when
+ * it runs, so --help, --version and option errors answer without loading the
+ * library.
+ */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { runBench } from './bench';
-import { runDemo } from './demo';
-import { doctorReport } from './doctor';
 import { AntlerError } from './errors';
 
 /** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
@@ -32,8 +33,8 @@ program
   .command('doctor')
   .description('print versions, build flags, BLAS, OpenMP threads, CUDA driver/runtime, devices and cuBLAS')
   .option('--json', 'print the report as JSON')
-  .action((opts: { json?: boolean }) => {
-    const { text, json, ok } = doctorReport();
+  .action(async (opts: { json?: boolean }) => {
+    const { text, json, ok } = (await import('./doctor')).doctorReport();
     console.log(opts.json ? JSON.stringify(json, null, 2) : text);
     if (!ok) process.exitCode = 1;
   });
@@ -44,7 +45,7 @@ program
   .option('-d, --device <device>', "'cpu', 'cuda' or 'auto' (CUDA when available)", 'auto')
   .option('-e, --epochs <n>', 'training epochs', positiveInteger('--epochs'), 40)
   .action(async (opts: { device: string; epochs: number }) => {
-    await runDemo({ device: opts.device, steps: 0, epochs: opts.epochs });
+    await (await import('./demo')).runDemo({ device: opts.device, steps: 0, epochs: opts.epochs });
   });
 
 program
@@ -54,7 +55,7 @@ program
   .option('-q, --quick', 'fewer sizes and repeats')
   .option('-o, --out <dir>', 'where JSON results go', path.join(process.cwd(), 'bench', 'results'))
   .action(async (suite: string, opts: { quick?: boolean; out: string }) => {
-    await runBench(suite, opts);
+    await (await import('./bench')).runBench(suite, opts);
   });
 
 program
