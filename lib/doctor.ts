@@ -33,7 +33,7 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
     lines.push(`  CUDA backend    not compiled in: ${c.reason}`);
   } else {
     const ver = (v?: number) => (v ? `${Math.floor(v / 1000)}.${(v % 1000) / 10}` : 'none');
-    lines.push(`  CUDA backend    compiled for sm ${c.archs}; runtime ${ver(c.runtimeVersion)}, driver ${ver(c.driverVersion)}`);
+    lines.push(`  CUDA backend    compiled for sm ${c.archs}; runtime ${ver(c.runtimeVersion)}, driver ${c.driverVersion ? ver(c.driverVersion) : 'not found'}`);
     if (!c.available) lines.push(`  CUDA status     unavailable: ${c.reason}`);
     for (const [i, d] of c.devices.entries())
       lines.push(`  cuda:${i}          ${d.name}, ${(d.memory / 2 ** 30).toFixed(1)} GiB, compute ${d.computeCapability}, ${d.multiprocessors} SMs`);

@@ -4,6 +4,8 @@
 //
 // cudart is linked statically, so this code runs on machines with no NVIDIA
 // driver: every probe failure becomes `available: false` with the reason.
+#include <dlfcn.h>
+
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -33,6 +35,32 @@ std::vector<Context*>& contexts() {
 
 std::string cudaErrorText(cudaError_t err) {
   return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+}
+
+// "12.2" for 12020 (the encoding of cudaDriverGetVersion/cudaRuntimeGetVersion).
+std::string cudaVersionText(int v) {
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+// Whether the driver library cudart loads at run time can be opened here.
+// cudart reports a missing driver as cudaErrorInsufficientDriver ("driver
+// version is insufficient"), which misleads on a machine that has none.
+bool driverLibraryLoads() {
+  void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return false;
+  dlclose(lib);
+  return true;
+}
+
+// Why cudaGetDeviceCount failed, in terms of what is wrong on this machine.
+std::string deviceCountFailure(cudaError_t err, int driverVersion, int runtimeVersion) {
+  if (driverVersion == 0 && !driverLibraryLoads()) return "no NVIDIA driver found (libcuda.so.1 could not be loaded)";
+  std::string reason = "cudaGetDeviceCount failed: " + cudaErrorText(err);
+  if (err == cudaErrorInsufficientDriver)
+    reason += " (the driver found supports CUDA " + (driverVersion ? cudaVersionText(driverVersion) : std::string("unknown")) +
+              "; this runtime is CUDA " + cudaVersionText(runtimeVersion) + " and needs a driver for CUDA " +
+              std::to_string(runtimeVersion / 1000) + ".0 or newer)";
+  return reason;
 }
 
 }  // namespace
@@ -285,7 +313,7 @@ const CudaStatus& cudaStatus() {
       const cudaError_t err = cudaGetDeviceCount(&count);
       if (err != cudaSuccess) {
         cudaGetLastError();
-        s.reason = "cudaGetDeviceCount failed: " + cuda::cudaErrorText(err);
+        s.reason = cuda::deviceCountFailure(err, s.driverVersion, s.runtimeVersion);
         return s;
       }
       if (count <= 0) {

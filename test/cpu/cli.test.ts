@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { backends } from '../../lib';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -56,5 +57,20 @@ describe('antler --version', () => {
     const r = antler([flag]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${version}\n`);
+  }, 120_000);
+});
+
+describe('antler doctor', () => {
+  // driverVersion 0: cudart found no driver library to ask.
+  const cuda = backends().cuda;
+  const noDriver = cuda.compiled && !cuda.available && cuda.driverVersion === 0;
+  (noDriver ? test : test.skip)("with no NVIDIA driver, says so instead of cudart's 'driver version is insufficient'", () => {
+    const reason = 'no NVIDIA driver found (libcuda.so.1 could not be loaded)';
+    expect(cuda.reason).toBe(reason);
+    const r = antler(['doctor']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`CUDA status     unavailable: ${reason}`);
+    expect(r.stdout).toMatch(/runtime \d+\.\d+, driver not found/);
+    expect(r.stdout).not.toContain('insufficient');
   }, 120_000);
 });
