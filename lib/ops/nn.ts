@@ -72,11 +72,31 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
   return out;
 }
 
-/** Mean squared error (PyTorch's mse_loss), broadcasting target to input. */
+/**
+ * A regression loss compares input and target element by element, so their
+ * shapes must be equal. PyTorch broadcasts them with a warning, which turns
+ * [N, 1] against [N] into an [N, N] loss that trains on the wrong thing;
+ * here that is an error.
+ */
+function checkSameShape(input: Tensor, target: Tensor, op: string): void {
+  const a = input.shape;
+  const b = target.shape;
+  if (a.length === b.length && a.every((d, i) => d === b[i])) return;
+  const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+  const fix = input.size === target.size ? `target.reshape(${fmt(a)})` : 'reshape()';
+  fail(
+    'SHAPE_MISMATCH',
+    `${op}: input has shape ${fmt(a)} and target has shape ${fmt(b)}; they must be equal (no implicit broadcasting). ` +
+      `Use ${fix} to match them, or broadcastTo() first if broadcasting was meant`,
+  );
+}
+
+/** Mean squared error (PyTorch's mse_loss). input and target must have the same shape (SHAPE_MISMATCH otherwise; no broadcasting). */
 export function mseLoss(input: Tensor, target: Tensor, options?: { reduction?: Reduction }): Tensor {
   const o = checkOptions<{ reduction: Reduction }>(options, 'mseLoss', ['reduction']);
   checkTensor(input, 'mseLoss', 'input');
   checkTensor(target, 'mseLoss', 'target');
+  checkSameShape(input, target, 'mseLoss');
   const reduction = checkReduction(o.reduction ?? 'mean', 'mseLoss');
   const d = sub(input, target);
   const sq = mul(d, d);

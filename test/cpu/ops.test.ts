@@ -3,9 +3,10 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
-import { add, div, DType, matmul, maximum, memory, minimum, mul, pow, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
+import { add, broadcastTo, div, DType, matmul, maximum, memory, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
 import {
   broadcastRef,
+  expectAntlerErrorInTidy,
   expectClose,
   expectExact,
   makeRng,
@@ -407,4 +408,24 @@ describe(`flip (seed ${SEED})`, () => {
       }
     },
   );
+});
+
+describe(`mseLoss shapes (seed ${SEED})`, () => {
+  test('input and target of different shapes throw SHAPE_MISMATCH naming both shapes, instead of broadcasting', () => {
+    const e = expectAntlerErrorInTidy(() => mseLoss(randn([8, 1]), randn([8])), 'SHAPE_MISMATCH', /mseLoss: input has shape \[8, 1\] and target has shape \[8\]/);
+    expect(e.message).toMatch(/target\.reshape\(\[8, 1\]\)/);
+    expect(e.message).toMatch(/broadcastTo/);
+    expectAntlerErrorInTidy(() => mseLoss(randn([8]), randn([8, 1])), 'SHAPE_MISMATCH', /input has shape \[8\] and target has shape \[8, 1\]/);
+    expectAntlerErrorInTidy(() => mseLoss(randn([2, 3]), randn([3]), { reduction: 'none' }), 'SHAPE_MISMATCH', /\[2, 3\].*\[3\]/);
+    expectAntlerErrorInTidy(() => mseLoss(randn([4]), randn([])), 'SHAPE_MISMATCH');
+  });
+
+  test('equal shapes (and an explicit broadcastTo) still work', () =>
+    tidy(() => {
+      const a = randomArray(rng, 6), b = randomArray(rng, 3);
+      const x = tensor(a, [2, 3], { dtype: 'float64' });
+      const y = tensor(b, [3], { dtype: 'float64' });
+      const ref = a.reduce((s, v, i) => s + (v - b[i % 3]) ** 2, 0) / 6;
+      expectClose([mseLoss(x, broadcastTo(y, [2, 3])).item()], [ref], 1e-12, 1e-14, 'mse');
+    }));
 });
