@@ -10,24 +10,26 @@ export type ErrorCode =
   | 'CUDA_ERROR'
   | 'NOT_CONVERGED'
   | 'BAD_FILE'
+  | 'IO_ERROR'
   | 'LOAD_FAILED'
   | 'INTERNAL';
 
 /**
  * The one error type antler throws for bad input or failed device work.
  * `code` is stable and machine-readable; the message names the op, what was
- * passed and what was expected.
+ * passed and what was expected. `cause` holds the underlying error when
+ * there is one (for IO_ERROR, Node's own error with its errno `code`).
  */
 export class AntlerError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
     this.name = 'AntlerError';
   }
 }
 
-export function fail(code: ErrorCode, message: string): never {
-  throw new AntlerError(code, message);
+export function fail(code: ErrorCode, message: string, options?: { cause?: unknown }): never {
+  throw new AntlerError(code, message, options);
 }

@@ -9,15 +9,19 @@
  * (offsets relative to the data section) and may hold "__metadata__", a
  * string → string map. Files are read as untrusted input: every defect is an
  * AntlerError 'BAD_FILE' naming the file, the tensor and the numbers, and no
- * buffer larger than the file implies is ever allocated.
+ * buffer larger than the file implies is ever allocated. A file that cannot
+ * be opened, read or written (missing, a missing directory, no permission, a
+ * full disk, ...) is AntlerError 'IO_ERROR' naming the caller's path and the
+ * OS reason, with Node's error (errno `code`, `syscall`, the path it used,
+ * which for save is the temporary file) as `cause`.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { TextDecoder } from 'node:util';
+import { getSystemErrorMap, TextDecoder } from 'node:util';
 import { getDefaultDevice } from '../device';
-import { fail } from '../errors';
+import { AntlerError, fail } from '../errors';
 import { Tensor, tensor, TypedArray } from '../tensor';
 import { checkDevice, checkOptions, describe, DType } from '../validate';
 
@@ -399,6 +403,43 @@ function checkSize(values: TypedArray, expected: number, name: string, op: strin
   return bytes;
 }
 
+// ---------------------------------------------------------------- file-system errors
+
+/**
+ * Node's errors from file-system calls carry an errno code such as 'ENOENT'.
+ * (Tested by tag, not instanceof: they may come from another realm, as under jest.)
+ */
+function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return Object.prototype.toString.call(e) === '[object Error]' && !(e instanceof AntlerError) && typeof (e as NodeJS.ErrnoException).code === 'string';
+}
+
+/** The OS's words for a system error, without Node's "CODE: ..., syscall 'path'" (which may name a temporary file). */
+function osReason(e: NodeJS.ErrnoException): string {
+  const code = e.code!;
+  const known = typeof e.errno === 'number' ? getSystemErrorMap().get(e.errno) : undefined;
+  if (known && known[0] === code) return `${known[1]} (${code})`;
+  let text = e.message;
+  if (text.startsWith(`${code}: `)) text = text.slice(code.length + 2);
+  if (e.syscall) {
+    const at = text.lastIndexOf(`, ${e.syscall}`);
+    if (at >= 0) text = text.slice(0, at);
+  }
+  return text.includes(code) ? text : `${text} (${code})`;
+}
+
+/**
+ * Rethrows a system error from a file operation on `file` as AntlerError
+ * 'IO_ERROR' naming the caller's path and the OS reason, with the original as
+ * `cause`. Anything else (an AntlerError from reading a tensor, a bug) is
+ * rethrown as it is.
+ */
+function rethrowIO(e: unknown, op: string, action: 'read' | 'write', file: string): never {
+  if (!isSystemError(e)) throw e;
+  let hint = '';
+  if (action === 'write' && e.code === 'ENOENT') hint = ` (does the directory '${nodePath.dirname(file)}' exist?)`;
+  fail('IO_ERROR', `${op}: cannot ${action} '${file}': ${osReason(e)}${hint}`, { cause: e });
+}
+
 // ---------------------------------------------------------------- atomic writes
 
 function tempPathFor(target: string): string {
@@ -489,7 +530,9 @@ export function parseSafetensors(bytes: Uint8Array, options?: LoadOptions): Safe
  * goes to a temporary file in the same directory, which is fsynced and then
  * renamed over path, and the directory is fsynced. If anything fails, the
  * temporary file is removed, a previous file at path is left untouched and
- * the error is rethrown.
+ * the error is rethrown: a file-system failure (a missing directory, no
+ * permission, a full disk, ...) as AntlerError 'IO_ERROR' naming path and the
+ * OS reason, with Node's error as `cause`.
  */
 export function save(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   const op = 'save';
@@ -518,9 +561,13 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
     } catch {
       // the temp file may never have been created
     }
-    throw e;
+    rethrowIO(e, op, 'write', target);
   }
-  fsyncDirSync(pathDir(target));
+  try {
+    fsyncDirSync(pathDir(target));
+  } catch (e) {
+    rethrowIO(e, op, 'write', target);
+  }
 }
 
 /** {@link save} without blocking the event loop: file I/O through fs/promises, tensor reads through data(). */
@@ -541,22 +588,34 @@ export async function saveAsync(path: string, tensors: Record<string, Tensor>, m
   } catch (e) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.unlink(tmp).catch(() => undefined);
-    throw e;
+    rethrowIO(e, op, 'write', target);
   }
-  await fsyncDir(pathDir(target));
+  try {
+    await fsyncDir(pathDir(target));
+  } catch (e) {
+    rethrowIO(e, op, 'write', target);
+  }
 }
 
 /**
  * Reads a safetensors file into new tensors on options.device (default: the
  * default device), keyed by name. See {@link parseSafetensors} for the dtypes
  * read and the checks made; every defect is AntlerError 'BAD_FILE' naming the
- * file. Errors opening or reading the file are Node's own (ENOENT, ...).
+ * file. A file that cannot be opened or read is AntlerError 'IO_ERROR' naming
+ * path and the OS reason ("no such file or directory (ENOENT)"); Node's error
+ * is its `cause`, so `err.cause.code === 'ENOENT'` tells a missing file apart.
  */
 export function load(path: string, options?: LoadOptions): Record<string, Tensor> {
   const op = 'load';
   const file = checkPath(path, op);
   const device = resolveDevice(options, op);
-  return parseBytes(fs.readFileSync(file), device, op, `'${file}'`).tensors;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    rethrowIO(e, op, 'read', file);
+  }
+  return parseBytes(bytes, device, op, `'${file}'`).tensors;
 }
 
 /** {@link load} without blocking the event loop while the file is read. */
@@ -564,7 +623,13 @@ export async function loadAsync(path: string, options?: LoadOptions): Promise<Re
   const op = 'loadAsync';
   const file = checkPath(path, op);
   const device = resolveDevice(options, op);
-  return parseBytes(await fsp.readFile(file), device, op, `'${file}'`).tensors;
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    rethrowIO(e, op, 'read', file);
+  }
+  return parseBytes(bytes, device, op, `'${file}'`).tensors;
 }
 
 function pathDir(p: string): string {

@@ -68,7 +68,7 @@ function expectAntlerError(call: () => unknown, code: ErrorCode, what: string): 
   return thrown;
 }
 
-async function expectAntlerRejection(call: () => Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
+async function expectAntlerRejection(call: () => Promise<unknown>, code: ErrorCode, what: string): Promise<AntlerError> {
   let thrown: unknown;
   try {
     await call();
@@ -77,6 +77,7 @@ async function expectAntlerRejection(call: () => Promise<unknown>, code: ErrorCo
   }
   if (!(thrown instanceof AntlerError) || thrown.code !== code)
     throw new Error(`${what}: rejected with ${String(thrown)}, expected AntlerError ${code}`);
+  return thrown;
 }
 
 /** Random raw bits for every element, so NaN payloads, -0 and subnormals all occur. */
@@ -607,7 +608,10 @@ describe('atomic save', () => {
       if (++calls === 2) throw Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' });
       return (realWrite as (...a: unknown[]) => number)(...args);
     }) as typeof fs.writeSync);
-    expect(() => save(s.file, s.next)).toThrow(/ENOSPC/);
+    const e = expectAntlerError(() => save(s.file, s.next), 'IO_ERROR', 'ENOSPC');
+    expect(e.message).toMatch(/ENOSPC/);
+    expect(e.message).toContain(`'${s.file}'`);
+    expect((e.cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
     expect(calls).toBe(2);
     expectUntouched(s);
   });
@@ -739,5 +743,44 @@ describe('bad arguments', () => {
     expectAntlerError(() => callParse(new Uint16Array(8)), 'INVALID_ARGUMENT', 'parse a Uint16Array');
     expectAntlerError(() => callParse(bytes, { device: 'tpu' }), 'INVALID_ARGUMENT', 'parse bad device');
     expect(() => load(path.join(path.dirname(file), 'missing.safetensors'))).toThrow(/ENOENT/);
+  });
+});
+
+// ---------------------------------------------------------------- file-system errors
+
+describe('file-system errors are IO_ERROR naming the path the caller gave', () => {
+  function expectIO(e: AntlerError, op: string, file: string, errno: string, reason: RegExp): void {
+    expect(e.message.startsWith(`${op}: `)).toBe(true);
+    expect(e.message).toContain(`'${file}'`);
+    expect(e.message).toMatch(reason);
+    expect(e.message).toContain(errno);
+    expect(e.message).not.toMatch(/\.tmp-/); // save's temporary file is an implementation detail
+    const cause = e.cause as NodeJS.ErrnoException;
+    expect(cause).toBeDefined();
+    expect(cause.code).toBe(errno);
+  }
+
+  test('load and loadAsync of a missing file', async () => {
+    const file = path.join(freshDir(), 'missing.safetensors');
+    expectIO(expectAntlerError(() => load(file), 'IO_ERROR', 'load'), 'load', file, 'ENOENT', /no such file or directory/);
+    expectIO(await expectAntlerRejection(() => loadAsync(file), 'IO_ERROR', 'loadAsync'), 'loadAsync', file, 'ENOENT', /no such file or directory/);
+  });
+
+  test('load of a directory', async () => {
+    const d = freshDir();
+    expectIO(expectAntlerError(() => load(d), 'IO_ERROR', 'load'), 'load', d, 'EISDIR', /directory/);
+    expectIO(await expectAntlerRejection(() => loadAsync(d), 'IO_ERROR', 'loadAsync'), 'loadAsync', d, 'EISDIR', /directory/);
+  });
+
+  test('save and saveAsync into a directory that does not exist', async () => {
+    const d = freshDir();
+    const file = path.join(d, 'no', 'such', 'dir', 'm.safetensors');
+    const t = tensor([1, 2]);
+    const e = expectAntlerError(() => save(file, { t }), 'IO_ERROR', 'save');
+    expectIO(e, 'save', file, 'ENOENT', /no such file or directory/);
+    expect(e.message).toContain(`does the directory '${path.dirname(file)}' exist?`);
+    expectIO(await expectAntlerRejection(() => saveAsync(file, { t }), 'IO_ERROR', 'saveAsync'), 'saveAsync', file, 'ENOENT', /no such file or directory/);
+    expect(fs.readdirSync(d)).toEqual([]);
+    t.dispose();
   });
 });
