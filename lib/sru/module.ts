@@ -110,6 +110,62 @@ function checkImpl(v: unknown, op: string): SRUImpl {
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
+/** Layer options with defaults applied, checked in the name of `op` (SRU or SRUCell, whichever the user constructed). */
+interface ResolvedLayerOptions {
+  bidirectional: boolean;
+  dropout: number;
+  rnnDropout: number;
+  /** As requested; SRUCell decides whether it is used. */
+  projectionSize: number;
+  activation: SRUActivation;
+  highwayBias: number;
+  hasSkipTerm: boolean;
+  rescale: boolean;
+  layerNorm: boolean;
+  normalizeAfter: boolean;
+  weightCInit: number | null;
+  impl: SRUImpl;
+  mode: SRUMode;
+  deer: SruDeerOptions;
+  dtype: 'float32' | 'float64';
+  device: string | undefined;
+}
+
+function resolveLayerOptions(o: Partial<SRULayerOptions>, op: string, defaultRescale: boolean): ResolvedLayerOptions {
+  const act = o.activation ?? 'identity';
+  if (act !== 'identity' && act !== 'tanh') fail('INVALID_ARGUMENT', `${op}: activation must be 'identity' or 'tanh'; got ${describe(act)}`);
+  const dtype = o.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+  return {
+    bidirectional: o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, op, 'bidirectional'),
+    dropout: o.dropout === undefined ? 0 : checkProbability(o.dropout, op, 'dropout'),
+    rnnDropout: o.rnnDropout === undefined ? 0 : checkProbability(o.rnnDropout, op, 'rnnDropout'),
+    projectionSize: o.projectionSize === undefined ? 0 : checkInteger(o.projectionSize, op, 'projectionSize', 0),
+    activation: act,
+    highwayBias: o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias'),
+    hasSkipTerm: o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm'),
+    rescale: o.rescale === undefined ? defaultRescale : checkBoolean(o.rescale, op, 'rescale'),
+    layerNorm: o.layerNorm === undefined ? false : checkBoolean(o.layerNorm, op, 'layerNorm'),
+    normalizeAfter: o.normalizeAfter === undefined ? false : checkBoolean(o.normalizeAfter, op, 'normalizeAfter'),
+    weightCInit: o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit'),
+    impl: o.impl === undefined ? 'fused' : checkImpl(o.impl, op),
+    mode: o.mode === undefined ? 'sequential' : checkMode(o.mode, op),
+    deer: { ...(o.deer ?? {}) },
+    dtype,
+    device: o.device === undefined ? undefined : checkDevice(o.device, op),
+  };
+}
+
+/** forward(x, options): a Tensor in the options' place is an initial state passed positionally, as GRU.forward(x, h0) takes it. */
+function checkForwardOptions(options: unknown, op: string): Partial<SRUForwardOptions> {
+  if (options instanceof Tensor)
+    fail(
+      'INVALID_ARGUMENT',
+      `${op}: the second argument is an options object { c0, maskPad, lengths }; got a Tensor (shape ${shapeText(options.shape)}) — pass { c0 }`,
+    );
+  return checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+}
+
 // ---------------------------------------------------------------- time split
 
 /**
@@ -322,31 +378,26 @@ export class SRUCell extends Module {
   constructor(inputSize: number, hiddenSize: number, options?: SRULayerOptions) {
     super();
     const op = 'SRUCell';
-    const o = checkOptions<SRULayerOptions>(options, op, LAYER_KEYS);
+    const r = resolveLayerOptions(checkOptions<SRULayerOptions>(options, op, LAYER_KEYS), op, true);
     this.inputSize = checkInteger(inputSize, op, 'inputSize', 1);
     this.hiddenSize = checkInteger(hiddenSize, op, 'hiddenSize', 1);
-    this.bidirectional = o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, op, 'bidirectional');
+    this.bidirectional = r.bidirectional;
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
-    this.dropout = o.dropout === undefined ? 0 : checkProbability(o.dropout, op, 'dropout');
-    this.rnnDropout = o.rnnDropout === undefined ? 0 : checkProbability(o.rnnDropout, op, 'rnnDropout');
-    const proj = o.projectionSize === undefined ? 0 : checkInteger(o.projectionSize, op, 'projectionSize', 0);
+    this.dropout = r.dropout;
+    this.rnnDropout = r.rnnDropout;
+    const proj = r.projectionSize;
     this.projectionSize = proj > 0 && proj < this.inputSize && proj < this.outputSize ? proj : 0;
-    const act = o.activation ?? 'identity';
-    if (act !== 'identity' && act !== 'tanh') fail('INVALID_ARGUMENT', `${op}: activation must be 'identity' or 'tanh'; got ${describe(act)}`);
-    this.activation = act;
-    this.highwayBias = o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias');
-    this.hasSkipTerm = o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm');
-    this.rescale = o.rescale === undefined ? true : checkBoolean(o.rescale, op, 'rescale');
-    const useLayerNorm = o.layerNorm === undefined ? false : checkBoolean(o.layerNorm, op, 'layerNorm');
-    this.normalizeAfter = o.normalizeAfter === undefined ? false : checkBoolean(o.normalizeAfter, op, 'normalizeAfter');
-    const weightCInit = o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit');
-    this.impl = o.impl === undefined ? 'fused' : checkImpl(o.impl, op);
-    this.mode = o.mode === undefined ? 'sequential' : checkMode(o.mode, op);
-    this.deer = { ...(o.deer ?? {}) };
-    const dtype = o.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
-    const device = o.device === undefined ? undefined : checkDevice(o.device, op);
-    const place = { dtype, device };
+    this.activation = r.activation;
+    this.highwayBias = r.highwayBias;
+    this.hasSkipTerm = r.hasSkipTerm;
+    this.rescale = r.rescale;
+    const useLayerNorm = r.layerNorm;
+    this.normalizeAfter = r.normalizeAfter;
+    const weightCInit = r.weightCInit;
+    this.impl = r.impl;
+    this.mode = r.mode;
+    this.deer = r.deer;
+    const place = { dtype: r.dtype, device: r.device };
     this.k = this.hasSkipTerm && this.inputSize !== this.outputSize ? 4 : 3;
     const k = this.k;
 
@@ -407,7 +458,7 @@ export class SRUCell extends Module {
   }
 
   /** @internal One layer on a validated input, with the padding mask already made. */
-  runLayer(x: Tensor, c0: Tensor | null, mask: Tensor | null): { h: Tensor; c: Tensor; stats?: DeerStats } {
+  runLayer(x: Tensor, c0: Tensor | null, mask: Tensor | null, op: string): { h: Tensor; c: Tensor; stats?: DeerStats } {
     const [L, B] = x.shape;
     const n = this.outputSize;
     const place = { dtype: x.dtype as 'float32' | 'float64', device: x.device };
@@ -421,7 +472,7 @@ export class SRUCell extends Module {
     };
     const skipInput = this.hasSkipTerm && this.k === 3 ? x : null;
     if (this.mode === 'deer' && this.impl !== 'fused')
-      fail('INVALID_ARGUMENT', `SRU: mode 'deer' runs the fused recurrence; impl is '${this.impl}' (use impl 'fused' or mode 'sequential')`);
+      fail('INVALID_ARGUMENT', `${op}: mode 'deer' runs the fused recurrence; impl is '${this.impl}' (use impl 'fused' or mode 'sequential')`);
     const solved: { h: Tensor; c: Tensor; stats?: DeerStats } = this.impl === 'fused'
       ? sruRecurrence(U, skipInput, this.weightC, this.bias, c0, mask, opts, this.mode === 'deer' ? this.deer : null)
       : sruRecurrenceReference(U, skipInput, this.weightC, this.bias, c0, mask, opts);
@@ -446,13 +497,13 @@ export class SRUCell extends Module {
    * sequence's last real step, the backward direction's the one after step 0.
    */
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
-    const op = 'SRUCell';
-    const o = checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+    const op = 'SRUCell.forward';
+    const o = checkForwardOptions(options, op);
     checkInput(x, op, this.inputSize, this.weight);
     return tidy(() => {
       const { B, mask } = prepareMask(x, o, op);
       const c0 = o.c0 ? checkState(o.c0, op, [B, this.outputSize], this.weight) : null;
-      const { h, c, stats } = this.runLayer(x, c0, mask);
+      const { h, c, stats } = this.runLayer(x, c0, mask, op);
       return stats ? { output: h, c, stats: [stats] } : { output: h, c };
     });
   }
@@ -505,6 +556,8 @@ export class SRU extends Module {
     this.numLayers = o.numLayers === undefined ? 2 : checkInteger(o.numLayers, op, 'numLayers', 1);
     const { numLayers: _n, ...layer } = o;
     void _n;
+    // Checked here so a bad option is reported as SRU's, not as the SRUCell's it is passed on to.
+    resolveLayerOptions(layer, op, false);
     this.bidirectional = Boolean(o.bidirectional);
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
     const dropout = o.dropout ?? 0;
@@ -544,8 +597,8 @@ export class SRU extends Module {
   }
 
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
-    const op = 'SRU';
-    const o = checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+    const op = 'SRU.forward';
+    const o = checkForwardOptions(options, op);
     checkInput(x, op, this.inputSize, this.cells[0].weight);
     return tidy(() => {
       const { B, mask } = prepareMask(x, o, op);
@@ -556,7 +609,7 @@ export class SRU extends Module {
       const stats: DeerStats[] = [];
       this.cells.forEach((cell, i) => {
         const ci = c0 ? reshape(slice(c0, [i, 0, 0], [1, B, n]), [B, n]) : null;
-        const r = cell.runLayer(h, ci, mask);
+        const r = cell.runLayer(h, ci, mask, op);
         h = r.h;
         cs.push(r.c);
         if (r.stats) stats.push(r.stats);

@@ -498,6 +498,41 @@ describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
     antler.dispose(x);
     [m, cell, bi].forEach((mod) => mod.dispose());
   });
+
+  test('c0 passed positionally (as GRU.forward(x, h0) takes h0) says to pass { c0 }', () => {
+    const m = new SRU(4, 8);
+    const cell = new SRUCell(4, 8);
+    const x = antler.zeros([5, 3, 4]);
+    try {
+      const e = expectAntlerError(() => m.forward(x, antler.zeros([2, 3, 8]) as never), 'INVALID_ARGUMENT');
+      expect(e.message).toBe(
+        'SRU.forward: the second argument is an options object { c0, maskPad, lengths }; got a Tensor (shape [2, 3, 8]) — pass { c0 }',
+      );
+      expectAntlerError(() => cell.forward(x, antler.zeros([3, 8]) as never), 'INVALID_ARGUMENT', /^SRUCell\.forward: the second argument is an options object .* pass \{ c0 \}$/);
+    } finally {
+      x.dispose();
+      m.dispose();
+      cell.dispose();
+    }
+  });
+
+  test("bad layer options given to SRU are reported as SRU's, not SRUCell's", () => {
+    const cases: [object, RegExp][] = [
+      [{ mode: 'parallel' }, /^SRU: mode must be 'sequential' or 'deer'; got 'parallel'/],
+      [{ impl: 'fast' }, /^SRU: impl/],
+      [{ dropout: 1 }, /^SRU: dropout/],
+      [{ rnnDropout: -0.5 }, /^SRU: rnnDropout/],
+      [{ activation: 'relu' }, /^SRU: activation/],
+      [{ highwayBias: NaN }, /^SRU: highwayBias/],
+      [{ hasSkipTerm: 1 }, /^SRU: hasSkipTerm/],
+      [{ layerNorm: 'yes' }, /^SRU: layerNorm/],
+      [{ projectionSize: 1.5 }, /^SRU: projectionSize/],
+      [{ weightCInit: Infinity }, /^SRU: weightCInit/],
+    ];
+    for (const [opts, msg] of cases) expectAntlerError(() => new SRU(4, 8, opts as never), 'INVALID_ARGUMENT', msg);
+    expectAntlerError(() => new SRU(4, 8, { dtype: 'int32' as never }), 'DTYPE_MISMATCH', /^SRU: dtype/);
+    expectAntlerError(() => new SRUCell(4, 8, { mode: 'parallel' as never }), 'INVALID_ARGUMENT', /^SRUCell: mode/);
+  });
 });
 
 // ---------------------------------------------------------------- state dicts
