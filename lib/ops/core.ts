@@ -185,6 +185,13 @@ function normAxes(x: Tensor, axis: number | number[] | undefined, op: string): n
   return list;
 }
 
+/** keepDims is the third positional argument, a boolean (TF.js's order), not an options object. */
+function checkKeepDims(v: unknown, op: string): boolean {
+  if (typeof v === 'boolean') return v;
+  const hint = v !== null && typeof v === 'object' && 'keepDims' in v ? ` (pass it as the boolean itself: ${op}(x, axis, true))` : '';
+  fail('INVALID_ARGUMENT', `${op}: the third argument, keepDims, must be a boolean; got ${describe(v)}${hint}`);
+}
+
 function keptShape(x: Tensor, axes: number[]): number[] {
   if (!axes.length) return x.shape.map(() => 1);
   const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
@@ -195,7 +202,7 @@ function keptShape(x: Tensor, axes: number[]): number[] {
 export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
   checkTensor(x, 'sum', 'x');
   const axes = normAxes(x, axis, 'sum');
-  checkBoolean(keepDims, 'sum', 'keepDims');
+  checkKeepDims(keepDims, 'sum');
   const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
   return record(out, 'sum', [x], (gy) => {
     const g = wrap(native().reshape(gy.handle, keptShape(x, axes)));
@@ -207,6 +214,7 @@ export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tens
 export function mean(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
   checkTensor(x, 'mean', 'x');
   const axes = normAxes(x, axis, 'mean');
+  checkKeepDims(keepDims, 'mean');
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'mean: int32 input; cast to float32 or float64 first');
   const count = axes.length ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
   return div(sum(x, axis, keepDims), count);
@@ -215,7 +223,7 @@ export function mean(x: Tensor, axis?: number | number[], keepDims = false): Ten
 function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {
   checkTensor(x, op, 'x');
   const axes = normAxes(x, axis, op);
-  checkBoolean(keepDims, op, 'keepDims');
+  checkKeepDims(keepDims, op);
   const out = wrap(native().reduce(op, x.handle, axes, keepDims));
   return record(out, op, [x], (gy, [sx, sy]) => {
     // Ties share the gradient evenly (PyTorch's amax/amin).

@@ -3,7 +3,7 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
-import { add, broadcastTo, div, DType, matmul, maximum, memory, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, Tensor, tensor, tidy, zeros } from '../../lib';
+import { add, broadcastTo, div, DType, matmul, max, maximum, mean, memory, min, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, sum, Tensor, tensor, tidy, zeros } from '../../lib';
 import {
   broadcastRef,
   expectAntlerErrorInTidy,
@@ -428,4 +428,21 @@ describe(`mseLoss shapes (seed ${SEED})`, () => {
       const ref = a.reduce((s, v, i) => s + (v - b[i % 3]) ** 2, 0) / 6;
       expectClose([mseLoss(x, broadcastTo(y, [2, 3])).item()], [ref], 1e-12, 1e-14, 'mse');
     }));
+});
+
+describe('reductions name themselves when keepDims is not a boolean', () => {
+  test('mean, sum, max and min say keepDims is their third argument, a boolean', () => {
+    const t = zeros([2, 3]);
+    try {
+      const e = expectAntlerErrorInTidy(() => mean(t, 1, { keepDims: true } as never), 'INVALID_ARGUMENT');
+      expect(e.message).toBe('mean: the third argument, keepDims, must be a boolean; got an object (pass it as the boolean itself: mean(x, axis, true))');
+      expectAntlerErrorInTidy(() => t.mean(1, 'yes' as never), 'INVALID_ARGUMENT', /^mean: the third argument, keepDims, must be a boolean; got 'yes'$/);
+      expectAntlerErrorInTidy(() => sum(t, 1, { keepDims: true } as never), 'INVALID_ARGUMENT', /^sum: the third argument, keepDims/);
+      expectAntlerErrorInTidy(() => max(t, 0, 1 as never), 'INVALID_ARGUMENT', /^max: the third argument, keepDims/);
+      expectAntlerErrorInTidy(() => min(t, 0, null as never), 'INVALID_ARGUMENT', /^min: the third argument, keepDims/);
+      expect(tidy(() => mean(t, 1, true).shape)).toEqual([2, 1]);
+    } finally {
+      t.dispose();
+    }
+  });
 });
