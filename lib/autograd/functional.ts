@@ -2,6 +2,7 @@
 import { keep, tidy, track } from '../engine';
 import { fail } from '../errors';
 import { Tensor } from '../tensor';
+import { describe } from '../validate';
 
 /**
  * valueAndGrad(f)(...xs) evaluates the scalar f(...xs) and its gradient with
@@ -9,20 +10,28 @@ import { Tensor } from '../tensor';
  * alone): gradients flow to fresh leaf views of them.
  */
 export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
-  if (typeof f !== 'function') fail('INVALID_ARGUMENT', 'valueAndGrad: expected a function');
+  return valueAndGradFor(f, 'valueAndGrad');
+}
+
+/** valueAndGrad with its messages in the name of `op`, the function the user called. */
+function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
+  if (typeof f !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function; got ${describe(f)}`);
   return (...xs: Tensor[]) => {
     xs.forEach((x, i) => {
-      if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `valueAndGrad: argument ${i} must be a Tensor`);
-      x.checkAlive('valueAndGrad');
+      if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: argument ${i} must be a Tensor; got ${describe(x)}`);
+      x.checkAlive(op);
     });
     const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
     try {
-      const value = tidy(() => keep(f(...leaves)));
-      if (!(value instanceof Tensor)) fail('INVALID_ARGUMENT', 'valueAndGrad: f must return a Tensor');
+      const value = tidy(() => {
+        const out: unknown = f(...leaves);
+        if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
+        return keep(out);
+      });
       if (value.size !== 1) {
         const shape = value.shape.join(', ');
         value.dispose();
-        fail('SHAPE_MISMATCH', `valueAndGrad: f must return a scalar; got shape [${shape}]`);
+        fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${shape}]`);
       }
       if (value.requiresGrad) value.backward();
       const grads = leaves.map((l) => {
@@ -43,7 +52,7 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) 
 
 /** grad(f)(...xs): only the gradients of valueAndGrad. */
 export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tensor[] {
-  const vg = valueAndGrad(f);
+  const vg = valueAndGradFor(f, 'grad');
   return (...xs: Tensor[]) => {
     const { value, grads } = vg(...xs);
     value.dispose();

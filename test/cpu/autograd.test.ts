@@ -359,4 +359,20 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
       baseline.excuse(before);
     }
   });
+  test('f returning a non-Tensor is INVALID_ARGUMENT named after the function called (grad or valueAndGrad), and frees what f made', () => {
+    const before = tensorCounts();
+    const x = antler.ones([2]);
+    try {
+      const e = expectAntlerError(() => antler.grad(() => 3 as unknown as Tensor)(x), 'INVALID_ARGUMENT');
+      expect(e.message).toBe('grad: f must return a scalar Tensor; got 3');
+      expectAntlerError(() => antler.valueAndGrad((a: Tensor) => a.mul(2).dataSync() as unknown as Tensor)(x), 'INVALID_ARGUMENT', /^valueAndGrad: f must return a scalar Tensor; got a Float32Array$/);
+      expectAntlerError(() => antler.grad((a: Tensor) => a.mul(2))(x), 'SHAPE_MISMATCH', /^grad: f must return a scalar Tensor; got shape \[2\]$/);
+      expectAntlerError(() => antler.grad((a: Tensor) => a.sum())(3 as unknown as Tensor), 'INVALID_ARGUMENT', /^grad: argument 0 must be a Tensor; got 3$/);
+      x.dispose();
+      expect(tensorCounts()).toEqual(before);
+    } finally {
+      x.dispose();
+      baseline.excuse(before);
+    }
+  });
 });
