@@ -34,6 +34,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkUsable('Linear');
     checkTensor(x, 'Linear', 'input');
     if (x.shape[x.rank - 1] !== this.inFeatures)
       fail('SHAPE_MISMATCH', `Linear: input has ${x.shape[x.rank - 1]} features (shape [${x.shape.join(', ')}]); expected ${this.inFeatures}`);
@@ -67,6 +68,7 @@ export class Embedding extends Module {
   readonly paddingIdx: number | undefined;
 
   forward(indices: Tensor): Tensor {
+    this.checkUsable('Embedding');
     return embedding(indices, this.weight, { paddingIdx: this.paddingIdx });
   }
 }
@@ -132,6 +134,7 @@ export class LayerNorm extends Module {
   readonly eps: number;
 
   forward(x: Tensor): Tensor {
+    this.checkUsable('LayerNorm');
     checkTensor(x, 'LayerNorm', 'input');
     if (x.shape[x.rank - 1] !== this.normalizedShape)
       fail('SHAPE_MISMATCH', `LayerNorm: input's last dim is ${x.shape[x.rank - 1]}; expected ${this.normalizedShape}`);
@@ -149,6 +152,7 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkUsable('Sequential');
     let h = x;
     for (const m of this.layers) {
       const next = m.forward(h) as Tensor;

@@ -11,6 +11,7 @@ import { checkBoolean, checkDevice, checkOptions, describe } from '../validate';
 
 export abstract class Module {
   training = true;
+  private disposedModule = false;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
@@ -152,9 +153,36 @@ export abstract class Module {
     for (const p of this.parameters()) p.zeroGrad();
   }
 
-  /** Frees every parameter and buffer. */
+  /** Frees every parameter and buffer (of sub-modules too); forward() then throws DISPOSED. */
   dispose(): void {
     for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
+    this.markDisposed();
+  }
+
+  private markDisposed(): void {
+    this.disposedModule = true;
+    for (const c of this.children.values()) c.markDisposed();
+  }
+
+  /** True once dispose() has run on this module or a module containing it. */
+  get isDisposed(): boolean {
+    return this.disposedModule;
+  }
+
+  /**
+   * @internal Throws DISPOSED, naming the module, when it has been disposed
+   * or one of its parameters or buffers has (forward() calls this first, so
+   * the error names the module rather than an op deep inside it).
+   */
+  protected checkUsable(op: string): void {
+    const kind = this.constructor.name;
+    if (this.disposedModule) fail('DISPOSED', `${op}: this ${kind} module has been disposed (dispose() freed its parameters); create a new one`);
+    const dead = (list: [string, Tensor][], what: string) => {
+      for (const [name, t] of list)
+        if (t.isDisposed) fail('DISPOSED', `${op}: the ${kind} module's ${what} '${name}' (shape [${t.shape.join(', ')}]) has been disposed`);
+    };
+    dead(this.namedParameters(), 'parameter');
+    dead(this.namedBuffers(), 'buffer');
   }
 
   /** Number of trainable scalars. */

@@ -116,6 +116,7 @@ abstract class RNNBase extends Module {
   /** @internal Runs the stack; state0 is [h0] or [h0, c0] in the batched layout. */
   protected run(input: Tensor, state0: (Tensor | null)[], options?: DeerOptions): RNNOutput {
     const op = this.opName;
+    this.checkUsable(op);
     checkTensor(input, op, 'input');
     const w0 = this.param('weight_ih_l0')!;
     if (input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);

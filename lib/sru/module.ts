@@ -498,6 +498,7 @@ export class SRUCell extends Module {
    */
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
     const op = 'SRUCell.forward';
+    this.checkUsable(op);
     const o = checkForwardOptions(options, op);
     checkInput(x, op, this.inputSize, this.weight);
     return tidy(() => {
@@ -598,6 +599,7 @@ export class SRU extends Module {
 
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
     const op = 'SRU.forward';
+    this.checkUsable(op);
     const o = checkForwardOptions(options, op);
     checkInput(x, op, this.inputSize, this.cells[0].weight);
     return tidy(() => {

@@ -392,6 +392,33 @@ describe(`Embedding (seed ${SEED})`, () => {
 });
 
 describe(`Module utilities (seed ${SEED})`, () => {
+  test('forward on a disposed module throws DISPOSED naming the module, not an op inside it', () => {
+    const gru = new nn.GRU(4, 8);
+    gru.dispose();
+    expect(gru.isDisposed).toBe(true);
+    const x = antler.zeros([3, 2, 4]);
+    try {
+      const e = expectAntlerErrorInTidy(() => gru.forward(x), 'DISPOSED');
+      expect(e.message).toBe('GRU: this GRU module has been disposed (dispose() freed its parameters); create a new one');
+      const seq = new nn.Sequential(new nn.Linear(4, 3), new nn.Tanh());
+      seq.dispose();
+      expectAntlerErrorInTidy(() => seq.forward(x), 'DISPOSED', /^Sequential: this Sequential module has been disposed/);
+      expect((seq.layers[0] as antler.nn.Linear).isDisposed).toBe(true);
+      expectAntlerErrorInTidy(() => seq.layers[0].forward(x), 'DISPOSED', /^Linear: this Linear module has been disposed/);
+      const sru = new nn.SRU(4, 8);
+      sru.dispose();
+      expectAntlerErrorInTidy(() => sru.forward(x), 'DISPOSED', /^SRU\.forward: this SRU module has been disposed/);
+      // A parameter disposed on its own is named.
+      const lin = new nn.Linear(4, 3);
+      lin.bias!.dispose();
+      expect(lin.isDisposed).toBe(false);
+      expectAntlerErrorInTidy(() => lin.forward(x), 'DISPOSED', /^Linear: the Linear module's parameter 'bias' \(shape \[3\]\) has been disposed$/);
+      lin.dispose();
+    } finally {
+      x.dispose();
+    }
+  });
+
   test("to('cpu') keeps every parameter object and its values", () => {
     const m = new nn.Sequential(new nn.Linear(3, 4), new nn.Tanh(), new nn.Linear(4, 2));
     const params = m.parameters();
