@@ -2,6 +2,7 @@
  * Tensor handles and creation. A Tensor wraps a native handle (contiguous,
  * row-major storage on one device). Reading data synchronizes the device.
  */
+import { inspect } from 'node:util';
 import { Node, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { isolated, track } from './engine';
@@ -338,6 +339,15 @@ export class Tensor {
     if (this.disposed) return `${head}, disposed)`;
     if (this.size > 64) return `${head})`;
     return `${head}, values=${JSON.stringify(this.arraySync())})`;
+  }
+
+  /**
+   * What console.log and util.inspect show: toString() (shape, dtype, device
+   * and, for up to 64 elements, the values) rather than the object's internals.
+   * A disposed tensor shows as disposed.
+   */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   /** Prints toString() to the console. */

@@ -3,6 +3,7 @@
  * JavaScript.
  */
 // helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
+import { format, inspect } from 'node:util';
 import { expectExact, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, typeName } from '../helpers';
 import {
   arange,
@@ -279,6 +280,21 @@ describe(`reading (seed ${SEED})`, () => {
       const d = ones([1]);
       d.dispose();
       expect(d.toString()).toBe('Tensor(shape=[1], dtype=float32, device=cpu, disposed)');
+    }));
+
+  test('console.log / util.inspect print toString(), not the internals; a disposed tensor prints without throwing', () =>
+    tidy(() => {
+      const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32', requiresGrad: false });
+      expect(inspect(t)).toBe(t.toString());
+      const g = tensor([1.5, -2], [2], { requiresGrad: true }).mul(2); // has a gradFn
+      expect(inspect(g)).toBe('Tensor(shape=[2], dtype=float32, device=cpu, values=[3,-4])');
+      const nested = inspect({ weights: [g], big: zeros([100]) });
+      expect(nested).toContain('Tensor(shape=[100], dtype=float32, device=cpu)');
+      expect(nested).not.toMatch(/handle|gradFn|kept/);
+      expect(format('%o', g)).toBe(g.toString());
+      const d = ones([1]);
+      d.dispose();
+      expect(inspect(d)).toBe('Tensor(shape=[1], dtype=float32, device=cpu, disposed)');
     }));
 });
 
