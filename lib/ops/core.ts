@@ -122,17 +122,41 @@ export const lessEqual = (a: Tensor | number, b: Tensor | number): Tensor => com
 export const greater = (a: Tensor | number, b: Tensor | number): Tensor => compare('greater', a, b);
 export const greaterEqual = (a: Tensor | number, b: Tensor | number): Tensor => compare('greaterEqual', a, b);
 
-/** cond != 0 ? a : b, broadcasting all three. */
-export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+/**
+ * cond != 0 ? a : b, broadcasting all three. a and b may be numbers, as in
+ * torch.where (e.g. where(mask, logits, -Infinity)); a number takes the other
+ * operand's dtype and device (float32 and cond's device when both are
+ * numbers). Gradients flow to the tensor operands.
+ */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   checkTensor(cond, 'where', 'condition');
-  checkTensor(a, 'where', 'a');
-  checkTensor(b, 'where', 'b');
-  const out = wrap(native().where(cond.handle, a.handle, b.handle));
-  return record(out, 'where', [a, b], (gy, [c]) => {
+  if (typeof a !== 'number') checkTensor(a, 'where', 'a');
+  if (typeof b !== 'number') checkTensor(b, 'where', 'b');
+  const like = typeof a !== 'number' ? a : typeof b !== 'number' ? b : null;
+  const dtype = like ? like.dtype : 'float32';
+  const device = like ? like.device : cond.device;
+  const scalar = (v: number, what: string): Tensor => {
+    if (dtype === 'int32' && !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647))
+      fail('DTYPE_MISMATCH', `where: ${what} is ${describe(v)}, which is not an int32, and the other operand is int32; cast it to float32 or float64 first`);
+    return wrap(native().full([], dtype, device, v));
+  };
+  const at = typeof a === 'number' ? scalar(a, 'a') : a;
+  const bt = typeof b === 'number' ? scalar(b, 'b') : b;
+  let out: Tensor;
+  try {
+    out = wrap(native().where(cond.handle, at.handle, bt.handle));
+  } finally {
+    if (at !== a) at.dispose();
+    if (bt !== b) bt.dispose();
+  }
+  const inputs = [a, b].filter((t): t is Tensor => typeof t !== 'number');
+  if (!inputs.length) return out;
+  return record(out, 'where', inputs, (gy, [c]) => {
     const zero = zerosScalar(gy);
-    const ga = sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), a.shape);
-    const gb = sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), b.shape);
-    return [ga, gb];
+    const grads: Tensor[] = [];
+    if (typeof a !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), a.shape));
+    if (typeof b !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), b.shape));
+    return grads;
   }, [cond]);
 }
 

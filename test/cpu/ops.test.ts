@@ -3,7 +3,7 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
-import { add, broadcastTo, div, DType, matmul, max, maximum, mean, memory, min, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, sum, Tensor, tensor, tidy, zeros } from '../../lib';
+import { add, broadcastTo, div, DType, matmul, max, maximum, mean, memory, min, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, sum, Tensor, tensor, tidy, where, zeros } from '../../lib';
 import {
   broadcastRef,
   expectAntlerErrorInTidy,
@@ -443,6 +443,57 @@ describe('reductions name themselves when keepDims is not a boolean', () => {
       expect(tidy(() => mean(t, 1, true).shape)).toEqual([2, 1]);
     } finally {
       t.dispose();
+    }
+  });
+});
+
+describe(`where with numbers for a or b, as torch.where takes them (seed ${SEED})`, () => {
+  test('a number on either side (or both) takes the other operand\'s dtype and device; -Infinity masks', () =>
+    tidy(() => {
+      const cv = randomInts(rng, 6, 0, 1);
+      const xv = randomArray(rng, 6);
+      const c = tensor(cv, [2, 3], { dtype: 'int32' });
+      const x = tensor(xv, [2, 3], { dtype: 'float64' });
+      const left = where(c, x, -Infinity);
+      expect(left.dtype).toBe('float64');
+      expect(left.shape).toEqual([2, 3]);
+      expectExact(left.dataSync(), cv.map((k, i) => (k ? xv[i] : -Infinity)), 'where(c, x, -Infinity)');
+      expectExact(where(c, 2.5, x).dataSync(), cv.map((k, i) => (k ? 2.5 : xv[i])), 'where(c, 2.5, x)');
+      const both = where(c, 1, 0);
+      expect(both.dtype).toBe('float32');
+      expectExact(both.dataSync(), cv, 'where(c, 1, 0)');
+      // Broadcasting still applies: a [3] row against a [2, 1] condition.
+      const row = tensor([1, 2, 3], [3], { dtype: 'float64' });
+      expectExact(where(tensor([1, 0], [2, 1]), row, NaN).dataSync(), [1, 2, 3, NaN, NaN, NaN], 'broadcast');
+      const i32 = tensor([4, 5, 6], [3], { dtype: 'int32' });
+      const wi = where(tensor([1, 0, 1], [3]), i32, -1);
+      expect(wi.dtype).toBe('int32');
+      expectExact(wi.dataSync(), [4, -1, 6], 'int32');
+    }));
+
+  test('gradients reach the tensor operand only', () =>
+    tidy(() => {
+      const cv = randomInts(rng, 5, 0, 1);
+      const x = tensor(randomArray(rng, 5), [5], { dtype: 'float64', requiresGrad: true });
+      const c = tensor(cv, [5]);
+      where(c, x, 0).mul(3).sum().backward();
+      expectExact(x.grad!.dataSync(), cv.map((k) => 3 * k), 'd/da');
+      x.zeroGrad();
+      where(c, 7, x).sum().backward();
+      expectExact(x.grad!.dataSync(), cv.map((k) => 1 - k), 'd/db');
+    }));
+
+  test('bad operands are still refused', () => {
+    const c = tensor([1, 0], [2]);
+    const i32 = tensor([1, 2], [2], { dtype: 'int32' });
+    try {
+      expectAntlerErrorInTidy(() => where(c, i32, 0.5), 'DTYPE_MISMATCH', /^where: b is 0\.5, which is not an int32/);
+      expectAntlerErrorInTidy(() => where(1 as never, c, 0), 'INVALID_ARGUMENT', /where/);
+      expectAntlerErrorInTidy(() => where(c, 'x' as never, 0), 'INVALID_ARGUMENT', /where/);
+      expectAntlerErrorInTidy(() => where(c, c, zeros([3])), 'SHAPE_MISMATCH');
+    } finally {
+      c.dispose();
+      i32.dispose();
     }
   });
 });
