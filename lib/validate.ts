@@ -13,7 +13,12 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'function') return 'a function';
-  if (typeof v === 'object') return (v as object).constructor?.name === 'Tensor' ? 'a Tensor' : 'an object';
+  if (typeof v === 'object') {
+    // Instances of a class by its name (a Tensor, a Linear, an Adam); plain objects as 'an object'.
+    const name = (v as object).constructor?.name;
+    if (!name || name === 'Object') return 'an object';
+    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
+  }
   return String(v);
 }
 

@@ -24,6 +24,7 @@ import {
   zeros,
 } from '../../lib';
 import { native } from '../../lib/native';
+import { describe as describeValue } from '../../lib/validate';
 import { addonPath, expectExact, makeRng, randomArray, randomInts, thrownAntlerError } from '../helpers';
 
 const rng = makeRng();
@@ -209,6 +210,24 @@ describe(`bad calls through the API (seed ${SEED})`, () => {
     expect(expectAntlerError(() => zeros([2, -1]), 'INVALID_ARGUMENT', 'zeros').message).toMatch(/zeros.*-1/);
     expect(expectAntlerError(() => dead.dataSync(), 'DISPOSED', 'dataSync').message).toMatch(/dataSync/);
     expect(expectAntlerError(() => zeros([2], { dtype: 'float16' as 'float32' }), 'INVALID_ARGUMENT', 'dtype').message).toMatch(/float16/);
+  });
+
+  test('an instance of a class is named by its class, a plain object is "an object"', () => {
+    const model = new api.nn.Linear(2, 2);
+    const opt = new api.optim.Adam(model.parameters());
+    try {
+      // Before, both said "got an object".
+      expect(expectAntlerError(() => zeros(model as never), 'INVALID_ARGUMENT', 'zeros').message).toMatch(/got a Linear$/);
+      expect(expectAntlerError(() => zeros(new Map() as never), 'INVALID_ARGUMENT', 'zeros').message).toMatch(/got a Map$/);
+      expect(expectAntlerError(() => zeros({ n: 2 } as never), 'INVALID_ARGUMENT', 'zeros').message).toMatch(/got an object$/);
+      expect(describeValue(model)).toBe('a Linear');
+      expect(describeValue(opt)).toBe('an Adam');
+      expect(describeValue(Object.create(null))).toBe('an object');
+      expect(describeValue(f32)).toBe('a Tensor');
+    } finally {
+      opt.dispose();
+      model.dispose();
+    }
   });
 });
 
