@@ -72,13 +72,22 @@ export function checkBoolean(v: unknown, op: string, what: string): boolean {
   return v;
 }
 
+/**
+ * Throws INVALID_ARGUMENT for the first key of `v` not in `allowed`, listing
+ * the allowed ones. `where` places the option (' in parameter group 1');
+ * `prefix` qualifies its name ('deer.' for a nested options object).
+ */
+export function checkKnownKeys(v: object, op: string, allowed: readonly string[], where = '', prefix = ''): void {
+  for (const key of Object.keys(v))
+    if (!allowed.includes(key))
+      fail('INVALID_ARGUMENT', `${op}: unknown option '${prefix}${key}'${where}; expected one of ${allowed.map((k) => `'${k}'`).join(', ')}`);
+}
+
 /** Options must be undefined or a plain object; returns {} for undefined. */
 export function checkOptions<T extends object>(v: unknown, op: string, allowed: readonly string[]): Partial<T> {
   if (v === undefined) return {};
   if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(v)}`);
-  for (const key of Object.keys(v))
-    if (!allowed.includes(key))
-      fail('INVALID_ARGUMENT', `${op}: unknown option '${key}'; expected one of ${allowed.map((k) => `'${k}'`).join(', ')}`);
+  checkKnownKeys(v, op, allowed);
   return v as Partial<T>;
 }

@@ -8,7 +8,7 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { Tensor, zerosLike } from '../tensor';
-import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkKnownKeys, describe } from '../validate';
 
 export type ParamGroup<O> = { params: Tensor[] } & O;
 type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
@@ -18,12 +18,28 @@ export abstract class Optimizer<O extends object> {
   /** Per-parameter state (momentum buffers, moments, step counts). */
   readonly state = new Map<Tensor, Record<string, Tensor | number>>();
 
-  protected constructor(params: ParamsArg<O>, readonly defaults: O, name: string) {
-    if (!Array.isArray(params) || params.length === 0) fail('INVALID_ARGUMENT', `${name}: expected a non-empty array of parameters or parameter groups; got ${describe(params)}`);
+  /** The options every group starts from: the optimizer's defaults with the constructor's options over them. */
+  readonly defaults: O;
+
+  /**
+   * defaults: every option with its default value; its keys are the only
+   * option names accepted, in `options` and in each parameter group (which
+   * also has `params`).
+   */
+  protected constructor(params: ParamsArg<O>, defaults: O, options: unknown, name: string) {
+    if (!Array.isArray(params) || params.length === 0)
+      fail('INVALID_ARGUMENT', `${name}: expected a non-empty array of parameters (model.parameters()) or parameter groups; got ${describe(params)}`);
+    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)))
+      fail('INVALID_ARGUMENT', `${name}: options must be an object such as { lr: 0.01 }; got ${describe(options)}`);
+    const keys = Object.keys(defaults);
+    if (options) checkKnownKeys(options, name, keys);
+    this.defaults = { ...defaults, ...(options as Partial<O> | undefined) };
     const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g, gi) => {
-      if (!g || !Array.isArray(g.params)) fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} needs a params array`);
+      if (!g || typeof g !== 'object' || !Array.isArray(g.params))
+        fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
+      checkKnownKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
       for (const p of g.params) {
         if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
         if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
@@ -31,7 +47,7 @@ export abstract class Optimizer<O extends object> {
         if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: a parameter appears in more than one group`);
         seen.add(p);
       }
-      const merged = { ...defaults, ...g } as ParamGroup<O>;
+      const merged = { ...this.defaults, ...g } as ParamGroup<O>;
       this.validate(merged, name);
       return merged;
     });
@@ -99,7 +115,7 @@ export interface SGDOptions {
 /** torch.optim.SGD. */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ParamsArg<SGDOptions>, options: Partial<SGDOptions> = {}) {
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options }, 'SGD');
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, options, 'SGD');
   }
 
   protected validate(g: SGDOptions, name: string): void {
@@ -168,7 +184,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 export class Adam extends AdamBase {
   protected readonly decoupled = false;
   constructor(params: ParamsArg<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options }, 'Adam');
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false }, options, 'Adam');
   }
 }
 
@@ -176,7 +192,7 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupled = true;
   constructor(params: ParamsArg<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options }, 'AdamW');
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false }, options, 'AdamW');
   }
 }
 

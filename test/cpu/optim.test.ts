@@ -353,6 +353,43 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /[Nn]esterov/);
     p.dispose();
   });
+  test('unknown or misspelled options are rejected, in the options and in every parameter group', () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
+    const sgdKeys = /expected one of 'lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'$/;
+    const adamKeys = /expected one of 'lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize'$/;
+    // Before, these were ignored: lr stayed 0.001 and weightDecay 0.
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { learningRate: 0.1 } as never), 'INVALID_ARGUMENT', /^Adam: unknown option 'learningRate'; /);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { lr: 0.1, weight_decay: 0.1 } as never), 'INVALID_ARGUMENT', /^Adam: unknown option 'weight_decay'; /);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { beta1: 0.8 } as never), 'INVALID_ARGUMENT', adamKeys);
+    expectAntlerErrorInTidy(() => new optim.AdamW([p], { weight_decay: 0.1 } as never), 'INVALID_ARGUMENT', /^AdamW: unknown option 'weight_decay'; .*'weightDecay'/);
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { lr: 0.1, nesterov: true, momentum: 0.9, dampning: 0 } as never), 'INVALID_ARGUMENT', sgdKeys);
+    // In a parameter group: params plus the optimizer's option names.
+    expectAntlerErrorInTidy(
+      () => new optim.SGD([{ params: [p] }, { params: [q], learning_rate: 0.5 } as never], { lr: 0.1 }),
+      'INVALID_ARGUMENT',
+      /^SGD: unknown option 'learning_rate' in parameter group 1; expected one of 'params', 'lr', 'momentum', /,
+    );
+    expectAntlerErrorInTidy(() => new optim.Adam([{ params: [p], betas: [0.9, 0.99], epsilon: 1e-6 } as never]), 'INVALID_ARGUMENT', /'epsilon' in parameter group 0/);
+    // PyTorch's positional lr, SGD(params, 0.1), is an options object here.
+    expectAntlerErrorInTidy(() => new optim.SGD([p], 0.1 as never), 'INVALID_ARGUMENT', /^SGD: options must be an object such as \{ lr: 0\.01 \}; got 0\.1$/);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], null as never), 'INVALID_ARGUMENT', /options must be an object.*got null/);
+    expectAntlerErrorInTidy(() => new optim.SGD([p, 3] as never), 'INVALID_ARGUMENT', /parameters must be Tensors; got 3/);
+    expectAntlerErrorInTidy(() => new optim.SGD([{ params: [p] }, 'b'] as never), 'INVALID_ARGUMENT', /parameter group 1 must be an object with a params array; got 'b'/);
+    // The valid spellings still work, and a group overrides the options.
+    const opt = new optim.SGD([{ params: [p] }, { params: [q], lr: 0.5, momentum: 0.9 }], { lr: 0.1, weightDecay: 0.01 });
+    expect(opt.paramGroups.map((g) => [g.lr, g.momentum, g.weightDecay])).toEqual([[0.1, 0, 0.01], [0.5, 0.9, 0.01]]);
+    expect(opt.defaults.lr).toBe(0.1);
+    opt.dispose();
+    antler.dispose([p, q]);
+  });
+
+  test('passing a module instead of its parameters names the module', () => {
+    const model = new antler.nn.Linear(2, 2);
+    for (const make of [() => new optim.SGD(model as never), () => new optim.Adam(model as never, { lr: 0.1 })])
+      expectAntlerErrorInTidy(make, 'INVALID_ARGUMENT', /expected a non-empty array of parameters \(model\.parameters\(\)\) or parameter groups; got a Linear$/);
+    model.dispose();
+  });
 });
 
 describe(`clipGradNorm (seed ${SEED})`, () => {
