@@ -233,12 +233,20 @@ export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, op
   return total;
 }
 
+/** A finite number > 0 (a scheduler's multiplicative factor). */
+function checkPositive(v: unknown, op: string, what: string): number {
+  const n = checkFinite(v, op, what);
+  if (n <= 0) fail('INVALID_ARGUMENT', `${op}: ${what} must be > 0; got ${n} (the learning rate would ${n === 0 ? 'drop to 0' : 'change sign'})`);
+  return n;
+}
+
 /** Base of the learning-rate schedulers: step() once per epoch (or per batch, as you choose). */
 export abstract class LRScheduler {
   readonly baseLrs: number[];
   lastEpoch = 0;
   constructor(readonly optimizer: Optimizer<{ lr: number }>) {
-    if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', 'LRScheduler: expected an optimizer');
+    if (!(optimizer instanceof Optimizer))
+      fail('INVALID_ARGUMENT', `${new.target.name}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
   }
   /** Subclasses call this last in their constructor (their fields exist only after super()). */
@@ -262,7 +270,7 @@ export abstract class LRScheduler {
 export class StepLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
     checkInteger(stepSize, 'StepLR', 'stepSize', 1);
-    checkFinite(gamma, 'StepLR', 'gamma');
+    checkPositive(gamma, 'StepLR', 'gamma');
     super(optimizer);
     this.init();
   }
@@ -276,6 +284,7 @@ export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
     checkInteger(tMax, 'CosineAnnealingLR', 'tMax', 1);
     checkFinite(etaMin, 'CosineAnnealingLR', 'etaMin');
+    if (etaMin < 0) fail('INVALID_ARGUMENT', `CosineAnnealingLR: etaMin (the lowest learning rate) must be >= 0; got ${etaMin}`);
     super(optimizer);
     this.init();
   }
@@ -293,6 +302,7 @@ export class LinearLR extends LRScheduler {
     checkFinite(startFactor, 'LinearLR', 'startFactor');
     checkFinite(endFactor, 'LinearLR', 'endFactor');
     if (startFactor <= 0 || startFactor > 1) fail('INVALID_ARGUMENT', `LinearLR: startFactor must be in (0, 1]; got ${startFactor}`);
+    if (endFactor < 0 || endFactor > 1) fail('INVALID_ARGUMENT', `LinearLR: endFactor must be in [0, 1]; got ${endFactor}`);
     checkInteger(totalIters, 'LinearLR', 'totalIters', 1);
     super(optimizer);
     this.init();

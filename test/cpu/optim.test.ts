@@ -481,6 +481,31 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('invalid scheduler arguments throw before touching the learning rates', () => {
+    const { opt, params, bases } = twoGroups();
+    const bad: [string, () => unknown, RegExp][] = [
+      // Before, a negative gamma flipped the lr's sign every stepSize epochs, and 0 zeroed it.
+      ['StepLR negative gamma', () => new optim.StepLR(opt, 1, -1), /^StepLR: gamma must be > 0; got -1 \(the learning rate would change sign\)$/],
+      ['StepLR gamma 0', () => new optim.StepLR(opt, 1, 0), /^StepLR: gamma must be > 0; got 0/],
+      ['StepLR NaN gamma', () => new optim.StepLR(opt, 1, NaN), /^StepLR: gamma must be finite; got NaN$/],
+      ['StepLR stepSize 0', () => new optim.StepLR(opt, 0), /^StepLR: stepSize must be an integer >= 1; got 0$/],
+      ['CosineAnnealingLR negative etaMin', () => new optim.CosineAnnealingLR(opt, 10, -0.1), /^CosineAnnealingLR: etaMin .* must be >= 0; got -0\.1$/],
+      ['LinearLR endFactor > 1', () => new optim.LinearLR(opt, 0.5, 2), /^LinearLR: endFactor must be in \[0, 1\]; got 2$/],
+      ['LinearLR negative endFactor', () => new optim.LinearLR(opt, 0.5, -1), /^LinearLR: endFactor must be in \[0, 1\]; got -1$/],
+      ['a model for the optimizer', () => new optim.StepLR(new antler.nn.ReLU() as never, 1), /^StepLR: expected an Optimizer such as new optim\.SGD\(model\.parameters\(\)\); got a ReLU$/],
+      ['no optimizer', () => new optim.CosineAnnealingLR(undefined as never, 10), /^CosineAnnealingLR: expected an Optimizer .*; got undefined$/],
+    ];
+    for (const [name, make, message] of bad) {
+      const e = expectAntlerErrorInTidy(make, 'INVALID_ARGUMENT');
+      expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
+    }
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual(bases);
+    // gamma > 1 is still accepted, as in PyTorch.
+    new optim.StepLR(opt, 1, 2).step();
+    expectClose(opt.paramGroups.map((g) => g.lr), bases.map((b) => 2 * b), 1e-15, 0, 'gamma 2');
+    antler.dispose(params);
+  });
+
   test('the optimizer uses the scheduled lr on its next step', () => {
     const p = antler.zeros([3], { dtype: 'float64', requiresGrad: true });
     const opt = new optim.SGD([p], { lr: 0.5 });
