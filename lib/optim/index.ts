@@ -201,7 +201,13 @@ export class AdamW extends AdamBase {
  * (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, options?: { errorIfNonfinite?: boolean }): number {
+  if (!Array.isArray(params))
+    fail('INVALID_ARGUMENT', `clipGradNorm: expected an array of parameter Tensors (model.parameters()); got ${describe(params)}`);
+  params.forEach((p, i) => {
+    if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `clipGradNorm: params[${i}] must be a Tensor; got ${describe(p)}`);
+  });
   checkFinite(maxNorm, 'clipGradNorm', 'maxNorm');
+  if (maxNorm < 0) fail('INVALID_ARGUMENT', `clipGradNorm: maxNorm must be >= 0; got ${maxNorm} (a negative bound would flip the gradients' signs)`);
   if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0)))
     fail('INVALID_ARGUMENT', `clipGradNorm: normType must be a positive number or Infinity; got ${describe(normType)}`);
   const grads = params.filter((p) => p.grad && !p.grad.isDisposed).map((p) => p.grad!);
@@ -224,7 +230,7 @@ export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, op
   if (coef < 1)
     isolated(() => {
       for (const p of params) {
-        if (!p.grad) continue;
+        if (!p.grad || p.grad.isDisposed) continue;
         const scaled = p.grad.mul(coef);
         p.grad.dispose();
         p.grad = scaled;

@@ -428,6 +428,31 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
     params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i}`));
     antler.dispose(params);
   });
+  test('a module, a non-Tensor entry, a negative or non-finite maxNorm and a bad normType throw', () => {
+    const { params, grads } = withGrads();
+    const model = new antler.nn.Linear(2, 2);
+    const bad: [string, () => unknown, RegExp][] = [
+      // Before: TypeError: params.filter is not a function.
+      ['a module', () => optim.clipGradNorm(model as never, 1), /^clipGradNorm: expected an array of parameter Tensors \(model\.parameters\(\)\); got a Linear$/],
+      ['a single Tensor', () => optim.clipGradNorm(params[0] as never, 1), /got a Tensor$/],
+      ['an array with a number', () => optim.clipGradNorm([params[0], 3] as never, 1), /^clipGradNorm: params\[1\] must be a Tensor; got 3$/],
+      // Before, maxNorm -1 scaled every gradient by a negative factor.
+      ['negative maxNorm', () => optim.clipGradNorm(params, -1), /^clipGradNorm: maxNorm must be >= 0; got -1/],
+      ['infinite maxNorm', () => optim.clipGradNorm(params, Infinity), /maxNorm must be finite/],
+      ['normType 0', () => optim.clipGradNorm(params, 1, 0), /normType must be a positive number or Infinity; got 0/],
+      ['normType a string', () => optim.clipGradNorm(params, 1, '2' as never), /normType .* got '2'/],
+    ];
+    for (const [name, call, message] of bad) {
+      const e = expectAntlerErrorInTidy(call, 'INVALID_ARGUMENT');
+      expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
+    }
+    params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i} untouched`));
+    // maxNorm 0 is allowed: every gradient becomes 0.
+    optim.clipGradNorm(params, 0);
+    params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i].map(() => 0), `grad ${i} zeroed`));
+    model.dispose();
+    antler.dispose(params);
+  });
 });
 
 describe(`learning-rate schedulers (seed ${SEED})`, () => {
