@@ -26,7 +26,7 @@ export abstract class Optimizer<O extends object> {
    * option names accepted, in `options` and in each parameter group (which
    * also has `params`).
    */
-  protected constructor(params: ParamsArg<O>, defaults: O, options: unknown, name: string) {
+  protected constructor(params: ParamsArg<O>, defaults: O, options: unknown, private readonly name: string) {
     if (!Array.isArray(params) || params.length === 0)
       fail('INVALID_ARGUMENT', `${name}: expected a non-empty array of parameters (model.parameters()) or parameter groups; got ${describe(params)}`);
     if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)))
@@ -56,7 +56,11 @@ export abstract class Optimizer<O extends object> {
   protected abstract validate(group: O, name: string): void;
   protected abstract update(p: Tensor, g: Tensor, group: ParamGroup<O>, state: Record<string, Tensor | number>): void;
 
-  /** Sets every parameter's .grad to null (PyTorch's default set_to_none). */
+  /**
+   * Sets every parameter's .grad to null (PyTorch's default set_to_none).
+   * Disposed parameters have no gradient left and are passed over, so
+   * clean-up code may call it; step() throws for them.
+   */
   zeroGrad(): void {
     for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad();
   }
@@ -64,9 +68,17 @@ export abstract class Optimizer<O extends object> {
   /**
    * Updates every parameter that has a gradient. With a closure (which should
    * zero the grads, compute the loss, call backward and return the loss), the
-   * closure runs first and its loss value is returned.
+   * closure runs first and its loss value is returned. Throws DISPOSED, before
+   * updating anything, if a parameter has been disposed (model.dispose()):
+   * the optimizer cannot outlive the parameters it was given.
    */
   step(closure?: () => Tensor | number): number | undefined {
+    this.paramGroups.forEach((group, gi) =>
+      group.params.forEach((p, i) => {
+        if (p.isDisposed)
+          fail('DISPOSED', `${this.name}.step: parameter ${i}${this.paramGroups.length > 1 ? ` of parameter group ${gi}` : ''} (shape [${p.shape.join(', ')}], ${p.dtype}) has been disposed (model.dispose()?); an optimizer cannot outlive its parameters, so make a new one for those still in training`);
+      }),
+    );
     let loss: number | undefined;
     if (closure) {
       if (!isGradEnabled()) fail('INVALID_ARGUMENT', 'step: a closure needs grad mode (do not call it inside noGrad)');
@@ -76,7 +88,7 @@ export abstract class Optimizer<O extends object> {
     isolated(() => {
       for (const group of this.paramGroups)
         for (const p of group.params) {
-          if (!p.grad || p.isDisposed) continue;
+          if (!p.grad) continue;
           let st = this.state.get(p);
           if (!st) this.state.set(p, (st = {}));
           this.update(p, p.grad, group, st);

@@ -322,6 +322,34 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('step() after the model was disposed throws DISPOSED naming the parameter; zeroGrad() passes over it', () => {
+    const model = new antler.nn.Linear(2, 2);
+    const opt = new optim.Adam(model.parameters(), { lr: 0.1 });
+    tidy(() => model.forward(antler.ones([3, 2])).sum().backward());
+    opt.step();
+    opt.zeroGrad();
+    model.dispose();
+    expect(() => opt.zeroGrad()).not.toThrow();
+    // Before, step() skipped the disposed parameters and returned as if it had updated them.
+    expectAntlerErrorInTidy(() => opt.step(), 'DISPOSED', /^Adam\.step: parameter 0 \(shape \[2, 2\], float32\) has been disposed \(model\.dispose\(\)\?\); an optimizer cannot outlive its parameters/);
+    // Also with a closure: the check comes first, the closure does not run.
+    let ran = false;
+    expectAntlerErrorInTidy(() => opt.step(() => ((ran = true), 0)), 'DISPOSED');
+    expect(ran).toBe(false);
+    opt.dispose();
+
+    // With groups the message names the group, and nothing is updated.
+    const a = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const b = tensor([3, 4, 5], [3], { dtype: 'float64', requiresGrad: true });
+    const sgd = new optim.SGD([{ params: [a] }, { params: [b], lr: 0.5 }], { lr: 0.1 });
+    setGrad(a, [1, 1]);
+    b.dispose();
+    expectAntlerErrorInTidy(() => sgd.step(), 'DISPOSED', /^SGD\.step: parameter 0 of parameter group 1 \(shape \[3\], float64\) has been disposed/);
+    expectExact(a.dataSync(), [1, 2], 'a not updated by the failed step');
+    sgd.dispose();
+    a.dispose();
+  });
+
   test('invalid options and parameters throw', () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const bad: [string, () => unknown, ErrorCode][] = [
