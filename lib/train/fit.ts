@@ -58,6 +58,39 @@ function lossOf(spec: FitOptions['loss']): LossFn {
   fail('INVALID_ARGUMENT', `fit: loss must be a function, 'crossEntropy' or 'mse'; got ${describe(spec)}`);
 }
 
+/** The metrics fit() and evaluate() compute ('accuracy' is logged as acc and valAcc). */
+const METRICS = ['accuracy'] as const;
+
+function checkMetrics(v: unknown, op: string): 'accuracy'[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail('INVALID_ARGUMENT', `${op}: metrics must be an array such as ['accuracy']; got ${describe(v)}`);
+  v.forEach((m, i) => {
+    if (!(METRICS as readonly unknown[]).includes(m))
+      fail('INVALID_ARGUMENT', `${op}: unknown metric ${describe(m)} at metrics[${i}]; expected one of ${METRICS.map((k) => `'${k}'`).join(', ')} (logged as acc and valAcc)`);
+  });
+  return v as 'accuracy'[];
+}
+
+/** fit() calls only zeroGrad() and step(), so any object with both will do; the usual one is an Optimizer. */
+function checkOptimizer(v: unknown): FitOptions['optimizer'] {
+  const o = v as { zeroGrad?: unknown; step?: unknown } | null | undefined;
+  if (!o || typeof o !== 'object' || typeof o.zeroGrad !== 'function' || typeof o.step !== 'function')
+    fail('INVALID_ARGUMENT', `fit: optimizer must be an Optimizer instance such as new optim.Adam(model.parameters()); got ${describe(v)}`);
+  return v as FitOptions['optimizer'];
+}
+
+/**
+ * What model.forward returned, checked where a Tensor is needed: by the
+ * built-in losses and the accuracy metric. A loss function of your own gets
+ * whatever forward returns.
+ */
+function prediction(out: unknown, op: string, loss: FitOptions['loss'], metrics: 'accuracy'[]): Tensor {
+  if (out instanceof Tensor || (typeof loss === 'function' && !metrics.length)) return out as Tensor;
+  const keys = out !== null && typeof out === 'object' && !Array.isArray(out) ? ` with keys ${Object.keys(out).join(', ')}` : '';
+  const needs = typeof loss === 'string' ? `the '${loss}' loss` : `the metric '${metrics[0]}'`;
+  fail('INVALID_ARGUMENT', `${op}: model.forward(x) must return a Tensor, the prediction ${needs} needs; got ${describe(out)}${keys}. Wrap the model in a Module whose forward returns a Tensor (for a recurrent module, e.g. a Linear head on rnn.forward(x).output)${typeof loss === 'string' ? ', or pass a loss function that takes what forward returns' : ''}`);
+}
+
 /** Rows `idx` of x (any rank) as a new tensor, through the embedding gather. */
 function takeRows(x: Tensor, idx: Tensor): Tensor {
   return tidy(() => {
@@ -88,8 +121,10 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
 export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: FitOptions['loss'], options?: { batchSize?: number; metrics?: 'accuracy'[] }): Logs {
   const fn = lossOf(loss);
+  const eo = checkOptions<{ batchSize: number; metrics: 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
+  const metrics = checkMetrics(eo.metrics, 'evaluate');
+  const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
   const n = data.x.shape[0];
-  const bs = options?.batchSize ?? 256;
   const wasTraining = model.training;
   model.eval();
   let total = 0, correct = 0;
@@ -100,9 +135,9 @@ export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: Fi
         tidy(() => {
           const xb = data.x.slice([start], [size]);
           const yb = data.y.slice([start], [size]);
-          const pred = model.forward(xb) as Tensor;
-          total += fn(pred, yb).item() * size;
-          if (options?.metrics?.includes('accuracy')) correct += accuracyOf(pred, yb) * size;
+          const pred = prediction(model.forward(xb), 'evaluate', loss, metrics);
+          total += scalarLoss(fn(pred, yb), 'evaluate') * size;
+          if (metrics.includes('accuracy')) correct += accuracyOf(pred, yb) * size;
         });
       }
     });
@@ -110,8 +145,15 @@ export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: Fi
     model.train(wasTraining);
   }
   const logs: Logs = { loss: total / Math.max(1, n) };
-  if (options?.metrics?.includes('accuracy')) logs.acc = correct / Math.max(1, n);
+  if (metrics.includes('accuracy')) logs.acc = correct / Math.max(1, n);
   return logs;
+}
+
+/** The loss as a number: it must be a one-element Tensor. */
+function scalarLoss(l: unknown, op: string): number {
+  if (!(l instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: the loss function must return a Tensor; got ${describe(l)}`);
+  if (l.size !== 1) fail('SHAPE_MISMATCH', `${op}: the loss must be a scalar; got shape [${l.shape.join(', ')}]`);
+  return l.item();
 }
 
 /** Trains `model` and returns the History (loss per epoch, plus validation and metrics). */
@@ -124,8 +166,9 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
   const y = checkTensor(o.data.y, 'fit', 'data.y');
   if (x.rank === 0 || y.rank === 0 || x.shape[0] !== y.shape[0])
     fail('SHAPE_MISMATCH', `fit: data.x [${x.shape.join(', ')}] and data.y [${y.shape.join(', ')}] must have the same first dim`);
-  if (!o.optimizer) fail('INVALID_ARGUMENT', 'fit: an optimizer is required');
+  const optimizer = checkOptimizer(o.optimizer);
   const lossFn = lossOf(o.loss);
+  const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
   const n = x.shape[0];
   const batchSize = Math.min(checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1), Math.max(1, n));
@@ -161,14 +204,14 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
         const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
         const xb = takeRows(x, idx);
         const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
-        o.optimizer.zeroGrad();
-        const pred = model.forward(xb) as Tensor;
+        optimizer.zeroGrad();
+        const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
         const l = lossFn(pred, yb);
-        if (l.size !== 1) fail('SHAPE_MISMATCH', `fit: the loss must be a scalar; got shape [${l.shape.join(', ')}]`);
+        const value = scalarLoss(l, 'fit');
         l.backward();
-        return l.item();
+        return value;
       });
-      o.optimizer.step();
+      optimizer.step();
       lossSum += lossValue * size;
       seen += size;
       const rate = ((b + 1) * 1000) / (performance.now() - t0);
@@ -179,9 +222,9 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
     }
     bar?.stop();
     const logs: Logs = { loss: lossSum / seen };
-    if (o.metrics?.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'] }).acc;
+    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'] }).acc;
     if (o.validation) {
-      const v = evaluate(model, o.validation, o.loss, { metrics: o.metrics });
+      const v = evaluate(model, o.validation, o.loss, { metrics });
       logs.valLoss = v.loss;
       if (v.acc !== undefined) logs.valAcc = v.acc;
     }

@@ -5,7 +5,7 @@
  */
 import * as antler from '../../lib';
 import { Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, Rng, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -232,5 +232,59 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     model.dispose();
     opt.dispose();
     antler.dispose([x, y, y10]);
+  });
+
+  test('a wrong optimizer, an unknown metric and a loss that is no Tensor are named', async () => {
+    const x = tensor(train.xs.slice(0, 20), [10, 2]);
+    const y = tensor(train.labels.slice(0, 10), [10], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.Adam(model.parameters());
+    const before = tensorCounts();
+    const base = { data: { x, y }, loss: 'crossEntropy' as const, verbose: 0 as const };
+    // Before: TypeError: o.optimizer.zeroGrad is not a function.
+    await expectRejects(fit(model, { ...base, optimizer: 'adam' as never }), 'INVALID_ARGUMENT', /^fit: optimizer must be an Optimizer instance such as new optim\.Adam\(model\.parameters\(\)\); got 'adam'$/);
+    await expectRejects(fit(model, { ...base, optimizer: optim.Adam as never }), 'INVALID_ARGUMENT', /optimizer must be an Optimizer instance .*; got a function$/);
+    await expectRejects(fit(model, { ...base, optimizer: undefined as never }), 'INVALID_ARGUMENT', /optimizer must be .*; got undefined$/);
+    // Before, unknown metrics were ignored and the history had no acc.
+    await expectRejects(fit(model, { ...base, optimizer: opt, metrics: ['acc'] as never }), 'INVALID_ARGUMENT', /^fit: unknown metric 'acc' at metrics\[0\]; expected one of 'accuracy'/);
+    await expectRejects(fit(model, { ...base, optimizer: opt, metrics: ['accuracy', 'mae'] as never }), 'INVALID_ARGUMENT', /unknown metric 'mae' at metrics\[1\]/);
+    await expectRejects(fit(model, { ...base, optimizer: opt, metrics: 'accuracy' as never }), 'INVALID_ARGUMENT', /^fit: metrics must be an array such as \['accuracy'\]; got 'accuracy'$/);
+    // A loss function that returns a number (before: TypeError reading l.shape).
+    await expectRejects(fit(model, { ...base, optimizer: opt, loss: () => 1 as never }), 'INVALID_ARGUMENT', /^fit: the loss function must return a Tensor; got 1$/);
+    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { metrics: ['acc'] as never }), 'INVALID_ARGUMENT', /^evaluate: unknown metric 'acc'/);
+    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batchSize: 0 }), 'INVALID_ARGUMENT', /^evaluate: batchSize must be an integer >= 1; got 0$/);
+    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batch: 8 } as never), 'INVALID_ARGUMENT', /^evaluate: unknown option 'batch'/);
+    expect(model.parameters().every((p) => p.grad === null)).toBe(true);
+    expect(tensorCounts()).toEqual(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test('a model whose forward returns an object (an RNN) is named for the built-in losses; a loss function may take it', async () => {
+    const T = 6;
+    const x = tensor(Array.from({ length: T * 2 }, (_, i) => Math.sin(i)), [T, 2]);
+    const y = antler.zeros([T, 3]);
+    const gru = new nn.GRU(2, 3); // unbatched [T, 2] in, {output: [T, 3], hidden, stats} out
+    const opt = new optim.SGD(gru.parameters(), { lr: 0.1 });
+    const before = tensorCounts();
+    // Before: "mseLoss: input must be a Tensor; got an object".
+    await expectRejects(
+      fit(gru, { data: { x, y }, loss: 'mse', optimizer: opt, batchSize: T, verbose: 0 }),
+      'INVALID_ARGUMENT',
+      /^fit: model\.forward\(x\) must return a Tensor, the prediction the 'mse' loss needs; got an object with keys output, hidden, stats\. Wrap the model/,
+    );
+    expectAntlerError(() => evaluate(gru, { x, y }, 'mse'), 'INVALID_ARGUMENT', /^evaluate: model\.forward\(x\) must return a Tensor/);
+    expect(tensorCounts()).toEqual(before);
+    // A loss function of one's own gets what forward returns, as before.
+    const pick = (p: Tensor, t: Tensor) => antler.mseLoss((p as unknown as { output: Tensor }).output, t);
+    const h = await fit(gru, { data: { x, y }, loss: pick, optimizer: opt, batchSize: T, epochs: 2, shuffle: false, verbose: 0 });
+    expect(h.history.loss.length).toBe(2);
+    expect(h.history.loss[1]).toBeLessThan(h.history.loss[0]);
+    // ... but not with the accuracy metric, which needs logits.
+    await expectRejects(fit(gru, { data: { x, y }, loss: pick, optimizer: opt, metrics: ['accuracy'], verbose: 0 }), 'INVALID_ARGUMENT', /the prediction the metric 'accuracy' needs/);
+    gru.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
   });
 });
