@@ -44,7 +44,7 @@ import { native } from '../native';
 import { abs, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
-import { describe } from '../validate';
+import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
 import { elkStepUnchecked as elkStep, scan as scanRaw } from './scan';
 import type { DeerNative } from './scan';
@@ -628,15 +628,33 @@ function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode)
   };
 }
 
-function checkOptions(o: unknown): DeerOptions {
+/** Every DeerOptions key, in the order messages list them. */
+export const DEER_OPTION_KEYS: readonly (keyof DeerOptions)[] = [
+  'mode', 'atol', 'rtol', 'maxIters', 'initialGuess', 'warmStart', 'chunkSize', 'strict', 'backward', 'keepJacobians',
+];
+
+/**
+ * @internal Checks DEER solver options: known keys only (`allowed`), real
+ * booleans (strict: 'false' is a string, not false), finite tolerances >= 0,
+ * integer maxIters and chunkSize >= 1, and the enumerations. `op` names the
+ * caller; `prefix` qualifies option names where they sit in a module's
+ * options ('deer.'). Returns {} for undefined.
+ */
+export function checkDeerOptions(o: unknown, op = 'deer', prefix = '', allowed: readonly string[] = DEER_OPTION_KEYS): DeerOptions {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) fail('INVALID_ARGUMENT', `deer: options must be an object; got ${describe(o)}`);
-  const known = ['mode', 'atol', 'rtol', 'maxIters', 'initialGuess', 'warmStart', 'chunkSize', 'strict', 'backward', 'keepJacobians'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) fail('INVALID_ARGUMENT', `deer: unknown option '${k}'; expected one of ${known.join(', ')}`);
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    fail('INVALID_ARGUMENT', `${op}: ${prefix ? `${prefix.slice(0, -1)} ` : ''}options must be an object; got ${describe(o)}`);
+  checkKnownKeys(o, op, allowed, '', prefix);
   const opts = o as DeerOptions;
-  if (opts.mode !== undefined && !DEER_MODES.includes(opts.mode)) fail('INVALID_ARGUMENT', `deer: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(opts.mode)}`);
-  if (opts.backward !== undefined && opts.backward !== 'scan' && opts.backward !== 'sequential') fail('INVALID_ARGUMENT', `deer: backward must be 'scan' or 'sequential'; got ${describe(opts.backward)}`);
-  if (opts.chunkSize !== undefined && !(Number.isInteger(opts.chunkSize) && opts.chunkSize >= 1)) fail('INVALID_ARGUMENT', `deer: chunkSize must be a positive integer; got ${describe(opts.chunkSize)}`);
+  const name = (k: string) => `${prefix}${k}`;
+  if (opts.mode !== undefined && !DEER_MODES.includes(opts.mode)) fail('INVALID_ARGUMENT', `${op}: ${name('mode')} must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(opts.mode)}`);
+  if (opts.backward !== undefined && opts.backward !== 'scan' && opts.backward !== 'sequential') fail('INVALID_ARGUMENT', `${op}: ${name('backward')} must be 'scan' or 'sequential'; got ${describe(opts.backward)}`);
+  if (opts.chunkSize !== undefined && !(Number.isInteger(opts.chunkSize) && opts.chunkSize >= 1)) fail('INVALID_ARGUMENT', `${op}: ${name('chunkSize')} must be a positive integer; got ${describe(opts.chunkSize)}`);
+  for (const k of ['atol', 'rtol'] as const)
+    if (opts[k] !== undefined && !(typeof opts[k] === 'number' && Number.isFinite(opts[k]) && opts[k] >= 0))
+      fail('INVALID_ARGUMENT', `${op}: ${name(k)} must be a finite number >= 0; got ${describe(opts[k])}`);
+  if (opts.maxIters !== undefined) checkInteger(opts.maxIters, op, name('maxIters'), 1);
+  for (const k of ['strict', 'warmStart', 'keepJacobians'] as const) if (opts[k] !== undefined) checkBoolean(opts[k], op, name(k));
   return opts;
 }
 
@@ -655,7 +673,7 @@ export function cellRecurrence(
   checkTensor(Whh, 'deer', 'Whh');
   if (bhh !== null) checkTensor(bhh, 'deer', 'bhh');
   checkTensor(y0, 'deer', 'y0');
-  const opts = checkOptions(options);
+  const opts = checkDeerOptions(options);
   if (xp.rank !== 3) fail('SHAPE_MISMATCH', `deer: xp has shape [${xp.shape}]; expected [T, B, G]`);
   if (Whh.rank !== 2) fail('SHAPE_MISMATCH', `deer: Whh has shape [${Whh.shape}]; expected [G, H]`);
   const [T, B] = xp.shape;

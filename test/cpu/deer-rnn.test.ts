@@ -524,4 +524,36 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       net.dispose();
     }
   });
+  test('module deer options: real booleans only, checked at construction; deer.mode says to set mode on the module', () => {
+    const bad: [string, () => unknown, RegExp][] = [
+      // Before: accepted, and silently overridden by the module's mode.
+      ['GRU deer.mode', () => new GRU(4, 8, { mode: 'deer', deer: { mode: 'deer' } as never }), /^GRU: deer\.mode is not used here \(the module's mode decides\); set mode on the module instead: new GRU\(inputSize, hiddenSize, \{ mode: 'deer' \}\)$/],
+      ['LSTM deer.mode', () => new LSTM(4, 8, { deer: { mode: 'quasi' } as never }), /^LSTM: deer\.mode .* \{ mode: 'quasi' \}/],
+      // Before: Boolean('false') === true, so strict was on.
+      ['strict as a string', () => new GRU(4, 8, { mode: 'deer', deer: { strict: 'false' as never } }), /^GRU: deer\.strict must be a boolean; got 'false'$/],
+      ['warmStart as a number', () => new RNN(4, 8, { deer: { warmStart: 1 as never } }), /^RNN: deer\.warmStart must be a boolean; got 1$/],
+      ['keepJacobians as a string', () => new LSTM(4, 8, { deer: { keepJacobians: 'yes' as never } }), /^LSTM: deer\.keepJacobians must be a boolean; got 'yes'$/],
+      ['an unknown deer option', () => new GRU(4, 8, { deer: { tol: 1 } as never }), /^GRU: unknown option 'deer\.tol'; expected one of 'atol', 'rtol', 'maxIters', /],
+      ['negative atol (before: only found by a forward in an iterative mode)', () => new GRU(4, 8, { deer: { atol: -1 } }), /^GRU: deer\.atol must be a finite number >= 0; got -1$/],
+      ['maxIters 0', () => new GRU(4, 8, { deer: { maxIters: 0 } }), /^GRU: deer\.maxIters must be an integer >= 1; got 0$/],
+      ['deer not an object', () => new GRU(4, 8, { deer: 5 as never }), /^GRU: deer options must be an object; got 5$/],
+    ];
+    for (const [name, make, message] of bad) {
+      const e = expectAntlerError(make, 'INVALID_ARGUMENT');
+      expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
+    }
+    // Per call and in the functional API the same checks apply, and mode stays a solver option there.
+    const net = new GRU(3, 4, { mode: 'deer', deer: { strict: false, warmStart: true, keepJacobians: false } });
+    try {
+      expect(net.deer).toEqual({ strict: false, warmStart: true, keepJacobians: false });
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { strict: 'false' as never }), 'INVALID_ARGUMENT', /^deer: strict must be a boolean; got 'false'$/);
+      const args = () => ['gru', antler.zeros([5, 2, 12]), antler.zeros([12, 4]), null, antler.zeros([2, 4])] as const;
+      expectAntlerError(() => cellRecurrence(...args(), { mode: 'quasi', strict: 'true' as never }), 'INVALID_ARGUMENT', /^deer: strict must be a boolean; got 'true'$/);
+      expectAntlerError(() => cellRecurrence(...args(), { keepJacobians: 1 as never }), 'INVALID_ARGUMENT', /^deer: keepJacobians must be a boolean; got 1$/);
+      expectAntlerError(() => cellRecurrence(...args(), { tol: 1 } as never), 'INVALID_ARGUMENT', /^deer: unknown option 'tol'; expected one of 'mode', 'atol', /);
+      tidy(() => expect(cellRecurrence(...args(), { mode: 'quasi', strict: true }).stats.mode).toBe('quasi'));
+    } finally {
+      net.dispose();
+    }
+  });
 });
