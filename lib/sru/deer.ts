@@ -24,11 +24,26 @@ import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { abs, broadcastTo, concat, flip, max, reshape, slice, sub, wrap } from '../ops/core';
 import { scan } from '../deer/scan';
+import { checkDeerOptions } from '../deer/solver';
 import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
 import type { NativeSruOptions, SruRecurrenceOptions } from './recurrence';
 
 export type SruDeerOptions = Pick<DeerOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>;
+
+const SRU_DEER_KEYS: readonly (keyof SruDeerOptions)[] = ['atol', 'rtol', 'maxIters', 'strict'];
+
+/**
+ * @internal Checks SRU's deer options (the solver's checks: strict a real
+ * boolean, tolerances finite >= 0, maxIters an integer >= 1). On a module
+ * (SRU, SRUCell) mode is the module's own option, so deer.mode gets a message
+ * saying so rather than 'unknown option'.
+ */
+export function checkSruDeerOptions(v: unknown, op: string, onModule: boolean): SruDeerOptions {
+  if (onModule && v !== null && typeof v === 'object' && 'mode' in v)
+    fail('INVALID_ARGUMENT', `${op}: deer.mode is not used here (the module's mode decides); set mode on the module instead: new ${op}(inputSize, hiddenSize, { mode: 'deer' })`);
+  return checkDeerOptions(v, op, 'deer.', SRU_DEER_KEYS);
+}
 
 /** The native DEER pass for SRU (native/core/sru.cpp, kernels/sru.h sruDeerEntry). */
 export interface SruDeerNative {

@@ -25,6 +25,7 @@ import { dropoutMask } from '../ops/nn';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import type { DeerStats } from '../deer/solver';
+import { checkSruDeerOptions } from './deer';
 import type { SruDeerOptions } from './deer';
 import { sruRecurrence, SruRecurrenceOptions } from './recurrence';
 
@@ -150,7 +151,7 @@ function resolveLayerOptions(o: Partial<SRULayerOptions>, op: string, defaultRes
     weightCInit: o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit'),
     impl: o.impl === undefined ? 'fused' : checkImpl(o.impl, op),
     mode: o.mode === undefined ? 'sequential' : checkMode(o.mode, op),
-    deer: { ...(o.deer ?? {}) },
+    deer: { ...checkSruDeerOptions(o.deer, op, true) },
     dtype,
     device: o.device === undefined ? undefined : checkDevice(o.device, op),
   };

@@ -18,7 +18,7 @@ import { native, NativeHandle } from '../native';
 import { wrap } from '../ops/core';
 import type { DeerStats } from '../deer/solver';
 import { checkTensor, Tensor } from '../tensor';
-import { sruDeerForward, SruDeerOptions } from './deer';
+import { checkSruDeerOptions, sruDeerForward, SruDeerOptions } from './deer';
 
 export interface SruRecurrenceOptions {
   hiddenSize: number;
@@ -73,6 +73,7 @@ export function sruRecurrence(
   if (x) checkTensor(x, 'SRU', 'x');
   if (c0) checkTensor(c0, 'SRU', 'c0');
   if (maskPad) checkTensor(maskPad, 'SRU', 'maskPad');
+  if (deer) checkSruDeerOptions(deer, 'SRU', false);
   const nat: NativeSruOptions = {
     d: o.hiddenSize, dirs: o.bidirectional ? 2 : 1, k: o.k, hasSkipTerm: o.hasSkipTerm, scaleX: o.scaleX, activation: o.activation,
   };

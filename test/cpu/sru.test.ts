@@ -718,6 +718,33 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
     }
   });
 
+  test('deer options are checked at construction: strict a real boolean, known keys only, and deer.mode says to set mode on the module', () => {
+    const bad: [string, () => unknown, RegExp][] = [
+      // Before, all of these were accepted; strict: 'false' then meant strict (a non-empty string is truthy).
+      ['SRU strict as a string', () => new SRU(3, 4, { mode: 'deer', deer: { strict: 'false' as never } }), /^SRU: deer\.strict must be a boolean; got 'false'$/],
+      ['SRUCell strict as a number', () => new SRUCell(3, 4, { mode: 'deer', deer: { strict: 0 as never } }), /^SRUCell: deer\.strict must be a boolean; got 0$/],
+      ['SRU deer.mode', () => new SRU(3, 4, { mode: 'deer', deer: { mode: 'deer' } as never }), /^SRU: deer\.mode is not used here \(the module's mode decides\); set mode on the module instead: new SRU\(inputSize, hiddenSize, \{ mode: 'deer' \}\)$/],
+      ['SRUCell deer.mode', () => new SRUCell(3, 4, { deer: { mode: 'sequential' } as never }), /^SRUCell: deer\.mode is not used here/],
+      ['an option the SRU solver does not have', () => new SRU(3, 4, { deer: { chunkSize: 8 } as never }), /^SRU: unknown option 'deer\.chunkSize'; expected one of 'atol', 'rtol', 'maxIters', 'strict'$/],
+      ['negative rtol', () => new SRU(3, 4, { deer: { rtol: -1e-6 } }), /^SRU: deer\.rtol must be a finite number >= 0; got -0\.000001$/],
+      ['fractional maxIters', () => new SRU(3, 4, { deer: { maxIters: 2.5 } }), /^SRU: deer\.maxIters must be an integer >= 1; got 2\.5$/],
+      ['deer not an object', () => new SRU(3, 4, { deer: true as never }), /^SRU: deer options must be an object; got true$/],
+    ];
+    for (const [name, make, message] of bad) {
+      const e = expectAntlerError(make, 'INVALID_ARGUMENT');
+      expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
+    }
+    const m = new SRU(3, 4, { numLayers: 1, mode: 'deer', deer: { strict: false, maxIters: 50 } });
+    try {
+      tidy(() => expect(m.forward(antler.zeros([5, 2, 3])).stats?.[0].mode).toBe('deer'));
+      // Set after construction, the options are checked when the recurrence runs.
+      m.cells[0].deer = { strict: 'no' as never };
+      expectAntlerError(() => m.forward(antler.zeros([5, 2, 3])), 'INVALID_ARGUMENT', /^SRU: deer\.strict must be a boolean; got 'no'$/);
+    } finally {
+      m.dispose();
+    }
+  });
+
   test("mode 'deer' needs the fused impl; a bad mode is rejected", () => {
     expectAntlerError(() => new SRU(3, 4, { mode: 'fast' as never }), 'INVALID_ARGUMENT', /mode/);
     const m = new SRU(3, 4, { impl: 'reference', mode: 'deer' });
