@@ -155,10 +155,10 @@ export interface AutoChoice {
 
 const autoChoices = new Map<string, AutoChoice>();
 
-/** The size class of a call: device, cell, state size, dtype, and T and B rounded up to powers of two. */
-function autoKey(kind: CellKind, xp: Tensor, n: number): string {
+/** The size class of a call: device, cell, state size, dtype, T and B rounded up to powers of two, and chunkSize. */
+function autoKey(kind: CellKind, xp: Tensor, n: number, chunkSize: number | undefined): string {
   const pow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
-  return `${xp.device}/${kind}/${n}/${xp.dtype}/T${pow2(xp.shape[0])}/B${pow2(xp.shape[1])}`;
+  return `${xp.device}/${kind}/${n}/${xp.dtype}/T${pow2(xp.shape[0])}/B${pow2(xp.shape[1])}/chunk${chunkSize ?? 'all'}`;
 }
 
 /** The choices 'auto' has measured so far, by size class (for the benchmark and tests). */
@@ -685,15 +685,32 @@ export function cellRecurrence(
     if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape [${g}]; expected [T, B, n] = [${T}, ${B}, ${n}]`);
   }
   const requested = opts.mode ?? 'auto';
-  const measured = requested === 'auto' ? autoMode(kind, xp, Whh, bhh, y0, opts, n) : null;
-  const mode = requested === 'auto' ? measured?.mode ?? chooseMode(kind, T, B, H, xp.device) : requested;
+  if (requested === 'auto') {
+    const measured = autoMode(kind, xp, Whh, bhh, y0, opts, n);
+    if (measured) {
+      const run = (m: AutoChoice['mode']) => cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m }, warm);
+      let r: { y: Tensor; stats: DeerStats };
+      try {
+        r = run(measured.mode);
+      } catch (e) {
+        // The class was measured at another T or B (rounded to the same powers of two), or without a
+        // graph: if the parallel mode runs out of memory here, the class gets sequential from now on.
+        if (measured.mode === 'sequential' || !isOutOfMemory(e)) throw e;
+        autoChoices.set(measured.key, { mode: 'sequential', ms: measured.ms });
+        r = run('sequential');
+      }
+      if (measured.fresh) r.stats.autoTuning = measured.ms;
+      return r;
+    }
+  }
+  const mode = requested === 'auto' ? chooseMode(kind, T, B, H, xp.device) : requested;
   const tol = tolerancesFor(xp.dtype, T, opts, mode);
   const chunk = Math.min(opts.chunkSize ?? Math.max(T, 1), Math.max(T, 1));
   const o: Operands = { kind, xp, Whh, bhh, y0 };
   const stats: DeerStats = {
     mode, iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(mode === 'sequential'),
     residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0,
-    chunks: 0, warmStarted: false, ...(measured?.fresh ? { autoTuning: measured.ms } : {}),
+    chunks: 0, warmStarted: false,
   };
   const recording = isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad);
   const backwardMode = opts.backward ?? (mode === 'sequential' ? 'sequential' : 'scan');
@@ -741,39 +758,48 @@ export function cellRecurrence(
 
 /**
  * 'auto' where it measures (autoTuning.devices), for T >= 256: the first call
- * of a size class (autoKey) runs 'sequential', 'deer' and 'quasi' once each,
- * forward only, with the same options, synchronizes the device after each,
- * and keeps the fastest for the class (as cudnn.benchmark does); later calls
- * of the class reuse it. A mode that fails (out of memory) counts as
- * infinitely slow. Returns null where the cost model decides.
+ * of a size class (autoKey) times 'sequential', 'deer' and 'quasi', forward
+ * only, with the same options, synchronizing the device before and after
+ * each run; a run under a second is repeated and the faster time kept (the
+ * first pays for fresh allocations). The fastest mode is kept for the class
+ * (as cudnn.benchmark does); later calls of the class reuse it. A mode that
+ * runs out of memory counts as infinitely slow; any other error propagates.
+ * Returns null where the cost model decides.
  */
 function autoMode(
   kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, n: number,
-): { mode: AutoChoice['mode']; ms: AutoChoice['ms']; fresh: boolean } | null {
+): { mode: AutoChoice['mode']; ms: AutoChoice['ms']; fresh: boolean; key: string } | null {
   if (xp.shape[0] < 256 || xp.shape[1] === 0 || !autoTuning.devices.some((d) => xp.device.startsWith(d))) return null;
-  const key = autoKey(kind, xp, n);
+  const key = autoKey(kind, xp, n, opts.chunkSize);
   const known = autoChoices.get(key);
-  if (known) return { ...known, fresh: false };
+  if (known) return { ...known, fresh: false, key };
+  const timeOnce = (m: AutoChoice['mode']): number => {
+    synchronize(xp.device);
+    const t0 = performance.now();
+    noGrad(() => tidy(() => {
+      cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
+      synchronize(xp.device);
+    }));
+    return performance.now() - t0;
+  };
   const ms = { sequential: 0, deer: 0, quasi: 0 };
   for (const m of ['sequential', 'deer', 'quasi'] as const) {
-    const t0 = performance.now();
     try {
-      noGrad(() => tidy(() => {
-        cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
-        synchronize(xp.device);
-      }));
-      ms[m] = performance.now() - t0;
+      ms[m] = timeOnce(m);
+      if (ms[m] < 1000) ms[m] = Math.min(ms[m], timeOnce(m));
     } catch (e) {
-      // A mode that cannot run here (deer's [T, B, n, n] Jacobians out of memory without a chunkSize) is
-      // never chosen; an error from the sequential kernel is the caller's (bad operands).
-      if (m === 'sequential' || !(e instanceof AntlerError)) throw e;
+      // A mode that cannot run here (deer's [T, B, n, n] Jacobians without a chunkSize) is never chosen;
+      // anything else (bad operands, a device fault) is the caller's to see.
+      if (m === 'sequential' || !isOutOfMemory(e)) throw e;
       ms[m] = Infinity;
     }
   }
   const mode = (['sequential', 'deer', 'quasi'] as const).reduce((a, b) => (ms[b] < ms[a] ? b : a));
   autoChoices.set(key, { mode, ms });
-  return { mode, ms, fresh: true };
+  return { mode, ms, fresh: true, key };
 }
+
+const isOutOfMemory = (e: unknown): boolean => e instanceof AntlerError && e.code === 'OUT_OF_MEMORY';
 
 const zerosOf = (t: Tensor): Tensor => zerosLike(t);
 

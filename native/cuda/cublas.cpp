@@ -170,11 +170,16 @@ static std::vector<std::string> candidatePaths() {
     if (prefix == nullptr || *prefix == '\0') continue;
     const std::string site = std::string(prefix) + "/lib/python3*/site-packages/nvidia/";
     patterns.push_back(site + "cu13/lib/libcublas.so.13");
-    patterns.push_back(site + "cublas/lib/libcublas.so.1[23]");
-    patterns.push_back(std::string(prefix) + "/lib/libcublas.so.1[23]");
+    // 13 before 12 in every place (a glob over both would sort 12 first).
+    for (const char* v : {"13", "12"}) {
+      patterns.push_back(site + "cublas/lib/libcublas.so." + v);
+      patterns.push_back(std::string(prefix) + "/lib/libcublas.so." + v);
+    }
   }
-  patterns.emplace_back("/usr/local/cuda/lib64/libcublas.so.1[23]");
-  patterns.emplace_back("/usr/local/cuda/targets/*/lib/libcublas.so.1[23]");
+  for (const char* v : {"13", "12"}) {
+    patterns.push_back(std::string("/usr/local/cuda/lib64/libcublas.so.") + v);
+    patterns.push_back(std::string("/usr/local/cuda/targets/*/lib/libcublas.so.") + v);
+  }
   for (const std::string& pattern : patterns) {
     glob_t found{};
     if (glob(pattern.c_str(), 0, nullptr, &found) == 0)

@@ -8,9 +8,12 @@
 //  2. the chunks' true starts s_{c+1} = A_c s_c + b_c (s_0 = y0) are that
 //     sequence's own scan: the same function, one level up, C−1 steps long;
 //  3. replay: chunk c walks its steps from s_c.
-// A level with C = 1 only replays. The chunks are short (tens of steps), so
-// there are T/len·B independent tasks at each level and the critical path is
-// about 2·len per level over log_len T levels, instead of the whole walk.
+// A level with C = 1 only replays. C is chosen to fill the GPU (chooseChunks:
+// about 16 blocks per SM across the batch for dense A, 2048 threads per SM
+// across batch and rows for diagonal A; chunks of at least 16 steps), so the
+// critical path is about 2·T/C at the first level (for B = 16 on an H200,
+// T/132 steps dense) and short at the levels above, instead of the whole walk
+// or a sequential pass over C summaries.
 //
 // Backward: the same on the reversed walk with transposed A,
 // λ_t = gy_t + A_{t+1}ᵀ λ_{t+1} with λ_{T−1} = gy_{T−1} (A_T = 0), written into gb;
@@ -36,8 +39,11 @@ namespace k = kernels;
 
 constexpr int kScanBlock = 128;
 constexpr int kComposeBlock = 256;
-// Dense levels aim for this many blocks per multiprocessor across the batch.
+// Dense levels aim for this many blocks per multiprocessor across the batch,
+// or kScratchBlocksPerSm when an operator pair does not fit in shared memory
+// and every compose block needs its own 2·(n² + n) of global scratch.
 constexpr int64_t kDenseBlocksPerSm = 16;
+constexpr int64_t kScratchBlocksPerSm = 4;
 // Diagonal levels aim for this many threads per multiprocessor.
 constexpr int64_t kDiagonalThreadsPerSm = 2048;
 // Each chunk has at least this many steps.
@@ -199,11 +205,16 @@ static int scanThreads(int64_t n) {
 // Chunks at one level: enough tasks across the batch (and rows, for diagonal
 // A) to fill the GPU, each chunk at least kMinChunkSteps long; 1 when the
 // batch fills it by itself or T is short.
-static k::ScanChunks chooseChunks(const Context& ctx, const k::ScanConfig& cfg) {
-  const int64_t chunks = cfg.diagonal
-      ? k::chunkCount(cfg.T, cfg.B * cfg.n, kDiagonalThreadsPerSm * ctx.multiprocessors, kMinChunkSteps, false)
-      : k::chunkCount(cfg.T, cfg.B, kDenseBlocksPerSm * ctx.multiprocessors, kMinChunkSteps, false);
-  return k::scanChunks(cfg.T, chunks);
+template <typename T>
+static k::ScanChunks chooseChunks(Context& ctx, const k::ScanConfig& cfg) {
+  if (cfg.diagonal)
+    return k::scanChunks(cfg.T, k::chunkCount(cfg.T, cfg.B * cfg.n, kDiagonalThreadsPerSm * ctx.multiprocessors,
+                                              kMinChunkSteps, false));
+  int optin = 0;
+  ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
+  const size_t pairBytes = static_cast<size_t>(2 * (cfg.n * cfg.n + cfg.n)) * sizeof(T);
+  const int64_t perSm = pairBytes <= static_cast<size_t>(optin) ? kDenseBlocksPerSm : kScratchBlocksPerSm;
+  return k::scanChunks(cfg.T, k::chunkCount(cfg.T, cfg.B, perSm * ctx.multiprocessors, kMinChunkSteps, false));
 }
 
 // Dense phase 1: shared memory for an operator pair when it fits the device's
@@ -239,7 +250,7 @@ static void launchCompose(Context& ctx, const Combine& op, const k::ScanConfig& 
 template <typename T, typename Combine, bool Reverse>
 static void launchScanLevel(Context& ctx, const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b,
                             const T* y0, T* out, const char* opname) {
-  const k::ScanChunks plan = chooseChunks(ctx, cfg);
+  const k::ScanChunks plan = chooseChunks<T>(ctx, cfg);
   const int64_t links = plan.count - 1;
   std::unique_ptr<PoolBuffer> sums, starts;
   T* startsT = nullptr;

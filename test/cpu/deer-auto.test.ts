@@ -7,7 +7,7 @@ import { autoTuned, autoTuning, cellRecurrence, resetAutoTuning } from '../../li
 import { fail } from '../../lib/errors';
 import { expectClose, makeRng, randomArray } from '../helpers';
 
-const failing = { linearize: false };
+const failing: { linearize: false | 'OUT_OF_MEMORY' | 'CUDA_ERROR' } = { linearize: false };
 jest.mock('../../lib/deer/native-cells', () => {
   const actual = jest.requireActual('../../lib/deer/native-cells');
   return {
@@ -18,7 +18,7 @@ jest.mock('../../lib/deer/native-cells', () => {
         cellSequential: real.cellSequential.bind(real),
         cellBackward: real.cellBackward.bind(real),
         cellLinearize: (...args: unknown[]) =>
-          failing.linearize ? fail('OUT_OF_MEMORY', 'cpu: out of memory (simulated)') : real.cellLinearize(...args),
+          failing.linearize ? fail(failing.linearize, `${failing.linearize} (simulated)`) : real.cellLinearize(...args),
       };
     },
   };
@@ -38,7 +38,7 @@ test(`a mode that runs out of memory while 'auto' measures is never chosen (seed
       const bhh = tensor(randomArray(rng, 3 * H, -0.5, 0.5), [3 * H], { dtype: 'float64' });
       const y0 = antler.zeros([B, H], { dtype: 'float64' });
       const seq = cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'sequential' }).y.dataSync();
-      failing.linearize = true;
+      failing.linearize = 'OUT_OF_MEMORY';
       const r = cellRecurrence('gru', xp, Whh, bhh, y0);
       failing.linearize = false;
       expect(r.stats.autoTuning).toMatchObject({ deer: Infinity, quasi: Infinity });
@@ -48,6 +48,27 @@ test(`a mode that runs out of memory while 'auto' measures is never chosen (seed
       expectClose(r.y.dataSync(), seq, 0, 0, 'auto answer');
       // With the parallel modes working again, they run when asked for.
       expect(cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'deer' }).stats.mode).toBe('deer');
+    });
+  } finally {
+    failing.linearize = false;
+    autoTuning.devices = devices;
+    resetAutoTuning();
+  }
+});
+
+test(`any other error while 'auto' measures reaches the caller, and nothing is remembered (seed ${rng.seed})`, () => {
+  const T = 300, B = 2, H = 3;
+  const devices = autoTuning.devices;
+  autoTuning.devices = [...devices, 'cpu'];
+  resetAutoTuning();
+  try {
+    tidy(() => {
+      const xp = tensor(randomArray(rng, T * B * 3 * H), [T, B, 3 * H], { dtype: 'float32' });
+      const Whh = tensor(randomArray(rng, 3 * H * H, -0.5, 0.5), [3 * H, H], { dtype: 'float32' });
+      const y0 = antler.zeros([B, H]);
+      failing.linearize = 'CUDA_ERROR';
+      expect(() => cellRecurrence('gru', xp, Whh, null, y0)).toThrow(/CUDA_ERROR \(simulated\)/);
+      expect(autoTuned().size).toBe(0);
     });
   } finally {
     failing.linearize = false;
