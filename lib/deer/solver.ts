@@ -111,7 +111,7 @@ export interface DeerStats {
    * Only on the call where 'auto' measured its size class (on a GPU): each
    * candidate mode's forward time in ms; `mode` is the fastest.
    */
-  autoTuning?: { sequential: number; deer: number; quasi: number };
+  autoTuning?: AutoChoice['ms'];
 }
 
 /** Holds the last solution for warm starts (modules keep one per layer and direction). */
@@ -608,23 +608,17 @@ function scanNative(A: Tensor, b: Tensor, y0: Tensor): Tensor {
 
 // ---------------------------------------------------------------- public entry
 
-function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode): Tolerances {
+/** @internal The tolerances with their defaults, from options checkDeerOptions has checked. */
+export function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: DeerMode): Tolerances {
   const f64 = dtype === 'float64';
-  const num = (v: unknown, name: string, dflt: number, lo: number): number => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) fail('INVALID_ARGUMENT', `deer: ${name} must be a finite number >= ${lo}; got ${describe(v)}`);
-    return v;
-  };
   // Newton and quasi-DEER are exact after T iterations; damped steps are not (λ starts at 1 and
   // shrinks only on accepted steps), so ELK gets 50 more and a higher cap.
   const damped = mode === 'elk' || mode === 'quasi-elk';
-  const maxIters = num(o.maxIters, 'maxIters', damped ? Math.min(Math.max(T, 1) + 50, 150) : Math.min(Math.max(T, 1), 100), 1);
-  if (!Number.isInteger(maxIters)) fail('INVALID_ARGUMENT', `deer: maxIters must be an integer; got ${maxIters}`);
   return {
-    atol: num(o.atol, 'atol', f64 ? 1e-12 : 1e-6, 0),
-    rtol: num(o.rtol, 'rtol', f64 ? 1e-12 : 1e-6, 0),
-    maxIters,
-    strict: Boolean(o.strict),
+    atol: o.atol ?? (f64 ? 1e-12 : 1e-6),
+    rtol: o.rtol ?? (f64 ? 1e-12 : 1e-6),
+    maxIters: o.maxIters ?? (damped ? Math.min(Math.max(T, 1) + 50, 150) : Math.min(Math.max(T, 1), 100)),
+    strict: o.strict === true,
   };
 }
 
@@ -656,6 +650,18 @@ export function checkDeerOptions(o: unknown, op = 'deer', prefix = '', allowed: 
   if (opts.maxIters !== undefined) checkInteger(opts.maxIters, op, name('maxIters'), 1);
   for (const k of ['strict', 'warmStart', 'keepJacobians'] as const) if (opts[k] !== undefined) checkBoolean(opts[k], op, name(k));
   return opts;
+}
+
+/**
+ * @internal A module's `deer` options (GRU/LSTM/RNN, SRU/SRUCell): checked as
+ * checkDeerOptions does under the name 'deer.', with `allowed` keys; mode is
+ * the module's own option (a deer.mode would be overridden by it), so it gets
+ * a message saying so rather than 'unknown option'.
+ */
+export function checkModuleDeerOptions<O extends DeerOptions>(v: unknown, op: string, allowed: readonly (keyof O & string)[]): O {
+  if (v !== null && typeof v === 'object' && 'mode' in v)
+    fail('INVALID_ARGUMENT', `${op}: deer.mode is not used here (the module's mode decides); set mode on the module instead: new ${op}(inputSize, hiddenSize, { mode: ${describe((v as { mode: unknown }).mode)} })`);
+  return checkDeerOptions(v, op, 'deer.', allowed) as O;
 }
 
 /**

@@ -14,7 +14,7 @@ import { isolated } from '../engine';
 import { fail } from '../errors';
 import { concat, flip, reshape, slice, stack } from '../ops/core';
 import { dropout as dropoutOp, linear } from '../ops/nn';
-import { cellRecurrence, CellKind, checkDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
+import { cellRecurrence, CellKind, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
 import { Module } from './module';
@@ -49,15 +49,8 @@ export interface RNNOutput {
   stats: DeerStats[];
 }
 
-/**
- * A module's deer options: the solver's options without mode, which is the
- * module's own option (a deer.mode would be overridden by it).
- */
-function checkModuleDeer(v: unknown, op: string): Omit<DeerOptions, 'mode'> {
-  if (v !== null && typeof v === 'object' && 'mode' in v)
-    fail('INVALID_ARGUMENT', `${op}: deer.mode is not used here (the module's mode decides); set mode on the module instead: new ${op}(inputSize, hiddenSize, { mode: ${describe((v as { mode: unknown }).mode)} })`);
-  return checkDeerOptions(v, op, 'deer.', DEER_OPTION_KEYS.filter((k) => k !== 'mode'));
-}
+/** A module's deer options: the solver's, without mode (the module's own option). */
+const MODULE_DEER_KEYS = DEER_OPTION_KEYS.filter((k) => k !== 'mode');
 
 const BASE_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'mode', 'deer', 'dtype', 'device'];
 
@@ -86,7 +79,7 @@ abstract class RNNBase extends Module {
     this.dropout = p;
     this.mode = o.mode ?? 'auto';
     if (!DEER_MODES.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
-    this.deer = { ...checkModuleDeer(o.deer, opName) };
+    this.deer = { ...checkModuleDeerOptions<Omit<DeerOptions, 'mode'>>(o.deer, opName, MODULE_DEER_KEYS) };
     const dtype = o.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
     const device = o.device === undefined ? undefined : checkDevice(o.device, opName);

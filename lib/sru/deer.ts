@@ -24,7 +24,7 @@ import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { abs, broadcastTo, concat, flip, max, reshape, slice, sub, wrap } from '../ops/core';
 import { scan } from '../deer/scan';
-import { checkDeerOptions } from '../deer/solver';
+import { checkDeerOptions, checkModuleDeerOptions, tolerancesFor } from '../deer/solver';
 import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
 import type { NativeSruOptions, SruRecurrenceOptions } from './recurrence';
@@ -36,13 +36,10 @@ const SRU_DEER_KEYS: readonly (keyof SruDeerOptions)[] = ['atol', 'rtol', 'maxIt
 /**
  * @internal Checks SRU's deer options (the solver's checks: strict a real
  * boolean, tolerances finite >= 0, maxIters an integer >= 1). On a module
- * (SRU, SRUCell) mode is the module's own option, so deer.mode gets a message
- * saying so rather than 'unknown option'.
+ * (SRU, SRUCell) deer.mode gets the modules' message (checkModuleDeerOptions).
  */
 export function checkSruDeerOptions(v: unknown, op: string, onModule: boolean): SruDeerOptions {
-  if (onModule && v !== null && typeof v === 'object' && 'mode' in v)
-    fail('INVALID_ARGUMENT', `${op}: deer.mode is not used here (the module's mode decides); set mode on the module instead: new ${op}(inputSize, hiddenSize, { mode: 'deer' })`);
-  return checkDeerOptions(v, op, 'deer.', SRU_DEER_KEYS);
+  return onModule ? checkModuleDeerOptions<SruDeerOptions>(v, op, SRU_DEER_KEYS) : checkDeerOptions(v, op, 'deer.', SRU_DEER_KEYS);
 }
 
 /** The native DEER pass for SRU (native/core/sru.cpp, kernels/sru.h sruDeerEntry). */
@@ -78,12 +75,7 @@ export function sruDeerForward(
 ): { out: { h: Tensor; c: Tensor; cLast: Tensor } | null; stats: DeerStats } {
   const [L, B] = U.shape;
   const d = o.hiddenSize, dirs = o.bidirectional ? 2 : 1, width = dirs * d;
-  const f64 = U.dtype === 'float64';
-  const tol = {
-    atol: options.atol ?? (f64 ? 1e-12 : 1e-6),
-    rtol: options.rtol ?? (f64 ? 1e-12 : 1e-6),
-    maxIters: options.maxIters ?? Math.min(Math.max(L, 1), 100),
-  };
+  const tol = tolerancesFor(U.dtype, L, options, 'deer');
   const stats: DeerStats = {
     mode: 'deer', iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(false),
     residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0, chunks: 1, warmStarted: false,

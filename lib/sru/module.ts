@@ -559,15 +559,14 @@ export class SRU extends Module {
     const { numLayers: _n, ...layer } = o;
     void _n;
     // Checked here so a bad option is reported as SRU's, not as the SRUCell's it is passed on to.
-    resolveLayerOptions(layer, op, false);
-    this.bidirectional = Boolean(o.bidirectional);
+    const r = resolveLayerOptions(layer, op, false);
+    this.bidirectional = r.bidirectional;
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
-    const dropout = o.dropout ?? 0;
     this.cells = Array.from({ length: this.numLayers }, (_, i) =>
       new SRUCell(i === 0 ? this.inputSize : this.outputSize, this.hiddenSize, {
         ...layer,
-        rescale: o.rescale ?? false,
-        dropout: i + 1 === this.numLayers ? 0 : dropout,
+        rescale: r.rescale,
+        dropout: i + 1 === this.numLayers ? 0 : r.dropout,
       }),
     );
     this.registerModule('rnn_lst', new SRULayerList(this.cells));

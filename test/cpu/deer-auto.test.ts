@@ -26,53 +26,50 @@ jest.mock('../../lib/deer/native-cells', () => {
 
 const rng = makeRng();
 
-test(`a mode that runs out of memory while 'auto' measures is never chosen (seed ${rng.seed})`, () => {
-  const T = 700, B = 2, H = 4;
-  const devices = autoTuning.devices;
+// Measuring on for the CPU, and nothing remembered between tests.
+let devices: string[];
+beforeEach(() => {
+  devices = autoTuning.devices;
   autoTuning.devices = [...devices, 'cpu'];
   resetAutoTuning();
-  try {
-    tidy(() => {
-      const xp = tensor(randomArray(rng, T * B * 3 * H), [T, B, 3 * H], { dtype: 'float64' });
-      const Whh = tensor(randomArray(rng, 3 * H * H, -0.5, 0.5), [3 * H, H], { dtype: 'float64' });
-      const bhh = tensor(randomArray(rng, 3 * H, -0.5, 0.5), [3 * H], { dtype: 'float64' });
-      const y0 = antler.zeros([B, H], { dtype: 'float64' });
-      const seq = cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'sequential' }).y.dataSync();
-      failing.linearize = 'OUT_OF_MEMORY';
-      const r = cellRecurrence('gru', xp, Whh, bhh, y0);
-      failing.linearize = false;
-      expect(r.stats.autoTuning).toMatchObject({ deer: Infinity, quasi: Infinity });
-      expect(r.stats.autoTuning!.sequential).toBeGreaterThan(0);
-      expect(r.stats.mode).toBe('sequential');
-      expect([...autoTuned().values()][0].mode).toBe('sequential');
-      expectClose(r.y.dataSync(), seq, 0, 0, 'auto answer');
-      // With the parallel modes working again, they run when asked for.
-      expect(cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'deer' }).stats.mode).toBe('deer');
-    });
-  } finally {
-    failing.linearize = false;
-    autoTuning.devices = devices;
-    resetAutoTuning();
-  }
+});
+afterEach(() => {
+  failing.linearize = false;
+  autoTuning.devices = devices;
+  resetAutoTuning();
 });
 
-test(`any other error while 'auto' measures reaches the caller, and nothing is remembered (seed ${rng.seed})`, () => {
-  const T = 300, B = 2, H = 3;
-  const devices = autoTuning.devices;
-  autoTuning.devices = [...devices, 'cpu'];
-  resetAutoTuning();
-  try {
-    tidy(() => {
-      const xp = tensor(randomArray(rng, T * B * 3 * H), [T, B, 3 * H], { dtype: 'float32' });
-      const Whh = tensor(randomArray(rng, 3 * H * H, -0.5, 0.5), [3 * H, H], { dtype: 'float32' });
-      const y0 = antler.zeros([B, H]);
-      failing.linearize = 'CUDA_ERROR';
-      expect(() => cellRecurrence('gru', xp, Whh, null, y0)).toThrow(/CUDA_ERROR \(simulated\)/);
-      expect(autoTuned().size).toBe(0);
-    });
-  } finally {
+/** A GRU's operands: xp [T, B, 3H], Whh [3H, H], bhh [3H], y0 = 0 [B, H]. */
+function gru(T: number, B: number, H: number, dtype: 'float32' | 'float64') {
+  const make = (n: number, shape: number[], lo = -1, hi = 1) => tensor(randomArray(rng, n, lo, hi), shape, { dtype });
+  return {
+    xp: make(T * B * 3 * H, [T, B, 3 * H]),
+    Whh: make(3 * H * H, [3 * H, H], -0.5, 0.5),
+    bhh: make(3 * H, [3 * H], -0.5, 0.5),
+    y0: antler.zeros([B, H], { dtype }),
+  };
+}
+
+test(`a mode that runs out of memory while 'auto' measures is never chosen (seed ${rng.seed})`, () =>
+  tidy(() => {
+    const { xp, Whh, bhh, y0 } = gru(700, 2, 4, 'float64');
+    const seq = cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'sequential' }).y.dataSync();
+    failing.linearize = 'OUT_OF_MEMORY';
+    const r = cellRecurrence('gru', xp, Whh, bhh, y0);
     failing.linearize = false;
-    autoTuning.devices = devices;
-    resetAutoTuning();
-  }
-});
+    expect(r.stats.autoTuning).toMatchObject({ deer: Infinity, quasi: Infinity });
+    expect(r.stats.autoTuning!.sequential).toBeGreaterThan(0);
+    expect(r.stats.mode).toBe('sequential');
+    expect([...autoTuned().values()][0].mode).toBe('sequential');
+    expectClose(r.y.dataSync(), seq, 0, 0, 'auto answer');
+    // With the parallel modes working again, they run when asked for.
+    expect(cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'deer' }).stats.mode).toBe('deer');
+  }));
+
+test(`any other error while 'auto' measures reaches the caller, and nothing is remembered (seed ${rng.seed})`, () =>
+  tidy(() => {
+    const { xp, Whh, y0 } = gru(300, 2, 3, 'float32');
+    failing.linearize = 'CUDA_ERROR';
+    expect(() => cellRecurrence('gru', xp, Whh, null, y0)).toThrow(/CUDA_ERROR \(simulated\)/);
+    expect(autoTuned().size).toBe(0);
+  }));
