@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Everything a GPU session should run, in one device call, with its logs under
-# $OUT: the GPU test suite (every CUDA kernel against the CPU), then the SRU
-# and DEER benchmarks on the GPU (--quick grids, to fit one call).
+# $OUT: a smoke check (seconds), the GPU test suite (every CUDA kernel against
+# the CPU), then the SRU and DEER benchmarks on the GPU (--quick grids).
+#
+# The device returns at most 8 files from $OUT: this writes 7 (summary.txt,
+# gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
+# benchmark JSONs). Its steps take at most about 460 s, so one call with
+# timeout_s 520 leaves part of a 15-minute device budget for a rerun.
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist
-# Then one device `run` with carry [".gpu"] and timeout_s 600:
+# Then one device `run` with carry [".gpu"] and timeout_s 520:
 #   bash .gpu/run.sh bash scripts/gpu-check.sh
 # Copy what comes back into docs/gpu-status.md and BENCHMARKS.md with the device and date.
 set -uo pipefail
@@ -13,7 +18,8 @@ out=${OUT:-/tmp/antler-gpu-check}
 mkdir -p "$out"
 export ANTLER_POISON=1 ANTLER_REQUIRE_GPU=1
 
-nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
+sum="$out/summary.txt"
+{ date -u; nvidia-smi 2>&1 || echo "nvidia-smi failed"; } > "$sum"
 
 # cuBLAS is opened at run time; on the GPU machine it lives in PyTorch's environment.
 if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
@@ -22,8 +28,10 @@ if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
     if [[ -n "$found" ]]; then export ANTLER_CUBLAS=$found; break; fi
   done
 fi
-echo "ANTLER_CUBLAS=${ANTLER_CUBLAS:-<not found: the built-in GEMM runs>}" | tee "$out/env.txt"
-node dist/cli.js doctor 2>&1 | tee -a "$out/env.txt"
+echo "ANTLER_CUBLAS=${ANTLER_CUBLAS:-<not found: the built-in GEMM runs>}" | tee -a "$sum"
+timeout 60 node dist/cli.js doctor 2>&1 | tee -a "$sum"
+echo "=== smoke" | tee -a "$sum"
+timeout 60 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
 
 step() { # name, seconds, command...
   local name=$1 secs=$2; shift 2
@@ -31,11 +39,11 @@ step() { # name, seconds, command...
   local t0=$SECONDS
   timeout "$secs" "$@" > "$out/$name.log" 2>&1
   local rc=$?
-  echo "$name: exit $rc after $((SECONDS - t0)) s" | tee -a "$out/summary.txt"
+  echo "$name: exit $rc after $((SECONDS - t0)) s" | tee -a "$sum"
   tail -n 5 "$out/$name.log"
 }
 
-step gpu-tests 280 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
-ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 120 node dist/cli.js bench sru --quick --out "$out"
-step bench-deer 140 node dist/cli.js bench deer --quick --out "$out"
-cat "$out/summary.txt"
+step gpu-tests 260 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
+ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 70 node dist/cli.js bench sru --quick --out "$out"
+step bench-deer 110 node dist/cli.js bench deer --quick --out "$out"
+ls "$out" | tee -a "$sum"
