@@ -757,7 +757,8 @@ export function cellRecurrence(
   stats.iterations = Math.max(0, ...stats.sequenceIterations);
   stats.fallbackSequences = [...fallbackSet].sort((a, b) => a - b);
   stats.fallback = fallbackSet.size > 0;
-  if (warm && mode !== 'sequential') warm.set(y);
+  // Only when asked: the kept solution holds a [T, B, n] buffer alive after the caller disposes y.
+  if (warm && opts.warmStart && mode !== 'sequential') warm.set(y);
   if (mode === 'deer' && B > 0) recentIters.set(`${xp.device}/${kind}/${n}`, Math.max(1, Math.round(stats.iterations / Math.max(1, stats.chunks))));
   return { y, stats };
 }

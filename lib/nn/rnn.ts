@@ -10,7 +10,7 @@
  * U(−1/√H, 1/√H). The input projection W_ih x + b_ih of all steps is one GEMM;
  * the recurrence runs in the fused cell kernels.
  */
-import { isolated } from '../engine';
+import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { concat, flip, reshape, slice, stack } from '../ops/core';
 import { dropout as dropoutOp, linear } from '../ops/nn';
@@ -128,6 +128,12 @@ abstract class RNNBase extends Module {
     if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
     if (input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);
+    // Like the SRU and TensorFlow.js layers, the intermediates are freed here: only what is returned survives.
+    return tidy(() => this.runLayers(input, state0, options));
+  }
+
+  private runLayers(input: Tensor, state0: (Tensor | null)[], options?: DeerOptions): RNNOutput {
+    const unbatched = input.rank === 2;
     let x = unbatched ? reshape(input, [input.shape[0], 1, this.inputSize]) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = x.shape;
     const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, LD = this.numLayers * dirs;

@@ -502,6 +502,39 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     }
   });
 
+  test('forward outside tidy() leaves only what it returns (grad on and off, after backward too)', () => {
+    // Before: each GRU forward left 6 intermediates alive with noGrad (16 with grad), an LSTM 13 (23),
+    // freed only by the finalizer; the SRU and TensorFlow.js-style layers free them at once.
+    for (const kind of KINDS) {
+      for (const mode of ['sequential', 'deer'] as const) {
+        const net = makeNet(kind, 3, 5, { numLayers: 2, bidirectional: true, mode });
+        const x = antler.randn([7, 2, 3]);
+        try {
+          const before = memory().numTensors;
+          const outputs = (r: ReturnType<typeof runNet>) => [r.output, r.hidden, ...('cell' in r && r.cell ? [r.cell] : [])];
+          const r1 = antler.noGrad(() => runNet(net, x, null, null));
+          expect(memory().numTensors - before).toBe(outputs(r1).length);
+          antler.dispose(outputs(r1));
+          expect(memory().numTensors).toBe(before);
+          // With grad on, the graph holds what backward needs until backward has run.
+          const r2 = runNet(net, x, null, null);
+          const loss = r2.output.sum();
+          loss.backward();
+          antler.dispose([loss, ...outputs(r2)]);
+          for (const p of net.parameters()) {
+            expect(p.grad).not.toBeNull();
+            p.grad!.dispose();
+            p.grad = null;
+          }
+          expect(memory().numTensors).toBe(before);
+        } finally {
+          x.dispose();
+          net.dispose();
+        }
+      }
+    }
+  });
+
   test('bad inputs raise AntlerError', () => {
     const net = new GRU(3, 4);
     try {
