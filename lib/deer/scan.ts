@@ -20,6 +20,33 @@ export interface DeerNative {
     A: NativeHandle, b: NativeHandle, y0: NativeHandle, y: NativeHandle, gy: NativeHandle, adjointOnly?: boolean,
   ): [NativeHandle | null, NativeHandle, NativeHandle | null];
   deerElk(a: NativeHandle, u: NativeHandle, yhat: NativeHandle, y0: NativeHandle, lambda: NativeHandle): NativeHandle;
+  /** y, f [T, B, n] -> [3, B]: max |y − f|, Σ (y − f)², max |f| per column (kernels/residual.h). */
+  deerResidual(y: NativeHandle, f: NativeHandle): NativeHandle;
+}
+
+/** The residual of every sequence of an iterate, per column b of y and f [T, B, n]. */
+export interface Residuals {
+  /** max |y − f| over t and i (NaN when any value is NaN): the convergence test. */
+  res: number[];
+  /** Σ (y − f)² (ELK's merit). */
+  ss: number[];
+  /** max |f| (the scale rtol multiplies). */
+  scale: number[];
+}
+
+/**
+ * One fused native pass over y and f and one read back (a device sync on a
+ * GPU), instead of five reductions and two reads per Newton iteration.
+ */
+export function residuals(y: Tensor, f: Tensor): Residuals {
+  const out = wrap((native() as unknown as DeerNative).deerResidual(y.handle, f.handle));
+  try {
+    const v = out.dataSync();
+    const B = out.shape[1];
+    return { res: Array.from(v.subarray(0, B)), ss: Array.from(v.subarray(B, 2 * B)), scale: Array.from(v.subarray(2 * B, 3 * B)) };
+  } finally {
+    out.dispose();
+  }
 }
 
 /**

@@ -41,13 +41,13 @@ import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
-import { abs, broadcastTo, concat, matmul, max, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
+import { broadcastTo, concat, matmul, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { elkStepUnchecked as elkStep, scan as scanRaw } from './scan';
-import type { DeerNative } from './scan';
+import { elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
+import type { DeerNative, Residuals } from './scan';
 
 export type { CellKind } from './native-cells';
 export type DeerMode = 'sequential' | 'deer' | 'quasi' | 'elk' | 'quasi-elk' | 'auto';
@@ -215,11 +215,6 @@ function selectRows(x: Tensor, idx: number[]): Tensor {
   return tidy(() => embedding(tensor(idx, [idx.length], { dtype: 'int32', device: x.device }), x));
 }
 
-/** Per batch column of x [T, B, n]: max |x| (NaN when any element is NaN). */
-function columnMaxAbs(x: Tensor): number[] {
-  return tidy(() => Array.from(max(abs(x), [0, 2]).dataSync()));
-}
-
 /** y shifted one step later: [y0, y_0, …, y_{T−2}] ([T, B, n]). */
 function shifted(y0: Tensor, y: Tensor): Tensor {
   const [T, B, n] = y.shape;
@@ -263,11 +258,8 @@ const sequential = (o: Operands, xp: Tensor, y0: Tensor): Tensor =>
   wrap(cellNative().cellSequential(o.kind, xp.handle, o.Whh.handle, o.bhh?.handle ?? null, y0.handle));
 
 /** Residual ‖y − f(shift y)‖∞ per sequence and the scale ‖f‖∞, for a solution y. */
-function residualOf(o: Operands, xp: Tensor, y0: Tensor, y: Tensor): { res: number[]; scale: number[] } {
-  return tidy(() => {
-    const { f } = linearize(o, y0, xp, y, 'none');
-    return { res: columnMaxAbs(sub(y, f)), scale: columnMaxAbs(f) };
-  });
+function residualOf(o: Operands, xp: Tensor, y0: Tensor, y: Tensor): Residuals {
+  return tidy(() => residuals(y, linearize(o, y0, xp, y, 'none').f));
 }
 
 /**
@@ -280,17 +272,17 @@ class ActiveSet {
   active: number[];
   private readonly done: { idx: number[]; y: Tensor }[] = [];
   readonly fallback: number[] = [];
-  /** Per-sequence tensors: [T, B, …] when byTime, else [B, …]. */
-  private readonly tensors = new Map<string, { t: Tensor; byTime: boolean }>();
+  /** Per-sequence tensors: [T, B, …] when byTime, else [B, …]; borrowed ones belong to the caller and are never disposed here. */
+  private readonly tensors = new Map<string, { t: Tensor; byTime: boolean; borrowed: boolean }>();
 
   constructor(B: number) {
     this.active = Array.from({ length: B }, (_, i) => i);
   }
 
-  set(name: string, t: Tensor, byTime = true): void {
+  set(name: string, t: Tensor, byTime = true, borrowed = false): void {
     const old = this.tensors.get(name);
-    if (old && old.t !== t) old.t.dispose();
-    this.tensors.set(name, { t, byTime });
+    if (old && old.t !== t && !old.borrowed) old.t.dispose();
+    this.tensors.set(name, { t, byTime, borrowed });
   }
   get(name: string): Tensor {
     return this.tensors.get(name)!.t;
@@ -308,9 +300,9 @@ class ActiveSet {
 
   /** Keeps local sequences `keep` (in that order); per-sequence arrays must be compacted by the caller with `pick`. */
   compact(keep: number[]): void {
-    for (const [name, { t, byTime }] of this.tensors) {
-      this.tensors.set(name, { t: byTime ? selectBatch(t, keep) : selectRows(t, keep), byTime });
-      t.dispose();
+    for (const [name, { t, byTime, borrowed }] of this.tensors) {
+      this.tensors.set(name, { t: byTime ? selectBatch(t, keep) : selectRows(t, keep), byTime, borrowed: false });
+      if (!borrowed) t.dispose();
     }
     this.active = keep.map((l) => this.active[l]);
   }
@@ -319,14 +311,17 @@ class ActiveSet {
   assemble(B: number): Tensor {
     const order = this.done.flatMap((d) => d.idx);
     const parts = this.done.map((d) => d.y);
-    const y = tidy(() => {
-      const cat = parts.length === 1 ? parts[0].clone() : concat(parts, 1);
+    // Usually every sequence finished at once, in order: the one part is the answer, no copy.
+    const inOrder = order.every((g, pos) => g === pos);
+    const y = parts.length === 1 && inOrder ? parts[0] : tidy(() => {
+      if (inOrder) return concat(parts, 1);
+      const cat = parts.length === 1 ? parts[0] : concat(parts, 1);
       const inv = new Array<number>(B);
       order.forEach((g, pos) => (inv[g] = pos));
       return selectBatch(cat, inv);
     });
-    for (const p of parts) p.dispose();
-    for (const { t } of this.tensors.values()) t.dispose();
+    for (const p of parts) if (p !== y) p.dispose();
+    for (const { t, borrowed } of this.tensors.values()) if (!borrowed) t.dispose();
     this.tensors.clear();
     return y;
   }
@@ -353,10 +348,11 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   let J: Tensor | null = null;
 
   const set = new ActiveSet(B);
-  set.set('xp', xp.clone());
-  set.set('y0', y0.clone(), false);
-  set.set('y', guess.clone());
-  set.set('start', guess.clone());
+  // The caller's tensors are borrowed (read, never disposed here); compaction makes owned copies.
+  set.set('xp', xp, true, true);
+  set.set('y0', y0, false, true);
+  set.set('y', guess, true, true);
+  set.set('start', guess, true, true);
   let prevRes: number[] = new Array<number>(B).fill(Infinity);
   let growth = new Array<number>(B).fill(0);
 
@@ -366,7 +362,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     const freeLin = () => {
       for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
     };
-    const { res, scale } = tidy(() => ({ res: columnMaxAbs(sub(set.get('y'), lin.f)), scale: columnMaxAbs(lin.f) }));
+    const { res, scale } = residuals(set.get('y'), lin.f);
     const finished: number[] = [], stay: number[] = [];
     let bad = false;
     set.active.forEach((g, l) => {
@@ -516,10 +512,10 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   let diverged = false;
   let maxLambda = 0;
   const set = new ActiveSet(B);
-  set.set('xp', xp.clone());
-  set.set('y0', y0.clone(), false);
+  set.set('xp', xp, true, true);
+  set.set('y0', y0, false, true);
   // 'y' is the candidate; 'base' the last accepted iterate, 'a' and 'u' its linearisation.
-  set.set('y', guess.clone());
+  set.set('y', guess, true, true);
   let lambda = new Array<number>(B).fill(ELK.lambda0);
   let merit = new Array<number>(B).fill(Infinity);
   let nu = new Array<number>(B).fill(2);
@@ -527,10 +523,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   let first = true;
   while (set.active.length > 0) {
     const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
-    const { res, ss, scale } = tidy(() => {
-      const r = sub(set.get('y'), lin.f);
-      return { res: columnMaxAbs(r), ss: columnSumSquares(r), scale: columnMaxAbs(lin.f) };
-    });
+    const { res, ss, scale } = residuals(set.get('y'), lin.f);
     lin.f.dispose();
     // Dense: the gain ratio of the step from the base, against the merit its linear model predicted.
     const rho = jac === 'dense' && !first ? gainRatio(set, ss, merit) : null;

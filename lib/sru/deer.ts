@@ -22,8 +22,8 @@ import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { abs, broadcastTo, concat, flip, max, reshape, slice, sub, wrap } from '../ops/core';
-import { scan } from '../deer/scan';
+import { broadcastTo, concat, flip, reshape, slice, wrap } from '../ops/core';
+import { residuals, scan } from '../deer/scan';
 import { checkDeerOptions, checkModuleDeerOptions, tolerancesFor } from '../deer/solver';
 import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
@@ -51,10 +51,12 @@ export interface SruDeerNative {
   ): [NativeHandle, NativeHandle, NativeHandle] | NativeHandle;
 }
 
-/** Per-sequence max |x| of an iterate [L, dirs·B, d] in the scan layout: over time, units and directions. */
-function perSequence(x: Tensor, B: number, dirs: number): number[] {
-  const v = max(abs(x), [0, 2]).dataSync();
-  return Array.from({ length: B }, (_, b) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b])));
+/** Per sequence of an iterate c and its image F [L, dirs·B, d] in the scan layout: max |c − F| and max |F| over time, units and directions. */
+function perSequence(c: Tensor, F: Tensor, B: number, dirs: number): { res: number[]; scale: number[] } {
+  const r = residuals(c, F);
+  // Math.max keeps a NaN (read as divergence).
+  const both = (v: number[], b: number) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b]));
+  return { res: Array.from({ length: B }, (_, b) => both(r.res, b)), scale: Array.from({ length: B }, (_, b) => both(r.scale, b)) };
 }
 
 /** [B, dirs·d] → [dirs·B, d]: each direction's block of columns becomes a block of rows. */
@@ -95,8 +97,7 @@ export function sruDeerForward(
     for (let it = 0; ; it++) {
       const step = tidy(() => {
         const [F, J, bOff] = (pass(c, true) as NativeHandle[]).map(wrap);
-        const res = perSequence(sub(c, F), B, dirs);
-        const scale = perSequence(F, B, dirs);
+        const { res, scale } = perSequence(c, F, B, dirs);
         if (res.every((r, b) => r <= tol.atol + tol.rtol * scale[b])) return { res, verdict: 'converged' as const };
         if (res.some((r) => !Number.isFinite(r))) return { res, verdict: 'diverged' as const };
         if (it >= tol.maxIters) return { res, verdict: 'unconverged' as const };

@@ -242,6 +242,12 @@ class Backend {
   // Called with T, B, n >= 1.
   virtual void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) = 0;
 
+  // The residual of each sequence (kernels/residual.h) from y and f [T, B, n]:
+  // out [3, B] = max |y − f|, Σ (y − f)², max |f| per column, deterministic.
+  // Called with T, B, n >= 1.
+  virtual void deerResidual(const Device& d, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
+                            void* out) = 0;
+
   // The DEER cells (kernels/cells.h), the previous state of step t being y0 at
   // t = 0 and y[t − 1] after. cellLinearize: f [T, B, n], and unless jac is None,
   // J [T, B, n, n] (Dense) or [T, B, n] (Diagonal) and bOff = f − J·y_{t−1}

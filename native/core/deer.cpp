@@ -12,6 +12,7 @@ namespace {
 constexpr const char* kForward = "deer.scan";
 constexpr const char* kBackward = "deer.scan backward";
 constexpr const char* kElk = "deer.elk";
+constexpr const char* kResidual = "deer residual";
 
 // t has A's device and dtype (A is named `ref` in the messages) and the given shape.
 void checkOperand(const char* op, const char* what, const Tensor& A, const Tensor& t, const Shape& shape,
@@ -121,6 +122,20 @@ TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Te
     backendFor(dev).deerElk(dev, a.dtype, cfg, in, y->data());
   }
   return y;
+}
+
+TensorPtr deerResidual(const Tensor& y, const Tensor& f) {
+  if (!isFloating(y.dtype))
+    fail(Code::DtypeMismatch, kResidual, ": y has dtype ", dtypeName(y.dtype), "; expected float32 or float64");
+  if (y.shape.size() != 3)
+    fail(Code::ShapeMismatch, kResidual, ": y has shape ", shapeStr(y.shape), "; expected [T, B, n]");
+  checkOperand(kResidual, "f", y, f, y.shape, "y's shape [T, B, n]", "y");
+  const int64_t T = y.shape[0], B = y.shape[1], n = y.shape[2];
+  const Device& dev = y.device();
+  if (T == 0 || n == 0) return full({3, B}, y.dtype, dev, 0.0);
+  TensorPtr out = emptyTensor({3, B}, y.dtype, dev);
+  if (B > 0) backendFor(dev).deerResidual(dev, y.dtype, T, B, n, y.data(), f.data(), out->data());
+  return out;
 }
 
 }  // namespace antler::ops

@@ -102,6 +102,9 @@ DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y
 // One quasi-ELK step (kernels/elk.h): a (diagonal Jacobian), u (offset), yhat
 // [T, B, n], y0 [B, n], lambda [B] >= 0 -> y [T, B, n]. Not differentiable.
 TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda);
+// The residual of each sequence (kernels/residual.h): y and f [T, B, n] ->
+// [3, B] = max |y − f|, Σ (y − f)², max |f| per column (zeros when T·n = 0).
+TensorPtr deerResidual(const Tensor& y, const Tensor& f);
 
 // ---- DEER cells (core/cells.cpp; math in kernels/cells.h) ----
 // kind: 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu'. xp [T, B, G] (the precomputed

@@ -130,6 +130,10 @@ class CpuBackend final : public Backend {
   void deerElk(const Device&, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
     cpu::deerElk(t, cfg, in, y);
   }
+  void deerResidual(const Device&, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
+                    void* out) override {
+    cpu::deerResidual(t, T, B, n, y, f, out);
+  }
   void cellLinearize(const Device&, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cpu::cellLinearize(t, cfg, jac, in, f, J, bOff);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../core/error.h"
+#include "../kernels/residual.h"
 #include "../kernels/scan.h"
 #include "ops.h"
 #include "parallel.h"
@@ -176,6 +177,33 @@ void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, c
     case DType::Int32: break;
   }
   fail(Code::Internal, "deer.scan backward: dtype ", dtypeName(t), " is not supported");
+}
+
+// The residual of each sequence (kernels/residual.h): one task per column,
+// t and i in order, so the sums are the same run after run.
+template <typename T>
+static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
+  ANTLER_PARALLEL_FOR(T_ * B * n)
+  for (int64_t b = 0; b < B; ++b) {
+    k::ResidualAcc acc = k::residualZero();
+    for (int64_t t = 0; t < T_; ++t) {
+      const int64_t base = (t * B + b) * n;
+      for (int64_t i = 0; i < n; ++i) k::residualAdd(acc, y[base + i], f[base + i]);
+    }
+    k::residualStore(acc, B, b, out);
+  }
+}
+
+void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out) {
+  switch (t) {
+    case DType::Float32:
+      return residualTyped(T, B, n, static_cast<const float*>(y), static_cast<const float*>(f), static_cast<float*>(out));
+    case DType::Float64:
+      return residualTyped(T, B, n, static_cast<const double*>(y), static_cast<const double*>(f),
+                           static_cast<double*>(out));
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer residual: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cpu

@@ -275,6 +275,10 @@ class CudaBackend final : public Backend {
   void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) override {
     cuda::deerElk(context(d), t, cfg, in, y);
   }
+  void deerResidual(const Device& d, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
+                    void* out) override {
+    cuda::deerResidual(context(d), t, T, B, n, y, f, out);
+  }
   void cellLinearize(const Device& d, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);

@@ -30,6 +30,7 @@
 
 #include <memory>
 
+#include "../kernels/residual.h"
 #include "../kernels/scan.h"
 #include "ops.cuh"
 
@@ -311,6 +312,89 @@ static void dispatchScanBackward(Context& ctx, const k::ScanConfig& cfg, const S
                                  const void* gy, void* gA, void* gb, void* gy0) {
   if (cfg.diagonal) launchScanBackward<T>(ctx, k::DiagonalCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
   else launchScanBackward<T>(ctx, k::DenseCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
+}
+
+// ---------------------------------------------------------------- residual
+// The residual of each sequence (kernels/residual.h), deterministic: block
+// (p, b) folds a fixed strided share of column b's T·n values and merges its
+// threads in a fixed tree order into partials[b·P + p]; then one block per
+// column merges its P partials the same way. P depends only on the sizes and
+// the device, so the same inputs give the same bits run after run.
+
+constexpr int kResidualThreads = 256;  // a power of two: the tree halves it
+
+// Tree merge of one accumulator per thread; the result is in shared[0].
+static __device__ void blockResidual(k::ResidualAcc* shared, const k::ResidualAcc& a) {
+  shared[threadIdx.x] = a;
+  __syncthreads();
+  for (int half = kResidualThreads / 2; half > 0; half /= 2) {
+    if (static_cast<int>(threadIdx.x) < half) k::residualMerge(shared[threadIdx.x], shared[threadIdx.x + half]);
+    __syncthreads();
+  }
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kResidualThreads)
+    residualPartialsKernel(int64_t T_, int64_t B, int64_t n, const T* __restrict__ y, const T* __restrict__ f,
+                           k::ResidualAcc* __restrict__ partials) {
+  __shared__ k::ResidualAcc shared[kResidualThreads];
+  const int64_t P = gridDim.x, count = T_ * n, stride = P * kResidualThreads;
+  for (int64_t b = blockIdx.y; b < B; b += gridDim.y) {
+    k::ResidualAcc acc = k::residualZero();
+    for (int64_t e = static_cast<int64_t>(blockIdx.x) * kResidualThreads + threadIdx.x; e < count; e += stride) {
+      const int64_t t = e / n, at = (t * B + b) * n + (e - t * n);
+      k::residualAdd(acc, y[at], f[at]);
+    }
+    blockResidual(shared, acc);
+    if (threadIdx.x == 0) partials[b * P + blockIdx.x] = shared[0];
+    __syncthreads();  // shared is refilled for the next column
+  }
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kResidualThreads)
+    residualFinalKernel(int64_t B, int64_t P, const k::ResidualAcc* __restrict__ partials, T* __restrict__ out) {
+  __shared__ k::ResidualAcc shared[kResidualThreads];
+  for (int64_t b = blockIdx.x; b < B; b += gridDim.x) {
+    k::ResidualAcc acc = k::residualZero();
+    for (int64_t p = threadIdx.x; p < P; p += kResidualThreads) k::residualMerge(acc, partials[b * P + p]);
+    blockResidual(shared, acc);
+    if (threadIdx.x == 0) k::residualStore(shared[0], B, b, out);
+    __syncthreads();
+  }
+}
+
+template <typename T>
+static void launchResidual(Context& ctx, int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
+  const int64_t count = T_ * n, perBlock = int64_t(kResidualThreads) * 4;
+  const int64_t columns = B < 65535 ? B : 65535;
+  // At least 4 values per thread, and about 8 blocks per SM over all columns.
+  int64_t P = (count + perBlock - 1) / perBlock;
+  const int64_t fill = (int64_t(8) * ctx.multiprocessors + columns - 1) / columns;
+  if (P > fill) P = fill;
+  if (P > 1024) P = 1024;
+  if (P < 1) P = 1;
+  PoolBuffer partials(ctx, static_cast<size_t>(B * P) * sizeof(k::ResidualAcc));
+  k::ResidualAcc* p = static_cast<k::ResidualAcc*>(partials.get());
+  residualPartialsKernel<T><<<dim3(static_cast<unsigned>(P), static_cast<unsigned>(columns)), kResidualThreads, 0,
+                              ctx.stream>>>(T_, B, n, y, f, p);
+  ANTLER_LAUNCH_CHECK("deer residual");
+  residualFinalKernel<T><<<static_cast<unsigned>(columns), kResidualThreads, 0, ctx.stream>>>(B, P, p, out);
+  ANTLER_LAUNCH_CHECK("deer residual");
+}
+
+void deerResidual(Context& ctx, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out) {
+  if (T <= 0 || B <= 0 || n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return launchResidual(ctx, T, B, n, static_cast<const float*>(y), static_cast<const float*>(f),
+                            static_cast<float*>(out));
+    case DType::Float64:
+      return launchResidual(ctx, T, B, n, static_cast<const double*>(y), static_cast<const double*>(f),
+                            static_cast<double*>(out));
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer residual: dtype ", dtypeName(t), " is not supported");
 }
 
 void deerScan(Context& ctx, DType t, const k::ScanConfig& cfg, const ScanInputs& in, void* y) {

@@ -135,6 +135,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("sruDeer", &Addon::guard<&Addon::sruDeer>),
         InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
         InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
+        InstanceMethod("deerResidual", &Addon::guard<&Addon::deerResidual>),
         InstanceMethod("deerElk", &Addon::guard<&Addon::deerElk>),
         InstanceMethod("cellLinearize", &Addon::guard<&Addon::cellLinearize>),
         InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
@@ -840,6 +841,13 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, op);
     return wrap(info.Env(), ops::deerScan(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "b"),
                                           tensorArg(info[2], op, "y0")));
+  }
+
+  // deerResidual(y, f) -> [3, B]: max |y − f|, Σ (y − f)², max |f| per sequence
+  Napi::Value deerResidual(const Napi::CallbackInfo& info) {
+    const char* op = "deer residual";
+    expectArgs(info, 2, op);
+    return wrap(info.Env(), ops::deerResidual(tensorArg(info[0], op, "y"), tensorArg(info[1], op, "f")));
   }
 
   // deerScanBackward(A, b, y0, y, gy, adjointOnly?) -> [gA, gb, gy0]; adjointOnly: [null, gb, null]

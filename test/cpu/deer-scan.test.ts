@@ -6,6 +6,7 @@
  */
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
+import { residuals } from '../../lib/deer/scan';
 import { native } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
@@ -238,6 +239,81 @@ describe('deer.scan bad inputs', () => {
   test('dtypes', () => {
     expectAntlerError(() => antler.deer.scan(f64([3, 2, 4]), antler.zeros([3, 2, 4], { dtype: 'float32' }), f64([2, 4])), 'DTYPE_MISMATCH', /b has dtype float32 but A has float64/);
     expectAntlerError(() => antler.deer.scan(antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([2, 4], { dtype: 'int32' })), 'DTYPE_MISMATCH', /expected float32 or float64/);
+  });
+});
+
+// ---------------------------------------------------------------- residual
+
+describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
+  // The float64 reference per column b: max |y − f|, Σ (y − f)², max |f| (NaN anywhere makes the maxima NaN).
+  function residualRef(T: number, B: number, n: number, y: ArrayLike<number>, f: ArrayLike<number>) {
+    const res = new Array<number>(B).fill(0), ss = new Array<number>(B).fill(0), scale = new Array<number>(B).fill(0);
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < B; b++)
+        for (let i = 0; i < n; i++) {
+          const k = (t * B + b) * n + i, d = y[k] - f[k];
+          res[b] = Number.isNaN(res[b]) || Number.isNaN(d) ? NaN : Math.max(res[b], Math.abs(d));
+          ss[b] += d * d;
+          scale[b] = Number.isNaN(scale[b]) || Number.isNaN(f[k]) ? NaN : Math.max(scale[b], Math.abs(f[k]));
+        }
+    return { res, ss, scale };
+  }
+  const compute = (y: Tensor, f: Tensor) => residuals(y, f);
+
+  test.each([[1, 1, 1], [7, 3, 4], [1000, 2, 3], [40, 17, 33]])('T=%i B=%i n=%i: float64 equals the reference, float32 to its rounding', (T, B, n) => {
+    const y = randomArray(rng, T * B * n, -3, 3), f = randomArray(rng, T * B * n, -3, 3);
+    const ref = residualRef(T, B, n, y, f);
+    for (const dtype of ['float64', 'float32'] as const) {
+      const got = tidy(() => compute(tensor(y, [T, B, n], { dtype }), tensor(f, [T, B, n], { dtype })));
+      if (dtype === 'float64') {
+        // The maxima are exact; the sums of squares differ only by the order of the additions.
+        expectExact(got.res, ref.res);
+        expectExact(got.scale, ref.scale);
+        expectClose(got.ss, ref.ss, 1e-13, 0, "ss");
+      } else {
+        // Inputs rounded to float32; the differences and the sums are taken in double, then rounded once.
+        const y32 = Float32Array.from(y), f32 = Float32Array.from(f);
+        const ref32 = residualRef(T, B, n, y32, f32);
+        expectExact(got.res, ref32.res.map(Math.fround));
+        expectExact(got.scale, ref32.scale.map(Math.fround));
+        expectClose(got.ss, ref32.ss, 1e-6, 0, "ss float32");
+      }
+    }
+  });
+
+  test('a NaN in y or f makes that column NaN (read as divergence); an infinite value gives an infinite residual', () => {
+    const T = 5, B = 4, n = 3;
+    const y = randomArray(rng, T * B * n), f = randomArray(rng, T * B * n);
+    y[(2 * B + 1) * n + 2] = NaN; // column 1: NaN in y
+    f[(4 * B + 2) * n] = NaN; // column 2: NaN in f
+    f[(0 * B + 3) * n + 1] = Infinity; // column 3: an infinite f
+    const got = tidy(() => compute(tensor(y, [T, B, n], { dtype: 'float64' }), tensor(f, [T, B, n], { dtype: 'float64' })));
+    const ref = residualRef(T, B, n, y, f);
+    expect(Number.isFinite(got.res[0]) && Number.isFinite(got.scale[0])).toBe(true);
+    expect(got.res[1]).toBeNaN();
+    expect(got.scale[1]).toBe(ref.scale[1]);
+    expect(got.res[2]).toBeNaN();
+    expect(got.scale[2]).toBeNaN();
+    expect(got.res[3]).toBe(Infinity);
+    expect(got.scale[3]).toBe(Infinity);
+    expectExact([got.res[0], got.scale[0]], [ref.res[0], ref.scale[0]]);
+  });
+
+  test('T = 0 or n = 0 gives zeros; B = 0 gives nothing', () => {
+    tidy(() => {
+      const z = (s: number[]) => antler.zeros(s, { dtype: 'float64' });
+      expect(compute(z([0, 3, 2]), z([0, 3, 2]))).toEqual({ res: [0, 0, 0], ss: [0, 0, 0], scale: [0, 0, 0] });
+      expect(compute(z([4, 2, 0]), z([4, 2, 0]))).toEqual({ res: [0, 0], ss: [0, 0], scale: [0, 0] });
+      expect(compute(z([4, 0, 2]), z([4, 0, 2]))).toEqual({ res: [], ss: [], scale: [] });
+    });
+  });
+
+  test('bad inputs', () => {
+    const f64 = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
+    expectAntlerError(() => compute(f64([3, 2]), f64([3, 2])), 'SHAPE_MISMATCH', /y has shape \[3, ?2\]; expected \[T, B, n\]/);
+    expectAntlerError(() => compute(f64([3, 2, 4]), f64([3, 2, 5])), 'SHAPE_MISMATCH', /f has shape/);
+    expectAntlerError(() => compute(f64([3, 2, 4]), antler.zeros([3, 2, 4], { dtype: 'float32' })), 'DTYPE_MISMATCH', /f has dtype float32 but y has float64/);
+    expectAntlerError(() => compute(antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([3, 2, 4], { dtype: 'int32' })), 'DTYPE_MISMATCH', /expected float32 or float64/);
   });
 });
 

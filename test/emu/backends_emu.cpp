@@ -51,6 +51,27 @@ static void scanCase(const ScanCase& c) {
   check(std::string(name) + " gy0", gy0G, gy0C);
 }
 
+// ---------------------------------------------------------------- residual
+
+struct ResidualCase {
+  int64_t T, B, n;
+  int sms;
+};
+
+template <typename T>
+static void residualCase(const ResidualCase& c) {
+  emu::Device ec(c.sms);
+  const size_t seq = static_cast<size_t>(c.T * c.B * c.n);
+  Buf<T> y(seq, -3, 3), f(seq, -3, 3);
+  auto outG = Buf<T>::nan(3 * c.B), outC = Buf<T>::nan(3 * c.B);
+  antler::cuda::deerResidual(ec.ctx, dtypeOf<T>(), c.T, c.B, c.n, y.p(), f.p(), outG.p());
+  antler::cpu::deerResidual(dtypeOf<T>(), c.T, c.B, c.n, y.p(), f.p(), outC.p());
+  char name[120];
+  std::snprintf(name, sizeof name, "deerResidual T=%lld B=%lld n=%lld sms=%d", (long long)c.T, (long long)c.B,
+                (long long)c.n, c.sms);
+  check(name, outG, outC);
+}
+
 // ---------------------------------------------------------------- cells
 
 struct CellCase {
@@ -260,6 +281,12 @@ int main(int argc, char** argv) {
   for (const auto& c : scans) {
     scanCase<double>(c);
     scanCase<float>(c);
+  }
+  // Residual: one block per column and many, columns above the grid, n = 1 (strided reads).
+  const ResidualCase residuals[] = {{1, 1, 1, 4}, {5000, 3, 1, 4}, {300, 70, 7, 1}, {64, 2, 300, 8}};
+  for (const auto& c : residuals) {
+    residualCase<double>(c);
+    residualCase<float>(c);
   }
   for (const auto& c : cells) {
     cellCase<double>(c);

@@ -3,6 +3,7 @@
 // block and batches larger than one block per element. Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
+import { residuals } from '../../lib/deer/scan';
 import { expectClose, makeRng, randomArray } from '../helpers';
 
 const cuda = antler.backends().cuda;
@@ -78,5 +79,32 @@ run(`deer.elkStep with the dense Jacobian on CUDA matches the CPU (seed ${rng.se
         });
         const tol = dtype === 'float64' ? 1e-10 : 1e-3;
         expectClose(on('cuda'), on('cpu'), tol, tol, 'y');
+      });
+});
+
+run(`the DEER residual on CUDA matches the CPU and is deterministic (seed ${rng.seed})`, () => {
+  // One block per column and many; more columns than the grid's 65,535 (not under the host emulation,
+  // where its 2·65,535 blocks of fibers take minutes); n = 1; a NaN column and an infinite one.
+  const manyColumns = process.env.ANTLER_GPU_EMULATED === '1' ? 700 : 70_000;
+  const cases = [{ T: 1, B: 1, n: 1 }, { T: 100_000, B: 16, n: 1 }, { T: 3, B: manyColumns, n: 2 }, { T: 64, B: 2, n: 300 }];
+  for (const dtype of ['float64', 'float32'] as DType[])
+    for (const c of cases)
+      test(`${dtype} ${JSON.stringify(c)}`, () => {
+        const len = c.T * c.B * c.n;
+        const y = randomArray(rng, len, -3, 3), f = randomArray(rng, len, -3, 3);
+        if (c.B > 2) {
+          y[(Math.floor(c.T / 2) * c.B + 1) * c.n] = NaN;
+          f[(c.T - 1) * c.B * c.n + 2 * c.n] = Infinity;
+        }
+        const on = (device: 'cpu' | 'cuda') => tidy(() => {
+          const r = residuals(tensor(y, [c.T, c.B, c.n], { dtype, device }), tensor(f, [c.T, c.B, c.n], { dtype, device }));
+          return Float64Array.from([...r.res, ...r.ss, ...r.scale]);
+        });
+        const gpu = on('cuda'), cpu = on('cpu');
+        // Maxima are exact on both; the sums of squares differ by the order of the additions.
+        const tol = dtype === 'float64' ? 1e-12 : 1e-6;
+        const finite = (v: Float64Array) => v.map((x) => (Number.isNaN(x) ? -1 : x === Infinity ? -2 : x));
+        expectClose(finite(gpu), finite(cpu), tol, 0, 'residuals');
+        expect(Array.from(on('cuda'))).toEqual(Array.from(gpu));
       });
 });
