@@ -11,6 +11,13 @@
 // contiguous. The adjoint's gy0 = (∂f_0/∂y0)ᵀ λ_0 needs every unit's ghh of
 // step 0, so a second launch adds the Whhᵀ·ghh part.
 //
+// A dense J with n >= kCoefficientMinN is written in two passes: the unit
+// threads store their rows' few coefficients (kernels/cells.h,
+// cellStoreCoefficients) to scratch instead of the rows themselves, then a
+// warp per row of J fills it from them and Whh's row-major rows, so that a
+// warp's stores (and Whh loads) are 32 neighbouring entries rather than 32
+// rows n apart.
+//
 // cellSequential: one thread block per batch element walks t = 0 … T−1, the
 // threads over units, with __syncthreads between steps. The previous state is
 // staged in shared memory (two halves, read one, write the other), where every
@@ -23,6 +30,8 @@
 // read back from the ghh output), then after __syncthreads each thread adds
 // Whhᵀ·ghh to the carry of its own units. The carry lives in the batch
 // element's row of gy0, which after t = 0 holds (∂f_0/∂y0)ᵀ λ_0.
+#include <memory>
+
 #include "../kernels/cells.h"
 #include "ops.cuh"
 
@@ -72,19 +81,40 @@ class TransposedWeights {
   PoolBuffer buf_;
 };
 
+// coef (dense J only; else null): the units' J coefficients go there, [T·B·H, coefficientsPerUnit], not into J.
 template <typename T>
 static __global__ void __launch_bounds__(kBlockSize)
     cellLinearizeKernel(k::CellConfig cfg, k::CellJacobian jac, const T* __restrict__ xp, const T* __restrict__ Whh,
                         const T* __restrict__ WhhT, const T* __restrict__ bhh, const T* __restrict__ y0,
-                        const T* __restrict__ y, T* f, T* J, T* bOff) {
-  const int64_t n = cfg.n(), total = cfg.T * cfg.B * cfg.H;
+                        const T* __restrict__ y, T* f, T* J, T* bOff, T* coef) {
+  const int64_t n = cfg.n(), total = cfg.T * cfg.B * cfg.H, perUnit = cfg.coefficientsPerUnit();
   const int64_t jSize = jac == k::CellJacobian::Dense ? n * n : n;
   for (int64_t i = gridStart(); i < total; i += gridStride()) {
     const int64_t step = i / cfg.H, u = i - step * cfg.H;
     const int64_t t = step / cfg.B, b = step - t * cfg.B;
     k::cellLinearizeUnit<T>(cfg, jac, xp + cfg.gateAt(t, b), Whh, bhh, k::cellPrevState(cfg, y0, y, t, b), u,
                          f + step * n, J ? J + step * jSize : nullptr, bOff ? bOff + step * n : nullptr, nullptr,
-                         WhhT);
+                         WhhT, coef ? coef + i * perUnit : nullptr);
+  }
+}
+
+// From this state size on, a dense J is written from coefficients (see the top).
+constexpr int64_t kCoefficientMinN = 32;
+
+// J [T·B·n rows, n] from the units' coefficients: a warp per row, its lanes over the columns.
+template <typename T>
+static __global__ void __launch_bounds__(kBlockSize)
+    cellJacobianFillKernel(k::CellConfig cfg, const T* __restrict__ coef, const T* __restrict__ Whh, T* __restrict__ J) {
+  const int64_t n = cfg.n(), H = cfg.H, rows = cfg.T * cfg.B * n, perUnit = cfg.coefficientsPerUnit();
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  const int64_t warps = gridStride() / 32;
+  for (int64_t row = gridStart() / 32; row < rows; row += warps) {
+    const int64_t step = row / n, s = row - step * n;
+    const int r = s < H ? 0 : 1;
+    const int64_t u = s - r * H;
+    const T* unitCoef = coef + (step * H + u) * perUnit;
+    T* out = J + row * n;
+    for (int64_t col = lane; col < n; col += 32) out[col] = k::cellJacobianFromCoefficients(cfg, unitCoef, Whh, u, r, col);
   }
 }
 
@@ -180,11 +210,21 @@ template <typename T>
 static void launchLinearize(Context& ctx, const k::CellConfig& cfg, k::CellJacobian jac, const CellInputs& in,
                             void* f, void* J, void* bOff) {
   const TransposedWeights<T> WhhT(ctx, cfg, static_cast<const T*>(in.Whh));
-  cellLinearizeKernel<T><<<gridFor(ctx, cfg.T * cfg.B * cfg.H), kBlockSize, 0, ctx.stream>>>(
+  const int64_t units = cfg.T * cfg.B * cfg.H;
+  const bool twoPass = jac == k::CellJacobian::Dense && cfg.n() >= kCoefficientMinN;
+  std::unique_ptr<PoolBuffer> coef;
+  if (twoPass) coef = std::make_unique<PoolBuffer>(ctx, static_cast<size_t>(units * cfg.coefficientsPerUnit()) * sizeof(T));
+  T* coefPtr = twoPass ? static_cast<T*>(coef->get()) : nullptr;
+  cellLinearizeKernel<T><<<gridFor(ctx, units), kBlockSize, 0, ctx.stream>>>(
       cfg, jac, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), WhhT.get(), static_cast<const T*>(in.bhh),
       static_cast<const T*>(in.y0), static_cast<const T*>(in.y), static_cast<T*>(f), static_cast<T*>(J),
-      static_cast<T*>(bOff));
+      static_cast<T*>(bOff), coefPtr);
   ANTLER_LAUNCH_CHECK("cellLinearize");
+  if (twoPass) {
+    cellJacobianFillKernel<T><<<gridFor(ctx, cfg.T * cfg.B * cfg.n() * 32), kBlockSize, 0, ctx.stream>>>(
+        cfg, coefPtr, static_cast<const T*>(in.Whh), static_cast<T*>(J));
+    ANTLER_LAUNCH_CHECK("cellLinearize (dense J)");
+  }
 }
 
 template <typename T>

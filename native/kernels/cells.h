@@ -54,6 +54,8 @@ struct CellConfig {
   ANTLER_HD int64_t rowsPerUnit() const { return kind == CellKind::Lstm ? 2 : 1; }
   ANTLER_HD int64_t G() const { return gatesPerUnit() * H; }
   ANTLER_HD int64_t n() const { return rowsPerUnit() * H; }
+  // Values of a unit's J coefficients (cellStoreCoefficients): per row, dhh then direct.
+  ANTLER_HD int64_t coefficientsPerUnit() const { return rowsPerUnit() * (gatesPerUnit() + 1); }
   // The state column that unit u's rows depend on other than through hh.
   ANTLER_HD int64_t directIndex(int64_t u) const { return kind == CellKind::Lstm ? H + u : u; }
   // Offsets of step (t, b) in the [T, B, G] and [T, B, n] arrays.
@@ -228,6 +230,33 @@ ANTLER_HD T cellJacobianEntry(const CellConfig& cfg, const CellUnitLinear<T>& L,
   return acc;
 }
 
+// The same rows in two passes (the GPU's dense J, whose writes are then
+// coalesced): unitCoef [coefficientsPerUnit()] holds, per row r, dhh[r][0 …
+// gates) then direct[r]; cellJacobianFromCoefficients is cellJacobianEntry
+// from them, the same terms in the same order, reading Whh row-major.
+template <typename T>
+ANTLER_HD void cellStoreCoefficients(const CellConfig& cfg, const CellUnitLinear<T>& L, T* unitCoef) {
+  const int gates = static_cast<int>(cfg.gatesPerUnit()), rows = static_cast<int>(cfg.rowsPerUnit());
+  for (int r = 0; r < kCellMaxRows && r < rows; ++r) {
+    T* c = unitCoef + r * (gates + 1);
+    for (int k = 0; k < kCellMaxGates && k < gates; ++k) c[k] = L.dhh[r][k];
+    c[gates] = L.direct[r];
+  }
+}
+
+template <typename T>
+ANTLER_HD T cellJacobianFromCoefficients(const CellConfig& cfg, const T* unitCoef, const T* Whh, int64_t u, int r,
+                                         int64_t col) {
+  const int64_t H = cfg.H;
+  const int gates = static_cast<int>(cfg.gatesPerUnit());
+  const T* c = unitCoef + r * (gates + 1);
+  T acc = T(0);
+  if (col < H)
+    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += c[k] * Whh[(k * H + u) * H + col];
+  if (col == cfg.directIndex(u)) acc += c[gates];
+  return acc;
+}
+
 // (J·prev)[s] for unit u's row r, from wh = Whh·h without a second product.
 template <typename T>
 ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>& L, const CellUnitIn<T>& in,
@@ -242,21 +271,26 @@ ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>
 // (dense: full rows of J; diagonal: J's diagonal, bOff = f − diag ⊙ prev).
 // fStep, JStep, bStep point at the step's [n], [n, n] or [n], and [n] slices.
 // WhhT (optional): Whh's transpose, read instead of Whh (see cellLoadUnit).
+// unitCoef (optional, dense only): the unit's J coefficients are stored there
+// (cellStoreCoefficients) instead of its rows of J, and JStep is not used.
 template <typename T>
 ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
                                  const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep,
-                                 const T* whStep = nullptr, const T* WhhT = nullptr) {
+                                 const T* whStep = nullptr, const T* WhhT = nullptr, T* unitCoef = nullptr) {
   const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep, WhhT);
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   const int64_t n = cfg.n();
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
+  if (jac == CellJacobian::Dense && unitCoef != nullptr) cellStoreCoefficients(cfg, L, unitCoef);
   for (int r = 0; r < kCellMaxRows && r < rows; ++r) {
     const int64_t s = r * cfg.H + u;
     fStep[s] = L.next[r];
     if (jac == CellJacobian::None) continue;
     if (jac == CellJacobian::Dense) {
-      T* row = JStep + s * n;
-      for (int64_t col = 0; col < n; ++col) row[col] = cellJacobianEntry(cfg, L, Whh, u, r, col, WhhT);
+      if (unitCoef == nullptr) {
+        T* row = JStep + s * n;
+        for (int64_t col = 0; col < n; ++col) row[col] = cellJacobianEntry(cfg, L, Whh, u, r, col, WhhT);
+      }
       bStep[s] = L.next[r] - cellJacobianTimesPrev(cfg, L, in, prev, u, r);
     } else {
       const T d = cellJacobianEntry(cfg, L, Whh, u, r, s, WhhT);
