@@ -294,7 +294,12 @@ class ActiveSet {
    */
   retire(local: number[], y: Tensor, fell: boolean, narrowed = false): void {
     if (!local.length) return;
-    this.done.push({ idx: local.map((l) => this.active[l]), y: narrowed ? y.clone() : selectBatch(y, local) });
+    // Every sequence retiring at once with a tensor of this set (the usual end): take it over, no copy.
+    // The caller stops iterating then; a borrowed tensor is always copied.
+    const whole = !narrowed && local.length === this.active.length && local.every((l, i) => l === i);
+    const owner = whole ? [...this.tensors].find(([, e]) => e.t === y && !e.borrowed) : undefined;
+    if (owner) this.tensors.delete(owner[0]);
+    this.done.push({ idx: local.map((l) => this.active[l]), y: owner ? y : narrowed ? y.clone() : selectBatch(y, local) });
     if (fell) for (const l of local) this.fallback.push(this.active[l]);
   }
 

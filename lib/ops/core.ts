@@ -241,7 +241,11 @@ export function mean(x: Tensor, axis?: number | number[], keepDims = false): Ten
   checkKeepDims(keepDims, 'mean');
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'mean: int32 input; cast to float32 or float64 first');
   const count = axes.length ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
-  return div(sum(x, axis, keepDims), count);
+  // The sum is an intermediate: freed here, so mean outside tidy() leaves only its result (the graph keeps its own reference).
+  const total = sum(x, axis, keepDims);
+  const out = div(total, count);
+  total.dispose();
+  return out;
 }
 
 function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {

@@ -322,6 +322,10 @@ static void dispatchScanBackward(Context& ctx, const k::ScanConfig& cfg, const S
 // the device, so the same inputs give the same bits run after run.
 
 constexpr int kResidualThreads = 256;  // a power of two: the tree halves it
+// Columns a grid covers (gridDim.y's limit); the host emulation lowers it to run the loop over further columns.
+#ifndef ANTLER_RESIDUAL_MAX_COLUMNS
+#define ANTLER_RESIDUAL_MAX_COLUMNS 65535
+#endif
 
 // Tree merge of one accumulator per thread; the result is in shared[0].
 static __device__ void blockResidual(k::ResidualAcc* shared, const k::ResidualAcc& a) {
@@ -367,7 +371,7 @@ static __global__ void __launch_bounds__(kResidualThreads)
 template <typename T>
 static void launchResidual(Context& ctx, int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
   const int64_t count = T_ * n, perBlock = int64_t(kResidualThreads) * 4;
-  const int64_t columns = B < 65535 ? B : 65535;
+  const int64_t columns = B < ANTLER_RESIDUAL_MAX_COLUMNS ? B : ANTLER_RESIDUAL_MAX_COLUMNS;
   // At least 4 values per thread, and about 8 blocks per SM over all columns.
   int64_t P = (count + perBlock - 1) / perBlock;
   const int64_t fill = (int64_t(8) * ctx.multiprocessors + columns - 1) / columns;

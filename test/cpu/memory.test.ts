@@ -4,6 +4,7 @@
  * and the garbage-collection finalizer path (in a child process).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as antler from '../../lib';
 import {
   add,
   AntlerError,
@@ -247,6 +248,47 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     expect([a.isDisposed, b.isDisposed]).toEqual([true, true]);
     dispose([a, { b }, 3, null, undefined, 'x']);
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+});
+
+describe(`ops outside tidy() leave only their result (seed ${SEED})`, () => {
+  // TensorFlow.js semantics: an op's own intermediates are freed by the op; the caller owns the result.
+  // Before: mean() (and so mseLoss's default reduction) left its sum behind on every call.
+  let labels: Tensor;
+  beforeAll(() => (labels = tensor([0, 1, 3], [3], { dtype: 'int32' })));
+  afterAll(() => labels.dispose());
+  const ops: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+    ['add', (x, y) => antler.add(x, y)], ['div', (x, y) => antler.div(x, y)], ['pow', (x, y) => antler.pow(x, y)],
+    ['exp', (x) => antler.exp(x)], ['gelu', (x) => antler.gelu(x)], ['clamp', (x) => antler.clamp(x, 1.2, 1.5)],
+    ['sum', (x) => antler.sum(x)], ['mean', (x) => antler.mean(x)], ['mean axis', (x) => antler.mean(x, 1)], ['max axis', (x) => antler.max(x, 1)],
+    ['slice', (x) => antler.slice(x, [1, 0], [2, 4])], ['concat', (x, y) => antler.concat([x, y], 0)], ['stack', (x, y) => antler.stack([x, y], 0)],
+    ['matmul', (x, y) => antler.matmul(x, y, { transposeB: true })], ['softmax', (x) => antler.softmax(x, 1)],
+    ['crossEntropy', (x) => antler.crossEntropy(x, labels)], ['mseLoss', (x, y) => antler.mseLoss(x, y)],
+    ['mseLoss sum', (x, y) => antler.mseLoss(x, y, { reduction: 'sum' })], ['layerNorm', (x) => antler.layerNorm(x)],
+    ['linear', (x, y) => antler.linear(x, y)], ['dropout', (x) => antler.dropout(x, 0.5)],
+  ];
+  test.each(ops)('%s: with and without a graph, after backward or not', (_name, op) => {
+    for (const mode of ['noGrad', 'graph, backward', 'graph, output disposed'] as const) {
+      // Inputs in [1, 2] (log, pow and div stay finite).
+      const inputs = () => [0, 1].map(() => tidy(() => antler.add(rand([3, 4]), 1)));
+      const run = () => {
+        const [x, y] = inputs();
+        x.requiresGrad = y.requiresGrad = mode !== 'noGrad';
+        const before = memory().numTensors;
+        const out = op(x, y);
+        if (mode === 'noGrad') expect(memory().numTensors - before).toBe(1);
+        if (mode === 'graph, backward') {
+          const s = antler.sum(out);
+          s.backward();
+          s.dispose();
+        }
+        dispose([out, x, y, x.grad, y.grad]);
+      };
+      run();
+      const start = memory().numTensors;
+      for (let i = 0; i < 3; i++) run();
+      expect(`${mode}: ${memory().numTensors - start}`).toBe(`${mode}: 0`);
+    }
   });
 });
 

@@ -124,3 +124,79 @@ describe(`10,000 training steps keep memory flat (seed ${SEED})`, () => {
     checkRss(r);
   }, 60_000);
 });
+
+describe(`recurrent training loops keep memory flat (seed ${SEED})`, () => {
+  // A small sequence-to-one regression: the target is the mean of the input over time.
+  const T = 24, B = 4, IN = 3, H = 8;
+  type Make = () => { model: nn.Module; forward: (x: antler.Tensor) => antler.Tensor };
+  // The last step's output [B, width] (tidy frees the slice; the graph keeps what backward needs).
+  const lastStep = (out: antler.Tensor) => tidy(() => antler.reshape(antler.slice(out, [T - 1, 0, 0], [1, B, out.shape[2]]), [B, out.shape[2]]));
+  const cases: [string, Make, boolean][] = [
+    ['GRU, DEER (implicit-differentiation gradients), inside tidy', () => {
+      const rnn = new nn.GRU(IN, H, { mode: 'deer' }), head = new nn.Linear(H, 1);
+      return { model: new nn.Sequential(rnn, head), forward: (x) => head.forward(lastStep(rnn.forward(x).output)) as antler.Tensor };
+    }, true],
+    ['LSTM, 2 layers bidirectional, sequential, inside tidy', () => {
+      const rnn = new nn.LSTM(IN, H, { numLayers: 2, bidirectional: true }), head = new nn.Linear(2 * H, 1);
+      return { model: new nn.Sequential(rnn, head), forward: (x) => head.forward(lastStep(rnn.forward(x).output)) as antler.Tensor };
+    }, true],
+    ['SRU, 2 layers, inside tidy', () => {
+      const rnn = new nn.SRU(IN, H, { numLayers: 2 }), head = new nn.Linear(H, 1);
+      return { model: new nn.Sequential(rnn, head), forward: (x) => head.forward(lastStep(rnn.forward(x).output)) as antler.Tensor };
+    }, true],
+    ['GRU, quasi-DEER, no tidy (outputs and loss disposed by hand)', () => {
+      const rnn = new nn.GRU(IN, H, { mode: 'quasi' }), head = new nn.Linear(H, 1);
+      return {
+        model: new nn.Sequential(rnn, head),
+        forward: (x) => {
+          const r = rnn.forward(x);
+          const last = lastStep(r.output);
+          const y = head.forward(last) as antler.Tensor;
+          antler.dispose([r.output, r.hidden, last]);
+          return y;
+        },
+      };
+    }, false],
+  ];
+  // Before: without tidy, mean() (so mseLoss) left its sum behind and each GRU forward 6–16 intermediates.
+  test.each(cases)('%s: 300 Adam steps, counts equal from step 20 to 300, loss falls', (_name, make, useTidy) => {
+    const base = tensorCounts();
+    const { model, forward } = make();
+    const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+    const xs = randomArray(rng, T * B * IN, -1, 1);
+    const ys = Array.from({ length: B }, (_, b) => {
+      let s = 0;
+      for (let t = 0; t < T; t++) for (let j = 0; j < IN; j++) s += xs[(t * B + b) * IN + j];
+      return s / T;
+    });
+    const x = tensor(xs, [T, B, IN]), y = tensor(ys, [B, 1]);
+    const losses: number[] = [];
+    const snapshots = new Map<number, StorageCounts>();
+    for (let step = 1; step <= 300; step++) {
+      model.zeroGrad();
+      let loss: number;
+      if (useTidy) {
+        loss = tidy(() => {
+          const l = mseLoss(forward(x), y);
+          l.backward();
+          return l.item();
+        });
+      } else {
+        const pred = forward(x);
+        const l = mseLoss(pred, y);
+        l.backward();
+        loss = l.item();
+        antler.dispose([pred, l]);
+      }
+      opt.step();
+      losses.push(loss);
+      if (step === 20 || step === 300) snapshots.set(step, storageCounts());
+    }
+    expect(snapshots.get(300)).toEqual(snapshots.get(20));
+    expect(losses[299]).toBeLessThan(0.5 * losses[0]);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+    expect(tensorCounts()).toEqual(base);
+  }, 60_000);
+});
