@@ -194,9 +194,31 @@ export function chooseMode(kind: CellKind, T: number, B: number, H: number, devi
 
 // ---------------------------------------------------------------- helpers
 
-/** x [T, B, ...] restricted to batch columns idx (a gather along axis 1). */
-function selectBatch(x: Tensor, idx: number[]): Tensor {
+/** idx as runs of consecutive values: [first, length] pairs. */
+function runsOf(idx: number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const v of idx) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === v) last[1] += 1;
+    else runs.push([v, 1]);
+  }
+  return runs;
+}
+
+/** Runs of consecutive indices up to which a gather is a few slices and a concat instead of permute–embedding–permute. */
+const kMaxSliceRuns = 4;
+
+/** @internal x [T, B, ...] restricted to batch columns idx (a gather along axis 1). */
+export function selectBatch(x: Tensor, idx: number[]): Tensor {
   if (idx.length === x.shape[1] && idx.every((v, i) => v === i)) return x.clone();
+  // Compaction usually drops a few finished sequences: the kept columns are a few runs.
+  const runs = runsOf(idx);
+  if (runs.length >= 1 && runs.length <= kMaxSliceRuns) {
+    return tidy(() => {
+      const parts = runs.map(([first, len]) => slice(x, [0, first, ...x.shape.slice(2).map(() => 0)], [x.shape[0], len, ...x.shape.slice(2)]));
+      return parts.length === 1 ? parts[0] : concat(parts, 1);
+    });
+  }
   return tidy(() => {
     const [T, B] = x.shape;
     const rest = x.shape.slice(2);
@@ -210,8 +232,15 @@ function selectBatch(x: Tensor, idx: number[]): Tensor {
   });
 }
 
-/** Rows idx of x [B, n]. */
-function selectRows(x: Tensor, idx: number[]): Tensor {
+/** @internal Rows idx of x [B, n]. */
+export function selectRows(x: Tensor, idx: number[]): Tensor {
+  const runs = runsOf(idx);
+  if (runs.length >= 1 && runs.length <= kMaxSliceRuns) {
+    return tidy(() => {
+      const parts = runs.map(([first, len]) => slice(x, [first, 0], [len, x.shape[1]]));
+      return parts.length === 1 ? parts[0] : concat(parts, 0);
+    });
+  }
   return tidy(() => embedding(tensor(idx, [idx.length], { dtype: 'int32', device: x.device }), x));
 }
 

@@ -9,6 +9,7 @@
 import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
 import { autoTuned, autoTuning, cellRecurrence, CellKind, DeerOptions, DeerStats, resetAutoTuning } from '../../lib/deer';
+import { selectBatch, selectRows } from '../../lib/deer/solver';
 import { GRU, LSTM, RNN } from '../../lib/nn';
 import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
 
@@ -499,6 +500,23 @@ describe(`solver behaviour (seed ${SEED})`, () => {
         const r = solve('lstm', v, 'float64', { mode });
         expect(r.y.length).toBe(0);
       }
+    }
+  });
+
+  test('the active set\'s gathers (compaction): columns and rows in any order, as runs of slices or one gather', () => {
+    const T = 5, B = 9, n = 3;
+    const xs = randomArray(rng, T * B * n), rows = randomArray(rng, B * n);
+    // Up to 4 runs of consecutive columns take slices and a concat; more, or out of order, the gather.
+    const lists = [[0, 1, 2, 3, 4, 5, 6, 7, 8], [3], [0, 1, 2, 5, 6], [1, 3, 5, 7, 8], [8, 7, 0], [2, 3, 0, 1], [0, 2, 4, 6, 8], []];
+    for (const idx of lists) {
+      tidy(() => {
+        const got = Array.from(selectBatch(make(xs, [T, B, n]), idx).dataSync());
+        const want: number[] = [];
+        for (let t = 0; t < T; t++) for (const b of idx) for (let i = 0; i < n; i++) want.push(xs[(t * B + b) * n + i]);
+        expect(got).toEqual(want);
+        const gotRows = Array.from(selectRows(make(rows, [B, n]), idx).dataSync());
+        expect(gotRows).toEqual(idx.flatMap((b) => rows.slice(b * n, b * n + n)));
+      });
     }
   });
 
