@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Everything a GPU session should run, in one device call, with its logs under
 # $OUT: a smoke check (seconds), the GPU test suite (every CUDA kernel against
-# the CPU), then the SRU and DEER benchmarks on the GPU (--quick grids).
+# the CPU), the SRU and DEER benchmarks on the GPU (--quick grids), then where
+# a DEER forward's time goes (scripts/deer-profile.js).
 #
 # The device returns at most 8 files from $OUT: this writes 7 (summary.txt,
 # gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
-# benchmark JSONs). Its steps are capped at 480 s in all (doctor 20, smoke 40,
-# tests 240, SRU 70, DEER 110), so one call with timeout_s 520 ends inside
-# its limit, and a warm machine leaves a few minutes of a 15-minute budget.
+# benchmark JSONs). Its steps are capped at 490 s in all (doctor 15, smoke 35,
+# tests 230, SRU 70, DEER 100, profile 40), so one call with timeout_s 520
+# ends inside its limit, and a warm machine leaves a few minutes of a
+# 15-minute budget.
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist
@@ -30,9 +32,9 @@ if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
   done
 fi
 echo "ANTLER_CUBLAS=${ANTLER_CUBLAS:-<not found: the built-in GEMM runs>}" | tee -a "$sum"
-timeout 20 node dist/cli.js doctor 2>&1 | tee -a "$sum"
+timeout 15 node dist/cli.js doctor 2>&1 | tee -a "$sum"
 echo "=== smoke" | tee -a "$sum"
-timeout 40 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
+timeout 35 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
 
 step() { # name, seconds, command...
   local name=$1 secs=$2; shift 2
@@ -44,7 +46,9 @@ step() { # name, seconds, command...
   tail -n 5 "$out/$name.log"
 }
 
-step gpu-tests 240 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
+step gpu-tests 230 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 70 node dist/cli.js bench sru --quick --out "$out"
-step bench-deer 110 node dist/cli.js bench deer --quick --out "$out"
+step bench-deer 100 node dist/cli.js bench deer --quick --out "$out"
+echo "=== deer profile (limit 40s)" | tee -a "$sum"
+timeout 40 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 ls "$out" | tee -a "$sum"
