@@ -75,9 +75,12 @@ Context& context(const Device& d) {
       ANTLER_CUDA_CHECK(cudaSetDevice(d.index));
       int multiprocessors = 0;
       ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, d.index));
+      int sharedOptin = 0;
+      ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&sharedOptin, cudaDevAttrMaxSharedMemoryPerBlockOptin, d.index));
       auto fresh = std::make_unique<Context>();
       fresh->device = d.index;
       fresh->multiprocessors = multiprocessors > 0 ? multiprocessors : 1;
+      fresh->sharedOptin = sharedOptin;
       // Non-blocking: no implicit ordering with the legacy default stream,
       // which is fine because every op of this device is queued on this stream.
       ANTLER_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->stream, cudaStreamNonBlocking));

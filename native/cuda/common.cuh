@@ -58,6 +58,8 @@ struct Context {
   int device = 0;
   cudaStream_t stream = nullptr;
   int multiprocessors = 1;
+  // Dynamic shared memory a block may opt in to (cudaDevAttrMaxSharedMemoryPerBlockOptin), read once.
+  int sharedOptin = 48 * 1024;
   CachingAllocator* pool = nullptr;
 
   // Created on first use by matmul; null when cuBLAS is absent or creation failed.

@@ -211,10 +211,8 @@ static k::ScanChunks chooseChunks(Context& ctx, const k::ScanConfig& cfg) {
   if (cfg.diagonal)
     return k::scanChunks(cfg.T, k::chunkCount(cfg.T, cfg.B * cfg.n, kDiagonalThreadsPerSm * ctx.multiprocessors,
                                               kMinChunkSteps, false));
-  int optin = 0;
-  ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
   const size_t pairBytes = static_cast<size_t>(2 * (cfg.n * cfg.n + cfg.n)) * sizeof(T);
-  const int64_t perSm = pairBytes <= static_cast<size_t>(optin) ? kDenseBlocksPerSm : kScratchBlocksPerSm;
+  const int64_t perSm = pairBytes <= static_cast<size_t>(ctx.sharedOptin) ? kDenseBlocksPerSm : kScratchBlocksPerSm;
   return k::scanChunks(cfg.T, k::chunkCount(cfg.T, cfg.B, perSm * ctx.multiprocessors, kMinChunkSteps, false));
 }
 
@@ -229,9 +227,7 @@ static void launchCompose(Context& ctx, const Combine& op, const k::ScanConfig& 
   const int64_t pair = op.aSize() + cfg.n;
   const int threads = pair < kComposeBlock ? static_cast<int>((pair + 31) / 32 * 32) : kComposeBlock;
   const size_t bytes = static_cast<size_t>(2 * pair) * sizeof(T);
-  int optin = 0;
-  ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
-  if (bytes <= static_cast<size_t>(optin)) {
+  if (bytes <= static_cast<size_t>(ctx.sharedOptin)) {
     if (bytes > 48 * 1024)
       ANTLER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
     kernel<<<grid, threads, bytes, ctx.stream>>>(op, cfg, plan, A, b, sumA, sumB, nullptr);

@@ -27,6 +27,7 @@ static void scanCase(const ScanCase& c) {
   emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   emu::sharedOptin = c.optin;
+  ctx.sharedOptin = c.optin;
   const k::ScanConfig cfg{c.T, c.B, c.n, c.diagonal};
   const size_t as = static_cast<size_t>(c.diagonal ? c.n : c.n * c.n), seq = static_cast<size_t>(c.T * c.B * c.n);
   const double bound = c.diagonal ? 0.95 : 0.95 / std::sqrt(double(c.n));

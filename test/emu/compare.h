@@ -73,6 +73,7 @@ struct Device {
   antler::cuda::Context ctx;
   explicit Device(int sms) {
     ctx.multiprocessors = sms;
+    ctx.sharedOptin = sharedOptin;
     ctx.pool = &pool;
   }
 };
