@@ -216,24 +216,32 @@ ANTLER_HD CellUnitLinear<T> cellUnitLinearize(CellKind kind, const CellUnitIn<T>
   return L;
 }
 
-// J[s, col] for unit u's row r (s = r·H + u), col in [0, n); Whh read from WhhT when that is not null.
+// J[s, col] of a row of unit u from its coefficients dhh[0 … gates) and direct
+// (see the top), col in [0, n); Whh read from WhhT when that is not null.
 template <typename T>
-ANTLER_HD T cellJacobianEntry(const CellConfig& cfg, const CellUnitLinear<T>& L, const T* Whh, int64_t u, int r,
-                              int64_t col, const T* WhhT = nullptr) {
+ANTLER_HD T cellJacobianRowEntry(const CellConfig& cfg, const T* dhh, T direct, const T* Whh, int64_t u, int64_t col,
+                                 const T* WhhT) {
   const int64_t H = cfg.H;
   T acc = T(0);
   if (col < H) {
     const int gates = static_cast<int>(cfg.gatesPerUnit());
-    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += L.dhh[r][k] * cellWeight(Whh, WhhT, k * H + u, col, H, cfg.G());
+    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += dhh[k] * cellWeight(Whh, WhhT, k * H + u, col, H, cfg.G());
   }
-  if (col == cfg.directIndex(u)) acc += L.direct[r];
+  if (col == cfg.directIndex(u)) acc += direct;
   return acc;
+}
+
+// J[s, col] for unit u's row r (s = r·H + u), col in [0, n); Whh read from WhhT when that is not null.
+template <typename T>
+ANTLER_HD T cellJacobianEntry(const CellConfig& cfg, const CellUnitLinear<T>& L, const T* Whh, int64_t u, int r,
+                              int64_t col, const T* WhhT = nullptr) {
+  return cellJacobianRowEntry(cfg, L.dhh[r], L.direct[r], Whh, u, col, WhhT);
 }
 
 // The same rows in two passes (the GPU's dense J, whose writes are then
 // coalesced): unitCoef [coefficientsPerUnit()] holds, per row r, dhh[r][0 …
-// gates) then direct[r]; cellJacobianFromCoefficients is cellJacobianEntry
-// from them, the same terms in the same order, reading Whh row-major.
+// gates) then direct[r]; cellJacobianFromCoefficients is cellJacobianRowEntry
+// from them, reading Whh row-major.
 template <typename T>
 ANTLER_HD void cellStoreCoefficients(const CellConfig& cfg, const CellUnitLinear<T>& L, T* unitCoef) {
   const int gates = static_cast<int>(cfg.gatesPerUnit()), rows = static_cast<int>(cfg.rowsPerUnit());
@@ -247,14 +255,9 @@ ANTLER_HD void cellStoreCoefficients(const CellConfig& cfg, const CellUnitLinear
 template <typename T>
 ANTLER_HD T cellJacobianFromCoefficients(const CellConfig& cfg, const T* unitCoef, const T* Whh, int64_t u, int r,
                                          int64_t col) {
-  const int64_t H = cfg.H;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
   const T* c = unitCoef + r * (gates + 1);
-  T acc = T(0);
-  if (col < H)
-    for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += c[k] * Whh[(k * H + u) * H + col];
-  if (col == cfg.directIndex(u)) acc += c[gates];
-  return acc;
+  return cellJacobianRowEntry(cfg, c, c[gates], Whh, u, col, static_cast<const T*>(nullptr));
 }
 
 // (J·prev)[s] for unit u's row r, from wh = Whh·h without a second product.
