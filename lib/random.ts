@@ -37,3 +37,17 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * @internal The global generator's position. Restoring it replays the same
+ * draws: AdaHessian evaluates its closure several times per step and each
+ * evaluation must see the same dropout masks.
+ */
+export function globalDrawPosition(): number {
+  return globalStream;
+}
+
+/** @internal See globalDrawPosition. */
+export function setGlobalDrawPosition(position: number): void {
+  globalStream = position;
+}

@@ -124,7 +124,6 @@ abstract class RNNBase extends Module {
     const w0 = this.param('weight_ih_l0')!;
     if (input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);
     if (input.device !== w0.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w0.device} (move one with .to())`);
-    const unbatched = input.rank === 2;
     if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
     if (input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);

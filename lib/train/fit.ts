@@ -71,7 +71,11 @@ function checkMetrics(v: unknown, op: string): 'accuracy'[] {
   return v as 'accuracy'[];
 }
 
-/** fit() calls only zeroGrad() and step(), so any object with both will do; the usual one is an Optimizer. */
+/**
+ * fit() calls only zeroGrad() and step() (step(closure) when the optimizer's
+ * requiresClosure is true), so any object with both will do; the usual one is
+ * an Optimizer.
+ */
 function checkOptimizer(v: unknown): FitOptions['optimizer'] {
   const o = v as { zeroGrad?: unknown; step?: unknown } | null | undefined;
   if (!o || typeof o !== 'object' || typeof o.zeroGrad !== 'function' || typeof o.step !== 'function')
@@ -167,6 +171,7 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
   if (x.rank === 0 || y.rank === 0 || x.shape[0] !== y.shape[0])
     fail('SHAPE_MISMATCH', `fit: data.x [${x.shape.join(', ')}] and data.y [${y.shape.join(', ')}] must have the same first dim`);
   const optimizer = checkOptimizer(o.optimizer);
+  const needsClosure = (optimizer as { requiresClosure?: unknown }).requiresClosure === true;
   const lossFn = lossOf(o.loss);
   const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
@@ -204,14 +209,18 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
         const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
         const xb = takeRows(x, idx);
         const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
-        optimizer.zeroGrad();
-        const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
-        const l = lossFn(pred, yb);
-        const value = scalarLoss(l, 'fit');
-        l.backward();
-        return value;
+        const batchLoss = (): number => {
+          optimizer.zeroGrad();
+          const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
+          const l = lossFn(pred, yb);
+          const value = scalarLoss(l, 'fit');
+          l.backward();
+          return value;
+        };
+        // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
+        return needsClosure ? (optimizer.step(batchLoss) as number) : batchLoss();
       });
-      optimizer.step();
+      if (!needsClosure) optimizer.step();
       lossSum += lossValue * size;
       seen += size;
       const rate = ((b + 1) * 1000) / (performance.now() - t0);

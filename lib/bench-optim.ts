@@ -1,0 +1,106 @@
+/**
+ * `npm run bench -- optim`: the cost of one training step (zeroGrad, forward,
+ * backward, update) of an MLP with each optimizer, against Adam's step in the
+ * same run on the same device; PyTorch's Adam and L-BFGS on the same model
+ * when python3 with torch is importable. AdaHessian's paper reports about
+ * 1.6–2× an Adam step (with exact Hessian-vector products; ours cost one
+ * more gradient per probe, or two with central differences).
+ */
+import { BenchRow, runTorch, timeIt } from './bench-timing';
+import { backends } from './device';
+import { tidy } from './engine';
+import { Linear, ReLU, Sequential } from './nn';
+import { crossEntropy } from './ops/nn';
+import { AdaHessian, Adam, LBFGS, Optimizer, SGD } from './optim';
+import { randn, rand } from './tensor';
+
+interface Sizes { batch: number; input: number; hidden: number; classes: number }
+
+/** One case per size and device, so each row's ratio is against Adam on the same device. */
+function caseName(s: Sizes, device: string): string {
+  return `MLP ${s.input}-${s.hidden}-${s.classes} B=${s.batch} ${device === 'cpu' ? 'cpu' : 'cuda'}`;
+}
+
+function antlerRows(s: Sizes, device: string, repeats: number): BenchRow[] {
+  const x = randn([s.batch, s.input], { device, seed: 1 });
+  const labels = tidy(() => rand([s.batch], { dtype: 'int32', minval: 0, maxval: s.classes, device, seed: 2 }));
+  const model = new Sequential(new Linear(s.input, s.hidden, { device }), new ReLU(), new Linear(s.hidden, s.classes, { device }));
+  const makers: [string, () => Optimizer<{ lr: number }>][] = [
+    ['adam', () => new Adam(model.parameters(), { lr: 1e-3 })],
+    ['sgd (momentum 0.9)', () => new SGD(model.parameters(), { lr: 1e-2, momentum: 0.9 })],
+    ['adahessian forward', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3 }) as unknown as Optimizer<{ lr: number }>],
+    ['adahessian central', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'central' }) as unknown as Optimizer<{ lr: number }>],
+    ['lbfgs 1 iteration', () => new LBFGS(model.parameters(), { lr: 1e-2, maxIter: 1, toleranceGrad: 0, toleranceChange: 0 }) as unknown as Optimizer<{ lr: number }>],
+  ];
+  const rows: BenchRow[] = [];
+  try {
+    for (const [impl, make] of makers) {
+      const opt = make();
+      const closure = () => {
+        opt.zeroGrad();
+        const loss = crossEntropy(model.forward(x), labels);
+        loss.backward();
+        return loss;
+      };
+      const step = () => {
+        if (opt.requiresClosure) opt.step(closure);
+        else {
+          tidy(() => void closure());
+          opt.step();
+        }
+      };
+      const ms = timeIt(step, device, repeats);
+      rows.push({ suite: 'optim', case: caseName(s, device), device, impl, ms });
+      opt.dispose();
+      model.zeroGrad();
+    }
+  } finally {
+    model.dispose();
+    x.dispose();
+    labels.dispose();
+  }
+  return rows;
+}
+
+function torchRows(s: Sizes, devices: string[], repeats: number): BenchRow[] | string {
+  const r = runTorch<[string, string, number][]>(`
+rows = []
+for dev in [${devices.map((d) => `'${d === 'cpu' ? 'cpu' : 'cuda'}'`).join(', ')}]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(${s.input}, ${s.hidden}), torch.nn.ReLU(), torch.nn.Linear(${s.hidden}, ${s.classes})).to(dev)
+    x = torch.randn(${s.batch}, ${s.input}, device=dev)
+    y = torch.randint(0, ${s.classes}, (${s.batch},), device=dev)
+    for name, opt in [('pytorch adam', torch.optim.Adam(model.parameters(), lr=1e-3)),
+                      ('pytorch lbfgs 1 iteration', torch.optim.LBFGS(model.parameters(), lr=1e-2, max_iter=1, tolerance_grad=0, tolerance_change=0))]:
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            return loss
+        def step():
+            if name.startswith('pytorch lbfgs'):
+                opt.step(closure)
+            else:
+                closure(); opt.step()
+        rows.append([dev, name, timed(step, dev, ${repeats})])
+print(json.dumps(rows))
+`, 300_000);
+  if ('note' in r) return r.note;
+  return r.result.map(([dev, impl, ms]) => ({ suite: 'optim', case: caseName(s, dev), device: dev === 'cpu' ? 'cpu' : 'cuda:0', impl, ms }));
+}
+
+export function benchOptim(quick: boolean): BenchRow[] {
+  const sizes: Sizes[] = quick ? [{ batch: 128, input: 32, hidden: 128, classes: 10 }] : [{ batch: 128, input: 32, hidden: 128, classes: 10 }, { batch: 512, input: 256, hidden: 1024, classes: 10 }];
+  const repeats = quick ? 10 : 30;
+  const devices = ['cpu', ...(backends().cuda.available ? ['cuda:0'] : [])];
+  const rows: BenchRow[] = [];
+  for (const s of sizes) {
+    const torch = torchRows(s, devices, repeats);
+    if (typeof torch === 'string') console.log(`  (${torch})`);
+    for (const device of devices) {
+      rows.push(...antlerRows(s, device, repeats));
+      if (typeof torch !== 'string') rows.push(...torch.filter((r) => r.device === device));
+    }
+  }
+  return rows;
+}

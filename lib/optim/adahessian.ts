@@ -1,0 +1,299 @@
+/**
+ * AdaHessian (Yao et al. 2021): Adam's update with the second moment taken
+ * of a Hessian diagonal instead of the squared gradient.
+ *
+ * Per refresh, Hutchinson's estimate: draw a Rademacher vector z over all
+ * parameters; D = z ⊙ (H z), averaged over `nProbes` draws, whose
+ * expectation is diag(H). H z comes from finite differences of gradients,
+ * (∇L(θ + h z) − ∇L(θ)) / h ('forward', one extra closure evaluation per
+ * probe) or (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The closure
+ * must compute the same function at every call: the global random
+ * generator is rewound before each evaluation, so dropout masks and other
+ * draws without an explicit seed repeat.
+ *
+ * |D| is averaged spatially: over the kernel dimensions (2 and on) of
+ * parameters of rank 3 or more, and, when `blockSize` is set, over blocks of
+ * that many entries along the last dimension of matrices; never for vectors.
+ * Then
+ *   m = β1 m + (1 − β1) g,  v = β2 v + (1 − β2) D²,
+ *   θ ← θ − lr · (m̂ / (v̂^(k/2) + ε) + wd · θ),
+ * with m̂ bias-corrected by the number of steps and v̂ by the number of
+ * Hessian refreshes (one every `updateEach` steps).
+ */
+import { randomBytes } from 'node:crypto';
+import { noGrad } from '../autograd/graph';
+import { isolated, keep, tidy } from '../engine';
+import { fail } from '../errors';
+import { native } from '../native';
+import { abs, add, broadcastTo, cast, concat, div, mean, mul, pow, reshape, slice, sqrt, square, sub, sum, wrap } from '../ops/core';
+import { globalDrawPosition, setGlobalDrawPosition } from '../random';
+import { Tensor, zerosLike } from '../tensor';
+import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
+import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+
+export interface AdaHessianOptions {
+  /** Learning rate (default 0.15). */
+  lr: number;
+  /** Decay rates of the gradient's and the Hessian diagonal's moments (default [0.9, 0.999]). */
+  betas: [number, number];
+  /** Added to the denominator (default 1e-4). */
+  eps: number;
+  /** Decoupled weight decay (default 0). */
+  weightDecay: number;
+  /** k in v̂^(k/2), from 0 (momentum SGD) to 1 (default 1; 0.5 is worth trying). */
+  hessianPower: number;
+  /** Average |D| over the kernel dimensions of parameters of rank ≥ 3 (default true). */
+  averageConvKernel: boolean;
+  /** Average |D| over blocks of this many entries along a matrix's last dimension (default null: no averaging). */
+  blockSize: number | null;
+  /** Refresh the Hessian diagonal every this many steps (default 1). Constructor only. */
+  updateEach: number;
+  /** Hutchinson probes per refresh (default 1). Constructor only. */
+  nProbes: number;
+  /** Hessian-vector products by 'forward' (default) or 'central' differences of gradients. Constructor only. */
+  hvp: 'forward' | 'central';
+  /** The difference step h (default: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, u the dtype's rounding unit). Constructor only. */
+  fdStep: number | null;
+  /** Seed of the Rademacher draws (default: random). Constructor only. */
+  seed: number | null;
+}
+
+/** Options that apply to the whole step, not to a parameter group. */
+const GLOBAL = ['updateEach', 'nProbes', 'hvp', 'fdStep', 'seed'] as const;
+
+/** AdaHessian. step() needs a closure. */
+export class AdaHessian extends Optimizer<AdaHessianOptions> {
+  override readonly requiresClosure = true;
+  private readonly seed: number;
+  private stream = 0;
+  private steps = 0;
+
+  constructor(params: ParamsArg<AdaHessianOptions>, options: Partial<AdaHessianOptions> = {}) {
+    super(
+      params,
+      {
+        lr: 0.15, betas: [0.9, 0.999], eps: 1e-4, weightDecay: 0, hessianPower: 1, averageConvKernel: true, blockSize: null,
+        updateEach: 1, nProbes: 1, hvp: 'forward', fdStep: null, seed: null,
+      },
+      options,
+      'AdaHessian',
+    );
+    if (Array.isArray(params) && !(params[0] instanceof Tensor))
+      (params as Record<string, unknown>[]).forEach((g, gi) => {
+        for (const k of GLOBAL)
+          if (k in g) fail('INVALID_ARGUMENT', `AdaHessian: ${k} applies to the whole step; pass it in the constructor's options, not in parameter group ${gi}`);
+      });
+    const d = this.defaults;
+    checkInteger(d.updateEach, 'AdaHessian', 'updateEach', 1);
+    checkInteger(d.nProbes, 'AdaHessian', 'nProbes', 1);
+    if (d.hvp !== 'forward' && d.hvp !== 'central') fail('INVALID_ARGUMENT', `AdaHessian: hvp must be 'forward' or 'central'; got ${describe(d.hvp)}`);
+    if (d.fdStep !== null && !(checkFinite(d.fdStep, 'AdaHessian', 'fdStep') > 0)) fail('INVALID_ARGUMENT', `AdaHessian: fdStep must be > 0 or null; got ${d.fdStep}`);
+    this.seed = d.seed === null ? randomBytes(6).readUIntLE(0, 6) : checkInteger(d.seed, 'AdaHessian', 'seed');
+  }
+
+  protected validate(g: AdaHessianOptions, name: string): void {
+    checkLr(g.lr, name);
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
+    g.betas.forEach((b, i) => {
+      checkFinite(b, name, `betas[${i}]`);
+      if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
+    });
+    checkFinite(g.eps, name, 'eps');
+    if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
+    checkFinite(g.weightDecay, name, 'weightDecay');
+    if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+    checkFinite(g.hessianPower, name, 'hessianPower');
+    if (g.hessianPower < 0 || g.hessianPower > 1) fail('INVALID_ARGUMENT', `${name}: hessianPower must be in [0, 1]; got ${g.hessianPower}`);
+    checkBoolean(g.averageConvKernel, name, 'averageConvKernel');
+    if (g.blockSize !== null) checkInteger(g.blockSize, name, 'blockSize', 1);
+  }
+
+  protected update(): void {
+    // step() is overridden: the moments need the Hessian estimate of all parameters first.
+  }
+
+  /**
+   * One AdaHessian step. The closure must zero the grads, compute the loss,
+   * call backward and return the loss; each call runs inside tidy(). It runs
+   * once, then once ('forward') or twice ('central') per probe on refresh
+   * steps. Returns the loss at the starting point and leaves its gradients
+   * in .grad.
+   */
+  step(closure?: () => Tensor | number): number {
+    if (closure === undefined)
+      fail('INVALID_ARGUMENT', 'AdaHessian.step: a closure is required, as the Hessian-vector products evaluate the gradient at nearby points: opt.step(() => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; })');
+    this.checkParamsAlive();
+    const drawStart = globalDrawPosition();
+    const loss = this.evaluate(closure);
+    const drawEnd = globalDrawPosition();
+    const active = this.paramGroups.flatMap((g) => g.params).filter((p) => p.grad && !p.grad.isDisposed);
+    const refresh = this.steps % this.defaults.updateEach === 0;
+    this.steps += 1;
+    let D: Map<Tensor, Tensor> | null = null;
+    if (refresh && active.length) {
+      try {
+        D = this.hessianDiagonal(closure, active, drawStart);
+      } finally {
+        setGlobalDrawPosition(drawEnd);
+      }
+    }
+    try {
+      isolated(() =>
+        noGrad(() => {
+          for (const group of this.paramGroups)
+            for (const p of group.params) {
+              if (!p.grad || p.grad.isDisposed) continue;
+              let st = this.state.get(p);
+              if (!st) this.state.set(p, (st = {}));
+              this.updateParam(p, p.grad, D?.get(p) ?? null, group, st);
+            }
+        }),
+      );
+    } finally {
+      if (D) for (const t of D.values()) t.dispose();
+    }
+    return loss;
+  }
+
+  /** |z ⊙ H z| averaged over the probes and then spatially, per parameter (kept tensors). */
+  private hessianDiagonal(closure: () => Tensor | number, P: Tensor[], drawStart: number): Map<Tensor, Tensor> {
+    const o = this.defaults;
+    const central = o.hvp === 'central';
+    const g0 = P.map((p) => p.grad!);
+    for (const p of P) p.grad = null;
+    const theta0 = P.map((p) => keep(noGrad(() => p.clone())));
+    const acc: Tensor[] = [];
+    const transient = new Set<Tensor>();
+    try {
+      const h = o.fdStep ?? this.autoStep(theta0, central);
+      for (const p of P) acc.push(keep(zerosLike(p)));
+      // ∇L at θ0 + s·h·z, taken out of .grad.
+      const gradAt = (z: Tensor[], s: number): Tensor[] => {
+        noGrad(() => tidy(() => P.forEach((p, i) => p.assign(add(theta0[i], mul(z[i], s * h))))));
+        setGlobalDrawPosition(drawStart);
+        this.evaluate(closure);
+        return P.map((p, i) => {
+          const g = p.grad;
+          p.grad = null;
+          if (!g || g.isDisposed)
+            fail('INVALID_ARGUMENT', `AdaHessian.step: parameter ${i} of those with a gradient (shape [${p.shape.join(', ')}]) got none when the closure ran again at a nearby point; the closure must compute the same loss of the same parameters at every call`);
+          transient.add(g);
+          return g;
+        });
+      };
+      for (let k = 0; k < o.nProbes; k++) {
+        const z = P.map((p) => this.rademacher(p));
+        z.forEach((t) => transient.add(t));
+        const plus = gradAt(z, 1);
+        const minus = central ? gradAt(z, -1) : g0;
+        noGrad(() =>
+          tidy(() =>
+            P.forEach((_, i) => {
+              const hz = div(sub(plus[i], minus[i]), central ? 2 * h : h);
+              acc[i].assign(add(acc[i], mul(z[i], hz)));
+            }),
+          ),
+        );
+        for (const t of [...z, ...plus, ...(central ? minus : [])]) {
+          t.dispose();
+          transient.delete(t);
+        }
+      }
+      const out = new Map<Tensor, Tensor>();
+      P.forEach((p, i) => {
+        const group = this.paramGroups.find((g) => g.params.includes(p))!;
+        out.set(p, keep(noGrad(() => tidy(() => spatialAverage(abs(div(acc[i], o.nProbes)), group)))));
+      });
+      return out;
+    } finally {
+      noGrad(() => P.forEach((p, i) => p.assign(theta0[i])));
+      P.forEach((p, i) => {
+        p.grad?.dispose();
+        p.grad = g0[i];
+      });
+      for (const t of [...theta0, ...acc, ...transient]) t.dispose();
+    }
+  }
+
+  /** h = √u·(1 + rms θ) (forward) or ∛u·(1 + rms θ) (central), u of the least precise dtype. */
+  private autoStep(theta: Tensor[], central: boolean): number {
+    const u = theta.some((t) => t.dtype === 'float32') ? 2 ** -23 : 2 ** -52;
+    let ss = 0, n = 0;
+    noGrad(() =>
+      tidy(() => {
+        for (const t of theta) {
+          ss += sum(square(cast(t, 'float64'))).item();
+          n += t.size;
+        }
+      }),
+    );
+    const scale = 1 + Math.sqrt(ss / Math.max(n, 1));
+    return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
+  }
+
+  /** A Rademacher tensor (±1) shaped like p, from this optimizer's own stream of draws. */
+  private rademacher(p: Tensor): Tensor {
+    this.stream += 1;
+    return keep(
+      noGrad(() =>
+        tidy(() => {
+          const bits = wrap(native().random(p.shape.slice(), 'int32', p.device, false, 0, 2, this.seed, this.stream));
+          return sub(mul(cast(bits, p.dtype), 2), 1);
+        }),
+      ),
+    );
+  }
+
+  private updateParam(p: Tensor, g: Tensor, D: Tensor | null, o: ParamGroup<AdaHessianOptions>, st: Record<string, Tensor | number>): void {
+    const m = this.buffer(st, 'expAvg', p);
+    const v = this.buffer(st, 'expHessianDiagSq', p);
+    const [b1, b2] = o.betas;
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    st.step = step;
+    tidy(() => {
+      m.assign(add(mul(m, b1), mul(g, 1 - b1)));
+      if (D) {
+        v.assign(add(mul(v, b2), mul(square(D), 1 - b2)));
+        st.hessianStep = ((st.hessianStep as number | undefined) ?? 0) + 1;
+      }
+      const hs = (st.hessianStep as number | undefined) ?? 0;
+      // A parameter that first got a gradient on a step without a refresh waits for one.
+      if (hs === 0) return;
+      const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** hs;
+      const vHat = div(v, bc2);
+      const k = o.hessianPower;
+      const denom = add(k === 1 ? sqrt(vHat) : pow(vHat, k / 2), o.eps);
+      const decayed = o.weightDecay !== 0 ? mul(p, 1 - o.lr * o.weightDecay) : p;
+      p.assign(sub(decayed, mul(div(m, denom), o.lr / bc1)));
+    });
+  }
+}
+
+/**
+ * |D| averaged over the kernel dimensions (rank ≥ 3, averageConvKernel) or
+ * over blocks of blockSize entries along a matrix's last dimension (the
+ * last, shorter block averaged on its own).
+ */
+function spatialAverage(d: Tensor, o: AdaHessianOptions): Tensor {
+  const shape = d.shape;
+  if (shape.length >= 3 && o.averageConvKernel) {
+    const axes = shape.map((_, i) => i).slice(2);
+    return broadcastTo(mean(d, axes, true), shape);
+  }
+  if (shape.length === 2 && o.blockSize !== null && o.blockSize > 1) {
+    const [rows, cols] = shape;
+    const b = Math.min(o.blockSize, cols);
+    const whole = Math.floor(cols / b) * b;
+    const parts: Tensor[] = [];
+    if (whole > 0) {
+      const blocks = reshape(slice(d, [0, 0], [rows, whole]), [rows, whole / b, b]);
+      parts.push(reshape(broadcastTo(mean(blocks, 2, true), [rows, whole / b, b]), [rows, whole]));
+    }
+    if (whole < cols) {
+      const rest = slice(d, [0, whole], [rows, cols - whole]);
+      parts.push(broadcastTo(mean(rest, 1, true), [rows, cols - whole]));
+    }
+    return parts.length === 1 ? parts[0] : concat(parts, 1);
+  }
+  return d;
+}

@@ -1,0 +1,137 @@
+/**
+ * The base of the optimizers: parameter groups with torch.optim's option
+ * handling, per-parameter state, step() over the parameters with a gradient.
+ */
+import { isGradEnabled } from '../autograd/graph';
+import { isolated, keep, tidy } from '../engine';
+import { fail } from '../errors';
+import { Tensor, zerosLike } from '../tensor';
+import { checkFinite, checkKnownKeys, describe } from '../validate';
+
+export type ParamGroup<O> = { params: Tensor[] } & O;
+export type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
+
+export abstract class Optimizer<O extends object> {
+  readonly paramGroups: ParamGroup<O>[];
+  /** Per-parameter state (momentum buffers, moments, step counts). */
+  readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  /** Whether step() needs a closure (L-BFGS, AdaHessian); fit() passes one when it does. */
+  readonly requiresClosure: boolean = false;
+
+  /** The options every group starts from: the optimizer's defaults with the constructor's options over them. */
+  readonly defaults: O;
+
+  /**
+   * defaults: every option with its default value; its keys are the only
+   * option names accepted, in `options` and in each parameter group (which
+   * also has `params`).
+   */
+  protected constructor(params: ParamsArg<O>, defaults: O, options: unknown, protected readonly name: string) {
+    if (!Array.isArray(params) || params.length === 0)
+      fail('INVALID_ARGUMENT', `${name}: expected a non-empty array of parameters (model.parameters()) or parameter groups; got ${describe(params)}`);
+    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)))
+      fail('INVALID_ARGUMENT', `${name}: options must be an object such as { lr: 0.01 }; got ${describe(options)}`);
+    const keys = Object.keys(defaults);
+    if (options) checkKnownKeys(options, name, keys);
+    this.defaults = { ...defaults, ...(options as Partial<O> | undefined) };
+    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
+    const seen = new Set<Tensor>();
+    this.paramGroups = groups.map((g, gi) => {
+      if (!g || typeof g !== 'object' || !Array.isArray(g.params))
+        fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
+      checkKnownKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
+      for (const p of g.params) {
+        if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
+        if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
+        if (p.dtype === 'int32') fail('DTYPE_MISMATCH', `${name}: parameters must be float32 or float64`);
+        if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: a parameter appears in more than one group`);
+        seen.add(p);
+      }
+      const merged = { ...this.defaults, ...g } as ParamGroup<O>;
+      this.validate(merged, name);
+      return merged;
+    });
+  }
+
+  protected abstract validate(group: O, name: string): void;
+  protected abstract update(p: Tensor, g: Tensor, group: ParamGroup<O>, state: Record<string, Tensor | number>): void;
+
+  /**
+   * Sets every parameter's .grad to null (PyTorch's default set_to_none).
+   * Disposed parameters have no gradient left and are passed over, so
+   * clean-up code may call it; step() throws for them.
+   */
+  zeroGrad(): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad();
+  }
+
+  /**
+   * Updates every parameter that has a gradient. With a closure (which should
+   * zero the grads, compute the loss, call backward and return the loss), the
+   * closure runs first and its loss value is returned. Throws DISPOSED, before
+   * updating anything, if a parameter has been disposed (model.dispose()):
+   * the optimizer cannot outlive the parameters it was given.
+   */
+  step(closure?: () => Tensor | number): number | undefined {
+    this.checkParamsAlive();
+    const loss = closure === undefined ? undefined : this.evaluate(closure);
+    isolated(() => {
+      for (const group of this.paramGroups)
+        for (const p of group.params) {
+          if (!p.grad) continue;
+          let st = this.state.get(p);
+          if (!st) this.state.set(p, (st = {}));
+          this.update(p, p.grad, group, st);
+        }
+    });
+    return loss;
+  }
+
+  /** Throws DISPOSED, before anything changes, if a parameter has been disposed. */
+  protected checkParamsAlive(): void {
+    this.paramGroups.forEach((group, gi) =>
+      group.params.forEach((p, i) => {
+        if (p.isDisposed)
+          fail('DISPOSED', `${this.name}.step: parameter ${i}${this.paramGroups.length > 1 ? ` of parameter group ${gi}` : ''} (shape [${p.shape.join(', ')}], ${p.dtype}) has been disposed (model.dispose()?); an optimizer cannot outlive its parameters, so make a new one for those still in training`);
+      }),
+    );
+  }
+
+  /**
+   * Runs a step's closure (zero the grads, compute the loss, call backward,
+   * return the loss) inside tidy(), so what it creates is freed, and returns
+   * its loss as a number. The gradients it leaves in .grad are kept.
+   */
+  protected evaluate(closure: unknown): number {
+    if (typeof closure !== 'function')
+      fail('INVALID_ARGUMENT', `${this.name}.step: closure must be a function such as () => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; }; got ${describe(closure)}`);
+    if (!isGradEnabled()) fail('INVALID_ARGUMENT', `${this.name}.step: a closure needs grad mode (do not call step inside noGrad)`);
+    return tidy(() => {
+      const l: unknown = closure();
+      if (l instanceof Tensor) {
+        if (l.size !== 1) fail('SHAPE_MISMATCH', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got a Tensor of shape [${l.shape.join(', ')}]`);
+        return l.item();
+      }
+      if (typeof l !== 'number') fail('INVALID_ARGUMENT', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got ${describe(l)}`);
+      return l;
+    });
+  }
+
+  protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {
+    let b = st[key] as Tensor | undefined;
+    if (!b || b.isDisposed) st[key] = b = keep(zerosLike(like));
+    return b;
+  }
+
+  /** Frees the optimizer's state tensors. */
+  dispose(): void {
+    for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
+    this.state.clear();
+  }
+}
+
+export function checkLr(v: number, name: string): void {
+  checkFinite(v, name, 'lr');
+  if (v < 0) fail('INVALID_ARGUMENT', `${name}: invalid learning rate ${v}`);
+}
