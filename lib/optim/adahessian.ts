@@ -20,14 +20,13 @@
  * with m̂ bias-corrected by the number of steps and v̂ by the number of
  * Hessian refreshes (one every `updateEach` steps).
  */
-import { randomBytes } from 'node:crypto';
 import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { abs, add, broadcastTo, cast, concat, div, mean, mul, pow, reshape, slice, sqrt, square, sub, sum, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
-import { Tensor, zerosLike } from '../tensor';
+import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
 import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
@@ -52,9 +51,9 @@ export interface AdaHessianOptions {
   nProbes: number;
   /** Hessian-vector products by 'forward' (default) or 'central' differences of gradients. Constructor only. */
   hvp: 'forward' | 'central';
-  /** The difference step h (default: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, u the dtype's rounding unit). Constructor only. */
+  /** The difference step h (default, per parameter tensor: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, u the dtype's rounding unit). Constructor only. */
   fdStep: number | null;
-  /** Seed of the Rademacher draws (default: random). Constructor only. */
+  /** Seed of the Rademacher draws (default: one draw of the global generator, so setSeed() makes runs repeatable). Constructor only. */
   seed: number | null;
 }
 
@@ -88,7 +87,14 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     checkInteger(d.nProbes, 'AdaHessian', 'nProbes', 1);
     if (d.hvp !== 'forward' && d.hvp !== 'central') fail('INVALID_ARGUMENT', `AdaHessian: hvp must be 'forward' or 'central'; got ${describe(d.hvp)}`);
     if (d.fdStep !== null && !(checkFinite(d.fdStep, 'AdaHessian', 'fdStep') > 0)) fail('INVALID_ARGUMENT', `AdaHessian: fdStep must be > 0 or null; got ${d.fdStep}`);
-    this.seed = d.seed === null ? randomBytes(6).readUIntLE(0, 6) : checkInteger(d.seed, 'AdaHessian', 'seed');
+    // Without a seed, one draw of the global generator: repeatable after setSeed().
+    this.seed = d.seed === null ? tidy(() => rand([], { dtype: 'int32', minval: 0, maxval: 2 ** 31 - 1 }).item()) : checkInteger(d.seed, 'AdaHessian', 'seed');
+  }
+
+  /** Frees the moments; the next step starts afresh (a refresh first). */
+  dispose(): void {
+    this.steps = 0;
+    super.dispose();
   }
 
   protected validate(g: AdaHessianOptions, name: string): void {
@@ -124,11 +130,10 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       fail('INVALID_ARGUMENT', 'AdaHessian.step: a closure is required, as the Hessian-vector products evaluate the gradient at nearby points: opt.step(() => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; })');
     this.checkParamsAlive();
     const drawStart = globalDrawPosition();
-    const loss = this.evaluate(closure);
+    const loss = this.lossOf(closure);
     const drawEnd = globalDrawPosition();
     const active = this.paramGroups.flatMap((g) => g.params).filter((p) => p.grad && !p.grad.isDisposed);
     const refresh = this.steps % this.defaults.updateEach === 0;
-    this.steps += 1;
     let D: Map<Tensor, Tensor> | null = null;
     if (refresh && active.length) {
       try {
@@ -137,6 +142,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         setGlobalDrawPosition(drawEnd);
       }
     }
+    // Counted once the probes succeeded, so a step that threw is retried with its refresh.
+    this.steps += 1;
     try {
       isolated(() =>
         noGrad(() => {
@@ -165,13 +172,13 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     const acc: Tensor[] = [];
     const transient = new Set<Tensor>();
     try {
-      const h = o.fdStep ?? this.autoStep(theta0, central);
+      const h = theta0.map((t) => o.fdStep ?? autoStep(t, central));
       for (const p of P) acc.push(keep(zerosLike(p)));
-      // ∇L at θ0 + s·h·z, taken out of .grad.
+      // ∇L at θ0 + s·h·z (each tensor with its own h), taken out of .grad.
       const gradAt = (z: Tensor[], s: number): Tensor[] => {
-        noGrad(() => tidy(() => P.forEach((p, i) => p.assign(add(theta0[i], mul(z[i], s * h))))));
+        noGrad(() => tidy(() => P.forEach((p, i) => p.assign(add(theta0[i], mul(z[i], s * h[i]))))));
         setGlobalDrawPosition(drawStart);
-        this.evaluate(closure);
+        this.lossOf(closure);
         return P.map((p, i) => {
           const g = p.grad;
           p.grad = null;
@@ -189,7 +196,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         noGrad(() =>
           tidy(() =>
             P.forEach((_, i) => {
-              const hz = div(sub(plus[i], minus[i]), central ? 2 * h : h);
+              const hz = div(sub(plus[i], minus[i]), central ? 2 * h[i] : h[i]);
               acc[i].assign(add(acc[i], mul(z[i], hz)));
             }),
           ),
@@ -213,22 +220,6 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       });
       for (const t of [...theta0, ...acc, ...transient]) t.dispose();
     }
-  }
-
-  /** h = √u·(1 + rms θ) (forward) or ∛u·(1 + rms θ) (central), u of the least precise dtype. */
-  private autoStep(theta: Tensor[], central: boolean): number {
-    const u = theta.some((t) => t.dtype === 'float32') ? 2 ** -23 : 2 ** -52;
-    let ss = 0, n = 0;
-    noGrad(() =>
-      tidy(() => {
-        for (const t of theta) {
-          ss += sum(square(cast(t, 'float64'))).item();
-          n += t.size;
-        }
-      }),
-    );
-    const scale = 1 + Math.sqrt(ss / Math.max(n, 1));
-    return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
   }
 
   /** A Rademacher tensor (±1) shaped like p, from this optimizer's own stream of draws. */
@@ -267,6 +258,20 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       p.assign(sub(decayed, mul(div(m, denom), o.lr / bc1)));
     });
   }
+}
+
+/**
+ * The difference step of one parameter tensor: √u·(1 + rms θ) (forward) or
+ * ∛u·(1 + rms θ) (central), u the dtype's rounding unit. Per tensor, so one
+ * tensor of large values does not blow up the step, and with it the
+ * truncation error, of the others. Each tensor's difference is divided by its
+ * own h: z_i z_j has mean 0 for i ≠ j, so the estimate stays unbiased.
+ */
+function autoStep(theta: Tensor, central: boolean): number {
+  const u = theta.dtype === 'float32' ? 2 ** -23 : 2 ** -52;
+  const ss = noGrad(() => tidy(() => sum(square(cast(theta, 'float64'))).item()));
+  const scale = 1 + Math.sqrt(ss / Math.max(theta.size, 1));
+  return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
 }
 
 /**

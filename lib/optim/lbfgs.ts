@@ -23,7 +23,7 @@ export interface LBFGSOptions {
   lr: number;
   /** Most iterations per step() (default 20). */
   maxIter: number;
-  /** Most closure evaluations per step() (default maxIter · 5/4, rounded down). */
+  /** Most closure evaluations per step() (default maxIter · 5/4, rounded down, fixed at construction). */
   maxEval: number | null;
   /** Stop when the largest |gradient| entry is at most this (default 1e-7). */
   toleranceGrad: number;
@@ -35,8 +35,11 @@ export interface LBFGSOptions {
   lineSearchFn: 'strong_wolfe' | null;
 }
 
-/** The line search's constants, as in PyTorch. */
-const C1 = 1e-4, C2 = 0.9, MAX_LS = 25;
+/**
+ * The line search's constants, as in PyTorch: its bracket tolerance is 1e-9
+ * whatever the optimizer's toleranceChange (torch passes it no tolerance).
+ */
+const C1 = 1e-4, C2 = 0.9, MAX_LS = 25, LS_TOLERANCE_CHANGE = 1e-9;
 
 type Vec = Tensor;
 
@@ -81,6 +84,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (this.paramGroups.length !== 1)
       fail('INVALID_ARGUMENT', `LBFGS: parameter groups are not supported (it treats the parameters as one vector); got ${this.paramGroups.length} groups. Pass model.parameters() and the options once`);
     this.params = this.paramGroups[0].params;
+    const g = this.paramGroups[0];
+    if (g.maxEval === null) g.maxEval = Math.floor((g.maxIter * 5) / 4);
     const { dtype, device } = this.params[0];
     this.params.forEach((p, i) => {
       if (p.dtype !== dtype || p.device !== device)
@@ -127,7 +132,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     const o = this.paramGroups[0] as ParamGroup<LBFGSOptions>;
     const maxEval = o.maxEval ?? Math.floor((o.maxIter * 5) / 4);
 
-    const origLoss = this.evaluate(closure);
+    const origLoss = this.lossOf(closure);
     let loss = origLoss;
     let currentEvals = 1;
     this.funcEvalsTotal += 1;
@@ -160,9 +165,18 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
         let lsEvals = 0;
         let optCond = false;
         if (o.lineSearchFn === 'strong_wolfe') {
-          const x0 = vec(() => this.flatParams());
+          const x0 = vec(() => this.flatParams()); // the last accepted point
           try {
-            const r = this.strongWolfe(closure, x0, this.t, d, loss, flatGrad, gtd, o.toleranceChange);
+            let r: { loss: number; grad: Vec; t: number; evals: number };
+            try {
+              r = this.strongWolfe(closure, x0, this.t, d, loss, flatGrad, gtd);
+            } catch (e) {
+              // The closure threw at a trial point: go back to the last accepted
+              // point and forget the curvature pairs, whose last step was never taken.
+              this.setParams(x0);
+              this.resetState();
+              throw e;
+            }
             loss = r.loss;
             flatGrad = r.grad;
             owned.add(flatGrad);
@@ -177,7 +191,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
         } else {
           this.addDirection(this.t, d);
           if (nIter !== o.maxIter) {
-            loss = this.evaluate(closure);
+            loss = this.lossOf(closure);
             flatGrad = this.gatherFlatGrad();
             owned.add(flatGrad);
             optCond = this.absMax(flatGrad) <= o.toleranceGrad;
@@ -197,15 +211,20 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     }
   }
 
-  /** Frees the history, direction and previous gradient. */
+  /** Frees the history, direction and previous gradient; the next step starts afresh. */
   dispose(): void {
+    this.resetState();
+    super.dispose();
+  }
+
+  private resetState(): void {
     this.clearHistory();
     this.d?.dispose();
     this.d = null;
     this.prevFlatGrad?.dispose();
     this.prevFlatGrad = null;
     this.iterations = 0;
-    super.dispose();
+    this.hDiag = 1;
   }
 
   private replaceDirection(d: Vec): void {
@@ -270,13 +289,22 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
    * point (a new vector) and the evaluations used. The parameters are left
    * wherever the last evaluation put them.
    */
-  private strongWolfe(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number, toleranceChange: number): { loss: number; grad: Vec; t: number; evals: number } {
-    const dNorm = this.absMax(d);
+  private strongWolfe(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number): { loss: number; grad: Vec; t: number; evals: number } {
     const live = new Set<Vec>();
+    try {
+      return this.strongWolfeSearch(closure, x0, t0, d, f, g, gtd, live);
+    } finally {
+      // Everything but the gradient handed back (removed from live) is freed, also when the closure throws.
+      for (const v of live) v.dispose();
+    }
+  }
+
+  private strongWolfeSearch(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number, live: Set<Vec>): { loss: number; grad: Vec; t: number; evals: number } {
+    const dNorm = this.absMax(d);
     const at = (t: number): { f: number; g: Vec; gtd: number } => {
       this.setParams(x0);
       this.addDirection(t, d);
-      const fv = this.evaluate(closure);
+      const fv = this.lossOf(closure);
       const gv = this.gatherFlatGrad();
       live.add(gv);
       return { f: fv, g: gv, gtd: dot(gv, d) };
@@ -328,7 +356,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     let [low, high] = br.length > 1 && br[0].f > br[1].f ? [1, 0] : [0, 1];
     while (!done && lsIter < MAX_LS && br.length > 1) {
       const lo = Math.min(br[0].t, br[1].t), hi = Math.max(br[0].t, br[1].t);
-      if ((hi - lo) * dNorm < toleranceChange) break;
+      if ((hi - lo) * dNorm < LS_TOLERANCE_CHANGE) break;
       t = cubicMinimizer(br[0].t, br[0].f, br[0].gtd, br[1].t, br[1].f, br[1].gtd);
       // Keep t at least 10% of the bracket away from its ends, unless the
       // last step made enough progress.
@@ -357,7 +385,6 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     // Hand the chosen gradient to the caller (a fresh vector it owns) and free the rest.
     const grad = best.g === g ? vec(() => add(g, 0)) : best.g;
     live.delete(grad);
-    for (const v of live) v.dispose();
     return { loss: best.f, grad, t: best.t, evals };
   }
 

@@ -69,13 +69,14 @@ export abstract class Optimizer<O extends object> {
   /**
    * Updates every parameter that has a gradient. With a closure (which should
    * zero the grads, compute the loss, call backward and return the loss), the
-   * closure runs first and its loss value is returned. Throws DISPOSED, before
+   * closure runs first, inside tidy() (what it creates is freed; keep() what
+   * should outlive it), and its loss value is returned. Throws DISPOSED, before
    * updating anything, if a parameter has been disposed (model.dispose()):
    * the optimizer cannot outlive the parameters it was given.
    */
   step(closure?: () => Tensor | number): number | undefined {
     this.checkParamsAlive();
-    const loss = closure === undefined ? undefined : this.evaluate(closure);
+    const loss = closure === undefined ? undefined : this.evaluate(closure, false);
     isolated(() => {
       for (const group of this.paramGroups)
         for (const p of group.params) {
@@ -101,9 +102,10 @@ export abstract class Optimizer<O extends object> {
   /**
    * Runs a step's closure (zero the grads, compute the loss, call backward,
    * return the loss) inside tidy(), so what it creates is freed, and returns
-   * its loss as a number. The gradients it leaves in .grad are kept.
+   * its loss as a number. The gradients it leaves in .grad are kept. With
+   * `lossRequired` false (SGD, Adam) the closure may return nothing.
    */
-  protected evaluate(closure: unknown): number {
+  protected evaluate(closure: unknown, lossRequired = true): number | undefined {
     if (typeof closure !== 'function')
       fail('INVALID_ARGUMENT', `${this.name}.step: closure must be a function such as () => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; }; got ${describe(closure)}`);
     if (!isGradEnabled()) fail('INVALID_ARGUMENT', `${this.name}.step: a closure needs grad mode (do not call step inside noGrad)`);
@@ -113,9 +115,15 @@ export abstract class Optimizer<O extends object> {
         if (l.size !== 1) fail('SHAPE_MISMATCH', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got a Tensor of shape [${l.shape.join(', ')}]`);
         return l.item();
       }
+      if (l === undefined && !lossRequired) return undefined;
       if (typeof l !== 'number') fail('INVALID_ARGUMENT', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got ${describe(l)}`);
       return l;
     });
+  }
+
+  /** evaluate() for optimizers that need the loss's value. */
+  protected lossOf(closure: unknown): number {
+    return this.evaluate(closure, true)!;
   }
 
   protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {

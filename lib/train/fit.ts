@@ -218,7 +218,11 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
           return value;
         };
         // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
-        return needsClosure ? (optimizer.step(batchLoss) as number) : batchLoss();
+        if (!needsClosure) return batchLoss();
+        const value: unknown = optimizer.step(batchLoss);
+        if (typeof value !== 'number')
+          fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
+        return value;
       });
       if (!needsClosure) optimizer.step();
       lossSum += lossValue * size;

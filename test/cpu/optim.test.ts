@@ -295,8 +295,20 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expect(calls).toBe(1);
     expectClose([loss!], [xs.reduce((a, v) => a + v * v, 0)], 1e-15, 0, 'returned loss');
     expectClose(p.dataSync(), xs.map((v) => v - 0.1 * 2 * v), 1e-15, 0, 'updated with the closure gradient');
-    // A closure may return a plain number too.
+    // A closure may return a plain number too, or nothing (then step returns undefined).
     expect(opt.step(() => 2.5)).toBe(2.5);
+    expect(opt.step(() => undefined as unknown as number)).toBeUndefined();
+    // The closure runs inside tidy(): what it creates and does not keep is freed.
+    let inner: Tensor | null = null;
+    let kept: Tensor | null = null;
+    opt.step(() => {
+      inner = p.mul(2);
+      kept = antler.keep(p.mul(3));
+      return 0;
+    });
+    expect(inner!.isDisposed).toBe(true);
+    expect(kept!.isDisposed).toBe(false);
+    kept!.dispose();
     antler.dispose(made);
     opt.dispose();
     p.dispose();
