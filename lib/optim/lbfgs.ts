@@ -14,6 +14,7 @@ import { noGrad } from '../autograd/graph';
 import { keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { abs, add, concat, max as maxOp, mul, neg, reshape, slice, sub, sum } from '../ops/core';
+import { native } from '../native';
 import { Tensor, zeros } from '../tensor';
 import { checkFinite, checkInteger, describe } from '../validate';
 import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
@@ -260,24 +261,20 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     }
   }
 
-  /** d = −H g by the two-loop recursion, with H₀ = hDiag·I. */
+  /** d = −H g by the two-loop recursion, with H₀ = hDiag·I; q and r are updated in place. */
   private twoLoop(flatGrad: Vec): Vec {
     const m = this.oldDirs.length;
     const al = new Array<number>(m);
-    let q = vec(() => neg(flatGrad));
+    const q = vec(() => neg(flatGrad));
     for (let i = m - 1; i >= 0; i--) {
       al[i] = dot(this.oldSteps[i], q) * this.ro[i];
-      const next = vec(() => sub(q, mul(this.oldDirs[i], al[i])));
-      q.dispose();
-      q = next;
+      axpy(q, this.oldDirs[i], -al[i]);
     }
-    let r = vec(() => mul(q, this.hDiag));
+    const r = vec(() => mul(q, this.hDiag));
     q.dispose();
     for (let i = 0; i < m; i++) {
       const be = dot(this.oldDirs[i], r) * this.ro[i];
-      const next = vec(() => add(r, mul(this.oldSteps[i], al[i] - be)));
-      r.dispose();
-      r = next;
+      axpy(r, this.oldSteps[i], al[i] - be);
     }
     return r;
   }
@@ -405,7 +402,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       tidy(() => {
         let offset = 0;
         for (const p of this.params) {
-          p.assign(add(p, mul(reshape(slice(d, [offset], [p.size]), p.shape), t)));
+          axpy(p, reshape(this.params.length === 1 ? d : slice(d, [offset], [p.size]), p.shape), t);
           offset += p.size;
         }
       }),
@@ -438,6 +435,15 @@ function vec(fn: () => Tensor): Tensor {
   return keep(noGrad(() => tidy(fn)));
 }
 
+/** aᵀb, read back (on CPU faster than a [1, N]·[N, 1] GEMM, whose packing costs more than the pass). */
 function dot(a: Vec, b: Vec): number {
   return noGrad(() => tidy(() => sum(mul(a, b)).item()));
+}
+
+/**
+ * y ← y + α·x in place, in one pass: the fused SGD update p ← p − lr·g
+ * (no momentum or weight decay) with lr = −α, as torch's y.add_(x, alpha=α).
+ */
+function axpy(y: Tensor, x: Tensor, alpha: number): void {
+  native().sgdStep(y.handle, x.handle, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
 }
