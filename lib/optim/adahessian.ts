@@ -28,7 +28,7 @@ import { abs, add, broadcastTo, cast, concat, div, mean, mul, pow, reshape, slic
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
-import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export interface AdaHessianOptions {
   /** Learning rate (default 0.15). */
@@ -98,16 +98,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
   }
 
   protected validate(g: AdaHessianOptions, name: string): void {
-    checkLr(g.lr, name);
-    if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
-    g.betas.forEach((b, i) => {
-      checkFinite(b, name, `betas[${i}]`);
-      if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
-    });
-    checkFinite(g.eps, name, 'eps');
-    if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
-    checkFinite(g.weightDecay, name, 'weightDecay');
-    if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+    checkMomentOptions(g, name);
     checkFinite(g.hessianPower, name, 'hessianPower');
     if (g.hessianPower < 0 || g.hessianPower > 1) fail('INVALID_ARGUMENT', `${name}: hessianPower must be in [0, 1]; got ${g.hessianPower}`);
     checkBoolean(g.averageConvKernel, name, 'averageConvKernel');

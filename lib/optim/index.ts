@@ -10,7 +10,7 @@ import { native } from '../native';
 import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
-import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { checkLr, checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export { Optimizer } from './optimizer';
 export type { ParamGroup } from './optimizer';
@@ -65,16 +65,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   protected abstract readonly decoupled: boolean;
 
   protected validate(g: AdamOptions, name: string): void {
-    checkLr(g.lr, name);
-    if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
-    g.betas.forEach((b, i) => {
-      checkFinite(b, name, `betas[${i}]`);
-      if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
-    });
-    checkFinite(g.eps, name, 'eps');
-    if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
-    checkFinite(g.weightDecay, name, 'weightDecay');
-    if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+    checkMomentOptions(g, name);
     checkBoolean(g.amsgrad, name, 'amsgrad');
     checkBoolean(g.maximize, name, 'maximize');
   }

@@ -143,3 +143,17 @@ export function checkLr(v: number, name: string): void {
   checkFinite(v, name, 'lr');
   if (v < 0) fail('INVALID_ARGUMENT', `${name}: invalid learning rate ${v}`);
 }
+
+/** The options Adam and AdaHessian share: lr, betas in [0, 1), eps ≥ 0, weightDecay ≥ 0. */
+export function checkMomentOptions(g: { lr: number; betas: [number, number]; eps: number; weightDecay: number }, name: string): void {
+  checkLr(g.lr, name);
+  if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
+  g.betas.forEach((b, i) => {
+    checkFinite(b, name, `betas[${i}]`);
+    if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
+  });
+  checkFinite(g.eps, name, 'eps');
+  if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
+  checkFinite(g.weightDecay, name, 'weightDecay');
+  if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+}

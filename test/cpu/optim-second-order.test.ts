@@ -394,16 +394,7 @@ describe(`L-BFGS (seed ${SEED})`, () => {
 
 // ---------------------------------------------------------------- AdaHessian
 
-interface AdaOpts {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  hessianPower: number;
-  averageConvKernel: boolean;
-  blockSize: number | null;
-  updateEach: number;
-}
+type AdaOpts = Omit<optim.AdaHessianOptions, 'nProbes' | 'hvp' | 'fdStep' | 'seed'>;
 
 /** |D| averaged as AdaHessian does: over dims ≥ 2 (rank ≥ 3), or over blocks along a matrix's rows. */
 function spatialRef(d: number[], shape: number[], o: AdaOpts): number[] {
