@@ -13,7 +13,7 @@
 import { noGrad } from '../autograd/graph';
 import { keep, tidy } from '../engine';
 import { fail } from '../errors';
-import { abs, add, concat, max as maxOp, mul, neg, reshape, slice, sub, sum } from '../ops/core';
+import { abs, add, concat, matmul, max as maxOp, mul, neg, reshape, slice, sub, sum } from '../ops/core';
 import { native } from '../native';
 import { Tensor, zeros } from '../tensor';
 import { checkFinite, checkInteger, describe } from '../validate';
@@ -435,9 +435,9 @@ function vec(fn: () => Tensor): Tensor {
   return keep(noGrad(() => tidy(fn)));
 }
 
-/** aᵀb, read back (on CPU faster than a [1, N]·[N, 1] GEMM, whose packing costs more than the pass). */
+/** aᵀb, read back: matmul of two vectors, one fused pass accumulated in double. */
 function dot(a: Vec, b: Vec): number {
-  return noGrad(() => tidy(() => sum(mul(a, b)).item()));
+  return noGrad(() => tidy(() => matmul(a, b).item()));
 }
 
 /**

@@ -153,6 +153,9 @@ class Backend {
   virtual void matmul(const Device& d, DType t, const MatmulArgs& args) = 0;
   // *out = sum of n elements, accumulated in double (float types) or int64 (int32, wrapped).
   virtual void sumAll(const Device& d, DType t, const void* src, int64_t n, void* out) = 0;
+  // *out = Σ a[i]·b[i] over n ≥ 1 elements of a float type, accumulated in double and deterministic
+  // (the order depends only on n): matmul of two vectors.
+  virtual void dot(const Device& d, DType t, const void* a, const void* b, int64_t n, void* out) = 0;
 
   // ---- ops with gradients (autograd builds on these) ----
 

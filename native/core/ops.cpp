@@ -252,6 +252,11 @@ TensorPtr matmul(const Tensor& a, const Tensor& b, bool transA, bool transB) {
     backendFor(a.device()).fill(a.device(), out->data(), a.dtype, out->numel(), 0.0);
     return out;
   }
+  // Two vectors: a dot product, one pass accumulated in double, not a 1×1 GEMM.
+  if (aVec && bVec) {
+    backendFor(a.device()).dot(a.device(), a.dtype, a.data(), b.data(), ka, out->data());
+    return out;
+  }
   backendFor(a.device()).matmul(a.device(), a.dtype, args);
   return out;
 }

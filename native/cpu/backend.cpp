@@ -55,6 +55,7 @@ class CpuBackend final : public Backend {
   }
 
   void sumAll(const Device&, DType t, const void* src, int64_t n, void* out) override { cpu::sumAll(t, src, n, out); }
+  void dot(const Device&, DType t, const void* a, const void* b, int64_t n, void* out) override { cpu::dot(t, a, b, n, out); }
 
   void unary(const Device&, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
              double p1) override {

@@ -154,6 +154,48 @@ static Acc sumTyped(const T* src, int64_t n) {
   return total;
 }
 
+// Σ a[i]·b[i] in double: chunks of 2^14 (in parallel), each with four
+// running sums so the adds do not wait on each other, then the chunks in
+// order. The order depends only on n, so the result does not depend on the
+// thread count.
+template <typename T>
+static double dotTyped(const T* a, const T* b, int64_t n) {
+  constexpr int64_t kChunk = 1 << 14;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks));
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk, end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = begin;
+    for (; i + 4 <= end; i += 4) {
+      s0 += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+      s1 += static_cast<double>(a[i + 1]) * static_cast<double>(b[i + 1]);
+      s2 += static_cast<double>(a[i + 2]) * static_cast<double>(b[i + 2]);
+      s3 += static_cast<double>(a[i + 3]) * static_cast<double>(b[i + 3]);
+    }
+    for (; i < end; ++i) s0 += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+    partial[static_cast<size_t>(c)] = (s0 + s1) + (s2 + s3);
+  }
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+void dot(DType t, const void* a, const void* b, int64_t n, void* out) {
+  switch (t) {
+    case DType::Float32:
+      *static_cast<float*>(out) = static_cast<float>(dotTyped(static_cast<const float*>(a), static_cast<const float*>(b), n));
+      return;
+    case DType::Float64:
+      *static_cast<double*>(out) = dotTyped(static_cast<const double*>(a), static_cast<const double*>(b), n);
+      return;
+    case DType::Int32:
+      break;
+  }
+  fail(Code::Internal, "dot: dtype ", static_cast<int>(t), " is not a float type");
+}
+
 void sumAll(DType t, const void* src, int64_t n, void* out) {
   switch (t) {
     case DType::Float32:

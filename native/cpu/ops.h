@@ -20,6 +20,7 @@ void binary(kernels::BinaryOp op, DType t, void* out, const void* a, const void*
             const kernels::BroadcastIndexer* idx);
 void binaryScalar(kernels::BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst, int64_t n);
 void sumAll(DType t, const void* src, int64_t n, void* out);
+void dot(DType t, const void* a, const void* b, int64_t n, void* out);
 void unary(kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy, int64_t n,
                    double p0, double p1);

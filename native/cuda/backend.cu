@@ -204,6 +204,10 @@ class CudaBackend final : public Backend {
     cuda::sumAll(context(d), t, src, n, out);
   }
 
+  void dot(const Device& d, DType t, const void* a, const void* b, int64_t n, void* out) override {
+    cuda::dot(context(d), t, a, b, n, out);
+  }
+
   void unary(const Device& d, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0,
              double p1) override {
     cuda::unary(context(d), op, t, y, x, n, p0, p1);

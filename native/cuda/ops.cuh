@@ -17,6 +17,7 @@ void binary(Context& ctx, kernels::BinaryOp op, DType t, void* out, const void* 
 void binaryScalar(Context& ctx, kernels::BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst,
                   int64_t n);
 void sumAll(Context& ctx, DType t, const void* src, int64_t n, void* out);
+void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* out);
 // The built-in tiled GEMM, used when cuBLAS is absent or the sizes overflow its int parameters.
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 

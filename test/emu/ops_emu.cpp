@@ -17,6 +17,7 @@
 
 namespace antler::cuda {
 void sumAll(Context& ctx, DType t, const void* src, int64_t n, void* out);
+void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* out);
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 }  // namespace antler::cuda
 
@@ -160,6 +161,16 @@ static void reduceCase(const int64_t (&shape)[3], const bool (&axes)[3], int sms
   ref.v[0] = static_cast<T>(total);
   antler::cuda::sumAll(ctx, t, x.p(), static_cast<int64_t>(x.v.size()), sG.p());
   check("sumAll " + name, sG, ref, 100);
+  // dot of x with another vector, against a float64 loop and against the CPU backend.
+  Buf<T> y(x.v.size(), -2, 2);
+  double d = 0;
+  for (size_t i = 0; i < x.v.size(); ++i) d += double(x.v[i]) * double(y.v[i]);
+  Buf<T> dG = Buf<T>::nan(1), dC = Buf<T>::nan(1), dRef(1);
+  dRef.v[0] = static_cast<T>(d);
+  antler::cuda::dot(ctx, t, x.p(), y.p(), static_cast<int64_t>(x.v.size()), dG.p());
+  antler::cpu::dot(t, x.p(), y.p(), static_cast<int64_t>(x.v.size()), dC.p());
+  check("dot " + name, dG, dRef, 100);
+  check("dot cpu " + name, dC, dRef, 100);
 }
 
 // Transpose [a, b, c] -> [c, a, b] by copyStrided, and where() with broadcast operands.
