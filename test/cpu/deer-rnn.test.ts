@@ -355,7 +355,19 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       v.values[0] = v.values[0].map((a) => a * gain);
       const seq = solve('gru', v, 'float32', { mode: 'sequential' });
       const d = solve('gru', v, 'float32', { mode: 'deer', maxIters: 60 });
-      relClose(d.y, seq.y, 1e-5, `gain ${gain}`);
+      // Against the float64 walk on the same (float32-rounded) operands. DEER stops when the
+      // residual is below 1e-6 + 1e-6·|f| (float32's defaults), about 30 rounding units of a
+      // step, and expansive dynamics amplify residuals and rounding alike: so its error may be
+      // up to about 30 times the float32 walk's (seed 513511482, gain 4: 1.3e-5 against 1.5e-6),
+      // and is held to 1e-5 where the walk's own error is small.
+      const exact = solve('gru', { ...v, values: v.values.map((a) => Float64Array.from(Float32Array.from(a))) }, 'float64', { mode: 'sequential' });
+      const walkError = seq.y.reduce((m, x, i) => Math.max(m, Math.abs(x - exact.y[i])), 0);
+      relClose(d.y, exact.y, Math.max(1e-5, 30 * walkError), `gain ${gain}`);
+      // A sequence that fell back is the float32 walk's own answer.
+      for (const b of d.stats.fallbackSequences) {
+        const pick = (y: Float64Array) => Float64Array.from({ length: T * H }, (_, k) => y[(Math.floor(k / H) * B + b) * H + (k % H)]);
+        relClose(pick(d.y), pick(seq.y), 1e-6, `gain ${gain}, sequence ${b} (fell back)`);
+      }
       if (d.stats.diverged) {
         found = { gain, stats: d.stats };
         break;
