@@ -102,6 +102,9 @@ export interface NativeAddon {
   adamStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, o: {
     lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; amsgrad: boolean; maximize: boolean; step: number;
   }): void;
+  adaHessianStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, d: NativeHandle | null, o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; hessianPower: number; step: number; hessianStep: number;
+  }): void;
 }
 
 export interface LoadAttempt {

@@ -24,7 +24,7 @@ import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, cast, concat, div, mean, mul, pow, reshape, slice, sqrt, square, sub, sum, wrap } from '../ops/core';
+import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, square, sub, sum, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
@@ -232,21 +232,16 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     const [b1, b2] = o.betas;
     const step = ((st.step as number | undefined) ?? 0) + 1;
     st.step = step;
-    tidy(() => {
-      m.assign(add(mul(m, b1), mul(g, 1 - b1)));
-      if (D) {
-        v.assign(add(mul(v, b2), mul(square(D), 1 - b2)));
-        st.hessianStep = ((st.hessianStep as number | undefined) ?? 0) + 1;
-      }
-      const hs = (st.hessianStep as number | undefined) ?? 0;
-      // A parameter that first got a gradient on a step without a refresh waits for one.
-      if (hs === 0) return;
-      const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** hs;
-      const vHat = div(v, bc2);
-      const k = o.hessianPower;
-      const denom = add(k === 1 ? sqrt(vHat) : pow(vHat, k / 2), o.eps);
-      const decayed = o.weightDecay !== 0 ? mul(p, 1 - o.lr * o.weightDecay) : p;
-      p.assign(sub(decayed, mul(div(m, denom), o.lr / bc1)));
+    if (D) st.hessianStep = ((st.hessianStep as number | undefined) ?? 0) + 1;
+    const hs = (st.hessianStep as number | undefined) ?? 0;
+    if (hs === 0) {
+      // A parameter that first got a gradient on a step without a refresh: only m moves until one comes.
+      tidy(() => m.assign(add(mul(m, b1), mul(g, 1 - b1))));
+      return;
+    }
+    // One fused pass (kernels/rows.h adaHessianUpdate): m, v (with D), weight decay, the update.
+    native().adaHessianStep(p.handle, g.handle, m.handle, v.handle, D?.handle ?? null, {
+      lr: o.lr, beta1: b1, beta2: b2, eps: o.eps, weightDecay: o.weightDecay, hessianPower: o.hessianPower, step, hessianStep: hs,
     });
   }
 }

@@ -59,6 +59,17 @@ struct AdamParams {
   int64_t step = 1;
 };
 
+// AdaHessian (Yao et al. 2021), one parameter tensor at step `step` with `hessianStep`
+// refreshes of the Hessian diagonal so far (both 1-based; the refresh count includes this
+// step's when d is given):
+//   m = β1 m + (1−β1) g;  with d (this step's |D|): v = β2 v + (1−β2) d²
+//   param ·= 1 − lr·wd (when wd ≠ 0)
+//   param −= (lr / (1−β1^step)) · m / ((v / (1−β2^hessianStep))^(k/2) + eps)
+struct AdaHessianParams {
+  double lr = 0.15, beta1 = 0.9, beta2 = 0.999, eps = 1e-4, weightDecay = 0, hessianPower = 1;
+  int64_t step = 1, hessianStep = 1;
+};
+
 // Inputs of the fused SRU recurrence (layouts in kernels/sru.h). x is null
 // unless cfg.skip is ScaledInput; c0 null means zeros; maskPad may be null.
 struct SruInputs {
@@ -271,6 +282,9 @@ class Backend {
                        const SgdParams& p) = 0;
   virtual void adamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, void* vmax,
                         int64_t n, const AdamParams& p) = 0;
+  // dDiag may be null: a step without a refresh leaves v as it is.
+  virtual void adaHessianStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v,
+                              const void* dDiag, int64_t n, const AdaHessianParams& p) = 0;
 };
 
 Backend& cpuBackend();

@@ -732,6 +732,20 @@ void sgdStep(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p)
                                        param.numel(), p);
 }
 
+void adaHessianStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Tensor* dDiag,
+                    const AdaHessianParams& p) {
+  checkFloating("AdaHessian", param);
+  checkLike("AdaHessian", "gradient", param, grad);
+  checkLike("AdaHessian", "exp_avg", param, m);
+  checkLike("AdaHessian", "exp_hessian_diag_sq", param, v);
+  if (dDiag) checkLike("AdaHessian", "hessian diagonal", param, *dDiag);
+  if (p.step < 1 || p.hessianStep < 1)
+    fail(Code::InvalidArgument, "AdaHessian: step and hessianStep must be >= 1; got ", p.step, " and ", p.hessianStep);
+  if (param.numel())
+    backendFor(param.device()).adaHessianStep(param.device(), param.dtype, param.data(), grad.data(), m.data(),
+                                              v.data(), dDiag ? dDiag->data() : nullptr, param.numel(), p);
+}
+
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {
   checkFloating("Adam", param);
   checkLike("Adam", "gradient", param, grad);

@@ -131,5 +131,7 @@ CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& 
 void assign(Tensor& dst, const Tensor& src);
 void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdParams& p);
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
+void adaHessianStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Tensor* dDiag,
+                    const AdaHessianParams& p);
 
 }  // namespace antler::ops

@@ -154,6 +154,11 @@ class CpuBackend final : public Backend {
                 const AdamParams& p) override {
     cpu::adamStep(t, param, grad, m, v, vmax, n, p);
   }
+
+  void adaHessianStep(const Device&, DType t, void* param, const void* grad, void* m, void* v, const void* dDiag,
+                      int64_t n, const AdaHessianParams& p) override {
+    cpu::adaHessianStep(t, param, grad, m, v, dDiag, n, p);
+  }
 };
 
 }  // namespace

@@ -59,5 +59,7 @@ void cellBackward(DType t, const kernels::CellConfig& cfg, const CellInputs& in,
                   void* ghh, void* gy0);
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
+void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, const void* dDiag, int64_t n,
+                    const AdaHessianParams& p);
 
 }  // namespace antler::cpu

@@ -1,5 +1,5 @@
 // Fused optimizer steps on the CPU: one pass over the parameter with the
-// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW).
+// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW; AdaHessian).
 #include "../core/error.h"
 #include "../kernels/rows.h"
 #include "ops.h"
@@ -19,6 +19,28 @@ static void adamTyped(T* param, const T* grad, T* m, T* v, T* vmax, int64_t n, c
   const kernels::AdamCoeffs<T> c = kernels::adamCoeffs<T>(p);
   ANTLER_PARALLEL_FOR(n)
   for (int64_t i = 0; i < n; ++i) kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr);
+}
+
+template <typename T>
+static void adaHessianTyped(T* param, const T* grad, T* m, T* v, const T* d, int64_t n, const AdaHessianParams& p) {
+  const kernels::AdaHessianCoeffs<T> c = kernels::adaHessianCoeffs<T>(p);
+  ANTLER_PARALLEL_FOR(n)
+  for (int64_t i = 0; i < n; ++i) kernels::adaHessianUpdate(c, param[i], grad[i], m[i], v[i], d ? d + i : nullptr);
+}
+
+void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, const void* dDiag, int64_t n,
+                    const AdaHessianParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return adaHessianTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(m),
+                             static_cast<float*>(v), static_cast<const float*>(dDiag), n, p);
+    case DType::Float64:
+      return adaHessianTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(m),
+                             static_cast<double*>(v), static_cast<const double*>(dDiag), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adaHessianStep: dtype ", dtypeName(t), " is not supported");
 }
 
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {

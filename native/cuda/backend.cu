@@ -306,6 +306,11 @@ class CudaBackend final : public Backend {
                 const AdamParams& p) override {
     cuda::adamStep(context(d), t, param, grad, m, v, vmax, n, p);
   }
+
+  void adaHessianStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, const void* dDiag,
+                      int64_t n, const AdaHessianParams& p) override {
+    cuda::adaHessianStep(context(d), t, param, grad, m, v, dDiag, n, p);
+  }
 };
 
 }  // namespace cuda

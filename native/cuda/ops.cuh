@@ -26,7 +26,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
-// optim.cu (sgdStep, adamStep).
+// optim.cu (sgdStep, adamStep, adaHessianStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -68,5 +68,7 @@ void cellBackward(Context& ctx, DType t, const kernels::CellConfig& cfg, const C
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
               const AdamParams& p);
+void adaHessianStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, const void* dDiag,
+                    int64_t n, const AdaHessianParams& p);
 
 }  // namespace antler::cuda

@@ -1,5 +1,5 @@
 // Fused optimizer steps: one pass over the parameter with the update rules of
-// kernels/rows.h (torch.optim.SGD, Adam and AdamW), shared with the CPU. The
+// kernels/rows.h (torch.optim.SGD, Adam and AdamW; AdaHessian), shared with the CPU. The
 // coefficients, bias corrections included, are computed once on the host in
 // double and rounded to the parameter's dtype, as torch does in Python.
 #include "../kernels/rows.h"
@@ -22,6 +22,35 @@ static __global__ void adamStepKernel(T* param, const T* grad, T* m, T* v, T* vm
                                       kernels::AdamCoeffs<T> c) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
     kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr);
+}
+
+//   m = β1 m + (1 − β1) g;  d given: v = β2 v + (1 − β2) d²
+//   param = param·(1 − lr·wd) − (lr / (1 − β1^t)) · m / ((v / (1 − β2^r))^(k/2) + eps)
+template <typename T>
+static __global__ void adaHessianStepKernel(T* param, const T* grad, T* m, T* v, const T* d, int64_t n,
+                                            kernels::AdaHessianCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    kernels::adaHessianUpdate(c, param[i], grad[i], m[i], v[i], d ? d + i : nullptr);
+}
+
+template <typename T>
+static void launchAdaHessian(Context& ctx, void* param, const void* grad, void* m, void* v, const void* d, int64_t n,
+                             const AdaHessianParams& p) {
+  adaHessianStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v),
+      static_cast<const T*>(d), n, kernels::adaHessianCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("adaHessianStep");
+}
+
+void adaHessianStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, const void* dDiag,
+                    int64_t n, const AdaHessianParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchAdaHessian<float>(ctx, param, grad, m, v, dDiag, n, p);
+    case DType::Float64: return launchAdaHessian<double>(ctx, param, grad, m, v, dDiag, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adaHessianStep: dtype ", dtypeName(t), " is not supported");
 }
 
 template <typename T>

@@ -188,6 +188,49 @@ ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, 
   param = param + (-c.stepSize) * (m / denom);
 }
 
+template <typename T>
+struct AdaHessianCoeffs {
+  T beta1, beta1Weight;   // β1, 1 − β1
+  T beta2, beta2Weight;   // β2, 1 − β2
+  T bc2;                  // 1 − β2^hessianStep
+  T eps, decayKeep;       // decayKeep = 1 − lr·wd
+  T stepSize;             // lr / (1 − β1^step)
+  double halfPower;       // k / 2
+  bool decay, sqrtPower;  // wd ≠ 0; k = 1
+};
+
+template <typename T, typename Params>
+inline AdaHessianCoeffs<T> adaHessianCoeffs(const Params& p) {
+  const double bc1 = 1.0 - pow(p.beta1, static_cast<double>(p.step));
+  const double bc2 = 1.0 - pow(p.beta2, static_cast<double>(p.hessianStep));
+  return {static_cast<T>(p.beta1),
+          static_cast<T>(1.0 - p.beta1),
+          static_cast<T>(p.beta2),
+          static_cast<T>(1.0 - p.beta2),
+          static_cast<T>(bc2),
+          static_cast<T>(p.eps),
+          static_cast<T>(1.0 - p.lr * p.weightDecay),
+          static_cast<T>(p.lr / bc1),
+          p.hessianPower / 2,
+          p.weightDecay != 0.0,
+          p.hessianPower == 1.0};
+}
+
+//   m = β1 m + (1 − β1) g;  d given: v = β2 v + (1 − β2) d²
+//   denom = (v / bc2)^(k/2) + eps (sqrt when k = 1; pow in double otherwise, as the pow op)
+//   param = param·(1 − lr·wd) − (m / denom)·stepSize
+// The operations and their order are those of the composed update it replaces.
+template <typename T>
+ANTLER_HD void adaHessianUpdate(const AdaHessianCoeffs<T>& c, T& param, T grad, T& m, T& v, const T* d) {
+  m = m * c.beta1 + grad * c.beta1Weight;
+  if (d) v = v * c.beta2 + (*d * *d) * c.beta2Weight;
+  const T vHat = v / c.bc2;
+  const T root = c.sqrtPower ? unary_math::sqrt_(vHat) : static_cast<T>(pow(static_cast<double>(vHat), c.halfPower));
+  const T denom = root + c.eps;
+  const T kept = c.decay ? param * c.decayKeep : param;
+  param = kept - (m / denom) * c.stepSize;
+}
+
 }  // namespace antler::kernels
 
 #if defined(__CUDACC__)

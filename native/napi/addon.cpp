@@ -142,6 +142,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cellBackward", &Addon::guard<&Addon::cellBackward>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
+        InstanceMethod("adaHessianStep", &Addon::guard<&Addon::adaHessianStep>),
     });
   }
 
@@ -974,6 +975,26 @@ class Addon : public Napi::Addon<Addon> {
     ops::adamStep(mutableTensorArg(info[0], "Adam", "parameter"), tensorArg(info[1], "Adam", "gradient"),
                   mutableTensorArg(info[2], "Adam", "exp_avg"), mutableTensorArg(info[3], "Adam", "exp_avg_sq"),
                   optionalMutableArg(info[4], "Adam", "max_exp_avg_sq"), p);
+    return info.Env().Undefined();
+  }
+
+  // adaHessianStep(param, grad, m, v, d|null, {lr, beta1, beta2, eps, weightDecay, hessianPower, step, hessianStep})
+  Napi::Value adaHessianStep(const Napi::CallbackInfo& info) {
+    expectArgs(info, 6, "AdaHessian");
+    const Napi::Object o = optionsArg(info[5], "AdaHessian");
+    AdaHessianParams p;
+    p.lr = numberField(o, "lr", "AdaHessian");
+    p.beta1 = numberField(o, "beta1", "AdaHessian");
+    p.beta2 = numberField(o, "beta2", "AdaHessian");
+    p.eps = numberField(o, "eps", "AdaHessian");
+    p.weightDecay = numberField(o, "weightDecay", "AdaHessian");
+    p.hessianPower = numberField(o, "hessianPower", "AdaHessian");
+    p.step = intArg(o.Get("step"), "AdaHessian", "step");
+    p.hessianStep = intArg(o.Get("hessianStep"), "AdaHessian", "hessianStep");
+    ops::adaHessianStep(mutableTensorArg(info[0], "AdaHessian", "parameter"), tensorArg(info[1], "AdaHessian", "gradient"),
+                        mutableTensorArg(info[2], "AdaHessian", "exp_avg"),
+                        mutableTensorArg(info[3], "AdaHessian", "exp_hessian_diag_sq"),
+                        optionalTensorArg(info[4], "AdaHessian", "hessian diagonal"), p);
     return info.Env().Undefined();
   }
 

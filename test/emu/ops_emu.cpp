@@ -307,6 +307,22 @@ static void optimCase(int64_t n, int sms) {
   check("adamStep m" + size, mG, mC);
   check("adamStep v" + size, vG, vC);
   check("adamStep vmax" + size, xG, xC);
+  // AdaHessian: a refresh step (with d) at power 1, then one without at power 0.5 and weight decay.
+  Buf<T> d(n, 0, 2);
+  antler::AdaHessianParams hp;
+  hp.step = 5;
+  hp.hessianStep = 3;
+  Buf<T> hG = param, hC = param, hmG = m, hmC = m, hvG = v, hvC = v;
+  antler::cuda::adaHessianStep(ctx, t, hG.p(), grad.p(), hmG.p(), hvG.p(), d.p(), n, hp);
+  antler::cpu::adaHessianStep(t, hC.p(), grad.p(), hmC.p(), hvC.p(), d.p(), n, hp);
+  hp.step = 6;
+  hp.hessianPower = 0.5;
+  hp.weightDecay = 0.1;
+  antler::cuda::adaHessianStep(ctx, t, hG.p(), grad.p(), hmG.p(), hvG.p(), nullptr, n, hp);
+  antler::cpu::adaHessianStep(t, hC.p(), grad.p(), hmC.p(), hvC.p(), nullptr, n, hp);
+  check("adaHessianStep param" + size, hG, hC);
+  check("adaHessianStep m" + size, hmG, hmC);
+  check("adaHessianStep v" + size, hvG, hvC);
 }
 
 // ---------------------------------------------------------------- fill, arange, random, cast, binary
