@@ -946,10 +946,7 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 4, "SGD");
     const Napi::Object o = optionsArg(info[3], "SGD");
     SgdParams p;
-    p.lr = numberField(o, "lr", "SGD");
-    p.momentum = numberField(o, "momentum", "SGD");
-    p.dampening = numberField(o, "dampening", "SGD");
-    p.weightDecay = numberField(o, "weightDecay", "SGD");
+    numberFields(o, "SGD", {{"lr", &p.lr}, {"momentum", &p.momentum}, {"dampening", &p.dampening}, {"weightDecay", &p.weightDecay}});
     p.nesterov = boolField(o, "nesterov", "SGD");
     p.maximize = boolField(o, "maximize", "SGD");
     p.firstStep = boolField(o, "firstStep", "SGD");
@@ -963,11 +960,7 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 6, "Adam");
     const Napi::Object o = optionsArg(info[5], "Adam");
     AdamParams p;
-    p.lr = numberField(o, "lr", "Adam");
-    p.beta1 = numberField(o, "beta1", "Adam");
-    p.beta2 = numberField(o, "beta2", "Adam");
-    p.eps = numberField(o, "eps", "Adam");
-    p.weightDecay = numberField(o, "weightDecay", "Adam");
+    numberFields(o, "Adam", {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
     p.decoupled = boolField(o, "decoupled", "Adam");
     p.amsgrad = boolField(o, "amsgrad", "Adam");
     p.maximize = boolField(o, "maximize", "Adam");
@@ -983,18 +976,14 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 6, "AdaHessian");
     const Napi::Object o = optionsArg(info[5], "AdaHessian");
     AdaHessianParams p;
-    p.lr = numberField(o, "lr", "AdaHessian");
-    p.beta1 = numberField(o, "beta1", "AdaHessian");
-    p.beta2 = numberField(o, "beta2", "AdaHessian");
-    p.eps = numberField(o, "eps", "AdaHessian");
-    p.weightDecay = numberField(o, "weightDecay", "AdaHessian");
-    p.hessianPower = numberField(o, "hessianPower", "AdaHessian");
-    p.step = intArg(o.Get("step"), "AdaHessian", "step");
-    p.hessianStep = intArg(o.Get("hessianStep"), "AdaHessian", "hessianStep");
-    ops::adaHessianStep(mutableTensorArg(info[0], "AdaHessian", "parameter"), tensorArg(info[1], "AdaHessian", "gradient"),
-                        mutableTensorArg(info[2], "AdaHessian", "exp_avg"),
-                        mutableTensorArg(info[3], "AdaHessian", "exp_hessian_diag_sq"),
-                        optionalTensorArg(info[4], "AdaHessian", "hessian diagonal"), p);
+    const char* op = "AdaHessian";
+    numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay},
+                         {"hessianPower", &p.hessianPower}});
+    p.step = intArg(o.Get("step"), op, "step");
+    p.hessianStep = intArg(o.Get("hessianStep"), op, "hessianStep");
+    ops::adaHessianStep(mutableTensorArg(info[0], op, "parameter"), tensorArg(info[1], op, "gradient"),
+                        mutableTensorArg(info[2], op, "exp_avg"), mutableTensorArg(info[3], op, "exp_hessian_diag_sq"),
+                        optionalTensorArg(info[4], op, "hessian diagonal"), p);
     return info.Env().Undefined();
   }
 

@@ -95,6 +95,10 @@ double numberField(const Napi::Object& o, const char* key, const char* op) {
   return d;
 }
 
+void numberFields(const Napi::Object& o, const char* op, std::initializer_list<std::pair<const char*, double*>> fields) {
+  for (const auto& [key, dst] : fields) *dst = numberField(o, key, op);
+}
+
 bool boolField(const Napi::Object& o, const char* key, const char* op) { return boolArg(o.Get(key), op, key); }
 
 }  // namespace antler::napi

@@ -4,7 +4,9 @@
 #pragma once
 #include <napi.h>
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "../core/device.h"
 #include "../core/dtype.h"
@@ -27,6 +29,8 @@ std::string stringArg(const Napi::Value& v, const char* op, const char* what);
 int64_t intArg(const Napi::Value& v, const char* op, const char* what);
 // Reads a number / boolean field of an options object (required).
 double numberField(const Napi::Object& o, const char* key, const char* op);
+// numberField for each (key, destination) pair, in order.
+void numberFields(const Napi::Object& o, const char* op, std::initializer_list<std::pair<const char*, double*>> fields);
 bool boolField(const Napi::Object& o, const char* key, const char* op);
 
 }  // namespace antler::napi
