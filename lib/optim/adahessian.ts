@@ -24,11 +24,11 @@ import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, square, sub, sum, wrap } from '../ops/core';
+import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, square, stack, sub, sum, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
-import { checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { axpy, checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export interface AdaHessianOptions {
   /** Learning rate (default 0.15). */
@@ -163,11 +163,11 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     const acc: Tensor[] = [];
     const transient = new Set<Tensor>();
     try {
-      const h = theta0.map((t) => o.fdStep ?? autoStep(t, central));
+      const h = o.fdStep !== null ? P.map(() => o.fdStep!) : autoSteps(theta0, central);
       for (const p of P) acc.push(keep(zerosLike(p)));
       // ∇L at θ0 + s·h·z (each tensor with its own h), taken out of .grad.
       const gradAt = (z: Tensor[], s: number): Tensor[] => {
-        noGrad(() => tidy(() => P.forEach((p, i) => p.assign(add(theta0[i], mul(z[i], s * h[i]))))));
+        P.forEach((p, i) => axpy(p.assign(theta0[i]), z[i], s * h[i]));
         setGlobalDrawPosition(drawStart);
         this.lossOf(closure);
         return P.map((p, i) => {
@@ -247,17 +247,25 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
 }
 
 /**
- * The difference step of one parameter tensor: √u·(1 + rms θ) (forward) or
+ * The difference step of each parameter tensor: √u·(1 + rms θ) (forward) or
  * ∛u·(1 + rms θ) (central), u the dtype's rounding unit. Per tensor, so one
  * tensor of large values does not blow up the step, and with it the
  * truncation error, of the others. Each tensor's difference is divided by its
  * own h: z_i z_j has mean 0 for i ≠ j, so the estimate stays unbiased.
  */
-function autoStep(theta: Tensor, central: boolean): number {
-  const u = theta.dtype === 'float32' ? 2 ** -23 : 2 ** -52;
-  const ss = noGrad(() => tidy(() => sum(square(cast(theta, 'float64'))).item()));
-  const scale = 1 + Math.sqrt(ss / Math.max(theta.size, 1));
-  return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
+function autoSteps(theta: Tensor[], central: boolean): number[] {
+  // Σθ² per tensor, read back once per device (one sync on a GPU, not one per tensor).
+  const ss = new Array<number>(theta.length);
+  for (const device of new Set(theta.map((t) => t.device))) {
+    const idx = theta.map((t, i) => (t.device === device ? i : -1)).filter((i) => i >= 0);
+    const sums = noGrad(() => tidy(() => stack(idx.map((i) => sum(square(cast(theta[i], 'float64'))))).dataSync()));
+    idx.forEach((i, k) => (ss[i] = sums[k]));
+  }
+  return theta.map((t, i) => {
+    const u = t.dtype === 'float32' ? 2 ** -23 : 2 ** -52;
+    const scale = 1 + Math.sqrt(ss[i] / Math.max(t.size, 1));
+    return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
+  });
 }
 
 /**

@@ -13,11 +13,10 @@
 import { noGrad } from '../autograd/graph';
 import { keep, tidy } from '../engine';
 import { fail } from '../errors';
-import { abs, add, concat, matmul, max as maxOp, mul, neg, reshape, slice, sub, sum } from '../ops/core';
-import { native } from '../native';
+import { abs, concat, matmul, max as maxOp, mul, neg, reshape, slice, sub, sum } from '../ops/core';
 import { Tensor, zeros } from '../tensor';
 import { checkFinite, checkInteger, describe } from '../validate';
-import { checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { axpy, checkLr, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export interface LBFGSOptions {
   /** Learning rate: the step length tried first (default 1). */
@@ -251,8 +250,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
         this.oldSteps.shift()!.dispose();
         this.ro.shift();
       }
-      this.oldDirs.push(keep(y));
-      this.oldSteps.push(keep(s));
+      this.oldDirs.push(y);
+      this.oldSteps.push(s);
       this.ro.push(1 / ys);
       this.hDiag = ys / dot(y, y);
     } else {
@@ -380,7 +379,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     }
     const best = br[br.length > 1 ? low : 0];
     // Hand the chosen gradient to the caller (a fresh vector it owns) and free the rest.
-    const grad = best.g === g ? vec(() => add(g, 0)) : best.g;
+    const grad = best.g === g ? vec(() => g.clone()) : best.g;
     live.delete(grad);
     return { loss: best.f, grad, t: best.t, evals };
   }
@@ -398,23 +397,20 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   /** Parameters += t·d, entry by entry. */
   private addDirection(t: number, d: Vec): void {
-    noGrad(() =>
-      tidy(() => {
-        let offset = 0;
-        for (const p of this.params) {
-          axpy(p, reshape(this.params.length === 1 ? d : slice(d, [offset], [p.size]), p.shape), t);
-          offset += p.size;
-        }
-      }),
-    );
+    this.eachSegment(d, (p, seg) => axpy(p, seg, t));
   }
 
   private setParams(x: Vec): void {
+    this.eachSegment(x, (p, seg) => p.assign(seg));
+  }
+
+  /** fn(p, the entries of the flat vector v that belong to p, shaped as p), outside autograd. */
+  private eachSegment(v: Vec, fn: (p: Tensor, segment: Tensor) => void): void {
     noGrad(() =>
       tidy(() => {
         let offset = 0;
         for (const p of this.params) {
-          p.assign(reshape(slice(x, [offset], [p.size]), p.shape));
+          fn(p, reshape(this.params.length === 1 ? v : slice(v, [offset], [p.size]), p.shape));
           offset += p.size;
         }
       }),
@@ -438,12 +434,4 @@ function vec(fn: () => Tensor): Tensor {
 /** aᵀb, read back: matmul of two vectors, one fused pass accumulated in double. */
 function dot(a: Vec, b: Vec): number {
   return noGrad(() => tidy(() => matmul(a, b).item()));
-}
-
-/**
- * y ← y + α·x in place, in one pass: the fused SGD update p ← p − lr·g
- * (no momentum or weight decay) with lr = −α, as torch's y.add_(x, alpha=α).
- */
-function axpy(y: Tensor, x: Tensor, alpha: number): void {
-  native().sgdStep(y.handle, x.handle, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
 }

@@ -5,6 +5,7 @@
 import { isGradEnabled } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
+import { native } from '../native';
 import { Tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
 
@@ -156,4 +157,13 @@ export function checkMomentOptions(g: { lr: number; betas: [number, number]; eps
   if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
   checkFinite(g.weightDecay, name, 'weightDecay');
   if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+}
+
+/**
+ * y ← y + α·x in place, in one pass: the fused SGD update p ← p − lr·g (no
+ * momentum or weight decay) with lr = −α, as torch's y.add_(x, alpha=α).
+ * Not recorded by autograd.
+ */
+export function axpy(y: Tensor, x: Tensor, alpha: number): void {
+  native().sgdStep(y.handle, x.handle, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
 }

@@ -135,37 +135,37 @@ void binaryScalar(BinaryOp op, DType t, void* out, const void* a, double s, bool
   });
 }
 
-// Sums in a wider type over fixed chunks, then adds the chunk sums in order:
-// the result does not depend on the thread count.
-template <typename T, typename Acc>
-static Acc sumTyped(const T* src, int64_t n) {
+// Σ over [0, n) in fixed chunks of 2^14 (in parallel), chunkSum(begin, end)
+// summing one, then the chunk sums in order: the result does not depend on
+// the thread count.
+template <typename Acc, typename ChunkSum>
+static Acc chunkedSum(int64_t n, ChunkSum chunkSum) {
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<Acc> partial(static_cast<size_t>(chunks));
   ANTLER_PARALLEL_FOR(n)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
-    Acc s = 0;
-    for (int64_t i = c * kChunk; i < end; ++i) s += static_cast<Acc>(src[i]);
-    partial[static_cast<size_t>(c)] = s;
-  }
+  for (int64_t c = 0; c < chunks; ++c)
+    partial[static_cast<size_t>(c)] = chunkSum(c * kChunk, (c + 1) * kChunk < n ? (c + 1) * kChunk : n);
   Acc total = 0;
   for (Acc p : partial) total += p;
   return total;
 }
 
-// Σ a[i]·b[i] in double: chunks of 2^14 (in parallel), each with four
-// running sums so the adds do not wait on each other, then the chunks in
-// order. The order depends only on n, so the result does not depend on the
-// thread count.
+// Sums in a wider type.
+template <typename T, typename Acc>
+static Acc sumTyped(const T* src, int64_t n) {
+  return chunkedSum<Acc>(n, [src](int64_t begin, int64_t end) {
+    Acc s = 0;
+    for (int64_t i = begin; i < end; ++i) s += static_cast<Acc>(src[i]);
+    return s;
+  });
+}
+
+// Σ a[i]·b[i] in double, each chunk with four running sums so the adds do
+// not wait on each other.
 template <typename T>
 static double dotTyped(const T* a, const T* b, int64_t n) {
-  constexpr int64_t kChunk = 1 << 14;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<double> partial(static_cast<size_t>(chunks));
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t begin = c * kChunk, end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
+  return chunkedSum<double>(n, [a, b](int64_t begin, int64_t end) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int64_t i = begin;
     for (; i + 4 <= end; i += 4) {
@@ -175,11 +175,8 @@ static double dotTyped(const T* a, const T* b, int64_t n) {
       s3 += static_cast<double>(a[i + 3]) * static_cast<double>(b[i + 3]);
     }
     for (; i < end; ++i) s0 += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-    partial[static_cast<size_t>(c)] = (s0 + s1) + (s2 + s3);
-  }
-  double total = 0;
-  for (double p : partial) total += p;
-  return total;
+    return (s0 + s1) + (s2 + s3);
+  });
 }
 
 void dot(DType t, const void* a, const void* b, int64_t n, void* out) {
