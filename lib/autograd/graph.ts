@@ -66,6 +66,41 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** @internal Runs fn with gradient recording on, whatever the caller's mode (torch.enable_grad()). */
+export function withGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * @internal The leaf tensors with requiresGrad that `root`'s graph reaches
+ * (root itself when it is one), each once: the parameters a function of a
+ * tensor closed over.
+ */
+export function graphLeaves(root: Tensor): Tensor[] {
+  if (!root.gradFn) return root.requiresGrad ? [root] : [];
+  const leaves = new Set<Tensor>();
+  const seen = new Set<Node>([root.gradFn]);
+  const stack: Node[] = [root.gradFn];
+  while (stack.length) {
+    const node = stack.pop()!;
+    for (const e of node.edges) {
+      if (!e) continue;
+      if ('leaf' in e) leaves.add(e.leaf);
+      else if (!seen.has(e.node)) {
+        seen.add(e.node);
+        stack.push(e.node);
+      }
+    }
+  }
+  return [...leaves];
+}
+
 /** @internal True when t takes part in gradient computation. */
 export function needsGrad(t: Tensor): boolean {
   return t.requiresGrad;

@@ -5,5 +5,7 @@ export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropout
 export type { Reduction } from '../ops/nn';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN } from './rnn';
+export { NeuralODE } from './ode';
+export type { NeuralODEOptions, NeuralODEOutput } from './ode';
 export type { RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';

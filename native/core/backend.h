@@ -262,6 +262,10 @@ class Backend {
   virtual void deerResidual(const Device& d, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
                             void* out) = 0;
 
+  // Matrix exponentials (kernels/expm.h): E[i] = exp(A[i]) for count m×m
+  // row-major matrices. Called with count, m >= 1.
+  virtual void expm(const Device& d, DType t, int64_t count, int64_t m, const void* A, void* E) = 0;
+
   // The DEER cells (kernels/cells.h), the previous state of step t being y0 at
   // t = 0 and y[t − 1] after. cellLinearize: f [T, B, n], and unless jac is None,
   // J [T, B, n, n] (Dense) or [T, B, n] (Diagonal) and bOff = f − J·y_{t−1}

@@ -13,6 +13,7 @@ constexpr const char* kForward = "deer.scan";
 constexpr const char* kBackward = "deer.scan backward";
 constexpr const char* kElk = "deer.elk";
 constexpr const char* kResidual = "deer residual";
+constexpr const char* kExpm = "deer.expm";
 
 // t has A's device and dtype (A is named `ref` in the messages) and the given shape.
 void checkOperand(const char* op, const char* what, const Tensor& A, const Tensor& t, const Shape& shape,
@@ -136,6 +137,22 @@ TensorPtr deerResidual(const Tensor& y, const Tensor& f) {
   TensorPtr out = emptyTensor({3, B}, y.dtype, dev);
   if (B > 0) backendFor(dev).deerResidual(dev, y.dtype, T, B, n, y.data(), f.data(), out->data());
   return out;
+}
+
+TensorPtr expm(const Tensor& A) {
+  if (!isFloating(A.dtype))
+    fail(Code::DtypeMismatch, kExpm, ": A has dtype ", dtypeName(A.dtype), "; expected float32 or float64");
+  const size_t r = A.shape.size();
+  if (r < 2 || A.shape[r - 1] != A.shape[r - 2])
+    fail(Code::ShapeMismatch, kExpm, ": A has shape ", shapeStr(A.shape),
+         "; expected square matrices [..., m, m] (rank >= 2, the last two dims equal)");
+  const int64_t m = A.shape[r - 1];
+  int64_t count = 1;
+  for (size_t i = 0; i + 2 < r; ++i) count *= A.shape[i];
+  const Device& dev = A.device();
+  TensorPtr E = emptyTensor(A.shape, A.dtype, dev);
+  if (count > 0 && m > 0) backendFor(dev).expm(dev, A.dtype, count, m, A.data(), E->data());
+  return E;
 }
 
 }  // namespace antler::ops

@@ -105,6 +105,8 @@ TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Te
 // The residual of each sequence (kernels/residual.h): y and f [T, B, n] ->
 // [3, B] = max |y − f|, Σ (y − f)², max |f| per column (zeros when T·n = 0).
 TensorPtr deerResidual(const Tensor& y, const Tensor& f);
+// exp(A) of every m×m matrix of A [..., m, m] (kernels/expm.h).
+TensorPtr expm(const Tensor& A);
 
 // ---- DEER cells (core/cells.cpp; math in kernels/cells.h) ----
 // kind: 'gru' | 'lstm' | 'rnn_tanh' | 'rnn_relu'. xp [T, B, G] (the precomputed

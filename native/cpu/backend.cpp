@@ -135,6 +135,9 @@ class CpuBackend final : public Backend {
                     void* out) override {
     cpu::deerResidual(t, T, B, n, y, f, out);
   }
+  void expm(const Device&, DType t, int64_t count, int64_t m, const void* A, void* E) override {
+    cpu::expm(t, count, m, A, E);
+  }
   void cellLinearize(const Device&, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cpu::cellLinearize(t, cfg, jac, in, f, J, bOff);

@@ -52,6 +52,7 @@ void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs&
                       void* gA, void* gb, void* gy0);
 void deerElk(DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y);
 void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out);
+void expm(DType t, int64_t count, int64_t m, const void* A, void* E);
 void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
                    void* J, void* bOff);
 void cellSequential(DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);

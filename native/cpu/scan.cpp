@@ -10,9 +10,11 @@
 // Backward: one task per batch element walks t = T−1 … 0, the same scan
 // reversed with transposed A: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, written straight
 // into gb; gA_t = λ_t y_{t−1}ᵀ and gy0 = A_0ᵀ λ_0.
+#include <algorithm>
 #include <vector>
 
 #include "../core/error.h"
+#include "../kernels/expm.h"
 #include "../kernels/residual.h"
 #include "../kernels/scan.h"
 #include "ops.h"
@@ -204,6 +206,30 @@ void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const
     case DType::Int32: break;
   }
   fail(Code::Internal, "deer residual: dtype ", dtypeName(t), " is not supported");
+}
+
+// Matrix exponentials of count m×m matrices (kernels/expm.h): the matrices
+// are split into at most 8 × threads blocks, each with its own scratch.
+template <typename T>
+static void expmTyped(int64_t count, int64_t m, const T* A, T* E) {
+  const int64_t mm = m * m;
+  const int64_t blocks = std::min<int64_t>(count, static_cast<int64_t>(8) * numThreads());
+  ANTLER_PARALLEL_FOR(count * mm * m * 16)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    std::vector<T> work(static_cast<size_t>(k::expmWorkSize(m)));
+    const int64_t lo = count * blk / blocks, hi = count * (blk + 1) / blocks;
+    for (int64_t i = lo; i < hi; ++i) k::expmOne(A + i * mm, E + i * mm, m, work.data());
+  }
+}
+
+void expm(DType t, int64_t count, int64_t m, const void* A, void* E) {
+  if (count <= 0 || m <= 0) return;
+  switch (t) {
+    case DType::Float32: return expmTyped(count, m, static_cast<const float*>(A), static_cast<float*>(E));
+    case DType::Float64: return expmTyped(count, m, static_cast<const double*>(A), static_cast<double*>(E));
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "expm: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cpu

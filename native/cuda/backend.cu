@@ -286,6 +286,9 @@ class CudaBackend final : public Backend {
                     void* out) override {
     cuda::deerResidual(context(d), t, T, B, n, y, f, out);
   }
+  void expm(const Device& d, DType t, int64_t count, int64_t m, const void* A, void* E) override {
+    cuda::expm(context(d), t, count, m, A, E);
+  }
   void cellLinearize(const Device& d, DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac,
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);

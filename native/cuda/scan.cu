@@ -30,6 +30,7 @@
 
 #include <memory>
 
+#include "../kernels/expm.h"
 #include "../kernels/residual.h"
 #include "../kernels/scan.h"
 #include "ops.cuh"
@@ -416,6 +417,46 @@ void deerScanBackward(Context& ctx, DType t, const k::ScanConfig& cfg, const Sca
     case DType::Int32: break;
   }
   fail(Code::Internal, "deer.scan backward: dtype ", dtypeName(t), " is not supported");
+}
+
+// ---------------------------------------------------------------- expm
+
+// One thread per matrix (kernels/expm.h), its scratch a slice of a pool
+// buffer; at most kExpmBatch matrices per launch, to bound the scratch.
+constexpr int64_t kExpmBatch = int64_t(1) << 16;
+constexpr int kExpmThreads = 128;
+
+template <typename T>
+__global__ void expmKernel(int64_t count, int64_t m, const T* A, T* E, T* work) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int64_t mm = m * m;
+  k::expmOne(A + i * mm, E + i * mm, m, work + i * k::expmWorkSize(m));
+}
+
+template <typename T>
+static void launchExpm(Context& ctx, int64_t count, int64_t m, const T* A, T* E) {
+  const int64_t batch = count < kExpmBatch ? count : kExpmBatch;
+  PoolBuffer work(ctx, static_cast<size_t>(batch * k::expmWorkSize(m)) * sizeof(T));
+  for (int64_t lo = 0; lo < count; lo += batch) {
+    const int64_t c = count - lo < batch ? count - lo : batch;
+    const unsigned blocks = static_cast<unsigned>((c + kExpmThreads - 1) / kExpmThreads);
+    expmKernel<T><<<blocks, kExpmThreads, 0, ctx.stream>>>(c, m, A + lo * m * m, E + lo * m * m,
+                                                           static_cast<T*>(work.get()));
+    ANTLER_LAUNCH_CHECK("expm");
+  }
+}
+
+void expm(Context& ctx, DType t, int64_t count, int64_t m, const void* A, void* E) {
+  if (count <= 0 || m <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return launchExpm(ctx, count, m, static_cast<const float*>(A), static_cast<float*>(E));
+    case DType::Float64:
+      return launchExpm(ctx, count, m, static_cast<const double*>(A), static_cast<double*>(E));
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "expm: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cuda

@@ -136,6 +136,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("deerScan", &Addon::guard<&Addon::deerScan>),
         InstanceMethod("deerScanBackward", &Addon::guard<&Addon::deerScanBackward>),
         InstanceMethod("deerResidual", &Addon::guard<&Addon::deerResidual>),
+        InstanceMethod("expm", &Addon::guard<&Addon::expm>),
         InstanceMethod("deerElk", &Addon::guard<&Addon::deerElk>),
         InstanceMethod("cellLinearize", &Addon::guard<&Addon::cellLinearize>),
         InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
@@ -849,6 +850,13 @@ class Addon : public Napi::Addon<Addon> {
     const char* op = "deer residual";
     expectArgs(info, 2, op);
     return wrap(info.Env(), ops::deerResidual(tensorArg(info[0], op, "y"), tensorArg(info[1], op, "f")));
+  }
+
+  // expm(A [..., m, m]) -> exp of every matrix
+  Napi::Value expm(const Napi::CallbackInfo& info) {
+    const char* op = "deer.expm";
+    expectArgs(info, 1, op);
+    return wrap(info.Env(), ops::expm(tensorArg(info[0], op, "A")));
   }
 
   // deerScanBackward(A, b, y0, y, gy, adjointOnly?) -> [gA, gb, gy0]; adjointOnly: [null, gb, null]

@@ -73,6 +73,28 @@ static void residualCase(const ResidualCase& c) {
   check(name, outG, outC);
 }
 
+// ---------------------------------------------------------------- expm
+
+struct ExpmCase {
+  int64_t count, m;
+  double scale;
+  int sms;
+};
+
+template <typename T>
+static void expmCase(const ExpmCase& c) {
+  emu::Device ec(c.sms);
+  const size_t size = static_cast<size_t>(c.count * c.m * c.m);
+  Buf<T> A(size, -c.scale, c.scale);
+  auto EG = Buf<T>::nan(size), EC = Buf<T>::nan(size);
+  antler::cuda::expm(ec.ctx, dtypeOf<T>(), c.count, c.m, A.p(), EG.p());
+  antler::cpu::expm(dtypeOf<T>(), c.count, c.m, A.p(), EC.p());
+  char name[120];
+  std::snprintf(name, sizeof name, "expm count=%lld m=%lld scale=%g sms=%d", (long long)c.count, (long long)c.m,
+                c.scale, c.sms);
+  check(name, EG, EC);
+}
+
 // ---------------------------------------------------------------- cells
 
 struct CellCase {
@@ -289,6 +311,13 @@ int main(int argc, char** argv) {
   for (const auto& c : residuals) {
     residualCase<double>(c);
     residualCase<float>(c);
+  }
+  // expm: every Padé degree (norms from 1e-3 to past the largest bound), sizes past a warp, and more
+  // matrices than one launch takes (65,536).
+  const ExpmCase expms[] = {{1, 1, 1e-3, 4}, {5, 3, 0.1, 4}, {7, 9, 1.5, 2}, {3, 17, 20, 1}, {70000, 1, 3, 8}, {40, 2, 60, 4}};
+  for (const auto& c : expms) {
+    expmCase<double>(c);
+    expmCase<float>(c);
   }
   for (const auto& c : cells) {
     cellCase<double>(c);

@@ -1,0 +1,521 @@
+/**
+ * DEER for ordinary differential equations (ALGORITHMS.md §2, ODE case):
+ * dy/dt = f(t, y, x(t)) on a time grid t_0 < … < t_T (or decreasing), solved
+ * for every grid point at once by Newton's method.
+ *
+ * Every iteration linearises f at the current iterate, at every grid point in
+ * parallel: J_i = ∂f/∂y and z_i = f_i − J_i y_i, so that dy/dt ≈ J(t) y + z(t).
+ * On interval i (Δ_i = t_{i+1} − t_i) J and z are taken constant at their
+ * endpoint averages, K_i = ½(J_i + J_{i+1})Δ_i and h_i = ½(z_i + z_{i+1})Δ_i,
+ * where the linear ODE has the exact step
+ *   y_{i+1} = e^{K_i} y_i + ψ(K_i) h_i,   ψ(K) = ∫₀¹ e^{Ks} ds,
+ * both read from one exponential of the augmented matrix [[K, h], [0, 0]]
+ * (deer/expm.ts: Padé with scaling and squaring, never inverting K). The
+ * pairs (e^{K_i}, ψ(K_i) h_i) go through the DEER scan (deer.scan). For a
+ * linear ODE with constant coefficients the first iteration is exact at the
+ * grid points whatever Δ; in general the fixed point is a second-order
+ * exponential integrator.
+ *
+ * Convergence is judged per sequence on the Newton update, max |y^{k+1} − y^k|
+ * ≤ atol + rtol·max |y^k|; finished sequences leave the batch. A non-finite
+ * or repeatedly growing update is divergence; a sequence that diverges or is
+ * not done after maxIters is solved by classical RK4 on the same grid and
+ * `stats` says so (strict: true throws NOT_CONVERGED instead).
+ *
+ * Jacobians come from autograd: f is evaluated once on n copies of the rows
+ * and one backward pass, seeded with the unit vectors, gives all n rows of J
+ * at every point. So f must treat its rows independently (a row's output
+ * depends only on that row's t, y and x), as any pointwise MLP does.
+ *
+ * Gradients by implicit differentiation, with no backprop through the
+ * iterations: at the solution the linearised ODE's adjoint is one reverse
+ * scan with the transposed steps e^{K_i}ᵀ (λ), then the forcing's adjoint
+ * ψ(K_i)ᵀ λ (again from one augmented exponential) spread over the two
+ * endpoints of each interval, and one vector-Jacobian product of f at every
+ * grid point gives the gradients of x and of every parameter f closes over.
+ * y0's gradient is e^{K_0}ᵀ λ_1 plus its own.
+ */
+import { graphLeaves, isGradEnabled, noGrad, record, withGrad } from '../autograd/graph';
+import { isolated, keep, tidy, track } from '../engine';
+import { fail } from '../errors';
+import { native } from '../native';
+import { add, broadcastTo, concat, matmul, mul, permute, reshape, slice, sub, transpose, wrap } from '../ops/core';
+import { globalDrawPosition, setGlobalDrawPosition } from '../random';
+import { checkTensor, Tensor, tensor, zeros } from '../tensor';
+import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
+import { expmAugmented } from './expm';
+import { residuals, scan } from './scan';
+import type { DeerNative } from './scan';
+import { selectBatch, selectRows } from './solver';
+
+/**
+ * The vector field: rows of t [R, 1], y [R, n] and, when the solve has
+ * inputs, x [R, m] → dy/dt [R, n]. Built from antler ops, with any parameters
+ * it closes over; each row on its own.
+ */
+export type OdeFunc = (t: Tensor, y: Tensor, x?: Tensor) => Tensor;
+
+export type OdeMethod = 'deer' | 'rk4';
+export const ODE_METHODS: readonly OdeMethod[] = ['deer', 'rk4'];
+
+export interface OdeOptions {
+  /** 'deer' (default): Newton over the whole grid at once; 'rk4': classical Runge–Kutta, one grid step at a time. */
+  method?: OdeMethod;
+  /** Inputs at the grid points [T + 1, B, m], passed to f as its third argument (RK4 takes their midpoint average). */
+  x?: Tensor;
+  /** Absolute tolerance on the Newton update (default 1e-5 float32, 1e-10 float64). */
+  atol?: number;
+  /** Relative tolerance on the Newton update, times max |y| of the sequence (default 1e-5 float32, 1e-10 float64). */
+  rtol?: number;
+  /** Newton iterations before falling back to RK4 (default 100). */
+  maxIters?: number;
+  /** A first guess for y [T + 1, B, n] (default y0 at every point). */
+  initialGuess?: Tensor;
+  /** Throw NOT_CONVERGED instead of falling back to RK4. */
+  strict?: boolean;
+}
+
+export interface OdeStats {
+  /** The method that ran. */
+  method: OdeMethod;
+  /** Newton iterations of the slowest sequence (0 for rk4). */
+  iterations: number;
+  /** Newton iterations per sequence. */
+  sequenceIterations: number[];
+  /** Per sequence: the update test passed (sequences that fell back count as not converged). */
+  converged: boolean[];
+  /** Per sequence: the last Newton update, max |y^{k+1} − y^k| (NaN where it was not finite). */
+  residual: number[];
+  /** Any sequence was solved by RK4 after DEER failed. */
+  fallback: boolean;
+  /** Which sequences fell back. */
+  fallbackSequences: number[];
+  /** A non-finite or growing update was seen. */
+  diverged: boolean;
+}
+
+export const ODE_OPTION_KEYS: readonly (keyof OdeOptions)[] = ['method', 'x', 'atol', 'rtol', 'maxIters', 'initialGuess', 'strict'];
+
+/** Growing updates in a row that count as divergence. */
+const kGrowthLimit = 5;
+
+/** @internal Checks solveIVP options (keys, types, ranges; tensors' shapes are checked against y0 later). */
+export function checkOdeOptions(o: unknown, op: string, prefix = '', allowed: readonly string[] = ODE_OPTION_KEYS): OdeOptions {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(o)}`);
+  checkKnownKeys(o, op, allowed, '', prefix);
+  const opts = o as OdeOptions;
+  if (opts.method !== undefined && !ODE_METHODS.includes(opts.method))
+    fail('INVALID_ARGUMENT', `${op}: ${prefix}method must be one of ${ODE_METHODS.map((m) => `'${m}'`).join(', ')}; got ${describe(opts.method)}`);
+  for (const k of ['atol', 'rtol'] as const)
+    if (opts[k] !== undefined && !(typeof opts[k] === 'number' && Number.isFinite(opts[k]) && opts[k] >= 0))
+      fail('INVALID_ARGUMENT', `${op}: ${prefix}${k} must be a finite number >= 0; got ${describe(opts[k])}`);
+  if (opts.maxIters !== undefined) checkInteger(opts.maxIters, op, `${prefix}maxIters`, 1);
+  if (opts.strict !== undefined) checkBoolean(opts.strict, op, `${prefix}strict`);
+  return opts;
+}
+
+/** The grid as numbers: at least 2 finite points, strictly increasing or strictly decreasing. */
+function gridOf(t: unknown, op: string): number[] {
+  let v: number[];
+  if (t instanceof Tensor) {
+    t.checkAlive(op);
+    if (t.rank !== 1 || t.dtype === 'int32') fail('INVALID_ARGUMENT', `${op}: t must be a 1-D float tensor or an array of numbers; got a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`);
+    v = Array.from(t.dataSync());
+  } else if (Array.isArray(t) || t instanceof Float64Array || t instanceof Float32Array) {
+    v = Array.from(t as ArrayLike<number>);
+  } else fail('INVALID_ARGUMENT', `${op}: t must be an array of numbers or a 1-D tensor of times; got ${describe(t)}`);
+  if (v.length < 2) fail('INVALID_ARGUMENT', `${op}: t needs at least 2 time points (the start and one more); got ${v.length}`);
+  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+  if (bad >= 0) fail('INVALID_ARGUMENT', `${op}: t[${bad}] is ${describe(v[bad])}; expected finite numbers`);
+  const dir = Math.sign(v[1] - v[0]);
+  for (let i = 1; i < v.length; i++)
+    if (Math.sign(v[i] - v[i - 1]) !== dir || dir === 0)
+      fail('INVALID_ARGUMENT', `${op}: t must be strictly increasing or strictly decreasing; t[${i - 1}] = ${v[i - 1]} and t[${i}] = ${v[i]}`);
+  return v;
+}
+
+/** Everything one solve needs, for any subset of the batch. */
+interface Problem {
+  func: OdeFunc;
+  grid: number[];
+  T: number;
+  n: number;
+  dtype: string;
+  device: string;
+  op: string;
+}
+
+/** ½Δ_i as [T, 1, 1] and [T, 1, 1, 1]. */
+interface HalfSteps {
+  d3: Tensor;
+  d4: Tensor;
+}
+
+function halfSteps(p: Problem): HalfSteps {
+  const v = new Float64Array(p.T);
+  for (let i = 0; i < p.T; i++) v[i] = 0.5 * (p.grid[i + 1] - p.grid[i]);
+  const d3 = tensor(v, [p.T, 1, 1], { dtype: p.dtype as 'float32', device: p.device });
+  return { d3, d4: reshape(d3, [p.T, 1, 1, 1]) };
+}
+
+/** f at rows of (t, y, x) with the global generator at `draws` (every evaluation sees the same draws). */
+function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, draws: number): Tensor {
+  setGlobalDrawPosition(draws);
+  const out: unknown = x ? p.func(t, y, x) : p.func(t, y);
+  if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${p.op}: f must return a Tensor; got ${describe(out)}`);
+  out.checkAlive(p.op);
+  if (out.rank !== 2 || out.shape[0] !== y.shape[0] || out.shape[1] !== p.n || out.dtype !== p.dtype || out.device !== p.device)
+    fail('SHAPE_MISMATCH', `${p.op}: f returned a ${out.dtype} tensor of shape [${out.shape.join(', ')}] on ${out.device}; expected dy/dt of shape [${y.shape[0]}, ${p.n}], ${p.dtype} on ${p.device} (one row per row of y)`);
+  return out;
+}
+
+/** The times of the rows of [T + 1, B, ·] in order: t_i repeated B times, as [(T + 1)·B, 1]. */
+function timeRows(p: Problem, B: number): Tensor {
+  const v = new Float64Array((p.T + 1) * B);
+  for (let i = 0; i <= p.T; i++) v.fill(p.grid[i], i * B, (i + 1) * B);
+  return tensor(v, [(p.T + 1) * B, 1], { dtype: p.dtype as 'float32', device: p.device });
+}
+
+/**
+ * f and J = ∂f/∂y at every row of y [R, n] (t [R, 1], x [R, m]): one call of
+ * f on n stacked copies of the rows and one backward seeded with e_k on copy
+ * k. Gradients that reach the parameters f closes over are put back as they
+ * were. Returns F [R, n] and J [R, n, n] (J[r, k, j] = ∂f_k/∂y_j).
+ */
+function linearize(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, draws: number): { F: Tensor; J: Tensor } {
+  const n = p.n, R = y.shape[0];
+  return tidy(() => {
+    const rep = (v: Tensor) => reshape(broadcastTo(reshape(v, [1, R, v.shape[1]]), [n, R, v.shape[1]]), [n * R, v.shape[1]]);
+    const yRep = noGrad(() => rep(y.detach())).requiresGrad_(true);
+    const tRep = noGrad(() => rep(t));
+    const xRep = x ? noGrad(() => rep(x.detach())) : undefined;
+    return withGrad(() => {
+      const out = callFunc(p, tRep, yRep, xRep, draws);
+      if (!out.requiresGrad) {
+        // f does not depend on y (nor on anything with a gradient): J = 0.
+        return { F: noGrad(() => slice(out, [0, 0], [R, n])), J: zeros([R, n, n], { dtype: p.dtype as 'float32', device: p.device }) };
+      }
+      const leaves = graphLeaves(out).filter((l) => l !== yRep);
+      const saved = leaves.map((l) => l.grad);
+      for (const l of leaves) l.grad = null;
+      try {
+        const seed = noGrad(() => {
+          const eye = new Float64Array(n * n);
+          for (let k = 0; k < n; k++) eye[k * n + k] = 1;
+          return reshape(broadcastTo(tensor(eye, [n, 1, n], { dtype: p.dtype as 'float32', device: p.device }), [n, R, n]), [n * R, n]);
+        });
+        out.backward(seed, { retainGraph: true });
+      } finally {
+        leaves.forEach((l, i) => {
+          if (l.grad && l.grad !== saved[i]) l.grad.dispose();
+          l.grad = saved[i];
+        });
+      }
+      const g = yRep.grad;
+      yRep.grad = null;
+      if (!g) fail('INTERNAL', `${p.op}: no gradient reached y in the Jacobian pass`);
+      return noGrad(() => {
+        const J = permute(reshape(g, [n, R, n]), [1, 0, 2]);
+        const F = slice(out.detach(), [0, 0], [R, n]);
+        g.dispose();
+        return { F, J };
+      });
+    });
+  });
+}
+
+/**
+ * The exact steps of the linearisation at Y [T + 1, B, n]: K [T, B, n, n],
+ * E = e^K and b = ψ(K) h [T, B, n].
+ */
+function stepsAt(p: Problem, hs: HalfSteps, Y: Tensor, tRows: Tensor, xRows: Tensor | undefined, draws: number): { K: Tensor; E: Tensor; b: Tensor } {
+  const [T1, B, n] = Y.shape;
+  const T = T1 - 1;
+  return tidy(() => {
+    const rows = reshape(Y, [T1 * B, n]);
+    const { F, J } = linearize(p, tRows, rows, xRows, draws);
+    const z = sub(F, reshape(matmul(J, reshape(rows, [T1 * B, n, 1])), [T1 * B, n]));
+    const J4 = reshape(J, [T1, B, n, n]);
+    const z3 = reshape(z, [T1, B, n]);
+    const K = mul(add(slice(J4, [0, 0, 0, 0], [T, B, n, n]), slice(J4, [1, 0, 0, 0], [T, B, n, n])), hs.d4);
+    const h = mul(add(slice(z3, [0, 0, 0], [T, B, n]), slice(z3, [1, 0, 0], [T, B, n])), hs.d3);
+    const { E, psiH } = expmAugmented(K, h);
+    return { K, E, b: psiH };
+  });
+}
+
+interface Group {
+  idx: number[];
+  y: Tensor;
+}
+
+/** The Newton iterations for the whole batch; sequences leave as they converge. */
+function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, draws: number, stats: OdeStats): Tensor {
+  const B = y0.shape[0], n = p.n;
+  const groups: Group[] = [];
+  let active = Array.from({ length: B }, (_, i) => i);
+  // The guess's first row is replaced by y0 (a warm start's came from another y0).
+  let Y = keep(tidy(() => concat([reshape(y0.detach(), [1, B, n]), slice(guess, [1, 0, 0], [p.T, B, n])], 0)));
+  let Y0 = keep(tidy(() => y0.detach().clone()));
+  let X = x ? keep(tidy(() => x.detach().clone())) : undefined;
+  let tRows = keep(timeRows(p, B));
+  const hs = isolated(() => halfSteps(p));
+  const prevRes: number[] = new Array(B).fill(Infinity);
+  const growth: number[] = new Array(B).fill(0);
+  const failed: number[] = [];
+  const retire = (local: number[], src: Tensor) => {
+    if (local.length) groups.push({ idx: local.map((l) => active[l]), y: keep(selectBatch(src, local)) });
+  };
+  try {
+    for (let it = 0; it < o.maxIters && active.length; it++) {
+      const Ba = active.length;
+      const next = tidy(() => {
+        const xRows = X ? reshape(X, [(p.T + 1) * Ba, X.shape[2]]) : undefined;
+        const { E, b } = stepsAt(p, hs, Y, tRows, xRows, draws);
+        return keep(concat([reshape(Y0, [1, Ba, n]), scan(E, b, Y0)], 0));
+      });
+      const { res, scale } = residuals(next, Y);
+      Y.dispose();
+      Y = next;
+      const done: number[] = [], bad: number[] = [], stay: number[] = [];
+      active.forEach((g, l) => {
+        stats.sequenceIterations[g] += 1;
+        const r = res[l];
+        stats.residual[g] = r;
+        if (!Number.isFinite(r)) {
+          stats.diverged = true;
+          bad.push(l);
+          return;
+        }
+        if (r <= o.atol + o.rtol * scale[l]) {
+          stats.converged[g] = true;
+          done.push(l);
+          return;
+        }
+        growth[g] = r > prevRes[g] ? growth[g] + 1 : 0;
+        prevRes[g] = r;
+        if (growth[g] >= kGrowthLimit) {
+          stats.diverged = true;
+          bad.push(l);
+        } else stay.push(l);
+      });
+      retire(done, Y);
+      failed.push(...bad.map((l) => active[l]));
+      if (stay.length < Ba) {
+        const nextY = keep(selectBatch(Y, stay)), nextY0 = keep(selectRows(Y0, stay));
+        const nextX = X ? keep(selectBatch(X, stay)) : undefined;
+        Y.dispose();
+        Y0.dispose();
+        X?.dispose();
+        tRows.dispose();
+        [Y, Y0, X] = [nextY, nextY0, nextX];
+        tRows = keep(timeRows(p, stay.length));
+        active = stay.map((l) => active[l]);
+      }
+    }
+    failed.push(...active);
+    if (failed.length) {
+      failed.sort((a, b) => a - b);
+      if (o.strict) {
+        const worst = Math.max(...failed.map((g) => (Number.isFinite(stats.residual[g]) ? stats.residual[g] : Infinity)));
+        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences did not converge in ${o.maxIters} Newton iterations (${stats.diverged ? 'diverged; ' : ''}worst update ${worst.toExponential(3)}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); raise maxIters, refine the grid, use method 'rk4', or drop strict to fall back to RK4`);
+      }
+      stats.fallback = true;
+      stats.fallbackSequences = failed.slice();
+      const exact = tidy(() => rk4(p, selectRows(y0.detach(), failed), x ? selectBatch(x.detach(), failed) : undefined, draws));
+      groups.push({ idx: failed, y: exact });
+    }
+    stats.iterations = Math.max(0, ...stats.sequenceIterations);
+    return assemble(groups, B);
+  } finally {
+    Y.dispose();
+    Y0.dispose();
+    X?.dispose();
+    tRows.dispose();
+    hs.d3.dispose();
+    hs.d4.dispose();
+    for (const g of groups) g.y.dispose();
+  }
+}
+
+/** The groups' columns back in batch order [T + 1, B, n]. */
+function assemble(groups: Group[], B: number): Tensor {
+  return tidy(() => {
+    const order = groups.flatMap((g) => g.idx);
+    const all = groups.length === 1 ? groups[0].y.clone() : concat(groups.map((g) => g.y), 1);
+    const inverse = new Array<number>(B);
+    order.forEach((g, i) => (inverse[g] = i));
+    return inverse.every((v, i) => v === i) ? all : selectBatch(all, inverse);
+  });
+}
+
+/**
+ * Classical RK4 on the grid, differentiable by autograd (backprop through the
+ * steps). x at a step's midpoint is the average of its endpoints.
+ */
+function rk4(p: Problem, y0: Tensor, x: Tensor | undefined, draws: number): Tensor {
+  const B = y0.shape[0];
+  const ys: Tensor[] = [y0];
+  const full = (v: number) => tensor(new Float64Array(B).fill(v), [B, 1], { dtype: p.dtype as 'float32', device: p.device });
+  const xAt = (i: number) => (x ? reshape(slice(x, [i, 0, 0], [1, B, x.shape[2]]), [B, x.shape[2]]) : undefined);
+  let y = y0;
+  for (let i = 0; i < p.T; i++) {
+    y = tidy(() => {
+      const t0 = p.grid[i], dt = p.grid[i + 1] - p.grid[i];
+      const xa = xAt(i), xb = xAt(i + 1);
+      const xm = xa && xb ? mul(add(xa, xb), 0.5) : undefined;
+      const k1 = callFunc(p, full(t0), y, xa, draws);
+      const k2 = callFunc(p, full(t0 + dt / 2), add(y, mul(k1, dt / 2)), xm, draws);
+      const k3 = callFunc(p, full(t0 + dt / 2), add(y, mul(k2, dt / 2)), xm, draws);
+      const k4 = callFunc(p, full(t0 + dt), add(y, mul(k3, dt)), xb, draws);
+      return add(y, mul(add(add(k1, mul(add(k2, k3), 2)), k4), dt / 6));
+    });
+    ys.push(y);
+  }
+  return tidy(() => stack1(ys, B, p.n));
+}
+
+function stack1(ys: Tensor[], B: number, n: number): Tensor {
+  return concat(ys.map((v) => reshape(v, [1, B, n])), 0);
+}
+
+/**
+ * Solves the initial value problem dy/dt = f(t, y, x(t)), y(t_0) = y0, at every
+ * point of the grid t (T + 1 points; increasing or decreasing). y0 [B, n]
+ * (float32 or float64); options.x [T + 1, B, m] inputs at the grid points.
+ * Returns y [T + 1, B, n] (y[0] = y0) and the solver's stats. Differentiable
+ * in y0, x and every tensor with requiresGrad that f closes over (found from
+ * f's graph), by implicit differentiation (see the file's comment) for
+ * 'deer' and by backprop through the steps for 'rk4'.
+ */
+export function solveIVP(func: OdeFunc, y0: Tensor, t: number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
+  return solveIVPAs('deer.solveIVP', func, y0, t, options);
+}
+
+/** @internal solveIVP with messages in the name of `op`. */
+export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
+  if (typeof func !== 'function') fail('INVALID_ARGUMENT', `${op}: f must be a function (t, y, x?) => dy/dt; got ${describe(func)}`);
+  checkTensor(y0, op, 'y0');
+  if (y0.rank !== 2) fail('SHAPE_MISMATCH', `${op}: y0 has shape [${y0.shape.join(', ')}]; expected [B, n] (a batch of initial states)`);
+  if (y0.dtype !== 'float32' && y0.dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: y0 has dtype ${y0.dtype}; expected float32 or float64`);
+  const o = checkOdeOptions(options, op);
+  const grid = gridOf(t, op);
+  const T = grid.length - 1;
+  const [B, n] = y0.shape;
+  if (n < 1) fail('SHAPE_MISMATCH', `${op}: y0 has shape [${y0.shape.join(', ')}]; the state size n must be >= 1`);
+  const like = (v: Tensor, what: string, shape: readonly (number | null)[], layout: string) => {
+    checkTensor(v, op, what);
+    if (v.device !== y0.device) fail('DEVICE_MISMATCH', `${op}: ${what} is on ${v.device} but y0 is on ${y0.device}; move it with .to('${y0.device}')`);
+    if (v.dtype !== y0.dtype) fail('DTYPE_MISMATCH', `${op}: ${what} has dtype ${v.dtype} but y0 has ${y0.dtype}; convert it with .cast('${y0.dtype}')`);
+    if (v.rank !== shape.length || shape.some((d, i) => d !== null && d !== v.shape[i]))
+      fail('SHAPE_MISMATCH', `${op}: ${what} has shape [${v.shape.join(', ')}]; expected ${layout}`);
+  };
+  if (o.x !== undefined) like(o.x, 'x', [T + 1, B, null], `[T + 1, B, m] = [${T + 1}, ${B}, m] (inputs at the ${T + 1} grid points)`);
+  if (o.initialGuess !== undefined) like(o.initialGuess, 'initialGuess', [T + 1, B, n], `[T + 1, B, n] = [${T + 1}, ${B}, ${n}]`);
+  const f64 = y0.dtype === 'float64';
+  const tol = {
+    atol: o.atol ?? (f64 ? 1e-10 : 1e-5),
+    rtol: o.rtol ?? (f64 ? 1e-10 : 1e-5),
+    maxIters: o.maxIters ?? 100,
+    strict: o.strict === true,
+  };
+  const method = o.method ?? 'deer';
+  const draws = globalDrawPosition();
+  const stats: OdeStats = {
+    method, iterations: 0, sequenceIterations: new Array(B).fill(0), converged: new Array(B).fill(method === 'rk4'),
+    residual: new Array(B).fill(0), fallback: false, fallbackSequences: [], diverged: false,
+  };
+  const p: Problem = { func, grid, T, n, dtype: y0.dtype, device: y0.device, op };
+  {
+    if (method === 'rk4' || B === 0) {
+      const y = B === 0 ? zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }) : tidy(() => rk4(p, y0, o.x, draws));
+      return { y, stats };
+    }
+    const x = o.x;
+    const params = discoverParams(p, y0, x, draws);
+    const y = isolated(() => noGrad(() => {
+      const guess = o.initialGuess ?? tidy(() => broadcastTo(reshape(y0.detach(), [1, B, n]), [T + 1, B, n]));
+      try {
+        return deerSolve(p, y0, x, guess, tol, draws, stats);
+      } finally {
+        if (guess !== o.initialGuess) guess.dispose();
+      }
+    }));
+    track(y);
+    setGlobalDrawPosition(draws);
+    // Sequences that fell back to RK4 carry no gradient path of their own here:
+    // the implicit adjoint below holds for every sequence (it needs only the solution).
+    const inputs = [y0, ...(x ? [x] : []), ...params];
+    const out = record(y, 'solveIVP', inputs, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, params, draws), [y, y0, ...(x ? [x] : [])]);
+    return { y: out, stats };
+  }
+}
+
+/**
+ * The tensors with requiresGrad that f closes over: the leaves of one
+ * evaluation's graph at a single row (none when grad mode is off).
+ */
+function discoverParams(p: Problem, y0: Tensor, x: Tensor | undefined, draws: number): Tensor[] {
+  if (!isGradEnabled()) return [];
+  return tidy(() => withGrad(() => {
+    const y = noGrad(() => slice(y0.detach(), [0, 0], [1, p.n]));
+    const xr = x ? noGrad(() => reshape(slice(x.detach(), [0, 0, 0], [1, 1, x.shape[2]]), [1, x.shape[2]])) : undefined;
+    const t = tensor([p.grid[0]], [1, 1], { dtype: p.dtype as 'float32', device: p.device });
+    const out = callFunc(p, t, y, xr, draws);
+    return out.requiresGrad ? graphLeaves(out) : [];
+  }));
+}
+
+/** The implicit adjoint (see the file's comment): [gy0, gx?, ...gparams]. */
+function odeBackward(p: Problem, saved: Tensor[], gY: Tensor, hasX: boolean, params: Tensor[], draws: number): (Tensor | null)[] {
+  const [Y, y0, x] = saved;
+  const [T1, B, n] = Y.shape;
+  const T = T1 - 1;
+  const tRows = timeRows(p, B);
+  const xRows = hasX ? reshape(x, [T1 * B, x.shape[2]]) : undefined;
+  const hs = halfSteps(p);
+  const { K, E, b } = stepsAt(p, hs, Y, tRows, xRows, draws);
+  const ys = slice(Y, [1, 0, 0], [T, B, n]);
+  const gys = slice(gY, [1, 0, 0], [T, B, n]);
+  const dn = native() as unknown as DeerNative;
+  const lam = wrap(dn.deerScanBackward(E.handle, b.handle, y0.handle, ys.handle, gys.handle, true)[1]);
+  // y0: its own gradient plus e^{K_0}ᵀ λ_0.
+  const E0 = reshape(slice(E, [0, 0, 0, 0], [1, B, n, n]), [B, n, n]);
+  const lam0 = reshape(slice(lam, [0, 0, 0], [1, B, n]), [B, n, 1]);
+  const gy0 = add(reshape(slice(gY, [0, 0, 0], [1, B, n]), [B, n]), reshape(matmul(E0, lam0, { transposeA: true }), [B, n]));
+  // The forcing's adjoint at the grid points: ψ(K_i)ᵀ λ_i spread by ½Δ_i to both ends of interval i.
+  const w = mul(expmAugmented(transpose(K, 2, 3), lam).psiH, hs.d3);
+  const zero = zeros([1, B, n], { dtype: p.dtype as 'float32', device: p.device });
+  const gz = add(concat([w, zero], 0), concat([zero, w], 0));
+  const grads: (Tensor | null)[] = [gy0];
+  if (!hasX && params.length === 0) return grads;
+  // One vector-Jacobian product of f at every grid point, with the gradients that reach the
+  // parameters taken out of their .grad (and their previous .grad put back).
+  const vjp = withGrad(() => {
+    const xl = hasX ? reshape(x.detach(), [T1 * B, x.shape[2]]).requiresGrad_(true) : undefined;
+    const out = callFunc(p, tRows, reshape(Y, [T1 * B, n]), xl, draws);
+    if (!out.requiresGrad) return { gx: null, leaves: [] as Tensor[], gl: [] as (Tensor | null)[] };
+    const leaves = graphLeaves(out).filter((l) => l !== xl);
+    const before = leaves.map((l) => l.grad);
+    for (const l of leaves) l.grad = null;
+    try {
+      out.backward(reshape(gz, [T1 * B, n]), { retainGraph: true });
+      return { gx: xl?.grad ?? null, leaves, gl: leaves.map((l) => l.grad) };
+    } finally {
+      leaves.forEach((l, i) => (l.grad = before[i]));
+    }
+  });
+  if (hasX) {
+    grads.push(vjp.gx ? reshape(vjp.gx, [T1, B, x.shape[2]]) : null);
+    vjp.gx?.dispose();
+  }
+  // In the order of the forward's parameters; a leaf this evaluation reached that the forward's did not gets nothing.
+  const byLeaf = new Map(vjp.leaves.map((l, i) => [l, vjp.gl[i]] as const));
+  for (const q of params) {
+    grads.push(byLeaf.get(q) ?? null);
+    byLeaf.delete(q);
+  }
+  for (const g of byLeaf.values()) g?.dispose();
+  return grads;
+}

@@ -1,0 +1,185 @@
+// The matrix exponential of one m×m matrix (row-major), shared by the CPU and
+// CUDA backends: Padé approximation with scaling and squaring (Higham, "The
+// scaling and squaring method for the matrix exponential revisited", SIAM J.
+// Matrix Anal. Appl. 26(4), 2005):
+//   1. ‖A‖₁ picks the lowest Padé degree d whose bound θ_d covers it; past the
+//      largest, A is scaled by 2^−s so that ‖A/2^s‖₁ ≤ θ_max;
+//   2. r_d(X) = (V − U)⁻¹ (V + U), U the odd and V the even part of the
+//      degree-d Padé numerator Σ p_j X^j, p_j = (2d−j)! d! / ((2d)! j! (d−j)!);
+//      the solve is an LU factorisation with partial pivoting;
+//   3. the result is squared s times.
+// Degrees and bounds θ_d are the paper's: 3, 5, 7, 9, 13 in double precision,
+// 3, 5, 7 in single. A non-finite entry gives an all-NaN result (the DEER
+// solver reads it as divergence).
+#pragma once
+#include <cstdint>
+
+#include "hd.h"
+
+namespace antler::kernels {
+
+// Scratch entries expmOne needs for an m×m matrix: 8 m×m slots.
+ANTLER_HD int64_t expmWorkSize(int64_t m) { return 8 * m * m; }
+
+template <typename T>
+struct ExpmDegrees;
+template <>
+struct ExpmDegrees<double> {
+  static constexpr int count = 5;
+  ANTLER_HD static int degree(int i) {
+    const int d[5] = {3, 5, 7, 9, 13};
+    return d[i];
+  }
+  ANTLER_HD static double theta(int i) {
+    const double t[5] = {1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1, 2.097847961257068e0,
+                         5.371920351148152e0};
+    return t[i];
+  }
+};
+template <>
+struct ExpmDegrees<float> {
+  static constexpr int count = 3;
+  ANTLER_HD static int degree(int i) {
+    const int d[3] = {3, 5, 7};
+    return d[i];
+  }
+  ANTLER_HD static double theta(int i) {
+    const double t[3] = {4.258730016922831e-1, 1.880152677804762e0, 3.925724783138660e0};
+    return t[i];
+  }
+};
+
+// c = a · b, all m×m row-major; c must not alias a or b.
+template <typename T>
+ANTLER_HD void expmMatmul(const T* a, const T* b, T* c, int64_t m) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * m;
+    for (int64_t j = 0; j < m; ++j) ci[j] = T(0);
+    for (int64_t k = 0; k < m; ++k) {
+      const T aik = a[i * m + k];
+      const T* bk = b + k * m;
+      for (int64_t j = 0; j < m; ++j) ci[j] += aik * bk[j];
+    }
+  }
+}
+
+// The degree-d Padé coefficients p_0 … p_d (p_0 = 1), by p_{j+1} = p_j (d−j) / ((2d−j)(j+1)).
+ANTLER_HD void expmPadeCoefficients(int d, double* p) {
+  p[0] = 1;
+  for (int j = 0; j < d; ++j) p[j + 1] = p[j] * double(d - j) / (double(2 * d - j) * double(j + 1));
+}
+
+// E = exp(A) for one m×m matrix; w holds expmWorkSize(m) entries. A and E
+// must not overlap.
+template <typename T>
+ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w) {
+  const int64_t mm = m * m;
+  double norm = 0;
+  bool finite = true;
+  for (int64_t j = 0; j < m; ++j) {
+    double col = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double v = static_cast<double>(A[i * m + j]);
+      if (!(v - v == 0)) finite = false;  // NaN or ±inf
+      col += v < 0 ? -v : v;
+    }
+    if (col > norm) norm = col;
+  }
+  if (!finite) {
+    for (int64_t i = 0; i < mm; ++i) E[i] = static_cast<T>(NAN);
+    return;
+  }
+  typedef ExpmDegrees<T> D;
+  int pick = D::count - 1, s = 0;
+  for (int i = 0; i < D::count; ++i)
+    if (norm <= D::theta(i)) {
+      pick = i;
+      break;
+    }
+  if (norm > D::theta(D::count - 1)) {
+    s = static_cast<int>(ceil(log2(norm / D::theta(D::count - 1))));
+    if (s < 0) s = 0;
+  }
+  const int d = D::degree(pick);
+  double p[14];
+  expmPadeCoefficients(d, p);
+
+  T* X = w;
+  T* X2 = w + mm;
+  T* X4 = w + 2 * mm;
+  T* X6 = w + 3 * mm;
+  T* X8 = w + 4 * mm;
+  T* U = w + 5 * mm;
+  T* V = w + 6 * mm;
+  T* tmp = w + 7 * mm;
+  const T scale = static_cast<T>(ldexp(1.0, -s));
+  for (int64_t i = 0; i < mm; ++i) X[i] = A[i] * scale;
+  expmMatmul(X, X, X2, m);
+  if (d >= 5) expmMatmul(X2, X2, X4, m);
+  if (d >= 7) expmMatmul(X4, X2, X6, m);
+  if (d == 9) expmMatmul(X4, X4, X8, m);
+  const T* pw[5] = {nullptr, X2, X4, X6, X8};  // pw[k] = X^{2k}
+  if (d == 13) {
+    // U = X [X6 (p13 X6 + p11 X4 + p9 X2) + p7 X6 + p5 X4 + p3 X2 + p1 I]
+    // V =    X6 (p12 X6 + p10 X4 + p8 X2) + p6 X6 + p4 X4 + p2 X2 + p0 I
+    for (int64_t i = 0; i < mm; ++i) tmp[i] = T(p[13]) * X6[i] + T(p[11]) * X4[i] + T(p[9]) * X2[i];
+    expmMatmul(X6, tmp, V, m);  // V as scratch for the odd part
+    for (int64_t i = 0; i < mm; ++i) V[i] += T(p[7]) * X6[i] + T(p[5]) * X4[i] + T(p[3]) * X2[i];
+    for (int64_t i = 0; i < m; ++i) V[i * m + i] += T(p[1]);
+    expmMatmul(X, V, U, m);
+    for (int64_t i = 0; i < mm; ++i) tmp[i] = T(p[12]) * X6[i] + T(p[10]) * X4[i] + T(p[8]) * X2[i];
+    expmMatmul(X6, tmp, V, m);
+    for (int64_t i = 0; i < mm; ++i) V[i] += T(p[6]) * X6[i] + T(p[4]) * X4[i] + T(p[2]) * X2[i];
+    for (int64_t i = 0; i < m; ++i) V[i * m + i] += T(p[0]);
+  } else {
+    // U = X Σ_k p_{2k+1} X^{2k},  V = Σ_k p_{2k} X^{2k}
+    for (int64_t i = 0; i < mm; ++i) tmp[i] = T(0), V[i] = T(0);
+    for (int64_t i = 0; i < m; ++i) tmp[i * m + i] = T(p[1]), V[i * m + i] = T(p[0]);
+    for (int k = 1; 2 * k <= d; ++k) {
+      const T* P = pw[k];
+      const T odd = 2 * k + 1 <= d ? T(p[2 * k + 1]) : T(0), even = T(p[2 * k]);
+      for (int64_t i = 0; i < mm; ++i) tmp[i] += odd * P[i], V[i] += even * P[i];
+    }
+    expmMatmul(X, tmp, U, m);
+  }
+  // Q = V − U (in X, no longer needed), P = V + U (in E); solve Q R = P in place.
+  for (int64_t i = 0; i < mm; ++i) X[i] = V[i] - U[i], E[i] = V[i] + U[i];
+  for (int64_t c = 0; c < m; ++c) {
+    int64_t best = c;
+    T bestAbs = X[c * m + c] < T(0) ? -X[c * m + c] : X[c * m + c];
+    for (int64_t r = c + 1; r < m; ++r) {
+      const T v = X[r * m + c] < T(0) ? -X[r * m + c] : X[r * m + c];
+      if (v > bestAbs) best = r, bestAbs = v;
+    }
+    if (best != c)
+      for (int64_t j = 0; j < m; ++j) {
+        const T q = X[c * m + j];
+        X[c * m + j] = X[best * m + j];
+        X[best * m + j] = q;
+        const T e = E[c * m + j];
+        E[c * m + j] = E[best * m + j];
+        E[best * m + j] = e;
+      }
+    const T inv = T(1) / X[c * m + c];
+    for (int64_t r = c + 1; r < m; ++r) {
+      const T f = X[r * m + c] * inv;
+      if (f == T(0)) continue;
+      for (int64_t j = c + 1; j < m; ++j) X[r * m + j] -= f * X[c * m + j];
+      for (int64_t j = 0; j < m; ++j) E[r * m + j] -= f * E[c * m + j];
+    }
+  }
+  for (int64_t c = m - 1; c >= 0; --c) {
+    const T inv = T(1) / X[c * m + c];
+    for (int64_t j = 0; j < m; ++j) {
+      T v = E[c * m + j];
+      for (int64_t k = c + 1; k < m; ++k) v -= X[c * m + k] * E[k * m + j];
+      E[c * m + j] = v * inv;
+    }
+  }
+  for (int i = 0; i < s; ++i) {
+    expmMatmul(E, E, tmp, m);
+    for (int64_t k = 0; k < mm; ++k) E[k] = tmp[k];
+  }
+}
+
+}  // namespace antler::kernels

@@ -1,0 +1,575 @@
+/**
+ * DEER for ODEs: deer.expm (against a float64 Taylor series with scaling and
+ * squaring written here, a closed form, and central finite differences of its
+ * gradient), deer.solveIVP (a linear ODE exact at the grid points; a nonlinear
+ * MLP field against classical RK4 written here in float64 on a fine grid, with
+ * second-order convergence of the solution and of every gradient; inputs x
+ * against the same RK4 on the same grid; decreasing grids; per-sequence
+ * convergence; fallback, divergence and strict mode), nn.NeuralODE (its
+ * parameters, training, warm starts), and bad inputs.
+ */
+import * as antler from '../../lib';
+import { noGrad, tensor, Tensor, tidy } from '../../lib';
+import { expm, solveIVP } from '../../lib/deer';
+import type { OdeFunc } from '../../lib/deer';
+import { Linear, Module, NeuralODE, Sequential, Tanh } from '../../lib/nn';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+antler.setSeed(rng.u32());
+expectNoTensorLeaks();
+
+type Dt = 'float32' | 'float64';
+const make = (values: ArrayLike<number>, shape: number[], dtype: Dt = 'float64', requiresGrad = false) =>
+  tensor(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), shape, { dtype, requiresGrad });
+const maxAbsOf = (v: ArrayLike<number>) => Array.from(v).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+// ---------------------------------------------------------------- float64 references
+
+function mm(a: ArrayLike<number>, b: ArrayLike<number>, m: number): Float64Array {
+  const c = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) for (let k = 0; k < m; k++) for (let j = 0; j < m; j++) c[i * m + j] += a[i * m + k] * b[k * m + j];
+  return c;
+}
+
+/** exp(A) by 30 Taylor terms after scaling ‖A‖ below 1/16, then squaring. */
+function expmRef(A: ArrayLike<number>, m: number): Float64Array {
+  let norm = 0;
+  for (let j = 0; j < m; j++) {
+    let c = 0;
+    for (let i = 0; i < m; i++) c += Math.abs(A[i * m + j]);
+    norm = Math.max(norm, c);
+  }
+  const s = Math.max(0, Math.ceil(Math.log2(norm * 16 + 1e-300)));
+  const X = Array.from(A, (v) => v / 2 ** s);
+  let E: Float64Array = new Float64Array(m * m), term: Float64Array = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) E[i * m + i] = term[i * m + i] = 1;
+  for (let k = 1; k <= 30; k++) {
+    term = mm(term, X, m).map((v) => v / k);
+    E = E.map((v, i) => v + term[i]);
+  }
+  for (let i = 0; i < s; i++) E = mm(E, E, m);
+  return E;
+}
+
+/** The test's vector field: f(t, y, x) = W2 tanh(W1 y + U x + b1 + c t) − 0.1 y. */
+interface Field {
+  n: number; H: number; m: number;
+  W1: number[]; b1: number[]; W2: number[]; U: number[]; c: number[];
+}
+
+function makeField(r: Rng, n: number, H: number, m: number): Field {
+  return {
+    n, H, m,
+    W1: randomArray(r, H * n, -1, 1).map((v) => (v * 1.2) / Math.sqrt(n)),
+    b1: randomArray(r, H, -0.3, 0.3),
+    W2: randomArray(r, n * H, -1, 1).map((v) => (v * 1.2) / Math.sqrt(H)),
+    U: randomArray(r, H * m, -1, 1),
+    c: randomArray(r, H, -0.2, 0.2),
+  };
+}
+
+function fieldRef(F: Field, t: number, y: ArrayLike<number>, x: ArrayLike<number> | null): number[] {
+  const { n, H, m } = F;
+  const out = Array.from(y, (v) => -0.1 * v);
+  for (let h = 0; h < H; h++) {
+    let a = F.b1[h] + F.c[h] * t;
+    for (let j = 0; j < n; j++) a += F.W1[h * n + j] * y[j];
+    if (x) for (let j = 0; j < m; j++) a += F.U[h * m + j] * x[j];
+    const th = Math.tanh(a);
+    for (let i = 0; i < n; i++) out[i] += F.W2[i * H + h] * th;
+  }
+  return out;
+}
+
+/**
+ * Classical RK4 in float64 over `grid`, one batch element: x(i, s) is the
+ * input at grid step i and fraction s ∈ {0, ½, 1} of the step. Returns the
+ * states at every grid point, [T + 1][n].
+ */
+function rk4Ref(F: Field, y0: number[], grid: number[], x: ((i: number, s: number) => number[]) | null): number[][] {
+  const out = [y0.slice()];
+  let y = y0.slice();
+  for (let i = 0; i + 1 < grid.length; i++) {
+    const t = grid[i], h = grid[i + 1] - grid[i];
+    const xs = (s: number) => (x ? x(i, s) : null);
+    const k1 = fieldRef(F, t, y, xs(0));
+    const k2 = fieldRef(F, t + h / 2, y.map((v, j) => v + (h / 2) * k1[j]), xs(0.5));
+    const k3 = fieldRef(F, t + h / 2, y.map((v, j) => v + (h / 2) * k2[j]), xs(0.5));
+    const k4 = fieldRef(F, t + h, y.map((v, j) => v + h * k3[j]), xs(1));
+    y = y.map((v, j) => v + (h / 6) * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]));
+    out.push(y);
+  }
+  return out;
+}
+
+/** The field as antler tensors (parameters with requiresGrad) and an OdeFunc over them. */
+function fieldTensors(F: Field, dtype: Dt, withX: boolean) {
+  const W1 = make(F.W1, [F.H, F.n], dtype, true), b1 = make(F.b1, [F.H], dtype, true);
+  const W2 = make(F.W2, [F.n, F.H], dtype, true), c = make(F.c, [F.H], dtype, true);
+  const U = make(F.U, [F.H, F.m], dtype, true);
+  const f: OdeFunc = (t, y, x) =>
+    tidy(() => {
+      let a = antler.add(antler.add(antler.matmul(y, W1, { transposeB: true }), b1), antler.mul(t, c));
+      if (withX && x) a = antler.add(a, antler.matmul(x, U, { transposeB: true }));
+      return antler.sub(antler.matmul(antler.tanh(a), W2, { transposeB: true }), antler.mul(y, 0.1));
+    });
+  const params = withX ? [W1, b1, W2, c, U] : [W1, b1, W2, c];
+  return { f, params, dispose: () => [W1, b1, W2, c, U].forEach((p) => p.dispose()) };
+}
+
+const uniformGrid = (T: number, t1: number, t0 = 0) => Array.from({ length: T + 1 }, (_, i) => t0 + ((t1 - t0) * i) / T);
+
+// ---------------------------------------------------------------- expm
+
+describe(`deer.expm (seed ${SEED})`, () => {
+  test('float64 and float32 against a Taylor series with scaling and squaring, over sizes and norms', () => {
+    for (const m of [1, 2, 3, 5, 8, 13]) {
+      for (const scale of [1e-3, 0.1, 1, 4, 12, 40]) {
+        const count = rng.int(1, 3);
+        const vals = randomArray(rng, count * m * m).map((v) => (v * scale) / Math.sqrt(m));
+        const refs = Array.from({ length: count }, (_, i) => expmRef(vals.slice(i * m * m, (i + 1) * m * m), m));
+        for (const dtype of ['float64', 'float32'] as const) {
+          if (dtype === 'float32' && scale > 12) continue; // e^40 needs more than float32's 24 bits to square accurately
+          const E = tidy(() => expm(make(vals, [count, m, m], dtype)).dataSync());
+          for (let i = 0; i < count; i++) {
+            const ref = refs[i];
+            const scaleOf = maxAbsOf(ref);
+            const got = E.subarray(i * m * m, (i + 1) * m * m);
+            // Rounding grows with the norm through the squarings: the bound is a multiple of u·‖A‖₁.
+            let norm = 0;
+            for (let j = 0; j < m; j++) {
+              let c = 0;
+              for (let r = 0; r < m; r++) c += Math.abs(vals[i * m * m + r * m + j]);
+              norm = Math.max(norm, c);
+            }
+            const err = maxDiff(got, ref) / scaleOf;
+            const bound = (dtype === 'float64' ? 5e-14 : 2e-6) * Math.max(1, norm);
+            if (!(err <= bound)) throw new Error(`expm ${dtype} m=${m} scale=${scale}: relative error ${err} > ${bound} (seed ${SEED})`);
+          }
+        }
+      }
+    }
+  });
+
+  test('closed forms: a rotation generator, a nilpotent matrix, a diagonal one; leading batch dims', () => {
+    const th = rng.uniform(-20, 20);
+    const R = tidy(() => expm(make([0, -th, th, 0], [2, 2])).dataSync());
+    expectClose(R, [Math.cos(th), -Math.sin(th), Math.sin(th), Math.cos(th)], 0, 1e-12, 'rotation');
+    const a = rng.uniform(-3, 3), b = rng.uniform(-3, 3), c = rng.uniform(-3, 3);
+    // N strictly upper triangular: exp(N) = I + N + N²/2.
+    const N = tidy(() => expm(make([0, a, b, 0, 0, c, 0, 0, 0], [3, 3])).dataSync());
+    expectClose(N, [1, a, b + (a * c) / 2, 0, 1, c, 0, 0, 1], 1e-14, 1e-14, 'nilpotent');
+    const d = randomArray(rng, 2 * 3 * 4, -5, 5);
+    const diag = new Array(2 * 3 * 16).fill(0);
+    for (let k = 0; k < 6; k++) for (let i = 0; i < 4; i++) diag[k * 16 + i * 5] = d[k * 4 + i];
+    const D = tidy(() => expm(make(diag, [2, 3, 4, 4])));
+    expect(D.shape).toEqual([2, 3, 4, 4]);
+    const want = diag.map((v, j) => (j % 16) % 5 === 0 ? Math.exp(d[Math.floor(j / 16) * 4 + ((j % 16) / 5)]) : 0);
+    expectClose(D.dataSync(), want, 1e-13, 0, 'diagonal');
+    D.dispose();
+  });
+
+  test('a non-finite entry gives NaN for that matrix only', () => {
+    const E = tidy(() => expm(make([1, NaN, 0, 1, 0.5, 0, 0, 0.5], [2, 2, 2])).dataSync());
+    expect(Array.from(E.subarray(0, 4)).every(Number.isNaN)).toBe(true);
+    expectClose(E.subarray(4), [Math.exp(0.5), 0, 0, Math.exp(0.5)], 1e-14, 0);
+  });
+
+  test('gradient against central finite differences in float64', () => {
+    for (const m of [1, 2, 4, 6]) {
+      const vals = randomArray(rng, 2 * m * m, -1, 1).map((v) => (v * rng.uniform(0.2, 3)) / Math.sqrt(m));
+      const W = randomArray(rng, 2 * m * m);
+      const loss = (v: number[]) => {
+        let s = 0;
+        for (let k = 0; k < 2; k++) {
+          const E = expmRef(v.slice(k * m * m, (k + 1) * m * m), m);
+          for (let i = 0; i < m * m; i++) s += W[k * m * m + i] * E[i];
+        }
+        return s;
+      };
+      const A = make(vals, [2, m, m], 'float64', true);
+      tidy(() => antler.sum(antler.mul(expm(A), make(W, [2, m, m]))).backward());
+      const g = Array.from(A.grad!.dataSync());
+      A.dispose();
+      const h = 1e-6;
+      const fd = vals.map((_, i) => {
+        const up = vals.slice(), dn = vals.slice();
+        up[i] += h;
+        dn[i] -= h;
+        return (loss(up) - loss(dn)) / (2 * h);
+      });
+      expectClose(g, fd, 1e-7, 1e-7 * maxAbsOf(fd), `expm gradient m=${m} (seed ${SEED})`);
+    }
+  });
+
+  test('bad inputs', () => {
+    expectAntlerError(() => expm(make([1, 2, 3], [3])), 'SHAPE_MISMATCH', /square/);
+    expectAntlerError(() => expm(make([1, 2, 3, 4, 5, 6], [2, 3])), 'SHAPE_MISMATCH', /\[2, 3\]/);
+    expectAntlerError(() => expm(tensor([1, 2, 3, 4], [2, 2], { dtype: 'int32' })), 'DTYPE_MISMATCH', /int32/);
+    expectAntlerError(() => expm([1, 2] as unknown as Tensor), 'INVALID_ARGUMENT');
+  });
+});
+
+// ---------------------------------------------------------------- solveIVP
+
+describe(`deer.solveIVP (seed ${SEED})`, () => {
+  test('a linear ODE with constant coefficients is exact at the grid points after one iteration, on a random non-uniform grid', () => {
+    const n = rng.int(1, 5), B = rng.int(1, 3), T = rng.int(3, 30);
+    const A = randomArray(rng, n * n, -1.5, 1.5), c = randomArray(rng, n);
+    const y0v = randomArray(rng, B * n, -2, 2);
+    const grid = [rng.uniform(-1, 1)];
+    for (let i = 0; i < T; i++) grid.push(grid[i] + rng.uniform(0.05, 0.6));
+    const At = make(A, [n, n]), ct = make(c, [n]);
+    const f: OdeFunc = (_t, y) => antler.add(antler.matmul(y, At, { transposeB: true }), ct);
+    const y0 = make(y0v, [B, n]);
+    const { y, stats } = solveIVP(f, y0, grid);
+    // y(t) = e^{A s} y0 + ψ(A s) c s with s = t − t_0: one exponential of [[A s, c s], [0, 0]].
+    const want = new Float64Array((T + 1) * B * n);
+    for (let i = 0; i <= T; i++) {
+      const s = grid[i] - grid[0];
+      const aug = new Array((n + 1) * (n + 1)).fill(0);
+      for (let r = 0; r < n; r++) {
+        for (let k = 0; k < n; k++) aug[r * (n + 1) + k] = A[r * n + k] * s;
+        aug[r * (n + 1) + n] = c[r] * s;
+      }
+      const E = expmRef(aug, n + 1);
+      for (let b = 0; b < B; b++)
+        for (let r = 0; r < n; r++) {
+          let v = E[r * (n + 1) + n];
+          for (let k = 0; k < n; k++) v += E[r * (n + 1) + k] * y0v[b * n + k];
+          want[(i * B + b) * n + r] = v;
+        }
+    }
+    expectClose(y.dataSync(), want, 1e-10, 1e-10 * maxAbsOf(want), `linear ODE (seed ${SEED})`);
+    // The first iteration is exact; the second confirms it (an update of rounding size).
+    expect(stats.iterations).toBeLessThanOrEqual(2);
+    expect(stats.converged.every(Boolean)).toBe(true);
+    [y, y0, At, ct].forEach((t) => t.dispose());
+  });
+
+  test('a nonlinear MLP field: second-order convergence to RK4 on a fine grid, float64; float32 agrees to its precision', () => {
+    const n = rng.int(2, 5), H = 12, B = 3, t1 = rng.uniform(2, 4);
+    const F = makeField(rng, n, H, 1);
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const fine = uniformGrid(3200, t1);
+    const ref = Array.from({ length: B }, (_, b) => rk4Ref(F, y0v.slice(b * n, (b + 1) * n), fine, null));
+    const errs: number[] = [];
+    for (const T of [40, 80, 160]) {
+      const ft = fieldTensors(F, 'float64', false);
+      const y0 = make(y0v, [B, n]);
+      const { y, stats } = solveIVP(ft.f, y0, uniformGrid(T, t1));
+      y0.dispose();
+      const v = y.dataSync();
+      let err = 0, scale = 0;
+      for (let i = 0; i <= T; i++)
+        for (let b = 0; b < B; b++)
+          for (let j = 0; j < n; j++) {
+            const r = ref[b][(i * 3200) / T][j];
+            err = Math.max(err, Math.abs(v[(i * B + b) * n + j] - r));
+            scale = Math.max(scale, Math.abs(r));
+          }
+      errs.push(err / scale);
+      expect(stats.converged.every(Boolean)).toBe(true);
+      expect(stats.fallback).toBe(false);
+      if (T === 80) {
+        const ft32 = fieldTensors(F, 'float32', false);
+        const y32 = tidy(() => solveIVP(ft32.f, make(y0v, [B, n], 'float32'), uniformGrid(T, t1)).y.dataSync());
+        expect(maxDiff(y32, v) / scale).toBeLessThan(2e-4);
+        ft32.dispose();
+      }
+      y.dispose();
+      ft.dispose();
+    }
+    // Second order: halving Δ divides the error by about 4.
+    const msg = `errors ${errs.map((e) => e.toExponential(2)).join(', ')} (seed ${SEED})`;
+    expect([errs, msg][0][2]).toBeLessThan(2e-3);
+    for (let k = 0; k + 1 < errs.length; k++) {
+      const ratio = errs[k] / errs[k + 1];
+      if (!(ratio > 3 && ratio < 5.5)) throw new Error(`convergence ratio ${ratio}: ${msg}`);
+    }
+  });
+
+  test('gradients of y0 and of every parameter: second-order convergence to finite differences of the fine RK4', () => {
+    const n = rng.int(2, 4), H = 10, B = 2, t1 = rng.uniform(1.5, 3);
+    const F = makeField(rng, n, H, 1);
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const wts = randomArray(rng, B * n);
+    const fine = uniformGrid(1200, t1);
+    // The loss Σ w ⊙ y(t1); its derivative along a random direction of (y0, W1, b1, W2, c) by central differences.
+    const keys = ['W1', 'b1', 'W2', 'c'] as const;
+    const dir = { y0: randomArray(rng, B * n), ...Object.fromEntries(keys.map((k) => [k, randomArray(rng, F[k].length)])) } as Record<string, number[]>;
+    const lossAt = (eps: number) => {
+      const G: Field = { ...F };
+      for (const k of keys) G[k] = F[k].map((v, i) => v + eps * dir[k][i]);
+      let s = 0;
+      for (let b = 0; b < B; b++) {
+        const y = rk4Ref(G, y0v.slice(b * n, (b + 1) * n).map((v, j) => v + eps * dir.y0[b * n + j]), fine, null);
+        for (let j = 0; j < n; j++) s += wts[b * n + j] * y[y.length - 1][j];
+      }
+      return s;
+    };
+    const h = 1e-5;
+    const want = (lossAt(h) - lossAt(-h)) / (2 * h);
+    const errs: number[] = [];
+    for (const T of [40, 80, 160]) {
+      const ft = fieldTensors(F, 'float64', false);
+      const y0 = make(y0v, [B, n], 'float64', true);
+      tidy(() => {
+        const { y } = solveIVP(ft.f, y0, uniformGrid(T, t1));
+        antler.sum(antler.mul(antler.slice(y, [T, 0, 0], [1, B, n]).reshape([B, n]), make(wts, [B, n]))).backward();
+      });
+      let got = 0;
+      [y0, ...ft.params].forEach((p, k) => {
+        const d = k === 0 ? dir.y0 : dir[keys[k - 1]];
+        const g = p.grad!.dataSync();
+        for (let i = 0; i < d.length; i++) got += g[i] * d[i];
+      });
+      errs.push(Math.abs(got - want) / Math.abs(want));
+      y0.dispose();
+      ft.dispose();
+    }
+    const msg = `relative errors ${errs.map((e) => e.toExponential(2)).join(', ')} (seed ${SEED})`;
+    if (!(errs[2] < 2e-3)) throw new Error(`gradient too far from the reference: ${msg}`);
+    for (let k = 0; k + 1 < errs.length; k++) {
+      const ratio = errs[k] / errs[k + 1];
+      if (!(ratio > 2.5 && ratio < 6)) throw new Error(`gradient convergence ratio ${ratio}: ${msg}`);
+    }
+  });
+
+  test("inputs x at the grid points: 'rk4' equals RK4 written here (midpoint inputs averaged) and its BPTT gradients equal finite differences; DEER agrees with both to O(Δ²)", () => {
+    const n = rng.int(2, 4), H = 8, m = 2, B = 2, T = 240, t1 = rng.uniform(1, 2.5);
+    const F = makeField(rng, n, H, m);
+    const grid = uniformGrid(T, t1);
+    const xv = Array.from({ length: (T + 1) * B * m }, (_, k) => Math.sin(3 * grid[Math.floor(k / (B * m))] + k % (B * m)));
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const wts = randomArray(rng, (T + 1) * B * n);
+    const xOf = (xs: number[], b: number) => (i: number, s: number) =>
+      Array.from({ length: m }, (_, j) => {
+        const a = xs[(i * B + b) * m + j], c = xs[((i + 1) * B + b) * m + j];
+        return s === 0 ? a : s === 1 ? c : (a + c) / 2;
+      });
+    const lossRef = (xs: number[]) => {
+      let s = 0;
+      for (let b = 0; b < B; b++) {
+        const y = rk4Ref(F, y0v.slice(b * n, (b + 1) * n), grid, xOf(xs, b));
+        for (let i = 0; i <= T; i++) for (let j = 0; j < n; j++) s += wts[(i * B + b) * n + j] * y[i][j];
+      }
+      return s;
+    };
+    const dir = randomArray(rng, xv.length);
+    const h = 1e-4;
+    const want = (lossRef(xv.map((v, i) => v + h * dir[i])) - lossRef(xv.map((v, i) => v - h * dir[i]))) / (2 * h);
+    const results: Record<string, { y: Float64Array; dx: number; gx: Float64Array }> = {};
+    for (const method of ['rk4', 'deer'] as const) {
+      const ft = fieldTensors(F, 'float64', true);
+      const x = make(xv, [T + 1, B, m], 'float64', true);
+      const yv = tidy(() => {
+        const { y } = solveIVP(ft.f, make(y0v, [B, n]), grid, { method, x });
+        antler.sum(antler.mul(y, make(wts, [T + 1, B, n]))).backward();
+        return y.dataSync();
+      });
+      const g = x.grad!.dataSync();
+      results[method] = { y: Float64Array.from(yv), dx: dir.reduce((s, d, i) => s + d * g[i], 0), gx: Float64Array.from(g) };
+      x.dispose();
+      ft.dispose();
+    }
+    const refY = new Float64Array((T + 1) * B * n);
+    for (let b = 0; b < B; b++) rk4Ref(F, y0v.slice(b * n, (b + 1) * n), grid, xOf(xv, b)).forEach((row, i) => row.forEach((v, j) => (refY[(i * B + b) * n + j] = v)));
+    expectClose(results.rk4.y, refY, 1e-12, 1e-12, 'rk4 forward');
+    // A random direction's derivative is a sum of terms of both signs: errors are measured against Σ|terms|.
+    const terms = dir.reduce((s, d, i) => s + Math.abs(d * results.rk4.gx[i]), 0);
+    expect(Math.abs(results.rk4.dx - want) / terms).toBeLessThan(1e-7);
+    const scale = maxAbsOf(refY);
+    expect(maxDiff(results.deer.y, refY) / scale).toBeLessThan(5e-3);
+    expect(maxDiff(results.deer.gx, results.rk4.gx) / maxAbsOf(results.rk4.gx)).toBeLessThan(5e-3);
+  });
+
+  test('a decreasing grid integrates backwards in time', () => {
+    const n = 3, H = 8, B = 2, t0 = rng.uniform(1, 2);
+    const F = makeField(rng, n, H, 1);
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const grid = uniformGrid(100, -0.5, t0);
+    const fine = uniformGrid(2000, -0.5, t0);
+    const ft = fieldTensors(F, 'float64', false);
+    const yT = tidy(() => {
+      const { y, stats } = solveIVP(ft.f, make(y0v, [B, n]), make(grid, [101]));
+      expect(stats.converged.every(Boolean)).toBe(true);
+      return antler.slice(y, [100, 0, 0], [1, B, n]).dataSync();
+    });
+    const want = Array.from({ length: B }, (_, b) => rk4Ref(F, y0v.slice(b * n, (b + 1) * n), fine, null)[2000]).flat();
+    expect(maxDiff(yT, want) / maxAbsOf(want)).toBeLessThan(3e-3);
+    ft.dispose();
+  });
+
+  test('per-sequence convergence: a sequence at a fixed point stops after one iteration while the others go on', () => {
+    const n = 3, H = 8, B = 3;
+    const F = makeField(rng, n, H, 1);
+    // f(y) = W2 tanh(W1 y) − 0.1 y has y = 0 as a fixed point.
+    const G: Field = { ...F, b1: new Array(H).fill(0), c: new Array(H).fill(0) };
+    const ft = fieldTensors(G, 'float64', false);
+    const y0v = [...randomArray(rng, n, 0.5, 1), 0, 0, 0, ...randomArray(rng, n, -1, -0.5)];
+    const grid = uniformGrid(50, 2);
+    const y0 = make(y0v, [B, n]);
+    const { y, stats } = solveIVP(ft.f, y0, grid);
+    y0.dispose();
+    expect(stats.sequenceIterations[1]).toBe(1);
+    expect(stats.sequenceIterations[0]).toBeGreaterThan(2);
+    expect(stats.iterations).toBe(Math.max(...stats.sequenceIterations));
+    const v = y.dataSync();
+    for (let i = 0; i <= 50; i++) for (let j = 0; j < n; j++) expect(v[(i * B + 1) * n + j]).toBe(0);
+    for (const b of [0, 2]) {
+      const ref = rk4Ref(G, y0v.slice(b * n, (b + 1) * n), uniformGrid(1000, 2), null)[1000];
+      for (let j = 0; j < n; j++) expect(Math.abs(v[(50 * B + b) * n + j] - ref[j])).toBeLessThan(5e-3 * maxAbsOf(ref));
+    }
+    y.dispose();
+    ft.dispose();
+  });
+
+  test('not converged within maxIters: falls back to RK4 and says so; strict throws NOT_CONVERGED; gradients still flow', () => {
+    const n = 3, H = 8, B = 2, T = 30;
+    const F = makeField(rng, n, H, 1);
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const grid = uniformGrid(T, 3);
+    const ft = fieldTensors(F, 'float64', false);
+    const rk = tidy(() => solveIVP(ft.f, make(y0v, [B, n]), grid, { method: 'rk4' }).y.dataSync());
+    const y0 = make(y0v, [B, n], 'float64', true);
+    tidy(() => {
+      const { y, stats } = solveIVP(ft.f, y0, grid, { maxIters: 1 });
+      expect(stats.fallback).toBe(true);
+      expect(stats.fallbackSequences).toEqual([0, 1]);
+      expect(stats.converged).toEqual([false, false]);
+      expectClose(y.dataSync(), rk, 1e-13, 1e-13, 'fallback = rk4');
+      antler.sum(y).backward();
+    });
+    expect(y0.grad).not.toBeNull();
+    expect(Number.isFinite(maxAbsOf(y0.grad!.dataSync()))).toBe(true);
+    expectAntlerError(() => solveIVP(ft.f, y0, grid, { maxIters: 1, strict: true }), 'NOT_CONVERGED', /did not converge in 1 Newton/);
+    y0.dispose();
+    ft.dispose();
+  });
+
+  test('a solution that blows up is reported as divergence', () => {
+    // dy/dt = y² from y0 = 1 reaches infinity at t = 1; the grid goes to 2.
+    const f: OdeFunc = (_t, y) => antler.mul(y, y);
+    tidy(() => {
+      const { stats } = solveIVP(f, make([1], [1, 1]), uniformGrid(40, 2));
+      expect(stats.diverged).toBe(true);
+      expect(stats.fallback).toBe(true);
+      expect(stats.converged).toEqual([false]);
+    });
+    expectAntlerError(() => solveIVP(f, make([1], [1, 1]), uniformGrid(40, 2), { strict: true }), 'NOT_CONVERGED', /diverged/);
+  });
+
+  test("the solve leaves the parameters' .grad alone and records nothing under noGrad", () => {
+    const F = makeField(rng, 2, 6, 1);
+    const ft = fieldTensors(F, 'float64', false);
+    const y0 = make(randomArray(rng, 4), [2, 2]);
+    tidy(() => {
+      const { y } = solveIVP(ft.f, y0, uniformGrid(20, 1));
+      expect(y.requiresGrad).toBe(true);
+    });
+    for (const p of ft.params) expect(p.grad).toBeNull();
+    noGrad(() => tidy(() => expect(solveIVP(ft.f, y0, uniformGrid(20, 1)).y.requiresGrad).toBe(false)));
+    y0.dispose();
+    ft.dispose();
+  });
+
+  test('bad inputs', () => {
+    const f: OdeFunc = (_t, y) => antler.neg(y);
+    const y0 = make([1, 2], [1, 2]);
+    expectAntlerError(() => solveIVP(f, y0, [0]), 'INVALID_ARGUMENT', /at least 2 time points/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1, 1]), 'INVALID_ARGUMENT', /strictly increasing or strictly decreasing/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1, 0.5]), 'INVALID_ARGUMENT', /t\[1\] = 1 and t\[2\] = 0.5/);
+    expectAntlerError(() => solveIVP(f, y0, [0, NaN]), 'INVALID_ARGUMENT', /t\[1\] is NaN/);
+    expectAntlerError(() => solveIVP(f, y0, 'abc' as unknown as number[]), 'INVALID_ARGUMENT', /array of numbers/);
+    expectAntlerError(() => solveIVP(f, make([1, 2], [2]), [0, 1]), 'SHAPE_MISMATCH', /\[B, n\]/);
+    expectAntlerError(() => solveIVP(f, tensor([1, 2], [1, 2], { dtype: 'int32' }), [0, 1]), 'DTYPE_MISMATCH', /int32/);
+    expectAntlerError(() => solveIVP('f' as unknown as OdeFunc, y0, [0, 1]), 'INVALID_ARGUMENT', /function/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { x: make([1, 2], [1, 2]) }), 'SHAPE_MISMATCH', /x has shape \[1, 2\]; expected \[T \+ 1, B, m\] = \[2, 1, m\]/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { x: make([1, 2, 3, 4], [2, 1, 2], 'float32') }), 'DTYPE_MISMATCH', /x has dtype float32/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { initialGuess: make([1, 2], [1, 1, 2]) }), 'SHAPE_MISMATCH', /initialGuess/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { method: 'euler' as 'rk4' }), 'INVALID_ARGUMENT', /'deer', 'rk4'/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { atol: -1 }), 'INVALID_ARGUMENT', /atol/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { maxIters: 0 }), 'INVALID_ARGUMENT', /maxIters/);
+    expectAntlerError(() => solveIVP(f, y0, [0, 1], { tol: 1 } as never), 'INVALID_ARGUMENT', /tol/);
+    expectAntlerError(() => solveIVP(() => make([1, 2, 3], [1, 3]), y0, [0, 1]), 'SHAPE_MISMATCH', /f returned .* shape \[1, 3\]/);
+    expectAntlerError(() => solveIVP(() => 3 as unknown as Tensor, y0, [0, 1]), 'INVALID_ARGUMENT', /f must return a Tensor/);
+    y0.dispose();
+  });
+});
+
+// ---------------------------------------------------------------- nn.NeuralODE
+
+class Field2 extends Module {
+  net: Sequential;
+  constructor(n: number, H: number) {
+    super();
+    this.net = this.registerModule('net', new Sequential(new Linear(n, H, { dtype: 'float64' }), new Tanh(), new Linear(H, n, { dtype: 'float64' })));
+  }
+  forward(_t: Tensor, y: Tensor): Tensor {
+    return this.net.forward(y);
+  }
+}
+
+describe(`nn.NeuralODE (seed ${SEED})`, () => {
+  test('its parameters are the field\'s; it learns a rotation from trajectories; warm starts cut the iterations', () => {
+    const ode = new NeuralODE(new Field2(2, 16), { warmStart: true });
+    expect(Object.keys(tidy(() => {
+      const sd = ode.stateDict();
+      const keys = Object.fromEntries(Object.keys(sd).map((k) => [k, 1]));
+      antler.dispose(sd);
+      return keys;
+    }))).toEqual(['func.net.0.weight', 'func.net.0.bias', 'func.net.2.weight', 'func.net.2.bias']);
+    // Data: dy/dt = [[−0.1, 1], [−1, −0.1]] y from random starts, exact by the matrix exponential.
+    const grid = uniformGrid(20, 2);
+    const B = 8;
+    const y0v = randomArray(rng, B * 2, -1, 1);
+    const target = new Float64Array(21 * B * 2);
+    grid.forEach((t, i) => {
+      const E = expmRef([-0.1 * t, t, -t, -0.1 * t], 2);
+      for (let b = 0; b < B; b++)
+        for (let r = 0; r < 2; r++) target[(i * B + b) * 2 + r] = E[r * 2] * y0v[b * 2] + E[r * 2 + 1] * y0v[b * 2 + 1];
+    });
+    const y0 = make(y0v, [B, 2]), want = make(target, [21, B, 2]);
+    const opt = new antler.optim.Adam(ode.parameters(), { lr: 0.02 });
+    const losses: number[] = [];
+    for (let step = 0; step < 60; step++) {
+      opt.zeroGrad();
+      const loss = tidy(() => {
+        const l = antler.mseLoss(ode.forward(y0, grid).y, want);
+        l.backward();
+        return l.item();
+      });
+      losses.push(loss);
+      opt.step();
+    }
+    expect(losses[59]).toBeLessThan(losses[0] / 10);
+    // Warm: the same solve again starts at its own solution, so the first update is below the tolerance.
+    const again = tidy(() => [ode.forward(y0, grid).stats, ode.forward(y0, grid).stats]);
+    expect(again[0].iterations).toBeGreaterThanOrEqual(again[1].iterations);
+    expect(again[1].iterations).toBe(1);
+    expect(again[1].converged.every(Boolean)).toBe(true);
+    // A different batch size is not warm.
+    const other = tidy(() => ode.forward(make(y0v.slice(0, 4), [2, 2]), grid).stats.iterations);
+    expect(other).toBeGreaterThan(2);
+    opt.dispose();
+    [y0, want].forEach((t) => t.dispose());
+    ode.dispose();
+  });
+
+  test('a plain function as the field; bad arguments', () => {
+    const ode = new NeuralODE((_t: Tensor, y: Tensor) => antler.neg(y));
+    tidy(() => {
+      const { y } = ode.forward(make([1], [1, 1]), [0, 0.5, 1]);
+      expectClose(y.dataSync(), [1, Math.exp(-0.5), Math.exp(-1)], 1e-12, 0);
+    });
+    expectAntlerError(() => new NeuralODE(3 as unknown as OdeFunc), 'INVALID_ARGUMENT', /Module or a function/);
+    expectAntlerError(() => new NeuralODE((_t: Tensor, y: Tensor) => y, { x: 1 } as never), 'INVALID_ARGUMENT', /x/);
+    expectAntlerError(() => new NeuralODE((_t: Tensor, y: Tensor) => y, { warmStart: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT', /warmStart/);
+    ode.dispose();
+    expectAntlerError(() => ode.forward(make([1], [1, 1]), [0, 1]), 'DISPOSED');
+  });
+});
