@@ -421,8 +421,10 @@ void deerScanBackward(Context& ctx, DType t, const k::ScanConfig& cfg, const Sca
 
 // ---------------------------------------------------------------- expm
 
-// One thread per matrix (kernels/expm.h), its scratch a slice of a pool
-// buffer; at most kExpmBatch matrices per launch, to bound the scratch.
+// One thread per matrix (kernels/expm.h); the threads' scratch is
+// interleaved (entry k of thread i at work[k · count + i]) so that a warp's
+// accesses to one entry are adjacent. At most kExpmBatch matrices per launch,
+// to bound the scratch.
 constexpr int64_t kExpmBatch = int64_t(1) << 16;
 constexpr int kExpmThreads = 128;
 
@@ -431,7 +433,7 @@ __global__ void expmKernel(int64_t count, int64_t m, const T* A, T* E, T* work) 
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const int64_t mm = m * m;
-  k::expmOne(A + i * mm, E + i * mm, m, work + i * k::expmWorkSize(m));
+  k::expmOne(A + i * mm, E + i * mm, m, work + i, count);
 }
 
 template <typename T>

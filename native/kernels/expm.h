@@ -18,8 +18,8 @@
 
 namespace antler::kernels {
 
-// Scratch entries expmOne needs for an m×m matrix: 8 m×m slots.
-ANTLER_HD int64_t expmWorkSize(int64_t m) { return 8 * m * m; }
+// Scratch entries expmOne needs for an m×m matrix: 9 m×m slots.
+ANTLER_HD int64_t expmWorkSize(int64_t m) { return 9 * m * m; }
 
 template <typename T>
 struct ExpmDegrees;
@@ -49,16 +49,24 @@ struct ExpmDegrees<float> {
   }
 };
 
-// c = a · b, all m×m row-major; c must not alias a or b.
+// An m×m scratch matrix whose entry i lives at p[i · stride]: stride 1 on
+// the CPU; on the GPU the launch's threads interleave their scratch (stride =
+// the threads in the launch), so a warp's accesses to one entry are adjacent.
 template <typename T>
-ANTLER_HD void expmMatmul(const T* a, const T* b, T* c, int64_t m) {
+struct ExpmSlot {
+  T* p;
+  int64_t stride;
+  ANTLER_HD T& operator[](int64_t i) const { return p[i * stride]; }
+};
+
+// c = a · b, all m×m row-major (pointers or slots); c must not alias a or b.
+template <typename A, typename B, typename C>
+ANTLER_HD void expmMatmul(const A& a, const B& b, const C& c, int64_t m) {
   for (int64_t i = 0; i < m; ++i) {
-    T* ci = c + i * m;
-    for (int64_t j = 0; j < m; ++j) ci[j] = T(0);
+    for (int64_t j = 0; j < m; ++j) c[i * m + j] = 0;
     for (int64_t k = 0; k < m; ++k) {
-      const T aik = a[i * m + k];
-      const T* bk = b + k * m;
-      for (int64_t j = 0; j < m; ++j) ci[j] += aik * bk[j];
+      const auto aik = a[i * m + k];
+      for (int64_t j = 0; j < m; ++j) c[i * m + j] += aik * b[k * m + j];
     }
   }
 }
@@ -69,10 +77,10 @@ ANTLER_HD void expmPadeCoefficients(int d, double* p) {
   for (int j = 0; j < d; ++j) p[j + 1] = p[j] * double(d - j) / (double(2 * d - j) * double(j + 1));
 }
 
-// E = exp(A) for one m×m matrix; w holds expmWorkSize(m) entries. A and E
-// must not overlap.
+// E = exp(A) for one m×m matrix; w holds expmWorkSize(m) entries, entry i at
+// w[i · stride]. A and E must not overlap.
 template <typename T>
-ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w) {
+ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w, int64_t stride = 1) {
   const int64_t mm = m * m;
   double norm = 0;
   bool finite = true;
@@ -104,21 +112,17 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w) {
   double p[14];
   expmPadeCoefficients(d, p);
 
-  T* X = w;
-  T* X2 = w + mm;
-  T* X4 = w + 2 * mm;
-  T* X6 = w + 3 * mm;
-  T* X8 = w + 4 * mm;
-  T* U = w + 5 * mm;
-  T* V = w + 6 * mm;
-  T* tmp = w + 7 * mm;
+  typedef ExpmSlot<T> S;
+  const S X{w, stride}, X2{w + mm * stride, stride}, X4{w + 2 * mm * stride, stride}, X6{w + 3 * mm * stride, stride},
+      X8{w + 4 * mm * stride, stride}, U{w + 5 * mm * stride, stride}, V{w + 6 * mm * stride, stride},
+      tmp{w + 7 * mm * stride, stride}, R{w + 8 * mm * stride, stride};
   const T scale = static_cast<T>(ldexp(1.0, -s));
   for (int64_t i = 0; i < mm; ++i) X[i] = A[i] * scale;
   expmMatmul(X, X, X2, m);
   if (d >= 5) expmMatmul(X2, X2, X4, m);
   if (d >= 7) expmMatmul(X4, X2, X6, m);
   if (d == 9) expmMatmul(X4, X4, X8, m);
-  const T* pw[5] = {nullptr, X2, X4, X6, X8};  // pw[k] = X^{2k}
+  const S pw[5] = {X, X2, X4, X6, X8};  // pw[k] = X^{2k} for k >= 1
   if (d == 13) {
     // U = X [X6 (p13 X6 + p11 X4 + p9 X2) + p7 X6 + p5 X4 + p3 X2 + p1 I]
     // V =    X6 (p12 X6 + p10 X4 + p8 X2) + p6 X6 + p4 X4 + p2 X2 + p0 I
@@ -136,14 +140,14 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w) {
     for (int64_t i = 0; i < mm; ++i) tmp[i] = T(0), V[i] = T(0);
     for (int64_t i = 0; i < m; ++i) tmp[i * m + i] = T(p[1]), V[i * m + i] = T(p[0]);
     for (int k = 1; 2 * k <= d; ++k) {
-      const T* P = pw[k];
+      const S P = pw[k];
       const T odd = 2 * k + 1 <= d ? T(p[2 * k + 1]) : T(0), even = T(p[2 * k]);
       for (int64_t i = 0; i < mm; ++i) tmp[i] += odd * P[i], V[i] += even * P[i];
     }
     expmMatmul(X, tmp, U, m);
   }
-  // Q = V − U (in X, no longer needed), P = V + U (in E); solve Q R = P in place.
-  for (int64_t i = 0; i < mm; ++i) X[i] = V[i] - U[i], E[i] = V[i] + U[i];
+  // Q = V − U (in X, no longer needed), P = V + U (in R); solve Q R = P in place.
+  for (int64_t i = 0; i < mm; ++i) X[i] = V[i] - U[i], R[i] = V[i] + U[i];
   for (int64_t c = 0; c < m; ++c) {
     int64_t best = c;
     T bestAbs = X[c * m + c] < T(0) ? -X[c * m + c] : X[c * m + c];
@@ -156,30 +160,35 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w) {
         const T q = X[c * m + j];
         X[c * m + j] = X[best * m + j];
         X[best * m + j] = q;
-        const T e = E[c * m + j];
-        E[c * m + j] = E[best * m + j];
-        E[best * m + j] = e;
+        const T e = R[c * m + j];
+        R[c * m + j] = R[best * m + j];
+        R[best * m + j] = e;
       }
     const T inv = T(1) / X[c * m + c];
     for (int64_t r = c + 1; r < m; ++r) {
       const T f = X[r * m + c] * inv;
       if (f == T(0)) continue;
       for (int64_t j = c + 1; j < m; ++j) X[r * m + j] -= f * X[c * m + j];
-      for (int64_t j = 0; j < m; ++j) E[r * m + j] -= f * E[c * m + j];
+      for (int64_t j = 0; j < m; ++j) R[r * m + j] -= f * R[c * m + j];
     }
   }
   for (int64_t c = m - 1; c >= 0; --c) {
     const T inv = T(1) / X[c * m + c];
     for (int64_t j = 0; j < m; ++j) {
-      T v = E[c * m + j];
-      for (int64_t k = c + 1; k < m; ++k) v -= X[c * m + k] * E[k * m + j];
-      E[c * m + j] = v * inv;
+      T v = R[c * m + j];
+      for (int64_t k = c + 1; k < m; ++k) v -= X[c * m + k] * R[k * m + j];
+      R[c * m + j] = v * inv;
     }
   }
+  // Square s times, alternating between R and tmp; the last result goes to E.
+  S cur = R, other = tmp;
   for (int i = 0; i < s; ++i) {
-    expmMatmul(E, E, tmp, m);
-    for (int64_t k = 0; k < mm; ++k) E[k] = tmp[k];
+    expmMatmul(cur, cur, other, m);
+    const S t = cur;
+    cur = other;
+    other = t;
   }
+  for (int64_t k = 0; k < mm; ++k) E[k] = cur[k];
 }
 
 }  // namespace antler::kernels
