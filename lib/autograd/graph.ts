@@ -12,11 +12,21 @@ import type { Tensor } from '../tensor';
 
 export type BackwardFn = (gy: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
-type Edge = { node: Node } | { leaf: Tensor } | null;
+/** @internal Where a gradient goes: the node of an op's result, a leaf tensor, or nowhere. */
+export type Edge = { node: Node } | { leaf: Tensor } | null;
+
+let nodeCount = 0;
+
+/** @internal The number of nodes made so far: nodes with seq below it existed before. */
+export function nodeMark(): number {
+  return nodeCount;
+}
 
 export class Node {
   refs = 0;
   freed = false;
+  /** Creation order (see nodeMark). */
+  readonly seq = ++nodeCount;
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -78,27 +88,35 @@ export function withGrad<T>(fn: () => T): T {
 }
 
 /**
- * @internal The leaf tensors with requiresGrad that `root`'s graph reaches
- * (root itself when it is one), each once: the parameters a function of a
- * tensor closed over.
+ * @internal Where the graph of `root` leaves what was made after `mark`
+ * (nodeMark() before the call that made root): the leaf tensors with
+ * requiresGrad it reaches and the nodes made before `mark` (results of
+ * earlier ops, captured from outside), each once, leaves in `exclude` left
+ * out. These are the inputs of a recorded op that computes root inside its
+ * own forward (see gradients()).
  */
-export function graphLeaves(root: Tensor): Tensor[] {
-  if (!root.gradFn) return root.requiresGrad ? [root] : [];
-  const leaves = new Set<Tensor>();
-  const seen = new Set<Node>([root.gradFn]);
-  const stack: Node[] = [root.gradFn];
-  while (stack.length) {
-    const node = stack.pop()!;
-    for (const e of node.edges) {
-      if (!e) continue;
-      if ('leaf' in e) leaves.add(e.leaf);
-      else if (!seen.has(e.node)) {
-        seen.add(e.node);
-        stack.push(e.node);
+export function graphBoundary(root: Tensor, mark: number, exclude: readonly Tensor[] = []): Edge[] {
+  const out: Edge[] = [];
+  const skip = new Set<Tensor>(exclude);
+  const seenLeaves = new Set<Tensor>();
+  const seenNodes = new Set<Node>();
+  const visit = (e: Edge, stack: Node[]) => {
+    if (!e) return;
+    if ('leaf' in e) {
+      if (!skip.has(e.leaf) && !seenLeaves.has(e.leaf)) {
+        seenLeaves.add(e.leaf);
+        out.push(e);
       }
+    } else if (!seenNodes.has(e.node)) {
+      seenNodes.add(e.node);
+      if (e.node.seq <= mark) out.push(e);
+      else stack.push(e.node);
     }
-  }
-  return [...leaves];
+  };
+  const stack: Node[] = [];
+  visit(root.gradFn ? { node: root.gradFn } : root.requiresGrad ? { leaf: root } : null, stack);
+  while (stack.length) for (const e of stack.pop()!.edges) visit(e, stack);
+  return out;
 }
 
 /** @internal True when t takes part in gradient computation. */
@@ -112,12 +130,25 @@ export function needsGrad(t: Tensor): boolean {
  */
 export function record(out: Tensor, name: string, inputs: Tensor[], backwardFn: BackwardFn, save: Tensor[] = []): Tensor {
   if (!gradEnabled || !inputs.some(needsGrad)) return out;
-  const edges: Edge[] = inputs.map((t) => {
-    if (!t.requiresGrad) return null;
-    return t.gradFn ? { node: t.gradFn } : { leaf: t };
-  });
+  return recordEdges(out, name, inputs.map(edgeOf), backwardFn, save);
+}
+
+/** @internal Where the gradient of t goes (null when t needs none). */
+export function edgeOf(t: Tensor): Edge {
+  if (!t.requiresGrad) return null;
+  return t.gradFn ? { node: t.gradFn } : { leaf: t };
+}
+
+/**
+ * @internal record() with the edges given (graphBoundary's); backwardFn
+ * returns one gradient per edge. `own` are tensors the node keeps as they are
+ * (with their own graphs) and disposes when it frees its saved tensors; they
+ * follow the views of `save` in backwardFn's `saved`.
+ */
+export function recordEdges(out: Tensor, name: string, edges: Edge[], backwardFn: BackwardFn, save: Tensor[] = [], own: Tensor[] = []): Tensor {
+  if (!gradEnabled || !edges.some((e) => e !== null)) return out;
   const saved = isolated(() => save.map((t) => t.view()));
-  const node = new Node(name, edges, backwardFn, saved);
+  const node = new Node(name, edges, backwardFn, [...saved, ...own]);
   out.attachGradFn(node);
   return out;
 }
@@ -134,26 +165,94 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     isolated(() => accumulate(root, gradient.clone()));
     return;
   }
-  // Topological order by DFS (iterative, so long chains do not overflow the stack).
+  const order = topologicalOrder(start, () => true);
+  propagate(start, gradient, order, (e, g) => ('leaf' in e ? (accumulate(e.leaf, g), true) : false));
+  if (!retainGraph) for (const n of order) n.freeSaved();
+}
+
+/**
+ * @internal The gradients of `root` (seeded with `gradient`) with respect to
+ * `targets` (graphBoundary's edges: leaves or nodes), like
+ * torch.autograd.grad: only the nodes on a path from root to a target run,
+ * nothing reaches any .grad, the graph is kept, and the targets' own graphs
+ * are not entered. One gradient per target, null where none flows.
+ */
+export function gradients(root: Tensor, gradient: Tensor, targets: Edge[]): (Tensor | null)[] {
+  const out: (Tensor | null)[] = targets.map(() => null);
+  const slot = new Map<Tensor | Node, number>();
+  targets.forEach((e, i) => e && slot.set('leaf' in e ? e.leaf : e.node, i));
+  const add = (i: number, g: Tensor) => {
+    const prev = out[i];
+    if (!prev) out[i] = g;
+    else {
+      out[i] = prev.add(g);
+      prev.dispose();
+      g.dispose();
+    }
+  };
+  const start = root.gradFn;
+  if (!start || slot.has(start)) {
+    const i = slot.get(start ?? root);
+    if (i !== undefined) out[i] = isolated(() => gradient.clone());
+    return out;
+  }
+  // Only nodes from which a target can be reached; the targets' nodes end the walk.
+  const reaches = new Map<Node, boolean>();
+  const order = topologicalOrder(start, (n) => !slot.has(n), (n) => {
+    const r = n.edges.some((e) => e !== null && (('leaf' in e && slot.has(e.leaf)) || ('node' in e && (slot.has(e.node) || reaches.get(e.node) === true))));
+    reaches.set(n, r);
+  });
+  const live = order.filter((n) => reaches.get(n));
+  try {
+    propagate(start, gradient, live, (e, g) => {
+      const i = slot.get('leaf' in e ? e.leaf : e.node);
+      if (i === undefined) return 'leaf' in e ? (g.dispose(), true) : !reaches.get(e.node) && (g.dispose(), true);
+      isolated(() => add(i, g));
+      return true;
+    });
+  } catch (err) {
+    for (const g of out) g?.dispose();
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * Nodes reachable from start in topological order (every node after the
+ * nodes it feeds): an iterative DFS that enters a node only when `enter`
+ * allows it, calling `done` on each node after its inputs.
+ */
+function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: Node) => void): Node[] {
   const order: Node[] = [];
-  const visited = new Set<Node>();
+  const visited = new Set<Node>([start]);
   const stack: [Node, number][] = [[start, 0]];
-  visited.add(start);
   while (stack.length) {
     const top = stack[stack.length - 1];
     const [node, i] = top;
     if (i < node.edges.length) {
       top[1] += 1;
       const e = node.edges[i];
-      if (e && 'node' in e && !visited.has(e.node)) {
+      if (e && 'node' in e && !visited.has(e.node) && enter(e.node)) {
         visited.add(e.node);
         stack.push([e.node, 0]);
       }
     } else {
+      done?.(node);
       order.push(node);
       stack.pop();
     }
   }
+  return order;
+}
+
+/**
+ * Runs the backward functions of `order` (topological, start last) from
+ * `gradient` at start. Each gradient for an edge goes to `sink` first, which
+ * returns true when it took it (owning the tensor); otherwise it is summed
+ * into the gradient of the node the edge points to. Pending gradients are
+ * freed even when a backward function throws.
+ */
+function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean): void {
   for (const n of order)
     if (n.freed)
       fail(
@@ -164,39 +263,42 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     noGrad(() => {
       const grads = new Map<Node, Tensor>();
       grads.set(start, gradient.clone());
-      for (let k = order.length - 1; k >= 0; k--) {
-        const node = order[k];
-        const gy = grads.get(node);
-        grads.delete(node);
-        if (!gy) continue;
-        // Temporaries of the backward function are freed; a gradient that is gy
-        // itself, or returned twice, is copied so each edge owns its tensor.
-        const raw = tidy(() => node.backwardFn(gy, node.saved));
-        const owned = new Set<Tensor>();
-        const inGrads = raw.map((g) => {
-          if (!g) return null;
-          if (g === gy || owned.has(g)) return g.clone();
-          owned.add(g);
-          return g;
-        });
-        gy.dispose();
-        node.edges.forEach((e, i) => {
-          const g = inGrads[i];
-          if (!g) return;
-          if (!e) return g.dispose();
-          if ('leaf' in e) return accumulate(e.leaf, g);
-          const prev = grads.get(e.node);
-          if (prev) {
-            grads.set(e.node, prev.add(g));
-            prev.dispose();
-            g.dispose();
-          } else grads.set(e.node, g);
-        });
+      try {
+        for (let k = order.length - 1; k >= 0; k--) {
+          const node = order[k];
+          const gy = grads.get(node);
+          if (!gy) continue;
+          // Temporaries of the backward function are freed; a gradient that is gy
+          // itself, or returned twice, is copied so each edge owns its tensor.
+          const raw = tidy(() => node.backwardFn(gy, node.saved));
+          grads.delete(node);
+          const owned = new Set<Tensor>();
+          const inGrads = raw.map((g) => {
+            if (!g) return null;
+            if (g === gy || owned.has(g)) return g.clone();
+            owned.add(g);
+            return g;
+          });
+          gy.dispose();
+          node.edges.forEach((e, i) => {
+            const g = inGrads[i];
+            if (!g) return;
+            if (!e) return g.dispose();
+            if (sink(e, g)) return;
+            if ('leaf' in e) return g.dispose();
+            const prev = grads.get(e.node);
+            if (prev) {
+              grads.set(e.node, prev.add(g));
+              prev.dispose();
+              g.dispose();
+            } else grads.set(e.node, g);
+          });
+        }
+      } finally {
+        for (const g of grads.values()) g.dispose();
       }
-      for (const g of grads.values()) g.dispose();
     }),
   );
-  if (!retainGraph) for (const n of order) n.freeSaved();
 }
 
 function accumulate(leaf: Tensor, g: Tensor): void {

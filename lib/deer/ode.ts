@@ -35,7 +35,8 @@
  * grid point gives the gradients of x and of every parameter f closes over.
  * y0's gradient is e^{K_0}ᵀ λ_1 plus its own.
  */
-import { graphLeaves, isGradEnabled, noGrad, record, withGrad } from '../autograd/graph';
+import { edgeOf, gradients, graphBoundary, isGradEnabled, nodeMark, noGrad, recordEdges, withGrad } from '../autograd/graph';
+import type { Edge } from '../autograd/graph';
 import { isolated, keep, tidy, track } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -159,10 +160,20 @@ function halfSteps(p: Problem): HalfSteps {
   return { d3, d4: reshape(d3, [p.T, 1, 1, 1]) };
 }
 
-/** f at rows of (t, y, x) with the global generator at `draws` (every evaluation sees the same draws). */
-function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, draws: number): Tensor {
-  setGlobalDrawPosition(draws);
+/**
+ * f at rows of (t, y, x), its result checked. With `deterministic`, f must
+ * not draw random numbers: DEER evaluates it many times (and on n stacked
+ * copies of the rows for J), so draws such as dropout masks would differ
+ * between the value, the Jacobian and the gradient.
+ */
+function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, deterministic: boolean): Tensor {
+  const draws = globalDrawPosition();
   const out: unknown = x ? p.func(t, y, x) : p.func(t, y);
+  if (deterministic && globalDrawPosition() !== draws) {
+    setGlobalDrawPosition(draws);
+    if (out instanceof Tensor) out.dispose();
+    fail('INVALID_ARGUMENT', `${p.op}: f drew random numbers (dropout?); method 'deer' needs a deterministic f, evaluated many times over the grid: call eval() on the module inside f, or use method 'rk4'`);
+  }
   if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${p.op}: f must return a Tensor; got ${describe(out)}`);
   out.checkAlive(p.op);
   if (out.rank !== 2 || out.shape[0] !== y.shape[0] || out.shape[1] !== p.n || out.dtype !== p.dtype || out.device !== p.device)
@@ -179,49 +190,30 @@ function timeRows(p: Problem, B: number): Tensor {
 
 /**
  * f and J = ∂f/∂y at every row of y [R, n] (t [R, 1], x [R, m]): one call of
- * f on n stacked copies of the rows and one backward seeded with e_k on copy
- * k. Gradients that reach the parameters f closes over are put back as they
- * were. Returns F [R, n] and J [R, n, n] (J[r, k, j] = ∂f_k/∂y_j).
+ * f on n stacked copies of the rows and one backward, seeded with e_k on copy
+ * k, that runs only the nodes between f's result and y (no .grad anywhere is
+ * touched, and the graphs of tensors f captured are not entered). Returns
+ * F [R, n] and J [R, n, n] (J[r, k, j] = ∂f_k/∂y_j).
  */
-function linearize(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, draws: number): { F: Tensor; J: Tensor } {
+function linearize(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined): { F: Tensor; J: Tensor } {
   const n = p.n, R = y.shape[0];
   return tidy(() => {
     const rep = (v: Tensor) => reshape(broadcastTo(reshape(v, [1, R, v.shape[1]]), [n, R, v.shape[1]]), [n * R, v.shape[1]]);
     const yRep = noGrad(() => rep(y.detach())).requiresGrad_(true);
     const tRep = noGrad(() => rep(t));
     const xRep = x ? noGrad(() => rep(x.detach())) : undefined;
-    return withGrad(() => {
-      const out = callFunc(p, tRep, yRep, xRep, draws);
-      if (!out.requiresGrad) {
-        // f does not depend on y (nor on anything with a gradient): J = 0.
-        return { F: noGrad(() => slice(out, [0, 0], [R, n])), J: zeros([R, n, n], { dtype: p.dtype as 'float32', device: p.device }) };
-      }
-      const leaves = graphLeaves(out).filter((l) => l !== yRep);
-      const saved = leaves.map((l) => l.grad);
-      for (const l of leaves) l.grad = null;
-      try {
-        const seed = noGrad(() => {
-          const eye = new Float64Array(n * n);
-          for (let k = 0; k < n; k++) eye[k * n + k] = 1;
-          return reshape(broadcastTo(tensor(eye, [n, 1, n], { dtype: p.dtype as 'float32', device: p.device }), [n, R, n]), [n * R, n]);
-        });
-        out.backward(seed, { retainGraph: true });
-      } finally {
-        leaves.forEach((l, i) => {
-          if (l.grad && l.grad !== saved[i]) l.grad.dispose();
-          l.grad = saved[i];
-        });
-      }
-      const g = yRep.grad;
-      yRep.grad = null;
-      if (!g) fail('INTERNAL', `${p.op}: no gradient reached y in the Jacobian pass`);
-      return noGrad(() => {
-        const J = permute(reshape(g, [n, R, n]), [1, 0, 2]);
-        const F = slice(out.detach(), [0, 0], [R, n]);
-        g.dispose();
-        return { F, J };
-      });
+    const out = withGrad(() => callFunc(p, tRep, yRep, xRep, true));
+    const F = noGrad(() => slice(out.detach(), [0, 0], [R, n]));
+    const seed = noGrad(() => {
+      const eye = new Float64Array(n * n);
+      for (let k = 0; k < n; k++) eye[k * n + k] = 1;
+      return reshape(broadcastTo(tensor(eye, [n, 1, n], { dtype: p.dtype as 'float32', device: p.device }), [n, R, n]), [n * R, n]);
     });
+    const [g] = out.requiresGrad ? gradients(out, seed, [{ leaf: yRep }]) : [null];
+    // No path from y to f's result: J = 0.
+    if (!g) return { F, J: zeros([R, n, n], { dtype: p.dtype as 'float32', device: p.device }) };
+    track(g);
+    return { F, J: permute(reshape(g, [n, R, n]), [1, 0, 2]) };
   });
 }
 
@@ -229,12 +221,12 @@ function linearize(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, draw
  * The exact steps of the linearisation at Y [T + 1, B, n]: K [T, B, n, n],
  * E = e^K and b = ψ(K) h [T, B, n].
  */
-function stepsAt(p: Problem, hs: HalfSteps, Y: Tensor, tRows: Tensor, xRows: Tensor | undefined, draws: number): { K: Tensor; E: Tensor; b: Tensor } {
+function stepsAt(p: Problem, hs: HalfSteps, Y: Tensor, tRows: Tensor, xRows: Tensor | undefined): { K: Tensor; E: Tensor; b: Tensor } {
   const [T1, B, n] = Y.shape;
   const T = T1 - 1;
   return tidy(() => {
     const rows = reshape(Y, [T1 * B, n]);
-    const { F, J } = linearize(p, tRows, rows, xRows, draws);
+    const { F, J } = linearize(p, tRows, rows, xRows);
     const z = sub(F, reshape(matmul(J, reshape(rows, [T1 * B, n, 1])), [T1 * B, n]));
     const J4 = reshape(J, [T1, B, n, n]);
     const z3 = reshape(z, [T1, B, n]);
@@ -251,7 +243,7 @@ interface Group {
 }
 
 /** The Newton iterations for the whole batch; sequences leave as they converge. */
-function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, draws: number, stats: OdeStats): Tensor {
+function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, stats: OdeStats): Tensor {
   const B = y0.shape[0], n = p.n;
   const groups: Group[] = [];
   let active = Array.from({ length: B }, (_, i) => i);
@@ -272,7 +264,7 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
       const Ba = active.length;
       const next = tidy(() => {
         const xRows = X ? reshape(X, [(p.T + 1) * Ba, X.shape[2]]) : undefined;
-        const { E, b } = stepsAt(p, hs, Y, tRows, xRows, draws);
+        const { E, b } = stepsAt(p, hs, Y, tRows, xRows);
         return keep(concat([reshape(Y0, [1, Ba, n]), scan(E, b, Y0)], 0));
       });
       const { res, scale } = residuals(next, Y);
@@ -323,7 +315,7 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
       }
       stats.fallback = true;
       stats.fallbackSequences = failed.slice();
-      const exact = tidy(() => rk4(p, selectRows(y0.detach(), failed), x ? selectBatch(x.detach(), failed) : undefined, draws));
+      const exact = tidy(() => rk4(p, selectRows(y0.detach(), failed), x ? selectBatch(x.detach(), failed) : undefined, true));
       groups.push({ idx: failed, y: exact });
     }
     stats.iterations = Math.max(0, ...stats.sequenceIterations);
@@ -354,7 +346,7 @@ function assemble(groups: Group[], B: number): Tensor {
  * Classical RK4 on the grid, differentiable by autograd (backprop through the
  * steps). x at a step's midpoint is the average of its endpoints.
  */
-function rk4(p: Problem, y0: Tensor, x: Tensor | undefined, draws: number): Tensor {
+function rk4(p: Problem, y0: Tensor, x: Tensor | undefined, deterministic: boolean): Tensor {
   const B = y0.shape[0];
   const ys: Tensor[] = [y0];
   const full = (v: number) => tensor(new Float64Array(B).fill(v), [B, 1], { dtype: p.dtype as 'float32', device: p.device });
@@ -365,10 +357,10 @@ function rk4(p: Problem, y0: Tensor, x: Tensor | undefined, draws: number): Tens
       const t0 = p.grid[i], dt = p.grid[i + 1] - p.grid[i];
       const xa = xAt(i), xb = xAt(i + 1);
       const xm = xa && xb ? mul(add(xa, xb), 0.5) : undefined;
-      const k1 = callFunc(p, full(t0), y, xa, draws);
-      const k2 = callFunc(p, full(t0 + dt / 2), add(y, mul(k1, dt / 2)), xm, draws);
-      const k3 = callFunc(p, full(t0 + dt / 2), add(y, mul(k2, dt / 2)), xm, draws);
-      const k4 = callFunc(p, full(t0 + dt), add(y, mul(k3, dt)), xb, draws);
+      const k1 = callFunc(p, full(t0), y, xa, deterministic);
+      const k2 = callFunc(p, full(t0 + dt / 2), add(y, mul(k1, dt / 2)), xm, deterministic);
+      const k3 = callFunc(p, full(t0 + dt / 2), add(y, mul(k2, dt / 2)), xm, deterministic);
+      const k4 = callFunc(p, full(t0 + dt), add(y, mul(k3, dt)), xb, deterministic);
       return add(y, mul(add(add(k1, mul(add(k2, k3), 2)), k4), dt / 6));
     });
     ys.push(y);
@@ -421,61 +413,67 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: number[] | 
     strict: o.strict === true,
   };
   const method = o.method ?? 'deer';
-  const draws = globalDrawPosition();
   const stats: OdeStats = {
     method, iterations: 0, sequenceIterations: new Array(B).fill(0), converged: new Array(B).fill(method === 'rk4'),
     residual: new Array(B).fill(0), fallback: false, fallbackSequences: [], diverged: false,
   };
   const p: Problem = { func, grid, T, n, dtype: y0.dtype, device: y0.device, op };
-  {
-    if (method === 'rk4' || B === 0) {
-      const y = B === 0 ? zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }) : tidy(() => rk4(p, y0, o.x, draws));
-      return { y, stats };
+  if (B === 0) return { y: zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }), stats };
+  if (method === 'rk4') return { y: tidy(() => rk4(p, y0, o.x, false)), stats };
+  const x = o.x;
+  const y = isolated(() => noGrad(() => {
+    const guess = o.initialGuess ?? tidy(() => broadcastTo(reshape(y0.detach(), [1, B, n]), [T + 1, B, n]));
+    try {
+      return deerSolve(p, y0, x, guess, tol, stats);
+    } finally {
+      if (guess !== o.initialGuess) guess.dispose();
     }
-    const x = o.x;
-    const params = discoverParams(p, y0, x, draws);
-    const y = isolated(() => noGrad(() => {
-      const guess = o.initialGuess ?? tidy(() => broadcastTo(reshape(y0.detach(), [1, B, n]), [T + 1, B, n]));
-      try {
-        return deerSolve(p, y0, x, guess, tol, draws, stats);
-      } finally {
-        if (guess !== o.initialGuess) guess.dispose();
-      }
-    }));
-    track(y);
-    setGlobalDrawPosition(draws);
-    // Sequences that fell back to RK4 carry no gradient path of their own here:
-    // the implicit adjoint below holds for every sequence (it needs only the solution).
-    const inputs = [y0, ...(x ? [x] : []), ...params];
-    const out = record(y, 'solveIVP', inputs, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, params, draws), [y, y0, ...(x ? [x] : [])]);
-    return { y: out, stats };
+  }));
+  track(y);
+  if (!isGradEnabled()) return { y, stats };
+  // What the backward needs, made now (it must not call f: what f captured may be gone by then):
+  // f at the solution with its graph (for the vector-Jacobian product), and the exact steps there.
+  // Sequences that fell back to RK4 get the same adjoint, at their RK4 solution.
+  const mark = nodeMark();
+  const held = isolated(() => {
+    const T1B = (T + 1) * B;
+    const tRows = timeRows(p, B);
+    const xl = x ? tidy(() => reshape(x.detach(), [T1B, x.shape[2]])) : undefined;
+    if (x?.requiresGrad) xl!.requiresGrad_(true);
+    // f's temporaries go with the tidy(); its result keeps the views its graph needs.
+    const fOut = tidy(() => withGrad(() => callFunc(p, tRows, reshape(y.detach(), [T1B, n]), xl, true)));
+    return { tRows, xl, fOut };
+  });
+  const boundary = held.fOut.requiresGrad ? graphBoundary(held.fOut, mark, held.xl ? [held.xl] : []) : [];
+  const edges = [edgeOf(y0), ...(x ? [edgeOf(x)] : []), ...boundary];
+  if (!edges.some((e) => e !== null)) {
+    for (const t of [held.tRows, held.xl, held.fOut]) t?.dispose();
+    return { y, stats };
   }
+  const steps = isolated(() => {
+    const hs = halfSteps(p);
+    const xRows = held.xl ? held.xl.detach() : undefined;
+    const r = tidy(() => noGrad(() => stepsAt(p, hs, y, held.tRows, xRows)));
+    for (const t of [hs.d3, hs.d4, xRows, held.tRows]) t?.dispose();
+    return [r.K, r.E, r.b];
+  });
+  const own = [held.fOut, ...(held.xl ? [held.xl] : []), ...steps];
+  const out = recordEdges(y, 'solveIVP', edges, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, boundary), [y, y0], own);
+  return { y: out, stats };
 }
 
 /**
- * The tensors with requiresGrad that f closes over: the leaves of one
- * evaluation's graph at a single row (none when grad mode is off).
+ * The implicit adjoint (see the file's comment): [gy0, gx?, ...one per
+ * boundary edge]. saved: views of y and y0, then f's result at the solution
+ * (with its graph), x's leaf rows when x is given, and K, E, b at the solution.
  */
-function discoverParams(p: Problem, y0: Tensor, x: Tensor | undefined, draws: number): Tensor[] {
-  if (!isGradEnabled()) return [];
-  return tidy(() => withGrad(() => {
-    const y = noGrad(() => slice(y0.detach(), [0, 0], [1, p.n]));
-    const xr = x ? noGrad(() => reshape(slice(x.detach(), [0, 0, 0], [1, 1, x.shape[2]]), [1, x.shape[2]])) : undefined;
-    const t = tensor([p.grid[0]], [1, 1], { dtype: p.dtype as 'float32', device: p.device });
-    const out = callFunc(p, t, y, xr, draws);
-    return out.requiresGrad ? graphLeaves(out) : [];
-  }));
-}
-
-/** The implicit adjoint (see the file's comment): [gy0, gx?, ...gparams]. */
-function odeBackward(p: Problem, saved: Tensor[], gY: Tensor, hasX: boolean, params: Tensor[], draws: number): (Tensor | null)[] {
-  const [Y, y0, x] = saved;
+function odeBackward(p: Problem, saved: Tensor[], gY: Tensor, hasX: boolean, boundary: Edge[]): (Tensor | null)[] {
+  const [Y, y0, fOut] = saved;
+  const xl = hasX ? saved[3] : undefined;
+  const [K, E, b] = saved.slice(hasX ? 4 : 3);
   const [T1, B, n] = Y.shape;
   const T = T1 - 1;
-  const tRows = timeRows(p, B);
-  const xRows = hasX ? reshape(x, [T1 * B, x.shape[2]]) : undefined;
   const hs = halfSteps(p);
-  const { K, E, b } = stepsAt(p, hs, Y, tRows, xRows, draws);
   const ys = slice(Y, [1, 0, 0], [T, B, n]);
   const gys = slice(gY, [1, 0, 0], [T, B, n]);
   const dn = native() as unknown as DeerNative;
@@ -488,34 +486,15 @@ function odeBackward(p: Problem, saved: Tensor[], gY: Tensor, hasX: boolean, par
   const w = mul(expmAugmented(transpose(K, 2, 3), lam).psiH, hs.d3);
   const zero = zeros([1, B, n], { dtype: p.dtype as 'float32', device: p.device });
   const gz = add(concat([w, zero], 0), concat([zero, w], 0));
+  const targets: Edge[] = [...(xl?.requiresGrad ? [{ leaf: xl }] : []), ...boundary];
   const grads: (Tensor | null)[] = [gy0];
-  if (!hasX && params.length === 0) return grads;
-  // One vector-Jacobian product of f at every grid point, with the gradients that reach the
-  // parameters taken out of their .grad (and their previous .grad put back).
-  const vjp = withGrad(() => {
-    const xl = hasX ? reshape(x.detach(), [T1 * B, x.shape[2]]).requiresGrad_(true) : undefined;
-    const out = callFunc(p, tRows, reshape(Y, [T1 * B, n]), xl, draws);
-    if (!out.requiresGrad) return { gx: null, leaves: [] as Tensor[], gl: [] as (Tensor | null)[] };
-    const leaves = graphLeaves(out).filter((l) => l !== xl);
-    const before = leaves.map((l) => l.grad);
-    for (const l of leaves) l.grad = null;
-    try {
-      out.backward(reshape(gz, [T1 * B, n]), { retainGraph: true });
-      return { gx: xl?.grad ?? null, leaves, gl: leaves.map((l) => l.grad) };
-    } finally {
-      leaves.forEach((l, i) => (l.grad = before[i]));
-    }
-  });
+  // One vector-Jacobian product of f at every grid point, to x and to what f captured.
+  const vjp = targets.length && fOut.requiresGrad ? gradients(fOut, reshape(gz, [T1 * B, n]), targets) : targets.map(() => null);
   if (hasX) {
-    grads.push(vjp.gx ? reshape(vjp.gx, [T1, B, x.shape[2]]) : null);
-    vjp.gx?.dispose();
+    const gx = xl?.requiresGrad ? vjp.shift() ?? null : null;
+    if (gx) track(gx); // made outside any scope; its reshape is what goes back
+    grads.push(gx ? reshape(gx, [T1, B, xl!.shape[1]]) : null);
   }
-  // In the order of the forward's parameters; a leaf this evaluation reached that the forward's did not gets nothing.
-  const byLeaf = new Map(vjp.leaves.map((l, i) => [l, vjp.gl[i]] as const));
-  for (const q of params) {
-    grads.push(byLeaf.get(q) ?? null);
-    byLeaf.delete(q);
-  }
-  for (const g of byLeaf.values()) g?.dispose();
+  grads.push(...vjp);
   return grads;
 }

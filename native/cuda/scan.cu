@@ -424,8 +424,12 @@ void deerScanBackward(Context& ctx, DType t, const k::ScanConfig& cfg, const Sca
 // One thread per matrix (kernels/expm.h); the threads' scratch is
 // interleaved (entry k of thread i at work[k · count + i]) so that a warp's
 // accesses to one entry are adjacent. At most kExpmBatch matrices per launch,
-// to bound the scratch.
+// to bound the scratch, and fewer where that scratch would pass kExpmScratch bytes.
 constexpr int64_t kExpmBatch = int64_t(1) << 16;
+#ifndef ANTLER_EXPM_SCRATCH
+#define ANTLER_EXPM_SCRATCH (int64_t(256) << 20)
+#endif
+constexpr int64_t kExpmScratch = ANTLER_EXPM_SCRATCH;
 constexpr int kExpmThreads = 128;
 
 template <typename T>
@@ -438,7 +442,9 @@ __global__ void expmKernel(int64_t count, int64_t m, const T* A, T* E, T* work) 
 
 template <typename T>
 static void launchExpm(Context& ctx, int64_t count, int64_t m, const T* A, T* E) {
-  const int64_t batch = count < kExpmBatch ? count : kExpmBatch;
+  const int64_t perMatrix = k::expmWorkSize(m) * static_cast<int64_t>(sizeof(T));
+  int64_t batch = count < kExpmBatch ? count : kExpmBatch;
+  if (batch * perMatrix > kExpmScratch) batch = kExpmScratch / perMatrix > 0 ? kExpmScratch / perMatrix : 1;
   PoolBuffer work(ctx, static_cast<size_t>(batch * k::expmWorkSize(m)) * sizeof(T));
   for (int64_t lo = 0; lo < count; lo += batch) {
     const int64_t c = count - lo < batch ? count - lo : batch;

@@ -10,7 +10,7 @@
 //   3. the result is squared s times.
 // Degrees and bounds θ_d are the paper's: 3, 5, 7, 9, 13 in double precision,
 // 3, 5, 7 in single. A non-finite entry gives an all-NaN result (the DEER
-// solver reads it as divergence).
+// solver reads it as divergence), as does a column sum above 1e300.
 #pragma once
 #include <cstdint>
 
@@ -93,7 +93,9 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w, int64_t stride = 1) {
     }
     if (col > norm) norm = col;
   }
-  if (!finite) {
+  // A column sum past 1e300 (entries near the float64 range) would overflow the scaling; its
+  // exponential overflows anyway.
+  if (!finite || !(norm <= 1e300)) {
     for (int64_t i = 0; i < mm; ++i) E[i] = static_cast<T>(NAN);
     return;
   }
@@ -116,8 +118,8 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w, int64_t stride = 1) {
   const S X{w, stride}, X2{w + mm * stride, stride}, X4{w + 2 * mm * stride, stride}, X6{w + 3 * mm * stride, stride},
       X8{w + 4 * mm * stride, stride}, U{w + 5 * mm * stride, stride}, V{w + 6 * mm * stride, stride},
       tmp{w + 7 * mm * stride, stride}, R{w + 8 * mm * stride, stride};
-  const T scale = static_cast<T>(ldexp(1.0, -s));
-  for (int64_t i = 0; i < mm; ++i) X[i] = A[i] * scale;
+  const double scale = ldexp(1.0, -s);  // in double: 2^−s is below float's range for s > 149
+  for (int64_t i = 0; i < mm; ++i) X[i] = static_cast<T>(static_cast<double>(A[i]) * scale);
   expmMatmul(X, X, X2, m);
   if (d >= 5) expmMatmul(X2, X2, X4, m);
   if (d >= 7) expmMatmul(X4, X2, X6, m);

@@ -477,6 +477,87 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     ft.dispose();
   });
 
+  test('a field that does not depend on y: J = 0, and the solution and gradient are exact (trapezoidal on a linear f)', () => {
+    const n = 3, B = 2, T = rng.int(2, 12);
+    const wv = randomArray(rng, n);
+    const w = make(wv, [n], 'float64', true);
+    const y0v = randomArray(rng, B * n);
+    const grid = [0];
+    for (let i = 0; i < T; i++) grid.push(grid[i] + rng.uniform(0.1, 0.5));
+    // dy/dt = w t: y(t) = y0 + w t² / 2; d Σ y(t_T) / dw = B t_T² / 2.
+    const f: OdeFunc = (t) => antler.mul(t, w);
+    tidy(() => {
+      const { y, stats } = solveIVP(f, make(y0v, [B, n]), grid);
+      expect(stats.converged.every(Boolean)).toBe(true);
+      const last = antler.slice(y, [T, 0, 0], [1, B, n]);
+      const tT = grid[T];
+      expectClose(last.dataSync(), y0v.map((v, k) => v + (wv[k % n] * tT * tT) / 2), 1e-12, 1e-12, 'y(t_T)');
+      antler.sum(last).backward();
+      expectClose(w.grad!.dataSync(), new Array(n).fill((B * tT * tT) / 2), 1e-12, 1e-12, 'dw');
+    });
+    w.dispose();
+  });
+
+  test('a tensor f captured may be disposed before backward (backward does not call f); the graph above it is not entered by the solve', () => {
+    const F = makeField(rng, 3, 8, 1);
+    const ft = fieldTensors(F, 'float64', false);
+    const W1 = ft.params[0];
+    const y0v = randomArray(rng, 6), grid = uniformGrid(30, 1.5);
+    // The reference: the same field with W1 used directly.
+    const ref = (() => {
+      tidy(() => antler.sum(solveIVP(ft.f, make(y0v, [2, 3]), grid).y).backward());
+      const g = Array.from(W1.grad!.dataSync());
+      ft.params.forEach((p) => {
+        p.grad?.dispose();
+        p.grad = null;
+      });
+      return g;
+    })();
+    // f captures half = W1 · 0.5 (a non-leaf), used twice as half + half; tidy() disposes half before backward.
+    const loss = tidy(() => {
+      const half = antler.mul(W1, 0.5);
+      const g: OdeFunc = (t, y) => tidy(() => {
+        const a = antler.add(antler.add(antler.matmul(y, antler.add(half, half), { transposeB: true }), ft.params[1]), antler.mul(t, ft.params[3]));
+        return antler.sub(antler.matmul(antler.tanh(a), ft.params[2], { transposeB: true }), antler.mul(y, 0.1));
+      });
+      return antler.sum(solveIVP(g, make(y0v, [2, 3]), grid).y);
+    });
+    loss.backward();
+    loss.dispose();
+    expectClose(W1.grad!.dataSync(), ref, 1e-12, 1e-12, 'dW1 through a disposed capture');
+    // A capture whose own graph was already freed: the forward still works (it never enters that graph).
+    const used = tidy(() => {
+      const c = antler.mul(W1, 1);
+      antler.sum(c).backward(); // frees c's graph
+      const g: OdeFunc = (_t, y) => antler.tanh(antler.matmul(y, c, { transposeB: true }).slice([0, 0], [-1, 3]));
+      return noGrad(() => solveIVP(g, make(y0v, [2, 3]), grid).stats.converged.every(Boolean));
+    });
+    expect(used).toBe(true);
+    ft.dispose();
+  });
+
+  test("random draws: 'deer' refuses an f that draws (dropout), 'rk4' takes it; a deterministic solve and its backward leave the generator where it was", () => {
+    const y0 = make(randomArray(rng, 4), [2, 2]);
+    const drop: OdeFunc = (_t, y) => antler.dropout(y, 0.3);
+    expectAntlerError(() => solveIVP(drop, y0, [0, 0.5, 1]), 'INVALID_ARGUMENT', /drew random numbers.*eval\(\).*'rk4'/);
+    tidy(() => expect(solveIVP(drop, y0, [0, 0.5, 1], { method: 'rk4' }).y.shape).toEqual([3, 2, 2]));
+    const w = make(randomArray(rng, 2), [2], 'float64', true);
+    const f: OdeFunc = (_t, y) => antler.tanh(antler.mul(y, w));
+    const draw = () => tidy(() => Array.from(antler.randn([3]).dataSync()));
+    antler.setSeed(77);
+    const plain = [draw(), draw()];
+    antler.setSeed(77);
+    const first = draw();
+    const loss = tidy(() => antler.sum(solveIVP(f, y0, [0, 0.5, 1]).y));
+    const between = draw();
+    loss.backward();
+    loss.dispose();
+    expect([first, between]).toEqual(plain);
+    expect(draw()).not.toEqual(between);
+    y0.dispose();
+    w.dispose();
+  });
+
   test('bad inputs', () => {
     const f: OdeFunc = (_t, y) => antler.neg(y);
     const y0 = make([1, 2], [1, 2]);

@@ -28,8 +28,9 @@ const PROGRAMS = {
   backends: {
     sources: ['test/emu/backends_emu.cpp', ...COMMON, 'native/cpu/scan.cpp', 'native/cpu/cells.cpp', 'native/cpu/elk.cpp', 'native/cpu/sru.cpp'],
     cuda: ['scan', 'cells', 'elk', 'sru'],
-    // The residual's grid covers at most 7 columns here (65,535 on a GPU), so its loop over further columns runs.
-    flags: ['-DANTLER_RESIDUAL_MAX_COLUMNS=7'],
+    // The residual's grid covers at most 7 columns here (65,535 on a GPU), so its loop over further columns runs;
+    // expm's scratch is capped at 64 KB (256 MB on a GPU), so wide matrices take several launches.
+    flags: ['-DANTLER_RESIDUAL_MAX_COLUMNS=7', '-DANTLER_EXPM_SCRATCH=65536'],
   },
   ops: {
     sources: ['test/emu/ops_emu.cpp', ...COMMON, 'native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp'],
