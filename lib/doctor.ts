@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { backends } from './device';
 import { buildInfo } from './info';
+import { openmpWait } from './native';
 
 export function doctorReport(): { text: string; json: Record<string, unknown>; ok: boolean } {
   const lines: string[] = [];
@@ -27,6 +28,11 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
   lines.push(`  antler          ${info.version}, built with ${info.buildSystem} (${info.compiler}), N-API ${info.napiVersion}`);
   lines.push(`  addon           ${info.path} (${info.source})`);
   lines.push(`  CPU backend     OpenMP ${info.openmp ? `on, ${b.cpu.threads} threads` : 'off (1 thread)'}`);
+  if (info.openmp) {
+    const wait = Object.entries(openmpWait.settings).map(([k, v]) => `${k}=${v}`).join(' ');
+    lines.push(`  OpenMP wait     ${wait} (${openmpWait.chosenBy === 'antler' ? "antler's default; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose" : 'set by you'})`);
+    json.openmpWait = openmpWait;
+  }
   lines.push(`  BLAS            ${info.blas}`);
   const c = b.cuda;
   if (!c.compiled) {

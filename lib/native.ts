@@ -134,8 +134,38 @@ function candidates(): { source: string; path: string }[] {
 
 let loaded: { addon: NativeAddon; path: string; source: string } | undefined;
 
+/**
+ * How long the OpenMP runtime's idle threads spin after a parallel loop
+ * before sleeping. libgomp's default is 300,000 spins (LLVM libomp's 200 ms);
+ * meanwhile OpenBLAS (Debian's pthreads build keeps its own pool for the
+ * GEMMs) and the next op wait for the cores. antler sets a short spin unless
+ * the user chose one (OMP_WAIT_POLICY, GOMP_SPINCOUNT, KMP_BLOCKTIME): the
+ * runtime reads these once, when the addon loads it, so they are set just
+ * before. Measured on the 2-core CI machine (scripts/thread-spin-check.js,
+ * BENCHMARKS.md): an Adam step of a 256-1024-10 MLP 19.9 → 13.5 ms, a
+ * neural-ODE DEER solve 363 → 277 ms, the fused SRU and a 512² GEMM unchanged.
+ */
+export const OPENMP_SPIN_DEFAULTS: Readonly<Record<string, string>> = { GOMP_SPINCOUNT: '10000', KMP_BLOCKTIME: '0' };
+
+/** @internal What applyOpenmpDefaults set (for doctor): the variables antler chose, or the user's. */
+export const openmpWait: { chosenBy: 'antler' | 'user'; settings: Record<string, string> } = { chosenBy: 'user', settings: {} };
+
+function applyOpenmpDefaults(): void {
+  const keys = ['OMP_WAIT_POLICY', ...Object.keys(OPENMP_SPIN_DEFAULTS)];
+  const userSet = keys.filter((k) => process.env[k] !== undefined && process.env[k] !== '');
+  if (userSet.length) {
+    openmpWait.chosenBy = 'user';
+    openmpWait.settings = Object.fromEntries(userSet.map((k) => [k, process.env[k]!]));
+    return;
+  }
+  for (const [k, v] of Object.entries(OPENMP_SPIN_DEFAULTS)) process.env[k] = v;
+  openmpWait.chosenBy = 'antler';
+  openmpWait.settings = { ...OPENMP_SPIN_DEFAULTS };
+}
+
 function load(): { addon: NativeAddon; path: string; source: string } {
   if (loaded) return loaded;
+  applyOpenmpDefaults();
   const attempts: LoadAttempt[] = [];
   for (const c of candidates()) {
     if (!fs.existsSync(c.path)) {

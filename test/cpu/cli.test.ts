@@ -74,3 +74,21 @@ describe('antler doctor', () => {
     expect(r.stdout).not.toContain('insufficient');
   }, 120_000);
 });
+
+describe('antler doctor: the OpenMP wait setting', () => {
+  const unset = { OMP_WAIT_POLICY: '', GOMP_SPINCOUNT: '', KMP_BLOCKTIME: '' };
+  test("with none set by the user, antler sets a short spin before the addon loads, and says so", () => {
+    const r = antler(['doctor', '--json'], unset);
+    const json = JSON.parse(r.stdout) as { openmpWait?: { chosenBy: string; settings: Record<string, string> }; build?: { openmp?: boolean } };
+    if (!json.build?.openmp) return; // a build without OpenMP has no wait to set
+    expect(json.openmpWait).toEqual({ chosenBy: 'antler', settings: { GOMP_SPINCOUNT: '10000', KMP_BLOCKTIME: '0' } });
+    expect(antler(['doctor'], unset).stdout).toMatch(/OpenMP wait +GOMP_SPINCOUNT=10000 KMP_BLOCKTIME=0 \(antler's default/);
+  }, 120_000);
+
+  test("the user's own setting wins and is left alone", () => {
+    const r = antler(['doctor', '--json'], { ...unset, OMP_WAIT_POLICY: 'active' });
+    const json = JSON.parse(r.stdout) as { openmpWait?: { chosenBy: string; settings: Record<string, string> }; build?: { openmp?: boolean } };
+    if (!json.build?.openmp) return;
+    expect(json.openmpWait).toEqual({ chosenBy: 'user', settings: { OMP_WAIT_POLICY: 'active' } });
+  }, 120_000);
+});
