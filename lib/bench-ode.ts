@@ -96,8 +96,8 @@ print(json.dumps(rows))
 }
 
 export function benchOde(quick: boolean): BenchRow[] {
-  const cuda = backends().cuda.available;
-  const devices = ['cpu', ...(cuda ? ['cuda:0'] : [])];
+  // ANTLER_BENCH_DEVICES=cuda:0 skips the CPU rows (a GPU session's time is short).
+  const devices = process.env.ANTLER_BENCH_DEVICES?.split(',').map((d) => d.trim()).filter(Boolean) ?? ['cpu', ...(backends().cuda.available ? ['cuda:0'] : [])];
   const rows: BenchRow[] = [];
   for (const device of devices) {
     const cases: OdeCase[] = quick

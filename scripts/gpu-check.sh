@@ -6,10 +6,11 @@
 #
 # The device returns at most 8 files from $OUT: this writes 7 (summary.txt,
 # gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
-# benchmark JSONs). Its steps are capped at 490 s in all (doctor 15, smoke 35,
-# tests 230, SRU 70, DEER 100, profile 40), so one call with timeout_s 520
-# ends inside its limit, and a warm machine leaves a few minutes of a
-# 15-minute budget.
+# benchmark JSONs; the neural-ODE benchmark's table goes into summary.txt).
+# Its steps are capped at 500 s in all (doctor 15, smoke 35, tests 230, SRU
+# 70, DEER 100, ODE 25, profile 25), so one call with timeout_s 520 ends
+# inside its limit, and a warm machine leaves a few minutes of a 15-minute
+# budget.
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist
@@ -49,6 +50,8 @@ step() { # name, seconds, command...
 step gpu-tests 230 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 70 node dist/cli.js bench sru --quick --out "$out"
 step bench-deer 100 node dist/cli.js bench deer --quick --out "$out"
-echo "=== deer profile (limit 40s)" | tee -a "$sum"
-timeout 40 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
+echo "=== bench ode --quick, cuda:0 (limit 25s)" | tee -a "$sum"
+ANTLER_BENCH_DEVICES=cuda:0 timeout 25 node dist/cli.js bench ode --quick --out /tmp/antler-bench-ode 2>&1 | tee -a "$sum"
+echo "=== deer profile (limit 25s)" | tee -a "$sum"
+timeout 25 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 ls "$out" | tee -a "$sum"

@@ -192,10 +192,38 @@ function timeRows(p: Problem, B: number): Tensor {
  * f and J = ∂f/∂y at every row of y [R, n] (t [R, 1], x [R, m]): one call of
  * f on n stacked copies of the rows and one backward, seeded with e_k on copy
  * k, that runs only the nodes between f's result and y (no .grad anywhere is
- * touched, and the graphs of tensors f captured are not entered). Returns
- * F [R, n] and J [R, n, n] (J[r, k, j] = ∂f_k/∂y_j).
+ * touched, and the graphs of tensors f captured are not entered); in blocks
+ * of rows when the copies would pass maxStackedRows, to bound the memory of
+ * f's intermediates. Returns F [R, n] and J [R, n, n] (J[r, k, j] = ∂f_k/∂y_j).
  */
 function linearize(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined): { F: Tensor; J: Tensor } {
+  const n = p.n, R = y.shape[0];
+  // The stacked copies are n× the rows: in blocks of at most maxStackedRows of them.
+  const block = Math.max(1, Math.floor(maxStackedRows / n));
+  if (R > block)
+    return tidy(() => {
+      const parts: { F: Tensor; J: Tensor }[] = [];
+      for (let r0 = 0; r0 < R; r0 += block) {
+        const len = Math.min(block, R - r0);
+        const rows = (v: Tensor) => slice(v, [r0, 0], [len, v.shape[1]]);
+        parts.push(linearizeBlock(p, rows(t), rows(y), x ? rows(x) : undefined));
+      }
+      return { F: concat(parts.map((q) => q.F), 0), J: concat(parts.map((q) => q.J), 0) };
+    });
+  return linearizeBlock(p, t, y, x);
+}
+
+/** Rows evaluated at once by a Jacobian pass (n stacked copies count n times); see setMaxStackedRows. */
+let maxStackedRows = 1 << 20;
+
+/** @internal Sets the Jacobian pass's row budget (tests use a small one to cover the blocks); returns the old one. */
+export function setMaxStackedRows(rows: number): number {
+  const old = maxStackedRows;
+  maxStackedRows = rows;
+  return old;
+}
+
+function linearizeBlock(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined): { F: Tensor; J: Tensor } {
   const n = p.n, R = y.shape[0];
   return tidy(() => {
     const rep = (v: Tensor) => reshape(broadcastTo(reshape(v, [1, R, v.shape[1]]), [n, R, v.shape[1]]), [n * R, v.shape[1]]);

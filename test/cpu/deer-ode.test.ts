@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { noGrad, tensor, Tensor, tidy } from '../../lib';
 import { expm, solveIVP } from '../../lib/deer';
+import { setMaxStackedRows } from '../../lib/deer/ode';
 import type { OdeFunc } from '../../lib/deer';
 import { Linear, Module, NeuralODE, Sequential, Tanh } from '../../lib/nn';
 import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
@@ -385,6 +386,34 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     const scale = maxAbsOf(refY);
     expect(maxDiff(results.deer.y, refY) / scale).toBeLessThan(5e-3);
     expect(maxDiff(results.deer.gx, results.rk4.gx) / maxAbsOf(results.rk4.gx)).toBeLessThan(5e-3);
+  });
+
+  test('the Jacobian pass in blocks of rows gives the same solution, stats and gradients as in one', () => {
+    const F = makeField(rng, 3, 8, 2);
+    const y0v = randomArray(rng, 9), xv = randomArray(rng, 41 * 3 * 2), grid = uniformGrid(40, 2);
+    const run = () => {
+      const ft = fieldTensors(F, 'float64', true);
+      const x = make(xv, [41, 3, 2], 'float64', true);
+      const r = tidy(() => {
+        const { y, stats } = solveIVP(ft.f, make(y0v, [3, 3]), grid, { x });
+        antler.sum(antler.mul(y, y)).backward();
+        return { y: Array.from(y.dataSync()), iterations: stats.sequenceIterations };
+      });
+      const grads = [x, ...ft.params].map((p) => Array.from(p.grad!.dataSync()));
+      x.dispose();
+      ft.dispose();
+      return { ...r, grads };
+    };
+    const whole = run();
+    const old = setMaxStackedRows(3 * 7); // 7 rows a block: 123 rows in 18 blocks, the last one short
+    try {
+      const blocks = run();
+      expect(blocks.iterations).toEqual(whole.iterations);
+      expectClose(blocks.y, whole.y, 1e-13, 1e-13, 'y');
+      blocks.grads.forEach((g, k) => expectClose(g, whole.grads[k], 1e-12, 1e-12, `gradient ${k}`));
+    } finally {
+      setMaxStackedRows(old);
+    }
   });
 
   test('a decreasing grid integrates backwards in time', () => {
