@@ -88,8 +88,7 @@ static void linearizeTyped(const k::CellConfig& cfg, k::CellJacobian jac, const 
   const int64_t n = cfg.n(), G = cfg.G();
   const int64_t jSize = jac == k::CellJacobian::Dense ? n * n : n;
   forStepBlocks<T>(cfg, p, [&](int64_t s0, int64_t rows, const T* wh) {
-    ANTLER_PARALLEL_FOR(rows * stepWork(cfg))
-    for (int64_t r = 0; r < rows; ++r) {
+    parallelFor(rows, rows * stepWork(cfg), [&](int64_t r) {
       const int64_t step = s0 + r, t = step / cfg.B, b = step % cfg.B;
       const T* prev = k::cellPrevState(cfg, p.y0, p.y, t, b);
       const T* xpStep = p.xp + cfg.gateAt(t, b);
@@ -98,7 +97,7 @@ static void linearizeTyped(const k::CellConfig& cfg, k::CellJacobian jac, const 
       for (int64_t u = 0; u < cfg.H; ++u)
         k::cellLinearizeUnit(cfg, jac, xpStep, p.Whh, p.bhh, prev, u, f + step * n, JStep, bStep,
                              wh ? wh + r * G : nullptr);
-    }
+    });
   });
 }
 
@@ -107,14 +106,14 @@ static void sequentialTyped(const k::CellConfig& cfg, const CellInputs& in, void
   const CellPtrs<T> p(in);
   T* y = static_cast<T*>(yv);
   if (!useGemm(cfg)) {
-    ANTLER_PARALLEL_FOR(cfg.T * cfg.B * stepWork(cfg))
-    for (int64_t b = 0; b < cfg.B; ++b)
+    parallelFor(cfg.B, cfg.T * cfg.B * stepWork(cfg), [&](int64_t b) {
       for (int64_t t = 0; t < cfg.T; ++t) {
         const T* prev = k::cellPrevState<T>(cfg, p.y0, y, t, b);
         for (int64_t u = 0; u < cfg.H; ++u)
           k::cellLinearizeUnit<T>(cfg, k::CellJacobian::None, p.xp + cfg.gateAt(t, b), p.Whh, p.bhh, prev, u,
                                   y + cfg.stateAt(t, b), nullptr, nullptr);
       }
+    });
     return;
   }
   // Step by step over the whole batch: one GEMM for Whh·h_{t−1}, then the units.
@@ -168,23 +167,21 @@ static void backwardTyped(const k::CellConfig& cfg, const CellInputs& in, const 
   if (adjoint) {
     // λ is given: every step is independent; only t = 0 feeds gy0.
     forStepBlocks<T>(cfg, p, [&](int64_t s0, int64_t rows, const T* wh) {
-      ANTLER_PARALLEL_FOR(rows * stepWork(cfg))
-      for (int64_t r = 0; r < rows; ++r) {
+      parallelFor(rows, rows * stepWork(cfg), [&](int64_t r) {
         const int64_t step = s0 + r, t = step / cfg.B, b = step % cfg.B;
         backwardStep<T>(cfg, p, g, t, b, nullptr, gxp, ghh, t == 0 ? gy0 + b * n : nullptr, wh ? wh + r * G : nullptr,
                         true);
-      }
+      });
     });
     return;
   }
   // The walk t = T−1 … 0, the carry of batch element b in gy0's row b.
   for (int64_t i = 0; i < cfg.B * n; ++i) gy0[i] = T(0);
   if (!useGemm(cfg)) {
-    ANTLER_PARALLEL_FOR(cfg.T * cfg.B * stepWork(cfg))
-    for (int64_t b = 0; b < cfg.B; ++b) {
+    parallelFor(cfg.B, cfg.T * cfg.B * stepWork(cfg), [&](int64_t b) {
       T* carry = gy0 + b * n;
       for (int64_t t = cfg.T - 1; t >= 0; --t) backwardStep<T>(cfg, p, g, t, b, carry, gxp, ghh, carry, nullptr, true);
-    }
+    });
     return;
   }
   // Step by step over the whole batch: Whh·h_{t−1} by one GEMM, the units, then

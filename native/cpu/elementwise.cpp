@@ -31,8 +31,7 @@ void fill(void* dst, DType t, int64_t n, double value) {
     using T = std::remove_pointer_t<decltype(tag)>;
     T* d = static_cast<T*>(dst);
     const T v = static_cast<T>(value);
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) d[i] = v;
+    parallelFor(n, n, [&](int64_t i) { d[i] = v; });
   });
 }
 
@@ -41,8 +40,7 @@ void arange(void* dst, DType t, int64_t n, double start, double step) {
   withType(t, "arange", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     T* d = static_cast<T*>(dst);
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<T>(kernels::addRn(start, kernels::mulRn(static_cast<double>(i), step)));
+    parallelFor(n, n, [&](int64_t i) { d[i] = static_cast<T>(kernels::addRn(start, kernels::mulRn(static_cast<double>(i), step))); });
   });
 }
 
@@ -51,27 +49,25 @@ template <typename T>
 static void randomFloating(T* dst, int64_t n, const RandomSpec& spec) {
   constexpr int kBlock = sizeof(T) == 4 ? kernels::kFloatBlock : kernels::kDoubleBlock;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallelFor(blocks, n, [&](int64_t blk) {
     T raw[kBlock];
     if constexpr (sizeof(T) == 4) kernels::randomFloatBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
     else kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), spec.normal, raw);
     const int64_t base = blk * kBlock;
     for (int l = 0; l < kBlock && base + l < n; ++l)
       dst[base + l] = kernels::randomAffine<T>(raw[l], spec.normal, spec.a, spec.b);
-  }
+  });
 }
 
 static void randomInt32(int32_t* dst, int64_t n, const RandomSpec& spec) {
   const int64_t blocks = (n + kernels::kDoubleBlock - 1) / kernels::kDoubleBlock;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallelFor(blocks, n, [&](int64_t blk) {
     double u[kernels::kDoubleBlock];
     kernels::randomDoubleBlock(spec.stream, static_cast<uint64_t>(blk), false, u);
     const int64_t base = blk * kernels::kDoubleBlock;
     for (int l = 0; l < kernels::kDoubleBlock && base + l < n; ++l)
       dst[base + l] = kernels::uniformInt32(u[l], spec.a, spec.b);
-  }
+  });
 }
 
 void random(void* dst, DType t, int64_t n, const RandomSpec& spec) {
@@ -92,8 +88,7 @@ void cast(void* dst, DType dstType, const void* src, DType srcType, int64_t n) {
       using TIn = std::remove_pointer_t<decltype(inTag)>;
       TOut* d = static_cast<TOut*>(dst);
       const TIn* s = static_cast<const TIn*>(src);
-      ANTLER_PARALLEL_FOR(n)
-      for (int64_t i = 0; i < n; ++i) d[i] = kernels::castValue<TOut, TIn>(s[i]);
+      parallelFor(n, n, [&](int64_t i) { d[i] = kernels::castValue<TOut, TIn>(s[i]); });
     });
   });
 }
@@ -106,16 +101,14 @@ void binary(BinaryOp op, DType t, void* out, const void* a, const void* b, int64
     const T* x = static_cast<const T*>(a);
     const T* y = static_cast<const T*>(b);
     if (!idx) {
-      ANTLER_PARALLEL_FOR(n)
-      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, x[i], y[i]);
+      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, x[i], y[i]); });
       return;
     }
-    ANTLER_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) {
+    parallelFor(n, n, [&](int64_t i) {
       int64_t oa, ob;
       idx->offsets(i, oa, ob);
       o[i] = kernels::applyBinary(op, x[oa], y[ob]);
-    }
+    });
   });
 }
 
@@ -126,11 +119,9 @@ void binaryScalar(BinaryOp op, DType t, void* out, const void* a, double s, bool
     const T* x = static_cast<const T*>(a);
     const T v = static_cast<T>(s);
     if (scalarFirst) {
-      ANTLER_PARALLEL_FOR(n)
-      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, v, x[i]);
+      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, v, x[i]); });
     } else {
-      ANTLER_PARALLEL_FOR(n)
-      for (int64_t i = 0; i < n; ++i) o[i] = kernels::applyBinary(op, x[i], v);
+      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, x[i], v); });
     }
   });
 }
@@ -143,9 +134,9 @@ static Acc chunkedSum(int64_t n, ChunkSum chunkSum) {
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<Acc> partial(static_cast<size_t>(chunks));
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t c = 0; c < chunks; ++c)
+  parallelFor(chunks, n, [&](int64_t c) {
     partial[static_cast<size_t>(c)] = chunkSum(c * kChunk, (c + 1) * kChunk < n ? (c + 1) * kChunk : n);
+  });
   Acc total = 0;
   for (Acc p : partial) total += p;
   return total;

@@ -43,11 +43,10 @@ static void elkTyped(const k::ElkConfig& cfg, const ElkBuffers& buf, T* y) {
   chunks = plan.count;
 
   if (chunks == 1) {
-    ANTLER_PARALLEL_FOR(cfg.T * chains * 16)
-    for (int64_t c = 0; c < chains; ++c) {
+    parallelFor(chains, cfg.T * chains * 16, [&](int64_t c) {
       k::elkFilterFold(cfg, in, c, 0, cfg.T, k::KalmanElement<T>{}, m, P.data());
       k::elkSmootherWalk(cfg, in, m, P.data(), c, 0, cfg.T, T(0), y);
-    }
+    });
     return;
   }
 

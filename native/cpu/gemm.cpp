@@ -21,8 +21,7 @@ constexpr int64_t MC = 64, KC = 256, NC = 256;
 template <typename T>
 void gemmBlocked(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
   const int64_t rowBlocks = (m + MC - 1) / MC;
-  ANTLER_PARALLEL_FOR(m * n * k)
-  for (int64_t rb = 0; rb < rowBlocks; ++rb) {
+  parallelFor(rowBlocks, m * n * k, [&](int64_t rb) {
     const int64_t i0 = rb * MC, i1 = std::min(m, i0 + MC);
     std::vector<T> packA(static_cast<size_t>(MC * KC));
     std::vector<T> packB(static_cast<size_t>(KC * NC));
@@ -49,7 +48,7 @@ void gemmBlocked(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, 
         }
       }
     }
-  }
+  });
 }
 
 #if defined(ANTLER_WITH_OPENBLAS)

@@ -10,22 +10,19 @@ namespace antler::cpu {
 template <typename T>
 static void sgdTyped(T* param, const T* grad, T* buf, int64_t n, const SgdParams& p) {
   const kernels::SgdCoeffs<T> c = kernels::sgdCoeffs<T>(p);
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) kernels::sgdUpdate(c, param[i], grad[i], buf ? buf + i : nullptr);
+  parallelFor(n, n, [&](int64_t i) { kernels::sgdUpdate(c, param[i], grad[i], buf ? buf + i : nullptr); });
 }
 
 template <typename T>
 static void adamTyped(T* param, const T* grad, T* m, T* v, T* vmax, int64_t n, const AdamParams& p) {
   const kernels::AdamCoeffs<T> c = kernels::adamCoeffs<T>(p);
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr);
+  parallelFor(n, n, [&](int64_t i) { kernels::adamUpdate(c, param[i], grad[i], m[i], v[i], vmax ? vmax + i : nullptr); });
 }
 
 template <typename T>
 static void adaHessianTyped(T* param, const T* grad, T* m, T* v, const T* d, int64_t n, const AdaHessianParams& p) {
   const kernels::AdaHessianCoeffs<T> c = kernels::adaHessianCoeffs<T>(p);
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) kernels::adaHessianUpdate(c, param[i], grad[i], m[i], v[i], d ? d + i : nullptr);
+  parallelFor(n, n, [&](int64_t i) { kernels::adaHessianUpdate(c, param[i], grad[i], m[i], v[i], d ? d + i : nullptr); });
 }
 
 void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, const void* dDiag, int64_t n,

@@ -5,13 +5,30 @@
 
 #if defined(_OPENMP)
 #include <omp.h>
-#define ANTLER_PRAGMA(x) _Pragma(#x)
-#define ANTLER_PARALLEL_FOR(n) ANTLER_PRAGMA(omp parallel for schedule(static) if ((n) >= 32768))
-#else
-#define ANTLER_PARALLEL_FOR(n)
 #endif
 
 namespace antler::cpu {
+
+// Work (about one element operation each) below which a loop runs on the
+// calling thread.
+constexpr int64_t kParallelWork = 32768;
+
+// body(i) for i in [0, n): on the OpenMP threads (static schedule) when `work`
+// reaches kParallelWork, else on the calling thread without entering an
+// OpenMP region at all. (libgomp's `parallel for if (false)` still costs about
+// 3 µs and a futex syscall per region: most of a small op's native time.)
+template <typename Body>
+inline void parallelFor(int64_t n, int64_t work, Body&& body) {
+#if defined(_OPENMP)
+  if (work >= kParallelWork) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
 int numThreads();
 void setNumThreads(int n);
 bool openmpEnabled();

@@ -28,13 +28,12 @@ static void forColumnRuns(int64_t outer, int64_t dim, int64_t inner, Body body) 
   const int64_t runs = (inner + kColumns - 1) / kColumns;
   const int64_t tasks = outer * runs;
   const int64_t total = outer * dim * inner;
-  ANTLER_PARALLEL_FOR(total)
-  for (int64_t task = 0; task < tasks; ++task) {
+  parallelFor(tasks, total, [&](int64_t task) {
     const int64_t o = task / runs;
     const int64_t j0 = (task % runs) * kColumns;
     const int64_t width = inner - j0 < kColumns ? inner - j0 : kColumns;
     body(o * dim * inner + j0, width);
-  }
+  });
 }
 
 template <typename T>
@@ -124,13 +123,12 @@ static void rowLogSumExp(const T* xs, int64_t C, T& max, double& sum) {
 template <typename T>
 static void crossEntropyTyped(T* loss, T* valid, const T* x, const int32_t* labels, int64_t N, int64_t C,
                               int64_t ignoreIndex) {
-  ANTLER_PARALLEL_FOR(N * C)
-  for (int64_t i = 0; i < N; ++i) {
+  parallelFor(N, N * C, [&](int64_t i) {
     const int32_t label = labels[i];
     if (k::labelKind(label, C, ignoreIndex) != k::LabelKind::Class) {
       loss[i] = T(0);
       valid[i] = T(0);
-      continue;
+      return;
     }
     const T* xs = x + i * C;
     T max;
@@ -138,19 +136,18 @@ static void crossEntropyTyped(T* loss, T* valid, const T* x, const int32_t* labe
     rowLogSumExp(xs, C, max, sum);
     loss[i] = static_cast<T>(k::crossEntropyLoss(max, sum, xs[label]));
     valid[i] = T(1);
-  }
+  });
 }
 
 template <typename T>
 static void crossEntropyBackwardTyped(T* gx, const T* x, const int32_t* labels, const T* g, int64_t N, int64_t C,
                                       int64_t ignoreIndex) {
-  ANTLER_PARALLEL_FOR(N * C)
-  for (int64_t i = 0; i < N; ++i) {
+  parallelFor(N, N * C, [&](int64_t i) {
     const int32_t label = labels[i];
     T* gs = gx + i * C;
     if (k::labelKind(label, C, ignoreIndex) == k::LabelKind::Ignored) {
       for (int64_t c = 0; c < C; ++c) gs[c] = T(0);
-      continue;
+      return;
     }
     const T* xs = x + i * C;
     T max;
@@ -158,7 +155,7 @@ static void crossEntropyBackwardTyped(T* gx, const T* x, const int32_t* labels, 
     rowLogSumExp(xs, C, max, sum);
     const T sumT = static_cast<T>(sum);
     for (int64_t c = 0; c < C; ++c) gs[c] = k::crossEntropyGrad(xs[c], max, sumT, c == label, g[i]);
-  }
+  });
 }
 
 // The first row whose label is neither a class nor ignoreIndex, or −1.
@@ -213,9 +210,9 @@ int64_t gatherRows(DType t, void* out, const void* table, const int32_t* idx, in
   const size_t rowBytes = static_cast<size_t>(cols) * dtypeSize(t);
   const char* src = static_cast<const char*>(table);
   char* dst = static_cast<char*>(out);
-  ANTLER_PARALLEL_FOR(n * cols)
-  for (int64_t i = 0; i < n; ++i)
+  parallelFor(n, n * cols, [&](int64_t i) {
     std::memcpy(dst + static_cast<size_t>(i) * rowBytes, src + static_cast<size_t>(idx[i]) * rowBytes, rowBytes);
+  });
   return -1;
 }
 
@@ -224,8 +221,7 @@ int64_t gatherRows(DType t, void* out, const void* table, const int32_t* idx, in
 template <typename T>
 static void scatterAddRowsTyped(T* gtable, const T* g, const int32_t* idx, int64_t n, int64_t cols) {
   const int64_t runs = (cols + kColumns - 1) / kColumns;
-  ANTLER_PARALLEL_FOR(n * cols)
-  for (int64_t run = 0; run < runs; ++run) {
+  parallelFor(runs, n * cols, [&](int64_t run) {
     const int64_t c0 = run * kColumns;
     const int64_t c1 = c0 + kColumns < cols ? c0 + kColumns : cols;
     for (int64_t i = 0; i < n; ++i) {
@@ -233,7 +229,7 @@ static void scatterAddRowsTyped(T* gtable, const T* g, const int32_t* idx, int64
       const T* src = g + i * cols;
       for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
     }
-  }
+  });
 }
 
 void scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols) {
@@ -255,8 +251,7 @@ void scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, in
 template <typename T>
 static void layerNormTyped(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t N, int64_t D,
                            double eps) {
-  ANTLER_PARALLEL_FOR(N * D)
-  for (int64_t i = 0; i < N; ++i) {
+  parallelFor(N, N * D, [&](int64_t i) {
     const T* xs = x + i * D;
     double s = 0.0;
     for (int64_t j = 0; j < D; ++j) s += static_cast<double>(xs[j]);
@@ -272,7 +267,7 @@ static void layerNormTyped(T* y, T* mean, T* rstd, const T* x, const T* w, const
     rstd[i] = rT;
     T* ys = y + i * D;
     for (int64_t j = 0; j < D; ++j) ys[j] = k::layerNormAffine(k::layerNormHat(xs[j], muT, rT), w, b, j);
-  }
+  });
 }
 
 // gw and gb: the rows are cut into at most kMaxRowChunks chunks, a number
@@ -289,8 +284,7 @@ static void layerNormBackwardTyped(T* gx, T* gw, T* gb, const T* gy, const T* x,
   std::vector<double> partW(affine ? static_cast<size_t>(chunks * D) : 0, 0.0);
   std::vector<double> partB(affine ? static_cast<size_t>(chunks * D) : 0, 0.0);
   const double invD = 1.0 / static_cast<double>(D);
-  ANTLER_PARALLEL_FOR(N * D)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+  parallelFor(chunks, N * D, [&](int64_t chunk) {
     double* pw = affine ? partW.data() + chunk * D : nullptr;
     double* pb = affine ? partB.data() + chunk * D : nullptr;
     const int64_t end = (chunk + 1) * rowsPerChunk < N ? (chunk + 1) * rowsPerChunk : N;
@@ -317,10 +311,9 @@ static void layerNormBackwardTyped(T* gx, T* gw, T* gb, const T* gy, const T* x,
         gxs[j] = k::layerNormGradX(gh, xh, r, meanG, meanGX);
       }
     }
-  }
+  });
   if (!affine) return;
-  ANTLER_PARALLEL_FOR(chunks * D)
-  for (int64_t j = 0; j < D; ++j) {
+  parallelFor(D, chunks * D, [&](int64_t j) {
     double sw = 0.0, sb = 0.0;
     for (int64_t c = 0; c < chunks; ++c) {
       sw += partW[static_cast<size_t>(c * D + j)];
@@ -328,7 +321,7 @@ static void layerNormBackwardTyped(T* gx, T* gw, T* gb, const T* gy, const T* x,
     }
     if (gw) gw[j] = static_cast<T>(sw);
     if (gb) gb[j] = static_cast<T>(sb);
-  }
+  });
 }
 
 void layerNorm(DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b, int64_t N,

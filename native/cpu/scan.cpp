@@ -43,8 +43,7 @@ static void walkForward(const Combine& op, const k::ScanConfig& cfg, const T* A,
 
 template <typename T, typename Combine>
 static void scanSequential(const Combine& op, const k::ScanConfig& cfg, const T* A, const T* b, const T* y0, T* y) {
-  ANTLER_PARALLEL_FOR(cfg.T * cfg.B * op.aSize())
-  for (int64_t bi = 0; bi < cfg.B; ++bi) walkForward(op, cfg, A, b, y0 + bi * cfg.n, y, bi, 0, cfg.T);
+  parallelFor(cfg.B, cfg.T * cfg.B * op.aSize(), [&](int64_t bi) { walkForward(op, cfg, A, b, y0 + bi * cfg.n, y, bi, 0, cfg.T); });
 }
 
 template <typename T, typename Combine>
@@ -129,8 +128,7 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
   T* gb = static_cast<T*>(gbv);
   T* gy0 = static_cast<T*>(gy0v);
   const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
-  ANTLER_PARALLEL_FOR(cfg.T * cfg.B * as)
-  for (int64_t bi = 0; bi < cfg.B; ++bi) {
+  parallelFor(cfg.B, cfg.T * cfg.B * as, [&](int64_t bi) {
     // λ_{T−1} = gy_{T−1}; λ_t = Aᵀ_{t+1} λ_{t+1} + gy_t.
     const int64_t last = (cfg.T - 1) * vStep + bi * n;
     for (int64_t i = 0; i < n; ++i) gb[last + i] = gy[last + i];
@@ -138,7 +136,7 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
       const int64_t v = t * vStep + bi * n;
       op.stepT(A + (t + 1) * aStep + bi * as, gb + v + vStep, gy + v, gb + v);
     }
-    if (gA == nullptr) continue;  // the adjoint λ only
+    if (gA == nullptr) return;  // the adjoint λ only
     for (int64_t t = 0; t < cfg.T; ++t) {
       const T* prev = t == 0 ? y0 + bi * n : y + (t - 1) * vStep + bi * n;
       T* g = gA + t * aStep + bi * as;
@@ -146,7 +144,7 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
     }
     // gy0 = A_0ᵀ λ_0.
     for (int64_t i = 0; i < n; ++i) gy0[bi * n + i] = op.applyTRow(A + bi * as, gb + bi * n, i);
-  }
+  });
 }
 
 template <typename T>
@@ -185,15 +183,14 @@ void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, c
 // t and i in order, so the sums are the same run after run.
 template <typename T>
 static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
-  ANTLER_PARALLEL_FOR(T_ * B * n)
-  for (int64_t b = 0; b < B; ++b) {
+  parallelFor(B, T_ * B * n, [&](int64_t b) {
     k::ResidualAcc acc = k::residualZero();
     for (int64_t t = 0; t < T_; ++t) {
       const int64_t base = (t * B + b) * n;
       for (int64_t i = 0; i < n; ++i) k::residualAdd(acc, y[base + i], f[base + i]);
     }
     k::residualStore(acc, B, b, out);
-  }
+  });
 }
 
 void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out) {
@@ -214,12 +211,11 @@ template <typename T>
 static void expmTyped(int64_t count, int64_t m, const T* A, T* E) {
   const int64_t mm = m * m;
   const int64_t blocks = std::min<int64_t>(count, static_cast<int64_t>(8) * numThreads());
-  ANTLER_PARALLEL_FOR(count * mm * m * 16)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallelFor(blocks, count * mm * m * 16, [&](int64_t blk) {
     std::vector<T> work(static_cast<size_t>(k::expmWorkSize(m)));
     const int64_t lo = count * blk / blocks, hi = count * (blk + 1) / blocks;
     for (int64_t i = lo; i < hi; ++i) k::expmOne(A + i * mm, E + i * mm, m, work.data());
-  }
+  });
 }
 
 void expm(DType t, int64_t count, int64_t m, const void* A, void* E) {

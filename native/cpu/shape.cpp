@@ -146,8 +146,7 @@ void reduceTyped(T* out, const T* x, int64_t outN, int64_t redN, const kernels::
     // dims, as in a bias gradient): reduce blocks of them together.
     const int64_t perRun = (inner + kReduceCols - 1) / kReduceCols, blocks = (outN / inner) * perRun;
     std::vector<Acc> partial(static_cast<size_t>(outN * chunks));
-    ANTLER_PARALLEL_FOR(work)
-    for (int64_t task = 0; task < blocks * chunks; ++task) {
+    parallelFor(blocks * chunks, work, [&](int64_t task) {
       const int64_t blk = task / chunks, c = task % chunks;
       const int64_t col0 = (blk % perRun) * kReduceCols, i0 = (blk / perRun) * inner + col0;
       const int64_t width = inner - col0 < kReduceCols ? inner - col0 : kReduceCols;
@@ -155,28 +154,25 @@ void reduceTyped(T* out, const T* x, int64_t outN, int64_t redN, const kernels::
       Acc acc[kReduceCols];
       reduceColumns<Op, T, Acc>(x + idx.outOffset(i0), r, c * kChunk, end, width, acc);
       for (int64_t k = 0; k < width; ++k) partial[static_cast<size_t>((i0 + k) * chunks + c)] = acc[k];
-    }
-    ANTLER_PARALLEL_FOR(outN * chunks)
-    for (int64_t i = 0; i < outN; ++i) {
+    });
+    parallelFor(outN, outN * chunks, [&](int64_t i) {
       const Acc* p = partial.data() + i * chunks;
       Acc acc = p[0];
       for (int64_t c = 1; c < chunks; ++c) acc = combine<Op>(acc, p[c]);
       out[i] = finish<T>(acc);
-    }
+    });
     return;
   }
   if (chunks == 1) {
-    ANTLER_PARALLEL_FOR(work)
-    for (int64_t i = 0; i < outN; ++i) out[i] = finish<T>(reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, 0, redN));
+    parallelFor(outN, work, [&](int64_t i) { out[i] = finish<T>(reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, 0, redN)); });
     return;
   }
   std::vector<Acc> partial(static_cast<size_t>(outN * chunks));
-  ANTLER_PARALLEL_FOR(work)
-  for (int64_t task = 0; task < outN * chunks; ++task) {
+  parallelFor(outN * chunks, work, [&](int64_t task) {
     const int64_t i = task / chunks, c = task % chunks;
     const int64_t end = (c + 1) * kChunk < redN ? (c + 1) * kChunk : redN;
     partial[static_cast<size_t>(task)] = reduceRange<Op, T, Acc>(x + idx.outOffset(i), r, c * kChunk, end);
-  }
+  });
   for (int64_t i = 0; i < outN; ++i) {
     const Acc* p = partial.data() + i * chunks;
     Acc acc = p[0];
@@ -210,8 +206,7 @@ void copyStridedTyped(U* dst, const U* src, int64_t n, const kernels::StridedInd
   const int last = idx.ndim - 1;
   const int64_t extent = idx.shape[last], ss = idx.srcStride[last], ds = idx.dstStride[last];
   const int64_t blocks = (n + kChunk - 1) / kChunk;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t b = 0; b < blocks; ++b) {
+  parallelFor(blocks, n, [&](int64_t b) {
     const int64_t end = (b + 1) * kChunk < n ? (b + 1) * kChunk : n;
     for (int64_t i = b * kChunk; i < end;) {
       int64_t os, od;
@@ -221,7 +216,7 @@ void copyStridedTyped(U* dst, const U* src, int64_t n, const kernels::StridedInd
       for (int64_t e = 0; e < count; ++e) dst[od + e * ds] = src[os + e * ss];
       i += count;
     }
-  }
+  });
 }
 
 template <typename U, typename C>
@@ -233,8 +228,7 @@ void whereTyped(U* out, const C* cond, const U* a, const U* b, int64_t n, const 
   const int last = idx.ndim - 1;
   const int64_t extent = idx.shape[last], cs = idx.strideC[last], as = idx.strideA[last], bs = idx.strideB[last];
   const int64_t blocks = (n + kChunk - 1) / kChunk;
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallelFor(blocks, n, [&](int64_t blk) {
     const int64_t end = (blk + 1) * kChunk < n ? (blk + 1) * kChunk : n;
     for (int64_t i = blk * kChunk; i < end;) {
       int64_t oc, oa, ob;
@@ -244,7 +238,7 @@ void whereTyped(U* out, const C* cond, const U* a, const U* b, int64_t n, const 
       for (int64_t e = 0; e < count; ++e) out[i + e] = cond[oc + e * cs] != C(0) ? a[oa + e * as] : b[ob + e * bs];
       i += count;
     }
-  }
+  });
 }
 
 template <typename U>

@@ -27,15 +27,14 @@ static void forUnitRuns(const k::SruConfig& cfg, Body body) {
   const int64_t runsPerDir = (cfg.d + kUnits - 1) / kUnits;
   const int64_t tasks = cfg.B * cfg.dirs * runsPerDir;
   const int64_t work = cfg.L * cfg.chains();
-  ANTLER_PARALLEL_FOR(work)
-  for (int64_t task = 0; task < tasks; ++task) {
+  parallelFor(tasks, work, [&](int64_t task) {
     const int64_t run = task % runsPerDir;
     const int64_t dir = (task / runsPerDir) % cfg.dirs;
     const int64_t b = task / (runsPerDir * cfg.dirs);
     const int64_t j0 = run * kUnits;
     const int64_t n = cfg.d - j0 < kUnits ? cfg.d - j0 : kUnits;
     body(b, dir * cfg.d + j0, n);
-  }
+  });
 }
 
 template <typename T>
@@ -144,8 +143,7 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
 
   T* gW = static_cast<T*>(out.gWeightC);
   T* gB = static_cast<T*>(out.gBias);
-  ANTLER_PARALLEL_FOR(cfg.B * params)
-  for (int64_t i = 0; i < params; ++i) {
+  parallelFor(params, cfg.B * params, [&](int64_t i) {
     double sv = 0.0, sb = 0.0;
     for (int64_t b = 0; b < cfg.B; ++b) {
       sv += partialV[static_cast<size_t>(b * params + i)];
@@ -153,7 +151,7 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
     }
     gW[i] = static_cast<T>(sv);
     gB[i] = static_cast<T>(sb);
-  }
+  });
 }
 
 template <typename T>
@@ -164,8 +162,7 @@ static void sruDeerTyped(const k::SruConfig& cfg, const SruInputs& in, const T* 
   const T* weightC = static_cast<const T*>(in.weightC);
   const T* bias = static_cast<const T*>(in.bias);
   const T* c0 = static_cast<const T*>(in.c0);
-  ANTLER_PARALLEL_FOR(n * 8)
-  for (int64_t e = 0; e < n; ++e) k::sruDeerEntry(cfg, U, x, weightC, bias, c0, in.maskPad, c, e, F, J, bOff, h);
+  parallelFor(n, n * 8, [&](int64_t e) { k::sruDeerEntry(cfg, U, x, weightC, bias, c0, in.maskPad, c, e, F, J, bOff, h); });
 }
 
 void sruDeer(DType t, const k::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,

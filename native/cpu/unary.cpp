@@ -13,17 +13,16 @@ using kernels::UnaryOp;
 
 template <UnaryOp Op, typename T>
 static void unaryLoop(T* y, const T* x, int64_t n, double p0, double p1) {
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) y[i] = kernels::applyUnary<T>(Op, x[i], p0, p1);
+  parallelFor(n, n, [&](int64_t i) { y[i] = kernels::applyUnary<T>(Op, x[i], p0, p1); });
 }
 
 // gx = gy · f'(x); x or y is read only when the formula needs it.
 template <UnaryOp Op, typename T>
 static void unaryBackwardLoop(T* gx, const T* x, const T* y, const T* gy, int64_t n, double p0, double p1) {
   constexpr bool readsX = kernels::unaryGradReadsX(Op), readsY = kernels::unaryGradReadsY(Op);
-  ANTLER_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i)
+  parallelFor(n, n, [&](int64_t i) {
     gx[i] = kernels::unaryGrad<T>(Op, readsX ? x[i] : T(0), readsY ? y[i] : T(0), gy[i], p0, p1);
+  });
 }
 
 template <typename T>
