@@ -2,7 +2,7 @@
 import { native, NativeMemory } from './native';
 
 export interface DeviceMemoryInfo {
-  /** Live tensor handles (not disposed, not yet released after GC). */
+  /** Live tensor handles (not disposed, not yet released after GC); a tensor autograd saved keeps its handle until the graph is freed. */
   numTensors: number;
   /** Distinct storage buffers (views share one). */
   numDataBuffers: number;

@@ -53,6 +53,12 @@ export class Tensor {
   /** Number of elements. */
   readonly size: number;
   /** @internal */ readonly handle: NativeHandle;
+  /**
+   * @internal How many Tensor objects use `handle`: this one and its view()s
+   * (the tensors autograd saves), which share the native handle instead of
+   * making one each. The last dispose() frees it.
+   */
+  share: { refs: number } = { refs: 1 };
   /** @internal */ kept = false;
   private disposed = false;
   private leafRequiresGrad = false;
@@ -105,9 +111,20 @@ export class Tensor {
     this.gradFn = node;
   }
 
-  /** @internal A second handle on the same storage, not tracked by tidy(). */
+  /**
+   * @internal A second Tensor on the same storage, not tracked by tidy(), that
+   * outlives this one's dispose(): it shares the native handle (no native
+   * call, no new handle object; see `share`).
+   */
   view(): Tensor {
-    return isolated(() => new Tensor(native().reshape(this.checkAlive('backward').handle, this.shape.slice())));
+    this.checkAlive('backward');
+    const v = Object.create(Tensor.prototype) as Tensor;
+    Object.assign(v, {
+      shape: this.shape, dtype: this.dtype, device: this.device, size: this.size, handle: this.handle, share: this.share,
+      kept: false, disposed: false, leafRequiresGrad: false, gradFn: null, grad: null,
+    });
+    this.share.refs += 1;
+    return v;
   }
 
   /**
@@ -158,8 +175,9 @@ export class Tensor {
   /** @internal Swaps in new storage (module.to()), keeping this object's identity. */
   replaceData(h: NativeHandle): void {
     const [shape, dtype, device] = native().describe(h);
-    native().dispose(this.handle);
-    Object.assign(this, { handle: h, shape: Object.freeze(shape), dtype, device, size: shape.reduce((a, b) => a * b, 1) });
+    this.share.refs -= 1;
+    if (this.share.refs === 0) native().dispose(this.handle);
+    Object.assign(this, { handle: h, share: { refs: 1 }, shape: Object.freeze(shape), dtype, device, size: shape.reduce((a, b) => a * b, 1) });
   }
 
   /** Disposes .grad and sets it to null. */
@@ -319,7 +337,8 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    native().dispose(this.handle);
+    this.share.refs -= 1;
+    if (this.share.refs === 0) native().dispose(this.handle);
     if (this.gradFn) {
       const node = this.gradFn;
       this.gradFn = null;
