@@ -27,9 +27,10 @@ void* HostPool::allocate(size_t bytes) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = free_.lower_bound(size);
     if (it != free_.end() && pool::fitsWell(it->first, size)) {
-      void* ptr = it->second;
+      void* ptr = it->second.ptr;
       live_.emplace(ptr, it->first);  // before erasing, so a throw leaves the pool intact
       cached_ -= it->first;
+      byAge_.erase(it->second.age);
       free_.erase(it);
       return ptr;
     }
@@ -69,20 +70,27 @@ void HostPool::deallocate(void* ptr, size_t bytes) noexcept {
     std::free(ptr);
     return;
   }
-  // Make room by releasing the largest cached blocks, but never one larger
-  // than this block: then this block goes instead (the larger one is worth more).
+  // Make room by releasing the blocks that have waited longest: a workload
+  // that moved on leaves blocks nobody asks for, and they must not keep the
+  // current working set out (a larger-first rule kept them, and every big
+  // tensor of the next workload paid its page faults again).
   while (cached_ + size > limit_) {
-    auto largest = std::prev(free_.end());  // not empty: cached_ > limit_ - size >= 0
-    if (largest->first > size) {
-      std::free(ptr);
-      return;
-    }
-    std::free(largest->second);
-    cached_ -= largest->first;
-    free_.erase(largest);
+    auto oldest = byAge_.begin();  // not empty: cached_ > limit_ - size >= 0
+    auto block = oldest->second;
+    std::free(block->second.ptr);
+    cached_ -= block->first;
+    free_.erase(block);
+    byAge_.erase(oldest);
   }
   try {
-    free_.emplace(size, ptr);
+    const uint64_t age = clock_++;
+    auto it = free_.emplace(size, Cached{ptr, age});
+    try {
+      byAge_.emplace(age, it);
+    } catch (...) {
+      free_.erase(it);
+      throw;
+    }
     cached_ += size;
   } catch (...) {
     std::free(ptr);
@@ -96,8 +104,9 @@ size_t HostPool::cachedBytes() const {
 
 void HostPool::releaseCache() {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& [size, ptr] : free_) std::free(ptr);
+  for (auto& [size, block] : free_) std::free(block.ptr);
   free_.clear();
+  byAge_.clear();
   cached_ = 0;
 }
 

@@ -4,11 +4,13 @@
 // a fresh large buffer costs a page fault per 4 KiB page on first touch,
 // which for streaming ops is as much as the op itself, and much more on
 // virtual machines. The limit is 1 GiB, or ANTLER_CPU_CACHE_MB (0 turns
-// caching off). A freed block that would pass it releases the largest cached
-// blocks that are no larger than itself, or else goes back itself.
-// emptyCache() releases them all.
+// caching off). A freed block that would pass it releases the cached blocks
+// that have waited longest first, so the cache follows the working set: blocks
+// of a workload that has moved on go, however large. emptyCache() releases
+// them all.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -33,9 +35,15 @@ class HostPool {
  private:
   const size_t limit_;
   mutable std::mutex mutex_;
-  std::multimap<size_t, void*> free_;       // cached blocks by size
-  std::unordered_map<void*, size_t> live_;  // handed-out pooled blocks and their sizes
+  struct Cached {
+    void* ptr;
+    uint64_t age;  // when it was cached (a counter)
+  };
+  std::multimap<size_t, Cached> free_;                                    // cached blocks by size
+  std::map<uint64_t, std::multimap<size_t, Cached>::iterator> byAge_;    // the same, oldest first
+  std::unordered_map<void*, size_t> live_;                                // handed-out pooled blocks and their sizes
   size_t cached_ = 0;
+  uint64_t clock_ = 0;
 };
 
 // The process's pool, its limit read once from ANTLER_CPU_CACHE_MB.

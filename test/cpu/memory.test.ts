@@ -363,21 +363,27 @@ describe('the CPU buffer cache (child processes)', () => {
     expect(out).toEqual([0, block, 0, true, block, block, 0]);
   });
 
-  test('ANTLER_CPU_CACHE_MB bounds the cache, releasing the largest blocks no larger than the freed one; 0 turns it off; a bad value warns and keeps the default', () => {
+  test('ANTLER_CPU_CACHE_MB bounds the cache, releasing the blocks that waited longest first; 0 turns it off; a bad value warns and keeps the default', () => {
     const script = `
       for (const mib of [4, 8, 16]) addon.dispose(make(mib));
       out.push(cached());
       addon.dispose(make(2));
       out.push(cached());
+      const again = make(16);                        // the cached 16 MiB block serves it
+      out.push(cached());
+      addon.dispose(make(12));                       // 12 more fits: 2 + 12
+      out.push(cached());
+      addon.dispose(again);                          // 16 more: 2, then 12 (the oldest) go
+      out.push(cached());
     `;
-    // Limit 20 MiB: 4 + 8 fit; 16 more needs room, so 8 (the largest, not larger than 16) goes: 4 + 16.
-    // Then 2 more needs room, but the largest (16) is larger than 2: the 2 MiB block goes instead.
-    expect(run(script, '20').out).toEqual([20 * MiB, 20 * MiB]);
-    expect(run(script, '0').out).toEqual([0, 0]);
+    // Limit 20 MiB: 4 + 8 fit; 16 more needs room, so 4 and then 8 (the oldest) go: 16. Then 2 fits: 18.
+    // (Releasing the largest first would have kept 4 + 16 = 20, and at the end 2 + 16 = 18.)
+    expect(run(script, '20').out).toEqual([16 * MiB, 18 * MiB, 2 * MiB, 14 * MiB, 16 * MiB]);
+    expect(run(script, '0').out).toEqual([0, 0, 0, 0, 0]);
     const bad = run(script, 'lots');
-    expect(bad.out).toEqual([28 * MiB, 30 * MiB]);
+    expect(bad.out).toEqual([28 * MiB, 30 * MiB, 14 * MiB, 26 * MiB, 42 * MiB]);
     expect(bad.stderr).toMatch(/ANTLER_CPU_CACHE_MB must be a whole number of MiB.*'lots', using 1024/);
-    expect(run(script).out).toEqual([28 * MiB, 30 * MiB]);
+    expect(run(script).out).toEqual([28 * MiB, 30 * MiB, 14 * MiB, 26 * MiB, 42 * MiB]);
   });
 });
 
