@@ -206,8 +206,13 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[]): (Ten
   try {
     propagate(start, gradient, live, (e, g) => {
       const i = slot.get('leaf' in e ? e.leaf : e.node);
-      if (i === undefined) return 'leaf' in e ? (g.dispose(), true) : !reaches.get(e.node) && (g.dispose(), true);
-      isolated(() => add(i, g));
+      if (i !== undefined) {
+        isolated(() => add(i, g));
+        return true;
+      }
+      // On to a node that leads to a target; anything else is dropped.
+      if ('node' in e && reaches.get(e.node)) return false;
+      g.dispose();
       return true;
     });
   } catch (err) {
