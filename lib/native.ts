@@ -58,6 +58,10 @@ export interface NativeAddon {
   arange(start: number, stop: number, step: number, dtype: string, device: string): NativeHandle;
   random(shape: number[], dtype: string, device: string, normal: boolean, a: number, b: number, seed: number, stream: number): NativeHandle;
   describe(h: NativeHandle): [number[], string, string];
+  /** The Float64Array describeInto() writes: [rank, dtype code, device (-1 = cpu, else the CUDA index), dims…]. */
+  metaBuffer(): Float64Array;
+  /** Writes h's rank, dtype, device and dims into metaBuffer(); returns the rank. */
+  describeInto(h: NativeHandle): number;
   dataSync(h: NativeHandle): TypedArray;
   dataAsync(h: NativeHandle): Promise<TypedArray>;
   dispose(h: NativeHandle): void;

@@ -44,6 +44,35 @@ export interface RandomOptions extends CreateOptions {
   seed?: number;
 }
 
+// A native handle's shape, dtype and device, read from the buffer the addon
+// writes them into (one cheap call instead of building arrays and strings).
+const DTYPE_CODES: readonly DType[] = ['float32', 'float64', 'int32'];
+const cudaNames: string[] = [];
+let meta: Float64Array | undefined;
+function describeHandle(h: NativeHandle): { shape: readonly number[]; dtype: DType; device: string; size: number } {
+  const n = native();
+  if (meta === undefined) {
+    // An addon built before describeInto existed (a stale local build): describe() it is.
+    if (typeof n.metaBuffer !== 'function') {
+      const [shape, dtype, device] = n.describe(h);
+      return { shape: Object.freeze(shape), dtype: dtype as DType, device, size: shape.reduce((a, b) => a * b, 1) };
+    }
+    meta = n.metaBuffer();
+  }
+  const m = meta;
+  const rank = n.describeInto(h);
+  const shape = new Array<number>(rank);
+  let size = 1;
+  for (let i = 0; i < rank; i++) size *= shape[i] = m[3 + i];
+  const dev = m[2];
+  return {
+    shape: Object.freeze(shape),
+    dtype: DTYPE_CODES[m[1]],
+    device: dev < 0 ? 'cpu' : (cudaNames[dev] ??= `cuda:${dev}`),
+    size,
+  };
+}
+
 export class Tensor {
   /** Dimensions, outermost first. */
   readonly shape: readonly number[];
@@ -67,14 +96,28 @@ export class Tensor {
   /** Gradient accumulated by backward() (leaves with requiresGrad only). */
   grad: Tensor | null = null;
 
-  /** @internal Use the creation functions (tensor, zeros, ...) instead. */
-  constructor(handle: NativeHandle) {
-    const [shape, dtype, device] = native().describe(handle);
+  /**
+   * @internal Use the creation functions (tensor, zeros, ...) instead. With
+   * `sharing`, a view() of that tensor: same handle, not tracked.
+   */
+  constructor(handle: NativeHandle, sharing?: Tensor) {
+    if (sharing) {
+      // Made here rather than by Object.create, so views have the same hidden class as other tensors.
+      this.handle = handle;
+      this.shape = sharing.shape;
+      this.dtype = sharing.dtype;
+      this.device = sharing.device;
+      this.size = sharing.size;
+      this.share = sharing.share;
+      sharing.share.refs += 1;
+      return;
+    }
+    const { shape, dtype, device, size } = describeHandle(handle);
     this.handle = handle;
-    this.shape = Object.freeze(shape);
-    this.dtype = dtype as DType;
+    this.shape = shape;
+    this.dtype = dtype;
     this.device = device;
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.size = size;
     track(this);
   }
 
@@ -118,13 +161,7 @@ export class Tensor {
    */
   view(): Tensor {
     this.checkAlive('backward');
-    const v = Object.create(Tensor.prototype) as Tensor;
-    Object.assign(v, {
-      shape: this.shape, dtype: this.dtype, device: this.device, size: this.size, handle: this.handle, share: this.share,
-      kept: false, disposed: false, leafRequiresGrad: false, gradFn: null, grad: null,
-    });
-    this.share.refs += 1;
-    return v;
+    return new Tensor(this.handle, this);
   }
 
   /**
@@ -150,11 +187,7 @@ export class Tensor {
       if (g.device !== this.device) fail('DEVICE_MISMATCH', `backward: gradient is on ${g.device}; expected ${this.device}`);
       seed = isolated(() => g.clone());
     }
-    try {
-      runBackward(this, seed, retain);
-    } finally {
-      seed.dispose();
-    }
+    runBackward(this, seed, retain); // takes the seed
   }
 
   /** A tensor sharing this one's data, cut off from the graph (a leaf). */
@@ -174,10 +207,10 @@ export class Tensor {
 
   /** @internal Swaps in new storage (module.to()), keeping this object's identity. */
   replaceData(h: NativeHandle): void {
-    const [shape, dtype, device] = native().describe(h);
+    const { shape, dtype, device, size } = describeHandle(h);
     this.share.refs -= 1;
     if (this.share.refs === 0) native().dispose(this.handle);
-    Object.assign(this, { handle: h, share: { refs: 1 }, shape: Object.freeze(shape), dtype, device, size: shape.reduce((a, b) => a * b, 1) });
+    Object.assign(this, { handle: h, share: { refs: 1 }, shape, dtype, device, size });
   }
 
   /** Disposes .grad and sets it to null. */

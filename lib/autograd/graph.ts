@@ -10,7 +10,13 @@ import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 
-export type BackwardFn = (gy: Tensor, saved: Tensor[]) => (Tensor | null)[];
+/**
+ * A recorded op's backward: one gradient per edge (null for none) from the
+ * upstream gradient gy and the saved tensors. `needs[i]` says whether edge i
+ * takes a gradient at all (its input requires one); a backward may skip the
+ * work for the others and return null there.
+ */
+export type BackwardFn = (gy: Tensor, saved: Tensor[], needs: readonly boolean[]) => (Tensor | null)[];
 
 /** @internal Where a gradient goes: the node of an op's result, a leaf tensor, or nowhere. */
 export type Edge = { node: Node } | { leaf: Tensor } | null;
@@ -154,19 +160,20 @@ export function recordEdges(out: Tensor, name: string, edges: Edge[], backwardFn
 }
 
 /**
- * Reverse-mode pass from `root` (see Tensor.backward). Accumulates into the
- * .grad of leaf tensors with requiresGrad. Frees the graph's saved tensors
- * unless retainGraph.
+ * Reverse-mode pass from `root` (see Tensor.backward), taking ownership of
+ * `gradient` (the seed, made by the caller for this pass). Accumulates into
+ * the .grad of leaf tensors with requiresGrad. Frees the graph's saved
+ * tensors unless retainGraph.
  */
 export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean): void {
   const start = root.gradFn;
   if (!start) {
     // A leaf: its gradient is the seed itself.
-    isolated(() => accumulate(root, gradient.clone()));
+    isolated(() => accumulate(root, gradient));
     return;
   }
   const order = topologicalOrder(start, () => true);
-  propagate(start, gradient, order, (e, g) => ('leaf' in e ? (accumulate(e.leaf, g), true) : false));
+  propagate(start, gradient, order, (e, g) => ('leaf' in e ? (accumulate(e.leaf, g), true) : false), true);
   if (!retainGraph) for (const n of order) n.freeSaved();
 }
 
@@ -257,38 +264,44 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
  * into the gradient of the node the edge points to. Pending gradients are
  * freed even when a backward function throws.
  */
-function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean): void {
-  for (const n of order)
-    if (n.freed)
-      fail(
-        'INVALID_ARGUMENT',
-        `backward: the graph through '${n.name}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
-      );
+function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false): void {
+  const freed = order.find((n) => n.freed);
+  if (freed) {
+    if (owned) gradient.dispose();
+    fail(
+      'INVALID_ARGUMENT',
+      `backward: the graph through '${freed.name}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
+    );
+  }
   isolated(() =>
     noGrad(() => {
       const grads = new Map<Node, Tensor>();
-      grads.set(start, gradient.clone());
+      grads.set(start, owned ? gradient : gradient.clone());
       try {
         for (let k = order.length - 1; k >= 0; k--) {
           const node = order[k];
           const gy = grads.get(node);
           if (!gy) continue;
-          // Temporaries of the backward function are freed; a gradient that is gy
-          // itself, or returned twice, is copied so each edge owns its tensor.
-          const raw = tidy(() => node.backwardFn(gy, node.saved));
+          // Temporaries of the backward function are freed. Each edge owns its
+          // gradient: gy itself (a pass-through, like add's) goes to the first edge
+          // that gets it, and a tensor returned twice is copied for the second.
+          const raw = tidy(() => node.backwardFn(gy, node.saved, node.edges.map((e) => e !== null)));
           grads.delete(node);
           const owned = new Set<Tensor>();
-          const inGrads = raw.map((g) => {
-            if (!g) return null;
-            if (g === gy || owned.has(g)) return g.clone();
+          let gyTaken = false;
+          const inGrads = raw.map((g, i) => {
+            if (!g || !node.edges[i]) return null;
+            if (owned.has(g) || (g === gy && gyTaken)) return g.clone();
+            if (g === gy) gyTaken = true;
             owned.add(g);
             return g;
           });
-          gy.dispose();
+          // Gradients for inputs that need none (no edge) are dropped.
+          for (const g of raw) if (g && g !== gy && !owned.has(g)) g.dispose();
+          if (!gyTaken) gy.dispose();
           node.edges.forEach((e, i) => {
             const g = inGrads[i];
-            if (!g) return;
-            if (!e) return g.dispose();
+            if (!g || !e) return;
             if (sink(e, g)) return;
             if ('leaf' in e) return g.dispose();
             const prev = grads.get(e.node);

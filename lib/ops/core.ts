@@ -58,9 +58,9 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
   const out = forwardBinary(op, a, b);
   const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
-  return record(out, op, inputs, (gy, saved) => {
+  return record(out, op, inputs, (gy, saved, needs) => {
     const [sa, sb] = [aT ? saved[0] : (a as number), bT ? saved[aT ? 1 : 0] : (b as number)];
-    const [ga, gb] = binaryGrads(op, gy, sa, sb, saved[saved.length - 1]);
+    const [ga, gb] = binaryGrads(op, gy, sa, sb, saved[saved.length - 1], aT && needs[0], bT && needs[aT ? 1 : 0]);
     const grads: (Tensor | null)[] = [];
     if (aT) grads.push(ga ? sumToShape(ga, (a as Tensor).shape) : null);
     if (bT) grads.push(gb ? sumToShape(gb, (b as Tensor).shape) : null);
@@ -69,31 +69,33 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
 }
 
 // Gradients of y = op(a, b) for the given upstream gy; a or b may be a number.
-function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor | number, y: Tensor): [Tensor | null, Tensor | null] {
+// Only those asked for (na, nb) are computed; the other is null.
+function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor | number, y: Tensor, na: boolean, nb: boolean): [Tensor | null, Tensor | null] {
+  const pair = (fa: () => Tensor | null, fb: () => Tensor | null): [Tensor | null, Tensor | null] => [na ? fa() : null, nb ? fb() : null];
   switch (op) {
     case 'add':
-      return [gy, gy];
+      return pair(() => gy, () => gy);
     case 'sub':
-      return [gy, neg(gy)];
+      return pair(() => gy, () => neg(gy));
     case 'mul':
-      return [mul(gy, b), mul(gy, a)];
+      return pair(() => mul(gy, b), () => mul(gy, a));
     case 'div':
       // d/da = 1/b; d/db = −a/b² = −y/b
-      return [div(gy, b), neg(mul(gy, div(y, b)))];
+      return pair(() => div(gy, b), () => neg(mul(gy, div(y, b))));
     case 'maximum':
     case 'minimum': {
       // PyTorch: ties split the gradient evenly.
       const aWins = forwardBinary(op === 'maximum' ? 'greater' : 'less', a, b);
       const tie = forwardBinary('equal', a, b);
       const wa = add(aWins, mul(tie, 0.5));
-      return [mul(gy, wa), mul(gy, sub(1, wa))];
+      return pair(() => mul(gy, wa), () => mul(gy, sub(1, wa)));
     }
-    case 'pow': {
+    case 'pow':
       // d/da = b a^(b−1); d/db = y ln a
-      const da = mul(gy, mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1))));
-      const db = typeof b === 'number' ? null : mul(gy, mul(y, log(a as Tensor)));
-      return [da, db];
-    }
+      return pair(
+        () => mul(gy, mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1)))),
+        () => (typeof b === 'number' ? null : mul(gy, mul(y, log(a as Tensor)))),
+      );
   }
 }
 
@@ -229,7 +231,8 @@ export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tens
   checkKeepDims(keepDims, 'sum');
   const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
   return record(out, 'sum', [x], (gy) => {
-    const g = wrap(native().reshape(gy.handle, keptShape(x, axes)));
+    // A scalar gy (a sum over everything) broadcasts as it is; otherwise its reduced axes come back as 1s first.
+    const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
     return [wrap(native().broadcastTo(g.handle, x.shape.slice()))];
   });
 }
@@ -278,6 +281,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   });
   const out = wrap(native().reshape(x.handle, shape.slice()));
   return record(out, 'reshape', [x], (gy) => [wrap(native().reshape(gy.handle, x.shape.slice()))]);
+}
+
+/** x itself when it already has `shape`, else reshape(x, shape) (for backward functions, which run under noGrad). */
+function reshapeIfNeeded(x: Tensor, shape: readonly number[]): Tensor {
+  return sameShape(x.shape, shape) ? x : reshape(x, shape);
 }
 
 /** Reorders axes (perm[i] is the input axis that becomes axis i). */
@@ -398,19 +406,17 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
     return tidy(() => reshape(matmul(reshape(a, [rows, a.shape[a.rank - 1]]), b, { transposeB: tB }), [...lead, b.shape[tB ? 0 : 1]]));
   }
   const out = wrap(native().matmul(a.handle, b.handle, tA, tB));
-  return record(out, 'matmul', [a, b], (gy, [sa, sb]) => {
+  return record(out, 'matmul', [a, b], (gy, [sa, sb], [needA, needB]) => {
     // Work on the promoted (≥ 2-D) forms, then undo promotion and broadcasting.
     const a2 = sa.rank === 1 ? reshape(sa, [1, sa.shape[0]]) : sa;
     const b2 = sb.rank === 1 ? reshape(sb, [sb.shape[0], 1]) : sb;
     const outShape = [...gy.shape];
     if (sa.rank === 1) outShape.splice(outShape.length - (sb.rank === 1 ? 0 : 1), 0, 1);
     if (sb.rank === 1) outShape.push(1);
-    const g2 = reshape(gy, outShape);
+    const g2 = reshapeIfNeeded(gy, outShape);
     const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => wrap(native().matmul(x.handle, y.handle, ta, tb));
-    const ga2 = tA ? mm(b2, g2, tB, true) : mm(g2, b2, false, !tB);
-    const gb2 = tB ? mm(g2, a2, true, tA) : mm(a2, g2, !tA, false);
-    const ga = reshape(sumToShape(ga2, a2.shape), sa.shape);
-    const gb = reshape(sumToShape(gb2, b2.shape), sb.shape);
+    const ga = needA ? reshapeIfNeeded(sumToShape(tA ? mm(b2, g2, tB, true) : mm(g2, b2, false, !tB), a2.shape), sa.shape) : null;
+    const gb = needB ? reshapeIfNeeded(sumToShape(tB ? mm(g2, a2, true, tA) : mm(a2, g2, !tA, false), b2.shape), sb.shape) : null;
     return [ga, gb];
   }, [a, b]);
 }

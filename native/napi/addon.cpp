@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "../core/backend.h"
@@ -54,7 +55,8 @@ DeferredReleases& deferred() {
 }
 
 // The native side of a JavaScript tensor handle: a plain object, type-tagged
-// as ours and wrapped (napi_wrap) around this struct. dispose() unwraps it
+// as ours (the tag outlives dispose(), so a disposed handle is told from a
+// stranger) and wrapped (napi_wrap) around this struct. dispose() unwraps it
 // (napi_remove_wrap), which frees everything at once and leaves no finalizer
 // behind, so a loop that disposes its tensors (tidy) keeps a flat footprint
 // even when it never yields to the event loop. Handles lost to GC go through
@@ -63,11 +65,41 @@ struct TensorHandle {
   TensorPtr tensor;
 };
 
+// Every TensorHandle alive, so that a handle argument is checked by one
+// unwrap and a lookup here instead of reading its type tag (a V8 private
+// property) on every call. Process-wide, so worker threads (each with its own
+// addon instance) share it under the lock.
+class LiveHandles {
+ public:
+  void insert(const TensorHandle* h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    set_.insert(h);
+  }
+  void erase(const TensorHandle* h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    set_.erase(h);
+  }
+  bool contains(const TensorHandle* h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return set_.count(h) != 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<const TensorHandle*> set_;
+};
+
+LiveHandles& liveHandles() {
+  static auto* live = new LiveHandles();
+  return *live;
+}
+
 constexpr napi_type_tag kHandleTag = {0x616e746c65722d74ULL, 0x656e736f722d7631ULL};  // "antler-tensor-v1"
 
 void finalizeHandle(napi_env /*env*/, void* data, void* /*hint*/) {
   auto* h = static_cast<TensorHandle*>(data);
   if (h->tensor) deferred().push(std::move(h->tensor));
+  liveHandles().erase(h);
   delete h;
 }
 
@@ -94,6 +126,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("arange", &Addon::guard<&Addon::arange>),
         InstanceMethod("random", &Addon::guard<&Addon::random>),
         InstanceMethod("describe", &Addon::guard<&Addon::describe>),
+        InstanceMethod("metaBuffer", &Addon::guard<&Addon::metaBuffer>),
+        InstanceMethod("describeInto", &Addon::guard<&Addon::describeInto>),
         InstanceMethod("dataSync", &Addon::guard<&Addon::dataSync>),
         InstanceMethod("dataAsync", &Addon::guard<&Addon::dataAsync>),
         InstanceMethod("dispose", &Addon::guard<&Addon::dispose>),
@@ -203,25 +237,31 @@ class Addon : public Napi::Addon<Addon> {
       delete h;
       checkStatus(env, status, "napi_wrap");
     }
+    liveHandles().insert(h);
     MemoryLedger::instance().addTensor(device, 1);
     return obj;
   }
 
   // Our handle object, or INVALID_ARGUMENT; `disposed` tells whether it was unwrapped.
   TensorHandle* handleArg(const Napi::Value& v, const char* op, const char* what, bool* disposed = nullptr) {
-    bool ours = false;
-    if (v.IsObject()) checkStatus(v.Env(), napi_check_object_type_tag(v.Env(), v, &kHandleTag, &ours), "napi_check_object_type_tag");
-    if (!ours) fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
+    if (!v.IsObject()) fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
     void* data = nullptr;
-    if (napi_unwrap(v.Env(), v, &data) != napi_ok || data == nullptr) {
-      // Unwrapping a disposed handle fails; clear that pending error, it is not the caller's.
-      const napi_extended_error_info* info = nullptr;
-      napi_get_last_error_info(v.Env(), &info);
-      if (disposed) *disposed = true;
-      return nullptr;
+    if (napi_unwrap(v.Env(), v, &data) == napi_ok && data != nullptr) {
+      // Wrapped: ours only if it is one of our live handles (another addon's object unwraps too).
+      auto* h = static_cast<TensorHandle*>(data);
+      if (!liveHandles().contains(h)) fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
+      if (disposed) *disposed = false;
+      return h;
     }
-    if (disposed) *disposed = false;
-    return static_cast<TensorHandle*>(data);
+    // Not wrapped: a disposed handle of ours (its type tag stays) or something else. Clear the
+    // pending N-API error of the failed unwrap; it is not the caller's.
+    const napi_extended_error_info* info = nullptr;
+    napi_get_last_error_info(v.Env(), &info);
+    bool ours = false;
+    checkStatus(v.Env(), napi_check_object_type_tag(v.Env(), v, &kHandleTag, &ours), "napi_check_object_type_tag");
+    if (!ours) fail(Code::InvalidArgument, op, ": ", what, " must be a Tensor; got ", describeValue(v));
+    if (disposed) *disposed = true;
+    return nullptr;
   }
 
   const Tensor& tensorArg(const Napi::Value& v, const char* op, const char* what) {
@@ -360,6 +400,34 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
+  // metaBuffer() -> the Float64Array that describeInto() writes: [rank, dtype
+  // code (DType), device (-1 for the CPU, else the CUDA index), dims...]. One
+  // per addon instance, made once; reading it back in JavaScript costs far less
+  // than building describe()'s arrays and strings for every new tensor.
+  Napi::Value metaBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (meta_.IsEmpty()) {
+      Napi::Float64Array a = Napi::Float64Array::New(env, kMetaSlots);
+      metaData_ = a.Data();
+      meta_ = Napi::Persistent(a);
+    }
+    return meta_.Value();
+  }
+
+  // describeInto(h) -> rank; writes metaBuffer() (see there).
+  Napi::Value describeInto(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "describeInto");
+    const Tensor& t = tensorArg(info[0], "describeInto", "tensor");
+    if (metaData_ == nullptr) fail(Code::Internal, "describeInto: metaBuffer() was not called first");
+    const size_t rank = t.shape.size();
+    if (rank + 3 > kMetaSlots) fail(Code::Internal, "describeInto: rank ", rank, " does not fit the metadata buffer");
+    metaData_[0] = static_cast<double>(rank);
+    metaData_[1] = static_cast<double>(static_cast<int>(t.dtype));
+    metaData_[2] = t.device().isCuda() ? static_cast<double>(t.device().index) : -1.0;
+    for (size_t i = 0; i < rank; ++i) metaData_[3 + i] = static_cast<double>(t.shape[i]);
+    return Napi::Number::New(info.Env(), static_cast<double>(rank));
+  }
+
   static Napi::TypedArray newTypedArray(Napi::Env env, DType dtype, size_t n) {
     switch (dtype) {
       case DType::Float32: return Napi::Float32Array::New(env, n);
@@ -454,6 +522,7 @@ class Addon : public Napi::Addon<Addon> {
     checkStatus(info.Env(), napi_remove_wrap(info.Env(), info[0], &data), "napi_remove_wrap");
     auto* h = static_cast<TensorHandle*>(data);
     MemoryLedger::instance().addTensor(h->tensor->device(), -1);
+    liveHandles().erase(h);
     delete h;
     return info.Env().Undefined();
   }
@@ -996,6 +1065,9 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::FunctionReference errorClass_;
+  static constexpr size_t kMetaSlots = 64;
+  Napi::Reference<Napi::Float64Array> meta_;
+  double* metaData_ = nullptr;
   int64_t reportedBytes_ = 0;
 };
 

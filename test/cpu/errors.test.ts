@@ -303,6 +303,8 @@ describe(`bad calls straight into the native addon (seed ${SEED})`, () => {
     { name: 'dataSync of a disposed handle', code: 'DISPOSED', call: () => addon.dataSync(disposedHandle()) },
     { name: 'dataAsync of a disposed handle', code: 'DISPOSED', call: () => addon.dataAsync(disposedHandle()) },
     { name: 'matmul with a disposed handle', code: 'DISPOSED', call: () => addon.matmul(disposedHandle(), handle(), false, false) },
+    { name: 'describeInto of a plain object', code: 'INVALID_ARGUMENT', call: () => addon.describeInto({}) },
+    { name: 'describeInto of a disposed handle', code: 'DISPOSED', call: () => addon.describeInto(disposedHandle()) },
     { name: 'setNumThreads(0)', code: 'INVALID_ARGUMENT', call: () => addon.setNumThreads(0) },
     { name: 'setNumThreads(1e9)', code: 'INVALID_ARGUMENT', call: () => addon.setNumThreads(1e9) },
     { name: "setNumThreads('4')", code: 'INVALID_ARGUMENT', call: () => addon.setNumThreads('4') },
@@ -316,6 +318,27 @@ describe(`bad calls straight into the native addon (seed ${SEED})`, () => {
 
   test.each(nativeCalls.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expectAntlerError(c.call, c.code, c.name);
+  });
+
+  test('describeInto writes what describe returns into metaBuffer', () => {
+    const meta = addon.metaBuffer() as unknown as Float64Array;
+    expect(Object.prototype.toString.call(meta)).toBe('[object Float64Array]');
+    expect(addon.metaBuffer()).toBe(meta); // one buffer per addon instance
+    const codes = ['float32', 'float64', 'int32'];
+    for (let k = 0; k < 20; k++) {
+      const rank = Math.floor(rng.next() * 9);
+      const shape = Array.from({ length: rank }, () => Math.floor(rng.next() * 4));
+      const dtype = codes[Math.floor(rng.next() * 3)];
+      const h = addon.full(shape, dtype, 'cpu', 0);
+      try {
+        expect(addon.describeInto(h)).toBe(rank);
+        const [dims, dt, dev] = addon.describe(h) as unknown as [number[], string, string];
+        expect([meta[0], codes[meta[1]], meta[2] < 0 ? 'cpu' : `cuda:${meta[2]}`, Array.from(meta.subarray(3, 3 + rank))]).toEqual([rank, dt, dev, dims]);
+        expect(dims).toEqual(shape);
+      } finally {
+        addon.dispose(h);
+      }
+    }
   });
 
   test('a disposed native handle reports isDisposed and may be disposed again', () => {

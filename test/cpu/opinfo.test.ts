@@ -67,6 +67,33 @@ describe(`op registry (seed ${rng.seed})`, () => {
           });
         });
 
+        // Backward functions skip the gradients of inputs that need none (the `needs`
+        // flags); each input alone requiring a gradient must get the same one, and
+        // nothing may be left behind.
+        test(`one input at a time requiring grad gives the same gradient: ${label}`, () => {
+          const before = antler.memory().numTensors;
+          antler.tidy(() => {
+            const W = Float64Array.from({ length: 4096 }, () => rng.uniform(-1, 1));
+            const gradsWith = (needs: boolean[]): (Float64Array | null)[] => {
+              const leaves = sample.inputs.map((s, i) => build(s, 'float64', needs[i]));
+              const out = op.fn(leaves, aux.map(buildAux));
+              if (!out.requiresGrad) return leaves.map(() => null);
+              out.backward(antler.tensor(Float64Array.from({ length: out.size }, (_, j) => W[j % W.length]), out.shape.slice(), { dtype: 'float64' }));
+              return leaves.map((l) => (l.grad ? (l.grad.dataSync() as Float64Array) : null));
+            };
+            const all = gradsWith(sample.inputs.map(() => true));
+            sample.inputs.forEach((_, i) => {
+              const alone = gradsWith(sample.inputs.map((__, k) => k === i));
+              alone.forEach((g, k) => {
+                if (k !== i) expect(g).toBeNull();
+              });
+              if (all[i] === null) expect(alone[i]).toBeNull();
+              else expect(Array.from(alone[i]!)).toEqual(Array.from(all[i]!));
+            });
+          });
+          expect(antler.memory().numTensors).toBe(before);
+        });
+
         test(`float32 agrees with float64: ${label}`, () => {
           antler.tidy(() => {
             // The reference sees the same (float32-rounded) inputs, so only the op's own
