@@ -2,7 +2,8 @@
  * `npm run bench`: every number is a ratio against a peer measured in the
  * same run on the same machine. Suites: matmul (antler CPU vs antler CUDA vs
  * PyTorch when python3 with torch is importable), sru (lib/bench-sru.ts),
- * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts) and optim (lib/bench-optim.ts).
+ * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts), optim (lib/bench-optim.ts)
+ * and overhead (lib/bench-overhead.ts).
  */
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as fs from 'node:fs';
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { benchDeer } from './bench-deer';
 import { benchOde } from './bench-ode';
 import { benchOptim } from './bench-optim';
+import { benchOverhead } from './bench-overhead';
 import { backends } from './device';
 import { benchSru } from './bench-sru';
 import { tidy } from './engine';
@@ -53,7 +55,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, overhead: benchOverhead };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);

@@ -95,6 +95,8 @@ export class Tensor {
   gradFn: Node | null = null;
   /** Gradient accumulated by backward() (leaves with requiresGrad only). */
   grad: Tensor | null = null;
+  /** @internal The autograd edge to this leaf, made once (see edgeOf). */
+  leafEdge: { leaf: Tensor } | undefined = undefined;
 
   /**
    * @internal Use the creation functions (tensor, zeros, ...) instead. With

@@ -33,6 +33,8 @@ export class Node {
   freed = false;
   /** Creation order (see nodeMark). */
   readonly seq = ++nodeCount;
+  /** The edge to this node, made once and shared by every op that consumes its result. */
+  readonly edge: { node: Node } = { node: this };
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -142,7 +144,7 @@ export function record(out: Tensor, name: string, inputs: Tensor[], backwardFn: 
 /** @internal Where the gradient of t goes (null when t needs none). */
 export function edgeOf(t: Tensor): Edge {
   if (!t.requiresGrad) return null;
-  return t.gradFn ? { node: t.gradFn } : { leaf: t };
+  return t.gradFn ? t.gradFn.edge : (t.leafEdge ??= { leaf: t });
 }
 
 /**
