@@ -110,6 +110,7 @@ export const OPS: OpInfo[] = [
   { name: 'pow(x, 2.5)', samples: (rng) => [{ inputs: [positive(rng, [2, 3])] }], fn: ([a]) => antler.pow(a, 2.5) },
   { name: 'pow(x, -1)', samples: (rng) => [{ inputs: [positive(rng, [4])] }], fn: ([a]) => antler.pow(a, -1) },
   { name: 'pow(x, y)', samples: (rng) => [{ inputs: [positive(rng, [2, 3]), anyVals(rng, [3])] }], fn: ([a, b]) => antler.pow(a, b) },
+  { name: 'pow(2.5, x)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([b]) => antler.pow(2.5, b) },
   unaryEntry('neg', antler.neg, anyVals),
   unaryEntry('exp', antler.exp, anyVals),
   unaryEntry('log', antler.log, positive),

@@ -91,10 +91,19 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
       return pair(() => mul(gy, wa), () => mul(gy, sub(1, wa)));
     }
     case 'pow':
-      // d/da = b a^(b−1); d/db = y ln a
+      // d/da = b a^(b−1), 0 where b = 0; d/db = y ln a, 0 where a = 0 and b ≥ 0 (PyTorch's
+      // conventions: 0^b is flat in b there, and a^0 in a, instead of 0·∞ = NaN). a may be a number.
       return pair(
-        () => mul(gy, mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1)))),
-        () => (typeof b === 'number' ? null : mul(gy, mul(y, log(a as Tensor)))),
+        () => {
+          if (typeof b === 'number') return b === 0 ? mul(gy, 0) : mul(gy, mul(pow(a, b - 1), b));
+          return where(forwardBinary('equal', b, 0), 0, mul(gy, mul(b, pow(a, sub(b, 1)))));
+        },
+        () => {
+          if (typeof b === 'number') return null;
+          const term = mul(gy, mul(y, typeof a === 'number' ? Math.log(a) : log(a)));
+          if (typeof a === 'number') return a === 0 ? where(forwardBinary('greaterEqual', b, 0), 0, term) : term;
+          return where(mul(forwardBinary('equal', a, 0), forwardBinary('greaterEqual', b, 0)), 0, term);
+        },
       );
   }
 }

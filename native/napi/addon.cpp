@@ -405,12 +405,7 @@ class Addon : public Napi::Addon<Addon> {
   // per addon instance, made once; reading it back in JavaScript costs far less
   // than building describe()'s arrays and strings for every new tensor.
   Napi::Value metaBuffer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (meta_.IsEmpty()) {
-      Napi::Float64Array a = Napi::Float64Array::New(env, kMetaSlots);
-      metaData_ = a.Data();
-      meta_ = Napi::Persistent(a);
-    }
+    if (meta_.IsEmpty()) meta_ = Napi::Persistent(Napi::Float64Array::New(info.Env(), kMetaSlots));
     return meta_.Value();
   }
 
@@ -418,13 +413,17 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value describeInto(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "describeInto");
     const Tensor& t = tensorArg(info[0], "describeInto", "tensor");
-    if (metaData_ == nullptr) fail(Code::Internal, "describeInto: metaBuffer() was not called first");
+    if (meta_.IsEmpty()) fail(Code::Internal, "describeInto: metaBuffer() was not called first");
+    // Looked up on every call, not kept: JavaScript can detach the buffer (transfer it).
+    Napi::Float64Array meta = meta_.Value();
+    double* data = meta.ElementLength() == kMetaSlots ? meta.Data() : nullptr;
+    if (data == nullptr) fail(Code::Internal, "describeInto: the metadata buffer was detached");
     const size_t rank = t.shape.size();
     if (rank + 3 > kMetaSlots) fail(Code::Internal, "describeInto: rank ", rank, " does not fit the metadata buffer");
-    metaData_[0] = static_cast<double>(rank);
-    metaData_[1] = static_cast<double>(static_cast<int>(t.dtype));
-    metaData_[2] = t.device().isCuda() ? static_cast<double>(t.device().index) : -1.0;
-    for (size_t i = 0; i < rank; ++i) metaData_[3 + i] = static_cast<double>(t.shape[i]);
+    data[0] = static_cast<double>(rank);
+    data[1] = static_cast<double>(static_cast<int>(t.dtype));
+    data[2] = t.device().isCuda() ? static_cast<double>(t.device().index) : -1.0;
+    for (size_t i = 0; i < rank; ++i) data[3 + i] = static_cast<double>(t.shape[i]);
     return Napi::Number::New(info.Env(), static_cast<double>(rank));
   }
 
@@ -1067,7 +1066,6 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference errorClass_;
   static constexpr size_t kMetaSlots = 64;
   Napi::Reference<Napi::Float64Array> meta_;
-  double* metaData_ = nullptr;
   int64_t reportedBytes_ = 0;
 };
 

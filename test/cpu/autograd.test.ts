@@ -107,6 +107,27 @@ describe(`backward() (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test("pow at a zero base or exponent follows PyTorch's conventions (0, not NaN, where the function is flat)", () => {
+    // Values from torch 1.13: pow(y, x) with y = 0, x = [0, 2, −1] gives x.grad = y.grad = [0, 0, −inf];
+    // pow(0, x) the same x.grad; pow(x, 0) gives x.grad = 0 everywhere.
+    const x = leaf([0, 2, -1], [3]), y = leaf([0, 0, 0], [3]);
+    backprop(() => antler.pow(y, x).sum());
+    expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, -Infinity]);
+    expect(Array.from(y.grad!.dataSync())).toEqual([0, 0, -Infinity]);
+    x.zeroGrad();
+    backprop(() => antler.pow(0, x).sum());
+    expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, -Infinity]);
+    x.zeroGrad();
+    backprop(() => antler.pow(x, 0).sum());
+    expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, 0]);
+    // A number base elsewhere: d/dx c^x = c^x ln c.
+    const c = 0.5 + 2 * rng.next(), xs = randomArray(rng, 5, -2, 2);
+    const z = leaf(xs, [5]);
+    backprop(() => antler.pow(c, z).sum());
+    expectClose(z.grad!.dataSync(), xs.map((v) => Math.pow(c, v) * Math.log(c)), 1e-14, 1e-14, 'c^x ln c');
+    for (const t of [x, y, z]) t.dispose();
+  });
+
   test('a 2,001-op chain backpropagates (no stack overflow) and matches the chain rule', () => {
     const x0 = rng.uniform(-1, 1);
     const x = leaf([x0], [1]);

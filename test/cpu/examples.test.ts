@@ -1,0 +1,76 @@
+/**
+ * The examples in examples/, run as a user runs them but for a few steps and
+ * on small sizes (from their TypeScript sources, against lib/ through
+ * test/examples-register.js), and type-checked as the README compiles them.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+
+function example(name: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'examples-register.js'), path.join(root, 'examples', name), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ANTLER_DEBUG: '' },
+    timeout: 240_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const seed = String(1 + Math.floor(Math.random() * 1000));
+const stepLines = (out: string) => out.split('\n').filter((l) => /^step +\d+/.test(l));
+
+describe(`examples (seed ${seed})`, () => {
+  test('every example is listed in examples/README.md and tested here', () => {
+    const sources = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.ts'));
+    const readme = fs.readFileSync(path.join(root, 'examples', 'README.md'), 'utf8');
+    const here = fs.readFileSync(__filename, 'utf8');
+    for (const f of sources) {
+      expect(readme).toContain(`\`${f}\``);
+      expect(here).toContain(`example('${f}'`);
+    }
+  });
+
+  test('they type-check against the library', () => {
+    // The README compiles them against dist/ (the built library); CI builds dist/ first.
+    if (!fs.existsSync(path.join(root, 'dist', 'index.d.ts'))) {
+      console.log('examples: dist/ is not built; the type check is skipped (npm run build:ts)');
+      return;
+    }
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'examples', 'tsconfig.json'), '--noEmit'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 240_000);
+
+  test('char-lm.ts trains a 2-layer SRU for a few steps and samples', () => {
+    const r = example('char-lm.ts', ['--steps', '3', '--every', '1', '--seq', '16', '--batch', '4', '--hidden', '16', '--embed', '8', '--sample', '20', '--seed', seed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(stepLines(r.stdout)).toHaveLength(4);
+  }, 240_000);
+
+  test('two-body-ode.ts trains a neural ODE by DEER for a few steps', () => {
+    const r = example('two-body-ode.ts', ['--steps', '2', '--every', '1', '--points', '16', '--batch', '4', '--hidden', '8', '--seed', seed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = stepLines(r.stdout);
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect(l).toMatch(/Newton iterations per solve/);
+  }, 240_000);
+
+  test.each(['deer', 'quasi', 'elk', 'sequential'])('gru-adding.ts trains in mode %s, and its answer is the sequential one', (mode) => {
+    const r = example('gru-adding.ts', ['--steps', '3', '--every', '1', '--length', '24', '--batch', '4', '--hidden', '8', '--mode', mode, '--dtype', 'float64', '--seed', seed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = stepLines(r.stdout);
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l).toMatch(/train \d+\.\d+ +held-out \d+\.\d+/);
+    const gap = /max \|difference\| (\S+)/.exec(r.stdout);
+    expect(gap).not.toBeNull();
+    // float64: DEER's solution equals the sequential recurrence to its tolerance.
+    expect(Number(gap![1])).toBeLessThan(1e-8);
+  }, 240_000);
+});
