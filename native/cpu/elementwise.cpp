@@ -93,6 +93,67 @@ void cast(void* dst, DType dstType, const void* src, DType srcType, int64_t n) {
   });
 }
 
+// The binary loops take the op as a compile-time constant (dispatchBinaryOp),
+// so each is a plain loop the compiler vectorises.
+template <BinaryOp Op, typename T>
+static void binarySameShape(T* o, const T* x, const T* y, int64_t n) {
+  parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(Op, x[i], y[i]); });
+}
+
+// One row of the innermost dimension: the inputs' steps there are 1 or 0
+// (broadcast), each combination its own loop.
+template <BinaryOp Op, typename T>
+static inline void binaryRow(T* o, const T* x, const T* y, int64_t len, int64_t sx, int64_t sy) {
+  if (sx == 1 && sy == 1) {
+    for (int64_t j = 0; j < len; ++j) o[j] = kernels::applyBinary(Op, x[j], y[j]);
+  } else if (sx == 1 && sy == 0) {
+    const T v = y[0];
+    for (int64_t j = 0; j < len; ++j) o[j] = kernels::applyBinary(Op, x[j], v);
+  } else if (sx == 0 && sy == 1) {
+    const T v = x[0];
+    for (int64_t j = 0; j < len; ++j) o[j] = kernels::applyBinary(Op, v, y[j]);
+  } else {
+    for (int64_t j = 0; j < len; ++j) o[j] = kernels::applyBinary(Op, x[j * sx], y[j * sy]);
+  }
+}
+
+// Broadcasting: the output row by row along its innermost dimension, each
+// row's input offsets found once by the indexer.
+template <BinaryOp Op, typename T>
+static void binaryBroadcast(T* o, const T* x, const T* y, int64_t n, kernels::BroadcastIndexer idx) {
+  // Longer rows: drop trailing dimensions of extent 1, then fold the innermost
+  // dimension into the next one while both inputs step through them as one
+  // (stride[d] = stride[d + 1] · extent[d + 1], which a broadcast 0 satisfies too).
+  while (idx.ndim > 1 && idx.shape[idx.ndim - 1] == 1) --idx.ndim;
+  while (idx.ndim > 1) {
+    const int d = idx.ndim - 2;
+    const int64_t e = idx.shape[d + 1];
+    if (idx.strideA[d] != idx.strideA[d + 1] * e || idx.strideB[d] != idx.strideB[d + 1] * e) break;
+    idx.shape[d] *= e;
+    idx.strideA[d] = idx.strideA[d + 1];
+    idx.strideB[d] = idx.strideB[d + 1];
+    --idx.ndim;
+  }
+  const int last = idx.ndim - 1;
+  const int64_t len = idx.shape[last];
+  if (len <= 0) return;
+  const int64_t rows = n / len, sx = idx.strideA[last], sy = idx.strideB[last];
+  parallelFor(rows, n, [&](int64_t r) {
+    int64_t oa, ob;
+    idx.offsets(r * len, oa, ob);
+    binaryRow<Op, T>(o + r * len, x + oa, y + ob, len, sx, sy);
+  });
+}
+
+template <BinaryOp Op, typename T>
+static void binaryScalarLoop(T* o, const T* x, T v, bool scalarFirst, int64_t n) {
+  if (scalarFirst) {
+    parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(Op, v, x[i]); });
+  } else {
+    parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(Op, x[i], v); });
+  }
+}
+
 void binary(BinaryOp op, DType t, void* out, const void* a, const void* b, int64_t n,
             const kernels::BroadcastIndexer* idx) {
   withType(t, "binary", [&](auto* tag) {
@@ -100,29 +161,25 @@ void binary(BinaryOp op, DType t, void* out, const void* a, const void* b, int64
     T* o = static_cast<T*>(out);
     const T* x = static_cast<const T*>(a);
     const T* y = static_cast<const T*>(b);
-    if (!idx) {
-      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, x[i], y[i]); });
-      return;
-    }
-    parallelFor(n, n, [&](int64_t i) {
-      int64_t oa, ob;
-      idx->offsets(i, oa, ob);
-      o[i] = kernels::applyBinary(op, x[oa], y[ob]);
+    const bool known = kernels::dispatchBinaryOp(op, [&](auto opc) {
+      constexpr BinaryOp Op = decltype(opc)::value;
+      if (!idx || idx->ndim == 0)
+        binarySameShape<Op, T>(o, x, y, n);
+      else
+        binaryBroadcast<Op, T>(o, x, y, n, *idx);
     });
+    if (!known) fail(Code::Internal, "binary: unknown op ", static_cast<int>(op));
   });
 }
 
 void binaryScalar(BinaryOp op, DType t, void* out, const void* a, double s, bool scalarFirst, int64_t n) {
   withType(t, "binaryScalar", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* o = static_cast<T*>(out);
-    const T* x = static_cast<const T*>(a);
-    const T v = static_cast<T>(s);
-    if (scalarFirst) {
-      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, v, x[i]); });
-    } else {
-      parallelFor(n, n, [&](int64_t i) { o[i] = kernels::applyBinary(op, x[i], v); });
-    }
+    const bool known = kernels::dispatchBinaryOp(op, [&](auto opc) {
+      binaryScalarLoop<decltype(opc)::value, T>(static_cast<T*>(out), static_cast<const T*>(a), static_cast<T>(s),
+                                                scalarFirst, n);
+    });
+    if (!known) fail(Code::Internal, "binaryScalar: unknown op ", static_cast<int>(op));
   });
 }
 
@@ -146,9 +203,14 @@ static Acc chunkedSum(int64_t n, ChunkSum chunkSum) {
 template <typename T, typename Acc>
 static Acc sumTyped(const T* src, int64_t n) {
   return chunkedSum<Acc>(n, [src](int64_t begin, int64_t end) {
-    Acc s = 0;
-    for (int64_t i = begin; i < end; ++i) s += static_cast<Acc>(src[i]);
-    return s;
+    // Eight running sums (one vector register's lanes), combined in a fixed tree, then the tail.
+    Acc s[8] = {};
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8)
+      for (int l = 0; l < 8; ++l) s[l] += static_cast<Acc>(src[i + l]);
+    Acc run = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < end; ++i) run += static_cast<Acc>(src[i]);
+    return run;
   });
 }
 

@@ -36,8 +36,47 @@ static void forColumnRuns(int64_t outer, int64_t dim, int64_t inner, Body body) 
   });
 }
 
+// Softmax over the last axis (inner = 1): row by row, each exponential
+// computed once and kept in y; the same values, and the same order of the
+// double sum, as the column runs give.
+template <typename T>
+static void softmaxRows(bool logSoftmax, T* y, const T* x, int64_t rows, int64_t dim) {
+  parallelFor(rows, rows * dim * 8, [&](int64_t r) {
+    const T* xs = x + r * dim;
+    T* ys = y + r * dim;
+    T max = -std::numeric_limits<T>::infinity();
+    for (int64_t d = 0; d < dim; ++d) max = k::maxNaN(max, xs[d]);
+    double sum = 0.0;
+    if (logSoftmax) {
+      for (int64_t d = 0; d < dim; ++d) sum += static_cast<double>(k::unary_math::exp_(xs[d] - max));
+      const T norm = k::softmaxNorm<T>(sum, true);
+      for (int64_t d = 0; d < dim; ++d) ys[d] = k::softmaxValue(xs[d], max, norm, true);
+      return;
+    }
+    for (int64_t d = 0; d < dim; ++d) {
+      const T e = k::unary_math::exp_(xs[d] - max);  // softmaxValue's numerator
+      ys[d] = e;
+      sum += static_cast<double>(e);
+    }
+    const T norm = k::softmaxNorm<T>(sum, false);
+    for (int64_t d = 0; d < dim; ++d) ys[d] = ys[d] / norm;
+  });
+}
+
+template <typename T>
+static void softmaxBackwardRows(bool logSoftmax, T* gx, const T* y, const T* gy, int64_t rows, int64_t dim) {
+  parallelFor(rows, rows * dim * 4, [&](int64_t r) {
+    const int64_t off = r * dim;
+    double dot = 0.0;
+    for (int64_t d = 0; d < dim; ++d) dot += k::softmaxDotTerm(y[off + d], gy[off + d], logSoftmax);
+    const T dotT = static_cast<T>(dot);
+    for (int64_t d = 0; d < dim; ++d) gx[off + d] = k::softmaxGrad(y[off + d], gy[off + d], dotT, logSoftmax);
+  });
+}
+
 template <typename T>
 static void softmaxTyped(bool logSoftmax, T* y, const T* x, int64_t outer, int64_t dim, int64_t inner) {
+  if (inner == 1) return softmaxRows(logSoftmax, y, x, outer, dim);
   forColumnRuns(outer, dim, inner, [&](int64_t base, int64_t width) {
     T max[kColumns];
     double sum[kColumns];
@@ -66,6 +105,7 @@ static void softmaxTyped(bool logSoftmax, T* y, const T* x, int64_t outer, int64
 template <typename T>
 static void softmaxBackwardTyped(bool logSoftmax, T* gx, const T* y, const T* gy, int64_t outer, int64_t dim,
                                  int64_t inner) {
+  if (inner == 1) return softmaxBackwardRows(logSoftmax, gx, y, gy, outer, dim);
   forColumnRuns(outer, dim, inner, [&](int64_t base, int64_t width) {
     double dot[kColumns];
     T dotT[kColumns];

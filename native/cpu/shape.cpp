@@ -58,7 +58,22 @@ struct RedDims {
   int64_t stride[kMaxDims];
 };
 
-// Folds elements j0 .. j1-1 (j0 < j1) of the reduction at xb, in order of j.
+// Σ p[0 .. count) in Acc: eight running sums (lanes the compiler can keep in
+// one vector register), combined in a fixed tree, then the tail. The order
+// depends on count alone, so results stay independent of the thread count.
+template <typename T, typename Acc>
+inline Acc contiguousSum(const T* p, int64_t count) {
+  Acc s[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= count; k += 8)
+    for (int l = 0; l < 8; ++l) s[l] += toAcc<ReduceOp::Sum, T, Acc>(p[k + l]);
+  Acc run = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; k < count; ++k) run += toAcc<ReduceOp::Sum, T, Acc>(p[k]);
+  return run;
+}
+
+// Folds elements j0 .. j1-1 (j0 < j1) of the reduction at xb, in order of j
+// (sums: each contiguous run of the innermost reduced dim by contiguousSum).
 template <ReduceOp Op, typename T, typename Acc>
 Acc reduceRange(const T* xb, const RedDims& r, int64_t j0, int64_t j1) {
   int64_t pos[kMaxDims];
@@ -76,7 +91,15 @@ Acc reduceRange(const T* xb, const RedDims& r, int64_t j0, int64_t j1) {
   for (;;) {
     const int64_t count = extent - pos[last] < remaining ? extent - pos[last] : remaining;
     const T* p = xb + off;
-    for (int64_t k = 0; k < count; ++k) acc = combine<Op>(acc, toAcc<Op, T, Acc>(p[k * stride]));
+    bool done = false;
+    if constexpr (Op == ReduceOp::Sum) {
+      if (stride == 1) {
+        acc += contiguousSum<T, Acc>(p, count);
+        done = true;
+      }
+    }
+    if (!done)
+      for (int64_t k = 0; k < count; ++k) acc = combine<Op>(acc, toAcc<Op, T, Acc>(p[k * stride]));
     remaining -= count;
     if (remaining == 0) return acc;
     // Next row: odometer carry over the outer reduced dims.
@@ -194,6 +217,49 @@ void reduceDispatch(ReduceOp op, void* out, const void* x, int64_t outN, int64_t
   fail(Code::Internal, "reduce: unknown op ", static_cast<int>(op));
 }
 
+// A transpose-like copy: the output's innermost dim reads the source with a
+// stride, and another dim p reads it contiguously. Walking output rows would
+// read one element per source row (a new page every few elements for wide
+// rows); instead (p, innermost) is copied in kTile × kTile tiles, so reads
+// and writes both stay on kTile rows at a time. False when the copy is not
+// of that kind.
+template <typename U>
+bool copyTiled(U* dst, const U* src, int64_t n, const kernels::StridedIndexer& idx) {
+  constexpr int64_t kTile = 32;
+  const int last = idx.ndim - 1;
+  if (idx.ndim < 2 || idx.srcStride[last] == 1 || idx.dstStride[last] != 1) return false;
+  int p = -1;
+  for (int d = last - 1; d >= 0 && p < 0; --d)
+    if (idx.srcStride[d] == 1 && idx.shape[d] > 1) p = d;
+  if (p < 0) return false;
+  const int64_t P = idx.shape[p], L = idx.shape[last];
+  if (P < 8 || L < 8) return false;  // thin: the row walk does as well
+  const int64_t sL = idx.srcStride[last], dP = idx.dstStride[p];
+  kernels::StridedIndexer outer{};  // the other dims
+  for (int d = 0; d < last; ++d) {
+    if (d == p) continue;
+    outer.shape[outer.ndim] = idx.shape[d];
+    outer.srcStride[outer.ndim] = idx.srcStride[d];
+    outer.dstStride[outer.ndim] = idx.dstStride[d];
+    ++outer.ndim;
+  }
+  const int64_t outerN = n / (P * L), tilesP = (P + kTile - 1) / kTile;
+  parallelFor(outerN * tilesP, n, [&](int64_t task) {
+    const int64_t o = task / tilesP, i0 = (task % tilesP) * kTile, i1 = i0 + kTile < P ? i0 + kTile : P;
+    int64_t os = 0, od = 0;
+    outer.offsets(o, os, od);
+    for (int64_t j0 = 0; j0 < L; j0 += kTile) {
+      const int64_t j1 = j0 + kTile < L ? j0 + kTile : L;
+      for (int64_t i = i0; i < i1; ++i) {
+        U* out = dst + od + i * dP;
+        const U* in = src + os + i;
+        for (int64_t j = j0; j < j1; ++j) out[j] = in[j * sL];
+      }
+    }
+  });
+  return true;
+}
+
 // Linear indices are cut into blocks of kChunk; inside a block the innermost
 // dim is walked with its strides. U is an unsigned integer of the element's
 // size: a copy moves bits, never converts.
@@ -203,6 +269,7 @@ void copyStridedTyped(U* dst, const U* src, int64_t n, const kernels::StridedInd
     dst[0] = src[0];
     return;
   }
+  if (copyTiled(dst, src, n, idx)) return;
   const int last = idx.ndim - 1;
   const int64_t extent = idx.shape[last], ss = idx.srcStride[last], ds = idx.dstStride[last];
   const int64_t blocks = (n + kChunk - 1) / kChunk;

@@ -1,5 +1,7 @@
 // Elementwise math and broadcast indexing shared by both backends.
 #pragma once
+#include <type_traits>
+
 #include "hd.h"
 
 namespace antler::kernels {
@@ -62,6 +64,30 @@ ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
     case BinaryOp::Pow: return applyPow(a, b);
   }
   return a;
+}
+
+// Calls f(std::integral_constant<BinaryOp, op>{}), so a loop over elements is
+// compiled once per op with the switch of applyBinary folded away (and
+// vectorised); false for a value outside the enum.
+template <typename F>
+inline bool dispatchBinaryOp(BinaryOp op, F&& f) {
+  using std::integral_constant;
+  switch (op) {
+    case BinaryOp::Add: f(integral_constant<BinaryOp, BinaryOp::Add>{}); return true;
+    case BinaryOp::Sub: f(integral_constant<BinaryOp, BinaryOp::Sub>{}); return true;
+    case BinaryOp::Mul: f(integral_constant<BinaryOp, BinaryOp::Mul>{}); return true;
+    case BinaryOp::Div: f(integral_constant<BinaryOp, BinaryOp::Div>{}); return true;
+    case BinaryOp::Maximum: f(integral_constant<BinaryOp, BinaryOp::Maximum>{}); return true;
+    case BinaryOp::Minimum: f(integral_constant<BinaryOp, BinaryOp::Minimum>{}); return true;
+    case BinaryOp::Equal: f(integral_constant<BinaryOp, BinaryOp::Equal>{}); return true;
+    case BinaryOp::NotEqual: f(integral_constant<BinaryOp, BinaryOp::NotEqual>{}); return true;
+    case BinaryOp::Less: f(integral_constant<BinaryOp, BinaryOp::Less>{}); return true;
+    case BinaryOp::LessEqual: f(integral_constant<BinaryOp, BinaryOp::LessEqual>{}); return true;
+    case BinaryOp::Greater: f(integral_constant<BinaryOp, BinaryOp::Greater>{}); return true;
+    case BinaryOp::GreaterEqual: f(integral_constant<BinaryOp, BinaryOp::GreaterEqual>{}); return true;
+    case BinaryOp::Pow: f(integral_constant<BinaryOp, BinaryOp::Pow>{}); return true;
+  }
+  return false;
 }
 
 // Maps a linear index of the (contiguous) output onto element offsets of two

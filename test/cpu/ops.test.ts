@@ -497,3 +497,80 @@ describe(`where with numbers for a or b, as torch.where takes them (seed ${SEED}
     }
   });
 });
+
+// Shapes wide enough for the CPU's fast paths (broadcast rows with folded
+// dims, tiled transposes, eight-lane sums, row-wise softmax) to take over from
+// the general walks; references in plain JavaScript.
+describe(`larger shapes through the fast paths (seed ${SEED})`, () => {
+  const randomShape = (rank: number, hi: number) => Array.from({ length: rank }, () => rng.int(1, hi));
+  const strides = (shape: number[]) => {
+    const s = new Array<number>(shape.length).fill(1);
+    for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
+    return s;
+  };
+
+  test('permute (transpose-like copies, tiled) equals the index map, in every dtype', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 24; trial++) {
+        const dtype = (['float32', 'float64', 'int32'] as const)[trial % 3];
+        const rank = rng.int(2, 4);
+        const shape = randomShape(rank, 41);
+        const perm = Array.from({ length: rank }, (_, i) => i);
+        if (trial < 3) [perm[rank - 1], perm[rank - 2]] = [rank - 2, rank - 1]; // a plain transpose of the last two
+        else perm.sort(() => rng.next() - 0.5);
+        const v = dtype === 'int32' ? randomInts(rng, prod(shape), -1e6, 1e6) : randomArray(rng, prod(shape), -1, 1).map((x) => round(dtype, x));
+        const out = tensor(v, shape, { dtype }).permute(perm);
+        const outShape = perm.map((p) => shape[p]);
+        expect(out.shape).toEqual(outShape);
+        const inStr = strides(shape), outStr = strides(outShape);
+        const want = new Array<number>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          let src = 0;
+          for (let d = 0; d < rank; d++) src += (Math.floor(i / outStr[d]) % outShape[d]) * inStr[perm[d]];
+          want[i] = v[src];
+        }
+        expectExact(out.dataSync(), want, `permute [${shape}] by [${perm}] ${dtype} seed=${SEED}`);
+      }
+    }));
+
+  test('broadcastTo and broadcasting binary ops equal the reference', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 16; trial++) {
+        const rank = rng.int(1, 4);
+        const out = randomShape(rank, 33);
+        const derive = () => out.slice(rank - rng.int(0, rank)).map((d) => (rng.next() < 0.4 ? 1 : d));
+        const [sa, sb] = [derive(), derive()];
+        const dtype = FLOAT[trial % 2];
+        const va = values(dtype, prod(sa)), vb = values(dtype, prod(sb));
+        const a = tensor(va, sa, { dtype }), b = tensor(vb, sb, { dtype });
+        for (const op of BINARY.slice(0, 4)) {
+          const want = broadcastRef(va, sa, vb, sb, (x, y) => round(dtype, op.ref(x, y)));
+          expectExact(op.fn(a, b).dataSync(), want.values, `${op.name} [${sa}] with [${sb}] ${dtype} seed=${SEED}`);
+        }
+        const full = broadcastRef(va, sa, [0], [], (x) => x);
+        const target = full.shape.length < rank ? out : full.shape;
+        const want = broadcastRef(va, sa, new Array(prod(target)).fill(0), target, (x) => x);
+        expectExact(broadcastTo(a, target).dataSync(), want.values, `broadcastTo [${sa}] to [${target}] seed=${SEED}`);
+      }
+    }));
+
+  test('sums over any axes match a float64 reference', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 16; trial++) {
+        const rank = rng.int(1, 4);
+        const shape = randomShape(rank, 60);
+        const axes = Array.from({ length: rank }, (_, i) => i).filter(() => rng.next() < 0.5);
+        const v = randomArray(rng, prod(shape), -1, 1);
+        const got = sum(tensor(v, shape, { dtype: 'float64' }), axes.length ? axes : undefined);
+        const kept = shape.map((d, i) => (axes.length === 0 || axes.includes(i) ? 1 : d));
+        const want = new Array<number>(prod(kept)).fill(0);
+        const str = strides(shape), kstr = strides(kept);
+        for (let i = 0; i < v.length; i++) {
+          let o = 0;
+          for (let d = 0; d < rank; d++) if (kept[d] !== 1) o += (Math.floor(i / str[d]) % shape[d]) * kstr[d];
+          want[o] += v[i];
+        }
+        expectClose(got.dataSync(), want, 1e-12, 1e-12, `sum [${shape}] over [${axes}] seed=${SEED}`);
+      }
+    }));
+});
