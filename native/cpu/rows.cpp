@@ -36,29 +36,62 @@ static void forColumnRuns(int64_t outer, int64_t dim, int64_t inner, Body body) 
   });
 }
 
+// Row helpers for the last-axis paths: each loop is element-parallel so it
+// vectorises (the max and the sums kept in eight lanes, combined in a fixed
+// order, so results depend on the row length alone).
+template <typename T>
+static T rowMax(const T* xs, int64_t n) {
+  T lane[8];
+  for (int l = 0; l < 8; ++l) lane[l] = -std::numeric_limits<T>::infinity();
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int l = 0; l < 8; ++l) lane[l] = k::maxNaN(lane[l], xs[d + l]);
+  T m = lane[0];
+  for (int l = 1; l < 8; ++l) m = k::maxNaN(m, lane[l]);
+  for (; d < n; ++d) m = k::maxNaN(m, xs[d]);
+  return m;  // NaN wins whatever the order, so this is the sequential max
+}
+
+template <typename T>
+static double rowSum(const T* v, int64_t n) {
+  double lane[8] = {};
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(v[d + l]);
+  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; d < n; ++d) s += static_cast<double>(v[d]);
+  return s;
+}
+
+// Σ exp(x − max) over a row in double, the exponentials made in blocks on the stack.
+template <typename T>
+static double rowExpSum(const T* xs, int64_t n, T max) {
+  constexpr int64_t kBlock = 256;
+  T e[kBlock];
+  double sum = 0.0;
+  for (int64_t d0 = 0; d0 < n; d0 += kBlock) {
+    const int64_t m = n - d0 < kBlock ? n - d0 : kBlock;
+    for (int64_t d = 0; d < m; ++d) e[d] = k::unary_math::exp_(xs[d0 + d] - max);
+    sum += rowSum(e, m);
+  }
+  return sum;
+}
+
 // Softmax over the last axis (inner = 1): row by row, each exponential
-// computed once and kept in y; the same values, and the same order of the
-// double sum, as the column runs give.
+// computed once (kept in y for softmax).
 template <typename T>
 static void softmaxRows(bool logSoftmax, T* y, const T* x, int64_t rows, int64_t dim) {
   parallelFor(rows, rows * dim * 8, [&](int64_t r) {
     const T* xs = x + r * dim;
     T* ys = y + r * dim;
-    T max = -std::numeric_limits<T>::infinity();
-    for (int64_t d = 0; d < dim; ++d) max = k::maxNaN(max, xs[d]);
-    double sum = 0.0;
+    const T max = rowMax(xs, dim);
     if (logSoftmax) {
-      for (int64_t d = 0; d < dim; ++d) sum += static_cast<double>(k::unary_math::exp_(xs[d] - max));
-      const T norm = k::softmaxNorm<T>(sum, true);
+      const T norm = k::softmaxNorm<T>(rowExpSum(xs, dim, max), true);
       for (int64_t d = 0; d < dim; ++d) ys[d] = k::softmaxValue(xs[d], max, norm, true);
       return;
     }
-    for (int64_t d = 0; d < dim; ++d) {
-      const T e = k::unary_math::exp_(xs[d] - max);  // softmaxValue's numerator
-      ys[d] = e;
-      sum += static_cast<double>(e);
-    }
-    const T norm = k::softmaxNorm<T>(sum, false);
+    for (int64_t d = 0; d < dim; ++d) ys[d] = k::unary_math::exp_(xs[d] - max);  // softmaxValue's numerator
+    const T norm = k::softmaxNorm<T>(rowSum(ys, dim), false);
     for (int64_t d = 0; d < dim; ++d) ys[d] = ys[d] / norm;
   });
 }
@@ -67,8 +100,12 @@ template <typename T>
 static void softmaxBackwardRows(bool logSoftmax, T* gx, const T* y, const T* gy, int64_t rows, int64_t dim) {
   parallelFor(rows, rows * dim * 4, [&](int64_t r) {
     const int64_t off = r * dim;
-    double dot = 0.0;
-    for (int64_t d = 0; d < dim; ++d) dot += k::softmaxDotTerm(y[off + d], gy[off + d], logSoftmax);
+    double lane[8] = {};
+    int64_t d0 = 0;
+    for (; d0 + 8 <= dim; d0 += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += k::softmaxDotTerm(y[off + d0 + l], gy[off + d0 + l], logSoftmax);
+    double dot = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (; d0 < dim; ++d0) dot += k::softmaxDotTerm(y[off + d0], gy[off + d0], logSoftmax);
     const T dotT = static_cast<T>(dot);
     for (int64_t d = 0; d < dim; ++d) gx[off + d] = k::softmaxGrad(y[off + d], gy[off + d], dotT, logSoftmax);
   });
@@ -154,10 +191,8 @@ void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy,
 // Max of a row, and Σ exp(x − max) in double.
 template <typename T>
 static void rowLogSumExp(const T* xs, int64_t C, T& max, double& sum) {
-  max = -std::numeric_limits<T>::infinity();
-  for (int64_t c = 0; c < C; ++c) max = k::maxNaN(max, xs[c]);
-  sum = 0.0;
-  for (int64_t c = 0; c < C; ++c) sum += static_cast<double>(k::unary_math::exp_(xs[c] - max));
+  max = rowMax(xs, C);
+  sum = rowExpSum(xs, C, max);
 }
 
 template <typename T>
