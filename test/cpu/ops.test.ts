@@ -574,3 +574,45 @@ describe(`larger shapes through the fast paths (seed ${SEED})`, () => {
       }
     }));
 });
+
+// The CPU's own float32 exp (kernels/unary.h hostExpf, vectorisable) and tanh
+// (through double exp) against float64 JavaScript, in units in the last place.
+describe(`float32 exp, tanh and sigmoid accuracy (seed ${SEED})`, () => {
+  const ulpDistance = (a: number, b: number): number => {
+    if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+    if (a === b) return 0;
+    const f = new Float32Array([a, b]);
+    const i = new Int32Array(f.buffer);
+    const ord = (v: number) => (v < 0 ? -(v & 0x7fffffff) : v);
+    return Math.abs(ord(i[0]) - ord(i[1]));
+  };
+  // 2^18 floats: uniform over the interesting range, random bit patterns, and specials.
+  const inputs = (): Float32Array => {
+    const n = 1 << 18;
+    const v = new Float32Array(n);
+    const bits = new Int32Array(v.buffer);
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) v[i] = rng.uniform(-110, 90);
+      else bits[i] = (rng.next() * 2 ** 32) | 0;
+    }
+    v.set([0, -0, Infinity, -Infinity, NaN, 88.72283, 88.7229, -87.33655, -103.97, -104, 1e-30, -1e-30, 2 ** -12, -(2 ** -12), 0.55, 9, 20]);
+    return v;
+  };
+  const cases: [string, (t: Tensor) => Tensor, (x: number) => number, number][] = [
+    ['exp', (t) => t.exp(), Math.exp, 1],
+    ['tanh', (t) => t.tanh(), Math.tanh, 1],
+    // Below −88.72, e^−x overflows float32 and the result is 0, as in PyTorch (torch.sigmoid(−88.8) = 0).
+    ['sigmoid', (t) => t.sigmoid(), (x) => (Math.fround(Math.exp(-x)) === Infinity ? 0 : 1 / (1 + Math.exp(-x))), 2],
+  ];
+  test.each(cases)('%s is within its bound of the float64 value, specials included', (name, fn, ref, bound) =>
+    tidy(() => {
+      const x = inputs();
+      const got = fn(tensor(x, [x.length])).dataSync();
+      let worst = 0, at = 0;
+      for (let i = 0; i < x.length; i++) {
+        const d = ulpDistance(got[i], Math.fround(ref(x[i])));
+        if (d > worst) [worst, at] = [d, x[i]];
+      }
+      if (worst > bound) throw new Error(`${name}: ${worst} ulp at x = ${at} (bound ${bound}; seed ${SEED})`);
+    }));
+});
