@@ -8,6 +8,7 @@
 #include "../core/error.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/philox.h"
+#include "lanes.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -203,14 +204,8 @@ static Acc chunkedSum(int64_t n, ChunkSum chunkSum) {
 template <typename T, typename Acc>
 static Acc sumTyped(const T* src, int64_t n) {
   return chunkedSum<Acc>(n, [src](int64_t begin, int64_t end) {
-    // Eight running sums (one vector register's lanes), combined in a fixed tree, then the tail.
-    Acc s[8] = {};
-    int64_t i = begin;
-    for (; i + 8 <= end; i += 8)
-      for (int l = 0; l < 8; ++l) s[l] += static_cast<Acc>(src[i + l]);
-    Acc run = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < end; ++i) run += static_cast<Acc>(src[i]);
-    return run;
+    const T* p = src + begin;
+    return laneSum<Acc>(end - begin, [p](int64_t i) { return static_cast<Acc>(p[i]); });
   });
 }
 

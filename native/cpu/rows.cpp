@@ -9,6 +9,7 @@
 
 #include "../core/error.h"
 #include "../kernels/rows.h"
+#include "lanes.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -54,13 +55,7 @@ static T rowMax(const T* xs, int64_t n) {
 
 template <typename T>
 static double rowSum(const T* v, int64_t n) {
-  double lane[8] = {};
-  int64_t d = 0;
-  for (; d + 8 <= n; d += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(v[d + l]);
-  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  for (; d < n; ++d) s += static_cast<double>(v[d]);
-  return s;
+  return laneSum<double>(n, [v](int64_t d) { return static_cast<double>(v[d]); });
 }
 
 // Σ exp(x − max) over a row in double, the exponentials made in blocks on the stack.
@@ -100,12 +95,7 @@ template <typename T>
 static void softmaxBackwardRows(bool logSoftmax, T* gx, const T* y, const T* gy, int64_t rows, int64_t dim) {
   parallelFor(rows, rows * dim * 4, [&](int64_t r) {
     const int64_t off = r * dim;
-    double lane[8] = {};
-    int64_t d0 = 0;
-    for (; d0 + 8 <= dim; d0 += 8)
-      for (int l = 0; l < 8; ++l) lane[l] += k::softmaxDotTerm(y[off + d0 + l], gy[off + d0 + l], logSoftmax);
-    double dot = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (; d0 < dim; ++d0) dot += k::softmaxDotTerm(y[off + d0], gy[off + d0], logSoftmax);
+    const double dot = laneSum<double>(dim, [&](int64_t d) { return k::softmaxDotTerm(y[off + d], gy[off + d], logSoftmax); });
     const T dotT = static_cast<T>(dot);
     for (int64_t d = 0; d < dim; ++d) gx[off + d] = k::softmaxGrad(y[off + d], gy[off + d], dotT, logSoftmax);
   });

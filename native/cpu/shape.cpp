@@ -8,6 +8,7 @@
 
 #include "../core/error.h"
 #include "../kernels/indexers.h"
+#include "lanes.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -58,18 +59,10 @@ struct RedDims {
   int64_t stride[kMaxDims];
 };
 
-// Σ p[0 .. count) in Acc: eight running sums (lanes the compiler can keep in
-// one vector register), combined in a fixed tree, then the tail. The order
-// depends on count alone, so results stay independent of the thread count.
+// Σ p[0 .. count) in Acc (lanes.h).
 template <typename T, typename Acc>
 inline Acc contiguousSum(const T* p, int64_t count) {
-  Acc s[8] = {};
-  int64_t k = 0;
-  for (; k + 8 <= count; k += 8)
-    for (int l = 0; l < 8; ++l) s[l] += toAcc<ReduceOp::Sum, T, Acc>(p[k + l]);
-  Acc run = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; k < count; ++k) run += toAcc<ReduceOp::Sum, T, Acc>(p[k]);
-  return run;
+  return laneSum<Acc>(count, [p](int64_t k) { return toAcc<ReduceOp::Sum, T, Acc>(p[k]); });
 }
 
 // Folds elements j0 .. j1-1 (j0 < j1) of the reduction at xb, in order of j
