@@ -139,10 +139,15 @@ static void binaryBroadcast(T* o, const T* x, const T* y, int64_t n, kernels::Br
   const int64_t len = idx.shape[last];
   if (len <= 0) return;
   const int64_t rows = n / len, sx = idx.strideA[last], sy = idx.strideB[last];
-  parallelFor(rows, n, [&](int64_t r) {
+  // Tasks are pieces of rows, so a few long rows (a tensor times a 0-d one) still spread over the threads.
+  constexpr int64_t kPiece = 16384;
+  const int64_t pieces = (len + kPiece - 1) / kPiece;
+  parallelFor(rows * pieces, n, [&](int64_t task) {
+    const int64_t r = task / pieces, j0 = (task % pieces) * kPiece;
+    const int64_t m = len - j0 < kPiece ? len - j0 : kPiece;
     int64_t oa, ob;
     idx.offsets(r * len, oa, ob);
-    binaryRow<Op, T>(o + r * len, x + oa, y + ob, len, sx, sy);
+    binaryRow<Op, T>(o + r * len + j0, x + oa + j0 * sx, y + ob + j0 * sy, m, sx, sy);
   });
 }
 

@@ -236,18 +236,18 @@ bool copyTiled(U* dst, const U* src, int64_t n, const kernels::StridedIndexer& i
     outer.dstStride[outer.ndim] = idx.dstStride[d];
     ++outer.ndim;
   }
-  const int64_t outerN = n / (P * L), tilesP = (P + kTile - 1) / kTile;
-  parallelFor(outerN * tilesP, n, [&](int64_t task) {
-    const int64_t o = task / tilesP, i0 = (task % tilesP) * kTile, i1 = i0 + kTile < P ? i0 + kTile : P;
+  // One task per tile, so tall and wide copies alike spread over the threads.
+  const int64_t outerN = n / (P * L), tilesP = (P + kTile - 1) / kTile, tilesL = (L + kTile - 1) / kTile;
+  parallelFor(outerN * tilesP * tilesL, n, [&](int64_t task) {
+    const int64_t o = task / (tilesP * tilesL), t = task % (tilesP * tilesL);
+    const int64_t i0 = (t / tilesL) * kTile, i1 = i0 + kTile < P ? i0 + kTile : P;
+    const int64_t j0 = (t % tilesL) * kTile, j1 = j0 + kTile < L ? j0 + kTile : L;
     int64_t os = 0, od = 0;
     outer.offsets(o, os, od);
-    for (int64_t j0 = 0; j0 < L; j0 += kTile) {
-      const int64_t j1 = j0 + kTile < L ? j0 + kTile : L;
-      for (int64_t i = i0; i < i1; ++i) {
-        U* out = dst + od + i * dP;
-        const U* in = src + os + i;
-        for (int64_t j = j0; j < j1; ++j) out[j] = in[j * sL];
-      }
+    for (int64_t i = i0; i < i1; ++i) {
+      U* out = dst + od + i * dP;
+      const U* in = src + os + i;
+      for (int64_t j = j0; j < j1; ++j) out[j] = in[j * sL];
     }
   });
   return true;
