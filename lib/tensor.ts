@@ -87,7 +87,7 @@ export class Tensor {
    * (the tensors autograd saves), which share the native handle instead of
    * making one each. The last dispose() frees it.
    */
-  share: { refs: number } = { refs: 1 };
+  share: { refs: number } | null = null; // made by the first view(); null means this tensor alone
   /** @internal */ kept = false;
   private disposed = false;
   private leafRequiresGrad = false;
@@ -110,8 +110,9 @@ export class Tensor {
       this.dtype = sharing.dtype;
       this.device = sharing.device;
       this.size = sharing.size;
-      this.share = sharing.share;
-      sharing.share.refs += 1;
+      const share = (sharing.share ??= { refs: 1 });
+      share.refs += 1;
+      this.share = share;
       return;
     }
     const { shape, dtype, device, size } = describeHandle(handle);
@@ -210,9 +211,8 @@ export class Tensor {
   /** @internal Swaps in new storage (module.to()), keeping this object's identity. */
   replaceData(h: NativeHandle): void {
     const { shape, dtype, device, size } = describeHandle(h);
-    this.share.refs -= 1;
-    if (this.share.refs === 0) native().dispose(this.handle);
-    Object.assign(this, { handle: h, share: { refs: 1 }, shape, dtype, device, size });
+    if (this.share === null || --this.share.refs === 0) native().dispose(this.handle);
+    Object.assign(this, { handle: h, share: null, shape, dtype, device, size });
   }
 
   /** Disposes .grad and sets it to null. */
@@ -372,8 +372,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.share.refs -= 1;
-    if (this.share.refs === 0) native().dispose(this.handle);
+    if (this.share === null || --this.share.refs === 0) native().dispose(this.handle);
     if (this.gradFn) {
       const node = this.gradFn;
       this.gradFn = null;
