@@ -93,7 +93,7 @@ const held = batch();
 console.log(`adding problem: T = ${T}, batch ${B}; GRU 2-${args.hidden}, mode ${args.mode}, ${args.dtype} on ${args.device}; predicting the mean scores 1/6 = 0.167`);
 
 const start = Date.now();
-let iterations = 0, solves = 0, fallbacks = 0;
+let iterations = 0, solves = 0, fallbacks = 0, damped = 0;
 const modes = new Set<string>();
 for (let step = 0; step <= args.steps; step++) {
   const data = batch();
@@ -104,6 +104,7 @@ for (let step = 0; step <= args.steps; step++) {
       iterations += s.iterations;
       solves += 1;
       if (s.fallback) fallbacks += 1;
+      if (s.diverged) damped += 1;
       modes.add(s.mode);
     }
     const l = antler.mseLoss(out, data.y);
@@ -115,7 +116,9 @@ for (let step = 0; step <= args.steps; step++) {
   data.y.dispose();
   if (step % args.every === 0 || step === args.steps) {
     const val = antler.tidy(() => antler.noGrad(() => antler.mseLoss(model.run(held.x).out, held.y).item()));
-    const newton = [...modes].some((m) => m !== 'sequential') ? `, ${(iterations / Math.max(1, solves)).toFixed(1)} Newton iterations per solve${fallbacks ? `, ${fallbacks} fallbacks` : ''}` : '';
+    const newton = [...modes].some((m) => m !== 'sequential')
+      ? `, ${(iterations / Math.max(1, solves)).toFixed(1)} Newton iterations per solve${damped ? `, ${damped} diverged and damped` : ''}${fallbacks ? `, ${fallbacks} fell back to sequential` : ''}`
+      : '';
     console.log(`step ${String(step).padStart(4)}  train ${loss.toFixed(4)}  held-out ${val.toFixed(4)}  ${((Date.now() - start) / 1000).toFixed(1)} s (${[...modes].join(', ')}${newton})`);
   }
 }
