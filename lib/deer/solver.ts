@@ -24,8 +24,9 @@
  * still running restart from the first guess under ELK's damped steps ('deer'
  * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
  * residual (rejected steps change nothing, so they cannot overflow). A
- * sequence that stalls there, or has not converged after maxIters, is
- * computed by the exact sequential kernel, and
+ * sequence that stalls there, or in undamped Newton goes kStallIters
+ * iterations without a new lowest residual, or has not converged after
+ * maxIters, is computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
  *
  * Every step keeps the fixed point y = f(shift y), so damping changes the
@@ -365,6 +366,13 @@ const pick = <T>(xs: T[], keep: number[]): T[] => keep.map((l) => xs[l]);
 
 /** How much a Newton residual must grow, from one iteration to the next, to count toward divergence. */
 const kGrowthFactor = 2;
+/**
+ * Newton iterations without a new lowest residual after which a sequence is
+ * stalled (it sits at its dtype's rounding floor just above the tolerance, or
+ * crawls as expansive dynamics make it exact a step at a time): it gets the
+ * exact sequential answer instead of using up maxIters.
+ */
+const kStallIters = 8;
 
 /**
  * Newton on one chunk, all inside noGrad. Sequences are set aside as they
@@ -392,6 +400,8 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   set.set('start', guess, true, true);
   let prevRes: number[] = new Array<number>(B).fill(Infinity);
   let growth = new Array<number>(B).fill(0);
+  let best: number[] = new Array<number>(B).fill(Infinity);
+  let since = new Array<number>(B).fill(0);
 
   let steps = 0;
   while (set.active.length > 0) {
@@ -419,6 +429,8 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       else growth[l] = 0;
       if (r === Infinity || growth[l] >= 2) bad = true;
       prevRes[l] = r;
+      if (r < best[l]) [best[l], since[l]] = [r, 0];
+      else since[l] += 1;
       stay.push(l);
     });
     if (keepJ && lin.J && finished.length === B) J = isolated(() => keep(lin.J!.clone()));
@@ -427,11 +439,18 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       freeLin();
       break;
     }
-    if (finished.length) {
+    const stalled = bad ? [] : stay.filter((l) => since[l] >= kStallIters);
+    if (stalled.length)
+      fallBack(o, set, stalled, tol, `no lower residual in ${kStallIters} ${mode} iterations`, B, Math.max(...stalled.map((l) => prevRes[l])));
+    if (finished.length || stalled.length) {
       freeLin();
-      set.compact(stay);
-      prevRes = pick(prevRes, stay);
-      growth = pick(growth, stay);
+      const keepOn = stalled.length ? stay.filter((l) => since[l] < kStallIters) : stay;
+      if (!keepOn.length) break;
+      set.compact(keepOn);
+      prevRes = pick(prevRes, keepOn);
+      growth = pick(growth, keepOn);
+      best = pick(best, keepOn);
+      since = pick(since, keepOn);
       continue; // re-linearise the compacted batch (cheap relative to a lost iteration's bookkeeping)
     }
     if (steps >= tol.maxIters) {

@@ -448,6 +448,23 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     }
   });
 
+  test('a sequence stuck at its rounding floor above the tolerance stops after a few iterations without progress and gets the sequential answer', () => {
+    // float32 cannot reach 1e-12: every sequence stalls a little above its rounding floor. Before the
+    // stall rule it ran to maxIters (100 here) first.
+    const T = 300, B = 4;
+    const v = randomCell('gru', T, B, 8, 'float32');
+    const seq = solve('gru', v, 'float32', { mode: 'sequential' });
+    for (const mode of ['deer', 'quasi'] as const) {
+      const r = solve('gru', v, 'float32', { mode, atol: 1e-12, rtol: 1e-12, maxIters: 100 });
+      expect(r.stats.fallback).toBe(true);
+      expect(r.stats.fallbackSequences).toEqual([0, 1, 2, 3]);
+      expect(r.stats.converged.some(Boolean)).toBe(false);
+      expect(r.stats.iterations).toBeLessThan(50);
+      expect(Array.from(r.y)).toEqual(Array.from(seq.y)); // the sequential walk's own answer
+      expectAntlerError(() => solve('gru', v, 'float32', { mode, atol: 1e-12, rtol: 1e-12, maxIters: 100, strict: true }), 'NOT_CONVERGED', /no lower residual in 8/);
+    }
+  });
+
   test('strict: true throws NOT_CONVERGED instead of falling back', () => {
     const v = randomCell('gru', 500, 2, 4, 'float64');
     expectAntlerError(() => solve('gru', v, 'float64', { mode: 'quasi', maxIters: 1, strict: true }), 'NOT_CONVERGED', /did not converge/);
