@@ -25,8 +25,8 @@
  * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
  * residual (rejected steps change nothing, so they cannot overflow). A
  * sequence that stalls there, or in undamped Newton goes kStallIters
- * iterations without a new lowest residual, or has not converged after
- * maxIters, is computed by the exact sequential kernel, and
+ * iterations without a new lowest residual near its rounding floor, or has
+ * not converged after maxIters, is computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
  *
  * Every step keeps the fixed point y = f(shift y), so damping changes the
@@ -367,12 +367,16 @@ const pick = <T>(xs: T[], keep: number[]): T[] => keep.map((l) => xs[l]);
 /** How much a Newton residual must grow, from one iteration to the next, to count toward divergence. */
 const kGrowthFactor = 2;
 /**
- * Newton iterations without a new lowest residual after which a sequence is
- * stalled (it sits at its dtype's rounding floor just above the tolerance, or
- * crawls as expansive dynamics make it exact a step at a time): it gets the
- * exact sequential answer instead of using up maxIters.
+ * Newton iterations without a new lowest residual after which a sequence that
+ * is already near its dtype's rounding floor (lowest residual within
+ * kStallFloor rounding units of ‖f‖∞) is stalled: it sits just above the
+ * tolerance, and more iterations only jitter, so it gets the exact
+ * sequential answer instead of using up maxIters. Far from the floor a flat
+ * residual is normal early on (the exact prefix advances a step or more per
+ * iteration while the residual's maximum lies further on), and is left alone.
  */
 const kStallIters = 8;
+const kStallFloor = 1000;
 
 /**
  * Newton on one chunk, all inside noGrad. Sequences are set aside as they
@@ -402,6 +406,8 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   let growth = new Array<number>(B).fill(0);
   let best: number[] = new Array<number>(B).fill(Infinity);
   let since = new Array<number>(B).fill(0);
+  let nearFloor = new Array<boolean>(B).fill(false);
+  const eps = xp.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
 
   let steps = 0;
   while (set.active.length > 0) {
@@ -431,6 +437,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       prevRes[l] = r;
       if (r < best[l]) [best[l], since[l]] = [r, 0];
       else since[l] += 1;
+      nearFloor[l] = best[l] <= kStallFloor * eps * Math.max(scale[l], 1);
       stay.push(l);
     });
     if (keepJ && lin.J && finished.length === B) J = isolated(() => keep(lin.J!.clone()));
@@ -439,18 +446,20 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       freeLin();
       break;
     }
-    const stalled = bad ? [] : stay.filter((l) => since[l] >= kStallIters);
+    const isStalled = (l: number) => since[l] >= kStallIters && nearFloor[l];
+    const stalled = bad ? [] : stay.filter(isStalled);
     if (stalled.length)
       fallBack(o, set, stalled, tol, `no lower residual in ${kStallIters} ${mode} iterations`, B, Math.max(...stalled.map((l) => prevRes[l])));
     if (finished.length || stalled.length) {
       freeLin();
-      const keepOn = stalled.length ? stay.filter((l) => since[l] < kStallIters) : stay;
+      const keepOn = stalled.length ? stay.filter((l) => !isStalled(l)) : stay;
       if (!keepOn.length) break;
       set.compact(keepOn);
       prevRes = pick(prevRes, keepOn);
       growth = pick(growth, keepOn);
       best = pick(best, keepOn);
       since = pick(since, keepOn);
+      nearFloor = pick(nearFloor, keepOn);
       continue; // re-linearise the compacted batch (cheap relative to a lost iteration's bookkeeping)
     }
     if (steps >= tol.maxIters) {
