@@ -410,6 +410,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   const eps = xp.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
 
   let steps = 0;
+  let stepped = true; // y changed since the residuals were last judged
   while (set.active.length > 0) {
     const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
     const freeLin = () => {
@@ -436,7 +437,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       if (r === Infinity || growth[l] >= 2) bad = true;
       prevRes[l] = r;
       if (r < best[l]) [best[l], since[l]] = [r, 0];
-      else since[l] += 1;
+      else if (stepped) since[l] += 1; // not after a re-linearisation of the same y (compaction)
       nearFloor[l] = best[l] <= kStallFloor * eps * Math.max(scale[l], 1);
       stay.push(l);
     });
@@ -460,6 +461,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       best = pick(best, keepOn);
       since = pick(since, keepOn);
       nearFloor = pick(nearFloor, keepOn);
+      stepped = false;
       continue; // re-linearise the compacted batch (cheap relative to a lost iteration's bookkeeping)
     }
     if (steps >= tol.maxIters) {
@@ -492,6 +494,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     const next = tidy(() => scanNative(lin.J!, lin.b!, set.get('y0')));
     for (const l of stay) iters[set.active[l]] += 1;
     steps += 1;
+    stepped = true;
     set.set('y', next);
     freeLin();
   }
