@@ -214,21 +214,13 @@ static Acc sumTyped(const T* src, int64_t n) {
   });
 }
 
-// Σ a[i]·b[i] in double, each chunk with four running sums so the adds do
-// not wait on each other.
+// Σ a[i]·b[i] in double, each chunk in running lanes (lanes.h).
 template <typename T>
 static double dotTyped(const T* a, const T* b, int64_t n) {
   return chunkedSum<double>(n, [a, b](int64_t begin, int64_t end) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = begin;
-    for (; i + 4 <= end; i += 4) {
-      s0 += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-      s1 += static_cast<double>(a[i + 1]) * static_cast<double>(b[i + 1]);
-      s2 += static_cast<double>(a[i + 2]) * static_cast<double>(b[i + 2]);
-      s3 += static_cast<double>(a[i + 3]) * static_cast<double>(b[i + 3]);
-    }
-    for (; i < end; ++i) s0 += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-    return (s0 + s1) + (s2 + s3);
+    const T* x = a + begin;
+    const T* y = b + begin;
+    return laneSum<double>(end - begin, [x, y](int64_t i) { return static_cast<double>(x[i]) * static_cast<double>(y[i]); });
   });
 }
 
