@@ -170,6 +170,10 @@ describe(`L-BFGS (seed ${SEED})`, () => {
       expect(gs).toBeLessThan(0); // a descent direction
       const next = fg(after);
       expect(next.f).toBeLessThanOrEqual(at.f + 1e-4 * gs + 1e-15);
+      // Near the minimum the search may stop short of the conditions, as PyTorch's does: once
+      // |gᵀs| is ~1e-16 the loss differences it compares are rounding noise, and once the step is
+      // ~1e-9 its bracket collapses below its fixed tolerance. Above that, both must hold.
+      if (Math.abs(gs) < 1e-12) continue;
       expect(Math.abs(dotJs(next.g, s))).toBeLessThanOrEqual(0.9 * Math.abs(gs) * (1 + 1e-9));
       checked++;
     }
