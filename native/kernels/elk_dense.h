@@ -39,6 +39,9 @@
 // each): elkDenseElementSize() values.
 #pragma once
 #include <cstdint>
+#if !defined(__CUDACC__)
+#include <vector>
+#endif
 
 #include "elk.h"
 #include "hd.h"
@@ -165,6 +168,104 @@ ANTLER_HD void lanesInvert(const Lanes& L, int64_t n, T* M, T* Inv, T* f, T* piv
   }
 }
 
+#if !defined(__CUDACC__)
+// The same three routines for one CPU thread. Every entry is the same sum in
+// the same order (k ascending, each product rounded before it is added: the
+// CPU build does not contract to FMA), so the results are the generic
+// routines' to the bit; only the loops are reordered so that the innermost
+// one runs along contiguous rows and vectorises (the generic order walks
+// columns, one entry at a time).
+template <typename T>
+T* serialScratch(int64_t size) {
+  static thread_local std::vector<T> buf;
+  if (static_cast<int64_t>(buf.size()) < size) buf.resize(static_cast<size_t>(size));
+  return buf.data();
+}
+
+template <typename T>
+inline void lanesProduct(const SerialLanes&, int64_t n, T* out, const T* X, bool tx, const T* Y, bool ty,
+                         const T* add = nullptr) {
+  T* scratch = serialScratch<T>(n * n + n);
+  T* __restrict acc = scratch;
+  const T* Yr = Y;  // op(Y) row-major
+  if (ty) {
+    T* Yt = scratch + n;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) Yt[j * n + i] = Y[i * n + j];
+    Yr = Yt;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) acc[j] = T(0);
+    for (int64_t k = 0; k < n; ++k) {
+      const T x = tx ? X[k * n + i] : X[i * n + k];
+      const T* __restrict yk = Yr + k * n;
+      for (int64_t j = 0; j < n; ++j) acc[j] += x * yk[j];
+    }
+    T* o = out + i * n;  // add may be out: each entry is read before it is written
+    if (add)
+      for (int64_t j = 0; j < n; ++j) o[j] = acc[j] + add[i * n + j];
+    else
+      for (int64_t j = 0; j < n; ++j) o[j] = acc[j];
+  }
+}
+
+template <typename T>
+inline void lanesApply(const SerialLanes&, int64_t n, T* out, const T* X, bool tx, const T* v, T alpha = T(1),
+                       const T* add = nullptr) {
+  T* __restrict acc = serialScratch<T>(n);
+  for (int64_t i = 0; i < n; ++i) acc[i] = T(0);
+  if (tx) {
+    for (int64_t k = 0; k < n; ++k) {
+      const T vk = v[k];
+      const T* __restrict xk = X + k * n;
+      for (int64_t i = 0; i < n; ++i) acc[i] += xk[i] * vk;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < n; ++k) acc[i] += X[i * n + k] * v[k];
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = add ? alpha * acc[i] + add[i] : alpha * acc[i];
+}
+
+template <typename T>
+inline void lanesInvert(const SerialLanes&, int64_t n, T* M, T* Inv, T* f, T* piv) {
+  for (int64_t e = 0; e < n * n; ++e) Inv[e] = (e / n == e % n) ? T(1) : T(0);
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t p = k;
+    T best = M[k * n + k] < T(0) ? -M[k * n + k] : M[k * n + k];
+    for (int64_t i = k + 1; i < n; ++i) {
+      const T v = M[i * n + k] < T(0) ? -M[i * n + k] : M[i * n + k];
+      if (v > best) {
+        best = v;
+        p = i;
+      }
+    }
+    piv[0] = static_cast<T>(p);
+    if (p != k)
+      for (T* X : {M, Inv})
+        for (int64_t c = 0; c < n; ++c) {
+          const T tmp = X[k * n + c];
+          X[k * n + c] = X[p * n + c];
+          X[p * n + c] = tmp;
+        }
+    const T pivot = M[k * n + k];
+    for (int64_t i = 0; i < n; ++i) f[i] = i == k ? T(1) / pivot : M[i * n + k] / pivot;
+    // Every row but k minus f_i times row k, then row k scaled (so the others read it unscaled).
+    for (T* X : {M, Inv}) {
+      const T* __restrict rowK = X + k * n;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i == k) continue;
+        T* __restrict row = X + i * n;
+        const T fi = f[i];
+        for (int64_t c = 0; c < n; ++c) row[c] = row[c] - fi * rowK[c];
+      }
+      T* row = X + k * n;
+      for (int64_t c = 0; c < n; ++c) row[c] = row[c] * f[k];
+    }
+  }
+}
+#endif
+
 // r = e ⊗ l (earlier e, later l); r must not alias e or l.
 template <typename T, typename Lanes>
 ANTLER_HD void denseKalmanCombine(const Lanes& L, int64_t n, const DenseElement<T>& e, const DenseElement<T>& l,
@@ -218,13 +319,14 @@ ANTLER_HD void denseFilterElement(const Lanes& L, const ElkConfig& cfg, const El
   for (int64_t x = L.lane(); x < nn; x += L.count()) {
     const int64_t i = x / n, j = x - i * n;
     e.C[x] = i == j ? k : T(0);
-    if (t == 0) {
-      e.A[x] = T(0);
-      e.J[x] = T(0);
-    } else {
-      e.A[x] = k * F[x];
-      e.J[x] = k * lam * productEntry(F, true, F, false, n, i, j);
-    }
+    e.A[x] = t == 0 ? T(0) : k * F[x];
+  }
+  if (t == 0) {
+    for (int64_t x = L.lane(); x < nn; x += L.count()) e.J[x] = T(0);
+  } else {
+    // J = kλ FᵀF: each lane scales the entries it wrote.
+    lanesProduct(L, n, e.J, F, true, F, false);
+    for (int64_t x = L.lane(); x < nn; x += L.count()) e.J[x] = k * lam * e.J[x];
   }
   for (int64_t i = L.lane(); i < n; i += L.count()) {
     if (t == 0) {
