@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CUDA_UNAVAILABLE'
   | 'CUDA_ERROR'
   | 'NOT_CONVERGED'
+  | 'MODIFIED_IN_PLACE'
   | 'BAD_FILE'
   | 'IO_ERROR'
   | 'LOAD_FAILED'

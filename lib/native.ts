@@ -65,6 +65,8 @@ export interface NativeAddon {
   dataSync(h: NativeHandle): TypedArray;
   dataAsync(h: NativeHandle): Promise<TypedArray>;
   dispose(h: NativeHandle): void;
+  /** The sum of the tensors' storage versions (bumped by every in-place write). */
+  versionSum(...h: NativeHandle[]): number;
   isDisposed(h: NativeHandle): boolean;
   clone(h: NativeHandle): NativeHandle;
   to(h: NativeHandle, device: string): NativeHandle;

@@ -1,13 +1,15 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { keep, tidy, track } from '../engine';
+import { gradients } from './graph';
 import { fail } from '../errors';
 import { Tensor } from '../tensor';
 import { describe } from '../validate';
 
 /**
  * valueAndGrad(f)(...xs) evaluates the scalar f(...xs) and its gradient with
- * respect to each input. The inputs are not modified (their .grad is left
- * alone): gradients flow to fresh leaf views of them.
+ * respect to each input, like torch.autograd.grad: no tensor's .grad changes
+ * (the inputs', or those of parameters f uses): gradients flow to fresh leaf
+ * views of the inputs and nowhere else.
  */
 export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return valueAndGradFor(f, 'valueAndGrad');
@@ -33,13 +35,29 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
         value.dispose();
         fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${shape}]`);
       }
-      if (value.requiresGrad) value.backward();
-      const grads = leaves.map((l) => {
-        if (!l.grad) return tidy(() => l.mul(0));
-        const g = l.grad;
-        l.grad = null;
-        track(g); // belongs to the caller's tidy() scope, like any result
-        return g;
+      // Like torch.autograd.grad: only the leaves' gradients are computed, and no
+      // tensor's .grad changes (not even those of parameters f closes over).
+      let found: (Tensor | null)[] = leaves.map(() => null);
+      try {
+        if (value.requiresGrad) {
+          const seed = tidy(() => value.detach().mul(0).add(1));
+          try {
+            found = gradients(value, seed, leaves.map((l) => ({ leaf: l })));
+          } finally {
+            seed.dispose();
+          }
+        }
+      } catch (err) {
+        value.dispose();
+        throw err;
+      }
+      const grads = leaves.map((l, i) => {
+        const g = found[i];
+        if (!g) return tidy(() => l.mul(0));
+        const shaped = g.shape.length === l.shape.length && g.shape.every((d, j) => d === l.shape[j]) ? g : tidy(() => g.reshape(l.shape));
+        if (shaped !== g) g.dispose();
+        track(shaped); // belongs to the caller's tidy() scope, like any result
+        return shaped;
       });
       const detached = value.detach();
       value.dispose();

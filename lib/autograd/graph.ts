@@ -8,6 +8,7 @@
  */
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 
 /**
@@ -35,6 +36,9 @@ export class Node {
   readonly seq = ++nodeCount;
   /** The edge to this node, made once and shared by every op that consumes its result. */
   readonly edge: { node: Node } = { node: this };
+  /** How many of `saved` (the first) are views of the op's inputs or output, and the sum of their storages' versions then. */
+  savedViews = 0;
+  versions = 0;
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -157,8 +161,40 @@ export function recordEdges(out: Tensor, name: string, edges: Edge[], backwardFn
   if (!gradEnabled || !edges.some((e) => e !== null)) return out;
   const saved = isolated(() => save.map((t) => t.view()));
   const node = new Node(name, edges, backwardFn, [...saved, ...own]);
+  if (saved.length) {
+    node.savedViews = saved.length;
+    node.versions = versionSum(saved, saved.length);
+  }
   out.attachGradFn(node);
   return out;
+}
+
+/** The sum of the storage versions of ts[0 … k−1] (one native call; versions only grow). */
+function versionSum(ts: readonly Tensor[], k: number): number {
+  const n = native();
+  if (n.versionSum === undefined) return 0; // an addon built before versions: nothing to compare
+  if (k === 1) return n.versionSum(ts[0].handle);
+  if (k === 2) return n.versionSum(ts[0].handle, ts[1].handle);
+  if (k === 3) return n.versionSum(ts[0].handle, ts[1].handle, ts[2].handle);
+  return n.versionSum(...ts.slice(0, k).map((t) => t.handle));
+}
+
+/**
+ * Throws before any backward function runs when a tensor some node of
+ * `order` saved was written in place after it was saved (assign(), an
+ * optimizer step, loadStateDict()): its gradient would silently use the new
+ * values. PyTorch's "modified by an inplace operation".
+ */
+function checkVersions(order: readonly Node[]): void {
+  for (const node of order) {
+    if (node.savedViews === 0 || versionSum(node.saved, node.savedViews) === node.versions) continue;
+    const what = node.saved.slice(0, node.savedViews).map((t) => `[${t.shape.join(', ')}] ${t.dtype}`).join(', ');
+    fail(
+      'MODIFIED_IN_PLACE',
+      `backward: a tensor that '${node.name}' saved for its gradient (${what}) was modified in place after it was used (by assign(), an optimizer step or loadStateDict()); ` +
+        'its gradient would use the new values. Run the forward pass again after the change, or change a clone() instead',
+    );
+  }
 }
 
 /**
@@ -274,6 +310,12 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       'INVALID_ARGUMENT',
       `backward: the graph through '${freed.name}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
     );
+  }
+  try {
+    checkVersions(order);
+  } catch (err) {
+    if (owned) gradient.dispose();
+    throw err;
   }
   isolated(() =>
     noGrad(() => {

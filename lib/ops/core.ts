@@ -58,19 +58,32 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
   const out = forwardBinary(op, a, b);
   const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
+  // Only the values the backward formula reads are saved (as PyTorch does): add and sub none, div
+  // not a. Fewer saved tensors free memory sooner and leave the others free to change in place.
+  const save: Tensor[] = [];
+  const ia = aT && BINARY_READS_A.has(op) ? save.push(a) - 1 : -1;
+  const ib = bT && BINARY_READS_B.has(op) ? save.push(b) - 1 : -1;
+  const iy = BINARY_READS_Y.has(op) ? save.push(out) - 1 : -1;
+  const aShape = aT ? a.shape : null, bShape = bT ? b.shape : null;
   return record(out, op, inputs, (gy, saved, needs) => {
-    const [sa, sb] = [aT ? saved[0] : (a as number), bT ? saved[aT ? 1 : 0] : (b as number)];
-    const [ga, gb] = binaryGrads(op, gy, sa, sb, saved[saved.length - 1], aT && needs[0], bT && needs[aT ? 1 : 0]);
+    // An operand the formula does not read is passed as 0 (a number) or null.
+    const sa = aT ? (ia >= 0 ? saved[ia] : 0) : (a as number);
+    const sb = bT ? (ib >= 0 ? saved[ib] : 0) : (b as number);
+    const [ga, gb] = binaryGrads(op, gy, sa, sb, iy >= 0 ? saved[iy] : null, aT && needs[0], bT && needs[aT ? 1 : 0]);
     const grads: (Tensor | null)[] = [];
-    if (aT) grads.push(ga ? sumToShape(ga, (a as Tensor).shape) : null);
-    if (bT) grads.push(gb ? sumToShape(gb, (b as Tensor).shape) : null);
+    if (aShape) grads.push(ga ? sumToShape(ga, aShape) : null);
+    if (bShape) grads.push(gb ? sumToShape(gb, bShape) : null);
     return grads;
-  }, [...inputs, out]);
+  }, save);
 }
+
+const BINARY_READS_A: ReadonlySet<BinaryName> = new Set<BinaryName>(['mul', 'maximum', 'minimum', 'pow']);
+const BINARY_READS_B: ReadonlySet<BinaryName> = new Set<BinaryName>(['mul', 'div', 'maximum', 'minimum', 'pow']);
+const BINARY_READS_Y: ReadonlySet<BinaryName> = new Set<BinaryName>(['div', 'pow']);
 
 // Gradients of y = op(a, b) for the given upstream gy; a or b may be a number.
 // Only those asked for (na, nb) are computed; the other is null.
-function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor | number, y: Tensor, na: boolean, nb: boolean): [Tensor | null, Tensor | null] {
+function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor | number, y: Tensor | null, na: boolean, nb: boolean): [Tensor | null, Tensor | null] {
   const pair = (fa: () => Tensor | null, fb: () => Tensor | null): [Tensor | null, Tensor | null] => [na ? fa() : null, nb ? fb() : null];
   switch (op) {
     case 'add':
@@ -81,7 +94,7 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
       return pair(() => mul(gy, b), () => mul(gy, a));
     case 'div':
       // d/da = 1/b; d/db = −a/b² = −y/b
-      return pair(() => div(gy, b), () => neg(mul(gy, div(y, b))));
+      return pair(() => div(gy, b), () => neg(mul(gy, div(y!, b))));
     case 'maximum':
     case 'minimum': {
       // PyTorch: ties split the gradient evenly.
@@ -100,7 +113,7 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
         },
         () => {
           if (typeof b === 'number') return null;
-          const term = mul(gy, mul(y, typeof a === 'number' ? Math.log(a) : log(a)));
+          const term = mul(gy, mul(y!, typeof a === 'number' ? Math.log(a) : log(a)));
           if (typeof a === 'number') return a === 0 ? where(forwardBinary('greaterEqual', b, 0), 0, term) : term;
           return where(mul(forwardBinary('equal', a, 0), forwardBinary('greaterEqual', b, 0)), 0, term);
         },
@@ -184,8 +197,17 @@ export type UnaryName =
 export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkTensor(x, op, 'x');
   const out = wrap(native().unary(op, x.handle, p0, p1));
-  return record(out, op, [x], (gy, [sx, sy]) => [wrap(native().unaryBackward(op, sx.handle, sy.handle, gy.handle, p0, p1))], [x, out]);
+  // Saves only what the formula reads (kernels/unary.h, unaryGradReadsX/Y); the backward kernel
+  // does not load the other operand, so gy (same shape and dtype) stands in for it.
+  const rx = UNARY_READS_X.has(op), ry = UNARY_READS_Y.has(op);
+  return record(out, op, [x], (gy, saved) => {
+    const sx = rx ? saved[0] : gy, sy = ry ? saved[rx ? 1 : 0] : gy;
+    return [wrap(native().unaryBackward(op, sx.handle, sy.handle, gy.handle, p0, p1))];
+  }, rx && ry ? [x, out] : rx ? [x] : ry ? [out] : []);
 }
+
+const UNARY_READS_X: ReadonlySet<UnaryName> = new Set<UnaryName>(['log', 'relu', 'softplus', 'gelu', 'abs', 'pow', 'clamp', 'square']);
+const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal']);
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);

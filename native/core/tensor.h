@@ -24,11 +24,18 @@ class Storage {
   const Device& device() const { return device_; }
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // Bumped by every in-place write (assign, the optimizer steps); autograd
+  // keeps the value it saw when it saved a tensor and refuses a backward
+  // through data that changed since (PyTorch's version counter). Read and
+  // written on the JavaScript thread only.
+  uint64_t version() const { return version_; }
+  void bumpVersion() { ++version_; }
 
  private:
   Device device_;
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  uint64_t version_ = 0;
 };
 
 // Shape, dtype and a view onto storage; always contiguous row-major.

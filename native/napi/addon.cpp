@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <unordered_set>
 #include <vector>
@@ -131,6 +132,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("dataSync", &Addon::guard<&Addon::dataSync>),
         InstanceMethod("dataAsync", &Addon::guard<&Addon::dataAsync>),
         InstanceMethod("dispose", &Addon::guard<&Addon::dispose>),
+        InstanceMethod("versionSum", &Addon::guard<&Addon::versionSum>),
         InstanceMethod("isDisposed", &Addon::guard<&Addon::isDisposed>),
         InstanceMethod("clone", &Addon::guard<&Addon::clone>),
         InstanceMethod("to", &Addon::guard<&Addon::to>),
@@ -1000,6 +1002,20 @@ class Addon : public Napi::Addon<Addon> {
     return *h->tensor;
   }
 
+  // After an in-place op succeeded: the storage it wrote has a new version (see Storage::version).
+  static void written(std::initializer_list<Tensor*> tensors) {
+    for (Tensor* t : tensors)
+      if (t) t->storage->bumpVersion();
+  }
+
+  // versionSum(...tensors): the sum of their storages' versions. Versions only
+  // grow, so an unchanged sum means none of them was written.
+  Napi::Value versionSum(const Napi::CallbackInfo& info) {
+    double sum = 0;
+    for (size_t i = 0; i < info.Length(); ++i) sum += static_cast<double>(tensorArg(info[i], "version", "tensor").storage->version());
+    return Napi::Number::New(info.Env(), sum);
+  }
+
   Tensor* optionalMutableArg(const Napi::Value& v, const char* op, const char* what) {
     if (v.IsNull() || v.IsUndefined()) return nullptr;
     return &mutableTensorArg(v, op, what);
@@ -1013,7 +1029,9 @@ class Addon : public Napi::Addon<Addon> {
   // assign(dst, src): in-place copy
   Napi::Value assign(const Napi::CallbackInfo& info) {
     expectArgs(info, 2, "assign");
-    ops::assign(mutableTensorArg(info[0], "assign", "destination"), tensorArg(info[1], "assign", "source"));
+    Tensor& dst = mutableTensorArg(info[0], "assign", "destination");
+    ops::assign(dst, tensorArg(info[1], "assign", "source"));
+    written({&dst});
     return info.Env().Undefined();
   }
 
@@ -1026,8 +1044,10 @@ class Addon : public Napi::Addon<Addon> {
     p.nesterov = boolField(o, "nesterov", "SGD");
     p.maximize = boolField(o, "maximize", "SGD");
     p.firstStep = boolField(o, "firstStep", "SGD");
-    ops::sgdStep(mutableTensorArg(info[0], "SGD", "parameter"), tensorArg(info[1], "SGD", "gradient"),
-                 optionalMutableArg(info[2], "SGD", "momentum buffer"), p);
+    Tensor& param = mutableTensorArg(info[0], "SGD", "parameter");
+    Tensor* buf = optionalMutableArg(info[2], "SGD", "momentum buffer");
+    ops::sgdStep(param, tensorArg(info[1], "SGD", "gradient"), buf, p);
+    written({&param, buf});
     return info.Env().Undefined();
   }
 
@@ -1041,9 +1061,12 @@ class Addon : public Napi::Addon<Addon> {
     p.amsgrad = boolField(o, "amsgrad", "Adam");
     p.maximize = boolField(o, "maximize", "Adam");
     p.step = intArg(o.Get("step"), "Adam", "step");
-    ops::adamStep(mutableTensorArg(info[0], "Adam", "parameter"), tensorArg(info[1], "Adam", "gradient"),
-                  mutableTensorArg(info[2], "Adam", "exp_avg"), mutableTensorArg(info[3], "Adam", "exp_avg_sq"),
-                  optionalMutableArg(info[4], "Adam", "max_exp_avg_sq"), p);
+    Tensor& param = mutableTensorArg(info[0], "Adam", "parameter");
+    Tensor& m = mutableTensorArg(info[2], "Adam", "exp_avg");
+    Tensor& v = mutableTensorArg(info[3], "Adam", "exp_avg_sq");
+    Tensor* vmax = optionalMutableArg(info[4], "Adam", "max_exp_avg_sq");
+    ops::adamStep(param, tensorArg(info[1], "Adam", "gradient"), m, v, vmax, p);
+    written({&param, &m, &v, vmax});
     return info.Env().Undefined();
   }
 
@@ -1057,9 +1080,11 @@ class Addon : public Napi::Addon<Addon> {
                          {"hessianPower", &p.hessianPower}});
     p.step = intArg(o.Get("step"), op, "step");
     p.hessianStep = intArg(o.Get("hessianStep"), op, "hessianStep");
-    ops::adaHessianStep(mutableTensorArg(info[0], op, "parameter"), tensorArg(info[1], op, "gradient"),
-                        mutableTensorArg(info[2], op, "exp_avg"), mutableTensorArg(info[3], op, "exp_hessian_diag_sq"),
-                        optionalTensorArg(info[4], op, "hessian diagonal"), p);
+    Tensor& param = mutableTensorArg(info[0], op, "parameter");
+    Tensor& m = mutableTensorArg(info[2], op, "exp_avg");
+    Tensor& v = mutableTensorArg(info[3], op, "exp_hessian_diag_sq");
+    ops::adaHessianStep(param, tensorArg(info[1], op, "gradient"), m, v, optionalTensorArg(info[4], op, "hessian diagonal"), p);
+    written({&param, &m, &v});
     return info.Env().Undefined();
   }
 

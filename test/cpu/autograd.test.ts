@@ -221,6 +221,68 @@ describe(`lifetime of the graph (seed ${SEED})`, () => {
   });
 });
 
+describe(`in-place changes to saved tensors (seed ${SEED})`, () => {
+  test("assign() to a tensor an op saved, between forward and backward: MODIFIED_IN_PLACE, before any .grad changes; PyTorch's 'modified by an inplace operation'", () => {
+    const ws = randomArray(rng, 4, -1, 1), cs = randomArray(rng, 4, -1, 1);
+    const w = leaf(ws, [4]);
+    const c = tensor(cs, [4], F64);
+    // exp(w·c) saves w and c (mul) and its output (exp).
+    const l = tidy(() => w.mul(c).exp().sum());
+    const replacement = tensor(randomArray(rng, 4, -1, 1), [4], F64);
+    c.assign(replacement);
+    const before = tensorCounts();
+    expectAntlerError(() => l.backward(), 'MODIFIED_IN_PLACE', /^backward: a tensor that 'mul' saved for its gradient \(.*\[4\] float64.*\) was modified in place after it was used/);
+    expect(w.grad).toBeNull();
+    expect(tensorCounts()).toEqual(before); // the seed and nothing else was made and freed
+    // The forward run again after the change: the gradient uses the new values.
+    const cNew = Array.from(c.dataSync());
+    const l2 = tidy(() => w.mul(c).exp().sum());
+    l2.backward();
+    expectClose(w.grad!.dataSync(), ws.map((v, i) => cNew[i] * Math.exp(v * cNew[i])), 1e-14, 1e-15, 'after recomputing');
+    antler.dispose([l, l2, w, c, replacement]);
+  });
+
+  test('an op that saved nothing it reads (add) does not mind; a write through a tensor sharing the storage (detach, reshape) is caught', () => {
+    const ws = randomArray(rng, 6, -1, 1);
+    const w = leaf(ws, [6]);
+    const c = tensor(randomArray(rng, 6, -1, 1), [6], F64);
+    const sum = tidy(() => w.add(c).sum());
+    tidy(() => c.assign(c.mul(2)));
+    sum.backward();
+    expectExact(w.grad!.dataSync(), ws.map(() => 1), 'add: gradient 1 whatever c holds');
+    w.zeroGrad();
+    for (const alias of [(t: Tensor) => t.detach(), (t: Tensor) => tidy(() => t.detach().reshape([2, 3]))]) {
+      const l = tidy(() => w.square().sum()); // saves w
+      const other = alias(w);
+      tidy(() => other.assign(antler.zerosLike(other)));
+      expectAntlerError(() => l.backward(), 'MODIFIED_IN_PLACE', /'square' saved/);
+      expect(w.grad).toBeNull();
+      antler.dispose([l, other]);
+    }
+    antler.dispose([sum, w, c]);
+  });
+
+  test('an optimizer step between two backward passes of a retained graph: the second throws; loadStateDict too', () => {
+    const lin = new antler.nn.Linear(3, 2);
+    const x = tensor(randomArray(rng, 6, -1, 1), [2, 3]);
+    const l = tidy(() => lin.forward(x).tanh().sum());
+    l.backward(undefined, { retainGraph: true });
+    const opt = new antler.optim.SGD(lin.parameters(), { lr: 0.1 });
+    opt.step();
+    const g = Float64Array.from(lin.weight.grad!.dataSync());
+    expectAntlerError(() => l.backward(undefined, { retainGraph: true }), 'MODIFIED_IN_PLACE', /modified in place/);
+    expectExact(lin.weight.grad!.dataSync(), g, 'the failed pass added nothing');
+    const l2 = tidy(() => lin.forward(x).tanh().sum());
+    const dict = lin.stateDict();
+    lin.loadStateDict(dict);
+    antler.dispose(dict);
+    expectAntlerError(() => l2.backward(), 'MODIFIED_IN_PLACE', /modified in place/);
+    antler.dispose([l, l2, x]);
+    opt.dispose();
+    lin.dispose();
+  });
+});
+
 describe(`grad mode and leaves (seed ${SEED})`, () => {
   test('noGrad(): results do not require grad; grad mode comes back after, also after a throw', () => {
     const x = leaf(randomArray(rng, 4), [4]);
@@ -338,6 +400,19 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     expect(kept.value.isDisposed).toBe(false);
     expect(kept.grads.some((g) => g.isDisposed)).toBe(false);
     antler.dispose([kept.value, kept.grads, A, B]);
+  });
+
+  test('tensors f closes over keep their .grad (torch.autograd.grad, not backward())', () => {
+    const as = randomArray(rng, m * k), bs = randomArray(rng, k * n);
+    const A = tensor(as, [m, k], F64);
+    const W = tensor(bs, [k, n], { dtype: 'float64', requiresGrad: true });
+    const old = tensor(randomArray(rng, k * n), [k, n], F64);
+    W.grad = old;
+    const [gA] = antler.grad((a: Tensor) => f(a, W))(A);
+    expectClose(gA.dataSync(), reference(as, bs).gA, 1e-13, 1e-14, 'dA');
+    expect(W.grad).toBe(old);
+    expect(old.isDisposed).toBe(false);
+    antler.dispose([gA, A, W, old]);
   });
 
   test('grad(f) returns only the gradients, equal to the reference', () => {
