@@ -47,31 +47,43 @@ export abstract class Module {
     return [...this.children.entries()];
   }
 
-  /** All parameters with dotted names (weight, 0.bias, rnn_lst.1.weight, ...). */
-  namedParameters(prefix = ''): [string, Tensor][] {
+  /**
+   * All parameters with dotted names (weight, 0.bias, rnn_lst.1.weight, ...).
+   * As in PyTorch, a parameter reached twice (a module used in two places,
+   * tied weights) is listed once, under its first name, unless
+   * removeDuplicate is false.
+   */
+  namedParameters(prefix = '', removeDuplicate = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [n, p] of this.params) if (p) out.push([prefix + n, p]);
-    for (const [n, c] of this.children) out.push(...c.namedParameters(`${prefix}${n}.`));
-    return out;
+    this.collect(prefix, (m) => m.params, out);
+    return removeDuplicate ? firstOfEach(out) : out;
   }
 
+  /** Every parameter once (see namedParameters). */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  namedBuffers(prefix = ''): [string, Tensor][] {
-    const out: [string, Tensor][] = [...this.buffers].map(([n, b]) => [prefix + n, b] as [string, Tensor]);
-    for (const [n, c] of this.children) out.push(...c.namedBuffers(`${prefix}${n}.`));
-    return out;
+  /** Buffers with dotted names; a shared one once unless removeDuplicate is false. */
+  namedBuffers(prefix = '', removeDuplicate = true): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    this.collect(prefix, (m) => m.buffers, out);
+    return removeDuplicate ? firstOfEach(out) : out;
+  }
+
+  private collect(prefix: string, own: (m: Module) => Map<string, Tensor | null>, out: [string, Tensor][]): void {
+    for (const [n, t] of own(this)) if (t) out.push([prefix + n, t]);
+    for (const [n, c] of this.children) c.collect(`${prefix}${n}.`, own, out);
   }
 
   /**
    * Parameters and buffers by name, as views that share the module's
-   * storage (dispose them when done, or call inside tidy()).
+   * storage (dispose them when done, or call inside tidy()). A shared
+   * parameter appears under each of its names, as in PyTorch.
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [n, t] of [...this.namedParameters(), ...this.namedBuffers()]) out[n] = t.detach();
+    for (const [n, t] of [...this.namedParameters('', false), ...this.namedBuffers('', false)]) out[n] = t.detach();
     return out;
   }
 
@@ -85,7 +97,7 @@ export abstract class Module {
     const o = checkOptions<{ strict: boolean }>(options, 'loadStateDict', ['strict']);
     const strict = o.strict === undefined ? true : checkBoolean(o.strict, 'loadStateDict', 'strict');
     if (dict === null || typeof dict !== 'object') fail('INVALID_ARGUMENT', `loadStateDict: expected an object of tensors; got ${describe(dict)}`);
-    const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const own = new Map([...this.namedParameters('', false), ...this.namedBuffers('', false)]);
     const missingKeys = [...own.keys()].filter((k) => !(k in dict));
     const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
     if (strict && (missingKeys.length || unexpectedKeys.length))
@@ -185,8 +197,14 @@ export abstract class Module {
     dead(this.namedBuffers(), 'buffer');
   }
 
-  /** Number of trainable scalars. */
+  /** Number of trainable scalars (a shared parameter counted once). */
   numParameters(): number {
     return this.parameters().reduce((a, p) => a + p.size, 0);
   }
+}
+
+/** The entries whose tensor has not appeared before, in order. */
+function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {
+  const seen = new Set<Tensor>();
+  return list.filter(([, t]) => !seen.has(t) && (seen.add(t), true));
 }

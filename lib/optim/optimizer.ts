@@ -2,10 +2,11 @@
  * The base of the optimizers: parameter groups with torch.optim's option
  * handling, per-parameter state, step() over the parameters with a gradient.
  */
-import { isGradEnabled } from '../autograd/graph';
+import { isGradEnabled, noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
+import { add, mul } from '../ops/core';
 import { Tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
 
@@ -42,13 +43,18 @@ export abstract class Optimizer<O extends object> {
       if (!g || typeof g !== 'object' || !Array.isArray(g.params))
         fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
       checkKnownKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
-      for (const p of g.params) {
+      const where = new Map<Tensor, number>();
+      g.params.forEach((p, pi) => {
         if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
         if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
         if (p.dtype === 'int32') fail('DTYPE_MISMATCH', `${name}: parameters must be float32 or float64`);
-        if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: a parameter appears in more than one group`);
+        // PyTorch warns and would step such a parameter twice; here it is an error.
+        if (where.has(p))
+          fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} is the same tensor as parameter ${where.get(p)} (shape [${p.shape.join(', ')}]); pass each parameter once (Module.parameters() lists a shared one once)`);
+        if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} (shape [${p.shape.join(', ')}]) also appears in an earlier parameter group; a parameter may belong to one group only`);
+        where.set(p, pi);
         seen.add(p);
-      }
+      });
       const merged = { ...this.defaults, ...g } as ParamGroup<O>;
       this.validate(merged, name);
       return merged;
@@ -165,5 +171,15 @@ export function checkMomentOptions(g: { lr: number; betas: [number, number]; eps
  * Not recorded by autograd.
  */
 export function axpy(y: Tensor, x: Tensor, alpha: number): void {
+  if (!Number.isFinite(alpha)) {
+    // A NaN or infinite α (from a NaN gradient, say) is no SGD learning rate, but y + α·x is still
+    // what the caller asked for: NaN where PyTorch's add_ gives NaN.
+    noGrad(() =>
+      tidy(() => {
+        y.assign(add(y, mul(x, alpha)));
+      }),
+    );
+    return;
+  }
   native().sgdStep(y.handle, x.handle, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
 }

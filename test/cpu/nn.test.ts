@@ -182,6 +182,44 @@ describe(`parameter names and state dicts (seed ${SEED})`, () => {
   });
 });
 
+describe(`a module used twice (seed ${SEED})`, () => {
+  test('parameters() and numParameters() list a shared parameter once (PyTorch); stateDict has every name; Adam trains it; loadStateDict fills it', () => {
+    const [inF, outF] = [rng.int(2, 5), rng.int(2, 5)];
+    const lin = new nn.Linear(inF, inF);
+    const head = new nn.Linear(inF, outF);
+    const m = new nn.Sequential(lin, new nn.Tanh(), lin, head);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(['0.weight', '0.bias', '3.weight', '3.bias']);
+    expect(m.namedParameters('', false).map(([n]) => n)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias', '3.weight', '3.bias']);
+    expect(m.parameters()).toEqual([lin.weight, lin.bias, head.weight, head.bias]);
+    expect(m.numParameters()).toBe(inF * inF + inF + inF * outF + outF);
+    const dict = m.stateDict();
+    expect(Object.keys(dict)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias', '3.weight', '3.bias']);
+    expectExact(dict['2.weight'].dataSync(), lin.weight.dataSync(), 'both names hold the shared weight');
+    antler.dispose(dict);
+    // One Adam step: the shared weight gets the sum of both uses' gradients, stepped once.
+    const opt = new antler.optim.Adam(m.parameters(), { lr: 0.1 });
+    const x = tensor(randomArray(rng, 3 * inF, -1, 1), [3, inF]);
+    const w0 = Float64Array.from(lin.weight.dataSync());
+    backprop(() => m.forward(x).square().sum());
+    const g = Float64Array.from(lin.weight.grad!.dataSync());
+    opt.step();
+    // Adam's first step moves each entry by lr·sign(g) (to float32 rounding, ε aside).
+    expectClose(lin.weight.dataSync(), w0.map((w, i) => w - 0.1 * Math.sign(g[i])), 1e-5, 1e-5, 'one step of the shared weight');
+    // A state dict with both names loads (strict), into a fresh model of the same shape.
+    const fresh = new nn.Linear(inF, inF);
+    const m2 = new nn.Sequential(fresh, new nn.Tanh(), fresh, new nn.Linear(inF, outF));
+    const d2 = m.stateDict();
+    m2.loadStateDict(d2);
+    antler.dispose(d2);
+    expectExact(fresh.weight.dataSync(), lin.weight.dataSync(), 'loaded');
+    expectExact(tidy(() => m2.forward(x).dataSync()), tidy(() => m.forward(x).dataSync()), 'same outputs');
+    opt.dispose();
+    x.dispose();
+    m.dispose();
+    m2.dispose();
+  });
+});
+
 describe(`train/eval and Dropout (seed ${SEED})`, () => {
   test('train()/eval() propagate to every descendant', () => {
     const inner = new nn.Sequential(new nn.Dropout(0.2), new nn.Linear(2, 2));

@@ -186,6 +186,24 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     w.dispose();
   });
 
+  test('a NaN gradient makes NaN parameters and a NaN loss, as in PyTorch (not an error from inside the update)', () => {
+    // torch 1.13: LBFGS([y]).step(closure) with the loss Σ (√y − 2)·[NaN, 1] returns nan and leaves y = [nan, nan].
+    const y = param(randomArray(rng, 2, 0.5, 3), [2]);
+    const weights = tensor([NaN, 1], [2], { dtype: 'float64' });
+    const opt = new optim.LBFGS([y]);
+    const loss = opt.step(() => {
+      opt.zeroGrad();
+      const l = antler.mul(antler.sub(antler.sqrt(y), 2), weights).sum();
+      l.backward();
+      return l;
+    });
+    expect(loss).toBeNaN();
+    expect(Array.from(y.dataSync()).every(Number.isNaN)).toBe(true);
+    opt.dispose();
+    weights.dispose();
+    y.dispose();
+  });
+
   const rosenbrock = (x: Tensor) => {
     const a = x.slice([0], [1]), b = x.slice([1], [1]);
     return antler.add(antler.square(antler.sub(1, a)), antler.mul(100, antler.square(antler.sub(b, antler.square(a))))).sum();

@@ -424,6 +424,14 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose([p, q]);
   });
 
+  test('a parameter passed twice: in one group, or in two, each named in the error', () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
+    expectAntlerErrorInTidy(() => new optim.Adam([p, q, p]), 'INVALID_ARGUMENT', /^Adam: parameter 2 of group 0 is the same tensor as parameter 0 \(shape \[2\]\); pass each parameter once/);
+    expectAntlerErrorInTidy(() => new optim.SGD([{ params: [q] }, { params: [p, q] }], { lr: 0.1 }), 'INVALID_ARGUMENT', /^SGD: parameter 1 of group 1 \(shape \[1\]\) also appears in an earlier parameter group/);
+    antler.dispose([p, q]);
+  });
+
   test('passing a module instead of its parameters names the module', () => {
     const model = new antler.nn.Linear(2, 2);
     for (const make of [() => new optim.SGD(model as never), () => new optim.Adam(model as never, { lr: 0.1 })])
