@@ -127,7 +127,7 @@ export const OPS: OpInfo[] = [
     name: 'clamp',
     samples: (rng) => [{ inputs: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => rng.pick([-1, 1]) * rng.uniform(0.1, 0.4) + rng.pick([-0.5, 0, 0.5])) }] }],
     fn: ([x]) => antler.clamp(x, -0.5, 0.5),
-    bad: [['INVALID_ARGUMENT', () => antler.clamp(t([1], [1]), 1, 0)]],
+    bad: [['INVALID_ARGUMENT', () => antler.clamp(t([1], [1]), NaN, 0)]],
   },
   {
     name: 'sum',

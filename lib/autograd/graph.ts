@@ -366,9 +366,17 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
 function accumulate(leaf: Tensor, g: Tensor): void {
   if (leaf.isDisposed) return g.dispose();
   const shaped = g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i]) ? g : reshapeOwned(g, leaf.shape);
-  if (leaf.grad && !leaf.grad.isDisposed) {
-    const sum = leaf.grad.add(shaped);
-    leaf.grad.dispose();
+  const prev = leaf.grad;
+  if (prev && !prev.isDisposed) {
+    if (prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
+      // In place, as PyTorch's AccumulateGrad: a reference to .grad taken earlier stays valid
+      // and sees the sum. (prev − (−1)·g is prev + g to the bit.)
+      native().sgdStep(prev.handle, shaped.handle, null, { lr: -1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+      shaped.dispose();
+      return;
+    }
+    const sum = prev.add(shaped); // a .grad the user set to another shape, dtype or device
+    prev.dispose();
     shaped.dispose();
     leaf.grad = sum;
   } else leaf.grad = shaped;

@@ -177,7 +177,11 @@ function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, deter
   if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${p.op}: f must return a Tensor; got ${describe(out)}`);
   out.checkAlive(p.op);
   if (out.rank !== 2 || out.shape[0] !== y.shape[0] || out.shape[1] !== p.n || out.dtype !== p.dtype || out.device !== p.device)
-    fail('SHAPE_MISMATCH', `${p.op}: f returned a ${out.dtype} tensor of shape [${out.shape.join(', ')}] on ${out.device}; expected dy/dt of shape [${y.shape[0]}, ${p.n}], ${p.dtype} on ${p.device} (one row per row of y)`);
+    fail(
+      'SHAPE_MISMATCH',
+      `${p.op}: f(t, y) returned a ${out.dtype} tensor of shape [${out.shape.join(', ')}] on ${out.device}; expected dy/dt shaped like the y it was given, [${y.shape[0]}, ${p.n}], ${p.dtype} on ${p.device}: ` +
+        `one row of ${p.n} states per row of y (y0 has ${p.n} states per row; f may be called with many time points' rows at once, so the row count need not be y0's)`,
+    );
   return out;
 }
 

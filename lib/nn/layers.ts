@@ -84,7 +84,7 @@ export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
     checkFinite(p, 'Dropout', 'p');
-    if (p < 0 || p >= 1) fail('INVALID_ARGUMENT', `Dropout: p must be in [0, 1); got ${p}`);
+    if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `Dropout: p must be in [0, 1]; got ${p}`);
   }
 
   forward(x: Tensor): Tensor {

@@ -44,7 +44,45 @@ export abstract class Module {
 
   /** Direct sub-modules, in registration order. */
   namedChildren(): [string, Module][] {
-    return [...this.children.entries()];
+    return [...this.childModules().entries()];
+  }
+
+  /**
+   * The registry brought up to date with the module's own properties, as
+   * PyTorch's __setattr__ keeps it: a property holding a Module or a leaf
+   * tensor with requiresGrad that nothing registered is registered under the
+   * property's name (`this.fc = new nn.Linear(…)` works without
+   * registerModule), and a property named like a registered parameter or
+   * sub-module that now holds another one replaces it (tied weights:
+   * `this.out.weight = this.embed.weight`).
+   */
+  private sync(): void {
+    const self = this as unknown as Record<string, unknown>;
+    let known: Set<unknown> | null = null;
+    for (const key of Object.keys(self)) {
+      const v = self[key];
+      if (!(v instanceof Module) && !(v instanceof Tensor)) continue;
+      if (this.params.has(key)) {
+        if (v instanceof Tensor && v !== this.params.get(key) && v.requiresGrad && v.isLeaf && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
+        continue;
+      }
+      if (this.children.has(key)) {
+        if (v instanceof Module && v !== this.children.get(key)) this.children.set(key, v);
+        continue;
+      }
+      if (this.buffers.has(key)) continue;
+      known ??= new Set<unknown>([...this.params.values(), ...this.buffers.values(), ...this.children.values()]);
+      if (known.has(v)) continue; // registered under another name
+      if (v instanceof Module) this.children.set(key, v);
+      else if (v.requiresGrad && v.isLeaf && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
+      else continue;
+      known.add(v);
+    }
+  }
+
+  private childModules(): Map<string, Module> {
+    this.sync();
+    return this.children;
   }
 
   /**
@@ -71,9 +109,13 @@ export abstract class Module {
     return removeDuplicate ? firstOfEach(out) : out;
   }
 
-  private collect(prefix: string, own: (m: Module) => Map<string, Tensor | null>, out: [string, Tensor][]): void {
+  private collect(prefix: string, own: (m: Module) => Map<string, Tensor | null>, out: [string, Tensor][], path = new Set<Module>()): void {
+    const children = this.childModules();
     for (const [n, t] of own(this)) if (t) out.push([prefix + n, t]);
-    for (const [n, c] of this.children) c.collect(`${prefix}${n}.`, own, out);
+    path.add(this);
+    // A module that holds one of its ancestors (a parent link) is not entered again.
+    for (const [n, c] of children) if (!path.has(c)) c.collect(`${prefix}${n}.`, own, out, path);
+    path.delete(this);
   }
 
   /**
@@ -150,8 +192,15 @@ export abstract class Module {
 
   /** Training mode (dropout active), recursively. */
   train(mode = true): this {
-    this.training = checkBoolean(mode, 'train', 'mode');
-    for (const c of this.children.values()) c.train(mode);
+    const on = checkBoolean(mode, 'train', 'mode');
+    const seen = new Set<Module>();
+    const visit = (m: Module) => {
+      if (seen.has(m)) return; // each module once, parent links included
+      seen.add(m);
+      m.training = on;
+      for (const c of m.childModules().values()) visit(c);
+    };
+    visit(this);
     return this;
   }
 
@@ -173,7 +222,7 @@ export abstract class Module {
 
   private markDisposed(): void {
     this.disposedModule = true;
-    for (const c of this.children.values()) c.markDisposed();
+    for (const c of this.childModules().values()) if (!c.disposedModule) c.markDisposed();
   }
 
   /** True once dispose() has run on this module or a module containing it. */

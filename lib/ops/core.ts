@@ -223,11 +223,10 @@ export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
 export const abs = (x: Tensor): Tensor => unary('abs', x);
 export const square = (x: Tensor): Tensor => unary('square', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
-/** min(max(x, lo), hi); either bound may be omitted. */
+/** min(max(x, lo), hi); either bound may be omitted. With lo > hi every element is hi (torch.clamp). */
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi))
     fail('INVALID_ARGUMENT', `clamp: bounds must be numbers; got ${describe(lo)} and ${describe(hi)}`);
-  if (lo > hi) fail('INVALID_ARGUMENT', `clamp: min ${lo} is greater than max ${hi}`);
   return unary('clamp', x, lo, hi);
 }
 
@@ -288,11 +287,12 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefin
   checkKeepDims(keepDims, op);
   const out = wrap(native().reduce(op, x.handle, axes, keepDims));
   return record(out, op, [x], (gy, [sx, sy]) => {
-    // Ties share the gradient evenly (PyTorch's amax/amin).
+    // Ties share the gradient evenly (PyTorch's amax/amin); where the result is NaN, the NaN
+    // elements share it (torch.max's evenly_distribute_backward) rather than NaN reaching all.
     const shape = keptShape(x, axes);
     const yk = wrap(native().reshape(sy.handle, shape));
     const gk = wrap(native().reshape(gy.handle, shape));
-    const mask = equal(sx, yk);
+    const mask = maximum(equal(sx, yk), mul(notEqual(sx, sx), notEqual(yk, yk)));
     const count = sum(mask, axes.length ? axes : undefined, true);
     return [mul(mask, div(gk, count))];
   }, [x, out]);

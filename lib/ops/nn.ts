@@ -2,7 +2,7 @@
 import { record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native } from '../native';
-import { checkTensor, rand, tensor, Tensor } from '../tensor';
+import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkFinite, checkOptions, describe } from '../validate';
 import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
 
@@ -134,7 +134,9 @@ export function embedding(indices: Tensor, weight: Tensor, options?: { paddingId
  */
 export function dropoutMask(shape: readonly number[], p: number, options?: { seed?: number; dtype?: 'float32' | 'float64'; device?: string }): Tensor {
   checkFinite(p, 'dropout', 'p');
-  if (p < 0 || p >= 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1); got ${p}`);
+  if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1]; got ${p}`);
+  // p = 1 drops everything (PyTorch multiplies by zero and draws nothing).
+  if (p === 1) return zeros([...shape], { dtype: options?.dtype, device: options?.device });
   const u = rand(shape, options);
   const keepMask = greaterEqual(u, p);
   u.dispose();
@@ -152,8 +154,9 @@ export function dropout(x: Tensor, p = 0.5, options?: { training?: boolean; seed
   checkTensor(x, 'dropout', 'x');
   const o = checkOptions<{ training: boolean; seed: number; mask: Tensor }>(options, 'dropout', ['training', 'seed', 'mask']);
   checkFinite(p, 'dropout', 'p');
-  if (p < 0 || p >= 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1); got ${p}`);
+  if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1]; got ${p}`);
   if (o.training === false || (p === 0 && !o.mask)) return mul(x, 1);
+  if (p === 1 && !o.mask) return mul(x, 0);
   if (o.mask) {
     checkTensor(o.mask, 'dropout', 'mask');
     return mul(x, o.mask);

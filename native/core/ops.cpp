@@ -325,7 +325,6 @@ TensorPtr unary(UnaryOp op, const Tensor& x, double p0, double p1) {
   const char* name = unaryName(op);
   if (!isFloating(x.dtype) && !unarySupportsInt(op))
     fail(Code::DtypeMismatch, name, ": dtype int32 is not supported; expected float32 or float64");
-  if (op == UnaryOp::Clamp && p0 > p1) fail(Code::InvalidArgument, "clamp: min ", p0, " is greater than max ", p1);
   TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
   if (out->numel()) backendFor(x.device()).unary(x.device(), op, x.dtype, out->data(), x.data(), x.numel(), p0, p1);
   return out;

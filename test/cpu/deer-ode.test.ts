@@ -605,7 +605,7 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     expectAntlerError(() => solveIVP(f, y0, [0, 1], { atol: -1 }), 'INVALID_ARGUMENT', /atol/);
     expectAntlerError(() => solveIVP(f, y0, [0, 1], { maxIters: 0 }), 'INVALID_ARGUMENT', /maxIters/);
     expectAntlerError(() => solveIVP(f, y0, [0, 1], { tol: 1 } as never), 'INVALID_ARGUMENT', /tol/);
-    expectAntlerError(() => solveIVP(() => make([1, 2, 3], [1, 3]), y0, [0, 1]), 'SHAPE_MISMATCH', /f returned .* shape \[1, 3\]/);
+    expectAntlerError(() => solveIVP(() => make([1, 2, 3], [1, 3]), y0, [0, 1]), 'SHAPE_MISMATCH', /f\(t, y\) returned .* shape \[1, 3\] on cpu; expected dy\/dt shaped like the y it was given, \[4, 2\]/);
     expectAntlerError(() => solveIVP(() => 3 as unknown as Tensor, y0, [0, 1]), 'INVALID_ARGUMENT', /f must return a Tensor/);
     y0.dispose();
   });

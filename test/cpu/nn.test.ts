@@ -5,6 +5,7 @@
  */
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
+import { globalDrawPosition } from '../../lib/random';
 import { backprop, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
 
 // Initialisation draws from the global generator: seed it from the run's seed.
@@ -179,6 +180,113 @@ describe(`parameter names and state dicts (seed ${SEED})`, () => {
     antler.dispose(dict);
     a.dispose();
     b.dispose();
+  });
+});
+
+describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
+  class Net extends nn.Module {
+    l1: nn.Linear;
+    act = new nn.Tanh();
+    l2: nn.Linear;
+    scale: Tensor;
+    constant: Tensor;
+    parent: nn.Module | null = null;
+    constructor(inF: number, hidden: number) {
+      super();
+      this.l1 = new nn.Linear(inF, hidden, { dtype: 'float64' });
+      this.l2 = new nn.Linear(hidden, 2, { dtype: 'float64' });
+      this.scale = tensor([1.5], [1], { dtype: 'float64', requiresGrad: true });
+      this.constant = tensor([2], [1], { dtype: 'float64' }); // no requiresGrad: not a parameter
+    }
+    forward(x: Tensor): Tensor {
+      return this.l2.forward(this.act.forward(this.l1.forward(x))).mul(this.scale);
+    }
+  }
+
+  test('sub-modules and leaf tensors with requiresGrad assigned to properties are registered under their names; training reaches them', () => {
+    const [inF, hidden] = [rng.int(2, 5), rng.int(2, 6)];
+    const net = new Net(inF, hidden);
+    expect(net.namedParameters().map(([n]) => n)).toEqual(['scale', 'l1.weight', 'l1.bias', 'l2.weight', 'l2.bias']);
+    expect(net.numParameters()).toBe(1 + inF * hidden + hidden + hidden * 2 + 2);
+    // In the order of the properties (class fields first or not, as the compiler defines them).
+    expect(net.namedChildren().map(([n]) => n)).toEqual(Object.keys(net).filter((k) => ['act', 'l1', 'l2'].includes(k)));
+    // One SGD step moves every parameter by −lr·grad.
+    const x = tensor(randomArray(rng, 3 * inF, -1, 1), [3, inF], { dtype: 'float64' });
+    const opt = new antler.optim.SGD(net.parameters(), { lr: 0.1 });
+    const before = values(net.parameters());
+    backprop(() => net.forward(x).square().sum());
+    const grads = net.parameters().map((p) => Float64Array.from(p.grad!.dataSync()));
+    opt.step();
+    net.parameters().forEach((p, i) => expectClose(p.dataSync(), before[i].map((v, j) => v - 0.1 * grads[i][j]), 1e-15, 1e-15, `parameter ${i}`));
+    // A parent link is a cycle: the walk does not enter it twice.
+    const outer = new Net(inF, hidden);
+    (outer as unknown as { inner: Net }).inner = net;
+    net.parent = outer;
+    expect(outer.parameters()).toHaveLength(10);
+    outer.eval();
+    expect([outer.training, net.training, net.l1.training]).toEqual([false, false, false]);
+    opt.dispose();
+    x.dispose();
+    net.constant.dispose();
+    outer.constant.dispose();
+    outer.dispose();
+    expect(net.isDisposed).toBe(true);
+  });
+
+  test('tied weights by assignment (out.weight = embed.weight): one parameter, listed once, under both names in stateDict', () => {
+    const [V, D] = [rng.int(3, 8), rng.int(2, 5)];
+    const embed = new nn.Embedding(V, D);
+    const out = new nn.Linear(D, V, { bias: false });
+    const old = out.weight;
+    (out as unknown as { weight: Tensor }).weight = embed.weight;
+    const m = new nn.Sequential(embed, out);
+    expect(m.parameters()).toEqual([embed.weight]);
+    expect(m.numParameters()).toBe(V * D);
+    const dict = m.stateDict();
+    expect(Object.keys(dict)).toEqual(['0.weight', '1.weight']);
+    expectExact(dict['1.weight'].dataSync(), embed.weight.dataSync(), 'the tied weight under its second name');
+    antler.dispose(dict);
+    old.dispose();
+    m.dispose();
+  });
+});
+
+describe(`edge values PyTorch accepts (seed ${SEED})`, () => {
+  test('dropout with p = 1 zeroes everything (gradient 0) without drawing; Dropout(1) and a GRU with dropout 1 between layers run', () => {
+    const xs = randomArray(rng, 6, -2, 2);
+    const x = tensor(xs, [2, 3], { dtype: 'float64', requiresGrad: true });
+    const before = globalDrawPosition();
+    expectExact(tidy(() => antler.dropout(x, 1).dataSync()), xs.map(() => 0), 'dropout(x, 1)');
+    expect(globalDrawPosition()).toBe(before);
+    backprop(() => antler.dropout(x, 1).sum());
+    expectExact(x.grad!.dataSync(), xs.map(() => 0), 'its gradient');
+    const d = new nn.Dropout(1);
+    expectExact(tidy(() => d.forward(x).dataSync()), xs.map(() => 0), 'Dropout(1)');
+    const gru = new nn.GRU(3, 4, { numLayers: 2, dropout: 1 });
+    const out = tidy(() => Float64Array.from(gru.forward(tensor(randomArray(rng, 2 * 1 * 3), [2, 1, 3])).output.dataSync()));
+    expect(out.every(Number.isFinite)).toBe(true);
+    expectAntlerErrorInTidy(() => antler.dropout(x, 1.5), 'INVALID_ARGUMENT', /p must be in \[0, 1\]; got 1\.5/);
+    gru.dispose();
+    x.dispose();
+  });
+
+  test('clamp with min > max gives max everywhere and a zero gradient (torch.clamp)', () => {
+    const xs = randomArray(rng, 8, -3, 3);
+    const x = tensor(xs, [8], { dtype: 'float64', requiresGrad: true });
+    expectExact(tidy(() => antler.clamp(x, 1, -1).dataSync()), xs.map(() => -1), 'clamp(x, 1, −1)');
+    backprop(() => antler.clamp(x, 1, -1).sum());
+    expectExact(x.grad!.dataSync(), xs.map(() => 0), 'gradient');
+    x.dispose();
+  });
+
+  test('max and min with NaN: the NaN elements share the gradient (torch.max), not NaN everywhere', () => {
+    const x = tensor([1, NaN, 3, NaN, -2, 0.5], [2, 3], { dtype: 'float64', requiresGrad: true });
+    backprop(() => antler.max(x));
+    expectExact(x.grad!.dataSync(), [0, 0.5, 0, 0.5, 0, 0], 'max of everything');
+    x.zeroGrad();
+    backprop(() => antler.min(x, 1).sum());
+    expectExact(x.grad!.dataSync(), [0, 1, 0, 0, 0, 0].map((v, i) => (i === 3 ? 1 : v)), 'min per row: row 0 and row 1 are NaN at 1 and 3');
+    x.dispose();
   });
 });
 
