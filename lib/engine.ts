@@ -32,16 +32,17 @@ export function isolated<T>(fn: () => T): T {
   }
 }
 
-function collect(value: unknown, out: Set<Disposable>, seen: Set<unknown>): void {
+function collect(value: unknown, out: Set<Disposable>, seen: Set<unknown>, others?: Set<{ dispose(): void }>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (isTrackable(value)) {
     out.add(value);
     return;
   }
-  if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
-  else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
+  if (Array.isArray(value)) for (const v of value) collect(v, out, seen, others);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen, others);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen, others);
+  else if (others && typeof (value as { dispose?: unknown }).dispose === 'function') others.add(value as { dispose(): void });
 }
 
 function isTrackable(v: object): v is Disposable {
@@ -94,10 +95,15 @@ export function keep<T extends Disposable>(t: T): T {
   return t;
 }
 
-/** Disposes a tensor, or every tensor in an array / plain object. */
+/**
+ * Disposes a tensor, or every tensor in an array / plain object / Map, and
+ * anything else there with a dispose() method (a module, an optimizer).
+ */
 export function dispose(value: unknown): void {
   const found = new Set<Disposable>();
-  collect(value, found, new Set());
+  const others = new Set<{ dispose(): void }>();
+  collect(value, found, new Set(), others);
+  for (const o of others) o.dispose();
   for (const t of found) t.dispose();
 }
 

@@ -249,6 +249,18 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     dispose([a, { b }, 3, null, undefined, 'x']);
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
+
+  test('dispose([model, optimizer, {x}]) disposes the module (its parameters), the optimizer (its state) and the tensor', () => {
+    const before = storageCounts();
+    const model = new antler.nn.Linear(3, 2);
+    const opt = new antler.optim.Adam(model.parameters(), { lr: 0.1 });
+    const x = ones([4, 3]);
+    tidy(() => model.forward(x).sum().backward());
+    opt.step();
+    dispose([model, opt, { x }]);
+    expect([model.isDisposed, x.isDisposed]).toEqual([true, true]);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
 });
 
 describe(`ops outside tidy() leave only their result (seed ${SEED})`, () => {
