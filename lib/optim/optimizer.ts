@@ -136,6 +136,13 @@ export abstract class Optimizer<O extends object> {
   protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {
     let b = st[key] as Tensor | undefined;
     if (!b || b.isDisposed) st[key] = b = keep(zerosLike(like));
+    else if (b.dtype !== like.dtype || b.device !== like.device) {
+      // The model was cast or moved after earlier steps: the state follows its parameter (as
+      // PyTorch's load_state_dict casts and moves it) instead of failing on mixed operands.
+      const moved = keep(isolated(() => tidy(() => b!.to(like.device).cast(like.dtype as 'float32' | 'float64'))));
+      b.dispose();
+      st[key] = b = moved;
+    }
     return b;
   }
 

@@ -424,6 +424,28 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose([p, q]);
   });
 
+  test('a model cast to float64 after some Adam steps: the state follows it, and the steps go on as in float32', () => {
+    const make = () => {
+      antler.setSeed(rng.seed);
+      return new antler.nn.Linear(3, 2);
+    };
+    const [a, b] = [make(), make()];
+    const [oa, ob] = [new optim.Adam(a.parameters(), { lr: 0.05 }), new optim.Adam(b.parameters(), { lr: 0.05 })];
+    const xs = randomArray(rng, 12, -1, 1);
+    const x32 = tensor(xs, [4, 3]), x64 = tensor(xs, [4, 3], { dtype: 'float64' });
+    const stepOf = (m: antler.nn.Linear, o: optim.Adam, x: Tensor) => {
+      o.zeroGrad();
+      tidy(() => m.forward(x).tanh().sum().backward());
+      o.step();
+    };
+    for (let i = 0; i < 3; i++) [stepOf(a, oa, x32), stepOf(b, ob, x32)];
+    b.cast('float64');
+    for (let i = 0; i < 3; i++) [stepOf(a, oa, x32), stepOf(b, ob, x64)];
+    expect(b.weight.dtype).toBe('float64');
+    a.parameters().forEach((p, i) => expectClose(b.parameters()[i].dataSync(), p.dataSync(), 1e-5, 1e-5, `parameter ${i}`));
+    antler.dispose([oa, ob, a, b, x32, x64]);
+  });
+
   test('a parameter passed twice: in one group, or in two, each named in the error', () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
