@@ -1,8 +1,8 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
-import { keep, tidy, track } from '../engine';
+import { isolated, keep, tidy, track } from '../engine';
 import { gradients } from './graph';
 import { fail } from '../errors';
-import { Tensor } from '../tensor';
+import { onesLike, Tensor } from '../tensor';
 import { describe } from '../validate';
 
 /**
@@ -40,7 +40,7 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       let found: (Tensor | null)[] = leaves.map(() => null);
       try {
         if (value.requiresGrad) {
-          const seed = tidy(() => value.detach().mul(0).add(1));
+          const seed = isolated(() => onesLike(value));
           try {
             found = gradients(value, seed, leaves.map((l) => ({ leaf: l })));
           } finally {

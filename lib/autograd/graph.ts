@@ -211,7 +211,29 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     return;
   }
   const order = topologicalOrder(start, () => true);
-  propagate(start, gradient, order, (e, g) => ('leaf' in e ? (accumulate(e.leaf, g), true) : false), true);
+  // Leaf gradients are summed aside and reach .grad only once the whole pass has run, as
+  // PyTorch accumulates a leaf once: .grad is written in place, and a node that runs later may
+  // have saved it (a second-order term); a pass that throws leaves every .grad as it was.
+  const pending = new Map<Tensor, Tensor>();
+  try {
+    propagate(start, gradient, order, (e, g) => {
+      if (!('leaf' in e)) return false;
+      const shaped = shapedAs(e.leaf, g);
+      const prev = pending.get(e.leaf);
+      if (prev) {
+        pending.set(e.leaf, prev.add(shaped));
+        prev.dispose();
+        shaped.dispose();
+      } else pending.set(e.leaf, shaped);
+      return true;
+    }, true);
+  } catch (err) {
+    for (const g of pending.values()) g.dispose();
+    throw err;
+  }
+  isolated(() => {
+    for (const [leaf, g] of pending) accumulate(leaf, g);
+  });
   if (!retainGraph) for (const n of order) n.freeSaved();
 }
 
@@ -363,9 +385,14 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
   );
 }
 
+/** g (owned) with the leaf's shape (a gradient may come as [] for [1], say): g itself or a reshape of it. */
+function shapedAs(leaf: Tensor, g: Tensor): Tensor {
+  return g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i]) ? g : reshapeOwned(g, leaf.shape);
+}
+
 function accumulate(leaf: Tensor, g: Tensor): void {
   if (leaf.isDisposed) return g.dispose();
-  const shaped = g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i]) ? g : reshapeOwned(g, leaf.shape);
+  const shaped = shapedAs(leaf, g);
   const prev = leaf.grad;
   if (prev && !prev.isDisposed) {
     if (prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {

@@ -467,14 +467,21 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: number[] | 
   // f at the solution with its graph (for the vector-Jacobian product), and the exact steps there.
   // Sequences that fell back to RK4 get the same adjoint, at their RK4 solution.
   const mark = nodeMark();
+  // Made outside any scope (the node owns them): freed here if f throws.
   const held = isolated(() => {
     const T1B = (T + 1) * B;
     const tRows = timeRows(p, B);
     const xl = x ? tidy(() => reshape(x.detach(), [T1B, x.shape[2]])) : undefined;
-    if (x?.requiresGrad) xl!.requiresGrad_(true);
-    // f's temporaries go with the tidy(); its result keeps the views its graph needs.
-    const fOut = tidy(() => withGrad(() => callFunc(p, tRows, reshape(y.detach(), [T1B, n]), xl, true)));
-    return { tRows, xl, fOut };
+    try {
+      if (x?.requiresGrad) xl!.requiresGrad_(true);
+      // f's temporaries go with the tidy(); its result keeps the views its graph needs.
+      const fOut = tidy(() => withGrad(() => callFunc(p, tRows, reshape(y.detach(), [T1B, n]), xl, true)));
+      return { tRows, xl, fOut };
+    } catch (err) {
+      tRows.dispose();
+      xl?.dispose();
+      throw err;
+    }
   });
   const boundary = held.fOut.requiresGrad ? graphBoundary(held.fOut, mark, held.xl ? [held.xl] : []) : [];
   const edges = [edgeOf(y0), ...(x ? [edgeOf(x)] : []), ...boundary];
@@ -485,9 +492,15 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: number[] | 
   const steps = isolated(() => {
     const hs = halfSteps(p);
     const xRows = held.xl ? held.xl.detach() : undefined;
-    const r = tidy(() => noGrad(() => stepsAt(p, hs, y, held.tRows, xRows)));
-    for (const t of [hs.d3, hs.d4, xRows, held.tRows]) t?.dispose();
-    return [r.K, r.E, r.b];
+    try {
+      const r = tidy(() => noGrad(() => stepsAt(p, hs, y, held.tRows, xRows)));
+      return [r.K, r.E, r.b];
+    } catch (err) {
+      for (const t of [held.xl, held.fOut]) t?.dispose();
+      throw err;
+    } finally {
+      for (const t of [hs.d3, hs.d4, xRows, held.tRows]) t?.dispose();
+    }
   });
   const own = [held.fOut, ...(held.xl ? [held.xl] : []), ...steps];
   const out = recordEdges(y, 'solveIVP', edges, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, boundary), [y, y0], own);

@@ -422,7 +422,9 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     set.active.forEach((g, l) => {
       const r = Number.isFinite(res[l]) ? res[l] : Infinity;
       residual[g] = r;
-      if (r <= tol.atol + tol.rtol * scale[l]) {
+      // A finite residual only: with an overflowing f (‖f‖∞ = ∞) the bound is ∞ too, and
+      // ∞ ≤ ∞ once called a sequence of NaN and ∞ "converged".
+      if (r <= tol.atol + tol.rtol * scale[l] && r !== Infinity) {
         converged[g] = true;
         finished.push(l);
         return;
@@ -627,7 +629,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
           lambda[l] = lambda[l] * f < ELK.minLambda ? 0 : lambda[l] * f;
         }
         nu[l] = 2;
-        if (res[l] <= tol.atol + tol.rtol * scale[l]) {
+        if (Number.isFinite(res[l]) && res[l] <= tol.atol + tol.rtol * scale[l]) {
           converged[g] = true;
           finished.push(l);
           return;

@@ -1,5 +1,5 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
-export { Module } from './module';
+export { Module, parameter } from './module';
 export { Linear, Embedding, Dropout, LayerNorm, Sequential, ReLU, Tanh, Sigmoid, GELU } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';

@@ -9,6 +9,23 @@ import { native } from '../native';
 import { checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkOptions, describe } from '../validate';
 
+/** Tensors that are some module's parameter, or were marked as one by parameter(). */
+const parameterTensors = new WeakSet<Tensor>();
+
+/**
+ * Marks t as a parameter (PyTorch's nn.Parameter): it requires grad, and a
+ * module it is assigned to (`this.scale = nn.parameter(ones([1]))`)
+ * registers it under the property's name. Other tensors on a module's
+ * properties, even with requiresGrad (a cached input), are not parameters.
+ */
+export function parameter(t: Tensor): Tensor {
+  checkTensor(t, 'nn.parameter', 't');
+  if (!t.isLeaf) fail('INVALID_ARGUMENT', 'nn.parameter: t must be a leaf tensor (a parameter is what an optimizer updates); detach() it first');
+  t.requiresGrad_(true);
+  parameterTensors.add(t);
+  return t;
+}
+
 export abstract class Module {
   training = true;
   private disposedModule = false;
@@ -23,6 +40,7 @@ export abstract class Module {
     if (t) {
       isolated(() => keep(t));
       t.requiresGrad_(true);
+      parameterTensors.add(t);
     }
     this.params.set(name, t);
     return t;
@@ -49,32 +67,35 @@ export abstract class Module {
 
   /**
    * The registry brought up to date with the module's own properties, as
-   * PyTorch's __setattr__ keeps it: a property holding a Module or a leaf
-   * tensor with requiresGrad that nothing registered is registered under the
-   * property's name (`this.fc = new nn.Linear(…)` works without
-   * registerModule), and a property named like a registered parameter or
-   * sub-module that now holds another one replaces it (tied weights:
-   * `this.out.weight = this.embed.weight`).
+   * PyTorch's __setattr__ keeps it: a property holding a Module, or a
+   * parameter (see parameter(); any module's parameter counts), that nothing
+   * registered is registered under the property's name (`this.fc = new
+   * nn.Linear(…)` works without registerModule); a property named like a
+   * registered parameter or sub-module that now holds another one replaces
+   * it (tied weights: `this.out.weight = this.embed.weight`), and null there
+   * removes it.
    */
   private sync(): void {
     const self = this as unknown as Record<string, unknown>;
     let known: Set<unknown> | null = null;
     for (const key of Object.keys(self)) {
       const v = self[key];
-      if (!(v instanceof Module) && !(v instanceof Tensor)) continue;
+      if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) continue;
       if (this.params.has(key)) {
-        if (v instanceof Tensor && v !== this.params.get(key) && v.requiresGrad && v.isLeaf && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
+        if (v === null) this.params.set(key, null);
+        else if (v instanceof Tensor && v !== this.params.get(key) && parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
         continue;
       }
       if (this.children.has(key)) {
-        if (v instanceof Module && v !== this.children.get(key)) this.children.set(key, v);
+        if (v === null) this.children.delete(key);
+        else if (v instanceof Module && v !== this.children.get(key)) this.children.set(key, v);
         continue;
       }
-      if (this.buffers.has(key)) continue;
+      if (v === null || this.buffers.has(key)) continue;
       known ??= new Set<unknown>([...this.params.values(), ...this.buffers.values(), ...this.children.values()]);
       if (known.has(v)) continue; // registered under another name
       if (v instanceof Module) this.children.set(key, v);
-      else if (v.requiresGrad && v.isLeaf && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
+      else if (parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
       else continue;
       known.add(v);
     }
@@ -182,6 +203,8 @@ export abstract class Module {
 
   /** Converts floating parameters and buffers to a dtype, in place. */
   cast(dtype: 'float32' | 'float64'): this {
+    if (dtype !== 'float32' && dtype !== 'float64')
+      fail('INVALID_ARGUMENT', `Module.cast: dtype must be 'float32' or 'float64' (parameters are floating point); got ${describe(dtype)}`);
     for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)])
       if (t.dtype !== dtype && t.dtype !== 'int32') {
         t.replaceData(native().cast(t.handle, dtype));

@@ -58,12 +58,31 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
   const out = forwardBinary(op, a, b);
   const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
-  // Only the values the backward formula reads are saved (as PyTorch does): add and sub none, div
-  // not a. Fewer saved tensors free memory sooner and leave the others free to change in place.
+  // Only the values the backward formula reads are saved (as PyTorch does). Fewer saved tensors
+  // free memory sooner and leave the others free to change in place.
+  // Which operand's gradient is wanted decides too (the edges are fixed from here on): mul reads
+  // b for a's gradient and a for b's; div b for both, y for b's; pow a and b for both, y for b's.
+  const na = aT && (a as Tensor).requiresGrad, nb = bT && (b as Tensor).requiresGrad;
+  const reads = (x: 'a' | 'b' | 'y'): boolean => {
+    switch (op) {
+      case 'add':
+      case 'sub':
+        return false;
+      case 'mul':
+        return x === 'a' ? nb : x === 'b' ? na : false;
+      case 'div':
+        return x === 'b' || (x === 'y' && nb);
+      case 'pow':
+        return x !== 'y' || nb;
+      case 'maximum':
+      case 'minimum':
+        return x !== 'y';
+    }
+  };
   const save: Tensor[] = [];
-  const ia = aT && BINARY_READS_A.has(op) ? save.push(a) - 1 : -1;
-  const ib = bT && BINARY_READS_B.has(op) ? save.push(b) - 1 : -1;
-  const iy = BINARY_READS_Y.has(op) ? save.push(out) - 1 : -1;
+  const ia = aT && reads('a') ? save.push(a) - 1 : -1;
+  const ib = bT && reads('b') ? save.push(b) - 1 : -1;
+  const iy = reads('y') ? save.push(out) - 1 : -1;
   const aShape = aT ? a.shape : null, bShape = bT ? b.shape : null;
   return record(out, op, inputs, (gy, saved, needs) => {
     // An operand the formula does not read is passed as 0 (a number) or null.
@@ -77,9 +96,6 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
   }, save);
 }
 
-const BINARY_READS_A: ReadonlySet<BinaryName> = new Set<BinaryName>(['mul', 'maximum', 'minimum', 'pow']);
-const BINARY_READS_B: ReadonlySet<BinaryName> = new Set<BinaryName>(['mul', 'div', 'maximum', 'minimum', 'pow']);
-const BINARY_READS_Y: ReadonlySet<BinaryName> = new Set<BinaryName>(['div', 'pow']);
 
 // Gradients of y = op(a, b) for the given upstream gy; a or b may be a number.
 // Only those asked for (na, nb) are computed; the other is null.
@@ -437,17 +453,26 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
     return tidy(() => reshape(matmul(reshape(a, [rows, a.shape[a.rank - 1]]), b, { transposeB: tB }), [...lead, b.shape[tB ? 0 : 1]]));
   }
   const out = wrap(native().matmul(a.handle, b.handle, tA, tB));
-  return record(out, 'matmul', [a, b], (gy, [sa, sb], [needA, needB]) => {
+  // Each gradient reads the other operand only (PyTorch saves a only when b needs a gradient,
+  // and b only when a does); the shapes are kept as numbers.
+  const keepA = b.requiresGrad, keepB = a.requiresGrad;
+  const aShape = a.shape, bShape = b.shape;
+  const a2Shape = aShape.length === 1 ? [1, aShape[0]] : aShape;
+  const b2Shape = bShape.length === 1 ? [bShape[0], 1] : bShape;
+  const save = keepA && keepB ? [a, b] : keepA ? [a] : keepB ? [b] : [];
+  return record(out, 'matmul', [a, b], (gy, saved, [needA, needB]) => {
     // Work on the promoted (≥ 2-D) forms, then undo promotion and broadcasting.
-    const a2 = sa.rank === 1 ? reshape(sa, [1, sa.shape[0]]) : sa;
-    const b2 = sb.rank === 1 ? reshape(sb, [sb.shape[0], 1]) : sb;
+    const sa = keepA ? saved[0] : null;
+    const sb = keepB ? saved[keepA ? 1 : 0] : null;
+    const a2 = sa && reshapeIfNeeded(sa, a2Shape);
+    const b2 = sb && reshapeIfNeeded(sb, b2Shape);
     const outShape = [...gy.shape];
-    if (sa.rank === 1) outShape.splice(outShape.length - (sb.rank === 1 ? 0 : 1), 0, 1);
-    if (sb.rank === 1) outShape.push(1);
+    if (aShape.length === 1) outShape.splice(outShape.length - (bShape.length === 1 ? 0 : 1), 0, 1);
+    if (bShape.length === 1) outShape.push(1);
     const g2 = reshapeIfNeeded(gy, outShape);
     const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => wrap(native().matmul(x.handle, y.handle, ta, tb));
-    const ga = needA ? reshapeIfNeeded(sumToShape(tA ? mm(b2, g2, tB, true) : mm(g2, b2, false, !tB), a2.shape), sa.shape) : null;
-    const gb = needB ? reshapeIfNeeded(sumToShape(tB ? mm(g2, a2, true, tA) : mm(a2, g2, !tA, false), b2.shape), sb.shape) : null;
+    const ga = needA ? reshapeIfNeeded(sumToShape(tA ? mm(b2!, g2, tB, true) : mm(g2, b2!, false, !tB), a2Shape), aShape) : null;
+    const gb = needB ? reshapeIfNeeded(sumToShape(tB ? mm(g2, a2!, true, tA) : mm(a2!, g2, !tA, false), b2Shape), bShape) : null;
     return [ga, gb];
-  }, [a, b]);
+  }, save);
 }

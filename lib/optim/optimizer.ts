@@ -83,6 +83,11 @@ export abstract class Optimizer<O extends object> {
    */
   step(closure?: () => Tensor | number): number | undefined {
     this.checkParamsAlive();
+    // Before anything is updated: a disposed state tensor (see buffer()).
+    for (const [p, st] of this.state)
+      for (const [key, v] of Object.entries(st))
+        if (v instanceof Tensor && v.isDisposed)
+          fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${p.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
     const loss = closure === undefined ? undefined : this.evaluate(closure, false);
     isolated(() => {
       for (const group of this.paramGroups)
@@ -135,7 +140,10 @@ export abstract class Optimizer<O extends object> {
 
   protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {
     let b = st[key] as Tensor | undefined;
-    if (!b || b.isDisposed) st[key] = b = keep(zerosLike(like));
+    if (b?.isDisposed)
+      // Zeros in its place would quietly restart the moments (a restored state that a tidy() freed, say).
+      fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${like.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
+    if (!b) st[key] = b = keep(zerosLike(like));
     else if (b.dtype !== like.dtype || b.device !== like.device) {
       // The model was cast or moved after earlier steps: the state follows its parameter (as
       // PyTorch's load_state_dict casts and moves it) instead of failing on mixed operands.

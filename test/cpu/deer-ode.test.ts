@@ -587,6 +587,27 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     w.dispose();
   });
 
+  test('f throwing at any of its calls (Newton iterations, the solution, the steps there): the error comes through and nothing is left behind', () => {
+    const n = 2;
+    const W = tensor(randomArray(rng, n * n, -0.5, 0.5), [n, n], { dtype: 'float64', requiresGrad: true });
+    const y0 = tensor(randomArray(rng, 3 * n, -1, 1), [3, n], { dtype: 'float64' });
+    let calls = 0;
+    const f: OdeFunc = (_t, y) => antler.tanh(antler.matmul(y, W));
+    tidy(() => void solveIVP((t, y) => (calls++, f(t, y)), y0, [0, 0.1, 0.2, 0.3]));
+    expect(calls).toBeGreaterThan(3);
+    for (let at = 1; at <= calls; at++) {
+      const before = antler.memory().numTensors;
+      let k = 0;
+      expect(() => tidy(() => void solveIVP((t, y) => {
+        if (++k === at) throw new Error(`f failed at call ${at}`);
+        return f(t, y);
+      }, y0, [0, 0.1, 0.2, 0.3]))).toThrow(`f failed at call ${at}`);
+      expect(antler.memory().numTensors).toBe(before);
+    }
+    W.dispose();
+    y0.dispose();
+  });
+
   test('bad inputs', () => {
     const f: OdeFunc = (_t, y) => antler.neg(y);
     const y0 = make([1, 2], [1, 2]);

@@ -382,6 +382,35 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     for (const r of s.residual) expect(r).toBeLessThan(1e-4);
   });
 
+  test('a relu RNN whose state overflows to ∞: no Newton mode calls it converged; each falls back to the sequential walk, ∞ for ∞', () => {
+    // ‖f‖∞ = ∞ made the tolerance ∞ too, and a NaN/∞ residual passed as converged (a new-user review:
+    // 'deer' returned 1306 NaN where 'sequential' has ∞).
+    const T = rng.int(150, 300), B = 2, H = 3;
+    const opts = { nonlinearity: 'relu' as const, dtype: 'float32' as const };
+    const ref = new RNN(2, H, { ...opts, mode: 'sequential' });
+    const gain = rng.uniform(2.5, 4);
+    tidy(() => ref.parameters()[1].assign(antler.full([H, H], gain)));
+    const x = tensor(randomArray(rng, T * B * 2, 0.5, 1.5), [T, B, 2]);
+    const seq = tidy(() => Float64Array.from(ref.forward(x).output.dataSync()));
+    expect(seq.some((v) => v === Infinity)).toBe(true);
+    for (const mode of ['deer', 'quasi', 'elk'] as const) {
+      const m = new RNN(2, H, { ...opts, mode });
+      tidy(() => m.loadStateDict(ref.stateDict()));
+      const { y, stats } = tidy(() => {
+        const r = m.forward(x);
+        return { y: Float64Array.from(r.output.dataSync()), stats: r.stats[0] };
+      });
+      expect(stats.converged).toEqual([false, false]);
+      expect(stats.fallback).toBe(true);
+      expect(stats.fallbackSequences).toEqual([0, 1]);
+      expect(y.some(Number.isNaN)).toBe(false);
+      expectClose(y, seq, 0, 0, `${mode}: the sequential answer`);
+      m.dispose();
+    }
+    ref.dispose();
+    x.dispose();
+  });
+
   test("ELK and quasi-ELK converge where plain DEER diverges, dense ELK in far fewer iterations, and take over DEER's and quasi-DEER's divergent iterations", () => {
     // 16 sequences of one unstable GRU: the damped modes converge on almost all of them, and the answer is
     // the sequential one either way (a sequence that does not converge in maxIters falls back). On a few

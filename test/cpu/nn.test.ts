@@ -195,15 +195,15 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
       super();
       this.l1 = new nn.Linear(inF, hidden, { dtype: 'float64' });
       this.l2 = new nn.Linear(hidden, 2, { dtype: 'float64' });
-      this.scale = tensor([1.5], [1], { dtype: 'float64', requiresGrad: true });
-      this.constant = tensor([2], [1], { dtype: 'float64' }); // no requiresGrad: not a parameter
+      this.scale = nn.parameter(tensor([1.5], [1], { dtype: 'float64' }));
+      this.constant = tensor([2], [1], { dtype: 'float64', requiresGrad: true }); // not marked: not a parameter (PyTorch: not an nn.Parameter)
     }
     forward(x: Tensor): Tensor {
       return this.l2.forward(this.act.forward(this.l1.forward(x))).mul(this.scale);
     }
   }
 
-  test('sub-modules and leaf tensors with requiresGrad assigned to properties are registered under their names; training reaches them', () => {
+  test('sub-modules and nn.parameter() tensors assigned to properties are registered under their names; training reaches them; null removes', () => {
     const [inF, hidden] = [rng.int(2, 5), rng.int(2, 6)];
     const net = new Net(inF, hidden);
     expect(net.namedParameters().map(([n]) => n)).toEqual(['scale', 'l1.weight', 'l1.bias', 'l2.weight', 'l2.bias']);
@@ -225,12 +225,18 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     expect(outer.parameters()).toHaveLength(10);
     outer.eval();
     expect([outer.training, net.training, net.l1.training]).toEqual([false, false, false]);
+    // Assigning null removes a sub-module or parameter, as in PyTorch.
+    (outer as unknown as { inner: Net | null }).inner = null;
+    const outerScale = outer.scale;
+    (outer as unknown as { scale: Tensor | null }).scale = null;
+    expect(outer.namedParameters().map(([n]) => n)).toEqual(['l1.weight', 'l1.bias', 'l2.weight', 'l2.bias']);
     opt.dispose();
     x.dispose();
     net.constant.dispose();
     outer.constant.dispose();
     outer.dispose();
-    expect(net.isDisposed).toBe(true);
+    net.dispose();
+    outerScale.dispose(); // no longer the module's
   });
 
   test('tied weights by assignment (out.weight = embed.weight): one parameter, listed once, under both names in stateDict', () => {

@@ -446,6 +446,26 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose([oa, ob, a, b, x32, x64]);
   });
 
+  test("a state tensor disposed behind the optimizer's back: step() throws DISPOSED before updating anything (no silent restart from zeros)", () => {
+    const p = tensor(randomArray(rng, 3), [3], { dtype: 'float64', requiresGrad: true });
+    const q = tensor(randomArray(rng, 2), [2], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.Adam([p, q], { lr: 0.1 });
+    const grads = () => {
+      opt.zeroGrad();
+      tidy(() => antler.add(p.square().sum(), q.square().sum()).backward());
+    };
+    grads();
+    opt.step();
+    grads();
+    (opt.state.get(q)!.expAvgSq as Tensor).dispose();
+    const [p0, q0] = [Float64Array.from(p.dataSync()), Float64Array.from(q.dataSync())];
+    expectAntlerErrorInTidy(() => opt.step(), 'DISPOSED', /^Adam\.step: its state 'expAvgSq' for a parameter of shape \[2\] has been disposed/);
+    expectExact(p.dataSync(), p0, 'p unchanged');
+    expectExact(q.dataSync(), q0, 'q unchanged');
+    opt.dispose();
+    antler.dispose([p, q]);
+  });
+
   test('a parameter passed twice: in one group, or in two, each named in the error', () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
