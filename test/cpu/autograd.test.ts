@@ -263,9 +263,37 @@ describe(`in-place changes to saved tensors (seed ${SEED})`, () => {
     antler.dispose([sum, w, c]);
   });
 
+  test("an operand only the other operand's gradient reads is not saved (PyTorch's rule): writing to it is fine; a graph reading .grad sees the value from before the pass", () => {
+    const ws = randomArray(rng, 3, -1, 1), xs = randomArray(rng, 3, -1, 1);
+    for (const loss of [
+      (w: Tensor, x: Tensor) => w.mul(x).sum(),
+      (w: Tensor, x: Tensor) => antler.matmul(x.reshape([1, 3]), w.reshape([3, 1])).sum(),
+      (w: Tensor, x: Tensor) => antler.div(w, x).sum(),
+    ]) {
+      const w = leaf(ws, [3]);
+      const x = tensor(xs, [3], F64);
+      const l = tidy(() => loss(w, x));
+      tidy(() => w.assign(w.mul(2))); // w itself is not needed for its own gradient here
+      l.backward();
+      const expected = loss === undefined ? [] : xs.map((v) => (String(loss).includes('div') ? 1 / v : v));
+      expectClose(w.grad!.dataSync(), expected, 1e-15, 1e-15, String(loss));
+      antler.dispose([l, w, x]);
+    }
+    // p.grad used inside the graph: every term sees .grad as it was before this backward (PyTorch: 5 either way).
+    for (const order of [0, 1]) {
+      const p = leaf([1, 1], [2]);
+      backprop(() => p.sum());
+      const terms = () => [p.mul(3).sum(), p.mul(p.grad!).sum()];
+      backprop(() => (order ? terms().reverse() : terms()).reduce((a, b) => a.add(b)));
+      expectExact(p.grad!.dataSync(), [5, 5], `order ${order}`);
+      p.dispose();
+    }
+  });
+
   test('an optimizer step between two backward passes of a retained graph: the second throws; loadStateDict too', () => {
     const lin = new antler.nn.Linear(3, 2);
-    const x = tensor(randomArray(rng, 6, -1, 1), [2, 3]);
+    // x requires grad, so the weight is saved (for x's gradient), as in PyTorch.
+    const x = tensor(randomArray(rng, 6, -1, 1), [2, 3], { requiresGrad: true });
     const l = tidy(() => lin.forward(x).tanh().sum());
     l.backward(undefined, { retainGraph: true });
     const opt = new antler.optim.SGD(lin.parameters(), { lr: 0.1 });
@@ -401,6 +429,13 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     expect(kept.value.isDisposed).toBe(false);
     expect(kept.grads.some((g) => g.isDisposed)).toBe(false);
     antler.dispose([kept.value, kept.grads, A, B]);
+  });
+
+  test('an infinite value still gets its gradient (the seed is ones, not 0·value + 1)', () => {
+    const x = tensor([0, 2], [2], F64);
+    const [g] = antler.grad((v: Tensor) => v.log().sum())(x);
+    expectExact(g.dataSync(), [Infinity, 0.5], 'd/dx Σ log x at 0 and 2');
+    antler.dispose([g, x]);
   });
 
   test('tensors f closes over keep their .grad (torch.autograd.grad, not backward())', () => {

@@ -239,6 +239,18 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     outerScale.dispose(); // no longer the module's
   });
 
+  test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
+    const lin = new nn.Linear(2, 2);
+    expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);
+    expect(lin.weight.dtype).toBe('float32');
+    const x = tensor([1, 2], [1, 2], { requiresGrad: true });
+    (lin as unknown as { lastInput: Tensor }).lastInput = x;
+    expect(lin.namedParameters().map(([n]) => n)).toEqual(['weight', 'bias']);
+    lin.dispose();
+    expect(x.isDisposed).toBe(false);
+    x.dispose();
+  });
+
   test('tied weights by assignment (out.weight = embed.weight): one parameter, listed once, under both names in stateDict', () => {
     const [V, D] = [rng.int(3, 8), rng.int(2, 5)];
     const embed = new nn.Embedding(V, D);
