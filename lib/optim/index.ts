@@ -149,22 +149,35 @@ function checkPositive(v: unknown, op: string, what: string): number {
   return n;
 }
 
-/** Base of the learning-rate schedulers: step() once per epoch (or per batch, as you choose). */
+/** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'). */
+const initialLrs = new WeakMap<object, number>();
+
+/**
+ * Base of the learning-rate schedulers: step() once per epoch (or per batch,
+ * as you choose). As in PyTorch, step() updates each group's current lr by
+ * the scheduler's recursive ("chainable") form, so schedulers on one
+ * optimizer compose (a LinearLR warm-up with a CosineAnnealingLR decay), and
+ * baseLrs are the groups' learning rates before the first scheduler.
+ */
 export abstract class LRScheduler {
   readonly baseLrs: number[];
   lastEpoch = 0;
   constructor(readonly optimizer: Optimizer<{ lr: number }>) {
     if (!(optimizer instanceof Optimizer))
       fail('INVALID_ARGUMENT', `${new.target.name}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
-    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    this.baseLrs = optimizer.paramGroups.map((g) => {
+      if (!initialLrs.has(g)) initialLrs.set(g, g.lr);
+      return initialLrs.get(g)!;
+    });
   }
-  /** Subclasses call this last in their constructor (their fields exist only after super()). */
+  /** Subclasses call this last in their constructor (their fields exist only after super()): epoch 0's lr. */
   protected init(): void {
     this.apply();
   }
-  protected abstract lrAt(base: number, epoch: number): number;
+  /** The lr at lastEpoch from the group's current one (what the previous epoch, or another scheduler, left). */
+  protected abstract chained(current: number, base: number, epoch: number): number;
   private apply(): void {
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.lrAt(this.baseLrs[i], this.lastEpoch)));
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch)));
   }
   step(): void {
     this.lastEpoch += 1;
@@ -183,12 +196,12 @@ export class StepLR extends LRScheduler {
     super(optimizer);
     this.init();
   }
-  protected lrAt(base: number, epoch: number): number {
-    return base * this.gamma ** Math.floor(epoch / this.stepSize);
+  protected chained(current: number, _base: number, epoch: number): number {
+    return epoch === 0 || epoch % this.stepSize !== 0 ? current : current * this.gamma;
   }
 }
 
-/** lr = etaMin + (base − etaMin)(1 + cos(π epoch / tMax))/2 (torch's closed form). */
+/** lr = etaMin + (base − etaMin)(1 + cos(π epoch / tMax))/2 (torch's CosineAnnealingLR, by its recursive form). */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
     checkInteger(tMax, 'CosineAnnealingLR', 'tMax', 1);
@@ -197,8 +210,11 @@ export class CosineAnnealingLR extends LRScheduler {
     super(optimizer);
     this.init();
   }
-  protected lrAt(base: number, epoch: number): number {
-    return this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+  protected chained(current: number, base: number, epoch: number): number {
+    const T = this.tMax, eta = this.etaMin;
+    if (epoch === 0) return current;
+    if ((epoch - 1 - T) % (2 * T) === 0) return current + ((base - eta) * (1 - Math.cos(Math.PI / T))) / 2;
+    return ((1 + Math.cos((Math.PI * epoch) / T)) / (1 + Math.cos((Math.PI * (epoch - 1)) / T))) * (current - eta) + eta;
   }
 }
 
@@ -216,8 +232,11 @@ export class LinearLR extends LRScheduler {
     super(optimizer);
     this.init();
   }
-  protected lrAt(base: number, epoch: number): number {
-    return base * (this.startFactor + ((this.endFactor - this.startFactor) * Math.min(epoch, this.totalIters)) / this.totalIters);
+  protected chained(current: number, _base: number, epoch: number): number {
+    const [s, e, n] = [this.startFactor, this.endFactor, this.totalIters];
+    if (epoch === 0) return current * s;
+    if (epoch > n) return current;
+    return current * (1 + (e - s) / (n * s + (epoch - 1) * (e - s)));
   }
 }
 export { LinearLR as LinearWarmup };

@@ -596,6 +596,27 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('two schedulers on one optimizer compose as in PyTorch (LinearLR warm-up, then CosineAnnealingLR or StepLR)', () => {
+    // torch 1.13: SGD(lr=0.1); [LinearLR(o, 0.25, 1, 4), X]; 12 × (both step()); group lr after each.
+    const torchCosine = [0.025, 0.04267936129395649, 0.056531781074217115, 0.064503775874381733, 0.065450849718747386, 0.05000000000000001,
+      0.03454915028125264, 0.020610737385376353, 0.0095491502812526351, 0.002447174185242324, 0, 0.0024471741852423235, 0.0095491502812526663];
+    const torchStep = [0.025, 0.043750000000000004, 0.062500000000000014, 0.040625000000000008, 0.05000000000000001, 0.05000000000000001,
+      0.025000000000000005, 0.025000000000000005, 0.025000000000000005, 0.012500000000000002, 0.012500000000000002, 0.012500000000000002, 0.0062500000000000012];
+    for (const [second, expected] of [[(o: optim.SGD) => new optim.CosineAnnealingLR(o, 10), torchCosine], [(o: optim.SGD) => new optim.StepLR(o, 3, 0.5), torchStep]] as const) {
+      const p = antler.zeros([1], { requiresGrad: true });
+      const opt = new optim.SGD([p], { lr: 0.1 });
+      const scheds = [new optim.LinearLR(opt, 0.25, 1, 4), second(opt)];
+      expect(scheds[1].baseLrs).toEqual([0.1]); // the lr before any scheduler (PyTorch's initial_lr)
+      const seen = [opt.paramGroups[0].lr];
+      for (let i = 0; i < 12; i++) {
+        for (const sc of scheds) sc.step();
+        seen.push(opt.paramGroups[0].lr);
+      }
+      expectClose(seen, expected, 1e-13, 1e-17, scheds[1].constructor.name);
+      p.dispose();
+    }
+  });
+
   test('invalid scheduler arguments throw before touching the learning rates', () => {
     const { opt, params, bases } = twoGroups();
     const bad: [string, () => unknown, RegExp][] = [
