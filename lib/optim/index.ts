@@ -130,15 +130,14 @@ export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, op
   if (options?.errorIfNonfinite && !Number.isFinite(total))
     fail('INVALID_ARGUMENT', `clipGradNorm: the total norm of order ${normType} is non-finite (${total})`);
   const coef = maxNorm / (total + 1e-6);
-  if (coef < 1)
-    isolated(() => {
-      for (const p of params) {
-        if (!p.grad || p.grad.isDisposed) continue;
-        const scaled = p.grad.mul(coef);
-        p.grad.dispose();
-        p.grad = scaled;
-      }
-    });
+  // In place (a reference to .grad sees the clipped values), and a NaN norm makes NaN gradients,
+  // as torch's mul_ by clamp(coef, max=1) does (NaN < 1 is false: such gradients were left as they were).
+  if (!(coef >= 1))
+    for (const p of params) {
+      const g = p.grad;
+      if (!g || g.isDisposed) continue;
+      isolated(() => tidy(() => void g.assign(g.mul(coef))));
+    }
   return total;
 }
 

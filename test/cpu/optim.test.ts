@@ -511,6 +511,21 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
     });
   }
 
+  test('clipping is in place (an earlier .grad reference sees it); a NaN gradient makes every gradient NaN, as torch.nn.utils.clip_grad_norm_', () => {
+    const { params, grads } = withGrads();
+    const refs = params.map((p) => p.grad!);
+    const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));
+    optim.clipGradNorm(params, total / 2);
+    params.forEach((p, i) => {
+      expect(p.grad).toBe(refs[i]);
+      expectClose(refs[i].dataSync(), grads[i].map((g) => (g * (total / 2)) / (total + 1e-6)), 1e-14, 0, `grad ${i}`);
+    });
+    tidy(() => params[0].grad!.assign(antler.full(params[0].grad!.shape, NaN, { dtype: "float64" })));
+    expect(optim.clipGradNorm(params, 1)).toBeNaN();
+    for (const p of params) expect(Array.from(p.grad!.dataSync()).every(Number.isNaN)).toBe(true);
+    antler.dispose(params);
+  });
+
   test('a norm already below maxNorm leaves the gradients exactly as they were', () => {
     const { params, grads } = withGrads();
     const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));
