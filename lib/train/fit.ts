@@ -8,12 +8,11 @@ import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { mulberry32 } from '../random';
-import type { Module } from '../nn/module';
+import { mulberry32, nextDraw } from '../random';
+import { Module } from '../nn/module';
 import { crossEntropy, mseLoss } from '../ops/nn';
-import type { Optimizer } from '../optim';
 import { checkTensor, Tensor, tensor } from '../tensor';
-import { checkInteger, checkOptions, describe } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
 
 export type Logs = Record<string, number>;
 
@@ -26,21 +25,36 @@ export interface Callbacks {
   onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
 }
 
-export type LossFn = (pred: Tensor, target: Tensor) => Tensor;
+/** A loss of your own: it gets whatever model.forward returns (P: a Tensor, or a recurrent module's output object). */
+export type LossFn<P = Tensor> = (pred: P, target: Tensor) => Tensor;
 
-export interface FitOptions {
+/**
+ * What fit() needs of an optimizer: zeroGrad() and step() (step(closure)
+ * when requiresClosure is true, as for L-BFGS and AdaHessian). Every antler
+ * optimizer is one.
+ */
+export interface FitOptimizer {
+  zeroGrad(): void;
+  step(closure?: () => number): unknown;
+  readonly requiresClosure?: boolean;
+}
+
+export interface FitOptions<P = Tensor> {
   /** Inputs and targets: whole-dataset tensors, batched along axis 0. */
   data: { x: Tensor; y: Tensor };
-  loss: LossFn | 'crossEntropy' | 'mse';
-  optimizer: Optimizer<{ lr: number }>;
+  loss: LossFn<P> | 'crossEntropy' | 'mse';
+  optimizer: FitOptimizer;
   epochs?: number;
   batchSize?: number;
   shuffle?: boolean;
-  /** Seed for the shuffling order (repeatable runs). */
+  /**
+   * Seed for the shuffling order. Without one, each fit() draws its order from
+   * the global generator (PyTorch's DataLoader), repeatable after setSeed().
+   */
   seed?: number;
   validation?: { x: Tensor; y: Tensor };
   /** Extra metrics; 'accuracy' compares argmax of predictions with int32 labels. */
-  metrics?: 'accuracy'[];
+  metrics?: readonly 'accuracy'[];
   callbacks?: Callbacks | Callbacks[];
   /** 0: silent; 1: progress bar on a TTY, one line per epoch otherwise. */
   verbose?: 0 | 1;
@@ -51,9 +65,9 @@ export interface History {
   history: Record<string, number[]>;
 }
 
-function lossOf(spec: FitOptions['loss']): LossFn {
-  if (spec === 'crossEntropy') return (p, t) => crossEntropy(p, t);
-  if (spec === 'mse') return (p, t) => mseLoss(p, t);
+function lossOf(spec: FitOptions<unknown>['loss']): LossFn<unknown> {
+  if (spec === 'crossEntropy') return (p, t) => crossEntropy(p as Tensor, t);
+  if (spec === 'mse') return (p, t) => mseLoss(p as Tensor, t);
   if (typeof spec === 'function') return spec;
   fail('INVALID_ARGUMENT', `fit: loss must be a function, 'crossEntropy' or 'mse'; got ${describe(spec)}`);
 }
@@ -61,14 +75,14 @@ function lossOf(spec: FitOptions['loss']): LossFn {
 /** The metrics fit() and evaluate() compute ('accuracy' is logged as acc and valAcc). */
 const METRICS = ['accuracy'] as const;
 
-function checkMetrics(v: unknown, op: string): 'accuracy'[] {
+function checkMetrics(v: unknown, op: string): readonly 'accuracy'[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) fail('INVALID_ARGUMENT', `${op}: metrics must be an array such as ['accuracy']; got ${describe(v)}`);
   v.forEach((m, i) => {
     if (!(METRICS as readonly unknown[]).includes(m))
       fail('INVALID_ARGUMENT', `${op}: unknown metric ${describe(m)} at metrics[${i}]; expected one of ${METRICS.map((k) => `'${k}'`).join(', ')} (logged as acc and valAcc)`);
   });
-  return v as 'accuracy'[];
+  return v as readonly 'accuracy'[];
 }
 
 /**
@@ -76,11 +90,44 @@ function checkMetrics(v: unknown, op: string): 'accuracy'[] {
  * requiresClosure is true), so any object with both will do; the usual one is
  * an Optimizer.
  */
-function checkOptimizer(v: unknown): FitOptions['optimizer'] {
+function checkOptimizer(v: unknown): FitOptimizer {
   const o = v as { zeroGrad?: unknown; step?: unknown } | null | undefined;
   if (!o || typeof o !== 'object' || typeof o.zeroGrad !== 'function' || typeof o.step !== 'function')
     fail('INVALID_ARGUMENT', `fit: optimizer must be an Optimizer instance such as new optim.Adam(model.parameters()); got ${describe(v)}`);
-  return v as FitOptions['optimizer'];
+  return v as FitOptimizer;
+}
+
+function checkModel(model: unknown, op: string): Module {
+  if (!(model instanceof Module)) fail('INVALID_ARGUMENT', `${op}: model must be an nn.Module (its forward(x) is called on each batch); got ${describe(model)}`);
+  return model;
+}
+
+/** {x, y} with tensors of the same first dim, at least one row. */
+function checkData(d: unknown, op: string, what: string): { x: Tensor; y: Tensor } {
+  if (d === null || typeof d !== 'object') fail('INVALID_ARGUMENT', `${op}: ${what} must be {x, y} with tensors batched along axis 0; got ${describe(d)}`);
+  const { x: xIn, y: yIn } = d as { x?: unknown; y?: unknown };
+  const x = checkTensor(xIn as Tensor, op, `${what}.x`);
+  const y = checkTensor(yIn as Tensor, op, `${what}.y`);
+  if (x.rank === 0 || y.rank === 0 || x.shape[0] !== y.shape[0])
+    fail('SHAPE_MISMATCH', `${op}: ${what}.x [${x.shape.join(', ')}] and ${what}.y [${y.shape.join(', ')}] must have the same first dim`);
+  if (x.shape[0] === 0) fail('INVALID_ARGUMENT', `${op}: ${what} has no rows (x has shape [${x.shape.join(', ')}])`);
+  return { x, y };
+}
+
+const CALLBACK_KEYS = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'] as const;
+
+function checkCallbacks(v: unknown): Callbacks[] {
+  const list: unknown[] = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+  list.forEach((cb, i) => {
+    const at = Array.isArray(v) ? `callbacks[${i}]` : 'callbacks';
+    if (cb === null || typeof cb !== 'object') fail('INVALID_ARGUMENT', `fit: ${at} must be an object such as { onEpochEnd(epoch, logs) {…} }; got ${describe(cb)}`);
+    for (const [k, f] of Object.entries(cb as object)) {
+      if (!(CALLBACK_KEYS as readonly string[]).includes(k))
+        fail('INVALID_ARGUMENT', `fit: unknown callback '${k}' in ${at}; expected one of ${CALLBACK_KEYS.map((n) => `'${n}'`).join(', ')}`);
+      if (typeof f !== 'function' && f !== undefined) fail('INVALID_ARGUMENT', `fit: ${at}.${k} must be a function; got ${describe(f)}`);
+    }
+  });
+  return list as Callbacks[];
 }
 
 /**
@@ -88,7 +135,7 @@ function checkOptimizer(v: unknown): FitOptions['optimizer'] {
  * built-in losses and the accuracy metric. A loss function of your own gets
  * whatever forward returns.
  */
-function prediction(out: unknown, op: string, loss: FitOptions['loss'], metrics: 'accuracy'[]): Tensor {
+function prediction(out: unknown, op: string, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[]): Tensor {
   if (out instanceof Tensor || (typeof loss === 'function' && !metrics.length)) return out as Tensor;
   const keys = out !== null && typeof out === 'object' && !Array.isArray(out) ? ` with keys ${Object.keys(out).join(', ')}` : '';
   const needs = typeof loss === 'string' ? `the '${loss}' loss` : `the metric '${metrics[0]}'`;
@@ -123,9 +170,11 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
 
 
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
-export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: FitOptions['loss'], options?: { batchSize?: number; metrics?: 'accuracy'[] }): Logs {
-  const fn = lossOf(loss);
-  const eo = checkOptions<{ batchSize: number; metrics: 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
+export function evaluate<P = Tensor>(model: Module, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
+  checkModel(model, 'evaluate');
+  checkData(data, 'evaluate', 'data');
+  const fn = lossOf(loss as FitOptions<unknown>['loss']);
+  const eo = checkOptions<{ batchSize: number; metrics: readonly 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
   const metrics = checkMetrics(eo.metrics, 'evaluate');
   const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
   const n = data.x.shape[0];
@@ -139,7 +188,7 @@ export function evaluate(model: Module, data: { x: Tensor; y: Tensor }, loss: Fi
         tidy(() => {
           const xb = data.x.slice([start], [size]);
           const yb = data.y.slice([start], [size]);
-          const pred = prediction(model.forward(xb), 'evaluate', loss, metrics);
+          const pred = prediction(model.forward(xb), 'evaluate', loss as FitOptions<unknown>['loss'], metrics);
           total += scalarLoss(fn(pred, yb), 'evaluate') * size;
           if (metrics.includes('accuracy')) correct += accuracyOf(pred, yb) * size;
         });
@@ -161,15 +210,16 @@ function scalarLoss(l: unknown, op: string): number {
 }
 
 /** Trains `model` and returns the History (loss per epoch, plus validation and metrics). */
-export async function fit(model: Module, options: FitOptions): Promise<History> {
-  const o = checkOptions<FitOptions>(options, 'fit', [
+export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Promise<History> {
+  checkModel(model, 'fit');
+  const o = checkOptions<FitOptions<unknown>>(options, 'fit', [
     'data', 'loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
-  ]) as FitOptions;
+  ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
-  const x = checkTensor(o.data.x, 'fit', 'data.x');
-  const y = checkTensor(o.data.y, 'fit', 'data.y');
-  if (x.rank === 0 || y.rank === 0 || x.shape[0] !== y.shape[0])
-    fail('SHAPE_MISMATCH', `fit: data.x [${x.shape.join(', ')}] and data.y [${y.shape.join(', ')}] must have the same first dim`);
+  const { x, y } = checkData(o.data, 'fit', 'data');
+  if (o.validation !== undefined) checkData(o.validation, 'fit', 'validation');
+  if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
+  if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
   const optimizer = checkOptimizer(o.optimizer);
   const needsClosure = (optimizer as { requiresClosure?: unknown }).requiresClosure === true;
   const lossFn = lossOf(o.loss);
@@ -178,10 +228,12 @@ export async function fit(model: Module, options: FitOptions): Promise<History> 
   const n = x.shape[0];
   const batchSize = Math.min(checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1), Math.max(1, n));
   const batches = Math.ceil(n / batchSize);
-  const callbacks = Array.isArray(o.callbacks) ? o.callbacks : o.callbacks ? [o.callbacks] : [];
+  const callbacks = checkCallbacks(o.callbacks);
   const verbose = o.verbose ?? 1;
   const tty = Boolean(process.stdout.isTTY) && verbose === 1;
-  const rng = mulberry32(o.seed ?? 0x5eed);
+  // A seed given: that order every time. Otherwise one draw from the global generator (setSeed()).
+  const draw = nextDraw(o.seed, 'fit');
+  const rng = mulberry32((draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1));
   const history: History = { epoch: [], history: {} };
   const call = async (name: keyof Callbacks, ...args: unknown[]) => {
     for (const cb of callbacks) await (cb[name] as ((...a: unknown[]) => unknown) | undefined)?.(...args);

@@ -277,14 +277,72 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     expectAntlerError(() => evaluate(gru, { x, y }, 'mse'), 'INVALID_ARGUMENT', /^evaluate: model\.forward\(x\) must return a Tensor/);
     expect(tensorCounts()).toEqual(before);
     // A loss function of one's own gets what forward returns, as before.
-    const pick = (p: Tensor, t: Tensor) => antler.mseLoss((p as unknown as { output: Tensor }).output, t);
+    // Typed by what forward returns (no cast needed): fit<P> takes a LossFn<P>.
+    const pick = (p: nn.RNNOutput, t: Tensor) => antler.mseLoss(p.output, t);
     const h = await fit(gru, { data: { x, y }, loss: pick, optimizer: opt, batchSize: T, epochs: 2, shuffle: false, verbose: 0 });
     expect(h.history.loss.length).toBe(2);
     expect(h.history.loss[1]).toBeLessThan(h.history.loss[0]);
     // ... but not with the accuracy metric, which needs logits.
-    await expectRejects(fit(gru, { data: { x, y }, loss: pick, optimizer: opt, metrics: ['accuracy'], verbose: 0 }), 'INVALID_ARGUMENT', /the prediction the metric 'accuracy' needs/);
+    const metrics = ['accuracy'] as const; // a readonly tuple is accepted
+    await expectRejects(fit(gru, { data: { x, y }, loss: pick, optimizer: opt, metrics, verbose: 0 }), 'INVALID_ARGUMENT', /the prediction the metric 'accuracy' needs/);
     gru.dispose();
     opt.dispose();
     antler.dispose([x, y]);
+  });
+});
+
+describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
+  /** A model that records the first input value of every batch it sees (the shuffled order). */
+  class Recorder extends nn.Module {
+    seen: number[] = [];
+    lin = new nn.Linear(1, 1);
+    forward(x: Tensor): Tensor {
+      this.seen.push(x.dataSync()[0]);
+      return this.lin.forward(x);
+    }
+  }
+  const data = () => ({ x: tensor(Array.from({ length: 12 }, (_, i) => i), [12, 1]), y: tensor(Array.from({ length: 12 }, (_, i) => 2 * i), [12, 1]) });
+
+  test('without a seed each fit() draws a new order from the global generator, repeatable after setSeed (PyTorch DataLoader)', async () => {
+    const d = data();
+    const orders: number[][] = [];
+    for (const seed of [11, 11, null]) {
+      if (seed !== null) antler.setSeed(seed);
+      const m = new Recorder();
+      const opt = new optim.SGD(m.parameters(), { lr: 0.001 });
+      await fit(m, { data: d, loss: 'mse', optimizer: opt, batchSize: 1, epochs: 1, verbose: 0 });
+      orders.push(m.seen);
+      m.dispose();
+    }
+    expect(orders[0]).toEqual(orders[1]);
+    expect(orders[2]).not.toEqual(orders[1]); // the next draw of the same generator
+    expect([...orders[0]].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    antler.dispose(d);
+  });
+
+  test('bad arguments are AntlerErrors before any step: not a module, bad callbacks, verbose, shuffle, validation rows, no rows', async () => {
+    const d = data();
+    const m = new Recorder();
+    const opt = new optim.SGD(m.parameters(), { lr: 0.1 });
+    const w0 = Float64Array.from(m.lin.weight.dataSync());
+    const base = { data: d, loss: 'mse' as const, optimizer: opt, verbose: 0 as const };
+    const empty = { x: antler.zeros([0, 1]), y: antler.zeros([0, 1]) };
+    const short = d.y.slice([0], [5]);
+    const cases: [() => Promise<unknown>, antler.ErrorCode, RegExp][] = [
+      [() => fit({ forward: (x: Tensor) => x } as never, base), 'INVALID_ARGUMENT', /^fit: model must be an nn\.Module/],
+      [async () => evaluate(3 as never, d, 'mse'), 'INVALID_ARGUMENT', /^evaluate: model must be an nn\.Module/],
+      [() => fit(m, { ...base, callbacks: { onEpochEnd: 3 } as never }), 'INVALID_ARGUMENT', /^fit: callbacks\.onEpochEnd must be a function; got 3/],
+      [() => fit(m, { ...base, callbacks: [{ onEpochEnd: () => {} }, { onEpochFinish: () => {} } as never] }), 'INVALID_ARGUMENT', /^fit: unknown callback 'onEpochFinish' in callbacks\[1\]/],
+      [() => fit(m, { ...base, verbose: 2 as never }), 'INVALID_ARGUMENT', /^fit: verbose must be 0 \(silent\) or 1/],
+      [() => fit(m, { ...base, shuffle: 'no' as never }), 'INVALID_ARGUMENT', /shuffle/],
+      [() => fit(m, { ...base, seed: 1.5 }), 'INVALID_ARGUMENT', /seed/],
+      [() => fit(m, { ...base, validation: { x: d.x, y: short } }), 'SHAPE_MISMATCH', /^fit: validation\.x \[12, 1\] and validation\.y \[5, 1\] must have the same first dim/],
+      [() => fit(m, { ...base, data: empty }), 'INVALID_ARGUMENT', /^fit: data has no rows/],
+    ];
+    for (const [call, code, message] of cases) await expectRejects(call(), code, message);
+    expect(m.seen).toEqual([]);
+    expect(Array.from(m.lin.weight.dataSync())).toEqual(Array.from(w0));
+    m.dispose();
+    antler.dispose([d, empty, short]);
   });
 });
