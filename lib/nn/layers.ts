@@ -1,5 +1,5 @@
 /** Basic layers, with PyTorch's parameter names, layouts and default initialisation. */
-import { isolated } from '../engine';
+import { dispose, isolated } from '../engine';
 import { fail } from '../errors';
 import { gelu, relu, sigmoid, tanh } from '../ops/core';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
@@ -154,11 +154,21 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     this.checkUsable('Sequential');
     let h = x;
-    for (const m of this.layers) {
-      const next = m.forward(h) as Tensor;
+    this.layers.forEach((m, i) => {
+      const next: unknown = m.forward(h);
       if (h !== x) h.dispose();
-      h = next;
-    }
+      if (!(next instanceof Tensor) && i + 1 < this.layers.length) {
+        const keys = next !== null && typeof next === 'object' ? ` with keys ${Object.keys(next).join(', ')}` : '';
+        const what = describe(next);
+        dispose(next);
+        fail(
+          'INVALID_ARGUMENT',
+          `Sequential: layer ${i} (${m.constructor.name}) returned ${what}${keys}, not a Tensor for layer ${i + 1} (${this.layers[i + 1].constructor.name}); ` +
+            'a recurrent module returns {output, …}: put it in a Module of your own whose forward passes rnn.forward(x).output on',
+        );
+      }
+      h = next as Tensor;
+    });
     return h;
   }
 }

@@ -239,6 +239,14 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     outerScale.dispose(); // no longer the module's
   });
 
+  test("Sequential with a recurrent module before another layer names both layers (not 'Linear: input must be a Tensor')", () => {
+    const s = new nn.Sequential(new nn.GRU(2, 3), new nn.Linear(3, 1));
+    const x = tensor(randomArray(rng, 8), [4, 1, 2]);
+    expectAntlerErrorInTidy(() => s.forward(x), 'INVALID_ARGUMENT', /^Sequential: layer 0 \(GRU\) returned an object with keys output, hidden, stats, not a Tensor for layer 1 \(Linear\)/);
+    s.dispose();
+    x.dispose();
+  });
+
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
     expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);
