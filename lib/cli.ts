@@ -11,6 +11,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { AntlerError } from './errors';
 
 /** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
+function deviceFlag(value: string): string {
+  if (value === 'auto' || value === 'cpu' || value === 'cuda' || /^cuda:\d{1,3}$/.test(value)) return value;
+  throw new InvalidArgumentError(`--device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got '${value}'`);
+}
+
 function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -42,7 +47,7 @@ program
 program
   .command('demo')
   .description('trains an MLP on three spirals with fit(), then saves and reloads a checkpoint')
-  .option('-d, --device <device>', "'cpu', 'cuda' or 'auto' (CUDA when available)", 'auto')
+  .option('-d, --device <device>', "'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available)", deviceFlag, 'auto')
   .option('-e, --epochs <n>', 'training epochs', positiveInteger('--epochs'), 40)
   .action(async (opts: { device: string; epochs: number }) => {
     await (await import('./demo')).runDemo({ device: opts.device, steps: 0, epochs: opts.epochs });

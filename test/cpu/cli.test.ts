@@ -27,6 +27,14 @@ describe('antler demo --epochs', () => {
     expect(r.stdout).not.toContain('antler demo');
   }, 120_000);
 
+  test("refuses an unknown --device before training ('tpu' failed inside, after the header)", () => {
+    const r = antler(['demo', '--device', 'tpu', '--epochs', '1']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("--device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got 'tpu'");
+    expect(r.stderr).not.toMatch(stackFrame);
+    expect(r.stdout).not.toContain('antler demo');
+  }, 120_000);
+
   test('takes a positive integer as the number of epochs', () => {
     const r = antler(['demo', '--device', 'cpu', '--epochs', '2']);
     expect(r.stderr).toBe('');
