@@ -287,9 +287,9 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
     }
     bar?.stop();
     const logs: Logs = { loss: lossSum / seen };
-    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'] }).acc;
+    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'], batchSize }).acc;
     if (o.validation) {
-      const v = evaluate(model, o.validation, o.loss, { metrics });
+      const v = evaluate(model, o.validation, o.loss, { metrics, batchSize });
       logs.valLoss = v.loss;
       if (v.acc !== undefined) logs.valAcc = v.acc;
     }
