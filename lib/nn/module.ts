@@ -28,6 +28,12 @@ export function parameter(t: Tensor): Tensor {
 
 export abstract class Module {
   training = true;
+  /**
+   * Set by a fit() callback to stop training (early stopping, as Keras's
+   * model.stopTraining): fit() ends the epoch after the current batch and
+   * returns the history so far. fit() clears it when it starts.
+   */
+  stopTraining = false;
   private disposedModule = false;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();

@@ -240,6 +240,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   };
 
   model.train();
+  model.stopTraining = false;
   await call('onTrainBegin');
   for (let epoch = 0; epoch < epochs; epoch++) {
     await call('onEpochBegin', epoch);
@@ -282,6 +283,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
       const rate = ((b + 1) * 1000) / (performance.now() - t0);
       bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
       await call('onBatchEnd', b, { loss: lossValue, size });
+      if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
       // Let timers (the progress bar) and finalizers run during long epochs.
       if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -300,6 +302,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
       console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(batches / secs).toFixed(1)} steps/s)`);
     }
     await call('onEpochEnd', epoch, logs);
+    if (model.stopTraining) break;
   }
   await call('onTrainEnd');
   return history;

@@ -346,3 +346,32 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
     antler.dispose([d, empty, short]);
   });
 });
+
+describe(`fit() early stopping (seed ${SEED})`, () => {
+  test('a callback setting model.stopTraining ends training after that batch; the history so far comes back', async () => {
+    const model = new nn.Linear(1, 1);
+    const x = tensor(Array.from({ length: 16 }, (_, i) => i / 16), [16, 1]);
+    const y = tensor(Array.from({ length: 16 }, (_, i) => i / 8), [16, 1]);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    let batches = 0;
+    const epochsSeen: number[] = [];
+    const h = await fit(model, {
+      data: { x, y }, loss: 'mse', optimizer: opt, epochs: 10, batchSize: 4, verbose: 0,
+      callbacks: {
+        onBatchEnd: () => {
+          batches++;
+          if (batches === 6) model.stopTraining = true; // the second batch of epoch 1
+        },
+        onEpochEnd: (e) => void epochsSeen.push(e),
+      },
+    });
+    expect(batches).toBe(6);
+    expect(epochsSeen).toEqual([0, 1]);
+    expect(h.epoch).toEqual([0, 1]);
+    // The next fit() starts afresh.
+    const h2 = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: 2, verbose: 0 });
+    expect(h2.epoch).toEqual([0, 1]);
+    model.dispose();
+    antler.dispose([x, y]);
+  });
+});
