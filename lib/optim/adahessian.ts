@@ -97,12 +97,27 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     super.dispose();
   }
 
+  /** The step count, the probes' stream and seed: a resumed run draws the probes the uninterrupted one would. */
+  protected ownState(): Record<string, number> {
+    return { steps: this.steps, stream: this.stream, seed: this.seed };
+  }
+
+  protected loadOwnState(c: Record<string, number>): void {
+    if (c.steps !== undefined) this.steps = c.steps;
+    if (c.stream !== undefined) this.stream = c.stream;
+    if (c.seed !== undefined) (this as unknown as { seed: number }).seed = c.seed;
+  }
+
   protected validate(g: AdaHessianOptions, name: string): void {
     checkMomentOptions(g, name);
     checkFinite(g.hessianPower, name, 'hessianPower');
     if (g.hessianPower < 0 || g.hessianPower > 1) fail('INVALID_ARGUMENT', `${name}: hessianPower must be in [0, 1]; got ${g.hessianPower}`);
     checkBoolean(g.averageConvKernel, name, 'averageConvKernel');
     if (g.blockSize !== null) checkInteger(g.blockSize, name, 'blockSize', 1);
+  }
+
+  protected stateKeys(): readonly string[] {
+    return ['step', 'hessianStep', 'expAvg', 'expHessianDiagSq'];
   }
 
   protected update(): void {

@@ -42,6 +42,10 @@ export class SGD extends Optimizer<SGDOptions> {
       fail('INVALID_ARGUMENT', `${name}: Nesterov momentum requires a momentum and zero dampening`);
   }
 
+  protected stateKeys(): readonly string[] {
+    return ['momentumBuffer'];
+  }
+
   protected update(p: Tensor, g: Tensor, o: ParamGroup<SGDOptions>, st: Record<string, Tensor | number>): void {
     const first = st.momentumBuffer === undefined;
     const buf = o.momentum !== 0 ? this.buffer(st, 'momentumBuffer', p) : null;
@@ -68,6 +72,10 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkMomentOptions(g, name);
     checkBoolean(g.amsgrad, name, 'amsgrad');
     checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): readonly string[] {
+    return ['step', 'expAvg', 'expAvgSq', 'maxExpAvgSq'];
   }
 
   protected update(p: Tensor, g: Tensor, o: ParamGroup<AdamOptions>, st: Record<string, Tensor | number>): void {

@@ -62,6 +62,15 @@ export function cubicMinimizer(x1: number, f1: number, g1: number, x2: number, f
 /** torch.optim.LBFGS. step() needs a closure; one parameter group only. */
 export class LBFGS extends Optimizer<LBFGSOptions> {
   override readonly requiresClosure = true;
+
+  /** Not supported: L-BFGS's history is flat vectors over all parameters; a fresh one rebuilds it in historySize iterations. */
+  override stateDict(): Record<string, Tensor> {
+    fail('INVALID_ARGUMENT', 'LBFGS.stateDict: not supported (its curvature history spans all parameters); save the model, and a new LBFGS rebuilds the history in a few iterations');
+  }
+
+  override loadStateDict(): void {
+    fail('INVALID_ARGUMENT', 'LBFGS.loadStateDict: not supported (see LBFGS.stateDict)');
+  }
   private readonly params: Tensor[];
   private funcEvalsTotal = 0;
   private iterations = 0;
@@ -104,6 +113,10 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     checkInteger(g.historySize, name, 'historySize', 1);
     if (g.lineSearchFn !== null && g.lineSearchFn !== 'strong_wolfe')
       fail('INVALID_ARGUMENT', `${name}: lineSearchFn must be null or 'strong_wolfe'; got ${describe(g.lineSearchFn)}`);
+  }
+
+  protected stateKeys(): readonly string[] {
+    return [];
   }
 
   protected update(): void {

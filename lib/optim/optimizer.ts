@@ -7,7 +7,7 @@ import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { add, mul } from '../ops/core';
-import { Tensor, zerosLike } from '../tensor';
+import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
 
 export type ParamGroup<O> = { params: Tensor[] } & O;
@@ -153,6 +153,103 @@ export abstract class Optimizer<O extends object> {
     }
     return b;
   }
+
+  /**
+   * The optimizer's state as tensors, to save with antler.save() beside the
+   * model's stateDict() and resume from (PyTorch's optimizer.state_dict(),
+   * flattened for safetensors): per parameter i (in paramGroups order),
+   * `state.i.<key>` holds a copy of each state tensor and `scalars.i.<key>`
+   * each number (a step count) as a 0-d float64 tensor; `param_groups.g.lr`
+   * each group's current learning rate (what schedulers change); and
+   * `optimizer.<key>` the optimizer's own counters. New tensors: dispose them
+   * (or call inside tidy()).
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    const f64 = (v: number) => tensor([v], [], { dtype: 'float64' });
+    this.paramGroups.forEach((g, gi) => (out[`param_groups.${gi}.lr`] = f64((g as { lr?: number }).lr ?? NaN)));
+    this.paramGroups.flatMap((g) => g.params).forEach((p, i) => {
+      const st = this.state.get(p);
+      if (!st) return;
+      for (const [k, v] of Object.entries(st)) {
+        if (v instanceof Tensor) out[`state.${i}.${k}`] = v.clone();
+        else if (typeof v === 'number') out[`scalars.${i}.${k}`] = f64(v);
+      }
+    });
+    for (const [k, v] of Object.entries(this.ownState())) out[`optimizer.${k}`] = f64(v);
+    return out;
+  }
+
+  /**
+   * Restores what stateDict() gave (from this optimizer's kind, over the same
+   * parameters). Everything is checked before anything changes; the tensors
+   * are copied (cast and moved to each parameter's dtype and device).
+   */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    const op = `${this.name}.loadStateDict`;
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) fail('INVALID_ARGUMENT', `${op}: expected the object stateDict() returned; got ${describe(dict)}`);
+    const params = this.paramGroups.flatMap((g) => g.params);
+    const own = this.ownState();
+    const lrs = this.paramGroups.map((g) => (g as { lr?: number }).lr);
+    const states = new Map<number, Record<string, Tensor | number>>();
+    const counters: Record<string, number> = {};
+    const scalarOf = (k: string, t: Tensor): number => {
+      if (t.size !== 1) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected a single number`);
+      return t.item();
+    };
+    for (const [k, t] of Object.entries(dict)) {
+      checkTensor(t, op, `'${k}'`);
+      let m: RegExpExecArray | null;
+      if ((m = /^param_groups\.(\d+)\.lr$/.exec(k))) {
+        const gi = Number(m[1]);
+        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
+        lrs[gi] = scalarOf(k, t);
+      } else if ((m = /^(state|scalars)\.(\d+)\.([A-Za-z_]\w*)$/.exec(k))) {
+        const i = Number(m[2]);
+        if (i >= params.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter ${i}; this optimizer has ${params.length}`);
+        const known = this.stateKeys();
+        if (!known.includes(m[3]))
+          fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; ${this.name} keeps ${known.map((n) => `'${n}'`).join(', ')} per parameter`);
+        const st = states.get(i) ?? {};
+        states.set(i, st);
+        if (m[1] === 'scalars') st[m[3]] = scalarOf(k, t);
+        else {
+          const p = params[i];
+          if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j]))
+            fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; parameter ${i} has shape [${p.shape.join(', ')}]`);
+          st[m[3]] = t;
+        }
+      } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && m[1] in own) counters[m[1]] = scalarOf(k, t);
+      else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.lr, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
+    }
+    // Checked: now replace.
+    const copies = new Map<number, Record<string, Tensor | number>>();
+    isolated(() => {
+      for (const [i, st] of states) {
+        const p = params[i];
+        const c: Record<string, Tensor | number> = {};
+        for (const [k, v] of Object.entries(st))
+          c[k] = typeof v === 'number' ? v : keep(tidy(() => v.to(p.device).cast(p.dtype as 'float32' | 'float64').clone()));
+        copies.set(i, c);
+      }
+    });
+    this.dispose();
+    for (const [i, c] of copies) this.state.set(params[i], c);
+    this.paramGroups.forEach((g, gi) => {
+      if (lrs[gi] !== undefined) (g as { lr?: number }).lr = lrs[gi];
+    });
+    this.loadOwnState(counters);
+  }
+
+  /** The names of the per-parameter state entries (tensors and numbers), for loadStateDict()'s check. */
+  protected abstract stateKeys(): readonly string[];
+
+  /** Counters an optimizer keeps outside `state` (AdaHessian's step and probe counts), for stateDict(). */
+  protected ownState(): Record<string, number> {
+    return {};
+  }
+
+  protected loadOwnState(_counters: Record<string, number>): void {}
 
   /** Frees the optimizer's state tensors. */
   dispose(): void {

@@ -4,6 +4,9 @@
  * groups, closures, skipped parameters, option validation, clipGradNorm and
  * the learning-rate schedulers' closed forms.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as antler from '../../lib';
 import { ErrorCode, optim, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
@@ -481,6 +484,92 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     model.dispose();
   });
 });
+
+describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
+  // Train 6 steps straight; train 3, save model and optimizer (and the scheduler's lastEpoch) with antler.save,
+  // load them into fresh objects, train 3 more: the same weights to the bit.
+  const makeOpt = {
+    SGD: (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
+    Adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.05, amsgrad: true }),
+    AdamW: (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.05 }),
+    AdaHessian: (ps: Tensor[]) => new optim.AdaHessian(ps, { lr: 0.05, updateEach: 2 }),
+  };
+  for (const [name, make] of Object.entries(makeOpt))
+    test(`${name}, with a StepLR: 3 + save/load + 3 steps equal 6 steps`, () => {
+      const xs = randomArray(rng, 8 * 3, -1, 1), ys = randomArray(rng, 8 * 2, -1, 1);
+      const x = tensor(xs, [8, 3], { dtype: 'float64' }), y = tensor(ys, [8, 2], { dtype: 'float64' });
+      const seed = rng.u32();
+      const fresh = () => {
+        antler.setSeed(seed);
+        const model = new antler.nn.Linear(3, 2, { dtype: 'float64' });
+        const opt = make(model.parameters());
+        return { model, opt, sched: new optim.StepLR(opt as optim.SGD, 2, 0.5) };
+      };
+      const train = (r: ReturnType<typeof fresh>, steps: number) => {
+        for (let i = 0; i < steps; i++) {
+          const closure = () => {
+            r.opt.zeroGrad();
+            const l = antler.mseLoss(r.model.forward(x).tanh(), y);
+            l.backward();
+            return l;
+          };
+          if (r.opt.requiresClosure) r.opt.step(closure);
+          else {
+            tidy(() => void closure());
+            r.opt.step();
+          }
+          r.sched.step();
+        }
+      };
+      const straight = fresh();
+      train(straight, 6);
+      const first = fresh();
+      train(first, 3);
+      const file = path.join(os.tmpdir(), `antler-resume-${process.pid}-${name}.safetensors`);
+      tidy(() => antler.save(file, { ...first.model.stateDict(), ...prefixed('optimizer/', first.opt.stateDict()) }));
+      const lastEpoch = first.sched.lastEpoch;
+      const resumed = fresh();
+      tidy(() => {
+        const all = antler.load(file);
+        resumed.model.loadStateDict(Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('optimizer/'))));
+        resumed.opt.loadStateDict(Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('optimizer/')).map(([k, v]) => [k.slice(10), v])));
+      });
+      resumed.sched.lastEpoch = lastEpoch;
+      train(resumed, 3);
+      straight.model.parameters().forEach((p, i) => expectExact(resumed.model.parameters()[i].dataSync(), p.dataSync(), `parameter ${i}`));
+      expect(resumed.opt.paramGroups[0].lr).toBe(straight.opt.paramGroups[0].lr);
+      fs.rmSync(file, { force: true });
+      for (const r of [straight, first, resumed]) antler.dispose([r.opt, r.model]);
+      antler.dispose([x, y]);
+    });
+
+  test('bad state dicts change nothing: unknown key, wrong shape, wrong parameter index; L-BFGS refuses', () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.Adam([p], { lr: 0.1 });
+    tidy(() => p.square().sum().backward());
+    opt.step();
+    const before = tidy(() => Object.fromEntries(Object.entries(opt.stateDict()).map(([k, v]) => [k, Array.from(v.dataSync())])));
+    const bad: [Record<string, Tensor>, antler.ErrorCode, RegExp][] = [
+      [{ 'state.0.expAvgs': tensor([0, 0], [2], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'state\.0\.expAvgs'; Adam keeps 'step', 'expAvg', 'expAvgSq', 'maxExpAvgSq' per parameter/],
+      [{ 'state.0.expAvg': tensor([0, 0, 0], [3], { dtype: 'float64' }) }, 'SHAPE_MISMATCH', /'state\.0\.expAvg' has shape \[3\]; parameter 0 has shape \[2\]/],
+      [{ 'state.4.expAvg': tensor([0, 0], [2], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /names parameter 4; this optimizer has 1/],
+      [{ momentum: tensor([0], [1]) }, 'INVALID_ARGUMENT', /unknown key 'momentum'/],
+    ];
+    for (const [dict, code, message] of bad) {
+      expectAntlerErrorInTidy(() => opt.loadStateDict(dict), code, message);
+      antler.dispose(dict);
+    }
+    const after = tidy(() => Object.fromEntries(Object.entries(opt.stateDict()).map(([k, v]) => [k, Array.from(v.dataSync())])));
+    expect(after).toEqual(before);
+    const lbfgs = new optim.LBFGS([p]);
+    expectAntlerErrorInTidy(() => lbfgs.stateDict(), 'INVALID_ARGUMENT', /LBFGS\.stateDict: not supported/);
+    antler.dispose([opt, lbfgs, p]);
+  });
+});
+
+function prefixed(prefix: string, d: Record<string, Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(d).map(([k, v]) => [prefix + k, v]));
+}
 
 describe(`clipGradNorm (seed ${SEED})`, () => {
   function withGrads(): { params: Tensor[]; grads: number[][] } {
