@@ -218,13 +218,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
   try {
     propagate(start, gradient, order, (e, g) => {
       if (!('leaf' in e)) return false;
-      const shaped = shapedAs(e.leaf, g);
-      const prev = pending.get(e.leaf);
-      if (prev) {
-        pending.set(e.leaf, prev.add(shaped));
-        prev.dispose();
-        shaped.dispose();
-      } else pending.set(e.leaf, shaped);
+      sumInto(pending, e.leaf, shapedAs(e.leaf, g));
       return true;
     }, true);
   } catch (err) {
@@ -370,12 +364,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
             if (!g || !e) return;
             if (sink(e, g)) return;
             if ('leaf' in e) return g.dispose();
-            const prev = grads.get(e.node);
-            if (prev) {
-              grads.set(e.node, prev.add(g));
-              prev.dispose();
-              g.dispose();
-            } else grads.set(e.node, g);
+            sumInto(grads, e.node, g);
           });
         }
       } finally {
@@ -383,6 +372,15 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       }
     }),
   );
+}
+
+/** map[key] += g, taking g (out of place: the tensor already there may be read elsewhere). */
+function sumInto<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
+  const prev = map.get(key);
+  if (!prev) return void map.set(key, g);
+  map.set(key, prev.add(g));
+  prev.dispose();
+  g.dispose();
 }
 
 /** g (owned) with the leaf's shape (a gradient may come as [] for [1], say): g itself or a reshape of it. */
