@@ -10,12 +10,13 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { AntlerError } from './errors';
 
-/** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
+/** commander argParser for --device: 'auto', 'cpu', 'cuda' or 'cuda:N' ('tpu' is refused before anything runs). */
 function deviceFlag(value: string): string {
   if (value === 'auto' || value === 'cpu' || value === 'cuda' || /^cuda:\d{1,3}$/.test(value)) return value;
   throw new InvalidArgumentError(`--device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got '${value}'`);
 }
 
+/** commander argParser for an option that takes a positive integer: '12' → 12; 'abc', '0', '2.7' are refused. */
 function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);

@@ -116,8 +116,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     if (g.blockSize !== null) checkInteger(g.blockSize, name, 'blockSize', 1);
   }
 
-  protected stateKeys(): readonly string[] {
-    return ['step', 'hessianStep', 'expAvg', 'expHessianDiagSq'];
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['expAvg', 'expHessianDiagSq'], numbers: ['step', 'hessianStep'] };
   }
 
   protected update(): void {

@@ -10,7 +10,7 @@ import { native } from '../native';
 import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
-import { checkLr, checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export { Optimizer } from './optimizer';
 export type { ParamGroup } from './optimizer';
@@ -42,8 +42,8 @@ export class SGD extends Optimizer<SGDOptions> {
       fail('INVALID_ARGUMENT', `${name}: Nesterov momentum requires a momentum and zero dampening`);
   }
 
-  protected stateKeys(): readonly string[] {
-    return ['momentumBuffer'];
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['momentumBuffer'], numbers: [] };
   }
 
   protected update(p: Tensor, g: Tensor, o: ParamGroup<SGDOptions>, st: Record<string, Tensor | number>): void {
@@ -74,8 +74,8 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkBoolean(g.maximize, name, 'maximize');
   }
 
-  protected stateKeys(): readonly string[] {
-    return ['step', 'expAvg', 'expAvgSq', 'maxExpAvgSq'];
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['expAvg', 'expAvgSq', 'maxExpAvgSq'], numbers: ['step'] };
   }
 
   protected update(p: Tensor, g: Tensor, o: ParamGroup<AdamOptions>, st: Record<string, Tensor | number>): void {
@@ -156,8 +156,6 @@ function checkPositive(v: unknown, op: string, what: string): number {
   return n;
 }
 
-/** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'). */
-const initialLrs = new WeakMap<object, number>();
 
 /**
  * Base of the learning-rate schedulers: step() once per epoch (or per batch,

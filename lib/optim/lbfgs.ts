@@ -115,8 +115,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       fail('INVALID_ARGUMENT', `${name}: lineSearchFn must be null or 'strong_wolfe'; got ${describe(g.lineSearchFn)}`);
   }
 
-  protected stateKeys(): readonly string[] {
-    return [];
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: [], numbers: [] };
   }
 
   protected update(): void {

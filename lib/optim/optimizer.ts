@@ -10,6 +10,9 @@ import { add, mul } from '../ops/core';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
 
+/** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'; see LRScheduler). */
+export const initialLrs = new WeakMap<object, number>();
+
 export type ParamGroup<O> = { params: Tensor[] } & O;
 export type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
 
@@ -160,14 +163,19 @@ export abstract class Optimizer<O extends object> {
    * flattened for safetensors): per parameter i (in paramGroups order),
    * `state.i.<key>` holds a copy of each state tensor and `scalars.i.<key>`
    * each number (a step count) as a 0-d float64 tensor; `param_groups.g.lr`
-   * each group's current learning rate (what schedulers change); and
+   * each group's current learning rate (what schedulers change) and, once a
+   * scheduler has seen the group, `param_groups.g.initial_lr`; and
    * `optimizer.<key>` the optimizer's own counters. New tensors: dispose them
    * (or call inside tidy()).
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     const f64 = (v: number) => tensor([v], [], { dtype: 'float64' });
-    this.paramGroups.forEach((g, gi) => (out[`param_groups.${gi}.lr`] = f64((g as { lr?: number }).lr ?? NaN)));
+    this.paramGroups.forEach((g, gi) => {
+      out[`param_groups.${gi}.lr`] = f64((g as { lr?: number }).lr ?? NaN);
+      // The lr before any scheduler (PyTorch's initial_lr): a scheduler made after loading starts from it.
+      if (initialLrs.has(g)) out[`param_groups.${gi}.initial_lr`] = f64(initialLrs.get(g)!);
+    });
     this.paramGroups.flatMap((g) => g.params).forEach((p, i) => {
       const st = this.state.get(p);
       if (!st) return;
@@ -191,6 +199,7 @@ export abstract class Optimizer<O extends object> {
     const params = this.paramGroups.flatMap((g) => g.params);
     const own = this.ownState();
     const lrs = this.paramGroups.map((g) => (g as { lr?: number }).lr);
+    const initials: (number | undefined)[] = this.paramGroups.map(() => undefined);
     const states = new Map<number, Record<string, Tensor | number>>();
     const counters: Record<string, number> = {};
     const scalarOf = (k: string, t: Tensor): number => {
@@ -200,16 +209,22 @@ export abstract class Optimizer<O extends object> {
     for (const [k, t] of Object.entries(dict)) {
       checkTensor(t, op, `'${k}'`);
       let m: RegExpExecArray | null;
-      if ((m = /^param_groups\.(\d+)\.lr$/.exec(k))) {
+      if ((m = /^param_groups\.(\d+)\.(lr|initial_lr)$/.exec(k))) {
         const gi = Number(m[1]);
         if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
-        lrs[gi] = scalarOf(k, t);
+        const v = scalarOf(k, t);
+        if (!Number.isFinite(v) || v < 0) fail('INVALID_ARGUMENT', `${op}: '${k}' is ${v}; expected a finite learning rate >= 0`);
+        if (m[2] === 'lr') lrs[gi] = v;
+        else initials[gi] = v;
       } else if ((m = /^(state|scalars)\.(\d+)\.([A-Za-z_]\w*)$/.exec(k))) {
         const i = Number(m[2]);
         if (i >= params.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter ${i}; this optimizer has ${params.length}`);
         const known = this.stateKeys();
-        if (!known.includes(m[3]))
-          fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; ${this.name} keeps ${known.map((n) => `'${n}'`).join(', ')} per parameter`);
+        const kind = m[1] === 'state' ? known.tensors : known.numbers;
+        if (!kind.includes(m[3])) {
+          const list = [...known.tensors.map((n) => `state.i.${n}`), ...known.numbers.map((n) => `scalars.i.${n}`)];
+          fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; ${this.name} keeps ${list.length ? list.join(', ') : 'nothing'} per parameter`);
+        }
         const st = states.get(i) ?? {};
         states.set(i, st);
         if (m[1] === 'scalars') st[m[3]] = scalarOf(k, t);
@@ -219,7 +234,7 @@ export abstract class Optimizer<O extends object> {
             fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; parameter ${i} has shape [${p.shape.join(', ')}]`);
           st[m[3]] = t;
         }
-      } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && m[1] in own) counters[m[1]] = scalarOf(k, t);
+      } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && Object.hasOwn(own, m[1])) counters[m[1]] = scalarOf(k, t);
       else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.lr, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
     }
     // Checked: now replace.
@@ -237,12 +252,13 @@ export abstract class Optimizer<O extends object> {
     for (const [i, c] of copies) this.state.set(params[i], c);
     this.paramGroups.forEach((g, gi) => {
       if (lrs[gi] !== undefined) (g as { lr?: number }).lr = lrs[gi];
+      if (initials[gi] !== undefined) initialLrs.set(g, initials[gi]!);
     });
     this.loadOwnState(counters);
   }
 
-  /** The names of the per-parameter state entries (tensors and numbers), for loadStateDict()'s check. */
-  protected abstract stateKeys(): readonly string[];
+  /** The names of the per-parameter state entries, tensors and numbers, for loadStateDict()'s check. */
+  protected abstract stateKeys(): { tensors: readonly string[]; numbers: readonly string[] };
 
   /** Counters an optimizer keeps outside `state` (AdaHessian's step and probe counts), for stateDict(). */
   protected ownState(): Record<string, number> {

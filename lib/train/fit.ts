@@ -121,10 +121,13 @@ function checkCallbacks(v: unknown): Callbacks[] {
   list.forEach((cb, i) => {
     const at = Array.isArray(v) ? `callbacks[${i}]` : 'callbacks';
     if (cb === null || typeof cb !== 'object') fail('INVALID_ARGUMENT', `fit: ${at} must be an object such as { onEpochEnd(epoch, logs) {…} }; got ${describe(cb)}`);
+    // A callback may carry state of its own (best loss, patience, the model); only a name that
+    // looks like a hook and is none is refused (a misspelling would never be called).
     for (const [k, f] of Object.entries(cb as object)) {
-      if (!(CALLBACK_KEYS as readonly string[]).includes(k))
+      const hook = (CALLBACK_KEYS as readonly string[]).includes(k);
+      if (!hook && /^on[A-Z]/.test(k))
         fail('INVALID_ARGUMENT', `fit: unknown callback '${k}' in ${at}; expected one of ${CALLBACK_KEYS.map((n) => `'${n}'`).join(', ')}`);
-      if (typeof f !== 'function' && f !== undefined) fail('INVALID_ARGUMENT', `fit: ${at}.${k} must be a function; got ${describe(f)}`);
+      if (hook && typeof f !== 'function' && f !== undefined) fail('INVALID_ARGUMENT', `fit: ${at}.${k} must be a function; got ${describe(f)}`);
     }
   });
   return list as Callbacks[];
@@ -217,7 +220,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
   const { x, y } = checkData(o.data, 'fit', 'data');
-  if (o.validation !== undefined) checkData(o.validation, 'fit', 'validation');
+  if (o.validation !== undefined && o.validation !== null) checkData(o.validation, 'fit', 'validation');
   if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
   if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
   const optimizer = checkOptimizer(o.optimizer);
@@ -226,7 +229,8 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
   const n = x.shape[0];
-  const batchSize = Math.min(checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1), Math.max(1, n));
+  const givenBatchSize = checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1);
+  const batchSize = Math.min(givenBatchSize, Math.max(1, n));
   const batches = Math.ceil(n / batchSize);
   const callbacks = checkCallbacks(o.callbacks);
   const verbose = o.verbose ?? 1;
@@ -254,44 +258,47 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
     bar?.start(batches, 0, { loss: '-', rate: '-' });
     const t0 = performance.now();
     let lossSum = 0, seen = 0;
-    for (let b = 0; b < batches; b++) {
-      await call('onBatchBegin', b);
-      const start = b * batchSize;
-      const size = Math.min(batchSize, n - start);
-      const lossValue = tidy(() => {
-        const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
-        const xb = takeRows(x, idx);
-        const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
-        const batchLoss = (): number => {
-          optimizer.zeroGrad();
-          const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
-          const l = lossFn(pred, yb);
-          const value = scalarLoss(l, 'fit');
-          l.backward();
+    try {
+      for (let b = 0; b < batches; b++) {
+        await call('onBatchBegin', b);
+        const start = b * batchSize;
+        const size = Math.min(batchSize, n - start);
+        const lossValue = tidy(() => {
+          const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
+          const xb = takeRows(x, idx);
+          const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
+          const batchLoss = (): number => {
+            optimizer.zeroGrad();
+            const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
+            const l = lossFn(pred, yb);
+            const value = scalarLoss(l, 'fit');
+            l.backward();
+            return value;
+          };
+          // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
+          if (!needsClosure) return batchLoss();
+          const value: unknown = optimizer.step(batchLoss);
+          if (typeof value !== 'number')
+            fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
           return value;
-        };
-        // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
-        if (!needsClosure) return batchLoss();
-        const value: unknown = optimizer.step(batchLoss);
-        if (typeof value !== 'number')
-          fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
-        return value;
-      });
-      if (!needsClosure) optimizer.step();
-      lossSum += lossValue * size;
-      seen += size;
-      const rate = ((b + 1) * 1000) / (performance.now() - t0);
-      bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
-      await call('onBatchEnd', b, { loss: lossValue, size });
-      if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
-      // Let timers (the progress bar) and finalizers run during long epochs.
-      if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+        });
+        if (!needsClosure) optimizer.step();
+        lossSum += lossValue * size;
+        seen += size;
+        const rate = ((b + 1) * 1000) / (performance.now() - t0);
+        bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
+        await call('onBatchEnd', b, { loss: lossValue, size });
+        if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
+        // Let timers (the progress bar) and finalizers run during long epochs.
+        if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
     }
-    bar?.stop();
     const logs: Logs = { loss: lossSum / seen };
-    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'], batchSize }).acc;
+    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'], batchSize: givenBatchSize }).acc;
     if (o.validation) {
-      const v = evaluate(model, o.validation, o.loss, { metrics, batchSize });
+      const v = evaluate(model, o.validation, o.loss, { metrics, batchSize: givenBatchSize });
       logs.valLoss = v.loss;
       if (v.acc !== undefined) logs.valAcc = v.acc;
     }

@@ -348,6 +348,25 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
 });
 
 describe(`fit() early stopping (seed ${SEED})`, () => {
+  test('an early-stopping callback object with state of its own (patience, best loss, the model) is accepted', async () => {
+    class EarlyStopping {
+      best = Infinity;
+      wait = 0;
+      constructor(readonly model: nn.Module, readonly patience: number) {}
+      onEpochEnd(_epoch: number, logs: Logs): void {
+        if (logs.loss < this.best - 1e-12) [this.best, this.wait] = [logs.loss, 0];
+        else if (++this.wait >= this.patience) this.model.stopTraining = true;
+      }
+    }
+    const model = new nn.Linear(1, 1);
+    const x = tensor([1, 2, 3, 4], [4, 1]), y = tensor([2, 4, 6, 8], [4, 1]);
+    const opt = new optim.SGD(model.parameters(), { lr: 0 }); // the loss never improves: stop after patience + 1 epochs
+    const h = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: 10, verbose: 0, callbacks: new EarlyStopping(model, 2) });
+    expect(h.epoch).toEqual([0, 1, 2]);
+    model.dispose();
+    antler.dispose([x, y]);
+  });
+
   test('a callback setting model.stopTraining ends training after that batch; the history so far comes back', async () => {
     const model = new nn.Linear(1, 1);
     const x = tensor(Array.from({ length: 16 }, (_, i) => i / 16), [16, 1]);

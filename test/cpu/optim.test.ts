@@ -543,6 +543,25 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
       antler.dispose([x, y]);
     });
 
+  test("a scheduler made after loadStateDict starts from the saved initial_lr, as PyTorch's does", () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.2 });
+    const sched = new optim.CosineAnnealingLR(opt, 4);
+    for (let i = 0; i < 2; i++) sched.step();
+    const dict = opt.stateDict();
+    expectExact(dict['param_groups.0.initial_lr'].dataSync(), [0.2], 'saved initial_lr');
+    const opt2 = new optim.SGD([p], { lr: 0.2 });
+    opt2.loadStateDict(dict);
+    antler.dispose(dict);
+    const sched2 = new optim.CosineAnnealingLR(opt2, 4);
+    expect(sched2.baseLrs).toEqual([0.2]);
+    sched2.lastEpoch = sched.lastEpoch;
+    sched.step();
+    sched2.step();
+    expect(opt2.paramGroups[0].lr).toBeCloseTo(opt.paramGroups[0].lr, 15);
+    p.dispose();
+  });
+
   test('bad state dicts change nothing: unknown key, wrong shape, wrong parameter index; L-BFGS refuses', () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const opt = new optim.Adam([p], { lr: 0.1 });
@@ -550,10 +569,15 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
     opt.step();
     const before = tidy(() => Object.fromEntries(Object.entries(opt.stateDict()).map(([k, v]) => [k, Array.from(v.dataSync())])));
     const bad: [Record<string, Tensor>, antler.ErrorCode, RegExp][] = [
-      [{ 'state.0.expAvgs': tensor([0, 0], [2], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'state\.0\.expAvgs'; Adam keeps 'step', 'expAvg', 'expAvgSq', 'maxExpAvgSq' per parameter/],
+      [{ 'state.0.expAvgs': tensor([0, 0], [2], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'state\.0\.expAvgs'; Adam keeps state\.i\.expAvg, state\.i\.expAvgSq, state\.i\.maxExpAvgSq, scalars\.i\.step per parameter/],
       [{ 'state.0.expAvg': tensor([0, 0, 0], [3], { dtype: 'float64' }) }, 'SHAPE_MISMATCH', /'state\.0\.expAvg' has shape \[3\]; parameter 0 has shape \[2\]/],
       [{ 'state.4.expAvg': tensor([0, 0], [2], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /names parameter 4; this optimizer has 1/],
       [{ momentum: tensor([0], [1]) }, 'INVALID_ARGUMENT', /unknown key 'momentum'/],
+      // A number under state., a tensor under scalars.: refused (the next step() would have failed).
+      [{ 'state.0.step': tensor([3], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'state\.0\.step'; Adam keeps state\.i\.expAvg, state\.i\.expAvgSq, state\.i\.maxExpAvgSq, scalars\.i\.step per parameter/],
+      [{ 'scalars.0.expAvg': tensor([0.5], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'scalars\.0\.expAvg'/],
+      [{ 'param_groups.0.lr': tensor([-1], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /'param_groups\.0\.lr' is -1; expected a finite learning rate >= 0/],
+      [{ 'optimizer.constructor': tensor([1], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'optimizer\.constructor'/],
     ];
     for (const [dict, code, message] of bad) {
       expectAntlerErrorInTidy(() => opt.loadStateDict(dict), code, message);
