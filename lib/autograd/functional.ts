@@ -1,6 +1,6 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { gradients } from './graph';
+import { gradients, shapedAs } from './graph';
 import { fail } from '../errors';
 import { onesLike, Tensor } from '../tensor';
 import { describe } from '../validate';
@@ -54,8 +54,7 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       const grads = leaves.map((l, i) => {
         const g = found[i];
         if (!g) return tidy(() => l.mul(0));
-        const shaped = g.shape.length === l.shape.length && g.shape.every((d, j) => d === l.shape[j]) ? g : tidy(() => g.reshape(l.shape));
-        if (shaped !== g) g.dispose();
+        const shaped = shapedAs(l, g);
         track(shaped); // belongs to the caller's tidy() scope, like any result
         return shaped;
       });

@@ -383,8 +383,8 @@ function sumInto<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
   g.dispose();
 }
 
-/** g (owned) with the leaf's shape (a gradient may come as [] for [1], say): g itself or a reshape of it. */
-function shapedAs(leaf: Tensor, g: Tensor): Tensor {
+/** @internal g (owned) with the leaf's shape (a gradient may come as [] for [1], say): g itself or a reshape of it. */
+export function shapedAs(leaf: Tensor, g: Tensor): Tensor {
   return g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i]) ? g : reshapeOwned(g, leaf.shape);
 }
 

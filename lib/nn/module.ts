@@ -271,8 +271,8 @@ export abstract class Module {
       for (const [name, t] of list)
         if (t.isDisposed) fail('DISPOSED', `${op}: the ${kind} module's ${what} '${name}' (shape [${t.shape.join(', ')}]) has been disposed`);
     };
-    dead(this.namedParameters(), 'parameter');
-    dead(this.namedBuffers(), 'buffer');
+    dead(this.namedParameters('', false), 'parameter'); // every forward: no dedupe needed to find a dead one
+    dead(this.namedBuffers('', false), 'buffer');
   }
 
   /** Number of trainable scalars (a shared parameter counted once). */

@@ -3,7 +3,7 @@
  * native op table, its backward right below it (recorded only when an input
  * requires grad and grad mode is on).
  */
-import { record } from '../autograd/graph';
+import { isGradEnabled, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
@@ -56,33 +56,17 @@ function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tens
 function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
   const [a, b] = operands(op, aIn, bIn);
   const out = forwardBinary(op, a, b);
-  const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
-  // Only the values the backward formula reads are saved (as PyTorch does). Fewer saved tensors
-  // free memory sooner and leave the others free to change in place.
-  // Which operand's gradient is wanted decides too (the edges are fixed from here on): mul reads
-  // b for a's gradient and a for b's; div b for both, y for b's; pow a and b for both, y for b's.
   const na = aT && (a as Tensor).requiresGrad, nb = bT && (b as Tensor).requiresGrad;
-  const reads = (x: 'a' | 'b' | 'y'): boolean => {
-    switch (op) {
-      case 'add':
-      case 'sub':
-        return false;
-      case 'mul':
-        return x === 'a' ? nb : x === 'b' ? na : false;
-      case 'div':
-        return x === 'b' || (x === 'y' && nb);
-      case 'pow':
-        return x !== 'y' || nb;
-      case 'maximum':
-      case 'minimum':
-        return x !== 'y';
-    }
-  };
+  // Nothing to record: return before building the save list and the backward closure.
+  if ((!na && !nb) || !isGradEnabled()) return out;
+  const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
+  // Only the values the backward formula reads are saved (as PyTorch does): fewer saved tensors
+  // free memory sooner and leave the others free to change in place.
   const save: Tensor[] = [];
-  const ia = aT && reads('a') ? save.push(a) - 1 : -1;
-  const ib = bT && reads('b') ? save.push(b) - 1 : -1;
-  const iy = reads('y') ? save.push(out) - 1 : -1;
+  const ia = aT && binaryReads(op, 'a', na, nb) ? save.push(a) - 1 : -1;
+  const ib = bT && binaryReads(op, 'b', na, nb) ? save.push(b) - 1 : -1;
+  const iy = binaryReads(op, 'y', na, nb) ? save.push(out) - 1 : -1;
   const aShape = aT ? a.shape : null, bShape = bT ? b.shape : null;
   return record(out, op, inputs, (gy, saved, needs) => {
     // An operand the formula does not read is passed as 0 (a number) or null.
@@ -96,6 +80,27 @@ function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Ten
   }, save);
 }
 
+/**
+ * Whether the backward of y = op(a, b) reads operand x, given which operands
+ * need a gradient (na, nb): mul reads b for a's gradient and a for b's; div b
+ * for both and y for b's; pow a and b for both and y for b's.
+ */
+function binaryReads(op: BinaryName, x: 'a' | 'b' | 'y', na: boolean, nb: boolean): boolean {
+  switch (op) {
+    case 'add':
+    case 'sub':
+      return false;
+    case 'mul':
+      return x === 'a' ? nb : x === 'b' ? na : false;
+    case 'div':
+      return x === 'b' || (x === 'y' && nb);
+    case 'pow':
+      return x !== 'y' || nb;
+    case 'maximum':
+    case 'minimum':
+      return x !== 'y';
+  }
+}
 
 // Gradients of y = op(a, b) for the given upstream gy; a or b may be a number.
 // Only those asked for (na, nb) are computed; the other is null.

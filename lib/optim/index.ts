@@ -156,7 +156,6 @@ function checkPositive(v: unknown, op: string, what: string): number {
   return n;
 }
 
-
 /**
  * Base of the learning-rate schedulers: step() once per epoch (or per batch,
  * as you choose). As in PyTorch, step() updates each group's current lr by
