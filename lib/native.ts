@@ -209,6 +209,15 @@ export function native(): NativeAddon {
   return load().addon;
 }
 
+/**
+ * y ← y + α·x in place for a finite α, in one pass: the fused SGD update p ← p − lr·g (no momentum
+ * or weight decay) with lr = −α, as torch's y.add_(x, alpha=α); bumps y's version. Not recorded by
+ * autograd. Shared by optim's axpy and autograd's gradient accumulation.
+ */
+export function addScaledInPlace(y: NativeHandle, x: NativeHandle, alpha: number): void {
+  native().sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+}
+
 /** Where the addon was loaded from. */
 export function nativeOrigin(): { path: string; source: string } {
   const l = load();

@@ -8,7 +8,7 @@
  */
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { native } from '../native';
+import { addScaledInPlace, native } from '../native';
 import type { Tensor } from '../tensor';
 
 /**
@@ -396,7 +396,7 @@ function accumulate(leaf: Tensor, g: Tensor): void {
     if (prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
       // In place, as PyTorch's AccumulateGrad: a reference to .grad taken earlier stays valid
       // and sees the sum. (prev − (−1)·g is prev + g to the bit.)
-      native().sgdStep(prev.handle, shaped.handle, null, { lr: -1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+      addScaledInPlace(prev.handle, shaped.handle, 1);
       shaped.dispose();
       return;
     }

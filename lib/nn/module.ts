@@ -26,6 +26,11 @@ export function parameter(t: Tensor): Tensor {
   return t;
 }
 
+/** weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 export abstract class Module {
   training = true;
   /**
@@ -87,9 +92,11 @@ export abstract class Module {
     for (const key of Object.keys(self)) {
       const v = self[key];
       if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) continue;
-      if (this.params.has(key)) {
-        if (v === null) this.params.set(key, null);
-        else if (v instanceof Tensor && v !== this.params.get(key) && parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
+      // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c).
+      const name = this.params.has(key) ? key : snakeCase(key);
+      if (this.params.has(name)) {
+        if (v === null) this.params.set(name, null);
+        else if (v instanceof Tensor && v !== this.params.get(name) && parameterTensors.has(v) && !v.isDisposed) this.params.set(name, isolated(() => keep(v)));
         continue;
       }
       if (this.children.has(key)) {

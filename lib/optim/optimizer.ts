@@ -5,7 +5,7 @@
 import { isGradEnabled, noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
-import { native } from '../native';
+import { addScaledInPlace } from '../native';
 import { add, mul } from '../ops/core';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
@@ -293,11 +293,7 @@ export function checkMomentOptions(g: { lr: number; betas: [number, number]; eps
   if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
 }
 
-/**
- * y ← y + α·x in place, in one pass: the fused SGD update p ← p − lr·g (no
- * momentum or weight decay) with lr = −α, as torch's y.add_(x, alpha=α).
- * Not recorded by autograd.
- */
+/** y ← y + α·x in place (torch's y.add_(x, alpha=α)), not recorded by autograd; any α. */
 export function axpy(y: Tensor, x: Tensor, alpha: number): void {
   if (!Number.isFinite(alpha)) {
     // A NaN or infinite α (from a NaN gradient, say) is no SGD learning rate, but y + α·x is still
@@ -309,5 +305,5 @@ export function axpy(y: Tensor, x: Tensor, alpha: number): void {
     );
     return;
   }
-  native().sgdStep(y.handle, x.handle, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+  addScaledInPlace(y.handle, x.handle, alpha);
 }

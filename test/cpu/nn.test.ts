@@ -275,6 +275,27 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     old.dispose();
     m.dispose();
   });
+
+  test("a camelCase property replaces the parameter of its snake_case name (SRUCell's weightC is weight_c), and forward uses it", () => {
+    const [d, B] = [rng.int(2, 5), rng.int(1, 4)];
+    const cell = new nn.SRUCell(d, d, { dtype: 'float64' });
+    const before = cell.namedParameters().map(([n]) => n);
+    const old = cell.weightC;
+    const w = nn.parameter(tensor(randomArray(rng, 2 * d, -1, 1), [2 * d], { dtype: 'float64' }));
+    cell.weightC = w;
+    expect(cell.namedParameters().map(([n]) => n)).toEqual(before);
+    expect(cell.namedParameters().find(([n]) => n === 'weight_c')![1]).toBe(w);
+    // The state dict follows: a fresh cell loading it gives the same output.
+    const x = tensor(randomArray(rng, 3 * B * d, -1, 1), [3, B, d], { dtype: 'float64' });
+    const copy = new nn.SRUCell(d, d, { dtype: 'float64' });
+    tidy(() => copy.loadStateDict(cell.stateDict()));
+    const [a, b] = [cell, copy].map((m) => tidy(() => Float64Array.from(m.forward(x).output.dataSync())));
+    expectExact(a, b, 'the cell with the new weight_c and one loaded from its state dict');
+    old.dispose();
+    for (const t of [x]) t.dispose();
+    cell.dispose();
+    copy.dispose();
+  });
 });
 
 describe(`edge values PyTorch accepts (seed ${SEED})`, () => {
