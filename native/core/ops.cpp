@@ -35,10 +35,17 @@ static void checkSameDevice(const char* op, const Tensor& a, const Tensor& b) {
          "; move one with .to('", a.device().str(), "')");
 }
 
+// float64 over float32 over int32: the cast that loses nothing.
+static DType wider(DType a, DType b) {
+  if (a == DType::Float64 || b == DType::Float64) return DType::Float64;
+  if (a == DType::Float32 || b == DType::Float32) return DType::Float32;
+  return a;
+}
+
 static void checkSameDtype(const char* op, const Tensor& a, const Tensor& b) {
   if (a.dtype != b.dtype)
     fail(Code::DtypeMismatch, op, ": operands have dtypes ", dtypeName(a.dtype), " and ", dtypeName(b.dtype),
-         "; convert one with .cast('", dtypeName(a.dtype), "')");
+         "; convert one with .cast('", dtypeName(wider(a.dtype, b.dtype)), "')");
 }
 
 static void checkValueFitsDtype(const char* op, double value, DType dtype) {
@@ -307,11 +314,12 @@ static void checkFloating(const char* op, const Tensor& t) {
     fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(t.dtype), " is not supported; expected float32 or float64");
 }
 
+// A scalar takes axis 0 or -1 (PyTorch's wrap_dim treats rank 0 as rank 1); callers skip its axis.
 static int64_t normalizeAxis(int64_t axis, size_t rank, const char* op) {
-  const int64_t r = static_cast<int64_t>(rank);
-  if (axis < -r || axis >= (r == 0 ? 1 : r))
+  const int64_t r = static_cast<int64_t>(rank), w = r == 0 ? 1 : r;
+  if (axis < -w || axis >= w)
     fail(Code::InvalidArgument, op, ": axis ", axis, " is out of range for a tensor of rank ", r);
-  return axis < 0 ? axis + r : axis;
+  return axis < 0 ? axis + w : axis;
 }
 
 static std::vector<int64_t> contiguousStrides(const Shape& s) {
@@ -431,6 +439,7 @@ TensorPtr flip(const Tensor& x, const std::vector<int64_t>& axesIn) {
   std::vector<bool> flipped(rank, false);
   for (int64_t a : axesIn) {
     const int64_t ax = normalizeAxis(a, rank, "flip");
+    if (rank == 0) continue;  // flipping a scalar is the scalar
     if (flipped[ax]) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
     flipped[ax] = true;
   }
