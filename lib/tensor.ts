@@ -496,7 +496,8 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
     if (/Big(Int|Uint)64Array/.test(Object.prototype.toString.call(typed)))
       fail('DTYPE_MISMATCH', `${op}: BigInt arrays are not supported; expected Float32Array, Float64Array or Int32Array`);
     const dtype = requested ?? dtypeOfTyped(typed) ?? 'float32';
-    if (dtypeOfTyped(typed) === dtype) {
+    // N-API cannot read a typed array on a SharedArrayBuffer: such data is copied like a conversion.
+    if (dtypeOfTyped(typed) === dtype && Object.prototype.toString.call(typed.buffer) !== '[object SharedArrayBuffer]') {
       data = typed as TypedArray;
     } else {
       if (dtype === 'int32') checkIntegral(typed, op);

@@ -79,6 +79,7 @@ export function isGradEnabled(): boolean {
 
 /** Runs fn without recording gradients (like torch.no_grad()). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `noGrad: expected a function to run; got ${fn === null ? 'null' : typeof fn}`);
   const prev = gradEnabled;
   gradEnabled = false;
   try {

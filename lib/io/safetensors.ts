@@ -575,12 +575,16 @@ export async function saveAsync(path: string, tensors: Record<string, Tensor>, m
   const op = 'saveAsync';
   const target = checkPath(path, op);
   const p = plan(tensors, metadata, op);
+  // Every read starts now, before the first await: the file holds the values at the call, whatever
+  // the caller does next (an optimizer step, dispose()), as the synchronous save would.
+  const reads = p.tensors.map(({ tensor: t }) => t.data());
+  for (const r of reads) r.catch(() => undefined); // a failure is rethrown where it is awaited below
   const tmp = tempPathFor(target);
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx');
     await handle.write(p.header);
-    for (const { name, tensor: t, bytes } of p.tensors) await handle.write(checkSize(await t.data(), bytes, name, op));
+    for (const [i, { name, bytes }] of p.tensors.entries()) await handle.write(checkSize(await reads[i], bytes, name, op));
     await handle.sync();
     await handle.close();
     handle = undefined;

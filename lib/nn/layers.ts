@@ -12,6 +12,13 @@ interface Placement {
   device?: string;
 }
 
+/** Checks the placement options of a layer made of parameters: float32 or float64 (they take gradients). */
+function placement<T extends Placement>(o: Partial<T>, op: string): Partial<T> {
+  if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float64')
+    fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64' (parameters take gradients); got ${describe(o.dtype)}`);
+  return o;
+}
+
 function uniform(shape: number[], bound: number, p: Placement): Tensor {
   return isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype: p.dtype, device: p.device }));
 }
@@ -25,7 +32,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options?: { bias?: boolean } & Placement) {
     super();
-    const o = checkOptions<{ bias: boolean } & Placement>(options, 'Linear', ['bias', 'dtype', 'device']);
+    const o = placement(checkOptions<{ bias: boolean } & Placement>(options, 'Linear', ['bias', 'dtype', 'device']), 'Linear');
     this.inFeatures = checkInteger(inFeatures, 'Linear', 'inFeatures', 1);
     this.outFeatures = checkInteger(outFeatures, 'Linear', 'outFeatures', 1);
     const bound = 1 / Math.sqrt(inFeatures);
@@ -36,6 +43,7 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     this.checkUsable('Linear');
     checkTensor(x, 'Linear', 'input');
+    if (x.rank === 0) fail('SHAPE_MISMATCH', `Linear: input is a scalar (shape []); expected [..., ${this.inFeatures}]`);
     if (x.shape[x.rank - 1] !== this.inFeatures)
       fail('SHAPE_MISMATCH', `Linear: input has ${x.shape[x.rank - 1]} features (shape [${x.shape.join(', ')}]); expected ${this.inFeatures}`);
     return linear(x, this.weight, this.bias);
@@ -47,7 +55,7 @@ export class Embedding extends Module {
   weight: Tensor;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options?: { paddingIdx?: number } & Placement) {
     super();
-    const o = checkOptions<{ paddingIdx: number } & Placement>(options, 'Embedding', ['paddingIdx', 'dtype', 'device']);
+    const o = placement(checkOptions<{ paddingIdx: number } & Placement>(options, 'Embedding', ['paddingIdx', 'dtype', 'device']), 'Embedding');
     checkInteger(numEmbeddings, 'Embedding', 'numEmbeddings', 1);
     checkInteger(embeddingDim, 'Embedding', 'embeddingDim', 1);
     const pi = o.paddingIdx === undefined ? undefined : o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
@@ -124,6 +132,7 @@ export class LayerNorm extends Module {
     const o = checkOptions<{ eps: number; elementwiseAffine: boolean; bias: boolean } & Placement>(options, 'LayerNorm', [
       'eps', 'elementwiseAffine', 'bias', 'dtype', 'device',
     ]);
+    placement(o, 'LayerNorm');
     checkInteger(normalizedShape, 'LayerNorm', 'normalizedShape', 1);
     this.eps = o.eps ?? 1e-5;
     const affine = o.elementwiseAffine !== false;

@@ -207,6 +207,9 @@ export class LSTM extends RNNBase {
   forward(x: Tensor, state0?: [Tensor, Tensor] | null, options?: DeerOptions): RNNOutput {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
+    // PyTorch takes both or neither: one alone would silently start the other from zeros.
+    if (state0 && !(state0[0] instanceof Tensor && state0[1] instanceof Tensor))
+      fail('INVALID_ARGUMENT', `LSTM: the initial state [h0, c0] needs both tensors (or pass null for zeros); got [${describe(state0[0])}, ${describe(state0[1])}]`);
     return this.run(x, state0 ? [state0[0], state0[1]] : [null, null], options);
   }
 }

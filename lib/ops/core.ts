@@ -8,7 +8,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkOptions, describe } from '../validate';
+import { checkBoolean, checkOptions, checkShape, describe } from '../validate';
 
 /** @internal */
 export function wrap(h: NativeHandle): Tensor {
@@ -40,11 +40,71 @@ function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor |
   // checkTensor rejects anything that is neither a number nor a live Tensor.
   if (typeof a !== 'number') checkTensor(a, op, 'a');
   if (typeof b !== 'number') checkTensor(b, op, 'b');
-  if (typeof a !== 'number' && typeof b !== 'number') {
-    if (a.device !== b.device) fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
-    if (a.dtype !== b.dtype) fail('DTYPE_MISMATCH', `${op}: operands have dtypes ${a.dtype} and ${b.dtype}; convert one with .cast('${a.dtype}')`);
-  }
+  if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
+    fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
   return [a, b];
+}
+
+// ---------------------------------------------------------------- type promotion
+
+type DTypeName = 'int32' | 'float32' | 'float64';
+const DTYPE_ORDER: Record<DTypeName, number> = { int32: 0, float32: 1, float64: 2 };
+const wider = (x: DTypeName | undefined, y: DTypeName): DTypeName => (x === undefined || DTYPE_ORDER[y] > DTYPE_ORDER[x] ? y : x);
+/** PyTorch's combine_categories: a higher tier keeps its dtype unless it is integral and the lower one is floating. */
+const combine = (higher: DTypeName | undefined, lower: DTypeName | undefined): DTypeName | undefined =>
+  higher === undefined ? lower : higher === 'int32' && lower !== undefined && lower !== 'int32' ? lower : higher;
+
+/**
+ * @internal The dtype of an op on these operands, by PyTorch's result_type:
+ * tensors with dimensions decide, then 0-d tensors, then numbers, and a lower
+ * tier counts only when it brings floating point to integers. A number is
+ * an integer (int32) when it is integral, else a float (float32, PyTorch's
+ * default dtype). So int32 + float32 → float32, float32 + float64 →
+ * float64, int32 + 0.5 → float32, float32 + a 0-d float64 → float32.
+ */
+export function resultType(...xs: (Tensor | number)[]): DTypeName {
+  let dim: DTypeName | undefined, zero: DTypeName | undefined, num: DTypeName | undefined;
+  for (const v of xs) {
+    if (typeof v === 'number') num = wider(num, Number.isInteger(v) ? 'int32' : 'float32');
+    else if (v.rank > 0) dim = wider(dim, v.dtype as DTypeName);
+    else zero = wider(zero, v.dtype as DTypeName);
+  }
+  return combine(dim, combine(zero, num)) ?? 'float32';
+}
+
+/** t in dtype (a recorded cast, so gradients flow back), or t itself; numbers pass through. */
+function promoted(t: Tensor | number, dtype: DTypeName): Tensor | number {
+  return typeof t === 'number' || t.dtype === dtype ? t : cast(t, dtype);
+}
+
+/** Runs fn on the operands promoted to dtype, freeing the promoted copies (a graph keeps its own views). */
+function withPromoted<T>(a: Tensor | number, b: Tensor | number, dtype: DTypeName, fn: (a: Tensor | number, b: Tensor | number) => T): T {
+  const pa = promoted(a, dtype), pb = promoted(b, dtype);
+  try {
+    return fn(pa, pb);
+  } finally {
+    if (pa !== a) (pa as Tensor).dispose();
+    if (pb !== b) (pb as Tensor).dispose();
+  }
+}
+
+const needsPromotion = (a: Tensor | number, b: Tensor | number, dtype: DTypeName): boolean =>
+  (typeof a !== 'number' && a.dtype !== dtype) || (typeof b !== 'number' && b.dtype !== dtype);
+
+/**
+ * An int32 result computed in float64 (exact for int32 operands) and brought
+ * back to int32, or refused when it does not fit (antler has no int64).
+ */
+function int32Exact(op: string, compute: () => Tensor): Tensor {
+  const wide = compute();
+  try {
+    for (const v of wide.dataSync())
+      if (!(v >= -2147483648 && v <= 2147483647))
+        fail('DTYPE_MISMATCH', `${op}: the int32 result ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead: x.cast('float64').${op}(…)`);
+    return wrap(native().cast(wide.handle, 'int32'));
+  } finally {
+    wide.dispose();
+  }
 }
 
 function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tensor | number): Tensor {
@@ -54,7 +114,14 @@ function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tens
 }
 
 function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
-  const [a, b] = operands(op, aIn, bIn);
+  const [a0, b0] = operands(op, aIn, bIn);
+  let dtype = resultType(a0, b0);
+  if (dtype === 'int32' && op === 'div') dtype = 'float32'; // true division, as torch's a / b
+  return needsPromotion(a0, b0, dtype) ? withPromoted(a0, b0, dtype, (a, b) => binaryTyped(op, a, b)) : binaryTyped(op, a0, b0);
+}
+
+/** binary() on operands of one dtype (numbers fit it). */
+function binaryTyped(op: BinaryName, a: Tensor | number, b: Tensor | number): Tensor {
   const out = forwardBinary(op, a, b);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
   const na = aT && (a as Tensor).requiresGrad, nb = bT && (b as Tensor).requiresGrad;
@@ -118,11 +185,12 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
       return pair(() => div(gy, b), () => neg(mul(gy, div(y!, b))));
     case 'maximum':
     case 'minimum': {
-      // PyTorch: ties split the gradient evenly.
-      const aWins = forwardBinary(op === 'maximum' ? 'greater' : 'less', a, b);
-      const tie = forwardBinary('equal', a, b);
-      const wa = add(aWins, mul(tie, 0.5));
-      return pair(() => mul(gy, wa), () => mul(gy, sub(1, wa)));
+      // PyTorch's rule: an operand gets the gradient unless it lost (for maximum, a < b loses a's),
+      // halved on a tie; with a NaN neither lost, so both get it whole.
+      const half = mul(forwardBinary('equal', a, b), 0.5);
+      const weight = (lost: Tensor) => sub(sub(1, lost), half);
+      const [aLoses, bLoses]: CompareName[] = op === 'maximum' ? ['less', 'greater'] : ['greater', 'less'];
+      return pair(() => mul(gy, weight(forwardBinary(aLoses, a, b))), () => mul(gy, weight(forwardBinary(bLoses, a, b))));
     }
     case 'pow':
       // d/da = b a^(b−1), 0 where b = 0; d/db = y ln a, 0 where a = 0 and b ≥ 0 (PyTorch's
@@ -151,15 +219,22 @@ export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binar
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
 /** a ** b elementwise; for a scalar exponent prefer the unary pow(x, p). */
 export function pow(a: Tensor | number, b: Tensor | number): Tensor {
-  if (a instanceof Tensor && typeof b === 'number') return unary('pow', a, b);
+  if (a instanceof Tensor && typeof b === 'number' && a.dtype === 'int32' && Number.isInteger(b)) {
+    // An integer power of integers stays int32 (wrapping, as torch's); a negative number has no
+    // integer value (torch refuses a negative Python int too; a tensor of exponents follows its rule).
+    if (b < 0) fail('INVALID_ARGUMENT', `pow: integers to negative integer powers are not allowed (as in PyTorch); got the exponent ${b}; cast the base to float32 or float64 first`);
+    return binary('pow', a, b);
+  }
+  if (a instanceof Tensor && typeof b === 'number' && a.dtype !== 'int32') return unary('pow', a, b);
   return binary('pow', a, b);
 }
 
 function compare(op: CompareName, a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands(op, a, b);
-  return forwardBinary(op, x, y);
+  const dtype = resultType(x, y);
+  return needsPromotion(x, y, dtype) ? withPromoted(x, y, dtype, (p, q) => forwardBinary(op, p, q)) : forwardBinary(op, x, y);
 }
-/** 1 where a == b, else 0, in the operands' dtype (no gradient). */
+/** 1 where a == b, else 0, in the operands' promoted dtype (no gradient). */
 export const equal = (a: Tensor | number, b: Tensor | number): Tensor => compare('equal', a, b);
 export const notEqual = (a: Tensor | number, b: Tensor | number): Tensor => compare('notEqual', a, b);
 export const less = (a: Tensor | number, b: Tensor | number): Tensor => compare('less', a, b);
@@ -178,15 +253,18 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   if (typeof a !== 'number') checkTensor(a, 'where', 'a');
   if (typeof b !== 'number') checkTensor(b, 'where', 'b');
   const like = typeof a !== 'number' ? a : typeof b !== 'number' ? b : null;
-  const dtype = like ? like.dtype : 'float32';
+  // The operands' promoted dtype (torch.where's), float32 for two numbers.
+  const dtype = like ? resultType(a, b) : 'float32';
   const device = like ? like.device : cond.device;
+  if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
+    fail('DEVICE_MISMATCH', `where: a is on ${a.device} and b on ${b.device}; move one with .to('${a.device}')`);
   const scalar = (v: number, what: string): Tensor => {
-    if (dtype === 'int32' && !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647))
-      fail('DTYPE_MISMATCH', `where: ${what} is ${describe(v)}, which is not an int32, and the other operand is int32; cast it to float32 or float64 first`);
+    if (dtype === 'int32' && !(v >= -2147483648 && v <= 2147483647))
+      fail('DTYPE_MISMATCH', `where: ${what} is ${describe(v)}, outside int32's range, and the other operand is int32; cast it to float32 or float64 first`);
     return wrap(native().full([], dtype, device, v));
   };
-  const at = typeof a === 'number' ? scalar(a, 'a') : a;
-  const bt = typeof b === 'number' ? scalar(b, 'b') : b;
+  const at = typeof a === 'number' ? scalar(a, 'a') : promoted(a, dtype) as Tensor;
+  const bt = typeof b === 'number' ? scalar(b, 'b') : promoted(b, dtype) as Tensor;
   let out: Tensor;
   try {
     out = wrap(native().where(cond.handle, at.handle, bt.handle));
@@ -217,6 +295,15 @@ export type UnaryName =
 /** @internal */
 export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkTensor(x, op, 'x');
+  if (x.dtype === 'int32' && !UNARY_INT.has(op)) {
+    // As PyTorch: exp, tanh, sqrt … of integers are float32 (the default dtype).
+    const f = wrap(native().cast(x.handle, 'float32'));
+    try {
+      return unary(op, f, p0, p1);
+    } finally {
+      f.dispose();
+    }
+  }
   const out = wrap(native().unary(op, x.handle, p0, p1));
   // Saves only what the formula reads (kernels/unary.h, unaryGradReadsX/Y); the backward kernel
   // does not load the other operand, so gy (same shape and dtype) stands in for it.
@@ -227,6 +314,8 @@ export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   }, rx && ry ? [x, out] : rx ? [x] : ry ? [out] : []);
 }
 
+/** The ops native kernels run on int32 (core/ops.cpp unarySupportsInt). */
+const UNARY_INT: ReadonlySet<UnaryName> = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'square']);
 const UNARY_READS_X: ReadonlySet<UnaryName> = new Set<UnaryName>(['log', 'relu', 'softplus', 'gelu', 'abs', 'pow', 'clamp', 'square']);
 const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal']);
 
@@ -248,6 +337,16 @@ export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi))
     fail('INVALID_ARGUMENT', `clamp: bounds must be numbers; got ${describe(lo)} and ${describe(hi)}`);
+  checkTensor(x, 'clamp', 'x');
+  // A fractional bound makes an int32 clamp float32, as torch.clamp's type promotion.
+  if (x.dtype === 'int32' && [lo, hi].some((v) => Number.isFinite(v) && !Number.isInteger(v))) {
+    const f = wrap(native().cast(x.handle, 'float32'));
+    try {
+      return unary('clamp', f, lo, hi);
+    } finally {
+      f.dispose();
+    }
+  }
   return unary('clamp', x, lo, hi);
 }
 
@@ -280,11 +379,29 @@ export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tens
   checkTensor(x, 'sum', 'x');
   const axes = normAxes(x, axis, 'sum');
   checkKeepDims(keepDims, 'sum');
+  if (x.dtype === 'int32') return int32Sum(x, axes, keepDims);
   const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
   return record(out, 'sum', [x], (gy) => {
     // A scalar gy (a sum over everything) broadcasts as it is; otherwise its reduced axes come back as 1s first.
     const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
     return [wrap(native().broadcastTo(g.handle, x.shape.slice()))];
+  });
+}
+
+/**
+ * An int32 sum, exact or refused: PyTorch sums int32 into int64, which antler
+ * lacks, so the sums are taken in float64 (exact below 2^53) and one that
+ * does not fit int32 throws instead of wrapping around. Reads the result
+ * (a device sync on CUDA).
+ */
+function int32Sum(x: Tensor, axes: number[], keepDims: boolean): Tensor {
+  return int32Exact('sum', () => {
+    const wide = wrap(native().cast(x.handle, 'float64'));
+    try {
+      return wrap(native().reduce('sum', wide.handle, axes, keepDims));
+    } finally {
+      wide.dispose();
+    }
   });
 }
 
@@ -294,7 +411,8 @@ export function mean(x: Tensor, axis?: number | number[], keepDims = false): Ten
   const axes = normAxes(x, axis, 'mean');
   checkKeepDims(keepDims, 'mean');
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'mean: int32 input; cast to float32 or float64 first');
-  const count = axes.length ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
+  // A scalar's axis 0 (or −1) holds its one element.
+  const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
   // The sum is an intermediate: freed here, so mean outside tidy() leaves only its result (the graph keeps its own reference).
   const total = sum(x, axis, keepDims);
   const out = div(total, count);
@@ -353,6 +471,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
 /** Swaps two axes (the last two by default); a copy, like TensorFlow.js's transpose. */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   checkTensor(x, 'transpose', 'x');
+  if (!Number.isInteger(dim0) || !Number.isInteger(dim1)) fail('INVALID_ARGUMENT', `transpose: dims must be integers; got ${describe(dim0)} and ${describe(dim1)}`);
   if (x.rank < 2 && dim0 === -2 && dim1 === -1) return reshape(x, x.shape.slice());
   const perm = x.shape.map((_, i) => i);
   const a = dim0 < 0 ? dim0 + x.rank : dim0, b = dim1 < 0 ? dim1 + x.rank : dim1;
@@ -365,6 +484,10 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
   checkTensor(x, 'slice', 'x');
   if (!Array.isArray(begin)) fail('INVALID_ARGUMENT', `slice: begin must be an array; got ${describe(begin)}`);
+  if (size !== undefined && !Array.isArray(size)) fail('INVALID_ARGUMENT', `slice: size must be an array (−1 = to the end) or absent; got ${describe(size)}`);
+  for (const [what, list] of [['begin', begin], ['size', size ?? []]] as const)
+    if (list.length > x.rank)
+      fail('INVALID_ARGUMENT', `slice: ${what} has ${list.length} entries ([${list.map(describe).join(', ')}]) for a tensor of rank ${x.rank} (shape [${x.shape.join(', ')}]); expected at most ${x.rank}`);
   const b = x.shape.map((_, i) => (i < begin.length ? begin[i] : 0));
   const s = x.shape.map((_, i) => (size && i < size.length ? size[i] : -1));
   const out = wrap(native().slice(x.handle, b, s));
@@ -403,8 +526,13 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
   const rank = xs[0].rank;
   const ax = axis < 0 ? axis + rank + 1 : axis;
   if (!(ax >= 0 && ax <= rank)) fail('INVALID_ARGUMENT', `stack: axis ${axis} is out of range for tensors of rank ${rank}`);
-  for (const t of xs)
-    if (!sameShape(t.shape, xs[0].shape)) fail('SHAPE_MISMATCH', `stack: shapes [${t.shape.join(', ')}] and [${xs[0].shape.join(', ')}] differ`);
+  if (rank >= 8) fail('INVALID_ARGUMENT', `stack: tensors of rank ${rank} would stack to rank ${rank + 1}; at most 8 dims are supported`);
+  // Everything concat would refuse, refused before the expanded views exist (they would be left behind).
+  xs.forEach((t, i) => {
+    if (!sameShape(t.shape, xs[0].shape)) fail('SHAPE_MISMATCH', `stack: tensors[${i}] has shape [${t.shape.join(', ')}] and tensors[0] [${xs[0].shape.join(', ')}]; stacked tensors need one shape`);
+    if (t.dtype !== xs[0].dtype) fail('DTYPE_MISMATCH', `stack: tensors[${i}] is ${t.dtype} and tensors[0] ${xs[0].dtype}; convert one with .cast()`);
+    if (t.device !== xs[0].device) fail('DEVICE_MISMATCH', `stack: tensors[${i}] is on ${t.device} and tensors[0] on ${xs[0].device}; move one with .to()`);
+  });
   const expanded = xs.map((t) => reshape(t, [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)]));
   const out = concat(expanded, ax);
   for (const e of expanded) e.dispose();
@@ -414,7 +542,7 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
 /** Repeats along broadcast dims to `shape` (a copy). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, 'broadcastTo', 'x');
-  const out = wrap(native().broadcastTo(x.handle, shape.slice()));
+  const out = wrap(native().broadcastTo(x.handle, checkShape(shape, 'broadcastTo')));
   return record(out, 'broadcastTo', [x], (gy) => [sumToShape(gy, x.shape)]);
 }
 

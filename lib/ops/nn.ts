@@ -3,7 +3,7 @@ import { record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
-import { checkFinite, checkOptions, describe } from '../validate';
+import { checkBoolean, checkFinite, checkOptions, describe } from '../validate';
 import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
@@ -115,12 +115,14 @@ export function embedding(indices: Tensor, weight: Tensor, options?: { paddingId
   checkTensor(indices, 'embedding', 'indices');
   checkTensor(weight, 'embedding', 'weight');
   const o = checkOptions<{ paddingIdx: number }>(options, 'embedding', ['paddingIdx']);
-  const out = wrap(native().gatherRows(weight.handle, indices.handle));
   const rows = weight.shape[0];
   const pad = o.paddingIdx;
+  if (pad !== undefined && pad !== null && weight.rank === 2 && (typeof pad !== 'number' || !Number.isInteger(pad) || pad < -rows || pad >= rows))
+    fail('INVALID_ARGUMENT', `embedding: paddingIdx must be an integer row of the ${rows}-row table, in [${-rows}, ${rows}); got ${describe(pad)}`);
+  const out = wrap(native().gatherRows(weight.handle, indices.handle));
   return record(out, 'embedding', [weight], (gy, [idx]) => {
     const g = wrap(native().scatterAddRows(gy.handle, idx.handle, rows));
-    if (pad === undefined) return [g];
+    if (pad === undefined || pad === null) return [g];
     const keepRows = new Float64Array(rows).fill(1);
     keepRows[pad < 0 ? pad + rows : pad] = 0;
     return [mul(g, tensor(keepRows, [rows, 1], { dtype: g.dtype, device: g.device }))];
@@ -155,12 +157,18 @@ export function dropout(x: Tensor, p = 0.5, options?: { training?: boolean; seed
   const o = checkOptions<{ training: boolean; seed: number; mask: Tensor }>(options, 'dropout', ['training', 'seed', 'mask']);
   checkFinite(p, 'dropout', 'p');
   if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1]; got ${p}`);
+  if (o.training !== undefined) checkBoolean(o.training, 'dropout', 'training');
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'dropout: x is int32; expected float32 or float64');
+  if (o.mask !== undefined) {
+    checkTensor(o.mask, 'dropout', 'mask');
+    // The mask may broadcast over x (a mask shared over time), never make the result larger than x.
+    const m = o.mask.shape, lead = x.rank - m.length;
+    if (lead < 0 || m.some((d, i) => d !== 1 && d !== x.shape[lead + i]))
+      fail('SHAPE_MISMATCH', `dropout: mask has shape [${m.join(', ')}]; expected x's shape [${x.shape.join(', ')}] or one that broadcasts to it`);
+  }
   if (o.training === false || (p === 0 && !o.mask)) return mul(x, 1);
   if (p === 1 && !o.mask) return mul(x, 0);
-  if (o.mask) {
-    checkTensor(o.mask, 'dropout', 'mask');
-    return mul(x, o.mask);
-  }
+  if (o.mask) return mul(x, o.mask);
   const mask = dropoutMask(x.shape, p, { seed: o.seed, dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device });
   const out = mul(x, mask);
   mask.dispose();

@@ -92,6 +92,7 @@ export abstract class Optimizer<O extends object> {
         if (v instanceof Tensor && v.isDisposed)
           fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${p.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
     const loss = closure === undefined ? undefined : this.evaluate(closure, false);
+    if (closure === undefined) this.checkGrads();
     isolated(() => {
       for (const group of this.paramGroups)
         for (const p of group.params) {
@@ -115,6 +116,28 @@ export abstract class Optimizer<O extends object> {
   }
 
   /**
+   * Throws, before any parameter changes, for a .grad that is not a live
+   * tensor of its parameter's shape, dtype and device (one bad gradient must
+   * not leave the parameters before it updated and the rest not).
+   */
+  protected checkGrads(): void {
+    const multi = this.paramGroups.length > 1;
+    this.paramGroups.forEach((group, gi) =>
+      group.params.forEach((p, i) => {
+        const g: unknown = p.grad;
+        if (g === null || g === undefined) return;
+        const which = `the .grad of parameter ${i}${multi ? ` of parameter group ${gi}` : ''} (shape [${p.shape.join(', ')}], ${p.dtype}, ${p.device})`;
+        if (!(g instanceof Tensor)) fail('INVALID_ARGUMENT', `${this.name}.step: ${which} must be a Tensor or null; got ${describe(g)}`);
+        if (g.isDisposed) fail('DISPOSED', `${this.name}.step: ${which} has been disposed; set it to null (zeroGrad()) or run backward again`);
+        if (g.shape.length !== p.shape.length || g.shape.some((d, k) => d !== p.shape[k]))
+          fail('SHAPE_MISMATCH', `${this.name}.step: ${which} has shape [${g.shape.join(', ')}]; expected the parameter's`);
+        if (g.dtype !== p.dtype) fail('DTYPE_MISMATCH', `${this.name}.step: ${which} is ${g.dtype}; expected the parameter's dtype`);
+        if (g.device !== p.device) fail('DEVICE_MISMATCH', `${this.name}.step: ${which} is on ${g.device}; expected the parameter's device`);
+      }),
+    );
+  }
+
+  /**
    * Runs a step's closure (zero the grads, compute the loss, call backward,
    * return the loss) inside tidy(), so what it creates is freed, and returns
    * its loss as a number. The gradients it leaves in .grad are kept. With
@@ -124,7 +147,7 @@ export abstract class Optimizer<O extends object> {
     if (typeof closure !== 'function')
       fail('INVALID_ARGUMENT', `${this.name}.step: closure must be a function such as () => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; }; got ${describe(closure)}`);
     if (!isGradEnabled()) fail('INVALID_ARGUMENT', `${this.name}.step: a closure needs grad mode (do not call step inside noGrad)`);
-    return tidy(() => {
+    const loss = tidy(() => {
       const l: unknown = closure();
       if (l instanceof Tensor) {
         if (l.size !== 1) fail('SHAPE_MISMATCH', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got a Tensor of shape [${l.shape.join(', ')}]`);
@@ -134,6 +157,8 @@ export abstract class Optimizer<O extends object> {
       if (typeof l !== 'number') fail('INVALID_ARGUMENT', `${this.name}.step: the closure must return the loss as a scalar Tensor or a number; got ${describe(l)}`);
       return l;
     });
+    this.checkGrads();
+    return loss;
   }
 
   /** evaluate() for optimizers that need the loss's value. */

@@ -18,6 +18,7 @@ import { native, NativeHandle } from '../native';
 import { wrap } from '../ops/core';
 import type { DeerStats } from '../deer/solver';
 import { checkTensor, Tensor } from '../tensor';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkSruDeerOptions, sruDeerForward, SruDeerOptions } from './deer';
 
 export interface SruRecurrenceOptions {
@@ -55,6 +56,20 @@ export interface SruNative {
   ): [NativeHandle, NativeHandle | null, NativeHandle, NativeHandle, NativeHandle];
 }
 
+const RECURRENCE_KEYS: readonly (keyof SruRecurrenceOptions)[] = ['hiddenSize', 'bidirectional', 'k', 'hasSkipTerm', 'scaleX', 'activation'];
+
+/** The options are required, each of them (the module fills them in; a direct call names them all). */
+function checkRecurrenceOptions(o: unknown): void {
+  if (o === undefined || o === null) fail('INVALID_ARGUMENT', `SRU: the options (${RECURRENCE_KEYS.join(', ')}) are required; got ${describe(o)}`);
+  const r = checkOptions<SruRecurrenceOptions>(o, 'SRU', RECURRENCE_KEYS);
+  checkInteger(r.hiddenSize, 'SRU', 'hiddenSize', 1);
+  checkBoolean(r.bidirectional, 'SRU', 'bidirectional');
+  if (r.k !== 3 && r.k !== 4) fail('INVALID_ARGUMENT', `SRU: k must be 3 or 4; got ${describe(r.k)}`);
+  checkBoolean(r.hasSkipTerm, 'SRU', 'hasSkipTerm');
+  checkFinite(r.scaleX, 'SRU', 'scaleX');
+  if (r.activation !== 'identity' && r.activation !== 'tanh') fail('INVALID_ARGUMENT', `SRU: activation must be 'identity' or 'tanh'; got ${describe(r.activation)}`);
+}
+
 /**
  * Runs the recurrence. U [L, B, dirs·d·k]; x [L, B, dirs·d] (the skip input,
  * k = 3 with a skip term, else null); weightC and bias [2·dirs·d] laid out as
@@ -74,6 +89,7 @@ export function sruRecurrence(
   if (c0) checkTensor(c0, 'SRU', 'c0');
   if (maskPad) checkTensor(maskPad, 'SRU', 'maskPad');
   if (deer) checkSruDeerOptions(deer, 'SRU', false);
+  checkRecurrenceOptions(o);
   const nat: NativeSruOptions = {
     d: o.hiddenSize, dirs: o.bidirectional ? 2 : 1, k: o.k, hasSkipTerm: o.hasSkipTerm, scaleX: o.scaleX, activation: o.activation,
   };

@@ -1,0 +1,212 @@
+/**
+ * PyTorch's type promotion for mixed operands, scalars (0-d tensors) on axis
+ * arguments, and the bad calls a new-user review found accepted, crashing or
+ * half-done. References are written here from PyTorch's rules (result_type:
+ * dimensioned tensors, then 0-d tensors, then numbers; a lower tier counts
+ * only when it brings floating point to integers) and plain arithmetic.
+ */
+import * as antler from '../../lib';
+import { nn, optim, Tensor, tensor, tidy } from '../../lib';
+import { sruRecurrence } from '../../lib/sru/recurrence';
+import {
+  backprop, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, randomInts, tensorCounts,
+} from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const I32 = { dtype: 'int32' as const };
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Float64Array.from(t.dataSync());
+
+describe(`type promotion, as PyTorch's result_type (seed ${SEED})`, () => {
+  test('int32 with float32, float32 with float64, int32 with a fraction: the wider dtype, the same values', () =>
+    tidy(() => {
+      const n = rng.int(3, 20);
+      const iv = randomInts(rng, n, -50, 50), fv = randomArray(rng, n, -3, 3).map(Math.fround), dv = randomArray(rng, n, -3, 3);
+      const i = tensor(iv, [n], I32), f = tensor(fv, [n]), d = tensor(dv, [n], F64);
+      const frac = rng.int(1, 9) + 0.5;
+      const cases: [string, Tensor, string, number[]][] = [
+        ['int32 + float32', antler.add(i, f), 'float32', iv.map((x, k) => Math.fround(x + fv[k]))],
+        ['float32 * float64', antler.mul(f, d), 'float64', fv.map((x, k) => x * dv[k])],
+        ['float64 − int32', antler.sub(d, i), 'float64', dv.map((x, k) => x - iv[k])],
+        [`int32 + ${frac}`, antler.add(i, frac), 'float32', iv.map((x) => Math.fround(x + frac))],
+        ['int32 · 3 stays int32', antler.mul(i, 3), 'int32', iv.map((x) => 3 * x)],
+        ['int32 / int32 is true division', antler.div(i, tensor(iv.map((x) => (x === 0 ? 7 : x)), [n], I32)), 'float32', iv.map((x) => Math.fround(x / (x === 0 ? 7 : x)))],
+        ['int32 / 4', antler.div(i, 4), 'float32', iv.map((x) => Math.fround(x / 4))],
+        ['maximum(int32, float32)', antler.maximum(i, f), 'float32', iv.map((x, k) => Math.max(x, fv[k]))],
+        ['exp(int32) is float32', antler.exp(tensor(iv.map((x) => x % 5), [n], I32)), 'float32', iv.map((x) => Math.fround(Math.exp(x % 5)))],
+        ['clamp(int32, 0.5) is float32', antler.clamp(i, 0.5), 'float32', iv.map((x) => Math.max(x, 0.5))],
+        ['clamp(int32, −2, 3) stays int32', antler.clamp(i, -2, 3), 'int32', iv.map((x) => Math.min(Math.max(x, -2), 3))],
+        ['int32 ** 2 stays int32', antler.pow(i, 2), 'int32', iv.map((x) => x * x)],
+        ['less(int32, float32)', antler.less(i, f), 'float32', iv.map((x, k) => (x < fv[k] ? 1 : 0))],
+        ['where(c, int32, float64)', antler.where(antler.greater(i, 0), i, d), 'float64', iv.map((x, k) => (x > 0 ? x : dv[k]))],
+        ['where(c, int32, 0.5)', antler.where(antler.greater(i, 0), i, 0.5), 'float32', iv.map((x) => (x > 0 ? x : 0.5))],
+      ];
+      for (const [what, t, dtype, want] of cases) {
+        expect({ what, dtype: t.dtype }).toEqual({ what, dtype });
+        expectClose(read(t), want, dtype === 'float32' ? 1e-6 : 1e-15, 0, what);
+      }
+    }));
+
+  test('0-d tensors rank below dimensioned ones unless they bring floating point to integers', () =>
+    tidy(() => {
+      const s64 = tensor(rng.uniform(-2, 2), [], F64);
+      const f = tensor(randomArray(rng, 4), [4]);
+      const i = tensor(randomInts(rng, 4, -9, 9), [4], I32);
+      expect(antler.add(f, s64).dtype).toBe('float32'); // torch: float32 + 0-d float64 → float32
+      expect(antler.add(i, s64).dtype).toBe('float64'); // torch: int32 + 0-d float64 → float64
+      expect(antler.add(s64, tensor(2, [], I32)).dtype).toBe('float64');
+      expect(antler.add(tensor(1.5, []), s64).dtype).toBe('float64'); // two 0-d tensors: the wider
+    }));
+
+  test('gradients flow through a promotion back in the parameter\'s dtype', () => {
+    const n = rng.int(2, 9);
+    const wv = randomArray(rng, n), cv = randomArray(rng, n);
+    const w = tensor(wv, [n], { requiresGrad: true });
+    backprop(() => antler.mul(w, tensor(cv, [n], F64)).sum());
+    expect(w.grad!.dtype).toBe('float32');
+    expectClose(read(w.grad!), cv.map(Math.fround), 1e-7, 0, 'd(w·c)/dw = c');
+    w.dispose();
+  });
+
+  test('what PyTorch refuses stays refused: an int32 to a negative number power; numbers outside int32 with int32', () =>
+    tidy(() => {
+      const i = tensor([2, 3], [2], I32);
+      expectAntlerError(() => antler.pow(i, -rng.int(1, 4)), 'INVALID_ARGUMENT', /^pow: integers to negative integer powers are not allowed/);
+      expectAntlerError(() => antler.add(i, 2 ** 31), 'INVALID_ARGUMENT', /2147483648 is not representable as int32/);
+      expectAntlerError(() => antler.mean(i), 'DTYPE_MISMATCH');
+      // Ops outside the elementwise family keep their same-dtype rule, with the lossless cast as the hint.
+      expectAntlerError(() => antler.matmul(tensor([[1]]), tensor([[1]], undefined, F64)), 'DTYPE_MISMATCH', /convert one with \.cast\('float64'\)/);
+    }));
+});
+
+describe(`scalars (0-d tensors) on axis arguments, as PyTorch (seed ${SEED})`, () => {
+  test('flip, sum, mean, max of a scalar over axis 0 or −1 are the scalar', () =>
+    tidy(() => {
+      const v = Math.fround(rng.uniform(-5, 5));
+      const s = tensor(v, []);
+      for (const axis of [0, -1]) {
+        expect(antler.flip(s, axis).item()).toBe(v);
+        expect(s.sum(axis).item()).toBe(v);
+        expect(s.mean(axis).item()).toBe(v);
+        expect(s.mean([axis], true).item()).toBe(v);
+        expect(s.max(axis).item()).toBe(v);
+      }
+      expectAntlerError(() => antler.flip(s, 1), 'INVALID_ARGUMENT', /axis 1 is out of range for a tensor of rank 0/);
+    }));
+});
+
+describe(`bad calls that were accepted, crashed or half-done (seed ${SEED})`, () => {
+  test('a failed optimizer step changes no parameter, whichever gradient is bad', () => {
+    for (const make of [(ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1 }), (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.1 })]) {
+      const p1 = tensor(randomArray(rng, 2), [2], { requiresGrad: true }), p2 = tensor(randomArray(rng, 3), [3], { requiresGrad: true });
+      const before = [read(p1), read(p2)];
+      const opt = make([p1, p2]);
+      p1.grad = antler.ones([2]);
+      p2.grad = antler.ones([4]);
+      expectAntlerError(() => opt.step(), 'SHAPE_MISMATCH', /the \.grad of parameter 1 \(shape \[3\]/);
+      p2.grad.dispose();
+      p2.grad = 'abc' as never;
+      expectAntlerError(() => opt.step(), 'INVALID_ARGUMENT', /must be a Tensor or null; got 'abc'/);
+      p2.grad = antler.ones([3], F64);
+      expectAntlerError(() => opt.step(), 'DTYPE_MISMATCH');
+      expectExact(read(p1), before[0], 'p1 untouched');
+      expectExact(read(p2), before[1], 'p2 untouched');
+      antler.dispose([p1, p2, opt]);
+    }
+  });
+
+  test('a typed array on a SharedArrayBuffer makes a tensor (a copy)', () =>
+    tidy(() => {
+      const v = randomArray(rng, 4);
+      const shared = new Float32Array(new SharedArrayBuffer(16));
+      shared.set(v);
+      const t = tensor(shared);
+      shared[0] = 99;
+      expectExact(read(t), v.map(Math.fround), 'the values at the call');
+    }));
+
+  test('arguments that were ignored or misread are refused with a message', () =>
+    tidy(() => {
+      const x = tensor(randomArray(rng, 6), [2, 3]);
+      expectAntlerError(() => antler.slice(x, [0, 0], 5 as never), 'INVALID_ARGUMENT', /^slice: size must be an array/);
+      expectAntlerError(() => antler.slice(x, [1, 1, 7]), 'INVALID_ARGUMENT', /^slice: begin has 3 entries/);
+      expectAntlerError(() => antler.broadcastTo(x, undefined as never), 'INVALID_ARGUMENT', /^broadcastTo: shape must be an array/);
+      expectAntlerError(() => antler.noGrad(5 as never), 'INVALID_ARGUMENT', /^noGrad: expected a function/);
+      expectAntlerError(() => antler.transpose(x, 0.5, 1), 'INVALID_ARGUMENT', /^transpose: dims must be integers/);
+      expectAntlerError(() => antler.dropout(x, 0.5, { training: 'no' as never }), 'INVALID_ARGUMENT', /training must be a boolean/);
+      expectAntlerError(() => antler.dropout(x, 0.5, { mask: antler.ones([2, 2, 3]) }), 'SHAPE_MISMATCH', /^dropout: mask has shape \[2, 2, 3\]/);
+      const table = tensor(randomArray(rng, 6), [3, 2], { requiresGrad: true });
+      for (const bad of [3, 0.5, -4, 'x'])
+        expectAntlerError(() => antler.embedding(tensor([0, 1], [2], I32), table, { paddingIdx: bad as never }), 'INVALID_ARGUMENT', /paddingIdx must be an integer row/);
+      expectAntlerError(() => new nn.Linear(2, 2, { dtype: 'int32' as never }), 'DTYPE_MISMATCH', /^Linear: dtype must be 'float32' or 'float64'/);
+      const lin = new nn.Linear(3, 2);
+      expectAntlerError(() => lin.forward(tensor(1, [])), 'SHAPE_MISMATCH', /^Linear: input is a scalar/);
+      lin.dispose();
+      const U = antler.zeros([2, 1, 3]), wc = antler.zeros([2]), b = antler.zeros([2]);
+      expectAntlerError(() => sruRecurrence(U, null, wc, b, null, null, undefined as never), 'INVALID_ARGUMENT', /^SRU: the options .* are required/);
+      const lstm = new nn.LSTM(2, 3);
+      expectAntlerError(() => lstm.forward(antler.zeros([4, 1, 2]), [antler.zeros([1, 1, 3]), null as never]), 'INVALID_ARGUMENT', /needs both tensors/);
+      lstm.dispose();
+      // A value in a message keeps every digit that matters.
+      expectAntlerError(() => antler.arange(2 ** 31 - 2, 2 ** 31 + 2, 1, I32), 'INVALID_ARGUMENT', /2147483648 is not representable as int32|2147483649/);
+    }));
+
+  test('failed stack and dropout calls leave no tensors behind', () => {
+    const a = tensor([1, 2]), i = tensor([1, 2], [2], I32);
+    const before = antler.memory().numTensors;
+    for (let k = 0; k < 5; k++) {
+      expectAntlerError(() => antler.stack([a, i]), 'DTYPE_MISMATCH', /^stack: tensors\[1\] is int32/);
+      expectAntlerError(() => antler.dropout(i, 0.5), 'DTYPE_MISMATCH');
+    }
+    expect(antler.memory().numTensors).toBe(before);
+    expectAntlerErrorInTidy(() => antler.stack([antler.zeros([1, 1, 1, 1, 1, 1, 1, 1])]), 'INVALID_ARGUMENT', /^stack: tensors of rank 8 would stack to rank 9/);
+    antler.dispose([a, i]);
+  });
+
+  test("maximum/minimum gradients at NaN follow PyTorch's rule: an operand gets the gradient unless it lost", () => {
+    const n = rng.int(4, 10);
+    const av = randomArray(rng, n), bv = randomArray(rng, n);
+    av[0] = NaN;
+    bv[1] = NaN;
+    av[2] = bv[2]; // a tie: half each
+    for (const op of ['maximum', 'minimum'] as const) {
+      const a = tensor(av, [n], { ...F64, requiresGrad: true }), b = tensor(bv, [n], { ...F64, requiresGrad: true });
+      backprop(() => antler[op](a, b).sum());
+      const aLost = (x: number, y: number) => (op === 'maximum' ? x < y : x > y);
+      const w = (x: number, y: number) => (aLost(x, y) ? 0 : x === y ? 0.5 : 1);
+      expectExact(read(a.grad!), av.map((x, k) => w(x, bv[k])), `${op}: a's gradient`);
+      expectExact(read(b.grad!), bv.map((y, k) => w(y, av[k])), `${op}: b's gradient`);
+      antler.dispose([a, b]);
+    }
+  });
+});
+
+describe(`SRU mode 'deer' when Newton oscillates (seed ${SEED})`, () => {
+  test("a layer with large weight_c falls back early, says it diverged, and reports the returned answer's residual (0)", () => {
+    const [d, L, B] = [rng.int(16, 24), rng.int(200, 300), 3];
+    const sru = new nn.SRU(d, d, { numLayers: 1, dtype: 'float64', mode: 'deer' });
+    sru.eval();
+    const wc = sru.namedParameters().find(([k]) => k.endsWith('weight_c'))![1];
+    // |v| up to ~6: c's map expands, and Newton oscillates (it ran all 100 iterations, then fell back).
+    tidy(() => void wc.assign(antler.mul(wc, 5)));
+    const x = antler.randn([L, B, d], { seed: rng.u32(), dtype: 'float64' });
+    const r = sru.forward(x);
+    const st = r.stats![0];
+    expect(st.fallback).toBe(true);
+    expect(st.diverged).toBe(true);
+    expect(st.iterations).toBeLessThan(60);
+    expect(st.fallbackSequences).toEqual([0, 1, 2]);
+    expect(st.residual).toEqual([0, 0, 0]);
+    sru.mode = 'sequential';
+    const ref = sru.forward(x);
+    expectExact(read(r.output), read(ref.output), 'the fused kernel\'s answer');
+    sru.mode = 'deer';
+    sru.cells[0].deer = { strict: true };
+    expectAntlerErrorInTidy(() => sru.forward(x), 'NOT_CONVERGED', /diverged after \d+ Newton iterations/);
+    antler.dispose([r, ref, x]);
+    sru.dispose();
+  });
+});
