@@ -88,6 +88,13 @@ function withPromoted<T>(a: Tensor | number, b: Tensor | number, dtype: DTypeNam
   }
 }
 
+/** The common dtype when no promotion is needed (the usual case, checked without resultType's walk), else null. */
+function commonDtype(a: Tensor | number, b: Tensor | number): DTypeName | null {
+  if (typeof b === 'number') return (a as Tensor).dtype !== 'int32' || Number.isInteger(b) ? ((a as Tensor).dtype as DTypeName) : null;
+  if (typeof a === 'number') return b.dtype !== 'int32' || Number.isInteger(a) ? (b.dtype as DTypeName) : null;
+  return a.dtype === b.dtype ? (a.dtype as DTypeName) : null;
+}
+
 const needsPromotion = (a: Tensor | number, b: Tensor | number, dtype: DTypeName): boolean =>
   (typeof a !== 'number' && a.dtype !== dtype) || (typeof b !== 'number' && b.dtype !== dtype);
 
@@ -115,7 +122,9 @@ function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tens
 
 function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
   const [a0, b0] = operands(op, aIn, bIn);
-  let dtype = resultType(a0, b0);
+  const same = commonDtype(a0, b0);
+  if (same !== null && (same !== 'int32' || op !== 'div')) return binaryTyped(op, a0, b0);
+  let dtype = same ?? resultType(a0, b0);
   if (dtype === 'int32' && op === 'div') dtype = 'float32'; // true division, as torch's a / b
   return needsPromotion(a0, b0, dtype) ? withPromoted(a0, b0, dtype, (a, b) => binaryTyped(op, a, b)) : binaryTyped(op, a0, b0);
 }
@@ -231,6 +240,7 @@ export function pow(a: Tensor | number, b: Tensor | number): Tensor {
 
 function compare(op: CompareName, a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands(op, a, b);
+  if (commonDtype(x, y) !== null) return forwardBinary(op, x, y);
   const dtype = resultType(x, y);
   return needsPromotion(x, y, dtype) ? withPromoted(x, y, dtype, (p, q) => forwardBinary(op, p, q)) : forwardBinary(op, x, y);
 }
