@@ -42,7 +42,7 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { add, broadcastTo, concat, matmul, mul, permute, reshape, slice, sub, transpose, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
-import { checkTensor, Tensor, tensor, zeros } from '../tensor';
+import { checkTensor, full as fullTensor, Tensor, tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { expmAugmented } from './expm';
 import { residuals, scan } from './scan';
@@ -381,7 +381,7 @@ function assemble(groups: Group[], B: number): Tensor {
 function rk4(p: Problem, y0: Tensor, x: Tensor | undefined, deterministic: boolean): Tensor {
   const B = y0.shape[0];
   const ys: Tensor[] = [y0];
-  const full = (v: number) => tensor(new Float64Array(B).fill(v), [B, 1], { dtype: p.dtype as 'float32', device: p.device });
+  const full = (v: number) => fullTensor([B, 1], v, { dtype: p.dtype as 'float32', device: p.device });
   const xAt = (i: number) => (x ? reshape(slice(x, [i, 0, 0], [1, B, x.shape[2]]), [B, x.shape[2]]) : undefined);
   let y = y0;
   for (let i = 0; i < p.T; i++) {

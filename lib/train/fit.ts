@@ -44,7 +44,13 @@ export interface FitOptions<P = Tensor> {
   data: { x: Tensor; y: Tensor };
   loss: LossFn<P> | 'crossEntropy' | 'mse';
   optimizer: FitOptimizer;
+  /** The epoch to end before (epochs − initialEpoch epochs run). */
   epochs?: number;
+  /**
+   * The epoch to start from (Keras's initialEpoch), to resume an earlier run:
+   * callbacks and the history count from it. Default 0.
+   */
+  initialEpoch?: number;
   batchSize?: number;
   shuffle?: boolean;
   /**
@@ -53,7 +59,13 @@ export interface FitOptions<P = Tensor> {
    */
   seed?: number;
   validation?: { x: Tensor; y: Tensor };
-  /** Extra metrics; 'accuracy' compares argmax of predictions with int32 labels. */
+  /**
+   * Extra metrics; 'accuracy' compares argmax of predictions with int32
+   * labels. As Keras's, the training acc is the running accuracy of each
+   * batch's predictions before its step (in training mode, dropout and all),
+   * in the batch logs and averaged over the epoch; valAcc is measured after
+   * the epoch in eval mode.
+   */
   metrics?: readonly 'accuracy'[];
   callbacks?: Callbacks | Callbacks[];
   /** 0: silent; 1: progress bar on a TTY, one line per epoch otherwise. */
@@ -216,7 +228,7 @@ function scalarLoss(l: unknown, op: string): number {
 export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Promise<History> {
   checkModel(model, 'fit');
   const o = checkOptions<FitOptions<unknown>>(options, 'fit', [
-    'data', 'loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
+    'data', 'loss', 'optimizer', 'epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
   ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
   const { x, y } = checkData(o.data, 'fit', 'data');
@@ -228,6 +240,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   const lossFn = lossOf(o.loss);
   const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
+  const initialEpoch = checkInteger(o.initialEpoch ?? 0, 'fit', 'initialEpoch', 0);
   const n = x.shape[0];
   const givenBatchSize = checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1);
   const batchSize = Math.min(givenBatchSize, Math.max(1, n));
@@ -246,7 +259,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   model.train();
   model.stopTraining = false;
   await call('onTrainBegin');
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  for (let epoch = initialEpoch; epoch < epochs; epoch++) {
     await call('onEpochBegin', epoch);
     const order = Array.from({ length: n }, (_, i) => i);
     if (o.shuffle !== false)
@@ -257,12 +270,14 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
     const bar = tty ? new SingleBar({ format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`, hideCursor: true }, Presets.shades_classic) : null;
     bar?.start(batches, 0, { loss: '-', rate: '-' });
     const t0 = performance.now();
-    let lossSum = 0, seen = 0;
+    let lossSum = 0, seen = 0, correct = 0;
+    const withAcc = metrics.includes('accuracy');
     try {
       for (let b = 0; b < batches; b++) {
         await call('onBatchBegin', b);
         const start = b * batchSize;
         const size = Math.min(batchSize, n - start);
+        let batchAcc: number | undefined;
         const lossValue = tidy(() => {
           const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
           const xb = takeRows(x, idx);
@@ -270,6 +285,8 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
           const batchLoss = (): number => {
             optimizer.zeroGrad();
             const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
+            // The batch's accuracy before its step (a closure optimizer's first evaluation, whose loss it reports).
+            if (withAcc && batchAcc === undefined) batchAcc = accuracyOf(pred, yb);
             const l = lossFn(pred, yb);
             const value = scalarLoss(l, 'fit');
             l.backward();
@@ -285,9 +302,10 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
         if (!needsClosure) optimizer.step();
         lossSum += lossValue * size;
         seen += size;
+        if (batchAcc !== undefined) correct += batchAcc * size;
         const rate = ((b + 1) * 1000) / (performance.now() - t0);
         bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
-        await call('onBatchEnd', b, { loss: lossValue, size });
+        await call('onBatchEnd', b, batchAcc === undefined ? { loss: lossValue, size } : { loss: lossValue, acc: batchAcc, size });
         if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
         // Let timers (the progress bar) and finalizers run during long epochs.
         if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
@@ -296,7 +314,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
       bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
     }
     const logs: Logs = { loss: lossSum / seen };
-    if (metrics.includes('accuracy')) logs.acc = evaluate(model, { x, y }, o.loss, { metrics: ['accuracy'], batchSize: givenBatchSize }).acc;
+    if (withAcc) logs.acc = correct / seen;
     if (o.validation) {
       const v = evaluate(model, o.validation, o.loss, { metrics, batchSize: givenBatchSize });
       logs.valLoss = v.loss;

@@ -5,7 +5,7 @@
  */
 import * as antler from '../../lib';
 import { Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, Rng, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -128,8 +128,14 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
       expect(batchLogs[e].every((l) => Number.isFinite(l.loss) && l.loss > 0)).toBe(true);
       const weighted = batchLogs[e].reduce((s, l) => s + l.loss * l.size, 0) / n;
       expectClose([epochLogs[e].loss], [weighted], 1e-12, 0, `epoch ${e} loss`);
-      expect(epochLogs[e].acc).toBeGreaterThanOrEqual(0);
-      expect(epochLogs[e].acc).toBeLessThanOrEqual(1);
+      // Keras's training accuracy: each batch's, before its step, in the batch logs; the epoch's is their average.
+      for (const l of batchLogs[e]) {
+        expect(l.acc).toBeGreaterThanOrEqual(0);
+        expect(l.acc).toBeLessThanOrEqual(1);
+        expect(Math.abs(l.acc! * l.size! - Math.round(l.acc! * l.size!))).toBeLessThan(1e-9); // a count of right rows
+      }
+      const accWeighted = batchLogs[e].reduce((s, l) => s + l.acc! * l.size!, 0) / n;
+      expectClose([epochLogs[e].acc!], [accWeighted], 1e-12, 0, `epoch ${e} acc`);
     }
     expect(history.history.loss).toEqual(epochLogs.map((l) => l.loss));
     expect(history.history.acc).toEqual(epochLogs.map((l) => l.acc));
@@ -390,6 +396,24 @@ describe(`fit() early stopping (seed ${SEED})`, () => {
     // The next fit() starts afresh.
     const h2 = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: 2, verbose: 0 });
     expect(h2.epoch).toEqual([0, 1]);
+    model.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test("initialEpoch resumes a run (Keras's): epochs initialEpoch … epochs − 1 run, callbacks and the history count from it", async () => {
+    const model = new nn.Linear(1, 1);
+    const x = tensor(randomArray(rng, 8), [8, 1]), y = tensor(randomArray(rng, 8), [8, 1]);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+    const [from, to] = [rng.int(1, 4), rng.int(5, 8)];
+    const begun: number[] = [];
+    const h = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: to, initialEpoch: from, verbose: 0, callbacks: { onEpochBegin: (e) => void begun.push(e) } });
+    const want = Array.from({ length: to - from }, (_, k) => from + k);
+    expect(h.epoch).toEqual(want);
+    expect(begun).toEqual(want);
+    expect(h.history.loss).toHaveLength(to - from);
+    const none = await fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, epochs: from, initialEpoch: from, verbose: 0 });
+    expect(none.epoch).toEqual([]);
+    await expectRejects(fit(model, { data: { x, y }, loss: 'mse', optimizer: opt, initialEpoch: -1, verbose: 0 }), 'INVALID_ARGUMENT', /initialEpoch must be an integer >= 0/);
     model.dispose();
     antler.dispose([x, y]);
   });
