@@ -570,7 +570,13 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
   }
 }
 
-/** {@link save} without blocking the event loop: file I/O through fs/promises, tensor reads through data(). */
+/**
+ * {@link save} without blocking the event loop: file I/O through fs/promises,
+ * tensor reads through data(). The file holds the values at the call: every
+ * read starts before this returns, so a host copy of each tensor (and, on a
+ * GPU, a device copy until it is read back) is held until written; save() is
+ * the one for memory-tight checkpoints.
+ */
 export async function saveAsync(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
   const op = 'saveAsync';
   const target = checkPath(path, op);

@@ -92,8 +92,10 @@ export abstract class Module {
     for (const key of Object.keys(self)) {
       const v = self[key];
       if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) continue;
-      // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c).
-      const name = this.params.has(key) ? key : snakeCase(key);
+      // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c),
+      // unless a property of that name exists too (then the two are different parameters).
+      const snake = this.params.has(key) ? key : snakeCase(key);
+      const name = snake !== key && Object.prototype.hasOwnProperty.call(self, snake) ? key : snake;
       if (this.params.has(name)) {
         if (v === null) this.params.set(name, null);
         else if (v instanceof Tensor && v !== this.params.get(name) && parameterTensors.has(v) && !v.isDisposed) this.params.set(name, isolated(() => keep(v)));

@@ -196,10 +196,10 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
     case 'minimum': {
       // PyTorch's rule: an operand gets the gradient unless it lost (for maximum, a < b loses a's),
       // halved on a tie; with a NaN neither lost, so both get it whole.
-      const half = mul(forwardBinary('equal', a, b), 0.5);
-      const weight = (lost: Tensor) => sub(sub(1, lost), half);
+      // Selected, not multiplied by a 0/½/1 weight: an infinite gy reaches the loser as 0, as torch's masked_fill.
+      const shared = where(forwardBinary('equal', a, b), mul(gy, 0.5), gy);
       const [aLoses, bLoses]: CompareName[] = op === 'maximum' ? ['less', 'greater'] : ['greater', 'less'];
-      return pair(() => mul(gy, weight(forwardBinary(aLoses, a, b))), () => mul(gy, weight(forwardBinary(bLoses, a, b))));
+      return pair(() => where(forwardBinary(aLoses, a, b), 0, shared), () => where(forwardBinary(bLoses, a, b), 0, shared));
     }
     case 'pow':
       // d/da = b a^(b−1), 0 where b = 0; d/db = y ln a, 0 where a = 0 and b ≥ 0 (PyTorch's
@@ -255,16 +255,16 @@ export const greaterEqual = (a: Tensor | number, b: Tensor | number): Tensor => 
 /**
  * cond != 0 ? a : b, broadcasting all three. a and b may be numbers, as in
  * torch.where (e.g. where(mask, logits, -Infinity)); a number takes the other
- * operand's dtype and device (float32 and cond's device when both are
- * numbers). Gradients flow to the tensor operands.
+ * operand's dtype and device (cond's device when both are numbers), with
+ * PyTorch's promotion. Gradients flow to the tensor operands.
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   checkTensor(cond, 'where', 'condition');
   if (typeof a !== 'number') checkTensor(a, 'where', 'a');
   if (typeof b !== 'number') checkTensor(b, 'where', 'b');
   const like = typeof a !== 'number' ? a : typeof b !== 'number' ? b : null;
-  // The operands' promoted dtype (torch.where's), float32 for two numbers.
-  const dtype = like ? resultType(a, b) : 'float32';
+  // The operands' promoted dtype, as torch.where's (two integers give int32, else float32).
+  const dtype = resultType(a, b);
   const device = like ? like.device : cond.device;
   if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
     fail('DEVICE_MISMATCH', `where: a is on ${a.device} and b on ${b.device}; move one with .to('${a.device}')`);
@@ -273,24 +273,29 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
       fail('DTYPE_MISMATCH', `where: ${what} is ${describe(v)}, outside int32's range, and the other operand is int32; cast it to float32 or float64 first`);
     return wrap(native().full([], dtype, device, v));
   };
-  const at = typeof a === 'number' ? scalar(a, 'a') : promoted(a, dtype) as Tensor;
-  const bt = typeof b === 'number' ? scalar(b, 'b') : promoted(b, dtype) as Tensor;
-  let out: Tensor;
+  // Promoted tensor operands are recorded casts: the node below takes them as its inputs, so each
+  // gradient goes back through its cast in its operand's own dtype.
+  const at = typeof a === 'number' ? scalar(a, 'a') : (promoted(a, dtype) as Tensor);
+  let bt: Tensor | undefined;
   try {
-    out = wrap(native().where(cond.handle, at.handle, bt.handle));
+    bt = typeof b === 'number' ? scalar(b, 'b') : (promoted(b, dtype) as Tensor);
+    const out = wrap(native().where(cond.handle, at.handle, bt.handle));
+    const inputs: Tensor[] = [];
+    if (typeof a !== 'number') inputs.push(at);
+    if (typeof b !== 'number') inputs.push(bt);
+    if (!inputs.length) return out;
+    const aShape = at.shape, bShape = bt.shape;
+    return record(out, 'where', inputs, (gy, [c]) => {
+      const zero = zerosScalar(gy);
+      const grads: Tensor[] = [];
+      if (typeof a !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), aShape));
+      if (typeof b !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), bShape));
+      return grads;
+    }, [cond]);
   } finally {
     if (at !== a) at.dispose();
-    if (bt !== b) bt.dispose();
+    if (bt !== undefined && bt !== b) bt.dispose();
   }
-  const inputs = [a, b].filter((t): t is Tensor => typeof t !== 'number');
-  if (!inputs.length) return out;
-  return record(out, 'where', inputs, (gy, [c]) => {
-    const zero = zerosScalar(gy);
-    const grads: Tensor[] = [];
-    if (typeof a !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), a.shape));
-    if (typeof b !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), b.shape));
-    return grads;
-  }, [cond]);
 }
 
 function zerosScalar(like: Tensor): Tensor {
@@ -483,6 +488,8 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   checkTensor(x, 'transpose', 'x');
   if (!Number.isInteger(dim0) || !Number.isInteger(dim1)) fail('INVALID_ARGUMENT', `transpose: dims must be integers; got ${describe(dim0)} and ${describe(dim1)}`);
   if (x.rank < 2 && dim0 === -2 && dim1 === -1) return reshape(x, x.shape.slice());
+  // A scalar's only axis is 0 (or −1), as PyTorch's wrap_dim: swapping it with itself is the scalar.
+  if (x.rank === 0 && [dim0, dim1].every((d) => d === 0 || d === -1)) return reshape(x, []);
   const perm = x.shape.map((_, i) => i);
   const a = dim0 < 0 ? dim0 + x.rank : dim0, b = dim1 < 0 ? dim1 + x.rank : dim1;
   if (!(a >= 0 && a < x.rank && b >= 0 && b < x.rank)) fail('INVALID_ARGUMENT', `transpose: dims ${dim0}, ${dim1} out of range for rank ${x.rank}`);
@@ -517,6 +524,16 @@ export function flip(x: Tensor, axes: number | number[]): Tensor {
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);
   xs.forEach((t, i) => checkTensor(t, 'concat', `tensors[${i}]`));
+  // Mixed dtypes promote as torch.cat's (recorded casts, so gradients go back in each input's dtype).
+  const dtype = xs.every((t) => t.dtype === xs[0].dtype) ? null : resultType(...xs);
+  if (dtype !== null) {
+    const alike = xs.map((t) => promoted(t, dtype) as Tensor);
+    try {
+      return concat(alike, axis);
+    } finally {
+      alike.forEach((t, i) => t !== xs[i] && t.dispose());
+    }
+  }
   const out = wrap(native().concat(xs.map((t) => t.handle), axis));
   const ax = axis < 0 ? axis + xs[0].rank : axis;
   return record(out, 'concat', xs, (gy) => {
@@ -537,10 +554,10 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
   const ax = axis < 0 ? axis + rank + 1 : axis;
   if (!(ax >= 0 && ax <= rank)) fail('INVALID_ARGUMENT', `stack: axis ${axis} is out of range for tensors of rank ${rank}`);
   if (rank >= 8) fail('INVALID_ARGUMENT', `stack: tensors of rank ${rank} would stack to rank ${rank + 1}; at most 8 dims are supported`);
-  // Everything concat would refuse, refused before the expanded views exist (they would be left behind).
+  // What concat would refuse, refused before the expanded views exist (they would be left behind);
+  // mixed dtypes promote there (torch.stack's).
   xs.forEach((t, i) => {
     if (!sameShape(t.shape, xs[0].shape)) fail('SHAPE_MISMATCH', `stack: tensors[${i}] has shape [${t.shape.join(', ')}] and tensors[0] [${xs[0].shape.join(', ')}]; stacked tensors need one shape`);
-    if (t.dtype !== xs[0].dtype) fail('DTYPE_MISMATCH', `stack: tensors[${i}] is ${t.dtype} and tensors[0] ${xs[0].dtype}; convert one with .cast()`);
     if (t.device !== xs[0].device) fail('DEVICE_MISMATCH', `stack: tensors[${i}] is on ${t.device} and tensors[0] on ${xs[0].device}; move one with .to()`);
   });
   const expanded = xs.map((t) => reshape(t, [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)]));

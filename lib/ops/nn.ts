@@ -97,6 +97,7 @@ export function mseLoss(input: Tensor, target: Tensor, options?: { reduction?: R
   checkTensor(input, 'mseLoss', 'input');
   checkTensor(target, 'mseLoss', 'target');
   checkSameShape(input, target, 'mseLoss');
+  if (input.dtype !== target.dtype) fail('DTYPE_MISMATCH', `mseLoss: input is ${input.dtype} and target ${target.dtype}; expected one dtype (cast the target with .cast('${input.dtype}'))`);
   const reduction = checkReduction(o.reduction ?? 'mean', 'mseLoss');
   const d = sub(input, target);
   const sq = mul(d, d);
@@ -158,20 +159,23 @@ export function dropout(x: Tensor, p = 0.5, options?: { training?: boolean; seed
   checkFinite(p, 'dropout', 'p');
   if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1]; got ${p}`);
   if (o.training !== undefined) checkBoolean(o.training, 'dropout', 'training');
-  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'dropout: x is int32; expected float32 or float64');
-  if (o.mask !== undefined) {
-    checkTensor(o.mask, 'dropout', 'mask');
+  const mask = o.mask ?? undefined; // null is none
+  const applied = o.training !== false && (p > 0 || mask !== undefined);
+  if (applied && x.dtype === 'int32') fail('DTYPE_MISMATCH', 'dropout: x is int32; expected float32 or float64 (in eval mode, or with p = 0, x passes through)');
+  if (mask !== undefined) {
+    checkTensor(mask, 'dropout', 'mask');
+    if (mask.dtype !== x.dtype) fail('DTYPE_MISMATCH', `dropout: mask is ${mask.dtype} and x ${x.dtype}; expected x's dtype`);
     // The mask may broadcast over x (a mask shared over time), never make the result larger than x.
-    const m = o.mask.shape, lead = x.rank - m.length;
+    const m = mask.shape, lead = x.rank - m.length;
     if (lead < 0 || m.some((d, i) => d !== 1 && d !== x.shape[lead + i]))
       fail('SHAPE_MISMATCH', `dropout: mask has shape [${m.join(', ')}]; expected x's shape [${x.shape.join(', ')}] or one that broadcasts to it`);
   }
-  if (o.training === false || (p === 0 && !o.mask)) return mul(x, 1);
-  if (p === 1 && !o.mask) return mul(x, 0);
-  if (o.mask) return mul(x, o.mask);
-  const mask = dropoutMask(x.shape, p, { seed: o.seed, dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device });
-  const out = mul(x, mask);
-  mask.dispose();
+  if (!applied) return mul(x, 1);
+  if (p === 1 && !mask) return mul(x, 0);
+  if (mask) return mul(x, mask);
+  const drawn = dropoutMask(x.shape, p, { seed: o.seed, dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device });
+  const out = mul(x, drawn);
+  drawn.dispose();
   return out;
 }
 
@@ -211,6 +215,11 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor(x, 'linear', 'x');
   checkTensor(weight, 'linear', 'weight');
+  if (bias) {
+    checkTensor(bias, 'linear', 'bias');
+    // matmul wants one dtype; the bias add would promote instead (torch's linear refuses).
+    if (bias.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `linear: bias is ${bias.dtype} and weight ${weight.dtype}; expected one dtype`);
+  }
   const y = matmul(x, weight, { transposeB: true });
   if (!bias) return y;
   const out = add(y, bias);

@@ -16,12 +16,16 @@
  * Convergence is judged on ‖c − F(shift c)‖∞ per sequence with the DEER
  * tolerances; a sequence that has not converged within maxIters, or any
  * non-finite iterate, sends the layer to the fused sequential kernel, and the
- * stats say so (strict: NOT_CONVERGED). So does divergence, seen early: the
- * worst residual more than doubling twice running, or no new lowest worst
- * residual for kStallIters iterations (large |weight_c| makes Newton
+ * stats say so (strict: NOT_CONVERGED). Without strict, the layer also
+ * falls back early when Newton is getting nowhere: the worst residual past
+ * kGrowthFactor times its lowest so far (divergence, `stats.diverged`), or
+ * no new lowest for kStallIters iterations (large |weight_c| makes Newton
  * oscillate for as long as maxIters allows: 100 iterations at 40× the
- * sequential kernel's time, then the fallback anyway). The stats' residuals
- * are those of the returned answer: 0 after a fallback, as the solver's.
+ * sequential kernel's time, then the fallback anyway). Newton's residual
+ * may rise several-fold on its way to converging, so both bounds are loose,
+ * and strict, which asks for DEER's own answer, waits for maxIters. The
+ * stats' residuals are those of the returned answer: 0 after a fallback, as
+ * the solver's.
  */
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
@@ -34,10 +38,10 @@ import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
 import type { NativeSruOptions, SruRecurrenceOptions } from './recurrence';
 
-/** Iterations without a new lowest worst residual after which Newton is taken to be oscillating. */
-const kStallIters = 10;
-/** A worst residual more than this many times the last one, twice running, is divergence. */
-const kGrowthFactor = 2;
+/** Iterations without a new lowest worst residual after which Newton is taken to be getting nowhere. */
+const kStallIters = 12;
+/** A worst residual more than this many times the lowest so far is divergence. */
+const kGrowthFactor = 1e3;
 
 export type SruDeerOptions = Pick<DeerOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>;
 
@@ -104,22 +108,22 @@ export function sruDeerForward(
     const start = stackDirections(c0 ?? zeros([B, width], { dtype: U.dtype as 'float32' | 'float64', device: U.device }), d, dirs);
     // First guess: c0 at every step.
     let c = broadcastTo(reshape(start, [1, dirs * B, d]), [L, dirs * B, d]);
-    let best = Infinity, since = 0, prev = Infinity, growth = 0;
+    let best = Infinity, since = 0;
     for (let it = 0; ; it++) {
       const step = tidy(() => {
         const [F, J, bOff] = (pass(c, true) as NativeHandle[]).map(wrap);
         const { res, scale } = perSequence(c, F, B, dirs);
         if (res.every((r, b) => r <= tol.atol + tol.rtol * scale[b])) return { res, verdict: 'converged' as const };
         if (res.some((r) => !Number.isFinite(r))) return { res, verdict: 'diverged' as const };
-        const worst = Math.max(...res);
-        growth = worst > kGrowthFactor * prev ? growth + 1 : 0;
-        prev = worst;
-        // The first guess (c0 everywhere) is no benchmark: Newton's early iterates often have larger
-        // residuals on the part of the sequence not yet exact, and still converge.
-        if (it === 0 || worst < best) [best, since] = [it === 0 ? Infinity : worst, 0];
-        else since += 1;
-        if (growth >= 2 || since >= kStallIters) return { res, verdict: 'diverged' as const };
         if (it >= tol.maxIters) return { res, verdict: 'unconverged' as const };
+        if (!options.strict && it > 0) {
+          // The first guess (c0 everywhere) is no benchmark: Newton's early iterates often have larger
+          // residuals on the part of the sequence not yet exact, and still converge.
+          const worst = Math.max(...res);
+          if (best !== Infinity && worst > kGrowthFactor * best) return { res, verdict: 'diverged' as const };
+          if (worst < best) [best, since] = [worst, 0];
+          else if (++since >= kStallIters) return { res, verdict: 'stalled' as const };
+        }
         return { res, verdict: 'step' as const, next: scan(J, bOff, start) };
       });
       step.res.forEach((r, b) => (stats.residual[b] = r));
@@ -145,8 +149,8 @@ export function sruDeerForward(
   if (out) stats.converged.fill(true);
   else {
     if (options.strict) {
-      const why = stats.diverged ? `diverged after ${stats.iterations} Newton iterations (the residual grew or stopped falling)` : `did not converge in ${tol.maxIters} Newton iterations`;
-      fail('NOT_CONVERGED', `SRU (mode 'deer'): the recurrence ${why} (worst residual ${Math.max(...stats.residual).toExponential(3)}); raise maxIters, use mode 'sequential', or drop strict to fall back to the fused kernel`);
+      const why = stats.diverged ? `diverged (a non-finite residual) after ${stats.iterations} Newton iterations` : `did not converge in ${tol.maxIters} Newton iterations`;
+      fail('NOT_CONVERGED', `SRU (mode 'deer'): the recurrence ${why} (worst residual ${Math.max(...stats.residual).toExponential(3)}); ${stats.diverged ? '' : 'raise maxIters, '}use mode 'sequential', or drop strict to fall back to the fused kernel`);
     }
     // The fused kernel's answer is exact: its residual is 0, as the solver reports after a fallback.
     stats.residual.fill(0);

@@ -353,11 +353,13 @@ TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
   const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : "min";
   const size_t rank = x.shape.size();
   std::vector<bool> reduced(rank, axes.empty());
+  bool scalarAxis = false;  // a scalar's one axis (0 or -1) may be listed once, as any other
   for (int64_t a : axes) {
     const int64_t ax = normalizeAxis(a, rank, name);
-    if (rank == 0) continue;
-    if (reduced[ax]) fail(Code::InvalidArgument, name, ": axis ", a, " is listed twice");
-    reduced[ax] = true;
+    const bool twice = rank == 0 ? scalarAxis : static_cast<bool>(reduced[ax]);
+    if (twice) fail(Code::InvalidArgument, name, ": axis ", a, " is listed twice");
+    if (rank == 0) scalarAxis = true;
+    else reduced[ax] = true;
   }
   const std::vector<int64_t> strides = contiguousStrides(x.shape);
   kernels::ReduceIndexer idx{};
@@ -437,11 +439,13 @@ TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm) {
 TensorPtr flip(const Tensor& x, const std::vector<int64_t>& axesIn) {
   const size_t rank = x.shape.size();
   std::vector<bool> flipped(rank, false);
+  bool scalarAxis = false;  // flipping a scalar is the scalar; its one axis may be listed once
   for (int64_t a : axesIn) {
     const int64_t ax = normalizeAxis(a, rank, "flip");
-    if (rank == 0) continue;  // flipping a scalar is the scalar
-    if (flipped[ax]) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
-    flipped[ax] = true;
+    const bool twice = rank == 0 ? scalarAxis : static_cast<bool>(flipped[ax]);
+    if (twice) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
+    if (rank == 0) scalarAxis = true;
+    else flipped[ax] = true;
   }
   std::vector<int64_t> strides = contiguousStrides(x.shape);
   TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());

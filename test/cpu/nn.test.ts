@@ -296,6 +296,20 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     cell.dispose();
     copy.dispose();
   });
+
+  test('a camelCase property beside a snake_case one of its own is a second parameter, not the same one', () => {
+    class Both extends nn.Module {
+      pos_emb = nn.parameter(antler.zeros([rng.int(1, 4)]));
+      posEmb = nn.parameter(antler.ones([rng.int(5, 8)]));
+      forward(): Tensor {
+        return this.pos_emb;
+      }
+    }
+    const m = new Both();
+    expect(m.namedParameters().map(([n, t]) => [n, t.shape[0]])).toEqual([['pos_emb', m.pos_emb.shape[0]], ['posEmb', m.posEmb.shape[0]]]);
+    m.dispose();
+    expect(m.pos_emb.isDisposed && m.posEmb.isDisposed).toBe(true);
+  });
 });
 
 describe(`edge values PyTorch accepts (seed ${SEED})`, () => {

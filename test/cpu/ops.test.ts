@@ -452,7 +452,7 @@ describe('reductions name themselves when keepDims is not a boolean', () => {
 });
 
 describe(`where with numbers for a or b, as torch.where takes them (seed ${SEED})`, () => {
-  test('a number on either side (or both) takes the other operand\'s dtype and device; -Infinity masks', () =>
+  test('a number on either side (or both) takes the other operand\'s dtype (promoted) and device; -Infinity masks', () =>
     tidy(() => {
       const cv = randomInts(rng, 6, 0, 1);
       const xv = randomArray(rng, 6);
@@ -464,8 +464,9 @@ describe(`where with numbers for a or b, as torch.where takes them (seed ${SEED}
       expectExact(left.dataSync(), cv.map((k, i) => (k ? xv[i] : -Infinity)), 'where(c, x, -Infinity)');
       expectExact(where(c, 2.5, x).dataSync(), cv.map((k, i) => (k ? 2.5 : xv[i])), 'where(c, 2.5, x)');
       const both = where(c, 1, 0);
-      expect(both.dtype).toBe('float32');
+      expect(both.dtype).toBe('int32'); // two integers (torch.where gives its integer dtype)
       expectExact(both.dataSync(), cv, 'where(c, 1, 0)');
+      expect(where(c, 1, 0.5).dtype).toBe('float32');
       // Broadcasting still applies: a [3] row against a [2, 1] condition.
       const row = tensor([1, 2, 3], [3], { dtype: 'float64' });
       expectExact(where(tensor([1, 0], [2, 1]), row, NaN).dataSync(), [1, 2, 3, NaN, NaN, NaN], 'broadcast');

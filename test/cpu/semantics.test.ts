@@ -71,7 +71,39 @@ describe(`type promotion, as PyTorch's result_type (seed ${SEED})`, () => {
     w.dispose();
   });
 
-  test('what PyTorch refuses stays refused: an int32 to a negative number power; numbers outside int32 with int32', () =>
+  test('where, concat and stack with mixed dtypes: gradients come back in each operand\'s dtype', () => {
+    const n = rng.int(2, 7);
+    const av = randomArray(rng, n), bv = randomArray(rng, n), cv = randomInts(rng, n, 0, 1);
+    const a = tensor(av, [n], { requiresGrad: true }), b = tensor(bv, [n], { ...F64, requiresGrad: true });
+    const c = tensor(cv, [n]);
+    // where(c, tanh(a), b): float32 a's gradient through tanh in float32, as torch.
+    backprop(() => antler.where(c, antler.tanh(a), b).sum());
+    expect([a.grad!.dtype, b.grad!.dtype]).toEqual(['float32', 'float64']);
+    expectClose(read(a.grad!), av.map((v, k) => (cv[k] ? 1 - Math.tanh(Math.fround(v)) ** 2 : 0)), 1e-6, 1e-7, "where: a's gradient");
+    expectExact(read(b.grad!), cv.map((k) => (k ? 0 : 1)), "where: b's gradient");
+    antler.dispose([a.grad, b.grad]);
+    a.grad = b.grad = null;
+    const cat = antler.concat([a, b], 0), st = antler.stack([a, b], 0);
+    expect([cat.dtype, st.dtype]).toEqual(['float64', 'float64']);
+    backprop(() => antler.add(antler.mul(cat, 2).sum(), antler.mul(st, 3).sum()));
+    expect([a.grad!.dtype, b.grad!.dtype]).toEqual(['float32', 'float64']);
+    expectExact(read(a.grad!), new Array(n).fill(5), "concat + stack: a's gradient");
+    expectExact(read(b.grad!), new Array(n).fill(5), "concat + stack: b's gradient");
+    expect(tidy(() => antler.where(c, 1, 0).dtype)).toBe('int32'); // two integers, as torch.where
+    antler.dispose([a, b, c, cat, st]);
+  });
+
+  test('maximum with an infinite upstream gradient gives the loser 0, not NaN (torch selects, it does not multiply)', () => {
+    const a = tensor([1, 2], [2], { ...F64, requiresGrad: true }), b = tensor([0, 2], [2], { ...F64, requiresGrad: true });
+    const y = antler.maximum(a, b);
+    const seed = tensor([Infinity, Infinity], [2], F64);
+    y.backward(seed);
+    expectExact(read(a.grad!), [Infinity, Infinity], "a's gradient (a won, then a tie: ∞/2)");
+    expectExact(read(b.grad!), [0, Infinity], "b's gradient");
+    antler.dispose([a, b, y, seed]);
+  });
+
+  test('an int32 to a negative number power is refused, as torch; a number outside int32 with int32 is refused (torch wraps it)', () =>
     tidy(() => {
       const i = tensor([2, 3], [2], I32);
       expectAntlerError(() => antler.pow(i, -rng.int(1, 4)), 'INVALID_ARGUMENT', /^pow: integers to negative integer powers are not allowed/);
@@ -154,18 +186,36 @@ describe(`bad calls that were accepted, crashed or half-done (seed ${SEED})`, ()
       expectAntlerError(() => antler.arange(2 ** 31 - 2, 2 ** 31 + 2, 1, I32), 'INVALID_ARGUMENT', /2147483648 is not representable as int32|2147483649/);
     }));
 
-  test('failed stack and dropout calls leave no tensors behind', () => {
-    const a = tensor([1, 2]), i = tensor([1, 2], [2], I32);
+  test('failed dropout calls leave no tensors behind; int32 passes through dropout where nothing is dropped', () => {
+    const i = tensor([1, 2], [2], I32);
     const before = antler.memory().numTensors;
-    for (let k = 0; k < 5; k++) {
-      expectAntlerError(() => antler.stack([a, i]), 'DTYPE_MISMATCH', /^stack: tensors\[1\] is int32/);
-      expectAntlerError(() => antler.dropout(i, 0.5), 'DTYPE_MISMATCH');
-    }
+    for (let k = 0; k < 5; k++) expectAntlerError(() => antler.dropout(i, 0.5), 'DTYPE_MISMATCH', /^dropout: x is int32/);
     expect(antler.memory().numTensors).toBe(before);
+    tidy(() => {
+      expectExact(antler.dropout(i, 0.5, { training: false }).dataSync(), [1, 2], 'eval mode');
+      expectExact(antler.dropout(i, 0).dataSync(), [1, 2], 'p = 0');
+      const x = tensor(randomArray(rng, 4), [4]);
+      expectExact(antler.dropout(x, 0, { mask: null as never }).dataSync(), x.dataSync(), 'mask: null is none');
+      expectAntlerError(() => antler.dropout(x, 0.5, { mask: antler.ones([4], F64) }), 'DTYPE_MISMATCH', /^dropout: mask is float64 and x float32/);
+    });
     expectAntlerErrorInTidy(() => antler.stack([antler.zeros([1, 1, 1, 1, 1, 1, 1, 1])]), 'INVALID_ARGUMENT', /^stack: tensors of rank 8 would stack to rank 9/);
-    antler.dispose([a, i]);
+    i.dispose();
   });
 
+  test('ops that want one dtype say so instead of promoting: linear with a float64 bias, mseLoss of float32 against float64', () =>
+    tidy(() => {
+      const x = tensor(randomArray(rng, 6), [2, 3]), w = tensor(randomArray(rng, 6), [2, 3]);
+      expectAntlerError(() => antler.linear(x, w, antler.zeros([2], F64)), 'DTYPE_MISMATCH', /^linear: bias is float64 and weight float32/);
+      expectAntlerError(() => antler.mseLoss(x, antler.zeros([2, 3], F64)), 'DTYPE_MISMATCH', /^mseLoss: input is float32 and target float64/);
+    }));
+
+  test('scalar axes are listed once; transpose(s, 0, −1) of a scalar is the scalar (torch)', () =>
+    tidy(() => {
+      const s = tensor(rng.uniform(-3, 3), []);
+      expectAntlerError(() => s.sum([0, -1]), 'INVALID_ARGUMENT', /listed twice/);
+      expectAntlerError(() => antler.flip(s, [0, 0]), 'INVALID_ARGUMENT', /appears twice/);
+      expect(antler.transpose(s, 0, -1).item()).toBe(s.item());
+    }));
   test("maximum/minimum gradients at NaN follow PyTorch's rule: an operand gets the gradient unless it lost", () => {
     const n = rng.int(4, 10);
     const av = randomArray(rng, n), bv = randomArray(rng, n);
@@ -184,29 +234,34 @@ describe(`bad calls that were accepted, crashed or half-done (seed ${SEED})`, ()
   });
 });
 
-describe(`SRU mode 'deer' when Newton oscillates (seed ${SEED})`, () => {
-  test("a layer with large weight_c falls back early, says it diverged, and reports the returned answer's residual (0)", () => {
-    const [d, L, B] = [rng.int(16, 24), rng.int(200, 300), 3];
-    const sru = new nn.SRU(d, d, { numLayers: 1, dtype: 'float64', mode: 'deer' });
+describe('SRU mode \'deer\' when Newton oscillates', () => {
+  test("a layer with large weight_c falls back early and reports the returned answer's residual (0); strict waits for DEER's own answer", () => {
+    // The review's case, fixed (Newton's path depends on every draw): it oscillated for 117 iterations
+    // before converging, so the default maxIters (100) ran out and the layer fell back anyway.
+    antler.setSeed(2);
+    const sru = new nn.SRU(16, 32, { numLayers: 1, dtype: 'float64', mode: 'deer' });
     sru.eval();
     const wc = sru.namedParameters().find(([k]) => k.endsWith('weight_c'))![1];
-    // |v| up to ~6: c's map expands, and Newton oscillates (it ran all 100 iterations, then fell back).
-    tidy(() => void wc.assign(antler.mul(wc, 5)));
-    const x = antler.randn([L, B, d], { seed: rng.u32(), dtype: 'float64' });
+    tidy(() => void wc.assign(antler.mul(wc, 3)));
+    const x = antler.randn([300, 4, 16], { seed: 1, dtype: 'float64' });
     const r = sru.forward(x);
     const st = r.stats![0];
     expect(st.fallback).toBe(true);
-    expect(st.diverged).toBe(true);
-    expect(st.iterations).toBeLessThan(60);
-    expect(st.fallbackSequences).toEqual([0, 1, 2]);
-    expect(st.residual).toEqual([0, 0, 0]);
+    expect(st.iterations).toBeLessThan(40);
+    expect(st.fallbackSequences).toEqual([0, 1, 2, 3]);
+    expect(st.residual).toEqual([0, 0, 0, 0]);
+    sru.cells[0].deer = { strict: true, maxIters: 300 };
+    const strict = sru.forward(x);
+    expect(strict.stats![0].converged).toEqual([true, true, true, true]);
+    expect(strict.stats![0].iterations).toBeGreaterThan(40);
     sru.mode = 'sequential';
     const ref = sru.forward(x);
-    expectExact(read(r.output), read(ref.output), 'the fused kernel\'s answer');
+    expectExact(read(r.output), read(ref.output), "the fused kernel's answer");
+    expectClose(read(strict.output), read(ref.output), 1e-10, 1e-10, "DEER's converged answer");
     sru.mode = 'deer';
     sru.cells[0].deer = { strict: true };
-    expectAntlerErrorInTidy(() => sru.forward(x), 'NOT_CONVERGED', /diverged after \d+ Newton iterations/);
-    antler.dispose([r, ref, x]);
+    expectAntlerErrorInTidy(() => sru.forward(x), 'NOT_CONVERGED', /did not converge in 100 Newton iterations/);
+    antler.dispose([r, strict, ref, x]);
     sru.dispose();
   });
 });
