@@ -83,12 +83,12 @@ export async function runDemo(opts: { device: string; steps: number; epochs?: nu
       onEpochEnd: (epoch, logs) => {
         schedule.step();
         if (!process.stdout.isTTY && (epoch % 10 === 9 || epoch === 0))
-          console.log(`  epoch ${String(epoch + 1).padStart(3)}  loss ${logs.loss.toFixed(4)}  val loss ${logs.valLoss.toFixed(4)}  val acc ${(100 * logs.valAcc).toFixed(1)}%`);
+          console.log(`  epoch ${String(epoch + 1).padStart(3)}  loss ${logs.loss.toFixed(4)}  val loss ${logs.valLoss!.toFixed(4)}  val acc ${(100 * logs.valAcc!).toFixed(1)}%`);
       },
     },
   });
   const final = evaluate(model, valid, 'crossEntropy', { metrics: ['accuracy'] });
-  console.log(`\nvalidation accuracy ${(100 * final.acc).toFixed(1)}%, loss ${final.loss.toFixed(4)} (first epoch loss ${history.history.loss[0].toFixed(4)})`);
+  console.log(`\nvalidation accuracy ${(100 * final.acc!).toFixed(1)}%, loss ${final.loss.toFixed(4)} (first epoch loss ${history.history.loss[0].toFixed(4)})`);
   optimizer.zeroGrad();
   const state = [...optimizer.state.values()].reduce((a, st) => a + Object.values(st).filter((v) => v instanceof Tensor).length, 0);
   console.log(`tensors alive before training: ${before}; after: ${memory().numTensors} = ${before} + ${state} optimizer state (nothing leaked)`);

@@ -49,14 +49,17 @@ function isTrackable(v: object): v is Disposable {
   return typeof (v as Disposable).dispose === 'function' && 'kept' in v && 'isDisposed' in v;
 }
 
+/** T, unless it is a promise: tidy() of an async function is refused by the types as at run time. */
+export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
+
 /**
  * Runs fn and disposes every tensor it created except those it returns (in
  * an array, plain object or Map, at any depth) and those passed to keep().
  * Returned tensors belong to the enclosing scope, if any. fn must be
  * synchronous, as in TensorFlow.js.
  */
-export function tidy<T>(fn: () => T): T;
-export function tidy<T>(name: string, fn: () => T): T;
+export function tidy<T>(fn: () => NotPromise<T>): T;
+export function tidy<T>(name: string, fn: () => NotPromise<T>): T;
 export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
   if (typeof fn !== 'function') fail('INVALID_ARGUMENT', 'tidy: expected a function');

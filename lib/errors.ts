@@ -23,6 +23,8 @@ export type ErrorCode =
  */
 export class AntlerError extends Error {
   readonly code: ErrorCode;
+  /** The error underneath, when there is one: Node's fs error for IO_ERROR (its code, e.g. 'ENOENT'). */
+  declare readonly cause?: Error & { code?: string };
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

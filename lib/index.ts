@@ -36,7 +36,7 @@ export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
 export { fit, evaluate } from './train/fit';
-export type { FitOptions, FitOptimizer, LossFn, History, Callbacks, Logs } from './train/fit';
+export type { FitOptions, FitOptimizer, LossFn, ForwardOutput, History, Callbacks, Logs, BatchLogs } from './train/fit';
 export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensors } from './io';
 export type { LoadOptions, SafetensorsContents } from './io';
 export { sruRecurrence, sruRecurrenceReference } from './sru';

@@ -18,13 +18,14 @@ export interface MemoryInfo {
   numTensors: number;
   numDataBuffers: number;
   numBytes: number;
-  devices: Record<string, DeviceMemoryInfo>;
+  /** Per device: 'cpu' always, 'cuda:N' for each GPU the addon sees. */
+  devices: { cpu: DeviceMemoryInfo; [device: string]: DeviceMemoryInfo | undefined };
 }
 
 export function memory(): MemoryInfo {
   // Always has 'cpu' (with its buffer cache), even before the first CPU tensor.
   const devices = native().memory() as Record<string, NativeMemory>;
-  const out: MemoryInfo = { numTensors: 0, numDataBuffers: 0, numBytes: 0, devices: {} };
+  const out: MemoryInfo = { numTensors: 0, numDataBuffers: 0, numBytes: 0, devices: {} as MemoryInfo['devices'] };
   for (const [name, m] of Object.entries(devices)) {
     out.devices[name] = { ...m };
     out.numTensors += m.numTensors;

@@ -29,9 +29,15 @@ function ops(): typeof OpsModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (opsModule ??= require('./ops/core') as typeof OpsModule);
 }
+/** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
+/** Other typed arrays tensor() takes, converted to the dtype asked for (float32 by default). */
+export type ConvertibleTypedArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Uint32Array;
+/** Values as nested arrays (arraySync's result). */
 export type NestedArray = number | NestedArray[];
-export type TensorLike = TypedArray | number[] | NestedArray | number;
+/** Nested arrays tensor() takes; readonly ones (a shape, `as const` data) too. */
+export type NestedInput = number | readonly NestedInput[];
+export type TensorLike = TypedArray | ConvertibleTypedArray | NestedInput;
 
 export interface CreateOptions {
   dtype?: DType;
@@ -340,31 +346,31 @@ export class Tensor {
     return ops().matmul(this, other, options);
   }
   /** Sum over axis (all axes by default). */
-  sum(axis?: number | number[], keepDims = false): Tensor {
+  sum(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().sum(this, axis, keepDims);
   }
-  mean(axis?: number | number[], keepDims = false): Tensor {
+  mean(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().mean(this, axis, keepDims);
   }
-  max(axis?: number | number[], keepDims = false): Tensor {
+  max(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().max(this, axis, keepDims);
   }
-  min(axis?: number | number[], keepDims = false): Tensor {
+  min(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().min(this, axis, keepDims);
   }
   transpose(dim0?: number, dim1?: number): Tensor {
     return ops().transpose(this, dim0, dim1);
   }
-  permute(perm: number[]): Tensor {
+  permute(perm: readonly number[]): Tensor {
     return ops().permute(this, perm);
   }
   /** Reverses the order of elements along the given axes. */
-  flip(axes: number | number[]): Tensor {
+  flip(axes: number | readonly number[]): Tensor {
     return ops().flip(this, axes);
   }
 
   /** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */
-  slice(begin: number[], size?: number[]): Tensor {
+  slice(begin: readonly number[], size?: readonly number[]): Tensor {
     return ops().slice(this, begin, size);
   }
 
@@ -591,7 +597,7 @@ export function rand(shape: readonly number[], options?: RandomOptions & { minva
 }
 
 /** Normal values with the given mean and stddev (default 0, 1); float dtypes only. */
-export function randn(shape: readonly number[], options?: RandomOptions & { mean?: number; stddev?: number }): Tensor {
+export function randn(shape: readonly number[], options?: Omit<RandomOptions, 'dtype'> & { dtype?: 'float32' | 'float64'; mean?: number; stddev?: number }): Tensor {
   const { dtype, device, rest, grad } = resolveCreate(options, 'randn', ['seed', 'mean', 'stddev']);
   if (dtype === 'int32') fail('DTYPE_MISMATCH', "randn: dtype int32 is not supported; expected 'float32' or 'float64'");
   const mean = rest.mean === undefined ? 0 : checkFinite(rest.mean, 'randn', 'mean');

@@ -141,7 +141,7 @@ export function needsGrad(t: Tensor): boolean {
  * @internal Records a node on `out` if grad mode is on and any input needs a
  * gradient. `save` lists tensors backward needs; they are kept as views.
  */
-export function record(out: Tensor, name: string, inputs: Tensor[], backwardFn: BackwardFn, save: Tensor[] = []): Tensor {
+export function record(out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn, save: Tensor[] = []): Tensor {
   if (!gradEnabled || !inputs.some(needsGrad)) return out;
   return recordEdges(out, name, inputs.map(edgeOf), backwardFn, save);
 }

@@ -52,9 +52,11 @@ import { selectBatch, selectRows } from './solver';
 /**
  * The vector field: rows of t [R, 1], y [R, n] and, when the solve has
  * inputs, x [R, m] → dy/dt [R, n]. Built from antler ops, with any parameters
- * it closes over; each row on its own.
+ * it closes over; each row on its own. Without inputs f is called as f(t, y)
+ * (write it with two parameters); x is typed as always there so that a
+ * field for a solve with inputs needs no check.
  */
-export type OdeFunc = (t: Tensor, y: Tensor, x?: Tensor) => Tensor;
+export type OdeFunc = (t: Tensor, y: Tensor, x: Tensor) => Tensor;
 
 export type OdeMethod = 'deer' | 'rk4';
 export const ODE_METHODS: readonly OdeMethod[] = ['deer', 'rk4'];
@@ -168,7 +170,8 @@ function halfSteps(p: Problem): HalfSteps {
  */
 function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, deterministic: boolean): Tensor {
   const draws = globalDrawPosition();
-  const out: unknown = x ? p.func(t, y, x) : p.func(t, y);
+  // Without inputs f gets (t, y): its third argument is there whenever the solve has inputs.
+  const out: unknown = x ? p.func(t, y, x) : (p.func as (t: Tensor, y: Tensor) => Tensor)(t, y);
   if (deterministic && globalDrawPosition() !== draws) {
     setGlobalDrawPosition(draws);
     if (out instanceof Tensor) out.dispose();
@@ -413,12 +416,12 @@ function stack1(ys: Tensor[], B: number, n: number): Tensor {
  * f's graph), by implicit differentiation (see the file's comment) for
  * 'deer' and by backprop through the steps for 'rk4'.
  */
-export function solveIVP(func: OdeFunc, y0: Tensor, t: number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
+export function solveIVP(func: OdeFunc, y0: Tensor, t: readonly number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
   return solveIVPAs('deer.solveIVP', func, y0, t, options);
 }
 
 /** @internal solveIVP with messages in the name of `op`. */
-export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
+export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly number[] | Float64Array | Float32Array | Tensor, options?: OdeOptions): { y: Tensor; stats: OdeStats } {
   if (typeof func !== 'function') fail('INVALID_ARGUMENT', `${op}: f must be a function (t, y, x?) => dy/dt; got ${describe(func)}`);
   checkTensor(y0, op, 'y0');
   if (y0.rank !== 2) fail('SHAPE_MISMATCH', `${op}: y0 has shape [${y0.shape.join(', ')}]; expected [B, n] (a batch of initial states)`);

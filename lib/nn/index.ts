@@ -7,5 +7,5 @@ export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN } from './rnn';
 export { NeuralODE } from './ode';
 export type { NeuralODEOptions, NeuralODEOutput } from './ode';
-export type { RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
+export type { LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';

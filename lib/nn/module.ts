@@ -46,7 +46,9 @@ export abstract class Module {
 
   abstract forward(...args: unknown[]): unknown;
 
-  /** @internal Registers (and takes ownership of) a parameter. */
+  /** Registers (and takes ownership of) a parameter under `name` (PyTorch's register_parameter); null reserves the name. */
+  protected registerParameter(name: string, t: Tensor): Tensor;
+  protected registerParameter(name: string, t: Tensor | null): Tensor | null;
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
     if (t) {
       isolated(() => keep(t));
@@ -57,14 +59,14 @@ export abstract class Module {
     return t;
   }
 
-  /** @internal Registers a non-trainable tensor saved in the state dict (e.g. running stats). */
+  /** Registers a non-trainable tensor saved in the state dict (e.g. running stats). */
   protected registerBuffer(name: string, t: Tensor): Tensor {
     keep(t);
     this.buffers.set(name, t);
     return t;
   }
 
-  /** @internal */
+  /** Registers a sub-module under `name` (a property holding a Module is registered by itself too). */
   protected registerModule<M extends Module>(name: string, m: M): M {
     if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `registerModule: '${name}' must be a Module; got ${describe(m)}`);
     this.children.set(name, m);

@@ -52,7 +52,7 @@ export class NeuralODE extends Module {
    * `warmStart: false` keeps this call out of the warm start (it neither
    * starts from nor replaces the kept solution).
    */
-  forward(y0: Tensor, t: number[] | Float64Array | Float32Array | Tensor, x?: Tensor, options?: Omit<OdeOptions, 'x'> & { warmStart?: boolean }): NeuralODEOutput {
+  forward(y0: Tensor, t: readonly number[] | Float64Array | Float32Array | Tensor, x?: Tensor, options?: Omit<OdeOptions, 'x'> & { warmStart?: boolean }): NeuralODEOutput {
     this.checkUsable('NeuralODE');
     const f: OdeFunc = this.func instanceof Module ? (tt, y, xx) => (this.func as Module).forward(tt, y, ...(xx ? [xx] : [])) as Tensor : this.func;
     const { warmStart: warmCall, ...call } = checkOdeOptions(options, 'NeuralODE', '', [...ODE_OPTION_KEYS.filter((k) => k !== 'x'), 'warmStart']) as OdeOptions & { warmStart?: boolean };

@@ -38,12 +38,15 @@ export interface RNNOptions extends RNNBaseOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
+/** An LSTM's output: RNNOutput with the final cell state. */
+export type LSTMOutput = RNNOutput & { cell: Tensor };
+
 export interface RNNOutput {
   /** [T, B, dirs·H] ([B, T, dirs·H] with batchFirst; [T, dirs·H] for unbatched input). */
   output: Tensor;
   /** Final hidden state [layers·dirs, B, H] ([layers·dirs, H] unbatched). */
   hidden: Tensor;
-  /** LSTM only: final cell state, shaped like hidden. */
+  /** LSTM only: final cell state, shaped like hidden (always there on an LSTM's output: LSTMOutput). */
   cell?: Tensor;
   /** One entry per layer and direction (layer-major), from the DEER solver. */
   stats: DeerStats[];
@@ -204,13 +207,13 @@ export class LSTM extends RNNBase {
     super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'LSTM', BASE_KEYS));
   }
   /** state0: [h0, c0], each [layers·dirs, B, H] (zeros if absent). */
-  forward(x: Tensor, state0?: [Tensor, Tensor] | null, options?: DeerOptions): RNNOutput {
+  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: DeerOptions): LSTMOutput {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
     // PyTorch takes both or neither: one alone would silently start the other from zeros.
     if (state0 && !(state0[0] instanceof Tensor && state0[1] instanceof Tensor))
       fail('INVALID_ARGUMENT', `LSTM: the initial state [h0, c0] needs both tensors (or pass null for zeros); got [${describe(state0[0])}, ${describe(state0[1])}]`);
-    return this.run(x, state0 ? [state0[0], state0[1]] : [null, null], options);
+    return this.run(x, state0 ? [state0[0], state0[1]] : [null, null], options) as LSTMOutput;
   }
 }
 

@@ -367,13 +367,13 @@ export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
 
 // ---------------------------------------------------------------- reductions
 
-function normAxes(x: Tensor, axis: number | number[] | undefined, op: string): number[] {
+function normAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
   if (axis === undefined) return [];
   const list = Array.isArray(axis) ? axis : [axis];
   for (const a of list)
     if (typeof a !== 'number' || !Number.isInteger(a) || a < -Math.max(1, x.rank) || a >= Math.max(1, x.rank))
       fail('INVALID_ARGUMENT', `${op}: axis ${describe(a)} is out of range for a tensor of rank ${x.rank}`);
-  return list;
+  return [...list];
 }
 
 /** keepDims is the third positional argument, a boolean (TF.js's order), not an options object. */
@@ -390,7 +390,7 @@ function keptShape(x: Tensor, axes: number[]): number[] {
 }
 
 /** Sum over axis (all axes by default), accumulated in double precision. */
-export function sum(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
+export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   checkTensor(x, 'sum', 'x');
   const axes = normAxes(x, axis, 'sum');
   checkKeepDims(keepDims, 'sum');
@@ -421,7 +421,7 @@ function int32Sum(x: Tensor, axes: number[], keepDims: boolean): Tensor {
 }
 
 /** Mean over axis (all axes by default). */
-export function mean(x: Tensor, axis?: number | number[], keepDims = false): Tensor {
+export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   checkTensor(x, 'mean', 'x');
   const axes = normAxes(x, axis, 'mean');
   checkKeepDims(keepDims, 'mean');
@@ -435,7 +435,7 @@ export function mean(x: Tensor, axis?: number | number[], keepDims = false): Ten
   return out;
 }
 
-function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {
+function extreme(op: 'max' | 'min', x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
   checkTensor(x, op, 'x');
   const axes = normAxes(x, axis, op);
   checkKeepDims(keepDims, op);
@@ -452,8 +452,8 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: number | number[] | undefin
   }, [x, out]);
 }
 
-export const max = (x: Tensor, axis?: number | number[], keepDims = false): Tensor => extreme('max', x, axis, keepDims);
-export const min = (x: Tensor, axis?: number | number[], keepDims = false): Tensor => extreme('min', x, axis, keepDims);
+export const max = (x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor => extreme('max', x, axis, keepDims);
+export const min = (x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor => extreme('min', x, axis, keepDims);
 
 // ---------------------------------------------------------------- shape
 
@@ -474,7 +474,7 @@ function reshapeIfNeeded(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Reorders axes (perm[i] is the input axis that becomes axis i). */
-export function permute(x: Tensor, perm: number[]): Tensor {
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
   checkTensor(x, 'permute', 'x');
   if (!Array.isArray(perm)) fail('INVALID_ARGUMENT', `permute: perm must be an array of axes; got ${describe(perm)}`);
   const out = wrap(native().permute(x.handle, perm.slice()));
@@ -498,7 +498,7 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 }
 
 /** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */
-export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   checkTensor(x, 'slice', 'x');
   if (!Array.isArray(begin)) fail('INVALID_ARGUMENT', `slice: begin must be an array; got ${describe(begin)}`);
   if (size !== undefined && !Array.isArray(size)) fail('INVALID_ARGUMENT', `slice: size must be an array (−1 = to the end) or absent; got ${describe(size)}`);
@@ -512,7 +512,7 @@ export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
 }
 
 /** Reverses the order of elements along the given axes (torch.flip). */
-export function flip(x: Tensor, axes: number | number[]): Tensor {
+export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
   checkTensor(x, 'flip', 'x');
   const ax = typeof axes === 'number' ? [axes] : axes;
   if (!Array.isArray(ax) || !ax.every((a) => Number.isInteger(a))) fail('INVALID_ARGUMENT', `flip: axes must be an integer or an array of integers; got ${describe(axes)}`);
@@ -521,8 +521,8 @@ export function flip(x: Tensor, axes: number | number[]): Tensor {
 }
 
 /** Joins tensors along an existing axis. */
-export function concat(xs: Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs as unknown) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);
   xs.forEach((t, i) => checkTensor(t, 'concat', `tensors[${i}]`));
   // Mixed dtypes promote as torch.cat's (recorded casts, so gradients go back in each input's dtype).
   const dtype = xs.every((t) => t.dtype === xs[0].dtype) ? null : resultType(...xs);
@@ -547,8 +547,8 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
 }
 
 /** Joins tensors of one shape along a new axis. */
-export function stack(xs: Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) fail('INVALID_ARGUMENT', `stack: expected a non-empty array of tensors; got ${describe(xs)}`);
+export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs as unknown) || xs.length === 0) fail('INVALID_ARGUMENT', `stack: expected a non-empty array of tensors; got ${describe(xs)}`);
   xs.forEach((t, i) => checkTensor(t, 'stack', `tensors[${i}]`));
   const rank = xs[0].rank;
   const ax = axis < 0 ? axis + rank + 1 : axis;

@@ -13,7 +13,7 @@ import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
 import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export { Optimizer } from './optimizer';
-export type { ParamGroup } from './optimizer';
+export type { ParamGroup, ParamsArg } from './optimizer';
 
 export interface SGDOptions {
   lr: number;

@@ -64,11 +64,11 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   override readonly requiresClosure = true;
 
   /** Not supported: L-BFGS's history is flat vectors over all parameters; a fresh one rebuilds it in historySize iterations. */
-  override stateDict(): Record<string, Tensor> {
+  override stateDict(): never {
     fail('INVALID_ARGUMENT', 'LBFGS.stateDict: not supported (its curvature history spans all parameters); save the model, and a new LBFGS rebuilds the history in a few iterations');
   }
 
-  override loadStateDict(): void {
+  override loadStateDict(): never {
     fail('INVALID_ARGUMENT', 'LBFGS.loadStateDict: not supported (see LBFGS.stateDict)');
   }
   private readonly params: Tensor[];

@@ -84,7 +84,9 @@ export abstract class Optimizer<O extends object> {
    * updating anything, if a parameter has been disposed (model.dispose()):
    * the optimizer cannot outlive the parameters it was given.
    */
-  step(closure?: () => Tensor | number): number | undefined {
+  step(closure: () => Tensor | number): number;
+  step(closure?: () => Tensor | number | void): number | undefined;
+  step(closure?: () => Tensor | number | void): number | undefined {
     this.checkParamsAlive();
     // Before anything is updated: a disposed state tensor (see buffer()).
     for (const [p, st] of this.state)

@@ -14,16 +14,32 @@ import { crossEntropy, mseLoss } from '../ops/nn';
 import { checkTensor, Tensor, tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
 
-export type Logs = Record<string, number>;
+/** An epoch's logs (and evaluate()'s result): acc with the 'accuracy' metric, val* with validation data. */
+export interface Logs {
+  loss: number;
+  acc?: number;
+  valLoss?: number;
+  valAcc?: number;
+}
+
+/** A batch's logs: its loss, its accuracy before the step (with the 'accuracy' metric), its rows. */
+export interface BatchLogs {
+  loss: number;
+  acc?: number;
+  size: number;
+}
 
 export interface Callbacks {
   onTrainBegin?: (logs?: Logs) => void | Promise<void>;
   onTrainEnd?: (logs?: Logs) => void | Promise<void>;
   onEpochBegin?: (epoch: number, logs?: Logs) => void | Promise<void>;
   onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
-  onBatchBegin?: (batch: number, logs?: Logs) => void | Promise<void>;
-  onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs?: BatchLogs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
 }
+
+/** What a module's forward returns: a loss function of fit()/evaluate() is typed by it (a GRU's RNNOutput, a Linear's Tensor). */
+export type ForwardOutput<M extends Module> = ReturnType<M['forward']>;
 
 /** A loss of your own: it gets whatever model.forward returns (P: a Tensor, or a recurrent module's output object). */
 export type LossFn<P = Tensor> = (pred: P, target: Tensor) => Tensor;
@@ -74,7 +90,8 @@ export interface FitOptions<P = Tensor> {
 
 export interface History {
   epoch: number[];
-  history: Record<string, number[]>;
+  /** Per epoch, each key of Logs that was logged. */
+  history: { loss: number[]; acc?: number[]; valLoss?: number[]; valAcc?: number[] };
 }
 
 function lossOf(spec: FitOptions<unknown>['loss']): LossFn<unknown> {
@@ -185,7 +202,7 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
 
 
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
-export function evaluate<P = Tensor>(model: Module, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
+export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
   checkModel(model, 'evaluate');
   checkData(data, 'evaluate', 'data');
   const fn = lossOf(loss as FitOptions<unknown>['loss']);
@@ -225,7 +242,7 @@ function scalarLoss(l: unknown, op: string): number {
 }
 
 /** Trains `model` and returns the History (loss per epoch, plus validation and metrics). */
-export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Promise<History> {
+export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, options: FitOptions<P>): Promise<History> {
   checkModel(model, 'fit');
   const o = checkOptions<FitOptions<unknown>>(options, 'fit', [
     'data', 'loss', 'optimizer', 'epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
@@ -251,7 +268,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
   // A seed given: that order every time. Otherwise one draw from the global generator (setSeed()).
   const draw = nextDraw(o.seed, 'fit');
   const rng = mulberry32((draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1));
-  const history: History = { epoch: [], history: {} };
+  const history: History = { epoch: [], history: { loss: [] } };
   const call = async (name: keyof Callbacks, ...args: unknown[]) => {
     for (const cb of callbacks) await (cb[name] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
   };
@@ -321,7 +338,7 @@ export async function fit<P = Tensor>(model: Module, options: FitOptions<P>): Pr
       if (v.acc !== undefined) logs.valAcc = v.acc;
     }
     history.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+    for (const [k, v] of Object.entries(logs)) ((history.history as Record<string, number[]>)[k] ??= []).push(v);
     if (verbose === 1) {
       const secs = (performance.now() - t0) / 1000;
       console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(batches / secs).toFixed(1)} steps/s)`);

@@ -592,7 +592,7 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     const W = tensor(randomArray(rng, n * n, -0.5, 0.5), [n, n], { dtype: 'float64', requiresGrad: true });
     const y0 = tensor(randomArray(rng, 3 * n, -1, 1), [3, n], { dtype: 'float64' });
     let calls = 0;
-    const f: OdeFunc = (_t, y) => antler.tanh(antler.matmul(y, W));
+    const f = (_t: Tensor, y: Tensor) => antler.tanh(antler.matmul(y, W));
     tidy(() => void solveIVP((t, y) => (calls++, f(t, y)), y0, [0, 0.1, 0.2, 0.3]));
     expect(calls).toBeGreaterThan(3);
     for (let at = 1; at <= calls; at++) {

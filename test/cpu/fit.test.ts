@@ -4,7 +4,7 @@
  * regression, argument errors, and no tensor left behind.
  */
 import * as antler from '../../lib';
-import { Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
+import { BatchLogs, Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
@@ -92,7 +92,7 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     const model = mlp();
     const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
     const events: string[] = [];
-    const batchLogs: Logs[][] = Array.from({ length: epochs }, () => []);
+    const batchLogs: BatchLogs[][] = Array.from({ length: epochs }, () => []);
     const epochLogs: Logs[] = [];
     let epochNow = -1;
     const cb: Callbacks = {
@@ -184,8 +184,8 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     expect(Object.keys(history.history).sort()).toEqual(['acc', 'loss', 'valAcc', 'valLoss']);
     expect(history.history.valLoss).toHaveLength(3);
     const ref = scoreRef(model, xv, test_.labels);
-    expectClose([history.history.valLoss[2]], [ref.loss], 1e-5, 1e-6, 'last valLoss');
-    expect(history.history.valAcc[2]).toBeCloseTo(ref.acc, 12);
+    expectClose([history.history.valLoss![2]], [ref.loss], 1e-5, 1e-6, 'last valLoss');
+    expect(history.history.valAcc![2]).toBeCloseTo(ref.acc, 12);
     const plain = await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 1, verbose: 0 });
     expect(Object.keys(plain.history)).toEqual(['loss']);
     model.dispose();
@@ -286,6 +286,9 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     // Typed by what forward returns (no cast needed): fit<P> takes a LossFn<P>.
     const pick = (p: nn.RNNOutput, t: Tensor) => antler.mseLoss(p.output, t);
     const h = await fit(gru, { data: { x, y }, loss: pick, optimizer: opt, batchSize: T, epochs: 2, shuffle: false, verbose: 0 });
+    // An inline loss gets its prediction's type from the model: pred is the GRU's RNNOutput.
+    const h1 = await fit(gru, { data: { x, y }, loss: (pred, t) => antler.mseLoss(pred.output, t), optimizer: opt, batchSize: T, epochs: 1, verbose: 0 });
+    expect(h1.history.loss).toHaveLength(1);
     expect(h.history.loss.length).toBe(2);
     expect(h.history.loss[1]).toBeLessThan(h.history.loss[0]);
     // ... but not with the accuracy metric, which needs logits.
