@@ -66,7 +66,7 @@ program
 
 program
   .command('build')
-  .description('rebuild the native addon from source (same as npm run build)')
+  .description('rebuild the native addon from source (npm run build in a clone, npm rebuild antler in a project)')
   .action(() => {
     const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'install.js'), '--force'], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;

@@ -1,8 +1,24 @@
 /** The report behind `antler doctor`. */
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { backends } from './device';
 import { buildInfo } from './info';
-import { openmpWait } from './native';
+import { asDependency, openmpWait } from './native';
+
+/** The first line of `cmd --version` for each tool a build uses, or null where it is missing. */
+function buildTools(): Record<string, string | null> {
+  const first = (cmd: string, args: string[], pick = /\S/): string | null => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+    return r.status === 0 ? (r.stdout || r.stderr).split('\n').find((l) => pick.test(l))?.trim() ?? cmd : null;
+  };
+  return {
+    'cmake': first('cmake', ['--version']),
+    'nvcc': first('nvcc', ['--version'], /release/),
+    'c++': first(process.env.CXX ?? 'c++', ['--version']),
+    'python3': first('python3', ['--version']),
+    'make': first('make', ['--version']),
+  };
+}
 
 export function doctorReport(): { text: string; json: Record<string, unknown>; ok: boolean } {
   const lines: string[] = [];
@@ -20,6 +36,11 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
     lines.push(`  addon           NOT LOADED`);
     lines.push(String((e as Error).message).replace(/^/gm, '    '));
     json.error = (e as Error).message;
+    // What a rebuild would find.
+    const tools = buildTools();
+    json.buildTools = tools;
+    lines.push('  build tools (what a rebuild would use):');
+    for (const [name, found] of Object.entries(tools)) lines.push(`    ${name.padEnd(12)}${found ?? 'not found'}`);
     return { text: lines.join('\n'), json, ok: false };
   }
   const b = backends();
@@ -33,10 +54,15 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
     lines.push(`  OpenMP wait     ${wait} (${openmpWait.chosenBy === 'antler' ? "antler's default; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose" : 'set by you'})`);
     json.openmpWait = openmpWait;
   }
-  lines.push(`  BLAS            ${info.blas}`);
+  const gyp = /gyp/i.test(info.buildSystem);
+  const rebuildCmd = asDependency() ? 'npm rebuild antler' : 'npm run build';
+  lines.push(`  BLAS            ${info.blas}${gyp ? ' (a node-gyp build never looks for OpenBLAS; a CMake build does)' : ''}`);
   const c = b.cuda;
   if (!c.compiled) {
-    lines.push(`  CUDA backend    not compiled in: ${c.reason}`);
+    const reason = gyp
+      ? `node-gyp builds are CPU only; with cmake >= 3.21 and nvcc on the PATH, ${rebuildCmd} builds the CUDA backend`
+      : (c.reason ?? '').replace('npm run build', rebuildCmd);
+    lines.push(`  CUDA backend    not compiled in: ${reason}`);
   } else {
     const ver = (v?: number) => (v ? `${Math.floor(v / 1000)}.${(v % 1000) / 10}` : 'none');
     lines.push(`  CUDA backend    compiled for sm ${c.archs}; runtime ${ver(c.runtimeVersion)}, driver ${c.driverVersion ? ver(c.driverVersion) : 'not found'}`);

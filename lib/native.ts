@@ -194,17 +194,31 @@ function load(): { addon: NativeAddon; path: string; source: string } {
     [
       'antler: the native addon could not be loaded. Tried:',
       ...lines,
-      'To fix it, run one of these in the antler package folder:',
-      '  npm run build            # cmake-js build (CPU, plus CUDA when nvcc is on the PATH)',
-      '  npm run build:gyp        # CPU-only build with node-gyp, no CMake needed',
-      '  ANTLER_BACKEND=cpu npm run build   # CPU-only cmake-js build',
+      ...(asDependency()
+        ? [
+            'If npm (or pnpm) skipped install scripts, nothing was built: allow antler\'s (npm install-scripts',
+            'approve antler, or pnpm\'s onlyBuiltDependencies), then, from your project:',
+            '  npm rebuild antler                       # cmake-js (CPU, plus CUDA when nvcc is on the PATH), else node-gyp',
+            '  ANTLER_BACKEND=cpu npm rebuild antler    # CPU only',
+          ]
+        : [
+            'To fix it, run one of these in the repository:',
+            '  npm run build            # cmake-js build (CPU, plus CUDA when nvcc is on the PATH)',
+            '  npm run build:gyp        # CPU-only build with node-gyp, no CMake needed',
+            '  ANTLER_BACKEND=cpu npm run build   # CPU-only cmake-js build',
+          ]),
       'or point ANTLER_BINARY at a built antler.node. A build needs cmake >= 3.21 (or python3 + make for',
-      'node-gyp) and a C++17 compiler; `npx antler doctor` prints what was found.',
+      'node-gyp) and a C++17 compiler.',
     ].join('\n'),
   );
 }
 
 /** The loaded addon (loads it on first use). */
+/** @internal Installed in someone's project (under node_modules) rather than a clone: rebuilt with npm rebuild antler. */
+export function asDependency(): boolean {
+  return root.split(path.sep).includes('node_modules');
+}
+
 export function native(): NativeAddon {
   return load().addon;
 }

@@ -5,8 +5,10 @@
 //   2. cmake-js (CUDA when nvcc is on the PATH, OpenBLAS when found);
 //   3. cmake-js again, CPU only, if the CUDA build failed;
 //   4. node-gyp, CPU only (no CMake needed).
-// ANTLER_SKIP_BUILD=1 skips all of it. Exits non-zero with the remedies if
-// nothing could be built.
+// ANTLER_SKIP_BUILD=1 skips all of it. ANTLER_BACKEND=cuda insists on CUDA:
+// no CPU fallback, a non-zero exit instead. Exits non-zero with the remedies
+// if nothing could be built. Installed as a dependency (under node_modules),
+// a CMake build keeps only the addon (the object files are ~30 MB).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -17,6 +19,23 @@ const { buildGyp } = require('./build-gyp');
 const root = path.resolve(__dirname, '..');
 const force = process.argv.includes('--force');
 const log = (msg) => console.log(`antler: ${msg}`);
+// In a user's project the package is rebuilt with npm rebuild; in a clone, with npm run build.
+const asDependency = root.split(path.sep).includes('node_modules');
+const rebuild = asDependency ? 'npm rebuild antler' : 'npm run build';
+const cudaForced = process.env.ANTLER_BACKEND === 'cuda';
+
+function failCuda(why) {
+  console.error(`antler: ANTLER_BACKEND=cuda, but ${why}; not falling back to a CPU-only build (unset ANTLER_BACKEND to allow it).`);
+  return 1;
+}
+
+/** Leaves build/Release/antler.node and drops CMake's intermediate files (a dependency is not rebuilt incrementally). */
+function pruneCmakeBuild() {
+  const dir = path.join(root, 'build');
+  for (const name of fs.readdirSync(dir)) if (name !== 'Release') fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  const rel = path.join(dir, 'Release');
+  for (const name of fs.readdirSync(rel)) if (name !== 'antler.node') fs.rmSync(path.join(rel, name), { recursive: true, force: true });
+}
 
 function loads(file) {
   const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
@@ -50,14 +69,21 @@ function main() {
   }
 
   const cm = cmakeVersion();
-  if (cm && (cm[0] > 3 || (cm[0] === 3 && cm[1] >= 21))) {
-    const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && onPath('nvcc');
+  const cmakeOk = cm && (cm[0] > 3 || (cm[0] === 3 && cm[1] >= 21));
+  if (cudaForced && !cmakeOk) return failCuda(cm ? `cmake ${cm.join('.')} is older than 3.21 (the CUDA build needs CMake)` : 'cmake is not on the PATH (the CUDA build needs cmake >= 3.21)');
+  if (cmakeOk) {
+    const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && (onPath('nvcc') || Boolean(process.env.CUDACXX));
+    if (cudaForced && !withCuda) return failCuda('nvcc is not on the PATH (and CUDACXX is not set)');
     if (buildCmake({ out: 'build' })) {
       const file = path.join(root, 'build', 'Release', 'antler.node');
       const err = loads(file);
-      if (!err) return log(`built ${path.relative(root, file)}${withCuda ? ' (CPU + CUDA)' : ' (CPU)'}`), 0;
+      if (!err) {
+        if (asDependency) pruneCmakeBuild();
+        return log(`built ${path.relative(root, file)}${withCuda ? ' (CPU + CUDA)' : ' (CPU)'}`), 0;
+      }
       log(`the cmake-js build does not load: ${err}`);
     }
+    if (cudaForced) return failCuda('the CUDA build failed (see the errors above)');
     if (withCuda) {
       log('the CUDA build failed; retrying with the CPU backend only (ANTLER_BACKEND=cpu)');
       process.env.ANTLER_BACKEND = 'cpu';
@@ -65,7 +91,8 @@ function main() {
         return log('built build/Release/antler.node (CPU only: see the errors above for CUDA)'), 0;
     }
   } else {
-    log(cm ? `cmake ${cm.join('.')} is older than 3.21; using node-gyp (CPU only)` : 'cmake not found; using node-gyp (CPU only)');
+    const why = cm ? `cmake ${cm.join('.')} is older than 3.21` : 'cmake not found';
+    log(`${why}; using node-gyp: CPU only, without CUDA or OpenBLAS (those need cmake >= 3.21)`);
   }
 
   if (buildGyp()) {
@@ -78,7 +105,7 @@ function main() {
       'antler: could not build the native addon.',
       '  Needs: a C++17 compiler (g++ >= 9 or clang >= 10) and either cmake >= 3.21 or python3 + make.',
       '  Debian/Ubuntu: apt-get install build-essential cmake libopenblas-dev',
-      '  Then: npm run build   (or ANTLER_BACKEND=cpu npm run build for a CPU-only build)',
+      `  Then: ${rebuild}   (or ANTLER_BACKEND=cpu ${rebuild} for a CPU-only build)`,
     ].join('\n'),
   );
   return 1;
