@@ -275,13 +275,13 @@ function randomShapePair(): [number[], number[]] {
     const beforeTensors = memory().devices[DEV]?.numTensors ?? 0;
     const a = zeros([1000], { device: 'cuda' });
     const b = ones([10, 10], { dtype: 'float64', device: 'cuda' });
-    const m = memory().devices[DEV];
+    const m = memory().devices[DEV]!;
     expect(m.numBytes - before).toBe(4000 + 800);
     expect(m.numTensors - beforeTensors).toBe(2);
     expect(m.peakBytes).toBeGreaterThanOrEqual(m.numBytes);
     dispose([a, b]);
-    expect(memory().devices[DEV].numBytes).toBe(before);
-    expect(memory().devices[DEV].numTensors).toBe(beforeTensors);
+    expect(memory().devices[DEV]!.numBytes).toBe(before);
+    expect(memory().devices[DEV]!.numTensors).toBe(beforeTensors);
   });
 
   test('mixing devices is DEVICE_MISMATCH', () => {
@@ -306,7 +306,7 @@ function randomShapePair(): [number[], number[]] {
     const vals = randomArray(rng, 100);
     const keepHost = tensor(vals, undefined, { dtype: 'float64' });
     const keepDev = keepHost.to('cuda');
-    const before = memory().devices[DEV].numBytes;
+    const before = memory().devices[DEV]!.numBytes;
     let err: unknown;
     try {
       zeros([2 ** 37], { device: 'cuda' }).dispose(); // 512 GiB of float32
@@ -315,7 +315,7 @@ function randomShapePair(): [number[], number[]] {
     }
     expect(err).toBeInstanceOf(AntlerError);
     expect((err as AntlerError).code).toBe('OUT_OF_MEMORY');
-    expect(memory().devices[DEV].numBytes).toBe(before);
+    expect(memory().devices[DEV]!.numBytes).toBe(before);
     expectExact(keepDev.dataSync(), vals, 'device tensor after OOM');
     const after = add(keepDev, 1);
     expectExact(after.dataSync(), vals.map((v) => v + 1), 'ops still run after OOM');
