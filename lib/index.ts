@@ -25,7 +25,7 @@ export {
 } from './ops/core';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad } from './autograd/functional';
-export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions } from './tensor';
+export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';
 export { memory, resetPeakMemory } from './memory';
 export type { MemoryInfo, DeviceMemoryInfo } from './memory';

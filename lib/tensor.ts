@@ -31,6 +31,12 @@ function ops(): typeof OpsModule {
 }
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
+/** The typed array of each dtype. */
+export interface DataTypeMap {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+}
 /** Other typed arrays tensor() takes, converted to the dtype asked for (float32 by default). */
 export type ConvertibleTypedArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Uint32Array;
 /** Values as nested arrays (arraySync's result). */
@@ -241,15 +247,19 @@ export class Tensor {
     return this;
   }
 
-  /** A copy of the values, as a typed array of the tensor's dtype. Synchronous. */
-  dataSync(): TypedArray {
-    return native().dataSync(this.checkAlive('dataSync').handle);
+  /**
+   * A copy of the values, as a typed array of the tensor's dtype. Synchronous.
+   * Name the dtype you know to get its array type, as TensorFlow.js's:
+   * `t.dataSync<'float32'>()` is a Float32Array (unchecked, like a cast).
+   */
+  dataSync<D extends DType = DType>(): DataTypeMap[D] {
+    return native().dataSync(this.checkAlive('dataSync').handle) as DataTypeMap[D];
   }
 
-  /** The values, read without blocking the event loop. */
-  data(): Promise<TypedArray> {
+  /** The values, read without blocking the event loop (`data<'float64'>()` for a Float64Array). */
+  data<D extends DType = DType>(): Promise<DataTypeMap[D]> {
     try {
-      return native().dataAsync(this.checkAlive('data').handle);
+      return native().dataAsync(this.checkAlive('data').handle) as Promise<DataTypeMap[D]>;
     } catch (e) {
       return Promise.reject(e);
     }

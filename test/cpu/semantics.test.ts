@@ -160,6 +160,21 @@ describe(`bad calls that were accepted, crashed or half-done (seed ${SEED})`, ()
       expectExact(read(t), v.map(Math.fround), 'the values at the call');
     }));
 
+  test('typed arrays of other kinds convert; dataSync<D>() names the array type of a known dtype', () =>
+    tidy(() => {
+      const v = randomInts(rng, 5, 0, 255);
+      const t = tensor(Uint8Array.from(v));
+      expect(t.dtype).toBe('float32');
+      const f: Float32Array = t.dataSync<'float32'>(); // typed without a cast
+      expect(Object.prototype.toString.call(f)).toBe('[object Float32Array]'); // (jest's realm: no instanceof)
+      expectExact(f, v, 'Uint8Array → float32');
+      const i: Int32Array = tensor(Int16Array.from(v), undefined, I32).dataSync<'int32'>();
+      expect(Object.prototype.toString.call(i)).toBe('[object Int32Array]');
+      expectExact(i, v, 'Int16Array → int32');
+      const shape = t.shape; // readonly: accepted where shapes go
+      expect(antler.slice(t, [0], shape).shape).toEqual([5]);
+    }));
+
   test('arguments that were ignored or misread are refused with a message', () =>
     tidy(() => {
       const x = tensor(randomArray(rng, 6), [2, 3]);
