@@ -213,12 +213,12 @@ function load(): { addon: NativeAddon; path: string; source: string } {
   );
 }
 
-/** The loaded addon (loads it on first use). */
 /** @internal Installed in someone's project (under node_modules) rather than a clone: rebuilt with npm rebuild antler. */
 export function asDependency(): boolean {
   return root.split(path.sep).includes('node_modules');
 }
 
+/** The loaded addon (loads it on first use). */
 export function native(): NativeAddon {
   return load().addon;
 }

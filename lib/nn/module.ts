@@ -95,8 +95,9 @@ export abstract class Module {
       const v = self[key];
       if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) continue;
       // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c),
-      // unless a property of that name exists too (then the two are different parameters).
-      const snake = this.params.has(key) ? key : snakeCase(key);
+      // unless a property of that name exists too (then the two are different parameters). Runs on
+      // every forward (checkUsable): a module-valued property never names a parameter.
+      const snake = v instanceof Module || this.params.has(key) ? key : snakeCase(key);
       const name = snake !== key && Object.prototype.hasOwnProperty.call(self, snake) ? key : snake;
       if (this.params.has(name)) {
         if (v === null) this.params.set(name, null);

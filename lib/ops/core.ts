@@ -228,13 +228,13 @@ export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binar
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
 /** a ** b elementwise; for a scalar exponent prefer the unary pow(x, p). */
 export function pow(a: Tensor | number, b: Tensor | number): Tensor {
-  if (a instanceof Tensor && typeof b === 'number' && a.dtype === 'int32' && Number.isInteger(b)) {
-    // An integer power of integers stays int32 (wrapping, as torch's); a negative number has no
-    // integer value (torch refuses a negative Python int too; a tensor of exponents follows its rule).
-    if (b < 0) fail('INVALID_ARGUMENT', `pow: integers to negative integer powers are not allowed (as in PyTorch); got the exponent ${b}; cast the base to float32 or float64 first`);
-    return binary('pow', a, b);
+  if (a instanceof Tensor && typeof b === 'number') {
+    if (a.dtype !== 'int32') return unary('pow', a, b);
+    // An integer power of integers stays int32 (wrapping, as torch's; a fraction promotes); a
+    // negative number has no integer value (torch refuses a negative Python int too; a tensor of
+    // exponents follows its rule).
+    if (Number.isInteger(b) && b < 0) fail('INVALID_ARGUMENT', `pow: integers to negative integer powers are not allowed (as in PyTorch); got the exponent ${b}; cast the base to float32 or float64 first`);
   }
-  if (a instanceof Tensor && typeof b === 'number' && a.dtype !== 'int32') return unary('pow', a, b);
   return binary('pow', a, b);
 }
 
@@ -310,8 +310,10 @@ export type UnaryName =
 /** @internal */
 export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkTensor(x, op, 'x');
-  if (x.dtype === 'int32' && !UNARY_INT.has(op)) {
-    // As PyTorch: exp, tanh, sqrt … of integers are float32 (the default dtype).
+  // As PyTorch: exp, tanh, sqrt … of integers are float32 (the default dtype), and so is a clamp
+  // to a fractional bound.
+  const fractionalBound = op === 'clamp' && [p0, p1].some((v) => Number.isFinite(v) && !Number.isInteger(v));
+  if (x.dtype === 'int32' && (!UNARY_INT.has(op) || fractionalBound)) {
     const f = wrap(native().cast(x.handle, 'float32'));
     try {
       return unary(op, f, p0, p1);
@@ -352,16 +354,6 @@ export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi))
     fail('INVALID_ARGUMENT', `clamp: bounds must be numbers; got ${describe(lo)} and ${describe(hi)}`);
-  checkTensor(x, 'clamp', 'x');
-  // A fractional bound makes an int32 clamp float32, as torch.clamp's type promotion.
-  if (x.dtype === 'int32' && [lo, hi].some((v) => Number.isFinite(v) && !Number.isInteger(v))) {
-    const f = wrap(native().cast(x.handle, 'float32'));
-    try {
-      return unary('clamp', f, lo, hi);
-    } finally {
-      f.dispose();
-    }
-  }
   return unary('clamp', x, lo, hi);
 }
 

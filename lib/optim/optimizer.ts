@@ -90,9 +90,7 @@ export abstract class Optimizer<O extends object> {
     this.checkParamsAlive();
     // Before anything is updated: a disposed state tensor (see buffer()).
     for (const [p, st] of this.state)
-      for (const [key, v] of Object.entries(st))
-        if (v instanceof Tensor && v.isDisposed)
-          fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${p.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
+      for (const [key, v] of Object.entries(st)) if (v instanceof Tensor && v.isDisposed) this.failDisposedState(key, p);
     const loss = closure === undefined ? undefined : this.evaluate(closure, false);
     if (closure === undefined) this.checkGrads();
     isolated(() => {
@@ -168,11 +166,14 @@ export abstract class Optimizer<O extends object> {
     return this.evaluate(closure, true)!;
   }
 
+  private failDisposedState(key: string, p: Tensor): never {
+    fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${p.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
+  }
+
   protected buffer(st: Record<string, Tensor | number>, key: string, like: Tensor): Tensor {
     let b = st[key] as Tensor | undefined;
-    if (b?.isDisposed)
-      // Zeros in its place would quietly restart the moments (a restored state that a tidy() freed, say).
-      fail('DISPOSED', `${this.name}.step: its state '${key}' for a parameter of shape [${like.shape.join(', ')}] has been disposed; keep() state tensors you put in .state, or dispose() the optimizer to start afresh`);
+    // Zeros in its place would quietly restart the moments (a restored state that a tidy() freed, say).
+    if (b?.isDisposed) this.failDisposedState(key, like);
     if (!b) st[key] = b = keep(zerosLike(like));
     else if (b.dtype !== like.dtype || b.device !== like.device) {
       // The model was cast or moved after earlier steps: the state follows its parameter (as

@@ -269,6 +269,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const draw = nextDraw(o.seed, 'fit');
   const rng = mulberry32((draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1));
   const history: History = { epoch: [], history: { loss: [] } };
+  const withAcc = metrics.includes('accuracy');
   const call = async (name: keyof Callbacks, ...args: unknown[]) => {
     for (const cb of callbacks) await (cb[name] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
   };
@@ -288,7 +289,6 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     bar?.start(batches, 0, { loss: '-', rate: '-' });
     const t0 = performance.now();
     let lossSum = 0, seen = 0, correct = 0;
-    const withAcc = metrics.includes('accuracy');
     try {
       for (let b = 0; b < batches; b++) {
         await call('onBatchBegin', b);

@@ -314,7 +314,8 @@ static void checkFloating(const char* op, const Tensor& t) {
     fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(t.dtype), " is not supported; expected float32 or float64");
 }
 
-// A scalar takes axis 0 or -1 (PyTorch's wrap_dim treats rank 0 as rank 1); callers skip its axis.
+// A scalar takes axis 0 or -1 (PyTorch's wrap_dim treats rank 0 as rank 1): callers keep their
+// per-axis flags for at least one axis.
 static int64_t normalizeAxis(int64_t axis, size_t rank, const char* op) {
   const int64_t r = static_cast<int64_t>(rank), w = r == 0 ? 1 : r;
   if (axis < -w || axis >= w)
@@ -352,14 +353,11 @@ TensorPtr unaryBackward(UnaryOp op, const Tensor& x, const Tensor& y, const Tens
 TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims) {
   const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : "min";
   const size_t rank = x.shape.size();
-  std::vector<bool> reduced(rank, axes.empty());
-  bool scalarAxis = false;  // a scalar's one axis (0 or -1) may be listed once, as any other
+  std::vector<bool> reduced(std::max<size_t>(rank, 1), axes.empty());  // a scalar's one axis too
   for (int64_t a : axes) {
     const int64_t ax = normalizeAxis(a, rank, name);
-    const bool twice = rank == 0 ? scalarAxis : static_cast<bool>(reduced[ax]);
-    if (twice) fail(Code::InvalidArgument, name, ": axis ", a, " is listed twice");
-    if (rank == 0) scalarAxis = true;
-    else reduced[ax] = true;
+    if (reduced[ax]) fail(Code::InvalidArgument, name, ": axis ", a, " is listed twice");
+    reduced[ax] = true;
   }
   const std::vector<int64_t> strides = contiguousStrides(x.shape);
   kernels::ReduceIndexer idx{};
@@ -438,14 +436,11 @@ TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm) {
 // source strides, starting from the last element along those axes.
 TensorPtr flip(const Tensor& x, const std::vector<int64_t>& axesIn) {
   const size_t rank = x.shape.size();
-  std::vector<bool> flipped(rank, false);
-  bool scalarAxis = false;  // flipping a scalar is the scalar; its one axis may be listed once
+  std::vector<bool> flipped(std::max<size_t>(rank, 1), false);  // flipping a scalar is the scalar
   for (int64_t a : axesIn) {
     const int64_t ax = normalizeAxis(a, rank, "flip");
-    const bool twice = rank == 0 ? scalarAxis : static_cast<bool>(flipped[ax]);
-    if (twice) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
-    if (rank == 0) scalarAxis = true;
-    else flipped[ax] = true;
+    if (flipped[ax]) fail(Code::InvalidArgument, "flip: axis ", a, " appears twice");
+    flipped[ax] = true;
   }
   std::vector<int64_t> strides = contiguousStrides(x.shape);
   TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
