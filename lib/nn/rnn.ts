@@ -130,6 +130,9 @@ abstract class RNNBase extends Module {
     if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
     if (input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);
+    const timeAxis = input.rank === 3 && this.batchFirst ? 1 : 0;
+    if (input.shape[timeAxis] === 0)
+      fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape [${input.shape.join(', ')}], length 0 on axis ${timeAxis}); expected a sequence length of at least 1, as PyTorch`);
     // Like the SRU and TensorFlow.js layers, the intermediates are freed here: only what is returned survives.
     return tidy(() => this.runLayers(input, state0, options));
   }

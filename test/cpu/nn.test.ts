@@ -331,6 +331,25 @@ describe(`edge values PyTorch accepts (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test('recurrent layers: an empty batch gives empty outputs; no time steps is refused (torch.nn.GRU: "Expected sequence length to be larger than 0")', () => {
+    for (const Kind of [nn.GRU, nn.LSTM, nn.RNN] as const) {
+      for (const batchFirst of [false, true]) {
+        const m = new Kind(3, 4, { numLayers: 2, bidirectional: true, batchFirst });
+        tidy(() => {
+          const out = m.forward(antler.zeros(batchFirst ? [0, 5, 3] : [5, 0, 3]));
+          expect(out.output.shape).toEqual(batchFirst ? [0, 5, 8] : [5, 0, 8]);
+          expect(out.hidden.shape).toEqual([4, 0, 4]);
+        });
+        const axis = batchFirst ? 1 : 0;
+        for (const shape of [batchFirst ? [2, 0, 3] : [0, 2, 3], [0, 3]]) {
+          expectAntlerErrorInTidy(() => m.forward(antler.zeros(shape)), 'SHAPE_MISMATCH',
+            new RegExp(`no time steps \\(shape \\[${shape.join(', ')}\\], length 0 on axis ${shape.length === 2 ? 0 : axis}\\)`));
+        }
+        m.dispose();
+      }
+    }
+  });
+
   test('clamp with min > max gives max everywhere and a zero gradient (torch.clamp)', () => {
     const xs = randomArray(rng, 8, -3, 3);
     const x = tensor(xs, [8], { dtype: 'float64', requiresGrad: true });
