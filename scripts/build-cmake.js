@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the addon with cmake-js into build/ (or --out DIR). Environment:
-// ANTLER_BACKEND=cpu forces a CPU-only build; ANTLER_CUDA_ARCHS picks GPU archs.
+// ANTLER_BACKEND=cpu forces a CPU-only build; ANTLER_CUDA_ARCHS picks GPU archs
+// (scripts/install.js sets it to this machine's GPU when nvidia-smi reports one).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -14,7 +15,29 @@ function buildCmake({ out = 'build', extra = [] } = {}) {
   return r.status === 0;
 }
 
-module.exports = { buildCmake };
+/**
+ * The GPU architectures of this machine ("90", or "80" and "86" for two GPUs),
+ * when nvidia-smi reports them and the nvcc that will build can compile each:
+ * a build for them alone takes a fraction of the default list's time. Returns
+ * { archs } (null when the default list should be used) and a note to print.
+ */
+function localCudaArchs(env = process.env) {
+  const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
+  const smi = run('nvidia-smi', ['--query-gpu=compute_cap', '--format=csv,noheader']);
+  if (smi.status !== 0 || !smi.stdout) return { archs: null, note: null };
+  const caps = smi.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (!caps.length || !caps.every((c) => /^\d+\.\d+$/.test(c))) return { archs: null, note: `nvidia-smi did not report compute capabilities (${JSON.stringify(smi.stdout.trim().slice(0, 80))}); building the default GPU architectures` };
+  const archs = [...new Set(caps.map((c) => c.replace('.', '')))].sort((a, b) => Number(a) - Number(b));
+  const nvcc = env.CUDACXX || 'nvcc';
+  const codes = run(nvcc, ['--list-gpu-code']);
+  const known = new Set(codes.status === 0 ? [...codes.stdout.matchAll(/sm_(\d+)\b/g)].map((m) => m[1]) : []);
+  const missing = archs.filter((a) => !known.has(a));
+  if (missing.length)
+    return { archs: null, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi), but ${nvcc} ${codes.status === 0 ? `cannot build for ${missing.map((a) => `sm_${a}`).join(', ')}` : 'did not list the architectures it builds (--list-gpu-code)'}; building the default GPU architectures` };
+  return { archs, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="75;80;86;89;90" builds the default list, for other GPUs)` };
+}
+
+module.exports = { buildCmake, localCudaArchs };
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

@@ -2,7 +2,9 @@
 // `npm install` hook: makes sure a loadable addon exists, trying in order
 //   1. a prebuilt platform package (antler-<platform>-<arch>), unless --force
 //      or ANTLER_BUILD_FROM_SOURCE=1;
-//   2. cmake-js (CUDA when nvcc is on the PATH, OpenBLAS when found);
+//   2. cmake-js (CUDA when nvcc is on the PATH, for this machine's GPU alone
+//      when nvidia-smi reports one and ANTLER_CUDA_ARCHS is unset; OpenBLAS
+//      when found);
 //   3. cmake-js again, CPU only, if the CUDA build failed;
 //   4. node-gyp, CPU only (no CMake needed).
 // ANTLER_SKIP_BUILD=1 skips all of it. ANTLER_BACKEND=cuda insists on CUDA:
@@ -13,7 +15,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { buildCmake } = require('./build-cmake');
+const { buildCmake, localCudaArchs } = require('./build-cmake');
 const { buildGyp } = require('./build-gyp');
 
 const root = path.resolve(__dirname, '..');
@@ -74,6 +76,11 @@ function main() {
   if (cmakeOk) {
     const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && (onPath('nvcc') || Boolean(process.env.CUDACXX));
     if (cudaForced && !withCuda) return failCuda('nvcc is not on the PATH (and CUDACXX is not set)');
+    if (withCuda && !process.env.ANTLER_CUDA_ARCHS) {
+      const local = localCudaArchs();
+      if (local.note) log(local.note);
+      if (local.archs) process.env.ANTLER_CUDA_ARCHS = local.archs.join(';');
+    }
     if (buildCmake({ out: 'build' })) {
       const file = path.join(root, 'build', 'Release', 'antler.node');
       const err = loads(file);

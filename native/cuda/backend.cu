@@ -63,6 +63,26 @@ std::string deviceCountFailure(cudaError_t err, int driverVersion, int runtimeVe
   return reason;
 }
 
+// Does nothing: context() asks the runtime for its attributes, which fails when
+// this build has no code the device can run (a build for other GPU generations).
+__global__ void imageProbeKernel() {}
+
+// Throws CUDA_UNAVAILABLE when device d cannot run this build's kernels.
+void checkKernelImage(const Device& d) {
+  cudaFuncAttributes attributes{};
+  const cudaError_t err = cudaFuncGetAttributes(&attributes, imageProbeKernel);
+  if (err == cudaErrorNoKernelImageForDevice || err == cudaErrorInvalidDeviceFunction) {
+    cudaGetLastError();
+    const std::vector<CudaDeviceInfo>& devices = cudaStatus().devices;
+    const CudaDeviceInfo info = static_cast<size_t>(d.index) < devices.size() ? devices[d.index] : CudaDeviceInfo{};
+    const std::string arch = std::to_string(info.major) + std::to_string(info.minor);
+    fail(Code::CudaUnavailable, "device ", d.str(), " (", info.name, ", compute capability ", info.major, ".", info.minor,
+         ") cannot run this build's GPU code, which is for ", ANTLER_CUDA_ARCHS,
+         "; rebuild for it: ANTLER_CUDA_ARCHS=", arch, " npm rebuild antler (npm run build in a clone of antler)");
+  }
+  ANTLER_CUDA_CHECK(err);
+}
+
 }  // namespace
 
 Context& context(const Device& d) {
@@ -73,6 +93,7 @@ Context& context(const Device& d) {
     if (all.size() <= static_cast<size_t>(d.index)) all.resize(static_cast<size_t>(d.index) + 1, nullptr);
     if (all[d.index] == nullptr) {
       ANTLER_CUDA_CHECK(cudaSetDevice(d.index));
+      checkKernelImage(d);
       int multiprocessors = 0;
       ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, d.index));
       int sharedOptin = 0;

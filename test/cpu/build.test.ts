@@ -3,6 +3,7 @@
 // run time and reported, never a crash.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { backends, buildInfo } from '../../lib';
 
@@ -44,6 +45,42 @@ describe('build', () => {
     expect(r.ok).toBe(true);
     expect(r.text).toMatch(/BLAS/);
     expect(r.text).toMatch(/CUDA/);
+  });
+
+  test('a CUDA install builds for the GPU nvidia-smi reports when the nvcc can build for it, else the default list', () => {
+    const { localCudaArchs } = require('../../scripts/build-cmake.js') as {
+      localCudaArchs: (env: NodeJS.ProcessEnv) => { archs: string[] | null; note: string | null };
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-archs-'));
+    const tool = (name: string, script: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const codes = 'echo sm_75; echo sm_80; echo sm_86; echo sm_89; echo sm_90; echo sm_100; echo sm_120';
+    const env = { PATH: dir };
+    try {
+      // No nvidia-smi: the default list, silently.
+      expect(localCudaArchs(env)).toEqual({ archs: null, note: null });
+      tool('nvcc', `[ "$1" = --list-gpu-code ] && { ${codes}; }`);
+      const cases: [string, string[] | null, RegExp][] = [
+        ['echo 9.0', ['90'], /GPU is sm_90 \(nvidia-smi\): building GPU code for it alone/],
+        ['echo 8.6; echo 8.0; echo 8.6', ['80', '86'], /GPU is sm_80, sm_86/],
+        ['echo 12.0', ['120'], /sm_120/],
+        // Too old for this nvcc (CUDA 13 starts at sm_75): the default list, and why.
+        ['echo 6.1', null, /GPU is sm_61 \(nvidia-smi\), but nvcc cannot build for sm_61; building the default GPU architectures/],
+        ['echo "No devices were found"', null, /did not report compute capabilities \("No devices were found"\)/],
+        ['exit 9', null, /^$/],
+      ];
+      for (const [smi, archs, note] of cases) {
+        tool('nvidia-smi', smi);
+        const r = localCudaArchs(env);
+        expect(r.archs).toEqual(archs);
+        expect(r.note ?? '').toMatch(note);
+      }
+      // CUDACXX names the compiler that will build; one that lists nothing means the default list.
+      tool('nvidia-smi', 'echo 9.0');
+      tool('old-nvcc', 'exit 1');
+      expect(localCudaArchs({ ...env, CUDACXX: path.join(dir, 'old-nvcc') }).note).toMatch(/did not list the architectures it builds/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the install script with ANTLER_BACKEND=cuda and no nvcc fails at once instead of building for the CPU', () => {

@@ -81,6 +81,15 @@ template <typename F>
 cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
   return cudaSuccess;
 }
+constexpr cudaError_t cudaErrorInvalidDeviceFunction = 98;
+constexpr cudaError_t cudaErrorNoKernelImageForDevice = 209;
+struct cudaFuncAttributes {
+  int maxThreadsPerBlock = 1024;
+};
+template <typename F>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes*, F) {
+  return cudaSuccess;
+}
 
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 inline cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
