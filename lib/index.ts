@@ -24,7 +24,8 @@ export {
   sum, mean, max, min, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export { noGrad, isGradEnabled } from './autograd/graph';
-export { valueAndGrad, grad } from './autograd/functional';
+export { valueAndGrad, grad, hvp } from './autograd/functional';
+export type { HvpOptions } from './autograd/functional';
 export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';
 export { memory, resetPeakMemory } from './memory';

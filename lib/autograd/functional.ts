@@ -1,9 +1,11 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { gradients, shapedAs } from './graph';
+import { gradients, noGrad, shapedAs } from './graph';
 import { fail } from '../errors';
-import { onesLike, Tensor } from '../tensor';
-import { describe } from '../validate';
+import { add, cast, div, mul, square, stack, sub, sum } from '../ops/core';
+import { globalDrawPosition, setGlobalDrawPosition } from '../random';
+import { onesLike, Tensor, zerosLike } from '../tensor';
+import { checkFinite, describe } from '../validate';
 
 /**
  * valueAndGrad(f)(...xs) evaluates the scalar f(...xs) and its gradient with
@@ -75,4 +77,153 @@ export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tenso
     value.dispose();
     return grads;
   };
+}
+
+/** Options of hvp(). */
+export interface HvpOptions {
+  /**
+   * 'central' (default): (∇f(x + s·v) − ∇f(x − s·v)) / 2s, error O(s²),
+   * typically 1e-4 relative in float32 and 1e-10 in float64 for a smooth f;
+   * 'forward': (∇f(x + s·v) − ∇f(x)) / s, error O(s), typically 1e-3 and
+   * 1e-8, one forward pass cheaper. Each costs two gradients of f.
+   */
+  method?: 'central' | 'forward';
+  /**
+   * The step s along v. Default: ∛u (central) or √u (forward) times
+   * (1 + rms x) / rms v over all inputs together, u the rounding unit of the
+   * narrowest input dtype.
+   */
+  step?: number;
+}
+
+/**
+ * The Hessian-vector product of the scalar f at `inputs` with `v` (like
+ * torch.autograd.functional.hvp): H·v where H is the Hessian of f over all
+ * inputs together, so the product for input i is Σⱼ ∂²f/∂xᵢ∂xⱼ · vⱼ. Returns
+ * f's value at the inputs (no graph) and H·v shaped like the inputs (one
+ * Tensor for one input, an array for an array).
+ *
+ * H·v is a finite difference of gradients along v (see HvpOptions), not an
+ * exact second derivative: f must be smooth near the inputs. f is called
+ * two or three times; every random draw without an explicit seed (dropout)
+ * repeats at each call, so one mask is used throughout, and afterwards the
+ * generator is where one call of f leaves it. Like valueAndGrad, no tensor's
+ * .grad changes.
+ */
+export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: Tensor, v: Tensor, options?: HvpOptions): { value: Tensor; hvp: Tensor };
+export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], v: readonly Tensor[], options?: HvpOptions): { value: Tensor; hvp: Tensor[] };
+export function hvp(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor | readonly Tensor[],
+  v: Tensor | readonly Tensor[],
+  options: HvpOptions = {},
+): { value: Tensor; hvp: Tensor | Tensor[] } {
+  const op = 'hvp';
+  const vg = valueAndGradFor(f, op);
+  const single = inputs instanceof Tensor;
+  const xs = checkTensorList(inputs, op, 'inputs');
+  const vs = checkTensorList(v, op, 'v');
+  if ((v instanceof Tensor) !== single || vs.length !== xs.length)
+    fail('INVALID_ARGUMENT', `${op}: v must match inputs (one Tensor for one, an array of the same length for an array); got ${single ? 'one input' : `${xs.length} inputs`} and ${v instanceof Tensor ? 'one Tensor' : `${vs.length} tensors`} in v`);
+  xs.forEach((x, i) => {
+    const name = single ? 'inputs' : `inputs[${i}]`, vname = single ? 'v' : `v[${i}]`;
+    if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: ${name} is int32; second derivatives need a floating-point input (cast it with .cast('float32') or .cast('float64'))`);
+    const w = vs[i];
+    if (w.shape.length !== x.shape.length || w.shape.some((d, k) => d !== x.shape[k]))
+      fail('SHAPE_MISMATCH', `${op}: ${vname} has shape [${w.shape.join(', ')}]; expected the shape of ${name}, [${x.shape.join(', ')}]`);
+    if (w.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: ${vname} is ${w.dtype}; expected ${name}'s dtype, ${x.dtype}`);
+    if (w.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${vname} is on ${w.device}; expected ${name}'s device, ${x.device}`);
+  });
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(options)}`);
+  const method = options.method ?? 'central';
+  if (method !== 'central' && method !== 'forward') fail('INVALID_ARGUMENT', `${op}: method must be 'central' or 'forward'; got ${describe(method)}`);
+  const central = method === 'central';
+  if (options.step !== undefined && !(checkFinite(options.step, op, 'step') > 0)) fail('INVALID_ARGUMENT', `${op}: step must be a positive number; got ${options.step}`);
+
+  const drawStart = globalDrawPosition();
+  let drawEnd = drawStart;
+  // Every evaluation of f starts from the same random draws.
+  const evaluate = <T>(g: () => T): T => {
+    setGlobalDrawPosition(drawStart);
+    const out = g();
+    drawEnd = globalDrawPosition();
+    return out;
+  };
+  // Gradients taken at moved inputs are freed here; what is returned belongs to the caller's scope.
+  const transient: Tensor[] = [];
+  try {
+    const [xx, vv] = sumsOfSquares([...xs, ...vs]).reduce<[number, number]>((acc, q, i) => ((acc[i < xs.length ? 0 : 1] += q), acc), [0, 0]);
+    if (vv === 0) {
+      // H·0 = 0 without a difference (and without dividing by rms v).
+      const value = evaluate(() => valueAt(f, xs, op));
+      const zeros = xs.map((x) => zerosLike(x));
+      return { value, hvp: single ? zeros[0] : zeros };
+    }
+    // The value and gradient of f at x + a·v.
+    const at = (a: number): { value: Tensor; grads: Tensor[] } => {
+      const moved = xs.map((x, i) => keep(noGrad(() => tidy(() => (a === 0 ? x.detach() : add(x, mul(vs[i], a)))))));
+      transient.push(...moved);
+      const r = evaluate(() => vg(...moved));
+      transient.push(...r.grads.map((g) => keep(g)));
+      return r;
+    };
+    const size = xs.reduce((n, x) => n + x.size, 0);
+    const rms = (q: number) => Math.sqrt(q / Math.max(size, 1));
+    const u = xs.some((x) => x.dtype === 'float32') ? 2 ** -23 : 2 ** -52;
+    const s = options.step ?? ((central ? Math.cbrt(u) : Math.sqrt(u)) * (1 + rms(xx))) / rms(vv);
+    const plus = at(s);
+    transient.push(keep(plus.value));
+    const minus = at(central ? -s : 0);
+    let value = minus.value;
+    if (central) {
+      transient.push(keep(minus.value));
+      value = evaluate(() => valueAt(f, xs, op));
+    }
+    const products = noGrad(() => tidy(() => plus.grads.map((g, i) => div(sub(g, minus.grads[i]), central ? 2 * s : s))));
+    return { value, hvp: single ? products[0] : products };
+  } finally {
+    setGlobalDrawPosition(drawEnd);
+    for (const t of transient) t.dispose();
+  }
+}
+
+/** f's scalar value at xs, without recording a graph (a tensor of the caller's scope). */
+function valueAt(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], op: string): Tensor {
+  const out = noGrad(() =>
+    tidy(() => {
+      const r: unknown = f(...xs.map((x) => x.detach()));
+      if (!(r instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(r)}`);
+      return r;
+    }),
+  );
+  if (out.size !== 1) {
+    const shape = out.shape.join(', ');
+    out.dispose();
+    fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${shape}]`);
+  }
+  return out;
+}
+
+function checkTensorList(a: Tensor | readonly Tensor[], op: string, name: string): Tensor[] {
+  const list = a instanceof Tensor ? [a] : Array.isArray(a) ? (a as readonly unknown[]) : null;
+  if (!list || list.length === 0) fail('INVALID_ARGUMENT', `${op}: ${name} must be a Tensor or a non-empty array of Tensors; got ${describe(a)}`);
+  list.forEach((t, i) => {
+    if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${name}[${i}] must be a Tensor; got ${describe(t)}`);
+    t.checkAlive(op);
+  });
+  return list as Tensor[];
+}
+
+/**
+ * @internal Σt² of each tensor in float64, read back once per device (one
+ * sync on a GPU, not one per tensor).
+ */
+export function sumsOfSquares(ts: readonly Tensor[]): number[] {
+  const out = new Array<number>(ts.length);
+  for (const device of new Set(ts.map((t) => t.device))) {
+    const idx = ts.map((t, i) => (t.device === device ? i : -1)).filter((i) => i >= 0);
+    const sums = noGrad(() => tidy(() => stack(idx.map((i) => sum(square(cast(ts[i], 'float64'))))).dataSync()));
+    idx.forEach((i, k) => (out[i] = sums[k]));
+  }
+  return out;
 }

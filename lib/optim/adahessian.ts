@@ -20,11 +20,12 @@
  * with m̂ bias-corrected by the number of steps and v̂ by the number of
  * Hessian refreshes (one every `updateEach` steps).
  */
+import { sumsOfSquares } from '../autograd/functional';
 import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, square, stack, sub, sum, wrap } from '../ops/core';
+import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, sub, sum, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
@@ -269,13 +270,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
  * own h: z_i z_j has mean 0 for i ≠ j, so the estimate stays unbiased.
  */
 function autoSteps(theta: Tensor[], central: boolean): number[] {
-  // Σθ² per tensor, read back once per device (one sync on a GPU, not one per tensor).
-  const ss = new Array<number>(theta.length);
-  for (const device of new Set(theta.map((t) => t.device))) {
-    const idx = theta.map((t, i) => (t.device === device ? i : -1)).filter((i) => i >= 0);
-    const sums = noGrad(() => tidy(() => stack(idx.map((i) => sum(square(cast(theta[i], 'float64'))))).dataSync()));
-    idx.forEach((i, k) => (ss[i] = sums[k]));
-  }
+  const ss = sumsOfSquares(theta);
   return theta.map((t, i) => {
     const u = t.dtype === 'float32' ? 2 ** -23 : 2 ** -52;
     const scale = 1 + Math.sqrt(ss[i] / Math.max(t.size, 1));

@@ -508,3 +508,130 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     }
   });
 });
+
+describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
+  const [m, k, n] = [3, 4, 2];
+  // f(A, B) = Σ tanh(A B) + Σ A², as above. With Y = AB, T = tanh Y, s1 = 1 − T², s2 = −2 T s1 and
+  // dY = dA B + A dB:  (H v)_A = (s2 ⊙ dY) Bᵀ + s1 dBᵀ + 2 dA,  (H v)_B = dAᵀ s1 + Aᵀ (s2 ⊙ dY).
+  const f = (A: Tensor, B: Tensor): Tensor => A.matmul(B).tanh().sum().add(A.square().sum());
+  function reference(as: number[], bs: number[], dA: number[], dB: number[]) {
+    const t = matmul2d(as, bs, m, n, k).map(Math.tanh);
+    const s1 = t.map((v) => 1 - v * v);
+    const dY = matmul2d(dA, bs, m, n, k).map((v, i) => v + matmul2d(as, dB, m, n, k)[i]);
+    const s2dY = dY.map((v, i) => -2 * t[i] * s1[i] * v);
+    const hA = matmul2d(s2dY, bs, m, k, n, false, true).map((v, i) => v + matmul2d(s1, dB, m, k, n, false, true)[i] + 2 * dA[i]);
+    const hB = matmul2d(dA, s1, k, n, m, true, false).map((v, i) => v + matmul2d(as, s2dY, k, n, m, true, false)[i]);
+    const value = t.reduce((p, v) => p + v, 0) + as.reduce((p, v) => p + v * v, 0);
+    return { value, hA, hB };
+  }
+  /** max |got − want| / max |want|. */
+  const relErr = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+    let e = 0, w = 0;
+    for (let i = 0; i < want.length; i++) (e = Math.max(e, Math.abs(got[i] - want[i]))), (w = Math.max(w, Math.abs(want[i])));
+    return e / w;
+  };
+
+  test.each([
+    // Typical errors (300 draws): 3e-10, 3e-8, 2e-4, 6e-4; worst 2e-9, 1.4e-7, 1.2e-3, 3.3e-3.
+    ['float64', 'central', 2e-8],
+    ['float64', 'forward', 1e-5],
+    ['float32', 'central', 1e-2],
+    ['float32', 'forward', 3e-2],
+  ] as const)('%s, %s differences: H·v over two inputs against the analytic float64 Hessian; no .grad changes', (dtype, method, tol) => {
+    const as = randomArray(rng, m * k), bs = randomArray(rng, k * n), dA = randomArray(rng, m * k), dB = randomArray(rng, k * n);
+    tidy(() => {
+      const A = tensor(as, [m, k], { dtype, requiresGrad: true });
+      const B = tensor(bs, [k, n], { dtype });
+      const W = tensor([0.5], [1], { dtype, requiresGrad: true }); // a parameter f closes over
+      const g = (a: Tensor, b: Tensor) => f(a, b).mul(W.sum());
+      const ref = reference(as, bs, dA, dB);
+      const vA = tensor(dA, [m, k], { dtype }), vB = tensor(dB, [k, n], { dtype });
+      const inner = tensorCounts();
+      const r = antler.hvp(g, [A, B], [vA, vB], { method });
+      // Only the value and the two products are left (in the caller's scope).
+      expect(tensorCounts().numTensors - inner.numTensors).toBe(3);
+      expect(r.hvp.map((h) => h.shape)).toEqual([[m, k], [k, n]]);
+      expect(r.hvp.map((h) => h.dtype)).toEqual([dtype, dtype]);
+      expect(r.value.requiresGrad).toBe(false);
+      expectClose(r.value.dataSync(), [0.5 * ref.value], dtype === 'float64' ? 1e-12 : 1e-6, 0, 'value');
+      expect(relErr(r.hvp[0].dataSync(), ref.hA.map((v) => 0.5 * v))).toBeLessThan(tol);
+      expect(relErr(r.hvp[1].dataSync(), ref.hB.map((v) => 0.5 * v))).toBeLessThan(tol);
+      expect(A.grad).toBeNull();
+      expect(W.grad).toBeNull();
+    });
+  });
+
+  test('one tensor in, one out: a quadratic ½xᵀMx gives M·v (to rounding, whatever the step); v = 0 gives zeros; a given step is used', () => {
+    tidy(() => {
+      const N = 6;
+      const ms = randomArray(rng, N * N);
+      const sym = ms.map((_, i) => ms[i] + ms[(i % N) * N + Math.floor(i / N)]);
+      const M = tensor(sym, [N, N], F64);
+      const xs = randomArray(rng, N), vs = randomArray(rng, N);
+      const x = tensor(xs, [N], F64);
+      const q = (y: Tensor) => y.mul(M.matmul(y)).sum().mul(0.5);
+      const want = matmul2d(sym, vs, N, 1, N);
+      for (const options of [{}, { method: 'forward' as const }, { step: 0.25 }]) {
+        const r = antler.hvp(q, x, tensor(vs, [N], F64), options);
+        expect(r.hvp).toBeInstanceOf(Tensor);
+        expectClose(r.hvp.dataSync(), want, 1e-7, 1e-7, `M·v ${JSON.stringify(options)}`);
+      }
+      const zero = antler.hvp(q, x, antler.zeros([N], F64));
+      expectExact(zero.hvp.dataSync(), new Array(N).fill(0), 'H·0');
+      const xMx = xs.reduce((p, xi, i) => p + xi * matmul2d(sym, xs, N, 1, N)[i], 0);
+      expectClose(zero.value.dataSync(), [0.5 * xMx], 1e-12, 0, 'value with v = 0');
+    });
+  });
+
+  test('random draws repeat at every evaluation (one dropout mask throughout), and the generator ends where one call of f leaves it', () => {
+    tidy(() => {
+      const N = 40;
+      const xs = randomArray(rng, N), vs = randomArray(rng, N);
+      const x = tensor(xs, [N], F64);
+      // f(x) = Σ (d ⊙ x)³ with d = mask / (1 − p) ∈ {0, 2}: H·v = 6 d³ ⊙ x ⊙ v.
+      const fd = (y: Tensor) => antler.dropout(y, 0.5).pow(3).sum();
+      const seed = rng.int(1, 2 ** 30);
+      antler.setSeed(seed);
+      const d = antler.dropout(antler.ones([N], F64), 0.5).dataSync();
+      const nextAfterOneCall = antler.rand([4], F64).dataSync();
+      antler.setSeed(seed);
+      const r = antler.hvp(fd, x, tensor(vs, [N], F64));
+      expect(antler.rand([4], F64).dataSync()).toEqual(nextAfterOneCall);
+      expect(d.some((v) => v === 0) && d.some((v) => v === 2)).toBe(true);
+      expectClose(r.hvp.dataSync(), xs.map((xi, i) => 6 * d[i] ** 3 * xi * vs[i]), 1e-7, 1e-9, 'H·v with the mask frozen');
+      expectClose(r.value.dataSync(), [xs.reduce((p, xi, i) => p + (d[i] * xi) ** 3, 0)], 1e-12, 0, 'value with that mask');
+    });
+  });
+
+  test('bad inputs are AntlerErrors naming what was passed, and leave nothing behind', () => {
+    const before = tensorCounts();
+    tidy(() => {
+      const x = antler.ones([2, 3], F64), v = antler.ones([2, 3], F64);
+      const s = (y: Tensor) => y.square().sum();
+      const v32 = antler.ones([2, 3]), vT = antler.ones([3, 2], F64), i32 = antler.ones([2], { dtype: 'int32' });
+      const cases: [() => unknown, string, RegExp][] = [
+        [() => antler.hvp(3 as never, x, v), 'INVALID_ARGUMENT', /^hvp: expected a function; got 3$/],
+        [() => antler.hvp(s, [], []), 'INVALID_ARGUMENT', /^hvp: inputs must be a Tensor or a non-empty array of Tensors; got an array of length 0$/],
+        [() => antler.hvp(s, [x, 3 as never], [v, v]), 'INVALID_ARGUMENT', /^hvp: inputs\[1\] must be a Tensor; got 3$/],
+        [() => antler.hvp(s, x, [v] as never), 'INVALID_ARGUMENT', /v must match inputs .*got one input and 1 tensors in v/],
+        [() => antler.hvp(s, [x, x], [v]), 'INVALID_ARGUMENT', /got 2 inputs and 1 tensors in v/],
+        [() => antler.hvp(s, x, vT), 'SHAPE_MISMATCH', /^hvp: v has shape \[3, 2\]; expected the shape of inputs, \[2, 3\]$/],
+        [() => antler.hvp(s, x, v32), 'DTYPE_MISMATCH', /^hvp: v is float32; expected inputs's dtype, float64$/],
+        [() => antler.hvp(s, i32, i32), 'DTYPE_MISMATCH', /inputs is int32; second derivatives need a floating-point input/],
+        [() => antler.hvp(s, x, v, { method: 'exact' as never }), 'INVALID_ARGUMENT', /^hvp: method must be 'central' or 'forward'; got 'exact'$/],
+        [() => antler.hvp(s, x, v, { step: -1 }), 'INVALID_ARGUMENT', /^hvp: step must be a positive number; got -1$/],
+        [() => antler.hvp((y: Tensor) => y.square(), x, v), 'SHAPE_MISMATCH', /^hvp: f must return a scalar Tensor; got shape \[2, 3\]$/],
+        [() => antler.hvp(() => 1 as never, x, v), 'INVALID_ARGUMENT', /^hvp: f must return a scalar Tensor; got 1$/],
+      ];
+      for (const [call, code, message] of cases) {
+        const inner = tensorCounts();
+        expectAntlerError(call, code as never, message);
+        expect(tensorCounts()).toEqual(inner);
+      }
+      const gone = antler.ones([2], F64);
+      gone.dispose();
+      expectAntlerError(() => antler.hvp(s, gone, v), 'DISPOSED');
+    });
+    expect(tensorCounts()).toEqual(before);
+  });
+});
