@@ -265,13 +265,17 @@ export class Tensor {
     }
   }
 
-  /** The values as nested arrays (a number for a scalar). */
-  arraySync(): NestedArray {
-    return nest(this.dataSync(), this.shape);
+  /**
+   * The values as nested arrays (a number for a scalar). Name the nesting you
+   * know to get its type: `m.arraySync<number[][]>()` (unchecked, like a cast).
+   */
+  arraySync<T extends NestedArray = NestedArray>(): T {
+    return nest(this.dataSync(), this.shape) as T;
   }
 
-  async array(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape);
+  /** arraySync() without blocking the event loop. */
+  async array<T extends NestedArray = NestedArray>(): Promise<T> {
+    return nest(await this.data(), this.shape) as T;
   }
 
   /** The single value of a one-element tensor. */

@@ -13,9 +13,12 @@ import { checkFinite, describe } from '../validate';
  * (the inputs', or those of parameters f uses): gradients flow to fresh leaf
  * views of the inputs and nowhere else.
  */
-export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
-  return valueAndGradFor(f, 'valueAndGrad');
+export function valueAndGrad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...xs: A) => { value: Tensor; grads: TensorsLike<A> } {
+  return valueAndGradFor(f as (...xs: Tensor[]) => Tensor, 'valueAndGrad') as unknown as (...xs: A) => { value: Tensor; grads: TensorsLike<A> };
 }
+
+/** One Tensor per argument: the gradients of f(a, b) are a pair. */
+export type TensorsLike<A extends Tensor[]> = { [K in keyof A]: Tensor };
 
 /** valueAndGrad with its messages in the name of `op`, the function the user called. */
 function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
@@ -70,13 +73,13 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
 }
 
 /** grad(f)(...xs): only the gradients of valueAndGrad. */
-export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tensor[] {
-  const vg = valueAndGradFor(f, 'grad');
-  return (...xs: Tensor[]) => {
+export function grad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...xs: A) => TensorsLike<A> {
+  const vg = valueAndGradFor(f as (...xs: Tensor[]) => Tensor, 'grad');
+  return ((...xs: Tensor[]) => {
     const { value, grads } = vg(...xs);
     value.dispose();
     return grads;
-  };
+  }) as unknown as (...xs: A) => TensorsLike<A>;
 }
 
 /** Options of hvp(). */

@@ -470,7 +470,7 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     const x = tensor(xs, [3], F64);
     const unused = tensor([5, 6], [2], F64);
     const before = tensorCounts();
-    const [gx, gu] = antler.grad((a: Tensor) => a.exp().sum())(x, unused);
+    const [gx, gu] = antler.grad((a: Tensor, _unused: Tensor) => a.exp().sum())(x, unused);
     expectClose(gx.dataSync(), xs.map(Math.exp), 1e-15, 0, 'exp');
     expectExact(gu.dataSync(), [0, 0], 'unused input');
     antler.dispose([gx, gu]);
@@ -495,7 +495,7 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     const before = tensorCounts();
     const x = antler.ones([2]);
     try {
-      const e = expectAntlerError(() => antler.grad(() => 3 as unknown as Tensor)(x), 'INVALID_ARGUMENT');
+      const e = expectAntlerError(() => antler.grad((_a: Tensor) => 3 as unknown as Tensor)(x), 'INVALID_ARGUMENT');
       expect(e.message).toBe('grad: f must return a scalar Tensor; got 3');
       expectAntlerError(() => antler.valueAndGrad((a: Tensor) => a.mul(2).dataSync() as unknown as Tensor)(x), 'INVALID_ARGUMENT', /^valueAndGrad: f must return a scalar Tensor; got a Float32Array$/);
       expectAntlerError(() => antler.grad((a: Tensor) => a.mul(2))(x), 'SHAPE_MISMATCH', /^grad: f must return a scalar Tensor; got shape \[2\]$/);
@@ -633,5 +633,25 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
       expectAntlerError(() => antler.hvp(s, gone, v), 'DISPOSED');
     });
     expect(tensorCounts()).toEqual(before);
+  });
+});
+
+describe('types of the functional API (checked when this file compiles)', () => {
+  test('valueAndGrad/grad give one gradient per argument; arraySync names its nesting', () => {
+    tidy(() => {
+      const A = antler.ones([2, 2], F64), b = antler.ones([2], F64);
+      const f = (a: Tensor, v: Tensor) => a.matmul(v).sum();
+      const { grads } = antler.valueAndGrad(f)(A, b);
+      const pair: [Tensor, Tensor] = grads;
+      const [gA, gb] = antler.grad(f)(A, b);
+      expect([pair[0].shape, pair[1].shape, gA.shape, gb.shape]).toEqual([[2, 2], [2], [2, 2], [2]]);
+      const rows: number[][] = gA.arraySync<number[][]>();
+      expect(rows).toEqual([[1, 1], [1, 1]]);
+      const unchecked = () => {
+        // @ts-expect-error f takes two tensors
+        antler.grad(f)(A);
+      };
+      expect(typeof unchecked).toBe('function');
+    });
   });
 });
