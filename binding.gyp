@@ -1,5 +1,5 @@
-# Fallback build with node-gyp: the CPU backend only (OpenMP, built-in GEMM),
-# no CMake needed. `npm run build:gyp` builds it into build-gyp/ so it never
+# Fallback build with node-gyp: the CPU backend only (OpenMP; OpenBLAS opened
+# at run time when installed, else the built-in GEMM), no CMake needed. `npm run build:gyp` builds it into build-gyp/ so it never
 # replaces the cmake-js build in build/ (node-gyp wipes its own build folder).
 {
   "variables": {
@@ -18,6 +18,7 @@
         "<(antler_root)/native/core/tensor.cpp",
         "<(antler_root)/native/cpu/allocator.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
+        "<(antler_root)/native/cpu/blas.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
         "<(antler_root)/native/cpu/elementwise.cpp",
         "<(antler_root)/native/cpu/elk.cpp",
@@ -41,12 +42,14 @@
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "ANTLER_VERSION=\"<!(node -p \"require('<(antler_root)/package.json').version\")\"",
-        "ANTLER_BUILD_SYSTEM=\"node-gyp\""
+        "ANTLER_BUILD_SYSTEM=\"node-gyp\"",
+        "ANTLER_WITH_OPENBLAS"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp", "-fvisibility=hidden"],
       "ldflags": ["-fopenmp"],
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17"

@@ -56,7 +56,7 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
   }
   const gyp = /gyp/i.test(info.buildSystem);
   const rebuildCmd = asDependency() ? 'npm rebuild antler' : 'npm run build';
-  lines.push(`  BLAS            ${info.blas}${gyp ? ' (a node-gyp build never looks for OpenBLAS; a CMake build does)' : ''}`);
+  lines.push(`  BLAS            ${info.blas}`);
   const c = b.cuda;
   if (!c.compiled) {
     const reason = gyp

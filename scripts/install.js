@@ -3,8 +3,7 @@
 //   1. a prebuilt platform package (antler-<platform>-<arch>), unless --force
 //      or ANTLER_BUILD_FROM_SOURCE=1;
 //   2. cmake-js (CUDA when nvcc is on the PATH, for this machine's GPU alone
-//      when nvidia-smi reports one and ANTLER_CUDA_ARCHS is unset; OpenBLAS
-//      when found);
+//      when nvidia-smi reports one and ANTLER_CUDA_ARCHS is unset);
 //   3. cmake-js again, CPU only, if the CUDA build failed;
 //   4. node-gyp, CPU only (no CMake needed).
 // ANTLER_SKIP_BUILD=1 skips all of it. ANTLER_BACKEND=cuda insists on CUDA:
@@ -99,7 +98,7 @@ function main() {
     }
   } else {
     const why = cm ? `cmake ${cm.join('.')} is older than 3.21` : 'cmake not found';
-    log(`${why}; using node-gyp: CPU only, without CUDA or OpenBLAS (those need cmake >= 3.21)`);
+    log(`${why}; using node-gyp: CPU only, without CUDA (which needs cmake >= 3.21)`);
   }
 
   if (buildGyp()) {
@@ -111,7 +110,7 @@ function main() {
     [
       'antler: could not build the native addon.',
       '  Needs: a C++17 compiler (g++ >= 9 or clang >= 10) and either cmake >= 3.21 or python3 + make.',
-      '  Debian/Ubuntu: apt-get install build-essential cmake libopenblas-dev',
+      '  Debian/Ubuntu: apt-get install build-essential cmake (and libopenblas0 for fast CPU matmul)',
       `  Then: ${rebuild}   (or ANTLER_BACKEND=cpu ${rebuild} for a CPU-only build)`,
     ].join('\n'),
   );

@@ -5,9 +5,7 @@
 
 #include "parallel.h"
 
-#if defined(ANTLER_WITH_OPENBLAS)
-#include <cblas.h>
-#endif
+#include "blas.h"
 
 namespace antler::cpu {
 
@@ -51,18 +49,18 @@ void gemmBlocked(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, 
   });
 }
 
-#if defined(ANTLER_WITH_OPENBLAS)
-inline void blasGemm(const float* A, const float* B, float* C, int64_t m, int64_t n, int64_t k, bool tA, bool tB) {
-  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, A, static_cast<int>(tA ? m : k), B,
-              static_cast<int>(tB ? k : n), 0.0f, C, static_cast<int>(n));
+inline void blasGemm(const blas::Library& lib, const float* A, const float* B, float* C, int64_t m, int64_t n, int64_t k,
+                     bool tA, bool tB) {
+  lib.sgemm(blas::kRowMajor, tA ? blas::kTrans : blas::kNoTrans, tB ? blas::kTrans : blas::kNoTrans, static_cast<int>(m),
+            static_cast<int>(n), static_cast<int>(k), 1.0f, A, static_cast<int>(tA ? m : k), B,
+            static_cast<int>(tB ? k : n), 0.0f, C, static_cast<int>(n));
 }
-inline void blasGemm(const double* A, const double* B, double* C, int64_t m, int64_t n, int64_t k, bool tA, bool tB) {
-  cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0, A, static_cast<int>(tA ? m : k), B,
-              static_cast<int>(tB ? k : n), 0.0, C, static_cast<int>(n));
+inline void blasGemm(const blas::Library& lib, const double* A, const double* B, double* C, int64_t m, int64_t n,
+                     int64_t k, bool tA, bool tB) {
+  lib.dgemm(blas::kRowMajor, tA ? blas::kTrans : blas::kNoTrans, tB ? blas::kTrans : blas::kNoTrans, static_cast<int>(m),
+            static_cast<int>(n), static_cast<int>(k), 1.0, A, static_cast<int>(tA ? m : k), B,
+            static_cast<int>(tB ? k : n), 0.0, C, static_cast<int>(n));
 }
-#endif
 
 }  // namespace
 
@@ -71,22 +69,19 @@ void gemmBatched(const MatmulArgs& args) {
   const T* A = static_cast<const T*>(args.a);
   const T* B = static_cast<const T*>(args.b);
   T* C = static_cast<T*>(args.c);
-#if defined(ANTLER_WITH_OPENBLAS)
+  const blas::Library& lib = blas::library();
   // cblas takes int dimensions: larger operands go to the built-in kernel.
   const int64_t limit = 0x7fffffff;
-  const bool fitsInt = args.m < limit && args.n < limit && args.k < limit && args.m * args.k < limit &&
+  const bool useBlas = lib.loaded && args.m < limit && args.n < limit && args.k < limit && args.m * args.k < limit &&
                        args.k * args.n < limit && args.m * args.n < limit;
-#endif
   for (int64_t b = 0; b < args.batch; ++b) {
     int64_t oa = 0, ob = 0;
     args.batchIndex.offsets(b, oa, ob);
     T* c = C + b * args.m * args.n;
-#if defined(ANTLER_WITH_OPENBLAS)
-    if (fitsInt) {
-      blasGemm(A + oa, B + ob, c, args.m, args.n, args.k, args.transA, args.transB);
+    if (useBlas) {
+      blasGemm(lib, A + oa, B + ob, c, args.m, args.n, args.k, args.transA, args.transB);
       continue;
     }
-#endif
     gemmBlocked(A + oa, B + ob, c, args.m, args.n, args.k, args.transA, args.transB);
   }
 }
@@ -111,11 +106,7 @@ template void gemmBatched<float>(const MatmulArgs&);
 template void gemmBatched<double>(const MatmulArgs&);
 
 const char* blasName() {
-#if defined(ANTLER_WITH_OPENBLAS)
-  return "OpenBLAS";
-#else
-  return "built-in blocked GEMM (no BLAS found at build time)";
-#endif
+  return blas::library().description.c_str();
 }
 
 }  // namespace antler::cpu

@@ -3,8 +3,8 @@
 
 namespace antler::cpu {
 
-// Batched row-major GEMM (see MatmulArgs). OpenBLAS when the build found it,
-// else a packed, cache-blocked kernel parallel over row blocks.
+// Batched row-major GEMM (see MatmulArgs). OpenBLAS when it opens at run time
+// (cpu/blas.h), else a packed, cache-blocked kernel parallel over row blocks.
 template <typename T>
 void gemmBatched(const MatmulArgs& args);
 
@@ -13,7 +13,7 @@ void gemmBatched(const MatmulArgs& args);
 template <typename T>
 void gemm(const T* A, const T* B, T* C, int64_t m, int64_t n, int64_t k, bool transA, bool transB);
 
-// "OpenBLAS 0.3.21 (openmp)" or "built-in blocked GEMM".
+// "OpenBLAS 0.3.21 … (/usr/lib/…/libopenblas.so.0)" or "built-in blocked GEMM (why)".
 const char* blasName();
 
 }  // namespace antler::cpu

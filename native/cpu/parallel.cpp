@@ -1,8 +1,6 @@
 #include "parallel.h"
 
-#if defined(ANTLER_WITH_OPENBLAS)
-extern "C" void openblas_set_num_threads(int);
-#endif
+#include "blas.h"
 
 namespace antler::cpu {
 
@@ -18,9 +16,7 @@ void setNumThreads(int n) {
 #if defined(_OPENMP)
   omp_set_num_threads(n);
 #endif
-#if defined(ANTLER_WITH_OPENBLAS)
-  openblas_set_num_threads(n);
-#endif
+  if (const blas::SetThreadsFn set = blas::library().setThreads) set(n);
   (void)n;
 }
 

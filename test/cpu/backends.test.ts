@@ -1,4 +1,8 @@
 /** backends() and buildInfo(): what this build has and whether it can run here. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expectClose, matmul2d } from '../helpers';
 import { backends, buildInfo, getDefaultDevice, setDefaultDevice, setNumThreads, AntlerError } from '../../lib';
 
 describe('backends', () => {
@@ -90,5 +94,67 @@ describe('buildInfo', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pkg = require('../../package.json') as { version: string };
     expect(info.version).toBe(pkg.version);
+  });
+});
+
+describe('BLAS, opened at run time', () => {
+  const root = path.join(__dirname, '..', '..');
+  /** Runs `script` in a fresh process on the library's sources with `env` added; returns its stdout. */
+  const child = (script: string, env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+  };
+  const systemHasOpenblas = ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu']
+    .some((d) => fs.existsSync(path.join(d, 'libopenblas.so.0')));
+
+  test('backends() names the library in use, or why the built-in GEMM is used', () => {
+    if (/ANTLER_BLAS=off/.test(buildInfo().blas) || process.env.ANTLER_OPENBLAS) return; // chosen by the environment
+    if (systemHasOpenblas) expect(backends().cpu.blas).toMatch(/^OpenBLAS .*\(\/.*libopenblas[^)]*\)$/);
+    else expect(backends().cpu.blas).toMatch(/^built-in blocked GEMM \(no OpenBLAS found at run time: .*apt-get install libopenblas0/);
+  });
+
+  test('ANTLER_BLAS=off and a bad ANTLER_OPENBLAS give the built-in GEMM, saying why; it matches a float64 product (blocked edges, transposes, batches)', () => {
+    const lib = JSON.stringify(path.join(root, 'lib'));
+    expect(child(`process.stdout.write(require(${lib}).buildInfo().blas)`, { ANTLER_OPENBLAS: '/no/such/libopenblas.so' }))
+      .toMatch(/^built-in blocked GEMM \(ANTLER_OPENBLAS=\/no\/such\/libopenblas\.so could not be used: .*no\/such/);
+    // Sizes past the kernel's blocks (64 rows, 256 of k, 256 columns); the gradients use the transposed products.
+    const script = `
+      const a = require(${lib});
+      const out = { blas: a.buildInfo().blas, cases: [] };
+      for (const dtype of ['float64', 'float32']) {
+        for (const [batch, m, k, n] of [[[], 70, 300, 260], [[2, 3], 5, 7, 4]]) {
+          a.tidy(() => {
+            const A = a.randn([...batch, m, k], { dtype, seed: 11, requiresGrad: true });
+            const B = a.randn([k, n], { dtype, seed: 12, requiresGrad: true });
+            const W = a.randn([...batch, m, n], { dtype, seed: 13 });
+            const C = a.matmul(A, B);
+            a.sum(a.mul(C, W)).backward();
+            out.cases.push({ dtype, batch, m, k, n, A: Array.from(A.dataSync()), B: Array.from(B.dataSync()), W: Array.from(W.dataSync()),
+              C: Array.from(C.dataSync()), gA: Array.from(A.grad.dataSync()), gB: Array.from(B.grad.dataSync()) });
+          });
+        }
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const out = JSON.parse(child(script, { ANTLER_BLAS: 'off' })) as {
+      blas: string;
+      cases: { dtype: string; batch: number[]; m: number; k: number; n: number; A: number[]; B: number[]; W: number[]; C: number[]; gA: number[]; gB: number[] }[];
+    };
+    expect(out.blas).toBe('built-in blocked GEMM (ANTLER_BLAS=off in the environment)');
+    for (const c of out.cases) {
+      const tol = c.dtype === 'float64' ? 1e-12 : 2e-5;
+      const count = c.batch.reduce((p, q) => p * q, 1);
+      const gB = new Float64Array(c.k * c.n);
+      for (let i = 0; i < count; i++) {
+        const Ai = c.A.slice(i * c.m * c.k, (i + 1) * c.m * c.k), Wi = c.W.slice(i * c.m * c.n, (i + 1) * c.m * c.n);
+        const want = matmul2d(Ai, c.B, c.m, c.n, c.k);
+        expectClose(c.C.slice(i * c.m * c.n, (i + 1) * c.m * c.n), want, tol, tol, `${c.dtype} C, batch ${i}`);
+        expectClose(c.gA.slice(i * c.m * c.k, (i + 1) * c.m * c.k), matmul2d(Wi, c.B, c.m, c.k, c.n, false, true), tol, tol, `${c.dtype} A.grad, batch ${i}`);
+        matmul2d(Ai, Wi, c.k, c.n, c.m, true, false).forEach((v, j) => (gB[j] += v));
+      }
+      expectClose(c.gB, gB, tol, tol, `${c.dtype} B.grad`);
+    }
   });
 });

@@ -21,7 +21,7 @@ const cxx = process.env.CXX || 'g++';
 
 // -ffp-contract=off as the addon's CPU build: the bit-exact checks must see two separately rounded operations.
 const FLAGS = ['-std=c++20', '-O1', '-ffp-contract=off', '-Wno-unknown-pragmas', `-I${path.join(root, 'test/emu/include')}`];
-const COMMON = ['test/emu/allocator_emu.cpp', 'native/cpu/gemm.cpp', 'native/cpu/parallel.cpp', 'native/core/error.cpp'];
+const COMMON = ['test/emu/allocator_emu.cpp', 'native/cpu/blas.cpp', 'native/cpu/gemm.cpp', 'native/cpu/parallel.cpp', 'native/core/error.cpp'];
 const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(dir, f));
 
 const PROGRAMS = {

@@ -1,0 +1,77 @@
+#include "blas.h"
+
+#include <cstdlib>
+#include <vector>
+
+#if defined(ANTLER_WITH_OPENBLAS)
+#include <dlfcn.h>
+#endif
+
+namespace antler::cpu::blas {
+
+namespace {
+
+#if defined(ANTLER_WITH_OPENBLAS)
+Library open() {
+  Library lib;
+  const char* off = std::getenv("ANTLER_BLAS");
+  if (off && std::string(off) == "off") {
+    lib.description = "built-in blocked GEMM (ANTLER_BLAS=off in the environment)";
+    return lib;
+  }
+  const char* chosen = std::getenv("ANTLER_OPENBLAS");
+  const bool byEnv = chosen && *chosen;
+  const std::vector<std::string> names =
+      byEnv ? std::vector<std::string>{chosen}
+            : std::vector<std::string>{"libopenblas.so.0", "libopenblas.so", "libopenblas.0.dylib", "libopenblas.dylib"};
+  std::string why;
+  for (const std::string& name : names) {
+    void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      if (why.empty()) {
+        const char* err = dlerror();
+        why = err ? err : name + ": not found";
+      }
+      continue;
+    }
+    auto sgemm = reinterpret_cast<SgemmFn>(dlsym(handle, "cblas_sgemm"));
+    auto dgemm = reinterpret_cast<DgemmFn>(dlsym(handle, "cblas_dgemm"));
+    if (!sgemm || !dgemm) {
+      why = name + " has no cblas_sgemm/cblas_dgemm";
+      dlclose(handle);
+      continue;
+    }
+    lib.sgemm = sgemm;
+    lib.dgemm = dgemm;
+    lib.setThreads = reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads"));
+    lib.loaded = true;
+    using ConfigFn = const char* (*)();
+    auto config = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_config"));
+    std::string where = name;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(sgemm), &info) && info.dli_fname) where = info.dli_fname;
+    const char* version = config ? config() : nullptr;
+    lib.description = std::string(version && *version ? version : "OpenBLAS") + " (" + where + ")";
+    return lib;  // the handle stays open for the life of the process
+  }
+  lib.description = byEnv ? "built-in blocked GEMM (ANTLER_OPENBLAS=" + std::string(chosen) + " could not be used: " + why + ")"
+                          : "built-in blocked GEMM (no OpenBLAS found at run time: " + why +
+                                "; apt-get install libopenblas0 for faster matmul)";
+  return lib;
+}
+#else
+Library open() {
+  Library lib;
+  lib.description = "built-in blocked GEMM (built with ANTLER_BLAS=off)";
+  return lib;
+}
+#endif
+
+}  // namespace
+
+const Library& library() {
+  static const Library lib = open();
+  return lib;
+}
+
+}  // namespace antler::cpu::blas

@@ -1,0 +1,32 @@
+#pragma once
+// OpenBLAS, opened at run time (dlopen) rather than linked: one binary (a
+// prebuilt one, or a node-gyp build) loads on machines without it and uses it
+// on machines with it. Only the CBLAS GEMMs and the thread setter are used.
+#include <string>
+
+namespace antler::cpu::blas {
+
+// CBLAS's enum values (the standard's, the same in every implementation).
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*,
+                         int);
+using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
+                         double*, int);
+using SetThreadsFn = void (*)(int);
+
+struct Library {
+  SgemmFn sgemm = nullptr;
+  DgemmFn dgemm = nullptr;
+  SetThreadsFn setThreads = nullptr;  // openblas_set_num_threads, when exported
+  bool loaded = false;
+  // "OpenBLAS 0.3.21 … (/usr/lib/…/libopenblas.so.0)" or why the built-in GEMM is used.
+  std::string description;
+};
+
+// Opened on first use, once per process. Looks for ANTLER_OPENBLAS (a path)
+// when set, else libopenblas.so.0 / libopenblas.so (…dylib on macOS);
+// ANTLER_BLAS=off in the environment skips it.
+const Library& library();
+
+}  // namespace antler::cpu::blas
