@@ -83,6 +83,45 @@ describe('build', () => {
     }
   });
 
+  test('a prebuilt platform package made from this build is what a project installing antler loads, without building', () => {
+    const { makePrebuilt } = require('../../scripts/prebuilt.js') as {
+      makePrebuilt: (o: { binary: string; out: string; allowLocalArchs: boolean }) => { dir: string; name: string };
+    };
+    const root = path.join(__dirname, '..', '..');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-prebuilt-'));
+    try {
+      const archs = info.cudaCompiled ? info.cudaArchs.split('+')[0] : '';
+      if (info.cudaCompiled && !['75', '80', '86', '89', '90'].every((a) => archs.includes(a)))
+        expect(() => makePrebuilt({ binary: info.path, out: tmp, allowLocalArchs: false })).toThrow(/GPU code for .* only .*ANTLER_CUDA_ARCHS="75;80;86;89;90" npm run build, or pass --allow-local-archs/);
+      const modules = path.join(tmp, 'project', 'node_modules');
+      const made = makePrebuilt({ binary: info.path, out: modules, allowLocalArchs: true });
+      expect(made.name).toBe(`antler-${process.platform}-${process.arch}`);
+      const manifest = JSON.parse(fs.readFileSync(path.join(made.dir, 'package.json'), 'utf8'));
+      expect(manifest).toMatchObject({ name: made.name, version: info.version, os: [process.platform], cpu: [process.arch] });
+      expect(fs.readFileSync(path.join(made.dir, 'antler.node')).equals(fs.readFileSync(info.path))).toBe(true);
+      // antler as npm installs it into a project (no build/), beside the platform package.
+      const pkg = path.join(modules, 'antler');
+      fs.mkdirSync(path.join(pkg, 'scripts'), { recursive: true });
+      fs.mkdirSync(path.join(pkg, 'native'));
+      fs.cpSync(path.join(root, 'lib'), path.join(pkg, 'lib'), { recursive: true });
+      for (const f of ['package.json', 'scripts/install.js', 'scripts/build-cmake.js', 'scripts/build-gyp.js']) fs.copyFileSync(path.join(root, f), path.join(pkg, f));
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: path.join(root, 'node_modules') };
+      delete env.ANTLER_BINARY;
+      delete env.ANTLER_BUILD_FROM_SOURCE;
+      delete env.ANTLER_SKIP_BUILD;
+      const install = spawnSync(process.execPath, ['scripts/install.js'], { cwd: pkg, env, encoding: 'utf8', timeout: 60_000 });
+      expect(install.stdout).toMatch(new RegExp(`using the prebuilt binary from ${made.name}`));
+      expect(install.status).toBe(0);
+      expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+      const script = `const a = require(${JSON.stringify(path.join(pkg, 'lib', 'index.ts'))}); process.stdout.write(JSON.stringify([a.buildInfo().path, Array.from(a.add(a.tensor([1, 2]), 1).dataSync())]))`;
+      const run = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { cwd: path.join(tmp, 'project'), env, encoding: 'utf8', timeout: 60_000 });
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toEqual([fs.realpathSync(path.join(made.dir, 'antler.node')), [2, 3]]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   test('the install script with ANTLER_BACKEND=cuda and no nvcc fails at once instead of building for the CPU', () => {
     // A PATH with node, cmake and a shell but no nvcc: the script must stop before any build
     // (a fallback would rebuild build/ for the CPU).
