@@ -136,6 +136,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     if (closure === undefined)
       fail('INVALID_ARGUMENT', 'AdaHessian.step: a closure is required, as the Hessian-vector products evaluate the gradient at nearby points: opt.step(() => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; })');
     this.checkParamsAlive();
+    this.checkGroupOptions();
     const drawStart = globalDrawPosition();
     const loss = this.lossOf(closure);
     const drawEnd = globalDrawPosition();

@@ -9,7 +9,7 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { Tensor } from '../tensor';
-import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
 export { Optimizer } from './optimizer';
@@ -34,12 +34,12 @@ export class SGD extends Optimizer<SGDOptions> {
     checkLr(g.lr, name);
     for (const k of ['momentum', 'dampening', 'weightDecay'] as const) {
       checkFinite(g[k], name, k);
-      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: invalid ${k} ${g[k]}`);
+      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: ${k} must be ≥ 0; got ${g[k]}`);
     }
     checkBoolean(g.nesterov, name, 'nesterov');
     checkBoolean(g.maximize, name, 'maximize');
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
-      fail('INVALID_ARGUMENT', `${name}: Nesterov momentum requires a momentum and zero dampening`);
+      fail('INVALID_ARGUMENT', `${name}: nesterov needs momentum > 0 and dampening 0; got momentum ${g.momentum}, dampening ${g.dampening}`);
   }
 
   protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
@@ -121,6 +121,8 @@ export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, op
   if (maxNorm < 0) fail('INVALID_ARGUMENT', `clipGradNorm: maxNorm must be >= 0; got ${maxNorm} (a negative bound would flip the gradients' signs)`);
   if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0)))
     fail('INVALID_ARGUMENT', `clipGradNorm: normType must be a positive number or Infinity; got ${describe(normType)}`);
+  const o = checkOptions<{ errorIfNonfinite: boolean }>(options, 'clipGradNorm', ['errorIfNonfinite']);
+  const errorIfNonfinite = o.errorIfNonfinite === undefined ? false : checkBoolean(o.errorIfNonfinite, 'clipGradNorm', 'errorIfNonfinite');
   const grads = params.filter((p) => p.grad && !p.grad.isDisposed).map((p) => p.grad!);
   if (!grads.length) return 0;
   const device = grads[0].device;
@@ -135,7 +137,7 @@ export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, op
     for (let i = 1; i < parts.length; i++) acc = normType === Infinity ? acc.maximum(parts[i]) : add(acc, parts[i]);
     return normType === 2 ? sqrt(acc).item() : normType === Infinity ? acc.item() : acc.item() ** (1 / normType);
   });
-  if (options?.errorIfNonfinite && !Number.isFinite(total))
+  if (errorIfNonfinite && !Number.isFinite(total))
     fail('INVALID_ARGUMENT', `clipGradNorm: the total norm of order ${normType} is non-finite (${total})`);
   const coef = maxNorm / (total + 1e-6);
   // In place (a reference to .grad sees the clipped values), and a NaN norm makes NaN gradients,
@@ -180,15 +182,25 @@ export abstract class LRScheduler {
   }
   /** The lr at lastEpoch from the group's current one (what the previous epoch, or another scheduler, left). */
   protected abstract chained(current: number, base: number, epoch: number): number;
+  private lastLrs: number[] = [];
   private apply(): void {
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch)));
+    this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
   }
-  step(): void {
+  step(...args: never[]): void {
+    // PyTorch's deprecated step(epoch) would be ignored here: say so rather than schedule from the wrong epoch.
+    if (args.length)
+      fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); to jump to an epoch, set lastEpoch first (PyTorch's step(epoch) is deprecated)`);
     this.lastEpoch += 1;
     this.apply();
   }
+  /**
+   * The learning rates this scheduler set at its last step (PyTorch's
+   * get_last_lr()); with schedulers composed, a later one may have changed
+   * the groups' lr since (read optimizer.paramGroups[i].lr for the current).
+   */
   getLastLr(): number[] {
-    return this.optimizer.paramGroups.map((g) => g.lr);
+    return [...this.lastLrs];
   }
 }
 

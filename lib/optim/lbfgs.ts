@@ -142,6 +142,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (closure === undefined)
       fail('INVALID_ARGUMENT', 'LBFGS.step: a closure is required, as L-BFGS evaluates the loss several times per step: opt.step(() => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; })');
     this.checkParamsAlive();
+    this.checkGroupOptions();
     const o = this.paramGroups[0] as ParamGroup<LBFGSOptions>;
     const maxEval = o.maxEval ?? Math.floor((o.maxIter * 5) / 4);
 

@@ -88,6 +88,7 @@ export abstract class Optimizer<O extends object> {
   step(closure?: () => Tensor | number | void): number | undefined;
   step(closure?: () => Tensor | number | void): number | undefined {
     this.checkParamsAlive();
+    this.checkGroupOptions();
     // Before anything is updated: a disposed state tensor (see buffer()).
     for (const [p, st] of this.state)
       for (const [key, v] of Object.entries(st)) if (v instanceof Tensor && v.isDisposed) this.failDisposedState(key, p);
@@ -103,6 +104,21 @@ export abstract class Optimizer<O extends object> {
         }
     });
     return loss;
+  }
+
+  /**
+   * Checks every group's options again (they are plain properties a user or a
+   * scheduler may have changed since the constructor), before anything
+   * changes: a bad value in a later group must not leave the earlier groups
+   * stepped and the rest not.
+   */
+  protected checkGroupOptions(): void {
+    const multi = this.paramGroups.length > 1;
+    this.paramGroups.forEach((g, gi) => {
+      const allowed = ['params', ...Object.keys(this.defaults)];
+      checkKnownKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group');
+      this.validate(g, `${this.name}.step${multi ? ` (parameter group ${gi})` : ''}`);
+    });
   }
 
   /** Throws DISPOSED, before anything changes, if a parameter has been disposed. */
@@ -265,6 +281,10 @@ export abstract class Optimizer<O extends object> {
       } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && Object.hasOwn(own, m[1])) counters[m[1]] = scalarOf(k, t);
       else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.lr, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
     }
+    // stateDict() always has each group's lr (torch's load_state_dict needs its param_groups too).
+    const missing = lrs.map((_, gi) => `param_groups.${gi}.lr`).filter((k) => !Object.hasOwn(dict, k));
+    if (missing.length)
+      fail('INVALID_ARGUMENT', `${op}: missing ${missing.map((k) => `'${k}'`).join(', ')}; a dict from ${this.name}.stateDict() has one per parameter group (this optimizer has ${lrs.length})`);
     // Checked: now replace.
     const copies = new Map<number, Record<string, Tensor | number>>();
     isolated(() => {
@@ -304,7 +324,7 @@ export abstract class Optimizer<O extends object> {
 
 export function checkLr(v: number, name: string): void {
   checkFinite(v, name, 'lr');
-  if (v < 0) fail('INVALID_ARGUMENT', `${name}: invalid learning rate ${v}`);
+  if (v < 0) fail('INVALID_ARGUMENT', `${name}: lr must be ≥ 0; got ${v}`);
 }
 
 /** The options Adam and AdaHessian share: lr, betas in [0, 1), eps ≥ 0, weightDecay ≥ 0. */
@@ -313,12 +333,12 @@ export function checkMomentOptions(g: { lr: number; betas: [number, number]; eps
   if (!Array.isArray(g.betas) || g.betas.length !== 2) fail('INVALID_ARGUMENT', `${name}: betas must be [beta1, beta2]; got ${describe(g.betas)}`);
   g.betas.forEach((b, i) => {
     checkFinite(b, name, `betas[${i}]`);
-    if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: invalid beta parameter at index ${i}: ${b}`);
+    if (b < 0 || b >= 1) fail('INVALID_ARGUMENT', `${name}: betas[${i}] must be in [0, 1); got ${b}`);
   });
   checkFinite(g.eps, name, 'eps');
-  if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: invalid epsilon value ${g.eps}`);
+  if (g.eps < 0) fail('INVALID_ARGUMENT', `${name}: eps must be ≥ 0; got ${g.eps}`);
   checkFinite(g.weightDecay, name, 'weightDecay');
-  if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: invalid weightDecay value ${g.weightDecay}`);
+  if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: weightDecay must be ≥ 0; got ${g.weightDecay}`);
 }
 
 /** y ← y + α·x in place (torch's y.add_(x, alpha=α)), not recorded by autograd; any α. */

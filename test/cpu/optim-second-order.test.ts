@@ -399,7 +399,7 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     expectAntlerError(() => new optim.LBFGS([x], { historySize: 0 }), 'INVALID_ARGUMENT', /historySize/);
     expectAntlerError(() => new optim.LBFGS([x], { maxIter: 1.5 }), 'INVALID_ARGUMENT', /maxIter/);
     expectAntlerError(() => new optim.LBFGS([x], { toleranceGrad: -1 }), 'INVALID_ARGUMENT', /toleranceGrad must be >= 0/);
-    expectAntlerError(() => new optim.LBFGS([x], { lr: -1 }), 'INVALID_ARGUMENT', /invalid learning rate/);
+    expectAntlerError(() => new optim.LBFGS([x], { lr: -1 }), 'INVALID_ARGUMENT', /^LBFGS: lr must be ≥ 0; got -1$/);
     expectAntlerError(() => new optim.LBFGS([x], { max_iter: 3 } as never), 'INVALID_ARGUMENT', /max_iter/);
     const opt = new optim.LBFGS([x]);
     expectAntlerError(() => opt.step(), 'INVALID_ARGUMENT', /a closure is required/);
@@ -766,7 +766,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
       [{ hessianPower: 2 }, /hessianPower must be in \[0, 1\]; got 2/],
       [{ nProbes: 0 }, /nProbes/],
       [{ updateEach: 0.5 }, /updateEach/],
-      [{ betas: [0.9, 1] }, /invalid beta parameter at index 1: 1/],
+      [{ betas: [0.9, 1] }, /betas\[1\] must be in \[0, 1\); got 1/],
       [{ blockSize: 0 }, /blockSize/],
       [{ lr: NaN }, /lr/],
       [{ n_samples: 2 }, /n_samples/],

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as antler from '../../lib';
 import { ErrorCode, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
+import { expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -391,11 +391,49 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       const e = expectAntlerErrorInTidy(call, code);
       expect({ name, message: e.message.length > 10 }).toEqual({ name, message: true });
     }
-    expectAntlerErrorInTidy(() => new optim.SGD([p], { lr: -0.1 }), 'INVALID_ARGUMENT', /-0\.1/);
-    expectAntlerErrorInTidy(() => new optim.Adam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT', /beta.*index 1/);
-    expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /[Nn]esterov/);
+    // Each message names the option, what it must be, and what was passed.
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { lr: -0.1 }), 'INVALID_ARGUMENT', /^SGD: lr must be ≥ 0; got -0\.1$/);
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { momentum: -0.5 }), 'INVALID_ARGUMENT', /^SGD: momentum must be ≥ 0; got -0\.5$/);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT', /^Adam: betas\[1\] must be in \[0, 1\); got 1$/);
+    expectAntlerErrorInTidy(() => new optim.Adam([p], { eps: -1 }), 'INVALID_ARGUMENT', /^Adam: eps must be ≥ 0; got -1$/);
+    expectAntlerErrorInTidy(() => new optim.AdamW([p], { weightDecay: -0.01 }), 'INVALID_ARGUMENT', /^AdamW: weightDecay must be ≥ 0; got -0\.01$/);
+    expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /^SGD: nesterov needs momentum > 0 and dampening 0; got momentum 0, dampening 0$/);
     p.dispose();
   });
+  test('options changed after the constructor are checked again before a step changes anything (every group, every optimizer)', () => {
+    tidy(() => {
+      const F = { dtype: 'float64' as const, requiresGrad: true };
+      const make = (): [Tensor, Tensor] => [tensor([1, 2], [2], F), tensor([3], [1], F)];
+      const cases: [string, (ps: Tensor[]) => optim.Optimizer<object>, (g: Record<string, unknown>) => void, RegExp][] = [
+        ['Adam', (ps) => new optim.Adam([{ params: [ps[0]] }, { params: [ps[1]] }], { lr: 0.1 }), (g) => (g.lr = NaN), /^Adam\.step \(parameter group 1\): lr must be finite; got NaN$/],
+        ['Adam', (ps) => new optim.Adam([{ params: [ps[0]] }, { params: [ps[1]] }]), (g) => (g.betas = undefined), /^Adam\.step \(parameter group 1\): betas must be \[beta1, beta2\]; got undefined$/],
+        ['SGD', (ps) => new optim.SGD([{ params: [ps[0]] }, { params: [ps[1]] }], { lr: 0.1 }), (g) => (g.momentum = -1), /^SGD\.step \(parameter group 1\): momentum must be ≥ 0; got -1$/],
+        ['AdamW', (ps) => new optim.AdamW([{ params: [ps[0]] }, { params: [ps[1]] }]), (g) => (g.learningRate = 0.1), /^AdamW\.step: unknown option 'learningRate' in parameter group 1/],
+      ];
+      for (const [, make2, spoil, message] of cases) {
+        const ps = make();
+        const opt = make2(ps);
+        ps.forEach((p) => (p.grad = antler.onesLike(p)));
+        spoil(opt.paramGroups[1] as unknown as Record<string, unknown>);
+        expectAntlerError(() => opt.step(), 'INVALID_ARGUMENT', message);
+        // Nothing moved, no step was counted.
+        expect([...ps[0].dataSync(), ...ps[1].dataSync()]).toEqual([1, 2, 3]);
+        expect(opt.state.size).toBe(0);
+      }
+      // The closure optimizers check before their first evaluation.
+      const [x] = make();
+      const lb = new optim.LBFGS([x]);
+      (lb.paramGroups[0] as { lr: number }).lr = -1;
+      let calls = 0;
+      expectAntlerError(() => lb.step(() => (calls++, x.square().sum())), 'INVALID_ARGUMENT', /^LBFGS\.step: lr must be ≥ 0; got -1$/);
+      const ah = new optim.AdaHessian([x]);
+      (ah.paramGroups[0] as { eps: number }).eps = -1;
+      expectAntlerError(() => ah.step(() => (calls++, x.square().sum())), 'INVALID_ARGUMENT', /^AdaHessian\.step: eps must be ≥ 0; got -1$/);
+      expect(calls).toBe(0);
+      expect(Array.from(x.dataSync())).toEqual([1, 2]);
+    });
+  });
+
   test('unknown or misspelled options are rejected, in the options and in every parameter group', () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
@@ -578,6 +616,8 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
       [{ 'scalars.0.expAvg': tensor([0.5], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'scalars\.0\.expAvg'/],
       [{ 'param_groups.0.lr': tensor([-1], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /'param_groups\.0\.lr' is -1; expected a finite learning rate >= 0/],
       [{ 'optimizer.constructor': tensor([1], [], { dtype: 'float64' }) }, 'INVALID_ARGUMENT', /unknown key 'optimizer\.constructor'/],
+      // Before, {} was accepted and wiped the state (torch: KeyError 'param_groups').
+      [{}, 'INVALID_ARGUMENT', /^Adam\.loadStateDict: missing 'param_groups\.0\.lr'; a dict from Adam\.stateDict\(\) has one per parameter group \(this optimizer has 1\)$/],
     ];
     for (const [dict, code, message] of bad) {
       expectAntlerErrorInTidy(() => opt.loadStateDict(dict), code, message);
@@ -659,6 +699,9 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
       ['infinite maxNorm', () => optim.clipGradNorm(params, Infinity), /maxNorm must be finite/],
       ['normType 0', () => optim.clipGradNorm(params, 1, 0), /normType must be a positive number or Infinity; got 0/],
       ['normType a string', () => optim.clipGradNorm(params, 1, '2' as never), /normType .* got '2'/],
+      // Before, a misspelt option was ignored and a string taken as true.
+      ['torch\'s option name', () => optim.clipGradNorm(params, 1, 2, { error_if_nonfinite: true } as never), /^clipGradNorm: unknown option 'error_if_nonfinite'; expected one of 'errorIfNonfinite'$/],
+      ['errorIfNonfinite a string', () => optim.clipGradNorm(params, 1, 2, { errorIfNonfinite: 'yes' as never }), /^clipGradNorm: errorIfNonfinite must be a boolean; got 'yes'$/],
     ];
     for (const [name, call, message] of bad) {
       const e = expectAntlerErrorInTidy(call, 'INVALID_ARGUMENT');
@@ -737,9 +780,15 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
       expect(scheds[1].baseLrs).toEqual([0.1]); // the lr before any scheduler (PyTorch's initial_lr)
       const seen = [opt.paramGroups[0].lr];
       for (let i = 0; i < 12; i++) {
-        for (const sc of scheds) sc.step();
+        scheds[0].step();
+        const afterFirst = opt.paramGroups[0].lr;
+        scheds[1].step();
         seen.push(opt.paramGroups[0].lr);
+        // get_last_lr(): what each scheduler set at its own step (torch's _last_lr), not the group's lr now.
+        expect(scheds[0].getLastLr()).toEqual([afterFirst]);
+        expect(scheds[1].getLastLr()).toEqual([opt.paramGroups[0].lr]);
       }
+      expectAntlerError(() => (scheds[0].step as (e: number) => void)(3), 'INVALID_ARGUMENT', /^LinearLR\.step: takes no arguments \(got 3\); to jump to an epoch, set lastEpoch first/);
       expectClose(seen, expected, 1e-13, 1e-17, scheds[1].constructor.name);
       p.dispose();
     }
