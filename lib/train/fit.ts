@@ -94,11 +94,11 @@ export interface History {
   history: { loss: number[]; acc?: number[]; valLoss?: number[]; valAcc?: number[] };
 }
 
-function lossOf(spec: FitOptions<unknown>['loss']): LossFn<unknown> {
+function lossOf(spec: FitOptions<unknown>['loss'], op: 'fit' | 'evaluate'): LossFn<unknown> {
   if (spec === 'crossEntropy') return (p, t) => crossEntropy(p as Tensor, t);
   if (spec === 'mse') return (p, t) => mseLoss(p as Tensor, t);
   if (typeof spec === 'function') return spec;
-  fail('INVALID_ARGUMENT', `fit: loss must be a function, 'crossEntropy' or 'mse'; got ${describe(spec)}`);
+  fail('INVALID_ARGUMENT', `${op}: loss must be a function, 'crossEntropy' or 'mse'; got ${describe(spec)}`);
 }
 
 /** The metrics fit() and evaluate() compute ('accuracy' is logged as acc and valAcc). */
@@ -141,6 +141,22 @@ function checkData(d: unknown, op: string, what: string): { x: Tensor; y: Tensor
     fail('SHAPE_MISMATCH', `${op}: ${what}.x [${x.shape.join(', ')}] and ${what}.y [${y.shape.join(', ')}] must have the same first dim`);
   if (x.shape[0] === 0) fail('INVALID_ARGUMENT', `${op}: ${what} has no rows (x has shape [${x.shape.join(', ')}])`);
   return { x, y };
+}
+
+/**
+ * Validation rows must fit the model as the training rows do: found before
+ * training rather than at the first validation, an epoch later. The rank,
+ * the dtypes and x's last (feature) dim are compared; other dims may differ
+ * (a longer sequence, say).
+ */
+function checkLike(v: { x: Tensor; y: Tensor }, d: { x: Tensor; y: Tensor }): void {
+  for (const k of ['x', 'y'] as const) {
+    const a = v[k], b = d[k];
+    const last = k === 'x' && a.shape[a.rank - 1] !== b.shape[b.rank - 1];
+    if (a.rank !== b.rank || last)
+      fail('SHAPE_MISMATCH', `fit: validation.${k} has shape [${a.shape.join(', ')}]; its rows must be shaped like data.${k}'s ([${b.shape.join(', ')}]: rank ${b.rank}${k === 'x' ? `, ${b.shape[b.rank - 1]} features last` : ''})`);
+    if (a.dtype !== b.dtype) fail('DTYPE_MISMATCH', `fit: validation.${k} is ${a.dtype}; data.${k} is ${b.dtype}`);
+  }
 }
 
 const CALLBACK_KEYS = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'] as const;
@@ -205,7 +221,7 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
   checkModel(model, 'evaluate');
   checkData(data, 'evaluate', 'data');
-  const fn = lossOf(loss as FitOptions<unknown>['loss']);
+  const fn = lossOf(loss as FitOptions<unknown>['loss'], 'evaluate');
   const eo = checkOptions<{ batchSize: number; metrics: readonly 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
   const metrics = checkMetrics(eo.metrics, 'evaluate');
   const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
@@ -249,12 +265,12 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
   const { x, y } = checkData(o.data, 'fit', 'data');
-  if (o.validation !== undefined && o.validation !== null) checkData(o.validation, 'fit', 'validation');
+  if (o.validation !== undefined && o.validation !== null) checkLike(checkData(o.validation, 'fit', 'validation'), { x, y });
   if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
   if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
   const optimizer = checkOptimizer(o.optimizer);
   const needsClosure = (optimizer as { requiresClosure?: unknown }).requiresClosure === true;
-  const lossFn = lossOf(o.loss);
+  const lossFn = lossOf(o.loss, 'fit');
   const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
   const initialEpoch = checkInteger(o.initialEpoch ?? 0, 'fit', 'initialEpoch', 0);

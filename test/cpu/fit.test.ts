@@ -337,6 +337,7 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
     const base = { data: d, loss: 'mse' as const, optimizer: opt, verbose: 0 as const };
     const empty = { x: antler.zeros([0, 1]), y: antler.zeros([0, 1]) };
     const short = d.y.slice([0], [5]);
+    const wide = antler.zeros([5, 4]), wideY = antler.zeros([5, 1]), labels = antler.zeros([5, 1], { dtype: 'int32' }), five = d.x.slice([0], [5]);
     const cases: [() => Promise<unknown>, antler.ErrorCode, RegExp][] = [
       [() => fit({ forward: (x: Tensor) => x } as never, base), 'INVALID_ARGUMENT', /^fit: model must be an nn\.Module/],
       [async () => evaluate(3 as never, d, 'mse'), 'INVALID_ARGUMENT', /^evaluate: model must be an nn\.Module/],
@@ -347,12 +348,16 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
       [() => fit(m, { ...base, seed: 1.5 }), 'INVALID_ARGUMENT', /seed/],
       [() => fit(m, { ...base, validation: { x: d.x, y: short } }), 'SHAPE_MISMATCH', /^fit: validation\.x \[12, 1\] and validation\.y \[5, 1\] must have the same first dim/],
       [() => fit(m, { ...base, data: empty }), 'INVALID_ARGUMENT', /^fit: data has no rows/],
+      // Before, these trained a whole epoch and then failed in the first validation.
+      [() => fit(m, { ...base, validation: { x: wide, y: wideY } }), 'SHAPE_MISMATCH', /^fit: validation\.x has shape \[5, 4\]; its rows must be shaped like data\.x's \(\[12, 1\]: rank 2, 1 features last\)$/],
+      [() => fit(m, { ...base, validation: { x: five, y: labels } }), 'DTYPE_MISMATCH', /^fit: validation\.y is int32; data\.y is float32$/],
+      [async () => evaluate(m, d, undefined as never), 'INVALID_ARGUMENT', /^evaluate: loss must be a function, 'crossEntropy' or 'mse'; got undefined$/],
     ];
     for (const [call, code, message] of cases) await expectRejects(call(), code, message);
     expect(m.seen).toEqual([]);
     expect(Array.from(m.lin.weight.dataSync())).toEqual(Array.from(w0));
     m.dispose();
-    antler.dispose([d, empty, short]);
+    antler.dispose([d, empty, short, wide, wideY, labels, five]);
   });
 });
 
