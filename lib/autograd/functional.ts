@@ -2,9 +2,9 @@
 import { isolated, keep, tidy, track } from '../engine';
 import { gradients, noGrad, shapedAs } from './graph';
 import { fail } from '../errors';
-import { add, cast, div, mul, square, stack, sub, sum } from '../ops/core';
+import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
-import { onesLike, Tensor, zerosLike } from '../tensor';
+import { onesLike, Tensor, zeros, zerosLike } from '../tensor';
 import { checkFinite, describe } from '../validate';
 
 /**
@@ -92,9 +92,10 @@ export interface HvpOptions {
    */
   method?: 'central' | 'forward';
   /**
-   * The step s along v. Default: ∛u (central) or √u (forward) times
-   * (1 + rms x) / rms v over all inputs together, u the rounding unit of the
-   * narrowest input dtype.
+   * The step s along v. Default: along w = v / max|v| (over all inputs
+   * together), ∛u (central) or √u (forward) times 1 + ‖x ⊙ w‖ / ‖w‖ (the
+   * size of x where v points), u the rounding unit of the narrowest input
+   * dtype; so neither the scale of v nor the inputs v does not touch change it.
    */
   step?: number;
 }
@@ -107,7 +108,9 @@ export interface HvpOptions {
  * Tensor for one input, an array for an array).
  *
  * H·v is a finite difference of gradients along v (see HvpOptions), not an
- * exact second derivative: f must be smooth near the inputs. f is called
+ * exact second derivative: f must be smooth near the inputs, and the error
+ * is relative to the gradient's size, so in float32 an entry of H·v below
+ * about 1e-5·|∇f| is lost in the difference (in float64, below 1e-10·|∇f|). f is called
  * two or three times; every random draw without an explicit seed (dropout)
  * repeats at each call, so one mask is used throughout, and afterwards the
  * generator is where one call of f leaves it. Like valueAndGrad, no tensor's
@@ -155,25 +158,28 @@ export function hvp(
   // Gradients taken at moved inputs are freed here; what is returned belongs to the caller's scope.
   const transient: Tensor[] = [];
   try {
-    const [xx, vv] = sumsOfSquares([...xs, ...vs]).reduce<[number, number]>((acc, q, i) => ((acc[i < xs.length ? 0 : 1] += q), acc), [0, 0]);
-    if (vv === 0) {
-      // H·0 = 0 without a difference (and without dividing by rms v).
+    // Along w = v / max|v|: no overflow or underflow of v's own scale, and the step follows the
+    // size of x where v points (a one-hot v moves one coordinate by its own scale, not the mean's).
+    const vmax = Math.max(...perTensor(vs, (v) => (v.size ? max(abs(cast(v, 'float64'))) : zeros([], { dtype: 'float64', device: v.device }))));
+    if (vmax === 0) {
+      // H·0 = 0 without a difference.
       const value = evaluate(() => valueAt(f, xs, op));
-      const zeros = xs.map((x) => zerosLike(x));
-      return { value, hvp: single ? zeros[0] : zeros };
+      const zs = xs.map((x) => zerosLike(x));
+      return { value, hvp: single ? zs[0] : zs };
     }
-    // The value and gradient of f at x + a·v.
+    const ws = vs.map((v) => keep(noGrad(() => tidy(() => div(v, vmax)))));
+    transient.push(...ws);
+    const xw = perTensor(xs, (x, i) => sum(square(mul(cast(x, 'float64'), cast(ws[i], 'float64'))))).reduce((p, q) => p + q, 0);
+    const ww = perTensor(ws, (w) => sum(square(cast(w, 'float64')))).reduce((p, q) => p + q, 0);
+    // The value and gradient of f at x + a·w.
     const at = (a: number): { value: Tensor; grads: Tensor[] } => {
-      const moved = xs.map((x, i) => keep(noGrad(() => tidy(() => (a === 0 ? x.detach() : add(x, mul(vs[i], a)))))));
+      const moved = xs.map((x, i) => keep(noGrad(() => tidy(() => (a === 0 ? x.detach() : add(x, mul(ws[i], a)))))));
       transient.push(...moved);
       const r = evaluate(() => vg(...moved));
       transient.push(...r.grads.map((g) => keep(g)));
       return r;
     };
-    const size = xs.reduce((n, x) => n + x.size, 0);
-    const rms = (q: number) => Math.sqrt(q / Math.max(size, 1));
-    const u = xs.some((x) => x.dtype === 'float32') ? 2 ** -23 : 2 ** -52;
-    const s = options.step ?? ((central ? Math.cbrt(u) : Math.sqrt(u)) * (1 + rms(xx))) / rms(vv);
+    const s = options.step !== undefined ? options.step * vmax : differenceStep(xs.map((x) => x.dtype), central) * (1 + Math.sqrt(xw / ww));
     const plus = at(s);
     transient.push(keep(plus.value));
     const minus = at(central ? -s : 0);
@@ -182,7 +188,8 @@ export function hvp(
       transient.push(keep(minus.value));
       value = evaluate(() => valueAt(f, xs, op));
     }
-    const products = noGrad(() => tidy(() => plus.grads.map((g, i) => div(sub(g, minus.grads[i]), central ? 2 * s : s))));
+    // H·v = max|v| · H·w.
+    const products = noGrad(() => tidy(() => plus.grads.map((g, i) => mul(div(sub(g, minus.grads[i]), central ? 2 * s : s), vmax))));
     return { value, hvp: single ? products[0] : products };
   } finally {
     setGlobalDrawPosition(drawEnd);
@@ -218,15 +225,32 @@ function checkTensorList(a: Tensor | readonly Tensor[], op: string, name: string
 }
 
 /**
- * @internal Σt² of each tensor in float64, read back once per device (one
- * sync on a GPU, not one per tensor).
+ * @internal One number per tensor: `reduce(t, i)` gives it as a float64
+ * scalar tensor; they are read back once per device (one sync on a GPU, not
+ * one per tensor).
  */
-export function sumsOfSquares(ts: readonly Tensor[]): number[] {
+export function perTensor(ts: readonly Tensor[], reduce: (t: Tensor, i: number) => Tensor): number[] {
   const out = new Array<number>(ts.length);
   for (const device of new Set(ts.map((t) => t.device))) {
     const idx = ts.map((t, i) => (t.device === device ? i : -1)).filter((i) => i >= 0);
-    const sums = noGrad(() => tidy(() => stack(idx.map((i) => sum(square(cast(ts[i], 'float64'))))).dataSync()));
-    idx.forEach((i, k) => (out[i] = sums[k]));
+    const values = noGrad(() => tidy(() => stack(idx.map((i) => reshape(reduce(ts[i], i), []))).dataSync()));
+    idx.forEach((i, k) => (out[i] = values[k]));
   }
   return out;
+}
+
+/** @internal Σt² of each tensor, in float64. */
+export function sumsOfSquares(ts: readonly Tensor[]): number[] {
+  return perTensor(ts, (t) => sum(square(cast(t, 'float64'))));
+}
+
+/**
+ * @internal The relative step of a finite difference of gradients: ∛u for
+ * central differences, √u for forward ones, u the rounding unit of the
+ * narrowest of `dtypes` (every gradient is differenced, so the narrowest
+ * one's rounding bounds the result).
+ */
+export function differenceStep(dtypes: readonly string[], central: boolean): number {
+  const u = dtypes.includes('float32') ? 2 ** -23 : 2 ** -52;
+  return central ? Math.cbrt(u) : Math.sqrt(u);
 }

@@ -20,7 +20,7 @@
  * with m̂ bias-corrected by the number of steps and v̂ by the number of
  * Hessian refreshes (one every `updateEach` steps).
  */
-import { sumsOfSquares } from '../autograd/functional';
+import { differenceStep, sumsOfSquares } from '../autograd/functional';
 import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
@@ -272,11 +272,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
  */
 function autoSteps(theta: Tensor[], central: boolean): number[] {
   const ss = sumsOfSquares(theta);
-  return theta.map((t, i) => {
-    const u = t.dtype === 'float32' ? 2 ** -23 : 2 ** -52;
-    const scale = 1 + Math.sqrt(ss[i] / Math.max(t.size, 1));
-    return (central ? Math.cbrt(u) : Math.sqrt(u)) * scale;
-  });
+  return theta.map((t, i) => differenceStep([t.dtype], central) * (1 + Math.sqrt(ss[i] / Math.max(t.size, 1))));
 }
 
 /**

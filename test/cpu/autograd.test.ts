@@ -561,7 +561,42 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
     });
   });
 
-  test('one tensor in, one out: a quadratic ½xᵀMx gives M·v (to rounding, whatever the step); v = 0 gives zeros; a given step is used', () => {
+  test('a given step is the step along v: Σx⁴/4 by central differences gives exactly 3x²v + s²v³', () => {
+    tidy(() => {
+      const N = 7;
+      const xs = randomArray(rng, N), vs = randomArray(rng, N);
+      const quartic = (y: Tensor) => y.square().square().sum().mul(0.25);
+      for (const step of [0.25, 0.5]) {
+        const r = antler.hvp(quartic, tensor(xs, [N], F64), tensor(vs, [N], F64), { step });
+        expectClose(r.hvp.dataSync(), xs.map((x, i) => 3 * x * x * vs[i] + step * step * vs[i] ** 3), 1e-12, 1e-14, `step ${step}`);
+      }
+    });
+  });
+
+  test("the default step follows x where v points and ignores v's scale: one-hot v over 10⁴ inputs, v scaled by 1e±200", () => {
+    tidy(() => {
+      const N = 10_000;
+      const xs = randomArray(rng, N, 0.5, 2);
+      const quartic = (y: Tensor) => y.square().square().sum().mul(0.25);
+      const x = tensor(xs, [N], F64);
+      const k = rng.int(0, N);
+      const oneHot = new Array<number>(N).fill(0);
+      oneHot[k] = 1;
+      // Before, the step was scaled by rms v over all inputs: √N too far along a one-hot v.
+      const r = antler.hvp(quartic, x, tensor(oneHot, [N], F64)).hvp.dataSync();
+      expect(Math.abs(r[k] - 3 * xs[k] ** 2) / (3 * xs[k] ** 2)).toBeLessThan(1e-8);
+      const vs = randomArray(rng, N);
+      const base = antler.hvp(quartic, x, tensor(vs, [N], F64)).hvp.dataSync();
+      expectClose(base, xs.map((xi, i) => 3 * xi * xi * vs[i]), 1e-8, 1e-9, 'dense v');
+      for (const scale of [1e-200, 1e200]) {
+        // Before: Σv² underflowed to 0 (zeros returned) or overflowed (NaN).
+        const scaled = antler.hvp(quartic, x, tensor(vs.map((v) => v * scale), [N], F64)).hvp.dataSync();
+        expectClose(Array.from(scaled, (h) => h / scale), base, 1e-12, 1e-300, `v × ${scale}`);
+      }
+    });
+  });
+
+  test('one tensor in, one out: a quadratic ½xᵀMx gives M·v (to rounding, whatever the step); v = 0 gives zeros', () => {
     tidy(() => {
       const N = 6;
       const ms = randomArray(rng, N * N);
