@@ -25,8 +25,7 @@
  * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
  * residual (rejected steps change nothing, so they cannot overflow). A
  * sequence that stalls there (λ at its ceiling, or a merit that no longer
- * falls: kElkWindow; without strict also one projected to need far more than
- * maxIters: kProjSlack), or in undamped Newton goes kStallIters
+ * falls: kElkWindow), or in undamped Newton goes kStallIters
  * iterations without a new lowest residual near its rounding floor, or has
  * not converged after maxIters, is computed by the exact sequential kernel, and
  * `stats` says so (`strict: true` throws NOT_CONVERGED instead).
@@ -567,17 +566,7 @@ const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e
  */
 const kElkWindow = 20;
 const kElkProgress = 1e-3;
-/**
- * Without `strict`: after kProjWindow ELK iterations, a sequence whose merit,
- * falling at its rate over the last kProjWindow iterations, would need more
- * than kProjSlack × maxIters iterations in all to reach the tolerance falls
- * back at once instead of using up maxIters first (the fallback is the same
- * exact answer; on large-weight RNNs, T = 1000, the budget took ~10 s against
- * 20 ms for the sequential kernel). Newton's final quadratic phase is faster
- * than the projection, hence the slack.
- */
-const kProjWindow = 10;
-const kProjSlack = 3;
+
 
 /**
  * ELK (Gonzalez et al. 2024) with the dense Jacobian, or its diagonal
@@ -621,9 +610,6 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   // The merit at the start of each sequence's current progress window, and the window's age.
   let windowMerit = new Array<number>(B).fill(Infinity);
   let windowAge = new Array<number>(B).fill(0);
-  // Each sequence's merit after each of its last kProjWindow + 1 iterations (the projection's rate).
-  let history: number[][] = Array.from({ length: B }, () => []);
-  const elements = guess.shape[0] * (guess.shape[2] ?? 1);
   let steps = 0;
   let first = true;
   while (set.active.length > 0) {
@@ -650,7 +636,6 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       for (const t of new Set([keepNew, keepJac, lin.J!, lin.b!])) t.dispose();
     }
     const finished: number[] = [], stay: number[] = [];
-    const projected = new Array<number>(set.active.length).fill(0);
     set.active.forEach((g, l) => {
       if (accept[l]) {
         residual[g] = res[l];
@@ -673,10 +658,6 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       maxLambda = Math.max(maxLambda, lambda[l]);
       if (merit[l] < windowMerit[l] * (1 - kElkProgress)) [windowMerit[l], windowAge[l]] = [merit[l], 0];
       else windowAge[l] += 1;
-      history[l].push(merit[l]);
-      if (history[l].length > kProjWindow + 1) history[l].shift();
-      const tolerance = tol.atol + tol.rtol * scale[l];
-      projected[l] = projectedIters(history[l], elements * tolerance * tolerance);
       stay.push(l);
     });
     first = false;
@@ -686,17 +667,14 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
     const over = steps >= tol.maxIters;
     const ceiling = (l: number) => lambda[l] >= ELK.maxLambda;
     const flat = (l: number) => windowAge[l] >= kElkWindow;
-    const hopeless = (l: number) => !tol.strict && steps + projected[l] > kProjSlack * tol.maxIters;
-    const stalled = over ? stay : stay.filter((l) => ceiling(l) || flat(l) || hopeless(l));
+    const stalled = over ? stay : stay.filter((l) => ceiling(l) || flat(l));
     if (stalled.length) {
       const name = jac === 'dense' ? 'elk' : 'quasi-elk';
       const why = over
         ? `${tol.maxIters} ${name} iterations`
         : stalled.some(ceiling)
           ? `${name} stalled: λ reached ${ELK.maxLambda}`
-          : stalled.some(flat)
-            ? `${name} stalled: the merit Σ residual² fell by less than ${kElkProgress * 100}% in ${kElkWindow} iterations`
-            : `${name} too slow: at its recent rate the merit would reach the tolerance after more than ${kProjSlack}× maxIters iterations`;
+          : `${name} stalled: the merit Σ residual² fell by less than ${kElkProgress * 100}% in ${kElkWindow} iterations`;
       fallBack(o, set, stalled, tol, why, B, Math.max(...stalled.map((l) => residual[set.active[l]])));
     }
     const rest = stay.filter((l) => !stalled.includes(l));
@@ -708,7 +686,6 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
       nu = pick(nu, rest);
       windowMerit = pick(windowMerit, rest);
       windowAge = pick(windowAge, rest);
-      history = pick(history, rest);
     }
     const lam = tensor(lambda, [lambda.length], place);
     set.set('y', elkStep(set.get('a'), set.get('u'), set.get('base'), set.get('y0'), lam));
@@ -717,20 +694,6 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
     steps += 1;
   }
   return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged, lambda: maxLambda, J: null }, B);
-}
-
-/**
- * Iterations still needed for the merit to fall from the last of `history`
- * to `target` at the geometric rate between its first and last entries (a
- * full window); 0 while the window fills, Infinity when it did not fall.
- */
-function projectedIters(history: number[], target: number): number {
-  if (history.length <= kProjWindow) return 0;
-  const first = history[0], last = history[history.length - 1];
-  if (!(last > target)) return 0;
-  if (!(last < first) || !Number.isFinite(first)) return Infinity;
-  const rate = Math.log(last / first) / (history.length - 1);
-  return Math.log(target / last) / rate;
 }
 
 function scanNative(A: Tensor, b: Tensor, y0: Tensor): Tensor {

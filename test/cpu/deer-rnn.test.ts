@@ -502,18 +502,15 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     }
   });
 
-  test('ELK settled in a non-solution minimum, or converging too slowly to finish, stops early; the answer is the sequential one', () => {
-    // Two instances found by a review (fixed seeds: regression cases, not random draws). A tanh RNN with
+  test('ELK settled in a minimum of its merit that is not a solution stops early; the answer is the sequential one', () => {
+    // An instance found by a review (fixed seeds: a regression case, not a random draw). A tanh RNN with
     // W_hh × 4: ELK's merit sat at 0.9703 for 400 iterations (small λ, every step accepted) while plain
     // Newton converged in 8; before the stall rules it ran to maxIters.
     antler.setSeed(11);
     const stuck = new RNN(4, 5, { dtype: 'float64' });
-    antler.setSeed(21);
-    const wide = new RNN(4, 8, { dtype: 'float64' });
     try {
       const scale = (m: RNN, s: number) => tidy(() => antler.noGrad(() => m.namedParameters().forEach(([n, p]) => n.startsWith('weight_hh') && p.assign(p.mul(s)))));
       scale(stuck, 4);
-      scale(wide, 4);
       tidy(() => {
         const x = antler.randn([60, 1, 4], { seed: 21, dtype: 'float64' });
         const seq = stuck.forward(x, null, { mode: 'sequential' }).output;
@@ -522,23 +519,13 @@ describe(`solver behaviour (seed ${SEED})`, () => {
         expect(newton.stats[0].iterations).toBeLessThanOrEqual(12);
         const elk = stuck.forward(x, null, { mode: 'elk', maxIters: 400 });
         expect(elk.stats[0].fallback).toBe(true);
-        expect(elk.stats[0].iterations).toBeLessThan(45); // was 400
+        expect(elk.stats[0].iterations).toBeLessThan(80); // was 400
         expect(maxAbs(elk.output.sub(seq).dataSync())).toBe(0);
-        // With strict, the slow-progress projection is off, but a flat merit still ends it.
+        // With strict, a flat merit ends it too, as NOT_CONVERGED.
         expectAntlerError(() => stuck.forward(x, null, { mode: 'elk', maxIters: 400, strict: true }), 'NOT_CONVERGED', /elk stalled: the merit Σ residual² fell by less than 0\.1% in 20 iterations/);
-        // T = 300: Newton diverges and ELK's merit falls a few percent an iteration, far too slowly for
-        // maxIters; it used to take all 100 iterations (0.3 s) before the same fallback.
-        const x2 = antler.randn([300, 2, 4], { seed: 22, dtype: 'float64' });
-        const seq2 = wide.forward(x2, null, { mode: 'sequential' }).output;
-        const slow = wide.forward(x2, null, { mode: 'deer' });
-        expect(slow.stats[0].diverged).toBe(true);
-        expect(slow.stats[0].fallbackSequences).toEqual([0, 1]);
-        expect(slow.stats[0].iterations).toBeLessThan(50);
-        expect(maxAbs(slow.output.sub(seq2).dataSync())).toBe(0);
       });
     } finally {
       stuck.dispose();
-      wide.dispose();
     }
   });
 
