@@ -21,6 +21,11 @@ function buildCmake({ out = 'build', extra = [] } = {}) {
  * a build for them alone takes a fraction of the default list's time. Returns
  * { archs } (null when the default list should be used) and a note to print.
  */
+/** The GPU architectures of a default CUDA build (CMakeLists.txt's ANTLER_CUDA_ARCHS default too). */
+const DEFAULT_CUDA_ARCHS = ['75', '80', '86', '89', '90'];
+/** antler's CUDA backend needs compute capability 7.5 or newer (CUDA 13's minimum). */
+const MIN_CUDA_ARCH = 75;
+
 function localCudaArchs(env = process.env) {
   const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
   const smi = run('nvidia-smi', ['--query-gpu=compute_cap', '--format=csv,noheader']);
@@ -28,16 +33,19 @@ function localCudaArchs(env = process.env) {
   const caps = smi.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   if (!caps.length || !caps.every((c) => /^\d+\.\d+$/.test(c))) return { archs: null, note: `nvidia-smi did not report compute capabilities (${JSON.stringify(smi.stdout.trim().slice(0, 80))}); building the default GPU architectures` };
   const archs = [...new Set(caps.map((c) => c.replace('.', '')))].sort((a, b) => Number(a) - Number(b));
+  const old = archs.filter((a) => Number(a) < MIN_CUDA_ARCH);
+  if (old.length)
+    return { archs: null, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi); antler's CUDA backend needs sm_${MIN_CUDA_ARCH} or newer, so ${old.map((a) => `sm_${a}`).join(', ')} will not run it; building the default GPU architectures` };
   const nvcc = env.CUDACXX || 'nvcc';
   const codes = run(nvcc, ['--list-gpu-code']);
   const known = new Set(codes.status === 0 ? [...codes.stdout.matchAll(/sm_(\d+)\b/g)].map((m) => m[1]) : []);
   const missing = archs.filter((a) => !known.has(a));
   if (missing.length)
     return { archs: null, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi), but ${nvcc} ${codes.status === 0 ? `cannot build for ${missing.map((a) => `sm_${a}`).join(', ')}` : 'did not list the architectures it builds (--list-gpu-code)'}; building the default GPU architectures` };
-  return { archs, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="75;80;86;89;90" builds the default list, for other GPUs)` };
+  return { archs, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="${DEFAULT_CUDA_ARCHS.join(';')}" builds the default list, for other GPUs)` };
 }
 
-module.exports = { buildCmake, localCudaArchs };
+module.exports = { buildCmake, localCudaArchs, DEFAULT_CUDA_ARCHS, MIN_CUDA_ARCH };
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm install` hook: makes sure a loadable addon exists, trying in order
-//   1. a prebuilt platform package (antler-<platform>-<arch>), unless --force
-//      or ANTLER_BUILD_FROM_SOURCE=1;
+//   1. a prebuilt platform package (antler-<platform>-<arch>), unless --force,
+//      ANTLER_BUILD_FROM_SOURCE=1 or ANTLER_CUDA_ARCHS is set;
 //   2. cmake-js (CUDA when nvcc is on the PATH, for this machine's GPU alone
 //      when nvidia-smi reports one and ANTLER_CUDA_ARCHS is unset);
 //   3. cmake-js again, CPU only, if the CUDA build failed;
@@ -57,7 +57,8 @@ function onPath(cmd) {
 function main() {
   if (process.env.ANTLER_SKIP_BUILD === '1') return log('ANTLER_SKIP_BUILD=1: not building the addon'), 0;
 
-  if (!force && process.env.ANTLER_BUILD_FROM_SOURCE !== '1') {
+  // Asking for GPU architectures asks for a build: a prebuilt binary has its own.
+  if (!force && process.env.ANTLER_BUILD_FROM_SOURCE !== '1' && !process.env.ANTLER_CUDA_ARCHS) {
     const pkg = `antler-${process.platform}-${process.arch}`;
     try {
       const file = require.resolve(`${pkg}/antler.node`, { paths: [root] });

@@ -16,7 +16,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const DEFAULT_ARCHS = ['75', '80', '86', '89', '90'];
+const { DEFAULT_CUDA_ARCHS: DEFAULT_ARCHS } = require('./build-cmake');
 
 function parseArgs(argv) {
   const opts = { binary: 'build/Release/antler.node', out: 'prebuilt', allowLocalArchs: false };

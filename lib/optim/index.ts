@@ -190,7 +190,7 @@ export abstract class LRScheduler {
   step(...args: never[]): void {
     // PyTorch's deprecated step(epoch) would be ignored here: say so rather than schedule from the wrong epoch.
     if (args.length)
-      fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); to jump to an epoch, set lastEpoch first (PyTorch's step(epoch) is deprecated)`);
+      fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); call step() once per epoch (PyTorch's step(epoch) is deprecated). To resume, load the optimizer's stateDict() (it holds the lr) and set lastEpoch`);
     this.lastEpoch += 1;
     this.apply();
   }

@@ -41,12 +41,19 @@ Library open() {
       dlclose(handle);
       continue;
     }
+    using ConfigFn = const char* (*)();
+    auto config = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_config"));
+    // An ILP64 build (64-bit integers) with the plain names: our int arguments would be read as
+    // 64-bit values with garbage upper halves.
+    if (config && config() && std::string(config()).find("USE64BITINT") != std::string::npos) {
+      why = name + " is an ILP64 build (USE64BITINT: 64-bit integer arguments); antler calls the LP64 interface";
+      dlclose(handle);
+      continue;
+    }
     lib.sgemm = sgemm;
     lib.dgemm = dgemm;
     lib.setThreads = reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads"));
     lib.loaded = true;
-    using ConfigFn = const char* (*)();
-    auto config = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_config"));
     std::string where = name;
     Dl_info info{};
     if (dladdr(reinterpret_cast<void*>(sgemm), &info) && info.dli_fname) where = info.dli_fname;

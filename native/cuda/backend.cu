@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../core/backend.h"
+#include "../core/cuda_archs.h"
 #include "../core/error.h"
 #include "common.cuh"
 #include "cublas.h"
@@ -67,21 +68,35 @@ std::string deviceCountFailure(cudaError_t err, int driverVersion, int runtimeVe
 // this build has no code the device can run (a build for other GPU generations).
 __global__ void imageProbeKernel() {}
 
+// "sm_75 or newer" advice for a device too old for antler, else the rebuild command for it.
+std::string rebuildAdvice(int major, int minor) {
+  const int arch = major * 10 + minor;
+  if (arch < 75) return "antler's CUDA backend needs compute capability 7.5 or newer; use the CPU";
+  return "rebuild for it: ANTLER_CUDA_ARCHS=" + std::to_string(arch) +
+         " npm rebuild antler (npm run build in a clone of antler)";
+}
+
 // Throws CUDA_UNAVAILABLE when device d cannot run this build's kernels.
 void checkKernelImage(const Device& d) {
   cudaFuncAttributes attributes{};
   const cudaError_t err = cudaFuncGetAttributes(&attributes, imageProbeKernel);
-  if (err == cudaErrorNoKernelImageForDevice || err == cudaErrorInvalidDeviceFunction) {
-    cudaGetLastError();
-    const std::vector<CudaDeviceInfo>& devices = cudaStatus().devices;
-    const CudaDeviceInfo info = static_cast<size_t>(d.index) < devices.size() ? devices[d.index] : CudaDeviceInfo{};
-    const std::string arch = std::to_string(info.major) + std::to_string(info.minor);
-    fail(Code::CudaUnavailable, "device ", d.str(), " (", info.name, ", compute capability ", info.major, ".", info.minor,
-         ") cannot run this build's GPU code, which is for ", ANTLER_CUDA_ARCHS,
-         "; rebuild for it: ANTLER_CUDA_ARCHS=", arch, " npm rebuild antler (npm run build in a clone of antler)");
-  }
-  ANTLER_CUDA_CHECK(err);
+  if (err == cudaSuccess) return;
+  cudaGetLastError();
+  const std::vector<CudaDeviceInfo>& devices = cudaStatus().devices;
+  const CudaDeviceInfo info = static_cast<size_t>(d.index) < devices.size() ? devices[d.index] : CudaDeviceInfo{};
+  const std::string which = d.str() + " (" + info.name + ", compute capability " + std::to_string(info.major) + "." +
+                            std::to_string(info.minor) + ")";
+  if (err == cudaErrorNoKernelImageForDevice || err == cudaErrorInvalidDeviceFunction)
+    fail(Code::CudaUnavailable, "device ", which, " cannot run this build's GPU code, which is for ", ANTLER_CUDA_ARCHS,
+         "; ", rebuildAdvice(info.major, info.minor));
+  // Only PTX fits this GPU, and the driver cannot compile it (too old for this toolkit's PTX, or no JIT).
+  if (err == cudaErrorUnsupportedPtxVersion || err == cudaErrorJitCompilerNotFound || err == cudaErrorInvalidPtx)
+    fail(Code::CudaUnavailable, "device ", which, " has no GPU code of its own in this build (", ANTLER_CUDA_ARCHS,
+         ") and the driver cannot compile the build's PTX (", cudaErrorText(err),
+         "): update the NVIDIA driver, or ", rebuildAdvice(info.major, info.minor));
+  throwCudaError(err, "context", "cudaFuncGetAttributes");
 }
+
 
 }  // namespace
 
@@ -374,6 +389,25 @@ const CudaStatus& cudaStatus() {
           info.name = "unknown";
         }
         s.devices.push_back(info);
+      }
+      // No device this build has code for: say so here (backends(), doctor) rather than at the first op.
+      std::string unrunnable;
+      bool anyRuns = false;
+      for (size_t i = 0; i < s.devices.size(); ++i) {
+        const CudaDeviceInfo& dev = s.devices[i];
+        if (dev.name == "unknown" || cudaBuildRunsOn(s.archs, dev.major, dev.minor)) {
+          anyRuns = true;
+          break;
+        }
+        if (unrunnable.empty())
+          unrunnable = "device cuda:" + std::to_string(i) + " (" + dev.name + ", compute capability " +
+                       std::to_string(dev.major) + "." + std::to_string(dev.minor) +
+                       ") cannot run this build's GPU code, which is for " + s.archs + "; " +
+                       cuda::rebuildAdvice(dev.major, dev.minor);
+      }
+      if (!anyRuns) {
+        s.reason = unrunnable;
+        return s;
       }
       s.available = true;
       const cuda::blas::LoadResult& blas = cuda::blas::load();

@@ -53,7 +53,7 @@ describe('build', () => {
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-archs-'));
     const tool = (name: string, script: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-    const codes = 'echo sm_75; echo sm_80; echo sm_86; echo sm_89; echo sm_90; echo sm_100; echo sm_120';
+    const codes = 'echo sm_61; echo sm_75; echo sm_80; echo sm_86; echo sm_89; echo sm_90; echo sm_100; echo sm_120';
     const env = { PATH: dir };
     try {
       // No nvidia-smi: the default list, silently.
@@ -63,8 +63,10 @@ describe('build', () => {
         ['echo 9.0', ['90'], /GPU is sm_90 \(nvidia-smi\): building GPU code for it alone/],
         ['echo 8.6; echo 8.0; echo 8.6', ['80', '86'], /GPU is sm_80, sm_86/],
         ['echo 12.0', ['120'], /sm_120/],
-        // Too old for this nvcc (CUDA 13 starts at sm_75): the default list, and why.
-        ['echo 6.1', null, /GPU is sm_61 \(nvidia-smi\), but nvcc cannot build for sm_61; building the default GPU architectures/],
+        // Below antler's minimum (sm_75), even where the nvcc could build for it (CUDA 12 lists sm_61).
+        ['echo 6.1', null, /GPU is sm_61 \(nvidia-smi\); antler's CUDA backend needs sm_75 or newer, so sm_61 will not run it; building the default GPU architectures/],
+        // Newer than this nvcc knows: the default list (whose PTX the driver compiles for it), and why.
+        ['echo 12.1', null, /GPU is sm_121 \(nvidia-smi\), but nvcc cannot build for sm_121; building the default GPU architectures/],
         ['echo "No devices were found"', null, /did not report compute capabilities \("No devices were found"\)/],
         ['exit 9', null, /^$/],
       ];
@@ -91,7 +93,8 @@ describe('build', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-prebuilt-'));
     try {
       const archs = info.cudaCompiled ? info.cudaArchs.split('+')[0] : '';
-      if (info.cudaCompiled && !['75', '80', '86', '89', '90'].every((a) => archs.includes(a)))
+      const { DEFAULT_CUDA_ARCHS } = require('../../scripts/build-cmake.js') as { DEFAULT_CUDA_ARCHS: string[] };
+      if (info.cudaCompiled && !DEFAULT_CUDA_ARCHS.every((a) => archs.includes(a)))
         expect(() => makePrebuilt({ binary: info.path, out: tmp, allowLocalArchs: false })).toThrow(/GPU code for .* only .*ANTLER_CUDA_ARCHS="75;80;86;89;90" npm run build, or pass --allow-local-archs/);
       const modules = path.join(tmp, 'project', 'node_modules');
       const made = makePrebuilt({ binary: info.path, out: modules, allowLocalArchs: true });

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "compare.h"
+#include "../../native/core/cuda_archs.h"
 
 
 // ---------------------------------------------------------------- scan
@@ -280,8 +281,33 @@ static void sruCase(const SruCase& c) {
   check("sruDeer h " + base, dhG, dhC);
 }
 
+// The device probe's reading of a build's architecture string (native/core/cuda_archs.h).
+void archChecks() {
+  struct Case {
+    const char* archs;
+    int major, minor;
+    bool runs;
+  };
+  const Case cases[] = {
+      {"75,80,86,89,90+PTX90", 8, 6, true},   // its own real code
+      {"75,80,86,89,90+PTX90", 8, 7, true},   // sm_86's code, same major
+      {"75,80,86,89,90+PTX90", 12, 0, true},  // PTX 90, compiled by the driver
+      {"75,80,86,89,90+PTX90", 7, 0, false},  // older than every arch
+      {"90+PTX90", 8, 6, false},              // a local build for another GPU
+      {"90+PTX90", 9, 0, true},
+      {"80+PTX80", 8, 9, true},
+      {"86,120+PTX120", 10, 0, false},        // sm_86 is another major; PTX 120 is newer
+      {"emulated", 6, 1, true},               // nothing to read: the first use decides
+      {"unknown", 9, 0, true},
+  };
+  for (const Case& c : cases)
+    emu::checkEqual(std::string("cudaBuildRunsOn(") + c.archs + ", " + std::to_string(c.major) + "." + std::to_string(c.minor) + ")",
+                    antler::cudaBuildRunsOn(c.archs, c.major, c.minor), c.runs);
+}
+
 int main(int argc, char** argv) {
   emu::start(argc, argv);
+  archChecks();
   // Scan: one chunk and many, T not a multiple of the chunk length, n above the
   // block's threads, dense compose in shared memory and in global scratch, several levels.
   const ScanCase scans[] = {{1, 1, 1, false, 4, 232448},   {37, 3, 4, false, 4, 232448}, {500, 2, 5, true, 8, 232448},

@@ -83,6 +83,9 @@ cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
 }
 constexpr cudaError_t cudaErrorInvalidDeviceFunction = 98;
 constexpr cudaError_t cudaErrorNoKernelImageForDevice = 209;
+constexpr cudaError_t cudaErrorInvalidPtx = 218;
+constexpr cudaError_t cudaErrorJitCompilerNotFound = 221;
+constexpr cudaError_t cudaErrorUnsupportedPtxVersion = 222;
 struct cudaFuncAttributes {
   int maxThreadsPerBlock = 1024;
 };
