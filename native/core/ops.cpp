@@ -376,6 +376,8 @@ TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
       outShape.push_back(x.shape[d]);
     }
   }
+  // An empty input may have dims whose product is past 2^40 (or int64): reducing over its 0 leaves them.
+  checkShape(outShape, name);
   if (op != ReduceOp::Sum && redN == 0 && outN > 0)
     fail(Code::InvalidArgument, name, ": cannot reduce over an empty axis (shape ", shapeStr(x.shape), ")");
   TensorPtr out = emptyTensor(outShape, x.dtype, x.device());

@@ -280,3 +280,19 @@ describe('SRU mode \'deer\' when Newton oscillates', () => {
     sru.dispose();
   });
 });
+
+describe('shapes past 2^40 elements derived from empty or broadcast tensors', () => {
+  test('reducing over the 0 of an empty tensor, or broadcasting to more than 2^40 elements, is INVALID_ARGUMENT, not a wrapped size', () => {
+    // Before: the sum of [0, 111620, 429509837, 384773] over axis 0 had size 1.8e19 and 16 bytes (int64 wrapped).
+    tidy(() => {
+      const empty = antler.zeros([0, 111620, 429509837, 384773]);
+      expectAntlerErrorInTidy(() => antler.sum(empty, 0), 'INVALID_ARGUMENT', /^sum: shape \[111620, 429509837, 384773\] has more than 2\^40 elements$/);
+      expectAntlerErrorInTidy(() => antler.max(antler.zeros([0, 2 ** 41]), 0), 'INVALID_ARGUMENT', /^max: shape \[2199023255552\] has more than 2\^40 elements$/);
+      expectAntlerErrorInTidy(() => antler.add(antler.zeros([2 ** 30, 1]), antler.zeros([1, 2 ** 30])), 'INVALID_ARGUMENT', /^add: shape \[1073741824, 1073741824\] has more than 2\^40 elements$/);
+      // What stays empty or small is fine, as in PyTorch.
+      expect(antler.sum(empty).shape).toEqual([]);
+      expect(antler.sum(empty, [1, 2, 3]).shape).toEqual([0]);
+      expect(antler.add(antler.zeros([0, 1]), antler.zeros([0, 2 ** 41])).shape).toEqual([0, 2 ** 41]);
+    });
+  });
+});
