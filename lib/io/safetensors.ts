@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, TextDecoder } from 'node:util';
 import { getDefaultDevice } from '../device';
 import { AntlerError, fail } from '../errors';
@@ -267,22 +268,81 @@ function defineEntry<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function parseBytes(bytes: Uint8Array, device: string, op: string, source: string): SafetensorsContents {
-  const bad: (msg: string) => never = (msg) => fail('BAD_FILE', `${op}: ${source} is not a valid safetensors file: ${msg}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 8) bad(`it is ${bytes.byteLength} bytes long, shorter than the 8-byte header length`);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength === 0n) bad('the header length is 0');
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) bad(`the header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  const n = Number(headerLength);
-  if (8 + n > bytes.byteLength) bad(`the header length ${n} runs past the end of the file (${bytes.byteLength} bytes)`);
+type Bad = (msg: string) => never;
 
+function badFor(op: string, source: string): Bad {
+  return (msg) => fail('BAD_FILE', `${op}: ${source} is not a valid safetensors file: ${msg}`);
+}
+
+/** The header's length from the file's first 8 bytes (of a file of `fileBytes`). */
+function headerLength(first: Uint8Array, fileBytes: number, bad: Bad): number {
+  if (fileBytes < 8) bad(`it is ${fileBytes} bytes long, shorter than the 8-byte header length`);
+  const length = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (length === 0n) bad('the header length is 0');
+  if (length > BigInt(MAX_HEADER_BYTES)) bad(`the header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const n = Number(length);
+  if (8 + n > fileBytes) bad(`the header length ${n} runs past the end of the file (${fileBytes} bytes)`);
+  return n;
+}
+
+interface Header {
+  entries: Entry[];
+  metadata: Record<string, string>;
+  /** Where the data section starts in the file. */
+  dataStart: number;
+}
+
+/** Nesting the header may have: the format's is 3 (header, entry, shape); serde_json stops at 128. */
+const MAX_HEADER_DEPTH = 64;
+
+/**
+ * One pass over the header's JSON before JSON.parse: nesting deeper than
+ * MAX_HEADER_DEPTH is refused at once (5e7 '[' took JSON.parse 86 s and 5 GB
+ * to reject), and so is a key repeated in one object, which the format
+ * forbids and JSON.parse would resolve silently (the last one wins).
+ */
+function scanHeader(text: string, bad: Bad): void {
+  const frames: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (frames.length >= MAX_HEADER_DEPTH) bad(`the header nests deeper than ${MAX_HEADER_DEPTH} levels`);
+      frames.push({ keys: c === 0x7b ? new Set() : null, expectKey: c === 0x7b });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) frames.pop();
+    else if (c === 0x2c /* , */) {
+      const top = frames[frames.length - 1];
+      if (top?.keys) top.expectKey = true;
+    } else if (c === 0x3a /* : */) {
+      const top = frames[frames.length - 1];
+      if (top) top.expectKey = false;
+    } else if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      const top = frames[frames.length - 1];
+      if (top?.keys && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return; // malformed: JSON.parse says how
+        }
+        if (top.keys.has(key)) bad(`the key ${fmtJson(key)} appears twice in one object (the format forbids duplicate keys)`);
+        top.keys.add(key);
+      }
+    }
+  }
+}
+
+/** Parses and checks the header's bytes (the n bytes after the first 8) of a file of `fileBytes`. */
+function parseHeader(headerBytes: Uint8Array, fileBytes: number, bad: Bad): Header {
+  const n = headerBytes.byteLength;
   let text: string;
   try {
-    text = utf8.decode(bytes.subarray(8, 8 + n));
+    text = utf8.decode(headerBytes);
   } catch {
     bad(`the ${n}-byte header is not valid UTF-8`);
   }
+  scanHeader(text!, bad);
   let header: unknown;
   try {
     header = JSON.parse(text!);
@@ -292,26 +352,73 @@ function parseBytes(bytes: Uint8Array, device: string, op: string, source: strin
   if (!isPlainObject(header)) bad(`the header must be a JSON object; got ${Array.isArray(header) ? 'an array' : fmtJson(header)}`);
 
   const dataStart = 8 + n;
-  const dataBytes = bytes.byteLength - dataStart;
+  const dataBytes = fileBytes - dataStart;
   const metadata = parseMetadata(header[METADATA_KEY], bad);
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) if (name !== METADATA_KEY) entries.push(checkEntry(name, info, dataBytes, bad));
   checkNoOverlap(entries, bad);
+  return { entries, metadata, dataStart };
+}
 
+/** One entry's tensor from its bytes (little-endian, as the file holds them). */
+function makeTensor(e: Entry, bytes: Uint8Array, device: string, bad: Bad): Tensor {
+  const spec = LOAD_DTYPES[e.dtype];
+  const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return tensor(spec.decode(src, bytes.byteLength / spec.size, e.name, bad), e.shape, { dtype: spec.dtype, device });
+}
+
+/** The tensors of `entries`, each from read(entry); on any failure none is left allocated. */
+function makeTensors(entries: Entry[], read: (e: Entry) => Uint8Array, device: string, bad: Bad): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   try {
-    for (const e of entries) {
-      const spec = LOAD_DTYPES[e.dtype];
-      const count = (e.end - e.begin) / spec.size;
-      const src = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.begin, e.end - e.begin);
-      const values = spec.decode(src, count, e.name, bad);
-      defineEntry(tensors, e.name, tensor(values, e.shape, { dtype: spec.dtype, device }));
-    }
+    for (const e of entries) defineEntry(tensors, e.name, makeTensor(e, read(e), device, bad));
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
     throw err;
   }
-  return { tensors, metadata };
+  return tensors;
+}
+
+function parseBytes(bytes: Uint8Array, device: string, op: string, source: string): SafetensorsContents {
+  const bad = badFor(op, source);
+  const n = headerLength(bytes, bytes.byteLength, bad);
+  const h = parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength, bad);
+  const tensors = makeTensors(h.entries, (e) => bytes.subarray(h.dataStart + e.begin, h.dataStart + e.end), device, bad);
+  return { tensors, metadata: h.metadata };
+}
+
+/** Reads and writes go in pieces of at most this many bytes (Node refuses single calls of 2 GiB or more). */
+const IO_CHUNK = 1 << 30;
+
+/** `length` bytes of the file at `position`, read in pieces; a short read is BAD_FILE (the file shrank). */
+function readAtSync(fd: number, position: number, length: number, bad: Bad): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const got = fs.readSync(fd, out, done, Math.min(IO_CHUNK, length - done), position + done);
+    if (got === 0) bad(`it ended after ${position + done} bytes while being read (was it changed meanwhile?)`);
+    done += got;
+  }
+  return out;
+}
+
+async function readAt(handle: fsp.FileHandle, position: number, length: number, bad: Bad): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const { bytesRead } = await handle.read(out, done, Math.min(IO_CHUNK, length - done), position + done);
+    if (bytesRead === 0) bad(`it ended after ${position + done} bytes while being read (was it changed meanwhile?)`);
+    done += bytesRead;
+  }
+  return out;
+}
+
+/**
+ * A regular file's size; anything else (a directory, a device such as
+ * /dev/zero, a pipe) is refused before reading, as an IO_ERROR.
+ */
+function regularFileSize(st: fs.Stats, op: string, file: string): number {
+  if (st.isDirectory()) throw Object.assign(new Error('EISDIR: illegal operation on a directory'), { code: 'EISDIR', errno: -osConstants.errno.EISDIR });
+  if (!st.isFile()) fail('IO_ERROR', `${op}: cannot read '${file}': not a regular file (a device, a pipe or a socket)`);
+  return st.size;
 }
 
 function resolveDevice(options: unknown, op: string): string {
@@ -479,7 +586,11 @@ async function fsyncDir(dir: string): Promise<void> {
 
 function writeAllSync(fd: number, bytes: Uint8Array): void {
   let done = 0;
-  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done));
+}
+
+async function writeAll(handle: fsp.FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) done += (await handle.write(bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done))).bytesWritten;
 }
 
 // ---------------------------------------------------------------- public API
@@ -516,7 +627,8 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
  * allocated. Loads F32, F64 and I32 as they are; I64 as int32 (BAD_FILE if a
  * value does not fit); BF16 and F16 as float32 (exact); U8, I8, U16, I16 and
  * BOOL (0/1) as int32. Bytes of the data section that no tensor covers are
- * ignored.
+ * ignored. A key repeated in one object of the header (the format forbids
+ * it) and nesting deeper than 64 levels are BAD_FILE.
  */
 export function parseSafetensors(bytes: Uint8Array, options?: LoadOptions): SafetensorsContents {
   const op = 'parseSafetensors';
@@ -589,8 +701,8 @@ export async function saveAsync(path: string, tensors: Record<string, Tensor>, m
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx');
-    await handle.write(p.header);
-    for (const [i, { name, bytes }] of p.tensors.entries()) await handle.write(checkSize(await reads[i], bytes, name, op));
+    await writeAll(handle, p.header);
+    for (const [i, { name, bytes }] of p.tensors.entries()) await writeAll(handle, checkSize(await reads[i], bytes, name, op));
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -619,13 +731,21 @@ export function load(path: string, options?: LoadOptions): Record<string, Tensor
   const op = 'load';
   const file = checkPath(path, op);
   const device = resolveDevice(options, op);
-  let bytes: Buffer;
+  const bad = badFor(op, `'${file}'`);
+  let fd: number | undefined;
   try {
-    bytes = fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
+    const size = regularFileSize(fs.fstatSync(fd), op, file);
+    // The header, then one tensor at a time: never the whole file in memory (nor 2 GiB in one read).
+    const n = headerLength(readAtSync(fd, 0, Math.min(8, size), bad), size, bad);
+    const h = parseHeader(readAtSync(fd, 8, n, bad), size, bad);
+    const opened = fd;
+    return makeTensors(h.entries, (e) => readAtSync(opened, h.dataStart + e.begin, e.end - e.begin, bad), device, bad);
   } catch (e) {
-    rethrowIO(e, op, 'read', file);
+    return rethrowIO(e, op, 'read', file);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
-  return parseBytes(bytes, device, op, `'${file}'`).tensors;
 }
 
 /** {@link load} without blocking the event loop while the file is read. */
@@ -633,13 +753,22 @@ export async function loadAsync(path: string, options?: LoadOptions): Promise<Re
   const op = 'loadAsync';
   const file = checkPath(path, op);
   const device = resolveDevice(options, op);
-  let bytes: Buffer;
+  const bad = badFor(op, `'${file}'`);
+  let handle: fsp.FileHandle | undefined;
+  const tensors: Record<string, Tensor> = {};
   try {
-    bytes = await fsp.readFile(file);
+    handle = await fsp.open(file, 'r');
+    const size = regularFileSize(await handle.stat(), op, file);
+    const n = headerLength(await readAt(handle, 0, Math.min(8, size), bad), size, bad);
+    const h = parseHeader(await readAt(handle, 8, n, bad), size, bad);
+    for (const e of h.entries) defineEntry(tensors, e.name, makeTensor(e, await readAt(handle, h.dataStart + e.begin, e.end - e.begin, bad), device, bad));
+    return tensors;
   } catch (e) {
-    rethrowIO(e, op, 'read', file);
+    for (const t of Object.values(tensors)) t.dispose();
+    return rethrowIO(e, op, 'read', file);
+  } finally {
+    if (handle !== undefined) await handle.close();
   }
-  return parseBytes(bytes, device, op, `'${file}'`).tensors;
 }
 
 function pathDir(p: string): string {

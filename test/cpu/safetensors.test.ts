@@ -530,6 +530,15 @@ describe(`malformed files (seed ${SEED})`, () => {
     ['metadata non-string value', mutate((h) => (h.__metadata__ = { format: 1 })), /__metadata__\['format'\] must be a string/],
     ['metadata an array', mutate((h) => (h.__metadata__ = ['pt'])), /__metadata__ must be an object/],
     ['metadata a string', mutate((h) => (h.__metadata__ = 'pt')), /__metadata__ must be an object/],
+    // Duplicate keys (the format forbids them; JSON.parse kept the last one).
+    ['a tensor named twice', buildFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data), /the key "a" appears twice in one object/],
+    ['a field twice in an entry', buildFile('{"a":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}}', data), /the key "dtype" appears twice/],
+    ['metadata twice', buildFile('{"__metadata__":{"x":"1"},"__metadata__":{"x":"2"}}', data), /the key "__metadata__" appears twice/],
+    ['a metadata key twice', buildFile('{"__metadata__":{"x":"1","x":"2"}}', data), /the key "x" appears twice/],
+    ['an escaped duplicate', buildFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0061":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data), /the key "a" appears twice/],
+    // Deep nesting is refused before JSON.parse sees it (5e7 levels took it 86 s and 5 GB).
+    ['65 levels of nesting', buildFile(`{"a":${'['.repeat(64)}${']'.repeat(64)}}`, data), /the header nests deeper than 64 levels/],
+    ['1e6 levels of nesting', buildFile('['.repeat(1e6) + ']'.repeat(1e6), data), /the header nests deeper than 64 levels/],
   ];
 
   test(`at least 20 cases, each BAD_FILE with a message saying what is wrong (${corpus.length} cases)`, () => {
@@ -769,6 +778,37 @@ describe('file-system errors are IO_ERROR naming the path the caller gave', () =
     const file = path.join(freshDir(), 'missing.safetensors');
     expectIO(expectAntlerError(() => load(file), 'IO_ERROR', 'load'), 'load', file, 'ENOENT', /no such file or directory/);
     expectIO(await expectAntlerRejection(() => loadAsync(file), 'IO_ERROR', 'loadAsync'), 'loadAsync', file, 'ENOENT', /no such file or directory/);
+  });
+
+  test('load of a device or a pipe is IO_ERROR at once (it read /dev/zero until memory ran out)', async () => {
+    if (!fs.existsSync('/dev/zero')) return;
+    for (const op of ['load', 'loadAsync'] as const) {
+      const e = op === 'load' ? expectAntlerError(() => load('/dev/zero'), 'IO_ERROR', op) : await expectAntlerRejection(() => loadAsync('/dev/zero'), 'IO_ERROR', op);
+      expect(e.message).toBe(`${op}: cannot read '/dev/zero': not a regular file (a device, a pipe or a socket)`);
+    }
+  });
+
+  test('a file past 2 GiB loads, read tensor by tensor (a sparse file: a small tensor after a 2.1 GB gap)', async () => {
+    // Before, load read the whole file at once, which Node refuses past 2 GiB (ERR_FS_FILE_TOO_LARGE).
+    const d = freshDir();
+    const file = path.join(d, 'big.safetensors');
+    const values = randomArray(rng, 5);
+    const at = 2 ** 31 + 100;
+    const head = buildFile({ __metadata__: { gap: 'yes' }, t: { dtype: 'F64', shape: [5], data_offsets: [at, at + 40] } });
+    const fd = fs.openSync(file, 'w');
+    try {
+      fs.writeSync(fd, head, 0, head.length, 0);
+      fs.writeSync(fd, new Uint8Array(Float64Array.from(values).buffer), 0, 40, head.length + at);
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(fs.statSync(file).size).toBeGreaterThan(2 ** 31);
+    for (const loaded of [load(file), await loadAsync(file)]) {
+      expect(Object.keys(loaded)).toEqual(['t']);
+      expectExact(loaded.t.dataSync(), values, 'the tensor past 2 GiB');
+      loaded.t.dispose();
+    }
+    fs.rmSync(file);
   });
 
   test('load of a directory', async () => {
