@@ -625,7 +625,9 @@ export function randn(shape: readonly number[], options?: Omit<RandomOptions, 'd
 /** @internal */
 export function checkTensor(t: unknown, op: string, what: string): Tensor {
   if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor; got ${describe(t)}`);
-  return t.checkAlive(op);
+  // Named, so a call with several tensors (a state dict's keys, an op's operands) says which one.
+  if (t.isDisposed) fail('DISPOSED', `${op}: ${what} (shape [${t.shape.join(', ')}], ${t.dtype}) has been disposed`);
+  return t;
 }
 
 export { AntlerError };

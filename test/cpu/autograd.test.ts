@@ -586,12 +586,12 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
       const r = antler.hvp(quartic, x, tensor(oneHot, [N], F64)).hvp.dataSync();
       expect(Math.abs(r[k] - 3 * xs[k] ** 2) / (3 * xs[k] ** 2)).toBeLessThan(1e-8);
       const vs = randomArray(rng, N);
-      const base = antler.hvp(quartic, x, tensor(vs, [N], F64)).hvp.dataSync();
-      expectClose(base, xs.map((xi, i) => 3 * xi * xi * vs[i]), 1e-8, 1e-9, 'dense v');
+      expectClose(antler.hvp(quartic, x, tensor(vs, [N], F64)).hvp.dataSync(), xs.map((xi, i) => 3 * xi * xi * vs[i]), 1e-8, 1e-9, 'dense v');
       for (const scale of [1e-200, 1e200]) {
         // Before: Σv² underflowed to 0 (zeros returned) or overflowed (NaN).
         const scaled = antler.hvp(quartic, x, tensor(vs.map((v) => v * scale), [N], F64)).hvp.dataSync();
-        expectClose(Array.from(scaled, (h) => h / scale), base, 1e-12, 1e-300, `v × ${scale}`);
+        // The same step and, up to the rounding of v·scale/max|v|, the same difference: as accurate as unscaled.
+        expectClose(Array.from(scaled, (h) => h / scale), xs.map((xi, i) => 3 * xi * xi * vs[i]), 1e-8, 1e-9, `v × ${scale}`);
       }
     });
   });

@@ -385,7 +385,9 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     expect(Math.abs(results.rk4.dx - want) / terms).toBeLessThan(1e-7);
     const scale = maxAbsOf(refY);
     expect(maxDiff(results.deer.y, refY) / scale).toBeLessThan(5e-3);
-    expect(maxDiff(results.deer.gx, results.rk4.gx) / maxAbsOf(results.rk4.gx)).toBeLessThan(5e-3);
+    // DEER's O(Δ²) against RK4's O(Δ⁴): the input gradient's gap reached 7.5e-3 on one draw (seed 1853897861); a
+    // wrong x-gradient is off by O(1).
+    expect(maxDiff(results.deer.gx, results.rk4.gx) / maxAbsOf(results.rk4.gx)).toBeLessThan(2e-2);
   });
 
   test('the Jacobian pass in blocks of rows gives the same solution, stats and gradients as in one', () => {

@@ -156,6 +156,9 @@ describe(`parameter names and state dicts (seed ${SEED})`, () => {
     dict['2.bias'].dispose();
     dict['2.bias'] = tensor([1, 2, 3]);
     expectAntlerErrorInTidy(() => b.loadStateDict(dict), 'SHAPE_MISMATCH', /'2\.bias'.*\[3\].*\[2\]/);
+    // A disposed value is named by its key too (it said "the tensor (shape [3], float32)").
+    dict['2.bias'].dispose();
+    expectAntlerErrorInTidy(() => b.loadStateDict(dict), 'DISPOSED', /^loadStateDict: '2\.bias' \(shape \[3\], float32\) has been disposed$/);
     values(b.parameters()).forEach((v, i) => expectExact(v, before[i], `param ${i} unchanged (no partial load)`));
     antler.dispose(dict);
     a.dispose();
