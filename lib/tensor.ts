@@ -571,11 +571,11 @@ export function ones(shape: readonly number[], options?: CreateOptions): Tensor 
 
 /** zeros/ones with the shape, dtype and device of t. */
 export function zerosLike(t: Tensor): Tensor {
-  checkTensor(t, 'zerosLike', 'tensor');
+  checkTensor(t, 'zerosLike', 'its argument');
   return zeros(t.shape, { dtype: t.dtype, device: t.device });
 }
 export function onesLike(t: Tensor): Tensor {
-  checkTensor(t, 'onesLike', 'tensor');
+  checkTensor(t, 'onesLike', 'its argument');
   return ones(t.shape, { dtype: t.dtype, device: t.device });
 }
 

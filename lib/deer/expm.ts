@@ -26,7 +26,7 @@ function expmRaw(A: Tensor): Tensor {
  * exp([[Aᵀ, G], [0, Aᵀ]]).
  */
 export function expm(A: Tensor): Tensor {
-  checkTensor(A, 'deer.expm', 'A');
+  checkTensor(A, 'deer.expm', "the matrix 'A'");
   const E = expmRaw(A);
   return record(E, 'expm', [A], (gE, [sA]) => [expmFrechetAdjoint(sA, gE)], [A]);
 }

@@ -55,8 +55,8 @@ export function residuals(y: Tensor, f: Tensor): Residuals {
  * float64 on one device. Returns y [T, B, n]; differentiable in A, b and y0.
  */
 export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
-  checkTensor(A, 'deer.scan', 'A');
-  checkTensor(b, 'deer.scan', 'b');
+  checkTensor(A, 'deer.scan', "the transition 'A'");
+  checkTensor(b, 'deer.scan', "the offset 'b'");
   checkTensor(y0, 'deer.scan', 'y0');
   const n = native() as unknown as DeerNative;
   if (typeof n.deerScan !== 'function') fail('INTERNAL', 'deer.scan: this build of the addon has no DEER scan kernel; rebuild with npm run build');

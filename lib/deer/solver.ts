@@ -510,7 +510,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
  */
 function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, B: number, worst: number): void {
   if (tol.strict)
-    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); raise maxIters, use mode 'sequential', or drop strict to fall back to the sequential kernel`);
+    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); ${/stalled|no lower residual/.test(why) ? "more iterations would not help: try mode 'deer' (undamped) or 'sequential'" : 'raise maxIters, use mode \'sequential\''}, or drop strict to fall back to the sequential kernel`);
   const exact = tidy(() => sequential(o, selectBatch(set.get('xp'), stay), selectRows(set.get('y0'), stay)));
   set.retire(stay, exact, true, true);
   exact.dispose();
@@ -557,7 +557,7 @@ function gainRatio(set: ActiveSet, ss: number[], merit: number[]): number[] {
 const ELK = { lambda0: 1, shrink: 1 / 8, grow: 8, minLambda: 1e-6, maxLambda: 1e8, nielsenMinFactor: 0.005 };
 
 /**
- * ELK iterations in which the merit must fall by at least kElkProgress
+ * Accepted ELK steps in which the merit must fall by at least kElkProgress
  * (relative) or the sequence is stalled: Levenberg–Marquardt can settle in a
  * local minimum of the merit that is not a solution, with λ small and every
  * step accepted but no longer moving it (a tanh RNN with large recurrent
@@ -656,8 +656,10 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
         nu[l] *= 2;
       }
       maxLambda = Math.max(maxLambda, lambda[l]);
+      // Only accepted steps age the window: a run of rejections is λ adapting (the λ ceiling bounds it),
+      // and counting it stopped a GRU whose ELK left a plateau 3 iterations later and converged.
       if (merit[l] < windowMerit[l] * (1 - kElkProgress)) [windowMerit[l], windowAge[l]] = [merit[l], 0];
-      else windowAge[l] += 1;
+      else if (accept[l]) windowAge[l] += 1;
       stay.push(l);
     });
     first = false;

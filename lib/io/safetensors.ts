@@ -19,7 +19,6 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, TextDecoder } from 'node:util';
 import { getDefaultDevice } from '../device';
 import { AntlerError, fail } from '../errors';
@@ -395,7 +394,7 @@ function readAtSync(fd: number, position: number, length: number, bad: Bad): Uin
   const out = new Uint8Array(length);
   for (let done = 0; done < length; ) {
     const got = fs.readSync(fd, out, done, Math.min(IO_CHUNK, length - done), position + done);
-    if (got === 0) bad(`it ended after ${position + done} bytes while being read (was it changed meanwhile?)`);
+    if (got === 0) bad(`it ended before byte ${position + done} while being read (was it changed meanwhile?)`);
     done += got;
   }
   return out;
@@ -405,18 +404,29 @@ async function readAt(handle: fsp.FileHandle, position: number, length: number, 
   const out = new Uint8Array(length);
   for (let done = 0; done < length; ) {
     const { bytesRead } = await handle.read(out, done, Math.min(IO_CHUNK, length - done), position + done);
-    if (bytesRead === 0) bad(`it ended after ${position + done} bytes while being read (was it changed meanwhile?)`);
+    if (bytesRead === 0) bad(`it ended before byte ${position + done} while being read (was it changed meanwhile?)`);
     done += bytesRead;
   }
   return out;
 }
 
 /**
+ * Opening for reading without blocking: a named pipe would otherwise block
+ * open() until a writer comes (then fstat refuses it). No effect on regular
+ * files; POSIX only (Windows has no O_NONBLOCK and no such wait).
+ */
+const READ_FLAGS = fs.constants.O_NONBLOCK === undefined ? 'r' : fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+/**
  * A regular file's size; anything else (a directory, a device such as
  * /dev/zero, a pipe) is refused before reading, as an IO_ERROR.
  */
 function regularFileSize(st: fs.Stats, op: string, file: string): number {
-  if (st.isDirectory()) throw Object.assign(new Error('EISDIR: illegal operation on a directory'), { code: 'EISDIR', errno: -osConstants.errno.EISDIR });
+  if (st.isDirectory()) {
+    // As reading it would fail (Node's own error for this platform's EISDIR).
+    const errno = [...getSystemErrorMap()].find(([, [code]]) => code === 'EISDIR')?.[0];
+    throw Object.assign(new Error('EISDIR: illegal operation on a directory'), { code: 'EISDIR', errno, syscall: 'read', path: file });
+  }
   if (!st.isFile()) fail('IO_ERROR', `${op}: cannot read '${file}': not a regular file (a device, a pipe or a socket)`);
   return st.size;
 }
@@ -584,6 +594,15 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Closes a descriptor only read from; a failure there loses nothing, so the result (or the real error) stands. */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // nothing was written through it
+  }
+}
+
 function writeAllSync(fd: number, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done));
@@ -734,7 +753,7 @@ export function load(path: string, options?: LoadOptions): Record<string, Tensor
   const bad = badFor(op, `'${file}'`);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, READ_FLAGS);
     const size = regularFileSize(fs.fstatSync(fd), op, file);
     // The header, then one tensor at a time: never the whole file in memory (nor 2 GiB in one read).
     const n = headerLength(readAtSync(fd, 0, Math.min(8, size), bad), size, bad);
@@ -744,7 +763,7 @@ export function load(path: string, options?: LoadOptions): Record<string, Tensor
   } catch (e) {
     return rethrowIO(e, op, 'read', file);
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) closeQuietly(fd);
   }
 }
 
@@ -757,7 +776,7 @@ export async function loadAsync(path: string, options?: LoadOptions): Promise<Re
   let handle: fsp.FileHandle | undefined;
   const tensors: Record<string, Tensor> = {};
   try {
-    handle = await fsp.open(file, 'r');
+    handle = await fsp.open(file, READ_FLAGS);
     const size = regularFileSize(await handle.stat(), op, file);
     const n = headerLength(await readAt(handle, 0, Math.min(8, size), bad), size, bad);
     const h = parseHeader(await readAt(handle, 8, n, bad), size, bad);
@@ -767,7 +786,8 @@ export async function loadAsync(path: string, options?: LoadOptions): Promise<Re
     for (const t of Object.values(tensors)) t.dispose();
     return rethrowIO(e, op, 'read', file);
   } finally {
-    if (handle !== undefined) await handle.close();
+    // Closing a descriptor only read from loses nothing if it fails: the result (or the real error) stands.
+    if (handle !== undefined) await handle.close().catch(() => undefined);
   }
 }
 

@@ -19,7 +19,7 @@ const parameterTensors = new WeakSet<Tensor>();
  * properties, even with requiresGrad (a cached input), are not parameters.
  */
 export function parameter(t: Tensor): Tensor {
-  checkTensor(t, 'nn.parameter', 't');
+  checkTensor(t, 'nn.parameter', 'its argument');
   if (!t.isLeaf) fail('INVALID_ARGUMENT', 'nn.parameter: t must be a leaf tensor (a parameter is what an optimizer updates); detach() it first');
   t.requiresGrad_(true);
   parameterTensors.add(t);

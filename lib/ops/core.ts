@@ -38,8 +38,8 @@ type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'gr
 function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
   if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
   // checkTensor rejects anything that is neither a number nor a live Tensor.
-  if (typeof a !== 'number') checkTensor(a, op, 'a');
-  if (typeof b !== 'number') checkTensor(b, op, 'b');
+  if (typeof a !== 'number') checkTensor(a, op, "operand 'a'");
+  if (typeof b !== 'number') checkTensor(b, op, "operand 'b'");
   if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
     fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
   return [a, b];
@@ -260,8 +260,8 @@ export const greaterEqual = (a: Tensor | number, b: Tensor | number): Tensor => 
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   checkTensor(cond, 'where', 'condition');
-  if (typeof a !== 'number') checkTensor(a, 'where', 'a');
-  if (typeof b !== 'number') checkTensor(b, 'where', 'b');
+  if (typeof a !== 'number') checkTensor(a, 'where', "operand 'a'");
+  if (typeof b !== 'number') checkTensor(b, 'where', "operand 'b'");
   const like = typeof a !== 'number' ? a : typeof b !== 'number' ? b : null;
   // The operands' promoted dtype, as torch.where's (two integers give int32, else float32).
   const dtype = resultType(a, b);
@@ -592,8 +592,8 @@ export function cast(x: Tensor, dtype: string): Tensor {
  */
 export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
   const o = checkOptions<{ transposeA: boolean; transposeB: boolean }>(options, 'matmul', ['transposeA', 'transposeB']);
-  checkTensor(a, 'matmul', 'a');
-  checkTensor(b, 'matmul', 'b');
+  checkTensor(a, 'matmul', "operand 'a'");
+  checkTensor(b, 'matmul', "operand 'b'");
   const tA = o.transposeA === undefined ? false : checkBoolean(o.transposeA, 'matmul', 'transposeA');
   const tB = o.transposeB === undefined ? false : checkBoolean(o.transposeB, 'matmul', 'transposeB');
   // [..., m, k] @ a shared [k, n]: one GEMM over all the rows, so that the

@@ -82,7 +82,7 @@ export function sruRecurrence(
   U: Tensor, x: Tensor | null, weightC: Tensor, bias: Tensor, c0: Tensor | null, maskPad: Tensor | null, o: SruRecurrenceOptions,
   deer?: SruDeerOptions | null,
 ): { h: Tensor; c: Tensor; stats?: DeerStats } {
-  checkTensor(U, 'SRU', 'U');
+  checkTensor(U, 'SRU', "the projection 'U'");
   checkTensor(weightC, 'SRU', 'weight_c');
   checkTensor(bias, 'SRU', 'bias');
   if (x) checkTensor(x, 'SRU', 'x');

@@ -190,6 +190,7 @@ TensorPtr binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (op == BinaryOp::Div && !isFloating(a.dtype))
     fail(Code::DtypeMismatch, "div: int32 operands are not supported; cast to float32 or float64 first");
   const Shape outShape = broadcastShapes(a.shape, b.shape, name);
+  checkShape(outShape, name);  // [2^30, 1] + [1, 2^30] would be 2^60 elements
   TensorPtr out = emptyTensor(outShape, a.dtype, a.device());
   const int64_t n = out->numel();
   if (!n) return out;
@@ -549,6 +550,7 @@ TensorPtr where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   checkSameDtype("where", a, b);
   const Shape ab = broadcastShapes(a.shape, b.shape, "where");
   const Shape outShape = broadcastShapes(cond.shape, ab, "where");
+  checkShape(outShape, "where");  // the result's, not a's and b's alone (an empty cond keeps it empty)
   TensorPtr out = emptyTensor(outShape, a.dtype, a.device());
   const int64_t n = out->numel();
   if (!n) return out;

@@ -90,7 +90,8 @@ void checkKernelImage(const Device& d) {
     fail(Code::CudaUnavailable, "device ", which, " cannot run this build's GPU code, which is for ", ANTLER_CUDA_ARCHS,
          "; ", rebuildAdvice(info.major, info.minor));
   // Only PTX fits this GPU, and the driver cannot compile it (too old for this toolkit's PTX, or no JIT).
-  if (err == cudaErrorUnsupportedPtxVersion || err == cudaErrorJitCompilerNotFound || err == cudaErrorInvalidPtx)
+  if (err == cudaErrorUnsupportedPtxVersion || err == cudaErrorJitCompilerNotFound || err == cudaErrorInvalidPtx ||
+      err == cudaErrorJitCompilationDisabled)
     fail(Code::CudaUnavailable, "device ", which, " has no GPU code of its own in this build (", ANTLER_CUDA_ARCHS,
          ") and the driver cannot compile the build's PTX (", cudaErrorText(err),
          "): update the NVIDIA driver, or ", rebuildAdvice(info.major, info.minor));

@@ -7,6 +7,7 @@
  */
 // helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
 import { expectExact, makeRng, prod, randomArray, Rng } from '../helpers';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -786,6 +787,60 @@ describe('file-system errors are IO_ERROR naming the path the caller gave', () =
       const e = op === 'load' ? expectAntlerError(() => load('/dev/zero'), 'IO_ERROR', op) : await expectAntlerRejection(() => loadAsync('/dev/zero'), 'IO_ERROR', op);
       expect(e.message).toBe(`${op}: cannot read '/dev/zero': not a regular file (a device, a pipe or a socket)`);
     }
+  });
+
+  test('a close that fails after reading loses nothing: the tensors come back (a BAD_FILE stays BAD_FILE)', async () => {
+    const d = freshDir();
+    const file = path.join(d, 'ok.safetensors');
+    const saved = tensor([1, 2, 3]);
+    save(file, { t: saved });
+    saved.dispose();
+    const bad = path.join(d, 'bad.safetensors');
+    fs.writeFileSync(bad, new Uint8Array(12));
+    const eio = () => {
+      throw Object.assign(new Error('EIO: i/o error, close (simulated)'), { code: 'EIO' });
+    };
+    const spy = jest.spyOn(fs, 'closeSync').mockImplementation(eio);
+    try {
+      const t = load(file).t;
+      expectExact(t.dataSync(), [1, 2, 3], 'loaded despite the close');
+      t.dispose();
+      expectAntlerError(() => load(bad), 'BAD_FILE', 'a bad file with a failing close');
+    } finally {
+      spy.mockRestore();
+    }
+    const realOpen = fsp.open;
+    const openSpy = jest.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const h = await realOpen(...args);
+      const realClose = h.close.bind(h);
+      h.close = async () => {
+        await realClose();
+        eio();
+      };
+      return h;
+    });
+    try {
+      const t = (await loadAsync(file)).t;
+      expectExact(t.dataSync(), [1, 2, 3], 'loadAsync despite the close');
+      t.dispose();
+    } finally {
+      openSpy.mockRestore();
+    }
+  });
+
+  test('load of a named pipe is IO_ERROR at once, not a wait for a writer', () => {
+    const d = freshDir();
+    const fifo = path.join(d, 'pipe.safetensors');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here
+    // In a child with a timeout: opening a FIFO for reading used to block until a writer came.
+    const root = path.join(__dirname, '..', '..');
+    const script = `const io = require(${JSON.stringify(path.join(root, 'lib', 'io'))});
+      const show = (e) => process.stdout.write(e.code + ' ' + e.message + '\\n');
+      try { io.load(${JSON.stringify(fifo)}); } catch (e) { show(e); }
+      io.loadAsync(${JSON.stringify(fifo)}).catch(show);`;
+    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim().split('\n')).toEqual(['load', 'loadAsync'].map((op) => `IO_ERROR ${op}: cannot read '${fifo}': not a regular file (a device, a pipe or a socket)`));
   });
 
   test('a file past 2 GiB loads, read tensor by tensor (a sparse file: a small tensor after a 2.1 GB gap)', async () => {

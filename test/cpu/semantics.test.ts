@@ -293,6 +293,10 @@ describe('shapes past 2^40 elements derived from empty or broadcast tensors', ()
       expect(antler.sum(empty).shape).toEqual([]);
       expect(antler.sum(empty, [1, 2, 3]).shape).toEqual([0]);
       expect(antler.add(antler.zeros([0, 1]), antler.zeros([0, 2 ** 41])).shape).toEqual([0, 2 ** 41]);
+      // Only the result is checked: an empty matmul or where whose operands broadcast past 2^40 elsewhere is fine.
+      expect(antler.matmul(antler.zeros([2 ** 21, 1, 0, 3]), antler.zeros([1, 2 ** 21, 3, 4])).shape).toEqual([2 ** 21, 2 ** 21, 0, 4]);
+      expect(antler.where(antler.zeros([0, 1, 1]), antler.zeros([1, 2 ** 21, 1]), antler.zeros([1, 1, 2 ** 21])).shape).toEqual([0, 2 ** 21, 2 ** 21]);
+      expectAntlerErrorInTidy(() => antler.where(antler.zeros([1, 1, 1]), antler.zeros([1, 2 ** 21, 1]), antler.zeros([1, 1, 2 ** 21])), 'INVALID_ARGUMENT', /^where: shape \[1, 2097152, 2097152\] has more than 2\^40 elements$/);
     });
   });
 });

@@ -86,6 +86,7 @@ constexpr cudaError_t cudaErrorNoKernelImageForDevice = 209;
 constexpr cudaError_t cudaErrorInvalidPtx = 218;
 constexpr cudaError_t cudaErrorJitCompilerNotFound = 221;
 constexpr cudaError_t cudaErrorUnsupportedPtxVersion = 222;
+constexpr cudaError_t cudaErrorJitCompilationDisabled = 223;
 struct cudaFuncAttributes {
   int maxThreadsPerBlock = 1024;
 };
