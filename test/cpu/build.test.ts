@@ -109,9 +109,8 @@ describe('build', () => {
       fs.cpSync(path.join(root, 'lib'), path.join(pkg, 'lib'), { recursive: true });
       for (const f of ['package.json', 'scripts/install.js', 'scripts/build-cmake.js', 'scripts/build-gyp.js']) fs.copyFileSync(path.join(root, f), path.join(pkg, f));
       const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: path.join(root, 'node_modules') };
-      delete env.ANTLER_BINARY;
-      delete env.ANTLER_BUILD_FROM_SOURCE;
-      delete env.ANTLER_SKIP_BUILD;
+      // Each of these asks for a build (or none) instead of the prebuilt package; CI sets ANTLER_CUDA_ARCHS.
+      for (const k of ['ANTLER_BINARY', 'ANTLER_BUILD_FROM_SOURCE', 'ANTLER_SKIP_BUILD', 'ANTLER_CUDA_ARCHS']) delete env[k];
       const install = spawnSync(process.execPath, ['scripts/install.js'], { cwd: pkg, env, encoding: 'utf8', timeout: 60_000 });
       expect(install.stdout).toMatch(new RegExp(`using the prebuilt binary from ${made.name}`));
       expect(install.status).toBe(0);
