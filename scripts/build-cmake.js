@@ -15,18 +15,19 @@ function buildCmake({ out = 'build', extra = [] } = {}) {
   return r.status === 0;
 }
 
+/** The GPU architectures of a default CUDA build (CMakeLists.txt's ANTLER_CUDA_ARCHS default too). */
+const DEFAULT_CUDA_ARCHS = ['75', '80', '86', '89', '90'];
+/** antler's CUDA backend needs compute capability 7.5 or newer (CUDA 13's minimum). */
+const MIN_CUDA_ARCH = 75;
+
 /**
  * The GPU architectures of this machine ("90", or "80" and "86" for two GPUs),
  * when nvidia-smi reports them and the nvcc that will build can compile each:
  * a build for them alone takes a fraction of the default list's time. Returns
  * { archs } (null when the default list should be used) and a note to print.
  */
-/** The GPU architectures of a default CUDA build (CMakeLists.txt's ANTLER_CUDA_ARCHS default too). */
-const DEFAULT_CUDA_ARCHS = ['75', '80', '86', '89', '90'];
-/** antler's CUDA backend needs compute capability 7.5 or newer (CUDA 13's minimum). */
-const MIN_CUDA_ARCH = 75;
-
 function localCudaArchs(env = process.env) {
+  const sm = (list) => list.map((a) => `sm_${a}`).join(', ');
   const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
   const smi = run('nvidia-smi', ['--query-gpu=compute_cap', '--format=csv,noheader']);
   if (smi.status !== 0 || !smi.stdout) return { archs: null, note: null };
@@ -35,14 +36,14 @@ function localCudaArchs(env = process.env) {
   const archs = [...new Set(caps.map((c) => c.replace('.', '')))].sort((a, b) => Number(a) - Number(b));
   const old = archs.filter((a) => Number(a) < MIN_CUDA_ARCH);
   if (old.length)
-    return { archs: null, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi); antler's CUDA backend needs sm_${MIN_CUDA_ARCH} or newer, so ${old.map((a) => `sm_${a}`).join(', ')} will not run it; building the default GPU architectures` };
+    return { archs: null, note: `this machine's GPU is ${sm(archs)} (nvidia-smi); antler's CUDA backend needs sm_${MIN_CUDA_ARCH} or newer, so ${sm(old)} will not run it; building the default GPU architectures` };
   const nvcc = env.CUDACXX || 'nvcc';
   const codes = run(nvcc, ['--list-gpu-code']);
   const known = new Set(codes.status === 0 ? [...codes.stdout.matchAll(/sm_(\d+)\b/g)].map((m) => m[1]) : []);
   const missing = archs.filter((a) => !known.has(a));
   if (missing.length)
-    return { archs: null, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi), but ${nvcc} ${codes.status === 0 ? `cannot build for ${missing.map((a) => `sm_${a}`).join(', ')}` : 'did not list the architectures it builds (--list-gpu-code)'}; building the default GPU architectures` };
-  return { archs, note: `this machine's GPU is ${archs.map((a) => `sm_${a}`).join(', ')} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="${DEFAULT_CUDA_ARCHS.join(';')}" builds the default list, for other GPUs)` };
+    return { archs: null, note: `this machine's GPU is ${sm(archs)} (nvidia-smi), but ${nvcc} ${codes.status === 0 ? `cannot build for ${sm(missing)}` : 'did not list the architectures it builds (--list-gpu-code)'}; building the default GPU architectures` };
+  return { archs, note: `this machine's GPU is ${sm(archs)} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="${DEFAULT_CUDA_ARCHS.join(';')}" builds the default list, for other GPUs)` };
 }
 
 module.exports = { buildCmake, localCudaArchs, DEFAULT_CUDA_ARCHS, MIN_CUDA_ARCH };

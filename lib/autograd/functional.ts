@@ -5,7 +5,7 @@ import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { onesLike, Tensor, zeros, zerosLike } from '../tensor';
-import { checkFinite, describe } from '../validate';
+import { checkFinite, checkOptions, describe } from '../validate';
 
 /**
  * valueAndGrad(f)(...xs) evaluates the scalar f(...xs) and its gradient with
@@ -122,7 +122,7 @@ export function hvp(
   f: (...xs: Tensor[]) => Tensor,
   inputs: Tensor | readonly Tensor[],
   v: Tensor | readonly Tensor[],
-  options: HvpOptions = {},
+  options?: HvpOptions,
 ): { value: Tensor; hvp: Tensor | Tensor[] } {
   const op = 'hvp';
   const vg = valueAndGradFor(f, op);
@@ -140,11 +140,11 @@ export function hvp(
     if (w.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: ${vname} is ${w.dtype}; expected ${name}'s dtype, ${x.dtype}`);
     if (w.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${vname} is on ${w.device}; expected ${name}'s device, ${x.device}`);
   });
-  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(options)}`);
-  const method = options.method ?? 'central';
+  const o = checkOptions<HvpOptions>(options, op, ['method', 'step']);
+  const method = o.method ?? 'central';
   if (method !== 'central' && method !== 'forward') fail('INVALID_ARGUMENT', `${op}: method must be 'central' or 'forward'; got ${describe(method)}`);
   const central = method === 'central';
-  if (options.step !== undefined && !(checkFinite(options.step, op, 'step') > 0)) fail('INVALID_ARGUMENT', `${op}: step must be a positive number; got ${options.step}`);
+  if (o.step !== undefined && !(checkFinite(o.step, op, 'step') > 0)) fail('INVALID_ARGUMENT', `${op}: step must be a positive number; got ${o.step}`);
 
   const drawStart = globalDrawPosition();
   let drawEnd = drawStart;
@@ -169,8 +169,10 @@ export function hvp(
     }
     const ws = vs.map((v) => keep(noGrad(() => tidy(() => div(v, vmax)))));
     transient.push(...ws);
-    const xw = perTensor(xs, (x, i) => sum(square(mul(cast(x, 'float64'), cast(ws[i], 'float64'))))).reduce((p, q) => p + q, 0);
-    const ww = perTensor(ws, (w) => sum(square(cast(w, 'float64')))).reduce((p, q) => p + q, 0);
+    // ‖x ⊙ w‖² and ‖w‖², in one read-back.
+    const n = xs.length;
+    const sums = perTensor([...xs, ...ws], (t, i) => sum(square(i < n ? mul(cast(t, 'float64'), cast(ws[i], 'float64')) : cast(t, 'float64'))));
+    const xw = sums.slice(0, n).reduce((p, q) => p + q, 0), ww = sums.slice(n).reduce((p, q) => p + q, 0);
     // The value and gradient of f at x + a·w.
     const at = (a: number): { value: Tensor; grads: Tensor[] } => {
       const moved = xs.map((x, i) => keep(noGrad(() => tidy(() => (a === 0 ? x.detach() : add(x, mul(ws[i], a)))))));
@@ -179,7 +181,7 @@ export function hvp(
       transient.push(...r.grads.map((g) => keep(g)));
       return r;
     };
-    const s = options.step !== undefined ? options.step * vmax : differenceStep(xs.map((x) => x.dtype), central) * (1 + Math.sqrt(xw / ww));
+    const s = o.step !== undefined ? o.step * vmax : differenceStep(xs.map((x) => x.dtype), central) * (1 + Math.sqrt(xw / ww));
     const plus = at(s);
     transient.push(keep(plus.value));
     const minus = at(central ? -s : 0);

@@ -453,7 +453,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     const isStalled = (l: number) => since[l] >= kStallIters && nearFloor[l];
     const stalled = bad ? [] : stay.filter(isStalled);
     if (stalled.length)
-      fallBack(o, set, stalled, tol, `no lower residual in ${kStallIters} ${mode} iterations`, B, Math.max(...stalled.map((l) => prevRes[l])));
+      fallBack(o, set, stalled, tol, `no lower residual in ${kStallIters} ${mode} iterations`, "it sits at its rounding floor: loosen atol/rtol, or use mode 'sequential'", B, Math.max(...stalled.map((l) => prevRes[l])));
     if (finished.length || stalled.length) {
       freeLin();
       const keepOn = stalled.length ? stay.filter((l) => !isStalled(l)) : stay;
@@ -469,7 +469,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     }
     if (steps >= tol.maxIters) {
       freeLin();
-      fallBack(o, set, stay, tol, `${tol.maxIters} ${mode} iterations`, B, Math.max(...stay.map((l) => prevRes[l])));
+      fallBack(o, set, stay, tol, `${tol.maxIters} ${mode} iterations`, MORE_ITERS, B, Math.max(...stay.map((l) => prevRes[l])));
       break;
     }
     if (bad) {
@@ -504,13 +504,17 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged, lambda, J }, B);
 }
 
+/** strict's advice when maxIters ran out. */
+const MORE_ITERS = "raise maxIters, use mode 'sequential'";
+
 /**
  * Local sequences `stay` that did not converge (after maxIters, or stalled):
- * NOT_CONVERGED when strict, else retired with the exact sequential answer.
+ * NOT_CONVERGED when strict (`why`, then `advice`), else retired with the
+ * exact sequential answer.
  */
-function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, B: number, worst: number): void {
+function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, advice: string, B: number, worst: number): void {
   if (tol.strict)
-    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); ${/stalled|no lower residual/.test(why) ? "more iterations would not help: try mode 'deer' (undamped) or 'sequential'" : 'raise maxIters, use mode \'sequential\''}, or drop strict to fall back to the sequential kernel`);
+    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); ${advice}, or drop strict to fall back to the sequential kernel`);
   const exact = tidy(() => sequential(o, selectBatch(set.get('xp'), stay), selectRows(set.get('y0'), stay)));
   set.retire(stay, exact, true, true);
   exact.dispose();
@@ -677,7 +681,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
         : stalled.some(ceiling)
           ? `${name} stalled: λ reached ${ELK.maxLambda}`
           : `${name} stalled: the merit Σ residual² fell by less than ${kElkProgress * 100}% in ${kElkWindow} iterations`;
-      fallBack(o, set, stalled, tol, why, B, Math.max(...stalled.map((l) => residual[set.active[l]])));
+      fallBack(o, set, stalled, tol, why, over ? MORE_ITERS : "more iterations would not help: try mode 'deer' (undamped) or 'sequential'", B, Math.max(...stalled.map((l) => residual[set.active[l]])));
     }
     const rest = stay.filter((l) => !stalled.includes(l));
     if (rest.length === 0) break;

@@ -114,8 +114,8 @@ export abstract class Optimizer<O extends object> {
    */
   protected checkGroupOptions(): void {
     const multi = this.paramGroups.length > 1;
+    const allowed = ['params', ...Object.keys(this.defaults)];
     this.paramGroups.forEach((g, gi) => {
-      const allowed = ['params', ...Object.keys(this.defaults)];
       checkKnownKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group');
       this.validate(g, `${this.name}.step${multi ? ` (parameter group ${gi})` : ''}`);
     });

@@ -76,6 +76,13 @@ std::string rebuildAdvice(int major, int minor) {
          " npm rebuild antler (npm run build in a clone of antler)";
 }
 
+// "cuda:0 (NAME, compute capability 8.6) cannot run this build's GPU code, which is for ARCHS; ADVICE"
+std::string noCodeFor(const std::string& device, const CudaDeviceInfo& info, const std::string& archs) {
+  return device + " (" + info.name + ", compute capability " + std::to_string(info.major) + "." +
+         std::to_string(info.minor) + ") cannot run this build's GPU code, which is for " + archs + "; " +
+         rebuildAdvice(info.major, info.minor);
+}
+
 // Throws CUDA_UNAVAILABLE when device d cannot run this build's kernels.
 void checkKernelImage(const Device& d) {
   cudaFuncAttributes attributes{};
@@ -84,15 +91,13 @@ void checkKernelImage(const Device& d) {
   cudaGetLastError();
   const std::vector<CudaDeviceInfo>& devices = cudaStatus().devices;
   const CudaDeviceInfo info = static_cast<size_t>(d.index) < devices.size() ? devices[d.index] : CudaDeviceInfo{};
-  const std::string which = d.str() + " (" + info.name + ", compute capability " + std::to_string(info.major) + "." +
-                            std::to_string(info.minor) + ")";
   if (err == cudaErrorNoKernelImageForDevice || err == cudaErrorInvalidDeviceFunction)
-    fail(Code::CudaUnavailable, "device ", which, " cannot run this build's GPU code, which is for ", ANTLER_CUDA_ARCHS,
-         "; ", rebuildAdvice(info.major, info.minor));
+    fail(Code::CudaUnavailable, "device ", noCodeFor(d.str(), info, ANTLER_CUDA_ARCHS));
   // Only PTX fits this GPU, and the driver cannot compile it (too old for this toolkit's PTX, or no JIT).
   if (err == cudaErrorUnsupportedPtxVersion || err == cudaErrorJitCompilerNotFound || err == cudaErrorInvalidPtx ||
       err == cudaErrorJitCompilationDisabled)
-    fail(Code::CudaUnavailable, "device ", which, " has no GPU code of its own in this build (", ANTLER_CUDA_ARCHS,
+    fail(Code::CudaUnavailable, "device ", d.str(), " (", info.name, ", compute capability ", info.major, ".", info.minor,
+         ") has no GPU code of its own in this build (", ANTLER_CUDA_ARCHS,
          ") and the driver cannot compile the build's PTX (", cudaErrorText(err),
          "): update the NVIDIA driver, or ", rebuildAdvice(info.major, info.minor));
   throwCudaError(err, "context", "cudaFuncGetAttributes");
@@ -400,11 +405,7 @@ const CudaStatus& cudaStatus() {
           anyRuns = true;
           break;
         }
-        if (unrunnable.empty())
-          unrunnable = "device cuda:" + std::to_string(i) + " (" + dev.name + ", compute capability " +
-                       std::to_string(dev.major) + "." + std::to_string(dev.minor) +
-                       ") cannot run this build's GPU code, which is for " + s.archs + "; " +
-                       cuda::rebuildAdvice(dev.major, dev.minor);
+        if (unrunnable.empty()) unrunnable = "device " + cuda::noCodeFor("cuda:" + std::to_string(i), dev, s.archs);
       }
       if (!anyRuns) {
         s.reason = unrunnable;

@@ -655,6 +655,7 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
         [() => antler.hvp(s, i32, i32), 'DTYPE_MISMATCH', /inputs is int32; second derivatives need a floating-point input/],
         [() => antler.hvp(s, x, v, { method: 'exact' as never }), 'INVALID_ARGUMENT', /^hvp: method must be 'central' or 'forward'; got 'exact'$/],
         [() => antler.hvp(s, x, v, { step: -1 }), 'INVALID_ARGUMENT', /^hvp: step must be a positive number; got -1$/],
+        [() => antler.hvp(s, x, v, { methd: 'forward' } as never), 'INVALID_ARGUMENT', /^hvp: unknown option 'methd'; expected one of 'method', 'step'$/],
         [() => antler.hvp((y: Tensor) => y.square(), x, v), 'SHAPE_MISMATCH', /^hvp: f must return a scalar Tensor; got shape \[2, 3\]$/],
         [() => antler.hvp(() => 1 as never, x, v), 'INVALID_ARGUMENT', /^hvp: f must return a scalar Tensor; got 1$/],
       ];
