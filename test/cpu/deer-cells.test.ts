@@ -262,23 +262,38 @@ describe(`deer cells: backward (seed ${SEED})`, () => {
     let absLoss = 0;
     for (let i = 0; i < y.length; i++) absLoss += Math.abs(w[i] * y[i]);
     const floor = 1e-2 * absLoss;
-    const fdOf = (key: 'xp' | 'Whh' | 'bhh' | 'y0'): Float64Array => {
+    // relu's loss is piecewise linear: an entry whose ±eps crosses a kink (a preactivation within eps of 0)
+    // has two one-sided derivatives and no central one; there the walk's value must be one of the two.
+    const L0 = loss(op);
+    let kinks = 0, checked = 0;
+    const fdOf = (key: 'xp' | 'Whh' | 'bhh' | 'y0', analytic: ArrayLike<number>): Float64Array => {
       const base = op[key]!;
       const fd = new Float64Array(base.length);
+      checked += base.length;
       for (let i = 0; i < base.length; i++) {
         const at = (d: number) => {
           const v = base.slice();
           v[i] += d;
           return loss({ ...op, [key]: v });
         };
-        fd[i] = (at(eps) - at(-eps)) / (2 * eps);
+        const plus = at(eps), minus = at(-eps);
+        fd[i] = (plus - minus) / (2 * eps);
+        if (c.kind === 'rnn_relu') {
+          const right = (plus - L0) / eps, left = (L0 - minus) / eps;
+          if (Math.abs(right - left) > 1e-4 * Math.max(Math.abs(right), Math.abs(left), floor)) {
+            kinks += 1;
+            fd[i] = Math.abs(analytic[i] - right) < Math.abs(analytic[i] - left) ? right : left;
+          }
+        }
       }
       return fd;
     };
-    expect(relErr(g.gxp, fdOf('xp'), floor)).toBeLessThan(1e-7);
-    expect(relErr(g.gy0, fdOf('y0'), floor)).toBeLessThan(1e-7);
-    expect(relErr(gWhh, fdOf('Whh'), floor)).toBeLessThan(1e-7);
-    if (op.bhh) expect(relErr(gbhh, fdOf('bhh'), floor)).toBeLessThan(1e-7);
+    expect(relErr(g.gxp, fdOf('xp', g.gxp), floor)).toBeLessThan(1e-7);
+    expect(relErr(g.gy0, fdOf('y0', g.gy0), floor)).toBeLessThan(1e-7);
+    expect(relErr(gWhh, fdOf('Whh', gWhh), floor)).toBeLessThan(1e-7);
+    if (op.bhh) expect(relErr(gbhh, fdOf('bhh', gbhh), floor)).toBeLessThan(1e-7);
+    // Kinks are rare draws (seed 3215921393: one preactivation near 0, 5 of ~1350 entries), not a way around the check.
+    expect(kinks).toBeLessThanOrEqual(0.01 * checked);
     // ghh differs from gxp only in the GRU's n gate, where ghh_n = gxp_n ⊙ r.
     if (c.kind !== 'gru') expectClose(g.ghh, g.gxp, 0, 0, 'ghh = gxp');
   });
