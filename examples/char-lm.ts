@@ -171,20 +171,15 @@ if (sampleLength > 0) {
       antler.noGrad(() => {
         const e = model.embed.forward(antler.tensor([id], [1], { dtype: 'int32', device }));
         const s = model.rnn.step(e, c);
-        return { logits: model.head.forward(s.h), c: s.c };
+        // Temperature 0.8: one class drawn from softmax(logits / 0.8), repeatable from --seed.
+        const probs = antler.softmax(antler.div(model.head.forward(s.h), 0.8), -1);
+        return { next: antler.multinomial(probs, 1, { seed: Math.floor(random() * 2 ** 31) }), c: s.c };
       }),
     );
     c?.dispose();
     c = r.c;
-    const logits = r.logits.dataSync();
-    r.logits.dispose();
-    // Temperature 0.8, sampled with the seeded generator.
-    const w = Array.from(logits, (v) => v / 0.8);
-    const m = Math.max(...w);
-    const p = w.map((v) => Math.exp(v - m));
-    let u = random() * p.reduce((a, b) => a + b, 0);
-    next = p.length - 1;
-    for (let i = 0; i < p.length; i++) if ((u -= p[i]) <= 0) { next = i; break; }
+    next = r.next.item();
+    r.next.dispose();
   };
   for (const ch of prompt) feed(index.get(ch) ?? 0);
   for (let i = 0; i < sampleLength; i++) {

@@ -21,7 +21,8 @@ export {
 export {
   add, sub, mul, div, maximum, minimum, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
   neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
-  sum, mean, max, min, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
+  sin, cos, log1p, expm1, rsqrt, sign, floor, ceil, round, leakyRelu, elu, silu,
+  sum, mean, max, min, cumsum, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
@@ -36,6 +37,10 @@ export { buildInfo } from './info';
 export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
+export { argmax, argmin, gather, indexSelect, oneHot, multinomial } from './ops/indexing';
+export { logSumExp, variance, std } from './ops/reductions';
+export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad } from './ops/shape';
+export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss } from './ops/losses';
 export { fit, evaluate } from './train/fit';
 export type { FitOptions, FitOptimizer, LossFn, ForwardOutput, History, Callbacks, Logs, BatchLogs } from './train/fit';
 export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensors } from './io';

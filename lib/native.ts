@@ -93,6 +93,9 @@ export interface NativeAddon {
   where(cond: NativeHandle, a: NativeHandle, b: NativeHandle): NativeHandle;
   softmax(x: NativeHandle, axis: number, log: boolean): NativeHandle;
   softmaxBackward(y: NativeHandle, gy: NativeHandle, axis: number, log: boolean): NativeHandle;
+  cumsum(x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
+  /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
+  argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;

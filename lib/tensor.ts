@@ -10,6 +10,7 @@ import { AntlerError, fail } from './errors';
 import { native, NativeHandle } from './native';
 import { nextDraw } from './random';
 import type * as OpsModule from './ops/core';
+import type * as IndexingModule from './ops/indexing';
 import {
   checkBoolean,
   checkDevice,
@@ -28,6 +29,11 @@ let opsModule: typeof OpsModule | undefined;
 function ops(): typeof OpsModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (opsModule ??= require('./ops/core') as typeof OpsModule);
+}
+let indexingModule: typeof IndexingModule | undefined;
+function indexing(): typeof IndexingModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (indexingModule ??= require('./ops/indexing') as typeof IndexingModule);
 }
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
@@ -353,11 +359,42 @@ export class Tensor {
   square(): Tensor {
     return ops().square(this);
   }
+  sin(): Tensor {
+    return ops().sin(this);
+  }
+  cos(): Tensor {
+    return ops().cos(this);
+  }
+  log1p(): Tensor {
+    return ops().log1p(this);
+  }
+  expm1(): Tensor {
+    return ops().expm1(this);
+  }
+  rsqrt(): Tensor {
+    return ops().rsqrt(this);
+  }
+  sign(): Tensor {
+    return ops().sign(this);
+  }
+  floor(): Tensor {
+    return ops().floor(this);
+  }
+  ceil(): Tensor {
+    return ops().ceil(this);
+  }
+  round(): Tensor {
+    return ops().round(this);
+  }
   clamp(lo?: number, hi?: number): Tensor {
     return ops().clamp(this, lo, hi);
   }
   matmul(other: Tensor, options?: { transposeA?: boolean; transposeB?: boolean }): Tensor {
     return ops().matmul(this, other, options);
+  }
+  /** Cumulative sum along axis (default 0), optionally exclusive or from the end (tf.cumsum, torch.cumsum). */
+  cumsum(axis = 0, options?: { exclusive?: boolean; reverse?: boolean }): Tensor {
+    return ops().cumsum(this, axis, options);
   }
   /** Sum over axis (all axes by default). */
   sum(axis?: number | readonly number[], keepDims = false): Tensor {
@@ -371,6 +408,14 @@ export class Tensor {
   }
   min(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().min(this, axis, keepDims);
+  }
+  /** The index of the largest element along axis (of all elements when omitted), int32 (torch.argmax). */
+  argmax(axis?: number, keepDims = false): Tensor {
+    return indexing().argmax(this, axis, keepDims);
+  }
+  /** The index of the smallest element along axis (of all elements when omitted), int32 (torch.argmin). */
+  argmin(axis?: number, keepDims = false): Tensor {
+    return indexing().argmin(this, axis, keepDims);
   }
   transpose(dim0?: number, dim1?: number): Tensor {
     return ops().transpose(this, dim0, dim1);

@@ -80,6 +80,17 @@ const broadcastPairs = (rng: Rng, gen: (r: Rng, s: number[]) => InputSpec): Samp
 const positive = (rng: Rng, s: number[]) => vals(rng, s, 0.3, 2);
 const anyVals = (rng: Rng, s: number[]) => vals(rng, s, -1.5, 1.5);
 
+/**
+ * Values in (−4, 4) whose fractional part lies in [0.1, 0.4] or [0.6, 0.9]:
+ * away from the jumps of sign, floor, ceil (integers) and round (halves).
+ */
+export function awayFromSteps(rng: Rng, shape: number[]): InputSpec {
+  return {
+    shape,
+    values: Array.from({ length: n(shape) }, () => rng.int(-4, 3) + rng.pick([0.1, 0.6]) + rng.uniform(0, 0.3)),
+  };
+}
+
 export const OPS: OpInfo[] = [
   {
     name: 'add',
@@ -123,6 +134,32 @@ export const OPS: OpInfo[] = [
   unaryEntry('abs', antler.abs, awayFromZero),
   unaryEntry('square', antler.square, anyVals),
   unaryEntry('reciprocal', antler.reciprocal, positive),
+  unaryEntry('sin', antler.sin, (rng, s) => vals(rng, s, -4, 4)),
+  unaryEntry('cos', antler.cos, (rng, s) => vals(rng, s, -4, 4)),
+  unaryEntry('log1p', antler.log1p, (rng, s) => vals(rng, s, -0.7, 2)),
+  unaryEntry('expm1', antler.expm1, (rng, s) => vals(rng, s, -2, 2)),
+  unaryEntry('rsqrt', antler.rsqrt, positive),
+  unaryEntry('sign', antler.sign, awayFromSteps),
+  unaryEntry('floor', antler.floor, awayFromSteps),
+  unaryEntry('ceil', antler.ceil, awayFromSteps),
+  unaryEntry('round', antler.round, awayFromSteps),
+  {
+    ...unaryEntry('leakyRelu', (x) => antler.leakyRelu(x), awayFromZero),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.leakyRelu('x' as unknown as Tensor)],
+      ['INVALID_ARGUMENT', () => antler.leakyRelu(t([1], [1]), NaN)],
+    ],
+  },
+  unaryEntry('leakyRelu(x, 0.2)', (x) => antler.leakyRelu(x, 0.2), awayFromZero),
+  {
+    ...unaryEntry('elu', (x) => antler.elu(x), (rng, s) => ({ shape: s, values: awayFromZero(rng, s).values.map((v) => 2 * v) })),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.elu('x' as unknown as Tensor)],
+      ['INVALID_ARGUMENT', () => antler.elu(t([1], [1]), Infinity)],
+    ],
+  },
+  unaryEntry('elu(x, 0.5)', (x) => antler.elu(x, 0.5), awayFromZero),
+  unaryEntry('silu', antler.silu, (rng, s) => vals(rng, s, -4, 4)),
   {
     name: 'clamp',
     samples: (rng) => [{ inputs: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => rng.pick([-1, 1]) * rng.uniform(0.1, 0.4) + rng.pick([-0.5, 0, 0.5])) }] }],
@@ -250,6 +287,29 @@ export const OPS: OpInfo[] = [
     fn: ([x]) => antler.flip(x, [0, -1]),
     bad: [['INVALID_ARGUMENT', () => antler.flip(t([1, 2], [2, 1]), [0, 0])], ['INVALID_ARGUMENT', () => antler.flip(t([1, 2], [2, 1]), [2])]],
   },
+  {
+    name: 'cumsum(axis 1)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }],
+    fn: ([x]) => antler.cumsum(x, 1),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.cumsum(t([1, 2], [2, 1]), 2)],
+      ['INVALID_ARGUMENT', () => antler.cumsum(t([1, 2], [2, 1]), -3)],
+      ['INVALID_ARGUMENT', () => antler.cumsum(t([1, 2], [2, 1]), 0, { exclusiv: true } as unknown as { exclusive: boolean })],
+      ['INVALID_ARGUMENT', () => antler.cumsum(t([1, 2], [2, 1]), 0, { reverse: 1 } as unknown as { reverse: boolean })],
+      ['INVALID_ARGUMENT', () => antler.cumsum(t([1, 2], [2, 1]), 0.5)],
+    ],
+  },
+  {
+    name: 'cumsum(axis -1, exclusive)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }, { inputs: [anyVals(rng, [5])] }, { inputs: [anyVals(rng, [])], note: '0-d' }],
+    fn: ([x]) => antler.cumsum(x, -1, { exclusive: true }),
+  },
+  { name: 'cumsum(axis 0, reverse)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 4])] }], fn: ([x]) => antler.cumsum(x, 0, { reverse: true }) },
+  {
+    name: 'cumsum(exclusive, reverse)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 5, 3])] }, { inputs: [anyVals(rng, [6])] }],
+    fn: ([x]) => antler.cumsum(x, x.rank === 3 ? 1 : 0, { exclusive: true, reverse: true }),
+  },
   { name: 'transpose', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.transpose(x) },
   {
     name: 'permute',
@@ -258,12 +318,135 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.permute(t([1, 2], [2, 1]), [0, 0])]],
   },
   { name: 'reshape', samples: (rng) => [{ inputs: [anyVals(rng, [2, 6])] }], fn: ([x]) => antler.reshape(x, [3, -1, 2]) },
+  { name: 'clone', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.clone(x) },
+  { name: 'squeeze', samples: (rng) => [{ inputs: [anyVals(rng, [1, 3, 1, 2])] }], fn: ([x]) => antler.squeeze(x, [0, 2]) },
+  { name: 'unsqueeze', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2])] }], fn: ([x]) => antler.unsqueeze(x, -2), bad: [['INVALID_ARGUMENT', () => antler.unsqueeze(t([1, 2], [2]), 2)]] },
+  { name: 'expandDims', samples: (rng) => [{ inputs: [anyVals(rng, [3])] }], fn: ([x]) => antler.expandDims(x) },
+  { name: 'flatten', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 2])] }], fn: ([x]) => antler.flatten(x, 1), bad: [['INVALID_ARGUMENT', () => antler.flatten(t([1, 2], [1, 2]), 1, 0)]] },
+  {
+    name: 'split',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 6])] }],
+    fn: ([x]) => antler.concat(antler.split(x, [1, 3, 2], 1).map((p, i) => antler.mul(p, i + 1)), 1),
+    bad: [['INVALID_ARGUMENT', () => antler.split(t([1, 2, 3], [3]), [1, 1])], ['INVALID_ARGUMENT', () => antler.split(t([1, 2, 3], [3]), 2)]],
+  },
+  { name: 'chunk', samples: (rng) => [{ inputs: [anyVals(rng, [5, 2])] }], fn: ([x]) => antler.concat(antler.chunk(x, 2).map((p, i) => antler.mul(p, i + 2)), 0) },
+  { name: 'unstack', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.stack(antler.unstack(x, 1).map((p, i) => antler.mul(p, i - 1)), 0) },
+  {
+    name: 'tile',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }, { inputs: [anyVals(rng, [3])], note: 'new leading axis' }],
+    fn: ([x]) => antler.tile(x, x.rank === 2 ? [2, 3] : [2, 2]),
+    bad: [['INVALID_ARGUMENT', () => antler.tile(t([1, 2], [1, 2]), [2])]],
+  },
+  {
+    name: 'pad',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }],
+    fn: ([x]) => antler.pad(x, [[1, 0], [2, 1]], { value: 0.5 }),
+    bad: [['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])], ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]])]],
+  },
   { name: 'broadcastTo', samples: (rng) => [{ inputs: [anyVals(rng, [3, 1])] }], fn: ([x]) => antler.broadcastTo(x, [2, 3, 4]) },
   {
     name: 'where',
     samples: (rng) => [{ inputs: [anyVals(rng, [2, 3]), anyVals(rng, [3])], aux: [ints(rng, [2, 3], 0, 1)] }],
     fn: ([a, b], [c]) => antler.where(c, a, b),
   },
+  {
+    name: 'gather(axis 1)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4])], aux: [ints(rng, [2, 5], 0, 3)], note: 'repeats, index wider than x' },
+      { inputs: [anyVals(rng, [2, 3, 2])], aux: [ints(rng, [2, 2, 1], 0, 2)] },
+    ],
+    fn: ([x], [idx]) => antler.gather(x, 1, idx),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 1, antler.tensor([[0, 2]], [1, 2], { dtype: 'int32' }))],
+      ['INVALID_ARGUMENT', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 0, antler.tensor([[-1, 0]], [1, 2], { dtype: 'int32' }))],
+      ['SHAPE_MISMATCH', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 1, antler.tensor([0, 1], [2], { dtype: 'int32' }))],
+      ['SHAPE_MISMATCH', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 1, antler.tensor([0, 1, 1], [3, 1], { dtype: 'int32' }))],
+      ['DTYPE_MISMATCH', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 1, t([0, 1], [2, 1]))],
+      ['INVALID_ARGUMENT', () => antler.gather(t([1, 2, 3, 4], [2, 2]), 2, antler.tensor([0, 1], [2, 1], { dtype: 'int32' }))],
+    ],
+  },
+  {
+    name: 'gather(axis 0)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])], aux: [ints(rng, [5, 4], 0, 2)] }],
+    fn: ([x], [idx]) => antler.gather(x, 0, idx),
+  },
+  {
+    name: 'indexSelect',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4, 2])], aux: [ints(rng, [5], 0, 3)], note: 'axis 1' },
+      { inputs: [anyVals(rng, [4, 3])], aux: [ints(rng, [6], 0, 2)], note: 'axis 1 of 2-D' },
+    ],
+    fn: ([x], [idx]) => antler.indexSelect(x, 1, idx),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.indexSelect(t([1, 2, 3, 4], [2, 2]), 0, antler.tensor([2], [1], { dtype: 'int32' }))],
+      ['SHAPE_MISMATCH', () => antler.indexSelect(t([1, 2, 3, 4], [2, 2]), 0, antler.tensor([0, 1], [1, 2], { dtype: 'int32' }))],
+    ],
+  },
+  { name: 'indexSelect(axis 0)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2])], aux: [ints(rng, [4], 0, 2)] }], fn: ([x], [idx]) => antler.indexSelect(x, 0, idx) },
+  {
+    name: 'logSumExp',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }, { inputs: [vals(rng, [2, 3], 200, 210)], note: 'large, shifted' }],
+    fn: ([x]) => antler.logSumExp(x, -1),
+    bad: [['DTYPE_MISMATCH', () => antler.logSumExp(antler.tensor([1, 2], [2], { dtype: 'int32' }))]],
+  },
+  { name: 'logSumExp(all, keepDims)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 2])] }], fn: ([x]) => antler.logSumExp(x, undefined, true) },
+  {
+    name: 'variance(axis 0)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [4, 3])] }],
+    fn: ([x]) => antler.variance(x, 0),
+    bad: [['INVALID_ARGUMENT', () => antler.variance(t([1, 2], [2]), 0, false, { correction: -1 })]],
+  },
+  { name: 'variance(correction 0, keepDims)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 5])] }], fn: ([x]) => antler.variance(x, -1, true, { correction: 0 }) },
+  { name: 'std', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }], fn: ([x]) => antler.std(x) },
+  {
+    name: 'l1Loss',
+    samples: (rng) => [separated(rng, [3, 4])].map((p) => ({ inputs: p })),
+    fn: ([a, b]) => antler.l1Loss(a, b),
+    bad: [['SHAPE_MISMATCH', () => antler.l1Loss(t([1, 2], [2]), t([1, 2], [2, 1]))]],
+  },
+  {
+    name: 'smoothL1Loss(beta 0.5, sum)',
+    samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4]), { shape: [3, 4], values: new Array(12).fill(0) }] }],
+    fn: ([a, b]) => antler.smoothL1Loss(a, b, { beta: 0.5, reduction: 'sum' }),
+    bad: [['INVALID_ARGUMENT', () => antler.smoothL1Loss(t([1], [1]), t([1], [1]), { beta: -1 })]],
+  },
+  {
+    name: 'huberLoss(delta 0.7, none)',
+    samples: (rng) => [{ inputs: [awayFromZero(rng, [2, 5]), { shape: [2, 5], values: new Array(10).fill(0) }] }],
+    fn: ([a, b]) => antler.huberLoss(a, b, { delta: 0.7, reduction: 'none' }),
+    bad: [['INVALID_ARGUMENT', () => antler.huberLoss(t([1], [1]), t([1], [1]), { delta: 0 })]],
+  },
+  {
+    name: 'binaryCrossEntropy(weight)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4], 0.05, 0.95), vals(rng, [3, 4], 0, 1), vals(rng, [4], 0.5, 2)] }],
+    fn: ([p, y, w]) => antler.binaryCrossEntropy(p, y, { weight: w }),
+    bad: [['INVALID_ARGUMENT', () => antler.binaryCrossEntropy(t([0.5, 1.5], [2]), t([0, 1], [2]))]],
+  },
+  {
+    name: 'binaryCrossEntropyWithLogits(posWeight, weight)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4], -4, 4), vals(rng, [3, 4], 0, 1), vals(rng, [4], 0.5, 3), vals(rng, [3, 1], 0.5, 2)] }],
+    fn: ([x, y, pw, w]) => antler.binaryCrossEntropyWithLogits(x, y, { posWeight: pw, weight: w }),
+    bad: [['SHAPE_MISMATCH', () => antler.binaryCrossEntropyWithLogits(t([1, 2], [2]), t([0, 1], [2]), { weight: t([1, 1, 1], [3]) })]],
+  },
+  { name: 'binaryCrossEntropyWithLogits', samples: (rng) => [{ inputs: [vals(rng, [5], -30, 30), vals(rng, [5], 0, 1)] }], fn: ([x, y]) => antler.binaryCrossEntropyWithLogits(x, y, { reduction: 'sum' }) },
+  {
+    name: 'nllLoss(weight, ignoreIndex)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [6, 4]), vals(rng, [4], 0.5, 2)], aux: [{ shape: [6], values: [0, 3, -100, 2, 1, 3], dtype: 'int32' }] }],
+    fn: ([x, w], [labels]) => antler.nllLoss(x, labels, { weight: w }),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.nllLoss(t([0, 0, 0, 0], [2, 2]), antler.tensor([0, 2], [2], { dtype: 'int32' }))],
+      ['SHAPE_MISMATCH', () => antler.nllLoss(t([0, 0, 0, 0], [2, 2]), antler.tensor([0], [1], { dtype: 'int32' }))],
+      ['SHAPE_MISMATCH', () => antler.nllLoss(t([0, 0, 0, 0], [2, 2]), antler.tensor([0, 1], [2], { dtype: 'int32' }), { weight: t([1, 1, 1], [3]) })],
+    ],
+  },
+  { name: 'nllLoss(none, 3-D)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])], aux: [ints(rng, [2, 3], 0, 3)] }], fn: ([x], [labels]) => antler.nllLoss(x, labels, { reduction: 'none' }) },
+  {
+    name: 'crossEntropy(weight, labelSmoothing, ignoreIndex)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [5, 4]), vals(rng, [4], 0.5, 2)], aux: [{ shape: [5], values: [1, -100, 3, 0, 3], dtype: 'int32' }] }],
+    fn: ([x, w], [labels]) => antler.crossEntropy(x, labels, { weight: w, labelSmoothing: 0.2 }),
+    bad: [['INVALID_ARGUMENT', () => antler.crossEntropy(t([0, 0, 0, 0], [2, 2]), antler.tensor([0, 1], [2], { dtype: 'int32' }), { labelSmoothing: 1.5 })]],
+  },
+  { name: 'crossEntropy(labelSmoothing, sum)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])], aux: [ints(rng, [3], 0, 4)] }], fn: ([x], [labels]) => antler.crossEntropy(x, labels, { labelSmoothing: 0.1, reduction: 'sum' }) },
 ];
 
 function shuffledDistinct(rng: Rng, count: number): number[] {

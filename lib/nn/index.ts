@@ -1,8 +1,10 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
-export { Linear, Embedding, Dropout, LayerNorm, Sequential, ReLU, Tanh, Sigmoid, GELU } from './layers';
+export { Linear, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';
+export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss } from '../ops/losses';
+export { oneHot } from '../ops/indexing';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN } from './rnn';
 export { NeuralODE } from './ode';

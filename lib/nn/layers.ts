@@ -1,7 +1,7 @@
 /** Basic layers, with PyTorch's parameter names, layouts and default initialisation. */
-import { dispose, isolated } from '../engine';
+import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { gelu, relu, sigmoid, tanh } from '../ops/core';
+import { div, elu, exp, gelu, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, DType } from '../validate';
@@ -151,6 +151,56 @@ export class LayerNorm extends Module {
   }
 }
 
+/**
+ * Modules held in a list and registered as 0, 1, 2, … (torch.nn.ModuleList):
+ * layers kept in a plain array are not registered, so their parameters would
+ * be missing from parameters() and stateDict(). It has no forward of its own;
+ * iterate over it (or get(i)) in the forward of the module holding it.
+ */
+export class ModuleList<M extends Module = Module> extends Module implements Iterable<M> {
+  private readonly items: M[] = [];
+  constructor(modules: Iterable<M> = []) {
+    super();
+    if (modules === null || typeof (modules as Partial<Iterable<M>>)[Symbol.iterator] !== 'function')
+      fail('INVALID_ARGUMENT', `ModuleList: expected an array (or iterable) of modules; got ${describe(modules)}`);
+    for (const m of modules) this.append(m);
+  }
+
+  /** Adds m at the end (registered under the next number). */
+  append(m: M): this {
+    if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `ModuleList: item ${this.items.length} must be a Module; got ${describe(m)}`);
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+
+  /** Adds each module of ms at the end. */
+  extend(ms: Iterable<M>): this {
+    for (const m of ms) this.append(m);
+    return this;
+  }
+
+  /** The i-th module; a negative i counts from the end, as in Python. */
+  get(i: number): M {
+    const n = this.items.length;
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < -n || i >= n)
+      fail('INVALID_ARGUMENT', `ModuleList.get: index must be an integer in [${-n}, ${n}) for a list of ${n}; got ${describe(i)}`);
+    return this.items[i < 0 ? i + n : i];
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  [Symbol.iterator](): IterableIterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+
+  forward(): never {
+    fail('INVALID_ARGUMENT', 'ModuleList has no forward (as in PyTorch): call its modules in order in your own forward, e.g. for (const layer of this.layers) h = layer.forward(h)');
+  }
+}
+
 /** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -184,6 +234,11 @@ export class Sequential extends Module {
 
 abstract class Activation extends Module {
   protected abstract fn(x: Tensor): Tensor;
+  /** An activation without options refuses any (PyTorch's Softplus(beta=2) must not silently be beta 1). */
+  constructor(options?: object, allowed: readonly string[] = []) {
+    super();
+    checkOptions(options, new.target.name, allowed);
+  }
   forward(x: Tensor): Tensor {
     return this.fn(x);
   }
@@ -199,6 +254,56 @@ export class Sigmoid extends Activation {
 }
 export class GELU extends Activation {
   protected fn = gelu;
+}
+/** x > 0 ? x : negativeSlope · x; negativeSlope defaults to 0.01 (PyTorch's). */
+export class LeakyReLU extends Activation {
+  readonly negativeSlope: number;
+  constructor(options?: { negativeSlope?: number }) {
+    super(options, ['negativeSlope']);
+    const o = checkOptions<{ negativeSlope: number }>(options, 'LeakyReLU', ['negativeSlope']);
+    this.negativeSlope = o.negativeSlope === undefined ? 0.01 : checkFinite(o.negativeSlope, 'LeakyReLU', 'negativeSlope');
+  }
+  protected fn = (x: Tensor): Tensor => leakyRelu(x, this.negativeSlope);
+}
+/** x > 0 ? x : alpha · (e^x − 1); alpha defaults to 1. */
+export class ELU extends Activation {
+  readonly alpha: number;
+  constructor(options?: { alpha?: number }) {
+    super(options, ['alpha']);
+    const o = checkOptions<{ alpha: number }>(options, 'ELU', ['alpha']);
+    this.alpha = o.alpha === undefined ? 1 : checkFinite(o.alpha, 'ELU', 'alpha');
+  }
+  protected fn = (x: Tensor): Tensor => elu(x, this.alpha);
+}
+/** x · σ(x). */
+export class SiLU extends Activation {
+  protected fn = silu;
+}
+/**
+ * log(1 + e^(βx)) / β, linear where βx > threshold (torch.nn.Softplus;
+ * β = 1 and threshold = 20 by default).
+ */
+export class Softplus extends Activation {
+  readonly beta: number;
+  readonly threshold: number;
+  constructor(options?: { beta?: number; threshold?: number }) {
+    super(options, ['beta', 'threshold']);
+    const o = checkOptions<{ beta: number; threshold: number }>(options, 'Softplus', ['beta', 'threshold']);
+    this.beta = o.beta === undefined ? 1 : checkFinite(o.beta, 'Softplus', 'beta');
+    this.threshold = o.threshold === undefined ? 20 : checkFinite(o.threshold, 'Softplus', 'threshold');
+    if (this.beta === 0) fail('INVALID_ARGUMENT', 'Softplus: beta must not be 0');
+  }
+  protected fn = (x: Tensor): Tensor => {
+    if (this.beta === 1 && this.threshold === 20) return softplus(x);
+    const beta = this.beta, threshold = this.threshold;
+    return tidy(() => {
+      // Where βx > threshold, x itself; elsewhere log1p(e^(βx)) / β, whose e^(βx) never sees the
+      // linear region's values (a where() swaps in 0), so neither its value nor its gradient overflows.
+      const z = mul(x, beta);
+      const linear = greater(z, threshold);
+      return where(linear, x, div(log1p(exp(where(linear, 0, z))), beta));
+    });
+  };
 }
 
 export type { DType };

@@ -305,7 +305,8 @@ function zerosScalar(like: Tensor): Tensor {
 // ---------------------------------------------------------------- unary
 
 export type UnaryName =
-  | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'gelu' | 'sqrt' | 'abs' | 'pow' | 'clamp' | 'square' | 'reciprocal';
+  | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'gelu' | 'sqrt' | 'abs' | 'pow' | 'clamp' | 'square' | 'reciprocal'
+  | 'sin' | 'cos' | 'log1p' | 'expm1' | 'rsqrt' | 'sign' | 'floor' | 'ceil' | 'round' | 'leakyRelu' | 'elu' | 'silu';
 
 /** @internal */
 export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
@@ -332,9 +333,11 @@ export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
 }
 
 /** The ops native kernels run on int32 (core/ops.cpp unarySupportsInt). */
-const UNARY_INT: ReadonlySet<UnaryName> = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'square']);
-const UNARY_READS_X: ReadonlySet<UnaryName> = new Set<UnaryName>(['log', 'relu', 'softplus', 'gelu', 'abs', 'pow', 'clamp', 'square']);
-const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal']);
+const UNARY_INT: ReadonlySet<UnaryName> = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'square', 'sign', 'floor', 'ceil', 'round']);
+const UNARY_READS_X: ReadonlySet<UnaryName> = new Set<UnaryName>([
+  'log', 'relu', 'softplus', 'gelu', 'abs', 'pow', 'clamp', 'square', 'sin', 'cos', 'log1p', 'leakyRelu', 'elu', 'silu',
+]);
+const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal', 'expm1', 'rsqrt']);
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
@@ -350,6 +353,38 @@ export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
 export const abs = (x: Tensor): Tensor => unary('abs', x);
 export const square = (x: Tensor): Tensor => unary('square', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+/** Sine, x in radians. */
+export const sin = (x: Tensor): Tensor => unary('sin', x);
+/** Cosine, x in radians. */
+export const cos = (x: Tensor): Tensor => unary('cos', x);
+/** ln(1 + x), accurate for small |x|. */
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+/** e^x − 1, accurate for small |x|. */
+export const expm1 = (x: Tensor): Tensor => unary('expm1', x);
+/** 1/√x. */
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+/** −1, 0 or 1 by the sign of x (±0 and NaN stay as they are); int32 stays int32. Gradient zero. */
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+/** Largest integer ≤ x; int32 stays int32. Gradient zero. */
+export const floor = (x: Tensor): Tensor => unary('floor', x);
+/** Smallest integer ≥ x; int32 stays int32. Gradient zero. */
+export const ceil = (x: Tensor): Tensor => unary('ceil', x);
+/** Nearest integer, halves to even (torch.round: round(2.5) = 2, round(−0.5) = −0); int32 stays int32. Gradient zero. */
+export const round = (x: Tensor): Tensor => unary('round', x);
+/** x > 0 ? x : negativeSlope · x (PyTorch's default slope 0.01). */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
+    fail('INVALID_ARGUMENT', `leakyRelu: negativeSlope must be a finite number; got ${describe(negativeSlope)}`);
+  return unary('leakyRelu', x, negativeSlope);
+}
+/** x > 0 ? x : alpha · (e^x − 1). */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha))
+    fail('INVALID_ARGUMENT', `elu: alpha must be a finite number; got ${describe(alpha)}`);
+  return unary('elu', x, alpha);
+}
+/** x · σ(x) (SiLU, also called swish). */
+export const silu = (x: Tensor): Tensor => unary('silu', x);
 /** min(max(x, lo), hi); either bound may be omitted. With lo > hi every element is hi (torch.clamp). */
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi))
@@ -359,7 +394,8 @@ export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
 
 // ---------------------------------------------------------------- reductions
 
-function normAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
+/** @internal */
+export function normAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
   if (axis === undefined) return [];
   const list = Array.isArray(axis) ? axis : [axis];
   for (const a of list)
@@ -369,13 +405,14 @@ function normAxes(x: Tensor, axis: number | readonly number[] | undefined, op: s
 }
 
 /** keepDims is the third positional argument, a boolean (TF.js's order), not an options object. */
-function checkKeepDims(v: unknown, op: string): boolean {
+export function checkKeepDims(v: unknown, op: string): boolean {
   if (typeof v === 'boolean') return v;
   const hint = v !== null && typeof v === 'object' && 'keepDims' in v ? ` (pass it as the boolean itself: ${op}(x, axis, true))` : '';
   fail('INVALID_ARGUMENT', `${op}: the third argument, keepDims, must be a boolean; got ${describe(v)}${hint}`);
 }
 
-function keptShape(x: Tensor, axes: number[]): number[] {
+/** @internal */
+export function keptShape(x: Tensor, axes: number[]): number[] {
   if (!axes.length) return x.shape.map(() => 1);
   const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
   return x.shape.map((d, i) => (norm.includes(i) ? 1 : d));
@@ -446,6 +483,62 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: number | readonly number[] 
 
 export const max = (x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor => extreme('max', x, axis, keepDims);
 export const min = (x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor => extreme('min', x, axis, keepDims);
+
+/**
+ * Cumulative sum along `axis` (torch.cumsum, tf.cumsum): out[…, i, …] = Σ_{j ≤ i} x[…, j, …].
+ * `axis` defaults to 0, as TensorFlow.js's (torch requires it); negative axes count from the end,
+ * and a 0-d tensor takes 0 or −1. `exclusive` sums j < i (the first element is 0), `reverse` sums
+ * from the end (j ≥ i, or j > i with exclusive). Accumulates in double, output in x's dtype.
+ * int32 sums are exact (taken in float64) or refused with DTYPE_MISMATCH when a partial sum
+ * leaves int32's range (torch returns int64, which antler lacks); int32 has no gradient.
+ * The gradient is the cumsum of the output gradient in the other direction.
+ */
+export function cumsum(x: Tensor, axis = 0, options?: { exclusive?: boolean; reverse?: boolean }): Tensor {
+  checkTensor(x, 'cumsum', 'x');
+  if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `cumsum: axis must be an integer; got ${describe(axis)}`);
+  const o = checkOptions<{ exclusive: boolean; reverse: boolean }>(options, 'cumsum', ['exclusive', 'reverse']);
+  const exclusive = o.exclusive === undefined ? false : checkBoolean(o.exclusive, 'cumsum', 'exclusive');
+  const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumsum', 'reverse');
+  if (x.dtype === 'int32') return int32Cumsum(x, axis, exclusive, reverse);
+  const out = wrap(native().cumsum(x.handle, axis, exclusive, reverse));
+  return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })]);
+}
+
+/**
+ * An int32 cumsum, exact or refused, as int32Sum: the sums are taken in
+ * float64 (exact below 2^53), their min and max read together (one device
+ * sync on CUDA), and a partial sum outside int32's range throws.
+ */
+function int32Cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+  const wide = wrap(native().cast(x.handle, 'float64'));
+  let sums: Tensor;
+  try {
+    sums = wrap(native().cumsum(wide.handle, axis, exclusive, reverse));
+  } finally {
+    wide.dispose();
+  }
+  const temps: Tensor[] = [];
+  try {
+    if (sums.size > 0) {
+      const flat = wrap(native().reshape(sums.handle, [sums.size]));
+      temps.push(flat);
+      const lo = wrap(native().reduce('min', flat.handle, [0], true));
+      temps.push(lo);
+      const hi = wrap(native().reduce('max', flat.handle, [0], true));
+      temps.push(hi);
+      const both = wrap(native().concat([lo.handle, hi.handle], 0));
+      temps.push(both);
+      const [low, high] = both.dataSync();
+      for (const v of [high, low])
+        if (!(v >= -2147483648 && v <= 2147483647))
+          fail('DTYPE_MISMATCH', `cumsum: the int32 partial sum ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead: cumsum(x.cast('float64'), …)`);
+    }
+    return wrap(native().cast(sums.handle, 'int32'));
+  } finally {
+    for (const t of temps) t.dispose();
+    sums.dispose();
+  }
+}
 
 // ---------------------------------------------------------------- shape
 

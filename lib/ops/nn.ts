@@ -5,6 +5,7 @@ import { native } from '../native';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe } from '../validate';
 import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
+import { weightedCrossEntropy } from './losses';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -Math.max(1, x.rank) || axis >= Math.max(1, x.rank))
@@ -30,7 +31,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-function checkReduction(r: unknown, op: string): Reduction {
+/** @internal */
+export function checkReduction(r: unknown, op: string): Reduction {
   if (r !== 'mean' && r !== 'sum' && r !== 'none') fail('INVALID_ARGUMENT', `${op}: reduction must be 'mean', 'sum' or 'none'; got ${describe(r)}`);
   return r;
 }
@@ -40,16 +42,22 @@ function checkReduction(r: unknown, op: string): Reduction {
  * this is torch.nn.functional.cross_entropy) against int32 class labels
  * [...]. Rows whose label is ignoreIndex (default −100) count neither in the
  * loss nor in the mean's denominator, as in PyTorch. Fused: one pass forward,
- * one backward.
+ * one backward. `weight` [C] weighs each class and `labelSmoothing` ε mixes
+ * the one-hot target with the uniform one, as PyTorch's weight and
+ * label_smoothing (the weighted mean divides by Σ weight[label]).
  */
-export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreIndex?: number; reduction?: Reduction }): Tensor {
-  const o = checkOptions<{ ignoreIndex: number; reduction: Reduction }>(options, 'crossEntropy', ['ignoreIndex', 'reduction']);
+export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreIndex?: number; reduction?: Reduction; weight?: Tensor; labelSmoothing?: number }): Tensor {
+  const o = checkOptions<{ ignoreIndex: number; reduction: Reduction; weight: Tensor; labelSmoothing: number }>(options, 'crossEntropy', ['ignoreIndex', 'reduction', 'weight', 'labelSmoothing']);
   checkTensor(logits, 'crossEntropy', 'logits');
   checkTensor(labels, 'crossEntropy', 'labels');
   const ignoreIndex = o.ignoreIndex === undefined ? -100 : o.ignoreIndex;
   if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex))
     fail('INVALID_ARGUMENT', `crossEntropy: ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
   const reduction = checkReduction(o.reduction ?? 'mean', 'crossEntropy');
+  const smoothing = o.labelSmoothing === undefined ? 0 : checkFinite(o.labelSmoothing, 'crossEntropy', 'labelSmoothing');
+  if (smoothing < 0 || smoothing > 1) fail('INVALID_ARGUMENT', `crossEntropy: labelSmoothing must be in [0, 1]; got ${smoothing}`);
+  // Class weights and label smoothing take the composed path (log-softmax, then the weighted NLL).
+  if ((o.weight !== undefined && o.weight !== null) || smoothing > 0) return weightedCrossEntropy(logits, labels, o.weight, smoothing, ignoreIndex, reduction);
   const [lossH, validH] = native().crossEntropy(logits.handle, labels.handle, ignoreIndex);
   const perRow = wrap(lossH);
   const valid = wrap(validH);
@@ -78,7 +86,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
  * [N, 1] against [N] into an [N, N] loss that trains on the wrong thing;
  * here that is an error.
  */
-function checkSameShape(input: Tensor, target: Tensor, op: string): void {
+export function checkSameShape(input: Tensor, target: Tensor, op: string): void {
   const a = input.shape;
   const b = target.shape;
   if (a.length === b.length && a.every((d, i) => d === b[i])) return;

@@ -7,7 +7,7 @@
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { add, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
+import { add, clamp, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
@@ -256,6 +256,212 @@ export class LinearLR extends LRScheduler {
   }
 }
 export { LinearLR as LinearWarmup };
+
+/** lr = base · gamma^epoch (torch.optim.lr_scheduler.ExponentialLR). */
+export class ExponentialLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly gamma: number) {
+    checkPositive(gamma, 'ExponentialLR', 'gamma');
+    super(optimizer);
+    this.init();
+  }
+  protected chained(current: number, _base: number, epoch: number): number {
+    return epoch === 0 ? current : current * this.gamma;
+  }
+}
+
+/**
+ * lr multiplied by gamma at each milestone epoch (torch's MultiStepLR); a
+ * milestone listed twice multiplies twice, as in PyTorch.
+ */
+export class MultiStepLR extends LRScheduler {
+  readonly milestones: readonly number[];
+  constructor(optimizer: Optimizer<{ lr: number }>, milestones: readonly number[], readonly gamma = 0.1) {
+    if (!Array.isArray(milestones)) fail('INVALID_ARGUMENT', `MultiStepLR: milestones must be an array of epochs such as [30, 80]; got ${describe(milestones)}`);
+    milestones.forEach((m, i) => checkInteger(m, 'MultiStepLR', `milestones[${i}]`, 1));
+    checkPositive(gamma, 'MultiStepLR', 'gamma');
+    super(optimizer);
+    this.milestones = [...milestones].sort((a, b) => a - b);
+    this.init();
+  }
+  protected chained(current: number, _base: number, epoch: number): number {
+    const hits = this.milestones.filter((m) => m === epoch).length;
+    return hits ? current * this.gamma ** hits : current;
+  }
+}
+
+function checkLambda(f: unknown, op: string): (epoch: number) => number {
+  if (typeof f !== 'function') fail('INVALID_ARGUMENT', `${op}: lrLambda must be a function of the epoch, such as (epoch) => 0.95 ** epoch; got ${describe(f)}`);
+  return f as (epoch: number) => number;
+}
+
+function lambdaValue(f: (epoch: number) => number, epoch: number, op: string): number {
+  const v = f(epoch);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail('INVALID_ARGUMENT', `${op}: lrLambda(${epoch}) must return a finite number; got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * lr = base · lrLambda(epoch) (torch's LambdaLR). Not chainable, as in
+ * PyTorch: it sets the lr from the base, whatever another scheduler did.
+ */
+export class LambdaLR extends LRScheduler {
+  private readonly f: (epoch: number) => number;
+  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: (epoch: number) => number) {
+    const f = checkLambda(lrLambda, 'LambdaLR');
+    super(optimizer);
+    this.f = f;
+    this.init();
+  }
+  protected chained(_current: number, base: number, epoch: number): number {
+    return base * lambdaValue(this.f, epoch, 'LambdaLR');
+  }
+}
+
+/** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR). */
+export class MultiplicativeLR extends LRScheduler {
+  private readonly f: (epoch: number) => number;
+  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: (epoch: number) => number) {
+    const f = checkLambda(lrLambda, 'MultiplicativeLR');
+    super(optimizer);
+    this.f = f;
+    this.init();
+  }
+  protected chained(current: number, _base: number, epoch: number): number {
+    return epoch > 0 ? current * lambdaValue(this.f, epoch, 'MultiplicativeLR') : current;
+  }
+}
+
+export interface ReduceLROnPlateauOptions {
+  /** 'min' (default): a lower metric is better (a loss); 'max': higher is better (an accuracy). */
+  mode: 'min' | 'max';
+  /** The lr is multiplied by factor (< 1; default 0.1) on a plateau. */
+  factor: number;
+  /** Epochs without improvement tolerated before reducing (default 10). */
+  patience: number;
+  /** How much better counts as better (default 1e-4), relative or absolute by thresholdMode. */
+  threshold: number;
+  thresholdMode: 'rel' | 'abs';
+  /** Epochs to wait after a reduction before counting bad epochs again (default 0). */
+  cooldown: number;
+  /** The lowest lr, one for all groups or one per group (default 0). */
+  minLr: number | number[];
+  /** A reduction smaller than eps is not made (default 1e-8). */
+  eps: number;
+}
+
+/**
+ * Reduces the learning rate when a metric stops improving
+ * (torch.optim.lr_scheduler.ReduceLROnPlateau, same options and defaults):
+ * call step(metric) once per epoch with the validation loss (or accuracy,
+ * with mode 'max'). After more than `patience` epochs without an
+ * improvement beyond `threshold`, each group's lr becomes max(lr · factor,
+ * minLr), then `cooldown` epochs pass before bad epochs count again.
+ */
+export class ReduceLROnPlateau {
+  readonly mode: 'min' | 'max';
+  readonly factor: number;
+  readonly patience: number;
+  readonly threshold: number;
+  readonly thresholdMode: 'rel' | 'abs';
+  readonly cooldown: number;
+  readonly minLrs: number[];
+  readonly eps: number;
+  /** The best metric so far, the epochs since it (bad epochs), the cooldown epochs left and the epochs stepped. */
+  best: number;
+  numBadEpochs = 0;
+  cooldownCounter = 0;
+  lastEpoch = 0;
+  private lastLrs: number[];
+
+  constructor(readonly optimizer: Optimizer<{ lr: number }>, options?: Partial<ReduceLROnPlateauOptions>) {
+    const op = 'ReduceLROnPlateau';
+    if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', `${op}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
+    const o = checkOptions<ReduceLROnPlateauOptions>(options, op, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps']);
+    const mode = o.mode ?? 'min';
+    if (mode !== 'min' && mode !== 'max') fail('INVALID_ARGUMENT', `${op}: mode must be 'min' or 'max'; got ${describe(mode)}`);
+    const thresholdMode = o.thresholdMode ?? 'rel';
+    if (thresholdMode !== 'rel' && thresholdMode !== 'abs') fail('INVALID_ARGUMENT', `${op}: thresholdMode must be 'rel' or 'abs'; got ${describe(thresholdMode)}`);
+    const factor = o.factor === undefined ? 0.1 : checkFinite(o.factor, op, 'factor');
+    if (!(factor > 0 && factor < 1)) fail('INVALID_ARGUMENT', `${op}: factor must be in (0, 1) (the lr is multiplied by it); got ${factor}`);
+    this.patience = o.patience === undefined ? 10 : checkInteger(o.patience, op, 'patience', 0);
+    this.cooldown = o.cooldown === undefined ? 0 : checkInteger(o.cooldown, op, 'cooldown', 0);
+    this.threshold = o.threshold === undefined ? 1e-4 : checkFinite(o.threshold, op, 'threshold');
+    if (this.threshold < 0) fail('INVALID_ARGUMENT', `${op}: threshold must be >= 0; got ${this.threshold}`);
+    this.eps = o.eps === undefined ? 1e-8 : checkFinite(o.eps, op, 'eps');
+    const groups = optimizer.paramGroups.length;
+    const minLr = o.minLr ?? 0;
+    if (Array.isArray(minLr)) {
+      if (minLr.length !== groups) fail('INVALID_ARGUMENT', `${op}: minLr has ${minLr.length} entries for ${groups} parameter groups; give one per group or a single number`);
+      this.minLrs = minLr.map((v, i) => checkFinite(v, op, `minLr[${i}]`));
+    } else this.minLrs = new Array(groups).fill(checkFinite(minLr, op, 'minLr'));
+    if (this.minLrs.some((v) => v < 0)) fail('INVALID_ARGUMENT', `${op}: minLr must be >= 0; got ${describe(minLr)}`);
+    this.mode = mode;
+    this.thresholdMode = thresholdMode;
+    this.factor = factor;
+    this.best = mode === 'min' ? Infinity : -Infinity;
+    this.lastLrs = optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** True when `a` improves on `best` by more than the threshold. */
+  isBetter(a: number, best: number): boolean {
+    const t = this.threshold;
+    if (this.mode === 'min') return this.thresholdMode === 'rel' ? a < best * (1 - t) : a < best - t;
+    return this.thresholdMode === 'rel' ? a > best * (1 + t) : a > best + t;
+  }
+
+  /** One epoch's metric (a number, or a one-element Tensor, read back). NaN counts as no improvement. */
+  step(metric: number | Tensor): void {
+    const op = 'ReduceLROnPlateau.step';
+    let current: number;
+    if (metric instanceof Tensor) {
+      if (metric.size !== 1) fail('INVALID_ARGUMENT', `${op}: the metric must be one number; got a tensor of shape [${metric.shape.join(', ')}]`);
+      current = metric.item();
+    } else if (typeof metric === 'number') current = metric;
+    else fail('INVALID_ARGUMENT', `${op}: expected the epoch's metric (a number, e.g. the validation loss); got ${describe(metric)}`);
+    this.lastEpoch += 1;
+    if (this.isBetter(current, this.best)) {
+      this.best = current;
+      this.numBadEpochs = 0;
+    } else this.numBadEpochs += 1;
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0; // bad epochs in cooldown are not counted
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.optimizer.paramGroups.forEach((g, i) => {
+        const next = Math.max(g.lr * this.factor, this.minLrs[i]);
+        if (g.lr - next > this.eps) g.lr = next;
+      });
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+    this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The learning rates after the last step (PyTorch's get_last_lr()). */
+  getLastLr(): number[] {
+    return [...this.lastLrs];
+  }
+}
+
+/**
+ * Clamps every gradient to [−clipValue, clipValue] in place
+ * (torch.nn.utils.clip_grad_value_); parameters without a gradient are skipped.
+ */
+export function clipGradValue(params: Tensor[], clipValue: number): void {
+  if (!Array.isArray(params))
+    fail('INVALID_ARGUMENT', `clipGradValue: expected an array of parameter Tensors (model.parameters()); got ${describe(params)}`);
+  params.forEach((p, i) => {
+    if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `clipGradValue: params[${i}] must be a Tensor; got ${describe(p)}`);
+  });
+  checkFinite(clipValue, 'clipGradValue', 'clipValue');
+  if (clipValue < 0) fail('INVALID_ARGUMENT', `clipGradValue: clipValue must be >= 0; got ${clipValue}`);
+  for (const p of params) {
+    const g = p.grad;
+    if (!g || g.isDisposed) continue;
+    isolated(() => tidy(() => void g.assign(clamp(g, -clipValue, clipValue))));
+  }
+}
 
 export { LBFGS } from './lbfgs';
 export type { LBFGSOptions } from './lbfgs';

@@ -11,6 +11,8 @@ import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
 import { Module } from '../nn/module';
 import { crossEntropy, mseLoss } from '../ops/nn';
+import { equal, sum } from '../ops/core';
+import { argmax } from '../ops/indexing';
 import { checkTensor, Tensor, tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
 
@@ -202,20 +204,17 @@ function takeRows(x: Tensor, idx: Tensor): Tensor {
   });
 }
 
-/** Fraction of rows whose first maximal logit is at the label (one host readback). */
+/** Fraction of rows whose first maximal logit is at the label: argmax on the device, one number read back. */
 function accuracyOf(pred: Tensor, labels: Tensor): number {
-  const values = pred.dataSync();
-  const lab = labels.dataSync();
-  const C = pred.shape[pred.rank - 1];
-  let correct = 0;
-  for (let i = 0; i < lab.length; i++) {
-    let arg = 0;
-    for (let c = 1; c < C; c++) if (values[i * C + c] > values[i * C + arg]) arg = c;
-    if (arg === lab[i]) correct++;
-  }
-  return correct / Math.max(1, lab.length);
+  const lead = pred.shape.slice(0, -1);
+  if (pred.rank < 1 || labels.size !== lead.reduce((a, b) => a * b, 1))
+    fail('INVALID_ARGUMENT', `the 'accuracy' metric compares the argmax over the last axis of the prediction [${pred.shape.join(', ')}] with class labels of shape [${lead.join(', ')}]; got labels of shape [${labels.shape.join(', ')}]`);
+  if (!labels.size) return 0;
+  return tidy(() => {
+    const arg = argmax(pred, -1);
+    return sum(equal(arg, labels.reshape(arg.shape))).item() / labels.size;
+  });
 }
-
 
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {

@@ -194,6 +194,18 @@ class Backend {
   virtual void softmaxBackward(const Device& d, DType t, bool log, void* gx, const void* y, const void* gy,
                                int64_t outer, int64_t dim, int64_t inner) = 0;
 
+  // Cumulative sum over the middle axis of x viewed as [outer, n, inner] (kernels/scan_axis.h):
+  // out_i = Σ_{k ≤ i} x_k (k < i when exclusive; from the end when reverse), accumulated in double.
+  // Float types only.
+  virtual void cumsum(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                      bool exclusive, bool reverse) = 0;
+
+  // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
+  // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN
+  // if the line holds one. n ≥ 1. float32, float64 and int32.
+  virtual void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                         bool largest) = 0;
+
   // Per row i of logits [N, C]: loss[i] = logsumexp(x_i) − x_i[label_i], valid[i] = 1; a row whose label
   // is ignoreIndex gets loss 0, valid 0. Returns the first row whose label is neither in [0, C) nor
   // ignoreIndex, or −1 (waits for the device to read that flag).

@@ -290,13 +290,17 @@ using kernels::UnaryOp;
 
 const char* unaryName(UnaryOp op) {
   static const char* names[] = {"neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus",
-                                "gelu", "sqrt", "abs", "pow", "clamp", "square", "reciprocal"};
+                                "gelu", "sqrt", "abs", "pow", "clamp", "square", "reciprocal",
+                                "sin", "cos", "log1p", "expm1", "rsqrt", "sign", "floor", "ceil",
+                                "round", "leakyRelu", "elu", "silu"};
+  static_assert(sizeof(names) / sizeof(names[0]) == kernels::kUnaryOpCount, "a name for every UnaryOp");
   const int i = static_cast<int>(op);
   return i >= 0 && i < kernels::kUnaryOpCount ? names[i] : "unary";
 }
 
 static bool unarySupportsInt(UnaryOp op) {
-  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp || op == UnaryOp::Square;
+  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp || op == UnaryOp::Square ||
+         op == UnaryOp::Sign || op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round;
 }
 
 static void checkSameShape(const char* op, const char* what, const Tensor& a, const Tensor& b) {
@@ -594,6 +598,33 @@ TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axisIn, boo
   int64_t outer, dim, inner;
   softmaxDims(y.shape, axis, outer, dim, inner);
   backendFor(y.device()).softmaxBackward(y.device(), y.dtype, log, out->data(), y.data(), gy.data(), outer, dim, inner);
+  return out;
+}
+
+TensorPtr cumsum(const Tensor& x, int64_t axisIn, bool exclusive, bool reverse) {
+  checkFloating("cumsum", x);
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "cumsum");
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  backendFor(x.device()).cumsum(x.device(), x.dtype, out->data(), x.data(), outer, n, inner, exclusive, reverse);
+  return out;
+}
+
+TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
+  const char* name = largest ? "argmax" : "argmin";
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  if (n <= 0) fail(Code::InvalidArgument, name, ": axis ", axis, " of shape ", shapeStr(x.shape), " is empty");
+  if (n > std::numeric_limits<int32_t>::max())
+    fail(Code::InvalidArgument, name, ": axis ", axis, " has ", n, " elements; int32 indices reach 2^31 − 1");
+  Shape outShape = x.shape;
+  if (!outShape.empty()) outShape.erase(outShape.begin() + axis);
+  TensorPtr out = emptyTensor(outShape, DType::Int32, x.device());
+  if (!out->numel()) return out;
+  backendFor(x.device()).argReduce(x.device(), x.dtype, out->data(), x.data(), outer, n, inner, largest);
   return out;
 }
 

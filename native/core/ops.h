@@ -50,6 +50,14 @@ TensorPtr broadcastTo(const Tensor& x, const Shape& shape);
 TensorPtr where(const Tensor& cond, const Tensor& a, const Tensor& b);
 TensorPtr softmax(const Tensor& x, int64_t axis, bool log);
 TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axis, bool log);
+// Cumulative sum along `axis` (negative counts from the end; a scalar takes 0 or −1 and is returned
+// as a copy): torch.cumsum, tf.cumsum's exclusive and reverse. Float types (the TS layer runs int32
+// through float64).
+TensorPtr cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse);
+// torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
+// or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
+// The axis must not be empty. float32, float64 and int32.
+TensorPtr argReduce(const Tensor& x, int64_t axis, bool largest);
 // logits [..., C] with labels int32 [...]: per-row loss and valid mask, both shaped like labels.
 std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex);
 TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);

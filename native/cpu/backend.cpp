@@ -85,6 +85,14 @@ class CpuBackend final : public Backend {
                        int64_t dim, int64_t inner) override {
     cpu::softmaxBackward(t, log, gx, y, gy, outer, dim, inner);
   }
+  void cumsum(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+              bool exclusive, bool reverse) override {
+    cpu::cumsum(t, out, x, outer, n, inner, exclusive, reverse);
+  }
+  void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                 bool largest) override {
+    cpu::argReduce(t, out, x, outer, n, inner, largest);
+  }
   int64_t crossEntropy(const Device&, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cpu::crossEntropy(t, loss, valid, logits, labels, N, C, ignoreIndex);

@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -32,6 +32,8 @@ void where(DType t, DType condType, void* out, const void* cond, const void* a, 
 void softmax(DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
 void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer, int64_t dim,
                      int64_t inner);
+void cumsum(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive, bool reverse);
+void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
 int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const int32_t* labels, int64_t N, int64_t C,
                      int64_t ignoreIndex);
 void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,

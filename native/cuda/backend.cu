@@ -278,6 +278,14 @@ class CudaBackend final : public Backend {
                        int64_t dim, int64_t inner) override {
     cuda::softmaxBackward(context(d), t, log, gx, y, gy, outer, dim, inner);
   }
+  void cumsum(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+              bool exclusive, bool reverse) override {
+    cuda::cumsum(context(d), t, out, x, outer, n, inner, exclusive, reverse);
+  }
+  void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                 bool largest) override {
+    cuda::argReduce(context(d), t, out, x, outer, n, inner, largest);
+  }
   int64_t crossEntropy(const Device& d, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cuda::crossEntropy(context(d), t, loss, valid, logits, labels, N, C, ignoreIndex);

@@ -22,7 +22,7 @@ void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* o
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
-// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu,
+// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
@@ -38,6 +38,10 @@ void where(Context& ctx, DType t, DType condType, void* out, const void* cond, c
 void softmax(Context& ctx, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
 void softmaxBackward(Context& ctx, DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer,
                      int64_t dim, int64_t inner);
+void cumsum(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive,
+            bool reverse);
+void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+               bool largest);
 int64_t crossEntropy(Context& ctx, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                      int64_t N, int64_t C, int64_t ignoreIndex);
 void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, const int32_t* labels, const void* g,

@@ -14,7 +14,20 @@
 //   Clamp    y = min(max(x, p0), p1)        [p0 <= x <= p1] (NaN stays NaN)
 //   Square   y = x²                         2x
 //   Reciprocal y = 1/x                      -y²
-// int32 is supported for Neg, Abs, Relu, Clamp, Square only (core/ops.cpp checks).
+//   Sin      y = sin x                      cos x
+//   Cos      y = cos x                      -sin x
+//   Log1p    y = ln(1 + x)                  1/(1 + x)
+//   Expm1    y = e^x - 1                    y + 1
+//   Rsqrt    y = 1/√x                       -½ y³
+//   Sign     y = -1, 0 or 1 (±0 and NaN stay)   0
+//   Floor    y = ⌊x⌋                        0
+//   Ceil     y = ⌈x⌉                        0
+//   Round    y = x to the nearest integer, halves to even (torch.round)   0
+//   LeakyRelu y = x > 0 ? x : p0 x (NaN stays NaN)   x > 0 ? 1 : p0
+//   Elu      y = x > 0 ? x : p0 (e^x - 1)   x <= 0 ? p0 e^x : 1 (PyTorch's test, so a NaN x passes gy)
+//   Silu     y = x σ(x)                     σ(x) (1 + x (1 - σ(x)))
+// int32 is supported for Neg, Abs, Relu, Clamp, Square, Sign, Floor, Ceil and
+// Round only (core/ops.cpp checks).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -27,8 +40,9 @@ namespace antler::kernels {
 
 enum class UnaryOp : int {
   Neg = 0, Exp, Log, Tanh, Sigmoid, Relu, Softplus, Gelu, Sqrt, Abs, Pow, Clamp, Square, Reciprocal,
+  Sin, Cos, Log1p, Expm1, Rsqrt, Sign, Floor, Ceil, Round, LeakyRelu, Elu, Silu,
 };
-constexpr int kUnaryOpCount = 14;
+constexpr int kUnaryOpCount = 26;
 
 // Float math in float and double math in double, as PyTorch does: float32
 // tensors stay on the GPU's fast single-precision units, and an overload set
@@ -104,6 +118,19 @@ ANTLER_HD float abs_(float x) { return fabsf(x); }
 ANTLER_HD double abs_(double x) { return fabs(x); }
 ANTLER_HD float pow_(float x, float p) { return powf(x, p); }
 ANTLER_HD double pow_(double x, double p) { return pow(x, p); }
+ANTLER_HD float sin_(float x) { return sinf(x); }
+ANTLER_HD double sin_(double x) { return sin(x); }
+ANTLER_HD float cos_(float x) { return cosf(x); }
+ANTLER_HD double cos_(double x) { return cos(x); }
+ANTLER_HD float expm1_(float x) { return expm1f(x); }
+ANTLER_HD double expm1_(double x) { return expm1(x); }
+ANTLER_HD float floor_(float x) { return floorf(x); }
+ANTLER_HD double floor_(double x) { return floor(x); }
+ANTLER_HD float ceil_(float x) { return ceilf(x); }
+ANTLER_HD double ceil_(double x) { return ceil(x); }
+// Round half to even under the default rounding mode, as torch.round (std::nearbyint).
+ANTLER_HD float rint_(float x) { return rintf(x); }
+ANTLER_HD double rint_(double x) { return rint(x); }
 
 // int32 negation, |x| and x² wrap modulo 2^32 as in PyTorch; signed overflow
 // would be undefined in C++, so the arithmetic goes through uint32.
@@ -140,9 +167,13 @@ ANTLER_HD T applyUnary(UnaryOp op, T x, double p0, double p1) {
       return (m != m || m < hi) ? m : hi;
     }
     case UnaryOp::Square: return wrapMul(x, x);
+    // Returns x itself for ±0 and NaN (np.sign, Math.sign).
+    case UnaryOp::Sign: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
     default: break;
   }
   if constexpr (!std::is_floating_point<T>::value) {
+    // Integers are already whole.
+    if (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round) return x;
     return castValue<T>(applyUnary<double>(op, static_cast<double>(x), p0, p1));
   } else {
     switch (op) {
@@ -157,6 +188,19 @@ ANTLER_HD T applyUnary(UnaryOp op, T x, double p0, double p1) {
       case UnaryOp::Sqrt: return sqrt_(x);
       case UnaryOp::Pow: return pow_(x, static_cast<T>(p0));
       case UnaryOp::Reciprocal: return T(1) / x;
+      case UnaryOp::Sin: return sin_(x);
+      case UnaryOp::Cos: return cos_(x);
+      case UnaryOp::Log1p: return log1p_(x);
+      case UnaryOp::Expm1: return expm1_(x);
+      // 1/√x rounded twice rather than CUDA's rsqrt (2 ulp), the same formula on both backends.
+      case UnaryOp::Rsqrt: return T(1) / sqrt_(x);
+      case UnaryOp::Floor: return floor_(x);
+      case UnaryOp::Ceil: return ceil_(x);
+      case UnaryOp::Round: return rint_(x);
+      case UnaryOp::LeakyRelu: return x > T(0) ? x : x * static_cast<T>(p0);
+      case UnaryOp::Elu: return x > T(0) ? x : static_cast<T>(p0) * expm1_(x);
+      // x / (1 + e^-x): e^-x overflowing to inf gives -0 for very negative x.
+      case UnaryOp::Silu: return x / (T(1) + exp_(-x));
       default: return x;
     }
   }
@@ -200,6 +244,23 @@ ANTLER_HD T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, double p1) {
       case UnaryOp::Clamp: return (x >= bound<T>(p0) && x <= bound<T>(p1)) ? gy : T(0);
       case UnaryOp::Square: return gy * (T(2) * x);
       case UnaryOp::Reciprocal: return -gy * (y * y);
+      case UnaryOp::Sin: return gy * cos_(x);
+      case UnaryOp::Cos: return gy * -sin_(x);
+      case UnaryOp::Log1p: return gy / (T(1) + x);
+      case UnaryOp::Expm1: return gy * (y + T(1));
+      case UnaryOp::Rsqrt: return T(-0.5) * gy * (y * y * y);
+      // Piecewise constant: a zero gradient, whatever gy holds (torch's zeros_like).
+      case UnaryOp::Sign:
+      case UnaryOp::Floor:
+      case UnaryOp::Ceil:
+      case UnaryOp::Round: return T(0);
+      case UnaryOp::LeakyRelu: return x > T(0) ? gy : gy * static_cast<T>(p0);
+      // From x rather than y + p0, which cancels for very negative x.
+      case UnaryOp::Elu: return x <= T(0) ? gy * (static_cast<T>(p0) * exp_(x)) : gy;
+      case UnaryOp::Silu: {
+        const T s = T(1) / (T(1) + exp_(-x));
+        return gy * (s * (T(1) + x * (T(1) - s)));
+      }
     }
     return gy;
   }
@@ -208,11 +269,13 @@ ANTLER_HD T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, double p1) {
 // Which saved tensors a backward formula reads, so launchers skip loading the other.
 ANTLER_HD constexpr bool unaryGradReadsX(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Relu || op == UnaryOp::Softplus || op == UnaryOp::Gelu ||
-         op == UnaryOp::Abs || op == UnaryOp::Pow || op == UnaryOp::Clamp || op == UnaryOp::Square;
+         op == UnaryOp::Abs || op == UnaryOp::Pow || op == UnaryOp::Clamp || op == UnaryOp::Square ||
+         op == UnaryOp::Sin || op == UnaryOp::Cos || op == UnaryOp::Log1p || op == UnaryOp::LeakyRelu ||
+         op == UnaryOp::Elu || op == UnaryOp::Silu;
 }
 ANTLER_HD constexpr bool unaryGradReadsY(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::Sqrt ||
-         op == UnaryOp::Reciprocal;
+         op == UnaryOp::Reciprocal || op == UnaryOp::Expm1 || op == UnaryOp::Rsqrt;
 }
 
 // Calls f(std::integral_constant<UnaryOp, op>{}) so that each launcher's loop
@@ -236,6 +299,18 @@ inline bool dispatchUnaryOp(UnaryOp op, F&& f) {
     case UnaryOp::Clamp: f(integral_constant<UnaryOp, UnaryOp::Clamp>{}); return true;
     case UnaryOp::Square: f(integral_constant<UnaryOp, UnaryOp::Square>{}); return true;
     case UnaryOp::Reciprocal: f(integral_constant<UnaryOp, UnaryOp::Reciprocal>{}); return true;
+    case UnaryOp::Sin: f(integral_constant<UnaryOp, UnaryOp::Sin>{}); return true;
+    case UnaryOp::Cos: f(integral_constant<UnaryOp, UnaryOp::Cos>{}); return true;
+    case UnaryOp::Log1p: f(integral_constant<UnaryOp, UnaryOp::Log1p>{}); return true;
+    case UnaryOp::Expm1: f(integral_constant<UnaryOp, UnaryOp::Expm1>{}); return true;
+    case UnaryOp::Rsqrt: f(integral_constant<UnaryOp, UnaryOp::Rsqrt>{}); return true;
+    case UnaryOp::Sign: f(integral_constant<UnaryOp, UnaryOp::Sign>{}); return true;
+    case UnaryOp::Floor: f(integral_constant<UnaryOp, UnaryOp::Floor>{}); return true;
+    case UnaryOp::Ceil: f(integral_constant<UnaryOp, UnaryOp::Ceil>{}); return true;
+    case UnaryOp::Round: f(integral_constant<UnaryOp, UnaryOp::Round>{}); return true;
+    case UnaryOp::LeakyRelu: f(integral_constant<UnaryOp, UnaryOp::LeakyRelu>{}); return true;
+    case UnaryOp::Elu: f(integral_constant<UnaryOp, UnaryOp::Elu>{}); return true;
+    case UnaryOp::Silu: f(integral_constant<UnaryOp, UnaryOp::Silu>{}); return true;
   }
   return false;
 }

@@ -159,6 +159,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("where", &Addon::guard<&Addon::where>),
         InstanceMethod("softmax", &Addon::guard<&Addon::softmax>),
         InstanceMethod("softmaxBackward", &Addon::guard<&Addon::softmaxBackward>),
+        InstanceMethod("cumsum", &Addon::guard<&Addon::cumsum>),
+        InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
@@ -766,6 +768,21 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 4, "softmaxBackward");
     return wrap(info.Env(), ops::softmaxBackward(tensorArg(info[0], "softmax", "y"), tensorArg(info[1], "softmax", "gradient"),
                                                  intArg(info[2], "softmax", "axis"), boolArg(info[3], "softmax", "log")));
+  }
+
+  // cumsum(x, axis, exclusive, reverse)
+  Napi::Value cumsum(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "cumsum");
+    const Tensor& x = tensorArg(info[0], "cumsum", "x");
+    return wrap(info.Env(), ops::cumsum(x, intArg(info[1], "cumsum", "axis"), boolArg(info[2], "cumsum", "exclusive"),
+                                        boolArg(info[3], "cumsum", "reverse")));
+  }
+
+  // argReduce(x, axis, largest): argmax (largest) or argmin along axis, int32
+  Napi::Value argReduce(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "argReduce");
+    const Tensor& x = tensorArg(info[0], "argReduce", "x");
+    return wrap(info.Env(), ops::argReduce(x, intArg(info[1], "argReduce", "axis"), boolArg(info[2], "argReduce", "largest")));
   }
 
   // crossEntropy(logits, labels, ignoreIndex) -> [loss, valid]

@@ -5,7 +5,7 @@
  */
 import * as antler from '../../lib';
 import { BatchLogs, Callbacks, fit, evaluate, Logs, nn, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
+import { expectAntlerError, expectAntlerErrorInTidy, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -191,6 +191,15 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     model.dispose();
     opt.dispose();
     antler.dispose([x, y, xv, yv]);
+  });
+
+  test("the 'accuracy' metric names labels whose shape is not the prediction's without its class axis", () => {
+    const model = mlp();
+    const x = tensor(train.xs.slice(0, 20), [10, 2]);
+    const y = tensor(Array.from({ length: 30 }, (_, i) => i % 3), [10, 3]);
+    expectAntlerErrorInTidy(() => evaluate(model, { x, y }, (p: Tensor) => antler.sum(p), { metrics: ['accuracy'] }), 'INVALID_ARGUMENT', /prediction \[10, 3\] with class labels of shape \[10\]; got labels of shape \[10, 3\]/);
+    model.dispose();
+    antler.dispose([x, y]);
   });
 
   test("loss 'mse' fits a linear regression to its true weights", async () => {

@@ -250,6 +250,46 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     x.dispose();
   });
 
+
+  test('ModuleList registers its modules as 0, 1, … (torch.nn.ModuleList key names); forward through it trains them all', () => {
+    class Stack extends nn.Module {
+      layers = new nn.ModuleList<nn.Linear>([new nn.Linear(3, 4, { dtype: 'float64' })]);
+      constructor() {
+        super();
+        this.layers.append(new nn.Linear(4, 4, { dtype: 'float64' })).extend([new nn.Linear(4, 2, { dtype: 'float64' })]);
+      }
+      forward(x: Tensor): Tensor {
+        return tidy(() => {
+          let h = x;
+          for (const layer of this.layers) h = antler.tanh(layer.forward(h));
+          return h;
+        });
+      }
+    }
+    const net = new Stack();
+    expect(tidy(() => Object.keys(net.stateDict()))).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias']);
+    expect(net.layers.length).toBe(3);
+    expect(net.layers.get(-1)).toBe(net.layers.get(2));
+    const xv = randomArray(rng, 6);
+    const x = tensor(xv, [2, 3], { dtype: 'float64' });
+    backprop(() => net.forward(x).sum());
+    for (const p of net.parameters()) expect(p.grad).toBeTruthy();
+    // The same function by hand, from the weights.
+    let h: number[][] = [xv.slice(0, 3), xv.slice(3)];
+    for (const l of net.layers) {
+      const W = Array.from(l.weight.dataSync()), b = Array.from(l.bias!.dataSync());
+      const [o, i] = l.weight.shape;
+      h = h.map((row) => Array.from({ length: o }, (_, r) => Math.tanh(b[r] + row.reduce((acc, v, k) => acc + v * W[r * i + k], 0))));
+    }
+    const y = net.forward(x);
+    expectClose(Array.from(y.dataSync()), h.flat(), 1e-14, 1e-15);
+    y.dispose();
+    expectAntlerErrorInTidy(() => net.layers.forward(), 'INVALID_ARGUMENT', /ModuleList has no forward/);
+    expectAntlerErrorInTidy(() => net.layers.get(3), 'INVALID_ARGUMENT', /\[-3, 3\)/);
+    expectAntlerErrorInTidy(() => new nn.ModuleList(5 as never), 'INVALID_ARGUMENT', /array \(or iterable\) of modules; got 5/);
+    net.dispose();
+    x.dispose();
+  });
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
     expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);

@@ -38,6 +38,22 @@ describe(`op registry (seed ${rng.seed})`, () => {
       expect(names).toContain(op);
   });
 
+  test('covers every differentiable op exported (a new op needs an entry)', () => {
+    const names = new Set(OPS.map((o) => o.name.split('(')[0]));
+    // Exported functions that are not differentiable ops of their own: factories, integer-valued
+    // ops, comparisons, autograd and I/O helpers, and ops covered under another entry's name.
+    const notOps = new Set([
+      'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'arange', 'rand', 'randn',
+      'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'oneHot', 'multinomial',
+      'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory',
+      'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'setSeed', 'buildInfo',
+      'fit', 'evaluate', 'save', 'saveAsync', 'load', 'loadAsync', 'parseSafetensors', 'serializeSafetensors',
+      'sruRecurrence', 'sruRecurrenceReference',
+    ]);
+    const exported = Object.entries(antler).filter(([k, v]) => typeof v === 'function' && !notOps.has(k)).map(([k]) => k);
+    expect(exported.filter((k) => !names.has(k))).toEqual([]);
+  });
+
   for (const op of OPS) {
     describe(op.name, () => {
       const samples = op.samples(rng);

@@ -794,6 +794,82 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     }
   });
 
+  test('ExponentialLR, MultiStepLR, LambdaLR, MultiplicativeLR and ReduceLROnPlateau step as torch 1.13 does', () => {
+    // torch 1.13: SGD([{lr: 0.1}, {lr: 0.02}]); the groups' lrs after construction and after each step().
+    const torch = {
+      exp: [[0.1, 0.02], [0.09000000000000001, 0.018000000000000002], [0.08100000000000002, 0.016200000000000003], [0.07290000000000002, 0.014580000000000003], [0.06561000000000002, 0.013122000000000003], [0.05904900000000002, 0.011809800000000004], [0.05314410000000002, 0.010628820000000004]],
+      multi: [[0.1, 0.02], [0.1, 0.02], [0.05, 0.01], [0.05, 0.01], [0.05, 0.01], [0.0125, 0.0025], [0.0125, 0.0025], [0.0125, 0.0025], [0.0125, 0.0025]],
+      lambda: [[0.1, 0.02], [0.05, 0.01], [0.03333333333333333, 0.006666666666666666], [0.025, 0.005], [0.020000000000000004, 0.004], [0.016666666666666666, 0.003333333333333333]],
+      mult: [[0.1, 0.02], [0.09000000000000001, 0.018000000000000002], [0.07200000000000001, 0.014400000000000003], [0.06480000000000001, 0.012960000000000003], [0.05184000000000001, 0.010368000000000002], [0.04665600000000001, 0.009331200000000003]],
+      // ReduceLROnPlateau(factor 0.5, patience 2, cooldown 1, min_lr [0.01, 0.004]) on these losses:
+      plateau: [[0.1, 0.02], [0.1, 0.02], [0.1, 0.02], [0.1, 0.02], [0.1, 0.02], [0.05, 0.01], [0.05, 0.01], [0.05, 0.01], [0.05, 0.01], [0.05, 0.01], [0.05, 0.01], [0.025, 0.005], [0.025, 0.005], [0.025, 0.005], [0.025, 0.005], [0.0125, 0.004]],
+      // ReduceLROnPlateau(mode 'max', factor 0.3, patience 1, threshold 0.01 'abs') on these accuracies:
+      plateauMax: [[0.1, 0.02], [0.1, 0.02], [0.1, 0.02], [0.1, 0.02], [0.03, 0.006], [0.03, 0.006], [0.03, 0.006], [0.03, 0.006], [0.009, 0.0018], [0.009, 0.0018], [0.0026999999999999997, 0.00054]],
+    };
+    const losses = [1.0, 0.9, 0.95, 0.92, 0.91, 0.9, 0.95, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9];
+    const accuracies = [0.5, 0.6, 0.6, 0.6001, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7];
+    const cases: [keyof typeof torch, (o: optim.SGD) => optim.LRScheduler | optim.ReduceLROnPlateau, number[] | null][] = [
+      ['exp', (o) => new optim.ExponentialLR(o, 0.9), null],
+      ['multi', (o) => new optim.MultiStepLR(o, [2, 5, 5], 0.5), null],
+      ['lambda', (o) => new optim.LambdaLR(o, (e) => 1 / (e + 1)), null],
+      ['mult', (o) => new optim.MultiplicativeLR(o, (e) => (e % 2 ? 0.9 : 0.8)), null],
+      ['plateau', (o) => new optim.ReduceLROnPlateau(o, { factor: 0.5, patience: 2, cooldown: 1, minLr: [0.01, 0.004] }), losses],
+      ['plateauMax', (o) => new optim.ReduceLROnPlateau(o, { mode: 'max', factor: 0.3, patience: 1, threshold: 0.01, thresholdMode: 'abs' }), accuracies],
+    ];
+    for (const [name, make, metrics] of cases) {
+      const params = [antler.zeros([1], { requiresGrad: true }), antler.zeros([1], { requiresGrad: true })];
+      const opt = new optim.SGD([{ params: [params[0]], lr: 0.1 }, { params: [params[1]], lr: 0.02 }]);
+      const sched = make(opt);
+      const seen = [opt.paramGroups.map((g) => g.lr)];
+      for (let i = 0; i < torch[name].length - 1; i++) {
+        if (metrics) (sched as optim.ReduceLROnPlateau).step(metrics[i]);
+        else (sched as optim.LRScheduler).step();
+        seen.push(opt.paramGroups.map((g) => g.lr));
+        expect(sched.getLastLr()).toEqual(seen[seen.length - 1]);
+      }
+      expectClose(seen.flat(), torch[name].flat(), 1e-15, 1e-18, name);
+      antler.dispose(params);
+    }
+  });
+
+  test('ReduceLROnPlateau takes a one-element Tensor metric; bad options and metrics are named', () => {
+    const p = antler.zeros([1], { requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.1 });
+    const sched = new optim.ReduceLROnPlateau(opt, { patience: 0 });
+    const m = tensor([2]);
+    sched.step(m);
+    sched.step(m);
+    expect(opt.paramGroups[0].lr).toBeCloseTo(0.01, 15);
+    const two = tensor([1, 2]);
+    expectAntlerError(() => sched.step(two), 'INVALID_ARGUMENT', /one number; got a tensor of shape \[2\]/);
+    expectAntlerError(() => sched.step('low' as never), 'INVALID_ARGUMENT', /expected the epoch's metric/);
+    expectAntlerError(() => new optim.ReduceLROnPlateau(opt, { factor: 1 }), 'INVALID_ARGUMENT', /factor must be in \(0, 1\)/);
+    expectAntlerError(() => new optim.ReduceLROnPlateau(opt, { mode: 'minimum' as never }), 'INVALID_ARGUMENT', /mode must be 'min' or 'max'/);
+    expectAntlerError(() => new optim.ReduceLROnPlateau(opt, { minLr: [0, 0] }), 'INVALID_ARGUMENT', /2 entries for 1 parameter groups/);
+    expectAntlerError(() => new optim.ReduceLROnPlateau(opt, { patients: 3 } as never), 'INVALID_ARGUMENT', /unknown option 'patients'/);
+    expectAntlerError(() => new optim.MultiStepLR(opt, 5 as never), 'INVALID_ARGUMENT', /milestones must be an array/);
+    expectAntlerError(() => new optim.LambdaLR(opt, 0.5 as never), 'INVALID_ARGUMENT', /lrLambda must be a function/);
+    expectAntlerError(() => new optim.LambdaLR(opt, () => NaN), 'INVALID_ARGUMENT', /lrLambda\(0\) must return a finite number; got NaN/);
+    expectAntlerError(() => new optim.ExponentialLR(opt, 0), 'INVALID_ARGUMENT', /gamma must be > 0/);
+    antler.dispose([p, m, two]);
+  });
+
+  test('clipGradValue clamps every gradient in place to ±clipValue (torch.nn.utils.clip_grad_value_)', () => {
+    const g = randomArray(rng, 20, -3, 3);
+    const p = tensor(randomArray(rng, 20), [4, 5], { dtype: 'float64', requiresGrad: true });
+    const q = antler.zeros([2], { requiresGrad: true }); // no gradient: skipped
+    p.grad = tensor(g, [4, 5], { dtype: 'float64' });
+    const ref = p.grad;
+    const c = rng.uniform(0.5, 2);
+    optim.clipGradValue([p, q], c);
+    expect(p.grad).toBe(ref);
+    expectExact(Array.from(ref.dataSync()), g.map((v) => Math.min(c, Math.max(-c, v))));
+    expect(q.grad).toBeNull();
+    expectAntlerError(() => optim.clipGradValue([p], -1), 'INVALID_ARGUMENT', /clipValue must be >= 0/);
+    expectAntlerError(() => optim.clipGradValue(p as never, 1), 'INVALID_ARGUMENT', /expected an array/);
+    antler.dispose([p, q]);
+  });
+
   test('invalid scheduler arguments throw before touching the learning rates', () => {
     const { opt, params, bases } = twoGroups();
     const bad: [string, () => unknown, RegExp][] = [

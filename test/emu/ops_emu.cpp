@@ -1,9 +1,9 @@
 // The CUDA backend's row, reduction, shape, GEMM, elementwise and optimizer
 // launchers (native/cuda/softmax.cu, layernorm.cu, loss.cu, embedding.cu,
 // shape.cu, reduce.cu, matmul.cu, fill.cu, random.cu, cast.cu, binary.cu,
-// unary.cu, optim.cu), rewritten for the host by transform.js and run under
+// unary.cu, optim.cu, cumsum.cu, argreduce.cu), rewritten for the host by transform.js and run under
 // cuda_emu.h, against the CPU backend (native/cpu/rows.cpp, shape.cpp,
-// elementwise.cpp, unary.cpp, optim.cpp) or, for the GEMM and sumAll, a
+// elementwise.cpp, unary.cpp, optim.cpp, cumsum.cpp, argreduce.cpp) or, for the GEMM and sumAll, a
 // float64 loop, on the same random inputs. Outputs start as NaN (for the
 // bit-exact elementwise checks, as two different byte patterns). Prints one line per check and "emulation: N passed, M
 // failed"; exits 1 on a failure.
@@ -48,6 +48,24 @@ static void rowCase(int64_t outer, int64_t dim, int64_t inner, int sms) {
     check(name + shape, yG, yC);
     check(name + "backward " + shape, gG, gC);
   }
+}
+
+// cumsum over the middle axis of [outer, n, inner], all four exclusive/reverse combinations.
+template <typename T>
+static void cumsumCase(int64_t outer, int64_t n, int64_t inner, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const int64_t total = outer * n * inner;
+  const std::string shape = dims({outer, n, inner}) + " sms=" + std::to_string(sms);
+  Buf<T> x(total, -2, 2);
+  for (const bool exclusive : {false, true})
+    for (const bool reverse : {false, true}) {
+      auto yG = Buf<T>::nan(total), yC = Buf<T>::nan(total);
+      antler::cuda::cumsum(ctx, t, yG.p(), x.p(), outer, n, inner, exclusive, reverse);
+      antler::cpu::cumsum(t, yC.p(), x.p(), outer, n, inner, exclusive, reverse);
+      check(std::string("cumsum") + (exclusive ? " exclusive" : "") + (reverse ? " reverse" : "") + " " + shape, yG, yC);
+    }
 }
 
 template <typename T>
@@ -482,6 +500,56 @@ static void binaryCase(int64_t d0, int64_t d1, int64_t d2, int sms) {
   }
 }
 
+// argmax/argmin over the middle axis of [outer, n, inner]: the emulated CUDA launcher against the CPU
+// backend, and the CPU against a plain first-extreme loop. Values are few distinct integers (ties
+// everywhere) with ±inf and, for float types, NaNs: lines with none, one or several.
+template <typename T>
+static void argReduceCase(int64_t outer, int64_t n, int64_t inner, int sms) {
+  emu::Device dev(sms);
+  const DType t = dtypeOfAny<T>();
+  const int64_t total = outer * n * inner, lines = outer * inner;
+  std::vector<T> x = randomValues<T>(total, -3.5, 3.5);
+  std::uniform_real_distribution<double> U(0, 1);
+  // Per line: plain values only, or also extremes (±inf, int32's limits), or also NaNs, or both,
+  // each special at a rate that leaves a few per line.
+  std::vector<int> kind(static_cast<size_t>(lines));
+  for (auto& k : kind) k = static_cast<int>(U(gen) * 4);
+  const double rate = std::min(0.05, 3.0 / static_cast<double>(n));
+  for (int64_t i = 0; i < total; ++i) {
+    T& v = x[static_cast<size_t>(i)];
+    v = static_cast<T>(static_cast<int>(v));   // integers in [-3, 3]
+    const int k = kind[static_cast<size_t>((i / (n * inner)) * inner + i % inner)];
+    if ((k & 1) && U(gen) < rate) {
+      const bool high = U(gen) < 0.5;
+      if constexpr (std::is_same_v<T, int32_t>) v = high ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
+      else v = high ? T(INFINITY) : T(-INFINITY);
+    }
+    if constexpr (!std::is_same_v<T, int32_t>)
+      if ((k & 2) && U(gen) < rate) v = std::numeric_limits<T>::quiet_NaN();
+  }
+  const std::string tail = std::string(antler::dtypeName(t)) + " " + dims({outer, n, inner}) + " sms=" + std::to_string(sms);
+  for (const bool largest : {true, false}) {
+    const std::string name = largest ? "argmax " : "argmin ";
+    Out<int32_t> o(lines);
+    antler::cuda::argReduce(dev.ctx, t, o.gpu.data(), x.data(), outer, n, inner, largest);
+    antler::cpu::argReduce(t, o.cpu.data(), x.data(), outer, n, inner, largest);
+    checkSame(name + tail, o);
+    Out<int32_t> ref(lines);
+    ref.gpu = o.cpu;
+    for (int64_t l = 0; l < lines; ++l) {
+      const int64_t base = (l / inner) * n * inner + l % inner;
+      int32_t best = 0;
+      for (int64_t k = 1; k < n; ++k) {
+        const T v = x[static_cast<size_t>(base + k * inner)], b = x[static_cast<size_t>(base + best * inner)];
+        if (b != b) break;
+        if (v != v || (largest ? v > b : v < b)) best = static_cast<int32_t>(k);
+      }
+      ref.cpu[static_cast<size_t>(l)] = best;
+    }
+    checkSame(name + "cpu vs reference loop " + tail, ref);
+  }
+}
+
 template <typename T>
 static void elementwiseAll() {
   fillArangeCase<T>(1, 4);
@@ -496,6 +564,13 @@ static void elementwiseAll() {
   binaryCase<T>(1, 1, 1, 4);
   binaryCase<T>(4, 5, 6, 4);
   binaryCase<T>(30, 17, 40, 1);
+  argReduceCase<T>(1, 1, 1, 4);
+  argReduceCase<T>(7, 33, 1, 4);
+  argReduceCase<T>(3, 1500, 1, 2);
+  argReduceCase<T>(300, 3, 1, 2);
+  argReduceCase<T>(4, 9, 5, 2);
+  argReduceCase<T>(3, 1, 4, 4);
+  argReduceCase<T>(2, 40, 700, 1);
 }
 
 template <typename T>
@@ -504,6 +579,11 @@ static void all() {
   rowCase<T>(7, 33, 1, 4);
   rowCase<T>(3, 1500, 1, 2);
   rowCase<T>(4, 9, 5, 2);
+  cumsumCase<T>(1, 1, 1, 4);
+  cumsumCase<T>(7, 33, 1, 4);
+  cumsumCase<T>(3, 1500, 1, 2);
+  cumsumCase<T>(4, 9, 5, 2);
+  cumsumCase<T>(2, 40, 700, 1);
   layerNormCase<T>(1, 1, 4);
   layerNormCase<T>(9, 70, 4);
   layerNormCase<T>(5, 2000, 2);

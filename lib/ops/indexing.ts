@@ -1,0 +1,281 @@
+/**
+ * Indexing ops: argmax/argmin, gather, indexSelect, oneHot and multinomial
+ * sampling, with PyTorch's semantics. Indices are int32 (antler has no
+ * int64; PyTorch returns int64 where these return int32). argmax/argmin are
+ * one native op (argReduce); the others are built from the native row gather
+ * (the embedding kernel, which checks every index in the same pass) and the
+ * elementwise ops, so they run on every device.
+ */
+import { record } from '../autograd/graph';
+import { tidy } from '../engine';
+import { AntlerError, fail } from '../errors';
+import { native } from '../native';
+import { nextDraw } from '../random';
+import { arange, checkTensor, Tensor } from '../tensor';
+import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
+import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, reshape, sum, where, wrap } from './core';
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
+function oneAxis(x: Tensor, axis: unknown, op: string): number {
+  const rank = Math.max(1, x.rank);
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${fmt(x.shape)}; got ${describe(axis)}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
+function checkIndexTensor(index: Tensor, op: string, what = 'index'): void {
+  checkTensor(index, op, what);
+  if (index.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} must be int32; got ${index.dtype} (cast it with .cast('int32'))`);
+}
+
+function checkSameDevice(x: Tensor, index: Tensor, op: string): void {
+  if (x.device !== index.device) fail('DEVICE_MISMATCH', `${op}: the input is on ${x.device} and the index on ${index.device}; move the index with .to('${x.device}')`);
+}
+
+/** @internal The values of a few 0-d (or one-element) tensors, in one read (one device sync). */
+export function readNumbers(ts: readonly Tensor[]): number[] {
+  return tidy(() => {
+    const parts = ts.map((t) => reshape(t.dtype === 'float64' ? t : t.cast('float64'), [1]).handle);
+    return Array.from(wrap(native().concat(parts, 0)).dataSync());
+  });
+}
+
+// ---------------------------------------------------------------- argmax / argmin
+
+function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
+  checkTensor(x, op, 'x');
+  checkKeepDims(keepDims, op);
+  const flat = axis === undefined || axis === null;
+  const ax = flat ? 0 : oneAxis(x, axis, op);
+  const n = flat ? x.size : x.rank === 0 ? 1 : x.shape[ax];
+  if (n === 0)
+    fail('INVALID_ARGUMENT', `${op}: ${flat ? 'the input is empty' : `axis ${ax} of shape ${fmt(x.shape)} is empty`}; the ${op} of no elements is undefined`);
+  const outShape = flat ? (keepDims ? x.shape.map(() => 1) : []) : x.rank === 0 ? [] : keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
+  return tidy(() => {
+    const v = flat ? reshape(x, [x.size]) : x.rank === 0 ? reshape(x, [1]) : x;
+    const a = flat || x.rank === 0 ? 0 : ax;
+    // One native pass (kernels/argreduce.h): the first position holding the extreme; a NaN counts
+    // as the extreme (torch.argmax), the first NaN when there are several.
+    const first = wrap(native().argReduce(v.handle, a, op === 'argmax'));
+    return reshape(first, outShape);
+  });
+}
+
+/**
+ * The index of the largest element along `axis` (of the flattened input
+ * when axis is omitted), as int32: torch.argmax. The first one on ties; a NaN
+ * is always the one picked. keepDims keeps the axis with size 1.
+ */
+export const argmax = (x: Tensor, axis?: number, keepDims = false): Tensor => argExtreme('argmax', x, axis, keepDims);
+/** The index of the smallest element (torch.argmin); see argmax. */
+export const argmin = (x: Tensor, axis?: number, keepDims = false): Tensor => argExtreme('argmin', x, axis, keepDims);
+
+// ---------------------------------------------------------------- gathers
+
+/**
+ * Rows of `table` [rows, cols] at int32 `flatIndex` (entries < 0 mark
+ * indices already known to be out of range), recorded with the row
+ * scatter-add as its gradient. An out-of-range entry throws `describe(pos)`.
+ */
+function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describeBad: (pos: number) => string): Tensor {
+  let out: Tensor;
+  try {
+    out = wrap(native().gatherRows(table.handle, flatIndex.handle));
+  } catch (err) {
+    if (!(err instanceof AntlerError) || err.code !== 'INVALID_ARGUMENT') throw err;
+    const flat = flatIndex.dataSync();
+    const pos = flat.findIndex((v) => v < 0 || v >= table.shape[0]);
+    fail('INVALID_ARGUMENT', `${op}: ${describeBad(pos < 0 ? 0 : pos)}`);
+  }
+  const rows = table.shape[0];
+  return record(out, op, [table], (gy, [idx]) => [wrap(native().scatterAddRows(gy.handle, idx.handle, rows))], [flatIndex]);
+}
+
+/** The multi-index of flat position p in a tensor of the given shape, as text. */
+function position(shape: readonly number[], p: number): string {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(p % shape[d]);
+    p = Math.floor(p / shape[d]);
+  }
+  return fmt(at);
+}
+
+/**
+ * torch.gather: out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (and so on
+ * for the other axes). `index` is int32 of x's rank, no larger than x along
+ * every other axis; its values must lie in [0, x.shape[axis]). The result has
+ * index's shape; x's gradient is the scatter-add of the output's.
+ */
+export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
+  const op = 'gather';
+  checkTensor(x, op, 'x');
+  checkIndexTensor(index, op);
+  checkSameDevice(x, index, op);
+  const ax = oneAxis(x, axis, op);
+  if (index.rank !== x.rank)
+    fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${fmt(index.shape)} for an input of shape ${fmt(x.shape)}`);
+  const bad = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
+  if (bad >= 0)
+    fail('SHAPE_MISMATCH', `${op}: index has shape ${fmt(index.shape)}, larger than the input's ${fmt(x.shape)} along axis ${bad}; only axis ${ax} may be larger`);
+  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  const xShape = x.shape.slice();
+  const iShape = index.shape.slice();
+  return tidy(() => {
+    // Row-major position of each gathered element in x; an out-of-range index becomes −1, so the
+    // gather reports it even where the flattened position would land inside x.
+    const strides = xShape.map((_, i) => xShape.slice(i + 1).reduce((a, b) => a * b, 1));
+    let flat = mul(index, x.rank === 0 ? 1 : strides[ax]);
+    for (let d = 0; d < iShape.length; d++) {
+      if (d === ax || iShape[d] === 1) continue;
+      const shape = iShape.map((s, i) => (i === d ? s : 1));
+      flat = add(flat, reshape(arange(0, iShape[d] * strides[d], strides[d], { dtype: 'int32', device: x.device }), shape));
+    }
+    flat = where(maximum(less(index, 0), greaterEqual(index, n)), -1, flat);
+    const rows = gatherRowsChecked(reshape(x, [x.size, 1]), reshape(flat, [flat.size]), op, (p) => {
+      const v = index.dataSync()[p];
+      return `index ${v} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${fmt(xShape)}`;
+    });
+    return reshape(rows, iShape);
+  });
+}
+
+/**
+ * torch.index_select: the entries of x at the int32 positions `index` (1-D,
+ * values in [0, x.shape[axis])) along `axis`, in index's order (repeats
+ * allowed). x's gradient sums the output's over repeated positions.
+ */
+export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
+  const op = 'indexSelect';
+  checkTensor(x, op, 'x');
+  checkIndexTensor(index, op);
+  checkSameDevice(x, index, op);
+  const ax = oneAxis(x, axis, op);
+  if (index.rank > 1) fail('SHAPE_MISMATCH', `${op}: index must be 1-D (or 0-d); got shape ${fmt(index.shape)}`);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  const xShape = x.shape.slice();
+  return tidy(() => {
+    if (x.rank === 0) {
+      if (index.size !== 1) fail('SHAPE_MISMATCH', `${op}: an index into a 0-d input holds one value (torch.index_select); got ${index.size}`);
+      const rows = gatherRowsChecked(reshape(x, [1, 1]), reshape(index, [index.size]), op, (p) => `index ${index.dataSync()[p]} at [${p}] is outside [0, 1)`);
+      return reshape(rows, []);
+    }
+    // Move the axis first, take whole rows, and move it back.
+    const others = xShape.map((_, i) => i).filter((i) => i !== ax);
+    const front = ax === 0 ? x : permute(x, [ax, ...others]);
+    const rest = others.reduce((a, i) => a * xShape[i], 1);
+    const k = index.size;
+    const rows = gatherRowsChecked(reshape(front, [n, rest]), reshape(index, [k]), op, (p) => {
+      const v = index.dataSync()[p];
+      return `index ${v} at [${p}] is outside [0, ${n}), the size of axis ${ax} of the input ${fmt(xShape)}`;
+    });
+    const moved = reshape(rows, [k, ...others.map((i) => xShape[i])]);
+    if (ax === 0) return moved;
+    const back = xShape.map((_, i) => (i === ax ? 0 : others.indexOf(i) + 1));
+    return permute(moved, back);
+  });
+}
+
+/**
+ * torch.nn.functional.one_hot: int32 class numbers [...] → [..., numClasses]
+ * with a 1 at each class (int32 by default, or `dtype`). numClasses −1
+ * (the default) takes the largest class + 1. Classes outside
+ * [0, numClasses) throw; checking them reads the indices (a device sync).
+ */
+export function oneHot(indices: Tensor, numClasses = -1, options?: { dtype?: 'int32' | 'float32' | 'float64' }): Tensor {
+  const op = 'oneHot';
+  checkIndexTensor(indices, op, 'indices');
+  const o = checkOptions<{ dtype: 'int32' | 'float32' | 'float64' }>(options, op, ['dtype']);
+  const dtype = o.dtype ?? 'int32';
+  if (dtype !== 'int32' && dtype !== 'float32' && dtype !== 'float64') fail('INVALID_ARGUMENT', `${op}: dtype must be 'int32', 'float32' or 'float64'; got ${describe(dtype)}`);
+  if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || (numClasses < 1 && numClasses !== -1))
+    fail('INVALID_ARGUMENT', `${op}: numClasses must be a positive integer, or −1 to take the largest class + 1; got ${describe(numClasses)}`);
+  let lo = 0, hi = -1;
+  if (indices.size) {
+    const [a, b] = tidy(() => readNumbers([min(indices), max(indices)]));
+    lo = a;
+    hi = b;
+  }
+  const C = numClasses === -1 ? hi + 1 : numClasses;
+  if (numClasses === -1 && indices.size === 0) fail('INVALID_ARGUMENT', `${op}: numClasses −1 needs at least one index to take the number of classes from; the indices are empty`);
+  if (lo < 0 || hi >= C) fail('INVALID_ARGUMENT', `${op}: class ${lo < 0 ? lo : hi} is outside [0, ${C})${numClasses === -1 ? '' : ` (numClasses ${C})`}`);
+  return tidy(() => {
+    const hot = equal(reshape(indices, [...indices.shape, 1]), arange(0, C, 1, { dtype: 'int32', device: indices.device }));
+    return dtype === 'int32' ? hot : hot.cast(dtype);
+  });
+}
+
+/**
+ * torch.multinomial: `numSamples` class numbers (int32) drawn from each row
+ * of non-negative weights `probs` ([C] or [B, C]; they need not sum to 1),
+ * with or without replacement (default without, as PyTorch). The Gumbel-max
+ * trick on log weights, so zero weights are never drawn; without replacement
+ * the classes come in the order drawn (Gumbel top-k). It costs O(B·S·C) work
+ * (PyTorch's binary search costs O(B·S·log C)): fine for sampling a few
+ * tokens from a vocabulary, slow for millions of draws. Uses the
+ * seeded generator (`seed` for a fixed draw). Weights that are negative, not
+ * finite or all zero throw (checking them reads a few numbers back).
+ */
+export function multinomial(probs: Tensor, numSamples: number, options?: { replacement?: boolean; seed?: number }): Tensor {
+  const op = 'multinomial';
+  checkTensor(probs, op, 'probs');
+  const o = checkOptions<{ replacement: boolean; seed: number }>(options, op, ['replacement', 'seed']);
+  const replacement = o.replacement === undefined ? false : checkBoolean(o.replacement, op, 'replacement');
+  if (probs.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: probs must be float32 or float64; got int32 (cast it with .cast('float32'))`);
+  if (probs.rank !== 1 && probs.rank !== 2) fail('SHAPE_MISMATCH', `${op}: probs must be [C] or [B, C]; got shape ${fmt(probs.shape)}`);
+  const S = checkInteger(numSamples, op, 'numSamples', 1);
+  const C = probs.shape[probs.rank - 1];
+  const B = probs.rank === 2 ? probs.shape[0] : 1;
+  if (C === 0) fail('INVALID_ARGUMENT', `${op}: probs has no classes (shape ${fmt(probs.shape)})`);
+  if (!replacement && S > C)
+    fail('INVALID_ARGUMENT', `${op}: cannot draw ${S} samples without replacement from ${C} classes; pass {replacement: true} or ask for at most ${C}`);
+  if (B === 0) return tidy(() => reshape(arange(0, 0, 1, { dtype: 'int32', device: probs.device }), probs.rank === 2 ? [0, S] : [S]));
+  // One read: the smallest weight (NaN if any), the largest (∞ if any), the smallest row sum and
+  // the fewest non-zero weights in a row.
+  const stats = tidy(() => {
+    const p = reshape(probs, [B, C]);
+    return readNumbers([min(p), max(p), min(sum(p, 1)), min(sum(notEqual(p, 0), 1))]);
+  });
+  const [lo, hi, rowSum, nonZero] = stats;
+  if (Number.isNaN(lo) || Number.isNaN(hi) || !Number.isFinite(hi)) fail('INVALID_ARGUMENT', `${op}: probs must be finite; it holds ${Number.isNaN(lo) || Number.isNaN(hi) ? 'NaN' : hi}`);
+  if (lo < 0) fail('INVALID_ARGUMENT', `${op}: probs must be non-negative; it holds ${lo}`);
+  if (!(rowSum > 0)) fail('INVALID_ARGUMENT', `${op}: every row of probs needs a positive sum; a row sums to ${rowSum}`);
+  if (!replacement && nonZero < S)
+    fail('INVALID_ARGUMENT', `${op}: a row has ${nonZero} non-zero weights, too few to draw ${S} samples without replacement`);
+  const { seed, stream } = nextDraw(o.seed, op);
+  // Gumbel(0, 1) keys −log(−log U) for U uniform in (0, 1): a draw of exactly 0 (1 in 2^24 in
+  // float32) is moved up to the smallest positive value, so every key of a class of positive weight
+  // is finite and beats the −∞ of a zero weight.
+  const tiny = probs.dtype === 'float32' ? 2 ** -30 : 2 ** -60;
+  const keysOf = (u: Tensor, logp: Tensor) => add(logp, neg(log(neg(log(maximum(u, tiny))))));
+  const uniform = (shape: number[], stream: number) => wrap(native().random(shape, probs.dtype, probs.device, false, 0, 1, seed, stream));
+  return tidy(() => {
+    const logp = log(reshape(probs, [B, 1, C]));
+    if (!replacement) {
+      let keys = keysOf(uniform([B, 1, C], stream), logp);
+      const cls = reshape(arange(0, C, 1, { dtype: 'int32', device: probs.device }), [1, 1, C]);
+      const picks: Tensor[] = [];
+      for (let s = 0; s < S; s++) {
+        const pick = argmax(keys, 2, true); // [B, 1, 1]
+        picks.push(reshape(pick, [B, 1]));
+        if (s + 1 < S) keys = where(equal(cls, pick), -Infinity, keys);
+      }
+      return reshape(picks.length === 1 ? picks[0] : wrap(native().concat(picks.map((t) => t.handle), 1)), probs.rank === 2 ? [B, S] : [S]);
+    }
+    // With replacement, S independent argmaxes over [B, S, C] keys, taken in chunks of samples so
+    // that no more than about 2^22 keys exist at once. Each chunk draws from a stream of its own:
+    // the next ones of the seed given (a fixed draw), or new ones of the global generator.
+    const per = Math.max(1, Math.floor(2 ** 22 / Math.max(1, B * C)));
+    const parts: Tensor[] = [];
+    for (let s0 = 0, k = 0; s0 < S; s0 += per, k++) {
+      const n = Math.min(per, S - s0);
+      const st = k === 0 ? stream : o.seed !== undefined ? stream + k : nextDraw(undefined, op).stream;
+      parts.push(tidy(() => argmax(keysOf(uniform([B, n, C], st), logp), 2)));
+    }
+    const out = parts.length === 1 ? parts[0] : wrap(native().concat(parts.map((t) => t.handle), 1));
+    return reshape(out, probs.rank === 2 ? [B, S] : [S]);
+  });
+}

@@ -1,0 +1,260 @@
+/**
+ * Losses beside crossEntropy and mseLoss, as torch.nn.functional's: L1,
+ * smooth L1, Huber, binary cross-entropy (on probabilities and on logits)
+ * and the negative log-likelihood, built from the elementwise ops so their
+ * gradients come from autograd. Like mseLoss, input and target must have the
+ * same shape (PyTorch broadcasts them with a warning).
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, Tensor } from '../tensor';
+import { checkFinite, checkOptions, describe } from '../validate';
+import { abs, add, clamp, div, equal, exp, greater, less, log, log1p, max, mean, min, mul, neg, reshape, square, sub, sum, where } from './core';
+import { gather, indexSelect, readNumbers } from './indexing';
+import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/** The loss elements reduced as asked; tidy keeps only the result. */
+function reduce(elements: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'none' ? elements : reduction === 'sum' ? sum(elements) : mean(elements);
+}
+
+function pair(op: string, input: Tensor, target: Tensor): void {
+  checkTensor(input, op, 'input');
+  checkTensor(target, op, 'target');
+  checkSameShape(input, target, op);
+  if (input.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input is int32; expected float32 or float64`);
+  if (input.dtype !== target.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype} and target ${target.dtype}; expected one dtype (cast the target with .cast('${input.dtype}'))`);
+}
+
+/** An optional per-element weight: a tensor of input's dtype that broadcasts to input's shape. */
+function checkWeight(op: string, what: string, w: unknown, input: Tensor): Tensor | undefined {
+  if (w === undefined || w === null) return undefined;
+  const t = checkTensor(w, op, what);
+  if (t.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: ${what} is ${t.dtype} and input ${input.dtype}; expected one dtype`);
+  const lead = input.rank - t.rank;
+  if (lead < 0 || t.shape.some((d, i) => d !== 1 && d !== input.shape[lead + i]))
+    fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${fmt(t.shape)}, which does not broadcast to the input's ${fmt(input.shape)}`);
+  return t;
+}
+
+/** Mean absolute error (torch's l1_loss); the gradient at a zero difference is 0. */
+export function l1Loss(input: Tensor, target: Tensor, options?: { reduction?: Reduction }): Tensor {
+  const o = checkOptions<{ reduction: Reduction }>(options, 'l1Loss', ['reduction']);
+  pair('l1Loss', input, target);
+  const reduction = checkReduction(o.reduction ?? 'mean', 'l1Loss');
+  return tidy(() => reduce(abs(sub(input, target)), reduction));
+}
+
+/**
+ * torch's smooth_l1_loss: ½ d²/β where |d| < β, else |d| − ½β (d = input −
+ * target; β = 1 by default; β = 0 is the L1 loss).
+ */
+export function smoothL1Loss(input: Tensor, target: Tensor, options?: { reduction?: Reduction; beta?: number }): Tensor {
+  const op = 'smoothL1Loss';
+  const o = checkOptions<{ reduction: Reduction; beta: number }>(options, op, ['reduction', 'beta']);
+  pair(op, input, target);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const beta = o.beta === undefined ? 1 : checkFinite(o.beta, op, 'beta');
+  if (beta < 0) fail('INVALID_ARGUMENT', `${op}: beta must be ≥ 0; got ${beta}`);
+  return tidy(() => {
+    const a = abs(sub(input, target));
+    if (beta === 0) return reduce(a, reduction);
+    return reduce(where(less(a, beta), div(mul(square(a), 0.5), beta), sub(a, 0.5 * beta)), reduction);
+  });
+}
+
+/** torch's huber_loss: ½ d² where |d| < δ, else δ(|d| − ½δ) (δ = 1 by default, > 0). */
+export function huberLoss(input: Tensor, target: Tensor, options?: { reduction?: Reduction; delta?: number }): Tensor {
+  const op = 'huberLoss';
+  const o = checkOptions<{ reduction: Reduction; delta: number }>(options, op, ['reduction', 'delta']);
+  pair(op, input, target);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const delta = o.delta === undefined ? 1 : checkFinite(o.delta, op, 'delta');
+  if (!(delta > 0)) fail('INVALID_ARGUMENT', `${op}: delta must be > 0; got ${delta}`);
+  return tidy(() => {
+    const d = sub(input, target);
+    const a = abs(d);
+    return reduce(where(less(a, delta), mul(square(d), 0.5), mul(sub(a, 0.5 * delta), delta)), reduction);
+  });
+}
+
+/**
+ * log v clamped at −100 (PyTorch's BCE), with a gradient of 0, not NaN, where
+ * v = 0: the log never sees the 0 (a where() swaps in 1 and then −∞).
+ */
+function clampedLog(v: Tensor): Tensor {
+  const pos = greater(v, 0);
+  return clamp(where(pos, log(where(pos, v, 1)), -Infinity), -100);
+}
+
+/**
+ * Binary cross-entropy of probabilities in [0, 1] (torch's
+ * binary_cross_entropy): −w (y log p + (1 − y) log(1 − p)), each log clamped
+ * at −100 as PyTorch's, so p = 0 or 1 gives a finite loss. Probabilities
+ * outside [0, 1] throw (checking reads two numbers back). The gradient is
+ * the clamped loss's own (0 where a log is clamped; PyTorch's backward
+ * ignores the clamp and gives up to 1e12 there). For logits,
+ * binaryCrossEntropyWithLogits is exact where this one saturates.
+ */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options?: { weight?: Tensor; reduction?: Reduction }): Tensor {
+  const op = 'binaryCrossEntropy';
+  const o = checkOptions<{ weight: Tensor; reduction: Reduction }>(options, op, ['weight', 'reduction']);
+  pair(op, input, target);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const weight = checkWeight(op, 'weight', o.weight, input);
+  if (input.size) {
+    const [lo, hi] = tidy(() => readNumbers([min(input), max(input)]));
+    if (!(lo >= 0 && hi <= 1)) fail('INVALID_ARGUMENT', `${op}: input must hold probabilities in [0, 1]; it holds ${Number.isNaN(hi) || Number.isNaN(lo) ? 'NaN' : lo < 0 ? lo : hi} (for logits use binaryCrossEntropyWithLogits)`);
+  }
+  return tidy(() => {
+    const lp = clampedLog(input);
+    const lq = clampedLog(sub(1, input));
+    let l = add(mul(target, neg(lp)), mul(sub(1, target), neg(lq)));
+    if (weight) l = mul(l, weight);
+    return reduce(l, reduction);
+  });
+}
+
+/**
+ * Binary cross-entropy of logits (torch's binary_cross_entropy_with_logits):
+ * (1 − y) x + (1 + (pw − 1) y) log(1 + e^−x), which stays exact for large |x|.
+ * `weight` scales each element; `posWeight` (broadcast along the last axis,
+ * one per class) weighs the positive term.
+ */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options?: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction }): Tensor {
+  const op = 'binaryCrossEntropyWithLogits';
+  const o = checkOptions<{ weight: Tensor; posWeight: Tensor; reduction: Reduction }>(options, op, ['weight', 'posWeight', 'reduction']);
+  pair(op, input, target);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const weight = checkWeight(op, 'weight', o.weight, input);
+  const posWeight = checkWeight(op, 'posWeight', o.posWeight, input);
+  return tidy(() => {
+    // log(1 + e^−x) = max(−x, 0) + log1p(e^−|x|): exact everywhere (softplus' linear tail past 20
+    // is not), no exponent above 0, and the branches chosen by where() so that the gradient at
+    // x = 0 (a zero-initialised output layer) is σ(0) − 1, not the 0 of relu's and abs' kinks.
+    const negative = less(input, 0);
+    const sp = add(where(negative, neg(input), 0), log1p(exp(where(negative, input, neg(input)))));
+    const coeff = posWeight ? add(1, mul(sub(posWeight, 1), target)) : null;
+    let l = add(mul(sub(1, target), input), coeff ? mul(coeff, sp) : sp);
+    if (weight) l = mul(l, weight);
+    return reduce(l, reduction);
+  });
+}
+
+interface NllOptions {
+  weight?: Tensor;
+  ignoreIndex?: number;
+  reduction?: Reduction;
+}
+
+function checkClassWeight(op: string, w: unknown, C: number, input: Tensor): Tensor | undefined {
+  if (w === undefined || w === null) return undefined;
+  const t = checkTensor(w, op, 'weight');
+  if (t.rank !== 1 || t.shape[0] !== C) fail('SHAPE_MISMATCH', `${op}: weight must be [C] = [${C}], one per class; got shape ${fmt(t.shape)}`);
+  if (t.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: weight is ${t.dtype} and input ${input.dtype}; expected one dtype`);
+  if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: weight is on ${t.device} and input on ${input.device}`);
+  return t;
+}
+
+/**
+ * The per-row pieces of a (weighted) negative log-likelihood over classes on
+ * the last axis: the picked log-probabilities' losses −w[y] logp[y] (0 on
+ * ignored rows), the row weights w[y] (0 on ignored rows) and the labels
+ * with ignored rows set to class 0.
+ */
+function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; keep: Tensor; safe: Tensor } {
+  const C = logp.shape[logp.rank - 1];
+  const keep = sub(1, equal(labels, ignoreIndex)); // int32 0/1
+  const safe = where(keep, labels, 0);
+  const flatSafe = reshape(safe, [safe.size]);
+  let picked: Tensor;
+  try {
+    picked = reshape(gather(logp, -1, reshape(safe, [...labels.shape, 1])), labels.shape);
+  } catch (err) {
+    // The gather names an index; say it as the label it is.
+    const bad = Array.from(flatSafe.dataSync()).find((v) => v < 0 || v >= C);
+    if (bad === undefined) throw err;
+    fail('INVALID_ARGUMENT', `${op}: label ${bad} is outside [0, ${C}) (and is not ignoreIndex ${ignoreIndex})`);
+  }
+  const keepF = keep.cast(logp.dtype);
+  const w = weight ? mul(reshape(indexSelect(weight, 0, flatSafe), labels.shape), keepF) : keepF;
+  const loss = neg(mul(picked, w));
+  return { loss, w, keep: keepF, safe: flatSafe };
+}
+
+/**
+ * total / denom, NaN where denom is 0 (every row ignored) with a zero
+ * gradient there, as PyTorch's (and the fused crossEntropy's): the division
+ * never sees the 0, whose 1/0 would make every gradient NaN.
+ */
+function weightedMean(total: Tensor, denom: Tensor): Tensor {
+  const none = equal(denom, 0);
+  return where(none, NaN, div(total, where(none, 1, denom)));
+}
+
+function checkNllInputs(op: string, input: Tensor, labels: Tensor, ignoreIndex: unknown): number {
+  checkTensor(input, op, 'input');
+  checkTensor(labels, op, 'labels');
+  if (input.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input is int32; expected float32 or float64`);
+  if (labels.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: labels must be int32 class indices; got ${labels.dtype}`);
+  if (input.rank < 1) fail('SHAPE_MISMATCH', `${op}: input must be [..., C] (classes on the last axis); got a 0-d tensor`);
+  const lead = input.shape.slice(0, -1);
+  if (labels.rank !== lead.length || labels.shape.some((d, i) => d !== lead[i]))
+    fail('SHAPE_MISMATCH', `${op}: labels must have shape ${fmt(lead)} for input ${fmt(input.shape)} (classes on the last axis); got ${fmt(labels.shape)}`);
+  if (labels.device !== input.device) fail('DEVICE_MISMATCH', `${op}: labels are on ${labels.device} and input on ${input.device}`);
+  const ii = ignoreIndex === undefined ? -100 : ignoreIndex;
+  if (typeof ii !== 'number' || !Number.isInteger(ii)) fail('INVALID_ARGUMENT', `${op}: ignoreIndex must be an integer; got ${describe(ii)}`);
+  return ii;
+}
+
+/**
+ * torch's nll_loss over log-probabilities [..., C] (classes on the last axis,
+ * as crossEntropy here) and int32 labels [...]: −weight[y] · input[y]; rows
+ * labelled ignoreIndex (default −100) count in neither the sum nor the mean's
+ * denominator, which is Σ weight[y] over the other rows (PyTorch's weighted
+ * mean). A label outside [0, C) throws.
+ */
+export function nllLoss(input: Tensor, labels: Tensor, options?: NllOptions): Tensor {
+  const op = 'nllLoss';
+  const o = checkOptions<NllOptions>(options, op, ['weight', 'ignoreIndex', 'reduction']);
+  const ignoreIndex = checkNllInputs(op, input, labels, o.ignoreIndex);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const weight = checkClassWeight(op, o.weight, input.shape[input.rank - 1], input);
+  return tidy(() => {
+    const { loss, w } = nllParts(op, input, labels, weight, ignoreIndex);
+    if (reduction === 'none') return loss;
+    if (reduction === 'sum') return sum(loss);
+    return weightedMean(sum(loss), sum(w));
+  });
+}
+
+/**
+ * crossEntropy with a class `weight` [C] and/or `labelSmoothing` ε
+ * (torch.nn.functional.cross_entropy's weight and label_smoothing): the
+ * target is (1 − ε) one-hot + ε/C uniform; the weighted mean divides by
+ * Σ weight[y] over rows not ignored, for both terms, as PyTorch does.
+ * @internal Called by crossEntropy when either option is given.
+ */
+export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unknown, labelSmoothing: number, ignoreIndex: number, reduction: Reduction): Tensor {
+  const op = 'crossEntropy';
+  checkNllInputs(op, logits, labels, ignoreIndex);
+  const C = logits.shape[logits.rank - 1];
+  const w = checkClassWeight(op, weight, C, logits);
+  return tidy(() => {
+    const logp = logSoftmax(logits, -1);
+    const { loss, w: rowW, keep } = nllParts(op, logp, labels, w, ignoreIndex);
+    let smooth: Tensor | null = null;
+    if (labelSmoothing > 0) {
+      // −Σ_c w_c logp_c / C on each row kept.
+      const terms = w ? mul(logp, w) : logp;
+      smooth = mul(neg(div(sum(terms, -1), C)), keep);
+    }
+    const mix = (a: Tensor, b: Tensor | null) => (b ? add(mul(a, 1 - labelSmoothing), mul(b, labelSmoothing)) : a);
+    if (reduction === 'none') return mix(loss, smooth);
+    if (reduction === 'sum') return mix(sum(loss), smooth && sum(smooth));
+    const denom = sum(rowW);
+    return mix(weightedMean(sum(loss), denom), smooth && weightedMean(sum(smooth), denom));
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * Reductions built from the elementwise ops and sum/max: logSumExp,
+ * variance and std, with PyTorch's semantics and their gradients by autograd.
+ */
+import { noGrad, record } from '../autograd/graph';
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, Tensor } from '../tensor';
+import { checkFinite, checkOptions } from '../validate';
+import { abs, add, checkKeepDims, div, equal, exp, keptShape, less, log, max, mean, mul, normAxes, reshape, sqrt, sub, sum, where } from './core';
+
+/** normAxes, and an axis listed twice named by this op (not by the sum or max inside it). */
+function checkAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
+  const axes = normAxes(x, axis, op);
+  const seen = new Set<number>();
+  for (const a of axes) {
+    const k = a < 0 ? a + Math.max(1, x.rank) : a;
+    if (seen.has(k)) fail('INVALID_ARGUMENT', `${op}: axis ${a} is listed twice`);
+    seen.add(k);
+  }
+  return axes;
+}
+
+function checkFloat(x: Tensor, op: string): void {
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
+}
+
+/** x's shape without the axes (all when none are given); a 0-d tensor stays 0-d. */
+function reducedShape(x: Tensor, axes: number[]): number[] {
+  if (!axes.length || x.rank === 0) return [];
+  const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
+  return x.shape.filter((_, i) => !norm.includes(i));
+}
+
+/**
+ * log Σ exp(x) over axis (all axes by default), without overflow:
+ * torch.logsumexp. The largest element is taken out first (where it is
+ * finite), so ±1000 gives ±1000 + log n; a slice of −∞ gives −∞ and one
+ * holding +∞ gives +∞. The gradient is the softmax over the axes.
+ */
+export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  const op = 'logSumExp';
+  checkTensor(x, op, 'x');
+  const axes = checkAxes(x, axis, op);
+  checkKeepDims(keepDims, op);
+  checkFloat(x, op);
+  const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
+  const ax = axes.length ? axes : undefined;
+  const kept = keptShape(x, axes);
+  const y = noGrad(() =>
+    tidy(() => {
+      const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
+      // An empty slice sums to 0, whose log is −∞ (torch.logsumexp); max refuses it, so 0 is subtracted.
+      // An infinite (or NaN) maximum is not subtracted either: −∞ − (−∞) would be NaN.
+      let m: Tensor | number = 0;
+      if (count > 0) {
+        const top = max(x, ax, true);
+        m = where(less(abs(top), Infinity), top, 0);
+      }
+      return reshape(add(log(sum(exp(sub(x, m)), ax, true)), m), shape);
+    }),
+  );
+  // The gradient is torch's, gy · e^(x − y): the softmax over the axes (0 beside a +∞, NaN at it).
+  return record(y, op, [x], (gy, [sx, sy]) => [mul(reshape(gy, kept), exp(sub(sx, reshape(sy, kept))))], [x, y]);
+}
+
+function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean, options: unknown): Tensor {
+  checkTensor(x, op, 'x');
+  // Options passed in the place of axis or keepDims (PyTorch's keyword style) are named as such.
+  const misplaced = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'correction' in v;
+  if (misplaced(axis) || misplaced(keepDims))
+    fail('INVALID_ARGUMENT', `${op}: the options come fourth, after axis and keepDims: ${op}(x, axis, keepDims, {correction}); ${op}(x, undefined, false, {correction: 0}) for all axes`);
+  const axes = checkAxes(x, axis, op);
+  checkKeepDims(keepDims, op);
+  const o = checkOptions<{ correction: number }>(options, op, ['correction']);
+  const correction = o.correction === undefined ? 1 : checkFinite(o.correction, op, 'correction');
+  if (correction < 0) fail('INVALID_ARGUMENT', `${op}: correction must be ≥ 0 (1 is Bessel's, 0 the population ${op}); got ${correction}`);
+  checkFloat(x, op);
+  const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
+  // PyTorch divides by max(0, n − correction): 0 degrees of freedom give ∞ (or NaN for 0/0).
+  const dof = Math.max(0, count - correction);
+  const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
+  return tidy(() => {
+    const ax = axes.length ? axes : undefined;
+    // Two passes (mean, then squared deviations): no cancellation for data far from 0.
+    const d = sub(x, mean(x, ax, true));
+    const v = div(sum(mul(d, d), ax, true), dof);
+    if (op === 'variance') return reshape(v, shape);
+    // √v with a zero gradient where v = 0 (a constant slice), as torch.std, instead of ∞ · 0 = NaN.
+    const zero = equal(v, 0);
+    return reshape(where(zero, 0, sqrt(where(zero, 1, v))), shape);
+  });
+}
+
+/**
+ * The variance over axis (all axes by default): Σ (x − mean)² / (n −
+ * correction), correction 1 (Bessel's, PyTorch's default) unless given
+ * (0 for the population variance, as TF.js's moments). torch.var.
+ */
+export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false, options?: { correction?: number }): Tensor {
+  return moments('variance', x, axis, keepDims, options);
+}
+
+/** The standard deviation, √variance (torch.std; correction 1 by default). */
+export function std(x: Tensor, axis?: number | readonly number[], keepDims = false, options?: { correction?: number }): Tensor {
+  return moments('std', x, axis, keepDims, options);
+}

@@ -1,0 +1,181 @@
+/**
+ * Shape helpers PyTorch and TensorFlow.js users reach for: squeeze,
+ * unsqueeze/expandDims, flatten, split/chunk/unstack, tile and pad. Each is
+ * a composition of reshape, slice, broadcastTo and concat, so gradients come
+ * from those ops and every device runs them.
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, full, Tensor } from '../tensor';
+import { checkFinite, checkOptions, describe } from '../validate';
+import { broadcastTo, concat, reshape, slice } from './core';
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/** An axis in [−rank, rank) (0-d tensors take 0 and −1), normalised. */
+function axisOf(x: Tensor, axis: unknown, op: string, rank = Math.max(1, x.rank)): number {
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${fmt(x.shape)}; got ${describe(axis)}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * Removes axes of size 1: all of them, or those listed (torch.squeeze, tf.squeeze).
+ * A listed axis whose size is not 1 is left as it is, as in PyTorch.
+ */
+export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  checkTensor(x, 'squeeze', 'x');
+  const list = axis === undefined ? null : (Array.isArray(axis) ? axis : [axis]).map((a) => axisOf(x, a, 'squeeze'));
+  const drop = (d: number, i: number) => d === 1 && (list === null || list.includes(i));
+  return reshape(x, x.shape.filter((d, i) => !drop(d, i)));
+}
+
+/** Inserts an axis of size 1 at `axis` (in [−rank−1, rank]; torch.unsqueeze, tf.expandDims). */
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  checkTensor(x, 'unsqueeze', 'x');
+  const rank = x.rank + 1;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('INVALID_ARGUMENT', `unsqueeze: axis must be an integer in [${-rank}, ${rank}) to add an axis to shape ${fmt(x.shape)}; got ${describe(axis)}`);
+  const at = axis < 0 ? axis + rank : axis;
+  return reshape(x, [...x.shape.slice(0, at), 1, ...x.shape.slice(at)]);
+}
+
+/** tf.expandDims: unsqueeze with axis 0 by default. */
+export const expandDims = (x: Tensor, axis = 0): Tensor => unsqueeze(x, axis);
+
+/** Merges axes startAxis … endAxis (inclusive; default all) into one (torch.flatten). A 0-d tensor becomes [1]. */
+export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
+  checkTensor(x, 'flatten', 'x');
+  if (x.rank === 0) {
+    axisOf(x, startAxis, 'flatten');
+    axisOf(x, endAxis, 'flatten');
+    return reshape(x, [1]);
+  }
+  const s = axisOf(x, startAxis, 'flatten'), e = axisOf(x, endAxis, 'flatten');
+  if (s > e) fail('INVALID_ARGUMENT', `flatten: startAxis (${startAxis}) comes after endAxis (${endAxis}) for shape ${fmt(x.shape)}`);
+  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
+}
+
+/**
+ * Splits x along axis into pieces: `sizes` lists each piece's size (they
+ * must add up to the axis; tf.split with sizes, torch.split with a list), or
+ * a number n of equal pieces (tf.split: the axis must divide by n).
+ */
+export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
+  checkTensor(x, 'split', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'split: a 0-d tensor has no axis to split');
+  const ax = axisOf(x, axis, 'split');
+  const n = x.shape[ax];
+  let parts: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes < 1) fail('INVALID_ARGUMENT', `split: the number of pieces must be a positive integer; got ${describe(sizes)}`);
+    if (n % sizes !== 0) fail('INVALID_ARGUMENT', `split: axis ${ax} has size ${n}, which does not divide into ${sizes} equal pieces; pass the sizes as an array, or use chunk()`);
+    parts = new Array(sizes).fill(n / sizes);
+  } else if (Array.isArray(sizes)) {
+    sizes.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('INVALID_ARGUMENT', `split: sizes[${i}] must be an integer >= 0; got ${describe(v)}`);
+    });
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total !== n) fail('INVALID_ARGUMENT', `split: sizes ${fmt(sizes)} add up to ${total}, but axis ${ax} has size ${n}`);
+    parts = [...sizes];
+  } else fail('INVALID_ARGUMENT', `split: expected a number of pieces or an array of sizes; got ${describe(sizes)}`);
+  return pieces(x, ax, parts);
+}
+
+function pieces(x: Tensor, ax: number, parts: number[]): Tensor[] {
+  const out: Tensor[] = [];
+  try {
+    let at = 0;
+    for (const p of parts) {
+      out.push(slice(x, x.shape.map((_, i) => (i === ax ? at : 0)), x.shape.map((d, i) => (i === ax ? p : d))));
+      at += p;
+    }
+    return out;
+  } catch (err) {
+    for (const t of out) t.dispose();
+    throw err;
+  }
+}
+
+/**
+ * torch.chunk: n pieces along axis, each of ceil(size / n) but the last
+ * (so there may be fewer than n pieces).
+ */
+export function chunk(x: Tensor, n: number, axis = 0): Tensor[] {
+  checkTensor(x, 'chunk', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'chunk: a 0-d tensor has no axis to split');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) fail('INVALID_ARGUMENT', `chunk: the number of chunks must be a positive integer; got ${describe(n)}`);
+  const ax = axisOf(x, axis, 'chunk');
+  const size = x.shape[ax];
+  const each = Math.ceil(size / n);
+  if (each === 0) return pieces(x, ax, [0]);
+  const parts: number[] = [];
+  for (let at = 0; at < size; at += each) parts.push(Math.min(each, size - at));
+  return pieces(x, ax, parts);
+}
+
+/** The slices of x along axis, with that axis removed (tf.unstack, torch.unbind). */
+export function unstack(x: Tensor, axis = 0): Tensor[] {
+  checkTensor(x, 'unstack', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'unstack: a 0-d tensor has no axis to unstack');
+  const ax = axisOf(x, axis, 'unstack');
+  const shape = x.shape.filter((_, i) => i !== ax);
+  const out: Tensor[] = [];
+  try {
+    for (let k = 0; k < x.shape[ax]; k++)
+      out.push(tidy(() => reshape(slice(x, x.shape.map((_, i) => (i === ax ? k : 0)), x.shape.map((d, i) => (i === ax ? 1 : d))), shape)));
+    return out;
+  } catch (err) {
+    for (const t of out) t.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Repeats x `reps[i]` times along each axis (tf.tile; torch's Tensor.repeat).
+ * reps may be longer than x's rank (x gains leading axes of size 1 first, as
+ * torch's repeat); the gradient sums over the copies.
+ */
+export function tile(x: Tensor, reps: readonly number[]): Tensor {
+  checkTensor(x, 'tile', 'x');
+  if (!Array.isArray(reps)) fail('INVALID_ARGUMENT', `tile: reps must be an array of integers, one per axis; got ${describe(reps)}`);
+  reps.forEach((r, i) => {
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) fail('INVALID_ARGUMENT', `tile: reps[${i}] must be an integer >= 0; got ${describe(r)}`);
+  });
+  if (reps.length < x.rank) fail('INVALID_ARGUMENT', `tile: reps ${fmt(reps)} has fewer entries than the tensor's ${x.rank} axes (shape ${fmt(x.shape)})`);
+  const shape = [...new Array(reps.length - x.rank).fill(1), ...x.shape];
+  return tidy(() => {
+    // Each axis d becomes [reps[d], shape[d]] by broadcasting a new axis in front of it, then merges.
+    const interleaved = reshape(x, shape.flatMap((d) => [1, d]));
+    const big = broadcastTo(interleaved, shape.flatMap((d, i) => [reps[i], d]));
+    return reshape(big, shape.map((d, i) => d * reps[i]));
+  });
+}
+
+/**
+ * Pads x with a constant (default 0): `paddings[i] = [before, after]` for
+ * each axis, as tf.pad (torch.nn.functional.pad lists them from the last axis
+ * backwards). The gradient is the slice of the unpadded region.
+ */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], options?: { value?: number }): Tensor {
+  checkTensor(x, 'pad', 'x');
+  const o = checkOptions<{ value: number }>(options, 'pad', ['value']);
+  const value = o.value === undefined ? 0 : typeof o.value === 'number' ? o.value : checkFinite(o.value, 'pad', 'value');
+  if (!Array.isArray(paddings) || paddings.length !== x.rank)
+    fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${fmt(x.shape)}); got ${describe(paddings)}`);
+  paddings.forEach((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0))
+      fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0; got ${describe(p)}`);
+  });
+  if (x.dtype === 'int32' && !Number.isInteger(value)) fail('DTYPE_MISMATCH', `pad: the value ${value} is not an integer and x is int32; cast x first`);
+  return tidy(() => {
+    let y = x;
+    paddings.forEach(([before, after], ax) => {
+      if (!before && !after) return;
+      const block = (n: number) => full(y.shape.map((d, i) => (i === ax ? n : d)), value, { dtype: x.dtype, device: x.device });
+      y = concat([...(before ? [block(before)] : []), y, ...(after ? [block(after)] : [])], ax);
+    });
+    return y === x ? reshape(x, x.shape) : y;
+  });
+}

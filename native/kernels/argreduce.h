@@ -1,0 +1,53 @@
+// argmax/argmin along one axis (torch.argmax/argmin), shared by
+// cpu/argreduce.cpp and cuda/argreduce.cu. x is viewed as [outer, n, inner];
+// the result holds, per line (o, j), the index k of the line's extreme.
+//
+// The rule is a strict total order on (value, index) pairs, "a comes before
+// b": a NaN before any non-NaN (a NaN is always the one picked), then the
+// larger value (argmax) or the smaller one (argmin), then the lower index (the
+// first on ties; -0 and +0 are equal, as in PyTorch). Because it is a total
+// order, the winner of a set of pairs does not depend on how they are
+// combined: a sequential walk, a tree of partial results or warp shuffles all
+// pick the same index.
+#pragma once
+#include <cstdint>
+
+#include "hd.h"
+
+namespace antler::kernels {
+
+// True when candidate (v, i) beats the current best (bv, bi).
+template <typename T>
+ANTLER_HD bool argBeats(T v, int64_t i, T bv, int64_t bi, bool largest) {
+  const bool vNaN = v != v, bNaN = bv != bv;
+  if (vNaN || bNaN) return vNaN && (!bNaN || i < bi);
+  if (v == bv) return i < bi;
+  return largest ? v > bv : v < bv;
+}
+
+// The same for a candidate known to have a higher index than the best (a
+// walk in increasing k): it wins only by a strictly better value or by being
+// the first NaN.
+template <typename T>
+ANTLER_HD bool argBeatsLater(T v, T bv, bool largest) {
+  if (bv != bv) return false;
+  return v != v || (largest ? v > bv : v < bv);
+}
+
+// The index of the extreme of the n ≥ 1 elements x[base], x[base + stride], …
+template <typename T>
+ANTLER_HD int64_t argReduceLine(const T* x, int64_t base, int64_t n, int64_t stride, bool largest) {
+  T best = x[base];
+  int64_t bestK = 0;
+  for (int64_t k = 1; k < n; ++k) {
+    const T v = x[base + k * stride];
+    if (argBeatsLater(v, best, largest)) {
+      best = v;
+      bestK = k;
+      if (v != v) break;   // nothing beats the first NaN
+    }
+  }
+  return bestK;
+}
+
+}  // namespace antler::kernels

@@ -1,0 +1,488 @@
+/**
+ * argmax/argmin, gather, indexSelect, oneHot, multinomial, logSumExp,
+ * variance/std and the losses beside crossEntropy, against references written
+ * here in float64 from PyTorch's definitions (loops over plain arrays), on
+ * fresh random inputs. Gradients are checked against the same references
+ * (scatter-adds, softmax) or by the op registry (test/opinfo.ts), which also
+ * runs every differentiable one on CUDA against the CPU.
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const I32 = { dtype: 'int32' as const };
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
+
+/** Strides of a row-major shape. */
+const stridesOf = (s: readonly number[]) => s.map((_, i) => prod(s.slice(i + 1)));
+/** The multi-index of flat position p. */
+function unravel(shape: readonly number[], p: number): number[] {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(p % shape[d]);
+    p = Math.floor(p / shape[d]);
+  }
+  return at;
+}
+const ravel = (shape: readonly number[], at: readonly number[]) => at.reduce((acc, v, d) => acc + v * stridesOf(shape)[d], 0);
+
+/** Reference arg-extreme along axis: the first index of the largest (NaN counts as largest). */
+function argRef(v: number[], shape: number[], axis: number, largest: boolean): number[] {
+  const outShape = shape.filter((_, i) => i !== axis);
+  const out: number[] = [];
+  for (let o = 0; o < prod(outShape); o++) {
+    const at = unravel(outShape, o);
+    let best = -1, bestV = 0;
+    for (let k = 0; k < shape[axis]; k++) {
+      const full = [...at.slice(0, axis), k, ...at.slice(axis)];
+      const x = v[ravel(shape, full)];
+      if (best >= 0 && Number.isNaN(bestV)) break;
+      if (best < 0 || Number.isNaN(x) || (largest ? x > bestV : x < bestV)) {
+        best = k;
+        bestV = x;
+      }
+    }
+    out.push(best);
+  }
+  return out;
+}
+
+describe(`argmax and argmin (seed ${SEED})`, () => {
+  test('match a reference loop along every axis, with ties, NaN and keepDims', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 6; trial++) {
+        const shape = randomShape(rng, rng.int(1, 4), 1, 5);
+        // Few distinct values: ties are common, and the first index must win.
+        const v = randomInts(rng, prod(shape), -3, 3).map((k) => (rng.next() < 0.05 ? NaN : k));
+        for (const dtype of ['float32', 'float64'] as const) {
+          const x = tensor(v, shape, { dtype });
+          for (let axis = 0; axis < shape.length; axis++) {
+            const neg = axis - shape.length;
+            const mx = antler.argmax(x, neg);
+            expect(mx.dtype).toBe('int32');
+            expect(mx.shape).toEqual(shape.filter((_, i) => i !== axis));
+            expectExact(read(mx), argRef(v, shape, axis, true), `argmax axis ${axis} ${shape}`);
+            expectExact(read(antler.argmin(x, axis)), argRef(v, shape, axis, false), `argmin axis ${axis}`);
+            const kept = x.argmax(axis, true);
+            expect(kept.shape).toEqual(shape.map((d, i) => (i === axis ? 1 : d)));
+          }
+          // Over everything: the flat index.
+          expect(antler.argmax(x).item()).toBe(argRef(v, [v.length], 0, true)[0]);
+          expect(x.argmin().item()).toBe(argRef(v, [v.length], 0, false)[0]);
+          expect(antler.argmax(x, undefined, true).shape).toEqual(shape.map(() => 1));
+        }
+      }
+    }));
+
+  test('int32 input, ±Infinity, a 0-d tensor', () =>
+    tidy(() => {
+      const iv = randomInts(rng, 12, -1000, 1000);
+      expectExact(read(antler.argmax(tensor(iv, [3, 4], I32), 1)), argRef(iv, [3, 4], 1, true));
+      expectExact(read(antler.argmin(tensor([1, -Infinity, -Infinity, Infinity], [4]))), [1]);
+      expectExact(read(antler.argmax(tensor([1, -Infinity, Infinity, Infinity], [4]))), [2]);
+      expect(antler.argmax(tensor(5)).item()).toBe(0);
+      expect(antler.argmax(tensor(5), 0).shape).toEqual([]);
+    }));
+
+  test('bad calls throw AntlerError', () =>
+    tidy(() => {
+      const x = tensor([1, 2, 3, 4], [2, 2]);
+      expectAntlerError(() => antler.argmax(x, 2), 'INVALID_ARGUMENT', /axis must be an integer in \[-2, 2\)/);
+      expectAntlerError(() => antler.argmax(x, [0] as unknown as number), 'INVALID_ARGUMENT', /axis/);
+      expectAntlerError(() => antler.argmax(antler.zeros([2, 0]), 1), 'INVALID_ARGUMENT', /empty/);
+      expectAntlerError(() => antler.argmin(antler.zeros([0])), 'INVALID_ARGUMENT', /empty/);
+      expectAntlerError(() => antler.argmax(x, 0, 'yes' as unknown as boolean), 'INVALID_ARGUMENT', /keepDims/);
+    }));
+
+  test('large float32 inputs with many ties and a few NaNs (the native kernel: long rows, inner > 1)', () =>
+    tidy(() => {
+      for (const [shape, axis] of [[[64, 5000], 1], [[50, 7, 33], 1], [[50, 7, 33], 0], [[50, 7, 33], 2]] as [number[], number][]) {
+        // Integers in [-20, 20]: every extreme is tied many times over; a NaN in about one line in four.
+        const v = randomInts(rng, prod(shape), -20, 20);
+        const lines = prod(shape) / shape[axis];
+        for (let i = 0; i < lines / 4; i++) v[rng.int(0, v.length - 1)] = NaN;
+        const x = tensor(v, shape);
+        expectExact(read(antler.argmax(x, axis)), argRef(v, shape, axis, true), `argmax ${shape} axis ${axis}`);
+        expectExact(read(antler.argmin(x, axis)), argRef(v, shape, axis, false), `argmin ${shape} axis ${axis}`);
+      }
+    }));
+});
+
+describe(`gather and indexSelect (seed ${SEED})`, () => {
+  test('gather equals torch.gather by a reference loop, and its gradient is the scatter-add', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const rank = rng.int(1, 3);
+        const xShape = randomShape(rng, rank, 1, 4);
+        const axis = rng.int(0, rank - 1);
+        const iShape = xShape.map((d, i) => (i === axis ? rng.int(1, 6) : rng.int(1, d)));
+        const xv = randomArray(rng, prod(xShape));
+        const iv = randomInts(rng, prod(iShape), 0, xShape[axis] - 1);
+        const x = tensor(xv, xShape, { dtype: 'float64', requiresGrad: true });
+        const index = tensor(iv, iShape, I32);
+        const y = antler.gather(x, axis - (trial % 2 ? rank : 0), index);
+        const want: number[] = [], gradWant = new Array(xv.length).fill(0);
+        const gy = randomArray(rng, iv.length);
+        for (let p = 0; p < iv.length; p++) {
+          const at = unravel(iShape, p);
+          at[axis] = iv[p];
+          want.push(xv[ravel(xShape, at)]);
+          gradWant[ravel(xShape, at)] += gy[p];
+        }
+        expect(y.shape).toEqual(iShape);
+        expectExact(read(y), want, `gather ${xShape} axis ${axis} index ${iShape}`);
+        y.backward(tensor(gy, iShape, F64));
+        expectClose(read(x.grad!), gradWant, 1e-14, 1e-14, 'gather gradient');
+      }
+      // int32 values are gathered too (no gradient).
+      expectExact(read(antler.gather(tensor([[1, 2], [3, 4]], undefined, I32), 1, tensor([[1, 1], [0, 1]], undefined, I32))), [2, 2, 3, 4]);
+    }));
+
+  test('indexSelect equals torch.index_select along every axis, repeats summing in the gradient', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 6; trial++) {
+        const rank = rng.int(1, 4);
+        const xShape = randomShape(rng, rank, 1, 4);
+        const axis = rng.int(0, rank - 1);
+        const k = rng.int(0, 6);
+        const xv = randomArray(rng, prod(xShape));
+        const iv = randomInts(rng, k, 0, xShape[axis] - 1);
+        const x = tensor(xv, xShape, { dtype: 'float64', requiresGrad: true });
+        const y = antler.indexSelect(x, axis, tensor(iv, [k], I32));
+        const outShape = xShape.map((d, i) => (i === axis ? k : d));
+        expect(y.shape).toEqual(outShape);
+        const want: number[] = [], gradWant = new Array(xv.length).fill(0);
+        const gy = randomArray(rng, prod(outShape));
+        for (let p = 0; p < prod(outShape); p++) {
+          const at = unravel(outShape, p);
+          at[axis] = iv[at[axis]];
+          want.push(xv[ravel(xShape, at)]);
+          gradWant[ravel(xShape, at)] += gy[p];
+        }
+        expectExact(read(y), want, `indexSelect ${xShape} axis ${axis}`);
+        if (y.size) {
+          y.backward(tensor(gy, outShape, F64));
+          expectClose(read(x.grad!), gradWant, 1e-14, 1e-14, 'indexSelect gradient');
+        }
+      }
+    }));
+
+  test('out-of-range indices name the value and where it is; nothing is left behind', () =>
+    tidy(() => {
+      const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      const before = antler.memory().numTensors;
+      // −1 along axis 1 would land inside x once flattened: still refused.
+      const idx = tensor([[0, -1]], [1, 2], I32);
+      expectAntlerError(() => antler.gather(x, 1, idx), 'INVALID_ARGUMENT', /index -1 at \[0, 1\] is outside \[0, 3\)/);
+      const far = tensor([0, 1, 7], [3], I32);
+      expectAntlerError(() => antler.indexSelect(x, 1, far), 'INVALID_ARGUMENT', /index 7 at \[2\] is outside \[0, 3\)/);
+      expect(antler.memory().numTensors).toBe(before + 2);
+      const onGpu = tensor([0], [1], I32);
+      expectAntlerError(() => antler.indexSelect(x, 0, onGpu.cast('float32')), 'DTYPE_MISMATCH', /int32/);
+      expectAntlerError(() => antler.gather(x, 0, tensor([[0, 0, 0, 0]], [1, 4], I32)), 'SHAPE_MISMATCH', /along axis 1/);
+      expectExact(read(x), [1, 2, 3, 4, 5, 6]);
+    }));
+});
+
+describe(`oneHot (seed ${SEED})`, () => {
+  test('ones at the classes, in the dtype asked for; −1 takes the largest class + 1', () =>
+    tidy(() => {
+      const n = rng.int(1, 10), C = rng.int(2, 6);
+      const iv = randomInts(rng, n, 0, C - 1);
+      const h = antler.oneHot(tensor(iv, [n], I32), C);
+      expect(h.dtype).toBe('int32');
+      expect(h.shape).toEqual([n, C]);
+      expectExact(read(h), iv.flatMap((c) => Array.from({ length: C }, (_, j) => (j === c ? 1 : 0))));
+      const auto = antler.oneHot(tensor(iv, [1, n], I32), -1, { dtype: 'float64' });
+      expect(auto.shape).toEqual([1, n, Math.max(...iv) + 1]);
+      expect(auto.dtype).toBe('float64');
+      expectAntlerError(() => antler.oneHot(tensor([0, 3], [2], I32), 3), 'INVALID_ARGUMENT', /class 3 is outside \[0, 3\)/);
+      expectAntlerError(() => antler.oneHot(tensor([-1], [1], I32), 3), 'INVALID_ARGUMENT', /class -1/);
+      expectAntlerError(() => antler.oneHot(tensor([1], [1]), 3), 'DTYPE_MISMATCH', /int32/);
+      expectAntlerError(() => antler.oneHot(tensor([1], [1], I32), 0), 'INVALID_ARGUMENT', /numClasses/);
+    }));
+});
+
+describe(`multinomial (seed ${SEED})`, () => {
+  test('with replacement, the frequencies are the weights (5σ), zero weights never drawn', () =>
+    tidy(() => {
+      const C = rng.int(3, 6);
+      const w = randomArray(rng, C, 0.2, 3);
+      w[rng.int(0, C - 1)] = 0;
+      const total = w.reduce((a, b) => a + b, 0);
+      const S = 20000;
+      for (const dtype of ['float32', 'float64'] as const) {
+        const draws = read(antler.multinomial(tensor([w, w.map((v) => 2 * v)], [2, C], { dtype }), S, { replacement: true }));
+        expect(draws.length).toBe(2 * S);
+        const counts = new Array(C).fill(0);
+        for (const d of draws) counts[d] += 1;
+        for (let c = 0; c < C; c++) {
+          const p = w[c] / total;
+          const sigma = Math.sqrt(2 * S * p * (1 - p));
+          if (p === 0) expect(counts[c]).toBe(0);
+          else expect(Math.abs(counts[c] - 2 * S * p)).toBeLessThan(5 * sigma + 1);
+        }
+      }
+    }));
+
+  test('without replacement: distinct classes, the first drawn with probability p, later ones conditioned', () =>
+    tidy(() => {
+      const w = [0.5, 0.3, 0.2, 0];
+      const B = 4000;
+      const rows = tensor(Array.from({ length: B }, () => w), [B, 4]);
+      const draws = read(antler.multinomial(rows, 3));
+      const first = [0, 0, 0, 0];
+      let secondIsOneAfterZero = 0, zeroFirst = 0;
+      for (let b = 0; b < B; b++) {
+        const row = draws.slice(3 * b, 3 * b + 3);
+        expect(new Set(row).size).toBe(3);
+        expect(row).not.toContain(3);
+        first[row[0]] += 1;
+        if (row[0] === 0) {
+          zeroFirst += 1;
+          if (row[1] === 1) secondIsOneAfterZero += 1;
+        }
+      }
+      for (let c = 0; c < 3; c++) expect(Math.abs(first[c] - B * w[c])).toBeLessThan(5 * Math.sqrt(B * w[c] * (1 - w[c])));
+      // P(second = 1 | first = 0) = 0.3 / 0.5.
+      const q = 0.6;
+      expect(Math.abs(secondIsOneAfterZero - zeroFirst * q)).toBeLessThan(5 * Math.sqrt(zeroFirst * q * (1 - q)));
+    }));
+
+  test('a seed replays the draw; without one draws differ', () =>
+    tidy(() => {
+      const p = tensor(randomArray(rng, 50, 0.1, 1), [50]);
+      const a = read(antler.multinomial(p, 20, { seed: 7 }));
+      expectExact(read(antler.multinomial(p, 20, { seed: 7 })), a);
+      expect(read(antler.multinomial(p, 20))).not.toEqual(read(antler.multinomial(p, 20)));
+      expect(antler.multinomial(p, 3).shape).toEqual([3]);
+    }));
+
+  test('bad weights and counts throw AntlerError', () =>
+    tidy(() => {
+      const ok = tensor([1, 1, 0], [3]);
+      expectAntlerError(() => antler.multinomial(ok, 3), 'INVALID_ARGUMENT', /2 non-zero weights/);
+      expectAntlerError(() => antler.multinomial(ok, 4), 'INVALID_ARGUMENT', /without replacement from 3 classes/);
+      expectAntlerError(() => antler.multinomial(tensor([1, -1], [2]), 1), 'INVALID_ARGUMENT', /non-negative/);
+      expectAntlerError(() => antler.multinomial(tensor([1, NaN], [2]), 1), 'INVALID_ARGUMENT', /NaN/);
+      expectAntlerError(() => antler.multinomial(tensor([1, Infinity], [2]), 1), 'INVALID_ARGUMENT', /finite/);
+      expectAntlerError(() => antler.multinomial(tensor([[1, 1], [0, 0]], [2, 2]), 1), 'INVALID_ARGUMENT', /positive sum/);
+      expectAntlerError(() => antler.multinomial(ok, 0), 'INVALID_ARGUMENT', /numSamples/);
+      expectAntlerError(() => antler.multinomial(tensor([1, 2], [2], I32), 1), 'DTYPE_MISMATCH', /float/);
+      expectAntlerError(() => antler.multinomial(ok, 1, { replace: true } as never), 'INVALID_ARGUMENT', /replace/);
+    }));
+});
+
+describe(`logSumExp, variance, std (seed ${SEED})`, () => {
+  const lseRef = (v: number[]) => {
+    const m = Math.max(...v);
+    if (!Number.isFinite(m)) return m === -Infinity ? -Infinity : m;
+    return m + Math.log(v.reduce((a, x) => a + Math.exp(x - m), 0));
+  };
+
+  test('logSumExp: rows of ±1000, −∞ and +∞, and its gradient the softmax', () =>
+    tidy(() => {
+      const C = rng.int(2, 6);
+      const rows = [randomArray(rng, C, -1000, 1000), randomArray(rng, C, -3, 3), new Array(C).fill(-Infinity), [Infinity, ...randomArray(rng, C - 1)]];
+      const x = tensor(rows.flat(), [rows.length, C], { dtype: 'float64', requiresGrad: true });
+      const y = antler.logSumExp(x, 1);
+      expectClose(read(y), rows.map(lseRef), 1e-15, 0);
+      const kept = antler.logSumExp(x, -1, true);
+      expect(kept.shape).toEqual([rows.length, 1]);
+      const g = randomArray(rng, 2);
+      antler.logSumExp(antler.slice(x, [0, 0], [2, C]), 1).backward(tensor(g, [2], F64));
+      const grad = read(x.grad!);
+      for (let r = 0; r < 2; r++) {
+        const l = lseRef(rows[r]);
+        expectClose(grad.slice(r * C, r * C + C), rows[r].map((v) => g[r] * Math.exp(v - l)), 1e-13, 1e-300, `softmax row ${r}`);
+      }
+      expect(antler.logSumExp(tensor(rows[1], [C], F64)).item()).toBeCloseTo(lseRef(rows[1]), 12);
+      expect(antler.logSumExp(antler.zeros([0])).item()).toBe(-Infinity);
+    }));
+
+  test('variance and std: Bessel by default, any correction, over any axes', () =>
+    tidy(() => {
+      const shape = randomShape(rng, 3, 2, 5);
+      // Far from zero: the two-pass formula keeps every digit a naive Σx² − n·mean² would lose.
+      const v = randomArray(rng, prod(shape), 1e6, 1e6 + 1);
+      const x = tensor(v, shape, F64);
+      const ref = (vals: number[], c: number) => {
+        const m = vals.reduce((a, b) => a + b, 0) / vals.length;
+        return vals.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(0, vals.length - c);
+      };
+      const along = (axis: number) => {
+        const outShape = shape.filter((_, i) => i !== axis);
+        return Array.from({ length: prod(outShape) }, (_, o) => {
+          const at = unravel(outShape, o);
+          return Array.from({ length: shape[axis] }, (_, k) => v[ravel(shape, [...at.slice(0, axis), k, ...at.slice(axis)])]);
+        });
+      };
+      for (let axis = 0; axis < 3; axis++) {
+        expectClose(read(antler.variance(x, axis)), along(axis).map((s) => ref(s, 1)), 1e-9, 0, `variance axis ${axis}`);
+        expectClose(read(antler.std(x, axis, false, { correction: 0 })), along(axis).map((s) => Math.sqrt(ref(s, 0))), 1e-9, 0, `std axis ${axis}`);
+      }
+      expectClose(read(antler.variance(x)), [ref(v, 1)], 1e-9, 0);
+      expect(antler.variance(x, [0, 2], true).shape).toEqual([1, shape[1], 1]);
+      // One element with Bessel's correction: 0/0, as PyTorch (NaN); correction 2 of 3 elements: x/1.
+      expect(antler.variance(tensor([3], [1], F64)).item()).toBeNaN();
+      expectAntlerError(() => antler.variance(tensor([1, 2], [2], I32)), 'DTYPE_MISMATCH', /int32/);
+      expectAntlerError(() => antler.std(x, 0, false, { correction: 'one' } as never), 'INVALID_ARGUMENT', /correction/);
+    }));
+});
+
+describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
+  const pair = (n: number) => [randomArray(rng, n, -3, 3), randomArray(rng, n, -3, 3)];
+  const reduce = (v: number[], r: string) => (r === 'none' ? v : r === 'sum' ? [v.reduce((a, b) => a + b, 0)] : [v.reduce((a, b) => a + b, 0) / v.length]);
+
+  test('l1, smooth L1 and Huber in every reduction', () =>
+    tidy(() => {
+      const n = rng.int(4, 20);
+      const [a, b] = pair(n);
+      const A = tensor(a, [n], F64), B = tensor(b, [n], F64);
+      const beta = rng.uniform(0.2, 2), delta = rng.uniform(0.2, 2);
+      for (const reduction of ['none', 'sum', 'mean'] as const) {
+        const d = a.map((v, i) => v - b[i]);
+        expectClose(read(antler.l1Loss(A, B, { reduction })), reduce(d.map(Math.abs), reduction), 1e-14, 1e-15);
+        expectClose(read(antler.smoothL1Loss(A, B, { reduction, beta })), reduce(d.map((x) => (Math.abs(x) < beta ? (0.5 * x * x) / beta : Math.abs(x) - 0.5 * beta)), reduction), 1e-14, 1e-15);
+        expectClose(read(antler.huberLoss(A, B, { reduction, delta })), reduce(d.map((x) => (Math.abs(x) < delta ? 0.5 * x * x : delta * (Math.abs(x) - 0.5 * delta))), reduction), 1e-14, 1e-15);
+      }
+      expectClose(read(antler.smoothL1Loss(A, B, { beta: 0 })), read(antler.l1Loss(A, B)), 1e-15, 0);
+      expectAntlerError(() => antler.l1Loss(A, tensor(b, [n])), 'DTYPE_MISMATCH', /float64 and target float32/);
+    }));
+
+  test('binary cross-entropy: logs clamped at −100; with logits exact for large |x|', () =>
+    tidy(() => {
+      const n = rng.int(4, 12);
+      const p = randomArray(rng, n, 0, 1);
+      p[0] = 0;
+      p[1] = 1;
+      const y = randomArray(rng, n, 0, 1);
+      const bce = p.map((q, i) => -(y[i] * Math.max(Math.log(q), -100) + (1 - y[i]) * Math.max(Math.log(1 - q), -100)));
+      expectClose(read(antler.binaryCrossEntropy(tensor(p, [n], F64), tensor(y, [n], F64), { reduction: 'none' })), bce, 1e-13, 0);
+      const x = randomArray(rng, n, -40, 40);
+      x[0] = 800;
+      x[1] = -800;
+      const pw = rng.uniform(0.5, 3);
+      const softplus = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      const ref = x.map((v, i) => (1 - y[i]) * v + (1 + (pw - 1) * y[i]) * softplus(-v));
+      const got = antler.binaryCrossEntropyWithLogits(tensor(x, [n], F64), tensor(y, [n], F64), { reduction: 'none', posWeight: tensor([pw], [1], F64) });
+      expectClose(read(got), ref, 1e-13, 1e-300);
+      const out = tensor([0.5, 1.2], [2], F64), target = tensor([0, 1], [2], F64);
+      expectAntlerError(() => antler.binaryCrossEntropy(out, target), 'INVALID_ARGUMENT', /probabilities in \[0, 1\]; it holds 1.2/);
+    }));
+
+  test('nllLoss and crossEntropy with class weights, label smoothing and ignoreIndex', () =>
+    tidy(() => {
+      const N = rng.int(3, 9), C = rng.int(2, 6);
+      const x = randomArray(rng, N * C, -3, 3);
+      const w = randomArray(rng, C, 0.3, 2);
+      const labels = randomInts(rng, N, 0, C - 1);
+      labels[rng.int(0, N - 1)] = -100;
+      const eps = rng.uniform(0.05, 0.5);
+      const X = tensor(x, [N, C], F64), W = tensor(w, [C], F64), L = tensor(labels, [N], I32);
+      const row = (i: number) => x.slice(i * C, i * C + C);
+      const logSoftmax = (r: number[]) => {
+        const m = Math.max(...r);
+        const l = m + Math.log(r.reduce((a, v) => a + Math.exp(v - m), 0));
+        return r.map((v) => v - l);
+      };
+      const kept = labels.map((c, i) => [c, i]).filter(([c]) => c !== -100);
+      const denom = kept.reduce((a, [c]) => a + w[c], 0);
+      // nll over raw inputs: −w[y] x[y], the weighted mean dividing by Σ w[y].
+      const nll = labels.map((c, i) => (c === -100 ? 0 : -w[c] * row(i)[c]));
+      expectClose(read(antler.nllLoss(X, L, { weight: W, reduction: 'none' })), nll, 1e-14, 1e-15);
+      expectClose(read(antler.nllLoss(X, L, { weight: W })), [nll.reduce((a, b) => a + b, 0) / denom], 1e-13, 0);
+      // cross_entropy with label_smoothing: (1 − ε) nll(logp) + ε/C · Σ_c −w_c logp_c, both over Σ w[y] for the mean.
+      const lp = labels.map((_, i) => logSoftmax(row(i)));
+      const hard = labels.map((c, i) => (c === -100 ? 0 : -w[c] * lp[i][c]));
+      const smooth = labels.map((c, i) => (c === -100 ? 0 : -lp[i].reduce((a, v, k) => a + w[k] * v, 0) / C));
+      const perRow = hard.map((h, i) => (1 - eps) * h + eps * smooth[i]);
+      expectClose(read(antler.crossEntropy(X, L, { weight: W, labelSmoothing: eps, reduction: 'none' })), perRow, 1e-13, 1e-15);
+      expectClose(read(antler.crossEntropy(X, L, { weight: W, labelSmoothing: eps, reduction: 'sum' })), [perRow.reduce((a, b) => a + b, 0)], 1e-13, 0);
+      expectClose(read(antler.crossEntropy(X, L, { weight: W, labelSmoothing: eps })), [perRow.reduce((a, b) => a + b, 0) / denom], 1e-13, 0);
+      // No weight, no smoothing through the composed path equals the fused kernel.
+      expectClose(read(antler.crossEntropy(X, L, { labelSmoothing: 0, weight: tensor(new Array(C).fill(1), [C], F64) })), read(antler.crossEntropy(X, L)), 1e-14, 0);
+      const bad = tensor([0, C], [2], I32);
+      expectAntlerError(() => antler.nllLoss(tensor(randomArray(rng, 2 * C), [2, C], F64), bad), 'INVALID_ARGUMENT', new RegExp(`label ${C} is outside \\[0, ${C}\\)`));
+      expectAntlerError(() => antler.crossEntropy(X, L, { weight: tensor(w, [C]) }), 'DTYPE_MISMATCH', /weight is float32/);
+    }));
+});
+
+describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
+  test('std of a constant slice has a zero gradient (torch.std), not NaN', () =>
+    tidy(() => {
+      const c = rng.uniform(-5, 5);
+      const x = tensor([c, c, c, rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)], [2, 3], { dtype: 'float64', requiresGrad: true });
+      const s = antler.std(x, 1);
+      expect(read(s)[0]).toBe(0);
+      s.sum().backward();
+      const g = read(x.grad!);
+      expectExact(g.slice(0, 3), [0, 0, 0]);
+      expect(g.slice(3).every(Number.isFinite)).toBe(true);
+    }));
+
+  test('a batch whose labels are all ignoreIndex: the mean loss is NaN and the gradient 0, on every crossEntropy path and nllLoss', () =>
+    tidy(() => {
+      const labels = tensor([-100, -100, -100], [3], I32);
+      const losses: [string, (z: Tensor) => Tensor][] = [
+        ['fused', (z) => antler.crossEntropy(z, labels)],
+        ['smoothed', (z) => antler.crossEntropy(z, labels, { labelSmoothing: 0.1 })],
+        ['weighted', (z) => antler.crossEntropy(z, labels, { weight: tensor([1, 2, 3, 4], [4], F64) })],
+        ['nll', (z) => antler.nllLoss(z, labels)],
+      ];
+      for (const [name, f] of losses) {
+        const z = tensor(randomArray(rng, 12), [3, 4], { dtype: 'float64', requiresGrad: true });
+        const l = f(z);
+        expect(l.item()).toBeNaN();
+        l.backward();
+        expectExact(read(z.grad!), new Array(12).fill(0), name);
+      }
+    }));
+
+  test("logSumExp's gradient beside +∞ is torch's: 0 for the finite entries, NaN at the ∞", () =>
+    tidy(() => {
+      const q = tensor([rng.uniform(-1000, 1000), Infinity, -Infinity], [3], { dtype: 'float64', requiresGrad: true });
+      const y = antler.logSumExp(q);
+      expect(y.item()).toBe(Infinity);
+      y.backward();
+      const g = read(q.grad!);
+      expect(g[0]).toBe(0);
+      expect(g[1]).toBeNaN();
+      expect(g[2]).toBe(0);
+    }));
+
+  test('multinomial with replacement in chunks: large draws keep their statistics and a seed still replays', () =>
+    tidy(() => {
+      // 2^22 keys a chunk: B·C = 2^20 makes 4 samples a chunk, so 10 samples take three chunks.
+      const B = 256, C = 4096;
+      const w = tensor(randomArray(rng, C, 0.5, 1), [1, C]);
+      const probs = antler.broadcastTo(w, [B, C]);
+      const a = read(antler.multinomial(probs, 10, { replacement: true, seed: 11 }));
+      expectExact(read(antler.multinomial(probs, 10, { replacement: true, seed: 11 })), a);
+      // Chunks draw independently: the samples of one row are not repeated chunk to chunk.
+      const row = a.slice(0, 10);
+      expect(new Set(row).size).toBeGreaterThan(7);
+      expect(Math.max(...a)).toBeLessThan(C);
+    }));
+
+  test('options are checked: Softplus takes beta and threshold (torch.nn.Softplus), other activations take none', () =>
+    tidy(() => {
+      const xs = randomArray(rng, 30, -8, 8);
+      const beta = rng.uniform(0.5, 3), threshold = rng.uniform(1, 10);
+      const x = tensor(xs, [30], F64);
+      const ref = xs.map((v) => (v * beta > threshold ? v : Math.log1p(Math.exp(v * beta)) / beta));
+      expectClose(read(new antler.nn.Softplus({ beta, threshold }).forward(x)), ref, 1e-14, 1e-300);
+      expectAntlerError(() => new antler.nn.SiLU({ inplace: true } as never), 'INVALID_ARGUMENT', /SiLU: unknown option 'inplace'/);
+      expectAntlerError(() => new antler.nn.Softplus({ beta: 0 }), 'INVALID_ARGUMENT', /beta/);
+      expectAntlerError(() => new antler.nn.ModuleList([1 as never]), 'INVALID_ARGUMENT', /ModuleList: item 0 must be a Module; got 1/);
+      expectAntlerError(() => antler.std(x, { correction: 0 } as never), 'INVALID_ARGUMENT', /options come fourth/);
+      expectAntlerError(() => antler.variance(x, [0, -1]), 'INVALID_ARGUMENT', /variance: axis -1 is listed twice/);
+      const three = tensor([0, 0, 0], [3], I32);
+      expectAntlerError(() => antler.indexSelect(tensor(5), 0, three), 'SHAPE_MISMATCH', /indexSelect: an index into a 0-d input holds one value/);
+    }));
+});

@@ -1,0 +1,100 @@
+/**
+ * squeeze, unsqueeze/expandDims, flatten, split, chunk, unstack, tile and pad
+ * against reference loops written here from torch's and tf's definitions, on
+ * fresh random shapes. Their gradients (and CUDA against the CPU) are
+ * checked by the op registry (test/opinfo.ts).
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomShape, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+const read = (t: Tensor) => Array.from(t.dataSync());
+
+function unravel(shape: readonly number[], p: number): number[] {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(p % shape[d]);
+    p = Math.floor(p / shape[d]);
+  }
+  return at;
+}
+const ravel = (shape: readonly number[], at: readonly number[]) => at.reduce((acc, v, d) => acc * shape[d] + v, 0);
+
+describe(`shape helpers (seed ${SEED})`, () => {
+  test('tile repeats along every axis (tf.tile); extra reps add leading axes (torch repeat)', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 5; trial++) {
+        const shape = randomShape(rng, rng.int(1, 3), 1, 4);
+        const extra = rng.int(0, 1);
+        const reps = [...Array.from({ length: extra }, () => rng.int(1, 3)), ...shape.map(() => rng.int(1, 3))];
+        const v = randomArray(rng, prod(shape));
+        const full = [...new Array(extra).fill(1), ...shape];
+        const outShape = full.map((d, i) => d * reps[i]);
+        const want = Array.from({ length: prod(outShape) }, (_, p) => v[ravel(full, unravel(outShape, p).map((c, i) => c % full[i]))]);
+        const y = antler.tile(tensor(v, shape, { dtype: 'float64' }), reps);
+        expect(y.shape).toEqual(outShape);
+        expectExact(read(y), want, `tile ${shape} by ${reps}`);
+      }
+    }));
+
+  test('pad puts the value around x, per axis before and after (tf.pad)', () =>
+    tidy(() => {
+      const shape = randomShape(rng, 3, 1, 4);
+      const pads = shape.map(() => [rng.int(0, 2), rng.int(0, 2)] as [number, number]);
+      const v = randomArray(rng, prod(shape));
+      const value = rng.uniform(-5, 5);
+      const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+      const want = Array.from({ length: prod(outShape) }, (_, p) => {
+        const at = unravel(outShape, p).map((c, i) => c - pads[i][0]);
+        return at.every((c, i) => c >= 0 && c < shape[i]) ? v[ravel(shape, at)] : value;
+      });
+      const y = antler.pad(tensor(v, shape, { dtype: 'float64' }), pads, { value });
+      expect(y.shape).toEqual(outShape);
+      expectExact(read(y), want);
+      expect(antler.pad(tensor([1, 2], [2], { dtype: 'int32' }), [[1, 1]]).dtype).toBe('int32');
+      const i32 = tensor([1], [1], { dtype: 'int32' });
+      expectAntlerError(() => antler.pad(i32, [[1, 1]], { value: 0.5 }), 'DTYPE_MISMATCH', /not an integer/);
+    }));
+
+  test('split by sizes or count, chunk as torch.chunk, unstack as torch.unbind', () =>
+    tidy(() => {
+      const n = rng.int(2, 9);
+      const v = randomArray(rng, 2 * n);
+      const x = tensor(v, [2, n], { dtype: 'float64' });
+      const cut = rng.int(0, n);
+      const [a, b] = antler.split(x, [cut, n - cut], 1);
+      expect(a.shape).toEqual([2, cut]);
+      expectExact(read(antler.concat([a, b], 1)), v);
+      // torch.chunk(arange(n), k): pieces of ceil(n / k), maybe fewer than k of them.
+      for (let k = 1; k <= n + 1; k++) {
+        const each = Math.ceil(n / k);
+        const sizes = antler.chunk(tensor(v.slice(0, n), [n]), k).map((t) => t.shape[0]);
+        expect(sizes.reduce((s, q) => s + q, 0)).toBe(n);
+        expect(sizes.every((q, i) => q === (i < sizes.length - 1 ? each : n - each * (sizes.length - 1)))).toBe(true);
+      }
+      const cols = antler.unstack(x, -1);
+      expect(cols).toHaveLength(n);
+      expect(cols[0].shape).toEqual([2]);
+      expectExact(read(cols[n - 1]), [v[n - 1], v[2 * n - 1]]);
+      expect(antler.split(x, 2, 0).map((t) => t.shape)).toEqual([[1, n], [1, n]]);
+    }));
+
+  test('squeeze, unsqueeze, expandDims and flatten reshape as torch does', () =>
+    tidy(() => {
+      const x = antler.zeros([1, 3, 1, 2]);
+      expect(antler.squeeze(x).shape).toEqual([3, 2]);
+      expect(antler.squeeze(x, 2).shape).toEqual([1, 3, 2]);
+      expect(antler.squeeze(x, 1).shape).toEqual([1, 3, 1, 2]); // not of size 1: left (torch)
+      expect(antler.unsqueeze(x, 4).shape).toEqual([1, 3, 1, 2, 1]);
+      expect(antler.unsqueeze(x, -1).shape).toEqual([1, 3, 1, 2, 1]);
+      expect(antler.expandDims(antler.zeros([3])).shape).toEqual([1, 3]);
+      expect(antler.flatten(x).shape).toEqual([6]);
+      expect(antler.flatten(x, 1, 2).shape).toEqual([1, 3, 2]);
+      expect(antler.flatten(antler.zeros([])).shape).toEqual([1]);
+      expectAntlerError(() => antler.squeeze(x, 4), 'INVALID_ARGUMENT', /axis must be an integer in \[-4, 4\)/);
+      expectAntlerError(() => antler.unsqueeze(x, 5), 'INVALID_ARGUMENT', /\[-5, 5\)/);
+    }));
+});

@@ -1,0 +1,68 @@
+// The indexing ops that return integers (argmax, argmin, oneHot, multinomial)
+// and the index checks of gather/indexSelect on CUDA against the CPU. Their
+// differentiable relatives (gather, indexSelect, logSumExp, the losses) are in
+// the op registry (opinfo.test.ts). Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { expectAntlerError, expectExact, makeSeededRng, randomArray, randomInts } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeSeededRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU indexing tests skipped: ${cuda.reason}`);
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
+  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
+    throw new Error(`CUDA is not available: ${cuda.reason}`);
+  });
+
+const read = (t: antler.Tensor) => Array.from(t.dataSync());
+
+run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
+  test('argmax/argmin with ties and NaN, oneHot: the same indices on both devices', () =>
+    antler.tidy(() => {
+      const shape = [rng.int(1, 40), rng.int(1, 300)];
+      const v = randomInts(rng, shape[0] * shape[1], -5, 5).map((k) => (rng.next() < 0.01 ? NaN : k));
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        const vals = dtype === 'int32' ? v.map((k) => (Number.isNaN(k) ? 9 : k)) : v;
+        const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.tensor(vals, shape, { dtype, device }));
+        for (const axis of [0, 1, undefined]) {
+          expectExact(read(antler.argmax(g, axis)), read(antler.argmax(c, axis)), `argmax ${dtype} axis ${axis}`);
+          expectExact(read(antler.argmin(g, axis)), read(antler.argmin(c, axis)), `argmin ${dtype} axis ${axis}`);
+        }
+      }
+      const labels = randomInts(rng, 50, 0, 9);
+      const [lc, lg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(labels, [50], { dtype: 'int32', device }));
+      expectExact(read(antler.oneHot(lg, 10)), read(antler.oneHot(lc, 10)));
+      expectAntlerError(() => antler.oneHot(lg, 5), 'INVALID_ARGUMENT', /outside \[0, 5\)/);
+    }));
+
+  test('multinomial: a seed gives the same draw on both devices (Philox); frequencies follow the weights', () =>
+    antler.tidy(() => {
+      const C = rng.int(3, 12);
+      const w = randomArray(rng, C, 0.1, 2);
+      const [pc, pg] = ['cpu', 'cuda:0'].map((device) => antler.tensor([w, w], [2, C], { dtype: 'float64', device }));
+      const seed = rng.int(0, 1e6);
+      expectExact(read(antler.multinomial(pg, 200, { seed, replacement: true })), read(antler.multinomial(pc, 200, { seed, replacement: true })));
+      expectExact(read(antler.multinomial(pg, C, { seed })), read(antler.multinomial(pc, C, { seed })));
+      const S = 20000;
+      const draws = read(antler.multinomial(pg, S, { replacement: true }));
+      const total = w.reduce((a, b) => a + b, 0);
+      const counts = new Array(C).fill(0);
+      for (const d of draws) counts[d] += 1;
+      for (let c = 0; c < C; c++) {
+        const p = w[c] / total;
+        expect(Math.abs(counts[c] - 2 * S * p)).toBeLessThan(5 * Math.sqrt(2 * S * p * (1 - p)) + 1);
+      }
+    }));
+
+  test('out-of-range indices throw on CUDA with the CPU message; the input is unchanged', () =>
+    antler.tidy(() => {
+      const x = antler.tensor([1, 2, 3, 4, 5, 6], [2, 3], { device: 'cuda:0' });
+      const idx = antler.tensor([[0, 3]], [1, 2], { dtype: 'int32', device: 'cuda:0' });
+      expectAntlerError(() => antler.gather(x, 1, idx), 'INVALID_ARGUMENT', /index 3 at \[0, 1\] is outside \[0, 3\)/);
+      const sel = antler.tensor([1, -2], [2], { dtype: 'int32', device: 'cuda:0' });
+      expectAntlerError(() => antler.indexSelect(x, 0, sel), 'INVALID_ARGUMENT', /index -2 at \[1\]/);
+      expectExact(read(x), [1, 2, 3, 4, 5, 6]);
+      const cpuIdx = antler.tensor([[0, 1]], [1, 2], { dtype: 'int32' });
+      expectAntlerError(() => antler.gather(x, 1, cpuIdx), 'DEVICE_MISMATCH', /cuda/);
+    }));
+});
