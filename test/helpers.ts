@@ -614,3 +614,16 @@ export function cellStepRef(kind: RefCellKind, H: number, xp: ArrayLike<number>,
 export function expectNoTensorLeaks(): void {
   expectNoLeaksInSuite(tensorCounts);
 }
+
+/** The multi-index of flat position p in a row-major tensor of the given shape. */
+export function unravel(shape: readonly number[], p: number): number[] {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(p % shape[d]);
+    p = Math.floor(p / shape[d]);
+  }
+  return at;
+}
+
+/** The flat position of a multi-index in a row-major tensor of the given shape. */
+export const ravel = (shape: readonly number[], at: readonly number[]): number => at.reduce((acc, v, d) => acc * shape[d] + v, 0);

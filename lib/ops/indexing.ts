@@ -30,8 +30,12 @@ function checkIndexTensor(index: Tensor, op: string, what = 'index'): void {
   if (index.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} must be int32; got ${index.dtype} (cast it with .cast('int32'))`);
 }
 
-function checkSameDevice(x: Tensor, index: Tensor, op: string): void {
+/** The arguments of an op that indexes x along axis with an int32 index on x's device; the axis, normalised. */
+function checkIndexed(x: Tensor, axis: unknown, index: Tensor, op: string): number {
+  checkTensor(x, op, 'x');
+  checkIndexTensor(index, op);
   if (x.device !== index.device) fail('DEVICE_MISMATCH', `${op}: the input is on ${x.device} and the index on ${index.device}; move the index with .to('${x.device}')`);
+  return oneAxis(x, axis, op);
 }
 
 /** @internal The values of a few 0-d (or one-element) tensors, in one read (one device sync). */
@@ -111,10 +115,7 @@ function position(shape: readonly number[], p: number): string {
  */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const op = 'gather';
-  checkTensor(x, op, 'x');
-  checkIndexTensor(index, op);
-  checkSameDevice(x, index, op);
-  const ax = oneAxis(x, axis, op);
+  const ax = checkIndexed(x, axis, index, op);
   if (index.rank !== x.rank)
     fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${fmt(index.shape)} for an input of shape ${fmt(x.shape)}`);
   const bad = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
@@ -150,10 +151,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
  */
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const op = 'indexSelect';
-  checkTensor(x, op, 'x');
-  checkIndexTensor(index, op);
-  checkSameDevice(x, index, op);
-  const ax = oneAxis(x, axis, op);
+  const ax = checkIndexed(x, axis, index, op);
   if (index.rank > 1) fail('SHAPE_MISMATCH', `${op}: index must be 1-D (or 0-d); got shape ${fmt(index.shape)}`);
   const n = x.rank === 0 ? 1 : x.shape[ax];
   const xShape = x.shape.slice();

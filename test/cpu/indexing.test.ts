@@ -8,7 +8,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, ravel, tensorCounts, unravel } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -18,18 +18,6 @@ const I32 = { dtype: 'int32' as const };
 const F64 = { dtype: 'float64' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
 
-/** Strides of a row-major shape. */
-const stridesOf = (s: readonly number[]) => s.map((_, i) => prod(s.slice(i + 1)));
-/** The multi-index of flat position p. */
-function unravel(shape: readonly number[], p: number): number[] {
-  const at: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    at.unshift(p % shape[d]);
-    p = Math.floor(p / shape[d]);
-  }
-  return at;
-}
-const ravel = (shape: readonly number[], at: readonly number[]) => at.reduce((acc, v, d) => acc + v * stridesOf(shape)[d], 0);
 
 /** Reference arg-extreme along axis: the first index of the largest (NaN counts as largest). */
 function argRef(v: number[], shape: number[], axis: number, largest: boolean): number[] {

@@ -6,22 +6,13 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomShape, tensorCounts } from '../helpers';
+import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomShape, ravel, tensorCounts, unravel } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
 expectNoLeaksInSuite(tensorCounts);
 const read = (t: Tensor) => Array.from(t.dataSync());
 
-function unravel(shape: readonly number[], p: number): number[] {
-  const at: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    at.unshift(p % shape[d]);
-    p = Math.floor(p / shape[d]);
-  }
-  return at;
-}
-const ravel = (shape: readonly number[], at: readonly number[]) => at.reduce((acc, v, d) => acc * shape[d] + v, 0);
 
 describe(`shape helpers (seed ${SEED})`, () => {
   test('tile repeats along every axis (tf.tile); extra reps add leading axes (torch repeat)', () =>
