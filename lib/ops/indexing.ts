@@ -91,7 +91,8 @@ function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describ
     if (!(err instanceof AntlerError) || err.code !== 'INVALID_ARGUMENT') throw err;
     const flat = flatIndex.dataSync();
     const pos = flat.findIndex((v) => v < 0 || v >= table.shape[0]);
-    fail('INVALID_ARGUMENT', `${op}: ${describeBad(pos < 0 ? 0 : pos)}`);
+    if (pos < 0) throw err; // not an index the gather refused
+    fail('INVALID_ARGUMENT', `${op}: ${describeBad(pos)}`);
   }
   const rows = table.shape[0];
   return record(out, op, [table], (gy, [idx]) => [wrap(native().scatterAddRows(gy.handle, idx.handle, rows))], [flatIndex]);
@@ -131,7 +132,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
     const strides = xShape.map((_, i) => xShape.slice(i + 1).reduce((a, b) => a * b, 1));
     let flat = mul(index, x.rank === 0 ? 1 : strides[ax]);
     for (let d = 0; d < iShape.length; d++) {
-      if (d === ax || iShape[d] === 1) continue;
+      // A size-1 index axis adds nothing; a stride of 0 (x is empty) has nothing to address.
+      if (d === ax || iShape[d] === 1 || strides[d] === 0) continue;
       const shape = iShape.map((s, i) => (i === d ? s : 1));
       flat = add(flat, reshape(arange(0, iShape[d] * strides[d], strides[d], { dtype: 'int32', device: x.device }), shape));
     }
@@ -259,7 +261,13 @@ export function multinomial(probs: Tensor, numSamples: number, options?: { repla
       for (let s = 0; s < S; s++) {
         const pick = argmax(keys, 2, true); // [B, 1, 1]
         picks.push(reshape(pick, [B, 1]));
-        if (s + 1 < S) keys = where(equal(cls, pick), -Infinity, keys);
+        if (s + 1 < S) {
+          // One step's keys live at a time: S steps of [B, C] would otherwise stay until the end.
+          const prev = keys;
+          keys = tidy(() => where(equal(cls, pick), -Infinity, prev));
+          prev.dispose();
+        }
+        pick.dispose();
       }
       return reshape(picks.length === 1 ? picks[0] : wrap(native().concat(picks.map((t) => t.handle), 1)), probs.rank === 2 ? [B, S] : [S]);
     }

@@ -33,6 +33,7 @@ function checkWeight(op: string, what: string, w: unknown, input: Tensor): Tenso
   if (w === undefined || w === null) return undefined;
   const t = checkTensor(w, op, what);
   if (t.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: ${what} is ${t.dtype} and input ${input.dtype}; expected one dtype`);
+  if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: ${what} is on ${t.device} and input on ${input.device}; move it with .to('${input.device}')`);
   const lead = input.rank - t.rank;
   if (lead < 0 || t.shape.some((d, i) => d !== 1 && d !== input.shape[lead + i]))
     fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${fmt(t.shape)}, which does not broadcast to the input's ${fmt(input.shape)}`);

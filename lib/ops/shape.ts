@@ -109,7 +109,7 @@ export function chunk(x: Tensor, n: number, axis = 0): Tensor[] {
   const ax = axisOf(x, axis, 'chunk');
   const size = x.shape[ax];
   const each = Math.ceil(size / n);
-  if (each === 0) return pieces(x, ax, [0]);
+  if (each === 0) return pieces(x, ax, new Array(n).fill(0)); // an empty axis gives n empty pieces (torch)
   const parts: number[] = [];
   for (let at = 0; at < size; at += each) parts.push(Math.min(each, size - at));
   return pieces(x, ax, parts);

@@ -212,7 +212,9 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
   if (!labels.size) return 0;
   return tidy(() => {
     const arg = argmax(pred, -1);
-    return sum(equal(arg, labels.reshape(arg.shape))).item() / labels.size;
+    // Labels may live on another device than the model (fit allows it): compared where the prediction is.
+    const lab = labels.reshape(arg.shape);
+    return sum(equal(arg, lab.device === arg.device ? lab : lab.to(arg.device))).item() / labels.size;
   });
 }
 

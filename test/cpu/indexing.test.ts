@@ -458,6 +458,29 @@ describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
       expect(Math.max(...a)).toBeLessThan(C);
     }));
 
+  test('gather on an empty input: an empty index gives an empty result, any index is out of range (torch)', () =>
+    tidy(() => {
+      const x = antler.zeros([2, 0]);
+      expect(antler.gather(x, 1, antler.zeros([2, 0], I32)).shape).toEqual([2, 0]);
+      const one = antler.zeros([2, 1], I32);
+      expectAntlerError(() => antler.gather(x, 1, one), 'INVALID_ARGUMENT', /index 0 at \[0, 0\] is outside \[0, 0\)/);
+      expect(antler.chunk(antler.zeros([0, 2]), 3).map((t) => t.shape)).toEqual([[0, 2], [0, 2], [0, 2]]);
+    }));
+
+  test('multinomial without replacement keeps one step of keys alive, not all of them', () =>
+    tidy(() => {
+      const B = 8, C = 400;
+      const probs = tensor(randomArray(rng, B * C, 0.1, 1), [B, C], F64);
+      const before = antler.memory().devices.cpu.numBytes;
+      antler.resetPeakMemory();
+      const d = antler.multinomial(probs, C);
+      const peak = antler.memory().devices.cpu.peakBytes - before;
+      for (let b = 0; b < B; b++) expect(new Set(read(d).slice(b * C, b * C + C)).size).toBe(C);
+      // C steps of [B, C] float64 keys (and their masks) kept to the end would be ≥ 8·B·C² = 10 MB;
+      // a few steps' worth at a time is well under 1 MB.
+      expect(peak).toBeLessThan(1 << 20);
+    }));
+
   test('options are checked: Softplus takes beta and threshold (torch.nn.Softplus), other activations take none', () =>
     tidy(() => {
       const xs = randomArray(rng, 30, -8, 8);
