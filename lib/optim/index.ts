@@ -181,10 +181,10 @@ export abstract class LRScheduler {
     this.apply();
   }
   /** The lr at lastEpoch from the group's current one (what the previous epoch, or another scheduler, left). */
-  protected abstract chained(current: number, base: number, epoch: number): number;
+  protected abstract chained(current: number, base: number, epoch: number, group: number): number;
   private lastLrs: number[] = [];
   private apply(): void {
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch)));
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i)));
     this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
   }
   step(...args: never[]): void {
@@ -300,34 +300,45 @@ function lambdaValue(f: (epoch: number) => number, epoch: number, op: string): n
   return v;
 }
 
+type LrLambda = (epoch: number) => number;
+
+/** One function for every group, or a list with one per group (as PyTorch's lr_lambda). */
+function checkLambdas(f: unknown, optimizer: Optimizer<{ lr: number }>, op: string): LrLambda[] {
+  const groups = optimizer instanceof Optimizer ? optimizer.paramGroups.length : 0;
+  if (!Array.isArray(f)) return new Array(groups).fill(checkLambda(f, op));
+  if (f.length !== groups) fail('INVALID_ARGUMENT', `${op}: lrLambda lists ${f.length} functions for ${groups} parameter groups; give one per group or a single function`);
+  return f.map((g) => checkLambda(g, op));
+}
+
 /**
- * lr = base · lrLambda(epoch) (torch's LambdaLR). Not chainable, as in
- * PyTorch: it sets the lr from the base, whatever another scheduler did.
+ * lr = base · lrLambda(epoch) (torch's LambdaLR; one function, or one per
+ * parameter group). Not chainable, as in PyTorch: it sets the lr from the
+ * base, whatever another scheduler did.
  */
 export class LambdaLR extends LRScheduler {
-  private readonly f: (epoch: number) => number;
-  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: (epoch: number) => number) {
-    const f = checkLambda(lrLambda, 'LambdaLR');
+  private readonly fs: LrLambda[];
+  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: LrLambda | readonly LrLambda[]) {
+    const fs = checkLambdas(lrLambda, optimizer, 'LambdaLR');
     super(optimizer);
-    this.f = f;
+    this.fs = fs;
     this.init();
   }
-  protected chained(_current: number, base: number, epoch: number): number {
-    return base * lambdaValue(this.f, epoch, 'LambdaLR');
+  protected chained(_current: number, base: number, epoch: number, group: number): number {
+    return base * lambdaValue(this.fs[group], epoch, 'LambdaLR');
   }
 }
 
-/** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR). */
+/** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR; one function, or one per group). */
 export class MultiplicativeLR extends LRScheduler {
-  private readonly f: (epoch: number) => number;
-  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: (epoch: number) => number) {
-    const f = checkLambda(lrLambda, 'MultiplicativeLR');
+  private readonly fs: LrLambda[];
+  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: LrLambda | readonly LrLambda[]) {
+    const fs = checkLambdas(lrLambda, optimizer, 'MultiplicativeLR');
     super(optimizer);
-    this.f = f;
+    this.fs = fs;
     this.init();
   }
-  protected chained(current: number, _base: number, epoch: number): number {
-    return epoch > 0 ? current * lambdaValue(this.f, epoch, 'MultiplicativeLR') : current;
+  protected chained(current: number, _base: number, epoch: number, group: number): number {
+    return epoch > 0 ? current * lambdaValue(this.fs[group], epoch, 'MultiplicativeLR') : current;
   }
 }
 

@@ -851,6 +851,15 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectAntlerError(() => new optim.LambdaLR(opt, 0.5 as never), 'INVALID_ARGUMENT', /lrLambda must be a function/);
     expectAntlerError(() => new optim.LambdaLR(opt, () => NaN), 'INVALID_ARGUMENT', /lrLambda\(0\) must return a finite number; got NaN/);
     expectAntlerError(() => new optim.ExponentialLR(opt, 0), 'INVALID_ARGUMENT', /gamma must be > 0/);
+    expectAntlerError(() => new optim.LambdaLR(opt, [(e) => e, (e) => e]), 'INVALID_ARGUMENT', /2 functions for 1 parameter groups/);
+    // One function per group (torch's list of lr_lambda).
+    const q = antler.zeros([1], { requiresGrad: true });
+    const twoGroups = new optim.SGD([{ params: [p], lr: 0.1 }, { params: [q], lr: 0.02 }]);
+    const perGroup = new optim.LambdaLR(twoGroups, [(e) => 0.5 ** e, (e) => 1 + e]);
+    perGroup.step();
+    perGroup.step();
+    expect(twoGroups.paramGroups.map((g) => g.lr)).toEqual([0.1 * 0.25, 0.02 * 3]);
+    q.dispose();
     antler.dispose([p, m, two]);
   });
 
