@@ -31,6 +31,7 @@
         "<(antler_root)/native/cpu/scan.cpp",
         "<(antler_root)/native/cpu/shape.cpp",
         "<(antler_root)/native/cpu/sru.cpp",
+        "<(antler_root)/native/cpu/topk.cpp",
         "<(antler_root)/native/cpu/unary.cpp",
         "<(antler_root)/native/napi/addon.cpp",
         "<(antler_root)/native/napi/args.cpp",

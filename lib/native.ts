@@ -96,6 +96,8 @@ export interface NativeAddon {
   cumsum(x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
+  /** topk's indices along axis: int32 of x's shape with that axis of size k, best first (argReduce's order). */
+  topkIndices(x: NativeHandle, axis: number, k: number, largest: boolean): NativeHandle;
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;

@@ -371,6 +371,18 @@ export const OPS: OpInfo[] = [
     fn: ([x], [idx]) => antler.gather(x, 0, idx),
   },
   {
+    name: 'topk(k 2, axis 1)',
+    samples: (rng) => [
+      { inputs: [{ shape: [3, 5], values: shuffledDistinct(rng, 15) }], note: 'inner 1' },
+      { inputs: [{ shape: [2, 4, 3], values: shuffledDistinct(rng, 24) }], note: 'inner 3' },
+    ],
+    fn: ([x]) => antler.topk(x, 2, { axis: 1 }).values,
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.topk(t([1, 2, 3, 4], [2, 2]), 3, { axis: 1 })],
+      ['INVALID_ARGUMENT', () => antler.topk(t([1, 2, 3, 4], [2, 2]), 1, { axis: 2 })],
+    ],
+  },
+  {
     name: 'indexSelect',
     samples: (rng) => [
       { inputs: [anyVals(rng, [3, 4, 2])], aux: [ints(rng, [5], 0, 3)], note: 'axis 1' },

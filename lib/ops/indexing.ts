@@ -1,8 +1,8 @@
 /**
- * Indexing ops: argmax/argmin, gather, indexSelect, oneHot and multinomial
+ * Indexing ops: argmax/argmin, topk, gather, indexSelect, oneHot and multinomial
  * sampling, with PyTorch's semantics. Indices are int32 (antler has no
  * int64; PyTorch returns int64 where these return int32). argmax/argmin are
- * one native op (argReduce); the others are built from the native row gather
+ * one native op (argReduce), topk's indices another (topkIndices); the others are built from the native row gather
  * (the embedding kernel, which checks every index in the same pass) and the
  * elementwise ops, so they run on every device.
  */
@@ -75,6 +75,54 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined
 export const argmax = (x: Tensor, axis?: number, keepDims = false): Tensor => argExtreme('argmax', x, axis, keepDims);
 /** The index of the smallest element (torch.argmin); see argmax. */
 export const argmin = (x: Tensor, axis?: number, keepDims = false): Tensor => argExtreme('argmin', x, axis, keepDims);
+
+// ---------------------------------------------------------------- topk
+
+/** Options of {@link topk}. */
+export interface TopkOptions {
+  /** The axis to select along (negative counts from the end); default −1. */
+  axis?: number;
+  /** The k largest (default) or, when false, the k smallest. */
+  largest?: boolean;
+  /**
+   * torch.topk's `sorted`. Accepted for compatibility only: the result is
+   * always sorted, best first, whatever its value (torch leaves the order
+   * unspecified when false, so a sorted one is a valid answer).
+   */
+  sorted?: boolean;
+}
+
+/**
+ * torch.topk: the k largest (or, with largest: false, smallest) elements of
+ * each line of x along `axis`, best first, as `{ values, indices }` of x's
+ * shape with that axis of size k; indices are int32. As torch's, a NaN
+ * counts as larger than everything (first for the k largest, last for the k
+ * smallest), and ties go to the lower index. float32, float64 and
+ * int32; 0 ≤ k ≤ the axis' size; a 0-d x is one element (k = 1 gives 0-d
+ * results). `values` is gather(x, axis, indices), so its gradient is the
+ * upstream gradient scattered to the picked positions (zero elsewhere).
+ */
+export function topk(x: Tensor, k: number, options?: TopkOptions): { values: Tensor; indices: Tensor } {
+  const op = 'topk';
+  checkTensor(x, op, 'x');
+  const o = checkOptions<TopkOptions>(options, op, ['axis', 'largest', 'sorted']);
+  const ax = oneAxis(x, o.axis ?? -1, op);
+  const largest = o.largest === undefined ? true : checkBoolean(o.largest, op, 'options.largest');
+  if (o.sorted !== undefined) checkBoolean(o.sorted, op, 'options.sorted');
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
+    fail('INVALID_ARGUMENT', `${op}: k must be an integer in [0, ${n}] (the size of axis ${ax} of shape ${fmt(x.shape)}); got ${describe(k)}`);
+  if (n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: axis ${ax} has ${n} elements; int32 indices reach 2^31 − 1`);
+  const scalar = x.rank === 0;
+  const outShape = scalar ? (k === 1 ? [] : [k]) : x.shape.map((d, i) => (i === ax ? k : d));
+  return tidy(() => {
+    const v = scalar ? reshape(x, [1]) : x;
+    const a = scalar ? 0 : ax;
+    // One native pass (kernels/argreduce.h): the indices of the k best in topkBefore's total order.
+    const idx = wrap(native().topkIndices(v.handle, a, k, largest));
+    return { values: reshape(gather(v, a, idx), outShape), indices: reshape(idx, outShape) };
+  });
+}
 
 // ---------------------------------------------------------------- gathers
 

@@ -206,6 +206,12 @@ class Backend {
   virtual void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                          bool largest) = 0;
 
+  // topk over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h's order): out
+  // [outer, k, inner] int32 holds the indices of each line's k best elements, best first (NaNs first,
+  // then by value, then the lower index). 1 ≤ k ≤ n. float32, float64 and int32.
+  virtual void topk(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                    int64_t k, bool largest) = 0;
+
   // Per row i of logits [N, C]: loss[i] = logsumexp(x_i) − x_i[label_i], valid[i] = 1; a row whose label
   // is ignoreIndex gets loss 0, valid 0. Returns the first row whose label is neither in [0, C) nor
   // ignoreIndex, or −1 (waits for the device to read that flag).

@@ -628,6 +628,27 @@ TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
   return out;
 }
 
+TensorPtr topkIndices(const Tensor& x, int64_t axisIn, int64_t k, bool largest) {
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "topk");
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  if (k < 0 || k > n)
+    fail(Code::InvalidArgument, "topk: k = ", k, " is out of range for axis ", axis, " of shape ", shapeStr(x.shape),
+         " (n = ", n, "); 0 ≤ k ≤ n");
+  if (n > std::numeric_limits<int32_t>::max())
+    fail(Code::InvalidArgument, "topk: axis ", axis, " has ", n, " elements; int32 indices reach 2^31 − 1");
+  Shape outShape = x.shape;
+  if (outShape.empty()) {
+    if (k != 1) outShape.push_back(k);   // a scalar is one element: k = 1 keeps it a scalar
+  } else {
+    outShape[static_cast<size_t>(axis)] = k;
+  }
+  TensorPtr out = emptyTensor(outShape, DType::Int32, x.device());
+  if (!out->numel()) return out;
+  backendFor(x.device()).topk(x.device(), x.dtype, out->data(), x.data(), outer, n, inner, k, largest);
+  return out;
+}
+
 static void checkLabels(const Tensor& logits, const Tensor& labels, const char* op) {
   checkFloating(op, logits);
   checkSameDevice(op, logits, labels);

@@ -58,6 +58,11 @@ TensorPtr cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse);
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.
 TensorPtr argReduce(const Tensor& x, int64_t axis, bool largest);
+// torch.topk's indices along `axis` (negative counts from the end; a scalar takes 0 or −1 and is
+// treated as one element): int32 of x's shape with that axis of size k, the indices of the k best
+// elements of each line, best first, in argReduce's order (NaNs first, then the larger value, or
+// the smaller when !largest, then the lower index). 0 ≤ k ≤ n. float32, float64 and int32.
+TensorPtr topkIndices(const Tensor& x, int64_t axis, int64_t k, bool largest);
 // logits [..., C] with labels int32 [...]: per-row loss and valid mask, both shaped like labels.
 std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex);
 TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);

@@ -93,6 +93,10 @@ class CpuBackend final : public Backend {
                  bool largest) override {
     cpu::argReduce(t, out, x, outer, n, inner, largest);
   }
+  void topk(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,
+            bool largest) override {
+    cpu::topk(t, out, x, outer, n, inner, k, largest);
+  }
   int64_t crossEntropy(const Device&, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cpu::crossEntropy(t, loss, valid, logits, labels, N, C, ignoreIndex);

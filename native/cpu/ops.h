@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), topk.cpp (topk), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -34,6 +34,7 @@ void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy,
                      int64_t inner);
 void cumsum(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive, bool reverse);
 void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
+void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest);
 int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const int32_t* labels, int64_t N, int64_t C,
                      int64_t ignoreIndex);
 void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,

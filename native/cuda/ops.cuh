@@ -22,7 +22,7 @@ void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* o
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
-// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu,
+// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, topk.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
@@ -42,6 +42,8 @@ void cumsum(Context& ctx, DType t, void* out, const void* x, int64_t outer, int6
             bool reverse);
 void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                bool largest);
+void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,
+          bool largest);
 int64_t crossEntropy(Context& ctx, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                      int64_t N, int64_t C, int64_t ignoreIndex);
 void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, const int32_t* labels, const void* g,

@@ -1,5 +1,6 @@
-// argmax/argmin along one axis (torch.argmax/argmin), shared by
-// cpu/argreduce.cpp and cuda/argreduce.cu. x is viewed as [outer, n, inner];
+// argmax/argmin along one axis (torch.argmax/argmin) and topk's selection
+// (topkLine), shared by cpu/argreduce.cpp, cpu/topk.cpp, cuda/argreduce.cu and
+// cuda/topk.cu. x is viewed as [outer, n, inner];
 // the result holds, per line (o, j), the index k of the line's extreme.
 //
 // The rule is a strict total order on (value, index) pairs, "a comes before
@@ -48,6 +49,44 @@ ANTLER_HD int64_t argReduceLine(const T* x, int64_t base, int64_t n, int64_t str
     }
   }
   return bestK;
+}
+
+// topk's order (torch.topk, torch.sort): a NaN counts as the largest value,
+// so it comes first for the k largest and last for the k smallest; otherwise
+// the better value, then the lower index. True when (v, i) comes before (bv, bi).
+template <typename T>
+ANTLER_HD bool topkBefore(T v, int64_t i, T bv, int64_t bi, bool largest) {
+  const bool vNaN = v != v, bNaN = bv != bv;
+  if (vNaN != bNaN) return largest ? vNaN : bNaN;
+  if (vNaN || v == bv) return i < bi;
+  return largest ? v > bv : v < bv;
+}
+
+// topk (torch.topk) of one line: writes to out[0], out[outStride], … the
+// indices of the k ≤ n best of the n elements x[base], x[base + stride], …,
+// best first, in topkBefore's total order. Pass j picks the best element
+// among those strictly after pick j − 1 in that order, so no mask or scratch
+// is needed: O(k·n) per line.
+template <typename T>
+ANTLER_HD void topkLine(int32_t* out, int64_t outStride, const T* x, int64_t base, int64_t n, int64_t stride,
+                        int64_t k, bool largest) {
+  T prevV = T(0);
+  int64_t prevI = -1;
+  for (int64_t j = 0; j < k; ++j) {
+    T bestV = T(0);
+    int64_t bestI = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = x[base + i * stride];
+      if (prevI >= 0 && !topkBefore(prevV, prevI, v, i, largest)) continue;   // not after the previous pick
+      if (bestI < 0 || topkBefore(v, i, bestV, bestI, largest)) {
+        bestV = v;
+        bestI = i;
+      }
+    }
+    out[j * outStride] = static_cast<int32_t>(bestI);
+    prevV = bestV;
+    prevI = bestI;
+  }
 }
 
 }  // namespace antler::kernels

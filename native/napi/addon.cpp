@@ -161,6 +161,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("softmaxBackward", &Addon::guard<&Addon::softmaxBackward>),
         InstanceMethod("cumsum", &Addon::guard<&Addon::cumsum>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
+        InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
@@ -783,6 +784,14 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, "argReduce");
     const Tensor& x = tensorArg(info[0], "argReduce", "x");
     return wrap(info.Env(), ops::argReduce(x, intArg(info[1], "argReduce", "axis"), boolArg(info[2], "argReduce", "largest")));
+  }
+
+  // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first
+  Napi::Value topkIndices(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "topkIndices");
+    const Tensor& x = tensorArg(info[0], "topkIndices", "x");
+    return wrap(info.Env(), ops::topkIndices(x, intArg(info[1], "topkIndices", "axis"), intArg(info[2], "topkIndices", "k"),
+                                             boolArg(info[3], "topkIndices", "largest")));
   }
 
   // crossEntropy(logits, labels, ignoreIndex) -> [loss, valid]

@@ -1,5 +1,5 @@
 /**
- * argmax/argmin, gather, indexSelect, oneHot, multinomial, logSumExp,
+ * argmax/argmin, topk, gather, indexSelect, oneHot, multinomial, logSumExp,
  * variance/std and the losses beside crossEntropy, against references written
  * here in float64 from PyTorch's definitions (loops over plain arrays), on
  * fresh random inputs. Gradients are checked against the same references
@@ -98,6 +98,134 @@ describe(`argmax and argmin (seed ${SEED})`, () => {
         expectExact(read(antler.argmax(x, axis)), argRef(v, shape, axis, true), `argmax ${shape} axis ${axis}`);
         expectExact(read(antler.argmin(x, axis)), argRef(v, shape, axis, false), `argmin ${shape} axis ${axis}`);
       }
+    }));
+});
+
+/** Reference topk along axis: each line's (value, index) pairs sorted as torch.sort does (a NaN is the largest value: first for the k largest, last for the k smallest; ties by the lower index), the first k. */
+function topkRef(v: number[], shape: number[], axis: number, k: number, largest: boolean): { values: number[]; indices: number[] } {
+  const outShape = shape.map((d, i) => (i === axis ? k : d));
+  const values = new Array<number>(prod(outShape)), indices = new Array<number>(prod(outShape));
+  const lineShape = shape.filter((_, i) => i !== axis);
+  for (let o = 0; o < prod(lineShape); o++) {
+    const at = unravel(lineShape, o);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < shape[axis]; i++) pairs.push([v[ravel(shape, [...at.slice(0, axis), i, ...at.slice(axis)])], i]);
+    pairs.sort(([a, i], [b, j]) => {
+      if (Number.isNaN(a) !== Number.isNaN(b)) return (Number.isNaN(a) === largest) ? -1 : 1;
+      if (Number.isNaN(a) || a === b) return i - j;
+      return largest ? b - a : a - b;
+    });
+    for (let j = 0; j < k; j++) {
+      const p = ravel(outShape, [...at.slice(0, axis), j, ...at.slice(axis)]);
+      values[p] = pairs[j][0];
+      indices[p] = pairs[j][1];
+    }
+  }
+  return { values, indices };
+}
+
+describe(`topk (seed ${SEED})`, () => {
+  test("torch 1.13's answers: a NaN is the largest value, first for largest and last for smallest", () =>
+    tidy(() => {
+      const x = tensor([3, NaN, 1, 2], [4], F64);
+      // torch.topk(x, 2, largest=False) → indices [2, 3]; torch.topk(x, 2) → [1, 0] (values [nan, 3]).
+      expectExact(read(antler.topk(x, 2, { largest: false }).indices), [2, 3]);
+      expectExact(read(antler.topk(x, 2).indices), [1, 0]);
+      expectExact(read(antler.topk(x, 4, { largest: false }).indices), [2, 3, 0, 1]);
+    }));
+
+  test('matches a reference sort of (value, index) pairs: ties, NaN, every axis, k = 0, 1, 3, 9, n, largest and smallest', () =>
+    tidy(() => {
+      const shapes = [[7], [4, 5], [3, 12, 4], [2, 3, 2, 6], [5, 1, 3], [2, 30, 3]];
+      for (const shape of shapes) {
+        // Few distinct values: ties everywhere; a few NaNs, ±Infinity.
+        const base = randomInts(rng, prod(shape), -3, 3);
+        for (const dtype of ['float32', 'float64', 'int32'] as const) {
+          const v = dtype === 'int32' ? base : base.map((k) => { const u = rng.next(); return u < 0.06 ? NaN : u < 0.09 ? (u < 0.075 ? Infinity : -Infinity) : k; });
+          const x = tensor(v, shape, { dtype });
+          for (let axis = 0; axis < shape.length; axis++) {
+            const n = shape[axis];
+            for (const k of [...new Set([0, 1, Math.min(3, n), Math.min(9, n), n])])
+              for (const largest of [true, false]) {
+                const what = `${dtype} ${shape} axis ${axis} k ${k} largest ${largest}`;
+                const { values, indices } = antler.topk(x, k, { axis: axis % 2 ? axis - shape.length : axis, largest });
+                const want = topkRef(v, shape, axis, k, largest);
+                const outShape = shape.map((d, i) => (i === axis ? k : d));
+                expect(indices.dtype).toBe('int32');
+                expect(values.dtype).toBe(dtype);
+                expect(indices.shape).toEqual(outShape);
+                expect(values.shape).toEqual(outShape);
+                expectExact(read(indices), want.indices, what);
+                expectExact(read(values), want.values, what);
+              }
+          }
+        }
+      }
+      // Defaults: the last axis, the largest; sorted: false gives the same (sorted) result.
+      const x = tensor([3, 1, 4, 1, 5, 9, 2, 6], [2, 4]);
+      expectExact(read(antler.topk(x, 2).indices), [2, 0, 1, 3]);
+      expectExact(read(antler.topk(x, 2, { sorted: false }).values), [4, 3, 9, 6]);
+      expectExact(read(antler.topk(x, 1, { largest: false, sorted: true }).values), [1, 2]);
+    }));
+
+  test('long lines (the CPU partial_sort above k = 8) and inner > 1, float32', () =>
+    tidy(() => {
+      for (const [shape, axis, k] of [[[6, 500], 1, 40], [[6, 500], 1, 500], [[40, 9, 7], 0, 12], [[40, 9, 7], 1, 9], [[3, 300, 5], 1, 25]] as [number[], number, number][]) {
+        const v = randomInts(rng, prod(shape), -20, 20).map((k) => (rng.next() < 0.01 ? NaN : k));
+        const x = tensor(v, shape);
+        for (const largest of [true, false]) {
+          const want = topkRef(v, shape, axis, k, largest);
+          const got = antler.topk(x, k, { axis, largest });
+          expectExact(read(got.indices), want.indices, `${shape} axis ${axis} k ${k}`);
+          expectExact(read(got.values), want.values, `${shape} axis ${axis} k ${k}`);
+        }
+      }
+    }));
+
+  test("the values' gradient is the upstream gradient scattered to the picked positions", () =>
+    tidy(() => {
+      for (const [shape, axis, k, largest] of [[[5, 6], 1, 3, true], [[4, 7, 3], 1, 2, false], [[6, 2], 0, 6, true], [[3, 4], 0, 0, true]] as [number[], number, number, boolean][]) {
+        const xv = randomArray(rng, prod(shape));
+        const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
+        const { values } = antler.topk(x, k, { axis, largest });
+        const want = topkRef(xv, shape, axis, k, largest);
+        const outShape = shape.map((d, i) => (i === axis ? k : d));
+        const gy = randomArray(rng, prod(outShape));
+        const gradWant = new Array<number>(xv.length).fill(0);
+        for (let p = 0; p < gy.length; p++) {
+          const at = unravel(outShape, p);
+          at[axis] = want.indices[p];
+          gradWant[ravel(shape, at)] += gy[p];
+        }
+        antler.sum(antler.mul(values, tensor(gy, outShape, F64))).backward();
+        expectClose(read(x.grad!), gradWant, 1e-14, 1e-14, `topk gradient ${shape} axis ${axis} k ${k}`);
+      }
+    }));
+
+  test('a 0-d input is one element', () =>
+    tidy(() => {
+      const r = antler.topk(tensor(5), 1);
+      expect(r.values.shape).toEqual([]);
+      expect(r.values.item()).toBe(5);
+      expect(r.indices.item()).toBe(0);
+      expect(antler.topk(tensor(5), 0, { axis: 0 }).indices.shape).toEqual([0]);
+    }));
+
+  test('bad k, axis and options throw AntlerError', () =>
+    tidy(() => {
+      const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      expectAntlerError(() => antler.topk(x, 4), 'INVALID_ARGUMENT', /k must be an integer in \[0, 3\]/);
+      expectAntlerError(() => antler.topk(x, 3, { axis: 0 }), 'INVALID_ARGUMENT', /k must be an integer in \[0, 2\]/);
+      expectAntlerError(() => antler.topk(x, -1), 'INVALID_ARGUMENT', /k/);
+      expectAntlerError(() => antler.topk(x, 1.5), 'INVALID_ARGUMENT', /k/);
+      expectAntlerError(() => antler.topk(x, '1' as unknown as number), 'INVALID_ARGUMENT', /k/);
+      expectAntlerError(() => antler.topk(x, 1, { axis: 2 }), 'INVALID_ARGUMENT', /axis must be an integer in \[-2, 2\)/);
+      expectAntlerError(() => antler.topk(x, 1, { axis: 0.5 }), 'INVALID_ARGUMENT', /axis/);
+      expectAntlerError(() => antler.topk(x, 1, { largest: 1 as unknown as boolean }), 'INVALID_ARGUMENT', /largest/);
+      expectAntlerError(() => antler.topk(x, 1, { sorted: 'no' as unknown as boolean }), 'INVALID_ARGUMENT', /sorted/);
+      expectAntlerError(() => antler.topk(x, 1, { dim: 0 } as unknown as antler.TopkOptions), 'INVALID_ARGUMENT', /dim/);
+      expectAntlerError(() => antler.topk(x, 1, 0 as unknown as antler.TopkOptions), 'INVALID_ARGUMENT', /options/);
+      expectAntlerError(() => antler.topk([1, 2] as unknown as Tensor, 1), 'INVALID_ARGUMENT');
     }));
 });
 

@@ -1,13 +1,14 @@
 // The CUDA backend's row, reduction, shape, GEMM, elementwise and optimizer
 // launchers (native/cuda/softmax.cu, layernorm.cu, loss.cu, embedding.cu,
 // shape.cu, reduce.cu, matmul.cu, fill.cu, random.cu, cast.cu, binary.cu,
-// unary.cu, optim.cu, cumsum.cu, argreduce.cu), rewritten for the host by transform.js and run under
+// unary.cu, optim.cu, cumsum.cu, argreduce.cu, topk.cu), rewritten for the host by transform.js and run under
 // cuda_emu.h, against the CPU backend (native/cpu/rows.cpp, shape.cpp,
-// elementwise.cpp, unary.cpp, optim.cpp, cumsum.cpp, argreduce.cpp) or, for the GEMM and sumAll, a
+// elementwise.cpp, unary.cpp, optim.cpp, cumsum.cpp, argreduce.cpp, topk.cpp) or, for the GEMM and sumAll, a
 // float64 loop, on the same random inputs. Outputs start as NaN (for the
 // bit-exact elementwise checks, as two different byte patterns). Prints one line per check and "emulation: N passed, M
 // failed"; exits 1 on a failure.
 // Usage: ops_emu SEED
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -550,6 +551,59 @@ static void argReduceCase(int64_t outer, int64_t n, int64_t inner, int sms) {
   }
 }
 
+// topk indices over the middle axis of [outer, n, inner] (out [outer, k, inner]): the emulated CUDA
+// launcher against the CPU backend (selection passes for k ≤ 8, partial_sort above), and the CPU
+// against a std::sort of each line's (value, index) pairs. Inputs as argReduceCase: ties, ±inf, NaNs.
+template <typename T>
+static void topkCase(int64_t outer, int64_t n, int64_t inner, int sms) {
+  emu::Device dev(sms);
+  const DType t = dtypeOfAny<T>();
+  const int64_t total = outer * n * inner, lines = outer * inner;
+  std::vector<T> x = randomValues<T>(total, -3.5, 3.5);
+  std::uniform_real_distribution<double> U(0, 1);
+  const double rate = std::min(0.05, 3.0 / static_cast<double>(n));
+  for (int64_t i = 0; i < total; ++i) {
+    T& v = x[static_cast<size_t>(i)];
+    v = static_cast<T>(static_cast<int>(v));   // integers in [-3, 3]
+    if (U(gen) < rate) {
+      const bool high = U(gen) < 0.5;
+      if constexpr (std::is_same_v<T, int32_t>) v = high ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
+      else v = high ? T(INFINITY) : T(-INFINITY);
+    }
+    if constexpr (!std::is_same_v<T, int32_t>)
+      if (U(gen) < rate) v = std::numeric_limits<T>::quiet_NaN();
+  }
+  const std::string tail = std::string(antler::dtypeName(t)) + " " + dims({outer, n, inner}) + " sms=" + std::to_string(sms);
+  std::vector<int64_t> ks = {1, std::min<int64_t>(3, n), n};
+  if (n > 9) ks.push_back(9);
+  for (const bool largest : {true, false})
+    for (const int64_t k : ks) {
+      const std::string name = std::string("topk k=") + std::to_string(k) + (largest ? " largest " : " smallest ");
+      const int64_t size = outer * k * inner;
+      Out<int32_t> o(size);
+      antler::cuda::topk(dev.ctx, t, o.gpu.data(), x.data(), outer, n, inner, k, largest);
+      antler::cpu::topk(t, o.cpu.data(), x.data(), outer, n, inner, k, largest);
+      checkSame(name + tail, o);
+      Out<int32_t> ref(size);
+      ref.gpu = o.cpu;
+      std::vector<int64_t> idx(static_cast<size_t>(n));
+      for (int64_t l = 0; l < lines; ++l) {
+        const int64_t ol = l / inner, j = l % inner, base = ol * n * inner + j;
+        for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
+        std::sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
+          const T va = x[static_cast<size_t>(base + a * inner)], vb = x[static_cast<size_t>(base + b * inner)];
+          const bool an = va != va, bn = vb != vb;
+          if (an != bn) return largest ? an : bn;  // a NaN is the largest value (torch.topk)
+          if (an || va == vb) return a < b;
+          return largest ? va > vb : va < vb;
+        });
+        for (int64_t i = 0; i < k; ++i)
+          ref.cpu[static_cast<size_t>(ol * k * inner + i * inner + j)] = static_cast<int32_t>(idx[static_cast<size_t>(i)]);
+      }
+      checkSame(name + "cpu vs reference sort " + tail, ref);
+    }
+}
+
 template <typename T>
 static void elementwiseAll() {
   fillArangeCase<T>(1, 4);
@@ -571,6 +625,12 @@ static void elementwiseAll() {
   argReduceCase<T>(4, 9, 5, 2);
   argReduceCase<T>(3, 1, 4, 4);
   argReduceCase<T>(2, 40, 700, 1);
+  topkCase<T>(1, 1, 1, 4);
+  topkCase<T>(7, 33, 1, 4);
+  topkCase<T>(3, 300, 1, 2);
+  topkCase<T>(4, 9, 5, 2);
+  topkCase<T>(3, 1, 4, 4);
+  topkCase<T>(2, 40, 70, 1);
 }
 
 template <typename T>

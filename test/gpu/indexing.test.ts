@@ -1,4 +1,4 @@
-// The indexing ops that return integers (argmax, argmin, oneHot, multinomial)
+// The indexing ops that return integers (argmax, argmin, topk, oneHot, multinomial)
 // and the index checks of gather/indexSelect on CUDA against the CPU. Their
 // differentiable relatives (gather, indexSelect, logSumExp, the losses) are in
 // the op registry (opinfo.test.ts). Skips where no GPU is usable.
@@ -33,6 +33,25 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       const [lc, lg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(labels, [50], { dtype: 'int32', device }));
       expectExact(read(antler.oneHot(lg, 10)), read(antler.oneHot(lc, 10)));
       expectAntlerError(() => antler.oneHot(lg, 5), 'INVALID_ARGUMENT', /outside \[0, 5\)/);
+    }));
+
+  test('topk with ties and NaN: the same indices and values on both devices, every axis, k from 0 to n', () =>
+    antler.tidy(() => {
+      const shape = [rng.int(1, 6), rng.int(1, 40), rng.int(1, 5)];
+      const v = randomInts(rng, shape[0] * shape[1] * shape[2], -5, 5).map((k) => (rng.next() < 0.03 ? NaN : k));
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        const vals = dtype === 'int32' ? v.map((k) => (Number.isNaN(k) ? 9 : k)) : v;
+        const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.tensor(vals, shape, { dtype, device }));
+        for (const axis of [0, 1, 2])
+          for (const k of [...new Set([0, 1, Math.min(3, shape[axis]), Math.min(10, shape[axis]), shape[axis]])])
+            for (const largest of [true, false]) {
+              const [rc, rg] = [c, g].map((x) => antler.topk(x, k, { axis, largest }));
+              const what = `topk ${dtype} ${shape} axis ${axis} k ${k} largest ${largest}`;
+              expect(rg.indices.device).toBe('cuda:0');
+              expectExact(read(rg.indices), read(rc.indices), what);
+              expectExact(read(rg.values), read(rc.values), what);
+            }
+      }
     }));
 
   test('multinomial: a seed gives the same draw on both devices (Philox); frequencies follow the weights', () =>
