@@ -22,6 +22,9 @@ export function describe(v: unknown): string {
   return String(v);
 }
 
+/** A shape as messages print it: [2, 3]. */
+export const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
 export function checkDtype(v: unknown, op: string): DType {
   if (typeof v !== 'string' || !(DTYPES as readonly string[]).includes(v))
     fail('INVALID_ARGUMENT', `${op}: dtype must be one of 'float32', 'float64', 'int32'; got ${describe(v)}`);

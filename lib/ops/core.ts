@@ -105,13 +105,23 @@ const needsPromotion = (a: Tensor | number, b: Tensor | number, dtype: DTypeName
 function int32Exact(op: string, compute: () => Tensor): Tensor {
   const wide = compute();
   try {
-    for (const v of wide.dataSync())
-      if (!(v >= -2147483648 && v <= 2147483647))
-        fail('DTYPE_MISMATCH', `${op}: the int32 result ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead: x.cast('float64').${op}(…)`);
+    // The extremes decide: two numbers read back, not the whole result.
+    if (wide.size > 0)
+      for (const v of tidy(() => readNumbers([extreme('min', wide, undefined, false), extreme('max', wide, undefined, false)])))
+        if (!(v >= -2147483648 && v <= 2147483647))
+          fail('DTYPE_MISMATCH', `${op}: the int32 result ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead: x.cast('float64').${op}(…)`);
     return wrap(native().cast(wide.handle, 'int32'));
   } finally {
     wide.dispose();
   }
+}
+
+/** @internal The values of a few one-element tensors, in one read (one device sync). */
+export function readNumbers(ts: readonly Tensor[]): number[] {
+  return tidy(() => {
+    const parts = ts.map((t) => wrap(native().reshape((t.dtype === 'float64' ? t : cast(t, 'float64')).handle, [1])).handle);
+    return Array.from(wrap(native().concat(parts, 0)).dataSync());
+  });
 }
 
 function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tensor | number): Tensor {
@@ -398,10 +408,21 @@ export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
 export function normAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
   if (axis === undefined) return [];
   const list = Array.isArray(axis) ? axis : [axis];
-  for (const a of list)
-    if (typeof a !== 'number' || !Number.isInteger(a) || a < -Math.max(1, x.rank) || a >= Math.max(1, x.rank))
+  const rank = Math.max(1, x.rank);
+  const seen = new Set<number>();
+  for (const a of list) {
+    if (typeof a !== 'number' || !Number.isInteger(a) || a < -rank || a >= rank)
       fail('INVALID_ARGUMENT', `${op}: axis ${describe(a)} is out of range for a tensor of rank ${x.rank}`);
+    // Here rather than in the native reduction, so that an op built on sum or max names itself.
+    if (seen.has(a < 0 ? a + rank : a)) fail('INVALID_ARGUMENT', `${op}: axis ${a} is listed twice`);
+    seen.add(a < 0 ? a + rank : a);
+  }
   return [...list];
+}
+
+/** @internal The number of elements each result of a reduction over `axes` (normAxes') sums: all of x when none are given; a scalar's axis 0 holds its one element. */
+export function reducedCount(x: Tensor, axes: readonly number[]): number {
+  return axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
 }
 
 /** keepDims is the third positional argument, a boolean (TF.js's order), not an options object. */
@@ -455,8 +476,7 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepDims = fa
   const axes = normAxes(x, axis, 'mean');
   checkKeepDims(keepDims, 'mean');
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'mean: int32 input; cast to float32 or float64 first');
-  // A scalar's axis 0 (or −1) holds its one element.
-  const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
+  const count = reducedCount(x, axes);
   // The sum is an intermediate: freed here, so mean outside tidy() leaves only its result (the graph keeps its own reference).
   const total = sum(x, axis, keepDims);
   const out = div(total, count);
@@ -504,40 +524,16 @@ export function cumsum(x: Tensor, axis = 0, options?: { exclusive?: boolean; rev
   return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })]);
 }
 
-/**
- * An int32 cumsum, exact or refused, as int32Sum: the sums are taken in
- * float64 (exact below 2^53), their min and max read together (one device
- * sync on CUDA), and a partial sum outside int32's range throws.
- */
+/** An int32 cumsum, exact or refused, as int32Sum: the partial sums taken in float64 (exact below 2^53). */
 function int32Cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
-  const wide = wrap(native().cast(x.handle, 'float64'));
-  let sums: Tensor;
-  try {
-    sums = wrap(native().cumsum(wide.handle, axis, exclusive, reverse));
-  } finally {
-    wide.dispose();
-  }
-  const temps: Tensor[] = [];
-  try {
-    if (sums.size > 0) {
-      const flat = wrap(native().reshape(sums.handle, [sums.size]));
-      temps.push(flat);
-      const lo = wrap(native().reduce('min', flat.handle, [0], true));
-      temps.push(lo);
-      const hi = wrap(native().reduce('max', flat.handle, [0], true));
-      temps.push(hi);
-      const both = wrap(native().concat([lo.handle, hi.handle], 0));
-      temps.push(both);
-      const [low, high] = both.dataSync();
-      for (const v of [high, low])
-        if (!(v >= -2147483648 && v <= 2147483647))
-          fail('DTYPE_MISMATCH', `cumsum: the int32 partial sum ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead: cumsum(x.cast('float64'), …)`);
+  return int32Exact('cumsum', () => {
+    const wide = wrap(native().cast(x.handle, 'float64'));
+    try {
+      return wrap(native().cumsum(wide.handle, axis, exclusive, reverse));
+    } finally {
+      wide.dispose();
     }
-    return wrap(native().cast(sums.handle, 'int32'));
-  } finally {
-    for (const t of temps) t.dispose();
-    sums.dispose();
-  }
+  });
 }
 
 // ---------------------------------------------------------------- shape

@@ -12,16 +12,14 @@ import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
-import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, reshape, sum, where, wrap } from './core';
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, reshape, sum, where, wrap } from './core';
 
 /** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
 function oneAxis(x: Tensor, axis: unknown, op: string): number {
   const rank = Math.max(1, x.rank);
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${fmt(x.shape)}; got ${describe(axis)}`);
+    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -38,14 +36,6 @@ function checkIndexed(x: Tensor, axis: unknown, index: Tensor, op: string): numb
   return oneAxis(x, axis, op);
 }
 
-/** @internal The values of a few 0-d (or one-element) tensors, in one read (one device sync). */
-export function readNumbers(ts: readonly Tensor[]): number[] {
-  return tidy(() => {
-    const parts = ts.map((t) => reshape(t.dtype === 'float64' ? t : t.cast('float64'), [1]).handle);
-    return Array.from(wrap(native().concat(parts, 0)).dataSync());
-  });
-}
-
 // ---------------------------------------------------------------- argmax / argmin
 
 function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
@@ -55,7 +45,7 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined
   const ax = flat ? 0 : oneAxis(x, axis, op);
   const n = flat ? x.size : x.rank === 0 ? 1 : x.shape[ax];
   if (n === 0)
-    fail('INVALID_ARGUMENT', `${op}: ${flat ? 'the input is empty' : `axis ${ax} of shape ${fmt(x.shape)} is empty`}; the ${op} of no elements is undefined`);
+    fail('INVALID_ARGUMENT', `${op}: ${flat ? 'the input is empty' : `axis ${ax} of shape ${shapeText(x.shape)} is empty`}; the ${op} of no elements is undefined`);
   const outShape = flat ? (keepDims ? x.shape.map(() => 1) : []) : x.rank === 0 ? [] : keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
   return tidy(() => {
     const v = flat ? reshape(x, [x.size]) : x.rank === 0 ? reshape(x, [1]) : x;
@@ -111,7 +101,7 @@ export function topk(x: Tensor, k: number, options?: TopkOptions): { values: Ten
   if (o.sorted !== undefined) checkBoolean(o.sorted, op, 'options.sorted');
   const n = x.rank === 0 ? 1 : x.shape[ax];
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
-    fail('INVALID_ARGUMENT', `${op}: k must be an integer in [0, ${n}] (the size of axis ${ax} of shape ${fmt(x.shape)}); got ${describe(k)}`);
+    fail('INVALID_ARGUMENT', `${op}: k must be an integer in [0, ${n}] (the size of axis ${ax} of shape ${shapeText(x.shape)}); got ${describe(k)}`);
   if (n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: axis ${ax} has ${n} elements; int32 indices reach 2^31 − 1`);
   const scalar = x.rank === 0;
   const outShape = scalar ? (k === 1 ? [] : [k]) : x.shape.map((d, i) => (i === ax ? k : d));
@@ -153,7 +143,7 @@ function position(shape: readonly number[], p: number): string {
     at.unshift(p % shape[d]);
     p = Math.floor(p / shape[d]);
   }
-  return fmt(at);
+  return shapeText(at);
 }
 
 /**
@@ -166,10 +156,10 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const op = 'gather';
   const ax = checkIndexed(x, axis, index, op);
   if (index.rank !== x.rank)
-    fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${fmt(index.shape)} for an input of shape ${fmt(x.shape)}`);
+    fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${shapeText(index.shape)} for an input of shape ${shapeText(x.shape)}`);
   const bad = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
   if (bad >= 0)
-    fail('SHAPE_MISMATCH', `${op}: index has shape ${fmt(index.shape)}, larger than the input's ${fmt(x.shape)} along axis ${bad}; only axis ${ax} may be larger`);
+    fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}, larger than the input's ${shapeText(x.shape)} along axis ${bad}; only axis ${ax} may be larger`);
   if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
   const n = x.rank === 0 ? 1 : x.shape[ax];
   const xShape = x.shape.slice();
@@ -188,7 +178,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
     flat = where(maximum(less(index, 0), greaterEqual(index, n)), -1, flat);
     const rows = gatherRowsChecked(reshape(x, [x.size, 1]), reshape(flat, [flat.size]), op, (p) => {
       const v = index.dataSync()[p];
-      return `index ${v} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${fmt(xShape)}`;
+      return `index ${v} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(xShape)}`;
     });
     return reshape(rows, iShape);
   });
@@ -202,7 +192,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const op = 'indexSelect';
   const ax = checkIndexed(x, axis, index, op);
-  if (index.rank > 1) fail('SHAPE_MISMATCH', `${op}: index must be 1-D (or 0-d); got shape ${fmt(index.shape)}`);
+  if (index.rank > 1) fail('SHAPE_MISMATCH', `${op}: index must be 1-D (or 0-d); got shape ${shapeText(index.shape)}`);
   const n = x.rank === 0 ? 1 : x.shape[ax];
   const xShape = x.shape.slice();
   return tidy(() => {
@@ -218,7 +208,7 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
     const k = index.size;
     const rows = gatherRowsChecked(reshape(front, [n, rest]), reshape(index, [k]), op, (p) => {
       const v = index.dataSync()[p];
-      return `index ${v} at [${p}] is outside [0, ${n}), the size of axis ${ax} of the input ${fmt(xShape)}`;
+      return `index ${v} at [${p}] is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(xShape)}`;
     });
     const moved = reshape(rows, [k, ...others.map((i) => xShape[i])]);
     if (ax === 0) return moved;
@@ -273,11 +263,11 @@ export function multinomial(probs: Tensor, numSamples: number, options?: { repla
   const o = checkOptions<{ replacement: boolean; seed: number }>(options, op, ['replacement', 'seed']);
   const replacement = o.replacement === undefined ? false : checkBoolean(o.replacement, op, 'replacement');
   if (probs.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: probs must be float32 or float64; got int32 (cast it with .cast('float32'))`);
-  if (probs.rank !== 1 && probs.rank !== 2) fail('SHAPE_MISMATCH', `${op}: probs must be [C] or [B, C]; got shape ${fmt(probs.shape)}`);
+  if (probs.rank !== 1 && probs.rank !== 2) fail('SHAPE_MISMATCH', `${op}: probs must be [C] or [B, C]; got shape ${shapeText(probs.shape)}`);
   const S = checkInteger(numSamples, op, 'numSamples', 1);
   const C = probs.shape[probs.rank - 1];
   const B = probs.rank === 2 ? probs.shape[0] : 1;
-  if (C === 0) fail('INVALID_ARGUMENT', `${op}: probs has no classes (shape ${fmt(probs.shape)})`);
+  if (C === 0) fail('INVALID_ARGUMENT', `${op}: probs has no classes (shape ${shapeText(probs.shape)})`);
   if (!replacement && S > C)
     fail('INVALID_ARGUMENT', `${op}: cannot draw ${S} samples without replacement from ${C} classes; pass {replacement: true} or ask for at most ${C}`);
   if (B === 0) return tidy(() => reshape(arange(0, 0, 1, { dtype: 'int32', device: probs.device }), probs.rank === 2 ? [0, S] : [S]));
@@ -303,21 +293,9 @@ export function multinomial(probs: Tensor, numSamples: number, options?: { repla
   return tidy(() => {
     const logp = log(reshape(probs, [B, 1, C]));
     if (!replacement) {
-      let keys = keysOf(uniform([B, 1, C], stream), logp);
-      const cls = reshape(arange(0, C, 1, { dtype: 'int32', device: probs.device }), [1, 1, C]);
-      const picks: Tensor[] = [];
-      for (let s = 0; s < S; s++) {
-        const pick = argmax(keys, 2, true); // [B, 1, 1]
-        picks.push(reshape(pick, [B, 1]));
-        if (s + 1 < S) {
-          // One step's keys live at a time: S steps of [B, C] would otherwise stay until the end.
-          const prev = keys;
-          keys = tidy(() => where(equal(cls, pick), -Infinity, prev));
-          prev.dispose();
-        }
-        pick.dispose();
-      }
-      return reshape(picks.length === 1 ? picks[0] : wrap(native().concat(picks.map((t) => t.handle), 1)), probs.rank === 2 ? [B, S] : [S]);
+      // Gumbel top-k: the S largest keys of each row, largest first, are a draw without replacement.
+      const keys = reshape(keysOf(uniform([B, 1, C], stream), logp), [B, C]);
+      return reshape(wrap(native().topkIndices(keys.handle, 1, S, true)), probs.rank === 2 ? [B, S] : [S]);
     }
     // With replacement, S independent argmaxes over [B, S, C] keys, taken in chunks of samples so
     // that no more than about 2^22 keys exist at once. Each chunk draws from a stream of its own:

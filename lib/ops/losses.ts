@@ -8,12 +8,10 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
-import { checkFinite, checkOptions, describe } from '../validate';
-import { abs, add, clamp, div, equal, exp, greater, less, log, log1p, max, mean, min, mul, neg, reshape, square, sub, sum, where } from './core';
-import { gather, indexSelect, readNumbers } from './indexing';
+import { checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { abs, add, clamp, div, equal, exp, greater, less, log, log1p, max, mean, min, mul, neg, readNumbers, reshape, square, sub, sum, where } from './core';
+import { gather, indexSelect } from './indexing';
 import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** The loss elements reduced as asked; tidy keeps only the result. */
 function reduce(elements: Tensor, reduction: Reduction): Tensor {
@@ -36,7 +34,7 @@ function checkWeight(op: string, what: string, w: unknown, input: Tensor): Tenso
   if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: ${what} is on ${t.device} and input on ${input.device}; move it with .to('${input.device}')`);
   const lead = input.rank - t.rank;
   if (lead < 0 || t.shape.some((d, i) => d !== 1 && d !== input.shape[lead + i]))
-    fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${fmt(t.shape)}, which does not broadcast to the input's ${fmt(input.shape)}`);
+    fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${shapeText(t.shape)}, which does not broadcast to the input's ${shapeText(input.shape)}`);
   return t;
 }
 
@@ -153,7 +151,7 @@ interface NllOptions {
 function checkClassWeight(op: string, w: unknown, C: number, input: Tensor): Tensor | undefined {
   if (w === undefined || w === null) return undefined;
   const t = checkTensor(w, op, 'weight');
-  if (t.rank !== 1 || t.shape[0] !== C) fail('SHAPE_MISMATCH', `${op}: weight must be [C] = [${C}], one per class; got shape ${fmt(t.shape)}`);
+  if (t.rank !== 1 || t.shape[0] !== C) fail('SHAPE_MISMATCH', `${op}: weight must be [C] = [${C}], one per class; got shape ${shapeText(t.shape)}`);
   if (t.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: weight is ${t.dtype} and input ${input.dtype}; expected one dtype`);
   if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: weight is on ${t.device} and input on ${input.device}`);
   return t;
@@ -162,10 +160,10 @@ function checkClassWeight(op: string, w: unknown, C: number, input: Tensor): Ten
 /**
  * The per-row pieces of a (weighted) negative log-likelihood over classes on
  * the last axis: the picked log-probabilities' losses −w[y] logp[y] (0 on
- * ignored rows), the row weights w[y] (0 on ignored rows) and the labels
- * with ignored rows set to class 0.
+ * ignored rows), the row weights w[y] (0 on ignored rows) and the 0/1 mask of
+ * rows kept, in logp's dtype.
  */
-function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; keep: Tensor; safe: Tensor } {
+function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; keep: Tensor } {
   const C = logp.shape[logp.rank - 1];
   const keep = sub(1, equal(labels, ignoreIndex)); // int32 0/1
   const safe = where(keep, labels, 0);
@@ -182,7 +180,7 @@ function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | und
   const keepF = keep.cast(logp.dtype);
   const w = weight ? mul(reshape(indexSelect(weight, 0, flatSafe), labels.shape), keepF) : keepF;
   const loss = neg(mul(picked, w));
-  return { loss, w, keep: keepF, safe: flatSafe };
+  return { loss, w, keep: keepF };
 }
 
 /**
@@ -203,7 +201,7 @@ function checkNllInputs(op: string, input: Tensor, labels: Tensor, ignoreIndex: 
   if (input.rank < 1) fail('SHAPE_MISMATCH', `${op}: input must be [..., C] (classes on the last axis); got a 0-d tensor`);
   const lead = input.shape.slice(0, -1);
   if (labels.rank !== lead.length || labels.shape.some((d, i) => d !== lead[i]))
-    fail('SHAPE_MISMATCH', `${op}: labels must have shape ${fmt(lead)} for input ${fmt(input.shape)} (classes on the last axis); got ${fmt(labels.shape)}`);
+    fail('SHAPE_MISMATCH', `${op}: labels must have shape ${shapeText(lead)} for input ${shapeText(input.shape)} (classes on the last axis); got ${shapeText(labels.shape)}`);
   if (labels.device !== input.device) fail('DEVICE_MISMATCH', `${op}: labels are on ${labels.device} and input on ${input.device}`);
   const ii = ignoreIndex === undefined ? -100 : ignoreIndex;
   if (typeof ii !== 'number' || !Number.isInteger(ii)) fail('INVALID_ARGUMENT', `${op}: ignoreIndex must be an integer; got ${describe(ii)}`);

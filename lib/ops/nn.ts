@@ -3,7 +3,7 @@ import { record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
-import { checkBoolean, checkFinite, checkOptions, describe } from '../validate';
+import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
 import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
 import { weightedCrossEntropy } from './losses';
 
@@ -90,11 +90,10 @@ export function checkSameShape(input: Tensor, target: Tensor, op: string): void 
   const a = input.shape;
   const b = target.shape;
   if (a.length === b.length && a.every((d, i) => d === b[i])) return;
-  const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
-  const fix = input.size === target.size ? `target.reshape(${fmt(a)})` : 'reshape()';
+  const fix = input.size === target.size ? `target.reshape(${shapeText(a)})` : 'reshape()';
   fail(
     'SHAPE_MISMATCH',
-    `${op}: input has shape ${fmt(a)} and target has shape ${fmt(b)}; they must be equal (no implicit broadcasting). ` +
+    `${op}: input has shape ${shapeText(a)} and target has shape ${shapeText(b)}; they must be equal (no implicit broadcasting). ` +
       `Use ${fix} to match them, or broadcastTo() first if broadcasting was meant`,
   );
 }

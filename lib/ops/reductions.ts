@@ -7,19 +7,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkOptions } from '../validate';
-import { abs, add, checkKeepDims, div, equal, exp, keptShape, less, log, max, mean, mul, normAxes, reshape, sqrt, sub, sum, where } from './core';
-
-/** normAxes, and an axis listed twice named by this op (not by the sum or max inside it). */
-function checkAxes(x: Tensor, axis: number | readonly number[] | undefined, op: string): number[] {
-  const axes = normAxes(x, axis, op);
-  const seen = new Set<number>();
-  for (const a of axes) {
-    const k = a < 0 ? a + Math.max(1, x.rank) : a;
-    if (seen.has(k)) fail('INVALID_ARGUMENT', `${op}: axis ${a} is listed twice`);
-    seen.add(k);
-  }
-  return axes;
-}
+import { abs, add, checkKeepDims, div, equal, exp, keptShape, less, log, max, mean, mul, normAxes, reducedCount, reshape, sqrt, sub, sum, where } from './core';
 
 function checkFloat(x: Tensor, op: string): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
@@ -41,7 +29,7 @@ function reducedShape(x: Tensor, axes: number[]): number[] {
 export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   const op = 'logSumExp';
   checkTensor(x, op, 'x');
-  const axes = checkAxes(x, axis, op);
+  const axes = normAxes(x, axis, op);
   checkKeepDims(keepDims, op);
   checkFloat(x, op);
   const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
@@ -49,11 +37,10 @@ export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims
   const kept = keptShape(x, axes);
   const y = noGrad(() =>
     tidy(() => {
-      const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
       // An empty slice sums to 0, whose log is −∞ (torch.logsumexp); max refuses it, so 0 is subtracted.
       // An infinite (or NaN) maximum is not subtracted either: −∞ − (−∞) would be NaN.
       let m: Tensor | number = 0;
-      if (count > 0) {
+      if (reducedCount(x, axes) > 0) {
         const top = max(x, ax, true);
         m = where(less(abs(top), Infinity), top, 0);
       }
@@ -70,15 +57,14 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
   const misplaced = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'correction' in v;
   if (misplaced(axis) || misplaced(keepDims))
     fail('INVALID_ARGUMENT', `${op}: the options come fourth, after axis and keepDims: ${op}(x, axis, keepDims, {correction}); ${op}(x, undefined, false, {correction: 0}) for all axes`);
-  const axes = checkAxes(x, axis, op);
+  const axes = normAxes(x, axis, op);
   checkKeepDims(keepDims, op);
   const o = checkOptions<{ correction: number }>(options, op, ['correction']);
   const correction = o.correction === undefined ? 1 : checkFinite(o.correction, op, 'correction');
   if (correction < 0) fail('INVALID_ARGUMENT', `${op}: correction must be ≥ 0 (1 is Bessel's, 0 the population ${op}); got ${correction}`);
   checkFloat(x, op);
-  const count = axes.length && x.rank > 0 ? axes.reduce((acc, a) => acc * x.shape[a < 0 ? a + x.rank : a], 1) : x.size;
   // PyTorch divides by max(0, n − correction): 0 degrees of freedom give ∞ (or NaN for 0/0).
-  const dof = Math.max(0, count - correction);
+  const dof = Math.max(0, reducedCount(x, axes) - correction);
   const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
   return tidy(() => {
     const ax = axes.length ? axes : undefined;

@@ -7,15 +7,13 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, Tensor } from '../tensor';
-import { checkFinite, checkOptions, describe } from '../validate';
+import { checkNumber, checkOptions, describe, shapeText } from '../validate';
 import { broadcastTo, concat, reshape, slice } from './core';
-
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** An axis in [−rank, rank) (0-d tensors take 0 and −1), normalised. */
 function axisOf(x: Tensor, axis: unknown, op: string, rank = Math.max(1, x.rank)): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${fmt(x.shape)}; got ${describe(axis)}`);
+    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -35,7 +33,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   checkTensor(x, 'unsqueeze', 'x');
   const rank = x.rank + 1;
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `unsqueeze: axis must be an integer in [${-rank}, ${rank}) to add an axis to shape ${fmt(x.shape)}; got ${describe(axis)}`);
+    fail('INVALID_ARGUMENT', `unsqueeze: axis must be an integer in [${-rank}, ${rank}) to add an axis to shape ${shapeText(x.shape)}; got ${describe(axis)}`);
   const at = axis < 0 ? axis + rank : axis;
   return reshape(x, [...x.shape.slice(0, at), 1, ...x.shape.slice(at)]);
 }
@@ -52,7 +50,7 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
     return reshape(x, [1]);
   }
   const s = axisOf(x, startAxis, 'flatten'), e = axisOf(x, endAxis, 'flatten');
-  if (s > e) fail('INVALID_ARGUMENT', `flatten: startAxis (${startAxis}) comes after endAxis (${endAxis}) for shape ${fmt(x.shape)}`);
+  if (s > e) fail('INVALID_ARGUMENT', `flatten: startAxis (${startAxis}) comes after endAxis (${endAxis}) for shape ${shapeText(x.shape)}`);
   const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
@@ -77,7 +75,7 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('INVALID_ARGUMENT', `split: sizes[${i}] must be an integer >= 0; got ${describe(v)}`);
     });
     const total = sizes.reduce((a, b) => a + b, 0);
-    if (total !== n) fail('INVALID_ARGUMENT', `split: sizes ${fmt(sizes)} add up to ${total}, but axis ${ax} has size ${n}`);
+    if (total !== n) fail('INVALID_ARGUMENT', `split: sizes ${shapeText(sizes)} add up to ${total}, but axis ${ax} has size ${n}`);
     parts = [...sizes];
   } else fail('INVALID_ARGUMENT', `split: expected a number of pieces or an array of sizes; got ${describe(sizes)}`);
   return pieces(x, ax, parts);
@@ -143,7 +141,7 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
   reps.forEach((r, i) => {
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) fail('INVALID_ARGUMENT', `tile: reps[${i}] must be an integer >= 0; got ${describe(r)}`);
   });
-  if (reps.length < x.rank) fail('INVALID_ARGUMENT', `tile: reps ${fmt(reps)} has fewer entries than the tensor's ${x.rank} axes (shape ${fmt(x.shape)})`);
+  if (reps.length < x.rank) fail('INVALID_ARGUMENT', `tile: reps ${shapeText(reps)} has fewer entries than the tensor's ${x.rank} axes (shape ${shapeText(x.shape)})`);
   const shape = [...new Array(reps.length - x.rank).fill(1), ...x.shape];
   return tidy(() => {
     // Each axis d becomes [reps[d], shape[d]] by broadcasting a new axis in front of it, then merges.
@@ -161,9 +159,9 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], options?: { value?: number }): Tensor {
   checkTensor(x, 'pad', 'x');
   const o = checkOptions<{ value: number }>(options, 'pad', ['value']);
-  const value = o.value === undefined ? 0 : typeof o.value === 'number' ? o.value : checkFinite(o.value, 'pad', 'value');
+  const value = o.value === undefined ? 0 : checkNumber(o.value, 'pad', 'value');
   if (!Array.isArray(paddings) || paddings.length !== x.rank)
-    fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${fmt(x.shape)}); got ${describe(paddings)}`);
+    fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${shapeText(x.shape)}); got ${describe(paddings)}`);
   paddings.forEach((p, i) => {
     if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0))
       fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0; got ${describe(p)}`);

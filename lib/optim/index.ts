@@ -310,35 +310,35 @@ function checkLambdas(f: unknown, optimizer: Optimizer<{ lr: number }>, op: stri
   return f.map((g) => checkLambda(g, op));
 }
 
+/** A scheduler driven by lrLambda: one function, or one per parameter group. */
+abstract class LambdaScheduler extends LRScheduler {
+  protected readonly fs: LrLambda[];
+  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: LrLambda | readonly LrLambda[]) {
+    const fs = checkLambdas(lrLambda, optimizer, new.target.name);
+    super(optimizer);
+    this.fs = fs;
+    this.init();
+  }
+  protected factor(group: number, epoch: number): number {
+    return lambdaValue(this.fs[group], epoch, this.constructor.name);
+  }
+}
+
 /**
  * lr = base · lrLambda(epoch) (torch's LambdaLR; one function, or one per
  * parameter group). Not chainable, as in PyTorch: it sets the lr from the
  * base, whatever another scheduler did.
  */
-export class LambdaLR extends LRScheduler {
-  private readonly fs: LrLambda[];
-  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: LrLambda | readonly LrLambda[]) {
-    const fs = checkLambdas(lrLambda, optimizer, 'LambdaLR');
-    super(optimizer);
-    this.fs = fs;
-    this.init();
-  }
+export class LambdaLR extends LambdaScheduler {
   protected chained(_current: number, base: number, epoch: number, group: number): number {
-    return base * lambdaValue(this.fs[group], epoch, 'LambdaLR');
+    return base * this.factor(group, epoch);
   }
 }
 
 /** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR; one function, or one per group). */
-export class MultiplicativeLR extends LRScheduler {
-  private readonly fs: LrLambda[];
-  constructor(optimizer: Optimizer<{ lr: number }>, lrLambda: LrLambda | readonly LrLambda[]) {
-    const fs = checkLambdas(lrLambda, optimizer, 'MultiplicativeLR');
-    super(optimizer);
-    this.fs = fs;
-    this.init();
-  }
+export class MultiplicativeLR extends LambdaScheduler {
   protected chained(current: number, _base: number, epoch: number, group: number): number {
-    return epoch > 0 ? current * lambdaValue(this.fs[group], epoch, 'MultiplicativeLR') : current;
+    return epoch > 0 ? current * this.factor(group, epoch) : current;
   }
 }
 

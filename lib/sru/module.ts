@@ -23,7 +23,7 @@ import { Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe } from '../validate';
+import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import type { DeerStats } from '../deer/solver';
 import { checkSruDeerOptions } from './deer';
 import type { SruDeerOptions } from './deer';
@@ -108,8 +108,6 @@ function checkImpl(v: unknown, op: string): SRUImpl {
   if (v !== 'fused' && v !== 'reference') fail('INVALID_ARGUMENT', `${op}: impl must be 'fused' or 'reference'; got ${describe(v)}`);
   return v;
 }
-
-const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** Layer options with defaults applied, checked in the name of `op` (SRU or SRUCell, whichever the user constructed). */
 interface ResolvedLayerOptions {
