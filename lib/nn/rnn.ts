@@ -12,10 +12,12 @@
  */
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { concat, flip, reshape, slice, stack } from '../ops/core';
+import { concat, flip, reshape, slice, stack, where } from '../ops/core';
+import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
-import { cellRecurrence, CellKind, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
-import { checkTensor, rand, Tensor, zeros } from '../tensor';
+import { Lengths, readLengths } from '../ops/sequence';
+import { cellRecurrence, CellKind, checkDeerOptions, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
+import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
 import { Module } from './module';
 
@@ -50,6 +52,21 @@ export interface RNNOutput {
   cell?: Tensor;
   /** One entry per layer and direction (layer-major), from the DEER solver. */
   stats: DeerStats[];
+}
+
+/**
+ * The third argument of forward: the DEER solver's options for this call, and
+ * `lengths` for a batch of right-padded sequences.
+ */
+export interface RNNForwardOptions extends DeerOptions {
+  /**
+   * Each sequence's length, int32 [B] or numbers, each in [1, T] (PyTorch's
+   * pack_padded_sequence, without packing): steps at and past a sequence's
+   * length are padding. They do not reach its state, its output there is 0,
+   * the final hidden (and cell) state is the one at its last real step, and
+   * the reverse direction starts from that step.
+   */
+  lengths?: Lengths | null;
 }
 
 /** A module's deer options: the solver's, without mode (the module's own option). */
@@ -120,7 +137,7 @@ abstract class RNNBase extends Module {
   }
 
   /** @internal Runs the stack; state0 is [h0] or [h0, c0] in the batched layout. */
-  protected run(input: Tensor, state0: (Tensor | null)[], options?: DeerOptions): RNNOutput {
+  protected run(input: Tensor, state0: (Tensor | null)[], options?: RNNForwardOptions | null): RNNOutput {
     const op = this.opName;
     this.checkUsable(op);
     checkTensor(input, op, 'input');
@@ -133,14 +150,23 @@ abstract class RNNBase extends Module {
     const timeAxis = input.rank === 3 && this.batchFirst ? 1 : 0;
     if (input.shape[timeAxis] === 0)
       fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape [${input.shape.join(', ')}], length 0 on axis ${timeAxis}); expected a sequence length of at least 1, as PyTorch`);
+    if (options instanceof Tensor)
+      fail('INVALID_ARGUMENT', `${op}: the third argument is an options object ({ lengths, ...the deer options }); got a Tensor (shape [${options.shape.join(', ')}])`);
+    const { lengths, ...deer } = checkDeerOptions(options ?? undefined, op, '', [...DEER_OPTION_KEYS, 'lengths']) as RNNForwardOptions;
+    let lens: number[] | null = null;
+    if (lengths !== undefined && lengths !== null) {
+      if (input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: lengths needs a batched input ([T, B, ${this.inputSize}]${this.batchFirst ? ' or, with batchFirst, [B, T, in]' : ''}); got an unbatched input of shape [${input.shape.join(', ')}] (slice it to its length instead)`);
+      lens = readLengths(lengths, input.shape[this.batchFirst ? 0 : 1], input.shape[timeAxis], op);
+    }
     // Like the SRU and TensorFlow.js layers, the intermediates are freed here: only what is returned survives.
-    return tidy(() => this.runLayers(input, state0, options));
+    return tidy(() => this.runLayers(input, state0, deer, lens));
   }
 
-  private runLayers(input: Tensor, state0: (Tensor | null)[], options?: DeerOptions): RNNOutput {
+  private runLayers(input: Tensor, state0: (Tensor | null)[], options: DeerOptions, lens: number[] | null): RNNOutput {
     const unbatched = input.rank === 2;
     let x = unbatched ? reshape(input, [input.shape[0], 1, this.inputSize]) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = x.shape;
+    const padding = lens && lens.some((n) => n < T) ? this.padding(lens, T, x.device) : null;
     const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, LD = this.numLayers * dirs;
     const stateShape = unbatched ? [LD, H] : [LD, B, H];
     const names = this.kind === 'lstm' ? ['h0', 'c0'] : ['h0'];
@@ -150,7 +176,7 @@ abstract class RNNBase extends Module {
       const c = this.checkState(s, nm, x, stateShape);
       return unbatched ? reshape(c, [LD, 1, H]) : c;
     });
-    const opts: DeerOptions = { ...this.deer, mode: this.mode, ...(options ?? {}) };
+    const opts: DeerOptions = { ...this.deer, mode: this.mode, ...options };
     const stats: DeerStats[] = [];
     const hN: Tensor[] = [], cN: Tensor[] = [];
     for (let l = 0; l < this.numLayers; l++) {
@@ -158,21 +184,23 @@ abstract class RNNBase extends Module {
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
         const idx = l * dirs + d;
-        const xin = d === 1 ? flip(x, 0) : x;
+        // With padding: the padded steps see zeros (so they cannot upset the solver), and the reverse
+        // direction reads each sequence backwards from its own last step (rows permuted by padding.reverse).
+        const rows = (t: Tensor, index: Tensor) => reshape(indexSelect(reshape(t, [T * B, t.shape[2]]), 0, index), [T, B, t.shape[2]]);
+        const xm = padding ? where(padding.real, x, 0) : x;
+        const xin = d === 1 ? (padding ? rows(xm, padding.reverse) : flip(xm, 0)) : xm;
         const xp = linear(xin, this.param(`weight_ih_${sfx}`)!, this.param(`bias_ih_${sfx}`));
         const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, H]), [B, H]);
         const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
         const r = cellRecurrence(this.kind, xp, this.param(`weight_hh_${sfx}`)!, this.param(`bias_hh_${sfx}`), y0, opts, this.warm[idx]);
         stats.push(r.stats);
         const h = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
-        if (T > 0) {
-          hN.push(reshape(slice(r.y, [T - 1, 0, 0], [1, B, H]), [B, H]));
-          if (this.kind === 'lstm') cN.push(reshape(slice(r.y, [T - 1, 0, H], [1, B, H]), [B, H]));
-        } else {
-          hN.push(pick(states[0]));
-          if (this.kind === 'lstm') cN.push(pick(states[1]));
-        }
-        outs.push(d === 1 ? flip(h, 0) : h);
+        // The final state: each sequence's last real step (in the reverse direction's own order).
+        const last = padding ? indexSelect(reshape(r.y, [T * B, r.y.shape[2]]), 0, padding.last) : reshape(slice(r.y, [T - 1, 0, 0], [1, B, r.y.shape[2]]), [B, r.y.shape[2]]);
+        hN.push(this.kind === 'lstm' ? slice(last, [0, 0], [B, H]) : last);
+        if (this.kind === 'lstm') cN.push(slice(last, [0, H], [B, H]));
+        const hOut = d === 1 ? (padding ? rows(h, padding.reverse) : flip(h, 0)) : h;
+        outs.push(padding ? where(padding.real, hOut, 0) : hOut);
       }
       x = dirs === 1 ? outs[0] : concat(outs, 2);
       if (this.training && this.dropout > 0 && l + 1 < this.numLayers) x = dropoutOp(x, this.dropout);
@@ -184,6 +212,30 @@ abstract class RNNBase extends Module {
     const out: RNNOutput = { output, hidden: fin(hN), stats };
     if (this.kind === 'lstm') out.cell = fin(cN);
     return out;
+  }
+
+  /**
+   * Index tensors for right-padded sequences (row t·B + b of a [T·B, ·] view):
+   * real [T, B, 1] (1 at real steps), last [B] (each sequence's last real
+   * step), reverse [T·B] (reverses each sequence within its length, keeps
+   * the padding in place; it is its own inverse).
+   */
+  private padding(lens: number[], T: number, device: string): { real: Tensor; last: Tensor; reverse: Tensor } {
+    const B = lens.length;
+    const real = new Int32Array(T * B), last = new Int32Array(B), reverse = new Int32Array(T * B);
+    for (let b = 0; b < B; b++) {
+      const n = lens[b];
+      last[b] = (n - 1) * B + b;
+      for (let t = 0; t < T; t++) {
+        real[t * B + b] = t < n ? 1 : 0;
+        reverse[t * B + b] = (t < n ? n - 1 - t : t) * B + b;
+      }
+    }
+    return {
+      real: tensor(real, [T, B, 1], { dtype: 'int32', device }),
+      last: tensor(last, [B], { dtype: 'int32', device }),
+      reverse: tensor(reverse, [T * B], { dtype: 'int32', device }),
+    };
   }
 
   /** Frees the parameters and the warm-start solutions. */
@@ -199,7 +251,7 @@ export class GRU extends RNNBase {
     super('gru', 'GRU', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'GRU', BASE_KEYS));
   }
   /** x [T, B, in] ([B, T, in] with batchFirst, or [T, in]); h0 [layers·dirs, B, H] (zeros if absent). */
-  forward(x: Tensor, h0?: Tensor | null, options?: DeerOptions): RNNOutput {
+  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput {
     return this.run(x, [h0 ?? null], options);
   }
 }
@@ -210,7 +262,7 @@ export class LSTM extends RNNBase {
     super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'LSTM', BASE_KEYS));
   }
   /** state0: [h0, c0], each [layers·dirs, B, H] (zeros if absent). */
-  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: DeerOptions): LSTMOutput {
+  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
     // PyTorch takes both or neither: one alone would silently start the other from zeros.
@@ -230,7 +282,133 @@ export class RNN extends RNNBase {
     super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', 'RNN', inputSize, hiddenSize, o);
     this.nonlinearity = nl;
   }
-  forward(x: Tensor, h0?: Tensor | null, options?: DeerOptions): RNNOutput {
+  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput {
     return this.run(x, [h0 ?? null], options);
+  }
+}
+
+// ---------------------------------------------------------------- cells
+
+export interface RNNCellBaseOptions {
+  bias?: boolean;
+  dtype?: 'float32' | 'float64';
+  device?: string;
+}
+
+export interface RNNCellOptions extends RNNCellBaseOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+const CELL_KEYS = ['bias', 'dtype', 'device'];
+
+/**
+ * One step of a GRU, LSTM or Elman RNN, for loops written by hand (a decoder
+ * with attention, sampling): PyTorch's GRUCell/LSTMCell/RNNCell, with their
+ * parameter names (`weight_ih` [G, in], `weight_hh` [G, H], `bias_ih`,
+ * `bias_hh`), layouts, gate orders and initialisation U(−1/√H, 1/√H). The
+ * step is one GEMM for the input, then the fused cell kernel of nn.GRU/LSTM/RNN.
+ */
+abstract class RNNCellBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly bias: boolean;
+
+  protected constructor(readonly kind: CellKind, private readonly opName: string, inputSize: number, hiddenSize: number, o: RNNCellBaseOptions) {
+    super();
+    this.inputSize = checkInteger(inputSize, opName, 'inputSize', 1);
+    this.hiddenSize = checkInteger(hiddenSize, opName, 'hiddenSize', 1);
+    this.bias = o.bias === undefined ? true : checkBoolean(o.bias, opName, 'bias');
+    const dtype = o.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+    const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
+    const H = this.hiddenSize;
+    const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
+    const bound = 1 / Math.sqrt(H);
+    const u = (shape: number[]) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device }));
+    this.registerParameter('weight_ih', u([G, this.inputSize]));
+    this.registerParameter('weight_hh', u([G, H]));
+    if (this.bias) {
+      this.registerParameter('bias_ih', u([G]));
+      this.registerParameter('bias_hh', u([G]));
+    }
+  }
+
+  private param(name: string): Tensor | null {
+    const hit = this.namedParameters().find(([n]) => n === name);
+    return hit ? hit[1] : null;
+  }
+
+  /** @internal One step; states are [h] or [h, c] (null: zeros), shaped like the input's batch. Returns the new states. */
+  protected step(input: Tensor, states: (Tensor | null)[], names: string[]): Tensor[] {
+    const op = this.opName;
+    this.checkUsable(op);
+    checkTensor(input, op, 'input');
+    const w = this.param('weight_ih')!;
+    if (input.dtype !== w.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w.dtype} (convert with .cast('${w.dtype}') or module.cast())`);
+    if (input.device !== w.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w.device} (move one with .to())`);
+    if ((input.rank !== 1 && input.rank !== 2) || input.shape[input.rank - 1] !== this.inputSize)
+      fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [B, ${this.inputSize}] or unbatched [${this.inputSize}]`);
+    const unbatched = input.rank === 1;
+    const B = unbatched ? 1 : input.shape[0], H = this.hiddenSize;
+    const want = unbatched ? [H] : [B, H];
+    const checked = states.map((s, i) => {
+      if (s === null || s === undefined) return null;
+      const t = checkTensor(s, op, names[i]);
+      if (t.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: ${names[i]} is ${t.dtype}; the input is ${input.dtype}`);
+      if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: ${names[i]} is on ${t.device}; the input is on ${input.device}`);
+      if (t.shape.length !== want.length || t.shape.some((v, k) => v !== want[k]))
+        fail('SHAPE_MISMATCH', `${op}: ${names[i]} has shape [${t.shape.join(', ')}]; expected [${want.join(', ')}] (${unbatched ? 'the input is unbatched' : 'batch, hiddenSize'})`);
+      return t;
+    });
+    return tidy(() => {
+      const dtype = input.dtype as 'float32' | 'float64';
+      const flat = (s: Tensor | null) => (s ? reshape(s, [B, H]) : zeros([B, H], { dtype, device: input.device }));
+      const y0 = checked.length === 2 ? concat([flat(checked[0]), flat(checked[1])], 1) : flat(checked[0]);
+      const xp = linear(reshape(input, [1, B, this.inputSize]), w, this.param('bias_ih'));
+      const r = cellRecurrence(this.kind, xp, this.param('weight_hh')!, this.param('bias_hh'), y0, { mode: 'sequential' });
+      const y = reshape(r.y, [B, y0.shape[1]]);
+      return checked.map((_, i) => reshape(checked.length === 2 ? slice(y, [0, i * H], [B, H]) : y, want));
+    });
+  }
+}
+
+/** torch.nn.GRUCell: h' = (1 − z) ⊙ n + z ⊙ h with nn.GRU's gates (r, z, n). */
+export class GRUCell extends RNNCellBase {
+  constructor(inputSize: number, hiddenSize: number, options?: RNNCellBaseOptions) {
+    super('gru', 'GRUCell', inputSize, hiddenSize, checkOptions<RNNCellBaseOptions>(options, 'GRUCell', CELL_KEYS));
+  }
+  /** input [B, in] (or [in]); hx [B, H] (or [H]), zeros if absent. Returns h' [B, H] (or [H]). */
+  forward(input: Tensor, hx?: Tensor | null): Tensor {
+    return this.step(input, [hx ?? null], ['hx'])[0];
+  }
+}
+
+/** torch.nn.LSTMCell (gates i, f, g, o): c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). */
+export class LSTMCell extends RNNCellBase {
+  constructor(inputSize: number, hiddenSize: number, options?: RNNCellBaseOptions) {
+    super('lstm', 'LSTMCell', inputSize, hiddenSize, checkOptions<RNNCellBaseOptions>(options, 'LSTMCell', CELL_KEYS));
+  }
+  /** input [B, in] (or [in]); state [h, c], each [B, H] (or [H]), zeros if absent. Returns [h', c']. */
+  forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
+    if (state !== undefined && state !== null && (!Array.isArray(state) || state.length !== 2 || !(state[0] instanceof Tensor && state[1] instanceof Tensor)))
+      fail('INVALID_ARGUMENT', `LSTMCell: the state must be [h, c], two tensors (or null for zeros); got ${describe(state)}`);
+    const [h, c] = this.step(input, state ? [state[0], state[1]] : [null, null], ['h', 'c']);
+    return [h, c];
+  }
+}
+
+/** torch.nn.RNNCell (Elman): h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh (default) or relu. */
+export class RNNCell extends RNNCellBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(inputSize: number, hiddenSize: number, options?: RNNCellOptions) {
+    const o = checkOptions<RNNCellOptions>(options, 'RNNCell', [...CELL_KEYS, 'nonlinearity']);
+    const nl = o.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') fail('INVALID_ARGUMENT', `RNNCell: nonlinearity must be 'tanh' or 'relu'; got ${describe(o.nonlinearity)}`);
+    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', 'RNNCell', inputSize, hiddenSize, o);
+    this.nonlinearity = nl;
+  }
+  /** input [B, in] (or [in]); hx [B, H] (or [H]), zeros if absent. Returns h' [B, H] (or [H]). */
+  forward(input: Tensor, hx?: Tensor | null): Tensor {
+    return this.step(input, [hx ?? null], ['hx'])[0];
   }
 }

@@ -22,6 +22,7 @@ import { LayerNorm } from '../nn/layers';
 import { Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
+import { Lengths, readLengths } from '../ops/sequence';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import type { DeerStats } from '../deer/solver';
@@ -76,7 +77,7 @@ export interface SRUForwardOptions {
   /** [L, B], nonzero = padding: c is carried through, h is 0. Any dtype. */
   maskPad?: Tensor | null;
   /** Lengths of right-padded sequences, int32 [B] or numbers, each in [1, L]; turned into maskPad. */
-  lengths?: Tensor | ArrayLike<number> | null;
+  lengths?: Lengths | null;
 }
 
 export interface SRUOutput {
@@ -295,26 +296,12 @@ function prepareMask(x: Tensor, o: SRUForwardOptions, op: string): Prepared {
     return { L, B, mask: cast(notEqual(m, 0), 'int32') };
   }
   if (!hasLengths) return { L, B, mask: null };
-  let values: ArrayLike<number>;
-  if (o.lengths instanceof Tensor) {
-    const t = checkTensor(o.lengths, op, 'lengths');
-    if (t.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: lengths must be an int32 tensor; got ${t.dtype}`);
-    if (t.rank !== 1 || t.shape[0] !== B) fail('SHAPE_MISMATCH', `${op}: lengths must have shape [${B}] (one per batch entry); got ${shapeText(t.shape)}`);
-    values = t.dataSync();
-  } else if (Array.isArray(o.lengths) || ArrayBuffer.isView(o.lengths)) {
-    values = o.lengths as ArrayLike<number>;
-    if (values.length !== B) fail('SHAPE_MISMATCH', `${op}: lengths has ${values.length} entries; the batch has ${B}`);
-  } else {
-    fail('INVALID_ARGUMENT', `${op}: lengths must be an int32 Tensor or an array of numbers; got ${describe(o.lengths)}`);
-  }
+  const values = readLengths(o.lengths, B, L, op);
   const mask = new Int32Array(L * B);
   let padded = false;
   for (let b = 0; b < B; b++) {
-    const n = values[b];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > L)
-      fail('INVALID_ARGUMENT', `${op}: lengths[${b}] is ${describe(n)}; each length must be an integer in [1, ${L}]`);
-    for (let t = n; t < L; t++) mask[t * B + b] = 1;
-    if (n < L) padded = true;
+    for (let t = values[b]; t < L; t++) mask[t * B + b] = 1;
+    if (values[b] < L) padded = true;
   }
   return { L, B, mask: padded ? tensor(mask, [L, B], { dtype: 'int32', device: x.device }) : null };
 }

@@ -10,8 +10,8 @@ import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
 import { autoTuned, autoTuning, cellRecurrence, CellKind, DeerOptions, DeerStats, resetAutoTuning } from '../../lib/deer';
 import { selectBatch, selectRows } from '../../lib/deer/solver';
-import { GRU, LSTM, RNN } from '../../lib/nn';
-import { cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
+import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from '../../lib/nn';
+import { backprop, cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -29,10 +29,14 @@ const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 
 const refStep = (kind: CellKind, H: number, xp: ArrayLike<number>, Whh: ArrayLike<number>, bhh: ArrayLike<number> | null, y: number[]): number[] =>
   cellStepRef(kind, H, xp, Whh, bhh, y);
 
-/** A whole stacked (bi)directional network from its state dict: output [T, B, dirs·H], hN/cN [L·dirs, B, H]. */
+/**
+ * A whole stacked (bi)directional network from its state dict: output [T, B, dirs·H], hN/cN [L·dirs, B, H].
+ * With lens, sequence b has lens[b] real steps (PyTorch's packed sequences): the rest is never read, its
+ * output is 0, and the reverse direction starts at step lens[b] − 1.
+ */
 function refNetwork(
   kind: CellKind, sd: Record<string, Float64Array>, x: Float64Array, T: number, B: number, inSize: number, H: number,
-  layers: number, dirs: number, h0: Float64Array, c0: Float64Array | null,
+  layers: number, dirs: number, h0: Float64Array, c0: Float64Array | null, lens: number[] | null = null,
 ): { output: Float64Array; hN: Float64Array; cN: Float64Array } {
   const G = gatesOf(kind) * H;
   let input = x, width = inSize;
@@ -46,8 +50,9 @@ function refNetwork(
       for (let b = 0; b < B; b++) {
         let y = Array.from(h0.subarray((idx * B + b) * H, (idx * B + b + 1) * H));
         if (kind === 'lstm') y = y.concat(Array.from(c0!.subarray((idx * B + b) * H, (idx * B + b + 1) * H)));
-        for (let s = 0; s < T; s++) {
-          const t = d ? T - 1 - s : s;
+        const Tb = lens ? lens[b] : T;
+        for (let s = 0; s < Tb; s++) {
+          const t = d ? Tb - 1 - s : s;
           const xp = new Array<number>(G);
           for (let g = 0; g < G; g++) {
             let acc = bih ? bih[g] : 0;
@@ -704,7 +709,7 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     const net = new GRU(3, 4, { mode: 'deer', deer: { strict: false, warmStart: true, keepJacobians: false } });
     try {
       expect(net.deer).toEqual({ strict: false, warmStart: true, keepJacobians: false });
-      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { strict: 'false' as never }), 'INVALID_ARGUMENT', /^deer: strict must be a boolean; got 'false'$/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 2, 3]), null, { strict: 'false' as never }), 'INVALID_ARGUMENT', /^GRU: strict must be a boolean; got 'false'$/);
       const args = () => ['gru', antler.zeros([5, 2, 12]), antler.zeros([12, 4]), null, antler.zeros([2, 4])] as const;
       expectAntlerError(() => cellRecurrence(...args(), { mode: 'quasi', strict: 'true' as never }), 'INVALID_ARGUMENT', /^deer: strict must be a boolean; got 'true'$/);
       expectAntlerError(() => cellRecurrence(...args(), { keepJacobians: 1 as never }), 'INVALID_ARGUMENT', /^deer: keepJacobians must be a boolean; got 1$/);
@@ -712,6 +717,274 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       tidy(() => expect(cellRecurrence(...args(), { mode: 'quasi', strict: true }).stats.mode).toBe('quasi'));
     } finally {
       net.dispose();
+    }
+  });
+});
+
+describe(`right-padded batches: lengths (seed ${SEED})`, () => {
+  const MODES = ['sequential', 'deer', 'quasi', 'elk'] as const;
+  const randomLengths = (T: number, B: number) => {
+    const lens = Array.from({ length: B }, () => rng.int(1, T));
+    lens[rng.int(0, B - 1)] = T; // one full sequence, as pad_packed_sequence's longest
+    if (B > 2) lens[(lens.indexOf(T) + 1) % B] = 1;
+    return lens;
+  };
+  for (const kind of KINDS)
+    test(`${kind}: 2 layers, bidirectional, every mode, batchFirst or not: PyTorch's packed-sequence answer; NaN padding is never read`, () => {
+      const T = rng.int(2, 9), B = rng.int(2, 5), inSize = rng.int(1, 4), H = rng.int(1, 4), layers = 2, dirs = 2;
+      const lens = randomLengths(T, B);
+      const x = Float64Array.from(randomArray(rng, T * B * inSize, -2, 2));
+      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lens[b]) x.fill(NaN, (t * B + b) * inSize, (t * B + b + 1) * inSize);
+      const h0 = Float64Array.from(randomArray(rng, layers * dirs * B * H)), c0 = Float64Array.from(randomArray(rng, layers * dirs * B * H));
+      for (const batchFirst of [false, true])
+        for (const mode of MODES) {
+          const net = makeNet(kind, inSize, H, { numLayers: layers, bidirectional: true, batchFirst, dtype: 'float64', mode });
+          try {
+            const ref = refNetwork(kind, stateDictValues(net), x, T, B, inSize, H, layers, dirs, h0, kind === 'lstm' ? c0 : null, lens);
+            tidy(() => {
+              let xt = make(x, [T, B, inSize]);
+              if (batchFirst) xt = xt.transpose(0, 1);
+              // As numbers or as an int32 tensor.
+              const lengths = mode === 'sequential' ? lens : tensor(lens, [B], { dtype: 'int32' });
+              const r = runNet(net, xt, make(h0, [layers * dirs, B, H]), make(c0, [layers * dirs, B, H]), { lengths } as DeerOptions);
+              const out = batchFirst ? r.output.transpose(0, 1) : r.output;
+              const what = `${kind} ${mode} batchFirst ${batchFirst} lengths ${JSON.stringify(lens)}`;
+              expectClose(out.dataSync(), ref.output, 1e-10, 1e-10, `output, ${what}`);
+              expectClose(r.hidden.dataSync(), ref.hN, 1e-10, 1e-10, `hidden, ${what}`);
+              if (kind === 'lstm') expectClose(r.cell!.dataSync(), ref.cN, 1e-10, 1e-10, `cell, ${what}`);
+              for (const s of r.stats) expect({ what, fallback: s.fallback, converged: s.converged.every(Boolean) }).toEqual({ what, fallback: false, converged: true });
+            });
+          } finally {
+            net.dispose();
+          }
+        }
+    });
+
+  for (const kind of KINDS)
+    test(`${kind}: gradients equal those of the sequences run one at a time, and are 0 at the padding`, () => {
+      const T = rng.int(3, 8), B = rng.int(2, 4), inSize = 3, H = 3, layers = 2, dirs = 2, LD = layers * dirs;
+      const lens = randomLengths(T, B);
+      const net = makeNet(kind, inSize, H, { numLayers: layers, bidirectional: true, dtype: 'float64', mode: 'sequential' });
+      const xv = Float64Array.from(randomArray(rng, T * B * inSize));
+      const h0v = Float64Array.from(randomArray(rng, LD * B * H)), c0v = Float64Array.from(randomArray(rng, LD * B * H));
+      const wOut = Float64Array.from(randomArray(rng, T * B * dirs * H)), wH = Float64Array.from(randomArray(rng, LD * B * H)), wC = Float64Array.from(randomArray(rng, LD * B * H));
+      const x = make(xv, [T, B, inSize], 'float64', true), h0 = make(h0v, [LD, B, H], 'float64', true), c0 = make(c0v, [LD, B, H], 'float64', true);
+      const leaves = [x, h0, c0, ...net.parameters()];
+      const takeGrads = () => leaves.map((p) => {
+        const g = p.grad ? Float64Array.from(p.grad.dataSync()) : new Float64Array(p.size);
+        p.grad?.dispose();
+        p.grad = null;
+        return g;
+      });
+      // loss(b-range) = Σ output·wOut + Σ hidden·wH (+ Σ cell·wC) over the batch entries [b0, b0 + n).
+      const loss = (xs: Tensor, h: Tensor, c: Tensor, b0: number, n: number, lengths: number[] | null) => {
+        const r = runNet(net, xs, h, c, lengths ? ({ lengths } as DeerOptions) : undefined);
+        const Tn = xs.shape[0];
+        // The weights' rows for the batch entries [b0, b0 + n) (and the first Tn steps of the output's).
+        const w = (vals: Float64Array, shape: number[], rows: number) => antler.slice(make(vals, shape), [0, b0, 0], [rows, n, shape[2]]);
+        let l = antler.sum(antler.mul(r.output, w(wOut, [T, B, dirs * H], Tn)));
+        l = antler.add(l, antler.sum(antler.mul(r.hidden, w(wH, [LD, B, H], LD))));
+        if (r.cell) l = antler.add(l, antler.sum(antler.mul(r.cell, w(wC, [LD, B, H], LD))));
+        return l;
+      };
+      try {
+        backprop(() => loss(x, h0, c0, 0, B, lens));
+        const batched = takeGrads();
+        for (let b = 0; b < B; b++)
+          backprop(() => loss(antler.slice(x, [0, b, 0], [lens[b], 1, inSize]), antler.slice(h0, [0, b, 0], [LD, 1, H]), antler.slice(c0, [0, b, 0], [LD, 1, H]), b, 1, null));
+        const oneByOne = takeGrads();
+        const names = ['x', 'h0', 'c0', ...net.namedParameters().map(([n]) => n)];
+        names.forEach((name, i) => {
+          if (name === 'c0' && kind !== 'lstm') return;
+          expectClose(batched[i], oneByOne[i], 1e-11, 1e-11, `${kind} d/d${name} lengths ${JSON.stringify(lens)}`);
+        });
+        for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lens[b]) expect(maxAbs(batched[0].subarray((t * B + b) * inSize, (t * B + b + 1) * inSize))).toBe(0);
+      } finally {
+        antler.dispose([x, h0, c0]);
+        net.dispose();
+      }
+    });
+
+  test('lengths all equal to T is the unpadded forward, and a bidirectional layer is not run as flipped padding', () => {
+    const net = new GRU(2, 3, { bidirectional: true, dtype: 'float64' });
+    try {
+      tidy(() => {
+        const x = antler.randn([4, 3, 2], { dtype: 'float64' });
+        const plain = net.forward(x), full = net.forward(x, null, { lengths: [4, 4, 4] });
+        expectClose(full.output.dataSync(), plain.output.dataSync(), 0, 0);
+        expectClose(full.hidden.dataSync(), plain.hidden.dataSync(), 0, 0);
+        // Padding the batch with two more steps changes nothing at the real steps.
+        const padded = antler.concat([x, antler.randn([2, 3, 2], { dtype: 'float64' })], 0);
+        const r = net.forward(padded, null, { lengths: [4, 4, 4] });
+        expectClose(antler.slice(r.output, [0, 0, 0], [4, 3, 6]).dataSync(), plain.output.dataSync(), 1e-14, 1e-14);
+        expect(maxAbs(antler.slice(r.output, [4, 0, 0], [2, 3, 6]).dataSync())).toBe(0);
+        expectClose(r.hidden.dataSync(), plain.hidden.dataSync(), 1e-14, 1e-14);
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test('bad lengths raise AntlerError saying what was passed', () => {
+    const net = new GRU(3, 4);
+    try {
+      const x = () => antler.zeros([5, 2, 3]);
+      const cases: [unknown, string, RegExp][] = [
+        [[0, 2], 'INVALID_ARGUMENT', /^GRU: lengths\[0\] is 0; each length must be an integer in \[1, 5\] \(the input has 5 steps\)$/],
+        [[2, 6], 'INVALID_ARGUMENT', /lengths\[1\] is 6; each length must be an integer in \[1, 5\]/],
+        [[2, 1.5], 'INVALID_ARGUMENT', /lengths\[1\] is 1\.5/],
+        [[2], 'SHAPE_MISMATCH', /^GRU: lengths has 1 entries; the batch has 2$/],
+        ['2,3', 'INVALID_ARGUMENT', /^GRU: lengths must be an int32 Tensor or an array of numbers; got '2,3'$/],
+      ];
+      for (const [lengths, code, message] of cases) expectAntlerError(() => net.forward(x(), null, { lengths } as never), code as never, message);
+      expectAntlerError(() => net.forward(x(), null, { lengths: antler.tensor([2, 3]) }), 'DTYPE_MISMATCH', /^GRU: lengths must be an int32 tensor; got float32$/);
+      expectAntlerError(() => net.forward(x(), null, { lengths: antler.tensor([[2, 3]], [1, 2], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /lengths must have shape \[2\]/);
+      expectAntlerError(() => net.forward(antler.zeros([5, 3]), null, { lengths: [5] }), 'SHAPE_MISMATCH', /^GRU: lengths needs a batched input/);
+      expectAntlerError(() => net.forward(x(), null, antler.zeros([2]) as never), 'INVALID_ARGUMENT', /^GRU: the third argument is an options object/);
+      expectAntlerError(() => net.forward(x(), null, { length: [5, 5] } as never), 'INVALID_ARGUMENT', /^GRU: unknown option 'length'; expected one of .*'lengths'/);
+      // batchFirst: the batch is axis 0.
+      const bf = new LSTM(3, 4, { batchFirst: true });
+      try {
+        expectAntlerError(() => bf.forward(antler.zeros([2, 5, 3]), null, { lengths: [5, 5, 5] }), 'SHAPE_MISMATCH', /^LSTM: lengths has 3 entries; the batch has 2$/);
+        tidy(() => expect(bf.forward(antler.zeros([2, 5, 3]), null, { lengths: [5, 2] }).output.shape).toEqual([2, 5, 4]));
+      } finally {
+        bf.dispose();
+      }
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
+describe(`GRUCell, LSTMCell, RNNCell (seed ${SEED})`, () => {
+  type Cell = GRUCell | LSTMCell | RNNCell;
+  const makeCell = (kind: CellKind, inSize: number, H: number, o: Record<string, unknown>): Cell => {
+    if (kind === 'gru') return new GRUCell(inSize, H, o);
+    if (kind === 'lstm') return new LSTMCell(inSize, H, o);
+    return new RNNCell(inSize, H, { ...o, nonlinearity: kind === 'rnn_tanh' ? 'tanh' : 'relu' });
+  };
+  /** One step: [h'] or [h', c']. */
+  const stepCell = (cell: Cell, x: Tensor, h: Tensor | null, c: Tensor | null): Tensor[] =>
+    cell instanceof LSTMCell ? cell.forward(x, h && c ? [h, c] : null) : [cell.forward(x, h)];
+
+  for (const kind of KINDS)
+    for (const bias of [true, false])
+      test(`${kind} bias ${bias}: PyTorch's names and equations (batched or not, with or without a state); looped over T it is the layer, gradients included`, () => {
+        const inSize = rng.int(1, 4), H = rng.int(1, 5), B = rng.int(1, 4), T = rng.int(2, 6);
+        const G = gatesOf(kind) * H, n = kind === 'lstm' ? 2 * H : H;
+        const cell = makeCell(kind, inSize, H, { dtype: 'float64', bias });
+        const net = makeNet(kind, inSize, H, { dtype: 'float64', bias, mode: 'sequential' });
+        try {
+          expect(cell.namedParameters().map(([k, p]) => [k, p.shape])).toEqual([
+            ['weight_ih', [G, inSize]], ['weight_hh', [G, H]], ...(bias ? [['bias_ih', [G]], ['bias_hh', [G]]] : []),
+          ]);
+          const sd = tidy(() => Object.fromEntries(Object.entries(cell.stateDict()).map(([k, v]) => [k, Float64Array.from(v.dataSync())])));
+          // One step against PyTorch's equations.
+          const x = Float64Array.from(randomArray(rng, B * inSize, -2, 2)), h = Float64Array.from(randomArray(rng, B * H)), c = Float64Array.from(randomArray(rng, B * H));
+          const want = (b: number, given: boolean) => {
+            const xp = Array.from({ length: G }, (_, g) => (bias ? sd.bias_ih[g] : 0) + Array.from({ length: inSize }, (_, j) => sd.weight_ih[g * inSize + j] * x[b * inSize + j]).reduce((p, q) => p + q, 0));
+            const prev = given ? [...h.subarray(b * H, b * H + H), ...(kind === 'lstm' ? c.subarray(b * H, b * H + H) : [])] : new Array<number>(n).fill(0);
+            return cellStepRef(kind, H, xp, sd.weight_hh, bias ? sd.bias_hh : null, prev);
+          };
+          for (const batched of [true, false])
+            for (const given of [true, false])
+              tidy(() => {
+                const rows = batched ? B : 1, sh = (w: number) => (batched ? [B, w] : [w]);
+                const out = stepCell(cell, make(x.subarray(0, rows * inSize), sh(inSize)), given ? make(h.subarray(0, rows * H), sh(H)) : null, given ? make(c.subarray(0, rows * H), sh(H)) : null);
+                expect(out.map((t) => t.shape)).toEqual(kind === 'lstm' ? [sh(H), sh(H)] : [sh(H)]);
+                const refs = Array.from({ length: rows }, (_, b) => want(b, given));
+                expectClose(out[0].dataSync(), refs.flatMap((r) => r.slice(0, H)), 1e-13, 1e-13, `h', batched ${batched}, state given ${given}`);
+                if (kind === 'lstm') expectClose(out[1].dataSync(), refs.flatMap((r) => r.slice(H)), 1e-13, 1e-13, `c', batched ${batched}, state given ${given}`);
+              });
+          // The layer with the same weights, against the cell looped over T (outputs, final state, every gradient).
+          tidy(() => net.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, v]) => [`${k}_l0`, make(v, k.startsWith('weight_ih') ? [G, inSize] : k.startsWith('weight') ? [G, H] : [G])]))));
+          const xs = make(randomArray(rng, T * B * inSize), [T, B, inSize], 'float64', true);
+          const h0 = make(randomArray(rng, B * H), [1, B, H], 'float64', true), c0 = make(randomArray(rng, B * H), [1, B, H], 'float64', true);
+          const wOut = make(randomArray(rng, T * B * H), [T, B, H]), wH = make(randomArray(rng, B * H), [1, B, H]), wC = make(randomArray(rng, B * H), [1, B, H]);
+          const grads = (leaves: Tensor[]) => leaves.map((p) => {
+            const g = Float64Array.from(p.grad!.dataSync());
+            p.grad!.dispose();
+            p.grad = null;
+            return g;
+          });
+          try {
+            backprop(() => {
+              const r = runNet(net, xs, h0, c0);
+              const l = antler.add(antler.sum(antler.mul(r.output, wOut)), antler.sum(antler.mul(r.hidden, wH)));
+              return r.cell ? antler.add(l, antler.sum(antler.mul(r.cell, wC))) : l;
+            });
+            const layer = grads([xs, h0, ...(kind === 'lstm' ? [c0] : []), ...net.parameters()]);
+            backprop(() => {
+              let hs = antler.reshape(h0, [B, H]), cs = antler.reshape(c0, [B, H]);
+              const outs: Tensor[] = [];
+              for (let t = 0; t < T; t++) {
+                [hs, cs = cs] = stepCell(cell, antler.reshape(antler.slice(xs, [t, 0, 0], [1, B, inSize]), [B, inSize]), hs, cs);
+                outs.push(hs);
+              }
+              const l = antler.add(antler.sum(antler.mul(antler.stack(outs, 0), wOut)), antler.sum(antler.mul(hs, antler.reshape(wH, [B, H]))));
+              return kind === 'lstm' ? antler.add(l, antler.sum(antler.mul(cs, antler.reshape(wC, [B, H])))) : l;
+            });
+            const looped = grads([xs, h0, ...(kind === 'lstm' ? [c0] : []), ...cell.parameters()]);
+            const names = ['x', 'h0', ...(kind === 'lstm' ? ['c0'] : []), ...cell.namedParameters().map(([k]) => k)];
+            names.forEach((name, i) => expectClose(looped[i], layer[i], 1e-12, 1e-12, `d/d${name}`));
+          } finally {
+            antler.dispose([xs, h0, c0, wOut, wH, wC]);
+          }
+        } finally {
+          cell.dispose();
+          net.dispose();
+        }
+      });
+
+  test('one step is one GEMM and the fused cell: central differences agree with its gradient (float64)', () => {
+    const cell = new LSTMCell(3, 4, { dtype: 'float64' });
+    try {
+      const x = Float64Array.from(randomArray(rng, 2 * 3)), h = Float64Array.from(randomArray(rng, 2 * 4)), c = Float64Array.from(randomArray(rng, 2 * 4));
+      const w = Float64Array.from(randomArray(rng, 2 * 4)), v = Float64Array.from(randomArray(rng, 2 * 4));
+      const f = (xt: Tensor, ht: Tensor, ct: Tensor) => {
+        const [h1, c1] = cell.forward(xt, [ht, ct]);
+        return antler.add(antler.sum(antler.mul(h1, make(w, [2, 4]))), antler.sum(antler.mul(c1, make(v, [2, 4]))));
+      };
+      const leaves = [make(x, [2, 3], 'float64', true), make(h, [2, 4], 'float64', true), make(c, [2, 4], 'float64', true)];
+      backprop(() => f(leaves[0], leaves[1], leaves[2]));
+      const analytic = leaves.map((t) => Float64Array.from(t.grad!.dataSync()));
+      antler.dispose(leaves);
+      [x, h, c].forEach((base, which) => {
+        for (let i = 0; i < base.length; i++) {
+          const at = (d: number) => tidy(() => {
+            const moved = [x, h, c].map((a, k) => (k === which ? Float64Array.from(a, (q, j) => (j === i ? q + d : q)) : a));
+            return f(make(moved[0], [2, 3]), make(moved[1], [2, 4]), make(moved[2], [2, 4])).item();
+          });
+          const fd = (at(1e-6) - at(-1e-6)) / 2e-6;
+          expect(Math.abs(analytic[which][i] - fd)).toBeLessThan(1e-8 * Math.max(1, Math.abs(fd)));
+        }
+      });
+      for (const p of cell.parameters()) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    } finally {
+      cell.dispose();
+    }
+  });
+
+  test('bad inputs raise AntlerError', () => {
+    const gru = new GRUCell(3, 4), lstm = new LSTMCell(3, 4);
+    try {
+      expectAntlerError(() => gru.forward(antler.zeros([2, 5])), 'SHAPE_MISMATCH', /^GRUCell: input has shape \[2, 5\]; expected \[B, 3\] or unbatched \[3\]$/);
+      expectAntlerError(() => gru.forward(antler.zeros([1, 2, 3])), 'SHAPE_MISMATCH', /input has shape \[1, 2, 3\]/);
+      expectAntlerError(() => gru.forward(antler.zeros([2, 3]), antler.zeros([4])), 'SHAPE_MISMATCH', /^GRUCell: hx has shape \[4\]; expected \[2, 4\]/);
+      expectAntlerError(() => gru.forward(antler.zeros([3]), antler.zeros([1, 4])), 'SHAPE_MISMATCH', /hx has shape \[1, 4\]; expected \[4\] \(the input is unbatched\)/);
+      expectAntlerError(() => gru.forward(antler.zeros([2, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /the module is float32/);
+      expectAntlerError(() => gru.forward(antler.zeros([2, 3]), antler.zeros([2, 4], { dtype: 'float64' })), 'DTYPE_MISMATCH', /hx is float64/);
+      expectAntlerError(() => lstm.forward(antler.zeros([2, 3]), [antler.zeros([2, 4])] as never), 'INVALID_ARGUMENT', /^LSTMCell: the state must be \[h, c\]/);
+      expectAntlerError(() => lstm.forward(antler.zeros([2, 3]), [antler.zeros([2, 4]), antler.zeros([2, 5])]), 'SHAPE_MISMATCH', /^LSTMCell: c has shape \[2, 5\]/);
+      expectAntlerError(() => new GRUCell(3, 4, { numLayers: 2 } as never), 'INVALID_ARGUMENT', /unknown option 'numLayers'/);
+      expectAntlerError(() => new RNNCell(3, 4, { nonlinearity: 'gelu' as never }), 'INVALID_ARGUMENT', /^RNNCell: nonlinearity must be 'tanh' or 'relu'; got 'gelu'$/);
+      expectAntlerError(() => new LSTMCell(0, 4), 'INVALID_ARGUMENT', /inputSize/);
+    } finally {
+      gru.dispose();
+      lstm.dispose();
     }
   });
 });

@@ -4,7 +4,7 @@
 // Also long sequences (T = 10,000) with chunking. Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
-import { GRU, LSTM, RNN, SRU } from '../../lib/nn';
+import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, SRU } from '../../lib/nn';
 import { expectClose, makeRng, maxAbs, randomArray } from '../helpers';
 
 const cuda = antler.backends().cuda;
@@ -63,6 +63,50 @@ run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
             }
           });
         }
+
+  test('lengths (right-padded batches) and the one-step cells on CUDA match the CPU, gradients included', () => {
+    const T = 9, B = 4, inSize = 3, H = 5, lengths = [9, 1, 6, 3];
+    for (const kind of ['gru', 'lstm', 'rnn_relu'])
+      for (const mode of ['sequential', 'deer'] as const) {
+        const cpuNet = build(kind, inSize, H, { numLayers: 2, bidirectional: true, dtype: 'float64', mode });
+        const gpuNet = build(kind, inSize, H, { numLayers: 2, bidirectional: true, dtype: 'float64', mode, device: 'cuda' });
+        try {
+          tidy(() => gpuNet.loadStateDict(cpuNet.stateDict()));
+          const x = randomArray(rng, T * B * inSize), w = randomArray(rng, T * B * 2 * H);
+          const on = (net: Net, device: string) => tidy(() => {
+            const xt = tensor(x, [T, B, inSize], { dtype: 'float64', device, requiresGrad: true });
+            net.zeroGrad();
+            const r = net instanceof LSTM ? net.forward(xt, null, { lengths }) : net.forward(xt, null, { lengths });
+            antler.add(antler.sum(antler.mul(r.output, tensor(w, r.output.shape.slice(), { dtype: 'float64', device }))), antler.sum(r.hidden)).backward();
+            return [r.output, r.hidden, xt.grad!, ...net.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+          });
+          const cpu = on(cpuNet, 'cpu'), gpu = on(gpuNet, 'cuda:0');
+          cpu.forEach((v, k) => expectClose(gpu[k], v, 0, 1e-9 * Math.max(1, maxAbs(v)), `${kind} ${mode} lengths, value ${k}`));
+        } finally {
+          cpuNet.dispose();
+          gpuNet.dispose();
+        }
+      }
+    for (const Cell of [GRUCell, LSTMCell, RNNCell]) {
+      const cpuCell = new Cell(inSize, H, { dtype: 'float32' }), gpuCell = new Cell(inSize, H, { dtype: 'float32', device: 'cuda' });
+      try {
+        tidy(() => gpuCell.loadStateDict(cpuCell.stateDict()));
+        const x = randomArray(rng, B * inSize), h = randomArray(rng, B * H);
+        const on = (cell: GRUCell | LSTMCell | RNNCell, device: string) => tidy(() => {
+          const xt = tensor(x, [B, inSize], { device, requiresGrad: true }), ht = tensor(h, [B, H], { device, requiresGrad: true });
+          cell.zeroGrad();
+          const out = cell instanceof LSTMCell ? cell.forward(xt, [ht, ht]) : [cell.forward(xt, ht)];
+          antler.sum(antler.concat(out, 1)).backward();
+          return [...out, xt.grad!, ht.grad!, ...cell.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+        });
+        const cpu = on(cpuCell, 'cpu'), gpu = on(gpuCell, 'cuda:0');
+        cpu.forEach((v, k) => expectClose(gpu[k], v, 0, 2e-5 * Math.max(1, maxAbs(v)), `${Cell.name}, value ${k}`));
+      } finally {
+        cpuCell.dispose();
+        gpuCell.dispose();
+      }
+    }
+  });
 
   test("'auto' on CUDA measures sequential, deer and quasi once per size class, runs the fastest, and equals the CPU", () => {
     antler.deer.resetAutoTuning();
