@@ -14,6 +14,7 @@ export {
   full,
   zerosLike,
   onesLike,
+  fullLike,
   arange,
   rand,
   randn,

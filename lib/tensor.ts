@@ -623,6 +623,12 @@ export function onesLike(t: Tensor): Tensor {
   checkTensor(t, 'onesLike', 'its argument');
   return ones(t.shape, { dtype: t.dtype, device: t.device });
 }
+/** full() with the shape, dtype and device of t (torch.full_like). */
+export function fullLike(t: Tensor, value: number): Tensor {
+  checkTensor(t, 'fullLike', 'its first argument');
+  if (typeof value !== 'number') fail('INVALID_ARGUMENT', `fullLike: value must be a number; got ${describe(value)}`);
+  return full(t.shape, value, { dtype: t.dtype, device: t.device });
+}
 
 /**
  * Values from start (inclusive) to stop (exclusive) by step, as in

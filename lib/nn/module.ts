@@ -42,7 +42,7 @@ export abstract class Module {
   private disposedModule = false;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();
-  private readonly children = new Map<string, Module>();
+  private readonly childMap = new Map<string, Module>();
 
   abstract forward(...args: unknown[]): unknown;
 
@@ -69,13 +69,72 @@ export abstract class Module {
   /** Registers a sub-module under `name` (a property holding a Module is registered by itself too). */
   protected registerModule<M extends Module>(name: string, m: M): M {
     if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `registerModule: '${name}' must be a Module; got ${describe(m)}`);
-    this.children.set(name, m);
+    this.childMap.set(name, m);
     return m;
   }
 
   /** Direct sub-modules, in registration order. */
   namedChildren(): [string, Module][] {
     return [...this.childModules().entries()];
+  }
+
+  /** Direct sub-modules, each once, in registration order (PyTorch's children()). */
+  children(): Module[] {
+    return [...new Set(this.childModules().values())];
+  }
+
+  /**
+   * This module (named prefix, '' by default) and every module inside it,
+   * depth first in registration order, with dotted names ('encoder',
+   * 'encoder.0', …); a module reached twice is listed once, under its first
+   * name (PyTorch's named_modules()).
+   */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module, name: string) => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([name, m]);
+      for (const [n, c] of m.childModules()) visit(c, name ? `${name}.${n}` : n);
+    };
+    visit(this, prefix);
+    return out;
+  }
+
+  /** This module and every module inside it, each once (see namedModules). */
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /**
+   * Calls fn on every sub-module, then on this one (children first, as
+   * PyTorch's apply(): a custom initialisation, `m instanceof nn.Linear`);
+   * each module once. Returns this.
+   */
+  apply(fn: (m: Module) => void): this {
+    if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `Module.apply: expected a function of a module; got ${describe(fn)}`);
+    const seen = new Set<Module>();
+    const visit = (m: Module) => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      for (const c of m.childModules().values()) visit(c);
+      fn(m);
+    };
+    visit(this);
+    return this;
+  }
+
+  /**
+   * Sets requiresGrad on every parameter (PyTorch's requires_grad_()):
+   * `encoder.requiresGrad_(false)` freezes a part of a model, whose
+   * parameters then get no .grad, so optimizers leave them as they are.
+   * Returns this.
+   */
+  requiresGrad_(flag = true): this {
+    const on = checkBoolean(flag, 'Module.requiresGrad_', 'flag');
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
   }
 
   /**
@@ -104,15 +163,15 @@ export abstract class Module {
         else if (v instanceof Tensor && v !== this.params.get(name) && parameterTensors.has(v) && !v.isDisposed) this.params.set(name, isolated(() => keep(v)));
         continue;
       }
-      if (this.children.has(key)) {
-        if (v === null) this.children.delete(key);
-        else if (v instanceof Module && v !== this.children.get(key)) this.children.set(key, v);
+      if (this.childMap.has(key)) {
+        if (v === null) this.childMap.delete(key);
+        else if (v instanceof Module && v !== this.childMap.get(key)) this.childMap.set(key, v);
         continue;
       }
       if (v === null || this.buffers.has(key)) continue;
-      known ??= new Set<unknown>([...this.params.values(), ...this.buffers.values(), ...this.children.values()]);
+      known ??= new Set<unknown>([...this.params.values(), ...this.buffers.values(), ...this.childMap.values()]);
       if (known.has(v)) continue; // registered under another name
-      if (v instanceof Module) this.children.set(key, v);
+      if (v instanceof Module) this.childMap.set(key, v);
       else if (parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
       else continue;
       known.add(v);
@@ -121,7 +180,7 @@ export abstract class Module {
 
   private childModules(): Map<string, Module> {
     this.sync();
-    return this.children;
+    return this.childMap;
   }
 
   /**

@@ -22,6 +22,7 @@ function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<numb
 }
 
 const values = (ps: Tensor[]): Float64Array[] => ps.map((p) => Float64Array.from(p.dataSync()));
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe(`Linear (seed ${SEED})`, () => {
   test('init is U(±1/√in) for weight and bias, spread across the bound; weight is [out, in]', () => {
@@ -740,6 +741,79 @@ describe(`Module utilities (seed ${SEED})`, () => {
     expect(tensorCounts()).toEqual(before);
     x.dispose();
     m.dispose();
+  });
+
+  test('children, namedModules, modules and apply walk the tree as PyTorch does, each module once', () => {
+    class Block extends nn.Module {
+      fc = new nn.Linear(3, 3);
+      act = new nn.ReLU();
+      forward(x: Tensor): Tensor {
+        return this.act.forward(this.fc.forward(x));
+      }
+    }
+    class Net extends nn.Module {
+      enc = new nn.Sequential(new Block(), new nn.Linear(3, 2));
+      head: nn.Linear;
+      again: nn.Linear;
+      constructor() {
+        super();
+        this.head = new nn.Linear(2, 2);
+        this.again = this.head; // one module under two names
+      }
+      forward(x: Tensor): Tensor {
+        return this.head.forward(this.enc.forward(x));
+      }
+    }
+    const net = new Net();
+    try {
+      // PyTorch: [n for n, _ in net.named_modules()] for the same tree.
+      expect(net.namedModules().map(([n, m]) => [n, m.constructor.name])).toEqual([
+        ['', 'Net'], ['enc', 'Sequential'], ['enc.0', 'Block'], ['enc.0.fc', 'Linear'], ['enc.0.act', 'ReLU'], ['enc.1', 'Linear'], ['head', 'Linear'],
+      ]);
+      expect(net.namedModules('model')[1][0]).toBe('model.enc');
+      expect(net.modules()).toHaveLength(7);
+      expect(net.children().map((m) => m.constructor.name)).toEqual(['Sequential', 'Linear']);
+      expect(net.namedChildren().map(([n]) => n)).toEqual(['enc', 'head']); // PyTorch's named_children() too
+      // apply: children before their parent, each once; a custom initialisation of every Linear.
+      const order: string[] = [];
+      net.apply((m) => order.push(m.constructor.name));
+      expect(order).toEqual(['Linear', 'ReLU', 'Block', 'Linear', 'Sequential', 'Linear', 'Net']);
+      expect(net.apply((m) => {
+        if (m instanceof nn.Linear) tidy(() => m.weight.assign(antler.fullLike(m.weight, 0.5)));
+      })).toBe(net);
+      for (const [name, p] of net.namedParameters()) if (name.endsWith('weight')) expect(Array.from(new Set(p.dataSync()))).toEqual([0.5]);
+      expectAntlerErrorInTidy(() => net.apply(5 as never), 'INVALID_ARGUMENT', /^Module\.apply: expected a function of a module; got 5$/);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test('requiresGrad_(false) freezes a part of a model: no gradient reaches it and the optimizer leaves it unchanged', () => {
+    const enc = new nn.Linear(3, 4, { dtype: 'float64' }), head = new nn.Linear(4, 2, { dtype: 'float64' });
+    const model = new nn.Sequential(enc, new nn.Tanh(), head);
+    const x = tensor(randomArray(rng, 5 * 3), [5, 3], { dtype: 'float64' });
+    try {
+      expect(enc.requiresGrad_(false)).toBe(enc);
+      expect(enc.parameters().map((p) => p.requiresGrad)).toEqual([false, false]);
+      const frozen = values(enc.parameters()), before = values(head.parameters());
+      const opt = new antler.optim.Adam(model.parameters(), { lr: 0.1 });
+      for (let i = 0; i < 3; i++) {
+        opt.zeroGrad();
+        backprop(() => model.forward(x).square().sum());
+        expect(enc.parameters().map((p) => p.grad)).toEqual([null, null]);
+        opt.step();
+      }
+      expect(values(enc.parameters())).toEqual(frozen);
+      values(head.parameters()).forEach((v, i) => expect(maxAbsDiff(v, before[i])).toBeGreaterThan(0));
+      enc.requiresGrad_();
+      expect(enc.parameters().map((p) => p.requiresGrad)).toEqual([true, true]);
+      opt.zeroGrad();
+      opt.dispose();
+      expectAntlerErrorInTidy(() => enc.requiresGrad_('no' as never), 'INVALID_ARGUMENT', /^Module\.requiresGrad_: flag must be a boolean; got 'no'$/);
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
   });
 
   test('parameters created inside tidy() survive it and stay usable', () => {
