@@ -42,6 +42,8 @@ export { argmax, argmin, topk, gather, indexSelect, oneHot, multinomial } from '
 export type { TopkOptions } from './ops/indexing';
 export { logSumExp, variance, std } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad } from './ops/shape';
+export { padSequence } from './ops/sequence';
+export type { PadSequenceOptions, Lengths } from './ops/sequence';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss } from './ops/losses';
 export { fit, evaluate } from './train/fit';
 export type { FitOptions, FitOptimizer, LossFn, ForwardOutput, History, Callbacks, Logs, BatchLogs } from './train/fit';

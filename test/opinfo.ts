@@ -343,6 +343,12 @@ export const OPS: OpInfo[] = [
     fn: ([x]) => antler.pad(x, [[1, 0], [2, 1]], { value: 0.5 }),
     bad: [['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])], ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]])]],
   },
+  {
+    name: 'padSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 2]), anyVals(rng, [1, 2]), anyVals(rng, [2, 2])] }, { inputs: [anyVals(rng, [2]), anyVals(rng, [4])], note: 'batchFirst' }],
+    fn: (xs) => antler.padSequence(xs, { batchFirst: xs.length === 2, paddingValue: 0.5 }),
+    bad: [['SHAPE_MISMATCH', () => antler.padSequence([t([1, 2], [2, 1]), t([1, 2], [1, 2])])]],
+  },
   { name: 'broadcastTo', samples: (rng) => [{ inputs: [anyVals(rng, [3, 1])] }], fn: ([x]) => antler.broadcastTo(x, [2, 3, 4]) },
   {
     name: 'where',

@@ -1,5 +1,5 @@
 /**
- * squeeze, unsqueeze/expandDims, flatten, split, chunk, unstack, tile and pad
+ * squeeze, unsqueeze/expandDims, flatten, split, chunk, unstack, tile, pad and padSequence
  * against reference loops written here from torch's and tf's definitions, on
  * fresh random shapes. Their gradients (and CUDA against the CPU) are
  * checked by the op registry (test/opinfo.ts).
@@ -87,5 +87,40 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expect(antler.flatten(antler.zeros([])).shape).toEqual([1]);
       expectAntlerError(() => antler.squeeze(x, 4), 'INVALID_ARGUMENT', /axis must be an integer in \[-4, 4\)/);
       expectAntlerError(() => antler.unsqueeze(x, 5), 'INVALID_ARGUMENT', /\[-5, 5\)/);
+    }));
+
+  test('padSequence stacks sequences of different lengths, right-padded (torch.nn.utils.rnn.pad_sequence); each gets its own rows\' gradient', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 4; trial++) {
+        const tail = randomShape(rng, rng.int(0, 2), 1, 3), B = rng.int(1, 4), width = prod(tail);
+        const lens = Array.from({ length: B }, () => rng.int(1, 5));
+        const batchFirst = trial % 2 === 1, value = trial < 2 ? 0 : rng.uniform(-3, 3);
+        const vals = lens.map((n) => randomArray(rng, n * width));
+        const seqs = vals.map((v, b) => tensor(v, [lens[b], ...tail], { dtype: 'float64', requiresGrad: true }));
+        const T = Math.max(...lens);
+        const y = antler.padSequence(seqs, { batchFirst, ...(trial < 2 ? {} : { paddingValue: value }) });
+        const outShape = batchFirst ? [B, T, ...tail] : [T, B, ...tail];
+        expect(y.shape).toEqual(outShape);
+        const at = (t: number, b: number, i: number) => ((batchFirst ? b * T + t : t * B + b) * width + i);
+        const want = new Array<number>(prod(outShape));
+        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < width; i++) want[at(t, b, i)] = t < lens[b] ? vals[b][t * width + i] : value;
+        expectExact(read(y), want, `padSequence lengths ${lens} tail ${tail} batchFirst ${batchFirst}`);
+        // d/dseq of Σ y ⊙ w is w at the sequence's own rows.
+        const w = randomArray(rng, want.length);
+        antler.sum(antler.mul(y, tensor(w, outShape, { dtype: 'float64' }))).backward();
+        seqs.forEach((sq, b) => {
+          const g = Array.from({ length: lens[b] * width }, (_, p) => w[at(Math.floor(p / width), b, p % width)]);
+          expectExact(read(sq.grad!), g, `gradient of sequence ${b}`);
+        });
+      }
+      const ints = antler.padSequence([tensor([1, 2, 3], [3], { dtype: 'int32' }), tensor([4], [1], { dtype: 'int32' })], { paddingValue: -1 });
+      expect(ints.dtype).toBe('int32');
+      expect(read(ints)).toEqual([1, 4, 2, -1, 3, -1]);
+      expectAntlerError(() => antler.padSequence([]), 'INVALID_ARGUMENT', /^padSequence: expected a non-empty array of tensors/);
+      expectAntlerError(() => antler.padSequence([antler.zeros([2, 3]), antler.zeros([2, 4])]), 'SHAPE_MISMATCH', /^padSequence: sequences\[1\] has shape \[2, 4\]; every sequence must be \[Tᵢ, 3\] like sequences\[0\] \(\[2, 3\]\)$/);
+      expectAntlerError(() => antler.padSequence([antler.zeros([2]), antler.zeros([2], { dtype: 'float64' })]), 'DTYPE_MISMATCH', /sequences\[1\] is float64/);
+      expectAntlerError(() => antler.padSequence([antler.zeros([])]), 'SHAPE_MISMATCH', /scalar/);
+      expectAntlerError(() => antler.padSequence([ints], { paddingValue: 0.5 }), 'DTYPE_MISMATCH', /not an integer/);
+      expectAntlerError(() => antler.padSequence([ints], { batch_first: true } as never), 'INVALID_ARGUMENT', /unknown option 'batch_first'/);
     }));
 });
