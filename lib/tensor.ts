@@ -417,6 +417,14 @@ export class Tensor {
   argmin(axis?: number, keepDims = false): Tensor {
     return indexing().argmin(this, axis, keepDims);
   }
+  /** Sorted along axis (default −1), smallest first unless descending: { values, indices } (torch.sort; stable). */
+  sort(options?: { axis?: number; descending?: boolean; stable?: boolean }): { values: Tensor; indices: Tensor } {
+    return indexing().sort(this, options);
+  }
+  /** The indices that sort along axis (torch.argsort), int32. */
+  argsort(options?: { axis?: number; descending?: boolean; stable?: boolean }): Tensor {
+    return indexing().argsort(this, options);
+  }
   transpose(dim0?: number, dim1?: number): Tensor {
     return ops().transpose(this, dim0, dim1);
   }

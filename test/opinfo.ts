@@ -377,6 +377,15 @@ export const OPS: OpInfo[] = [
     fn: ([x], [idx]) => antler.gather(x, 0, idx),
   },
   {
+    name: 'sort(axis 1, descending)',
+    samples: (rng) => [
+      { inputs: [{ shape: [3, 5], values: shuffledDistinct(rng, 15) }], note: 'inner 1' },
+      { inputs: [{ shape: [2, 20, 3], values: shuffledDistinct(rng, 120) }], note: 'inner 3, the CUDA merge sort' },
+    ],
+    fn: ([x]) => antler.sort(x, { axis: 1, descending: true }).values,
+    bad: [['INVALID_ARGUMENT', () => antler.sort(t([1, 2, 3, 4], [2, 2]), { axis: 2 })]],
+  },
+  {
     name: 'topk(k 2, axis 1)',
     samples: (rng) => [
       { inputs: [{ shape: [3, 5], values: shuffledDistinct(rng, 15) }], note: 'inner 1' },

@@ -114,6 +114,56 @@ export function topk(x: Tensor, k: number, options?: TopkOptions): { values: Ten
   });
 }
 
+// ---------------------------------------------------------------- sort
+
+/** Options of {@link sort} and {@link argsort}. */
+export interface SortOptions {
+  /** The axis to sort along (negative counts from the end); default −1, as torch.sort. */
+  axis?: number;
+  /** Largest first (default false: smallest first). */
+  descending?: boolean;
+  /** torch.sort's `stable`. Accepted for compatibility only: the sort is always stable. */
+  stable?: boolean;
+}
+
+function sortIndices(op: string, x: Tensor, options: SortOptions | undefined): { v: Tensor; axis: number; idx: Tensor; shape: number[] } {
+  checkTensor(x, op, 'x');
+  const o = checkOptions<SortOptions>(options, op, ['axis', 'descending', 'stable']);
+  const ax = oneAxis(x, o.axis ?? -1, op);
+  const descending = o.descending === undefined ? false : checkBoolean(o.descending, op, 'options.descending');
+  if (o.stable !== undefined) checkBoolean(o.stable, op, 'options.stable');
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: axis ${ax} has ${n} elements; int32 indices reach 2^31 − 1`);
+  const v = x.rank === 0 ? reshape(x, [1]) : x;
+  const axis = x.rank === 0 ? 0 : ax;
+  // topk with k = n (kernels/argreduce.h's total order): a full sort (std::sort on the CPU, a merge sort on CUDA).
+  return { v, axis, idx: wrap(native().topkIndices(v.handle, axis, n, descending)), shape: x.shape.slice() };
+}
+
+/**
+ * torch.sort: each line of x along `axis` (default −1) sorted, smallest first
+ * (largest first with descending), as `{ values, indices }` of x's shape;
+ * indices are int32 (where each value was). As torch's: a NaN sorts as
+ * larger than everything (last ascending, first descending). The sort is
+ * stable (equal values keep their order, as torch's `stable: true`), so
+ * the result does not depend on the device. `values` is gather(x, axis,
+ * indices), so it has a gradient. float32, float64 and int32.
+ */
+export function sort(x: Tensor, options?: SortOptions): { values: Tensor; indices: Tensor } {
+  return tidy(() => {
+    const { v, axis, idx, shape } = sortIndices('sort', x, options);
+    return { values: reshape(gather(v, axis, idx), shape), indices: reshape(idx, shape) };
+  });
+}
+
+/** torch.argsort: sort's indices only (int32; see sort). */
+export function argsort(x: Tensor, options?: SortOptions): Tensor {
+  return tidy(() => {
+    const { idx, shape } = sortIndices('argsort', x, options);
+    return reshape(idx, shape);
+  });
+}
+
 // ---------------------------------------------------------------- gathers
 
 /**

@@ -2,8 +2,8 @@
 // kernels/argreduce.h. x is viewed as [outer, n, inner]; out as [outer, k, inner].
 // One parallelFor iteration per line (o, j): for k ≤ kTopkSelect the k
 // selection passes of kernels::topkLine (shared with the CUDA kernel),
-// otherwise std::partial_sort of the line's indices with the same order as
-// comparator, in a per-thread buffer. A total order has one sorted result, so
+// otherwise std::partial_sort (std::sort when k > n/4) of the line's indices
+// with the same order as comparator, in a per-thread buffer. A total order has one sorted result, so
 // both give the same indices, whatever the thread count.
 #include <algorithm>
 #include <vector>
@@ -33,9 +33,12 @@ static void topkTyped(int32_t* out, const T* x, int64_t outer, int64_t n, int64_
     idx.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = static_cast<int32_t>(i);
     const T* line = x + base;
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
+    const auto before = [&](int32_t a, int32_t b) {
       return kernels::topkBefore(line[a * inner], int64_t{a}, line[b * inner], int64_t{b}, largest);
-    });
+    };
+    // A large k (sort, argsort) is a whole sort: std::sort beats partial_sort's heap there.
+    if (4 * k > n) std::sort(idx.begin(), idx.end(), before);
+    else std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), before);
     for (int64_t i = 0; i < k; ++i) dst[i * inner] = idx[static_cast<size_t>(i)];
   });
 }

@@ -1,6 +1,7 @@
-// argmax/argmin along one axis (torch.argmax/argmin) and topk's selection
-// (topkLine), shared by cpu/argreduce.cpp, cpu/topk.cpp, cuda/argreduce.cu and
-// cuda/topk.cu. x is viewed as [outer, n, inner];
+// argmax/argmin along one axis (torch.argmax/argmin), topk's selection
+// (topkLine) and the line sort of CUDA's topk for larger k (sortRun,
+// mergeTarget), shared by cpu/argreduce.cpp, cpu/topk.cpp, cuda/argreduce.cu
+// and cuda/topk.cu. x is viewed as [outer, n, inner];
 // the result holds, per line (o, j), the index k of the line's extreme.
 //
 // The rule is a strict total order on (value, index) pairs, "a comes before
@@ -87,6 +88,53 @@ ANTLER_HD void topkLine(int32_t* out, int64_t outStride, const T* x, int64_t bas
     prevV = bestV;
     prevI = bestI;
   }
+}
+
+// Sorting a line in topkBefore's total order (CUDA topk for larger k, and so
+// sort/argsort): a merge sort over runs. Every (value, index) pair is distinct
+// in that order, so an element's place in the merge of its run with the
+// partner run is its place in its own run plus the number of the partner's
+// elements before it: each element finds its place alone (a binary search),
+// with no merge path to share.
+
+// Insertion sort of len (value, index) pairs in place: a short run.
+template <typename T>
+ANTLER_HD void sortRun(T* keys, int32_t* idx, int64_t len, bool largest) {
+  for (int64_t a = 1; a < len; ++a) {
+    const T v = keys[a];
+    const int32_t i = idx[a];
+    int64_t b = a;
+    for (; b > 0 && topkBefore(v, int64_t{i}, keys[b - 1], int64_t{idx[b - 1]}, largest); --b) {
+      keys[b] = keys[b - 1];
+      idx[b] = idx[b - 1];
+    }
+    keys[b] = v;
+    idx[b] = i;
+  }
+}
+
+// How many of the len sorted pairs (keys, idx) come before (v, i).
+template <typename T>
+ANTLER_HD int64_t countBefore(const T* keys, const int32_t* idx, int64_t len, T v, int64_t i, bool largest) {
+  int64_t lo = 0, hi = len;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (topkBefore(keys[mid], int64_t{idx[mid]}, v, i, largest)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Where element p of a line lands when the sorted runs of `width` around it
+// are merged in pairs (runs 2r and 2r + 1 into one of 2·width): its offset
+// in the line after the pass. keys/idx are the line's n pairs.
+template <typename T>
+ANTLER_HD int64_t mergeTarget(const T* keys, const int32_t* idx, int64_t n, int64_t width, int64_t p, bool largest) {
+  const int64_t run = p / width, start = run * width, partner = (run ^ 1) * width;
+  if (partner >= n) return p;   // no partner: the run stays where it is
+  const int64_t partnerLen = partner + width <= n ? width : n - partner;
+  const int64_t before = countBefore(keys + partner, idx + partner, partnerLen, keys[p], int64_t{idx[p]}, largest);
+  return (start < partner ? start : partner) + (p - start) + before;
 }
 
 }  // namespace antler::kernels

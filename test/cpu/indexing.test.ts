@@ -202,6 +202,40 @@ describe(`topk (seed ${SEED})`, () => {
       }
     }));
 
+  test("sort and argsort: torch.sort's stable order (NaN last ascending, first descending; ties keep their order), every axis, long lines", () =>
+    tidy(() => {
+      // torch.sort(torch.tensor([3, nan, 1, 2, 1, -0., 0]), stable=True) and with descending=True.
+      const t = tensor([3, NaN, 1, 2, 1, -0, 0], [7], F64);
+      expectExact(read(antler.sort(t).indices), [5, 6, 2, 4, 3, 0, 1]);
+      expectExact(read(antler.sort(t, { descending: true }).indices), [1, 0, 3, 2, 4, 5, 6]);
+      expectExact(read(t.sort().values), [-0, 0, 1, 1, 2, 3, NaN]);
+      for (const [shape, axis] of [[[9], 0], [[4, 37], 1], [[4, 37], 0], [[3, 1200, 2], 1], [[2, 5000], -1], [[1, 1], 0]] as [number[], number][]) {
+        const base = randomInts(rng, prod(shape), -6, 6);
+        for (const dtype of ['float32', 'float64', 'int32'] as const) {
+          const v = dtype === 'int32' ? base : base.map((k) => (rng.next() < 0.02 ? NaN : k + (rng.next() < 0.5 ? 0 : 0.25)));
+          const x = tensor(v, shape, { dtype });
+          const ax = axis < 0 ? axis + shape.length : axis;
+          for (const descending of [false, true]) {
+            const want = topkRef(v, shape, ax, shape[ax], descending);
+            const what = `sort ${dtype} ${shape} axis ${axis} descending ${descending}`;
+            const r = antler.sort(x, { axis, descending });
+            expect([r.values.shape, r.indices.shape, r.values.dtype, r.indices.dtype]).toEqual([shape, shape, dtype, 'int32']);
+            expectExact(read(r.indices), want.indices, what);
+            expectExact(read(r.values), want.values, what);
+            expectExact(read(x.argsort({ axis, descending })), want.indices, `arg${what}`);
+          }
+        }
+      }
+      // The default axis is the last; a 0-d input is one element.
+      expectExact(read(antler.argsort(tensor([[3, 1, 2], [0, 5, 4]]))), [1, 2, 0, 0, 2, 1]);
+      const zero = antler.sort(tensor(7));
+      expect([zero.values.shape, zero.values.item(), zero.indices.item()]).toEqual([[], 7, 0]);
+      expect(antler.sort(antler.zeros([3, 0])).values.shape).toEqual([3, 0]);
+      expectAntlerError(() => antler.sort(t, { axis: 1 }), 'INVALID_ARGUMENT', /axis/);
+      expectAntlerError(() => antler.sort(t, { descending: 1 } as never), 'INVALID_ARGUMENT', /descending must be a boolean/);
+      expectAntlerError(() => antler.argsort(t, { dim: 0 } as never), 'INVALID_ARGUMENT', /^argsort: unknown option 'dim'/);
+    }));
+
   test('a 0-d input is one element', () =>
     tidy(() => {
       const r = antler.topk(tensor(5), 1);

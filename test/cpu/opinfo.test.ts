@@ -44,7 +44,7 @@ describe(`op registry (seed ${rng.seed})`, () => {
     // ops, comparisons, autograd and I/O helpers, and ops covered under another entry's name.
     const notOps = new Set([
       'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'fullLike', 'arange', 'rand', 'randn',
-      'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'oneHot', 'multinomial',
+      'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'argsort', 'oneHot', 'multinomial',
       'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory',
       'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'setSeed', 'buildInfo',
       'fit', 'evaluate', 'save', 'saveAsync', 'load', 'loadAsync', 'parseSafetensors', 'serializeSafetensors',

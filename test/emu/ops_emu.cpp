@@ -552,7 +552,9 @@ static void argReduceCase(int64_t outer, int64_t n, int64_t inner, int sms) {
 }
 
 // topk indices over the middle axis of [outer, n, inner] (out [outer, k, inner]): the emulated CUDA
-// launcher against the CPU backend (selection passes for k ≤ 8, partial_sort above), and the CPU
+// launcher (selection passes for k ≤ 8 on many or short lines; otherwise the merge sort: runs of 16,
+// merge passes, the first k) against the CPU backend (selection passes for k ≤ 8, partial_sort or
+// std::sort above), and the CPU
 // against a std::sort of each line's (value, index) pairs. Inputs as argReduceCase: ties, ±inf, NaNs.
 template <typename T>
 static void topkCase(int64_t outer, int64_t n, int64_t inner, int sms) {
@@ -576,6 +578,7 @@ static void topkCase(int64_t outer, int64_t n, int64_t inner, int sms) {
   const std::string tail = std::string(antler::dtypeName(t)) + " " + dims({outer, n, inner}) + " sms=" + std::to_string(sms);
   std::vector<int64_t> ks = {1, std::min<int64_t>(3, n), n};
   if (n > 9) ks.push_back(9);
+  if (n > 40) ks.push_back(n / 2 + 1);
   for (const bool largest : {true, false})
     for (const int64_t k : ks) {
       const std::string name = std::string("topk k=") + std::to_string(k) + (largest ? " largest " : " smallest ");
@@ -631,6 +634,8 @@ static void elementwiseAll() {
   topkCase<T>(4, 9, 5, 2);
   topkCase<T>(3, 1, 4, 4);
   topkCase<T>(2, 40, 70, 1);
+  topkCase<T>(1, 2500, 1, 2);   // one long line: the merge sort even for k ≤ 8 (12 passes, a ragged last run)
+  topkCase<T>(2, 333, 3, 1);    // inner > 1 through the merge sort
 }
 
 template <typename T>

@@ -54,6 +54,27 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       }
     }));
 
+  test('sort and argsort (the CUDA merge sort): the same indices and values on both devices, long lines, ties and NaN', () =>
+    antler.tidy(() => {
+      for (const [shape, axis] of [[[3, 1000], 1], [[1, 20000], 1], [[2, 517, 3], 1], [[700, 5], 0], [[64, 33], 1]] as [number[], number][]) {
+        const v = randomInts(rng, shape.reduce((a, b) => a * b, 1), -50, 50).map((k) => (rng.next() < 0.01 ? NaN : k));
+        for (const dtype of ['float32', 'float64', 'int32'] as const) {
+          const vals = dtype === 'int32' ? v.map((k) => (Number.isNaN(k) ? 99 : k)) : v;
+          const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.tensor(vals, shape, { dtype, device }));
+          for (const descending of [false, true]) {
+            const [rc, rg] = [c, g].map((x) => antler.sort(x, { axis, descending }));
+            const what = `sort ${dtype} ${shape} axis ${axis} descending ${descending}`;
+            expect(rg.indices.device).toBe('cuda:0');
+            expectExact(read(rg.indices), read(rc.indices), what);
+            expectExact(read(rg.values), read(rc.values), what);
+            // topk with k below 8 on one long line takes the merge sort on CUDA too.
+            const [tc, tg] = [c, g].map((x) => antler.topk(x, 5, { axis, largest: !descending }));
+            expectExact(read(tg.indices), read(tc.indices), `topk 5 of ${what}`);
+          }
+        }
+      }
+    }));
+
   test('multinomial: a seed gives the same draw on both devices (Philox); frequencies follow the weights', () =>
     antler.tidy(() => {
       const C = rng.int(3, 12);
