@@ -333,17 +333,14 @@ abstract class RNNCellBase extends Module {
     }
   }
 
-  private param(name: string): Tensor | null {
-    const hit = this.namedParameters().find(([n]) => n === name);
-    return hit ? hit[1] : null;
-  }
-
   /** @internal One step; states are [h] or [h, c] (null: zeros), shaped like the input's batch. Returns the new states. */
   protected step(input: Tensor, states: (Tensor | null)[], names: string[]): Tensor[] {
     const op = this.opName;
     this.checkUsable(op);
     checkTensor(input, op, 'input');
-    const w = this.param('weight_ih')!;
+    // One walk of the registry per step (a step is small: lookups show in a loop over time).
+    const params = new Map(this.namedParameters());
+    const w = params.get('weight_ih')!;
     if (input.dtype !== w.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w.dtype} (convert with .cast('${w.dtype}') or module.cast())`);
     if (input.device !== w.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w.device} (move one with .to())`);
     if ((input.rank !== 1 && input.rank !== 2) || input.shape[input.rank - 1] !== this.inputSize)
@@ -362,12 +359,13 @@ abstract class RNNCellBase extends Module {
     });
     return tidy(() => {
       const dtype = input.dtype as 'float32' | 'float64';
-      const flat = (s: Tensor | null) => (s ? reshape(s, [B, H]) : zeros([B, H], { dtype, device: input.device }));
+      const flat = (s: Tensor | null) => (s ? (unbatched ? reshape(s, [1, H]) : s) : zeros([B, H], { dtype, device: input.device }));
       const y0 = checked.length === 2 ? concat([flat(checked[0]), flat(checked[1])], 1) : flat(checked[0]);
-      const xp = linear(reshape(input, [1, B, this.inputSize]), w, this.param('bias_ih'));
-      const r = cellRecurrence(this.kind, xp, this.param('weight_hh')!, this.param('bias_hh'), y0, { mode: 'sequential' });
-      const y = reshape(r.y, [B, y0.shape[1]]);
-      return checked.map((_, i) => reshape(checked.length === 2 ? slice(y, [0, i * H], [B, H]) : y, want));
+      const xp = linear(reshape(input, [1, B, this.inputSize]), w, params.get('bias_ih') ?? null);
+      const r = cellRecurrence(this.kind, xp, params.get('weight_hh')!, params.get('bias_hh') ?? null, y0, { mode: 'sequential' });
+      if (checked.length === 1) return [reshape(r.y, want)];
+      const y = reshape(r.y, [B, 2 * H]);
+      return [0, 1].map((i) => (unbatched ? reshape(slice(y, [0, i * H], [1, H]), want) : slice(y, [0, i * H], [B, H])));
     });
   }
 }
