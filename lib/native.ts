@@ -96,6 +96,10 @@ export interface NativeAddon {
   cumsum(x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
+  /** CTC loss of log_probs [T, N, C] against targets int32 [N, S] and int32 lengths [N]: [nll [N], logAlpha [N, T, 2S + 1]]. */
+  ctcLoss(lp: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, blank: number): [NativeHandle, NativeHandle];
+  /** The gradient of Σ g·nll with respect to log_probs, [T, N, C]. */
+  ctcLossBackward(g: NativeHandle, lp: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, nll: NativeHandle, logAlpha: NativeHandle, blank: number, zeroInfinity: boolean): NativeHandle;
   /** topk's indices along axis: int32 of x's shape with that axis of size k, best first (argReduce's order). */
   topkIndices(x: NativeHandle, axis: number, k: number, largest: boolean): NativeHandle;
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];

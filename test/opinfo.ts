@@ -344,6 +344,16 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])], ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]])]],
   },
   {
+    name: 'ctcLoss',
+    samples: (rng) => [{ inputs: [anyVals(rng, [6, 2, 4])] }, { inputs: [anyVals(rng, [40, 3, 5])], note: 'longer lattices, a repeated label' }],
+    fn: ([lp]) => {
+      const N = lp.shape[1];
+      if (N === 2) return antler.ctcLoss(lp, [[1, 2], [3, 3]], [6, 5], [2, 2], { reduction: 'none' });
+      return antler.ctcLoss(lp, [[1, 2, 3, 4, 1, 1], [2, 2, 4, 3, 3, 1], [4, 1, 4, 1, 2, 3]], [40, 33, 20], [6, 4, 5], { blank: 0, reduction: 'none' });
+    },
+    bad: [['INVALID_ARGUMENT', () => antler.ctcLoss(t([0, 0, 0, 0], [2, 1, 2]), [[0]], [2], [1])]],
+  },
+  {
     name: 'padSequence',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 2]), anyVals(rng, [1, 2]), anyVals(rng, [2, 2])] }, { inputs: [anyVals(rng, [2]), anyVals(rng, [4])], note: 'batchFirst' }],
     fn: (xs) => antler.padSequence(xs, { batchFirst: xs.length === 2, paddingValue: 0.5 }),

@@ -7,9 +7,11 @@
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { checkTensor, Tensor } from '../tensor';
-import { checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, clamp, div, equal, exp, greater, less, log, log1p, max, mean, min, mul, neg, readNumbers, reshape, square, sub, sum, where } from './core';
+import { record } from '../autograd/graph';
+import { native } from '../native';
+import { checkTensor, tensor, Tensor } from '../tensor';
+import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { abs, add, cast, clamp, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, mul, neg, readNumbers, reshape, square, sub, sum, where, wrap } from './core';
 import { gather, indexSelect } from './indexing';
 import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
 
@@ -255,5 +257,131 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
     if (reduction === 'sum') return mix(sum(loss), smooth && sum(smooth));
     const denom = sum(rowW);
     return mix(weightedMean(sum(loss), denom), smooth && weightedMean(sum(smooth), denom));
+  });
+}
+
+// ---------------------------------------------------------------- CTC
+
+/** Options of {@link ctcLoss}. */
+export interface CtcLossOptions {
+  /** The blank class (default 0). */
+  blank?: number;
+  /** 'mean' (default: each sample's loss divided by its target length, then the batch mean, as PyTorch), 'sum' or 'none' ([N]). */
+  reduction?: Reduction;
+  /** Infinite losses (no alignment fits: the input is too short for its target) and their gradients become 0. */
+  zeroInfinity?: boolean;
+}
+
+/** Integers from a tensor or an array (of arrays), flattened, with the row lengths of a nested array. */
+function readInts(v: unknown, op: string, what: string): { values: ArrayLike<number>; shape: number[] } {
+  if (v instanceof Tensor) {
+    const t = checkTensor(v, op, what);
+    if (t.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} must be int32; got ${t.dtype}`);
+    return { values: t.dataSync(), shape: t.shape.slice() };
+  }
+  if (typeof v === 'number') return { values: [v], shape: [] };
+  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+    const list = v as ArrayLike<unknown>;
+    if (list.length > 0 && Array.isArray(list[0])) {
+      // Rows of different lengths: padded by the caller's targetLengths, so the width is the longest row.
+      const rows = Array.from(list, (r, i) => {
+        if (!Array.isArray(r)) fail('INVALID_ARGUMENT', `${op}: ${what}[${i}] is ${describe(r)}; expected an array of class indices like ${what}[0]`);
+        return r as number[];
+      });
+      const S = rows.reduce((m, r) => Math.max(m, r.length), 0);
+      const flat = new Array<number>(rows.length * S).fill(0);
+      rows.forEach((r, i) => r.forEach((x, j) => (flat[i * S + j] = x)));
+      return { values: flat, shape: [rows.length, S] };
+    }
+    return { values: list as ArrayLike<number>, shape: [list.length] };
+  }
+  fail('INVALID_ARGUMENT', `${op}: ${what} must be an int32 Tensor or an array of integers; got ${describe(v)}`);
+}
+
+/**
+ * The connectionist temporal classification loss (torch.nn.functional.ctc_loss):
+ * the negative log-likelihood of each target sequence summed over every
+ * alignment of it (with blanks and repeats) to the input frames, by the
+ * forward–backward recursion in log space, in one native pass per direction
+ * (CPU and CUDA).
+ *
+ * - `logProbs`: [T, N, C] log-probabilities (logSoftmax over C), or [T, C] unbatched.
+ * - `targets`: [N, S] padded (int32 Tensor or rows of numbers), or the
+ *   targets of all samples concatenated, 1-D (torch's two layouts); class
+ *   indices in [0, C), never `blank`.
+ * - `inputLengths`: each sample's frames, in [1, T]; `targetLengths`: each
+ *   target's length (≤ S for padded targets; summing to the length of
+ *   concatenated ones). Tensors (int32) or numbers.
+ *
+ * Returns [N] with reduction 'none' (a scalar for unbatched input), else a
+ * scalar. A target that no alignment fits (too few frames) has loss ∞ and a
+ * NaN gradient, as PyTorch's; `zeroInfinity` makes both 0. The gradient is
+ * the true derivative with respect to logProbs (PyTorch's adds exp(logProbs)
+ * to it, which cancels once it passes back through logSoftmax: the gradient
+ * of the logits is the same).
+ */
+export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | readonly (readonly number[])[], inputLengths: Tensor | ArrayLike<number> | number, targetLengths: Tensor | ArrayLike<number> | number, options?: CtcLossOptions): Tensor {
+  const op = 'ctcLoss';
+  checkTensor(logProbs, op, 'logProbs');
+  const o = checkOptions<CtcLossOptions>(options, op, ['blank', 'reduction', 'zeroInfinity']);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const zeroInfinity = o.zeroInfinity === undefined ? false : checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
+  if (logProbs.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: logProbs is int32; expected float32 or float64 log-probabilities`);
+  if (logProbs.rank !== 2 && logProbs.rank !== 3) fail('SHAPE_MISMATCH', `${op}: logProbs has shape ${shapeText(logProbs.shape)}; expected [T, N, C] (or unbatched [T, C])`);
+  const unbatched = logProbs.rank === 2;
+  const [T, N, C] = unbatched ? [logProbs.shape[0], 1, logProbs.shape[1]] : logProbs.shape;
+  if (T === 0) fail('SHAPE_MISMATCH', `${op}: logProbs has shape ${shapeText(logProbs.shape)}, with no time steps`);
+  const blank = o.blank === undefined ? 0 : o.blank;
+  if (typeof blank !== 'number' || !Number.isInteger(blank) || blank < 0 || blank >= C) fail('INVALID_ARGUMENT', `${op}: blank must be a class index in [0, ${C}); got ${describe(blank)}`);
+  const lengths = (v: unknown, what: string) => {
+    const r = readInts(v, op, what);
+    if (r.values.length !== N) fail('SHAPE_MISMATCH', `${op}: ${what} has ${r.values.length} entries; the batch has ${N}`);
+    return Array.from(r.values);
+  };
+  const inLens = lengths(inputLengths, 'inputLengths'), tgtLens = lengths(targetLengths, 'targetLengths');
+  inLens.forEach((n, i) => {
+    if (!Number.isInteger(n) || n < 1 || n > T) fail('INVALID_ARGUMENT', `${op}: inputLengths[${i}] is ${describe(n)}; expected an integer in [1, ${T}] (logProbs has ${T} steps)`);
+  });
+  const tg = readInts(targets, op, 'targets');
+  // Padded [N, S] (or [S] for unbatched input), else concatenated.
+  const padded = unbatched ? tg.shape.length === 1 : tg.shape.length === 2;
+  if (padded && !unbatched && tg.shape[0] !== N) fail('SHAPE_MISMATCH', `${op}: targets have shape ${shapeText(tg.shape)}; expected [${N}, S] (one row per sample) or the targets concatenated, 1-D`);
+  if (!padded && (unbatched || tg.shape.length !== 1)) fail('SHAPE_MISMATCH', `${op}: targets have shape ${shapeText(tg.shape)}; expected ${unbatched ? '[S] for unbatched logProbs' : `[${N}, S] or 1-D (concatenated)`}`);
+  const S = padded ? tg.shape[tg.shape.length - 1] : Math.max(0, ...tgtLens.map((n) => (Number.isInteger(n) ? n : 0)));
+  tgtLens.forEach((n, i) => {
+    if (!Number.isInteger(n) || n < 0 || (padded && n > S))
+      fail('INVALID_ARGUMENT', `${op}: targetLengths[${i}] is ${describe(n)}; expected an integer ≥ 0${padded ? `, at most ${S} (the targets' columns)` : ''}`);
+  });
+  if (!padded) {
+    const total = tgtLens.reduce((a, b) => a + b, 0);
+    if (total !== tg.values.length) fail('SHAPE_MISMATCH', `${op}: targetLengths sum to ${total}, but the concatenated targets have ${tg.values.length} entries`);
+  }
+  // The padded int32 targets [N, S], every label checked.
+  const rows = new Int32Array(N * S);
+  let at = 0;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < tgtLens[n]; j++) {
+      const v = padded ? tg.values[n * S + j] : tg.values[at + j];
+      if (!Number.isInteger(v) || v < 0 || v >= C || v === blank)
+        fail('INVALID_ARGUMENT', `${op}: target ${j} of sample ${n} is ${describe(v)}; expected a class index in [0, ${C}) other than blank (${blank})`);
+      rows[n * S + j] = v;
+    }
+    at += tgtLens[n];
+  }
+  return tidy(() => {
+    const device = logProbs.device;
+    const lp = unbatched ? reshape(logProbs, [T, 1, C]) : logProbs;
+    const int = (v: ArrayLike<number>, shape: number[]) => tensor(Int32Array.from(v), shape, { dtype: 'int32', device });
+    const targetsT = int(rows, [N, S]), inT = int(inLens, [N]), tgtT = int(tgtLens, [N]);
+    const [nllH, alphaH] = native().ctcLoss(lp.handle, targetsT.handle, inT.handle, tgtT.handle, blank);
+    const raw = wrap(nllH), logAlpha = wrap(alphaH);
+    // Backward reads the forward's α (saved) and walks β back in one native pass.
+    let nll = record(raw, op, [lp], (gy, [x, tgs, il, tl, nl, la]) =>
+      [wrap(native().ctcLossBackward(gy.handle, x.handle, tgs.handle, il.handle, tl.handle, nl.handle, la.handle, blank, zeroInfinity))],
+    [lp, targetsT, inT, tgtT, raw, logAlpha]);
+    if (zeroInfinity) nll = where(equal(nll, Infinity), 0, nll);
+    if (reduction === 'none') return unbatched ? reshape(nll, []) : nll;
+    if (reduction === 'sum') return sum(nll);
+    return mean(div(nll, maximum(cast(tgtT, logProbs.dtype), 1)));
   });
 }

@@ -212,6 +212,19 @@ class Backend {
   virtual void topk(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                     int64_t k, bool largest) = 0;
 
+  // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none
+  // blank, validated by the caller), inLen [N] in [1, T], tgtLen [N] in [0, S]: nll [N] and logAlpha
+  // [N, T, 2S + 1] (−∞ outside each sample's lattice), saved for ctcLossBackward.
+  virtual void ctcLoss(const Device& d, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
+                       const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,
+                       int64_t blank) = 0;
+  // grad [T, N, C] = g[n] · ∂nll[n]/∂lp (0 past a sample's length; NaN on an infinite nll's steps, or 0
+  // with zeroInfinity).
+  virtual void ctcLossBackward(const Device& d, DType t, void* grad, const void* g, const void* lp,
+                               const int32_t* targets, const int32_t* inLen, const int32_t* tgtLen, const void* nll,
+                               const void* logAlpha, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank,
+                               bool zeroInfinity) = 0;
+
   // Per row i of logits [N, C]: loss[i] = logsumexp(x_i) − x_i[label_i], valid[i] = 1; a row whose label
   // is ignoreIndex gets loss 0, valid 0. Returns the first row whose label is neither in [0, C) nor
   // ignoreIndex, or −1 (waits for the device to read that flag).

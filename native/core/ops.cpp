@@ -649,6 +649,64 @@ TensorPtr topkIndices(const Tensor& x, int64_t axisIn, int64_t k, bool largest) 
   return out;
 }
 
+// CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.
+// Their values (lengths in range, labels in [0, C) and not blank) are the caller's to check.
+static void checkCtc(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen, int64_t blank) {
+  const char* op = "ctcLoss";
+  checkFloating(op, lp);
+  if (lp.shape.size() != 3) fail(Code::ShapeMismatch, op, ": log_probs must be [T, N, C]; got ", shapeStr(lp.shape));
+  const int64_t N = lp.shape[1], C = lp.shape[2];
+  for (const Tensor* t : {&targets, &inLen, &tgtLen}) {
+    checkSameDevice(op, lp, *t);
+    if (t->dtype != DType::Int32) fail(Code::DtypeMismatch, op, ": targets and lengths must be int32; got ", dtypeName(t->dtype));
+  }
+  if (targets.shape.size() != 2 || targets.shape[0] != N)
+    fail(Code::ShapeMismatch, op, ": targets must be [N, S] = [", N, ", S]; got ", shapeStr(targets.shape));
+  if (inLen.shape != Shape{N} || tgtLen.shape != Shape{N})
+    fail(Code::ShapeMismatch, op, ": lengths must be [", N, "]; got ", shapeStr(inLen.shape), " and ", shapeStr(tgtLen.shape));
+  if (blank < 0 || blank >= C) fail(Code::InvalidArgument, op, ": blank ", blank, " is outside [0, ", C, ")");
+  if (N > 2147483647) fail(Code::InvalidArgument, op, ": a batch of ", N, " is more than 2^31 − 1 samples");
+}
+
+std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen,
+                                        int64_t blank) {
+  checkCtc(lp, targets, inLen, tgtLen, blank);
+  const int64_t T = lp.shape[0], N = lp.shape[1], C = lp.shape[2], S = targets.shape[1];
+  TensorPtr nll = emptyTensor({N}, lp.dtype, lp.device());
+  const Shape alphaShape{N, T, 2 * S + 1};
+  checkShape(alphaShape, "ctcLoss");
+  TensorPtr logAlpha = emptyTensor(alphaShape, lp.dtype, lp.device());
+  if (!N) return {nll, logAlpha};
+  if (T == 0) fail(Code::ShapeMismatch, "ctcLoss: log_probs have no time steps");
+  backendFor(lp.device()).ctcLoss(lp.device(), lp.dtype, nll->data(), logAlpha->data(), lp.data(),
+                                  static_cast<const int32_t*>(targets.data()), static_cast<const int32_t*>(inLen.data()),
+                                  static_cast<const int32_t*>(tgtLen.data()), T, N, C, S, blank);
+  return {nll, logAlpha};
+}
+
+TensorPtr ctcLossBackward(const Tensor& g, const Tensor& lp, const Tensor& targets, const Tensor& inLen,
+                          const Tensor& tgtLen, const Tensor& nll, const Tensor& logAlpha, int64_t blank,
+                          bool zeroInfinity) {
+  checkCtc(lp, targets, inLen, tgtLen, blank);
+  const int64_t T = lp.shape[0], N = lp.shape[1], C = lp.shape[2], S = targets.shape[1];
+  for (const Tensor* t : {&g, &nll}) {
+    checkSameDevice("ctcLoss", lp, *t);
+    checkSameDtype("ctcLoss", lp, *t);
+    if (t->shape != Shape{N}) fail(Code::ShapeMismatch, "ctcLoss: gradient and nll must be [", N, "]; got ", shapeStr(t->shape));
+  }
+  checkSameDevice("ctcLoss", lp, logAlpha);
+  if (logAlpha.shape != Shape{N, T, 2 * S + 1} || logAlpha.dtype != lp.dtype)
+    fail(Code::ShapeMismatch, "ctcLoss: logAlpha has shape ", shapeStr(logAlpha.shape), "; expected [", N, ", ", T, ", ", 2 * S + 1, "]");
+  TensorPtr grad = emptyTensor(lp.shape, lp.dtype, lp.device());
+  if (!grad->numel()) return grad;
+  backendFor(lp.device()).ctcLossBackward(lp.device(), lp.dtype, grad->data(), g.data(), lp.data(),
+                                          static_cast<const int32_t*>(targets.data()),
+                                          static_cast<const int32_t*>(inLen.data()),
+                                          static_cast<const int32_t*>(tgtLen.data()), nll.data(), logAlpha.data(), T, N,
+                                          C, S, blank, zeroInfinity);
+  return grad;
+}
+
 static void checkLabels(const Tensor& logits, const Tensor& labels, const char* op) {
   checkFloating(op, logits);
   checkSameDevice(op, logits, labels);

@@ -63,6 +63,14 @@ TensorPtr argReduce(const Tensor& x, int64_t axis, bool largest);
 // elements of each line, best first, in argReduce's order (NaNs first, then the larger value, or
 // the smaller when !largest, then the lower index). 0 ≤ k ≤ n. float32, float64 and int32.
 TensorPtr topkIndices(const Tensor& x, int64_t axis, int64_t k, bool largest);
+// CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
+// int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).
+std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen,
+                                        int64_t blank);
+// The gradient of Σ g[n]·nll[n] with respect to log_probs: [T, N, C].
+TensorPtr ctcLossBackward(const Tensor& g, const Tensor& lp, const Tensor& targets, const Tensor& inLen,
+                          const Tensor& tgtLen, const Tensor& nll, const Tensor& logAlpha, int64_t blank,
+                          bool zeroInfinity);
 // logits [..., C] with labels int32 [...]: per-row loss and valid mask, both shaped like labels.
 std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex);
 TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);

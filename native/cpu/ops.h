@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), topk.cpp (topk), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -35,6 +35,11 @@ void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy,
 void cumsum(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive, bool reverse);
 void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
 void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest);
+void ctcLoss(DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets, const int32_t* inLen,
+             const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);
+void ctcLossBackward(DType t, void* grad, const void* g, const void* lp, const int32_t* targets, const int32_t* inLen,
+                     const int32_t* tgtLen, const void* nll, const void* logAlpha, int64_t T, int64_t N, int64_t C,
+                     int64_t S, int64_t blank, bool zeroInfinity);
 int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const int32_t* labels, int64_t N, int64_t C,
                      int64_t ignoreIndex);
 void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,

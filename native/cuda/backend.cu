@@ -290,6 +290,17 @@ class CudaBackend final : public Backend {
             bool largest) override {
     cuda::topk(context(d), t, out, x, outer, n, inner, k, largest);
   }
+  void ctcLoss(const Device& d, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
+               const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,
+               int64_t blank) override {
+    cuda::ctcLoss(context(d), t, nll, logAlpha, lp, targets, inLen, tgtLen, T, N, C, S, blank);
+  }
+  void ctcLossBackward(const Device& d, DType t, void* grad, const void* g, const void* lp, const int32_t* targets,
+                       const int32_t* inLen, const int32_t* tgtLen, const void* nll, const void* logAlpha, int64_t T,
+                       int64_t N, int64_t C, int64_t S, int64_t blank, bool zeroInfinity) override {
+    cuda::ctcLossBackward(context(d), t, grad, g, lp, targets, inLen, tgtLen, nll, logAlpha, T, N, C, S, blank,
+                          zeroInfinity);
+  }
   int64_t crossEntropy(const Device& d, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cuda::crossEntropy(context(d), t, loss, valid, logits, labels, N, C, ignoreIndex);

@@ -22,7 +22,7 @@ void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* o
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
-// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, topk.cu,
+// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, topk.cu, ctc.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
@@ -44,6 +44,11 @@ void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, i
                bool largest);
 void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,
           bool largest);
+void ctcLoss(Context& ctx, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
+             const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);
+void ctcLossBackward(Context& ctx, DType t, void* grad, const void* g, const void* lp, const int32_t* targets,
+                     const int32_t* inLen, const int32_t* tgtLen, const void* nll, const void* logAlpha, int64_t T,
+                     int64_t N, int64_t C, int64_t S, int64_t blank, bool zeroInfinity);
 int64_t crossEntropy(Context& ctx, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                      int64_t N, int64_t C, int64_t ignoreIndex);
 void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, const int32_t* labels, const void* g,

@@ -162,6 +162,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cumsum", &Addon::guard<&Addon::cumsum>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
+        InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
+        InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
@@ -792,6 +794,29 @@ class Addon : public Napi::Addon<Addon> {
     const Tensor& x = tensorArg(info[0], "topkIndices", "x");
     return wrap(info.Env(), ops::topkIndices(x, intArg(info[1], "topkIndices", "axis"), intArg(info[2], "topkIndices", "k"),
                                              boolArg(info[3], "topkIndices", "largest")));
+  }
+
+  // ctcLoss(logProbs, targets, inputLengths, targetLengths, blank) -> [nll, logAlpha]
+  Napi::Value ctcLoss(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "ctcLoss");
+    auto [nll, logAlpha] = ops::ctcLoss(tensorArg(info[0], "ctcLoss", "logProbs"), tensorArg(info[1], "ctcLoss", "targets"),
+                                        tensorArg(info[2], "ctcLoss", "inputLengths"),
+                                        tensorArg(info[3], "ctcLoss", "targetLengths"), intArg(info[4], "ctcLoss", "blank"));
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, wrap(info.Env(), nll));
+    out.Set(1u, wrap(info.Env(), logAlpha));
+    return out;
+  }
+
+  // ctcLossBackward(g, logProbs, targets, inputLengths, targetLengths, nll, logAlpha, blank, zeroInfinity)
+  Napi::Value ctcLossBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 9, "ctcLossBackward");
+    const char* op = "ctcLoss";
+    return wrap(info.Env(), ops::ctcLossBackward(tensorArg(info[0], op, "gradient"), tensorArg(info[1], op, "logProbs"),
+                                                 tensorArg(info[2], op, "targets"), tensorArg(info[3], op, "inputLengths"),
+                                                 tensorArg(info[4], op, "targetLengths"), tensorArg(info[5], op, "nll"),
+                                                 tensorArg(info[6], op, "logAlpha"), intArg(info[7], op, "blank"),
+                                                 boolArg(info[8], op, "zeroInfinity")));
   }
 
   // crossEntropy(logits, labels, ignoreIndex) -> [loss, valid]

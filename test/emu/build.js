@@ -33,8 +33,8 @@ const PROGRAMS = {
     flags: ['-DANTLER_RESIDUAL_MAX_COLUMNS=7', '-DANTLER_EXPM_SCRATCH=65536'],
   },
   ops: {
-    sources: ['test/emu/ops_emu.cpp', ...COMMON, 'native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp', 'native/cpu/cumsum.cpp', 'native/cpu/argreduce.cpp', 'native/cpu/topk.cpp'],
-    cuda: ['softmax', 'layernorm', 'loss', 'embedding', 'shape', 'reduce', 'matmul', 'fill', 'random', 'cast', 'binary', 'unary', 'optim', 'cumsum', 'argreduce', 'topk'],
+    sources: ['test/emu/ops_emu.cpp', ...COMMON, 'native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp', 'native/cpu/cumsum.cpp', 'native/cpu/argreduce.cpp', 'native/cpu/topk.cpp', 'native/cpu/ctc.cpp'],
+    cuda: ['softmax', 'layernorm', 'loss', 'embedding', 'shape', 'reduce', 'matmul', 'fill', 'random', 'cast', 'binary', 'unary', 'optim', 'cumsum', 'argreduce', 'topk', 'ctc'],
   },
 };
 

@@ -1,9 +1,9 @@
 // The CUDA backend's row, reduction, shape, GEMM, elementwise and optimizer
 // launchers (native/cuda/softmax.cu, layernorm.cu, loss.cu, embedding.cu,
 // shape.cu, reduce.cu, matmul.cu, fill.cu, random.cu, cast.cu, binary.cu,
-// unary.cu, optim.cu, cumsum.cu, argreduce.cu, topk.cu), rewritten for the host by transform.js and run under
+// unary.cu, optim.cu, cumsum.cu, argreduce.cu, topk.cu, ctc.cu), rewritten for the host by transform.js and run under
 // cuda_emu.h, against the CPU backend (native/cpu/rows.cpp, shape.cpp,
-// elementwise.cpp, unary.cpp, optim.cpp, cumsum.cpp, argreduce.cpp, topk.cpp) or, for the GEMM and sumAll, a
+// elementwise.cpp, unary.cpp, optim.cpp, cumsum.cpp, argreduce.cpp, topk.cpp, ctc.cpp) or, for the GEMM and sumAll, a
 // float64 loop, on the same random inputs. Outputs start as NaN (for the
 // bit-exact elementwise checks, as two different byte patterns). Prints one line per check and "emulation: N passed, M
 // failed"; exits 1 on a failure.
@@ -116,6 +116,49 @@ static void crossEntropyCase(int64_t N, int64_t C, bool badLabel, int sms) {
   antler::cuda::crossEntropyBackward(ctx, t, gxG.p(), logits.p(), labels.data(), g.p(), N, C, ignore);
   antler::cpu::crossEntropyBackward(t, gxC.p(), logits.p(), labels.data(), g.p(), N, C, ignore);
   check("crossEntropy backward " + shape, gxG, gxC);
+}
+
+// CTC loss (forward: nll and the α lattice; backward: the gradient) on random lattices: targets with
+// repeats, target lengths 0 to S, an infeasible sample (∞ loss: NaN gradient, or 0 with zeroInfinity),
+// and S large enough that a block's threads loop over the lattice.
+template <typename T>
+static void ctcCase(int64_t Tm, int64_t N, int64_t C, int64_t S, int sms) {
+  emu::Device dev(sms);
+  auto& ctx = dev.ctx;
+  const DType t = dtypeOf<T>();
+  const std::string shape = dims({Tm, N, C, S}) + " sms=" + std::to_string(sms);
+  Buf<T> lp(Tm * N * C, -4, 0), g(N);
+  const int64_t blank = C - 1;
+  std::vector<int32_t> targets(static_cast<size_t>(N * S)), inLen(static_cast<size_t>(N)), tgtLen(static_cast<size_t>(N));
+  std::uniform_int_distribution<int32_t> label(0, static_cast<int32_t>(C) - 2);
+  for (int64_t i = 0; i < N * S; ++i) targets[static_cast<size_t>(i)] = (i % 3 == 1) ? targets[static_cast<size_t>(i - 1)] : label(gen);
+  for (int64_t n = 0; n < N; ++n) {
+    tgtLen[static_cast<size_t>(n)] = static_cast<int32_t>((n * 7) % (S + 1));
+    inLen[static_cast<size_t>(n)] = static_cast<int32_t>(Tm - (n % 3));
+  }
+  tgtLen[0] = static_cast<int32_t>(S);
+  inLen[0] = static_cast<int32_t>(std::min<int64_t>(Tm, std::max<int64_t>(1, S / 2)));   // too short for its target: ∞
+  // Equal non-finite entries (−∞ in α, ∞ loss, NaN gradient) compare as equal; the rest within tolerance.
+  const auto same = [](Buf<T>& a, Buf<T>& b) {
+    for (size_t i = 0; i < a.v.size(); ++i)
+      if ((std::isnan(a.v[i]) && std::isnan(b.v[i])) || (std::isinf(a.v[i]) && a.v[i] == b.v[i])) a.v[i] = b.v[i] = T(0);
+  };
+  const int64_t A = N * Tm * (2 * S + 1);
+  auto nllG = Buf<T>::nan(N), nllC = Buf<T>::nan(N), aG = Buf<T>::nan(A), aC = Buf<T>::nan(A);
+  antler::cuda::ctcLoss(ctx, t, nllG.p(), aG.p(), lp.p(), targets.data(), inLen.data(), tgtLen.data(), Tm, N, C, S, blank);
+  antler::cpu::ctcLoss(t, nllC.p(), aC.p(), lp.p(), targets.data(), inLen.data(), tgtLen.data(), Tm, N, C, S, blank);
+  if (S > 0) emu::checkEqual("ctc sample 0 is infeasible " + shape, std::isinf(nllC.v[0]) ? 1 : 0, 1);
+  for (const bool zeroInfinity : {false, true}) {
+    auto gG = Buf<T>::nan(Tm * N * C), gC = Buf<T>::nan(Tm * N * C);
+    antler::cuda::ctcLossBackward(ctx, t, gG.p(), g.p(), lp.p(), targets.data(), inLen.data(), tgtLen.data(), nllC.p(), aC.p(), Tm, N, C, S, blank, zeroInfinity);
+    antler::cpu::ctcLossBackward(t, gC.p(), g.p(), lp.p(), targets.data(), inLen.data(), tgtLen.data(), nllC.p(), aC.p(), Tm, N, C, S, blank, zeroInfinity);
+    same(gG, gC);
+    check(std::string("ctc backward") + (zeroInfinity ? " zeroInfinity " : " ") + shape, gG, gC, 10);
+  }
+  same(nllG, nllC);
+  same(aG, aC);
+  check("ctc nll " + shape, nllG, nllC, 10);
+  check("ctc alpha " + shape, aG, aC, 10);
 }
 
 template <typename T>
@@ -657,6 +700,9 @@ static void all() {
   crossEntropyCase<T>(40, 10, false, 4);
   crossEntropyCase<T>(6, 3000, false, 2);
   crossEntropyCase<T>(20, 7, true, 1);
+  ctcCase<T>(1, 1, 2, 0, 4);
+  ctcCase<T>(12, 5, 6, 4, 4);
+  ctcCase<T>(60, 3, 9, 150, 2);   // a lattice of 301 positions: more than a block's 256 threads
   embeddingCase<T>(50, 7, 9, false, 4);
   embeddingCase<T>(3, 2, 600, false, 2);
   embeddingCase<T>(30, 5, 4, true, 1);
