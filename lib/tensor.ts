@@ -622,20 +622,33 @@ export function ones(shape: readonly number[], options?: CreateOptions): Tensor 
   return grad(new Tensor(native().full(checkShape(shape, 'ones'), dtype ?? 'float32', device, 1)));
 }
 
-/** zeros/ones with the shape, dtype and device of t. */
-export function zerosLike(t: Tensor): Tensor {
-  checkTensor(t, 'zerosLike', 'its argument');
-  return zeros(t.shape, { dtype: t.dtype, device: t.device });
+/** A value full() can store in dtype: int32 takes integers in its range only. */
+function checkFillValue(value: unknown, dtype: DType, op: string): number {
+  if (typeof value !== 'number') fail('INVALID_ARGUMENT', `${op}: value must be a number; got ${describe(value)}`);
+  if (dtype === 'int32' && !(Number.isInteger(value) && value >= -2147483648 && value <= 2147483647))
+    fail('INVALID_ARGUMENT', `${op}: the value ${describe(value)} is not an int32 (an integer in [-2147483648, 2147483647]); cast the tensor to float32 or float64, or pass { dtype: 'float32' }`);
+  return value;
 }
-export function onesLike(t: Tensor): Tensor {
-  checkTensor(t, 'onesLike', 'its argument');
-  return ones(t.shape, { dtype: t.dtype, device: t.device });
+
+/** Shape of t; dtype and device of t unless options say (torch.*_like's dtype, device and requires_grad). */
+function like(t: Tensor, options: unknown, op: string, value: number | null): Tensor {
+  checkTensor(t, op, 'its first argument');
+  const o = checkOptions<CreateOptions>(options, op, ['dtype', 'device', 'requiresGrad']);
+  const dtype = o.dtype === undefined ? t.dtype : checkDtype(o.dtype, op);
+  const v = value === null ? 0 : checkFillValue(value, dtype, op);
+  return full(t.shape, v, { dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad });
 }
-/** full() with the shape, dtype and device of t (torch.full_like). */
-export function fullLike(t: Tensor, value: number): Tensor {
-  checkTensor(t, 'fullLike', 'its first argument');
-  if (typeof value !== 'number') fail('INVALID_ARGUMENT', `fullLike: value must be a number; got ${describe(value)}`);
-  return full(t.shape, value, { dtype: t.dtype, device: t.device });
+
+/** zeros/ones with the shape, dtype and device of t (options override dtype and device, as torch.zeros_like's). */
+export function zerosLike(t: Tensor, options?: CreateOptions): Tensor {
+  return like(t, options, 'zerosLike', 0);
+}
+export function onesLike(t: Tensor, options?: CreateOptions): Tensor {
+  return like(t, options, 'onesLike', 1);
+}
+/** full() with the shape, dtype and device of t (torch.full_like; options override dtype and device). */
+export function fullLike(t: Tensor, value: number, options?: CreateOptions): Tensor {
+  return like(t, options, 'fullLike', value);
 }
 
 /**

@@ -90,6 +90,7 @@ export abstract class Module {
    * name (PyTorch's named_modules()).
    */
   namedModules(prefix = ''): [string, Module][] {
+    if (typeof prefix !== 'string') fail('INVALID_ARGUMENT', `Module.namedModules: prefix must be a string; got ${describe(prefix)}`);
     const out: [string, Module][] = [];
     const seen = new Set<Module>();
     const visit = (m: Module, name: string) => {
@@ -108,17 +109,19 @@ export abstract class Module {
   }
 
   /**
-   * Calls fn on every sub-module, then on this one (children first, as
-   * PyTorch's apply(): a custom initialisation, `m instanceof nn.Linear`);
-   * each module once. Returns this.
+   * Calls fn on every sub-module, then on this one, as PyTorch's apply()
+   * (a custom initialisation: `m instanceof nn.Linear`): children first, a
+   * child listed once per parent (children()), so a module reached along two
+   * paths gets fn twice, as there; a parent link (a module holding one of
+   * its ancestors) is not followed. Returns this.
    */
   apply(fn: (m: Module) => void): this {
     if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `Module.apply: expected a function of a module; got ${describe(fn)}`);
-    const seen = new Set<Module>();
+    const path = new Set<Module>();
     const visit = (m: Module) => {
-      if (seen.has(m)) return;
-      seen.add(m);
-      for (const c of m.childModules().values()) visit(c);
+      path.add(m);
+      for (const c of m.children()) if (!path.has(c)) visit(c);
+      path.delete(m);
       fn(m);
     };
     visit(this);
@@ -133,6 +136,7 @@ export abstract class Module {
    */
   requiresGrad_(flag = true): this {
     const on = checkBoolean(flag, 'Module.requiresGrad_', 'flag');
+    this.checkUsable('Module.requiresGrad_');
     for (const p of this.parameters()) p.requiresGrad = on;
     return this;
   }

@@ -16,6 +16,7 @@ import { concat, flip, reshape, slice, stack, where } from '../ops/core';
 import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
+import { pad } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
@@ -74,7 +75,113 @@ const MODULE_DEER_KEYS = DEER_OPTION_KEYS.filter((k) => k !== 'mode');
 
 const BASE_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'mode', 'deer', 'dtype', 'device'];
 
+/**
+ * Registers a parameter and sets the property of its name to it, as PyTorch's
+ * modules have them (assigning another parameter there later replaces it:
+ * Module's registry follows its properties).
+ */
+function exposeParameter(m: Module, name: string, t: Tensor): void {
+  (m as unknown as { registerParameter(n: string, t: Tensor): Tensor }).registerParameter(name, t);
+  (m as unknown as Record<string, Tensor>)[name] = t;
+}
+
+/** Right-padded sequences: see RNNBase.padding and packPlan. */
+interface Padding extends PackPlan {
+  real: Tensor;
+  reverse: Tensor;
+}
+
+/**
+ * How packedRecurrence walks a batch of sequences of lengths `lens` padded to
+ * T, as PyTorch's packed sequences do: the batch sorted by length, longest
+ * first (`order`, and `inverse` to undo it), and time cut at each distinct
+ * length into segments [t0, t1) in which the first k sorted sequences are
+ * still running.
+ */
+interface PackPlan {
+  order: Tensor;
+  inverse: Tensor;
+  /** The original batch index of each sorted position. */
+  sorted: number[];
+  segments: { t0: number; t1: number; k: number }[];
+  T: number;
+}
+
+function packPlan(lens: number[], T: number, device: string): PackPlan {
+  const B = lens.length;
+  // Stable: equal lengths keep their order.
+  const sorted = Array.from({ length: B }, (_, b) => b).sort((a, b) => lens[b] - lens[a] || a - b);
+  const inverse = new Int32Array(B);
+  sorted.forEach((b, p) => (inverse[b] = p));
+  const ends = [...new Set(lens)].sort((a, b) => a - b);
+  const segments = ends.map((t1, j) => ({ t0: j === 0 ? 0 : ends[j - 1], t1, k: lens.filter((n) => n >= t1).length }));
+  return {
+    order: tensor(Int32Array.from(sorted), [B], { dtype: 'int32', device }),
+    inverse: tensor(inverse, [B], { dtype: 'int32', device }),
+    sorted, segments, T,
+  };
+}
+
+/**
+ * cellRecurrence over right-padded sequences without computing a padded
+ * step (PyTorch's packed sequences): in each segment of the plan only the
+ * sequences still running are solved, from the states the last segment
+ * left them in. Returns y [T, B, n] (0 past each length), each sequence's
+ * last real state [B, n], and the segments' stats merged per sequence.
+ */
+function packedRecurrence(
+  kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, plan: PackPlan,
+): { y: Tensor; last: Tensor; stats: DeerStats } {
+  const { T, segments, sorted } = plan;
+  const B = xp.shape[1], G = xp.shape[2], n = y0.shape[1];
+  const xs = indexSelect(xp, 1, plan.order);
+  let state = indexSelect(y0, 0, plan.order);
+  const outs: Tensor[] = [], finals: Tensor[] = [];
+  let stats: DeerStats | null = null;
+  segments.forEach(({ t0, t1, k }, j) => {
+    const len = t1 - t0;
+    const st = k === state.shape[0] ? state : slice(state, [0, 0], [k, n]);
+    const r = cellRecurrence(kind, slice(xs, [t0, 0, 0], [len, k, G]), Whh, bhh, st, opts);
+    stats = mergeStats(stats, r.stats, sorted, k, B);
+    outs.push(k < B ? pad(r.y, [[0, 0], [0, B - k], [0, 0]]) : r.y);
+    const lastRow = reshape(slice(r.y, [len - 1, 0, 0], [1, k, n]), [k, n]);
+    const kNext = j + 1 < segments.length ? segments[j + 1].k : 0;
+    if (kNext < k) finals.push(kNext === 0 ? lastRow : slice(lastRow, [kNext, 0], [k - kNext, n]));
+    state = lastRow;
+  });
+  const tEnd = segments[segments.length - 1].t1;
+  if (tEnd < T) outs.push(zeros([T - tEnd, B, n], { dtype: xp.dtype as 'float32' | 'float64', device: xp.device }));
+  // finals end the shortest sequences first: reversed, they are the sorted positions 0, 1, …, B − 1.
+  const last = indexSelect(finals.length === 1 ? finals[0] : concat(finals.reverse(), 0), 0, plan.inverse);
+  const y = indexSelect(outs.length === 1 ? outs[0] : concat(outs, 0), 1, plan.inverse);
+  return { y, last, stats: stats! };
+}
+
+/** A segment's stats (over its first k sorted sequences) folded into the per-sequence totals. */
+function mergeStats(total: DeerStats | null, seg: DeerStats, sorted: number[], k: number, B: number): DeerStats {
+  const t: DeerStats = total ?? {
+    mode: seg.mode, iterations: 0, sequenceIterations: new Array<number>(B).fill(0), converged: new Array<boolean>(B).fill(true),
+    residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0, chunks: 0, warmStarted: false,
+  };
+  for (let p = 0; p < k; p++) {
+    const b = sorted[p];
+    t.sequenceIterations[b] += seg.sequenceIterations[p];
+    t.converged[b] &&= seg.converged[p];
+    t.residual[b] = Math.max(t.residual[b], seg.residual[p]);
+  }
+  t.iterations = Math.max(...t.sequenceIterations);
+  t.fallbackSequences = [...new Set([...t.fallbackSequences, ...seg.fallbackSequences.map((p) => sorted[p])])].sort((a, b) => a - b);
+  t.fallback ||= seg.fallback;
+  t.diverged ||= seg.diverged;
+  t.lambda = Math.max(t.lambda, seg.lambda);
+  t.chunks += seg.chunks;
+  if (seg.autoTuning && !t.autoTuning) t.autoTuning = seg.autoTuning;
+  return t;
+}
+
 abstract class RNNBase extends Module {
+  /** The parameters by their PyTorch names, as properties (gru.weight_hh_l0, lstm.bias_ih_l1_reverse), as in PyTorch. */
+  readonly [name: `weight_${'ih' | 'hh'}_l${string}` | `bias_${'ih' | 'hh'}_l${string}`]: Tensor;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -112,14 +219,18 @@ abstract class RNNBase extends Module {
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
         const inL = l === 0 ? this.inputSize : dirs * H;
-        this.registerParameter(`weight_ih_${sfx}`, u([G, inL]));
-        this.registerParameter(`weight_hh_${sfx}`, u([G, H]));
+        this.exposeParameter(`weight_ih_${sfx}`, u([G, inL]));
+        this.exposeParameter(`weight_hh_${sfx}`, u([G, H]));
         if (this.bias) {
-          this.registerParameter(`bias_ih_${sfx}`, u([G]));
-          this.registerParameter(`bias_hh_${sfx}`, u([G]));
+          this.exposeParameter(`bias_ih_${sfx}`, u([G]));
+          this.exposeParameter(`bias_hh_${sfx}`, u([G]));
         }
         this.warm.push(new WarmStart());
       }
+  }
+
+  private exposeParameter(name: string, t: Tensor): void {
+    exposeParameter(this, name, t);
   }
 
   private param(name: string): Tensor | null {
@@ -184,23 +295,27 @@ abstract class RNNBase extends Module {
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
         const idx = l * dirs + d;
-        // With padding: the padded steps see zeros (so they cannot upset the solver), and the reverse
-        // direction reads each sequence backwards from its own last step (rows permuted by padding.reverse).
+        // With padding: the reverse direction reads each sequence backwards from its own last step (rows
+        // permuted by padding.reverse), and the recurrence runs packed (packedRecurrence): no padded step is
+        // computed. The padding is zeroed first so that a NaN there cannot reach W_ih's gradient.
         const rows = (t: Tensor, index: Tensor) => reshape(indexSelect(reshape(t, [T * B, t.shape[2]]), 0, index), [T, B, t.shape[2]]);
         const xm = padding ? where(padding.real, x, 0) : x;
         const xin = d === 1 ? (padding ? rows(xm, padding.reverse) : flip(xm, 0)) : xm;
         const xp = linear(xin, this.param(`weight_ih_${sfx}`)!, this.param(`bias_ih_${sfx}`));
         const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, H]), [B, H]);
         const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
-        const r = cellRecurrence(this.kind, xp, this.param(`weight_hh_${sfx}`)!, this.param(`bias_hh_${sfx}`), y0, opts, this.warm[idx]);
+        const Whh = this.param(`weight_hh_${sfx}`)!, bhh = this.param(`bias_hh_${sfx}`);
+        const r: { y: Tensor; stats: DeerStats; last?: Tensor } = padding
+          ? packedRecurrence(this.kind, xp, Whh, bhh, y0, opts, padding)
+          : cellRecurrence(this.kind, xp, Whh, bhh, y0, opts, this.warm[idx]);
         stats.push(r.stats);
         const h = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
         // The final state: each sequence's last real step (in the reverse direction's own order).
-        const last = padding ? indexSelect(reshape(r.y, [T * B, r.y.shape[2]]), 0, padding.last) : reshape(slice(r.y, [T - 1, 0, 0], [1, B, r.y.shape[2]]), [B, r.y.shape[2]]);
+        const n = r.y.shape[2];
+        const last = r.last ?? reshape(slice(r.y, [T - 1, 0, 0], [1, B, n]), [B, n]);
         hN.push(this.kind === 'lstm' ? slice(last, [0, 0], [B, H]) : last);
         if (this.kind === 'lstm') cN.push(slice(last, [0, H], [B, H]));
-        const hOut = d === 1 ? (padding ? rows(h, padding.reverse) : flip(h, 0)) : h;
-        outs.push(padding ? where(padding.real, hOut, 0) : hOut);
+        outs.push(d === 1 ? (padding ? rows(h, padding.reverse) : flip(h, 0)) : h);
       }
       x = dirs === 1 ? outs[0] : concat(outs, 2);
       if (this.training && this.dropout > 0 && l + 1 < this.numLayers) x = dropoutOp(x, this.dropout);
@@ -215,17 +330,16 @@ abstract class RNNBase extends Module {
   }
 
   /**
-   * Index tensors for right-padded sequences (row t·B + b of a [T·B, ·] view):
-   * real [T, B, 1] (1 at real steps), last [B] (each sequence's last real
-   * step), reverse [T·B] (reverses each sequence within its length, keeps
-   * the padding in place; it is its own inverse).
+   * Right-padded sequences: real [T, B, 1] (1 at real steps) and reverse
+   * [T·B] (row t·B + b of a [T·B, ·] view; reverses each sequence within its
+   * length, keeps the padding in place, and is its own inverse) as tensors,
+   * and packedRecurrence's plan (packPlan).
    */
-  private padding(lens: number[], T: number, device: string): { real: Tensor; last: Tensor; reverse: Tensor } {
+  private padding(lens: number[], T: number, device: string): Padding {
     const B = lens.length;
-    const real = new Int32Array(T * B), last = new Int32Array(B), reverse = new Int32Array(T * B);
+    const real = new Int32Array(T * B), reverse = new Int32Array(T * B);
     for (let b = 0; b < B; b++) {
       const n = lens[b];
-      last[b] = (n - 1) * B + b;
       for (let t = 0; t < T; t++) {
         real[t * B + b] = t < n ? 1 : 0;
         reverse[t * B + b] = (t < n ? n - 1 - t : t) * B + b;
@@ -233,8 +347,8 @@ abstract class RNNBase extends Module {
     }
     return {
       real: tensor(real, [T, B, 1], { dtype: 'int32', device }),
-      last: tensor(last, [B], { dtype: 'int32', device }),
       reverse: tensor(reverse, [T * B], { dtype: 'int32', device }),
+      ...packPlan(lens, T, device),
     };
   }
 
@@ -309,6 +423,11 @@ const CELL_KEYS = ['bias', 'dtype', 'device'];
  * step is one GEMM for the input, then the fused cell kernel of nn.GRU/LSTM/RNN.
  */
 abstract class RNNCellBase extends Module {
+  /** PyTorch's parameters, as properties (cell.weight_hh); the biases are absent with bias: false. */
+  declare readonly weight_ih: Tensor;
+  declare readonly weight_hh: Tensor;
+  declare readonly bias_ih?: Tensor;
+  declare readonly bias_hh?: Tensor;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
@@ -325,11 +444,11 @@ abstract class RNNCellBase extends Module {
     const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
     const bound = 1 / Math.sqrt(H);
     const u = (shape: number[]) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device }));
-    this.registerParameter('weight_ih', u([G, this.inputSize]));
-    this.registerParameter('weight_hh', u([G, H]));
+    exposeParameter(this, 'weight_ih', u([G, this.inputSize]));
+    exposeParameter(this, 'weight_hh', u([G, H]));
     if (this.bias) {
-      this.registerParameter('bias_ih', u([G]));
-      this.registerParameter('bias_hh', u([G]));
+      exposeParameter(this, 'bias_ih', u([G]));
+      exposeParameter(this, 'bias_hh', u([G]));
     }
   }
 
@@ -388,8 +507,11 @@ export class LSTMCell extends RNNCellBase {
   }
   /** input [B, in] (or [in]); state [h, c], each [B, H] (or [H]), zeros if absent. Returns [h', c']. */
   forward(input: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
-    if (state !== undefined && state !== null && (!Array.isArray(state) || state.length !== 2 || !(state[0] instanceof Tensor && state[1] instanceof Tensor)))
+    if (state !== undefined && state !== null && (!Array.isArray(state) || state.length !== 2))
       fail('INVALID_ARGUMENT', `LSTMCell: the state must be [h, c], two tensors (or null for zeros); got ${describe(state)}`);
+    if (state) state.forEach((t, i) => {
+      if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `LSTMCell: the state [h, c] needs both tensors (or pass null for zeros); ${i ? 'c' : 'h'} is ${describe(t)}`);
+    });
     const [h, c] = this.step(input, state ? [state[0], state[1]] : [null, null], ['h', 'c']);
     return [h, c];
   }

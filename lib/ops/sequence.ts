@@ -69,7 +69,9 @@ export function padSequence(sequences: readonly Tensor[], options?: PadSequenceO
     if (s.dtype !== first.dtype) fail('DTYPE_MISMATCH', `${op}: sequences[${i}] is ${s.dtype}; sequences[0] is ${first.dtype}`);
     if (s.device !== first.device) fail('DEVICE_MISMATCH', `${op}: sequences[${i}] is on ${s.device}; sequences[0] is on ${first.device}`);
   });
-  if (first.dtype === 'int32' && !Number.isInteger(value)) fail('DTYPE_MISMATCH', `${op}: paddingValue ${value} is not an integer and the sequences are int32`);
-  const T = Math.max(...sequences.map((s) => s.shape[0]));
+  if (first.dtype === 'int32' && !(Number.isInteger(value) && value >= -2147483648 && value <= 2147483647))
+    fail('DTYPE_MISMATCH', `${op}: paddingValue ${value} is not an int32 (an integer in [-2147483648, 2147483647]) and the sequences are int32`);
+  let T = 0;
+  for (const s of sequences) T = Math.max(T, s.shape[0]);
   return tidy(() => stack(sequences.map((s) => pad(s, s.shape.map((_, ax) => [0, ax === 0 ? T - s.shape[0] : 0] as [number, number]), { value })), batchFirst ? 0 : 1));
 }

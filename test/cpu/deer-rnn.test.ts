@@ -162,6 +162,9 @@ describe(`nn.GRU / LSTM / RNN follow PyTorch's equations (seed ${SEED})`, () => 
           want[`bias_hh_l${l}${s}`] = [20];
         }
       expect(shapes).toEqual(want);
+      // As PyTorch's: the parameters are properties too.
+      for (const [k, p] of net.namedParameters()) expect((net as unknown as Record<string, unknown>)[k]).toBe(p);
+      expect(net.weight_hh_l1_reverse.shape).toEqual([20, 5]);
       // Initialisation U(−1/√H, 1/√H).
       const bound = 1 / Math.sqrt(5);
       for (const p of net.parameters()) expect(maxAbs(p.dataSync())).toBeLessThanOrEqual(bound);
@@ -805,6 +808,29 @@ describe(`right-padded batches: lengths (seed ${SEED})`, () => {
       }
     });
 
+  test('no padded step is computed (packed, as PyTorch): a relu RNN whose state would overflow in the padding keeps finite gradients and DEER converges', () => {
+    // Before: the padding ran on zeros and the state grew as 10ᵗ to ∞; 0·∞ made W_hh's gradient NaN, and DEER
+    // fell back (strict: NOT_CONVERGED) although every real step had converged.
+    for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
+      const net = new RNN(1, 1, { nonlinearity: 'relu', mode, dtype: 'float64' });
+      try {
+        tidy(() => net.loadStateDict({ weight_ih_l0: make([0], [1, 1]), weight_hh_l0: make([10], [1, 1]), bias_ih_l0: make([0], [1]), bias_hh_l0: make([1], [1]) }));
+        tidy(() => {
+          const r = net.forward(antler.zeros([400, 2, 1], { dtype: 'float64' }), null, { lengths: [1, 2], ...(mode === 'sequential' ? {} : { strict: true }) });
+          // h₁ = 1 for both; h₂ = 10·1 + 1 = 11 for the second. PyTorch (pack_padded_sequence): dW_hh = 2, db = 25 for Σ output + Σ hidden.
+          expect(Array.from(r.hidden.dataSync())).toEqual([1, 11]);
+          antler.add(r.output.sum(), r.hidden.sum()).backward();
+          const g = Object.fromEntries(net.namedParameters().map(([k, p]) => [k, p.grad!.item()]));
+          expectClose([g.weight_hh_l0, g.bias_hh_l0, g.bias_ih_l0], [2, 25, 25], 1e-9, 1e-9, mode);
+          expect(r.stats[0].fallback).toBe(false);
+        });
+      } finally {
+        net.zeroGrad();
+        net.dispose();
+      }
+    }
+  });
+
   test('lengths all equal to T is the unpadded forward, and a bidirectional layer is not run as flipped padding', () => {
     const net = new GRU(2, 3, { bidirectional: true, dtype: 'float64' });
     try {
@@ -875,6 +901,9 @@ describe(`GRUCell, LSTMCell, RNNCell (seed ${SEED})`, () => {
         const cell = makeCell(kind, inSize, H, { dtype: 'float64', bias });
         const net = makeNet(kind, inSize, H, { dtype: 'float64', bias, mode: 'sequential' });
         try {
+          // As PyTorch's: the parameters are properties too.
+          const props = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh];
+          ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'].forEach((k, i) => expect(props[i]).toBe(cell.namedParameters().find(([n]) => n === k)?.[1]));
           expect(cell.namedParameters().map(([k, p]) => [k, p.shape])).toEqual([
             ['weight_ih', [G, inSize]], ['weight_hh', [G, H]], ...(bias ? [['bias_ih', [G]], ['bias_hh', [G]]] : []),
           ]);
@@ -978,6 +1007,7 @@ describe(`GRUCell, LSTMCell, RNNCell (seed ${SEED})`, () => {
       expectAntlerError(() => gru.forward(antler.zeros([2, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /the module is float32/);
       expectAntlerError(() => gru.forward(antler.zeros([2, 3]), antler.zeros([2, 4], { dtype: 'float64' })), 'DTYPE_MISMATCH', /hx is float64/);
       expectAntlerError(() => lstm.forward(antler.zeros([2, 3]), [antler.zeros([2, 4])] as never), 'INVALID_ARGUMENT', /^LSTMCell: the state must be \[h, c\]/);
+      expectAntlerError(() => lstm.forward(antler.zeros([2, 3]), [antler.zeros([2, 4]), null] as never), 'INVALID_ARGUMENT', /^LSTMCell: the state \[h, c\] needs both tensors \(or pass null for zeros\); c is null$/);
       expectAntlerError(() => lstm.forward(antler.zeros([2, 3]), [antler.zeros([2, 4]), antler.zeros([2, 5])]), 'SHAPE_MISMATCH', /^LSTMCell: c has shape \[2, 5\]/);
       expectAntlerError(() => new GRUCell(3, 4, { numLayers: 2 } as never), 'INVALID_ARGUMENT', /unknown option 'numLayers'/);
       expectAntlerError(() => new RNNCell(3, 4, { nonlinearity: 'gelu' as never }), 'INVALID_ARGUMENT', /^RNNCell: nonlinearity must be 'tanh' or 'relu'; got 'gelu'$/);

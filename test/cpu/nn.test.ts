@@ -783,6 +783,15 @@ describe(`Module utilities (seed ${SEED})`, () => {
       })).toBe(net);
       for (const [name, p] of net.namedParameters()) if (name.endsWith('weight')) expect(Array.from(new Set(p.dataSync()))).toEqual([0.5]);
       expectAntlerErrorInTidy(() => net.apply(5 as never), 'INVALID_ARGUMENT', /^Module\.apply: expected a function of a module; got 5$/);
+      expectAntlerErrorInTidy(() => net.namedModules(5 as never), 'INVALID_ARGUMENT', /^Module\.namedModules: prefix must be a string; got 5$/);
+      // A module reached along two paths: PyTorch's apply calls fn once per path, named_modules lists it once.
+      const shared = new nn.Linear(2, 2);
+      const outer = new nn.Sequential(shared, new nn.ReLU(), new nn.Sequential(new nn.Linear(2, 2), shared));
+      const seen: string[] = [];
+      outer.apply((m) => seen.push(m.constructor.name));
+      expect(seen).toEqual(['Linear', 'ReLU', 'Linear', 'Linear', 'Sequential', 'Sequential']); // torch 1.13's
+      expect(outer.namedModules().map(([n]) => n)).toEqual(['', '0', '1', '2', '2.0']);
+      outer.dispose();
     } finally {
       net.dispose();
     }
@@ -810,6 +819,9 @@ describe(`Module utilities (seed ${SEED})`, () => {
       opt.zeroGrad();
       opt.dispose();
       expectAntlerErrorInTidy(() => enc.requiresGrad_('no' as never), 'INVALID_ARGUMENT', /^Module\.requiresGrad_: flag must be a boolean; got 'no'$/);
+      const gone = new nn.Linear(2, 2);
+      gone.dispose();
+      expectAntlerErrorInTidy(() => gone.requiresGrad_(false), 'DISPOSED', /Module\.requiresGrad_: this Linear module has been disposed/);
     } finally {
       x.dispose();
       model.dispose();

@@ -120,7 +120,8 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expectAntlerError(() => antler.padSequence([antler.zeros([2, 3]), antler.zeros([2, 4])]), 'SHAPE_MISMATCH', /^padSequence: sequences\[1\] has shape \[2, 4\]; every sequence must be \[Tᵢ, 3\] like sequences\[0\] \(\[2, 3\]\)$/);
       expectAntlerError(() => antler.padSequence([antler.zeros([2]), antler.zeros([2], { dtype: 'float64' })]), 'DTYPE_MISMATCH', /sequences\[1\] is float64/);
       expectAntlerError(() => antler.padSequence([antler.zeros([])]), 'SHAPE_MISMATCH', /scalar/);
-      expectAntlerError(() => antler.padSequence([ints], { paddingValue: 0.5 }), 'DTYPE_MISMATCH', /not an integer/);
+      expectAntlerError(() => antler.padSequence([ints], { paddingValue: 0.5 }), 'DTYPE_MISMATCH', /^padSequence: paddingValue 0.5 is not an int32/);
+      expectAntlerError(() => antler.padSequence([ints], { paddingValue: 2 ** 40 }), 'DTYPE_MISMATCH', /^padSequence: paddingValue 1099511627776 is not an int32/);
       expectAntlerError(() => antler.padSequence([ints], { batch_first: true } as never), 'INVALID_ARGUMENT', /unknown option 'batch_first'/);
     }));
 });

@@ -4,12 +4,13 @@
  */
 // helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
 import { format, inspect } from 'node:util';
-import { expectExact, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, typeName } from '../helpers';
+import { expectAntlerError, expectExact, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, typeName } from '../helpers';
 import {
   arange,
   DType,
   dispose,
   full,
+  fullLike,
   memory,
   ones,
   onesLike,
@@ -168,7 +169,7 @@ describe(`creation (seed ${SEED})`, () => {
       expect(got).toEqual(shapes);
     }));
 
-  test('zerosLike / onesLike copy shape and dtype', () =>
+  test('zerosLike / onesLike / fullLike copy shape and dtype', () =>
     tidy(() => {
       for (const dtype of DTYPES) {
         const src = full([2, 3], 5, { dtype });
@@ -178,7 +179,18 @@ describe(`creation (seed ${SEED})`, () => {
         expect([o.shape, o.dtype]).toEqual([[2, 3], dtype]);
         expectExact(z.dataSync(), [0, 0, 0, 0, 0, 0], dtype);
         expectExact(o.dataSync(), [1, 1, 1, 1, 1, 1], dtype);
+        // fullLike (torch.full_like), and options that override dtype (as torch's *_like(dtype=...)).
+        const f = fullLike(src, 7);
+        expect([f.shape, f.dtype]).toEqual([[2, 3], dtype]);
+        expectExact(f.dataSync(), [7, 7, 7, 7, 7, 7], dtype);
+        const g = fullLike(src, -2, { dtype: 'float64', requiresGrad: true });
+        expect([g.dtype, g.requiresGrad]).toEqual(['float64', true]);
+        expect(zerosLike(src, { dtype: 'int32' }).dtype).toBe('int32');
       }
+      expectAntlerError(() => fullLike(full([2], 1, { dtype: 'int32' }), 2.5), 'INVALID_ARGUMENT', /^fullLike: the value 2\.5 is not an int32/);
+      expectAntlerError(() => fullLike(full([2], 1), NaN, { dtype: 'int32' }), 'INVALID_ARGUMENT', /^fullLike: the value NaN is not an int32/);
+      expectAntlerError(() => fullLike(full([2], 1), '3' as never), 'INVALID_ARGUMENT', /^fullLike: value must be a number; got '3'$/);
+      expectAntlerError(() => zerosLike(full([2], 1), { dtyp: 'int32' } as never), 'INVALID_ARGUMENT', /^zerosLike: unknown option 'dtyp'/);
     }));
 });
 
