@@ -52,6 +52,17 @@ describe(`examples (seed ${seed})`, () => {
     expect(stepLines(r.stdout)).toHaveLength(4);
   }, 240_000);
 
+  test('ctc-digits.ts trains a bidirectional GRU with the CTC loss on padded batches for a few steps', () => {
+    const r = example('ctc-digits.ts', ['--steps', '4', '--every', '2', '--batch', '6', '--hidden', '8', '--seed', seed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = stepLines(r.stdout);
+    expect(lines).toHaveLength(3);
+    // Finite CTC losses, and an exact-match rate, on every line.
+    for (const l of lines) expect(l).toMatch(/train \d+\.\d+ +held-out \d+\.\d+ +exact \d+\.\d%/);
+    expect(r.stdout).toMatch(/held-out 0: target \d+ +read/);
+  }, 240_000);
+
   test('two-body-ode.ts trains a neural ODE by DEER for a few steps', () => {
     const r = example('two-body-ode.ts', ['--steps', '2', '--every', '1', '--points', '16', '--batch', '4', '--hidden', '8', '--seed', seed]);
     expect(r.stderr).toBe('');
