@@ -635,8 +635,11 @@ function like(t: Tensor, options: unknown, op: string, value: number | null): Te
   checkTensor(t, op, 'its first argument');
   const o = checkOptions<CreateOptions>(options, op, ['dtype', 'device', 'requiresGrad']);
   const dtype = o.dtype === undefined ? t.dtype : checkDtype(o.dtype, op);
+  const device = o.device === undefined ? t.device : checkDevice(o.device, op);
+  const requiresGrad = o.requiresGrad === undefined ? false : checkBoolean(o.requiresGrad, op, 'requiresGrad');
+  if (requiresGrad && dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 tensors cannot require gradients`);
   const v = value === null ? 0 : checkFillValue(value, dtype, op);
-  return full(t.shape, v, { dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad });
+  return full(t.shape, v, { dtype, device, requiresGrad });
 }
 
 /** zeros/ones with the shape, dtype and device of t (options override dtype and device, as torch.zeros_like's). */

@@ -332,6 +332,12 @@ export const OPS: OpInfo[] = [
   { name: 'chunk', samples: (rng) => [{ inputs: [anyVals(rng, [5, 2])] }], fn: ([x]) => antler.concat(antler.chunk(x, 2).map((p, i) => antler.mul(p, i + 2)), 0) },
   { name: 'unstack', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.stack(antler.unstack(x, 1).map((p, i) => antler.mul(p, i - 1)), 0) },
   {
+    // While recording, the pieces are cut by halving (backward O(size · log pieces)): 7 pieces, three deep.
+    name: 'unstack(7 pieces)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [7, 2])] }],
+    fn: ([x]) => antler.stack(antler.unstack(x, 0).map((p, i) => antler.mul(p, i - 3)), 1),
+  },
+  {
     name: 'tile',
     samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }, { inputs: [anyVals(rng, [3])], note: 'new leading axis' }],
     fn: ([x]) => antler.tile(x, x.rank === 2 ? [2, 3] : [2, 2]),

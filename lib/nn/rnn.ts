@@ -10,13 +10,14 @@
  * U(−1/√H, 1/√H). The input projection W_ih x + b_ih of all steps is one GEMM;
  * the recurrence runs in the fused cell kernels.
  */
+import { noGrad } from '../autograd/graph';
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { concat, flip, reshape, slice, stack, where } from '../ops/core';
 import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
-import { pad } from '../ops/shape';
+import { pad, pieces } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
@@ -130,31 +131,48 @@ function packPlan(lens: number[], T: number, device: string): PackPlan {
  * last real state [B, n], and the segments' stats merged per sequence.
  */
 function packedRecurrence(
-  kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, plan: PackPlan,
+  kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, plan: PackPlan, warm?: WarmStart,
 ): { y: Tensor; last: Tensor; stats: DeerStats } {
   const { T, segments, sorted } = plan;
   const B = xp.shape[1], G = xp.shape[2], n = y0.shape[1];
+  const tEnd = segments[segments.length - 1].t1;
+  const times = [...segments.map((g) => g.t1 - g.t0), ...(tEnd < T ? [T - tEnd] : [])];
   const xs = indexSelect(xp, 1, plan.order);
+  // The segments' inputs, cut by halving (pieces): backward O(T·B·G·log segments), not O(T·B·G·segments).
+  const segX = pieces(xs, 0, times);
+  // A guess for the whole [T, B, n] (initialGuess, or with warmStart the last solution of this shape) is
+  // sorted and cut like the inputs.
+  const warmY = opts.warmStart && warm && !opts.initialGuess && opts.mode !== 'sequential' ? warm.get([T, B, n], xp.dtype, xp.device) : null;
+  const guess = opts.initialGuess ?? warmY;
+  const segGuess = guess ? noGrad(() => pieces(indexSelect(guess, 1, plan.order), 0, times)) : null;
   let state = indexSelect(y0, 0, plan.order);
   const outs: Tensor[] = [], finals: Tensor[] = [];
   let stats: DeerStats | null = null;
+  const work = new Map<DeerStats['mode'], number>();
   segments.forEach(({ t0, t1, k }, j) => {
     const len = t1 - t0;
     const st = k === state.shape[0] ? state : slice(state, [0, 0], [k, n]);
-    const r = cellRecurrence(kind, slice(xs, [t0, 0, 0], [len, k, G]), Whh, bhh, st, opts);
+    const prefix = (t: Tensor) => (k === B ? t : slice(t, [0, 0, 0], [len, k, t.shape[2]]));
+    const segOpts = segGuess ? { ...opts, initialGuess: noGrad(() => prefix(segGuess[j])) } : opts;
+    const r = cellRecurrence(kind, prefix(segX[j]), Whh, bhh, st, segOpts);
     stats = mergeStats(stats, r.stats, sorted, k, B);
+    work.set(r.stats.mode, (work.get(r.stats.mode) ?? 0) + len * k);
     outs.push(k < B ? pad(r.y, [[0, 0], [0, B - k], [0, 0]]) : r.y);
     const lastRow = reshape(slice(r.y, [len - 1, 0, 0], [1, k, n]), [k, n]);
     const kNext = j + 1 < segments.length ? segments[j + 1].k : 0;
     if (kNext < k) finals.push(kNext === 0 ? lastRow : slice(lastRow, [kNext, 0], [k - kNext, n]));
     state = lastRow;
   });
-  const tEnd = segments[segments.length - 1].t1;
   if (tEnd < T) outs.push(zeros([T - tEnd, B, n], { dtype: xp.dtype as 'float32' | 'float64', device: xp.device }));
   // finals end the shortest sequences first: reversed, they are the sorted positions 0, 1, …, B − 1.
   const last = indexSelect(finals.length === 1 ? finals[0] : concat(finals.reverse(), 0), 0, plan.inverse);
   const y = indexSelect(outs.length === 1 ? outs[0] : concat(outs, 0), 1, plan.inverse);
-  return { y, last, stats: stats! };
+  const merged = stats!;
+  // Under 'auto' the segments may differ (short ones run sequentially): the mode of most of the steps.
+  merged.mode = [...work.entries()].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  merged.warmStarted = Boolean(warmY);
+  if (warm && opts.warmStart && opts.mode !== 'sequential') warm.set(y);
+  return { y, last, stats: merged };
 }
 
 /** A segment's stats (over its first k sorted sequences) folded into the per-sequence totals. */
@@ -169,7 +187,7 @@ function mergeStats(total: DeerStats | null, seg: DeerStats, sorted: number[], k
     t.converged[b] &&= seg.converged[p];
     t.residual[b] = Math.max(t.residual[b], seg.residual[p]);
   }
-  t.iterations = Math.max(...t.sequenceIterations);
+  t.iterations = t.sequenceIterations.reduce((a, v) => Math.max(a, v), 0);
   t.fallbackSequences = [...new Set([...t.fallbackSequences, ...seg.fallbackSequences.map((p) => sorted[p])])].sort((a, b) => a - b);
   t.fallback ||= seg.fallback;
   t.diverged ||= seg.diverged;
@@ -306,7 +324,7 @@ abstract class RNNBase extends Module {
         const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
         const Whh = this.param(`weight_hh_${sfx}`)!, bhh = this.param(`bias_hh_${sfx}`);
         const r: { y: Tensor; stats: DeerStats; last?: Tensor } = padding
-          ? packedRecurrence(this.kind, xp, Whh, bhh, y0, opts, padding)
+          ? packedRecurrence(this.kind, xp, Whh, bhh, y0, opts, padding, this.warm[idx])
           : cellRecurrence(this.kind, xp, Whh, bhh, y0, opts, this.warm[idx]);
         stats.push(r.stats);
         const h = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
@@ -386,14 +404,20 @@ export class LSTM extends RNNBase {
   }
 }
 
+/** An Elman RNN's nonlinearity option (tanh by default). */
+function elman(v: unknown, op: string): 'tanh' | 'relu' {
+  const nl = v ?? 'tanh';
+  if (nl !== 'tanh' && nl !== 'relu') fail('INVALID_ARGUMENT', `${op}: nonlinearity must be 'tanh' or 'relu'; got ${describe(v)}`);
+  return nl;
+}
+
 /** torch.nn.RNN (Elman): h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh (default) or relu. */
 export class RNN extends RNNBase {
   readonly nonlinearity: 'tanh' | 'relu';
   constructor(inputSize: number, hiddenSize: number, options?: RNNOptions) {
     const o = checkOptions<RNNOptions>(options, 'RNN', [...BASE_KEYS, 'nonlinearity']);
-    const nl = o.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu') fail('INVALID_ARGUMENT', `RNN: nonlinearity must be 'tanh' or 'relu'; got ${describe(o.nonlinearity)}`);
-    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', 'RNN', inputSize, hiddenSize, o);
+    const nl = elman(o.nonlinearity, 'RNN');
+    super(`rnn_${nl}`, 'RNN', inputSize, hiddenSize, o);
     this.nonlinearity = nl;
   }
   forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput {
@@ -522,9 +546,8 @@ export class RNNCell extends RNNCellBase {
   readonly nonlinearity: 'tanh' | 'relu';
   constructor(inputSize: number, hiddenSize: number, options?: RNNCellOptions) {
     const o = checkOptions<RNNCellOptions>(options, 'RNNCell', [...CELL_KEYS, 'nonlinearity']);
-    const nl = o.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu') fail('INVALID_ARGUMENT', `RNNCell: nonlinearity must be 'tanh' or 'relu'; got ${describe(o.nonlinearity)}`);
-    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', 'RNNCell', inputSize, hiddenSize, o);
+    const nl = elman(o.nonlinearity, 'RNNCell');
+    super(`rnn_${nl}`, 'RNNCell', inputSize, hiddenSize, o);
     this.nonlinearity = nl;
   }
   /** input [B, in] (or [in]); hx [B, H] (or [H]), zeros if absent. Returns h' [B, H] (or [H]). */

@@ -272,8 +272,8 @@ export interface CtcLossOptions {
   zeroInfinity?: boolean;
 }
 
-/** Integers from a tensor or an array (of arrays), flattened, with the row lengths of a nested array. */
-function readInts(v: unknown, op: string, what: string): { values: ArrayLike<number>; shape: number[] } {
+/** Integers from a tensor or an array (of arrays), flattened (rows of a nested array padded with 0, their lengths in rows). */
+function readInts(v: unknown, op: string, what: string): { values: ArrayLike<number>; shape: number[]; rows?: number[] } {
   if (v instanceof Tensor) {
     const t = checkTensor(v, op, what);
     if (t.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} must be int32; got ${t.dtype}`);
@@ -291,7 +291,7 @@ function readInts(v: unknown, op: string, what: string): { values: ArrayLike<num
       const S = rows.reduce((m, r) => Math.max(m, r.length), 0);
       const flat = new Array<number>(rows.length * S).fill(0);
       rows.forEach((r, i) => r.forEach((x, j) => (flat[i * S + j] = x)));
-      return { values: flat, shape: [rows.length, S] };
+      return { values: flat, shape: [rows.length, S], rows: rows.map((r) => r.length) };
     }
     return { values: list as ArrayLike<number>, shape: [list.length] };
   }
@@ -335,6 +335,7 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
   if (typeof blank !== 'number' || !Number.isInteger(blank) || blank < 0 || blank >= C) fail('INVALID_ARGUMENT', `${op}: blank must be a class index in [0, ${C}); got ${describe(blank)}`);
   const lengths = (v: unknown, what: string) => {
     const r = readInts(v, op, what);
+    if (r.shape.length > 1) fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${shapeText(r.shape)}; expected one length per sample, [${N}]`);
     if (r.values.length !== N) fail('SHAPE_MISMATCH', `${op}: ${what} has ${r.values.length} entries; the batch has ${N}`);
     return Array.from(r.values);
   };
@@ -351,6 +352,7 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
   tgtLens.forEach((n, i) => {
     if (!Number.isInteger(n) || n < 0 || (padded && n > S))
       fail('INVALID_ARGUMENT', `${op}: targetLengths[${i}] is ${describe(n)}; expected an integer ≥ 0${padded ? `, at most ${S} (the targets' columns)` : ''}`);
+    if (tg.rows && n > tg.rows[i]) fail('INVALID_ARGUMENT', `${op}: targetLengths[${i}] is ${n}, but targets[${i}] has only ${tg.rows[i]} label${tg.rows[i] === 1 ? '' : 's'}`);
   });
   if (!padded) {
     const total = tgtLens.reduce((a, b) => a + b, 0);

@@ -4,6 +4,7 @@
  * a composition of reshape, slice, broadcastTo and concat, so gradients come
  * from those ops and every device runs them.
  */
+import { isGradEnabled } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, Tensor } from '../tensor';
@@ -81,12 +82,29 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   return pieces(x, ax, parts);
 }
 
-function pieces(x: Tensor, ax: number, parts: number[]): Tensor[] {
+/**
+ * @internal x cut along axis `ax` into pieces of the sizes `parts`. While a
+ * graph is recorded the cuts halve the list recursively: a slice's gradient
+ * is as large as the tensor it was cut from, so cutting every piece from x
+ * would make backward cost O(x.size · pieces) (unstack over 1000 steps: 1000
+ * full-size gradients summed), where halving costs O(x.size · log₂ pieces).
+ */
+export function pieces(x: Tensor, ax: number, parts: readonly number[]): Tensor[] {
+  const cut = (t: Tensor, at: number, len: number) => slice(t, t.shape.map((_, i) => (i === ax ? at : 0)), t.shape.map((d, i) => (i === ax ? len : d)));
+  if (parts.length > 2 && x.requiresGrad && isGradEnabled()) {
+    const halve = (t: Tensor, ps: readonly number[]): Tensor[] => {
+      if (ps.length === 1) return [t === x ? cut(t, 0, ps[0]) : t];
+      const h = ps.length >> 1, left = ps.slice(0, h).reduce((a, b) => a + b, 0);
+      return [...halve(cut(t, 0, left), ps.slice(0, h)), ...halve(cut(t, left, t.shape[ax] - left), ps.slice(h))];
+    };
+    // tidy frees the intermediate halves (their graph nodes keep what backward needs).
+    return tidy(() => halve(x, parts));
+  }
   const out: Tensor[] = [];
   try {
     let at = 0;
     for (const p of parts) {
-      out.push(slice(x, x.shape.map((_, i) => (i === ax ? at : 0)), x.shape.map((d, i) => (i === ax ? p : d))));
+      out.push(cut(x, at, p));
       at += p;
     }
     return out;
@@ -119,15 +137,7 @@ export function unstack(x: Tensor, axis = 0): Tensor[] {
   if (x.rank === 0) fail('INVALID_ARGUMENT', 'unstack: a 0-d tensor has no axis to unstack');
   const ax = axisOf(x, axis, 'unstack');
   const shape = x.shape.filter((_, i) => i !== ax);
-  const out: Tensor[] = [];
-  try {
-    for (let k = 0; k < x.shape[ax]; k++)
-      out.push(tidy(() => reshape(slice(x, x.shape.map((_, i) => (i === ax ? k : 0)), x.shape.map((d, i) => (i === ax ? 1 : d))), shape)));
-    return out;
-  } catch (err) {
-    for (const t of out) t.dispose();
-    throw err;
-  }
+  return tidy(() => pieces(x, ax, new Array<number>(x.shape[ax]).fill(1)).map((p) => reshape(p, shape)));
 }
 
 /**

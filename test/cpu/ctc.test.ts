@@ -185,6 +185,8 @@ describe(`ctcLoss (seed ${SEED})`, () => {
         [() => antler.ctcLoss(lp, tensor([1, 2, 3, 1], [2, 2]), [5, 5], [2, 2]), 'DTYPE_MISMATCH', /^ctcLoss: targets must be int32; got float32$/],
         [() => antler.ctcLoss(antler.zeros([5, 4], { dtype: 'int32' }), [1], 5, 1), 'DTYPE_MISMATCH', /logProbs is int32/],
         [() => antler.ctcLoss(antler.zeros([5]), [1], 5, 1), 'SHAPE_MISMATCH', /expected \[T, N, C\]/],
+        [() => antler.ctcLoss(lp, [[1, 2], [3]], [5, 5], [2, 2]), 'INVALID_ARGUMENT', /^ctcLoss: targetLengths\[1\] is 2, but targets\[1\] has only 1 label$/],
+        [() => antler.ctcLoss(lp, tg, tensor([5, 5], [2, 1], { dtype: 'int32' }), [2, 2]), 'SHAPE_MISMATCH', /^ctcLoss: inputLengths has shape \[2, 1\]; expected one length per sample, \[2\]$/],
         [() => antler.ctcLoss(lp, tg, [5, 5], [2, 2], { zero_infinity: true } as never), 'INVALID_ARGUMENT', /unknown option 'zero_infinity'/],
         [() => antler.ctcLoss(lp, tg, [5, 5], [2, 2], { reduction: 'avg' as never }), 'INVALID_ARGUMENT', /reduction/],
       ];

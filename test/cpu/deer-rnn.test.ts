@@ -831,6 +831,29 @@ describe(`right-padded batches: lengths (seed ${SEED})`, () => {
     }
   });
 
+  test('with lengths, initialGuess and warmStart work as without (the guess sorted and cut per segment), and the stats are per sequence', () => {
+    const net = new GRU(2, 3, { mode: 'deer', dtype: 'float64', bidirectional: true });
+    try {
+      tidy(() => {
+        const x = antler.randn([6, 3, 2], { dtype: 'float64' }), lengths = [6, 4, 1];
+        const seq = net.forward(x, null, { lengths, mode: 'sequential' });
+        // Before: initialGuess [T, B, n] reached each segment whole (SHAPE_MISMATCH), warmStart was ignored.
+        const guessed = net.forward(x, null, { lengths, initialGuess: antler.zeros([6, 3, 3], { dtype: 'float64' }) });
+        expectClose(guessed.output.dataSync(), seq.output.dataSync(), 1e-10, 1e-10, 'initialGuess');
+        const first = net.forward(x, null, { lengths, warmStart: true });
+        const again = net.forward(x, null, { lengths, warmStart: true });
+        expect([first.stats[0].warmStarted, again.stats[0].warmStarted]).toEqual([false, true]);
+        expect(again.stats[0].sequenceIterations).toEqual([0, 0, 0]); // the last solution is the answer already
+        expectClose(again.output.dataSync(), seq.output.dataSync(), 1e-10, 1e-10, 'warm start');
+        // One entry per batch entry.
+        expect(first.stats[0].sequenceIterations).toHaveLength(3);
+        expect(first.stats[0].mode).toBe('deer');
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
   test('lengths all equal to T is the unpadded forward, and a bidirectional layer is not run as flipped padding', () => {
     const net = new GRU(2, 3, { bidirectional: true, dtype: 'float64' });
     try {
