@@ -86,6 +86,15 @@ function exposeParameter(m: Module, name: string, t: Tensor): void {
   (m as unknown as Record<string, Tensor>)[name] = t;
 }
 
+/** The gates' width G and PyTorch's initialiser U(−1/√H, 1/√H) in the module's dtype and device. */
+function rnnInit(kind: CellKind, H: number, o: { dtype?: unknown; device?: unknown }, opName: string): { G: number; u: (shape: number[]) => Tensor } {
+  const dtype = o.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+  const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
+  const bound = 1 / Math.sqrt(H);
+  return { G: (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H, u: (shape) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device })) };
+}
+
 /** Right-padded sequences: see RNNBase.padding and packPlan. */
 interface Padding extends PackPlan {
   real: Tensor;
@@ -225,13 +234,8 @@ abstract class RNNBase extends Module {
     this.mode = o.mode ?? 'auto';
     if (!DEER_MODES.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
     this.deer = { ...checkModuleDeerOptions<Omit<DeerOptions, 'mode'>>(o.deer, opName, MODULE_DEER_KEYS) };
-    const dtype = o.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
-    const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
     const H = this.hiddenSize;
-    const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
-    const bound = 1 / Math.sqrt(H);
-    const u = (shape: number[]) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device }));
+    const { G, u } = rnnInit(kind, H, o, opName);
     const dirs = this.bidirectional ? 2 : 1;
     for (let l = 0; l < this.numLayers; l++)
       for (let d = 0; d < dirs; d++) {
@@ -461,13 +465,8 @@ abstract class RNNCellBase extends Module {
     this.inputSize = checkInteger(inputSize, opName, 'inputSize', 1);
     this.hiddenSize = checkInteger(hiddenSize, opName, 'hiddenSize', 1);
     this.bias = o.bias === undefined ? true : checkBoolean(o.bias, opName, 'bias');
-    const dtype = o.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
-    const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
     const H = this.hiddenSize;
-    const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H;
-    const bound = 1 / Math.sqrt(H);
-    const u = (shape: number[]) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device }));
+    const { G, u } = rnnInit(kind, H, o, opName);
     exposeParameter(this, 'weight_ih', u([G, this.inputSize]));
     exposeParameter(this, 'weight_hh', u([G, H]));
     if (this.bias) {
