@@ -360,6 +360,15 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.ctcLoss(t([0, 0, 0, 0], [2, 1, 2]), [[0]], [2], [1])]],
   },
   {
+    name: 'conv1d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 9]), anyVals(rng, [4, 3, 3]), anyVals(rng, [4])], note: 'stride 2, padding 1' },
+      { inputs: [anyVals(rng, [3, 8]), anyVals(rng, [2, 3, 4]), anyVals(rng, [2])], note: "unbatched, 'same' with an even kernel, dilation 2" },
+    ],
+    fn: ([x, w, b]) => (x.rank === 3 ? antler.conv1d(x, w, b, { stride: 2, padding: 1 }) : antler.conv1d(x, w, b, { padding: 'same', dilation: 2 })),
+    bad: [['SHAPE_MISMATCH', () => antler.conv1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3, 4, 5, 6], [1, 3, 2]))]],
+  },
+  {
     name: 'padSequence',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 2]), anyVals(rng, [1, 2]), anyVals(rng, [2, 2])] }, { inputs: [anyVals(rng, [2]), anyVals(rng, [4])], note: 'batchFirst' }],
     fn: (xs) => antler.padSequence(xs, { batchFirst: xs.length === 2, paddingValue: 0.5 }),

@@ -1,10 +1,11 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
-export { Linear, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus } from './layers';
+export { Linear, Conv1d, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
+export { conv1d } from '../ops/conv';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';

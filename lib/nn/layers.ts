@@ -2,6 +2,7 @@
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { div, elu, exp, gelu, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
+import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, DType } from '../validate';
@@ -47,6 +48,39 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures)
       fail('SHAPE_MISMATCH', `Linear: input has ${x.shape[x.rank - 1]} features (shape [${x.shape.join(', ')}]); expected ${this.inFeatures}`);
     return linear(x, this.weight, this.bias);
+  }
+}
+
+/**
+ * torch.nn.Conv1d (groups 1, zero padding): weight [out, in, kernelSize] and
+ * bias [out], both U(±1/√(in·kernelSize)) as in PyTorch; forward(x [N, in, L]
+ * or [in, L]) is conv1d with the layer's stride, padding and dilation.
+ */
+export class Conv1d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly options: Conv1dOptions;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options?: Conv1dOptions & { bias?: boolean } & Placement) {
+    super();
+    const op = 'Conv1d';
+    const o = placement(checkOptions<Conv1dOptions & { bias: boolean } & Placement>(options, op, ['stride', 'padding', 'dilation', 'bias', 'dtype', 'device']), op);
+    this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
+    this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
+    this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);
+    this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation };
+    convGeometry(op, Number.MAX_SAFE_INTEGER, kernelSize, this.options); // the options, checked now rather than at the first forward
+    const bound = 1 / Math.sqrt(inChannels * kernelSize);
+    this.weight = this.registerParameter('weight', uniform([outChannels, inChannels, kernelSize], bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+  }
+
+  forward(x: Tensor): Tensor {
+    this.checkUsable('Conv1d');
+    return conv1d(x, this.weight, this.bias, this.options);
   }
 }
 

@@ -1,0 +1,80 @@
+/**
+ * conv1d (torch.nn.functional.conv1d, groups = 1): im2col by one indexSelect
+ * of the padded input's positions, then one GEMM (linear) over every output
+ * position; the gradients come from autograd (the index select's is a
+ * scatter-add, the GEMM's are GEMMs).
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, tensor, Tensor } from '../tensor';
+import { checkOptions, describe, shapeText } from '../validate';
+import { permute, reshape } from './core';
+import { indexSelect } from './indexing';
+import { linear } from './nn';
+import { pad } from './shape';
+
+/** Options of {@link conv1d}. */
+export interface Conv1dOptions {
+  stride?: number;
+  /** Zeros on both ends: a number, 'valid' (0) or 'same' (the output as long as the input; stride 1 only). */
+  padding?: number | 'valid' | 'same';
+  dilation?: number;
+}
+
+/** @internal The padding on each side and the output length; checks the options. */
+export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions): { left: number; right: number; stride: number; dilation: number; Lout: number } {
+  const positive = (v: unknown, what: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('INVALID_ARGUMENT', `${op}: ${what} must be a positive integer; got ${describe(v)}`);
+    return v;
+  };
+  const stride = o.stride === undefined ? 1 : positive(o.stride, 'stride');
+  const dilation = o.dilation === undefined ? 1 : positive(o.dilation, 'dilation');
+  const span = dilation * (K - 1);
+  let left: number, right: number;
+  if (o.padding === undefined || o.padding === 'valid') left = right = 0;
+  else if (o.padding === 'same') {
+    if (stride !== 1) fail('INVALID_ARGUMENT', `${op}: padding 'same' needs stride 1 (as PyTorch); got stride ${stride}`);
+    left = Math.floor(span / 2);
+    right = span - left;
+  } else if (typeof o.padding === 'number' && Number.isInteger(o.padding) && o.padding >= 0) left = right = o.padding;
+  else fail('INVALID_ARGUMENT', `${op}: padding must be an integer ≥ 0, 'valid' or 'same'; got ${describe(o.padding)}`);
+  const Lout = Math.floor((L + left + right - span - 1) / stride) + 1;
+  if (Lout < 1)
+    fail('SHAPE_MISMATCH', `${op}: the input's length ${L} (padded to ${L + left + right}) is shorter than the kernel's span ${span + 1} (kernel ${K}, dilation ${dilation})`);
+  return { left, right, stride, dilation, Lout };
+}
+
+/**
+ * A 1-D convolution (cross-correlation, as PyTorch's): x [N, Cin, L] (or
+ * [Cin, L]), weight [Cout, Cin, K], bias [Cout] or null → [N, Cout, Lout]
+ * (or [Cout, Lout]); Lout = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1.
+ */
+export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv1dOptions): Tensor {
+  const op = 'conv1d';
+  checkTensor(x, op, 'input');
+  checkTensor(weight, op, 'weight');
+  if (bias !== null && bias !== undefined) checkTensor(bias, op, 'bias');
+  const o = checkOptions<Conv1dOptions>(options, op, ['stride', 'padding', 'dilation']);
+  if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected [outChannels, inChannels, kernelSize]`);
+  const [Cout, Cin, K] = weight.shape;
+  if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, L] or unbatched [${Cin}, L]`);
+  const unbatched = x.rank === 2;
+  const [N, C, L] = unbatched ? [1, x.shape[0], x.shape[1]] : x.shape;
+  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight expects ${Cin}`);
+  if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
+  if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  const g = convGeometry(op, L, K, o);
+  return tidy(() => {
+    const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
+    const xp = g.left || g.right ? pad(xb, [[0, 0], [0, 0], [g.left, g.right]]) : xb;
+    // Positions of every output step's K taps: t·stride + k·dilation, as [Lout·K].
+    const taps = new Int32Array(g.Lout * K);
+    for (let t = 0; t < g.Lout; t++) for (let k = 0; k < K; k++) taps[t * K + k] = t * g.stride + k * g.dilation;
+    const cols = indexSelect(xp, 2, tensor(taps, [g.Lout * K], { dtype: 'int32', device: x.device })); // [N, Cin, Lout·K]
+    const patches = reshape(permute(reshape(cols, [N, Cin, g.Lout, K]), [0, 2, 1, 3]), [N, g.Lout, Cin * K]);
+    const y = linear(patches, reshape(weight, [Cout, Cin * K]), bias ?? null); // [N, Lout, Cout]
+    const out = permute(y, [0, 2, 1]);
+    return unbatched ? reshape(out, [Cout, g.Lout]) : out;
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * conv1d / nn.Conv1d against a direct float64 loop of PyTorch's definition
+ * (cross-correlation, zero padding, stride, dilation, 'same' and 'valid'), on
+ * fresh random shapes; unbatched input; the layer's initialisation bounds and
+ * parameter names; bad inputs. The op registry (test/opinfo.ts) checks the
+ * gradients against central differences and CUDA against the CPU.
+ */
+import * as antler from '../../lib';
+import { nn, tensor, tidy } from '../../lib';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+/** y[n, o, t] = b[o] + Σ_c Σ_k w[o, c, k] · xpad[n, c, t·stride + k·dilation]. */
+function conv1dRef(x: number[], w: number[], b: number[] | null, N: number, Cin: number, L: number, Cout: number, K: number, stride: number, left: number, right: number, dilation: number) {
+  const Lp = L + left + right, Lout = Math.floor((Lp - dilation * (K - 1) - 1) / stride) + 1;
+  const at = (n: number, c: number, p: number) => (p < left || p >= left + L ? 0 : x[(n * Cin + c) * L + p - left]);
+  const y = new Array<number>(N * Cout * Lout).fill(0);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < Cout; o++)
+      for (let t = 0; t < Lout; t++) {
+        let acc = b ? b[o] : 0;
+        for (let c = 0; c < Cin; c++) for (let k = 0; k < K; k++) acc += w[(o * Cin + c) * K + k] * at(n, c, t * stride + k * dilation);
+        y[(n * Cout + o) * Lout + t] = acc;
+      }
+  return { y, Lout };
+}
+
+describe(`conv1d (seed ${SEED})`, () => {
+  test('equals the direct sum of PyTorch\'s definition: stride, dilation, padding as a number, \'same\' (odd and even spans) and \'valid\'', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 12; trial++) {
+        const N = rng.int(1, 3), Cin = rng.int(1, 4), Cout = rng.int(1, 4), K = rng.int(1, 5), dilation = rng.int(1, 3);
+        const mode = rng.pick(['number', 'same', 'valid'] as const);
+        const stride = mode === 'same' ? 1 : rng.int(1, 3);
+        const L = dilation * (K - 1) + rng.int(1, 9);
+        const p = mode === 'number' ? rng.int(0, 3) : 0;
+        const span = dilation * (K - 1), left = mode === 'same' ? Math.floor(span / 2) : p, right = mode === 'same' ? span - left : p;
+        const x = randomArray(rng, N * Cin * L), w = randomArray(rng, Cout * Cin * K), b = rng.next() < 0.5 ? randomArray(rng, Cout) : null;
+        const ref = conv1dRef(x, w, b, N, Cin, L, Cout, K, stride, left, right, dilation);
+        const options = { stride, dilation, padding: mode === 'number' ? p : mode };
+        const F = { dtype: 'float64' as const };
+        const y = antler.conv1d(tensor(x, [N, Cin, L], F), tensor(w, [Cout, Cin, K], F), b ? tensor(b, [Cout], F) : null, options);
+        const what = JSON.stringify({ N, Cin, L, Cout, K, ...options, bias: Boolean(b) });
+        expect(y.shape).toEqual([N, Cout, ref.Lout]);
+        expectClose(y.dataSync(), ref.y, 1e-12, 1e-12, what);
+        // Unbatched [Cin, L] is sample 0; float32 agrees.
+        const u = antler.conv1d(tensor(x.slice(0, Cin * L), [Cin, L], F), tensor(w, [Cout, Cin, K], F), b ? tensor(b, [Cout], F) : null, options);
+        expect(u.shape).toEqual([Cout, ref.Lout]);
+        expectClose(u.dataSync(), ref.y.slice(0, Cout * ref.Lout), 1e-12, 1e-12, `unbatched ${what}`);
+        const f32 = antler.conv1d(tensor(x, [N, Cin, L]), tensor(w, [Cout, Cin, K]), b ? tensor(b, [Cout]) : null, options);
+        expectClose(f32.dataSync(), ref.y, 1e-5, 1e-5, `float32 ${what}`);
+      }
+    }));
+
+  test("nn.Conv1d: PyTorch's names, shapes and U(±1/√(in·k)) initialisation; forward is conv1d with its options", () =>
+    tidy(() => {
+      const m = new nn.Conv1d(8, 16, 5, { padding: 'same', dilation: 2 });
+      try {
+        expect(m.namedParameters().map(([k, p]) => [k, p.shape])).toEqual([['weight', [16, 8, 5]], ['bias', [16]]]);
+        const bound = 1 / Math.sqrt(8 * 5);
+        for (const p of m.parameters()) {
+          const v = Array.from(p.dataSync());
+          expect(Math.max(...v.map(Math.abs))).toBeLessThanOrEqual(bound);
+          expect(Math.max(...v.map(Math.abs))).toBeGreaterThan(bound * 0.5);
+        }
+        const x = antler.randn([2, 8, 30]);
+        const y = m.forward(x);
+        expect(y.shape).toEqual([2, 16, 30]);
+        expectClose(y.dataSync(), antler.conv1d(x, m.weight, m.bias, { padding: 'same', dilation: 2 }).dataSync(), 0, 0, 'layer = function');
+        const plain = new nn.Conv1d(2, 3, 3, { bias: false, dtype: 'float64' });
+        expect([plain.bias, plain.weight.dtype]).toEqual([null, 'float64']);
+        plain.dispose();
+      } finally {
+        m.dispose();
+      }
+    }));
+
+  test('bad inputs raise AntlerError saying what was passed', () =>
+    tidy(() => {
+      const x = antler.zeros([2, 3, 10]), w = antler.zeros([4, 3, 3]);
+      expectAntlerError(() => antler.conv1d(antler.zeros([2, 5, 10]), w), 'SHAPE_MISMATCH', /^conv1d: input has 5 channels \(shape \[2, 5, 10\]\); the weight expects 3$/);
+      expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3])), 'SHAPE_MISMATCH', /weight has shape \[4, 3\]; expected \[outChannels, inChannels, kernelSize\]/);
+      expectAntlerError(() => antler.conv1d(x, w, antler.zeros([3])), 'SHAPE_MISMATCH', /bias has shape \[3\]; expected \[4\]/);
+      expectAntlerError(() => antler.conv1d(antler.zeros([2, 3, 2]), w), 'SHAPE_MISMATCH', /^conv1d: the input's length 2 \(padded to 2\) is shorter than the kernel's span 3/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { padding: 'same', stride: 2 }), 'INVALID_ARGUMENT', /padding 'same' needs stride 1/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { stride: 0 }), 'INVALID_ARGUMENT', /^conv1d: stride must be a positive integer; got 0$/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { padding: -1 }), 'INVALID_ARGUMENT', /padding must be an integer ≥ 0, 'valid' or 'same'; got -1/);
+      expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /input is float32 and weight float64/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { groups: 2 } as never), 'INVALID_ARGUMENT', /unknown option 'groups'/);
+      expectAntlerError(() => new nn.Conv1d(3, 4, 3, { dilation: 0 }), 'INVALID_ARGUMENT', /^Conv1d: dilation must be a positive integer; got 0$/);
+    }));
+});
