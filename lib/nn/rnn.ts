@@ -241,18 +241,14 @@ abstract class RNNBase extends Module {
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
         const inL = l === 0 ? this.inputSize : dirs * H;
-        this.exposeParameter(`weight_ih_${sfx}`, u([G, inL]));
-        this.exposeParameter(`weight_hh_${sfx}`, u([G, H]));
+        exposeParameter(this, `weight_ih_${sfx}`, u([G, inL]));
+        exposeParameter(this, `weight_hh_${sfx}`, u([G, H]));
         if (this.bias) {
-          this.exposeParameter(`bias_ih_${sfx}`, u([G]));
-          this.exposeParameter(`bias_hh_${sfx}`, u([G]));
+          exposeParameter(this, `bias_ih_${sfx}`, u([G]));
+          exposeParameter(this, `bias_hh_${sfx}`, u([G]));
         }
         this.warm.push(new WarmStart());
       }
-  }
-
-  private exposeParameter(name: string, t: Tensor): void {
-    exposeParameter(this, name, t);
   }
 
   private param(name: string): Tensor | null {
@@ -312,21 +308,24 @@ abstract class RNNBase extends Module {
     const opts: DeerOptions = { ...this.deer, mode: this.mode, ...options };
     const stats: DeerStats[] = [];
     const hN: Tensor[] = [], cN: Tensor[] = [];
+    // One walk of the registry per forward.
+    const params = new Map(this.namedParameters());
+    // With padding: the padding is zeroed once (so that a NaN there cannot reach W_ih's gradient; the layers
+    // above get 0 there from the packed outputs), the reverse direction reads each sequence backwards from
+    // its own last step (rows permuted by padding.reverse), and the recurrence runs packed
+    // (packedRecurrence): no padded step is computed.
+    if (padding) x = where(padding.real, x, 0);
+    const rows = (t: Tensor, index: Tensor) => reshape(indexSelect(reshape(t, [T * B, t.shape[2]]), 0, index), [T, B, t.shape[2]]);
     for (let l = 0; l < this.numLayers; l++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
         const idx = l * dirs + d;
-        // With padding: the reverse direction reads each sequence backwards from its own last step (rows
-        // permuted by padding.reverse), and the recurrence runs packed (packedRecurrence): no padded step is
-        // computed. The padding is zeroed first so that a NaN there cannot reach W_ih's gradient.
-        const rows = (t: Tensor, index: Tensor) => reshape(indexSelect(reshape(t, [T * B, t.shape[2]]), 0, index), [T, B, t.shape[2]]);
-        const xm = padding ? where(padding.real, x, 0) : x;
-        const xin = d === 1 ? (padding ? rows(xm, padding.reverse) : flip(xm, 0)) : xm;
-        const xp = linear(xin, this.param(`weight_ih_${sfx}`)!, this.param(`bias_ih_${sfx}`));
+        const xin = d === 1 ? (padding ? rows(x, padding.reverse) : flip(x, 0)) : x;
+        const xp = linear(xin, params.get(`weight_ih_${sfx}`)!, params.get(`bias_ih_${sfx}`) ?? null);
         const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, H]), [B, H]);
         const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
-        const Whh = this.param(`weight_hh_${sfx}`)!, bhh = this.param(`bias_hh_${sfx}`);
+        const Whh = params.get(`weight_hh_${sfx}`)!, bhh = params.get(`bias_hh_${sfx}`) ?? null;
         const r: { y: Tensor; stats: DeerStats; last?: Tensor } = padding
           ? packedRecurrence(this.kind, xp, Whh, bhh, y0, opts, padding, this.warm[idx])
           : cellRecurrence(this.kind, xp, Whh, bhh, y0, opts, this.warm[idx]);

@@ -348,7 +348,7 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
   const padded = unbatched ? tg.shape.length === 1 : tg.shape.length === 2;
   if (padded && !unbatched && tg.shape[0] !== N) fail('SHAPE_MISMATCH', `${op}: targets have shape ${shapeText(tg.shape)}; expected [${N}, S] (one row per sample) or the targets concatenated, 1-D`);
   if (!padded && (unbatched || tg.shape.length !== 1)) fail('SHAPE_MISMATCH', `${op}: targets have shape ${shapeText(tg.shape)}; expected ${unbatched ? '[S] for unbatched logProbs' : `[${N}, S] or 1-D (concatenated)`}`);
-  const S = padded ? tg.shape[tg.shape.length - 1] : Math.max(0, ...tgtLens.map((n) => (Number.isInteger(n) ? n : 0)));
+  const S = padded ? tg.shape[tg.shape.length - 1] : tgtLens.reduce((m, n) => (Number.isInteger(n) ? Math.max(m, n) : m), 0);
   tgtLens.forEach((n, i) => {
     if (!Number.isInteger(n) || n < 0 || (padded && n > S))
       fail('INVALID_ARGUMENT', `${op}: targetLengths[${i}] is ${describe(n)}; expected an integer ≥ 0${padded ? `, at most ${S} (the targets' columns)` : ''}`);
