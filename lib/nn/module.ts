@@ -26,6 +26,9 @@ export function parameter(t: Tensor): Tensor {
   return t;
 }
 
+/** True while Module.dispose() walks a module (sync() then skips what it would throw for). */
+let disposing = false;
+
 /** weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
 function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -164,7 +167,15 @@ export abstract class Module {
       const name = snake !== key && Object.prototype.hasOwnProperty.call(self, snake) ? key : snake;
       if (this.params.has(name)) {
         if (v === null) this.params.set(name, null);
-        else if (v instanceof Tensor && v !== this.params.get(name) && parameterTensors.has(v) && !v.isDisposed) this.params.set(name, isolated(() => keep(v)));
+        else if (v instanceof Tensor && v !== this.params.get(name)) {
+          // PyTorch's __setattr__ raises here (a tensor that is not an nn.Parameter): ignoring it
+          // would train and save the old parameter while the property shows the new tensor.
+          if (!parameterTensors.has(v)) {
+            if (disposing) continue; // dispose() frees what is registered and never throws for this
+            fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds parameter '${name}', so it takes a parameter or null; got a plain Tensor ${v.isDisposed ? '(disposed)' : `of shape [${v.shape.join(', ')}]`}: wrap it with nn.parameter(t), or copy values into the parameter under noGrad`);
+          }
+          if (!v.isDisposed) this.params.set(name, isolated(() => keep(v)));
+        }
         continue;
       }
       if (this.childMap.has(key)) {
@@ -320,8 +331,14 @@ export abstract class Module {
 
   /** Frees every parameter and buffer (of sub-modules too); forward() then throws DISPOSED. */
   dispose(): void {
-    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
-    this.markDisposed();
+    const outer = disposing;
+    disposing = true;
+    try {
+      for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
+      this.markDisposed();
+    } finally {
+      disposing = outer;
+    }
   }
 
   private markDisposed(): void {

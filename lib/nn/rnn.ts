@@ -208,7 +208,7 @@ function mergeStats(total: DeerStats | null, seg: DeerStats, sorted: number[], k
 
 abstract class RNNBase extends Module {
   /** The parameters by their PyTorch names, as properties (gru.weight_hh_l0, lstm.bias_ih_l1_reverse), as in PyTorch. */
-  readonly [name: `weight_${'ih' | 'hh'}_l${string}` | `bias_${'ih' | 'hh'}_l${string}`]: Tensor;
+  [name: `weight_${'ih' | 'hh'}_l${string}` | `bias_${'ih' | 'hh'}_l${string}`]: Tensor;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -451,10 +451,10 @@ const CELL_KEYS = ['bias', 'dtype', 'device'];
  */
 abstract class RNNCellBase extends Module {
   /** PyTorch's parameters, as properties (cell.weight_hh); the biases are absent with bias: false. */
-  declare readonly weight_ih: Tensor;
-  declare readonly weight_hh: Tensor;
-  declare readonly bias_ih?: Tensor;
-  declare readonly bias_hh?: Tensor;
+  declare weight_ih: Tensor;
+  declare weight_hh: Tensor;
+  declare bias_ih?: Tensor;
+  declare bias_hh?: Tensor;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;

@@ -4,7 +4,7 @@
  * against float64 JavaScript references.
  */
 import * as antler from '../../lib';
-import { nn, Tensor, tensor, tidy } from '../../lib';
+import { nn, ones, randn, Tensor, tensor, tidy, zeros } from '../../lib';
 import { globalDrawPosition } from '../../lib/random';
 import { backprop, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
 
@@ -318,6 +318,31 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     antler.dispose(dict);
     old.dispose();
     m.dispose();
+  });
+
+  test("a plain tensor assigned over a parameter (gru.weight_hh_l0 = t) throws at the module's next use, as PyTorch's assignment does; nn.parameter(t) is taken; dispose() still frees", () => {
+    const H = rng.int(2, 5);
+    const gru = new nn.GRU(H, H, { dtype: 'float64' });
+    const old = gru.weight_hh_l0;
+    const plain = zeros([3 * H, H], { dtype: 'float64' });
+    gru.weight_hh_l0 = plain;
+    const x = randn([4, 1, H], { dtype: 'float64' });
+    expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', new RegExp(`GRU: 'weight_hh_l0' holds parameter 'weight_hh_l0'.*plain Tensor of shape \\[${3 * H}, ${H}\\].*nn\\.parameter`));
+    expectAntlerErrorInTidy(() => gru.parameters(), 'INVALID_ARGUMENT', /nn\.parameter/);
+    // As a parameter it replaces the old one: the recurrence then sees W_hh = 0.
+    gru.weight_hh_l0 = nn.parameter(plain);
+    expect(gru.namedParameters().find(([n]) => n === 'weight_hh_l0')![1]).toBe(plain);
+    old.dispose();
+    const lin = new nn.Linear(2, 2);
+    const w = lin.weight;
+    lin.weight = ones([2, 2]);
+    const stray = lin.weight;
+    lin.dispose(); // frees the registered weight and bias; the stray tensor stays the caller's
+    expect(w.isDisposed).toBe(true);
+    expect(stray.isDisposed).toBe(false);
+    for (const t of [stray, x]) t.dispose();
+    gru.dispose();
+    expect(plain.isDisposed).toBe(true);
   });
 
   test("a camelCase property replaces the parameter of its snake_case name (SRUCell's weightC is weight_c), and forward uses it", () => {
