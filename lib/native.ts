@@ -120,6 +120,12 @@ export interface NativeAddon {
   adaHessianStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, d: NativeHandle | null, o: {
     lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; hessianPower: number; step: number; hessianStep: number;
   }): void;
+  rmspropStep(param: NativeHandle, grad: NativeHandle, squareAvg: NativeHandle, gradAvg: NativeHandle | null, buf: NativeHandle | null, o: {
+    lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean;
+  }): void;
+  adagradStep(param: NativeHandle, grad: NativeHandle, sum: NativeHandle, o: {
+    lr: number; lrDecay: number; eps: number; weightDecay: number; maximize: boolean; step: number;
+  }): void;
 }
 
 export interface LoadAttempt {

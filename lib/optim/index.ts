@@ -1,14 +1,14 @@
 /**
  * Optimizers with torch.optim's defaults and update rules, step for step.
- * SGD's and Adam's update of a parameter is one fused native kernel
- * (sgdStep / adamStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
+ * SGD's, Adam's, RMSprop's and Adagrad's update of a parameter is one fused
+ * native kernel (sgdStep, adamStep, rmspropStep, adagradStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
  * evaluate a closure several times per step.
  */
-import { isolated, tidy } from '../engine';
+import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { add, clamp, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
-import { Tensor } from '../tensor';
+import { fullLike, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
@@ -104,6 +104,96 @@ export class AdamW extends AdamBase {
   protected readonly decoupled = true;
   constructor(params: ParamsArg<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false }, options, 'AdamW');
+  }
+}
+
+export interface RMSpropOptions {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.RMSprop (lr 1e-2, alpha 0.99, eps 1e-8): the squared gradient's
+ * running average divides the step; `centered` subtracts the square of the
+ * gradient's own running average (a variance estimate), `momentum` keeps a
+ * buffer of the scaled steps. One fused native kernel per parameter.
+ */
+export class RMSprop extends Optimizer<RMSpropOptions> {
+  constructor(params: ParamsArg<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false }, options, 'RMSprop');
+  }
+
+  protected validate(g: RMSpropOptions, name: string): void {
+    checkLr(g.lr, name);
+    for (const k of ['alpha', 'eps', 'weightDecay', 'momentum'] as const) {
+      checkFinite(g[k], name, k);
+      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: ${k} must be ≥ 0; got ${g[k]}`);
+    }
+    checkBoolean(g.centered, name, 'centered');
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['squareAvg', 'gradAvg', 'momentumBuffer'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<RMSpropOptions>, st: Record<string, Tensor | number>): void {
+    st.step = ((st.step as number | undefined) ?? 0) + 1;
+    const sq = this.buffer(st, 'squareAvg', p);
+    const ga = o.centered ? this.buffer(st, 'gradAvg', p) : null;
+    const buf = o.momentum > 0 ? this.buffer(st, 'momentumBuffer', p) : null;
+    native().rmspropStep(p.handle, g.handle, sq.handle, ga?.handle ?? null, buf?.handle ?? null, {
+      lr: o.lr, alpha: o.alpha, eps: o.eps, weightDecay: o.weightDecay, momentum: o.momentum, centered: o.centered, maximize: o.maximize,
+    });
+  }
+}
+
+export interface AdagradOptions {
+  lr: number;
+  lrDecay: number;
+  weightDecay: number;
+  initialAccumulatorValue: number;
+  eps: number;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.Adagrad (lr 1e-2, eps 1e-10): each coordinate's step is divided
+ * by the root of its summed squared gradients (`sum`, starting at
+ * initialAccumulatorValue); lr decays as lr / (1 + (step − 1)·lrDecay). Dense
+ * gradients. One fused native kernel per parameter.
+ */
+export class Adagrad extends Optimizer<AdagradOptions> {
+  constructor(params: ParamsArg<AdagradOptions>, options: Partial<AdagradOptions> = {}) {
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false }, options, 'Adagrad');
+  }
+
+  protected validate(g: AdagradOptions, name: string): void {
+    checkLr(g.lr, name);
+    for (const k of ['lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps'] as const) {
+      checkFinite(g[k], name, k);
+      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: ${k} must be ≥ 0; got ${g[k]}`);
+    }
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['sum'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<AdagradOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    st.step = step;
+    if (st.sum === undefined && o.initialAccumulatorValue !== 0) st.sum = keep(fullLike(p, o.initialAccumulatorValue));
+    const acc = this.buffer(st, 'sum', p);
+    native().adagradStep(p.handle, g.handle, acc.handle, {
+      lr: o.lr, lrDecay: o.lrDecay, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize, step,
+    });
   }
 }
 

@@ -59,6 +59,23 @@ struct AdamParams {
   int64_t step = 1;
 };
 
+// torch.optim.RMSprop, one parameter tensor:
+//   g = ±grad (+ wd·param);  sq = α sq + (1−α) g²
+//   centered: ga = α ga + (1−α) g, avg = sqrt(sq − ga²) + eps; else avg = sqrt(sq) + eps
+//   momentum > 0: buf = momentum·buf + g/avg, param −= lr·buf; else param −= lr·g/avg
+struct RmspropParams {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0, momentum = 0;
+  bool centered = false, maximize = false;
+};
+
+// torch.optim.Adagrad (dense), one parameter tensor at step `step` (1-based):
+//   g = ±grad (+ wd·param);  sum += g²;  param −= lr / (1 + (step−1)·lrDecay) · g / (sqrt(sum) + eps)
+struct AdagradParams {
+  double lr = 1e-2, lrDecay = 0, eps = 1e-10, weightDecay = 0;
+  bool maximize = false;
+  int64_t step = 1;
+};
+
 // AdaHessian (Yao et al. 2021), one parameter tensor at step `step` with `hessianStep`
 // refreshes of the Hessian diagonal so far (both 1-based; the refresh count includes this
 // step's when d is given):
@@ -320,6 +337,11 @@ class Backend {
   // dDiag may be null: a step without a refresh leaves v as it is.
   virtual void adaHessianStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v,
                               const void* dDiag, int64_t n, const AdaHessianParams& p) = 0;
+  // gradAvg is null unless centered, buf null unless momentum > 0.
+  virtual void rmspropStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg,
+                           void* buf, int64_t n, const RmspropParams& p) = 0;
+  virtual void adagradStep(const Device& d, DType t, void* param, const void* grad, void* sum, int64_t n,
+                           const AdagradParams& p) = 0;
 };
 
 Backend& cpuBackend();

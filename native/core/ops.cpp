@@ -867,6 +867,31 @@ void adaHessianStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, con
                                               v.data(), dDiag ? dDiag->data() : nullptr, param.numel(), p);
 }
 
+void rmspropStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor* gradAvg, Tensor* buf,
+                 const RmspropParams& p) {
+  checkFloating("RMSprop", param);
+  checkLike("RMSprop", "gradient", param, grad);
+  checkLike("RMSprop", "square_avg", param, squareAvg);
+  if (gradAvg) checkLike("RMSprop", "grad_avg", param, *gradAvg);
+  if (buf) checkLike("RMSprop", "momentum_buffer", param, *buf);
+  if (p.centered && !gradAvg) fail(Code::Internal, "RMSprop: centered needs grad_avg");
+  if (p.momentum > 0 && !buf) fail(Code::Internal, "RMSprop: momentum needs momentum_buffer");
+  if (param.numel())
+    backendFor(param.device()).rmspropStep(param.device(), param.dtype, param.data(), grad.data(), squareAvg.data(),
+                                           gradAvg ? gradAvg->data() : nullptr, buf ? buf->data() : nullptr,
+                                           param.numel(), p);
+}
+
+void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradParams& p) {
+  checkFloating("Adagrad", param);
+  checkLike("Adagrad", "gradient", param, grad);
+  checkLike("Adagrad", "sum", param, sum);
+  if (p.step < 1) fail(Code::InvalidArgument, "Adagrad: step must be >= 1; got ", p.step);
+  if (param.numel())
+    backendFor(param.device()).adagradStep(param.device(), param.dtype, param.data(), grad.data(), sum.data(),
+                                           param.numel(), p);
+}
+
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {
   checkFloating("Adam", param);
   checkLike("Adam", "gradient", param, grad);

@@ -156,5 +156,8 @@ void sgdStep(Tensor& param, const Tensor& grad, Tensor* momentumBuf, const SgdPa
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 void adaHessianStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Tensor* dDiag,
                     const AdaHessianParams& p);
+void rmspropStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor* gradAvg, Tensor* buf,
+                 const RmspropParams& p);
+void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradParams& p);
 
 }  // namespace antler::ops

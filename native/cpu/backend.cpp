@@ -184,6 +184,14 @@ class CpuBackend final : public Backend {
                       int64_t n, const AdaHessianParams& p) override {
     cpu::adaHessianStep(t, param, grad, m, v, dDiag, n, p);
   }
+  void rmspropStep(const Device&, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf,
+                   int64_t n, const RmspropParams& p) override {
+    cpu::rmspropStep(t, param, grad, squareAvg, gradAvg, buf, n, p);
+  }
+  void adagradStep(const Device&, DType t, void* param, const void* grad, void* sum, int64_t n,
+                   const AdagradParams& p) override {
+    cpu::adagradStep(t, param, grad, sum, n, p);
+  }
 };
 
 }  // namespace

@@ -70,5 +70,8 @@ void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t 
 void adamStep(DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, const AdamParams& p);
 void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, const void* dDiag, int64_t n,
                     const AdaHessianParams& p);
+void rmspropStep(DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf, int64_t n,
+                 const RmspropParams& p);
+void adagradStep(DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p);
 
 }  // namespace antler::cpu

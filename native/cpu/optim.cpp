@@ -1,5 +1,5 @@
 // Fused optimizer steps on the CPU: one pass over the parameter with the
-// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW; AdaHessian).
+// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW, RMSprop, Adagrad; AdaHessian).
 #include "../core/error.h"
 #include "../kernels/rows.h"
 #include "ops.h"
@@ -38,6 +38,50 @@ void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, co
     case DType::Int32: break;
   }
   fail(Code::Internal, "adaHessianStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void rmspropTyped(T* param, const T* grad, T* sq, T* ga, T* buf, int64_t n, const RmspropParams& p) {
+  const kernels::RmspropCoeffs<T> c = kernels::rmspropCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) {
+    kernels::rmspropUpdate(c, param[i], grad[i], sq[i], ga ? ga + i : nullptr, buf ? buf + i : nullptr);
+  });
+}
+
+void rmspropStep(DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf, int64_t n,
+                 const RmspropParams& p) {
+  if (n <= 0) return;
+  if ((p.centered && !gradAvg) || (p.momentum > 0.0 && !buf)) fail(Code::Internal, "rmspropStep: a state buffer is missing");
+  switch (t) {
+    case DType::Float32:
+      return rmspropTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(squareAvg),
+                          static_cast<float*>(gradAvg), static_cast<float*>(buf), n, p);
+    case DType::Float64:
+      return rmspropTyped(static_cast<double*>(param), static_cast<const double*>(grad),
+                          static_cast<double*>(squareAvg), static_cast<double*>(gradAvg), static_cast<double*>(buf), n,
+                          p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "rmspropStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void adagradTyped(T* param, const T* grad, T* sum, int64_t n, const AdagradParams& p) {
+  const kernels::AdagradCoeffs<T> c = kernels::adagradCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::adagradUpdate(c, param[i], grad[i], sum[i]); });
+}
+
+void adagradStep(DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return adagradTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(sum), n, p);
+    case DType::Float64:
+      return adagradTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(sum), n,
+                          p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adagradStep: dtype ", dtypeName(t), " is not supported");
 }
 
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {

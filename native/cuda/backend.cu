@@ -379,6 +379,14 @@ class CudaBackend final : public Backend {
                       int64_t n, const AdaHessianParams& p) override {
     cuda::adaHessianStep(context(d), t, param, grad, m, v, dDiag, n, p);
   }
+  void rmspropStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf,
+                   int64_t n, const RmspropParams& p) override {
+    cuda::rmspropStep(context(d), t, param, grad, squareAvg, gradAvg, buf, n, p);
+  }
+  void adagradStep(const Device& d, DType t, void* param, const void* grad, void* sum, int64_t n,
+                   const AdagradParams& p) override {
+    cuda::adagradStep(context(d), t, param, grad, sum, n, p);
+  }
 };
 
 }  // namespace cuda

@@ -26,7 +26,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
-// optim.cu (sgdStep, adamStep, adaHessianStep).
+// optim.cu (sgdStep, adamStep, adaHessianStep, rmspropStep, adagradStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -82,5 +82,8 @@ void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, voi
               const AdamParams& p);
 void adaHessianStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, const void* dDiag,
                     int64_t n, const AdaHessianParams& p);
+void rmspropStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf,
+                 int64_t n, const RmspropParams& p);
+void adagradStep(Context& ctx, DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p);
 
 }  // namespace antler::cuda

@@ -1,5 +1,6 @@
 // Fused optimizer steps: one pass over the parameter with the update rules of
-// kernels/rows.h (torch.optim.SGD, Adam and AdamW; AdaHessian), shared with the CPU. The
+// kernels/rows.h (torch.optim.SGD, Adam and AdamW,
+// RMSprop, Adagrad; AdaHessian), shared with the CPU. The
 // coefficients, bias corrections included, are computed once on the host in
 // double and rounded to the parameter's dtype, as torch does in Python.
 #include "../kernels/rows.h"
@@ -31,6 +32,56 @@ static __global__ void adaHessianStepKernel(T* param, const T* grad, T* m, T* v,
                                             kernels::AdaHessianCoeffs<T> c) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
     kernels::adaHessianUpdate(c, param[i], grad[i], m[i], v[i], d ? d + i : nullptr);
+}
+
+template <typename T>
+static __global__ void rmspropStepKernel(T* param, const T* grad, T* sq, T* ga, T* buf, int64_t n,
+                                         kernels::RmspropCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    kernels::rmspropUpdate(c, param[i], grad[i], sq[i], ga ? ga + i : nullptr, buf ? buf + i : nullptr);
+}
+
+template <typename T>
+static __global__ void adagradStepKernel(T* param, const T* grad, T* sum, int64_t n, kernels::AdagradCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::adagradUpdate(c, param[i], grad[i], sum[i]);
+}
+
+template <typename T>
+static void launchRmsprop(Context& ctx, void* param, const void* grad, void* sq, void* ga, void* buf, int64_t n,
+                          const RmspropParams& p) {
+  rmspropStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(sq), static_cast<T*>(ga),
+      static_cast<T*>(buf), n, kernels::rmspropCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("rmspropStep");
+}
+
+void rmspropStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf,
+                 int64_t n, const RmspropParams& p) {
+  if (n <= 0) return;
+  if ((p.centered && !gradAvg) || (p.momentum > 0.0 && !buf)) fail(Code::Internal, "rmspropStep: a state buffer is missing");
+  switch (t) {
+    case DType::Float32: return launchRmsprop<float>(ctx, param, grad, squareAvg, gradAvg, buf, n, p);
+    case DType::Float64: return launchRmsprop<double>(ctx, param, grad, squareAvg, gradAvg, buf, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "rmspropStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void launchAdagrad(Context& ctx, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p) {
+  adagradStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(sum), n, kernels::adagradCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("adagradStep");
+}
+
+void adagradStep(Context& ctx, DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchAdagrad<float>(ctx, param, grad, sum, n, p);
+    case DType::Float64: return launchAdagrad<double>(ctx, param, grad, sum, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adagradStep: dtype ", dtypeName(t), " is not supported");
 }
 
 template <typename T>

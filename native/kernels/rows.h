@@ -189,6 +189,74 @@ ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, 
 }
 
 template <typename T>
+struct RmspropCoeffs {
+  T lr, alpha, alphaWeight;   // α, 1 − α
+  T eps, weightDecay, momentum;
+  bool centered, maximize, useMomentum;
+};
+
+// Params is antler::RmspropParams (core/backend.h).
+template <typename T, typename Params>
+inline RmspropCoeffs<T> rmspropCoeffs(const Params& p) {
+  return {static_cast<T>(p.lr),          static_cast<T>(p.alpha),    static_cast<T>(1.0 - p.alpha),
+          static_cast<T>(p.eps),         static_cast<T>(p.weightDecay), static_cast<T>(p.momentum),
+          p.centered,                    p.maximize,                 p.momentum > 0.0};
+}
+
+// torch.optim.RMSprop:
+//   g = ±grad (+ wd·param)
+//   sq = α sq + (1 − α) g²
+//   centered: ga = lerp(ga, g, 1 − α); avg = sqrt(sq − ga²) + eps, else avg = sqrt(sq) + eps
+//   momentum > 0: buf = momentum·buf + g / avg; param −= lr·buf
+//   else: param −= lr · g / avg
+// gradAvg and buf point at this element of grad_avg / momentum_buffer; each is read only when used.
+template <typename T>
+ANTLER_HD void rmspropUpdate(const RmspropCoeffs<T>& c, T& param, T grad, T& sq, T* gradAvg, T* buf) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
+  sq = sq * c.alpha + c.alphaWeight * g * g;
+  T avg;
+  if (c.centered) {
+    const T ga = lerpTorch(*gradAvg, g, c.alphaWeight);
+    *gradAvg = ga;
+    avg = unary_math::sqrt_(sq + (-ga) * ga) + c.eps;
+  } else {
+    avg = unary_math::sqrt_(sq) + c.eps;
+  }
+  if (c.useMomentum) {
+    const T b = *buf * c.momentum + g / avg;
+    *buf = b;
+    param = param + (-c.lr) * b;
+  } else {
+    param = param + (-c.lr) * (g / avg);
+  }
+}
+
+template <typename T>
+struct AdagradCoeffs {
+  T clr, eps, weightDecay;   // clr = lr / (1 + (step − 1)·lr_decay)
+  bool maximize;
+};
+
+// Params is antler::AdagradParams (core/backend.h).
+template <typename T, typename Params>
+inline AdagradCoeffs<T> adagradCoeffs(const Params& p) {
+  const double clr = p.lr / (1.0 + static_cast<double>(p.step - 1) * p.lrDecay);
+  return {static_cast<T>(clr), static_cast<T>(p.eps), static_cast<T>(p.weightDecay), p.maximize};
+}
+
+// torch.optim.Adagrad (dense gradients):
+//   g = ±grad (+ wd·param);  sum += g²;  param −= clr · g / (sqrt(sum) + eps)
+template <typename T>
+ANTLER_HD void adagradUpdate(const AdagradCoeffs<T>& c, T& param, T grad, T& sum) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
+  sum = sum + g * g;
+  const T std = unary_math::sqrt_(sum) + c.eps;
+  param = param + (-c.clr) * (g / std);
+}
+
+template <typename T>
 struct AdaHessianCoeffs {
   T beta1, beta1Weight;   // β1, 1 − β1
   T beta2, beta2Weight;   // β2, 1 − β2

@@ -185,6 +185,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
         InstanceMethod("adaHessianStep", &Addon::guard<&Addon::adaHessianStep>),
+        InstanceMethod("rmspropStep", &Addon::guard<&Addon::rmspropStep>),
+        InstanceMethod("adagradStep", &Addon::guard<&Addon::adagradStep>),
     });
   }
 
@@ -1136,6 +1138,40 @@ class Addon : public Napi::Addon<Addon> {
     Tensor& v = mutableTensorArg(info[3], op, "exp_hessian_diag_sq");
     ops::adaHessianStep(param, tensorArg(info[1], op, "gradient"), m, v, optionalTensorArg(info[4], op, "hessian diagonal"), p);
     written({&param, &m, &v});
+    return info.Env().Undefined();
+  }
+
+  // rmspropStep(param, grad, squareAvg, gradAvg|null, buf|null, {lr, alpha, eps, weightDecay, momentum, centered, maximize})
+  Napi::Value rmspropStep(const Napi::CallbackInfo& info) {
+    const char* op = "RMSprop";
+    expectArgs(info, 6, op);
+    const Napi::Object o = optionsArg(info[5], op);
+    RmspropParams p;
+    numberFields(o, op, {{"lr", &p.lr}, {"alpha", &p.alpha}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}, {"momentum", &p.momentum}});
+    p.centered = boolField(o, "centered", op);
+    p.maximize = boolField(o, "maximize", op);
+    Tensor& param = mutableTensorArg(info[0], op, "parameter");
+    Tensor& sq = mutableTensorArg(info[2], op, "square_avg");
+    Tensor* ga = optionalMutableArg(info[3], op, "grad_avg");
+    Tensor* buf = optionalMutableArg(info[4], op, "momentum_buffer");
+    ops::rmspropStep(param, tensorArg(info[1], op, "gradient"), sq, ga, buf, p);
+    written({&param, &sq, ga, buf});
+    return info.Env().Undefined();
+  }
+
+  // adagradStep(param, grad, sum, {lr, lrDecay, eps, weightDecay, maximize, step})
+  Napi::Value adagradStep(const Napi::CallbackInfo& info) {
+    const char* op = "Adagrad";
+    expectArgs(info, 4, op);
+    const Napi::Object o = optionsArg(info[3], op);
+    AdagradParams p;
+    numberFields(o, op, {{"lr", &p.lr}, {"lrDecay", &p.lrDecay}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
+    p.maximize = boolField(o, "maximize", op);
+    p.step = intArg(o.Get("step"), op, "step");
+    Tensor& param = mutableTensorArg(info[0], op, "parameter");
+    Tensor& sum = mutableTensorArg(info[2], op, "sum");
+    ops::adagradStep(param, tensorArg(info[1], op, "gradient"), sum, p);
+    written({&param, &sum});
     return info.Env().Undefined();
   }
 

@@ -95,6 +95,57 @@ function adamRef(param: Float64Array, grad: ArrayLike<number>, s: AdamState, o: 
   }
 }
 
+interface RmspropOpts {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+  maximize: boolean;
+}
+const RMSPROP_DEFAULTS: RmspropOpts = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false };
+
+/** torch.optim.RMSprop, _single_tensor_rmsprop, one parameter (state zeros before the first step). */
+function rmspropRef(param: Float64Array, grad: ArrayLike<number>, s: { sq: Float64Array; ga: Float64Array; buf: Float64Array }, o: RmspropOpts): void {
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = g + o.weightDecay * param[i];
+    s.sq[i] = s.sq[i] * o.alpha + (1 - o.alpha) * g * g; // square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+    let avg: number;
+    if (o.centered) {
+      s.ga[i] = lerp(s.ga[i], g, 1 - o.alpha); // grad_avg.lerp_(grad, 1 - alpha)
+      avg = Math.sqrt(s.sq[i] - s.ga[i] * s.ga[i]) + o.eps;
+    } else avg = Math.sqrt(s.sq[i]) + o.eps;
+    if (o.momentum > 0) {
+      s.buf[i] = s.buf[i] * o.momentum + g / avg; // buf.mul_(momentum).addcdiv_(grad, avg)
+      param[i] = param[i] - o.lr * s.buf[i];
+    } else param[i] = param[i] - o.lr * (g / avg);
+  }
+}
+
+interface AdagradOpts {
+  lr: number;
+  lrDecay: number;
+  weightDecay: number;
+  initialAccumulatorValue: number;
+  eps: number;
+  maximize: boolean;
+}
+const ADAGRAD_DEFAULTS: AdagradOpts = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
+
+/** torch.optim.Adagrad, _single_tensor_adagrad (dense), one parameter; s.sum starts at initial_accumulator_value. */
+function adagradRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; sum: Float64Array }, o: AdagradOpts): void {
+  s.step += 1;
+  const clr = o.lr / (1 + (s.step - 1) * o.lrDecay);
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = g + o.weightDecay * param[i];
+    s.sum[i] = s.sum[i] + g * g;
+    param[i] = param[i] - clr * (g / (Math.sqrt(s.sum[i]) + o.eps));
+  }
+}
+
 // ---------------------------------------------------------------- drivers
 
 /** Largest |a − e| / max(|e|, 1e-3): relative, floored so values near 0 compare absolutely. */
@@ -242,6 +293,94 @@ describe(`Adam and AdamW match torch.optim, 20 float64 steps (seed ${SEED})`, ()
   });
 });
 
+describe(`RMSprop and Adagrad match torch.optim, 20 float64 steps (seed ${SEED})`, () => {
+  const rmsCases: Partial<RmspropOpts>[] = [
+    {},
+    { lr: 0.003, alpha: 0.9 },
+    { lr: 0.002, centered: true },
+    { lr: 0.001, momentum: 0.9 },
+    { lr: 0.002, momentum: 0.5, centered: true, weightDecay: 0.05, maximize: true },
+    { lr: 0.01, eps: 1e-3, alpha: 0.5, weightDecay: 0.1 },
+  ];
+  test.each(rmsCases.map((c) => [JSON.stringify(c), c] as const))('RMSprop %s', (_name, opts) => {
+    const o = { ...RMSPROP_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const init = ref.map((r) => Float64Array.from(r));
+    const states = ref.map((r) => ({ sq: new Float64Array(r.length), ga: new Float64Array(r.length), buf: new Float64Array(r.length) }));
+    const opt = new optim.RMSprop(params, opts);
+    for (let step = 0; step < STEPS; step++) {
+      const grads = drawGrads(rng, step);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => rmspropRef(ref[i], grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`RMSprop param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const st = opt.state.get(p)!;
+      expect(st.step).toBe(STEPS);
+      expect(maxRelDiff((st.squareAvg as Tensor).dataSync(), states[i].sq)).toBeLessThanOrEqual(TOL);
+      if (o.centered) expect(maxRelDiff((st.gradAvg as Tensor).dataSync(), states[i].ga)).toBeLessThanOrEqual(TOL);
+      else expect(st.gradAvg).toBeUndefined();
+      if (o.momentum > 0) expect(maxRelDiff((st.momentumBuffer as Tensor).dataSync(), states[i].buf)).toBeLessThanOrEqual(TOL);
+      else expect(st.momentumBuffer).toBeUndefined();
+    });
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  const adagradCases: Partial<AdagradOpts>[] = [
+    {},
+    { lr: 0.1, lrDecay: 0.05 },
+    { lr: 0.05, initialAccumulatorValue: 0.1, weightDecay: 0.02 },
+    { lr: 0.03, maximize: true, eps: 1e-3 },
+    { lr: 0.2, lrDecay: 0.3, initialAccumulatorValue: 2, weightDecay: 0.5, maximize: true },
+  ];
+  test.each(adagradCases.map((c) => [JSON.stringify(c), c] as const))('Adagrad %s', (_name, opts) => {
+    const o = { ...ADAGRAD_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const init = ref.map((r) => Float64Array.from(r));
+    const states = ref.map((r) => ({ step: 0, sum: new Float64Array(r.length).fill(o.initialAccumulatorValue) }));
+    const opt = new optim.Adagrad(params, opts);
+    for (let step = 0; step < STEPS; step++) {
+      const grads = drawGrads(rng, step);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => adagradRef(ref[i], grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`Adagrad param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const st = opt.state.get(p)!;
+      expect(st.step).toBe(STEPS);
+      expect(maxRelDiff((st.sum as Tensor).dataSync(), states[i].sum)).toBeLessThanOrEqual(TOL);
+    });
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('float32 parameters step like float64 ones to float32 precision', () => {
+    for (const make of [(ps: Tensor[]) => new optim.RMSprop(ps, { lr: 0.01, momentum: 0.5, centered: true }), (ps: Tensor[]) => new optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01 })]) {
+      const init = initValues(rng, 12);
+      const p64 = tensor(init, [3, 4], { dtype: 'float64', requiresGrad: true });
+      const p32 = tensor(init, [3, 4], { dtype: 'float32', requiresGrad: true });
+      const [o64, o32] = [make([p64]), make([p32])];
+      for (let step = 0; step < 10; step++) {
+        const g = randomArray(rng, 12, -1, 1);
+        setGrad(p64, g);
+        p32.zeroGrad();
+        p32.grad = tensor(g, [3, 4], { dtype: 'float32' });
+        o64.step();
+        o32.step();
+      }
+      expectClose(p32.dataSync(), p64.dataSync(), 1e-5, 1e-5, `${o32.constructor.name} float32 vs float64`);
+      antler.dispose([o64, o32, p64, p32]);
+    }
+  });
+});
+
 describe(`optimizer mechanics (seed ${SEED})`, () => {
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
@@ -382,6 +521,12 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       ['Adam negative beta', () => new optim.Adam([p], { betas: [-0.1, 0.9] }), 'INVALID_ARGUMENT'],
       ['Adam negative eps', () => new optim.Adam([p], { eps: -1e-8 }), 'INVALID_ARGUMENT'],
       ['AdamW negative weightDecay', () => new optim.AdamW([p], { weightDecay: -0.01 }), 'INVALID_ARGUMENT'],
+      ['RMSprop negative alpha', () => new optim.RMSprop([p], { alpha: -0.9 }), 'INVALID_ARGUMENT'],
+      ['RMSprop negative momentum', () => new optim.RMSprop([p], { momentum: -0.1 }), 'INVALID_ARGUMENT'],
+      ['RMSprop non-boolean centered', () => new optim.RMSprop([p], { centered: 1 as never }), 'INVALID_ARGUMENT'],
+      ['Adagrad negative lrDecay', () => new optim.Adagrad([p], { lrDecay: -1 }), 'INVALID_ARGUMENT'],
+      ['Adagrad negative initialAccumulatorValue', () => new optim.Adagrad([p], { initialAccumulatorValue: -0.1 }), 'INVALID_ARGUMENT'],
+      ['Adagrad NaN eps', () => new optim.Adagrad([p], { eps: NaN }), 'INVALID_ARGUMENT'],
       ['no parameters', () => new optim.SGD([]), 'INVALID_ARGUMENT'],
       ['a parameter twice', () => new optim.SGD([{ params: [p] }, { params: [p] }]), 'INVALID_ARGUMENT'],
       ['a non-leaf parameter', () => new optim.SGD([p.mul(2)]), 'INVALID_ARGUMENT'],
@@ -397,6 +542,8 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => new optim.Adam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT', /^Adam: betas\[1\] must be in \[0, 1\); got 1$/);
     expectAntlerErrorInTidy(() => new optim.Adam([p], { eps: -1 }), 'INVALID_ARGUMENT', /^Adam: eps must be ≥ 0; got -1$/);
     expectAntlerErrorInTidy(() => new optim.AdamW([p], { weightDecay: -0.01 }), 'INVALID_ARGUMENT', /^AdamW: weightDecay must be ≥ 0; got -0\.01$/);
+    expectAntlerErrorInTidy(() => new optim.RMSprop([p], { alpha: -0.9 }), 'INVALID_ARGUMENT', /^RMSprop: alpha must be ≥ 0; got -0\.9$/);
+    expectAntlerErrorInTidy(() => new optim.Adagrad([p], { initial_accumulator_value: 0.1 } as never), 'INVALID_ARGUMENT', /^Adagrad: unknown option 'initial_accumulator_value'; .*'initialAccumulatorValue'/);
     expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /^SGD: nesterov needs momentum > 0 and dampening 0; got momentum 0, dampening 0$/);
     p.dispose();
   });
@@ -531,6 +678,8 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
     Adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.05, amsgrad: true }),
     AdamW: (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.05 }),
     AdaHessian: (ps: Tensor[]) => new optim.AdaHessian(ps, { lr: 0.05, updateEach: 2 }),
+    RMSprop: (ps: Tensor[]) => new optim.RMSprop(ps, { lr: 0.01, momentum: 0.9, centered: true }),
+    Adagrad: (ps: Tensor[]) => new optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 }),
   };
   for (const [name, make] of Object.entries(makeOpt))
     test(`${name}, with a StepLR: 3 + save/load + 3 steps equal 6 steps`, () => {

@@ -385,6 +385,34 @@ static void optimCase(int64_t n, int sms) {
   check("adaHessianStep param" + size, hG, hC);
   check("adaHessianStep m" + size, hmG, hmC);
   check("adaHessianStep v" + size, hvG, hvC);
+  // RMSprop centered with momentum and weight decay (every state buffer), then plain; Adagrad with lr decay.
+  antler::RmspropParams rp;
+  rp.lr = 0.01;
+  rp.momentum = 0.9;
+  rp.centered = true;
+  rp.weightDecay = 0.05;
+  rp.maximize = true;
+  // square_avg in [1, 2] and grad_avg in [−1, 1]: sq ≥ ga², as a real history gives (else sqrt of < 0).
+  Buf<T> sq0(n, 1, 2), ga0(n, -1, 1);
+  Buf<T> rG = param, rC = param, sqG = sq0, sqC = sq0, gaG = ga0, gaC = ga0, rbG = mom, rbC = mom;
+  antler::cuda::rmspropStep(ctx, t, rG.p(), grad.p(), sqG.p(), gaG.p(), rbG.p(), n, rp);
+  antler::cpu::rmspropStep(t, rC.p(), grad.p(), sqC.p(), gaC.p(), rbC.p(), n, rp);
+  rp = antler::RmspropParams();
+  antler::cuda::rmspropStep(ctx, t, rG.p(), grad.p(), sqG.p(), nullptr, nullptr, n, rp);
+  antler::cpu::rmspropStep(t, rC.p(), grad.p(), sqC.p(), nullptr, nullptr, n, rp);
+  check("rmspropStep param" + size, rG, rC);
+  check("rmspropStep square_avg" + size, sqG, sqC);
+  check("rmspropStep grad_avg" + size, gaG, gaC);
+  check("rmspropStep momentum_buffer" + size, rbG, rbC);
+  antler::AdagradParams gp;
+  gp.lrDecay = 0.1;
+  gp.weightDecay = 0.01;
+  gp.step = 4;
+  Buf<T> aG = param, aC = param, sG = v, sC = v;
+  antler::cuda::adagradStep(ctx, t, aG.p(), grad.p(), sG.p(), n, gp);
+  antler::cpu::adagradStep(t, aC.p(), grad.p(), sC.p(), n, gp);
+  check("adagradStep param" + size, aG, aC);
+  check("adagradStep sum" + size, sG, sC);
 }
 
 // ---------------------------------------------------------------- fill, arange, random, cast, binary

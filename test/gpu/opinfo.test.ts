@@ -55,27 +55,29 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
         }
       });
 
-  test('SGD and Adam steps on CUDA equal the CPU ones', () => {
+  test('SGD, Adam, RMSprop and Adagrad steps on CUDA equal the CPU ones', () => {
     antler.tidy(() => {
       const values = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
       const grads = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
-      const finals = ['cpu', 'cuda:0'].map((device) => {
-        const p1 = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
-        const p2 = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
-        const sgd = new antler.optim.SGD([p1], { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 });
-        const adam = new antler.optim.Adam([p2], { lr: 0.01, amsgrad: true, weightDecay: 0.01 });
-        for (let s = 0; s < 5; s++) {
-          p1.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
-          p2.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
-          sgd.step();
-          adam.step();
-        }
-        const out = [p1.dataSync(), p2.dataSync()];
-        sgd.dispose();
-        adam.dispose();
-        return out;
-      });
-      for (let k = 0; k < 2; k++)
+      const makers = [
+        (p: Tensor) => new antler.optim.SGD([p], { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
+        (p: Tensor) => new antler.optim.Adam([p], { lr: 0.01, amsgrad: true, weightDecay: 0.01 }),
+        (p: Tensor) => new antler.optim.RMSprop([p], { lr: 0.01, momentum: 0.9, centered: true, weightDecay: 0.01 }),
+        (p: Tensor) => new antler.optim.Adagrad([p], { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 }),
+      ];
+      const finals = ['cpu', 'cuda:0'].map((device) =>
+        makers.map((make) => {
+          const p = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
+          const opt = make(p);
+          for (let s = 0; s < 5; s++) {
+            p.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
+            opt.step();
+          }
+          opt.dispose();
+          return p.dataSync();
+        }),
+      );
+      for (let k = 0; k < makers.length; k++)
         for (let i = 0; i < 37; i++) expect(Math.abs(finals[0][k][i] - finals[1][k][i])).toBeLessThan(1e-12);
     });
   });
