@@ -44,6 +44,8 @@ export { logSumExp, variance, std } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad } from './ops/shape';
 export { padSequence } from './ops/sequence';
 export { conv1d } from './ops/conv';
+export { scaledDotProductAttention } from './ops/attention';
+export type { ScaledDotProductAttentionOptions } from './ops/attention';
 export type { Conv1dOptions } from './ops/conv';
 export type { PadSequenceOptions, Lengths } from './ops/sequence';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from './ops/losses';

@@ -369,6 +369,21 @@ export const OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.conv1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3, 4, 5, 6], [1, 3, 2]))]],
   },
   {
+    name: 'scaledDotProductAttention',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [2, 5, 4]), anyVals(rng, [2, 5, 3]), anyVals(rng, [3, 5])], note: 'a float mask (differentiable)' },
+      {
+        inputs: [anyVals(rng, [2, 1, 3, 2]), anyVals(rng, [3, 4, 2]), anyVals(rng, [4, 3])],
+        aux: [{ shape: [3, 4], values: Array.from({ length: 12 }, (_, i) => (i % 4 === 0 || rng.next() < 0.5 ? 1 : 0)), dtype: 'int32' }],
+        note: 'broadcast leading axes, an int32 mask',
+      },
+      { inputs: [anyVals(rng, [4, 3]), anyVals(rng, [6, 3]), anyVals(rng, [6, 2])], note: 'isCausal, scale 0.7' },
+    ],
+    fn: ([q, k, v, m], aux) =>
+      m ? antler.scaledDotProductAttention(q, k, v, { attnMask: m }) : aux.length ? antler.scaledDotProductAttention(q, k, v, { attnMask: aux[0] }) : antler.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.7 }),
+    bad: [['SHAPE_MISMATCH', () => antler.scaledDotProductAttention(t([1, 2], [1, 2]), t([1, 2, 3], [1, 3]), t([1], [1, 1]))]],
+  },
+  {
     name: 'padSequence',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 2]), anyVals(rng, [1, 2]), anyVals(rng, [2, 2])] }, { inputs: [anyVals(rng, [2]), anyVals(rng, [4])], note: 'batchFirst' }],
     fn: (xs) => antler.padSequence(xs, { batchFirst: xs.length === 2, paddingValue: 0.5 }),

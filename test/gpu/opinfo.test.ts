@@ -55,6 +55,33 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
         }
       });
 
+  test('nn.MultiheadAttention on CUDA equals the CPU: output, weights and every gradient (masks, bias_k/bias_v, zero attention)', () => {
+    antler.tidy(() => {
+      const [L, S, N, E, H] = [3, 5, 2, 8, 2];
+      const cpu = new antler.nn.MultiheadAttention(E, H, { addBiasKv: true, addZeroAttn: true, batchFirst: true, dtype: 'float64' });
+      const gpu = new antler.nn.MultiheadAttention(E, H, { addBiasKv: true, addZeroAttn: true, batchFirst: true, dtype: 'float64' }).to('cuda:0');
+      gpu.loadStateDict(cpu.stateDict());
+      const vals = (n: number) => Array.from({ length: n }, () => rng.uniform(-1, 1));
+      const [qv, kv, vv] = [vals(N * L * E), vals(N * S * E), vals(N * S * E)];
+      const kpm = Array.from({ length: N * S }, (_, i) => (i % S === S - 1 ? 1 : 0));
+      const am = vals(L * S);
+      const run = (m: antler.nn.MultiheadAttention, device: string) => {
+        const mk = (v: number[], shape: number[]) => antler.tensor(v, shape, { dtype: 'float64', device, requiresGrad: true });
+        const q = mk(qv, [N, L, E]), k = mk(kv, [N, S, E]), v = mk(vv, [N, S, E]);
+        const [out, w] = m.forward(q, k, v, {
+          keyPaddingMask: antler.tensor(kpm, [N, S], { dtype: 'int32', device }),
+          attnMask: antler.tensor(am, [L, S], { dtype: 'float64', device }),
+        });
+        antler.add(antler.sum(antler.square(out)), antler.sum(w!)).backward();
+        return [out, w!, q.grad!, k.grad!, v.grad!, ...m.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+      };
+      const a = run(cpu, 'cpu'), b = run(gpu, 'cuda:0');
+      a.forEach((x, i) => x.forEach((y, j) => expect(Math.abs(y - b[i][j])).toBeLessThan(1e-12)));
+      cpu.dispose();
+      gpu.dispose();
+    });
+  });
+
   test('SGD, Adam, RMSprop and Adagrad steps on CUDA equal the CPU ones', () => {
     antler.tidy(() => {
       const values = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
