@@ -63,6 +63,18 @@ describe(`examples (seed ${seed})`, () => {
     expect(r.stdout).toMatch(/held-out 0: target \d+ +read/);
   }, 240_000);
 
+  test('seq2seq-attention.ts trains a GRU encoder–decoder with multi-head attention for a few steps, with Adam and with RMSprop', () => {
+    for (const opt of ['adam', 'rmsprop']) {
+      const r = example('seq2seq-attention.ts', ['--steps', '3', '--every', '1', '--batch', '5', '--hidden', '8', '--digits', '4', '--optim', opt, '--seed', seed]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = stepLines(r.stdout);
+      expect(lines).toHaveLength(4);
+      for (const l of lines) expect(l).toMatch(/train \d+\.\d+ +held-out \d+\.\d+ +exact \d+\.\d%/);
+      expect(r.stdout).toMatch(/held-out 0: source \d+ +reversed \S+ +first token attended to position \d+ of \d+/);
+    }
+  }, 240_000);
+
   test('two-body-ode.ts trains a neural ODE by DEER for a few steps', () => {
     const r = example('two-body-ode.ts', ['--steps', '2', '--every', '1', '--points', '16', '--batch', '4', '--hidden', '8', '--seed', seed]);
     expect(r.stderr).toBe('');
