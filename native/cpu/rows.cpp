@@ -40,17 +40,26 @@ static void forColumnRuns(int64_t outer, int64_t dim, int64_t inner, Body body) 
 // Row helpers for the last-axis paths: each loop is element-parallel so it
 // vectorises (the max and the sums kept in eight lanes, combined in a fixed
 // order, so results depend on the row length alone).
+// The lanes take plain selects (which vectorise; maxNaN's NaN test in the
+// same select did not) and a NaN is remembered in its own lanes: NaN wins
+// whatever the order, so this is maxNaN's sequential max.
 template <typename T>
 static T rowMax(const T* xs, int64_t n) {
-  T lane[8];
-  for (int l = 0; l < 8; ++l) lane[l] = -std::numeric_limits<T>::infinity();
+  T lane[8], nan[8];
+  for (int l = 0; l < 8; ++l) lane[l] = -std::numeric_limits<T>::infinity(), nan[l] = T(0);
   int64_t d = 0;
   for (; d + 8 <= n; d += 8)
-    for (int l = 0; l < 8; ++l) lane[l] = k::maxNaN(lane[l], xs[d + l]);
+    for (int l = 0; l < 8; ++l) {
+      const T x = xs[d + l];
+      lane[l] = lane[l] > x ? lane[l] : x;
+      nan[l] = x != x ? x : nan[l];
+    }
+  for (int l = 0; l < 8; ++l)
+    if (nan[l] != nan[l]) return nan[l];
   T m = lane[0];
   for (int l = 1; l < 8; ++l) m = k::maxNaN(m, lane[l]);
   for (; d < n; ++d) m = k::maxNaN(m, xs[d]);
-  return m;  // NaN wins whatever the order, so this is the sequential max
+  return m;
 }
 
 template <typename T>

@@ -5,8 +5,12 @@
 
 #if defined(__CUDACC__)
 #define ANTLER_HD __host__ __device__ __forceinline__
+#define ANTLER_HD_ALWAYS_INLINE __host__ __device__ __forceinline__
 #else
 #define ANTLER_HD inline
+// For the few host functions whose loops must vectorise (g++'s heuristics
+// sometimes leave them calls, which stops that).
+#define ANTLER_HD_ALWAYS_INLINE inline __attribute__((always_inline))
 #endif
 
 #include <cmath>

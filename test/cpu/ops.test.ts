@@ -3,6 +3,7 @@
  * float64 JavaScript references. One table describes the binary ops; every
  * check runs over all of its entries.
  */
+import * as antler from '../../lib';
 import { add, broadcastTo, div, DType, matmul, max, maximum, mean, memory, min, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, sum, Tensor, tensor, tidy, where, zeros } from '../../lib';
 import {
   broadcastRef,
@@ -535,6 +536,35 @@ describe(`larger shapes through the fast paths (seed ${SEED})`, () => {
           want[i] = v[src];
         }
         expectExact(out.dataSync(), want, `permute [${shape}] by [${perm}] ${dtype} seed=${SEED}`);
+      }
+    }));
+
+  test('softmax and logSoftmax over the last axis: rows far from 0 (±1000), NaN in any lane, all −∞, against a float64 reference', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 12; trial++) {
+        const rows = rng.int(1, 40), dim = rng.int(1, 70);
+        const dtype = FLOAT[trial % 2];
+        const shift = rng.pick([-1000, 0, 1000, -80]);
+        const v = randomArray(rng, rows * dim, -3, 3).map((x) => round(dtype, x + shift));
+        // Some rows get a NaN at a random position (any of the eight lanes or the tail), one row is all −∞.
+        for (let r = 0; r < rows; r++) if (rng.next() < 0.2) v[r * dim + rng.int(0, dim - 1)] = NaN;
+        if (rows > 1) v.fill(-Infinity, 0, dim);
+        const x = tensor(v, [rows, dim], { dtype });
+        const sm = antler.softmax(x, -1).dataSync(), lsm = antler.logSoftmax(x, -1).dataSync();
+        for (let r = 0; r < rows; r++) {
+          const row = v.slice(r * dim, (r + 1) * dim);
+          const hasNaN = row.some(Number.isNaN), allInf = row.every((a) => a === -Infinity);
+          const m = Math.max(...row);
+          const z = row.reduce((a, b) => a + Math.exp(b - m), 0);
+          const what = `row ${r} of [${rows}, ${dim}] ${dtype}, shift ${shift} (seed ${SEED})`;
+          if (hasNaN || allInf) {
+            expect({ what, nan: Array.from(sm.slice(r * dim, (r + 1) * dim)).every(Number.isNaN) }).toEqual({ what, nan: true });
+            continue;
+          }
+          const tol = dtype === 'float32' ? 2e-6 : 1e-14;
+          expectClose(sm.slice(r * dim, (r + 1) * dim), row.map((a) => Math.exp(a - m) / z), tol, 1e-30, `softmax ${what}`);
+          expectClose(lsm.slice(r * dim, (r + 1) * dim), row.map((a) => a - m - Math.log(z)), tol, tol, `logSoftmax ${what}`);
+        }
       }
     }));
 
