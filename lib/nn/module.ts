@@ -159,7 +159,13 @@ export abstract class Module {
     let known: Set<unknown> | null = null;
     for (const key of Object.keys(self)) {
       const v = self[key];
-      if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) continue;
+      if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) {
+        // A registered parameter's property given something else (undefined from a typo, a number):
+        // PyTorch's __setattr__ raises; ignoring it would train and save the old parameter.
+        if (!disposing && this.params.get(key))
+          fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds a parameter, so it takes a parameter or null; got ${describe(v)}: assign nn.parameter(t), or null to remove it`);
+        continue;
+      }
       // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c),
       // unless a property of that name exists too (then the two are different parameters). Runs on
       // every forward (checkUsable): a module-valued property never names a parameter.

@@ -86,6 +86,29 @@ function exposeParameter(m: Module, name: string, t: Tensor): void {
   (m as unknown as Record<string, Tensor>)[name] = t;
 }
 
+/**
+ * The module's parameters by name for one forward, every name of a tensor
+ * shared between two slots included (a bias tied to another is used in both
+ * places, as in PyTorch), checked against what the recurrence needs: each
+ * weight present, a bias present or null (then 0), the shapes, and the
+ * input's dtype and device. Errors name the module and the property.
+ */
+function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor): Map<string, Tensor> {
+  const all = new Map(m.namedParameters('', false));
+  for (const [name, shape, required] of specs) {
+    const t = all.get(name);
+    if (!t) {
+      if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
+      continue;
+    }
+    if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: parameter '${name}' is ${t.dtype} and the input ${like.dtype}; expected one dtype (convert with module.cast() or the input's .cast())`);
+    if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: parameter '${name}' is on ${t.device} and the input on ${like.device}; expected one device (move with module.to() or the input's .to())`);
+    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+      fail('SHAPE_MISMATCH', `${op}: parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}]`);
+  }
+  return all;
+}
+
 /** The gates' width G and PyTorch's initialiser U(−1/√H, 1/√H) in the module's dtype and device. */
 function rnnInit(kind: CellKind, H: number, o: { dtype?: unknown; device?: unknown }, opName: string): { G: number; u: (shape: number[]) => Tensor } {
   const dtype = o.dtype ?? 'float32';
@@ -252,7 +275,7 @@ abstract class RNNBase extends Module {
   }
 
   private param(name: string): Tensor | null {
-    const hit = this.namedParameters().find(([n]) => n === name);
+    const hit = this.namedParameters('', false).find(([n]) => n === name);
     return hit ? hit[1] : null;
   }
 
@@ -270,9 +293,9 @@ abstract class RNNBase extends Module {
     const op = this.opName;
     this.checkUsable(op);
     checkTensor(input, op, 'input');
-    const w0 = this.param('weight_ih_l0')!;
-    if (input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);
-    if (input.device !== w0.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w0.device} (move one with .to())`);
+    const w0 = this.param('weight_ih_l0');
+    if (w0 && input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);
+    if (w0 && input.device !== w0.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w0.device} (move one with .to())`);
     if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
     if (input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);
@@ -287,11 +310,25 @@ abstract class RNNBase extends Module {
       if (input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: lengths needs a batched input ([T, B, ${this.inputSize}]${this.batchFirst ? ' or, with batchFirst, [B, T, in]' : ''}); got an unbatched input of shape [${input.shape.join(', ')}] (slice it to its length instead)`);
       lens = readLengths(lengths, input.shape[this.batchFirst ? 0 : 1], input.shape[timeAxis], op);
     }
+    const params = checkedParameters(this, op, this.parameterSpecs(), input);
     // Like the SRU and TensorFlow.js layers, the intermediates are freed here: only what is returned survives.
-    return tidy(() => this.runLayers(input, state0, deer, lens));
+    return tidy(() => this.runLayers(input, state0, deer, lens, params));
   }
 
-  private runLayers(input: Tensor, state0: (Tensor | null)[], options: DeerOptions, lens: number[] | null): RNNOutput {
+  /** What each layer and direction needs: [name, shape, required]. */
+  private parameterSpecs(): [string, number[], boolean][] {
+    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, G = (this.kind === 'gru' ? 3 : this.kind === 'lstm' ? 4 : 1) * H;
+    const specs: [string, number[], boolean][] = [];
+    for (let l = 0; l < this.numLayers; l++)
+      for (let d = 0; d < dirs; d++) {
+        const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
+        specs.push([`weight_ih_${sfx}`, [G, l === 0 ? this.inputSize : dirs * H], true], [`weight_hh_${sfx}`, [G, H], true]);
+        if (this.bias) specs.push([`bias_ih_${sfx}`, [G], false], [`bias_hh_${sfx}`, [G], false]);
+      }
+    return specs;
+  }
+
+  private runLayers(input: Tensor, state0: (Tensor | null)[], options: DeerOptions, lens: number[] | null, params: Map<string, Tensor>): RNNOutput {
     const unbatched = input.rank === 2;
     let x = unbatched ? reshape(input, [input.shape[0], 1, this.inputSize]) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = x.shape;
@@ -308,8 +345,6 @@ abstract class RNNBase extends Module {
     const opts: DeerOptions = { ...this.deer, mode: this.mode, ...options };
     const stats: DeerStats[] = [];
     const hN: Tensor[] = [], cN: Tensor[] = [];
-    // One walk of the registry per forward.
-    const params = new Map(this.namedParameters());
     // With padding: the padding is zeroed once (so that a NaN there cannot reach W_ih's gradient; the layers
     // above get 0 there from the packed outputs), the reverse direction reads each sequence backwards from
     // its own last step (rows permuted by padding.reverse), and the recurrence runs packed
@@ -479,13 +514,17 @@ abstract class RNNCellBase extends Module {
     const op = this.opName;
     this.checkUsable(op);
     checkTensor(input, op, 'input');
-    // One walk of the registry per step (a step is small: lookups show in a loop over time).
-    const params = new Map(this.namedParameters());
-    const w = params.get('weight_ih')!;
-    if (input.dtype !== w.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w.dtype} (convert with .cast('${w.dtype}') or module.cast())`);
-    if (input.device !== w.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w.device} (move one with .to())`);
     if ((input.rank !== 1 && input.rank !== 2) || input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [B, ${this.inputSize}] or unbatched [${this.inputSize}]`);
+    // One walk of the registry per step (a step is small: lookups show in a loop over time).
+    const G = (this.kind === 'gru' ? 3 : this.kind === 'lstm' ? 4 : 1) * this.hiddenSize;
+    const specs: [string, number[], boolean][] = [['weight_ih', [G, this.inputSize], true], ['weight_hh', [G, this.hiddenSize], true]];
+    if (this.bias) specs.push(['bias_ih', [G], false], ['bias_hh', [G], false]);
+    const wih = this.namedParameters('', false).find(([n]) => n === 'weight_ih')?.[1];
+    if (wih && input.dtype !== wih.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${wih.dtype} (convert with .cast('${wih.dtype}') or module.cast())`);
+    if (wih && input.device !== wih.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${wih.device} (move one with .to())`);
+    const params = checkedParameters(this, op, specs, input);
+    const w = params.get('weight_ih')!;
     const unbatched = input.rank === 1;
     const B = unbatched ? 1 : input.shape[0], H = this.hiddenSize;
     const want = unbatched ? [H] : [B, H];

@@ -42,7 +42,9 @@ export abstract class Optimizer<O extends object> {
     this.defaults = { ...defaults, ...(options as Partial<O> | undefined) };
     const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
     const seen = new Set<Tensor>();
-    this.paramGroups = groups.map((g, gi) => {
+    this.paramGroups = groups.map((g0, gi) => {
+      // A group's params may be one Tensor, as PyTorch accepts (it wraps it in a list).
+      const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : g0;
       if (!g || typeof g !== 'object' || !Array.isArray(g.params))
         fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
       checkKnownKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);

@@ -345,6 +345,66 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     expect(plain.isDisposed).toBe(true);
   });
 
+  test('a tensor shared by two slots of a recurrent layer or cell is used in both (as PyTorch), its gradient the sum of both uses', () => {
+    const H = rng.int(2, 4), I = rng.int(1, 3), T = rng.int(2, 5), B = rng.int(1, 3);
+    const x = randn([T, B, I], { dtype: 'float64' });
+    // A cell with bias_hh tied to bias_ih, against one holding a copy of it.
+    const tied = new nn.GRUCell(I, H, { dtype: 'float64' }), copy = new nn.GRUCell(I, H, { dtype: 'float64' });
+    tidy(() => copy.loadStateDict(tied.stateDict()));
+    const oldHh = tied.bias_hh!;
+    tied.bias_hh = tied.bias_ih;
+    tidy(() => void copy.bias_hh!.assign(tied.bias_ih!));
+    const x0 = tidy(() => x.slice([0, 0, 0], [1, B, I]).reshape([B, I]));
+    backprop(() => antler.sum(antler.square(tied.forward(x0))));
+    backprop(() => antler.sum(antler.square(copy.forward(x0))));
+    expectClose(tidy(() => tied.forward(x0).dataSync()), tidy(() => copy.forward(x0).dataSync()), 1e-15, 0, 'tied bias cell output');
+    expectClose(tied.bias_ih!.grad!.dataSync(), tidy(() => antler.add(copy.bias_ih!.grad!, copy.bias_hh!.grad!).dataSync()), 1e-14, 1e-15, 'the shared bias gradient');
+    // A bidirectional GRU whose reverse direction shares the forward's W_hh.
+    const gru = new nn.GRU(I, H, { bidirectional: true, dtype: 'float64' }), ref = new nn.GRU(I, H, { bidirectional: true, dtype: 'float64' });
+    tidy(() => ref.loadStateDict(gru.stateDict()));
+    const oldRev = gru.weight_hh_l0_reverse;
+    gru.weight_hh_l0_reverse = gru.weight_hh_l0;
+    tidy(() => void ref.weight_hh_l0_reverse.assign(gru.weight_hh_l0));
+    backprop(() => antler.sum(antler.square(gru.forward(x).output)));
+    backprop(() => antler.sum(antler.square(ref.forward(x).output)));
+    expectClose(tidy(() => gru.forward(x).output.dataSync()), tidy(() => ref.forward(x).output.dataSync()), 1e-14, 0, 'shared W_hh output');
+    expectClose(gru.weight_hh_l0.grad!.dataSync(), tidy(() => antler.add(ref.weight_hh_l0.grad!, ref.weight_hh_l0_reverse.grad!).dataSync()), 1e-12, 1e-14, 'the shared W_hh gradient');
+    antler.dispose([x, x0, oldHh, oldRev, tied, copy, gru, ref]);
+  });
+
+  test("a recurrent layer's parameter set to undefined or a number throws; set to null, a weight is named as missing and a bias counts as 0; a wrong dtype or shape names the parameter", () => {
+    const H = 3;
+    const gru = new nn.GRU(2, H, { dtype: 'float64' });
+    const x = randn([4, 1, 2], { dtype: 'float64' });
+    const keep = gru.weight_hh_l0;
+    (gru as unknown as Record<string, unknown>).weight_hh_l0 = undefined;
+    expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', /GRU: 'weight_hh_l0' holds a parameter, so it takes a parameter or null; got undefined/);
+    (gru as unknown as Record<string, unknown>).weight_hh_l0 = 3;
+    expectAntlerErrorInTidy(() => gru.parameters(), 'INVALID_ARGUMENT', /'weight_hh_l0' holds a parameter.*got 3/);
+    (gru as unknown as Record<string, unknown>).weight_hh_l0 = null;
+    expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', /GRU: parameter 'weight_hh_l0' is missing .*expected a parameter of shape \[9, 3\]/);
+    gru.weight_hh_l0 = keep;
+    // A null bias is a zero bias.
+    const zeroBias = new nn.GRU(2, H, { dtype: 'float64' });
+    tidy(() => zeroBias.loadStateDict(gru.stateDict()));
+    tidy(() => void zeroBias.bias_hh_l0.assign(antler.zerosLike(zeroBias.bias_hh_l0)));
+    const oldBias = gru.bias_hh_l0;
+    (gru as unknown as Record<string, unknown>).bias_hh_l0 = null;
+    expectClose(tidy(() => gru.forward(x).output.dataSync()), tidy(() => zeroBias.forward(x).output.dataSync()), 1e-15, 0, 'null bias_hh');
+    // Wrong dtype and shape, named.
+    const f32 = nn.parameter(antler.zeros([3 * H]));
+    gru.bias_hh_l0 = f32;
+    expectAntlerErrorInTidy(() => gru.forward(x), 'DTYPE_MISMATCH', /GRU: parameter 'bias_hh_l0' is float32 and the input float64/);
+    gru.bias_hh_l0 = nn.parameter(antler.zeros([2 * H], { dtype: 'float64' }));
+    expectAntlerErrorInTidy(() => gru.forward(x), 'SHAPE_MISMATCH', /GRU: parameter 'bias_hh_l0' has shape \[6\]; expected \[9\]/);
+    const cell = new nn.LSTMCell(2, H, { dtype: 'float64' });
+    const oldWhh = cell.weight_hh;
+    cell.weight_hh = nn.parameter(antler.zeros([4 * H, H + 1], { dtype: 'float64' }));
+    const x2 = x.reshape([4, 2]);
+    expectAntlerErrorInTidy(() => cell.forward(x2), 'SHAPE_MISMATCH', /LSTMCell: parameter 'weight_hh' has shape \[12, 4\]; expected \[12, 3\]/);
+    antler.dispose([x, x2, oldBias, f32, oldWhh, gru, zeroBias, cell]);
+  });
+
   test("a camelCase property replaces the parameter of its snake_case name (SRUCell's weightC is weight_c), and forward uses it", () => {
     const [d, B] = [rng.int(2, 5), rng.int(1, 4)];
     const cell = new nn.SRUCell(d, d, { dtype: 'float64' });

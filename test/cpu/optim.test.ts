@@ -604,6 +604,10 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => new optim.Adam([p], null as never), 'INVALID_ARGUMENT', /options must be an object.*got null/);
     expectAntlerErrorInTidy(() => new optim.SGD([p, 3] as never), 'INVALID_ARGUMENT', /parameters must be Tensors; got 3/);
     expectAntlerErrorInTidy(() => new optim.SGD([{ params: [p] }, 'b'] as never), 'INVALID_ARGUMENT', /parameter group 1 must be an object with a params array; got 'b'/);
+    // A group's params as one Tensor is taken as [tensor], as PyTorch's.
+    const single = new optim.RMSprop([{ params: p as never }, { params: [q], lr: 0.5 }]);
+    expect(single.paramGroups.map((g) => g.params)).toEqual([[p], [q]]);
+    single.dispose();
     // The valid spellings still work, and a group overrides the options.
     const opt = new optim.SGD([{ params: [p] }, { params: [q], lr: 0.5, momentum: 0.9 }], { lr: 0.1, weightDecay: 0.01 });
     expect(opt.paramGroups.map((g) => [g.lr, g.momentum, g.weightDecay])).toEqual([[0.1, 0, 0.01], [0.5, 0.9, 0.01]]);
