@@ -219,6 +219,15 @@ export abstract class Optimizer<O extends object> {
     const f64 = (v: number) => tensor([v], [], { dtype: 'float64' });
     this.paramGroups.forEach((g, gi) => {
       out[`param_groups.${gi}.lr`] = f64((g as { lr?: number }).lr ?? NaN);
+      // The group's other options, as PyTorch's state_dict keeps its hyperparameters: numbers,
+      // booleans (as 0/1) and number arrays (betas); an option of another kind is not saved.
+      for (const key of Object.keys(this.defaults)) {
+        const v = (g as Record<string, unknown>)[key];
+        if (key === 'lr') continue;
+        if (typeof v === 'number') out[`param_groups.${gi}.${key}`] = f64(v);
+        else if (typeof v === 'boolean') out[`param_groups.${gi}.${key}`] = f64(v ? 1 : 0);
+        else if (Array.isArray(v) && v.length && v.every((e) => typeof e === 'number')) out[`param_groups.${gi}.${key}`] = tensor(v as number[], [v.length], { dtype: 'float64' });
+      }
       // The lr before any scheduler (PyTorch's initial_lr): a scheduler made after loading starts from it.
       if (initialLrs.has(g)) out[`param_groups.${gi}.initial_lr`] = f64(initialLrs.get(g)!);
     });
@@ -252,10 +261,25 @@ export abstract class Optimizer<O extends object> {
       if (t.size !== 1) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected a single number`);
       return t.item();
     };
+    const optionKeys = Object.keys(this.defaults).filter((key) => key !== 'lr');
+    const options = this.paramGroups.map(() => ({}) as Record<string, unknown>);
     for (const [k, t] of Object.entries(dict)) {
       checkTensor(t, op, `'${k}'`);
       let m: RegExpExecArray | null;
-      if ((m = /^param_groups\.(\d+)\.(lr|initial_lr)$/.exec(k))) {
+      if ((m = /^param_groups\.(\d+)\.(\w+)$/.exec(k)) && optionKeys.includes(m[2])) {
+        const gi = Number(m[1]);
+        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
+        const now = (this.paramGroups[gi] as Record<string, unknown>)[m[2]];
+        if (typeof now === 'number' || now === undefined || now === null) options[gi][m[2]] = scalarOf(k, t); // unset here (a seed): a number there
+        else if (typeof now === 'boolean') {
+          const v = scalarOf(k, t);
+          if (v !== 0 && v !== 1) fail('INVALID_ARGUMENT', `${op}: '${k}' is ${v}; expected 0 or 1 (the boolean option ${m[2]})`);
+          options[gi][m[2]] = v === 1;
+        } else if (Array.isArray(now)) {
+          if (t.rank !== 1 || t.size !== now.length) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected [${now.length}] (the option ${m[2]})`);
+          options[gi][m[2]] = Array.from(t.dataSync() as ArrayLike<number>);
+        } else fail('INVALID_ARGUMENT', `${op}: '${k}': the option ${m[2]} is not a number, boolean or number array here, so it cannot be loaded`);
+      } else if ((m = /^param_groups\.(\d+)\.(lr|initial_lr)$/.exec(k))) {
         const gi = Number(m[1]);
         if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
         const v = scalarOf(k, t);
@@ -281,12 +305,16 @@ export abstract class Optimizer<O extends object> {
           st[m[3]] = t;
         }
       } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && Object.hasOwn(own, m[1])) counters[m[1]] = scalarOf(k, t);
-      else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.lr, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
+      else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.<option>, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
     }
     // stateDict() always has each group's lr (torch's load_state_dict needs its param_groups too).
     const missing = lrs.map((_, gi) => `param_groups.${gi}.lr`).filter((k) => !Object.hasOwn(dict, k));
     if (missing.length)
       fail('INVALID_ARGUMENT', `${op}: missing ${missing.map((k) => `'${k}'`).join(', ')}; a dict from ${this.name}.stateDict() has one per parameter group (this optimizer has ${lrs.length})`);
+    // The loaded options, checked as a step checks them, before anything changes.
+    this.paramGroups.forEach((g, gi) => {
+      if (Object.keys(options[gi]).length) this.validate({ ...g, ...options[gi], lr: lrs[gi] ?? (g as { lr?: number }).lr } as unknown as O, `${op} (parameter group ${gi})`);
+    });
     // Checked: now replace.
     const copies = new Map<number, Record<string, Tensor | number>>();
     isolated(() => {
@@ -302,6 +330,7 @@ export abstract class Optimizer<O extends object> {
     for (const [i, c] of copies) this.state.set(params[i], c);
     this.paramGroups.forEach((g, gi) => {
       if (lrs[gi] !== undefined) (g as { lr?: number }).lr = lrs[gi];
+      Object.assign(g, options[gi]);
       if (initials[gi] !== undefined) initialLrs.set(g, initials[gi]!);
     });
     this.loadOwnState(counters);

@@ -734,6 +734,43 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
       antler.dispose([x, y]);
     });
 
+  test("the groups' options travel with the state, as PyTorch's param_groups: loading replaces them, checked first; a dict with only lr keeps the others", () => {
+    const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true }), q = tensor([3], [1], { dtype: 'float64', requiresGrad: true });
+    const saved = new optim.RMSprop([{ params: [p] }, { params: [q], momentum: 0.5, centered: true }], { lr: 0.02, alpha: 0.9 });
+    p.grad = antler.onesLike(p);
+    q.grad = antler.onesLike(q);
+    saved.step();
+    tidy(() => {
+      const dict = saved.stateDict();
+      expect(dict['param_groups.1.momentum'].item()).toBe(0.5);
+      expect(dict['param_groups.1.centered'].item()).toBe(1);
+      expect(dict['param_groups.0.alpha'].item()).toBe(0.9);
+      const other = new optim.RMSprop([{ params: [p] }, { params: [q] }], { lr: 1, weightDecay: 0.3 });
+      other.loadStateDict(dict);
+      expect(other.paramGroups.map((g) => [g.lr, g.alpha, g.momentum, g.centered, g.weightDecay])).toEqual([[0.02, 0.9, 0, false, 0], [0.02, 0.9, 0.5, true, 0]]);
+      // A bad value is refused and nothing changes.
+      const bad = { ...dict, 'param_groups.1.alpha': tensor([-1], [], { dtype: 'float64' }) };
+      const third = new optim.RMSprop([{ params: [p] }, { params: [q] }], { lr: 0.1 });
+      expectAntlerError(() => third.loadStateDict(bad), 'INVALID_ARGUMENT', /^RMSprop\.loadStateDict \(parameter group 1\): alpha must be ≥ 0; got -1$/);
+      expect(third.paramGroups.map((g) => [g.lr, g.alpha, g.momentum])).toEqual([[0.1, 0.99, 0], [0.1, 0.99, 0]]);
+      expect(third.state.size).toBe(0);
+      // Adam's betas as a 2-vector; a dict with only lr (an older one) leaves the other options alone.
+      const adam = new optim.Adam([p], { betas: [0.8, 0.95], amsgrad: true });
+      const adamDict = adam.stateDict();
+      expect(Array.from(adamDict['param_groups.0.betas'].dataSync())).toEqual([0.8, 0.95]);
+      const fresh = new optim.Adam([p]);
+      fresh.loadStateDict(adamDict);
+      expect([fresh.paramGroups[0].betas, fresh.paramGroups[0].amsgrad]).toEqual([[0.8, 0.95], true]);
+      const lrOnly = new optim.Adam([p], { betas: [0.5, 0.6] });
+      lrOnly.loadStateDict({ 'param_groups.0.lr': tensor([0.3], [], { dtype: 'float64' }) });
+      expect([lrOnly.paramGroups[0].lr, lrOnly.paramGroups[0].betas]).toEqual([0.3, [0.5, 0.6]]);
+      expectAntlerError(() => fresh.loadStateDict({ ...adamDict, 'param_groups.0.betas': tensor([0.9], [1], { dtype: 'float64' }) }), 'SHAPE_MISMATCH', /'param_groups\.0\.betas' has shape \[1\]; expected \[2\]/);
+      expectAntlerError(() => fresh.loadStateDict({ ...adamDict, 'param_groups.0.amsgrad': tensor([0.5], [], { dtype: 'float64' }) }), 'INVALID_ARGUMENT', /expected 0 or 1/);
+      antler.dispose([other, third, adam, fresh, lrOnly]);
+    });
+    antler.dispose([saved, p, q]);
+  });
+
   test("a scheduler made after loadStateDict starts from the saved initial_lr, as PyTorch's does", () => {
     const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
     const opt = new optim.SGD([p], { lr: 0.2 });
