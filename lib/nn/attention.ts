@@ -13,7 +13,7 @@ import { pad, split, squeeze, unsqueeze } from '../ops/shape';
 import { checkTensor, rand, randn, tensor, zeros, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { Linear } from './layers';
-import { Module } from './module';
+import { checkedParameters, Module } from './module';
 
 export interface MultiheadAttentionOptions {
   /** Dropout on the attention weights in training mode. Default 0. */
@@ -143,7 +143,19 @@ export class MultiheadAttention extends Module {
     if (isCausal && attnMask === null)
       fail('INVALID_ARGUMENT', `${op}: isCausal is a hint that attnMask is causal (as PyTorch's), so it needs attnMask; pass attnMask: nn.generateSquareSubsequentMask(L)`);
     const E = this.embedDim, H = this.numHeads, hd = this.headDim;
-    const weightDtype = (this.in_proj_weight ?? this.q_proj_weight)!.dtype as 'float32' | 'float64';
+    // The parameters as they are now (any may have been reassigned): present, shaped, one dtype and device.
+    const packed = this.kdim === E && this.vdim === E;
+    const specs: [string, number[], boolean][] = packed
+      ? [['in_proj_weight', [3 * E, E], true]]
+      : [['q_proj_weight', [E, E], true], ['k_proj_weight', [E, this.kdim], true], ['v_proj_weight', [E, this.vdim], true]];
+    specs.push(['in_proj_bias', [3 * E], false], ['bias_k', [1, 1, E], false], ['bias_v', [1, 1, E], false]);
+    const first = this.namedParameters('', false).find(([n]) => n === specs[0][0])?.[1];
+    if (first && first.dtype !== query.dtype)
+      fail('DTYPE_MISMATCH', `${op}: query is ${query.dtype} and the module's parameters ${first.dtype}; expected one dtype (cast the module or the input)`);
+    const params = checkedParameters(this, op, specs, query);
+    if (params.has('bias_k') !== params.has('bias_v'))
+      fail('INVALID_ARGUMENT', `${op}: bias_k and bias_v go together (addBiasKv); got ${params.has('bias_k') ? 'bias_k without bias_v' : 'bias_v without bias_k'}`);
+    const weightDtype = query.dtype as 'float32' | 'float64';
     const batched = query.rank === 3;
     if (query.rank !== 2 && query.rank !== 3)
       fail('SHAPE_MISMATCH', `${op}: query has shape ${shapeText(query.shape)}; expected ${this.batchFirst ? '[N, L, E]' : '[L, N, E]'} or unbatched [L, E] with E = ${E}`);
@@ -151,7 +163,7 @@ export class MultiheadAttention extends Module {
       if (t.rank !== query.rank)
         fail('SHAPE_MISMATCH', `${op}: query has shape ${shapeText(query.shape)} and ${what} ${shapeText(t.shape)}; expected ${batched ? 'batched (3 axes)' : 'unbatched (2 axes)'} inputs alike`);
       if (t.shape[t.rank - 1] !== d) fail('SHAPE_MISMATCH', `${op}: ${what} has ${t.shape[t.rank - 1]} features (shape ${shapeText(t.shape)}); expected ${d}`);
-      if (t.dtype !== weightDtype) fail('DTYPE_MISMATCH', `${op}: ${what} is ${t.dtype} and the module's parameters ${weightDtype}; expected one dtype (cast the module or the input)`);
+      if (t.dtype !== weightDtype) fail('DTYPE_MISMATCH', `${op}: query is ${weightDtype} and ${what} ${t.dtype}; expected one dtype`);
       if (t.device !== query.device) fail('DEVICE_MISMATCH', `${op}: query is on ${query.device} and ${what} on ${t.device}; expected one device`);
     }
     const bAxis = batched ? (this.batchFirst ? 0 : 1) : -1;
@@ -178,9 +190,10 @@ export class MultiheadAttention extends Module {
       const timeMajor = (t: Tensor) => (!batched ? unsqueeze(t, 1) : this.batchFirst ? transpose(t, 0, 1) : t);
       const [q0, k0, v0] = [timeMajor(query), timeMajor(key), timeMajor(value)];
       let wq: Tensor, wk: Tensor, wv: Tensor;
-      if (this.in_proj_weight) [wq, wk, wv] = split(this.in_proj_weight, 3, 0);
-      else [wq, wk, wv] = [this.q_proj_weight!, this.k_proj_weight!, this.v_proj_weight!];
-      const [bq, bk, bv] = this.in_proj_bias ? split(this.in_proj_bias, 3, 0) : [null, null, null];
+      if (packed) [wq, wk, wv] = split(params.get('in_proj_weight')!, 3, 0);
+      else [wq, wk, wv] = [params.get('q_proj_weight')!, params.get('k_proj_weight')!, params.get('v_proj_weight')!];
+      const inBias = params.get('in_proj_bias');
+      const [bq, bk, bv] = inBias ? split(inBias, 3, 0) : [null, null, null];
       const q = linear(q0, wq, bq);
       let k = linear(k0, wk, bk);
       let v = linear(v0, wv, bv);
@@ -192,9 +205,10 @@ export class MultiheadAttention extends Module {
         if (am) am = pad(am, [[0, 0], [0, 0], [0, 1]]);
         if (km) km = pad(km, [[0, 0], [0, 1]]);
       };
-      if (this.bias_k && this.bias_v) {
-        k = concat([k, broadcastTo(this.bias_k, [1, N, E])], 0);
-        v = concat([v, broadcastTo(this.bias_v, [1, N, E])], 0);
+      const biasK = params.get('bias_k'), biasV = params.get('bias_v');
+      if (biasK && biasV) {
+        k = concat([k, broadcastTo(biasK, [1, N, E])], 0);
+        v = concat([v, broadcastTo(biasV, [1, N, E])], 0);
         padKey();
       }
       // Heads: [L, N, E] → [N·H, L, hd] (head h of batch n at n·H + h, as PyTorch's view).
@@ -237,6 +251,8 @@ export function generateSquareSubsequentMask(size: number, options?: Placement):
   const op = 'generateSquareSubsequentMask';
   checkInteger(size, op, 'size', 1);
   const o = checkOptions<Placement>(options, op, ['dtype', 'device']);
+  if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float64')
+    fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64' (the mask holds −∞); got ${describe(o.dtype)}`);
   const values = new Float64Array(size * size);
   for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) values[i * size + j] = -Infinity;
   return tensor(values, [size, size], { dtype: o.dtype ?? 'float32', device: o.device });

@@ -172,6 +172,8 @@ export abstract class Module {
       const snake = v instanceof Module || this.params.has(key) ? key : snakeCase(key);
       const name = snake !== key && Object.prototype.hasOwnProperty.call(self, snake) ? key : snake;
       if (this.params.has(name)) {
+        if (v instanceof Module && this.params.get(name) && !disposing)
+          fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds a parameter, so it takes a parameter or null; got a ${v.constructor.name} module: give the module another name`);
         if (v === null) this.params.set(name, null);
         else if (v instanceof Tensor && v !== this.params.get(name)) {
           // PyTorch's __setattr__ raises here (a tensor that is not an nn.Parameter): ignoring it
@@ -383,4 +385,27 @@ export abstract class Module {
 function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {
   const seen = new Set<Tensor>();
   return list.filter(([, t]) => !seen.has(t) && (seen.add(t), true));
+}
+
+/**
+ * @internal The module's parameters by name for one forward, every name of a tensor
+ * shared between two slots included (a bias tied to another is used in both
+ * places, as in PyTorch), checked against what the recurrence needs: each
+ * weight present, a bias present or null (then 0), the shapes, and the
+ * input's dtype and device. Errors name the module and the property.
+ */
+export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor): Map<string, Tensor> {
+  const all = new Map(m.namedParameters('', false));
+  for (const [name, shape, required] of specs) {
+    const t = all.get(name);
+    if (!t) {
+      if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
+      continue;
+    }
+    if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: parameter '${name}' is ${t.dtype} and the input ${like.dtype}; expected one dtype (convert with module.cast() or the input's .cast())`);
+    if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: parameter '${name}' is on ${t.device} and the input on ${like.device}; expected one device (move with module.to() or the input's .to())`);
+    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+      fail('SHAPE_MISMATCH', `${op}: parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}]`);
+  }
+  return all;
 }

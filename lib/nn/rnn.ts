@@ -21,7 +21,7 @@ import { pad, pieces } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
-import { Module } from './module';
+import { checkedParameters, Module } from './module';
 
 export interface RNNBaseOptions {
   numLayers?: number;
@@ -84,29 +84,6 @@ const BASE_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'
 function exposeParameter(m: Module, name: string, t: Tensor): void {
   (m as unknown as { registerParameter(n: string, t: Tensor): Tensor }).registerParameter(name, t);
   (m as unknown as Record<string, Tensor>)[name] = t;
-}
-
-/**
- * The module's parameters by name for one forward, every name of a tensor
- * shared between two slots included (a bias tied to another is used in both
- * places, as in PyTorch), checked against what the recurrence needs: each
- * weight present, a bias present or null (then 0), the shapes, and the
- * input's dtype and device. Errors name the module and the property.
- */
-function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor): Map<string, Tensor> {
-  const all = new Map(m.namedParameters('', false));
-  for (const [name, shape, required] of specs) {
-    const t = all.get(name);
-    if (!t) {
-      if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
-      continue;
-    }
-    if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: parameter '${name}' is ${t.dtype} and the input ${like.dtype}; expected one dtype (convert with module.cast() or the input's .cast())`);
-    if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: parameter '${name}' is on ${t.device} and the input on ${like.device}; expected one device (move with module.to() or the input's .to())`);
-    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
-      fail('SHAPE_MISMATCH', `${op}: parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}]`);
-  }
-  return all;
 }
 
 /** The gates' width G and PyTorch's initialiser U(−1/√H, 1/√H) in the module's dtype and device. */
@@ -516,7 +493,7 @@ abstract class RNNCellBase extends Module {
     checkTensor(input, op, 'input');
     if ((input.rank !== 1 && input.rank !== 2) || input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [B, ${this.inputSize}] or unbatched [${this.inputSize}]`);
-    // One walk of the registry per step (a step is small: lookups show in a loop over time).
+    // Two short walks of the registry per step (the dtype check, then checkedParameters).
     const G = (this.kind === 'gru' ? 3 : this.kind === 'lstm' ? 4 : 1) * this.hiddenSize;
     const specs: [string, number[], boolean][] = [['weight_ih', [G, this.inputSize], true], ['weight_hh', [G, this.hiddenSize], true]];
     if (this.bias) specs.push(['bias_ih', [G], false], ['bias_hh', [G], false]);

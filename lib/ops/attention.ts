@@ -1,7 +1,9 @@
 /**
  * Attention (torch.nn.functional.scaled_dot_product_attention), composed of
  * recorded ops: two batched GEMMs around a softmax, so its gradients come from
- * autograd and it runs on every device. nn.MultiheadAttention builds on it.
+ * autograd and it runs on every device. nn.MultiheadAttention composes the
+ * same ops itself (its heads, masks and weights follow
+ * F.multi_head_attention_forward).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';

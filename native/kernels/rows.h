@@ -185,7 +185,7 @@ ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, 
     *vmax = vUsed;
   }
   const T denom = unary_math::sqrt_(vUsed) / c.bc2Sqrt + c.eps;
-  param = param + (-c.stepSize) * (m / denom);
+  param = param + ((-c.stepSize) * m) / denom;  // addcdiv(value = −stepSize): (value·m) / denom, as ATen rounds it
 }
 
 template <typename T>
@@ -228,7 +228,7 @@ ANTLER_HD void rmspropUpdate(const RmspropCoeffs<T>& c, T& param, T grad, T& sq,
     *buf = b;
     param = param + (-c.lr) * b;
   } else {
-    param = param + (-c.lr) * (g / avg);
+    param = param + ((-c.lr) * g) / avg;  // addcdiv's rounding, as in adamUpdate
   }
 }
 
@@ -253,7 +253,7 @@ ANTLER_HD void adagradUpdate(const AdagradCoeffs<T>& c, T& param, T grad, T& sum
   if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
   sum = sum + g * g;
   const T std = unary_math::sqrt_(sum) + c.eps;
-  param = param + (-c.clr) * (g / std);
+  param = param + ((-c.clr) * g) / std;  // addcdiv's rounding, as in adamUpdate
 }
 
 template <typename T>

@@ -338,6 +338,35 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
     antler.dispose([mask, m]);
   });
 
+  test('reassigned parameters are checked at forward: a missing projection, a bias of the wrong shape, bias_k without bias_v, a module over a parameter', () => {
+    const m = new nn.MultiheadAttention(4, 2, { addBiasKv: true, dtype: 'float64' });
+    const sep = new nn.MultiheadAttention(4, 2, { kdim: 3, dtype: 'float64' });
+    const q = antler.randn([2, 1, 4], F64), k3 = antler.randn([3, 1, 3], F64), v4 = antler.randn([3, 1, 4], F64);
+    const [inW, inB, bv, qW] = [m.in_proj_weight!, m.in_proj_bias!, m.bias_v!, sep.q_proj_weight!];
+    m.in_proj_weight = null;
+    expectAntlerErrorInTidy(() => m.forward(q, q, q), 'INVALID_ARGUMENT', /MultiheadAttention: parameter 'in_proj_weight' is missing .*\[12, 4\]/);
+    m.in_proj_weight = inW;
+    const short = nn.parameter(antler.randn([3], F64));
+    m.in_proj_bias = short;
+    expectAntlerErrorInTidy(() => m.forward(q, q, q), 'SHAPE_MISMATCH', /parameter 'in_proj_bias' has shape \[3\]; expected \[12\]/);
+    m.in_proj_bias = inB;
+    m.bias_v = null;
+    expectAntlerErrorInTidy(() => m.forward(q, q, q), 'INVALID_ARGUMENT', /bias_k and bias_v go together .*bias_k without bias_v/);
+    m.bias_v = bv;
+    sep.q_proj_weight = null;
+    expectAntlerErrorInTidy(() => sep.forward(q, k3, v4), 'INVALID_ARGUMENT', /parameter 'q_proj_weight' is missing/);
+    sep.q_proj_weight = qW;
+    const lin = new nn.Linear(1, 1);
+    (m as unknown as Record<string, unknown>).in_proj_bias = lin;
+    expectAntlerErrorInTidy(() => m.forward(q, q, q), 'INVALID_ARGUMENT', /'in_proj_bias' holds a parameter.*got a Linear module/);
+    m.in_proj_bias = inB;
+    // Restored, both work again.
+    expect(tidy(() => m.forward(q, q, q)[0].shape)).toEqual([2, 1, 4]);
+    expect(tidy(() => sep.forward(q, k3, v4)[0].shape)).toEqual([2, 1, 4]);
+    expectAntlerErrorInTidy(() => nn.generateSquareSubsequentMask(3, { dtype: 'int32' as never }), 'DTYPE_MISMATCH', /generateSquareSubsequentMask: dtype must be 'float32' or 'float64'/);
+    antler.dispose([q, k3, v4, short, lin, m, sep]);
+  });
+
   test('bad arguments throw AntlerError naming what was passed and what was expected; the module still works after', () => {
     expectAntlerErrorInTidy(() => new nn.MultiheadAttention(6, 4), 'INVALID_ARGUMENT', /embedDim must be divisible by numHeads; got embedDim 6 and numHeads 4/);
     expectAntlerErrorInTidy(() => new nn.MultiheadAttention(4, 2, { dropout: 1.5 }), 'INVALID_ARGUMENT', /dropout must be in \[0, 1\]; got 1\.5/);

@@ -559,6 +559,7 @@ describe(`larger shapes through the fast paths (seed ${SEED})`, () => {
           const what = `row ${r} of [${rows}, ${dim}] ${dtype}, shift ${shift} (seed ${SEED})`;
           if (hasNaN || allInf) {
             expect({ what, nan: Array.from(sm.slice(r * dim, (r + 1) * dim)).every(Number.isNaN) }).toEqual({ what, nan: true });
+            expect({ what, nan: Array.from(lsm.slice(r * dim, (r + 1) * dim)).every(Number.isNaN) }).toEqual({ what, nan: true });
             continue;
           }
           const tol = dtype === 'float32' ? 2e-6 : 1e-14;

@@ -91,7 +91,7 @@ function adamRef(param: Float64Array, grad: ArrayLike<number>, s: AdamState, o: 
       vUsed = s.vmax[i];
     }
     const denom = Math.sqrt(vUsed) / bc2Sqrt + o.eps;
-    param[i] = param[i] + -stepSize * (s.m[i] / denom);
+    param[i] = param[i] + (-stepSize * s.m[i]) / denom; // param.addcdiv_(exp_avg, denom, value=-step_size): ATen's (value·t1)/t2
   }
 }
 
@@ -114,13 +114,13 @@ function rmspropRef(param: Float64Array, grad: ArrayLike<number>, s: { sq: Float
     s.sq[i] = s.sq[i] * o.alpha + (1 - o.alpha) * g * g; // square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
     let avg: number;
     if (o.centered) {
-      s.ga[i] = lerp(s.ga[i], g, 1 - o.alpha); // grad_avg.lerp_(grad, 1 - alpha)
+      s.ga[i] = lerp(s.ga[i], g, 1 - o.alpha); // grad_avg.lerp_(grad, 1 - alpha) (PyTorch 2.x; 1.13 wrote mul_(alpha).add_(grad, alpha=1-alpha), which rounds differently)
       avg = Math.sqrt(s.sq[i] - s.ga[i] * s.ga[i]) + o.eps;
     } else avg = Math.sqrt(s.sq[i]) + o.eps;
     if (o.momentum > 0) {
       s.buf[i] = s.buf[i] * o.momentum + g / avg; // buf.mul_(momentum).addcdiv_(grad, avg)
-      param[i] = param[i] - o.lr * s.buf[i];
-    } else param[i] = param[i] - o.lr * (g / avg);
+      param[i] = param[i] + -o.lr * s.buf[i]; // param.add_(buf, alpha=-lr)
+    } else param[i] = param[i] + (-o.lr * g) / avg; // param.addcdiv_(grad, avg, value=-lr)
   }
 }
 
@@ -142,7 +142,7 @@ function adagradRef(param: Float64Array, grad: ArrayLike<number>, s: { step: num
     let g = o.maximize ? -grad[i] : grad[i];
     if (o.weightDecay !== 0) g = g + o.weightDecay * param[i];
     s.sum[i] = s.sum[i] + g * g;
-    param[i] = param[i] - clr * (g / (Math.sqrt(s.sum[i]) + o.eps));
+    param[i] = param[i] + (-clr * g) / (Math.sqrt(s.sum[i]) + o.eps); // param.addcdiv_(grad, std, value=-clr)
   }
 }
 
