@@ -95,15 +95,7 @@ function adamRef(param: Float64Array, grad: ArrayLike<number>, s: AdamState, o: 
   }
 }
 
-interface RmspropOpts {
-  lr: number;
-  alpha: number;
-  eps: number;
-  weightDecay: number;
-  momentum: number;
-  centered: boolean;
-  maximize: boolean;
-}
+type RmspropOpts = optim.RMSpropOptions;
 const RMSPROP_DEFAULTS: RmspropOpts = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false };
 
 /** torch.optim.RMSprop, _single_tensor_rmsprop, one parameter (state zeros before the first step). */
@@ -124,14 +116,7 @@ function rmspropRef(param: Float64Array, grad: ArrayLike<number>, s: { sq: Float
   }
 }
 
-interface AdagradOpts {
-  lr: number;
-  lrDecay: number;
-  weightDecay: number;
-  initialAccumulatorValue: number;
-  eps: number;
-  maximize: boolean;
-}
+type AdagradOpts = optim.AdagradOptions;
 const ADAGRAD_DEFAULTS: AdagradOpts = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
 
 /** torch.optim.Adagrad, _single_tensor_adagrad (dense), one parameter; s.sum starts at initial_accumulator_value. */
