@@ -23,11 +23,25 @@ export function parameter(t: Tensor): Tensor {
   if (!t.isLeaf) fail('INVALID_ARGUMENT', 'nn.parameter: t must be a leaf tensor (a parameter is what an optimizer updates); detach() it first');
   t.requiresGrad_(true);
   parameterTensors.add(t);
+  parameterEpoch++;
   return t;
 }
 
 /** True while Module.dispose() walks a module (sync() then skips what it would throw for). */
 let disposing = false;
+
+/** Module's proxy traps (see Module's constructor). */
+const MODULE_TRAPS: ProxyHandler<Module> = {
+  defineProperty(target, key, desc) {
+    if (typeof key === 'string' && 'value' in desc) Module.guard(target, key, desc.value);
+    const done = Reflect.defineProperty(target, key, desc);
+    if (key !== 'syncedAt') Module.touch(target);
+    return done;
+  },
+};
+
+/** Bumped when a tensor becomes a parameter (nn.parameter(), registerParameter()): one already on a property may now be registered. */
+let parameterEpoch = 0;
 
 /** weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
 function snakeCase(key: string): string {
@@ -46,8 +60,44 @@ export abstract class Module {
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();
   private readonly childMap = new Map<string, Module>();
+  /** The parameterEpoch sync() last ran at, or −1 after a property changed (see MODULE_TRAPS). */
+  private syncedAt = -1;
 
   abstract forward(...args: unknown[]): unknown;
+
+  /**
+   * Every module is seen through a proxy whose defineProperty trap (which
+   * assignments and class fields both reach) checks an assignment over a
+   * parameter when it happens, as PyTorch's __setattr__ does (see guard()).
+   * Reads go straight to the module.
+   */
+  constructor() {
+    return new Proxy(this, MODULE_TRAPS);
+  }
+
+  /**
+   * @internal Throws for an assignment of anything but a parameter or null to
+   * a property that holds a parameter (registered, or marked by
+   * nn.parameter() and not yet registered) or is named like a registered
+   * one: PyTorch raises there, and letting it pass would train and save the
+   * old parameter while the property shows the new value.
+   */
+  /** @internal A property of m changed: its next sync() walks the properties again. */
+  static touch(m: Module): void {
+    m.syncedAt = -1;
+  }
+
+  static guard(m: Module, key: string, v: unknown): void {
+    if (disposing || v === null || (v instanceof Tensor && parameterTensors.has(v))) return;
+    const self = m as unknown as Record<string, unknown>;
+    const own = (k: string) => Object.prototype.hasOwnProperty.call(self, k);
+    const old = own(key) ? self[key] : undefined;
+    const snake = snakeCase(key);
+    const name = m.params.get(key) ? key : snake !== key && m.params.get(snake) && !own(snake) ? snake : null;
+    if (name === null && !(old instanceof Tensor && parameterTensors.has(old) && !old.isDisposed)) return;
+    const what = v instanceof Tensor ? `a plain Tensor ${v.isDisposed ? '(disposed)' : `of shape [${v.shape.join(', ')}]`}` : v instanceof Module ? `a ${v.constructor.name} module` : describe(v);
+    fail('INVALID_ARGUMENT', `${m.constructor.name}: '${key}' holds ${name && name !== key ? `parameter '${name}'` : 'a parameter'}, so it takes a parameter or null; got ${what}: wrap a tensor with nn.parameter(t) (or copy values into the parameter under noGrad), or assign null to remove it`);
+  }
 
   /** Registers (and takes ownership of) a parameter under `name` (PyTorch's register_parameter); null reserves the name. */
   protected registerParameter(name: string, t: Tensor): Tensor;
@@ -57,6 +107,7 @@ export abstract class Module {
       isolated(() => keep(t));
       t.requiresGrad_(true);
       parameterTensors.add(t);
+      parameterEpoch++;
     }
     this.params.set(name, t);
     return t;
@@ -155,6 +206,14 @@ export abstract class Module {
    * removes it.
    */
   private sync(): void {
+    // Runs on every forward (checkUsable): skipped while no property changed (the proxy's trap
+    // says when one does) and no tensor became a parameter since the last walk.
+    if (this.syncedAt === parameterEpoch) return;
+    this.walkProperties();
+    this.syncedAt = parameterEpoch;
+  }
+
+  private walkProperties(): void {
     const self = this as unknown as Record<string, unknown>;
     let known: Set<unknown> | null = null;
     for (const key of Object.keys(self)) {

@@ -320,29 +320,55 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     m.dispose();
   });
 
-  test("a plain tensor assigned over a parameter (gru.weight_hh_l0 = t) throws at the module's next use, as PyTorch's assignment does; nn.parameter(t) is taken; dispose() still frees", () => {
+  test("a plain tensor assigned over a parameter (gru.weight_hh_l0 = t) throws at the assignment, as PyTorch's __setattr__, and changes nothing; nn.parameter(t) is taken", () => {
     const H = rng.int(2, 5);
     const gru = new nn.GRU(H, H, { dtype: 'float64' });
     const old = gru.weight_hh_l0;
     const plain = zeros([3 * H, H], { dtype: 'float64' });
-    gru.weight_hh_l0 = plain;
+    expectAntlerErrorInTidy(() => (gru.weight_hh_l0 = plain), 'INVALID_ARGUMENT', new RegExp(`GRU: 'weight_hh_l0' holds a parameter, so it takes a parameter or null; got a plain Tensor of shape \\[${3 * H}, ${H}\\]: wrap a tensor with nn\\.parameter`));
+    expect(gru.weight_hh_l0).toBe(old);
     const x = randn([4, 1, H], { dtype: 'float64' });
-    expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', new RegExp(`GRU: 'weight_hh_l0' holds parameter 'weight_hh_l0'.*plain Tensor of shape \\[${3 * H}, ${H}\\].*nn\\.parameter`));
-    expectAntlerErrorInTidy(() => gru.parameters(), 'INVALID_ARGUMENT', /nn\.parameter/);
-    // As a parameter it replaces the old one: the recurrence then sees W_hh = 0.
+    expect(tidy(() => gru.forward(x).output.shape)).toEqual([4, 1, H]);
+    // As a parameter it replaces the old one.
     gru.weight_hh_l0 = nn.parameter(plain);
     expect(gru.namedParameters().find(([n]) => n === 'weight_hh_l0')![1]).toBe(plain);
     old.dispose();
     const lin = new nn.Linear(2, 2);
-    const w = lin.weight;
-    lin.weight = ones([2, 2]);
-    const stray = lin.weight;
-    lin.dispose(); // frees the registered weight and bias; the stray tensor stays the caller's
+    const w = lin.weight, stray = ones([2, 2]);
+    expectAntlerErrorInTidy(() => (lin.weight = stray), 'INVALID_ARGUMENT', /Linear: 'weight' holds a parameter/);
+    expect(lin.weight).toBe(w);
+    lin.dispose();
     expect(w.isDisposed).toBe(true);
     expect(stray.isDisposed).toBe(false);
     for (const t of [stray, x]) t.dispose();
     gru.dispose();
     expect(plain.isDisposed).toBe(true);
+  });
+
+  test("a custom module's parameter (this.w = nn.parameter(…)) is protected from the start, before anything registered it; other properties take anything", () => {
+    class Scale extends nn.Module {
+      w = nn.parameter(ones([2]));
+      note: unknown = 'free';
+      cache: Tensor | null = null;
+      forward(x: Tensor): Tensor {
+        return x.mul(this.w);
+      }
+    }
+    const m = new Scale();
+    const w = m.w, plain = zeros([2]);
+    expectAntlerErrorInTidy(() => (m.w = plain), 'INVALID_ARGUMENT', /Scale: 'w' holds a parameter, so it takes a parameter or null; got a plain Tensor of shape \[2\]/);
+    expectAntlerErrorInTidy(() => ((m as unknown as Record<string, unknown>).w = 3), 'INVALID_ARGUMENT', /got 3/);
+    expect(m.w).toBe(w);
+    expect(m.parameters()).toEqual([w]);
+    m.note = 42;
+    m.cache = plain; // a tensor that is no parameter, on a property that held none
+    expect(m.parameters()).toEqual([w]);
+    const w2 = nn.parameter(ones([2]));
+    m.w = w2;
+    expect(m.parameters()).toEqual([w2]);
+    m.cache = null;
+    antler.dispose([w, plain, m]);
+    expect(w2.isDisposed).toBe(true);
   });
 
   test('a tensor shared by two slots of a recurrent layer or cell is used in both (as PyTorch), its gradient the sum of both uses', () => {
@@ -377,11 +403,11 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     const gru = new nn.GRU(2, H, { dtype: 'float64' });
     const x = randn([4, 1, 2], { dtype: 'float64' });
     const keep = gru.weight_hh_l0;
-    (gru as unknown as Record<string, unknown>).weight_hh_l0 = undefined;
-    expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', /GRU: 'weight_hh_l0' holds a parameter, so it takes a parameter or null; got undefined/);
-    (gru as unknown as Record<string, unknown>).weight_hh_l0 = 3;
-    expectAntlerErrorInTidy(() => gru.parameters(), 'INVALID_ARGUMENT', /'weight_hh_l0' holds a parameter.*got 3/);
-    (gru as unknown as Record<string, unknown>).weight_hh_l0 = null;
+    const loose = gru as unknown as Record<string, unknown>;
+    expectAntlerErrorInTidy(() => (loose.weight_hh_l0 = undefined), 'INVALID_ARGUMENT', /GRU: 'weight_hh_l0' holds a parameter, so it takes a parameter or null; got undefined/);
+    expectAntlerErrorInTidy(() => (loose.weight_hh_l0 = 3), 'INVALID_ARGUMENT', /'weight_hh_l0' holds a parameter.*got 3/);
+    expect(gru.weight_hh_l0).toBe(keep);
+    loose.weight_hh_l0 = null;
     expectAntlerErrorInTidy(() => gru.forward(x), 'INVALID_ARGUMENT', /GRU: parameter 'weight_hh_l0' is missing .*expected a parameter of shape \[9, 3\]/);
     gru.weight_hh_l0 = keep;
     // A null bias is a zero bias.
