@@ -346,7 +346,9 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
       failed.sort((a, b) => a - b);
       if (o.strict) {
         const worst = Math.max(...failed.map((g) => (Number.isFinite(stats.residual[g]) ? stats.residual[g] : Infinity)));
-        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences did not converge in ${o.maxIters} Newton iterations (${stats.diverged ? 'diverged; ' : ''}worst update ${worst.toExponential(3)}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); raise maxIters, refine the grid, use method 'rk4', or drop strict to fall back to RK4`);
+        const ran = Math.max(0, ...failed.map((g) => stats.sequenceIterations[g]));
+        const how = stats.diverged && ran < o.maxIters ? `diverged after ${ran} Newton iteration${ran === 1 ? '' : 's'}` : `did not converge in ${o.maxIters} Newton iterations`;
+        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (worst update ${worst.toExponential(3)}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); raise maxIters, refine the grid, use method 'rk4', or drop strict to fall back to RK4`);
       }
       stats.fallback = true;
       stats.fallbackSequences = failed.slice();

@@ -19,6 +19,7 @@ import { isGradEnabled } from '../autograd/graph';
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { LayerNorm } from '../nn/layers';
+import { native } from '../native';
 import { Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
@@ -360,6 +361,8 @@ export class SRUCell extends Module {
   scaleX: Tensor;
   layerNorm: LayerNorm | null;
   private scaleValue: number | null = null;
+  private scaleHandle: unknown = null;
+  private scaleVersion = NaN;
 
   constructor(inputSize: number, hiddenSize: number, options?: SRULayerOptions) {
     super();
@@ -425,10 +428,23 @@ export class SRUCell extends Module {
       : null;
   }
 
-  /** The skip-term factor in use: scale_x with rescale, else 1 (cached; refreshed by loadStateDict). */
+  /**
+   * The skip-term factor in use: scale_x with rescale, else 1. Read back
+   * once and kept while the buffer's storage and version are unchanged
+   * (reading it every forward would wait for the GPU), so an in-place change
+   * (assign, loadStateDict) or a cast is seen at the next forward, as the
+   * sru package reads its buffer every time.
+   */
   private scale(): number {
     if (!this.rescale) return 1;
-    if (this.scaleValue === null) this.scaleValue = this.scaleX.dataSync()[0];
+    const handle = this.scaleX.handle;
+    const n = native();
+    const version = n.versionSum ? n.versionSum(handle) : NaN;
+    if (this.scaleValue === null || handle !== this.scaleHandle || version !== this.scaleVersion) {
+      this.scaleValue = this.scaleX.dataSync()[0];
+      this.scaleHandle = handle;
+      this.scaleVersion = version;
+    }
     return this.scaleValue;
   }
 

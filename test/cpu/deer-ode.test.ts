@@ -492,6 +492,10 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
       expect(stats.converged).toEqual([false]);
     });
     expectAntlerError(() => solveIVP(f, make([1], [1, 1]), uniformGrid(40, 2), { strict: true }), 'NOT_CONVERGED', /diverged/);
+    // A field that is NaN at once: the message gives the iterations that ran, not maxIters.
+    const s = tidy(() => solveIVP((_t, y) => antler.div(y, 0), make([1, 1], [2, 1]), [0, 1, 2]).stats);
+    expectAntlerError(() => solveIVP((_t, y) => antler.div(y, 0), make([1, 1], [2, 1]), [0, 1, 2], { strict: true }), 'NOT_CONVERGED', new RegExp(`2 of 2 sequences diverged after ${s.iterations} Newton iteration`));
+    expect(s.iterations).toBeLessThan(5);
   });
 
   test("the solve leaves the parameters' .grad alone and records nothing under noGrad", () => {

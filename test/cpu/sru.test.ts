@@ -570,6 +570,24 @@ describe(`SRU state dicts follow sru v2.6 (seed ${SEED})`, () => {
     [a, b, c, cell].forEach((m) => m.dispose());
   });
 
+  test('scale_x changed in place (or by a cast) is used at the next forward, as the sru package reads its buffer each time', () => {
+    tidy(() => {
+      const d = 5;
+      const m = new SRU(d, d, { rescale: true, highwayBias: -1, numLayers: 1, dtype: 'float64' }); // k = 3: the skip term is x · scale_x
+      m.eval();
+      const x = antler.randn([6, 2, d], { dtype: 'float64' });
+      const before = Array.from(m.forward(x).output.dataSync());
+      const ref = new SRU(d, d, { rescale: true, highwayBias: -1, numLayers: 1, dtype: 'float64' });
+      ref.eval();
+      antler.noGrad(() => void m.cells[0].scaleX.assign(tensor([0.25], [1], { dtype: 'float64' })));
+      ref.loadStateDict(m.stateDict());
+      const after = Array.from(m.forward(x).output.dataSync());
+      expect(after.some((v, i) => Math.abs(v - before[i]) > 1e-6)).toBe(true);
+      expectExact(after, ref.forward(x).output.dataSync(), 'in-place scale_x against a module loaded with it');
+      [m, ref].forEach((mm) => mm.dispose());
+    });
+  });
+
   test('initialisation: U(±sqrt(3/in)) with f, r columns ×sqrt(0.5) (and x\' × scale_x), weight_c U(±sqrt(1.5)), highway bias in the reset half', () => {
     tidy(() => {
       const hb = -1.3;
