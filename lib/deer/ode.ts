@@ -147,6 +147,36 @@ interface Problem {
   dtype: string;
   device: string;
   op: string;
+  /** Set once f was seen to treat its rows independently (checkRowsIndependent). */
+  rowsChecked?: boolean;
+}
+
+/**
+ * DEER evaluates f on every grid point's rows (and n copies of them) at once,
+ * so f must treat its rows independently; a field that mixes rows (a batch
+ * mean, attention across the batch) would converge, without a sign, to the
+ * solution of another system. Checked once per solve: f on the first row
+ * alone against that row of the stacked call F.
+ */
+function checkRowsIndependent(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, F: Tensor): void {
+  if (p.rowsChecked || y.shape[0] < 2) return;
+  p.rowsChecked = true;
+  const [alone, among] = noGrad(() =>
+    tidy(() => {
+      const one = (v: Tensor) => slice(v.detach(), [0, 0], [1, v.shape[1]]);
+      const f1 = callFunc(p, one(t), one(y), x ? one(x) : undefined, true);
+      return [Array.from(f1.dataSync() as ArrayLike<number>), Array.from(one(F).dataSync() as ArrayLike<number>)];
+    }),
+  );
+  const scale = 1 + Math.max(...among.map(Math.abs));
+  const tol = (p.dtype === 'float32' ? 1e-4 : 1e-8) * scale;
+  const worst = Math.max(...alone.map((v, k) => Math.abs(v - among[k])));
+  if (!(worst <= tol) && among.every(Number.isFinite) && alone.every(Number.isFinite))
+    fail(
+      'INVALID_ARGUMENT',
+      `${p.op}: f's output for a row depends on the other rows: f on the first row alone gives [${alone.map((v) => v.toPrecision(4)).join(', ')}], ` +
+        `among all rows [${among.map((v) => v.toPrecision(4)).join(', ')}]. Method 'deer' evaluates f on every grid point's rows at once, so f must treat rows independently (no batch statistics); use method 'rk4' for such a field`,
+    );
 }
 
 /** ½Δ_i as [T, 1, 1] and [T, 1, 1, 1]. */
@@ -239,6 +269,7 @@ function linearizeBlock(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined)
     const xRep = x ? noGrad(() => rep(x.detach())) : undefined;
     const out = withGrad(() => callFunc(p, tRep, yRep, xRep, true));
     const F = noGrad(() => slice(out.detach(), [0, 0], [R, n]));
+    checkRowsIndependent(p, t, y, x, F);
     const seed = noGrad(() => {
       const eye = new Float64Array(n * n);
       for (let k = 0; k < n; k++) eye[k * n + k] = 1;

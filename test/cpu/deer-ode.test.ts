@@ -498,6 +498,15 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     expect(s.iterations).toBeLessThan(5);
   });
 
+  test('a field that mixes rows (a batch mean) is refused by DEER, with a message saying why; rk4 takes it', () => {
+    const f: OdeFunc = (_t, y) => antler.sub(antler.mean(y, 0, true), y);
+    const y0 = make(randomArray(rng, 8), [4, 2]);
+    const grid = uniformGrid(20, 1);
+    expectAntlerError(() => solveIVP(f, y0, grid), 'INVALID_ARGUMENT', /f's output for a row depends on the other rows: .*use method 'rk4'/);
+    tidy(() => expect(solveIVP(f, y0, grid, { method: 'rk4' }).stats.method).toBe('rk4'));
+    y0.dispose();
+  });
+
   test("the solve leaves the parameters' .grad alone and records nothing under noGrad", () => {
     const F = makeField(rng, 2, 6, 1);
     const ft = fieldTensors(F, 'float64', false);
