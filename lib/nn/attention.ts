@@ -149,10 +149,7 @@ export class MultiheadAttention extends Module {
       ? [['in_proj_weight', [3 * E, E], true]]
       : [['q_proj_weight', [E, E], true], ['k_proj_weight', [E, this.kdim], true], ['v_proj_weight', [E, this.vdim], true]];
     specs.push(['in_proj_bias', [3 * E], false], ['bias_k', [1, 1, E], false], ['bias_v', [1, 1, E], false]);
-    const first = this.namedParameters('', false).find(([n]) => n === specs[0][0])?.[1];
-    if (first && first.dtype !== query.dtype)
-      fail('DTYPE_MISMATCH', `${op}: query is ${query.dtype} and the module's parameters ${first.dtype}; expected one dtype (cast the module or the input)`);
-    const params = checkedParameters(this, op, specs, query);
+    const params = checkedParameters(this, op, specs, query, 'query');
     if (params.has('bias_k') !== params.has('bias_v'))
       fail('INVALID_ARGUMENT', `${op}: bias_k and bias_v go together (addBiasKv); got ${params.has('bias_k') ? 'bias_k without bias_v' : 'bias_v without bias_k'}`);
     const weightDtype = query.dtype as 'float32' | 'float64';

@@ -40,6 +40,16 @@ const MODULE_TRAPS: ProxyHandler<Module> = {
   },
 };
 
+/**
+ * The error for anything but a parameter or null put on property `key`, which
+ * holds parameter `name` (guard() at the assignment; the registry walk, as a
+ * safety net, at the next use).
+ */
+function notAParameter(m: Module, key: string, name: string, v: unknown): never {
+  const what = v instanceof Tensor ? `a plain Tensor ${v.isDisposed ? '(disposed)' : `of shape [${v.shape.join(', ')}]`}` : v instanceof Module ? `a ${v.constructor.name} module` : describe(v);
+  fail('INVALID_ARGUMENT', `${m.constructor.name}: '${key}' holds ${name !== key ? `parameter '${name}'` : 'a parameter'}, so it takes a parameter or null; got ${what}: wrap a tensor with nn.parameter(t) (or copy values into the parameter under noGrad), or assign null to remove it`);
+}
+
 /** Bumped when a tensor becomes a parameter (nn.parameter(), registerParameter()): one already on a property may now be registered. */
 let parameterEpoch = 0;
 
@@ -75,6 +85,11 @@ export abstract class Module {
     return new Proxy(this, MODULE_TRAPS);
   }
 
+  /** @internal A property of m changed: its next sync() walks the properties again. */
+  static touch(m: Module): void {
+    m.syncedAt = -1;
+  }
+
   /**
    * @internal Throws for an assignment of anything but a parameter or null to
    * a property that holds a parameter (registered, or marked by
@@ -82,11 +97,6 @@ export abstract class Module {
    * one: PyTorch raises there, and letting it pass would train and save the
    * old parameter while the property shows the new value.
    */
-  /** @internal A property of m changed: its next sync() walks the properties again. */
-  static touch(m: Module): void {
-    m.syncedAt = -1;
-  }
-
   static guard(m: Module, key: string, v: unknown): void {
     if (disposing || v === null || (v instanceof Tensor && parameterTensors.has(v))) return;
     const self = m as unknown as Record<string, unknown>;
@@ -95,8 +105,7 @@ export abstract class Module {
     const snake = snakeCase(key);
     const name = m.params.get(key) ? key : snake !== key && m.params.get(snake) && !own(snake) ? snake : null;
     if (name === null && !(old instanceof Tensor && parameterTensors.has(old) && !old.isDisposed)) return;
-    const what = v instanceof Tensor ? `a plain Tensor ${v.isDisposed ? '(disposed)' : `of shape [${v.shape.join(', ')}]`}` : v instanceof Module ? `a ${v.constructor.name} module` : describe(v);
-    fail('INVALID_ARGUMENT', `${m.constructor.name}: '${key}' holds ${name && name !== key ? `parameter '${name}'` : 'a parameter'}, so it takes a parameter or null; got ${what}: wrap a tensor with nn.parameter(t) (or copy values into the parameter under noGrad), or assign null to remove it`);
+    notAParameter(m, key, name ?? key, v);
   }
 
   /** Registers (and takes ownership of) a parameter under `name` (PyTorch's register_parameter); null reserves the name. */
@@ -221,8 +230,7 @@ export abstract class Module {
       if (v !== null && !(v instanceof Module) && !(v instanceof Tensor)) {
         // A registered parameter's property given something else (undefined from a typo, a number):
         // PyTorch's __setattr__ raises; ignoring it would train and save the old parameter.
-        if (!disposing && this.params.get(key))
-          fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds a parameter, so it takes a parameter or null; got ${describe(v)}: assign nn.parameter(t), or null to remove it`);
+        if (!disposing && this.params.get(key)) notAParameter(this, key, key, v);
         continue;
       }
       // A camelCase property holds the parameter of its snake_case name (SRUCell's weightC is weight_c),
@@ -231,15 +239,14 @@ export abstract class Module {
       const snake = v instanceof Module || this.params.has(key) ? key : snakeCase(key);
       const name = snake !== key && Object.prototype.hasOwnProperty.call(self, snake) ? key : snake;
       if (this.params.has(name)) {
-        if (v instanceof Module && this.params.get(name) && !disposing)
-          fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds a parameter, so it takes a parameter or null; got a ${v.constructor.name} module: give the module another name`);
+        if (v instanceof Module && this.params.get(name) && !disposing) notAParameter(this, key, name, v);
         if (v === null) this.params.set(name, null);
         else if (v instanceof Tensor && v !== this.params.get(name)) {
           // PyTorch's __setattr__ raises here (a tensor that is not an nn.Parameter): ignoring it
           // would train and save the old parameter while the property shows the new tensor.
           if (!parameterTensors.has(v)) {
             if (disposing) continue; // dispose() frees what is registered and never throws for this
-            fail('INVALID_ARGUMENT', `${this.constructor.name}: '${key}' holds parameter '${name}', so it takes a parameter or null; got a plain Tensor ${v.isDisposed ? '(disposed)' : `of shape [${v.shape.join(', ')}]`}: wrap it with nn.parameter(t), or copy values into the parameter under noGrad`);
+            notAParameter(this, key, name, v);
           }
           if (!v.isDisposed) this.params.set(name, isolated(() => keep(v)));
         }
@@ -453,18 +460,21 @@ function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {
  * weight present, a bias present or null (then 0), the shapes, and the
  * input's dtype and device. Errors name the module and the property.
  */
-export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor): Map<string, Tensor> {
+export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor, likeName: string): Map<string, Tensor> {
   const all = new Map(m.namedParameters('', false));
-  for (const [name, shape, required] of specs) {
+  specs.forEach(([name, shape, required], i) => {
     const t = all.get(name);
     if (!t) {
       if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
-      continue;
+      return;
     }
+    // The first parameter stands for the module: a whole module in another dtype or on another device is the usual case.
+    if (i === 0 && t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: ${likeName} is ${like.dtype}; the module is ${t.dtype} (convert with .cast('${t.dtype}') or module.cast())`);
+    if (i === 0 && t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: ${likeName} is on ${like.device}; the module is on ${t.device} (move one with .to())`);
     if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: parameter '${name}' is ${t.dtype} and the input ${like.dtype}; expected one dtype (convert with module.cast() or the input's .cast())`);
     if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: parameter '${name}' is on ${t.device} and the input on ${like.device}; expected one device (move with module.to() or the input's .to())`);
-    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+    if (t.rank !== shape.length || t.shape.some((d, k) => d !== shape[k]))
       fail('SHAPE_MISMATCH', `${op}: parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}]`);
-  }
+  });
   return all;
 }

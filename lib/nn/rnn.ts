@@ -18,7 +18,7 @@ import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
 import { pad, pieces } from '../ops/shape';
-import { cellRecurrence, CellKind, checkDeerOptions, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
+import { cellRecurrence, CellKind, checkDeerOptions, gateCount, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
 import { checkedParameters, Module } from './module';
@@ -92,7 +92,7 @@ function rnnInit(kind: CellKind, H: number, o: { dtype?: unknown; device?: unkno
   if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${opName}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
   const device = o.device === undefined ? undefined : checkDevice(o.device, opName);
   const bound = 1 / Math.sqrt(H);
-  return { G: (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H, u: (shape) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device })) };
+  return { G: gateCount(kind, H), u: (shape) => isolated(() => rand(shape, { minval: -bound, maxval: bound, dtype, device })) };
 }
 
 /** Right-padded sequences: see RNNBase.padding and packPlan. */
@@ -287,14 +287,14 @@ abstract class RNNBase extends Module {
       if (input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: lengths needs a batched input ([T, B, ${this.inputSize}]${this.batchFirst ? ' or, with batchFirst, [B, T, in]' : ''}); got an unbatched input of shape [${input.shape.join(', ')}] (slice it to its length instead)`);
       lens = readLengths(lengths, input.shape[this.batchFirst ? 0 : 1], input.shape[timeAxis], op);
     }
-    const params = checkedParameters(this, op, this.parameterSpecs(), input);
+    const params = checkedParameters(this, op, this.parameterSpecs(), input, 'input');
     // Like the SRU and TensorFlow.js layers, the intermediates are freed here: only what is returned survives.
     return tidy(() => this.runLayers(input, state0, deer, lens, params));
   }
 
   /** What each layer and direction needs: [name, shape, required]. */
   private parameterSpecs(): [string, number[], boolean][] {
-    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, G = (this.kind === 'gru' ? 3 : this.kind === 'lstm' ? 4 : 1) * H;
+    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, G = gateCount(this.kind, H);
     const specs: [string, number[], boolean][] = [];
     for (let l = 0; l < this.numLayers; l++)
       for (let d = 0; d < dirs; d++) {
@@ -493,14 +493,11 @@ abstract class RNNCellBase extends Module {
     checkTensor(input, op, 'input');
     if ((input.rank !== 1 && input.rank !== 2) || input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [B, ${this.inputSize}] or unbatched [${this.inputSize}]`);
-    // Two short walks of the registry per step (the dtype check, then checkedParameters).
-    const G = (this.kind === 'gru' ? 3 : this.kind === 'lstm' ? 4 : 1) * this.hiddenSize;
+    // One walk of the registry per step (a step is small: lookups show in a loop over time).
+    const G = gateCount(this.kind, this.hiddenSize);
     const specs: [string, number[], boolean][] = [['weight_ih', [G, this.inputSize], true], ['weight_hh', [G, this.hiddenSize], true]];
     if (this.bias) specs.push(['bias_ih', [G], false], ['bias_hh', [G], false]);
-    const wih = this.namedParameters('', false).find(([n]) => n === 'weight_ih')?.[1];
-    if (wih && input.dtype !== wih.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${wih.dtype} (convert with .cast('${wih.dtype}') or module.cast())`);
-    if (wih && input.device !== wih.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${wih.device} (move one with .to())`);
-    const params = checkedParameters(this, op, specs, input);
+    const params = checkedParameters(this, op, specs, input, 'input');
     const w = params.get('weight_ih')!;
     const unbatched = input.rank === 1;
     const B = unbatched ? 1 : input.shape[0], H = this.hiddenSize;

@@ -360,7 +360,7 @@ export class SRUCell extends Module {
   bias: Tensor;
   scaleX: Tensor;
   layerNorm: LayerNorm | null;
-  private scaleValue: number | null = null;
+  private scaleValue = NaN;
   private scaleHandle: unknown = null;
   private scaleVersion = NaN;
 
@@ -440,23 +440,12 @@ export class SRUCell extends Module {
     const handle = this.scaleX.handle;
     const n = native();
     const version = n.versionSum ? n.versionSum(handle) : NaN;
-    if (this.scaleValue === null || handle !== this.scaleHandle || version !== this.scaleVersion) {
+    if (handle !== this.scaleHandle || version !== this.scaleVersion) {
       this.scaleValue = this.scaleX.dataSync()[0];
       this.scaleHandle = handle;
       this.scaleVersion = version;
     }
     return this.scaleValue;
-  }
-
-  /** @internal Forget the cached scale_x after its buffer changed. */
-  refreshScale(): void {
-    this.scaleValue = null;
-  }
-
-  loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
-    const r = super.loadStateDict(dict, options);
-    this.refreshScale();
-    return r;
   }
 
   /** @internal One layer on a validated input, with the padding mask already made. */
@@ -590,12 +579,6 @@ export class SRU extends Module {
   set mode(v: SRUMode) {
     checkMode(v, 'SRU');
     for (const c of this.cells) c.mode = v;
-  }
-
-  loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
-    const r = super.loadStateDict(dict, options);
-    for (const c of this.cells) c.refreshScale();
-    return r;
   }
 
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {

@@ -381,7 +381,7 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
       expectAntlerErrorInTidy(() => m.forward(q, k, v, { keyPaddingMask: antler.zeros([5, 3], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /keyPaddingMask has shape \[5, 3\]; expected \[3, 5\]/);
       expectAntlerErrorInTidy(() => m.forward(q, k, v, { attnMask: antler.zeros([2, 5], F64) }), 'DTYPE_MISMATCH', /attnMask is float64; expected int32 .* or float32/);
       expectAntlerErrorInTidy(() => m.forward(q, k, v, { isCausal: true }), 'INVALID_ARGUMENT', /isCausal .* needs attnMask/);
-      expectAntlerErrorInTidy(() => m.forward(antler.randn([2, 3, 4], F64), k, v), 'DTYPE_MISMATCH', /query is float64 and the module's parameters float32/);
+      expectAntlerErrorInTidy(() => m.forward(antler.randn([2, 3, 4], F64), k, v), 'DTYPE_MISMATCH', /MultiheadAttention: query is float64; the module is float32/);
       expectAntlerErrorInTidy(() => m.forward(q, k, v, { needWeight: false } as never), 'INVALID_ARGUMENT', /unknown option 'needWeight'/);
       expect(m.forward(q, k, v)[0].shape).toEqual([2, 3, 4]);
     });
