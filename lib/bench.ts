@@ -65,8 +65,9 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
     cpu: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`,
     gpu: b.cuda.available ? b.cuda.devices.map((d) => d.name).join(', ') : 'none',
     blas: b.cpu.blas,
+    cpuLoops: b.cpu.isa,
   };
-  console.log(`antler bench (${machine.cpu}; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
+  console.log(`antler bench (${machine.cpu}, ${machine.cpuLoops} loops; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
   const all: Row[] = [];
   for (const name of names) {
     const rows = suites[name](Boolean(opts.quick));

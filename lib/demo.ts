@@ -49,7 +49,7 @@ export async function runDemo(opts: { device: string; steps: number; epochs?: nu
   const b = backends();
   const device = opts.device === 'auto' ? (b.cuda.available ? 'cuda:0' : 'cpu') : opts.device;
   console.log(`antler demo: an MLP learns three spirals, on ${device}`);
-  console.log(`  CPU: ${b.cpu.threads} threads, ${b.cpu.blas}`);
+  console.log(`  CPU: ${b.cpu.threads} threads, ${b.cpu.isa === 'avx2' ? 'AVX2' : 'x86-64 baseline'} loops, ${b.cpu.blas}`);
   console.log(`  CUDA: ${b.cuda.available ? b.cuda.devices.map((d) => d.name).join(', ') : `unavailable (${b.cuda.reason})`}\n`);
 
   setSeed(7);

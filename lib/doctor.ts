@@ -49,6 +49,13 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
   lines.push(`  antler          ${info.version}, built with ${info.buildSystem} (${info.compiler}), N-API ${info.napiVersion}`);
   lines.push(`  addon           ${info.path} (${info.source})`);
   lines.push(`  CPU backend     OpenMP ${info.openmp ? `on, ${b.cpu.threads} threads` : 'off (1 thread)'}`);
+  lines.push(`  CPU loops       ${
+    b.cpu.isa === 'avx2'
+      ? 'AVX2 (ANTLER_CPU_ISA=baseline runs the x86-64 baseline copy)'
+      : b.cpu.avx2Supported
+        ? 'x86-64 baseline, chosen by ANTLER_CPU_ISA=baseline (unset it for AVX2)'
+        : 'x86-64 baseline (this CPU or build has no AVX2 copy)'
+  }`);
   if (info.openmp) {
     const wait = Object.entries(openmpWait.settings).map(([k, v]) => `${k}=${v}`).join(' ');
     lines.push(`  OpenMP wait     ${wait} (${openmpWait.chosenBy === 'antler' ? "antler's default; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose" : 'set by you'})`);

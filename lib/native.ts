@@ -22,7 +22,16 @@ export interface NativeMemory {
 }
 
 export interface NativeBackends {
-  cpu: { available: true; threads: number; openmp: boolean; blas: string };
+  cpu: {
+    available: true;
+    threads: number;
+    openmp: boolean;
+    blas: string;
+    /** The copy of the compute-bound loops in use: 'avx2' where the CPU supports it, else 'baseline' (ANTLER_CPU_ISA=baseline forces it). */
+    isa: 'avx2' | 'baseline';
+    /** Whether this CPU and this build can run the AVX2 copy. */
+    avx2Supported: boolean;
+  };
   cuda: {
     available: boolean;
     reason?: string;
@@ -184,9 +193,15 @@ function applyOpenmpDefaults(): void {
   openmpWait.settings = { ...OPENMP_SPIN_DEFAULTS };
 }
 
+/** ANTLER_CPU_ISA's values (native/cpu/isa.cpp reads it): 'auto' (AVX2 where supported) or 'baseline'. */
+const CPU_ISA_VALUES = ['auto', 'baseline'];
+
 function load(): { addon: NativeAddon; path: string; source: string } {
   if (loaded) return loaded;
   applyOpenmpDefaults();
+  const isa = process.env.ANTLER_CPU_ISA;
+  if (isa && !CPU_ISA_VALUES.includes(isa))
+    process.emitWarning(`ANTLER_CPU_ISA is '${isa}'; expected 'auto' or 'baseline'. Using 'auto' (AVX2 where the CPU supports it).`, { code: 'ANTLER_CPU_ISA' });
   const attempts: LoadAttempt[] = [];
   for (const c of candidates()) {
     if (!fs.existsSync(c.path)) {

@@ -14,10 +14,11 @@
 #include "../core/error.h"
 #include "../kernels/cells.h"
 #include "gemm.h"
-#include "ops.h"
+#include "isa.h"
 #include "parallel.h"
 
-namespace antler::cpu {
+// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through cells_avx2.cpp.
+namespace antler::cpu::ANTLER_ISA_NS {
 
 namespace k = kernels;
 
@@ -228,4 +229,4 @@ void cellBackward(DType t, const k::CellConfig& cfg, const CellInputs& in, const
   fail(Code::Internal, "deer.cell backward: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu
+}  // namespace antler::cpu::ANTLER_ISA_NS

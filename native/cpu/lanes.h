@@ -3,6 +3,7 @@
 // combined in a fixed tree and the tail added last, so a result depends on n
 // alone (not on threads or alignment).
 #pragma once
+#define ANTLER_CPU_LANES_H 1
 #include <cstdint>
 
 namespace antler::cpu {

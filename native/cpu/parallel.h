@@ -1,6 +1,7 @@
 // OpenMP over element loops, only when the loop is large enough to pay for
 // waking the threads.
 #pragma once
+#define ANTLER_CPU_PARALLEL_H 1
 #include <cstdint>
 
 #if defined(_OPENMP)

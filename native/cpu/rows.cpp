@@ -10,10 +10,11 @@
 #include "../core/error.h"
 #include "../kernels/rows.h"
 #include "lanes.h"
-#include "ops.h"
+#include "isa.h"
 #include "parallel.h"
 
-namespace antler::cpu {
+// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through rows_avx2.cpp.
+namespace antler::cpu::ANTLER_ISA_NS {
 
 namespace k = kernels;
 
@@ -434,4 +435,4 @@ void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, co
   fail(Code::Internal, "layerNormBackward: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu
+}  // namespace antler::cpu::ANTLER_ISA_NS

@@ -4,10 +4,11 @@
 
 #include "../core/error.h"
 #include "../kernels/unary.h"
-#include "ops.h"
+#include "isa.h"
 #include "parallel.h"
 
-namespace antler::cpu {
+// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through unary_avx2.cpp.
+namespace antler::cpu::ANTLER_ISA_NS {
 
 using kernels::UnaryOp;
 
@@ -64,4 +65,4 @@ void unaryBackward(UnaryOp op, DType t, void* gx, const void* x, const void* y, 
   fail(Code::Internal, "unaryBackward: unknown dtype ", static_cast<int>(t));
 }
 
-}  // namespace antler::cpu
+}  // namespace antler::cpu::ANTLER_ISA_NS

@@ -13,6 +13,7 @@
 #include "../core/ops.h"
 #include "../core/tensor.h"
 #include "../cpu/gemm.h"
+#include "../cpu/isa.h"
 #include "../cpu/parallel.h"
 #include "args.h"
 
@@ -315,6 +316,8 @@ class Addon : public Napi::Addon<Addon> {
     cpu.Set("threads", cpu::numThreads());
     cpu.Set("openmp", cpu::openmpEnabled());
     cpu.Set("blas", cpu::blasName());
+    cpu.Set("isa", cpu::cpuIsa());
+    cpu.Set("avx2Supported", cpu::cpuAvx2Supported());
 
     const CudaStatus& s = cudaStatus();
     Napi::Object cuda = Napi::Object::New(env);
