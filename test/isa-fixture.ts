@@ -100,7 +100,7 @@ for (const dtype of ['float32', 'float64'] as const) {
     }
     // GRU, LSTM and RNN: the fused sequential kernels and the DEER modes (cell Jacobians).
     for (const kind of ['GRU', 'LSTM', 'RNN'] as const) {
-      for (const mode of ['sequential', 'deer', 'quasi'] as const) {
+      for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
         const net = new antler.nn[kind](11, 21, { numLayers: 2, bidirectional: kind !== 'RNN', dtype, mode });
         const x = antler.tensor(randoms(31 * 3 * 11, -1, 1), [31, 3, 11], { dtype, requiresGrad: true });
         const r = net.forward(x);
@@ -108,6 +108,24 @@ for (const dtype of ['float32', 'float64'] as const) {
         record(`${dtype} ${kind} ${mode}`, r.output, r.hidden, x.grad, ...net.parameters().map((p) => p.grad));
         net.dispose();
       }
+    }
+    // The DEER scans (dense and diagonal) with their backward, matrix exponentials, a neural-ODE solve.
+    {
+      const [T, B, n] = [45, 3, 7];
+      const A = antler.tensor(randoms(T * B * n * n, -0.4, 0.4), [T, B, n, n], { dtype, requiresGrad: true });
+      const a = antler.tensor(randoms(T * B * n, -0.9, 0.9), [T, B, n], { dtype, requiresGrad: true });
+      const b = antler.tensor(randoms(T * B * n, -1, 1), [T, B, n], { dtype, requiresGrad: true });
+      const y0 = antler.tensor(randoms(B * n, -1, 1), [B, n], { dtype, requiresGrad: true });
+      const dense = antler.deer.scan(A, b, y0), diagonal = antler.deer.scan(a, b, y0);
+      dense.add(diagonal.square()).sum().backward();
+      record(`${dtype} deer.scan`, dense, diagonal, A.grad, a.grad, b.grad, y0.grad);
+      const M = antler.tensor(randoms(5 * 6 * 6, -3, 3), [5, 6, 6], { dtype });
+      record(`${dtype} expm`, antler.deer.expm(M));
+      const W = antler.tensor(randoms(n * n, -0.5, 0.5), [n, n], { dtype, requiresGrad: true });
+      const field = (_t: Tensor, y: Tensor) => antler.tanh(y.matmul(W)).sub(y.mul(0.1));
+      const { y } = antler.deer.solveIVP(field, y0, Array.from({ length: 40 }, (_, i) => i * 0.05));
+      y.sum().backward();
+      record(`${dtype} solveIVP`, y, W.grad);
     }
     // Every op of the registry on its samples, forward and backward.
     for (const op of OPS) {

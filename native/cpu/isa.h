@@ -1,5 +1,5 @@
 // The CPU's compute-bound loop families (unary.cpp, rows.cpp, sru.cpp,
-// cells.cpp) are compiled twice: once for the x86-64 baseline (SSE2), as
+// cells.cpp, scan.cpp, elk.cpp) are compiled twice: once for the x86-64 baseline (SSE2), as
 // every other file, and once more for AVX2 through the *_avx2.cpp wrappers
 // (isa_avx2_prelude.h). The entry points below (ops.h) pick a copy at run
 // time: AVX2 when the CPU and the OS support it, unless ANTLER_CPU_ISA=baseline.
@@ -82,7 +82,16 @@
   X(void, cellBackward,                                                                                                \
     (DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,          \
      void* ghh, void* gy0),                                                                                            \
-    (t, cfg, in, g, adjoint, gxp, ghh, gy0))
+    (t, cfg, in, g, adjoint, gxp, ghh, gy0))                                                                        \
+  X(void, deerScan, (DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y), (t, cfg, in, y))        \
+  X(void, deerScanBackward,                                                                                            \
+    (DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy, void* gA, void* gb, \
+     void* gy0),                                                                                                       \
+    (t, cfg, in, y, gy, gA, gb, gy0))                                                                                  \
+  X(void, deerResidual, (DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out),          \
+    (t, T, B, n, y, f, out))                                                                                           \
+  X(void, expm, (DType t, int64_t count, int64_t m, const void* A, void* E), (t, count, m, A, E))                    \
+  X(void, deerElk, (DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y), (t, cfg, in, y))
 
 namespace antler::cpu {
 
