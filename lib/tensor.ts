@@ -464,7 +464,7 @@ export class Tensor {
     const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
     if (this.disposed) return `${head}, disposed)`;
     if (this.size > 64) return `${head})`;
-    return `${head}, values=${JSON.stringify(this.arraySync())})`;
+    return `${head}, values=${formatValues(this.arraySync())})`;
   }
 
   /**
@@ -706,3 +706,10 @@ export function checkTensor(t: unknown, op: string, what: string): Tensor {
 }
 
 export { AntlerError };
+
+/** Nested values as JSON would write them, but with NaN, Infinity, -Infinity and -0 shown (JSON writes null and 0). */
+function formatValues(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(formatValues).join(',')}]`;
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  return JSON.stringify(v);
+}

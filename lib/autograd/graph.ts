@@ -7,6 +7,7 @@
  * saved tensors at once, and backward() frees them after use.
  */
 import { isolated, tidy } from '../engine';
+import type { NotPromise } from '../engine';
 import { fail } from '../errors';
 import { addScaledInPlace, native } from '../native';
 import type { Tensor } from '../tensor';
@@ -78,15 +79,21 @@ export function isGradEnabled(): boolean {
 }
 
 /** Runs fn without recording gradients (like torch.no_grad()). */
-export function noGrad<T>(fn: () => T): T {
+export function noGrad<T>(fn: () => NotPromise<T>): T {
   if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `noGrad: expected a function to run; got ${fn === null ? 'null' : typeof fn}`);
   const prev = gradEnabled;
   gradEnabled = false;
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     gradEnabled = prev;
   }
+  // Recording is back on when fn returns, so what an async fn runs after its first await would be
+  // recorded: refused, as tidy() refuses one.
+  if (result instanceof Promise)
+    fail('INVALID_ARGUMENT', 'noGrad: the function returned a Promise; noGrad() only takes synchronous functions (the code after an await would record gradients)');
+  return result;
 }
 
 /** @internal Runs fn with gradient recording on, whatever the caller's mode (torch.enable_grad()). */

@@ -6,7 +6,7 @@ import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, DType } from '../validate';
-import { Module } from './module';
+import { checkModuleInput, Module } from './module';
 
 interface Placement {
   dtype?: 'float32' | 'float64';
@@ -47,6 +47,7 @@ export class Linear extends Module {
     if (x.rank === 0) fail('SHAPE_MISMATCH', `Linear: input is a scalar (shape []); expected [..., ${this.inFeatures}]`);
     if (x.shape[x.rank - 1] !== this.inFeatures)
       fail('SHAPE_MISMATCH', `Linear: input has ${x.shape[x.rank - 1]} features (shape [${x.shape.join(', ')}]); expected ${this.inFeatures}`);
+    if (this.weight) checkModuleInput('Linear', 'input', x, this.weight);
     return linear(x, this.weight, this.bias);
   }
 }
@@ -80,6 +81,8 @@ export class Conv1d extends Module {
 
   forward(x: Tensor): Tensor {
     this.checkUsable('Conv1d');
+    checkTensor(x, 'Conv1d', 'input');
+    if (this.weight) checkModuleInput('Conv1d', 'input', x, this.weight);
     return conv1d(x, this.weight, this.bias, this.options);
   }
 }
@@ -181,6 +184,8 @@ export class LayerNorm extends Module {
     checkTensor(x, 'LayerNorm', 'input');
     if (x.shape[x.rank - 1] !== this.normalizedShape)
       fail('SHAPE_MISMATCH', `LayerNorm: input's last dim is ${x.shape[x.rank - 1]}; expected ${this.normalizedShape}`);
+    const like = this.weight ?? this.bias;
+    if (like) checkModuleInput('LayerNorm', 'input', x, like);
     return layerNorm(x, this.weight, this.bias, this.eps);
   }
 }
@@ -249,7 +254,9 @@ export class Sequential extends Module {
     let h = x;
     this.layers.forEach((m, i) => {
       const next: unknown = m.forward(h);
-      if (h !== x) h.dispose();
+      // The previous layer's output is freed once used, unless it is the input or the layer handed it
+      // back unchanged (an empty Sequential, an identity): then it is still the value passed on.
+      if (h !== x && h !== next) h.dispose();
       if (!(next instanceof Tensor) && i + 1 < this.layers.length) {
         const keys = next !== null && typeof next === 'object' ? ` with keys ${Object.keys(next).join(', ')}` : '';
         const what = describe(next);

@@ -138,7 +138,9 @@ export abstract class Module {
 
   /** Direct sub-modules, in registration order. */
   namedChildren(): [string, Module][] {
-    return [...this.childModules().entries()];
+    // A child held under two names is listed once, under its first (PyTorch's named_children()).
+    const seen = new Set<Module>();
+    return [...this.childModules().entries()].filter(([, m]) => !seen.has(m) && Boolean(seen.add(m)));
   }
 
   /** Direct sub-modules, each once, in registration order (PyTorch's children()). */
@@ -258,12 +260,16 @@ export abstract class Module {
         continue;
       }
       if (v === null || this.buffers.has(key)) continue;
-      known ??= new Set<unknown>([...this.params.values(), ...this.buffers.values(), ...this.childMap.values()]);
-      if (known.has(v)) continue; // registered under another name
+      // A module or parameter held by a second property is registered under that name too, as
+      // PyTorch's __setattr__ does (self.dec = self.enc): stateDict() lists both names and
+      // parameters() each tensor once. A buffer held by a second property stays a plain attribute.
+      known ??= new Set<unknown>(this.buffers.values());
+      if (known.has(v)) continue;
+      // The camelCase handle of a module registered under its snake_case name (nn.SRU's layerNorm is
+      // layer_norm), as for parameters above, is not a second name.
+      if (v instanceof Module && snake === key && this.childMap.get(snakeCase(key)) === v) continue;
       if (v instanceof Module) this.childMap.set(key, v);
       else if (parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
-      else continue;
-      known.add(v);
     }
   }
 
@@ -460,6 +466,20 @@ function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {
  * weight present, a bias present or null (then 0), the shapes, and the
  * input's dtype and device. Errors name the module and the property.
  */
+/**
+ * A module's input against the module's dtype and device (those of `like`,
+ * one of its parameters): the error names the module and says how to
+ * convert either side.
+ */
+export function checkModuleInput(op: string, what: string, x: Tensor, like: Tensor): void {
+  if (x.dtype !== like.dtype) {
+    const moduleSide = x.dtype === 'int32' ? '' : `, or the module with .cast('${x.dtype}')`;
+    fail('DTYPE_MISMATCH', `${op}: ${what} is ${x.dtype}; the module is ${like.dtype} (convert the ${what} with .cast('${like.dtype}')${moduleSide})`);
+  }
+  if (x.device !== like.device)
+    fail('DEVICE_MISMATCH', `${op}: ${what} is on ${x.device}; the module is on ${like.device} (move the ${what} with .to('${like.device}'), or the module with .to('${x.device}'))`);
+}
+
 export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor, likeName: string): Map<string, Tensor> {
   const all = new Map(m.namedParameters('', false));
   specs.forEach(([name, shape, required], i) => {
@@ -469,8 +489,7 @@ export function checkedParameters(m: Module, op: string, specs: readonly [name: 
       return;
     }
     // The first parameter stands for the module: a whole module in another dtype or on another device is the usual case.
-    if (i === 0 && t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: ${likeName} is ${like.dtype}; the module is ${t.dtype} (convert with .cast('${t.dtype}') or module.cast())`);
-    if (i === 0 && t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: ${likeName} is on ${like.device}; the module is on ${t.device} (move one with .to())`);
+    if (i === 0) checkModuleInput(op, likeName, like, t);
     if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: parameter '${name}' is ${t.dtype} and the input ${like.dtype}; expected one dtype (convert with module.cast() or the input's .cast())`);
     if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: parameter '${name}' is on ${t.device} and the input on ${like.device}; expected one device (move with module.to() or the input's .to())`);
     if (t.rank !== shape.length || t.shape.some((d, k) => d !== shape[k]))

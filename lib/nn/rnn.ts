@@ -21,7 +21,7 @@ import { pad, pieces } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, gateCount, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkInteger, checkOptions, describe } from '../validate';
-import { checkedParameters, Module } from './module';
+import { checkedParameters, checkModuleInput, Module } from './module';
 
 export interface RNNBaseOptions {
   numLayers?: number;
@@ -271,8 +271,7 @@ abstract class RNNBase extends Module {
     this.checkUsable(op);
     checkTensor(input, op, 'input');
     const w0 = this.param('weight_ih_l0');
-    if (w0 && input.dtype !== w0.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype}; the module is ${w0.dtype} (convert with .cast('${w0.dtype}') or module.cast())`);
-    if (w0 && input.device !== w0.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device}; the module is on ${w0.device} (move one with .to())`);
+    if (w0) checkModuleInput(op, 'input', input, w0);
     if (input.rank !== 2 && input.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape [${input.shape.join(', ')}]; expected [T, B, ${this.inputSize}]${this.batchFirst ? ' (batchFirst: [B, T, in])' : ''} or unbatched [T, ${this.inputSize}]`);
     if (input.shape[input.rank - 1] !== this.inputSize)
       fail('SHAPE_MISMATCH', `${op}: input has ${input.shape[input.rank - 1]} features (shape [${input.shape.join(', ')}]); expected inputSize = ${this.inputSize}`);

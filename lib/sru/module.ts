@@ -20,7 +20,7 @@ import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { LayerNorm } from '../nn/layers';
 import { native } from '../native';
-import { Module } from '../nn/module';
+import { checkModuleInput, Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
@@ -269,8 +269,7 @@ function checkInput(x: unknown, op: string, inputSize: number, like: Tensor): Te
   if (t.rank !== 3 || t.shape[2] !== inputSize)
     fail('SHAPE_MISMATCH', `${op}: input must be [length, batch, ${inputSize}]; got shape ${shapeText(t.shape)}`);
   if (t.shape[0] < 1 || t.shape[1] < 1) fail('SHAPE_MISMATCH', `${op}: input has an empty length or batch (shape ${shapeText(t.shape)})`);
-  if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${t.dtype}; the module is ${like.dtype} (convert with .cast('${like.dtype}') or module.cast())`);
-  if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: input is on ${t.device}; the module is on ${like.device} (move one with .to())`);
+  checkModuleInput(op, 'input', t, like);
   return t;
 }
 

@@ -716,7 +716,7 @@ static void checkLabels(const Tensor& logits, const Tensor& labels, const char* 
   const Shape rows(logits.shape.begin(), logits.shape.end() - 1);
   if (labels.shape != rows)
     fail(Code::ShapeMismatch, op, ": labels have shape ", shapeStr(labels.shape), "; logits ", shapeStr(logits.shape),
-         " need labels of shape ", shapeStr(rows));
+         " need labels of shape ", shapeStr(rows), " (classes on the last axis: logits [..., C], labels [...])");
 }
 
 std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex) {
@@ -834,7 +834,10 @@ LayerNormGrads layerNormBackward(const Tensor& gy, const Tensor& x, const Tensor
 }
 
 void assign(Tensor& dst, const Tensor& src) {
-  checkSameDtype("assign", dst, src);
+  // The destination keeps its dtype: only the source can be converted.
+  if (dst.dtype != src.dtype)
+    fail(Code::DtypeMismatch, "assign: the source is ", dtypeName(src.dtype), " and the destination ", dtypeName(dst.dtype),
+         "; convert the source with .cast('", dtypeName(dst.dtype), "')");
   checkSameShape("assign", "source", dst, src);
   const size_t bytes = dst.bytes();
   if (!bytes || dst.data() == src.data()) return;

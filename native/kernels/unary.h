@@ -231,7 +231,7 @@ ANTLER_HD_ALWAYS_INLINE T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, doubl
       case UnaryOp::Log: return gy / x;
       case UnaryOp::Tanh: return gy * (T(1) - y * y);
       case UnaryOp::Sigmoid: return gy * (T(1) - y) * y;
-      case UnaryOp::Relu: return x > T(0) ? gy : T(0);
+      case UnaryOp::Relu: return x <= T(0) ? T(0) : gy;  // NaN passes gy, as torch's threshold_backward
       case UnaryOp::Softplus: {
         // σ(x) = z / (z + 1) with z = e^x; below the threshold z cannot overflow.
         if (x > T(20)) return gy;

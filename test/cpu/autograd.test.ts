@@ -335,6 +335,16 @@ describe(`grad mode and leaves (seed ${SEED})`, () => {
     antler.dispose([x, y, z]);
   });
 
+  test('noGrad() of an async function is refused (the code after its first await would record gradients), as tidy() refuses one', async () => {
+    const fn = async () => {
+      await null;
+      return 1;
+    };
+    expectAntlerError(() => antler.noGrad(fn as unknown as () => number), 'INVALID_ARGUMENT', /^noGrad: the function returned a Promise/);
+    expect(antler.isGradEnabled()).toBe(true);
+    await null;
+  });
+
   test('detach() shares values but cuts the graph', () => {
     const xs = randomArray(rng, 6, -2, 2);
     const x = leaf(xs, [6]);

@@ -320,6 +320,71 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     m.dispose();
   });
 
+  test('a module or parameter held by two properties of one parent (this.dec = this.enc; this.w2 = this.w) is in stateDict under both names, as torch, trains once, and loads back', () => {
+    const D = rng.int(2, 5);
+    class Net extends nn.Module {
+      enc = new nn.Linear(D, D, { dtype: 'float64' });
+      dec = this.enc;
+      w = nn.parameter(randn([D], { dtype: 'float64' }));
+      w2 = this.w;
+      forward(x: Tensor): Tensor {
+        return this.dec.forward(this.enc.forward(x)).mul(this.w2);
+      }
+    }
+    const net = new Net();
+    expect(Object.keys(tidy(() => { const d = net.stateDict(); antler.dispose(d); return d; }))).toEqual(['w', 'w2', 'enc.weight', 'enc.bias', 'dec.weight', 'dec.bias']);
+    expect(net.parameters()).toEqual([net.w, net.enc.weight, net.enc.bias]);
+    expect(net.namedParameters().map(([n]) => n)).toEqual(['w', 'enc.weight', 'enc.bias']);
+    // A state dict from a copy loads into every name; a missing second name is reported as torch's strict load does.
+    const copy = new Net();
+    tidy(() => copy.loadStateDict(net.stateDict()));
+    expectExact(copy.enc.weight.dataSync(), net.enc.weight.dataSync(), 'enc.weight loaded');
+    expectExact(copy.w.dataSync(), net.w.dataSync(), 'w loaded');
+    tidy(() => {
+      const d = net.stateDict();
+      delete d['dec.bias'];
+      expectAntlerErrorInTidy(() => copy.loadStateDict(d), 'INVALID_ARGUMENT', /missing: dec\.bias/);
+    });
+    tidy(() => {
+      const x = randn([3, D], { dtype: 'float64' });
+      net.forward(x).sum().backward();
+    });
+    expect(net.enc.weight.grad).not.toBeNull();
+    net.dispose();
+    copy.dispose();
+  });
+
+  test('Sequential passes on a tensor a layer hands back unchanged (an empty Sequential as the identity) instead of disposing it', () => {
+    const m = new nn.Sequential(new nn.Linear(3, 4), new nn.Sequential(), new nn.Linear(4, 2));
+    const tail = new nn.Sequential(new nn.Linear(3, 4), new nn.Sequential());
+    tidy(() => {
+      const x = ones([2, 3]);
+      expect(m.forward(x).shape).toEqual([2, 2]);
+      const y = tail.forward(x);
+      expect(y.isDisposed).toBe(false);
+      expect(y.shape).toEqual([2, 4]);
+      expect(new nn.Sequential().forward(x)).toBe(x);
+    });
+    m.dispose();
+    tail.dispose();
+  });
+
+  test('a module given an input of another dtype or device names itself and both ways to convert', () => {
+    const lin = new nn.Linear(3, 2), norm = new nn.LayerNorm(3, { dtype: 'float64' }), conv = new nn.Conv1d(3, 2, 2);
+    tidy(() => {
+      expectAntlerErrorInTidy(() => lin.forward(zeros([2, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^Linear: input is float64; the module is float32 \(convert the input with \.cast\('float32'\), or the module with \.cast\('float64'\)\)$/);
+      expectAntlerErrorInTidy(() => lin.forward(zeros([2, 3], { dtype: 'int32' })), 'DTYPE_MISMATCH', /^Linear: input is int32; the module is float32 \(convert the input with \.cast\('float32'\)\)$/);
+      expectAntlerErrorInTidy(() => norm.forward(zeros([2, 3])), 'DTYPE_MISMATCH', /^LayerNorm: input is float32; the module is float64/);
+      expectAntlerErrorInTidy(() => conv.forward(zeros([1, 3, 5], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^Conv1d: input is float64; the module is float32/);
+      expectAntlerErrorInTidy(() => zeros([2]).assign(zeros([2], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^assign: the source is float64 and the destination float32; convert the source with \.cast\('float32'\)$/);
+      // PyTorch's [N, C, L] layout given to crossEntropy: the message says where the classes go.
+      expectAntlerErrorInTidy(() => antler.crossEntropy(zeros([2, 5, 3]), zeros([2, 3], { dtype: 'int32' })), 'SHAPE_MISMATCH', /need labels of shape \[2, 5\] \(classes on the last axis: logits \[\.\.\., C\], labels \[\.\.\.\]\)$/);
+    });
+    lin.dispose();
+    norm.dispose();
+    conv.dispose();
+  });
+
   test("a plain tensor assigned over a parameter (gru.weight_hh_l0 = t) throws at the assignment, as PyTorch's __setattr__, and changes nothing; nn.parameter(t) is taken", () => {
     const H = rng.int(2, 5);
     const gru = new nn.GRU(H, H, { dtype: 'float64' });

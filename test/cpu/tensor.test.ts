@@ -289,6 +289,9 @@ describe(`reading (seed ${SEED})`, () => {
       const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32' });
       expect(t.toString()).toBe('Tensor(shape=[2, 2], dtype=int32, device=cpu, values=[[1,2],[3,4]])');
       expect(zeros([100]).toString()).toBe('Tensor(shape=[100], dtype=float32, device=cpu)');
+      // NaN and the infinities by name, -0 with its sign (JSON would write null, null, null, 0).
+      expect(tensor([NaN, Infinity, -Infinity, -0, 0.5]).toString()).toBe('Tensor(shape=[5], dtype=float32, device=cpu, values=[NaN,Infinity,-Infinity,-0,0.5])');
+      expect(tensor(NaN, [], { dtype: 'float64' }).toString()).toBe('Tensor(shape=[], dtype=float64, device=cpu, values=NaN)');
       const d = ones([1]);
       d.dispose();
       expect(d.toString()).toBe('Tensor(shape=[1], dtype=float32, device=cpu, disposed)');

@@ -129,6 +129,18 @@ describe(`unary ops against JavaScript's Math (seed ${SEED})`, () => {
       }
     }));
 
+  test("relu's gradient: gy above 0 and at NaN, 0 at ±0 and below (torch's threshold_backward), both dtypes", () =>
+    tidy(() => {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const xs = [NaN, 0, -0, -1e-30, 1e-30, -3, 2.5, Infinity, -Infinity];
+        const gs = xs.map(() => rng.uniform(0.5, 2));
+        const x = tensor(xs, [xs.length], { dtype, requiresGrad: true });
+        antler.relu(x).backward(tensor(gs, [xs.length], { dtype }));
+        const want = xs.map((v, i) => (v <= 0 ? 0 : gs[i]));
+        expectExact(x.grad!.dataSync(), dtype === 'float32' ? want.map(Math.fround) : want, `relu grad ${dtype}`);
+      }
+    }));
+
   test('elu and silu gradients far out on the negative side keep their relative precision', () =>
     tidy(() => {
       const xs = [-30, -50, -20.5];
