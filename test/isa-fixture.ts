@@ -1,7 +1,8 @@
 // Run by test/cpu/isa.test.ts in two child processes, one with
 // ANTLER_CPU_ISA=baseline and one without, with the same seed: computes the
-// ops whose loops have an AVX2 copy (native/cpu/isa.h) and every op of the
-// registry, forward and backward, in float32 and float64, and prints
+// ops whose loops have an AVX2 copy (native/cpu/isa.h), every op of the
+// registry and the recurrent modules and DEER solvers built on them, forward
+// and backward, in float32 and float64, and prints
 // { cpuIsa, digests: { name: sha256 of the output bytes } } as JSON.
 //   node -r test/ts-register.js test/isa-fixture.ts <seed>
 import { createHash } from 'node:crypto';

@@ -14,11 +14,10 @@
 #include "../core/error.h"
 #include "../kernels/cells.h"
 #include "gemm.h"
-#include "isa.h"
+#include "ops.h"
 #include "parallel.h"
 
-// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through cells_avx2.cpp.
-namespace antler::cpu::ANTLER_ISA_NS {
+namespace antler::cpu {
 
 namespace k = kernels;
 
@@ -229,4 +228,4 @@ void cellBackward(DType t, const k::CellConfig& cfg, const CellInputs& in, const
   fail(Code::Internal, "deer.cell backward: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu::ANTLER_ISA_NS
+}  // namespace antler::cpu

@@ -15,11 +15,10 @@
 #include "../kernels/elk.h"
 #include "../kernels/elk_dense.h"
 #include "../kernels/scan.h"
-#include "isa.h"
+#include "ops.h"
 #include "parallel.h"
 
-// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through elk_avx2.cpp.
-namespace antler::cpu::ANTLER_ISA_NS {
+namespace antler::cpu {
 
 namespace k = kernels;
 
@@ -220,4 +219,4 @@ void deerElk(DType t, const k::ElkConfig& cfg, const ElkBuffers& in, void* y) {
   fail(Code::Internal, "deer.elk: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu::ANTLER_ISA_NS
+}  // namespace antler::cpu

@@ -1,13 +1,19 @@
-// The CPU's compute-bound loop families (unary.cpp, rows.cpp, sru.cpp,
-// cells.cpp, scan.cpp, elk.cpp) are compiled twice: once for the x86-64 baseline (SSE2), as
-// every other file, and once more for AVX2 through the *_avx2.cpp wrappers
-// (isa_avx2_prelude.h). The entry points below (ops.h) pick a copy at run
-// time: AVX2 when the CPU and the OS support it, unless ANTLER_CPU_ISA=baseline.
+// The CPU's vectorised, compute-bound loop families (unary.cpp: exp, tanh,
+// sigmoid… and their gradients; rows.cpp: softmax, cross-entropy, layer
+// norm, embedding rows) are compiled twice: once for the x86-64 baseline
+// (SSE2), as every other file, and once more for AVX2 through the
+// *_avx2.cpp wrappers (isa_avx2_prelude.h). The entry points below (ops.h)
+// pick a copy at run time: AVX2 when the CPU and the OS support it, unless
+// ANTLER_CPU_ISA=baseline.
 //
 // Both copies compute bit-identical results: -ffp-contract=off and no
 // -mfma, so no multiply-add is fused; no -ffast-math, so no reduction is
 // reordered; wider vectors only run more of the same lanes at once
-// (test/cpu/build.test.ts compares the two copies bit for bit).
+// (test/cpu/isa.test.ts compares the two copies bit for bit).
+//
+// The recurrent kernels (sru.cpp, cells.cpp, scan.cpp, elk.cpp) were tried
+// too and gained nothing (`npm run bench -- isa`: their inner loops are not
+// vectorised, so AVX2 only re-encodes scalar code); they have one copy.
 //
 // Each body file defines its entry points in namespace ANTLER_ISA_NS
 // (isa_baseline by default; isa_avx2 when compiled through its wrapper), and
@@ -63,35 +69,7 @@
   X(void, layerNormBackward,                                                                                           \
     (DType t, void* gx, void* gw, void* gb, const void* gy, const void* x, const void* mean, const void* rstd,       \
      const void* w, int64_t N, int64_t D),                                                                             \
-    (t, gx, gw, gb, gy, x, mean, rstd, w, N, D))                                                                       \
-  X(void, sruForward, (DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast),  \
-    (t, cfg, in, h, c, cLast))                                                                                         \
-  X(void, sruBackward,                                                                                                 \
-    (DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh, const void* gcLast,  \
-     const SruGrads& out),                                                                                             \
-    (t, cfg, in, c, gh, gcLast, out))                                                                                  \
-  X(void, sruDeer,                                                                                                     \
-    (DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,       \
-     void* h),                                                                                                         \
-    (t, cfg, in, c, F, J, bOff, h))                                                                                    \
-  X(void, cellLinearize,                                                                                               \
-    (DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f, void* J,     \
-     void* bOff),                                                                                                      \
-    (t, cfg, jac, in, f, J, bOff))                                                                                     \
-  X(void, cellSequential, (DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y), (t, cfg, in, y))  \
-  X(void, cellBackward,                                                                                                \
-    (DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,          \
-     void* ghh, void* gy0),                                                                                            \
-    (t, cfg, in, g, adjoint, gxp, ghh, gy0))                                                                        \
-  X(void, deerScan, (DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, void* y), (t, cfg, in, y))        \
-  X(void, deerScanBackward,                                                                                            \
-    (DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy, void* gA, void* gb, \
-     void* gy0),                                                                                                       \
-    (t, cfg, in, y, gy, gA, gb, gy0))                                                                                  \
-  X(void, deerResidual, (DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out),          \
-    (t, T, B, n, y, f, out))                                                                                           \
-  X(void, expm, (DType t, int64_t count, int64_t m, const void* A, void* E), (t, count, m, A, E))                    \
-  X(void, deerElk, (DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y), (t, cfg, in, y))
+    (t, gx, gw, gb, gy, x, mean, rstd, w, N, D))
 
 namespace antler::cpu {
 

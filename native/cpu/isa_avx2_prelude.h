@@ -13,7 +13,6 @@
 #include "isa.h"
 
 #if ANTLER_CPU_AVX2_VARIANT
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -22,16 +21,8 @@
 #include <vector>
 
 #include "../core/error.h"
-#include "../kernels/cells.h"
-#include "../kernels/elk.h"
-#include "../kernels/elk_dense.h"
-#include "../kernels/expm.h"
-#include "../kernels/residual.h"
 #include "../kernels/rows.h"
-#include "../kernels/scan.h"
-#include "../kernels/sru.h"
 #include "../kernels/unary.h"
-#include "gemm.h"
 #include "ops.h"
 
 #if defined(ANTLER_CPU_PARALLEL_H) || defined(ANTLER_CPU_LANES_H)

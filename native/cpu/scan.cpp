@@ -17,11 +17,10 @@
 #include "../kernels/expm.h"
 #include "../kernels/residual.h"
 #include "../kernels/scan.h"
-#include "isa.h"
+#include "ops.h"
 #include "parallel.h"
 
-// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through scan_avx2.cpp.
-namespace antler::cpu::ANTLER_ISA_NS {
+namespace antler::cpu {
 
 namespace k = kernels;
 
@@ -229,4 +228,4 @@ void expm(DType t, int64_t count, int64_t m, const void* A, void* E) {
   fail(Code::Internal, "expm: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu::ANTLER_ISA_NS
+}  // namespace antler::cpu

@@ -11,11 +11,10 @@
 
 #include "../core/error.h"
 #include "../kernels/sru.h"
-#include "isa.h"
+#include "ops.h"
 #include "parallel.h"
 
-// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through sru_avx2.cpp.
-namespace antler::cpu::ANTLER_ISA_NS {
+namespace antler::cpu {
 
 namespace k = kernels;
 
@@ -213,4 +212,4 @@ void sruBackward(DType t, const k::SruConfig& cfg, const SruInputs& in, const vo
   fail(Code::Internal, "SRU backward: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu::ANTLER_ISA_NS
+}  // namespace antler::cpu

@@ -634,7 +634,9 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
       const zero = antler.hvp(q, x, antler.zeros([N], F64));
       expectExact(zero.hvp.dataSync(), new Array(N).fill(0), 'H·0');
       const xMx = xs.reduce((p, xi, i) => p + xi * matmul2d(sym, xs, N, 1, N)[i], 0);
-      expectClose(zero.value.dataSync(), [0.5 * xMx], 1e-12, 0, 'value with v = 0');
+      // Absolute tolerance on the terms' scale Σ|x_i M_ij x_j|: an indefinite M lets xᵀMx cancel toward 0.
+      const terms = xs.reduce((p, xi, i) => p + xs.reduce((q, xj, j) => q + Math.abs(xi * sym[i * N + j] * xj), 0), 0);
+      expectClose(zero.value.dataSync(), [0.5 * xMx], 1e-12, 1e-14 * terms, 'value with v = 0');
     });
   });
 
@@ -654,7 +656,8 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
       expect(antler.rand([4], F64).dataSync()).toEqual(nextAfterOneCall);
       expect(d.some((v) => v === 0) && d.some((v) => v === 2)).toBe(true);
       expectClose(r.hvp.dataSync(), xs.map((xi, i) => 6 * d[i] ** 3 * xi * vs[i]), 1e-7, 1e-9, 'H·v with the mask frozen');
-      expectClose(r.value.dataSync(), [xs.reduce((p, xi, i) => p + (d[i] * xi) ** 3, 0)], 1e-12, 0, 'value with that mask');
+      const cubes = xs.map((xi, i) => (d[i] * xi) ** 3);
+      expectClose(r.value.dataSync(), [cubes.reduce((p, c) => p + c, 0)], 1e-12, 1e-14 * cubes.reduce((p, c) => p + Math.abs(c), 0), 'value with that mask');
     });
   });
 

@@ -322,18 +322,19 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
         const { y } = solveIVP(ft.f, y0, uniformGrid(T, t1));
         antler.sum(antler.mul(antler.slice(y, [T, 0, 0], [1, B, n]).reshape([B, n]), make(wts, [B, n]))).backward();
       });
-      let got = 0;
+      // Relative to Σ|g_i d_i|, the size of the terms: the directional derivative itself may cancel to near 0.
+      let got = 0, scale = 0;
       [y0, ...ft.params].forEach((p, k) => {
         const d = k === 0 ? dir.y0 : dir[keys[k - 1]];
         const g = p.grad!.dataSync();
-        for (let i = 0; i < d.length; i++) got += g[i] * d[i];
+        for (let i = 0; i < d.length; i++) (got += g[i] * d[i]), (scale += Math.abs(g[i] * d[i]));
       });
-      errs.push(Math.abs(got - want) / Math.abs(want));
+      errs.push(Math.abs(got - want) / scale);
       y0.dispose();
       ft.dispose();
     }
     const msg = `relative errors ${errs.map((e) => e.toExponential(2)).join(', ')} (seed ${SEED})`;
-    if (!(errs[2] < 2e-3)) throw new Error(`gradient too far from the reference: ${msg}`);
+    if (!(errs[2] < 1e-4)) throw new Error(`gradient too far from the reference: ${msg}`);
     for (let k = 0; k + 1 < errs.length; k++) {
       const ratio = errs[k] / errs[k + 1];
       if (!(ratio > 2.5 && ratio < 6)) throw new Error(`gradient convergence ratio ${ratio}: ${msg}`);

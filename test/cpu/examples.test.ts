@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runSeed } from '../helpers';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -19,7 +20,8 @@ function example(name: string, args: string[]): { status: number | null; stdout:
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const seed = String(1 + Math.floor(Math.random() * 1000));
+// From the run's seed (ANTLER_TEST_SEED replays a run), as the other suites.
+const seed = String(1 + (runSeed() % 1000));
 const stepLines = (out: string) => out.split('\n').filter((l) => /^step +\d+/.test(l));
 
 describe(`examples (seed ${seed})`, () => {

@@ -139,7 +139,8 @@ describe(`L-BFGS (seed ${SEED})`, () => {
       const g = w.map((v) => 0.02 * v);
       X.forEach((row, i) => {
         const m = -labels[i] * dotJs(row, w);
-        f += Math.max(m, 0) + Math.log1p(Math.exp(-Math.abs(m)));
+        // softplus as torch's (and antler's): m itself above the threshold 20 (drops e^-m ≈ 2e-9).
+        f += m > 20 ? m : Math.max(m, 0) + Math.log1p(Math.exp(-Math.abs(m)));
         const s = 1 / (1 + Math.exp(-m));
         row.forEach((xv, j) => (g[j] += (-labels[i] * xv * s) / N));
       });

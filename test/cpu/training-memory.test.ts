@@ -33,7 +33,6 @@ interface LoopResult {
   rss10000: number;
   losses: number[];
   end: TensorCounts;
-  ms: number;
 }
 
 const N = 32;
@@ -44,7 +43,6 @@ const N = 32;
  * event loop, like a plain synchronous script.
  */
 async function trainingLoop(yieldEvery?: number): Promise<LoopResult> {
-  const t0 = Date.now();
   const base = tensorCounts();
   const model = new nn.Sequential(new nn.Linear(8, 16), new nn.Tanh(), new nn.Linear(16, 1));
   const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
@@ -84,7 +82,6 @@ async function trainingLoop(yieldEvery?: number): Promise<LoopResult> {
     rss10000,
     losses,
     end,
-    ms: Date.now() - t0,
   };
 }
 
@@ -100,7 +97,6 @@ function checkCounts(r: LoopResult): void {
   // The loop trained (so every op really ran): the loss fell.
   expect(r.losses[1]).toBeLessThan(0.1 * r.losses[0]);
   expect(r.end).toEqual(r.base);
-  expect(r.ms).toBeLessThan(20_000);
 }
 
 // A leak grows RSS; a drop is the allocator or the GC giving pages back (seen at −5.8% in CI when other

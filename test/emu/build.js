@@ -22,18 +22,21 @@ const cxx = process.env.CXX || 'g++';
 // -ffp-contract=off as the addon's CPU build: the bit-exact checks must see two separately rounded operations.
 const FLAGS = ['-std=c++20', '-O1', '-ffp-contract=off', '-Wno-unknown-pragmas', `-I${path.join(root, 'test/emu/include')}`];
 const COMMON = ['test/emu/allocator_emu.cpp', 'native/cpu/blas.cpp', 'native/cpu/gemm.cpp', 'native/cpu/parallel.cpp', 'native/core/error.cpp'];
+// The CPU loop families with an AVX2 copy, both copies and the dispatch (native/cpu/isa.h): linked whole,
+// as isa.cpp's entry points refer to all of them.
+const ISA = ['isa', ...['rows', 'unary'].flatMap((f) => [f, `${f}_avx2`])].map((f) => `native/cpu/${f}.cpp`);
 const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(dir, f));
 
 const PROGRAMS = {
   backends: {
-    sources: ['test/emu/backends_emu.cpp', ...COMMON, 'native/cpu/scan.cpp', 'native/cpu/cells.cpp', 'native/cpu/elk.cpp', 'native/cpu/sru.cpp'],
+    sources: ['test/emu/backends_emu.cpp', ...COMMON, ...ISA, 'native/cpu/scan.cpp', 'native/cpu/cells.cpp', 'native/cpu/elk.cpp', 'native/cpu/sru.cpp'],
     cuda: ['scan', 'cells', 'elk', 'sru'],
     // The residual's grid covers at most 7 columns here (65,535 on a GPU), so its loop over further columns runs;
     // expm's scratch is capped at 64 KB (256 MB on a GPU), so wide matrices take several launches.
     flags: ['-DANTLER_RESIDUAL_MAX_COLUMNS=7', '-DANTLER_EXPM_SCRATCH=65536'],
   },
   ops: {
-    sources: ['test/emu/ops_emu.cpp', ...COMMON, 'native/cpu/rows.cpp', 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/unary.cpp', 'native/cpu/optim.cpp', 'native/cpu/cumsum.cpp', 'native/cpu/argreduce.cpp', 'native/cpu/topk.cpp', 'native/cpu/ctc.cpp'],
+    sources: ['test/emu/ops_emu.cpp', ...COMMON, ...ISA, 'native/cpu/shape.cpp', 'native/cpu/elementwise.cpp', 'native/cpu/optim.cpp', 'native/cpu/cumsum.cpp', 'native/cpu/argreduce.cpp', 'native/cpu/topk.cpp', 'native/cpu/ctc.cpp'],
     cuda: ['softmax', 'layernorm', 'loss', 'embedding', 'shape', 'reduce', 'matmul', 'fill', 'random', 'cast', 'binary', 'unary', 'optim', 'cumsum', 'argreduce', 'topk', 'ctc'],
   },
 };

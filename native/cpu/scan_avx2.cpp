@@ -1,6 +1,0 @@
-// scan.cpp compiled a second time, for AVX2 (see isa.h).
-#include "isa_avx2_prelude.h"
-#if ANTLER_CPU_AVX2_VARIANT
-#include "scan.cpp"
-#pragma GCC pop_options
-#endif
