@@ -34,6 +34,7 @@
         "<(antler_root)/native/cpu/scan.cpp",
         "<(antler_root)/native/cpu/shape.cpp",
         "<(antler_root)/native/cpu/sru.cpp",
+        "<(antler_root)/native/cpu/sru_avx2.cpp",
         "<(antler_root)/native/cpu/topk.cpp",
         "<(antler_root)/native/cpu/unary.cpp",
         "<(antler_root)/native/cpu/unary_avx2.cpp",

@@ -16,6 +16,7 @@ import { sigmoid, tanh, exp, sum } from './ops/core';
 import { randn, Tensor } from './tensor';
 import { GRU } from './nn/rnn';
 import { SRU } from './sru/module';
+import { sruRecurrence } from './sru/recurrence';
 
 interface Case {
   name: string;
@@ -98,6 +99,23 @@ function cases(quick: boolean): Case[] {
             x.grad?.dispose();
             x.dispose();
             sru.dispose();
+          },
+        };
+      },
+    },
+    {
+      name: 'SRU recurrence (128, 512, 32) fwd+bwd',
+      repeats: 10,
+      setup: () => {
+        const [L, B, d] = [128, 32, 512];
+        const U = randn([L, B, 3 * d], { requiresGrad: true }), x = randn([L, B, d]);
+        const weightC = randn([2 * d], { requiresGrad: true }), bias = randn([2 * d], { requiresGrad: true });
+        const o = { hiddenSize: d, bidirectional: false, k: 3 as const, hasSkipTerm: true, scaleX: 1, activation: 'tanh' as const };
+        return {
+          run: () => tidy(() => sum(sruRecurrence(U, x, weightC, bias, null, null, o).h).backward()),
+          free: () => {
+            for (const t of [U, weightC, bias]) t.grad?.dispose();
+            for (const t of [U, x, weightC, bias]) t.dispose();
           },
         };
       },

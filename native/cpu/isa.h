@@ -1,6 +1,6 @@
 // The CPU's vectorised, compute-bound loop families (unary.cpp: exp, tanh,
 // sigmoid… and their gradients; rows.cpp: softmax, cross-entropy, layer
-// norm, embedding rows) are compiled twice: once for the x86-64 baseline
+// norm, embedding rows; sru.cpp: the fused SRU recurrence) are compiled twice: once for the x86-64 baseline
 // (SSE2), as every other file, and once more for AVX2 through the
 // *_avx2.cpp wrappers (isa_avx2_prelude.h). The entry points below (ops.h)
 // pick a copy at run time: AVX2 when the CPU and the OS support it, unless
@@ -11,8 +11,8 @@
 // reordered; wider vectors only run more of the same lanes at once
 // (test/cpu/isa.test.ts compares the two copies bit for bit).
 //
-// The recurrent kernels (sru.cpp, cells.cpp, scan.cpp, elk.cpp) were tried
-// too and gained nothing (`npm run bench -- isa`: their inner loops are not
+// The other recurrent kernels (cells.cpp, scan.cpp, elk.cpp) were tried too
+// and gained nothing (`npm run bench -- isa`: their inner loops are not
 // vectorised, so AVX2 only re-encodes scalar code); they have one copy.
 //
 // Each body file defines its entry points in namespace ANTLER_ISA_NS
@@ -69,7 +69,17 @@
   X(void, layerNormBackward,                                                                                           \
     (DType t, void* gx, void* gw, void* gb, const void* gy, const void* x, const void* mean, const void* rstd,       \
      const void* w, int64_t N, int64_t D),                                                                             \
-    (t, gx, gw, gb, gy, x, mean, rstd, w, N, D))
+    (t, gx, gw, gb, gy, x, mean, rstd, w, N, D))                                                                     \
+  X(void, sruForward, (DType t, const kernels::SruConfig& cfg, const SruInputs& in, void* h, void* c, void* cLast),  \
+    (t, cfg, in, h, c, cLast))                                                                                         \
+  X(void, sruBackward,                                                                                                 \
+    (DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, const void* gh, const void* gcLast,  \
+     const SruGrads& out),                                                                                             \
+    (t, cfg, in, c, gh, gcLast, out))                                                                                  \
+  X(void, sruDeer,                                                                                                     \
+    (DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,       \
+     void* h),                                                                                                         \
+    (t, cfg, in, c, F, J, bOff, h))
 
 namespace antler::cpu {
 

@@ -22,6 +22,7 @@
 
 #include "../core/error.h"
 #include "../kernels/rows.h"
+#include "../kernels/sru.h"
 #include "../kernels/unary.h"
 #include "ops.h"
 

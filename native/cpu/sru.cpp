@@ -7,14 +7,22 @@
 // units' terms over t in double into its own slots of a [B, 2·dirs·d]
 // scratch, then one loop adds the batches in order b = 0, 1, …: the result
 // depends on the shapes alone, never on the thread count or the schedule.
+//
+// The unit loops see k (3 or 4), the skip term and the activation as
+// compile-time constants (withSruVariant) and read through local restrict
+// pointers, so that they vectorise, exp and tanh included (kernels/unary.h);
+// with the AVX2 copy (sru_avx2.cpp, isa.h) that makes them several times
+// faster than scalar code. Same operations, same bits either way.
+#include <type_traits>
 #include <vector>
 
 #include "../core/error.h"
 #include "../kernels/sru.h"
-#include "ops.h"
+#include "isa.h"
 #include "parallel.h"
 
-namespace antler::cpu {
+// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through sru_avx2.cpp.
+namespace antler::cpu::ANTLER_ISA_NS {
 
 namespace k = kernels;
 
@@ -37,37 +45,79 @@ static void forUnitRuns(const k::SruConfig& cfg, Body body) {
   });
 }
 
+// Calls f(K, skip, tanh) with cfg's k, skip term and activation as
+// compile-time constants. A ScaledInput skip without x reads zeros: None.
+template <typename F>
+static void withSruVariant(const k::SruConfig& cfg, bool haveX, F&& f) {
+  using Skip = k::SruSkip;
+  const auto act = [&](auto K, auto skip) {
+    if (cfg.tanhActivation) f(K, skip, std::true_type{});
+    else f(K, skip, std::false_type{});
+  };
+  const auto withSkip = [&](auto K) {
+    const Skip skip = cfg.skip == Skip::ScaledInput && !haveX ? Skip::None : cfg.skip;
+    if (skip == Skip::ScaledInput) return act(K, std::integral_constant<Skip, Skip::ScaledInput>{});
+    if (skip == Skip::None) return act(K, std::integral_constant<Skip, Skip::None>{});
+    if constexpr (decltype(K)::value == 4) return act(K, std::integral_constant<Skip, Skip::Projection>{});
+    fail(Code::Internal, "SRU: a projected skip term needs k = 4; got k = ", cfg.k);
+  };
+  if (cfg.k == 3) return withSkip(std::integral_constant<int64_t, 3>{});
+  if (cfg.k == 4) return withSkip(std::integral_constant<int64_t, 4>{});
+  fail(Code::Internal, "SRU: k must be 3 or 4; got ", cfg.k);
+}
+
+// One step of n units: the loop that vectorises (its operands as restrict
+// parameters: GCC did not vectorise it inline in the lambda).
+template <typename T, int64_t K, k::SruSkip Skip, bool Tanh>
+static void forwardUnits(const T* __restrict us, const T* __restrict xs, const T* __restrict vf, const T* __restrict vr,
+                         const T* __restrict bf, const T* __restrict br, T sx, T* __restrict state, T* __restrict hs,
+                         T* __restrict cs, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T* u = us + j * K;
+    const T s = k::sruSkipTerm(Skip, u, Skip == k::SruSkip::ScaledInput ? xs[j] : T(0), sx);
+    const k::SruUnitParams<T> p{vf[j], vr[j], bf[j], br[j]};
+    T hj;
+    const T cj = k::sruForwardStep(state[j], u[0], u[1], u[2], s, p, Tanh, hj);
+    state[j] = cj;
+    hs[j] = hj;
+    cs[j] = cj;
+  }
+}
+
 template <typename T>
 static void sruForwardTyped(const k::SruConfig& cfg, const T* U, const T* x, const T* weightC, const T* bias,
                             const T* c0, const int32_t* maskPad, T* h, T* c, T* cLast) {
-  const int64_t width = cfg.width(), kk = cfg.k;
+  const int64_t width = cfg.width();
   const T scaleX = static_cast<T>(cfg.scaleX);
-  forUnitRuns(cfg, [&](int64_t b, int64_t col0, int64_t n) {
-    T state[kUnits];
-    for (int64_t j = 0; j < n; ++j) state[j] = c0 ? c0[b * width + col0 + j] : T(0);
-    for (int64_t step = 0; step < cfg.L; ++step) {
-      const int64_t t = cfg.timeOf(step, col0);
-      const int64_t row = cfg.at(t, b, col0);
-      T* hs = h + row;
-      T* cs = c + row;
-      if (maskPad && maskPad[t * cfg.B + b] != 0) {
-        for (int64_t j = 0; j < n; ++j) {
-          cs[j] = state[j];
-          hs[j] = T(0);
+  withSruVariant(cfg, x != nullptr, [&](auto Kc, auto skipC, auto tanhC) {
+    constexpr int64_t K = decltype(Kc)::value;
+    constexpr k::SruSkip skip = decltype(skipC)::value;
+    constexpr bool tanhAct = decltype(tanhC)::value;
+    forUnitRuns(cfg, [&](int64_t b, int64_t col0, int64_t n) {
+      T state[kUnits];
+      for (int64_t j = 0; j < n; ++j) state[j] = c0 ? c0[b * width + col0 + j] : T(0);
+      const T* __restrict vf = weightC + col0;
+      const T* __restrict vr = weightC + width + col0;
+      const T* __restrict bf = bias + col0;
+      const T* __restrict br = bias + width + col0;
+      const T sx = scaleX;
+      for (int64_t step = 0; step < cfg.L; ++step) {
+        const int64_t t = cfg.timeOf(step, col0);
+        const int64_t row = cfg.at(t, b, col0);
+        T* __restrict hs = h + row;
+        T* __restrict cs = c + row;
+        if (maskPad && maskPad[t * cfg.B + b] != 0) {
+          for (int64_t j = 0; j < n; ++j) {
+            cs[j] = state[j];
+            hs[j] = T(0);
+          }
+          continue;
         }
-        continue;
+        forwardUnits<T, K, skip, tanhAct>(U + row * K, skip == k::SruSkip::ScaledInput ? x + row : nullptr, vf, vr, bf, br, sx,
+                                          state, hs, cs, n);
       }
-      const T* us = U + row * kk;
-      const T* xs = x ? x + row : nullptr;
-      for (int64_t j = 0; j < n; ++j) {
-        const T* u = us + j * kk;
-        const T s = k::sruSkipTerm(cfg.skip, u, xs ? xs[j] : T(0), scaleX);
-        const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col0 + j);
-        state[j] = k::sruForwardStep(state[j], u[0], u[1], u[2], s, p, cfg.tanhActivation, hs[j]);
-        cs[j] = state[j];
-      }
-    }
-    for (int64_t j = 0; j < n; ++j) cLast[b * width + col0 + j] = state[j];
+      for (int64_t j = 0; j < n; ++j) cLast[b * width + col0 + j] = state[j];
+    });
   });
 }
 
@@ -83,62 +133,77 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
   T* gU = static_cast<T*>(out.gU);
   T* gx = static_cast<T*>(out.gx);
   T* gc0 = static_cast<T*>(out.gc0);
-  const int64_t width = cfg.width(), kk = cfg.k, params = 2 * width;
+  const int64_t width = cfg.width(), params = 2 * width;
   const T scaleX = static_cast<T>(cfg.scaleX);
   // partial[b · 2·width + i]: batch b's terms of parameter i (forget cols, then reset cols).
   std::vector<double> partialV(static_cast<size_t>(cfg.B * params), 0.0);
   std::vector<double> partialB(static_cast<size_t>(cfg.B * params), 0.0);
 
-  forUnitRuns(cfg, [&](int64_t b, int64_t col0, int64_t n) {
-    T carry[kUnits];
-    double dvf[kUnits], dvr[kUnits], dbf[kUnits], dbr[kUnits];
-    for (int64_t j = 0; j < n; ++j) {
-      carry[j] = gcLast[b * width + col0 + j];
-      dvf[j] = dvr[j] = dbf[j] = dbr[j] = 0.0;
-    }
-    for (int64_t step = cfg.L - 1; step >= 0; --step) {
-      const int64_t t = cfg.timeOf(step, col0);
-      const int64_t row = cfg.at(t, b, col0);
-      T* gus = gU + row * kk;
-      if (maskPad && maskPad[t * cfg.B + b] != 0) {
-        for (int64_t e = 0; e < n * kk; ++e) gus[e] = T(0);
-        if (gx)
-          for (int64_t j = 0; j < n; ++j) gx[row + j] = T(0);
-        continue;
-      }
-      // c_{t−1}: the state before this step in the walk's order, or c0 at its start.
-      const T* cPrev = step > 0 ? c + cfg.at(cfg.timeOf(step - 1, col0), b, col0) : (c0 ? c0 + b * width + col0 : nullptr);
-      const T* us = U + row * kk;
-      const T* xs = x ? x + row : nullptr;
+  withSruVariant(cfg, x != nullptr, [&](auto Kc, auto skipC, auto tanhC) {
+    constexpr int64_t K = decltype(Kc)::value;
+    constexpr k::SruSkip skip = decltype(skipC)::value;
+    constexpr bool tanhAct = decltype(tanhC)::value;
+    forUnitRuns(cfg, [&](int64_t b, int64_t col0, int64_t n) {
+      T carry[kUnits], ds[kUnits];
+      const T zeros[kUnits] = {};
+      double dvf[kUnits], dvr[kUnits], dbf[kUnits], dbr[kUnits];
       for (int64_t j = 0; j < n; ++j) {
-        const T* u = us + j * kk;
-        const T cp = cPrev ? cPrev[j] : T(0);
-        const T s = k::sruSkipTerm(cfg.skip, u, xs ? xs[j] : T(0), scaleX);
-        const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col0 + j);
-        const k::SruStepGrads<T> g =
-            k::sruBackwardStep(cp, c[row + j], u[0], u[1], u[2], s, p, cfg.tanhActivation, gh[row + j], carry[j]);
-        T* gu = gus + j * kk;
-        gu[0] = g.dxTilde;
-        gu[1] = g.df;
-        gu[2] = g.dr;
-        if (kk == 4) gu[3] = g.ds;
-        if (gx) gx[row + j] = scaleX * g.ds;
-        carry[j] = g.carry;
-        dvf[j] += static_cast<double>(g.df) * static_cast<double>(cp);
-        dvr[j] += static_cast<double>(g.dr) * static_cast<double>(cp);
-        dbf[j] += static_cast<double>(g.df);
-        dbr[j] += static_cast<double>(g.dr);
+        carry[j] = gcLast[b * width + col0 + j];
+        dvf[j] = dvr[j] = dbf[j] = dbr[j] = 0.0;
       }
-    }
-    double* pv = partialV.data() + b * params + col0;
-    double* pb = partialB.data() + b * params + col0;
-    for (int64_t j = 0; j < n; ++j) {
-      gc0[b * width + col0 + j] = carry[j];
-      pv[j] = dvf[j];
-      pv[width + j] = dvr[j];
-      pb[j] = dbf[j];
-      pb[width + j] = dbr[j];
-    }
+      const T* __restrict vf = weightC + col0;
+      const T* __restrict vr = weightC + width + col0;
+      const T* __restrict bf = bias + col0;
+      const T* __restrict br = bias + width + col0;
+      const T sx = scaleX;
+      for (int64_t step = cfg.L - 1; step >= 0; --step) {
+        const int64_t t = cfg.timeOf(step, col0);
+        const int64_t row = cfg.at(t, b, col0);
+        T* __restrict gus = gU + row * K;
+        if (maskPad && maskPad[t * cfg.B + b] != 0) {
+          for (int64_t e = 0; e < n * K; ++e) gus[e] = T(0);
+          if (gx)
+            for (int64_t j = 0; j < n; ++j) gx[row + j] = T(0);
+          continue;
+        }
+        // c_{t−1}: the state before this step in the walk's order, or c0 (zeros without one) at its start.
+        const T* __restrict cPrev =
+            step > 0 ? c + cfg.at(cfg.timeOf(step - 1, col0), b, col0) : (c0 ? c0 + b * width + col0 : zeros);
+        const T* __restrict cs = c + row;
+        const T* __restrict ghs = gh + row;
+        const T* __restrict us = U + row * K;
+        const T* __restrict xs = skip == k::SruSkip::ScaledInput ? x + row : nullptr;
+        for (int64_t j = 0; j < n; ++j) {
+          const T* u = us + j * K;
+          const T cp = cPrev[j];
+          const T s = k::sruSkipTerm(skip, u, skip == k::SruSkip::ScaledInput ? xs[j] : T(0), sx);
+          const k::SruUnitParams<T> p{vf[j], vr[j], bf[j], br[j]};
+          const k::SruStepGrads<T> g = k::sruBackwardStep(cp, cs[j], u[0], u[1], u[2], s, p, tanhAct, ghs[j], carry[j]);
+          T* gu = gus + j * K;
+          gu[0] = g.dxTilde;
+          gu[1] = g.df;
+          gu[2] = g.dr;
+          if constexpr (K == 4) gu[3] = g.ds;
+          ds[j] = g.ds;
+          carry[j] = g.carry;
+          dvf[j] += static_cast<double>(g.df) * static_cast<double>(cp);
+          dvr[j] += static_cast<double>(g.dr) * static_cast<double>(cp);
+          dbf[j] += static_cast<double>(g.df);
+          dbr[j] += static_cast<double>(g.dr);
+        }
+        if (gx)
+          for (int64_t j = 0; j < n; ++j) gx[row + j] = sx * ds[j];
+      }
+      double* pv = partialV.data() + b * params + col0;
+      double* pb = partialB.data() + b * params + col0;
+      for (int64_t j = 0; j < n; ++j) {
+        gc0[b * width + col0 + j] = carry[j];
+        pv[j] = dvf[j];
+        pv[width + j] = dvr[j];
+        pb[j] = dbf[j];
+        pb[width + j] = dbr[j];
+      }
+    });
   });
 
   T* gW = static_cast<T*>(out.gWeightC);
@@ -212,4 +277,4 @@ void sruBackward(DType t, const k::SruConfig& cfg, const SruInputs& in, const vo
   fail(Code::Internal, "SRU backward: dtype ", dtypeName(t), " is not supported");
 }
 
-}  // namespace antler::cpu
+}  // namespace antler::cpu::ANTLER_ISA_NS

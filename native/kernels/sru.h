@@ -53,16 +53,16 @@ struct SruUnitParams {
 };
 
 template <typename T>
-ANTLER_HD SruUnitParams<T> sruUnitParams(const T* weightC, const T* bias, int64_t width, int64_t col) {
+ANTLER_HD_ALWAYS_INLINE SruUnitParams<T> sruUnitParams(const T* weightC, const T* bias, int64_t width, int64_t col) {
   return {weightC[col], weightC[width + col], bias[col], bias[width + col]};
 }
 
 template <typename T>
-ANTLER_HD T sruSigmoid(T z) { return T(1) / (T(1) + unary_math::exp_(-z)); }
+ANTLER_HD_ALWAYS_INLINE T sruSigmoid(T z) { return T(1) / (T(1) + unary_math::exp_(-z)); }
 
 // s_t from the step's U columns u and its skip input xs (read only for ScaledInput).
 template <typename T>
-ANTLER_HD T sruSkipTerm(SruSkip skip, const T* u, T xs, T scaleX) {
+ANTLER_HD_ALWAYS_INLINE T sruSkipTerm(SruSkip skip, const T* u, T xs, T scaleX) {
   switch (skip) {
     case SruSkip::ScaledInput: return scaleX * xs;
     case SruSkip::Projection: return u[3];
@@ -75,19 +75,19 @@ ANTLER_HD T sruSkipTerm(SruSkip skip, const T* u, T xs, T scaleX) {
 // besides c itself), the state update and the output, each written once and
 // used by the forward, the DEER pass and the backward.
 template <typename T>
-ANTLER_HD T sruForget(T cPrev, T uf, const SruUnitParams<T>& p) { return sruSigmoid(uf + p.vf * cPrev + p.bf); }
+ANTLER_HD_ALWAYS_INLINE T sruForget(T cPrev, T uf, const SruUnitParams<T>& p) { return sruSigmoid(uf + p.vf * cPrev + p.bf); }
 template <typename T>
-ANTLER_HD T sruReset(T cPrev, T ur, const SruUnitParams<T>& p) { return sruSigmoid(ur + p.vr * cPrev + p.br); }
+ANTLER_HD_ALWAYS_INLINE T sruReset(T cPrev, T ur, const SruUnitParams<T>& p) { return sruSigmoid(ur + p.vr * cPrev + p.br); }
 template <typename T>
-ANTLER_HD T sruStateUpdate(T cPrev, T xTilde, T f) { return f * cPrev + (T(1) - f) * xTilde; }
+ANTLER_HD_ALWAYS_INLINE T sruStateUpdate(T cPrev, T xTilde, T f) { return f * cPrev + (T(1) - f) * xTilde; }
 template <typename T>
-ANTLER_HD T sruActivation(T c, bool tanhAct) { return tanhAct ? unary_math::tanh_(c) : c; }
+ANTLER_HD_ALWAYS_INLINE T sruActivation(T c, bool tanhAct) { return tanhAct ? unary_math::tanh_(c) : c; }
 template <typename T>
-ANTLER_HD T sruOutput(T r, T g, T s) { return r * g + (T(1) - r) * s; }
+ANTLER_HD_ALWAYS_INLINE T sruOutput(T r, T g, T s) { return r * g + (T(1) - r) * s; }
 
 // One forward step from c_{t−1}: returns c_t and writes h_t.
 template <typename T>
-ANTLER_HD T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, T& h) {
+ANTLER_HD_ALWAYS_INLINE T sruForwardStep(T cPrev, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, T& h) {
   const T c = sruStateUpdate(cPrev, xTilde, sruForget(cPrev, uf, p));
   h = sruOutput(sruReset(cPrev, ur, p), sruActivation(c, tanhAct), s);
   return c;
@@ -123,7 +123,7 @@ struct SruStateLinear {
 };
 
 template <typename T>
-ANTLER_HD SruStateLinear<T> sruStateLinearize(T cPrev, T xTilde, T uf, const SruUnitParams<T>& p, bool padded) {
+ANTLER_HD_ALWAYS_INLINE SruStateLinear<T> sruStateLinearize(T cPrev, T xTilde, T uf, const SruUnitParams<T>& p, bool padded) {
   if (padded) return {cPrev, T(1)};
   const T f = sruForget(cPrev, uf, p);
   return {sruStateUpdate(cPrev, xTilde, f), f + (cPrev - xTilde) * (f * (T(1) - f)) * p.vf};
@@ -131,7 +131,7 @@ ANTLER_HD SruStateLinear<T> sruStateLinearize(T cPrev, T xTilde, T uf, const Sru
 
 // h_t from the states around it: r from c_{t−1}, g(c_t), the skip term; 0 when padded.
 template <typename T>
-ANTLER_HD T sruOutputStep(T cPrev, T c, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, bool padded) {
+ANTLER_HD_ALWAYS_INLINE T sruOutputStep(T cPrev, T c, T ur, T s, const SruUnitParams<T>& p, bool tanhAct, bool padded) {
   if (padded) return T(0);
   return sruOutput(sruReset(cPrev, ur, p), sruActivation(c, tanhAct), s);
 }
@@ -186,7 +186,7 @@ struct SruStepGrads {
 //   df̂ = dc (c_{t−1} − x̃) f (1 − f);  dx̃ = dc (1 − f);  ds = gh (1 − r)
 //   carry ← dc f + df̂ v_f + dr̂ v_r
 template <typename T>
-ANTLER_HD SruStepGrads<T> sruBackwardStep(T cPrev, T c, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p,
+ANTLER_HD_ALWAYS_INLINE SruStepGrads<T> sruBackwardStep(T cPrev, T c, T xTilde, T uf, T ur, T s, const SruUnitParams<T>& p,
                                           bool tanhAct, T gh, T carry) {
   const T f = sruForget(cPrev, uf, p);
   const T r = sruReset(cPrev, ur, p);
