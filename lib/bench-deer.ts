@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { noGrad } from './autograd/graph';
 import { BenchRow, runTorch, timeWithin } from './bench-timing';
 import type { DeerMode, DeerStats } from './deer/solver';
-import { backends, emptyCache } from './device';
+import { backends, cpuLoopsLabel, emptyCache } from './device';
 import { tidy } from './engine';
 import { AntlerError } from './errors';
 import { memory, resetPeakMemory } from './memory';
@@ -335,7 +335,7 @@ function deviceBlock(plan: Plan, rows: DeerBenchRow[], torchNote: string, load: 
   const b = backends();
   const date = new Date().toISOString().slice(0, 10);
   const cores = os.cpus().length;
-  const cpu = `${os.cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cores} cores, ${b.cpu.isa === 'avx2' ? 'AVX2' : 'x86-64 baseline'} loops, ${b.cpu.blas}`;
+  const cpu = `${os.cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cores} cores, ${cpuLoopsLabel(b.cpu.isa)} loops, ${b.cpu.blas}`;
   const gpuName = b.cuda.available ? b.cuda.devices[0]?.name ?? plan.device : '';
   const head = plan.device === 'cpu'
     ? `### CPU: ${date}, ${cpu}\n\n${b.cuda.available ? '' : `CPU: ${cores} cores, no GPU here; GPU numbers need a GPU session.\n\n`}`

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backends } from './device';
+import { backends, cpuLoopsLabel } from './device';
 import { tidy } from './engine';
 import { load, save } from './io';
 import { memory } from './memory';
@@ -49,7 +49,7 @@ export async function runDemo(opts: { device: string; steps: number; epochs?: nu
   const b = backends();
   const device = opts.device === 'auto' ? (b.cuda.available ? 'cuda:0' : 'cpu') : opts.device;
   console.log(`antler demo: an MLP learns three spirals, on ${device}`);
-  console.log(`  CPU: ${b.cpu.threads} threads, ${b.cpu.isa === 'avx2' ? 'AVX2' : 'x86-64 baseline'} loops, ${b.cpu.blas}`);
+  console.log(`  CPU: ${b.cpu.threads} threads, ${cpuLoopsLabel(b.cpu.isa)} loops, ${b.cpu.blas}`);
   console.log(`  CUDA: ${b.cuda.available ? b.cuda.devices.map((d) => d.name).join(', ') : `unavailable (${b.cuda.reason})`}\n`);
 
   setSeed(7);

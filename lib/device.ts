@@ -45,3 +45,8 @@ export function setNumThreads(n: number): void {
 export function emptyCache(): void {
   native().emptyCache();
 }
+
+/** @internal How the CPU loops in use are named in reports: 'AVX2', 'x86-64 baseline', or 'portable' off x86-64. */
+export function cpuLoopsLabel(isa: 'avx2' | 'baseline'): string {
+  return isa === 'avx2' ? 'AVX2' : process.arch === 'x64' ? 'x86-64 baseline' : 'portable';
+}

@@ -1,7 +1,7 @@
 /** The report behind `antler doctor`. */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
-import { backends } from './device';
+import { backends, cpuLoopsLabel } from './device';
 import { buildInfo } from './info';
 import { asDependency, openmpWait } from './native';
 
@@ -54,7 +54,7 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
       ? 'AVX2 (ANTLER_CPU_ISA=baseline runs the x86-64 baseline copy)'
       : b.cpu.avx2Supported
         ? 'x86-64 baseline, chosen by ANTLER_CPU_ISA=baseline (unset it for AVX2)'
-        : 'x86-64 baseline (this CPU or build has no AVX2 copy)'
+        : `${cpuLoopsLabel('baseline')} (this CPU or build has no AVX2 copy)`
   }`);
   if (info.openmp) {
     const wait = Object.entries(openmpWait.settings).map(([k, v]) => `${k}=${v}`).join(' ');

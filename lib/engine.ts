@@ -49,6 +49,11 @@ function isTrackable(v: object): v is Disposable {
   return typeof (v as Disposable).dispose === 'function' && 'kept' in v && 'isDisposed' in v;
 }
 
+/** @internal A promise or any thenable (what an async function returns). */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** T, unless it is a promise: tidy() of an async function is refused by the types as at run time. */
 export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
 
@@ -76,8 +81,10 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   scopes.pop();
   const keepSet = new Set<Disposable>();
   collect(result, keepSet, new Set());
-  if (result instanceof Promise) {
+  if (isThenable(result)) {
     for (const t of scope) if (!t.kept) t.dispose();
+    // Its later rejection is the caller's to see through this error, not an unhandled rejection.
+    Promise.resolve(result).catch(() => undefined);
     fail('INVALID_ARGUMENT', 'tidy: the function returned a Promise; tidy() only takes synchronous functions');
   }
   for (const t of scope) {

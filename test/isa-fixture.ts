@@ -141,4 +141,15 @@ for (const dtype of ['float32', 'float64'] as const) {
   });
 }
 
+// The unary ops that run on int32 (their AVX2 copy too), over wrapping values.
+antler.tidy(() => {
+  const ints = [...Array.from({ length: 1021 }, () => rng.int(-50000, 50000)), 0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 46341, -46341];
+  const x = antler.tensor(ints, [ints.length], { dtype: 'int32' });
+  const ops: Unary[] = [
+    ['neg', antler.neg], ['abs', antler.abs], ['relu', antler.relu], ['square', antler.square], ['sign', antler.sign],
+    ['floor', antler.floor], ['ceil', antler.ceil], ['round', antler.round], ['clamp', (t) => antler.clamp(t, -7, 300)],
+  ];
+  for (const [name, f] of ops) record(`int32 ${name}`, f(x));
+});
+
 process.stdout.write(JSON.stringify({ cpuIsa: antler.backends().cpu.isa, digests }));

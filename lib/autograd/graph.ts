@@ -6,7 +6,7 @@
  * nodes that point at them, so a graph nobody can reach any more frees its
  * saved tensors at once, and backward() frees them after use.
  */
-import { isolated, tidy } from '../engine';
+import { isolated, isThenable, tidy } from '../engine';
 import type { NotPromise } from '../engine';
 import { fail } from '../errors';
 import { addScaledInPlace, native } from '../native';
@@ -91,8 +91,11 @@ export function noGrad<T>(fn: () => NotPromise<T>): T {
   }
   // Recording is back on when fn returns, so what an async fn runs after its first await would be
   // recorded: refused, as tidy() refuses one.
-  if (result instanceof Promise)
+  if (isThenable(result)) {
+    // Its later rejection is the caller's to see through this error, not an unhandled rejection.
+    Promise.resolve(result).catch(() => undefined);
     fail('INVALID_ARGUMENT', 'noGrad: the function returned a Promise; noGrad() only takes synchronous functions (the code after an await would record gradients)');
+  }
   return result;
 }
 

@@ -267,7 +267,11 @@ export abstract class Module {
       if (known.has(v)) continue;
       // The camelCase handle of a module registered under its snake_case name (nn.SRU's layerNorm is
       // layer_norm), as for parameters above, is not a second name.
-      if (v instanceof Module && snake === key && this.childMap.get(snakeCase(key)) === v) continue;
+      if (v instanceof Module && snakeCase(key) !== key && this.childMap.has(snakeCase(key)) && !Object.prototype.hasOwnProperty.call(self, snakeCase(key))) {
+        // A new module given to that handle replaces the registered one (cell.layerNorm = new LayerNorm(…)).
+        this.childMap.set(snakeCase(key), v);
+        continue;
+      }
       if (v instanceof Module) this.childMap.set(key, v);
       else if (parameterTensors.has(v) && !v.isDisposed) this.params.set(key, isolated(() => keep(v)));
     }
@@ -325,15 +329,19 @@ export abstract class Module {
   /**
    * Copies values from a state dict into this module's tensors in place (the
    * parameter objects stay the same, so optimizers remain bound). strict
-   * (default) requires exactly the same keys; shapes must always match.
-   * Values may come from any device and float dtype (they are converted).
+   * (default) requires exactly the same keys, except that a tensor held under
+   * several names (a module or parameter assigned to two properties) needs
+   * only one of them, as safetensors' load_model accepts (its save_model
+   * keeps one name of a shared tensor); shapes must always match. Values may
+   * come from any device and float dtype (they are converted).
    */
   loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
     const o = checkOptions<{ strict: boolean }>(options, 'loadStateDict', ['strict']);
     const strict = o.strict === undefined ? true : checkBoolean(o.strict, 'loadStateDict', 'strict');
     if (dict === null || typeof dict !== 'object') fail('INVALID_ARGUMENT', `loadStateDict: expected an object of tensors; got ${describe(dict)}`);
     const own = new Map([...this.namedParameters('', false), ...this.namedBuffers('', false)]);
-    const missingKeys = [...own.keys()].filter((k) => !(k in dict));
+    const given = new Set([...own].filter(([k]) => k in dict).map(([, t]) => t));
+    const missingKeys = [...own].filter(([k, t]) => !(k in dict) && !given.has(t)).map(([k]) => k);
     const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
     if (strict && (missingKeys.length || unexpectedKeys.length))
       fail(
@@ -460,13 +468,6 @@ function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {
 }
 
 /**
- * @internal The module's parameters by name for one forward, every name of a tensor
- * shared between two slots included (a bias tied to another is used in both
- * places, as in PyTorch), checked against what the recurrence needs: each
- * weight present, a bias present or null (then 0), the shapes, and the
- * input's dtype and device. Errors name the module and the property.
- */
-/**
  * A module's input against the module's dtype and device (those of `like`,
  * one of its parameters): the error names the module and says how to
  * convert either side.
@@ -480,6 +481,13 @@ export function checkModuleInput(op: string, what: string, x: Tensor, like: Tens
     fail('DEVICE_MISMATCH', `${op}: ${what} is on ${x.device}; the module is on ${like.device} (move the ${what} with .to('${like.device}'), or the module with .to('${x.device}'))`);
 }
 
+/**
+ * @internal The module's parameters by name for one forward, every name of a tensor
+ * shared between two slots included (a bias tied to another is used in both
+ * places, as in PyTorch), checked against what the recurrence needs: each
+ * weight present, a bias present or null (then 0), the shapes, and the
+ * input's dtype and device. Errors name the module and the property.
+ */
 export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor, likeName: string): Map<string, Tensor> {
   const all = new Map(m.namedParameters('', false));
   specs.forEach(([name, shape, required], i) => {

@@ -4,7 +4,8 @@
 // (SSE2), as every other file, and once more for AVX2 through the
 // *_avx2.cpp wrappers (isa_avx2_prelude.h). The entry points below (ops.h)
 // pick a copy at run time: AVX2 when the CPU and the OS support it, unless
-// ANTLER_CPU_ISA=baseline.
+// ANTLER_CPU_ISA=baseline. (Elsewhere than x86-64 with GCC there is one,
+// portable copy, reported as 'baseline'.)
 //
 // Both copies compute bit-identical results: -ffp-contract=off and no
 // -mfma, so no multiply-add is fused; no -ffast-math, so no reduction is

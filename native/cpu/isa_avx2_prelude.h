@@ -4,7 +4,7 @@
 // (std containers, antler::fail, the Error type) are compiled for the
 // baseline: the linker keeps one copy of such a function for the whole
 // addon, and an AVX2 one could be the copy the baseline code calls.
-// test/cpu/build.test.ts checks the wrappers' objects for that.
+// test/cpu/isa.test.ts checks the wrappers' objects for that.
 //
 // parallel.h and lanes.h come after the pragma, in the body: their templates
 // take the loop body as a lambda, and an AVX2 lambda is inlined only into an

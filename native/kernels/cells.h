@@ -206,8 +206,9 @@ ANTLER_HD CellUnitLinear<T> cellUnitLinearize(CellKind kind, const CellUnitIn<T>
         L.next[0] = unary_math::tanh_(p);
         d = T(1) - L.next[0] * L.next[0];
       } else {
-        L.next[0] = p > T(0) ? p : T(0);
-        d = p > T(0) ? T(1) : T(0);
+        // As relu: NaN stays NaN and passes the gradient (torch's threshold_backward).
+        L.next[0] = (p > T(0) || p != p) ? p : T(0);
+        d = p <= T(0) ? T(0) : T(1);
       }
       L.dxp[0][0] = L.dhh[0][0] = d;
       break;

@@ -5,7 +5,7 @@
 //   Log      y = ln x                       1/x
 //   Tanh     y = tanh x                     1 - y²
 //   Sigmoid  y = 1/(1+e^-x)                 y(1-y)
-//   Relu     y = max(x, 0) (NaN stays NaN)  [x > 0]
+//   Relu     y = max(x, 0) (NaN stays NaN)  [not x ≤ 0] (NaN passes, as torch)
 //   Softplus y = log1p(e^x); x > 20 gives x (PyTorch's beta=1, threshold=20)   σ(x) (1 for x > 20)
 //   Gelu     y = ½ x (1 + erf(x/√2))        Φ(x) + x φ(x)
 //   Sqrt     y = √x                         1/(2y)

@@ -342,7 +342,15 @@ describe(`grad mode and leaves (seed ${SEED})`, () => {
     };
     expectAntlerError(() => antler.noGrad(fn as unknown as () => number), 'INVALID_ARGUMENT', /^noGrad: the function returned a Promise/);
     expect(antler.isGradEnabled()).toBe(true);
-    await null;
+    // One that rejects after the refusal leaves no unhandled rejection behind; a plain thenable is refused too.
+    const late = async () => {
+      await null;
+      throw new Error('late');
+    };
+    expectAntlerError(() => antler.noGrad(late as unknown as () => number), 'INVALID_ARGUMENT', /^noGrad: the function returned a Promise/);
+    expectAntlerError(() => tidy(late as unknown as () => number), 'INVALID_ARGUMENT', /^tidy: the function returned a Promise/);
+    expectAntlerError(() => antler.noGrad(() => ({ then: () => undefined }) as unknown as number), 'INVALID_ARGUMENT', /^noGrad: the function returned a Promise/);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   });
 
   test('detach() shares values but cuts the graph', () => {
