@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { BenchRow, timeIt } from './bench-timing';
 import { backends, setNumThreads } from './device';
-import { tidy } from './engine';
+import { dispose, tidy } from './engine';
 import { fail } from './errors';
 import { layerNorm, softmax } from './ops/nn';
 import { sigmoid, tanh, exp, sum } from './ops/core';
@@ -36,11 +36,7 @@ function unaryCase(name: string, f: (x: Tensor) => Tensor, backward = false): Ca
       const g = randn([MEGA]);
       return {
         run: () => tidy(() => (backward ? f(x).backward(g) : void f(x))),
-        free: () => {
-          x.grad?.dispose();
-          x.dispose();
-          g.dispose();
-        },
+        free: () => dispose([x.grad, x, g]),
       };
     },
   };
@@ -55,11 +51,7 @@ function gruCase(n: number, T: number, mode: 'sequential' | 'deer' | 'quasi'): C
       const x = randn([T, 16, n], { requiresGrad: true });
       return {
         run: () => tidy(() => sum(gru.forward(x).output).backward()),
-        free: () => {
-          x.grad?.dispose();
-          x.dispose();
-          gru.dispose();
-        },
+        free: () => dispose([x.grad, x, gru]),
       };
     },
   };
@@ -95,11 +87,7 @@ function cases(quick: boolean): Case[] {
         const x = randn([32, 32, 256], { requiresGrad: true });
         return {
           run: () => tidy(() => sum(sru.forward(x).output).backward()),
-          free: () => {
-            x.grad?.dispose();
-            x.dispose();
-            sru.dispose();
-          },
+          free: () => dispose([x.grad, x, sru]),
         };
       },
     },
@@ -113,10 +101,7 @@ function cases(quick: boolean): Case[] {
         const o = { hiddenSize: d, bidirectional: false, k: 3 as const, hasSkipTerm: true, scaleX: 1, activation: 'tanh' as const };
         return {
           run: () => tidy(() => sum(sruRecurrence(U, x, weightC, bias, null, null, o).h).backward()),
-          free: () => {
-            for (const t of [U, weightC, bias]) t.grad?.dispose();
-            for (const t of [U, x, weightC, bias]) t.dispose();
-          },
+          free: () => dispose([U.grad, weightC.grad, bias.grad, U, x, weightC, bias]),
         };
       },
     },

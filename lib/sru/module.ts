@@ -277,8 +277,7 @@ function checkState(c: unknown, op: string, shape: number[], like: Tensor): Tens
   const t = checkTensor(c, op, 'c0');
   if (t.rank !== shape.length || t.shape.some((v, i) => v !== shape[i]))
     fail('SHAPE_MISMATCH', `${op}: c0 must have shape ${shapeText(shape)}; got ${shapeText(t.shape)}`);
-  if (t.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${op}: c0 is ${t.dtype}; the module is ${like.dtype}`);
-  if (t.device !== like.device) fail('DEVICE_MISMATCH', `${op}: c0 is on ${t.device}; the module is on ${like.device}`);
+  checkModuleInput(op, 'c0', t, like);
   return t;
 }
 

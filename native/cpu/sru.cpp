@@ -69,13 +69,12 @@ static void withSruVariant(const k::SruConfig& cfg, bool haveX, F&& f) {
 // One step of n units: the loop that vectorises (its operands as restrict
 // parameters: GCC did not vectorise it inline in the lambda).
 template <typename T, int64_t K, k::SruSkip Skip, bool Tanh>
-static void forwardUnits(const T* __restrict us, const T* __restrict xs, const T* __restrict vf, const T* __restrict vr,
-                         const T* __restrict bf, const T* __restrict br, T sx, T* __restrict state, T* __restrict hs,
-                         T* __restrict cs, int64_t n) {
+static void forwardUnits(const T* __restrict us, const T* __restrict xs, const T* __restrict wc, const T* __restrict bc,
+                         int64_t width, T sx, T* __restrict state, T* __restrict hs, T* __restrict cs, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     const T* u = us + j * K;
     const T s = k::sruSkipTerm(Skip, u, Skip == k::SruSkip::ScaledInput ? xs[j] : T(0), sx);
-    const k::SruUnitParams<T> p{vf[j], vr[j], bf[j], br[j]};
+    const k::SruUnitParams<T> p = k::sruUnitParams(wc, bc, width, j);
     T hj;
     const T cj = k::sruForwardStep(state[j], u[0], u[1], u[2], s, p, Tanh, hj);
     state[j] = cj;
@@ -96,10 +95,6 @@ static void sruForwardTyped(const k::SruConfig& cfg, const T* U, const T* x, con
     forUnitRuns(cfg, [&](int64_t b, int64_t col0, int64_t n) {
       T state[kUnits];
       for (int64_t j = 0; j < n; ++j) state[j] = c0 ? c0[b * width + col0 + j] : T(0);
-      const T* __restrict vf = weightC + col0;
-      const T* __restrict vr = weightC + width + col0;
-      const T* __restrict bf = bias + col0;
-      const T* __restrict br = bias + width + col0;
       const T sx = scaleX;
       for (int64_t step = 0; step < cfg.L; ++step) {
         const int64_t t = cfg.timeOf(step, col0);
@@ -113,8 +108,8 @@ static void sruForwardTyped(const k::SruConfig& cfg, const T* U, const T* x, con
           }
           continue;
         }
-        forwardUnits<T, K, skip, tanhAct>(U + row * K, skip == k::SruSkip::ScaledInput ? x + row : nullptr, vf, vr, bf, br, sx,
-                                          state, hs, cs, n);
+        forwardUnits<T, K, skip, tanhAct>(U + row * K, skip == k::SruSkip::ScaledInput ? x + row : nullptr, weightC + col0,
+                                          bias + col0, width, sx, state, hs, cs, n);
       }
       for (int64_t j = 0; j < n; ++j) cLast[b * width + col0 + j] = state[j];
     });
@@ -151,10 +146,8 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
         carry[j] = gcLast[b * width + col0 + j];
         dvf[j] = dvr[j] = dbf[j] = dbr[j] = 0.0;
       }
-      const T* __restrict vf = weightC + col0;
-      const T* __restrict vr = weightC + width + col0;
-      const T* __restrict bf = bias + col0;
-      const T* __restrict br = bias + width + col0;
+      const T* __restrict wc = weightC + col0;
+      const T* __restrict bc = bias + col0;
       const T sx = scaleX;
       for (int64_t step = cfg.L - 1; step >= 0; --step) {
         const int64_t t = cfg.timeOf(step, col0);
@@ -177,7 +170,7 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
           const T* u = us + j * K;
           const T cp = cPrev[j];
           const T s = k::sruSkipTerm(skip, u, skip == k::SruSkip::ScaledInput ? xs[j] : T(0), sx);
-          const k::SruUnitParams<T> p{vf[j], vr[j], bf[j], br[j]};
+          const k::SruUnitParams<T> p = k::sruUnitParams(wc, bc, width, j);
           const k::SruStepGrads<T> g = k::sruBackwardStep(cp, cs[j], u[0], u[1], u[2], s, p, tanhAct, ghs[j], carry[j]);
           T* gu = gus + j * K;
           gu[0] = g.dxTilde;
