@@ -21,6 +21,7 @@
         "<(antler_root)/native/cpu/backend.cpp",
         "<(antler_root)/native/cpu/blas.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
+        "<(antler_root)/native/cpu/cells_avx2.cpp",
         "<(antler_root)/native/cpu/ctc.cpp",
         "<(antler_root)/native/cpu/cumsum.cpp",
         "<(antler_root)/native/cpu/elementwise.cpp",

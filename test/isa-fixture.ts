@@ -99,15 +99,18 @@ for (const dtype of ['float32', 'float64'] as const) {
       record(`${dtype} SRU ${mode}`, output, c, x.grad, ...sru.parameters().map((p) => p.grad));
       sru.dispose();
     }
-    // GRU, LSTM and RNN: the fused sequential kernels and the DEER modes (cell Jacobians).
+    // GRU, LSTM and RNN: the fused sequential kernels and the DEER modes (cell Jacobians), with hidden
+    // sizes below and above native/cpu/cells.cpp's kGemmMinHidden (32: Whh·h by small products or GEMM).
     for (const kind of ['GRU', 'LSTM', 'RNN'] as const) {
-      for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
-        const net = new antler.nn[kind](11, 21, { numLayers: 2, bidirectional: kind !== 'RNN', dtype, mode });
-        const x = antler.tensor(randoms(31 * 3 * 11, -1, 1), [31, 3, 11], { dtype, requiresGrad: true });
-        const r = net.forward(x);
-        r.output.sum().backward();
-        record(`${dtype} ${kind} ${mode}`, r.output, r.hidden, x.grad, ...net.parameters().map((p) => p.grad));
-        net.dispose();
+      for (const hidden of [21, 37]) {
+        for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
+          const net = new antler.nn[kind](11, hidden, { numLayers: 2, bidirectional: kind !== 'RNN', dtype, mode });
+          const x = antler.tensor(randoms(31 * 3 * 11, -1, 1), [31, 3, 11], { dtype, requiresGrad: true });
+          const r = net.forward(x);
+          r.output.sum().backward();
+          record(`${dtype} ${kind} H=${hidden} ${mode}`, r.output, r.hidden, x.grad, ...net.parameters().map((p) => p.grad));
+          net.dispose();
+        }
       }
     }
     // The DEER scans (dense and diagonal) with their backward, matrix exponentials, a neural-ODE solve.

@@ -1,6 +1,7 @@
 // The CPU's vectorised, compute-bound loop families (unary.cpp: exp, tanh,
 // sigmoid… and their gradients; rows.cpp: softmax, cross-entropy, layer
-// norm, embedding rows; sru.cpp: the fused SRU recurrence) are compiled twice: once for the x86-64 baseline
+// norm, embedding rows; sru.cpp: the fused SRU recurrence; cells.cpp: the
+// DEER cells) are compiled twice: once for the x86-64 baseline
 // (SSE2), as every other file, and once more for AVX2 through the
 // *_avx2.cpp wrappers (isa_avx2_prelude.h). The entry points below (ops.h)
 // pick a copy at run time: AVX2 when the CPU and the OS support it, unless
@@ -12,9 +13,11 @@
 // reordered; wider vectors only run more of the same lanes at once
 // (test/cpu/isa.test.ts compares the two copies bit for bit).
 //
-// The other recurrent kernels (cells.cpp, scan.cpp, elk.cpp) were tried too
-// and gained nothing (`npm run bench -- isa`: their inner loops are not
-// vectorised, so AVX2 only re-encodes scalar code); they have one copy.
+// cells.cpp (the GRU/LSTM/RNN steps of the sequential walks and DEER's
+// linearisation) has both copies too since its unit loops vectorise. scan.cpp
+// and elk.cpp were tried and gained nothing (`npm run bench -- isa`: their
+// inner loops are not vectorised, so AVX2 only re-encodes scalar code); they
+// have one copy.
 //
 // Each body file defines its entry points in namespace ANTLER_ISA_NS
 // (isa_baseline by default; isa_avx2 when compiled through its wrapper), and
@@ -80,7 +83,16 @@
   X(void, sruDeer,                                                                                                     \
     (DType t, const kernels::SruConfig& cfg, const SruInputs& in, const void* c, void* F, void* J, void* bOff,       \
      void* h),                                                                                                         \
-    (t, cfg, in, c, F, J, bOff, h))
+    (t, cfg, in, c, F, J, bOff, h))                                                                                  \
+  X(void, cellLinearize,                                                                                               \
+    (DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f, void* J,     \
+     void* bOff),                                                                                                      \
+    (t, cfg, jac, in, f, J, bOff))                                                                                     \
+  X(void, cellSequential, (DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y), (t, cfg, in, y))  \
+  X(void, cellBackward,                                                                                                \
+    (DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,          \
+     void* ghh, void* gy0),                                                                                            \
+    (t, cfg, in, g, adjoint, gxp, ghh, gy0))
 
 namespace antler::cpu {
 

@@ -21,9 +21,11 @@
 #include <vector>
 
 #include "../core/error.h"
+#include "../kernels/cells.h"
 #include "../kernels/rows.h"
 #include "../kernels/sru.h"
 #include "../kernels/unary.h"
+#include "gemm.h"
 #include "ops.h"
 
 #if defined(ANTLER_CPU_PARALLEL_H) || defined(ANTLER_CPU_LANES_H)

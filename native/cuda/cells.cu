@@ -93,8 +93,8 @@ static __global__ void __launch_bounds__(kBlockSize)
     const int64_t step = i / cfg.H, u = i - step * cfg.H;
     const int64_t t = step / cfg.B, b = step - t * cfg.B;
     k::cellLinearizeUnit<T>(cfg, jac, xp + cfg.gateAt(t, b), Whh, bhh, k::cellPrevState(cfg, y0, y, t, b), u,
-                         f + step * n, J ? J + step * jSize : nullptr, bOff ? bOff + step * n : nullptr, nullptr,
-                         WhhT, coef ? coef + i * perUnit : nullptr);
+                         f + step * n, J ? J + step * jSize : nullptr, bOff ? bOff + step * n : nullptr, WhhT,
+                         coef ? coef + i * perUnit : nullptr);
   }
 }
 
@@ -137,7 +137,7 @@ static __global__ void __launch_bounds__(kCellBlock)
       T* next = staged ? halves + ((t + 1) & 1) * n : out;
       for (int64_t u = threadIdx.x; u < H; u += blockDim.x) {
         k::cellLinearizeUnit<T>(cfg, k::CellJacobian::None, xp + cfg.gateAt(t, b), Whh, bhh, prev, u, next, nullptr,
-                                nullptr, nullptr, WhhT);
+                                nullptr, WhhT);
         if (staged)
           for (int64_t r = 0; r < cfg.rowsPerUnit(); ++r) out[r * H + u] = next[r * H + u];
       }
@@ -165,7 +165,7 @@ static __global__ void __launch_bounds__(kCellBlock)
         T lam[k::kCellMaxRows];
         k::cellUnitLambda(cfg, g + cfg.stateAt(t, b), carry, u, lam);
         const T direct = k::cellBackwardUnit<T>(cfg, xp + cfg.gateAt(t, b), Whh, bhh, prev, lam, u,
-                                             gxp + cfg.gateAt(t, b), ghhRead, nullptr, WhhT);
+                                             gxp + cfg.gateAt(t, b), ghhRead, WhhT);
         k::cellSeedCarry(cfg, carry, u, direct);
         if (staged)
           for (int64_t kk = 0; kk < gates; ++kk) ghhStep[kk * H + u] = stage[kk * H + u];
@@ -190,7 +190,7 @@ static __global__ void __launch_bounds__(kBlockSize)
     T lam[k::kCellMaxRows];
     k::cellUnitLambda<T>(cfg, lambda + cfg.stateAt(t, b), nullptr, u, lam);
     const T direct = k::cellBackwardUnit<T>(cfg, xp + cfg.gateAt(t, b), Whh, bhh, k::cellPrevState(cfg, y0, y, t, b),
-                                         lam, u, gxp + cfg.gateAt(t, b), ghh + cfg.gateAt(t, b), nullptr, WhhT);
+                                         lam, u, gxp + cfg.gateAt(t, b), ghh + cfg.gateAt(t, b), WhhT);
     if (t == 0) k::cellSeedCarry(cfg, gy0 + b * cfg.n(), u, direct);
   }
 }

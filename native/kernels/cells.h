@@ -42,16 +42,20 @@ enum class CellJacobian : int { None = 0, Diagonal = 1, Dense = 2 };
 // a unit's small coefficient arrays in registers rather than local memory.
 constexpr int kCellMaxGates = 4, kCellMaxRows = 2;
 
+// Gate blocks per unit (G / H) and state rows per unit (n / H) of a kind.
+ANTLER_HD constexpr int cellGatesPerUnit(CellKind kind) {
+  return kind == CellKind::Gru ? 3 : kind == CellKind::Lstm ? 4 : 1;
+}
+ANTLER_HD constexpr int cellRowsPerUnit(CellKind kind) { return kind == CellKind::Lstm ? 2 : 1; }
+
 // Sizes of one call; validated by core/cells.cpp (H >= 1).
 struct CellConfig {
   CellKind kind = CellKind::Gru;
   int64_t T = 0, B = 0, H = 0;
 
   // Gate blocks per unit (G / H) and state rows per unit (n / H).
-  ANTLER_HD int64_t gatesPerUnit() const {
-    return kind == CellKind::Gru ? 3 : kind == CellKind::Lstm ? 4 : 1;
-  }
-  ANTLER_HD int64_t rowsPerUnit() const { return kind == CellKind::Lstm ? 2 : 1; }
+  ANTLER_HD int64_t gatesPerUnit() const { return cellGatesPerUnit(kind); }
+  ANTLER_HD int64_t rowsPerUnit() const { return cellRowsPerUnit(kind); }
   ANTLER_HD int64_t G() const { return gatesPerUnit() * H; }
   ANTLER_HD int64_t n() const { return rowsPerUnit() * H; }
   // Values of a unit's J coefficients (cellStoreCoefficients): per row, dhh then direct.
@@ -104,14 +108,33 @@ ANTLER_HD T cellWeight(const T* Whh, const T* WhhT, int64_t row, int64_t col, in
   return WhhT ? WhhT[col * G + row] : Whh[row * H + col];
 }
 
-// xpStep: the step's [G] slice of xp; prev: its previous state [n]; whStep:
-// the step's Whh·h [G] when the caller computed it (the CPU does, with one
-// GEMM over many steps or batch elements), else null and the unit computes its
-// own rows, from WhhT ([H, G], Whh's transpose) when that is not null.
+// Unit u's inputs from the step's wh = Whh·h [G] (whStep), computed by the
+// caller (the CPU: with one GEMM over many steps or batch elements, or one
+// small product per step); bhh is not null (zeros for no bias). The kind is
+// a compile-time constant, so that the CPU's loops over u vectorise.
+template <CellKind Kind, typename T>
+ANTLER_HD_ALWAYS_INLINE CellUnitIn<T> cellLoadUnitWh(int64_t H, const T* xpStep, const T* whStep, const T* bhh,
+                                                     const T* prev, int64_t u) {
+  constexpr int gates = cellGatesPerUnit(Kind);
+  CellUnitIn<T> in;
+  for (int k = 0; k < gates; ++k) {
+    in.xp[k] = xpStep[k * H + u];
+    in.wh[k] = whStep[k * H + u];
+    in.bh[k] = bhh[k * H + u];
+  }
+  for (int k = gates; k < kCellMaxGates; ++k) in.xp[k] = in.wh[k] = in.bh[k] = T(0);
+  in.h = prev[u];
+  in.c = Kind == CellKind::Lstm ? prev[H + u] : T(0);
+  return in;
+}
+
+// Unit u's inputs computing its own rows of Whh·h (the GPU's threads):
+// xpStep is the step's [G] slice of xp, prev its previous state [n]; Whh is
+// read from WhhT ([H, G], Whh's transpose) when that is not null; bhh may be
+// null (no bias).
 template <typename T>
 ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh,
-                                     const T* prev, int64_t u, const T* whStep = nullptr,
-                                     const T* WhhT = nullptr) {
+                                     const T* prev, int64_t u, const T* WhhT = nullptr) {
   CellUnitIn<T> in;
   const int64_t H = cfg.H;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
@@ -119,7 +142,7 @@ ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, con
     if (k < gates) {
       const int64_t row = k * H + u;
       in.xp[k] = xpStep[row];
-      in.wh[k] = whStep ? whStep[row] : WhhT ? cellRowDotT(WhhT, prev, row, H, cfg.G()) : cellRowDot(Whh, prev, row, H);
+      in.wh[k] = WhhT ? cellRowDotT(WhhT, prev, row, H, cfg.G()) : cellRowDot(Whh, prev, row, H);
       in.bh[k] = bhh ? bhh[row] : T(0);
     } else {
       in.xp[k] = in.wh[k] = in.bh[k] = T(0);
@@ -131,7 +154,7 @@ ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, con
 }
 
 template <typename T>
-ANTLER_HD T cellSigmoid(T x) { return T(1) / (T(1) + unary_math::exp_(-x)); }
+ANTLER_HD_ALWAYS_INLINE T cellSigmoid(T x) { return T(1) / (T(1) + unary_math::exp_(-x)); }
 
 // Unit u's step (next[0] at state row u, next[1] at row H + u for the LSTM)
 // and its local derivatives (see the top of the file): for state
@@ -154,7 +177,7 @@ struct CellUnitLinear {
 // derivatives cost a few flops beside the unit's gatesPerUnit·H-long dot products, and one
 // formula text keeps f bit-identical between the walk and the linearization.
 template <typename T>
-ANTLER_HD CellUnitLinear<T> cellUnitLinearize(CellKind kind, const CellUnitIn<T>& in) {
+ANTLER_HD_ALWAYS_INLINE CellUnitLinear<T> cellUnitLinearize(CellKind kind, const CellUnitIn<T>& in) {
   CellUnitLinear<T> L;
   for (int r = 0; r < kCellMaxRows; ++r) {
     L.next[r] = L.direct[r] = T(0);
@@ -263,11 +286,12 @@ ANTLER_HD T cellJacobianFromCoefficients(const CellConfig& cfg, const T* unitCoe
 
 // (J·prev)[s] for unit u's row r, from wh = Whh·h without a second product.
 template <typename T>
-ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>& L, const CellUnitIn<T>& in,
+ANTLER_HD_ALWAYS_INLINE T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>& L, const CellUnitIn<T>& in,
                                   const T* prev, int64_t u, int r) {
   const int gates = static_cast<int>(cfg.gatesPerUnit());
   T acc = T(0);
-  for (int k = 0; k < kCellMaxGates && k < gates; ++k) acc += L.dhh[r][k] * in.wh[k];
+  for (int k = 0; k < kCellMaxGates; ++k)
+    if (k < gates) acc += L.dhh[r][k] * in.wh[k];
   return acc + L.direct[r] * prev[cfg.directIndex(u)];
 }
 
@@ -280,8 +304,8 @@ ANTLER_HD T cellJacobianTimesPrev(const CellConfig& cfg, const CellUnitLinear<T>
 template <typename T>
 ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
                                  const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep,
-                                 const T* whStep = nullptr, const T* WhhT = nullptr, T* unitCoef = nullptr) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep, WhhT);
+                                 const T* WhhT = nullptr, T* unitCoef = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT);
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   const int64_t n = cfg.n();
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
@@ -316,20 +340,26 @@ ANTLER_HD void cellUnitLambda(const CellConfig& cfg, const T* gStep, const T* ca
   }
 }
 
-// Unit u's part of the vector–Jacobian product λᵀ·∂y'/∂(xp, hh, y): writes
-// gxp and ghh at its gate rows and returns its direct carry Σ_r λ_r direct[r],
-// the part of ∂loss/∂y[directIndex(u)] that does not go through hh.
+// Unit u's part of the vector–Jacobian product λᵀ·∂y'/∂(xp, hh, y), from its
+// inputs: writes gxp and ghh at its gate rows and returns its direct carry
+// Σ_r λ_r direct[r], the part of ∂loss/∂y[directIndex(u)] that does not go through hh.
 template <typename T>
-ANTLER_HD T cellBackwardUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh, const T* prev,
-                             const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep,
-                             const T* whStep = nullptr, const T* WhhT = nullptr) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, whStep, WhhT);
+ANTLER_HD_ALWAYS_INLINE T cellBackwardFromIn(const CellConfig& cfg, const CellUnitIn<T>& in,
+                                             const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep) {
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
   for (int k = 0; k < kCellMaxGates && k < static_cast<int>(cfg.gatesPerUnit()); ++k) {
     gxpStep[k * cfg.H + u] = lam[0] * L.dxp[0][k] + lam[1] * L.dxp[1][k];
     ghhStep[k * cfg.H + u] = lam[0] * L.dhh[0][k] + lam[1] * L.dhh[1][k];
   }
   return lam[0] * L.direct[0] + lam[1] * L.direct[1];
+}
+
+// The same, loading the unit's inputs (cellLoadUnit).
+template <typename T>
+ANTLER_HD T cellBackwardUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh, const T* prev,
+                             const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep,
+                             const T* WhhT = nullptr) {
+  return cellBackwardFromIn(cfg, cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT), lam, u, gxpStep, ghhStep);
 }
 
 // The carry ∂loss/∂y_prev = (∂f/∂y_prev)ᵀ λ, in two passes over units because

@@ -24,12 +24,12 @@ const FLAGS = ['-std=c++20', '-O1', '-ffp-contract=off', '-Wno-unknown-pragmas',
 const COMMON = ['test/emu/allocator_emu.cpp', 'native/cpu/blas.cpp', 'native/cpu/gemm.cpp', 'native/cpu/parallel.cpp', 'native/core/error.cpp'];
 // The CPU loop families with an AVX2 copy, both copies and the dispatch (native/cpu/isa.h): linked whole,
 // as isa.cpp's entry points refer to all of them.
-const ISA = ['isa', ...['rows', 'sru', 'unary'].flatMap((f) => [f, `${f}_avx2`])].map((f) => `native/cpu/${f}.cpp`);
+const ISA = ['isa', ...['cells', 'rows', 'sru', 'unary'].flatMap((f) => [f, `${f}_avx2`])].map((f) => `native/cpu/${f}.cpp`);
 const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(dir, f));
 
 const PROGRAMS = {
   backends: {
-    sources: ['test/emu/backends_emu.cpp', ...COMMON, ...ISA, 'native/cpu/scan.cpp', 'native/cpu/cells.cpp', 'native/cpu/elk.cpp'],
+    sources: ['test/emu/backends_emu.cpp', ...COMMON, ...ISA, 'native/cpu/scan.cpp', 'native/cpu/elk.cpp'],
     cuda: ['scan', 'cells', 'elk', 'sru'],
     // The residual's grid covers at most 7 columns here (65,535 on a GPU), so its loop over further columns runs;
     // expm's scratch is capped at 64 KB (256 MB on a GPU), so wide matrices take several launches.
