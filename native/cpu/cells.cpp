@@ -7,8 +7,9 @@
 // cellBackward (walk): one task per batch element walks t = T−1 … 0 with the
 // carry (∂f_{t+1}/∂y_t)ᵀ λ_{t+1} kept in its row of gy0, so that after t = 0
 // gy0 holds (∂f_0/∂y0)ᵀ λ_0.
-// From kGemmMinHidden units on, the products with Whh are GEMMs: the walks go
-// step by step over the whole batch, the all-steps passes in blocks.
+// From kGemmMinHidden units on (kWalkGemmMinHidden in the walks), the
+// products with Whh are GEMMs: the walks then go step by step over the whole
+// batch, the all-steps passes in blocks.
 //
 // Each step first gets its wh = Whh·h_{t−1} [G] (from the GEMM, or one small
 // product over Whh's transpose, in the same order of terms as
@@ -18,7 +19,8 @@
 // included (kernels/unary.h), as the SRU's does. Dense Jacobian rows are
 // filled afterwards from the units' coefficients, vectorised over columns.
 // Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through
-// cells_avx2.cpp; same operations, same bits either way.
+// cells_avx2.cpp; same operations, same bits either way (NaN results aside:
+// which operand's NaN an operation passes on may differ, see isa.h).
 #include <type_traits>
 #include <vector>
 
@@ -36,14 +38,27 @@ namespace k = kernels;
 static int64_t stepWork(const k::CellConfig& cfg) { return cfg.G() * cfg.H; }
 
 // From this hidden size on, the products Whh·h go through GEMM (OpenBLAS when
-// present): the walks make one [B, H]×[H, G] product per step (and one
-// [B, G]×[G, H] for the backward carry), the all-steps passes one per block of
-// kGemmRows steps. Below it one small product per step is as fast, and the
-// steps' scratch fits on the stack (kSmallGates rows).
+// present): the all-steps passes (linearize, adjoint backward) make one
+// product per block of kGemmRows steps, from kGemmMinHidden units on; the
+// walks make one [B, H]×[H, G] product per step (and one [B, G]×[G, H] for
+// the backward carry), from kWalkGemmMinHidden units on. Below, each step (or
+// batch element) makes its own small product over Whh's transpose, vectorised
+// over gate rows, its scratch on the stack (kSmallGates rows): a GEMM per walk
+// step of a few units costs more in calls and thread hand-offs than it saves.
+// (GRU and LSTM, T = 500, 2 cores, forward+backward: at H = 64 the GRU took
+// 168 ms with a GEMM per step at B = 64, 141 with small products, the LSTM
+// 226 and 182; at H = 96 and 120, B = 32, the GEMMs were as fast or faster,
+// e.g. the LSTM at 120: 191–211 ms against 222.)
 constexpr int64_t kGemmMinHidden = 32;
+constexpr int64_t kWalkGemmMinHidden = 64;
 constexpr int64_t kGemmRows = 4096;
-constexpr int64_t kSmallGates = k::kCellMaxGates * kGemmMinHidden;
+// The stack scratch of a step below the thresholds: H < kSmallHidden.
+constexpr int64_t kSmallHidden = kGemmMinHidden > kWalkGemmMinHidden ? kGemmMinHidden : kWalkGemmMinHidden;
+constexpr int64_t kSmallGates = k::kCellMaxGates * kSmallHidden;
+static_assert(kGemmMinHidden <= kSmallHidden && kWalkGemmMinHidden <= kSmallHidden,
+              "the small products' stack buffers must hold every H below either threshold");
 static bool useGemm(const k::CellConfig& cfg) { return cfg.H >= kGemmMinHidden; }
+static bool walkUsesGemm(const k::CellConfig& cfg) { return cfg.H >= kWalkGemmMinHidden; }
 
 template <k::CellKind Kind>
 using KindConstant = std::integral_constant<k::CellKind, Kind>;
@@ -147,10 +162,12 @@ static void forSteps(const k::CellConfig& cfg, const CellPtrs<T>& p, const std::
   }
 }
 
-// The unit loops below run over chunks of at most kUnitChunk units and keep
-// what they write at several gate rows (k·H + u) in stack buffers with that
-// constant stride, copied out after: with the real H as stride GCC cannot
-// prove the rows apart and gives up on vectorising (LSTM: 8 such rows).
+// The unit loops below run over chunks of at most kUnitChunk units. Where a
+// unit writes many rows at stride H (the backward's gxp and ghh, k·H + u;
+// the dense J coefficients) they go to buffers at that constant stride
+// instead (backwardUnits copies them out after): with the real H as stride
+// GCC cannot prove the rows apart and gives up on vectorising (LSTM: 8 such
+// rows). The few rows of f, Jd and bOff are written in place.
 constexpr int64_t kUnitChunk = 64;
 
 // The J coefficients of one step, as linearizeUnits leaves them for
@@ -332,7 +349,7 @@ static void sequentialTyped(const k::CellConfig& cfg, const CellInputs& in, void
                                                      k::cellPrevState<T>(cfg, p.y0, y, t, b), nullptr,
                                                      y + cfg.stateAt(t, b), nullptr, nullptr, nullptr);
     };
-    if (!useGemm(cfg)) {
+    if (!walkUsesGemm(cfg)) {
       const std::vector<T> WhhT = transposedWhh(cfg, p.Whh);
       parallelFor(cfg.B, cfg.T * cfg.B * stepWork(cfg), [&](int64_t b) {
         T wh[kSmallGates];
@@ -393,10 +410,10 @@ static void backwardTyped(const k::CellConfig& cfg, const CellInputs& in, const 
     }
     // The walk t = T−1 … 0, the carry of batch element b in gy0's row b.
     for (int64_t i = 0; i < cfg.B * n; ++i) gy0[i] = T(0);
-    if (!useGemm(cfg)) {
+    if (!walkUsesGemm(cfg)) {
       const std::vector<T> WhhT = transposedWhh(cfg, p.Whh);
       parallelFor(cfg.B, cfg.T * cfg.B * stepWork(cfg), [&](int64_t b) {
-        T wh[kSmallGates], lam[2 * kGemmMinHidden], acc[kGemmMinHidden];
+        T wh[kSmallGates], lam[2 * kSmallHidden], acc[kSmallHidden];
         T* carry = gy0 + b * n;
         for (int64_t t = cfg.T - 1; t >= 0; --t) {
           smallHiddenProduct<T>(H, G, WhhT.data(), k::cellPrevState(cfg, p.y0, p.y, t, b), wh);

@@ -11,7 +11,10 @@
 // Both copies compute bit-identical results: -ffp-contract=off and no
 // -mfma, so no multiply-add is fused; no -ffast-math, so no reduction is
 // reordered; wider vectors only run more of the same lanes at once
-// (test/cpu/isa.test.ts compares the two copies bit for bit).
+// (test/cpu/isa.test.ts compares the two copies bit for bit). One exception:
+// a NaN result's sign and payload. x86 passes on the first operand's NaN, and
+// GCC may swap a commutative operation's operands when it vectorises, so
+// where two NaNs meet either may come out (still a NaN).
 //
 // cells.cpp (the GRU/LSTM/RNN steps of the sequential walks and DEER's
 // linearisation) has both copies too since its unit loops vectorise. scan.cpp
