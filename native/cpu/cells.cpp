@@ -109,15 +109,31 @@ static std::vector<T> transposedWhh(const k::CellConfig& cfg, const T* Whh) {
 }
 
 // wh [G] = Whh·h from WhhT [H, G]: per row the terms of kernels::cellRowDot in
-// its order (so the same bits), the loop over rows vectorised.
+// its order (so the same bits), vectorised over rows. Rows go in blocks of
+// kRowBlock whose sums stay in registers through the loop over j (a plain
+// loop over all G rows would load and store every sum at each j).
+constexpr int64_t kRowBlock = 32;
+
 template <typename T>
 static void smallHiddenProduct(int64_t H, int64_t G, const T* __restrict WhhT, const T* __restrict h,
                                T* __restrict wh) {
-  for (int64_t row = 0; row < G; ++row) wh[row] = T(0);
+  int64_t r0 = 0;
+  for (; r0 + kRowBlock <= G; r0 += kRowBlock) {
+    T acc[kRowBlock];
+    for (int64_t r = 0; r < kRowBlock; ++r) acc[r] = T(0);
+    for (int64_t j = 0; j < H; ++j) {
+      const T hj = h[j];
+      const T* __restrict w = WhhT + j * G + r0;
+      for (int64_t r = 0; r < kRowBlock; ++r) acc[r] += w[r] * hj;
+    }
+    for (int64_t r = 0; r < kRowBlock; ++r) wh[r0 + r] = acc[r];
+  }
+  if (r0 == G) return;
+  for (int64_t row = r0; row < G; ++row) wh[row] = T(0);
   for (int64_t j = 0; j < H; ++j) {
     const T hj = h[j];
     const T* __restrict w = WhhT + j * G;
-    for (int64_t row = 0; row < G; ++row) wh[row] += w[row] * hj;
+    for (int64_t row = r0; row < G; ++row) wh[row] += w[row] * hj;
   }
 }
 
