@@ -41,14 +41,16 @@ static int64_t stepWork(const k::CellConfig& cfg) { return cfg.G() * cfg.H; }
 // present): the all-steps passes (linearize, adjoint backward) make one
 // product per block of kGemmRows steps, from kGemmMinHidden units on; the
 // walks make one [B, H]×[H, G] product per step (and one [B, G]×[G, H] for
-// the backward carry), from kWalkGemmMinHidden units on. Below, each step (or
+// the backward carry) and then run the units serially. Below, each step (or
 // batch element) makes its own small product over Whh's transpose, vectorised
-// over gate rows, its scratch on the stack (kSmallGates rows): a GEMM per walk
-// step of a few units costs more in calls and thread hand-offs than it saves.
-// (GRU and LSTM, T = 500, 2 cores, forward+backward: at H = 64 the GRU took
-// 168 ms with a GEMM per step at B = 64, 141 with small products, the LSTM
-// 226 and 182; at H = 96 and 120, B = 32, the GEMMs were as fast or faster,
-// e.g. the LSTM at 120: 191–211 ms against 222.)
+// over gate rows, its scratch on the stack (kSmallGates rows), and a walk's
+// batch elements run in parallel: from kGemmMinHidden to kWalkGemmMinHidden
+// units that is faster when there are threads (and batch elements) to run
+// them, slower on one thread, so the walks choose by both (walkUsesGemm).
+// (GRU and LSTM, 2 cores, forward+backward, development measurements: at
+// H = 32–63, T = 1000, B = 16, two threads, the small products took 26–43 ms
+// where the per-step GEMMs took 36–65, one thread 39–163 ms against 33–124;
+// at H = 96 and 120, B = 32, two threads, the GEMMs were as fast or faster.)
 constexpr int64_t kGemmMinHidden = 32;
 constexpr int64_t kWalkGemmMinHidden = 64;
 constexpr int64_t kGemmRows = 4096;
@@ -58,7 +60,11 @@ constexpr int64_t kSmallGates = k::kCellMaxGates * kSmallHidden;
 static_assert(kGemmMinHidden <= kSmallHidden && kWalkGemmMinHidden <= kSmallHidden,
               "the small products' stack buffers must hold every H below either threshold");
 static bool useGemm(const k::CellConfig& cfg) { return cfg.H >= kGemmMinHidden; }
-static bool walkUsesGemm(const k::CellConfig& cfg) { return cfg.H >= kWalkGemmMinHidden; }
+static bool walkUsesGemm(const k::CellConfig& cfg) {
+  if (cfg.H >= kWalkGemmMinHidden) return true;
+  if (cfg.H < kGemmMinHidden) return false;
+  return numThreads() < 2 || cfg.B < 2;
+}
 
 template <k::CellKind Kind>
 using KindConstant = std::integral_constant<k::CellKind, Kind>;

@@ -130,6 +130,8 @@ for (const kind of KINDS) for (const H of [1, 4, 5]) CASES.push({ kind, T: 7, B:
 for (const kind of KINDS) CASES.push({ kind, T: 3, B: 2, H: 33, bias: kind !== 'rnn_relu' });
 // H > 64: the CPU's unit loops run in chunks of 64 units (native/cpu/cells.cpp), here a full one and a partial one.
 for (const kind of KINDS) CASES.push({ kind, T: 2, B: 2, H: 70, bias: kind !== 'gru' });
+// 32 <= H < 64 with one batch element: the walks take a GEMM per step (with more, small products in parallel).
+for (const kind of KINDS) CASES.push({ kind, T: 4, B: 1, H: 40, bias: true });
 
 // Largest |a − b| over largest |b|, or over `floor` when every |b| is below it.
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
