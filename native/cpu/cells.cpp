@@ -46,7 +46,9 @@ static int64_t stepWork(const k::CellConfig& cfg) { return cfg.G() * cfg.H; }
 // over gate rows, its scratch on the stack (kSmallGates rows), and a walk's
 // batch elements run in parallel: from kGemmMinHidden to kWalkGemmMinHidden
 // units that is faster when there are threads (and batch elements) to run
-// them, slower on one thread, so the walks choose by both (walkUsesGemm).
+// them, slower on one thread, so the walks choose by both (walkUsesGemm). The
+// two round differently (OpenBLAS fuses multiply-adds), so there the last
+// bits depend on the thread count and on B (README, CPU section).
 // (GRU and LSTM, 2 cores, forward+backward, development measurements: at
 // H = 32–63, T = 1000, B = 16, two threads, the small products took 26–43 ms
 // where the per-step GEMMs took 36–65, one thread 39–163 ms against 33–124;
