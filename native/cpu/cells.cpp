@@ -162,11 +162,12 @@ static void hiddenProducts(const k::CellConfig& cfg, const T* Whh, int64_t rows,
 
 // Calls body(step, wh) for every step (t·B + b) in parallel, wh its Whh·h_{t−1}
 // [G]: from one GEMM per block of at most kGemmRows steps, or one small
-// product per step (WhhT: Whh's transpose) into the task's own buffer.
+// product per step (over Whh's transpose) into the task's own buffer.
 template <typename T, typename Body>
-static void forSteps(const k::CellConfig& cfg, const CellPtrs<T>& p, const std::vector<T>& WhhT, Body body) {
+static void forSteps(const k::CellConfig& cfg, const CellPtrs<T>& p, Body body) {
   const int64_t steps = cfg.T * cfg.B, G = cfg.G();
   if (!useGemm(cfg)) {
+    const std::vector<T> WhhT = transposedWhh(cfg, p.Whh);
     parallelFor(steps, steps * stepWork(cfg), [&](int64_t step) {
       T wh[kSmallGates];
       smallHiddenProduct<T>(cfg.H, G, WhhT.data(), k::cellPrevState(cfg, p.y0, p.y, step / cfg.B, step % cfg.B), wh);
@@ -198,7 +199,7 @@ constexpr int64_t kUnitChunk = 64;
 // denseRows: per chunk of kUnitChunk units, coefficientsPerUnit runs of
 // kUnitChunk (per row r: dhh[r][0 … gates), then direct[r]).
 template <k::CellKind Kind>
-constexpr int64_t kCoefPerUnit = kRows<Kind> * (kGates<Kind> + 1);
+constexpr int64_t kCoefPerUnit = k::cellCoefficientsPerUnit(Kind);
 static int64_t coefficientsSize(const k::CellConfig& cfg) {
   return (cfg.H + kUnitChunk - 1) / kUnitChunk * kUnitChunk * cfg.coefficientsPerUnit();
 }
@@ -329,12 +330,11 @@ static void linearizeTyped(const k::CellConfig& cfg, k::CellJacobian jac, const 
   T* J = static_cast<T*>(Jv);
   T* bOff = static_cast<T*>(bv);
   const int64_t n = cfg.n(), H = cfg.H;
-  const std::vector<T> WhhT = useGemm(cfg) ? std::vector<T>() : transposedWhh(cfg, p.Whh);
   withCellKind(cfg.kind, [&](auto kindC) {
     constexpr k::CellKind Kind = decltype(kindC)::value;
     constexpr int gates = kGates<Kind>;
     if (jac == k::CellJacobian::None) {
-      forSteps<T>(cfg, p, WhhT, [&](int64_t step, const T* wh) {
+      forSteps<T>(cfg, p, [&](int64_t step, const T* wh) {
         linearizeUnits<T, Kind, k::CellJacobian::None>(H, p.xp + step * cfg.G(), wh, p.bhh,
                                                        k::cellPrevState(cfg, p.y0, p.y, step / cfg.B, step % cfg.B),
                                                        nullptr, f + step * n, nullptr, nullptr, nullptr);
@@ -343,13 +343,13 @@ static void linearizeTyped(const k::CellConfig& cfg, k::CellJacobian jac, const 
       std::vector<T> whhDiag(static_cast<size_t>(cfg.G()));
       for (int kk = 0; kk < gates; ++kk)
         for (int64_t u = 0; u < H; ++u) whhDiag[kk * H + u] = p.Whh[(kk * H + u) * H + u];
-      forSteps<T>(cfg, p, WhhT, [&](int64_t step, const T* wh) {
+      forSteps<T>(cfg, p, [&](int64_t step, const T* wh) {
         linearizeUnits<T, Kind, k::CellJacobian::Diagonal>(
             H, p.xp + step * cfg.G(), wh, p.bhh, k::cellPrevState(cfg, p.y0, p.y, step / cfg.B, step % cfg.B),
             whhDiag.data(), f + step * n, J + step * n, bOff + step * n, nullptr);
       });
     } else {
-      forSteps<T>(cfg, p, WhhT, [&](int64_t step, const T* wh) {
+      forSteps<T>(cfg, p, [&](int64_t step, const T* wh) {
         thread_local std::vector<T> coef;
         coef.resize(static_cast<size_t>(coefficientsSize(cfg)));
         linearizeUnits<T, Kind, k::CellJacobian::Dense>(
@@ -420,8 +420,7 @@ static void backwardTyped(const k::CellConfig& cfg, const CellInputs& in, const 
     };
     if (adjoint) {
       // λ is given: every step is independent; only t = 0 feeds gy0.
-      const std::vector<T> WhhT = useGemm(cfg) ? std::vector<T>() : transposedWhh(cfg, p.Whh);
-      forSteps<T>(cfg, p, WhhT, [&](int64_t step, const T* wh) {
+      forSteps<T>(cfg, p, [&](int64_t step, const T* wh) {
         const int64_t t = step / cfg.B, b = step % cfg.B;
         T* carry = t == 0 ? gy0 + b * n : nullptr;
         unitsAt(t, b, wh, g + step * n, carry);

@@ -47,6 +47,10 @@ ANTLER_HD constexpr int cellGatesPerUnit(CellKind kind) {
   return kind == CellKind::Gru ? 3 : kind == CellKind::Lstm ? 4 : 1;
 }
 ANTLER_HD constexpr int cellRowsPerUnit(CellKind kind) { return kind == CellKind::Lstm ? 2 : 1; }
+// Values of a unit's J coefficients (cellStoreCoefficients): per row, dhh then direct.
+ANTLER_HD constexpr int cellCoefficientsPerUnit(CellKind kind) {
+  return cellRowsPerUnit(kind) * (cellGatesPerUnit(kind) + 1);
+}
 
 // Sizes of one call; validated by core/cells.cpp (H >= 1).
 struct CellConfig {
@@ -58,8 +62,7 @@ struct CellConfig {
   ANTLER_HD int64_t rowsPerUnit() const { return cellRowsPerUnit(kind); }
   ANTLER_HD int64_t G() const { return gatesPerUnit() * H; }
   ANTLER_HD int64_t n() const { return rowsPerUnit() * H; }
-  // Values of a unit's J coefficients (cellStoreCoefficients): per row, dhh then direct.
-  ANTLER_HD int64_t coefficientsPerUnit() const { return rowsPerUnit() * (gatesPerUnit() + 1); }
+  ANTLER_HD int64_t coefficientsPerUnit() const { return cellCoefficientsPerUnit(kind); }
   // The state column that unit u's rows depend on other than through hh.
   ANTLER_HD int64_t directIndex(int64_t u) const { return kind == CellKind::Lstm ? H + u : u; }
   // Offsets of step (t, b) in the [T, B, G] and [T, B, n] arrays.

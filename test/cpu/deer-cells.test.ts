@@ -126,7 +126,8 @@ const name = (c: Case): string => `${c.kind} T=${c.T} B=${c.B} H=${c.H}${c.bias 
 
 const CASES: Case[] = [];
 for (const kind of KINDS) for (const H of [1, 4, 5]) CASES.push({ kind, T: 7, B: 3, H, bias: H !== 4 });
-// H >= 32: the CPU computes Whh·h with GEMMs (per step in the walks, per block of steps otherwise).
+// H >= 32: the CPU's all-steps passes compute Whh·h with GEMMs over blocks of steps; the walks, with two threads
+// and batch elements, still with small products per batch element (native/cpu/cells.cpp, walkUsesGemm).
 for (const kind of KINDS) CASES.push({ kind, T: 3, B: 2, H: 33, bias: kind !== 'rnn_relu' });
 // H > 64: the CPU's unit loops run in chunks of 64 units (native/cpu/cells.cpp), here a full one and a partial one.
 for (const kind of KINDS) CASES.push({ kind, T: 2, B: 2, H: 70, bias: kind !== 'gru' });
