@@ -165,7 +165,7 @@ function checkClassWeight(op: string, w: unknown, C: number, input: Tensor): Ten
  * ignored rows), the row weights w[y] (0 on ignored rows) and the 0/1 mask of
  * rows kept, in logp's dtype.
  */
-function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; keep: Tensor } {
+function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; keep: Tensor; kept: Tensor } {
   const C = logp.shape[logp.rank - 1];
   const keep = sub(1, equal(labels, ignoreIndex)); // int32 0/1
   const safe = where(keep, labels, 0);
@@ -181,8 +181,10 @@ function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | und
   }
   const keepF = keep.cast(logp.dtype);
   const w = weight ? mul(reshape(indexSelect(weight, 0, flatSafe), labels.shape), keepF) : keepF;
-  const loss = neg(mul(picked, w));
-  return { loss, w, keep: keepF };
+  // An ignored row reads class 0, which may be −∞ (a masked class): selected away, not multiplied by 0
+  // (−∞ · 0 is NaN); its gradient is 0 either way. 0 − (not neg) gives it +0, as PyTorch.
+  const loss = sub(0, mul(where(keep, picked, 0), w));
+  return { loss, w, keep: keepF, kept: keep };
 }
 
 /**
@@ -245,12 +247,12 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
   const w = checkClassWeight(op, weight, C, logits);
   return tidy(() => {
     const logp = logSoftmax(logits, -1);
-    const { loss, w: rowW, keep } = nllParts(op, logp, labels, w, ignoreIndex);
+    const { loss, w: rowW, kept } = nllParts(op, logp, labels, w, ignoreIndex);
     let smooth: Tensor | null = null;
     if (labelSmoothing > 0) {
-      // −Σ_c w_c logp_c / C on each row kept.
-      const terms = w ? mul(logp, w) : logp;
-      smooth = mul(neg(div(sum(terms, -1), C)), keep);
+      // −Σ_c w_c logp_c / C on each row kept (an ignored row's logp, −∞ included, is selected away).
+      const keptLogp = where(reshape(kept, [...kept.shape, 1]), logp, 0);
+      smooth = neg(div(sum(w ? mul(keptLogp, w) : keptLogp, -1), C));
     }
     const mix = (a: Tensor, b: Tensor | null) => (b ? add(mul(a, 1 - labelSmoothing), mul(b, labelSmoothing)) : a);
     if (reduction === 'none') return mix(loss, smooth);

@@ -601,6 +601,40 @@ describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
       }
     }));
 
+  test('an ignored row holding −∞ (a masked class) adds nothing: finite loss, +0 with reduction none, and a zero gradient there, on every path', () =>
+    tidy(() => {
+      // Row 1 is ignored and reads −∞ at class 0 (where an ignored row's pick lands) and elsewhere.
+      const vals = randomArray(rng, 12);
+      vals[0] = -Infinity;
+      vals[4] = -Infinity;
+      vals[6] = -Infinity;
+      const labels = tensor([rng.int(1, 3), -100, rng.int(0, 3)], [3], I32);
+      const weight = tensor(randomArray(rng, 4, 0.5, 2), [4], F64);
+      const losses: [string, (z: Tensor, y: Tensor, r: 'mean' | 'sum' | 'none') => Tensor][] = [
+        ['fused', (z, y, reduction) => antler.crossEntropy(z, y, { reduction })],
+        ['weighted', (z, y, reduction) => antler.crossEntropy(z, y, { weight, reduction })],
+        ['weighted, smoothed', (z, y, reduction) => antler.crossEntropy(z, y, { weight, labelSmoothing: 0.2, reduction })],
+        ['nll', (z, y, reduction) => antler.nllLoss(antler.logSoftmax(z, -1), y, { weight, reduction })],
+      ];
+      // Row 0 keeps its −∞ (in a kept row, as PyTorch, the smoothed loss is then +∞): row 2 alone decides the
+      // smoothed case's finiteness, so take rows 1 and 2 for it.
+      for (const [name, f] of losses)
+        for (const reduction of ['mean', 'sum', 'none'] as const) {
+          const rows = name.includes('smoothed') ? [1, 2] : [0, 1, 2];
+          const z = tensor(rows.flatMap((r) => vals.slice(4 * r, 4 * r + 4)), [rows.length, 4], { dtype: 'float64', requiresGrad: true });
+          const lab = rows.length === 3 ? labels : tensor([-100, read(labels)[2]], [2], I32);
+          const l = f(z, lab, reduction);
+          const v = read(l);
+          expect({ name, reduction, finite: v.every(Number.isFinite) }).toEqual({ name, reduction, finite: true });
+          if (reduction === 'none') expect(Object.is(v[rows.indexOf(1)], 0)).toBe(true);
+          antler.sum(l).backward();
+          const g = read(z.grad!);
+          const ignored = rows.indexOf(1);
+          expectExact(g.slice(4 * ignored, 4 * ignored + 4), [0, 0, 0, 0], `${name} ${reduction}`);
+          expect(g.every(Number.isFinite)).toBe(true);
+        }
+    }));
+
   test("logSumExp's gradient beside +∞ is torch's: 0 for the finite entries, NaN at the ∞", () =>
     tidy(() => {
       const q = tensor([rng.uniform(-1000, 1000), Infinity, -Infinity], [3], { dtype: 'float64', requiresGrad: true });
