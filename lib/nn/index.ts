@@ -15,5 +15,5 @@ export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from
 export { scaledDotProductAttention } from '../ops/attention';
 export type { ScaledDotProductAttentionOptions } from '../ops/attention';
 export type { NeuralODEOptions, NeuralODEOutput } from './ode';
-export type { LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
+export type { LSTMOptions, LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';

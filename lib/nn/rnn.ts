@@ -13,7 +13,7 @@
 import { noGrad } from '../autograd/graph';
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { concat, flip, reshape, slice, stack, where } from '../ops/core';
+import { add, concat, flip, matmul, reshape, slice, stack, where } from '../ops/core';
 import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
@@ -38,6 +38,18 @@ export interface RNNBaseOptions {
   device?: string;
 }
 
+export interface LSTMOptions extends RNNBaseOptions {
+  /**
+   * PyTorch's proj_size (default 0: none): h = W_hr (o ⊙ tanh(c)) with
+   * `weight_hr_l{k}` [projSize, hiddenSize], so h (the output, h0 and the
+   * final hidden state) has projSize features while c keeps hiddenSize.
+   * Must be smaller than hiddenSize. Every mode runs it: the fused LSTM
+   * cell over the state (m, c), m = o ⊙ tanh(c), with W_hh·W_hr as its
+   * recurrent weight (see RNNBase.runLayers).
+   */
+  projSize?: number;
+}
+
 export interface RNNOptions extends RNNBaseOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
@@ -46,9 +58,9 @@ export interface RNNOptions extends RNNBaseOptions {
 export type LSTMOutput = RNNOutput & { cell: Tensor };
 
 export interface RNNOutput {
-  /** [T, B, dirs·H] ([B, T, dirs·H] with batchFirst; [T, dirs·H] for unbatched input). */
+  /** [T, B, dirs·H] ([B, T, dirs·H] with batchFirst; [T, dirs·H] for unbatched input; H is an LSTM's projSize when it has one). */
   output: Tensor;
-  /** Final hidden state [layers·dirs, B, H] ([layers·dirs, H] unbatched). */
+  /** Final hidden state [layers·dirs, B, H] ([layers·dirs, H] unbatched; H is an LSTM's projSize when it has one). */
   hidden: Tensor;
   /** LSTM only: final cell state, shaped like hidden (always there on an LSTM's output: LSTMOutput). */
   cell?: Tensor;
@@ -208,9 +220,11 @@ function mergeStats(total: DeerStats | null, seg: DeerStats, sorted: number[], k
 
 abstract class RNNBase extends Module {
   /** The parameters by their PyTorch names, as properties (gru.weight_hh_l0, lstm.bias_ih_l1_reverse), as in PyTorch. */
-  [name: `weight_${'ih' | 'hh'}_l${string}` | `bias_${'ih' | 'hh'}_l${string}`]: Tensor;
+  [name: `weight_${'ih' | 'hh' | 'hr'}_l${string}` | `bias_${'ih' | 'hh'}_l${string}`]: Tensor;
   readonly inputSize: number;
   readonly hiddenSize: number;
+  /** LSTM only: PyTorch's proj_size, the size of h when > 0 (0: no projection). */
+  readonly projSize: number;
   readonly numLayers: number;
   readonly bias: boolean;
   readonly batchFirst: boolean;
@@ -235,18 +249,25 @@ abstract class RNNBase extends Module {
     if (!DEER_MODES.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
     this.deer = { ...checkModuleDeerOptions<Omit<DeerOptions, 'mode'>>(o.deer, opName, MODULE_DEER_KEYS) };
     const H = this.hiddenSize;
+    const P = (o as LSTMOptions).projSize ?? 0;
+    if (typeof P !== 'number' || !Number.isInteger(P) || P < 0 || P >= H)
+      fail('INVALID_ARGUMENT', `${opName}: projSize must be an integer in [0, hiddenSize) = [0, ${H}) (0: no projection), as PyTorch's proj_size; got ${describe(P)}`);
+    this.projSize = P;
+    // With a projection h has P features: the recurrent weights and the layers above read P per direction.
+    const Hh = P || H;
     const { G, u } = rnnInit(kind, H, o, opName);
     const dirs = this.bidirectional ? 2 : 1;
     for (let l = 0; l < this.numLayers; l++)
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
-        const inL = l === 0 ? this.inputSize : dirs * H;
+        const inL = l === 0 ? this.inputSize : dirs * Hh;
         exposeParameter(this, `weight_ih_${sfx}`, u([G, inL]));
-        exposeParameter(this, `weight_hh_${sfx}`, u([G, H]));
+        exposeParameter(this, `weight_hh_${sfx}`, u([G, Hh]));
         if (this.bias) {
           exposeParameter(this, `bias_ih_${sfx}`, u([G]));
           exposeParameter(this, `bias_hh_${sfx}`, u([G]));
         }
+        if (P > 0) exposeParameter(this, `weight_hr_${sfx}`, u([P, H]));
         this.warm.push(new WarmStart());
       }
   }
@@ -261,7 +282,7 @@ abstract class RNNBase extends Module {
     if (s.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${this.opName}: ${what} is ${s.dtype}; the input is ${like.dtype}`);
     if (s.device !== like.device) fail('DEVICE_MISMATCH', `${this.opName}: ${what} is on ${s.device}; the input is on ${like.device}`);
     if (s.shape.length !== shape.length || s.shape.some((v, i) => v !== shape[i]))
-      fail('SHAPE_MISMATCH', `${this.opName}: ${what} has shape [${s.shape.join(', ')}]; expected [numLayers·dirs, B, hiddenSize] = [${shape.join(', ')}]`);
+      fail('SHAPE_MISMATCH', `${this.opName}: ${what} has shape [${s.shape.join(', ')}]; expected [numLayers·dirs, B, ${this.projSize && what !== 'c0' ? 'projSize' : 'hiddenSize'}] = [${shape.join(', ')}]`);
     return s;
   }
 
@@ -293,13 +314,14 @@ abstract class RNNBase extends Module {
 
   /** What each layer and direction needs: [name, shape, required]. */
   private parameterSpecs(): [string, number[], boolean][] {
-    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, G = gateCount(this.kind, H);
+    const H = this.hiddenSize, P = this.projSize, Hh = P || H, dirs = this.bidirectional ? 2 : 1, G = gateCount(this.kind, H);
     const specs: [string, number[], boolean][] = [];
     for (let l = 0; l < this.numLayers; l++)
       for (let d = 0; d < dirs; d++) {
         const sfx = `l${l}${d === 1 ? '_reverse' : ''}`;
-        specs.push([`weight_ih_${sfx}`, [G, l === 0 ? this.inputSize : dirs * H], true], [`weight_hh_${sfx}`, [G, H], true]);
+        specs.push([`weight_ih_${sfx}`, [G, l === 0 ? this.inputSize : dirs * Hh], true], [`weight_hh_${sfx}`, [G, Hh], true]);
         if (this.bias) specs.push([`bias_ih_${sfx}`, [G], false], [`bias_hh_${sfx}`, [G], false]);
+        if (P > 0) specs.push([`weight_hr_${sfx}`, [P, H], true]);
       }
     return specs;
   }
@@ -309,14 +331,16 @@ abstract class RNNBase extends Module {
     let x = unbatched ? reshape(input, [input.shape[0], 1, this.inputSize]) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = x.shape;
     const padding = lens && lens.some((n) => n < T) ? this.padding(lens, T, x.device) : null;
-    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1, LD = this.numLayers * dirs;
-    const stateShape = unbatched ? [LD, H] : [LD, B, H];
+    const H = this.hiddenSize, P = this.projSize, dirs = this.bidirectional ? 2 : 1, LD = this.numLayers * dirs;
+    // h has P features with a projection (c keeps H).
+    const Hh = P || H;
     const names = this.kind === 'lstm' ? ['h0', 'c0'] : ['h0'];
     const states = names.map((nm, i) => {
+      const w = i === 0 ? Hh : H;
       const s = state0[i];
-      if (s === null || s === undefined) return zeros([LD, B, H], { dtype: x.dtype as 'float32' | 'float64', device: x.device });
-      const c = this.checkState(s, nm, x, stateShape);
-      return unbatched ? reshape(c, [LD, 1, H]) : c;
+      if (s === null || s === undefined) return zeros([LD, B, w], { dtype: x.dtype as 'float32' | 'float64', device: x.device });
+      const c = this.checkState(s, nm, x, unbatched ? [LD, w] : [LD, B, w]);
+      return unbatched ? reshape(c, [LD, 1, w]) : c;
     });
     const opts: DeerOptions = { ...this.deer, mode: this.mode, ...options };
     const stats: DeerStats[] = [];
@@ -334,18 +358,34 @@ abstract class RNNBase extends Module {
         const idx = l * dirs + d;
         const xin = d === 1 ? (padding ? rows(x, padding.reverse) : flip(x, 0)) : x;
         const xp = linear(xin, params.get(`weight_ih_${sfx}`)!, params.get(`bias_ih_${sfx}`) ?? null);
-        const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, H]), [B, H]);
-        const y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
-        const Whh = params.get(`weight_hh_${sfx}`)!, bhh = params.get(`bias_hh_${sfx}`) ?? null;
+        const pick = (s: Tensor) => reshape(slice(s, [idx, 0, 0], [1, B, s.shape[2]]), [B, s.shape[2]]);
+        let Whh = params.get(`weight_hh_${sfx}`)!, xr = xp, y0: Tensor;
+        const bhh = params.get(`bias_hh_${sfx}`) ?? null;
+        const Whr = P > 0 ? params.get(`weight_hr_${sfx}`)! : null;
+        if (Whr) {
+          // With a projection h = W_hr m, m = o ⊙ tanh(c): the gates read W_hh h = (W_hh W_hr) m, so the
+          // fused LSTM cell runs over the state (m, c) with W_hh W_hr [4H, H] as its recurrent weight, and
+          // h is one GEMM over all steps afterwards. Only the first step reads h0 itself: W_hh h0 goes into
+          // its input (each sequence's first step is row 0 in either direction), and m starts at 0.
+          if (state0[0]) {
+            const first = add(slice(xp, [0, 0, 0], [1, B, xp.shape[2]]), reshape(linear(pick(states[0]), Whh, null), [1, B, xp.shape[2]]));
+            xr = T === 1 ? first : concat([first, slice(xp, [1, 0, 0], [T - 1, B, xp.shape[2]])], 0);
+          }
+          Whh = matmul(Whh, Whr);
+          y0 = concat([zeros([B, H], { dtype: x.dtype as 'float32' | 'float64', device: x.device }), pick(states[1])], 1);
+        } else y0 = this.kind === 'lstm' ? concat([pick(states[0]), pick(states[1])], 1) : pick(states[0]);
         const r: { y: Tensor; stats: DeerStats; last?: Tensor } = padding
-          ? packedRecurrence(this.kind, xp, Whh, bhh, y0, opts, padding, this.warm[idx])
-          : cellRecurrence(this.kind, xp, Whh, bhh, y0, opts, this.warm[idx]);
+          ? packedRecurrence(this.kind, xr, Whh, bhh, y0, opts, padding, this.warm[idx])
+          : cellRecurrence(this.kind, xr, Whh, bhh, y0, opts, this.warm[idx]);
         stats.push(r.stats);
-        const h = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
+        const m = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
+        // Past a sequence's length m is 0, so h = W_hr m is too.
+        const h = Whr ? linear(m, Whr, null) : m;
         // The final state: each sequence's last real step (in the reverse direction's own order).
         const n = r.y.shape[2];
         const last = r.last ?? reshape(slice(r.y, [T - 1, 0, 0], [1, B, n]), [B, n]);
-        hN.push(this.kind === 'lstm' ? slice(last, [0, 0], [B, H]) : last);
+        const lastM = this.kind === 'lstm' ? slice(last, [0, 0], [B, H]) : last;
+        hN.push(Whr ? linear(lastM, Whr, null) : lastM);
         if (this.kind === 'lstm') cN.push(slice(last, [0, H], [B, H]));
         outs.push(d === 1 ? (padding ? rows(h, padding.reverse) : flip(h, 0)) : h);
       }
@@ -353,9 +393,9 @@ abstract class RNNBase extends Module {
       if (this.training && this.dropout > 0 && l + 1 < this.numLayers) x = dropoutOp(x, this.dropout);
     }
     let output = x;
-    if (unbatched) output = reshape(output, [T, dirs * H]);
+    if (unbatched) output = reshape(output, [T, dirs * Hh]);
     else if (this.batchFirst) output = output.transpose(0, 1);
-    const fin = (ts: Tensor[]) => (unbatched ? reshape(stack(ts, 0), [LD, H]) : stack(ts, 0));
+    const fin = (ts: Tensor[]) => (unbatched ? reshape(stack(ts, 0), [LD, ts[0].shape[1]]) : stack(ts, 0));
     const out: RNNOutput = { output, hidden: fin(hN), stats };
     if (this.kind === 'lstm') out.cell = fin(cN);
     return out;
@@ -404,10 +444,10 @@ export class GRU extends RNNBase {
 
 /** torch.nn.LSTM (gates i, f, g, o): c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The DEER state is [h, c]. */
 export class LSTM extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions) {
-    super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'LSTM', BASE_KEYS));
+  constructor(inputSize: number, hiddenSize: number, options?: LSTMOptions) {
+    super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<LSTMOptions>(options, 'LSTM', [...BASE_KEYS, 'projSize']));
   }
-  /** state0: [h0, c0], each [layers·dirs, B, H] (zeros if absent). */
+  /** state0: [h0, c0], h0 [layers·dirs, B, projSize || H] and c0 [layers·dirs, B, H] (zeros if absent). */
   forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);

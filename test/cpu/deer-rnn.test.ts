@@ -920,6 +920,216 @@ describe(`right-padded batches: lengths (seed ${SEED})`, () => {
   });
 });
 
+// ---------------------------------------------------------------- LSTM with a projection (proj_size)
+
+/**
+ * PyTorch's LSTM with proj_size in float64, from its state dict: per step gates = W_ih x + b_ih + W_hh h + b_hh,
+ * c' = σ(f) c + σ(i) tanh(g), h' = W_hr (σ(o) tanh(c')); h has P features, c has H. Output [T, B, dirs·P],
+ * hN [L·dirs, B, P], cN [L·dirs, B, H]; with lens as refNetwork.
+ */
+function refProjected(
+  sd: Record<string, Float64Array>, x: Float64Array, T: number, B: number, inSize: number, H: number, P: number,
+  layers: number, dirs: number, h0: Float64Array, c0: Float64Array, lens: number[] | null = null,
+): { output: Float64Array; hN: Float64Array; cN: Float64Array } {
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  let input = x, width = inSize;
+  const hN = new Float64Array(layers * dirs * B * P), cN = new Float64Array(layers * dirs * B * H);
+  for (let l = 0; l < layers; l++) {
+    const out = new Float64Array(T * B * dirs * P);
+    for (let d = 0; d < dirs; d++) {
+      const sfx = `l${l}${d ? '_reverse' : ''}`;
+      const Wih = sd[`weight_ih_${sfx}`], Whh = sd[`weight_hh_${sfx}`], Whr = sd[`weight_hr_${sfx}`];
+      const bih = sd[`bias_ih_${sfx}`], bhh = sd[`bias_hh_${sfx}`];
+      const idx = l * dirs + d;
+      for (let b = 0; b < B; b++) {
+        let h = Array.from(h0.subarray((idx * B + b) * P, (idx * B + b + 1) * P));
+        const c = Array.from(c0.subarray((idx * B + b) * H, (idx * B + b + 1) * H));
+        const Tb = lens ? lens[b] : T;
+        for (let s = 0; s < Tb; s++) {
+          const t = d ? Tb - 1 - s : s;
+          const gate = (r: number) => {
+            let acc = (bih ? bih[r] : 0) + (bhh ? bhh[r] : 0);
+            for (let j = 0; j < width; j++) acc += Wih[r * width + j] * input[(t * B + b) * width + j];
+            for (let j = 0; j < P; j++) acc += Whh[r * P + j] * h[j];
+            return acc;
+          };
+          const m = new Array<number>(H);
+          for (let u = 0; u < H; u++) {
+            c[u] = sig(gate(H + u)) * c[u] + sig(gate(u)) * Math.tanh(gate(2 * H + u));
+            m[u] = sig(gate(3 * H + u)) * Math.tanh(c[u]);
+          }
+          h = Array.from({ length: P }, (_, p) => m.reduce((acc, v, u) => acc + Whr[p * H + u] * v, 0));
+          for (let p = 0; p < P; p++) out[(t * B + b) * dirs * P + d * P + p] = h[p];
+        }
+        hN.set(h, (idx * B + b) * P);
+        cN.set(c, (idx * B + b) * H);
+      }
+    }
+    input = out;
+    width = dirs * P;
+  }
+  return { output: input, hN, cN };
+}
+
+describe(`LSTM projSize (PyTorch's proj_size) (seed ${SEED})`, () => {
+  const configs = [
+    { layers: 1, bidirectional: false, bias: true, batchFirst: false, lengths: false },
+    { layers: 2, bidirectional: true, bias: true, batchFirst: false, lengths: true },
+    { layers: 2, bidirectional: true, bias: false, batchFirst: true, lengths: true },
+    { layers: 3, bidirectional: false, bias: true, batchFirst: true, lengths: false },
+  ];
+  for (const c of configs)
+    for (const dtype of ['float64', 'float32'] as const)
+      test(`${JSON.stringify(c)} ${dtype}: PyTorch's equations in every mode`, () => {
+        const T = rng.int(1, 9), B = rng.int(2, 4), inSize = rng.int(1, 5), H = rng.int(2, 7), P = rng.int(1, H - 1);
+        const dirs = c.bidirectional ? 2 : 1, LD = c.layers * dirs;
+        const lens = c.lengths ? Array.from({ length: B }, (_, b) => (b === 1 ? T : rng.int(1, T))) : null;
+        const net = new LSTM(inSize, H, { projSize: P, numLayers: c.layers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: c.batchFirst, dtype });
+        try {
+          const x = Float64Array.from(randomArray(rng, T * B * inSize, -2, 2));
+          // NaN padding is never read.
+          if (lens) for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lens[b]) x.fill(NaN, (t * B + b) * inSize, (t * B + b + 1) * inSize);
+          const h0 = Float64Array.from(randomArray(rng, LD * B * P)), c0 = Float64Array.from(randomArray(rng, LD * B * H));
+          const ref = refProjected(stateDictValues(net), x, T, B, inSize, H, P, c.layers, dirs, h0, c0, lens);
+          for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
+            net.mode = mode;
+            const tol = dtype === 'float64' ? (mode === 'sequential' ? 1e-12 : 1e-10) : 5e-5;
+            tidy(() => {
+              let xt = make(x, [T, B, inSize], dtype);
+              if (c.batchFirst) xt = xt.transpose(0, 1);
+              const r = net.forward(xt, [make(h0, [LD, B, P], dtype), make(c0, [LD, B, H], dtype)], lens ? { lengths: lens } : undefined);
+              const out = c.batchFirst ? r.output.transpose(0, 1) : r.output;
+              expect([out.shape, r.hidden.shape, r.cell.shape]).toEqual([[T, B, dirs * P], [LD, B, P], [LD, B, H]]);
+              const what = `${mode} T ${T} B ${B} in ${inSize} H ${H} P ${P} lengths ${JSON.stringify(lens)}`;
+              expectClose(out.dataSync(), ref.output, tol, tol, `output, ${what}`);
+              expectClose(r.hidden.dataSync(), ref.hN, tol, tol, `hidden, ${what}`);
+              expectClose(r.cell.dataSync(), ref.cN, tol, tol, `cell, ${what}`);
+              expect(r.stats).toHaveLength(LD);
+              for (const s of r.stats) expect([s.mode, s.fallback, s.converged.every(Boolean)]).toEqual([mode, false, true]);
+            });
+          }
+        } finally {
+          net.dispose();
+        }
+      });
+
+  test('gradients of x, h0, c0 and every parameter (weight_hr included) match central differences, with lengths; DEER\'s equal them', () => {
+    const T = 5, B = 3, inSize = 3, H = 4, P = 2, layers = 2, dirs = 2, LD = layers * dirs;
+    const lens = [5, 2, 4];
+    const net = new LSTM(inSize, H, { projSize: P, numLayers: layers, bidirectional: true, dtype: 'float64' });
+    const xv = Float64Array.from(randomArray(rng, T * B * inSize)), h0v = Float64Array.from(randomArray(rng, LD * B * P)), c0v = Float64Array.from(randomArray(rng, LD * B * H));
+    const ws = [T * B * dirs * P, LD * B * P, LD * B * H].map((n) => Float64Array.from(randomArray(rng, n)));
+    const loss = (x: Tensor, h0: Tensor, c0: Tensor, mode: 'sequential' | 'deer' = 'sequential') => {
+      const r = net.forward(x, [h0, c0], { lengths: lens, mode });
+      const dot = (t: Tensor, w: Float64Array) => antler.sum(antler.mul(t, make(w, t.shape.slice())));
+      return antler.add(antler.add(dot(r.output, ws[0]), dot(r.hidden, ws[1])), dot(r.cell, ws[2]));
+    };
+    const at = (xs: Float64Array, hs: Float64Array, cs: Float64Array) => tidy(() => loss(make(xs, [T, B, inSize]), make(hs, [LD, B, P]), make(cs, [LD, B, H])).item());
+    const x = make(xv, [T, B, inSize], 'float64', true), h0 = make(h0v, [LD, B, P], 'float64', true), c0 = make(c0v, [LD, B, H], 'float64', true);
+    try {
+      backprop(() => loss(x, h0, c0));
+      const eps = 1e-6;
+      const check = (g: number, f: (delta: number) => number, what: string) => {
+        const central = (f(eps) - f(-eps)) / (2 * eps);
+        if (!(Math.abs(g - central) < 1e-7 * Math.max(1, Math.abs(central)))) throw new Error(`${what}: gradient ${g}, central difference ${central} (seed ${SEED})`);
+      };
+      const inputs: [string, Float64Array, Tensor, (v: Float64Array) => number][] = [
+        ['x', xv, x, (v) => at(v, h0v, c0v)], ['h0', h0v, h0, (v) => at(xv, v, c0v)], ['c0', c0v, c0, (v) => at(xv, h0v, v)],
+      ];
+      for (const [name, base, leaf, f] of inputs) {
+        const g = leaf.grad!.dataSync();
+        for (let k = 0; k < 5; k++) {
+          const i = rng.int(0, base.length - 1);
+          check(g[i], (delta) => f(Float64Array.from(base, (v, j) => (j === i ? v + delta : v))), `${name}[${i}]`);
+        }
+      }
+      // Past its length a sequence's input gets no gradient.
+      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lens[b]) expect(maxAbs(x.grad!.dataSync().subarray((t * B + b) * inSize, (t * B + b + 1) * inSize))).toBe(0);
+      const names = net.namedParameters().map(([n]) => n);
+      expect(names.filter((n) => n.startsWith('weight_hr'))).toEqual(['weight_hr_l0', 'weight_hr_l0_reverse', 'weight_hr_l1', 'weight_hr_l1_reverse']);
+      for (const [name, param] of net.namedParameters()) {
+        const vals = Float64Array.from(param.dataSync());
+        const g = Float64Array.from(param.grad!.dataSync());
+        for (let k = 0; k < 3; k++) {
+          const i = rng.int(0, vals.length - 1);
+          check(g[i], (delta) => {
+            tidy(() => param.assign(make(Float64Array.from(vals, (v, j) => (j === i ? v + delta : v)), param.shape.slice())));
+            return at(xv, h0v, c0v);
+          }, `${name}[${i}]`);
+          tidy(() => param.assign(make(vals, param.shape.slice())));
+        }
+      }
+      // DEER (implicit differentiation over the state (m, c)) gives the same gradients.
+      const leaves = [x, h0, c0, ...net.parameters()];
+      const seq = leaves.map((t) => Float64Array.from(t.grad!.dataSync()));
+      for (const t of leaves) {
+        t.grad!.dispose();
+        t.grad = null;
+      }
+      backprop(() => loss(x, h0, c0, 'deer'));
+      leaves.forEach((t, i) => expectClose(t.grad!.dataSync(), seq[i], 1e-9, 1e-10, `deer gradient of leaf ${i}`));
+    } finally {
+      antler.dispose([x, h0, c0]);
+      net.dispose();
+    }
+  });
+
+  test("state-dict names, order and shapes are PyTorch's; unbatched input; h0 and c0 default to zeros", () => {
+    const net = new LSTM(3, 5, { projSize: 2, numLayers: 2, bidirectional: true, dtype: 'float64' });
+    try {
+      const entries = tidy(() => Object.entries(net.stateDict()).map(([k, v]) => [k, v.shape.slice()]));
+      const want: [string, number[]][] = [];
+      for (const l of [0, 1])
+        for (const s of ['', '_reverse'])
+          want.push([`weight_ih_l${l}${s}`, [20, l === 0 ? 3 : 4]], [`weight_hh_l${l}${s}`, [20, 2]], [`bias_ih_l${l}${s}`, [20]], [`bias_hh_l${l}${s}`, [20]], [`weight_hr_l${l}${s}`, [2, 5]]);
+      expect(entries).toEqual(want);
+      expect(net.projSize).toBe(2);
+      expect(net.weight_hr_l1_reverse.shape).toEqual([2, 5]);
+      const bound = 1 / Math.sqrt(5);
+      for (const p of net.parameters()) expect(maxAbs(p.dataSync())).toBeLessThanOrEqual(bound);
+      const T = 4;
+      const x = Float64Array.from(randomArray(rng, T * 3));
+      const ref = refProjected(stateDictValues(net), x, T, 1, 3, 5, 2, 2, 2, new Float64Array(4 * 2), new Float64Array(4 * 5));
+      tidy(() => {
+        const r = net.forward(make(x, [T, 3]));
+        expect([r.output.shape, r.hidden.shape, r.cell.shape]).toEqual([[T, 4], [4, 2], [4, 5]]);
+        expectClose(r.output.dataSync(), ref.output, 1e-12, 1e-12, 'output');
+        expectClose(r.hidden.dataSync(), ref.hN, 1e-12, 1e-12, 'hidden');
+        expectClose(r.cell.dataSync(), ref.cN, 1e-12, 1e-12, 'cell');
+      });
+      // One step from a given state (h0 enters through the first step's input).
+      const x1 = Float64Array.from(randomArray(rng, 2 * 3)), h1 = Float64Array.from(randomArray(rng, 4 * 2 * 2)), c1 = Float64Array.from(randomArray(rng, 4 * 2 * 5));
+      const ref1 = refProjected(stateDictValues(net), x1, 1, 2, 3, 5, 2, 2, 2, h1, c1);
+      tidy(() => {
+        const r = net.forward(make(x1, [1, 2, 3]), [make(h1, [4, 2, 2]), make(c1, [4, 2, 5])]);
+        expectClose(r.output.dataSync(), ref1.output, 1e-12, 1e-12, 'output, T = 1');
+        expectClose(r.hidden.dataSync(), ref1.hN, 1e-12, 1e-12, 'hidden, T = 1');
+        expectClose(r.cell.dataSync(), ref1.cN, 1e-12, 1e-12, 'cell, T = 1');
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test('bad projSize, or h0 of hiddenSize, raise AntlerError saying what was passed', () => {
+    const bad: [unknown, RegExp][] = [
+      [4, /^LSTM: projSize must be an integer in \[0, hiddenSize\) = \[0, 4\) \(0: no projection\), as PyTorch's proj_size; got 4$/],
+      [-1, /got -1$/], [1.5, /got 1\.5$/], ['2', /got '2'$/],
+    ];
+    for (const [projSize, message] of bad) expectAntlerError(() => new LSTM(3, 4, { projSize } as never), 'INVALID_ARGUMENT', message);
+    expectAntlerError(() => new GRU(3, 4, { projSize: 2 } as never), 'INVALID_ARGUMENT', /^GRU: unknown option 'projSize'/);
+    const net = new LSTM(3, 4, { projSize: 2 });
+    try {
+      const x = () => antler.zeros([5, 2, 3]);
+      expectAntlerError(() => net.forward(x(), [antler.zeros([1, 2, 4]), antler.zeros([1, 2, 4])]), 'SHAPE_MISMATCH', /^LSTM: h0 has shape \[1, 2, 4\]; expected \[numLayers·dirs, B, projSize\] = \[1, 2, 2\]$/);
+      expectAntlerError(() => net.forward(x(), [antler.zeros([1, 2, 2]), antler.zeros([1, 2, 2])]), 'SHAPE_MISMATCH', /^LSTM: c0 has shape \[1, 2, 2\]; expected \[numLayers·dirs, B, hiddenSize\] = \[1, 2, 4\]$/);
+      tidy(() => expect(net.forward(x()).stats[0].mode).toBe('sequential'));
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
 describe(`GRUCell, LSTMCell, RNNCell (seed ${SEED})`, () => {
   type Cell = GRUCell | LSTMCell | RNNCell;
   const makeCell = (kind: CellKind, inSize: number, H: number, o: Record<string, unknown>): Cell => {

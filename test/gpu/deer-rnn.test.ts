@@ -64,6 +64,32 @@ run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
           });
         }
 
+  test('an LSTM with projSize (h0, c0 and lengths given) on CUDA matches the CPU in every mode, gradients included', () => {
+    const T = 8, B = 3, inSize = 3, H = 6, P = 2, L = 4, lengths = [8, 2, 5];
+    for (const mode of ['sequential', 'deer', 'quasi', 'elk'] as const) {
+      const o = { numLayers: 2, bidirectional: true, projSize: P, dtype: 'float64' as const, mode };
+      const cpuNet = new LSTM(inSize, H, o), gpuNet = new LSTM(inSize, H, { ...o, device: 'cuda' });
+      try {
+        tidy(() => gpuNet.loadStateDict(cpuNet.stateDict()));
+        const x = randomArray(rng, T * B * inSize), h0 = randomArray(rng, L * B * P), c0 = randomArray(rng, L * B * H), w = randomArray(rng, T * B * 2 * P);
+        const on = (net: LSTM, device: string) => tidy(() => {
+          const leaf = (v: number[], shape: number[]) => tensor(v, shape, { dtype: 'float64', device, requiresGrad: true });
+          const xt = leaf(x, [T, B, inSize]), ht = leaf(h0, [L, B, P]), ct = leaf(c0, [L, B, H]);
+          net.zeroGrad();
+          const r = net.forward(xt, [ht, ct], { lengths });
+          const loss = antler.add(antler.sum(antler.mul(r.output, tensor(w, r.output.shape.slice(), { dtype: 'float64', device }))), antler.sum(r.hidden));
+          antler.add(loss, antler.sum(r.cell)).backward();
+          return [r.output, r.hidden, r.cell, xt.grad!, ht.grad!, ct.grad!, ...net.parameters().map((p) => p.grad!)].map((t) => Float64Array.from(t.dataSync()));
+        });
+        const cpu = on(cpuNet, 'cpu'), gpu = on(gpuNet, 'cuda:0');
+        cpu.forEach((v, k) => expectClose(gpu[k], v, 0, 1e-9 * Math.max(1, maxAbs(v)), `projSize ${mode}, value ${k}`));
+      } finally {
+        cpuNet.dispose();
+        gpuNet.dispose();
+      }
+    }
+  });
+
   test('lengths (right-padded batches) and the one-step cells on CUDA match the CPU, gradients included', () => {
     const T = 9, B = 4, inSize = 3, H = 5, lengths = [9, 1, 6, 3];
     for (const kind of ['gru', 'lstm', 'rnn_relu'])
