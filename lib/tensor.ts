@@ -233,10 +233,26 @@ export class Tensor {
     Object.assign(this, { handle: h, share: null, shape, dtype, device, size });
   }
 
-  /** Disposes .grad and sets it to null. */
-  zeroGrad(): void {
-    this.grad?.dispose();
-    this.grad = null;
+  /**
+   * Disposes .grad and sets it to null (PyTorch 2's default), or with
+   * setToNone false fills an existing .grad with zeros in place (PyTorch's
+   * zero_grad(set_to_none=False): optimizers then still step the parameter,
+   * with momentum and weight decay, as they do a zero gradient).
+   */
+  zeroGrad(setToNone = true): void {
+    if (typeof setToNone !== 'boolean') fail('INVALID_ARGUMENT', `zeroGrad: setToNone must be a boolean; got ${describe(setToNone)}`);
+    const g = this.grad;
+    if (setToNone || !g || g.isDisposed) {
+      g?.dispose();
+      this.grad = null;
+      return;
+    }
+    const z = zerosLike(g);
+    try {
+      g.assign(z);
+    } finally {
+      z.dispose();
+    }
   }
 
   get rank(): number {

@@ -412,9 +412,9 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Clears every parameter's .grad. */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.zeroGrad();
+  /** Clears every parameter's .grad (null; with setToNone false, zeros in place: Tensor.zeroGrad). */
+  zeroGrad(setToNone = true): void {
+    for (const p of this.parameters()) p.zeroGrad(setToNone);
   }
 
   /** Frees every parameter and buffer (of sub-modules too); forward() then throws DISPOSED. */

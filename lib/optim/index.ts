@@ -197,17 +197,25 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   }
 }
 
+/** The parameters of clipGradNorm/clipGradValue: an array of Tensors or one Tensor (as PyTorch's). */
+function clipParams(params: unknown, op: string): Tensor[] {
+  if (params instanceof Tensor) return [params];
+  if (!Array.isArray(params))
+    fail('INVALID_ARGUMENT', `${op}: expected an array of parameter Tensors (model.parameters()) or one Tensor; got ${describe(params)}`);
+  params.forEach((p, i) => {
+    if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: params[${i}] must be a Tensor; got ${describe(p)}`);
+  });
+  return params as Tensor[];
+}
+
 /**
  * Scales gradients in place so their global norm is at most maxNorm
- * (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+ * (torch.nn.utils.clip_grad_norm_; params an array of Tensors or one Tensor).
+ * Returns the norm before clipping; maxNorm Infinity only measures it.
  */
-export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, options?: { errorIfNonfinite?: boolean }): number {
-  if (!Array.isArray(params))
-    fail('INVALID_ARGUMENT', `clipGradNorm: expected an array of parameter Tensors (model.parameters()); got ${describe(params)}`);
-  params.forEach((p, i) => {
-    if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `clipGradNorm: params[${i}] must be a Tensor; got ${describe(p)}`);
-  });
-  checkFinite(maxNorm, 'clipGradNorm', 'maxNorm');
+export function clipGradNorm(params: Tensor[] | Tensor, maxNorm: number, normType = 2, options?: { errorIfNonfinite?: boolean }): number {
+  params = clipParams(params, 'clipGradNorm');
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) fail('INVALID_ARGUMENT', `clipGradNorm: maxNorm must be a number >= 0 (Infinity: measure only); got ${describe(maxNorm)}`);
   if (maxNorm < 0) fail('INVALID_ARGUMENT', `clipGradNorm: maxNorm must be >= 0; got ${maxNorm} (a negative bound would flip the gradients' signs)`);
   if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0)))
     fail('INVALID_ARGUMENT', `clipGradNorm: normType must be a positive number or Infinity; got ${describe(normType)}`);
@@ -310,7 +318,8 @@ export class StepLR extends LRScheduler {
 /** lr = etaMin + (base − etaMin)(1 + cos(π epoch / tMax))/2 (torch's CosineAnnealingLR, by its recursive form). */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
-    checkInteger(tMax, 'CosineAnnealingLR', 'tMax', 1);
+    // A number of epochs, as PyTorch's T_max (which may be fractional).
+    if (typeof tMax !== 'number' || !Number.isFinite(tMax) || tMax <= 0) fail('INVALID_ARGUMENT', `CosineAnnealingLR: tMax (the epochs of a half cosine) must be a finite number > 0; got ${describe(tMax)}`);
     checkFinite(etaMin, 'CosineAnnealingLR', 'etaMin');
     if (etaMin < 0) fail('INVALID_ARGUMENT', `CosineAnnealingLR: etaMin (the lowest learning rate) must be >= 0; got ${etaMin}`);
     super(optimizer);
@@ -342,7 +351,9 @@ export class LinearLR extends LRScheduler {
     const [s, e, n] = [this.startFactor, this.endFactor, this.totalIters];
     if (epoch === 0) return current * s;
     if (epoch > n) return current;
-    return current * (1 + (e - s) / (n * s + (epoch - 1) * (e - s)));
+    // The same recursive form as PyTorch's; decaying to endFactor 0 its rounding can end a hair below 0
+    // (−2e−19 for a base of 0.1): 0 there, so the next step still takes the lr.
+    return Math.max(0, current * (1 + (e - s) / (n * s + (epoch - 1) * (e - s))));
   }
 }
 export { LinearLR as LinearWarmup };
@@ -448,6 +459,8 @@ export interface ReduceLROnPlateauOptions {
   minLr: number | number[];
   /** A reduction smaller than eps is not made (default 1e-8). */
   eps: number;
+  /** Log each reduction to the console, as PyTorch's verbose (default false). */
+  verbose: boolean;
 }
 
 /**
@@ -467,6 +480,7 @@ export class ReduceLROnPlateau {
   readonly cooldown: number;
   readonly minLrs: number[];
   readonly eps: number;
+  readonly verbose: boolean;
   /** The best metric so far, the epochs since it (bad epochs), the cooldown epochs left and the epochs stepped. */
   best: number;
   numBadEpochs = 0;
@@ -477,7 +491,8 @@ export class ReduceLROnPlateau {
   constructor(readonly optimizer: Optimizer<{ lr: number }>, options?: Partial<ReduceLROnPlateauOptions>) {
     const op = 'ReduceLROnPlateau';
     if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', `${op}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
-    const o = checkOptions<ReduceLROnPlateauOptions>(options, op, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps']);
+    const o = checkOptions<ReduceLROnPlateauOptions>(options, op, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'verbose']);
+    this.verbose = o.verbose === undefined ? false : checkBoolean(o.verbose, op, 'verbose');
     const mode = o.mode ?? 'min';
     if (mode !== 'min' && mode !== 'max') fail('INVALID_ARGUMENT', `${op}: mode must be 'min' or 'max'; got ${describe(mode)}`);
     const thresholdMode = o.thresholdMode ?? 'rel';
@@ -531,7 +546,14 @@ export class ReduceLROnPlateau {
     if (this.numBadEpochs > this.patience) {
       this.optimizer.paramGroups.forEach((g, i) => {
         const next = Math.max(g.lr * this.factor, this.minLrs[i]);
-        if (g.lr - next > this.eps) g.lr = next;
+        if (g.lr - next > this.eps) {
+          g.lr = next;
+          if (this.verbose) {
+            // Python's '%.4e' (an exponent of two digits at least), as PyTorch prints it.
+            const [mant, exp] = next.toExponential(4).split('e');
+            console.log(`Epoch ${String(this.lastEpoch).padStart(5, '0')}: reducing learning rate of group ${i} to ${mant}e${exp[0]}${exp.slice(1).padStart(2, '0')}.`);
+          }
+        }
       });
       this.cooldownCounter = this.cooldown;
       this.numBadEpochs = 0;
@@ -547,16 +569,14 @@ export class ReduceLROnPlateau {
 
 /**
  * Clamps every gradient to [−clipValue, clipValue] in place
- * (torch.nn.utils.clip_grad_value_); parameters without a gradient are skipped.
+ * (torch.nn.utils.clip_grad_value_; params an array of Tensors or one
+ * Tensor); parameters without a gradient are skipped.
  */
-export function clipGradValue(params: Tensor[], clipValue: number): void {
-  if (!Array.isArray(params))
-    fail('INVALID_ARGUMENT', `clipGradValue: expected an array of parameter Tensors (model.parameters()); got ${describe(params)}`);
-  params.forEach((p, i) => {
-    if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `clipGradValue: params[${i}] must be a Tensor; got ${describe(p)}`);
-  });
-  checkFinite(clipValue, 'clipGradValue', 'clipValue');
+export function clipGradValue(params: Tensor[] | Tensor, clipValue: number): void {
+  params = clipParams(params, 'clipGradValue');
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue)) fail('INVALID_ARGUMENT', `clipGradValue: clipValue must be a number >= 0; got ${describe(clipValue)}`);
   if (clipValue < 0) fail('INVALID_ARGUMENT', `clipGradValue: clipValue must be >= 0; got ${clipValue}`);
+  if (clipValue === Infinity) return;
   for (const p of params) {
     const g = p.grad;
     if (!g || g.isDisposed) continue;

@@ -70,12 +70,13 @@ export abstract class Optimizer<O extends object> {
   protected abstract update(p: Tensor, g: Tensor, group: ParamGroup<O>, state: Record<string, Tensor | number>): void;
 
   /**
-   * Sets every parameter's .grad to null (PyTorch's default set_to_none).
-   * Disposed parameters have no gradient left and are passed over, so
-   * clean-up code may call it; step() throws for them.
+   * Sets every parameter's .grad to null (PyTorch's default set_to_none),
+   * or with setToNone false fills the existing ones with zeros in place
+   * (Tensor.zeroGrad). Disposed parameters have no gradient left and are
+   * passed over, so clean-up code may call it; step() throws for them.
    */
-  zeroGrad(): void {
-    for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad();
+  zeroGrad(setToNone = true): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad(setToNone);
   }
 
   /**

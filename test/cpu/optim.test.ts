@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as antler from '../../lib';
 import { ErrorCode, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
+import { backprop, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -461,6 +461,53 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test("zeroGrad(false) keeps zero gradients (PyTorch's set_to_none=False): momentum and weight decay still move such a parameter", () => {
+    // SGD, lr 0.1, momentum 0.9, weight decay 0.1; q gets a gradient only at the first step.
+    const run = (setToNone: boolean) => {
+      const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true }), q = tensor([3, 4], [2], { dtype: 'float64', requiresGrad: true });
+      const opt = new optim.SGD([p, q], { lr: 0.1, momentum: 0.9, weightDecay: 0.1 });
+      const qs: number[][] = [];
+      for (let k = 0; k < 3; k++) {
+        opt.zeroGrad(setToNone);
+        backprop(() => (k === 0 ? antler.add(antler.sum(antler.square(p)), antler.sum(antler.square(q))) : antler.sum(antler.square(p))));
+        opt.step();
+        qs.push(Array.from(q.dataSync()));
+      }
+      const grad = q.grad ? Array.from(q.grad.dataSync()) : null;
+      opt.dispose();
+      antler.dispose([p, q]);
+      return { qs, grad };
+    };
+    // By hand: buf = g + wd q at the first step (g = 2q), then buf = 0.9 buf + (0 + wd q); q -= lr buf.
+    const ref = (setToNone: boolean) => {
+      let q = [3, 4], buf = [0, 0];
+      const out: number[][] = [];
+      for (let k = 0; k < 3; k++) {
+        if (k === 0 || !setToNone) {
+          const d = q.map((v) => (k === 0 ? 2 * v : 0) + 0.1 * v);
+          buf = k === 0 ? d : buf.map((b, i) => 0.9 * b + d[i]);
+          q = q.map((v, i) => v - 0.1 * buf[i]);
+        }
+        out.push(q);
+      }
+      return out;
+    };
+    const kept = run(false), freed = run(true);
+    expectClose(kept.qs.flat(), ref(false).flat(), 1e-15, 0, 'zeroGrad(false)');
+    expectClose(freed.qs.flat(), ref(true).flat(), 1e-15, 0, 'zeroGrad()');
+    expect(kept.grad).toEqual([0, 0]);
+    expect(freed.grad).toBeNull();
+    // In place: a reference to .grad sees the zeros.
+    const t = tensor([1, 2], [2], { requiresGrad: true });
+    backprop(() => antler.sum(antler.square(t)));
+    const g = t.grad!;
+    t.zeroGrad(false);
+    expect(t.grad).toBe(g);
+    expect(Array.from(g.dataSync())).toEqual([0, 0]);
+    expectAntlerError(() => t.zeroGrad('no' as never), 'INVALID_ARGUMENT', /^zeroGrad: setToNone must be a boolean; got 'no'$/);
+    t.dispose();
+  });
+
   test('step() after the model was disposed throws DISPOSED naming the parameter; zeroGrad() passes over it', () => {
     const model = new antler.nn.Linear(2, 2);
     const opt = new optim.Adam(model.parameters(), { lr: 0.1 });
@@ -861,17 +908,16 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
     params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i}`));
     antler.dispose(params);
   });
-  test('a module, a non-Tensor entry, a negative or non-finite maxNorm and a bad normType throw', () => {
+  test('a module, a non-Tensor entry, a negative or NaN maxNorm and a bad normType throw', () => {
     const { params, grads } = withGrads();
     const model = new antler.nn.Linear(2, 2);
     const bad: [string, () => unknown, RegExp][] = [
       // Before: TypeError: params.filter is not a function.
-      ['a module', () => optim.clipGradNorm(model as never, 1), /^clipGradNorm: expected an array of parameter Tensors \(model\.parameters\(\)\); got a Linear$/],
-      ['a single Tensor', () => optim.clipGradNorm(params[0] as never, 1), /got a Tensor$/],
+      ['a module', () => optim.clipGradNorm(model as never, 1), /^clipGradNorm: expected an array of parameter Tensors \(model\.parameters\(\)\) or one Tensor; got a Linear$/],
       ['an array with a number', () => optim.clipGradNorm([params[0], 3] as never, 1), /^clipGradNorm: params\[1\] must be a Tensor; got 3$/],
       // Before, maxNorm -1 scaled every gradient by a negative factor.
       ['negative maxNorm', () => optim.clipGradNorm(params, -1), /^clipGradNorm: maxNorm must be >= 0; got -1/],
-      ['infinite maxNorm', () => optim.clipGradNorm(params, Infinity), /maxNorm must be finite/],
+      ['NaN maxNorm', () => optim.clipGradNorm(params, NaN), /^clipGradNorm: maxNorm must be a number >= 0 \(Infinity: measure only\); got NaN$/],
       ['normType 0', () => optim.clipGradNorm(params, 1, 0), /normType must be a positive number or Infinity; got 0/],
       ['normType a string', () => optim.clipGradNorm(params, 1, '2' as never), /normType .* got '2'/],
       // Before, a misspelt option was ignored and a string taken as true.
@@ -883,6 +929,15 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
       expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
     }
     params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i} untouched`));
+    // maxNorm Infinity measures without clipping (PyTorch's idiom for reading the norm).
+    const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));
+    expectClose([optim.clipGradNorm(params, Infinity)], [total], 1e-13, 0, 'norm, maxNorm Infinity');
+    params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `grad ${i} untouched by maxNorm Infinity`));
+    // One Tensor alone, as torch.nn.utils.clip_grad_norm_ takes it.
+    const one = Math.sqrt(grads[0].reduce((a, g) => a + g * g, 0));
+    expectClose([optim.clipGradNorm(params[0], one / 4)], [one], 1e-13, 0, 'norm of one tensor');
+    expectClose(params[0].grad!.dataSync(), grads[0].map((g) => (g * (one / 4)) / (one + 1e-6)), 1e-14, 0, 'one tensor clipped');
+    params.slice(1).forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i + 1], `grad ${i + 1} untouched by clipping params[0]`));
     // maxNorm 0 is allowed: every gradient becomes 0.
     optim.clipGradNorm(params, 0);
     params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i].map(() => 0), `grad ${i} zeroed`));
@@ -931,6 +986,11 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectClose(seen[tMax], [etaMin, etaMin], 1e-12, 1e-15, 'reaches etaMin at Tmax');
     expectClose(seen[0], bases, 1e-15, 0, 'starts at base');
     antler.dispose(params);
+    // A fractional Tmax, as PyTorch's T_max may be: the same formula (torch 1.13, Tmax 7.5: 0.1, 0.09568, 0.08346, 0.06545).
+    const two = twoGroups();
+    const half = drive(new optim.CosineAnnealingLR(two.opt, 7.5), two.opt, 3);
+    expectSequence(half, (b, e) => (b * (1 + Math.cos((Math.PI * e) / 7.5))) / 2, two.bases);
+    antler.dispose(two.params);
   });
 
   test('LinearLR: factor from startFactor to endFactor over totalIters, then constant', () => {
@@ -940,6 +1000,29 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectSequence(seen, (b, e) => b * (startFactor + ((endFactor - startFactor) * Math.min(e, totalIters)) / totalIters), bases);
     expectClose(seen[totalIters + 4], bases.map((b) => b * endFactor), 1e-12, 0, 'plateau');
     antler.dispose(params);
+  });
+
+  test('LinearLR decaying to endFactor 0 ends at 0, never a rounding hair below it, and the optimizer keeps stepping', () => {
+    // PyTorch's recursive form ends at −2.2e−19 for lr 0.1, startFactor 0.1, 10 steps (and for 26 of the
+    // totalIters in 1..60): antler's step would refuse a negative lr.
+    for (const totalIters of [4, 5, 7, 10, 13, rng.int(1, 60)]) {
+      const p = tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+      try {
+        const opt = new optim.SGD([p], { lr: 0.1 });
+        const sched = new optim.LinearLR(opt, 0.1, 0, totalIters);
+        for (let e = 0; e < totalIters + 2; e++) {
+          backprop(() => antler.sum(antler.square(p)));
+          opt.step();
+          opt.zeroGrad();
+          sched.step();
+          expect(opt.paramGroups[0].lr).toBeGreaterThanOrEqual(0);
+        }
+        // 0, or a rounding hair above it.
+        expect({ totalIters, small: opt.paramGroups[0].lr < 1e-17 }).toEqual({ totalIters, small: true });
+      } finally {
+        p.dispose();
+      }
+    }
   });
 
   test('two schedulers on one optimizer compose as in PyTorch (LinearLR warm-up, then CosineAnnealingLR or StepLR)', () => {
@@ -1038,6 +1121,21 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose([p, m, two]);
   });
 
+  test("ReduceLROnPlateau's verbose logs each reduction as PyTorch's does", () => {
+    const p = antler.zeros([1], { requiresGrad: true });
+    const opt = new optim.SGD([{ params: [p], lr: 0.1 }]);
+    const sched = new optim.ReduceLROnPlateau(opt, { patience: 1, verbose: true });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      for (const v of [1, 1, 1, 1]) sched.step(v);
+      expect(log.mock.calls).toEqual([['Epoch 00003: reducing learning rate of group 0 to 1.0000e-02.']]);
+    } finally {
+      log.mockRestore();
+      p.dispose();
+    }
+    expectAntlerError(() => new optim.ReduceLROnPlateau(opt, { verbose: 1 as never }), 'INVALID_ARGUMENT', /^ReduceLROnPlateau: verbose must be a boolean; got 1$/);
+  });
+
   test('clipGradValue clamps every gradient in place to ±clipValue (torch.nn.utils.clip_grad_value_)', () => {
     const g = randomArray(rng, 20, -3, 3);
     const p = tensor(randomArray(rng, 20), [4, 5], { dtype: 'float64', requiresGrad: true });
@@ -1050,7 +1148,14 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectExact(Array.from(ref.dataSync()), g.map((v) => Math.min(c, Math.max(-c, v))));
     expect(q.grad).toBeNull();
     expectAntlerError(() => optim.clipGradValue([p], -1), 'INVALID_ARGUMENT', /clipValue must be >= 0/);
-    expectAntlerError(() => optim.clipGradValue(p as never, 1), 'INVALID_ARGUMENT', /expected an array/);
+    expectAntlerError(() => optim.clipGradValue([p], NaN), 'INVALID_ARGUMENT', /^clipGradValue: clipValue must be a number >= 0; got NaN$/);
+    expectAntlerError(() => optim.clipGradValue({ p } as never, 1), 'INVALID_ARGUMENT', /^clipGradValue: expected an array of parameter Tensors \(model\.parameters\(\)\) or one Tensor; got/);
+    // Infinity leaves every gradient as it is; one Tensor alone is taken, as PyTorch's.
+    const clipped = Array.from(ref.dataSync());
+    optim.clipGradValue([p], Infinity);
+    expectExact(Array.from(ref.dataSync()), clipped);
+    optim.clipGradValue(p, c / 2);
+    expectExact(Array.from(ref.dataSync()), g.map((v) => Math.min(c / 2, Math.max(-c / 2, v))));
     antler.dispose([p, q]);
   });
 
