@@ -19,8 +19,10 @@
 // cells.cpp (the GRU/LSTM/RNN steps of the sequential walks and DEER's
 // linearisation) has both copies too since its unit loops vectorise. scan.cpp
 // and elk.cpp were tried and gained nothing (`npm run bench -- isa`: their
-// inner loops are not vectorised, so AVX2 only re-encodes scalar code); they
-// have one copy.
+// inner loops were not vectorised, so AVX2 only re-encodes scalar code); they
+// have one copy. scan.cpp's dense loops and the residual vectorise since
+// (DenseCpu), but stream the n² entries of every step's A from memory; a
+// second copy was not retried.
 //
 // Each body file defines its entry points in namespace ANTLER_ISA_NS
 // (isa_baseline by default; isa_avx2 when compiled through its wrapper), and

@@ -11,18 +11,66 @@
 // reversed with transposed A: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, written straight
 // into gb; gA_t = λ_t y_{t−1}ᵀ and gy0 = A_0ᵀ λ_0.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "../core/error.h"
 #include "../kernels/expm.h"
 #include "../kernels/residual.h"
 #include "../kernels/scan.h"
+#include "lanes.h"
 #include "ops.h"
 #include "parallel.h"
 
 namespace antler::cpu {
 
 namespace k = kernels;
+
+// kernels::DenseCombine with loops GCC vectorises. The transposed step (the
+// backward's λ) and the composition (the chunked scan's summaries) walk a
+// row of A as a vector and add each entry's terms in the shared kernel's
+// order, so they give its results bit for bit. The forward step's row sums
+// (A y)_i take eight running lanes combined in a fixed tree (lanes.h), then
+// the tail: the same result run after run and for any thread count, but not
+// the shared kernel's last bits when n ≥ 8 (below 8, its serial order).
+struct DenseCpu : k::DenseCombine {
+  template <typename T>
+  void step(const T* __restrict A, const T* __restrict prev, const T* __restrict b, T* __restrict out) const {
+    if (n < 8) return k::DenseCombine::step(A, prev, b, out);
+    for (int64_t i = 0; i < n; ++i) {
+      const T* __restrict row = A + i * n;
+      out[i] = b[i] + laneSum<T>(n, [&](int64_t j) { return row[j] * prev[j]; });
+    }
+  }
+  template <typename T>
+  void stepT(const T* __restrict A, const T* __restrict prev, const T* __restrict b, T* __restrict out) const {
+    for (int64_t i = 0; i < n; ++i) out[i] = b[i];
+    for (int64_t j = 0; j < n; ++j) {
+      const T p = prev[j];
+      const T* __restrict row = A + j * n;
+      for (int64_t i = 0; i < n; ++i) out[i] += row[i] * p;
+    }
+  }
+  // out = A2·A1, each entry's terms in k order as DenseCombine::compose.
+  template <typename T>
+  void compose(const T* __restrict A2, const T* __restrict A1, T* __restrict out) const {
+    for (int64_t i = 0; i < n; ++i) {
+      T* __restrict o = out + i * n;
+      for (int64_t j = 0; j < n; ++j) o[j] = T(0);
+      for (int64_t kk = 0; kk < n; ++kk) {
+        const T a = A2[i * n + kk];
+        const T* __restrict r = A1 + kk * n;
+        for (int64_t j = 0; j < n; ++j) o[j] += a * r[j];
+      }
+    }
+  }
+  template <typename T>
+  void combine(const T* A1, const T* b1, const T* A2, const T* b2, T* A, T* b) const {
+    compose(A2, A1, A);
+    step(A2, b1, b2, b);
+  }
+};
 
 // Below this many steps per batch element the sequential walk is used.
 constexpr int64_t kChunkMinSteps = 512;
@@ -150,14 +198,14 @@ static void scanBackwardTyped(const Combine& op, const k::ScanConfig& cfg, const
 template <typename T>
 static void dispatchForward(const k::ScanConfig& cfg, const ScanInputs& in, void* y) {
   if (cfg.diagonal) scanTyped<T>(k::DiagonalCombine{cfg.n}, cfg, in, y);
-  else scanTyped<T>(k::DenseCombine{cfg.n}, cfg, in, y);
+  else scanTyped<T>(DenseCpu{{cfg.n}}, cfg, in, y);
 }
 
 template <typename T>
 static void dispatchBackward(const k::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy, void* gA,
                              void* gb, void* gy0) {
   if (cfg.diagonal) scanBackwardTyped<T>(k::DiagonalCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
-  else scanBackwardTyped<T>(k::DenseCombine{cfg.n}, cfg, in, y, gy, gA, gb, gy0);
+  else scanBackwardTyped<T>(DenseCpu{{cfg.n}}, cfg, in, y, gy, gA, gb, gy0);
 }
 
 void deerScan(DType t, const k::ScanConfig& cfg, const ScanInputs& in, void* y) {
@@ -179,17 +227,43 @@ void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, c
   fail(Code::Internal, "deer.scan backward: dtype ", dtypeName(t), " is not supported");
 }
 
-// The residual of each sequence (kernels/residual.h): one task per column,
-// t and i in order, so the sums are the same run after run.
+// The residual of each sequence (kernels/residual.h): one task per column.
+// Its rows are taken eight entries at a time in running lanes GCC keeps in
+// vector registers (the maxima ignore NaN; a lane counts the NaNs instead,
+// since kernels::maxKeepNaN's branches do not vectorise), the tail of each
+// row through kernels::residualAdd. The maxima are exact in any order; the
+// sum of squares is added in a fixed order, the same run after run.
 template <typename T>
 static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
   parallelFor(B, T_ * B * n, [&](int64_t b) {
+    constexpr int L = 8;
+    double maxD[L] = {}, sumSq[L] = {}, maxF[L] = {}, nanD[L] = {}, nanF[L] = {};
     k::ResidualAcc acc = k::residualZero();
+    const int64_t nv = n - n % L;
     for (int64_t t = 0; t < T_; ++t) {
-      const int64_t base = (t * B + b) * n;
-      for (int64_t i = 0; i < n; ++i) k::residualAdd(acc, y[base + i], f[base + i]);
+      const T* __restrict yr = y + (t * B + b) * n;
+      const T* __restrict fr = f + (t * B + b) * n;
+      for (int64_t i = 0; i < nv; i += L)
+        for (int l = 0; l < L; ++l) {
+          const double fv = static_cast<double>(fr[i + l]), d = static_cast<double>(yr[i + l]) - fv;
+          const double ad = std::fabs(d), af = std::fabs(fv);
+          maxD[l] = ad > maxD[l] ? ad : maxD[l];
+          maxF[l] = af > maxF[l] ? af : maxF[l];
+          sumSq[l] += d * d;
+          nanD[l] += d != d ? 1.0 : 0.0;
+          nanF[l] += fv != fv ? 1.0 : 0.0;
+        }
+      for (int64_t i = nv; i < n; ++i) k::residualAdd(acc, yr[i], fr[i]);
     }
-    k::residualStore(acc, B, b, out);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    double lanesSq = ((sumSq[0] + sumSq[1]) + (sumSq[2] + sumSq[3])) + ((sumSq[4] + sumSq[5]) + (sumSq[6] + sumSq[7]));
+    k::ResidualAcc lanes{0, lanesSq, 0};
+    for (int l = 0; l < L; ++l) {
+      lanes.maxDiff = k::maxKeepNaN(lanes.maxDiff, nanD[l] > 0 ? nan : maxD[l]);
+      lanes.maxF = k::maxKeepNaN(lanes.maxF, nanF[l] > 0 ? nan : maxF[l]);
+    }
+    k::residualMerge(lanes, acc);
+    k::residualStore(lanes, B, b, out);
   });
 }
 
