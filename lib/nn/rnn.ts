@@ -282,7 +282,7 @@ abstract class RNNBase extends Module {
     if (s.dtype !== like.dtype) fail('DTYPE_MISMATCH', `${this.opName}: ${what} is ${s.dtype}; the input is ${like.dtype}`);
     if (s.device !== like.device) fail('DEVICE_MISMATCH', `${this.opName}: ${what} is on ${s.device}; the input is on ${like.device}`);
     if (s.shape.length !== shape.length || s.shape.some((v, i) => v !== shape[i]))
-      fail('SHAPE_MISMATCH', `${this.opName}: ${what} has shape [${s.shape.join(', ')}]; expected [numLayers·dirs, B, ${this.projSize && what !== 'c0' ? 'projSize' : 'hiddenSize'}] = [${shape.join(', ')}]`);
+      fail('SHAPE_MISMATCH', `${this.opName}: ${what} has shape [${s.shape.join(', ')}]; expected [numLayers·dirs, ${shape.length === 3 ? 'B, ' : ''}${this.projSize && what !== 'c0' ? 'projSize' : 'hiddenSize'}] = [${shape.join(', ')}]${shape.length === 2 ? ' (the input is unbatched)' : ''}`);
     return s;
   }
 

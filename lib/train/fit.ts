@@ -10,6 +10,8 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
 import { Module } from '../nn/module';
+import { GRU, LSTM, RNN } from '../nn/rnn';
+import { SRU } from '../sru/module';
 import { crossEntropy, mseLoss } from '../ops/nn';
 import { equal, sum } from '../ops/core';
 import { argmax } from '../ops/indexing';
@@ -133,6 +135,16 @@ function checkModel(model: unknown, op: string): Module {
   return model;
 }
 
+/**
+ * Batches are rows of axis 0: a time-major recurrent layer given a batch of
+ * sequences [T, B, in] directly would get slices of time, not sequences.
+ */
+function checkBatchAxis(model: Module, x: Tensor, op: string): void {
+  const timeMajor = model instanceof SRU || ((model instanceof GRU || model instanceof LSTM || model instanceof RNN) && !model.batchFirst);
+  if (timeMajor && x.rank === 3)
+    fail('INVALID_ARGUMENT', `${op}: batches are rows of axis 0 of the data (x has shape [${x.shape.join(', ')}]), but the model is a${model instanceof SRU ? 'n SRU' : ` ${model.constructor.name}`}, which reads [T, B, in] (time first): ${op} would cut the sequences into stretches of time. ${model instanceof SRU ? 'Wrap it in a Module whose forward transposes [B, T, in] to [T, B, in]' : 'Make it with batchFirst: true, with x as [B, T, in]'}`);
+}
+
 /** {x, y} with tensors of the same first dim, at least one row. */
 function checkData(d: unknown, op: string, what: string): { x: Tensor; y: Tensor } {
   if (d === null || typeof d !== 'object') fail('INVALID_ARGUMENT', `${op}: ${what} must be {x, y} with tensors batched along axis 0; got ${describe(d)}`);
@@ -221,7 +233,7 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
 /** Evaluates mean loss (and accuracy) over a dataset without gradients. */
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
   checkModel(model, 'evaluate');
-  checkData(data, 'evaluate', 'data');
+  checkBatchAxis(model, checkData(data, 'evaluate', 'data').x, 'evaluate');
   const fn = lossOf(loss as FitOptions<unknown>['loss'], 'evaluate');
   const eo = checkOptions<{ batchSize: number; metrics: readonly 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
   const metrics = checkMetrics(eo.metrics, 'evaluate');
@@ -266,6 +278,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
   const { x, y } = checkData(o.data, 'fit', 'data');
+  checkBatchAxis(model, x, 'fit');
   if (o.validation !== undefined && o.validation !== null) checkLike(checkData(o.validation, 'fit', 'validation'), { x, y });
   if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
   if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
@@ -291,80 +304,88 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     for (const cb of callbacks) await (cb[name] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
   };
 
-  model.train();
+  const wasTraining = model.training;
   model.stopTraining = false;
-  await call('onTrainBegin');
-  for (let epoch = initialEpoch; epoch < epochs; epoch++) {
-    await call('onEpochBegin', epoch);
-    const order = Array.from({ length: n }, (_, i) => i);
-    if (o.shuffle !== false)
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rng() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-    const bar = tty ? new SingleBar({ format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`, hideCursor: true }, Presets.shades_classic) : null;
-    bar?.start(batches, 0, { loss: '-', rate: '-' });
-    const t0 = performance.now();
-    let lossSum = 0, seen = 0, correct = 0;
-    try {
-      for (let b = 0; b < batches; b++) {
-        await call('onBatchBegin', b);
-        const start = b * batchSize;
-        const size = Math.min(batchSize, n - start);
-        let batchAcc: number | undefined;
-        const lossValue = tidy(() => {
-          const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
-          const xb = takeRows(x, idx);
-          const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
-          const batchLoss = (): number => {
-            optimizer.zeroGrad();
-            const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
-            // The batch's accuracy before its step (a closure optimizer's first evaluation, whose loss it reports).
-            if (withAcc && batchAcc === undefined) batchAcc = accuracyOf(pred, yb);
-            const l = lossFn(pred, yb);
-            const value = scalarLoss(l, 'fit');
-            l.backward();
+  try {
+    model.train();
+    await call('onTrainBegin');
+    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+      await call('onEpochBegin', epoch);
+      const order = Array.from({ length: n }, (_, i) => i);
+      if (o.shuffle !== false)
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(rng() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+      const bar = tty ? new SingleBar({ format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`, hideCursor: true }, Presets.shades_classic) : null;
+      bar?.start(batches, 0, { loss: '-', rate: '-' });
+      const t0 = performance.now();
+      let lossSum = 0, seen = 0, correct = 0;
+      try {
+        for (let b = 0; b < batches; b++) {
+          await call('onBatchBegin', b);
+          const start = b * batchSize;
+          const size = Math.min(batchSize, n - start);
+          let batchAcc: number | undefined;
+          // Training mode for every batch: a callback may have switched to eval() (to sample, say) since.
+          model.train();
+          const lossValue = tidy(() => {
+            const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
+            const xb = takeRows(x, idx);
+            const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
+            const batchLoss = (): number => {
+              optimizer.zeroGrad();
+              const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
+              // The batch's accuracy before its step (a closure optimizer's first evaluation, whose loss it reports).
+              if (withAcc && batchAcc === undefined) batchAcc = accuracyOf(pred, yb);
+              const l = lossFn(pred, yb);
+              const value = scalarLoss(l, 'fit');
+              l.backward();
+              return value;
+            };
+            // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
+            if (!needsClosure) return batchLoss();
+            const value: unknown = optimizer.step(batchLoss);
+            if (typeof value !== 'number')
+              fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
             return value;
-          };
-          // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
-          if (!needsClosure) return batchLoss();
-          const value: unknown = optimizer.step(batchLoss);
-          if (typeof value !== 'number')
-            fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
-          return value;
-        });
-        if (!needsClosure) optimizer.step();
-        lossSum += lossValue * size;
-        seen += size;
-        if (batchAcc !== undefined) correct += batchAcc * size;
-        const rate = ((b + 1) * 1000) / (performance.now() - t0);
-        bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
-        await call('onBatchEnd', b, batchAcc === undefined ? { loss: lossValue, size } : { loss: lossValue, acc: batchAcc, size });
-        if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
-        // Let timers (the progress bar) and finalizers run during long epochs.
-        if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+          });
+          if (!needsClosure) optimizer.step();
+          lossSum += lossValue * size;
+          seen += size;
+          if (batchAcc !== undefined) correct += batchAcc * size;
+          const rate = ((b + 1) * 1000) / (performance.now() - t0);
+          bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
+          await call('onBatchEnd', b, batchAcc === undefined ? { loss: lossValue, size } : { loss: lossValue, acc: batchAcc, size });
+          if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
+          // Let timers (the progress bar) and finalizers run during long epochs.
+          if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
       }
-    } finally {
-      bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
+      const logs: Logs = { loss: lossSum / seen };
+      if (withAcc) logs.acc = correct / seen;
+      if (o.validation) {
+        const v = evaluate(model, o.validation, o.loss, { metrics, batchSize: givenBatchSize });
+        logs.valLoss = v.loss;
+        if (v.acc !== undefined) logs.valAcc = v.acc;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) ((history.history as Record<string, number[]>)[k] ??= []).push(v);
+      if (verbose === 1) {
+        const secs = (performance.now() - t0) / 1000;
+        console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(batches / secs).toFixed(1)} steps/s)`);
+      }
+      await call('onEpochEnd', epoch, logs);
+      if (model.stopTraining) break;
     }
-    const logs: Logs = { loss: lossSum / seen };
-    if (withAcc) logs.acc = correct / seen;
-    if (o.validation) {
-      const v = evaluate(model, o.validation, o.loss, { metrics, batchSize: givenBatchSize });
-      logs.valLoss = v.loss;
-      if (v.acc !== undefined) logs.valAcc = v.acc;
-    }
-    history.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) ((history.history as Record<string, number[]>)[k] ??= []).push(v);
-    if (verbose === 1) {
-      const secs = (performance.now() - t0) / 1000;
-      console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(batches / secs).toFixed(1)} steps/s)`);
-    }
-    await call('onEpochEnd', epoch, logs);
-    if (model.stopTraining) break;
+    await call('onTrainEnd');
+    return history;
+  } finally {
+    // The mode the model had before fit() (evaluate() does the same).
+    model.train(wasTraining);
   }
-  await call('onTrainEnd');
-  return history;
 }
 
 

@@ -309,6 +309,69 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
   });
 });
 
+describe(`fit() and the model's mode, and recurrent layouts (seed ${SEED})`, () => {
+  /** Records its training flag at each forward. */
+  class Probe extends nn.Module {
+    seen: boolean[] = [];
+    fc = new nn.Linear(2, 3);
+    forward(x: Tensor): Tensor {
+      this.seen.push(this.training);
+      return this.fc.forward(x);
+    }
+  }
+
+  test('every batch trains in training mode even after a callback switched to eval(); the mode from before fit() comes back', async () => {
+    const x = tensor(randomArray(rng, 16 * 2), [16, 2]);
+    const y = tensor(Array.from({ length: 16 }, (_, i) => i % 3), [16], { dtype: 'int32' });
+    const model = new Probe();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    try {
+      // A callback that samples in eval mode at the end of each epoch (and forgets to switch back).
+      const sample: Callbacks = { onEpochEnd: () => void model.eval() };
+      await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 3, batchSize: 8, verbose: 0, callbacks: sample });
+      expect(model.seen).toEqual(new Array(6).fill(true));
+      expect(model.training).toBe(true); // as before fit()
+      model.eval();
+      model.seen = [];
+      await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 1, batchSize: 8, verbose: 0 });
+      expect(model.seen).toEqual([true, true]);
+      expect(model.training).toBe(false); // eval before fit(), eval after
+    } finally {
+      model.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
+  });
+
+  test('a time-major recurrent layer given [T, B, in] directly is refused (batches would be stretches of time); batchFirst works', async () => {
+    const x = tensor(randomArray(rng, 5 * 4 * 2), [5, 4, 2]);
+    const y = antler.zeros([5, 4, 3]);
+    const pick = (p: nn.RNNOutput, t: Tensor) => antler.mseLoss(p.output, t);
+    for (const model of [new nn.GRU(2, 3), new nn.LSTM(2, 3), new nn.SRU(2, 3, { numLayers: 1 })]) {
+      const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+      try {
+        const name = model instanceof nn.SRU ? 'n SRU' : ` ${model.constructor.name}`;
+        await expectRejects(fit(model as nn.GRU, { data: { x, y }, loss: pick, optimizer: opt, verbose: 0 }), 'INVALID_ARGUMENT',
+          new RegExp(`^fit: batches are rows of axis 0 of the data \\(x has shape \\[5, 4, 2\\]\\), but the model is a${name}, which reads \\[T, B, in\\]`));
+        expectAntlerError(() => evaluate(model as nn.GRU, { x, y }, pick), 'INVALID_ARGUMENT', /^evaluate: batches are rows of axis 0/);
+      } finally {
+        model.dispose();
+        opt.dispose();
+      }
+    }
+    const gru = new nn.GRU(2, 3, { batchFirst: true });
+    const opt = new optim.SGD(gru.parameters(), { lr: 0.1 });
+    try {
+      const h = await fit(gru, { data: { x, y }, loss: pick, optimizer: opt, epochs: 2, batchSize: 2, verbose: 0 });
+      expect(h.history.loss).toHaveLength(2);
+    } finally {
+      gru.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
+  });
+});
+
 describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
   /** A model that records the first input value of every batch it sees (the shuffled order). */
   class Recorder extends nn.Module {
