@@ -180,9 +180,20 @@ export class Tensor {
    * outlives this one's dispose(): it shares the native handle (no native
    * call, no new handle object; see `share`).
    */
-  view(): Tensor {
+  sharedAlias(): Tensor {
     this.checkAlive('backward');
     return new Tensor(this.handle, this);
+  }
+
+  /**
+   * PyTorch's view: the same values in a new shape (one −1 dimension is
+   * inferred), as reshape; `x.view(2, 3)` or `x.view([2, 3])`.
+   */
+  view(...shape: (number | readonly number[])[]): Tensor {
+    const dims = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as readonly number[]) : (shape as number[]);
+    if (shape.length === 0 || (shape.length > 1 && shape.some((d) => typeof d !== 'number')))
+      fail('INVALID_ARGUMENT', `view: expected the new shape, as numbers (x.view(2, 3)) or one array (x.view([2, 3])); got ${shape.length ? shape.map(describe).join(', ') : 'nothing'}`);
+    return this.reshape(dims);
   }
 
   /**
@@ -441,15 +452,16 @@ export class Tensor {
   argsort(options?: { axis?: number; descending?: boolean; stable?: boolean }): Tensor {
     return indexing().argsort(this, options);
   }
+  /** Swaps two axes (PyTorch's transpose(dim0, dim1)); with no argument, the last two. */
   transpose(dim0?: number, dim1?: number): Tensor {
     return ops().transpose(this, dim0, dim1);
   }
   permute(perm: readonly number[]): Tensor {
     return ops().permute(this, perm);
   }
-  /** Reverses the order of elements along the given axes. */
-  flip(axes: number | readonly number[]): Tensor {
-    return ops().flip(this, axes);
+  /** Reverses the order of elements along the given axes: x.flip(0, 1) or x.flip([0, 1]) (PyTorch's flip(*dims)). */
+  flip(axes: number | readonly number[], ...more: number[]): Tensor {
+    return ops().flip(this, more.length ? [axes as number, ...more] : axes);
   }
 
   /** TensorFlow.js-style slice: begin per dim, size per dim (−1 = to the end). */

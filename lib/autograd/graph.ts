@@ -170,7 +170,7 @@ export function edgeOf(t: Tensor): Edge {
  */
 export function recordEdges(out: Tensor, name: string, edges: Edge[], backwardFn: BackwardFn, save: Tensor[] = [], own: Tensor[] = []): Tensor {
   if (!gradEnabled || !edges.some((e) => e !== null)) return out;
-  const saved = isolated(() => save.map((t) => t.view()));
+  const saved = isolated(() => save.map((t) => t.sharedAlias()));
   const node = new Node(name, edges, backwardFn, [...saved, ...own]);
   if (saved.length) {
     node.savedViews = saved.length;

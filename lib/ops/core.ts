@@ -83,8 +83,9 @@ function withPromoted<T>(a: Tensor | number, b: Tensor | number, dtype: DTypeNam
   try {
     return fn(pa, pb);
   } finally {
-    if (pa !== a) (pa as Tensor).dispose();
-    if (pb !== b) (pb as Tensor).dispose();
+    // Only a promoted copy is freed (a number is never one: NaN !== NaN made this throw before).
+    if (pa instanceof Tensor && pa !== a) pa.dispose();
+    if (pb instanceof Tensor && pb !== b) pb.dispose();
   }
 }
 
@@ -565,8 +566,12 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 }
 
 /** Swaps two axes (the last two by default); a copy, like TensorFlow.js's transpose. */
-export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+export function transpose(x: Tensor, dim0In?: number, dim1In?: number): Tensor {
   checkTensor(x, 'transpose', 'x');
+  // Both dims or neither (the last two): one alone would be swapped with the last axis, silently.
+  if ((dim0In === undefined) !== (dim1In === undefined))
+    fail('INVALID_ARGUMENT', `transpose: give both dims to swap (transpose(x, 0, 1)), or none for the last two; got ${describe(dim0In)} and ${describe(dim1In)}`);
+  const dim0 = dim0In ?? -2, dim1 = dim1In ?? -1;
   if (!Number.isInteger(dim0) || !Number.isInteger(dim1)) fail('INVALID_ARGUMENT', `transpose: dims must be integers; got ${describe(dim0)} and ${describe(dim1)}`);
   if (x.rank < 2 && dim0 === -2 && dim1 === -1) return reshape(x, x.shape.slice());
   // A scalar's only axis is 0 (or −1), as PyTorch's wrap_dim: swapping it with itself is the scalar.
@@ -632,6 +637,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs as unknown) || xs.length === 0) fail('INVALID_ARGUMENT', `stack: expected a non-empty array of tensors; got ${describe(xs)}`);
   xs.forEach((t, i) => checkTensor(t, 'stack', `tensors[${i}]`));
   const rank = xs[0].rank;
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) fail('INVALID_ARGUMENT', `stack: axis must be an integer; got ${describe(axis)}`);
   const ax = axis < 0 ? axis + rank + 1 : axis;
   if (!(ax >= 0 && ax <= rank)) fail('INVALID_ARGUMENT', `stack: axis ${axis} is out of range for tensors of rank ${rank}`);
   if (rank >= 8) fail('INVALID_ARGUMENT', `stack: tensors of rank ${rank} would stack to rank ${rank + 1}; at most 8 dims are supported`);

@@ -154,10 +154,18 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
   if (reps.length < x.rank) fail('INVALID_ARGUMENT', `tile: reps ${shapeText(reps)} has fewer entries than the tensor's ${x.rank} axes (shape ${shapeText(x.shape)})`);
   const shape = [...new Array(reps.length - x.rank).fill(1), ...x.shape];
   return tidy(() => {
-    // Each axis d becomes [reps[d], shape[d]] by broadcasting a new axis in front of it, then merges.
-    const interleaved = reshape(x, shape.flatMap((d) => [1, d]));
-    const big = broadcastTo(interleaved, shape.flatMap((d, i) => [reps[i], d]));
-    return reshape(big, shape.map((d, i) => d * reps[i]));
+    // One axis at a time (four dims at most, whatever the rank): axis d of the current [pre, d, post]
+    // becomes [reps[d], d] by broadcasting a new axis in front of it, then merges.
+    const cur = shape.slice();
+    let y = reshape(x, cur);
+    cur.forEach((size, d) => {
+      if (reps[d] === 1) return;
+      const pre = cur.slice(0, d).reduce((a, b) => a * b, 1), post = cur.slice(d + 1).reduce((a, b) => a * b, 1);
+      const big = broadcastTo(reshape(y, [pre, 1, size, post]), [pre, reps[d], size, post]);
+      cur[d] = size * reps[d];
+      y = reshape(big, cur);
+    });
+    return y;
   });
 }
 

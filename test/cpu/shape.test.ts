@@ -17,9 +17,10 @@ const read = (t: Tensor) => Array.from(t.dataSync());
 describe(`shape helpers (seed ${SEED})`, () => {
   test('tile repeats along every axis (tf.tile); extra reps add leading axes (torch repeat)', () =>
     tidy(() => {
-      for (let trial = 0; trial < 5; trial++) {
-        const shape = randomShape(rng, rng.int(1, 3), 1, 4);
-        const extra = rng.int(0, 1);
+      // Up to 8 axes (before, more than 4 failed: the interleaved view had two dims per axis).
+      for (let trial = 0; trial < 8; trial++) {
+        const shape = randomShape(rng, rng.int(1, 6), 1, trial < 4 ? 4 : 2);
+        const extra = rng.int(0, 2);
         const reps = [...Array.from({ length: extra }, () => rng.int(1, 3)), ...shape.map(() => rng.int(1, 3))];
         const v = randomArray(rng, prod(shape));
         const full = [...new Array(extra).fill(1), ...shape];
@@ -29,6 +30,62 @@ describe(`shape helpers (seed ${SEED})`, () => {
         expect(y.shape).toEqual(outShape);
         expectExact(read(y), want, `tile ${shape} by ${reps}`);
       }
+    }));
+
+  test('tile of 6 axes: the gradient sums over the copies', () =>
+    tidy(() => {
+      const shape = [2, 1, 2, 1, 2, 2], reps = [1, 2, 1, 3, 2, 1];
+      const v = randomArray(rng, prod(shape));
+      const x = tensor(v, shape, { dtype: 'float64', requiresGrad: true });
+      const outShape = shape.map((d, i) => d * reps[i]);
+      const w = randomArray(rng, prod(outShape));
+      antler.sum(antler.mul(antler.tile(x, reps), tensor(w, outShape, { dtype: 'float64' }))).backward();
+      const want = new Array(prod(shape)).fill(0);
+      for (let p = 0; p < w.length; p++) want[ravel(shape, unravel(outShape, p).map((c, i) => c % shape[i]))] += w[p];
+      const got = read(x.grad!);
+      got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThan(1e-12));
+    }));
+
+  test("PyTorch's spellings: x.view(shape), x.flip(0, 1); transpose with one dim and stack with a fractional axis refuse", () =>
+    tidy(() => {
+      const v = randomArray(rng, 6);
+      const x = tensor(v, [2, 3], { dtype: 'float64', requiresGrad: true });
+      expect(x.view(-1).shape).toEqual([6]);
+      expect(x.view(3, 2).shape).toEqual([3, 2]);
+      expect(x.view([1, 6]).shape).toEqual([1, 6]);
+      expectExact(read(x.view(3, 2)), v);
+      expect(x.view(-1).requiresGrad).toBe(true);
+      expectAntlerError(() => x.view(), 'INVALID_ARGUMENT', /^view: expected the new shape/);
+      expectAntlerError(() => x.view(4, 2), 'SHAPE_MISMATCH');
+      expectExact(read(x.flip(0, 1)), [...v].reverse());
+      expectExact(read(x.flip([0, 1])), [...v].reverse());
+      expectAntlerError(() => x.transpose(1), 'INVALID_ARGUMENT', /^transpose: give both dims to swap/);
+      expect(x.transpose().shape).toEqual([3, 2]);
+      const before = antler.memory().numTensors;
+      expectAntlerError(() => antler.stack([x, x], 1.5), 'INVALID_ARGUMENT', /^stack: axis must be an integer; got 1\.5$/);
+      expect(antler.memory().numTensors).toBe(before);
+    }));
+
+  test('an int32 tensor with a NaN number promotes to float32 as PyTorch (NaN results, false comparisons), nothing left behind', () =>
+    tidy(() => {
+      const i = tensor([1, -2, 3], [3], { dtype: 'int32' });
+      const before = antler.memory().numTensors;
+      for (const [name, f] of [['add', antler.add], ['sub', antler.sub], ['mul', antler.mul], ['div', antler.div], ['maximum', antler.maximum], ['minimum', antler.minimum]] as const) {
+        for (const y of [f(i, NaN), f(NaN, i)]) {
+          expect({ name, dtype: y.dtype }).toEqual({ name, dtype: 'float32' });
+          expect(read(y).every(Number.isNaN)).toBe(true);
+          y.dispose();
+        }
+      }
+      for (const f of [antler.less, antler.greater, antler.equal]) {
+        const y = f(i, NaN);
+        expectExact(read(y), [0, 0, 0]);
+        y.dispose();
+      }
+      const ne = antler.notEqual(i, NaN);
+      expectExact(read(ne), [1, 1, 1]);
+      ne.dispose();
+      expect(antler.memory().numTensors).toBe(before);
     }));
 
   test('pad puts the value around x, per axis before and after (tf.pad)', () =>
