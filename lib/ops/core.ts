@@ -32,7 +32,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 // ---------------------------------------------------------------- binary
 
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow' | 'remainder' | 'floorDivide';
 type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
 
 function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
@@ -131,12 +131,20 @@ function forwardBinary(op: BinaryName | CompareName, a: Tensor | number, b: Tens
   return wrap(native().binary(op, a.handle, b.handle));
 }
 
+/** An integer remainder or floor division by 0 is an error, as PyTorch's ZeroDivisionError (one read of b's entries). */
+function checkIntDivisor(op: string, b: Tensor | number): void {
+  const zero = typeof b === 'number' ? b === 0 : b.size > 0 && tidy(() => extreme('max', forwardBinary('equal', b, 0), undefined, false).item()) !== 0;
+  if (zero) fail('INVALID_ARGUMENT', `${op}: integer division by zero (the divisor ${typeof b === 'number' ? 'is 0' : 'has a 0 entry'}); cast to float32 or float64 for ±inf/NaN there`);
+}
+
 function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
   const [a0, b0] = operands(op, aIn, bIn);
   const same = commonDtype(a0, b0);
+  if (same === 'int32' && (op === 'remainder' || op === 'floorDivide')) checkIntDivisor(op, b0);
   if (same !== null && (same !== 'int32' || op !== 'div')) return binaryTyped(op, a0, b0);
   let dtype = same ?? resultType(a0, b0);
   if (dtype === 'int32' && op === 'div') dtype = 'float32'; // true division, as torch's a / b
+  if (dtype === 'int32' && (op === 'remainder' || op === 'floorDivide')) checkIntDivisor(op, b0);
   return needsPromotion(a0, b0, dtype) ? withPromoted(a0, b0, dtype, (a, b) => binaryTyped(op, a, b)) : binaryTyped(op, a0, b0);
 }
 
@@ -145,8 +153,9 @@ function binaryTyped(op: BinaryName, a: Tensor | number, b: Tensor | number): Te
   const out = forwardBinary(op, a, b);
   const aT = a instanceof Tensor, bT = b instanceof Tensor;
   const na = aT && (a as Tensor).requiresGrad, nb = bT && (b as Tensor).requiresGrad;
-  // Nothing to record: return before building the save list and the backward closure.
-  if ((!na && !nb) || !isGradEnabled()) return out;
+  // Nothing to record: return before building the save list and the backward closure. floorDivide is
+  // piecewise constant: no gradient flows through it (PyTorch's has no derivative and fails at backward).
+  if ((!na && !nb) || !isGradEnabled() || op === 'floorDivide') return out;
   const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   // Only the values the backward formula reads are saved (as PyTorch does): fewer saved tensors
   // free memory sooner and leave the others free to change in place.
@@ -186,6 +195,10 @@ function binaryReads(op: BinaryName, x: 'a' | 'b' | 'y', na: boolean, nb: boolea
     case 'maximum':
     case 'minimum':
       return x !== 'y';
+    case 'remainder':
+      return x !== 'y' && nb;
+    case 'floorDivide':
+      return false;
   }
 }
 
@@ -212,6 +225,11 @@ function binaryGrads(op: BinaryName, gy: Tensor, a: Tensor | number, b: Tensor |
       const [aLoses, bLoses]: CompareName[] = op === 'maximum' ? ['less', 'greater'] : ['greater', 'less'];
       return pair(() => where(forwardBinary(aLoses, a, b), 0, shared), () => where(forwardBinary(bLoses, a, b), 0, shared));
     }
+    case 'remainder':
+      // a − b·⌊a/b⌋: d/da = 1, d/db = −⌊a/b⌋ (PyTorch's).
+      return pair(() => gy, () => neg(mul(gy, binary('floorDivide', a, b))));
+    case 'floorDivide':
+      return [null, null];
     case 'pow':
       // d/da = b a^(b−1), 0 where b = 0; d/db = y ln a, 0 where a = 0 and b ≥ 0 (PyTorch's
       // conventions: 0^b is flat in b there, and a^0 in a, instead of 0·∞ = NaN). a may be a number.
@@ -237,6 +255,17 @@ export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('m
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary('div', a, b);
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
+/**
+ * torch.remainder (Python's %): a − b·⌊a/b⌋, with the divisor's sign; exact
+ * (by fmod). int32 stays int32 (a zero divisor throws, as PyTorch's).
+ */
+export const remainder = (a: Tensor | number, b: Tensor | number): Tensor => binary('remainder', a, b);
+/**
+ * torch.floor_divide (Python's //): ⌊a/b⌋, computed as ATen does (exact for
+ * int32, which stays int32; a zero int32 divisor throws). No gradient flows
+ * through it.
+ */
+export const floorDivide = (a: Tensor | number, b: Tensor | number): Tensor => binary('floorDivide', a, b);
 /** a ** b elementwise; for a scalar exponent prefer the unary pow(x, p). */
 export function pow(a: Tensor | number, b: Tensor | number): Tensor {
   if (a instanceof Tensor && typeof b === 'number') {

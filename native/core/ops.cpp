@@ -25,6 +25,8 @@ const char* binaryName(BinaryOp op) {
     case BinaryOp::Greater: return "greater";
     case BinaryOp::GreaterEqual: return "greaterEqual";
     case BinaryOp::Pow: return "pow";
+    case BinaryOp::Remainder: return "remainder";
+    case BinaryOp::FloorDivide: return "floorDivide";
   }
   return "binary";
 }

@@ -12,8 +12,9 @@ constexpr int kMaxDims = 8;
 enum class BinaryOp : int {
   Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5,
   Equal = 6, NotEqual = 7, Less = 8, LessEqual = 9, Greater = 10, GreaterEqual = 11, Pow = 12,
+  Remainder = 13, FloorDivide = 14,
 };
-constexpr int kBinaryOpCount = 13;
+constexpr int kBinaryOpCount = 15;
 
 // Arithmetic that, for int32, wraps modulo 2^32 as PyTorch's integer tensors
 // do (signed overflow is undefined in C++; unsigned arithmetic is not).
@@ -46,6 +47,47 @@ ANTLER_HD int32_t applyPow<int32_t>(int32_t a, int32_t b) {
   return static_cast<int32_t>(result);
 }
 
+// PyTorch's remainder (Python's %: the sign of the divisor) and floor_divide
+// (Python's //), by ATen's formulas: fmod is exact, so the floating versions
+// take it in double and round once; the rest is in T, as ATen's. For int32
+// a zero divisor gives 0 here (the library refuses it before, as PyTorch's
+// ZeroDivisionError), and INT_MIN // −1 wraps instead of trapping.
+template <typename T>
+ANTLER_HD T applyRemainder(T a, T b) {
+  T m = static_cast<T>(fmod(static_cast<double>(a), static_cast<double>(b)));
+  if (m != 0 && ((b < 0) != (m < 0))) m += b;
+  return m;
+}
+template <>
+ANTLER_HD int32_t applyRemainder<int32_t>(int32_t a, int32_t b) {
+  if (b == 0 || b == -1) return 0;
+  int32_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
+template <typename T>
+ANTLER_HD T applyFloorDivide(T a, T b) {
+  if (b == 0) return a / b;
+  const T mod = static_cast<T>(fmod(static_cast<double>(a), static_cast<double>(b)));
+  T d = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) d -= T(1);
+  if (d == 0) {
+    // 0 with the sign of a / b (ATen's copysign(0, a / b)).
+    const T q = a / b;
+    return q < 0 || (q == 0 && T(1) / q < 0) ? T(-0.0) : T(0.0);
+  }
+  T f = static_cast<T>(floor(static_cast<double>(d)));
+  if (d - f > T(0.5)) f += T(1);
+  return f;
+}
+template <>
+ANTLER_HD int32_t applyFloorDivide<int32_t>(int32_t a, int32_t b) {
+  if (b == 0) return 0;
+  if (b == -1) return wrapSub<int32_t>(0, a);
+  const int32_t q = a / b;
+  return ((a < 0) != (b < 0)) && (a % b != 0) ? q - 1 : q;
+}
+
 template <typename T>
 ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
   switch (op) {
@@ -62,6 +104,8 @@ ANTLER_HD T applyBinary(BinaryOp op, T a, T b) {
     case BinaryOp::Greater: return T(a > b ? 1 : 0);
     case BinaryOp::GreaterEqual: return T(a >= b ? 1 : 0);
     case BinaryOp::Pow: return applyPow(a, b);
+    case BinaryOp::Remainder: return applyRemainder(a, b);
+    case BinaryOp::FloorDivide: return applyFloorDivide(a, b);
   }
   return a;
 }
@@ -86,6 +130,8 @@ inline bool dispatchBinaryOp(BinaryOp op, F&& f) {
     case BinaryOp::Greater: f(integral_constant<BinaryOp, BinaryOp::Greater>{}); return true;
     case BinaryOp::GreaterEqual: f(integral_constant<BinaryOp, BinaryOp::GreaterEqual>{}); return true;
     case BinaryOp::Pow: f(integral_constant<BinaryOp, BinaryOp::Pow>{}); return true;
+    case BinaryOp::Remainder: f(integral_constant<BinaryOp, BinaryOp::Remainder>{}); return true;
+    case BinaryOp::FloorDivide: f(integral_constant<BinaryOp, BinaryOp::FloorDivide>{}); return true;
   }
   return false;
 }
