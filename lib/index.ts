@@ -20,7 +20,7 @@ export {
   randn,
 } from './tensor';
 export {
-  add, sub, mul, div, maximum, minimum, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
+  add, sub, mul, div, maximum, minimum, remainder, floorDivide, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
   neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
   sin, cos, log1p, expm1, rsqrt, sign, floor, ceil, round, leakyRelu, elu, silu,
   sum, mean, max, min, cumsum, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
@@ -40,7 +40,7 @@ export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
 export { argmax, argmin, topk, sort, argsort, gather, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
-export { logSumExp, variance, std } from './ops/reductions';
+export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad } from './ops/shape';
 export { padSequence } from './ops/sequence';
 export { conv1d } from './ops/conv';

@@ -104,6 +104,16 @@ export const OPS: OpInfo[] = [
   { name: 'sub', samples: (rng) => broadcastPairs(rng, anyVals), fn: ([a, b]) => antler.sub(a, b) },
   { name: 'mul', samples: (rng) => broadcastPairs(rng, anyVals), fn: ([a, b]) => antler.mul(a, b) },
   { name: 'div', samples: (rng) => broadcastPairs(rng, positive), fn: ([a, b]) => antler.div(a, b) },
+  {
+    // a = (k + f)·b with f in [0.15, 0.85]: away from remainder's jumps (a/b an integer).
+    name: 'remainder',
+    samples: (rng) => [2, 3].map((len) => {
+      const b = vals(rng, [len], 0.5, 2).values.map((v, i) => (i % 2 ? -v : v));
+      const a = b.map((v) => (rng.int(-3, 3) + rng.uniform(0.15, 0.85)) * v);
+      return { inputs: [{ shape: [len], values: a }, { shape: [len], values: b }] };
+    }),
+    fn: ([a, b]) => antler.remainder(a, b),
+  },
   { name: 'add(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([a]) => antler.add(a, 0.75) },
   { name: 'sub(scalar, x)', samples: (rng) => [{ inputs: [anyVals(rng, [4])] }], fn: ([a]) => antler.sub(2, a) },
   { name: 'mul(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2])] }], fn: ([a]) => antler.mul(a, -1.5) },

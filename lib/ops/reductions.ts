@@ -7,7 +7,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkOptions } from '../validate';
-import { abs, add, checkKeepDims, div, equal, exp, keptShape, less, log, max, mean, mul, normAxes, reducedCount, reshape, sqrt, sub, sum, where } from './core';
+import { abs, add, checkKeepDims, div, equal, exp, greater, keptShape, less, log, max, mean, mul, normAxes, notEqual, reducedCount, reshape, sqrt, sub, sum, where } from './core';
 
 function checkFloat(x: Tensor, op: string): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
@@ -90,4 +90,31 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepDims 
 /** The standard deviation, √variance (torch.std; correction 1 by default). */
 export function std(x: Tensor, axis?: number | readonly number[], keepDims = false, options?: { correction?: number }): Tensor {
   return moments('std', x, axis, keepDims, options);
+}
+
+/**
+ * torch.any / torch.all over axis (all axes by default): 1 where any (every)
+ * element of the reduced slice is nonzero, else 0, in x's dtype as the
+ * comparisons give theirs (antler has no bool dtype). NaN counts as nonzero,
+ * as in PyTorch; an empty slice is 0 for any and 1 for all. No gradient.
+ */
+export function any(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return truthReduce('any', x, axis, keepDims);
+}
+
+/** torch.all: see any(). */
+export function all(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return truthReduce('all', x, axis, keepDims);
+}
+
+function truthReduce(op: 'any' | 'all', x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  checkTensor(x, op, 'x');
+  checkKeepDims(keepDims, op);
+  const axes = normAxes(x, axis, op);
+  return noGrad(() => tidy(() => {
+    // Count the elements that decide (nonzero for any, zero for all): only 0 or not matters, which
+    // rounding cannot change.
+    const hits = sum(op === 'any' ? notEqual(x, 0) : equal(x, 0), axes.length ? axes : undefined, keepDims);
+    return op === 'any' ? greater(hits, 0) : equal(hits, 0);
+  }));
 }

@@ -652,3 +652,99 @@ describe(`float32 exp, tanh and sigmoid accuracy (seed ${SEED})`, () => {
       if (worst > bound) throw new Error(`${name}: ${worst} ulp at x = ${at} (bound ${bound}; seed ${SEED})`);
     }));
 });
+
+describe(`remainder, floorDivide, any, all (torch's %, //, any, all) (seed ${SEED})`, () => {
+  // Python's % from the exact fmod (JavaScript's %), moved to the divisor's sign.
+  const pyMod = (a: number, b: number) => {
+    const m = a % b;
+    return m !== 0 && b < 0 !== m < 0 ? m + b : m;
+  };
+
+  test('float64 and float32: the divisor\'s sign, exact; floorDivide · b + remainder = a; the gradient of remainder', () =>
+    tidy(() => {
+      const n = 400;
+      const a = randomArray(rng, n, -50, 50), b = randomArray(rng, n, -7, 7).map((v) => (Math.abs(v) < 0.05 ? 0.5 : v));
+      for (const dtype of ['float64', 'float32'] as const) {
+        const r = (v: number) => (dtype === 'float32' ? Math.fround(v) : v);
+        const A = a.map(r), B = b.map(r);
+        const rem = Array.from(antler.remainder(tensor(A, [n], { dtype }), tensor(B, [n], { dtype })).dataSync());
+        const fd = Array.from(antler.floorDivide(tensor(A, [n], { dtype }), tensor(B, [n], { dtype })).dataSync());
+        rem.forEach((v, i) => {
+          expect({ i, v }).toEqual({ i, v: r(pyMod(A[i], B[i])) });
+          // Away from a quotient that rounds onto an integer, // is ⌊a / b⌋.
+          const q = A[i] / B[i];
+          if (Math.abs(q - Math.round(q)) > 1e-6) expect({ i, fd: fd[i] }).toEqual({ i, fd: Math.floor(q) });
+          expect(Math.abs(fd[i] * B[i] + v - A[i])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(A[i])) + (dtype === 'float32' ? 1e-5 * Math.abs(A[i]) : 0));
+        });
+      }
+      // Scalars on either side, and the edge values PyTorch gives.
+      expectExact(Array.from(antler.remainder(tensor([5.5, -5.5, -0, Infinity], [4], { dtype: 'float64' }), 2).dataSync()), [1.5, 0.5, -0, NaN]);
+      expectExact(Array.from(antler.remainder(7, tensor([3, -3], [2], { dtype: 'float64' })).dataSync()), [1, -2]);
+      expectExact(Array.from(antler.floorDivide(tensor([5, -5, 0], [3]), tensor([0, 0, 0], [3])).dataSync()), [Infinity, -Infinity, NaN]);
+      expectExact(Array.from(antler.floorDivide(tensor([1], [1], { dtype: 'float64' }), 0.1).dataSync()), [9]);
+      expect(Object.is(antler.floorDivide(tensor([-1], [1], { dtype: 'float64' }), 3).dataSync()[0], -1)).toBe(true);
+      // d/da = 1, d/db = −⌊a/b⌋; floorDivide passes no gradient.
+      const x = tensor(a.slice(0, 20), [20], { dtype: 'float64', requiresGrad: true }), y = tensor(b.slice(0, 20), [20], { dtype: 'float64', requiresGrad: true });
+      const w = randomArray(rng, 20);
+      antler.sum(antler.mul(antler.remainder(x, y), tensor(w, [20], { dtype: 'float64' }))).backward();
+      expectExact(Array.from(x.grad!.dataSync()), w);
+      const gy = Array.from(y.grad!.dataSync());
+      for (let i = 0; i < 20; i++) {
+        const q = a[i] / b[i];
+        if (Math.abs(q - Math.round(q)) > 1e-9) expect(Math.abs(gy[i] + w[i] * Math.floor(q))).toBeLessThan(1e-12 * Math.max(1, Math.abs(w[i] * q)));
+      }
+      expect(antler.floorDivide(x, y).requiresGrad).toBe(false);
+    }));
+
+  test('int32 stays int32, exact over the whole range (INT_MIN // −1 wraps instead of trapping); a zero divisor throws', () =>
+    tidy(() => {
+      const n = 300;
+      const a = Array.from({ length: n }, () => rng.int(-2147483648, 2147483647));
+      const b = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? rng.int(-5, 5) : rng.int(-100000, 100000)) || 7);
+      a[0] = -2147483648;
+      b[0] = -1;
+      const ai = tensor(a, [n], { dtype: 'int32' }), bi = tensor(b, [n], { dtype: 'int32' });
+      const rem = Array.from(antler.remainder(ai, bi).dataSync()), fd = Array.from(antler.floorDivide(ai, bi).dataSync());
+      expect(antler.remainder(ai, bi).dtype).toBe('int32');
+      for (let i = 0; i < n; i++) {
+        // BigInt: exact floor division and its remainder.
+        const A = BigInt(a[i]), B = BigInt(b[i]);
+        let q = A / B;
+        if ((A % B !== 0n) && ((A < 0n) !== (B < 0n))) q -= 1n;
+        const wrapped = Number(BigInt.asIntN(32, q));
+        expect({ i, fd: fd[i], rem: rem[i] }).toEqual({ i, fd: wrapped, rem: Number(A - q * B) });
+      }
+      expectAntlerErrorInTidy(() => antler.remainder(ai, 0), 'INVALID_ARGUMENT', /^remainder: integer division by zero \(the divisor is 0\)/);
+      expectAntlerErrorInTidy(() => antler.floorDivide(ai, tensor(b.map((v, i) => (i === 5 ? 0 : v)), [n], { dtype: 'int32' })), 'INVALID_ARGUMENT', /^floorDivide: integer division by zero \(the divisor has a 0 entry\)/);
+      // A fractional number promotes to float32, as torch's.
+      expect(antler.floorDivide(ai, 2.5).dtype).toBe('float32');
+    }));
+
+  test("any and all: 0/1 in x's dtype over axes, NaN counts as true, empty slices 0 and 1", () =>
+    tidy(() => {
+      const shape = [3, 4, 5];
+      const v = randomArray(rng, 60).map((x) => (x < -0.3 ? 0 : x > 0.8 ? NaN : x));
+      for (let j = 0; j < 5; j++) v[j] = 0; // a slice of zeros along the last axis
+      for (let j = 5; j < 10; j++) v[j] = 1; // and one with no zero
+      const x = tensor(v, shape, { dtype: 'float64' });
+      const truthy = (u: number) => u !== 0;
+      const ref = (op: 'any' | 'all') => {
+        const out: number[] = [];
+        for (let r = 0; r < 12; r++) {
+          const row = v.slice(r * 5, r * 5 + 5);
+          out.push(op === 'any' ? Number(row.some(truthy)) : Number(row.every(truthy)));
+        }
+        return out;
+      };
+      const anyL = antler.any(x, -1), allL = antler.all(x, 2, true);
+      expect([anyL.dtype, anyL.shape, allL.shape]).toEqual(['float64', [3, 4], [3, 4, 1]]);
+      expectExact(Array.from(anyL.dataSync()), ref('any'));
+      expectExact(Array.from(allL.dataSync()), ref('all'));
+      expectExact(Array.from(antler.any(x).dataSync()), [Number(v.some(truthy))]);
+      expectExact(Array.from(antler.all(x, [0, 1, 2]).dataSync()), [Number(v.every(truthy))]);
+      expectExact(Array.from(antler.any(antler.zeros([2, 0]), 1).dataSync()), [0, 0]);
+      expectExact(Array.from(antler.all(antler.zeros([2, 0]), 1).dataSync()), [1, 1]);
+      expectExact(Array.from(antler.all(tensor([1, 2, 3], [3], { dtype: 'int32' })).dataSync()), [1]);
+      expectAntlerErrorInTidy(() => antler.any(x, 3), 'INVALID_ARGUMENT', /^any: axis 3 is out of range for a tensor of rank 3$/);
+    }));
+});
