@@ -41,7 +41,7 @@ export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNo
 export { argmax, argmin, topk, sort, argsort, gather, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
-export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad } from './ops/shape';
+export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll } from './ops/shape';
 export { padSequence } from './ops/sequence';
 export { conv1d } from './ops/conv';
 export { scaledDotProductAttention } from './ops/attention';

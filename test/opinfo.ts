@@ -114,6 +114,14 @@ export const OPS: OpInfo[] = [
     }),
     fn: ([a, b]) => antler.remainder(a, b),
   },
+  {
+    name: 'roll',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4])], note: 'axes 0 and 1' },
+      { inputs: [anyVals(rng, [5])], note: 'flattened' },
+    ],
+    fn: ([x]) => (x.rank === 2 ? antler.roll(x, [1, -3], [0, 1]) : antler.roll(x, 7)),
+  },
   { name: 'add(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([a]) => antler.add(a, 0.75) },
   { name: 'sub(scalar, x)', samples: (rng) => [{ inputs: [anyVals(rng, [4])] }], fn: ([a]) => antler.sub(2, a) },
   { name: 'mul(scalar)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2])] }], fn: ([a]) => antler.mul(a, -1.5) },

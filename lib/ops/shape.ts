@@ -195,3 +195,38 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
     return y === x ? reshape(x, x.shape) : y;
   });
 }
+
+/**
+ * torch.roll: shifts the elements along each of `axes` by the matching
+ * entry of `shifts` (positive towards higher indices), wrapping around;
+ * without axes, over the flattened tensor, keeping its shape. The gradient
+ * rolls back.
+ */
+export function roll(x: Tensor, shifts: number | readonly number[], axes?: number | readonly number[]): Tensor {
+  checkTensor(x, 'roll', 'x');
+  const sh = typeof shifts === 'number' ? [shifts] : shifts;
+  if (!Array.isArray(sh) || sh.some((s) => typeof s !== 'number' || !Number.isInteger(s)))
+    fail('INVALID_ARGUMENT', `roll: shifts must be an integer or an array of integers; got ${describe(shifts)}`);
+  if (axes === undefined) {
+    if (sh.length !== 1) fail('INVALID_ARGUMENT', `roll: without axes, shifts must be one integer (the flattened tensor is rolled); got ${describe(shifts)}`);
+    return tidy(() => reshape(roll(reshape(x, [x.size]), sh[0], 0), x.shape));
+  }
+  const ax = typeof axes === 'number' ? [axes] : axes;
+  if (!Array.isArray(ax) || ax.length !== sh.length)
+    fail('INVALID_ARGUMENT', `roll: shifts ${describe(shifts)} and axes ${describe(axes)} must have one entry each, pair by pair`);
+  const norm = ax.map((a) => axisOf(x, a, 'roll'));
+  if (x.rank === 0) return reshape(x, []); // a scalar's one element stays where it is
+  return tidy(() => {
+    let y = x;
+    norm.forEach((a, i) => {
+      const n = y.shape[a];
+      const k = n === 0 ? 0 : ((sh[i] % n) + n) % n;
+      if (k === 0) return;
+      // The last k along the axis come first.
+      const cut = (at: number, len: number) => slice(y, y.shape.map((_, d) => (d === a ? at : 0)), y.shape.map((d, j) => (j === a ? len : d)));
+      y = concat([cut(n - k, k), cut(0, n - k)], a);
+    });
+    // Always a new tensor, as every op returns (rolling by 0 copies).
+    return y === x ? reshape(x, x.shape.slice()) : y;
+  });
+}

@@ -32,6 +32,37 @@ describe(`shape helpers (seed ${SEED})`, () => {
       }
     }));
 
+  test('roll (torch.roll): along axes, pairwise, or over the flattened tensor; shifts wrap, either sign', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 6; trial++) {
+        const shape = randomShape(rng, rng.int(1, 4), 1, 5);
+        const v = randomArray(rng, prod(shape));
+        const x = tensor(v, shape, { dtype: 'float64' });
+        if (trial % 3 === 0) {
+          const s = rng.int(-9, 9), N = v.length;
+          const want = v.map((_, p) => v[(((p - s) % N) + N) % N]);
+          expectExact(read(antler.roll(x, s)), want, `roll ${shape} by ${s}`);
+          continue;
+        }
+        const axes = [...new Set(Array.from({ length: rng.int(1, shape.length) }, () => rng.int(0, shape.length - 1)))];
+        const shifts = axes.map(() => rng.int(-7, 7));
+        const signed = axes.map((a) => (rng.next() < 0.5 ? a : a - shape.length));
+        const want = Array.from({ length: v.length }, (_, p) => {
+          const at = unravel(shape, p);
+          axes.forEach((a, i) => (at[a] = (((at[a] - shifts[i]) % shape[a]) + shape[a]) % shape[a]));
+          return v[ravel(shape, at)];
+        });
+        const y = antler.roll(x, shifts, signed);
+        expect(y.shape).toEqual(shape);
+        expectExact(read(y), want, `roll ${shape} by ${shifts} along ${signed}`);
+      }
+      const x = tensor([1, 2, 3], [3]);
+      expectAntlerError(() => antler.roll(x, [1, 2]), 'INVALID_ARGUMENT', /^roll: without axes, shifts must be one integer/);
+      expectAntlerError(() => antler.roll(x, [1, 2], [0]), 'INVALID_ARGUMENT', /must have one entry each/);
+      expectAntlerError(() => antler.roll(x, 1.5), 'INVALID_ARGUMENT', /^roll: shifts must be an integer/);
+      expectAntlerError(() => antler.roll(x, 1, 1), 'INVALID_ARGUMENT', /^roll: axis must be an integer in \[-1, 1\)/);
+    }));
+
   test('tile of 6 axes: the gradient sums over the copies', () =>
     tidy(() => {
       const shape = [2, 1, 2, 1, 2, 2], reps = [1, 2, 1, 3, 2, 1];
