@@ -111,8 +111,28 @@ export class Tensor {
   private leafRequiresGrad = false;
   /** @internal The op that produced this tensor, when it takes part in autograd. */
   gradFn: Node | null = null;
+  private gradValue: Tensor | null = null;
+
   /** Gradient accumulated by backward() (leaves with requiresGrad only). */
-  grad: Tensor | null = null;
+  get grad(): Tensor | null {
+    return this.gradValue;
+  }
+
+  /**
+   * Sets .grad, as PyTorch's assignment: null, or a Tensor of this tensor's
+   * shape, dtype and device (checked here, not at the next backward).
+   */
+  set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (!(g instanceof Tensor)) fail('INVALID_ARGUMENT', `grad: the assigned gradient must be a Tensor or null; got ${describe(g)}`);
+      g.checkAlive('grad');
+      if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i]))
+        fail('SHAPE_MISMATCH', `grad: the assigned gradient has shape [${g.shape.join(', ')}]; expected the tensor's, [${this.shape.join(', ')}]`);
+      if (g.dtype !== this.dtype) fail('DTYPE_MISMATCH', `grad: the assigned gradient is ${g.dtype}; expected the tensor's dtype, ${this.dtype}`);
+      if (g.device !== this.device) fail('DEVICE_MISMATCH', `grad: the assigned gradient is on ${g.device}; expected the tensor's device, ${this.device}`);
+    }
+    this.gradValue = g;
+  }
   /** @internal The autograd edge to this leaf, made once (see edgeOf). */
   leafEdge: { leaf: Tensor } | undefined = undefined;
 

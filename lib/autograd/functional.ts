@@ -1,6 +1,6 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { gradients, noGrad, shapedAs } from './graph';
+import { gradients, noGrad, shapedAs, withGrad } from './graph';
 import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
@@ -20,6 +20,9 @@ export function valueAndGrad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...x
 /** One Tensor per argument: the gradients of f(a, b) are a pair. */
 export type TensorsLike<A extends Tensor[]> = { [K in keyof A]: Tensor };
 
+/** How many valueAndGrad/grad calls are running f now (a call inside f is refused: see below). */
+let depth = 0;
+
 /** valueAndGrad with its messages in the name of `op`, the function the user called. */
 function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   if (typeof f !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function; got ${describe(f)}`);
@@ -27,14 +30,28 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
     xs.forEach((x, i) => {
       if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: argument ${i} must be a Tensor; got ${describe(x)}`);
       x.checkAlive(op);
+      if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: argument ${i} is int32; gradients need a floating-point input (cast it with .cast('float32') or .cast('float64'))`);
     });
+    // Inside another grad's f the result would be a constant to the outer derivative (there is no double
+    // backward), so a higher derivative would silently come out 0: refused.
+    if (depth > 0)
+      fail('INVALID_ARGUMENT', `${op}: called inside the function of another valueAndGrad/grad; higher derivatives (double backward) are not supported, and the outer derivative would ignore this one (0). For Hessian-vector products use hvp(f, x, v)`);
     const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
     try {
-      const value = tidy(() => {
-        const out: unknown = f(...leaves);
-        if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
-        return keep(out);
-      });
+      // Recording on even under noGrad() (as torch.func.grad and functional.hvp do), and a new tensor for
+      // the value even when f returns one of its own (a closed-over tensor is the caller's, never freed here).
+      depth += 1;
+      let value: Tensor;
+      try {
+        value = withGrad(() => tidy(() => {
+          const out: unknown = f(...leaves);
+          if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
+          out.checkAlive(op);
+          return keep(reshape(out, out.shape.slice()));
+        }));
+      } finally {
+        depth -= 1;
+      }
       if (value.size !== 1) {
         const shape = value.shape.join(', ');
         value.dispose();
@@ -205,7 +222,9 @@ function valueAt(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], op: stri
     tidy(() => {
       const r: unknown = f(...xs.map((x) => x.detach()));
       if (!(r instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(r)}`);
-      return r;
+      r.checkAlive(op);
+      // A new tensor even when f returns a closed-over one, which is the caller's to keep.
+      return reshape(r, r.shape.slice());
     }),
   );
   if (out.size !== 1) {

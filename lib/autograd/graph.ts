@@ -400,7 +400,8 @@ export function shapedAs(leaf: Tensor, g: Tensor): Tensor {
 }
 
 function accumulate(leaf: Tensor, g: Tensor): void {
-  if (leaf.isDisposed) return g.dispose();
+  // A leaf whose requiresGrad was turned off after the forward (a frozen layer) gets nothing, as in PyTorch.
+  if (leaf.isDisposed || !leaf.requiresGrad) return g.dispose();
   const shaped = shapedAs(leaf, g);
   const prev = leaf.grad;
   if (prev && !prev.isDisposed) {

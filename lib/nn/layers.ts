@@ -242,28 +242,37 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
 
 /** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
 export class Sequential extends Module {
-  readonly layers: Module[];
   constructor(...layers: Module[]) {
     super();
     layers.forEach((m, i) => this.registerModule(String(i), m));
-    this.layers = layers;
+  }
+
+  /**
+   * The modules forward runs, in order: the registered children, as
+   * PyTorch's Sequential runs its _modules, so a replacement (`seq['0'] =
+   * new nn.Linear(…)`) changes forward, parameters() and stateDict()
+   * together. A frozen array: assign through the module, not into it.
+   */
+  get layers(): readonly Module[] {
+    return Object.freeze(this.registeredChildren());
   }
 
   forward(x: Tensor): Tensor {
     this.checkUsable('Sequential');
     let h = x;
-    this.layers.forEach((m, i) => {
+    const layers = this.layers;
+    layers.forEach((m, i) => {
       const next: unknown = m.forward(h);
       // The previous layer's output is freed once used, unless it is the input or the layer handed it
       // back unchanged (an empty Sequential, an identity): then it is still the value passed on.
       if (h !== x && h !== next) h.dispose();
-      if (!(next instanceof Tensor) && i + 1 < this.layers.length) {
+      if (!(next instanceof Tensor) && i + 1 < layers.length) {
         const keys = next !== null && typeof next === 'object' ? ` with keys ${Object.keys(next).join(', ')}` : '';
         const what = describe(next);
         dispose(next);
         fail(
           'INVALID_ARGUMENT',
-          `Sequential: layer ${i} (${m.constructor.name}) returned ${what}${keys}, not a Tensor for layer ${i + 1} (${this.layers[i + 1].constructor.name}); ` +
+          `Sequential: layer ${i} (${m.constructor.name}) returned ${what}${keys}, not a Tensor for layer ${i + 1} (${layers[i + 1].constructor.name}); ` +
             'a recurrent module returns {output, …}: put it in a Module of your own whose forward passes rnn.forward(x).output on',
         );
       }

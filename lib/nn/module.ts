@@ -35,7 +35,14 @@ const MODULE_TRAPS: ProxyHandler<Module> = {
   defineProperty(target, key, desc) {
     if (typeof key === 'string' && 'value' in desc) Module.guard(target, key, desc.value);
     const done = Reflect.defineProperty(target, key, desc);
+    if (typeof key === 'string' && 'value' in desc) Module.adoptBuffer(target, key, desc.value);
     if (key !== 'syncedAt') Module.touch(target);
+    return done;
+  },
+  // `delete m.fc` unregisters what the property held (PyTorch's __delattr__), whenever it happens.
+  deleteProperty(target, key) {
+    const done = Reflect.deleteProperty(target, key);
+    if (typeof key === 'string') Module.forget(target, key);
     return done;
   },
 };
@@ -52,6 +59,12 @@ function notAParameter(m: Module, key: string, name: string, v: unknown): never 
 
 /** Bumped when a tensor becomes a parameter (nn.parameter(), registerParameter()): one already on a property may now be registered. */
 let parameterEpoch = 0;
+
+/** A name prefix as PyTorch's named_parameters(prefix) joins it: 'model' → 'model.' ('' stays ''). */
+function dotted(prefix: unknown, op: string): string {
+  if (typeof prefix !== 'string') fail('INVALID_ARGUMENT', `Module.${op}: prefix must be a string; got ${describe(prefix)}`);
+  return prefix && !prefix.endsWith('.') ? `${prefix}.` : prefix;
+}
 
 /** weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
 function snakeCase(key: string): string {
@@ -87,6 +100,36 @@ export abstract class Module {
 
   /** @internal A property of m changed: its next sync() walks the properties again. */
   static touch(m: Module): void {
+    m.syncedAt = -1;
+  }
+
+  /**
+   * @internal A tensor assigned to a registered buffer's property replaces
+   * the buffer, kept at once (an assignment inside tidy() would otherwise be
+   * freed with the scope); null removes it (the running-statistics pattern:
+   * `this.avg = noGrad(() => …)`). The module owned the old buffer: it is
+   * freed, unless the module still holds it elsewhere.
+   */
+  static adoptBuffer(m: Module, key: string, v: unknown): void {
+    if (disposing || !m.buffers.has(key)) return;
+    const old = m.buffers.get(key)!;
+    if (v === null) m.buffers.delete(key);
+    else if (v instanceof Tensor && !v.isDisposed && v !== old) m.buffers.set(key, isolated(() => keep(v)));
+    else return;
+    const self = m as unknown as Record<string, unknown>;
+    const held = [...m.buffers.values(), ...m.params.values()].includes(old) || Object.keys(self).some((k) => self[k] === old);
+    if (!held) old.dispose();
+  }
+
+  /**
+   * @internal Property `key` was deleted: what it registered goes too. A
+   * buffer is freed with it, as a replaced one is (adoptBuffer); a parameter
+   * or sub-module may be shared (tied weights), so it is left to its owner.
+   */
+  static forget(m: Module, key: string): void {
+    if (m.buffers.has(key)) Module.adoptBuffer(m, key, null);
+    m.params.delete(key);
+    m.childMap.delete(key);
     m.syncedAt = -1;
   }
 
@@ -282,6 +325,11 @@ export abstract class Module {
     return this.childMap;
   }
 
+  /** @internal Every registered child in registration order, a child held under two names twice (Sequential's layers). */
+  protected registeredChildren(): Module[] {
+    return [...this.childModules().values()];
+  }
+
   /**
    * All parameters with dotted names (weight, 0.bias, rnn_lst.1.weight, ...).
    * As in PyTorch, a parameter reached twice (a module used in two places,
@@ -290,7 +338,7 @@ export abstract class Module {
    */
   namedParameters(prefix = '', removeDuplicate = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    this.collect(prefix, (m) => m.params, out);
+    this.collect(dotted(prefix, 'namedParameters'), (m) => m.params, out);
     return removeDuplicate ? firstOfEach(out) : out;
   }
 
@@ -302,7 +350,7 @@ export abstract class Module {
   /** Buffers with dotted names; a shared one once unless removeDuplicate is false. */
   namedBuffers(prefix = '', removeDuplicate = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    this.collect(prefix, (m) => m.buffers, out);
+    this.collect(dotted(prefix, 'namedBuffers'), (m) => m.buffers, out);
     return removeDuplicate ? firstOfEach(out) : out;
   }
 
@@ -381,14 +429,14 @@ export abstract class Module {
     return this;
   }
 
-  /** Converts floating parameters and buffers to a dtype, in place. */
+  /** Converts floating parameters and buffers (and existing gradients, as PyTorch's .double()) to a dtype, in place. */
   cast(dtype: 'float32' | 'float64'): this {
     if (dtype !== 'float32' && dtype !== 'float64')
       fail('INVALID_ARGUMENT', `Module.cast: dtype must be 'float32' or 'float64' (parameters are floating point); got ${describe(dtype)}`);
     for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)])
       if (t.dtype !== dtype && t.dtype !== 'int32') {
         t.replaceData(native().cast(t.handle, dtype));
-        t.zeroGrad();
+        if (t.grad && !t.grad.isDisposed) t.grad.replaceData(native().cast(t.grad.handle, dtype));
       }
     return this;
   }

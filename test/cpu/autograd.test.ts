@@ -722,3 +722,65 @@ describe('types of the functional API (checked when this file compiles)', () => 
     });
   });
 });
+
+describe(`valueAndGrad, grad and hvp: recording, nesting, ownership (seed ${rng.seed})`, () => {
+  test('under noGrad() they still differentiate (as torch.func.grad and functional.hvp turn recording on)', () =>
+    tidy(() => {
+      const v = randomArray(rng, 3), w = randomArray(rng, 3);
+      const x = tensor(v, [3], { dtype: 'float64' });
+      const cube = (t: Tensor) => antler.sum(antler.mul(antler.mul(t, t), t));
+      const g = antler.noGrad(() => antler.grad(cube)(x))[0];
+      expectClose(g.dataSync(), v.map((a) => 3 * a * a), 1e-14, 1e-14, 'd/dx Σx³ under noGrad');
+      const h = antler.noGrad(() => antler.hvp(cube, x, tensor(w, [3], { dtype: 'float64' }))).hvp;
+      expectClose(h.dataSync(), v.map((a, i) => 6 * a * w[i]), 1e-6, 1e-6, 'H·w of Σx³ under noGrad');
+      expect(antler.isGradEnabled()).toBe(true);
+      expect(antler.noGrad(() => antler.isGradEnabled())).toBe(false);
+    }));
+
+  test('grad inside another grad\'s f is refused (the second derivative would silently be 0: no double backward)', () =>
+    tidy(() => {
+      const x = tensor([2], [1], { dtype: 'float64' });
+      expectAntlerError(
+        () => antler.grad((t: Tensor) => antler.sum(antler.grad((y: Tensor) => antler.sum(antler.mul(antler.mul(y, y), y)))(t)[0]))(x),
+        'INVALID_ARGUMENT',
+        /^grad: called inside the function of another valueAndGrad\/grad; higher derivatives .* use hvp\(f, x, v\)$/,
+      );
+      // And afterwards a plain call works again.
+      expectExact(antler.grad((t: Tensor) => antler.sum(antler.mul(t, 3)))(x)[0].dataSync(), [3]);
+    }));
+
+  test('a tensor f returns as it is (a closed-over one) is never freed, not even when the call fails', () => {
+    const w = tensor([5], [], { dtype: 'float64' }), u = tensor([5, 6], [2], { dtype: 'float64' });
+    const x = tensor([1, 2], [2], { dtype: 'float64' });
+    try {
+      tidy(() => {
+        const r = antler.valueAndGrad((_t: Tensor) => w)(x);
+        expectExact(r.value.dataSync(), [5]);
+        expectExact(r.grads[0].dataSync(), [0, 0]);
+        r.value.dispose();
+      });
+      expectAntlerError(() => antler.grad((_t: Tensor) => u)(x), 'SHAPE_MISMATCH', /f must return a scalar Tensor/);
+      expectAntlerError(() => antler.hvp(() => u, x, x), 'SHAPE_MISMATCH', /f must return a scalar Tensor/);
+      expect([w.isDisposed, u.isDisposed]).toEqual([false, false]);
+      const i32 = tensor([1, 2], [2], { dtype: 'int32' });
+      expectAntlerError(() => antler.valueAndGrad((t: Tensor) => antler.sum(t))(i32), 'DTYPE_MISMATCH', /^valueAndGrad: argument 0 is int32/);
+      i32.dispose();
+    } finally {
+      antler.dispose([w, u, x]);
+    }
+  });
+
+  test('a leaf whose requiresGrad is turned off after the forward gets no .grad (a layer frozen mid-step)', () => {
+    const x = tensor([1, 2], [2], { requiresGrad: true }), k = tensor([3, 4], [2], { requiresGrad: true });
+    try {
+      const y = tidy(() => antler.sum(antler.mul(x, k)));
+      x.requiresGrad = false;
+      y.backward();
+      y.dispose();
+      expect(x.grad).toBeNull();
+      expectExact(k.grad!.dataSync(), [1, 2]);
+    } finally {
+      antler.dispose([x, k]);
+    }
+  });
+});

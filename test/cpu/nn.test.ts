@@ -905,21 +905,24 @@ describe(`Module utilities (seed ${SEED})`, () => {
     m.dispose();
   });
 
-  test("cast('float64') converts in place, keeps identity and values, clears grads", () => {
+  test("cast('float64') converts in place, keeps identity and values, and converts existing grads (PyTorch's .double())", () => {
     const m = new nn.Sequential(new nn.Linear(3, 4), new nn.Tanh(), new nn.Linear(4, 2));
     const params = m.parameters();
     const before = values(params);
     const x32 = tensor(randomArray(rng, 5 * 3), [5, 3]);
     backprop(() => m.forward(x32).sum());
     expect(params.every((p) => p.grad !== null)).toBe(true);
+    const grads = values(params.map((p) => p.grad!));
     expect(m.cast('float64')).toBe(m);
     m.parameters().forEach((p, i) => {
       expect(p).toBe(params[i]);
       expect(p.dtype).toBe('float64');
       expect(p.requiresGrad).toBe(true);
-      expect(p.grad).toBeNull();
+      expect(p.grad!.dtype).toBe('float64');
+      expectExact(p.grad!.dataSync(), grads[i], `grad ${i} widened exactly`);
       expectExact(p.dataSync(), before[i], `param ${i} widened exactly`);
     });
+    m.zeroGrad();
     // It now runs in float64: compare with the float64 reference.
     const xs = randomArray(rng, 5 * 3);
     const x = tensor(xs, [5, 3], { dtype: 'float64' });
@@ -1049,5 +1052,77 @@ describe(`Module utilities (seed ${SEED})`, () => {
     antler.dispose([x, y]);
     m.dispose();
     expect(inner.every((p) => p.isDisposed)).toBe(true);
+  });
+});
+
+describe(`Module registry follows the properties (seed ${rng.seed})`, () => {
+  test('a buffer reassigned through its property (running statistics) is what stateDict() saves, kept even inside tidy(); null removes it', () => {
+    class Ema extends nn.Module {
+      avg: Tensor | null;
+      constructor() {
+        super();
+        this.avg = this.registerBuffer('avg', ones([2]));
+      }
+      forward(x: Tensor): Tensor {
+        this.avg = antler.noGrad(() => antler.add(antler.mul(this.avg!, 0.5), antler.mul(x, 0.5)));
+        return antler.mul(x, 2);
+      }
+    }
+    const m = new Ema();
+    const x = tensor([3, 3], [2]);
+    try {
+      tidy(() => void m.forward(x));
+      expect(m.avg!.isDisposed).toBe(false);
+      expectExact(m.avg!.dataSync(), [2, 2]);
+      tidy(() => expectExact(m.stateDict().avg.dataSync(), [2, 2]));
+      tidy(() => void m.forward(x));
+      tidy(() => expectExact(m.stateDict().avg.dataSync(), [2.5, 2.5]));
+      m.avg = null;
+      tidy(() => expect(Object.keys(m.stateDict())).toEqual([]));
+    } finally {
+      m.dispose();
+      x.dispose();
+    }
+  });
+
+  test('delete of a parameter or sub-module unregisters it, after first use too; namedParameters(prefix) joins with a dot', () => {
+    const l = new nn.Linear(2, 2);
+    const s = new nn.Sequential(new nn.Linear(2, 2), new nn.Linear(2, 2));
+    try {
+      tidy(() => void l.forward(tensor([[1, 2]], [1, 2])));
+      // A deleted parameter is no longer the module's to free (it might be shared): its owner disposes it.
+      const bias = l.bias!;
+      delete (l as { bias?: Tensor | null }).bias;
+      bias.dispose();
+      expect(l.namedParameters().map(([n]) => n)).toEqual(['weight']);
+      tidy(() => expect(Object.keys(l.stateDict())).toEqual(['weight']));
+      expect(s.namedParameters('model').map(([n]) => n)).toEqual(['model.0.weight', 'model.0.bias', 'model.1.weight', 'model.1.bias']);
+      expect(s.namedBuffers('model')).toEqual([]);
+    } finally {
+      l.dispose();
+      s.dispose();
+    }
+  });
+
+  test("replacing a Sequential's layer (seq['0'] = …) changes forward, parameters() and stateDict() together; layers is read-only", () => {
+    const s = new nn.Sequential(new nn.Linear(2, 2), new nn.ReLU());
+    const nl = new nn.Linear(2, 3);
+    const old = s.layers[0] as nn.Linear;
+    try {
+      (s as unknown as Record<string, nn.Module>)['0'] = nl;
+      expect(s.layers[0]).toBe(nl);
+      expect(s.parameters()[0]).toBe(nl.weight);
+      tidy(() => expect(s.forward(tensor([[1, 2]], [1, 2])).shape).toEqual([1, 3]));
+      expect(() => ((s.layers as nn.Module[])[0] = old)).toThrow(TypeError);
+      // A module held twice runs twice, as PyTorch's Sequential(l, l).
+      const lin = new nn.Linear(2, 2);
+      const twice = new nn.Sequential(lin, lin);
+      expect(twice.layers.length).toBe(2);
+      expect(twice.parameters().length).toBe(2);
+      twice.dispose();
+    } finally {
+      old.dispose();
+      s.dispose();
+    }
   });
 });

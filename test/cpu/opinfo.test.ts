@@ -45,6 +45,7 @@ describe(`op registry (seed ${rng.seed})`, () => {
     const notOps = new Set([
       'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'fullLike', 'arange', 'rand', 'randn',
       'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'argsort', 'oneHot', 'multinomial',
+      'floorDivide', 'any', 'all',
       'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory',
       'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'setSeed', 'buildInfo',
       'fit', 'evaluate', 'save', 'saveAsync', 'load', 'loadAsync', 'parseSafetensors', 'serializeSafetensors',

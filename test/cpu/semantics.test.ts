@@ -137,13 +137,17 @@ describe(`bad calls that were accepted, crashed or half-done (seed ${SEED})`, ()
       const before = [read(p1), read(p2)];
       const opt = make([p1, p2]);
       p1.grad = antler.ones([2]);
-      p2.grad = antler.ones([4]);
-      expectAntlerError(() => opt.step(), 'SHAPE_MISMATCH', /the \.grad of parameter 1 \(shape \[3\]/);
+      // A .grad of another shape, type or dtype is refused at the assignment (as PyTorch's), leaving the old one.
+      const bad4 = antler.ones([4]), bad64 = antler.ones([3], F64);
+      expectAntlerError(() => (p2.grad = bad4), 'SHAPE_MISMATCH', /^grad: the assigned gradient has shape \[4\]; expected the tensor's, \[3\]$/);
+      expectAntlerError(() => (p2.grad = 'abc' as never), 'INVALID_ARGUMENT', /must be a Tensor or null; got 'abc'/);
+      expectAntlerError(() => (p2.grad = bad64), 'DTYPE_MISMATCH', /^grad: the assigned gradient is float64; expected the tensor's dtype, float32$/);
+      expect(p2.grad).toBeNull();
+      antler.dispose([bad4, bad64]);
+      // A gradient disposed behind the optimizer's back is still found by step(), before any update.
+      p2.grad = antler.ones([3]);
       p2.grad.dispose();
-      p2.grad = 'abc' as never;
-      expectAntlerError(() => opt.step(), 'INVALID_ARGUMENT', /must be a Tensor or null; got 'abc'/);
-      p2.grad = antler.ones([3], F64);
-      expectAntlerError(() => opt.step(), 'DTYPE_MISMATCH');
+      expectAntlerError(() => opt.step(), 'DISPOSED');
       expectExact(read(p1), before[0], 'p1 untouched');
       expectExact(read(p2), before[1], 'p2 untouched');
       antler.dispose([p1, p2, opt]);
