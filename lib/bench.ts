@@ -75,8 +75,10 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
     const rows = suites[name](Boolean(opts.quick));
     all.push(...rows);
     const cases = [...new Set(rows.map((r) => r.case))];
+    // Columns as wide as the longest case and impl/device (a long DEER case name kept them from lining up).
+    const cw = Math.max(28, ...cases.map((c) => c.length)), iw = Math.max(20, ...rows.map((r) => `${r.impl}/${r.device}`.length));
     console.log(`\n${name}`);
-    console.log(`  ${'case'.padEnd(28)} ${'impl/device'.padEnd(20)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  speed vs the case's first row`);
+    console.log(`  ${'case'.padEnd(cw)} ${'impl/device'.padEnd(iw)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(9)}  speed vs the case's first row`);
     for (const c of cases) {
       const group = rows.filter((x) => x.case === c);
       const base = group[0];
@@ -86,12 +88,13 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
         const ms = timed ? r.ms.toFixed(3) : ((r as { status?: string }).status ?? '-');
         const ratio = timed && Number.isFinite(base.ms) ? (base.ms / r.ms).toFixed(2) + 'x' : '-';
         const gflops = r.gflops === undefined ? '-' : r.gflops.toFixed(1);
-        console.log(`  ${c.padEnd(28)} ${`${r.impl}/${r.device}`.padEnd(20)} ${ms.padStart(9)} ${gflops.padStart(9)}  ${ratio}`);
+        console.log(`  ${c.padEnd(cw)} ${`${r.impl}/${r.device}`.padEnd(iw)} ${ms.padStart(9)} ${gflops.padStart(9)}  ${ratio}`);
       }
     }
   }
   fs.mkdirSync(opts.out, { recursive: true });
-  const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}.json`);
+  // A quick run has its own file: it never replaces the full run's results that BENCHMARKS.md cites.
+  const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}${opts.quick ? '-quick' : ''}.json`);
   fs.writeFileSync(file, JSON.stringify({ machine, rows: all }, null, 2));
   console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }

@@ -14,7 +14,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { buildCmake, localCudaArchs } = require('./build-cmake');
+const { buildCmake, localCudaArchs, MIN_CUDA_ARCH } = require('./build-cmake');
 const { buildGyp } = require('./build-gyp');
 
 const root = path.resolve(__dirname, '..');
@@ -54,8 +54,33 @@ function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
+/**
+ * The environment's choices, checked before anything is built: a typo would
+ * otherwise fail deep in nvcc (and fall back to a CPU build nobody asked
+ * for) or be ignored. Returns an error message, or null.
+ */
+function checkEnvironment() {
+  const backend = process.env.ANTLER_BACKEND;
+  if (backend !== undefined && backend !== '' && backend !== 'cpu' && backend !== 'cuda')
+    return `ANTLER_BACKEND is '${backend}'; expected 'cpu' (CPU only) or 'cuda' (CUDA or fail), or unset (CUDA when nvcc is found)`;
+  const archs = process.env.ANTLER_CUDA_ARCHS;
+  if (archs !== undefined && archs !== '') {
+    // "80,90" and "80 90" mean "80;90" (CMake's list separator).
+    const list = archs.split(/[;,\s]+/).filter(Boolean);
+    const bad = list.filter((a) => !/^\d+$/.test(a) || Number(a) < MIN_CUDA_ARCH);
+    if (!list.length || bad.length)
+      return `ANTLER_CUDA_ARCHS is '${archs}'; expected compute capabilities of sm_${MIN_CUDA_ARCH} or newer separated by ';', e.g. "80;90" (${bad.length ? `not one: ${bad.join(', ')}` : 'none given'})`;
+    const norm = list.join(';');
+    if (norm !== archs) log(`ANTLER_CUDA_ARCHS '${archs}' read as "${norm}"`);
+    process.env.ANTLER_CUDA_ARCHS = norm;
+  }
+  return null;
+}
+
 function main() {
   if (process.env.ANTLER_SKIP_BUILD === '1') return log('ANTLER_SKIP_BUILD=1: not building the addon'), 0;
+  const envError = checkEnvironment();
+  if (envError) return console.error(`antler: ${envError}.`), 1;
 
   // Asking for GPU architectures asks for a build: a prebuilt binary has its own.
   if (!force && process.env.ANTLER_BUILD_FROM_SOURCE !== '1' && !process.env.ANTLER_CUDA_ARCHS) {
@@ -76,6 +101,7 @@ function main() {
   if (cmakeOk) {
     const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && (onPath('nvcc') || Boolean(process.env.CUDACXX));
     if (cudaForced && !withCuda) return failCuda('nvcc is not on the PATH (and CUDACXX is not set)');
+    const archsAsked = Boolean(process.env.ANTLER_CUDA_ARCHS);
     if (withCuda && !process.env.ANTLER_CUDA_ARCHS) {
       const local = localCudaArchs();
       if (local.note) log(local.note);
@@ -91,6 +117,11 @@ function main() {
       log(`the cmake-js build does not load: ${err}`);
     }
     if (cudaForced) return failCuda('the CUDA build failed (see the errors above)');
+    // Architectures named by hand ask for a GPU build: no quiet CPU fallback (npm hides a dependency's output).
+    if (withCuda && archsAsked) {
+      console.error(`antler: the CUDA build for ANTLER_CUDA_ARCHS="${process.env.ANTLER_CUDA_ARCHS}" failed (see the errors above); not falling back to a CPU-only build (unset ANTLER_CUDA_ARCHS, or set ANTLER_BACKEND=cpu, for one)`);
+      return 1;
+    }
     if (withCuda) {
       log('the CUDA build failed; retrying with the CPU backend only (ANTLER_BACKEND=cpu)');
       process.env.ANTLER_BACKEND = 'cpu';
