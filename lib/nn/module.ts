@@ -37,6 +37,11 @@ const MODULE_TRAPS: ProxyHandler<Module> = {
     const done = Reflect.defineProperty(target, key, desc);
     if (typeof key === 'string' && 'value' in desc) Module.adoptBuffer(target, key, desc.value);
     if (key !== 'syncedAt') Module.touch(target);
+    // A module or parameter is registered at its assignment, as PyTorch's __setattr__ does, so the
+    // registry's order (parameters(), stateDict()) is the order of the code, registerParameter/
+    // registerModule calls included; anything else waits for the next use (sync()).
+    if (typeof key === 'string' && 'value' in desc && (desc.value instanceof Module || (desc.value instanceof Tensor && parameterTensors.has(desc.value))))
+      Module.syncNow(target);
     return done;
   },
   // `delete m.fc` unregisters what the property held (PyTorch's __delattr__), whenever it happens.
@@ -101,6 +106,11 @@ export abstract class Module {
   /** @internal A property of m changed: its next sync() walks the properties again. */
   static touch(m: Module): void {
     m.syncedAt = -1;
+  }
+
+  /** @internal Brings m's registry up to date now (see MODULE_TRAPS). */
+  static syncNow(m: Module): void {
+    if (!disposing) m.sync();
   }
 
   /**
