@@ -380,7 +380,10 @@ export abstract class Module {
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [n, t] of [...this.namedParameters('', false), ...this.namedBuffers('', false)]) out[n] = t.detach();
+    // Module by module, each one's parameters then its buffers (PyTorch's state_dict order).
+    const entries: [string, Tensor][] = [];
+    this.collect('', (m) => new Map<string, Tensor | null>([...m.params, ...m.buffers]), entries);
+    for (const [n, t] of entries) out[n] = t.detach();
     return out;
   }
 
