@@ -173,6 +173,8 @@ export class Tensor {
 
   set requiresGrad(flag: boolean) {
     checkBoolean(flag, 'requiresGrad', 'value');
+    // A result of recorded ops already requires grad: asking for it again changes nothing (PyTorch's too).
+    if (this.gradFn && flag) return;
     if (this.gradFn) fail('INVALID_ARGUMENT', 'requiresGrad: only leaf tensors can change requiresGrad; use detach() for a leaf copy of this result');
     if (flag && this.dtype === 'int32') fail('DTYPE_MISMATCH', 'requiresGrad: only float32 and float64 tensors can require gradients');
     this.leafRequiresGrad = flag;

@@ -11,7 +11,7 @@ import { native, NativeHandle } from '../native';
 import { concat, matmul, mul, reshape, slice, wrap } from '../ops/core';
 import { linear } from '../ops/nn';
 import type { SruDeerNative } from '../sru/deer';
-import { checkTensor, Tensor, tensor } from '../tensor';
+import { checkTensor, Tensor, tensor, zeros } from '../tensor';
 import { describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
 
@@ -94,6 +94,9 @@ function cellJacobians(kind: CellKind, p: Record<string, Tensor>, yPrev: Tensor,
   const H = Whh.rank === 2 ? Whh.shape[1] : 0;
   const n = kind === 'lstm' ? 2 * H : H;
   if (H > 0 && yPrev.shape[2] !== n) shapeError('yPrev', yPrev.shape, `[T, B, ${n}] (${kind === 'lstm' ? 'the LSTM state [h, c] has 2·H' : 'the state has H'} = ${n} entries)`);
+  // No steps: no Jacobians (the shift below needs one step).
+  const [T, B] = x.shape;
+  if (T === 0 && H > 0) return zeros(jac === 'dense' ? [0, B, n, n] : [0, B, n], { dtype: x.dtype as 'float32' | 'float64', device: x.device });
   // cellLinearize checks Whh and bhh against the cell, and every dtype and device.
   const xp = linear(x, Wih, p.bias_ih ?? null);
   const { y0, y } = shiftedBack(yPrev);
@@ -112,6 +115,7 @@ function sruJacobians(p: Record<string, Tensor>, yPrev: Tensor, x: Tensor, jac: 
   const [T, B] = x.shape;
   if (yPrev.shape[2] !== H) shapeError('yPrev', yPrev.shape, `[T, B, ${H}] (the state c has H = ${H} entries)`);
   const k = W.shape[1] / H;
+  if (T === 0) return zeros(jac === 'dense' ? [0, B, H, H] : [0, B, H], { dtype: x.dtype as 'float32' | 'float64', device: x.device });
   const U = matmul(x, W);
   const { y0, y } = shiftedBack(yPrev);
   // x (the skip input) plays no part in the state's Jacobian: k = 3 runs without a skip term.

@@ -165,6 +165,8 @@ export abstract class Module {
   protected registerParameter(name: string, t: Tensor): Tensor;
   protected registerParameter(name: string, t: Tensor | null): Tensor | null;
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
+    this.checkNewName(name, 'registerParameter', this.params);
+    if (t !== null && !(t instanceof Tensor)) fail('INVALID_ARGUMENT', `registerParameter: '${name}' must be a Tensor or null; got ${describe(t)}`);
     if (t) {
       isolated(() => keep(t));
       t.requiresGrad_(true);
@@ -177,6 +179,8 @@ export abstract class Module {
 
   /** Registers a non-trainable tensor saved in the state dict (e.g. running stats). */
   protected registerBuffer(name: string, t: Tensor): Tensor {
+    this.checkNewName(name, 'registerBuffer', this.buffers);
+    checkTensor(t, 'registerBuffer', `'${name}'`);
     keep(t);
     this.buffers.set(name, t);
     return t;
@@ -184,9 +188,22 @@ export abstract class Module {
 
   /** Registers a sub-module under `name` (a property holding a Module is registered by itself too). */
   protected registerModule<M extends Module>(name: string, m: M): M {
+    this.checkNewName(name, 'registerModule', this.childMap);
     if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `registerModule: '${name}' must be a Module; got ${describe(m)}`);
     this.childMap.set(name, m);
     return m;
+  }
+
+  /**
+   * A registry name as PyTorch's register_* take it: a non-empty string
+   * without '.', not already a parameter, buffer or sub-module of another
+   * kind (`own` is the registry being added to, where the name may be reused).
+   */
+  private checkNewName(name: unknown, op: string, own: Map<string, unknown>): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.'))
+      fail('INVALID_ARGUMENT', `${op}: the name must be a non-empty string without '.'; got ${describe(name)}`);
+    for (const [kind, reg] of [['a parameter', this.params], ['a buffer', this.buffers], ['a sub-module', this.childMap]] as const)
+      if (reg !== own && reg.has(name)) fail('INVALID_ARGUMENT', `${op}: '${name}' is already ${kind} of this ${this.constructor.name}`);
   }
 
   /** Direct sub-modules, in registration order. */

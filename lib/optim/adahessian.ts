@@ -52,7 +52,7 @@ export interface AdaHessianOptions {
   nProbes: number;
   /** Hessian-vector products by 'forward' (default) or 'central' differences of gradients. Constructor only. */
   hvp: 'forward' | 'central';
-  /** The difference step h (default, per parameter tensor: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, u the dtype's rounding unit). Constructor only. */
+  /** The difference step h, one for every parameter (default: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, rms over all the parameters, u the narrowest dtype's rounding unit). Constructor only. */
   fdStep: number | null;
   /** Seed of the Rademacher draws (default: one draw of the global generator, so setSeed() makes runs repeatable). Constructor only. */
   seed: number | null;
@@ -84,10 +84,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
           if (k in g) fail('INVALID_ARGUMENT', `AdaHessian: ${k} applies to the whole step; pass it in the constructor's options, not in parameter group ${gi}`);
       });
     const d = this.defaults;
-    checkInteger(d.updateEach, 'AdaHessian', 'updateEach', 1);
-    checkInteger(d.nProbes, 'AdaHessian', 'nProbes', 1);
-    if (d.hvp !== 'forward' && d.hvp !== 'central') fail('INVALID_ARGUMENT', `AdaHessian: hvp must be 'forward' or 'central'; got ${describe(d.hvp)}`);
-    if (d.fdStep !== null && !(checkFinite(d.fdStep, 'AdaHessian', 'fdStep') > 0)) fail('INVALID_ARGUMENT', `AdaHessian: fdStep must be > 0 or null; got ${d.fdStep}`);
+    checkStepOptions(d, 'AdaHessian');
     // Without a seed, one draw of the global generator: repeatable after setSeed().
     this.seed = d.seed === null ? tidy(() => rand([], { dtype: 'int32', minval: 0, maxval: 2 ** 31 - 1 }).item()) : checkInteger(d.seed, 'AdaHessian', 'seed');
   }
@@ -137,6 +134,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       fail('INVALID_ARGUMENT', 'AdaHessian.step: a closure is required, as the Hessian-vector products evaluate the gradient at nearby points: opt.step(() => { opt.zeroGrad(); const loss = lossOf(model); loss.backward(); return loss; })');
     this.checkParamsAlive();
     this.checkGroupOptions();
+    // The whole-step options too (opt.defaults.nProbes = 0 after construction made NaN parameters).
+    checkStepOptions(this.defaults, 'AdaHessian.step');
     const drawStart = globalDrawPosition();
     const loss = this.lossOf(closure);
     const drawEnd = globalDrawPosition();
@@ -180,9 +179,10 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     const acc: Tensor[] = [];
     const transient = new Set<Tensor>();
     try {
-      const h = o.fdStep !== null ? P.map(() => o.fdStep!) : autoSteps(theta0, central);
+      const step = o.fdStep !== null ? o.fdStep : autoStep(theta0, central);
+      const h = P.map(() => step);
       for (const p of P) acc.push(keep(zerosLike(p)));
-      // ∇L at θ0 + s·h·z (each tensor with its own h), taken out of .grad.
+      // ∇L at θ0 + s·h·z, taken out of .grad.
       const gradAt = (z: Tensor[], s: number): Tensor[] => {
         P.forEach((p, i) => axpy(p.assign(theta0[i]), z[i], s * h[i]));
         setGlobalDrawPosition(drawStart);
@@ -263,16 +263,26 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
   }
 }
 
+/** The options that apply to the whole step (constructor only), checked at construction and at every step. */
+function checkStepOptions(d: AdaHessianOptions, op: string): void {
+  checkInteger(d.updateEach, op, 'updateEach', 1);
+  checkInteger(d.nProbes, op, 'nProbes', 1);
+  if (d.hvp !== 'forward' && d.hvp !== 'central') fail('INVALID_ARGUMENT', `${op}: hvp must be 'forward' or 'central'; got ${describe(d.hvp)}`);
+  if (d.fdStep !== null && !(checkFinite(d.fdStep, op, 'fdStep') > 0)) fail('INVALID_ARGUMENT', `${op}: fdStep must be > 0 or null; got ${d.fdStep}`);
+}
+
 /**
- * The difference step of each parameter tensor: √u·(1 + rms θ) (forward) or
- * ∛u·(1 + rms θ) (central), u the dtype's rounding unit. Per tensor, so one
- * tensor of large values does not blow up the step, and with it the
- * truncation error, of the others. Each tensor's difference is divided by its
- * own h: z_i z_j has mean 0 for i ≠ j, so the estimate stays unbiased.
+ * The difference step: √u·(1 + rms θ) (forward) or ∛u·(1 + rms θ) (central),
+ * the rms over every parameter, u the narrowest dtype's rounding unit. One
+ * step for all: H z is then a difference of gradients along z itself, so
+ * each probe gives Hutchinson's z ⊙ H z. (Steps per tensor, tried before,
+ * scaled H's cross-tensor terms by their ratio: still right on average, but
+ * not probe by probe, which the |·| and the second moment v see.)
  */
-function autoSteps(theta: Tensor[], central: boolean): number[] {
+function autoStep(theta: Tensor[], central: boolean): number {
   const ss = sumsOfSquares(theta);
-  return theta.map((t, i) => differenceStep([t.dtype], central) * (1 + Math.sqrt(ss[i] / Math.max(t.size, 1))));
+  const n = theta.reduce((a, t) => a + t.size, 0);
+  return differenceStep(theta.map((t) => t.dtype), central) * (1 + Math.sqrt(ss.reduce((a, v) => a + v, 0) / Math.max(n, 1)));
 }
 
 /**

@@ -136,6 +136,21 @@ describe(`deer.jacobians against central finite differences (seed ${SEED})`, () 
     delete (p.params as Record<string, unknown>).bias_ih;
     expectClose(run(p, 'float64', 'dense').J, finiteDifferences(p), 1e-8, 1e-8, 'J');
   });
+
+  test('T = 0: empty Jacobians of the right shape, for every cell (an internal slice error before)', () =>
+    tidy(() => {
+      for (const cell of ['gru', 'lstm', 'rnn_tanh', 'sru'] as const) {
+        const H = 3, inSize = 2, B = 2;
+        const n = cell === 'lstm' ? 2 * H : H;
+        const G = cell === 'gru' ? 3 * H : cell === 'lstm' ? 4 * H : H;
+        const params: Record<string, antler.Tensor> = cell === 'sru'
+          ? { weight: antler.zeros([inSize, 3 * H]), weight_c: antler.zeros([2 * H]), bias: antler.zeros([2 * H]) }
+          : { weight_ih: antler.zeros([G, inSize]), weight_hh: antler.zeros([G, H]), bias_ih: antler.zeros([G]), bias_hh: antler.zeros([G]) };
+        const dense = antler.deer.jacobians(cell, params, antler.zeros([0, B, n]), antler.zeros([0, B, inSize]));
+        const diag = antler.deer.jacobians(cell, params, antler.zeros([0, B, n]), antler.zeros([0, B, inSize]), { jacobian: 'diagonal' });
+        expect([cell, dense.shape, diag.shape]).toEqual([cell, [0, B, n, n], [0, B, n]]);
+      }
+    }));
 });
 
 describe('deer.jacobians bad inputs', () => {

@@ -540,6 +540,28 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     }
   });
 
+  test('each probe gives z ⊙ (H z) itself across tensors of very different scales (one difference step for all)', () => {
+    // L = ½(p² + q²) + p·q with p = 100, q = 0: H = [[1, 1], [1, 1]], so z ⊙ H z is (1 + z_p z_q)·(1, 1) ∈ {0, 2}².
+    // Steps per tensor (before) scaled the cross term by h_q/h_p: D_q came out near 100 where it is 0 or 2.
+    for (const hvp of ['forward', 'central'] as const)
+      for (let k = 0; k < 4; k++) {
+        const pv = param([100], [1]), qv = param([0], [1]);
+        const opt = new optim.AdaHessian([pv, qv], { lr: 0, betas: [0, 0], eps: 0, hvp, seed: rng.int(1, 1e6) });
+        const closure = () => {
+          opt.zeroGrad();
+          const L = antler.add(antler.mul(antler.add(antler.square(pv), antler.square(qv)), 0.5), antler.mul(pv, qv)).sum();
+          L.backward();
+          return L;
+        };
+        opt.step(closure);
+        const D = [pv, qv].map((t) => Math.sqrt((opt.state.get(t)!.expHessianDiagSq as Tensor).dataSync()[0]));
+        expect(Math.abs(D[0] - D[1])).toBeLessThan(1e-6);
+        expect(Math.min(Math.abs(D[0]), Math.abs(D[0] - 2))).toBeLessThan(1e-6);
+        opt.dispose();
+        antler.dispose([pv, qv]);
+      }
+  });
+
   test("Hutchinson's estimate is unbiased: with many probes, D → diag(H) of a dense Hessian", () => {
     const n = 4, probes = 2000;
     const A = spd(rng, n), b = randomArray(rng, n);
@@ -662,7 +684,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     }
   });
 
-  test('the automatic difference step, per tensor: D of softplus(a ⊙ θ) beside a tensor of large values (float32 and float64)', () => {
+  test('the automatic difference step, one for all parameters (rms over all): D of softplus(a ⊙ θ) beside a tensor of larger values (float32 and float64)', () => {
     const n = 32;
     for (const [dtype, hvp, tol] of [
       ['float32', 'forward', 2e-2],
@@ -671,7 +693,8 @@ describe(`AdaHessian (seed ${SEED})`, () => {
       ['float64', 'central', 1e-8],
     ] as const) {
       const a = randomArray(rng, n, 0.5, 2), th = randomArray(rng, n, -2, 2);
-      const big = randomArray(rng, 50, 900, 1100);
+      // Values ~10: the shared step grows with them (rms over all), and the truncation error with it.
+      const big = randomArray(rng, 50, 9, 11);
       const theta = param(th, [n], dtype), other = param(big, [50], dtype);
       const at = tensor(a, [n], { dtype });
       const opt = new optim.AdaHessian([theta, other], { lr: 0, betas: [0, 0], hvp });
