@@ -33,15 +33,16 @@ let disposing = false;
 /** Module's proxy traps (see Module's constructor). */
 const MODULE_TRAPS: ProxyHandler<Module> = {
   defineProperty(target, key, desc) {
-    if (typeof key === 'string' && 'value' in desc) Module.guard(target, key, desc.value);
+    const assigned = typeof key === 'string' && 'value' in desc;
+    if (assigned) Module.guard(target, key, desc.value);
     const done = Reflect.defineProperty(target, key, desc);
-    if (typeof key === 'string' && 'value' in desc) Module.adoptBuffer(target, key, desc.value);
+    if (assigned) Module.adoptBuffer(target, key, desc.value);
     if (key !== 'syncedAt') Module.touch(target);
     // A module or parameter is registered at its assignment, as PyTorch's __setattr__ does, so the
     // registry's order (parameters(), stateDict()) is the order of the code, registerParameter/
     // registerModule calls included; anything else waits for the next use (sync()).
-    if (typeof key === 'string' && 'value' in desc && (desc.value instanceof Module || (desc.value instanceof Tensor && parameterTensors.has(desc.value))))
-      Module.syncNow(target);
+    if (assigned && (desc.value instanceof Module || (desc.value instanceof Tensor && parameterTensors.has(desc.value))))
+      Module.syncNow(target, key, desc.value);
     return done;
   },
   // `delete m.fc` unregisters what the property held (PyTorch's __delattr__), whenever it happens.
@@ -108,9 +109,14 @@ export abstract class Module {
     m.syncedAt = -1;
   }
 
-  /** @internal Brings m's registry up to date now (see MODULE_TRAPS). */
-  static syncNow(m: Module): void {
-    if (!disposing) m.sync();
+  /**
+   * @internal Brings m's registry up to date now (see MODULE_TRAPS), unless
+   * `key` already registers `v` (`this.w = this.registerParameter('w', t)`,
+   * what every built-in module does: no walk of the properties then).
+   */
+  static syncNow(m: Module, key: string, v: unknown): void {
+    if (disposing || m.params.get(key) === v || m.childMap.get(key) === v) return;
+    m.sync();
   }
 
   /**

@@ -140,11 +140,10 @@ function checkIntDivisor(op: string, b: Tensor | number): void {
 function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
   const [a0, b0] = operands(op, aIn, bIn);
   const same = commonDtype(a0, b0);
-  if (same === 'int32' && (op === 'remainder' || op === 'floorDivide')) checkIntDivisor(op, b0);
-  if (same !== null && (same !== 'int32' || op !== 'div')) return binaryTyped(op, a0, b0);
   let dtype = same ?? resultType(a0, b0);
-  if (dtype === 'int32' && op === 'div') dtype = 'float32'; // true division, as torch's a / b
   if (dtype === 'int32' && (op === 'remainder' || op === 'floorDivide')) checkIntDivisor(op, b0);
+  if (same !== null && (same !== 'int32' || op !== 'div')) return binaryTyped(op, a0, b0);
+  if (dtype === 'int32' && op === 'div') dtype = 'float32'; // true division, as torch's a / b
   return needsPromotion(a0, b0, dtype) ? withPromoted(a0, b0, dtype, (a, b) => binaryTyped(op, a, b)) : binaryTyped(op, a0, b0);
 }
 

@@ -179,12 +179,11 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     const acc: Tensor[] = [];
     const transient = new Set<Tensor>();
     try {
-      const step = o.fdStep !== null ? o.fdStep : autoStep(theta0, central);
-      const h = P.map(() => step);
+      const h = o.fdStep !== null ? o.fdStep : autoStep(theta0, central);
       for (const p of P) acc.push(keep(zerosLike(p)));
       // ∇L at θ0 + s·h·z, taken out of .grad.
       const gradAt = (z: Tensor[], s: number): Tensor[] => {
-        P.forEach((p, i) => axpy(p.assign(theta0[i]), z[i], s * h[i]));
+        P.forEach((p, i) => axpy(p.assign(theta0[i]), z[i], s * h));
         setGlobalDrawPosition(drawStart);
         this.lossOf(closure);
         return P.map((p, i) => {
@@ -204,7 +203,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         noGrad(() =>
           tidy(() =>
             P.forEach((_, i) => {
-              const hz = div(sub(plus[i], minus[i]), central ? 2 * h[i] : h[i]);
+              const hz = div(sub(plus[i], minus[i]), central ? 2 * h : h);
               acc[i].assign(add(acc[i], mul(z[i], hz)));
             }),
           ),

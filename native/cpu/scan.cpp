@@ -229,15 +229,16 @@ void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, c
 
 // The residual of each sequence (kernels/residual.h): one task per column.
 // Its rows are taken eight entries at a time in running lanes GCC keeps in
-// vector registers (the maxima ignore NaN; a lane counts the NaNs instead,
-// since kernels::maxKeepNaN's branches do not vectorise), the tail of each
+// vector registers (the maxima ignore NaN, since kernels::maxKeepNaN's
+// branches do not vectorise: a NaN difference shows as a NaN sum of squares,
+// which only a NaN makes, and a lane counts the NaNs of f), the tail of each
 // row through kernels::residualAdd. The maxima are exact in any order; the
 // sum of squares is added in a fixed order, the same run after run.
 template <typename T>
 static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
   parallelFor(B, T_ * B * n, [&](int64_t b) {
     constexpr int L = 8;
-    double maxD[L] = {}, sumSq[L] = {}, maxF[L] = {}, nanD[L] = {}, nanF[L] = {};
+    double maxD[L] = {}, sumSq[L] = {}, maxF[L] = {}, nanF[L] = {};
     k::ResidualAcc acc = k::residualZero();
     const int64_t nv = n - n % L;
     for (int64_t t = 0; t < T_; ++t) {
@@ -250,7 +251,6 @@ static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T*
           maxD[l] = ad > maxD[l] ? ad : maxD[l];
           maxF[l] = af > maxF[l] ? af : maxF[l];
           sumSq[l] += d * d;
-          nanD[l] += d != d ? 1.0 : 0.0;
           nanF[l] += fv != fv ? 1.0 : 0.0;
         }
       for (int64_t i = nv; i < n; ++i) k::residualAdd(acc, yr[i], fr[i]);
@@ -259,7 +259,7 @@ static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T*
     double lanesSq = ((sumSq[0] + sumSq[1]) + (sumSq[2] + sumSq[3])) + ((sumSq[4] + sumSq[5]) + (sumSq[6] + sumSq[7]));
     k::ResidualAcc lanes{0, lanesSq, 0};
     for (int l = 0; l < L; ++l) {
-      lanes.maxDiff = k::maxKeepNaN(lanes.maxDiff, nanD[l] > 0 ? nan : maxD[l]);
+      lanes.maxDiff = k::maxKeepNaN(lanes.maxDiff, sumSq[l] != sumSq[l] ? nan : maxD[l]);
       lanes.maxF = k::maxKeepNaN(lanes.maxF, nanF[l] > 0 ? nan : maxF[l]);
     }
     k::residualMerge(lanes, acc);
