@@ -20,6 +20,7 @@
         "<(antler_root)/native/cpu/argreduce.cpp",
         "<(antler_root)/native/cpu/backend.cpp",
         "<(antler_root)/native/cpu/blas.cpp",
+        "<(antler_root)/native/cpu/linalg.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
         "<(antler_root)/native/cpu/cells_avx2.cpp",
         "<(antler_root)/native/cpu/ctc.cpp",

@@ -115,6 +115,8 @@ export interface NativeAddon {
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;
   scatterAddRows(g: NativeHandle, indices: NativeHandle, rows: number): NativeHandle;
+  /** Q of the QR factorisation of an m×n matrix (m >= n, stored column by column), in place; R's diagonal made non-negative. */
+  orthonormalizeColumns(a: Float64Array, m: number, n: number, allowLapack: boolean): 'lapack' | 'householder';
   layerNorm(x: NativeHandle, w: NativeHandle | null, b: NativeHandle | null, eps: number): [NativeHandle, NativeHandle, NativeHandle];
   layerNormBackward(
     gy: NativeHandle, x: NativeHandle, mean: NativeHandle, rstd: NativeHandle, w: NativeHandle | null, affine: boolean,

@@ -10,6 +10,7 @@ export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';
 export { NeuralODE } from './ode';
+export * as init from './init';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './attention';
 export { scaledDotProductAttention } from '../ops/attention';

@@ -53,6 +53,9 @@ Library open() {
     lib.sgemm = sgemm;
     lib.dgemm = dgemm;
     lib.setThreads = reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads"));
+    lib.dgeqrf = reinterpret_cast<DgeqrfFn>(dlsym(handle, "dgeqrf_"));
+    lib.dorgqr = reinterpret_cast<DorgqrFn>(dlsym(handle, "dorgqr_"));
+    if (!lib.dgeqrf || !lib.dorgqr) lib.dgeqrf = nullptr, lib.dorgqr = nullptr;
     lib.loaded = true;
     std::string where = name;
     Dl_info info{};

@@ -1,7 +1,8 @@
 #pragma once
 // OpenBLAS, opened at run time (dlopen) rather than linked: one binary (a
 // prebuilt one, or a node-gyp build) loads on machines without it and uses it
-// on machines with it. Only the CBLAS GEMMs and the thread setter are used.
+// on machines with it. Only the CBLAS GEMMs, the thread setter and LAPACK's QR
+// (nn.init.orthogonal_) are used.
 #include <string>
 
 namespace antler::cpu::blas {
@@ -14,11 +15,17 @@ using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int,
 using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
                          double*, int);
 using SetThreadsFn = void (*)(int);
+// LAPACK's Fortran QR routines (OpenBLAS ships LAPACK): every argument by pointer.
+using DgeqrfFn = void (*)(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
+using DorgqrFn = void (*)(const int*, const int*, const int*, double*, const int*, const double*, double*, const int*,
+                          int*);
 
 struct Library {
   SgemmFn sgemm = nullptr;
   DgemmFn dgemm = nullptr;
   SetThreadsFn setThreads = nullptr;  // openblas_set_num_threads, when exported
+  DgeqrfFn dgeqrf = nullptr;          // LAPACK's QR, when exported (a NO_LAPACK build has none)
+  DorgqrFn dorgqr = nullptr;
   bool loaded = false;
   // "OpenBLAS 0.3.21 … (/usr/lib/…/libopenblas.so.0)" or why the built-in GEMM is used.
   std::string description;

@@ -14,6 +14,7 @@
 #include "../core/tensor.h"
 #include "../cpu/gemm.h"
 #include "../cpu/isa.h"
+#include "../cpu/linalg.h"
 #include "../cpu/parallel.h"
 #include "args.h"
 
@@ -169,6 +170,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
         InstanceMethod("scatterAddRows", &Addon::guard<&Addon::scatterAddRows>),
+        InstanceMethod("orthonormalizeColumns", &Addon::guard<&Addon::orthonormalizeColumns>),
         InstanceMethod("layerNorm", &Addon::guard<&Addon::layerNorm>),
         InstanceMethod("layerNormBackward", &Addon::guard<&Addon::layerNormBackward>),
         InstanceMethod("assign", &Addon::guard<&Addon::assign>),
@@ -362,6 +364,21 @@ class Addon : public Napi::Addon<Addon> {
       fail(Code::DtypeMismatch, "tensor: a typed array of another element type was given for dtype ", dtypeName(dtype));
     const auto* bytes = static_cast<const char*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
     return wrap(info.Env(), ops::fromHost(bytes, arr.ByteLength(), shape, dtype, device));
+  }
+
+  // orthonormalizeColumns(float64Array, m, n, allowLapack) -> "lapack" | "householder": the array, an m×n
+  // matrix column by column, becomes Q of its QR factorisation with R's diagonal non-negative.
+  Napi::Value orthonormalizeColumns(const Napi::CallbackInfo& info) {
+    const char* op = "orthogonal_";
+    expectArgs(info, 4, op);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      fail(Code::InvalidArgument, op, ": expected a Float64Array; got ", describeValue(info[0]));
+    Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
+    const int64_t m = intArg(info[1], op, "rows"), n = intArg(info[2], op, "columns");
+    if (n < 1 || m < n || static_cast<uint64_t>(m) * static_cast<uint64_t>(n) != arr.ElementLength())
+      fail(Code::InvalidArgument, op, ": expected m >= n >= 1 and m·n = ", arr.ElementLength(), " values; got m ", m,
+           ", n ", n);
+    return Napi::String::New(info.Env(), cpu::orthonormalizeColumns(arr.Data(), m, n, boolArg(info[3], op, "allowLapack")));
   }
 
   // full(shape, dtype, device, value)

@@ -74,3 +74,34 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     expectSameCurves(curvesOf(20, (p) => new antler.optim.AdaHessian(p, { lr: 0.05, seed: 1234, hvp: 'central' }) as unknown as Opt), 1e-8);
   });
 });
+
+run(`nn.init on CPU and CUDA (seed ${rng.seed})`, () => {
+  test('a seeded init gives the same values on both devices; orthogonal stays orthogonal on CUDA', () => {
+    const { init } = antler.nn;
+    const seed = rng.int(0, 2 ** 40);
+    const fills: [string, (t: antler.Tensor) => antler.Tensor][] = [
+      ['uniform', (t) => init.uniform(t, -1, 2, { seed })],
+      ['normal', (t) => init.normal(t, 0.5, 2, { seed })],
+      ['xavierUniform', (t) => init.xavierUniform(t, 1.5, { seed })],
+      ['kaimingNormal', (t) => init.kaimingNormal(t, 0, 'fan_out', 'relu', { seed })],
+      ['orthogonal', (t) => init.orthogonal(t, 1, { seed })],
+      ['truncNormal', (t) => init.truncNormal(t, 0, 1, -1, 3, { seed })],
+      ['sparse', (t) => init.sparse(t, 0.3, 1, { seed })],
+    ];
+    for (const [name, fill] of fills)
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [a, b] = ['cpu', 'cuda:0'].map((device) => fill(antler.zeros([24, 40], { dtype, device })));
+        const va = a.dataSync(), vb = b.dataSync();
+        // randn's tolerances in cuda.test.ts (the devices' log/sin differ in the last bits); the rest is the same host code.
+        const tol = dtype === 'float64' ? 1e-12 : 1e-6;
+        for (let i = 0; i < va.length; i++) expect(Math.abs(va[i] - vb[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(va[i])));
+        if (name === 'orthogonal') {
+          const w = antler.matmul(b, b.transpose(0, 1));
+          const e = antler.sub(w, antler.tensor(Array.from({ length: 24 * 24 }, (_, k) => (k % 25 === 0 ? 1 : 0)), [24, 24], { dtype, device: 'cuda:0' }));
+          expect(Math.max(...Array.from(e.dataSync(), Math.abs))).toBeLessThan(dtype === 'float64' ? 1e-12 : 1e-5);
+          antler.dispose([w, e]);
+        }
+        antler.dispose([a, b]);
+      }
+  });
+});
