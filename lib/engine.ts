@@ -4,6 +4,7 @@
  * disposes what it holds except what the function returned or what was kept.
  */
 import { fail } from './errors';
+import { describe } from './validate';
 
 export interface Disposable {
   dispose(): void;
@@ -32,17 +33,32 @@ export function isolated<T>(fn: () => T): T {
   }
 }
 
-function collect(value: unknown, out: Set<Disposable>, seen: Set<unknown>, others?: Set<{ dispose(): void }>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (isTrackable(value)) {
-    out.add(value);
-    return;
+/**
+ * Finds the tensors in value: itself, or inside arrays, plain objects (also
+ * null-prototype ones), Maps and Sets at any depth (iteratively: no stack
+ * limit). `others` collects anything else with a dispose() method.
+ */
+function collect(value: unknown, out: Set<Disposable>, others?: Set<{ dispose(): void }>): void {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (isTrackable(v)) {
+      out.add(v);
+      continue;
+    }
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v instanceof Map || v instanceof Set) for (const x of v.values()) stack.push(x);
+    else if (isPlainObject(v)) for (const x of Object.values(v)) stack.push(x);
+    else if (others && typeof (v as { dispose?: unknown }).dispose === 'function') others.add(v as { dispose(): void });
   }
-  if (Array.isArray(value)) for (const v of value) collect(v, out, seen, others);
-  else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen, others);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen, others);
-  else if (others && typeof (value as { dispose?: unknown }).dispose === 'function') others.add(value as { dispose(): void });
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function isTrackable(v: object): v is Disposable {
@@ -59,28 +75,35 @@ export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
 
 /**
  * Runs fn and disposes every tensor it created except those it returns (in
- * an array, plain object or Map, at any depth) and those passed to keep().
+ * an array, plain object, Map or Set, at any depth) and those passed to
+ * keep(). A returned `.grad` stays alive though its tensor is disposed.
  * Returned tensors belong to the enclosing scope, if any. fn must be
  * synchronous, as in TensorFlow.js.
  */
 export function tidy<T>(fn: () => NotPromise<T>): T;
 export function tidy<T>(name: string, fn: () => NotPromise<T>): T;
 export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
-  const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
-  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', 'tidy: expected a function');
+  const fn = typeof nameOrFn === 'string' ? maybeFn : nameOrFn;
+  if (typeof fn !== 'function')
+    fail('INVALID_ARGUMENT', typeof nameOrFn === 'string'
+      ? `tidy: expected the function to run after the name '${nameOrFn}'; got ${describe(maybeFn)}`
+      : `tidy: expected tidy(fn) or tidy(name, fn); got ${describe(nameOrFn)} as the first argument`);
+  if (typeof nameOrFn === 'function' && maybeFn !== undefined)
+    fail('INVALID_ARGUMENT', `tidy: expected tidy(fn) or tidy(name, fn); got a function and then ${describe(maybeFn)}`);
   const scope = new Set<Disposable>();
   scopes.push(scope);
   let result: T;
+  const keepSet = new Set<Disposable>();
   try {
     result = fn();
+    // Inside the try: a getter that throws while the result is searched frees the scope too.
+    collect(result, keepSet);
   } catch (e) {
     scopes.pop();
     for (const t of scope) if (!t.kept) t.dispose();
     throw e;
   }
   scopes.pop();
-  const keepSet = new Set<Disposable>();
-  collect(result, keepSet, new Set());
   if (isThenable(result)) {
     for (const t of scope) if (!t.kept) t.dispose();
     // Its later rejection is the caller's to see through this error, not an unhandled rejection.
@@ -89,6 +112,9 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   }
   for (const t of scope) {
     if (keepSet.has(t) || t.kept) continue;
+    // A returned gradient outlives the tensor it belongs to (tidy(() => { loss.backward(); return w.grad; })).
+    const owner = t as Disposable & { grad?: Disposable | null };
+    if (owner.grad && keepSet.has(owner.grad)) owner.grad = null;
     t.dispose();
   }
   const parent = scopes[scopes.length - 1];
@@ -106,13 +132,13 @@ export function keep<T extends Disposable>(t: T): T {
 }
 
 /**
- * Disposes a tensor, or every tensor in an array / plain object / Map, and
- * anything else there with a dispose() method (a module, an optimizer).
+ * Disposes a tensor, or every tensor in an array / plain object / Map / Set,
+ * and anything else there with a dispose() method (a module, an optimizer).
  */
 export function dispose(value: unknown): void {
   const found = new Set<Disposable>();
   const others = new Set<{ dispose(): void }>();
-  collect(value, found, new Set(), others);
+  collect(value, found, others);
   for (const o of others) o.dispose();
   for (const t of found) t.dispose();
 }

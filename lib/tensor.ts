@@ -19,6 +19,7 @@ import {
   checkOptions,
   checkShape,
   describe,
+  DTYPES,
   DType,
 } from './validate';
 
@@ -513,13 +514,53 @@ export class Tensor {
   toString(): string {
     const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
     if (this.disposed) return `${head}, disposed)`;
-    if (this.size > 64) return `${head})`;
-    return `${head}, values=${formatValues(this.arraySync())})`;
+    const float32 = this.dtype === 'float32';
+    if (this.size <= 64) return `${head}, values=${formatValues(this.arraySync(), float32)})`;
+    return `${head}, values=${formatValues(this.edges(), float32)})`;
+  }
+
+  /**
+   * The values as nested arrays with only the first and last 3 entries of
+   * each axis longer than 6 and '...' between them (PyTorch's summary), read
+   * from a slice of those entries, not the whole tensor.
+   */
+  private edges(): unknown {
+    const E = 3;
+    const long = this.shape.map((d) => d > 2 * E);
+    const { slice, concat } = ops();
+    const made: Tensor[] = [];
+    let values: NestedArray;
+    isolated(() => {
+      try {
+        let t = this.detach();
+        made.push(t);
+        for (let ax = 0; ax < this.rank; ax++) {
+          if (!long[ax]) continue;
+          const size = t.shape.slice();
+          size[ax] = E;
+          const lead = slice(t, t.shape.map(() => 0), size);
+          const tail = slice(t, t.shape.map((_, i) => (i === ax ? this.shape[ax] - E : 0)), size);
+          made.push(lead, tail);
+          t = concat([lead, tail], ax);
+          made.push(t);
+        }
+        values = t.arraySync();
+      } finally {
+        for (const m of made) m.dispose();
+      }
+    });
+    const mark = (v: NestedArray, dim: number): unknown => {
+      if (!Array.isArray(v)) return v;
+      const a = v.map((x) => mark(x, dim + 1));
+      return long[dim] ? [...a.slice(0, E), '...', ...a.slice(E)] : a;
+    };
+    return mark(values!, 0);
   }
 
   /**
    * What console.log and util.inspect show: toString() (shape, dtype, device
-   * and, for up to 64 elements, the values) rather than the object's internals.
+   * and the values: all of them up to 64 elements, else the first and last 3
+   * along each long axis) rather than the object's internals.
    * A disposed tensor shows as disposed.
    */
   [inspect.custom](): string {
@@ -572,13 +613,15 @@ function inferShape(values: unknown, op: string): number[] {
 
 function flattenInto(values: unknown, shape: number[], dim: number, out: TypedArray, pos: { i: number }, op: string, path: string): void {
   if (dim === shape.length) {
+    if (Array.isArray(values))
+      fail('SHAPE_MISMATCH', `${op}: ragged nested array: element ${path} is an array of length ${values.length}; expected a number, as at ${'[0]'.repeat(dim)}`);
     if (typeof values !== 'number')
       fail('INVALID_ARGUMENT', `${op}: element ${path || '[]'} must be a number; got ${describe(values)}`);
     out[pos.i++] = values;
     return;
   }
   if (!Array.isArray(values) || values.length !== shape[dim])
-    fail('SHAPE_MISMATCH', `${op}: ragged nested array: element ${path || '[]'} has ${Array.isArray(values) ? `length ${values.length}` : describe(values)}, expected an array of length ${shape[dim]}`);
+    fail('SHAPE_MISMATCH', `${op}: ragged nested array: element ${path || '[]'} ${Array.isArray(values) ? `has length ${values.length}` : typeof values === 'number' ? `is the number ${describe(values)}` : `is ${describe(values)}`}; expected an array of length ${shape[dim]}`);
   for (let i = 0; i < values.length; i++) flattenInto(values[i], shape, dim + 1, out, pos, op, `${path}[${i}]`);
 }
 
@@ -595,6 +638,8 @@ function resolveCreate(
   op: string,
   extra: readonly string[] = [],
 ): { dtype?: DType; device: string; rest: Record<string, unknown>; grad: (t: Tensor) => Tensor } {
+  if (typeof options === 'string' && (DTYPES as readonly string[]).includes(options))
+    fail('INVALID_ARGUMENT', `${op}: options must be an object; got '${options}' (the dtype goes in the options: { dtype: '${options}' })`);
   const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', 'requiresGrad', ...extra]);
   const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);
   const device = o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);
@@ -647,6 +692,15 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
     }
   } else {
     fail('INVALID_ARGUMENT', `${op}: values must be a typed array, an array of numbers or a number; got ${describe(values)}`);
+  }
+  // A shape regroups flat values only: nested arrays must already have it, except that their last
+  // level may be split over the shape's remaining axes (as TensorFlow.js allows).
+  if (given && inferred.length > 1) {
+    const last = inferred.length - 1;
+    const fits = given.length >= inferred.length && inferred.slice(0, last).every((d, i) => d === given[i]) &&
+      given.slice(last).reduce((a, b) => a * b, 1) === inferred[last];
+    if (!fits)
+      fail('SHAPE_MISMATCH', `${op}: the nested arrays have shape [${inferred.join(', ')}], not the given shape [${given.join(', ')}]; pass flat values (or reshape) to regroup them`);
   }
   const finalShape = given ?? inferred;
   const count = finalShape.reduce((a, b) => a * b, 1);
@@ -757,9 +811,22 @@ export function checkTensor(t: unknown, op: string, what: string): Tensor {
 
 export { AntlerError };
 
-/** Nested values as JSON would write them, but with NaN, Infinity, -Infinity and -0 shown (JSON writes null and 0). */
-function formatValues(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(formatValues).join(',')}]`;
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+/**
+ * Nested values as JSON would write them, but with NaN, Infinity, -Infinity
+ * and -0 shown (JSON writes null and 0), and float32 values with the fewest
+ * digits that read back as the same float32 (0.1, not 0.10000000149011612).
+ */
+function formatValues(v: unknown, float32 = false): string {
+  if (Array.isArray(v)) return `[${v.map((x) => formatValues(x, float32)).join(',')}]`;
+  if (typeof v === 'number') {
+    if (Object.is(v, -0)) return '-0';
+    if (float32 && Number.isFinite(v))
+      for (let p = 1; p < 9; p++) {
+        const shortest = Number(v.toPrecision(p));
+        if (Math.fround(shortest) === v) return String(shortest);
+      }
+    return String(v);
+  }
+  if (v === '...') return v;
   return JSON.stringify(v);
 }

@@ -86,6 +86,9 @@ const apiCalls: BadCall[] = [
   { name: 'tensor typed array length ≠ shape', code: 'SHAPE_MISMATCH', call: () => tensor(new Float64Array(5), [2, 3]) },
   { name: 'ragged nested array', code: 'SHAPE_MISMATCH', call: () => tensor([[1, 2], [3]]) },
   { name: 'ragged: array where a number was', code: 'SHAPE_MISMATCH', call: () => tensor([[1, 2], 3] as unknown as number[][]) },
+  { name: 'ragged: an array where a number was', code: 'SHAPE_MISMATCH', call: () => tensor([1, [2]] as unknown as number[]) },
+  { name: 'nested arrays of another shape than the given one', code: 'SHAPE_MISMATCH', call: () => tensor([[1, 2], [3, 4]], [4]) },
+  { name: 'a dtype string in place of the options', code: 'INVALID_ARGUMENT', call: () => zeros([2], 'int32' as never) },
   { name: 'item() on 3 elements', code: 'SHAPE_MISMATCH', call: () => zeros([3]).item() },
   // dtypes
   { name: 'an int32 sum past int32', code: 'DTYPE_MISMATCH', call: () => full([3], 2 ** 30, { dtype: 'int32' }).sum() },

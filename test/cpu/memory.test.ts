@@ -251,6 +251,99 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
 
+  test('tidy returning a .grad keeps it alive though its tensor is disposed (as torch and tf.grad inside tidy)', () => {
+    const before = storageCounts();
+    let w: Tensor | undefined;
+    const vals = randomArray(rng, 3);
+    const g = tidy(() => {
+      w = tensor(vals, undefined, { requiresGrad: true });
+      w.mul(w).sum().backward();
+      return w.grad!;
+    });
+    expect(w!.isDisposed).toBe(true);
+    expect(g.isDisposed).toBe(false);
+    expectExact(g.dataSync(), vals.map((v) => Math.fround(2 * Math.fround(v))));
+    // Returned in a container too; a gradient not returned goes with its tensor.
+    const r = tidy(() => {
+      const a = tensor(vals, undefined, { requiresGrad: true });
+      const b = tensor(vals, undefined, { requiresGrad: true });
+      a.mul(b).sum().backward();
+      return { grads: [a.grad!], other: b.grad! }; // b.grad is returned too, under another key
+    });
+    expect([r.grads[0].isDisposed, r.other.isDisposed]).toEqual([false, false]);
+    dispose(r);
+    g.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('tidy returns tensors in null-prototype objects and Sets; dispose() walks Sets and Maps', () => {
+    const before = storageCounts();
+    const o = tidy(() => {
+      const r = Object.create(null) as { t: Tensor };
+      r.t = ones([2]);
+      return r;
+    });
+    const set = tidy(() => new Set([zeros([2]), ones([3])]));
+    expect(o.t.isDisposed).toBe(false);
+    expect([...set].some((t) => t.isDisposed)).toBe(false);
+    const map = new Map([['a', full([1], 2)]]);
+    dispose([o, set, map]);
+    expect(o.t.isDisposed).toBe(true);
+    expect([...set].every((t) => t.isDisposed)).toBe(true);
+    expect(map.get('a')!.isDisposed).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('tidy frees its scope when reading the result throws, and reads deep results without a stack limit', () => {
+    const before = storageCounts();
+    const made: Tensor[] = [];
+    expect(() =>
+      tidy(() => {
+        made.push(zeros([4]));
+        return {
+          get x(): Tensor {
+            throw new Error('getter');
+          },
+        };
+      }),
+    ).toThrow('getter');
+    expect(made[0].isDisposed).toBe(true);
+    let deep: unknown = [];
+    const kept = tidy(() => {
+      const t = ones([1]);
+      deep = [t];
+      for (let i = 0; i < 50000; i++) deep = [deep];
+      zeros([3]); // freed
+      return deep;
+    });
+    let inner: unknown = kept;
+    while (Array.isArray(inner)) inner = inner[0];
+    expect((inner as Tensor).isDisposed).toBe(false);
+    (inner as Tensor).dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('tidy checks its arguments: tidy(fn) or tidy(name, fn)', () => {
+    const fn = (): number => 1;
+    for (const [call, msg] of [
+      [() => tidy(123 as never, fn), /tidy\(fn\) or tidy\(name, fn\); got 123 as the first argument/],
+      [() => tidy(fn as never, fn as never), /got a function and then a function/],
+      [() => tidy('name' as never), /after the name 'name'; got undefined/],
+      [() => tidy(undefined as never), /got undefined as the first argument/],
+    ] as [() => unknown, RegExp][]) {
+      let err: unknown;
+      try {
+        call();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AntlerError);
+      expect((err as AntlerError).code).toBe('INVALID_ARGUMENT');
+      expect((err as AntlerError).message).toMatch(msg);
+    }
+    expect(tidy('named', fn)).toBe(1);
+  });
+
   test('dispose([model, optimizer, {x}]) disposes the module (its parameters), the optimizer (its state) and the tensor', () => {
     const before = storageCounts();
     const model = new antler.nn.Linear(3, 2);

@@ -92,6 +92,15 @@ describe(`creation (seed ${SEED})`, () => {
       }
       expect(tensor([]).shape).toEqual([0]);
       expect(tensor([[], []]).shape).toEqual([2, 0]);
+      // A shape regroups flat values; nested arrays must have it, but for their last level (TensorFlow.js's rule).
+      expect(tensor([1, 2, 3, 4], [2, 2]).arraySync()).toEqual([[1, 2], [3, 4]]);
+      expect(tensor([[1, 2, 3, 4]], [1, 2, 2]).arraySync()).toEqual([[[1, 2], [3, 4]]]);
+      expect(tensor([[1, 2], [3, 4]], [2, 2]).shape).toEqual([2, 2]);
+      expect(tensor(5, [1]).shape).toEqual([1]);
+      expectAntlerError(() => tensor([[1, 2], [3, 4]], [1, 4]), 'SHAPE_MISMATCH', /nested arrays have shape \[2, 2\], not the given shape \[1, 4\]/);
+      expectAntlerError(() => tensor([[1], 2] as never), 'SHAPE_MISMATCH', /element \[1\] is the number 2; expected an array of length 1/);
+      expectAntlerError(() => tensor([1, [2]] as never), 'SHAPE_MISMATCH', /element \[1\] is an array of length 1; expected a number/);
+      expectAntlerError(() => tensor([1, 2], undefined, 'int32' as never), 'INVALID_ARGUMENT', /\{ dtype: 'int32' \}/);
     }));
 
   test('a number is a scalar of shape []', () =>
@@ -288,7 +297,21 @@ describe(`reading (seed ${SEED})`, () => {
     tidy(() => {
       const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32' });
       expect(t.toString()).toBe('Tensor(shape=[2, 2], dtype=int32, device=cpu, values=[[1,2],[3,4]])');
-      expect(zeros([100]).toString()).toBe('Tensor(shape=[100], dtype=float32, device=cpu)');
+      // Above 64 values, the first and last 3 of each axis longer than 6 (PyTorch's summary).
+      expect(arange(0, 100).toString()).toBe('Tensor(shape=[100], dtype=float32, device=cpu, values=[0,1,2,...,97,98,99])');
+      expect(arange(0, 80, 1, { dtype: 'int32' }).reshape([8, 10]).toString()).toBe(
+        'Tensor(shape=[8, 10], dtype=int32, device=cpu, values=[[0,1,2,...,7,8,9],[10,11,12,...,17,18,19],[20,21,22,...,27,28,29],...,[50,51,52,...,57,58,59],[60,61,62,...,67,68,69],[70,71,72,...,77,78,79]])',
+      );
+      expect(arange(0, 70).reshape([2, 35, 1]).toString()).toBe(
+        'Tensor(shape=[2, 35, 1], dtype=float32, device=cpu, values=[[[0],[1],[2],...,[32],[33],[34]],[[35],[36],[37],...,[67],[68],[69]]])',
+      );
+      // float32 with the fewest digits that read back as the same float32; float64 as JavaScript writes it.
+      const v = rng.uniform(-10, 10);
+      const shown = Number(/values=\[(.*)\]/.exec(tensor([v]).toString())![1]);
+      expect(Math.fround(shown)).toBe(Math.fround(v));
+      expect(String(shown).replace(/^-/, '').replace('.', '').replace(/^0+/, '').length).toBeLessThanOrEqual(9);
+      expect(tensor([0.1, 1 / 3]).toString()).toBe('Tensor(shape=[2], dtype=float32, device=cpu, values=[0.1,0.33333334])');
+      expect(tensor([0.1, 1 / 3], undefined, { dtype: 'float64' }).toString()).toBe('Tensor(shape=[2], dtype=float64, device=cpu, values=[0.1,0.3333333333333333])');
       // NaN and the infinities by name, -0 with its sign (JSON would write null, null, null, 0).
       expect(tensor([NaN, Infinity, -Infinity, -0, 0.5]).toString()).toBe('Tensor(shape=[5], dtype=float32, device=cpu, values=[NaN,Infinity,-Infinity,-0,0.5])');
       expect(tensor(NaN, [], { dtype: 'float64' }).toString()).toBe('Tensor(shape=[], dtype=float64, device=cpu, values=NaN)');
@@ -304,7 +327,7 @@ describe(`reading (seed ${SEED})`, () => {
       const g = tensor([1.5, -2], [2], { requiresGrad: true }).mul(2); // has a gradFn
       expect(inspect(g)).toBe('Tensor(shape=[2], dtype=float32, device=cpu, values=[3,-4])');
       const nested = inspect({ weights: [g], big: zeros([100]) });
-      expect(nested).toContain('Tensor(shape=[100], dtype=float32, device=cpu)');
+      expect(nested).toContain('Tensor(shape=[100], dtype=float32, device=cpu, values=[0,0,0,...,0,0,0])');
       expect(nested).not.toMatch(/handle|gradFn|kept/);
       expect(format('%o', g)).toBe(g.toString());
       const d = ones([1]);
