@@ -382,8 +382,12 @@ export const OPS: OpInfo[] = [
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 3, 9]), anyVals(rng, [4, 3, 3]), anyVals(rng, [4])], note: 'stride 2, padding 1' },
       { inputs: [anyVals(rng, [3, 8]), anyVals(rng, [2, 3, 4]), anyVals(rng, [2])], note: "unbatched, 'same' with an even kernel, dilation 2" },
+      { inputs: [anyVals(rng, [2, 4, 7]), anyVals(rng, [6, 2, 3]), anyVals(rng, [6])], note: 'groups 2, padding 1' },
     ],
-    fn: ([x, w, b]) => (x.rank === 3 ? antler.conv1d(x, w, b, { stride: 2, padding: 1 }) : antler.conv1d(x, w, b, { padding: 'same', dilation: 2 })),
+    fn: ([x, w, b]) =>
+      x.rank === 2 ? antler.conv1d(x, w, b, { padding: 'same', dilation: 2 })
+        : w.shape[1] * 2 === x.shape[1] ? antler.conv1d(x, w, b, { groups: 2, padding: 1 })
+          : antler.conv1d(x, w, b, { stride: 2, padding: 1 }),
     bad: [['SHAPE_MISMATCH', () => antler.conv1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3, 4, 5, 6], [1, 3, 2]))]],
   },
   {

@@ -246,7 +246,7 @@ export class MultiheadAttention extends Module {
  */
 export function generateSquareSubsequentMask(size: number, options?: Placement): Tensor {
   const op = 'generateSquareSubsequentMask';
-  checkInteger(size, op, 'size', 1);
+  checkInteger(size, op, 'size', 0);
   const o = checkOptions<Placement>(options, op, ['dtype', 'device']);
   if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float64')
     fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64' (the mask holds −∞); got ${describe(o.dtype)}`);

@@ -5,7 +5,7 @@ import { div, elu, exp, gelu, greater, leakyRelu, log1p, mul, relu, sigmoid, sil
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
-import { checkFinite, checkInteger, checkOptions, describe, DType } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
 import { checkModuleInput, Module } from './module';
 
 interface Placement {
@@ -53,9 +53,10 @@ export class Linear extends Module {
 }
 
 /**
- * torch.nn.Conv1d (groups 1, zero padding): weight [out, in, kernelSize] and
- * bias [out], both U(±1/√(in·kernelSize)) as in PyTorch; forward(x [N, in, L]
- * or [in, L]) is conv1d with the layer's stride, padding and dilation.
+ * torch.nn.Conv1d (zero padding): weight [out, in / groups, kernelSize] and
+ * bias [out], both U(±1/√(in / groups · kernelSize)) as in PyTorch;
+ * forward(x [N, in, L] or [in, L]) is conv1d with the layer's stride,
+ * padding, dilation and groups.
  */
 export class Conv1d extends Module {
   readonly inChannels: number;
@@ -68,14 +69,18 @@ export class Conv1d extends Module {
   constructor(inChannels: number, outChannels: number, kernelSize: number, options?: Conv1dOptions & { bias?: boolean } & Placement) {
     super();
     const op = 'Conv1d';
-    const o = placement(checkOptions<Conv1dOptions & { bias: boolean } & Placement>(options, op, ['stride', 'padding', 'dilation', 'bias', 'dtype', 'device']), op);
+    const o = placement(checkOptions<Conv1dOptions & { bias: boolean } & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'dtype', 'device']), op);
     this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
     this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
     this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);
-    this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation };
+    const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0)
+      fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
     convGeometry(op, Number.MAX_SAFE_INTEGER, kernelSize, this.options); // the options, checked now rather than at the first forward
-    const bound = 1 / Math.sqrt(inChannels * kernelSize);
-    this.weight = this.registerParameter('weight', uniform([outChannels, inChannels, kernelSize], bound, o))!;
+    // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kernelSize.
+    const bound = 1 / Math.sqrt((inChannels / groups) * kernelSize);
+    this.weight = this.registerParameter('weight', uniform([outChannels, inChannels / groups, kernelSize], bound, o))!;
     this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
   }
 
@@ -160,33 +165,54 @@ export class Dropout extends Module {
   }
 }
 
-/** Layer normalisation over the last dim; weight ones, bias zeros. */
+/**
+ * torch.nn.LayerNorm: normalises over the last len(normalizedShape) dims (a
+ * number is one dim), biased variance; weight ones and bias zeros of shape
+ * normalizedShape.
+ */
 export class LayerNorm extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
-  constructor(readonly normalizedShape: number, options?: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } & Placement) {
+  readonly eps: number;
+  constructor(readonly normalizedShape: number | readonly number[], options?: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } & Placement) {
     super();
-    const o = checkOptions<{ eps: number; elementwiseAffine: boolean; bias: boolean } & Placement>(options, 'LayerNorm', [
+    const op = 'LayerNorm';
+    const o = checkOptions<{ eps: number; elementwiseAffine: boolean; bias: boolean } & Placement>(options, op, [
       'eps', 'elementwiseAffine', 'bias', 'dtype', 'device',
     ]);
-    placement(o, 'LayerNorm');
-    checkInteger(normalizedShape, 'LayerNorm', 'normalizedShape', 1);
-    this.eps = o.eps ?? 1e-5;
+    placement(o, op);
+    const dims = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    if (!Array.isArray(dims) || dims.length === 0 || dims.length > 8)
+      fail('INVALID_ARGUMENT', `${op}: normalizedShape must be a positive integer or an array of 1 to 8 of them; got ${describe(normalizedShape)}`);
+    dims.forEach((d, i) => checkInteger(d, op, `normalizedShape[${i}]`, 1));
+    this.dims = dims.slice();
+    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    if (o.elementwiseAffine !== undefined) checkBoolean(o.elementwiseAffine, op, 'elementwiseAffine');
+    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
     const affine = o.elementwiseAffine !== false;
-    const mk = (v: number) => isolated(() => full([normalizedShape], v, { dtype: o.dtype, device: o.device }));
+    const mk = (v: number) => isolated(() => full(this.dims, v, { dtype: o.dtype, device: o.device }));
     this.weight = this.registerParameter('weight', affine ? mk(1) : null);
     this.bias = this.registerParameter('bias', affine && o.bias !== false ? mk(0) : null);
   }
-  readonly eps: number;
+  private readonly dims: number[];
 
   forward(x: Tensor): Tensor {
     this.checkUsable('LayerNorm');
     checkTensor(x, 'LayerNorm', 'input');
-    if (x.shape[x.rank - 1] !== this.normalizedShape)
-      fail('SHAPE_MISMATCH', `LayerNorm: input's last dim is ${x.shape[x.rank - 1]}; expected ${this.normalizedShape}`);
+    const k = this.dims.length;
+    const trailing = x.shape.slice(Math.max(0, x.rank - k));
+    if (x.rank < k || trailing.some((d, i) => d !== this.dims[i]))
+      fail('SHAPE_MISMATCH', `LayerNorm: input has shape ${shapeText(x.shape)}; expected its last ${k === 1 ? 'dim' : `${k} dims`} to be ${shapeText(this.dims)}`);
     const like = this.weight ?? this.bias;
     if (like) checkModuleInput('LayerNorm', 'input', x, like);
-    return layerNorm(x, this.weight, this.bias, this.eps);
+    if (k === 1) return layerNorm(x, this.weight, this.bias, this.eps);
+    // Several dims: normalise the flattened trailing block (reshapes are views; gradients flow through them).
+    const D = this.dims.reduce((a, b) => a * b, 1);
+    return tidy(() => {
+      const flat = (t: Tensor | null) => (t ? t.reshape([D]) : null);
+      return layerNorm(x.reshape([...x.shape.slice(0, x.rank - k), D]), flat(this.weight), flat(this.bias), this.eps).reshape(x.shape);
+    });
   }
 }
 

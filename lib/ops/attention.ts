@@ -62,7 +62,8 @@ export function additiveMask(mask: Tensor, blockedWhere: 'nonzero' | 'zero', dty
  * softmax(Q Kᵀ · scale + mask) V over the last two axes, as PyTorch's
  * scaled_dot_product_attention: query [..., L, E], key [..., S, E], value
  * [..., S, Ev] (leading axes broadcast) → [..., L, Ev]. A query row whose
- * keys are all masked gives NaN, as there. Gradients flow to query, key,
+ * keys are all masked gives NaN, as PyTorch's up to 2.4 (2.5 and later give
+ * 0 there in this function). Gradients flow to query, key,
  * value and a float mask.
  */
 export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, options?: ScaledDotProductAttentionOptions): Tensor {

@@ -1,14 +1,14 @@
 /**
- * conv1d (torch.nn.functional.conv1d, groups = 1): im2col by one indexSelect
- * of the padded input's positions, then one GEMM (linear) over every output
- * position; the gradients come from autograd (the index select's is a
- * scatter-add, the GEMM's are GEMMs).
+ * conv1d (torch.nn.functional.conv1d): im2col by one indexSelect of the
+ * padded input's positions, then one GEMM (linear) over every output
+ * position, or one batched GEMM over the groups; the gradients come from
+ * autograd (the index select's is a scatter-add, the GEMM's are GEMMs).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, describe, shapeText } from '../validate';
-import { permute, reshape } from './core';
+import { add, matmul, permute, reshape } from './core';
 import { indexSelect } from './indexing';
 import { linear } from './nn';
 import { pad } from './shape';
@@ -19,6 +19,8 @@ export interface Conv1dOptions {
   /** Zeros on both ends: a number, 'valid' (0) or 'same' (the output as long as the input; stride 1 only). */
   padding?: number | 'valid' | 'same';
   dilation?: number;
+  /** Channel groups (PyTorch's groups): input and output channels split into this many independent convolutions; groups = inChannels is a depthwise convolution. */
+  groups?: number;
 }
 
 /** @internal The padding on each side and the output length; checks the options. */
@@ -46,21 +48,26 @@ export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions)
 
 /**
  * A 1-D convolution (cross-correlation, as PyTorch's): x [N, Cin, L] (or
- * [Cin, L]), weight [Cout, Cin, K], bias [Cout] or null → [N, Cout, Lout]
- * (or [Cout, Lout]); Lout = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1.
+ * [Cin, L]), weight [Cout, Cin / groups, K], bias [Cout] or null → [N, Cout,
+ * Lout] (or [Cout, Lout]); Lout = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1.
  */
 export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv1dOptions): Tensor {
   const op = 'conv1d';
   checkTensor(x, op, 'input');
   checkTensor(weight, op, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(bias, op, 'bias');
-  const o = checkOptions<Conv1dOptions>(options, op, ['stride', 'padding', 'dilation']);
-  if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected [outChannels, inChannels, kernelSize]`);
-  const [Cout, Cin, K] = weight.shape;
+  const o = checkOptions<Conv1dOptions>(options, op, ['stride', 'padding', 'dilation', 'groups']);
+  const G = o.groups === undefined ? 1 : o.groups;
+  if (typeof G !== 'number' || !Number.isInteger(G) || G < 1) fail('INVALID_ARGUMENT', `${op}: groups must be a positive integer; got ${describe(G)}`);
+  if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected [outChannels, inChannels / groups, kernelSize]`);
+  const [Cout, Cg, K] = weight.shape;
+  const Cin = Cg * G;
+  if (Cout % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
   if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, L] or unbatched [${Cin}, L]`);
   const unbatched = x.rank === 2;
   const [N, C, L] = unbatched ? [1, x.shape[0], x.shape[1]] : x.shape;
-  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight expects ${Cin}`);
+  if (C !== Cin)
+    fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
   if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
   if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
@@ -72,9 +79,18 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const taps = new Int32Array(g.Lout * K);
     for (let t = 0; t < g.Lout; t++) for (let k = 0; k < K; k++) taps[t * K + k] = t * g.stride + k * g.dilation;
     const cols = indexSelect(xp, 2, tensor(taps, [g.Lout * K], { dtype: 'int32', device: x.device })); // [N, Cin, Lout·K]
-    const patches = reshape(permute(reshape(cols, [N, Cin, g.Lout, K]), [0, 2, 1, 3]), [N, g.Lout, Cin * K]);
-    const y = linear(patches, reshape(weight, [Cout, Cin * K]), bias ?? null); // [N, Lout, Cout]
-    const out = permute(y, [0, 2, 1]);
+    let out: Tensor;
+    if (G === 1) {
+      const patches = reshape(permute(reshape(cols, [N, Cin, g.Lout, K]), [0, 2, 1, 3]), [N, g.Lout, Cin * K]);
+      const y = linear(patches, reshape(weight, [Cout, Cin * K]), bias ?? null); // [N, Lout, Cout]
+      out = permute(y, [0, 2, 1]);
+    } else {
+      // Each group's patches [N, G, Lout, Cg·K] times its weights [G, Cout/G, Cg·K]ᵀ: one batched GEMM.
+      const patches = reshape(permute(reshape(cols, [N, G, Cg, g.Lout, K]), [0, 1, 3, 2, 4]), [N, G, g.Lout, Cg * K]);
+      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * K]), { transposeB: true }); // [N, G, Lout, Cout/G]
+      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, g.Lout]);
+      if (bias) out = add(out, reshape(bias, [Cout, 1]));
+    }
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
   });
 }

@@ -195,6 +195,7 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
   if (weight) checkTensor(weight, 'layerNorm', 'weight');
   if (bias) checkTensor(bias, 'layerNorm', 'bias');
   checkFinite(eps, 'layerNorm', 'eps');
+  if (eps < 0) fail('INVALID_ARGUMENT', `layerNorm: eps must be >= 0; got ${eps}`);
   const [yH, meanH, rstdH] = native().layerNorm(x.handle, weight?.handle ?? null, bias?.handle ?? null, eps);
   const y = wrap(yH);
   const m = wrap(meanH);
@@ -227,6 +228,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     // matmul wants one dtype; the bias add would promote instead (torch's linear refuses).
     if (bias.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `linear: bias is ${bias.dtype} and weight ${weight.dtype}; expected one dtype`);
   }
+  if (bias && weight.rank === 2 && bias.rank >= 1 && bias.shape[bias.rank - 1] !== weight.shape[0] && bias.shape[bias.rank - 1] !== 1)
+    fail('SHAPE_MISMATCH', `linear: bias has shape [${bias.shape.join(', ')}]; expected [${weight.shape[0]}], the weight's output features (weight [${weight.shape.join(', ')}])`);
   const y = matmul(x, weight, { transposeB: true });
   if (!bias) return y;
   const out = add(y, bias);

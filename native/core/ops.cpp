@@ -788,7 +788,7 @@ TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
 LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, double eps) {
   checkFloating("layerNorm", x);
   if (x.shape.empty()) fail(Code::ShapeMismatch, "layerNorm: input must have at least 1 dim");
-  if (!(eps > 0)) fail(Code::InvalidArgument, "layerNorm: eps must be > 0; got ", eps);
+  if (!(eps >= 0)) fail(Code::InvalidArgument, "layerNorm: eps must be >= 0; got ", eps);
   const int64_t D = x.shape.back();
   const Shape affine{D};
   for (const Tensor* p : {w, b})

@@ -336,6 +336,9 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
       for (let n = 0; n < 2; n++) for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) expect(w[(n * L + i) * L + j]).toBe(0);
     });
     antler.dispose([mask, m]);
+    const empty = nn.generateSquareSubsequentMask(0); // torch gives an empty [0, 0] mask
+    expect(empty.shape).toEqual([0, 0]);
+    empty.dispose();
   });
 
   test('reassigned parameters are checked at forward: a missing projection, a bias of the wrong shape, bias_k without bias_v, a module over a parameter', () => {

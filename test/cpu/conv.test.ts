@@ -55,6 +55,37 @@ describe(`conv1d (seed ${SEED})`, () => {
       }
     }));
 
+  test('groups: each group of output channels sees only its group of input channels (depthwise at groups = in)', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const G = rng.int(2, 4), N = rng.int(1, 3), Cg = rng.int(1, 3), Og = rng.pick([1, rng.int(1, 3)]), K = rng.int(1, 4);
+        const Cin = G * Cg, Cout = G * Og, stride = rng.int(1, 2), dilation = rng.int(1, 2), p = rng.int(0, 2);
+        const L = dilation * (K - 1) + rng.int(1, 7);
+        const x = randomArray(rng, N * Cin * L), w = randomArray(rng, Cout * Cg * K), b = rng.next() < 0.5 ? randomArray(rng, Cout) : null;
+        // The reference: a full [Cout, Cin, K] weight that is zero outside each output channel's group.
+        const full = new Array<number>(Cout * Cin * K).fill(0);
+        for (let o = 0; o < Cout; o++)
+          for (let c = 0; c < Cg; c++)
+            for (let k = 0; k < K; k++) full[(o * Cin + Math.floor(o / Og) * Cg + c) * K + k] = w[(o * Cg + c) * K + k];
+        const ref = conv1dRef(x, full, b, N, Cin, L, Cout, K, stride, p, p, dilation);
+        const F = { dtype: 'float64' as const };
+        const options = { stride, dilation, padding: p, groups: G };
+        const y = antler.conv1d(tensor(x, [N, Cin, L], F), tensor(w, [Cout, Cg, K], F), b ? tensor(b, [Cout], F) : null, options);
+        expect(y.shape).toEqual([N, Cout, ref.Lout]);
+        expectClose(y.dataSync(), ref.y, 1e-12, 1e-12, JSON.stringify({ N, Cin, Cout, L, K, ...options }));
+        const u = antler.conv1d(tensor(x.slice(0, Cin * L), [Cin, L], F), tensor(w, [Cout, Cg, K], F), b ? tensor(b, [Cout], F) : null, options);
+        expectClose(u.dataSync(), ref.y.slice(0, Cout * ref.Lout), 1e-12, 1e-12, 'unbatched with groups');
+      }
+      // The module: weight [out, in / groups, k], U(±1/√(in / groups · k)); depthwise.
+      const m = new nn.Conv1d(6, 12, 3, { groups: 6, padding: 1 });
+      expect(m.weight.shape).toEqual([12, 1, 3]);
+      const bound = 1 / Math.sqrt(3);
+      const wv = m.weight.dataSync();
+      expect(Math.max(...Array.from(wv, Math.abs))).toBeLessThanOrEqual(bound);
+      expect(m.forward(antler.randn([2, 6, 10])).shape).toEqual([2, 12, 10]);
+      m.dispose();
+    }));
+
   test("nn.Conv1d: PyTorch's names, shapes and U(±1/√(in·k)) initialisation; forward is conv1d with its options", () =>
     tidy(() => {
       const m = new nn.Conv1d(8, 16, 5, { padding: 'same', dilation: 2 });
@@ -81,15 +112,18 @@ describe(`conv1d (seed ${SEED})`, () => {
   test('bad inputs raise AntlerError saying what was passed', () =>
     tidy(() => {
       const x = antler.zeros([2, 3, 10]), w = antler.zeros([4, 3, 3]);
-      expectAntlerError(() => antler.conv1d(antler.zeros([2, 5, 10]), w), 'SHAPE_MISMATCH', /^conv1d: input has 5 channels \(shape \[2, 5, 10\]\); the weight expects 3$/);
-      expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3])), 'SHAPE_MISMATCH', /weight has shape \[4, 3\]; expected \[outChannels, inChannels, kernelSize\]/);
+      expectAntlerError(() => antler.conv1d(antler.zeros([2, 5, 10]), w), 'SHAPE_MISMATCH', /^conv1d: input has 5 channels \(shape \[2, 5, 10\]\); the weight \[4, 3, 3\] expects 3$/);
+      expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3])), 'SHAPE_MISMATCH', /weight has shape \[4, 3\]; expected \[outChannels, inChannels \/ groups, kernelSize\]/);
       expectAntlerError(() => antler.conv1d(x, w, antler.zeros([3])), 'SHAPE_MISMATCH', /bias has shape \[3\]; expected \[4\]/);
       expectAntlerError(() => antler.conv1d(antler.zeros([2, 3, 2]), w), 'SHAPE_MISMATCH', /^conv1d: the input's length 2 \(padded to 2\) is shorter than the kernel's span 3/);
       expectAntlerError(() => antler.conv1d(x, w, null, { padding: 'same', stride: 2 }), 'INVALID_ARGUMENT', /padding 'same' needs stride 1/);
       expectAntlerError(() => antler.conv1d(x, w, null, { stride: 0 }), 'INVALID_ARGUMENT', /^conv1d: stride must be a positive integer; got 0$/);
       expectAntlerError(() => antler.conv1d(x, w, null, { padding: -1 }), 'INVALID_ARGUMENT', /padding must be an integer ≥ 0, 'valid' or 'same'; got -1/);
       expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /input is float32 and weight float64/);
-      expectAntlerError(() => antler.conv1d(x, w, null, { groups: 2 } as never), 'INVALID_ARGUMENT', /unknown option 'groups'/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { groups: 0 }), 'INVALID_ARGUMENT', /groups must be a positive integer; got 0/);
+      expectAntlerError(() => antler.conv1d(x, w, null, { groups: 3 }), 'SHAPE_MISMATCH', /4 output channels .* not divisible into 3 groups/);
+      expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 2, 3]), null, { groups: 2 }), 'SHAPE_MISMATCH', /input has 3 channels .* with 2 groups expects 4/);
+      expectAntlerError(() => new nn.Conv1d(6, 4, 3, { groups: 4 }), 'INVALID_ARGUMENT', /must both be divisible by groups \(4\)/);
       expectAntlerError(() => new nn.Conv1d(3, 4, 3, { dilation: 0 }), 'INVALID_ARGUMENT', /^Conv1d: dilation must be a positive integer; got 0$/);
     }));
 });

@@ -82,6 +82,7 @@ const apiCalls: BadCall[] = [
   { name: 'reshape two -1s', code: 'INVALID_ARGUMENT', call: () => f32.reshape([-1, -1]) },
   { name: 'reshape with -2', code: 'INVALID_ARGUMENT', call: () => f32.reshape([-2, -6]) },
   { name: 'reshape with 1.5', code: 'INVALID_ARGUMENT', call: () => f32.reshape([1.5, 8]) },
+  { name: 'linear bias of the wrong length', code: 'SHAPE_MISMATCH', call: () => api.linear(ones([2, 6]), ones([3, 6]), ones([4])) },
   { name: 'tensor data length ≠ shape', code: 'SHAPE_MISMATCH', call: () => tensor([1, 2, 3], [2, 2]) },
   { name: 'tensor typed array length ≠ shape', code: 'SHAPE_MISMATCH', call: () => tensor(new Float64Array(5), [2, 3]) },
   { name: 'ragged nested array', code: 'SHAPE_MISMATCH', call: () => tensor([[1, 2], [3]]) },

@@ -6,7 +6,7 @@
 import * as antler from '../../lib';
 import { nn, ones, randn, Tensor, tensor, tidy, zeros } from '../../lib';
 import { globalDrawPosition } from '../../lib/random';
-import { backprop, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
+import { backprop, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
 
 // Initialisation draws from the global generator: seed it from the run's seed.
 const rng = makeSeededRng();
@@ -798,6 +798,57 @@ describe(`LayerNorm (seed ${SEED})`, () => {
     const y = ln.forward(x);
     expectClose(y.dataSync(), layerNormRef(xs, new Array(D).fill(1), new Array(D).fill(0), 3, D, 1e-3), 1e-12, 1e-14, 'plain');
     antler.dispose([x, y]);
+  });
+
+  test('normalizedShape of several dims (torch’s tuple): weight and bias of that shape, values and gradients as over the flattened block', () => {
+    const dims = [rng.int(2, 4), rng.int(2, 5)];
+    const D = dims[0] * dims[1];
+    const lead = [rng.int(1, 3), rng.int(1, 3)];
+    const ln = new nn.LayerNorm(dims, { dtype: 'float64', eps: rng.pick([0, 1e-5, 0.1]) });
+    expect([ln.weight!.shape, ln.bias!.shape]).toEqual([dims, dims]);
+    const w = randomArray(rng, D, 0.5, 2), b = randomArray(rng, D, -1, 1);
+    tidy(() => {
+      ln.weight!.assign(tensor(w, dims, { dtype: 'float64' }));
+      ln.bias!.assign(tensor(b, dims, { dtype: 'float64' }));
+    });
+    const xs = randomArray(rng, lead[0] * lead[1] * D, -2, 2);
+    const x = tensor(xs, [...lead, ...dims], { dtype: 'float64', requiresGrad: true });
+    const gy = randomArray(rng, xs.length, -1, 1);
+    const y = ln.forward(x);
+    expect(y.shape).toEqual([...lead, ...dims]);
+    expectClose(y.dataSync(), layerNormRef(xs, w, b, lead[0] * lead[1], D, ln.eps), 1e-12, 1e-14, 'several dims');
+    tidy(() => y.mul(tensor(gy, y.shape, { dtype: 'float64' })).sum().backward());
+    // Central differences of Σ gy·y in the input and the weight.
+    const lossAt = (xv: number[], wv: number[]): number => {
+      const r = layerNormRef(xv, wv, b, lead[0] * lead[1], D, ln.eps);
+      return r.reduce((s, v, i) => s + v * gy[i], 0);
+    };
+    const h = 1e-6;
+    const gx = x.grad!.dataSync(), gw = ln.weight!.grad!.dataSync();
+    for (const i of [0, rng.int(0, xs.length - 1), xs.length - 1]) {
+      const up = xs.slice(), dn = xs.slice();
+      up[i] += h; dn[i] -= h;
+      expect(Math.abs(gx[i] - (lossAt(up, w) - lossAt(dn, w)) / (2 * h))).toBeLessThan(1e-6);
+    }
+    for (const j of [0, D - 1]) {
+      const up = w.slice(), dn = w.slice();
+      up[j] += h; dn[j] -= h;
+      expect(Math.abs(gw[j] - (lossAt(xs, up) - lossAt(xs, dn)) / (2 * h))).toBeLessThan(1e-6);
+    }
+    expect(ln.bias!.grad!.shape).toEqual(dims);
+    expectAntlerErrorInTidy(() => ln.forward(zeros([2, dims[0], dims[1] + 1], { dtype: 'float64' })), 'SHAPE_MISMATCH', /expected its last 2 dims to be \[/);
+    expectAntlerErrorInTidy(() => ln.forward(zeros([dims[1]], { dtype: 'float64' })), 'SHAPE_MISMATCH', /last 2 dims/);
+    antler.dispose([x, y]);
+    ln.dispose();
+  });
+
+  test('bad options throw at construction: eps, normalizedShape', () => {
+    expectAntlerError(() => new nn.LayerNorm(3, { eps: -1 }), 'INVALID_ARGUMENT', /LayerNorm: eps must be >= 0; got -1/);
+    expectAntlerError(() => new nn.LayerNorm(3, { eps: NaN }), 'INVALID_ARGUMENT', /LayerNorm: eps must be finite/);
+    expectAntlerError(() => new nn.LayerNorm(3, { eps: 'x' as never }), 'INVALID_ARGUMENT', /eps must be a number/);
+    expectAntlerError(() => new nn.LayerNorm([]), 'INVALID_ARGUMENT', /normalizedShape/);
+    expectAntlerError(() => new nn.LayerNorm([2, 0]), 'INVALID_ARGUMENT', /normalizedShape\[1\]/);
+    expectAntlerError(() => new nn.LayerNorm(3, { elementwiseAffine: 1 as never }), 'INVALID_ARGUMENT', /elementwiseAffine/);
   });
 });
 
