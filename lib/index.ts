@@ -38,7 +38,7 @@ export { buildInfo } from './info';
 export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
-export { argmax, argmin, topk, sort, argsort, gather, indexSelect, oneHot, multinomial } from './ops/indexing';
+export { argmax, argmin, topk, sort, argsort, gather, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll } from './ops/shape';

@@ -222,7 +222,8 @@ export class Tensor {
   /**
    * Computes the gradient of this tensor with respect to every leaf with
    * requiresGrad, accumulating into their .grad. A non-scalar needs an
-   * explicit `gradient` of the same shape. The graph's saved tensors are
+   * explicit `gradient` of the same shape and device (another dtype is cast
+   * to this tensor's, as PyTorch does). The graph's saved tensors are
    * freed afterwards unless retainGraph is true.
    */
   backward(gradient?: Tensor, options?: { retainGraph?: boolean }): void {
@@ -238,9 +239,9 @@ export class Tensor {
       const g = checkTensor(gradient, 'backward', 'gradient');
       if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i]))
         fail('SHAPE_MISMATCH', `backward: gradient has shape [${g.shape.join(', ')}]; expected [${this.shape.join(', ')}]`);
-      if (g.dtype !== this.dtype) fail('DTYPE_MISMATCH', `backward: gradient is ${g.dtype}; expected ${this.dtype}`);
       if (g.device !== this.device) fail('DEVICE_MISMATCH', `backward: gradient is on ${g.device}; expected ${this.device}`);
-      seed = isolated(() => g.clone());
+      // Another dtype is cast to the output's, as PyTorch's engine does (a float64 gradient for a float32 loss).
+      seed = isolated(() => (g.dtype === this.dtype ? g.clone() : g.cast(this.dtype)));
     }
     runBackward(this, seed, retain); // takes the seed
   }

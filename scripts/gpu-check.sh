@@ -10,7 +10,9 @@
 # Its steps are capped at 500 s in all (doctor 15, smoke 35, tests 230, SRU
 # 70, DEER 100, ODE 25, profile 25), so one call with timeout_s 520 ends
 # inside its limit, and a warm machine leaves a few minutes of a 15-minute
-# budget.
+# budget. compute-sanitizer (memcheck 45 s, racecheck 30 s over
+# scripts/gpu-sanitize.js) runs last: with timeout_s 580 it gets its time,
+# with 520 whatever the steps before it left (the files come back either way).
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist
@@ -54,4 +56,17 @@ echo "=== bench ode --quick, cuda:0 (limit 25s)" | tee -a "$sum"
 ANTLER_BENCH_DEVICES=cuda:0 timeout 25 node dist/cli.js bench ode --quick --out /tmp/antler-bench-ode 2>&1 | tee -a "$sum"
 echo "=== deer profile (limit 25s)" | tee -a "$sum"
 timeout 25 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
+# Last, with whatever time is left: compute-sanitizer over small cases of every kernel family
+# (scripts/gpu-sanitize.js; the build has -lineinfo, so a report names the file and line).
+san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
+if [[ -n "$san" ]]; then
+  echo "=== compute-sanitizer memcheck (limit 45s)" | tee -a "$sum"
+  timeout 45 "$san" --tool memcheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js 2>&1 | tail -n 40 | tee -a "$sum"
+  echo "memcheck: exit ${PIPESTATUS[0]}" | tee -a "$sum"
+  echo "=== compute-sanitizer racecheck, scans and cells (limit 30s)" | tee -a "$sum"
+  timeout 30 "$san" --tool racecheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js --only mode 2>&1 | tail -n 30 | tee -a "$sum"
+  echo "racecheck: exit ${PIPESTATUS[0]}" | tee -a "$sum"
+else
+  echo "compute-sanitizer not found: skipped" | tee -a "$sum"
+fi
 ls "$out" | tee -a "$sum"

@@ -378,6 +378,15 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.ctcLoss(t([0, 0, 0, 0], [2, 1, 2]), [[0]], [2], [1])]],
   },
   {
+    name: 'scatterAdd',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4]), anyVals(rng, [2, 5])], aux: [{ shape: [2, 4], values: Array.from({ length: 8 }, () => rng.int(0, 2)), dtype: 'int32' }], note: 'axis 0, repeats, src larger than index' },
+      { inputs: [anyVals(rng, [2, 3]), anyVals(rng, [2, 4])], aux: [{ shape: [2, 4], values: Array.from({ length: 8 }, () => rng.int(0, 2)), dtype: 'int32' }], note: 'axis 1' },
+    ],
+    fn: ([x, src], aux) => antler.scatterAdd(x, x.shape[0] === 3 ? 0 : 1, aux[0], src),
+    bad: [['INVALID_ARGUMENT', () => antler.scatterAdd(t([1, 2], [2]), 0, antler.tensor([2], [1], { dtype: 'int32' }), t([1], [1]))]],
+  },
+  {
     name: 'conv1d',
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 3, 9]), anyVals(rng, [4, 3, 3]), anyVals(rng, [4])], note: 'stride 2, padding 1' },

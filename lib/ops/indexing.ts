@@ -13,7 +13,7 @@ import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, reshape, sum, where, wrap } from './core';
+import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, reshape, slice, sum, where, wrap } from './core';
 
 /** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
 function oneAxis(x: Tensor, axis: unknown, op: string): number {
@@ -215,22 +215,83 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const xShape = x.shape.slice();
   const iShape = index.shape.slice();
   return tidy(() => {
-    // Row-major position of each gathered element in x; an out-of-range index becomes −1, so the
-    // gather reports it even where the flattened position would land inside x.
-    const strides = xShape.map((_, i) => xShape.slice(i + 1).reduce((a, b) => a * b, 1));
-    let flat = mul(index, x.rank === 0 ? 1 : strides[ax]);
-    for (let d = 0; d < iShape.length; d++) {
-      // A size-1 index axis adds nothing; a stride of 0 (x is empty) has nothing to address.
-      if (d === ax || iShape[d] === 1 || strides[d] === 0) continue;
-      const shape = iShape.map((s, i) => (i === d ? s : 1));
-      flat = add(flat, reshape(arange(0, iShape[d] * strides[d], strides[d], { dtype: 'int32', device: x.device }), shape));
-    }
-    flat = where(maximum(less(index, 0), greaterEqual(index, n)), -1, flat);
+    const flat = flatPositions(xShape, ax, index, x.device);
     const rows = gatherRowsChecked(reshape(x, [x.size, 1]), reshape(flat, [flat.size]), op, (p) => {
       const v = index.dataSync()[p];
       return `index ${v} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(xShape)}`;
     });
     return reshape(rows, iShape);
+  });
+}
+
+/**
+ * The row-major position in a tensor of shape xShape of each element an index
+ * of the same rank addresses along axis ax (gather's and scatterAdd's
+ * out[i][j][k] ↔ x[index[i][j][k]][j][k] for axis 0); an out-of-range index
+ * becomes −1, so a check sees it even where its flattened position would
+ * land inside x.
+ */
+function flatPositions(xShape: readonly number[], ax: number, index: Tensor, device: string): Tensor {
+  const n = xShape.length === 0 ? 1 : xShape[ax];
+  const iShape = index.shape;
+  const strides = xShape.map((_, i) => xShape.slice(i + 1).reduce((a, b) => a * b, 1));
+  let flat = mul(index, xShape.length === 0 ? 1 : strides[ax]);
+  for (let d = 0; d < iShape.length; d++) {
+    // A size-1 index axis adds nothing; a stride of 0 (x is empty) has nothing to address.
+    if (d === ax || iShape[d] === 1 || strides[d] === 0) continue;
+    const shape = iShape.map((s, i) => (i === d ? s : 1));
+    flat = add(flat, reshape(arange(0, iShape[d] * strides[d], strides[d], { dtype: 'int32', device }), shape));
+  }
+  return where(maximum(less(index, 0), greaterEqual(index, n)), -1, flat);
+}
+
+/**
+ * torch.scatter_add (out of place): x with src's values added at the
+ * positions index names along axis (out[index[i][j][k]][j][k] += src[i][j][k]
+ * for axis 0, repeats summed). index is int32 of x's rank, no larger than src
+ * along any axis nor than x along the others (only index's corner of src is
+ * used); its values lie in [0, x.shape[axis]). x and src share a dtype.
+ * Gradients: x's is the output's, src's is the output's gathered at index
+ * (zero outside index's corner). On CUDA, float sums of repeats are
+ * atomic adds, so their rounding may vary from run to run (as PyTorch's).
+ */
+export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
+  const op = 'scatterAdd';
+  const ax = checkIndexed(x, axis, index, op);
+  checkTensor(src, op, 'src');
+  if (index.rank !== x.rank || src.rank !== x.rank)
+    fail('SHAPE_MISMATCH', `${op}: index and src must have the input's rank (${x.rank}); got index ${shapeText(index.shape)} and src ${shapeText(src.shape)} for an input of shape ${shapeText(x.shape)}`);
+  const big = index.shape.findIndex((d, i) => d > src.shape[i] || (i !== ax && d > x.shape[i]));
+  if (big >= 0)
+    fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}; it may not be larger than src ${shapeText(src.shape)} along any axis, nor than the input ${shapeText(x.shape)} along any but axis ${ax} (axis ${big})`);
+  if (src.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: src is ${src.dtype} and the input ${x.dtype}; expected one dtype`);
+  if (src.device !== x.device) fail('DEVICE_MISMATCH', `${op}: src is on ${src.device} and the input on ${x.device}`);
+  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  const xShape = x.shape.slice();
+  const iShape = index.shape.slice();
+  return tidy(() => {
+    if (index.size === 0) return add(x, 0);
+    const flat = reshape(flatPositions(xShape, ax, index, x.device), [index.size]);
+    // The native scatter trusts its indices: find a bad one first (one reduction and a read).
+    const worst = readNumbers([min(flat)])[0];
+    if (worst < 0) {
+      const f = flat.dataSync();
+      const p = f.findIndex((v) => v < 0);
+      fail('INVALID_ARGUMENT', `${op}: index ${index.dataSync()[p]} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(xShape)}`);
+    }
+    const part = iShape.every((d, i) => d === src.shape[i]) ? src : slice(src, iShape.map(() => 0), iShape);
+    const rows = x.size;
+    const column = reshape(part, [index.size, 1]);
+    if (x.dtype === 'int32') {
+      // No gradient to keep: the native scatter is float-only, and float64 sums int32 values exactly.
+      const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, rows));
+      return add(x, reshape(sums.cast('int32'), xShape));
+    }
+    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, rows)), op, [column], (gy, [idx]) => [
+      wrap(native().gatherRows(gy.handle, idx.handle)),
+    ], [flat]);
+    return add(x, reshape(added, xShape));
   });
 }
 

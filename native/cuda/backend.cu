@@ -236,8 +236,20 @@ class CudaBackend final : public Backend {
     if (args.m <= 0 || args.n <= 0 || args.batch <= 0) return;
     if (args.k <= 0) return cuda::fill(ctx, args.c, t, args.batch * args.m * args.n, 0.0);
     if (blas::load().loaded && blas::fits(args)) {
-      std::call_once(ctx.blasOnce, [&ctx] { ctx.blasHandle = blas::createHandle(); });
-      if (ctx.blasHandle != nullptr) return blas::gemm(ctx.blasHandle, ctx.stream, t, args);
+      // cuBLAS allocates its own workspace with cudaMalloc, outside the caching allocator: when that
+      // fails for memory the pool's cached blocks are released and the call tried once more, as
+      // CachingAllocator::allocate does for tensors.
+      const auto release = [](void* c) { static_cast<Context*>(c)->pool->releaseCache(); };
+      std::call_once(ctx.blasOnce, [&ctx, &release] { ctx.blasHandle = blas::createHandle(release, &ctx); });
+      if (ctx.blasHandle != nullptr) {
+        try {
+          return blas::gemm(ctx.blasHandle, ctx.stream, t, args);
+        } catch (const Error& e) {
+          if (e.code() != Code::OutOfMemory) throw;
+          release(&ctx);
+          return blas::gemm(ctx.blasHandle, ctx.stream, t, args);
+        }
+      }
     }
     cuda::matmulTiled(ctx, t, args);
   }

@@ -206,10 +206,15 @@ const LoadResult& load() {
   return result;
 }
 
-Handle createHandle() {
+Handle createHandle(void (*retry)(void*), void* arg) {
   if (!load().loaded) return nullptr;
   Handle h = nullptr;
-  if (const Status st = api.create(&h); st != kSuccess) {
+  Status st = api.create(&h);
+  if (st == kAllocFailed) {  // the caching allocator may hold the memory cuBLAS wants
+    retry(arg);
+    st = api.create(&h);
+  }
+  if (st != kSuccess) {
     // Once per device context: the GEMMs still run, on the built-in kernel, but slower; say so.
     std::fprintf(stderr, "antler: cuBLAS (%s) loaded but cublasCreate failed with status %d; matmul uses the built-in kernel\n",
                  load().path.c_str(), st);

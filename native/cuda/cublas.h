@@ -22,7 +22,9 @@ struct LoadResult {
 const LoadResult& load();
 
 // A handle for the current device, or nullptr (library absent or creation failed).
-Handle createHandle();
+// retry() runs once when cublasCreate fails for memory (CUBLAS_STATUS_ALLOC_FAILED), before a
+// second try: the caller frees its cached blocks there.
+Handle createHandle(void (*retry)(void*), void* arg);
 
 // True when the GEMM's sizes fit cuBLAS's 32-bit int parameters.
 bool fits(const MatmulArgs& args);

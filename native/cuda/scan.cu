@@ -113,7 +113,10 @@ static __global__ void __launch_bounds__(kComposeBlock)
 template <typename T, typename Combine, bool Reverse>
 static __global__ void __launch_bounds__(kScanBlock)
     scanReplayKernel(Combine op, k::ScanConfig cfg, k::ScanChunks plan, const T* __restrict__ A,
-                     const T* __restrict__ b, const T* __restrict__ y0, const T* __restrict__ starts, T* out) {
+                     const T* __restrict__ b, const T* y0, const T* starts, T* out) {
+  // y0 and starts are not __restrict__: `prev` starts there and then points into `out`, which this
+  // block writes, and a restrict-qualified origin lets nvcc load every prev[j] through the
+  // non-coherent read-only path (ld.global.nc), stale after the previous step's writes.
   const int64_t n = cfg.n, as = op.aSize(), aStep = cfg.B * as, vStep = cfg.B * n;
   const int64_t c = blockIdx.x, p0 = plan.begin(c), p1 = plan.end(c);
   for (int64_t bi = blockIdx.y; bi < cfg.B; bi += gridDim.y) {

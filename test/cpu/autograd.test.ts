@@ -76,6 +76,18 @@ describe(`backward() (seed ${SEED})`, () => {
     antler.dispose([x, y, g, wrong]);
   });
 
+  test("a gradient of another dtype is cast to the output's, as PyTorch's engine does", () => {
+    const xs = randomArray(rng, 5, -2, 2);
+    const gs = randomArray(rng, 5, -1, 1);
+    const x = tensor(xs, [5], { requiresGrad: true }); // float32
+    const y = tidy(() => x.mul(3));
+    const g64 = tensor(gs, [5], F64);
+    y.backward(g64);
+    expect(x.grad!.dtype).toBe('float32');
+    expectClose(x.grad!.dataSync(), gs.map((v) => Math.fround(3 * Math.fround(v))), 1e-7, 0, 'cast seed');
+    antler.dispose([x, y, g64]);
+  });
+
   test('backward() on a tensor that does not require grad throws INVALID_ARGUMENT', () => {
     const x = tensor([1, 2, 3], undefined, F64);
     const y = x.sum();

@@ -322,6 +322,49 @@ describe(`gather and indexSelect (seed ${SEED})`, () => {
       }
     }));
 
+  test('scatterAdd equals torch.scatter_add by a reference loop (repeats summed, src larger than index); gradients are the output’s and its gather', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const rank = rng.int(1, 3);
+        const xShape = randomShape(rng, rank, 1, 4);
+        const axis = rng.int(0, rank - 1);
+        const iShape = xShape.map((d, i) => (i === axis ? rng.int(1, 6) : rng.int(1, d)));
+        const sShape = iShape.map((d) => d + rng.int(0, 2));
+        const xv = randomArray(rng, prod(xShape)), sv = randomArray(rng, prod(sShape));
+        const iv = randomInts(rng, prod(iShape), 0, xShape[axis] - 1);
+        const x = tensor(xv, xShape, { dtype: 'float64', requiresGrad: true });
+        const src = tensor(sv, sShape, { dtype: 'float64', requiresGrad: true });
+        const y = antler.scatterAdd(x, axis - (trial % 2 ? rank : 0), tensor(iv, iShape, I32), src);
+        const want = xv.slice();
+        const gy = randomArray(rng, xv.length);
+        const gSrc = new Array(sv.length).fill(0);
+        for (let p = 0; p < iv.length; p++) {
+          const at = unravel(iShape, p);
+          const sp = ravel(sShape, at);
+          at[axis] = iv[p];
+          want[ravel(xShape, at)] += sv[sp];
+          gSrc[sp] = gy[ravel(xShape, at)];
+        }
+        expect(y.shape).toEqual(xShape);
+        expectClose(read(y), want, 1e-15, 1e-15, `scatterAdd ${xShape} axis ${axis} index ${iShape} src ${sShape}`);
+        y.backward(tensor(gy, xShape, F64));
+        expectExact(read(x.grad!), gy, 'x gradient');
+        expectExact(read(src.grad!), gSrc, 'src gradient (zero outside the index’s corner)');
+      }
+      // int32: a histogram, exact.
+      const bins = antler.scatterAdd(antler.zeros([4], I32), 0, tensor([0, 3, 3, 1, 3], [5], I32), antler.ones([5], I32));
+      expectExact(read(bins), [1, 1, 0, 3]);
+      // An empty index leaves x as it is.
+      expectExact(read(antler.scatterAdd(tensor([1, 2]), 0, antler.zeros([0], I32), antler.zeros([0]))), [1, 2]);
+      const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      expectAntlerError(() => antler.scatterAdd(x, 1, tensor([[0, -1]], [1, 2], I32), antler.ones([1, 2])), 'INVALID_ARGUMENT', /scatterAdd: index -1 at \[0, 1\] is outside \[0, 3\)/);
+      expectAntlerError(() => antler.scatterAdd(x, 0, tensor([[0, 0, 0, 0]], [1, 4], I32), antler.ones([1, 4])), 'SHAPE_MISMATCH', /axis 1/);
+      expectAntlerError(() => antler.scatterAdd(x, 0, tensor([[0, 1]], [1, 2], I32), antler.ones([1, 1])), 'SHAPE_MISMATCH', /larger than src/);
+      expectAntlerError(() => antler.scatterAdd(x, 0, tensor([[0]], [1, 1], I32), antler.ones([1, 1], F64)), 'DTYPE_MISMATCH', /src is float64 and the input float32/);
+      expectAntlerError(() => antler.scatterAdd(x, 0, tensor([0], [1], I32), antler.ones([1])), 'SHAPE_MISMATCH', /rank/);
+      expectExact(read(x), [1, 2, 3, 4, 5, 6]);
+    }));
+
   test('out-of-range indices name the value and where it is; nothing is left behind', () =>
     tidy(() => {
       const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
