@@ -285,6 +285,18 @@ export abstract class LRScheduler {
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i)));
     this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
   }
+  /** @internal For subclasses that move their own counters (CosineAnnealingWarmRestarts.step(epoch)). */
+  protected applyLrs(): void {
+    this.apply();
+  }
+  /** @internal SequentialLR's step(0): epoch 0 again, from the groups' current lr. */
+  restart(): void {
+    this.lastEpoch = 0;
+    this.resetCounters();
+    this.apply();
+  }
+  /** @internal Counters besides lastEpoch that restart() resets. */
+  protected resetCounters(): void {}
   step(...args: never[]): void {
     // PyTorch's deprecated step(epoch) would be ignored here: say so rather than schedule from the wrong epoch.
     if (args.length)
@@ -440,6 +452,298 @@ export class LambdaLR extends LambdaScheduler {
 export class MultiplicativeLR extends LambdaScheduler {
   protected chained(current: number, _base: number, epoch: number, group: number): number {
     return epoch > 0 ? current * this.factor(group, epoch) : current;
+  }
+}
+
+/**
+ * lr multiplied by factor until epoch totalIters, then back to the base
+ * (torch.optim.lr_scheduler.ConstantLR; factor in (0, 1], default 1/3,
+ * totalIters default 5).
+ */
+export class ConstantLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly factor = 1 / 3, readonly totalIters = 5) {
+    checkFinite(factor, 'ConstantLR', 'factor');
+    if (!(factor > 0 && factor <= 1)) fail('INVALID_ARGUMENT', `ConstantLR: factor must be in (0, 1]; got ${factor}`);
+    checkInteger(totalIters, 'ConstantLR', 'totalIters', 1);
+    super(optimizer);
+    this.init();
+  }
+  protected chained(current: number, _base: number, epoch: number): number {
+    if (epoch === 0) return current * this.factor;
+    return epoch === this.totalIters ? current / this.factor : current;
+  }
+}
+
+/**
+ * lr = base · (1 − epoch / totalIters)^power, reaching 0 at totalIters and
+ * staying there (torch.optim.lr_scheduler.PolynomialLR, by its recursive
+ * form; totalIters default 5, power default 1).
+ */
+export class PolynomialLR extends LRScheduler {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly totalIters = 5, readonly power = 1) {
+    checkInteger(totalIters, 'PolynomialLR', 'totalIters', 1);
+    checkFinite(power, 'PolynomialLR', 'power');
+    super(optimizer);
+    this.init();
+  }
+  protected chained(current: number, _base: number, epoch: number): number {
+    if (epoch === 0 || epoch > this.totalIters) return current;
+    const n = this.totalIters;
+    return current * ((1 - epoch / n) / (1 - (epoch - 1) / n)) ** this.power;
+  }
+}
+
+/**
+ * Cosine annealing with warm restarts (SGDR, torch's
+ * CosineAnnealingWarmRestarts): lr = etaMin + (base − etaMin)(1 + cos(π
+ * tCur / tI)) / 2, where tCur counts epochs since the last restart and the
+ * i-th period lasts tI = t0 · tMult^i. Not chainable, as in PyTorch: it sets
+ * the lr from the base. step() advances one epoch; step(epoch) takes a
+ * fractional epoch, as PyTorch's (per batch: step(epoch + i / itersPerEpoch)).
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  /** Epochs since the last restart, and the current period's length. */
+  tCur = 0;
+  tI: number;
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly t0: number, readonly tMult = 1, readonly etaMin = 0) {
+    const op = 'CosineAnnealingWarmRestarts';
+    checkInteger(t0, op, 't0', 1);
+    checkInteger(tMult, op, 'tMult', 1);
+    checkFinite(etaMin, op, 'etaMin');
+    if (etaMin < 0) fail('INVALID_ARGUMENT', `${op}: etaMin (the lowest learning rate) must be >= 0; got ${etaMin}`);
+    super(optimizer);
+    this.tI = t0;
+    this.init();
+  }
+  protected chained(_current: number, base: number): number {
+    return this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * this.tCur) / this.tI))) / 2;
+  }
+  protected resetCounters(): void {
+    this.tCur = 0;
+    this.tI = this.t0;
+  }
+  step(epoch?: number): void {
+    if (epoch === undefined) {
+      this.tCur += 1;
+      if (this.tCur >= this.tI) {
+        this.tCur -= this.tI;
+        this.tI *= this.tMult;
+      }
+      this.lastEpoch += 1;
+    } else {
+      const op = 'CosineAnnealingWarmRestarts.step';
+      checkFinite(epoch, op, 'epoch');
+      if (epoch < 0) fail('INVALID_ARGUMENT', `${op}: epoch must be >= 0; got ${epoch}`);
+      const [T0, m] = [this.t0, this.tMult];
+      if (epoch >= T0) {
+        if (m === 1) {
+          this.tCur = epoch % T0;
+          this.tI = T0;
+        } else {
+          const i = Math.floor(Math.log((epoch / T0) * (m - 1) + 1) / Math.log(m));
+          this.tCur = epoch - (T0 * (m ** i - 1)) / (m - 1);
+          this.tI = T0 * m ** i;
+        }
+      } else {
+        this.tI = T0;
+        this.tCur = epoch;
+      }
+      this.lastEpoch = Math.floor(epoch);
+    }
+    this.applyLrs();
+  }
+}
+
+/** Options of {@link OneCycleLR} (PyTorch's names in camelCase, and its defaults). */
+export interface OneCycleLROptions {
+  /** The number of steps in the cycle; or give epochs and stepsPerEpoch. */
+  totalSteps: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** The fraction of the cycle spent increasing the lr (default 0.3). */
+  pctStart: number;
+  /** 'cos' (default) or 'linear'. */
+  annealStrategy: 'cos' | 'linear';
+  /** Cycle the momentum (SGD, RMSprop) or beta1 (Adam, AdamW) inversely to the lr (default true). */
+  cycleMomentum: boolean;
+  baseMomentum: number | number[];
+  maxMomentum: number | number[];
+  /** The initial lr is maxLr / divFactor (default 25). */
+  divFactor: number;
+  /** The final lr is the initial one / finalDivFactor (default 1e4). */
+  finalDivFactor: number;
+  /** Fast.ai's three phases: up, down to the initial lr, then annihilation (default false). */
+  threePhase: boolean;
+}
+
+/**
+ * The 1cycle policy (Smith & Topin; torch.optim.lr_scheduler.OneCycleLR):
+ * step() after every batch. The lr rises from maxLr / divFactor to maxLr
+ * over pctStart of the cycle, then anneals to the initial lr /
+ * finalDivFactor, while the momentum (or Adam's beta1) moves the other way
+ * between maxMomentum and baseMomentum. Not chainable (it sets the lr); it
+ * sets each group's lr, and momentum or betas, at construction, as PyTorch's.
+ * Stepping past totalSteps throws, as there.
+ */
+export class OneCycleLR extends LRScheduler {
+  readonly totalSteps: number;
+  private readonly phases: { end: number; lr: [number, number][]; momentum: [number, number][] }[];
+  private readonly momentumKey: 'momentum' | 'betas' | null;
+  readonly annealStrategy: 'cos' | 'linear';
+
+  constructor(optimizer: Optimizer<{ lr: number }>, maxLr: number | number[], options?: Partial<OneCycleLROptions>) {
+    const op = 'OneCycleLR';
+    const o = checkOptions<OneCycleLROptions>(options, op, ['totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
+    if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', `${op}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
+    const groups = optimizer.paramGroups;
+    const perGroup = (v: number | number[], what: string): number[] => {
+      if (Array.isArray(v)) {
+        if (v.length !== groups.length) fail('INVALID_ARGUMENT', `${op}: ${what} has ${v.length} entries for ${groups.length} parameter groups; give one per group or a single number`);
+        return v.map((x, i) => checkFinite(x, op, `${what}[${i}]`));
+      }
+      return new Array(groups.length).fill(checkFinite(v, op, what));
+    };
+    let total: number;
+    if (o.totalSteps !== undefined) total = checkInteger(o.totalSteps, op, 'totalSteps', 1);
+    else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined)
+      total = checkInteger(o.epochs, op, 'epochs', 1) * checkInteger(o.stepsPerEpoch, op, 'stepsPerEpoch', 1);
+    else fail('INVALID_ARGUMENT', `${op}: give totalSteps, or epochs and stepsPerEpoch`);
+    const pct = o.pctStart === undefined ? 0.3 : checkFinite(o.pctStart, op, 'pctStart');
+    if (!(pct >= 0 && pct <= 1)) fail('INVALID_ARGUMENT', `${op}: pctStart must be in [0, 1]; got ${pct}`);
+    const anneal = o.annealStrategy ?? 'cos';
+    if (anneal !== 'cos' && anneal !== 'linear') fail('INVALID_ARGUMENT', `${op}: annealStrategy must be 'cos' or 'linear'; got ${describe(anneal)}`);
+    const div = o.divFactor === undefined ? 25 : checkFinite(o.divFactor, op, 'divFactor');
+    const finalDiv = o.finalDivFactor === undefined ? 1e4 : checkFinite(o.finalDivFactor, op, 'finalDivFactor');
+    if (!(div > 0) || !(finalDiv > 0)) fail('INVALID_ARGUMENT', `${op}: divFactor and finalDivFactor must be > 0; got ${div} and ${finalDiv}`);
+    const cycle = o.cycleMomentum === undefined ? true : checkBoolean(o.cycleMomentum, op, 'cycleMomentum');
+    const maxLrs = perGroup(maxLr, 'maxLr');
+    if (maxLrs.some((v) => !(v > 0))) fail('INVALID_ARGUMENT', `${op}: maxLr must be > 0; got ${describe(maxLr)}`);
+    const initial = maxLrs.map((m) => m / div), min = initial.map((i) => i / finalDiv);
+    let key: 'momentum' | 'betas' | null = null;
+    let baseM: number[] = [], maxM: number[] = [];
+    if (cycle) {
+      const defaults = optimizer.defaults as Record<string, unknown>;
+      key = 'betas' in defaults ? 'betas' : 'momentum' in defaults ? 'momentum' : null;
+      if (key === null) fail('INVALID_ARGUMENT', `${op}: cycleMomentum needs an optimizer with momentum or betas (${optimizer.constructor.name} has neither); pass cycleMomentum: false`);
+      baseM = perGroup(o.baseMomentum ?? 0.85, 'baseMomentum');
+      maxM = perGroup(o.maxMomentum ?? 0.95, 'maxMomentum');
+    }
+    super(optimizer);
+    this.totalSteps = total;
+    this.annealStrategy = anneal;
+    this.momentumKey = key;
+    const lrPair = (a: number[], b: number[]): [number, number][] => a.map((x, i) => [x, b[i]]);
+    const ends = o.threePhase ? [pct * total - 1, 2 * pct * total - 2, total - 1] : [pct * total - 1, total - 1];
+    ends.forEach((e, i) => {
+      if (!(e > (i ? ends[i - 1] : 0)))
+        fail('INVALID_ARGUMENT', `${op}: with totalSteps ${total} and pctStart ${pct}, phase ${i} of the cycle has no steps (it would divide by zero, as PyTorch's does); lengthen the cycle or change pctStart`);
+    });
+    this.phases = o.threePhase
+      ? [
+          { end: pct * total - 1, lr: lrPair(initial, maxLrs), momentum: lrPair(maxM, baseM) },
+          { end: 2 * pct * total - 2, lr: lrPair(maxLrs, initial), momentum: lrPair(baseM, maxM) },
+          { end: total - 1, lr: lrPair(initial, min), momentum: lrPair(maxM, maxM) },
+        ]
+      : [
+          { end: pct * total - 1, lr: lrPair(initial, maxLrs), momentum: lrPair(maxM, baseM) },
+          { end: total - 1, lr: lrPair(maxLrs, min), momentum: lrPair(baseM, maxM) },
+        ];
+    this.init();
+  }
+
+  private anneal(start: number, end: number, pct: number): number {
+    if (this.annealStrategy === 'linear') return (end - start) * pct + start;
+    return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
+  }
+
+  /** The phase holding step t and how far into it t is, as PyTorch's get_lr walks them. */
+  private where(t: number): { phase: number; pct: number } {
+    let start = 0;
+    for (let i = 0; i < this.phases.length; i++) {
+      const end = this.phases[i].end;
+      if (t <= end || i === this.phases.length - 1) return { phase: i, pct: (t - start) / (end - start) };
+      start = end;
+    }
+    return { phase: this.phases.length - 1, pct: 1 };
+  }
+
+  protected chained(_current: number, _base: number, epoch: number, group: number): number {
+    if (epoch > this.totalSteps)
+      fail('INVALID_ARGUMENT', `OneCycleLR: stepped ${epoch} times; the cycle has totalSteps = ${this.totalSteps} (make it longer, or a new scheduler)`);
+    const { phase, pct } = this.where(epoch);
+    const ph = this.phases[phase];
+    if (this.momentumKey !== null) {
+      const m = this.anneal(ph.momentum[group][0], ph.momentum[group][1], pct);
+      const g = this.optimizer.paramGroups[group] as unknown as Record<string, unknown>;
+      if (this.momentumKey === 'betas') g.betas = [m, (g.betas as number[])[1]];
+      else g.momentum = m;
+    }
+    return this.anneal(ph.lr[group][0], ph.lr[group][1], pct);
+  }
+}
+
+/**
+ * Runs schedulers one after another (torch's SequentialLR): schedulers[i]
+ * drives the lr from milestones[i − 1] on, restarting from the base lr at
+ * its milestone. Made from schedulers already built on the same optimizer
+ * (a LinearLR warm-up, then a CosineAnnealingLR decay); step() once per epoch.
+ */
+export class SequentialLR {
+  lastEpoch = 0;
+  readonly schedulers: readonly LRScheduler[];
+  readonly milestones: readonly number[];
+  constructor(readonly optimizer: Optimizer<{ lr: number }>, schedulers: readonly LRScheduler[], milestones: readonly number[]) {
+    const op = 'SequentialLR';
+    if (!Array.isArray(schedulers) || schedulers.length === 0) fail('INVALID_ARGUMENT', `${op}: expected a non-empty array of schedulers; got ${describe(schedulers)}`);
+    schedulers.forEach((s, i) => {
+      if (!(s instanceof LRScheduler)) fail('INVALID_ARGUMENT', `${op}: schedulers[${i}] must be an LRScheduler; got ${describe(s)}`);
+      if (s.optimizer !== optimizer) fail('INVALID_ARGUMENT', `${op}: schedulers[${i}] drives another optimizer than the one given`);
+    });
+    if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1)
+      fail('INVALID_ARGUMENT', `${op}: expected ${schedulers.length - 1} milestone(s) for ${schedulers.length} schedulers; got ${describe(milestones)}`);
+    milestones.forEach((m, i) => {
+      checkInteger(m, op, `milestones[${i}]`, 1);
+      if (i > 0 && m <= milestones[i - 1]) fail('INVALID_ARGUMENT', `${op}: milestones must increase; got ${describe(milestones)}`);
+    });
+    this.schedulers = [...schedulers];
+    this.milestones = [...milestones];
+    // As PyTorch's: back to the initial lrs (every scheduler's construction moved them), then the first one's epoch 0.
+    optimizer.paramGroups.forEach((g, i) => (g.lr = schedulers[0].baseLrs[i]));
+    for (const s of schedulers) s.lastEpoch = -1;
+    schedulers[0].restart();
+  }
+  step(): void {
+    this.lastEpoch += 1;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) {
+      // PyTorch's scheduler.step(0): the next scheduler starts at its epoch 0, from the base lrs (its closed
+      // form), except MultiplicativeLR, which has none and goes on from the current lr, as there.
+      if (!(s instanceof MultiplicativeLR)) this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.baseLrs[i]));
+      s.restart();
+    } else s.step();
+  }
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
+
+/** Steps every scheduler in turn at each step() (torch's ChainedScheduler): their effects compose. */
+export class ChainedScheduler {
+  readonly schedulers: readonly LRScheduler[];
+  constructor(schedulers: readonly LRScheduler[]) {
+    if (!Array.isArray(schedulers) || schedulers.length === 0) fail('INVALID_ARGUMENT', `ChainedScheduler: expected a non-empty array of schedulers; got ${describe(schedulers)}`);
+    schedulers.forEach((s, i) => {
+      if (!(s instanceof LRScheduler)) fail('INVALID_ARGUMENT', `ChainedScheduler: schedulers[${i}] must be an LRScheduler; got ${describe(s)}`);
+    });
+    this.schedulers = [...schedulers];
+  }
+  step(): void {
+    for (const s of this.schedulers) s.step();
+  }
+  getLastLr(): number[] {
+    return this.schedulers[this.schedulers.length - 1].getLastLr();
   }
 }
 

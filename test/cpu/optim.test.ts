@@ -1159,6 +1159,105 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose([p, q]);
   });
 
+  test('ConstantLR and PolynomialLR: base · factor until totalIters; base · (1 − epoch / totalIters)^power', () => {
+    const a = twoGroups();
+    const factor = rng.uniform(0.1, 1), n = rng.int(1, 5);
+    expectSequence(drive(new optim.ConstantLR(a.opt, factor, n), a.opt, n + 3), (b, e) => (e < n ? b * factor : b), a.bases);
+    antler.dispose(a.params);
+    const c = twoGroups();
+    const total = rng.int(2, 8), power = rng.uniform(0.5, 3);
+    expectSequence(drive(new optim.PolynomialLR(c.opt, total, power), c.opt, total + 3), (b, e) => b * Math.max(0, 1 - Math.min(e, total) / total) ** power, c.bases);
+    antler.dispose(c.params);
+  });
+
+  test('CosineAnnealingWarmRestarts (SGDR): restarts after t0, t0·tMult, …; step(epoch) takes fractional epochs', () => {
+    const { opt, params, bases } = twoGroups();
+    const t0 = rng.int(1, 4), tMult = rng.int(1, 3), etaMin = rng.uniform(0, 1e-3);
+    // The closed form: the period i holding epoch e and the epochs since its start.
+    const at = (e: number): [number, number] => {
+      let start = 0, len = t0;
+      while (e >= start + len) {
+        start += len;
+        len *= tMult;
+      }
+      return [e - start, len];
+    };
+    const formula = (b: number, e: number): number => {
+      const [cur, len] = at(e);
+      return etaMin + ((b - etaMin) * (1 + Math.cos((Math.PI * cur) / len))) / 2;
+    };
+    const sched = new optim.CosineAnnealingWarmRestarts(opt, t0, tMult, etaMin);
+    expectSequence(drive(sched, opt, 25), formula, bases);
+    // Per batch: step(epoch + i / iters), as PyTorch's docs do.
+    for (const e of [0.5, t0 + 0.25, rng.uniform(0, 20)]) {
+      sched.step(e);
+      expectClose(opt.paramGroups.map((g) => g.lr), bases.map((b) => formula(b, e)), 1e-12, 1e-15, `step(${e})`);
+    }
+    expectAntlerError(() => sched.step(-1), 'INVALID_ARGUMENT', /epoch must be >= 0/);
+    antler.dispose(params);
+  });
+
+  test('OneCycleLR: lr up from maxLr / divFactor to maxLr, then down to initial / finalDivFactor; momentum the other way', () => {
+    for (const threePhase of [false, true])
+      for (const anneal of ['cos', 'linear'] as const) {
+        const p = antler.zeros([2], { requiresGrad: true });
+        const adam = rng.next() < 0.5;
+        const opt = adam ? new optim.Adam([p], { lr: 0.01 }) : new optim.SGD([p], { lr: 0.01, momentum: 0.9 });
+        const total = rng.int(20, 60), maxLr = rng.uniform(0.1, 2), pct = rng.uniform(0.15, 0.45), div = rng.uniform(5, 30), fin = rng.uniform(10, 1e4);
+        const sched = new optim.OneCycleLR(opt as optim.Optimizer<{ lr: number }>, maxLr, { totalSteps: total, pctStart: pct, annealStrategy: anneal, divFactor: div, finalDivFactor: fin, threePhase });
+        const initial = maxLr / div, min = initial / fin;
+        const f = (a: number, b: number, x: number): number => (anneal === 'linear' ? a + (b - a) * x : b + ((a - b) / 2) * (Math.cos(Math.PI * x) + 1));
+        // PyTorch's phases: ends at pct·total − 1 (and 2·pct·total − 2), then total − 1.
+        const phases = threePhase
+          ? [[pct * total - 1, initial, maxLr, 0.95, 0.85], [2 * pct * total - 2, maxLr, initial, 0.85, 0.95], [total - 1, initial, min, 0.95, 0.95]]
+          : [[pct * total - 1, initial, maxLr, 0.95, 0.85], [total - 1, maxLr, min, 0.85, 0.95]];
+        for (let t = 0; t < total; t++) {
+          let start = 0, k = 0;
+          while (k < phases.length - 1 && t > phases[k][0]) start = phases[k++][0];
+          const x = (t - start) / (phases[k][0] - start);
+          const g = opt.paramGroups[0] as unknown as { lr: number; momentum?: number; betas?: number[] };
+          expect(Math.abs(g.lr - f(phases[k][1], phases[k][2], x))).toBeLessThan(1e-12);
+          expect(Math.abs((adam ? g.betas![0] : g.momentum!) - f(phases[k][3], phases[k][4], x))).toBeLessThan(1e-12);
+          sched.step();
+        }
+        // total − 1 was the last step of the cycle (lr = min there); one more is allowed, as PyTorch's, then it throws.
+        expect(min).toBeLessThan(initial);
+        expectAntlerError(() => sched.step(), 'INVALID_ARGUMENT', /stepped .* totalSteps/);
+        p.dispose();
+      }
+    const q = antler.zeros([1], { requiresGrad: true });
+    const ada = new optim.Adagrad([q]);
+    expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { totalSteps: 10 }), 'INVALID_ARGUMENT', /cycleMomentum needs an optimizer with momentum or betas/);
+    expect(() => new optim.OneCycleLR(ada, 0.1, { epochs: 2, stepsPerEpoch: 5, cycleMomentum: false })).not.toThrow();
+    expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { cycleMomentum: false }), 'INVALID_ARGUMENT', /totalSteps, or epochs and stepsPerEpoch/);
+    expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { totalSteps: 3, pctStart: 0.3, cycleMomentum: false }), 'INVALID_ARGUMENT', /no steps/);
+    q.dispose();
+  });
+
+  test('SequentialLR switches schedulers at milestones (each restarts from the base lr); ChainedScheduler composes them', () => {
+    const { opt, params, bases } = twoGroups();
+    const warm = rng.int(2, 5), gamma = rng.uniform(0.5, 0.95), start = rng.uniform(0.05, 0.5);
+    const seq = new optim.SequentialLR(opt, [new optim.LinearLR(opt, start, 1, warm), new optim.ExponentialLR(opt, gamma)], [warm]);
+    const seen: number[][] = [opt.paramGroups.map((g) => g.lr)];
+    for (let e = 1; e <= warm + 5; e++) {
+      seq.step();
+      seen.push(seq.getLastLr());
+    }
+    expectSequence(seen, (b, e) => (e < warm ? b * (start + ((1 - start) * e) / warm) : b * gamma ** (e - warm)), bases);
+    antler.dispose(params);
+    const c = twoGroups();
+    const factor = rng.uniform(0.1, 0.9), n = rng.int(1, 4);
+    const chain = new optim.ChainedScheduler([new optim.ConstantLR(c.opt, factor, n), new optim.ExponentialLR(c.opt, gamma)]);
+    const chained: number[][] = [c.opt.paramGroups.map((g) => g.lr)];
+    for (let e = 1; e <= n + 3; e++) {
+      chain.step();
+      chained.push(chain.getLastLr());
+    }
+    expectSequence(chained, (b, e) => b * (e < n ? factor : 1) * gamma ** e, c.bases);
+    expectAntlerError(() => new optim.SequentialLR(c.opt, [new optim.StepLR(c.opt, 2)], [3]), 'INVALID_ARGUMENT', /0 milestone\(s\) for 1 schedulers/);
+    antler.dispose(c.params);
+  });
+
   test('invalid scheduler arguments throw before touching the learning rates', () => {
     const { opt, params, bases } = twoGroups();
     const bad: [string, () => unknown, RegExp][] = [
