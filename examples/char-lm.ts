@@ -1,6 +1,7 @@
 /**
  * A character-level language model, Embedding → 2-layer SRU → Linear,
- * trained on antler's own TypeScript sources (lib/**\/*.ts). Prints the
+ * trained on antler's own TypeScript sources (lib/**\/*.ts; --corpus <dir>
+ * reads the .ts, .js, .md and .txt files under another directory). Prints the
  * training loss (mean over the last --every steps), a held-out loss and
  * bits per character as it goes, then samples text by streaming one
  * character at a time through SRU.step().
@@ -8,6 +9,7 @@
  *   npm run build:ts && npx tsc -p examples/tsconfig.json
  *   node dist-examples/char-lm.js [--steps 300] [--every 25] [--seq 64] [--batch 32]
  *     [--embed 64] [--hidden 256] [--lr 0.003] [--device cpu|cuda] [--impl fused|reference] [--seed 1] [--sample 300]
+ *     [--corpus <dir>]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -42,18 +44,28 @@ const sampleLength = option('sample', 300);
 
 // ---------------------------------------------------------------- data
 
-function sources(dir: string): string[] {
+function sources(dir: string, exts: string[]): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...sources(p));
-    else if (e.name.endsWith('.ts')) out.push(p);
+    if (e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.')) out.push(...sources(p, exts));
+    else if (exts.some((x) => e.name.endsWith(x))) out.push(p);
   }
   return out;
 }
 
 const root = path.resolve(__dirname, '..');
-const text = sources(path.join(root, 'lib')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+const corpusDir = path.resolve(option('corpus', path.join(root, 'lib')));
+const exts = option('corpus', '') ? ['.ts', '.js', '.md', '.txt'] : ['.ts'];
+if (!fs.existsSync(corpusDir) || !fs.statSync(corpusDir).isDirectory()) {
+  console.error(`char-lm: no corpus directory at ${corpusDir} (the default is the package's lib/, the TypeScript sources); pass --corpus <dir>`);
+  process.exit(1);
+}
+const text = sources(corpusDir, exts).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+if (text.length < 10000) {
+  console.error(`char-lm: ${text.length} characters of text under ${corpusDir}; at least 10,000 are needed (${exts.join(', ')} files)`);
+  process.exit(1);
+}
 const vocab = [...new Set(text)].sort();
 const index = new Map(vocab.map((ch, i) => [ch, i]));
 const encoded = Int32Array.from(text, (ch) => index.get(ch)!);
@@ -125,7 +137,7 @@ function heldOutLoss(): number {
 }
 
 console.log(
-  `char-LM: ${text.length} characters of lib/**/*.ts, vocabulary ${vocab.length}; ` +
+  `char-LM: ${text.length} characters of ${path.relative(process.cwd(), corpusDir) || '.'}, vocabulary ${vocab.length}; ` +
     `Embedding(${embedDim}) → SRU(${hidden}, 2 layers, ${impl}) → Linear; seq ${seqLen}, batch ${batch}, Adam lr ${lr}, ${device}`,
 );
 console.log(`step     0  held-out loss ${heldOutLoss().toFixed(3)} (uniform would be ${Math.log(vocab.length).toFixed(3)})`);

@@ -1,6 +1,6 @@
 /**
- * A neural ODE learns the two-body problem (ALGORITHMS.md §2's DEER
- * experiment, smaller): 8 states (the two bodies' positions and velocities in
+ * A neural ODE learns the two-body problem (an experiment of DEER, Lim et
+ * al., ICLR 2024, smaller): 8 states (the two bodies' positions and velocities in
  * the plane), trajectories from random near-circular orbits computed here by
  * RK4 on a fine grid, and an MLP vector field trained with Adam on the
  * squared error of whole trajectories. The solve is DEER (Newton over the

@@ -1,5 +1,5 @@
 /**
- * `antler bench deer`: the DEER paper's speed table (ALGORITHMS.md §2) on
+ * `antler bench deer`: the DEER paper's speed table (Lim et al., ICLR 2024) on
  * this machine. A GRU with input size = hidden size = n, batch 16, float32,
  * evaluated by the DEER solver in modes 'deer' (dense Newton) and 'quasi'
  * (diagonal Jacobian) against mode 'sequential' (antler's fused sequential
@@ -239,7 +239,7 @@ function speedupEntry(rows: DeerBenchRow[], n: number, T: number, pass: Pass, im
 }
 
 /**
- * The paper's speed table (ALGORITHMS.md §2) as Markdown: rows 'forward n'
+ * The paper's speed table (Lim et al., ICLR 2024) as Markdown: rows 'forward n'
  * then 'fwd+grad n', columns T, entries sequential time / impl time measured
  * in the same run ('OOM' or 'skipped' where impl has no time).
  */
@@ -302,7 +302,7 @@ export function autoSummary(rows: DeerBenchRow[]): string {
 const SECTION_INTRO = `## DEER
 
 \`node dist/cli.js bench deer\` (lib/bench-deer.ts): the DEER paper's speed
-table (ALGORITHMS.md §2) on the machine it runs on. A GRU with input size =
+table (Lim et al., ICLR 2024) on the machine it runs on. A GRU with input size =
 hidden size = n, batch 16, float32, through nn.GRU; modes 'deer' (dense
 Newton) and 'quasi' (diagonal Jacobian) against mode 'sequential' (antler's
 fused sequential kernel) on the same weights and inputs, measured in the same

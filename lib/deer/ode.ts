@@ -1,5 +1,5 @@
 /**
- * DEER for ordinary differential equations (ALGORITHMS.md §2, ODE case):
+ * DEER for ordinary differential equations (Lim et al., ICLR 2024, the ODE case):
  * dy/dt = f(t, y, x(t)) on a time grid t_0 < … < t_T (or decreasing), solved
  * for every grid point at once by Newton's method.
  *

@@ -1,5 +1,5 @@
 /**
- * The DEER linear recurrence (ALGORITHMS.md §2), one native launch forward
+ * The DEER linear recurrence (Lim et al., ICLR 2024), one native launch forward
  * and one backward:
  *   y_t = A_t y_{t−1} + b_t,  y_{−1} = y0
  * with A dense [T, B, n, n] or diagonal [T, B, n]. The backward is the same

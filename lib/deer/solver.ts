@@ -1,5 +1,5 @@
 /**
- * The DEER solver (ALGORITHMS.md §2): a recurrent cell y_t = f(y_{t−1}, xp_t)
+ * The DEER solver (Lim et al., ICLR 2024): a recurrent cell y_t = f(y_{t−1}, xp_t)
  * evaluated over the whole sequence at once by Newton's method, each
  * iteration one parallel linearisation (native cellLinearize: f, J and
  * b = f − J y_{t−1} at every step) and one linear scan (deer.scan).

@@ -2,8 +2,10 @@
  * torch.nn.init: fills a tensor (usually a parameter) in place and returns it.
  * Names are PyTorch's in camelCase without the trailing underscore
  * (xavier_uniform_ → xavierUniform), with PyTorch's positional arguments and
- * defaults; a last options argument `{ seed }` makes one call repeatable, as
- * `rand`'s does (otherwise the global generator is used, see setSeed).
+ * defaults; an options argument `{ seed }`, last or right after the
+ * tensor or any positional argument (`xavierUniform(w, { seed })`), makes
+ * one call repeatable, as `rand`'s does (otherwise the global generator is
+ * used, see setSeed).
  * Nothing is recorded by autograd.
  */
 import { tidy } from '../engine';
@@ -47,8 +49,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 }
 
 /** torch.nn.init.uniform_: U(a, b). */
-export function uniform(t: Tensor, a = 0, b = 1, options?: InitOptions): Tensor {
+export function uniform(t: Tensor, a: number | InitOptions = 0, b: number | InitOptions = 1, options?: InitOptions): Tensor {
   const op = 'init.uniform';
+  [a, b, options] = early([a, b], [0, 1], options, op) as [number, number, InitOptions | undefined];
   const x = floatTarget(t, op);
   checkFinite(a, op, 'a');
   checkFinite(b, op, 'b');
@@ -58,8 +61,9 @@ export function uniform(t: Tensor, a = 0, b = 1, options?: InitOptions): Tensor 
 }
 
 /** torch.nn.init.normal_: N(mean, std²). */
-export function normal(t: Tensor, mean = 0, std = 1, options?: InitOptions): Tensor {
+export function normal(t: Tensor, mean: number | InitOptions = 0, std: number | InitOptions = 1, options?: InitOptions): Tensor {
   const op = 'init.normal';
+  [mean, std, options] = early([mean, std], [0, 1], options, op) as [number, number, InitOptions | undefined];
   const x = floatTarget(t, op);
   checkFinite(mean, op, 'mean');
   checkFinite(std, op, 'std');
@@ -74,8 +78,9 @@ export function normal(t: Tensor, mean = 0, std = 1, options?: InitOptions): Ten
  * normal, uniform or exponential proposals by where [a, b] lies), so a
  * window far in a tail is as exact as one around the mean.
  */
-export function truncNormal(t: Tensor, mean = 0, std = 1, a = -2, b = 2, options?: InitOptions): Tensor {
+export function truncNormal(t: Tensor, mean: number | InitOptions = 0, std: number | InitOptions = 1, a: number | InitOptions = -2, b: number | InitOptions = 2, options?: InitOptions): Tensor {
   const op = 'init.truncNormal';
+  [mean, std, a, b, options] = early([mean, std, a, b], [0, 1, -2, 2], options, op) as [number, number, number, number, InitOptions | undefined];
   const x = floatTarget(t, op);
   checkFinite(mean, op, 'mean');
   checkFinite(std, op, 'std');
@@ -155,8 +160,9 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
 }
 
 /** torch.nn.init.xavier_uniform_ (Glorot): U(±gain·√(6 / (fan in + fan out))). */
-export function xavierUniform(t: Tensor, gain = 1, options?: InitOptions): Tensor {
+export function xavierUniform(t: Tensor, gain: number | InitOptions = 1, options?: InitOptions): Tensor {
   const op = 'init.xavierUniform';
+  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
   const x = floatTarget(t, op);
   const std = xavierStd(x, gain, op);
   const bound = Math.sqrt(3) * std;
@@ -165,8 +171,9 @@ export function xavierUniform(t: Tensor, gain = 1, options?: InitOptions): Tenso
 }
 
 /** torch.nn.init.xavier_normal_ (Glorot): N(0, gain² · 2 / (fan in + fan out)). */
-export function xavierNormal(t: Tensor, gain = 1, options?: InitOptions): Tensor {
+export function xavierNormal(t: Tensor, gain: number | InitOptions = 1, options?: InitOptions): Tensor {
   const op = 'init.xavierNormal';
+  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
   const x = floatTarget(t, op);
   const std = xavierStd(x, gain, op);
   const { seed } = initOptions(options, op);
@@ -180,8 +187,9 @@ export type FanMode = 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
  * torch.nn.init.kaiming_uniform_ (He): U(±gain·√(3 / fan)) with gain =
  * calculateGain(nonlinearity, a): `a` is leaky_relu's negative slope (0: relu's gain).
  */
-export function kaimingUniform(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu', options?: InitOptions): Tensor {
+export function kaimingUniform(t: Tensor, a: number | InitOptions = 0, mode: FanMode | InitOptions = 'fan_in', nonlinearity: Nonlinearity | InitOptions = 'leaky_relu', options?: InitOptions): Tensor {
   const op = 'init.kaimingUniform';
+  [a, mode, nonlinearity, options] = early([a, mode, nonlinearity], [0, 'fan_in', 'leaky_relu'], options, op) as [number, FanMode, Nonlinearity, InitOptions | undefined];
   const x = floatTarget(t, op);
   const { seed } = initOptions(options, op);
   if (x.size === 0) return x;  // PyTorch: a no-op, before the fans are asked for
@@ -191,8 +199,9 @@ export function kaimingUniform(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonli
 }
 
 /** torch.nn.init.kaiming_normal_ (He): N(0, gain² / fan), gain as in kaimingUniform. */
-export function kaimingNormal(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu', options?: InitOptions): Tensor {
+export function kaimingNormal(t: Tensor, a: number | InitOptions = 0, mode: FanMode | InitOptions = 'fan_in', nonlinearity: Nonlinearity | InitOptions = 'leaky_relu', options?: InitOptions): Tensor {
   const op = 'init.kaimingNormal';
+  [a, mode, nonlinearity, options] = early([a, mode, nonlinearity], [0, 'fan_in', 'leaky_relu'], options, op) as [number, FanMode, Nonlinearity, InitOptions | undefined];
   const x = floatTarget(t, op);
   const { seed } = initOptions(options, op);
   if (x.size === 0) return x;  // PyTorch: a no-op, before the fans are asked for
@@ -208,8 +217,9 @@ export function kaimingNormal(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonlin
  * The factorisation runs in float64 on the CPU (LAPACK's when OpenBLAS is
  * loaded), whatever the tensor's device.
  */
-export function orthogonal(t: Tensor, gain = 1, options?: InitOptions): Tensor {
+export function orthogonal(t: Tensor, gain: number | InitOptions = 1, options?: InitOptions): Tensor {
   const op = 'init.orthogonal';
+  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
   const x = floatTarget(t, op);
   if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: expected a tensor of 2 or more dims; got shape ${shapeText(x.shape)}`);
   checkFinite(gain, op, 'gain');
@@ -230,8 +240,9 @@ export function orthogonal(t: Tensor, gain = 1, options?: InitOptions): Tensor {
  * torch.nn.init.sparse_: a 2-D tensor N(0, std²) with ⌈sparsity · rows⌉
  * entries of each column, chosen at random, set to zero.
  */
-export function sparse(t: Tensor, sparsity: number, std = 0.01, options?: InitOptions): Tensor {
+export function sparse(t: Tensor, sparsity: number, std: number | InitOptions = 0.01, options?: InitOptions): Tensor {
   const op = 'init.sparse';
+  [std, options] = early([std], [0.01], options, op) as [number, InitOptions | undefined];
   const x = floatTarget(t, op);
   if (x.rank !== 2) fail('SHAPE_MISMATCH', `${op}: expected a 2-D tensor; got shape ${shapeText(x.shape)}`);
   checkFinite(sparsity, op, 'sparsity');
@@ -267,6 +278,18 @@ function floatTarget(t: Tensor, op: string): Tensor {
   const x = target(t, op);
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: expected a float32 or float64 tensor; got int32 (shape ${shapeText(x.shape)})`);
   return x;
+}
+
+/**
+ * The options object may come right after the tensor or any positional
+ * argument (init.xavierUniform(w, { seed })): the positional arguments from
+ * there on take their defaults.
+ */
+function early(args: unknown[], defaults: unknown[], options: InitOptions | undefined, op: string): unknown[] {
+  const at = args.findIndex((v) => v !== null && typeof v === 'object' && !Array.isArray(v));
+  if (at < 0) return [...args, options];
+  if (options !== undefined) fail('INVALID_ARGUMENT', `${op}: options were given twice (at argument ${at + 2} and last)`);
+  return [...args.slice(0, at), ...defaults.slice(at), args[at]];
 }
 
 function initOptions(options: InitOptions | undefined, op: string): InitOptions {

@@ -411,6 +411,24 @@ describe(`nn.init (seed ${rng.seed})`, () => {
     expect(memory().numTensors).toBe(before);
   });
 
+  test('the options may follow the tensor or any positional argument: init.xavierUniform(w, { seed })', () => {
+    const seed = rng.int(0, 2 ** 40);
+    const w = zeros([6, 5], { dtype: 'float64' });
+    const same = (a: () => Tensor, b: () => Tensor): void => {
+      const x = Array.from(a().dataSync());
+      expect(Array.from(b().dataSync())).toEqual(x);
+    };
+    same(() => init.xavierUniform(w, { seed }), () => init.xavierUniform(w, 1, { seed }));
+    same(() => init.kaimingNormal(w, { seed }), () => init.kaimingNormal(w, 0, 'fan_in', 'leaky_relu', { seed }));
+    same(() => init.kaimingUniform(w, 0.2, { seed }), () => init.kaimingUniform(w, 0.2, 'fan_in', 'leaky_relu', { seed }));
+    same(() => init.uniform(w, -2, { seed }), () => init.uniform(w, -2, 1, { seed }));
+    same(() => init.truncNormal(w, { seed }), () => init.truncNormal(w, 0, 1, -2, 2, { seed }));
+    same(() => init.orthogonal(w, { seed }), () => init.orthogonal(w, 1, { seed }));
+    same(() => init.sparse(w, 0.5, { seed }), () => init.sparse(w, 0.5, 0.01, { seed }));
+    expectAntlerError(() => init.normal(w, { seed }, 1, { seed }), 'INVALID_ARGUMENT', /options were given twice/);
+    w.dispose();
+  });
+
   test('zero-element tensors are left alone (PyTorch: a no-op)', () => {
     const t = zeros([0, 5]);
     for (const f of [init.uniform, init.normal, init.truncNormal, init.xavierUniform, init.xavierNormal, init.kaimingUniform, init.kaimingNormal, init.orthogonal] as ((x: Tensor) => Tensor)[])
