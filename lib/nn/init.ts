@@ -161,23 +161,12 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
 
 /** torch.nn.init.xavier_uniform_ (Glorot): U(±gain·√(6 / (fan in + fan out))). */
 export function xavierUniform(t: Tensor, gain: number | InitOptions = 1, options?: InitOptions): Tensor {
-  const op = 'init.xavierUniform';
-  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
-  const x = floatTarget(t, op);
-  const std = xavierStd(x, gain, op);
-  const bound = Math.sqrt(3) * std;
-  const { seed } = initOptions(options, op);
-  return fill(x, () => rand(x.shape, { minval: -bound, maxval: bound, dtype: x.dtype, device: x.device, seed }));
+  return xavier('uniform', t, gain, options);
 }
 
 /** torch.nn.init.xavier_normal_ (Glorot): N(0, gain² · 2 / (fan in + fan out)). */
 export function xavierNormal(t: Tensor, gain: number | InitOptions = 1, options?: InitOptions): Tensor {
-  const op = 'init.xavierNormal';
-  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
-  const x = floatTarget(t, op);
-  const std = xavierStd(x, gain, op);
-  const { seed } = initOptions(options, op);
-  return fill(x, () => randn(x.shape, { stddev: std, dtype: x.dtype as 'float32' | 'float64', device: x.device, seed }));
+  return xavier('normal', t, gain, options);
 }
 
 /** Which fan kaiming's variance is taken over: 'fan_in' keeps the forward pass's, 'fan_out' the backward's. */
@@ -188,25 +177,39 @@ export type FanMode = 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
  * calculateGain(nonlinearity, a): `a` is leaky_relu's negative slope (0: relu's gain).
  */
 export function kaimingUniform(t: Tensor, a: number | InitOptions = 0, mode: FanMode | InitOptions = 'fan_in', nonlinearity: Nonlinearity | InitOptions = 'leaky_relu', options?: InitOptions): Tensor {
-  const op = 'init.kaimingUniform';
-  [a, mode, nonlinearity, options] = early([a, mode, nonlinearity], [0, 'fan_in', 'leaky_relu'], options, op) as [number, FanMode, Nonlinearity, InitOptions | undefined];
-  const x = floatTarget(t, op);
-  const { seed } = initOptions(options, op);
-  if (x.size === 0) return x;  // PyTorch: a no-op, before the fans are asked for
-  const std = kaimingStd(x, a, mode, nonlinearity, op);
-  const bound = Math.sqrt(3) * std;
-  return fill(x, () => rand(x.shape, { minval: -bound, maxval: bound, dtype: x.dtype, device: x.device, seed }));
+  return kaiming('uniform', t, a, mode, nonlinearity, options);
 }
 
 /** torch.nn.init.kaiming_normal_ (He): N(0, gain² / fan), gain as in kaimingUniform. */
 export function kaimingNormal(t: Tensor, a: number | InitOptions = 0, mode: FanMode | InitOptions = 'fan_in', nonlinearity: Nonlinearity | InitOptions = 'leaky_relu', options?: InitOptions): Tensor {
-  const op = 'init.kaimingNormal';
+  return kaiming('normal', t, a, mode, nonlinearity, options);
+}
+
+type Dist = 'uniform' | 'normal';
+const distName = (d: Dist): string => (d === 'uniform' ? 'Uniform' : 'Normal');
+
+/** Fills x with U(±√3·std) or N(0, std²): the same variance either way. */
+function fillScaled(x: Tensor, dist: Dist, std: number, seed: number | undefined): Tensor {
+  const place = { dtype: x.dtype as 'float32' | 'float64', device: x.device, seed };
+  const bound = Math.sqrt(3) * std;
+  return fill(x, () => (dist === 'uniform' ? rand(x.shape, { minval: -bound, maxval: bound, ...place }) : randn(x.shape, { stddev: std, ...place })));
+}
+
+function xavier(dist: Dist, t: Tensor, gain: number | InitOptions, options: InitOptions | undefined): Tensor {
+  const op = `init.xavier${distName(dist)}`;
+  [gain, options] = early([gain], [1], options, op) as [number, InitOptions | undefined];
+  const x = floatTarget(t, op);
+  const std = xavierStd(x, gain, op);
+  return fillScaled(x, dist, std, initOptions(options, op).seed);
+}
+
+function kaiming(dist: Dist, t: Tensor, a: number | InitOptions, mode: FanMode | InitOptions, nonlinearity: Nonlinearity | InitOptions, options: InitOptions | undefined): Tensor {
+  const op = `init.kaiming${distName(dist)}`;
   [a, mode, nonlinearity, options] = early([a, mode, nonlinearity], [0, 'fan_in', 'leaky_relu'], options, op) as [number, FanMode, Nonlinearity, InitOptions | undefined];
   const x = floatTarget(t, op);
   const { seed } = initOptions(options, op);
-  if (x.size === 0) return x;  // PyTorch: a no-op, before the fans are asked for
-  const std = kaimingStd(x, a, mode, nonlinearity, op);
-  return fill(x, () => randn(x.shape, { stddev: std, dtype: x.dtype as 'float32' | 'float64', device: x.device, seed }));
+  if (x.size === 0) return x; // PyTorch: a no-op, before the fans are asked for
+  return fillScaled(x, dist, kaimingStd(x, a, mode, nonlinearity, op), seed);
 }
 
 /**
