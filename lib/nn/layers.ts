@@ -92,12 +92,28 @@ export class Conv1d extends Module {
   }
 }
 
-/** Lookup table [num, dim] ~ N(0, 1); paddingIdx's row starts at zero (and its gradient is dropped by the caller). */
+/**
+ * torch.nn.Embedding: a lookup table [num, dim] ~ N(0, 1); paddingIdx's row
+ * starts at zero and gets no gradient; maxNorm renormalises the rows a
+ * forward uses, in place (normType: the p-norm, default 2);
+ * scaleGradByFreq divides each row's gradient by its count in the batch.
+ */
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options?: { paddingIdx?: number } & Placement) {
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options?: { paddingIdx?: number; maxNorm?: number; normType?: number; scaleGradByFreq?: boolean } & Placement) {
     super();
-    const o = placement(checkOptions<{ paddingIdx: number } & Placement>(options, 'Embedding', ['paddingIdx', 'dtype', 'device']), 'Embedding');
+    const o = placement(
+      checkOptions<{ paddingIdx: number; maxNorm: number; normType: number; scaleGradByFreq: boolean } & Placement>(options, 'Embedding', ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'dtype', 'device']),
+      'Embedding',
+    );
+    if (o.maxNorm !== undefined) {
+      checkFinite(o.maxNorm, 'Embedding', 'maxNorm');
+      if (o.maxNorm < 0) fail('INVALID_ARGUMENT', `Embedding: maxNorm must be >= 0; got ${o.maxNorm}`);
+    }
+    if (o.normType !== undefined && (typeof o.normType !== 'number' || !(o.normType > 0)))
+      fail('INVALID_ARGUMENT', `Embedding: normType must be a number > 0 (Infinity for the largest entry); got ${describe(o.normType)}`);
+    if (o.scaleGradByFreq !== undefined) checkBoolean(o.scaleGradByFreq, 'Embedding', 'scaleGradByFreq');
+    this.lookup = { maxNorm: o.maxNorm, normType: o.normType, scaleGradByFreq: o.scaleGradByFreq };
     checkInteger(numEmbeddings, 'Embedding', 'numEmbeddings', 1);
     checkInteger(embeddingDim, 'Embedding', 'embeddingDim', 1);
     const pi = o.paddingIdx === undefined ? undefined : o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
@@ -116,10 +132,12 @@ export class Embedding extends Module {
   }
 
   readonly paddingIdx: number | undefined;
+  /** maxNorm, normType and scaleGradByFreq, as given (PyTorch's max_norm, norm_type, scale_grad_by_freq). */
+  readonly lookup: { maxNorm?: number; normType?: number; scaleGradByFreq?: boolean };
 
   forward(indices: Tensor): Tensor {
     this.checkUsable('Embedding');
-    return embedding(indices, this.weight, { paddingIdx: this.paddingIdx });
+    return embedding(indices, this.weight, { paddingIdx: this.paddingIdx, ...this.lookup });
   }
 }
 

@@ -1,10 +1,11 @@
 /** Functional neural-network ops with their gradients (torch.nn.functional style). */
-import { record } from '../autograd/graph';
+import { noGrad, record } from '../autograd/graph';
+import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
+import { checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { add, div, greaterEqual, matmul, mean, mul, sub, sum, wrap } from './core';
+import { abs, add, div, greater, greaterEqual, matmul, max, maximum, mean, mul, pow, sqrt, sub, sum, where, wrap } from './core';
 import { weightedCrossEntropy } from './losses';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
@@ -115,26 +116,86 @@ export function mseLoss(input: Tensor, target: Tensor, options?: { reduction?: R
   return out;
 }
 
+/** Options of {@link embedding} (PyTorch's F.embedding, camelCase). */
+export interface EmbeddingOptions {
+  /** This row gets no gradient (PyTorch's padding_idx; negative counts from the end). */
+  paddingIdx?: number;
+  /** Before the lookup, every row the indices use whose normType-norm exceeds maxNorm is scaled in place to maxNorm (PyTorch's max_norm; it changes the weight). */
+  maxNorm?: number;
+  /** The p of maxNorm's p-norm (default 2; Infinity the largest |entry|). */
+  normType?: number;
+  /** Divides each row's gradient by how often the indices use it in this call (PyTorch's scale_grad_by_freq). */
+  scaleGradByFreq?: boolean;
+}
+
 /**
  * Rows of `weight` [num, dim] picked by int32 indices of any shape ->
- * [...indices, dim]. The row paddingIdx gets no gradient (PyTorch's padding_idx).
+ * [...indices, dim], with PyTorch's padding_idx, max_norm (an in-place
+ * renormalisation of the rows used, unrecorded, as there), norm_type and
+ * scale_grad_by_freq.
  */
-export function embedding(indices: Tensor, weight: Tensor, options?: { paddingIdx?: number }): Tensor {
-  checkTensor(indices, 'embedding', 'indices');
-  checkTensor(weight, 'embedding', 'weight');
-  const o = checkOptions<{ paddingIdx: number }>(options, 'embedding', ['paddingIdx']);
+export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOptions): Tensor {
+  const op = 'embedding';
+  checkTensor(indices, op, 'indices');
+  checkTensor(weight, op, 'weight');
+  const o = checkOptions<EmbeddingOptions>(options, op, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq']);
   const rows = weight.shape[0];
   const pad = o.paddingIdx;
   if (pad !== undefined && pad !== null && weight.rank === 2 && (typeof pad !== 'number' || !Number.isInteger(pad) || pad < -rows || pad >= rows))
-    fail('INVALID_ARGUMENT', `embedding: paddingIdx must be an integer row of the ${rows}-row table, in [${-rows}, ${rows}); got ${describe(pad)}`);
+    fail('INVALID_ARGUMENT', `${op}: paddingIdx must be an integer row of the ${rows}-row table, in [${-rows}, ${rows}); got ${describe(pad)}`);
+  const byFreq = o.scaleGradByFreq === undefined ? false : checkBoolean(o.scaleGradByFreq, op, 'scaleGradByFreq');
+  if (o.maxNorm !== undefined && o.maxNorm !== null) {
+    const maxNorm = checkFinite(o.maxNorm, op, 'maxNorm');
+    if (maxNorm < 0) fail('INVALID_ARGUMENT', `${op}: maxNorm must be >= 0; got ${maxNorm}`);
+    const p = o.normType === undefined ? 2 : checkNumberArg(o.normType, op, 'normType');
+    if (!(p > 0)) fail('INVALID_ARGUMENT', `${op}: normType must be > 0 (Infinity for the largest entry); got ${p}`);
+    renormRows(indices, weight, maxNorm, p);
+  } else if (o.normType !== undefined) checkNumberArg(o.normType, op, 'normType');
   const out = wrap(native().gatherRows(weight.handle, indices.handle));
-  return record(out, 'embedding', [weight], (gy, [idx]) => {
-    const g = wrap(native().scatterAddRows(gy.handle, idx.handle, rows));
+  return record(out, op, [weight], (gy, [idx]) => {
+    let g = wrap(native().scatterAddRows(gy.handle, idx.handle, rows));
+    if (byFreq) {
+      // Each row's gradient over the number of times the indices use it (at least 1).
+      const counts = wrap(native().scatterAddRows(onesLike(idx, g.dtype).handle, idx.handle, rows));
+      const scaled = div(g, maximum(counts, 1));
+      g.dispose();
+      counts.dispose();
+      g = scaled;
+    }
     if (pad === undefined || pad === null) return [g];
     const keepRows = new Float64Array(rows).fill(1);
     keepRows[pad < 0 ? pad + rows : pad] = 0;
     return [mul(g, tensor(keepRows, [rows, 1], { dtype: g.dtype, device: g.device }))];
   }, [indices]);
+}
+
+function checkNumberArg(v: unknown, op: string, what: string): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a number; got ${describe(v)}`);
+  return v;
+}
+
+/** [...idx.shape, 1] ones of dtype, on idx's device: one count per index for scatterAddRows. */
+function onesLike(idx: Tensor, dtype: string): Tensor {
+  return full([...idx.shape, 1], 1, { dtype: dtype as 'float32' | 'float64', device: idx.device });
+}
+
+/**
+ * PyTorch's embedding_renorm_: every row the indices use whose p-norm exceeds
+ * maxNorm is multiplied, in place and unrecorded, by maxNorm / (norm + 1e-7).
+ */
+function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: number): void {
+  noGrad(() =>
+    tidy(() => {
+      const rows = weight.shape[0];
+      // The lookup checks the indices (the scatter below trusts them): one gather of a one-column table.
+      wrap(native().gatherRows(zeros([rows, 1], { dtype: weight.dtype, device: weight.device }).handle, indices.handle));
+      const used = greater(wrap(native().scatterAddRows(onesLike(indices, weight.dtype).handle, indices.handle, rows)), 0);
+      const a = abs(weight);
+      const norms = p === Infinity ? max(a, 1, true) : p === 2 ? sqrt(sum(mul(a, a), 1, true)) : pow(sum(pow(a, p), 1, true), 1 / p);
+      const scale = where(mul(used, greater(norms, maxNorm)), div(maxNorm, add(norms, 1e-7)), 1);
+      weight.assign(mul(weight, scale));
+    }),
+  );
 }
 
 /**

@@ -914,6 +914,52 @@ describe(`Embedding (seed ${SEED})`, () => {
       baseline.excuse(before);
     }
   });
+
+  test('maxNorm renormalises the rows a forward uses, in place (every normType); scaleGradByFreq divides by the counts — PyTorch’s max_norm, scale_grad_by_freq', () => {
+    for (const p of [2, 1, 3, Infinity]) {
+      const [num, dim] = [rng.int(4, 9), rng.int(1, 5)];
+      const W = randomArray(rng, num * dim, -3, 3);
+      const maxNorm = rng.uniform(0.5, 3);
+      const byFreq = rng.next() < 0.5;
+      const pad = rng.next() < 0.3 ? rng.int(0, num - 1) : undefined;
+      const emb = new nn.Embedding(num, dim, { dtype: 'float64', maxNorm, normType: p, scaleGradByFreq: byFreq, paddingIdx: pad });
+      tidy(() => antler.noGrad(() => emb.weight.assign(tensor(W, [num, dim], { dtype: 'float64' }))));
+      const idx = randomInts(rng, rng.int(1, 10), 0, num - 1);
+      const gy = randomArray(rng, idx.length * dim);
+      const I = tensor(idx, [idx.length], { dtype: 'int32' });
+      const y = emb.forward(I);
+      tidy(() => y.mul(tensor(gy, [idx.length, dim], { dtype: 'float64' })).sum().backward());
+      // The reference: rows used and over maxNorm scaled by maxNorm / (norm + 1e-7); the lookup from the scaled table.
+      const norm = (r: number): number => {
+        const row = W.slice(r * dim, (r + 1) * dim).map(Math.abs);
+        return p === Infinity ? Math.max(...row) : row.reduce((s, v) => s + v ** p, 0) ** (1 / p);
+      };
+      const renormed = W.slice();
+      for (const r of new Set(idx)) {
+        const n = norm(r);
+        if (n > maxNorm) for (let j = 0; j < dim; j++) renormed[r * dim + j] = (W[r * dim + j] * maxNorm) / (n + 1e-7);
+      }
+      const what = `p ${p} maxNorm ${maxNorm} byFreq ${byFreq} pad ${pad}`;
+      expectClose(emb.weight.dataSync(), renormed, 1e-13, 1e-15, `weight after the forward, ${what}`);
+      expectClose(y.dataSync(), idx.flatMap((r) => renormed.slice(r * dim, (r + 1) * dim)), 1e-13, 1e-15, `output, ${what}`);
+      const counts = new Array(num).fill(0);
+      for (const r of idx) counts[r] += 1;
+      const grad = new Array(num * dim).fill(0);
+      idx.forEach((r, i) => {
+        for (let j = 0; j < dim; j++) grad[r * dim + j] += gy[i * dim + j] / (byFreq ? counts[r] : 1);
+      });
+      if (pad !== undefined) grad.fill(0, pad * dim, (pad + 1) * dim);
+      expectClose(emb.weight.grad!.dataSync(), grad, 1e-13, 1e-15, `gradient, ${what}`);
+      antler.dispose([I, y, emb]);
+    }
+    expectAntlerError(() => new nn.Embedding(3, 2, { maxNorm: -1 }), 'INVALID_ARGUMENT', /maxNorm must be >= 0; got -1/);
+    expectAntlerError(() => new nn.Embedding(3, 2, { normType: 0 }), 'INVALID_ARGUMENT', /normType must be a number > 0/);
+    const e = new nn.Embedding(3, 2, { maxNorm: 1 });
+    const before = Array.from(e.weight.dataSync());
+    expectAntlerErrorInTidy(() => e.forward(tensor([0, 3], [2], { dtype: 'int32' })), 'INVALID_ARGUMENT', /outside \[0, 3\)/);
+    expect(Array.from(e.weight.dataSync())).toEqual(before); // a bad index leaves the table as it was
+    e.dispose();
+  });
 });
 
 describe(`Module utilities (seed ${SEED})`, () => {
