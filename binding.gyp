@@ -51,6 +51,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "ANTLER_VERSION=\"<!(node -p \"require('<(antler_root)/package.json').version\")\"",
         "ANTLER_BUILD_SYSTEM=\"node-gyp\"",
         "ANTLER_WITH_OPENBLAS"

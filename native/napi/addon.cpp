@@ -212,6 +212,31 @@ class Addon : public Napi::Addon<Addon> {
   // to V8, and turn C++ failures into AntlerError.
   template <Method M>
   Napi::Value guard(const Napi::CallbackInfo& info) {
+    // A Napi::Error (AntlerError included) is thrown into JavaScript here rather than by
+    // node-addon-api's wrapper, whose rethrow throws a C++ exception out of the callback, and so
+    // aborts the process, when JavaScript cannot run: in a worker thread being terminated.
+    try {
+      return run<M>(info);
+    } catch (const Napi::Error& e) {
+      throwSafely(info.Env(), e);
+      return Napi::Value();
+    }
+  }
+
+  // Throws e in JavaScript unless an exception is already pending or the environment can no longer
+  // run JavaScript (then there is no one to tell; nothing escapes as a C++ exception).
+  static void throwSafely(napi_env env, const Napi::Error& e) noexcept {
+    try {
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+      napi_value v = e.Value();
+      if (v != nullptr) napi_throw(env, v);
+    } catch (...) {
+    }
+  }
+
+  template <Method M>
+  Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     deferred().drain();
     try {

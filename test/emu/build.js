@@ -48,7 +48,7 @@ function addonProgram() {
     cuda: list('native/cuda', '.cu').map((f) => path.basename(f, '.cu')),
     launchesRequired: false,
     flags: ['-fPIC', '-fopenmp', `-I${path.join(root, 'native')}`, ...napi.map((d) => `-I${d}`),
-      '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DANTLER_VERSION="emulation"', '-DANTLER_BUILD_SYSTEM="host emulation (test/emu)"',
+      '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DANTLER_VERSION="emulation"', '-DANTLER_BUILD_SYSTEM="host emulation (test/emu)"',
       '-DANTLER_CUDA_ARCHS="emulated"'],
     link: ['-shared', '-fopenmp', '-ldl'],
     output: 'antler.node',
