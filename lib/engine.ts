@@ -110,14 +110,20 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
     Promise.resolve(result).catch(() => undefined);
     fail('INVALID_ARGUMENT', 'tidy: the function returned a Promise; tidy() only takes synchronous functions');
   }
+  const released: Disposable[] = [];
   for (const t of scope) {
     if (keepSet.has(t) || t.kept) continue;
     // A returned gradient outlives the tensor it belongs to (tidy(() => { loss.backward(); return w.grad; })).
     const owner = t as Disposable & { grad?: Disposable | null };
-    if (owner.grad && keepSet.has(owner.grad)) owner.grad = null;
+    if (owner.grad && keepSet.has(owner.grad)) {
+      released.push(owner.grad);
+      owner.grad = null;
+    }
     t.dispose();
   }
   const parent = scopes[scopes.length - 1];
+  // A released gradient is now this tidy's result: the enclosing scope owns it, as it owns what this scope made.
+  if (parent) for (const g of released) parent.add(g);
   // Returned tensors made in this scope now belong to the enclosing one;
   // tensors from outer scopes stay where they were.
   if (parent) for (const t of keepSet) if (scope.has(t) && !t.isDisposed) parent.add(t);

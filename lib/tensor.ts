@@ -656,6 +656,8 @@ function resolveCreate(
  */
 export function tensor(values: TensorLike, shape?: readonly number[], options?: CreateOptions): Tensor {
   const op = 'tensor';
+  if (typeof shape === 'string' && (DTYPES as readonly string[]).includes(shape))
+    fail('INVALID_ARGUMENT', `${op}: the second argument is the shape; got '${shape}' (the dtype goes in the options: tensor(values, undefined, { dtype: '${shape}' }))`);
   const { dtype: requested, device, grad } = resolveCreate(options, op);
   const given = shape === undefined ? undefined : checkShape(shape, op);
   let data: TypedArray;

@@ -12,7 +12,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
-import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkFinite, checkInteger, checkNumber, checkOptions, describe, shapeText } from '../validate';
 
 /** The last argument of every random initialiser. */
 export interface InitOptions {
@@ -84,8 +84,9 @@ export function truncNormal(t: Tensor, mean: number | InitOptions = 0, std: numb
   const x = floatTarget(t, op);
   checkFinite(mean, op, 'mean');
   checkFinite(std, op, 'std');
-  checkFinite(a, op, 'a');
-  checkFinite(b, op, 'b');
+  // The bounds may be infinite (a half-normal: a = 0, b = Infinity).
+  checkNumber(a, op, 'a');
+  checkNumber(b, op, 'b');
   if (!(std > 0)) fail('INVALID_ARGUMENT', `${op}: std must be > 0; got ${std}`);
   if (!(a < b)) fail('INVALID_ARGUMENT', `${op}: a (${a}) must be below b (${b})`);
   const { seed } = initOptions(options, op);
@@ -325,10 +326,11 @@ function xavierStd(x: Tensor, gain: number, op: string): number {
 
 function kaimingStd(x: Tensor, a: number, mode: FanMode, nonlinearity: Nonlinearity, op: string): number {
   checkFinite(a, op, 'a');
-  if (!['fan_in', 'fan_out', 'fanIn', 'fanOut'].includes(mode))
-    fail('INVALID_ARGUMENT', `${op}: mode must be 'fan_in' or 'fan_out'; got ${describe(mode)}`);
+  // Any case, as PyTorch lower-cases it; fanIn / fanOut too.
+  const m = typeof mode === 'string' ? mode.toLowerCase().replace('_', '') : '';
+  if (m !== 'fanin' && m !== 'fanout') fail('INVALID_ARGUMENT', `${op}: mode must be 'fan_in' or 'fan_out'; got ${describe(mode)}`);
   const [fanIn, fanOut] = fans(x, op);
-  const fan = mode === 'fan_in' || mode === 'fanIn' ? fanIn : fanOut;
+  const fan = m === 'fanin' ? fanIn : fanOut;
   const gain = calculateGain(nonlinearity, a);
   return fan === 0 ? 0 : gain / Math.sqrt(fan);
 }

@@ -62,6 +62,8 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected [outChannels, inChannels / groups, kernelSize]`);
   const [Cout, Cg, K] = weight.shape;
   const Cin = Cg * G;
+  if (K === 0 || Cg === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size and input channels of 0 are not a convolution`);
+  if (Cout < G) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}); ${G} groups need at least ${G}`);
   if (Cout % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
   if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, L] or unbatched [${Cin}, L]`);
   const unbatched = x.rank === 2;

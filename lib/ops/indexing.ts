@@ -13,7 +13,7 @@ import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, reshape, slice, sum, where, wrap } from './core';
+import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
 
 /** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
 function oneAxis(x: Tensor, axis: unknown, op: string): number {
@@ -284,9 +284,11 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
     const rows = x.size;
     const column = reshape(part, [index.size, 1]);
     if (x.dtype === 'int32') {
-      // No gradient to keep: the native scatter is float-only, and float64 sums int32 values exactly.
+      // No gradient to keep: the native scatter is float-only, and float64 sums int32 values exactly;
+      // wrapped to int32 (two's complement, as PyTorch's scatter_add overflows), then added, wrapping.
       const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, rows));
-      return add(x, reshape(sums.cast('int32'), xShape));
+      const wrapped = sub(remainder(add(sums, 2 ** 31), 2 ** 32), 2 ** 31);
+      return add(x, reshape(wrapped.cast('int32'), xShape));
     }
     const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, rows)), op, [column], (gy, [idx]) => [
       wrap(native().gatherRows(gy.handle, idx.handle)),

@@ -629,15 +629,13 @@ export class OneCycleLR extends LRScheduler {
       maxM = perGroup(o.maxMomentum ?? 0.95, 'maxMomentum');
     }
     super(optimizer);
+    // As PyTorch's: each group's initial_lr becomes maxLr / divFactor, which schedulers made
+    // later take as their base, and SequentialLR restores.
+    groups.forEach((g, i) => initialLrs.set(g, initial[i]));
     this.totalSteps = total;
     this.annealStrategy = anneal;
     this.momentumKey = key;
     const lrPair = (a: number[], b: number[]): [number, number][] => a.map((x, i) => [x, b[i]]);
-    const ends = o.threePhase ? [pct * total - 1, 2 * pct * total - 2, total - 1] : [pct * total - 1, total - 1];
-    ends.forEach((e, i) => {
-      if (!(e > (i ? ends[i - 1] : 0)))
-        fail('INVALID_ARGUMENT', `${op}: with totalSteps ${total} and pctStart ${pct}, phase ${i} of the cycle has no steps (it would divide by zero, as PyTorch's does); lengthen the cycle or change pctStart`);
-    });
     this.phases = o.threePhase
       ? [
           { end: pct * total - 1, lr: lrPair(initial, maxLrs), momentum: lrPair(maxM, baseM) },
@@ -661,7 +659,11 @@ export class OneCycleLR extends LRScheduler {
     let start = 0;
     for (let i = 0; i < this.phases.length; i++) {
       const end = this.phases[i].end;
-      if (t <= end || i === this.phases.length - 1) return { phase: i, pct: (t - start) / (end - start) };
+      if (t <= end || i === this.phases.length - 1) {
+        if (end === start)
+          fail('INVALID_ARGUMENT', `OneCycleLR: step ${t} falls in phase ${i} of the cycle, which has no length (totalSteps ${this.totalSteps}); PyTorch's raises ZeroDivisionError there: lengthen the cycle or change pctStart`);
+        return { phase: i, pct: (t - start) / (end - start) };
+      }
       start = end;
     }
     return { phase: this.phases.length - 1, pct: 1 };
@@ -708,7 +710,7 @@ export class SequentialLR {
     this.schedulers = [...schedulers];
     this.milestones = [...milestones];
     // As PyTorch's: back to the initial lrs (every scheduler's construction moved them), then the first one's epoch 0.
-    optimizer.paramGroups.forEach((g, i) => (g.lr = schedulers[0].baseLrs[i]));
+    optimizer.paramGroups.forEach((g) => (g.lr = initialLrs.get(g) ?? g.lr));
     for (const s of schedulers) s.lastEpoch = -1;
     schedulers[0].restart();
   }
@@ -742,8 +744,9 @@ export class ChainedScheduler {
   step(): void {
     for (const s of this.schedulers) s.step();
   }
+  /** The groups' learning rates now, as PyTorch's (whichever scheduler set them last). */
   getLastLr(): number[] {
-    return this.schedulers[this.schedulers.length - 1].getLastLr();
+    return this.schedulers[0].optimizer.paramGroups.map((g) => g.lr);
   }
 }
 

@@ -354,6 +354,11 @@ describe(`gather and indexSelect (seed ${SEED})`, () => {
       // int32: a histogram, exact.
       const bins = antler.scatterAdd(antler.zeros([4], I32), 0, tensor([0, 3, 3, 1, 3], [5], I32), antler.ones([5], I32));
       expectExact(read(bins), [1, 1, 0, 3]);
+      // int32 sums wrap around, as PyTorch's scatter_add overflows (two's complement).
+      const wrap32 = (v: number): number => ((((v + 2 ** 31) % 2 ** 32) + 2 ** 32) % 2 ** 32) - 2 ** 31;
+      const big = [2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1];
+      expectExact(read(antler.scatterAdd(tensor([5], [1], I32), 0, tensor([0, 0, 0], [3], I32), tensor(big, [3], I32))), [wrap32(5 + 3 * (2 ** 31 - 1))]);
+      expectExact(read(antler.scatterAdd(tensor([0], [1], I32), 0, tensor([0, 0], [2], I32), tensor([2 ** 30, 2 ** 30], [2], I32))), [-(2 ** 31)]);
       // An empty index leaves x as it is.
       expectExact(read(antler.scatterAdd(tensor([1, 2]), 0, antler.zeros([0], I32), antler.zeros([0]))), [1, 2]);
       const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);

@@ -305,6 +305,16 @@ describe(`nn.init (seed ${rng.seed})`, () => {
       }
       expect(ks).toBeLessThan(1.95 / Math.sqrt(n)); // KS at the 0.1% level
     }
+    // Infinite bounds: a half-normal (mean √(2/π), variance 1 − 2/π).
+    const half = zeros([20000], { dtype: 'float64' });
+    init.truncNormal(half, 0, 1, 0, Infinity);
+    const hs = stats(half);
+    expect(hs.min).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(hs.mean - Math.sqrt(2 / Math.PI))).toBeLessThan(6 * Math.sqrt((1 - 2 / Math.PI) / hs.n));
+    expect(Math.abs(hs.variance - (1 - 2 / Math.PI))).toBeLessThan(0.03);
+    init.truncNormal(half, 0, 1, -Infinity, Infinity);
+    expect(Math.abs(stats(half).variance - 1)).toBeLessThan(0.05);
+    half.dispose();
     // Defaults: N(0, 1) in [−2, 2]; float32.
     const t = zeros([20000]);
     init.truncNormal(t);
@@ -459,6 +469,7 @@ describe(`nn.init (seed ${rng.seed})`, () => {
     expectAntlerError(() => init.truncNormal(w, 0, 1, 2, 2), 'INVALID_ARGUMENT', /a \(2\) must be below b \(2\)/);
     expectAntlerError(() => init.truncNormal(w, 0, 0), 'INVALID_ARGUMENT', /std must be > 0/);
     expectAntlerError(() => init.kaimingUniform(w, 0, 'fan_avg' as never), 'INVALID_ARGUMENT', /mode must be 'fan_in' or 'fan_out'; got 'fan_avg'/);
+    expect(() => tidy(() => void init.kaimingUniform(zeros([2, 2]), 0, 'FAN_OUT' as never))).not.toThrow(); // PyTorch lower-cases the mode
     expectAntlerError(() => init.kaimingUniform(w, 0, 'fan_in', 'swish' as never), 'INVALID_ARGUMENT', /unsupported nonlinearity/);
     expectAntlerError(() => init.xavierUniform(w, NaN), 'INVALID_ARGUMENT', /gain must be finite/);
     expectAntlerError(() => init.constant(ints, 1.5), 'INVALID_ARGUMENT', /int32 integer/);

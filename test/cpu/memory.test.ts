@@ -272,6 +272,17 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     });
     expect([r.grads[0].isDisposed, r.other.isDisposed]).toEqual([false, false]);
     dispose(r);
+    // From a nested tidy the gradient belongs to the enclosing scope, which frees it unless it returns it too.
+    let inner: Tensor | undefined;
+    tidy(() => {
+      inner = tidy(() => {
+        const w = tensor(vals, undefined, { requiresGrad: true });
+        w.mul(w).sum().backward();
+        return w.grad!;
+      });
+      expect(inner.isDisposed).toBe(false);
+    });
+    expect(inner!.isDisposed).toBe(true);
     g.dispose();
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });

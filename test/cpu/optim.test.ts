@@ -1230,7 +1230,6 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { totalSteps: 10 }), 'INVALID_ARGUMENT', /cycleMomentum needs an optimizer with momentum or betas/);
     expect(() => new optim.OneCycleLR(ada, 0.1, { epochs: 2, stepsPerEpoch: 5, cycleMomentum: false })).not.toThrow();
     expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { cycleMomentum: false }), 'INVALID_ARGUMENT', /totalSteps, or epochs and stepsPerEpoch/);
-    expectAntlerError(() => new optim.OneCycleLR(ada, 0.1, { totalSteps: 3, pctStart: 0.3, cycleMomentum: false }), 'INVALID_ARGUMENT', /no steps/);
     q.dispose();
   });
 
@@ -1256,6 +1255,31 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectSequence(chained, (b, e) => b * (e < n ? factor : 1) * gamma ** e, c.bases);
     expectAntlerError(() => new optim.SequentialLR(c.opt, [new optim.StepLR(c.opt, 2)], [3]), 'INVALID_ARGUMENT', /0 milestone\(s\) for 1 schedulers/);
     antler.dispose(c.params);
+  });
+
+  test("OneCycleLR sets the groups' initial lr to maxLr / divFactor, as PyTorch's: later schedulers and SequentialLR start from it", () => {
+    const p = antler.zeros([1], { requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    const maxLr = rng.uniform(0.5, 2), div = rng.uniform(5, 30), gamma = rng.uniform(0.3, 0.9), at = rng.int(2, 5);
+    const seq = new optim.SequentialLR(opt, [new optim.OneCycleLR(opt, maxLr, { totalSteps: 10, divFactor: div }), new optim.ExponentialLR(opt, gamma)], [at]);
+    expect(opt.paramGroups[0].lr).toBeCloseTo(maxLr / div, 14);
+    for (let e = 1; e < at + 3; e++) {
+      seq.step();
+      if (e >= at) expect(opt.paramGroups[0].lr).toBeCloseTo((maxLr / div) * gamma ** (e - at), 14);
+    }
+    // A cycle too short for its warm-up (pctStart · totalSteps < 1) runs, as PyTorch's; a phase of no length throws when reached.
+    const short = new optim.OneCycleLR(opt, 1, { totalSteps: 3 });
+    short.step();
+    short.step();
+    expect(opt.paramGroups[0].lr).toBeGreaterThan(0);
+    const flat = new optim.OneCycleLR(opt, 1, { totalSteps: 10, pctStart: 1 });
+    for (let k = 0; k < 9; k++) flat.step();
+    expectAntlerError(() => flat.step(), 'INVALID_ARGUMENT', /no length .* ZeroDivisionError/);
+    // ChainedScheduler's getLastLr is the groups' lr, whichever scheduler set it last.
+    const c = twoGroups();
+    const s1 = new optim.ExponentialLR(c.opt, 0.5), s2 = new optim.LinearLR(c.opt, 0.25, 1, 4);
+    expect(new optim.ChainedScheduler([s2, s1]).getLastLr()).toEqual(c.opt.paramGroups.map((g) => g.lr));
+    antler.dispose([p, ...c.params]);
   });
 
   test('invalid scheduler arguments throw before touching the learning rates', () => {

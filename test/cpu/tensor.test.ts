@@ -101,6 +101,7 @@ describe(`creation (seed ${SEED})`, () => {
       expectAntlerError(() => tensor([[1], 2] as never), 'SHAPE_MISMATCH', /element \[1\] is the number 2; expected an array of length 1/);
       expectAntlerError(() => tensor([1, [2]] as never), 'SHAPE_MISMATCH', /element \[1\] is an array of length 1; expected a number/);
       expectAntlerError(() => tensor([1, 2], undefined, 'int32' as never), 'INVALID_ARGUMENT', /\{ dtype: 'int32' \}/);
+      expectAntlerError(() => tensor([1, 2], 'int32' as never), 'INVALID_ARGUMENT', /second argument is the shape.*\{ dtype: 'int32' \}/);
     }));
 
   test('a number is a scalar of shape []', () =>
