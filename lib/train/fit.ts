@@ -62,7 +62,7 @@ export interface FitOptimizer {
 export interface FitOptions<P = Tensor> {
   /** Inputs and targets: whole-dataset tensors, batched along axis 0. */
   data: { x: Tensor; y: Tensor };
-  loss: LossFn<P> | 'crossEntropy' | 'mse';
+  loss: LossFn<P> | Module | 'crossEntropy' | 'mse';
   optimizer: FitOptimizer;
   /** The epoch to end before (epochs − initialEpoch epochs run). */
   epochs?: number;
@@ -102,7 +102,12 @@ function lossOf(spec: FitOptions<unknown>['loss'], op: 'fit' | 'evaluate'): Loss
   if (spec === 'crossEntropy') return (p, t) => crossEntropy(p as Tensor, t);
   if (spec === 'mse') return (p, t) => mseLoss(p as Tensor, t);
   if (typeof spec === 'function') return spec;
-  fail('INVALID_ARGUMENT', `${op}: loss must be a function, 'crossEntropy' or 'mse'; got ${describe(spec)}`);
+  // A loss module (nn.CrossEntropyLoss, …): its forward(prediction, target).
+  if (spec instanceof Module) {
+    const m = spec as Module & { forward(a: unknown, b: Tensor): Tensor };
+    return (p, t) => m.forward(p, t) as Tensor;
+  }
+  fail('INVALID_ARGUMENT', `${op}: loss must be a function, a loss module (nn.CrossEntropyLoss, …), 'crossEntropy' or 'mse'; got ${describe(spec)}`);
 }
 
 /** The metrics fit() and evaluate() compute ('accuracy' is logged as acc and valAcc). */
@@ -200,7 +205,7 @@ function checkCallbacks(v: unknown): Callbacks[] {
 function prediction(out: unknown, op: string, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[]): Tensor {
   if (out instanceof Tensor || (typeof loss === 'function' && !metrics.length)) return out as Tensor;
   const keys = out !== null && typeof out === 'object' && !Array.isArray(out) ? ` with keys ${Object.keys(out).join(', ')}` : '';
-  const needs = typeof loss === 'string' ? `the '${loss}' loss` : `the metric '${metrics[0]}'`;
+  const needs = typeof loss === 'string' ? `the '${loss}' loss` : loss instanceof Module && !metrics.length ? `the loss module ${loss.constructor.name}` : `the metric '${metrics[0]}'`;
   fail('INVALID_ARGUMENT', `${op}: model.forward(x) must return a Tensor, the prediction ${needs} needs; got ${describe(out)}${keys}. Wrap the model in a Module whose forward returns a Tensor (for a recurrent module, e.g. a Linear head on rnn.forward(x).output)${typeof loss === 'string' ? ', or pass a loss function that takes what forward returns' : ''}`);
 }
 

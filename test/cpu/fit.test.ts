@@ -423,7 +423,7 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
       // Before, these trained a whole epoch and then failed in the first validation.
       [() => fit(m, { ...base, validation: { x: wide, y: wideY } }), 'SHAPE_MISMATCH', /^fit: validation\.x has shape \[5, 4\]; its rows must be shaped like data\.x's \(\[12, 1\]: rank 2, 1 features last\)$/],
       [() => fit(m, { ...base, validation: { x: five, y: labels } }), 'DTYPE_MISMATCH', /^fit: validation\.y is int32; data\.y is float32$/],
-      [async () => evaluate(m, d, undefined as never), 'INVALID_ARGUMENT', /^evaluate: loss must be a function, 'crossEntropy' or 'mse'; got undefined$/],
+      [async () => evaluate(m, d, undefined as never), 'INVALID_ARGUMENT', /^evaluate: loss must be a function, a loss module \(nn.CrossEntropyLoss, …\), 'crossEntropy' or 'mse'; got undefined$/],
     ];
     for (const [call, code, message] of cases) await expectRejects(call(), code, message);
     expect(m.seen).toEqual([]);

@@ -1,0 +1,200 @@
+/**
+ * PyTorch's loss modules (nn.CrossEntropyLoss, …) and shape/normalisation
+ * modules (nn.Identity, nn.Flatten, nn.Unflatten, nn.Softmax,
+ * nn.LogSoftmax): thin Modules over the functional ops, for code ported from
+ * PyTorch (`criterion = new nn.CrossEntropyLoss(); criterion.forward(logits,
+ * y)`). A loss module can be fit()'s loss. Options are the functional ops',
+ * in camelCase; a class weight is copied into a registered buffer (PyTorch's
+ * `weight` buffer: it follows to(device) and appears in the state dict).
+ */
+import { isolated } from '../engine';
+import { fail } from '../errors';
+import { ctcLoss, CtcLossOptions, binaryCrossEntropy, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
+import { crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
+import { flatten } from '../ops/shape';
+import { checkTensor, Tensor } from '../tensor';
+import { checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { Module } from './module';
+
+/** nn.Identity: returns its input (a placeholder where a layer is optional). */
+export class Identity extends Module {
+  constructor(...args: unknown[]) {
+    super();
+    void args; // PyTorch's Identity ignores its arguments
+  }
+  forward(x: Tensor): Tensor {
+    return checkTensor(x, 'Identity', 'input');
+  }
+}
+
+/** nn.Flatten: flattens axes startDim..endDim (default 1..−1: everything but the batch). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+    if (!Number.isInteger(startDim) || !Number.isInteger(endDim))
+      fail('INVALID_ARGUMENT', `Flatten: startDim and endDim must be integers; got ${describe(startDim)} and ${describe(endDim)}`);
+  }
+  forward(x: Tensor): Tensor {
+    return flatten(checkTensor(x, 'Flatten', 'input'), this.startDim, this.endDim);
+  }
+}
+
+/** nn.Unflatten: splits axis dim into the given sizes (one may be −1). */
+export class Unflatten extends Module {
+  readonly sizes: readonly number[];
+  constructor(readonly dim: number, sizes: readonly number[]) {
+    super();
+    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `Unflatten: dim must be an integer; got ${describe(dim)}`);
+    if (!Array.isArray(sizes) || sizes.length === 0) fail('INVALID_ARGUMENT', `Unflatten: sizes must be a non-empty array; got ${describe(sizes)}`);
+    sizes.forEach((s, i) => {
+      if (s !== -1) checkInteger(s, 'Unflatten', `sizes[${i}]`, 0);
+    });
+    this.sizes = [...sizes];
+  }
+  forward(x: Tensor): Tensor {
+    checkTensor(x, 'Unflatten', 'input');
+    const d = this.dim < 0 ? this.dim + x.rank : this.dim;
+    if (d < 0 || d >= x.rank) fail('INVALID_ARGUMENT', `Unflatten: dim ${this.dim} is outside a tensor of shape ${shapeText(x.shape)}`);
+    return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
+  }
+}
+
+/** nn.Softmax(dim) and nn.LogSoftmax(dim); dim defaults to −1 (PyTorch's legacy default guessed one: name it). */
+export class Softmax extends Module {
+  constructor(readonly dim = -1) {
+    super();
+    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `Softmax: dim must be an integer; got ${describe(dim)}`);
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.dim);
+  }
+}
+export class LogSoftmax extends Module {
+  constructor(readonly dim = -1) {
+    super();
+    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `LogSoftmax: dim must be an integer; got ${describe(dim)}`);
+  }
+  forward(x: Tensor): Tensor {
+    return logSoftmax(x, this.dim);
+  }
+}
+
+/** The base of the loss modules: forward(input, target) → the loss. */
+export abstract class Loss<O extends object = { reduction?: Reduction }> extends Module {
+  readonly options: Readonly<O>;
+  protected constructor(options: O | undefined, allowed: readonly string[], weights: readonly string[] = []) {
+    super();
+    const o = { ...checkOptions<O>(options, new.target.name, allowed) } as Record<string, unknown>;
+    // Class weights become buffers: a copy, so disposing the module leaves the caller's tensor alone.
+    for (const key of weights) {
+      const w = o[key];
+      if (w === undefined || w === null) continue;
+      checkTensor(w, new.target.name, key);
+      this.registerBuffer(key, isolated(() => (w as Tensor).clone()));
+      delete o[key];
+    }
+    this.options = o as O;
+  }
+  /** The options with the buffers as they are now (moved by to(), loaded by loadStateDict). */
+  protected withBuffers(): O {
+    const o = { ...this.options } as Record<string, unknown>;
+    for (const [name, t] of this.namedBuffers()) o[name] = t;
+    return o as O;
+  }
+  abstract forward(input: Tensor, target: Tensor): Tensor;
+}
+
+/** nn.CrossEntropyLoss (weight, ignoreIndex, reduction, labelSmoothing): crossEntropy over logits [..., C] and int32 labels [...]. */
+export class CrossEntropyLoss extends Loss<{ weight?: Tensor; ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number }> {
+  constructor(options?: { weight?: Tensor; ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number }) {
+    super(options, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing'], ['weight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return crossEntropy(input, target, this.withBuffers());
+  }
+}
+
+/** nn.NLLLoss (weight, ignoreIndex, reduction): over log-probabilities [..., C]. */
+export class NLLLoss extends Loss<{ weight?: Tensor; ignoreIndex?: number; reduction?: Reduction }> {
+  constructor(options?: { weight?: Tensor; ignoreIndex?: number; reduction?: Reduction }) {
+    super(options, ['weight', 'ignoreIndex', 'reduction'], ['weight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return nllLoss(input, target, this.withBuffers());
+  }
+}
+
+/** nn.MSELoss (reduction). */
+export class MSELoss extends Loss {
+  constructor(options?: { reduction?: Reduction }) {
+    super(options, ['reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return mseLoss(input, target, this.options);
+  }
+}
+
+/** nn.L1Loss (reduction). */
+export class L1Loss extends Loss {
+  constructor(options?: { reduction?: Reduction }) {
+    super(options, ['reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return l1Loss(input, target, this.options);
+  }
+}
+
+/** nn.SmoothL1Loss (reduction, beta). */
+export class SmoothL1Loss extends Loss<{ reduction?: Reduction; beta?: number }> {
+  constructor(options?: { reduction?: Reduction; beta?: number }) {
+    super(options, ['reduction', 'beta']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return smoothL1Loss(input, target, this.options);
+  }
+}
+
+/** nn.HuberLoss (reduction, delta). */
+export class HuberLoss extends Loss<{ reduction?: Reduction; delta?: number }> {
+  constructor(options?: { reduction?: Reduction; delta?: number }) {
+    super(options, ['reduction', 'delta']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return huberLoss(input, target, this.options);
+  }
+}
+
+/** nn.BCELoss (weight, reduction): over probabilities. */
+export class BCELoss extends Loss<{ weight?: Tensor; reduction?: Reduction }> {
+  constructor(options?: { weight?: Tensor; reduction?: Reduction }) {
+    super(options, ['weight', 'reduction'], ['weight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return binaryCrossEntropy(input, target, this.withBuffers());
+  }
+}
+
+/** nn.BCEWithLogitsLoss (weight, posWeight, reduction): over logits. */
+export class BCEWithLogitsLoss extends Loss<{ weight?: Tensor; posWeight?: Tensor; reduction?: Reduction }> {
+  constructor(options?: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction }) {
+    super(options, ['weight', 'posWeight', 'reduction'], ['weight', 'posWeight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return binaryCrossEntropyWithLogits(input, target, this.withBuffers());
+  }
+}
+
+/**
+ * nn.CTCLoss (blank, reduction, zeroInfinity): forward(logProbs, targets,
+ * inputLengths, targetLengths), as ctcLoss.
+ */
+export class CTCLoss extends Module {
+  readonly options: Readonly<CtcLossOptions>;
+  constructor(options?: CtcLossOptions) {
+    super();
+    this.options = { ...checkOptions<CtcLossOptions>(options, 'CTCLoss', ['blank', 'reduction', 'zeroInfinity']) };
+  }
+  forward(logProbs: Tensor, targets: Parameters<typeof ctcLoss>[1], inputLengths: Parameters<typeof ctcLoss>[2], targetLengths: Parameters<typeof ctcLoss>[3]): Tensor {
+    return ctcLoss(logProbs, targets, inputLengths, targetLengths, this.options);
+  }
+}
