@@ -59,24 +59,24 @@ export class Unflatten extends Module {
   }
 }
 
-/** nn.Softmax(dim) and nn.LogSoftmax(dim); dim defaults to −1 (PyTorch's legacy default guessed one: name it). */
-export class Softmax extends Module {
+/** Softmax or log-softmax along one dim. */
+abstract class SoftmaxAlong extends Module {
+  protected abstract readonly fn: (x: Tensor, axis: number) => Tensor;
   constructor(readonly dim = -1) {
     super();
-    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `Softmax: dim must be an integer; got ${describe(dim)}`);
+    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `${new.target.name}: dim must be an integer; got ${describe(dim)}`);
   }
   forward(x: Tensor): Tensor {
-    return softmax(x, this.dim);
+    return this.fn(x, this.dim);
   }
 }
-export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) {
-    super();
-    if (!Number.isInteger(dim)) fail('INVALID_ARGUMENT', `LogSoftmax: dim must be an integer; got ${describe(dim)}`);
-  }
-  forward(x: Tensor): Tensor {
-    return logSoftmax(x, this.dim);
-  }
+/** nn.Softmax(dim); dim defaults to −1 (PyTorch's legacy default guessed one: name it). */
+export class Softmax extends SoftmaxAlong {
+  protected readonly fn = softmax;
+}
+/** nn.LogSoftmax(dim); dim defaults to −1. */
+export class LogSoftmax extends SoftmaxAlong {
+  protected readonly fn = logSoftmax;
 }
 
 /** The base of the loss modules: forward(input, target) → the loss. */
