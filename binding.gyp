@@ -60,7 +60,7 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp", "-fvisibility=hidden"],
       "ldflags": ["-fopenmp"],
-      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]],
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl"], "ldflags": ["-Wl,-z,nodelete"] }]],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17"

@@ -50,7 +50,7 @@ function addonProgram() {
     flags: ['-fPIC', '-fopenmp', `-I${path.join(root, 'native')}`, ...napi.map((d) => `-I${d}`),
       '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DANTLER_VERSION="emulation"', '-DANTLER_BUILD_SYSTEM="host emulation (test/emu)"',
       '-DANTLER_CUDA_ARCHS="emulated"'],
-    link: ['-shared', '-fopenmp', '-ldl'],
+    link: ['-shared', '-fopenmp', '-ldl', '-Wl,-z,nodelete'],
     output: 'antler.node',
   };
 }
