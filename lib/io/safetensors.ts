@@ -559,6 +559,33 @@ function rethrowIO(e: unknown, op: string, action: 'read' | 'write', file: strin
 
 // ---------------------------------------------------------------- atomic writes
 
+/**
+ * The file a save replaces: through a symlink to what it points at (as
+ * writing a file would; renaming over the link would replace the link), and
+ * only a regular file or nothing: renaming over a device, a pipe or a
+ * directory would replace it (as root, save('/dev/null') deleted the device).
+ */
+function saveTarget(path: string, op: string): string {
+  let target = path;
+  try {
+    if (fs.lstatSync(path).isSymbolicLink()) {
+      try {
+        target = fs.realpathSync(path);
+      } catch {
+        target = nodePath.resolve(nodePath.dirname(path), fs.readlinkSync(path)); // a dangling link: create what it names
+      }
+    }
+    const st = fs.statSync(target);
+    if (!st.isFile())
+      fail('IO_ERROR', `${op}: cannot write '${path}': ${target === path ? 'it' : `its target '${target}'`} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, a pipe or a socket'}); save replaces regular files only`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') return target;
+    if (e instanceof AntlerError) throw e;
+    rethrowIO(e, op, 'write', path);
+  }
+  return target;
+}
+
 function tempPathFor(target: string): string {
   return nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
@@ -667,7 +694,7 @@ export function parseSafetensors(bytes: Uint8Array, options?: LoadOptions): Safe
  */
 export function save(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   const op = 'save';
-  const target = checkPath(path, op);
+  const target = saveTarget(checkPath(path, op), op);
   const p = plan(tensors, metadata, op);
   const tmp = tempPathFor(target);
   let fd: number | undefined;
@@ -710,7 +737,7 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
  */
 export async function saveAsync(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
   const op = 'saveAsync';
-  const target = checkPath(path, op);
+  const target = saveTarget(checkPath(path, op), op);
   const p = plan(tensors, metadata, op);
   // Every read starts now, before the first await: the file holds the values at the call, whatever
   // the caller does next (an optimizer step, dispose()), as the synchronous save would.

@@ -594,6 +594,41 @@ describe(`malformed files (seed ${SEED})`, () => {
 
 // ---------------------------------------------------------------- atomic saves
 
+describe('what save writes over', () => {
+  test('through a symlink to its target (the link stays); never over a directory, a pipe or a device', async () => {
+    const d = freshDir();
+    const real = path.join(d, 'real.safetensors'), link = path.join(d, 'link.safetensors');
+    tidy(() => save(real, { a: tensor([1]) }));
+    fs.symlinkSync(real, link);
+    tidy(() => save(link, { b: tensor([2, 3]) }));
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(Object.keys(parseSafetensors(fs.readFileSync(real)).tensors)).toEqual(['b']);
+    const c = tensor([4]);
+    await saveAsync(link, { c });
+    c.dispose();
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(Object.keys(parseSafetensors(fs.readFileSync(real)).tensors)).toEqual(['c']);
+    // A dangling link: the file it names is created.
+    const dangling = path.join(d, 'dangling'), named = path.join(d, 'named.safetensors');
+    fs.symlinkSync(named, dangling);
+    tidy(() => save(dangling, { e: tensor([5]) }));
+    expect(fs.lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(fs.statSync(named).isFile()).toBe(true);
+    const sub = path.join(d, 'a-directory');
+    fs.mkdirSync(sub);
+    expectAntlerError(() => tidy(() => save(sub, { a: tensor([1]) })), 'IO_ERROR', 'a directory');
+    const fifo = path.join(d, 'a-fifo');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      expectAntlerError(() => tidy(() => save(fifo, { a: tensor([1]) })), 'IO_ERROR', 'not a regular file');
+      const a = tensor([1]);
+      await expect(saveAsync(fifo, { a })).rejects.toMatchObject({ code: 'IO_ERROR' });
+      a.dispose();
+      expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+    }
+    expect(fs.readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+});
+
 describe('atomic save', () => {
   function setup(): { d: string; file: string; before: Uint8Array; next: Record<string, Tensor> } {
     const d = freshDir();
