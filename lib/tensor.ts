@@ -25,7 +25,10 @@ import {
 
 export type { DType } from './validate';
 
-// ops/core imports this module; requiring it lazily breaks the cycle at load time.
+// ops/core imports this module, so it is required at the end of this file (the cycle then resolves:
+// everything here is defined), not lazily at a method's first use: a lazy require after
+// require.cache was cleared (jest.resetModules) bound this copy's methods to a fresh ops module,
+// whose Tensor class refused this copy's tensors.
 let opsModule: typeof OpsModule | undefined;
 function ops(): typeof OpsModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -310,13 +313,13 @@ export class Tensor {
    * `t.dataSync<'float32'>()` is a Float32Array (unchecked, like a cast).
    */
   dataSync<D extends DType = DType>(): DataTypeMap[D] {
-    return native().dataSync(this.checkAlive('dataSync').handle) as DataTypeMap[D];
+    return ownRealm(native().dataSync(this.checkAlive('dataSync').handle)) as DataTypeMap[D];
   }
 
   /** The values, read without blocking the event loop (`data<'float64'>()` for a Float64Array). */
   data<D extends DType = DType>(): Promise<DataTypeMap[D]> {
     try {
-      return native().dataAsync(this.checkAlive('data').handle) as Promise<DataTypeMap[D]>;
+      return (native().dataAsync(this.checkAlive('data').handle) as Promise<TypedArray>).then(ownRealm) as Promise<DataTypeMap[D]>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -587,6 +590,20 @@ function nest(data: TypedArray, shape: readonly number[]): NestedArray {
   return build(0, 0);
 }
 
+/**
+ * The addon makes its typed arrays in Node's main realm; code running in
+ * another (jest's vm context, where `instanceof Float32Array` and toEqual
+ * against a Float32Array fail) gets a view of the same memory made with its
+ * own realm's constructor. No copy.
+ */
+function ownRealm(a: TypedArray): TypedArray {
+  if (a instanceof Float32Array || a instanceof Float64Array || a instanceof Int32Array) return a;
+  const foreign = a as ArrayBufferView & { length: number };
+  const tag = Object.prototype.toString.call(foreign);
+  const Ctor = tag === '[object Float64Array]' ? Float64Array : tag === '[object Int32Array]' ? Int32Array : Float32Array;
+  return new Ctor(foreign.buffer as ArrayBuffer, foreign.byteOffset, foreign.length);
+}
+
 function arrayFor(dtype: DType, n: number): TypedArray {
   return dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
 }
@@ -806,9 +823,14 @@ export function randn(shape: readonly number[], options?: Omit<RandomOptions, 'd
 
 /** @internal */
 export function checkTensor(t: unknown, op: string, what: string): Tensor {
-  if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor; got ${describe(t)}`);
+  if (!(t instanceof Tensor)) {
+    const other = t !== null && typeof t === 'object' && (t as object).constructor?.name === 'Tensor';
+    fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor; got ${describe(t)}${other ? ' of another copy of antler (loaded twice: a cleared require cache, jest.resetModules, two installs); use one copy' : ''}`);
+  }
   // Named, so a call with several tensors (a state dict's keys, an op's operands) says which one.
   if (t.isDisposed) fail('DISPOSED', `${op}: ${what} (shape [${t.shape.join(', ')}], ${t.dtype}) has been disposed`);
+  // Made with Object.create(Tensor.prototype), not by the library: no native tensor behind it.
+  if ((t as { handle?: unknown }).handle === undefined) fail('INVALID_ARGUMENT', `${op}: ${what} is not a tensor the library made (it has no data)`);
   return t;
 }
 
@@ -833,3 +855,8 @@ function formatValues(v: unknown, float32 = false): string {
   if (v === '...') return v;
   return JSON.stringify(v);
 }
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+opsModule ??= require('./ops/core') as typeof OpsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+indexingModule ??= require('./ops/indexing') as typeof IndexingModule;

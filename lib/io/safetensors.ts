@@ -587,8 +587,27 @@ function saveTarget(path: string, op: string): string {
 }
 
 function tempPathFor(target: string): string {
-  return nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  pendingTemps.add(tmp);
+  if (!exitHooked) {
+    exitHooked = true;
+    // A save cut short by process.exit() (or the end of a worker thread) leaves no temporary file.
+    process.once('exit', () => {
+      for (const t of pendingTemps) {
+        try {
+          fs.unlinkSync(t);
+        } catch {
+          // already renamed or never created
+        }
+      }
+    });
+  }
+  return tmp;
 }
+
+/** Temporary files of saves in progress, removed at exit if a save did not finish. */
+const pendingTemps = new Set<string>();
+let exitHooked = false;
 
 /** Codes by which platforms say a directory cannot be fsynced; the rename itself has succeeded. */
 const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'EISDIR', 'EPERM', 'EACCES', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF']);
@@ -706,6 +725,7 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, target);
+    pendingTemps.delete(tmp);
   } catch (e) {
     if (fd !== undefined) {
       try {
@@ -719,6 +739,7 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
     } catch {
       // the temp file may never have been created
     }
+    pendingTemps.delete(tmp);
     rethrowIO(e, op, 'write', target);
   }
   try {
@@ -753,9 +774,11 @@ export async function saveAsync(path: string, tensors: Record<string, Tensor>, m
     await handle.close();
     handle = undefined;
     await fsp.rename(tmp, target);
+    pendingTemps.delete(tmp);
   } catch (e) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.unlink(tmp).catch(() => undefined);
+    pendingTemps.delete(tmp);
     rethrowIO(e, op, 'write', target);
   }
   try {

@@ -513,6 +513,11 @@ export abstract class Module {
     }
   }
 
+  /** `using m = new nn.Linear(…)` disposes the module at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   private markDisposed(): void {
     this.disposedModule = true;
     for (const c of this.childModules().values()) if (!c.disposedModule) c.markDisposed();

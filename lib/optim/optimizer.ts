@@ -352,6 +352,11 @@ export abstract class Optimizer<O extends object> {
     for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
     this.state.clear();
   }
+
+  /** `using opt = new optim.Adam(…)` frees the state at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 export function checkLr(v: number, name: string): void {

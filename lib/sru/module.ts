@@ -29,7 +29,7 @@ import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, des
 import type { DeerStats } from '../deer/solver';
 import { checkSruDeerOptions } from './deer';
 import type { SruDeerOptions } from './deer';
-import { sruRecurrence, SruRecurrenceOptions } from './recurrence';
+import { checkRecurrenceOptions, sruRecurrence, SruRecurrenceOptions } from './recurrence';
 
 export type SRUImpl = 'fused' | 'reference';
 export type SRUMode = 'sequential' | 'deer';
@@ -204,6 +204,8 @@ export function unstack(x: Tensor): Tensor[] {
 export function sruRecurrenceReference(
   U: Tensor, x: Tensor | null, weightC: Tensor, bias: Tensor, c0: Tensor | null, maskPad: Tensor | null, o: SruRecurrenceOptions,
 ): { h: Tensor; c: Tensor } {
+  checkTensor(U, 'sruRecurrenceReference', "the projection 'U'");
+  checkRecurrenceOptions(o);
   return tidy(() => {
     const [L, B] = U.shape;
     const d = o.hiddenSize;

@@ -58,8 +58,8 @@ export interface SruNative {
 
 const RECURRENCE_KEYS: readonly (keyof SruRecurrenceOptions)[] = ['hiddenSize', 'bidirectional', 'k', 'hasSkipTerm', 'scaleX', 'activation'];
 
-/** The options are required, each of them (the module fills them in; a direct call names them all). */
-function checkRecurrenceOptions(o: unknown): void {
+/** @internal The options are required, each of them (the module fills them in; a direct call names them all). */
+export function checkRecurrenceOptions(o: unknown): void {
   if (o === undefined || o === null) fail('INVALID_ARGUMENT', `SRU: the options (${RECURRENCE_KEYS.join(', ')}) are required; got ${describe(o)}`);
   const r = checkOptions<SruRecurrenceOptions>(o, 'SRU', RECURRENCE_KEYS);
   checkInteger(r.hiddenSize, 'SRU', 'hiddenSize', 1);

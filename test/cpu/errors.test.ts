@@ -82,6 +82,8 @@ const apiCalls: BadCall[] = [
   { name: 'reshape two -1s', code: 'INVALID_ARGUMENT', call: () => f32.reshape([-1, -1]) },
   { name: 'reshape with -2', code: 'INVALID_ARGUMENT', call: () => f32.reshape([-2, -6]) },
   { name: 'reshape with 1.5', code: 'INVALID_ARGUMENT', call: () => f32.reshape([1.5, 8]) },
+  { name: 'an object made from Tensor.prototype, not by the library', code: 'INVALID_ARGUMENT', call: () => api.add(Object.create(api.Tensor.prototype) as never, 1) },
+  { name: 'sruRecurrenceReference without its options', code: 'INVALID_ARGUMENT', call: () => (api.sruRecurrenceReference as (...a: unknown[]) => unknown)(zeros([2, 1, 3]), null, zeros([2]), zeros([2]), null, null) },
   { name: 'linear bias of the wrong length', code: 'SHAPE_MISMATCH', call: () => api.linear(ones([2, 6]), ones([3, 6]), ones([4])) },
   { name: 'tensor data length ≠ shape', code: 'SHAPE_MISMATCH', call: () => tensor([1, 2, 3], [2, 2]) },
   { name: 'tensor typed array length ≠ shape', code: 'SHAPE_MISMATCH', call: () => tensor(new Float64Array(5), [2, 3]) },

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as antler from '../../lib';
+import * as vm from 'node:vm';
 import {
   add,
   AntlerError,
@@ -302,6 +303,16 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     expect(o.t.isDisposed).toBe(true);
     expect([...set].every((t) => t.isDisposed)).toBe(true);
     expect(map.get('a')!.isDisposed).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test("tidy and dispose find tensors in another realm's objects, Maps and Sets (vm contexts)", () => {
+    const before = storageCounts();
+    const ctx = vm.createContext({ antler });
+    const kept = vm.runInContext('antler.tidy(() => ({ w: antler.ones([2]), m: new Map([[1, antler.zeros([1])]]), s: new Set([antler.ones([1])]) }))', ctx) as { w: Tensor; m: Map<number, Tensor>; s: Set<Tensor> };
+    expect([kept.w.isDisposed, kept.m.get(1)!.isDisposed, [...kept.s][0].isDisposed]).toEqual([false, false, false]);
+    vm.runInContext('(k) => antler.dispose(k)', ctx)(kept);
+    expect([kept.w.isDisposed, kept.m.get(1)!.isDisposed, [...kept.s][0].isDisposed]).toEqual([true, true, true]);
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
 

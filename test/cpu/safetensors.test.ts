@@ -627,6 +627,19 @@ describe('what save writes over', () => {
     }
     expect(fs.readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
+
+  test('process.exit() while saveAsync writes leaves no temporary file', () => {
+    const d = freshDir();
+    const root = path.join(__dirname, '..', '..');
+    const script = `const a = require(${JSON.stringify(path.join(root, 'lib', 'index.ts'))});
+      a.saveAsync(${JSON.stringify(path.join(d, 'm.safetensors'))}, { t: a.randn([2000000]) }).catch(() => {});
+      const fs = require('node:fs');
+      // Exit as soon as the temporary file exists (the write under way).
+      setInterval(() => { if (fs.readdirSync(${JSON.stringify(d)}).some((n) => n.includes('.tmp-'))) process.exit(0); }, 1);`;
+    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
 });
 
 describe('atomic save', () => {

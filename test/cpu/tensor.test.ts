@@ -20,6 +20,7 @@ import {
   zeros,
   zerosLike,
 } from '../../lib';
+import * as antler from '../../lib';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -321,6 +322,18 @@ describe(`reading (seed ${SEED})`, () => {
       expect(d.toString()).toBe('Tensor(shape=[1], dtype=float32, device=cpu, disposed)');
     }));
 
+  test("dataSync() and data() give this realm's typed arrays (jest's vm context: instanceof and toEqual work), views of the addon's copy", async () => {
+    const x = tensor([1, 2]);
+    const i = tensor([3], undefined, { dtype: 'int32' });
+    const d = tensor([0.5], undefined, { dtype: 'float64' });
+    expect(x.dataSync() instanceof Float32Array).toBe(true);
+    expect(x.dataSync()).toEqual(new Float32Array([1, 2]));
+    expect(await x.data()).toEqual(new Float32Array([1, 2]));
+    expect(i.dataSync()).toEqual(new Int32Array([3]));
+    expect(await d.data()).toEqual(new Float64Array([0.5]));
+    dispose([x, i, d]);
+  });
+
   test('console.log / util.inspect print toString(), not the internals; a disposed tensor prints without throwing', () =>
     tidy(() => {
       const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32', requiresGrad: false });
@@ -415,6 +428,18 @@ describe(`views and copies (seed ${SEED})`, () => {
     const u = zeros([2]);
     u[Symbol.dispose]();
     expect(u.isDisposed).toBe(true);
+    expect(memory().numTensors).toBe(before);
+    // Modules and optimizers too.
+    let layer: antler.nn.Linear;
+    {
+      using m = new antler.nn.Linear(3, 2);
+      using opt = new antler.optim.Adam(m.parameters());
+      layer = m;
+      tidy(() => m.forward(ones([1, 3])).sum().backward());
+      opt.step();
+      expect(memory().numTensors).toBeGreaterThan(before);
+    }
+    expect(layer.weight.isDisposed).toBe(true);
     expect(memory().numTensors).toBe(before);
   });
 
