@@ -49,20 +49,23 @@ function collect(value: unknown, out: Set<Disposable>, others?: Set<{ dispose():
       out.add(v);
       continue;
     }
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
     // By tag, not instanceof: a Map or an object from another realm (a vm context, jest's) is one too.
     const tag = Object.prototype.toString.call(v);
-    if (Array.isArray(v)) for (const x of v) stack.push(x);
-    else if (tag === '[object Map]') for (const x of Map.prototype.values.call(v)) stack.push(x);
+    if (tag === '[object Map]') for (const x of Map.prototype.values.call(v)) stack.push(x);
     else if (tag === '[object Set]') for (const x of Set.prototype.values.call(v)) stack.push(x);
-    else if (isPlainObject(v)) for (const x of Object.values(v)) stack.push(x);
+    else if (tag === '[object Object]' && isPlainObject(v)) for (const x of Object.values(v)) stack.push(x);
     else if (others && typeof (v as { dispose?: unknown }).dispose === 'function') others.add(v as { dispose(): void });
   }
 }
 
-/** An object literal (of any realm: its prototype is a realm's Object.prototype) or a null-prototype object. */
+/** An object literal (of any realm: its prototype is that realm's Object.prototype) or a null-prototype object. */
 function isPlainObject(v: object): boolean {
   const proto = Object.getPrototypeOf(v);
-  return proto === null || Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(v) === '[object Object]' && typeof proto.hasOwnProperty === 'function';
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 function isTrackable(v: object): v is Disposable {

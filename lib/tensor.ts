@@ -31,13 +31,11 @@ export type { DType } from './validate';
 // whose Tensor class refused this copy's tensors.
 let opsModule: typeof OpsModule | undefined;
 function ops(): typeof OpsModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (opsModule ??= require('./ops/core') as typeof OpsModule);
+  return opsModule!;
 }
 let indexingModule: typeof IndexingModule | undefined;
 function indexing(): typeof IndexingModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (indexingModule ??= require('./ops/indexing') as typeof IndexingModule);
+  return indexingModule!;
 }
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
@@ -846,7 +844,7 @@ function formatValues(v: unknown, float32 = false): string {
   if (typeof v === 'number') {
     if (Object.is(v, -0)) return '-0';
     if (float32 && Number.isFinite(v))
-      for (let p = 1; p < 9; p++) {
+      for (let p = 1; p <= 9; p++) {
         const shortest = Number(v.toPrecision(p));
         if (Math.fround(shortest) === v) return String(shortest);
       }
@@ -857,6 +855,6 @@ function formatValues(v: unknown, float32 = false): string {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-opsModule ??= require('./ops/core') as typeof OpsModule;
+opsModule = require('./ops/core') as typeof OpsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-indexingModule ??= require('./ops/indexing') as typeof IndexingModule;
+indexingModule = require('./ops/indexing') as typeof IndexingModule;

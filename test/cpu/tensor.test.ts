@@ -313,6 +313,8 @@ describe(`reading (seed ${SEED})`, () => {
       expect(Math.fround(shown)).toBe(Math.fround(v));
       expect(String(shown).replace(/^-/, '').replace('.', '').replace(/^0+/, '').length).toBeLessThanOrEqual(9);
       expect(tensor([0.1, 1 / 3]).toString()).toBe('Tensor(shape=[2], dtype=float32, device=cpu, values=[0.1,0.33333334])');
+      // Some float32 values need all 9 significant digits.
+      expect(tensor([10.0016165]).toString()).toBe('Tensor(shape=[1], dtype=float32, device=cpu, values=[10.0016165])');
       expect(tensor([0.1, 1 / 3], undefined, { dtype: 'float64' }).toString()).toBe('Tensor(shape=[2], dtype=float64, device=cpu, values=[0.1,0.3333333333333333])');
       // NaN and the infinities by name, -0 with its sign (JSON would write null, null, null, 0).
       expect(tensor([NaN, Infinity, -Infinity, -0, 0.5]).toString()).toBe('Tensor(shape=[5], dtype=float32, device=cpu, values=[NaN,Infinity,-Infinity,-0,0.5])');
