@@ -11,6 +11,7 @@ import { add, clamp, sqrt, square, sum, max as maxOp, abs } from '../ops/core';
 import { fullLike, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkLr, checkMomentOptions, initialLrs, Optimizer, ParamGroup, ParamsArg } from './optimizer';
+import { loadState, readState, SCHEDULER_PREFIX, StateFields, StateValues, writeState } from './scheduler-state';
 
 export { Optimizer } from './optimizer';
 export type { ParamGroup, ParamsArg } from './optimizer';
@@ -300,7 +301,7 @@ export abstract class LRScheduler {
   step(...args: never[]): void {
     // PyTorch's deprecated step(epoch) would be ignored here: say so rather than schedule from the wrong epoch.
     if (args.length)
-      fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); call step() once per epoch (PyTorch's step(epoch) is deprecated). To resume, load the optimizer's stateDict() (it holds the lr) and set lastEpoch`);
+      fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); call step() once per epoch (PyTorch's step(epoch) is deprecated). To resume, load the optimizer's and the scheduler's stateDict()`);
     this.lastEpoch += 1;
     this.apply();
   }
@@ -311,6 +312,53 @@ export abstract class LRScheduler {
    */
   getLastLr(): number[] {
     return [...this.lastLrs];
+  }
+
+  /** @internal The counters stateDict() saves: the epoch, the base and last lrs, and a subclass's own. */
+  stateFields(): StateFields {
+    return { lastEpoch: { kind: 'epoch', value: this.lastEpoch }, baseLrs: { kind: 'lrs', value: this.baseLrs }, lastLrs: { kind: 'lrs', value: this.lastLrs }, ...this.ownFields() };
+  }
+  /** @internal A subclass's counters besides lastEpoch (CosineAnnealingWarmRestarts' tCur, tI). */
+  protected ownFields(): StateFields {
+    return {};
+  }
+  /** @internal Sets a subclass's counters from checked values. */
+  protected setOwnFields(_v: StateValues): void {}
+  /** @internal Checks this scheduler's keys under prefix and returns what sets them. */
+  readStateFrom(dict: Record<string, unknown>, prefix: string, op: string, used: Set<string>): () => void {
+    const v = readState(dict, prefix, this.stateFields(), op, used);
+    return () => {
+      this.lastEpoch = v.lastEpoch as number;
+      (this.baseLrs as number[]).splice(0, this.baseLrs.length, ...(v.baseLrs as number[]));
+      this.lastLrs = [...(v.lastLrs as number[])];
+      this.setOwnFields(v);
+    };
+  }
+
+  /**
+   * The scheduler's state (PyTorch's scheduler.state_dict()) as float64
+   * tensors under `scheduler.` keys: `scheduler.lastEpoch`,
+   * `scheduler.baseLrs` and `scheduler.lastLrs` (one per parameter group),
+   * and a scheduler's own counters. Save it with antler.save, alone or
+   * together with the optimizer's stateDict() (their keys never collide).
+   * The options given to the constructor are not in it: make the same
+   * scheduler, then load. New tensors: dispose them (or call inside tidy()).
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    writeState(SCHEDULER_PREFIX, this.stateFields(), out);
+    return out;
+  }
+
+  /**
+   * Restores what stateDict() gave (PyTorch's load_state_dict): the
+   * counters, not the groups' lr, which the optimizer's stateDict() holds
+   * (load both). Keys outside `scheduler.` are ignored, so the dict may be a
+   * whole checkpoint file; everything is checked before anything changes.
+   */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    const op = `${this.constructor.name}.loadStateDict`;
+    loadState(dict, op, (d, used) => this.readStateFrom(d, SCHEDULER_PREFIX, op, used));
   }
 }
 
@@ -522,6 +570,13 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     this.tCur = 0;
     this.tI = this.t0;
   }
+  protected ownFields(): StateFields {
+    return { tCur: { kind: 'nonneg', value: this.tCur }, tI: { kind: 'period', value: this.tI } };
+  }
+  protected setOwnFields(v: StateValues): void {
+    this.tCur = v.tCur as number;
+    this.tI = v.tI as number;
+  }
   step(epoch?: number): void {
     if (epoch === undefined) {
       this.tCur += 1;
@@ -729,6 +784,29 @@ export class SequentialLR {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
+  /**
+   * Its lastEpoch as `scheduler.lastEpoch` and each scheduler's state under
+   * `scheduler.schedulers.<i>.` (as PyTorch's state_dict holds theirs); see
+   * LRScheduler.stateDict().
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    writeState(SCHEDULER_PREFIX, { lastEpoch: { kind: 'count', value: this.lastEpoch } }, out);
+    this.schedulers.forEach((s, i) => writeState(`${SCHEDULER_PREFIX}schedulers.${i}.`, s.stateFields(), out));
+    return out;
+  }
+  /** Restores what stateDict() gave, to the same schedulers in the same order; see LRScheduler.loadStateDict(). */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    const op = 'SequentialLR.loadStateDict';
+    loadState(dict, op, (d, used) => {
+      const v = readState(d, SCHEDULER_PREFIX, { lastEpoch: { kind: 'count', value: this.lastEpoch } }, op, used);
+      const children = this.schedulers.map((s, i) => s.readStateFrom(d, `${SCHEDULER_PREFIX}schedulers.${i}.`, op, used));
+      return () => {
+        this.lastEpoch = v.lastEpoch as number;
+        children.forEach((apply) => apply());
+      };
+    });
+  }
 }
 
 /** Steps every scheduler in turn at each step() (torch's ChainedScheduler): their effects compose. */
@@ -747,6 +825,20 @@ export class ChainedScheduler {
   /** The groups' learning rates now, as PyTorch's (whichever scheduler set them last). */
   getLastLr(): number[] {
     return this.schedulers[0].optimizer.paramGroups.map((g) => g.lr);
+  }
+  /** Each scheduler's state under `scheduler.schedulers.<i>.`; see LRScheduler.stateDict(). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.schedulers.forEach((s, i) => writeState(`${SCHEDULER_PREFIX}schedulers.${i}.`, s.stateFields(), out));
+    return out;
+  }
+  /** Restores what stateDict() gave, to the same schedulers in the same order; see LRScheduler.loadStateDict(). */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    const op = 'ChainedScheduler.loadStateDict';
+    loadState(dict, op, (d, used) => {
+      const children = this.schedulers.map((s, i) => s.readStateFrom(d, `${SCHEDULER_PREFIX}schedulers.${i}.`, op, used));
+      return () => children.forEach((apply) => apply());
+    });
   }
 }
 
@@ -871,6 +963,41 @@ export class ReduceLROnPlateau {
   /** The learning rates after the last step (PyTorch's get_last_lr()). */
   getLastLr(): number[] {
     return [...this.lastLrs];
+  }
+
+  private fields(): StateFields {
+    return {
+      lastEpoch: { kind: 'count', value: this.lastEpoch },
+      best: { kind: 'extended', value: this.best },
+      numBadEpochs: { kind: 'count', value: this.numBadEpochs },
+      cooldownCounter: { kind: 'count', value: this.cooldownCounter },
+      lastLrs: { kind: 'lrs', value: this.lastLrs },
+    };
+  }
+  /**
+   * Its counters (PyTorch's state_dict()) as float64 tensors:
+   * `scheduler.lastEpoch`, `.best`, `.numBadEpochs`, `.cooldownCounter`,
+   * `.lastLrs`; the options come from the constructor. See
+   * LRScheduler.stateDict().
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    writeState(SCHEDULER_PREFIX, this.fields(), out);
+    return out;
+  }
+  /** Restores what stateDict() gave; see LRScheduler.loadStateDict(). */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    const op = 'ReduceLROnPlateau.loadStateDict';
+    loadState(dict, op, (d, used) => {
+      const v = readState(d, SCHEDULER_PREFIX, this.fields(), op, used);
+      return () => {
+        this.lastEpoch = v.lastEpoch as number;
+        this.best = v.best as number;
+        this.numBadEpochs = v.numBadEpochs as number;
+        this.cooldownCounter = v.cooldownCounter as number;
+        this.lastLrs = [...(v.lastLrs as number[])];
+      };
+    });
   }
 }
 

@@ -265,6 +265,8 @@ export abstract class Optimizer<O extends object> {
     const optionKeys = Object.keys(this.defaults).filter((key) => key !== 'lr');
     const options = this.paramGroups.map(() => ({}) as Record<string, unknown>);
     for (const [k, t] of Object.entries(dict)) {
+      // A scheduler's stateDict() saved in the same file: its loadStateDict() reads those.
+      if (k.startsWith('scheduler.')) continue;
       checkTensor(t, op, `'${k}'`);
       let m: RegExpExecArray | null;
       if ((m = /^param_groups\.(\d+)\.(\w+)$/.exec(k)) && optionKeys.includes(m[2])) {

@@ -707,7 +707,7 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
 });
 
 describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
-  // Train 6 steps straight; train 3, save model and optimizer (and the scheduler's lastEpoch) with antler.save,
+  // Train 6 steps straight; train 3, save model, optimizer and scheduler with antler.save,
   // load them into fresh objects, train 3 more: the same weights to the bit.
   const makeOpt = {
     SGD: (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
@@ -749,15 +749,16 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
       const first = fresh();
       train(first, 3);
       const file = path.join(os.tmpdir(), `antler-resume-${process.pid}-${name}.safetensors`);
-      tidy(() => antler.save(file, { ...first.model.stateDict(), ...prefixed('optimizer/', first.opt.stateDict()) }));
-      const lastEpoch = first.sched.lastEpoch;
+      // The scheduler's keys (scheduler.*) sit beside the model's and the optimizer's in one file.
+      tidy(() => antler.save(file, { ...first.model.stateDict(), ...prefixed('optimizer/', first.opt.stateDict()), ...first.sched.stateDict() }));
       const resumed = fresh();
       tidy(() => {
         const all = antler.load(file);
-        resumed.model.loadStateDict(Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('optimizer/'))));
+        resumed.model.loadStateDict(Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('optimizer/') && !k.startsWith('scheduler.'))));
         resumed.opt.loadStateDict(Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('optimizer/')).map(([k, v]) => [k.slice(10), v])));
+        resumed.sched.loadStateDict(all);
       });
-      resumed.sched.lastEpoch = lastEpoch;
+      expect(resumed.sched.lastEpoch).toBe(first.sched.lastEpoch);
       train(resumed, 3);
       straight.model.parameters().forEach((p, i) => expectExact(resumed.model.parameters()[i].dataSync(), p.dataSync(), `parameter ${i}`));
       expect(resumed.opt.paramGroups[0].lr).toBe(straight.opt.paramGroups[0].lr);
@@ -1321,5 +1322,126 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     }
     expectClose(p.dataSync(), expected, 1e-14, 0, 'params after three scheduled steps');
     p.dispose();
+  });
+});
+
+describe(`scheduler stateDict: resuming (seed ${SEED})`, () => {
+  // For each kind, random options and a random cut: run N steps straight; run `cut`, save optimizer and
+  // scheduler state in one file, load both into fresh ones (made as at the start), run the rest: the same lrs
+  // (and momenta) to the bit, epoch by epoch.
+  type Sched = { step(metric: number): void; stateDict(): Record<string, Tensor>; loadStateDict(d: Record<string, Tensor>): void };
+  const N = 24;
+  const kinds: Record<string, (opt: optim.Adam, r: Rng) => Sched> = {
+    StepLR: (o, r) => new optim.StepLR(o, r.int(1, 5), r.uniform(0.1, 0.9)),
+    MultiStepLR: (o, r) => new optim.MultiStepLR(o, [r.int(1, 8), r.int(8, 16)], r.uniform(0.1, 0.9)),
+    CosineAnnealingLR: (o, r) => new optim.CosineAnnealingLR(o, r.int(3, 12), r.uniform(0, 1e-3)),
+    LinearLR: (o, r) => new optim.LinearLR(o, r.uniform(0.05, 0.5), 1, r.int(2, 10)),
+    PolynomialLR: (o, r) => new optim.PolynomialLR(o, r.int(5, 30), r.uniform(0.5, 2)),
+    LambdaLR: (o, r) => {
+      const g = r.uniform(0.8, 0.99);
+      return new optim.LambdaLR(o, (e) => g ** e);
+    },
+    CosineAnnealingWarmRestarts: (o, r) => new optim.CosineAnnealingWarmRestarts(o, r.int(1, 5), r.int(1, 3), r.uniform(0, 1e-3)),
+    OneCycleLR: (o, r) => new optim.OneCycleLR(o, [r.uniform(0.1, 1), r.uniform(0.01, 0.1)], { totalSteps: N + r.int(0, 5), pctStart: r.uniform(0.1, 0.5), threePhase: r.int(0, 2) === 1 }),
+    SequentialLR: (o, r) => new optim.SequentialLR(o, [new optim.LinearLR(o, 0.1, 1, r.int(2, 6)), new optim.CosineAnnealingWarmRestarts(o, r.int(2, 5), 2)], [r.int(3, 10)]),
+    ChainedScheduler: (o, r) => new optim.ChainedScheduler([new optim.LinearLR(o, 0.2, 1, r.int(2, 6)), new optim.CosineAnnealingWarmRestarts(o, r.int(2, 5), 2)]),
+    ReduceLROnPlateau: (o, r) => new optim.ReduceLROnPlateau(o, { patience: r.int(0, 3), cooldown: r.int(0, 3), factor: r.uniform(0.2, 0.8) }),
+  };
+  const setup = (make: (opt: optim.Adam, r: Rng) => Sched, seed: number) => {
+    const params = [antler.zeros([2], { requiresGrad: true }), antler.zeros([3], { requiresGrad: true })];
+    const opt = new optim.Adam([{ params: [params[0]], lr: 0.1 }, { params: [params[1]], lr: 0.02 }]);
+    return { params, opt, sched: make(opt, makeRng(seed)) };
+  };
+  const run = (s: ReturnType<typeof setup>, metrics: number[], from: number, to: number, out: number[][]) => {
+    for (let e = from; e < to; e++) {
+      if (metrics[e] === undefined) (s.sched.step as () => void).call(s.sched);
+      else s.sched.step(metrics[e]);
+      out.push(s.opt.paramGroups.flatMap((g) => [g.lr, g.betas[0]]));
+    }
+  };
+  for (const [kind, make] of Object.entries(kinds))
+    test(`${kind}: a cut run resumes exactly`, () => {
+      const seed = rng.u32(), cut = rng.int(1, N);
+      // Metrics that improve and stall (ties included), for ReduceLROnPlateau; the others take no argument.
+      const metrics = Array.from({ length: N }, (_, e) => (kind === 'ReduceLROnPlateau' ? Math.round(10 - e / 3 + rng.uniform(0, 2)) : undefined)) as number[];
+      const straight = setup(make, seed), want: number[][] = [];
+      run(straight, metrics, 0, N, want);
+      const first = setup(make, seed), got: number[][] = [];
+      run(first, metrics, 0, cut, got);
+      const file = path.join(os.tmpdir(), `antler-sched-${process.pid}-${kind}.safetensors`);
+      tidy(() => antler.save(file, { ...first.opt.stateDict(), ...first.sched.stateDict() }));
+      const resumed = setup(make, seed);
+      tidy(() => {
+        const all = antler.load(file);
+        resumed.opt.loadStateDict(all); // the optimizer skips scheduler.* keys, the scheduler everything else
+        resumed.sched.loadStateDict(all);
+      });
+      run(resumed, metrics, cut, N, got);
+      expect({ kind, cut, lrs: got }).toEqual({ kind, cut, lrs: want });
+      fs.rmSync(file, { force: true });
+      for (const s of [straight, first, resumed]) antler.dispose([s.opt, ...s.params]);
+    });
+
+  test("without the scheduler's state a resumed run goes elsewhere (what the test above would catch)", () => {
+    const sgdr = (o: optim.Adam) => new optim.CosineAnnealingWarmRestarts(o, 3, 2);
+    const plateau = (o: optim.Adam) => new optim.ReduceLROnPlateau(o, { patience: 1 });
+    const metrics = [5, 4, 3, 3, 3, 3, 3, 3, 3, 3];
+    for (const make of [sgdr, plateau]) {
+      const straight = setup(make, 1), want: number[][] = [];
+      run(straight, make === plateau ? metrics : [], 0, 10, want);
+      const first = setup(make, 1), blind: number[][] = [];
+      run(first, make === plateau ? metrics : [], 0, 4, blind);
+      const onlyOpt = setup(make, 1);
+      tidy(() => onlyOpt.opt.loadStateDict(first.opt.stateDict()));
+      run(onlyOpt, make === plateau ? metrics : [], 4, 10, blind);
+      expect(blind).not.toEqual(want);
+      for (const s of [straight, first, onlyOpt]) antler.dispose([s.opt, ...s.params]);
+    }
+  });
+
+  test('bad dicts are refused, and nothing changes', () => {
+    const p = antler.zeros([2], { requiresGrad: true }), q = antler.zeros([1], { requiresGrad: true });
+    const opt = new optim.SGD([{ params: [p], lr: 0.1 }, { params: [q], lr: 0.2 }], { momentum: 0.9 });
+    const sgdr = new optim.CosineAnnealingWarmRestarts(opt, 3, 2);
+    for (let i = 0; i < 4; i++) sgdr.step();
+    const before = { lastEpoch: sgdr.lastEpoch, tCur: sgdr.tCur, tI: sgdr.tI, last: sgdr.getLastLr(), lrs: opt.paramGroups.map((g) => g.lr) };
+    const f64 = (v: number[], shape: number[]) => tensor(v, shape, { dtype: 'float64' });
+    tidy(() => {
+      const good = sgdr.stateDict();
+      expect(Object.keys(good).sort()).toEqual(['scheduler.baseLrs', 'scheduler.lastEpoch', 'scheduler.lastLrs', 'scheduler.tCur', 'scheduler.tI']);
+      const cases: [string, unknown, RegExp, ErrorCode?][] = [
+        ['not an object', [good], /expected the object the scheduler's stateDict\(\) returned .*; got an array/],
+        ['a tensor', good['scheduler.tI'], /expected the object .*; got a Tensor/],
+        ['no scheduler keys', { 'param_groups.0.lr': f64([1], []) }, /the dict has no 'scheduler\.…' keys \(it has 'param_groups\.0\.lr'\)/],
+        ['a StepLR dict (no tCur)', new optim.StepLR(opt, 2).stateDict(), /missing 'scheduler\.tCur'/],
+        ['an extra key', { ...good, 'scheduler.best': f64([1], []) }, /unknown key 'scheduler\.best': the dict comes from another kind of scheduler/],
+        ['a fractional epoch', { ...good, 'scheduler.lastEpoch': f64([2.5], []) }, /'scheduler\.lastEpoch' is 2\.5; expected an integer >= -1/],
+        ['a NaN tCur', { ...good, 'scheduler.tCur': f64([NaN], []) }, /'scheduler\.tCur' is NaN; expected a finite number >= 0/],
+        ['a zero period', { ...good, 'scheduler.tI': f64([0], []) }, /'scheduler\.tI' is 0; expected an integer >= 1/],
+        ['a vector for a number', { ...good, 'scheduler.tI': f64([3, 3], [2]) }, /'scheduler\.tI' has shape \[2\]; expected a single number/, 'SHAPE_MISMATCH'],
+        ['three groups', { ...good, 'scheduler.baseLrs': f64([0.1, 0.2, 0.3], [3]) }, /'scheduler\.baseLrs' has shape \[3\]; expected \[2\], one learning rate per parameter group/, 'SHAPE_MISMATCH'],
+        ['a negative lr', { ...good, 'scheduler.lastLrs': f64([0.1, -0.2], [2]) }, /'scheduler\.lastLrs'\[1\] is -0\.2; expected a finite learning rate >= 0/],
+        ['a number for a tensor', { ...good, 'scheduler.tI': 3 }, /'scheduler\.tI'.*Tensor/],
+      ];
+      for (const [name, dict, message, code] of cases) {
+        const e = expectAntlerError(() => sgdr.loadStateDict(dict as Record<string, Tensor>), code ?? 'INVALID_ARGUMENT');
+        expect({ name, message: e.message }).toEqual({ name, message: expect.stringMatching(message) });
+        expect(e.message.startsWith('CosineAnnealingWarmRestarts.loadStateDict: ')).toBe(true);
+      }
+      expect({ lastEpoch: sgdr.lastEpoch, tCur: sgdr.tCur, tI: sgdr.tI, last: sgdr.getLastLr(), lrs: opt.paramGroups.map((g) => g.lr) }).toEqual(before);
+      // A ReduceLROnPlateau's best may be infinite (no metric yet), not NaN.
+      const plateau = new optim.ReduceLROnPlateau(opt);
+      const d = plateau.stateDict();
+      expect(d['scheduler.best'].item()).toBe(Infinity);
+      plateau.loadStateDict(d);
+      expectAntlerError(() => plateau.loadStateDict({ ...d, 'scheduler.best': f64([NaN], []) }), 'INVALID_ARGUMENT', /'scheduler\.best' is NaN/);
+      // SequentialLR and ChainedScheduler want their schedulers' keys too.
+      const seq = new optim.SequentialLR(opt, [new optim.ConstantLR(opt, 0.5, 2), new optim.ExponentialLR(opt, 0.9)], [2]);
+      const sd = seq.stateDict();
+      expect(Object.keys(sd)).toContain('scheduler.schedulers.1.lastLrs');
+      const { ['scheduler.schedulers.1.lastEpoch']: _drop, ...partial } = sd;
+      expectAntlerError(() => seq.loadStateDict(partial), 'INVALID_ARGUMENT', /^SequentialLR\.loadStateDict: missing 'scheduler\.schedulers\.1\.lastEpoch'/);
+    });
+    antler.dispose([opt, p, q]);
   });
 });
