@@ -23,7 +23,7 @@ export {
   add, sub, mul, div, maximum, minimum, remainder, floorDivide, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
   neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
   sin, cos, log1p, expm1, rsqrt, sign, floor, ceil, round, leakyRelu, elu, silu,
-  sum, mean, max, min, cumsum, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
+  sum, prod, mean, max, min, cumsum, cumprod, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
@@ -38,7 +38,7 @@ export { buildInfo } from './info';
 export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, linear } from './ops/nn';
-export { argmax, argmin, topk, sort, argsort, gather, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
+export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll } from './ops/shape';

@@ -91,7 +91,7 @@ export interface NativeAddon {
   emptyCache(): void;
   unary(op: string, x: NativeHandle, p0: number, p1: number): NativeHandle;
   unaryBackward(op: string, x: NativeHandle, y: NativeHandle, gy: NativeHandle, p0: number, p1: number): NativeHandle;
-  reduce(op: 'sum' | 'max' | 'min', x: NativeHandle, axes: number[], keepDims: boolean): NativeHandle;
+  reduce(op: 'sum' | 'max' | 'min' | 'prod', x: NativeHandle, axes: number[], keepDims: boolean): NativeHandle;
   permute(x: NativeHandle, perm: number[]): NativeHandle;
   slice(x: NativeHandle, begin: number[], size: number[]): NativeHandle;
   flip(x: NativeHandle, axes: number[]): NativeHandle;
@@ -102,7 +102,10 @@ export interface NativeAddon {
   where(cond: NativeHandle, a: NativeHandle, b: NativeHandle): NativeHandle;
   softmax(x: NativeHandle, axis: number, log: boolean): NativeHandle;
   softmaxBackward(y: NativeHandle, gy: NativeHandle, axis: number, log: boolean): NativeHandle;
-  cumsum(x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
+  /** cumsum ('sum') or cumprod ('prod') along axis, accumulated in double. */
+  cumulative(op: 'sum' | 'prod', x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
+  /** The gradient of cumulative('prod', x, …) for the output's gradient gy (no division: exact with zeros). */
+  cumprodBackward(x: NativeHandle, gy: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
   /** CTC loss of log_probs [T, N, C] against targets int32 [N, S] and int32 lengths [N]: [nll [N], logAlpha [N, T, 2S + 1]]. */

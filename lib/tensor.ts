@@ -448,9 +448,17 @@ export class Tensor {
   cumsum(axis = 0, options?: { exclusive?: boolean; reverse?: boolean }): Tensor {
     return ops().cumsum(this, axis, options);
   }
+  /** Cumulative product along axis (default 0), optionally exclusive or from the end (torch.cumprod). */
+  cumprod(axis = 0, options?: { exclusive?: boolean; reverse?: boolean }): Tensor {
+    return ops().cumprod(this, axis, options);
+  }
   /** Sum over axis (all axes by default). */
   sum(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().sum(this, axis, keepDims);
+  }
+  /** Product over axis (all axes by default; torch.prod). */
+  prod(axis?: number | readonly number[], keepDims = false): Tensor {
+    return ops().prod(this, axis, keepDims);
   }
   mean(axis?: number | readonly number[], keepDims = false): Tensor {
     return ops().mean(this, axis, keepDims);

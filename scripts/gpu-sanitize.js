@@ -136,6 +136,21 @@ check('softmax, crossEntropy, layerNorm, embedding, cumsum, topk, sort, argmax, 
   loss.backward();
   return [ce, ln, sm, emb, cs, tk.values, tk.indices, so.values, so.indices, a.argmax(x, 1), a.sum(x, 0), a.max(x, 1), x.grad, w.grad, table.grad];
 });
+check('cumprod (both layouts, every option) and prod with their gradients, scatter', 1e-9, (d) => {
+  // Values near 1 keep products of 129 factors in range; a few exact zeros exercise the gradient's zero path.
+  const base = rn([37, 129], 31, d, 'float64');
+  const near1 = a.add(a.mul(base, 0.05), 1);
+  const zeroed = a.mul(near1, a.tensor(Array.from({ length: 37 * 129 }, (_, i) => (i % 97 === 5 ? 0 : 1)), [37, 129], { dtype: 'float64', device: d }));
+  const x = leaf(zeroed);
+  const c1 = a.cumprod(x, 1), c0 = a.cumprod(x, 0, { exclusive: true, reverse: true });
+  const p1 = a.prod(x, 1), p01 = a.prod(x, [0, 1]);
+  const idx = a.tensor(Array.from({ length: 2 * 129 }, (_, i) => (i < 129 ? 3 : 11)), [2, 129], { dtype: 'int32', device: d });
+  const src = leaf(rn([2, 129], 32, d, 'float64'));
+  const sc = a.scatter(x, 0, idx, src);
+  const loss = a.add(a.add(a.sum(a.mul(c1, 1e-2)), a.sum(a.mul(c0, 1e-2))), a.add(a.add(a.sum(p1), p01), a.sum(a.mul(sc, sc))));
+  loss.backward();
+  return [c1, c0, p1, p01, sc, x.grad, src.grad];
+});
 check('matmul batched and transposed, the built-in GEMM sizes, float64', 1e-10, (d) => {
   const x = leaf(rn([3, 67, 45], 22, d, 'float64')), y = leaf(rn([45, 33], 23, d, 'float64'));
   const z = a.matmul(x, y);

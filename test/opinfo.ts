@@ -49,6 +49,13 @@ export function awayFromZero(rng: Rng, shape: number[]): InputSpec {
   return { shape, values: Array.from({ length: n(shape) }, () => (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.5)) };
 }
 
+/** Values away from zero, with `zeros` of them (at random places) set to exactly 0: products' gradients there. */
+function withZeros(rng: Rng, shape: number[], zeros: number): InputSpec {
+  const spec = awayFromZero(rng, shape);
+  for (const i of shuffled(rng, spec.values.map((_, i) => i)).slice(0, zeros)) spec.values[i] = 0;
+  return spec;
+}
+
 /** Two inputs whose elements differ by at least 0.1 everywhere (for maximum/minimum kinks). */
 function separated(rng: Rng, shape: number[]): [InputSpec, InputSpec] {
   const a = vals(rng, shape);
@@ -324,6 +331,30 @@ export const OPS: OpInfo[] = [
   },
   { name: 'cumsum(axis 0, reverse)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 4])] }], fn: ([x]) => antler.cumsum(x, 0, { reverse: true }) },
   {
+    name: 'cumprod(axis 1)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }, { inputs: [withZeros(rng, [3, 5], 4)], note: 'zeros' }],
+    fn: ([x]) => antler.cumprod(x, 1),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.cumprod(t([1, 2], [2, 1]), 2)],
+      ['INVALID_ARGUMENT', () => antler.cumprod(t([1, 2], [2, 1]), 0, { revers: true } as unknown as { reverse: boolean })],
+      ['INVALID_ARGUMENT', () => antler.cumprod(t([1, 2], [2, 1]), 0.5)],
+    ],
+  },
+  {
+    name: 'cumprod(exclusive, reverse)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 5, 3])] }, { inputs: [withZeros(rng, [6], 2)], note: 'zeros' }, { inputs: [anyVals(rng, [])], note: '0-d' }],
+    fn: ([x]) => antler.cumprod(x, x.rank === 3 ? 1 : 0, { exclusive: true, reverse: true }),
+  },
+  { name: 'cumprod(axis -1, exclusive)', samples: (rng) => [{ inputs: [withZeros(rng, [4, 6], 5)], note: 'zeros' }], fn: ([x]) => antler.cumprod(x, -1, { exclusive: true }) },
+  {
+    name: 'prod',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 2])] }, { inputs: [withZeros(rng, [5], 1)], note: 'one zero' }, { inputs: [withZeros(rng, [2, 3], 2)], note: 'two zeros' }],
+    fn: ([x]) => antler.prod(x),
+    bad: [['INVALID_ARGUMENT', () => antler.prod(t([1, 2], [2]), 1)], ['INVALID_ARGUMENT', () => antler.prod(t([1, 2], [2]), [0, 0])]],
+  },
+  { name: 'prod(axis 1)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4, 2])] }, { inputs: [withZeros(rng, [3, 4], 3)], note: 'zeros' }], fn: ([x]) => antler.prod(x, 1) },
+  { name: 'prod(axes [0, 2], keepDims)', samples: (rng) => [{ inputs: [withZeros(rng, [2, 3, 4], 3)], note: 'zeros' }], fn: ([x]) => antler.prod(x, [0, -1], true) },
+  {
     name: 'cumsum(exclusive, reverse)',
     samples: (rng) => [{ inputs: [anyVals(rng, [2, 5, 3])] }, { inputs: [anyVals(rng, [6])] }],
     fn: ([x]) => antler.cumsum(x, x.rank === 3 ? 1 : 0, { exclusive: true, reverse: true }),
@@ -385,6 +416,15 @@ export const OPS: OpInfo[] = [
     ],
     fn: ([x, src], aux) => antler.scatterAdd(x, x.shape[0] === 3 ? 0 : 1, aux[0], src),
     bad: [['INVALID_ARGUMENT', () => antler.scatterAdd(t([1, 2], [2]), 0, antler.tensor([2], [1], { dtype: 'int32' }), t([1], [1]))]],
+  },
+  {
+    name: 'scatter',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4]), anyVals(rng, [3, 5])], aux: [distinctAlong(rng, [2, 4], 0, 3)], note: 'axis 0, src larger than index' },
+      { inputs: [anyVals(rng, [2, 5]), anyVals(rng, [2, 3])], aux: [distinctAlong(rng, [2, 3], 1, 5)], note: 'axis 1' },
+    ],
+    fn: ([x, src], aux) => antler.scatter(x, x.shape[0] === 3 ? 0 : 1, aux[0], src),
+    bad: [['INVALID_ARGUMENT', () => antler.scatter(t([1, 2], [2]), 0, antler.tensor([1, 1], [2], { dtype: 'int32' }), t([1, 2], [2]))]],
   },
   {
     name: 'conv1d',
@@ -549,12 +589,27 @@ export const OPS: OpInfo[] = [
   { name: 'crossEntropy(labelSmoothing, sum)', samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])], aux: [ints(rng, [3], 0, 4)] }], fn: ([x], [labels]) => antler.crossEntropy(x, labels, { labelSmoothing: 0.1, reduction: 'sum' }) },
 ];
 
-function shuffledDistinct(rng: Rng, count: number): number[] {
-  // Distinct values spaced 0.05 apart so max/min have no ties, in random order.
-  const v = Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01));
+/** v in a random order (Fisher–Yates, in place). */
+function shuffled<T>(rng: Rng, v: T[]): T[] {
   for (let i = v.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
     [v[i], v[j]] = [v[j], v[i]];
   }
   return v;
+}
+
+/** An int32 index of `shape` whose values along `axis` are distinct draws from [0, n): scatter names no position twice. */
+function distinctAlong(rng: Rng, shape: number[], axis: number, n: number): AuxSpec {
+  const values = new Array<number>(shape[0] * shape[1]);
+  const lines = shape[1 - axis], len = shape[axis];
+  for (let l = 0; l < lines; l++) {
+    const picks = shuffled(rng, Array.from({ length: n }, (_, i) => i)).slice(0, len);
+    picks.forEach((v, k) => (values[axis === 0 ? k * shape[1] + l : l * shape[1] + k] = v));
+  }
+  return { shape, values, dtype: 'int32' };
+}
+
+function shuffledDistinct(rng: Rng, count: number): number[] {
+  // Distinct values spaced 0.05 apart so max/min have no ties, in random order.
+  return shuffled(rng, Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01)));
 }

@@ -549,7 +549,7 @@ export function cumsum(x: Tensor, axis = 0, options?: { exclusive?: boolean; rev
   const exclusive = o.exclusive === undefined ? false : checkBoolean(o.exclusive, 'cumsum', 'exclusive');
   const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumsum', 'reverse');
   if (x.dtype === 'int32') return int32Cumsum(x, axis, exclusive, reverse);
-  const out = wrap(native().cumsum(x.handle, axis, exclusive, reverse));
+  const out = wrap(native().cumulative('sum', x.handle, axis, exclusive, reverse));
   return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })]);
 }
 
@@ -558,11 +558,82 @@ function int32Cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boole
   return int32Exact('cumsum', () => {
     const wide = wrap(native().cast(x.handle, 'float64'));
     try {
-      return wrap(native().cumsum(wide.handle, axis, exclusive, reverse));
+      return wrap(native().cumulative('sum', wide.handle, axis, exclusive, reverse));
     } finally {
       wide.dispose();
     }
   });
+}
+
+/**
+ * Cumulative product along `axis` (torch.cumprod): out[…, i, …] = Π_{j ≤ i} x[…, j, …], with
+ * cumsum's `axis` default (0) and its `exclusive` (Π_{j < i}, the first element 1) and `reverse`
+ * options. Accumulates in double, output in x's dtype; int32 exact or refused, as cumsum's.
+ * The gradient is computed without dividing by x (one pass each way along the axis), so zeros
+ * in x get the exact gradient, as PyTorch's.
+ */
+export function cumprod(x: Tensor, axis = 0, options?: { exclusive?: boolean; reverse?: boolean }): Tensor {
+  checkTensor(x, 'cumprod', 'x');
+  if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `cumprod: axis must be an integer; got ${describe(axis)}`);
+  const o = checkOptions<{ exclusive: boolean; reverse: boolean }>(options, 'cumprod', ['exclusive', 'reverse']);
+  const exclusive = o.exclusive === undefined ? false : checkBoolean(o.exclusive, 'cumprod', 'exclusive');
+  const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumprod', 'reverse');
+  if (x.dtype === 'int32')
+    return int32Exact('cumprod', () => {
+      const wide = wrap(native().cast(x.handle, 'float64'));
+      try {
+        return wrap(native().cumulative('prod', wide.handle, axis, exclusive, reverse));
+      } finally {
+        wide.dispose();
+      }
+    });
+  const out = wrap(native().cumulative('prod', x.handle, axis, exclusive, reverse));
+  return record(out, 'cumprod', [x], (gy, [sx]) => [wrap(native().cumprodBackward(sx.handle, gy.handle, axis, exclusive, reverse))], [x]);
+}
+
+/**
+ * Product over axis (all axes by default; torch.prod, tf.prod), accumulated in double; an empty
+ * reduction gives 1. int32 products are exact or refused with DTYPE_MISMATCH when they leave
+ * int32's range (taken in float64: torch returns int64, which antler lacks). The gradient of
+ * each element is the product of the others in its reduction, computed without division (an
+ * exclusive cumprod from each end), so zeros get the exact gradient as in PyTorch, and an
+ * infinity its true partial derivative where PyTorch's result/x gives NaN.
+ */
+export function prod(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  checkTensor(x, 'prod', 'x');
+  const axes = normAxes(x, axis, 'prod');
+  checkKeepDims(keepDims, 'prod');
+  if (x.dtype === 'int32')
+    return int32Exact('prod', () => {
+      const wide = wrap(native().cast(x.handle, 'float64'));
+      try {
+        return wrap(native().reduce('prod', wide.handle, axes, keepDims));
+      } finally {
+        wide.dispose();
+      }
+    });
+  const out = wrap(native().reduce('prod', x.handle, axes, keepDims));
+  return record(out, 'prod', [x], (gy, [sx]) => {
+    const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
+    return [mul(g, othersProduct(sx, axes))];
+  }, [x]);
+}
+
+/** For each element of x, the product of the other elements of its reduction over axes (all when empty): prod's gradient. */
+function othersProduct(x: Tensor, axes: readonly number[]): Tensor {
+  if (x.rank === 0) return wrap(native().full([], x.dtype, x.device, 1));
+  const reduced = (axes.length ? axes.map((a) => (a < 0 ? a + x.rank : a)) : x.shape.map((_, i) => i)).sort((a, b) => a - b);
+  const both = (t: Tensor, axis: number): Tensor =>
+    mul(wrap(native().cumulative('prod', t.handle, axis, true, false)), wrap(native().cumulative('prod', t.handle, axis, true, true)));
+  if (reduced.length === 1) return both(x, reduced[0]);
+  // Several axes: bring them last, as one axis, and back.
+  const kept = x.shape.map((_, i) => i).filter((i) => !reduced.includes(i));
+  const perm = [...kept, ...reduced];
+  const moved = permute(x, perm);
+  const flat = reshape(moved, [...kept.map((i) => x.shape[i]), reduced.reduce((n, i) => n * x.shape[i], 1)]);
+  const back = reshape(both(flat, -1), moved.shape);
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  return permute(back, inverse);
 }
 
 // ---------------------------------------------------------------- shape

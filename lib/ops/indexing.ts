@@ -13,7 +13,7 @@ import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, checkKeepDims, equal, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
+import { add, checkKeepDims, equal, greater, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
 
 /** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
 function oneAxis(x: Tensor, axis: unknown, op: string): number {
@@ -246,6 +246,49 @@ function flatPositions(xShape: readonly number[], ax: number, index: Tensor, dev
 }
 
 /**
+ * The checks scatterAdd and scatter share, and the flat position in x of each
+ * element of index (int32 [index.size]; bad indices refused). Inside tidy().
+ */
+function scatterPlan(x: Tensor, axis: number, index: Tensor, src: Tensor | null, op: string): { ax: number; flat: Tensor } {
+  const ax = checkIndexed(x, axis, index, op);
+  if (src) {
+    checkTensor(src, op, 'src');
+    if (index.rank !== x.rank || src.rank !== x.rank)
+      fail('SHAPE_MISMATCH', `${op}: index and src must have the input's rank (${x.rank}); got index ${shapeText(index.shape)} and src ${shapeText(src.shape)} for an input of shape ${shapeText(x.shape)}`);
+    const big = index.shape.findIndex((d, i) => d > src.shape[i] || (i !== ax && d > x.shape[i]));
+    if (big >= 0)
+      fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}; it may not be larger than src ${shapeText(src.shape)} along any axis, nor than the input ${shapeText(x.shape)} along any but axis ${ax} (axis ${big})`);
+    if (src.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: src is ${src.dtype} and the input ${x.dtype}; expected one dtype`);
+    if (src.device !== x.device) fail('DEVICE_MISMATCH', `${op}: src is on ${src.device} and the input on ${x.device}`);
+  } else {
+    if (index.rank !== x.rank)
+      fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${shapeText(index.shape)} for an input of shape ${shapeText(x.shape)}`);
+    const big = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
+    if (big >= 0)
+      fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}, larger than the input's ${shapeText(x.shape)} along axis ${big}; only axis ${ax} may be larger`);
+  }
+  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  const flat = reshape(flatPositions(x.shape, ax, index, x.device), [index.size]);
+  if (index.size === 0) return { ax, flat };
+  // The native scatter trusts its indices: find a bad one first (one reduction and a read).
+  const worst = readNumbers([min(flat)])[0];
+  if (worst < 0) {
+    const f = flat.dataSync();
+    const p = f.findIndex((v) => v < 0);
+    fail('INVALID_ARGUMENT', `${op}: index ${index.dataSync()[p]} at ${position(index.shape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(x.shape)}`);
+  }
+  return { ax, flat };
+}
+
+/** The corner of src that index addresses, as a column [index.size, 1]. */
+function srcColumn(src: Tensor, index: Tensor): Tensor {
+  const iShape = index.shape;
+  const part = iShape.every((d, i) => d === src.shape[i]) ? src : slice(src, iShape.map(() => 0), iShape);
+  return reshape(part, [index.size, 1]);
+}
+
+/**
  * torch.scatter_add (out of place): x with src's values added at the
  * positions index names along axis (out[index[i][j][k]][j][k] += src[i][j][k]
  * for axis 0, repeats summed). index is int32 of x's rank, no larger than src
@@ -257,43 +300,69 @@ function flatPositions(xShape: readonly number[], ax: number, index: Tensor, dev
  */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   const op = 'scatterAdd';
-  const ax = checkIndexed(x, axis, index, op);
-  checkTensor(src, op, 'src');
-  if (index.rank !== x.rank || src.rank !== x.rank)
-    fail('SHAPE_MISMATCH', `${op}: index and src must have the input's rank (${x.rank}); got index ${shapeText(index.shape)} and src ${shapeText(src.shape)} for an input of shape ${shapeText(x.shape)}`);
-  const big = index.shape.findIndex((d, i) => d > src.shape[i] || (i !== ax && d > x.shape[i]));
-  if (big >= 0)
-    fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}; it may not be larger than src ${shapeText(src.shape)} along any axis, nor than the input ${shapeText(x.shape)} along any but axis ${ax} (axis ${big})`);
-  if (src.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: src is ${src.dtype} and the input ${x.dtype}; expected one dtype`);
-  if (src.device !== x.device) fail('DEVICE_MISMATCH', `${op}: src is on ${src.device} and the input on ${x.device}`);
-  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
-  const n = x.rank === 0 ? 1 : x.shape[ax];
-  const xShape = x.shape.slice();
-  const iShape = index.shape.slice();
   return tidy(() => {
+    const { flat } = scatterPlan(x, axis, index, src, op);
     if (index.size === 0) return add(x, 0);
-    const flat = reshape(flatPositions(xShape, ax, index, x.device), [index.size]);
-    // The native scatter trusts its indices: find a bad one first (one reduction and a read).
-    const worst = readNumbers([min(flat)])[0];
-    if (worst < 0) {
-      const f = flat.dataSync();
-      const p = f.findIndex((v) => v < 0);
-      fail('INVALID_ARGUMENT', `${op}: index ${index.dataSync()[p]} at ${position(iShape, p)} is outside [0, ${n}), the size of axis ${ax} of the input ${shapeText(xShape)}`);
-    }
-    const part = iShape.every((d, i) => d === src.shape[i]) ? src : slice(src, iShape.map(() => 0), iShape);
-    const rows = x.size;
-    const column = reshape(part, [index.size, 1]);
+    const column = srcColumn(src, index);
     if (x.dtype === 'int32') {
       // No gradient to keep: the native scatter is float-only, and float64 sums int32 values exactly;
       // wrapped to int32 (two's complement, as PyTorch's scatter_add overflows), then added, wrapping.
-      const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, rows));
+      const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size));
       const wrapped = sub(remainder(add(sums, 2 ** 31), 2 ** 32), 2 ** 31);
-      return add(x, reshape(wrapped.cast('int32'), xShape));
+      return add(x, reshape(wrapped.cast('int32'), x.shape));
     }
-    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, rows)), op, [column], (gy, [idx]) => [
+    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [
       wrap(native().gatherRows(gy.handle, idx.handle)),
     ], [flat]);
-    return add(x, reshape(added, xShape));
+    return add(x, reshape(added, x.shape));
+  });
+}
+
+/**
+ * torch.scatter (out of place): x with the positions index names along axis
+ * (out[index[i][j][k]][j][k] = src[i][j][k] for axis 0) overwritten by src's
+ * values, or by one number `value` (torch.scatter's value form: a one-hot is
+ * scatter(zeros([N, C]), 1, labels.reshape([N, 1]), 1)). index and src as
+ * scatterAdd's. With src a tensor, an index naming one position twice is
+ * refused (INVALID_ARGUMENT): PyTorch keeps one of the values there, which
+ * one unspecified (it differs between CPU and CUDA); with a number, repeats
+ * write the same value and are fine. Gradients: x's is the output's, zero
+ * where overwritten; src's is the output's gathered at index. A number
+ * written into int32 must be an integer in int32's range.
+ */
+export function scatter(x: Tensor, axis: number, index: Tensor, src: Tensor | number): Tensor {
+  const op = 'scatter';
+  const value = typeof src === 'number' ? src : null;
+  if (value !== null) {
+    checkTensor(x, op, 'x');
+    if (Number.isNaN(value) && x.dtype === 'int32') fail('INVALID_ARGUMENT', `${op}: value NaN cannot be written into an int32 tensor`);
+    if (x.dtype === 'int32' && !(Number.isInteger(value) && value >= -2147483648 && value <= 2147483647))
+      fail('DTYPE_MISMATCH', `${op}: value ${value} is not an int32 (the input is int32); cast the input to float32 or float64 first`);
+  } else if (!(src instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: src must be a Tensor or a number (torch.scatter's value); got ${describe(src)}`);
+  return tidy(() => {
+    const { flat } = scatterPlan(x, axis, index, value === null ? (src as Tensor) : null, op);
+    if (index.size === 0) return add(x, 0);
+    // How many times each position of x is named (float64 counts are exact).
+    const ones = wrap(native().full([index.size, 1], 'float64', x.device, 1));
+    const counts = reshape(wrap(native().scatterAddRows(ones.handle, flat.handle, x.size)), x.shape);
+    const hit = greater(counts, 0);
+    if (value !== null) return where(hit, value, x);
+    if (readNumbers([max(counts)])[0] > 1) {
+      const c = counts.dataSync();
+      const p = c.findIndex((v) => v > 1);
+      fail('INVALID_ARGUMENT', `${op}: index names position ${position(x.shape, p)} of the input ${c[p]} times; with a tensor src PyTorch keeps one of the values there, which one unspecified, so antler refuses: give each position once, or use scatterAdd (to sum them)`);
+    }
+    const column = srcColumn(src as Tensor, index);
+    if (x.dtype === 'int32') {
+      // int32 values travel exactly through float64; no gradient to keep.
+      const written = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size));
+      return where(hit, reshape(written, x.shape).cast('int32'), x);
+    }
+    // Each position is written once at most, so the scatter-add of src is src put in place.
+    const written = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [
+      wrap(native().gatherRows(gy.handle, idx.handle)),
+    ], [flat]);
+    return where(hit, reshape(written, x.shape), x);
   });
 }
 

@@ -14,6 +14,7 @@
 #include "../kernels/indexers.h"
 #include "../kernels/philox.h"
 #include "../kernels/scan.h"
+#include "../kernels/scan_axis.h"
 #include "../kernels/sru.h"
 #include "../kernels/unary.h"
 #include "device.h"
@@ -211,11 +212,15 @@ class Backend {
   virtual void softmaxBackward(const Device& d, DType t, bool log, void* gx, const void* y, const void* gy,
                                int64_t outer, int64_t dim, int64_t inner) = 0;
 
-  // Cumulative sum over the middle axis of x viewed as [outer, n, inner] (kernels/scan_axis.h):
-  // out_i = Σ_{k ≤ i} x_k (k < i when exclusive; from the end when reverse), accumulated in double.
-  // Float types only.
-  virtual void cumsum(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
-                      bool exclusive, bool reverse) = 0;
+  // Cumulative sum or product over the middle axis of x viewed as [outer, n, inner]
+  // (kernels/scan_axis.h): out_i = Σ_{k ≤ i} x_k or Π_{k ≤ i} x_k (k < i when exclusive; from the end when
+  // reverse), accumulated in double. Float types only.
+  virtual void cumulative(const Device& d, DType t, kernels::CumOp op, void* out, const void* x, int64_t outer,
+                          int64_t n, int64_t inner, bool exclusive, bool reverse) = 0;
+  // The gradient of the cumulative product: gx from x and the output's gradient gy, without division
+  // (kernels::cumprodBackwardLine). Float types only.
+  virtual void cumprodBackward(const Device& d, DType t, void* gx, const void* x, const void* gy, int64_t outer,
+                               int64_t n, int64_t inner, bool exclusive, bool reverse) = 0;
 
   // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
   // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN

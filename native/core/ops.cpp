@@ -358,7 +358,7 @@ TensorPtr unaryBackward(UnaryOp op, const Tensor& x, const Tensor& y, const Tens
 }
 
 TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims) {
-  const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : "min";
+  const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : op == ReduceOp::Min ? "min" : "prod";
   const size_t rank = x.shape.size();
   std::vector<bool> reduced(std::max<size_t>(rank, 1), axes.empty());  // a scalar's one axis too
   for (int64_t a : axes) {
@@ -385,12 +385,13 @@ TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
   }
   // An empty input may have dims whose product is past 2^40 (or int64): reducing over its 0 leaves them.
   checkShape(outShape, name);
-  if (op != ReduceOp::Sum && redN == 0 && outN > 0)
+  const bool identity = op == ReduceOp::Sum || op == ReduceOp::Prod;  // max/min have none
+  if (!identity && redN == 0 && outN > 0)
     fail(Code::InvalidArgument, name, ": cannot reduce over an empty axis (shape ", shapeStr(x.shape), ")");
   TensorPtr out = emptyTensor(outShape, x.dtype, x.device());
   if (!outN) return out;
   if (redN == 0) {
-    backendFor(x.device()).fill(x.device(), out->data(), x.dtype, outN, 0.0);
+    backendFor(x.device()).fill(x.device(), out->data(), x.dtype, outN, op == ReduceOp::Prod ? 1.0 : 0.0);
     return out;
   }
   backendFor(x.device()).reduce(x.device(), op, x.dtype, out->data(), x.data(), outN, redN, idx);
@@ -603,14 +604,29 @@ TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axisIn, boo
   return out;
 }
 
-TensorPtr cumsum(const Tensor& x, int64_t axisIn, bool exclusive, bool reverse) {
-  checkFloating("cumsum", x);
-  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "cumsum");
+TensorPtr cumulative(kernels::CumOp op, const Tensor& x, int64_t axisIn, bool exclusive, bool reverse) {
+  const char* name = op == kernels::CumOp::Prod ? "cumprod" : "cumsum";
+  checkFloating(name, x);
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);
   TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
   if (!out->numel()) return out;
   int64_t outer, n, inner;
   softmaxDims(x.shape, axis, outer, n, inner);
-  backendFor(x.device()).cumsum(x.device(), x.dtype, out->data(), x.data(), outer, n, inner, exclusive, reverse);
+  backendFor(x.device()).cumulative(x.device(), x.dtype, op, out->data(), x.data(), outer, n, inner, exclusive,
+                                    reverse);
+  return out;
+}
+
+TensorPtr cumprodBackward(const Tensor& x, const Tensor& gy, int64_t axisIn, bool exclusive, bool reverse) {
+  checkFloating("cumprod", x);
+  checkLike("cumprod", "gradient", x, gy);
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "cumprod");
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  backendFor(x.device()).cumprodBackward(x.device(), x.dtype, out->data(), x.data(), gy.data(), outer, n, inner,
+                                         exclusive, reverse);
   return out;
 }
 

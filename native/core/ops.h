@@ -50,10 +50,12 @@ TensorPtr broadcastTo(const Tensor& x, const Shape& shape);
 TensorPtr where(const Tensor& cond, const Tensor& a, const Tensor& b);
 TensorPtr softmax(const Tensor& x, int64_t axis, bool log);
 TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axis, bool log);
-// Cumulative sum along `axis` (negative counts from the end; a scalar takes 0 or −1 and is returned
-// as a copy): torch.cumsum, tf.cumsum's exclusive and reverse. Float types (the TS layer runs int32
-// through float64).
-TensorPtr cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse);
+// Cumulative sum or product along `axis` (negative counts from the end; a scalar takes 0 or −1 and
+// is returned as a copy): torch.cumsum/cumprod, with tf.cumsum's exclusive and reverse. Float types
+// (the TS layer runs int32 through float64).
+TensorPtr cumulative(kernels::CumOp op, const Tensor& x, int64_t axis, bool exclusive, bool reverse);
+// The gradient of cumulative(Prod, x, axis, exclusive, reverse) given the output's gradient gy.
+TensorPtr cumprodBackward(const Tensor& x, const Tensor& gy, int64_t axis, bool exclusive, bool reverse);
 // torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.

@@ -85,9 +85,13 @@ class CpuBackend final : public Backend {
                        int64_t dim, int64_t inner) override {
     cpu::softmaxBackward(t, log, gx, y, gy, outer, dim, inner);
   }
-  void cumsum(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
-              bool exclusive, bool reverse) override {
-    cpu::cumsum(t, out, x, outer, n, inner, exclusive, reverse);
+  void cumulative(const Device&, DType t, kernels::CumOp op, void* out, const void* x, int64_t outer, int64_t n,
+                  int64_t inner, bool exclusive, bool reverse) override {
+    cpu::cumulative(t, op, out, x, outer, n, inner, exclusive, reverse);
+  }
+  void cumprodBackward(const Device&, DType t, void* gx, const void* x, const void* gy, int64_t outer, int64_t n,
+                       int64_t inner, bool exclusive, bool reverse) override {
+    cpu::cumprodBackward(t, gx, x, gy, outer, n, inner, exclusive, reverse);
   }
   void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {

@@ -1,8 +1,9 @@
-// cumsum along one axis on the CPU, x viewed as [outer, n, inner]: with
-// inner == 1 one parallelFor iteration per line, walking its n elements with
-// the double accumulator of kernels/scan_axis.h; with inner > 1 blocks of
-// neighbouring lines swept together over contiguous rows. Every line is
-// summed in the same order whatever the thread count.
+// cumsum and cumprod along one axis on the CPU, x viewed as [outer, n,
+// inner]: with inner == 1 one parallelFor iteration per line, walking its n
+// elements with the double accumulator of kernels/scan_axis.h; with inner > 1
+// blocks of neighbouring lines swept together over contiguous rows. Every line
+// is accumulated in the same order whatever the thread count. cumprod's
+// gradient walks each line twice (kernels::cumprodBackwardLine).
 #include <algorithm>
 
 #include "../core/error.h"
@@ -12,55 +13,77 @@
 
 namespace antler::cpu {
 
+using kernels::CumOp;
+
 constexpr int64_t kScanBlock = 256;
 
 template <typename T>
-static void cumsumTyped(void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive,
-                        bool reverse) {
+static void cumulativeTyped(void* out, const void* x, int64_t outer, int64_t n, int64_t inner, CumOp op,
+                            bool exclusive, bool reverse) {
   T* o = static_cast<T*>(out);
   const T* in = static_cast<const T*>(x);
   const int64_t work = outer * n * inner;
   if (inner == 1) {
     parallelFor(outer, work, [&](int64_t line) {
-      kernels::cumsumLine(o, in, kernels::scanLineBase(line, n, inner), n, inner, exclusive, reverse);
+      kernels::cumulativeLine(o, in, kernels::scanLineBase(line, n, inner), n, inner, op, exclusive, reverse);
     });
     return;
   }
   // inner > 1: a block of up to kScanBlock neighbouring lines per iteration, swept row by row over
-  // contiguous memory (a line-by-line walk would stride by inner). Each line's sum runs in the same
-  // order as cumsumLine's, so the result is the same bit for bit.
+  // contiguous memory (a line-by-line walk would stride by inner). Each line runs in the same
+  // order as cumulativeLine's, so the result is the same bit for bit.
+  const bool prod = op == CumOp::Prod;
   const int64_t blocks = (inner + kScanBlock - 1) / kScanBlock;
   parallelFor(outer * blocks, work, [&](int64_t it) {
     const int64_t b = it / blocks, j0 = (it % blocks) * kScanBlock;
     const int64_t m = std::min(kScanBlock, inner - j0);
     double acc[kScanBlock];
-    std::fill(acc, acc + m, 0.0);
+    std::fill(acc, acc + m, prod ? 1.0 : 0.0);
     for (int64_t step = 0; step < n; ++step) {
       const int64_t k = reverse ? n - 1 - step : step;
       const int64_t at = (b * n + k) * inner + j0;
       for (int64_t j = 0; j < m; ++j) {
         const double v = static_cast<double>(in[at + j]);
-        if (exclusive) {
-          o[at + j] = static_cast<T>(acc[j]);
-          acc[j] += v;
-        } else {
-          acc[j] += v;
-          o[at + j] = static_cast<T>(acc[j]);
-        }
+        if (exclusive) o[at + j] = static_cast<T>(acc[j]);
+        acc[j] = prod ? acc[j] * v : acc[j] + v;
+        if (!exclusive) o[at + j] = static_cast<T>(acc[j]);
       }
     }
   });
 }
 
-void cumsum(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive,
-            bool reverse) {
+void cumulative(DType t, CumOp op, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                bool exclusive, bool reverse) {
   if (outer <= 0 || n <= 0 || inner <= 0) return;
   switch (t) {
-    case DType::Float32: return cumsumTyped<float>(out, x, outer, n, inner, exclusive, reverse);
-    case DType::Float64: return cumsumTyped<double>(out, x, outer, n, inner, exclusive, reverse);
+    case DType::Float32: return cumulativeTyped<float>(out, x, outer, n, inner, op, exclusive, reverse);
+    case DType::Float64: return cumulativeTyped<double>(out, x, outer, n, inner, op, exclusive, reverse);
     case DType::Int32: break;
   }
-  fail(Code::Internal, "cumsum: dtype ", dtypeName(t), " is not supported");
+  fail(Code::Internal, "cumulative: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void cumprodBackwardTyped(void* gx, const void* x, const void* gy, int64_t outer, int64_t n, int64_t inner,
+                                 bool exclusive, bool reverse) {
+  T* g = static_cast<T*>(gx);
+  const T* in = static_cast<const T*>(x);
+  const T* go = static_cast<const T*>(gy);
+  // One line per iteration (strided when inner > 1): the gradient is rarer than the forward.
+  parallelFor(outer * inner, outer * n * inner, [&](int64_t line) {
+    kernels::cumprodBackwardLine(g, in, go, kernels::scanLineBase(line, n, inner), n, inner, exclusive, reverse);
+  });
+}
+
+void cumprodBackward(DType t, void* gx, const void* x, const void* gy, int64_t outer, int64_t n, int64_t inner,
+                     bool exclusive, bool reverse) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return cumprodBackwardTyped<float>(gx, x, gy, outer, n, inner, exclusive, reverse);
+    case DType::Float64: return cumprodBackwardTyped<double>(gx, x, gy, outer, n, inner, exclusive, reverse);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "cumprodBackward: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cpu

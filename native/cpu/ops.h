@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), cumsum.cpp (cumsum), argreduce.cpp (argReduce), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumulative, cumprodBackward), argreduce.cpp (argReduce), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -32,7 +32,10 @@ void where(DType t, DType condType, void* out, const void* cond, const void* a, 
 void softmax(DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
 void softmaxBackward(DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer, int64_t dim,
                      int64_t inner);
-void cumsum(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive, bool reverse);
+void cumulative(DType t, kernels::CumOp op, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                bool exclusive, bool reverse);
+void cumprodBackward(DType t, void* gx, const void* x, const void* gy, int64_t outer, int64_t n, int64_t inner,
+                     bool exclusive, bool reverse);
 void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
 void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest);
 void ctcLoss(DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets, const int32_t* inLen,

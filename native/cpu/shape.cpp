@@ -28,13 +28,16 @@ template <typename T> struct SumAcc { using type = double; };
 // Wrap-around of uint64 is defined; its low 32 bits are the int32 sum.
 template <> struct SumAcc<int32_t> { using type = uint64_t; };
 
+// Products accumulate as sums do: in double, or for int32 in a uint64 whose low 32 bits are the
+// wrapped int32 product.
 template <ReduceOp Op, typename T>
-using ReduceAcc = std::conditional_t<Op == ReduceOp::Sum, typename SumAcc<T>::type, T>;
+using ReduceAcc = std::conditional_t<Op == ReduceOp::Sum || Op == ReduceOp::Prod, typename SumAcc<T>::type, T>;
 
 // Max/Min take the NaN whichever side it is on (kernels::applyBinary's rule).
 template <ReduceOp Op, typename Acc>
 inline Acc combine(Acc acc, Acc v) {
   if constexpr (Op == ReduceOp::Sum) return acc + v;
+  else if constexpr (Op == ReduceOp::Prod) return acc * v;
   else if constexpr (Op == ReduceOp::Max) return kernels::applyBinary(kernels::BinaryOp::Maximum, acc, v);
   else return kernels::applyBinary(kernels::BinaryOp::Minimum, acc, v);
 }
@@ -79,7 +82,8 @@ Acc reduceRange(const T* xb, const RedDims& r, int64_t j0, int64_t j1) {
   }
   const int last = r.nd - 1;
   const int64_t extent = r.shape[last], stride = r.stride[last];
-  Acc acc = Op == ReduceOp::Sum ? Acc(0) : toAcc<Op, T, Acc>(xb[off]);  // max/min: folding it again is harmless
+  // max/min start from the first element (folding it again is harmless); sum and prod from their identity.
+  Acc acc = Op == ReduceOp::Sum ? Acc(0) : Op == ReduceOp::Prod ? Acc(1) : toAcc<Op, T, Acc>(xb[off]);
   int64_t remaining = j1 - j0;
   for (;;) {
     const int64_t count = extent - pos[last] < remaining ? extent - pos[last] : remaining;
@@ -124,7 +128,8 @@ void reduceColumns(const T* xb, const RedDims& r, int64_t j0, int64_t j1, int64_
     rest /= r.shape[d];
     off += pos[d] * r.stride[d];
   }
-  for (int64_t c = 0; c < width; ++c) acc[c] = Op == ReduceOp::Sum ? Acc(0) : toAcc<Op, T, Acc>(xb[off + c]);
+  for (int64_t c = 0; c < width; ++c)
+    acc[c] = Op == ReduceOp::Sum ? Acc(0) : Op == ReduceOp::Prod ? Acc(1) : toAcc<Op, T, Acc>(xb[off + c]);
   for (int64_t j = j0; j < j1; ++j) {
     const T* p = xb + off;
     for (int64_t c = 0; c < width; ++c) acc[c] = combine<Op>(acc[c], toAcc<Op, T, Acc>(p[c]));
@@ -206,6 +211,7 @@ void reduceDispatch(ReduceOp op, void* out, const void* x, int64_t outN, int64_t
     case ReduceOp::Sum: return reduceTyped<ReduceOp::Sum, T>(o, src, outN, redN, idx);
     case ReduceOp::Max: return reduceTyped<ReduceOp::Max, T>(o, src, outN, redN, idx);
     case ReduceOp::Min: return reduceTyped<ReduceOp::Min, T>(o, src, outN, redN, idx);
+    case ReduceOp::Prod: return reduceTyped<ReduceOp::Prod, T>(o, src, outN, redN, idx);
   }
   fail(Code::Internal, "reduce: unknown op ", static_cast<int>(op));
 }

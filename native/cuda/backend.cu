@@ -290,9 +290,13 @@ class CudaBackend final : public Backend {
                        int64_t dim, int64_t inner) override {
     cuda::softmaxBackward(context(d), t, log, gx, y, gy, outer, dim, inner);
   }
-  void cumsum(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
-              bool exclusive, bool reverse) override {
-    cuda::cumsum(context(d), t, out, x, outer, n, inner, exclusive, reverse);
+  void cumulative(const Device& d, DType t, kernels::CumOp op, void* out, const void* x, int64_t outer, int64_t n,
+                  int64_t inner, bool exclusive, bool reverse) override {
+    cuda::cumulative(context(d), t, op, out, x, outer, n, inner, exclusive, reverse);
+  }
+  void cumprodBackward(const Device& d, DType t, void* gx, const void* x, const void* gy, int64_t outer, int64_t n,
+                       int64_t inner, bool exclusive, bool reverse) override {
+    cuda::cumprodBackward(context(d), t, gx, x, gy, outer, n, inner, exclusive, reverse);
   }
   void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {

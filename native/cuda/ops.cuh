@@ -38,8 +38,10 @@ void where(Context& ctx, DType t, DType condType, void* out, const void* cond, c
 void softmax(Context& ctx, DType t, bool log, void* y, const void* x, int64_t outer, int64_t dim, int64_t inner);
 void softmaxBackward(Context& ctx, DType t, bool log, void* gx, const void* y, const void* gy, int64_t outer,
                      int64_t dim, int64_t inner);
-void cumsum(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool exclusive,
-            bool reverse);
+void cumulative(Context& ctx, DType t, kernels::CumOp op, void* out, const void* x, int64_t outer, int64_t n,
+                int64_t inner, bool exclusive, bool reverse);
+void cumprodBackward(Context& ctx, DType t, void* gx, const void* x, const void* gy, int64_t outer, int64_t n,
+                     int64_t inner, bool exclusive, bool reverse);
 void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                bool largest);
 void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,

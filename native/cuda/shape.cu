@@ -57,6 +57,16 @@ struct ReduceMath<ReduceOp::Sum, T> {
   }
 };
 
+// Products as sums: in double, for int32 in a 64-bit unsigned integer (the low 32 bits are the wrapped product).
+template <typename T>
+struct ReduceMath<ReduceOp::Prod, T> {
+  using Acc = typename ReduceMath<ReduceOp::Sum, T>::Acc;
+  static __device__ __forceinline__ Acc identity() { return Acc(1); }
+  static __device__ __forceinline__ Acc load(T v) { return ReduceMath<ReduceOp::Sum, T>::load(v); }
+  static __device__ __forceinline__ Acc combine(Acc a, Acc b) { return a * b; }
+  static __device__ __forceinline__ T finish(Acc a) { return ReduceMath<ReduceOp::Sum, T>::finish(a); }
+};
+
 // Merges adjacent dims that walk memory as one in every stride array
 // (stride[d] == stride[d+1]·shape[d+1]) and drops extent-1 dims. The offset
 // of every linear index is unchanged; the kernels then divide by fewer extents.
@@ -202,6 +212,7 @@ static void reduceTyped(Context& ctx, ReduceOp op, void* out, const void* x, int
     case ReduceOp::Sum: return launchReduce<ReduceOp::Sum, T>(ctx, out, x, outN, redN, idx);
     case ReduceOp::Max: return launchReduce<ReduceOp::Max, T>(ctx, out, x, outN, redN, idx);
     case ReduceOp::Min: return launchReduce<ReduceOp::Min, T>(ctx, out, x, outN, redN, idx);
+    case ReduceOp::Prod: return launchReduce<ReduceOp::Prod, T>(ctx, out, x, outN, redN, idx);
   }
   fail(Code::Internal, "reduce: unknown op ", static_cast<int>(op));
 }
@@ -212,7 +223,7 @@ void reduce(Context& ctx, ReduceOp op, DType t, void* out, const void* x, int64_
   checkNdim("reduce", idx.outNdim);
   checkNdim("reduce", idx.redNdim);
   if (redN <= 0) {
-    if (op != ReduceOp::Sum) fail(Code::Internal, "reduce: max/min over 0 elements");
+    if (op != ReduceOp::Sum) fail(Code::Internal, "reduce: max/min/prod over 0 elements (core/ops.cpp fills those)");
     // All-zero bits are 0 in every dtype.
     ANTLER_CUDA_CHECK(cudaMemsetAsync(out, 0, static_cast<size_t>(outN) * dtypeSize(t), ctx.stream));
     return;

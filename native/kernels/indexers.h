@@ -45,7 +45,7 @@ struct ReduceIndexer {
   }
 };
 
-enum class ReduceOp : int { Sum = 0, Max = 1, Min = 2 };
+enum class ReduceOp : int { Sum = 0, Max = 1, Min = 2, Prod = 3 };
 
 // out[i] = cond[ic] != 0 ? a[ia] : b[ib] over a broadcast output shape.
 struct TernaryIndexer {

@@ -1,5 +1,5 @@
-// Per-line math of cumsum along one axis, shared by cpu/cumsum.cpp and
-// cuda/cumsum.cu. x is viewed as [outer, n, inner]: line l = (o, j), with
+// Per-line math of cumsum and cumprod along one axis (and cumprod's
+// gradient), shared by cpu/cumsum.cpp and cuda/cumsum.cu. x is viewed as [outer, n, inner]: line l = (o, j), with
 // o = l / inner and j = l % inner, holds the n elements x[o, 0 … n−1, j],
 // inner apart. Consecutive lines are consecutive inner positions, so on the GPU
 // (one thread per line) neighbouring threads load neighbouring elements.
@@ -7,8 +7,9 @@
 //   inclusive: out_i = Σ_{k ≤ i} x_k        exclusive: out_i = Σ_{k < i} x_k
 //   reverse:   the same from the end (k ≥ i, or k > i with exclusive)
 //
-// The running sum is kept in double (float32 and float64 alike, as PyTorch's
-// CPU cumsum does for float) and rounded to the dtype once per element.
+// The running sum or product is kept in double (float32 and float64 alike, as
+// PyTorch's CPU cumsum/cumprod do for float) and rounded to the dtype once per
+// element.
 #pragma once
 #include <cstdint>
 
@@ -21,22 +22,55 @@ ANTLER_HD int64_t scanLineBase(int64_t line, int64_t n, int64_t inner) {
   return (line / inner) * n * inner + line % inner;
 }
 
-// Scans one line of n elements, `stride` apart from x + base (out + base).
+enum class CumOp : int { Sum = 0, Prod = 1 };
+
+// Scans one line of n elements, `stride` apart from x + base (out + base):
+// the running sum (CumOp::Sum, from 0) or product (CumOp::Prod, from 1).
 // Each x element is read before its out element is written, so out may be x.
 template <typename T>
-ANTLER_HD void cumsumLine(T* out, const T* x, int64_t base, int64_t n, int64_t stride, bool exclusive,
-                          bool reverse) {
+ANTLER_HD void cumulativeLine(T* out, const T* x, int64_t base, int64_t n, int64_t stride, CumOp op, bool exclusive,
+                              bool reverse) {
   const int64_t step = reverse ? -stride : stride;
   int64_t i = reverse ? base + (n - 1) * stride : base;
-  double acc = 0.0;
+  const bool prod = op == CumOp::Prod;
+  double acc = prod ? 1.0 : 0.0;
   for (int64_t k = 0; k < n; ++k, i += step) {
     const double v = static_cast<double>(x[i]);
+    if (exclusive) out[i] = static_cast<T>(acc);
+    acc = prod ? acc * v : acc + v;
+    if (!exclusive) out[i] = static_cast<T>(acc);
+  }
+}
+
+// The gradient of one line of cumprod (cumulativeLine with CumOp::Prod), in
+// the line's walking order m = 0 … n−1 (from the end when reverse):
+//   inclusive y_k = Π_{j ≤ k} x_j:  gx_m = E_m · S_m,  S_m = gy_m + x_{m+1} S_{m+1},  S_{n−1} = gy_{n−1}
+//   exclusive y_k = Π_{j < k} x_j:  gx_m = E_m · S'_m, S'_m = gy_{m+1} + x_{m+1} S'_{m+1}, S'_{n−1} = 0
+// with E_m = Π_{j < m} x_j. No division, so zeros in x give the exact
+// gradient (the product of the other factors), as PyTorch's cumprod_backward.
+// E is kept in gx between the two passes (rounded to T there); S in double.
+template <typename T>
+ANTLER_HD void cumprodBackwardLine(T* gx, const T* x, const T* gy, int64_t base, int64_t n, int64_t stride,
+                                   bool exclusive, bool reverse) {
+  const int64_t step = reverse ? -stride : stride;
+  const int64_t first = reverse ? base + (n - 1) * stride : base;
+  double e = 1.0;
+  int64_t i = first;
+  for (int64_t k = 0; k < n; ++k, i += step) {
+    gx[i] = static_cast<T>(e);
+    e *= static_cast<double>(x[i]);
+  }
+  double s = 0.0, xNext = 0.0;
+  i = first + (n - 1) * step;
+  for (int64_t k = 0; k < n; ++k, i -= step) {
+    const double xi = static_cast<double>(x[i]), gi = static_cast<double>(gy[i]);
     if (exclusive) {
-      out[i] = static_cast<T>(acc);
-      acc += v;
+      gx[i] = static_cast<T>(static_cast<double>(gx[i]) * s);
+      s = gi + xi * s;
     } else {
-      acc += v;
-      out[i] = static_cast<T>(acc);
+      s = gi + xNext * s;
+      gx[i] = static_cast<T>(static_cast<double>(gx[i]) * s);
+      xNext = xi;
     }
   }
 }

@@ -161,7 +161,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("where", &Addon::guard<&Addon::where>),
         InstanceMethod("softmax", &Addon::guard<&Addon::softmax>),
         InstanceMethod("softmaxBackward", &Addon::guard<&Addon::softmaxBackward>),
-        InstanceMethod("cumsum", &Addon::guard<&Addon::cumsum>),
+        InstanceMethod("cumulative", &Addon::guard<&Addon::cumulative>),
+        InstanceMethod("cumprodBackward", &Addon::guard<&Addon::cumprodBackward>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
@@ -743,6 +744,7 @@ class Addon : public Napi::Addon<Addon> {
     if (name == "sum") op = kernels::ReduceOp::Sum;
     else if (name == "max") op = kernels::ReduceOp::Max;
     else if (name == "min") op = kernels::ReduceOp::Min;
+    else if (name == "prod") op = kernels::ReduceOp::Prod;
     else fail(Code::InvalidArgument, "reduce: unknown op '", name, "'");
     const Tensor& x = tensorArg(info[1], name.c_str(), "x");
     return wrap(info.Env(), ops::reduce(op, x, axesArg(info[2], name.c_str()), boolArg(info[3], name.c_str(), "keepDims")));
@@ -820,12 +822,26 @@ class Addon : public Napi::Addon<Addon> {
                                                  intArg(info[2], "softmax", "axis"), boolArg(info[3], "softmax", "log")));
   }
 
-  // cumsum(x, axis, exclusive, reverse)
-  Napi::Value cumsum(const Napi::CallbackInfo& info) {
-    expectArgs(info, 4, "cumsum");
-    const Tensor& x = tensorArg(info[0], "cumsum", "x");
-    return wrap(info.Env(), ops::cumsum(x, intArg(info[1], "cumsum", "axis"), boolArg(info[2], "cumsum", "exclusive"),
-                                        boolArg(info[3], "cumsum", "reverse")));
+  // cumulative(op, x, axis, exclusive, reverse): op 'sum' (cumsum) or 'prod' (cumprod)
+  Napi::Value cumulative(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "cumulative");
+    const std::string name = stringArg(info[0], "cumulative", "op");
+    kernels::CumOp op;
+    if (name == "sum") op = kernels::CumOp::Sum;
+    else if (name == "prod") op = kernels::CumOp::Prod;
+    else fail(Code::InvalidArgument, "cumulative: unknown op '", name, "'; expected 'sum' or 'prod'");
+    const char* opName = op == kernels::CumOp::Prod ? "cumprod" : "cumsum";
+    const Tensor& x = tensorArg(info[1], opName, "x");
+    return wrap(info.Env(), ops::cumulative(op, x, intArg(info[2], opName, "axis"), boolArg(info[3], opName, "exclusive"),
+                                            boolArg(info[4], opName, "reverse")));
+  }
+
+  // cumprodBackward(x, gy, axis, exclusive, reverse)
+  Napi::Value cumprodBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "cumprodBackward");
+    return wrap(info.Env(), ops::cumprodBackward(tensorArg(info[0], "cumprod", "x"), tensorArg(info[1], "cumprod", "gradient"),
+                                                 intArg(info[2], "cumprod", "axis"), boolArg(info[3], "cumprod", "exclusive"),
+                                                 boolArg(info[4], "cumprod", "reverse")));
   }
 
   // argReduce(x, axis, largest): argmax (largest) or argmin along axis, int32

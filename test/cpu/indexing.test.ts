@@ -17,6 +17,15 @@ expectNoLeaksInSuite(tensorCounts);
 const I32 = { dtype: 'int32' as const };
 const F64 = { dtype: 'float64' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
+/** 0 … n−1 in a random order (Fisher–Yates). */
+function randomPermutation(n: number): number[] {
+  const v = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
 
 
 /** Reference arg-extreme along axis: the first index of the largest (NaN counts as largest). */
@@ -367,6 +376,66 @@ describe(`gather and indexSelect (seed ${SEED})`, () => {
       expectAntlerError(() => antler.scatterAdd(x, 0, tensor([[0, 1]], [1, 2], I32), antler.ones([1, 1])), 'SHAPE_MISMATCH', /larger than src/);
       expectAntlerError(() => antler.scatterAdd(x, 0, tensor([[0]], [1, 1], I32), antler.ones([1, 1], F64)), 'DTYPE_MISMATCH', /src is float64 and the input float32/);
       expectAntlerError(() => antler.scatterAdd(x, 0, tensor([0], [1], I32), antler.ones([1])), 'SHAPE_MISMATCH', /rank/);
+      expectExact(read(x), [1, 2, 3, 4, 5, 6]);
+    }));
+
+  test('scatter equals torch.scatter by a reference loop (src larger than index, or a number); gradients: the output’s where not overwritten, its gather for src', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const rank = rng.int(1, 3);
+        const xShape = randomShape(rng, rank, 1, 5);
+        const axis = rng.int(0, rank - 1);
+        const iShape = xShape.map((d, i) => (i === axis ? rng.int(1, d) : rng.int(1, d)));
+        const sShape = iShape.map((d) => d + rng.int(0, 2));
+        const xv = randomArray(rng, prod(xShape)), sv = randomArray(rng, prod(sShape));
+        // Distinct positions along each line of the index (a repeat would be refused): a random permutation's head.
+        const iv = new Array<number>(prod(iShape));
+        const perms = new Map<string, number[]>();
+        for (let p = 0; p < iv.length; p++) {
+          const at = unravel(iShape, p);
+          const key = at.filter((_, d) => d !== axis).join(',');
+          if (!perms.has(key)) perms.set(key, randomPermutation(xShape[axis]));
+          iv[p] = perms.get(key)![at[axis]];
+        }
+        const x = tensor(xv, xShape, { dtype: 'float64', requiresGrad: true });
+        const src = tensor(sv, sShape, { dtype: 'float64', requiresGrad: true });
+        const index = tensor(iv, iShape, I32);
+        const y = antler.scatter(x, axis - (trial % 2 ? rank : 0), index, src);
+        const want = xv.slice(), gy = randomArray(rng, xv.length);
+        const gx = gy.slice(), gSrc = new Array(sv.length).fill(0);
+        const wantValue = xv.slice();
+        const value = rng.uniform(-2, 2);
+        for (let p = 0; p < iv.length; p++) {
+          const at = unravel(iShape, p);
+          const sp = ravel(sShape, at);
+          at[axis] = iv[p];
+          const xp = ravel(xShape, at);
+          want[xp] = sv[sp];
+          wantValue[xp] = value;
+          gx[xp] = 0;
+          gSrc[sp] = gy[xp];
+        }
+        const what = `scatter ${xShape} axis ${axis} index ${iShape} src ${sShape}`;
+        expect(y.shape).toEqual(xShape);
+        expectExact(read(y), want, what);
+        y.backward(tensor(gy, xShape, F64));
+        expectExact(read(x.grad!), gx, `x gradient, ${what}`);
+        expectExact(read(src.grad!), gSrc, `src gradient, ${what}`);
+        expectExact(read(antler.scatter(tensor(xv, xShape, F64), axis, index, value)), wantValue, `value, ${what}`);
+      }
+      // One-hot by the value form; repeats of a number are fine.
+      expectExact(read(antler.scatter(antler.zeros([3, 4]), 1, tensor([[2], [0], [3]], [3, 1], I32), 1)), [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+      expectExact(read(antler.scatter(antler.zeros([3]), 0, tensor([1, 1, 1], [3], I32), 5)), [0, 5, 0]);
+      // int32, exact; an empty index leaves x as it is.
+      expectExact(read(antler.scatter(tensor([1, 2, 3], [3], I32), 0, tensor([2, 0], [2], I32), tensor([2 ** 31 - 1, -7], [2], I32))), [-7, 2, 2 ** 31 - 1]);
+      expectExact(read(antler.scatter(tensor([1, 2]), 0, antler.zeros([0], I32), antler.zeros([0]))), [1, 2]);
+      const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      expectAntlerError(() => antler.scatter(x, 1, tensor([[0, 2, 0]], [1, 3], I32), antler.ones([1, 3])), 'INVALID_ARGUMENT', /^scatter: index names position \[0, 0\] of the input 2 times; .* use scatterAdd/);
+      expectAntlerError(() => antler.scatter(x, 1, tensor([[3]], [1, 1], I32), 0), 'INVALID_ARGUMENT', /scatter: index 3 at \[0, 0\] is outside \[0, 3\)/);
+      expectAntlerError(() => antler.scatter(x, 0, tensor([[0, 1]], [1, 2], I32), antler.ones([1, 1])), 'SHAPE_MISMATCH', /larger than src/);
+      expectAntlerError(() => antler.scatter(x, 0, tensor([[0, 0, 0, 0]], [1, 4], I32), 1), 'SHAPE_MISMATCH', /along axis 1/);
+      expectAntlerError(() => antler.scatter(x, 0, tensor([[0]], [1, 1], I32), '1' as unknown as number), 'INVALID_ARGUMENT', /src must be a Tensor or a number/);
+      expectAntlerError(() => antler.scatter(tensor([1], [1], I32), 0, tensor([0], [1], I32), 0.5), 'DTYPE_MISMATCH', /value 0\.5 is not an int32/);
       expectExact(read(x), [1, 2, 3, 4, 5, 6]);
     }));
 
