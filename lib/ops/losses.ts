@@ -11,7 +11,7 @@ import { record } from '../autograd/graph';
 import { native } from '../native';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, cast, clamp, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, mul, neg, readNumbers, reshape, square, sub, sum, where, wrap } from './core';
+import { abs, add, cast, clamp, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, square, sub, sum, where, wrap } from './core';
 import { gather, indexSelect } from './indexing';
 import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
 
@@ -62,7 +62,9 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: { reductio
   return tidy(() => {
     const a = abs(sub(input, target));
     if (beta === 0) return reduce(a, reduction);
-    return reduce(where(less(a, beta), div(mul(square(a), 0.5), beta), sub(a, 0.5 * beta)), reduction);
+    // The quadratic branch squares min(|d|, β): where it is not selected its gradient is 0, never
+    // 0 · ∞ = NaN at an infinite residual.
+    return reduce(where(less(a, beta), div(mul(square(minimum(a, beta)), 0.5), beta), sub(a, 0.5 * beta)), reduction);
   });
 }
 
@@ -77,7 +79,8 @@ export function huberLoss(input: Tensor, target: Tensor, options?: { reduction?:
   return tidy(() => {
     const d = sub(input, target);
     const a = abs(d);
-    return reduce(where(less(a, delta), mul(square(d), 0.5), mul(sub(a, 0.5 * delta), delta)), reduction);
+    // As smoothL1Loss: the quadratic branch sees d clamped to [−δ, δ], finite where it is not selected.
+    return reduce(where(less(a, delta), mul(square(clamp(d, -delta, delta)), 0.5), mul(sub(a, 0.5 * delta), delta)), reduction);
   });
 }
 
@@ -188,12 +191,13 @@ function nllParts(op: string, logp: Tensor, labels: Tensor, weight: Tensor | und
 }
 
 /**
- * total / denom, NaN where denom is 0 (every row ignored) with a zero
- * gradient there, as PyTorch's (and the fused crossEntropy's): the division
- * never sees the 0, whose 1/0 would make every gradient NaN.
+ * total / denom. When every row is ignored (keep all 0), NaN with a zero
+ * gradient, as PyTorch's (and the fused crossEntropy's): the division never
+ * sees the 0, whose 1/0 would make every gradient NaN. Rows kept whose class
+ * weights sum to 0 divide by that 0: NaN, and NaN gradients, as PyTorch's.
  */
-function weightedMean(total: Tensor, denom: Tensor): Tensor {
-  const none = equal(denom, 0);
+function weightedMean(total: Tensor, denom: Tensor, keep: Tensor): Tensor {
+  const none = equal(sum(keep), 0);
   return where(none, NaN, div(total, where(none, 1, denom)));
 }
 
@@ -226,10 +230,10 @@ export function nllLoss(input: Tensor, labels: Tensor, options?: NllOptions): Te
   const reduction = checkReduction(o.reduction ?? 'mean', op);
   const weight = checkClassWeight(op, o.weight, input.shape[input.rank - 1], input);
   return tidy(() => {
-    const { loss, w } = nllParts(op, input, labels, weight, ignoreIndex);
+    const { loss, w, keep } = nllParts(op, input, labels, weight, ignoreIndex);
     if (reduction === 'none') return loss;
     if (reduction === 'sum') return sum(loss);
-    return weightedMean(sum(loss), sum(w));
+    return weightedMean(sum(loss), sum(w), keep);
   });
 }
 
@@ -247,7 +251,7 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
   const w = checkClassWeight(op, weight, C, logits);
   return tidy(() => {
     const logp = logSoftmax(logits, -1);
-    const { loss, w: rowW, kept } = nllParts(op, logp, labels, w, ignoreIndex);
+    const { loss, w: rowW, keep, kept } = nllParts(op, logp, labels, w, ignoreIndex);
     let smooth: Tensor | null = null;
     if (labelSmoothing > 0) {
       // −Σ_c w_c logp_c / C on each row kept (an ignored row's logp, −∞ included, is selected away).
@@ -258,7 +262,7 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
     if (reduction === 'none') return mix(loss, smooth);
     if (reduction === 'sum') return mix(sum(loss), smooth && sum(smooth));
     const denom = sum(rowW);
-    return mix(weightedMean(sum(loss), denom), smooth && weightedMean(sum(smooth), denom));
+    return mix(weightedMean(sum(loss), denom, keep), smooth && weightedMean(sum(smooth), denom, keep));
   });
 }
 

@@ -816,4 +816,35 @@ describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
       const three = tensor([0, 0, 0], [3], I32);
       expectAntlerError(() => antler.indexSelect(tensor(5), 0, three), 'SHAPE_MISMATCH', /indexSelect: an index into a 0-d input holds one value/);
     }));
+
+  test('smoothL1Loss and huberLoss at an infinite residual: gradient ±1/n, not NaN (the branch not taken stays finite)', () =>
+    tidy(() => {
+      const beta = rng.uniform(0.5, 2), small = rng.uniform(0, 0.4) * beta;
+      for (const [name, f] of [
+        ['smoothL1Loss', (x: Tensor, y: Tensor) => antler.smoothL1Loss(x, y, { beta })],
+        ['huberLoss', (x: Tensor, y: Tensor) => antler.huberLoss(x, y, { delta: beta })],
+      ] as const) {
+        const x = tensor([Infinity, -Infinity, 3 * beta, small], [4], { dtype: 'float64', requiresGrad: true });
+        const l = f(x, antler.zeros([4], F64));
+        expect(l.item()).toBe(Infinity);
+        l.backward();
+        // Linear branch: d/dx = sign · (1 for smooth L1, δ for Huber) / n; quadratic: x/β (smooth L1) or x (Huber), / n.
+        const slope = name === 'huberLoss' ? beta : 1;
+        expectClose(read(x.grad!), [slope / 4, -slope / 4, slope / 4, (name === 'huberLoss' ? small : small / beta) / 4], 1e-15, 0, name);
+      }
+    }));
+
+  test('crossEntropy/nllLoss whose kept rows weigh 0 in total: NaN loss and NaN gradient (PyTorch); every row ignored: NaN loss, zero gradient', () =>
+    tidy(() => {
+      const x = tensor(randomArray(rng, 4), [2, 2], { dtype: 'float64', requiresGrad: true });
+      const l = antler.crossEntropy(x, tensor([0, 0], [2], I32), { weight: tensor([0, 1], [2], F64) });
+      expect(l.item()).toBeNaN();
+      l.backward();
+      expect(read(x.grad!).every(Number.isNaN)).toBe(true);
+      const y = tensor(randomArray(rng, 4), [2, 2], { dtype: 'float64', requiresGrad: true });
+      const m = antler.nllLoss(y, tensor([-100, -100], [2], I32), { weight: tensor([0, 1], [2], F64) });
+      expect(m.item()).toBeNaN();
+      m.backward();
+      expectExact(read(y.grad!), [0, 0, 0, 0]);
+    }));
 });
