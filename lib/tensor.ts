@@ -3,7 +3,7 @@
  * row-major storage on one device). Reading data synchronizes the device.
  */
 import { inspect } from 'node:util';
-import { Node, runBackward } from './autograd/graph';
+import { Node, recordAssign, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { isolated, track } from './engine';
 import { AntlerError, fail } from './errors';
@@ -254,11 +254,17 @@ export class Tensor {
 
   /**
    * Copies src's values into this tensor in place (PyTorch's copy_). Same
-   * shape and dtype; src may be on another device. Not recorded by autograd.
+   * shape and dtype; src may be on another device. Autograd, as copy_'s:
+   * a result of recorded ops, or a plain tensor given a src that requires
+   * grad, now passes its gradient to src, and the overwritten values' graph
+   * gets none; into a leaf with requiresGrad (a parameter) the write is not
+   * recorded (PyTorch raises unless under no_grad); under noGrad() nothing
+   * is recorded.
    */
   assign(src: Tensor): this {
     checkTensor(src, 'assign', 'source');
     native().assign(this.checkAlive('assign').handle, src.handle);
+    recordAssign(this, src, this.gradFn === null && !this.leafRequiresGrad);
     return this;
   }
 

@@ -142,6 +142,28 @@ export function graphBoundary(root: Tensor, mark: number, exclude: readonly Tens
   return out;
 }
 
+/**
+ * @internal What assign(dst ← src) means to autograd, as PyTorch's copy_:
+ * with recording on, a result of recorded ops (dst has a node) or a plain
+ * tensor given a src that requires grad now holds src's values, so its
+ * gradient goes to src (an 'assign' node), and the overwritten values' graph
+ * gets none. A leaf with requiresGrad (a parameter) is left as it is: the
+ * write is not recorded (optimizers, loadStateDict() and nn.init write
+ * parameters so; PyTorch raises there unless under no_grad). Under noGrad()
+ * nothing changes, as PyTorch's no_grad keeps the old history.
+ */
+export function recordAssign(dst: Tensor, src: Tensor, dstIsPlainLeaf: boolean): void {
+  if (!gradEnabled) return;
+  const old = dst.gradFn;
+  if (old === null && !(dstIsPlainLeaf && src.requiresGrad)) return;
+  // src's edge first: src may be dst itself (or made from it), whose old node the new one then keeps.
+  const edge = edgeOf(src);
+  const device = src.device, dtype = src.dtype;
+  dst.gradFn = null;
+  if (edge) recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]);
+  old?.release();
+}
+
 /** @internal True when t takes part in gradient computation. */
 export function needsGrad(t: Tensor): boolean {
   return t.requiresGrad;

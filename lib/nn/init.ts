@@ -8,6 +8,7 @@
  * used, see setSeed).
  * Nothing is recorded by autograd.
  */
+import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -304,10 +305,13 @@ function initOptions(options: InitOptions | undefined, op: string): InitOptions 
 
 /** Writes make()'s values (any dtype and device) into x in place; temporaries are freed. */
 function fill(x: Tensor, make: () => Tensor): Tensor {
-  tidy(() => {
-    const v = make();
-    x.assign(v.dtype === x.dtype ? v : v.cast(x.dtype));
-  });
+  // Unrecorded, as torch.nn.init's (under no_grad), whatever x is.
+  noGrad(() =>
+    tidy(() => {
+      const v = make();
+      x.assign(v.dtype === x.dtype ? v : v.cast(x.dtype));
+    }),
+  );
   return x;
 }
 

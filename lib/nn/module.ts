@@ -3,6 +3,7 @@
  * requiresGrad, owned by the module (kept out of tidy() scopes); names and
  * layouts follow PyTorch so state dicts move between the two.
  */
+import { noGrad } from '../autograd/graph';
 import { isolated, keep } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -443,14 +444,17 @@ export abstract class Module {
         fail('DTYPE_MISMATCH', `loadStateDict: '${k}' is ${src.dtype}; the module expects ${dst.dtype}`);
       plan.push([dst, src]);
     }
-    for (const [dst, src] of plan) {
-      if (src.dtype === dst.dtype) dst.assign(src);
-      else isolated(() => {
-        const c = src.cast(dst.dtype);
-        dst.assign(c);
-        c.dispose();
-      });
-    }
+    // Unrecorded, as PyTorch's load_state_dict (under no_grad): a buffer given a tensor that requires grad stays a plain tensor.
+    noGrad(() => {
+      for (const [dst, src] of plan) {
+        if (src.dtype === dst.dtype) dst.assign(src);
+        else isolated(() => {
+          const c = src.cast(dst.dtype);
+          dst.assign(c);
+          c.dispose();
+        });
+      }
+    });
     return { missingKeys, unexpectedKeys };
   }
 

@@ -796,3 +796,83 @@ describe(`valueAndGrad, grad and hvp: recording, nesting, ownership (seed ${rng.
     }
   });
 });
+
+describe(`assign() and autograd, as PyTorch's copy_ (seed ${SEED})`, () => {
+  const r = rng;
+  const vals = (n: number) => Array.from({ length: n }, () => r.uniform(-2, 2));
+  const F64 = { dtype: 'float64' as const };
+  const read = (t: Tensor) => Array.from(t.dataSync());
+
+  test('a result of recorded ops overwritten by a constant passes no gradient to the graph it came from', () =>
+    tidy(() => {
+      const x = tensor(vals(3), [3], { ...F64, requiresGrad: true });
+      const c = vals(3);
+      const h = antler.mul(x, 2);
+      h.assign(tensor(c, [3], F64));
+      // Before this was recorded, backward went through mul(x, 2) with the new values: x.grad = 4c.
+      expect(h.requiresGrad).toBe(false);
+      expect(h.isLeaf).toBe(true);
+      const l = antler.sum(antler.mul(h, x));
+      l.backward();
+      expectClose(read(x.grad!), c, 1e-15, 0, 'only through mul(h, x), h a constant');
+    }));
+
+  test('the gradient goes to the source: overwritten non-leaf, plain tensor, h.assign(h), a source made from h', () =>
+    tidy(() => {
+      const xv = vals(3), sv = vals(3);
+      let x = tensor(xv, [3], { ...F64, requiresGrad: true });
+      const s = tensor(sv, [3], { ...F64, requiresGrad: true });
+      let h = antler.mul(x, 2);
+      h.assign(antler.mul(s, 3));
+      antler.sum(antler.mul(h, h)).backward(); // d/ds Σ (3s)² = 18 s
+      expect(x.grad).toBeNull();
+      expectClose(read(s.grad!), sv.map((v) => 18 * v), 1e-15, 0, 's through the assign');
+      // A plain tensor given a source that requires grad joins the graph (torch: CopyBackwards).
+      const z = antler.zeros([3], F64);
+      s.zeroGrad();
+      z.assign(s);
+      expect(z.requiresGrad).toBe(true);
+      expect(z.isLeaf).toBe(false);
+      antler.sum(antler.mul(z, z)).backward();
+      expectClose(read(s.grad!), sv.map((v) => 2 * v), 1e-15, 0, 'plain tensor');
+      // h.assign(h) keeps h's history (torch: x.grad = 8x for Σ (2x)²).
+      x = tensor(xv, [3], { ...F64, requiresGrad: true });
+      h = antler.mul(x, 2);
+      h.assign(h);
+      antler.sum(antler.mul(h, h)).backward();
+      expectClose(read(x.grad!), xv.map((v) => 8 * v), 1e-15, 0, 'h.assign(h)');
+      // A source computed from h: h ← 3(h + 1), Σ h → d/dx = 6.
+      x = tensor(xv, [3], { ...F64, requiresGrad: true });
+      h = antler.mul(x, 2);
+      h.assign(antler.mul(antler.add(h, 1), 3));
+      antler.sum(h).backward();
+      expectExact(read(x.grad!), [6, 6, 6]);
+      // A float32 gradient for a float64 source on the same device is cast back.
+      const s32 = tensor(sv, [3], { requiresGrad: true });
+      const p = antler.zeros([3]);
+      p.assign(s32);
+      antler.sum(p).backward();
+      expectExact(read(s32.grad!), [1, 1, 1]);
+    }));
+
+  test('parameters and noGrad: the write is not recorded, as before', () =>
+    tidy(() => {
+      const w = tensor(vals(2), [2], { ...F64, requiresGrad: true });
+      w.assign(tensor([0, 0], [2], F64));
+      expect(w.isLeaf && w.requiresGrad).toBe(true);
+      const xv = vals(3);
+      const x = tensor(xv, [3], { ...F64, requiresGrad: true });
+      const h = antler.mul(x, 2);
+      const c = vals(3);
+      antler.noGrad(() => h.assign(tensor(c, [3], F64)));
+      // torch.no_grad keeps the old history: backward through mul(x, 2) sees the new values.
+      antler.sum(antler.mul(h, h)).backward();
+      expectClose(read(x.grad!), c.map((v) => 4 * v), 1e-15, 0, 'under noGrad');
+      // loadStateDict writes unrecorded even from tensors that require grad.
+      const lin = new antler.nn.Linear(2, 2, { dtype: 'float64' });
+      const other = new antler.nn.Linear(2, 2, { dtype: 'float64' });
+      lin.loadStateDict(other.stateDict());
+      expect(lin.weight.isLeaf).toBe(true);
+      antler.dispose([lin, other]);
+    }));
+});
