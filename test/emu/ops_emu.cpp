@@ -51,7 +51,8 @@ static void rowCase(int64_t outer, int64_t dim, int64_t inner, int sms) {
   }
 }
 
-// cumsum over the middle axis of [outer, n, inner], all four exclusive/reverse combinations.
+// cumsum and cumprod over the middle axis of [outer, n, inner], all four exclusive/reverse
+// combinations, and cumprod's gradient (products of factors near 1, every 37th one 0).
 template <typename T>
 static void cumsumCase(int64_t outer, int64_t n, int64_t inner, int sms) {
   emu::Device dev(sms);
@@ -59,13 +60,23 @@ static void cumsumCase(int64_t outer, int64_t n, int64_t inner, int sms) {
   const DType t = dtypeOf<T>();
   const int64_t total = outer * n * inner;
   const std::string shape = dims({outer, n, inner}) + " sms=" + std::to_string(sms);
-  Buf<T> x(total, -2, 2);
+  Buf<T> x(total, -2, 2), f(total, 0.97, 1.03), gy(total, -1, 1);
+  for (int64_t i = 0; i < total; i += 37) f.v[static_cast<size_t>(i)] = T(0);
   for (const bool exclusive : {false, true})
     for (const bool reverse : {false, true}) {
+      const std::string opts = std::string(exclusive ? " exclusive" : "") + (reverse ? " reverse" : "") + " " + shape;
       auto yG = Buf<T>::nan(total), yC = Buf<T>::nan(total);
-      antler::cuda::cumsum(ctx, t, yG.p(), x.p(), outer, n, inner, exclusive, reverse);
-      antler::cpu::cumsum(t, yC.p(), x.p(), outer, n, inner, exclusive, reverse);
-      check(std::string("cumsum") + (exclusive ? " exclusive" : "") + (reverse ? " reverse" : "") + " " + shape, yG, yC);
+      antler::cuda::cumulative(ctx, t, k::CumOp::Sum, yG.p(), x.p(), outer, n, inner, exclusive, reverse);
+      antler::cpu::cumulative(t, k::CumOp::Sum, yC.p(), x.p(), outer, n, inner, exclusive, reverse);
+      check("cumsum" + opts, yG, yC);
+      auto pG = Buf<T>::nan(total), pC = Buf<T>::nan(total);
+      antler::cuda::cumulative(ctx, t, k::CumOp::Prod, pG.p(), f.p(), outer, n, inner, exclusive, reverse);
+      antler::cpu::cumulative(t, k::CumOp::Prod, pC.p(), f.p(), outer, n, inner, exclusive, reverse);
+      check("cumprod" + opts, pG, pC);
+      auto gG = Buf<T>::nan(total), gC = Buf<T>::nan(total);
+      antler::cuda::cumprodBackward(ctx, t, gG.p(), f.p(), gy.p(), outer, n, inner, exclusive, reverse);
+      antler::cpu::cumprodBackward(t, gC.p(), f.p(), gy.p(), outer, n, inner, exclusive, reverse);
+      check("cumprod backward" + opts, gG, gC);
     }
 }
 
@@ -209,11 +220,14 @@ static void reduceCase(const int64_t (&shape)[3], const bool (&axes)[3], int sms
   Buf<T> x(shape[0] * shape[1] * shape[2], -2, 2);
   const std::string name = dims({shape[0], shape[1], shape[2]}) + " over " + std::string(axes[0] ? "0" : "") +
                            (axes[1] ? "1" : "") + (axes[2] ? "2" : "") + " sms=" + std::to_string(sms);
-  for (const auto op : {k::ReduceOp::Sum, k::ReduceOp::Max, k::ReduceOp::Min}) {
+  // Products of factors near 1 stay in range over 60,000 of them.
+  Buf<T> near1(shape[0] * shape[1] * shape[2], 0.95, 1.05);
+  for (const auto op : {k::ReduceOp::Sum, k::ReduceOp::Max, k::ReduceOp::Min, k::ReduceOp::Prod}) {
     auto oG = Buf<T>::nan(outN), oC = Buf<T>::nan(outN);
-    antler::cuda::reduce(ctx, op, t, oG.p(), x.p(), outN, redN, idx);
-    antler::cpu::reduce(op, t, oC.p(), x.p(), outN, redN, idx);
-    const char* opName = op == k::ReduceOp::Sum ? "sum " : op == k::ReduceOp::Max ? "max " : "min ";
+    Buf<T>& in = op == k::ReduceOp::Prod ? near1 : x;
+    antler::cuda::reduce(ctx, op, t, oG.p(), in.p(), outN, redN, idx);
+    antler::cpu::reduce(op, t, oC.p(), in.p(), outN, redN, idx);
+    const char* opName = op == k::ReduceOp::Sum ? "sum " : op == k::ReduceOp::Max ? "max " : op == k::ReduceOp::Min ? "min " : "prod ";
     check(std::string("reduce ") + opName + name, oG, oC, 10);
   }
   // sumAll over the whole of x, against a float64 loop.
