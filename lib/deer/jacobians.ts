@@ -84,6 +84,9 @@ export function jacobians(
   if (yPrev.rank !== 3) shapeError('yPrev', yPrev.shape, '[T, B, n]');
   const [T, B] = x.shape;
   if (yPrev.shape[0] !== T || yPrev.shape[1] !== B) shapeError('yPrev', yPrev.shape, `[T, B, n] with T = ${T} and B = ${B} as in x`);
+  // Named here: the kernels see yPrev split into y0 and y.
+  if (yPrev.dtype !== x.dtype) fail('DTYPE_MISMATCH', `deer.jacobians: yPrev is ${yPrev.dtype} and x ${x.dtype}; expected one dtype`);
+  if (yPrev.device !== x.device) fail('DEVICE_MISMATCH', `deer.jacobians: yPrev is on ${yPrev.device} and x on ${x.device}; expected one device`);
   return noGrad(() => tidy(() => (cell === 'sru' ? sruJacobians(p, yPrev, x, kind) : cellJacobians(cell, p, yPrev, x, kind))));
 }
 

@@ -211,7 +211,7 @@ function callFunc(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, deter
   out.checkAlive(p.op);
   if (out.rank !== 2 || out.shape[0] !== y.shape[0] || out.shape[1] !== p.n || out.dtype !== p.dtype || out.device !== p.device)
     fail(
-      'SHAPE_MISMATCH',
+      out.rank === 2 && out.shape[0] === y.shape[0] && out.shape[1] === p.n ? (out.dtype !== p.dtype ? 'DTYPE_MISMATCH' : 'DEVICE_MISMATCH') : 'SHAPE_MISMATCH',
       `${p.op}: f(t, y) returned a ${out.dtype} tensor of shape [${out.shape.join(', ')}] on ${out.device}; expected dy/dt shaped like the y it was given, [${y.shape[0]}, ${p.n}], ${p.dtype} on ${p.device}: ` +
         `one row of ${p.n} states per row of y (y0 has ${p.n} states per row; f may be called with many time points' rows at once, so the row count need not be y0's)`,
     );
@@ -501,7 +501,6 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   if (!isGradEnabled()) return { y, stats };
   // What the backward needs, made now (it must not call f: what f captured may be gone by then):
   // f at the solution with its graph (for the vector-Jacobian product), and the exact steps there.
-  // Sequences that fell back to RK4 get the same adjoint, at their RK4 solution.
   const mark = nodeMark();
   // Made outside any scope (the node owns them): freed here if f throws.
   const held = isolated(() => {
@@ -540,7 +539,23 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   });
   const own = [held.fOut, ...(held.xl ? [held.xl] : []), ...steps];
   const out = recordEdges(y, 'solveIVP', edges, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, boundary), [y, y0], own);
-  return { y: out, stats };
+  if (!stats.fallback) return { y: out, stats };
+  // Sequences that fell back return RK4's values, so their gradient is RK4's too: backprop through its
+  // steps, recomputed here with the graph (the same values to the bit), not the DEER adjoint at RK4's
+  // solution, which differs from it by the discretisations' O(Δ²).
+  const failed = stats.fallbackSequences;
+  const fellSet = new Set(failed);
+  const good = Array.from({ length: B }, (_, i) => i).filter((i) => !fellSet.has(i));
+  const combined = tidy(() => {
+    const viaRk4 = rk4(p, selectRows(y0, failed), x ? selectBatch(x, failed) : undefined, true);
+    if (!good.length) return viaRk4;
+    const all = concat([selectBatch(out, good), viaRk4], 1);
+    const inverse = new Array<number>(B);
+    [...good, ...failed].forEach((g, i) => (inverse[g] = i));
+    return selectBatch(all, inverse);
+  });
+  out.dispose();
+  return { y: combined, stats };
 }
 
 /**

@@ -165,7 +165,8 @@ function autoKey(kind: CellKind, xp: Tensor, n: number, chunkSize: number | unde
 
 /** The choices 'auto' has measured so far, by size class (for the benchmark and tests). */
 export function autoTuned(): ReadonlyMap<string, AutoChoice> {
-  return autoChoices;
+  // A copy: changing it changes no choice.
+  return new Map([...autoChoices].map(([k, c]) => [k, { mode: c.mode, ms: { ...c.ms } }]));
 }
 
 /** Forgets what 'auto' has measured. */
@@ -185,6 +186,12 @@ export function resetAutoTuning(): void {
  * and T is long.
  */
 export function chooseMode(kind: CellKind, T: number, B: number, H: number, device: string): 'sequential' | 'deer' | 'quasi' {
+  const op = 'deer.chooseMode';
+  if (!KINDS.includes(kind)) fail('INVALID_ARGUMENT', `${op}: kind must be one of ${KINDS.map((k) => `'${k}'`).join(', ')}; got ${describe(kind)}`);
+  checkInteger(T, op, 'T', 0);
+  checkInteger(B, op, 'B', 0);
+  checkInteger(H, op, 'H', 1);
+  if (typeof device !== 'string') fail('INVALID_ARGUMENT', `${op}: device must be a string such as 'cpu' or 'cuda:0'; got ${describe(device)}`);
   if (!device.startsWith('cuda') || T < 256) return 'sequential';
   const n = stateSize(kind, H), G = gateCount(kind, H);
   const iters = recentIters.get(`${device}/${kind}/${n}`) ?? (n <= 8 ? 6 : 10);
@@ -418,7 +425,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
     };
     const { res, scale } = residuals(set.get('y'), lin.f);
-    const finished: number[] = [], stay: number[] = [];
+    const finished: number[] = [], stay: number[] = [], diverging: number[] = [];
     let bad = false;
     set.active.forEach((g, l) => {
       const r = Number.isFinite(res[l]) ? res[l] : Infinity;
@@ -437,7 +444,10 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       // GRU from examples/gru-adding.ts: 23 iterations and 9.6 s through ELK, 12 and 0.26 s undamped).
       if (r === Infinity || r > kGrowthFactor * prevRes[l]) growth[l] += 1;
       else growth[l] = 0;
-      if (r === Infinity || growth[l] >= 2) bad = true;
+      if (r === Infinity || growth[l] >= 2) {
+        bad = true;
+        diverging.push(l);
+      }
       prevRes[l] = r;
       if (r < best[l]) [best[l], since[l]] = [r, 0];
       else if (stepped) since[l] += 1; // not after a re-linearisation of the same y (compaction)
@@ -473,26 +483,46 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       break;
     }
     if (bad) {
-      // Divergence: the unfinished sequences start again from the first guess under ELK's damping.
+      // Divergence: the diverging sequences start again from the first guess under ELK's damping; the
+      // others go on with Newton (one NaN input must not drag a whole batch into damped steps or the
+      // fallback).
       freeLin();
       diverged = true;
-      const e = solveChunkElk(o, set.get('xp'), set.get('y0'), set.get('start'), { ...tol, maxIters: tol.maxIters - steps }, jac);
-      set.active.forEach((g, l) => {
-        iters[g] += e.iters[l];
-        converged[g] = e.converged[l];
-        residual[g] = e.residual[l];
+      const sub = (name: string, byTime: boolean) => (byTime ? selectBatch(set.get(name), diverging) : selectRows(set.get(name), diverging));
+      const e = tidy(() => {
+        const r = solveChunkElk(o, sub('xp', true), sub('y0', false), sub('start', true), { ...tol, maxIters: tol.maxIters - steps }, jac, {
+          batch: B,
+          elsewhere: stay.length - diverging.length,
+        });
+        keep(r.y);
+        return r;
+      });
+      diverging.forEach((l, i) => {
+        const g = set.active[l];
+        iters[g] += e.iters[i];
+        converged[g] = e.converged[i];
+        residual[g] = e.residual[i];
       });
       const fell = new Set(e.fallback);
-      const ok = stay.filter((l) => !fell.has(l)), failed = stay.filter((l) => fell.has(l));
-      for (const [local, flag] of [[ok, false], [failed, true]] as const) {
-        if (!local.length) continue;
-        const part = selectBatch(e.y, local);
-        set.retire(local, part, flag, true);
+      const positions = diverging.map((_, i) => i);
+      for (const [mine, flag] of [[positions.filter((i) => !fell.has(i)), false], [positions.filter((i) => fell.has(i)), true]] as const) {
+        if (!mine.length) continue;
+        const part = selectBatch(e.y, [...mine]);
+        set.retire(mine.map((i) => diverging[i]), part, flag, true);
         part.dispose();
       }
       e.y.dispose();
-      lambda = e.lambda;
-      break;
+      lambda = Math.max(lambda, e.lambda);
+      const keepOn = stay.filter((l) => !diverging.includes(l));
+      if (!keepOn.length) break;
+      set.compact(keepOn);
+      prevRes = pick(prevRes, keepOn);
+      growth = pick(growth, keepOn);
+      best = pick(best, keepOn);
+      since = pick(since, keepOn);
+      nearFloor = pick(nearFloor, keepOn);
+      stepped = false;
+      continue;
     }
     const next = tidy(() => scanNative(lin.J!, lin.b!, set.get('y0')));
     for (const l of stay) iters[set.active[l]] += 1;
@@ -512,9 +542,22 @@ const MORE_ITERS = "raise maxIters, use mode 'sequential'";
  * NOT_CONVERGED when strict (`why`, then `advice`), else retired with the
  * exact sequential answer.
  */
-function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, advice: string, B: number, worst: number): void {
-  if (tol.strict)
-    fail('NOT_CONVERGED', `deer: ${stay.length} of ${B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞); ${advice}, or drop strict to fall back to the sequential kernel`);
+/** For a solve of part of a batch (ELK restarting the diverging sequences): the whole batch's size and how many of it iterate elsewhere, for strict's message. */
+interface StrictContext {
+  batch: number;
+  elsewhere: number;
+}
+
+function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, why: string, advice: string, B: number, worst: number, outer?: StrictContext): void {
+  if (tol.strict) {
+    // strict stops at the first failure: sequences still iterating then are not judged.
+    const open = set.active.length - stay.length + (outer?.elsewhere ?? 0);
+    fail(
+      'NOT_CONVERGED',
+      `deer: ${stay.length} of ${outer?.batch ?? B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞)` +
+        `${open > 0 ? `, and ${open} more ${open === 1 ? 'was' : 'were'} still iterating when strict stopped the solve` : ''}; ${advice}, or drop strict to fall back to the sequential kernel`,
+    );
+  }
   const exact = tidy(() => sequential(o, selectBatch(set.get('xp'), stay), selectRows(set.get('y0'), stay)));
   set.retire(stay, exact, true, true);
   exact.dispose();
@@ -595,7 +638,7 @@ const kElkProgress = 1e-3;
  * two values for hundreds of steps on unstable sequences. The diagonal model
  * predicts nothing useful about the true merit, so quasi-ELK keeps ÷8/×8.
  */
-function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances, jac: 'dense' | 'diagonal'): ChunkResult {
+function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: Tolerances, jac: 'dense' | 'diagonal', outer?: StrictContext): ChunkResult {
   const B = guess.shape[1];
   const place = { dtype: xp.dtype as 'float32' | 'float64', device: xp.device };
   const iters = new Array<number>(B).fill(0);
@@ -681,7 +724,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
         : stalled.some(ceiling)
           ? `${name} stalled: λ reached ${ELK.maxLambda}`
           : `${name} stalled: the merit Σ residual² fell by less than ${kElkProgress * 100}% in ${kElkWindow} iterations`;
-      fallBack(o, set, stalled, tol, why, over ? MORE_ITERS : "more iterations would not help: try mode 'deer' (undamped) or 'sequential'", B, Math.max(...stalled.map((l) => residual[set.active[l]])));
+      fallBack(o, set, stalled, tol, why, over ? MORE_ITERS : "more iterations would not help: try mode 'deer' (undamped) or 'sequential'", B, Math.max(...stalled.map((l) => residual[set.active[l]])), outer);
     }
     const rest = stay.filter((l) => !stalled.includes(l));
     if (rest.length === 0) break;
@@ -788,8 +831,14 @@ export function cellRecurrence(
   if (opts.initialGuess !== undefined) {
     checkTensor(opts.initialGuess, 'deer', 'initialGuess');
     const g = opts.initialGuess.shape;
-    if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape [${g}]; expected [T, B, n] = [${T}, ${B}, ${n}]`);
+    if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape [${g}]; expected [T, B, n] = [${T}, ${B}, ${n}] (time-major, whatever batchFirst says; B = 1 for an unbatched input)`);
+    if (opts.initialGuess.dtype !== xp.dtype) fail('DTYPE_MISMATCH', `deer: initialGuess is ${opts.initialGuess.dtype}; expected the input's dtype, ${xp.dtype}`);
+    if (opts.initialGuess.device !== xp.device) fail('DEVICE_MISMATCH', `deer: initialGuess is on ${opts.initialGuess.device}; expected the input's device, ${xp.device}`);
   }
+  if (warm !== undefined && !(warm instanceof WarmStart))
+    fail('INVALID_ARGUMENT', `deer: warm must be a deer.WarmStart (new deer.WarmStart()), which keeps the last solution; got ${describe(warm)}`);
+  if (opts.warmStart && warm === undefined)
+    fail('INVALID_ARGUMENT', "deer: warmStart: true needs somewhere to keep the last solution: pass a new deer.WarmStart() as cellRecurrence's last argument (nn.GRU, nn.LSTM and nn.RNN keep their own)");
   const requested = opts.mode ?? 'auto';
   if (requested === 'auto') {
     const measured = autoMode(kind, xp, Whh, bhh, y0, opts, n);
@@ -876,7 +925,10 @@ export function cellRecurrence(
 function autoMode(
   kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, n: number,
 ): { mode: AutoChoice['mode']; ms: AutoChoice['ms']; fresh: boolean; key: string } | null {
-  if (xp.shape[0] < 256 || xp.shape[1] === 0 || !autoTuning.devices.some((d) => xp.device.startsWith(d))) return null;
+  const devices = autoTuning.devices as unknown;
+  if (!Array.isArray(devices) || !devices.every((d) => typeof d === 'string'))
+    fail('INVALID_ARGUMENT', `deer.autoTuning.devices must be an array of device-name prefixes such as ['cuda']; got ${describe(devices)}`);
+  if (xp.shape[0] < 256 || xp.shape[1] === 0 || !devices.some((d) => xp.device.startsWith(d))) return null;
   const key = autoKey(kind, xp, n, opts.chunkSize);
   const known = autoChoices.get(key);
   if (known) return { ...known, fresh: false, key };

@@ -84,7 +84,7 @@ export interface RNNForwardOptions extends DeerOptions {
 }
 
 /** A module's deer options: the solver's, without mode (the module's own option). */
-const MODULE_DEER_KEYS = DEER_OPTION_KEYS.filter((k) => k !== 'mode');
+const MODULE_DEER_KEYS = DEER_OPTION_KEYS.filter((k) => k !== 'mode' && k !== 'initialGuess');
 
 const BASE_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'mode', 'deer', 'dtype', 'device'];
 
@@ -175,7 +175,8 @@ function packedRecurrence(
     const st = k === state.shape[0] ? state : slice(state, [0, 0], [k, n]);
     const prefix = (t: Tensor) => (k === B ? t : slice(t, [0, 0, 0], [len, k, t.shape[2]]));
     const segOpts = segGuess ? { ...opts, initialGuess: noGrad(() => prefix(segGuess[j])) } : opts;
-    const r = cellRecurrence(kind, prefix(segX[j]), Whh, bhh, st, segOpts);
+    // The whole call's warm start is handled here (warmY above, warm.set below), not per segment.
+    const r = cellRecurrence(kind, prefix(segX[j]), Whh, bhh, st, { ...segOpts, warmStart: false });
     stats = mergeStats(stats, r.stats, sorted, k, B);
     work.set(r.stats.mode, (work.get(r.stats.mode) ?? 0) + len * k);
     outs.push(k < B ? pad(r.y, [[0, 0], [0, B - k], [0, 0]]) : r.y);
@@ -230,9 +231,27 @@ abstract class RNNBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
-  mode: DeerMode;
-  deer: Omit<DeerOptions, 'mode' | 'initialGuess'>;
+  private modeValue: DeerMode = 'auto';
+  private deerValue: Omit<DeerOptions, 'mode' | 'initialGuess'> = {};
   private readonly warm: WarmStart[] = [];
+
+  /** How forward() evaluates the recurrence ('auto', 'sequential', 'deer', 'quasi', 'elk', 'quasi-elk'); checked when set. */
+  get mode(): DeerMode {
+    return this.modeValue;
+  }
+  set mode(v: DeerMode) {
+    if (!DEER_MODES.includes(v)) fail('INVALID_ARGUMENT', `${this.opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(v)}`);
+    this.modeValue = v;
+  }
+  /** The solver options every forward() uses (a forward's own options override them); checked when set, as at construction. */
+  get deer(): Omit<DeerOptions, 'mode' | 'initialGuess'> {
+    return this.deerValue;
+  }
+  set deer(v: Omit<DeerOptions, 'mode' | 'initialGuess'>) {
+    if (v !== null && typeof v === 'object' && 'initialGuess' in v)
+      fail('INVALID_ARGUMENT', `${this.opName}: deer.initialGuess belongs to one call (it has that call's [T, B, n] shape); pass it in forward's options instead: forward(x, h0, { initialGuess })`);
+    this.deerValue = { ...checkModuleDeerOptions<Omit<DeerOptions, 'mode'>>(v, this.opName, MODULE_DEER_KEYS) };
+  }
 
   protected constructor(readonly kind: CellKind, private readonly opName: string, inputSize: number, hiddenSize: number, o: RNNBaseOptions) {
     super();
@@ -246,8 +265,7 @@ abstract class RNNBase extends Module {
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) fail('INVALID_ARGUMENT', `${opName}: dropout must be a number in [0, 1]; got ${describe(p)}`);
     this.dropout = p;
     this.mode = o.mode ?? 'auto';
-    if (!DEER_MODES.includes(this.mode)) fail('INVALID_ARGUMENT', `${opName}: mode must be one of ${DEER_MODES.map((m) => `'${m}'`).join(', ')}; got ${describe(o.mode)}`);
-    this.deer = { ...checkModuleDeerOptions<Omit<DeerOptions, 'mode'>>(o.deer, opName, MODULE_DEER_KEYS) };
+    this.deer = o.deer ?? {};
     const H = this.hiddenSize;
     const P = (o as LSTMOptions).projSize ?? 0;
     if (typeof P !== 'number' || !Number.isInteger(P) || P < 0 || P >= H)
