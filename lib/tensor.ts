@@ -122,7 +122,10 @@ export class Tensor {
 
   /**
    * Sets .grad, as PyTorch's assignment: null, or a Tensor of this tensor's
-   * shape, dtype and device (checked here, not at the next backward).
+   * shape, dtype and device (checked here, not at the next backward). The
+   * tensor owns its .grad (dispose() frees it), so the gradient replaced here
+   * is disposed, as `p.grad = None` frees it in PyTorch: clone() it first to
+   * keep its values.
    */
   set grad(g: Tensor | null) {
     if (g !== null) {
@@ -133,7 +136,16 @@ export class Tensor {
       if (g.dtype !== this.dtype) fail('DTYPE_MISMATCH', `grad: the assigned gradient is ${g.dtype}; expected the tensor's dtype, ${this.dtype}`);
       if (g.device !== this.device) fail('DEVICE_MISMATCH', `grad: the assigned gradient is on ${g.device}; expected the tensor's device, ${this.device}`);
     }
+    const old = this.gradValue;
     this.gradValue = g;
+    if (old && old !== g && !old.isDisposed) old.dispose();
+  }
+
+  /** @internal Takes .grad out without disposing it (the caller owns it now). */
+  takeGrad(): Tensor | null {
+    const g = this.gradValue;
+    this.gradValue = null;
+    return g;
   }
   /** @internal The autograd edge to this leaf, made once (see edgeOf). */
   leafEdge: { leaf: Tensor } | undefined = undefined;

@@ -173,8 +173,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
   private hessianDiagonal(closure: () => Tensor | number, P: Tensor[], drawStart: number): Map<Tensor, Tensor> {
     const o = this.defaults;
     const central = o.hvp === 'central';
-    const g0 = P.map((p) => p.grad!);
-    for (const p of P) p.grad = null;
+    const g0 = P.map((p) => p.takeGrad()!);
     const theta0 = P.map((p) => keep(noGrad(() => p.clone())));
     const acc: Tensor[] = [];
     const transient = new Set<Tensor>();
@@ -187,8 +186,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         setGlobalDrawPosition(drawStart);
         this.lossOf(closure);
         return P.map((p, i) => {
-          const g = p.grad;
-          p.grad = null;
+          const g = p.takeGrad();
           if (!g || g.isDisposed)
             fail('INVALID_ARGUMENT', `AdaHessian.step: parameter ${i} of those with a gradient (shape [${p.shape.join(', ')}]) got none when the closure ran again at a nearby point; the closure must compute the same loss of the same parameters at every call`);
           transient.add(g);

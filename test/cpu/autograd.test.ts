@@ -876,3 +876,33 @@ describe(`assign() and autograd, as PyTorch's copy_ (seed ${SEED})`, () => {
       antler.dispose([lin, other]);
     }));
 });
+
+describe(`.grad assignment owns what it replaces (seed ${SEED})`, () => {
+  test('p.grad = null in a training loop frees the gradient (PyTorch\'s p.grad = None); a clone survives; the new value is kept', () => {
+    const w = tensor(randomArray(rng, 100), [100], { dtype: 'float64', requiresGrad: true });
+    const before = tensorCounts();
+    for (let i = 0; i < 20; i++)
+      tidy(() => {
+        antler.sum(antler.mul(w, w)).backward();
+        w.grad = null;
+      });
+    expect(tensorCounts()).toEqual(before);
+    tidy(() => antler.sum(antler.mul(w, 3)).backward());
+    const old = w.grad!;
+    const copy = old.clone();
+    const next = antler.zerosLike(w);
+    w.grad = next;
+    expect(old.isDisposed).toBe(true);
+    expect(w.grad).toBe(next);
+    expectExact(Array.from(copy.dataSync()), new Array(100).fill(3));
+    w.grad = next; // the same tensor again: kept
+    expect(next.isDisposed).toBe(false);
+    // tidy still hands a returned gradient to its caller.
+    const g = tidy(() => {
+      antler.sum(w).backward();
+      return w.grad;
+    });
+    expect(g!.isDisposed).toBe(false);
+    antler.dispose([copy, w, g!]);
+  });
+});
