@@ -65,7 +65,13 @@ export class Node {
     }
   }
 
+  /**
+   * Frees what the node saved. Only a node that saved something is then
+   * "freed" for a later backward: one that saved nothing (add, sum, a
+   * reshape) can run again, as in PyTorch.
+   */
   freeSaved(): void {
+    if (this.saved.length === 0) return;
     for (const t of this.saved) t.dispose();
     this.saved = [];
     this.freed = true;

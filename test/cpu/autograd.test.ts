@@ -61,6 +61,24 @@ describe(`backward() (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test('a graph whose ops saved nothing can run backward again without retainGraph (as PyTorch); one that saved something cannot', () => {
+    const xs = randomArray(rng, 4);
+    const x = leaf(xs, [4]);
+    const c = rng.uniform(0.5, 2);
+    // add, a multiplication by a number, reshape and sum save nothing.
+    const y = tidy(() => x.add(1).mul(c).reshape([2, 2]).sum());
+    y.backward();
+    y.backward();
+    expectClose(x.grad!.dataSync(), xs.map(() => 2 * c), 1e-15, 0, 'two passes');
+    // exp saves its output: the second pass through it is refused, and changes nothing.
+    const z = tidy(() => x.add(1).exp().sum());
+    z.backward();
+    const after = Array.from(x.grad!.dataSync());
+    expectAntlerError(() => z.backward(), 'INVALID_ARGUMENT', /the graph through 'exp' was already freed/);
+    expectExact(x.grad!.dataSync(), after);
+    antler.dispose([y, z, x]);
+  });
+
   test('a non-scalar output needs a gradient (SHAPE_MISMATCH) and uses the one given', () => {
     const xs = randomArray(rng, 6, -2, 2);
     const gs = randomArray(rng, 6, -1, 1);
