@@ -25,6 +25,11 @@ export {
   sin, cos, log1p, expm1, rsqrt, sign, floor, ceil, round, leakyRelu, elu, silu,
   sum, prod, mean, max, min, cumsum, cumprod, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
+export {
+  maskedFill, tril, triu, norm, normalize, cosineSimilarity, isNaN, isInf, isFinite, isClose, allClose,
+  logicalAnd, logicalOr, logicalXor, logicalNot, linspace, eye, outer, dot,
+  logSigmoid, hardtanh, relu6, softsign, mish, hardswish, hardsigmoid, selu, glu, logit,
+} from './ops/extra';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
 export type { HvpOptions, TensorsLike } from './autograd/functional';

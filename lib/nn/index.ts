@@ -1,6 +1,9 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
-export { Linear, Conv1d, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus } from './layers';
+export {
+  Linear, Conv1d, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
+} from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
 export type { Reduction } from '../ops/nn';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from '../ops/losses';

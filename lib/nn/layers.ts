@@ -3,6 +3,7 @@ import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { div, elu, exp, gelu, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
+import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
@@ -398,6 +399,59 @@ export class Softplus extends Activation {
       return where(linear, x, div(log1p(exp(where(linear, 0, z))), beta));
     });
   };
+}
+
+/** log σ(x) (torch.nn.LogSigmoid). */
+export class LogSigmoid extends Activation {
+  protected fn = logSigmoid;
+}
+/** x clamped to [minVal, maxVal], −1 and 1 by default (torch.nn.Hardtanh's min_val, max_val). */
+export class Hardtanh extends Activation {
+  readonly minVal: number;
+  readonly maxVal: number;
+  constructor(options?: { minVal?: number; maxVal?: number }) {
+    super(options, ['minVal', 'maxVal']);
+    const o = checkOptions<{ minVal: number; maxVal: number }>(options, 'Hardtanh', ['minVal', 'maxVal']);
+    this.minVal = o.minVal === undefined ? -1 : checkFinite(o.minVal, 'Hardtanh', 'minVal');
+    this.maxVal = o.maxVal === undefined ? 1 : checkFinite(o.maxVal, 'Hardtanh', 'maxVal');
+    if (this.minVal > this.maxVal) fail('INVALID_ARGUMENT', `Hardtanh: minVal ${this.minVal} is above maxVal ${this.maxVal}`);
+  }
+  protected fn = (x: Tensor): Tensor => hardtanh(x, this.minVal, this.maxVal);
+}
+/** min(max(x, 0), 6) (torch.nn.ReLU6). */
+export class ReLU6 extends Activation {
+  protected fn = relu6;
+}
+/** x / (1 + |x|) (torch.nn.Softsign). */
+export class Softsign extends Activation {
+  protected fn = softsign;
+}
+/** x · tanh(softplus(x)) (torch.nn.Mish). */
+export class Mish extends Activation {
+  protected fn = mish;
+}
+/** torch.nn.Hardswish. */
+export class Hardswish extends Activation {
+  protected fn = hardswish;
+}
+/** torch.nn.Hardsigmoid. */
+export class Hardsigmoid extends Activation {
+  protected fn = hardsigmoid;
+}
+/** torch.nn.SELU. */
+export class SELU extends Activation {
+  protected fn = selu;
+}
+/** The gated linear unit over `axis` (default −1; torch.nn.GLU's dim). */
+export class GLU extends Activation {
+  readonly axis: number;
+  constructor(options?: { axis?: number }) {
+    super(options, ['axis']);
+    const o = checkOptions<{ axis: number }>(options, 'GLU', ['axis']);
+    this.axis = o.axis ?? -1;
+    if (!Number.isSafeInteger(this.axis)) fail('INVALID_ARGUMENT', `GLU: axis must be an integer; got ${describe(o.axis)}`);
+  }
+  protected fn = (x: Tensor): Tensor => glu(x, this.axis);
 }
 
 export type { DType };

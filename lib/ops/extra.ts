@@ -1,0 +1,336 @@
+/**
+ * More of PyTorch's functions, composed from the recorded ops (so their
+ * gradients come from autograd): masks (maskedFill, tril, triu), norms
+ * (norm, normalize, cosineSimilarity), tests (isNaN, isInf, isFinite,
+ * isClose, allClose), logical ops, creation (linspace, eye), outer and dot,
+ * and activations (logSigmoid, hardtanh, relu6, softsign, mish, hardswish,
+ * hardsigmoid, selu, glu, logit). Where PyTorch's backward defines a value at
+ * a kink (hardtanh's bounds, a norm at zero) these give the same.
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, Tensor, tensor } from '../tensor';
+import type { CreateOptions } from '../tensor';
+import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import {
+  abs, add, checkKeepDims, clamp, div, elu, equal, exp, greater, greaterEqual, lessEqual, less, log, log1p, max, maximum, min, minimum, mul, neg,
+  normAxes, notEqual, pow, reshape, sigmoid, softplus, sqrt, sub, sum, tanh, where,
+} from './core';
+import { split } from './shape';
+
+/** An integer of either sign (a diagonal offset, an axis). */
+function checkSignedInteger(v: unknown, op: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer; got ${describe(v)}`);
+  return v;
+}
+
+// ---------------------------------------------------------------- masks
+
+/**
+ * x with value where mask is nonzero (torch.Tensor.masked_fill, out of
+ * place); mask broadcasts to x's shape. The gradient passes where mask is 0.
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  checkTensor(x, 'maskedFill', 'x');
+  checkTensor(mask, 'maskedFill', 'mask');
+  if (typeof value !== 'number') fail('INVALID_ARGUMENT', `maskedFill: value must be a number; got ${describe(value)}`);
+  const bad = mask.rank > x.rank || mask.shape.some((d, i) => d !== 1 && d !== x.shape[x.rank - mask.rank + i]);
+  if (bad) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} does not broadcast to x ${shapeText(x.shape)}`);
+  if (mask.device !== x.device) fail('DEVICE_MISMATCH', `maskedFill: mask is on ${mask.device} and x on ${x.device}`);
+  return where(mask, value, x);
+}
+
+/** Keeps the entries of the last two axes with col − row on the kept side of `diagonal`; the rest 0. */
+function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
+  checkTensor(x, op, 'x');
+  checkSignedInteger(diagonal, op, 'diagonal');
+  if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: x must have at least 2 axes (a matrix, or a batch of them); got shape ${shapeText(x.shape)}`);
+  const [R, C] = x.shape.slice(-2);
+  return tidy(() => {
+    const offset = tensor(Array.from({ length: R * C }, (_, p) => (p % C) - Math.floor(p / C)), [R, C], { dtype: 'float64', device: x.device });
+    const keep = op === 'tril' ? lessEqual(offset, diagonal) : greaterEqual(offset, diagonal);
+    return where(keep, x, 0);
+  });
+}
+
+/** The lower triangle of the last two axes (torch.tril): entries with col − row ≤ diagonal, the rest 0. */
+export const tril = (x: Tensor, diagonal = 0): Tensor => triangle('tril', x, diagonal);
+/** The upper triangle of the last two axes (torch.triu): entries with col − row ≥ diagonal, the rest 0. */
+export const triu = (x: Tensor, diagonal = 0): Tensor => triangle('triu', x, diagonal);
+
+// ---------------------------------------------------------------- norms
+
+/**
+ * The vector p-norm over axes (all by default; torch.linalg.vector_norm /
+ * torch.norm): p = 2 (default) or 'fro', 1, Infinity (max |x|), −Infinity
+ * (min |x|), 0 (the count of nonzeros, gradient 0), or any other p > 0.
+ * The gradient at a zero norm is 0, as PyTorch's.
+ */
+export function norm(x: Tensor, p: number | 'fro' = 2, axis?: number | readonly number[], keepDims = false): Tensor {
+  checkTensor(x, 'norm', 'x');
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', 'norm: x is int32; cast it to float32 or float64 first');
+  const ord = p === 'fro' ? 2 : p;
+  if (typeof ord !== 'number' || Number.isNaN(ord) || (ord < 0 && ord !== -Infinity))
+    fail('INVALID_ARGUMENT', `norm: p must be a number >= 0, Infinity, -Infinity or 'fro'; got ${describe(p)}`);
+  const axes = normAxes(x, axis, 'norm');
+  checkKeepDims(keepDims, 'norm');
+  const ax = axes.length ? axes : undefined;
+  return tidy(() => {
+    const a = abs(x);
+    if (ord === Infinity) return max(a, ax, keepDims);
+    if (ord === -Infinity) return neg(max(neg(a), ax, keepDims));
+    // The count of nonzeros, with a zero gradient (PyTorch's): 1 per nonzero, x · 0 per zero (0 there).
+    if (ord === 0) return sum(where(notEqual(x, 0), 1, mul(x, 0)), ax, keepDims);
+    if (ord === 1) return sum(a, ax, keepDims);
+    // s = Σ |x|^p; the p-th root is taken of s where s > 0 and of 1 elsewhere, so a zero norm's
+    // gradient is 0 (PyTorch's) instead of 0 · ∞.
+    const s = ord === 2 ? sum(mul(x, x), ax, keepDims) : sum(pow(a, ord), ax, keepDims);
+    const zero = equal(s, 0);
+    const safe = where(zero, 1, s);
+    const root = ord === 2 ? sqrt(safe) : pow(safe, 1 / ord);
+    return where(zero, 0, root);
+  });
+}
+
+/** x / max(‖x‖_p, eps) over `axis` (torch.nn.functional.normalize: p 2, axis 1, eps 1e-12 by default). */
+export function normalize(x: Tensor, options?: { p?: number; axis?: number; eps?: number }): Tensor {
+  const o = checkOptions<{ p: number; axis: number; eps: number }>(options, 'normalize', ['p', 'axis', 'eps']);
+  const eps = o.eps === undefined ? 1e-12 : checkFinite(o.eps, 'normalize', 'eps');
+  const axis = o.axis ?? 1;
+  return tidy(() => div(x, clamp(norm(x, o.p ?? 2, axis, true), eps)));
+}
+
+/**
+ * Σ x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) over `axis` (default 1, eps
+ * 1e-8; torch.nn.functional.cosine_similarity); x1 and x2 broadcast.
+ */
+export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: { axis?: number; eps?: number }): Tensor {
+  const o = checkOptions<{ axis: number; eps: number }>(options, 'cosineSimilarity', ['axis', 'eps']);
+  checkTensor(x1, 'cosineSimilarity', 'x1');
+  checkTensor(x2, 'cosineSimilarity', 'x2');
+  const eps = o.eps === undefined ? 1e-8 : checkFinite(o.eps, 'cosineSimilarity', 'eps');
+  const axis = o.axis ?? 1;
+  return tidy(() => {
+    const n1 = clamp(norm(x1, 2, axis, true), eps), n2 = clamp(norm(x2, 2, axis, true), eps);
+    return sum(mul(div(x1, n1), div(x2, n2)), axis);
+  });
+}
+
+// ---------------------------------------------------------------- tests
+
+/** 1 where x is NaN, else 0, in x's dtype (torch.isnan; antler has no bool dtype, as its comparisons). */
+export function isNaN(x: Tensor): Tensor {
+  checkTensor(x, 'isNaN', 'x');
+  return notEqual(x, x);
+}
+/** 1 where x is ±Infinity (torch.isinf). */
+export function isInf(x: Tensor): Tensor {
+  checkTensor(x, 'isInf', 'x');
+  return tidy(() => equal(abs(x), Infinity));
+}
+/** 1 where x is finite: neither NaN nor ±Infinity (torch.isfinite). */
+export function isFinite(x: Tensor): Tensor {
+  checkTensor(x, 'isFinite', 'x');
+  return tidy(() => less(abs(x), Infinity));
+}
+
+function closeOptions(options: unknown, op: string): { rtol: number; atol: number; equalNan: boolean } {
+  const o = checkOptions<{ rtol: number; atol: number; equalNan: boolean }>(options, op, ['rtol', 'atol', 'equalNan']);
+  const rtol = o.rtol === undefined ? 1e-5 : checkFinite(o.rtol, op, 'rtol');
+  const atol = o.atol === undefined ? 1e-8 : checkFinite(o.atol, op, 'atol');
+  if (rtol < 0 || atol < 0) fail('INVALID_ARGUMENT', `${op}: rtol and atol must be >= 0; got ${rtol} and ${atol}`);
+  if (o.equalNan !== undefined && typeof o.equalNan !== 'boolean') fail('INVALID_ARGUMENT', `${op}: equalNan must be a boolean; got ${describe(o.equalNan)}`);
+  return { rtol, atol, equalNan: o.equalNan ?? false };
+}
+
+/**
+ * 1 where |a − b| ≤ atol + rtol·|b| (torch.isclose: rtol 1e-5, atol 1e-8;
+ * equal infinities are close, NaN only with equalNan), broadcasting.
+ */
+export function isClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): Tensor {
+  checkTensor(a, 'isClose', 'a');
+  checkTensor(b, 'isClose', 'b');
+  const { rtol, atol, equalNan } = closeOptions(options, 'isClose');
+  return tidy(() => {
+    const ad = a.detach(), bd = b.detach();
+    const near = lessEqual(abs(sub(ad, bd)), add(mul(abs(bd), rtol), atol));
+    let close = maximum(equal(ad, bd), near); // equal covers ±Infinity, whose difference is NaN
+    if (equalNan) close = maximum(close, mul(notEqual(ad, ad), notEqual(bd, bd)));
+    return close;
+  });
+}
+
+/** True when every element of a is close to b's (torch.allclose); reads one number back. */
+export function allClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): boolean {
+  return tidy(() => {
+    const c = isClose(a, b, options);
+    return c.size === 0 || min(c).item() === 1;
+  });
+}
+
+// ---------------------------------------------------------------- logical
+
+const truth = (x: Tensor): Tensor => notEqual(x, 0);
+
+/** 1 where both are nonzero, else 0 (torch.logical_and; in the promoted dtype). */
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, 'logicalAnd', 'a');
+  checkTensor(b, 'logicalAnd', 'b');
+  return tidy(() => mul(truth(a.detach()), truth(b.detach())));
+}
+/** 1 where either is nonzero (torch.logical_or). */
+export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, 'logicalOr', 'a');
+  checkTensor(b, 'logicalOr', 'b');
+  return tidy(() => maximum(truth(a.detach()), truth(b.detach())));
+}
+/** 1 where exactly one is nonzero (torch.logical_xor). */
+export function logicalXor(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, 'logicalXor', 'a');
+  checkTensor(b, 'logicalXor', 'b');
+  return tidy(() => notEqual(truth(a.detach()), truth(b.detach())));
+}
+/** 1 where x is 0 (torch.logical_not). */
+export function logicalNot(x: Tensor): Tensor {
+  checkTensor(x, 'logicalNot', 'x');
+  return equal(x.detach(), 0);
+}
+
+// ---------------------------------------------------------------- creation
+
+/**
+ * `steps` values evenly spaced from start to end, both included
+ * (torch.linspace; float32 by default), computed in double: value i is
+ * start + (end − start)·i/(steps − 1), the last exactly end.
+ */
+export function linspace(start: number, end: number, steps: number, options?: CreateOptions): Tensor {
+  checkFinite(start, 'linspace', 'start');
+  checkFinite(end, 'linspace', 'end');
+  checkInteger(steps, 'linspace', 'steps', 0);
+  // One step is start alone, as torch.linspace.
+  const v = Array.from({ length: steps }, (_, i) => (i === steps - 1 && steps > 1 ? end : start + ((end - start) * i) / Math.max(1, steps - 1)));
+  return tensor(v, [steps], options);
+}
+
+/** The n × m identity (torch.eye; m defaults to n; float32 by default). */
+export function eye(n: number, m?: number, options?: CreateOptions): Tensor {
+  checkInteger(n, 'eye', 'n', 0);
+  const cols = m === undefined ? n : checkInteger(m, 'eye', 'm', 0);
+  return tensor(Array.from({ length: n * cols }, (_, p) => (p % cols === Math.floor(p / cols) ? 1 : 0)), [n, cols], options);
+}
+
+// ---------------------------------------------------------------- products
+
+function vector(t: Tensor, op: string, what: string): void {
+  checkTensor(t, op, what);
+  if (t.rank !== 1) fail('SHAPE_MISMATCH', `${op}: ${what} must be 1-D; got shape ${shapeText(t.shape)}`);
+}
+
+/** The outer product a bᵀ of two 1-D tensors (torch.outer): [a.size, b.size]. */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  vector(a, 'outer', 'a');
+  vector(b, 'outer', 'b');
+  return tidy(() => mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size])));
+}
+
+/** The dot product of two 1-D tensors of one length (torch.dot), summed in double. */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  vector(a, 'dot', 'a');
+  vector(b, 'dot', 'b');
+  if (a.size !== b.size) fail('SHAPE_MISMATCH', `dot: a has ${a.size} elements and b ${b.size}; expected the same number`);
+  return tidy(() => sum(mul(a, b)));
+}
+
+// ---------------------------------------------------------------- activations
+
+/** log σ(x) = min(x, 0) − log1p(e^−|x|) (torch.nn.functional.logsigmoid), stable at both ends. */
+export function logSigmoid(x: Tensor): Tensor {
+  checkTensor(x, 'logSigmoid', 'x');
+  return tidy(() => sub(minimum(x, 0), log1p(exp(neg(abs(x))))));
+}
+
+/**
+ * x clamped to [minVal, maxVal] (torch.nn.functional.hardtanh; −1 and 1 by
+ * default), with PyTorch's gradient: 1 strictly inside, 0 at the bounds and
+ * beyond.
+ */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
+  checkTensor(x, 'hardtanh', 'x');
+  checkFinite(minVal, 'hardtanh', 'minVal');
+  checkFinite(maxVal, 'hardtanh', 'maxVal');
+  if (minVal > maxVal) fail('INVALID_ARGUMENT', `hardtanh: minVal ${minVal} is above maxVal ${maxVal}`);
+  return tidy(() => where(mul(greater(x, minVal), less(x, maxVal)), x, clamp(x.detach(), minVal, maxVal)));
+}
+
+/** min(max(x, 0), 6) (torch.nn.functional.relu6; hardtanh's gradient). */
+export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
+
+/** x / (1 + |x|) (torch.nn.functional.softsign). */
+export function softsign(x: Tensor): Tensor {
+  checkTensor(x, 'softsign', 'x');
+  return tidy(() => div(x, add(abs(x), 1)));
+}
+
+/** x · tanh(softplus(x)) (torch.nn.functional.mish). */
+export function mish(x: Tensor): Tensor {
+  checkTensor(x, 'mish', 'x');
+  return tidy(() => mul(x, tanh(softplus(x))));
+}
+
+/**
+ * 0 for x ≤ −3, x for x ≥ 3, x(x + 3)/6 between (torch.nn.functional.hardswish;
+ * the gradient at −3 is 0 and at 3 is 1, as PyTorch 2's).
+ */
+export function hardswish(x: Tensor): Tensor {
+  checkTensor(x, 'hardswish', 'x');
+  return tidy(() => {
+    // The middle branch sees x clamped to [−3, 3]: finite where it is not taken, so ±∞ get gradients 0 and 1, not NaN.
+    const m = clamp(x, -3, 3);
+    return where(lessEqual(x, -3), 0, where(less(x, 3), div(mul(m, add(m, 3)), 6), x));
+  });
+}
+
+/** 0 for x ≤ −3, 1 for x ≥ 3, x/6 + 1/2 between (torch.nn.functional.hardsigmoid; gradient 1/6 strictly inside). */
+export function hardsigmoid(x: Tensor): Tensor {
+  checkTensor(x, 'hardsigmoid', 'x');
+  return tidy(() => where(mul(greater(x, -3), less(x, 3)), add(div(x, 6), 0.5), clamp(add(div(x.detach(), 6), 0.5), 0, 1)));
+}
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/** scale · elu(x, α) with PyTorch's α ≈ 1.6733 and scale ≈ 1.0507 (torch.nn.functional.selu). */
+export function selu(x: Tensor): Tensor {
+  checkTensor(x, 'selu', 'x');
+  return tidy(() => mul(elu(x, SELU_ALPHA), SELU_SCALE));
+}
+
+/** The gated linear unit: the first half of `axis` times σ of the second (torch.nn.functional.glu; axis −1). */
+export function glu(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, 'glu', 'x');
+  checkSignedInteger(axis, 'glu', 'axis');
+  if (x.rank === 0) fail('SHAPE_MISMATCH', 'glu: x must have at least one axis');
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (ax < 0 || ax >= x.rank) fail('INVALID_ARGUMENT', `glu: axis ${axis} is out of range for a tensor of rank ${x.rank}`);
+  if (x.shape[ax] % 2 !== 0) fail('SHAPE_MISMATCH', `glu: axis ${axis} has size ${x.shape[ax]}; it must be even (halved into value and gate)`);
+  return tidy(() => {
+    const [a, b] = split(x, 2, ax);
+    return mul(a, sigmoid(b));
+  });
+}
+
+/**
+ * log(x / (1 − x)) (torch.logit); with eps, x is first clamped to
+ * [eps, 1 − eps] (gradient 0 outside, as PyTorch's).
+ */
+export function logit(x: Tensor, eps?: number): Tensor {
+  checkTensor(x, 'logit', 'x');
+  if (eps !== undefined) {
+    checkFinite(eps, 'logit', 'eps');
+    if (eps < 0 || eps > 0.5) fail('INVALID_ARGUMENT', `logit: eps must be in [0, 0.5]; got ${eps}`);
+  }
+  return tidy(() => {
+    const z = eps === undefined ? x : clamp(x, eps, 1 - eps);
+    return sub(log(z), log(sub(1, z)));
+  });
+}
