@@ -294,7 +294,9 @@ const char* unaryName(UnaryOp op) {
   static const char* names[] = {"neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus",
                                 "gelu", "sqrt", "abs", "pow", "clamp", "square", "reciprocal",
                                 "sin", "cos", "log1p", "expm1", "rsqrt", "sign", "floor", "ceil",
-                                "round", "leakyRelu", "elu", "silu"};
+                                "round", "leakyRelu", "elu", "silu", "erf", "erfc", "tan", "asin", "acos",
+                                "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "trunc", "log2", "log10",
+                                "exp2"};
   static_assert(sizeof(names) / sizeof(names[0]) == kernels::kUnaryOpCount, "a name for every UnaryOp");
   const int i = static_cast<int>(op);
   return i >= 0 && i < kernels::kUnaryOpCount ? names[i] : "unary";
@@ -302,7 +304,8 @@ const char* unaryName(UnaryOp op) {
 
 static bool unarySupportsInt(UnaryOp op) {
   return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp || op == UnaryOp::Square ||
-         op == UnaryOp::Sign || op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round;
+         op == UnaryOp::Sign || op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round ||
+         op == UnaryOp::Trunc;
 }
 
 static void checkSameShape(const char* op, const char* what, const Tensor& a, const Tensor& b) {

@@ -26,8 +26,23 @@
 //   LeakyRelu y = x > 0 ? x : p0 x (NaN stays NaN)   x > 0 ? 1 : p0
 //   Elu      y = x > 0 ? x : p0 (e^x - 1)   x <= 0 ? p0 e^x : 1 (PyTorch's test, so a NaN x passes gy)
 //   Silu     y = x σ(x)                     σ(x) (1 + x (1 - σ(x)))
-// int32 is supported for Neg, Abs, Relu, Clamp, Square, Sign, Floor, Ceil and
-// Round only (core/ops.cpp checks).
+//   Erf      y = erf x                      2/√π e^(−x²)
+//   Erfc     y = erfc x                     −2/√π e^(−x²)
+//   Tan      y = tan x                      1 + y²
+//   Asin     y = asin x                     1/√(1 − x²)
+//   Acos     y = acos x                     −1/√(1 − x²)
+//   Atan     y = atan x                     1/(1 + x²)
+//   Sinh     y = sinh x                     cosh x
+//   Cosh     y = cosh x                     sinh x
+//   Asinh    y = asinh x                    1/√(x² + 1)
+//   Acosh    y = acosh x                    1/√(x² − 1)
+//   Atanh    y = atanh x                    1/(1 − x²)
+//   Trunc    y = x rounded toward 0         0
+//   Log2     y = log₂ x                     1/(x ln 2)
+//   Log10    y = log₁₀ x                    1/(x ln 10)
+//   Exp2     y = 2^x                        y ln 2
+// int32 is supported for Neg, Abs, Relu, Clamp, Square, Sign, Floor, Ceil,
+// Round and Trunc only (core/ops.cpp checks).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -41,8 +56,9 @@ namespace antler::kernels {
 enum class UnaryOp : int {
   Neg = 0, Exp, Log, Tanh, Sigmoid, Relu, Softplus, Gelu, Sqrt, Abs, Pow, Clamp, Square, Reciprocal,
   Sin, Cos, Log1p, Expm1, Rsqrt, Sign, Floor, Ceil, Round, LeakyRelu, Elu, Silu,
+  Erf, Erfc, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Trunc, Log2, Log10, Exp2,
 };
-constexpr int kUnaryOpCount = 26;
+constexpr int kUnaryOpCount = 41;
 
 // Float math in float and double math in double, as PyTorch does: float32
 // tensors stay on the GPU's fast single-precision units, and an overload set
@@ -137,6 +153,34 @@ ANTLER_HD float floor_(float x) { return floorf(x); }
 ANTLER_HD double floor_(double x) { return floor(x); }
 ANTLER_HD float ceil_(float x) { return ceilf(x); }
 ANTLER_HD double ceil_(double x) { return ceil(x); }
+ANTLER_HD float erf_(float x) { return erff(x); }
+ANTLER_HD double erf_(double x) { return erf(x); }
+ANTLER_HD float tan_(float x) { return tanf(x); }
+ANTLER_HD double tan_(double x) { return tan(x); }
+ANTLER_HD float asin_(float x) { return asinf(x); }
+ANTLER_HD double asin_(double x) { return asin(x); }
+ANTLER_HD float acos_(float x) { return acosf(x); }
+ANTLER_HD double acos_(double x) { return acos(x); }
+ANTLER_HD float atan_(float x) { return atanf(x); }
+ANTLER_HD double atan_(double x) { return atan(x); }
+ANTLER_HD float sinh_(float x) { return sinhf(x); }
+ANTLER_HD double sinh_(double x) { return sinh(x); }
+ANTLER_HD float cosh_(float x) { return coshf(x); }
+ANTLER_HD double cosh_(double x) { return cosh(x); }
+ANTLER_HD float asinh_(float x) { return asinhf(x); }
+ANTLER_HD double asinh_(double x) { return asinh(x); }
+ANTLER_HD float acosh_(float x) { return acoshf(x); }
+ANTLER_HD double acosh_(double x) { return acosh(x); }
+ANTLER_HD float atanh_(float x) { return atanhf(x); }
+ANTLER_HD double atanh_(double x) { return atanh(x); }
+ANTLER_HD float trunc_(float x) { return truncf(x); }
+ANTLER_HD double trunc_(double x) { return trunc(x); }
+ANTLER_HD float log2_(float x) { return log2f(x); }
+ANTLER_HD double log2_(double x) { return log2(x); }
+ANTLER_HD float log10_(float x) { return log10f(x); }
+ANTLER_HD double log10_(double x) { return log10(x); }
+ANTLER_HD float exp2_(float x) { return exp2f(x); }
+ANTLER_HD double exp2_(double x) { return exp2(x); }
 // Round half to even under the default rounding mode, as torch.round (std::nearbyint).
 ANTLER_HD float rint_(float x) { return rintf(x); }
 ANTLER_HD double rint_(double x) { return rint(x); }
@@ -182,7 +226,7 @@ ANTLER_HD_ALWAYS_INLINE T applyUnary(UnaryOp op, T x, double p0, double p1) {
   }
   if constexpr (!std::is_floating_point<T>::value) {
     // Integers are already whole.
-    if (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round) return x;
+    if (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round || op == UnaryOp::Trunc) return x;
     return castValue<T>(applyUnary<double>(op, static_cast<double>(x), p0, p1));
   } else {
     switch (op) {
@@ -210,6 +254,21 @@ ANTLER_HD_ALWAYS_INLINE T applyUnary(UnaryOp op, T x, double p0, double p1) {
       case UnaryOp::Elu: return x > T(0) ? x : static_cast<T>(p0) * expm1_(x);
       // x / (1 + e^-x): e^-x overflowing to inf gives -0 for very negative x.
       case UnaryOp::Silu: return x / (T(1) + exp_(-x));
+      case UnaryOp::Erf: return erf_(x);
+      case UnaryOp::Erfc: return erfc_(x);
+      case UnaryOp::Tan: return tan_(x);
+      case UnaryOp::Asin: return asin_(x);
+      case UnaryOp::Acos: return acos_(x);
+      case UnaryOp::Atan: return atan_(x);
+      case UnaryOp::Sinh: return sinh_(x);
+      case UnaryOp::Cosh: return cosh_(x);
+      case UnaryOp::Asinh: return asinh_(x);
+      case UnaryOp::Acosh: return acosh_(x);
+      case UnaryOp::Atanh: return atanh_(x);
+      case UnaryOp::Trunc: return trunc_(x);
+      case UnaryOp::Log2: return log2_(x);
+      case UnaryOp::Log10: return log10_(x);
+      case UnaryOp::Exp2: return exp2_(x);
       default: return x;
     }
   }
@@ -270,6 +329,23 @@ ANTLER_HD_ALWAYS_INLINE T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, doubl
         const T s = T(1) / (T(1) + exp_(-x));
         return gy * (s * (T(1) + x * (T(1) - s)));
       }
+      // 2/√π e^(−x²)
+      case UnaryOp::Erf: return gy * (T(1.12837916709551257390) * exp_(-(x * x)));
+      case UnaryOp::Erfc: return gy * (T(-1.12837916709551257390) * exp_(-(x * x)));
+      case UnaryOp::Tan: return gy * (T(1) + y * y);
+      case UnaryOp::Asin: return gy / sqrt_(T(1) - x * x);
+      case UnaryOp::Acos: return -gy / sqrt_(T(1) - x * x);
+      case UnaryOp::Atan: return gy / (T(1) + x * x);
+      case UnaryOp::Sinh: return gy * cosh_(x);
+      case UnaryOp::Cosh: return gy * sinh_(x);
+      case UnaryOp::Asinh: return gy / sqrt_(x * x + T(1));
+      // √(x − 1)·√(x + 1) rather than √(x² − 1): no overflow of x² for large x.
+      case UnaryOp::Acosh: return gy / (sqrt_(x - T(1)) * sqrt_(x + T(1)));
+      case UnaryOp::Atanh: return gy / (T(1) - x * x);
+      case UnaryOp::Trunc: return T(0);
+      case UnaryOp::Log2: return gy / (x * T(0.69314718055994530942));
+      case UnaryOp::Log10: return gy / (x * T(2.30258509299404568402));
+      case UnaryOp::Exp2: return gy * (y * T(0.69314718055994530942));
     }
     return gy;
   }
@@ -280,11 +356,14 @@ ANTLER_HD constexpr bool unaryGradReadsX(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Relu || op == UnaryOp::Softplus || op == UnaryOp::Gelu ||
          op == UnaryOp::Abs || op == UnaryOp::Pow || op == UnaryOp::Clamp || op == UnaryOp::Square ||
          op == UnaryOp::Sin || op == UnaryOp::Cos || op == UnaryOp::Log1p || op == UnaryOp::LeakyRelu ||
-         op == UnaryOp::Elu || op == UnaryOp::Silu;
+         op == UnaryOp::Elu || op == UnaryOp::Silu || op == UnaryOp::Erf || op == UnaryOp::Erfc || op == UnaryOp::Asin ||
+         op == UnaryOp::Acos || op == UnaryOp::Atan || op == UnaryOp::Sinh || op == UnaryOp::Cosh || op == UnaryOp::Asinh ||
+         op == UnaryOp::Acosh || op == UnaryOp::Atanh || op == UnaryOp::Log2 || op == UnaryOp::Log10;
 }
 ANTLER_HD constexpr bool unaryGradReadsY(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::Sqrt ||
-         op == UnaryOp::Reciprocal || op == UnaryOp::Expm1 || op == UnaryOp::Rsqrt;
+         op == UnaryOp::Reciprocal || op == UnaryOp::Expm1 || op == UnaryOp::Rsqrt || op == UnaryOp::Tan ||
+         op == UnaryOp::Exp2;
 }
 
 // Calls f(std::integral_constant<UnaryOp, op>{}) so that each launcher's loop
@@ -320,6 +399,21 @@ inline bool dispatchUnaryOp(UnaryOp op, F&& f) {
     case UnaryOp::LeakyRelu: f(integral_constant<UnaryOp, UnaryOp::LeakyRelu>{}); return true;
     case UnaryOp::Elu: f(integral_constant<UnaryOp, UnaryOp::Elu>{}); return true;
     case UnaryOp::Silu: f(integral_constant<UnaryOp, UnaryOp::Silu>{}); return true;
+    case UnaryOp::Erf: f(integral_constant<UnaryOp, UnaryOp::Erf>{}); return true;
+    case UnaryOp::Erfc: f(integral_constant<UnaryOp, UnaryOp::Erfc>{}); return true;
+    case UnaryOp::Tan: f(integral_constant<UnaryOp, UnaryOp::Tan>{}); return true;
+    case UnaryOp::Asin: f(integral_constant<UnaryOp, UnaryOp::Asin>{}); return true;
+    case UnaryOp::Acos: f(integral_constant<UnaryOp, UnaryOp::Acos>{}); return true;
+    case UnaryOp::Atan: f(integral_constant<UnaryOp, UnaryOp::Atan>{}); return true;
+    case UnaryOp::Sinh: f(integral_constant<UnaryOp, UnaryOp::Sinh>{}); return true;
+    case UnaryOp::Cosh: f(integral_constant<UnaryOp, UnaryOp::Cosh>{}); return true;
+    case UnaryOp::Asinh: f(integral_constant<UnaryOp, UnaryOp::Asinh>{}); return true;
+    case UnaryOp::Acosh: f(integral_constant<UnaryOp, UnaryOp::Acosh>{}); return true;
+    case UnaryOp::Atanh: f(integral_constant<UnaryOp, UnaryOp::Atanh>{}); return true;
+    case UnaryOp::Trunc: f(integral_constant<UnaryOp, UnaryOp::Trunc>{}); return true;
+    case UnaryOp::Log2: f(integral_constant<UnaryOp, UnaryOp::Log2>{}); return true;
+    case UnaryOp::Log10: f(integral_constant<UnaryOp, UnaryOp::Log10>{}); return true;
+    case UnaryOp::Exp2: f(integral_constant<UnaryOp, UnaryOp::Exp2>{}); return true;
   }
   return false;
 }

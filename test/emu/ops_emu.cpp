@@ -338,10 +338,16 @@ static void unaryCase(int64_t n, int sms) {
   emu::Device dev(sms);
   auto& ctx = dev.ctx;
   const DType t = dtypeOf<T>();
-  Buf<T> x(n, 0.1, 3), gy(n);  // positive: log, sqrt and pow are defined
+  Buf<T> x0(n, 0.1, 3), gy(n);  // positive: log, sqrt and pow are defined
   for (int o = 0; o < k::kUnaryOpCount; ++o) {
     const auto op = static_cast<k::UnaryOp>(o);
     const double p0 = op == k::UnaryOp::Clamp ? 0.5 : 1.7, p1 = 2.5;
+    // Inside each op's domain: (0, 1) for asin, acos and atanh, above 1 for acosh.
+    Buf<T> x = x0;
+    if (op == k::UnaryOp::Asin || op == k::UnaryOp::Acos || op == k::UnaryOp::Atanh)
+      for (auto& v : x.v) v = static_cast<T>(v / T(3.2));
+    if (op == k::UnaryOp::Acosh)
+      for (auto& v : x.v) v = static_cast<T>(v + T(1));
     auto yG = Buf<T>::nan(n), yC = Buf<T>::nan(n), gG = Buf<T>::nan(n), gC = Buf<T>::nan(n);
     antler::cuda::unary(ctx, op, t, yG.p(), x.p(), n, p0, p1);
     antler::cpu::unary(op, t, yC.p(), x.p(), n, p0, p1);
