@@ -19,6 +19,11 @@ export function track(t: Disposable): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
 }
 
+/** @internal Takes t out of every open scope: something else owns it now (a tensor's .grad). */
+export function untrack(t: Disposable): void {
+  for (const s of scopes) s.delete(t);
+}
+
 /**
  * @internal Runs fn with the user's tidy() scopes set aside, so tensors the
  * library keeps for itself (gradients, saved activations, optimizer state)

@@ -23,6 +23,7 @@ export {
   add, sub, mul, div, maximum, minimum, remainder, floorDivide, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,
   neg, exp, log, tanh, sigmoid, relu, softplus, gelu, sqrt, abs, square, reciprocal, clamp,
   sin, cos, log1p, expm1, rsqrt, sign, floor, ceil, round, leakyRelu, elu, silu,
+  erf, erfc, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, trunc, log2, log10, exp2,
   sum, prod, mean, max, min, cumsum, cumprod, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export {

@@ -76,6 +76,8 @@ export interface NativeAddon {
   dispose(h: NativeHandle): void;
   /** The sum of the tensors' storage versions (bumped by every in-place write). */
   versionSum(...h: NativeHandle[]): number;
+  /** How many native tensors share x's storage (views: reshape, detach; autograd's aliases share one). */
+  storageUsers?(x: NativeHandle): number;
   isDisposed(h: NativeHandle): boolean;
   clone(h: NativeHandle): NativeHandle;
   to(h: NativeHandle, device: string): NativeHandle;

@@ -3,9 +3,9 @@
  * row-major storage on one device). Reading data synchronizes the device.
  */
 import { inspect } from 'node:util';
-import { Node, recordAssign, runBackward } from './autograd/graph';
+import { assignRecorder, Node, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
-import { isolated, track } from './engine';
+import { isolated, track, untrack } from './engine';
 import { AntlerError, fail } from './errors';
 import { native, NativeHandle } from './native';
 import { nextDraw } from './random';
@@ -123,9 +123,12 @@ export class Tensor {
   /**
    * Sets .grad, as PyTorch's assignment: null, or a Tensor of this tensor's
    * shape, dtype and device (checked here, not at the next backward). The
-   * tensor owns its .grad (dispose() frees it), so the gradient replaced here
-   * is disposed, as `p.grad = None` frees it in PyTorch: clone() it first to
-   * keep its values.
+   * tensor owns its .grad (dispose() frees it, and no tidy() scope does); the
+   * gradient replaced here goes back to the innermost open tidy() scope, which
+   * disposes it at its end unless it is returned or set as a .grad again (so
+   * `p.grad = null` inside a tidied training step frees it, as `p.grad =
+   * None` in PyTorch, and swapping two .grad values keeps both); outside any
+   * scope it is yours to dispose.
    */
   set grad(g: Tensor | null) {
     if (g !== null) {
@@ -137,14 +140,23 @@ export class Tensor {
       if (g.device !== this.device) fail('DEVICE_MISMATCH', `grad: the assigned gradient is on ${g.device}; expected the tensor's device, ${this.device}`);
     }
     const old = this.gradValue;
+    if (old === g) return;
     this.gradValue = g;
-    if (old && old !== g && !old.isDisposed) old.dispose();
+    if (g) {
+      g.gradOf += 1;
+      untrack(g);
+    }
+    // Back to the caller's scope once no tensor holds it as its .grad (a swap keeps it).
+    if (old && --old.gradOf <= 0 && !old.isDisposed) track(old);
   }
+  /** @internal How many tensors hold this one as their .grad. */
+  gradOf = 0;
 
   /** @internal Takes .grad out without disposing it (the caller owns it now). */
   takeGrad(): Tensor | null {
     const g = this.gradValue;
     this.gradValue = null;
+    if (g) g.gradOf -= 1;
     return g;
   }
   /** @internal The autograd edge to this leaf, made once (see edgeOf). */
@@ -275,8 +287,10 @@ export class Tensor {
    */
   assign(src: Tensor): this {
     checkTensor(src, 'assign', 'source');
-    native().assign(this.checkAlive('assign').handle, src.handle);
-    recordAssign(this, src, this.gradFn === null && !this.leafRequiresGrad);
+    this.checkAlive('assign');
+    const record = assignRecorder(this, src, this.gradFn === null && !this.leafRequiresGrad);
+    native().assign(this.handle, src.handle);
+    record?.();
     return this;
   }
 
@@ -455,6 +469,51 @@ export class Tensor {
   }
   round(): Tensor {
     return ops().round(this);
+  }
+  erf(): Tensor {
+    return ops().erf(this);
+  }
+  erfc(): Tensor {
+    return ops().erfc(this);
+  }
+  tan(): Tensor {
+    return ops().tan(this);
+  }
+  asin(): Tensor {
+    return ops().asin(this);
+  }
+  acos(): Tensor {
+    return ops().acos(this);
+  }
+  atan(): Tensor {
+    return ops().atan(this);
+  }
+  sinh(): Tensor {
+    return ops().sinh(this);
+  }
+  cosh(): Tensor {
+    return ops().cosh(this);
+  }
+  asinh(): Tensor {
+    return ops().asinh(this);
+  }
+  acosh(): Tensor {
+    return ops().acosh(this);
+  }
+  atanh(): Tensor {
+    return ops().atanh(this);
+  }
+  trunc(): Tensor {
+    return ops().trunc(this);
+  }
+  log2(): Tensor {
+    return ops().log2(this);
+  }
+  log10(): Tensor {
+    return ops().log10(this);
+  }
+  exp2(): Tensor {
+    return ops().exp2(this);
   }
   clamp(lo?: number, hi?: number): Tensor {
     return ops().clamp(this, lo, hi);

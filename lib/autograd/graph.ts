@@ -152,22 +152,38 @@ export function graphBoundary(root: Tensor, mark: number, exclude: readonly Tens
  * @internal What assign(dst ← src) means to autograd, as PyTorch's copy_:
  * with recording on, a result of recorded ops (dst has a node) or a plain
  * tensor given a src that requires grad now holds src's values, so its
- * gradient goes to src (an 'assign' node), and the overwritten values' graph
- * gets none. A leaf with requiresGrad (a parameter) is left as it is: the
- * write is not recorded (optimizers, loadStateDict() and nn.init write
- * parameters so; PyTorch raises there unless under no_grad). Under noGrad()
- * nothing changes, as PyTorch's no_grad keeps the old history.
+ * gradient goes to src (an 'assign' node); the overwritten values' graph gets
+ * none (PyTorch sends it zeros), and a constant written over a result leaves
+ * it requiring grad with no gradient to pass. A leaf with requiresGrad (a
+ * parameter) is left as it is: the write is not recorded (optimizers,
+ * loadStateDict() and nn.init write parameters so; PyTorch raises there
+ * unless under no_grad). Under noGrad() nothing changes, as PyTorch's no_grad
+ * keeps the old history. Checked before the write (null: nothing to record);
+ * the returned function records it after. A dst whose storage other tensors
+ * share (a reshape or detach() of it, or what it is a view of) is refused:
+ * their graphs would not see the write, and antler does not track views as
+ * PyTorch does.
  */
-export function recordAssign(dst: Tensor, src: Tensor, dstIsPlainLeaf: boolean): void {
-  if (!gradEnabled) return;
+export function assignRecorder(dst: Tensor, src: Tensor, dstIsPlainLeaf: boolean): (() => void) | null {
+  if (!gradEnabled) return null;
   const old = dst.gradFn;
-  if (old === null && !(dstIsPlainLeaf && src.requiresGrad)) return;
-  // src's edge first: src may be dst itself (or made from it), whose old node the new one then keeps.
-  const edge = edgeOf(src);
-  const device = src.device, dtype = src.dtype;
-  dst.gradFn = null;
-  if (edge) recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]);
-  old?.release();
+  if (old === null && !(dstIsPlainLeaf && src.requiresGrad)) return null;
+  const users = native().storageUsers?.(dst.handle) ?? 1;
+  if (users > 1)
+    fail(
+      'INVALID_ARGUMENT',
+      `assign: the tensor written (shape [${dst.shape.join(', ')}]) shares its storage with ${users - 1} other tensor${users > 2 ? 's' : ''} (a reshape or detach() of it, or the tensor it was reshaped from), whose gradients would not see the write; ` +
+        'dispose those views first, assign into a clone(), or write under noGrad() (unrecorded)',
+    );
+  return () => {
+    // src's edge first: src may be dst itself (or made from it), whose old node the new one then keeps.
+    const edge = edgeOf(src);
+    const device = src.device, dtype = src.dtype;
+    dst.gradFn = null;
+    if (edge) recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]);
+    else if (old) recordEdges(dst, 'assign', [old.edge], () => [null]);
+    old?.release();
+  };
 }
 
 /** @internal True when t takes part in gradient computation. */

@@ -419,6 +419,16 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
 
   let steps = 0;
   let stepped = true; // y changed since the residuals were last judged
+  /** Keeps local sequences `keep` in the set and in the per-sequence arrays; the next pass re-linearises them. */
+  const compactTo = (keep: number[]) => {
+    set.compact(keep);
+    prevRes = pick(prevRes, keep);
+    growth = pick(growth, keep);
+    best = pick(best, keep);
+    since = pick(since, keep);
+    nearFloor = pick(nearFloor, keep);
+    stepped = false;
+  };
   while (set.active.length > 0) {
     const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
     const freeLin = () => {
@@ -468,13 +478,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       freeLin();
       const keepOn = stalled.length ? stay.filter((l) => !isStalled(l)) : stay;
       if (!keepOn.length) break;
-      set.compact(keepOn);
-      prevRes = pick(prevRes, keepOn);
-      growth = pick(growth, keepOn);
-      best = pick(best, keepOn);
-      since = pick(since, keepOn);
-      nearFloor = pick(nearFloor, keepOn);
-      stepped = false;
+      compactTo(keepOn);
       continue; // re-linearise the compacted batch (cheap relative to a lost iteration's bookkeeping)
     }
     if (steps >= tol.maxIters) {
@@ -515,13 +519,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       lambda = Math.max(lambda, e.lambda);
       const keepOn = stay.filter((l) => !diverging.includes(l));
       if (!keepOn.length) break;
-      set.compact(keepOn);
-      prevRes = pick(prevRes, keepOn);
-      growth = pick(growth, keepOn);
-      best = pick(best, keepOn);
-      since = pick(since, keepOn);
-      nearFloor = pick(nearFloor, keepOn);
-      stepped = false;
+      compactTo(keepOn);
       continue;
     }
     const next = tidy(() => scanNative(lin.J!, lin.b!, set.get('y0')));

@@ -345,7 +345,8 @@ function zerosScalar(like: Tensor): Tensor {
 
 export type UnaryName =
   | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'gelu' | 'sqrt' | 'abs' | 'pow' | 'clamp' | 'square' | 'reciprocal'
-  | 'sin' | 'cos' | 'log1p' | 'expm1' | 'rsqrt' | 'sign' | 'floor' | 'ceil' | 'round' | 'leakyRelu' | 'elu' | 'silu';
+  | 'sin' | 'cos' | 'log1p' | 'expm1' | 'rsqrt' | 'sign' | 'floor' | 'ceil' | 'round' | 'leakyRelu' | 'elu' | 'silu'
+  | 'erf' | 'erfc' | 'tan' | 'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh' | 'trunc' | 'log2' | 'log10' | 'exp2';
 
 /** @internal */
 export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
@@ -372,11 +373,12 @@ export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
 }
 
 /** The ops native kernels run on int32 (core/ops.cpp unarySupportsInt). */
-const UNARY_INT: ReadonlySet<UnaryName> = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'square', 'sign', 'floor', 'ceil', 'round']);
+const UNARY_INT: ReadonlySet<UnaryName> = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'square', 'sign', 'floor', 'ceil', 'round', 'trunc']);
 const UNARY_READS_X: ReadonlySet<UnaryName> = new Set<UnaryName>([
   'log', 'relu', 'softplus', 'gelu', 'abs', 'pow', 'clamp', 'square', 'sin', 'cos', 'log1p', 'leakyRelu', 'elu', 'silu',
+  'erf', 'erfc', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'log2', 'log10',
 ]);
-const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal', 'expm1', 'rsqrt']);
+const UNARY_READS_Y: ReadonlySet<UnaryName> = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'reciprocal', 'expm1', 'rsqrt', 'tan', 'exp2']);
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
@@ -410,6 +412,31 @@ export const floor = (x: Tensor): Tensor => unary('floor', x);
 export const ceil = (x: Tensor): Tensor => unary('ceil', x);
 /** Nearest integer, halves to even (torch.round: round(2.5) = 2, round(−0.5) = −0); int32 stays int32. Gradient zero. */
 export const round = (x: Tensor): Tensor => unary('round', x);
+/** The error function erf x = 2/√π ∫₀ˣ e^(−t²) dt (torch.erf). */
+export const erf = (x: Tensor): Tensor => unary('erf', x);
+/** 1 − erf x, accurate where erf x is near 1 (torch.erfc). */
+export const erfc = (x: Tensor): Tensor => unary('erfc', x);
+/** Tangent, x in radians. */
+export const tan = (x: Tensor): Tensor => unary('tan', x);
+/** Arcsine (radians; NaN outside [−1, 1]). */
+export const asin = (x: Tensor): Tensor => unary('asin', x);
+/** Arccosine (radians; NaN outside [−1, 1]). */
+export const acos = (x: Tensor): Tensor => unary('acos', x);
+/** Arctangent (radians). */
+export const atan = (x: Tensor): Tensor => unary('atan', x);
+export const sinh = (x: Tensor): Tensor => unary('sinh', x);
+export const cosh = (x: Tensor): Tensor => unary('cosh', x);
+export const asinh = (x: Tensor): Tensor => unary('asinh', x);
+/** Inverse hyperbolic cosine (NaN below 1). */
+export const acosh = (x: Tensor): Tensor => unary('acosh', x);
+/** Inverse hyperbolic tangent (±∞ at ±1, NaN beyond). */
+export const atanh = (x: Tensor): Tensor => unary('atanh', x);
+/** x rounded toward zero (torch.trunc); int32 stays int32. Gradient zero. */
+export const trunc = (x: Tensor): Tensor => unary('trunc', x);
+export const log2 = (x: Tensor): Tensor => unary('log2', x);
+export const log10 = (x: Tensor): Tensor => unary('log10', x);
+/** 2^x. */
+export const exp2 = (x: Tensor): Tensor => unary('exp2', x);
 /** x > 0 ? x : negativeSlope · x (PyTorch's default slope 0.01). */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
@@ -604,14 +631,14 @@ export function prod(x: Tensor, axis?: number | readonly number[], keepDims = fa
   const axes = normAxes(x, axis, 'prod');
   checkKeepDims(keepDims, 'prod');
   if (x.dtype === 'int32')
-    return int32Exact('prod', () => {
-      const wide = wrap(native().cast(x.handle, 'float64'));
-      try {
-        return wrap(native().reduce('prod', wide.handle, axes, keepDims));
-      } finally {
-        wide.dispose();
-      }
-    });
+    return int32Exact('prod', () =>
+      tidy(() => {
+        const wide = wrap(native().cast(x.handle, 'float64'));
+        // A zero factor makes the product 0 even after the running product overflowed (∞ · 0 is NaN).
+        const hasZero = wrap(native().reduce('sum', equal(wide, 0).handle, axes, keepDims));
+        return where(hasZero, 0, wrap(native().reduce('prod', wide.handle, axes, keepDims)));
+      }),
+    );
   const out = wrap(native().reduce('prod', x.handle, axes, keepDims));
   return record(out, 'prod', [x], (gy, [sx]) => {
     const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
@@ -619,8 +646,15 @@ export function prod(x: Tensor, axis?: number | readonly number[], keepDims = fa
   }, [x]);
 }
 
-/** For each element of x, the product of the other elements of its reduction over axes (all when empty): prod's gradient. */
+/**
+ * For each element of x, the product of the other elements of its reduction
+ * over axes (all when empty): prod's gradient. Taken in float64 for float32
+ * (as the forward's accumulator), so partial products outside float32's
+ * range do not overflow or underflow on the way.
+ */
 function othersProduct(x: Tensor, axes: readonly number[]): Tensor {
+  if (x.dtype === 'float32')
+    return tidy(() => wrap(native().cast(othersProduct(wrap(native().cast(x.handle, 'float64')), axes).handle, 'float32')));
   if (x.rank === 0) return wrap(native().full([], x.dtype, x.device, 1));
   const reduced = (axes.length ? axes.map((a) => (a < 0 ? a + x.rank : a)) : x.shape.map((_, i) => i)).sort((a, b) => a - b);
   const both = (t: Tensor, axis: number): Tensor =>

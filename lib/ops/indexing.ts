@@ -205,12 +205,7 @@ function position(shape: readonly number[], p: number): string {
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const op = 'gather';
   const ax = checkIndexed(x, axis, index, op);
-  if (index.rank !== x.rank)
-    fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${shapeText(index.shape)} for an input of shape ${shapeText(x.shape)}`);
-  const bad = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
-  if (bad >= 0)
-    fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}, larger than the input's ${shapeText(x.shape)} along axis ${bad}; only axis ${ax} may be larger`);
-  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+  checkIndexShape(x, index, ax, op);
   const n = x.rank === 0 ? 1 : x.shape[ax];
   const xShape = x.shape.slice();
   const iShape = index.shape.slice();
@@ -245,6 +240,16 @@ function flatPositions(xShape: readonly number[], ax: number, index: Tensor, dev
   return where(maximum(less(index, 0), greaterEqual(index, n)), -1, flat);
 }
 
+/** gather's (and a number-valued scatter's) index: x's rank, no larger than x but along ax; int32 positions. */
+function checkIndexShape(x: Tensor, index: Tensor, ax: number, op: string): void {
+  if (index.rank !== x.rank)
+    fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${shapeText(index.shape)} for an input of shape ${shapeText(x.shape)}`);
+  const bad = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
+  if (bad >= 0)
+    fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}, larger than the input's ${shapeText(x.shape)} along axis ${bad}; only axis ${ax} may be larger`);
+  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+}
+
 /**
  * The checks scatterAdd and scatter share, and the flat position in x of each
  * element of index (int32 [index.size]; bad indices refused). Inside tidy().
@@ -260,14 +265,8 @@ function scatterPlan(x: Tensor, axis: number, index: Tensor, src: Tensor | null,
       fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}; it may not be larger than src ${shapeText(src.shape)} along any axis, nor than the input ${shapeText(x.shape)} along any but axis ${ax} (axis ${big})`);
     if (src.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: src is ${src.dtype} and the input ${x.dtype}; expected one dtype`);
     if (src.device !== x.device) fail('DEVICE_MISMATCH', `${op}: src is on ${src.device} and the input on ${x.device}`);
-  } else {
-    if (index.rank !== x.rank)
-      fail('SHAPE_MISMATCH', `${op}: index must have the input's rank (${x.rank}); got shape ${shapeText(index.shape)} for an input of shape ${shapeText(x.shape)}`);
-    const big = index.shape.findIndex((d, i) => i !== ax && d > x.shape[i]);
-    if (big >= 0)
-      fail('SHAPE_MISMATCH', `${op}: index has shape ${shapeText(index.shape)}, larger than the input's ${shapeText(x.shape)} along axis ${big}; only axis ${ax} may be larger`);
-  }
-  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+    if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
+  } else checkIndexShape(x, index, ax, op);
   const n = x.rank === 0 ? 1 : x.shape[ax];
   const flat = reshape(flatPositions(x.shape, ax, index, x.device), [index.size]);
   if (index.size === 0) return { ax, flat };

@@ -5,6 +5,7 @@
 // is accumulated in the same order whatever the thread count. cumprod's
 // gradient walks each line twice (kernels::cumprodBackwardLine).
 #include <algorithm>
+#include <vector>
 
 #include "../core/error.h"
 #include "../kernels/scan_axis.h"
@@ -69,9 +70,11 @@ static void cumprodBackwardTyped(void* gx, const void* x, const void* gy, int64_
   T* g = static_cast<T*>(gx);
   const T* in = static_cast<const T*>(x);
   const T* go = static_cast<const T*>(gy);
+  std::vector<double> prefix(static_cast<size_t>(outer * n * inner));
   // One line per iteration (strided when inner > 1): the gradient is rarer than the forward.
   parallelFor(outer * inner, outer * n * inner, [&](int64_t line) {
-    kernels::cumprodBackwardLine(g, in, go, kernels::scanLineBase(line, n, inner), n, inner, exclusive, reverse);
+    kernels::cumprodBackwardLine(g, in, go, prefix.data(), kernels::scanLineBase(line, n, inner), n, inner, exclusive,
+                                 reverse);
   });
 }
 

@@ -20,10 +20,11 @@ static __global__ void cumulativeKernel(T* out, const T* x, int64_t outer, int64
 }
 
 template <typename T>
-static __global__ void cumprodBackwardKernel(T* gx, const T* x, const T* gy, int64_t outer, int64_t n,
+static __global__ void cumprodBackwardKernel(T* gx, const T* x, const T* gy, double* prefix, int64_t outer, int64_t n,
                                              int64_t inner, bool exclusive, bool reverse) {
   for (int64_t line = gridStart(); line < outer * inner; line += gridStride())
-    kernels::cumprodBackwardLine(gx, x, gy, kernels::scanLineBase(line, n, inner), n, inner, exclusive, reverse);
+    kernels::cumprodBackwardLine(gx, x, gy, prefix, kernels::scanLineBase(line, n, inner), n, inner, exclusive,
+                                 reverse);
 }
 
 template <typename T>
@@ -37,8 +38,11 @@ static void launchCumulative(Context& ctx, void* out, const void* x, int64_t out
 template <typename T>
 static void launchCumprodBackward(Context& ctx, void* gx, const void* x, const void* gy, int64_t outer, int64_t n,
                                   int64_t inner, bool exclusive, bool reverse) {
+  // The prefix products in double, one per element (kernels::cumprodBackwardLine).
+  PoolBuffer prefix(ctx, static_cast<size_t>(outer * n * inner) * sizeof(double));
   cumprodBackwardKernel<T><<<gridFor(ctx, outer * inner), kBlockSize, 0, ctx.stream>>>(
-      static_cast<T*>(gx), static_cast<const T*>(x), static_cast<const T*>(gy), outer, n, inner, exclusive, reverse);
+      static_cast<T*>(gx), static_cast<const T*>(x), static_cast<const T*>(gy), static_cast<double*>(prefix.get()),
+      outer, n, inner, exclusive, reverse);
   ANTLER_LAUNCH_CHECK("cumprodBackward");
 }
 

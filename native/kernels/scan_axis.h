@@ -48,16 +48,20 @@ ANTLER_HD void cumulativeLine(T* out, const T* x, int64_t base, int64_t n, int64
 //   exclusive y_k = Π_{j < k} x_j:  gx_m = E_m · S'_m, S'_m = gy_{m+1} + x_{m+1} S'_{m+1}, S'_{n−1} = 0
 // with E_m = Π_{j < m} x_j. No division, so zeros in x give the exact
 // gradient (the product of the other factors), as PyTorch's cumprod_backward.
-// E is kept in gx between the two passes (rounded to T there); S in double.
+// E and S are kept in double: E in `prefix` (a double per element, indexed as
+// gx) between the two passes, so that float32 factors whose partial products
+// leave float32's range (1e-30 · 1e-30 · 3 · 1e30 · 1e30) still give the exact
+// gradient. With exclusive the last element feeds no output: its gradient is
+// 0 outright (not E · 0, which is NaN for an infinite E).
 template <typename T>
-ANTLER_HD void cumprodBackwardLine(T* gx, const T* x, const T* gy, int64_t base, int64_t n, int64_t stride,
-                                   bool exclusive, bool reverse) {
+ANTLER_HD void cumprodBackwardLine(T* gx, const T* x, const T* gy, double* prefix, int64_t base, int64_t n,
+                                   int64_t stride, bool exclusive, bool reverse) {
   const int64_t step = reverse ? -stride : stride;
   const int64_t first = reverse ? base + (n - 1) * stride : base;
   double e = 1.0;
   int64_t i = first;
   for (int64_t k = 0; k < n; ++k, i += step) {
-    gx[i] = static_cast<T>(e);
+    prefix[i] = e;
     e *= static_cast<double>(x[i]);
   }
   double s = 0.0, xNext = 0.0;
@@ -65,11 +69,11 @@ ANTLER_HD void cumprodBackwardLine(T* gx, const T* x, const T* gy, int64_t base,
   for (int64_t k = 0; k < n; ++k, i -= step) {
     const double xi = static_cast<double>(x[i]), gi = static_cast<double>(gy[i]);
     if (exclusive) {
-      gx[i] = static_cast<T>(static_cast<double>(gx[i]) * s);
+      gx[i] = k == 0 ? T(0) : static_cast<T>(prefix[i] * s);
       s = gi + xi * s;
     } else {
       s = gi + xNext * s;
-      gx[i] = static_cast<T>(static_cast<double>(gx[i]) * s);
+      gx[i] = static_cast<T>(prefix[i] * s);
       xNext = xi;
     }
   }

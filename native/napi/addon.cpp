@@ -135,6 +135,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("dataAsync", &Addon::guard<&Addon::dataAsync>),
         InstanceMethod("dispose", &Addon::guard<&Addon::dispose>),
         InstanceMethod("versionSum", &Addon::guard<&Addon::versionSum>),
+        InstanceMethod("storageUsers", &Addon::guard<&Addon::storageUsers>),
         InstanceMethod("isDisposed", &Addon::guard<&Addon::isDisposed>),
         InstanceMethod("clone", &Addon::guard<&Addon::clone>),
         InstanceMethod("to", &Addon::guard<&Addon::to>),
@@ -1128,6 +1129,13 @@ class Addon : public Napi::Addon<Addon> {
     double sum = 0;
     for (size_t i = 0; i < info.Length(); ++i) sum += static_cast<double>(tensorArg(info[i], "version", "tensor").storage->version());
     return Napi::Number::New(info.Env(), sum);
+  }
+
+  // storageUsers(tensor): how many native tensors share its storage (views made by reshape, detach, …
+  // count; the JavaScript aliases autograd saves share one native tensor and do not).
+  Napi::Value storageUsers(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "storageUsers");
+    return Napi::Number::New(info.Env(), static_cast<double>(tensorArg(info[0], "storageUsers", "tensor").storage.use_count()));
   }
 
   Tensor* optionalMutableArg(const Napi::Value& v, const char* op, const char* what) {

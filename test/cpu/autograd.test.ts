@@ -828,11 +828,35 @@ describe(`assign() and autograd, as PyTorch's copy_ (seed ${SEED})`, () => {
       const h = antler.mul(x, 2);
       h.assign(tensor(c, [3], F64));
       // Before this was recorded, backward went through mul(x, 2) with the new values: x.grad = 4c.
-      expect(h.requiresGrad).toBe(false);
-      expect(h.isLeaf).toBe(true);
+      // h still requires grad (as PyTorch's copy_ keeps it), but passes none.
+      expect(h.requiresGrad).toBe(true);
       const l = antler.sum(antler.mul(h, x));
       l.backward();
       expectClose(read(x.grad!), c, 1e-15, 0, 'only through mul(h, x), h a constant');
+      x.zeroGrad();
+      antler.sum(h).backward();
+      expect(x.grad).toBeNull();
+    }));
+
+  test('a write into storage other tensors share (a reshape or detach() of it, or what it was reshaped from) is refused when it would be recorded; nothing changes', () =>
+    tidy(() => {
+      const x = tensor(vals(3), [3], { ...F64, requiresGrad: true });
+      const y = tensor(vals(3), [3], { ...F64, requiresGrad: true });
+      const h = antler.mul(x, 2);
+      const view = h.reshape([3, 1]);
+      const before = read(h);
+      expectAntlerError(() => view.assign(antler.mul(y, 3).reshape([3, 1])), 'INVALID_ARGUMENT', /^assign: the tensor written \(shape \[3, 1\]\) shares its storage with 1 other tensor .*noGrad/);
+      expectAntlerError(() => h.assign(antler.mul(y, 3)), 'INVALID_ARGUMENT', /shares its storage/);
+      expectExact(read(h), before);
+      // Once the view is gone the write is recorded; unrecorded writes (noGrad, a plain tensor from a constant) are never refused.
+      view.dispose();
+      h.assign(antler.mul(y, 3));
+      antler.sum(h).backward();
+      expectExact(read(y.grad!), [3, 3, 3]);
+      const plain = antler.zeros([3], F64), alias = plain.reshape([3]);
+      plain.assign(tensor([1, 2, 3], [3], F64));
+      expectExact(read(alias), [1, 2, 3]);
+      antler.noGrad(() => antler.mul(x, 2).reshape([3]).assign(tensor([0, 0, 0], [3], F64)));
     }));
 
   test('the gradient goes to the source: overwritten non-leaf, plain tensor, h.assign(h), a source made from h', () =>
@@ -896,8 +920,9 @@ describe(`assign() and autograd, as PyTorch's copy_ (seed ${SEED})`, () => {
 });
 
 describe(`.grad assignment owns what it replaces (seed ${SEED})`, () => {
-  test('p.grad = null in a training loop frees the gradient (PyTorch\'s p.grad = None); a clone survives; the new value is kept', () => {
+  test('p.grad = null inside tidy() frees the gradient at the scope\'s end (PyTorch\'s p.grad = None); a swap keeps both; outside tidy it is yours', () => {
     const w = tensor(randomArray(rng, 100), [100], { dtype: 'float64', requiresGrad: true });
+    const v = tensor(randomArray(rng, 100), [100], { dtype: 'float64', requiresGrad: true });
     const before = tensorCounts();
     for (let i = 0; i < 20; i++)
       tidy(() => {
@@ -905,22 +930,33 @@ describe(`.grad assignment owns what it replaces (seed ${SEED})`, () => {
         w.grad = null;
       });
     expect(tensorCounts()).toEqual(before);
-    tidy(() => antler.sum(antler.mul(w, 3)).backward());
+    // A swap inside tidy: each gradient is a .grad again, so neither is disposed.
+    tidy(() => antler.sum(antler.add(antler.mul(w, 3), antler.mul(v, 5))).backward());
+    const [gw, gv] = [w.grad!, v.grad!];
+    tidy(() => {
+      const t = w.grad;
+      w.grad = v.grad;
+      v.grad = t;
+    });
+    expect([w.grad, v.grad]).toEqual([gv, gw]);
+    expectExact(Array.from(w.grad!.dataSync()), new Array(100).fill(5));
+    // A gradient set inside tidy() belongs to the tensor, not to the scope.
+    tidy(() => {
+      w.grad = antler.onesLike(w);
+    });
+    expect(w.grad!.isDisposed).toBe(false);
+    expect(gv.isDisposed).toBe(true); // replaced inside that scope
+    // Outside any scope the replaced gradient is the caller's.
     const old = w.grad!;
-    const copy = old.clone();
-    const next = antler.zerosLike(w);
-    w.grad = next;
-    expect(old.isDisposed).toBe(true);
-    expect(w.grad).toBe(next);
-    expectExact(Array.from(copy.dataSync()), new Array(100).fill(3));
-    w.grad = next; // the same tensor again: kept
-    expect(next.isDisposed).toBe(false);
+    w.grad = null;
+    expect(old.isDisposed).toBe(false);
+    old.dispose();
     // tidy still hands a returned gradient to its caller.
     const g = tidy(() => {
       antler.sum(w).backward();
       return w.grad;
     });
     expect(g!.isDisposed).toBe(false);
-    antler.dispose([copy, w, g!]);
+    antler.dispose([w, v, g!]);
   });
 });

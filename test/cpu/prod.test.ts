@@ -196,4 +196,26 @@ describe(`cumprod (seed ${SEED})`, () => {
       expectAntlerError(() => antler.cumprod(tensor([1, 2], [2]), 0, { exclusive: 'yes' } as unknown as { exclusive: boolean }), 'INVALID_ARGUMENT', /^cumprod: exclusive must be a boolean/);
       expectAntlerError(() => antler.cumprod('x' as unknown as Tensor), 'INVALID_ARGUMENT', /^cumprod: /);
     }));
+
+  test('float32 factors whose partial products leave float32\'s range: cumprod\'s and prod\'s gradients exact (taken in double, as the forward)', () =>
+    tidy(() => {
+      const v = [1e-30, 1e-30, 3, 1e30, 1e30];
+      const x = tensor(v, [5], { requiresGrad: true });
+      const y = antler.cumprod(x);
+      expect(read(y)[4]).toBe(Math.fround(Math.fround(1e-30) ** 2 * 3 * Math.fround(1e30) ** 2));
+      antler.sum(antler.mul(y, tensor([0, 0, 0, 0, 1], [5]))).backward();
+      const f = v.map(Math.fround);
+      const others = f.map((_, i) => f.reduce((acc, e, j) => (j === i ? acc : acc * e), 1));
+      expectClose(read(x.grad!), others.map(Math.fround), 1e-6, 0, 'cumprod gradient of its last element');
+      const z = tensor(v, [5], { requiresGrad: true });
+      antler.prod(z).backward();
+      expectClose(read(z.grad!), others.map(Math.fround), 1e-6, 0, 'prod gradient');
+      // Exclusive: the last element feeds no output, so its gradient is 0, even after an infinite factor.
+      const w = tensor([Infinity, 2], [2], { dtype: 'float64', requiresGrad: true });
+      antler.sum(antler.mul(antler.cumprod(w, 0, { exclusive: true }), tensor([1, 0], [2], F64))).backward();
+      expectExact(read(w.grad!), [0, 0]);
+      // int32: a zero factor after the running product overflowed still gives 0, as PyTorch.
+      const big = [...new Array(40).fill(2147483647), 0];
+      expectExact(read(antler.prod(tensor(big, [41], { dtype: 'int32' }))), [0]);
+    }));
 });
