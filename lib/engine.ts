@@ -19,6 +19,11 @@ export function track(t: Disposable): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
 }
 
+/** @internal True inside a tidy() scope (not counting isolated()'s). */
+export function inScope(): boolean {
+  return scopes.length > 0;
+}
+
 /** @internal Takes t out of every open scope: something else owns it now (a tensor's .grad). */
 export function untrack(t: Disposable): void {
   for (const s of scopes) s.delete(t);

@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { assignRecorder, Node, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
-import { isolated, track, untrack } from './engine';
+import { inScope, isolated, track, untrack } from './engine';
 import { AntlerError, fail } from './errors';
 import { native, NativeHandle } from './native';
 import { nextDraw } from './random';
@@ -124,11 +124,11 @@ export class Tensor {
    * Sets .grad, as PyTorch's assignment: null, or a Tensor of this tensor's
    * shape, dtype and device (checked here, not at the next backward). The
    * tensor owns its .grad (dispose() frees it, and no tidy() scope does); the
-   * gradient replaced here goes back to the innermost open tidy() scope, which
-   * disposes it at its end unless it is returned or set as a .grad again (so
-   * `p.grad = null` inside a tidied training step frees it, as `p.grad =
-   * None` in PyTorch, and swapping two .grad values keeps both); outside any
-   * scope it is yours to dispose.
+   * gradient replaced here, once no tensor holds it, goes back to the
+   * innermost open tidy() scope, which disposes it at its end unless it is
+   * returned or set as a .grad again, or with no scope open is freed at once
+   * (`p.grad = null` frees it, as `p.grad = None` in PyTorch; swapping two
+   * .grad values keeps both).
    */
   set grad(g: Tensor | null) {
     if (g !== null) {
@@ -146,8 +146,18 @@ export class Tensor {
       g.gradOf += 1;
       untrack(g);
     }
-    // Back to the caller's scope once no tensor holds it as its .grad (a swap keeps it).
-    if (old && --old.gradOf <= 0 && !old.isDisposed) track(old);
+    // Once no tensor holds it as its .grad (a swap keeps it): back to the caller's tidy() scope, or
+    // with none open freed at once, as PyTorch's p.grad = None frees it.
+    if (old && --old.gradOf <= 0 && !old.isDisposed) {
+      if (inScope()) track(old);
+      else old.dispose();
+    }
+  }
+  /** @internal Drops .grad, disposing it unless another tensor holds it too (zeroGrad, dispose). */
+  private dropGrad(): void {
+    const g = this.gradValue;
+    this.gradValue = null;
+    if (g && --g.gradOf <= 0) g.dispose();
   }
   /** @internal How many tensors hold this one as their .grad. */
   gradOf = 0;
@@ -311,8 +321,7 @@ export class Tensor {
     if (typeof setToNone !== 'boolean') fail('INVALID_ARGUMENT', `zeroGrad: setToNone must be a boolean; got ${describe(setToNone)}`);
     const g = this.grad;
     if (setToNone || !g || g.isDisposed) {
-      g?.dispose();
-      this.grad = null;
+      this.dropGrad();
       return;
     }
     const z = zerosLike(g);
@@ -590,8 +599,7 @@ export class Tensor {
       this.leafRequiresGrad = true; // still "requires grad" for reporting; it can no longer be used
       node.release();
     }
-    this.grad?.dispose();
-    this.grad = null;
+    this.dropGrad();
   }
 
   [Symbol.dispose](): void {

@@ -332,6 +332,8 @@ abstract class Activation extends Module {
   /** An activation without options refuses any (PyTorch's Softplus(beta=2) must not silently be beta 1). */
   constructor(options?: object, allowed: readonly string[] = []) {
     super();
+    if (!allowed.length && options !== undefined && options !== null && typeof options === 'object' && Object.keys(options).length)
+      fail('INVALID_ARGUMENT', `${new.target.name}: takes no options; got ${Object.keys(options).map((k) => `'${k}'`).join(', ')} (PyTorch's inplace has no counterpart: every op here returns a new tensor)`);
     checkOptions(options, new.target.name, allowed);
   }
   forward(x: Tensor): Tensor {

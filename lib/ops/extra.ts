@@ -34,6 +34,12 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   checkTensor(x, 'maskedFill', 'x');
   checkTensor(mask, 'maskedFill', 'mask');
   if (typeof value !== 'number') fail('INVALID_ARGUMENT', `maskedFill: value must be a number; got ${describe(value)}`);
+  if (x.dtype === 'int32') {
+    // Cast to x's dtype, as PyTorch's masked_fill (toward zero), and kept in range.
+    if (Number.isNaN(value)) fail('DTYPE_MISMATCH', 'maskedFill: value NaN cannot be written into an int32 tensor');
+    value = Math.trunc(value);
+    if (!(value >= -2147483648 && value <= 2147483647)) fail('DTYPE_MISMATCH', `maskedFill: value ${value} is outside int32's range (x is int32)`);
+  }
   const bad = mask.rank > x.rank || mask.shape.some((d, i) => d !== 1 && d !== x.shape[x.rank - mask.rank + i]);
   if (bad) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} does not broadcast to x ${shapeText(x.shape)}`);
   if (mask.device !== x.device) fail('DEVICE_MISMATCH', `maskedFill: mask is on ${mask.device} and x on ${x.device}`);
@@ -123,14 +129,16 @@ export function isNaN(x: Tensor): Tensor {
   checkTensor(x, 'isNaN', 'x');
   return notEqual(x, x);
 }
-/** 1 where x is ±Infinity (torch.isinf). */
+/** 1 where x is ±Infinity (torch.isinf; an int32 x gives int32 zeros). */
 export function isInf(x: Tensor): Tensor {
   checkTensor(x, 'isInf', 'x');
+  if (x.dtype === 'int32') return notEqual(x, x);
   return tidy(() => equal(abs(x), Infinity));
 }
-/** 1 where x is finite: neither NaN nor ±Infinity (torch.isfinite). */
+/** 1 where x is finite: neither NaN nor ±Infinity (torch.isfinite; an int32 x gives int32 ones). */
 export function isFinite(x: Tensor): Tensor {
   checkTensor(x, 'isFinite', 'x');
+  if (x.dtype === 'int32') return equal(x, x);
   return tidy(() => less(abs(x), Infinity));
 }
 
@@ -153,8 +161,11 @@ export function isClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: 
   const { rtol, atol, equalNan } = closeOptions(options, 'isClose');
   return tidy(() => {
     const ad = a.detach(), bd = b.detach();
-    const near = lessEqual(abs(sub(ad, bd)), add(mul(abs(bd), rtol), atol));
-    let close = maximum(equal(ad, bd), near); // equal covers ±Infinity, whose difference is NaN
+    // The tolerance applies where both are finite (an infinite b would allow anything); equal covers
+    // equal infinities.
+    const finite = mul(less(abs(ad), Infinity), less(abs(bd), Infinity));
+    const near = mul(lessEqual(abs(sub(ad, bd)), add(mul(abs(bd), rtol), atol)), finite);
+    let close = maximum(equal(ad, bd), near);
     if (equalNan) close = maximum(close, mul(notEqual(ad, ad), notEqual(bd, bd)));
     return close;
   });
@@ -207,9 +218,9 @@ export function linspace(start: number, end: number, steps: number, options?: Cr
   checkFinite(start, 'linspace', 'start');
   checkFinite(end, 'linspace', 'end');
   checkInteger(steps, 'linspace', 'steps', 0);
-  // One step is start alone, as torch.linspace.
+  // One step is start alone, as torch.linspace; int32 values are truncated toward zero, as there.
   const v = Array.from({ length: steps }, (_, i) => (i === steps - 1 && steps > 1 ? end : start + ((end - start) * i) / Math.max(1, steps - 1)));
-  return tensor(v, [steps], options);
+  return tensor(options?.dtype === 'int32' ? v.map(Math.trunc) : v, [steps], options);
 }
 
 /** The n × m identity (torch.eye; m defaults to n; float32 by default). */

@@ -920,7 +920,7 @@ describe(`assign() and autograd, as PyTorch's copy_ (seed ${SEED})`, () => {
 });
 
 describe(`.grad assignment owns what it replaces (seed ${SEED})`, () => {
-  test('p.grad = null inside tidy() frees the gradient at the scope\'s end (PyTorch\'s p.grad = None); a swap keeps both; outside tidy it is yours', () => {
+  test('p.grad = null frees the gradient (PyTorch\'s p.grad = None): at the end of the enclosing tidy(), or at once outside; a swap keeps both; a shared .grad lives while one tensor holds it', () => {
     const w = tensor(randomArray(rng, 100), [100], { dtype: 'float64', requiresGrad: true });
     const v = tensor(randomArray(rng, 100), [100], { dtype: 'float64', requiresGrad: true });
     const before = tensorCounts();
@@ -946,11 +946,28 @@ describe(`.grad assignment owns what it replaces (seed ${SEED})`, () => {
     });
     expect(w.grad!.isDisposed).toBe(false);
     expect(gv.isDisposed).toBe(true); // replaced inside that scope
-    // Outside any scope the replaced gradient is the caller's.
+    // Outside any scope the replaced gradient is freed at once (PyTorch's p.grad = None), unless another tensor holds it.
     const old = w.grad!;
+    v.grad = old;
     w.grad = null;
     expect(old.isDisposed).toBe(false);
-    old.dispose();
+    v.zeroGrad();
+    expect(old.isDisposed).toBe(true);
+    // zeroGrad() and dispose() leave a .grad another tensor still holds.
+    const shared = antler.onesLike(w);
+    w.grad = shared;
+    v.grad = shared;
+    w.zeroGrad();
+    expect(shared.isDisposed).toBe(false);
+    v.grad = null;
+    expect(shared.isDisposed).toBe(true);
+    // A training loop that sets .grad = null outside tidy() keeps its tensor count.
+    const count = tensorCounts();
+    for (let i = 0; i < 5; i++) {
+      tidy(() => antler.sum(antler.mul(w, w)).backward());
+      w.grad = null;
+    }
+    expect(tensorCounts()).toEqual(count);
     // tidy still hands a returned gradient to its caller.
     const g = tidy(() => {
       antler.sum(w).backward();

@@ -88,7 +88,7 @@ describe(`activations (seed ${SEED})`, () => {
       ];
       for (const [m, want] of pairs) expectExact(read((m as unknown as { forward(t: Tensor): Tensor }).forward(x)), read(want), m.constructor.name);
       expectAntlerError(() => new antler.nn.Hardtanh({ minVal: 1, maxVal: 0 }), 'INVALID_ARGUMENT', /minVal 1 is above maxVal 0/);
-      expectAntlerError(() => new antler.nn.ReLU6({ inplace: true } as never), 'INVALID_ARGUMENT', /inplace/);
+      expectAntlerError(() => new antler.nn.ReLU6({ inplace: true } as never), 'INVALID_ARGUMENT', /^ReLU6: takes no options; got 'inplace'/);
     }));
 });
 
@@ -103,6 +103,11 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
       antler.sum(y).backward();
       expectExact(read(x.grad!), xs.map((_, p) => (ms[p % 4] ? 0 : 1)));
       expectAntlerError(() => antler.maskedFill(x, antler.ones([5]), 0), 'SHAPE_MISMATCH', /mask \[5\] does not broadcast to x \[2, 3, 4\]/);
+      // int32 keeps its dtype: the value is cast toward zero, as PyTorch's.
+      const xi = antler.maskedFill(tensor([1, 2, 3], [3], { dtype: 'int32' }), tensor([1, 0, 1], [3], { dtype: 'int32' }), -2.5);
+      expect(xi.dtype).toBe('int32');
+      expectExact(read(xi), [-2, 2, -2]);
+      expectAntlerError(() => antler.maskedFill(tensor([1], [1], { dtype: 'int32' }), antler.ones([1]), 3e9), 'DTYPE_MISMATCH', /^maskedFill: value 3000000000 is outside int32's range/);
       for (const k of [-2, -1, 0, 1, 3]) {
         const lower = read(antler.tril(x, k)), upper = read(antler.triu(x, k));
         xs.forEach((v, p) => {
@@ -163,6 +168,11 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
       expect(antler.allClose(a, b)).toBe(false);
       expect(antler.allClose(a, b, { equalNan: true })).toBe(true);
       expect(antler.allClose(antler.zeros([0]), antler.zeros([0]))).toBe(true);
+      // An infinite b allows nothing but the same infinity (the tolerance is for finite values).
+      expectExact(read(antler.isClose(tensor([-Infinity, 1, 1e300, Infinity], [4], F64), tensor([Infinity, Infinity, Infinity, Infinity], [4], F64))), [0, 0, 0, 1]);
+      expect(antler.allClose(tensor([1, 2], [2], F64), tensor([Infinity, 2], [2], F64))).toBe(false);
+      expectExact(read(antler.isInf(tensor([1, -2], [2], { dtype: 'int32' }))), [0, 0]);
+      expect([antler.isInf(tensor([1], [1], { dtype: 'int32' })).dtype, antler.isFinite(tensor([1], [1], { dtype: 'int32' })).dtype]).toEqual(['int32', 'int32']);
       expectAntlerError(() => antler.isClose(a, b, { rtol: -1 }), 'INVALID_ARGUMENT', /rtol and atol must be >= 0/);
       const p = tensor([0, 1, 2, 0], [4], F64), q = tensor([0, 0, -1, 3], [4], F64);
       expectExact(read(antler.logicalAnd(p, q)), [0, 0, 1, 0]);
@@ -180,6 +190,7 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
       expect(read(antler.linspace(s, e, 1, F64))).toEqual([s]);
       expect(antler.linspace(0, 1, 0).shape).toEqual([0]);
       expect(antler.linspace(0, 1, 5).dtype).toBe('float32');
+      expectExact(read(antler.linspace(0, 10, 4, { dtype: 'int32' })), [0, 3, 6, 10]);
       expectExact(read(antler.eye(2, 3)), [1, 0, 0, 0, 1, 0]);
       expect(antler.eye(3, undefined, { dtype: 'int32' }).dtype).toBe('int32');
       expectAntlerError(() => antler.eye(-1), 'INVALID_ARGUMENT', /eye: n must be an integer >= 0/);
