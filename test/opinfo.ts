@@ -439,7 +439,7 @@ export const OPS: OpInfo[] = [
   {
     name: 'norm(p 2, 3, 1, ∞; axes)',
     samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4])] }, { inputs: [{ shape: [2, 3], values: [0, 0, 0, ...awayFromZero(rng, [3]).values] }], note: 'a zero row' }],
-    fn: ([x]) => antler.add(antler.add(antler.norm(x, 2, 1), antler.norm(x, 3, 1)), antler.add(antler.norm(x, 1, 1), antler.norm(antler.mul(x, antler.tensor([1, 1.5, 2.25].concat(x.shape[1] === 4 ? [3] : []), [x.shape[1]], { dtype: x.dtype })), Infinity, 1))),
+    fn: ([x]) => antler.add(antler.add(antler.norm(x, 2, 1), antler.norm(x, 3, 1)), antler.add(antler.norm(x, 1, 1), antler.norm(antler.mul(x, antler.tensor([1, 1.5, 2.25].concat(x.shape[1] === 4 ? [3] : []), [x.shape[1]], { dtype: x.dtype, device: x.device })), Infinity, 1))),
     bad: [['INVALID_ARGUMENT', () => antler.norm(t([1, 2], [2]), -1)], ['DTYPE_MISMATCH', () => antler.norm(antler.tensor([1], [1], { dtype: 'int32' }))]],
   },
   { name: 'norm (all, keepDims)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.norm(x, 'fro', undefined, true) },
