@@ -808,7 +808,7 @@ describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
       const x = tensor(xs, [30], F64);
       const ref = xs.map((v) => (v * beta > threshold ? v : Math.log1p(Math.exp(v * beta)) / beta));
       expectClose(read(new antler.nn.Softplus({ beta, threshold }).forward(x)), ref, 1e-14, 1e-300);
-      expectAntlerError(() => new antler.nn.SiLU({ inplace: true } as never), 'INVALID_ARGUMENT', /SiLU: unknown option 'inplace'/);
+      expectAntlerError(() => new antler.nn.SiLU({ inplace: true } as never), 'INVALID_ARGUMENT', /^SiLU: takes no options; got 'inplace'/);
       expectAntlerError(() => new antler.nn.Softplus({ beta: 0 }), 'INVALID_ARGUMENT', /beta/);
       expectAntlerError(() => new antler.nn.ModuleList([1 as never]), 'INVALID_ARGUMENT', /ModuleList: item 0 must be a Module; got 1/);
       expectAntlerError(() => antler.std(x, { correction: 0 } as never), 'INVALID_ARGUMENT', /options come fourth/);
