@@ -132,11 +132,10 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
     if (keepSet.has(t) || t.kept) continue;
     // A returned gradient outlives the tensor it belongs to (tidy(() => { loss.backward(); return w.grad; })).
     const owner = t as Disposable & { grad?: Disposable | null; takeGrad?: () => unknown };
-    if (owner.grad && keepSet.has(owner.grad)) {
-      released.push(owner.grad);
+    if (owner.grad && keepSet.has(owner.grad) && owner.takeGrad) {
       // Taken out, not disposed: it is the result.
-      if (owner.takeGrad) owner.takeGrad();
-      else owner.grad = null;
+      released.push(owner.grad);
+      owner.takeGrad();
     }
     t.dispose();
   }

@@ -575,17 +575,20 @@ export function cumsum(x: Tensor, axis = 0, options?: { exclusive?: boolean; rev
   const o = checkOptions<{ exclusive: boolean; reverse: boolean }>(options, 'cumsum', ['exclusive', 'reverse']);
   const exclusive = o.exclusive === undefined ? false : checkBoolean(o.exclusive, 'cumsum', 'exclusive');
   const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumsum', 'reverse');
-  if (x.dtype === 'int32') return int32Cumsum(x, axis, exclusive, reverse);
+  if (x.dtype === 'int32') return int32Cumulative('sum', x, axis, exclusive, reverse);
   const out = wrap(native().cumulative('sum', x.handle, axis, exclusive, reverse));
   return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })]);
 }
 
-/** An int32 cumsum, exact or refused, as int32Sum: the partial sums taken in float64 (exact below 2^53). */
-function int32Cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
-  return int32Exact('cumsum', () => {
+/**
+ * An int32 cumsum or cumprod, exact or refused, as int32Sum: the partial sums or products taken in
+ * float64 (exact below 2^53; a product past int32's range is refused before it could round).
+ */
+function int32Cumulative(op: 'sum' | 'prod', x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+  return int32Exact(op === 'sum' ? 'cumsum' : 'cumprod', () => {
     const wide = wrap(native().cast(x.handle, 'float64'));
     try {
-      return wrap(native().cumulative('sum', wide.handle, axis, exclusive, reverse));
+      return wrap(native().cumulative(op, wide.handle, axis, exclusive, reverse));
     } finally {
       wide.dispose();
     }
@@ -605,15 +608,7 @@ export function cumprod(x: Tensor, axis = 0, options?: { exclusive?: boolean; re
   const o = checkOptions<{ exclusive: boolean; reverse: boolean }>(options, 'cumprod', ['exclusive', 'reverse']);
   const exclusive = o.exclusive === undefined ? false : checkBoolean(o.exclusive, 'cumprod', 'exclusive');
   const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumprod', 'reverse');
-  if (x.dtype === 'int32')
-    return int32Exact('cumprod', () => {
-      const wide = wrap(native().cast(x.handle, 'float64'));
-      try {
-        return wrap(native().cumulative('prod', wide.handle, axis, exclusive, reverse));
-      } finally {
-        wide.dispose();
-      }
-    });
+  if (x.dtype === 'int32') return int32Cumulative('prod', x, axis, exclusive, reverse);
   const out = wrap(native().cumulative('prod', x.handle, axis, exclusive, reverse));
   return record(out, 'cumprod', [x], (gy, [sx]) => [wrap(native().cumprodBackward(sx.handle, gy.handle, axis, exclusive, reverse))], [x]);
 }

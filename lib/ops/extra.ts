@@ -9,7 +9,7 @@
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { checkTensor, Tensor, tensor } from '../tensor';
+import { arange, checkTensor, Tensor, tensor } from '../tensor';
 import type { CreateOptions } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
@@ -53,7 +53,9 @@ function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
   if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: x must have at least 2 axes (a matrix, or a batch of them); got shape ${shapeText(x.shape)}`);
   const [R, C] = x.shape.slice(-2);
   return tidy(() => {
-    const offset = tensor(Array.from({ length: R * C }, (_, p) => (p % C) - Math.floor(p / C)), [R, C], { dtype: 'float64', device: x.device });
+    // col − row for every entry, from two aranges on the device (no R·C array on the host).
+    const place = { dtype: 'float64' as const, device: x.device };
+    const offset = sub(reshape(arange(0, C, 1, place), [1, C]), reshape(arange(0, R, 1, place), [R, 1]));
     const keep = op === 'tril' ? lessEqual(offset, diagonal) : greaterEqual(offset, diagonal);
     return where(keep, x, 0);
   });
@@ -84,7 +86,7 @@ export function norm(x: Tensor, p: number | 'fro' = 2, axis?: number | readonly 
   return tidy(() => {
     const a = abs(x);
     if (ord === Infinity) return max(a, ax, keepDims);
-    if (ord === -Infinity) return neg(max(neg(a), ax, keepDims));
+    if (ord === -Infinity) return min(a, ax, keepDims);
     // The count of nonzeros, with a zero gradient (PyTorch's): 1 per nonzero, x · 0 per zero (0 there).
     if (ord === 0) return sum(where(notEqual(x, 0), 1, mul(x, 0)), ax, keepDims);
     if (ord === 1) return sum(a, ax, keepDims);
