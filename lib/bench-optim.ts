@@ -3,8 +3,9 @@
  * backward, update) of an MLP with each optimizer, against Adam's step in the
  * same run on the same device; PyTorch's Adam and L-BFGS on the same model
  * when python3 with torch is importable. AdaHessian's paper reports about
- * 1.6–2× an Adam step (with exact Hessian-vector products; ours cost one
- * more gradient per probe, or two with central differences).
+ * 1.6–2× an Adam step with exact Hessian-vector products ('exact' here: a
+ * graph-building backward and one more backward per probe); differences
+ * cost one more gradient per probe ('forward'), or two ('central').
  */
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import { backends } from './device';
@@ -28,7 +29,8 @@ function antlerRows(s: Sizes, device: string, repeats: number): BenchRow[] {
   const makers: [string, () => Optimizer<{ lr: number }>][] = [
     ['adam', () => new Adam(model.parameters(), { lr: 1e-3 })],
     ['sgd (momentum 0.9)', () => new SGD(model.parameters(), { lr: 1e-2, momentum: 0.9 })],
-    ['adahessian forward', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3 }) as unknown as Optimizer<{ lr: number }>],
+    ['adahessian exact', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'exact' }) as unknown as Optimizer<{ lr: number }>],
+    ['adahessian forward', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'forward' }) as unknown as Optimizer<{ lr: number }>],
     ['adahessian central', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'central' }) as unknown as Optimizer<{ lr: number }>],
     ['lbfgs 1 iteration', () => new LBFGS(model.parameters(), { lr: 1e-2, maxIter: 1, toleranceGrad: 0, toleranceChange: 0 }) as unknown as Optimizer<{ lr: number }>],
   ];

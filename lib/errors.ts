@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'CUDA_ERROR'
   | 'NOT_CONVERGED'
   | 'MODIFIED_IN_PLACE'
+  | 'NOT_SUPPORTED'
   | 'BAD_FILE'
   | 'IO_ERROR'
   | 'LOAD_FAILED'

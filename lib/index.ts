@@ -33,7 +33,7 @@ export {
 } from './ops/extra';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
-export type { HvpOptions, TensorsLike } from './autograd/functional';
+export type { HvpOptions, HvpMethod, TensorsLike } from './autograd/functional';
 export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';
 export { memory, resetPeakMemory } from './memory';

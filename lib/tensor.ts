@@ -260,12 +260,20 @@ export class Tensor {
    * explicit `gradient` of the same shape and device (another dtype is cast
    * to this tensor's, as PyTorch does). The graph's saved tensors are
    * freed afterwards unless retainGraph is true.
+   *
+   * `createGraph: true` (PyTorch's create_graph) records the backward pass
+   * itself: each .grad is then a result of recorded ops, differentiable
+   * again (a gradient penalty, a Hessian-vector product), and the graph is
+   * kept. Every op on the way must support it; those that do not (fused
+   * recurrent kernels of SRU and GRU/LSTM/RNN, ctcLoss, prod, cumprod)
+   * make it throw NOT_SUPPORTED before any .grad changes.
    */
-  backward(gradient?: Tensor, options?: { retainGraph?: boolean }): void {
+  backward(gradient?: Tensor, options?: { retainGraph?: boolean; createGraph?: boolean }): void {
     this.checkAlive('backward');
     if (!this.requiresGrad) fail('INVALID_ARGUMENT', 'backward: this tensor does not require grad (no input had requiresGrad = true, or it was computed under noGrad)');
-    const o = checkOptions<{ retainGraph: boolean }>(options, 'backward', ['retainGraph']);
+    const o = checkOptions<{ retainGraph: boolean; createGraph: boolean }>(options, 'backward', ['retainGraph', 'createGraph']);
     const retain = o.retainGraph === undefined ? false : checkBoolean(o.retainGraph, 'backward', 'retainGraph');
+    const createGraph = o.createGraph === undefined ? false : checkBoolean(o.createGraph, 'backward', 'createGraph');
     let seed: Tensor;
     if (gradient === undefined) {
       if (this.size !== 1) fail('SHAPE_MISMATCH', `backward: a gradient is needed for a non-scalar output (shape [${this.shape.join(', ')}])`);
@@ -278,7 +286,7 @@ export class Tensor {
       // Another dtype is cast to the output's, as PyTorch's engine does (a float64 gradient for a float32 loss).
       seed = isolated(() => (g.dtype === this.dtype ? g.clone() : g.cast(this.dtype)));
     }
-    runBackward(this, seed, retain); // takes the seed
+    runBackward(this, seed, retain, createGraph); // takes the seed
   }
 
   /** A tensor sharing this one's data, cut off from the graph (a leaf). */

@@ -1,6 +1,6 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { gradients, noGrad, shapedAs, withGrad } from './graph';
+import { doubleBlockers, edgeOf, gradients, markDouble, noGrad, recordEdges, shapedAs, withGrad } from './graph';
 import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
@@ -12,6 +12,12 @@ import { checkFinite, checkOptions, describe } from '../validate';
  * respect to each input, like torch.autograd.grad: no tensor's .grad changes
  * (the inputs', or those of parameters f uses): gradients flow to fresh leaf
  * views of the inputs and nowhere else.
+ *
+ * Called inside the function of another valueAndGrad/grad (as torch.func's
+ * grad(grad(f))), the value and gradients stay differentiable with respect
+ * to the outer inputs: the inner gradient is taken with a backward that
+ * builds a graph (createGraph), so the outer one is a second derivative.
+ * Every op of f must then support it (NOT_SUPPORTED names those that do not).
  */
 export function valueAndGrad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...xs: A) => { value: Tensor; grads: TensorsLike<A> } {
   return valueAndGradFor(f as (...xs: Tensor[]) => Tensor, 'valueAndGrad') as unknown as (...xs: A) => { value: Tensor; grads: TensorsLike<A> };
@@ -32,11 +38,10 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       x.checkAlive(op);
       if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: argument ${i} is int32; gradients need a floating-point input (cast it with .cast('float32') or .cast('float64'))`);
     });
-    // Inside another grad's f the result would be a constant to the outer derivative (there is no double
-    // backward), so a higher derivative would silently come out 0: refused.
-    if (depth > 0)
-      fail('INVALID_ARGUMENT', `${op}: called inside the function of another valueAndGrad/grad; higher derivatives (double backward) are not supported, and the outer derivative would ignore this one (0). For Hessian-vector products use hvp(f, x, v)`);
-    const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
+    // Inside another grad's f, an input the outer derivative follows gets a view that passes its
+    // gradient on to it (a node of its own, the target here), and the inner backward builds a graph.
+    const nested = depth > 0;
+    const leaves = xs.map((x) => keep(nested && x.requiresGrad ? connectedInput(x) : x.detach().requiresGrad_(true)));
     try {
       // Recording on even under noGrad() (as torch.func.grad and functional.hvp do), and a new tensor for
       // the value even when f returns one of its own (a closed-over tensor is the caller's, never freed here).
@@ -64,7 +69,16 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
         if (value.requiresGrad) {
           const seed = isolated(() => onesLike(value));
           try {
-            found = gradients(value, seed, leaves.map((l) => ({ leaf: l })));
+            if (nested) {
+              const blockers = doubleBlockers(value);
+              if (blockers.length)
+                fail(
+                  'NOT_SUPPORTED',
+                  `${op}: called inside the function of another valueAndGrad/grad, which needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ` +
+                    `${blockers.length > 1 ? 'have' : 'has'} no differentiable backward (fused kernels are differentiated once only). For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})`,
+                );
+            }
+            found = gradients(value, seed, leaves.map((l) => edgeOf(l)), nested);
           } finally {
             seed.dispose();
           }
@@ -80,6 +94,10 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
         track(shaped); // belongs to the caller's tidy() scope, like any result
         return shaped;
       });
+      if (nested) {
+        track(value); // differentiable for the outer derivative: the caller's, in its tidy() scope
+        return { value, grads };
+      }
       const detached = value.detach();
       value.dispose();
       return { value: detached, grads };
@@ -87,6 +105,12 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       for (const l of leaves) l.dispose();
     }
   };
+}
+
+/** A view of x whose gradient goes on to x (an input of a nested valueAndGrad that the outer one follows). */
+function connectedInput(x: Tensor): Tensor {
+  const view = x.detach();
+  return markDouble(recordEdges(view, 'input', [edgeOf(x)], (g) => [g]));
 }
 
 /** grad(f)(...xs): only the gradients of valueAndGrad. */
@@ -102,12 +126,19 @@ export function grad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...xs: A) =>
 /** Options of hvp(). */
 export interface HvpOptions {
   /**
-   * 'central' (default): (∇f(x + s·v) − ∇f(x − s·v)) / 2s, error O(s²),
+   * 'exact': a second backward pass through the graph of the first
+   * (PyTorch's double backward, as torch.autograd.functional.hvp): exact up
+   * to rounding, for one forward and two backward passes; every op f runs
+   * must support it (NOT_SUPPORTED names those that do not: fused kernels
+   * such as the recurrent layers (SRU, GRU/LSTM/RNN), ctcLoss, prod, cumprod).
+   * 'central': (∇f(x + s·v) − ∇f(x − s·v)) / 2s, error O(s²),
    * typically 1e-4 relative in float32 and 1e-10 in float64 for a smooth f;
    * 'forward': (∇f(x + s·v) − ∇f(x)) / s, error O(s), typically 1e-3 and
-   * 1e-8, one forward pass cheaper. Each costs two gradients of f.
+   * 1e-8, one forward pass cheaper. Each difference costs two gradients of f.
+   * Default: 'exact' when every op of f supports it, else 'central'; the
+   * result's `method` says which ran.
    */
-  method?: 'central' | 'forward';
+  method?: 'exact' | 'central' | 'forward';
   /**
    * The step s along v. Default: along w = v / max|v| (over all inputs
    * together), ∛u (central) or √u (forward) times 1 + ‖x ⊙ w‖ / ‖w‖ (the
@@ -133,14 +164,14 @@ export interface HvpOptions {
  * generator is where one call of f leaves it. Like valueAndGrad, no tensor's
  * .grad changes.
  */
-export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: Tensor, v: Tensor, options?: HvpOptions): { value: Tensor; hvp: Tensor };
-export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], v: readonly Tensor[], options?: HvpOptions): { value: Tensor; hvp: Tensor[] };
+export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: Tensor, v: Tensor, options?: HvpOptions): { value: Tensor; hvp: Tensor; method: HvpMethod };
+export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], v: readonly Tensor[], options?: HvpOptions): { value: Tensor; hvp: Tensor[]; method: HvpMethod };
 export function hvp(
   f: (...xs: Tensor[]) => Tensor,
   inputs: Tensor | readonly Tensor[],
   v: Tensor | readonly Tensor[],
   options?: HvpOptions,
-): { value: Tensor; hvp: Tensor | Tensor[] } {
+): { value: Tensor; hvp: Tensor | Tensor[]; method: HvpMethod } {
   const op = 'hvp';
   const vg = valueAndGradFor(f, op);
   const single = inputs instanceof Tensor;
@@ -158,12 +189,21 @@ export function hvp(
     if (w.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${vname} is on ${w.device}; expected ${name}'s device, ${x.device}`);
   });
   const o = checkOptions<HvpOptions>(options, op, ['method', 'step']);
-  const method = o.method ?? 'central';
-  if (method !== 'central' && method !== 'forward') fail('INVALID_ARGUMENT', `${op}: method must be 'central' or 'forward'; got ${describe(method)}`);
-  const central = method === 'central';
+  const chosen = o.method;
+  if (chosen !== undefined && chosen !== 'exact' && chosen !== 'central' && chosen !== 'forward')
+    fail('INVALID_ARGUMENT', `${op}: method must be 'exact', 'central' or 'forward'; got ${describe(chosen)}`);
   if (o.step !== undefined && !(checkFinite(o.step, op, 'step') > 0)) fail('INVALID_ARGUMENT', `${op}: step must be a positive number; got ${o.step}`);
+  if (chosen === 'exact' && o.step !== undefined) fail('INVALID_ARGUMENT', `${op}: step applies to the finite differences ('central', 'forward'), not to method 'exact'`);
 
   const drawStart = globalDrawPosition();
+  if (chosen === 'exact' || (chosen === undefined && o.step === undefined)) {
+    const exact = exactHvp(f, xs, vs, op, chosen === 'exact');
+    if (exact) return { value: exact.value, hvp: single ? exact.products[0] : exact.products, method: 'exact' };
+    // Some op of f has no differentiable backward: by differences, from the same random draws.
+    setGlobalDrawPosition(drawStart);
+  }
+  const method = chosen ?? 'central';
+  const central = method === 'central';
   let drawEnd = drawStart;
   // Every evaluation of f starts from the same random draws.
   const evaluate = <T>(g: () => T): T => {
@@ -182,7 +222,7 @@ export function hvp(
       // H·0 = 0 without a difference.
       const value = evaluate(() => valueAt(f, xs, op));
       const zs = xs.map((x) => zerosLike(x));
-      return { value, hvp: single ? zs[0] : zs };
+      return { value, hvp: single ? zs[0] : zs, method };
     }
     const ws = vs.map((v) => keep(noGrad(() => tidy(() => div(v, vmax)))));
     transient.push(...ws);
@@ -209,10 +249,89 @@ export function hvp(
     }
     // H·v = max|v| · H·w.
     const products = noGrad(() => tidy(() => plus.grads.map((g, i) => mul(div(sub(g, minus.grads[i]), central ? 2 * s : s), vmax))));
-    return { value, hvp: single ? products[0] : products };
+    return { value, hvp: single ? products[0] : products, method };
   } finally {
     setGlobalDrawPosition(drawEnd);
     for (const t of transient) t.dispose();
+  }
+}
+
+/** How hvp() computed its product. */
+export type HvpMethod = 'exact' | 'central' | 'forward';
+
+/**
+ * H·v by double backward: ∇f with a graph (createGraph), then the gradient
+ * of Σᵢ ⟨∇ᵢf, vᵢ⟩. Null when some op of f has no differentiable backward
+ * and `required` is false (the caller falls back to differences); f has
+ * then run once.
+ */
+function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: readonly Tensor[], op: string, required: boolean): { value: Tensor; products: Tensor[] } | null {
+  const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
+  let value: Tensor | null = null;
+  try {
+    value = withGrad(() =>
+      tidy(() => {
+        const out: unknown = f(...leaves);
+        if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
+        out.checkAlive(op);
+        return keep(reshape(out, out.shape.slice()));
+      }),
+    );
+    if (value.size !== 1) fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${value.shape.join(', ')}]`);
+    const root = value;
+    const blockers = doubleBlockers(root);
+    if (blockers.length) {
+      if (!required) return null;
+      fail(
+        'NOT_SUPPORTED',
+        `${op}: method 'exact' needs a second derivative of f; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
+          "(fused kernels are differentiated once only); use method 'central' or 'forward' (finite differences of gradients), or leave method out to fall back to 'central' by itself",
+      );
+    }
+    const targets = leaves.map((l) => ({ leaf: l }));
+    let hv: (Tensor | null)[] = leaves.map(() => null);
+    if (root.requiresGrad) {
+      const seed = isolated(() => onesLike(root));
+      let g: (Tensor | null)[];
+      try {
+        g = gradients(root, seed, targets, true);
+      } finally {
+        seed.dispose();
+      }
+      // ⟨∇f, v⟩, recorded: its gradient is H·v (zero where ∇f does not depend on the inputs).
+      const dot = withGrad(() =>
+        tidy(() => {
+          const terms = g.flatMap((gi, i) => (gi ? [sum(mul(gi, vs[i]))] : []));
+          return terms.length ? keep(terms.reduce((a, b) => add(a, b))) : null;
+        }),
+      );
+      for (const t of g) t?.dispose();
+      if (dot) {
+        try {
+          if (dot.requiresGrad) {
+            const one = isolated(() => onesLike(dot));
+            try {
+              hv = gradients(dot, one, targets);
+            } finally {
+              one.dispose();
+            }
+          }
+        } finally {
+          dot.dispose();
+        }
+      }
+    }
+    const products = leaves.map((l, i) => {
+      const h = hv[i];
+      if (!h) return zerosLike(xs[i]);
+      const shaped = shapedAs(l, h);
+      track(shaped);
+      return shaped;
+    });
+    return { value: root.detach(), products };
+  } finally {
+    value?.dispose();
+    for (const l of leaves) l.dispose();
   }
 }
 

@@ -25,6 +25,9 @@ export type Edge = { node: Node } | { leaf: Tensor } | null;
 
 let nodeCount = 0;
 
+/** @internal In Node.savedEdges: the saved view is the op's own output, whose gradient goes to the node itself. */
+export const SELF = 'self';
+
 /** @internal The number of nodes made so far: nodes with seq below it existed before. */
 export function nodeMark(): number {
   return nodeCount;
@@ -40,6 +43,17 @@ export class Node {
   /** How many of `saved` (the first) are views of the op's inputs or output, and the sum of their storages' versions then. */
   savedViews = 0;
   versions = 0;
+  /**
+   * Whether backwardFn is itself differentiable: run with recording on
+   * (backward with createGraph), it builds its gradients from recorded ops
+   * only, so a second backward through them is exact. Such a node also
+   * knows where each saved view came from (`savedEdges`, one per view: the
+   * edge of the input it is, SELF for the op's own output, null for a
+   * constant such as labels or a mask), so that the saved values take part
+   * in the new graph as PyTorch's SavedVariables do.
+   */
+  double = false;
+  savedEdges: (Edge | typeof SELF)[] = [];
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -180,8 +194,9 @@ export function assignRecorder(dst: Tensor, src: Tensor, dstIsPlainLeaf: boolean
     const edge = edgeOf(src);
     const device = src.device, dtype = src.dtype;
     dst.gradFn = null;
-    if (edge) recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]);
-    else if (old) recordEdges(dst, 'assign', [old.edge], () => [null]);
+    // Both are differentiable (a move and a cast are recorded ops; no gradient is none).
+    if (edge) markDouble(recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]));
+    else if (old) markDouble(recordEdges(dst, 'assign', [old.edge], () => [null]));
     old?.release();
   };
 }
@@ -195,9 +210,27 @@ export function needsGrad(t: Tensor): boolean {
  * @internal Records a node on `out` if grad mode is on and any input needs a
  * gradient. `save` lists tensors backward needs; they are kept as views.
  */
-export function record(out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn, save: Tensor[] = []): Tensor {
+export function record(out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn, save: Tensor[] = [], double = false): Tensor {
   if (!gradEnabled || !inputs.some(needsGrad)) return out;
-  return recordEdges(out, name, inputs.map(edgeOf), backwardFn, save);
+  const edges = inputs.map(edgeOf);
+  const r = recordEdges(out, name, edges, backwardFn, save);
+  if (double && r.gradFn) {
+    const node = r.gradFn;
+    node.double = true;
+    // Where each saved view came from: an input (its edge; the node already holds it), the output, or a constant.
+    node.savedEdges = save.map((t) => {
+      if (t === out) return SELF;
+      const i = inputs.indexOf(t);
+      return i >= 0 ? edges[i] : null;
+    });
+  }
+  return r;
+}
+
+/** @internal Marks out's node (just recorded by recordEdges) as having a differentiable backward whose saved views are constants. */
+export function markDouble(out: Tensor): Tensor {
+  if (out.gradFn) out.gradFn.double = true;
+  return out;
 }
 
 /** @internal Where the gradient of t goes (null when t needs none). */
@@ -258,14 +291,19 @@ function checkVersions(order: readonly Node[]): void {
  * the .grad of leaf tensors with requiresGrad. Frees the graph's saved
  * tensors unless retainGraph.
  */
-export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean): void {
+export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean, createGraph = false): void {
   const start = root.gradFn;
   if (!start) {
     // A leaf: its gradient is the seed itself.
-    isolated(() => accumulate(root, gradient));
+    isolated(() => accumulate(root, gradient, false));
     return;
   }
   const order = topologicalOrder(start, () => true);
+  if (!createGraph && createGraphScope > 0) {
+    lastBackwardBlockers = doubleBlockersOf(order);
+    createGraph = lastBackwardBlockers.length === 0;
+  }
+  lastBackwardCreatedGraph = createGraph;
   // Leaf gradients are summed aside and reach .grad only once the whole pass has run, as
   // PyTorch accumulates a leaf once: .grad is written in place, and a node that runs later may
   // have saved it (a second-order term); a pass that throws leaves every .grad as it was.
@@ -275,15 +313,74 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
       if (!('leaf' in e)) return false;
       sumInto(pending, e.leaf, shapedAs(e.leaf, g));
       return true;
-    }, true);
+    }, true, createGraph);
   } catch (err) {
     for (const g of pending.values()) g.dispose();
     throw err;
   }
-  isolated(() => {
-    for (const [leaf, g] of pending) accumulate(leaf, g);
+  isolated(() =>
+    (createGraph ? withGrad : noGrad)(() => {
+      for (const [leaf, g] of pending) accumulate(leaf, g, createGraph);
+    }),
+  );
+  // The graph a createGraph pass builds runs through these nodes (their saved values): kept.
+  if (!retainGraph && !createGraph) for (const n of order) n.freeSaved();
+}
+
+/** How many withCreateGraph() scopes are open: backward() in one builds a graph when every op allows it. */
+let createGraphScope = 0;
+let lastBackwardCreatedGraph = false;
+let lastBackwardBlockers: string[] = [];
+
+/**
+ * @internal Runs fn with backward() building differentiable gradients
+ * (createGraph) wherever every op on the way supports it; otherwise
+ * backward() works as usual. Returns fn's result and whether the last
+ * backward() fn ran built a graph, or else which ops stopped it
+ * (AdaHessian's exact Hessian-vector products ride on the user's closure
+ * this way).
+ */
+export function withCreateGraph<T>(fn: () => T): { result: T; created: boolean; blockers: string[] } {
+  createGraphScope += 1;
+  lastBackwardCreatedGraph = false;
+  lastBackwardBlockers = [];
+  try {
+    const result = fn();
+    return { result, created: lastBackwardCreatedGraph, blockers: lastBackwardBlockers };
+  } finally {
+    createGraphScope -= 1;
+  }
+}
+
+/** The names of the ops among `order` whose backward is not differentiable (each once). */
+function doubleBlockersOf(order: readonly Node[]): string[] {
+  const names = new Set<string>();
+  for (const n of order) if (!n.double) names.add(n.name);
+  return [...names];
+}
+
+/** @internal The ops between root and its leaves whose backward is not differentiable: a createGraph backward from root needs none. */
+export function doubleBlockers(root: Tensor): string[] {
+  return root.gradFn ? doubleBlockersOf(topologicalOrder(root.gradFn, () => true)) : [];
+}
+
+/**
+ * The saved values of a node, for a backward that builds a graph: each view
+ * of an input or of the output comes as a new tensor whose gradient goes
+ * where that value's would (the input's edge, or the node itself), so the
+ * gradients the backward function builds from them are differentiable in
+ * the op's inputs; constants come as they are. Made inside the caller's
+ * tidy(): the tensors go, their nodes stay as long as the new graph uses them.
+ */
+function connectedSaved(node: Node): Tensor[] {
+  return node.saved.map((t, i) => {
+    const e = i < node.savedEdges.length ? node.savedEdges[i] : null;
+    if (!e) return t;
+    const alias = t.detach();
+    const n = recordEdges(alias, 'saved', [e === SELF ? node.edge : e], (g) => [g]).gradFn;
+    if (n) n.double = true;
+    return alias;
   });
-  if (!retainGraph) for (const n of order) n.freeSaved();
 }
 
 /**
@@ -293,7 +390,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
  * nothing reaches any .grad, the graph is kept, and the targets' own graphs
  * are not entered. One gradient per target, null where none flows.
  */
-export function gradients(root: Tensor, gradient: Tensor, targets: Edge[]): (Tensor | null)[] {
+export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], createGraph = false): (Tensor | null)[] {
   const out: (Tensor | null)[] = targets.map(() => null);
   const slot = new Map<Tensor | Node, number>();
   targets.forEach((e, i) => e && slot.set('leaf' in e ? e.leaf : e.node, i));
@@ -330,7 +427,7 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[]): (Ten
       if ('node' in e && reaches.get(e.node)) return false;
       g.dispose();
       return true;
-    });
+    }, false, createGraph);
   } catch (err) {
     for (const g of out) g?.dispose();
     throw err;
@@ -373,7 +470,7 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
  * into the gradient of the node the edge points to. Pending gradients are
  * freed even when a backward function throws.
  */
-function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false): void {
+function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
   const freed = order.find((n) => n.freed);
   if (freed) {
     if (owned) gradient.dispose();
@@ -382,6 +479,18 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       `backward: the graph through '${freed.name}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
     );
   }
+  if (createGraph) {
+    const blockers = doubleBlockersOf(order);
+    if (blockers.length) {
+      if (owned) gradient.dispose();
+      fail(
+        'NOT_SUPPORTED',
+        `backward with createGraph (a second derivative): ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
+          '(fused kernels such as the recurrent layers, ctcLoss, prod and cumprod are differentiated once only); ' +
+          "for Hessian-vector products through them use hvp(f, x, v, {method: 'central'}) or AdaHessian's hvp: 'forward', which difference first derivatives",
+      );
+    }
+  }
   try {
     checkVersions(order);
   } catch (err) {
@@ -389,7 +498,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
     throw err;
   }
   isolated(() =>
-    noGrad(() => {
+    (createGraph ? withGrad : noGrad)(() => {
       const grads = new Map<Node, Tensor>();
       grads.set(start, owned ? gradient : gradient.clone());
       try {
@@ -400,7 +509,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
           // Temporaries of the backward function are freed. Each edge owns its
           // gradient: gy itself (a pass-through, like add's) goes to the first edge
           // that gets it, and a tensor returned twice is copied for the second.
-          const raw = tidy(() => node.backwardFn(gy, node.saved, node.edges.map((e) => e !== null)));
+          const raw = tidy(() => node.backwardFn(gy, createGraph ? connectedSaved(node) : node.saved, node.edges.map((e) => e !== null)));
           grads.delete(node);
           const owned = new Set<Tensor>();
           let gyTaken = false;
@@ -443,13 +552,14 @@ export function shapedAs(leaf: Tensor, g: Tensor): Tensor {
   return g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i]) ? g : reshapeOwned(g, leaf.shape);
 }
 
-function accumulate(leaf: Tensor, g: Tensor): void {
+function accumulate(leaf: Tensor, g: Tensor, createGraph: boolean): void {
   // A leaf whose requiresGrad was turned off after the forward (a frozen layer) gets nothing, as in PyTorch.
   if (leaf.isDisposed || !leaf.requiresGrad) return g.dispose();
   const shaped = shapedAs(leaf, g);
   const prev = leaf.grad;
   if (prev && !prev.isDisposed) {
-    if (prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
+    // With createGraph the sum is a recorded op (out of place), as PyTorch's AccumulateGrad then.
+    if (!createGraph && prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
       // In place, as PyTorch's AccumulateGrad: a reference to .grad taken earlier stays valid
       // and sees the sum. (prev − (−1)·g is prev + g to the bit.)
       addScaledInPlace(prev.handle, shaped.handle, 1);

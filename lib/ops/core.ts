@@ -4,6 +4,7 @@
  * requires grad and grad mode is on).
  */
 import { isGradEnabled, record } from '../autograd/graph';
+import { unaryDerivative } from './derivatives';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
@@ -24,8 +25,10 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.shape.length - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.shape.length; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const reduced = wrap(native().reduce('sum', g.handle, axes, true));
-  const out = wrap(native().reshape(reduced.handle, shape.slice()));
+  // Recorded ops: a backward that builds a graph (createGraph) differentiates this sum too.
+  if (!axes.length) return reshape(g, shape);
+  const reduced = sum(g, axes, true);
+  const out = reshape(reduced, shape);
   reduced.dispose();
   return out;
 }
@@ -172,7 +175,7 @@ function binaryTyped(op: BinaryName, a: Tensor | number, b: Tensor | number): Te
     if (aShape) grads.push(ga ? sumToShape(ga, aShape) : null);
     if (bShape) grads.push(gb ? sumToShape(gb, bShape) : null);
     return grads;
-  }, save);
+  }, save, true);
 }
 
 /**
@@ -325,20 +328,15 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
     if (!inputs.length) return out;
     const aShape = at.shape, bShape = bt.shape;
     return record(out, 'where', inputs, (gy, [c]) => {
-      const zero = zerosScalar(gy);
       const grads: Tensor[] = [];
-      if (typeof a !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, gy.handle, zero.handle)), aShape));
-      if (typeof b !== 'number') grads.push(sumToShape(wrap(native().where(c.handle, zero.handle, gy.handle)), bShape));
+      if (typeof a !== 'number') grads.push(sumToShape(where(c, gy, 0), aShape));
+      if (typeof b !== 'number') grads.push(sumToShape(where(c, 0, gy), bShape));
       return grads;
-    }, [cond]);
+    }, [cond], true);
   } finally {
     if (at !== a) at.dispose();
     if (bt !== undefined && bt !== b) bt.dispose();
   }
-}
-
-function zerosScalar(like: Tensor): Tensor {
-  return wrap(native().full([], like.dtype, like.device, 0));
 }
 
 // ---------------------------------------------------------------- unary
@@ -368,8 +366,11 @@ export function unary(op: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const rx = UNARY_READS_X.has(op), ry = UNARY_READS_Y.has(op);
   return record(out, op, [x], (gy, saved) => {
     const sx = rx ? saved[0] : gy, sy = ry ? saved[rx ? 1 : 0] : gy;
+    // Recording on means a backward that builds a graph (createGraph): the formula in recorded ops
+    // (kernels/unary.h's, op by op), differentiable again; else the fused kernel.
+    if (isGradEnabled()) return [unaryDerivative(op, sx, sy, gy, p0, p1)];
     return [wrap(native().unaryBackward(op, sx.handle, sy.handle, gy.handle, p0, p1))];
-  }, rx && ry ? [x, out] : rx ? [x] : ry ? [out] : []);
+  }, rx && ry ? [x, out] : rx ? [x] : ry ? [out] : [], true);
 }
 
 /** The ops native kernels run on int32 (core/ops.cpp unarySupportsInt). */
@@ -504,9 +505,9 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepDims = fal
   const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
   return record(out, 'sum', [x], (gy) => {
     // A scalar gy (a sum over everything) broadcasts as it is; otherwise its reduced axes come back as 1s first.
-    const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
-    return [wrap(native().broadcastTo(g.handle, x.shape.slice()))];
-  });
+    const g = gy.rank === 0 ? gy : reshape(gy, keptShape(x, axes));
+    return [broadcastTo(g, x.shape)];
+  }, [], true);
 }
 
 /**
@@ -550,11 +551,12 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: number | readonly number[] 
     // elements share it (torch.max's evenly_distribute_backward) rather than NaN reaching all.
     const shape = keptShape(x, axes);
     const yk = wrap(native().reshape(sy.handle, shape));
-    const gk = wrap(native().reshape(gy.handle, shape));
+    const gk = reshape(gy, shape);
+    // The mask and count are constants (comparisons), so only gk carries a graph (createGraph).
     const mask = maximum(equal(sx, yk), mul(notEqual(sx, sx), notEqual(yk, yk)));
     const count = sum(mask, axes.length ? axes : undefined, true);
     return [mul(mask, div(gk, count))];
-  }, [x, out]);
+  }, [x, out], true);
 }
 
 export const max = (x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor => extreme('max', x, axis, keepDims);
@@ -577,7 +579,7 @@ export function cumsum(x: Tensor, axis = 0, options?: { exclusive?: boolean; rev
   const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumsum', 'reverse');
   if (x.dtype === 'int32') return int32Cumulative('sum', x, axis, exclusive, reverse);
   const out = wrap(native().cumulative('sum', x.handle, axis, exclusive, reverse));
-  return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })]);
+  return record(out, 'cumsum', [x], (gy) => [cumsum(gy, axis, { exclusive, reverse: !reverse })], [], true);
 }
 
 /**
@@ -675,7 +677,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) fail('INVALID_ARGUMENT', `reshape: shape[${i}] must be an integer >= -1; got ${describe(d)}`);
   });
   const out = wrap(native().reshape(x.handle, shape.slice()));
-  return record(out, 'reshape', [x], (gy) => [wrap(native().reshape(gy.handle, x.shape.slice()))]);
+  return record(out, 'reshape', [x], (gy) => [reshape(gy, x.shape)], [], true);
 }
 
 /** x itself when it already has `shape`, else reshape(x, shape) (for backward functions, which run under noGrad). */
@@ -690,7 +692,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const out = wrap(native().permute(x.handle, perm.slice()));
   const norm = perm.map((a) => (a < 0 ? a + x.rank : a));
   const inverse = norm.map((_, i) => norm.indexOf(i));
-  return record(out, 'permute', [x], (gy) => [wrap(native().permute(gy.handle, inverse))]);
+  return record(out, 'permute', [x], (gy) => [permute(gy, inverse)], [], true);
 }
 
 /** Swaps two axes (the last two by default); a copy, like TensorFlow.js's transpose. */
@@ -722,7 +724,13 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   const b = x.shape.map((_, i) => (i < begin.length ? begin[i] : 0));
   const s = x.shape.map((_, i) => (size && i < size.length ? size[i] : -1));
   const out = wrap(native().slice(x.handle, b, s));
-  return record(out, 'slice', [x], (gy) => [wrap(native().sliceBackward(gy.handle, x.shape.slice(), b))]);
+  return record(out, 'slice', [x], (gy) => [sliceBackward(gy, x.shape, b)], [], true);
+}
+
+/** slice()'s gradient: gy placed at `begin` in zeros of `shape`; recorded (its own gradient is the slice back). */
+function sliceBackward(gy: Tensor, shape: readonly number[], begin: number[]): Tensor {
+  const out = wrap(native().sliceBackward(gy.handle, shape.slice(), begin));
+  return record(out, 'sliceBackward', [gy], (g) => [slice(g, begin, gy.shape)], [], true);
 }
 
 /** Reverses the order of elements along the given axes (torch.flip). */
@@ -731,7 +739,7 @@ export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
   const ax = typeof axes === 'number' ? [axes] : axes;
   if (!Array.isArray(ax) || !ax.every((a) => Number.isInteger(a))) fail('INVALID_ARGUMENT', `flip: axes must be an integer or an array of integers; got ${describe(axes)}`);
   const out = wrap(native().flip(x.handle, ax));
-  return record(out, 'flip', [x], (gy) => [wrap(native().flip(gy.handle, ax))]);
+  return record(out, 'flip', [x], (gy) => [flip(gy, ax)], [], true);
 }
 
 /** Joins tensors along an existing axis. */
@@ -755,9 +763,9 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     return xs.map((t) => {
       const begin = t.shape.map((_, i) => (i === ax ? at : 0));
       at += t.shape[ax];
-      return wrap(native().slice(gy.handle, begin, t.shape.slice()));
+      return slice(gy, begin, t.shape);
     });
-  });
+  }, [], true);
 }
 
 /** Joins tensors of one shape along a new axis. */
@@ -785,26 +793,26 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, 'broadcastTo', 'x');
   const out = wrap(native().broadcastTo(x.handle, checkShape(shape, 'broadcastTo')));
-  return record(out, 'broadcastTo', [x], (gy) => [sumToShape(gy, x.shape)]);
+  return record(out, 'broadcastTo', [x], (gy) => [sumToShape(gy, x.shape)], [], true);
 }
 
 /** A copy with its own storage. */
 export function clone(x: Tensor): Tensor {
   const out = wrap(native().clone(checkTensor(x, 'clone', 'x').handle));
-  return record(out, 'clone', [x], (gy) => [gy.clone()]);
+  return record(out, 'clone', [x], (gy) => [clone(gy)], [], true);
 }
 
 /** A copy on another device; gradients flow back to the source device. */
 export function toDevice(x: Tensor, device: string): Tensor {
   const out = wrap(native().to(checkTensor(x, 'to', 'x').handle, device));
-  return record(out, 'to', [x], (gy) => [wrap(native().to(gy.handle, x.device))]);
+  return record(out, 'to', [x], (gy) => [toDevice(gy, x.device)], [], true);
 }
 
 /** A copy in another dtype; gradients are cast back (none for int32). */
 export function cast(x: Tensor, dtype: string): Tensor {
   const out = wrap(native().cast(checkTensor(x, 'cast', 'x').handle, dtype));
   if (out.dtype === 'int32') return out;
-  return record(out, 'cast', [x], (gy) => [wrap(native().cast(gy.handle, x.dtype))]);
+  return record(out, 'cast', [x], (gy) => [cast(gy, x.dtype)], [], true);
 }
 
 // ---------------------------------------------------------------- matmul
@@ -845,9 +853,9 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
     if (aShape.length === 1) outShape.splice(outShape.length - (bShape.length === 1 ? 0 : 1), 0, 1);
     if (bShape.length === 1) outShape.push(1);
     const g2 = reshapeIfNeeded(gy, outShape);
-    const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => wrap(native().matmul(x.handle, y.handle, ta, tb));
+    const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => matmul(x, y, { transposeA: ta, transposeB: tb });
     const ga = needA ? reshapeIfNeeded(sumToShape(tA ? mm(b2!, g2, tB, true) : mm(g2, b2!, false, !tB), a2Shape), aShape) : null;
     const gb = needB ? reshapeIfNeeded(sumToShape(tB ? mm(g2, a2!, true, tA) : mm(a2!, g2, !tA, false), b2Shape), bShape) : null;
     return [ga, gb];
-  }, save);
+  }, save, true);
 }

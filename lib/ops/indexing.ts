@@ -183,7 +183,24 @@ function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describ
     fail('INVALID_ARGUMENT', `${op}: ${describeBad(pos)}`);
   }
   const rows = table.shape[0];
-  return record(out, op, [table], (gy, [idx]) => [wrap(native().scatterAddRows(gy.handle, idx.handle, rows))], [flatIndex]);
+  return record(out, op, [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [flatIndex], true);
+}
+
+/**
+ * @internal The rows of `table` at int32 `index` (any shape; entries in
+ * range), as native gatherRows, recorded: the gradient is the rows'
+ * scatter-add, recorded too, so a second derivative goes through both.
+ */
+export function gatherRows(table: Tensor, index: Tensor): Tensor {
+  const out = wrap(native().gatherRows(table.handle, index.handle));
+  const rows = table.shape[0];
+  return record(out, 'gatherRows', [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [index], true);
+}
+
+/** @internal src's rows summed into `rows` rows at int32 `index` (native scatterAddRows), recorded: the gradient is the gather of those rows. */
+export function scatterAddRows(src: Tensor, index: Tensor, rows: number): Tensor {
+  const out = wrap(native().scatterAddRows(src.handle, index.handle, rows));
+  return record(out, 'scatterAddRows', [src], (gy, [idx]) => [gatherRows(gy, idx)], [index], true);
 }
 
 /** The multi-index of flat position p in a tensor of the given shape, as text. */
@@ -310,9 +327,7 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
       const wrapped = sub(remainder(add(sums, 2 ** 31), 2 ** 32), 2 ** 31);
       return add(x, reshape(wrapped.cast('int32'), x.shape));
     }
-    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [
-      wrap(native().gatherRows(gy.handle, idx.handle)),
-    ], [flat]);
+    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [gatherRows(gy, idx)], [flat], true);
     return add(x, reshape(added, x.shape));
   });
 }
@@ -358,9 +373,7 @@ export function scatter(x: Tensor, axis: number, index: Tensor, src: Tensor | nu
       return where(hit, reshape(written, x.shape).cast('int32'), x);
     }
     // Each position is written once at most, so the scatter-add of src is src put in place.
-    const written = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [
-      wrap(native().gatherRows(gy.handle, idx.handle)),
-    ], [flat]);
+    const written = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [gatherRows(gy, idx)], [flat], true);
     return where(hit, reshape(written, x.shape), x);
   });
 }

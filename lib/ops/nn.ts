@@ -1,11 +1,12 @@
 /** Functional neural-network ops with their gradients (torch.nn.functional style). */
-import { noGrad, record } from '../autograd/graph';
+import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
+import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, div, greater, greaterEqual, matmul, max, maximum, mean, mul, pow, sqrt, sub, sum, where, wrap } from './core';
+import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, notEqual, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
+import { scatterAddRows } from './indexing';
 import { weightedCrossEntropy } from './losses';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
@@ -19,7 +20,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, 'softmax', 'x');
   checkAxis(x, axis, 'softmax');
   const out = wrap(native().softmax(x.handle, axis, false));
-  return record(out, 'softmax', [x], (gy, [y]) => [wrap(native().softmaxBackward(y.handle, gy.handle, axis, false))], [out]);
+  return record(out, 'softmax', [x], (gy, [y]) => {
+    // Recording on (a backward that builds a graph): y ⊙ (gy − Σ gy ⊙ y) in recorded ops; else the fused kernel.
+    if (isGradEnabled()) return [mul(y, sub(gy, sum(mul(gy, y), axis, true)))];
+    return [wrap(native().softmaxBackward(y.handle, gy.handle, axis, false))];
+  }, [out], true);
 }
 
 /** log(softmax(x)) along axis, computed without forming softmax. */
@@ -27,7 +32,11 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, 'logSoftmax', 'x');
   checkAxis(x, axis, 'logSoftmax');
   const out = wrap(native().softmax(x.handle, axis, true));
-  return record(out, 'logSoftmax', [x], (gy, [y]) => [wrap(native().softmaxBackward(y.handle, gy.handle, axis, true))], [out]);
+  return record(out, 'logSoftmax', [x], (gy, [y]) => {
+    // gy − e^y Σ gy, in recorded ops when the backward builds a graph.
+    if (isGradEnabled()) return [sub(gy, mul(exp(y), sum(gy, axis, true)))];
+    return [wrap(native().softmaxBackward(y.handle, gy.handle, axis, true))];
+  }, [out], true);
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -62,7 +71,14 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
   const [lossH, validH] = native().crossEntropy(logits.handle, labels.handle, ignoreIndex);
   const perRow = wrap(lossH);
   const valid = wrap(validH);
-  const node = record(perRow, 'crossEntropy', [logits], (gy, [x, y]) => [wrap(native().crossEntropyBackward(x.handle, y.handle, gy.handle, ignoreIndex))], [logits, labels]);
+  const node = record(perRow, 'crossEntropy', [logits], (gy, [x, y]) => {
+    if (!isGradEnabled()) return [wrap(native().crossEntropyBackward(x.handle, y.handle, gy.handle, ignoreIndex))];
+    // A backward that builds a graph: (softmax(x) − onehot(label)) · gy per row, 0 on ignored rows, in recorded ops.
+    const C = x.shape[x.rank - 1];
+    const hot = equal(reshape(y, [...y.shape, 1]), arange(0, C, 1, { dtype: 'int32', device: y.device }));
+    const g = reshape(where(notEqual(y, ignoreIndex), gy, 0), [...gy.shape, 1]);
+    return [mul(sub(softmax(x, -1), hot.cast(x.dtype)), g)];
+  }, [logits, labels], true);
   if (reduction === 'none') {
     valid.dispose();
     return node;
@@ -153,7 +169,8 @@ export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOp
   } else if (o.normType !== undefined) checkNumberArg(o.normType, op, 'normType');
   const out = wrap(native().gatherRows(weight.handle, indices.handle));
   return record(out, op, [weight], (gy, [idx]) => {
-    let g = wrap(native().scatterAddRows(gy.handle, idx.handle, rows));
+    // Recorded (gatherRows is its gradient): a second derivative goes through it.
+    let g = scatterAddRows(gy, idx, rows);
     if (byFreq) {
       // Each row's gradient over the number of times the indices use it (at least 1).
       const counts = wrap(native().scatterAddRows(onesLike(idx, g.dtype).handle, idx.handle, rows));
@@ -166,7 +183,7 @@ export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOp
     const keepRows = new Float64Array(rows).fill(1);
     keepRows[pad < 0 ? pad + rows : pad] = 0;
     return [mul(g, tensor(keepRows, [rows, 1], { dtype: g.dtype, device: g.device }))];
-  }, [indices]);
+  }, [indices], true);
 }
 
 function checkNumberArg(v: unknown, op: string, what: string): number {
@@ -264,6 +281,7 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const out = record(y, 'layerNorm', inputs, (gy, saved) => {
     const [sx, sm, sr, sw] = saved;
+    if (isGradEnabled()) return layerNormGrads(gy, sx, sw ?? null, eps, weight !== null && weight !== undefined, bias !== null && bias !== undefined);
     const [gx, gw, gb] = native().layerNormBackward(gy.handle, sx.handle, sm.handle, sr.handle, sw?.handle ?? null, Boolean(weight || bias));
     const grads: (Tensor | null)[] = [wrap(gx)];
     const gwT = gw ? wrap(gw) : null;
@@ -271,10 +289,32 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     if (weight) grads.push(gwT);
     if (bias) grads.push(gbT);
     return grads;
-  }, [x, m, r, ...(weight ? [weight] : [])]);
+  }, [x, m, r, ...(weight ? [weight] : [])], true);
   m.dispose();
   r.dispose();
   return out;
+}
+
+/**
+ * layerNorm's gradients in recorded ops (a backward that builds a graph),
+ * from x itself: the mean and 1/σ are computed again here rather than read
+ * from the forward's saved ones, which are constants to a second derivative.
+ * With x̂ = (x − μ)/σ and g = gy ⊙ w: gx = (g − mean(g) − x̂ mean(g ⊙ x̂))/σ,
+ * gw = Σ gy ⊙ x̂ and gb = Σ gy over the leading axes.
+ */
+function layerNormGrads(gy: Tensor, x: Tensor, w: Tensor | null, eps: number, hasWeight: boolean, hasBias: boolean): (Tensor | null)[] {
+  const mu = mean(x, -1, true);
+  const centred = sub(x, mu);
+  const rstd = rsqrt(add(mean(square(centred), -1, true), eps));
+  const xhat = mul(centred, rstd);
+  const g = w ? mul(gy, w) : gy;
+  const gx = mul(sub(sub(g, mean(g, -1, true)), mul(xhat, mean(mul(g, xhat), -1, true))), rstd);
+  const lead = gy.shape.slice(0, -1).map((_, i) => i);
+  const over = (t: Tensor) => (lead.length ? sum(t, lead) : t);
+  const grads: (Tensor | null)[] = [gx];
+  if (hasWeight) grads.push(over(mul(gy, xhat)));
+  if (hasBias) grads.push(over(gy));
+  return grads;
 }
 
 /**

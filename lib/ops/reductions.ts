@@ -48,7 +48,7 @@ export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims
     }),
   );
   // The gradient is torch's, gy · e^(x − y): the softmax over the axes (0 beside a +∞, NaN at it).
-  return record(y, op, [x], (gy, [sx, sy]) => [mul(reshape(gy, kept), exp(sub(sx, reshape(sy, kept))))], [x, y]);
+  return record(y, op, [x], (gy, [sx, sy]) => [mul(reshape(gy, kept), exp(sub(sx, reshape(sy, kept))))], [x, y], true);
 }
 
 function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean, options: unknown): Tensor {

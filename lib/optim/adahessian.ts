@@ -4,9 +4,15 @@
  *
  * Per refresh, Hutchinson's estimate: draw a Rademacher vector z over all
  * parameters; D = z ⊙ (H z), averaged over `nProbes` draws, whose
- * expectation is diag(H). H z comes from finite differences of gradients,
- * (∇L(θ + h z) − ∇L(θ)) / h ('forward', one extra closure evaluation per
- * probe) or (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The closure
+ * expectation is diag(H). H z is exact by double backward ('exact', as the
+ * paper's and PyTorch's implementations: the closure's backward() builds a
+ * graph, and each probe is one more backward pass through it), or comes
+ * from finite differences of gradients, (∇L(θ + h z) − ∇L(θ)) / h
+ * ('forward', one extra closure evaluation per probe) or
+ * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
+ * is 'exact' when every op of the loss supports a second derivative and
+ * 'forward' otherwise (the fused recurrent kernels: SRU and the DEER
+ * GRU/LSTM/RNN; ctcLoss, prod, cumprod); `lastHvpMethod` says which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
  * draws without an explicit seed repeat.
@@ -21,13 +27,13 @@
  * Hessian refreshes (one every `updateEach` steps).
  */
 import { differenceStep, sumsOfSquares } from '../autograd/functional';
-import { noGrad } from '../autograd/graph';
+import { gradients, noGrad, withCreateGraph, withGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, sub, sum, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
-import { rand, Tensor, zerosLike } from '../tensor';
+import { onesLike, rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
 import { axpy, checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
@@ -50,8 +56,8 @@ export interface AdaHessianOptions {
   updateEach: number;
   /** Hutchinson probes per refresh (default 1). Constructor only. */
   nProbes: number;
-  /** Hessian-vector products by 'forward' (default) or 'central' differences of gradients. Constructor only. */
-  hvp: 'forward' | 'central';
+  /** Hessian-vector products: 'exact' (double backward), 'forward' or 'central' differences of gradients, or 'auto' (default: exact when the loss's ops allow it, else forward). Constructor only. */
+  hvp: 'auto' | 'exact' | 'forward' | 'central';
   /** The difference step h, one for every parameter (default: √u·(1 + rms θ) forward, ∛u·(1 + rms θ) central, rms over all the parameters, u the narrowest dtype's rounding unit). Constructor only. */
   fdStep: number | null;
   /** Seed of the Rademacher draws (default: one draw of the global generator, so setSeed() makes runs repeatable). Constructor only. */
@@ -67,13 +73,15 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
   private readonly seed: number;
   private stream = 0;
   private steps = 0;
+  /** How the last refresh computed its Hessian-vector products (null before the first). */
+  lastHvpMethod: 'exact' | 'forward' | 'central' | null = null;
 
   constructor(params: ParamsArg<AdaHessianOptions>, options: Partial<AdaHessianOptions> = {}) {
     super(
       params,
       {
         lr: 0.15, betas: [0.9, 0.999], eps: 1e-4, weightDecay: 0, hessianPower: 1, averageConvKernel: true, blockSize: null,
-        updateEach: 1, nProbes: 1, hvp: 'forward', fdStep: null, seed: null,
+        updateEach: 1, nProbes: 1, hvp: 'auto', fdStep: null, seed: null,
       },
       options,
       'AdaHessian',
@@ -137,18 +145,41 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     // The whole-step options too (opt.defaults.nProbes = 0 after construction made NaN parameters).
     checkStepOptions(this.defaults, 'AdaHessian.step');
     const drawStart = globalDrawPosition();
-    const loss = this.lossOf(closure);
+    const refresh = this.steps % this.defaults.updateEach === 0;
+    const mode = this.defaults.hvp;
+    // On a refresh with exact products, the closure's backward() builds a graph where it can.
+    const tryExact = refresh && (mode === 'exact' || mode === 'auto');
+    let loss: number;
+    let exact = false;
+    try {
+      if (tryExact) {
+        const run = withCreateGraph(() => this.lossOf(closure));
+        loss = run.result;
+        exact = run.created;
+        if (!exact && mode === 'exact' && run.blockers.length)
+          fail(
+            'NOT_SUPPORTED',
+            `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
+              "(fused kernels are differentiated once only); use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
+          );
+      } else loss = this.lossOf(closure);
+    } catch (err) {
+      // A gradient that carries a graph is not left in .grad.
+      if (tryExact) this.detachGrads();
+      throw err;
+    }
     const drawEnd = globalDrawPosition();
     const active = this.paramGroups.flatMap((g) => g.params).filter((p) => p.grad && !p.grad.isDisposed);
-    const refresh = this.steps % this.defaults.updateEach === 0;
     let D: Map<Tensor, Tensor> | null = null;
     if (refresh && active.length) {
       try {
-        D = this.hessianDiagonal(closure, active, drawStart);
+        D = exact ? this.exactHessianDiagonal(active) : this.hessianDiagonal(closure, active, drawStart);
+        this.lastHvpMethod = exact ? 'exact' : mode === 'central' ? 'central' : 'forward';
       } finally {
+        if (exact) this.detachGrads();
         setGlobalDrawPosition(drawEnd);
       }
-    }
+    } else if (exact) this.detachGrads();
     // Counted once the probes succeeded, so a step that threw is retried with its refresh.
     this.steps += 1;
     try {
@@ -167,6 +198,71 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       if (D) for (const t of D.values()) t.dispose();
     }
     return loss;
+  }
+
+  /** Replaces each .grad that carries a graph (a createGraph backward's) by its values, freeing the graph. */
+  private detachGrads(): void {
+    for (const g of this.paramGroups)
+      for (const p of g.params) {
+        const grad = p.grad;
+        if (!grad || grad.isDisposed || !grad.requiresGrad) continue;
+        const values = isolated(() => noGrad(() => grad.clone()));
+        p.takeGrad()!.dispose();
+        p.grad = values;
+      }
+  }
+
+  /**
+   * hessianDiagonal by double backward: the .grad of each parameter carries
+   * the graph of its computation (the closure ran with createGraph), so
+   * H z is the gradient of Σ ⟨∇L, z⟩, one more backward per probe.
+   */
+  private exactHessianDiagonal(P: Tensor[]): Map<Tensor, Tensor> {
+    const o = this.defaults;
+    const grads = P.map((p) => p.grad!);
+    const targets = P.map((p) => ({ leaf: p }));
+    const acc: Tensor[] = [];
+    try {
+      for (const p of P) acc.push(keep(zerosLike(p)));
+      for (let k = 0; k < o.nProbes; k++) {
+        const z = P.map((p) => this.rademacher(p));
+        try {
+          const dot = withGrad(() => tidy(() => keep(grads.map((g, i) => sum(mul(g, z[i]))).reduce((a, b) => add(a, b)))));
+          let hz: (Tensor | null)[] = P.map(() => null);
+          try {
+            if (dot.requiresGrad) {
+              const one = isolated(() => onesLike(dot));
+              try {
+                hz = gradients(dot, one, targets);
+              } finally {
+                one.dispose();
+              }
+            }
+          } finally {
+            dot.dispose();
+          }
+          noGrad(() =>
+            tidy(() =>
+              P.forEach((p, i) => {
+                const h = hz[i];
+                if (h) acc[i].assign(add(acc[i], mul(z[i], reshape(h, p.shape))));
+              }),
+            ),
+          );
+          for (const h of hz) h?.dispose();
+        } finally {
+          for (const t of z) t.dispose();
+        }
+      }
+      const out = new Map<Tensor, Tensor>();
+      P.forEach((p, i) => {
+        const group = this.paramGroups.find((g) => g.params.includes(p))!;
+        out.set(p, keep(noGrad(() => tidy(() => spatialAverage(abs(div(acc[i], o.nProbes)), group)))));
+      });
+      return out;
+    } finally {
+      for (const t of acc) t.dispose();
+    }
   }
 
   /** |z ⊙ H z| averaged over the probes and then spatially, per parameter (kept tensors). */
@@ -264,7 +360,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
 function checkStepOptions(d: AdaHessianOptions, op: string): void {
   checkInteger(d.updateEach, op, 'updateEach', 1);
   checkInteger(d.nProbes, op, 'nProbes', 1);
-  if (d.hvp !== 'forward' && d.hvp !== 'central') fail('INVALID_ARGUMENT', `${op}: hvp must be 'forward' or 'central'; got ${describe(d.hvp)}`);
+  if (d.hvp !== 'auto' && d.hvp !== 'exact' && d.hvp !== 'forward' && d.hvp !== 'central')
+    fail('INVALID_ARGUMENT', `${op}: hvp must be 'auto', 'exact', 'forward' or 'central'; got ${describe(d.hvp)}`);
   if (d.fdStep !== null && !(checkFinite(d.fdStep, op, 'fdStep') > 0)) fail('INVALID_ARGUMENT', `${op}: fdStep must be > 0 or null; got ${d.fdStep}`);
 }
 

@@ -714,7 +714,8 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
         [() => antler.hvp(s, x, vT), 'SHAPE_MISMATCH', /^hvp: v has shape \[3, 2\]; expected the shape of inputs, \[2, 3\]$/],
         [() => antler.hvp(s, x, v32), 'DTYPE_MISMATCH', /^hvp: v is float32; expected inputs's dtype, float64$/],
         [() => antler.hvp(s, i32, i32), 'DTYPE_MISMATCH', /inputs is int32; second derivatives need a floating-point input/],
-        [() => antler.hvp(s, x, v, { method: 'exact' as never }), 'INVALID_ARGUMENT', /^hvp: method must be 'central' or 'forward'; got 'exact'$/],
+        [() => antler.hvp(s, x, v, { method: 'second' as never }), 'INVALID_ARGUMENT', /^hvp: method must be 'exact', 'central' or 'forward'; got 'second'$/],
+        [() => antler.hvp(s, x, v, { method: 'exact', step: 0.1 }), 'INVALID_ARGUMENT', /^hvp: step applies to the finite differences \('central', 'forward'\), not to method 'exact'$/],
         [() => antler.hvp(s, x, v, { step: -1 }), 'INVALID_ARGUMENT', /^hvp: step must be a positive number; got -1$/],
         [() => antler.hvp(s, x, v, { methd: 'forward' } as never), 'INVALID_ARGUMENT', /^hvp: unknown option 'methd'; expected one of 'method', 'step'$/],
         [() => antler.hvp((y: Tensor) => y.square(), x, v), 'SHAPE_MISMATCH', /^hvp: f must return a scalar Tensor; got shape \[2, 3\]$/],
@@ -767,16 +768,25 @@ describe(`valueAndGrad, grad and hvp: recording, nesting, ownership (seed ${rng.
       expect(antler.noGrad(() => antler.isGradEnabled())).toBe(false);
     }));
 
-  test('grad inside another grad\'s f is refused (the second derivative would silently be 0: no double backward)', () =>
+  test("grad inside another grad's f is a second derivative (torch.func's grad(grad(f))), to any depth", () =>
     tidy(() => {
-      const x = tensor([2], [1], { dtype: 'float64' });
-      expectAntlerError(
-        () => antler.grad((t: Tensor) => antler.sum(antler.grad((y: Tensor) => antler.sum(antler.mul(antler.mul(y, y), y)))(t)[0]))(x),
-        'INVALID_ARGUMENT',
-        /^grad: called inside the function of another valueAndGrad\/grad; higher derivatives .* use hvp\(f, x, v\)$/,
-      );
+      const v = randomArray(rng, 4, 0.5, 2);
+      const x = tensor(v, [4], { dtype: 'float64' });
+      const quartic = (y: Tensor) => antler.sum(antler.square(antler.square(y)));
+      const d1 = (y: Tensor) => antler.grad(quartic)(y)[0];
+      // Σ (d/dy Σy⁴) = Σ 4y³ → 12x²; one more level → 24x.
+      const d2 = antler.grad((t: Tensor) => antler.sum(d1(t)))(x)[0];
+      expectClose(d2.dataSync(), v.map((a) => 12 * a * a), 1e-14, 1e-14, 'd/dx Σ 4x³');
+      const d3 = antler.grad((t: Tensor) => antler.sum(antler.grad((u: Tensor) => antler.sum(d1(u)))(t)[0]))(x)[0];
+      expectClose(d3.dataSync(), v.map((a) => 24 * a), 1e-14, 1e-14, 'd/dx Σ 12x²');
+      // valueAndGrad's value inside is differentiable too: d/dx (Σx⁴ + Σ 4x³).
+      const both = antler.grad((t: Tensor) => {
+        const r = antler.valueAndGrad(quartic)(t);
+        return antler.add(r.value, antler.sum(r.grads[0]));
+      })(x)[0];
+      expectClose(both.dataSync(), v.map((a) => 4 * a ** 3 + 12 * a * a), 1e-14, 1e-14, 'value and gradient inside');
       // And afterwards a plain call works again.
-      expectExact(antler.grad((t: Tensor) => antler.sum(antler.mul(t, 3)))(x)[0].dataSync(), [3]);
+      expectExact(antler.grad((t: Tensor) => antler.sum(antler.mul(t, 3)))(x)[0].dataSync(), [3, 3, 3, 3]);
     }));
 
   test('a tensor f returns as it is (a closed-over one) is never freed, not even when the call fails', () => {

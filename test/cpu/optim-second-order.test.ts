@@ -474,12 +474,13 @@ function separable(r: Rng, shapes: number[][], dtype: 'float32' | 'float64' = 'f
 }
 
 describe(`AdaHessian (seed ${SEED})`, () => {
-  test.each(['forward', 'central'] as const)('on a diagonal quadratic, lr 1, β1 0, k 1, ε → 0, one step reaches the minimum (%s differences)', (hvp) => {
+  test.each(['forward', 'central', 'exact'] as const)('on a diagonal quadratic, lr 1, β1 0, k 1, ε → 0, one step reaches the minimum (%s products)', (hvp) => {
     const q = separable(rng, [[7], [3, 4]]);
     const opt = new optim.AdaHessian(q.params, { lr: 1, betas: [0, 0.5], eps: 1e-14, hvp });
     opt.step(q.closure(opt));
     q.params.forEach((p, i) => expectClose(p.dataSync(), q.c[i], 0, 1e-6, `param ${i}`));
-    expect(q.calls()).toBe(hvp === 'forward' ? 2 : 3);
+    expect(q.calls()).toBe({ forward: 2, central: 3, exact: 1 }[hvp]);
+    expect(opt.lastHvpMethod).toBe(hvp);
     opt.dispose();
     q.dispose();
   });
@@ -491,8 +492,10 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     const opt = new optim.AdaHessian(q.params, { ...o, nProbes: 2 });
     const steps = 7;
     for (let s = 0; s < steps; s++) opt.step(q.closure(opt));
-    // Refreshes at steps 1, 3, 5, 7: one evaluation per step and two more (one per probe) per refresh.
-    expect(q.calls()).toBe(steps + 4 * 2);
+    // Exact products (the default, 'auto', for this loss): one evaluation per step, the probes
+    // are backward passes through its graph.
+    expect(opt.lastHvpMethod).toBe('exact');
+    expect(q.calls()).toBe(steps);
 
     const theta = q.theta0.map((t) => t.slice());
     shapes.forEach((shape, i) => {
@@ -543,7 +546,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
   test('each probe gives z ⊙ (H z) itself across tensors of very different scales (one difference step for all)', () => {
     // L = ½(p² + q²) + p·q with p = 100, q = 0: H = [[1, 1], [1, 1]], so z ⊙ H z is (1 + z_p z_q)·(1, 1) ∈ {0, 2}².
     // Steps per tensor (before) scaled the cross term by h_q/h_p: D_q came out near 100 where it is 0 or 2.
-    for (const hvp of ['forward', 'central'] as const)
+    for (const hvp of ['forward', 'central', 'exact'] as const)
       for (let k = 0; k < 4; k++) {
         const pv = param([100], [1]), qv = param([0], [1]);
         const opt = new optim.AdaHessian([pv, qv], { lr: 0, betas: [0, 0], eps: 0, hvp, seed: rng.int(1, 1e6) });
@@ -663,7 +666,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
 
   test('with one probe, D is |z ⊙ A z| for a Rademacher z of a dense Hessian A', () => {
     const n = 4;
-    for (const hvp of ['forward', 'central'] as const) {
+    for (const hvp of ['forward', 'central', 'exact'] as const) {
       const A = spd(rng, n), b = randomArray(rng, n);
       const x = param(randomArray(rng, n), [n]);
       const opt = new optim.AdaHessian([x], { lr: 0, betas: [0, 0], hvp });
@@ -691,6 +694,9 @@ describe(`AdaHessian (seed ${SEED})`, () => {
       ['float32', 'central', 2e-3],
       ['float64', 'forward', 1e-5],
       ['float64', 'central', 1e-8],
+      // Exact products: rounding only.
+      ['float32', 'exact', 1e-5],
+      ['float64', 'exact', 1e-13],
     ] as const) {
       const a = randomArray(rng, n, 0.5, 2), th = randomArray(rng, n, -2, 2);
       // Values ~10: the shared step grows with them (rms over all), and the truncation error with it.
@@ -739,7 +745,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
 
   test('a step whose probe threw is retried with its refresh; dispose() starts afresh with a refresh', () => {
     const q = separable(rng, [[6]]);
-    const opt = new optim.AdaHessian(q.params, { lr: 0.1, updateEach: 3 });
+    const opt = new optim.AdaHessian(q.params, { lr: 0.1, updateEach: 3, hvp: 'forward' });
     const inner = q.closure(opt);
     let calls = 0, failAt = 2; // the first probe of the first step
     const closure = () => {
@@ -785,7 +791,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
   test('bad arguments throw AntlerError and change nothing', () => {
     const x = param([1, 2, 3], [3]);
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ hvp: 'exact' }, /hvp must be 'forward' or 'central'; got 'exact'/],
+      [{ hvp: 'second' }, /hvp must be 'auto', 'exact', 'forward' or 'central'; got 'second'/],
       [{ fdStep: 0 }, /fdStep must be > 0 or null/],
       [{ hessianPower: 2 }, /hessianPower must be in \[0, 1\]; got 2/],
       [{ nProbes: 0 }, /nProbes/],
@@ -797,7 +803,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     ];
     for (const [opts, msg] of bad) expectAntlerError(() => new optim.AdaHessian([x], opts as never), 'INVALID_ARGUMENT', msg);
     expectAntlerError(() => new optim.AdaHessian([{ params: [x], nProbes: 3 }] as never), 'INVALID_ARGUMENT', /nProbes applies to the whole step; pass it in the constructor's options, not in parameter group 0/);
-    const opt = new optim.AdaHessian([x]);
+    const opt = new optim.AdaHessian([x], { hvp: 'forward' });
     expectAntlerError(() => opt.step(), 'INVALID_ARGUMENT', /a closure is required/);
     // A closure that computes a gradient only on its first call: the probe fails, and x and x.grad are as before.
     let calls = 0;

@@ -1,0 +1,122 @@
+/**
+ * The derivatives of the unary ops as recorded ops: gy · dy/dx, the same
+ * formulas as the fused backward kernel (native/kernels/unary.h,
+ * unaryGrad), written with differentiable tensor ops so that a backward
+ * that builds a graph (createGraph) can be differentiated again. Indicator
+ * derivatives select gy or 0 (where) rather than multiply, as the kernel
+ * does, so an infinite or NaN gy outside the active region still gives 0.
+ */
+import { fail } from '../errors';
+import { zerosLike, type Tensor } from '../tensor';
+import {
+  add, cos, cosh, div, erfc, exp, greater, greaterEqual, less, lessEqual, mul, neg, pow, sigmoid, sin, sinh, sqrt, square, sub, where,
+  type UnaryName,
+} from './core';
+
+const LN2 = 0.69314718055994530942;
+const LN10 = 2.30258509299404568402;
+/** 2/√π */
+const TWO_OVER_SQRT_PI = 1.1283791670955125739;
+/** 1/√(2π) */
+const INV_SQRT_2PI = 0.39894228040143267794;
+
+/**
+ * @internal gy · dy/dx for y = op(x) (with parameters p0, p1), from the
+ * saved x and y (either may be gy standing in when the formula does not
+ * read it, as in the kernel's launcher).
+ */
+export function unaryDerivative(op: UnaryName, x: Tensor, y: Tensor, gy: Tensor, p0: number, p1: number): Tensor {
+  switch (op) {
+    case 'neg':
+      return neg(gy);
+    case 'exp':
+      return mul(gy, y);
+    case 'log':
+      return div(gy, x);
+    case 'tanh':
+      return mul(gy, sub(1, square(y)));
+    case 'sigmoid':
+      return mul(mul(gy, sub(1, y)), y);
+    case 'relu':
+      // x ≤ 0 gives 0; NaN passes gy (torch's threshold_backward).
+      return where(lessEqual(x, 0), 0, gy);
+    case 'softplus':
+      return where(greater(x, 20), gy, mul(gy, sigmoid(x)));
+    case 'gelu': {
+      // Φ(x) + x φ(x)
+      const cdf = mul(erfc(mul(x, -Math.SQRT1_2)), 0.5);
+      const pdf = mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI);
+      return mul(gy, add(cdf, mul(x, pdf)));
+    }
+    case 'sqrt':
+      return div(gy, mul(y, 2));
+    case 'abs':
+      // x > 0: gy, x < 0: −gy, 0 (and NaN): 0.
+      return where(greater(x, 0), gy, where(less(x, 0), neg(gy), 0));
+    case 'pow':
+      return p0 === 0 ? mul(gy, 0) : mul(gy, mul(pow(x, p0 - 1), p0));
+    case 'clamp': {
+      const inside = mul(greaterEqual(x, p0), lessEqual(x, p1));
+      return where(inside, gy, 0);
+    }
+    case 'square':
+      return mul(gy, mul(x, 2));
+    case 'reciprocal':
+      return neg(mul(gy, square(y)));
+    case 'sin':
+      return mul(gy, cos(x));
+    case 'cos':
+      return mul(gy, neg(sin(x)));
+    case 'log1p':
+      return div(gy, add(x, 1));
+    case 'expm1':
+      return mul(gy, add(y, 1));
+    case 'rsqrt':
+      return mul(mul(gy, mul(square(y), y)), -0.5);
+    case 'sign':
+    case 'floor':
+    case 'ceil':
+    case 'round':
+    case 'trunc':
+      // Piecewise constant: zero whatever gy holds (torch's zeros_like).
+      return zerosLike(gy);
+    case 'leakyRelu':
+      return where(greater(x, 0), gy, mul(gy, p0));
+    case 'elu':
+      // From x rather than y + α, which cancels for very negative x (the kernel's).
+      return where(lessEqual(x, 0), mul(gy, mul(exp(x), p0)), gy);
+    case 'silu': {
+      const s = sigmoid(x);
+      return mul(gy, mul(s, add(mul(x, sub(1, s)), 1)));
+    }
+    case 'erf':
+      return mul(gy, mul(exp(neg(square(x))), TWO_OVER_SQRT_PI));
+    case 'erfc':
+      return mul(gy, mul(exp(neg(square(x))), -TWO_OVER_SQRT_PI));
+    case 'tan':
+      return mul(gy, add(square(y), 1));
+    case 'asin':
+      return div(gy, sqrt(sub(1, square(x))));
+    case 'acos':
+      return div(neg(gy), sqrt(sub(1, square(x))));
+    case 'atan':
+      return div(gy, add(square(x), 1));
+    case 'sinh':
+      return mul(gy, cosh(x));
+    case 'cosh':
+      return mul(gy, sinh(x));
+    case 'asinh':
+      return div(gy, sqrt(add(square(x), 1)));
+    case 'acosh':
+      return div(gy, mul(sqrt(sub(x, 1)), sqrt(add(x, 1))));
+    case 'atanh':
+      return div(gy, sub(1, square(x)));
+    case 'log2':
+      return div(gy, mul(x, LN2));
+    case 'log10':
+      return div(gy, mul(x, LN10));
+    case 'exp2':
+      return mul(gy, mul(y, LN2));
+  }
+  return fail('INTERNAL', `unaryDerivative: no formula for '${op as string}'`);
+}
