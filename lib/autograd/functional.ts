@@ -1,6 +1,7 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
 import { doubleBlockers, edgeOf, gradients, markDouble, noGrad, recordEdges, shapedAs, withGrad } from './graph';
+import type { Edge } from './graph';
 import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
@@ -298,27 +299,10 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
       } finally {
         seed.dispose();
       }
-      // ⟨∇f, v⟩, recorded: its gradient is H·v (zero where ∇f does not depend on the inputs).
-      const dot = withGrad(() =>
-        tidy(() => {
-          const terms = g.flatMap((gi, i) => (gi ? [sum(mul(gi, vs[i]))] : []));
-          return terms.length ? keep(terms.reduce((a, b) => add(a, b))) : null;
-        }),
-      );
-      for (const t of g) t?.dispose();
-      if (dot) {
-        try {
-          if (dot.requiresGrad) {
-            const one = isolated(() => onesLike(dot));
-            try {
-              hv = gradients(dot, one, targets);
-            } finally {
-              one.dispose();
-            }
-          }
-        } finally {
-          dot.dispose();
-        }
+      try {
+        hv = gradientOfDot(g, vs, targets);
+      } finally {
+        for (const t of g) t?.dispose();
       }
     }
     const products = leaves.map((l, i) => {
@@ -332,6 +316,33 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
   } finally {
     value?.dispose();
     for (const l of leaves) l.dispose();
+  }
+}
+
+/**
+ * @internal The gradient of Σᵢ ⟨gᵢ, vᵢ⟩ with respect to `targets`, for
+ * gradients g that carry a graph (a createGraph backward's): H·v when g is
+ * ∇f. Null where none flows (g does not depend on that target, or is null).
+ * Nothing given is freed; the graph is kept for another product.
+ */
+export function gradientOfDot(g: readonly (Tensor | null)[], vs: readonly Tensor[], targets: Edge[]): (Tensor | null)[] {
+  const dot = withGrad(() =>
+    tidy(() => {
+      const terms = g.flatMap((gi, i) => (gi ? [sum(mul(gi, vs[i]))] : []));
+      return terms.length ? keep(terms.reduce((a, b) => add(a, b))) : null;
+    }),
+  );
+  if (!dot) return targets.map(() => null);
+  try {
+    if (!dot.requiresGrad) return targets.map(() => null);
+    const one = isolated(() => onesLike(dot));
+    try {
+      return gradients(dot, one, targets);
+    } finally {
+      one.dispose();
+    }
+  } finally {
+    dot.dispose();
   }
 }
 

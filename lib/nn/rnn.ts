@@ -155,7 +155,7 @@ function packedRecurrence(
   kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, opts: DeerOptions, plan: PackPlan, warm?: WarmStart,
 ): { y: Tensor; last: Tensor; stats: DeerStats } {
   const { T, segments, sorted } = plan;
-  const B = xp.shape[1], G = xp.shape[2], n = y0.shape[1];
+  const B = xp.shape[1], n = y0.shape[1];
   const tEnd = segments[segments.length - 1].t1;
   const times = [...segments.map((g) => g.t1 - g.t0), ...(tEnd < T ? [T - tEnd] : [])];
   const xs = indexSelect(xp, 1, plan.order);

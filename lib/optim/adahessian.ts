@@ -26,14 +26,14 @@
  * with m̂ bias-corrected by the number of steps and v̂ by the number of
  * Hessian refreshes (one every `updateEach` steps).
  */
-import { differenceStep, sumsOfSquares } from '../autograd/functional';
-import { gradients, noGrad, withCreateGraph, withGrad } from '../autograd/graph';
+import { differenceStep, gradientOfDot, sumsOfSquares } from '../autograd/functional';
+import { noGrad, withCreateGraph } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, sub, sum, wrap } from '../ops/core';
+import { abs, add, broadcastTo, cast, concat, div, mean, mul, reshape, slice, sub, wrap } from '../ops/core';
 import { globalDrawPosition, setGlobalDrawPosition } from '../random';
-import { onesLike, rand, Tensor, zerosLike } from '../tensor';
+import { rand, Tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, describe } from '../validate';
 import { axpy, checkMomentOptions, Optimizer, ParamGroup, ParamsArg } from './optimizer';
 
@@ -227,20 +227,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       for (let k = 0; k < o.nProbes; k++) {
         const z = P.map((p) => this.rademacher(p));
         try {
-          const dot = withGrad(() => tidy(() => keep(grads.map((g, i) => sum(mul(g, z[i]))).reduce((a, b) => add(a, b)))));
-          let hz: (Tensor | null)[] = P.map(() => null);
-          try {
-            if (dot.requiresGrad) {
-              const one = isolated(() => onesLike(dot));
-              try {
-                hz = gradients(dot, one, targets);
-              } finally {
-                one.dispose();
-              }
-            }
-          } finally {
-            dot.dispose();
-          }
+          const hz = gradientOfDot(grads, z, targets);
           noGrad(() =>
             tidy(() =>
               P.forEach((p, i) => {
@@ -254,15 +241,20 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
           for (const t of z) t.dispose();
         }
       }
-      const out = new Map<Tensor, Tensor>();
-      P.forEach((p, i) => {
-        const group = this.paramGroups.find((g) => g.params.includes(p))!;
-        out.set(p, keep(noGrad(() => tidy(() => spatialAverage(abs(div(acc[i], o.nProbes)), group)))));
-      });
-      return out;
+      return this.averaged(P, acc);
     } finally {
       for (const t of acc) t.dispose();
     }
+  }
+
+  /** |Σ z ⊙ H z| / nProbes per parameter, averaged spatially (kept tensors). */
+  private averaged(P: Tensor[], acc: Tensor[]): Map<Tensor, Tensor> {
+    const out = new Map<Tensor, Tensor>();
+    P.forEach((p, i) => {
+      const group = this.paramGroups.find((g) => g.params.includes(p))!;
+      out.set(p, keep(noGrad(() => tidy(() => spatialAverage(abs(div(acc[i], this.defaults.nProbes)), group)))));
+    });
+    return out;
   }
 
   /** |z ⊙ H z| averaged over the probes and then spatially, per parameter (kept tensors). */
@@ -307,12 +299,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
           transient.delete(t);
         }
       }
-      const out = new Map<Tensor, Tensor>();
-      P.forEach((p, i) => {
-        const group = this.paramGroups.find((g) => g.params.includes(p))!;
-        out.set(p, keep(noGrad(() => tidy(() => spatialAverage(abs(div(acc[i], o.nProbes)), group)))));
-      });
-      return out;
+      return this.averaged(P, acc);
     } finally {
       noGrad(() => P.forEach((p, i) => p.assign(theta0[i])));
       P.forEach((p, i) => {

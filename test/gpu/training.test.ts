@@ -73,6 +73,34 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     // where |D| is near 0 (under emulation); central ones by 4e-12.
     expectSameCurves(curvesOf(20, (p) => new antler.optim.AdaHessian(p, { lr: 0.05, seed: 1234, hvp: 'central' }) as unknown as Opt), 1e-8);
   });
+
+  test('AdaHessian with exact products (double backward): loss curves agree over 20 steps', () => {
+    expectSameCurves(curvesOf(20, (p) => new antler.optim.AdaHessian(p, { lr: 0.05, seed: 1234, hvp: 'exact' }) as unknown as Opt), 1e-9);
+  });
+
+  test('exact Hessian-vector products through embedding, layer norm, GELU, softmax attention and cross-entropy agree with the CPU', () => {
+    const tokens = Array.from({ length: 12 }, () => rng.int(0, 9));
+    const labels = Array.from({ length: 12 }, () => rng.int(0, 3));
+    const seed = rng.int(1, 2 ** 30);
+    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
+      antler.tidy(() => {
+        antler.setSeed(seed);
+        const F = { dtype: 'float64' as const, device };
+        const emb = antler.randn([10, 6], F), w = antler.randn([6, 4], F), g = antler.randn([6], F);
+        const v = [antler.randn([10, 6], F), antler.randn([6, 4], F), antler.randn([6], F)];
+        const tok = antler.tensor(tokens, [12], { dtype: 'int32', device }), lab = antler.tensor(labels, [12], { dtype: 'int32', device });
+        const f = (E: antler.Tensor, W: antler.Tensor, G: antler.Tensor) => {
+          const h = antler.gelu(antler.layerNorm(antler.embedding(tok, E), G));
+          const att = antler.scaledDotProductAttention(h.reshape([1, 12, 6]), h.reshape([1, 12, 6]), h.reshape([1, 12, 6])).reshape([12, 6]);
+          return antler.crossEntropy(antler.matmul(att, W), lab);
+        };
+        const r = antler.hvp(f, [emb, w, g], v);
+        expect(r.method).toBe('exact');
+        return r.hvp.map((t) => Array.from(t.dataSync()));
+      }),
+    );
+    cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-10 * Math.max(1, Math.abs(a)))));
+  });
 });
 
 run(`nn.init on CPU and CUDA (seed ${rng.seed})`, () => {
