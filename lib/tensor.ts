@@ -3,7 +3,7 @@
  * row-major storage on one device). Reading data synchronizes the device.
  */
 import { inspect } from 'node:util';
-import { assignRecorder, Node, runBackward } from './autograd/graph';
+import { assignRecorder, Node, noGrad, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { inScope, isolated, track, untrack } from './engine';
 import { AntlerError, fail } from './errors';
@@ -332,9 +332,16 @@ export class Tensor {
       this.dropGrad();
       return;
     }
+    // A .grad that carries a graph (a createGraph backward's) is cut from it first, as PyTorch's
+    // zero_grad(set_to_none=False) detaches it; the zeros are written unrecorded.
+    if (g.gradFn) {
+      const node = g.gradFn;
+      g.gradFn = null;
+      node.release();
+    } else if (g.requiresGrad) g.requiresGrad = false;
     const z = zerosLike(g);
     try {
-      g.assign(z);
+      noGrad(() => g.assign(z));
     } finally {
       z.dispose();
     }

@@ -70,8 +70,10 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
         if (value.requiresGrad) {
           const seed = isolated(() => onesLike(value));
           try {
+            const targets = leaves.map((l) => edgeOf(l));
             if (nested) {
-              const blockers = doubleBlockers(value);
+              // Only the ops on the way from the value to the inputs need a second derivative.
+              const blockers = doubleBlockers(value, targets);
               if (blockers.length)
                 fail(
                   'NOT_SUPPORTED',
@@ -79,7 +81,7 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
                     `${blockers.length > 1 ? 'have' : 'has'} no differentiable backward (fused kernels are differentiated once only). For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})`,
                 );
             }
-            found = gradients(value, seed, leaves.map((l) => edgeOf(l)), nested);
+            found = gradients(value, seed, targets, nested);
           } finally {
             seed.dispose();
           }
@@ -96,7 +98,9 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
         return shaped;
       });
       if (nested) {
-        track(value); // differentiable for the outer derivative: the caller's, in its tidy() scope
+        // Differentiable for the outer derivative: the caller's, in its tidy() scope (no longer kept).
+        value.kept = false;
+        track(value);
         return { value, grads };
       }
       const detached = value.detach();
@@ -280,7 +284,10 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
     );
     if (value.size !== 1) fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${value.shape.join(', ')}]`);
     const root = value;
-    const blockers = doubleBlockers(root);
+    const targets = leaves.map((l) => ({ leaf: l }));
+    // Only the ops on the way from f to the inputs need a second derivative (not, say, those of a
+    // closed-over parameter's own computation).
+    const blockers = doubleBlockers(root, targets);
     if (blockers.length) {
       if (!required) return null;
       fail(
@@ -289,7 +296,6 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
           "(fused kernels are differentiated once only); use method 'central' or 'forward' (finite differences of gradients), or leave method out to fall back to 'central' by itself",
       );
     }
-    const targets = leaves.map((l) => ({ leaf: l }));
     let hv: (Tensor | null)[] = leaves.map(() => null);
     if (root.requiresGrad) {
       const seed = isolated(() => onesLike(root));

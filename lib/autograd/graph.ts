@@ -300,10 +300,14 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
   }
   const order = topologicalOrder(start, () => true);
   if (!createGraph && createGraphScope > 0) {
-    lastBackwardBlockers = doubleBlockersOf(order);
-    createGraph = lastBackwardBlockers.length === 0;
+    const blockers = doubleBlockersOf(order);
+    for (const b of blockers) scopeBlockers.add(b);
+    createGraph = blockers.length === 0;
   }
-  lastBackwardCreatedGraph = createGraph;
+  if (createGraphScope > 0) {
+    scopeBackwards += 1;
+    if (createGraph) scopeGraphs += 1;
+  }
   // Leaf gradients are summed aside and reach .grad only once the whole pass has run, as
   // PyTorch accumulates a leaf once: .grad is written in place, and a node that runs later may
   // have saved it (a second-order term); a pass that throws leaves every .grad as it was.
@@ -318,35 +322,38 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     for (const g of pending.values()) g.dispose();
     throw err;
   }
-  isolated(() =>
-    (createGraph ? withGrad : noGrad)(() => {
-      for (const [leaf, g] of pending) accumulate(leaf, g, createGraph);
-    }),
-  );
+  // A graph-building pass sums in the caller's scopes (see accumulate); the plain one in place, isolated.
+  if (createGraph) withGrad(() => pending.forEach((g, leaf) => accumulate(leaf, g, true)));
+  else isolated(() => noGrad(() => pending.forEach((g, leaf) => accumulate(leaf, g, false))));
   // The graph a createGraph pass builds runs through these nodes (their saved values): kept.
   if (!retainGraph && !createGraph) for (const n of order) n.freeSaved();
 }
 
 /** How many withCreateGraph() scopes are open: backward() in one builds a graph when every op allows it. */
 let createGraphScope = 0;
-let lastBackwardCreatedGraph = false;
-let lastBackwardBlockers: string[] = [];
+/** In the open withCreateGraph() scope: backward() calls, those that built a graph, and the ops that kept the others from it. */
+let scopeBackwards = 0;
+let scopeGraphs = 0;
+let scopeBlockers = new Set<string>();
 
 /**
  * @internal Runs fn with backward() building differentiable gradients
  * (createGraph) wherever every op on the way supports it; otherwise
- * backward() works as usual. Returns fn's result and whether the last
- * backward() fn ran built a graph, or else which ops stopped it
- * (AdaHessian's exact Hessian-vector products ride on the user's closure
- * this way).
+ * backward() works as usual. Returns fn's result, how many backward() calls
+ * fn made, whether every one of them built a graph (`created`: then the
+ * gradients they left are differentiable throughout), and the ops that
+ * kept any from it (AdaHessian's exact Hessian-vector products ride on the
+ * user's closure this way). Not reentrant (one scope at a time).
  */
-export function withCreateGraph<T>(fn: () => T): { result: T; created: boolean; blockers: string[] } {
+export function withCreateGraph<T>(fn: () => T): { result: T; created: boolean; backwards: number; blockers: string[] } {
+  if (createGraphScope > 0) fail('INVALID_ARGUMENT', 'withCreateGraph: already inside one (an AdaHessian step inside another\'s closure?)');
   createGraphScope += 1;
-  lastBackwardCreatedGraph = false;
-  lastBackwardBlockers = [];
+  scopeBackwards = 0;
+  scopeGraphs = 0;
+  scopeBlockers = new Set();
   try {
     const result = fn();
-    return { result, created: lastBackwardCreatedGraph, blockers: lastBackwardBlockers };
+    return { result, created: scopeBackwards > 0 && scopeGraphs === scopeBackwards, backwards: scopeBackwards, blockers: [...scopeBlockers] };
   } finally {
     createGraphScope -= 1;
   }
@@ -359,9 +366,27 @@ function doubleBlockersOf(order: readonly Node[]): string[] {
   return [...names];
 }
 
-/** @internal The ops between root and its leaves whose backward is not differentiable: a createGraph backward from root needs none. */
-export function doubleBlockers(root: Tensor): string[] {
-  return root.gradFn ? doubleBlockersOf(topologicalOrder(root.gradFn, () => true)) : [];
+/**
+ * @internal The ops whose backward is not differentiable among those a
+ * gradient of root with respect to `targets` runs (gradients()' live nodes):
+ * a createGraph gradient needs none. Ops off those paths do not count.
+ */
+export function doubleBlockers(root: Tensor, targets: Edge[]): string[] {
+  const start = root.gradFn;
+  if (!start) return [];
+  const slot = new Set<Tensor | Node>();
+  for (const e of targets) if (e) slot.add('leaf' in e ? e.leaf : e.node);
+  return slot.has(start) ? [] : doubleBlockersOf(liveNodes(start, slot));
+}
+
+/** The nodes from start (topological order) from which a target (a leaf or a node in `slot`) can be reached; the targets' nodes end the walk. */
+function liveNodes(start: Node, slot: { has(k: Tensor | Node): boolean }): Node[] {
+  const reaches = new Map<Node, boolean>();
+  const order = topologicalOrder(start, (n) => !slot.has(n), (n) => {
+    const r = n.edges.some((e) => e !== null && (('leaf' in e && slot.has(e.leaf)) || ('node' in e && (slot.has(e.node) || reaches.get(e.node) === true))));
+    reaches.set(n, r);
+  });
+  return order.filter((n) => reaches.get(n));
 }
 
 /**
@@ -410,12 +435,8 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
     return out;
   }
   // Only nodes from which a target can be reached; the targets' nodes end the walk.
-  const reaches = new Map<Node, boolean>();
-  const order = topologicalOrder(start, (n) => !slot.has(n), (n) => {
-    const r = n.edges.some((e) => e !== null && (('leaf' in e && slot.has(e.leaf)) || ('node' in e && (slot.has(e.node) || reaches.get(e.node) === true))));
-    reaches.set(n, r);
-  });
-  const live = order.filter((n) => reaches.get(n));
+  const live = liveNodes(start, slot);
+  const reaches = new Set(live);
   try {
     propagate(start, gradient, live, (e, g) => {
       const i = slot.get('leaf' in e ? e.leaf : e.node);
@@ -424,7 +445,7 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
         return true;
       }
       // On to a node that leads to a target; anything else is dropped.
-      if ('node' in e && reaches.get(e.node)) return false;
+      if ('node' in e && reaches.has(e.node)) return false;
       g.dispose();
       return true;
     }, false, createGraph);
@@ -558,8 +579,16 @@ function accumulate(leaf: Tensor, g: Tensor, createGraph: boolean): void {
   const shaped = shapedAs(leaf, g);
   const prev = leaf.grad;
   if (prev && !prev.isDisposed) {
-    // With createGraph the sum is a recorded op (out of place), as PyTorch's AccumulateGrad then.
-    if (!createGraph && prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
+    // With createGraph the sum is a recorded op, out of place, as PyTorch's AccumulateGrad then
+    // (an in-place sum would change values the graph may have saved); the .grad it replaces goes
+    // as the setter sends it (to the caller's innermost tidy() scope, or freed if none is open).
+    if (createGraph) {
+      const sum = prev.add(shaped);
+      shaped.dispose();
+      leaf.grad = sum;
+      return;
+    }
+    if (prev.dtype === shaped.dtype && prev.device === shaped.device && prev.shape.length === shaped.shape.length && prev.shape.every((d, i) => d === shaped.shape[i])) {
       // In place, as PyTorch's AccumulateGrad: a reference to .grad taken earlier stays valid
       // and sees the sum. (prev − (−1)·g is prev + g to the bit.)
       addScaledInPlace(prev.handle, shaped.handle, 1);

@@ -183,7 +183,9 @@ export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOp
     const keepRows = new Float64Array(rows).fill(1);
     keepRows[pad < 0 ? pad + rows : pad] = 0;
     return [mul(g, tensor(keepRows, [rows, 1], { dtype: g.dtype, device: g.device }))];
-  }, [indices], true);
+    // scaleGradByFreq changes the gradient (it is no longer one of a function), so it has no second
+    // derivative to take: the first pass would scale again where a second one runs through it.
+  }, [indices], !byFreq);
 }
 
 function checkNumberArg(v: unknown, op: string, what: string): number {

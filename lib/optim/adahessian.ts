@@ -155,13 +155,21 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
       if (tryExact) {
         const run = withCreateGraph(() => this.lossOf(closure));
         loss = run.result;
+        // Exact only when every backward() of the closure built a graph (one that could not would
+        // leave its part of the gradient without one, and its Hessian terms would go missing).
         exact = run.created;
-        if (!exact && mode === 'exact' && run.blockers.length)
-          fail(
-            'NOT_SUPPORTED',
-            `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
-              "(fused kernels are differentiated once only); use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
-          );
+        if (!exact && mode === 'exact') {
+          if (run.blockers.length)
+            fail(
+              'NOT_SUPPORTED',
+              `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
+                "(fused kernels are differentiated once only); use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
+            );
+          if (run.backwards === 0 && this.paramGroups.some((g) => g.params.some((p) => p.grad && !p.grad.isDisposed)))
+            fail('INVALID_ARGUMENT', "AdaHessian.step: hvp 'exact' differentiates the gradients the closure's backward() computes; this closure set .grad without calling backward(); use hvp: 'forward' or 'central'");
+        }
+        // A gradient left with a graph by a closure that falls back is made plain values.
+        if (!exact) this.detachGrads();
       } else loss = this.lossOf(closure);
     } catch (err) {
       // A gradient that carries a graph is not left in .grad.

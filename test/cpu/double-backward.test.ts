@@ -273,3 +273,126 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
     antler.dispose([x, y]);
   });
 });
+
+describe(`double backward: a review's cases (seed ${rng.seed})`, () => {
+  const param = (n: number, lo = -1, hi = 1) => tensor(randomArray(rng, n, lo, hi), [n], { ...F64, requiresGrad: true });
+
+  test("AdaHessian: a closure whose backward() calls do not all build a graph is not exact ('auto' → forward differences, 'exact' refuses), and .grad is left plain", () => {
+    tidy(() => {
+      const W = param(3, -0.5, 0.5);
+      const lossOf = (opt: optim.AdaHessian) => () => {
+        opt.zeroGrad();
+        tidy(() => antler.prod(antler.add(W, 1)).backward()); // no second derivative
+        const L = antler.sum(antler.pow(W, 4));
+        L.backward(); // would build one
+        return L;
+      };
+      const seed = rng.int(1, 1e6);
+      const auto = new optim.AdaHessian([W], { lr: 0, betas: [0, 0], seed });
+      auto.step(lossOf(auto));
+      expect(auto.lastHvpMethod).toBe('forward');
+      expect(W.grad!.requiresGrad).toBe(false);
+      const central = new optim.AdaHessian([W], { lr: 0, betas: [0, 0], seed, hvp: 'central' });
+      central.step(lossOf(central));
+      const D = (o: optim.AdaHessian) => Array.from((o.state.get(W)!.expHessianDiagSq as Tensor).dataSync());
+      // Both terms' Hessians (prod's and the quartic's) are in D.
+      expect(relErr(D(auto), D(central), 1e-8)).toBeLessThan(1e-5);
+      const exact = new optim.AdaHessian([W], { hvp: 'exact', seed });
+      expectAntlerError(() => exact.step(lossOf(exact)), 'NOT_SUPPORTED', /^AdaHessian.step: hvp 'exact' needs a second derivative of the loss; 'prod' has no differentiable backward/);
+      expect(W.grad!.requiresGrad).toBe(false);
+      expect(exact.state.size).toBe(0);
+      const byHand = new optim.AdaHessian([W], { hvp: 'exact' });
+      expectAntlerError(
+        () => byHand.step(() => {
+          W.grad = antler.onesLike(W);
+          return 0;
+        }),
+        'INVALID_ARGUMENT',
+        /set \.grad without calling backward\(\)/,
+      );
+      for (const o of [auto, central, exact, byHand]) o.dispose();
+    });
+  });
+
+  test('nested valueAndGrad leaves its value to the caller (no leak); a third derivative through it', () => {
+    const xs = randomArray(rng, 3);
+    const x = tensor(xs, [3], F64);
+    const once = () =>
+      tidy(() =>
+        Array.from(
+          antler.grad((t: Tensor) => {
+            const { value, grads } = antler.valueAndGrad((s: Tensor) => antler.sum(antler.pow(s, 3)))(t);
+            return antler.add(value, antler.sum(grads[0]));
+          })(x)[0].dataSync(),
+        ),
+      );
+    expectClose(once(), xs.map((a) => 3 * a * a + 6 * a), 1e-14, 1e-14, 'd/dx (Σx³ + Σ3x²)');
+    const base = tensorCounts().numTensors;
+    for (let k = 0; k < 5; k++) once();
+    expect(tensorCounts().numTensors).toBe(base);
+    x.dispose();
+  });
+
+  test('zeroGrad(false) after a createGraph backward cuts .grad from its graph (PyTorch detaches it): nothing accumulates over a loop', () => {
+    const p = param(4);
+    const step = () => {
+      tidy(() => antler.sum(antler.exp(antler.mul(p, p))).backward(undefined, { createGraph: true }));
+      p.zeroGrad(false);
+    };
+    step();
+    const base = tensorCounts().numTensors;
+    for (let k = 0; k < 5; k++) step();
+    expect(tensorCounts().numTensors).toBe(base);
+    expect(p.grad!.requiresGrad).toBe(false);
+    expect(Array.from(p.grad!.dataSync())).toEqual([0, 0, 0, 0]);
+    p.dispose();
+  });
+
+  test('a second createGraph backward adds out of place: a .grad held before keeps its values inside tidy(), the new .grad is the sum and differentiable', () =>
+    tidy(() => {
+      const vs = randomArray(rng, 2);
+      const p = tensor(vs, [2], { ...F64, requiresGrad: true });
+      antler.sum(antler.square(p)).backward();
+      const g = p.grad!;
+      antler.sum(antler.pow(p, 3)).backward(undefined, { createGraph: true });
+      expectClose(g.dataSync(), vs.map((a) => 2 * a), 1e-15, 0, 'the earlier .grad');
+      expectClose(p.grad!.dataSync(), vs.map((a) => 2 * a + 3 * a * a), 1e-15, 1e-15, 'the sum');
+      // d/dp Σ(2p + 3p²): the first term came from a plain backward (a constant), so 6p.
+      const h = antler.sum(p.grad!);
+      p.grad = null;
+      h.backward();
+      expectClose(p.grad!.dataSync(), vs.map((a) => 6 * a), 1e-14, 1e-15, 'd/dp of the sum');
+    }));
+
+  test("embedding with scaleGradByFreq has no second derivative (NOT_SUPPORTED); hvp's default falls back to differences", () =>
+    tidy(() => {
+      const w = tensor(randomArray(rng, 3), [3, 1], F64);
+      const idx = tensor([0, 0, 1], [3], { dtype: 'int32' });
+      const f = (t: Tensor) => antler.sum(antler.exp(antler.embedding(idx, t, { scaleGradByFreq: true })));
+      const v = antler.onesLike(w);
+      expectAntlerError(() => antler.hvp(f, w, v, { method: 'exact' }), 'NOT_SUPPORTED', /'embedding' has no differentiable backward/);
+      const r = antler.hvp(f, w, v);
+      expect(r.method).toBe('central');
+      // The scaled gradient is e^w for rows 0 and 1 (row 0's two uses averaged): its derivative e^w.
+      const ws = Array.from(w.dataSync());
+      expectClose(r.hvp.dataSync(), [Math.exp(ws[0]), Math.exp(ws[1]), 0], 1e-8, 1e-10, 'd/dw of the scaled gradient');
+      // Without the option it is exact: Σ over the uses.
+      const plain = antler.hvp((t: Tensor) => antler.sum(antler.exp(antler.embedding(idx, t))), w, v);
+      expect(plain.method).toBe('exact');
+      expectClose(plain.hvp.dataSync(), [2 * Math.exp(ws[0]), Math.exp(ws[1]), 0], 1e-14, 1e-15, 'exact without scaling');
+    }));
+
+  test('only the ops on the way to the inputs need a second derivative: a closed-over prod(W) does not stop nested grad or exact hvp', () =>
+    tidy(() => {
+      const xs = randomArray(rng, 3, 0.5, 1.5), ys = randomArray(rng, 3);
+      const x = tensor(xs, [3], F64), y = tensor(ys, [3], F64);
+      // d/dx Σ ∂/∂y (Πx · Σy²) = d/dx (2 Πx Σy) = 2 Σy · Πx / x.
+      const P = xs.reduce((a, b) => a * b, 1), Sy = ys.reduce((a, b) => a + b, 0);
+      const got = antler.grad((t: Tensor) => antler.sum(antler.grad((u: Tensor) => antler.mul(antler.prod(t), antler.sum(antler.square(u))))(y)[0]))(x)[0];
+      expectClose(got.dataSync(), xs.map((a) => (2 * Sy * P) / a), 1e-13, 1e-14, 'mixed partials through prod');
+      const W = tensor(xs, [3], { ...F64, requiresGrad: true });
+      const v = tensor(randomArray(rng, 3), [3], F64);
+      const r = antler.hvp((t: Tensor) => antler.mul(antler.prod(W), antler.sum(antler.pow(t, 3))), y, v, { method: 'exact' });
+      expectClose(r.hvp.dataSync(), ys.map((a, i) => P * 6 * a * Array.from(v.dataSync())[i]), 1e-13, 1e-14, 'Πw · 6y ⊙ v');
+    }));
+});
