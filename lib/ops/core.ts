@@ -25,10 +25,12 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.shape.length - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.shape.length; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  // Recorded ops: a backward that builds a graph (createGraph) differentiates this sum too.
-  if (!axes.length) return reshape(g, shape);
-  const reduced = sum(g, axes, true);
-  const out = reshape(reduced, shape);
+  // Recorded ops when recording is on (a backward that builds a graph differentiates this sum too);
+  // else the native ops directly, as most backward passes run (no validation, no record() call).
+  const graph = isGradEnabled();
+  if (!axes.length) return graph ? reshape(g, shape) : wrap(native().reshape(g.handle, shape.slice()));
+  const reduced = graph ? sum(g, axes, true) : wrap(native().reduce('sum', g.handle, axes, true));
+  const out = graph ? reshape(reduced, shape) : wrap(native().reshape(reduced.handle, shape.slice()));
   reduced.dispose();
   return out;
 }
@@ -505,6 +507,11 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepDims = fal
   const out = wrap(native().reduce('sum', x.handle, axes, keepDims));
   return record(out, 'sum', [x], (gy) => {
     // A scalar gy (a sum over everything) broadcasts as it is; otherwise its reduced axes come back as 1s first.
+    // Recorded ops only when the backward builds a graph (see sumToShape).
+    if (!isGradEnabled()) {
+      const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
+      return [wrap(native().broadcastTo(g.handle, x.shape.slice()))];
+    }
     const g = gy.rank === 0 ? gy : reshape(gy, keptShape(x, axes));
     return [broadcastTo(g, x.shape)];
   }, [], true);
@@ -677,7 +684,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) fail('INVALID_ARGUMENT', `reshape: shape[${i}] must be an integer >= -1; got ${describe(d)}`);
   });
   const out = wrap(native().reshape(x.handle, shape.slice()));
-  return record(out, 'reshape', [x], (gy) => [reshape(gy, x.shape)], [], true);
+  return record(out, 'reshape', [x], (gy) => [isGradEnabled() ? reshape(gy, x.shape) : wrap(native().reshape(gy.handle, x.shape.slice()))], [], true);
 }
 
 /** x itself when it already has `shape`, else reshape(x, shape) (for backward functions, which run under noGrad). */
@@ -853,7 +860,10 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
     if (aShape.length === 1) outShape.splice(outShape.length - (bShape.length === 1 ? 0 : 1), 0, 1);
     if (bShape.length === 1) outShape.push(1);
     const g2 = reshapeIfNeeded(gy, outShape);
-    const mm = (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => matmul(x, y, { transposeA: ta, transposeB: tb });
+    // The recorded matmul when the backward builds a graph; else the native one directly.
+    const mm = isGradEnabled()
+      ? (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => matmul(x, y, { transposeA: ta, transposeB: tb })
+      : (x: Tensor, y: Tensor, ta: boolean, tb: boolean) => wrap(native().matmul(x.handle, y.handle, ta, tb));
     const ga = needA ? reshapeIfNeeded(sumToShape(tA ? mm(b2!, g2, tB, true) : mm(g2, b2!, false, !tB), a2Shape), aShape) : null;
     const gb = needB ? reshapeIfNeeded(sumToShape(tB ? mm(g2, a2!, true, tA) : mm(a2!, g2, !tA, false), b2Shape), bShape) : null;
     return [ga, gb];
