@@ -98,4 +98,18 @@ describe(`examples (seed ${seed})`, () => {
     // float64: DEER's solution equals the sequential recurrence to its tolerance.
     expect(Number(gap![1])).toBeLessThan(1e-8);
   }, 240_000);
+
+  test('second-order.ts trains one MLP with SGD, Adam, AdaHessian (exact products) and L-BFGS, and checks an exact H·v', () => {
+    const r = example('second-order.ts', ['--steps', '4', '--every', '2', '--points', '20', '--hidden', '8', '--seed', seed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = stepLines(r.stdout);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l).toMatch(/sgd \d+\.\d+ +adam \d+\.\d+ +adahessian \d+\.\d+ +lbfgs \d+\.\d+/);
+    expect(r.stdout).toMatch(/adahessian +held-out accuracy \d+\.\d%, \d+\.\d+ ms per step \(Hessian-vector products: exact\)/);
+    const gap = /max relative difference (\S+)/.exec(r.stdout);
+    expect(gap).not.toBeNull();
+    expect(r.stdout).toMatch(/over its first weight: exact;/);
+    expect(Number(gap![1])).toBeLessThan(1e-6);
+  }, 240_000);
 });
