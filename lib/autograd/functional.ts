@@ -1,6 +1,6 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { doubleBlockers, edgeOf, gradients, markDouble, noGrad, recordEdges, shapedAs, withGrad } from './graph';
+import { doubleBlockers, edgeOf, gradients, isGradEnabled, markDouble, noGrad, recordEdges, shapedAs, withGrad } from './graph';
 import type { Edge } from './graph';
 import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
@@ -41,7 +41,9 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
     });
     // Inside another grad's f, an input the outer derivative follows gets a view that passes its
     // gradient on to it (a node of its own, the target here), and the inner backward builds a graph.
-    const nested = depth > 0;
+    // Under noGrad() inside the outer f, the inner gradient is a plain one (as at the top level):
+    // nothing is recorded there for the outer derivative to follow.
+    const nested = depth > 0 && isGradEnabled();
     const leaves = xs.map((x) => keep(nested && x.requiresGrad ? connectedInput(x) : x.detach().requiresGrad_(true)));
     try {
       // Recording on even under noGrad() (as torch.func.grad and functional.hvp do), and a new tensor for
@@ -160,14 +162,19 @@ export interface HvpOptions {
  * f's value at the inputs (no graph) and H·v shaped like the inputs (one
  * Tensor for one input, an array for an array).
  *
- * H·v is a finite difference of gradients along v (see HvpOptions), not an
- * exact second derivative: f must be smooth near the inputs, and the error
- * is relative to the gradient's size, so in float32 an entry of H·v below
- * about 1e-5·|∇f| is lost in the difference (in float64, below 1e-10·|∇f|). f is called
- * two or three times; every random draw without an explicit seed (dropout)
- * repeats at each call, so one mask is used throughout, and afterwards the
- * generator is where one call of f leaves it. Like valueAndGrad, no tensor's
- * .grad changes.
+ * By default H·v is exact (double backward: f runs once, then a backward
+ * that builds a graph and a second backward through it) when every op on
+ * the way from f's value to the inputs has a differentiable backward, and
+ * a central difference of gradients along v otherwise (see HvpOptions;
+ * `method` in the result says which ran). A difference needs f smooth
+ * near the inputs, and its error is relative to the gradient's size, so in
+ * float32 an entry of H·v below about 1e-5·|∇f| is lost in it (in float64,
+ * below 1e-10·|∇f|); f is then called two or three times, every random
+ * draw without an explicit seed (dropout) repeats at each call, so one mask
+ * is used throughout, and afterwards the generator is where one call of f
+ * leaves it. f may call grad/valueAndGrad itself (its value is then a
+ * derivative); hvp inside another grad's f is refused (nest grad instead).
+ * Like valueAndGrad, no tensor's .grad changes.
  */
 export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: Tensor, v: Tensor, options?: HvpOptions): { value: Tensor; hvp: Tensor; method: HvpMethod };
 export function hvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], v: readonly Tensor[], options?: HvpOptions): { value: Tensor; hvp: Tensor[]; method: HvpMethod };
@@ -178,6 +185,14 @@ export function hvp(
   options?: HvpOptions,
 ): { value: Tensor; hvp: Tensor | Tensor[]; method: HvpMethod } {
   const op = 'hvp';
+  // Inside another grad's f the product would be a constant to the outer derivative (it is not
+  // recorded as a function of the inputs): refused. Nest grad for higher derivatives instead.
+  if (depth > 0)
+    fail(
+      'INVALID_ARGUMENT',
+      `${op}: called inside the function of another valueAndGrad/grad; its result is not differentiable there (the outer derivative would take it for a constant). ` +
+        'For a derivative of H·v nest grad instead: grad(x => sum(mul(grad(f)(x)[0], v)))',
+    );
   const vg = valueAndGradFor(f, op);
   const single = inputs instanceof Tensor;
   const xs = checkTensorList(inputs, op, 'inputs');
@@ -274,14 +289,21 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
   const leaves = xs.map((x) => keep(x.detach().requiresGrad_(true)));
   let value: Tensor | null = null;
   try {
-    value = withGrad(() =>
-      tidy(() => {
-        const out: unknown = f(...leaves);
-        if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
-        out.checkAlive(op);
-        return keep(reshape(out, out.shape.slice()));
-      }),
-    );
+    // f runs as the function of a grad (depth): a grad or valueAndGrad it calls is then nested, and
+    // differentiable, as the product needs.
+    depth += 1;
+    try {
+      value = withGrad(() =>
+        tidy(() => {
+          const out: unknown = f(...leaves);
+          if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
+          out.checkAlive(op);
+          return keep(reshape(out, out.shape.slice()));
+        }),
+      );
+    } finally {
+      depth -= 1;
+    }
     if (value.size !== 1) fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${value.shape.join(', ')}]`);
     const root = value;
     const targets = leaves.map((l) => ({ leaf: l }));

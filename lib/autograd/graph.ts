@@ -308,6 +308,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     scopeBackwards += 1;
     if (createGraph) scopeGraphs += 1;
   }
+  const scoped = createGraph && createGraphScope > 0;
   // Leaf gradients are summed aside and reach .grad only once the whole pass has run, as
   // PyTorch accumulates a leaf once: .grad is written in place, and a node that runs later may
   // have saved it (a second-order term); a pass that throws leaves every .grad as it was.
@@ -323,6 +324,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     throw err;
   }
   // A graph-building pass sums in the caller's scopes (see accumulate); the plain one in place, isolated.
+  if (scoped) for (const leaf of pending.keys()) scopeLeaves.add(leaf);
   if (createGraph) withGrad(() => pending.forEach((g, leaf) => accumulate(leaf, g, true)));
   else isolated(() => noGrad(() => pending.forEach((g, leaf) => accumulate(leaf, g, false))));
   // The graph a createGraph pass builds runs through these nodes (their saved values): kept.
@@ -335,27 +337,37 @@ let createGraphScope = 0;
 let scopeBackwards = 0;
 let scopeGraphs = 0;
 let scopeBlockers = new Set<string>();
+let scopeLeaves = new Set<Tensor>();
 
 /**
  * @internal Runs fn with backward() building differentiable gradients
  * (createGraph) wherever every op on the way supports it; otherwise
  * backward() works as usual. Returns fn's result, how many backward() calls
  * fn made, whether every one of them built a graph (`created`: then the
- * gradients they left are differentiable throughout), and the ops that
- * kept any from it (AdaHessian's exact Hessian-vector products ride on the
- * user's closure this way). Not reentrant (one scope at a time).
+ * gradients they left are differentiable throughout), the ops that kept
+ * any from it; `onExit` gets the leaves whose .grad a graph-building
+ * backward wrote, whether fn returned or threw (the caller cuts those
+ * graphs when done: its own parameters' and any other's, a frozen layer's
+ * or an input's). AdaHessian's exact
+ * Hessian-vector products ride on the user's closure this way. Not
+ * reentrant (one scope at a time).
  */
-export function withCreateGraph<T>(fn: () => T): { result: T; created: boolean; backwards: number; blockers: string[] } {
+export function withCreateGraph<T>(fn: () => T, onExit?: (leaves: Tensor[]) => void): { result: T; created: boolean; backwards: number; blockers: string[] } {
   if (createGraphScope > 0) fail('INVALID_ARGUMENT', 'withCreateGraph: already inside one (an AdaHessian step inside another\'s closure?)');
   createGraphScope += 1;
   scopeBackwards = 0;
   scopeGraphs = 0;
   scopeBlockers = new Set();
+  scopeLeaves = new Set();
   try {
     const result = fn();
     return { result, created: scopeBackwards > 0 && scopeGraphs === scopeBackwards, backwards: scopeBackwards, blockers: [...scopeBlockers] };
   } finally {
     createGraphScope -= 1;
+    // The leaves go to onExit, whether fn returned or threw; no reference is kept past the scope.
+    const leaves = [...scopeLeaves];
+    scopeLeaves = new Set();
+    onExit?.(leaves);
   }
 }
 

@@ -11,8 +11,9 @@
  * ('forward', one extra closure evaluation per probe) or
  * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
  * is 'exact' when every op of the loss supports a second derivative and
- * 'forward' otherwise (the fused recurrent kernels: SRU and the DEER
- * GRU/LSTM/RNN; ctcLoss, prod, cumprod); `lastHvpMethod` says which ran. For differences the closure
+ * 'forward' otherwise (the fused recurrent kernels: SRU, GRU/LSTM/RNN,
+ * DEER, the ODE solver; ctcLoss, prod, cumprod, …); `lastHvpMethod` says
+ * which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
  * draws without an explicit seed repeat.
@@ -153,7 +154,11 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     let exact = false;
     try {
       if (tryExact) {
-        const run = withCreateGraph(() => this.lossOf(closure));
+        // Leaves whose .grad a graph-building backward of the closure wrote are cut from their graphs
+        // when done: the parameters' after the probes (or below, on a fallback or a throw), any
+        // other's (a frozen layer's, an input's) as soon as the closure is done.
+        const own = new Set(this.paramGroups.flatMap((g) => g.params));
+        const run = withCreateGraph(() => this.lossOf(closure), (leaves) => detachGradsOf(leaves.filter((t) => !own.has(t))));
         loss = run.result;
         // Exact only when every backward() of the closure built a graph (one that could not would
         // leave its part of the gradient without one, and its Hessian terms would go missing).
@@ -208,16 +213,9 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     return loss;
   }
 
-  /** Replaces each .grad that carries a graph (a createGraph backward's) by its values, freeing the graph. */
+  /** Replaces each parameter's .grad that carries a graph (a createGraph backward's) by its values, freeing the graph. */
   private detachGrads(): void {
-    for (const g of this.paramGroups)
-      for (const p of g.params) {
-        const grad = p.grad;
-        if (!grad || grad.isDisposed || !grad.requiresGrad) continue;
-        const values = isolated(() => noGrad(() => grad.clone()));
-        p.takeGrad()!.dispose();
-        p.grad = values;
-      }
+    detachGradsOf(this.paramGroups.flatMap((g) => g.params));
   }
 
   /**
@@ -348,6 +346,17 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     native().adaHessianStep(p.handle, g.handle, m.handle, v.handle, D?.handle ?? null, {
       lr: o.lr, beta1: b1, beta2: b2, eps: o.eps, weightDecay: o.weightDecay, hessianPower: o.hessianPower, step, hessianStep: hs,
     });
+  }
+}
+
+/** Replaces the .grad of each tensor that carries a graph by its values (a copy), freeing the graph. */
+function detachGradsOf(ts: readonly Tensor[]): void {
+  for (const p of ts) {
+    const grad = p.grad;
+    if (p.isDisposed || !grad || grad.isDisposed || !grad.requiresGrad) continue;
+    const values = isolated(() => noGrad(() => grad.clone()));
+    p.takeGrad()!.dispose();
+    p.grad = values;
   }
 }
 

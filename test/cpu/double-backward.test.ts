@@ -395,4 +395,52 @@ describe(`double backward: a review's cases (seed ${rng.seed})`, () => {
       const r = antler.hvp((t: Tensor) => antler.mul(antler.prod(W), antler.sum(antler.pow(t, 3))), y, v, { method: 'exact' });
       expectClose(r.hvp.dataSync(), ys.map((a, i) => P * 6 * a * Array.from(v.dataSync())[i]), 1e-13, 1e-14, 'Πw · 6y ⊙ v');
     }));
+
+  test('grad under noGrad() inside another grad is a plain gradient (not zeros); hvp of an f that calls grad is exact; hvp inside grad is refused', () =>
+    tidy(() => {
+      const xs = randomArray(rng, 3), cs = randomArray(rng, 3);
+      const x = tensor(xs, [3], F64), c = tensor(cs, [3], F64);
+      const cube = (y: Tensor) => antler.sum(antler.pow(y, 3));
+      let inner: number[] = [];
+      antler.grad((t: Tensor) => {
+        inner = Array.from(antler.noGrad(() => antler.grad(cube)(t))[0].dataSync());
+        return antler.sum(t);
+      })(x);
+      expectClose(inner, xs.map((a) => 3 * a * a), 1e-15, 1e-15, 'the inner gradient under noGrad');
+      // f = Σ c ⊙ ∇Σy³ = Σ 3c y²: H = diag(6c), so H·1 = 6c.
+      const f = (y: Tensor) => antler.sum(antler.mul(antler.grad(cube)(y)[0], c));
+      const r = antler.hvp(f, x, antler.onesLike(x));
+      expect(r.method).toBe('exact');
+      expectClose(r.hvp.dataSync(), cs.map((ci) => 6 * ci), 1e-14, 1e-14, 'H·1 of Σ 3c x²');
+      expectAntlerError(
+        () => antler.grad((t: Tensor) => antler.sum(antler.hvp(cube, t, antler.onesLike(t)).hvp))(x),
+        'INVALID_ARGUMENT',
+        /^hvp: called inside the function of another valueAndGrad\/grad; its result is not differentiable there/,
+      );
+    }));
+
+  test("AdaHessian's exact products leave no graph on tensors outside the optimizer (a frozen layer, an input): memory stays flat", () => {
+    antler.setSeed(rng.int(1, 2 ** 30));
+    const frozen = new nn.Linear(6, 6, F64), head = new nn.Linear(6, 3, F64);
+    const x = antler.randn([10, 6], F64).requiresGrad_(true);
+    const y = tensor(Array.from({ length: 10 }, (_, i) => i % 3), [10], { dtype: 'int32' });
+    const opt = new optim.AdaHessian(head.parameters(), { lr: 0.01 });
+    const step = () =>
+      opt.step(() => {
+        opt.zeroGrad();
+        const l = antler.crossEntropy(head.forward(antler.tanh(frozen.forward(x))), y);
+        l.backward();
+        return l;
+      });
+    step();
+    expect(opt.lastHvpMethod).toBe('exact');
+    const base = tensorCounts().numTensors;
+    for (let k = 0; k < 6; k++) step();
+    expect(tensorCounts().numTensors).toBe(base);
+    for (const t of [...frozen.parameters(), x, ...head.parameters()]) expect(t.grad!.requiresGrad).toBe(false);
+    opt.dispose();
+    frozen.dispose();
+    head.dispose();
+    antler.dispose([x, y]);
+  });
 });
