@@ -33,6 +33,7 @@ export {
 } from './ops/extra';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
+export * as autograd from './autograd/api';
 export type { HvpOptions, HvpMethod, TensorsLike } from './autograd/functional';
 export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';
 export { tidy, keep, dispose } from './engine';

@@ -383,18 +383,22 @@ function doubleBlockersOf(order: readonly Node[]): string[] {
  * gradient of root with respect to `targets` runs (gradients()' live nodes):
  * a createGraph gradient needs none. Ops off those paths do not count.
  */
-export function doubleBlockers(root: Tensor, targets: Edge[]): string[] {
+export function doubleBlockers(root: Tensor, targets: Edge[], through = false): string[] {
   const start = root.gradFn;
   if (!start) return [];
   const slot = new Set<Tensor | Node>();
   for (const e of targets) if (e) slot.add('leaf' in e ? e.leaf : e.node);
-  return slot.has(start) ? [] : doubleBlockersOf(liveNodes(start, slot));
+  return slot.has(start) && !through ? [] : doubleBlockersOf(liveNodes(start, slot, through));
 }
 
-/** The nodes from start (topological order) from which a target (a leaf or a node in `slot`) can be reached; the targets' nodes end the walk. */
-function liveNodes(start: Node, slot: { has(k: Tensor | Node): boolean }): Node[] {
+/**
+ * The nodes from start (topological order) from which a target (a leaf or a
+ * node in `slot`) can be reached; the targets' nodes end the walk unless
+ * `through` (then a target's node is live when another target lies beyond).
+ */
+function liveNodes(start: Node, slot: { has(k: Tensor | Node): boolean }, through = false): Node[] {
   const reaches = new Map<Node, boolean>();
-  const order = topologicalOrder(start, (n) => !slot.has(n), (n) => {
+  const order = topologicalOrder(start, (n) => through || !slot.has(n), (n) => {
     const r = n.edges.some((e) => e !== null && (('leaf' in e && slot.has(e.leaf)) || ('node' in e && (slot.has(e.node) || reaches.get(e.node) === true))));
     reaches.set(n, r);
   });
@@ -424,10 +428,13 @@ function connectedSaved(node: Node): Tensor[] {
  * @internal The gradients of `root` (seeded with `gradient`) with respect to
  * `targets` (graphBoundary's edges: leaves or nodes), like
  * torch.autograd.grad: only the nodes on a path from root to a target run,
- * nothing reaches any .grad, the graph is kept, and the targets' own graphs
- * are not entered. One gradient per target, null where none flows.
+ * nothing reaches any .grad, and the graph is kept (freeAfter: what the
+ * nodes that ran saved is freed). The targets' own graphs are not entered,
+ * unless `through` (autograd.grad's inputs: a target's gradient also flows
+ * on to the targets beyond it). One gradient per target, null where none
+ * flows.
  */
-export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], createGraph = false): (Tensor | null)[] {
+export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], createGraph = false, freeAfter = false, through = false): (Tensor | null)[] {
   const out: (Tensor | null)[] = targets.map(() => null);
   const slot = new Map<Tensor | Node, number>();
   targets.forEach((e, i) => e && slot.set('leaf' in e ? e.leaf : e.node, i));
@@ -441,18 +448,27 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
     }
   };
   const start = root.gradFn;
-  if (!start || slot.has(start)) {
+  if (!start || (slot.has(start) && !through)) {
     const i = slot.get(start ?? root);
     if (i !== undefined) out[i] = isolated(() => gradient.clone());
     return out;
   }
-  // Only nodes from which a target can be reached; the targets' nodes end the walk.
-  const live = liveNodes(start, slot);
+  // The root's own node as a target, walked through: it gets the seed itself.
+  const rootSlot = slot.get(start);
+  if (rootSlot !== undefined) out[rootSlot] = isolated(() => gradient.clone());
+  // Only nodes from which a target can be reached; the targets' nodes end the walk (unless through).
+  const live = liveNodes(start, slot, through);
+  if (!live.includes(start)) return out;
   const reaches = new Set(live);
   try {
     propagate(start, gradient, live, (e, g) => {
       const i = slot.get('leaf' in e ? e.leaf : e.node);
       if (i !== undefined) {
+        // Walking through a target's node with more targets beyond: a copy here, the sum goes on.
+        if (through && 'node' in e && reaches.has(e.node)) {
+          isolated(() => add(i, g.clone()));
+          return false;
+        }
         isolated(() => add(i, g));
         return true;
       }
@@ -465,6 +481,8 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
     for (const g of out) g?.dispose();
     throw err;
   }
+  // retainGraph false (autograd.grad's): what the nodes that ran saved is freed, as backward() does.
+  if (freeAfter && !createGraph) for (const n of live) n.freeSaved();
   return out;
 }
 
