@@ -46,25 +46,7 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
     const nested = depth > 0 && isGradEnabled();
     const leaves = xs.map((x) => keep(nested && x.requiresGrad ? connectedInput(x) : x.detach().requiresGrad_(true)));
     try {
-      // Recording on even under noGrad() (as torch.func.grad and functional.hvp do), and a new tensor for
-      // the value even when f returns one of its own (a closed-over tensor is the caller's, never freed here).
-      depth += 1;
-      let value: Tensor;
-      try {
-        value = withGrad(() => tidy(() => {
-          const out: unknown = f(...leaves);
-          if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
-          out.checkAlive(op);
-          return keep(reshape(out, out.shape.slice()));
-        }));
-      } finally {
-        depth -= 1;
-      }
-      if (value.size !== 1) {
-        const shape = value.shape.join(', ');
-        value.dispose();
-        fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${shape}]`);
-      }
+      const value = scalarOf(f, leaves, op);
       // Like torch.autograd.grad: only the leaves' gradients are computed, and no
       // tensor's .grad changes (not even those of parameters f closes over).
       let found: (Tensor | null)[] = leaves.map(() => null);
@@ -112,6 +94,36 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       for (const l of leaves) l.dispose();
     }
   };
+}
+
+/**
+ * f(...leaves) as the function of a grad: recording on even under noGrad()
+ * (as torch.func.grad and functional.hvp do), `depth` raised (a grad f
+ * calls is nested), and a new kept tensor for the value even when f
+ * returns one of its own (a closed-over tensor is the caller's, never freed
+ * here). Checked to be one element (SHAPE_MISMATCH, nothing left behind).
+ */
+function scalarOf(f: (...xs: Tensor[]) => Tensor, leaves: readonly Tensor[], op: string): Tensor {
+  depth += 1;
+  let value: Tensor;
+  try {
+    value = withGrad(() =>
+      tidy(() => {
+        const out: unknown = f(...leaves);
+        if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
+        out.checkAlive(op);
+        return keep(reshape(out, out.shape.slice()));
+      }),
+    );
+  } finally {
+    depth -= 1;
+  }
+  if (value.size !== 1) {
+    const shape = value.shape.join(', ');
+    value.dispose();
+    fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${shape}]`);
+  }
+  return value;
 }
 
 /** A view of x whose gradient goes on to x (an input of a nested valueAndGrad that the outer one follows). */
@@ -291,20 +303,7 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
   try {
     // f runs as the function of a grad (depth): a grad or valueAndGrad it calls is then nested, and
     // differentiable, as the product needs.
-    depth += 1;
-    try {
-      value = withGrad(() =>
-        tidy(() => {
-          const out: unknown = f(...leaves);
-          if (!(out instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: f must return a scalar Tensor; got ${describe(out)}`);
-          out.checkAlive(op);
-          return keep(reshape(out, out.shape.slice()));
-        }),
-      );
-    } finally {
-      depth -= 1;
-    }
-    if (value.size !== 1) fail('SHAPE_MISMATCH', `${op}: f must return a scalar Tensor; got shape [${value.shape.join(', ')}]`);
+    value = scalarOf(f, leaves, op);
     const root = value;
     const targets = leaves.map((l) => ({ leaf: l }));
     // Only the ops on the way from f to the inputs need a second derivative (not, say, those of a
