@@ -4,12 +4,11 @@
  * any .grad (the functional transforms grad/valueAndGrad/hvp are in
  * functional.ts).
  */
-import { isolated, tidy, track } from '../engine';
+import { isolated, track } from '../engine';
 import { fail } from '../errors';
-import { add, mul, sum } from '../ops/core';
-import { checkTensor, onesLike, Tensor, zerosLike } from '../tensor';
+import { checkTensor, onesLike, Tensor, zeros, zerosLike } from '../tensor';
 import { checkBoolean, checkOptions, describe } from '../validate';
-import { doubleBlockers, edgeOf, gradients, shapedAs, withGrad } from './graph';
+import { doubleBlockers, edgeOf, gradients, markDouble, recordEdges, shapedAs, withGrad } from './graph';
 
 /** Options of {@link grad} (torch.autograd.grad's, camelCase). */
 export interface GradOptions {
@@ -49,6 +48,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   const createGraph = o.createGraph === undefined ? false : checkBoolean(o.createGraph, op, 'createGraph');
   const retainGraph = o.retainGraph === undefined ? createGraph : checkBoolean(o.retainGraph, op, 'retainGraph');
   const materialize = o.materializeGrads === undefined ? false : checkBoolean(o.materializeGrads, op, 'materializeGrads');
+  if (materialize && o.allowUnused === false) fail('INVALID_ARGUMENT', `${op}: materializeGrads: true gives zeros for unused inputs, so allowUnused must be true or left out; got allowUnused: false`);
   const allowUnused = materialize || (o.allowUnused === undefined ? false : checkBoolean(o.allowUnused, op, 'allowUnused'));
   outs.forEach((t, i) => {
     if (!t.requiresGrad) fail('INVALID_ARGUMENT', `${op}: outputs[${i}] does not require grad (no input of its computation had requiresGrad = true, or it was computed under noGrad)`);
@@ -60,11 +60,14 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   // An input listed twice gets its gradient twice (a copy), as in PyTorch.
   const first = ins.map((t, i) => ins.indexOf(t) === i);
   const targets = ins.map((t, i) => (first[i] ? edgeOf(t) : null));
+  // A graph-building call records even under noGrad() (PyTorch's create_graph does): the copies and
+  // reshapes made here too.
+  const mode = <T>(fn: () => T): T => (createGraph ? withGrad(fn) : fn());
+  // Several outputs: one root node whose backward hands each output its own seed (never a sum of
+  // ⟨output, seed⟩, which would also differentiate the seeds).
+  const single = outs.length === 1;
+  const root = single ? outs[0] : outputsRoot(outs, seeds);
   try {
-    // One root: the output itself, or Σₖ ⟨outputs[k], seeds[k]⟩ for several (recorded, so a seed
-    // that requires grad is followed too when the graph is built).
-    const single = outs.length === 1;
-    const root = single ? outs[0] : withGrad(() => isolated(() => tidy(() => outs.map((t, k) => sum(mul(t, seeds[k]))).reduce((a, b) => add(a, b)))));
     const seed = single ? seeds[0] : isolated(() => onesLike(root));
     try {
       if (createGraph) {
@@ -76,29 +79,38 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
           );
       }
       // Through the inputs' own nodes: an input computed from another gets its gradient, and passes it on.
-      const found = gradients(root, seed, targets, createGraph, !retainGraph, true);
-      return found.map((g0, i) => {
-        const g = first[i] ? g0 : found[ins.indexOf(ins[i])]?.clone() ?? null;
-        if (!g) {
-          if (!allowUnused) {
-            for (const h of found) h?.dispose();
-            fail('INVALID_ARGUMENT', `${op}: inputs[${i}] (shape [${ins[i].shape.join(', ')}]) was not used to compute the outputs; pass allowUnused: true to get null for it (or materializeGrads: true for zeros)`);
-          }
-          return materialize ? zerosLike(ins[i]) : null;
-        }
-        const shaped = shapedAs(ins[i], g);
-        track(shaped);
-        return shaped;
-      });
-    } finally {
-      if (!single) {
-        root.dispose();
-        seed.dispose();
+      const found = mode(() => gradients(root, seed, targets, createGraph, !retainGraph, true));
+      const unused = ins.findIndex((_, i) => !found[first[i] ? i : ins.indexOf(ins[i])]);
+      if (unused >= 0 && !allowUnused) {
+        for (const h of found) h?.dispose();
+        fail('INVALID_ARGUMENT', `${op}: inputs[${unused}] (shape [${ins[unused].shape.join(', ')}]) was not used to compute the outputs; pass allowUnused: true to get null for it (or materializeGrads: true for zeros)`);
       }
+      return mode(() =>
+        found.map((g0, i) => {
+          const g = first[i] ? g0 : found[ins.indexOf(ins[i])]?.clone() ?? null;
+          if (!g) return materialize ? zerosLike(ins[i]) : null;
+          const shaped = shapedAs(ins[i], g);
+          track(shaped);
+          return shaped;
+        }),
+      );
+    } finally {
+      if (!single) seed.dispose();
     }
   } finally {
+    if (!single) root.dispose();
     for (const s of seeds) s.dispose();
   }
+}
+
+/**
+ * A scalar whose node's edges are the outputs' and whose backward gives
+ * each output its seed (copies, recorded when the pass builds a graph, so
+ * a seed that requires grad is followed as PyTorch follows grad_outputs).
+ */
+function outputsRoot(outs: readonly Tensor[], seeds: readonly Tensor[]): Tensor {
+  const root = isolated(() => zeros([], { dtype: outs[0].dtype as 'float32' | 'float64', device: outs[0].device }));
+  return withGrad(() => markDouble(recordEdges(root, 'outputs', outs.map(edgeOf), () => seeds.map((s) => s.clone()))));
 }
 
 function list(v: Tensor | readonly Tensor[], op: string, name: string): Tensor[] {

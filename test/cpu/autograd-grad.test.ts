@@ -59,6 +59,27 @@ describe(`autograd.grad (seed ${rng.seed})`, () => {
       expect(read(gy)).toEqual([1]);
     }));
 
+  test("gradOutputs that depend on the inputs are seeds, not differentiated (∇½‖r‖² with the residuals as seeds); a seed's graph stays whole; createGraph under noGrad() records", () =>
+    tidy(() => {
+      const xs = randomArray(rng, 3);
+      const x = tensor(xs, [3], { ...F64, requiresGrad: true });
+      const r1 = antler.mul(x, x), r2 = antler.sin(x);
+      // Σ r1·∂r1 + r2·∂r2 = 2x³ + sin x cos x.
+      const [g] = autograd.grad([r1, r2], x, { gradOutputs: [r1, r2] });
+      expectClose(read(g), xs.map((v) => 2 * v ** 3 + Math.sin(v) * Math.cos(v)), 1e-14, 1e-15, '∇½‖r‖²');
+      const v = antler.exp(x);
+      const [h] = autograd.grad([antler.mul(x, x), antler.sin(x)], x, { gradOutputs: [v, antler.onesLike(x)] });
+      expectClose(read(h), xs.map((t) => 2 * t * Math.exp(t) + Math.cos(t)), 1e-14, 1e-15, 'a seed that depends on x');
+      expectClose(read(autograd.grad(antler.sum(v), x)[0]), xs.map(Math.exp), 1e-15, 0, "the seed's own graph");
+      const u = tensor(randomArray(rng, 3), [3], { ...F64, requiresGrad: true });
+      expectAntlerError(() => autograd.grad([antler.mul(x, x), antler.sin(x)], [x, u], { gradOutputs: [u, antler.onesLike(x)] }), 'INVALID_ARGUMENT', /inputs\[1\] \(shape \[3\]\) was not used/);
+      const y = antler.sum(antler.pow(x, 3));
+      const r = antler.noGrad(() => autograd.grad(y, [x, x], { createGraph: true }));
+      expect(r.map((t) => t!.requiresGrad)).toEqual([true, true]);
+      expectClose(read(autograd.grad(antler.sum(antler.add(r[0]!, r[1]!)), x)[0]), xs.map((t) => 12 * t), 1e-14, 1e-15, 'd/dx of 2·3x² under noGrad');
+      expectAntlerError(() => autograd.grad(antler.sum(x), x, { materializeGrads: true, allowUnused: false }), 'INVALID_ARGUMENT', /allowUnused must be true or left out/);
+    }));
+
   test('createGraph: a gradient penalty on the input (as WGAN-GP), differentiated to the weights, against central differences of the whole loss', () =>
     tidy(() => {
       antler.setSeed(rng.int(1, 2 ** 30));
