@@ -417,10 +417,7 @@ function connectedSaved(node: Node): Tensor[] {
   return node.saved.map((t, i) => {
     const e = i < node.savedEdges.length ? node.savedEdges[i] : null;
     if (!e) return t;
-    const alias = t.detach();
-    const n = recordEdges(alias, 'saved', [e === SELF ? node.edge : e], (g) => [g]).gradFn;
-    if (n) n.double = true;
-    return alias;
+    return markDouble(recordEdges(t.detach(), 'saved', [e === SELF ? node.edge : e], (g) => [g]));
   });
 }
 
@@ -458,8 +455,8 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
   if (rootSlot !== undefined) out[rootSlot] = isolated(() => gradient.clone());
   // Only nodes from which a target can be reached; the targets' nodes end the walk (unless through).
   const live = liveNodes(start, slot, through);
-  if (!live.includes(start)) return out;
   const reaches = new Set(live);
+  if (!reaches.has(start)) return out;
   try {
     propagate(start, gradient, live, (e, g) => {
       const i = slot.get('leaf' in e ? e.leaf : e.node);

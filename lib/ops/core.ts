@@ -27,10 +27,15 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   for (let i = 0; i < g.shape.length; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   // Recorded ops when recording is on (a backward that builds a graph differentiates this sum too);
   // else the native ops directly, as most backward passes run (no validation, no record() call).
-  const graph = isGradEnabled();
-  if (!axes.length) return graph ? reshape(g, shape) : wrap(native().reshape(g.handle, shape.slice()));
-  const reduced = graph ? sum(g, axes, true) : wrap(native().reduce('sum', g.handle, axes, true));
-  const out = graph ? reshape(reduced, shape) : wrap(native().reshape(reduced.handle, shape.slice()));
+  if (isGradEnabled()) {
+    if (!axes.length) return reshape(g, shape);
+    const summed = sum(g, axes, true);
+    const out = reshape(summed, shape);
+    summed.dispose();
+    return out;
+  }
+  const reduced = wrap(native().reduce('sum', g.handle, axes, true));
+  const out = wrap(native().reshape(reduced.handle, shape.slice()));
   reduced.dispose();
   return out;
 }

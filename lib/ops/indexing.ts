@@ -172,9 +172,8 @@ export function argsort(x: Tensor, options?: SortOptions): Tensor {
  * scatter-add as its gradient. An out-of-range entry throws `describe(pos)`.
  */
 function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describeBad: (pos: number) => string): Tensor {
-  let out: Tensor;
   try {
-    out = wrap(native().gatherRows(table.handle, flatIndex.handle));
+    return gatherRows(table, flatIndex, op);
   } catch (err) {
     if (!(err instanceof AntlerError) || err.code !== 'INVALID_ARGUMENT') throw err;
     const flat = flatIndex.dataSync();
@@ -182,8 +181,6 @@ function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describ
     if (pos < 0) throw err; // not an index the gather refused
     fail('INVALID_ARGUMENT', `${op}: ${describeBad(pos)}`);
   }
-  const rows = table.shape[0];
-  return record(out, op, [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [flatIndex], true);
 }
 
 /**
@@ -191,16 +188,16 @@ function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describ
  * range), as native gatherRows, recorded: the gradient is the rows'
  * scatter-add, recorded too, so a second derivative goes through both.
  */
-export function gatherRows(table: Tensor, index: Tensor): Tensor {
+export function gatherRows(table: Tensor, index: Tensor, name = 'gatherRows'): Tensor {
   const out = wrap(native().gatherRows(table.handle, index.handle));
   const rows = table.shape[0];
-  return record(out, 'gatherRows', [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [index], true);
+  return record(out, name, [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [index], true);
 }
 
-/** @internal src's rows summed into `rows` rows at int32 `index` (native scatterAddRows), recorded: the gradient is the gather of those rows. */
-export function scatterAddRows(src: Tensor, index: Tensor, rows: number): Tensor {
+/** @internal src's rows summed into `rows` rows at int32 `index` (native scatterAddRows), recorded as `name`: the gradient is the gather of those rows. */
+export function scatterAddRows(src: Tensor, index: Tensor, rows: number, name = 'scatterAddRows'): Tensor {
   const out = wrap(native().scatterAddRows(src.handle, index.handle, rows));
-  return record(out, 'scatterAddRows', [src], (gy, [idx]) => [gatherRows(gy, idx)], [index], true);
+  return record(out, name, [src], (gy, [idx]) => [gatherRows(gy, idx)], [index], true);
 }
 
 /** The multi-index of flat position p in a tensor of the given shape, as text. */
@@ -327,7 +324,7 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
       const wrapped = sub(remainder(add(sums, 2 ** 31), 2 ** 32), 2 ** 31);
       return add(x, reshape(wrapped.cast('int32'), x.shape));
     }
-    const added = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [gatherRows(gy, idx)], [flat], true);
+    const added = scatterAddRows(column, flat, x.size, op);
     return add(x, reshape(added, x.shape));
   });
 }
@@ -373,7 +370,7 @@ export function scatter(x: Tensor, axis: number, index: Tensor, src: Tensor | nu
       return where(hit, reshape(written, x.shape).cast('int32'), x);
     }
     // Each position is written once at most, so the scatter-add of src is src put in place.
-    const written = record(wrap(native().scatterAddRows(column.handle, flat.handle, x.size)), op, [column], (gy, [idx]) => [gatherRows(gy, idx)], [flat], true);
+    const written = scatterAddRows(column, flat, x.size, op);
     return where(hit, reshape(written, x.shape), x);
   });
 }
