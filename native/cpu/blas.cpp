@@ -53,6 +53,8 @@ Library open() {
     lib.sgemm = sgemm;
     lib.dgemm = dgemm;
     lib.setThreads = reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads"));
+    lib.getThreads = reinterpret_cast<GetThreadsFn>(dlsym(handle, "openblas_get_num_threads"));
+    if (!lib.getThreads) lib.setThreads = nullptr;  // both or neither: a setting is only changed when it can be restored
     lib.dgeqrf = reinterpret_cast<DgeqrfFn>(dlsym(handle, "dgeqrf_"));
     lib.dorgqr = reinterpret_cast<DorgqrFn>(dlsym(handle, "dorgqr_"));
     if (!lib.dgeqrf || !lib.dorgqr) lib.dgeqrf = nullptr, lib.dorgqr = nullptr;

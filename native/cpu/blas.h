@@ -15,6 +15,7 @@ using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int,
 using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
                          double*, int);
 using SetThreadsFn = void (*)(int);
+using GetThreadsFn = int (*)();
 // LAPACK's Fortran QR routines (OpenBLAS ships LAPACK): every argument by pointer.
 using DgeqrfFn = void (*)(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
 using DorgqrFn = void (*)(const int*, const int*, const int*, double*, const int*, const double*, double*, const int*,
@@ -24,6 +25,7 @@ struct Library {
   SgemmFn sgemm = nullptr;
   DgemmFn dgemm = nullptr;
   SetThreadsFn setThreads = nullptr;  // openblas_set_num_threads, when exported
+  GetThreadsFn getThreads = nullptr;  // openblas_get_num_threads, when exported
   DgeqrfFn dgeqrf = nullptr;          // LAPACK's QR, when exported (a NO_LAPACK build has none)
   DorgqrFn dorgqr = nullptr;
   bool loaded = false;
