@@ -303,7 +303,9 @@ describe(`nn.init (seed ${rng.seed})`, () => {
         const c = ref.cdf(v[i]);
         ks = Math.max(ks, Math.abs(c - i / n), Math.abs(c - (i + 1) / n));
       }
-      expect(ks).toBeLessThan(1.95 / Math.sqrt(n)); // KS at the 0.1% level
+      // KS at the 1e-6 level (√(−½ ln(α/2)) = 2.69): nine windows at 0.1% failed about one run in a hundred by
+      // chance; a wrong sampler is off by far more at n = 20000 (a shifted or clipped law gives 0.05 and up).
+      expect(ks).toBeLessThan(2.69 / Math.sqrt(n));
     }
     // Infinite bounds: a half-normal (mean √(2/π), variance 1 − 2/π).
     const half = zeros([20000], { dtype: 'float64' });
