@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- optim`: the cost of one training step (zeroGrad, forward,
- * backward, update) of an MLP with each optimizer, against Adam's step in the
- * same run on the same device; PyTorch's Adam and L-BFGS on the same model
- * when python3 with torch is importable. AdaHessian's paper reports about
+ * backward, update) of an MLP and of a 2-layer SRU language model with each
+ * optimizer, against Adam's step in the same run on the same device;
+ * PyTorch's Adam and L-BFGS on the MLP when python3 with torch is importable. AdaHessian's paper reports about
  * 1.6–2× an Adam step with exact Hessian-vector products ('exact' here: a
  * graph-building backward and one more backward per probe); differences
  * cost one more gradient per probe ('forward'), or two ('central').
@@ -10,10 +10,12 @@
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import { backends } from './device';
 import { tidy } from './engine';
-import { Linear, ReLU, Sequential } from './nn';
+import { Embedding, Linear, ReLU, Sequential } from './nn';
+import { reshape } from './ops/core';
 import { crossEntropy } from './ops/nn';
 import { AdaHessian, Adam, LBFGS, Optimizer, SGD } from './optim';
-import { randn, rand } from './tensor';
+import { SRU } from './sru';
+import { randn, rand, Tensor } from './tensor';
 
 interface Sizes { batch: number; input: number; hidden: number; classes: number }
 
@@ -22,17 +24,54 @@ function caseName(s: Sizes, device: string): string {
   return `MLP ${s.input}-${s.hidden}-${s.classes} B=${s.batch} ${device === 'cpu' ? 'cpu' : 'cuda'}`;
 }
 
-function antlerRows(s: Sizes, device: string, repeats: number): BenchRow[] {
+/** A model to train: its parameters, a loss on fixed data, and its disposal. */
+interface Workload {
+  params: Tensor[];
+  loss(): Tensor;
+  dispose(): void;
+}
+
+function mlpWorkload(s: Sizes, device: string): Workload {
   const x = randn([s.batch, s.input], { device, seed: 1 });
   const labels = tidy(() => rand([s.batch], { dtype: 'int32', minval: 0, maxval: s.classes, device, seed: 2 }));
   const model = new Sequential(new Linear(s.input, s.hidden, { device }), new ReLU(), new Linear(s.hidden, s.classes, { device }));
+  return {
+    params: model.parameters(),
+    loss: () => crossEntropy(model.forward(x), labels),
+    dispose: () => {
+      model.dispose();
+      x.dispose();
+      labels.dispose();
+    },
+  };
+}
+
+/** A 2-layer SRU language model (embedding → SRU → linear) on L × B tokens: exact Hessian products through the recurrence. */
+function sruWorkload(L: number, B: number, d: number, vocab: number, device: string): Workload {
+  const tokens = tidy(() => rand([L, B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 4 }));
+  const next = tidy(() => rand([L * B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 5 }));
+  const emb = new Embedding(vocab, d, { device });
+  const sru = new SRU(d, d, { numLayers: 2, device });
+  const head = new Linear(d, vocab, { device });
+  return {
+    params: [...emb.parameters(), ...sru.parameters(), ...head.parameters()],
+    loss: () => crossEntropy(head.forward(reshape(sru.forward(emb.forward(tokens)).output, [L * B, d])), next),
+    dispose: () => {
+      for (const m of [emb, sru, head]) m.dispose();
+      tokens.dispose();
+      next.dispose();
+    },
+  };
+}
+
+function antlerRows(name: string, w: Workload, device: string, repeats: number): BenchRow[] {
   const makers: [string, () => Optimizer<{ lr: number }>][] = [
-    ['adam', () => new Adam(model.parameters(), { lr: 1e-3 })],
-    ['sgd (momentum 0.9)', () => new SGD(model.parameters(), { lr: 1e-2, momentum: 0.9 })],
-    ['adahessian exact', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'exact' }) as unknown as Optimizer<{ lr: number }>],
-    ['adahessian forward', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'forward' }) as unknown as Optimizer<{ lr: number }>],
-    ['adahessian central', () => new AdaHessian(model.parameters(), { lr: 1e-3, seed: 3, hvp: 'central' }) as unknown as Optimizer<{ lr: number }>],
-    ['lbfgs 1 iteration', () => new LBFGS(model.parameters(), { lr: 1e-2, maxIter: 1, toleranceGrad: 0, toleranceChange: 0 }) as unknown as Optimizer<{ lr: number }>],
+    ['adam', () => new Adam(w.params, { lr: 1e-3 })],
+    ['sgd (momentum 0.9)', () => new SGD(w.params, { lr: 1e-2, momentum: 0.9 })],
+    ['adahessian exact', () => new AdaHessian(w.params, { lr: 1e-3, seed: 3, hvp: 'exact' }) as unknown as Optimizer<{ lr: number }>],
+    ['adahessian forward', () => new AdaHessian(w.params, { lr: 1e-3, seed: 3, hvp: 'forward' }) as unknown as Optimizer<{ lr: number }>],
+    ['adahessian central', () => new AdaHessian(w.params, { lr: 1e-3, seed: 3, hvp: 'central' }) as unknown as Optimizer<{ lr: number }>],
+    ['lbfgs 1 iteration', () => new LBFGS(w.params, { lr: 1e-2, maxIter: 1, toleranceGrad: 0, toleranceChange: 0 }) as unknown as Optimizer<{ lr: number }>],
   ];
   const rows: BenchRow[] = [];
   try {
@@ -40,7 +79,7 @@ function antlerRows(s: Sizes, device: string, repeats: number): BenchRow[] {
       const opt = make();
       const closure = () => {
         opt.zeroGrad();
-        const loss = crossEntropy(model.forward(x), labels);
+        const loss = w.loss();
         loss.backward();
         return loss;
       };
@@ -52,14 +91,12 @@ function antlerRows(s: Sizes, device: string, repeats: number): BenchRow[] {
         }
       };
       const ms = timeIt(step, device, repeats);
-      rows.push({ suite: 'optim', case: caseName(s, device), device, impl, ms });
+      rows.push({ suite: 'optim', case: name, device, impl, ms });
       opt.dispose();
-      model.zeroGrad();
+      for (const p of w.params) p.grad = null;
     }
   } finally {
-    model.dispose();
-    x.dispose();
-    labels.dispose();
+    w.dispose();
   }
   return rows;
 }
@@ -100,9 +137,13 @@ export function benchOptim(quick: boolean): BenchRow[] {
     const torch = torchRows(s, devices, repeats);
     if (typeof torch === 'string') console.log(`  (${torch})`);
     for (const device of devices) {
-      rows.push(...antlerRows(s, device, repeats));
+      rows.push(...antlerRows(caseName(s, device), mlpWorkload(s, device), device, repeats));
       if (typeof torch !== 'string') rows.push(...torch.filter((r) => r.device === device));
     }
   }
+  // Second derivatives through a recurrence (no PyTorch peer: the sru package is not assumed).
+  const lm = quick ? { L: 16, B: 8, d: 64, vocab: 50 } : { L: 32, B: 16, d: 128, vocab: 64 };
+  for (const device of devices)
+    rows.push(...antlerRows(`SRU LM 2×${lm.d} L=${lm.L} B=${lm.B} V=${lm.vocab} ${device === 'cpu' ? 'cpu' : 'cuda'}`, sruWorkload(lm.L, lm.B, lm.d, lm.vocab, device), device, repeats));
   return rows;
 }

@@ -264,10 +264,9 @@ export class Tensor {
    * `createGraph: true` (PyTorch's create_graph) records the backward pass
    * itself: each .grad is then a result of recorded ops, differentiable
    * again (a gradient penalty, a Hessian-vector product), and the graph is
-   * kept. Every op on the way must support it; those that do not (the
-   * fused kernels of SRU, GRU/LSTM/RNN and their cells, DEER's scan, the
-   * ODE solver and expm; ctcLoss, prod, cumprod, embedding with
-   * scaleGradByFreq) make it throw NOT_SUPPORTED before any .grad changes.
+   * kept. Every op on the way must support it; those that do not (ctcLoss,
+   * the ODE solver, embedding with scaleGradByFreq) make it throw
+   * NOT_SUPPORTED before any .grad changes.
    */
   backward(gradient?: Tensor, options?: { retainGraph?: boolean; createGraph?: boolean }): void {
     this.checkAlive('backward');

@@ -75,7 +75,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
         if (blockers.length)
           fail(
             'NOT_SUPPORTED',
-            `${op}: createGraph needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward (fused kernels are differentiated once only)`,
+            `${op}: createGraph needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward`,
           );
       }
       // Through the inputs' own nodes: an input computed from another gets its gradient, and passes it on.

@@ -62,7 +62,7 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
                 fail(
                   'NOT_SUPPORTED',
                   `${op}: called inside the function of another valueAndGrad/grad, which needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ` +
-                    `${blockers.length > 1 ? 'have' : 'has'} no differentiable backward (fused kernels are differentiated once only). For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})`,
+                    `${blockers.length > 1 ? 'have' : 'has'} no differentiable backward. For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})`,
                 );
             }
             found = gradients(value, seed, targets, nested);
@@ -148,8 +148,8 @@ export interface HvpOptions {
    * 'exact': a second backward pass through the graph of the first
    * (PyTorch's double backward, as torch.autograd.functional.hvp): exact up
    * to rounding, for one forward and two backward passes; every op f runs
-   * must support it (NOT_SUPPORTED names those that do not: fused kernels
-   * such as the recurrent layers (SRU, GRU/LSTM/RNN), ctcLoss, prod, cumprod).
+   * must support it (NOT_SUPPORTED names those that do not: ctcLoss, the
+   * ODE solver, embedding with scaleGradByFreq).
    * 'central': (∇f(x + s·v) − ∇f(x − s·v)) / 2s, error O(s²),
    * typically 1e-4 relative in float32 and 1e-10 in float64 for a smooth f;
    * 'forward': (∇f(x + s·v) − ∇f(x)) / s, error O(s), typically 1e-3 and
@@ -313,8 +313,8 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
       if (!required) return null;
       fail(
         'NOT_SUPPORTED',
-        `${op}: method 'exact' needs a second derivative of f; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
-          "(fused kernels are differentiated once only); use method 'central' or 'forward' (finite differences of gradients), or leave method out to fall back to 'central' by itself",
+        `${op}: method 'exact' needs a second derivative of f; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
+          "use method 'central' or 'forward' (finite differences of gradients), or leave method out to fall back to 'central' by itself",
       );
     }
     let hv: (Tensor | null)[] = leaves.map(() => null);

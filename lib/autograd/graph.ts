@@ -28,6 +28,17 @@ let nodeCount = 0;
 /** @internal In Node.savedEdges: the saved view is the op's own output, whose gradient goes to the node itself. */
 export const SELF = 'self';
 
+/**
+ * @internal In Node.savedEdges: the saved view is another output of the same
+ * op (one the caller never sees, such as the SRU's state at every step),
+ * whose gradient goes to the op's inputs through `backward` (over the same
+ * saved values). A graph-building pass connects it through a node made then.
+ */
+export interface SiblingOutput {
+  name: string;
+  backward: BackwardFn;
+}
+
 /** @internal The number of nodes made so far: nodes with seq below it existed before. */
 export function nodeMark(): number {
   return nodeCount;
@@ -53,7 +64,7 @@ export class Node {
    * in the new graph as PyTorch's SavedVariables do.
    */
   double = false;
-  savedEdges: (Edge | typeof SELF)[] = [];
+  savedEdges: (Edge | typeof SELF | SiblingOutput)[] = [];
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -209,19 +220,28 @@ export function needsGrad(t: Tensor): boolean {
 /**
  * @internal Records a node on `out` if grad mode is on and any input needs a
  * gradient. `save` lists tensors backward needs; they are kept as views.
+ * `double`: backwardFn is differentiable (see Node.double); a map instead
+ * says so too and names the saved tensors that are other outputs of the op
+ * (SiblingOutput; such an op saves no `out`).
  */
-export function record(out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn, save: Tensor[] = [], double = false): Tensor {
+export function record(
+  out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn, save: Tensor[] = [],
+  double: boolean | ReadonlyMap<Tensor, SiblingOutput> = false,
+): Tensor {
   if (!gradEnabled || !inputs.some(needsGrad)) return out;
   const edges = inputs.map(edgeOf);
   const r = recordEdges(out, name, edges, backwardFn, save);
-  if (double && r.gradFn) {
+  if (double !== false && r.gradFn) {
+    if (double !== true && save.includes(out)) fail('INTERNAL', `${name}: an op with sibling outputs saved its own output`);
     const node = r.gradFn;
     node.double = true;
-    // Where each saved view came from: an input (its edge; the node already holds it), the output, or a constant.
+    // Where each saved view came from: an input (its edge; the node already holds it), the output,
+    // another output of the op, or a constant.
     node.savedEdges = save.map((t) => {
-      if (t === out) return SELF;
       const i = inputs.indexOf(t);
-      return i >= 0 ? edges[i] : null;
+      if (i >= 0) return edges[i];
+      if (t === out) return SELF;
+      return double === true ? null : double.get(t) ?? null;
     });
   }
   return r;
@@ -417,8 +437,23 @@ function connectedSaved(node: Node): Tensor[] {
   return node.saved.map((t, i) => {
     const e = i < node.savedEdges.length ? node.savedEdges[i] : null;
     if (!e) return t;
+    if (e !== SELF && 'backward' in e) return siblingOf(node, t, e);
     return markDouble(recordEdges(t.detach(), 'saved', [e === SELF ? node.edge : e], (g) => [g]));
   });
+}
+
+/**
+ * A saved sibling output t of node's op, connected: a new node on the op's
+ * inputs whose backward is the sibling's, over views of the same saved
+ * values (in whose savedEdges the sibling is itself, SELF), so that its
+ * gradient reaches the inputs and higher derivatives stay exact.
+ */
+function siblingOf(node: Node, t: Tensor, sib: SiblingOutput): Tensor {
+  const out = recordEdges(t.detach(), sib.name, node.edges, sib.backward, node.saved.slice(0, node.savedViews));
+  const made = out.gradFn!;
+  made.double = true;
+  made.savedEdges = node.savedEdges.map((e) => (e === sib ? SELF : e));
+  return out;
 }
 
 /**
@@ -533,8 +568,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       if (owned) gradient.dispose();
       fail(
         'NOT_SUPPORTED',
-        `backward with createGraph (a second derivative): ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
-          '(fused kernels such as the recurrent layers, ctcLoss, prod and cumprod are differentiated once only); ' +
+        `backward with createGraph (a second derivative): ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
           "for Hessian-vector products through them use hvp(f, x, v, {method: 'central'}) or AdaHessian's hvp: 'forward', which difference first derivatives",
       );
     }

@@ -2,7 +2,7 @@
  * The matrix exponential (native/kernels/expm.h: Padé with scaling and
  * squaring, Higham 2005), batched over leading dims, with its backward.
  */
-import { record } from '../autograd/graph';
+import { isGradEnabled, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
@@ -28,11 +28,16 @@ function expmRaw(A: Tensor): Tensor {
 export function expm(A: Tensor): Tensor {
   checkTensor(A, 'deer.expm', "the matrix 'A'");
   const E = expmRaw(A);
-  return record(E, 'expm', [A], (gE, [sA]) => [expmFrechetAdjoint(sA, gE)], [A]);
+  return record(E, 'expm', [A], (gE, [sA]) => [expmFrechetAdjoint(sA, gE)], [A], true);
 }
 
-/** L(Aᵀ, G): the gradient of ⟨G, exp(A)⟩ with respect to A. */
+/**
+ * L(Aᵀ, G): the gradient of ⟨G, exp(A)⟩ with respect to A. Building a graph
+ * (a second derivative), the block exponential is the recorded expm, so the
+ * gradient is differentiable in A and G to any order.
+ */
 function expmFrechetAdjoint(A: Tensor, G: Tensor): Tensor {
+  const exp = isGradEnabled() ? expm : expmRaw;
   return tidy(() => {
     const r = A.rank;
     const m = A.shape[r - 1];
@@ -40,7 +45,7 @@ function expmFrechetAdjoint(A: Tensor, G: Tensor): Tensor {
     const lead = A.shape.slice(0, -2);
     const Z = zeros([...lead, m, m], { dtype: A.dtype, device: A.device });
     const block = concat([concat([At, G], r - 1), concat([Z, At], r - 1)], r - 2);
-    const E = expmRaw(block);
+    const E = exp(block);
     return slice(E, [...lead.map(() => 0), 0, m], [...lead, m, m]);
   });
 }

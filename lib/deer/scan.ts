@@ -6,11 +6,11 @@
  * scan reversed with transposed A (λ_t = g_t + A_{t+1}ᵀ λ_{t+1}); then
  * gb_t = λ_t, gA_t = λ_t y_{t−1}ᵀ (λ_t ⊙ y_{t−1} diagonal), gy0 = A_0ᵀ λ_0.
  */
-import { record } from '../autograd/graph';
+import { isGradEnabled, record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { wrap } from '../ops/core';
-import { checkTensor, Tensor } from '../tensor';
+import { concat, flip, matmul, mul, reshape, slice, transpose, wrap } from '../ops/core';
+import { checkTensor, Tensor, zeros, zerosLike } from '../tensor';
 
 /** The native entries (native/core/deer.cpp; cpu/scan.cpp and cuda/scan.cu, cpu/elk.cpp and cuda/elk.cu). */
 export interface DeerNative {
@@ -63,10 +63,48 @@ export function scan(A: Tensor, b: Tensor, y0: Tensor): Tensor {
   const y = wrap(n.deerScan(A.handle, b.handle, y0.handle));
   record(y, 'deerScan', [A, b, y0], (gy, s) => {
     const [sA, sb, sy0, sy] = s;
+    // Building a graph (a second derivative): the same backward from recorded ops, itself a scan.
+    if (isGradEnabled()) return scanBackwardOps(sA, sy0, sy, gy);
     const [gA, gb, gy0] = n.deerScanBackward(sA.handle, sb.handle, sy0.handle, sy.handle, gy.handle);
     return [wrap(gA!), wrap(gb), wrap(gy0!)];
-  }, [A, b, y0, y]);
+  }, [A, b, y0, y], true);
   return y;
+}
+
+/**
+ * The scan's backward from recorded ops, so that it is differentiable in A,
+ * y0, y (the saved output) and gy: the adjoint λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}
+ * is itself a scan, run over flipped time with A_{t+1}ᵀ; then gb = λ,
+ * gA_t = λ_t y_{t−1}ᵀ (λ_t ⊙ y_{t−1}), gy0 = A_0ᵀ λ_0.
+ */
+function scanBackwardOps(A: Tensor, y0: Tensor, y: Tensor, gy: Tensor): Tensor[] {
+  const [T, B, n] = y.shape;
+  const dense = A.rank === 4;
+  if (T === 0) return [zerosLike(A), zerosLike(gy), zerosLike(y0)];
+  const lam = adjointOps(A, gy);
+  const yPrev = concat([reshape(y0, [1, B, n]), ...(T > 1 ? [slice(y, [0], [T - 1])] : [])], 0);
+  const lam0 = reshape(slice(lam, [0], [1]), [B, n]);
+  const A0 = reshape(slice(A, [0], [1]), dense ? [B, n, n] : [B, n]);
+  if (!dense) return [mul(lam, yPrev), lam, mul(A0, lam0)];
+  const gA = mul(reshape(lam, [T, B, n, 1]), reshape(yPrev, [T, B, 1, n]));
+  return [gA, lam, reshape(matmul(reshape(lam0, [B, 1, n]), A0), [B, n])];
+}
+
+/**
+ * @internal The adjoint of y_t = A_t y_{t−1} + b_t for the gradient gy
+ * [T, B, n]: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, λ_{T−1} = gy_{T−1}, from
+ * recorded ops (a scan over flipped time with A_{t+1}ᵀ), so differentiable
+ * in A and gy. A dense [T, B, n, n] or diagonal [T, B, n]; only A_1 … A_{T−1}
+ * are read.
+ */
+export function adjointOps(A: Tensor, gy: Tensor): Tensor {
+  const [T, B, n] = gy.shape;
+  const dense = A.rank === 4;
+  // The transition into reversed step s is A_{T−s}ᵀ; the first one meets the zero start and is never used.
+  const At = dense ? transpose(A, 2, 3) : A;
+  const pad = zeros(dense ? [1, B, n, n] : [1, B, n], { dtype: gy.dtype, device: gy.device });
+  const coeff = T > 1 ? concat([slice(At, [1], [T - 1]), pad], 0) : pad;
+  return flip(scan(flip(coeff, 0), flip(gy, 0), zeros([B, n], { dtype: gy.dtype, device: gy.device })), 0);
 }
 
 /**

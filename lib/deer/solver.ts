@@ -38,17 +38,18 @@
  * y* (or the fused sequential BPTT kernel with backward: 'sequential'), then
  * the cell's local vector-Jacobian products at every step in parallel.
  */
-import { isGradEnabled, noGrad, record } from '../autograd/graph';
+import { edgeOf, gradients, isGradEnabled, noGrad, record } from '../autograd/graph';
 import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
-import { broadcastTo, concat, matmul, mul, permute, reshape, slice, sub, sum, where, wrap } from '../ops/core';
+import { add, broadcastTo, concat, matmul, mul, permute, relu, reshape, sigmoid, slice, sub, sum, tanh, where, wrap } from '../ops/core';
+import { eye } from '../ops/extra';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
+import { adjointOps, elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
 
 export type { CellKind } from './native-cells';
@@ -974,6 +975,8 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
   record(y, `deer.${o.kind}`, inputs, (gy, s) => {
     let i = 0;
     const sxp = s[i++], sW = s[i++], sb = hasBias ? s[i++] : null, sy0 = s[i++], sy = s[i++], sJ = keptJ ? s[i++] : null;
+    // Building a graph (a second derivative): the same implicit gradient from recorded ops.
+    if (isGradEnabled()) return cellBackwardOps(o.kind, sxp, sW, sb, sy0, sy, gy);
     const nat = cellNative();
     let gxpH, ghhH, gy0H;
     if (backward === 'sequential') {
@@ -994,7 +997,74 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     if (hasBias) grads.push(sum(reshape(ghh, [T * B, G]), 0));
     grads.push(gy0);
     return grads;
-  }, save);
+  }, save, true);
   if (keptJ) keptJ.dispose();
   return y;
+}
+
+/**
+ * One step of the cell from recorded ops, at every (…, t, b) at once:
+ * F = cell(yPrev, xp) with PyTorch's equations (native-cells.ts), yPrev
+ * [..., T, B, n] (leading copies broadcast against xp [T, B, G]).
+ */
+function cellStepOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, yPrev: Tensor): Tensor {
+  const [G, H] = Whh.shape;
+  const lead = yPrev.shape.slice(0, -1);
+  const last = (t: Tensor, start: number, len: number) => slice(t, [...t.shape.slice(0, -1).map(() => 0), start], [...t.shape.slice(0, -1), len]);
+  const h = kind === 'lstm' ? last(yPrev, 0, H) : yPrev;
+  const wh = reshape(matmul(reshape(h, [-1, H]), Whh, { transposeB: true }), [...lead, G]);
+  const hh = bhh ? add(wh, bhh) : wh;
+  const pre = add(xp, hh);
+  const gate = (k: number) => last(pre, k * H, H);
+  switch (kind) {
+    case 'rnn_tanh':
+      return tanh(pre);
+    case 'rnn_relu':
+      return relu(pre);
+    case 'gru': {
+      const r = sigmoid(gate(0)), z = sigmoid(gate(1));
+      const nn = tanh(add(last(xp, 2 * H, H), mul(r, last(hh, 2 * H, H))));
+      return add(nn, mul(z, sub(h, nn)));
+    }
+    case 'lstm': {
+      const c = add(mul(sigmoid(gate(1)), last(yPrev, H, H)), mul(sigmoid(gate(0)), tanh(gate(2))));
+      return concat([mul(sigmoid(gate(3)), tanh(c)), c], lead.length);
+    }
+  }
+}
+
+/**
+ * The implicit-differentiation backward of recordCell from recorded ops,
+ * so that it can be differentiated again: J_t = ∂F_t/∂y_{t−1} at the
+ * solution by one graph-building pass over n copies of the step (copy i
+ * seeded with e_i gives row i), the adjoint λ_t = gy_t + J_{t+1}ᵀ λ_{t+1}
+ * as a recorded scan (adjointOps), then one pass of the step seeded with λ
+ * for xp, Whh, bhh and y0. The saved solution y is connected to this op's
+ * node, so second derivatives through it are exact.
+ */
+function cellBackwardOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, y: Tensor, gy: Tensor): (Tensor | null)[] {
+  const [T, B, n] = y.shape;
+  const grads = (gxp: Tensor, gW: Tensor, gb: Tensor | null, gy0: Tensor) => [gxp, gW, ...(bhh ? [gb] : []), gy0];
+  if (T === 0 || B === 0) return grads(zerosLike(xp), zerosLike(Whh), bhh ? zerosLike(bhh) : null, zerosLike(y0));
+  let yPrev = T > 1 ? shifted(y0, y) : reshape(y0, [1, B, n]);
+  // A start that needs no gradient still gets a node to take J and the step's gradient at.
+  if (!yPrev.requiresGrad) yPrev = yPrev.detach().requiresGrad_(true);
+  let lam = gy;
+  if (T > 1) {
+    const copies = broadcastTo(reshape(yPrev, [1, T, B, n]), [n, T, B, n]);
+    const seed = broadcastTo(reshape(eye(n, n, { dtype: y.dtype, device: y.device }), [n, 1, 1, n]), [n, T, B, n]);
+    // gradients() hands back tensors outside the caller's tidy(): the rows are freed here.
+    const [rows] = gradients(cellStepOps(kind, xp, Whh, bhh, copies), seed, [edgeOf(copies)], true);
+    try {
+      lam = adjointOps(permute(rows ?? zerosLike(copies), [1, 2, 0, 3]), gy);
+    } finally {
+      rows?.dispose();
+    }
+  }
+  const at = bhh ? [xp, Whh, bhh, yPrev] : [xp, Whh, yPrev];
+  const g = gradients(cellStepOps(kind, xp, Whh, bhh, yPrev), lam, at.map(edgeOf), true);
+  const gPrev = g[at.length - 1];
+  const gy0 = gPrev ? reshape(slice(gPrev, [0], [1]), [B, n]) : zerosLike(y0);
+  gPrev?.dispose();
+  return grads(g[0] ?? zerosLike(xp), g[1] ?? zerosLike(Whh), bhh ? g[2] ?? zerosLike(bhh) : null, gy0);
 }

@@ -4,7 +4,7 @@
  * requires grad and grad mode is on).
  */
 import { isGradEnabled, record } from '../autograd/graph';
-import { unaryDerivative } from './derivatives';
+import { cumprodDerivative, unaryDerivative } from './derivatives';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
@@ -624,7 +624,10 @@ export function cumprod(x: Tensor, axis = 0, options?: { exclusive?: boolean; re
   const reverse = o.reverse === undefined ? false : checkBoolean(o.reverse, 'cumprod', 'reverse');
   if (x.dtype === 'int32') return int32Cumulative('prod', x, axis, exclusive, reverse);
   const out = wrap(native().cumulative('prod', x.handle, axis, exclusive, reverse));
-  return record(out, 'cumprod', [x], (gy, [sx]) => [wrap(native().cumprodBackward(sx.handle, gy.handle, axis, exclusive, reverse))], [x]);
+  return record(out, 'cumprod', [x], (gy, [sx]) => [
+    // Building a graph: the same gradient from recorded ops (a scan), so it is differentiable again.
+    isGradEnabled() ? cumprodDerivative(sx, gy, axis, exclusive, reverse) : wrap(native().cumprodBackward(sx.handle, gy.handle, axis, exclusive, reverse)),
+  ], [x], true);
 }
 
 /**
@@ -650,9 +653,9 @@ export function prod(x: Tensor, axis?: number | readonly number[], keepDims = fa
     );
   const out = wrap(native().reduce('prod', x.handle, axes, keepDims));
   return record(out, 'prod', [x], (gy, [sx]) => {
-    const g = gy.rank === 0 ? gy : wrap(native().reshape(gy.handle, keptShape(x, axes)));
+    const g = gy.rank === 0 ? gy : reshape(gy, keptShape(x, axes));
     return [mul(g, othersProduct(sx, axes))];
-  }, [x]);
+  }, [x], true);
 }
 
 /**
@@ -662,12 +665,16 @@ export function prod(x: Tensor, axis?: number | readonly number[], keepDims = fa
  * range do not overflow or underflow on the way.
  */
 function othersProduct(x: Tensor, axes: readonly number[]): Tensor {
+  // Building a graph (a second derivative): recorded casts and cumprods, differentiable again.
+  const graph = isGradEnabled();
   if (x.dtype === 'float32')
-    return tidy(() => wrap(native().cast(othersProduct(wrap(native().cast(x.handle, 'float64')), axes).handle, 'float32')));
+    return graph ? cast(othersProduct(cast(x, 'float64'), axes), 'float32') : tidy(() => wrap(native().cast(othersProduct(wrap(native().cast(x.handle, 'float64')), axes).handle, 'float32')));
   if (x.rank === 0) return wrap(native().full([], x.dtype, x.device, 1));
   const reduced = (axes.length ? axes.map((a) => (a < 0 ? a + x.rank : a)) : x.shape.map((_, i) => i)).sort((a, b) => a - b);
   const both = (t: Tensor, axis: number): Tensor =>
-    mul(wrap(native().cumulative('prod', t.handle, axis, true, false)), wrap(native().cumulative('prod', t.handle, axis, true, true)));
+    graph
+      ? mul(cumprod(t, axis, { exclusive: true }), cumprod(t, axis, { exclusive: true, reverse: true }))
+      : mul(wrap(native().cumulative('prod', t.handle, axis, true, false)), wrap(native().cumulative('prod', t.handle, axis, true, true)));
   if (reduced.length === 1) return both(x, reduced[0]);
   // Several axes: bring them last, as one axis, and back.
   const kept = x.shape.map((_, i) => i).filter((i) => !reduced.includes(i));

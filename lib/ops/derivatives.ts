@@ -6,11 +6,12 @@
  * derivatives select gy or 0 (where) rather than multiply, as the kernel
  * does, so an infinite or NaN gy outside the active region still gives 0.
  */
+import { scan } from '../deer/scan';
 import { fail } from '../errors';
-import { zerosLike, type Tensor } from '../tensor';
+import { full, zeros, zerosLike, type Tensor } from '../tensor';
 import {
-  add, cos, cosh, div, erfc, exp, greater, greaterEqual, less, lessEqual, mul, neg, pow, sigmoid, sin, sinh, sqrt, square, sub, where,
-  type UnaryName,
+  add, concat, cos, cosh, cumprod, div, erfc, exp, flip, greater, greaterEqual, less, lessEqual, mul, neg, permute, pow, reshape, sigmoid, sin, sinh, slice, sqrt,
+  square, sub, where, type UnaryName,
 } from './core';
 
 const LN2 = 0.69314718055994530942;
@@ -119,4 +120,39 @@ export function unaryDerivative(op: UnaryName, x: Tensor, y: Tensor, gy: Tensor,
       return mul(gy, mul(y, LN2));
   }
   return fail('INTERNAL', `unaryDerivative: no formula for '${op as string}'`);
+}
+
+/**
+ * @internal cumprod's gradient as recorded ops (a graph-building backward):
+ * without dividing by x, as the kernel. For the inclusive product along the
+ * axis, gx_i = P_i S_i with P_i = Π_{j<i} x_j (an exclusive cumprod) and
+ * S_i = Σ_{k≥i} gy_k Π_{i<j≤k} x_j, the reverse linear recurrence
+ * S_i = gy_i + x_{i+1} S_{i+1}: a diagonal deer.scan over flipped time.
+ * `exclusive` is the inclusive product of x shifted by one, `reverse` the
+ * same over flipped x.
+ */
+export function cumprodDerivative(x: Tensor, gy: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (reverse) return flip(cumprodDerivative(flip(x, ax), flip(gy, ax), ax, exclusive, false), ax);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (x.size === 0 || n === 0) return zerosLike(x);
+  if (x.rank === 0) return exclusive ? zerosLike(x) : gy;
+  const part = (t: Tensor, begin: number, size: number) => slice(t, x.shape.map((_, i) => (i === ax ? begin : 0)), x.shape.map((d, i) => (i === ax ? size : d)));
+  const oneSlice = (v: number) => full(x.shape.map((d, i) => (i === ax ? 1 : d)), v, { dtype: x.dtype, device: x.device });
+  if (exclusive) {
+    // y = inclusive cumprod of [1, x_0 … x_{n−2}]: x_j's gradient is the shifted one's at j + 1, the last x unused.
+    const shifted = n > 1 ? concat([oneSlice(1), part(x, 0, n - 1)], ax) : oneSlice(1);
+    const g = cumprodDerivative(shifted, gy, ax, false, false);
+    return n > 1 ? concat([part(g, 1, n - 1), oneSlice(0)], ax) : oneSlice(0);
+  }
+  // The axis first, the rest as one column per scan entry: [n, 1, R].
+  const perm = [ax, ...x.shape.map((_, i) => i).filter((i) => i !== ax)];
+  const moved = permute(x, perm);
+  const R = x.size / n;
+  const col = (t: Tensor) => reshape(permute(t, perm), [n, 1, R]);
+  const xm = reshape(moved, [n, 1, R]);
+  const coeff = n > 1 ? concat([slice(xm, [1], [n - 1]), full([1, 1, R], 1, { dtype: x.dtype, device: x.device })], 0) : full([1, 1, R], 1, { dtype: x.dtype, device: x.device });
+  const S = flip(scan(flip(coeff, 0), flip(col(gy), 0), zeros([1, R], { dtype: x.dtype, device: x.device })), 0);
+  const back = reshape(mul(S, reshape(cumprod(moved, 0, { exclusive: true }), [n, 1, R])), moved.shape);
+  return permute(back, perm.map((_, i) => perm.indexOf(i)));
 }

@@ -11,8 +11,8 @@
  * ('forward', one extra closure evaluation per probe) or
  * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
  * is 'exact' when every op of the loss supports a second derivative and
- * 'forward' otherwise (the fused recurrent kernels: SRU, GRU/LSTM/RNN,
- * DEER, the ODE solver; ctcLoss, prod, cumprod, …); `lastHvpMethod` says
+ * 'forward' otherwise (ctcLoss, the ODE solver, embedding with
+ * scaleGradByFreq; the recurrent layers are exact); `lastHvpMethod` says
  * which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
@@ -167,8 +167,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
           if (run.blockers.length)
             fail(
               'NOT_SUPPORTED',
-              `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward ` +
-                "(fused kernels are differentiated once only); use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
+              `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
+                "use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
             );
           if (run.backwards === 0 && this.paramGroups.some((g) => g.params.some((p) => p.grad && !p.grad.isDisposed)))
             fail('INVALID_ARGUMENT', "AdaHessian.step: hvp 'exact' differentiates the gradients the closure's backward() computes; this closure set .grad without calling backward(); use hvp: 'forward' or 'central'");

@@ -12,12 +12,13 @@
  * The backward direction walks t from L−1 down to 0. Padded steps
  * (maskPad ≠ 0) carry c unchanged and output h = 0.
  */
-import { record } from '../autograd/graph';
+import { isGradEnabled, record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { wrap } from '../ops/core';
+import { add, cast, concat, equal, flip, mul, reshape, sigmoid, slice, square, stack, sub, sum, tanh, wrap } from '../ops/core';
+import { scan } from '../deer/scan';
 import type { DeerStats } from '../deer/solver';
-import { checkTensor, Tensor } from '../tensor';
+import { checkTensor, full, Tensor, zeros, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkSruDeerOptions, sruDeerForward, SruDeerOptions } from './deer';
 
@@ -106,15 +107,18 @@ export function sruRecurrence(
     cAll = wrap(cH);
     cLast = wrap(lastH);
   }
-  // One node for both outputs: h carries it; cLast's gradient reaches it through a second node that
-  // hands its gradient to the same backward (see below).
+  // h and cLast each get a node on the same inputs; both call the fused backward and their
+  // gradients add up in the graph. In a graph-building pass (a second derivative) the backward is
+  // the same math from recorded ops (sruBackwardOps), which reads the state at every step, cAll:
+  // saved as a sibling output whose own gradient reaches the inputs through the same formulas.
   const inputs = [U, ...(x ? [x] : []), weightC, bias, ...(c0 ? [c0] : [])];
   const saved = [U, x, weightC, bias, c0, maskPad, cAll].filter((t): t is Tensor => t !== null);
   const layout = { x: Boolean(x), c0: Boolean(c0), mask: Boolean(maskPad) };
-  const backward = (gh: Tensor | null, gcLast: Tensor | null, s: Tensor[]) => {
+  const backward = (gh: Tensor | null, gcAll: Tensor | null, gcLast: Tensor | null, s: Tensor[]) => {
     let i = 0;
     const sU = s[i++], sx = layout.x ? s[i++] : null, sW = s[i++], sb = s[i++], sc0 = layout.c0 ? s[i++] : null;
     const sm = layout.mask ? s[i++] : null, sc = s[i++];
+    if (isGradEnabled() || gcAll) return sruBackwardOps({ U: sU, x: sx, weightC: sW, bias: sb, c0: sc0, maskPad: sm, c: sc }, gh, gcAll, gcLast, nat);
     const ghT = gh ?? wrap(native().full(h.shape.slice(), h.dtype, h.device, 0));
     const gcT = gcLast ?? wrap(native().full(cLast.shape.slice(), h.dtype, h.device, 0));
     const [gU, gx, gW, gb, gc0] = n.sruBackward(sU.handle, sx?.handle ?? null, sW.handle, sb.handle, sc0?.handle ?? null, sm?.handle ?? null, sc.handle, ghT.handle, gcT.handle, nat);
@@ -125,10 +129,104 @@ export function sruRecurrence(
     if (layout.c0) grads.push(gc0T);
     return grads;
   };
-  // h's node covers the gradient through h; cLast gets its own node with the same inputs.
-  // Both call the fused backward; their gradients add up in the graph.
-  record(h, 'sru', inputs, (gy, s) => backward(gy, null, s), saved);
-  record(cLast, 'sruState', inputs, (gy, s) => backward(null, gy, s), saved);
+  const states = new Map([[cAll, { name: 'sruStates', backward: (gy: Tensor, s: Tensor[]) => backward(null, gy, null, s) }]]);
+  record(h, 'sru', inputs, (gy, s) => backward(gy, null, null, s), saved, states);
+  record(cLast, 'sruState', inputs, (gy, s) => backward(null, null, gy, s), saved, states);
   cAll.dispose();
   return solved ? { h, c: cLast, stats: solved.stats } : { h, c: cLast };
+}
+
+interface SruOperands {
+  U: Tensor;
+  x: Tensor | null;
+  weightC: Tensor;
+  bias: Tensor;
+  c0: Tensor | null;
+  maskPad: Tensor | null;
+  /** The state after every step [L, B, dirs·d]. */
+  c: Tensor;
+}
+
+/**
+ * The recurrence's backward from recorded ops, so that it can be
+ * differentiated again (a graph-building pass), given the gradients of h,
+ * of the state at every step and of the final state (each may be null).
+ * Per direction, in its walk's order (the backward direction's time
+ * flipped), every gate comes at once from c_{t−1}; the adjoint a_t of c_t is
+ * the reverse linear recurrence a_t = e_t + A_{t+1} a_{t+1} with
+ * A_t = ∂c_t/∂c_{t−1} = f + (c_{t−1} − x̃) f(1 − f) v_f (1 on padded steps)
+ * and e_t = ∂h_t/∂c_t · gh_t + gc_t + ∂h_{t+1}/∂c_t · gh_{t+1} (through
+ * r_{t+1}), a_{L−1} taking gcLast too: one diagonal deer.scan over flipped
+ * time. The gates' gradients follow elementwise; weight_c's and bias's are
+ * sums over time and batch. Returns [gU, gx?, gWeightC, gBias, gc0?] as the
+ * fused kernel does.
+ */
+function sruBackwardOps(s: SruOperands, gh: Tensor | null, gcAll: Tensor | null, gcLast: Tensor | null, o: NativeSruOptions): (Tensor | null)[] {
+  const [L, B, width] = s.c.shape;
+  const { d, dirs, k } = o;
+  const like = { dtype: s.U.dtype, device: s.U.device };
+  const grads = (gU: Tensor, gx: Tensor | null, gW: Tensor, gb: Tensor, gc0: Tensor) => [gU, ...(s.x ? [gx] : []), gW, gb, ...(s.c0 ? [gc0] : [])];
+  if (L === 0) return grads(zerosLike(s.U), s.x ? zerosLike(s.x) : null, zerosLike(s.weightC), zerosLike(s.bias), gcLast ?? zeros([B, width], like));
+  // This direction's columns of a [L, B, width] or [B, width] tensor.
+  const cols = (t: Tensor, dir: number) => (t.rank === 3 ? slice(t, [0, 0, dir * d], [L, B, d]) : slice(t, [0, dir * d], [B, d]));
+  const U5 = reshape(s.U, [L, B, dirs, d, k]);
+  const keep = s.maskPad ? reshape(cast(equal(s.maskPad, 0), like.dtype), [L, B, 1]) : null;
+  const shiftedIn = (first: Tensor, t: Tensor) => (L > 1 ? concat([first, slice(t, [0], [L - 1])], 0) : first);
+  const shiftedOut = (t: Tensor, last: Tensor) => (L > 1 ? concat([slice(t, [1], [L - 1]), last], 0) : last);
+  const zeroStep = zeros([1, B, d], like);
+  const per: { gU: Tensor; gx: Tensor | null; gvf: Tensor; gvr: Tensor; gbf: Tensor; gbr: Tensor; gc0: Tensor }[] = [];
+  for (let dir = 0; dir < dirs; dir++) {
+    // In the walk's order: the backward direction's time flipped.
+    const walk = (t: Tensor) => (dir === 1 ? flip(t, 0) : t);
+    const Ud = reshape(slice(U5, [0, 0, dir], [L, B, 1]), [L, B, d, k]);
+    const gate = (m: number) => walk(reshape(slice(Ud, [0, 0, 0, m], [L, B, d, 1]), [L, B, d]));
+    const xt = gate(0), uf = gate(1), ur = gate(2);
+    const vf = slice(s.weightC, [dir * d], [d]), vr = slice(s.weightC, [width + dir * d], [d]);
+    const bf = slice(s.bias, [dir * d], [d]), br = slice(s.bias, [width + dir * d], [d]);
+    const skip = !o.hasSkipTerm ? null : k === 4 ? gate(3) : mul(walk(cols(s.x!, dir)), o.scaleX);
+    const c = walk(cols(s.c, dir));
+    const cPrev = shiftedIn(reshape(s.c0 ? cols(s.c0, dir) : zeros([B, d], like), [1, B, d]), c);
+    const kp = keep ? walk(keep) : null;
+    const mk = (t: Tensor) => (kp ? mul(t, kp) : t);
+    const f = sigmoid(add(add(uf, mul(vf, cPrev)), bf));
+    const r = sigmoid(add(add(ur, mul(vr, cPrev)), br));
+    const fd = mul(f, sub(1, f));
+    const diff = sub(cPrev, xt);
+    const Araw = add(f, mul(mul(diff, fd), vf));
+    const A = kp ? add(mul(Araw, kp), sub(1, kp)) : Araw;
+    let e: Tensor | null = gcAll ? walk(cols(gcAll, dir)) : null;
+    let zr: Tensor | null = null, q: Tensor | null = null, gs: Tensor | null = null;
+    if (gh) {
+      const ghm = mk(walk(cols(gh, dir)));
+      const act = o.activation === 'tanh' ? tanh(c) : c;
+      const dAct = o.activation === 'tanh' ? mul(mul(ghm, r), sub(1, square(act))) : mul(ghm, r);
+      zr = mul(mul(ghm, skip ? sub(act, skip) : act), mul(r, sub(1, r)));
+      q = mul(zr, vr);
+      if (skip) gs = mul(ghm, sub(1, r));
+      e = add(e ? add(e, dAct) : dAct, shiftedOut(q, zeroStep));
+    }
+    const eT = e ?? zeros([L, B, d], like);
+    // a_t = e_t + A_{t+1} a_{t+1}, a_{L−1} = e_{L−1} + gcLast: a scan over flipped time (A_L := 1 meets gcLast).
+    const coeff = shiftedOut(A, full([1, B, d], 1, like));
+    const a = flip(scan(flip(coeff, 0), flip(eT, 0), gcLast ? cols(gcLast, dir) : zeros([B, d], like)), 0);
+    const zf = mk(mul(mul(a, diff), fd));
+    const gxt = mk(mul(a, sub(1, f)));
+    const first = (t: Tensor) => reshape(slice(t, [0], [1]), [B, d]);
+    const carried = mul(first(A), first(a));
+    const gc0 = q ? add(carried, first(q)) : carried;
+    const zrT = zr ?? zeros([L, B, d], like);
+    const columns = [gxt, zf, zrT, ...(k === 4 ? [gs ?? zeros([L, B, d], like)] : [])];
+    per.push({
+      gU: walk(stack(columns, 3)),
+      gx: s.x ? walk(mul(gs ?? zeros([L, B, d], like), o.scaleX)) : null,
+      gvf: sum(mul(zf, cPrev), [0, 1]), gbf: sum(zf, [0, 1]),
+      gvr: sum(mul(zrT, cPrev), [0, 1]), gbr: sum(zrT, [0, 1]),
+      gc0,
+    });
+  }
+  const gU = reshape(stack(per.map((p) => p.gU), 2), [L, B, width * k]);
+  const gx = s.x ? concat(per.map((p) => p.gx!), 2) : null;
+  const gW = concat([...per.map((p) => p.gvf), ...per.map((p) => p.gvr)], 0);
+  const gb = concat([...per.map((p) => p.gbf), ...per.map((p) => p.gbr)], 0);
+  return grads(gU, gx, gW, gb, concat(per.map((p) => p.gc0), 1));
 }

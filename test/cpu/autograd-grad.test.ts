@@ -134,7 +134,11 @@ describe(`autograd.grad (seed ${rng.seed})`, () => {
         [() => autograd.grad(v, x, { gradOutputs: [antler.ones([2], F64), null] }), 'INVALID_ARGUMENT', /gradOutputs has 2 entries for 1 outputs/],
         [() => autograd.grad([], x), 'INVALID_ARGUMENT', /^autograd\.grad: outputs must be a Tensor or a non-empty array of Tensors; got an array of length 0$/],
         [() => autograd.grad(antler.sum(v), x, { create_graph: true } as never), 'INVALID_ARGUMENT', /unknown option 'create_graph'/],
-        [() => autograd.grad(antler.prod(v), x, { createGraph: true }), 'NOT_SUPPORTED', /^autograd\.grad: createGraph needs a second derivative; 'prod' has no differentiable backward/],
+        [
+          () => autograd.grad(antler.sum(antler.embedding(tensor([0, 1, 1], [3], { dtype: 'int32' }), antler.reshape(v, [2, 1]), { scaleGradByFreq: true })), x, { createGraph: true }),
+          'NOT_SUPPORTED',
+          /^autograd\.grad: createGraph needs a second derivative; 'embedding' has no differentiable backward/,
+        ],
       ];
       for (const [f, code, msg] of bad) expectAntlerError(f, code as never, msg);
       // The graph is intact after the refusals.

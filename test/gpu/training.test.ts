@@ -101,6 +101,33 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     );
     cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-10 * Math.max(1, Math.abs(a)))));
   });
+
+  test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
+    const seed = rng.int(1, 2 ** 30);
+    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
+      antler.tidy(() => {
+        antler.setSeed(seed);
+        const F = { dtype: 'float64' as const, device };
+        const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
+        const lstm = new antler.nn.LSTM(8, 3, { ...F, mode: 'sequential' });
+        const gru = new antler.nn.GRU(3, 2, { ...F, mode: 'deer' });
+        const params = [...sru.parameters(), ...lstm.parameters(), ...gru.parameters()];
+        const x = antler.randn([6, 2, 3], F);
+        const mask = antler.tensor([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1], [6, 2], { dtype: 'int32', device });
+        const v = params.map((p) => antler.randn(p.shape, F));
+        const loss = antler.add(
+          antler.sum(antler.square(lstm.forward(sru.forward(x, { maskPad: mask }).output).output)),
+          antler.sum(antler.pow(gru.forward(x).output, 3)),
+        );
+        const gs = antler.autograd.grad([loss], params, { createGraph: true });
+        const dot = gs.reduce((acc: antler.Tensor, g, i) => antler.add(acc, antler.sum(antler.mul(g!, v[i]))), antler.tensor(0, [], F));
+        const hv = antler.autograd.grad([dot], params).map((t) => Array.from(t!.dataSync()));
+        for (const m of [sru, lstm, gru]) m.dispose();
+        return hv;
+      }),
+    );
+    cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-9 * Math.max(1, Math.abs(a)))));
+  });
 });
 
 run(`nn.init on CPU and CUDA (seed ${rng.seed})`, () => {
