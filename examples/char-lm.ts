@@ -4,12 +4,14 @@
  * reads the .ts, .js, .md and .txt files under another directory). Prints the
  * training loss (mean over the last --every steps), a held-out loss and
  * bits per character as it goes, then samples text by streaming one
- * character at a time through SRU.step().
+ * character at a time through SRU.step(). --optim adahessian trains with
+ * AdaHessian instead of Adam, its Hessian diagonal from exact
+ * Hessian-vector products through the SRU (double backward).
  *
  *   npm run build:ts && npx tsc -p examples/tsconfig.json
  *   node dist-examples/char-lm.js [--steps 300] [--every 25] [--seq 64] [--batch 32]
  *     [--embed 64] [--hidden 256] [--lr 0.003] [--device cpu|cuda] [--impl fused|reference] [--seed 1] [--sample 300]
- *     [--corpus <dir>]
+ *     [--corpus <dir>] [--optim adam|adahessian]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,7 +38,9 @@ const seqLen = option('seq', 64);
 const batch = option('batch', 32);
 const embedDim = option('embed', 64);
 const hidden = option('hidden', 256);
-const lr = option('lr', 3e-3);
+const optimizer = option('optim', 'adam');
+if (optimizer !== 'adam' && optimizer !== 'adahessian') throw new Error(`--optim expects adam or adahessian; got '${optimizer}'`);
+const lr = option('lr', optimizer === 'adam' ? 3e-3 : 0.03);
 const device = option('device', 'cpu');
 const impl = option('impl', 'fused') as 'fused' | 'reference';
 const seed = option('seed', 1);
@@ -125,7 +129,8 @@ class CharLM extends nn.Module {
 
 antler.setSeed(seed);
 const model = new CharLM(vocab.length);
-const opt = new optim.Adam(model.parameters(), { lr });
+// AdaHessian: exact Hessian-vector products (hvp 'auto': one double backward per step through the SRU).
+const opt = optimizer === 'adam' ? new optim.Adam(model.parameters(), { lr }) : new optim.AdaHessian(model.parameters(), { lr, seed });
 const evalOffsets = Array.from({ length: 64 }, () => Math.floor(random() * (heldOut.length - seqLen - 1)));
 const evalBatch = windows(heldOut, evalOffsets);
 
@@ -138,7 +143,7 @@ function heldOutLoss(): number {
 
 console.log(
   `char-LM: ${text.length} characters of ${path.relative(process.cwd(), corpusDir) || '.'}, vocabulary ${vocab.length}; ` +
-    `Embedding(${embedDim}) → SRU(${hidden}, 2 layers, ${impl}) → Linear; seq ${seqLen}, batch ${batch}, Adam lr ${lr}, ${device}`,
+    `Embedding(${embedDim}) → SRU(${hidden}, 2 layers, ${impl}) → Linear; seq ${seqLen}, batch ${batch}, ${optimizer === 'adam' ? 'Adam' : 'AdaHessian'} lr ${lr}, ${device}`,
 );
 console.log(`step     0  held-out loss ${heldOutLoss().toFixed(3)} (uniform would be ${Math.log(vocab.length).toFixed(3)})`);
 let sum = 0;
@@ -146,15 +151,30 @@ let count = 0;
 let t0 = Date.now();
 for (let step = 1; step <= steps; step++) {
   const offsets = Array.from({ length: batch }, () => Math.floor(random() * (train.length - seqLen - 1)));
-  const loss = antler.tidy(() => {
-    const { x, y } = windows(train, offsets);
-    const l = antler.crossEntropy(model.forward(x), y);
-    l.backward();
-    return l.item();
-  });
-  optim.clipGradNorm(model.parameters(), 5);
-  opt.step();
-  opt.zeroGrad();
+  let loss: number;
+  if (opt instanceof optim.AdaHessian) {
+    // The closure computes the loss and its gradient; the step adds the Hessian-vector products itself.
+    loss = antler.tidy(() => {
+      const { x, y } = windows(train, offsets);
+      return opt.step(() => {
+        opt.zeroGrad();
+        const l = antler.crossEntropy(model.forward(x), y);
+        l.backward();
+        return l;
+      });
+    });
+    if (step === 1) console.log(`  (AdaHessian's Hessian-vector products: ${opt.lastHvpMethod})`);
+  } else {
+    loss = antler.tidy(() => {
+      const { x, y } = windows(train, offsets);
+      const l = antler.crossEntropy(model.forward(x), y);
+      l.backward();
+      return l.item();
+    });
+    optim.clipGradNorm(model.parameters(), 5);
+    opt.step();
+    opt.zeroGrad();
+  }
   sum += loss;
   count += 1;
   if (step % every === 0 || step === steps) {

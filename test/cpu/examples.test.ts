@@ -52,6 +52,12 @@ describe(`examples (seed ${seed})`, () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(stepLines(r.stdout)).toHaveLength(4);
+    // With AdaHessian: exact Hessian-vector products through the SRU, and a finite loss.
+    const h = example('char-lm.ts', ['--steps', '2', '--every', '1', '--seq', '12', '--batch', '3', '--hidden', '8', '--embed', '8', '--sample', '0', '--seed', seed, '--optim', 'adahessian']);
+    expect(h.stderr).toBe('');
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/AdaHessian's Hessian-vector products: exact/);
+    expect(stepLines(h.stdout)).toHaveLength(3);
   }, 240_000);
 
   test('ctc-digits.ts trains a bidirectional GRU with the CTC loss on padded batches for a few steps', () => {
