@@ -65,6 +65,13 @@ export class Node {
    */
   double = false;
   savedEdges: (Edge | typeof SELF | SiblingOutput)[] = [];
+  /**
+   * Whether the differentiable backward costs far more than the plain one
+   * (GRU/LSTM/RNN: one recorded step per time step): a withCreateGraph()
+   * scope that prefers cheap passes (AdaHessian's 'auto') builds no graph
+   * through it.
+   */
+  costly = false;
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -320,7 +327,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
   }
   const order = topologicalOrder(start, () => true);
   if (!createGraph && createGraphScope > 0) {
-    const blockers = doubleBlockersOf(order);
+    const blockers = doubleBlockersOf(order, scopeCheap);
     for (const b of blockers) scopeBlockers.add(b);
     createGraph = blockers.length === 0;
   }
@@ -358,6 +365,8 @@ let scopeBackwards = 0;
 let scopeGraphs = 0;
 let scopeBlockers = new Set<string>();
 let scopeLeaves = new Set<Tensor>();
+/** The open scope builds no graph through costly nodes (Node.costly). */
+let scopeCheap = false;
 
 /**
  * @internal Runs fn with backward() building differentiable gradients
@@ -369,12 +378,16 @@ let scopeLeaves = new Set<Tensor>();
  * backward wrote, whether fn returned or threw (the caller cuts those
  * graphs when done: its own parameters' and any other's, a frozen layer's
  * or an input's). AdaHessian's exact
- * Hessian-vector products ride on the user's closure this way. Not
- * reentrant (one scope at a time).
+ * Hessian-vector products ride on the user's closure this way. `cheap`:
+ * a costly node (Node.costly) counts as a blocker too. Not reentrant (one
+ * scope at a time).
  */
-export function withCreateGraph<T>(fn: () => T, onExit?: (leaves: Tensor[]) => void): { result: T; created: boolean; backwards: number; blockers: string[] } {
+export function withCreateGraph<T>(
+  fn: () => T, onExit?: (leaves: Tensor[]) => void, cheap = false,
+): { result: T; created: boolean; backwards: number; blockers: string[] } {
   if (createGraphScope > 0) fail('INVALID_ARGUMENT', 'withCreateGraph: already inside one (an AdaHessian step inside another\'s closure?)');
   createGraphScope += 1;
+  scopeCheap = cheap;
   scopeBackwards = 0;
   scopeGraphs = 0;
   scopeBlockers = new Set();
@@ -384,6 +397,7 @@ export function withCreateGraph<T>(fn: () => T, onExit?: (leaves: Tensor[]) => v
     return { result, created: scopeBackwards > 0 && scopeGraphs === scopeBackwards, backwards: scopeBackwards, blockers: [...scopeBlockers] };
   } finally {
     createGraphScope -= 1;
+    scopeCheap = false;
     // The leaves go to onExit, whether fn returned or threw; no reference is kept past the scope.
     const leaves = [...scopeLeaves];
     scopeLeaves = new Set();
@@ -391,10 +405,10 @@ export function withCreateGraph<T>(fn: () => T, onExit?: (leaves: Tensor[]) => v
   }
 }
 
-/** The names of the ops among `order` whose backward is not differentiable (each once). */
-function doubleBlockersOf(order: readonly Node[]): string[] {
+/** The names of the ops among `order` whose backward is not differentiable, or costly when `cheap` (each once). */
+function doubleBlockersOf(order: readonly Node[], cheap = false): string[] {
   const names = new Set<string>();
-  for (const n of order) if (!n.double) names.add(n.name);
+  for (const n of order) if (!n.double || (cheap && n.costly)) names.add(n.name);
   return [...names];
 }
 

@@ -43,13 +43,12 @@ import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
-import { add, broadcastTo, concat, matmul, mul, permute, relu, reshape, sigmoid, slice, sub, sum, tanh, where, wrap } from '../ops/core';
-import { eye } from '../ops/extra';
+import { add, broadcastTo, concat, matmul, mul, permute, relu, reshape, sigmoid, slice, stack, sub, sum, tanh, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { adjointOps, elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
+import { elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
 
 export type { CellKind } from './native-cells';
@@ -998,14 +997,15 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     grads.push(gy0);
     return grads;
   }, save, true);
+  // Its differentiable backward walks the sequence again, one recorded step per time step.
+  if (y.gradFn) y.gradFn.costly = true;
   if (keptJ) keptJ.dispose();
   return y;
 }
 
 /**
- * One step of the cell from recorded ops, at every (…, t, b) at once:
- * F = cell(yPrev, xp) with PyTorch's equations (native-cells.ts), yPrev
- * [..., T, B, n] (leading copies broadcast against xp [T, B, G]).
+ * One step of the cell from recorded ops: F = cell(yPrev, xp) with
+ * PyTorch's equations (native-cells.ts), yPrev [..., n] and xp [..., G].
  */
 function cellStepOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, yPrev: Tensor): Tensor {
   const [G, H] = Whh.shape;
@@ -1034,37 +1034,24 @@ function cellStepOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null
 }
 
 /**
- * The implicit-differentiation backward of recordCell from recorded ops,
- * so that it can be differentiated again: J_t = ∂F_t/∂y_{t−1} at the
- * solution by one graph-building pass over n copies of the step (copy i
- * seeded with e_i gives row i), the adjoint λ_t = gy_t + J_{t+1}ᵀ λ_{t+1}
- * as a recorded scan (adjointOps), then one pass of the step seeded with λ
- * for xp, Whh, bhh and y0. The saved solution y is connected to this op's
- * node, so second derivatives through it are exact.
+ * The backward of recordCell from recorded ops, so that it can be
+ * differentiated again: the walk y_t = F(y_{t−1}, xp_t) again, one recorded
+ * step per time step from the (connected) inputs, and its gradient for gy
+ * by a graph-building pass. The implicit form (J_t at the solution, the
+ * adjoint as a dense scan) would hold [T, B, n, n] Jacobians and their
+ * graph, O(T·B·n²) and quadratic in the hidden size; the walk holds
+ * O(T·B·G), at one recorded step per time step (Node.costly: AdaHessian's
+ * 'auto' uses differences through it).
  */
 function cellBackwardOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, y: Tensor, gy: Tensor): (Tensor | null)[] {
-  const [T, B, n] = y.shape;
+  const [T, B] = y.shape;
+  const G = xp.shape[2];
   const grads = (gxp: Tensor, gW: Tensor, gb: Tensor | null, gy0: Tensor) => [gxp, gW, ...(bhh ? [gb] : []), gy0];
   if (T === 0 || B === 0) return grads(zerosLike(xp), zerosLike(Whh), bhh ? zerosLike(bhh) : null, zerosLike(y0));
-  let yPrev = T > 1 ? shifted(y0, y) : reshape(y0, [1, B, n]);
-  // A start that needs no gradient still gets a node to take J and the step's gradient at.
-  if (!yPrev.requiresGrad) yPrev = yPrev.detach().requiresGrad_(true);
-  let lam = gy;
-  if (T > 1) {
-    const copies = broadcastTo(reshape(yPrev, [1, T, B, n]), [n, T, B, n]);
-    const seed = broadcastTo(reshape(eye(n, n, { dtype: y.dtype, device: y.device }), [n, 1, 1, n]), [n, T, B, n]);
-    // gradients() hands back tensors outside the caller's tidy(): the rows are freed here.
-    const [rows] = gradients(cellStepOps(kind, xp, Whh, bhh, copies), seed, [edgeOf(copies)], true);
-    try {
-      lam = adjointOps(permute(rows ?? zerosLike(copies), [1, 2, 0, 3]), gy);
-    } finally {
-      rows?.dispose();
-    }
-  }
-  const at = bhh ? [xp, Whh, bhh, yPrev] : [xp, Whh, yPrev];
-  const g = gradients(cellStepOps(kind, xp, Whh, bhh, yPrev), lam, at.map(edgeOf), true);
-  const gPrev = g[at.length - 1];
-  const gy0 = gPrev ? reshape(slice(gPrev, [0], [1]), [B, n]) : zerosLike(y0);
-  gPrev?.dispose();
-  return grads(g[0] ?? zerosLike(xp), g[1] ?? zerosLike(Whh), bhh ? g[2] ?? zerosLike(bhh) : null, gy0);
+  const steps: Tensor[] = [];
+  let prev = y0;
+  for (let t = 0; t < T; t++) steps.push((prev = cellStepOps(kind, reshape(slice(xp, [t], [1]), [B, G]), Whh, bhh, prev)));
+  const at = bhh ? [xp, Whh, bhh, y0] : [xp, Whh, y0];
+  const g = gradients(stack(steps, 0), gy, at.map(edgeOf), true);
+  return grads(g[0] ?? zerosLike(xp), g[1] ?? zerosLike(Whh), bhh ? g[2] ?? zerosLike(bhh) : null, g[at.length - 1] ?? zerosLike(y0));
 }

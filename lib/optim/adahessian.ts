@@ -10,10 +10,11 @@
  * from finite differences of gradients, (∇L(θ + h z) − ∇L(θ)) / h
  * ('forward', one extra closure evaluation per probe) or
  * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
- * is 'exact' when every op of the loss supports a second derivative and
- * 'forward' otherwise (ctcLoss, the ODE solver, embedding with
- * scaleGradByFreq; the recurrent layers are exact); `lastHvpMethod` says
- * which ran. For differences the closure
+ * is 'exact' when every op of the loss supports a second derivative at
+ * about the cost of its first and 'forward' otherwise (ctcLoss, the ODE
+ * solver, embedding with scaleGradByFreq have none; GRU/LSTM/RNN's walks
+ * the sequence again one recorded step per time step, so 'exact' there is
+ * asked for by name; SRU's is exact); `lastHvpMethod` says which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
  * draws without an explicit seed repeat.
@@ -158,7 +159,8 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         // when done: the parameters' after the probes (or below, on a fallback or a throw), any
         // other's (a frozen layer's, an input's) as soon as the closure is done.
         const own = new Set(this.paramGroups.flatMap((g) => g.params));
-        const run = withCreateGraph(() => this.lossOf(closure), (leaves) => detachGradsOf(leaves.filter((t) => !own.has(t))));
+        // 'auto' prefers differences through a costly exact pass (GRU/LSTM/RNN: one recorded step per time step).
+        const run = withCreateGraph(() => this.lossOf(closure), (leaves) => detachGradsOf(leaves.filter((t) => !own.has(t))), mode === 'auto');
         loss = run.result;
         // Exact only when every backward() of the closure built a graph (one that could not would
         // leave its part of the gradient without one, and its Hessian terms would go missing).

@@ -246,6 +246,35 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
     }
   });
 
+  test("AdaHessian: 'auto' is exact through SRU and uses forward differences through GRU/LSTM/RNN (their exact pass walks the sequence step by step); 'exact' asks for it", () => {
+    tidy(() => {
+      antler.setSeed(rng.int(1, 2 ** 30));
+      const x = antler.randn([6, 2, 3], F64);
+      for (const [name, m] of [
+        ['SRU', new nn.SRU(3, 3, { numLayers: 1, dtype: 'float64' })],
+        ['LSTM', new nn.LSTM(3, 3, { dtype: 'float64' })],
+        ['GRU', new nn.GRU(3, 3, { dtype: 'float64', mode: 'deer' })],
+        ['RNN', new nn.RNN(3, 3, { dtype: 'float64' })],
+      ] as const) {
+        const methods = (['auto', 'exact'] as const).map((hvp) => {
+          const opt = new optim.AdaHessian(m.parameters(), { lr: 0.01, seed: 3, hvp });
+          opt.step(() => {
+            opt.zeroGrad();
+            const l = antler.mean(antler.square(m.forward(x).output));
+            l.backward();
+            return l;
+          });
+          // .grad holds plain values either way.
+          for (const p of m.parameters()) expect(p.grad!.requiresGrad).toBe(false);
+          opt.dispose();
+          return opt.lastHvpMethod;
+        });
+        expect({ name, methods }).toEqual({ name, methods: [name === 'SRU' ? 'exact' : 'forward', 'exact'] });
+        m.dispose();
+      }
+    });
+  });
+
   test("AdaHessian: 'auto' falls back to forward differences through an op without a second derivative; 'exact' refuses it with NOT_SUPPORTED and changes nothing", () => {
     tidy(() => {
       antler.setSeed(rng.int(1, 2 ** 30));
