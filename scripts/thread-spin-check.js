@@ -5,8 +5,9 @@
 //   node scripts/thread-spin-check.js [rounds=3]
 // Workloads: an Adam step of a 256-1024-10 MLP (batch 512), the fused SRU
 // (L=128, B=32, d=512) forward and forward+backward, a neural-ODE DEER solve
-// (n=2, 64 hidden, B=16, T=1000), a 512² GEMM, 200 small elementwise ops and a
-// tanh over 2M values. Needs the built library (dist/) and addon.
+// (n=2, 64 hidden, B=16, T=1000), a 512² GEMM, 200 small elementwise ops, a
+// tanh over 2M values and 50 small GEMMs each after an elementwise loop.
+// Needs the built library (dist/) and addon.
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');
@@ -64,6 +65,15 @@ function workload() {
     }), 9);
     const g = a.randn([2000, 1000], { seed: 12 });
     out['tanh 2M'] = med(() => a.tidy(() => void a.tanh(g).dataSync()), 15);
+    // Small products between OpenMP loops (a recurrent model's projections, a head): 50 of
+    // 128×128×128, each after an elementwise op over 200k values.
+    const M = a.randn([128, 128], { seed: 13 }), big = a.randn([200000], { seed: 14 });
+    out['50 small GEMMs between loops'] = med(() => a.tidy(() => {
+      for (let i = 0; i < 50; i++) {
+        a.mul(big, big).dispose();
+        a.matmul(M, M).dispose();
+      }
+    }), 9);
   }
   process.stdout.write(JSON.stringify(out));
 }

@@ -1,5 +1,6 @@
 #include "blas.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <vector>
 
@@ -84,6 +85,24 @@ Library open() {
 const Library& library() {
   static const Library lib = open();
   return lib;
+}
+
+namespace {
+std::atomic<int> wanted{0};  // 0: not read yet
+}
+
+int wantedThreads() {
+  int n = wanted.load();
+  if (n > 0) return n;
+  const Library& lib = library();
+  n = lib.getThreads ? lib.getThreads() : 1;
+  int unset = 0;
+  wanted.compare_exchange_strong(unset, n);
+  return wanted.load();
+}
+
+void setWantedThreads(int n) {
+  wanted.store(n > 0 ? n : 1);
 }
 
 }  // namespace antler::cpu::blas

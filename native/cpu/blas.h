@@ -38,4 +38,11 @@ struct Library {
 // ANTLER_BLAS=off in the environment skips it.
 const Library& library();
 
+// The OpenBLAS thread count antler means to run with: the library's own at
+// load, then setNumThreads()'s. A small GEMM that runs single-threaded
+// restores this, not what it read, so a setNumThreads() on another thread
+// meanwhile is kept.
+int wantedThreads();
+void setWantedThreads(int n);
+
 }  // namespace antler::cpu::blas

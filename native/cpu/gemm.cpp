@@ -69,22 +69,23 @@ inline void blasGemm(const blas::Library& lib, const double* A, const double* B,
 // second thread saves little below ~4M multiply-adds (~100 µs of work on one core).
 constexpr int64_t kSingleThreadGemm = int64_t(1) << 22;
 
-// Sets OpenBLAS to one thread for its lifetime when it runs more, and back after.
+// Sets OpenBLAS to one thread for its lifetime when it runs more, and back to the count
+// antler means (blas::wantedThreads) after.
 class SingleThreaded {
  public:
   explicit SingleThreaded(const blas::Library& lib, bool want) : lib_(lib) {
-    if (want && lib.setThreads && (prev_ = lib.getThreads()) > 1) lib.setThreads(1);
-    else prev_ = 0;
+    active_ = want && lib.setThreads && blas::wantedThreads() > 1 && lib.getThreads() > 1;
+    if (active_) lib.setThreads(1);
   }
   ~SingleThreaded() {
-    if (prev_ > 1) lib_.setThreads(prev_);
+    if (active_) lib_.setThreads(blas::wantedThreads());
   }
   SingleThreaded(const SingleThreaded&) = delete;
   SingleThreaded& operator=(const SingleThreaded&) = delete;
 
  private:
   const blas::Library& lib_;
-  int prev_ = 0;
+  bool active_ = false;
 };
 
 }  // namespace

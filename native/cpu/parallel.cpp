@@ -16,7 +16,10 @@ void setNumThreads(int n) {
 #if defined(_OPENMP)
   omp_set_num_threads(n);
 #endif
-  if (const blas::SetThreadsFn set = blas::library().setThreads) set(n);
+  if (const blas::SetThreadsFn set = blas::library().setThreads) {
+    blas::setWantedThreads(n);
+    set(n);
+  }
   (void)n;
 }
 
