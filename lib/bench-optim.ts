@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- optim`: the cost of one training step (zeroGrad, forward,
- * backward, update) of an MLP and of a 2-layer SRU language model with each
+ * backward, update) of an MLP and of SRU and LSTM language models with each
  * optimizer, against Adam's step in the same run on the same device;
- * PyTorch's Adam and L-BFGS on the MLP when python3 with torch is importable. AdaHessian's paper reports about
+ * PyTorch's Adam and L-BFGS on the MLP when python3 with torch is
+ * importable. AdaHessian's paper reports about
  * 1.6–2× an Adam step with exact Hessian-vector products ('exact' here: a
  * graph-building backward and one more backward per probe); differences
  * cost one more gradient per probe ('forward'), or two ('central').
@@ -10,7 +11,7 @@
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import { backends } from './device';
 import { tidy } from './engine';
-import { Embedding, Linear, ReLU, Sequential } from './nn';
+import { Embedding, Linear, LSTM, ReLU, Sequential } from './nn';
 import { reshape } from './ops/core';
 import { crossEntropy } from './ops/nn';
 import { AdaHessian, Adam, LBFGS, Optimizer, SGD } from './optim';
@@ -46,12 +47,17 @@ function mlpWorkload(s: Sizes, device: string): Workload {
   };
 }
 
-/** A 2-layer SRU language model (embedding → SRU → linear) on L × B tokens: exact Hessian products through the recurrence. */
-function sruWorkload(L: number, B: number, d: number, vocab: number, device: string): Workload {
+/**
+ * A language model (embedding → recurrence → linear) on L × B tokens, the
+ * recurrence a 2-layer SRU or a 1-layer LSTM: exact Hessian products through
+ * it (SRU: vectorised recorded ops and a scan; LSTM: the sequence walked
+ * again step by step).
+ */
+function lmWorkload(cell: 'sru' | 'lstm', L: number, B: number, d: number, vocab: number, device: string): Workload {
   const tokens = tidy(() => rand([L, B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 4 }));
   const next = tidy(() => rand([L * B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 5 }));
   const emb = new Embedding(vocab, d, { device });
-  const sru = new SRU(d, d, { numLayers: 2, device });
+  const sru = cell === 'sru' ? new SRU(d, d, { numLayers: 2, device }) : new LSTM(d, d, { device, mode: 'sequential' });
   const head = new Linear(d, vocab, { device });
   return {
     params: [...emb.parameters(), ...sru.parameters(), ...head.parameters()],
@@ -141,9 +147,14 @@ export function benchOptim(quick: boolean): BenchRow[] {
       if (typeof torch !== 'string') rows.push(...torch.filter((r) => r.device === device));
     }
   }
-  // Second derivatives through a recurrence (no PyTorch peer: the sru package is not assumed).
+  // Second derivatives through a recurrence (no PyTorch peer: the sru package is not assumed, and
+  // cuDNN's LSTM has no double backward).
   const lm = quick ? { L: 16, B: 8, d: 64, vocab: 50 } : { L: 32, B: 16, d: 128, vocab: 64 };
-  for (const device of devices)
-    rows.push(...antlerRows(`SRU LM 2×${lm.d} L=${lm.L} B=${lm.B} V=${lm.vocab} ${device === 'cpu' ? 'cpu' : 'cuda'}`, sruWorkload(lm.L, lm.B, lm.d, lm.vocab, device), device, repeats));
+  const lstm = quick ? { L: 16, B: 8, d: 32, vocab: 50 } : { L: 64, B: 16, d: 64, vocab: 64 };
+  for (const device of devices) {
+    const dev = device === 'cpu' ? 'cpu' : 'cuda';
+    rows.push(...antlerRows(`SRU LM 2×${lm.d} L=${lm.L} B=${lm.B} V=${lm.vocab} ${dev}`, lmWorkload('sru', lm.L, lm.B, lm.d, lm.vocab, device), device, repeats));
+    rows.push(...antlerRows(`LSTM LM ${lstm.d} L=${lstm.L} B=${lstm.B} V=${lstm.vocab} ${dev}`, lmWorkload('lstm', lstm.L, lstm.B, lstm.d, lstm.vocab, device), device, Math.min(repeats, 10)));
+  }
   return rows;
 }
