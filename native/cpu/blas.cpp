@@ -105,4 +105,9 @@ void setWantedThreads(int n) {
   wanted.store(n > 0 ? n : 1);
 }
 
+std::shared_mutex& threadCountLock() {
+  static std::shared_mutex m;
+  return m;
+}
+
 }  // namespace antler::cpu::blas

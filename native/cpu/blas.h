@@ -3,6 +3,7 @@
 // prebuilt one, or a node-gyp build) loads on machines without it and uses it
 // on machines with it. Only the CBLAS GEMMs, the thread setter and LAPACK's QR
 // (nn.init.orthogonal_) are used.
+#include <shared_mutex>
 #include <string>
 
 namespace antler::cpu::blas {
@@ -44,5 +45,9 @@ const Library& library();
 // meanwhile is kept.
 int wantedThreads();
 void setWantedThreads(int n);
+
+// Held exclusively while the thread count is switched (a small GEMM, setNumThreads), shared
+// by the other GEMMs (see gemm.cpp).
+std::shared_mutex& threadCountLock();
 
 }  // namespace antler::cpu::blas

@@ -1,6 +1,8 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "parallel.h"
@@ -69,23 +71,39 @@ inline void blasGemm(const blas::Library& lib, const double* A, const double* B,
 // second thread saves little below ~4M multiply-adds (~100 µs of work on one core).
 constexpr int64_t kSingleThreadGemm = int64_t(1) << 22;
 
-// Sets OpenBLAS to one thread for its lifetime when it runs more, and back to the count
-// antler means (blas::wantedThreads) after.
-class SingleThreaded {
+// OpenBLAS's thread count is one setting for the whole process. A product below the
+// cut sets it to one thread for its own call and back to the count antler means
+// (blas::wantedThreads) after; that switch must not overlap any other product, which
+// would then run, and round, on one thread too (a review saw a worker's 400³ products
+// change in their last bits while the main thread ran small ones). So the small
+// products hold this lock exclusively and the others shared: every product runs on the
+// thread count its size decides, whatever other threads do (concurrent small products
+// from worker threads take turns; setNumThreads takes it exclusively too).
+using blas::threadCountLock;
+
+class ThreadCountFor {
  public:
-  explicit SingleThreaded(const blas::Library& lib, bool want) : lib_(lib) {
-    active_ = want && lib.setThreads && blas::wantedThreads() > 1 && lib.getThreads() > 1;
-    if (active_) lib.setThreads(1);
+  ThreadCountFor(const blas::Library& lib, bool useBlas, int64_t work) : lib_(lib) {
+    if (!useBlas || !lib.setThreads || blas::wantedThreads() <= 1) return;
+    small_ = work < kSingleThreadGemm;
+    if (small_) {
+      exclusive_ = std::unique_lock<std::shared_mutex>(threadCountLock());
+      lib.setThreads(1);
+    } else {
+      shared_ = std::shared_lock<std::shared_mutex>(threadCountLock());
+    }
   }
-  ~SingleThreaded() {
-    if (active_) lib_.setThreads(blas::wantedThreads());
+  ~ThreadCountFor() {
+    if (small_ && exclusive_.owns_lock()) lib_.setThreads(blas::wantedThreads());
   }
-  SingleThreaded(const SingleThreaded&) = delete;
-  SingleThreaded& operator=(const SingleThreaded&) = delete;
+  ThreadCountFor(const ThreadCountFor&) = delete;
+  ThreadCountFor& operator=(const ThreadCountFor&) = delete;
 
  private:
   const blas::Library& lib_;
-  bool active_ = false;
+  bool small_ = false;
+  std::unique_lock<std::shared_mutex> exclusive_;
+  std::shared_lock<std::shared_mutex> shared_;
 };
 
 }  // namespace
@@ -100,7 +118,7 @@ void gemmBatched(const MatmulArgs& args) {
   const int64_t limit = 0x7fffffff;
   const bool useBlas = lib.loaded && args.m < limit && args.n < limit && args.k < limit && args.m * args.k < limit &&
                        args.k * args.n < limit && args.m * args.n < limit;
-  const SingleThreaded single(lib, useBlas && args.m * args.n * args.k < kSingleThreadGemm);
+  const ThreadCountFor threads(lib, useBlas, args.m * args.n * args.k);
   for (int64_t b = 0; b < args.batch; ++b) {
     int64_t oa = 0, ob = 0;
     args.batchIndex.offsets(b, oa, ob);

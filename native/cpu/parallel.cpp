@@ -2,6 +2,8 @@
 
 #include "blas.h"
 
+#include <mutex>
+
 namespace antler::cpu {
 
 int numThreads() {
@@ -17,6 +19,7 @@ void setNumThreads(int n) {
   omp_set_num_threads(n);
 #endif
   if (const blas::SetThreadsFn set = blas::library().setThreads) {
+    const std::unique_lock<std::shared_mutex> lock(blas::threadCountLock());
     blas::setWantedThreads(n);
     set(n);
   }
