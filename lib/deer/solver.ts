@@ -997,8 +997,9 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     grads.push(gy0);
     return grads;
   }, save, true);
-  // Its differentiable backward walks the sequence again, one recorded step per time step.
-  if (y.gradFn) y.gradFn.costly = true;
+  // Its differentiable backward walks the sequence again, one recorded step per time step: costly
+  // over many steps (one step, as a cell called in the user's own loop, costs what its forward does).
+  if (y.gradFn && y.shape[0] > 1) y.gradFn.costly = true;
   if (keptJ) keptJ.dispose();
   return y;
 }
@@ -1041,7 +1042,9 @@ function cellStepOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null
  * adjoint as a dense scan) would hold [T, B, n, n] Jacobians and their
  * graph, O(T·B·n²) and quadratic in the hidden size; the walk holds
  * O(T·B·G), at one recorded step per time step (Node.costly: AdaHessian's
- * 'auto' uses differences through it).
+ * 'auto' uses differences through it). Its gradients are those of the
+ * exact walk: where a solve stopped short of it (within its tolerance), they
+ * differ from the plain backward's by as much.
  */
 function cellBackwardOps(kind: CellKind, xp: Tensor, Whh: Tensor, bhh: Tensor | null, y0: Tensor, y: Tensor, gy: Tensor): (Tensor | null)[] {
   const [T, B] = y.shape;

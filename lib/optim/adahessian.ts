@@ -12,9 +12,10 @@
  * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
  * is 'exact' when every op of the loss supports a second derivative at
  * about the cost of its first and 'forward' otherwise (ctcLoss, the ODE
- * solver, embedding with scaleGradByFreq have none; GRU/LSTM/RNN's walks
- * the sequence again one recorded step per time step, so 'exact' there is
- * asked for by name; SRU's is exact); `lastHvpMethod` says which ran. For differences the closure
+ * solver, embedding with scaleGradByFreq have none; GRU/LSTM/RNN's over a
+ * sequence walks it again one recorded step per time step, so 'exact' there
+ * is asked for by name; SRU's and the cells' are exact); `lastHvpMethod`
+ * says which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
  * draws without an explicit seed repeat.

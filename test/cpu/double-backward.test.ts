@@ -246,7 +246,7 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
     }
   });
 
-  test("AdaHessian: 'auto' is exact through SRU and uses forward differences through GRU/LSTM/RNN (their exact pass walks the sequence step by step); 'exact' asks for it", () => {
+  test("AdaHessian: 'auto' is exact through SRU and cells and uses forward differences through GRU/LSTM/RNN over a sequence (their exact pass walks it step by step); 'exact' asks for it", () => {
     tidy(() => {
       antler.setSeed(rng.int(1, 2 ** 30));
       const x = antler.randn([6, 2, 3], F64);
@@ -272,6 +272,20 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
         expect({ name, methods }).toEqual({ name, methods: [name === 'SRU' ? 'exact' : 'forward', 'exact'] });
         m.dispose();
       }
+      // A cell called in the closure's own loop is one step per call: exact under 'auto'.
+      const cell = new nn.GRUCell(3, 3, F64);
+      const opt = new optim.AdaHessian(cell.parameters(), { lr: 0.01, seed: 3 });
+      opt.step(() => {
+        opt.zeroGrad();
+        let h: Tensor | null = null;
+        for (let t = 0; t < 3; t++) h = cell.forward(antler.reshape(antler.slice(x, [t], [1]), [2, 3]), h);
+        const l = antler.mean(antler.square(h!));
+        l.backward();
+        return l;
+      });
+      expect(opt.lastHvpMethod).toBe('exact');
+      opt.dispose();
+      cell.dispose();
     });
   });
 
