@@ -974,7 +974,7 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
   record(y, `deer.${o.kind}`, inputs, (gy, s) => {
     let i = 0;
     const sxp = s[i++], sW = s[i++], sb = hasBias ? s[i++] : null, sy0 = s[i++], sy = s[i++], sJ = keptJ ? s[i++] : null;
-    // Building a graph (a second derivative): the same implicit gradient from recorded ops.
+    // Building a graph (a second derivative): the gradient of the walk, from recorded ops.
     if (isGradEnabled()) return cellBackwardOps(o.kind, sxp, sW, sb, sy0, sy, gy);
     const nat = cellNative();
     let gxpH, ghhH, gy0H;
