@@ -57,13 +57,13 @@ function lmWorkload(cell: 'sru' | 'lstm', L: number, B: number, d: number, vocab
   const tokens = tidy(() => rand([L, B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 4 }));
   const next = tidy(() => rand([L * B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 5 }));
   const emb = new Embedding(vocab, d, { device });
-  const sru = cell === 'sru' ? new SRU(d, d, { numLayers: 2, device }) : new LSTM(d, d, { device, mode: 'sequential' });
+  const rec = cell === 'sru' ? new SRU(d, d, { numLayers: 2, device }) : new LSTM(d, d, { device, mode: 'sequential' });
   const head = new Linear(d, vocab, { device });
   return {
-    params: [...emb.parameters(), ...sru.parameters(), ...head.parameters()],
-    loss: () => crossEntropy(head.forward(reshape(sru.forward(emb.forward(tokens)).output, [L * B, d])), next),
+    params: [...emb.parameters(), ...rec.parameters(), ...head.parameters()],
+    loss: () => crossEntropy(head.forward(reshape(rec.forward(emb.forward(tokens)).output, [L * B, d])), next),
     dispose: () => {
-      for (const m of [emb, sru, head]) m.dispose();
+      for (const m of [emb, rec, head]) m.dispose();
       tokens.dispose();
       next.dispose();
     },

@@ -9,7 +9,8 @@
 import { isGradEnabled, record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { concat, flip, matmul, mul, reshape, slice, transpose, wrap } from '../ops/core';
+import { tidy } from '../engine';
+import { add, concat, flip, matmul, mul, reshape, slice, transpose, wrap } from '../ops/core';
 import { checkTensor, Tensor, zeros, zerosLike } from '../tensor';
 
 /** The native entries (native/core/deer.cpp; cpu/scan.cpp and cuda/scan.cu, cpu/elk.cpp and cuda/elk.cu). */
@@ -82,7 +83,7 @@ function scanBackwardOps(A: Tensor, y0: Tensor, y: Tensor, gy: Tensor): Tensor[]
   const dense = A.rank === 4;
   if (T === 0) return [zerosLike(A), zerosLike(gy), zerosLike(y0)];
   const lam = adjointOps(A, gy);
-  const yPrev = concat([reshape(y0, [1, B, n]), ...(T > 1 ? [slice(y, [0], [T - 1])] : [])], 0);
+  const yPrev = previousStates(y0, y);
   const lam0 = reshape(slice(lam, [0], [1]), [B, n]);
   const A0 = reshape(slice(A, [0], [1]), dense ? [B, n, n] : [B, n]);
   if (!dense) return [mul(lam, yPrev), lam, mul(A0, lam0)];
@@ -90,16 +91,25 @@ function scanBackwardOps(A: Tensor, y0: Tensor, y: Tensor, gy: Tensor): Tensor[]
   return [gA, lam, reshape(matmul(reshape(lam0, [B, 1, n]), A0), [B, n])];
 }
 
+/** @internal Each step's previous state [T, B, n]: y0 [B, n] at t = 0, y[t − 1] after. */
+export function previousStates(y0: Tensor, y: Tensor): Tensor {
+  const [T, B, n] = y.shape;
+  return tidy(() => concat([reshape(y0, [1, B, n]), slice(y, [0, 0, 0], [T - 1, B, n])], 0));
+}
+
 /**
  * @internal The adjoint of y_t = A_t y_{t−1} + b_t for the gradient gy
- * [T, B, n]: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, λ_{T−1} = gy_{T−1}, from
- * recorded ops (a scan over flipped time with A_{t+1}ᵀ), so differentiable
- * in A and gy. A dense [T, B, n, n] or diagonal [T, B, n]; only A_1 … A_{T−1}
- * are read.
+ * [T, B, n]: λ_t = gy_t + A_{t+1}ᵀ λ_{t+1}, λ_{T−1} = gy_{T−1} (+ `end`, a
+ * gradient [B, n] arriving from beyond the last step), from recorded ops (a
+ * scan over flipped time with A_{t+1}ᵀ), so differentiable in A, gy and
+ * end. A dense [T, B, n, n] or diagonal [T, B, n]; only A_1 … A_{T−1} are
+ * read. T ≥ 1.
  */
-export function adjointOps(A: Tensor, gy: Tensor): Tensor {
-  const [T, B, n] = gy.shape;
+export function adjointOps(A: Tensor, gyIn: Tensor, end: Tensor | null = null): Tensor {
+  const [T, B, n] = gyIn.shape;
   const dense = A.rank === 4;
+  const last = end ? add(slice(gyIn, [T - 1], [1]), reshape(end, [1, B, n])) : null;
+  const gy = !last ? gyIn : T > 1 ? concat([slice(gyIn, [0], [T - 1]), last], 0) : last;
   // The transition into reversed step s is A_{T−s}ᵀ; the first one meets the zero start and is never used.
   const At = dense ? transpose(A, 2, 3) : A;
   const pad = zeros(dense ? [1, B, n, n] : [1, B, n], { dtype: gy.dtype, device: gy.device });

@@ -48,7 +48,7 @@ import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { elkStepUnchecked as elkStep, residuals, scan as scanRaw } from './scan';
+import { elkStepUnchecked as elkStep, previousStates, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
 
 export type { CellKind } from './native-cells';
@@ -251,12 +251,6 @@ export function selectRows(x: Tensor, idx: number[]): Tensor {
     });
   }
   return tidy(() => embedding(tensor(idx, [idx.length], { dtype: 'int32', device: x.device }), x));
-}
-
-/** y shifted one step later: [y0, y_0, …, y_{T−2}] ([T, B, n]). */
-function shifted(y0: Tensor, y: Tensor): Tensor {
-  const [T, B, n] = y.shape;
-  return tidy(() => concat([reshape(y0, [1, B, n]), slice(y, [0, 0, 0], [T - 1, B, n])], 0));
 }
 
 interface Operands {
@@ -587,7 +581,7 @@ function columnSumSquares(r: Tensor): number[] {
 function gainRatio(set: ActiveSet, ss: number[], merit: number[]): number[] {
   const predicted = tidy(() => {
     const y = set.get('y');
-    const prev = shifted(set.get('y0'), y);
+    const prev = previousStates(set.get('y0'), y);
     const ay = reshape(matmul(set.get('a'), reshape(prev, [...prev.shape, 1])), prev.shape);
     return columnSumSquares(sub(sub(y, ay), set.get('u')));
   });
@@ -990,7 +984,7 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     const [T, B] = sy.shape;
     if (T === 0 || B === 0) return [gxp, zerosOf(sW), ...(hasBias ? [zerosOf(sb!)] : []), gy0];
     const H = sW.shape[1], G = sW.shape[0];
-    const hPrev = o.kind === 'lstm' ? slice(shifted(sy0, sy), [0, 0, 0], [T, B, H]) : shifted(sy0, sy);
+    const hPrev = o.kind === 'lstm' ? slice(previousStates(sy0, sy), [0, 0, 0], [T, B, H]) : previousStates(sy0, sy);
     const gW = matmul(reshape(ghh, [T * B, G]), reshape(hPrev, [T * B, H]), { transposeA: true });
     const grads: (Tensor | null)[] = [gxp, gW];
     if (hasBias) grads.push(sum(reshape(ghh, [T * B, G]), 0));

@@ -6,9 +6,9 @@
  * derivatives select gy or 0 (where) rather than multiply, as the kernel
  * does, so an infinite or NaN gy outside the active region still gives 0.
  */
-import { scan } from '../deer/scan';
+import { adjointOps } from '../deer/scan';
 import { fail } from '../errors';
-import { full, zeros, zerosLike, type Tensor } from '../tensor';
+import { full, zerosLike, type Tensor } from '../tensor';
 import {
   add, concat, cos, cosh, cumprod, div, erfc, exp, flip, greater, greaterEqual, less, lessEqual, mul, neg, permute, pow, reshape, sigmoid, sin, sinh, slice, sqrt,
   square, sub, where, type UnaryName,
@@ -127,7 +127,7 @@ export function unaryDerivative(op: UnaryName, x: Tensor, y: Tensor, gy: Tensor,
  * without dividing by x, as the kernel. For the inclusive product along the
  * axis, gx_i = P_i S_i with P_i = Π_{j<i} x_j (an exclusive cumprod) and
  * S_i = Σ_{k≥i} gy_k Π_{i<j≤k} x_j, the reverse linear recurrence
- * S_i = gy_i + x_{i+1} S_{i+1}: a diagonal deer.scan over flipped time.
+ * S_i = gy_i + x_{i+1} S_{i+1}: a scan's adjoint (deer adjointOps).
  * `exclusive` is the inclusive product of x shifted by one, `reverse` the
  * same over flipped x.
  */
@@ -150,9 +150,8 @@ export function cumprodDerivative(x: Tensor, gy: Tensor, axis: number, exclusive
   const moved = permute(x, perm);
   const R = x.size / n;
   const col = (t: Tensor) => reshape(permute(t, perm), [n, 1, R]);
-  const xm = reshape(moved, [n, 1, R]);
-  const coeff = n > 1 ? concat([slice(xm, [1], [n - 1]), full([1, 1, R], 1, { dtype: x.dtype, device: x.device })], 0) : full([1, 1, R], 1, { dtype: x.dtype, device: x.device });
-  const S = flip(scan(flip(coeff, 0), flip(col(gy), 0), zeros([1, R], { dtype: x.dtype, device: x.device })), 0);
+  // S_i = gy_i + x_{i+1} S_{i+1}: the adjoint of a scan with diagonal transitions x.
+  const S = adjointOps(reshape(moved, [n, 1, R]), col(gy));
   const back = reshape(mul(S, reshape(cumprod(moved, 0, { exclusive: true }), [n, 1, R])), moved.shape);
   return permute(back, perm.map((_, i) => perm.indexOf(i)));
 }

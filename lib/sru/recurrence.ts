@@ -16,9 +16,9 @@ import { isGradEnabled, record } from '../autograd/graph';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { add, cast, concat, equal, flip, mul, reshape, sigmoid, slice, square, stack, sub, sum, tanh, wrap } from '../ops/core';
-import { scan } from '../deer/scan';
+import { adjointOps } from '../deer/scan';
 import type { DeerStats } from '../deer/solver';
-import { checkTensor, full, Tensor, zeros, zerosLike } from '../tensor';
+import { checkTensor, Tensor, zeros, zerosLike } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { checkSruDeerOptions, sruDeerForward, SruDeerOptions } from './deer';
 
@@ -156,8 +156,8 @@ interface SruOperands {
  * the reverse linear recurrence a_t = e_t + A_{t+1} a_{t+1} with
  * A_t = ∂c_t/∂c_{t−1} = f + (c_{t−1} − x̃) f(1 − f) v_f (1 on padded steps)
  * and e_t = ∂h_t/∂c_t · gh_t + gc_t + ∂h_{t+1}/∂c_t · gh_{t+1} (through
- * r_{t+1}), a_{L−1} taking gcLast too: one diagonal deer.scan over flipped
- * time. The gates' gradients follow elementwise; weight_c's and bias's are
+ * r_{t+1}), a_{L−1} taking gcLast too: one diagonal scan's adjoint
+ * (adjointOps). The gates' gradients follow elementwise; weight_c's and bias's are
  * sums over time and batch. Returns [gU, gx?, gWeightC, gBias, gc0?] as the
  * fused kernel does.
  */
@@ -205,10 +205,8 @@ function sruBackwardOps(s: SruOperands, gh: Tensor | null, gcAll: Tensor | null,
       if (skip) gs = mul(ghm, sub(1, r));
       e = add(e ? add(e, dAct) : dAct, shiftedOut(q, zeroStep));
     }
-    const eT = e ?? zeros([L, B, d], like);
-    // a_t = e_t + A_{t+1} a_{t+1}, a_{L−1} = e_{L−1} + gcLast: a scan over flipped time (A_L := 1 meets gcLast).
-    const coeff = shiftedOut(A, full([1, B, d], 1, like));
-    const a = flip(scan(flip(coeff, 0), flip(eT, 0), gcLast ? cols(gcLast, dir) : zeros([B, d], like)), 0);
+    // a_t = e_t + A_{t+1} a_{t+1}, a_{L−1} = e_{L−1} + gcLast: the adjoint of a diagonal scan.
+    const a = adjointOps(A, e ?? zeros([L, B, d], like), gcLast ? cols(gcLast, dir) : null);
     const zf = mk(mul(mul(a, diff), fd));
     const gxt = mk(mul(a, sub(1, f)));
     const first = (t: Tensor) => reshape(slice(t, [0], [1]), [B, d]);
