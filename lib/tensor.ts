@@ -264,8 +264,8 @@ export class Tensor {
    * `createGraph: true` (PyTorch's create_graph) records the backward pass
    * itself: each .grad is then a result of recorded ops, differentiable
    * again (a gradient penalty, a Hessian-vector product), and the graph is
-   * kept. Every op on the way must support it; those that do not (ctcLoss,
-   * the ODE solver, embedding with scaleGradByFreq) make it throw
+   * kept. Every op on the way must support it; those that do not (the ODE
+   * solver, embedding with scaleGradByFreq) make it throw
    * NOT_SUPPORTED before any .grad changes.
    */
   backward(gradient?: Tensor, options?: { retainGraph?: boolean; createGraph?: boolean }): void {

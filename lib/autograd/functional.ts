@@ -148,8 +148,8 @@ export interface HvpOptions {
    * 'exact': a second backward pass through the graph of the first
    * (PyTorch's double backward, as torch.autograd.functional.hvp): exact up
    * to rounding, for one forward and two backward passes; every op f runs
-   * must support it (NOT_SUPPORTED names those that do not: ctcLoss, the
-   * ODE solver, embedding with scaleGradByFreq).
+   * must support it (NOT_SUPPORTED names those that do not: the ODE
+   * solver, embedding with scaleGradByFreq).
    * 'central': (∇f(x + s·v) − ∇f(x − s·v)) / 2s, error O(s²),
    * typically 1e-4 relative in float32 and 1e-10 in float64 for a smooth f;
    * 'forward': (∇f(x + s·v) − ∇f(x)) / s, error O(s), typically 1e-3 and

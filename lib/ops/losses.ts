@@ -7,12 +7,14 @@
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { record } from '../autograd/graph';
+import { isGradEnabled, record } from '../autograd/graph';
 import { native } from '../native';
-import { checkTensor, tensor, Tensor } from '../tensor';
+import { checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, cast, clamp, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, square, sub, sum, where, wrap } from './core';
-import { gather, indexSelect } from './indexing';
+import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, slice, square, stack, sub, sum, where, wrap } from './core';
+import { gather, indexSelect, scatterAdd } from './indexing';
+import { logSumExp } from './reductions';
+import { unstack } from './shape';
 import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
 
 /** The loss elements reduced as asked; tidy keeps only the result. */
@@ -324,7 +326,10 @@ function readInts(v: unknown, op: string, what: string): { values: ArrayLike<num
  * NaN gradient, as PyTorch's; `zeroInfinity` makes both 0. The gradient is
  * the true derivative with respect to logProbs (PyTorch's adds exp(logProbs)
  * to it, which cancels once it passes back through logSoftmax: the gradient
- * of the logits is the same).
+ * of the logits is the same). A graph-building backward (createGraph, an
+ * exact hvp) computes the same gradient from α and β recursions in recorded
+ * ops, one step per frame, so it is differentiable again (about ten times
+ * the native pass: AdaHessian's 'auto' uses differences through it).
  */
 export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | readonly (readonly number[])[], inputLengths: Tensor | ArrayLike<number> | number, targetLengths: Tensor | ArrayLike<number> | number, options?: CtcLossOptions): Tensor {
   const op = 'ctcLoss';
@@ -384,12 +389,91 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
     const [nllH, alphaH] = native().ctcLoss(lp.handle, targetsT.handle, inT.handle, tgtT.handle, blank);
     const raw = wrap(nllH), logAlpha = wrap(alphaH);
     // Backward reads the forward's α (saved) and walks β back in one native pass.
+    // In a graph-building pass (createGraph, exact H·v) the same gradient comes from recorded ops instead.
     let nll = record(raw, op, [lp], (gy, [x, tgs, il, tl, nl, la]) =>
-      [wrap(native().ctcLossBackward(gy.handle, x.handle, tgs.handle, il.handle, tl.handle, nl.handle, la.handle, blank, zeroInfinity))],
-    [lp, targetsT, inT, tgtT, raw, logAlpha]);
+      [isGradEnabled()
+        ? ctcGradientOps(x, gy, nl, { rows, S, inLens, tgtLens, blank, zeroInfinity })
+        : wrap(native().ctcLossBackward(gy.handle, x.handle, tgs.handle, il.handle, tl.handle, nl.handle, la.handle, blank, zeroInfinity))],
+    [lp, targetsT, inT, tgtT, raw, logAlpha], true);
+    // That differentiable backward is one recorded step per frame each way (~10× the native pass at T 100):
+    // AdaHessian's 'auto' takes differences through it (Node.costly).
+    if (nll.gradFn && T > 1) nll.gradFn.costly = true;
     if (zeroInfinity) nll = where(equal(nll, Infinity), 0, nll);
     if (reduction === 'none') return unbatched ? reshape(nll, []) : nll;
     if (reduction === 'sum') return sum(nll);
     return mean(div(nll, maximum(cast(tgtT, logProbs.dtype), 1)));
   });
+}
+
+/** The targets of a CTC loss as ctcLoss checked them: padded int32 rows [N, S] and the lengths. */
+interface CtcPlan {
+  rows: Int32Array;
+  S: number;
+  inLens: number[];
+  tgtLens: number[];
+  blank: number;
+  zeroInfinity: boolean;
+}
+
+/**
+ * ctcLoss's gradient with respect to logProbs [T, N, C] (gy the gradient of
+ * the per-sample losses [N]) as recorded ops, so that it is differentiable
+ * again: α and β by their recursions in log space over the extended labels
+ * (blank, l₁, blank, …, blank), one step per frame on [N, 2S + 1], then
+ * ∂nll/∂lp_t(c) = −Σ_{s: l′_s = c} exp(α_t(s) + β_t(s) − lp_t(c) − log p).
+ * Impossible states hold a large finite negative rather than −∞, so that no
+ * derivative of the log-sum-exps meets −∞ − (−∞). Samples whose loss is
+ * infinite (nll, the op's own output, read once) get NaN on their steps, or 0
+ * with zeroInfinity, as the native backward.
+ */
+function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Tensor {
+  const { rows, S, inLens, tgtLens, blank, zeroInfinity } = plan;
+  const [T, N, C] = lp.shape;
+  const W = 2 * S + 1;
+  const NEG = -1e30;
+  const infinite = Array.from(nll.dataSync(), (v) => v === Infinity);
+  // The extended labels and which of their states exist, may be entered by a skip, or end an alignment.
+  const ext = new Int32Array(N * W).fill(blank);
+  const valid = new Float64Array(N * W), skip = new Float64Array(N * W), skipNext = new Float64Array(N * W), last = new Float64Array(N * W);
+  for (let n = 0; n < N; n++) {
+    const L = tgtLens[n], o = n * W;
+    for (let j = 0; j < L; j++) ext[o + 2 * j + 1] = rows[n * S + j];
+    for (let s = 0; s <= 2 * L; s++) valid[o + s] = 1;
+    for (let s = 3; s < 2 * L; s += 2) if (ext[o + s] !== ext[o + s - 2]) skip[o + s] = skipNext[o + s - 2] = 1;
+    last[o + 2 * L] = 1;
+    if (L > 0) last[o + 2 * L - 1] = 1;
+  }
+  const opts = { dtype: lp.dtype, device: lp.device };
+  const mask = (v: ArrayLike<number>, shape: number[]) => tensor(Float64Array.from(v), shape, opts);
+  const perSample = (f: (n: number) => boolean) => mask(inLens.map((_, n) => (f(n) ? 1 : 0)), [N, 1]);
+  const validT = mask(valid, [N, W]), skipT = mask(skip, [N, W]), skipNextT = mask(skipNext, [N, W]), lastT = mask(last, [N, W]);
+  const index = tensor(Int32Array.from({ length: T * N * W }, (_, i) => ext[i % (N * W)]), [T, N, W], { dtype: 'int32', device: lp.device });
+  const e = unstack(gather(lp, 2, index), 0);
+  const negs = (k: number) => full([N, k], NEG, opts);
+  const lse3 = (a: Tensor, b: Tensor, c: Tensor) => logSumExp(stack([a, b, c], 2), 2);
+  // s − k (α's predecessors) and s + k (β's successors).
+  const before = (a: Tensor, k: number) => concat([negs(k), slice(a, [0, 0], [N, W - k])], 1);
+  const after = (a: Tensor, k: number) => concat([slice(a, [0, k], [N, W - k]), negs(k)], 1);
+  const alpha: Tensor[] = [where(mask(valid.map((v, i) => (v && i % W < 2 ? 1 : 0)), [N, W]), e[0], NEG)];
+  for (let t = 1; t < T; t++) {
+    const prev = alpha[t - 1];
+    const step = where(validT, add(e[t], lse3(prev, before(prev, 1), where(skipT, before(prev, 2), NEG))), NEG);
+    // A sample past its last frame keeps its α.
+    alpha.push(where(perSample((n) => t < inLens[n]), step, prev));
+  }
+  const logp = where(perSample((n) => !infinite[n]), logSumExp(where(lastT, alpha[T - 1], NEG), 1, true), 0);
+  const grads: Tensor[] = new Array<Tensor>(T);
+  let beta: Tensor | null = null;
+  for (let t = T - 1; t >= 0; t--) {
+    const start = where(lastT, e[t], NEG);
+    const step: Tensor | null = beta && where(validT, add(e[t], lse3(beta, after(beta, 1), where(skipNextT, after(beta, 2), NEG))), NEG);
+    beta = where(perSample((n) => t === inLens[n] - 1), start, step ? where(perSample((n) => t < inLens[n] - 1), step, NEG) : NEG);
+    const occupancy = exp(sub(sub(add(alpha[t], beta), e[t]), logp));
+    grads[t] = where(mul(validT, perSample((n) => t < inLens[n] && !infinite[n])), neg(occupancy), 0);
+  }
+  const scale = reshape(gy, [1, N, 1]);
+  const dense = scatterAdd(full([T, N, C], 0, opts), 2, index, mul(stack(grads, 0), scale));
+  if (zeroInfinity || !infinite.some(Boolean)) return dense;
+  const nanRows = mask(Array.from({ length: T * N }, (_, i) => (infinite[i % N] && Math.floor(i / N) < inLens[i % N] ? 1 : 0)), [T, N, 1]);
+  return where(nanRows, NaN, dense);
 }

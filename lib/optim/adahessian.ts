@@ -11,10 +11,10 @@
  * ('forward', one extra closure evaluation per probe) or
  * (∇L(θ + h z) − ∇L(θ − h z)) / 2h ('central', two). The default, 'auto',
  * is 'exact' when every op of the loss supports a second derivative at
- * about the cost of its first and 'forward' otherwise (ctcLoss, the ODE
- * solver, embedding with scaleGradByFreq have none; GRU/LSTM/RNN's over a
- * sequence walks it again one recorded step per time step, so 'exact' there
- * is asked for by name; SRU's and the cells' are exact); `lastHvpMethod`
+ * about the cost of its first and 'forward' otherwise (the ODE solver and
+ * embedding with scaleGradByFreq have none; GRU/LSTM/RNN's over a sequence
+ * and ctcLoss's walk it again one recorded step per time step, so 'exact'
+ * there is asked for by name; SRU's and the cells' are exact); `lastHvpMethod`
  * says which ran. For differences the closure
  * must compute the same function at every call: the global random
  * generator is rewound before each evaluation, so dropout masks and other
@@ -160,7 +160,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
         // when done: the parameters' after the probes (or below, on a fallback or a throw), any
         // other's (a frozen layer's, an input's) as soon as the closure is done.
         const own = new Set(this.paramGroups.flatMap((g) => g.params));
-        // 'auto' prefers differences through a costly exact pass (GRU/LSTM/RNN: one recorded step per time step).
+        // 'auto' prefers differences through a costly exact pass (GRU/LSTM/RNN, ctcLoss: one recorded step per time step).
         const run = withCreateGraph(() => this.lossOf(closure), (leaves) => detachGradsOf(leaves.filter((t) => !own.has(t))), mode === 'auto');
         loss = run.result;
         // Exact only when every backward() of the closure built a graph (one that could not would

@@ -35,7 +35,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): numbe
  * (yet): a second derivative through them throws NOT_SUPPORTED. Kept here
  * so that the list in the README stays true.
  */
-const NOT_DOUBLE = new Set<string>(['ctcLoss']);
+const NOT_DOUBLE = new Set<string>([]);
 
 describe(`double backward over the op registry (seed ${rng.seed})`, () => {
   const unsupported: string[] = [];
@@ -246,7 +246,7 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
     }
   });
 
-  test("AdaHessian: 'auto' is exact through SRU and cells and uses forward differences through GRU/LSTM/RNN over a sequence (their exact pass walks it step by step); 'exact' asks for it", () => {
+  test("AdaHessian: 'auto' is exact through SRU and cells and uses forward differences through GRU/LSTM/RNN over a sequence and ctcLoss (their exact pass walks it step by step); 'exact' asks for it", () => {
     tidy(() => {
       antler.setSeed(rng.int(1, 2 ** 30));
       const x = antler.randn([6, 2, 3], F64);
@@ -272,6 +272,21 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
         expect({ name, methods }).toEqual({ name, methods: [name === 'SRU' ? 'exact' : 'forward', 'exact'] });
         m.dispose();
       }
+      // ctcLoss's exact pass walks the frames one recorded step at a time too.
+      const head = new nn.Linear(3, 4, F64);
+      const ctcMethods = (['auto', 'exact'] as const).map((hvp) => {
+        const opt = new optim.AdaHessian(head.parameters(), { lr: 0.01, seed: 3, hvp });
+        opt.step(() => {
+          opt.zeroGrad();
+          const l = antler.ctcLoss(antler.logSoftmax(head.forward(x), 2), [[1, 2], [3, 0]], [6, 5], [2, 1]);
+          l.backward();
+          return l;
+        });
+        opt.dispose();
+        return opt.lastHvpMethod;
+      });
+      expect(ctcMethods).toEqual(['forward', 'exact']);
+      head.dispose();
       // A cell called in the closure's own loop is one step per call: exact under 'auto'.
       const cell = new nn.GRUCell(3, 3, F64);
       const opt = new optim.AdaHessian(cell.parameters(), { lr: 0.01, seed: 3 });
@@ -381,6 +396,43 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
       const only = (skip: number[]) => xs.reduce((a, b, m) => (skip.includes(m) ? a : a * b), 1);
       expectClose(third.dataSync(), xs.map((_, k) => (k === 0 ? 0 : vv.reduce((s, vj, j) => s + (j === 0 || j === k ? 0 : vj * only([0, j, k])), 0))), 1e-14, 1e-15, 'third derivative of Π x');
     }));
+
+  test('ctcLoss has an exact second derivative (α and β as recorded recursions): lengths, repeats, empty targets, concatenated and unbatched targets, impossible targets, float32', () => {
+    const T = 24, N = 4, C = 6;
+    const logits = tensor(randomArray(rng, T * N * C, -2, 2), [T, N, C], F64).requiresGrad_(true);
+    // Sample 1 repeats a label (a blank must separate the two), sample 3 has an empty target.
+    const targets = [[1, 2, 3, 4, 5], [2, 2, 5, 0, 0], [3, 1, 4, 1, 0], [0, 0, 0, 0, 0]];
+    const inLens = [T, T - 3, 17, 9], tgtLens = [5, 3, 4, 0];
+    for (const [what, loss] of [
+      ['padded targets, mean', () => antler.ctcLoss(antler.logSoftmax(logits, 2), targets, inLens, tgtLens)],
+      ['concatenated targets, sum, blank 5', () => antler.ctcLoss(antler.logSoftmax(logits, 2), [1, 2, 3, 4, 0, 2, 2, 0, 3, 1, 4, 1], inLens, tgtLens, { blank: 5, reduction: 'sum' })],
+      ['unbatched', () => antler.ctcLoss(antler.logSoftmax(antler.reshape(antler.slice(logits, [0, 0, 0], [T, 1, C]), [T, C]), 1), [3, 3, 1], T, 3)],
+    ] as const) {
+      const err = hvpAgainstDifferences([logits], loss);
+      expect({ what, err: err < 1e-6 ? 'ok' : err }).toEqual({ what, err: 'ok' });
+    }
+    tidy(() => {
+      // An impossible target (3 labels with a repeat need 4 frames; sample 1 has 3): zeroInfinity gives 0 for it, the rest exact.
+      const loss = (zeroInfinity: boolean) => antler.ctcLoss(antler.logSoftmax(logits, 2), [[1, 2], [4, 4, 2], [5, 1], [3, 0]], [T, 3, 12, 6], [2, 3, 2, 1], { zeroInfinity, reduction: 'sum' });
+      expect(hvpAgainstDifferences([logits], () => loss(true))).toBeLessThan(1e-6);
+      // Without it the loss is ∞ and the impossible sample's steps get NaN, as in the plain backward.
+      const rowsOf = (g: Tensor) => Array.from(g.dataSync(), (v) => (Number.isNaN(v) ? 'nan' : 'finite'));
+      const lp = antler.logSoftmax(logits.detach(), 2).requiresGrad_(true);
+      const seed = tensor(randomArray(rng, N), [N], F64);
+      const perSample = () => antler.ctcLoss(lp, [[1, 2], [4, 4, 2], [5, 1], [3, 0]], [T, 3, 12, 6], [2, 3, 2, 1], { reduction: 'none' });
+      const built = antler.autograd.grad([perSample()], [lp], { createGraph: true, gradOutputs: [seed] })[0]!;
+      const plain = antler.autograd.grad([perSample()], [lp], { gradOutputs: [seed] })[0]!;
+      expect(rowsOf(built)).toEqual(rowsOf(plain));
+      expect(rowsOf(built).filter((v) => v === 'nan').length).toBe(3 * C);
+      const finite = (g: Tensor) => Array.from(g.dataSync(), (v) => (Number.isNaN(v) ? 0 : v));
+      expectClose(finite(built), finite(plain), 1e-12, 1e-12, 'createGraph gradient with an impossible target');
+      // float32: the recorded gradient equals the fused kernel's to float32 rounding.
+      const lp32 = antler.logSoftmax(logits.detach().cast('float32'), 2).requiresGrad_(true);
+      const f32 = (createGraph: boolean) => antler.autograd.grad([antler.ctcLoss(lp32, targets, inLens, tgtLens)], [lp32], { createGraph })[0]!.dataSync();
+      expectClose(f32(true), f32(false), 1e-5, 1e-6, 'float32 createGraph gradient');
+    });
+    logits.dispose();
+  });
 });
 
 /**

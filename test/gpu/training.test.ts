@@ -128,6 +128,22 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     );
     cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-9 * Math.max(1, Math.abs(a)))));
   });
+
+  test('exact Hessian-vector products through ctcLoss (recorded α and β recursions; lengths, a repeated label, an empty target) agree with the CPU', () => {
+    const seed = rng.int(1, 2 ** 30);
+    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
+      antler.tidy(() => {
+        antler.setSeed(seed);
+        const F = { dtype: 'float64' as const, device };
+        const logits = antler.randn([12, 3, 5], F), v = antler.randn([12, 3, 5], F);
+        const f = (z: antler.Tensor) => antler.ctcLoss(antler.logSoftmax(z, 2), [[1, 2, 2], [4, 3, 0], [0, 0, 0]], [12, 9, 7], [3, 2, 0]);
+        const r = antler.hvp(f, logits, v);
+        expect(r.method).toBe('exact');
+        return Array.from(r.hvp.dataSync());
+      }),
+    );
+    cpu.forEach((a, j) => expect(Math.abs(a - gpu[j])).toBeLessThan(1e-10 * Math.max(1, Math.abs(a))));
+  });
 });
 
 run(`nn.init on CPU and CUDA (seed ${rng.seed})`, () => {
