@@ -8,7 +8,7 @@ import { isolated, track } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, onesLike, Tensor, zeros, zerosLike } from '../tensor';
 import { checkBoolean, checkOptions, describe } from '../validate';
-import { doubleBlockers, edgeOf, gradients, markDouble, recordEdges, shapedAs, withGrad } from './graph';
+import { doubleBlockers, edgeOf, gradients, markDouble, noSecondDerivative, recordEdges, shapedAs, withGrad } from './graph';
 
 /** Options of {@link grad} (torch.autograd.grad's, camelCase). */
 export interface GradOptions {
@@ -75,7 +75,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
         if (blockers.length)
           fail(
             'NOT_SUPPORTED',
-            `${op}: createGraph needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward`,
+            `${op}: createGraph needs a second derivative; ${noSecondDerivative(blockers)}`,
           );
       }
       // Through the inputs' own nodes: an input computed from another gets its gradient, and passes it on.

@@ -1,6 +1,6 @@
 /** Functional autograd, in the style of JAX / TensorFlow.js's valueAndGrads. */
 import { isolated, keep, tidy, track } from '../engine';
-import { doubleBlockers, edgeOf, gradients, isGradEnabled, markDouble, noGrad, recordEdges, shapedAs, withGrad } from './graph';
+import { doubleBlockers, edgeOf, gradients, isGradEnabled, markDouble, noGrad, noSecondDerivative, recordEdges, shapedAs, withGrad } from './graph';
 import type { Edge } from './graph';
 import { fail } from '../errors';
 import { abs, add, cast, div, max, mul, reshape, square, stack, sub, sum } from '../ops/core';
@@ -61,8 +61,8 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
               if (blockers.length)
                 fail(
                   'NOT_SUPPORTED',
-                  `${op}: called inside the function of another valueAndGrad/grad, which needs a second derivative; ${blockers.map((b) => `'${b}'`).join(', ')} ` +
-                    `${blockers.length > 1 ? 'have' : 'has'} no differentiable backward. For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})`,
+                  `${op}: called inside the function of another valueAndGrad/grad, which needs a second derivative; ${noSecondDerivative(blockers)}. ` +
+                    "For Hessian-vector products through them use hvp(f, x, v, {method: 'central'})",
                 );
             }
             found = gradients(value, seed, targets, nested);
@@ -313,7 +313,7 @@ function exactHvp(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], vs: rea
       if (!required) return null;
       fail(
         'NOT_SUPPORTED',
-        `${op}: method 'exact' needs a second derivative of f; ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
+        `${op}: method 'exact' needs a second derivative of f; ${noSecondDerivative(blockers)}; ` +
           "use method 'central' or 'forward' (finite differences of gradients), or leave method out to fall back to 'central' by itself",
       );
     }

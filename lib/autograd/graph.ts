@@ -405,6 +405,15 @@ export function withCreateGraph<T>(
   }
 }
 
+/**
+ * @internal "'a', 'b' have no differentiable backward", for NOT_SUPPORTED
+ * messages, with the way around each where there is one.
+ */
+export function noSecondDerivative(blockers: readonly string[]): string {
+  const text = `${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward`;
+  return blockers.includes('solveIVP') ? `${text} (solveIVP and NeuralODE with method 'rk4' have one: backprop through the steps)` : text;
+}
+
 /** The names of the ops among `order` whose backward is not differentiable, or costly when `cheap` (each once). */
 function doubleBlockersOf(order: readonly Node[], cheap = false): string[] {
   const names = new Set<string>();
@@ -582,7 +591,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       if (owned) gradient.dispose();
       fail(
         'NOT_SUPPORTED',
-        `backward with createGraph (a second derivative): ${blockers.map((b) => `'${b}'`).join(', ')} ${blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
+        `backward with createGraph (a second derivative): ${noSecondDerivative(blockers)}; ` +
           "for Hessian-vector products through them use hvp(f, x, v, {method: 'central'}) or AdaHessian's hvp: 'forward', which difference first derivatives",
       );
     }

@@ -30,7 +30,7 @@
  * Hessian refreshes (one every `updateEach` steps).
  */
 import { differenceStep, gradientOfDot, sumsOfSquares } from '../autograd/functional';
-import { noGrad, withCreateGraph } from '../autograd/graph';
+import { noGrad, noSecondDerivative, withCreateGraph } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -170,7 +170,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
           if (run.blockers.length)
             fail(
               'NOT_SUPPORTED',
-              `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${run.blockers.map((b) => `'${b}'`).join(', ')} ${run.blockers.length > 1 ? 'have' : 'has'} no differentiable backward; ` +
+              `AdaHessian.step: hvp 'exact' needs a second derivative of the loss; ${noSecondDerivative(run.blockers)}; ` +
                 "use hvp: 'forward' or 'central' (finite differences), or 'auto', which falls back to 'forward' by itself",
             );
           if (run.backwards === 0 && this.paramGroups.some((g) => g.params.some((p) => p.grad && !p.grad.isDisposed)))

@@ -397,6 +397,26 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
       expectClose(third.dataSync(), xs.map((_, k) => (k === 0 ? 0 : vv.reduce((s, vj, j) => s + (j === 0 || j === k ? 0 : vj * only([0, j, k])), 0))), 1e-14, 1e-15, 'third derivative of Π x');
     }));
 
+  test("solveIVP: method 'deer' (the implicit adjoint) has no second derivative and says that 'rk4' has one; 'rk4' (backprop through its steps) gives exact H·v, also through nn.NeuralODE", () =>
+    tidy(() => {
+      const W = tensor(randomArray(rng, 9, -0.8, 0.8), [3, 3], F64).requiresGrad_(true);
+      const y0 = tensor(randomArray(rng, 6), [2, 3], F64);
+      const grid = [0, 0.2, 0.5, 0.6, 1];
+      const loss = (method: 'deer' | 'rk4') => () => antler.sum(antler.square(antler.deer.solveIVP((_t: Tensor, y: Tensor) => antler.tanh(antler.matmul(y, W)), y0, grid, { method }).y));
+      expectAntlerError(() => antler.autograd.grad([loss('deer')()], [W], { createGraph: true }), 'NOT_SUPPORTED', /'solveIVP' has no differentiable backward \(solveIVP and NeuralODE with method 'rk4' have one/);
+      expect(hvpAgainstDifferences([W], loss('rk4'))).toBeLessThan(1e-6);
+      class Field extends nn.Module {
+        net = this.registerModule('net', new nn.Sequential(new nn.Linear(3, 4, F64), new nn.Tanh(), new nn.Linear(4, 3, F64)));
+        forward(_t: Tensor, y: Tensor): Tensor {
+          return this.net.forward(y);
+        }
+      }
+      const node = new nn.NeuralODE(new Field(), { method: 'rk4' });
+      expect(hvpAgainstDifferences(node.parameters(), () => antler.sum(antler.square(node.forward(y0, grid).y)))).toBeLessThan(1e-6);
+      node.dispose();
+      W.dispose();
+    }));
+
   test('ctcLoss has an exact second derivative (α and β as recorded recursions): lengths, repeats, empty targets, concatenated and unbatched targets, impossible targets, float32', () => {
     const T = 24, N = 4, C = 6;
     const logits = tensor(randomArray(rng, T * N * C, -2, 2), [T, N, C], F64).requiresGrad_(true);
