@@ -270,7 +270,7 @@ function checkInput(x: unknown, op: string, inputSize: number, like: Tensor): Te
   const t = checkTensor(x, op, 'input');
   if (t.rank !== 3 || t.shape[2] !== inputSize)
     fail('SHAPE_MISMATCH', `${op}: input must be [length, batch, ${inputSize}]; got shape ${shapeText(t.shape)}`);
-  if (t.shape[0] < 1 || t.shape[1] < 1) fail('SHAPE_MISMATCH', `${op}: input has an empty length or batch (shape ${shapeText(t.shape)})`);
+  if (t.shape[0] < 1) fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape ${shapeText(t.shape)})`);
   checkModuleInput(op, 'input', t, like);
   return t;
 }

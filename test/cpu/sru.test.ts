@@ -499,6 +499,26 @@ describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
     [m, cell, bi].forEach((mod) => mod.dispose());
   });
 
+  test('an empty batch is fine (as torch\'s recurrent layers take one); no time steps is refused', () =>
+    tidy(() => {
+      for (const impl of IMPLS)
+        for (const mode of ['sequential', 'deer'] as const) {
+          if (impl === 'reference' && mode === 'deer') continue;
+          const m = new SRU(4, 3, { numLayers: 2, bidirectional: true, projectionSize: 2, layerNorm: true, dtype: 'float64', impl, mode });
+          const x = antler.zeros([5, 0, 4], { dtype: 'float64' }).requiresGrad_(true);
+          const r = m.forward(x, { lengths: [] });
+          expect([r.output.shape, r.c.shape]).toEqual([[5, 0, 6], [2, 0, 6]]);
+          antler.add(antler.sum(r.output), antler.sum(r.c)).backward();
+          // Every parameter gets a zero gradient, x an empty one.
+          for (const p of m.parameters()) expect(Array.from(p.grad!.dataSync()).every((v) => v === 0)).toBe(true);
+          expect(x.grad!.shape).toEqual([5, 0, 4]);
+          const cell = new SRUCell(4, 3, { dtype: 'float64', impl });
+          expect(cell.step(antler.zeros([0, 4], { dtype: 'float64' })).h.shape).toEqual([0, 3]);
+          expectAntlerError(() => m.forward(antler.zeros([0, 2, 4], { dtype: 'float64' })), 'SHAPE_MISMATCH', /no time steps/);
+          [m, cell].forEach((mod) => mod.dispose());
+        }
+    }));
+
   test('c0 passed positionally (as GRU.forward(x, h0) takes h0) says to pass { c0 }', () => {
     const m = new SRU(4, 8);
     const cell = new SRUCell(4, 8);

@@ -146,3 +146,17 @@ run(`nn.SRU on CUDA vs CPU (seed ${rng.seed})`, () => {
         }
       });
 });
+
+run(`nn.SRU on CUDA with an empty batch (seed ${rng.seed})`, () => {
+  test('outputs of batch 0 and zero parameter gradients, both modes', () => {
+    for (const mode of ['sequential', 'deer'] as const)
+      antler.tidy(() => {
+        const m = new SRU(4, 3, { numLayers: 2, bidirectional: true, dtype: 'float32', device: 'cuda:0', mode });
+        const r = m.forward(antler.zeros([5, 0, 4], { device: 'cuda:0' }));
+        expect([r.output.shape, r.c.shape]).toEqual([[5, 0, 6], [2, 0, 6]]);
+        antler.add(antler.sum(r.output), antler.sum(r.c)).backward();
+        for (const p of m.parameters()) expect(Array.from(p.grad!.dataSync()).every((v) => v === 0)).toBe(true);
+        m.dispose();
+      });
+  });
+});
