@@ -105,7 +105,12 @@ export interface DeerStats {
    * 'quasi-elk', or deer and quasi after divergence); 0 when no ELK step ran.
    */
   lambda: number;
-  /** Chunks the sequence was solved in. */
+  /**
+   * Solves the sequence was split into: its chunks (chunkSize). With
+   * `lengths` a module solves the steps where the same sequences are still
+   * running as one piece (a batch with two distinct lengths is two pieces
+   * even without chunkSize), and this sums the pieces' chunks.
+   */
   chunks: number;
   /** The initial guess came from a previous solution. */
   warmStarted: boolean;
