@@ -77,7 +77,7 @@ const makeOptimizer = (name: Name, params: Tensor[]): optim.Optimizer<{ lr: numb
     case 'adahessian':
       return new optim.AdaHessian(params, { lr: 0.1, seed: args.seed }) as unknown as optim.Optimizer<{ lr: number }>;
     case 'lbfgs':
-      return new optim.LBFGS(params, { maxIter: 1, lineSearchFn: 'strong_wolfe' }) as unknown as optim.Optimizer<{ lr: number }>;
+      return new optim.LBFGS(params, { maxIter: 1, maxEval: 25, lineSearchFn: 'strong_wolfe' }) as unknown as optim.Optimizer<{ lr: number }>;
   }
 };
 

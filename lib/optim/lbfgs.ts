@@ -23,7 +23,12 @@ export interface LBFGSOptions {
   lr: number;
   /** Most iterations per step() (default 20). */
   maxIter: number;
-  /** Most closure evaluations per step() (default maxIter · 5/4, rounded down, fixed at construction). */
+  /**
+   * Most closure evaluations per step() (default maxIter · 5/4, rounded down,
+   * fixed at construction). The strong Wolfe search gets what is left of it
+   * (PyTorch 2's max_ls), so maxIter 1 with the default leaves it no
+   * evaluation beyond its first trial: set maxEval (e.g. 25) for a search.
+   */
   maxEval: number | null;
   /** Stop when the largest |gradient| entry is at most this (default 1e-7). */
   toleranceGrad: number;
@@ -39,7 +44,7 @@ export interface LBFGSOptions {
  * The line search's constants, as in PyTorch: its bracket tolerance is 1e-9
  * whatever the optimizer's toleranceChange (torch passes it no tolerance).
  */
-const C1 = 1e-4, C2 = 0.9, MAX_LS = 25, LS_TOLERANCE_CHANGE = 1e-9;
+const C1 = 1e-4, C2 = 0.9, LS_TOLERANCE_CHANGE = 1e-9;
 
 type Vec = Tensor;
 
@@ -183,7 +188,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
           try {
             let r: { loss: number; grad: Vec; t: number; evals: number };
             try {
-              r = this.strongWolfe(closure, x0, this.t, d, loss, flatGrad, gtd);
+              // At most the evaluations the step has left (torch 2's max_ls = max_eval − current_evals).
+              r = this.strongWolfe(closure, x0, this.t, d, loss, flatGrad, gtd, maxEval - currentEvals);
             } catch (e) {
               // The closure threw at a trial point: go back to the last accepted
               // point and forget the curvature pairs, whose last step was never taken.
@@ -299,17 +305,17 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
    * point (a new vector) and the evaluations used. The parameters are left
    * wherever the last evaluation put them.
    */
-  private strongWolfe(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number): { loss: number; grad: Vec; t: number; evals: number } {
+  private strongWolfe(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number, maxLs: number): { loss: number; grad: Vec; t: number; evals: number } {
     const live = new Set<Vec>();
     try {
-      return this.strongWolfeSearch(closure, x0, t0, d, f, g, gtd, live);
+      return this.strongWolfeSearch(closure, x0, t0, d, f, g, gtd, maxLs, live);
     } finally {
       // Everything but the gradient handed back (removed from live) is freed, also when the closure throws.
       for (const v of live) v.dispose();
     }
   }
 
-  private strongWolfeSearch(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number, live: Set<Vec>): { loss: number; grad: Vec; t: number; evals: number } {
+  private strongWolfeSearch(closure: () => Tensor | number, x0: Vec, t0: number, d: Vec, f: number, g: Vec, gtd: number, maxLs: number, live: Set<Vec>): { loss: number; grad: Vec; t: number; evals: number } {
     const dNorm = this.absMax(d);
     const at = (t: number): { f: number; g: Vec; gtd: number } => {
       this.setParams(x0);
@@ -335,7 +341,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
           live.delete(v);
         }
     };
-    while (lsIter < MAX_LS) {
+    while (lsIter < maxLs) {
       if (cur.f > f + C1 * t * gtd || (lsIter > 1 && cur.f >= prev.f)) {
         br = [prev, { t, ...cur }];
         break;
@@ -358,13 +364,13 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       lsIter += 1;
       drop();
     }
-    if (lsIter === MAX_LS) br = [{ t: 0, f, g, gtd }, { t, ...cur }];
+    if (lsIter === maxLs) br = [{ t: 0, f, g, gtd }, { t, ...cur }];
     drop();
 
     // Zoom: shrink the bracket around a point with sufficient decrease.
     let insufficientProgress = false;
     let [low, high] = br.length > 1 && br[0].f > br[1].f ? [1, 0] : [0, 1];
-    while (!done && lsIter < MAX_LS && br.length > 1) {
+    while (!done && lsIter < maxLs && br.length > 1) {
       const lo = Math.min(br[0].t, br[1].t), hi = Math.max(br[0].t, br[1].t);
       if ((hi - lo) * dNorm < LS_TOLERANCE_CHANGE) break;
       t = cubicMinimizer(br[0].t, br[0].f, br[0].gtd, br[1].t, br[1].f, br[1].gtd);

@@ -148,7 +148,7 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     };
     const w = param(randomArray(rng, F, -3, 3), [F]);
     // toleranceChange 0: stop only when the gradient is below toleranceGrad or the direction stops descending.
-    const opt = new optim.LBFGS([w], { maxIter: 1, lineSearchFn: 'strong_wolfe', toleranceChange: 0, toleranceGrad: 1e-9 });
+    const opt = new optim.LBFGS([w], { maxIter: 1, maxEval: 25, lineSearchFn: 'strong_wolfe', toleranceChange: 0, toleranceGrad: 1e-9 });
     const Xt = tensor(X.flat(), [N, F], { dtype: 'float64' });
     const yt = tensor(labels, [N, 1], { dtype: 'float64' });
     const closure = () => {
@@ -223,7 +223,7 @@ describe(`L-BFGS (seed ${SEED})`, () => {
       return f;
     });
     expectClose(x.dataSync(), [1, 1], 0, tol, 'the minimum');
-    // PyTorch 1.13 takes 35 iterations and 43 evaluations in float64, and so
+    // PyTorch (1.13 and 2.13) takes 35 iterations and 43 evaluations in float64, and so
     // does this (the same iteration; the last bits of the dot products differ).
     if (dtype === 'float64') {
       expect(opt.nIter).toBe(35);
@@ -231,6 +231,30 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     }
     opt.dispose();
     x.dispose();
+  });
+
+  test('the strong Wolfe line search gets only the evaluations the step has left (torch 2\'s max_ls = max_eval − current_evals): a step takes at most maxEval + 1', () => {
+    for (const [maxIter, maxEval] of [[10, null], [10, 4], [6, 9], [1, null]] as const) {
+      const x = param([-1.2, 1], [2], 'float64');
+      const opt = new optim.LBFGS([x], { maxIter, maxEval, historySize: 5, lineSearchFn: 'strong_wolfe' });
+      const cap = (maxEval ?? Math.floor((maxIter * 5) / 4)) + 1;
+      let before = 0;
+      const perStep: number[] = [];
+      for (let k = 0; k < 4; k++) {
+        opt.step(() => {
+          opt.zeroGrad();
+          const f = rosenbrock(x);
+          f.backward();
+          return f;
+        });
+        perStep.push(opt.funcEvals - before);
+        before = opt.funcEvals;
+      }
+      // Before the cap, the second step of the first run took 14 evaluations (maxEval 12).
+      expect({ maxIter, maxEval, within: perStep.every((e) => e <= cap) }).toEqual({ maxIter, maxEval, within: true });
+      opt.dispose();
+      x.dispose();
+    }
   });
 
   const rosenbrockN = (x: Tensor, n: number) => {
@@ -242,7 +266,7 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     const n = 4, start = randomArray(rng, n, -2, 2);
     const run = (toleranceChange: number) => {
       const x = param(start, [n]);
-      const opt = new optim.LBFGS([x], { lr: 5, maxIter: 1, lineSearchFn: 'strong_wolfe', toleranceChange });
+      const opt = new optim.LBFGS([x], { lr: 5, maxIter: 1, maxEval: 25, lineSearchFn: 'strong_wolfe', toleranceChange });
       opt.step(() => {
         opt.zeroGrad();
         const f = rosenbrockN(x, n);
