@@ -887,6 +887,9 @@ export function fullLike(t: Tensor, value: number, options?: CreateOptions): Ten
 /**
  * Values from start (inclusive) to stop (exclusive) by step, as in
  * PyTorch's torch.arange / TensorFlow.js's tf.range. arange(n) counts 0..n-1.
+ * float32 unless options.dtype says otherwise, as tf.range and antler's
+ * tensor() (torch.arange of integers gives int64): pass {dtype: 'int32'}
+ * for indices.
  */
 export function arange(start: number, stop?: number, step = 1, options?: CreateOptions): Tensor {
   const { dtype, device, grad } = resolveCreate(options, 'arange');

@@ -10,7 +10,10 @@ export function describe(v: unknown): string {
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'bigint') return `${v}n`;
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (Array.isArray(v)) {
+    const shown = smallArray(v, 2);
+    return shown === null ? `an array of length ${v.length}` : `an array ${shown}`;
+  }
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') {
@@ -20,6 +23,26 @@ export function describe(v: unknown): string {
     return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
   }
   return String(v);
+}
+
+/**
+ * A short array of numbers, strings, booleans, null or undefined (or of such
+ * arrays, to `depth` levels) as its contents, [-1, 0]: what was passed reads
+ * better than its length. Null when it is empty, long or holds anything else.
+ */
+function smallArray(v: readonly unknown[], depth: number): string | null {
+  if (v.length === 0 || v.length > 8 || depth === 0) return null;
+  const parts: string[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const e: unknown = v[i];
+    if (Array.isArray(e)) {
+      const inner = smallArray(e, depth - 1);
+      if (inner === null) return null;
+      parts.push(inner);
+    } else if (e === null || e === undefined || ['number', 'string', 'boolean', 'bigint'].includes(typeof e)) parts.push(describe(e));
+    else return null;
+  }
+  return `[${parts.join(', ')}]`;
 }
 
 /** A shape as messages print it: [2, 3]. */

@@ -217,6 +217,17 @@ describe(`bad calls through the API (seed ${SEED})`, () => {
     expect(expectAntlerError(() => zeros([2], { dtype: 'float16' as 'float32' }), 'INVALID_ARGUMENT', 'dtype').message).toMatch(/float16/);
   });
 
+  test('a short array of plain values is shown as it is; long, empty or mixed ones by their length', () => {
+    expect(describeValue([-1, 0])).toBe('an array [-1, 0]');
+    expect(describeValue([[1, 2], ['a', null]])).toBe("an array [[1, 2], ['a', null]]");
+    expect(describeValue([])).toBe('an array of length 0');
+    expect(describeValue(new Array(9).fill(1))).toBe('an array of length 9');
+    expect(describeValue([1, {}])).toBe('an array of length 2');
+    expect(describeValue([[[1]]])).toBe('an array of length 1');
+    // The value that was wrong is in the message (before: "got an array of length 2").
+    expect(expectAntlerError(() => api.pad(f32, [[-1, 0], [0, 0]]), 'INVALID_ARGUMENT', 'pad').message).toMatch(/paddings\[0\] must be \[before, after\], integers >= 0; got an array \[-1, 0\]$/);
+  });
+
   test('an instance of a class is named by its class, a plain object is "an object"', () => {
     const model = new api.nn.Linear(2, 2);
     const opt = new api.optim.Adam(model.parameters());
