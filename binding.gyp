@@ -58,7 +58,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp", "-fvisibility=hidden"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno", "-fopenmp", "-fvisibility=hidden"],
       "ldflags": ["-fopenmp"],
       "conditions": [["OS=='linux'", { "libraries": ["-ldl"], "ldflags": ["-Wl,-z,nodelete"] }]],
       "xcode_settings": {

@@ -214,10 +214,13 @@ ANTLER_HD_ALWAYS_INLINE T applyUnary(UnaryOp op, T x, double p0, double p1) {
     case UnaryOp::Abs: return abs_(x);
     case UnaryOp::Relu: return (x > T(0) || x != x) ? x : T(0);
     case UnaryOp::Clamp: {
-      // maximum then minimum, each propagating NaN from either side (torch.clamp).
+      // maximum then minimum, each propagating NaN from either side (torch.clamp): a NaN x fails
+      // both tests and stays, a NaN bound is taken. Non-short-circuit | so that the host loop
+      // compiles to compares and blends (with || it was two branches an element, mispredicted on
+      // values that straddle a bound: 1.7 ms for 512k floats against 0.03 for relu).
       const T lo = bound<T>(p0), hi = bound<T>(p1);
-      const T m = (x != x || x > lo) ? x : lo;
-      return (m != m || m < hi) ? m : hi;
+      const T m = ((x < lo) | (lo != lo)) ? lo : x;
+      return ((m > hi) | (hi != hi)) ? hi : m;
     }
     case UnaryOp::Square: return wrapMul(x, x);
     // Returns x itself for ±0 and NaN (np.sign, Math.sign).

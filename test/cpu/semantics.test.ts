@@ -50,6 +50,22 @@ describe(`type promotion, as PyTorch's result_type (seed ${SEED})`, () => {
       }
     }));
 
+  test('clamp keeps x where it lies within the bounds, −0 included, and NaN stays NaN (torch.clamp); both dtypes, contiguous and random values', () =>
+    tidy(() => {
+      const signs = (t: Tensor) => Array.from(t.dataSync(), (v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : String(v)));
+      for (const dtype of ['float32', 'float64'] as const) {
+        const z = tensor([-0, 0, NaN, -Infinity, Infinity], [5], { dtype });
+        // torch 2.13: clamp([-0., 0.], min=0) is [-0., 0.], and so with max=-0 or 0.
+        expect(signs(antler.clamp(z, 0))).toEqual(['-0', '0', 'NaN', '0', 'Infinity']);
+        expect(signs(antler.clamp(z, undefined, -0))).toEqual(['-0', '0', 'NaN', '-Infinity', '-0']);
+        expect(signs(antler.clamp(z, -1, 1))).toEqual(['-0', '0', 'NaN', '-1', '1']);
+        const vs = randomArray(rng, 4099, -3, 3);
+        const lo = rng.uniform(-2, 0), hi = rng.uniform(0, 2);
+        const want = vs.map((v) => (dtype === 'float32' ? Math.fround(v) : v)).map((v) => Math.min(Math.max(v, dtype === 'float32' ? Math.fround(lo) : lo), dtype === 'float32' ? Math.fround(hi) : hi));
+        expectClose(read(antler.clamp(tensor(vs, [4099], { dtype }), lo, hi)), want, 0, 0, `clamp ${dtype}`);
+      }
+    }));
+
   test('0-d tensors rank below dimensioned ones unless they bring floating point to integers', () =>
     tidy(() => {
       const s64 = tensor(rng.uniform(-2, 2), [], F64);
