@@ -50,10 +50,11 @@ export interface SruNative {
     U: NativeHandle, x: NativeHandle | null, weightC: NativeHandle, bias: NativeHandle, c0: NativeHandle | null,
     maskPad: NativeHandle | null, o: NativeSruOptions,
   ): [NativeHandle, NativeHandle, NativeHandle];
-  // -> [gU, gx | null, gWeightC, gBias, gc0]
+  // -> [gU, gx | null, gWeightC, gBias, gc0]; gcAll: the gradient of c (every step's state) too, or null
   sruBackward(
     U: NativeHandle, x: NativeHandle | null, weightC: NativeHandle, bias: NativeHandle, c0: NativeHandle | null,
     maskPad: NativeHandle | null, c: NativeHandle, gh: NativeHandle, gcLast: NativeHandle, o: NativeSruOptions,
+    gcAll: NativeHandle | null,
   ): [NativeHandle, NativeHandle | null, NativeHandle, NativeHandle, NativeHandle];
 }
 
@@ -118,10 +119,11 @@ export function sruRecurrence(
     let i = 0;
     const sU = s[i++], sx = layout.x ? s[i++] : null, sW = s[i++], sb = s[i++], sc0 = layout.c0 ? s[i++] : null;
     const sm = layout.mask ? s[i++] : null, sc = s[i++];
-    if (isGradEnabled() || gcAll) return sruBackwardOps({ U: sU, x: sx, weightC: sW, bias: sb, c0: sc0, maskPad: sm, c: sc }, gh, gcAll, gcLast, nat);
+    if (isGradEnabled()) return sruBackwardOps({ U: sU, x: sx, weightC: sW, bias: sb, c0: sc0, maskPad: sm, c: sc }, gh, gcAll, gcLast, nat);
+    // A plain pass, also the states' own (a second derivative's backward through sruStates): the fused kernel.
     const ghT = gh ?? wrap(native().full(h.shape.slice(), h.dtype, h.device, 0));
     const gcT = gcLast ?? wrap(native().full(cLast.shape.slice(), h.dtype, h.device, 0));
-    const [gU, gx, gW, gb, gc0] = n.sruBackward(sU.handle, sx?.handle ?? null, sW.handle, sb.handle, sc0?.handle ?? null, sm?.handle ?? null, sc.handle, ghT.handle, gcT.handle, nat);
+    const [gU, gx, gW, gb, gc0] = n.sruBackward(sU.handle, sx?.handle ?? null, sW.handle, sb.handle, sc0?.handle ?? null, sm?.handle ?? null, sc.handle, ghT.handle, gcT.handle, nat, gcAll?.handle ?? null);
     const grads: (Tensor | null)[] = [wrap(gU)];
     if (layout.x) grads.push(gx ? wrap(gx) : null);
     grads.push(wrap(gW), wrap(gb));

@@ -97,6 +97,9 @@ struct SruInputs {
   const void* bias = nullptr;
   const void* c0 = nullptr;
   const int32_t* maskPad = nullptr;
+  // Backward only: the gradient of the state after every step [L, B, dirs·d]
+  // (the forward's c output), added to the carry at each step; null for none.
+  const void* gcAll = nullptr;
 };
 
 // Outputs of the SRU backward; gx is null unless cfg.skip is ScaledInput.

@@ -101,10 +101,11 @@ struct SruForwardResult { TensorPtr h, c, cLast; };
 SruForwardResult sruForward(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias,
                             const Tensor* c0, const Tensor* maskPad, const SruOptions& o);
 // gx is null unless x is used; gc0 is returned whether or not c0 was given.
+// gcAll (optional): the gradient of c, the state after every step, as well.
 struct SruBackwardResult { TensorPtr gU, gx, gWeightC, gBias, gc0; };
 SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias,
                               const Tensor* c0, const Tensor* maskPad, const Tensor& c, const Tensor& gh,
-                              const Tensor& gcLast, const SruOptions& o);
+                              const Tensor& gcLast, const Tensor* gcAll, const SruOptions& o);
 
 // DEER for SRU from a guess c [L, B, dirs·d] of every state (same operands as
 // sruForward): linearize -> F, J (diagonal ∂c_t/∂c_{t−1}), bOff = F − J·c_{t−1};

@@ -125,12 +125,13 @@ SruForwardResult sruForward(const Tensor& U, const Tensor* x, const Tensor& weig
 
 SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& weightC, const Tensor& bias,
                               const Tensor* c0, const Tensor* maskPad, const Tensor& c, const Tensor& gh,
-                              const Tensor& gcLast, const SruOptions& o) {
+                              const Tensor& gcLast, const Tensor* gcAll, const SruOptions& o) {
   const kernels::SruConfig cfg = configFor(kBackward, U, x, weightC, bias, c0, maskPad, o);
   const Shape seq{cfg.L, cfg.B, cfg.width()}, state{cfg.B, cfg.width()};
   checkOperand(kBackward, "c (the forward's states)", U, c, seq, "[L, B, dirs·d]");
   checkOperand(kBackward, "the gradient of h", U, gh, seq, "[L, B, dirs·d]");
   checkOperand(kBackward, "the gradient of the last state", U, gcLast, state, "[B, dirs·d]");
+  if (gcAll) checkOperand(kBackward, "the gradient of every state", U, *gcAll, seq, "[L, B, dirs·d]");
   const Device& dev = U.device();
   SruBackwardResult r;
   r.gU = emptyTensor(U.shape, U.dtype, dev);
@@ -144,8 +145,9 @@ SruBackwardResult sruBackward(const Tensor& U, const Tensor* x, const Tensor& we
   g.gWeightC = r.gWeightC->data();
   g.gBias = r.gBias->data();
   g.gc0 = r.gc0->data();
-  backendFor(dev).sruBackward(dev, U.dtype, cfg, inputsOf(U, x, weightC, bias, c0, maskPad), c.data(), gh.data(),
-                              gcLast.data(), g);
+  SruInputs in = inputsOf(U, x, weightC, bias, c0, maskPad);
+  in.gcAll = gcAll ? gcAll->data() : nullptr;
+  backendFor(dev).sruBackward(dev, U.dtype, cfg, in, c.data(), gh.data(), gcLast.data(), g);
   return r;
 }
 

@@ -125,6 +125,7 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
   const T* bias = static_cast<const T*>(in.bias);
   const T* c0 = static_cast<const T*>(in.c0);
   const int32_t* maskPad = in.maskPad;
+  const T* gcAll = static_cast<const T*>(in.gcAll);
   T* gU = static_cast<T*>(out.gU);
   T* gx = static_cast<T*>(out.gx);
   T* gc0 = static_cast<T*>(out.gc0);
@@ -153,6 +154,9 @@ static void sruBackwardTyped(const k::SruConfig& cfg, const SruInputs& in, const
         const int64_t t = cfg.timeOf(step, col0);
         const int64_t row = cfg.at(t, b, col0);
         T* __restrict gus = gU + row * K;
+        // The gradient of this step's state joins the carry (on a padded step too: its state is c_{t−1}).
+        if (gcAll)
+          for (int64_t j = 0; j < n; ++j) carry[j] += gcAll[row + j];
         if (maskPad && maskPad[t * cfg.B + b] != 0) {
           for (int64_t e = 0; e < n * K; ++e) gus[e] = T(0);
           if (gx)

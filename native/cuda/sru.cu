@@ -63,8 +63,9 @@ static __global__ void __launch_bounds__(kSruBlock)
     sruBackwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
                       const T* __restrict__ weightC, const T* __restrict__ bias, const T* __restrict__ c0,
                       const int32_t* __restrict__ maskPad, const T* __restrict__ c, const T* __restrict__ gh,
-                      const T* __restrict__ gcLast, T* __restrict__ gU, T* __restrict__ gx, T* __restrict__ gc0,
-                      double* __restrict__ partialV, double* __restrict__ partialB) {
+                      const T* __restrict__ gcLast, const T* __restrict__ gcAll, T* __restrict__ gU,
+                      T* __restrict__ gx, T* __restrict__ gc0, double* __restrict__ partialV,
+                      double* __restrict__ partialB) {
   const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
   const T scaleX = static_cast<T>(cfg.scaleX);
   for (int64_t i = gridStart(); i < chains; i += gridStride()) {
@@ -80,6 +81,8 @@ static __global__ void __launch_bounds__(kSruBlock)
       const T cPrev = step > 0 ? c[cfg.at(cfg.timeOf(step - 1, col), b, col)] : (c0 ? c0[i] : T(0));
       const T* u = U + at * kk;
       const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
+      // The gradient of this step's state joins the carry (on a padded step too: its state is c_{t−1}).
+      if (gcAll) carry += gcAll[at];
       const T s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
       const k::SruStepGrads<T> g =
           k::sruBackwardStep(cPrev, cCur, u[0], u[1], u[2], s, p, cfg.tanhActivation, gh[at], carry);
@@ -146,7 +149,8 @@ static void launchSruBackward(Context& ctx, const k::SruConfig& cfg, const SruIn
     sruBackwardKernel<T><<<sruGrid(chains), kSruBlock, 0, ctx.stream>>>(
         cfg, static_cast<const T*>(in.U), static_cast<const T*>(in.x), static_cast<const T*>(in.weightC),
         static_cast<const T*>(in.bias), static_cast<const T*>(in.c0), in.maskPad, static_cast<const T*>(c),
-        static_cast<const T*>(gh), static_cast<const T*>(gcLast), static_cast<T*>(out.gU), static_cast<T*>(out.gx),
+        static_cast<const T*>(gh), static_cast<const T*>(gcLast), static_cast<const T*>(in.gcAll),
+        static_cast<T*>(out.gU), static_cast<T*>(out.gx),
         static_cast<T*>(out.gc0), partialV, partialB);
     ANTLER_LAUNCH_CHECK("sruBackward");
   }

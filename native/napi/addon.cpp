@@ -982,16 +982,17 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
-  // sruBackward(U, x|null, weightC, bias, c0|null, maskPad|null, c, gh, gcLast, options)
-  //   -> [gU, gx|null, gWeightC, gBias, gc0]
+  // sruBackward(U, x|null, weightC, bias, c0|null, maskPad|null, c, gh, gcLast, options, gcAll|null)
+  //   -> [gU, gx|null, gWeightC, gBias, gc0]   (gcAll: the gradient of c, the state after every step)
   Napi::Value sruBackward(const Napi::CallbackInfo& info) {
     const char* op = "SRU backward";
-    expectArgs(info, 10, op);
+    expectArgs(info, 11, op);
     const ops::SruOptions o = sruOptionsArg(info[9], op);
     ops::SruBackwardResult r = ops::sruBackward(
         tensorArg(info[0], op, "U"), optionalTensorArg(info[1], op, "x"), tensorArg(info[2], op, "weight_c"),
         tensorArg(info[3], op, "bias"), optionalTensorArg(info[4], op, "c0"), optionalTensorArg(info[5], op, "maskPad"),
-        tensorArg(info[6], op, "c"), tensorArg(info[7], op, "gradient of h"), tensorArg(info[8], op, "gradient of cLast"), o);
+        tensorArg(info[6], op, "c"), tensorArg(info[7], op, "gradient of h"), tensorArg(info[8], op, "gradient of cLast"),
+        optionalTensorArg(info[10], op, "gradient of c"), o);
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env, 5);
     out.Set(0u, wrap(env, r.gU));
