@@ -279,6 +279,9 @@ export class Tensor {
       if (this.size !== 1) fail('SHAPE_MISMATCH', `backward: a gradient is needed for a non-scalar output (shape [${this.shape.join(', ')}])`);
       seed = isolated(() => onesLike(this));
     } else {
+      // backward({createGraph: true}): the options come second (PyTorch's keyword arguments).
+      if (gradient !== null && typeof gradient === 'object' && !(gradient instanceof Tensor) && ['createGraph', 'retainGraph'].some((k) => k in (gradient as object)))
+        fail('INVALID_ARGUMENT', `backward: the first argument is the gradient (a Tensor, or undefined for a scalar); got an options object ({${Object.keys(gradient as object).join(', ')}}): pass it second, backward(undefined, {createGraph: true})`);
       const g = checkTensor(gradient, 'backward', 'gradient');
       if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i]))
         fail('SHAPE_MISMATCH', `backward: gradient has shape [${g.shape.join(', ')}]; expected [${this.shape.join(', ')}]`);

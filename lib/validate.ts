@@ -7,7 +7,7 @@ export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
 export function describe(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : String(v);
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'bigint') return `${v}n`;
   if (Array.isArray(v)) {
@@ -34,7 +34,15 @@ function smallArray(v: readonly unknown[], depth: number): string | null {
   if (v.length === 0 || v.length > 8 || depth === 0) return null;
   const parts: string[] = [];
   for (let i = 0; i < v.length; i++) {
-    const e: unknown = v[i];
+    // A hole, or an element whose getter throws (a Proxy): described by the length instead.
+    if (!(i in v)) return null;
+    let e: unknown;
+    try {
+      e = v[i];
+    } catch {
+      return null;
+    }
+    if (typeof e === 'string' && e.length > 24) return null;
     if (Array.isArray(e)) {
       const inner = smallArray(e, depth - 1);
       if (inner === null) return null;

@@ -452,8 +452,9 @@ function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Ten
   const negs = (k: number) => full([N, k], NEG, opts);
   const lse3 = (a: Tensor, b: Tensor, c: Tensor) => logSumExp(stack([a, b, c], 2), 2);
   // s − k (α's predecessors) and s + k (β's successors).
-  const before = (a: Tensor, k: number) => concat([negs(k), slice(a, [0, 0], [N, W - k])], 1);
-  const after = (a: Tensor, k: number) => concat([slice(a, [0, k], [N, W - k]), negs(k)], 1);
+  // (All impossible when k ≥ W: the lattice of empty targets is one blank.)
+  const before = (a: Tensor, k: number) => (k >= W ? negs(W) : concat([negs(k), slice(a, [0, 0], [N, W - k])], 1));
+  const after = (a: Tensor, k: number) => (k >= W ? negs(W) : concat([slice(a, [0, k], [N, W - k]), negs(k)], 1));
   const alpha: Tensor[] = [where(mask(valid.map((v, i) => (v && i % W < 2 ? 1 : 0)), [N, W]), e[0], NEG)];
   for (let t = 1; t < T; t++) {
     const prev = alpha[t - 1];

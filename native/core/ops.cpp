@@ -165,7 +165,7 @@ TensorPtr reshape(const Tensor& t, const std::vector<int64_t>& requested) {
            " (", n, " elements)");
     shape[inferred] = n / known;
   } else if (known != n) {
-    fail(Code::ShapeMismatch, "reshape: shape ", shapeStr(shape), " holds ", known, " elements; the tensor of shape ",
+    fail(Code::ShapeMismatch, "reshape: shape ", shapeStr(shape), " holds ", known, known == 1 ? " element" : " elements", "; the tensor of shape ",
          shapeStr(t.shape), " has ", n);
   }
   auto out = std::make_shared<Tensor>(t);

@@ -427,6 +427,9 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
       ['padded targets, mean', () => antler.ctcLoss(antler.logSoftmax(logits, 2), targets, inLens, tgtLens)],
       ['concatenated targets, sum, blank 5', () => antler.ctcLoss(antler.logSoftmax(logits, 2), [1, 2, 3, 4, 0, 2, 2, 0, 3, 1, 4, 1], inLens, tgtLens, { blank: 5, reduction: 'sum' })],
       ['unbatched', () => antler.ctcLoss(antler.logSoftmax(antler.reshape(antler.slice(logits, [0, 0, 0], [T, 1, C]), [T, C]), 1), [3, 3, 1], T, 3)],
+      // Every target empty: the lattice is one blank (a review: the shifted states once came out 3 wide).
+      ['all targets empty', () => antler.ctcLoss(antler.logSoftmax(logits, 2), [[], [], [], []], inLens, [0, 0, 0, 0], { reduction: 'sum' })],
+      ['unbatched, empty target', () => antler.ctcLoss(antler.logSoftmax(antler.reshape(antler.slice(logits, [0, 1, 0], [T, 1, C]), [T, C]), 1), [], T - 2, 0)],
     ] as const) {
       const err = hvpAgainstDifferences([logits], loss);
       expect({ what, err: err < 1e-6 ? 'ok' : err }).toEqual({ what, err: 'ok' });

@@ -224,6 +224,15 @@ describe(`bad calls through the API (seed ${SEED})`, () => {
     expect(describeValue(new Array(9).fill(1))).toBe('an array of length 9');
     expect(describeValue([1, {}])).toBe('an array of length 2');
     expect(describeValue([[[1]]])).toBe('an array of length 1');
+    // Holes, long strings and elements whose getter throws fall back to the length; −0 keeps its sign.
+    expect(describeValue([1, , 3])).toBe('an array of length 3'); // eslint-disable-line no-sparse-arrays
+    expect(describeValue(['x'.repeat(30)])).toBe('an array of length 1');
+    expect(describeValue(new Proxy([1], { get: (t, k) => (k === '0' ? (() => { throw new Error('no'); })() : Reflect.get(t, k)) }))).toBe('an array of length 1');
+    expect(describeValue([-0, 0])).toBe('an array [-0, 0]');
+    // The options of backward passed first (PyTorch's keyword arguments) say where they go.
+    const leaf = api.zeros([2]).requiresGrad_(true);
+    expect(expectAntlerError(() => api.sum(leaf).backward({ createGraph: true } as never), 'INVALID_ARGUMENT', 'backward').message).toMatch(/pass it second, backward\(undefined, \{createGraph: true\}\)$/);
+    leaf.dispose();
     // The value that was wrong is in the message (before: "got an array of length 2").
     expect(expectAntlerError(() => api.pad(f32, [[-1, 0], [0, 0]]), 'INVALID_ARGUMENT', 'pad').message).toMatch(/paddings\[0\] must be \[before, after\], integers >= 0; got an array \[-1, 0\]$/);
   });
