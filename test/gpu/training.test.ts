@@ -15,6 +15,22 @@ if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
 
 const rng = makeRng();
 
+/**
+ * fn on the CPU and on CUDA from the same global seed, inside tidy(), in
+ * float64; its arrays of numbers must agree to `tol` relative (to 1 for
+ * small values).
+ */
+function expectDevicesAgree(tol: number, fn: (device: string, F: { dtype: 'float64'; device: string }) => number[][]): void {
+  const seed = rng.int(1, 2 ** 30);
+  const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
+    antler.tidy(() => {
+      antler.setSeed(seed);
+      return fn(device, { dtype: 'float64', device });
+    }),
+  );
+  cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(tol * Math.max(1, Math.abs(a)))));
+}
+
 run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
   type Opt = antler.optim.Optimizer<{ lr: number }>;
   const curvesOf = (steps: number, makeOpt: (params: antler.Tensor[]) => Opt): number[][] => {
@@ -81,68 +97,50 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
   test('exact Hessian-vector products through embedding, layer norm, GELU, softmax attention and cross-entropy agree with the CPU', () => {
     const tokens = Array.from({ length: 12 }, () => rng.int(0, 9));
     const labels = Array.from({ length: 12 }, () => rng.int(0, 3));
-    const seed = rng.int(1, 2 ** 30);
-    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
-      antler.tidy(() => {
-        antler.setSeed(seed);
-        const F = { dtype: 'float64' as const, device };
-        const emb = antler.randn([10, 6], F), w = antler.randn([6, 4], F), g = antler.randn([6], F);
-        const v = [antler.randn([10, 6], F), antler.randn([6, 4], F), antler.randn([6], F)];
-        const tok = antler.tensor(tokens, [12], { dtype: 'int32', device }), lab = antler.tensor(labels, [12], { dtype: 'int32', device });
-        const f = (E: antler.Tensor, W: antler.Tensor, G: antler.Tensor) => {
-          const h = antler.gelu(antler.layerNorm(antler.embedding(tok, E), G));
-          const att = antler.scaledDotProductAttention(h.reshape([1, 12, 6]), h.reshape([1, 12, 6]), h.reshape([1, 12, 6])).reshape([12, 6]);
-          return antler.crossEntropy(antler.matmul(att, W), lab);
-        };
-        const r = antler.hvp(f, [emb, w, g], v);
-        expect(r.method).toBe('exact');
-        return r.hvp.map((t) => Array.from(t.dataSync()));
-      }),
-    );
-    cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-10 * Math.max(1, Math.abs(a)))));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const emb = antler.randn([10, 6], F), w = antler.randn([6, 4], F), g = antler.randn([6], F);
+      const v = [antler.randn([10, 6], F), antler.randn([6, 4], F), antler.randn([6], F)];
+      const tok = antler.tensor(tokens, [12], { dtype: 'int32', device }), lab = antler.tensor(labels, [12], { dtype: 'int32', device });
+      const f = (E: antler.Tensor, W: antler.Tensor, G: antler.Tensor) => {
+        const h = antler.gelu(antler.layerNorm(antler.embedding(tok, E), G));
+        const att = antler.scaledDotProductAttention(h.reshape([1, 12, 6]), h.reshape([1, 12, 6]), h.reshape([1, 12, 6])).reshape([12, 6]);
+        return antler.crossEntropy(antler.matmul(att, W), lab);
+      };
+      const r = antler.hvp(f, [emb, w, g], v);
+      expect(r.method).toBe('exact');
+      return r.hvp.map((t) => Array.from(t.dataSync()));
+    });
   });
 
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
-    const seed = rng.int(1, 2 ** 30);
-    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
-      antler.tidy(() => {
-        antler.setSeed(seed);
-        const F = { dtype: 'float64' as const, device };
-        const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
-        const lstm = new antler.nn.LSTM(8, 3, { ...F, mode: 'sequential' });
-        const gru = new antler.nn.GRU(3, 2, { ...F, mode: 'deer' });
-        const params = [...sru.parameters(), ...lstm.parameters(), ...gru.parameters()];
-        const x = antler.randn([6, 2, 3], F);
-        const mask = antler.tensor([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1], [6, 2], { dtype: 'int32', device });
-        const v = params.map((p) => antler.randn(p.shape, F));
-        const loss = antler.add(
-          antler.sum(antler.square(lstm.forward(sru.forward(x, { maskPad: mask }).output).output)),
-          antler.sum(antler.pow(gru.forward(x).output, 3)),
-        );
-        const gs = antler.autograd.grad([loss], params, { createGraph: true });
-        const dot = gs.reduce((acc: antler.Tensor, g, i) => antler.add(acc, antler.sum(antler.mul(g!, v[i]))), antler.tensor(0, [], F));
-        const hv = antler.autograd.grad([dot], params).map((t) => Array.from(t!.dataSync()));
-        for (const m of [sru, lstm, gru]) m.dispose();
-        return hv;
-      }),
-    );
-    cpu.forEach((c, i) => c.forEach((a, j) => expect(Math.abs(a - gpu[i][j])).toBeLessThan(1e-9 * Math.max(1, Math.abs(a)))));
+    expectDevicesAgree(1e-9, (device, F) => {
+      const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
+      const lstm = new antler.nn.LSTM(8, 3, { ...F, mode: 'sequential' });
+      const gru = new antler.nn.GRU(3, 2, { ...F, mode: 'deer' });
+      const params = [...sru.parameters(), ...lstm.parameters(), ...gru.parameters()];
+      const x = antler.randn([6, 2, 3], F);
+      const mask = antler.tensor([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1], [6, 2], { dtype: 'int32', device });
+      const v = params.map((p) => antler.randn(p.shape, F));
+      const loss = antler.add(
+        antler.sum(antler.square(lstm.forward(sru.forward(x, { maskPad: mask }).output).output)),
+        antler.sum(antler.pow(gru.forward(x).output, 3)),
+      );
+      const gs = antler.autograd.grad([loss], params, { createGraph: true });
+      const dot = gs.reduce((acc: antler.Tensor, g, i) => antler.add(acc, antler.sum(antler.mul(g!, v[i]))), antler.tensor(0, [], F));
+      const hv = antler.autograd.grad([dot], params).map((t) => Array.from(t!.dataSync()));
+      for (const m of [sru, lstm, gru]) m.dispose();
+      return hv;
+    });
   });
 
   test('exact Hessian-vector products through ctcLoss (recorded α and β recursions; lengths, a repeated label, an empty target) agree with the CPU', () => {
-    const seed = rng.int(1, 2 ** 30);
-    const [cpu, gpu] = ['cpu', 'cuda:0'].map((device) =>
-      antler.tidy(() => {
-        antler.setSeed(seed);
-        const F = { dtype: 'float64' as const, device };
-        const logits = antler.randn([12, 3, 5], F), v = antler.randn([12, 3, 5], F);
-        const f = (z: antler.Tensor) => antler.ctcLoss(antler.logSoftmax(z, 2), [[1, 2, 2], [4, 3, 0], [0, 0, 0]], [12, 9, 7], [3, 2, 0]);
-        const r = antler.hvp(f, logits, v);
-        expect(r.method).toBe('exact');
-        return Array.from(r.hvp.dataSync());
-      }),
-    );
-    cpu.forEach((a, j) => expect(Math.abs(a - gpu[j])).toBeLessThan(1e-10 * Math.max(1, Math.abs(a))));
+    expectDevicesAgree(1e-10, (_device, F) => {
+      const logits = antler.randn([12, 3, 5], F), v = antler.randn([12, 3, 5], F);
+      const f = (z: antler.Tensor) => antler.ctcLoss(antler.logSoftmax(z, 2), [[1, 2, 2], [4, 3, 0], [0, 0, 0]], [12, 9, 7], [3, 2, 0]);
+      const r = antler.hvp(f, logits, v);
+      expect(r.method).toBe('exact');
+      return [Array.from(r.hvp.dataSync())];
+    });
   });
 });
 
