@@ -627,3 +627,37 @@ export function unravel(shape: readonly number[], p: number): number[] {
 
 /** The flat position of a multi-index in a row-major tensor of the given shape. */
 export const ravel = (shape: readonly number[], at: readonly number[]): number => at.reduce((acc, v, d) => acc * shape[d] + v, 0);
+
+/**
+ * erfc by its continued fraction for x ≥ 1 (Lentz), else 1 − erf; erf by its
+ * Taylor series for |x| < 2.5 (terms to 1e-17 of the sum), else 1 − erfc.
+ */
+export function erfcRef(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x < 1) return 1 - erfRef(x);
+  if (x === Infinity) return 0;
+  // erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
+  let f = x, c = x, d = 0;
+  for (let k = 1; k < 5000; k++) {
+    const a = k / 2;
+    d = x + a * d;
+    d = d === 0 ? 1e-300 : 1 / d;
+    c = x + a / c;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
+export function erfRef(x: number): number {
+  if (Number.isNaN(x) || x === 0) return x; // ±0 keeps its sign
+  if (Math.abs(x) >= 2.5) return Math.sign(x) * (1 - erfcRef(Math.abs(x)));
+  let term = x, sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}

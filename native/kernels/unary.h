@@ -50,6 +50,7 @@
 #include <utility>
 
 #include "elementwise.h"
+#include "hostmath.h"
 
 namespace antler::kernels {
 
@@ -65,58 +66,31 @@ constexpr int kUnaryOpCount = 41;
 // keeps one formula text for both types.
 namespace unary_math {
 
-#if !defined(__CUDA_ARCH__)
-// e^x in float on the host, written so loops over elements vectorise (a libm
-// call stops that): x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts,
-// the first exact times n), e^r = 1 + r + r² q(r) with q of degree 4 fitted
-// to e^r's relative error (3e-9 in exact arithmetic), and 2^n applied as two
-// halves so that results down to the subnormals come out right. Over every
-// float in (−110, 90) it is within 1 ulp of float(exp(double(x))), as glibc's
-// expf is; ±inf, NaN, overflow and underflow as expf. Vectorising needs the
-// build's -fno-trapping-math (the clamps are then selects, not branches), and
-// inlining: g++ left it an out-of-line call inside the unary and softmax
-// loops (3× slower than the vectorised loop), hence always_inline.
-__attribute__((always_inline)) inline float hostExpf(float x) {
-  float xc = x > 88.8f ? 88.8f : x;  // e^88.8 overflows, as it should
-  xc = xc > -104.0f ? xc : -104.0f;  // e^-104 rounds to 0; a NaN also lands here and is put back below
-  const float shifter = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
-  const float t = xc * 1.44269502f + shifter;
-  int32_t tb, sb;
-  memcpy(&tb, &t, 4);
-  memcpy(&sb, &shifter, 4);
-  const int32_t n = tb - sb;
-  const float nf = t - shifter;
-  const float r = (xc - nf * 0.693145751953125f) - nf * 1.428606765330187e-06f;
-  const float q = 0.4999999403953552f +
-                  r * (0.1666652113199234f + r * (0.04166838899254799f + r * (0.008368710987269878f + r * 0.001381460577249527f)));
-  const float p = 1.0f + (r + r * r * q);
-  const int32_t n1 = n >> 1, n2 = n - n1;  // each in [−75, 64]: a normal power of two
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
-  float s1, s2;
-  memcpy(&s1, &b1, 4);
-  memcpy(&s2, &b2, 4);
-  const float y = p * s1 * s2;
-  return x == x ? y : x;
-}
-#endif
-
-// Float e^x: CUDA's expf on the GPU, hostExpf on the host.
-ANTLER_HD_ALWAYS_INLINE float exp_(float x) {
+// Float e^x, ln x, ln(1 + x), e^x − 1, erf and erfc: CUDA's functions on the
+// GPU, antler's vectorisable ones (hostmath.h, each within 1 ulp of the
+// float64 value) on the host. Double: libm and CUDA's double functions.
 #if defined(__CUDA_ARCH__)
-  return expf(x);
+#define ANTLER_HOST_OR_CUDA(host, cuda) cuda
 #else
-  return hostExpf(x);
+#define ANTLER_HOST_OR_CUDA(host, cuda) host
 #endif
-}
+ANTLER_HD_ALWAYS_INLINE float exp_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::expf(x), expf(x)); }
 ANTLER_HD double exp_(double x) { return exp(x); }
-ANTLER_HD float log_(float x) { return logf(x); }
+ANTLER_HD_ALWAYS_INLINE float log_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::logf(x), logf(x)); }
 ANTLER_HD double log_(double x) { return log(x); }
-ANTLER_HD float log1p_(float x) { return log1pf(x); }
+ANTLER_HD_ALWAYS_INLINE float log1p_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::log1pf(x), log1pf(x)); }
 ANTLER_HD double log1p_(double x) { return log1p(x); }
+ANTLER_HD_ALWAYS_INLINE float expm1_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::expm1f(x), expm1f(x)); }
+ANTLER_HD double expm1_(double x) { return expm1(x); }
+ANTLER_HD_ALWAYS_INLINE float erf_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::erff(x), erff(x)); }
+ANTLER_HD double erf_(double x) { return erf(x); }
+ANTLER_HD_ALWAYS_INLINE float erfc_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::erfcf(x), erfcf(x)); }
+ANTLER_HD double erfc_(double x) { return erfc(x); }
+#undef ANTLER_HOST_OR_CUDA
 // On the host, float tanh in float arithmetic that vectorises (no libm call,
 // no branch): for |x| < 0.625 the odd polynomial x + x³ P(x²), P of degree 4
 // fitted to tanh's relative error (5e-9 in exact arithmetic), else
-// 1 − 2 / (e^{2|x|} + 1) with hostExpf, the sign put back last. Checked over
+// 1 − 2 / (e^{2|x|} + 1) with hostmath::expf, the sign put back last. Checked over
 // every positive float: within 1 ulp of float(tanh(double(x))) (glibc's tanhf:
 // 2); ±inf give ±1, NaN stays NaN, −0 stays −0. About 3 ns an element where
 // the earlier double-exp form took 7.5 and glibc's tanhf 16. On the GPU,
@@ -130,13 +104,11 @@ ANTLER_HD_ALWAYS_INLINE float tanh_(float x) {
   const float p = -0.3333328664302826f +
                   u * (0.13331513106822968f + u * (-0.053744640201330185f + u * (0.02065306343138218f + u * -0.005718891508877277f)));
   const float small = a + (a * u) * p;
-  const float big = 1.0f - 2.0f / (hostExpf(2.0f * a) + 1.0f);
+  const float big = 1.0f - 2.0f / (hostmath::expf(2.0f * a) + 1.0f);
   return copysignf(a < 0.625f ? small : big, x);
 #endif
 }
 ANTLER_HD double tanh_(double x) { return tanh(x); }
-ANTLER_HD float erfc_(float x) { return erfcf(x); }
-ANTLER_HD double erfc_(double x) { return erfc(x); }
 ANTLER_HD float sqrt_(float x) { return sqrtf(x); }
 ANTLER_HD double sqrt_(double x) { return sqrt(x); }
 ANTLER_HD float abs_(float x) { return fabsf(x); }
@@ -147,14 +119,10 @@ ANTLER_HD float sin_(float x) { return sinf(x); }
 ANTLER_HD double sin_(double x) { return sin(x); }
 ANTLER_HD float cos_(float x) { return cosf(x); }
 ANTLER_HD double cos_(double x) { return cos(x); }
-ANTLER_HD float expm1_(float x) { return expm1f(x); }
-ANTLER_HD double expm1_(double x) { return expm1(x); }
 ANTLER_HD float floor_(float x) { return floorf(x); }
 ANTLER_HD double floor_(double x) { return floor(x); }
 ANTLER_HD float ceil_(float x) { return ceilf(x); }
 ANTLER_HD double ceil_(double x) { return ceil(x); }
-ANTLER_HD float erf_(float x) { return erff(x); }
-ANTLER_HD double erf_(double x) { return erf(x); }
 ANTLER_HD float tan_(float x) { return tanf(x); }
 ANTLER_HD double tan_(double x) { return tan(x); }
 ANTLER_HD float asin_(float x) { return asinf(x); }

@@ -7,6 +7,8 @@ import * as antler from '../../lib';
 import { add, broadcastTo, div, DType, matmul, max, maximum, mean, memory, min, minimum, mseLoss, mul, pow, randn, resetPeakMemory, sub, sum, Tensor, tensor, tidy, where, zeros } from '../../lib';
 import {
   broadcastRef,
+  erfcRef,
+  erfRef,
   expectAntlerErrorInTidy,
   expectClose,
   expectExact,
@@ -611,38 +613,46 @@ describe(`larger shapes through the fast paths (seed ${SEED})`, () => {
     }));
 });
 
-// The CPU's own float32 exp (kernels/unary.h hostExpf, vectorisable) and tanh
-// (through double exp) against float64 JavaScript, in units in the last place.
-describe(`float32 exp, tanh and sigmoid accuracy (seed ${SEED})`, () => {
+// The CPU's own float32 functions (kernels/hostmath.h and tanh in
+// kernels/unary.h, written to vectorise) against float64 JavaScript, in units
+// in the last place: half the inputs uniform over the range where the
+// function is not flat, half random bit patterns (every magnitude,
+// subnormals, both signs), and the special values. scripts/hostmath/check.cpp
+// runs the same comparison over every float.
+describe(`float32 exp, log, log1p, expm1, erf, erfc, tanh and sigmoid accuracy (seed ${SEED})`, () => {
   const ulpDistance = (a: number, b: number): number => {
     if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
-    if (a === b) return 0;
+    if (a === b) return Object.is(a, b) ? 0 : Infinity; // ±0 must match as well
     const f = new Float32Array([a, b]);
     const i = new Int32Array(f.buffer);
     const ord = (v: number) => (v < 0 ? -(v & 0x7fffffff) : v);
     return Math.abs(ord(i[0]) - ord(i[1]));
   };
-  // 2^18 floats: uniform over the interesting range, random bit patterns, and specials.
-  const inputs = (): Float32Array => {
+  const inputs = (lo: number, hi: number, specials: number[]): Float32Array => {
     const n = 1 << 18;
     const v = new Float32Array(n);
     const bits = new Int32Array(v.buffer);
     for (let i = 0; i < n; i++) {
-      if (i % 2 === 0) v[i] = rng.uniform(-110, 90);
+      if (i % 2 === 0) v[i] = rng.uniform(lo, hi);
       else bits[i] = (rng.next() * 2 ** 32) | 0;
     }
-    v.set([0, -0, Infinity, -Infinity, NaN, 88.72283, 88.7229, -87.33655, -103.97, -104, 1e-30, -1e-30, 2 ** -12, -(2 ** -12), 0.55, 9, 20]);
+    v.set([0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 2 ** -12, -(2 ** -12), 2 ** -149, -(2 ** -149), 1, -1, ...specials]);
     return v;
   };
-  const cases: [string, (t: Tensor) => Tensor, (x: number) => number, number][] = [
-    ['exp', (t) => t.exp(), Math.exp, 1],
-    ['tanh', (t) => t.tanh(), Math.tanh, 1],
+  const cases: [string, (t: Tensor) => Tensor, (x: number) => number, number, number, number, number[]][] = [
+    ['exp', (t) => t.exp(), Math.exp, -110, 90, 1, [88.72283, 88.7229, -87.33655, -103.97, -104, 0.55, 9, 20]],
+    ['log', (t) => t.log(), Math.log, 0, 4, 1, [2 ** -126, 1.17549421e-38, 0.70710677, 0.70710683, 1.41421354, 3.4028235e38]],
+    ['log1p', (t) => antler.log1p(t), Math.log1p, -1, 3, 1, [-0.99999994, -0.5, -0.29289323, 0.41421357, -8.94069743e-8, 7.45058131e-8, 3.4028235e38]],
+    ['expm1', (t) => antler.expm1(t), Math.expm1, -20, 20, 1, [0.34657359, -0.34657359, 60, 60.000004, -30, -30.000002, 88.72283, 88.7229]],
+    ['erf', (t) => antler.erf(t), erfRef, -4.5, 4.5, 1, [0.875, -0.875, 0.87499994, 3.6025982e-41]],
+    ['erfc', (t) => antler.erfc(t), erfcRef, -4.5, 11, 1, [0.875, -0.875, 0.87499994, 1.08490026, 9.5, 10.05, 10.5, 26]],
+    ['tanh', (t) => t.tanh(), Math.tanh, -10, 10, 1, [0.625, 0.62499994, 9, 20]],
     // Below −88.72, e^−x overflows float32 and the result is 0, as in PyTorch (torch.sigmoid(−88.8) = 0).
-    ['sigmoid', (t) => t.sigmoid(), (x) => (Math.fround(Math.exp(-x)) === Infinity ? 0 : 1 / (1 + Math.exp(-x))), 2],
+    ['sigmoid', (t) => t.sigmoid(), (x) => (Math.fround(Math.exp(-x)) === Infinity ? 0 : 1 / (1 + Math.exp(-x))), -110, 90, 2, [-88.72283, -88.7229, 20]],
   ];
-  test.each(cases)('%s is within its bound of the float64 value, specials included', (name, fn, ref, bound) =>
+  test.each(cases)('%s is within its bound of the float64 value, specials included', (name, fn, ref, lo, hi, bound, specials) =>
     tidy(() => {
-      const x = inputs();
+      const x = inputs(lo, hi, specials);
       const got = fn(tensor(x, [x.length])).dataSync();
       let worst = 0, at = 0;
       for (let i = 0; i < x.length; i++) {
