@@ -445,11 +445,22 @@ function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Ten
   }
   const opts = { dtype: lp.dtype, device: lp.device };
   const mask = (v: ArrayLike<number>, shape: number[]) => tensor(Float64Array.from(v), shape, opts);
-  const perSample = (f: (n: number) => boolean) => mask(inLens.map((_, n) => (f(n) ? 1 : 0)), [N, 1]);
+  // Per-frame, per-sample masks, built once as [T, N, 1] and split by frame (one upload each, not one a frame).
+  const byFrame = (f: (t: number, n: number) => boolean) =>
+    unstack(mask(Array.from({ length: T * N }, (_, i) => (f(Math.floor(i / N), i % N) ? 1 : 0)), [T, N, 1]), 0);
+  const running = byFrame((t, n) => t < inLens[n]);
+  const lastFrame = byFrame((t, n) => t === inLens[n] - 1);
+  const beforeLast = byFrame((t, n) => t < inLens[n] - 1);
+  const counted = byFrame((t, n) => t < inLens[n] && !infinite[n]);
   const validT = mask(valid, [N, W]), skipT = mask(skip, [N, W]), skipNextT = mask(skipNext, [N, W]), lastT = mask(last, [N, W]);
   const index = tensor(Int32Array.from({ length: T * N * W }, (_, i) => ext[i % (N * W)]), [T, N, W], { dtype: 'int32', device: lp.device });
   const e = unstack(gather(lp, 2, index), 0);
-  const negs = (k: number) => full([N, k], NEG, opts);
+  const negBlocks = new Map<number, Tensor>();
+  const negs = (k: number) => {
+    let t = negBlocks.get(k);
+    if (!t) negBlocks.set(k, (t = full([N, k], NEG, opts)));
+    return t;
+  };
   const lse3 = (a: Tensor, b: Tensor, c: Tensor) => logSumExp(stack([a, b, c], 2), 2);
   // s − k (α's predecessors) and s + k (β's successors).
   // (All impossible when k ≥ W: the lattice of empty targets is one blank.)
@@ -460,17 +471,17 @@ function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Ten
     const prev = alpha[t - 1];
     const step = where(validT, add(e[t], lse3(prev, before(prev, 1), where(skipT, before(prev, 2), NEG))), NEG);
     // A sample past its last frame keeps its α.
-    alpha.push(where(perSample((n) => t < inLens[n]), step, prev));
+    alpha.push(where(running[t], step, prev));
   }
-  const logp = where(perSample((n) => !infinite[n]), logSumExp(where(lastT, alpha[T - 1], NEG), 1, true), 0);
+  const logp = where(mask(infinite.map((v) => (v ? 0 : 1)), [N, 1]), logSumExp(where(lastT, alpha[T - 1], NEG), 1, true), 0);
   const grads: Tensor[] = new Array<Tensor>(T);
   let beta: Tensor | null = null;
   for (let t = T - 1; t >= 0; t--) {
     const start = where(lastT, e[t], NEG);
     const step: Tensor | null = beta && where(validT, add(e[t], lse3(beta, after(beta, 1), where(skipNextT, after(beta, 2), NEG))), NEG);
-    beta = where(perSample((n) => t === inLens[n] - 1), start, step ? where(perSample((n) => t < inLens[n] - 1), step, NEG) : NEG);
+    beta = where(lastFrame[t], start, step ? where(beforeLast[t], step, NEG) : NEG);
     const occupancy = exp(sub(sub(add(alpha[t], beta), e[t]), logp));
-    grads[t] = where(mul(validT, perSample((n) => t < inLens[n] && !infinite[n])), neg(occupancy), 0);
+    grads[t] = where(mul(validT, counted[t]), neg(occupancy), 0);
   }
   const scale = reshape(gy, [1, N, 1]);
   const dense = scatterAdd(full([T, N, C], 0, opts), 2, index, mul(stack(grads, 0), scale));
