@@ -70,23 +70,21 @@ namespace unary_math {
 // GPU, antler's vectorisable ones (hostmath.h, each within 1 ulp of the
 // float64 value) on the host. Double: libm and CUDA's double functions.
 #if defined(__CUDA_ARCH__)
-#define ANTLER_HOST_OR_CUDA(host, cuda) cuda
+#define ANTLER_FLOAT_MATH(name, host, cuda, libm)                  \
+  ANTLER_HD_ALWAYS_INLINE float name(float x) { return cuda(x); } \
+  ANTLER_HD double name(double x) { return libm(x); }
 #else
-#define ANTLER_HOST_OR_CUDA(host, cuda) host
+#define ANTLER_FLOAT_MATH(name, host, cuda, libm)                  \
+  ANTLER_HD_ALWAYS_INLINE float name(float x) { return host(x); } \
+  ANTLER_HD double name(double x) { return libm(x); }
 #endif
-ANTLER_HD_ALWAYS_INLINE float exp_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::expf(x), expf(x)); }
-ANTLER_HD double exp_(double x) { return exp(x); }
-ANTLER_HD_ALWAYS_INLINE float log_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::logf(x), logf(x)); }
-ANTLER_HD double log_(double x) { return log(x); }
-ANTLER_HD_ALWAYS_INLINE float log1p_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::log1pf(x), log1pf(x)); }
-ANTLER_HD double log1p_(double x) { return log1p(x); }
-ANTLER_HD_ALWAYS_INLINE float expm1_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::expm1f(x), expm1f(x)); }
-ANTLER_HD double expm1_(double x) { return expm1(x); }
-ANTLER_HD_ALWAYS_INLINE float erf_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::erff(x), erff(x)); }
-ANTLER_HD double erf_(double x) { return erf(x); }
-ANTLER_HD_ALWAYS_INLINE float erfc_(float x) { return ANTLER_HOST_OR_CUDA(hostmath::erfcf(x), erfcf(x)); }
-ANTLER_HD double erfc_(double x) { return erfc(x); }
-#undef ANTLER_HOST_OR_CUDA
+ANTLER_FLOAT_MATH(exp_, hostmath::expf, expf, exp)
+ANTLER_FLOAT_MATH(log_, hostmath::logf, logf, log)
+ANTLER_FLOAT_MATH(log1p_, hostmath::log1pf, log1pf, log1p)
+ANTLER_FLOAT_MATH(expm1_, hostmath::expm1f, expm1f, expm1)
+ANTLER_FLOAT_MATH(erf_, hostmath::erff, erff, erf)
+ANTLER_FLOAT_MATH(erfc_, hostmath::erfcf, erfcf, erfc)
+#undef ANTLER_FLOAT_MATH
 // On the host, float tanh in float arithmetic that vectorises (no libm call,
 // no branch): for |x| < 0.625 the odd polynomial x + x³ P(x²), P of degree 4
 // fitted to tanh's relative error (5e-9 in exact arithmetic), else
