@@ -12,7 +12,7 @@ import { concat, matmul, mul, reshape, slice, wrap } from '../ops/core';
 import { linear } from '../ops/nn';
 import type { SruDeerNative } from '../sru/deer';
 import { checkTensor, Tensor, tensor, zeros } from '../tensor';
-import { describe } from '../validate';
+import { describe, shapeText } from '../validate';
 import { CellKind, cellNative } from './native-cells';
 
 export type JacobianCell = CellKind | 'sru';
@@ -50,7 +50,7 @@ function shiftedBack(yPrev: Tensor): { y0: Tensor; y: Tensor } {
 }
 
 const shapeError = (what: string, got: readonly number[], expected: string): never =>
-  fail('SHAPE_MISMATCH', `deer.jacobians: ${what} has shape [${got}]; expected ${expected}`);
+  fail('SHAPE_MISMATCH', `deer.jacobians: ${what} has shape ${shapeText(got)}; expected ${expected}`);
 
 /**
  * The Jacobians of a cell with respect to its state, at every step:

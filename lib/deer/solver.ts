@@ -46,7 +46,7 @@ import { native } from '../native';
 import { add, broadcastTo, concat, matmul, mul, permute, relu, reshape, sigmoid, slice, stack, sub, sum, tanh, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
-import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
+import { checkBoolean, checkInteger, checkKnownKeys, describe, shapeText } from '../validate';
 import { CellKind, cellNative } from './native-cells';
 import { elkStepUnchecked as elkStep, previousStates, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
@@ -98,7 +98,12 @@ export interface DeerStats {
   fallback: boolean;
   /** Which sequences fell back. */
   fallbackSequences: number[];
-  /** Divergence (non-finite or growing residual) was detected. */
+  /**
+   * Divergence was detected: under 'deer' and 'quasi' a non-finite residual
+   * or one that more than doubled twice running (the solve then went on
+   * under ELK); under 'elk' and 'quasi-elk' a non-finite step (a step the
+   * damping rejects is not divergence).
+   */
   diverged: boolean;
   /**
    * The largest Levenberg–Marquardt λ of an ELK step (modes 'elk' and
@@ -695,7 +700,8 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
           return;
         }
       } else {
-        diverged = true;
+        // A rejected step is ordinary damping; only a non-finite one is divergence (as under Newton).
+        if (!Number.isFinite(ss[l])) diverged = true;
         lambda[l] = Math.min(ELK.maxLambda, Math.max(ELK.minLambda, lambda[l] * (jac === 'dense' ? nu[l] : ELK.grow)));
         nu[l] *= 2;
       }
@@ -820,15 +826,15 @@ export function cellRecurrence(
   if (bhh !== null) checkTensor(bhh, 'deer', 'bhh');
   checkTensor(y0, 'deer', 'y0');
   const opts = checkDeerOptions(options);
-  if (xp.rank !== 3) fail('SHAPE_MISMATCH', `deer: xp has shape [${xp.shape}]; expected [T, B, G]`);
-  if (Whh.rank !== 2) fail('SHAPE_MISMATCH', `deer: Whh has shape [${Whh.shape}]; expected [G, H]`);
+  if (xp.rank !== 3) fail('SHAPE_MISMATCH', `deer: xp has shape ${shapeText(xp.shape)}; expected [T, B, G]`);
+  if (Whh.rank !== 2) fail('SHAPE_MISMATCH', `deer: Whh has shape ${shapeText(Whh.shape)}; expected [G, H]`);
   const [T, B] = xp.shape;
   const H = Whh.shape[1];
   const n = stateSize(kind, H);
   if (opts.initialGuess !== undefined) {
     checkTensor(opts.initialGuess, 'deer', 'initialGuess');
     const g = opts.initialGuess.shape;
-    if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape [${g}]; expected [T, B, n] = [${T}, ${B}, ${n}] (time-major, whatever batchFirst says; B = 1 for an unbatched input)`);
+    if (g.length !== 3 || g[0] !== T || g[1] !== B || g[2] !== n) fail('SHAPE_MISMATCH', `deer: initialGuess has shape ${shapeText(g)}; expected [T, B, n] = [${T}, ${B}, ${n}] (time-major, whatever batchFirst says; B = 1 for an unbatched input)`);
     if (opts.initialGuess.dtype !== xp.dtype) fail('DTYPE_MISMATCH', `deer: initialGuess is ${opts.initialGuess.dtype}; expected the input's dtype, ${xp.dtype}`);
     if (opts.initialGuess.device !== xp.device) fail('DEVICE_MISMATCH', `deer: initialGuess is on ${opts.initialGuess.device}; expected the input's device, ${xp.device}`);
   }

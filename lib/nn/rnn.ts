@@ -192,8 +192,11 @@ function packedRecurrence(
   const merged = stats!;
   // Under 'auto' the segments may differ (short ones run sequentially): the mode of most of the steps.
   merged.mode = [...work.entries()].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-  merged.warmStarted = Boolean(warmY);
-  if (warm && opts.warmStart && opts.mode !== 'sequential') warm.set(y);
+  // Only a parallel mode reads a guess ('auto' may have run every segment sequentially): then nothing
+  // was warm-started and no solution is worth keeping.
+  const parallelRan = [...work.keys()].some((m) => m !== 'sequential');
+  merged.warmStarted = Boolean(warmY) && parallelRan;
+  if (warm && opts.warmStart && parallelRan) warm.set(y);
   return { y, last, stats: merged };
 }
 

@@ -351,9 +351,9 @@ export class SRUCell extends Module {
   readonly normalizeAfter: boolean;
   /** Columns per unit in U: 3 or 4. */
   readonly k: 3 | 4;
-  impl: SRUImpl;
-  mode: SRUMode;
-  deer: SruDeerOptions;
+  private implValue: SRUImpl = 'fused';
+  private modeValue: SRUMode = 'sequential';
+  private deerValue: SruDeerOptions = {};
   weight: Tensor;
   weightProj: Tensor | null;
   weightC: Tensor;
@@ -482,6 +482,28 @@ export class SRUCell extends Module {
     return solved.stats ? { h, c, stats: solved.stats } : { h, c };
   }
 
+  /** 'fused' (the native kernel) or 'reference' (recorded ops); checked when set. */
+  get impl(): SRUImpl {
+    return this.implValue;
+  }
+  set impl(v: SRUImpl) {
+    this.implValue = checkImpl(v, 'SRUCell');
+  }
+  /** 'sequential' (the fused kernel) or 'deer' (parallel over time); checked when set. */
+  get mode(): SRUMode {
+    return this.modeValue;
+  }
+  set mode(v: SRUMode) {
+    this.modeValue = checkMode(v, 'SRUCell');
+  }
+  /** Tolerances of mode 'deer' (atol, rtol, maxIters, strict); checked when set, as at construction. */
+  get deer(): SruDeerOptions {
+    return this.deerValue;
+  }
+  set deer(v: SruDeerOptions) {
+    this.deerValue = { ...checkSruDeerOptions(v, 'SRUCell', true) };
+  }
+
   /**
    * x [L, B, inputSize] -> output [L, B, dirs·d] and the final state c
    * [B, dirs·d]. The forward direction's state is the one after each
@@ -579,6 +601,16 @@ export class SRU extends Module {
   set mode(v: SRUMode) {
     checkMode(v, 'SRU');
     for (const c of this.cells) c.mode = v;
+  }
+
+  /** Tolerances of mode 'deer' for every layer (atol, rtol, maxIters, strict); checked when set, as at construction. */
+  get deer(): SruDeerOptions {
+    return this.cells[0].deer;
+  }
+
+  set deer(v: SruDeerOptions) {
+    const d = checkSruDeerOptions(v, 'SRU', true);
+    for (const c of this.cells) c.deer = { ...d };
   }
 
   forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {

@@ -454,6 +454,8 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       const elk = solve('gru', v, 'float64', { mode, maxIters: 300 });
       expect(elk.stats.mode).toBe(mode);
       expect(elk.stats.lambda).toBeGreaterThan(0);
+      // Steps the damping rejects are not divergence: a GRU's states stay finite, so nothing diverged.
+      expect(elk.stats.diverged).toBe(false);
       relClose(elk.y, seq.y, 1e-10, `${mode} y`);
       expect(elk.stats.fallbackSequences.length).toBeLessThanOrEqual(B / 4);
       elk.stats.converged.forEach((c, b) => expect(c || elk.stats.fallbackSequences.includes(b)).toBe(true));
@@ -863,6 +865,11 @@ describe(`right-padded batches: lengths (seed ${SEED})`, () => {
         // One entry per batch entry.
         expect(first.stats[0].sequenceIterations).toHaveLength(3);
         expect(first.stats[0].mode).toBe('deer');
+        // 'auto' runs sequentially on the CPU: no guess is read, so nothing is warm-started (it said so before).
+        net.mode = 'auto';
+        net.forward(x, null, { lengths, warmStart: true });
+        const auto = net.forward(x, null, { lengths, warmStart: true });
+        expect([auto.stats[0].mode, auto.stats[0].warmStarted]).toEqual(['sequential', false]);
       });
     } finally {
       net.dispose();

@@ -775,9 +775,16 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
     const m = new SRU(3, 4, { numLayers: 1, mode: 'deer', deer: { strict: false, maxIters: 50 } });
     try {
       tidy(() => expect(m.forward(antler.zeros([5, 2, 3])).stats?.[0].mode).toBe('deer'));
-      // Set after construction, the options are checked when the recurrence runs.
-      m.cells[0].deer = { strict: 'no' as never };
-      expectAntlerError(() => m.forward(antler.zeros([5, 2, 3])), 'INVALID_ARGUMENT', /^SRU: deer\.strict must be a boolean; got 'no'$/);
+      // Set after construction, on the module or one layer, the options are checked there and then.
+      expectAntlerError(() => (m.cells[0].deer = { strict: 'no' as never }), 'INVALID_ARGUMENT', /^SRUCell: deer\.strict must be a boolean; got 'no'$/);
+      expectAntlerError(() => (m.deer = { foo: 1 } as never), 'INVALID_ARGUMENT', /^SRU: unknown option 'deer\.foo'/);
+      expectAntlerError(() => (m.cells[0].mode = 'fast' as never), 'INVALID_ARGUMENT', /^SRUCell: mode must be 'sequential' or 'deer'; got 'fast'$/);
+      expectAntlerError(() => (m.cells[0].impl = 'cuda' as never), 'INVALID_ARGUMENT', /^SRUCell: impl must be 'fused' or 'reference'; got 'cuda'$/);
+      expect(m.deer).toEqual({ strict: false, maxIters: 50 });
+      // Before, SRU had no deer accessor: the assignment made a property nothing read.
+      m.deer = { maxIters: 1, strict: true };
+      expect(m.cells[0].deer).toEqual({ maxIters: 1, strict: true });
+      expectAntlerError(() => m.forward(antler.randn([50, 2, 3])), 'NOT_CONVERGED');
     } finally {
       m.dispose();
     }
