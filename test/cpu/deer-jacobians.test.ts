@@ -161,8 +161,8 @@ describe('deer.jacobians bad inputs', () => {
     expectAntlerError(() => antler.deer.jacobians('gru', { weight_ih: f64([12, 3]) }, f64([5, 2, 4]), f64([5, 2, 3])), 'INVALID_ARGUMENT', /'weight_hh' is required/);
     expectAntlerError(() => antler.deer.jacobians('gru', { ...gru(), weight_hh: null }, f64([5, 2, 4]), f64([5, 2, 3])), 'INVALID_ARGUMENT', /'weight_hh' is required/);
     expectAntlerError(() => antler.deer.jacobians('gru', { ...gru(), weight: f64([3, 3]) }, f64([5, 2, 4]), f64([5, 2, 3])), 'INVALID_ARGUMENT', /unknown parameter 'weight'/);
-    expectAntlerError(() => antler.deer.jacobians('gru', gru(), f64([5, 2, 4]), f64([5, 2, 7])), 'SHAPE_MISMATCH', /x has shape \[5,2,7\]; expected \[T, B, 3\]/);
-    expectAntlerError(() => antler.deer.jacobians('gru', gru(), f64([5, 2, 8]), f64([5, 2, 3])), 'SHAPE_MISMATCH', /yPrev has shape \[5,2,8\]; expected \[T, B, 4\]/);
+    expectAntlerError(() => antler.deer.jacobians('gru', gru(), f64([5, 2, 4]), f64([5, 2, 7])), 'SHAPE_MISMATCH', /x has shape \[5, 2, 7\]; expected \[T, B, 3\]/);
+    expectAntlerError(() => antler.deer.jacobians('gru', gru(), f64([5, 2, 8]), f64([5, 2, 3])), 'SHAPE_MISMATCH', /yPrev has shape \[5, 2, 8\]; expected \[T, B, 4\]/);
     expectAntlerError(() => antler.deer.jacobians('lstm', { weight_ih: f64([16, 3]), weight_hh: f64([16, 4]) }, f64([5, 2, 4]), f64([5, 2, 3])), 'SHAPE_MISMATCH', /\[T, B, 8\].*2·H/);
     expectAntlerError(() => antler.deer.jacobians('gru', gru(), f64([4, 2, 4]), f64([5, 2, 3])), 'SHAPE_MISMATCH', /T = 5/);
     expectAntlerError(() => antler.deer.jacobians('gru', { weight_ih: f64([12, 3]), weight_hh: f64([9, 4]) }, f64([5, 2, 4]), f64([5, 2, 3])), 'SHAPE_MISMATCH', /Whh/);
