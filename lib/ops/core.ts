@@ -9,7 +9,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkOptions, checkShape, describe } from '../validate';
+import { checkBoolean, checkOptions, checkShape, describe, shapeText } from '../validate';
 
 /** @internal */
 export function wrap(h: NativeHandle): Tensor {
@@ -811,7 +811,17 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Repeats along broadcast dims to `shape` (a copy). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, 'broadcastTo', 'x');
-  const out = wrap(native().broadcastTo(x.handle, checkShape(shape, 'broadcastTo')));
+  // −1 keeps x's size on that axis (torch's expand); not on an axis x does not have.
+  let target = shape;
+  if (Array.isArray(shape) && shape.includes(-1)) {
+    const lead = shape.length - x.rank;
+    target = shape.map((d, i) => {
+      if (d !== -1) return d;
+      if (i < lead) fail('INVALID_ARGUMENT', `broadcastTo: shape[${i}] is −1 (keep x's size) on a new leading axis of ${shapeText(shape)}; x ${shapeText(x.shape)} has no size to keep there`);
+      return x.shape[i - lead];
+    });
+  }
+  const out = wrap(native().broadcastTo(x.handle, checkShape(target, 'broadcastTo')));
   return record(out, 'broadcastTo', [x], (gy) => [sumToShape(gy, x.shape)], [], true);
 }
 

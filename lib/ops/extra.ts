@@ -40,8 +40,11 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
     value = Math.trunc(value);
     if (!(value >= -2147483648 && value <= 2147483647)) fail('DTYPE_MISMATCH', `maskedFill: value ${value} is outside int32's range (x is int32)`);
   }
-  const bad = mask.rank > x.rank || mask.shape.some((d, i) => d !== 1 && d !== x.shape[x.rank - mask.rank + i]);
-  if (bad) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} does not broadcast to x ${shapeText(x.shape)}`);
+  // x and mask broadcast together, as torch's out-of-place masked_fill (a mask with more axes widens x).
+  const rank = Math.max(x.rank, mask.rank);
+  const dim = (t: Tensor, i: number) => (i < rank - t.rank ? 1 : t.shape[i - (rank - t.rank)]);
+  const bad = Array.from({ length: rank }, (_, i) => [dim(x, i), dim(mask, i)]).some(([a, b]) => a !== b && a !== 1 && b !== 1);
+  if (bad) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} and x ${shapeText(x.shape)} do not broadcast together`);
   if (mask.device !== x.device) fail('DEVICE_MISMATCH', `maskedFill: mask is on ${mask.device} and x on ${x.device}`);
   return where(mask, value, x);
 }

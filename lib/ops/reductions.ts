@@ -7,7 +7,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkOptions } from '../validate';
-import { abs, add, checkKeepDims, div, equal, exp, greater, keptShape, less, log, max, mean, mul, normAxes, notEqual, reducedCount, reshape, sqrt, sub, sum, where } from './core';
+import { abs, add, cast, checkKeepDims, div, equal, exp, greater, keptShape, less, log, max, mean, mul, normAxes, notEqual, reducedCount, reshape, sqrt, sub, sum, where } from './core';
 
 function checkFloat(x: Tensor, op: string): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
@@ -31,7 +31,8 @@ export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims
   checkTensor(x, op, 'x');
   const axes = normAxes(x, axis, op);
   checkKeepDims(keepDims, op);
-  checkFloat(x, op);
+  // int32 counts as float32, as torch.logsumexp gives a float for integers (the cast passes no gradient).
+  if (x.dtype === 'int32') return tidy(() => logSumExp(cast(x, 'float32'), axis, keepDims));
   const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
   const ax = axes.length ? axes : undefined;
   const kept = keptShape(x, axes);
@@ -68,13 +69,17 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
   const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
   return tidy(() => {
     const ax = axes.length ? axes : undefined;
+    // float32's std goes through float64: its variance (the square of the answer) leaves float32's range
+    // long before the answer does (the std of [0, 2e-23] underflowed to 0, of [0, 6e19] overflowed).
+    const xs = op === 'std' && x.dtype === 'float32' ? cast(x, 'float64') : x;
     // Two passes (mean, then squared deviations): no cancellation for data far from 0.
-    const d = sub(x, mean(x, ax, true));
+    const d = sub(xs, mean(xs, ax, true));
     const v = div(sum(mul(d, d), ax, true), dof);
     if (op === 'variance') return reshape(v, shape);
     // √v with a zero gradient where v = 0 (a constant slice), as torch.std, instead of ∞ · 0 = NaN.
     const zero = equal(v, 0);
-    return reshape(where(zero, 0, sqrt(where(zero, 1, v))), shape);
+    const r = reshape(where(zero, 0, sqrt(where(zero, 1, v))), shape);
+    return xs === x ? r : cast(r, 'float32');
   });
 }
 

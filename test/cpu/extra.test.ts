@@ -7,7 +7,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, randomInts, tensorCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -102,7 +102,15 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
       expectExact(read(y), xs.map((v, p) => (ms[p % 4] ? -7 : v)));
       antler.sum(y).backward();
       expectExact(read(x.grad!), xs.map((_, p) => (ms[p % 4] ? 0 : 1)));
-      expectAntlerError(() => antler.maskedFill(x, antler.ones([5]), 0), 'SHAPE_MISMATCH', /mask \[5\] does not broadcast to x \[2, 3, 4\]/);
+      expectAntlerError(() => antler.maskedFill(x, antler.ones([5]), 0), 'SHAPE_MISMATCH', /mask \[5\] and x \[2, 3, 4\] do not broadcast together/);
+      // A mask with more axes widens x, as torch's out-of-place masked_fill; x's gradient sums over the new axis.
+      const row = tensor(xs.slice(0, 4), [4], { ...F64, requiresGrad: true });
+      const m2 = randomInts(rng, 12, 0, 1);
+      const wide = antler.maskedFill(row, tensor(m2, [3, 4], { dtype: 'int32' }), 5);
+      expect(wide.shape).toEqual([3, 4]);
+      expectExact(read(wide), m2.map((m, p) => (m ? 5 : xs[p % 4])));
+      antler.sum(wide).backward();
+      expectExact(read(row.grad!), [0, 1, 2, 3].map((j) => [0, 1, 2].filter((i) => !m2[i * 4 + j]).length));
       // int32 keeps its dtype: the value is cast toward zero, as PyTorch's.
       const xi = antler.maskedFill(tensor([1, 2, 3], [3], { dtype: 'int32' }), tensor([1, 0, 1], [3], { dtype: 'int32' }), -2.5);
       expect(xi.dtype).toBe('int32');

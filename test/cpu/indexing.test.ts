@@ -576,6 +576,28 @@ describe(`logSumExp, variance, std (seed ${SEED})`, () => {
       }
       expect(antler.logSumExp(tensor(rows[1], [C], F64)).item()).toBeCloseTo(lseRef(rows[1]), 12);
       expect(antler.logSumExp(antler.zeros([0])).item()).toBe(-Infinity);
+      // int32 gives float32, as torch.logsumexp (it was refused).
+      const ints = randomInts(rng, 6, -20, 20);
+      const li = antler.logSumExp(tensor(ints, [2, 3], I32), 1);
+      expect(li.dtype).toBe('float32');
+      expectClose(read(li), [lseRef(ints.slice(0, 3)), lseRef(ints.slice(3))], 1e-6, 0, 'int32 logSumExp');
+    }));
+
+  test('float32 std keeps its precision where its variance leaves float32 (torch computes the std directly)', () =>
+    tidy(() => {
+      // The variance of [0, a·2e-23] is ~2e-46·a² (below float32's smallest subnormal), of [0, a·6e19] ~2e39·a²
+      // (above its largest): the std used to be 0 and ∞.
+      for (const scale of [2e-23 * rng.uniform(1, 2), 6e19 * rng.uniform(1, 2), 1e-30 * rng.uniform(1, 2)]) {
+        const v = [0, ...randomArray(rng, 3, scale / 2, scale)].map(Math.fround);
+        const m = v.reduce((a, b) => a + b, 0) / v.length;
+        const want = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+        const x = tensor(v, [v.length], { requiresGrad: true });
+        const got = antler.std(x);
+        expect(got.dtype).toBe('float32');
+        expectClose(read(got), [want], 1e-6, 0, `std at scale ${scale}`);
+        got.backward();
+        expectClose(read(x.grad!), v.map((a) => (a - m) / ((v.length - 1) * want)), 1e-5, 1e-6, `std gradient at scale ${scale}`);
+      }
     }));
 
   test('variance and std: Bessel by default, any correction, over any axes', () =>

@@ -427,6 +427,16 @@ describe(`mseLoss shapes (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => mseLoss(randn([4]), randn([])), 'SHAPE_MISMATCH');
   });
 
+  test("broadcastTo: −1 keeps x's size on that axis (torch's expand), and is refused on a new leading axis", () =>
+    tidy(() => {
+      const v = randomArray(rng, 3);
+      const x = tensor(v, [3, 1], { dtype: 'float64' });
+      const y = broadcastTo(x, [2, -1, 4]);
+      expect(y.shape).toEqual([2, 3, 4]);
+      expectExact(y.dataSync(), Array.from({ length: 24 }, (_, p) => v[Math.floor(p / 4) % 3]));
+      expectAntlerErrorInTidy(() => broadcastTo(x, [-1, 3, 4]), 'INVALID_ARGUMENT', /^broadcastTo: shape\[0\] is −1 \(keep x's size\) on a new leading axis of \[-1, 3, 4\]; x \[3, 1\]/);
+    }));
+
   test('equal shapes (and an explicit broadcastTo) still work', () =>
     tidy(() => {
       const a = randomArray(rng, 6), b = randomArray(rng, 3);
