@@ -6,7 +6,7 @@
  */
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { additiveMask } from '../ops/attention';
+import { additiveMask, maskedSoftmax } from '../ops/attention';
 import { add, broadcastTo, concat, matmul, mean, mul, reshape, transpose } from '../ops/core';
 import { dropout, linear, softmax } from '../ops/nn';
 import { pad, split, squeeze, unsqueeze } from '../ops/shape';
@@ -224,7 +224,9 @@ export class MultiheadAttention extends Module {
       qh = mul(qh, Math.sqrt(1 / hd));
       let scores = matmul(qh, kh, { transposeB: true }); // [N·H, L, S]
       if (am) scores = add(scores, am);
-      let w = softmax(scores, -1);
+      // Without the weights, PyTorch's fast path (scaled_dot_product_attention) gives a query whose keys are
+      // all masked 0; when it returns them, its explicit softmax gives NaN there: both as PyTorch.
+      let w = am && !needWeights ? maskedSoftmax(scores) : softmax(scores, -1);
       if (training) w = dropout(w, this.dropout);
       const ctx = matmul(w, vh); // [N·H, L, hd]
       const merged = reshape(transpose(ctx, 0, 1), [L, N, E]);

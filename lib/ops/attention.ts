@@ -9,7 +9,8 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { arange, checkTensor, full, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { add, lessEqual, matmul, mul, reshape, where } from './core';
+import { noGrad } from '../autograd/graph';
+import { add, equal, lessEqual, matmul, max, mul, reshape, where } from './core';
 import { dropout, softmax } from './nn';
 
 /** Options of {@link scaledDotProductAttention}. */
@@ -59,12 +60,24 @@ export function additiveMask(mask: Tensor, blockedWhere: 'nonzero' | 'zero', dty
 }
 
 /**
+ * Softmax over the last axis of attention scores, where a row whose every
+ * score is −∞ (all its keys masked) gets weights 0 and passes no gradient,
+ * instead of NaN: PyTorch's scaled_dot_product_attention does this since 2.5
+ * (its _safe_softmax), so that one fully padded sequence does not turn a
+ * batch's output and every parameter's gradient into NaN.
+ */
+export function maskedSoftmax(scores: Tensor): Tensor {
+  if (scores.shape[scores.rank - 1] === 0) return softmax(scores, -1);
+  const dead = noGrad(() => equal(max(scores, -1, true), -Infinity));
+  return where(dead, 0, softmax(where(dead, 0, scores), -1));
+}
+
+/**
  * softmax(Q Kᵀ · scale + mask) V over the last two axes, as PyTorch's
  * scaled_dot_product_attention: query [..., L, E], key [..., S, E], value
  * [..., S, Ev] (leading axes broadcast) → [..., L, Ev]. A query row whose
- * keys are all masked gives NaN, as PyTorch's up to 2.4 (2.5 and later give
- * 0 there in this function). Gradients flow to query, key,
- * value and a float mask.
+ * keys are all masked gives 0, and no gradient, as PyTorch's since 2.5
+ * (NaN up to 2.4). Gradients flow to query, key, value and a float mask.
  */
 export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, options?: ScaledDotProductAttentionOptions): Tensor {
   const op = 'scaledDotProductAttention';
@@ -111,7 +124,7 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
     let scores = mul(matmul(query, key, { transposeB: true }), scale);
     if (isCausal) scores = where(causalMask(L, S, query.device), scores, -Infinity);
     if (mask !== null) scores = mask.dtype === 'int32' ? where(mask, scores, -Infinity) : add(scores, mask);
-    let weights = softmax(scores, -1);
+    let weights = mask !== null ? maskedSoftmax(scores) : softmax(scores, -1);
     if (p > 0) weights = dropout(weights, p, { seed: o.seed });
     return matmul(weights, value);
   });

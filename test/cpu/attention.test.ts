@@ -319,6 +319,31 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
     m.dispose();
   });
 
+  test('a fully padded sequence: 0 output and finite gradients without the weights, NaN with them (both as PyTorch 2.5+)', () => {
+    const m = new nn.MultiheadAttention(4, 2, { dtype: 'float64' });
+    try {
+      tidy(() => {
+        const x = antler.randn([3, 2, 4], { ...F64, requiresGrad: true });
+        // Sample 0 is all padding, sample 1 has two real steps.
+        const keyPaddingMask = tensor([1, 1, 1, 0, 0, 1], [2, 3], { dtype: 'int32' });
+        const [y] = m.forward(x, x, x, { keyPaddingMask, needWeights: false });
+        const out = y.dataSync(); // [L, N, E]: sample 0 at offsets l·8 + 0..3
+        for (let l = 0; l < 3; l++) {
+          // out_proj of a zero context is its bias (zeros at initialisation).
+          expectClose(Array.from(out.slice(l * 8, l * 8 + 4)), Array.from(m.out_proj.bias!.dataSync()), 0, 1e-15, `padded sample, step ${l}`);
+          expect(Array.from(out.slice(l * 8 + 4, l * 8 + 8)).every(Number.isFinite)).toBe(true);
+        }
+        antler.sum(y).backward();
+        for (const [name, p] of [['x', x], ...m.namedParameters()] as [string, Tensor][])
+          expect({ name, finite: Array.from(p.grad!.dataSync()).every(Number.isFinite) }).toEqual({ name, finite: true });
+        const [yw, w] = m.forward(x, x, x, { keyPaddingMask });
+        expect(Number.isNaN(yw.dataSync()[0]) && Number.isNaN(w!.dataSync()[0])).toBe(true);
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
   test('generateSquareSubsequentMask is 0 on and below the diagonal and −∞ above; as attnMask it equals the int32 upper-triangular mask', () => {
     const L = rng.int(2, 6);
     const mask = nn.generateSquareSubsequentMask(L);
@@ -427,13 +452,21 @@ describe(`scaledDotProductAttention (seed ${SEED})`, () => {
     }
   });
 
-  test('a query row whose keys are all masked gives NaN (as PyTorch); dropoutP with a seed replays; bad arguments throw', () => {
+  test('a query row whose keys are all masked gives 0 and no gradient (PyTorch since 2.5); dropoutP with a seed replays; bad arguments throw', () => {
     tidy(() => {
-      const q = antler.randn([2, 3], F64), k = antler.randn([4, 3], F64), v = antler.randn([4, 2], F64);
-      const out = antler.scaledDotProductAttention(q, k, v, { attnMask: tensor([0, 0, 0, 0, 1, 0, 0, 0], [2, 4], { dtype: 'int32' }) });
-      const o = out.dataSync();
-      expect([o[0], o[1]].every(Number.isNaN)).toBe(true);
-      expect([o[2], o[3]].every(Number.isFinite)).toBe(true);
+      const q = antler.randn([2, 3], { ...F64, requiresGrad: true }), k = antler.randn([4, 3], { ...F64, requiresGrad: true }), v = antler.randn([4, 2], { ...F64, requiresGrad: true });
+      for (const attnMask of [tensor([0, 0, 0, 0, 1, 0, 0, 0], [2, 4], { dtype: 'int32' }), tensor([-Infinity, -Infinity, -Infinity, -Infinity, 0, -Infinity, -Infinity, -Infinity], [2, 4], F64)]) {
+        const out = antler.scaledDotProductAttention(q, k, v, { attnMask });
+        const o = out.dataSync();
+        expectExact([o[0], o[1]], [0, 0]);
+        // The other row attends to key 0 alone.
+        expectClose([o[2], o[3]], Array.from(v.dataSync().slice(0, 2)), 1e-15, 0, 'row 1');
+        for (const t of [q, k, v]) t.grad = null;
+        antler.sum(out).backward();
+        // No NaN reaches any gradient; the dead row's query gets none.
+        for (const t of [q, k, v]) expect(Array.from(t.grad!.dataSync()).every(Number.isFinite)).toBe(true);
+        expectExact(Array.from(q.grad!.dataSync()).slice(0, 3), [0, 0, 0]);
+      }
       const d1 = antler.scaledDotProductAttention(q, k, v, { dropoutP: 0.5, seed: 3 });
       const d2 = antler.scaledDotProductAttention(q, k, v, { dropoutP: 0.5, seed: 3 });
       expectExact(d2.dataSync(), d1.dataSync(), 'seeded dropout');
