@@ -155,6 +155,7 @@ export const OPS: OpInfo[] = [
   unaryEntry('relu', antler.relu, awayFromZero),
   unaryEntry('softplus', antler.softplus, (rng, s) => vals(rng, s, -3, 3)),
   unaryEntry('gelu', antler.gelu, (rng, s) => vals(rng, s, -3, 3)),
+  unaryEntry('gelu(tanh)', (x: Tensor) => antler.gelu(x, { approximate: 'tanh' }), (rng, s) => vals(rng, s, -3, 3)),
   unaryEntry('sqrt', antler.sqrt, positive),
   unaryEntry('abs', antler.abs, awayFromZero),
   unaryEntry('square', antler.square, anyVals),

@@ -333,7 +333,7 @@ abstract class Activation extends Module {
   constructor(options?: object, allowed: readonly string[] = []) {
     super();
     if (!allowed.length && options !== undefined && options !== null && typeof options === 'object' && Object.keys(options).length)
-      fail('INVALID_ARGUMENT', `${new.target.name}: takes no options; got ${Object.keys(options).map((k) => `'${k}'`).join(', ')} (PyTorch's inplace has no counterpart: every op here returns a new tensor)`);
+      fail('INVALID_ARGUMENT', `${new.target.name}: takes no options; got ${Object.keys(options).map((k) => `'${k}'`).join(', ')}${'inplace' in options ? " (PyTorch's inplace has no counterpart: every op here returns a new tensor)" : ''}`);
     checkOptions(options, new.target.name, allowed);
   }
   forward(x: Tensor): Tensor {
@@ -349,8 +349,16 @@ export class Tanh extends Activation {
 export class Sigmoid extends Activation {
   protected fn = sigmoid;
 }
+/** x Φ(x); `{approximate: 'tanh'}` for PyTorch's tanh approximation (default 'none', the exact one). */
 export class GELU extends Activation {
-  protected fn = gelu;
+  readonly approximate: 'none' | 'tanh';
+  constructor(options?: { approximate?: 'none' | 'tanh' }) {
+    super(options, ['approximate']);
+    const o = checkOptions<{ approximate: 'none' | 'tanh' }>(options, 'GELU', ['approximate']);
+    this.approximate = o.approximate ?? 'none';
+    if (this.approximate !== 'none' && this.approximate !== 'tanh') fail('INVALID_ARGUMENT', `GELU: approximate must be 'none' or 'tanh' (PyTorch's); got ${describe(this.approximate)}`);
+  }
+  protected fn = (x: Tensor): Tensor => gelu(x, { approximate: this.approximate });
 }
 /** x > 0 ? x : negativeSlope · x; negativeSlope defaults to 0.01 (PyTorch's). */
 export class LeakyReLU extends Activation {

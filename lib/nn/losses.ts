@@ -80,17 +80,22 @@ export class LogSoftmax extends SoftmaxAlong {
 }
 
 /** The base of the loss modules: forward(input, target) → the loss. */
+/** A weight option's buffer name, PyTorch's: posWeight → pos_weight. */
+const bufferName = (option: string): string => option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const optionName = (buffer: string): string => buffer.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 export abstract class Loss<O extends object = { reduction?: Reduction }> extends Module {
   readonly options: Readonly<O>;
   protected constructor(options: O | undefined, allowed: readonly string[], weights: readonly string[] = []) {
     super();
     const o = { ...checkOptions<O>(options, new.target.name, allowed) } as Record<string, unknown>;
     // Class weights become buffers: a copy, so disposing the module leaves the caller's tensor alone.
+    // Named as PyTorch's (snake_case: posWeight is pos_weight), so its state dicts load.
     for (const key of weights) {
       const w = o[key];
       if (w === undefined || w === null) continue;
       checkTensor(w, new.target.name, key);
-      this.registerBuffer(key, isolated(() => (w as Tensor).clone()));
+      this.registerBuffer(bufferName(key), isolated(() => (w as Tensor).clone()));
       delete o[key];
     }
     this.options = o as O;
@@ -98,7 +103,7 @@ export abstract class Loss<O extends object = { reduction?: Reduction }> extends
   /** The options with the buffers as they are now (moved by to(), loaded by loadStateDict). */
   protected withBuffers(): O {
     const o = { ...this.options } as Record<string, unknown>;
-    for (const [name, t] of this.namedBuffers()) o[name] = t;
+    for (const [name, t] of this.namedBuffers()) o[optionName(name)] = t;
     return o as O;
   }
   abstract forward(input: Tensor, target: Tensor): Tensor;

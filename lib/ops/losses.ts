@@ -352,7 +352,7 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
   };
   const inLens = lengths(inputLengths, 'inputLengths'), tgtLens = lengths(targetLengths, 'targetLengths');
   inLens.forEach((n, i) => {
-    if (!Number.isInteger(n) || n < 1 || n > T) fail('INVALID_ARGUMENT', `${op}: inputLengths[${i}] is ${describe(n)}; expected an integer in [1, ${T}] (logProbs has ${T} steps)`);
+    if (!Number.isInteger(n) || n < 0 || n > T) fail('INVALID_ARGUMENT', `${op}: inputLengths[${i}] is ${describe(n)}; expected an integer in [0, ${T}] (logProbs has ${T} steps)`);
   });
   const tg = readInts(targets, op, 'targets');
   // Padded [N, S] (or [S] for unbatched input), else concatenated.

@@ -290,12 +290,22 @@ export abstract class LRScheduler {
   protected applyLrs(): void {
     this.apply();
   }
-  /** @internal SequentialLR's step(0): epoch 0 again, from the groups' current lr. */
-  restart(): void {
-    this.lastEpoch = 0;
-    this.resetCounters();
-    this.apply();
+  /**
+   * @internal SequentialLR's step(0) (at a milestone; `atStep`) or its
+   * initial step (at construction): epoch 0 again, from the groups' current lr.
+   */
+  restart(atStep = false): void {
+    this.restartingAtStep = atStep;
+    try {
+      this.lastEpoch = 0;
+      this.resetCounters();
+      this.apply();
+    } finally {
+      this.restartingAtStep = false;
+    }
   }
+  /** @internal True while restart() runs for a milestone (MultiplicativeLR multiplies there). */
+  protected restartingAtStep = false;
   /** @internal Counters besides lastEpoch that restart() resets. */
   protected resetCounters(): void {}
   step(...args: never[]): void {
@@ -499,7 +509,9 @@ export class LambdaLR extends LambdaScheduler {
 /** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR; one function, or one per group). */
 export class MultiplicativeLR extends LambdaScheduler {
   protected chained(current: number, _base: number, epoch: number, group: number): number {
-    return epoch > 0 ? current * this.factor(group, epoch) : current;
+    // Epoch 0 multiplies too when SequentialLR restarts it at a milestone: PyTorch's step(0) there runs
+    // get_lr outside construction, which multiplies by λ(0).
+    return epoch > 0 || this.restartingAtStep ? current * this.factor(group, epoch) : current;
   }
 }
 
@@ -776,9 +788,9 @@ export class SequentialLR {
     const s = this.schedulers[idx];
     if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) {
       // PyTorch's scheduler.step(0): the next scheduler starts at its epoch 0, from the base lrs (its closed
-      // form), except MultiplicativeLR, which has none and goes on from the current lr, as there.
+      // form), except MultiplicativeLR, which has none and goes on from the current lr times λ(0), as there.
       if (!(s instanceof MultiplicativeLR)) this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.baseLrs[i]));
-      s.restart();
+      s.restart(true);
     } else s.step();
   }
   getLastLr(): number[] {

@@ -10,6 +10,28 @@ import { add, mul } from '../ops/core';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkFinite, checkKnownKeys, describe } from '../validate';
 
+/**
+ * Every option name of antler's optimizers, and Keras's for the same things
+ * (learningRate, epsilon, beta1, beta2, rho, decay), lowercased without
+ * underscores (weight_decay is weightdecay).
+ */
+const OPTION_NAMES = new Set(
+  ['lr', 'learningRate', 'epsilon', 'beta1', 'beta2', 'rho', 'decay', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lrDecay',
+    'initialAccumulatorValue', 'hessianPower', 'averageConvKernel', 'blockSize', 'updateEach', 'nProbes', 'hvp', 'fdStep', 'seed',
+    'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn'].map((k) => k.toLowerCase()),
+);
+
+/**
+ * A parameter group's keys: params, this optimizer's options, and any other
+ * key of the user's own (a 'name' or a tag: PyTorch keeps them in the group),
+ * unless it reads as an option, spelt otherwise or of another optimizer
+ * (weight_decay, betas on SGD): those are refused as unknown options.
+ */
+function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string): void {
+  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && OPTION_NAMES.has(k.toLowerCase().replace(/_/g, '')));
+  if (optionLike.length) checkKnownKeys({ [optionLike[0]]: true }, op, allowed, where);
+}
+
 /** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'; see LRScheduler). */
 export const initialLrs = new WeakMap<object, number>();
 
@@ -47,7 +69,7 @@ export abstract class Optimizer<O extends object> {
       const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : g0;
       if (!g || typeof g !== 'object' || !Array.isArray(g.params))
         fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
-      checkKnownKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
+      checkGroupKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
       const where = new Map<Tensor, number>();
       g.params.forEach((p, pi) => {
         if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
@@ -119,7 +141,7 @@ export abstract class Optimizer<O extends object> {
     const multi = this.paramGroups.length > 1;
     const allowed = ['params', ...Object.keys(this.defaults)];
     this.paramGroups.forEach((g, gi) => {
-      checkKnownKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group');
+      checkGroupKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group');
       this.validate(g, `${this.name}.step${multi ? ` (parameter group ${gi})` : ''}`);
     });
   }

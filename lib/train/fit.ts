@@ -76,6 +76,8 @@ export interface FitOptions<P = Tensor> {
   /**
    * Seed for the shuffling order. Without one, each fit() draws its order from
    * the global generator (PyTorch's DataLoader), repeatable after setSeed().
+   * Each epoch's order depends on the seed and the epoch's number only, so a
+   * run resumed with initialEpoch and the same seed sees the same orders.
    */
   seed?: number;
   validation?: { x: Tensor; y: Tensor };
@@ -301,8 +303,11 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const verbose = o.verbose ?? 1;
   const tty = Boolean(process.stdout.isTTY) && verbose === 1;
   // A seed given: that order every time. Otherwise one draw from the global generator (setSeed()).
+  // Each epoch's order is a function of the draw and the epoch's number, so that a run resumed with
+  // initialEpoch (and the same seed) shuffles its later epochs as the uninterrupted run did.
   const draw = nextDraw(o.seed, 'fit');
-  const rng = mulberry32((draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1));
+  const seedBits = (draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1);
+  const epochRng = (epoch: number) => mulberry32(seedBits ^ Math.imul(epoch + 1, 0x85ebca6b));
   const history: History = { epoch: [], history: { loss: [] } };
   const withAcc = metrics.includes('accuracy');
   const call = async (name: keyof Callbacks, ...args: unknown[]) => {
@@ -317,6 +322,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       await call('onEpochBegin', epoch);
       const order = Array.from({ length: n }, (_, i) => i);
+      const rng = epochRng(epoch);
       if (o.shuffle !== false)
         for (let i = n - 1; i > 0; i--) {
           const j = Math.floor(rng() * (i + 1));

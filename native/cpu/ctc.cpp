@@ -26,7 +26,7 @@ static void ctcForwardTyped(T* nll, T* logAlpha, const T* lp, const int32_t* tar
       const T* row = lp + (t * N + n) * C;
       for (int64_t s = 0; s < L; ++s) a[t * Lmax + s] = kernels::ctcAlphaStep(a + (t - 1) * Lmax, target, s, blank, row);
     }
-    nll[n] = kernels::ctcNll(a + (Tn - 1) * Lmax, L);
+    nll[n] = Tn == 0 ? kernels::ctcNllNoFrames<T>(L) : kernels::ctcNll(a + (Tn - 1) * Lmax, L);
   });
 }
 

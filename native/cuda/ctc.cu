@@ -33,7 +33,7 @@ static __global__ void ctcForwardKernel(T* nll, T* logAlpha, const T* lp, const 
       a[t * Lmax + s] = kernels::ctcAlphaStep(a + (t - 1) * Lmax, target, s, blank, row);
     __syncthreads();
   }
-  if (threadIdx.x == 0) nll[n] = kernels::ctcNll(a + (Tn - 1) * Lmax, L);
+  if (threadIdx.x == 0) nll[n] = Tn == 0 ? kernels::ctcNllNoFrames<T>(L) : kernels::ctcNll(a + (Tn - 1) * Lmax, L);
 }
 
 // beta: [N, 2, Lmax] scratch; chain: [N, 2, Lmax] int32 scratch (next position of the same channel, −1 at

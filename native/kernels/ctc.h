@@ -83,6 +83,12 @@ ANTLER_HD T ctcNll(const T* lastRow, int64_t L) {
   return -v;
 }
 
+// −log p(targets) of a sample with no frames (input length 0): an empty target has the one empty
+// alignment (−log 1, −0 as PyTorch prints it), any other none (∞).
+template <typename T>
+ANTLER_HD T ctcNllNoFrames(int64_t L) {
+  return L == 1 ? -T(0) : static_cast<T>(INFINITY);
+}
 // True when no alignment fits (nll = ∞): PyTorch's gradient is NaN there, or 0 with zero_infinity.
 template <typename T>
 ANTLER_HD bool ctcInfinite(T nll) {

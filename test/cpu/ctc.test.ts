@@ -9,7 +9,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -53,7 +53,8 @@ function randomProblem(T: number, N: number, C: number, S: number, blank: number
     if (S > 1 && rng.next() < 0.4) r[1] = r[0];
     return r;
   });
-  const inputLengths = Array.from({ length: N }, () => rng.int(1, T));
+  // Sometimes 0: no frames (PyTorch gives −log 1 for an empty target, ∞ for any other).
+  const inputLengths = Array.from({ length: N }, () => (rng.next() < 0.15 ? 0 : rng.int(1, T)));
   const targetLengths = Array.from({ length: N }, () => rng.int(0, S));
   return { rows, inputLengths, targetLengths };
 }
@@ -135,6 +136,27 @@ describe(`ctcLoss (seed ${SEED})`, () => {
       }
     }));
 
+  test('an input length of 0 (no frames, as PyTorch): −0 for an empty target, ∞ (0 with zeroInfinity) for any other; no gradient on that sample, the others unchanged', () =>
+    tidy(() => {
+      const T = 4, N = 3, C = 4;
+      const lp = randomLogProbs(T, N, C);
+      const targets = tensor([1, 2, 3, 0, 1, 2], [N, 2], { dtype: 'int32' });
+      const inputLengths = [0, 0, T], targetLengths = [0, 1, 2];
+      for (const zeroInfinity of [false, true]) {
+        const x = tensor(lp, [T, N, C], { ...F64, requiresGrad: true });
+        const nll = antler.ctcLoss(x, targets, inputLengths, targetLengths, { reduction: 'none', zeroInfinity });
+        const got = read(nll);
+        expect(Object.is(got[0], -0)).toBe(true);
+        expect(got[1]).toBe(zeroInfinity ? 0 : Infinity);
+        expectClose([got[2]], [bruteForceNll(lp, N, C, 2, T, [1, 2], 0)], 1e-12, 0, 'sample 2');
+        antler.sum(antler.mul(nll, tensor([1, zeroInfinity ? 1 : 0, 1], [N], F64))).backward();
+        const g = read(x.grad!);
+        for (let t = 0; t < T; t++)
+          for (let n = 0; n < 2; n++) expectExact(Array.from(g.slice((t * N + n) * C, (t * N + n + 1) * C)), [0, 0, 0, 0]);
+        expect(Array.from(g).every(Number.isFinite)).toBe(true);
+      }
+    }));
+
   test('target layouts: padded [N, S], concatenated 1-D, rows of numbers; unbatched [T, C]; float32 agrees with float64 on long sequences', () =>
     tidy(() => {
       const T = 30, N = 3, C = 6, S = 8;
@@ -176,7 +198,7 @@ describe(`ctcLoss (seed ${SEED})`, () => {
         [() => antler.ctcLoss(lp, tg, [5, 5], [2, 2], { blank: 4 }), 'INVALID_ARGUMENT', /^ctcLoss: blank must be a class index in \[0, 4\); got 4$/],
         [() => antler.ctcLoss(lp, tensor([1, 0, 3, 1], [2, 2], { dtype: 'int32' }), [5, 5], [2, 2]), 'INVALID_ARGUMENT', /^ctcLoss: target 1 of sample 0 is 0; expected a class index in \[0, 4\) other than blank \(0\)$/],
         [() => antler.ctcLoss(lp, tensor([1, 2, 3, 7], [2, 2], { dtype: 'int32' }), [5, 5], [2, 2]), 'INVALID_ARGUMENT', /target 1 of sample 1 is 7/],
-        [() => antler.ctcLoss(lp, tg, [0, 5], [2, 2]), 'INVALID_ARGUMENT', /^ctcLoss: inputLengths\[0\] is 0; expected an integer in \[1, 5\]/],
+        [() => antler.ctcLoss(lp, tg, [-1, 5], [2, 2]), 'INVALID_ARGUMENT', /^ctcLoss: inputLengths\[0\] is -1; expected an integer in \[0, 5\]/],
         [() => antler.ctcLoss(lp, tg, [5, 6], [2, 2]), 'INVALID_ARGUMENT', /inputLengths\[1\] is 6/],
         [() => antler.ctcLoss(lp, tg, [5, 5], [3, 2]), 'INVALID_ARGUMENT', /^ctcLoss: targetLengths\[0\] is 3; expected an integer ≥ 0, at most 2/],
         [() => antler.ctcLoss(lp, tg, [5], [2, 2]), 'SHAPE_MISMATCH', /^ctcLoss: inputLengths has 1 entries; the batch has 2$/],

@@ -401,6 +401,24 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
     antler.dispose(d);
   });
 
+  test('with a seed, a run resumed at initialEpoch shuffles its later epochs as the uninterrupted run did', async () => {
+    const d = data();
+    const seed = rng.u32();
+    const run = async (from: number, to: number) => {
+      const m = new Recorder();
+      const opt = new optim.SGD(m.parameters(), { lr: 0.001 });
+      await fit(m, { data: d, loss: 'mse', optimizer: opt, batchSize: 1, epochs: to, initialEpoch: from, seed, verbose: 0 });
+      m.dispose();
+      return m.seen;
+    };
+    const whole = await run(0, 4);
+    const resumed = [...(await run(0, 2)), ...(await run(2, 4))];
+    expect(resumed).toEqual(whole);
+    // The epochs differ from one another (it is not one order repeated).
+    expect(whole.slice(0, 12)).not.toEqual(whole.slice(12, 24));
+    antler.dispose(d);
+  });
+
   test('bad arguments are AntlerErrors before any step: not a module, bad callbacks, verbose, shuffle, validation rows, no rows', async () => {
     const d = data();
     const m = new Recorder();

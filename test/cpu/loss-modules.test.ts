@@ -6,7 +6,7 @@
  */
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectExact, expectNoTensorLeaks, makeRng, randomArray, randomInts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, randomArray, randomInts } from '../helpers';
 
 const rng = makeRng();
 expectNoTensorLeaks();
@@ -54,6 +54,33 @@ describe(`loss and shape modules (seed ${rng.seed})`, () => {
     expect(w.isDisposed).toBe(false);
     w.dispose();
   });
+
+  test("BCEWithLogitsLoss's posWeight is the buffer pos_weight, as PyTorch's, so PyTorch's state dicts load", () => {
+    const m = tidy(() => new nn.BCEWithLogitsLoss({ posWeight: tensor([2, 3], [2], F64) }));
+    try {
+      tidy(() => expect(Object.keys(m.stateDict())).toEqual(['pos_weight']));
+      tidy(() => {
+        m.loadStateDict({ pos_weight: tensor([5, 6], [2], F64) });
+        const x = tensor([0.3, -0.7], [1, 2], F64), y = tensor([1, 1], [1, 2], F64);
+        expectExact(read(m.forward(x, y)), read(antler.binaryCrossEntropyWithLogits(x, y, { posWeight: tensor([5, 6], [2], F64) })), 'loaded pos_weight');
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test("GELU's approximate: 'tanh' is PyTorch's tanh form; a bad value or unknown option says what was passed", () =>
+    tidy(() => {
+      const v = randomArray(rng, 40, -6, 6);
+      const x = tensor(v, [40], F64);
+      const want = v.map((a) => 0.5 * a * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (a + 0.044715 * a ** 3))));
+      expectClose(read(antler.gelu(x, { approximate: 'tanh' })), want, 1e-14, 1e-15, 'gelu tanh');
+      expectClose(read(new nn.GELU({ approximate: 'tanh' }).forward(x)), want, 1e-14, 1e-15, 'nn.GELU tanh');
+      expectExact(read(new nn.GELU({ approximate: 'none' }).forward(x)), read(antler.gelu(x)), 'nn.GELU none');
+      expectAntlerError(() => new nn.GELU({ approximate: 'fast' } as never), 'INVALID_ARGUMENT', /^GELU: approximate must be 'none' or 'tanh' \(PyTorch's\); got 'fast'$/);
+      expectAntlerError(() => antler.gelu(x, { approx: 'tanh' } as never), 'INVALID_ARGUMENT', /^gelu: unknown option 'approx'/);
+      expectAntlerError(() => new nn.ReLU({ approximate: 'tanh' } as never), 'INVALID_ARGUMENT', /^ReLU: takes no options; got 'approximate'$/);
+    }));
 
   test('Identity, Flatten, Unflatten, Softmax, LogSoftmax', () =>
     tidy(() => {

@@ -631,6 +631,21 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       /^SGD: unknown option 'learning_rate' in parameter group 1; expected one of 'params', 'lr', 'momentum', /,
     );
     expectAntlerErrorInTidy(() => new optim.Adam([{ params: [p], betas: [0.9, 0.99], epsilon: 1e-6 } as never]), 'INVALID_ARGUMENT', /'epsilon' in parameter group 0/);
+    expectAntlerErrorInTidy(() => new optim.SGD([{ params: [p], betas: [0.9, 0.99] } as never]), 'INVALID_ARGUMENT', /^SGD: unknown option 'betas' in parameter group 0/);
+    // A key of the user's own (a name, a tag) is kept in the group, as PyTorch's; the steps go on.
+    const tagged = new optim.SGD([{ params: [p], name: 'backbone' } as never, { params: [q], lr: 0.5 }], { lr: 0.1 });
+    expect((tagged.paramGroups[0] as unknown as { name: string }).name).toBe('backbone');
+    (tagged.paramGroups[1] as unknown as { tag: number }).tag = 1;
+    p.grad = antler.onesLike(p);
+    q.grad = antler.onesLike(q);
+    tagged.step();
+    expectClose(p.dataSync(), [0.9, 1.9], 1e-15, 0, 'tagged group stepped');
+    expectAntlerErrorInTidy(() => {
+      (tagged.paramGroups[0] as unknown as { weight_decay: number }).weight_decay = 0.1;
+      tagged.step();
+    }, 'INVALID_ARGUMENT', /^SGD\.step: unknown option 'weight_decay' in parameter group 0/);
+    p.grad = null;
+    q.grad = null;
     // PyTorch's positional lr, SGD(params, 0.1), is an options object here.
     expectAntlerErrorInTidy(() => new optim.SGD([p], 0.1 as never), 'INVALID_ARGUMENT', /^SGD: options must be an object such as \{ lr: 0\.01 \}; got 0\.1$/);
     expectAntlerErrorInTidy(() => new optim.Adam([p], null as never), 'INVALID_ARGUMENT', /options must be an object.*got null/);
@@ -1256,6 +1271,18 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectSequence(chained, (b, e) => b * (e < n ? factor : 1) * gamma ** e, c.bases);
     expectAntlerError(() => new optim.SequentialLR(c.opt, [new optim.StepLR(c.opt, 2)], [3]), 'INVALID_ARGUMENT', /0 milestone\(s\) for 1 schedulers/);
     antler.dispose(c.params);
+    // MultiplicativeLR has no closed form: at its milestone PyTorch 2's step(0) multiplies the current lr by
+    // λ(0) (torch 2.13: ConstantLR(0.5, 2) then λ = 0.5 from epoch 3 gives 0.5, 0.5, 1, 0.5, 0.25, 0.125).
+    const m = twoGroups();
+    const lam = rng.uniform(0.3, 0.9), at = rng.int(3, 5), cf = rng.uniform(0.2, 0.8);
+    const mseq = new optim.SequentialLR(m.opt, [new optim.ConstantLR(m.opt, cf, 2), new optim.MultiplicativeLR(m.opt, () => lam)], [at]);
+    const mult: number[][] = [m.opt.paramGroups.map((g) => g.lr)];
+    for (let e = 1; e <= at + 3; e++) {
+      mseq.step();
+      mult.push(mseq.getLastLr());
+    }
+    expectSequence(mult, (b, e) => (e < 2 ? b * cf : e < at ? b : b * lam ** (e - at + 1)), m.bases);
+    antler.dispose(m.params);
   });
 
   test("OneCycleLR sets the groups' initial lr to maxLr / divFactor, as PyTorch's: later schedulers and SequentialLR start from it", () => {
