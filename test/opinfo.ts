@@ -416,10 +416,15 @@ export const OPS: OpInfo[] = [
   },
   {
     name: 'ctcLoss',
-    samples: (rng) => [{ inputs: [anyVals(rng, [6, 2, 4])] }, { inputs: [anyVals(rng, [40, 3, 5])], note: 'longer lattices, a repeated label' }],
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [6, 2, 4])] },
+      { inputs: [anyVals(rng, [40, 3, 5])], note: 'longer lattices, a repeated label' },
+      { inputs: [anyVals(rng, [5, 4, 4])], note: 'input lengths of 0 (an empty target, and one that cannot fit: zeroInfinity)' },
+    ],
     fn: ([lp]) => {
       const N = lp.shape[1];
       if (N === 2) return antler.ctcLoss(lp, [[1, 2], [3, 3]], [6, 5], [2, 2], { reduction: 'none' });
+      if (N === 4) return antler.ctcLoss(lp, [[1, 2], [0, 0], [3, 0], [2, 0]], [5, 0, 0, 3], [2, 0, 1, 1], { reduction: 'none', zeroInfinity: true });
       return antler.ctcLoss(lp, [[1, 2, 3, 4, 1, 1], [2, 2, 4, 3, 3, 1], [4, 1, 4, 1, 2, 3]], [40, 33, 20], [6, 4, 5], { blank: 0, reduction: 'none' });
     },
     bad: [['INVALID_ARGUMENT', () => antler.ctcLoss(t([0, 0, 0, 0], [2, 1, 2]), [[0]], [2], [1])]],
