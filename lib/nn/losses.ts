@@ -79,11 +79,11 @@ export class LogSoftmax extends SoftmaxAlong {
   protected readonly fn = logSoftmax;
 }
 
-/** The base of the loss modules: forward(input, target) → the loss. */
 /** A weight option's buffer name, PyTorch's: posWeight → pos_weight. */
 const bufferName = (option: string): string => option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const optionName = (buffer: string): string => buffer.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** The base of the loss modules: forward(input, target) → the loss. */
 export abstract class Loss<O extends object = { reduction?: Reduction }> extends Module {
   readonly options: Readonly<O>;
   protected constructor(options: O | undefined, allowed: readonly string[], weights: readonly string[] = []) {
