@@ -56,6 +56,20 @@ function smallArray(v: readonly unknown[], depth: number): string | null {
 /** A shape as messages print it: [2, 3]. */
 export const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
+/** The broadcast of shapes (numpy rules), or null when they do not broadcast. */
+export function broadcastShapes(shapes: readonly (readonly number[])[]): number[] | null {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes)
+    for (let i = 0; i < s.length; i++) {
+      const j = rank - s.length + i, d = s[i];
+      if (d === out[j] || d === 1) continue;
+      if (out[j] !== 1) return null;
+      out[j] = d;
+    }
+  return out;
+}
+
 export function checkDtype(v: unknown, op: string): DType {
   if (typeof v !== 'string' || !(DTYPES as readonly string[]).includes(v))
     fail('INVALID_ARGUMENT', `${op}: dtype must be one of 'float32', 'float64', 'int32'; got ${describe(v)}`);

@@ -1,7 +1,7 @@
 /** Basic layers, with PyTorch's parameter names, layouts and default initialisation. */
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { div, elu, exp, gelu, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
+import { div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
@@ -354,9 +354,7 @@ export class GELU extends Activation {
   readonly approximate: 'none' | 'tanh';
   constructor(options?: { approximate?: 'none' | 'tanh' }) {
     super(options, ['approximate']);
-    const o = checkOptions<{ approximate: 'none' | 'tanh' }>(options, 'GELU', ['approximate']);
-    this.approximate = o.approximate ?? 'none';
-    if (this.approximate !== 'none' && this.approximate !== 'tanh') fail('INVALID_ARGUMENT', `GELU: approximate must be 'none' or 'tanh' (PyTorch's); got ${describe(this.approximate)}`);
+    this.approximate = geluApproximate(options, 'GELU');
   }
   protected fn = (x: Tensor): Tensor => gelu(x, { approximate: this.approximate });
 }

@@ -8,7 +8,7 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { arange, checkTensor, full, Tensor } from '../tensor';
-import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { broadcastShapes, checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
 import { noGrad } from '../autograd/graph';
 import { add, equal, lessEqual, matmul, max, mul, reshape, where } from './core';
 import { dropout, softmax } from './nn';
@@ -29,20 +29,6 @@ export interface ScaledDotProductAttentionOptions {
   scale?: number | null;
   /** Seed of the dropout draw (default: the global generator). */
   seed?: number;
-}
-
-/** The broadcast of shapes (numpy rules), or null when they do not broadcast. */
-function broadcastShapes(shapes: readonly (readonly number[])[]): number[] | null {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes)
-    for (let i = 0; i < s.length; i++) {
-      const j = rank - s.length + i, d = s[i];
-      if (d === out[j] || d === 1) continue;
-      if (out[j] !== 1) return null;
-      out[j] = d;
-    }
-  return out;
 }
 
 /** @internal int32 [L, S]: 1 where key j ≤ query i (torch's ones(L, S).tril()). */

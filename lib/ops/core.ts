@@ -396,16 +396,20 @@ export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 /** log(1 + e^x), linear above 20 (PyTorch's threshold). */
 export const softplus = (x: Tensor): Tensor => unary('softplus', x);
+/** @internal gelu's and nn.GELU's options checked: their `approximate` ('none' by default). */
+export function geluApproximate(options: unknown, op: string): 'none' | 'tanh' {
+  const approximate = checkOptions<{ approximate: 'none' | 'tanh' }>(options, op, ['approximate']).approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') fail('INVALID_ARGUMENT', `${op}: approximate must be 'none' or 'tanh' (PyTorch's); got ${describe(approximate)}`);
+  return approximate;
+}
+
 /**
  * GELU, x Φ(x): exact (erf) by default, one native kernel; `{approximate:
  * 'tanh'}` is PyTorch's tanh form ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))),
  * composed from recorded ops.
  */
 export function gelu(x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor {
-  const o = checkOptions<{ approximate: 'none' | 'tanh' }>(options, 'gelu', ['approximate']);
-  const approximate = o.approximate ?? 'none';
-  if (approximate !== 'none' && approximate !== 'tanh') fail('INVALID_ARGUMENT', `gelu: approximate must be 'none' or 'tanh' (PyTorch's); got ${describe(approximate)}`);
-  if (approximate === 'none') return unary('gelu', x);
+  if (geluApproximate(options, 'gelu') === 'none') return unary('gelu', x);
   checkTensor(x, 'gelu', 'x');
   return tidy(() => {
     const inner = mul(add(x, mul(unary('square', x), mul(x, 0.044715))), Math.sqrt(2 / Math.PI));

@@ -11,7 +11,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { arange, checkTensor, Tensor, tensor } from '../tensor';
 import type { CreateOptions } from '../tensor';
-import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { broadcastShapes, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
   abs, add, checkKeepDims, clamp, div, elu, equal, exp, greater, greaterEqual, lessEqual, less, log, log1p, max, maximum, min, minimum, mul, neg,
   normAxes, notEqual, pow, reshape, sigmoid, softplus, sqrt, sub, sum, tanh, where,
@@ -41,10 +41,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
     if (!(value >= -2147483648 && value <= 2147483647)) fail('DTYPE_MISMATCH', `maskedFill: value ${value} is outside int32's range (x is int32)`);
   }
   // x and mask broadcast together, as torch's out-of-place masked_fill (a mask with more axes widens x).
-  const rank = Math.max(x.rank, mask.rank);
-  const dim = (t: Tensor, i: number) => (i < rank - t.rank ? 1 : t.shape[i - (rank - t.rank)]);
-  const bad = Array.from({ length: rank }, (_, i) => [dim(x, i), dim(mask, i)]).some(([a, b]) => a !== b && a !== 1 && b !== 1);
-  if (bad) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} and x ${shapeText(x.shape)} do not broadcast together`);
+  if (!broadcastShapes([x.shape, mask.shape])) fail('SHAPE_MISMATCH', `maskedFill: mask ${shapeText(mask.shape)} and x ${shapeText(x.shape)} do not broadcast together`);
   if (mask.device !== x.device) fail('DEVICE_MISMATCH', `maskedFill: mask is on ${mask.device} and x on ${x.device}`);
   return where(mask, value, x);
 }
