@@ -313,6 +313,15 @@ was live before it. A full run rewrites its device's block below; the rest
 of this file is left alone.`;
 
 /** Replaces (or adds) the block for `kind` ('cpu' or 'gpu') in the '## DEER' section of the Markdown text. */
+/** Whether dir is a checkout of antler itself (its package.json names antler and it has the sources), where a full run keeps BENCHMARKS.md up to date. */
+export function isAntlerCheckout(dir: string): boolean {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'antler' && fs.existsSync(path.join(dir, 'lib', 'bench-deer.ts'));
+  } catch {
+    return false;
+  }
+}
+
 export function replaceDeerBlock(text: string, kind: 'cpu' | 'gpu', block: string): string {
   const open = `<!-- deer:${kind} -->`, close = `<!-- /deer:${kind} -->`;
   const wrapped = `${open}\n${block.trim()}\n${close}`;
@@ -384,9 +393,10 @@ export function benchDeer(quick: boolean): DeerBenchRow[] {
   console.log('\nevery cell:\n');
   console.log(deerDetailMarkdown(rows));
   console.log(`\n${autoSummary(rows)}`);
+  // Only antler's own BENCHMARKS.md, in a checkout of antler: never a file of the user's own project.
   const md = path.join(process.cwd(), 'BENCHMARKS.md');
   if (quick) console.log('\n(--quick: BENCHMARKS.md is not updated; a full run updates its DEER section)');
-  else if (fs.existsSync(md) && fs.readFileSync(md, 'utf8').startsWith('# Benchmarks')) {
+  else if (isAntlerCheckout(process.cwd()) && fs.existsSync(md) && fs.readFileSync(md, 'utf8').startsWith('# Benchmarks')) {
     fs.writeFileSync(md, replaceDeerBlock(fs.readFileSync(md, 'utf8'), device === 'cpu' ? 'cpu' : 'gpu', deviceBlock(plan, rows, torch.note, load)));
     console.log(`\nBENCHMARKS.md: the DEER ${device === 'cpu' ? 'CPU' : 'GPU'} block was rewritten`);
   }

@@ -25,7 +25,7 @@ import { randn } from './tensor';
 type Row = BenchRow;
 
 
-function torchMatmul(sizes: number[], repeats: number): Map<number, number> {
+function torchMatmul(sizes: number[], repeats: number): { times: Map<number, number>; note?: string } {
   const r = runTorch<[number, number][]>(`
 rows = []
 for n in [${sizes.join(',')}]:
@@ -33,7 +33,7 @@ for n in [${sizes.join(',')}]:
     rows.append([n, timed(lambda: a @ b, 'cpu', ${repeats})])
 print(json.dumps(rows))
 `, 300_000);
-  return new Map('result' in r ? r.result : []);
+  return 'result' in r ? { times: new Map(r.result) } : { times: new Map(), note: r.note };
 }
 
 function benchMatmul(quick: boolean): Row[] {
@@ -50,9 +50,9 @@ function benchMatmul(quick: boolean): Row[] {
       b.dispose();
     }
   const torch = torchMatmul(sizes, repeats);
-  for (const [n, ms] of torch)
+  for (const [n, ms] of torch.times)
     rows.push({ suite: 'matmul', case: `${n}x${n}x${n} float32`, device: 'cpu', impl: 'pytorch', ms, gflops: (2 * n ** 3) / ms / 1e6 });
-  if (!torch.size) console.log('  (PyTorch not importable from python3: its column is skipped)');
+  if (torch.note) console.log(`  (${torch.note})`);
   return rows;
 }
 
@@ -69,11 +69,30 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
     blas: b.cpu.blas,
     cpuLoops: b.cpu.isa,
   };
+  // The output folder before any suite runs (a bad --out must not cost a whole run), and the
+  // results written after every suite (one that throws keeps those before it).
+  try {
+    fs.mkdirSync(opts.out, { recursive: true });
+  } catch (e) {
+    fail('INVALID_ARGUMENT', `bench: cannot make the results folder --out ${JSON.stringify(opts.out)}: ${(e as Error).message}`);
+  }
+  // A quick run has its own file: it never replaces the full run's results that BENCHMARKS.md cites.
+  const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}${opts.quick ? '-quick' : ''}.json`);
   console.log(`antler bench (${machine.cpu}, ${machine.cpuLoops} loops; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
   const all: Row[] = [];
+  const done: string[] = [];
+  const write = () => fs.writeFileSync(file, JSON.stringify({ machine, suites: done, rows: all }, null, 2));
   for (const name of names) {
-    const rows = suites[name](Boolean(opts.quick));
+    let rows: Row[];
+    try {
+      rows = suites[name](Boolean(opts.quick));
+    } catch (e) {
+      if (done.length) console.log(`\nsuite ${name} failed; the results of ${done.join(', ')} are in ${path.relative(process.cwd(), file)}`);
+      throw e;
+    }
     all.push(...rows);
+    done.push(name);
+    write();
     const cases = [...new Set(rows.map((r) => r.case))];
     // Columns as wide as the longest case and impl/device (a long DEER case name kept them from lining up).
     const cw = Math.max(28, ...cases.map((c) => c.length)), iw = Math.max(20, ...rows.map((r) => `${r.impl}/${r.device}`.length));
@@ -92,9 +111,5 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
       }
     }
   }
-  fs.mkdirSync(opts.out, { recursive: true });
-  // A quick run has its own file: it never replaces the full run's results that BENCHMARKS.md cites.
-  const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}${opts.quick ? '-quick' : ''}.json`);
-  fs.writeFileSync(file, JSON.stringify({ machine, rows: all }, null, 2));
   console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }

@@ -48,7 +48,7 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
   json.backends = b;
   lines.push(`  antler          ${info.version}, built with ${info.buildSystem} (${info.compiler}), N-API ${info.napiVersion}`);
   lines.push(`  addon           ${info.path} (${info.source})`);
-  lines.push(`  CPU backend     OpenMP ${info.openmp ? `on, ${b.cpu.threads} threads` : 'off (1 thread)'}`);
+  lines.push(`  CPU backend     OpenMP ${info.openmp ? `on, ${b.cpu.threads} thread${b.cpu.threads === 1 ? '' : 's'}` : 'off (1 thread)'}`);
   lines.push(`  CPU loops       ${
     b.cpu.isa === 'avx2'
       ? 'AVX2 (ANTLER_CPU_ISA=baseline runs the x86-64 baseline copy)'

@@ -171,6 +171,11 @@ function candidates(): { source: string; path: string }[] {
 
 let loaded: { addon: NativeAddon; path: string; source: string } | undefined;
 
+/** antler's version (package.json sits one level above lib/ and dist/ alike). */
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /**
  * How long the OpenMP runtime's idle threads spin after a parallel loop
  * before sleeping. libgomp's default is 300,000 spins (LLVM libomp's 200 ms);
@@ -218,6 +223,14 @@ function load(): { addon: NativeAddon; path: string; source: string } {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const addon = require(c.path) as NativeAddon;
+      // A prebuilt package of another antler version has another native interface: passed over.
+      if (c.source.startsWith('prebuilt')) {
+        const v = addon.buildInfo().version;
+        if (v !== packageVersion()) {
+          attempts.push({ ...c, error: `version ${v}, and this antler is ${packageVersion()} (install the matching ${c.source.slice('prebuilt package '.length)}, or build from source)` });
+          continue;
+        }
+      }
       addon.setErrorClass(AntlerError);
       loaded = { addon, path: c.path, source: c.source };
       return loaded;
@@ -231,7 +244,9 @@ function load(): { addon: NativeAddon; path: string; source: string } {
     [
       'antler: the native addon could not be loaded. Tried:',
       ...lines,
-      ...(asDependency()
+      ...(process.env.ANTLER_BINARY
+        ? ['ANTLER_BINARY is set, so only that file was tried: point it at a built antler.node, or unset it to load', 'the local build or the prebuilt package.']
+        : asDependency()
         ? [
             'If npm (or pnpm) skipped install scripts, nothing was built: allow antler\'s (npm install-scripts',
             'approve antler, or pnpm\'s onlyBuiltDependencies), then, from your project:',
@@ -244,8 +259,8 @@ function load(): { addon: NativeAddon; path: string; source: string } {
             '  npm run build:gyp        # CPU-only build with node-gyp, no CMake needed',
             '  ANTLER_BACKEND=cpu npm run build   # CPU-only cmake-js build',
           ]),
-      'or point ANTLER_BINARY at a built antler.node. A build needs cmake >= 3.21 (or python3 + make for',
-      'node-gyp) and a C++17 compiler.',
+      ...(process.env.ANTLER_BINARY ? [] : ['or point ANTLER_BINARY at a built antler.node.']),
+      'A build needs cmake >= 3.21 (or python3 + make for node-gyp) and a C++17 compiler.',
     ].join('\n'),
   );
 }

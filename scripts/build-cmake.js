@@ -46,7 +46,28 @@ function localCudaArchs(env = process.env) {
   return { archs, note: `this machine's GPU is ${sm(archs)} (nvidia-smi): building GPU code for it alone (ANTLER_CUDA_ARCHS="${DEFAULT_CUDA_ARCHS.join(';')}" builds the default list, for other GPUs)` };
 }
 
-module.exports = { buildCmake, localCudaArchs, DEFAULT_CUDA_ARCHS, MIN_CUDA_ARCH };
+/**
+ * Loads an addon in a child process (one that crashes or does not load is
+ * reported, not thrown at the caller) and returns its buildInfo(), or the
+ * reason it did not load: the error's own line (the file too short, an
+ * invalid ELF header, a missing GLIBC version), not the Node stack location
+ * that stderr starts with.
+ */
+function probeAddon(file) {
+  const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(file)}).buildInfo()))`], { encoding: 'utf8' });
+  if (r.status === 0) {
+    try {
+      return { info: JSON.parse(r.stdout) };
+    } catch {
+      return { error: `its buildInfo() printed ${JSON.stringify(r.stdout.slice(0, 200))}` };
+    }
+  }
+  const lines = (r.stderr || '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = lines.find((l) => /^(\w*Error|Error)\b/.test(l)) || lines.find((l) => /error/i.test(l)) || lines[0];
+  return { error: error || (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`) };
+}
+
+module.exports = { buildCmake, localCudaArchs, probeAddon, DEFAULT_CUDA_ARCHS, MIN_CUDA_ARCH };
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

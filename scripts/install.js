@@ -6,15 +6,17 @@
 //      when nvidia-smi reports one and ANTLER_CUDA_ARCHS is unset);
 //   3. cmake-js again, CPU only, if the CUDA build failed;
 //   4. node-gyp, CPU only (no CMake needed).
-// ANTLER_SKIP_BUILD=1 skips all of it. ANTLER_BACKEND=cuda insists on CUDA:
-// no CPU fallback, a non-zero exit instead. Exits non-zero with the remedies
+// ANTLER_SKIP_BUILD=1 skips all of it. ANTLER_BACKEND=cuda, or architectures
+// named in ANTLER_CUDA_ARCHS (without ANTLER_BACKEND=cpu), insist on CUDA:
+// no CPU fallback, a non-zero exit instead. A prebuilt package of another
+// antler version is not used. Exits non-zero with the remedies
 // if nothing could be built. Installed as a dependency (under node_modules),
 // a CMake build keeps only the addon (the object files are ~30 MB).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { buildCmake, localCudaArchs, MIN_CUDA_ARCH } = require('./build-cmake');
+const { buildCmake, localCudaArchs, probeAddon, MIN_CUDA_ARCH } = require('./build-cmake');
 const { buildGyp } = require('./build-gyp');
 
 const root = path.resolve(__dirname, '..');
@@ -24,9 +26,17 @@ const log = (msg) => console.log(`antler: ${msg}`);
 const asDependency = root.split(path.sep).includes('node_modules');
 const rebuild = asDependency ? 'npm rebuild antler' : 'npm run build';
 const cudaForced = process.env.ANTLER_BACKEND === 'cuda';
+const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 
+/**
+ * A CUDA build was asked for (ANTLER_BACKEND=cuda, or GPU architectures named
+ * in ANTLER_CUDA_ARCHS) and cannot be made: no quiet CPU-only fallback (npm
+ * hides a dependency's output), a non-zero exit with the way out instead.
+ */
 function failCuda(why) {
-  console.error(`antler: ANTLER_BACKEND=cuda, but ${why}; not falling back to a CPU-only build (unset ANTLER_BACKEND to allow it).`);
+  const asked = cudaForced ? 'ANTLER_BACKEND=cuda' : `ANTLER_CUDA_ARCHS="${process.env.ANTLER_CUDA_ARCHS}" asks for a CUDA build`;
+  const way = cudaForced ? 'unset ANTLER_BACKEND to allow it' : 'unset ANTLER_CUDA_ARCHS, or set ANTLER_BACKEND=cpu, for one';
+  console.error(`antler: ${asked}, but ${why}; not falling back to a CPU-only build (${way}).`);
   return 1;
 }
 
@@ -38,9 +48,15 @@ function pruneCmakeBuild() {
   for (const name of fs.readdirSync(rel)) if (name !== 'antler.node') fs.rmSync(path.join(rel, name), { recursive: true, force: true });
 }
 
+/** null when the addon at `file` loads here, else why not. */
 function loads(file) {
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
-  return r.status === 0 ? null : (r.stderr || '').split('\n').find((l) => l.trim()) || `exit ${r.status}`;
+  return probeAddon(file).error ?? null;
+}
+
+/** What a CMake build made (its own buildInfo, not a guess from the PATH). */
+function builtWith(file) {
+  const info = probeAddon(file).info;
+  return info && info.cudaCompiled ? `CPU + CUDA ${info.cudaArchs}` : 'CPU';
 }
 
 function cmakeVersion() {
@@ -87,7 +103,9 @@ function main() {
     const pkg = `antler-${process.platform}-${process.arch}`;
     try {
       const file = require.resolve(`${pkg}/antler.node`, { paths: [root] });
-      const err = loads(file);
+      const r = probeAddon(file);
+      // A prebuilt of another antler version has other kernels and another native interface.
+      const err = r.error ?? (r.info.version !== version ? `it is version ${r.info.version}, and this antler is ${version}` : null);
       if (!err) return log(`using the prebuilt binary from ${pkg}`), 0;
       log(`prebuilt ${pkg} does not load here (${err}); building from source`);
     } catch {
@@ -95,13 +113,16 @@ function main() {
     }
   }
 
+  const archsAsked = Boolean(process.env.ANTLER_CUDA_ARCHS);
+  const cpuOnly = process.env.ANTLER_BACKEND === 'cpu';
+  if (archsAsked && cpuOnly) log(`ANTLER_BACKEND=cpu: a CPU-only build; ANTLER_CUDA_ARCHS="${process.env.ANTLER_CUDA_ARCHS}" is not used`);
+  const cudaAsked = cudaForced || (archsAsked && !cpuOnly);
   const cm = cmakeVersion();
   const cmakeOk = cm && (cm[0] > 3 || (cm[0] === 3 && cm[1] >= 21));
-  if (cudaForced && !cmakeOk) return failCuda(cm ? `cmake ${cm.join('.')} is older than 3.21 (the CUDA build needs CMake)` : 'cmake is not on the PATH (the CUDA build needs cmake >= 3.21)');
+  if (cudaAsked && !cmakeOk) return failCuda(cm ? `cmake ${cm.join('.')} is older than 3.21 (the CUDA build needs CMake)` : 'cmake is not on the PATH (the CUDA build needs cmake >= 3.21)');
   if (cmakeOk) {
-    const withCuda = process.env.ANTLER_BACKEND !== 'cpu' && (onPath('nvcc') || Boolean(process.env.CUDACXX));
-    if (cudaForced && !withCuda) return failCuda('nvcc is not on the PATH (and CUDACXX is not set)');
-    const archsAsked = Boolean(process.env.ANTLER_CUDA_ARCHS);
+    const withCuda = !cpuOnly && (onPath('nvcc') || Boolean(process.env.CUDACXX));
+    if (cudaAsked && !withCuda) return failCuda('nvcc is not on the PATH (and CUDACXX is not set)');
     if (withCuda && !process.env.ANTLER_CUDA_ARCHS) {
       const local = localCudaArchs();
       if (local.note) log(local.note);
@@ -111,22 +132,20 @@ function main() {
       const file = path.join(root, 'build', 'Release', 'antler.node');
       const err = loads(file);
       if (!err) {
+        const what = builtWith(file);
         if (asDependency) pruneCmakeBuild();
-        return log(`built ${path.relative(root, file)}${withCuda ? ' (CPU + CUDA)' : ' (CPU)'}`), 0;
+        return log(`built ${path.relative(root, file)} (${what})`), 0;
       }
       log(`the cmake-js build does not load: ${err}`);
     }
-    if (cudaForced) return failCuda('the CUDA build failed (see the errors above)');
-    // Architectures named by hand ask for a GPU build: no quiet CPU fallback (npm hides a dependency's output).
-    if (withCuda && archsAsked) {
-      console.error(`antler: the CUDA build for ANTLER_CUDA_ARCHS="${process.env.ANTLER_CUDA_ARCHS}" failed (see the errors above); not falling back to a CPU-only build (unset ANTLER_CUDA_ARCHS, or set ANTLER_BACKEND=cpu, for one)`);
-      return 1;
-    }
+    if (cudaAsked) return failCuda('the CUDA build failed (see the errors above)');
     if (withCuda) {
       log('the CUDA build failed; retrying with the CPU backend only (ANTLER_BACKEND=cpu)');
       process.env.ANTLER_BACKEND = 'cpu';
-      if (buildCmake({ out: 'build' }) && !loads(path.join(root, 'build', 'Release', 'antler.node')))
+      if (buildCmake({ out: 'build' }) && !loads(path.join(root, 'build', 'Release', 'antler.node'))) {
+        if (asDependency) pruneCmakeBuild();
         return log('built build/Release/antler.node (CPU only: see the errors above for CUDA)'), 0;
+      }
     }
   } else {
     const why = cm ? `cmake ${cm.join('.')} is older than 3.21` : 'cmake not found';

@@ -16,7 +16,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { DEFAULT_CUDA_ARCHS: DEFAULT_ARCHS } = require('./build-cmake');
+const { DEFAULT_CUDA_ARCHS: DEFAULT_ARCHS, probeAddon } = require('./build-cmake');
 
 function parseArgs(argv) {
   const opts = { binary: 'build/Release/antler.node', out: 'prebuilt', allowLocalArchs: false };
@@ -33,9 +33,9 @@ function parseArgs(argv) {
 
 /** The addon's buildInfo(), read in a child process (a binary that does not load is reported, not thrown at us). */
 function buildInfoOf(binary) {
-  const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(binary)}).buildInfo()))`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${binary} does not load: ${(r.stderr || '').split('\n').find((l) => l.trim()) || `exit ${r.status}`}`);
-  return JSON.parse(r.stdout);
+  const r = probeAddon(binary);
+  if (r.error) throw new Error(`${binary} does not load: ${r.error}`);
+  return r.info;
 }
 
 /** Shared libraries the binary names as NEEDED (Linux, when readelf or ldd is there), else null. */

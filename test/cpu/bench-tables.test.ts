@@ -3,7 +3,10 @@
  * speedups are sequential time / mode time from rows of the same run, missing
  * times say why, and a run replaces only its own device's block.
  */
-import { autoSummary, DeerBenchRow, deerSpeedupMarkdown, replaceDeerBlock } from '../../lib/bench-deer';
+import { autoSummary, DeerBenchRow, deerSpeedupMarkdown, isAntlerCheckout, replaceDeerBlock } from '../../lib/bench-deer';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 const row = (n: number, T: number, pass: 'fwd' | 'fwd+grad', impl: string, ms: number, extra: Partial<DeerBenchRow> = {}): DeerBenchRow => ({
   suite: 'deer', case: `n=${n} T=${T} ${pass}`, device: 'cpu', impl, ms, n, T, batch: 16, pass, status: Number.isFinite(ms) ? 'ok' : 'OOM', ...extra,
@@ -40,5 +43,20 @@ describe('bench deer tables', () => {
     expect(twice).toContain('### GPU: H200');
     expect(twice.endsWith('## GPU\n\nnone yet\n')).toBe(true);
     expect(twice.match(/## DEER/g)).toHaveLength(1);
+  });
+
+  test("a full run rewrites BENCHMARKS.md only in antler's own checkout, not in a user's project that has one", () => {
+    expect(isAntlerCheckout(path.join(__dirname, '..', '..'))).toBe(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-bench-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'BENCHMARKS.md'), '# Benchmarks of my web app\n');
+      expect(isAntlerCheckout(dir)).toBe(false);
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-app' }));
+      expect(isAntlerCheckout(dir)).toBe(false);
+      fs.writeFileSync(path.join(dir, 'package.json'), '{ not json');
+      expect(isAntlerCheckout(dir)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

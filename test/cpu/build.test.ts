@@ -119,23 +119,38 @@ describe('build', () => {
       const run = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { cwd: path.join(tmp, 'project'), env, encoding: 'utf8', timeout: 60_000 });
       expect(run.stderr).toBe('');
       expect(JSON.parse(run.stdout)).toEqual([fs.realpathSync(path.join(made.dir, 'antler.node')), [2, 3]]);
+      // A prebuilt of another antler version is not used (the build from source is tried: this copy
+      // has nothing to build from, so it fails, quickly).
+      const manifestPath = path.join(pkg, 'package.json');
+      fs.writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestPath, 'utf8')), version: '9.9.9' }));
+      const other = spawnSync(process.execPath, ['scripts/install.js'], { cwd: pkg, env: { ...env, ANTLER_BACKEND: 'cpu' }, encoding: 'utf8', timeout: 60_000 });
+      expect(other.stdout).toContain(`prebuilt ${made.name} does not load here (it is version ${info.version}, and this antler is 9.9.9); building from source`);
+      expect(other.stdout).not.toMatch(/using the prebuilt binary/);
+      // A binary that does not load is reported with the loader's reason, not a stack location.
+      const junk = path.join(tmp, 'junk.node');
+      fs.writeFileSync(junk, 'not a shared object\n');
+      expect(() => makePrebuilt({ binary: junk, out: tmp, allowLocalArchs: true })).toThrow(/junk\.node does not load: Error: .*(too short|invalid ELF header)/);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 
-  test('the install script with ANTLER_BACKEND=cuda and no nvcc fails at once instead of building for the CPU', () => {
+  test.each([
+    [{ ANTLER_BACKEND: 'cuda' }, /ANTLER_BACKEND=cuda, but nvcc is not on the PATH .*not falling back to a CPU-only build \(unset ANTLER_BACKEND/],
+    [{ ANTLER_CUDA_ARCHS: '90' }, /ANTLER_CUDA_ARCHS="90" asks for a CUDA build, but nvcc is not on the PATH .*not falling back to a CPU-only build \(unset ANTLER_CUDA_ARCHS, or set ANTLER_BACKEND=cpu/],
+  ])('the install script with %o and no nvcc fails at once instead of building for the CPU', (ask, message) => {
     // A PATH with node, cmake and a shell but no nvcc: the script must stop before any build
     // (a fallback would rebuild build/ for the CPU).
     const dirs = [path.dirname(process.execPath), '/usr/bin', '/bin'].filter((d) => !fs.existsSync(path.join(d, 'nvcc')));
     const hasCmake = dirs.some((d) => fs.existsSync(path.join(d, 'cmake')));
     if (!hasCmake) return; // the no-cmake branch fails the same way, with its own reason
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: dirs.join(path.delimiter), ANTLER_BACKEND: 'cuda', ANTLER_BUILD_FROM_SOURCE: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: dirs.join(path.delimiter), ANTLER_BUILD_FROM_SOURCE: '1', ...ask };
+    if (!('ANTLER_BACKEND' in ask)) delete env.ANTLER_BACKEND;
     delete env.CUDACXX;
     const before = fs.statSync(info.path).mtimeMs;
     const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'install.js')], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/ANTLER_BACKEND=cuda, but nvcc is not on the PATH .*not falling back to a CPU-only build/);
+    expect(r.stderr).toMatch(message);
     expect(fs.statSync(info.path).mtimeMs).toBe(before);
   });
 });
