@@ -70,7 +70,11 @@ export interface OdeOptions {
   atol?: number;
   /** Relative tolerance on the Newton update, times max |y| of the sequence (default 1e-5 float32, 1e-10 float64). */
   rtol?: number;
-  /** Newton iterations before falling back to RK4 (default 100). */
+  /**
+   * Newton iterations before falling back to RK4 (default 100). Convergence
+   * is judged on the update between two iterates, so a solve needs at least
+   * 2 (the second confirms the first).
+   */
   maxIters?: number;
   /** A first guess for y [T + 1, B, n] (default y0 at every point). */
   initialGuess?: Tensor;
@@ -87,20 +91,19 @@ export interface OdeStats {
   sequenceIterations: number[];
   /** Per sequence: the update test passed (sequences that fell back count as not converged). */
   converged: boolean[];
-  /** Per sequence: the last Newton update, max |y^{k+1} − y^k| (NaN where it was not finite). */
+  /** Per sequence: the last Newton update, max |y^{k+1} − y^k| (Infinity or NaN where it overflowed or was NaN). */
   residual: number[];
   /** Any sequence was solved by RK4 after DEER failed. */
   fallback: boolean;
   /** Which sequences fell back. */
   fallbackSequences: number[];
-  /** A non-finite or growing update was seen. */
+  /** A non-finite update was seen (overflow or NaN; such sequences are retried or fall back at once). */
   diverged: boolean;
+  /** Sequences whose Newton run from the initial guess (a warm start's or the caller's) failed and that were solved again from y0 at every point. */
+  retriedSequences: number[];
 }
 
 export const ODE_OPTION_KEYS: readonly (keyof OdeOptions)[] = ['method', 'x', 'atol', 'rtol', 'maxIters', 'initialGuess', 'strict'];
-
-/** Growing updates in a row that count as divergence. */
-const kGrowthLimit = 5;
 
 /** @internal Checks solveIVP options (keys, types, ranges; tensors' shapes are checked against y0 later). */
 export function checkOdeOptions(o: unknown, op: string, prefix = '', allowed: readonly string[] = ODE_OPTION_KEYS): OdeOptions {
@@ -123,6 +126,7 @@ function gridOf(t: unknown, op: string): number[] {
   let v: number[];
   if (t instanceof Tensor) {
     t.checkAlive(op);
+    if (t.requiresGrad) fail('NOT_SUPPORTED', `${op}: t requires grad; gradients with respect to the time grid are not supported (pass t.detach() or an array of numbers)`);
     if (t.rank !== 1 || t.dtype === 'int32') fail('INVALID_ARGUMENT', `${op}: t must be a 1-D float tensor or an array of numbers; got a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`);
     v = Array.from(t.dataSync());
   } else if (Array.isArray(t) || t instanceof Float64Array || t instanceof Float32Array) {
@@ -155,28 +159,38 @@ interface Problem {
  * DEER evaluates f on every grid point's rows (and n copies of them) at once,
  * so f must treat its rows independently; a field that mixes rows (a batch
  * mean, attention across the batch) would converge, without a sign, to the
- * solution of another system. Checked once per solve: f on the first row
- * alone against that row of the stacked call F.
+ * solution of another system. Checked once per solve: f on a few rows in
+ * reverse order (the first alone, then up to 16 spread over all of them, the
+ * last first) against those rows of the stacked call F: a field that mixes
+ * rows (a mean, a cumsum, a row's neighbours) gives other values for them.
  */
 function checkRowsIndependent(p: Problem, t: Tensor, y: Tensor, x: Tensor | undefined, F: Tensor): void {
-  if (p.rowsChecked || y.shape[0] < 2) return;
+  const R = y.shape[0];
+  if (p.rowsChecked || R < 2) return;
   p.rowsChecked = true;
-  const [alone, among] = noGrad(() =>
-    tidy(() => {
-      const one = (v: Tensor) => slice(v.detach(), [0, 0], [1, v.shape[1]]);
-      const f1 = callFunc(p, one(t), one(y), x ? one(x) : undefined, true);
-      return [Array.from(f1.dataSync() as ArrayLike<number>), Array.from(one(F).dataSync() as ArrayLike<number>)];
-    }),
-  );
-  const scale = 1 + Math.max(...among.map(Math.abs));
-  const tol = (p.dtype === 'float32' ? 1e-4 : 1e-8) * scale;
-  const worst = Math.max(...alone.map((v, k) => Math.abs(v - among[k])));
-  if (!(worst <= tol) && among.every(Number.isFinite) && alone.every(Number.isFinite))
-    fail(
-      'INVALID_ARGUMENT',
-      `${p.op}: f's output for a row depends on the other rows: f on the first row alone gives [${alone.map((v) => v.toPrecision(4)).join(', ')}], ` +
-        `among all rows [${among.map((v) => v.toPrecision(4)).join(', ')}]. Method 'deer' evaluates f on every grid point's rows at once, so f must treat rows independently (no batch statistics); use method 'rk4' for such a field`,
+  const k = Math.min(R, 16);
+  const spread = Array.from({ length: k }, (_, i) => Math.round((i * (R - 1)) / (k - 1))).reverse();
+  for (const idx of [[0], spread]) {
+    const [alone, among] = noGrad(() =>
+      tidy(() => {
+        const pick = (v: Tensor) => selectRows(v.detach(), idx);
+        const f1 = callFunc(p, pick(t), pick(y), x ? pick(x) : undefined, true);
+        return [Array.from(f1.dataSync() as ArrayLike<number>), Array.from(pick(F).dataSync() as ArrayLike<number>)];
+      }),
     );
+    const scale = 1 + Math.max(...among.map(Math.abs));
+    const tol = (p.dtype === 'float32' ? 1e-4 : 1e-8) * scale;
+    const worst = alone.reduce((w, v, j) => Math.max(w, Math.abs(v - among[j])), 0);
+    if (!(worst <= tol) && among.every(Number.isFinite) && alone.every(Number.isFinite)) {
+      const at = alone.findIndex((v, j) => !(Math.abs(v - among[j]) <= tol));
+      const row = idx[Math.floor(at / p.n)], show = (v: number[]) => v.slice(Math.floor(at / p.n) * p.n, Math.floor(at / p.n) * p.n + Math.min(p.n, 8)).map((u) => u.toPrecision(4)).join(', ');
+      fail(
+        'INVALID_ARGUMENT',
+        `${p.op}: f's output for a row depends on the other rows: f on row ${row} ${idx.length === 1 ? 'alone' : `among ${idx.length} rows in another order`} gives [${show(alone)}], ` +
+          `among all rows in order [${show(among)}]. Method 'deer' evaluates f on every grid point's rows at once, so f must treat rows independently (no batch statistics); use method 'rk4' for such a field`,
+      );
+    }
+  }
 }
 
 /** ½Δ_i as [T, 1, 1] and [T, 1, 1, 1]. */
@@ -308,19 +322,21 @@ interface Group {
   y: Tensor;
 }
 
-/** The Newton iterations for the whole batch; sequences leave as they converge. */
-function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, stats: OdeStats): Tensor {
+/**
+ * Newton's iterations for the sequences ids (global indices; y0, x and guess
+ * hold just those, in that order); sequences leave as they converge, into
+ * groups. Returns the ids that failed: a non-finite update, or not done after
+ * maxIters.
+ */
+function newtonRun(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, stats: OdeStats, ids: number[], groups: Group[]): number[] {
   const B = y0.shape[0], n = p.n;
-  const groups: Group[] = [];
-  let active = Array.from({ length: B }, (_, i) => i);
+  let active = ids.slice();
   // The guess's first row is replaced by y0 (a warm start's came from another y0).
   let Y = keep(tidy(() => concat([reshape(y0.detach(), [1, B, n]), slice(guess, [1, 0, 0], [p.T, B, n])], 0)));
   let Y0 = keep(tidy(() => y0.detach().clone()));
   let X = x ? keep(tidy(() => x.detach().clone())) : undefined;
   let tRows = keep(timeRows(p, B));
   const hs = isolated(() => halfSteps(p));
-  const prevRes: number[] = new Array(B).fill(Infinity);
-  const growth: number[] = new Array(B).fill(0);
   const failed: number[] = [];
   const retire = (local: number[], src: Tensor) => {
     if (local.length) groups.push({ idx: local.map((l) => active[l]), y: keep(selectBatch(src, local)) });
@@ -351,12 +367,9 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
           done.push(l);
           return;
         }
-        growth[g] = r > prevRes[g] ? growth[g] + 1 : 0;
-        prevRes[g] = r;
-        if (growth[g] >= kGrowthLimit) {
-          stats.diverged = true;
-          bad.push(l);
-        } else stay.push(l);
+        // A growing update is no sign of failure: Newton's first steps may grow for a while before
+        // they converge. Only a non-finite one, or maxIters, ends a sequence's run.
+        stay.push(l);
       });
       retire(done, Y);
       failed.push(...bad.map((l) => active[l]));
@@ -372,14 +385,54 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
         active = stay.map((l) => active[l]);
       }
     }
-    failed.push(...active);
+    return [...failed, ...active].sort((a, b) => a - b);
+  } finally {
+    Y.dispose();
+    Y0.dispose();
+    X?.dispose();
+    tRows.dispose();
+    hs.d3.dispose();
+    hs.d4.dispose();
+  }
+}
+
+/**
+ * The Newton iterations for the whole batch. With `retry` (the guess was a
+ * warm start's or the caller's), sequences that fail from it are solved
+ * again from y0 at every point (a guess near another root, or one that
+ * makes the first linearisation blow up, must not cost the answer); those
+ * that still fail are solved by RK4 (or, strict, throw).
+ */
+function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor, o: Required<Pick<OdeOptions, 'atol' | 'rtol' | 'maxIters' | 'strict'>>, stats: OdeStats, retry: boolean): Tensor {
+  const B = y0.shape[0];
+  const groups: Group[] = [];
+  try {
+    let failed = newtonRun(p, y0, x, guess, o, stats, Array.from({ length: B }, (_, i) => i), groups);
+    if (failed.length && retry) {
+      stats.retriedSequences = failed.slice();
+      const y0f = keep(tidy(() => selectRows(y0.detach(), failed)));
+      const sub = {
+        y0f,
+        xf: x ? keep(tidy(() => selectBatch(x.detach(), failed))) : undefined,
+        cold: keep(tidy(() => broadcastTo(reshape(y0f, [1, failed.length, p.n]), [p.T + 1, failed.length, p.n]))),
+      };
+      try {
+        failed = newtonRun(p, sub.y0f, sub.xf, sub.cold, o, stats, failed, groups);
+      } finally {
+        for (const t of [sub.y0f, sub.xf, sub.cold]) t?.dispose();
+      }
+    }
     if (failed.length) {
-      failed.sort((a, b) => a - b);
       if (o.strict) {
-        const worst = Math.max(...failed.map((g) => (Number.isFinite(stats.residual[g]) ? stats.residual[g] : Infinity)));
-        const ran = Math.max(0, ...failed.map((g) => stats.sequenceIterations[g]));
-        const how = stats.diverged && ran < o.maxIters ? `diverged after ${ran} Newton iteration${ran === 1 ? '' : 's'}` : `did not converge in ${o.maxIters} Newton iterations`;
-        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (worst update ${worst.toExponential(3)}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); raise maxIters, refine the grid, use method 'rk4', or drop strict to fall back to RK4`);
+        const worst = failed.reduce((w, g) => Math.max(w, Number.isFinite(stats.residual[g]) ? stats.residual[g] : Infinity), 0);
+        const nonFinite = failed.filter((g) => !Number.isFinite(stats.residual[g]));
+        const ran = Math.max(0, ...nonFinite.map((g) => stats.sequenceIterations[g]));
+        const how = nonFinite.length
+          ? `${nonFinite.length === failed.length ? '' : `(${nonFinite.length} of them) `}diverged to a non-finite update after ${ran} Newton iteration${ran === 1 ? '' : 's'}`
+          : `did not converge in ${o.maxIters} Newton iteration${o.maxIters === 1 ? '' : 's'}`;
+        const worstText = Number.isFinite(worst) ? `worst update ${worst.toExponential(3)}` : 'an update not finite';
+        const way = nonFinite.length ? 'refine the grid or use method \'rk4\'' : `raise maxIters${o.maxIters < 2 ? ' (at least 2: the second iterate confirms the first)' : ''}, refine the grid, or use method 'rk4'`;
+        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (${worstText}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); ${way}, or drop strict to fall back to RK4`);
       }
       stats.fallback = true;
       stats.fallbackSequences = failed.slice();
@@ -389,12 +442,6 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
     stats.iterations = Math.max(0, ...stats.sequenceIterations);
     return assemble(groups, B);
   } finally {
-    Y.dispose();
-    Y0.dispose();
-    X?.dispose();
-    tRows.dispose();
-    hs.d3.dispose();
-    hs.d4.dispose();
     for (const g of groups) g.y.dispose();
   }
 }
@@ -483,7 +530,7 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   const method = o.method ?? 'deer';
   const stats: OdeStats = {
     method, iterations: 0, sequenceIterations: new Array(B).fill(0), converged: new Array(B).fill(method === 'rk4'),
-    residual: new Array(B).fill(0), fallback: false, fallbackSequences: [], diverged: false,
+    residual: new Array(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, retriedSequences: [],
   };
   const p: Problem = { func, grid, T, n, dtype: y0.dtype, device: y0.device, op };
   if (B === 0) return { y: zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }), stats };
@@ -492,19 +539,48 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   const y = isolated(() => noGrad(() => {
     const guess = o.initialGuess ?? tidy(() => broadcastTo(reshape(y0.detach(), [1, B, n]), [T + 1, B, n]));
     try {
-      return deerSolve(p, y0, x, guess, tol, stats);
+      return deerSolve(p, y0, x, guess, tol, stats, o.initialGuess !== undefined);
     } finally {
       if (guess !== o.initialGuess) guess.dispose();
     }
   }));
   track(y);
   if (!isGradEnabled()) return { y, stats };
-  // What the backward needs, made now (it must not call f: what f captured may be gone by then):
-  // f at the solution with its graph (for the vector-Jacobian product), and the exact steps there.
+  if (!stats.fallback) return { y: recordSolve(p, y, y0, x), stats };
+  // Sequences that fell back return RK4's values, so their gradient is RK4's too: backprop through its
+  // steps, recomputed here with the graph (the same values to the bit), not the DEER adjoint at RK4's
+  // solution, which differs from it by the discretisations' O(Δ²). The DEER node covers the converged
+  // sequences alone: at a fallen one's values DEER's steps may overflow, and 0·∞ in its adjoint would
+  // spread NaN into the gradient of every parameter f shares.
+  const failed = stats.fallbackSequences;
+  const fellSet = new Set(failed);
+  const good = Array.from({ length: B }, (_, i) => i).filter((i) => !fellSet.has(i));
+  const combined = tidy(() => {
+    const viaRk4 = rk4(p, selectRows(y0, failed), x ? selectBatch(x, failed) : undefined, true);
+    if (!good.length) return viaRk4;
+    const viaDeer = recordSolve(p, selectBatch(y, good), selectRows(y0, good), x ? selectBatch(x, good) : undefined);
+    const all = concat([viaDeer, viaRk4], 1);
+    const inverse = new Array<number>(B);
+    [...good, ...failed].forEach((g, i) => (inverse[g] = i));
+    return selectBatch(all, inverse);
+  });
+  y.dispose();
+  return { y: combined, stats };
+}
+
+/**
+ * Records the DEER solution y [T + 1, B, n] of (y0, x) for the gradient
+ * (returns y with the node attached, or y as it is when nothing needs one).
+ * What the backward needs is made now (it must not call f: what f captured
+ * may be gone by then): f at the solution with its graph (for the
+ * vector-Jacobian product), and the exact steps there.
+ */
+function recordSolve(p: Problem, y: Tensor, y0: Tensor, x: Tensor | undefined): Tensor {
+  const [T1, B, n] = y.shape;
   const mark = nodeMark();
   // Made outside any scope (the node owns them): freed here if f throws.
   const held = isolated(() => {
-    const T1B = (T + 1) * B;
+    const T1B = T1 * B;
     const tRows = timeRows(p, B);
     const xl = x ? tidy(() => reshape(x.detach(), [T1B, x.shape[2]])) : undefined;
     try {
@@ -522,7 +598,7 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   const edges = [edgeOf(y0), ...(x ? [edgeOf(x)] : []), ...boundary];
   if (!edges.some((e) => e !== null)) {
     for (const t of [held.tRows, held.xl, held.fOut]) t?.dispose();
-    return { y, stats };
+    return y;
   }
   const steps = isolated(() => {
     const hs = halfSteps(p);
@@ -538,24 +614,7 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
     }
   });
   const own = [held.fOut, ...(held.xl ? [held.xl] : []), ...steps];
-  const out = recordEdges(y, 'solveIVP', edges, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, boundary), [y, y0], own);
-  if (!stats.fallback) return { y: out, stats };
-  // Sequences that fell back return RK4's values, so their gradient is RK4's too: backprop through its
-  // steps, recomputed here with the graph (the same values to the bit), not the DEER adjoint at RK4's
-  // solution, which differs from it by the discretisations' O(Δ²).
-  const failed = stats.fallbackSequences;
-  const fellSet = new Set(failed);
-  const good = Array.from({ length: B }, (_, i) => i).filter((i) => !fellSet.has(i));
-  const combined = tidy(() => {
-    const viaRk4 = rk4(p, selectRows(y0, failed), x ? selectBatch(x, failed) : undefined, true);
-    if (!good.length) return viaRk4;
-    const all = concat([selectBatch(out, good), viaRk4], 1);
-    const inverse = new Array<number>(B);
-    [...good, ...failed].forEach((g, i) => (inverse[g] = i));
-    return selectBatch(all, inverse);
-  });
-  out.dispose();
-  return { y: combined, stats };
+  return recordEdges(y, 'solveIVP', edges, (gy, saved) => odeBackward(p, saved, gy, x !== undefined, boundary), [y, y0], own);
 }
 
 /**

@@ -11,7 +11,12 @@ import { checkBoolean, describe } from '../validate';
 import { Module } from './module';
 
 export interface NeuralODEOptions extends Omit<OdeOptions, 'x' | 'initialGuess'> {
-  /** Start Newton from the last solution when the batch, grid length and state size are the same (training loops). */
+  /**
+   * Start Newton from the last solution when the batch, grid length and state
+   * size are the same (training loops). Sequences that fail from it are solved
+   * again from y0 (stats.retriedSequences); a solve that still falls back
+   * drops the kept solution.
+   */
   warmStart?: boolean;
 }
 
@@ -48,16 +53,17 @@ export class NeuralODE extends Module {
   /**
    * Solves dy/dt = func(t, y, x) from y0 [B, n] over the grid t (T + 1 times,
    * increasing or decreasing), with inputs x [T + 1, B, m] at the grid points
-   * when func takes them. Per-call options override the module's;
+   * when func takes them. Per-call options override the module's:
    * `warmStart: false` keeps this call out of the warm start (it neither
-   * starts from nor replaces the kept solution).
+   * starts from nor replaces the kept solution), `warmStart: true` uses and
+   * keeps it on a module made without it.
    */
   forward(y0: Tensor, t: readonly number[] | Float64Array | Float32Array | Tensor, x?: Tensor, options?: Omit<OdeOptions, 'x'> & { warmStart?: boolean }): NeuralODEOutput {
     this.checkUsable('NeuralODE');
     const f: OdeFunc = this.func instanceof Module ? (tt, y, xx) => (this.func as Module).forward(tt, y, ...(xx ? [xx] : [])) as Tensor : this.func;
     const { warmStart: warmCall, ...call } = checkOdeOptions(options, 'NeuralODE', '', [...ODE_OPTION_KEYS.filter((k) => k !== 'x'), 'warmStart']) as OdeOptions & { warmStart?: boolean };
     // A call's warmStart: false neither uses nor replaces the kept solution (an evaluation batch between training steps).
-    const warm = warmCall === undefined ? this.warmStart : checkBoolean(warmCall, 'NeuralODE', 'warmStart') && this.warmStart;
+    const warm = warmCall === undefined ? this.warmStart : checkBoolean(warmCall, 'NeuralODE', 'warmStart');
     const merged: OdeOptions = { ...this.options, ...call, ...(x !== undefined ? { x } : {}) };
     if (warm && merged.initialGuess === undefined && y0 instanceof Tensor && !y0.isDisposed) {
       const T1 = t instanceof Tensor ? t.shape[0] : (t as ArrayLike<number>)?.length;
@@ -65,7 +71,11 @@ export class NeuralODE extends Module {
       if (guess) merged.initialGuess = guess;
     }
     const out = solveIVPAs('NeuralODE', f, y0, t, merged);
-    if (warm && (merged.method ?? 'deer') === 'deer' && !out.stats.fallback) this.warm.set(out.y);
+    if (warm && (merged.method ?? 'deer') === 'deer') {
+      // A solution with RK4 columns is no Newton start; one that failed is not kept to fail again.
+      if (out.stats.fallback) this.warm.dispose();
+      else this.warm.set(out.y);
+    }
     return out;
   }
 

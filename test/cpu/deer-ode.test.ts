@@ -495,8 +495,83 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     expectAntlerError(() => solveIVP(f, make([1], [1, 1]), uniformGrid(40, 2), { strict: true }), 'NOT_CONVERGED', /diverged/);
     // A field that is NaN at once: the message gives the iterations that ran, not maxIters.
     const s = tidy(() => solveIVP((_t, y) => antler.div(y, 0), make([1, 1], [2, 1]), [0, 1, 2]).stats);
-    expectAntlerError(() => solveIVP((_t, y) => antler.div(y, 0), make([1, 1], [2, 1]), [0, 1, 2], { strict: true }), 'NOT_CONVERGED', new RegExp(`2 of 2 sequences diverged after ${s.iterations} Newton iteration`));
+    expectAntlerError(() => solveIVP((_t, y) => antler.div(y, 0), make([1, 1], [2, 1]), [0, 1, 2], { strict: true }), 'NOT_CONVERGED', new RegExp(`2 of 2 sequences diverged to a non-finite update after ${s.iterations} Newton iteration.*an update not finite.*refine the grid or use method 'rk4'`));
     expect(s.iterations).toBeLessThan(5);
+  });
+
+  test('updates that grow for several iterations before Newton converges are not taken for divergence', () => {
+    // An MLP field whose Newton updates grow 6.4, 10, 15, 23, 24, 70, … before they fall: it
+    // converges in about 12 iterations. (A rule that stopped after 5 growing updates returned RK4's
+    // values, and strict threw NOT_CONVERGED.)
+    antler.setSeed(3);
+    const [W1, W2, y0] = tidy(() => [antler.mul(antler.randn([4, 32]), 0.5).cast('float64'), antler.mul(antler.randn([32, 4]), 0.3).cast('float64'), antler.slice(antler.randn([8, 4]).cast('float64'), [4, 0], [1, 4])]);
+    antler.setSeed(rng.u32());
+    const f: OdeFunc = (_t, y) => antler.matmul(antler.tanh(antler.matmul(y, W1)), W2);
+    const grid = uniformGrid(100, 20);
+    tidy(() => {
+      const { y, stats } = solveIVP(f, y0, grid, { maxIters: 200, strict: true });
+      expect(stats.fallback).toBe(false);
+      expect(stats.converged).toEqual([true]);
+      expect(stats.iterations).toBeGreaterThan(6);
+      // The DEER solution of the same grid: the same second-order scheme as RK4 to within O(Δ²).
+      const rk = solveIVP(f, y0, grid, { method: 'rk4' }).y;
+      expect(maxDiff(y.dataSync(), rk.dataSync())).toBeLessThan(0.05);
+    });
+    [W1, W2, y0].forEach((t) => t.dispose());
+  });
+
+  test('a sequence that falls back does not spoil the gradient of the others or of shared parameters (no 0·∞)', () => {
+    // dy/dt = k x y: sequence 1 (x = 1 over a grid to 1600) overflows and falls back to RK4; the loss
+    // uses sequence 0 alone, so k's gradient is sequence 0's and y0[1]'s is 0.
+    const k = make([rng.uniform(0.9, 1.1)], [1], 'float64', true);
+    const x = make([0.001, 1, 0.001, 1, 0.001, 1], [3, 2, 1]);
+    const y0 = make([1, 1], [2, 1], 'float64', true);
+    const f: OdeFunc = (_t, y, xx) => antler.mul(antler.mul(y, xx), k);
+    const grid = [0, 800, 1600];
+    tidy(() => {
+      const { y, stats } = solveIVP(f, y0, grid, { x });
+      expect(stats.fallbackSequences).toEqual([1]);
+      antler.sum(antler.slice(y, [2, 0, 0], [1, 1, 1])).backward();
+    });
+    const [gk, gy0] = [k.grad!.item(), Array.from(y0.grad!.dataSync())];
+    k.zeroGrad();
+    // Sequence 0 solved alone.
+    const y00 = make([1], [1, 1], 'float64', true);
+    tidy(() => {
+      const { y, stats } = solveIVP(f, y00, grid, { x: antler.slice(x, [0, 0, 0], [3, 1, 1]) });
+      expect(stats.fallback).toBe(false);
+      antler.sum(antler.slice(y, [2, 0, 0], [1, 1, 1])).backward();
+    });
+    expect(Number.isFinite(gk)).toBe(true);
+    expectClose([gk, gy0[0]], [k.grad!.item(), y00.grad!.item()], 1e-12, 1e-12, 'sequence 0 alone');
+    expect(gy0[1]).toBe(0);
+    [k, x, y0, y00].forEach((t) => t.dispose());
+  });
+
+  test('a guess that fails (a warm start from elsewhere) is retried from y0 before RK4', () => {
+    // Van der Pol (mu = 1) backwards in time from a guess that is another trajectory's solution:
+    // Newton from it overflows; from y0 at every point it converges.
+    const f: OdeFunc = (_t, y) => {
+      const a = antler.slice(y, [0, 0], [y.shape[0], 1]), b = antler.slice(y, [0, 1], [y.shape[0], 1]);
+      return antler.concat([b, antler.sub(antler.mul(antler.sub(1, antler.square(a)), b), a)], 1);
+    };
+    const up = uniformGrid(20, 8), down = up.slice().reverse();
+    const ode = new NeuralODE(f, { warmStart: true });
+    tidy(() => {
+      ode.forward(make([2, 0], [1, 2]), up);
+      const warm = ode.forward(make([1, 0], [1, 2]), down).stats;
+      const cold = solveIVP(f, make([1, 0], [1, 2]), down).stats;
+      expect(cold.fallback).toBe(false);
+      expect(warm.retriedSequences).toEqual([0]);
+      expect(warm.fallback).toBe(false);
+      expect(warm.converged).toEqual([true]);
+      expect(warm.sequenceIterations[0]).toBeGreaterThan(cold.sequenceIterations[0]);
+      // Retried: the kept solution is now this one, and the next call of the same shape starts from it.
+      const next = ode.forward(make([1.01, 0], [1, 2]), down).stats;
+      expect(next.retriedSequences).toEqual([]);
+      expect(next.iterations).toBeLessThan(cold.iterations);
+    });
+    ode.dispose();
   });
 
   test('a field that mixes rows (a batch mean) is refused by DEER, with a message saying why; rk4 takes it', () => {
@@ -505,6 +580,9 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     const grid = uniformGrid(20, 1);
     expectAntlerError(() => solveIVP(f, y0, grid), 'INVALID_ARGUMENT', /f's output for a row depends on the other rows: .*use method 'rk4'/);
     tidy(() => expect(solveIVP(f, y0, grid, { method: 'rk4' }).stats.method).toBe('rk4'));
+    // A field that leaves the first row alone but mixes the others (a running sum down the rows).
+    const g: OdeFunc = (_t, y) => antler.sub(antler.mul(antler.cumsum(y, 0), 0.1), y);
+    expectAntlerError(() => solveIVP(g, y0, grid), 'INVALID_ARGUMENT', /f's output for a row depends on the other rows: f on row \d+ among \d+ rows in another order/);
     y0.dispose();
   });
 
@@ -716,6 +794,17 @@ describe(`nn.NeuralODE (seed ${SEED})`, () => {
     expectAntlerError(() => new NeuralODE(3 as unknown as OdeFunc), 'INVALID_ARGUMENT', /Module or a function/);
     expectAntlerError(() => new NeuralODE((_t: Tensor, y: Tensor) => y, { x: 1 } as never), 'INVALID_ARGUMENT', /x/);
     expectAntlerError(() => new NeuralODE((_t: Tensor, y: Tensor) => y, { warmStart: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT', /warmStart/);
+    // A call's warmStart: true uses and keeps the last solution on a module made without it.
+    tidy(() => {
+      const grid = uniformGrid(30, 3);
+      const first = ode.forward(make([1], [1, 1]), grid, undefined, { warmStart: true }).stats.iterations;
+      expect(ode.forward(make([1], [1, 1]), grid, undefined, { warmStart: true }).stats.iterations).toBeLessThan(first);
+      expect(ode.forward(make([1], [1, 1]), grid).stats.iterations).toBe(first);
+    });
+    // Gradients with respect to the grid are not supported: a grid that requires grad is refused.
+    const t = make([0, 1], [2], 'float64', true);
+    expectAntlerError(() => ode.forward(make([1], [1, 1]), t), 'NOT_SUPPORTED', /t requires grad; gradients with respect to the time grid are not supported/);
+    t.dispose();
     ode.dispose();
     expectAntlerError(() => ode.forward(make([1], [1, 1]), [0, 1]), 'DISPOSED');
   });
