@@ -449,6 +449,9 @@ interface Plan {
   dataBytes: number;
 }
 
+/** A lone surrogate (String.prototype.isWellFormed, which ES2022's typings lack): with the u flag, paired ones are one code point. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** Compares by Unicode code point, which is the order of the UTF-8 bytes (as Rust and Python sort). */
 function byCodePoint(a: string, b: string): number {
   const x = Buffer.from(a, 'utf8');
@@ -456,7 +459,13 @@ function byCodePoint(a: string, b: string): number {
   return Buffer.compare(x, y);
 }
 
-/** Validates save's arguments and lays out the file: header bytes, then tensors sorted by name. */
+/**
+ * Validates save's arguments and lays out the file: header bytes (entries
+ * sorted by name), then the tensors' data, the widest dtypes first and by
+ * name within a width (as the reference writer does), so that every tensor
+ * starts at a multiple of its element size (the header is padded to 8
+ * bytes): a reader that maps the file can view it in place.
+ */
 function plan(tensors: unknown, metadata: unknown, op: string): Plan {
   if (!isPlainObject(tensors))
     fail('INVALID_ARGUMENT', `${op}: tensors must be a plain object mapping names to Tensors; got ${describe(tensors)}`);
@@ -464,6 +473,8 @@ function plan(tensors: unknown, metadata: unknown, op: string): Plan {
   for (const name of names) {
     if (name === '') fail('INVALID_ARGUMENT', `${op}: tensor names must be non-empty strings; got ''`);
     if (name === METADATA_KEY) fail('INVALID_ARGUMENT', `${op}: '${METADATA_KEY}' is reserved for metadata and cannot name a tensor`);
+    // A lone surrogate would be written as a \ud800 escape, which other loaders' JSON parsers refuse.
+    if (LONE_SURROGATE.test(name)) fail('INVALID_ARGUMENT', `${op}: tensor name ${JSON.stringify(name)} is not well-formed Unicode (a lone surrogate); other safetensors loaders could not read the file`);
     const t = tensors[name];
     if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: tensors['${name}'] must be a Tensor; got ${describe(t)}`);
     t.checkAlive(`${op} ('${name}')`);
@@ -473,19 +484,27 @@ function plan(tensors: unknown, metadata: unknown, op: string): Plan {
       fail('INVALID_ARGUMENT', `${op}: metadata must be a plain object of strings; got ${describe(metadata)}`);
     for (const [k, v] of Object.entries(metadata))
       if (typeof v !== 'string') fail('INVALID_ARGUMENT', `${op}: metadata['${k}'] must be a string; got ${describe(v)}`);
+      else if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) fail('INVALID_ARGUMENT', `${op}: metadata[${JSON.stringify(k)}] is not well-formed Unicode (a lone surrogate); other safetensors loaders could not read the file`);
   }
 
   const parts: string[] = [];
   if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  const width = (name: string) => WRITE_DTYPE[(tensors[name] as Tensor).dtype].size;
   const laid: Plan['tensors'] = [];
+  const offsets = new Map<string, number>();
   let offset = 0;
+  for (const name of names.slice().sort((a, b) => width(b) - width(a) || byCodePoint(a, b))) {
+    const t = tensors[name] as Tensor;
+    const bytes = t.size * width(name);
+    offsets.set(name, offset);
+    laid.push({ name, tensor: t, bytes });
+    offset += bytes;
+  }
   for (const name of names) {
     const t = tensors[name] as Tensor;
     const w = WRITE_DTYPE[t.dtype];
-    const bytes = t.size * w.size;
-    parts.push(`${JSON.stringify(name)}:{"dtype":"${w.name}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + bytes}]}`);
-    laid.push({ name, tensor: t, bytes });
-    offset += bytes;
+    const at = offsets.get(name)!;
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${w.name}","shape":[${t.shape.join(',')}],"data_offsets":[${at},${at + t.size * w.size}]}`);
   }
   const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
   const padded = Math.ceil(json.length / 8) * 8;

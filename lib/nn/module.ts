@@ -128,10 +128,15 @@ export abstract class Module {
    * freed, unless the module still holds it elsewhere.
    */
   static adoptBuffer(m: Module, key: string, v: unknown): void {
-    if (disposing || !m.buffers.has(key)) return;
-    const old = m.buffers.get(key)!;
-    if (v === null) m.buffers.delete(key);
-    else if (v instanceof Tensor && !v.isDisposed && v !== old) m.buffers.set(key, isolated(() => keep(v)));
+    if (disposing) return;
+    // A camelCase property holds the buffer of its snake_case name (SRUCell's scaleX is scale_x),
+    // as for parameters (see walkProperties), unless a property of that name exists too.
+    const snake = snakeCase(key);
+    const name = m.buffers.has(key) ? key : snake !== key && m.buffers.has(snake) && !Object.prototype.hasOwnProperty.call(m, snake) ? snake : null;
+    if (name === null) return;
+    const old = m.buffers.get(name)!;
+    if (v === null) m.buffers.delete(name);
+    else if (v instanceof Tensor && !v.isDisposed && v !== old) m.buffers.set(name, isolated(() => keep(v)));
     else return;
     const self = m as unknown as Record<string, unknown>;
     const held = [...m.buffers.values(), ...m.params.values()].includes(old) || Object.keys(self).some((k) => self[k] === old);
@@ -331,9 +336,12 @@ export abstract class Module {
         }
         continue;
       }
-      if (this.childMap.has(key)) {
-        if (v === null) this.childMap.delete(key);
-        else if (v instanceof Module && v !== this.childMap.get(key)) this.childMap.set(key, v);
+      // A sub-module's property, or the camelCase handle of one registered under its snake_case name
+      // (null there removes it: cell.layerNorm = null).
+      const child = this.childMap.has(key) ? key : snake !== key && this.childMap.has(snake) && !Object.prototype.hasOwnProperty.call(self, snake) && v === null ? snake : null;
+      if (child !== null) {
+        if (v === null) this.childMap.delete(child);
+        else if (v instanceof Module && v !== this.childMap.get(child)) this.childMap.set(child, v);
         continue;
       }
       if (v === null || this.buffers.has(key)) continue;
@@ -343,10 +351,13 @@ export abstract class Module {
       known ??= new Set<unknown>(this.buffers.values());
       if (known.has(v)) continue;
       // The camelCase handle of a module registered under its snake_case name (nn.SRU's layerNorm is
-      // layer_norm), as for parameters above, is not a second name.
-      if (v instanceof Module && snakeCase(key) !== key && this.childMap.has(snakeCase(key)) && !Object.prototype.hasOwnProperty.call(self, snakeCase(key))) {
+      // layer_norm), as for parameters above, is not a second name; nor is one whose snake_case name
+      // the class defines as its alias (SRUCell's layer_norm accessor: a layer norm given to a cell
+      // made without one is saved as layer_norm, as in PyTorch).
+      const snakeKey = snakeCase(key);
+      if (v instanceof Module && snakeKey !== key && (this.childMap.has(snakeKey) || snakeKey in self) && !Object.prototype.hasOwnProperty.call(self, snakeKey)) {
         // A new module given to that handle replaces the registered one (cell.layerNorm = new LayerNorm(…)).
-        this.childMap.set(snakeCase(key), v);
+        this.childMap.set(snakeKey, v);
         continue;
       }
       if (v instanceof Module) this.childMap.set(key, v);

@@ -364,6 +364,34 @@ export class SRUCell extends Module {
   private scaleHandle: unknown = null;
   private scaleVersion = NaN;
 
+  // PyTorch's names (the state dict's, and the sru package's attributes) for the same handles:
+  // `cell.weight_c = nn.parameter(…)` or `cell.scale_x = t` replaces what forward() uses and what
+  // stateDict() saves, as `cell.weightC = …` does (not a second tensor beside it).
+  get weight_c(): Tensor {
+    return this.weightC;
+  }
+  set weight_c(v: Tensor) {
+    this.weightC = v;
+  }
+  get weight_proj(): Tensor | null {
+    return this.weightProj;
+  }
+  set weight_proj(v: Tensor | null) {
+    this.weightProj = v;
+  }
+  get scale_x(): Tensor {
+    return this.scaleX;
+  }
+  set scale_x(v: Tensor) {
+    this.scaleX = v;
+  }
+  get layer_norm(): LayerNorm | null {
+    return this.layerNorm;
+  }
+  set layer_norm(v: LayerNorm | null) {
+    this.layerNorm = v;
+  }
+
   constructor(inputSize: number, hiddenSize: number, options?: SRULayerOptions) {
     super();
     const op = 'SRUCell';

@@ -233,11 +233,14 @@ describe(`written layout (seed ${SEED})`, () => {
         expect(p).toBeGreaterThan(0);
         if (i > 0) expect(p).toBeGreaterThan(positions[i - 1]);
       });
+      // The data: the widest dtypes first, by name within a width, back to back, each aligned to its element size.
       let offset = 0;
       const dataStart = 8 + n;
-      for (const name of names) {
+      const dataOrder = names.slice().sort((a, b) => WIRE[f.dtypes[b]].size - WIRE[f.dtypes[a]].size || codePointCompare(a, b));
+      for (const name of dataOrder) {
         const e = Object.getOwnPropertyDescriptor(header, name)!.value as { dtype: string; shape: number[]; data_offsets: [number, number] };
         const wire = WIRE[f.dtypes[name]];
+        expect(e.data_offsets[0] % wire.size).toBe(0);
         expect(e.dtype).toBe(wire.name);
         expect(e.shape).toEqual(f.shapes[name]);
         expect(e.data_offsets).toEqual([offset, offset + prod(f.shapes[name]) * wire.size]);
@@ -778,6 +781,8 @@ describe('bad arguments', () => {
       ['metadata a string', [file, { a: t }, 'meta'], 'INVALID_ARGUMENT'],
       ['metadata an array', [file, { a: t }, ['x']], 'INVALID_ARGUMENT'],
       ['metadata number value', [file, { a: t }, { epoch: 3 }], 'INVALID_ARGUMENT'],
+      ['a name with a lone surrogate', [file, { a: t, '\ud800x': t }], 'INVALID_ARGUMENT'],
+      ['metadata with a lone surrogate', [file, { a: t }, { note: 'ok \udc00' }], 'INVALID_ARGUMENT'],
     ];
     const callSave = save as (...a: unknown[]) => void;
     const callAsync = saveAsync as (...a: unknown[]) => Promise<void>;

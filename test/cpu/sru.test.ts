@@ -590,6 +590,51 @@ describe(`SRU state dicts follow sru v2.6 (seed ${SEED})`, () => {
     [a, b, c, cell].forEach((m) => m.dispose());
   });
 
+  test("a handle replaced under either name (weightC or PyTorch's weight_c, scaleX or scale_x, …) is what forward() uses and stateDict() saves", () => {
+    const x = antler.randn([5, 2, 4], { dtype: 'float64' });
+    const make = (o: Record<string, unknown> = {}) => {
+      const c = new SRUCell(4, 4, { rescale: true, dtype: 'float64', ...o });
+      c.eval();
+      return c;
+    };
+    // Each replacement, by one name or the other, against a fresh cell loaded from the first's state dict.
+    const cases: [string, (c: SRUCell) => void][] = [
+      ['scaleX', (c) => (c.scaleX = tensor([rng.uniform(2, 3)], [1], { dtype: 'float64' }))],
+      ['scale_x', (c) => (c.scale_x = tensor([rng.uniform(2, 3)], [1], { dtype: 'float64' }))],
+      ['weight_c', (c) => (c.weight_c = antler.nn.parameter(tensor(randomArray(rng, 8), [8], { dtype: 'float64' })))],
+      ['weight_proj', (c) => (c.weight_proj = antler.nn.parameter(tensor(randomArray(rng, 16), [4, 4], { dtype: 'float64' })))],
+      ['layer_norm', (c) => (c.layer_norm = new antler.nn.LayerNorm(4, { dtype: 'float64' }))],
+    ];
+    for (const [name, change] of cases) {
+      const a = make();
+      const before = tidy(() => Array.from(a.forward(x).output.dataSync()));
+      // A replaced parameter stays the caller's (as the tensor it was): freed here.
+      const old = name === 'weight_c' ? a.weightC : null;
+      change(a);
+      old?.dispose();
+      const after = tidy(() => Array.from(a.forward(x).output.dataSync()));
+      expect(maxAbs(after.map((v, i) => v - before[i]))).toBeGreaterThan(1e-3);
+      const keys = tidy(() => Object.keys(a.stateDict()));
+      expect(keys.filter((k) => /[A-Z]/.test(k))).toEqual([]);
+      // The same structure (a projection or layer norm the first cell was given) and its state dict: the same outputs.
+      const b = make();
+      if (name === 'weight_proj') b.weightProj = antler.nn.parameter(antler.zeros([4, 4], { dtype: 'float64' }));
+      if (name === 'layer_norm') b.layerNorm = new antler.nn.LayerNorm(4, { dtype: 'float64' });
+      tidy(() => b.loadStateDict(a.stateDict()));
+      expectExact(tidy(() => b.forward(x).output.dataSync()), after, `${name}: loaded`);
+      [a, b].forEach((m) => m.dispose());
+    }
+    // null under either name removes a projection or a layer norm from the state dict.
+    const c = make({ projectionSize: 2, layerNorm: true });
+    const [ln, proj] = [c.layerNorm!, c.weightProj!];
+    c.layer_norm = null;
+    c.weightProj = null;
+    expect(tidy(() => Object.keys(c.stateDict()))).toEqual(['weight', 'weight_c', 'bias', 'scale_x']);
+    [c, ln].forEach((m) => m.dispose());
+    proj.dispose();
+    x.dispose();
+  });
+
   test('scale_x changed in place (or by a cast) is used at the next forward, as the sru package reads its buffer each time', () => {
     tidy(() => {
       const d = 5;
