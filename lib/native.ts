@@ -245,8 +245,9 @@ function load(): { addon: NativeAddon; path: string; source: string } {
       'antler: the native addon could not be loaded. Tried:',
       ...lines,
       ...(process.env.ANTLER_BINARY
-        ? ['ANTLER_BINARY is set, so only that file was tried: point it at a built antler.node, or unset it to load', 'the local build or the prebuilt package.']
-        : asDependency()
+        ? ['ANTLER_BINARY is set, so only that file was tried: point it at a built antler.node, or unset it to load', 'the local build or the prebuilt package (building one as below if there is none).']
+        : []),
+      ...(asDependency()
         ? [
             'If npm (or pnpm) skipped install scripts, nothing was built: allow antler\'s (npm install-scripts',
             'approve antler, or pnpm\'s onlyBuiltDependencies), then, from your project:',

@@ -50,6 +50,7 @@ describe('loader', () => {
       expect(e.message).toContain('ANTLER_BINARY');
       expect(e.message).toContain('file not found');
       expect(e.message).toContain('npm run build');
+      expect(e.message).toContain('ANTLER_BINARY is set, so only that file was tried');
       // Every later call fails the same way (no half-loaded state).
       expect(() => m.native.nativeOrigin()).toThrow(m.errors.AntlerError);
     });
