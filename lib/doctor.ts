@@ -58,7 +58,8 @@ export function doctorReport(): { text: string; json: Record<string, unknown>; o
   }`);
   if (info.openmp) {
     const wait = Object.entries(openmpWait.settings).map(([k, v]) => `${k}=${v}`).join(' ');
-    lines.push(`  OpenMP wait     ${wait} (${openmpWait.chosenBy === 'antler' ? "antler's default; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose" : 'set by you'})`);
+    const whose = { antler: "antler's default; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose", user: 'set by you', unapplied: "the runtime's own: antler was first loaded in a worker thread, which cannot set its default; set GOMP_SPINCOUNT=10000" };
+    lines.push(`  OpenMP wait     ${wait || 'unset'} (${whose[openmpWait.chosenBy]})`);
     json.openmpWait = openmpWait;
   }
   const gyp = /gyp/i.test(info.buildSystem);

@@ -22,6 +22,9 @@ export type ErrorCode =
  * passed and what was expected. `cause` holds the underlying error when
  * there is one (for IO_ERROR, Node's own error with its errno `code`).
  */
+/** Marks antler's errors, whichever copy of antler's JavaScript made them (see Symbol.hasInstance below). */
+const BRAND = Symbol.for('antler.AntlerError');
+
 export class AntlerError extends Error {
   readonly code: ErrorCode;
   /** The error underneath, when there is one: Node's fs error for IO_ERROR (its code, e.g. 'ENOENT'). */
@@ -31,6 +34,17 @@ export class AntlerError extends Error {
     super(message, options);
     this.code = code;
     this.name = 'AntlerError';
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `e instanceof AntlerError` holds for an error of any copy of antler in
+   * the process (two installs, or a cleared require cache): they share one
+   * native addon, whose errors carry the class of whichever copy loaded last.
+   */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, v)) return true;
+    return this === AntlerError && v instanceof Error && (v as unknown as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { AntlerError } from './errors';
 
 /** Opaque handle to a native tensor. */
@@ -60,6 +61,9 @@ type TypedArray = Float32Array | Float64Array | Int32Array;
 
 export interface NativeAddon {
   setErrorClass(ctor: typeof AntlerError): void;
+  /** Registers a save's temporary file, removed if this thread's environment is torn down before untrackTempFile (absent in older builds). */
+  trackTempFile?(path: string): void;
+  untrackTempFile?(path: string): void;
   buildInfo(): NativeBuildInfo;
   backends(): NativeBackends;
   fromData(values: TypedArray, shape: number[], dtype: string, device: string): NativeHandle;
@@ -189,8 +193,11 @@ function packageVersion(): string {
  */
 export const OPENMP_SPIN_DEFAULTS: Readonly<Record<string, string>> = { GOMP_SPINCOUNT: '10000', KMP_BLOCKTIME: '0' };
 
-/** @internal What applyOpenmpDefaults set (for doctor): the variables antler chose, or the user's. */
-export const openmpWait: { chosenBy: 'antler' | 'user'; settings: Record<string, string> } = { chosenBy: 'user', settings: {} };
+/**
+ * @internal What applyOpenmpDefaults set (for doctor): the variables antler chose, the user's, or
+ * 'unapplied' (antler's could not be set: loaded first in a worker thread).
+ */
+export const openmpWait: { chosenBy: 'antler' | 'user' | 'unapplied'; settings: Record<string, string> } = { chosenBy: 'user', settings: {} };
 
 function applyOpenmpDefaults(): void {
   const keys = ['OMP_WAIT_POLICY', ...Object.keys(OPENMP_SPIN_DEFAULTS)];
@@ -200,9 +207,31 @@ function applyOpenmpDefaults(): void {
     openmpWait.settings = Object.fromEntries(userSet.map((k) => [k, process.env[k]!]));
     return;
   }
+  if (!isMainThread) {
+    // A worker's process.env is its own copy: the OpenMP runtime, which reads the process's
+    // environment once, when the addon first loads it, would never see these. That matters only
+    // if this worker is the first to load it; once loaded (by the main thread's antler, which set
+    // them), the runtime keeps what it read.
+    openmpWait.chosenBy = 'unapplied';
+    if (!openmpRuntimeLoaded())
+      process.emitWarning(
+        `antler was loaded in a worker thread before the main thread used it: its short OpenMP spin wait (${Object.entries(OPENMP_SPIN_DEFAULTS).map(([k, v]) => `${k}=${v}`).join(' ')}) cannot be set from a worker, whose process.env does not reach the environment the OpenMP runtime reads, and parallel CPU loops may run several times slower. Call antler in the main thread first (antler.backends(), say; require() alone loads nothing), or set GOMP_SPINCOUNT=10000 in the environment.`,
+        { code: 'ANTLER_OPENMP_WAIT' },
+      );
+    return;
+  }
   for (const [k, v] of Object.entries(OPENMP_SPIN_DEFAULTS)) process.env[k] = v;
   openmpWait.chosenBy = 'antler';
   openmpWait.settings = { ...OPENMP_SPIN_DEFAULTS };
+}
+
+/** Whether an OpenMP runtime is already mapped into the process (Linux: /proc/self/maps; elsewhere, unknown: false). */
+function openmpRuntimeLoaded(): boolean {
+  try {
+    return /lib(gomp|omp|iomp5)[.-]/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** ANTLER_CPU_ISA's values (native/cpu/isa.cpp reads it): 'auto' (AVX2 where supported) or 'baseline'. */

@@ -32,6 +32,9 @@ function train(a, seed, steps, onStep) {
 
 if (isMainThread) {
   const a = require(lib);
+  // The main thread uses antler before any worker does (it sets the OpenMP spin wait, which a
+  // worker cannot: the workers would warn otherwise).
+  a.backends();
   const results = {};
   const exits = [0, 1, 2, 3].map((i) => {
     const endless = i >= 2;

@@ -22,6 +22,7 @@ import * as nodePath from 'node:path';
 import { getSystemErrorMap, TextDecoder } from 'node:util';
 import { getDefaultDevice } from '../device';
 import { AntlerError, fail } from '../errors';
+import { native } from '../native';
 import { Tensor, tensor, TypedArray } from '../tensor';
 import { checkDevice, checkOptions, describe, DType } from '../validate';
 
@@ -608,9 +609,12 @@ function saveTarget(path: string, op: string): string {
 function tempPathFor(target: string): string {
   const tmp = nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   pendingTemps.add(tmp);
+  // The addon removes it if this thread's environment is torn down first (a worker ended by
+  // terminate(), or by the main thread's exit), where the 'exit' event below does not run.
+  native().trackTempFile?.(tmp);
   if (!exitHooked) {
     exitHooked = true;
-    // A save cut short by process.exit() (or the end of a worker thread) leaves no temporary file.
+    // A save cut short by process.exit() in this thread leaves no temporary file.
     process.once('exit', () => {
       for (const t of pendingTemps) {
         try {
@@ -626,6 +630,11 @@ function tempPathFor(target: string): string {
 
 /** Temporary files of saves in progress, removed at exit if a save did not finish. */
 const pendingTemps = new Set<string>();
+
+function doneWithTemp(tmp: string): void {
+  pendingTemps.delete(tmp);
+  native().untrackTempFile?.(tmp);
+}
 let exitHooked = false;
 
 /** Codes by which platforms say a directory cannot be fsynced; the rename itself has succeeded. */
@@ -744,7 +753,7 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, target);
-    pendingTemps.delete(tmp);
+    doneWithTemp(tmp);
   } catch (e) {
     if (fd !== undefined) {
       try {
@@ -758,7 +767,7 @@ export function save(path: string, tensors: Record<string, Tensor>, metadata?: R
     } catch {
       // the temp file may never have been created
     }
-    pendingTemps.delete(tmp);
+    doneWithTemp(tmp);
     rethrowIO(e, op, 'write', target);
   }
   try {
@@ -793,11 +802,11 @@ export async function saveAsync(path: string, tensors: Record<string, Tensor>, m
     await handle.close();
     handle = undefined;
     await fsp.rename(tmp, target);
-    pendingTemps.delete(tmp);
+    doneWithTemp(tmp);
   } catch (e) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.unlink(tmp).catch(() => undefined);
-    pendingTemps.delete(tmp);
+    doneWithTemp(tmp);
     rethrowIO(e, op, 'write', target);
   }
   try {

@@ -24,8 +24,9 @@
  * sequential kernel's time, then the fallback anyway). Newton's residual
  * may rise several-fold on its way to converging, so both bounds are loose,
  * and strict, which asks for DEER's own answer, waits for maxIters. The
- * stats' residuals are those of the returned answer: 0 after a fallback, as
- * the solver's.
+ * stats' residuals are those of the returned answer: after a fallback, 0
+ * (the fused kernel's answer is exact) or NaN for a sequence whose states are
+ * not finite, as the solver's (lib/sru/recurrence.ts sets them).
  */
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
@@ -152,7 +153,7 @@ export function sruDeerForward(
       const why = stats.diverged ? `diverged (a non-finite residual) after ${stats.iterations} Newton iterations` : `did not converge in ${tol.maxIters} Newton iterations`;
       fail('NOT_CONVERGED', `SRU (mode 'deer'): the recurrence ${why} (worst residual ${Math.max(...stats.residual).toExponential(3)}); ${stats.diverged ? '' : 'raise maxIters, '}use mode 'sequential', or drop strict to fall back to the fused kernel`);
     }
-    // The fused kernel's answer is exact: its residual is 0, as the solver reports after a fallback.
+    // The fused kernel's answer is exact: its residual is 0 (NaN where it is not finite; the caller sets them).
     stats.residual.fill(0);
     stats.fallback = true;
     stats.fallbackSequences = Array.from({ length: B }, (_, b) => b);

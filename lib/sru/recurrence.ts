@@ -12,7 +12,8 @@
  * The backward direction walks t from L−1 down to 0. Padded steps
  * (maskPad ≠ 0) carry c unchanged and output h = 0.
  */
-import { isGradEnabled, record } from '../autograd/graph';
+import { isGradEnabled, noGrad, record } from '../autograd/graph';
+import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { add, cast, concat, equal, flip, mul, reshape, sigmoid, slice, square, stack, sub, sum, tanh, wrap } from '../ops/core';
@@ -107,6 +108,12 @@ export function sruRecurrence(
     h = wrap(hH);
     cAll = wrap(cH);
     cLast = wrap(lastH);
+    // After a fallback the residuals are those of the fused kernel's answer: 0 (exact), or NaN for a
+    // sequence whose states are not finite (0·c summed over its steps and units), as the solver's.
+    if (solved) {
+      const states = cAll;
+      solved.stats.residual = noGrad(() => tidy(() => Array.from(sum(mul(states, 0), [0, 2]).dataSync() as ArrayLike<number>)));
+    }
   }
   // h and cLast each get a node on the same inputs; both call the fused backward and their
   // gradients add up in the graph. In a graph-building pass (a second derivative) the backward is

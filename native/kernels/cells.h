@@ -350,6 +350,15 @@ template <typename T>
 ANTLER_HD_ALWAYS_INLINE T cellBackwardFromIn(const CellConfig& cfg, const CellUnitIn<T>& in,
                                              const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep) {
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
+  if (cfg.kind == CellKind::RnnTanh || cfg.kind == CellKind::RnnRelu) {
+    // One gate, no direct path (y' depends on y only through hh). relu's gradient is a select, as
+    // torch's threshold_backward: a switched-off unit passes exactly 0, also of an infinite or NaN
+    // gradient (a product with its derivative 0 would make NaN of inf).
+    const T g = cfg.kind == CellKind::RnnRelu ? (L.dxp[0][0] != T(0) ? lam[0] : T(0)) : lam[0] * L.dxp[0][0];
+    gxpStep[u] = g;
+    ghhStep[u] = g;
+    return T(0);
+  }
   for (int k = 0; k < kCellMaxGates && k < static_cast<int>(cfg.gatesPerUnit()); ++k) {
     gxpStep[k * cfg.H + u] = lam[0] * L.dxp[0][k] + lam[1] * L.dxp[1][k];
     ghhStep[k * cfg.H + u] = lam[0] * L.dhh[0][k] + lam[1] * L.dhh[1][k];

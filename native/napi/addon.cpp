@@ -2,9 +2,13 @@
 // math lives here; everything goes through core/ops.
 #include <napi.h>
 
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -116,12 +120,40 @@ void checkStatus(napi_env env, napi_status status, const char* what) {
 
 }  // namespace
 
+// Temporary files of this thread's saves in progress (lib/io/safetensors.ts
+// registers each while it writes it). An environment cleanup hook removes those
+// left when the thread's environment is torn down: a worker stopped by
+// terminate() or by the main thread's exit, where JavaScript's 'exit' event
+// does not run. Shared by the hook and the addon instance (either may go last).
+struct TempFiles {
+  std::mutex mutex;
+  std::set<std::string> paths;
+};
+
+void removeTempFiles(void* arg) {
+  auto* held = static_cast<std::shared_ptr<TempFiles>*>(arg);
+  {
+    std::lock_guard<std::mutex> lock((*held)->mutex);
+    for (const std::string& path : (*held)->paths) std::remove(path.c_str());
+    (*held)->paths.clear();
+  }
+  delete held;
+}
+
 class Addon : public Napi::Addon<Addon> {
  public:
+  // The environment is going (its finalizers have queued the release of every
+  // tensor the thread still held): released now, not at some later call into
+  // antler from another thread, which may never come.
+  ~Addon() { deferred().drain(); }
+
   Addon(Napi::Env env, Napi::Object exports) {
-    (void)env;
+    if (napi_add_env_cleanup_hook(env, removeTempFiles, new std::shared_ptr<TempFiles>(tempFiles_)) != napi_ok)
+      fail(Code::Internal, "napi_add_env_cleanup_hook failed");
     DefineAddon(exports, {
         InstanceMethod("setErrorClass", &Addon::setErrorClass),
+        InstanceMethod("trackTempFile", &Addon::trackTempFile),
+        InstanceMethod("untrackTempFile", &Addon::untrackTempFile),
         InstanceMethod("buildInfo", &Addon::guard<&Addon::buildInfo>),
         InstanceMethod("backends", &Addon::guard<&Addon::backends>),
         InstanceMethod("fromData", &Addon::guard<&Addon::fromData>),
@@ -307,6 +339,22 @@ class Addon : public Napi::Addon<Addon> {
     TensorHandle* h = handleArg(v, op, what);
     if (!h) fail(Code::Disposed, op, ": ", what, " has been disposed");
     return *h->tensor;
+  }
+
+  Napi::Value trackTempFile(const Napi::CallbackInfo& info) {
+    if (info.Length() >= 1 && info[0].IsString()) {
+      std::lock_guard<std::mutex> lock(tempFiles_->mutex);
+      tempFiles_->paths.insert(info[0].As<Napi::String>().Utf8Value());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value untrackTempFile(const Napi::CallbackInfo& info) {
+    if (info.Length() >= 1 && info[0].IsString()) {
+      std::lock_guard<std::mutex> lock(tempFiles_->mutex);
+      tempFiles_->paths.erase(info[0].As<Napi::String>().Utf8Value());
+    }
+    return info.Env().Undefined();
   }
 
   Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
@@ -1246,6 +1294,7 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::FunctionReference errorClass_;
+  std::shared_ptr<TempFiles> tempFiles_ = std::make_shared<TempFiles>();
   static constexpr size_t kMetaSlots = 64;
   Napi::Reference<Napi::Float64Array> meta_;
   int64_t reportedBytes_ = 0;

@@ -402,6 +402,35 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     for (const r of s.residual) expect(r).toBeLessThan(1e-4);
   });
 
+  test("a relu RNN's switched-off unit passes exactly 0 back, also of an infinite gradient (torch's threshold_backward), not ∞·0 = NaN", () => {
+    // RNN(1 → 2, relu), W_ih = [1, −1]ᵀ, W_hh = ½I, no biases, x = [1, 2]: unit 1 is off at both steps
+    // and gets the gradient ∞ at step 0. By hand (torch agrees): x.grad = [1.5, 1], W_hh.grad = [[1, 0], [0, 0]].
+    for (const impl of ['module', 'cell'] as const) {
+      const m = new RNN(1, 2, { nonlinearity: 'relu', bias: false, dtype: 'float64', mode: 'sequential' });
+      const cell = new RNNCell(1, 2, { nonlinearity: 'relu', bias: false, dtype: 'float64' });
+      const [wih, whh] = impl === 'module' ? m.parameters() : cell.parameters();
+      tidy(() => {
+        wih.assign(tensor([1, -1], [2, 1], { dtype: 'float64' }));
+        whh.assign(tensor([0.5, 0, 0, 0.5], [2, 2], { dtype: 'float64' }));
+      });
+      const x = tensor([1, 2], [2, 1, 1], { dtype: 'float64', requiresGrad: true });
+      tidy(() => {
+        const g = tensor([1, Infinity, 1, 0], [2, 1, 2], { dtype: 'float64' });
+        let out: Tensor;
+        if (impl === 'module') out = m.forward(x).output;
+        else {
+          const h1 = cell.forward(antler.reshape(antler.slice(x, [0, 0, 0], [1, 1, 1]), [1, 1]));
+          const h2 = cell.forward(antler.reshape(antler.slice(x, [1, 0, 0], [1, 1, 1]), [1, 1]), h1);
+          out = antler.stack([h1, h2], 0);
+        }
+        expect(Array.from(out.dataSync())).toEqual([1, 0, 2.5, 0]);
+        out.backward(g);
+      });
+      expect({ impl, gx: Array.from(x.grad!.dataSync()), gwhh: Array.from(whh.grad!.dataSync()) }).toEqual({ impl, gx: [1.5, 1], gwhh: [1, 0, 0, 0] });
+      [m, cell, x].forEach((t) => t.dispose());
+    }
+  });
+
   test('a relu RNN whose state overflows to ∞: no Newton mode calls it converged; each falls back to the sequential walk, ∞ for ∞', () => {
     // ‖f‖∞ = ∞ made the tolerance ∞ too, and a NaN/∞ residual passed as converged (a new-user review:
     // 'deer' returned 1306 NaN where 'sequential' has ∞).

@@ -210,6 +210,27 @@ describe(`bad calls through the API (seed ${SEED})`, () => {
     await expect(dead.array()).rejects.toMatchObject({ code: 'DISPOSED' });
   });
 
+  test("instanceof AntlerError holds for another copy of antler's errors (two installs share one addon), not for look-alikes", () => {
+    let Other: typeof AntlerError | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      Other = (require('../../lib/errors') as typeof import('../../lib/errors')).AntlerError;
+    });
+    expect(Other).not.toBe(AntlerError);
+    const theirs = new Other!('SHAPE_MISMATCH', 'from the other copy');
+    expect(theirs).toBeInstanceOf(AntlerError);
+    expect(new AntlerError('INVALID_ARGUMENT', 'ours')).toBeInstanceOf(Other!);
+    expect(theirs instanceof Error).toBe(true);
+    const lookAlike = Object.assign(new Error('x'), { name: 'AntlerError', code: 'SHAPE_MISMATCH' });
+    expect(lookAlike instanceof AntlerError).toBe(false);
+    expect({} instanceof AntlerError).toBe(false);
+    expect((null as unknown as object) instanceof AntlerError).toBe(false);
+    // A subclass's instanceof stays its own.
+    class Sub extends AntlerError {}
+    expect(theirs instanceof Sub).toBe(false);
+    expect(new Sub('INTERNAL', 's')).toBeInstanceOf(AntlerError);
+  });
+
   test('messages name the op and what was passed', () => {
     expect(expectAntlerError(() => matmul(f32, f32), 'SHAPE_MISMATCH', 'matmul').message).toMatch(/matmul.*\[3, 4\].*\[3, 4\]/);
     expect(expectAntlerError(() => zeros([2, -1]), 'INVALID_ARGUMENT', 'zeros').message).toMatch(/zeros.*-1/);

@@ -516,3 +516,35 @@ describe(`fit() early stopping (seed ${SEED})`, () => {
     antler.dispose([x, y]);
   });
 });
+
+describe('fit on a terminal', () => {
+  test("Ctrl-C during an epoch gives the terminal its cursor and line wrapping back, and still ends the process by SIGINT", () => {
+    // The progress bar hides the cursor and turns wrapping off; a signal used to end the process with
+    // them still off. Run under script(1) for a TTY (skipped where there is none).
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    if (spawnSync('script', ['--version']).status !== 0) return;
+    const path = require('node:path') as typeof import('node:path');
+    const root = path.join(__dirname, '..', '..');
+    const body = `const a = require(${JSON.stringify(path.join(root, 'lib', 'index.ts'))});
+      const model = new a.nn.Sequential(new a.nn.Linear(4, 8), new a.nn.Tanh(), new a.nn.Linear(8, 2));
+      const x = a.randn([4096, 4]);
+      const y = a.tensor(Int32Array.from({ length: 4096 }, (_, i) => i % 2), [4096], { dtype: 'int32' });
+      const optimizer = new a.optim.SGD(model.parameters(), { lr: 0.1 });
+      a.fit(model, { data: { x, y }, optimizer, loss: 'crossEntropy', epochs: 5, batchSize: 8,
+        callbacks: [{ onBatchEnd: (b) => { if (b === 20) process.kill(process.pid, 'SIGINT'); } }] }).then(() => console.log('finished'));`;
+    const file = path.join(require('node:os').tmpdir(), `antler-fit-sigint-${process.pid}.js`);
+    require('node:fs').writeFileSync(file, body);
+    try {
+      const cmd = `${JSON.stringify(process.execPath)} -r ${JSON.stringify(path.join(root, 'test', 'ts-register.js'))} ${JSON.stringify(file)}`;
+      const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.status).toBe(130); // the child's end by SIGINT, as script reports it
+      expect(r.stdout).not.toContain('finished');
+      const hidden = r.stdout.lastIndexOf('\x1b[?25l');
+      expect(hidden).toBeGreaterThanOrEqual(0);
+      expect(r.stdout.indexOf('\x1b[?25h', hidden)).toBeGreaterThan(hidden);
+      expect(r.stdout.indexOf('\x1b[?7h', hidden)).toBeGreaterThan(hidden);
+    } finally {
+      require('node:fs').unlinkSync(file);
+    }
+  }, 120_000);
+});

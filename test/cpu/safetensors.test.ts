@@ -644,6 +644,34 @@ describe('what save writes over', () => {
     expect(r.status).toBe(0);
     expect(fs.readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
+
+  test.each([
+    ['terminate', 'worker.terminate()'],
+    ['exit', "the main thread's process.exit()"],
+  ])("a worker's save cut short from outside (%s: %s, where the worker's 'exit' event does not run) leaves no temporary file", (how) => {
+    const d = freshDir();
+    const root = path.join(__dirname, '..', '..');
+    // The worker saves in a loop (sync and async) and says when a temporary file exists; the main
+    // thread then terminates it, or exits the process.
+    const script = `const { Worker } = require('node:worker_threads');
+      const fs = require('node:fs');
+      const d = ${JSON.stringify(d)};
+      const w = new Worker(\`
+        const a = require(\${JSON.stringify(${JSON.stringify(path.join(root, 'lib', 'index.ts'))})});
+        const t = a.randn([1000000]);
+        let i = 0;
+        (async () => { for (;;) { a.save(\${JSON.stringify(d)} + '/s' + i + '.safetensors', { t }); await a.saveAsync(\${JSON.stringify(d)} + '/a' + (i++) + '.safetensors', { t }); } })();
+      \`, { eval: true, execArgv: ['-r', ${JSON.stringify(path.join(root, 'test', 'ts-register.js'))}] });
+      const timer = setInterval(() => {
+        if (!fs.readdirSync(d).some((n) => n.includes('.tmp-'))) return;
+        clearInterval(timer);
+        if (${JSON.stringify(how)} === 'exit') process.exit(0);
+        w.terminate().then(() => process.exit(0));
+      }, 1);`;
+    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(fs.readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
 });
 
 describe('atomic save', () => {

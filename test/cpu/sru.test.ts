@@ -835,6 +835,29 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
     }
   });
 
+  test("mode 'deer' with a NaN in one sequence: the layer falls back to the fused kernel, NaN stays in that sequence, and its residual says NaN", () => {
+    const m = new SRU(3, 4, { numLayers: 1, mode: 'deer', dtype: 'float64' });
+    const fused = new SRU(3, 4, { numLayers: 1, dtype: 'float64' });
+    try {
+      tidy(() => fused.loadStateDict(m.stateDict()));
+      tidy(() => {
+        const v = randomArray(rng, 6 * 3 * 3);
+        v[(2 * 3 + 1) * 3] = NaN; // step 2, sequence 1
+        const x = tensor(Float64Array.from(v), [6, 3, 3], { dtype: 'float64' });
+        const { output, stats } = m.forward(x);
+        const s = stats![0];
+        expect(s.fallback).toBe(true);
+        expect(s.residual.map((r) => (Number.isNaN(r) ? 'NaN' : r))).toEqual([0, 'NaN', 0]);
+        expectExact(output.dataSync(), fused.forward(x).output.dataSync(), 'the fused kernel');
+        const out = output.arraySync() as number[][][];
+        expect(out.every((step) => step[0].every(Number.isFinite) && step[2].every(Number.isFinite))).toBe(true);
+      });
+    } finally {
+      m.dispose();
+      fused.dispose();
+    }
+  });
+
   test("mode 'deer' needs the fused impl; a bad mode is rejected", () => {
     expectAntlerError(() => new SRU(3, 4, { mode: 'fast' as never }), 'INVALID_ARGUMENT', /mode/);
     const m = new SRU(3, 4, { impl: 'reference', mode: 'deer' });

@@ -43,9 +43,40 @@ test('antler in worker threads only (the main thread never loads it): the proces
   const file = path.join(require('node:os').tmpdir(), `antler-workers-only-${process.pid}.js`);
   require('node:fs').writeFileSync(file, script);
   try {
-    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), file], { encoding: 'utf8', timeout: 120_000 });
+    const env = { ...process.env };
+    for (const k of ['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME']) delete env[k];
+    const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), file], { encoding: 'utf8', timeout: 120_000, env });
     expect({ status: r.status, signal: r.signal, stdout: r.stdout.trim() }).toEqual({ status: 0, signal: null, stdout: 'main alive' });
+    // A worker cannot set the OpenMP spin wait (its process.env is its own copy): each says so, with the way out.
+    // (Once the first has loaded the OpenMP runtime, the others find it loaded: at least one says so.)
+    expect(r.stderr.match(/\[ANTLER_OPENMP_WAIT\] Warning: antler was loaded in a worker thread before the main thread used it: .*set GOMP_SPINCOUNT=10000 in the environment/g)?.length).toBeGreaterThanOrEqual(1);
+    // Set in the environment, nothing to say.
+    const quiet = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), file], { encoding: 'utf8', timeout: 120_000, env: { ...env, GOMP_SPINCOUNT: '10000' } });
+    expect({ status: quiet.status, stdout: quiet.stdout.trim(), stderr: quiet.stderr }).toEqual({ status: 0, stdout: 'main alive', stderr: '' });
   } finally {
     require('node:fs').unlinkSync(file);
   }
+}, 120_000);
+
+test("a worker's tensors that it never disposed are released when it exits, without another call into antler", () => {
+  // The main thread never loads antler; the worker leaves 512 MiB of tensors alive and exits. Their
+  // finalizers only queue the release; the addon's teardown with the worker's environment releases
+  // them (before, they waited for a later call into antler on some other thread).
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const rss = () => process.memoryUsage().rss / 2 ** 20;
+    const w = new Worker(\`
+      const a = require(${JSON.stringify(path.join(root, 'lib', 'index.ts'))});
+      const kept = [];
+      for (let i = 0; i < 4; i++) kept.push(a.full([32 * 1024 * 1024], 1));
+      require('node:worker_threads').parentPort.postMessage(process.memoryUsage().rss / 2 ** 20);
+    \`, { eval: true, execArgv: ['-r', ${JSON.stringify(path.join(root, 'test', 'ts-register.js'))}] });
+    let made = 0;
+    w.on('message', (m) => (made = m));
+    w.on('exit', () => setTimeout(() => console.log(JSON.stringify({ made, after: rss() })), 200));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ANTLER_CPU_CACHE_MB: '0', GOMP_SPINCOUNT: '10000' } });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  const { made, after } = JSON.parse(r.stdout) as { made: number; after: number };
+  expect(made).toBeGreaterThan(512);
+  expect(after).toBeLessThan(made - 400);
 }, 120_000);
