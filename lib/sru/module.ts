@@ -366,31 +366,12 @@ export class SRUCell extends Module {
 
   // PyTorch's names (the state dict's, and the sru package's attributes) for the same handles:
   // `cell.weight_c = nn.parameter(…)` or `cell.scale_x = t` replaces what forward() uses and what
-  // stateDict() saves, as `cell.weightC = …` does (not a second tensor beside it).
-  get weight_c(): Tensor {
-    return this.weightC;
-  }
-  set weight_c(v: Tensor) {
-    this.weightC = v;
-  }
-  get weight_proj(): Tensor | null {
-    return this.weightProj;
-  }
-  set weight_proj(v: Tensor | null) {
-    this.weightProj = v;
-  }
-  get scale_x(): Tensor {
-    return this.scaleX;
-  }
-  set scale_x(v: Tensor) {
-    this.scaleX = v;
-  }
-  get layer_norm(): LayerNorm | null {
-    return this.layerNorm;
-  }
-  set layer_norm(v: LayerNorm | null) {
-    this.layerNorm = v;
-  }
+  // stateDict() saves, as `cell.weightC = …` does (not a second tensor beside it). Accessors on the
+  // prototype (SNAKE_ALIASES, below the class).
+  declare weight_c: Tensor;
+  declare weight_proj: Tensor | null;
+  declare scale_x: Tensor;
+  declare layer_norm: LayerNorm | null;
 
   constructor(inputSize: number, hiddenSize: number, options?: SRULayerOptions) {
     super();
@@ -560,6 +541,19 @@ export class SRUCell extends Module {
     return streamStep(this, 'SRUCell.step', x, c);
   }
 }
+
+/** SRUCell's PyTorch names and the handles they stand for (see the declarations in the class). */
+const SNAKE_ALIASES = [['weight_c', 'weightC'], ['weight_proj', 'weightProj'], ['scale_x', 'scaleX'], ['layer_norm', 'layerNorm']] as const;
+for (const [snake, camel] of SNAKE_ALIASES)
+  Object.defineProperty(SRUCell.prototype, snake, {
+    get(this: SRUCell) {
+      return this[camel];
+    },
+    set(this: SRUCell, v: never) {
+      this[camel] = v;
+    },
+    configurable: true,
+  });
 
 // ---------------------------------------------------------------- SRU
 
