@@ -421,8 +421,9 @@ interface CtcPlan {
  * again: α and β by their recursions in log space over the extended labels
  * (blank, l₁, blank, …, blank), one step per frame on [N, 2S + 1], then
  * ∂nll/∂lp_t(c) = −Σ_{s: l′_s = c} exp(α_t(s) + β_t(s) − lp_t(c) − log p).
- * Impossible states hold a large finite negative rather than −∞, so that no
- * derivative of the log-sum-exps meets −∞ − (−∞). Samples whose loss is
+ * Impossible states, and log-probabilities of −∞, hold a large finite
+ * negative rather than −∞, so that no derivative of the log-sum-exps meets
+ * −∞ − (−∞). Samples whose loss is
  * infinite (nll, the op's own output, read once) get NaN on their steps, or 0
  * with zeroInfinity, as the native backward.
  */
@@ -454,7 +455,10 @@ function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Ten
   const counted = byFrame((t, n) => t < inLens[n] && !infinite[n]);
   const validT = mask(valid, [N, W]), skipT = mask(skip, [N, W]), skipNextT = mask(skipNext, [N, W]), lastT = mask(last, [N, W]);
   const index = tensor(Int32Array.from({ length: T * N * W }, (_, i) => ext[i % (N * W)]), [T, N, W], { dtype: 'int32', device: lp.device });
-  const e = unstack(gather(lp, 2, index), 0);
+  // A log-probability of −∞ (logits masked with −∞) is NEG too: α + β − e at its state would be
+  // (−∞) − (−∞) = NaN, where the native backward gives the true 0 there (maximum passes lp's gradient
+  // wherever lp is above NEG, which is everywhere it is finite).
+  const e = unstack(maximum(gather(lp, 2, index), NEG), 0);
   const negBlocks = new Map<number, Tensor>();
   const negs = (k: number) => {
     let t = negBlocks.get(k);

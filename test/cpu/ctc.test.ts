@@ -214,4 +214,29 @@ describe(`ctcLoss (seed ${SEED})`, () => {
       ];
       for (const [call, code, message] of cases) expectAntlerError(call, code as never, message);
     }));
+
+  test('log-probabilities of −∞ (logits masked with −∞): the graph-building backward equals the native one (not NaN), and the exact H·v is finite', () =>
+    tidy(() => {
+      const T = 5, C = 4;
+      const v = randomArray(rng, T * C);
+      // A label of the path at −∞ in one frame, a non-label at −∞ in another.
+      v[1 * C + 1] = -Infinity;
+      v[3 * C + 3] = -Infinity;
+      const x = tensor(Float64Array.from(v), [T, 1, C], { dtype: 'float64', requiresGrad: true });
+      const f = (z: Tensor) => antler.ctcLoss(antler.logSoftmax(z, -1), [[1, 2]], [T], [2], { reduction: 'sum' });
+      const plain = antler.autograd.grad(f(x), [x])[0]!;
+      const recorded = antler.autograd.grad(f(x), [x], { createGraph: true })[0]!;
+      expect(Array.from(plain.dataSync()).every(Number.isFinite)).toBe(true);
+      expectClose(recorded.dataSync(), plain.dataSync(), 1e-12, 1e-12, 'recorded ops = native');
+      // H·v against central differences of the native gradient, in a direction that leaves the −∞ entries alone.
+      const dir = Float64Array.from(randomArray(rng, T * C), (d, i) => (v[i] === -Infinity ? 0 : d));
+      const { hvp } = antler.hvp(f, x, tensor(dir, [T, 1, C], { dtype: 'float64' }));
+      const h = 1e-5;
+      const gradAt = (sign: number) => {
+        const xs = tensor(Float64Array.from(v, (a, i) => a + sign * h * dir[i]), [T, 1, C], { dtype: 'float64', requiresGrad: true });
+        return Array.from(antler.autograd.grad(f(xs), [xs])[0]!.dataSync());
+      };
+      const [gp, gm] = [gradAt(1), gradAt(-1)];
+      expectClose(hvp.dataSync(), gp.map((a, i) => (a - gm[i]) / (2 * h)), 1e-6, 1e-6, 'H·v');
+    }));
 });
