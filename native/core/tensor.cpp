@@ -15,9 +15,16 @@ bool poisonNewBuffers() {
   return poison;
 }
 
+const ThreadBytes& threadBytes() {
+  thread_local const ThreadBytes counter = std::make_shared<std::atomic<int64_t>>(0);
+  return counter;
+}
+
 Storage::Storage(const Device& d, size_t bytes) : device_(d), bytes_(bytes) {
   data_ = backendFor(d).allocate(d, bytes);
   MemoryLedger::instance().addBuffer(d, static_cast<int64_t>(bytes));
+  owner_ = threadBytes();
+  *owner_ += static_cast<int64_t>(bytes);
 }
 
 Storage::~Storage() {
@@ -25,6 +32,7 @@ Storage::~Storage() {
   Backend& b = device_.isCuda() ? cudaBackend(device_) : cpuBackend();
   b.deallocate(device_, data_, bytes_);
   MemoryLedger::instance().removeBuffer(device_, static_cast<int64_t>(bytes_));
+  *owner_ -= static_cast<int64_t>(bytes_);
 }
 
 TensorPtr emptyTensor(const Shape& shape, DType dtype, const Device& device) {

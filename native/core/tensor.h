@@ -12,6 +12,13 @@
 
 namespace antler {
 
+// Bytes of the storages made on one thread, shared by them (a storage freed on
+// another thread still subtracts from its maker's). Each thread's addon
+// instance reports its own thread's to its V8 isolate, so one worker's
+// allocations do not put the main thread's garbage collector under pressure.
+using ThreadBytes = std::shared_ptr<std::atomic<int64_t>>;
+const ThreadBytes& threadBytes();
+
 // A buffer on one device. Freed through its backend when the last tensor
 // that views it goes away.
 class Storage {
@@ -36,6 +43,7 @@ class Storage {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   uint64_t version_ = 0;
+  ThreadBytes owner_;
 };
 
 // Shape, dtype and a view onto storage; always contiguous row-major.

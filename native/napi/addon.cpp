@@ -289,8 +289,10 @@ class Addon : public Napi::Addon<Addon> {
     }
   }
 
+  // This thread's storages only (threadBytes): another worker's allocations are not this
+  // isolate's garbage to collect.
   void reportExternalMemory(Napi::Env env) {
-    const int64_t now = MemoryLedger::instance().totalBytes();
+    const int64_t now = threadBytes()->load();
     const int64_t delta = now - reportedBytes_;
     if (delta != 0) {
       Napi::MemoryManagement::AdjustExternalMemory(env, delta);

@@ -80,3 +80,26 @@ test("a worker's tensors that it never disposed are released when it exits, with
   expect(made).toBeGreaterThan(512);
   expect(after).toBeLessThan(made - 400);
 }, 120_000);
+
+test("a worker's allocations are reported to its own V8 isolate, not to the main thread's (no garbage-collection storm there)", () => {
+  // Each thread's addon told its isolate the whole process's bytes: a worker allocating and freeing
+  // 200 MB at a time made the main thread, itself idle but calling antler, run major GCs (9 to 71 in
+  // 2.5 s). With each thread's own bytes, the main thread has no reason for one.
+  const lib = path.join(root, 'lib', 'index.ts');
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const { PerformanceObserver, constants } = require('node:perf_hooks');
+    const a = require(${JSON.stringify(lib)});
+    a.backends();
+    let major = 0;
+    const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; });
+    obs.observe({ entryTypes: ['gc'] });
+    const w = new Worker(\`const a = require(${JSON.stringify(lib)}); const end = Date.now() + 2500; while (Date.now() < end) a.tidy(() => { for (let i = 0; i < 5; i++) a.zeros([10 * 1024 * 1024]); });\`,
+      { eval: true, execArgv: ['-r', ${JSON.stringify(path.join(root, 'test', 'ts-register.js'))}] });
+    const t = a.zeros([16]);
+    const timer = setInterval(() => a.tidy(() => a.add(t, 1)), 1);
+    w.on('exit', () => { clearInterval(timer); setTimeout(() => { obs.disconnect(); console.log(JSON.stringify({ major })); }, 50); });`;
+  const r = spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(JSON.parse(r.stdout).major).toBeLessThan(3);
+}, 120_000);
