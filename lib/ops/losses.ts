@@ -317,9 +317,10 @@ function readInts(v: unknown, op: string, what: string): { values: ArrayLike<num
  * - `targets`: [N, S] padded (int32 Tensor or rows of numbers), or the
  *   targets of all samples concatenated, 1-D (torch's two layouts); class
  *   indices in [0, C), never `blank`.
- * - `inputLengths`: each sample's frames, in [1, T]; `targetLengths`: each
+ * - `inputLengths`: each sample's frames, in [0, T]; `targetLengths`: each
  *   target's length (≤ S for padded targets; summing to the length of
- *   concatenated ones). Tensors (int32) or numbers.
+ *   concatenated ones). Tensors (int32) or arrays of numbers, or one number
+ *   for every sample.
  *
  * Returns [N] with reduction 'none' (a scalar for unbatched input), else a
  * scalar. A target that no alignment fits (too few frames) has loss ∞ and a
@@ -345,6 +346,8 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor | ArrayLike<number> | 
   const blank = o.blank === undefined ? 0 : o.blank;
   if (typeof blank !== 'number' || !Number.isInteger(blank) || blank < 0 || blank >= C) fail('INVALID_ARGUMENT', `${op}: blank must be a class index in [0, ${C}); got ${describe(blank)}`);
   const lengths = (v: unknown, what: string) => {
+    // One number is every sample's length (a batch of equal lengths; for unbatched input, its one length).
+    if (typeof v === 'number') v = new Array<number>(N).fill(v);
     const r = readInts(v, op, what);
     if (r.shape.length > 1) fail('SHAPE_MISMATCH', `${op}: ${what} has shape ${shapeText(r.shape)}; expected one length per sample, [${N}]`);
     if (r.values.length !== N) fail('SHAPE_MISMATCH', `${op}: ${what} has ${r.values.length} entries; the batch has ${N}`);

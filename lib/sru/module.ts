@@ -535,7 +535,9 @@ export class SRUCell extends Module {
    * One time step for streaming inference: x [B, inputSize] and the state c
    * [B, dirs·d] (zeros when omitted) -> h [B, dirs·d] and the new c.
    * Unidirectional layers only. Dropout masks (training mode) are drawn anew
-   * each step, so stream in eval mode.
+   * each step, so stream in eval mode, and under noGrad(): with gradients on,
+   * each new c keeps the graph of every step before it (disposing the old c
+   * does not free what the new one needs).
    */
   step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
     return streamStep(this, 'SRUCell.step', x, c);
@@ -661,7 +663,8 @@ export class SRU extends Module {
   /**
    * One time step through every layer: x [B, inputSize], c [numLayers, B,
    * d] (zeros when omitted) -> h [B, d] (the last layer's) and the new c.
-   * Unidirectional only; stream in eval mode.
+   * Unidirectional only; stream in eval mode under noGrad() (see
+   * SRUCell.step).
    */
   step(x: Tensor, c?: Tensor | null): { h: Tensor; c: Tensor } {
     return streamStep(this, 'SRU.step', x, c);

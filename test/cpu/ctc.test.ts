@@ -168,6 +168,9 @@ describe(`ctcLoss (seed ${SEED})`, () => {
       expect(read(antler.ctcLoss(tensor(lp, [T, N, C], F64), tensor(concat, [concat.length], { dtype: 'int32' }), tensor(inputLengths, [N], { dtype: 'int32' }), tensor(targetLengths, [N], { dtype: 'int32' }), { reduction: 'none' }))).toEqual(padded);
       expect(read(antler.ctcLoss(tensor(lp, [T, N, C], F64), concat, inputLengths, targetLengths, { reduction: 'none' }))).toEqual(padded);
       expect(read(antler.ctcLoss(tensor(lp, [T, N, C], F64), rows.map((r, n) => r.slice(0, targetLengths[n])), inputLengths, targetLengths, { reduction: 'none' }))).toEqual(padded);
+      // One number is every sample's length.
+      const full = read(antler.ctcLoss(tensor(lp, [T, N, C], F64), tensor(rows.flat(), [N, S], { dtype: 'int32' }), [T, T, T], targetLengths, { reduction: 'none' }));
+      expect(read(antler.ctcLoss(tensor(lp, [T, N, C], F64), tensor(rows.flat(), [N, S], { dtype: 'int32' }), T, targetLengths, { reduction: 'none' }))).toEqual(full);
       // Unbatched: sample 1 alone.
       const one = Array.from({ length: T }, (_, t) => lp.slice((t * N + 1) * C, (t * N + 2) * C)).flat();
       const u = antler.ctcLoss(tensor(one, [T, C], F64), rows[1].slice(0, targetLengths[1]), 25, targetLengths[1], { reduction: 'none' });
@@ -202,6 +205,7 @@ describe(`ctcLoss (seed ${SEED})`, () => {
         [() => antler.ctcLoss(lp, tg, [5, 6], [2, 2]), 'INVALID_ARGUMENT', /inputLengths\[1\] is 6/],
         [() => antler.ctcLoss(lp, tg, [5, 5], [3, 2]), 'INVALID_ARGUMENT', /^ctcLoss: targetLengths\[0\] is 3; expected an integer ≥ 0, at most 2/],
         [() => antler.ctcLoss(lp, tg, [5], [2, 2]), 'SHAPE_MISMATCH', /^ctcLoss: inputLengths has 1 entries; the batch has 2$/],
+        [() => antler.ctcLoss(lp, tg, 6, 2), 'INVALID_ARGUMENT', /^ctcLoss: inputLengths\[0\] is 6; expected an integer in \[0, 5\]/],
         [() => antler.ctcLoss(lp, [1, 2, 3], [5, 5], [2, 2]), 'SHAPE_MISMATCH', /^ctcLoss: targetLengths sum to 4, but the concatenated targets have 3 entries$/],
         [() => antler.ctcLoss(lp, tensor([1, 2, 3], [3, 1], { dtype: 'int32' }), [5, 5], [1, 1]), 'SHAPE_MISMATCH', /targets have shape \[3, 1\]; expected \[2, S\]/],
         [() => antler.ctcLoss(lp, tensor([1, 2, 3, 1], [2, 2]), [5, 5], [2, 2]), 'DTYPE_MISMATCH', /^ctcLoss: targets must be int32; got float32$/],
