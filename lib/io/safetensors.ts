@@ -690,9 +690,10 @@ async function writeAll(handle: fsp.FileHandle, bytes: Uint8Array): Promise<void
 
 /**
  * Encodes tensors as the bytes of a safetensors file: the header (optional
- * "__metadata__" first, then tensors sorted by name with contiguous
- * data_offsets, padded with spaces to a multiple of 8 bytes) followed by the
- * data. float32/float64/int32 are written as F32/F64/I32. Tensors may live
+ * "__metadata__" first, then the tensors' entries sorted by name, padded
+ * with spaces to a multiple of 8 bytes) followed by the data, back to back:
+ * the widest dtypes first and by name within a width, so each tensor is
+ * aligned to its element size. float32/float64/int32 are written as F32/F64/I32. Tensors may live
  * on any device; reading them synchronizes it.
  *
  * Throws INVALID_ARGUMENT for a non-object, a value that is not a Tensor, an

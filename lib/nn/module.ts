@@ -78,6 +78,15 @@ function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * The snake_case name that m's class declares as an alias of property `key`
+ * (an accessor on its prototype, as SRUCell's scale_x for scaleX), or null.
+ */
+function declaredAlias(m: object, key: string): string | null {
+  const snake = snakeCase(key);
+  return snake !== key && snake in m && !Object.prototype.hasOwnProperty.call(m, snake) ? snake : null;
+}
+
 export abstract class Module {
   training = true;
   /**
@@ -129,10 +138,10 @@ export abstract class Module {
    */
   static adoptBuffer(m: Module, key: string, v: unknown): void {
     if (disposing) return;
-    // A camelCase property holds the buffer of its snake_case name (SRUCell's scaleX is scale_x),
-    // as for parameters (see walkProperties), unless a property of that name exists too.
-    const snake = snakeCase(key);
-    const name = m.buffers.has(key) ? key : snake !== key && m.buffers.has(snake) && !Object.prototype.hasOwnProperty.call(m, snake) ? snake : null;
+    // A camelCase property holds the buffer of its snake_case name when the class declares that name
+    // as its alias (SRUCell's scale_x accessor stands for scaleX); otherwise the two are unrelated.
+    const alias = declaredAlias(m, key);
+    const name = m.buffers.has(key) ? key : alias !== null && m.buffers.has(alias) ? alias : null;
     if (name === null) return;
     const old = m.buffers.get(name)!;
     if (v === null) m.buffers.delete(name);
@@ -336,9 +345,10 @@ export abstract class Module {
         }
         continue;
       }
-      // A sub-module's property, or the camelCase handle of one registered under its snake_case name
-      // (null there removes it: cell.layerNorm = null).
-      const child = this.childMap.has(key) ? key : snake !== key && this.childMap.has(snake) && !Object.prototype.hasOwnProperty.call(self, snake) && v === null ? snake : null;
+      // A sub-module's property, or the camelCase handle of one its class declares by its snake_case
+      // name (null there removes it: SRUCell's layerNorm = null).
+      const alias = v === null ? declaredAlias(this, key) : null;
+      const child = this.childMap.has(key) ? key : alias !== null && this.childMap.has(alias) ? alias : null;
       if (child !== null) {
         if (v === null) this.childMap.delete(child);
         else if (v instanceof Module && v !== this.childMap.get(child)) this.childMap.set(child, v);

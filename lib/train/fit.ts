@@ -328,9 +328,14 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
           const j = Math.floor(rng() * (i + 1));
           [order[i], order[j]] = [order[j], order[i]];
         }
-      const bar = tty ? new SingleBar({ format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`, hideCursor: true }, Presets.shades_classic) : null;
+      const bar = tty ? new SingleBar({
+        format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`,
+        // The terminal's cursor and line wrapping are left as they are (the bar cuts its line to the
+        // terminal's width itself): a Ctrl-C, which ends the process at once, leaves nothing to restore.
+        hideCursor: false,
+        linewrap: true,
+      }, Presets.shades_classic) : null;
       bar?.start(batches, 0, { loss: '-', rate: '-' });
-      const unhook = bar ? stopOnSignal(bar) : undefined;
       const t0 = performance.now();
       let lossSum = 0, seen = 0, correct = 0;
       try {
@@ -375,7 +380,6 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
         }
       } finally {
         bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
-        unhook?.();
       }
       const logs: Logs = { loss: lossSum / seen };
       if (withAcc) logs.acc = correct / seen;
@@ -399,25 +403,4 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     // The mode the model had before fit() (evaluate() does the same).
     model.train(wasTraining);
   }
-}
-
-
-
-/**
- * Ctrl-C (or SIGTERM) during an epoch: the bar is stopped first, so the
- * terminal gets its cursor and line wrapping back; then, when nothing else
- * listens for the signal, it is raised again and ends the process as it
- * would have. (cli-progress's own gracefulExit would stop the bar and swallow
- * the signal: training would go on.) Returns the unhook.
- */
-function stopOnSignal(bar: SingleBar): () => void {
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-  const unhook = () => signals.forEach((sig) => process.removeListener(sig, onSignal));
-  function onSignal(sig: NodeJS.Signals): void {
-    bar.stop();
-    unhook();
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-  }
-  signals.forEach((sig) => process.on(sig, onSignal));
-  return unhook;
 }

@@ -1250,3 +1250,30 @@ describe(`registration order is the order of the code (seed ${SEED})`, () => {
     }
   });
 });
+
+describe('camelCase properties beside snake_case registry names', () => {
+  test("a user's camelCase property is not taken for a registered snake_case module or buffer (only a class's declared alias is, as SRUCell's)", () => {
+    class M extends nn.Module {
+      fooBar: Tensor | null = null;
+      runMean: Tensor | null = null;
+      inner: nn.Linear;
+      stats: Tensor;
+      constructor() {
+        super();
+        this.inner = this.registerModule('foo_bar', new nn.Linear(2, 2));
+        this.stats = this.registerBuffer('run_mean', zeros([2]));
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const m = new M();
+    const cache = ones([3]);
+    m.runMean = cache; // a cache of the module's own, unrelated to the buffer run_mean
+    m.fooBar = null;
+    expect(m.namedParameters().map(([k]) => k)).toEqual(['foo_bar.weight', 'foo_bar.bias']);
+    expect(m.namedBuffers().map(([k, t]) => [k, t.shape])).toEqual([['run_mean', [2]]]);
+    m.dispose();
+    cache.dispose();
+  });
+});
