@@ -6,7 +6,8 @@
 #
 # The device returns at most 8 files from $OUT: this writes 7 (summary.txt,
 # gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
-# benchmark JSONs; the neural-ODE benchmark's table goes into summary.txt).
+# benchmark JSONs; the neural-ODE benchmark's table goes into summary.txt),
+# and an eighth, build-here.log, only when the carried addon must be rebuilt here.
 # Its steps are capped at 500 s in all (doctor 15, smoke 35, tests 230, SRU
 # 70, DEER 100, ODE 25, profile 25), so one call with timeout_s 520 ends
 # inside its limit, and a warm machine leaves a few minutes of a 15-minute
@@ -35,6 +36,16 @@ if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
   done
 fi
 echo "ANTLER_CUBLAS=${ANTLER_CUBLAS:-<not found: the built-in GEMM runs>}" | tee -a "$sum"
+# The addon built on the developer's machine may not load here (other system
+# libraries) or may not see the GPU: then build it here, for this GPU (at most 150 s).
+probe='const a=require("./dist");const c=a.backends().cuda;console.log(JSON.stringify(c));process.exit(c.available?0:3)'
+if ! timeout 20 node -e "$probe" >> "$sum" 2>&1; then
+  echo "=== the carried addon does not load or sees no GPU: building here (limit 150s)" | tee -a "$sum"
+  export PATH=$PATH:/usr/local/cuda/bin
+  ANTLER_CUDA_ARCHS=90 timeout 150 node scripts/build-cmake.js > "$out/build-here.log" 2>&1
+  echo "build here: exit $? ($(tail -n 3 "$out/build-here.log" | tr '\n' ' '))" | tee -a "$sum"
+  timeout 20 node -e "$probe" 2>&1 | tee -a "$sum"
+fi
 timeout 15 node dist/cli.js doctor 2>&1 | tee -a "$sum"
 echo "=== smoke" | tee -a "$sum"
 timeout 35 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
