@@ -18,6 +18,10 @@
  *
  * A full run (not --quick) also writes its tables into BENCHMARKS.md's
  * '## DEER' section when run from the antler checkout.
+ *
+ * ANTLER_BENCH_DEER_NS and ANTLER_BENCH_DEER_TS (comma-separated, e.g.
+ * "1,8" and "100000,1000000") replace the plan's sizes: part of the grid, in
+ * the time a GPU session has; such a run does not update BENCHMARKS.md.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -372,6 +376,18 @@ ${deerDetailMarkdown(rows)}`;
 export function benchDeer(quick: boolean): DeerBenchRow[] {
   const device = backends().cuda.available ? 'cuda:0' : 'cpu';
   const plan = planFor(device, quick);
+  const sizes = (name: string): number[] | null => {
+    const v = process.env[name];
+    if (!v) return null;
+    const list = v.split(',').map((x) => Number(x.trim()));
+    if (!list.length || !list.every((x) => Number.isInteger(x) && x > 0))
+      throw new AntlerError('INVALID_ARGUMENT', `${name}=${JSON.stringify(v)}: expected comma-separated positive integers, e.g. "1,8"`);
+    return list;
+  };
+  const ns = sizes('ANTLER_BENCH_DEER_NS'), Ts = sizes('ANTLER_BENCH_DEER_TS');
+  if (ns) plan.ns = ns;
+  if (Ts) plan.Ts = Ts;
+  const partial = ns !== null || Ts !== null;
   const load = os.loadavg()[0];
   const tensorsBefore = memory().numTensors;
   console.log(`\ndeer on ${device}: GRU, input size = n, batch ${BATCH}, float32; n ∈ {${plan.ns.join(', ')}}, T ∈ {${plan.Ts.map(tLabel).join(', ')}}`);
@@ -395,7 +411,7 @@ export function benchDeer(quick: boolean): DeerBenchRow[] {
   console.log(`\n${autoSummary(rows)}`);
   // Only antler's own BENCHMARKS.md, in a checkout of antler: never a file of the user's own project.
   const md = path.join(process.cwd(), 'BENCHMARKS.md');
-  if (quick) console.log('\n(--quick: BENCHMARKS.md is not updated; a full run updates its DEER section)');
+  if (quick || partial) console.log(`\n(${partial ? 'ANTLER_BENCH_DEER_NS/TS' : '--quick'}: BENCHMARKS.md is not updated; a full run updates its DEER section)`);
   else if (isAntlerCheckout(process.cwd()) && fs.existsSync(md) && fs.readFileSync(md, 'utf8').startsWith('# Benchmarks')) {
     fs.writeFileSync(md, replaceDeerBlock(fs.readFileSync(md, 'utf8'), device === 'cpu' ? 'cpu' : 'gpu', deviceBlock(plan, rows, torch.note, load)));
     console.log(`\nBENCHMARKS.md: the DEER ${device === 'cpu' ? 'CPU' : 'GPU'} block was rewritten`);

@@ -60,7 +60,7 @@ step() { # name, seconds, command...
   tail -n 5 "$out/$name.log"
 }
 
-step gpu-tests 230 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json"
+step gpu-tests 230 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json" --reporters default --reporters ./scripts/jest-case-reporter.js
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 70 node dist/cli.js bench sru --quick --out "$out"
 step bench-deer 100 node dist/cli.js bench deer --quick --out "$out"
 echo "=== bench ode --quick, cuda:0 (limit 25s)" | tee -a "$sum"

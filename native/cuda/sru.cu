@@ -24,40 +24,111 @@ static unsigned sruGrid(int64_t n) {
   return static_cast<unsigned>(blocks < cap ? blocks : cap);
 }
 
-// The step's inputs are loaded whether or not it is padded (every address is
-// in bounds) and the result is selected afterwards, so the loads carry no
-// branch and the unrolled loop can issue several steps' loads together.
+// One chain per thread gives the GPU few threads (B·dirs·d), too few to hide
+// memory latency one step at a time. So each thread software-pipelines its
+// walk: the loads of the next group of kAhead steps are issued before the
+// arithmetic of the current group, keeping a group's loads in flight while
+// the serial part (the c recurrence) runs. Loads do not depend on c; a step
+// is loaded whether or not it is padded and the result is selected
+// afterwards. Loads past the end are clamped to the last step (in bounds,
+// discarded). Both groups live in registers (the loops are fully unrolled).
+template <typename T>
+struct SruAhead {
+  static constexpr int forward = sizeof(T) == 4 ? 16 : 8;
+  static constexpr int backward = sizeof(T) == 4 ? 8 : 4;
+};
+
+template <typename T>
+struct SruStepIn {
+  T xTilde, uf, ur, s;
+  bool padded;
+};
+
+// The inputs of walk step `step` (clamped to L − 1) of chain (b, col).
+template <typename T>
+__device__ __forceinline__ SruStepIn<T> sruLoadStep(const k::SruConfig& cfg, const T* __restrict__ U,
+                                                    const T* __restrict__ x, const int32_t* __restrict__ maskPad,
+                                                    int64_t step, int64_t b, int64_t col, T scaleX) {
+  const int64_t t = cfg.timeOf(step < cfg.L ? step : cfg.L - 1, col);
+  const int64_t at = cfg.at(t, b, col);
+  const T* u = U + at * cfg.k;
+  return {u[0], u[1], u[2], k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX), maskPad && maskPad[t * cfg.B + b] != 0};
+}
+
 template <typename T>
 static __global__ void __launch_bounds__(kSruBlock)
     sruForwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
                      const T* __restrict__ weightC, const T* __restrict__ bias, const T* __restrict__ c0,
                      const int32_t* __restrict__ maskPad, T* __restrict__ h, T* __restrict__ c,
                      T* __restrict__ cLast) {
-  const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
+  constexpr int P = SruAhead<T>::forward;
+  const int64_t width = cfg.width(), chains = cfg.chains();
   const T scaleX = static_cast<T>(cfg.scaleX);
   for (int64_t i = gridStart(); i < chains; i += gridStride()) {
     const int64_t b = i / width, col = i - b * width;
     const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
     T state = c0 ? c0[i] : T(0);
-#pragma unroll 4
-    for (int64_t step = 0; step < cfg.L; ++step) {
-      const int64_t t = cfg.timeOf(step, col);
-      const int64_t at = cfg.at(t, b, col);
-      const T* u = U + at * kk;
-      const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
-      const T s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
-      T hNew;
-      const T cNew = k::sruForwardStep(state, u[0], u[1], u[2], s, p, cfg.tanhActivation, hNew);
-      state = padded ? state : cNew;
-      c[at] = state;
-      h[at] = padded ? T(0) : hNew;
+    if (cfg.L > 0) {
+      SruStepIn<T> cur[P], next[P];
+#pragma unroll
+      for (int j = 0; j < P; ++j) cur[j] = sruLoadStep(cfg, U, x, maskPad, j, b, col, scaleX);
+      for (int64_t base = 0; base < cfg.L; base += P) {
+#pragma unroll
+        for (int j = 0; j < P; ++j) next[j] = sruLoadStep(cfg, U, x, maskPad, base + P + j, b, col, scaleX);
+#pragma unroll
+        for (int j = 0; j < P; ++j) {
+          const int64_t step = base + j;
+          if (step < cfg.L) {
+            const int64_t at = cfg.at(cfg.timeOf(step, col), b, col);
+            T hNew;
+            const T cNew = k::sruForwardStep(state, cur[j].xTilde, cur[j].uf, cur[j].ur, cur[j].s, p,
+                                             cfg.tanhActivation, hNew);
+            state = cur[j].padded ? state : cNew;
+            c[at] = state;
+            h[at] = cur[j].padded ? T(0) : hNew;
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < P; ++j) cur[j] = next[j];
+      }
     }
     cLast[i] = state;
   }
 }
 
-// Walks each chain's steps in reverse. c_t of a step is the c_{t−1} loaded by
-// the step after it in the walk, so every step reads c once.
+template <typename T>
+struct SruBackIn {
+  T cPrev, xTilde, uf, ur, s, gh, gAll;
+  bool padded;
+};
+
+// The inputs of the backward walk's r-th step (step L − 1 − r of the forward
+// walk, r clamped to L − 1), including c_{t−1} (c0 or 0 at the walk's start).
+template <typename T>
+__device__ __forceinline__ SruBackIn<T> sruLoadBackStep(const k::SruConfig& cfg, const T* __restrict__ U,
+                                                        const T* __restrict__ x, const T* __restrict__ c0,
+                                                        const T* __restrict__ c, const T* __restrict__ gh,
+                                                        const T* __restrict__ gcAll,
+                                                        const int32_t* __restrict__ maskPad, int64_t r, int64_t b,
+                                                        int64_t col, int64_t i, T scaleX) {
+  const int64_t step = cfg.L - 1 - (r < cfg.L ? r : cfg.L - 1);
+  const int64_t t = cfg.timeOf(step, col);
+  const int64_t at = cfg.at(t, b, col);
+  const T* u = U + at * cfg.k;
+  SruBackIn<T> v;
+  v.cPrev = step > 0 ? c[cfg.at(cfg.timeOf(step - 1, col), b, col)] : (c0 ? c0[i] : T(0));
+  v.xTilde = u[0];
+  v.uf = u[1];
+  v.ur = u[2];
+  v.s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
+  v.gh = gh[at];
+  v.gAll = gcAll ? gcAll[at] : T(0);
+  v.padded = maskPad && maskPad[t * cfg.B + b] != 0;
+  return v;
+}
+
+// Walks each chain's steps in reverse, pipelined as the forward. c_t of a
+// step is the c_{t−1} loaded for the step before it in this walk.
 template <typename T>
 static __global__ void __launch_bounds__(kSruBlock)
     sruBackwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
@@ -66,6 +137,7 @@ static __global__ void __launch_bounds__(kSruBlock)
                       const T* __restrict__ gcLast, const T* __restrict__ gcAll, T* __restrict__ gU,
                       T* __restrict__ gx, T* __restrict__ gc0, double* __restrict__ partialV,
                       double* __restrict__ partialB) {
+  constexpr int P = SruAhead<T>::backward;
   const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
   const T scaleX = static_cast<T>(cfg.scaleX);
   for (int64_t i = gridStart(); i < chains; i += gridStride()) {
@@ -73,33 +145,42 @@ static __global__ void __launch_bounds__(kSruBlock)
     const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
     T carry = gcLast[i];
     double dvf = 0.0, dvr = 0.0, dbf = 0.0, dbr = 0.0;
-    T cCur = cfg.L > 0 ? c[cfg.at(cfg.timeOf(cfg.L - 1, col), b, col)] : T(0);
-#pragma unroll 2
-    for (int64_t step = cfg.L - 1; step >= 0; --step) {
-      const int64_t t = cfg.timeOf(step, col);
-      const int64_t at = cfg.at(t, b, col);
-      const T cPrev = step > 0 ? c[cfg.at(cfg.timeOf(step - 1, col), b, col)] : (c0 ? c0[i] : T(0));
-      const T* u = U + at * kk;
-      const bool padded = maskPad && maskPad[t * cfg.B + b] != 0;
-      // The gradient of this step's state joins the carry (on a padded step too: its state is c_{t−1}).
-      if (gcAll) carry += gcAll[at];
-      const T s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
-      const k::SruStepGrads<T> g =
-          k::sruBackwardStep(cPrev, cCur, u[0], u[1], u[2], s, p, cfg.tanhActivation, gh[at], carry);
-      T* gu = gU + at * kk;
-      gu[0] = padded ? T(0) : g.dxTilde;
-      gu[1] = padded ? T(0) : g.df;
-      gu[2] = padded ? T(0) : g.dr;
-      if (kk == 4) gu[3] = padded ? T(0) : g.ds;
-      if (gx) gx[at] = padded ? T(0) : scaleX * g.ds;
-      if (!padded) {
-        carry = g.carry;
-        dvf += static_cast<double>(g.df) * static_cast<double>(cPrev);
-        dvr += static_cast<double>(g.dr) * static_cast<double>(cPrev);
-        dbf += static_cast<double>(g.df);
-        dbr += static_cast<double>(g.dr);
+    if (cfg.L > 0) {
+      T cCur = c[cfg.at(cfg.timeOf(cfg.L - 1, col), b, col)];
+      SruBackIn<T> cur[P], next[P];
+#pragma unroll
+      for (int j = 0; j < P; ++j) cur[j] = sruLoadBackStep(cfg, U, x, c0, c, gh, gcAll, maskPad, j, b, col, i, scaleX);
+      for (int64_t base = 0; base < cfg.L; base += P) {
+#pragma unroll
+        for (int j = 0; j < P; ++j)
+          next[j] = sruLoadBackStep(cfg, U, x, c0, c, gh, gcAll, maskPad, base + P + j, b, col, i, scaleX);
+#pragma unroll
+        for (int j = 0; j < P; ++j) {
+          if (base + j >= cfg.L) continue;
+          const SruBackIn<T>& in = cur[j];
+          const int64_t at = cfg.at(cfg.timeOf(cfg.L - 1 - (base + j), col), b, col);
+          // The gradient of this step's state joins the carry (on a padded step too: its state is c_{t−1}).
+          if (gcAll) carry += in.gAll;
+          const k::SruStepGrads<T> g =
+              k::sruBackwardStep(in.cPrev, cCur, in.xTilde, in.uf, in.ur, in.s, p, cfg.tanhActivation, in.gh, carry);
+          T* gu = gU + at * kk;
+          gu[0] = in.padded ? T(0) : g.dxTilde;
+          gu[1] = in.padded ? T(0) : g.df;
+          gu[2] = in.padded ? T(0) : g.dr;
+          if (kk == 4) gu[3] = in.padded ? T(0) : g.ds;
+          if (gx) gx[at] = in.padded ? T(0) : scaleX * g.ds;
+          if (!in.padded) {
+            carry = g.carry;
+            dvf += static_cast<double>(g.df) * static_cast<double>(in.cPrev);
+            dvr += static_cast<double>(g.dr) * static_cast<double>(in.cPrev);
+            dbf += static_cast<double>(g.df);
+            dbr += static_cast<double>(g.dr);
+          }
+          cCur = in.cPrev;
+        }
+#pragma unroll
+        for (int j = 0; j < P; ++j) cur[j] = next[j];
       }
-      cCur = cPrev;
     }
     gc0[i] = carry;
     const int64_t slot = b * 2 * width + col;
