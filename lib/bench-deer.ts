@@ -190,7 +190,7 @@ function describeCell(cell: DeerBenchRow[]): string {
 /** PyTorch's nn.GRU over the same grid (cuDNN on CUDA), in one python3 process; a note instead when torch is not importable. */
 function benchTorch(plan: Plan): { rows: DeerBenchRow[]; note: string } {
   const dev = plan.device === 'cpu' ? 'cpu' : 'cuda';
-  const r = runTorch<[number, number, Pass, number | null, DeerBenchRow['status'], number | null][]>(`
+  const r = runTorch<[number, number, Pass, number | null, DeerBenchRow['status'], number | string | null][]>(`
 dev = '${dev}'
 rows, last = [], {}
 for n in ${JSON.stringify(plan.ns)}:
@@ -211,16 +211,19 @@ for n in ${JSON.stringify(plan.ns)}:
                 peak = torch.cuda.max_memory_allocated() - base if dev == 'cuda' else None
                 rows.append([n, T, p, ms, 'ok', peak]); last[(n, p)] = (T, ms)
             except RuntimeError as e:
-                if 'memory' not in str(e).lower(): raise
-                rows.append([n, T, p, None, 'OOM', None])
+                # Out of memory is a result; so is a size cuDNN refuses (CUDNN_STATUS_NOT_SUPPORTED at T = 1M on an H200):
+                # the cell says so and the rest of the grid still runs.
+                oom = 'out of memory' in str(e).lower()
+                rows.append([n, T, p, None, 'OOM' if oom else 'error', None if oom else str(e).splitlines()[0][:160]])
                 if dev == 'cuda': torch.cuda.empty_cache()
         del m, x
 print(json.dumps(rows))
 `, 3_600_000);
   if ('note' in r) return { rows: [], note: r.note };
-  const rows = r.result.map(([n, T, pass, ms, status, peak]): DeerBenchRow => ({
+  // The last field is the peak memory of a measurement, or an error's message.
+  const rows = r.result.map(([n, T, pass, ms, status, last]): DeerBenchRow => ({
     suite: 'deer', case: caseName(n, T, pass), device: plan.device, impl: 'pytorch', ms: ms ?? NaN, n, T, batch: BATCH, pass, status,
-    ...(peak === null ? {} : { peakBytes: peak }),
+    ...(typeof last === 'number' ? { peakBytes: last } : typeof last === 'string' ? { note: last } : {}),
   }));
   return { rows, note: '' };
 }
