@@ -8,6 +8,7 @@ import { fail } from '../../lib/errors';
 import { expectClose, makeRng, randomArray } from '../helpers';
 
 const failing: { linearize: false | 'OUT_OF_MEMORY' | 'CUDA_ERROR' } = { linearize: false };
+const calls = { backward: 0 };
 jest.mock('../../lib/deer/native-cells', () => {
   const actual = jest.requireActual('../../lib/deer/native-cells');
   return {
@@ -16,7 +17,10 @@ jest.mock('../../lib/deer/native-cells', () => {
       const real = actual.cellNative();
       return {
         cellSequential: real.cellSequential.bind(real),
-        cellBackward: real.cellBackward.bind(real),
+        cellBackward: (...args: unknown[]) => {
+          calls.backward += 1;
+          return real.cellBackward(...args);
+        },
         cellLinearize: (...args: unknown[]) =>
           failing.linearize ? fail(failing.linearize, `${failing.linearize} (simulated)`) : real.cellLinearize(...args),
       };
@@ -72,4 +76,35 @@ test(`any other error while 'auto' measures reaches the caller, and nothing is r
     failing.linearize = 'CUDA_ERROR';
     expect(() => cellRecurrence('gru', xp, Whh, null, y0)).toThrow(/CUDA_ERROR \(simulated\)/);
     expect(autoTuned().size).toBe(0);
+  }));
+
+test(`a training call ('auto' with operands that require grad) times forward and backward, on copies, in its own size class (seed ${rng.seed})`, () =>
+  tidy(() => {
+    const { xp, Whh, bhh, y0 } = gru(400, 2, 3, 'float64');
+    Whh.requiresGrad_(true);
+    xp.requiresGrad_(true);
+    calls.backward = 0;
+    const r = cellRecurrence('gru', xp, Whh, bhh, y0);
+    // Each of the three modes ran its backward at least once while being measured; none reached the caller's tensors.
+    expect(calls.backward).toBeGreaterThanOrEqual(3);
+    expect(Whh.grad ?? null).toBeNull();
+    expect(xp.grad ?? null).toBeNull();
+    expect(r.stats.autoTuning).toBeDefined();
+    expect([...autoTuned().keys()]).toEqual([expect.stringMatching(/\/grad$/)]);
+    // The caller's own backward gives sequential BPTT's gradients, whichever mode was chosen.
+    const before = calls.backward;
+    antler.sum(r.y).backward();
+    expect(calls.backward).toBe(before + 1);
+    const gW = Float64Array.from(Whh.grad!.dataSync()), gx = Float64Array.from(xp.grad!.dataSync());
+    Whh.grad = null;
+    xp.grad = null;
+    antler.sum(cellRecurrence('gru', xp, Whh, bhh, y0, { mode: 'sequential' }).y).backward();
+    expectClose(gW, Whh.grad!.dataSync(), 1e-9, 1e-9, 'Whh gradient');
+    expectClose(gx, xp.grad!.dataSync(), 1e-9, 1e-9, 'xp gradient');
+    // An inference call of the same sizes is a class of its own, measured forward only.
+    calls.backward = 0;
+    const inference = antler.noGrad(() => cellRecurrence('gru', xp, Whh, bhh, y0));
+    expect(inference.stats.autoTuning).toBeDefined();
+    expect(calls.backward).toBe(0);
+    expect([...autoTuned().keys()].sort()).toEqual([expect.stringMatching(/\/grad$/), expect.stringMatching(/\/nograd$/)]);
   }));
