@@ -8,12 +8,14 @@
 // the cells' global-memory state path (LSTM H = 1600, float64), ELK's chunks.
 //   compute-sanitizer --tool memcheck --error-exitcode 9 node scripts/gpu-sanitize.js
 //   node scripts/gpu-sanitize.js --device cpu   (tries the script itself, CPU against CPU)
+//   --only REGEX / --skip REGEX: the cases whose names match (or do not match) a regular expression
 // Used by scripts/gpu-check.sh.
 'use strict';
 const a = require('../dist');
 
 const dev = process.argv.includes('--device') ? process.argv[process.argv.indexOf('--device') + 1] : 'cuda:0';
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const pattern = (flag) => (process.argv.includes(flag) ? new RegExp(process.argv[process.argv.indexOf(flag) + 1]) : null);
+const only = pattern('--only'), skip = pattern('--skip');
 if (dev !== 'cpu' && !a.backends().cuda.available) {
   console.log('no CUDA device: nothing to check');
   process.exit(0);
@@ -21,7 +23,7 @@ if (dev !== 'cpu' && !a.backends().cuda.available) {
 
 let failed = 0;
 function check(name, tol, fn) {
-  if (only && !name.includes(only)) return;
+  if ((only && !only.test(name)) || (skip && skip.test(name))) return;
   const t0 = Date.now();
   try {
     a.tidy(() => {
