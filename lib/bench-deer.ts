@@ -213,8 +213,11 @@ for n in ${JSON.stringify(plan.ns)}:
             except RuntimeError as e:
                 # Out of memory is a result; so is a size cuDNN refuses (CUDNN_STATUS_NOT_SUPPORTED at T = 1M on an H200):
                 # the cell says so and the rest of the grid still runs.
-                oom = 'out of memory' in str(e).lower()
-                rows.append([n, T, p, None, 'OOM' if oom else 'error', None if oom else str(e).splitlines()[0][:160]])
+                msg = str(e).lower()
+                # CUDA's 'out of memory', the CPU allocator's "can't allocate memory" / 'not enough memory'.
+                oom = 'out of memory' in msg or 'allocate memory' in msg or 'enough memory' in msg
+                first = (str(e).splitlines() or [type(e).__name__])[0][:160]
+                rows.append([n, T, p, None, 'OOM' if oom else 'error', None if oom else first])
                 if dev == 'cuda': torch.cuda.empty_cache()
         del m, x
 print(json.dumps(rows))

@@ -12,7 +12,8 @@
 # 70, DEER 100, ODE 25, profile 25); on the H200 (2026-12-04) they took about
 # 230 s (the tests 125 s). compute-sanitizer (memcheck 45 s, racecheck 60 s
 # over scripts/gpu-sanitize.js) runs last: with timeout_s 580 it gets its
-# time; the files come back either way.
+# time, unless the carried addon had to be rebuilt there (up to 190 s more:
+# then the last steps are cut); the files come back either way.
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist

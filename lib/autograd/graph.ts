@@ -406,6 +406,22 @@ export function withCreateGraph<T>(
 }
 
 /**
+ * @internal Runs fn as if no withCreateGraph() scope were open: its
+ * backward() calls build no graph and are not counted in the scope (a
+ * measurement inside a user's closure, such as 'auto' timing a training
+ * call's backward on copies of its operands).
+ */
+export function outsideCreateGraph<T>(fn: () => T): T {
+  const saved = createGraphScope;
+  createGraphScope = 0;
+  try {
+    return fn();
+  } finally {
+    createGraphScope = saved;
+  }
+}
+
+/**
  * @internal "'a', 'b' have no differentiable backward", for NOT_SUPPORTED
  * messages, with the way around each where there is one.
  */

@@ -38,7 +38,7 @@
  * y* (or the fused sequential BPTT kernel with backward: 'sequential'), then
  * the cell's local vector-Jacobian products at every step in parallel.
  */
-import { edgeOf, gradients, isGradEnabled, noGrad, record } from '../autograd/graph';
+import { edgeOf, gradients, isGradEnabled, noGrad, outsideCreateGraph, record } from '../autograd/graph';
 import { synchronize } from '../device';
 import { isolated, keep, tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
@@ -952,14 +952,16 @@ function autoMode(
         synchronize(xp.device);
       }));
     } else {
-      tidy(() => {
+      // Inside a withCreateGraph() scope (AdaHessian's exact Hessian-vector products) this backward
+      // is a measurement: it builds no graph and is not counted as the closure's.
+      outsideCreateGraph(() => tidy(() => {
         const leaf = (t: Tensor): Tensor => (t.requiresGrad ? t.detach().requiresGrad_(true) : t);
         const ops = [leaf(xp), leaf(Whh), bhh ? leaf(bhh) : null, leaf(y0)] as const;
         sum(cellRecurrence(kind, ops[0], ops[1], ops[2], ops[3], measureOpts(m)).y).backward();
         synchronize(xp.device);
         // The detached leaves (and their gradients) go with the tidy scope.
         for (const t of ops) if (t && t !== xp && t !== Whh && t !== bhh && t !== y0) t.dispose();
-      });
+      }));
     }
     return performance.now() - t0;
   };

@@ -2,7 +2,8 @@
 // Jacobians out of memory without a chunkSize, here simulated in the native linearisation that only the
 // parallel modes use) is never chosen, and the call still returns the sequential answer.
 import * as antler from '../../lib';
-import { tensor, tidy } from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { withCreateGraph } from '../../lib/autograd/graph';
 import { autoTuned, autoTuning, cellRecurrence, resetAutoTuning } from '../../lib/deer';
 import { fail } from '../../lib/errors';
 import { expectClose, makeRng, randomArray } from '../helpers';
@@ -107,4 +108,18 @@ test(`a training call ('auto' with operands that require grad) times forward and
     expect(inference.stats.autoTuning).toBeDefined();
     expect(calls.backward).toBe(0);
     expect([...autoTuned().keys()].sort()).toEqual([expect.stringMatching(/\/grad$/), expect.stringMatching(/\/nograd$/)]);
+  }));
+
+test(`inside a withCreateGraph scope (AdaHessian's exact products) the measurement's backwards build no graph and are not the closure's (seed ${rng.seed})`, () =>
+  tidy(() => {
+    const { xp, Whh, bhh, y0 } = gru(300, 2, 3, 'float64');
+    Whh.requiresGrad_(true);
+    calls.backward = 0;
+    let leaves: Tensor[] = [];
+    const scope = withCreateGraph(() => cellRecurrence('gru', xp, Whh, bhh, y0), (l) => (leaves = l));
+    expect(calls.backward).toBeGreaterThanOrEqual(3); // the measurement ran the native backward (no graph-building one)
+    expect(scope.backwards).toBe(0);
+    expect(leaves).toEqual([]);
+    expect(Whh.grad ?? null).toBeNull();
+    expect(scope.result.stats.autoTuning).toBeDefined();
   }));

@@ -106,8 +106,8 @@ describe(`DEER: what a review found (seed ${SEED})`, () => {
   test("auto's state: autoTuned() is a copy, chooseMode checks its arguments, autoTuning.devices must be an array", () =>
     tidy(() => {
       const copy = autoTuned() as Map<string, unknown>;
-      copy.set('cpu/gru/8/float32/T1024/B16/chunkall', { mode: 'deer', ms: { sequential: 1, deer: 0, quasi: 1 } });
-      expect(autoTuned().has('cpu/gru/8/float32/T1024/B16/chunkall')).toBe(false);
+      copy.set('cpu/gru/8/float32/T1024/B16/chunkall/nograd', { mode: 'deer', ms: { sequential: 1, deer: 0, quasi: 1 } });
+      expect(autoTuned().has('cpu/gru/8/float32/T1024/B16/chunkall/nograd')).toBe(false);
       expectAntlerError(() => chooseMode('bogus' as never, 10, 1, 4, 'cpu'), 'INVALID_ARGUMENT', /^deer\.chooseMode: kind must be one of 'gru'/);
       expectAntlerError(() => chooseMode('gru', 1.5, 1, 4, 'cpu'), 'INVALID_ARGUMENT', /T must be an integer/);
       expect(chooseMode('gru', 10, 1, 4, 'cpu')).toBe('sequential');
