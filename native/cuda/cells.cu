@@ -118,6 +118,75 @@ static __global__ void __launch_bounds__(kBlockSize)
   }
 }
 
+// Steps a walk thread loads ahead when it owns one unit (H ≤ its block):
+// the next group's loads (xp; in the backward also g and the unit's rows of
+// the state before) are issued before the current group's steps, so a step
+// waits on the state chain, not on memory (as the SRU kernels,
+// native/cuda/sru.cu). Larger groups cost registers: the float32 forward
+// takes 108 registers with 4 steps, 128 with 8 and then spills.
+template <typename T>
+struct CellWalkAhead {
+  static constexpr int value = sizeof(T) == 4 ? 4 : 2;
+};
+
+// Unit u's xp values at steps base … base + P − 1 of batch element b (steps
+// past the end read the last step: in bounds, never used).
+template <typename T, int P>
+__device__ __forceinline__ void cellLoadAhead(const k::CellConfig& cfg, const T* __restrict__ xp, int64_t base,
+                                              int64_t b, int64_t u, bool active, T (&dst)[P][k::kCellMaxGates]) {
+  const int gates = static_cast<int>(cfg.gatesPerUnit());
+#pragma unroll
+  for (int j = 0; j < P; ++j) {
+    const int64_t t = base + j < cfg.T ? base + j : cfg.T - 1;
+    const T* xs = xp + cfg.gateAt(t, b);
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j][kk] = active && kk < gates ? xs[kk * cfg.H + u] : T(0);
+  }
+}
+
+// The forward walk when each thread owns one unit (staged, H ≤ blockDim.x),
+// its xp values loaded ahead (CellWalkAhead). A kernel of its own: its
+// registers (108 for float32) would lower the occupancy of the general walk.
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellSequentialOneUnitKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                                const T* __restrict__ WhhT, const T* __restrict__ bhh, const T* __restrict__ y0, T* y) {
+  constexpr int P = CellWalkAhead<T>::value;
+  T* halves = reinterpret_cast<T*>(cellShared);
+  const int64_t n = cfg.n(), H = cfg.H;
+  const int64_t u = threadIdx.x;
+  const bool active = u < H;
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
+    for (int64_t s = threadIdx.x; s < n; s += blockDim.x) halves[s] = y0[b * n + s];
+    __syncthreads();
+    const T* prev = halves;
+    T cur[P][k::kCellMaxGates], next[P][k::kCellMaxGates];
+    cellLoadAhead<T, P>(cfg, xp, 0, b, u, active, cur);
+    for (int64_t base = 0; base < cfg.T; base += P) {
+      cellLoadAhead<T, P>(cfg, xp, base + P, b, u, active, next);
+#pragma unroll
+      for (int j = 0; j < P; ++j) {
+        const int64_t t = base + j;
+        if (t < cfg.T) {  // the same for every thread of the block
+          T* out = y + cfg.stateAt(t, b);
+          T* nextState = halves + ((t + 1) & 1) * n;
+          if (active) {
+            k::cellLinearizeUnit<T>(cfg, k::CellJacobian::None, nullptr, Whh, bhh, prev, u, nextState, nullptr,
+                                    nullptr, WhhT, nullptr, cur[j]);
+            for (int64_t r = 0; r < cfg.rowsPerUnit(); ++r) out[r * H + u] = nextState[r * H + u];
+          }
+          __syncthreads();
+          prev = nextState;
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < P; ++j)
+#pragma unroll
+        for (int kk = 0; kk < k::kCellMaxGates; ++kk) cur[j][kk] = next[j][kk];
+    }
+  }
+}
+
 template <typename T>
 static __global__ void __launch_bounds__(kCellBlock)
     cellSequentialKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
@@ -145,6 +214,113 @@ static __global__ void __launch_bounds__(kCellBlock)
       prev = next;
     }
   }
+}
+
+// The backward walk's loads for step t of unit u (see CellWalkAhead): its xp
+// gate values, its rows of g_t, and its rows of the state before step t − 1
+// (y_{t−2}, or y0 at t = 1; unused at t = 0), which the thread puts into the
+// block's staged copy of that state one step ahead. Steps below 0 read step 0.
+template <typename T>
+struct CellBackStep {
+  T xp[k::kCellMaxGates], g[k::kCellMaxRows], before[k::kCellMaxRows];
+};
+
+template <typename T, int P>
+__device__ __forceinline__ void cellLoadBackAhead(const k::CellConfig& cfg, const T* __restrict__ xp,
+                                                  const T* __restrict__ y0, const T* __restrict__ y,
+                                                  const T* __restrict__ g, int64_t top, int64_t b, int64_t u,
+                                                  bool active, CellBackStep<T> (&dst)[P]) {
+  const int gates = static_cast<int>(cfg.gatesPerUnit()), rows = static_cast<int>(cfg.rowsPerUnit());
+#pragma unroll
+  for (int j = 0; j < P; ++j) {
+    const int64_t t = top - j >= 0 ? top - j : 0;
+    const T* xs = xp + cfg.gateAt(t, b);
+    const T* gs = g + cfg.stateAt(t, b);
+    const T* before = k::cellPrevState(cfg, y0, y, t >= 1 ? t - 1 : 0, b);
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j].xp[kk] = active && kk < gates ? xs[kk * cfg.H + u] : T(0);
+#pragma unroll
+    for (int r = 0; r < k::kCellMaxRows; ++r) {
+      dst[j].g[r] = active && r < rows ? gs[r * cfg.H + u] : T(0);
+      dst[j].before[r] = active && r < rows ? before[r * cfg.H + u] : T(0);
+    }
+  }
+}
+
+// The backward walk of batch element b when each thread owns one unit
+// (staged, H ≤ blockDim.x): the same steps as cellBackwardWalkKernel's loop,
+// with the loads ahead (cellLoadBackAhead), the unit's carry in registers
+// (written to gy0 at the end), and the state before each step staged in
+// shared memory (two halves after the G staged ghh values): during step t
+// each thread writes its rows of the state before step t − 1 into the half
+// step t − 1 reads, which step t + 1 finished reading two barriers earlier.
+template <typename T>
+__device__ __forceinline__ void cellBackwardWalkOneUnit(const k::CellConfig& cfg, const T* __restrict__ xp,
+                                        const T* __restrict__ Whh, const T* __restrict__ WhhT,
+                                        const T* __restrict__ bhh, const T* __restrict__ y0,
+                                        const T* __restrict__ y, const T* __restrict__ g, T* gxp, T* ghh, T* gy0,
+                                        int64_t b, T* stage) {
+  constexpr int P = CellWalkAhead<T>::value;
+  const int64_t n = cfg.n(), H = cfg.H, G = cfg.G();
+  const int gates = static_cast<int>(cfg.gatesPerUnit()), rows = static_cast<int>(cfg.rowsPerUnit());
+  const int64_t u = threadIdx.x;
+  const bool active = u < H;
+  T* halves = stage + G;
+  // carry[r]: ∂loss/∂y_t at state row r·H + u from the steps after t (zero before the walk).
+  T carry[k::kCellMaxRows] = {T(0), T(0)};
+  // The state before the walk's first step, T − 1.
+  if (active) {
+    const T* before = k::cellPrevState(cfg, y0, y, cfg.T - 1, b);
+    for (int r = 0; r < rows; ++r) halves[((cfg.T - 1) & 1) * n + r * H + u] = before[r * H + u];
+  }
+  __syncthreads();
+  CellBackStep<T> cur[P], next[P];
+  cellLoadBackAhead<T, P>(cfg, xp, y0, y, g, cfg.T - 1, b, u, active, cur);
+  for (int64_t top = cfg.T - 1; top >= 0; top -= P) {
+    cellLoadBackAhead<T, P>(cfg, xp, y0, y, g, top - P, b, u, active, next);
+#pragma unroll
+    for (int j = 0; j < P; ++j) {
+      const int64_t t = top - j;
+      if (t >= 0) {  // the same for every thread of the block
+        const T* prev = halves + (t & 1) * n;
+        T* ghhStep = ghh + cfg.gateAt(t, b);
+        if (active) {
+          if (t >= 1)
+            for (int r = 0; r < rows; ++r) halves[((t - 1) & 1) * n + r * H + u] = cur[j].before[r];
+          T lam[k::kCellMaxRows];
+          for (int r = 0; r < k::kCellMaxRows; ++r) lam[r] = r < rows ? cur[j].g[r] + carry[r] : T(0);
+          const T direct = k::cellBackwardUnit<T>(cfg, nullptr, Whh, bhh, prev, lam, u, gxp + cfg.gateAt(t, b), stage,
+                                                  WhhT, cur[j].xp);
+          // cellSeedCarry on registers: the direct part at directIndex(u), zero at the unit's other row.
+          for (int r = 0; r < k::kCellMaxRows; ++r) carry[r] = r * H + u == cfg.directIndex(u) ? direct : T(0);
+          for (int kk = 0; kk < gates; ++kk) ghhStep[kk * H + u] = stage[kk * H + u];
+        }
+        __syncthreads();
+        // cellAddHhCarry on registers: carry[row u] += Σ_rows Whh[row, u] · ghh[row].
+        if (active) {
+          T acc = T(0);
+          for (int64_t row = 0; row < G; ++row) acc += Whh[row * H + u] * stage[row];
+          carry[0] += acc;
+        }
+        __syncthreads();  // the next step overwrites the staged ghh
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < P; ++j) cur[j] = next[j];
+  }
+  if (active)
+    for (int r = 0; r < rows; ++r) gy0[b * n + r * H + u] = carry[r];
+}
+
+// A kernel of its own for the same reason as cellSequentialOneUnitKernel (180 registers for float32).
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellBackwardWalkOneUnitKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                                  const T* __restrict__ WhhT, const T* __restrict__ bhh, const T* __restrict__ y0,
+                                  const T* __restrict__ y, const T* __restrict__ g, T* gxp, T* ghh, T* gy0) {
+  T* stage = reinterpret_cast<T*>(cellShared);
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x)
+    cellBackwardWalkOneUnit<T>(cfg, xp, Whh, WhhT, bhh, y0, y, g, gxp, ghh, gy0, b, stage);
 }
 
 template <typename T>
@@ -232,9 +408,15 @@ static void launchSequential(Context& ctx, const k::CellConfig& cfg, const CellI
   const size_t bytes = 2 * static_cast<size_t>(cfg.n()) * sizeof(T);
   const bool staged = bytes <= kCellSharedLimit;
   const TransposedWeights<T> WhhT(ctx, cfg, static_cast<const T*>(in.Whh));
-  cellSequentialKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), staged ? bytes : 0, ctx.stream>>>(
-      cfg, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), WhhT.get(), static_cast<const T*>(in.bhh),
-      static_cast<const T*>(in.y0), static_cast<T*>(y), staged);
+  if (staged && cfg.H <= cellThreads(cfg.H)) {
+    cellSequentialOneUnitKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), bytes, ctx.stream>>>(
+        cfg, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), WhhT.get(), static_cast<const T*>(in.bhh),
+        static_cast<const T*>(in.y0), static_cast<T*>(y));
+  } else {
+    cellSequentialKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), staged ? bytes : 0, ctx.stream>>>(
+        cfg, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), WhhT.get(), static_cast<const T*>(in.bhh),
+        static_cast<const T*>(in.y0), static_cast<T*>(y), staged);
+  }
   ANTLER_LAUNCH_CHECK("cellSequential");
 }
 
@@ -248,6 +430,15 @@ static void launchBackward(Context& ctx, const k::CellConfig& cfg, const CellInp
   const T* y = static_cast<const T*>(in.y);
   const TransposedWeights<T> WhhT(ctx, cfg, Whh);
   if (!adjoint) {
+    // One unit per thread: the staged ghh [G] and two halves of the state [n] after it.
+    const size_t oneUnitBytes = static_cast<size_t>(cfg.G() + 2 * cfg.n()) * sizeof(T);
+    if (cfg.H <= cellThreads(cfg.H) && oneUnitBytes <= kCellSharedLimit) {
+      cellBackwardWalkOneUnitKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), oneUnitBytes, ctx.stream>>>(
+          cfg, xp, Whh, WhhT.get(), bhh, y0, y, static_cast<const T*>(g), static_cast<T*>(gxp), static_cast<T*>(ghh),
+          static_cast<T*>(gy0));
+      ANTLER_LAUNCH_CHECK("cellBackward");
+      return;
+    }
     const size_t bytes = static_cast<size_t>(cfg.G()) * sizeof(T);
     const bool staged = bytes <= kCellSharedLimit;
     cellBackwardWalkKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), staged ? bytes : 0, ctx.stream>>>(

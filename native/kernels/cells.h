@@ -134,17 +134,19 @@ ANTLER_HD_ALWAYS_INLINE CellUnitIn<T> cellLoadUnitWh(int64_t H, const T* xpStep,
 // Unit u's inputs computing its own rows of Whh·h (the GPU's threads):
 // xpStep is the step's [G] slice of xp, prev its previous state [n]; Whh is
 // read from WhhT ([H, G], Whh's transpose) when that is not null; bhh may be
-// null (no bias).
+// null (no bias). xpUnit, when not null, holds the unit's gate values of xp
+// (k-th gate at k), already loaded (the GPU's walk loads them steps ahead),
+// and xpStep is not read.
 template <typename T>
-ANTLER_HD CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh,
-                                     const T* prev, int64_t u, const T* WhhT = nullptr) {
+ANTLER_HD_ALWAYS_INLINE CellUnitIn<T> cellLoadUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh,
+                                     const T* prev, int64_t u, const T* WhhT = nullptr, const T* xpUnit = nullptr) {
   CellUnitIn<T> in;
   const int64_t H = cfg.H;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
   for (int k = 0; k < kCellMaxGates; ++k) {
     if (k < gates) {
       const int64_t row = k * H + u;
-      in.xp[k] = xpStep[row];
+      in.xp[k] = xpUnit ? xpUnit[k] : xpStep[row];
       in.wh[k] = WhhT ? cellRowDotT(WhhT, prev, row, H, cfg.G()) : cellRowDot(Whh, prev, row, H);
       in.bh[k] = bhh ? bhh[row] : T(0);
     } else {
@@ -304,11 +306,12 @@ ANTLER_HD_ALWAYS_INLINE T cellJacobianTimesPrev(const CellConfig& cfg, const Cel
 // WhhT (optional): Whh's transpose, read instead of Whh (see cellLoadUnit).
 // unitCoef (optional, dense only): the unit's J coefficients are stored there
 // (cellStoreCoefficients) instead of its rows of J, and JStep is not used.
+// xpUnit (optional): the unit's xp values, loaded ahead (see cellLoadUnit).
 template <typename T>
-ANTLER_HD void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
+ANTLER_HD_ALWAYS_INLINE void cellLinearizeUnit(const CellConfig& cfg, CellJacobian jac, const T* xpStep, const T* Whh,
                                  const T* bhh, const T* prev, int64_t u, T* fStep, T* JStep, T* bStep,
-                                 const T* WhhT = nullptr, T* unitCoef = nullptr) {
-  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT);
+                                 const T* WhhT = nullptr, T* unitCoef = nullptr, const T* xpUnit = nullptr) {
+  const CellUnitIn<T> in = cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT, xpUnit);
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   const int64_t n = cfg.n();
   const CellUnitLinear<T> L = cellUnitLinearize(cfg.kind, in);
@@ -370,8 +373,8 @@ ANTLER_HD_ALWAYS_INLINE T cellBackwardFromIn(const CellConfig& cfg, const CellUn
 template <typename T>
 ANTLER_HD T cellBackwardUnit(const CellConfig& cfg, const T* xpStep, const T* Whh, const T* bhh, const T* prev,
                              const T lam[kCellMaxRows], int64_t u, T* gxpStep, T* ghhStep,
-                             const T* WhhT = nullptr) {
-  return cellBackwardFromIn(cfg, cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT), lam, u, gxpStep, ghhStep);
+                             const T* WhhT = nullptr, const T* xpUnit = nullptr) {
+  return cellBackwardFromIn(cfg, cellLoadUnit(cfg, xpStep, Whh, bhh, prev, u, WhhT, xpUnit), lam, u, gxpStep, ghhStep);
 }
 
 // The carry ∂loss/∂y_prev = (∂f/∂y_prev)ᵀ λ, in two passes over units because
