@@ -57,6 +57,24 @@ static unsigned cellWalkGrid(int64_t B) {
   return static_cast<unsigned>(B < cap ? B : cap);
 }
 
+// Whether a one-unit walk (loads ahead, more registers: fewer blocks per SM)
+// runs the batch in no more waves of blocks than the general walk. Each block
+// walks all T steps, so an extra wave costs about a whole walk, more than
+// loading ahead is known to save; with as many waves it runs instead.
+template <typename OneUnitKernel, typename GeneralKernel>
+static bool oneUnitWalkPays(const Context& ctx, OneUnitKernel oneUnit, size_t oneUnitBytes, GeneralKernel general,
+                            size_t generalBytes, int threads, int64_t B) {
+  int perSmOne = 0, perSmGeneral = 0;
+  ANTLER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSmOne, oneUnit, threads, oneUnitBytes));
+  ANTLER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSmGeneral, general, threads, generalBytes));
+  const int64_t blocks = cellWalkGrid(B);
+  const auto waves = [&](int perSm) {
+    const int64_t resident = static_cast<int64_t>(perSm > 0 ? perSm : 1) * ctx.multiprocessors;
+    return (blocks + resident - 1) / resident;
+  };
+  return waves(perSmOne) <= waves(perSmGeneral);
+}
+
 // WhhT[col·G + row] = Whh[row·H + col].
 template <typename T>
 static __global__ void cellTransposeKernel(int64_t G, int64_t H, const T* __restrict__ Whh, T* __restrict__ WhhT) {
@@ -408,7 +426,8 @@ static void launchSequential(Context& ctx, const k::CellConfig& cfg, const CellI
   const size_t bytes = 2 * static_cast<size_t>(cfg.n()) * sizeof(T);
   const bool staged = bytes <= kCellSharedLimit;
   const TransposedWeights<T> WhhT(ctx, cfg, static_cast<const T*>(in.Whh));
-  if (staged && cfg.H <= cellThreads(cfg.H)) {
+  if (staged && cfg.H <= cellThreads(cfg.H) &&
+      oneUnitWalkPays(ctx, cellSequentialOneUnitKernel<T>, bytes, cellSequentialKernel<T>, bytes, cellThreads(cfg.H), cfg.B)) {
     cellSequentialOneUnitKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), bytes, ctx.stream>>>(
         cfg, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), WhhT.get(), static_cast<const T*>(in.bhh),
         static_cast<const T*>(in.y0), static_cast<T*>(y));
@@ -432,7 +451,10 @@ static void launchBackward(Context& ctx, const k::CellConfig& cfg, const CellInp
   if (!adjoint) {
     // One unit per thread: the staged ghh [G] and two halves of the state [n] after it.
     const size_t oneUnitBytes = static_cast<size_t>(cfg.G() + 2 * cfg.n()) * sizeof(T);
-    if (cfg.H <= cellThreads(cfg.H) && oneUnitBytes <= kCellSharedLimit) {
+    const size_t generalBytes = static_cast<size_t>(cfg.G()) * sizeof(T);
+    if (cfg.H <= cellThreads(cfg.H) && oneUnitBytes <= kCellSharedLimit &&
+        oneUnitWalkPays(ctx, cellBackwardWalkOneUnitKernel<T>, oneUnitBytes, cellBackwardWalkKernel<T>, generalBytes,
+                        cellThreads(cfg.H), cfg.B)) {
       cellBackwardWalkOneUnitKernel<T><<<cellWalkGrid(cfg.B), cellThreads(cfg.H), oneUnitBytes, ctx.stream>>>(
           cfg, xp, Whh, WhhT.get(), bhh, y0, y, static_cast<const T*>(g), static_cast<T*>(gxp), static_cast<T*>(ghh),
           static_cast<T*>(gy0));

@@ -37,6 +37,16 @@ inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) 
   *value = attr == cudaDevAttrMultiProcessorCount ? emu::multiprocessors : emu::sharedOptin;
   return cudaSuccess;
 }
+// Blocks per multiprocessor: the same for every kernel here (no registers to count), so a choice
+// between two kernels by occupancy takes the first (the cells' one-unit walks run under emulation).
+namespace emu {
+inline int occupancyBlocks = 4;
+}  // namespace emu
+template <typename F>
+inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F, int, size_t) {
+  *blocks = emu::occupancyBlocks;
+  return cudaSuccess;
+}
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 inline cudaError_t cudaGetDeviceCount(int* n) {
   *n = 1;
