@@ -843,9 +843,11 @@ export function cellRecurrence(
     fail('INVALID_ARGUMENT', `deer: warm must be a deer.WarmStart (new deer.WarmStart()), which keeps the last solution; got ${describe(warm)}`);
   if (opts.warmStart && warm === undefined)
     fail('INVALID_ARGUMENT', "deer: warmStart: true needs somewhere to keep the last solution: pass a new deer.WarmStart() as cellRecurrence's last argument (nn.GRU, nn.LSTM and nn.RNN keep their own)");
+  // A graph is recorded (training): 'auto' measures such calls with their backward.
+  const recording = isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad);
   const requested = opts.mode ?? 'auto';
   if (requested === 'auto') {
-    const measured = autoMode(kind, xp, Whh, bhh, y0, opts, n, isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad));
+    const measured = autoMode(kind, xp, Whh, bhh, y0, opts, n, recording);
     if (measured) {
       const run = (m: AutoChoice['mode']) => cellRecurrence(kind, xp, Whh, bhh, y0, { ...opts, mode: m }, warm);
       let r: { y: Tensor; stats: DeerStats };
@@ -871,7 +873,6 @@ export function cellRecurrence(
     residual: new Array<number>(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, lambda: 0,
     chunks: 0, warmStarted: false,
   };
-  const recording = isGradEnabled() && [xp, Whh, y0, ...(bhh ? [bhh] : [])].some((t) => t.requiresGrad);
   const backwardMode = opts.backward ?? (mode === 'sequential' ? 'sequential' : 'scan');
   const keepJ = Boolean(opts.keepJacobians) && mode === 'deer' && backwardMode === 'scan' && recording;
   const warmY = opts.warmStart && warm && mode !== 'sequential' ? warm.get([T, B, n], xp.dtype, xp.device) : null;
@@ -960,7 +961,6 @@ function autoMode(
         sum(cellRecurrence(kind, ops[0], ops[1], ops[2], ops[3], measureOpts(m)).y).backward();
         synchronize(xp.device);
         // The detached leaves (and their gradients) go with the tidy scope.
-        for (const t of ops) if (t && t !== xp && t !== Whh && t !== bhh && t !== y0) t.dispose();
       }));
     }
     return performance.now() - t0;

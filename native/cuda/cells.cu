@@ -140,8 +140,8 @@ static __global__ void __launch_bounds__(kBlockSize)
 // the next group's loads (xp; in the backward also g and the unit's rows of
 // the state before) are issued before the current group's steps, so a step
 // waits on the state chain, not on memory (as the SRU kernels,
-// native/cuda/sru.cu). Larger groups cost registers: the float32 forward
-// takes 108 registers with 4 steps, 128 with 8 and then spills.
+// native/cuda/sru.cu). Larger groups cost registers: with 8 steps ptxas
+// capped the float32 forward at 128 registers and spilled; with 4 it takes 107.
 template <typename T>
 struct CellWalkAhead {
   static constexpr int value = sizeof(T) == 4 ? 4 : 2;
@@ -164,7 +164,7 @@ __device__ __forceinline__ void cellLoadAhead(const k::CellConfig& cfg, const T*
 
 // The forward walk when each thread owns one unit (staged, H ≤ blockDim.x),
 // its xp values loaded ahead (CellWalkAhead). A kernel of its own: its
-// registers (108 for float32) would lower the occupancy of the general walk.
+// registers (107 for float32) would lower the occupancy of the general walk.
 template <typename T>
 static __global__ void __launch_bounds__(kCellBlock)
     cellSequentialOneUnitKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
