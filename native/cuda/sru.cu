@@ -15,7 +15,11 @@ namespace antler::cuda {
 
 namespace k = kernels;
 
-// Small blocks spread a modest number of chains (B·dirs·d) over more SMs.
+// Blocks of 128 threads. Blocks of 64 spread few chains over more SMs (at
+// L 1024, d 512, B 16: 8,192 chains, 128 blocks instead of 64 on an H200's
+// 132 SMs) but measured no faster there and slower at L 128 (H200,
+// 2026-12-04, scripts/sru-variants.js): a walk's speed is its warp's, one
+// step after another, not the SM's share of memory bandwidth.
 constexpr int kSruBlock = 128;
 
 static unsigned sruGrid(int64_t n) {
@@ -24,35 +28,88 @@ static unsigned sruGrid(int64_t n) {
   return static_cast<unsigned>(blocks < cap ? blocks : cap);
 }
 
-// One chain per thread gives the GPU few threads (B·dirs·d), too few to hide
-// memory latency one step at a time. So each thread software-pipelines its
-// walk: the loads of the next group of kAhead steps are issued before the
-// arithmetic of the current group, keeping a group's loads in flight while
-// the serial part (the c recurrence) runs. Loads do not depend on c; a step
-// is loaded whether or not it is padded and the result is selected
-// afterwards. Loads past the end are clamped to the last step (in bounds,
-// discarded). Both groups live in registers (the loops are fully unrolled).
+// One chain per thread gives the GPU few threads (B·dirs·d): a warp per
+// scheduler or less, so a walk's speed is that of its warp, step after step.
+// Each thread therefore software-pipelines its walk: the loads of the next
+// group of SruAhead steps are issued before the arithmetic of the current
+// group, and stay in flight while the serial part (the c recurrence) runs.
+// The loads are unconditional and of raw values: every step's operands are
+// loaded from valid addresses (the cursor stops at the walk's last step, and
+// absent operands read a stand-in: sruNoMask, or U for a skip term that is
+// zeroed at use), and nothing is computed from them until the step that uses
+// them. A load under a condition, or arithmetic right after it (a select
+// between the loaded value and 0, a comparison), makes the warp wait for that
+// load there: a version written that way ran at half the speed (H200,
+// 2026-12-04, scripts/sru-variants.js, "cursor"). The loops are fully
+// unrolled, so both groups live in registers.
 template <typename T>
 struct SruAhead {
   static constexpr int forward = sizeof(T) == 4 ? 16 : 8;
   static constexpr int backward = sizeof(T) == 4 ? 8 : 4;
 };
 
-template <typename T>
-struct SruStepIn {
-  T xTilde, uf, ur, s;
-  bool padded;
+// Where chain (b, col)'s walk starts and how it moves: the element offset of
+// its first step in x, h and c (U's columns: k times that), and the signed
+// stride between consecutive steps of the walk (B·width elements; negative for
+// the backward direction, which walks time from L − 1 down); the same for
+// maskPad [L, B]. The kernels advance offsets by these strides instead of
+// recomputing (t·B + b)·width + col per access: with one warp per scheduler
+// (few chains, long walks), the 64-bit index arithmetic was most of a step's
+// instructions.
+struct SruWalk {
+  int64_t first, stride, maskFirst, maskStride;
 };
 
-// The inputs of walk step `step` (clamped to L − 1) of chain (b, col).
+__device__ __forceinline__ SruWalk sruWalk(const k::SruConfig& cfg, int64_t b, int64_t col) {
+  const bool reverse = col >= cfg.d;
+  const int64_t t0 = reverse ? cfg.L - 1 : 0, row = cfg.B * cfg.width();
+  return {cfg.at(t0, b, col), reverse ? -row : row, t0 * cfg.B + b, reverse ? -cfg.B : cfg.B};
+}
+
+// maskPad's stand-in when there is none: every step reads this 0.
+__device__ int32_t sruNoMask[1] = {0};
+
+// Offsets of the next step to load (U: k per element; xs: the skip input's
+// source, see sruSkipSource; mask: in maskPad or sruNoMask), advanced one
+// step at a time until the walk's last step, where they stay: loads past the
+// end read that step again, in bounds, and go unused.
+struct SruCursor {
+  int64_t at, u, xs, mask;
+  int64_t atStride, uStride, xsStride, maskStride;
+  int64_t left;  // steps after the current one
+  __device__ __forceinline__ void advance() {
+    const bool more = left > 0;
+    at += more ? atStride : 0;
+    u += more ? uStride : 0;
+    xs += more ? xsStride : 0;
+    mask += more ? maskStride : 0;
+    left -= more ? 1 : 0;
+  }
+};
+
+// One step's operands as loaded (see SruAhead: nothing computed from them yet).
 template <typename T>
-__device__ __forceinline__ SruStepIn<T> sruLoadStep(const k::SruConfig& cfg, const T* __restrict__ U,
-                                                    const T* __restrict__ x, const int32_t* __restrict__ maskPad,
-                                                    int64_t step, int64_t b, int64_t col, T scaleX) {
-  const int64_t t = cfg.timeOf(step < cfg.L ? step : cfg.L - 1, col);
-  const int64_t at = cfg.at(t, b, col);
-  const T* u = U + at * cfg.k;
-  return {u[0], u[1], u[2], k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX), maskPad && maskPad[t * cfg.B + b] != 0};
+struct SruRaw {
+  T u0, u1, u2, xs;
+  int32_t m;
+};
+
+template <typename T>
+__device__ __forceinline__ SruRaw<T> sruLoadRaw(const T* __restrict__ U, const T* __restrict__ xsBase,
+                                                const int32_t* __restrict__ maskBase, const SruCursor& q) {
+  const T* u = U + q.u;
+  return {u[0], u[1], u[2], xsBase[q.xs], maskBase[q.mask]};
+}
+
+// Where the skip term's input comes from: x (ScaledInput), U's 4th column
+// (Projection), or, without one, U itself (read and zeroed at use).
+template <typename T>
+__device__ __forceinline__ void sruSkipSource(const k::SruConfig& cfg, const T* U, const T* x, const T*& base,
+                                              int64_t at, int64_t uAt, int64_t atStride, int64_t uStride,
+                                              int64_t& off, int64_t& stride) {
+  if (cfg.skip == k::SruSkip::ScaledInput && x) { base = x; off = at; stride = atStride; }
+  else if (cfg.skip == k::SruSkip::Projection) { base = U + 3; off = uAt; stride = uStride; }
+  else { base = U; off = uAt; stride = uStride; }
 }
 
 template <typename T>
@@ -62,30 +119,46 @@ static __global__ void __launch_bounds__(kSruBlock)
                      const int32_t* __restrict__ maskPad, T* __restrict__ h, T* __restrict__ c,
                      T* __restrict__ cLast) {
   constexpr int P = SruAhead<T>::forward;
-  const int64_t width = cfg.width(), chains = cfg.chains();
+  const int64_t width = cfg.width(), chains = cfg.chains(), L = cfg.L;
   const T scaleX = static_cast<T>(cfg.scaleX);
+  const bool scaled = cfg.skip == k::SruSkip::ScaledInput && x, proj = cfg.skip == k::SruSkip::Projection;
+  const int32_t* maskBase = maskPad ? maskPad : sruNoMask;
   for (int64_t i = gridStart(); i < chains; i += gridStride()) {
     const int64_t b = i / width, col = i - b * width;
     const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
     T state = c0 ? c0[i] : T(0);
-    if (cfg.L > 0) {
-      SruStepIn<T> cur[P], next[P];
+    if (L > 0) {
+      const SruWalk w = sruWalk(cfg, b, col);
+      const T* xsBase;
+      int64_t xsOff, xsStride;
+      sruSkipSource(cfg, U, x, xsBase, w.first, w.first * cfg.k, w.stride, w.stride * cfg.k, xsOff, xsStride);
+      SruCursor load{w.first,  w.first * cfg.k,  xsOff,    maskPad ? w.maskFirst : 0,
+                     w.stride, w.stride * cfg.k, xsStride, maskPad ? w.maskStride : 0, L - 1};
+      int64_t store = w.first;
+      SruRaw<T> cur[P], next[P];
 #pragma unroll
-      for (int j = 0; j < P; ++j) cur[j] = sruLoadStep(cfg, U, x, maskPad, j, b, col, scaleX);
-      for (int64_t base = 0; base < cfg.L; base += P) {
-#pragma unroll
-        for (int j = 0; j < P; ++j) next[j] = sruLoadStep(cfg, U, x, maskPad, base + P + j, b, col, scaleX);
+      for (int j = 0; j < P; ++j) {
+        cur[j] = sruLoadRaw(U, xsBase, maskBase, load);
+        load.advance();
+      }
+      for (int64_t base = 0; base < L; base += P) {
 #pragma unroll
         for (int j = 0; j < P; ++j) {
-          const int64_t step = base + j;
-          if (step < cfg.L) {
-            const int64_t at = cfg.at(cfg.timeOf(step, col), b, col);
+          next[j] = sruLoadRaw(U, xsBase, maskBase, load);
+          load.advance();
+        }
+#pragma unroll
+        for (int j = 0; j < P; ++j) {
+          if (base + j < L) {
+            const SruRaw<T>& r = cur[j];
+            const T s = scaled ? scaleX * r.xs : proj ? r.xs : T(0);
             T hNew;
-            const T cNew = k::sruForwardStep(state, cur[j].xTilde, cur[j].uf, cur[j].ur, cur[j].s, p,
-                                             cfg.tanhActivation, hNew);
-            state = cur[j].padded ? state : cNew;
-            c[at] = state;
-            h[at] = cur[j].padded ? T(0) : hNew;
+            const T cNew = k::sruForwardStep(state, r.u0, r.u1, r.u2, s, p, cfg.tanhActivation, hNew);
+            const bool padded = r.m != 0;
+            state = padded ? state : cNew;
+            c[store] = state;
+            h[store] = padded ? T(0) : hNew;
+            store += w.stride;
           }
         }
 #pragma unroll
@@ -97,38 +170,11 @@ static __global__ void __launch_bounds__(kSruBlock)
 }
 
 template <typename T>
-struct SruBackIn {
-  T cPrev, xTilde, uf, ur, s, gh, gAll;
-  bool padded;
+struct SruBackRaw {
+  T cPrev, u0, u1, u2, xs, gh, gAll;
+  int32_t m;
 };
 
-// The inputs of the backward walk's r-th step (step L − 1 − r of the forward
-// walk, r clamped to L − 1), including c_{t−1} (c0 or 0 at the walk's start).
-template <typename T>
-__device__ __forceinline__ SruBackIn<T> sruLoadBackStep(const k::SruConfig& cfg, const T* __restrict__ U,
-                                                        const T* __restrict__ x, const T* __restrict__ c0,
-                                                        const T* __restrict__ c, const T* __restrict__ gh,
-                                                        const T* __restrict__ gcAll,
-                                                        const int32_t* __restrict__ maskPad, int64_t r, int64_t b,
-                                                        int64_t col, int64_t i, T scaleX) {
-  const int64_t step = cfg.L - 1 - (r < cfg.L ? r : cfg.L - 1);
-  const int64_t t = cfg.timeOf(step, col);
-  const int64_t at = cfg.at(t, b, col);
-  const T* u = U + at * cfg.k;
-  SruBackIn<T> v;
-  v.cPrev = step > 0 ? c[cfg.at(cfg.timeOf(step - 1, col), b, col)] : (c0 ? c0[i] : T(0));
-  v.xTilde = u[0];
-  v.uf = u[1];
-  v.ur = u[2];
-  v.s = k::sruSkipTerm(cfg.skip, u, x ? x[at] : T(0), scaleX);
-  v.gh = gh[at];
-  v.gAll = gcAll ? gcAll[at] : T(0);
-  v.padded = maskPad && maskPad[t * cfg.B + b] != 0;
-  return v;
-}
-
-// Walks each chain's steps in reverse, pipelined as the forward. c_t of a
-// step is the c_{t−1} loaded for the step before it in this walk.
 template <typename T>
 static __global__ void __launch_bounds__(kSruBlock)
     sruBackwardKernel(k::SruConfig cfg, const T* __restrict__ U, const T* __restrict__ x,
@@ -138,45 +184,73 @@ static __global__ void __launch_bounds__(kSruBlock)
                       T* __restrict__ gx, T* __restrict__ gc0, double* __restrict__ partialV,
                       double* __restrict__ partialB) {
   constexpr int P = SruAhead<T>::backward;
-  const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains();
+  const int64_t width = cfg.width(), kk = cfg.k, chains = cfg.chains(), L = cfg.L;
   const T scaleX = static_cast<T>(cfg.scaleX);
+  const bool scaled = cfg.skip == k::SruSkip::ScaledInput && x, proj = cfg.skip == k::SruSkip::Projection;
+  const int32_t* maskBase = maskPad ? maskPad : sruNoMask;
+  const T* gAllBase = gcAll ? gcAll : gh;
   for (int64_t i = gridStart(); i < chains; i += gridStride()) {
     const int64_t b = i / width, col = i - b * width;
     const k::SruUnitParams<T> p = k::sruUnitParams(weightC, bias, width, col);
     T carry = gcLast[i];
+    const T c0v = c0 ? c0[i] : T(0);
     double dvf = 0.0, dvr = 0.0, dbf = 0.0, dbr = 0.0;
-    if (cfg.L > 0) {
-      T cCur = c[cfg.at(cfg.timeOf(cfg.L - 1, col), b, col)];
-      SruBackIn<T> cur[P], next[P];
+    if (L > 0) {
+      const SruWalk w = sruWalk(cfg, b, col);
+      const int64_t last = w.first + (L - 1) * w.stride, lastMask = w.maskFirst + (L - 1) * w.maskStride;
+      const T* xsBase;
+      int64_t xsOff, xsStride;
+      sruSkipSource(cfg, U, x, xsBase, last, last * kk, -w.stride, -w.stride * kk, xsOff, xsStride);
+      // The backward walk starts at the forward walk's last step and moves back to its first.
+      SruCursor load{last,      last * kk,      xsOff,    maskPad ? lastMask : 0,
+                     -w.stride, -w.stride * kk, xsStride, maskPad ? -w.maskStride : 0, L - 1};
+      int64_t store = last, storeU = last * kk;
+      T cCur = c[last];
+      SruBackRaw<T> cur[P], next[P];
+      const auto loadRaw = [&](const SruCursor& q) {
+        const T* u = U + q.u;
+        // c one forward step earlier; at the forward walk's first step (left = 0)
+        // a valid element instead, replaced by c0 at use.
+        return SruBackRaw<T>{c[q.at + (q.left > 0 ? q.atStride : 0)], u[0], u[1], u[2], xsBase[q.xs], gh[q.at],
+                             gAllBase[q.at], maskBase[q.mask]};
+      };
 #pragma unroll
-      for (int j = 0; j < P; ++j) cur[j] = sruLoadBackStep(cfg, U, x, c0, c, gh, gcAll, maskPad, j, b, col, i, scaleX);
-      for (int64_t base = 0; base < cfg.L; base += P) {
-#pragma unroll
-        for (int j = 0; j < P; ++j)
-          next[j] = sruLoadBackStep(cfg, U, x, c0, c, gh, gcAll, maskPad, base + P + j, b, col, i, scaleX);
+      for (int j = 0; j < P; ++j) {
+        cur[j] = loadRaw(load);
+        load.advance();
+      }
+      for (int64_t base = 0; base < L; base += P) {
 #pragma unroll
         for (int j = 0; j < P; ++j) {
-          if (base + j >= cfg.L) continue;
-          const SruBackIn<T>& in = cur[j];
-          const int64_t at = cfg.at(cfg.timeOf(cfg.L - 1 - (base + j), col), b, col);
-          // The gradient of this step's state joins the carry (on a padded step too: its state is c_{t−1}).
-          if (gcAll) carry += in.gAll;
+          next[j] = loadRaw(load);
+          load.advance();
+        }
+#pragma unroll
+        for (int j = 0; j < P; ++j) {
+          if (base + j >= L) continue;
+          const SruBackRaw<T>& r = cur[j];
+          const T cPrev = base + j == L - 1 ? c0v : r.cPrev;
+          const T s = scaled ? scaleX * r.xs : proj ? r.xs : T(0);
+          const bool padded = r.m != 0;
+          if (gcAll) carry += r.gAll;
           const k::SruStepGrads<T> g =
-              k::sruBackwardStep(in.cPrev, cCur, in.xTilde, in.uf, in.ur, in.s, p, cfg.tanhActivation, in.gh, carry);
-          T* gu = gU + at * kk;
-          gu[0] = in.padded ? T(0) : g.dxTilde;
-          gu[1] = in.padded ? T(0) : g.df;
-          gu[2] = in.padded ? T(0) : g.dr;
-          if (kk == 4) gu[3] = in.padded ? T(0) : g.ds;
-          if (gx) gx[at] = in.padded ? T(0) : scaleX * g.ds;
-          if (!in.padded) {
+              k::sruBackwardStep(cPrev, cCur, r.u0, r.u1, r.u2, s, p, cfg.tanhActivation, r.gh, carry);
+          T* gu = gU + storeU;
+          gu[0] = padded ? T(0) : g.dxTilde;
+          gu[1] = padded ? T(0) : g.df;
+          gu[2] = padded ? T(0) : g.dr;
+          if (kk == 4) gu[3] = padded ? T(0) : g.ds;
+          if (gx) gx[store] = padded ? T(0) : scaleX * g.ds;
+          if (!padded) {
             carry = g.carry;
-            dvf += static_cast<double>(g.df) * static_cast<double>(in.cPrev);
-            dvr += static_cast<double>(g.dr) * static_cast<double>(in.cPrev);
+            dvf += static_cast<double>(g.df) * static_cast<double>(cPrev);
+            dvr += static_cast<double>(g.dr) * static_cast<double>(cPrev);
             dbf += static_cast<double>(g.df);
             dbr += static_cast<double>(g.dr);
           }
-          cCur = in.cPrev;
+          cCur = cPrev;
+          store -= w.stride;
+          storeU -= w.stride * kk;
         }
 #pragma unroll
         for (int j = 0; j < P; ++j) cur[j] = next[j];
@@ -231,8 +305,7 @@ static void launchSruBackward(Context& ctx, const k::SruConfig& cfg, const SruIn
         cfg, static_cast<const T*>(in.U), static_cast<const T*>(in.x), static_cast<const T*>(in.weightC),
         static_cast<const T*>(in.bias), static_cast<const T*>(in.c0), in.maskPad, static_cast<const T*>(c),
         static_cast<const T*>(gh), static_cast<const T*>(gcLast), static_cast<const T*>(in.gcAll),
-        static_cast<T*>(out.gU), static_cast<T*>(out.gx),
-        static_cast<T*>(out.gc0), partialV, partialB);
+        static_cast<T*>(out.gU), static_cast<T*>(out.gx), static_cast<T*>(out.gc0), partialV, partialB);
     ANTLER_LAUNCH_CHECK("sruBackward");
   }
   sruParamGradKernel<T><<<gridFor(ctx, params), kBlockSize, 0, ctx.stream>>>(
