@@ -66,7 +66,16 @@ run(`DEER RNN modules on CUDA match the CPU (seed ${rng.seed})`, () => {
               tidy(() => gpuNet.loadStateDict(ref.net.stateDict()));
               const gpu = on(gpuNet, 'cuda:0', ref.x, ref.h0, ref.w);
               const tol = dtype === 'float64' ? 1e-9 : 2e-4;
-              ref.vals.forEach((v, k) => expectClose(gpu.vals[k], v, 0, tol * Math.max(1, maxAbs(v)), `value ${k}`));
+              // A relu pre-activation within float32 rounding of 0 has no defined derivative: the solver's
+              // answer and the sequential one, equal to float32 precision, may take either side of the kink,
+              // and the gradients then differ by O(1) for the steps before it. Over 1.28 million
+              // pre-activations (T = 10,000) that happens in about one run in ten (on the CPU too: H200,
+              // 2026-12-04, scripts/relu-kink-check.js, seed 7: quasi's x.grad differed at 44 values, up to
+              // 0.08, all at or before the one step where z = -7.5e-9). So at that size relu float32 compares
+              // the outputs and final states only; float64 (kinks within 1e-16) and the smaller sizes compare
+              // everything, as the CPU suite does at T = 10,000 for GRU, LSTM and tanh.
+              const compared = kind === 'rnn_relu' && dtype === 'float32' && c.T >= 10_000 ? 2 : ref.vals.length;
+              ref.vals.slice(0, compared).forEach((v, k) => expectClose(gpu.vals[k], v, 0, tol * Math.max(1, maxAbs(v)), `value ${k}`));
               for (const s of gpu.stats) expect(s.fallback).toBe(false);
             } finally {
               gpuNet.dispose();
