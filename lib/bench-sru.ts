@@ -9,7 +9,7 @@
  * Σ output. Sizes follow Lei et al.: (L, d, B) = (32, 256, 32),
  * (128, 512, 32), (1024, 512, 16).
  */
-import { BenchRow, runTorch, timeIt } from './bench-timing';
+import { BenchRow, runTorch, timeIt, timeWithin } from './bench-timing';
 import * as path from 'node:path';
 import { noGrad } from './autograd/graph';
 import { backends } from './device';
@@ -117,7 +117,8 @@ function copyMs(device: string, repeats: number): number {
 
 /**
  * On a GPU, the recurrence kernel alone (sruForward on a precomputed U, k = 3
- * with the scaled-input skip: reads U and x, writes h and c) in GB/s, next to
+ * with the scaled-input skip: reads U and x, writes h and c), and its backward
+ * (reads U, x, c and gh, writes gU and gx), in GB/s, next to
  * the device's copy bandwidth measured once in the same run (copyMs). The
  * issue's target is 70% of the copy bandwidth. The kernel is launched
  * KERNEL_LAUNCHES times between two synchronizations, as a training step
@@ -138,13 +139,26 @@ function sruBandwidth(s: Size, device: string, repeats: number, copy: number): S
       for (let i = 0; i < KERNEL_LAUNCHES; i++)
         for (const hnd of n.sruForward(U.handle, x.handle, wc.handle, bias.handle, null, null, opts)) wrap(hnd).dispose();
     }, device, repeats) / KERNEL_LAUNCHES;
-    const bytes = 4 * L * B * d * (3 + 1 + 2);
+    // The backward kernel (reads U, x, c, gh; writes gU, gx; its per-chain parameter sums are small).
+    const [hH, cH, lastH] = n.sruForward(U.handle, x.handle, wc.handle, bias.handle, null, null, opts);
+    const c = wrap(cH);
+    wrap(hH).dispose();
+    const gh = randn([L, B, d], { device }), gcLast = wrap(lastH);
+    const backwardMs = timeIt(() => {
+      for (let i = 0; i < KERNEL_LAUNCHES; i++)
+        for (const g of n.sruBackward(U.handle, x.handle, wc.handle, bias.handle, null, null, c.handle, gh.handle, gcLast.handle, opts, null)) if (g) wrap(g).dispose();
+    }, device, repeats) / KERNEL_LAUNCHES;
+    const bytes = 4 * L * B * d * (3 + 1 + 2), backwardBytes = 4 * L * B * d * (3 + 1 + 1 + 1 + 3 + 1);
     return [
       { suite: 'sru', case: caseName(s, 'recurrence kernel'), device, impl: 'antler-sru-kernel', ms: kernelMs, gbps: bytes / kernelMs / 1e6 },
+      { suite: 'sru', case: caseName(s, 'recurrence kernel'), device, impl: 'antler-sru-backward-kernel', ms: backwardMs, gbps: backwardBytes / backwardMs / 1e6 },
       { suite: 'sru', case: caseName(s, 'recurrence kernel'), device, impl: 'device-copy-512MiB', ms: copy, gbps: COPY_BYTES / copy / 1e6 },
     ];
   });
 }
+
+/** The most time one GPU measurement's repeats may take (after its warm-up run). */
+const GPU_BUDGET_MS = 1500;
 
 const caseName = (s: Size, pass: string) => `L=${s.L} d=${s.d} B=${s.B} ${pass}`;
 
@@ -174,12 +188,15 @@ export function benchSru(quick: boolean): SruBenchRow[] {
         ['antler-gru', (v) => fusedGru.forward(v).output, () => fusedGru.zeroGrad()],
         ['antler-lstm-ops', (v) => lstm.forward(v), () => lstm.zeroGrad()],
       ];
+      // A GPU session's time is short: each measurement gets at most GPU_BUDGET_MS of repeats
+      // (antler's sequential LSTM and the op-by-op peers take about a second a run at L = 1024).
+      const measure = (fn: () => void) => (device === 'cpu' ? timeIt(fn, device, repeats) : timeWithin(fn, device, GPU_BUDGET_MS, repeats).ms);
       for (const [impl, f, zero] of impls) {
-        const fwd = timeIt(() => tidy(() => noGrad(() => void f(x))), device, repeats);
-        const fb = timeIt(() => {
+        const fwd = measure(() => tidy(() => noGrad(() => void f(x))));
+        const fb = measure(() => {
           zero();
           tidy(() => sum(f(x)).backward());
-        }, device, repeats);
+        });
         zero();
         rows.push({ suite: 'sru', case: caseName(s, 'fwd'), device, impl, ms: fwd });
         rows.push({ suite: 'sru', case: caseName(s, 'fwd+bwd'), device, impl, ms: fb });

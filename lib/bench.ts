@@ -79,6 +79,10 @@ export async function runBench(suite: string, opts: { quick?: boolean; out: stri
   // A quick run has its own file: it never replaces the full run's results that BENCHMARKS.md cites.
   const file = path.join(opts.out, `bench-${names.join('-')}-${machine.gpu === 'none' ? 'cpu' : 'gpu'}${opts.quick ? '-quick' : ''}.json`);
   console.log(`antler bench (${machine.cpu}, ${machine.cpuLoops} loops; GPU: ${machine.gpu}; BLAS: ${machine.blas})`);
+  // A test setting: every new buffer is filled first, which a timing then includes (on an H200 it cost a
+  // 512 MiB copy a quarter of its time, and the SRU kernel's outputs a fill per launch).
+  if (process.env.ANTLER_POISON === '1')
+    console.log('WARNING: ANTLER_POISON=1 fills every new buffer before use: these times include the fills (unset it to benchmark)');
   const all: Row[] = [];
   const done: string[] = [];
   const write = () => fs.writeFileSync(file, JSON.stringify({ machine, suites: done, rows: all }, null, 2));

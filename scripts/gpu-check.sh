@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Everything a GPU session should run, in one device call, with its logs under
 # $OUT: a smoke check (seconds), the GPU test suite (every CUDA kernel against
-# the CPU), the SRU and DEER benchmarks on the GPU (--quick grids), then where
-# a DEER forward's time goes (scripts/deer-profile.js).
+# the CPU), the SRU benchmark's full grid and the DEER benchmark's quick one on
+# the GPU, where a DEER forward's time goes (scripts/deer-profile.js), then
+# compute-sanitizer over small cases of every kernel family.
 #
 # The device returns at most 8 files from $OUT: this writes 7 (summary.txt,
 # gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
-# benchmark JSONs; the neural-ODE benchmark's table goes into summary.txt),
-# and an eighth, build-here.log, only when the carried addon must be rebuilt here.
-# Its steps are capped at 470 s in all (doctor 15, smoke 35, tests 200, SRU
-# 70, DEER 100, ODE 25, profile 25); on the H200 (2026-12-04) they took about
-# 230 s (the tests 125 s). compute-sanitizer (memcheck 45 s, racecheck 60 s
-# over scripts/gpu-sanitize.js) runs last: with timeout_s 580 it gets its
-# time, unless the carried addon had to be rebuilt there (up to 190 s more:
-# then the last steps are cut); the files come back either way.
+# benchmark JSONs), and an eighth, build-here.log, only when the carried addon
+# must be rebuilt here. The steps' caps add up to more than the device call's
+# 580 s (doctor 15, smoke 35, tests 200, SRU 120, DEER 60, profile 25, memcheck
+# 60, racecheck 90, synccheck 40); on the H200 the tests took 125 s
+# (2026-12-04), so the sanitizers, last, get their time unless a step runs
+# long or the carried addon had to be rebuilt there (up to 190 s more). The
+# files come back either way.
 #
 # Here (no GPU needed), build for the device's architecture and pack:
 #   ANTLER_CUDA_ARCHS=90 npm run build && ../shared/gpu/pack.sh build/Release dist
@@ -23,7 +23,9 @@
 set -uo pipefail
 out=${OUT:-/tmp/antler-gpu-check}
 mkdir -p "$out"
-export ANTLER_POISON=1 ANTLER_REQUIRE_GPU=1
+# ANTLER_POISON (new buffers filled with NaN, so a kernel that reads what it never wrote fails) for the
+# tests only: the benchmarks would time the fills too.
+export ANTLER_REQUIRE_GPU=1
 
 sum="$out/summary.txt"
 { date -u; nvidia-smi 2>&1 || echo "nvidia-smi failed"; } > "$sum"
@@ -48,7 +50,7 @@ if ! timeout 20 node -e "$probe" >> "$sum" 2>&1; then
 fi
 timeout 15 node dist/cli.js doctor 2>&1 | tee -a "$sum"
 echo "=== smoke" | tee -a "$sum"
-timeout 35 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
+ANTLER_POISON=1 timeout 35 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
 
 step() { # name, seconds, command...
   local name=$1 secs=$2; shift 2
@@ -60,25 +62,29 @@ step() { # name, seconds, command...
   tail -n 5 "$out/$name.log"
 }
 
-step gpu-tests 200 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json" --reporters default --reporters ./scripts/jest-case-reporter.js
-ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 70 node dist/cli.js bench sru --quick --out "$out"
-step bench-deer 100 node dist/cli.js bench deer --quick --out "$out"
-echo "=== bench ode --quick, cuda:0 (limit 25s)" | tee -a "$sum"
-ANTLER_BENCH_DEVICES=cuda:0 timeout 25 node dist/cli.js bench ode --quick --out /tmp/antler-bench-ode 2>&1 | tee -a "$sum"
+ANTLER_POISON=1 step gpu-tests 200 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json" --reporters default --reporters ./scripts/jest-case-reporter.js
+# The SRU grid in full (L = 1024 too; each GPU measurement is capped at 1.5 s of repeats), the DEER grid's quick part.
+ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 120 node dist/cli.js bench sru --out "$out"
+step bench-deer 60 node dist/cli.js bench deer --quick --out "$out"
 echo "=== deer profile (limit 25s)" | tee -a "$sum"
 timeout 25 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 # Last, with whatever time is left: compute-sanitizer over small cases of every kernel family
 # (scripts/gpu-sanitize.js; the build has -lineinfo, so a report names the file and line).
 san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
 if [[ -n "$san" ]]; then
-  echo "=== compute-sanitizer memcheck (limit 45s)" | tee -a "$sum"
-  timeout 45 "$san" --tool memcheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js 2>&1 | tail -n 40 | tee -a "$sum"
+  echo "=== compute-sanitizer memcheck (limit 60s)" | tee -a "$sum"
+  timeout 60 "$san" --tool memcheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js 2>&1 | tail -n 45 | tee -a "$sum"
   echo "memcheck: exit ${PIPESTATUS[0]}" | tee -a "$sum"
-  # Racecheck is slow (about 2-6 s a case): the cases not yet race-checked on a GPU first. The 2026-12-04
-  # run checked the sequential, deer and quasi cells (GRU, LSTM, RNN) in its 30 s; it reached none of the rest.
-  echo "=== compute-sanitizer racecheck, the cases not yet race-checked (limit 60s)" | tee -a "$sum"
-  timeout 60 "$san" --tool racecheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js --skip 'mode (sequential|deer|quasi) ' 2>&1 | tail -n 30 | tee -a "$sum"
+  # Racecheck is slow (about 2-6 s a case): the kernels not yet race-checked on a GPU. The 2026-12-04 run
+  # checked the deer and quasi cells (GRU, LSTM, RNN); the sequential walks have changed since (the one-unit kernels).
+  race='sequential|one-unit|elk|SRU'
+  echo "=== compute-sanitizer racecheck on /$race/ (limit 90s)" | tee -a "$sum"
+  timeout 90 "$san" --tool racecheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js --only "$race" 2>&1 | tail -n 30 | tee -a "$sum"
   echo "racecheck: exit ${PIPESTATUS[0]}" | tee -a "$sum"
+  # synccheck: barriers reached by only part of a block, in the kernels that stage through shared memory.
+  echo "=== compute-sanitizer synccheck on /sequential|one-unit/ (limit 40s)" | tee -a "$sum"
+  timeout 40 "$san" --tool synccheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js --only 'sequential|one-unit' 2>&1 | tail -n 20 | tee -a "$sum"
+  echo "synccheck: exit ${PIPESTATUS[0]}" | tee -a "$sum"
 else
   echo "compute-sanitizer not found: skipped" | tee -a "$sum"
 fi

@@ -81,6 +81,16 @@ for (const mode of ['sequential', 'deer', 'quasi', 'elk'])
       const out = [y, ...grads(y, [x, ...m.parameters()], 7)];
       return out;
     });
+// The one-unit walks (H <= 256, every lane a unit) with full warps: H = 128 and 256, both dtypes.
+for (const [kind, H, dtype] of [['GRU', 128, 'float32'], ['LSTM', 128, 'float64'], ['RNN', 256, 'float32'], ['LSTM', 256, 'float32'], ['GRU', 256, 'float64']])
+  check(`one-unit walk ${kind} H=${H} T=40 B=2 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-9 : 1e-3, (d) => {
+    a.setSeed(30);
+    const m = new a.nn[kind](5, H, { mode: 'sequential', dtype });
+    m.to(d);
+    const x = leaf(rn([40, 2, 5], 31, d, dtype));
+    const y = m.forward(x).output;
+    return [y, ...grads(y, [x, ...m.parameters()], 32)];
+  });
 check('LSTM sequential H=1600 (state in global memory) T=3 B=1 fwd+bwd, float64', 1e-9, (d) => {
   a.setSeed(8);
   const m = new a.nn.LSTM(4, 1600, { dtype: 'float64' });

@@ -3,7 +3,7 @@
 // sequential BPTT, counting outputs and x.grad values beyond the suite's tolerance
 // (2e-4 of scale), and the forward's relu kink flips (units where exactly one of
 // the two solutions is zero). A kink flip makes the gradient differ legitimately.
-//   node scripts/relu-kink-check.js [device] [seeds]
+//   node scripts/relu-kink-check.js [device] [seeds] [first seed]
 'use strict';
 const a = require('../dist');
 const dev = process.argv[2] || 'cuda:0', seeds = Number(process.argv[3] || 12);

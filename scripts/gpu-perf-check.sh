@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A second device call after scripts/gpu-check.sh, for a session that changed
+# kernels: the GPU suite again (GPU_TESTS: a jest --testPathPattern, default
+# all of it), the SRU benchmark's full grid, memcheck on the SRU cases, the
+# relu float32 diagnostic (scripts/relu-kink-check.js; RELU_DIAG=0 skips it),
+# then part of the DEER benchmark's grid (ANTLER_BENCH_DEER_NS / _TS, defaults
+# below), last because it is the longest and its log shows each cell as it
+# goes. Steps' caps: tests 150, SRU 80, diagnostic 40, memcheck 30, DEER 200.
+# Build and pack as for gpu-check.sh, then one device `run` with carry [".gpu"]:
+#   bash .gpu/run.sh bash scripts/gpu-perf-check.sh
+set -uo pipefail
+out=${OUT:-/tmp/antler-gpu-perf}
+mkdir -p "$out"
+# ANTLER_POISON (new buffers filled with NaN, so a kernel that reads what it never wrote fails) for the
+# tests only: the benchmarks would time the fills too.
+export ANTLER_REQUIRE_GPU=1
+sum="$out/summary.txt"
+{ date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>&1; } > "$sum"
+if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
+  for dir in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+    found=$(find "$dir" -name 'libcublas.so.1[23]' 2>/dev/null | head -n 1)
+    if [[ -n "$found" ]]; then export ANTLER_CUBLAS=$found; break; fi
+  done
+fi
+timeout 15 node dist/cli.js doctor 2>&1 | grep -E "CUDA|cuda:0|cuBLAS" | tee -a "$sum"
+step() { # name, seconds, command...
+  local name=$1 secs=$2; shift 2
+  local t0=$SECONDS
+  timeout "$secs" "$@" > "$out/$name.log" 2>&1
+  echo "$name: exit $? after $((SECONDS - t0)) s" | tee -a "$sum"
+  tail -n 4 "$out/$name.log" | tee -a "$sum"
+}
+ANTLER_POISON=1 step gpu-tests 150 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --reporters default --reporters ./scripts/jest-case-reporter.js ${GPU_TESTS:+--testPathPattern "$GPU_TESTS"}
+ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 80 node dist/cli.js bench sru --out "$out"
+if [[ "${RELU_DIAG:-1}" != 0 ]]; then
+  echo "=== relu float32 diagnostic" >> "$sum"
+  timeout 40 node scripts/relu-kink-check.js cuda:0 10 2>&1 | tee -a "$sum"
+fi
+san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
+if [[ -n "$san" ]]; then
+  echo "=== memcheck on /SRU/" >> "$sum"
+  timeout 30 "$san" --tool memcheck --error-exitcode 9 node scripts/gpu-sanitize.js --only SRU 2>&1 | tail -n 8 | tee -a "$sum"
+fi
+export ANTLER_BENCH_DEER_NS=${ANTLER_BENCH_DEER_NS:-1,2,4,8} ANTLER_BENCH_DEER_TS=${ANTLER_BENCH_DEER_TS:-1000,10000,100000}
+step bench-deer 200 node dist/cli.js bench deer --out "$out"
+ls "$out" | tee -a "$sum"
