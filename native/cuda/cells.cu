@@ -141,30 +141,40 @@ static __global__ void __launch_bounds__(kBlockSize)
 // the state before) are issued before the current group's steps, so a step
 // waits on the state chain, not on memory (as the SRU kernels,
 // native/cuda/sru.cu). Larger groups cost registers: with 8 steps ptxas
-// capped the float32 forward at 128 registers and spilled; with 4 it takes 107.
+// capped the float32 forward at 128 registers and spilled; with 4 it takes 100.
 template <typename T>
 struct CellWalkAhead {
   static constexpr int value = sizeof(T) == 4 ? 4 : 2;
 };
 
+// The loads ahead are unconditional: every one reads a valid element, with
+// the step, the unit (for the block's idle threads, u ≥ H) and the gate or
+// row clamped, and what is not needed goes unused. A load under a condition,
+// or a select between the loaded value and 0, makes the thread wait for it
+// there, and nothing is left in flight: the SRU kernels written that way ran
+// at half the speed (H200, 2026-12-04, native/cuda/sru.cu's SruAhead).
+__device__ __forceinline__ int cellClampIndex(int i, int count) { return i < count ? i : count - 1; }
+
 // Unit u's xp values at steps base … base + P − 1 of batch element b (steps
-// past the end read the last step: in bounds, never used).
+// past the end read the last step; gates past the cell's read its last gate;
+// an idle thread reads unit 0's: in bounds, never used).
 template <typename T, int P>
 __device__ __forceinline__ void cellLoadAhead(const k::CellConfig& cfg, const T* __restrict__ xp, int64_t base,
                                               int64_t b, int64_t u, bool active, T (&dst)[P][k::kCellMaxGates]) {
   const int gates = static_cast<int>(cfg.gatesPerUnit());
+  const int64_t unit = active ? u : 0;
 #pragma unroll
   for (int j = 0; j < P; ++j) {
     const int64_t t = base + j < cfg.T ? base + j : cfg.T - 1;
-    const T* xs = xp + cfg.gateAt(t, b);
+    const T* xs = xp + cfg.gateAt(t, b) + unit;
 #pragma unroll
-    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j][kk] = active && kk < gates ? xs[kk * cfg.H + u] : T(0);
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j][kk] = xs[cellClampIndex(kk, gates) * cfg.H];
   }
 }
 
 // The forward walk when each thread owns one unit (staged, H ≤ blockDim.x),
 // its xp values loaded ahead (CellWalkAhead). A kernel of its own: its
-// registers (107 for float32) would lower the occupancy of the general walk.
+// registers (100 for float32) would lower the occupancy of the general walk.
 template <typename T>
 static __global__ void __launch_bounds__(kCellBlock)
     cellSequentialOneUnitKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
@@ -237,7 +247,8 @@ static __global__ void __launch_bounds__(kCellBlock)
 // The backward walk's loads for step t of unit u (see CellWalkAhead): its xp
 // gate values, its rows of g_t, and its rows of the state before step t − 1
 // (y_{t−2}, or y0 at t = 1; unused at t = 0), which the thread puts into the
-// block's staged copy of that state one step ahead. Steps below 0 read step 0.
+// block's staged copy of that state one step ahead. Steps below 0 read step 0;
+// clamped and unconditional as cellLoadAhead.
 template <typename T>
 struct CellBackStep {
   T xp[k::kCellMaxGates], g[k::kCellMaxRows], before[k::kCellMaxRows];
@@ -249,18 +260,19 @@ __device__ __forceinline__ void cellLoadBackAhead(const k::CellConfig& cfg, cons
                                                   const T* __restrict__ g, int64_t top, int64_t b, int64_t u,
                                                   bool active, CellBackStep<T> (&dst)[P]) {
   const int gates = static_cast<int>(cfg.gatesPerUnit()), rows = static_cast<int>(cfg.rowsPerUnit());
+  const int64_t unit = active ? u : 0;
 #pragma unroll
   for (int j = 0; j < P; ++j) {
     const int64_t t = top - j >= 0 ? top - j : 0;
-    const T* xs = xp + cfg.gateAt(t, b);
-    const T* gs = g + cfg.stateAt(t, b);
-    const T* before = k::cellPrevState(cfg, y0, y, t >= 1 ? t - 1 : 0, b);
+    const T* xs = xp + cfg.gateAt(t, b) + unit;
+    const T* gs = g + cfg.stateAt(t, b) + unit;
+    const T* before = k::cellPrevState(cfg, y0, y, t >= 1 ? t - 1 : 0, b) + unit;
 #pragma unroll
-    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j].xp[kk] = active && kk < gates ? xs[kk * cfg.H + u] : T(0);
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) dst[j].xp[kk] = xs[cellClampIndex(kk, gates) * cfg.H];
 #pragma unroll
     for (int r = 0; r < k::kCellMaxRows; ++r) {
-      dst[j].g[r] = active && r < rows ? gs[r * cfg.H + u] : T(0);
-      dst[j].before[r] = active && r < rows ? before[r * cfg.H + u] : T(0);
+      dst[j].g[r] = gs[cellClampIndex(r, rows) * cfg.H];
+      dst[j].before[r] = before[cellClampIndex(r, rows) * cfg.H];
     }
   }
 }
@@ -330,9 +342,11 @@ __device__ __forceinline__ void cellBackwardWalkOneUnit(const k::CellConfig& cfg
     for (int r = 0; r < rows; ++r) gy0[b * n + r * H + u] = carry[r];
 }
 
-// A kernel of its own for the same reason as cellSequentialOneUnitKernel (180 registers for float32).
+// A kernel of its own for the same reason as cellSequentialOneUnitKernel (167
+// registers for float32, 193 for float64). The launch bounds' minimum of one
+// block per SM lets ptxas use them: without it, it held float32 to 128 and spilled.
 template <typename T>
-static __global__ void __launch_bounds__(kCellBlock)
+static __global__ void __launch_bounds__(kCellBlock, 1)
     cellBackwardWalkOneUnitKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
                                   const T* __restrict__ WhhT, const T* __restrict__ bhh, const T* __restrict__ y0,
                                   const T* __restrict__ y, const T* __restrict__ g, T* gxp, T* ghh, T* gy0) {
