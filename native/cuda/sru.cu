@@ -50,8 +50,8 @@ static unsigned sruGrid(int64_t n) {
 // backward's sums) with the next steps. Before, each step ended in a branch,
 // and consecutive steps ran one after the other: on the H200 a forward step
 // took about 0.3 µs (L 1024, B 16: 328 µs for 1,024 steps), several times
-// the chain's own latency. That the straight-line groups are faster is expected, not yet
-// measured on a GPU.
+// the chain's own latency. That the straight-line groups are faster is
+// expected, not yet measured on a GPU.
 template <typename T>
 struct SruAhead {
   static constexpr int forward = sizeof(T) == 4 ? 16 : 8;
@@ -80,7 +80,7 @@ __device__ __forceinline__ SruWalk sruWalk(const k::SruConfig& cfg, int64_t b, i
 __device__ int32_t sruNoMask[1] = {0};
 
 // Offsets of the next step to load (U: k per element; xs: the skip input's
-// source, see sruSkipSource; mask: in maskPad or sruNoMask), advanced one
+// source, see sruCursor; mask: in maskPad or sruNoMask), advanced one
 // step at a time until the walk's last step, where they stay: loads past the
 // end read that step again, in bounds, and go unused.
 struct SruCursor {
@@ -111,15 +111,20 @@ __device__ __forceinline__ SruRaw<T> sruLoadRaw(const T* __restrict__ U, const T
   return {u[0], u[1], u[2], xsBase[q.xs], maskBase[q.mask]};
 }
 
-// Where the skip term's input comes from: x (ScaledInput), U's 4th column
-// (Projection), or, without one, U itself (read and zeroed at use).
+// A cursor at element offset `at` (mask offset maskAt) moving `stride`
+// (maskStride) per step for the walk's L steps, and in xsBase where the skip
+// term's input comes from: x (ScaledInput), U's 4th column (Projection), or,
+// without one, U itself (read and zeroed at use). Without maskPad the mask
+// offsets stay 0, in sruNoMask.
 template <typename T>
-__device__ __forceinline__ void sruSkipSource(const k::SruConfig& cfg, const T* U, const T* x, const T*& base,
-                                              int64_t at, int64_t uAt, int64_t atStride, int64_t uStride,
-                                              int64_t& off, int64_t& stride) {
-  if (cfg.skip == k::SruSkip::ScaledInput && x) { base = x; off = at; stride = atStride; }
-  else if (cfg.skip == k::SruSkip::Projection) { base = U + 3; off = uAt; stride = uStride; }
-  else { base = U; off = uAt; stride = uStride; }
+__device__ __forceinline__ SruCursor sruCursor(const k::SruConfig& cfg, const T* U, const T* x, bool masked,
+                                               int64_t at, int64_t stride, int64_t maskAt, int64_t maskStride,
+                                               const T*& xsBase) {
+  const int64_t uAt = at * cfg.k, uStride = stride * cfg.k;
+  const bool scaled = cfg.skip == k::SruSkip::ScaledInput && x;
+  xsBase = scaled ? x : cfg.skip == k::SruSkip::Projection ? U + 3 : U;
+  return {at,     uAt,     scaled ? at : uAt,         masked ? maskAt : 0,
+          stride, uStride, scaled ? stride : uStride, masked ? maskStride : 0, cfg.L - 1};
 }
 
 template <typename T, bool Tanh>
@@ -140,10 +145,7 @@ static __global__ void __launch_bounds__(kSruBlock)
     if (L > 0) {
       const SruWalk w = sruWalk(cfg, b, col);
       const T* xsBase;
-      int64_t xsOff, xsStride;
-      sruSkipSource(cfg, U, x, xsBase, w.first, w.first * cfg.k, w.stride, w.stride * cfg.k, xsOff, xsStride);
-      SruCursor load{w.first,  w.first * cfg.k,  xsOff,    maskPad ? w.maskFirst : 0,
-                     w.stride, w.stride * cfg.k, xsStride, maskPad ? w.maskStride : 0, L - 1};
+      SruCursor load = sruCursor(cfg, U, x, maskPad != nullptr, w.first, w.stride, w.maskFirst, w.maskStride, xsBase);
       int64_t store = w.first;
       // One step, without branches (see SruAhead: a full group is straight-line code).
       const auto step = [&](const SruRaw<T>& r) {
@@ -214,12 +216,9 @@ static __global__ void __launch_bounds__(kSruBlock)
     if (L > 0) {
       const SruWalk w = sruWalk(cfg, b, col);
       const int64_t last = w.first + (L - 1) * w.stride, lastMask = w.maskFirst + (L - 1) * w.maskStride;
-      const T* xsBase;
-      int64_t xsOff, xsStride;
-      sruSkipSource(cfg, U, x, xsBase, last, last * kk, -w.stride, -w.stride * kk, xsOff, xsStride);
       // The backward walk starts at the forward walk's last step and moves back to its first.
-      SruCursor load{last,      last * kk,      xsOff,    maskPad ? lastMask : 0,
-                     -w.stride, -w.stride * kk, xsStride, maskPad ? -w.maskStride : 0, L - 1};
+      const T* xsBase;
+      SruCursor load = sruCursor(cfg, U, x, maskPad != nullptr, last, -w.stride, lastMask, -w.maskStride, xsBase);
       int64_t store = last, storeU = last * kk;
       T cCur = c[last];
       SruBackRaw<T> cur[P], next[P];
