@@ -30,37 +30,12 @@ export ANTLER_REQUIRE_GPU=1
 sum="$out/summary.txt"
 { date -u; nvidia-smi 2>&1 || echo "nvidia-smi failed"; } > "$sum"
 
-# cuBLAS is opened at run time; on the GPU machine it lives in PyTorch's environment.
-if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
-  for dir in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
-    found=$(find "$dir" -name 'libcublas.so.1[23]' 2>/dev/null | head -n 1)
-    if [[ -n "$found" ]]; then export ANTLER_CUBLAS=$found; break; fi
-  done
-fi
-echo "ANTLER_CUBLAS=${ANTLER_CUBLAS:-<not found: the built-in GEMM runs>}" | tee -a "$sum"
-# The addon built on the developer's machine may not load here (other system
-# libraries) or may not see the GPU: then build it here, for this GPU (at most 150 s).
-probe='const a=require("./dist");const c=a.backends().cuda;console.log(JSON.stringify(c));process.exit(c.available?0:3)'
-if ! timeout 20 node -e "$probe" >> "$sum" 2>&1; then
-  echo "=== the carried addon does not load or sees no GPU: building here (limit 150s)" | tee -a "$sum"
-  export PATH=$PATH:/usr/local/cuda/bin
-  ANTLER_CUDA_ARCHS=90 timeout 150 node scripts/build-cmake.js > "$out/build-here.log" 2>&1
-  echo "build here: exit $? ($(tail -n 3 "$out/build-here.log" | tr '\n' ' '))" | tee -a "$sum"
-  timeout 20 node -e "$probe" 2>&1 | tee -a "$sum"
-fi
+source scripts/gpu-common.sh
+find_cublas
+ensure_addon
 timeout 15 node dist/cli.js doctor 2>&1 | tee -a "$sum"
 echo "=== smoke" | tee -a "$sum"
 ANTLER_POISON=1 timeout 35 node scripts/gpu-smoke.js 2>&1 | tee -a "$sum"
-
-step() { # name, seconds, command...
-  local name=$1 secs=$2; shift 2
-  echo "=== $name (limit ${secs}s)"
-  local t0=$SECONDS
-  timeout "$secs" "$@" > "$out/$name.log" 2>&1
-  local rc=$?
-  echo "$name: exit $rc after $((SECONDS - t0)) s" | tee -a "$sum"
-  tail -n 5 "$out/$name.log"
-}
 
 ANTLER_POISON=1 step gpu-tests 200 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --json --outputFile="$out/gpu-tests.json" --reporters default --reporters ./scripts/jest-case-reporter.js
 # The SRU grid in full (L = 1024 too; each GPU measurement is capped at 1.5 s of repeats), the DEER grid's quick part.
@@ -70,7 +45,6 @@ echo "=== deer profile (limit 25s)" | tee -a "$sum"
 timeout 25 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 # Last, with whatever time is left: compute-sanitizer over small cases of every kernel family
 # (scripts/gpu-sanitize.js; the build has -lineinfo, so a report names the file and line).
-san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
 if [[ -n "$san" ]]; then
   echo "=== compute-sanitizer memcheck (limit 60s)" | tee -a "$sum"
   timeout 60 "$san" --tool memcheck --error-exitcode 9 --print-limit 20 node scripts/gpu-sanitize.js 2>&1 | tail -n 45 | tee -a "$sum"

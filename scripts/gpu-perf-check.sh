@@ -16,27 +16,16 @@ mkdir -p "$out"
 export ANTLER_REQUIRE_GPU=1
 sum="$out/summary.txt"
 { date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>&1; } > "$sum"
-if [[ -z "${ANTLER_CUBLAS:-}" ]]; then
-  for dir in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
-    found=$(find "$dir" -name 'libcublas.so.1[23]' 2>/dev/null | head -n 1)
-    if [[ -n "$found" ]]; then export ANTLER_CUBLAS=$found; break; fi
-  done
-fi
+source scripts/gpu-common.sh
+find_cublas
+ensure_addon
 timeout 15 node dist/cli.js doctor 2>&1 | grep -E "CUDA|cuda:0|cuBLAS" | tee -a "$sum"
-step() { # name, seconds, command...
-  local name=$1 secs=$2; shift 2
-  local t0=$SECONDS
-  timeout "$secs" "$@" > "$out/$name.log" 2>&1
-  echo "$name: exit $? after $((SECONDS - t0)) s" | tee -a "$sum"
-  tail -n 4 "$out/$name.log" | tee -a "$sum"
-}
 ANTLER_POISON=1 step gpu-tests 150 node node_modules/jest/bin/jest.js --selectProjects gpu --ci --reporters default --reporters ./scripts/jest-case-reporter.js ${GPU_TESTS:+--testPathPattern "$GPU_TESTS"}
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 80 node dist/cli.js bench sru --out "$out"
 if [[ "${RELU_DIAG:-1}" != 0 ]]; then
   echo "=== relu float32 diagnostic" >> "$sum"
   timeout 40 node scripts/relu-kink-check.js cuda:0 10 2>&1 | tee -a "$sum"
 fi
-san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
 if [[ -n "$san" ]]; then
   echo "=== memcheck on /SRU/" >> "$sum"
   timeout 30 "$san" --tool memcheck --error-exitcode 9 node scripts/gpu-sanitize.js --only SRU 2>&1 | tail -n 8 | tee -a "$sum"
