@@ -25,6 +25,7 @@
         "<(antler_root)/native/cpu/cells_avx2.cpp",
         "<(antler_root)/native/cpu/ctc.cpp",
         "<(antler_root)/native/cpu/cumsum.cpp",
+        "<(antler_root)/native/cpu/deer_fused.cpp",
         "<(antler_root)/native/cpu/elementwise.cpp",
         "<(antler_root)/native/cpu/elk.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",

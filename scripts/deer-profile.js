@@ -2,8 +2,11 @@
 // iteration (linearize, the fused residual, the scan) timed one by one, next to
 // the fused sequential walk and whole forwards in deer and quasi mode; what a
 // forward takes beyond its iterations' pieces is the host's overhead (JS,
-// launches, syncs, compaction). GRU, batch 16, float32, input size = n, as in
-// the DEER paper's table. Prints one table; used by scripts/gpu-check.sh.
+// launches, syncs, compaction); then the same forwards fused (every Newton
+// iteration in one native call: option deer.fused; on CUDA one launch, past
+// its limits (dense n > 16) the iteration by launches again). GRU, batch 16,
+// float32, input size = n, as in the DEER paper's table. Prints one table;
+// used by scripts/gpu-check.sh.
 //   node scripts/deer-profile.js [--device cuda:0|cpu] [--T 10000]
 'use strict';
 const a = require('../dist');
@@ -37,8 +40,8 @@ function time(fn, reps = 7) {
 const f = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3));
 // Printed row by row, so a run stopped at its time limit still shows what it measured.
 console.log(`DEER profile on ${device}: GRU, T = ${T}, B = ${B}, float32; ms, median of 7 synchronized runs`);
-console.log('| n | sequential | linearize dense / diag | residual | scan dense / diag | deer fwd (iters) | quasi fwd (iters) | rest deer / quasi |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| n | sequential | linearize dense / diag | residual | scan dense / diag | deer fwd (iters) | quasi fwd (iters) | rest deer / quasi | fused deer / quasi (iters) | sequential ÷ fused deer / quasi |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 a.noGrad(() => {
   for (const n of [1, 8, 32]) {
     const g = new a.nn.GRU(n, n, { device });
@@ -57,8 +60,8 @@ a.noGrad(() => {
     const res = time(() => residuals(y, fD));
     const scanDense = time(() => a.deer.scan(JD, bD, y0));
     const scanDiag = time(() => a.deer.scan(Jd, bd, y0));
-    const whole = (mode) => {
-      const m = new a.nn.GRU(n, n, { device, mode });
+    const whole = (mode, fused = false) => {
+      const m = new a.nn.GRU(n, n, { device, mode, deer: { fused } });
       m.loadStateDict(W);
       let iters = 0;
       const ms = time(() => (iters = m.forward(x).stats[0].iterations));
@@ -68,7 +71,9 @@ a.noGrad(() => {
     const deer = whole('deer'), quasi = whole('quasi');
     const perDeer = linDense + res + scanDense, perQuasi = linDiag + res + scanDiag;
     const restDeer = deer.ms - (deer.iters * perDeer + linDense + res), restQuasi = quasi.ms - (quasi.iters * perQuasi + linDiag + res);
-    console.log(`| ${n} | ${f(seqMs)} | ${f(linDense)} / ${f(linDiag)} | ${f(res)} | ${f(scanDense)} / ${f(scanDiag)} | ${f(deer.ms)} (${deer.iters}) | ${f(quasi.ms)} (${quasi.iters}) | ${f(restDeer)} / ${f(restQuasi)} |`);
+    // The whole solve in one native call (option fused; the default on CUDA where it applies).
+    const fusedDeer = whole('deer', true), fusedQuasi = whole('quasi', true);
+    console.log(`| ${n} | ${f(seqMs)} | ${f(linDense)} / ${f(linDiag)} | ${f(res)} | ${f(scanDense)} / ${f(scanDiag)} | ${f(deer.ms)} (${deer.iters}) | ${f(quasi.ms)} (${quasi.iters}) | ${f(restDeer)} / ${f(restQuasi)} | ${f(fusedDeer.ms)} / ${f(fusedQuasi.ms)} (${fusedDeer.iters} / ${fusedQuasi.iters}) | ${(seqMs / fusedDeer.ms).toFixed(1)}× / ${(seqMs / fusedQuasi.ms).toFixed(1)}× |`);
     a.dispose([x, xp, y0, y, fD, JD, bD, Jd, bd]);
     g.dispose();
   }

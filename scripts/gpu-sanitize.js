@@ -83,6 +83,17 @@ for (const mode of ['sequential', 'deer', 'quasi', 'elk'])
       return [y, ...grads(y, [x, ...m.parameters()], 7)];
     });
   }
+// The fused Newton solve (one launch per solve, a block per sequence): its dense limit (LSTM n = 16,
+// two rows per lane), quasi at H = 32 (a warp per chunk), one unit (256 chunks), float32 and float64.
+for (const [kind, H, mode, dtype] of [['LSTM', 8, 'deer', 'float64'], ['GRU', 32, 'quasi', 'float32'], ['GRU', 1, 'deer', 'float32'], ['RNN', 5, 'quasi', 'float64']])
+  check(`fused ${kind} mode ${mode} H=${H} T=300 B=3 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-8 : 1e-3, (d) => {
+    a.setSeed(40);
+    const m = new a.nn[kind](4, H, { mode, dtype, deer: { fused: true } });
+    m.to(d);
+    const x = leaf(rn([300, 3, 4], 41, d, dtype));
+    const y = m.forward(x).output;
+    return [y, ...grads(y, [x, ...m.parameters()], 42)];
+  });
 // The one-unit walks (H <= 256, every lane a unit) with full warps: H = 128 and 256, both dtypes.
 for (const [kind, H, dtype] of [['GRU', 128, 'float32'], ['LSTM', 128, 'float64'], ['RNN', 256, 'float32'], ['LSTM', 256, 'float32'], ['GRU', 256, 'float64']])
   check(`one-unit walk ${kind} H=${H} T=40 B=2 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-9 : 1e-3, (d) => {

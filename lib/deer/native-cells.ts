@@ -26,6 +26,18 @@ export interface CellNative {
     kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle,
   ): NativeHandle;
   /**
+   * The whole 'deer' (jacobian 'dense') or 'quasi' ('diagonal') Newton solve in one call
+   * (native/kernels/deer_fused.h), from the first guess [T, B, n], judging each sequence as
+   * lib/deer/solver.ts's solveChunk does -> [y [T, B, n] (each sequence's last judged iterate),
+   * status float64 [B, 3]: code (0 converged, 1 diverged, 2 stalled, 3 out of iterations), the
+   * Newton steps taken, the last residual]. On CUDA: dense for n <= 16, diagonal for H <= 32.
+   */
+  cellDeerSolve(
+    kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, guess: NativeHandle,
+    jacobian: 'dense' | 'diagonal', atol: number, rtol: number, maxIters: number, growthFactor: number, stallIters: number,
+    stallFloor: number, eps: number,
+  ): [NativeHandle, NativeHandle];
+  /**
    * From the solution y -> [gxp [T, B, G], ghh [T, B, G], gy0 [B, n]], ghh being the
    * gradient of the step's Whh·h + bhh (so gWhh = Σ ghhᵀ·h_{t−1}, gbhh = Σ ghh).
    * adjoint false: g = ∂loss/∂y and the kernel walks back through time;

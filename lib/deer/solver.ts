@@ -81,6 +81,16 @@ export interface DeerOptions {
   backward?: 'scan' | 'sequential';
   /** Keep the forward's last dense Jacobian for the backward instead of recomputing it (dense mode only; O(T n²) memory held until backward). */
   keepJacobians?: boolean;
+  /**
+   * Run a 'deer' or 'quasi' solve's Newton iterations in one native call (one kernel launch on
+   * a GPU: no launches or host round trips per iteration, no [T, B, n, n] Jacobians in memory),
+   * judging each sequence as the iteration by launches does; a diverging sequence still goes on
+   * under ELK, a stalled one or one out of iterations to the sequential kernel. Default: true on
+   * CUDA where the kernel applies ('deer': n ≤ 16; 'quasi': H ≤ 32), false on the CPU (whose
+   * iteration by launches parallelises over steps). true where it does not apply iterates by
+   * launches.
+   */
+  fused?: boolean;
 }
 
 export interface DeerStats {
@@ -398,8 +408,9 @@ const kStallFloor = 1000;
  * the first guess under ELK's damped steps (solveChunkElk; dense for 'deer',
  * diagonal for 'quasi') with the iterations left.
  */
-function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: IterativeMode, tol: Tolerances, keepJ: boolean): ChunkResult {
+function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: IterativeMode, tol: Tolerances, keepJ: boolean, fused = false): ChunkResult {
   if (mode === 'elk' || mode === 'quasi-elk') return solveChunkElk(o, xp, y0, guess, tol, mode === 'elk' ? 'dense' : 'diagonal');
+  if (fused) return solveChunkFused(o, xp, y0, guess, mode, tol, keepJ);
   const B = xp.shape[1];
   const jac = mode === 'deer' ? 'dense' : 'diagonal';
   const iters = new Array<number>(B).fill(0);
@@ -535,6 +546,113 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     freeLin();
   }
   return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged, lambda, J }, B);
+}
+
+/** The fused kernel's limits on CUDA (native/kernels/deer_fused.h). */
+const FUSED_MAX_DENSE_N = 16;
+const FUSED_MAX_HIDDEN = 32;
+
+/**
+ * Whether a chunk of a 'deer' or 'quasi' solve runs fused (DeerOptions.fused):
+ * asked for (the default on CUDA) and within the kernel's limits there.
+ */
+function fusedFor(mode: DeerMode, device: string, H: number, n: number, asked: boolean | undefined): boolean {
+  if (mode !== 'deer' && mode !== 'quasi') return false;
+  const cuda = device.startsWith('cuda');
+  if (!(asked ?? cuda)) return false;
+  return !cuda || (mode === 'deer' ? n <= FUSED_MAX_DENSE_N : H <= FUSED_MAX_HIDDEN);
+}
+
+/** The fused kernel's status codes (native/kernels/deer_fused.h, DeerFusedCode). */
+const FUSED_CONVERGED = 0, FUSED_DIVERGED = 1, FUSED_STALLED = 2, FUSED_MAX_ITERS = 3;
+
+/**
+ * solveChunk in one native call (cellDeerSolve): every Newton iteration and
+ * each sequence's judgement (converged, diverging, stalled, out of
+ * iterations, as solveChunk judges them) run in the kernel; then, as there,
+ * the diverging sequences restart from the first guess under ELK with the
+ * iterations they have left, and the stalled ones and those out of
+ * iterations get the sequential answer (or NOT_CONVERGED when strict).
+ */
+function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'deer' | 'quasi', tol: Tolerances, keepJ: boolean): ChunkResult {
+  const B = xp.shape[1];
+  const jac = mode === 'deer' ? 'dense' : 'diagonal';
+  const eps = xp.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+  const [yh, sh] = cellNative().cellDeerSolve(
+    o.kind, xp.handle, o.Whh.handle, o.bhh?.handle ?? null, y0.handle, guess.handle, jac, tol.atol, tol.rtol, tol.maxIters,
+    kGrowthFactor, kStallIters, kStallFloor, eps,
+  );
+  const y = wrap(yh);
+  const statusT = wrap(sh);
+  const status = Array.from(statusT.dataSync());
+  statusT.dispose();
+  const code = (g: number) => status[g * 3];
+  const iters = Array.from({ length: B }, (_, g) => status[g * 3 + 1]);
+  const residual = Array.from({ length: B }, (_, g) => (Number.isFinite(status[g * 3 + 2]) ? status[g * 3 + 2] : Infinity));
+  const converged = Array.from({ length: B }, (_, g) => code(g) === FUSED_CONVERGED);
+  const having = (c: number) => Array.from({ length: B }, (_, g) => g).filter((g) => code(g) === c);
+  const [done, diverging, stalled, spent] = [FUSED_CONVERGED, FUSED_DIVERGED, FUSED_STALLED, FUSED_MAX_ITERS].map(having);
+  let J: Tensor | null = null;
+  // As solveChunk: the Jacobian at the solution is kept when every sequence converged (the backward owns it).
+  if (keepJ && done.length === B)
+    J = isolated(() => {
+      const lin = linearize(o, y0, xp, y, 'dense');
+      lin.f.dispose();
+      lin.b?.dispose();
+      return keep(lin.J!);
+    });
+  const set = new ActiveSet(B);
+  set.set('xp', xp, true, true);
+  set.set('y0', y0, false, true);
+  set.set('y', y);
+  set.set('start', guess, true, true);
+  set.retire(done, y, false);
+  const worst = (gs: number[]) => Math.max(...gs.map((g) => residual[g]));
+  if (tol.strict && (stalled.length || spent.length)) {
+    const failed = stalled.length + spent.length;
+    const why = [
+      ...(stalled.length ? [`${stalled.length} with no lower residual in ${kStallIters} ${mode} iterations, at the rounding floor`] : []),
+      ...(spent.length ? [`${spent.length} after ${tol.maxIters} ${mode} iterations`] : []),
+    ].join('; ');
+    const advice = spent.length ? MORE_ITERS : "it sits at its rounding floor: loosen atol/rtol, or use mode 'sequential'";
+    fail(
+      'NOT_CONVERGED',
+      `deer: ${failed} of ${B} sequences did not converge (${why}; worst residual ${worst([...stalled, ...spent]).toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞)` +
+        `${diverging.length ? `, and ${diverging.length} more diverged and ${diverging.length === 1 ? 'was' : 'were'} still to be retried under ELK when strict stopped the solve` : ''}; ${advice}, or drop strict to fall back to the sequential kernel`,
+    );
+  }
+  // Not strict here (that threw above): the sequential answer.
+  if (stalled.length) fallBack(o, set, stalled, tol, 'stalled', '', B, worst(stalled));
+  if (spent.length) fallBack(o, set, spent, tol, 'out of iterations', '', B, worst(spent));
+  let lambda = 0;
+  // Diverging sequences restart under ELK with the iterations each has left (grouped by that count).
+  for (const k of [...new Set(diverging.map((g) => iters[g]))]) {
+    const group = diverging.filter((g) => iters[g] === k);
+    const e = tidy(() => {
+      const r = solveChunkElk(o, selectBatch(xp, group), selectRows(y0, group), selectBatch(guess, group), { ...tol, maxIters: tol.maxIters - k }, jac, {
+        batch: B,
+        elsewhere: diverging.length - group.length,
+      });
+      keep(r.y);
+      return r;
+    });
+    group.forEach((g, i) => {
+      iters[g] += e.iters[i];
+      converged[g] = e.converged[i];
+      residual[g] = e.residual[i];
+    });
+    const fell = new Set(e.fallback);
+    const positions = group.map((_, i) => i);
+    for (const [mine, flag] of [[positions.filter((i) => !fell.has(i)), false], [positions.filter((i) => fell.has(i)), true]] as const) {
+      if (!mine.length) continue;
+      const part = selectBatch(e.y, [...mine]);
+      set.retire(mine.map((i) => group[i]), part, flag, true);
+      part.dispose();
+    }
+    e.y.dispose();
+    lambda = Math.max(lambda, e.lambda);
+  }
+  return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged: diverging.length > 0, lambda, J }, B);
 }
 
 /** strict's advice when maxIters ran out. */
@@ -771,7 +889,7 @@ export function tolerancesFor(dtype: string, T: number, o: DeerOptions, mode: De
 
 /** Every DeerOptions key, in the order messages list them. */
 export const DEER_OPTION_KEYS: readonly (keyof DeerOptions)[] = [
-  'mode', 'atol', 'rtol', 'maxIters', 'initialGuess', 'warmStart', 'chunkSize', 'strict', 'backward', 'keepJacobians',
+  'mode', 'atol', 'rtol', 'maxIters', 'initialGuess', 'warmStart', 'chunkSize', 'strict', 'backward', 'keepJacobians', 'fused',
 ];
 
 /**
@@ -795,7 +913,7 @@ export function checkDeerOptions(o: unknown, op = 'deer', prefix = '', allowed: 
     if (opts[k] !== undefined && !(typeof opts[k] === 'number' && Number.isFinite(opts[k]) && opts[k] >= 0))
       fail('INVALID_ARGUMENT', `${op}: ${name(k)} must be a finite number >= 0; got ${describe(opts[k])}`);
   if (opts.maxIters !== undefined) checkInteger(opts.maxIters, op, name('maxIters'), 1);
-  for (const k of ['strict', 'warmStart', 'keepJacobians'] as const) if (opts[k] !== undefined) checkBoolean(opts[k], op, name(k));
+  for (const k of ['strict', 'warmStart', 'keepJacobians', 'fused'] as const) if (opts[k] !== undefined) checkBoolean(opts[k], op, name(k));
   return opts;
 }
 
@@ -888,7 +1006,7 @@ export function cellRecurrence(
       const xpc = len === T ? xp : slice(xp, [t0, 0, 0], [len, B, xp.shape[2]]);
       const r = mode === 'sequential' || len === 0 || B === 0 ? null : noGrad(() => tidy(() => {
         const guess = guessFull ? slice(guessFull, [t0, 0, 0], [len, B, n]) : broadcastGuess(start, len);
-        return solveChunk(o, xpc, start, guess, mode, tol, keepJ);
+        return solveChunk(o, xpc, start, guess, mode, tol, keepJ, fusedFor(mode, xp.device, H, n, opts.fused));
       }));
       const yc = r ? r.y : noGrad(() => sequential(o, xpc, start));
       if (r) {

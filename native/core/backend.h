@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels/cells.h"
+#include "../kernels/deer_fused.h"
 #include "../kernels/elk.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
@@ -336,6 +337,13 @@ class Backend {
                               void* y) = 0;
   virtual void cellBackward(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
                             const void* g, bool adjoint, void* gxp, void* ghh, void* gy0) = 0;
+
+  // The fused Newton solve (kernels/deer_fused.h): y [T, B, n] from guess,
+  // status [B, kDeerStatusWidth] float64 on the same device. Called with T, B,
+  // H >= 1 and, on CUDA, sizes within its limits (core/cells.cpp).
+  virtual void cellDeerSolve(const Device& d, DType t, const kernels::CellConfig& cfg, bool dense,
+                             const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
+                             void* status) = 0;
 
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,

@@ -2,6 +2,9 @@
 // Every option, shape, dtype and device is checked here, outputs are
 // allocated before any kernel runs, and inputs are never written. The math is
 // in kernels/cells.h; the loops in cpu/cells.cpp and cuda/cells.cu.
+#include <cmath>
+#include <vector>
+
 #include "error.h"
 #include "ops.h"
 
@@ -14,6 +17,7 @@ namespace k = kernels;
 constexpr const char* kLinearize = "deer.cell linearize";
 constexpr const char* kSequential = "deer.cell";
 constexpr const char* kBackward = "deer.cell backward";
+constexpr const char* kSolve = "deer.cell solve";
 
 k::CellKind kindArg(const char* op, const std::string& kind) {
   if (kind == "gru") return k::CellKind::Gru;
@@ -158,6 +162,48 @@ CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& 
   if (cfg.B > 0)
     backendFor(dev).cellBackward(dev, Whh.dtype, cfg, inputsOf(xp, Whh, bhh, y0, &y), g.data(), adjoint,
                                  r.gxp->data(), r.ghh->data(), r.gy0->data());
+  return r;
+}
+
+CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                               const Tensor& y0, const Tensor& guess, const std::string& jacobian,
+                               const k::DeerFusedParams& params) {
+  const k::CellConfig cfg = configFor(kSolve, kind, xp, Whh, bhh, y0);
+  const k::CellJacobian jac = jacobianArg(kSolve, jacobian);
+  if (jac == k::CellJacobian::None)
+    fail(Code::InvalidArgument, kSolve, ": jacobian must be 'dense' (deer) or 'diagonal' (quasi); got 'none'");
+  const bool dense = jac == k::CellJacobian::Dense;
+  checkOperand(kSolve, "the first guess", Whh, guess, {cfg.T, cfg.B, cfg.n()}, stateLayout(cfg));
+  const auto finiteNonNegative = [](double v) { return v >= 0 && v < HUGE_VAL; };
+  if (!finiteNonNegative(params.atol) || !finiteNonNegative(params.rtol))
+    fail(Code::InvalidArgument, kSolve, ": atol and rtol must be finite and >= 0; got atol ", params.atol, ", rtol ",
+         params.rtol);
+  if (params.maxIters < 0 || params.stallIters < 1 || !(params.growthFactor > 1) || !(params.stallFloor >= 0) ||
+      !(params.eps > 0))
+    fail(Code::InvalidArgument, kSolve, ": expected maxIters >= 0, stallIters >= 1, growthFactor > 1, stallFloor >= 0 ",
+         "and eps > 0; got maxIters ", params.maxIters, ", stallIters ", params.stallIters, ", growthFactor ",
+         params.growthFactor, ", stallFloor ", params.stallFloor, ", eps ", params.eps);
+  const Device& dev = Whh.device();
+  if (dev.type == DeviceType::Cuda) {
+    if (dense && cfg.n() > k::kDeerFusedMaxDenseN)
+      fail(Code::InvalidArgument, kSolve, ": on CUDA the fused dense solve takes states of at most ",
+           k::kDeerFusedMaxDenseN, " values; got n = ", cfg.n(), " for ", kindName(cfg.kind), " of hidden size ",
+           cfg.H, " (use the iteration by launches, or jacobian 'diagonal')");
+    if (!dense && cfg.H > k::kDeerFusedMaxHidden)
+      fail(Code::InvalidArgument, kSolve, ": on CUDA the fused quasi solve takes hidden sizes of at most ",
+           k::kDeerFusedMaxHidden, "; got H = ", cfg.H, " for ", kindName(cfg.kind));
+  }
+  CellDeerSolution r;
+  r.y = emptyTensor({cfg.T, cfg.B, cfg.n()}, Whh.dtype, dev);
+  if (cfg.T == 0 || cfg.B == 0) {
+    // Nothing to solve: every sequence has converged with no step (residual 0).
+    const std::vector<double> rows(static_cast<size_t>(cfg.B * k::kDeerStatusWidth), 0.0);
+    r.status = fromHost(rows.data(), rows.size() * sizeof(double), {cfg.B, k::kDeerStatusWidth}, DType::Float64, dev);
+    return r;
+  }
+  r.status = emptyTensor({cfg.B, k::kDeerStatusWidth}, DType::Float64, dev);
+  backendFor(dev).cellDeerSolve(dev, Whh.dtype, cfg, dense, params, inputsOf(xp, Whh, bhh, y0, nullptr), guess.data(),
+                                r.y->data(), r.status->data());
   return r;
 }
 

@@ -149,6 +149,15 @@ TensorPtr cellSequential(const std::string& kind, const Tensor& xp, const Tensor
 // From the solution y: gxp [T, B, G], ghh [T, B, G] (the gradient of the step's
 // Whh·h + bhh) and gy0 [B, n]. adjoint false: g = ∂loss/∂y and the walk runs
 // backward through time; adjoint true: g is already λ (every step independent).
+// The whole deer ('dense') or quasi ('diagonal') Newton solve in one call
+// (kernels/deer_fused.h), from the first guess [T, B, n]: y [T, B, n] (each
+// sequence's last judged iterate) and status float64 [B, 3] (code, steps,
+// residual). On CUDA: dense for n <= kDeerFusedMaxDenseN, diagonal for
+// H <= kDeerFusedMaxHidden.
+struct CellDeerSolution { TensorPtr y, status; };
+CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                               const Tensor& y0, const Tensor& guess, const std::string& jacobian,
+                               const kernels::DeerFusedParams& params);
 struct CellGrads { TensorPtr gxp, ghh, gy0; };
 CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
                        const Tensor& y0, const Tensor& y, const Tensor& g, bool adjoint);

@@ -171,6 +171,11 @@ class CpuBackend final : public Backend {
   void cellSequential(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y) override {
     cpu::cellSequential(t, cfg, in, y);
   }
+  void cellDeerSolve(const Device&, DType t, const kernels::CellConfig& cfg, bool dense,
+                     const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
+                     void* status) override {
+    cpu::cellDeerSolve(t, cfg, dense, p, in, guess, y, static_cast<double*>(status));
+  }
   void cellBackward(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
                     bool adjoint, void* gxp, void* ghh, void* gy0) override {
     cpu::cellBackward(t, cfg, in, g, adjoint, gxp, ghh, gy0);

@@ -67,6 +67,8 @@ void expm(DType t, int64_t count, int64_t m, const void* A, void* E);
 void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
                    void* J, void* bOff);
 void cellSequential(DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
+void cellDeerSolve(DType t, const kernels::CellConfig& cfg, bool dense, const kernels::DeerFusedParams& p,
+                   const CellInputs& in, const void* guess, void* y, double* status);
 void cellBackward(DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,
                   void* ghh, void* gy0);
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);

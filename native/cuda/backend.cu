@@ -374,6 +374,11 @@ class CudaBackend final : public Backend {
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);
   }
+  void cellDeerSolve(const Device& d, DType t, const kernels::CellConfig& cfg, bool dense,
+                     const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
+                     void* status) override {
+    cuda::cellDeerSolve(context(d), t, cfg, dense, p, in, guess, y, status);
+  }
   void cellSequential(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
                       void* y) override {
     cuda::cellSequential(context(d), t, cfg, in, y);

@@ -25,7 +25,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, topk.cu, ctc.cu,
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
-// deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward),
+// deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward), deer_fused.cu (cellDeerSolve),
 // optim.cu (sgdStep, adamStep, adaHessianStep, rmspropStep, adagradStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
@@ -79,6 +79,8 @@ void cellLinearize(Context& ctx, DType t, const kernels::CellConfig& cfg, kernel
 void cellSequential(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
 void cellBackward(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
                   bool adjoint, void* gxp, void* ghh, void* gy0);
+void cellDeerSolve(Context& ctx, DType t, const kernels::CellConfig& cfg, bool dense, const kernels::DeerFusedParams& p,
+                   const CellInputs& in, const void* guess, void* y, void* status);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);
 void adamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
               const AdamParams& p);

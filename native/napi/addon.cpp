@@ -219,6 +219,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cellLinearize", &Addon::guard<&Addon::cellLinearize>),
         InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
         InstanceMethod("cellBackward", &Addon::guard<&Addon::cellBackward>),
+        InstanceMethod("cellDeerSolve", &Addon::guard<&Addon::cellDeerSolve>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
         InstanceMethod("adaHessianStep", &Addon::guard<&Addon::adaHessianStep>),
@@ -1144,6 +1145,32 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::cellSequential(stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"),
                                                 tensorArg(info[2], op, "Whh"), optionalTensorArg(info[3], op, "bhh"),
                                                 tensorArg(info[4], op, "y0")));
+  }
+
+  // cellDeerSolve(kind, xp, Whh, bhh|null, y0, guess, jacobian, atol, rtol, maxIters, growthFactor,
+  //               stallIters, stallFloor, eps) -> [y, status float64 [B, 3]]
+  Napi::Value cellDeerSolve(const Napi::CallbackInfo& info) {
+    const char* op = "deer.cell solve";
+    expectArgs(info, 14, op);
+    kernels::DeerFusedParams p;
+    p.atol = numberArg(info[7], op, "atol");
+    p.rtol = numberArg(info[8], op, "rtol");
+    // Counts past the int range mean "no limit" here (a solve stops long before).
+    const auto count = [](int64_t v) { return static_cast<int>(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v); };
+    p.maxIters = count(intArg(info[9], op, "maxIters"));
+    p.growthFactor = numberArg(info[10], op, "growthFactor");
+    p.stallIters = count(intArg(info[11], op, "stallIters"));
+    p.stallFloor = numberArg(info[12], op, "stallFloor");
+    p.eps = numberArg(info[13], op, "eps");
+    ops::CellDeerSolution r = ops::cellDeerSolve(
+        stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"), tensorArg(info[2], op, "Whh"),
+        optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "guess"),
+        stringArg(info[6], op, "jacobian"), p);
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, wrap(env, r.y));
+    out.Set(1u, wrap(env, r.status));
+    return out;
   }
 
   // cellBackward(kind, xp, Whh, bhh|null, y0, y, g, adjoint) -> [gxp, ghh, gy0]

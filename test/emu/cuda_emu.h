@@ -183,6 +183,20 @@ inline double __shfl_xor_sync(unsigned, double v, int laneMask) {
   return r;
 }
 
+// __shfl_sync(mask, v, srcLane, width): lane srcLane of the caller's segment
+// of `width` lanes (a power of two up to 32), emulated as __shfl_xor_sync.
+template <typename V>
+inline V __shfl_sync(unsigned, V v, int srcLane, int width = 32) {
+  const unsigned me = flatThread();
+  emu::shuffleSlots[me] = static_cast<double>(v);
+  emu::yield();
+  const unsigned w = static_cast<unsigned>(width);
+  const unsigned partner = (me & ~(w - 1u)) | (static_cast<unsigned>(srcLane) & (w - 1u));
+  const V r = static_cast<V>(emu::shuffleSlots[partner]);
+  emu::yield();
+  return r;
+}
+
 // Separately rounded arithmetic: plain operations on the host.
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }

@@ -1,0 +1,215 @@
+/**
+ * The fused DEER solve (option `fused`: every Newton iteration of 'deer' and
+ * 'quasi' in one native call, native/kernels/deer_fused.h) against the
+ * iteration by launches on the same operands: the same answer, and the same
+ * judgement of every sequence (iterations, converged, diverged then ELK,
+ * stalled or out of iterations then the sequential answer, strict's
+ * NOT_CONVERGED), with chunks, gradients and kept Jacobians; and the native
+ * op's own checks. Fresh random operands each run (the seed is printed).
+ */
+import * as antler from '../../lib';
+import { tensor, tidy } from '../../lib';
+import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
+import { cellNative } from '../../lib/deer/native-cells';
+import { wrap } from '../../lib/ops/core';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+antler.setSeed(rng.u32());
+expectNoTensorLeaks();
+
+type Dt = 'float32' | 'float64';
+type Cell = { kind: CellKind; values: Float64Array[]; shapes: number[][] };
+const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1);
+
+/** Random operands xp, Whh, bhh, y0 of a cell; gain scales Whh and xp (large gains make Newton diverge). */
+function randomCell(kind: CellKind, T: number, B: number, H: number, gain = 1): Cell {
+  const G = gatesOf(kind) * H, n = kind === 'lstm' ? 2 * H : H;
+  const bound = gain / Math.sqrt(H);
+  return {
+    kind,
+    values: [randomArray(rng, T * B * G, -gain, gain), randomArray(rng, G * H, -bound, bound), randomArray(rng, G, -bound, bound), randomArray(rng, B * n, -0.5, 0.5)].map((a) => Float64Array.from(a)),
+    shapes: [[T, B, G], [G, H], [G], [B, n]],
+  };
+}
+const make = (a: Float64Array, shape: number[], dtype: Dt, requiresGrad = false) =>
+  tensor(dtype === 'float64' ? a : Float32Array.from(a), shape, { dtype, requiresGrad });
+
+/** y, the stats and (with w) the gradients of Σ w ⊙ y for xp, Whh, bhh, y0. */
+function solve(c: Cell, dtype: Dt, options: DeerOptions, w?: Float64Array) {
+  return tidy(() => {
+    const [xp, Whh, bhh, y0] = c.values.map((a, i) => make(a, c.shapes[i], dtype, w !== undefined));
+    const r = cellRecurrence(c.kind, xp, Whh, bhh, y0, options);
+    let grads: Float64Array[] = [];
+    if (w) {
+      antler.sum(antler.mul(r.y, make(w, r.y.shape.slice(), dtype))).backward();
+      grads = [xp, Whh, bhh, y0].map((t) => Float64Array.from(t.grad!.dataSync()));
+    }
+    return { y: Float64Array.from(r.y.dataSync()), stats: r.stats, grads };
+  });
+}
+
+const relClose = (a: Float64Array, b: Float64Array, tol: number, what: string) => expectClose(a, b, 0, tol * Math.max(1, maxAbs(b)), what);
+
+/**
+ * The judgement of every sequence: fused and by launches agree, their iteration counts at most
+ * `slack` apart (rounding: at a residual's rounding floor, where it only jitters, any count).
+ */
+function sameJudgement(f: DeerStats, u: DeerStats, what: string, slack = 1) {
+  expect({ what, converged: f.converged, fallback: f.fallbackSequences, diverged: f.diverged }).toEqual({
+    what, converged: u.converged, fallback: u.fallbackSequences, diverged: u.diverged,
+  });
+  f.sequenceIterations.forEach((k, b) => expect(Math.abs(k - u.sequenceIterations[b])).toBeLessThanOrEqual(slack));
+}
+
+describe(`fused DEER solve on the CPU equals the iteration by launches (seed ${SEED})`, () => {
+  const cases: [CellKind, number, number, Dt][] = [];
+  for (const kind of ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'] as CellKind[])
+    for (const [T, H] of [[1, 3], [37, 1], [400, 8]])
+      for (const dt of ['float64', 'float32'] as Dt[]) cases.push([kind, T, H, dt]);
+  test.each(cases)('%s T=%i H=%i %s: y, iterations, gradients, for deer and quasi', (kind, T, H, dtype) => {
+    const B = 3;
+    const c = randomCell(kind, T, B, H);
+    const n = kind === 'lstm' ? 2 * H : H;
+    const w = Float64Array.from(randomArray(rng, T * B * n));
+    const tol = dtype === 'float64' ? 1e-10 : 1e-5;
+    const seq = solve(c, dtype, { mode: 'sequential' }, w);
+    for (const mode of ['deer', 'quasi'] as const) {
+      const fused = solve(c, dtype, { mode, fused: true }, w);
+      const launches = solve(c, dtype, { mode, fused: false }, w);
+      expect(fused.stats.converged.every(Boolean)).toBe(true);
+      sameJudgement(fused.stats, launches.stats, `${mode}`);
+      relClose(fused.y, seq.y, tol, `${mode} y`);
+      ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(fused.grads[i], seq.grads[i], tol, `${mode} gradient of ${name}`));
+      // The residual reported is that of the answer: within the tolerance.
+      fused.stats.residual.forEach((r) => expect(r).toBeLessThanOrEqual((dtype === 'float64' ? 1e-12 : 1e-6) * (1 + maxAbs(fused.y))));
+    }
+  });
+
+  test('chunkSize: the same answer and judgement chunk by chunk', () => {
+    const c = randomCell('gru', 500, 2, 6);
+    for (const mode of ['deer', 'quasi'] as const) {
+      const fused = solve(c, 'float64', { mode, fused: true, chunkSize: 130 });
+      const launches = solve(c, 'float64', { mode, fused: false, chunkSize: 130 });
+      expect(fused.stats.chunks).toBe(4);
+      sameJudgement(fused.stats, launches.stats, mode);
+      relClose(fused.y, launches.y, 1e-10, mode);
+    }
+  });
+
+  test('keepJacobians: the kept dense Jacobian gives the same gradients', () => {
+    const c = randomCell('lstm', 200, 2, 3);
+    const w = Float64Array.from(randomArray(rng, 200 * 2 * 6));
+    const kept = solve(c, 'float64', { mode: 'deer', fused: true, keepJacobians: true }, w);
+    const seq = solve(c, 'float64', { mode: 'sequential' }, w);
+    kept.grads.forEach((g, i) => relClose(g, seq.grads[i], 1e-10, `gradient ${i}`));
+  });
+
+  test('weights scaled until Newton diverges: the same sequences diverge, go on under ELK or fall back, and the answer is the sequential one', () => {
+    let seen = false;
+    for (const gain of [4, 8, 16, 32, 64]) {
+      const c = randomCell('gru', 1500, 4, 8, gain);
+      const exact = solve(c, 'float64', { mode: 'sequential' });
+      for (const mode of ['deer', 'quasi'] as const) {
+        const fused = solve(c, 'float64', { mode, fused: true, maxIters: 60 });
+        const launches = solve(c, 'float64', { mode, fused: false, maxIters: 60 });
+        expect(fused.stats.diverged).toBe(launches.stats.diverged);
+        expect(fused.stats.fallbackSequences).toEqual(launches.stats.fallbackSequences);
+        relClose(fused.y, exact.y, 1e-8, `gain ${gain} ${mode}`);
+        if (fused.stats.diverged) {
+          seen = true;
+          expect(fused.stats.fallback || fused.stats.lambda > 0).toBe(true);
+        }
+      }
+      if (seen) break;
+    }
+    expect(seen).toBe(true);
+  });
+
+  test('one sequence of NaN inputs: it alone diverges and falls back (a NaN answer), the others converge as before', () => {
+    const c = randomCell('gru', 200, 3, 4);
+    for (let t = 0; t < 200; ++t) c.values[0][(t * 3 + 1) * 12] = NaN; // sequence 1's first gate, every step
+    for (const mode of ['deer', 'quasi'] as const) {
+      const fused = solve(c, 'float64', { mode, fused: true });
+      const launches = solve(c, 'float64', { mode, fused: false });
+      sameJudgement(fused.stats, launches.stats, mode);
+      expect(fused.stats.converged).toEqual([true, false, true]);
+      expect(fused.stats.diverged).toBe(true);
+      relClose(Float64Array.from(fused.y.filter((_, i) => Math.floor(i / 4) % 3 !== 1)), Float64Array.from(launches.y.filter((_, i) => Math.floor(i / 4) % 3 !== 1)), 1e-10, mode);
+    }
+  });
+
+  test('stalled at the rounding floor (float32 against 1e-12) and out of iterations: the sequential answer; strict throws NOT_CONVERGED', () => {
+    const c = randomCell('gru', 300, 4, 8);
+    const seq = solve(c, 'float32', { mode: 'sequential' });
+    for (const mode of ['deer', 'quasi'] as const) {
+      const stuck = { mode, atol: 1e-12, rtol: 1e-12, maxIters: 100 };
+      const fused = solve(c, 'float32', { ...stuck, fused: true });
+      const launches = solve(c, 'float32', { ...stuck, fused: false });
+      sameJudgement(fused.stats, launches.stats, `${mode} stalled`, Infinity);
+      expect(fused.stats.fallbackSequences).toEqual([0, 1, 2, 3]);
+      expect(fused.stats.iterations).toBeLessThan(50);
+      expect(Array.from(fused.y)).toEqual(Array.from(seq.y));
+      expectAntlerError(() => solve(c, 'float32', { ...stuck, fused: true, strict: true }), 'NOT_CONVERGED', /^deer: 4 of 4 sequences did not converge \(4 with no lower residual in 8 (deer|quasi) iterations/);
+
+      const short = solve(c, 'float32', { mode, maxIters: 1, fused: true });
+      const shortLaunches = solve(c, 'float32', { mode, maxIters: 1, fused: false });
+      sameJudgement(short.stats, shortLaunches.stats, `${mode} maxIters 1`);
+      expect(short.stats.fallbackSequences).toEqual([0, 1, 2, 3]);
+      expect(short.stats.sequenceIterations).toEqual([1, 1, 1, 1]);
+      expect(Array.from(short.y)).toEqual(Array.from(seq.y));
+      expectAntlerError(() => solve(c, 'float32', { mode, maxIters: 1, fused: true, strict: true }), 'NOT_CONVERGED', /4 after 1 (deer|quasi) iterations.*raise maxIters/);
+    }
+  });
+
+  test('the default: by launches on the CPU; fused must be a boolean', () => {
+    const c = randomCell('gru', 50, 2, 3);
+    const byDefault = solve(c, 'float64', { mode: 'deer' });
+    const launches = solve(c, 'float64', { mode: 'deer', fused: false });
+    expect(Array.from(byDefault.y)).toEqual(Array.from(launches.y));
+    expectAntlerError(() => solve(c, 'float64', { mode: 'deer', fused: 'yes' as never }), 'INVALID_ARGUMENT', /^deer: fused must be a boolean; got 'yes'$/);
+  });
+});
+
+describe('cellDeerSolve, the native op', () => {
+  const nat = cellNative();
+  const ops = (kind: CellKind, T: number, B: number, H: number, dtype: Dt = 'float64') => {
+    const c = randomCell(kind, T, B, H);
+    const [xp, Whh, bhh, y0] = c.values.map((a, i) => make(a, c.shapes[i], dtype));
+    return { xp, Whh, bhh, y0, guess: antler.zeros([T, B, kind === 'lstm' ? 2 * H : H], { dtype }) };
+  };
+  const call = (o: ReturnType<typeof ops>, jac: 'dense' | 'diagonal', over: Partial<{ atol: number; rtol: number; maxIters: number; guess: antler.Tensor }> = {}) => {
+    const p = { atol: 1e-12, rtol: 1e-12, maxIters: 100, ...over };
+    const [y, status] = nat.cellDeerSolve('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, (p.guess ?? o.guess).handle, jac, p.atol, p.rtol, p.maxIters, 2, 8, 1000, 2 ** -52);
+    return { y: wrap(y), status: wrap(status) };
+  };
+
+  test('status rows: code, steps and residual per sequence; T = 0 and B = 0 give converged rows and empty answers', () => {
+    tidy(() => {
+      const o = ops('gru', 30, 2, 3);
+      const r = call(o, 'dense');
+      expect(r.status.shape).toEqual([2, 3]);
+      expect(r.status.dtype).toBe('float64');
+      const s = Array.from(r.status.dataSync());
+      expect([s[0], s[3]]).toEqual([0, 0]);
+      expect(s[1]).toBeGreaterThan(0);
+      expect(s[2]).toBeLessThanOrEqual(1e-12 * 2);
+      const empty = call(ops('gru', 0, 2, 3), 'diagonal');
+      expect(empty.y.shape).toEqual([0, 2, 3]);
+      expect(Array.from(empty.status.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(call(ops('gru', 5, 0, 3), 'dense').status.shape).toEqual([0, 3]);
+    });
+  });
+
+  test('bad arguments raise AntlerError naming what was passed', () => {
+    tidy(() => {
+      const o = ops('gru', 6, 2, 3);
+      expectAntlerError(() => call(o, 'none' as never), 'INVALID_ARGUMENT', /jacobian must be 'dense' \(deer\) or 'diagonal' \(quasi\); got 'none'/);
+      expectAntlerError(() => call(o, 'dense', { atol: -1 }), 'INVALID_ARGUMENT', /atol and rtol must be finite and >= 0; got atol -1/);
+      expectAntlerError(() => call(o, 'dense', { maxIters: -2 }), 'INVALID_ARGUMENT', /maxIters >= 0.*got maxIters -2/);
+      expectAntlerError(() => call(o, 'dense', { guess: antler.zeros([6, 2, 4], { dtype: 'float64' }) }), 'SHAPE_MISMATCH', /the first guess has shape \[6, 2, 4\]; expected \[T, B, H\] = \[6, 2, 3\]/);
+      expectAntlerError(() => call(o, 'dense', { guess: antler.zeros([6, 2, 3]) }), 'DTYPE_MISMATCH', /the first guess has dtype float32 but Whh has float64/);
+    });
+  });
+});
