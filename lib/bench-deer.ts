@@ -22,6 +22,10 @@
  * ANTLER_BENCH_DEER_NS and ANTLER_BENCH_DEER_TS (comma-separated, e.g.
  * "1,8" and "100000,1000000") replace the plan's sizes: part of the grid, in
  * the time a GPU session has; such a run does not update BENCHMARKS.md.
+ * ANTLER_BENCH_DEER_FUSED=0 or 1 sets the solver option `fused` (the whole
+ * Newton solve and the adjoint in one native call; by default on CUDA, off
+ * on the CPU): the two in the same session show what fusing gains. Such a
+ * run does not update BENCHMARKS.md either.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -80,6 +84,8 @@ interface Plan {
   skipMs: number;
   /** Memory for the per-chunk Jacobians. */
   jacobianBytes: number;
+  /** DeerOptions.fused for every deer and quasi measurement (undefined: the default). */
+  fused?: boolean;
 }
 
 function planFor(device: string, quick: boolean): Plan {
@@ -145,7 +151,7 @@ function benchAntler(plan: Plan): DeerBenchRow[] {
             cell.push({ ...base, ms: NaN, status: 'skipped', note: `predicted ${(predicted / 1e3).toFixed(0)} s per run from T=${tLabel(prev!.T)}` });
             continue;
           }
-          const opts = { mode, chunkSize };
+          const opts = { mode, chunkSize, ...(plan.fused !== undefined ? { fused: plan.fused } : {}) };
           const run = pass === 'fwd'
             ? () => tidy(() => noGrad(() => gru.forward(x, null, opts).stats[0]))
             : () => {
@@ -393,11 +399,17 @@ export function benchDeer(quick: boolean): DeerBenchRow[] {
   const ns = sizes('ANTLER_BENCH_DEER_NS'), Ts = sizes('ANTLER_BENCH_DEER_TS');
   if (ns) plan.ns = ns;
   if (Ts) plan.Ts = Ts;
-  const partial = ns !== null || Ts !== null;
+  const fusedEnv = process.env.ANTLER_BENCH_DEER_FUSED;
+  if (fusedEnv !== undefined && fusedEnv !== '') {
+    if (fusedEnv !== '0' && fusedEnv !== '1') throw new AntlerError('INVALID_ARGUMENT', `ANTLER_BENCH_DEER_FUSED=${JSON.stringify(fusedEnv)}: expected 0 or 1`);
+    plan.fused = fusedEnv === '1';
+  }
+  const partial = ns !== null || Ts !== null || plan.fused !== undefined;
   const load = os.loadavg()[0];
   const tensorsBefore = memory().numTensors;
   console.log(`\ndeer on ${device}: GRU, input size = n, batch ${BATCH}, float32; n ∈ {${plan.ns.join(', ')}}, T ∈ {${plan.Ts.map(tLabel).join(', ')}}`);
   console.log(`  chunkSize: dense Jacobian under ${(plan.jacobianBytes / 1024 ** 2).toFixed(0)} MiB per chunk; a measurement predicted over ${plan.skipMs / 1e3} s per run is skipped`);
+  console.log(`  solver option fused: ${plan.fused === undefined ? `the default (${device === 'cpu' ? 'off on the CPU' : 'on on CUDA where it applies'})` : plan.fused ? 'on (ANTLER_BENCH_DEER_FUSED=1)' : 'off (ANTLER_BENCH_DEER_FUSED=0)'}`);
   const rows = benchAntler(plan);
   const leaked = memory().numTensors - tensorsBefore;
   if (leaked > 0) console.log(`  WARNING: ${leaked} tensors were left alive by the suite`);
@@ -417,7 +429,7 @@ export function benchDeer(quick: boolean): DeerBenchRow[] {
   console.log(`\n${autoSummary(rows)}`);
   // Only antler's own BENCHMARKS.md, in a checkout of antler: never a file of the user's own project.
   const md = path.join(process.cwd(), 'BENCHMARKS.md');
-  if (quick || partial) console.log(`\n(${partial ? 'ANTLER_BENCH_DEER_NS/TS' : '--quick'}: BENCHMARKS.md is not updated; a full run updates its DEER section)`);
+  if (quick || partial) console.log(`\n(${partial ? 'ANTLER_BENCH_DEER_NS/TS/FUSED' : '--quick'}: BENCHMARKS.md is not updated; a full run updates its DEER section)`);
   else if (isAntlerCheckout(process.cwd()) && fs.existsSync(md) && fs.readFileSync(md, 'utf8').startsWith('# Benchmarks')) {
     fs.writeFileSync(md, replaceDeerBlock(fs.readFileSync(md, 'utf8'), device === 'cpu' ? 'cpu' : 'gpu', deviceBlock(plan, rows, torch.note, load)));
     console.log(`\nBENCHMARKS.md: the DEER ${device === 'cpu' ? 'CPU' : 'GPU'} block was rewritten`);

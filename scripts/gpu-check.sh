@@ -9,7 +9,7 @@
 # gpu-tests.log, gpu-tests.json, bench-sru.log, bench-deer.log and the two
 # benchmark JSONs), and an eighth, build-here.log, only when the carried addon
 # must be rebuilt here. The steps' caps add up to more than the device call's
-# 580 s (doctor 15, smoke 35, tests 200, SRU 120, DEER 60, profile 25, memcheck
+# 580 s (doctor 15, smoke 35, tests 200, SRU 120, DEER 60, profile 35, memcheck
 # 60, racecheck 50 + 40, synccheck 40); on the H200 the tests took 125 s
 # (2026-12-04), so the sanitizers, last, get their time unless a step runs
 # long or the carried addon had to be rebuilt there (up to 190 s more). The
@@ -41,8 +41,8 @@ ANTLER_POISON=1 step gpu-tests 200 node node_modules/jest/bin/jest.js --selectPr
 # The SRU grid in full (L = 1024 too; each GPU measurement is capped at 1.5 s of repeats), the DEER grid's quick part.
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 120 node dist/cli.js bench sru --out "$out"
 step bench-deer 60 node dist/cli.js bench deer --quick --out "$out"
-echo "=== deer profile (limit 25s)" | tee -a "$sum"
-timeout 25 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
+echo "=== deer profile (limit 35s)" | tee -a "$sum"
+timeout 35 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 # Last, with whatever time is left: compute-sanitizer over small cases of every kernel family
 # (scripts/gpu-sanitize.js; the build has -lineinfo, so a report names the file and line).
 if [[ -n "$san" ]]; then

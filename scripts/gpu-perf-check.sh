@@ -3,9 +3,11 @@
 # kernels: the GPU suite again (GPU_TESTS: a jest --testPathPattern, default
 # all of it), the SRU benchmark's full grid, memcheck on the SRU cases, the
 # relu float32 diagnostic (scripts/relu-kink-check.js; RELU_DIAG=0 skips it),
-# then part of the DEER benchmark's grid (ANTLER_BENCH_DEER_NS / _TS, defaults
-# below), last because it is the longest and its log shows each cell as it
-# goes. Steps' caps: tests 150, SRU 80, diagnostic 40, memcheck 30, DEER 200.
+# then the DEER benchmark at n ∈ {1, 8}, T = 10k by launches (the fused solve
+# off), and part of its grid with the defaults (ANTLER_BENCH_DEER_NS / _TS,
+# defaults below), last because it is the longest and its log shows each cell
+# as it goes. Steps' caps: tests 150, SRU 80, diagnostic 40, memcheck 30,
+# DEER 60 + 200.
 # Build and pack as for gpu-check.sh, then one device `run` with carry [".gpu"]:
 #   bash .gpu/run.sh bash scripts/gpu-perf-check.sh
 set -uo pipefail
@@ -30,6 +32,10 @@ if [[ -n "$san" ]]; then
   echo "=== memcheck on /SRU/" >> "$sum"
   timeout 30 "$san" --tool memcheck --error-exitcode 9 node scripts/gpu-sanitize.js --only SRU 2>&1 | tail -n 8 | tee -a "$sum"
 fi
+# The fused solve against the iteration by launches (ANTLER_BENCH_DEER_FUSED=0) at the paper's
+# headline sizes first, in its own folder (the JSON names would collide).
+mkdir -p "$out/unfused"
+ANTLER_BENCH_DEER_FUSED=0 ANTLER_BENCH_DEER_NS=1,8 ANTLER_BENCH_DEER_TS=10000 step bench-deer-unfused 60 node dist/cli.js bench deer --out "$out/unfused"
 export ANTLER_BENCH_DEER_NS=${ANTLER_BENCH_DEER_NS:-1,2,4,8} ANTLER_BENCH_DEER_TS=${ANTLER_BENCH_DEER_TS:-1000,10000,100000}
 step bench-deer 200 node dist/cli.js bench deer --out "$out"
 ls "$out" | tee -a "$sum"

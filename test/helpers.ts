@@ -661,3 +661,17 @@ export function erfRef(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+/**
+ * Random operands of a DEER cell (the cpu and gpu deer-fused tests): xp [T, B, G] from ±gain, Whh [G, H]
+ * and bhh [G] from ±gain/√H, y0 [B, n] from ±0.5; large gains make Newton diverge.
+ */
+export function randomCellValues(rng: Rng, kind: RefCellKind, T: number, B: number, H: number, gain = 1): { kind: RefCellKind; values: Float64Array[]; shapes: number[][] } {
+  const G = (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1) * H, n = kind === 'lstm' ? 2 * H : H;
+  const bound = gain / Math.sqrt(H);
+  return {
+    kind,
+    values: [randomArray(rng, T * B * G, -gain, gain), randomArray(rng, G * H, -bound, bound), randomArray(rng, G, -bound, bound), randomArray(rng, B * n, -0.5, 0.5)].map((a) => Float64Array.from(a)),
+    shapes: [[T, B, G], [G, H], [G], [B, n]],
+  };
+}

@@ -38,6 +38,14 @@ export interface CellNative {
     stallFloor: number, eps: number,
   ): [NativeHandle, NativeHandle];
   /**
+   * The adjoint at the solution y for g = ∂loss/∂y [T, B, n] in one call -> λ [T, B, n],
+   * λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (no [T, B, n, n] Jacobian); on CUDA for n <= 16.
+   */
+  cellDeerAdjoint(
+    kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, y: NativeHandle,
+    g: NativeHandle,
+  ): NativeHandle;
+  /**
    * From the solution y -> [gxp [T, B, G], ghh [T, B, G], gy0 [B, n]], ghh being the
    * gradient of the step's Whh·h + bhh (so gWhh = Σ ghhᵀ·h_{t−1}, gbhh = Σ ghh).
    * adjoint false: g = ∂loss/∂y and the kernel walks back through time;

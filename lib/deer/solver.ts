@@ -85,10 +85,11 @@ export interface DeerOptions {
    * Run a 'deer' or 'quasi' solve's Newton iterations in one native call (one kernel launch on
    * a GPU: no launches or host round trips per iteration, no [T, B, n, n] Jacobians in memory),
    * judging each sequence as the iteration by launches does; a diverging sequence still goes on
-   * under ELK, a stalled one or one out of iterations to the sequential kernel. Default: true on
-   * CUDA where the kernel applies ('deer': n ≤ 16; 'quasi': H ≤ 32), false on the CPU (whose
-   * iteration by launches parallelises over steps). true where it does not apply iterates by
-   * launches.
+   * under ELK, a stalled one or one out of iterations to the sequential kernel. Also the
+   * gradient's adjoint (backward 'scan') in one call, without the dense Jacobians (n ≤ 16 on CUDA).
+   * Default: true on CUDA where the kernels apply ('deer' and the adjoint: n ≤ 16; 'quasi':
+   * H ≤ 32), false on the CPU (whose iteration by launches parallelises over steps). true where
+   * they do not apply runs by launches.
    */
   fused?: boolean;
 }
@@ -508,31 +509,8 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
       // fallback).
       freeLin();
       diverged = true;
-      const sub = (name: string, byTime: boolean) => (byTime ? selectBatch(set.get(name), diverging) : selectRows(set.get(name), diverging));
-      const e = tidy(() => {
-        const r = solveChunkElk(o, sub('xp', true), sub('y0', false), sub('start', true), { ...tol, maxIters: tol.maxIters - steps }, jac, {
-          batch: B,
-          elsewhere: stay.length - diverging.length,
-        });
-        keep(r.y);
-        return r;
-      });
-      diverging.forEach((l, i) => {
-        const g = set.active[l];
-        iters[g] += e.iters[i];
-        converged[g] = e.converged[i];
-        residual[g] = e.residual[i];
-      });
-      const fell = new Set(e.fallback);
-      const positions = diverging.map((_, i) => i);
-      for (const [mine, flag] of [[positions.filter((i) => !fell.has(i)), false], [positions.filter((i) => fell.has(i)), true]] as const) {
-        if (!mine.length) continue;
-        const part = selectBatch(e.y, [...mine]);
-        set.retire(mine.map((i) => diverging[i]), part, flag, true);
-        part.dispose();
-      }
-      e.y.dispose();
-      lambda = Math.max(lambda, e.lambda);
+      const r = { iters, converged, residual };
+      lambda = Math.max(lambda, restartUnderElk(o, set, diverging, jac, { ...tol, maxIters: tol.maxIters - steps }, { batch: B, elsewhere: stay.length - diverging.length }, r));
       const keepOn = stay.filter((l) => !diverging.includes(l));
       if (!keepOn.length) break;
       compactTo(keepOn);
@@ -628,31 +606,44 @@ function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mod
   // Diverging sequences restart under ELK with the iterations each has left (grouped by that count).
   for (const k of [...new Set(diverging.map((g) => iters[g]))]) {
     const group = diverging.filter((g) => iters[g] === k);
-    const e = tidy(() => {
-      const r = solveChunkElk(o, selectBatch(xp, group), selectRows(y0, group), selectBatch(guess, group), { ...tol, maxIters: tol.maxIters - k }, jac, {
-        batch: B,
-        elsewhere: diverging.length - group.length,
-      });
-      keep(r.y);
-      return r;
-    });
-    group.forEach((g, i) => {
-      iters[g] += e.iters[i];
-      converged[g] = e.converged[i];
-      residual[g] = e.residual[i];
-    });
-    const fell = new Set(e.fallback);
-    const positions = group.map((_, i) => i);
-    for (const [mine, flag] of [[positions.filter((i) => !fell.has(i)), false], [positions.filter((i) => fell.has(i)), true]] as const) {
-      if (!mine.length) continue;
-      const part = selectBatch(e.y, [...mine]);
-      set.retire(mine.map((i) => group[i]), part, flag, true);
-      part.dispose();
-    }
-    e.y.dispose();
-    lambda = Math.max(lambda, e.lambda);
+    const left = { ...tol, maxIters: tol.maxIters - k };
+    lambda = Math.max(lambda, restartUnderElk(o, set, group, jac, left, { batch: B, elsewhere: diverging.length - group.length }, { iters, converged, residual }));
   }
   return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged: diverging.length > 0, lambda, J }, B);
+}
+
+/**
+ * Restarts the set's local sequences `local` from the first guess ('start') under ELK's damped
+ * steps with tol's iterations, adds ELK's iterations to r.iters and takes its outcome into
+ * r.converged and r.residual (indexed by the global sequence), retires them with ELK's answer
+ * (those ELK gave up on as fallbacks), and returns the largest λ ELK reached.
+ */
+function restartUnderElk(
+  o: Operands, set: ActiveSet, local: number[], jac: 'dense' | 'diagonal', tol: Tolerances, outer: StrictContext,
+  r: { iters: number[]; converged: boolean[]; residual: number[] },
+): number {
+  const sub = (name: string, byTime: boolean) => (byTime ? selectBatch(set.get(name), local) : selectRows(set.get(name), local));
+  const e = tidy(() => {
+    const solved = solveChunkElk(o, sub('xp', true), sub('y0', false), sub('start', true), tol, jac, outer);
+    keep(solved.y);
+    return solved;
+  });
+  local.forEach((l, i) => {
+    const g = set.active[l];
+    r.iters[g] += e.iters[i];
+    r.converged[g] = e.converged[i];
+    r.residual[g] = e.residual[i];
+  });
+  const fell = new Set(e.fallback);
+  const positions = local.map((_, i) => i);
+  for (const [mine, flag] of [[positions.filter((i) => !fell.has(i)), false], [positions.filter((i) => fell.has(i)), true]] as const) {
+    if (!mine.length) continue;
+    const part = selectBatch(e.y, [...mine]);
+    set.retire(mine.map((i) => local[i]), part, flag, true);
+    part.dispose();
+  }
+  e.y.dispose();
+  return e.lambda;
 }
 
 /** strict's advice when maxIters ran out. */
@@ -997,6 +988,8 @@ export function cellRecurrence(
   const guessFull = opts.initialGuess ?? warmY;
   stats.warmStarted = Boolean(warmY && !opts.initialGuess);
 
+  // The scan backward's adjoint in one native call where the fused solve's dense limit allows (DeerOptions.fused).
+  const fusedAdjoint = backwardMode === 'scan' && fusedFor('deer', xp.device, H, n, opts.fused);
   const fallbackSet = new Set<number>();
   const y = tidy(() => {
     const pieces: Tensor[] = [];
@@ -1018,7 +1011,7 @@ export function cellRecurrence(
         stats.lambda = Math.max(stats.lambda, r.lambda);
       }
       stats.chunks += 1;
-      pieces.push(recording ? recordCell(o, xpc, start, yc, backwardMode, r?.J ?? null) : yc);
+      pieces.push(recording ? recordCell(o, xpc, start, yc, backwardMode, r?.J ?? null, fusedAdjoint) : yc);
       if (len > 0 && t0 + len < T) start = reshape(slice(pieces[pieces.length - 1], [len - 1, 0, 0], [1, B, n]), [B, n]);
       // Without a graph nothing keeps the chunk's slice of xp: free it now, so chunks bound the memory.
       if (!recording && xpc !== xp) xpc.dispose();
@@ -1058,7 +1051,8 @@ function autoMode(
   if (!Array.isArray(devices) || !devices.every((d) => typeof d === 'string'))
     fail('INVALID_ARGUMENT', `deer.autoTuning.devices must be an array of device-name prefixes such as ['cuda']; got ${describe(devices)}`);
   if (xp.shape[0] < 256 || xp.shape[1] === 0 || !devices.some((d) => xp.device.startsWith(d))) return null;
-  const key = `${autoKey(kind, xp, n, opts.chunkSize)}/${recording ? 'grad' : 'nograd'}`;
+  // An explicit `fused` changes what deer and quasi cost: its own class.
+  const key = `${autoKey(kind, xp, n, opts.chunkSize)}${opts.fused === undefined ? '' : `/fused-${opts.fused}`}/${recording ? 'grad' : 'nograd'}`;
   const known = autoChoices.get(key);
   if (known) return { ...known, fresh: false, key };
   const measureOpts = (m: AutoChoice['mode']): DeerOptions => ({ ...opts, mode: m, warmStart: false, initialGuess: undefined, strict: false });
@@ -1111,7 +1105,7 @@ function broadcastGuess(y0: Tensor, T: number): Tensor {
 }
 
 /** Records the implicit-differentiation backward of one chunk's solution y on it. */
-function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 'scan' | 'sequential', keptJ: Tensor | null): Tensor {
+function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 'scan' | 'sequential', keptJ: Tensor | null, fused: boolean): Tensor {
   const inputs = [xp, o.Whh, ...(o.bhh ? [o.bhh] : []), y0];
   const save = [xp, o.Whh, ...(o.bhh ? [o.bhh] : []), y0, y, ...(keptJ ? [keptJ] : [])];
   const hasBias = Boolean(o.bhh);
@@ -1124,6 +1118,10 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
     let gxpH, ghhH, gy0H;
     if (backward === 'sequential') {
       [gxpH, ghhH, gy0H] = nat.cellBackward(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, gy.handle, false);
+    } else if (fused && !sJ) {
+      // λ in one native call (on CUDA one launch), no [T, B, n, n] Jacobian.
+      const lamT = wrap(nat.cellDeerAdjoint(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, gy.handle));
+      [gxpH, ghhH, gy0H] = nat.cellBackward(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, lamT.handle, true);
     } else {
       const J = sJ ?? linearize({ ...o, Whh: sW, bhh: sb }, sy0, sxp, sy, 'dense').J!;
       // λ_t = gy_t + J_{t+1}ᵀ λ_{t+1}: the reverse scan (deerScanBackward's gb).

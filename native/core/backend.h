@@ -345,6 +345,12 @@ class Backend {
                              const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
                              void* status) = 0;
 
+  // The adjoint at the solution in.y in one call: λ [T, B, n] with λ_t = g_t + J_{t+1}ᵀ λ_{t+1},
+  // λ_{T−1} = g_{T−1} (kernels/deer_fused.h). Called with T, B, H >= 1 and, on CUDA, n within
+  // kDeerFusedMaxDenseN.
+  virtual void cellDeerAdjoint(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
+                               const void* g, void* lam) = 0;
+
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,
                        const SgdParams& p) = 0;

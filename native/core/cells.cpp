@@ -18,6 +18,7 @@ constexpr const char* kLinearize = "deer.cell linearize";
 constexpr const char* kSequential = "deer.cell";
 constexpr const char* kBackward = "deer.cell backward";
 constexpr const char* kSolve = "deer.cell solve";
+constexpr const char* kAdjoint = "deer.cell adjoint";
 
 k::CellKind kindArg(const char* op, const std::string& kind) {
   if (kind == "gru") return k::CellKind::Gru;
@@ -163,6 +164,23 @@ CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& 
     backendFor(dev).cellBackward(dev, Whh.dtype, cfg, inputsOf(xp, Whh, bhh, y0, &y), g.data(), adjoint,
                                  r.gxp->data(), r.ghh->data(), r.gy0->data());
   return r;
+}
+
+TensorPtr cellDeerAdjoint(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                          const Tensor& y0, const Tensor& y, const Tensor& g) {
+  const k::CellConfig cfg = configFor(kAdjoint, kind, xp, Whh, bhh, y0);
+  const Shape seq{cfg.T, cfg.B, cfg.n()};
+  checkOperand(kAdjoint, "y (the solution)", Whh, y, seq, stateLayout(cfg));
+  checkOperand(kAdjoint, "the gradient of y", Whh, g, seq, stateLayout(cfg));
+  const Device& dev = Whh.device();
+  if (dev.type == DeviceType::Cuda && cfg.n() > k::kDeerFusedMaxDenseN)
+    fail(Code::InvalidArgument, kAdjoint, ": on CUDA the fused adjoint takes states of at most ",
+         k::kDeerFusedMaxDenseN, " values; got n = ", cfg.n(), " for ", kindName(cfg.kind), " of hidden size ", cfg.H,
+         " (use the reverse scan, deer.scan's backward)");
+  TensorPtr lam = emptyTensor(seq, Whh.dtype, dev);
+  if (cfg.T > 0 && cfg.B > 0)
+    backendFor(dev).cellDeerAdjoint(dev, Whh.dtype, cfg, inputsOf(xp, Whh, bhh, y0, &y), g.data(), lam->data());
+  return lam;
 }
 
 CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,

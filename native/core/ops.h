@@ -155,6 +155,10 @@ TensorPtr cellSequential(const std::string& kind, const Tensor& xp, const Tensor
 // residual). On CUDA: dense for n <= kDeerFusedMaxDenseN, diagonal for
 // H <= kDeerFusedMaxHidden.
 struct CellDeerSolution { TensorPtr y, status; };
+// The adjoint λ [T, B, n] at the solution y for the gradient g [T, B, n] in one call:
+// λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (on CUDA for n <= kDeerFusedMaxDenseN).
+TensorPtr cellDeerAdjoint(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
+                          const Tensor& y0, const Tensor& y, const Tensor& g);
 CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
                                const Tensor& y0, const Tensor& guess, const std::string& jacobian,
                                const kernels::DeerFusedParams& params);

@@ -171,6 +171,10 @@ class CpuBackend final : public Backend {
   void cellSequential(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y) override {
     cpu::cellSequential(t, cfg, in, y);
   }
+  void cellDeerAdjoint(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                       void* lam) override {
+    cpu::cellDeerAdjoint(t, cfg, in, g, lam);
+  }
   void cellDeerSolve(const Device&, DType t, const kernels::CellConfig& cfg, bool dense,
                      const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
                      void* status) override {

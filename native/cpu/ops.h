@@ -67,6 +67,7 @@ void expm(DType t, int64_t count, int64_t m, const void* A, void* E);
 void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
                    void* J, void* bOff);
 void cellSequential(DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
+void cellDeerAdjoint(DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, void* lam);
 void cellDeerSolve(DType t, const kernels::CellConfig& cfg, bool dense, const kernels::DeerFusedParams& p,
                    const CellInputs& in, const void* guess, void* y, double* status);
 void cellBackward(DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,

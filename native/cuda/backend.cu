@@ -374,6 +374,10 @@ class CudaBackend final : public Backend {
                      const CellInputs& in, void* f, void* J, void* bOff) override {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);
   }
+  void cellDeerAdjoint(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                       void* lam) override {
+    cuda::cellDeerAdjoint(context(d), t, cfg, in, g, lam);
+  }
   void cellDeerSolve(const Device& d, DType t, const kernels::CellConfig& cfg, bool dense,
                      const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,
                      void* status) override {

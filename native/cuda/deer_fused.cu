@@ -25,6 +25,9 @@
 //
 // Limits (kernels/deer_fused.h): dense for n <= kDeerFusedMaxDenseN (a row of
 // M per lane in registers), quasi for H <= kDeerFusedMaxHidden.
+//
+// deerAdjointKernel: the gradient's adjoint λ_t = g_t + J_{t+1}ᵀ λ_{t+1} in
+// one launch, the same groups and chunks walking down (see there).
 #include "../kernels/cells.h"
 #include "../kernels/deer_fused.h"
 #include "ops.cuh"
@@ -60,6 +63,53 @@ __device__ __forceinline__ k::CellUnitLinear<T> fusedLinearize(const k::CellConf
   return k::cellUnitLinearize(cfg.kind, in);
 }
 
+// A thread's place in the block: group (chunk) c of C, lane u, the unit it
+// computes (uu: unit 0 for an idle lane), its chunk's first step and length.
+struct FusedLane {
+  int C, c, u;
+  bool active;
+  int64_t uu, len, t0;
+};
+__device__ __forceinline__ FusedLane fusedLane(const k::CellConfig& cfg, int S) {
+  FusedLane l;
+  l.C = kFusedBlock / S;
+  l.c = static_cast<int>(threadIdx.x) / S;
+  l.u = static_cast<int>(threadIdx.x) - l.c * S;
+  l.active = l.u < cfg.H;
+  l.uu = l.active ? l.u : 0;
+  l.len = (cfg.T + l.C - 1) / l.C;
+  l.t0 = l.c * l.len;
+  return l;
+}
+
+// out = M v + m for a dense chunk map at `map` (M [n, n] then m [n]), v and out distributed as the
+// state (this lane's rows r·H + uu); every lane of the group takes the shuffles.
+template <typename T, int ROWS, int HM>
+__device__ __forceinline__ void fusedApplyMap(const T* map, int64_t n, int64_t H, int64_t uu, int S,
+                                              const T (&v)[ROWS], T (&out)[ROWS]) {
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) out[r] = map[n * n + r * H + uu];
+#pragma unroll
+  for (int rr = 0; rr < ROWS; ++rr)
+#pragma unroll
+    for (int col = 0; col < HM; ++col) {
+      if (col >= H) break;
+      const T x = __shfl_sync(0xffffffffu, v[rr], col, S);
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) out[r] += map[(r * H + uu) * n + rr * H + col] * x;
+    }
+}
+
+// Whh's transpose WhhT [H, G] into the block's shared memory, then a barrier.
+template <typename T>
+__device__ __forceinline__ void fusedLoadWeights(const T* __restrict__ Whh, T* WhhT, int64_t G, int64_t H) {
+  for (int64_t e = threadIdx.x; e < G * H; e += blockDim.x) {
+    const int64_t col = e / G, row = e - col * G;
+    WhhT[e] = Whh[row * H + col];
+  }
+  __syncthreads();
+}
+
 // Rows of unit uu's J on the hidden columns col < H (direct term included for
 // the GRU and RNN, whose direct column is uu): Jrow[r][col].
 template <typename T, int ROWS, int HM>
@@ -93,17 +143,13 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
   __shared__ int decision;
   const int64_t H = cfg.H, G = cfg.G(), n = cfg.n(), steps = cfg.T;
   const int tid = static_cast<int>(threadIdx.x);
-  const int C = kFusedBlock / S, c = tid / S, u = tid - c * S;
-  const bool active = u < H;
-  const int64_t uu = active ? u : 0;
-  const int64_t len = (steps + C - 1) / C, t0 = c * len;
+  const FusedLane lane = fusedLane(cfg, S);
+  const int C = lane.C, c = lane.c;
+  const bool active = lane.active;
+  const int64_t uu = lane.uu, len = lane.len, t0 = lane.t0;
   const int64_t mapSize = fusedMapSize(Dense, n);
   T* myMaps = maps + static_cast<int64_t>(blockIdx.x) * C * mapSize;
-  for (int64_t e = tid; e < G * H; e += kFusedBlock) {
-    const int64_t col = e / G, row = e - col * G;
-    WhhT[e] = Whh[row * H + col];
-  }
-  __syncthreads();
+  fusedLoadWeights(Whh, WhhT, G, H);
 
   for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
     const T* y0b = y0 + b * n;
@@ -233,17 +279,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
         const T* map = myMaps + cc * mapSize;
         T nd[ROWS];
         if (Dense) {
-#pragma unroll
-          for (int r = 0; r < ROWS; ++r) nd[r] = map[n * n + r * H + uu];
-#pragma unroll
-          for (int rr = 0; rr < ROWS; ++rr)
-#pragma unroll
-            for (int col = 0; col < HM; ++col) {
-              if (col >= H) break;
-              const T v = __shfl_sync(0xffffffffu, dl[rr], col, S);
-#pragma unroll
-              for (int r = 0; r < ROWS; ++r) nd[r] += map[(r * H + uu) * n + rr * H + col] * v;
-            }
+          fusedApplyMap<T, ROWS, HM>(map, n, H, uu, S, dl, nd);
         } else {
 #pragma unroll
           for (int r = 0; r < ROWS; ++r) nd[r] = map[r * H + uu] * dl[r] + map[n + r * H + uu];
@@ -316,6 +352,181 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
     }
     __syncthreads();
   }
+}
+
+// (Aᵀ v) for a step's A = J (unit uu's coefficients L; A = 0 when `zero`), v and the result
+// distributed as the state: this lane's entries at rows r·H + uu. The hidden columns gather every
+// lane's Σ_r dhh[r][k] v[r] through shuffles (H × gates of them); the direct terms are the lane's own.
+template <typename T, int ROWS, int HM>
+__device__ __forceinline__ void fusedTransposeTimes(const k::CellConfig& cfg, const k::CellUnitLinear<T>& L, bool zero,
+                                                    const T* __restrict__ WhhT, int64_t uu, int S, const T (&v)[ROWS],
+                                                    T (&out)[ROWS]) {
+  const int64_t H = cfg.H, G = cfg.G();
+  const int gates = static_cast<int>(cfg.gatesPerUnit());
+  T w[k::kCellMaxGates];
+#pragma unroll
+  for (int kk = 0; kk < k::kCellMaxGates; ++kk) {
+    w[kk] = T(0);
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) w[kk] += L.dhh[r][kk] * v[r];
+  }
+  T acc = T(0);
+#pragma unroll
+  for (int u = 0; u < HM; ++u) {
+    if (u >= H) break;
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk)
+      if (kk < gates) acc += WhhT[uu * G + kk * H + u] * __shfl_sync(0xffffffffu, w[kk], u, S);
+  }
+  if (ROWS == 1) {
+    out[0] = zero ? T(0) : acc + L.direct[0] * v[0];
+  } else {
+    out[0] = zero ? T(0) : acc;
+    out[ROWS - 1] = zero ? T(0) : L.direct[0] * v[0] + L.direct[ROWS - 1] * v[ROWS - 1];
+  }
+}
+
+// The adjoint at the solution y in one launch: λ_t = g_t + J_{t+1}ᵀ λ_{t+1}, λ_{T−1} = g_{T−1}, the
+// reverse of deerFusedKernel's Newton step (one pass, no iterations): each group composes its
+// chunk's map λ_{t0} = P λ_{t1} + q walking down, every group composes the maps after its own
+// from λ_T = 0 for its λ_{t1}, and walks its chunk down again writing λ. J_{t+1} comes from step
+// t + 1's linearization at y_t, recomputed in both walks.
+template <typename T, int ROWS, int NMAX>
+static __global__ void __launch_bounds__(kFusedBlock, 1)
+    deerAdjointKernel(k::CellConfig cfg, int S, const T* __restrict__ xp, const T* __restrict__ Whh,
+                      const T* __restrict__ bhh, const T* __restrict__ y0, const T* __restrict__ y,
+                      const T* __restrict__ g, T* __restrict__ lam, T* __restrict__ maps) {
+  constexpr int HM = NMAX / ROWS > 0 ? NMAX / ROWS : 1;
+  T* WhhT = reinterpret_cast<T*>(fusedShared);
+  const int64_t H = cfg.H, G = cfg.G(), n = cfg.n(), steps = cfg.T;
+  const FusedLane lane = fusedLane(cfg, S);
+  const int C = lane.C, c = lane.c;
+  const bool active = lane.active;
+  const int64_t uu = lane.uu, len = lane.len, t0 = lane.t0;
+  const int64_t mapSize = fusedMapSize(true, n);
+  T* myMaps = maps + static_cast<int64_t>(blockIdx.x) * C * mapSize;
+  fusedLoadWeights(Whh, WhhT, G, H);
+
+  for (int64_t b = blockIdx.x; b < cfg.B; b += gridDim.x) {
+    const T* y0b = y0 + b * n;
+    // One step down from t: J_{t+1}'s linearization (none past the end), g_t; padded steps are identities.
+    const auto stepAt = [&](int64_t t, bool& live, bool& hasNext, T (&gt)[ROWS], k::CellUnitIn<T>& in) {
+      live = t < steps;
+      hasNext = live && t + 1 < steps;
+      const int64_t tn = hasNext ? t + 1 : steps - 1, tc = live ? t : steps - 1;
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) gt[r] = live ? g[cfg.stateAt(tc, b) + r * H + uu] : T(0);
+      return fusedLinearize<T>(cfg, xp, WhhT, bhh, y0b, y, tn, b, uu, in);
+    };
+    // A: the chunk's map, walking down.
+    T P[ROWS][NMAX], q[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      q[r] = T(0);
+#pragma unroll
+      for (int j = 0; j < NMAX; ++j) P[r][j] = j == r * H + uu ? T(1) : T(0);
+    }
+    for (int64_t i = 0; i < len; ++i) {
+      bool live, hasNext;
+      T gt[ROWS];
+      k::CellUnitIn<T> in;
+      const k::CellUnitLinear<T> L = stepAt(t0 + len - 1 - i, live, hasNext, gt, in);
+      T nq[ROWS], nP[ROWS][NMAX];
+      fusedTransposeTimes<T, ROWS, HM>(cfg, L, !hasNext, WhhT, uu, S, q, nq);
+#pragma unroll
+      for (int j = 0; j < NMAX; ++j) {
+        if (j >= n) break;
+        T v[ROWS], o[ROWS];
+#pragma unroll
+        for (int r = 0; r < ROWS; ++r) v[r] = P[r][j];
+        fusedTransposeTimes<T, ROWS, HM>(cfg, L, !hasNext, WhhT, uu, S, v, o);
+#pragma unroll
+        for (int r = 0; r < ROWS; ++r) nP[r][j] = o[r];
+      }
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        q[r] = live ? nq[r] + gt[r] : q[r];
+#pragma unroll
+        for (int j = 0; j < NMAX; ++j)
+          if (j < n) P[r][j] = live ? nP[r][j] : P[r][j];
+      }
+    }
+    if (active) {
+      T* map = myMaps + c * mapSize;
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        const int64_t s = r * H + uu;
+#pragma unroll
+        for (int j = 0; j < NMAX; ++j)
+          if (j < n) map[s * n + j] = P[r][j];
+        map[n * n + s] = q[r];
+      }
+    }
+    __syncthreads();
+    // C: λ after the chunk, from λ_T = 0 through the maps of the chunks after it (all lanes walk all).
+    T lt[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) lt[r] = T(0);
+    for (int cc = C - 1; cc > 0; --cc) {
+      T nd[ROWS];
+      fusedApplyMap<T, ROWS, HM>(myMaps + cc * mapSize, n, H, uu, S, lt, nd);
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) lt[r] = cc > c ? nd[r] : lt[r];
+    }
+    // D: the chunk down again, writing λ.
+    for (int64_t i = 0; i < len; ++i) {
+      const int64_t t = t0 + len - 1 - i;
+      bool live, hasNext;
+      T gt[ROWS];
+      k::CellUnitIn<T> in;
+      const k::CellUnitLinear<T> L = stepAt(t, live, hasNext, gt, in);
+      T o[ROWS];
+      fusedTransposeTimes<T, ROWS, HM>(cfg, L, !hasNext, WhhT, uu, S, lt, o);
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        lt[r] = live ? o[r] + gt[r] : lt[r];
+        if (live && active) lam[cfg.stateAt(t, b) + r * H + uu] = lt[r];
+      }
+    }
+    __syncthreads();
+  }
+}
+
+template <typename T, int ROWS, int NMAX>
+static void launchAdjoint(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
+  const int S = fusedGroup(cfg.H);
+  const int64_t blocksCap = static_cast<int64_t>(ctx.multiprocessors) * 4;
+  const unsigned grid = static_cast<unsigned>(cfg.B < blocksCap ? cfg.B : blocksCap);
+  PoolBuffer maps(ctx, static_cast<size_t>(grid) * (kFusedBlock / S) * fusedMapSize(true, cfg.n()) * sizeof(T));
+  const size_t shared = static_cast<size_t>(cfg.G() * cfg.H) * sizeof(T);
+  deerAdjointKernel<T, ROWS, NMAX><<<grid, kFusedBlock, shared, ctx.stream>>>(
+      cfg, S, static_cast<const T*>(in.xp), static_cast<const T*>(in.Whh), static_cast<const T*>(in.bhh),
+      static_cast<const T*>(in.y0), static_cast<const T*>(in.y), static_cast<const T*>(g), static_cast<T*>(lam),
+      static_cast<T*>(maps.get()));
+  ANTLER_LAUNCH_CHECK("deer.cell adjoint");
+}
+
+template <typename T>
+static void launchAdjointTyped(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
+  const bool lstm = cfg.rowsPerUnit() == 2, small = cfg.n() <= 4;
+  if (lstm) {
+    if (small) return launchAdjoint<T, 2, 4>(ctx, cfg, in, g, lam);
+    return launchAdjoint<T, 2, 16>(ctx, cfg, in, g, lam);
+  }
+  if (small) return launchAdjoint<T, 1, 4>(ctx, cfg, in, g, lam);
+  return launchAdjoint<T, 1, 16>(ctx, cfg, in, g, lam);
+}
+
+void cellDeerAdjoint(Context& ctx, DType t, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
+  if (cfg.T <= 0 || cfg.B <= 0) return;
+  if (cfg.n() > k::kDeerFusedMaxDenseN)
+    fail(Code::Internal, "deer.cell adjoint: n = ", cfg.n(), " is past the fused kernel's limit");
+  switch (t) {
+    case DType::Float32: return launchAdjointTyped<float>(ctx, cfg, in, g, lam);
+    case DType::Float64: return launchAdjointTyped<double>(ctx, cfg, in, g, lam);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "deer.cell adjoint: dtype ", dtypeName(t), " is not supported");
 }
 
 template <typename T, bool Dense, int ROWS, int NMAX>

@@ -79,6 +79,8 @@ void cellLinearize(Context& ctx, DType t, const kernels::CellConfig& cfg, kernel
 void cellSequential(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y);
 void cellBackward(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
                   bool adjoint, void* gxp, void* ghh, void* gy0);
+void cellDeerAdjoint(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
+                     void* lam);
 void cellDeerSolve(Context& ctx, DType t, const kernels::CellConfig& cfg, bool dense, const kernels::DeerFusedParams& p,
                    const CellInputs& in, const void* guess, void* y, void* status);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);

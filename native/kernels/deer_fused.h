@@ -12,6 +12,11 @@
 //   δ_{−1} = 0, δ_t = J_t δ_{t−1} + e_t, y_t ← y_t + δ_t,
 // which is the host loop's y_t ← J_t y_{t−1} + (f_t − J_t y_{t−1}) written
 // around the iterate (the same fixed point; rounding differs).
+//
+// The gradient's adjoint at the solution is the same kind of recurrence, in
+// reverse and transposed: λ_t = g_t + J_{t+1}ᵀ λ_{t+1}, λ_{T−1} = g_{T−1}
+// (cellDeerAdjoint), one pass with J_{t+1} recomputed from step t + 1's unit
+// coefficients at y_t, no [T, n, n] Jacobian.
 #pragma once
 #include <cstdint>
 

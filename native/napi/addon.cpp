@@ -220,6 +220,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cellSequential", &Addon::guard<&Addon::cellSequential>),
         InstanceMethod("cellBackward", &Addon::guard<&Addon::cellBackward>),
         InstanceMethod("cellDeerSolve", &Addon::guard<&Addon::cellDeerSolve>),
+        InstanceMethod("cellDeerAdjoint", &Addon::guard<&Addon::cellDeerAdjoint>),
         InstanceMethod("sgdStep", &Addon::guard<&Addon::sgdStep>),
         InstanceMethod("adamStep", &Addon::guard<&Addon::adamStep>),
         InstanceMethod("adaHessianStep", &Addon::guard<&Addon::adaHessianStep>),
@@ -1145,6 +1146,16 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::cellSequential(stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"),
                                                 tensorArg(info[2], op, "Whh"), optionalTensorArg(info[3], op, "bhh"),
                                                 tensorArg(info[4], op, "y0")));
+  }
+
+  // cellDeerAdjoint(kind, xp, Whh, bhh|null, y0, y, g) -> λ
+  Napi::Value cellDeerAdjoint(const Napi::CallbackInfo& info) {
+    const char* op = "deer.cell adjoint";
+    expectArgs(info, 7, op);
+    return wrap(info.Env(), ops::cellDeerAdjoint(stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"),
+                                                 tensorArg(info[2], op, "Whh"), optionalTensorArg(info[3], op, "bhh"),
+                                                 tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
+                                                 tensorArg(info[6], op, "g")));
   }
 
   // cellDeerSolve(kind, xp, Whh, bhh|null, y0, guess, jacobian, atol, rtol, maxIters, growthFactor,

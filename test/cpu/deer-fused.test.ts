@@ -4,15 +4,15 @@
  * iteration by launches on the same operands: the same answer, and the same
  * judgement of every sequence (iterations, converged, diverged then ELK,
  * stalled or out of iterations then the sequential answer, strict's
- * NOT_CONVERGED), with chunks, gradients and kept Jacobians; and the native
- * op's own checks. Fresh random operands each run (the seed is printed).
+ * NOT_CONVERGED), with chunks, gradients (through the fused adjoint, which
+ * `fused` also selects) and kept Jacobians; and the native ops' own checks. Fresh random operands each run (the seed is printed).
  */
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
 import { cellNative } from '../../lib/deer/native-cells';
 import { wrap } from '../../lib/ops/core';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray, randomCellValues } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -21,18 +21,9 @@ expectNoTensorLeaks();
 
 type Dt = 'float32' | 'float64';
 type Cell = { kind: CellKind; values: Float64Array[]; shapes: number[][] };
-const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1);
 
 /** Random operands xp, Whh, bhh, y0 of a cell; gain scales Whh and xp (large gains make Newton diverge). */
-function randomCell(kind: CellKind, T: number, B: number, H: number, gain = 1): Cell {
-  const G = gatesOf(kind) * H, n = kind === 'lstm' ? 2 * H : H;
-  const bound = gain / Math.sqrt(H);
-  return {
-    kind,
-    values: [randomArray(rng, T * B * G, -gain, gain), randomArray(rng, G * H, -bound, bound), randomArray(rng, G, -bound, bound), randomArray(rng, B * n, -0.5, 0.5)].map((a) => Float64Array.from(a)),
-    shapes: [[T, B, G], [G, H], [G], [B, n]],
-  };
-}
+const randomCell = (kind: CellKind, T: number, B: number, H: number, gain = 1): Cell => randomCellValues(rng, kind, T, B, H, gain);
 const make = (a: Float64Array, shape: number[], dtype: Dt, requiresGrad = false) =>
   tensor(dtype === 'float64' ? a : Float32Array.from(a), shape, { dtype, requiresGrad });
 
@@ -210,6 +201,8 @@ describe('cellDeerSolve, the native op', () => {
       expectAntlerError(() => call(o, 'dense', { maxIters: -2 }), 'INVALID_ARGUMENT', /maxIters >= 0.*got maxIters -2/);
       expectAntlerError(() => call(o, 'dense', { guess: antler.zeros([6, 2, 4], { dtype: 'float64' }) }), 'SHAPE_MISMATCH', /the first guess has shape \[6, 2, 4\]; expected \[T, B, H\] = \[6, 2, 3\]/);
       expectAntlerError(() => call(o, 'dense', { guess: antler.zeros([6, 2, 3]) }), 'DTYPE_MISMATCH', /the first guess has dtype float32 but Whh has float64/);
+      const y = antler.zeros([6, 2, 3], { dtype: 'float64' });
+      expectAntlerError(() => nat.cellDeerAdjoint('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, y.handle, antler.zeros([6, 2, 2], { dtype: 'float64' }).handle), 'SHAPE_MISMATCH', /deer\.cell adjoint: the gradient of y has shape \[6, 2, 2\]; expected \[T, B, H\] = \[6, 2, 3\]/);
     });
   });
 });

@@ -5,12 +5,13 @@
 // checked against the iteration by launches in test/cpu/deer-fused.test.ts),
 // at the kernel's edges: one unit (256 chunks of a step or two), T below the
 // chunk count, the widest dense state (n = 16) and quasi width (H = 32), the
-// LSTM's two rows per unit, more sequences than blocks. Skips where no GPU is usable.
+// LSTM's two rows per unit, more sequences than blocks; and the fused adjoint
+// (cuda/deer_fused.cu's deerAdjointKernel) under the gradients. Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
 import { cellNative } from '../../lib/deer/native-cells';
-import { expectAntlerError, expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+import { expectAntlerError, expectClose, makeRng, maxAbs, randomArray, randomCellValues } from '../helpers';
 
 const cuda = antler.backends().cuda;
 const rng = makeRng();
@@ -21,23 +22,20 @@ const emulated = process.env.ANTLER_GPU_EMULATED === '1';
 
 type Dt = 'float32' | 'float64';
 type Cell = { kind: CellKind; values: Float64Array[]; shapes: number[][] };
-const gatesOf = (kind: CellKind) => (kind === 'gru' ? 3 : kind === 'lstm' ? 4 : 1);
 
-function randomCell(kind: CellKind, T: number, B: number, H: number, gain = 1): Cell {
-  const G = gatesOf(kind) * H, n = kind === 'lstm' ? 2 * H : H;
-  const bound = gain / Math.sqrt(H);
-  return {
-    kind,
-    values: [randomArray(rng, T * B * G, -gain, gain), randomArray(rng, G * H, -bound, bound), randomArray(rng, G, -bound, bound), randomArray(rng, B * n, -0.5, 0.5)].map((a) => Float64Array.from(a)),
-    shapes: [[T, B, G], [G, H], [G], [B, n]],
-  };
-}
+const randomCell = (kind: CellKind, T: number, B: number, H: number, gain = 1): Cell => randomCellValues(rng, kind, T, B, H, gain);
 
-function solve(c: Cell, dtype: Dt, device: string, options: DeerOptions): { y: Float64Array; stats: DeerStats } {
+/** y, the stats and (with w) the gradients of Σ w ⊙ y for xp, Whh, bhh, y0. */
+function solve(c: Cell, dtype: Dt, device: string, options: DeerOptions, w?: Float64Array): { y: Float64Array; stats: DeerStats; grads: Float64Array[] } {
   return tidy(() => {
-    const [xp, Whh, bhh, y0] = c.values.map((a, i) => tensor(dtype === 'float64' ? a : Float32Array.from(a), c.shapes[i], { dtype, device }));
+    const [xp, Whh, bhh, y0] = c.values.map((a, i) => tensor(dtype === 'float64' ? a : Float32Array.from(a), c.shapes[i], { dtype, device, requiresGrad: w !== undefined }));
     const r = cellRecurrence(c.kind, xp, Whh, bhh, y0, options);
-    return { y: Float64Array.from(r.y.dataSync()), stats: r.stats };
+    let grads: Float64Array[] = [];
+    if (w) {
+      antler.sum(antler.mul(r.y, tensor(dtype === 'float64' ? w : Float32Array.from(w), r.y.shape.slice(), { dtype, device }))).backward();
+      grads = [xp, Whh, bhh, y0].map((t) => Float64Array.from(t.grad!.dataSync()));
+    }
+    return { y: Float64Array.from(r.y.dataSync()), stats: r.stats, grads };
   });
 }
 
@@ -56,12 +54,14 @@ run(`fused DEER solve on CUDA (seed ${rng.seed})`, () => {
   ];
   for (const [kind, T, B, H] of cases)
     for (const dtype of ['float64', 'float32'] as Dt[])
-      test(`${kind} T=${T} B=${B} H=${H} ${dtype}: deer and quasi equal the CPU's sequential walk and its fused judgement`, () => {
+      test(`${kind} T=${T} B=${B} H=${H} ${dtype}: deer and quasi equal the CPU's sequential walk and its fused judgement, gradients by the fused adjoint`, () => {
         const c = randomCell(kind, T, B, H);
         const tol = dtype === 'float64' ? 1e-10 : 1e-5;
-        const seq = solve(c, dtype, 'cpu', { mode: 'sequential' });
+        const w = Float64Array.from(randomArray(rng, T * B * (kind === 'lstm' ? 2 * H : H)));
+        const seq = solve(c, dtype, 'cpu', { mode: 'sequential' }, w);
         for (const mode of ['deer', 'quasi'] as const) {
-          const gpu = solve(c, dtype, 'cuda', { mode });
+          const gpu = solve(c, dtype, 'cuda', { mode }, w);
+          ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(gpu.grads[i], seq.grads[i], tol, `${mode} gradient of ${name}`));
           const cpu = solve(c, dtype, 'cpu', { mode, fused: true });
           expect(gpu.stats.converged.every(Boolean)).toBe(true);
           expect(gpu.stats.fallback).toBe(false);
@@ -128,8 +128,14 @@ run(`fused DEER solve on CUDA (seed ${rng.seed})`, () => {
       expectAntlerError(
         () => cellNative().cellDeerSolve('gru', xp.handle, Whh.handle, bhh.handle, y0.handle, guess.handle, 'dense', 1e-12, 1e-12, 30, 2, 8, 1000, 2 ** -52),
         'INVALID_ARGUMENT', /on CUDA the fused dense solve takes states of at most 16 values; got n = 17/);
-      const seq = solve(c, 'float64', 'cpu', { mode: 'sequential' });
-      relClose(solve(c, 'float64', 'cuda', { mode: 'deer', fused: true }).y, seq.y, 1e-10, 'n = 17 by launches');
+      expectAntlerError(
+        () => cellNative().cellDeerAdjoint('gru', xp.handle, Whh.handle, bhh.handle, y0.handle, guess.handle, guess.handle),
+        'INVALID_ARGUMENT', /on CUDA the fused adjoint takes states of at most 16 values; got n = 17/);
+      const w = Float64Array.from(randomArray(rng, 30 * 2 * 17));
+      const seq = solve(c, 'float64', 'cpu', { mode: 'sequential' }, w);
+      const gpu = solve(c, 'float64', 'cuda', { mode: 'deer', fused: true }, w);
+      relClose(gpu.y, seq.y, 1e-10, 'n = 17 by launches');
+      gpu.grads.forEach((g, i) => relClose(g, seq.grads[i], 1e-10, `n = 17 gradient ${i} by the reverse scan`));
     });
   });
 });
