@@ -508,13 +508,8 @@ static void launchAdjoint(Context& ctx, const k::CellConfig& cfg, const CellInpu
 
 template <typename T>
 static void launchAdjointTyped(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
-  const bool lstm = cfg.rowsPerUnit() == 2, small = cfg.n() <= 4;
-  if (lstm) {
-    if (small) return launchAdjoint<T, 2, 4>(ctx, cfg, in, g, lam);
-    return launchAdjoint<T, 2, 16>(ctx, cfg, in, g, lam);
-  }
-  if (small) return launchAdjoint<T, 1, 4>(ctx, cfg, in, g, lam);
-  return launchAdjoint<T, 1, 16>(ctx, cfg, in, g, lam);
+  if (cfg.rowsPerUnit() == 2) return launchAdjoint<T, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, in, g, lam);
+  return launchAdjoint<T, 1, k::kDeerFusedMaxDenseN>(ctx, cfg, in, g, lam);
 }
 
 void cellDeerAdjoint(Context& ctx, DType t, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
@@ -554,13 +549,9 @@ static void launchFusedTyped(Context& ctx, const k::CellConfig& cfg, bool dense,
     if (lstm) return launchFused<T, false, 2, 1>(ctx, cfg, p, in, guess, y, status);
     return launchFused<T, false, 1, 1>(ctx, cfg, p, in, guess, y, status);
   }
-  const bool small = cfg.n() <= 4;
-  if (lstm) {
-    if (small) return launchFused<T, true, 2, 4>(ctx, cfg, p, in, guess, y, status);
-    return launchFused<T, true, 2, 16>(ctx, cfg, p, in, guess, y, status);
-  }
-  if (small) return launchFused<T, true, 1, 4>(ctx, cfg, p, in, guess, y, status);
-  return launchFused<T, true, 1, 16>(ctx, cfg, p, in, guess, y, status);
+  // One width for every dense state (n <= 16): the loops over columns stop at n at run time.
+  if (lstm) return launchFused<T, true, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, p, in, guess, y, status);
+  return launchFused<T, true, 1, k::kDeerFusedMaxDenseN>(ctx, cfg, p, in, guess, y, status);
 }
 
 void cellDeerSolve(Context& ctx, DType t, const k::CellConfig& cfg, bool dense, const k::DeerFusedParams& p,
