@@ -218,8 +218,9 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
               for (int r = 0; r < ROWS; ++r) nM[r][j] += Jrow[r][col] * v;
             }
           }
-          // The LSTM's c rows (state rows H + col) reach J·M through the h rows' columns only via Whh:
-          // J's columns H … n − 1 are the direct terms, taken above from the lane's own row.
+          // (J·M) = Σ over J's h columns (Whh's part, shuffled rows of M) + the direct column: for
+          // the LSTM column H + uu, the lane's own c row M[1] (nM's start above); for the GRU and
+          // RNN column uu, folded into Jrow.
 #pragma unroll
           for (int r = 0; r < ROWS; ++r) {
             m[r] = live ? nm[r] : m[r];
@@ -508,7 +509,13 @@ static void launchAdjoint(Context& ctx, const k::CellConfig& cfg, const CellInpu
 
 template <typename T>
 static void launchAdjointTyped(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, const void* g, void* lam) {
-  if (cfg.rowsPerUnit() == 2) return launchAdjoint<T, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, in, g, lam);
+  // The forward's two widths (launchFusedTyped).
+  const bool lstm = cfg.rowsPerUnit() == 2, small = cfg.n() <= 4;
+  if (lstm) {
+    if (small) return launchAdjoint<T, 2, 4>(ctx, cfg, in, g, lam);
+    return launchAdjoint<T, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, in, g, lam);
+  }
+  if (small) return launchAdjoint<T, 1, 4>(ctx, cfg, in, g, lam);
   return launchAdjoint<T, 1, k::kDeerFusedMaxDenseN>(ctx, cfg, in, g, lam);
 }
 
@@ -549,8 +556,14 @@ static void launchFusedTyped(Context& ctx, const k::CellConfig& cfg, bool dense,
     if (lstm) return launchFused<T, false, 2, 1>(ctx, cfg, p, in, guess, y, status);
     return launchFused<T, false, 1, 1>(ctx, cfg, p, in, guess, y, status);
   }
-  // One width for every dense state (n <= 16): the loops over columns stop at n at run time.
-  if (lstm) return launchFused<T, true, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, p, in, guess, y, status);
+  // Two widths: n <= 4 (the DEER paper's n = 1, 2, 4) in few registers, else up to 16; the loops
+  // over columns stop at n at run time.
+  const bool small = cfg.n() <= 4;
+  if (lstm) {
+    if (small) return launchFused<T, true, 2, 4>(ctx, cfg, p, in, guess, y, status);
+    return launchFused<T, true, 2, k::kDeerFusedMaxDenseN>(ctx, cfg, p, in, guess, y, status);
+  }
+  if (small) return launchFused<T, true, 1, 4>(ctx, cfg, p, in, guess, y, status);
   return launchFused<T, true, 1, k::kDeerFusedMaxDenseN>(ctx, cfg, p, in, guess, y, status);
 }
 

@@ -50,9 +50,15 @@ struct DeerJudge {
 };
 
 // Judges one iteration's residual and scale (max |f|) of a sequence, in
-// solveChunk's order: converged, diverging, stalled, out of iterations; else
-// Running, and the caller takes a step (steps counts them). A NaN residual
-// counts as infinite.
+// solveChunk's order for one sequence: converged; else its state is updated
+// (growth, lowest residual, iterations since), then stalled (not when
+// diverging), out of iterations (even when diverging: no restart under ELK
+// without iterations left), diverging; else Running, and the caller takes a
+// step (steps counts them). A NaN residual counts as infinite. (solveChunk
+// judges a batch at once, which couples its sequences a little: it checks no
+// stall in an iteration where any sequence diverges, and after setting
+// sequences aside it judges the same iterate again; here each sequence is
+// judged on its own, so iteration counts may differ by such an iteration.)
 ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, const DeerFusedParams& p) {
   const double r = (res == res && res < HUGE_VAL) ? res : HUGE_VAL;
   if (r < HUGE_VAL && r <= p.atol + p.rtol * scale) return DeerFusedCode::Converged;
@@ -60,7 +66,7 @@ ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, const 
     s.growth += 1;
   else
     s.growth = 0;
-  if (r == HUGE_VAL || s.growth >= 2) return DeerFusedCode::Diverged;
+  const bool diverging = r == HUGE_VAL || s.growth >= 2;
   s.prevRes = r;
   if (r < s.best) {
     s.best = r;
@@ -70,8 +76,9 @@ ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, const 
   }
   const double floorScale = scale > 1 ? scale : 1;
   const bool nearFloor = s.best <= p.stallFloor * p.eps * floorScale;
-  if (s.since >= p.stallIters && nearFloor) return DeerFusedCode::Stalled;
+  if (!diverging && s.since >= p.stallIters && nearFloor) return DeerFusedCode::Stalled;
   if (s.steps >= p.maxIters) return DeerFusedCode::MaxIters;
+  if (diverging) return DeerFusedCode::Diverged;
   return DeerFusedCode::Running;
 }
 
