@@ -388,6 +388,9 @@ class ActiveSet {
 
 const pick = <T>(xs: T[], keep: number[]): T[] => keep.map((l) => xs[l]);
 
+/** The dtype's rounding unit (the stall rule's floor, kStallFloor of them). */
+const roundingUnit = (dtype: string): number => (dtype === 'float64' ? 2 ** -52 : 2 ** -23);
+
 /** How much a Newton residual must grow, from one iteration to the next, to count toward divergence. */
 const kGrowthFactor = 2;
 /**
@@ -411,7 +414,7 @@ const kStallFloor = 1000;
  */
 function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: IterativeMode, tol: Tolerances, keepJ: boolean, fused = false): ChunkResult {
   if (mode === 'elk' || mode === 'quasi-elk') return solveChunkElk(o, xp, y0, guess, tol, mode === 'elk' ? 'dense' : 'diagonal');
-  if (fused) return solveChunkFused(o, xp, y0, guess, mode, tol, keepJ);
+  if (fused) return solveChunkFused(o, xp, y0, guess, mode, tol);
   const B = xp.shape[1];
   const jac = mode === 'deer' ? 'dense' : 'diagonal';
   const iters = new Array<number>(B).fill(0);
@@ -432,7 +435,7 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
   let best: number[] = new Array<number>(B).fill(Infinity);
   let since = new Array<number>(B).fill(0);
   let nearFloor = new Array<boolean>(B).fill(false);
-  const eps = xp.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+  const eps = roundingUnit(xp.dtype);
 
   let steps = 0;
   let stepped = true; // y changed since the residuals were last judged
@@ -552,10 +555,10 @@ const FUSED_CONVERGED = 0, FUSED_DIVERGED = 1, FUSED_STALLED = 2, FUSED_MAX_ITER
  * iterations they have left, and the stalled ones and those out of
  * iterations get the sequential answer (or NOT_CONVERGED when strict).
  */
-function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'deer' | 'quasi', tol: Tolerances, keepJ: boolean): ChunkResult {
+function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: 'deer' | 'quasi', tol: Tolerances): ChunkResult {
   const B = xp.shape[1];
   const jac = mode === 'deer' ? 'dense' : 'diagonal';
-  const eps = xp.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+  const eps = roundingUnit(xp.dtype);
   const [yh, sh] = cellNative().cellDeerSolve(
     o.kind, xp.handle, o.Whh.handle, o.bhh?.handle ?? null, y0.handle, guess.handle, jac, tol.atol, tol.rtol, tol.maxIters,
     kGrowthFactor, kStallIters, kStallFloor, eps,
@@ -570,15 +573,6 @@ function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mod
   const converged = Array.from({ length: B }, (_, g) => code(g) === FUSED_CONVERGED);
   const having = (c: number) => Array.from({ length: B }, (_, g) => g).filter((g) => code(g) === c);
   const [done, diverging, stalled, spent] = [FUSED_CONVERGED, FUSED_DIVERGED, FUSED_STALLED, FUSED_MAX_ITERS].map(having);
-  let J: Tensor | null = null;
-  // As solveChunk: the Jacobian at the solution is kept when every sequence converged (the backward owns it).
-  if (keepJ && done.length === B)
-    J = isolated(() => {
-      const lin = linearize(o, y0, xp, y, 'dense');
-      lin.f.dispose();
-      lin.b?.dispose();
-      return keep(lin.J!);
-    });
   const set = new ActiveSet(B);
   set.set('xp', xp, true, true);
   set.set('y0', y0, false, true);
@@ -609,7 +603,8 @@ function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mod
     const left = { ...tol, maxIters: tol.maxIters - k };
     lambda = Math.max(lambda, restartUnderElk(o, set, group, jac, left, { batch: B, elsewhere: diverging.length - group.length }, { iters, converged, residual }));
   }
-  return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged: diverging.length > 0, lambda, J }, B);
+  // No Jacobian kept: where the fused solve runs 'deer', the fused adjoint (which needs none) runs the backward.
+  return finishChunk(o, xp, y0, set, { iters, converged, residual, diverged: diverging.length > 0, lambda, J: null }, B);
 }
 
 /**
@@ -983,13 +978,15 @@ export function cellRecurrence(
     chunks: 0, warmStarted: false,
   };
   const backwardMode = opts.backward ?? (mode === 'sequential' ? 'sequential' : 'scan');
-  const keepJ = Boolean(opts.keepJacobians) && mode === 'deer' && backwardMode === 'scan' && recording;
+  // The scan backward's adjoint in one native call where the fused solve's dense limit allows (DeerOptions.fused);
+  // it needs no Jacobian, so none is kept for it.
+  const fusedAdjoint = backwardMode === 'scan' && fusedFor('deer', xp.device, H, n, opts.fused);
+  const fusedSolve = fusedFor(mode, xp.device, H, n, opts.fused);
+  const keepJ = Boolean(opts.keepJacobians) && mode === 'deer' && backwardMode === 'scan' && recording && !fusedAdjoint;
   const warmY = opts.warmStart && warm && mode !== 'sequential' ? warm.get([T, B, n], xp.dtype, xp.device) : null;
   const guessFull = opts.initialGuess ?? warmY;
   stats.warmStarted = Boolean(warmY && !opts.initialGuess);
 
-  // The scan backward's adjoint in one native call where the fused solve's dense limit allows (DeerOptions.fused).
-  const fusedAdjoint = backwardMode === 'scan' && fusedFor('deer', xp.device, H, n, opts.fused);
   const fallbackSet = new Set<number>();
   const y = tidy(() => {
     const pieces: Tensor[] = [];
@@ -999,7 +996,7 @@ export function cellRecurrence(
       const xpc = len === T ? xp : slice(xp, [t0, 0, 0], [len, B, xp.shape[2]]);
       const r = mode === 'sequential' || len === 0 || B === 0 ? null : noGrad(() => tidy(() => {
         const guess = guessFull ? slice(guessFull, [t0, 0, 0], [len, B, n]) : broadcastGuess(start, len);
-        return solveChunk(o, xpc, start, guess, mode, tol, keepJ, fusedFor(mode, xp.device, H, n, opts.fused));
+        return solveChunk(o, xpc, start, guess, mode, tol, keepJ, fusedSolve);
       }));
       const yc = r ? r.y : noGrad(() => sequential(o, xpc, start));
       if (r) {

@@ -89,7 +89,7 @@ describe(`fused DEER solve on the CPU equals the iteration by launches (seed ${S
     }
   });
 
-  test('keepJacobians: the kept dense Jacobian gives the same gradients', () => {
+  test('keepJacobians with fused: nothing to keep (the fused adjoint needs no Jacobian), the same gradients', () => {
     const c = randomCell('lstm', 200, 2, 3);
     const w = Float64Array.from(randomArray(rng, 200 * 2 * 6));
     const kept = solve(c, 'float64', { mode: 'deer', fused: true, keepJacobians: true }, w);
