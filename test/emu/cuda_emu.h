@@ -12,9 +12,13 @@
 // (a missing barrier) sees a different value from run to run and from the
 // serial answer, and a barrier reached by only part of the block (a hang on a
 // GPU) is reported. Blocks run one after another in a shuffled order: each
-// block of these kernels owns its outputs and scratch. Warp shuffles are
-// emulated with block-wide barriers (see __shfl_xor_sync). Not emulated: warp
-// lockstep, concurrency between blocks (atomics are trivially atomic here).
+// block of these kernels owns its outputs and scratch. A cooperative launch
+// (cudaLaunchCooperativeKernel) runs all its blocks' threads in one pool
+// instead, each round in a shuffled order over the whole grid, so that a grid
+// barrier (cooperative_groups' grid.sync) waits for every thread of the grid.
+// Warp shuffles are emulated with block-wide barriers (see __shfl_xor_sync).
+// Not emulated: warp lockstep, concurrency between blocks outside a
+// cooperative launch (atomics are trivially atomic here).
 #pragma once
 #include <setjmp.h>
 #include <ucontext.h>
@@ -54,11 +58,16 @@ inline jmp_buf scheduler;
 inline Fiber* current = nullptr;
 inline std::function<void()>* body = nullptr;
 inline int64_t barriers = 0, launches = 0;
-// One slot per thread of the block for warp shuffles.
-inline std::vector<double> shuffleSlots;
-// The block's dynamic shared memory (extern __shared__ arrays point here), NaN-filled per block.
-inline std::vector<double> sharedStore;
+// The running block's slots for warp shuffles (one per thread) and dynamic shared memory (extern
+// __shared__ arrays point here, NaN-filled per block); switched with the block whose thread resumes.
+inline double* shuffleSlots = nullptr;
 inline unsigned char* shared = nullptr;
+// The grid barrier of a cooperative launch: threads arrived, the barrier's generation, the grid's threads,
+// the round in which the waiting threads leave it (all in the same round, as after a __syncthreads).
+inline int64_t gridArrived = 0, gridGeneration = 0, gridThreads = 0, gridRelease = 0;
+// Rounds run (runBlocks).
+inline int64_t rounds = 0;
+inline bool cooperative = false;
 
 [[noreturn]] inline void fiberEntry() {
   (*body)();
@@ -89,10 +98,79 @@ inline std::mt19937& rng() {
   return r;
 }
 
+struct BlockRun {
+  dim3 idx;
+  unsigned flat = 0;
+  std::vector<double> sharedStore, slots;
+  std::vector<std::unique_ptr<Fiber>> fibers;
+};
+
+// Runs the blocks' threads in one pool, round by round until all have ended; a block whose threads
+// do not all end in the same round (a barrier reached by part of it) is reported.
+inline void runBlocks(std::vector<BlockRun>& blocks, dim3 block, size_t sharedBytes) {
+  const unsigned threads = block.x * block.y;
+  unsigned stack = 0;
+  std::vector<std::pair<unsigned, unsigned>> order;
+  for (unsigned i = 0; i < blocks.size(); ++i) {
+    BlockRun& br = blocks[i];
+    br.sharedStore.assign((sharedBytes + sizeof(double) - 1) / sizeof(double), __builtin_nan(""));
+    br.slots.assign(threads, __builtin_nan(""));
+    for (unsigned t = 0; t < threads; ++t) {
+      auto f = std::make_unique<Fiber>();
+      getcontext(&f->ctx);
+      f->ctx.uc_stack.ss_sp = stackOf(stack++);
+      f->ctx.uc_stack.ss_size = kStackBytes;
+      f->ctx.uc_link = &schedulerContext;
+      makecontext(&f->ctx, fiberEntry, 0);
+      br.fibers.push_back(std::move(f));
+      order.emplace_back(i, t);
+    }
+  }
+  std::vector<size_t> live(blocks.size()), finished(blocks.size());
+  for (;;) {
+    ++rounds;
+    std::shuffle(order.begin(), order.end(), rng());
+    std::fill(live.begin(), live.end(), 0);
+    std::fill(finished.begin(), finished.end(), 0);
+    size_t anyLive = 0, anyFinished = 0;
+    for (const auto& [i, t] : order) {
+      BlockRun& br = blocks[i];
+      Fiber* f = br.fibers[t].get();
+      if (f->done) continue;
+      ++live[i];
+      ++anyLive;
+      tIdx = {t % block.x, t / block.x, 0};
+      bIdx = br.idx;
+      shared = reinterpret_cast<unsigned char*>(br.sharedStore.data());
+      shuffleSlots = br.slots.data();
+      resume(f);
+      if (f->done) {
+        ++finished[i];
+        ++anyFinished;
+        if (gridArrived != 0) {
+          std::fprintf(stderr, "emu: block %u: a thread ended while %lld wait at a grid barrier\n", br.flat,
+                       static_cast<long long>(gridArrived));
+          std::exit(3);
+        }
+      }
+    }
+    if (anyLive == 0) break;
+    // In one round every live thread of a block reached a barrier, or every one ended.
+    for (size_t i = 0; i < blocks.size(); ++i)
+      if (finished[i] != 0 && finished[i] != live[i]) {
+        std::fprintf(stderr, "emu: block %u: %zu of %zu threads ended while the others wait at __syncthreads\n",
+                     blocks[i].flat, finished[i], live[i]);
+        std::exit(3);
+      }
+    if (anyFinished != anyLive) ++barriers;
+  }
+}
+
 // Runs kernel(args...) on a grid of blocks of `block` threads (x and y), with
-// `sharedBytes` of dynamic shared memory per block.
+// `sharedBytes` of dynamic shared memory per block: block after block, or
+// (cooperative) all blocks together.
 template <typename Kernel, typename... Args>
-void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... args) {
+void launchWith(bool together, Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... args) {
   if (block.z != 1) {
     std::fprintf(stderr, "emu: only 1-D and 2-D blocks are emulated\n");
     std::exit(3);
@@ -104,7 +182,6 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... ar
     std::exit(3);
   }
   ++launches;
-  const unsigned threads = block.x * block.y;
   std::vector<unsigned> order(grid.x * grid.y * grid.z);
   std::iota(order.begin(), order.end(), 0u);
   std::shuffle(order.begin(), order.end(), rng());
@@ -112,44 +189,48 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... ar
   body = &run;
   gDim = grid;
   bDim = block;
-  for (unsigned flat : order) {
-    bIdx = {flat % grid.x, (flat / grid.x) % grid.y, flat / (grid.x * grid.y)};
-    const unsigned b = flat;
-    sharedStore.assign((sharedBytes + sizeof(double) - 1) / sizeof(double), __builtin_nan(""));
-    shared = reinterpret_cast<unsigned char*>(sharedStore.data());
-    shuffleSlots.assign(threads, __builtin_nan(""));
-    std::vector<std::unique_ptr<Fiber>> fibers;
-    for (unsigned t = 0; t < threads; ++t) {
-      auto f = std::make_unique<Fiber>();
-      getcontext(&f->ctx);
-      f->ctx.uc_stack.ss_sp = stackOf(t);
-      f->ctx.uc_stack.ss_size = kStackBytes;
-      f->ctx.uc_link = &schedulerContext;
-      makecontext(&f->ctx, fiberEntry, 0);
-      fibers.push_back(std::move(f));
-    }
-    std::vector<unsigned> lanes(threads);
-    std::iota(lanes.begin(), lanes.end(), 0u);
-    for (;;) {
-      std::shuffle(lanes.begin(), lanes.end(), rng());
-      size_t live = 0, finished = 0;
-      for (unsigned t : lanes) {
-        if (fibers[t]->done) continue;
-        ++live;
-        tIdx = {t % block.x, t / block.x, 0};
-        resume(fibers[t].get());
-        if (fibers[t]->done) ++finished;
-      }
-      if (live == 0) break;
-      // In one round every live thread reached a barrier, or every one ended.
-      if (finished != 0 && finished != live) {
-        std::fprintf(stderr, "emu: block %u: %zu of %zu threads ended while the others wait at __syncthreads\n", b,
-                     finished, live);
-        std::exit(3);
-      }
-      if (finished == 0) ++barriers;
-    }
+  const auto blockRun = [&](unsigned flat) {
+    BlockRun br;
+    br.flat = flat;
+    br.idx = {flat % grid.x, (flat / grid.x) % grid.y, flat / (grid.x * grid.y)};
+    return br;
+  };
+  if (together) {
+    std::vector<BlockRun> blocks;
+    for (unsigned flat : order) blocks.push_back(blockRun(flat));
+    cooperative = true;
+    gridArrived = 0;
+    gridThreads = static_cast<int64_t>(order.size()) * block.x * block.y;
+    runBlocks(blocks, block, sharedBytes);
+    cooperative = false;
+    return;
   }
+  for (unsigned flat : order) {
+    std::vector<BlockRun> one;
+    one.push_back(blockRun(flat));
+    runBlocks(one, block, sharedBytes);
+  }
+}
+
+template <typename Kernel, typename... Args>
+void launch(Kernel kernel, dim3 grid, dim3 block, size_t sharedBytes, Args... args) {
+  launchWith(false, kernel, grid, block, sharedBytes, args...);
+}
+
+// A cooperative grid's barrier: every thread of the grid arrives, then all leave in the same round.
+inline void gridSync() {
+  if (!cooperative) {
+    std::fprintf(stderr, "emu: a grid barrier outside a cooperative launch\n");
+    std::exit(3);
+  }
+  const int64_t generation = gridGeneration;
+  if (++gridArrived == gridThreads) {
+    gridArrived = 0;
+    ++gridGeneration;
+    gridRelease = rounds + 1;
+  }
+  do yield();
+  while (gridGeneration == generation || rounds < gridRelease);
 }
 }  // namespace emu
 

@@ -11,6 +11,8 @@
 #endif
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "../cuda_emu.h"
 
@@ -20,7 +22,7 @@ constexpr cudaError_t cudaErrorMemoryAllocation = 2;
 constexpr cudaError_t cudaErrorInsufficientDriver = 35;
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
-enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin, cudaDevAttrMultiProcessorCount };
+enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin, cudaDevAttrMultiProcessorCount, cudaDevAttrCooperativeLaunch };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 
 namespace emu {
@@ -34,7 +36,9 @@ inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 inline const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 inline const char* cudaGetErrorString(cudaError_t) { return "emulated error"; }
 inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
-  *value = attr == cudaDevAttrMultiProcessorCount ? emu::multiprocessors : emu::sharedOptin;
+  *value = attr == cudaDevAttrMultiProcessorCount ? emu::multiprocessors
+           : attr == cudaDevAttrCooperativeLaunch  ? 1
+                                                   : emu::sharedOptin;
   return cudaSuccess;
 }
 // Blocks per multiprocessor: the same for every kernel here (no registers to count), so a choice
@@ -85,6 +89,20 @@ inline cudaError_t cudaMalloc(void** p, size_t bytes) {
 }
 inline cudaError_t cudaFree(void* p) {
   std::free(p);
+  return cudaSuccess;
+}
+// A cooperative launch: the kernel's parameters from `args` (pointers to them, as CUDA's), every
+// block of the grid run together (emu::launchWith).
+namespace emu {
+template <typename... P, size_t... I>
+void launchCooperative(void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t shared, std::index_sequence<I...>) {
+  launchWith(true, kernel, grid, block, shared, *static_cast<std::remove_reference_t<P>*>(args[I])...);
+}
+}  // namespace emu
+template <typename... P>
+cudaError_t cudaLaunchCooperativeKernel(void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t shared,
+                                        cudaStream_t) {
+  emu::launchCooperative(kernel, grid, block, args, shared, std::index_sequence_for<P...>{});
   return cudaSuccess;
 }
 template <typename F>
