@@ -4,7 +4,9 @@
 // forward takes beyond its iterations' pieces is the host's overhead (JS,
 // launches, syncs, compaction); then the same forwards fused (every Newton
 // iteration in one native call: option deer.fused; on CUDA one launch, past
-// its limits (dense n > 16) the iteration by launches again). GRU, batch 16,
+// its limits (dense n > 16) the iteration by launches again; a small batch's
+// sequences split over several blocks of a cooperative launch, and again with
+// ANTLER_DEER_FUSED_SEGMENTS=1, a block per sequence). GRU, batch 16,
 // float32, input size = n, as in the DEER paper's table. Prints one table;
 // used by scripts/gpu-check.sh.
 //   node scripts/deer-profile.js [--device cuda:0|cpu] [--T 10000]
@@ -40,8 +42,8 @@ function time(fn, reps = 7) {
 const f = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3));
 // Printed row by row, so a run stopped at its time limit still shows what it measured.
 console.log(`DEER profile on ${device}: GRU, T = ${T}, B = ${B}, float32; ms, median of 7 synchronized runs`);
-console.log('| n | sequential | linearize dense / diag | residual | scan dense / diag | deer fwd (iters) | quasi fwd (iters) | rest deer / quasi | fused deer / quasi (iters) | sequential ÷ fused deer / quasi |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| n | sequential | linearize dense / diag | residual | scan dense / diag | deer fwd (iters) | quasi fwd (iters) | rest deer / quasi | fused deer / quasi (iters) | sequential ÷ fused deer / quasi | fused, a block per sequence, deer / quasi |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 a.noGrad(() => {
   for (const n of [1, 8, 32]) {
     const g = new a.nn.GRU(n, n, { device });
@@ -73,7 +75,11 @@ a.noGrad(() => {
     const restDeer = deer.ms - (deer.iters * perDeer + linDense + res), restQuasi = quasi.ms - (quasi.iters * perQuasi + linDiag + res);
     // The whole solve in one native call (option fused; the default on CUDA where it applies).
     const fusedDeer = whole('deer', true), fusedQuasi = whole('quasi', true);
-    console.log(`| ${n} | ${f(seqMs)} | ${f(linDense)} / ${f(linDiag)} | ${f(res)} | ${f(scanDense)} / ${f(scanDiag)} | ${f(deer.ms)} (${deer.iters}) | ${f(quasi.ms)} (${quasi.iters}) | ${f(restDeer)} / ${f(restQuasi)} | ${f(fusedDeer.ms)} / ${f(fusedQuasi.ms)} (${fusedDeer.iters} / ${fusedQuasi.iters}) | ${(seqMs / fusedDeer.ms).toFixed(1)}× / ${(seqMs / fusedQuasi.ms).toFixed(1)}× |`);
+    // The native launcher reads the variable at each launch.
+    process.env.ANTLER_DEER_FUSED_SEGMENTS = '1';
+    const oneDeer = whole('deer', true), oneQuasi = whole('quasi', true);
+    delete process.env.ANTLER_DEER_FUSED_SEGMENTS;
+    console.log(`| ${n} | ${f(seqMs)} | ${f(linDense)} / ${f(linDiag)} | ${f(res)} | ${f(scanDense)} / ${f(scanDiag)} | ${f(deer.ms)} (${deer.iters}) | ${f(quasi.ms)} (${quasi.iters}) | ${f(restDeer)} / ${f(restQuasi)} | ${f(fusedDeer.ms)} / ${f(fusedQuasi.ms)} (${fusedDeer.iters} / ${fusedQuasi.iters}) | ${(seqMs / fusedDeer.ms).toFixed(1)}× / ${(seqMs / fusedQuasi.ms).toFixed(1)}× | ${f(oneDeer.ms)} / ${f(oneQuasi.ms)} |`);
     a.dispose([x, xp, y0, y, fD, JD, bD, Jd, bd]);
     g.dispose();
   }

@@ -30,20 +30,23 @@ export interface CellNative {
    * (native/kernels/deer_fused.h), from the first guess [T, B, n], judging each sequence as
    * lib/deer/solver.ts's solveChunk does -> [y [T, B, n] (each sequence's last judged iterate),
    * status float64 [B, 3]: code (0 converged, 1 diverged, 2 stalled, 3 out of iterations), the
-   * Newton steps taken, the last residual]. On CUDA: dense for n <= 16, diagonal for H <= 32.
+   * Newton steps taken, the last residual]. On CUDA: dense for n <= 16, diagonal for H <= 32;
+   * a small batch's sequences split over up to maxSegments blocks each (0 or absent: as many as
+   * fill the device; 1: a block per sequence).
    */
   cellDeerSolve(
     kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, guess: NativeHandle,
     jacobian: 'dense' | 'diagonal', atol: number, rtol: number, maxIters: number, growthFactor: number, stallIters: number,
-    stallFloor: number, eps: number,
+    stallFloor: number, eps: number, maxSegments?: number,
   ): [NativeHandle, NativeHandle];
   /**
    * The adjoint at the solution y for g = ∂loss/∂y [T, B, n] in one call -> λ [T, B, n],
-   * λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (no [T, B, n, n] Jacobian); on CUDA for n <= 16.
+   * λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (no [T, B, n, n] Jacobian); on CUDA for n <= 16, maxSegments as
+   * cellDeerSolve's.
    */
   cellDeerAdjoint(
     kind: CellKind, xp: NativeHandle, Whh: NativeHandle, bhh: NativeHandle | null, y0: NativeHandle, y: NativeHandle,
-    g: NativeHandle,
+    g: NativeHandle, maxSegments?: number,
   ): NativeHandle;
   /**
    * From the solution y -> [gxp [T, B, G], ghh [T, B, G], gy0 [B, n]], ghh being the

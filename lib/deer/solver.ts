@@ -544,6 +544,15 @@ function fusedFor(mode: DeerMode, device: string, H: number, n: number, asked: b
   return !cuda || (mode === 'deer' ? n <= FUSED_MAX_DENSE_N : H <= FUSED_MAX_HIDDEN);
 }
 
+/**
+ * The most blocks the fused solve and adjoint split a sequence over on CUDA: ANTLER_DEER_FUSED_SEGMENTS
+ * (a positive integer; 1 keeps a block per sequence), else 0: as many as fill the device.
+ */
+function fusedSegments(): number {
+  const v = Number(process.env.ANTLER_DEER_FUSED_SEGMENTS);
+  return Number.isSafeInteger(v) && v >= 1 ? v : 0;
+}
+
 /** The fused kernel's status codes (native/kernels/deer_fused.h, DeerFusedCode). */
 const FUSED_CONVERGED = 0, FUSED_DIVERGED = 1, FUSED_STALLED = 2, FUSED_MAX_ITERS = 3;
 
@@ -561,7 +570,7 @@ function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mod
   const eps = roundingUnit(xp.dtype);
   const [yh, sh] = cellNative().cellDeerSolve(
     o.kind, xp.handle, o.Whh.handle, o.bhh?.handle ?? null, y0.handle, guess.handle, jac, tol.atol, tol.rtol, tol.maxIters,
-    kGrowthFactor, kStallIters, kStallFloor, eps,
+    kGrowthFactor, kStallIters, kStallFloor, eps, fusedSegments(),
   );
   const y = wrap(yh);
   const statusT = wrap(sh);
@@ -1117,7 +1126,7 @@ function recordCell(o: Operands, xp: Tensor, y0: Tensor, y: Tensor, backward: 's
       [gxpH, ghhH, gy0H] = nat.cellBackward(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, gy.handle, false);
     } else if (fused && !sJ) {
       // λ in one native call (on CUDA one launch), no [T, B, n, n] Jacobian.
-      const lamT = wrap(nat.cellDeerAdjoint(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, gy.handle));
+      const lamT = wrap(nat.cellDeerAdjoint(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, gy.handle, fusedSegments()));
       [gxpH, ghhH, gy0H] = nat.cellBackward(o.kind, sxp.handle, sW.handle, sb?.handle ?? null, sy0.handle, sy.handle, lamT.handle, true);
     } else {
       const J = sJ ?? linearize({ ...o, Whh: sW, bhh: sb }, sy0, sxp, sy, 'dense').J!;

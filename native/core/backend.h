@@ -348,8 +348,9 @@ class Backend {
   // The adjoint at the solution in.y in one call: λ [T, B, n] with λ_t = g_t + J_{t+1}ᵀ λ_{t+1},
   // λ_{T−1} = g_{T−1} (kernels/deer_fused.h). Called with T, B, H >= 1 and, on CUDA, n within
   // kDeerFusedMaxDenseN.
+  // maxSegments: on CUDA the most blocks a sequence is split over (0: as many as fill the device).
   virtual void cellDeerAdjoint(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in,
-                               const void* g, void* lam) = 0;
+                               const void* g, void* lam, int maxSegments) = 0;
 
   // Fused optimizer updates, in place on param and the state buffers.
   virtual void sgdStep(const Device& d, DType t, void* param, const void* grad, void* momentumBuf, int64_t n,

@@ -167,8 +167,11 @@ CellGrads cellBackward(const std::string& kind, const Tensor& xp, const Tensor& 
 }
 
 TensorPtr cellDeerAdjoint(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
-                          const Tensor& y0, const Tensor& y, const Tensor& g) {
+                          const Tensor& y0, const Tensor& y, const Tensor& g, int maxSegments) {
   const k::CellConfig cfg = configFor(kAdjoint, kind, xp, Whh, bhh, y0);
+  if (maxSegments < 0)
+    fail(Code::InvalidArgument, kAdjoint, ": maxSegments must be 0 (as many as fill the device) or more; got ",
+         maxSegments);
   const Shape seq{cfg.T, cfg.B, cfg.n()};
   checkOperand(kAdjoint, "y (the solution)", Whh, y, seq, stateLayout(cfg));
   checkOperand(kAdjoint, "the gradient of y", Whh, g, seq, stateLayout(cfg));
@@ -179,7 +182,8 @@ TensorPtr cellDeerAdjoint(const std::string& kind, const Tensor& xp, const Tenso
          " (use the reverse scan, deer.scan's backward)");
   TensorPtr lam = emptyTensor(seq, Whh.dtype, dev);
   if (cfg.T > 0 && cfg.B > 0)
-    backendFor(dev).cellDeerAdjoint(dev, Whh.dtype, cfg, inputsOf(xp, Whh, bhh, y0, &y), g.data(), lam->data());
+    backendFor(dev).cellDeerAdjoint(dev, Whh.dtype, cfg, inputsOf(xp, Whh, bhh, y0, &y), g.data(), lam->data(),
+                                    maxSegments);
   return lam;
 }
 

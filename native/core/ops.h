@@ -156,9 +156,10 @@ TensorPtr cellSequential(const std::string& kind, const Tensor& xp, const Tensor
 // H <= kDeerFusedMaxHidden.
 struct CellDeerSolution { TensorPtr y, status; };
 // The adjoint λ [T, B, n] at the solution y for the gradient g [T, B, n] in one call:
-// λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (on CUDA for n <= kDeerFusedMaxDenseN).
+// λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (on CUDA for n <= kDeerFusedMaxDenseN; maxSegments: the most blocks
+// a sequence is split over there, 0 for as many as fill the device).
 TensorPtr cellDeerAdjoint(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
-                          const Tensor& y0, const Tensor& y, const Tensor& g);
+                          const Tensor& y0, const Tensor& y, const Tensor& g, int maxSegments = 0);
 CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const Tensor& Whh, const Tensor* bhh,
                                const Tensor& y0, const Tensor& guess, const std::string& jacobian,
                                const kernels::DeerFusedParams& params);

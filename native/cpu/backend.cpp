@@ -172,7 +172,7 @@ class CpuBackend final : public Backend {
     cpu::cellSequential(t, cfg, in, y);
   }
   void cellDeerAdjoint(const Device&, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
-                       void* lam) override {
+                       void* lam, int) override {
     cpu::cellDeerAdjoint(t, cfg, in, g, lam);
   }
   void cellDeerSolve(const Device&, DType t, const kernels::CellConfig& cfg, bool dense,

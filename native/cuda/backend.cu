@@ -375,8 +375,8 @@ class CudaBackend final : public Backend {
     cuda::cellLinearize(context(d), t, cfg, jac, in, f, J, bOff);
   }
   void cellDeerAdjoint(const Device& d, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
-                       void* lam) override {
-    cuda::cellDeerAdjoint(context(d), t, cfg, in, g, lam);
+                       void* lam, int maxSegments) override {
+    cuda::cellDeerAdjoint(context(d), t, cfg, in, g, lam, maxSegments);
   }
   void cellDeerSolve(const Device& d, DType t, const kernels::CellConfig& cfg, bool dense,
                      const kernels::DeerFusedParams& p, const CellInputs& in, const void* guess, void* y,

@@ -80,7 +80,7 @@ void cellSequential(Context& ctx, DType t, const kernels::CellConfig& cfg, const
 void cellBackward(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
                   bool adjoint, void* gxp, void* ghh, void* gy0);
 void cellDeerAdjoint(Context& ctx, DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g,
-                     void* lam);
+                     void* lam, int maxSegments);
 void cellDeerSolve(Context& ctx, DType t, const kernels::CellConfig& cfg, bool dense, const kernels::DeerFusedParams& p,
                    const CellInputs& in, const void* guess, void* y, void* status);
 void sgdStep(Context& ctx, DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p);

@@ -41,6 +41,8 @@ struct DeerFusedParams {
   int stallIters = 8;
   double stallFloor = 1000;
   double eps = 0;  // the dtype's rounding unit
+  // CUDA: the most blocks a sequence's solve is split over (0: as many as fill the device; 1: one).
+  int maxSegments = 0;
 };
 
 // One sequence's judgement state across iterations.

@@ -1148,18 +1148,27 @@ class Addon : public Napi::Addon<Addon> {
                                                 tensorArg(info[4], op, "y0")));
   }
 
-  // cellDeerAdjoint(kind, xp, Whh, bhh|null, y0, y, g) -> λ
+  // An optional trailing maxSegments (CUDA: the most blocks a sequence is split over; 0 or absent: as
+  // many as fill the device).
+  static int maxSegmentsArg(const Napi::CallbackInfo& info, size_t at, const char* op) {
+    if (info.Length() <= at || info[at].IsUndefined()) return 0;
+    const int64_t v = intArg(info[at], op, "maxSegments");
+    if (v < 0) fail(Code::InvalidArgument, op, ": maxSegments must be 0 (as many as fill the device) or more; got ", v);
+    return static_cast<int>(v > INT32_MAX ? INT32_MAX : v);
+  }
+
+  // cellDeerAdjoint(kind, xp, Whh, bhh|null, y0, y, g, maxSegments?) -> λ
   Napi::Value cellDeerAdjoint(const Napi::CallbackInfo& info) {
     const char* op = "deer.cell adjoint";
     expectArgs(info, 7, op);
     return wrap(info.Env(), ops::cellDeerAdjoint(stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"),
                                                  tensorArg(info[2], op, "Whh"), optionalTensorArg(info[3], op, "bhh"),
                                                  tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
-                                                 tensorArg(info[6], op, "g")));
+                                                 tensorArg(info[6], op, "g"), maxSegmentsArg(info, 7, op)));
   }
 
   // cellDeerSolve(kind, xp, Whh, bhh|null, y0, guess, jacobian, atol, rtol, maxIters, growthFactor,
-  //               stallIters, stallFloor, eps) -> [y, status float64 [B, 3]]
+  //               stallIters, stallFloor, eps, maxSegments?) -> [y, status float64 [B, 3]]
   Napi::Value cellDeerSolve(const Napi::CallbackInfo& info) {
     const char* op = "deer.cell solve";
     expectArgs(info, 14, op);
@@ -1173,6 +1182,7 @@ class Addon : public Napi::Addon<Addon> {
     p.stallIters = count(intArg(info[11], op, "stallIters"));
     p.stallFloor = numberArg(info[12], op, "stallFloor");
     p.eps = numberArg(info[13], op, "eps");
+    p.maxSegments = maxSegmentsArg(info, 14, op);
     ops::CellDeerSolution r = ops::cellDeerSolve(
         stringArg(info[0], op, "kind"), tensorArg(info[1], op, "xp"), tensorArg(info[2], op, "Whh"),
         optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "guess"),

@@ -212,6 +212,28 @@ describe('cellDeerSolve, the native op', () => {
       expectAntlerError(() => call(o, 'dense', { guess: antler.zeros([6, 2, 3]) }), 'DTYPE_MISMATCH', /the first guess has dtype float32 but Whh has float64/);
       const y = antler.zeros([6, 2, 3], { dtype: 'float64' });
       expectAntlerError(() => nat.cellDeerAdjoint('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, y.handle, antler.zeros([6, 2, 2], { dtype: 'float64' }).handle), 'SHAPE_MISMATCH', /deer\.cell adjoint: the gradient of y has shape \[6, 2, 2\]; expected \[T, B, H\] = \[6, 2, 3\]/);
+      // maxSegments (CUDA's split of a sequence over blocks): a count, 0 for automatic.
+      const solveWith = (m: unknown) => nat.cellDeerSolve('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, o.guess.handle, 'dense', 1e-12, 1e-12, 100, 2, 8, 1000, 2 ** -52, m as number);
+      expectAntlerError(() => solveWith(-1), 'INVALID_ARGUMENT', /^deer\.cell solve: maxSegments must be 0 \(as many as fill the device\) or more; got -1$/);
+      expectAntlerError(() => solveWith(1.5), 'INVALID_ARGUMENT', /deer\.cell solve: maxSegments must be an integer; got 1\.5/);
+      expectAntlerError(() => nat.cellDeerAdjoint('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, y.handle, y.handle, -3), 'INVALID_ARGUMENT', /^deer\.cell adjoint: maxSegments must be 0 \(as many as fill the device\) or more; got -3$/);
+    });
+  });
+
+  test('maxSegments changes nothing on the CPU (one sequence per thread there)', () => {
+    tidy(() => {
+      const o = ops('gru', 40, 3, 2);
+      const y = antler.zeros([40, 3, 2], { dtype: 'float64' });
+      for (const m of [0, 1, 7]) {
+        const [ya, sa] = nat.cellDeerSolve('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, o.guess.handle, 'dense', 1e-12, 1e-12, 100, 2, 8, 1000, 2 ** -52, m).map(wrap);
+        const [yb, sb] = nat.cellDeerSolve('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, o.guess.handle, 'dense', 1e-12, 1e-12, 100, 2, 8, 1000, 2 ** -52).map(wrap);
+        expect(Array.from(ya.dataSync())).toEqual(Array.from(yb.dataSync()));
+        expect(Array.from(sa.dataSync())).toEqual(Array.from(sb.dataSync()));
+        const la = wrap(nat.cellDeerAdjoint('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, ya.handle, yb.handle, m));
+        const lb = wrap(nat.cellDeerAdjoint('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, ya.handle, yb.handle));
+        expect(Array.from(la.dataSync())).toEqual(Array.from(lb.dataSync()));
+      }
+      y.dispose();
     });
   });
 });

@@ -164,6 +164,81 @@ static void cellCase(const CellCase& c) {
   }
 }
 
+// ---------------------------------------------------------------- fused DEER solve and adjoint
+
+struct FusedCase {
+  k::CellKind kind;
+  int64_t T, B, H;
+  int sms, optin;  // optin: the device's shared memory limit (a small one puts the chunk maps in global scratch)
+};
+
+// The fused solve (cuda/deer_fused.cu: chunk maps scanned in shared memory, or walked from global scratch) against
+// the CPU's sequential walk, its judgement against the CPU fused solve's; the fused adjoint against the CPU's.
+template <typename T>
+static void fusedCase(const FusedCase& c) {
+  emu::Device ec(c.sms);
+  antler::cuda::Context& ctx = ec.ctx;
+  emu::sharedOptin = c.optin;
+  ctx.sharedOptin = c.optin;
+  const k::CellConfig cfg{c.kind, c.T, c.B, c.H};
+  const int64_t G = cfg.G(), n = cfg.n(), seq = c.T * c.B * n;
+  const double w = 1.0 / std::sqrt(double(c.H));
+  Buf<T> xp(c.T * c.B * G, -1, 1), Whh(G * c.H, -w, w), bhh(G, -w, w), y0(c.B * n, -0.5, 0.5), g(seq), guess(seq, 0, 0);
+  antler::CellInputs in;
+  in.xp = xp.p();
+  in.Whh = Whh.p();
+  in.bhh = bhh.p();
+  in.y0 = y0.p();
+  const DType t = dtypeOf<T>();
+  char name[200];
+  std::snprintf(name, sizeof name, "%s T=%lld B=%lld H=%lld sms=%d optin=%d", kindName(c.kind), (long long)c.T,
+                (long long)c.B, (long long)c.H, c.sms, c.optin);
+  const std::string base(name);
+  auto ySeq = Buf<T>::nan(seq);
+  antler::cpu::cellSequential(t, cfg, in, ySeq.p());
+  k::DeerFusedParams p;
+  p.atol = p.rtol = sizeof(T) == 8 ? 1e-11 : 1e-5;
+  p.maxIters = 300;
+  p.eps = std::numeric_limits<T>::epsilon() / 2;
+  for (const bool dense : {true, false}) {
+    if (dense && n > k::kDeerFusedMaxDenseN) continue;
+    const std::string what = std::string(dense ? "cellDeerSolve deer " : "cellDeerSolve quasi ") + base;
+    auto yG = Buf<T>::nan(seq), yC = Buf<T>::nan(seq);
+    std::vector<double> sG(static_cast<size_t>(c.B * k::kDeerStatusWidth), NAN), sC = sG;
+    antler::cuda::cellDeerSolve(ctx, t, cfg, dense, p, in, guess.p(), yG.p(), sG.data());
+    antler::cpu::cellDeerSolve(t, cfg, dense, p, in, guess.p(), yC.p(), sC.data());
+    for (int64_t b = 0; b < c.B; ++b) {
+      emu::checkEqual(what + " code of sequence " + std::to_string(b), static_cast<long long>(sG[b * k::kDeerStatusWidth]),
+                      static_cast<long long>(sC[b * k::kDeerStatusWidth]));
+      emu::checkEqual(what + " converged " + std::to_string(b), static_cast<long long>(sG[b * k::kDeerStatusWidth]),
+                      static_cast<long long>(k::DeerFusedCode::Converged));
+      // Newton's iteration count (a wrong chunk start still converges, in more iterations); rounding may cost one.
+      const double dSteps = std::fabs(sG[b * k::kDeerStatusWidth + 1] - sC[b * k::kDeerStatusWidth + 1]);
+      emu::checkEqual(what + " iterations within 1 of the CPU's, sequence " + std::to_string(b) + " (" +
+                          std::to_string(sG[b * k::kDeerStatusWidth + 1]) + " vs " + std::to_string(sC[b * k::kDeerStatusWidth + 1]) + ")",
+                      dSteps <= 1, true);
+    }
+    check(what + " y", yG, ySeq, 10);
+    // One and two Newton steps from the guess (out of iterations): the iterates themselves, against the CPU's
+    // (a wrong chunk or segment start still converges above, to the same answer).
+    for (const int iters : {1, 2}) {
+      k::DeerFusedParams few = p;
+      few.maxIters = iters;
+      auto y1G = Buf<T>::nan(seq), y1C = Buf<T>::nan(seq);
+      antler::cuda::cellDeerSolve(ctx, t, cfg, dense, few, in, guess.p(), y1G.p(), sG.data());
+      antler::cpu::cellDeerSolve(t, cfg, dense, few, in, guess.p(), y1C.p(), sC.data());
+      check(what + " y after " + std::to_string(iters) + " step(s)", y1G, y1C, 10);
+    }
+  }
+  in.y = ySeq.p();
+  auto lG = Buf<T>::nan(seq), lC = Buf<T>::nan(seq);
+  if (n <= k::kDeerFusedMaxDenseN) {
+    antler::cuda::cellDeerAdjoint(ctx, t, cfg, in, g.p(), lG.p(), 0);
+    antler::cpu::cellDeerAdjoint(t, cfg, in, g.p(), lC.p());
+    check("cellDeerAdjoint " + base, lG, lC, 10);
+  }
+}
+
 // ---------------------------------------------------------------- ELK
 
 struct ElkCase {
@@ -373,6 +448,21 @@ int main(int argc, char** argv) {
   for (const auto& c : elks) {
     elkCase<double>(c);
     elkCase<float>(c);
+  }
+  // Fused solve and adjoint: quasi and dense up to n = 16, maps in shared memory and (optin 1024) in global
+  // scratch; T below and above the chunk count; more sequences than blocks (sms 1: 4 blocks); H = 32 (quasi
+  // only). Sequences split into segments over a cooperative grid (K = blocks per sequence: 4 blocks per
+  // multiprocessor here, at least 2 steps per chunk): gru H=16 K=2, gru H=32 K=4 (quasi), gru H=1 K=2,
+  // lstm H=8 K=4 (maps in global scratch), rnn_tanh H=3 K=2 with B=3.
+  const FusedCase fused[] = {{k::CellKind::Gru, 300, 3, 1, 2, 232448},     {k::CellKind::Gru, 37, 2, 3, 1, 1024},
+                             {k::CellKind::Lstm, 120, 2, 2, 4, 232448},    {k::CellKind::Lstm, 90, 2, 8, 1, 1024},
+                             {k::CellKind::RnnTanh, 200, 5, 4, 1, 232448}, {k::CellKind::Gru, 64, 2, 16, 2, 232448},
+                             {k::CellKind::RnnRelu, 50, 2, 5, 2, 1024},    {k::CellKind::Gru, 70, 1, 32, 1, 232448},
+                             {k::CellKind::Gru, 1100, 1, 1, 2, 232448},    {k::CellKind::Lstm, 300, 1, 8, 2, 1024},
+                             {k::CellKind::RnnTanh, 300, 3, 3, 4, 232448}};
+  for (const auto& c : fused) {
+    fusedCase<double>(c);
+    fusedCase<float>(c);
   }
   return emu::finish();
 }

@@ -29,8 +29,8 @@ const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.
 
 const PROGRAMS = {
   backends: {
-    sources: ['test/emu/backends_emu.cpp', ...COMMON, ...ISA, 'native/cpu/scan.cpp', 'native/cpu/elk.cpp'],
-    cuda: ['scan', 'cells', 'elk', 'sru'],
+    sources: ['test/emu/backends_emu.cpp', ...COMMON, ...ISA, 'native/cpu/scan.cpp', 'native/cpu/elk.cpp', 'native/cpu/deer_fused.cpp'],
+    cuda: ['scan', 'cells', 'elk', 'sru', 'deer_fused'],
     // The residual's grid covers at most 7 columns here (65,535 on a GPU), so its loop over further columns runs;
     // expm's scratch is capped at 64 KB (256 MB on a GPU), so wide matrices take several launches.
     flags: ['-DANTLER_RESIDUAL_MAX_COLUMNS=7', '-DANTLER_EXPM_SCRATCH=65536'],

@@ -1,6 +1,7 @@
 // The fused DEER solve on CUDA (native/cuda/deer_fused.cu: every Newton
 // iteration of 'deer' and 'quasi' in one launch, a thread block per
-// sequence) against the CPU: its answer against the CPU's sequential walk,
+// sequence, or for small batches several: segments of a cooperative launch)
+// against the CPU: its answer against the CPU's sequential walk,
 // its judgement of every sequence against the CPU's fused solve (itself
 // checked against the iteration by launches in test/cpu/deer-fused.test.ts),
 // at the kernel's edges: one unit (256 chunks of a step or two), T below the
@@ -11,6 +12,8 @@ import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { cellRecurrence, CellKind, DeerOptions, DeerStats } from '../../lib/deer';
 import { cellNative } from '../../lib/deer/native-cells';
+import { NativeHandle } from '../../lib/native';
+import { wrap } from '../../lib/ops/core';
 import { expectAntlerError, expectClose, makeRng, maxAbs, randomArray, randomCellValues } from '../helpers';
 
 const cuda = antler.backends().cuda;
@@ -82,6 +85,45 @@ run(`fused DEER solve on CUDA (seed ${rng.seed})`, () => {
       expect(gpu.stats.converged.every(Boolean)).toBe(true);
       relClose(gpu.y, seq.y, 1e-10, kind);
     }
+  });
+
+  test('a small batch: each sequence split over the blocks of a cooperative launch (segments) gives the iterates, the answer and the adjoint of a block per sequence', () => {
+    // Here K blocks per sequence: min(resident blocks / B, T / (2 × chunks)) (emulated: 8 resident blocks; gru H = 1:
+    // 256 chunks; lstm H = 4: 64; gru H = 16: 16). maxSegments 1 keeps a block per sequence.
+    const nat = cellNative();
+    const cases: [CellKind, number, number, number][] = [
+      ['gru', emulated ? 1100 : 20000, 2, 1],
+      ['lstm', emulated ? 300 : 5000, 1, 4],
+      ['gru', emulated ? 200 : 4000, 3, 16],
+    ];
+    for (const [kind, T, B, H] of cases)
+      tidy(() => {
+        const c = randomCell(kind, T, B, H);
+        const n = kind === 'lstm' ? 2 * H : H;
+        const [xp, Whh, bhh, y0] = c.values.map((a, i) => tensor(a, c.shapes[i], { dtype: 'float64', device: 'cuda' }));
+        const guess = antler.zeros([T, B, n], { dtype: 'float64', device: 'cuda' });
+        const read = (h: NativeHandle) => Float64Array.from(wrap(h).dataSync());
+        const solveNative = (jac: 'dense' | 'diagonal', iters: number, segments: number) =>
+          nat.cellDeerSolve(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, guess.handle, jac, 1e-12, 1e-12, iters, 2, 8, 1000, 2 ** -52, segments);
+        for (const jac of ['dense', 'diagonal'] as const)
+          for (const iters of [1, 2, 60]) {
+            const [ySplit, sSplit] = solveNative(jac, iters, 0).map(read);
+            const [yOne, sOne] = solveNative(jac, iters, 1).map(read);
+            // One or two Newton steps: the iterates themselves (a wrong segment start still converges).
+            relClose(ySplit, yOne, 1e-10, `${kind} ${jac}, at most ${iters} steps`);
+            for (let b = 0; b < B; b++) {
+              expect(sSplit[3 * b]).toBe(sOne[3 * b]);
+              expect(Math.abs(sSplit[3 * b + 1] - sOne[3 * b + 1])).toBeLessThanOrEqual(iters > 2 ? 1 : 0);
+            }
+            if (iters === 60) expect(Array.from({ length: B }, (_, b) => sSplit[3 * b])).toEqual(new Array(B).fill(0));
+          }
+        const [yh, sh] = solveNative('dense', 60, 1);
+        const y = wrap(yh);
+        wrap(sh);
+        const g = tensor(randomArray(rng, T * B * n), [T, B, n], { dtype: 'float64', device: 'cuda' });
+        const adjoint = (segments: number) => read(nat.cellDeerAdjoint(kind, xp.handle, Whh.handle, bhh.handle, y0.handle, y.handle, g.handle, segments));
+        relClose(adjoint(0), adjoint(1), 1e-10, `${kind} adjoint`);
+      });
   });
 
   test('more sequences than blocks: each block solves several in turn', () => {
