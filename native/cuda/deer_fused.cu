@@ -3,7 +3,7 @@
 // host round trip and no [T, n, n] Jacobian in memory.
 //
 // A sequence runs on one block, or (small batches: a cooperative launch, see
-// fusedLaunch) on K blocks, each owning a segment of ⌈T / K⌉ steps. A block's
+// fusedLaunch) on K blocks, each owning a segment of ⌊T / K⌋ or ⌈T / K⌉ steps. A block's
 // kFusedBlock threads form C groups of S lanes (S the smallest power of two
 // >= H, at most a warp); group c owns chunk c of the block's segment
 // (len = ⌈segment / C⌉ steps), lane u owns unit u (its state rows u and, for
@@ -274,7 +274,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
   const int64_t H = cfg.H, G = cfg.G(), n = cfg.n(), steps = cfg.T;
   const int tid = static_cast<int>(threadIdx.x);
   const int seg = coop ? static_cast<int>(blockIdx.x % K) : 0;
-  const int64_t segLen = (steps + K - 1) / K, s0 = seg * segLen, s1 = s0 + segLen < steps ? s0 + segLen : steps;
+  const int64_t s0 = seg * steps / K, s1 = (seg + 1) * steps / K;  // K segments within a step of each other
   const FusedLane lane = fusedLane(cfg, S, s0, s1);
   const int C = lane.C;
   const bool active = lane.active;
@@ -302,6 +302,14 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
     T* yOld = yOut;
     T* yNew = yScratch;
     T* scanned = myMaps;  // the buffer holding the scanned maps
+    // Step i of the group's chunk at the iterate: whether it lies in the segment (steps past it are
+    // the identity), its index (clamped into the segment) and the unit's linearization there.
+    const auto stepAt = [&](int64_t i, bool& live, int64_t& tc, k::CellUnitIn<T>& in) {
+      const int64_t t = t0 + i;
+      live = t < s1;
+      tc = live ? t : s1 - 1;
+      return fusedLinearize<T>(cfg, xp, WhhT, bhh, y0b, yOld, tc, b, uu, in);
+    };
     for (;;) {
       if (codes[me] == kRunning) {
         // A: the chunk's map and the residual at the iterate.
@@ -319,11 +327,10 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
         // linearization overlap the next's (the dense composition is too large in registers for it).
 #pragma unroll(Dense ? 1 : kFusedUnroll)
         for (int64_t i = 0; i < len; ++i) {
-          const int64_t t = t0 + i;
-          const bool live = t < s1;
-          const int64_t tc = live ? t : s1 - 1;
+          bool live;
+          int64_t tc;
           k::CellUnitIn<T> in;
-          const k::CellUnitLinear<T> L = fusedLinearize<T>(cfg, xp, WhhT, bhh, y0b, yOld, tc, b, uu, in);
+          const k::CellUnitLinear<T> L = stepAt(i, live, tc, in);
           T e[ROWS];
 #pragma unroll
           for (int r = 0; r < ROWS; ++r) {
@@ -463,11 +470,10 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
         // D: the chunk again from its starting δ; y + δ to the other buffer.
 #pragma unroll(Dense ? 1 : kFusedUnroll)
         for (int64_t i = 0; i < len; ++i) {
-          const int64_t t = t0 + i;
-          const bool live = t < s1;
-          const int64_t tc = live ? t : s1 - 1;
+          bool live;
+          int64_t tc;
           k::CellUnitIn<T> in;
-          const k::CellUnitLinear<T> L = fusedLinearize<T>(cfg, xp, WhhT, bhh, y0b, yOld, tc, b, uu, in);
+          const k::CellUnitLinear<T> L = stepAt(i, live, tc, in);
           T nd[ROWS];
           if (Dense) {
             // J·δ = Σ_k dhh[r][k] (Whh_k δ_h)_uu + direct[r] δ[directIndex(uu)].
@@ -579,7 +585,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
   // K segments per sequence (a cooperative launch of B·K blocks) or one, as deerFusedKernel.
   const bool coop = K > 1;
   const int seg = coop ? static_cast<int>(blockIdx.x % K) : 0;
-  const int64_t segLen = (steps + K - 1) / K, s0 = seg * segLen, s1 = s0 + segLen < steps ? s0 + segLen : steps;
+  const int64_t s0 = seg * steps / K, s1 = (seg + 1) * steps / K;  // K segments within a step of each other
   const FusedLane lane = fusedLane(cfg, S, s0, s1);
   const int C = lane.C, c = lane.c;
   const bool active = lane.active;

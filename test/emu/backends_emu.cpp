@@ -25,10 +25,8 @@ struct ScanCase {
 
 template <typename T>
 static void scanCase(const ScanCase& c) {
-  emu::Device ec(c.sms);
+  emu::Device ec(c.sms, c.optin);
   antler::cuda::Context& ctx = ec.ctx;
-  emu::sharedOptin = c.optin;
-  ctx.sharedOptin = c.optin;
   const k::ScanConfig cfg{c.T, c.B, c.n, c.diagonal};
   const size_t as = static_cast<size_t>(c.diagonal ? c.n : c.n * c.n), seq = static_cast<size_t>(c.T * c.B * c.n);
   const double bound = c.diagonal ? 0.95 : 0.95 / std::sqrt(double(c.n));
@@ -114,19 +112,36 @@ static const char* kindName(k::CellKind kind) {
   return "?";
 }
 
+// A cell's random operands (xp in ±xpBound, Whh and bhh in ±1/√H, y0 in ±0.5) and their CellInputs.
+template <typename T>
+struct CellOperands {
+  Buf<T> xp, Whh, bhh, y0;
+  CellOperands(const k::CellConfig& cfg, double xpBound)
+      : xp(cfg.T * cfg.B * cfg.G(), -xpBound, xpBound),
+        Whh(cfg.G() * cfg.H, -1 / std::sqrt(double(cfg.H)), 1 / std::sqrt(double(cfg.H))),
+        bhh(cfg.G(), -1 / std::sqrt(double(cfg.H)), 1 / std::sqrt(double(cfg.H))),
+        y0(cfg.B * cfg.n(), -0.5, 0.5) {}
+  antler::CellInputs inputs() {
+    antler::CellInputs in;
+    in.xp = xp.p();
+    in.Whh = Whh.p();
+    in.bhh = bhh.p();
+    in.y0 = y0.p();
+    return in;
+  }
+};
+
 template <typename T>
 static void cellCase(const CellCase& c) {
   emu::Device ec(c.sms);
   antler::cuda::Context& ctx = ec.ctx;
   const k::CellConfig cfg{c.kind, c.T, c.B, c.H};
-  const int64_t G = cfg.G(), n = cfg.n();
-  const double w = 1.0 / std::sqrt(double(c.H));
-  Buf<T> xp(c.T * c.B * G, -2, 2), Whh(G * c.H, -w, w), bhh(G, -w, w), y0(c.B * n, -0.5, 0.5), g(c.T * c.B * n);
-  antler::CellInputs in;
-  in.xp = xp.p();
-  in.Whh = Whh.p();
-  in.bhh = bhh.p();
-  in.y0 = y0.p();
+  const int64_t n = cfg.n();
+  CellOperands<T> ops(cfg, 2);
+  Buf<T>& xp = ops.xp;
+  Buf<T>& y0 = ops.y0;
+  Buf<T> g(c.T * c.B * n);
+  antler::CellInputs in = ops.inputs();
   const DType t = dtypeOf<T>();
   char name[160];
   std::snprintf(name, sizeof name, "%s T=%lld B=%lld H=%lld sms=%d", kindName(c.kind), (long long)c.T, (long long)c.B,
@@ -176,19 +191,13 @@ struct FusedCase {
 // the CPU's sequential walk, its judgement against the CPU fused solve's; the fused adjoint against the CPU's.
 template <typename T>
 static void fusedCase(const FusedCase& c) {
-  emu::Device ec(c.sms);
+  emu::Device ec(c.sms, c.optin);
   antler::cuda::Context& ctx = ec.ctx;
-  emu::sharedOptin = c.optin;
-  ctx.sharedOptin = c.optin;
   const k::CellConfig cfg{c.kind, c.T, c.B, c.H};
-  const int64_t G = cfg.G(), n = cfg.n(), seq = c.T * c.B * n;
-  const double w = 1.0 / std::sqrt(double(c.H));
-  Buf<T> xp(c.T * c.B * G, -1, 1), Whh(G * c.H, -w, w), bhh(G, -w, w), y0(c.B * n, -0.5, 0.5), g(seq), guess(seq, 0, 0);
-  antler::CellInputs in;
-  in.xp = xp.p();
-  in.Whh = Whh.p();
-  in.bhh = bhh.p();
-  in.y0 = y0.p();
+  const int64_t n = cfg.n(), seq = c.T * c.B * n;
+  CellOperands<T> ops(cfg, 1);
+  Buf<T> g(seq), guess(seq, 0, 0);
+  antler::CellInputs in = ops.inputs();
   const DType t = dtypeOf<T>();
   char name[200];
   std::snprintf(name, sizeof name, "%s T=%lld B=%lld H=%lld sms=%d optin=%d", kindName(c.kind), (long long)c.T,

@@ -72,9 +72,15 @@ struct Device {
   antler::cuda::CachingAllocator pool{0, nullptr};
   antler::cuda::Context ctx;
   explicit Device(int sms) {
+    multiprocessors = sms;  // what the runtime reports (a cooperative grid's limit)
     ctx.multiprocessors = sms;
     ctx.sharedOptin = sharedOptin;
     ctx.pool = &pool;
+  }
+  // With the device's opt-in shared memory limit (bytes) set too (for what the runtime reports as well).
+  Device(int sms, int optin) : Device(sms) {
+    sharedOptin = optin;
+    ctx.sharedOptin = optin;
   }
 };
 

@@ -64,7 +64,12 @@ inline double* shuffleSlots = nullptr;
 inline unsigned char* shared = nullptr;
 // The grid barrier of a cooperative launch: threads arrived, the barrier's generation, the grid's threads,
 // the round in which the waiting threads leave it (all in the same round, as after a __syncthreads).
-inline int64_t gridArrived = 0, gridGeneration = 0, gridThreads = 0, gridRelease = 0;
+inline int64_t gridArrived = 0, gridGeneration = 0, gridThreads = 0, gridRelease = 0, gridEnded = 0;
+// The running thread's block (its index in runBlocks' list), and per block the generation and round of
+// its threads' arrival at the grid barrier: a block's threads arrive in one round, or they passed
+// different numbers of block barriers on the way (a hang or worse on a GPU).
+inline size_t currentBlock = 0;
+inline std::vector<std::pair<int64_t, int64_t>> blockArrival;
 // Rounds run (runBlocks).
 inline int64_t rounds = 0;
 inline bool cooperative = false;
@@ -127,6 +132,7 @@ inline void runBlocks(std::vector<BlockRun>& blocks, dim3 block, size_t sharedBy
     }
   }
   std::vector<size_t> live(blocks.size()), finished(blocks.size());
+  blockArrival.assign(blocks.size(), {-1, -1});
   for (;;) {
     ++rounds;
     std::shuffle(order.begin(), order.end(), rng());
@@ -143,10 +149,12 @@ inline void runBlocks(std::vector<BlockRun>& blocks, dim3 block, size_t sharedBy
       bIdx = br.idx;
       shared = reinterpret_cast<unsigned char*>(br.sharedStore.data());
       shuffleSlots = br.slots.data();
+      currentBlock = i;
       resume(f);
       if (f->done) {
         ++finished[i];
         ++anyFinished;
+        ++gridEnded;
         if (gridArrived != 0) {
           std::fprintf(stderr, "emu: block %u: a thread ended while %lld wait at a grid barrier\n", br.flat,
                        static_cast<long long>(gridArrived));
@@ -155,6 +163,12 @@ inline void runBlocks(std::vector<BlockRun>& blocks, dim3 block, size_t sharedBy
       }
     }
     if (anyLive == 0) break;
+    // Threads waiting at a grid barrier that the ended ones never reached: a hang on a GPU.
+    if (gridArrived != 0 && gridArrived + gridEnded == gridThreads) {
+      std::fprintf(stderr, "emu: %lld threads wait at a grid barrier that %lld ended threads never reached\n",
+                   static_cast<long long>(gridArrived), static_cast<long long>(gridEnded));
+      std::exit(3);
+    }
     // In one round every live thread of a block reached a barrier, or every one ended.
     for (size_t i = 0; i < blocks.size(); ++i)
       if (finished[i] != 0 && finished[i] != live[i]) {
@@ -200,6 +214,7 @@ void launchWith(bool together, Kernel kernel, dim3 grid, dim3 block, size_t shar
     for (unsigned flat : order) blocks.push_back(blockRun(flat));
     cooperative = true;
     gridArrived = 0;
+    gridEnded = 0;
     gridThreads = static_cast<int64_t>(order.size()) * block.x * block.y;
     runBlocks(blocks, block, sharedBytes);
     cooperative = false;
@@ -224,6 +239,14 @@ inline void gridSync() {
     std::exit(3);
   }
   const int64_t generation = gridGeneration;
+  auto& arrival = blockArrival[currentBlock];
+  if (arrival.first != generation) {
+    arrival = {generation, rounds};
+  } else if (arrival.second != rounds) {
+    std::fprintf(stderr, "emu: block %u: its threads reached a grid barrier after different numbers of block barriers\n",
+                 bIdx.x + gDim.x * (bIdx.y + gDim.y * bIdx.z));
+    std::exit(3);
+  }
   if (++gridArrived == gridThreads) {
     gridArrived = 0;
     ++gridGeneration;

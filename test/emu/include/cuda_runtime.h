@@ -99,9 +99,13 @@ void launchCooperative(void (*kernel)(P...), dim3 grid, dim3 block, void** args,
   launchWith(true, kernel, grid, block, shared, *static_cast<std::remove_reference_t<P>*>(args[I])...);
 }
 }  // namespace emu
+// A grid larger than the device holds at once (occupancy × multiprocessors) is refused, as CUDA does.
+constexpr cudaError_t cudaErrorCooperativeLaunchTooLarge = 720;
 template <typename... P>
 cudaError_t cudaLaunchCooperativeKernel(void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t shared,
                                         cudaStream_t) {
+  if (static_cast<int64_t>(grid.x) * grid.y * grid.z > static_cast<int64_t>(emu::occupancyBlocks) * emu::multiprocessors)
+    return cudaErrorCooperativeLaunchTooLarge;
   emu::launchCooperative(kernel, grid, block, args, shared, std::index_sequence_for<P...>{});
   return cudaSuccess;
 }
