@@ -42,7 +42,7 @@ ANTLER_POISON=1 step gpu-tests 200 node node_modules/jest/bin/jest.js --selectPr
 ANTLER_BENCH_DEVICES=cuda:0 step bench-sru 120 node dist/cli.js bench sru --out "$out"
 step bench-deer 60 node dist/cli.js bench deer --quick --out "$out"
 echo "=== deer profile (limit 35s)" | tee -a "$sum"
-timeout 35 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
+timeout 45 node scripts/deer-profile.js 2>&1 | tee -a "$sum"
 # Last, with whatever time is left: compute-sanitizer over small cases of every kernel family
 # (scripts/gpu-sanitize.js; the build has -lineinfo, so a report names the file and line).
 if [[ -n "$san" ]]; then
