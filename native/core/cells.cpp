@@ -200,6 +200,9 @@ CellDeerSolution cellDeerSolve(const std::string& kind, const Tensor& xp, const 
   if (!finiteNonNegative(params.atol) || !finiteNonNegative(params.rtol))
     fail(Code::InvalidArgument, kSolve, ": atol and rtol must be finite and >= 0; got atol ", params.atol, ", rtol ",
          params.rtol);
+  if (params.maxSegments < 0)
+    fail(Code::InvalidArgument, kSolve, ": maxSegments must be 0 (as many as fill the device) or more; got ",
+         params.maxSegments);
   if (params.maxIters < 0 || params.stallIters < 1 || !(params.growthFactor > 1) || !(params.stallFloor >= 0) ||
       !(params.eps > 0))
     fail(Code::InvalidArgument, kSolve, ": expected maxIters >= 0, stallIters >= 1, growthFactor > 1, stallFloor >= 0 ",

@@ -172,7 +172,8 @@ __device__ __forceinline__ T* fusedScanChunks(T* maps, T* spare, const FusedLane
         if (Dense) {
           // Row s of (own ∘ partner): M_own M_p and M_own m_p + m_own.
           T mOut = mine[off + s];
-          for (int64_t kk = 0; kk < n; ++kk) mOut += has ? mine[s * n + kk] * pm[n * n + kk] : T(0);
+          if (has)
+            for (int64_t kk = 0; kk < n; ++kk) mOut += mine[s * n + kk] * pm[n * n + kk];
           for (int64_t j = 0; j < n; ++j) {
             T acc = T(0);
             if (has) {
@@ -195,6 +196,26 @@ __device__ __forceinline__ T* fusedScanChunks(T* maps, T* spare, const FusedLane
     dst = swap;
   }
   return src;
+}
+
+// The value entering the block's segment `seg` of K (a cooperative grid): forward, δ at its start
+// from δ = 0 at the sequence's start through the maps of the segments before it; Down, λ after it
+// from λ = 0 past the end through those after it. segMaps holds the sequence's K segment maps. Every
+// lane of the group calls it (shuffles): all walk the same K − 1 maps, keeping those that apply.
+template <typename T, bool Dense, int ROWS, int NMAX, bool Down>
+__device__ __forceinline__ void fusedSegmentStart(const T* segMaps, int K, int seg, int64_t n, int64_t H, int64_t uu,
+                                                  int S, T (&start)[ROWS]) {
+  const int64_t ms = fusedMapSize(Dense, n);
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) start[r] = T(0);
+  for (int i = 0; i + 1 < K; ++i) {
+    const int q = Down ? K - 1 - i : i;
+    T nd[ROWS];
+    fusedApply<T, Dense, ROWS, NMAX>(segMaps + q * ms, n, H, uu, S, start, nd);
+    const bool take = Down ? q > seg : q < seg;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) start[r] = take ? nd[r] : start[r];
+  }
 }
 
 // The value entering this group's chunk after fusedScanChunks, from `seg`, the value entering the
@@ -457,14 +478,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
         // C: the chunk's starting δ: the segment's, through the segments before it (a cooperative
         // grid), then through the chunks before it.
         T sg[ROWS], dl[ROWS];
-#pragma unroll
-        for (int r = 0; r < ROWS; ++r) sg[r] = T(0);
-        for (int q = 0; q + 1 < K; ++q) {
-          T nd[ROWS];
-          fusedApply<T, Dense, ROWS, NMAX>(segMaps + (b * K + q) * mapSize, n, H, uu, S, sg, nd);
-#pragma unroll
-          for (int r = 0; r < ROWS; ++r) sg[r] = q < seg ? nd[r] : sg[r];
-        }
+        fusedSegmentStart<T, Dense, ROWS, NMAX, false>(segMaps + b * K * mapSize, K, seg, n, H, uu, S, sg);
         fusedChunkStart<T, Dense, ROWS, NMAX, false>(scanned, lane, n, H, S, sg, dl);
 
         // D: the chunk again from its starting δ; y + δ to the other buffer.
@@ -659,14 +673,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
       fusedGridSync();
     }
     T lt[ROWS], sg[ROWS];
-#pragma unroll
-    for (int r = 0; r < ROWS; ++r) sg[r] = T(0);
-    for (int qq = K - 1; qq > 0; --qq) {
-      T nd[ROWS];
-      fusedApplyMap<T, ROWS, HM>(segMaps + (b * K + qq) * mapSize, n, H, uu, S, sg, nd);
-#pragma unroll
-      for (int r = 0; r < ROWS; ++r) sg[r] = qq > seg ? nd[r] : sg[r];
-    }
+    fusedSegmentStart<T, true, ROWS, NMAX, true>(segMaps + b * K * mapSize, K, seg, n, H, uu, S, sg);
     fusedChunkStart<T, true, ROWS, NMAX, true>(scanned, lane, n, H, S, sg, lt);
     // D: the chunk down again, writing λ.
     for (int64_t i = 0; i < len; ++i) {
@@ -690,6 +697,9 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
 // Segments per sequence at most (a cooperative grid), and the fewest steps per chunk in one.
 constexpr int64_t kFusedMaxSegments = 64;
 constexpr int64_t kFusedMinChunkSteps = 2;
+// Blocks of kFusedBlock threads a multiprocessor holds at most (2048 threads): a batch of more than
+// half that many sequences per multiprocessor never gets two blocks each.
+constexpr int64_t kFusedMaxBlocksPerSm = 2048 / kFusedBlock;
 
 // A fused kernel's launch: its grid, K segments per sequence, dynamic shared memory (the solve's
 // head of fusedSharedLayout when `head`, then Whhᵀ, then the C chunk maps where they fit the
@@ -726,23 +736,22 @@ static FusedLaunch fusedLaunch(Context& ctx, Kernel kernel, const k::CellConfig&
     return l;
   };
   const int64_t cap = maxSegments >= 1 && maxSegments < kFusedMaxSegments ? maxSegments : kFusedMaxSegments;
-  {
+  const int64_t byLength = cfg.T / (C * kFusedMinChunkSteps);
+  // (The bound on B also keeps the head's B judgement states small.)
+  if (cap >= 2 && byLength >= 2 && cfg.B * 2 <= static_cast<int64_t>(ctx.multiprocessors) * kFusedMaxBlocksPerSm) {
     int cooperative = 0;
     ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, ctx.device));
-    const int64_t byLength = cfg.T / (C * kFusedMinChunkSteps);
-    if (cooperative != 0 && cap >= 2 && byLength >= 2 && cfg.B * 2 <= static_cast<int64_t>(ctx.multiprocessors) * 4) {
-      FusedLaunch l = plan(cfg.B, 2, static_cast<unsigned>(cfg.B * 2));
-      int perSm = 0;
-      ANTLER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kFusedBlock, l.shared));
-      int64_t K = static_cast<int64_t>(perSm) * ctx.multiprocessors / cfg.B;
-      K = K < cap ? K : cap;
-      K = K < byLength ? K : byLength;
-      if (K >= 2) {
-        l.K = static_cast<int>(K);
-        l.grid = static_cast<unsigned>(cfg.B * K);
-        if (l.scratchBytes != 0) l.scratchBytes = static_cast<size_t>(l.grid) * maps;
-        return l;
-      }
+    FusedLaunch l = plan(cfg.B, 2, static_cast<unsigned>(cfg.B * 2));
+    int perSm = 0;
+    ANTLER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kFusedBlock, l.shared));
+    int64_t K = static_cast<int64_t>(perSm) * ctx.multiprocessors / cfg.B;
+    K = K < cap ? K : cap;
+    K = K < byLength ? K : byLength;
+    if (cooperative != 0 && K >= 2) {
+      l.K = static_cast<int>(K);
+      l.grid = static_cast<unsigned>(cfg.B * K);
+      if (l.scratchBytes != 0) l.scratchBytes = static_cast<size_t>(l.grid) * maps;
+      return l;
     }
   }
   const int64_t blocksCap = static_cast<int64_t>(ctx.multiprocessors) * 4;

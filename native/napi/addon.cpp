@@ -1149,12 +1149,11 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // An optional trailing maxSegments (CUDA: the most blocks a sequence is split over; 0 or absent: as
-  // many as fill the device).
+  // many as fill the device), clamped to the int range (the op checks it).
   static int maxSegmentsArg(const Napi::CallbackInfo& info, size_t at, const char* op) {
     if (info.Length() <= at || info[at].IsUndefined()) return 0;
     const int64_t v = intArg(info[at], op, "maxSegments");
-    if (v < 0) fail(Code::InvalidArgument, op, ": maxSegments must be 0 (as many as fill the device) or more; got ", v);
-    return static_cast<int>(v > INT32_MAX ? INT32_MAX : v);
+    return static_cast<int>(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
   }
 
   // cellDeerAdjoint(kind, xp, Whh, bhh|null, y0, y, g, maxSegments?) -> λ
