@@ -237,12 +237,18 @@ function openmpRuntimeLoaded(): boolean {
 /** ANTLER_CPU_ISA's values (native/cpu/isa.cpp reads it): 'auto' (AVX2 where supported) or 'baseline'. */
 const CPU_ISA_VALUES = ['auto', 'baseline'];
 
+/** ANTLER_CELL_WALK's values (native/cuda/cells.cu reads it at each launch): 'auto', 'grid' or 'block'. */
+const CELL_WALK_VALUES = ['auto', 'grid', 'block'];
+
 function load(): { addon: NativeAddon; path: string; source: string } {
   if (loaded) return loaded;
   applyOpenmpDefaults();
   const isa = process.env.ANTLER_CPU_ISA;
   if (isa && !CPU_ISA_VALUES.includes(isa))
     process.emitWarning(`ANTLER_CPU_ISA is '${isa}'; expected 'auto' or 'baseline'. Using 'auto' (AVX2 where the CPU supports it).`, { code: 'ANTLER_CPU_ISA' });
+  const walk = process.env.ANTLER_CELL_WALK;
+  if (walk && !CELL_WALK_VALUES.includes(walk))
+    process.emitWarning(`ANTLER_CELL_WALK is '${walk}'; expected 'auto', 'grid' or 'block'. Using 'auto' (the grid walk from hidden size 257 on).`, { code: 'ANTLER_CELL_WALK' });
   const attempts: LoadAttempt[] = [];
   for (const c of candidates()) {
     if (!fs.existsSync(c.path)) {

@@ -5,7 +5,7 @@
 // also compares with the CPU loosely, so garbage fails here too. Sizes are
 // small because the sanitizer slows kernels 10–100×, but every path that
 // changes with size is taken once: several scan chunks and recursion levels,
-// the cells' global-memory state path (LSTM H = 1600, float64), ELK's chunks.
+// the cells' global-memory state path (LSTM H = 1600, float64), their grid walks, ELK's chunks.
 //   compute-sanitizer --tool memcheck --error-exitcode 9 node scripts/gpu-sanitize.js
 //   node scripts/gpu-sanitize.js --device cpu   (tries the script itself, CPU against CPU)
 //   --only REGEX / --skip REGEX: the cases whose names match (or do not match) a regular expression
@@ -106,14 +106,31 @@ for (const [kind, H, dtype] of [['GRU', 128, 'float32'], ['LSTM', 128, 'float64'
     const y = m.forward(x).output;
     return [y, ...grads(y, [x, ...m.parameters()], 32)];
   });
-check('LSTM sequential H=1600 (state in global memory) T=3 B=1 fwd+bwd, float64', 1e-9, (d) => {
-  a.setSeed(8);
-  const m = new a.nn.LSTM(4, 1600, { dtype: 'float64' });
-  m.to(d);
-  const x = leaf(rn([3, 1, 4], 9, d, 'float64'));
-  const y = m.forward(x).output;
-  return [y, ...grads(y, [x, m.weight_hh_l0], 10)];
-});
+// H ≥ 257: the grid walks (a cooperative launch; native/cuda/cells.cu), and the block walks forced by
+// ANTLER_CELL_WALK=block (read by the addon at each launch), the LSTM's with its state in global memory.
+for (const walk of ['grid', 'block'])
+  check(`LSTM sequential H=1600 (${walk} walk${walk === 'block' ? ', state in global memory' : ''}) T=3 B=1 fwd+bwd, float64`, 1e-9, (d) => {
+    process.env.ANTLER_CELL_WALK = walk;
+    try {
+      a.setSeed(8);
+      const m = new a.nn.LSTM(4, 1600, { dtype: 'float64' });
+      m.to(d);
+      const x = leaf(rn([3, 1, 4], 9, d, 'float64'));
+      const y = m.forward(x).output;
+      return [y, ...grads(y, [x, m.weight_hh_l0], 10)];
+    } finally {
+      delete process.env.ANTLER_CELL_WALK;
+    }
+  });
+for (const [kind, dtype] of [['GRU', 'float32'], ['RNN', 'float64']])
+  check(`grid walk ${kind} H=300 T=12 B=6 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-9 : 1e-3, (d) => {
+    a.setSeed(33);
+    const m = new a.nn[kind](5, 300, { mode: 'sequential', dtype });
+    m.to(d);
+    const x = leaf(rn([12, 6, 5], 34, d, dtype));
+    const y = m.forward(x).output;
+    return [y, ...grads(y, [x, ...m.parameters()], 35)];
+  });
 for (const mode of ['sequential', 'deer'])
   check(`SRU 2 layers bidirectional, projection and layer norm, mode ${mode}, fwd+bwd`, 1e-4, (d) => {
     a.setSeed(11);

@@ -30,6 +30,24 @@
 // read back from the ghh output), then after __syncthreads each thread adds
 // Whhᵀ·ghh to the carry of its own units. The carry lives in the batch
 // element's row of gy0, which after t = 0 holds (∂f_0/∂y0)ᵀ λ_0.
+//
+// Grid walks (wide layers, H ≥ kCellGridMinH): a block walk reads all of Whh
+// (G·H values) once per batch element per step, from L2, with one block's
+// threads: at H = 512 the LSTM's walks ran 20–25× slower than cuDNN (H200,
+// 2026-12-04, BENCHMARKS.md). A grid walk spreads every step over the whole
+// device instead: a cooperative launch whose warps each take items (unit u,
+// kCellGridBatch batch elements), their lanes over the H-long dot products
+// (Whh's row values reused across the item's batch elements), sums by warp
+// shuffles; a grid barrier after each step. The backward has two phases per
+// step around one grid barrier: the items' gate gradients (ghh, gxp, and the
+// carry's direct part), then each item's Whhᵀ·ghh part of its carry, which
+// needs every unit's ghh of the step; an item's carry is read and written only
+// by its own warp, so the next step's first phase needs no barrier.
+// ANTLER_CELL_WALK=grid or =block forces one kind (benchmarks' A/B).
+#include <cooperative_groups.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "../kernels/cells.h"
@@ -414,6 +432,211 @@ static __global__ void __launch_bounds__(kBlockSize)
   }
 }
 
+// ---------------------------------------------------------------- grid walks (see the top)
+
+// Batch elements a grid-walk item takes: each lane's Whh values serve this many dot products.
+constexpr int kCellGridBatch = 4;
+// From this hidden size on, the walks run over the grid (the block walks were measured on par with
+// cuDNN at H = 256 and 20–25× slower at 512; sizes between are not measured).
+constexpr int64_t kCellGridMinH = 257;
+constexpr int kCellWarps = kCellBlock / 32;
+
+template <typename T>
+__device__ __forceinline__ T cellWarpSum(T v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// The items (u, batch group) of block `blk` of `blocks`: a contiguous range, so that a block's
+// warps share few units' rows of Whh (in L1).
+struct CellGridItems {
+  int64_t lo, hi, groups;
+};
+__device__ __forceinline__ CellGridItems cellGridItems(const k::CellConfig& cfg) {
+  const int64_t groups = (cfg.B + kCellGridBatch - 1) / kCellGridBatch, items = cfg.H * groups;
+  return {items * blockIdx.x / gridDim.x, items * (blockIdx.x + 1) / gridDim.x, groups};
+}
+
+// acc[q][k] = Σ_j Whh[k·H + u, j] · prev_q[j] for the item's batch elements b0 + q (clamped to the
+// last), summed over the warp: every lane gets the sums. Every lane of the block calls it (the
+// shuffles), `active` or not; an inactive warp reads unit 0's rows.
+template <typename T>
+__device__ __forceinline__ void cellGridDots(const k::CellConfig& cfg, const T* __restrict__ Whh, const T* y0,
+                                             const T* y, int64_t t, int64_t u, int64_t b0, int lane,
+                                             T (&acc)[kCellGridBatch][k::kCellMaxGates]) {
+  const int64_t H = cfg.H;
+  const int gates = static_cast<int>(cfg.gatesPerUnit());
+  const T* prev[kCellGridBatch];
+#pragma unroll
+  for (int q = 0; q < kCellGridBatch; ++q) {
+    prev[q] = k::cellPrevState(cfg, y0, y, t, b0 + q < cfg.B ? b0 + q : cfg.B - 1);
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) acc[q][kk] = T(0);
+  }
+  for (int64_t j = lane; j < H; j += 32) {
+    T w[k::kCellMaxGates];
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk) w[kk] = kk < gates ? Whh[(kk * H + u) * H + j] : T(0);
+#pragma unroll
+    for (int q = 0; q < kCellGridBatch; ++q) {
+      const T h = prev[q][j];
+#pragma unroll
+      for (int kk = 0; kk < k::kCellMaxGates; ++kk)
+        if (kk < gates) acc[q][kk] += w[kk] * h;
+    }
+  }
+#pragma unroll
+  for (int q = 0; q < kCellGridBatch; ++q)
+#pragma unroll
+    for (int kk = 0; kk < k::kCellMaxGates; ++kk)
+      if (kk < gates) acc[q][kk] = cellWarpSum(acc[q][kk]);
+}
+
+// Unit u's inputs at step t of batch element b from its dot products wh (see cellLoadUnit).
+template <typename T>
+__device__ __forceinline__ k::CellUnitIn<T> cellGridUnitIn(const k::CellConfig& cfg, const T* __restrict__ xp,
+                                                          const T* __restrict__ bhh, const T* prev, int64_t t,
+                                                          int64_t b, int64_t u, const T (&wh)[k::kCellMaxGates]) {
+  k::CellUnitIn<T> in;
+  const int gates = static_cast<int>(cfg.gatesPerUnit());
+  const T* xs = xp + cfg.gateAt(t, b);
+#pragma unroll
+  for (int kk = 0; kk < k::kCellMaxGates; ++kk) {
+    const bool used = kk < gates;
+    in.xp[kk] = used ? xs[kk * cfg.H + u] : T(0);
+    in.wh[kk] = used ? wh[kk] : T(0);
+    in.bh[kk] = used && bhh ? bhh[kk * cfg.H + u] : T(0);
+  }
+  in.h = prev[u];
+  in.c = cfg.kind == k::CellKind::Lstm ? prev[cfg.H + u] : T(0);
+  return in;
+}
+
+// The forward grid walk. y is read as well as written (other blocks' steps): no __restrict__, no
+// read-only loads.
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellSequentialGridKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                             const T* __restrict__ bhh, const T* __restrict__ y0, T* y) {
+  const CellGridItems it = cellGridItems(cfg);
+  const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+  const int rows = static_cast<int>(cfg.rowsPerUnit());
+  for (int64_t t = 0; t < cfg.T; ++t) {
+    for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {  // the same count for every warp of the block
+      const int64_t item = base + warp;
+      const bool active = item < it.hi;
+      const int64_t u = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+      T acc[kCellGridBatch][k::kCellMaxGates];
+      cellGridDots<T>(cfg, Whh, y0, y, t, u, b0, lane, acc);
+#pragma unroll
+      for (int q = 0; q < kCellGridBatch; ++q) {
+        const int64_t b = b0 + q;
+        if (active && lane == q && b < cfg.B) {
+          const T* prev = k::cellPrevState(cfg, y0, y, t, b);
+          const k::CellUnitLinear<T> L = k::cellUnitLinearize(cfg.kind, cellGridUnitIn<T>(cfg, xp, bhh, prev, t, b, u, acc[q]));
+          T* out = y + cfg.stateAt(t, b);
+          for (int r = 0; r < rows; ++r) out[r * cfg.H + u] = L.next[r];
+        }
+      }
+    }
+    cooperative_groups::this_grid().sync();
+  }
+}
+
+// The backward grid walk (adjoint off). gy0 holds the carry of every (b, unit) during the walk;
+// ghh is read back in each step's second phase (other blocks' units).
+template <typename T>
+static __global__ void __launch_bounds__(kCellBlock)
+    cellBackwardGridKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
+                           const T* __restrict__ WhhT, const T* __restrict__ bhh, const T* __restrict__ y0,
+                           const T* __restrict__ y, const T* __restrict__ g, T* gxp, T* ghh, T* gy0) {
+  const CellGridItems it = cellGridItems(cfg);
+  const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+  const int64_t G = cfg.G(), n = cfg.n();
+  // Lane q of an item's warp owns batch element b0 + q's carry rows of unit u, in every phase.
+  const auto owned = [&](int64_t base, int q, int64_t& u, int64_t& b) {
+    const int64_t item = base + warp;
+    u = item / it.groups;
+    b = (item % it.groups) * kCellGridBatch + q;
+    return item < it.hi && lane == q && b < cfg.B;
+  };
+  for (int64_t base = it.lo; base < it.hi; base += kCellWarps)
+    for (int q = 0; q < kCellGridBatch; ++q) {
+      int64_t u, b;
+      if (owned(base, q, u, b)) k::cellSeedCarry(cfg, gy0 + b * n, u, T(0));
+    }
+  for (int64_t t = cfg.T - 1; t >= 0; --t) {
+    for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
+      const int64_t item = base + warp;
+      const bool active = item < it.hi;
+      const int64_t uw = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+      T acc[kCellGridBatch][k::kCellMaxGates];
+      cellGridDots<T>(cfg, Whh, y0, y, t, uw, b0, lane, acc);
+#pragma unroll
+      for (int q = 0; q < kCellGridBatch; ++q) {
+        int64_t u, b;
+        if (owned(base, q, u, b)) {
+          T* carry = gy0 + b * n;
+          T lam[k::kCellMaxRows];
+          k::cellUnitLambda(cfg, g + cfg.stateAt(t, b), carry, u, lam);
+          const k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, b), t, b, u, acc[q]);
+          const T direct = k::cellBackwardFromIn(cfg, in, lam, u, gxp + cfg.gateAt(t, b), ghh + cfg.gateAt(t, b));
+          k::cellSeedCarry(cfg, carry, u, direct);
+        }
+      }
+    }
+    cooperative_groups::this_grid().sync();
+    // carry[b, u] += Σ_rows Whh[row, u] · ghh_t[b, row]: WhhT's row u, lanes over the G rows.
+    for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
+      const int64_t item = base + warp;
+      const bool active = item < it.hi;
+      const int64_t uw = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+      T acc[kCellGridBatch];
+      const T* gs[kCellGridBatch];
+#pragma unroll
+      for (int q = 0; q < kCellGridBatch; ++q) {
+        acc[q] = T(0);
+        gs[q] = ghh + cfg.gateAt(t, b0 + q < cfg.B ? b0 + q : cfg.B - 1);
+      }
+      for (int64_t row = lane; row < G; row += 32) {
+        const T w = WhhT[uw * G + row];
+#pragma unroll
+        for (int q = 0; q < kCellGridBatch; ++q) acc[q] += w * gs[q][row];
+      }
+#pragma unroll
+      for (int q = 0; q < kCellGridBatch; ++q) {
+        acc[q] = cellWarpSum(acc[q]);
+        int64_t u, b;
+        if (owned(base, q, u, b)) gy0[b * n + u] += acc[q];
+      }
+    }
+  }
+}
+
+// ANTLER_CELL_WALK: "grid" or "block" forces a walk kind; else (unset, "auto", anything else, which
+// lib/native.ts warns about) wide layers take the grid walk.
+static bool cellGridWalkWanted(const k::CellConfig& cfg) {
+  const char* env = std::getenv("ANTLER_CELL_WALK");
+  if (env != nullptr && std::strcmp(env, "grid") == 0) return true;
+  if (env != nullptr && std::strcmp(env, "block") == 0) return false;
+  return cfg.H >= kCellGridMinH;
+}
+
+// The blocks of a grid walk (all resident: a cooperative launch), or 0 where it does not run (not
+// wanted, or the device takes no cooperative launch).
+template <typename Kernel>
+static unsigned cellGridBlocks(const Context& ctx, Kernel kernel, const k::CellConfig& cfg) {
+  if (!cellGridWalkWanted(cfg)) return 0;
+  int cooperative = 0, perSm = 0;
+  ANTLER_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, ctx.device));
+  if (cooperative == 0) return 0;
+  ANTLER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kCellBlock, 0));
+  const int64_t items = cfg.H * ((cfg.B + kCellGridBatch - 1) / kCellGridBatch);
+  const int64_t needed = (items + kCellWarps - 1) / kCellWarps, resident = static_cast<int64_t>(perSm) * ctx.multiprocessors;
+  return static_cast<unsigned>(needed < resident ? needed : resident);
+}
+
 template <typename T>
 static void launchLinearize(Context& ctx, const k::CellConfig& cfg, k::CellJacobian jac, const CellInputs& in,
                             void* f, void* J, void* bOff) {
@@ -437,6 +660,17 @@ static void launchLinearize(Context& ctx, const k::CellConfig& cfg, k::CellJacob
 
 template <typename T>
 static void launchSequential(Context& ctx, const k::CellConfig& cfg, const CellInputs& in, void* y) {
+  if (const unsigned blocks = cellGridBlocks(ctx, cellSequentialGridKernel<T>, cfg); blocks > 0) {
+    k::CellConfig c = cfg;
+    auto xp = static_cast<const T*>(in.xp), Whh = static_cast<const T*>(in.Whh), bhh = static_cast<const T*>(in.bhh),
+         y0 = static_cast<const T*>(in.y0);
+    auto yOut = static_cast<T*>(y);
+    void* args[] = {&c, &xp, &Whh, &bhh, &y0, &yOut};
+    ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(cellSequentialGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0,
+                                                  ctx.stream));
+    ANTLER_LAUNCH_CHECK("cellSequential (grid walk)");
+    return;
+  }
   const size_t bytes = 2 * static_cast<size_t>(cfg.n()) * sizeof(T);
   const bool staged = bytes <= kCellSharedLimit;
   const TransposedWeights<T> WhhT(ctx, cfg, static_cast<const T*>(in.Whh));
@@ -463,6 +697,17 @@ static void launchBackward(Context& ctx, const k::CellConfig& cfg, const CellInp
   const T* y = static_cast<const T*>(in.y);
   const TransposedWeights<T> WhhT(ctx, cfg, Whh);
   if (!adjoint) {
+    if (const unsigned blocks = cellGridBlocks(ctx, cellBackwardGridKernel<T>, cfg); blocks > 0) {
+      k::CellConfig c = cfg;
+      const T* WhhTp = WhhT.get();
+      auto gp = static_cast<const T*>(g);
+      auto gxpP = static_cast<T*>(gxp), ghhP = static_cast<T*>(ghh), gy0P = static_cast<T*>(gy0);
+      void* args[] = {&c, &xp, &Whh, &WhhTp, &bhh, &y0, &y, &gp, &gxpP, &ghhP, &gy0P};
+      ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(cellBackwardGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0,
+                                                    ctx.stream));
+      ANTLER_LAUNCH_CHECK("cellBackward (grid walk)");
+      return;
+    }
     // One unit per thread: the staged ghh [G] and two halves of the state [n] after it.
     const size_t oneUnitBytes = static_cast<size_t>(cfg.G() + 2 * cfg.n()) * sizeof(T);
     const size_t generalBytes = static_cast<size_t>(cfg.G()) * sizeof(T);

@@ -97,6 +97,30 @@ describe('buildInfo', () => {
   });
 });
 
+describe('environment variables read by the addon', () => {
+  const root = path.join(__dirname, '..', '..');
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['-r', path.join(root, 'test', 'ts-register.js'), '-e', "require('./lib').tensor([1, 2]).dataSync()"], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+
+  test.each(['auto', 'grid', 'block'])("ANTLER_CELL_WALK='%s' is taken without a warning", (walk) => {
+    const r = run({ ANTLER_CELL_WALK: walk });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('ANTLER_CELL_WALK');
+  });
+
+  test('an unknown ANTLER_CELL_WALK warns once, names the value and the ones expected, and runs on', () => {
+    const r = run({ ANTLER_CELL_WALK: 'Grid' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("ANTLER_CELL_WALK is 'Grid'; expected 'auto', 'grid' or 'block'");
+    expect(r.stderr.split('ANTLER_CELL_WALK is').length - 1).toBe(1);
+  });
+});
+
 describe('BLAS, opened at run time', () => {
   const root = path.join(__dirname, '..', '..');
   /** Runs `script` in a fresh process on the library's sources with `env` added; returns its stdout. */

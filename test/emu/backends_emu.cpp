@@ -7,6 +7,7 @@
 // written, or never written, shows. Prints one line per check and
 // "emulation: N passed, M failed"; exits 1 on a failure.
 // Usage: backends_emu SEED
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -148,11 +149,17 @@ static void cellCase(const CellCase& c) {
                 (long long)c.H, c.sms);
   const std::string base(name);
 
-  // The sequential walk; its y is the state the other entries take.
-  auto yG = Buf<T>::nan(c.T * c.B * n), yC = Buf<T>::nan(c.T * c.B * n);
-  antler::cuda::cellSequential(ctx, t, cfg, in, yG.p());
+  // The sequential walks (the block walks and the grid walk, cuda/cells.cu: ANTLER_CELL_WALK forces
+  // one); the CPU's y is the state the other entries take.
+  auto yC = Buf<T>::nan(c.T * c.B * n);
   antler::cpu::cellSequential(t, cfg, in, yC.p());
-  check("cellSequential " + base, yG, yC, 10);
+  for (const char* walk : {"block", "grid"}) {
+    setenv("ANTLER_CELL_WALK", walk, 1);
+    auto yG = Buf<T>::nan(c.T * c.B * n);
+    antler::cuda::cellSequential(ctx, t, cfg, in, yG.p());
+    check(std::string("cellSequential (") + walk + " walk) " + base, yG, yC, 10);
+  }
+  unsetenv("ANTLER_CELL_WALK");
   in.y = yC.p();
 
   for (const auto jac : {k::CellJacobian::Dense, k::CellJacobian::Diagonal}) {
@@ -167,16 +174,20 @@ static void cellCase(const CellCase& c) {
     check("cellLinearize" + j + " bOff " + base, bG, bC);
   }
 
-  for (const bool adjoint : {false, true}) {
+  // The backward walks (bptt: block and grid walks) and the adjoint.
+  const std::pair<bool, const char*> backwards[] = {{false, "block"}, {false, "grid"}, {true, "block"}};
+  for (const auto& [adjoint, walk] : backwards) {
+    setenv("ANTLER_CELL_WALK", walk, 1);
     auto gxpG = Buf<T>::nan(xp.v.size()), ghhG = Buf<T>::nan(xp.v.size()), gy0G = Buf<T>::nan(y0.v.size());
     auto gxpC = Buf<T>::nan(xp.v.size()), ghhC = Buf<T>::nan(xp.v.size()), gy0C = Buf<T>::nan(y0.v.size());
     antler::cuda::cellBackward(ctx, t, cfg, in, g.p(), adjoint, gxpG.p(), ghhG.p(), gy0G.p());
     antler::cpu::cellBackward(t, cfg, in, g.p(), adjoint, gxpC.p(), ghhC.p(), gy0C.p());
-    const std::string a = adjoint ? " adjoint " : " bptt ";
+    const std::string a = adjoint ? " adjoint " : std::string(" bptt (") + walk + " walk) ";
     check("cellBackward" + a + "gxp " + base, gxpG, gxpC, 10);
     check("cellBackward" + a + "ghh " + base, ghhG, ghhC, 10);
     check("cellBackward" + a + "gy0 " + base, gy0G, gy0C, 10);
   }
+  unsetenv("ANTLER_CELL_WALK");
 }
 
 // ---------------------------------------------------------------- fused DEER solve and adjoint
@@ -411,7 +422,9 @@ int main(int argc, char** argv) {
                             {k::CellKind::RnnTanh, 7, 3, 5, 4},   {k::CellKind::RnnRelu, 7, 3, 5, 4},
                             {k::CellKind::Gru, 12, 2, 40, 2},     {k::CellKind::Lstm, 9, 2, 40, 2},
                             {k::CellKind::Gru, 3, 1, 300, 1},     {k::CellKind::Lstm, 3, 1, 270, 1},
-                            {k::CellKind::RnnTanh, 20, 40, 3, 1}, {k::CellKind::RnnRelu, 5, 2, 33, 2}};
+                            {k::CellKind::RnnTanh, 20, 40, 3, 1}, {k::CellKind::RnnRelu, 5, 2, 33, 2},
+                            // Grid walks: items (unit, 4 batch elements) past the resident warps, B not a multiple of 4.
+                            {k::CellKind::Gru, 6, 9, 70, 4},      {k::CellKind::RnnRelu, 4, 5, 150, 1}};
   // An LSTM whose state (2n values) and gates (G values) exceed 48 KB of shared memory in float64: the
   // walks read them from global memory instead.
   const CellCase wide = {k::CellKind::Lstm, 2, 1, 1600, 1};
