@@ -181,22 +181,33 @@ export function benchSru(quick: boolean): SruBenchRow[] {
       const lstm = new OpLstm(s.d, s.d, device);
       const fusedLstm = new LSTM(s.d, s.d, { mode: 'sequential', device });
       const fusedGru = new GRU(s.d, s.d, { mode: 'sequential', device });
-      const impls: [string, (x: Tensor) => Tensor, () => void][] = [
+      // The fourth entry: ANTLER_CELL_WALK while it runs (read by the addon at each launch).
+      const impls: [string, (x: Tensor) => Tensor, () => void, string?][] = [
         ['antler-sru', (v) => fused.forward(v).output, () => fused.zeroGrad()],
         ['antler-sru-ops', (v) => ref.forward(v).output, () => ref.zeroGrad()],
         ['antler-lstm', (v) => fusedLstm.forward(v).output, () => fusedLstm.zeroGrad()],
         ['antler-gru', (v) => fusedGru.forward(v).output, () => fusedGru.zeroGrad()],
         ['antler-lstm-ops', (v) => lstm.forward(v), () => lstm.zeroGrad()],
       ];
+      // On CUDA, wide layers' sequential walks run over the whole grid; the block walks beside them.
+      if (device !== 'cpu' && s.d >= 257) impls.push(['antler-lstm-block-walk', (v) => fusedLstm.forward(v).output, () => fusedLstm.zeroGrad(), 'block']);
       // A GPU session's time is short: each measurement gets at most GPU_BUDGET_MS of repeats
       // (antler's sequential LSTM and the op-by-op peers take about a second a run at L = 1024).
       const measure = (fn: () => void) => (device === 'cpu' ? timeIt(fn, device, repeats) : timeWithin(fn, device, GPU_BUDGET_MS, repeats).ms);
-      for (const [impl, f, zero] of impls) {
-        const fwd = measure(() => tidy(() => noGrad(() => void f(x))));
-        const fb = measure(() => {
-          zero();
-          tidy(() => sum(f(x)).backward());
-        });
+      for (const [impl, f, zero, walk] of impls) {
+        const before = process.env.ANTLER_CELL_WALK;
+        if (walk !== undefined) process.env.ANTLER_CELL_WALK = walk;
+        let fwd: number, fb: number;
+        try {
+          fwd = measure(() => tidy(() => noGrad(() => void f(x))));
+          fb = measure(() => {
+            zero();
+            tidy(() => sum(f(x)).backward());
+          });
+        } finally {
+          if (before === undefined) delete process.env.ANTLER_CELL_WALK;
+          else process.env.ANTLER_CELL_WALK = before;
+        }
         zero();
         rows.push({ suite: 'sru', case: caseName(s, 'fwd'), device, impl, ms: fwd });
         rows.push({ suite: 'sru', case: caseName(s, 'fwd+bwd'), device, impl, ms: fb });
