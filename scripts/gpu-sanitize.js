@@ -122,14 +122,19 @@ for (const walk of ['grid', 'block'])
       delete process.env.ANTLER_CELL_WALK;
     }
   });
-for (const [kind, dtype] of [['GRU', 'float32'], ['RNN', 'float64']])
-  check(`grid walk ${kind} H=300 T=12 B=6 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-9 : 1e-3, (d) => {
-    a.setSeed(33);
-    const m = new a.nn[kind](5, 300, { mode: 'sequential', dtype });
-    m.to(d);
-    const x = leaf(rn([12, 6, 5], 34, d, dtype));
-    const y = m.forward(x).output;
-    return [y, ...grads(y, [x, ...m.parameters()], 35)];
+for (const [kind, dtype, walk] of [['GRU', 'float32', 'grid'], ['RNN', 'float64', 'grid'], ['GRU', 'float64', 'block']])
+  check(`${walk} walk ${kind} H=300 T=12 B=6 fwd+bwd, ${dtype}`, dtype === 'float64' ? 1e-9 : 1e-3, (d) => {
+    process.env.ANTLER_CELL_WALK = walk;
+    try {
+      a.setSeed(33);
+      const m = new a.nn[kind](5, 300, { mode: 'sequential', dtype });
+      m.to(d);
+      const x = leaf(rn([12, 6, 5], 34, d, dtype));
+      const y = m.forward(x).output;
+      return [y, ...grads(y, [x, ...m.parameters()], 35)];
+    } finally {
+      delete process.env.ANTLER_CELL_WALK;
+    }
   });
 for (const mode of ['sequential', 'deer'])
   check(`SRU 2 layers bidirectional, projection and layer norm, mode ${mode}, fwd+bwd`, 1e-4, (d) => {

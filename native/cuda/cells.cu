@@ -51,6 +51,7 @@
 #include <memory>
 
 #include "../kernels/cells.h"
+#include "cooperative.cuh"
 #include "ops.cuh"
 
 namespace antler::cuda {
@@ -440,6 +441,7 @@ constexpr int kCellGridBatch = 4;
 // cuDNN at H = 256 and 20–25× slower at 512; sizes between are not measured).
 constexpr int64_t kCellGridMinH = 257;
 constexpr int kCellWarps = kCellBlock / 32;
+static_assert(kCellGridBatch <= 32, "an item's batch elements are owned by lanes of its warp");
 
 template <typename T>
 __device__ __forceinline__ T cellWarpSum(T v) {
@@ -493,11 +495,24 @@ __device__ __forceinline__ void cellGridDots(const k::CellConfig& cfg, const T* 
       if (kk < gates) acc[q][kk] = cellWarpSum(acc[q][kk]);
 }
 
-// Unit u's inputs at step t of batch element b from its dot products wh (see cellLoadUnit).
+// Lane q < kCellGridBatch of an item's warp owns batch element b0 + q (in every phase and step);
+// the others, and lanes past the batch, take b0's or the last one's for their loads (in bounds,
+// unused). Inactive warps own nothing.
+struct CellGridLane {
+  int64_t b;
+  bool owns;
+};
+__device__ __forceinline__ CellGridLane cellGridLane(const k::CellConfig& cfg, bool active, int64_t b0, int lane) {
+  const int64_t b = b0 + (lane < kCellGridBatch ? lane : 0);
+  return {b < cfg.B ? b : cfg.B - 1, active && lane < kCellGridBatch && b < cfg.B};
+}
+
+// Unit u's inputs at step t of batch element b but its dot products (wh = 0; see cellLoadUnit),
+// loaded before them so that the loads' latency overlaps theirs.
 template <typename T>
 __device__ __forceinline__ k::CellUnitIn<T> cellGridUnitIn(const k::CellConfig& cfg, const T* __restrict__ xp,
                                                           const T* __restrict__ bhh, const T* prev, int64_t t,
-                                                          int64_t b, int64_t u, const T (&wh)[k::kCellMaxGates]) {
+                                                          int64_t b, int64_t u) {
   k::CellUnitIn<T> in;
   const int gates = static_cast<int>(cfg.gatesPerUnit());
   const T* xs = xp + cfg.gateAt(t, b);
@@ -505,12 +520,24 @@ __device__ __forceinline__ k::CellUnitIn<T> cellGridUnitIn(const k::CellConfig& 
   for (int kk = 0; kk < k::kCellMaxGates; ++kk) {
     const bool used = kk < gates;
     in.xp[kk] = used ? xs[kk * cfg.H + u] : T(0);
-    in.wh[kk] = used ? wh[kk] : T(0);
+    in.wh[kk] = T(0);
     in.bh[kk] = used && bhh ? bhh[kk * cfg.H + u] : T(0);
   }
   in.h = prev[u];
   in.c = cfg.kind == k::CellKind::Lstm ? prev[cfg.H + u] : T(0);
   return in;
+}
+
+// The lane's own entry of the warp's sums: dst = src[lane] (lanes past the batch group: src[0]).
+template <typename T, int N>
+__device__ __forceinline__ void cellGridOwn(int lane, const T (&src)[kCellGridBatch][N], T (&dst)[N]) {
+#pragma unroll
+  for (int kk = 0; kk < N; ++kk) dst[kk] = src[0][kk];
+#pragma unroll
+  for (int q = 1; q < kCellGridBatch; ++q)
+    if (lane == q)
+#pragma unroll
+      for (int kk = 0; kk < N; ++kk) dst[kk] = src[q][kk];
 }
 
 // The forward grid walk. y is read as well as written (other blocks' steps): no __restrict__, no
@@ -527,25 +554,24 @@ static __global__ void __launch_bounds__(kCellBlock)
       const int64_t item = base + warp;
       const bool active = item < it.hi;
       const int64_t u = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+      const CellGridLane me = cellGridLane(cfg, active, b0, lane);
+      k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, me.b), t, me.b, u);
       T acc[kCellGridBatch][k::kCellMaxGates];
       cellGridDots<T>(cfg, Whh, y0, y, t, u, b0, lane, acc);
-#pragma unroll
-      for (int q = 0; q < kCellGridBatch; ++q) {
-        const int64_t b = b0 + q;
-        if (active && lane == q && b < cfg.B) {
-          const T* prev = k::cellPrevState(cfg, y0, y, t, b);
-          const k::CellUnitLinear<T> L = k::cellUnitLinearize(cfg.kind, cellGridUnitIn<T>(cfg, xp, bhh, prev, t, b, u, acc[q]));
-          T* out = y + cfg.stateAt(t, b);
-          for (int r = 0; r < rows; ++r) out[r * cfg.H + u] = L.next[r];
-        }
+      cellGridOwn<T, k::kCellMaxGates>(lane, acc, in.wh);
+      if (me.owns) {
+        const k::CellUnitLinear<T> L = k::cellUnitLinearize(cfg.kind, in);
+        T* out = y + cfg.stateAt(t, me.b);
+        for (int r = 0; r < rows; ++r) out[r * cfg.H + u] = L.next[r];
       }
     }
     cooperative_groups::this_grid().sync();
   }
 }
 
-// The backward grid walk (adjoint off). gy0 holds the carry of every (b, unit) during the walk;
-// ghh is read back in each step's second phase (other blocks' units).
+// The backward grid walk (adjoint off). gy0 holds the carry of every (b, unit) during the walk, each
+// read and written only by the lane that owns it; ghh is read back in each step's second phase
+// (other blocks' units).
 template <typename T>
 static __global__ void __launch_bounds__(kCellBlock)
     cellBackwardGridKernel(k::CellConfig cfg, const T* __restrict__ xp, const T* __restrict__ Whh,
@@ -554,68 +580,66 @@ static __global__ void __launch_bounds__(kCellBlock)
   const CellGridItems it = cellGridItems(cfg);
   const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
   const int64_t G = cfg.G(), n = cfg.n();
-  // Lane q of an item's warp owns batch element b0 + q's carry rows of unit u, in every phase.
-  const auto owned = [&](int64_t base, int q, int64_t& u, int64_t& b) {
-    const int64_t item = base + warp;
-    u = item / it.groups;
-    b = (item % it.groups) * kCellGridBatch + q;
-    return item < it.hi && lane == q && b < cfg.B;
+  struct Item {
+    int64_t u, b0;
+    CellGridLane me;
   };
-  for (int64_t base = it.lo; base < it.hi; base += kCellWarps)
-    for (int q = 0; q < kCellGridBatch; ++q) {
-      int64_t u, b;
-      if (owned(base, q, u, b)) k::cellSeedCarry(cfg, gy0 + b * n, u, T(0));
-    }
+  const auto itemAt = [&](int64_t base) {
+    const int64_t item = base + warp;
+    const bool active = item < it.hi;
+    Item i;
+    i.u = active ? item / it.groups : 0;
+    i.b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+    i.me = cellGridLane(cfg, active, i.b0, lane);
+    return i;
+  };
+  for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
+    const Item i = itemAt(base);
+    if (i.me.owns) k::cellSeedCarry(cfg, gy0 + i.me.b * n, i.u, T(0));
+  }
   for (int64_t t = cfg.T - 1; t >= 0; --t) {
     for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
-      const int64_t item = base + warp;
-      const bool active = item < it.hi;
-      const int64_t uw = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+      const Item i = itemAt(base);
+      T* carry = gy0 + i.me.b * n;
+      T lam[k::kCellMaxRows];
+      k::cellUnitLambda(cfg, g + cfg.stateAt(t, i.me.b), carry, i.u, lam);
+      k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, i.me.b), t, i.me.b, i.u);
       T acc[kCellGridBatch][k::kCellMaxGates];
-      cellGridDots<T>(cfg, Whh, y0, y, t, uw, b0, lane, acc);
-#pragma unroll
-      for (int q = 0; q < kCellGridBatch; ++q) {
-        int64_t u, b;
-        if (owned(base, q, u, b)) {
-          T* carry = gy0 + b * n;
-          T lam[k::kCellMaxRows];
-          k::cellUnitLambda(cfg, g + cfg.stateAt(t, b), carry, u, lam);
-          const k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, b), t, b, u, acc[q]);
-          const T direct = k::cellBackwardFromIn(cfg, in, lam, u, gxp + cfg.gateAt(t, b), ghh + cfg.gateAt(t, b));
-          k::cellSeedCarry(cfg, carry, u, direct);
-        }
+      cellGridDots<T>(cfg, Whh, y0, y, t, i.u, i.b0, lane, acc);
+      cellGridOwn<T, k::kCellMaxGates>(lane, acc, in.wh);
+      if (i.me.owns) {
+        const T direct = k::cellBackwardFromIn(cfg, in, lam, i.u, gxp + cfg.gateAt(t, i.me.b), ghh + cfg.gateAt(t, i.me.b));
+        k::cellSeedCarry(cfg, carry, i.u, direct);
       }
     }
     cooperative_groups::this_grid().sync();
     // carry[b, u] += Σ_rows Whh[row, u] · ghh_t[b, row]: WhhT's row u, lanes over the G rows.
     for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
-      const int64_t item = base + warp;
-      const bool active = item < it.hi;
-      const int64_t uw = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
-      T acc[kCellGridBatch];
+      const Item i = itemAt(base);
+      T acc[kCellGridBatch][1];
       const T* gs[kCellGridBatch];
 #pragma unroll
       for (int q = 0; q < kCellGridBatch; ++q) {
-        acc[q] = T(0);
-        gs[q] = ghh + cfg.gateAt(t, b0 + q < cfg.B ? b0 + q : cfg.B - 1);
+        acc[q][0] = T(0);
+        gs[q] = ghh + cfg.gateAt(t, i.b0 + q < cfg.B ? i.b0 + q : cfg.B - 1);
       }
       for (int64_t row = lane; row < G; row += 32) {
-        const T w = WhhT[uw * G + row];
+        const T w = WhhT[i.u * G + row];
 #pragma unroll
-        for (int q = 0; q < kCellGridBatch; ++q) acc[q] += w * gs[q][row];
+        for (int q = 0; q < kCellGridBatch; ++q) acc[q][0] += w * gs[q][row];
       }
 #pragma unroll
-      for (int q = 0; q < kCellGridBatch; ++q) {
-        acc[q] = cellWarpSum(acc[q]);
-        int64_t u, b;
-        if (owned(base, q, u, b)) gy0[b * n + u] += acc[q];
-      }
+      for (int q = 0; q < kCellGridBatch; ++q) acc[q][0] = cellWarpSum(acc[q][0]);
+      T mine[1];
+      cellGridOwn<T, 1>(lane, acc, mine);
+      if (i.me.owns) gy0[i.me.b * n + i.u] += mine[0];
     }
   }
 }
 
-// ANTLER_CELL_WALK: "grid" or "block" forces a walk kind; else (unset, "auto", anything else, which
-// lib/native.ts warns about) wide layers take the grid walk.
+// ANTLER_CELL_WALK: "grid" or "block" asks for a walk kind; else (unset, "auto", anything else, which
+// lib/native.ts warns about) wide layers take the grid walk. The grid walk needs a device that takes
+// cooperative launches and holds the grid at once; where it does not, the block walk runs.
 static bool cellGridWalkWanted(const k::CellConfig& cfg) {
   const char* env = std::getenv("ANTLER_CELL_WALK");
   if (env != nullptr && std::strcmp(env, "grid") == 0) return true;
@@ -666,10 +690,13 @@ static void launchSequential(Context& ctx, const k::CellConfig& cfg, const CellI
          y0 = static_cast<const T*>(in.y0);
     auto yOut = static_cast<T*>(y);
     void* args[] = {&c, &xp, &Whh, &bhh, &y0, &yOut};
-    ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(cellSequentialGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0,
-                                                  ctx.stream));
-    ANTLER_LAUNCH_CHECK("cellSequential (grid walk)");
-    return;
+    // Refused (cooperative.cuh): the block walks below.
+    if (cooperativeLaunched(
+            cudaLaunchCooperativeKernel(cellSequentialGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0, ctx.stream),
+            "cellSequential")) {
+      ANTLER_LAUNCH_CHECK("cellSequential (grid walk)");
+      return;
+    }
   }
   const size_t bytes = 2 * static_cast<size_t>(cfg.n()) * sizeof(T);
   const bool staged = bytes <= kCellSharedLimit;
@@ -703,10 +730,12 @@ static void launchBackward(Context& ctx, const k::CellConfig& cfg, const CellInp
       auto gp = static_cast<const T*>(g);
       auto gxpP = static_cast<T*>(gxp), ghhP = static_cast<T*>(ghh), gy0P = static_cast<T*>(gy0);
       void* args[] = {&c, &xp, &Whh, &WhhTp, &bhh, &y0, &y, &gp, &gxpP, &ghhP, &gy0P};
-      ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(cellBackwardGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0,
-                                                    ctx.stream));
-      ANTLER_LAUNCH_CHECK("cellBackward (grid walk)");
-      return;
+      if (cooperativeLaunched(
+              cudaLaunchCooperativeKernel(cellBackwardGridKernel<T>, dim3(blocks), dim3(kCellBlock), args, 0, ctx.stream),
+              "cellBackward")) {
+        ANTLER_LAUNCH_CHECK("cellBackward (grid walk)");
+        return;
+      }
     }
     // One unit per thread: the staged ghh [G] and two halves of the state [n] after it.
     const size_t oneUnitBytes = static_cast<size_t>(cfg.G() + 2 * cfg.n()) * sizeof(T);

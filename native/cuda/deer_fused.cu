@@ -39,6 +39,7 @@
 // there).
 #include "../kernels/cells.h"
 #include "../kernels/deer_fused.h"
+#include "cooperative.cuh"
 #include "ops.cuh"
 
 #include <cooperative_groups.h>
@@ -773,7 +774,10 @@ static void launchAdjoint(Context& ctx, const k::CellConfig& cfg, const CellInpu
   auto lamP = static_cast<T*>(lam), mapsP = static_cast<T*>(maps.get()), segP = static_cast<T*>(segMaps.get());
   if (K > 1) {
     void* args[] = {&c, &S, &K, &xp, &Whh, &bhh, &y0, &y, &gp, &lamP, &mapsP, &segP};
-    ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(l.grid), dim3(kFusedBlock), args, l.shared, ctx.stream));
+    if (!cooperativeLaunched(
+            cudaLaunchCooperativeKernel(kernel, dim3(l.grid), dim3(kFusedBlock), args, l.shared, ctx.stream),
+            "deer.cell adjoint"))
+      return launchAdjoint<T, ROWS, NMAX>(ctx, cfg, in, g, lam, 1);
   } else {
     kernel<<<l.grid, kFusedBlock, l.shared, ctx.stream>>>(c, S, K, xp, Whh, bhh, y0, y, gp, lamP, mapsP, segP);
   }
@@ -826,7 +830,13 @@ static void launchFused(Context& ctx, const k::CellConfig& cfg, const k::DeerFus
   auto partsP = static_cast<double*>(parts.get()), statusP = static_cast<double*>(status);
   if (K > 1) {
     void* args[] = {&c, &pp, &S, &K, &xp, &Whh, &bhh, &y0, &g, &yOut, &yScratch, &mapsP, &segP, &partsP, &statusP};
-    ANTLER_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(l.grid), dim3(kFusedBlock), args, l.shared, ctx.stream));
+    if (!cooperativeLaunched(
+            cudaLaunchCooperativeKernel(kernel, dim3(l.grid), dim3(kFusedBlock), args, l.shared, ctx.stream),
+            "deer.cell solve")) {
+      k::DeerFusedParams one = p;
+      one.maxSegments = 1;
+      return launchFused<T, Dense, ROWS, NMAX>(ctx, cfg, one, in, guess, y, status);
+    }
   } else {
     kernel<<<l.grid, kFusedBlock, l.shared, ctx.stream>>>(c, pp, S, K, xp, Whh, bhh, y0, g, yOut, yScratch, mapsP, segP,
                                                           partsP, statusP);

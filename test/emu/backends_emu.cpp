@@ -159,6 +159,24 @@ static void cellCase(const CellCase& c) {
     antler::cuda::cellSequential(ctx, t, cfg, in, yG.p());
     check(std::string("cellSequential (") + walk + " walk) " + base, yG, yC, 10);
   }
+  // Where the grid walk needs more blocks than the device holds (items of a unit and 4 batch elements,
+  // 8 warps a block), a device that refuses its cooperative grid (the occupancy query overstated):
+  // the block walks run instead, forward and backward.
+  const bool refusable = (cfg.H * ((cfg.B + 3) / 4) + 7) / 8 > static_cast<int64_t>(emu::occupancyBlocks) * c.sms;
+  if (refusable) {
+    setenv("ANTLER_CELL_WALK", "grid", 1);
+    emu::occupancyReported = 2 * emu::occupancyBlocks;
+    auto yG = Buf<T>::nan(c.T * c.B * n);
+    antler::cuda::cellSequential(ctx, t, cfg, in, yG.p());
+    check("cellSequential (grid walk refused: the block walk) " + base, yG, yC, 10);
+    in.y = yC.p();
+    auto gxpG = Buf<T>::nan(xp.v.size()), ghhG = Buf<T>::nan(xp.v.size()), gy0G = Buf<T>::nan(y0.v.size());
+    auto gxpC = Buf<T>::nan(xp.v.size()), ghhC = Buf<T>::nan(xp.v.size()), gy0C = Buf<T>::nan(y0.v.size());
+    antler::cuda::cellBackward(ctx, t, cfg, in, g.p(), false, gxpG.p(), ghhG.p(), gy0G.p());
+    antler::cpu::cellBackward(t, cfg, in, g.p(), false, gxpC.p(), ghhC.p(), gy0C.p());
+    check("cellBackward bptt (grid walk refused: the block walk) gy0 " + base, gy0G, gy0C, 10);
+    emu::occupancyReported = 0;
+  }
   unsetenv("ANTLER_CELL_WALK");
   in.y = yC.p();
 
@@ -257,6 +275,22 @@ static void fusedCase(const FusedCase& c) {
     antler::cpu::cellDeerAdjoint(t, cfg, in, g.p(), lC.p());
     check("cellDeerAdjoint " + base, lG, lC, 10);
   }
+  // A device that refuses the segments' cooperative grid (the occupancy query overstated): a block per
+  // sequence runs instead, solve and adjoint.
+  emu::occupancyReported = 4 * emu::occupancyBlocks;
+  const bool dense = n <= k::kDeerFusedMaxDenseN;
+  auto yR = Buf<T>::nan(seq);
+  std::vector<double> sR(static_cast<size_t>(c.B * k::kDeerStatusWidth), NAN);
+  in.y = nullptr;
+  antler::cuda::cellDeerSolve(ctx, t, cfg, dense, p, in, guess.p(), yR.p(), sR.data());
+  check(std::string("cellDeerSolve ") + (dense ? "deer" : "quasi") + " (segments refused: a block per sequence) y " + base, yR, ySeq, 10);
+  in.y = ySeq.p();
+  if (dense) {
+    auto lR = Buf<T>::nan(seq);
+    antler::cuda::cellDeerAdjoint(ctx, t, cfg, in, g.p(), lR.p(), 0);
+    check("cellDeerAdjoint (segments refused: a block per sequence) " + base, lR, lC, 10);
+  }
+  emu::occupancyReported = 0;
 }
 
 // ---------------------------------------------------------------- ELK
@@ -475,13 +509,16 @@ int main(int argc, char** argv) {
   // scratch; T below and above the chunk count; more sequences than blocks (sms 1: 4 blocks); H = 32 (quasi
   // only). Sequences split into segments over a cooperative grid (K = blocks per sequence: 4 blocks per
   // multiprocessor here, at least 2 steps per chunk): gru H=16 K=2, gru H=32 K=4 (quasi), gru H=1 K=2,
-  // lstm H=8 K=4 (maps in global scratch), rnn_tanh H=3 K=2 with B=3.
+  // lstm H=8 K=4 (maps in global scratch), rnn_tanh H=3 K=2 with B=3; gru H=32 T=400 (quasi) and H=16 T=300
+  // (dense, and the adjoint) K=4, whose K from an overstated occupancy (16) makes a grid the device refuses
+  // (fusedCase's last checks).
   const FusedCase fused[] = {{k::CellKind::Gru, 300, 3, 1, 2, 232448},     {k::CellKind::Gru, 37, 2, 3, 1, 1024},
                              {k::CellKind::Lstm, 120, 2, 2, 4, 232448},    {k::CellKind::Lstm, 90, 2, 8, 1, 1024},
                              {k::CellKind::RnnTanh, 200, 5, 4, 1, 232448}, {k::CellKind::Gru, 64, 2, 16, 2, 232448},
                              {k::CellKind::RnnRelu, 50, 2, 5, 2, 1024},    {k::CellKind::Gru, 70, 1, 32, 1, 232448},
                              {k::CellKind::Gru, 1100, 1, 1, 2, 232448},    {k::CellKind::Lstm, 300, 1, 8, 2, 1024},
-                             {k::CellKind::RnnTanh, 300, 3, 3, 4, 232448}};
+                             {k::CellKind::RnnTanh, 300, 3, 3, 4, 232448}, {k::CellKind::Gru, 400, 1, 32, 1, 232448},
+                             {k::CellKind::Gru, 300, 1, 16, 1, 232448}};
   for (const auto& c : fused) {
     fusedCase<double>(c);
     fusedCase<float>(c);

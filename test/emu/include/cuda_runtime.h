@@ -45,10 +45,13 @@ inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) 
 // between two kernels by occupancy takes the first (the cells' one-unit walks run under emulation).
 namespace emu {
 inline int occupancyBlocks = 4;
+// When above 0, what the occupancy query reports instead of occupancyBlocks: an overstatement (as
+// under MPS limits), so that a cooperative launch sized from it is refused.
+inline int occupancyReported = 0;
 }  // namespace emu
 template <typename F>
 inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F, int, size_t) {
-  *blocks = emu::occupancyBlocks;
+  *blocks = emu::occupancyReported > 0 ? emu::occupancyReported : emu::occupancyBlocks;
   return cudaSuccess;
 }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
