@@ -546,11 +546,20 @@ function fusedFor(mode: DeerMode, device: string, H: number, n: number, asked: b
 
 /**
  * The most blocks the fused solve and adjoint split a sequence over on CUDA: ANTLER_DEER_FUSED_SEGMENTS
- * (a positive integer; 1 keeps a block per sequence), else 0: as many as fill the device.
+ * (a positive integer; 1 keeps a block per sequence), else 0: as many as fill the device. Another
+ * value is warned about once (as lib/native.ts does for ANTLER_CPU_ISA and ANTLER_CELL_WALK).
  */
+let segmentsWarned = false;
 function fusedSegments(): number {
-  const v = Number(process.env.ANTLER_DEER_FUSED_SEGMENTS);
-  return Number.isSafeInteger(v) && v >= 1 ? v : 0;
+  const raw = process.env.ANTLER_DEER_FUSED_SEGMENTS;
+  if (raw === undefined || raw === '') return 0;
+  const v = Number(raw);
+  if (Number.isSafeInteger(v) && v >= 1) return v;
+  if (!segmentsWarned) {
+    segmentsWarned = true;
+    process.emitWarning(`ANTLER_DEER_FUSED_SEGMENTS is '${raw}'; expected a whole number >= 1 (1: a block per sequence). Using as many blocks as fill the GPU.`, { code: 'ANTLER_DEER_FUSED_SEGMENTS' });
+  }
+  return 0;
 }
 
 /** The fused kernel's status codes (native/kernels/deer_fused.h, DeerFusedCode). */

@@ -43,7 +43,7 @@
 // carry's direct part), then each item's Whhᵀ·ghh part of its carry, which
 // needs every unit's ghh of the step; an item's carry is read and written only
 // by its own warp, so the next step's first phase needs no barrier.
-// ANTLER_CELL_WALK=grid or =block forces one kind (benchmarks' A/B).
+// ANTLER_CELL_WALK=grid or =block asks for one kind (benchmarks' A/B).
 #include <cooperative_groups.h>
 
 #include <cstdlib>
@@ -450,8 +450,8 @@ __device__ __forceinline__ T cellWarpSum(T v) {
   return v;
 }
 
-// The items (u, batch group) of block `blk` of `blocks`: a contiguous range, so that a block's
-// warps share few units' rows of Whh (in L1).
+// The items (u, batch group) of this block: a contiguous range, so that a block's warps share few
+// units' rows of Whh (in L1).
 struct CellGridItems {
   int64_t lo, hi, groups;
 };
@@ -507,6 +507,23 @@ __device__ __forceinline__ CellGridLane cellGridLane(const k::CellConfig& cfg, b
   return {b < cfg.B ? b : cfg.B - 1, active && lane < kCellGridBatch && b < cfg.B};
 }
 
+// The warp's item at `base` of the block's range: its unit u and first batch element b0 (an
+// inactive warp, past the range: unit 0, batch element 0), and the lane's batch element.
+struct CellGridItem {
+  int64_t u, b0;
+  CellGridLane me;
+};
+__device__ __forceinline__ CellGridItem cellGridItem(const k::CellConfig& cfg, const CellGridItems& it, int64_t base,
+                                                     int warp, int lane) {
+  const int64_t item = base + warp;
+  const bool active = item < it.hi;
+  CellGridItem i;
+  i.u = active ? item / it.groups : 0;
+  i.b0 = active ? (item % it.groups) * kCellGridBatch : 0;
+  i.me = cellGridLane(cfg, active, i.b0, lane);
+  return i;
+}
+
 // Unit u's inputs at step t of batch element b but its dot products (wh = 0; see cellLoadUnit),
 // loaded before them so that the loads' latency overlaps theirs.
 template <typename T>
@@ -551,18 +568,15 @@ static __global__ void __launch_bounds__(kCellBlock)
   const int rows = static_cast<int>(cfg.rowsPerUnit());
   for (int64_t t = 0; t < cfg.T; ++t) {
     for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {  // the same count for every warp of the block
-      const int64_t item = base + warp;
-      const bool active = item < it.hi;
-      const int64_t u = active ? item / it.groups : 0, b0 = active ? (item % it.groups) * kCellGridBatch : 0;
-      const CellGridLane me = cellGridLane(cfg, active, b0, lane);
-      k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, me.b), t, me.b, u);
+      const CellGridItem i = cellGridItem(cfg, it, base, warp, lane);
+      k::CellUnitIn<T> in = cellGridUnitIn<T>(cfg, xp, bhh, k::cellPrevState(cfg, y0, y, t, i.me.b), t, i.me.b, i.u);
       T acc[kCellGridBatch][k::kCellMaxGates];
-      cellGridDots<T>(cfg, Whh, y0, y, t, u, b0, lane, acc);
+      cellGridDots<T>(cfg, Whh, y0, y, t, i.u, i.b0, lane, acc);
       cellGridOwn<T, k::kCellMaxGates>(lane, acc, in.wh);
-      if (me.owns) {
+      if (i.me.owns) {
         const k::CellUnitLinear<T> L = k::cellUnitLinearize(cfg.kind, in);
-        T* out = y + cfg.stateAt(t, me.b);
-        for (int r = 0; r < rows; ++r) out[r * cfg.H + u] = L.next[r];
+        T* out = y + cfg.stateAt(t, i.me.b);
+        for (int r = 0; r < rows; ++r) out[r * cfg.H + i.u] = L.next[r];
       }
     }
     cooperative_groups::this_grid().sync();
@@ -580,26 +594,13 @@ static __global__ void __launch_bounds__(kCellBlock)
   const CellGridItems it = cellGridItems(cfg);
   const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
   const int64_t G = cfg.G(), n = cfg.n();
-  struct Item {
-    int64_t u, b0;
-    CellGridLane me;
-  };
-  const auto itemAt = [&](int64_t base) {
-    const int64_t item = base + warp;
-    const bool active = item < it.hi;
-    Item i;
-    i.u = active ? item / it.groups : 0;
-    i.b0 = active ? (item % it.groups) * kCellGridBatch : 0;
-    i.me = cellGridLane(cfg, active, i.b0, lane);
-    return i;
-  };
   for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
-    const Item i = itemAt(base);
+    const CellGridItem i = cellGridItem(cfg, it, base, warp, lane);
     if (i.me.owns) k::cellSeedCarry(cfg, gy0 + i.me.b * n, i.u, T(0));
   }
   for (int64_t t = cfg.T - 1; t >= 0; --t) {
     for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
-      const Item i = itemAt(base);
+      const CellGridItem i = cellGridItem(cfg, it, base, warp, lane);
       T* carry = gy0 + i.me.b * n;
       T lam[k::kCellMaxRows];
       k::cellUnitLambda(cfg, g + cfg.stateAt(t, i.me.b), carry, i.u, lam);
@@ -615,7 +616,7 @@ static __global__ void __launch_bounds__(kCellBlock)
     cooperative_groups::this_grid().sync();
     // carry[b, u] += Σ_rows Whh[row, u] · ghh_t[b, row]: WhhT's row u, lanes over the G rows.
     for (int64_t base = it.lo; base < it.hi; base += kCellWarps) {
-      const Item i = itemAt(base);
+      const CellGridItem i = cellGridItem(cfg, it, base, warp, lane);
       T acc[kCellGridBatch][1];
       const T* gs[kCellGridBatch];
 #pragma unroll

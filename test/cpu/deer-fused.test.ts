@@ -220,6 +220,27 @@ describe('cellDeerSolve, the native op', () => {
     });
   });
 
+  test('ANTLER_DEER_FUSED_SEGMENTS: a count is taken silently; another value is warned about once, naming it, and the solve runs on', () => {
+    const c = randomCell('gru', 30, 2, 3);
+    const before = process.env.ANTLER_DEER_FUSED_SEGMENTS;
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const plain = solve(c, 'float64', { mode: 'deer', fused: true }).y;
+      process.env.ANTLER_DEER_FUSED_SEGMENTS = '3';
+      expect(solve(c, 'float64', { mode: 'deer', fused: true }).y).toEqual(plain);
+      expect(warn).not.toHaveBeenCalled();
+      process.env.ANTLER_DEER_FUSED_SEGMENTS = 'all';
+      expect(solve(c, 'float64', { mode: 'deer', fused: true }).y).toEqual(plain);
+      expect(solve(c, 'float64', { mode: 'quasi', fused: true }).y.length).toBe(plain.length);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/^ANTLER_DEER_FUSED_SEGMENTS is 'all'; expected a whole number >= 1/);
+    } finally {
+      warn.mockRestore();
+      if (before === undefined) delete process.env.ANTLER_DEER_FUSED_SEGMENTS;
+      else process.env.ANTLER_DEER_FUSED_SEGMENTS = before;
+    }
+  });
+
   test('maxSegments changes nothing on the CPU (one sequence per thread there)', () => {
     tidy(() => {
       const o = ops('gru', 40, 3, 2);
