@@ -17,7 +17,7 @@
  */
 import { isGradEnabled } from '../autograd/graph';
 import { isolated, tidy } from '../engine';
-import { fail } from '../errors';
+import { AntlerError, fail } from '../errors';
 import { LayerNorm } from '../nn/layers';
 import { native } from '../native';
 import { checkModuleInput, Module } from '../nn/module';
@@ -63,6 +63,13 @@ export interface SRULayerOptions {
   mode?: SRUMode;
   /** Tolerances of mode 'deer' (atol, rtol, maxIters, strict). */
   deer?: SruDeerOptions;
+  /**
+   * Batch-major input and output, x [B, L, in] and output [B, L, dirs·d],
+   * and maskPad [B, L] (default false: time-major, as the reference package,
+   * which has no such option; as PyTorch's GRU/LSTM/RNN). States (c0, c)
+   * stay [numLayers, B, dirs·d] / [B, dirs·d]; step() is unaffected.
+   */
+  batchFirst?: boolean;
   dtype?: 'float32' | 'float64';
   device?: string;
 }
@@ -75,14 +82,18 @@ export interface SRUOptions extends SRULayerOptions {
 export interface SRUForwardOptions {
   /** Initial state: [numLayers, B, dirs·d] for SRU, [B, dirs·d] for SRUCell (default zeros). */
   c0?: Tensor | null;
-  /** [L, B], nonzero = padding: c is carried through, h is 0. Any dtype. */
+  /**
+   * [L, B] ([B, L] with batchFirst), nonzero = padding: c is carried
+   * through, h is 0 (with normalizeAfter, h is the layer norm of 0: its
+   * bias, as in the reference). Any dtype.
+   */
   maskPad?: Tensor | null;
   /** Lengths of right-padded sequences, int32 [B] or numbers, each in [1, L]; turned into maskPad. */
   lengths?: Lengths | null;
 }
 
 export interface SRUOutput {
-  /** [L, B, dirs·d] */
+  /** [L, B, dirs·d] ([B, L, dirs·d] with batchFirst) */
   output: Tensor;
   /** Final states: [numLayers, B, dirs·d] for SRU, [B, dirs·d] for SRUCell (each sequence's last real step). */
   c: Tensor;
@@ -92,7 +103,7 @@ export interface SRUOutput {
 
 const LAYER_KEYS = [
   'dropout', 'rnnDropout', 'bidirectional', 'projectionSize', 'activation', 'highwayBias', 'hasSkipTerm',
-  'layerNorm', 'normalizeAfter', 'rescale', 'weightCInit', 'impl', 'mode', 'deer', 'dtype', 'device',
+  'layerNorm', 'normalizeAfter', 'rescale', 'weightCInit', 'impl', 'mode', 'deer', 'batchFirst', 'dtype', 'device',
 ] as const;
 
 function checkProbability(p: unknown, op: string, what: string): number {
@@ -128,6 +139,7 @@ interface ResolvedLayerOptions {
   impl: SRUImpl;
   mode: SRUMode;
   deer: SruDeerOptions;
+  batchFirst: boolean;
   dtype: 'float32' | 'float64';
   device: string | undefined;
 }
@@ -137,28 +149,42 @@ function resolveLayerOptions(o: Partial<SRULayerOptions>, op: string, defaultRes
   if (act !== 'identity' && act !== 'tanh') fail('INVALID_ARGUMENT', `${op}: activation must be 'identity' or 'tanh'; got ${describe(act)}`);
   const dtype = o.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64'; got ${describe(dtype)}`);
+  const highwayBias = o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias');
+  const hasSkipTerm = o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm');
+  const rescale = o.rescale === undefined ? defaultRescale : checkBoolean(o.rescale, op, 'rescale');
+  if (rescale && hasSkipTerm && !Number.isFinite(Math.exp(highwayBias)))
+    fail(
+      'INVALID_ARGUMENT',
+      `${op}: highwayBias ${highwayBias} overflows scale_x = sqrt(1 + 2·exp(highwayBias)) under rescale; ` +
+        `expected highwayBias ≤ 709, or rescale: false`,
+    );
   return {
     bidirectional: o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, op, 'bidirectional'),
     dropout: o.dropout === undefined ? 0 : checkProbability(o.dropout, op, 'dropout'),
     rnnDropout: o.rnnDropout === undefined ? 0 : checkProbability(o.rnnDropout, op, 'rnnDropout'),
     projectionSize: o.projectionSize === undefined ? 0 : checkInteger(o.projectionSize, op, 'projectionSize', 0),
     activation: act,
-    highwayBias: o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias'),
-    hasSkipTerm: o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm'),
-    rescale: o.rescale === undefined ? defaultRescale : checkBoolean(o.rescale, op, 'rescale'),
+    highwayBias,
+    hasSkipTerm,
+    rescale,
     layerNorm: o.layerNorm === undefined ? false : checkBoolean(o.layerNorm, op, 'layerNorm'),
     normalizeAfter: o.normalizeAfter === undefined ? false : checkBoolean(o.normalizeAfter, op, 'normalizeAfter'),
     weightCInit: o.weightCInit === undefined || o.weightCInit === null ? null : checkFinite(o.weightCInit, op, 'weightCInit'),
     impl: o.impl === undefined ? 'fused' : checkImpl(o.impl, op),
     mode: o.mode === undefined ? 'sequential' : checkMode(o.mode, op),
     deer: { ...checkSruDeerOptions(o.deer, op, true) },
+    batchFirst: o.batchFirst === undefined ? false : checkBoolean(o.batchFirst, op, 'batchFirst'),
     dtype,
     device: o.device === undefined ? undefined : checkDevice(o.device, op),
   };
 }
 
-/** forward(x, options): a Tensor in the options' place is an initial state passed positionally, as GRU.forward(x, h0) takes it. */
+/**
+ * forward(x, options): null is no options (as GRU.forward(x, null)); a Tensor in the options' place is
+ * an initial state passed positionally, as GRU.forward(x, h0) takes it.
+ */
 function checkForwardOptions(options: unknown, op: string): Partial<SRUForwardOptions> {
+  if (options === null) return {};
   if (options instanceof Tensor)
     fail(
       'INVALID_ARGUMENT',
@@ -266,35 +292,45 @@ interface Prepared {
   mask: Tensor | null;
 }
 
-function checkInput(x: unknown, op: string, inputSize: number, like: Tensor): Tensor {
+/** Checks the input in its layout: [length, batch, in], or [batch, length, in] with batchFirst. */
+function checkInput(x: unknown, op: string, inputSize: number, like: Tensor, batchFirst: boolean): Tensor {
   const t = checkTensor(x, op, 'input');
-  if (t.rank !== 3 || t.shape[2] !== inputSize)
-    fail('SHAPE_MISMATCH', `${op}: input must be [length, batch, ${inputSize}]; got shape ${shapeText(t.shape)}`);
-  if (t.shape[0] < 1) fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape ${shapeText(t.shape)})`);
+  if (t.rank !== 3 || t.shape[2] !== inputSize) {
+    const layout = batchFirst ? `[batch, length, ${inputSize}] (batchFirst)` : `[length, batch, ${inputSize}]`;
+    // One step's [batch, in] is what step() takes.
+    const hint = t.rank === 2 && t.shape[1] === inputSize && op.endsWith('.forward') ? `; for one step of [batch, ${inputSize}], call ${op.slice(0, -'forward'.length)}step()` : '';
+    fail('SHAPE_MISMATCH', `${op}: input must be ${layout}; got shape ${shapeText(t.shape)}${hint}`);
+  }
+  if (t.shape[batchFirst ? 1 : 0] < 1) fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape ${shapeText(t.shape)})`);
   checkModuleInput(op, 'input', t, like);
   return t;
 }
 
-function checkState(c: unknown, op: string, shape: number[], like: Tensor): Tensor {
-  const t = checkTensor(c, op, 'c0');
+/** The initial state, named `what` in errors (forward's c0, step's c). */
+function checkState(c: unknown, op: string, shape: number[], like: Tensor, what: string): Tensor {
+  const t = checkTensor(c, op, what);
   if (t.rank !== shape.length || t.shape.some((v, i) => v !== shape[i]))
-    fail('SHAPE_MISMATCH', `${op}: c0 must have shape ${shapeText(shape)}; got ${shapeText(t.shape)}`);
-  checkModuleInput(op, 'c0', t, like);
+    fail('SHAPE_MISMATCH', `${op}: ${what} must have shape ${shapeText(shape)}; got ${shapeText(t.shape)}`);
+  checkModuleInput(op, what, t, like);
   return t;
 }
 
-/** Validates maskPad / lengths and returns the padding mask as int32 0/1 [L, B] (null when nothing is padded). */
-function prepareMask(x: Tensor, o: SRUForwardOptions, op: string): Prepared {
+/**
+ * Validates maskPad ([L, B], or [B, L] with batchFirst) / lengths for the time-major input x and returns
+ * the padding mask as int32 0/1 [L, B] (null when nothing is padded).
+ */
+function prepareMask(x: Tensor, o: SRUForwardOptions, op: string, batchFirst: boolean): Prepared {
   const [L, B] = x.shape;
   const hasMask = o.maskPad !== undefined && o.maskPad !== null;
   const hasLengths = o.lengths !== undefined && o.lengths !== null;
   if (hasMask && hasLengths) fail('INVALID_ARGUMENT', `${op}: pass maskPad or lengths, not both`);
   if (hasMask) {
     const m = checkTensor(o.maskPad, op, 'maskPad');
-    if (m.rank !== 2 || m.shape[0] !== L || m.shape[1] !== B)
-      fail('SHAPE_MISMATCH', `${op}: maskPad must be [length, batch] = [${L}, ${B}]; got ${shapeText(m.shape)}`);
+    const [r, c] = batchFirst ? [B, L] : [L, B];
+    if (m.rank !== 2 || m.shape[0] !== r || m.shape[1] !== c)
+      fail('SHAPE_MISMATCH', `${op}: maskPad must be ${batchFirst ? '[batch, length]' : '[length, batch]'} = [${r}, ${c}]; got ${shapeText(m.shape)}`);
     if (m.device !== x.device) fail('DEVICE_MISMATCH', `${op}: maskPad is on ${m.device}; the input is on ${x.device}`);
-    return { L, B, mask: cast(notEqual(m, 0), 'int32') };
+    return { L, B, mask: cast(notEqual(batchFirst ? m.transpose(0, 1) : m, 0), 'int32') };
   }
   if (!hasLengths) return { L, B, mask: null };
   const values = readLengths(o.lengths, B, L, op);
@@ -317,9 +353,14 @@ function prepareMask(x: Tensor, o: SRUForwardOptions, op: string): Prepared {
  * `layer_norm.weight/bias` with layerNorm. k = 4 when the layer has a skip term
  * and in ≠ dirs·d, else 3.
  */
-/** One time step through a unidirectional SRU or SRUCell: a length-1 forward that carries c. */
+/** One time step through a unidirectional SRU or SRUCell: a length-1 forward that carries c, in the name of `op`. */
 function streamStep(
-  m: { bidirectional: boolean; inputSize: number; outputSize: number; forward(x: Tensor, o: SRUForwardOptions): { output: Tensor; c: Tensor } },
+  m: {
+    bidirectional: boolean;
+    inputSize: number;
+    outputSize: number;
+    run(x: Tensor, o: unknown, op: string, stateName: string, batchFirst: boolean): SRUOutput;
+  },
   op: string,
   x: Tensor,
   c: Tensor | null | undefined,
@@ -329,7 +370,7 @@ function streamStep(
   if (t.rank !== 2 || t.shape[1] !== m.inputSize)
     fail('SHAPE_MISMATCH', `${op}: x must be [batch, ${m.inputSize}]; got shape ${shapeText(t.shape)}`);
   return tidy(() => {
-    const r = m.forward(reshape(t, [1, t.shape[0], m.inputSize]), { c0: c ?? null });
+    const r = m.run(reshape(t, [1, t.shape[0], m.inputSize]), { c0: c ?? null }, op, 'c', false);
     return { h: reshape(r.output, [t.shape[0], m.outputSize]), c: r.c };
   });
 }
@@ -340,6 +381,8 @@ export class SRUCell extends Module {
   /** dirs·hiddenSize */
   readonly outputSize: number;
   readonly bidirectional: boolean;
+  /** x [B, L, in] and output [B, L, dirs·d], maskPad [B, L] (see SRULayerOptions.batchFirst). */
+  readonly batchFirst: boolean;
   readonly dropout: number;
   readonly rnnDropout: number;
   /** The projection actually used (0 when the requested one does not shrink W). */
@@ -380,6 +423,7 @@ export class SRUCell extends Module {
     this.inputSize = checkInteger(inputSize, op, 'inputSize', 1);
     this.hiddenSize = checkInteger(hiddenSize, op, 'hiddenSize', 1);
     this.bidirectional = r.bidirectional;
+    this.batchFirst = r.batchFirst;
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
     this.dropout = r.dropout;
     this.rnnDropout = r.rnnDropout;
@@ -403,28 +447,42 @@ export class SRUCell extends Module {
     const rows = this.projectionSize || this.inputSize;
     const cols = this.outputSize * k;
     // Column factors of the reference's init: U(±sqrt(3/rows)), then per gate m (column % k).
-    const colScale = new Float64Array(cols);
-    for (let col = 0; col < cols; col++) {
-      const m = col % k;
+    const gateScale = Array.from({ length: k }, (_, m) => {
       let s = 1;
       if (m === 0 && this.dropout > 0) s *= Math.sqrt(1 - this.dropout);
       if (this.rnnDropout > 0) s *= Math.sqrt(1 - this.rnnDropout);
       if (useLayerNorm) s *= 0.1;
       if (m === 3 && this.rescale && this.hasSkipTerm) s *= scaleVal;
       if (m === 1 || m === 2) s *= Math.SQRT1_2;
-      colScale[col] = s;
-    }
-    const make = (fn: () => Tensor) => isolated(() => tidy(fn));
+      return s;
+    });
+    // Every size goes to the native allocator, none to a JavaScript array: a layer too large to make
+    // (past the element limit, or memory) is refused in its own name, and what was made before is freed.
+    const made: Tensor[] = [];
+    const make = (fn: () => Tensor) => {
+      const t = isolated(() => tidy(fn));
+      made.push(t);
+      return t;
+    };
     const bound = Math.sqrt(3 / rows);
-    const weight = make(() => mul(rand([rows, cols], { minval: -bound, maxval: bound, ...place }), tensor(colScale, [cols], place)));
-    const weightProj = this.projectionSize
-      ? make(() => rand([this.inputSize, this.projectionSize], { minval: -Math.sqrt(3 / this.inputSize), maxval: Math.sqrt(3 / this.inputSize), ...place }))
-      : null;
-    const cBound = weightCInit ?? Math.sqrt(3) * Math.SQRT1_2;
-    const weightC = make(() => rand([2 * this.outputSize], { minval: -cBound, maxval: cBound, ...place }));
-    const biasValues = new Float64Array(2 * this.outputSize);
-    biasValues.fill(this.highwayBias, this.outputSize);
-    const bias = make(() => tensor(biasValues, [2 * this.outputSize], place));
+    let weight: Tensor, weightProj: Tensor | null, weightC: Tensor, bias: Tensor;
+    try {
+      weight = make(() =>
+        reshape(mul(rand([rows, this.outputSize, k], { minval: -bound, maxval: bound, ...place }), tensor(gateScale, [k], place)), [rows, cols]),
+      );
+      weightProj = this.projectionSize
+        ? make(() => rand([this.inputSize, this.projectionSize], { minval: -Math.sqrt(3 / this.inputSize), maxval: Math.sqrt(3 / this.inputSize), ...place }))
+        : null;
+      const cBound = weightCInit ?? Math.sqrt(3) * Math.SQRT1_2;
+      weightC = make(() => rand([2 * this.outputSize], { minval: -cBound, maxval: cBound, ...place }));
+      // [forget | reset]: 0, then highwayBias.
+      bias = make(() => concat([full([this.outputSize], 0, place), full([this.outputSize], this.highwayBias, place)], 0));
+    } catch (e) {
+      for (const t of made) t.dispose();
+      if (e instanceof AntlerError && (e.code === 'OUT_OF_MEMORY' || e.code === 'INVALID_ARGUMENT'))
+        fail(e.code, `${op}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}): its parameters (weight [${rows}, ${cols}], weight_c and bias [${2 * this.outputSize}]) cannot be made (${e.message})`, { cause: e });
+      throw e;
+    }
 
     // Registration order gives the reference's state-dict order.
     this.weightProj = this.registerParameter('weight_proj', weightProj);
@@ -518,16 +576,22 @@ export class SRUCell extends Module {
    * [B, dirs·d]. The forward direction's state is the one after each
    * sequence's last real step, the backward direction's the one after step 0.
    */
-  forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
-    const op = 'SRUCell.forward';
+  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput {
+    return this.run(x, options, 'SRUCell.forward', 'c0', this.batchFirst);
+  }
+
+  /** @internal forward() in the name of `op`, its initial state called `stateName`, x in the given layout. */
+  run(x: Tensor, options: unknown, op: string, stateName: string, batchFirst: boolean): SRUOutput {
     this.checkUsable(op);
     const o = checkForwardOptions(options, op);
-    checkInput(x, op, this.inputSize, this.weight);
+    checkInput(x, op, this.inputSize, this.weight, batchFirst);
     return tidy(() => {
-      const { B, mask } = prepareMask(x, o, op);
-      const c0 = o.c0 ? checkState(o.c0, op, [B, this.outputSize], this.weight) : null;
-      const { h, c, stats } = this.runLayer(x, c0, mask, op);
-      return stats ? { output: h, c, stats: [stats] } : { output: h, c };
+      const xt = batchFirst ? x.transpose(0, 1) : x;
+      const { B, mask } = prepareMask(xt, o, op, batchFirst);
+      const c0 = o.c0 ? checkState(o.c0, op, [B, this.outputSize], this.weight, stateName) : null;
+      const { h, c, stats } = this.runLayer(xt, c0, mask, op);
+      const output = batchFirst ? h.transpose(0, 1) : h;
+      return stats ? { output, c, stats: [stats] } : { output, c };
     });
   }
 
@@ -583,6 +647,8 @@ export class SRU extends Module {
   readonly numLayers: number;
   readonly outputSize: number;
   readonly bidirectional: boolean;
+  /** x [B, L, in] and output [B, L, dirs·d], maskPad [B, L] (see SRULayerOptions.batchFirst). */
+  readonly batchFirst: boolean;
   readonly cells: SRUCell[];
 
   constructor(inputSize: number, hiddenSize: number, options?: SRUOptions) {
@@ -597,6 +663,7 @@ export class SRU extends Module {
     // Checked here so a bad option is reported as SRU's, not as the SRUCell's it is passed on to.
     const r = resolveLayerOptions(layer, op, false);
     this.bidirectional = r.bidirectional;
+    this.batchFirst = r.batchFirst;
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
     this.cells = Array.from({ length: this.numLayers }, (_, i) =>
       new SRUCell(i === 0 ? this.inputSize : this.outputSize, this.hiddenSize, {
@@ -637,16 +704,21 @@ export class SRU extends Module {
     for (const c of this.cells) c.deer = { ...d };
   }
 
-  forward(x: Tensor, options?: SRUForwardOptions): SRUOutput {
-    const op = 'SRU.forward';
+  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput {
+    return this.run(x, options, 'SRU.forward', 'c0', this.batchFirst);
+  }
+
+  /** @internal forward() in the name of `op`, its initial state called `stateName`, x in the given layout. */
+  run(x: Tensor, options: unknown, op: string, stateName: string, batchFirst: boolean): SRUOutput {
     this.checkUsable(op);
     const o = checkForwardOptions(options, op);
-    checkInput(x, op, this.inputSize, this.cells[0].weight);
+    checkInput(x, op, this.inputSize, this.cells[0].weight, batchFirst);
     return tidy(() => {
-      const { B, mask } = prepareMask(x, o, op);
+      const xt = batchFirst ? x.transpose(0, 1) : x;
+      const { B, mask } = prepareMask(xt, o, op, batchFirst);
       const n = this.outputSize;
-      const c0 = o.c0 ? checkState(o.c0, op, [this.numLayers, B, n], this.cells[0].weight) : null;
-      let h = x;
+      const c0 = o.c0 ? checkState(o.c0, op, [this.numLayers, B, n], this.cells[0].weight, stateName) : null;
+      let h = xt;
       const cs: Tensor[] = [];
       const stats: DeerStats[] = [];
       this.cells.forEach((cell, i) => {
@@ -656,7 +728,8 @@ export class SRU extends Module {
         cs.push(r.c);
         if (r.stats) stats.push(r.stats);
       });
-      return stats.length ? { output: h, c: stack(cs, 0), stats } : { output: h, c: stack(cs, 0) };
+      const output = batchFirst ? h.transpose(0, 1) : h;
+      return stats.length ? { output, c: stack(cs, 0), stats } : { output, c: stack(cs, 0) };
     });
   }
 

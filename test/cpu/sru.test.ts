@@ -461,6 +461,52 @@ describe(`SRU dropout (seed ${SEED})`, () => {
 
 // ---------------------------------------------------------------- bad inputs
 
+describe(`SRU batchFirst (seed ${SEED})`, () => {
+  for (const impl of IMPLS)
+    test(`${impl}: x [B, L, in], output [B, L, ·] and maskPad [B, L] give the time-major answer transposed, gradients too`, () => {
+      tidy(() => {
+        const inSize = 3, d = 2, L = rng.int(2, 6), B = 3;
+        const opts = { numLayers: 2, bidirectional: true, dtype: 'float64' as const, impl };
+        const tm = new SRU(inSize, d, opts);
+        const bf = new SRU(inSize, d, { ...opts, batchFirst: true });
+        expect(bf.batchFirst).toBe(true);
+        randomizeParameters(tm, rng);
+        bf.loadStateDict(tm.stateDict());
+        const n = tm.outputSize;
+        const xs = randomArray(rng, L * B * inSize, -1, 1);
+        const lengths = [L, ...Array.from({ length: B - 1 }, () => rng.int(1, L))];
+        const maskTM = Array.from({ length: L * B }, (_, i) => (Math.floor(i / B) >= lengths[i % B] ? 1 : 0));
+        const maskBF = Array.from({ length: B * L }, (_, i) => (i % L >= lengths[Math.floor(i / L)] ? 1 : 0));
+        const c0 = f64(randomArray(rng, 2 * B * n), [2, B, n]);
+        const xT = f64(xs, [L, B, inSize], true);
+        const xB = f64(antler.transpose(f64(xs, [L, B, inSize]), 0, 1).dataSync(), [B, L, inSize], true);
+        const a = tm.forward(xT, { c0, maskPad: tensor(maskTM, [L, B], { dtype: 'int32' }) });
+        const b = bf.forward(xB, { c0, maskPad: tensor(maskBF, [B, L], { dtype: 'int32' }) });
+        const viaLengths = bf.forward(xB, { c0, lengths });
+        expect(b.output.shape).toEqual([B, L, n]);
+        expect(b.c.shape).toEqual([2, B, n]);
+        const aOut = antler.transpose(a.output, 0, 1).dataSync();
+        expectExact(b.output.dataSync(), aOut, 'output');
+        expectExact(b.c.dataSync(), a.c.dataSync(), 'c');
+        expectExact(viaLengths.output.dataSync(), aOut, 'output (lengths)');
+        // The same loss through either layout: the same parameter gradients, x's transposed.
+        const w = f64(randomArray(rng, L * B * n), [L, B, n]);
+        antler.sum(antler.mul(a.output, w)).backward();
+        antler.sum(antler.mul(b.output, antler.transpose(w, 0, 1))).backward();
+        expectClose(xB.grad!.dataSync(), antler.transpose(xT.grad!, 0, 1).dataSync(), 1e-13, 1e-14, 'x grad');
+        const gB = new Map(bf.namedParameters().map(([k, p]) => [k, p.grad!.dataSync()]));
+        for (const [k, p] of tm.namedParameters()) expectClose(gB.get(k)!, p.grad!.dataSync(), 1e-13, 1e-14, k);
+        // step() is unaffected: [B, in] in, [B, d] out.
+        const uni = new SRUCell(inSize, d, { dtype: 'float64', impl, batchFirst: true });
+        expect(uni.step(f64(randomArray(rng, B * inSize), [B, inSize])).h.shape).toEqual([B, d]);
+        if (L !== B)
+          expectAntlerError(() => bf.forward(xB, { maskPad: tensor(maskTM, [L, B], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /maskPad must be \[batch, length\] = \[3, /);
+        expectAntlerError(() => bf.forward(antler.zeros([B, L, inSize + 1], { dtype: 'float64' })), 'SHAPE_MISMATCH', /\[batch, length, 3\] \(batchFirst\)/);
+        [tm, bf, uni].forEach((m) => m.dispose());
+      });
+    });
+});
+
 describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
   test('input, c0, maskPad, lengths and options', () => {
     const m = new SRU(4, 3, { numLayers: 2, dtype: 'float64' });
@@ -534,6 +580,45 @@ describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
       m.dispose();
       cell.dispose();
     }
+  });
+
+  test("step() names itself and its state c; forward(x, null) is forward(x); a [batch, in] input to forward() points to step()", () => {
+    const cell = new SRUCell(4, 3, { dtype: 'float64' });
+    const net = new SRU(4, 3, { numLayers: 2, dtype: 'float64' });
+    const f = (shape: number[]) => antler.zeros(shape, { dtype: 'float64' });
+    try {
+      tidy(() => {
+        const e1 = expectAntlerError(() => cell.step(f([2, 4]), f([2, 4])), 'SHAPE_MISMATCH');
+        expect(e1.message).toBe('SRUCell.step: c must have shape [2, 3]; got [2, 4]');
+        const e2 = expectAntlerError(() => net.step(f([2, 4]), f([2, 3])), 'SHAPE_MISMATCH');
+        expect(e2.message).toBe('SRU.step: c must have shape [2, 2, 3]; got [2, 3]');
+        expectAntlerError(() => cell.step(f([2, 4]), antler.zeros([2, 3])), 'DTYPE_MISMATCH', /^SRUCell\.step: c /);
+        const x = f64(randomArray(rng, 5 * 2 * 4), [5, 2, 4]);
+        expectExact(net.forward(x, null).output.dataSync(), net.forward(x).output.dataSync(), 'forward(x, null)');
+        expectExact(cell.forward(x, null).c.dataSync(), cell.forward(x, {}).c.dataSync(), 'SRUCell forward(x, null)');
+        expectAntlerError(() => cell.forward(f([2, 4])), 'SHAPE_MISMATCH', /^SRUCell\.forward: input must be \[length, batch, 4\]; got shape \[2, 4\]; for one step of \[batch, 4\], call SRUCell\.step\(\)$/);
+        expectAntlerError(() => net.forward(f([2, 4])), 'SHAPE_MISMATCH', /call SRU\.step\(\)$/);
+      });
+    } finally {
+      cell.dispose();
+      net.dispose();
+    }
+  });
+
+  test('a highwayBias whose scale_x overflows under rescale is refused at construction; a layer too large to make is refused in its own name', () => {
+    expectAntlerError(() => new SRU(3, 3, { highwayBias: 1000, rescale: true }), 'INVALID_ARGUMENT', /^SRU: highwayBias 1000 overflows scale_x .*expected highwayBias ≤ 709, or rescale: false$/);
+    expectAntlerError(() => new SRUCell(3, 3, { highwayBias: 710 }), 'INVALID_ARGUMENT', /^SRUCell: highwayBias 710/);
+    // Without rescale (SRU's default) or without a skip term, no scale_x is made from it.
+    for (const m of [new SRU(3, 3, { highwayBias: 1000 }), new SRUCell(3, 3, { highwayBias: 1000, hasSkipTerm: false })]) {
+      tidy(() => expect(Number.isFinite(antler.sum(m.forward(antler.ones([2, 1, 3])).output).dataSync()[0])).toBe(true));
+      m.dispose();
+    }
+    // 2^50 units: past the element limit of a tensor (a JavaScript array of the weight's size once threw
+    // a RangeError without a code). (A size between the limit and memory would be OUT_OF_MEMORY, not tried:
+    // where memory is overcommitted the allocation succeeds and filling it would exhaust the machine.)
+    const before = antler.memory().numTensors;
+    expectAntlerError(() => new SRU(3, 2 ** 50), 'INVALID_ARGUMENT', /^SRUCell\(inputSize 3, hiddenSize 1125899906842624\): its parameters \(weight \[3, 4503599627370496\].*cannot be made \(rand: .*more than 2\^40 elements\)$/);
+    expect(antler.memory().numTensors).toBe(before);
   });
 
   test("bad layer options given to SRU are reported as SRU's, not SRUCell's", () => {
