@@ -16,8 +16,8 @@
  * grid points whatever Δ; in general the fixed point is a second-order
  * exponential integrator.
  *
- * Convergence is judged per sequence on the Newton update, max |y^{k+1} − y^k|
- * ≤ atol + rtol·max |y^k|; finished sequences leave the batch. A non-finite
+ * Convergence is judged per sequence on the Newton update: |y^{k+1} − y^k|
+ * ≤ atol + rtol·|y^k| at every grid point and unit; finished sequences leave the batch. A non-finite
  * or repeatedly growing update is divergence; a sequence that diverges or is
  * not done after maxIters is solved by classical RK4 on the same grid and
  * `stats` says so (strict: true throws NOT_CONVERGED instead).
@@ -45,7 +45,7 @@ import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { checkTensor, full as fullTensor, Tensor, tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { expmAugmented } from './expm';
-import { residuals, scan } from './scan';
+import { converged, residuals, scan } from './scan';
 import type { DeerNative } from './scan';
 import { selectBatch, selectRows } from './solver';
 
@@ -349,7 +349,8 @@ function newtonRun(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
         const { E, b } = stepsAt(p, hs, Y, tRows, xRows);
         return keep(concat([reshape(Y0, [1, Ba, n]), scan(E, b, Y0)], 0));
       });
-      const { res, scale } = residuals(next, Y);
+      const judged = residuals(next, Y, o.rtol);
+      const res = judged.res;
       Y.dispose();
       Y = next;
       const done: number[] = [], bad: number[] = [], stay: number[] = [];
@@ -362,7 +363,7 @@ function newtonRun(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
           bad.push(l);
           return;
         }
-        if (r <= o.atol + o.rtol * scale[l]) {
+        if (converged(judged, l, o.atol)) {
           stats.converged[g] = true;
           done.push(l);
           return;
@@ -432,7 +433,7 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
           : `did not converge in ${o.maxIters} Newton iteration${o.maxIters === 1 ? '' : 's'}`;
         const worstText = Number.isFinite(worst) ? `worst update ${worst.toExponential(3)}` : 'an update not finite';
         const way = nonFinite.length ? 'refine the grid or use method \'rk4\'' : `raise maxIters${o.maxIters < 2 ? ' (at least 2: the second iterate confirms the first)' : ''}, refine the grid, or use method 'rk4'`;
-        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (${worstText}, tolerance atol ${o.atol} + rtol ${o.rtol}·max |y|); ${way}, or drop strict to fall back to RK4`);
+        fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (${worstText}, tolerance |Δy| ≤ atol ${o.atol} + rtol ${o.rtol}·|y| at every point); ${way}, or drop strict to fall back to RK4`);
       }
       stats.fallback = true;
       stats.fallbackSequences = failed.slice();

@@ -21,30 +21,41 @@ export interface DeerNative {
     A: NativeHandle, b: NativeHandle, y0: NativeHandle, y: NativeHandle, gy: NativeHandle, adjointOnly?: boolean,
   ): [NativeHandle | null, NativeHandle, NativeHandle | null];
   deerElk(a: NativeHandle, u: NativeHandle, yhat: NativeHandle, y0: NativeHandle, lambda: NativeHandle): NativeHandle;
-  /** y, f [T, B, n] -> [3, B]: max |y − f|, Σ (y − f)², max |f| per column (kernels/residual.h). */
-  deerResidual(y: NativeHandle, f: NativeHandle): NativeHandle;
+  /** y, f [T, B, n], rtol -> [4, B]: max |y − f|, Σ (y − f)², max |f|, max (|y − f| − rtol·|f|) per column (kernels/residual.h). */
+  deerResidual(y: NativeHandle, f: NativeHandle, rtol: number): NativeHandle;
 }
 
 /** The residual of every sequence of an iterate, per column b of y and f [T, B, n]. */
 export interface Residuals {
-  /** max |y − f| over t and i (NaN when any value is NaN): the convergence test. */
+  /** max |y − f| over t and i (NaN when any value is NaN): the residual reported, and growth and stalls judged on. */
   res: number[];
   /** Σ (y − f)² (ELK's merit). */
   ss: number[];
-  /** max |f| (the scale rtol multiplies). */
+  /** max |f| (the scale of the rounding floor). */
   scale: number[];
+  /**
+   * max (|y − f| − rtol·|f|) over t and i (NaN when any value is not finite): the convergence test
+   * is excess ≤ atol, |y − f| ≤ atol + rtol·|f| at every step and unit, as torch.allclose.
+   */
+  excess: number[];
+}
+
+/** The convergence test of every DEER solve: a finite residual, and |y − f| ≤ atol + rtol·|f| everywhere. */
+export function converged(r: Residuals, l: number, atol: number): boolean {
+  return Number.isFinite(r.res[l]) && r.excess[l] <= atol;
 }
 
 /**
  * One fused native pass over y and f and one read back (a device sync on a
  * GPU), instead of five reductions and two reads per Newton iteration.
  */
-export function residuals(y: Tensor, f: Tensor): Residuals {
-  const out = wrap((native() as unknown as DeerNative).deerResidual(y.handle, f.handle));
+export function residuals(y: Tensor, f: Tensor, rtol: number): Residuals {
+  const out = wrap((native() as unknown as DeerNative).deerResidual(y.handle, f.handle, rtol));
   try {
     const v = out.dataSync();
     const B = out.shape[1];
-    return { res: Array.from(v.subarray(0, B)), ss: Array.from(v.subarray(B, 2 * B)), scale: Array.from(v.subarray(2 * B, 3 * B)) };
+    const row = (i: number) => Array.from(v.subarray(i * B, (i + 1) * B));
+    return { res: row(0), ss: row(1), scale: row(2), excess: row(3) };
   } finally {
     out.dispose();
   }

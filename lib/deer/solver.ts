@@ -18,8 +18,10 @@
  * - 'auto': sequential on the CPU; on a GPU the fastest of sequential,
  *   deer and quasi, measured once per size class (see `autoMode`).
  *
- * Convergence is judged per sequence on the residual ‖y − f(shift y)‖∞ ≤
- * atol + rtol·‖f‖∞; converged sequences are set aside and cost no more work.
+ * Convergence is judged per sequence on the residual y − f(shift y): |y − f|
+ * ≤ atol + rtol·|f| at every step and unit (as torch.allclose; a bound on
+ * ‖f‖∞ instead let a growing state's early steps pass with errors as large as
+ * their values); converged sequences are set aside and cost no more work.
  * A non-finite residual, or one that more than doubles twice running, is divergence: the sequences
  * still running restart from the first guess under ELK's damped steps ('deer'
  * under ELK, 'quasi' under quasi-ELK), whose λ grows until a step lowers the
@@ -48,7 +50,7 @@ import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe, shapeText } from '../validate';
 import { CellKind, cellNative } from './native-cells';
-import { elkStepUnchecked as elkStep, previousStates, residuals, scan as scanRaw } from './scan';
+import { converged as passes, elkStepUnchecked as elkStep, previousStates, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
 
 export type { CellKind } from './native-cells';
@@ -62,7 +64,7 @@ export interface DeerOptions {
   mode?: DeerMode;
   /** Absolute residual tolerance (default 1e-6 float32, 1e-12 float64). */
   atol?: number;
-  /** Relative residual tolerance, times ‖f‖∞ of the sequence (default 1e-6 float32, 1e-12 float64). */
+  /** Relative residual tolerance: |y − f| ≤ atol + rtol·|f| at every step and unit (default 1e-6 float32, 1e-12 float64). */
   rtol?: number;
   /**
    * Iterations per chunk before falling back (default min(T, 100); min(T + 50, 150) for the damped
@@ -311,9 +313,9 @@ const linearize = (o: Operands, y0: Tensor, xp: Tensor, y: Tensor, jac: 'none' |
 const sequential = (o: Operands, xp: Tensor, y0: Tensor): Tensor =>
   wrap(cellNative().cellSequential(o.kind, xp.handle, o.Whh.handle, o.bhh?.handle ?? null, y0.handle));
 
-/** Residual ‖y − f(shift y)‖∞ per sequence and the scale ‖f‖∞, for a solution y. */
+/** Residual ‖y − f(shift y)‖∞ per sequence and the scale ‖f‖∞, for a solution y (its excess is over rtol 0). */
 function residualOf(o: Operands, xp: Tensor, y0: Tensor, y: Tensor): Residuals {
-  return tidy(() => residuals(y, linearize(o, y0, xp, y, 'none').f));
+  return tidy(() => residuals(y, linearize(o, y0, xp, y, 'none').f, 0));
 }
 
 /**
@@ -454,15 +456,16 @@ function solveChunk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mode: It
     const freeLin = () => {
       for (const t of [lin.f, lin.J, lin.b]) t?.dispose();
     };
-    const { res, scale } = residuals(set.get('y'), lin.f);
+    const judged = residuals(set.get('y'), lin.f, tol.rtol);
+    const { res, scale } = judged;
     const finished: number[] = [], stay: number[] = [], diverging: number[] = [];
     let bad = false;
     set.active.forEach((g, l) => {
       const r = Number.isFinite(res[l]) ? res[l] : Infinity;
       residual[g] = r;
-      // A finite residual only: with an overflowing f (‖f‖∞ = ∞) the bound is ∞ too, and
-      // ∞ ≤ ∞ once called a sequence of NaN and ∞ "converged".
-      if (r <= tol.atol + tol.rtol * scale[l] && r !== Infinity) {
+      // A finite residual only (an overflowing f once made the bound ∞ and called a sequence of
+      // NaN and ∞ "converged").
+      if (passes(judged, l, tol.atol)) {
         converged[g] = true;
         finished.push(l);
         return;
@@ -607,7 +610,7 @@ function solveChunkFused(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, mod
     const advice = spent.length ? MORE_ITERS : "it sits at its rounding floor: loosen atol/rtol, or use mode 'sequential'";
     fail(
       'NOT_CONVERGED',
-      `deer: ${failed} of ${B} sequences did not converge (${why}; worst residual ${worst([...stalled, ...spent]).toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞)` +
+      `deer: ${failed} of ${B} sequences did not converge (${why}; worst residual ${worst([...stalled, ...spent]).toExponential(3)}, tolerance |y − f| ≤ atol ${tol.atol} + rtol ${tol.rtol}·|f| at every step)` +
         `${diverging.length ? `, and ${diverging.length} more diverged and ${diverging.length === 1 ? 'was' : 'were'} still to be retried under ELK when strict stopped the solve` : ''}; ${advice}, or drop strict to fall back to the sequential kernel`,
     );
   }
@@ -679,7 +682,7 @@ function fallBack(o: Operands, set: ActiveSet, stay: number[], tol: Tolerances, 
     const open = set.active.length - stay.length + (outer?.elsewhere ?? 0);
     fail(
       'NOT_CONVERGED',
-      `deer: ${stay.length} of ${outer?.batch ?? B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance atol ${tol.atol} + rtol ${tol.rtol}·‖f‖∞)` +
+      `deer: ${stay.length} of ${outer?.batch ?? B} sequences did not converge (${why}; worst residual ${worst.toExponential(3)}, tolerance |y − f| ≤ atol ${tol.atol} + rtol ${tol.rtol}·|f| at every step)` +
         `${open > 0 ? `, and ${open} more ${open === 1 ? 'was' : 'were'} still iterating when strict stopped the solve` : ''}; ${advice}, or drop strict to fall back to the sequential kernel`,
     );
   }
@@ -786,7 +789,8 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
   let first = true;
   while (set.active.length > 0) {
     const lin = linearize(o, set.get('y0'), set.get('xp'), set.get('y'), jac);
-    const { res, ss, scale } = residuals(set.get('y'), lin.f);
+    const judged = residuals(set.get('y'), lin.f, tol.rtol);
+    const { res, ss } = judged;
     lin.f.dispose();
     // Dense: the gain ratio of the step from the base, against the merit its linear model predicted.
     const rho = jac === 'dense' && !first ? gainRatio(set, ss, merit) : null;
@@ -817,7 +821,7 @@ function solveChunkElk(o: Operands, xp: Tensor, y0: Tensor, guess: Tensor, tol: 
           lambda[l] = lambda[l] * f < ELK.minLambda ? 0 : lambda[l] * f;
         }
         nu[l] = 2;
-        if (Number.isFinite(res[l]) && res[l] <= tol.atol + tol.rtol * scale[l]) {
+        if (passes(judged, l, tol.atol)) {
           converged[g] = true;
           finished.push(l);
           return;

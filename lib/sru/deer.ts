@@ -33,7 +33,8 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { broadcastTo, concat, flip, reshape, slice, wrap } from '../ops/core';
-import { residuals, scan } from '../deer/scan';
+import { converged, residuals, scan } from '../deer/scan';
+import type { Residuals } from '../deer/scan';
 import { checkDeerOptions, checkModuleDeerOptions, tolerancesFor } from '../deer/solver';
 import type { DeerOptions, DeerStats } from '../deer/solver';
 import { Tensor, zeros } from '../tensor';
@@ -67,11 +68,11 @@ export interface SruDeerNative {
 }
 
 /** Per sequence of an iterate c and its image F [L, dirs·B, d] in the scan layout: max |c − F| and max |F| over time, units and directions. */
-function perSequence(c: Tensor, F: Tensor, B: number, dirs: number): { res: number[]; scale: number[] } {
-  const r = residuals(c, F);
+function perSequence(c: Tensor, F: Tensor, B: number, dirs: number, rtol: number): Residuals {
+  const r = residuals(c, F, rtol);
   // Math.max keeps a NaN (read as divergence).
-  const both = (v: number[], b: number) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b]));
-  return { res: Array.from({ length: B }, (_, b) => both(r.res, b)), scale: Array.from({ length: B }, (_, b) => both(r.scale, b)) };
+  const both = (v: number[]) => Array.from({ length: B }, (_, b) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b])));
+  return { res: both(r.res), ss: both(r.ss), scale: both(r.scale), excess: both(r.excess) };
 }
 
 /** [B, dirs·d] → [dirs·B, d]: each direction's block of columns becomes a block of rows. */
@@ -113,8 +114,9 @@ export function sruDeerForward(
     for (let it = 0; ; it++) {
       const step = tidy(() => {
         const [F, J, bOff] = (pass(c, true) as NativeHandle[]).map(wrap);
-        const { res, scale } = perSequence(c, F, B, dirs);
-        if (res.every((r, b) => r <= tol.atol + tol.rtol * scale[b])) return { res, verdict: 'converged' as const };
+        const judged = perSequence(c, F, B, dirs, tol.rtol);
+        const { res } = judged;
+        if (res.every((_, b) => converged(judged, b, tol.atol))) return { res, verdict: 'converged' as const };
         if (res.some((r) => !Number.isFinite(r))) return { res, verdict: 'diverged' as const };
         if (it >= tol.maxIters) return { res, verdict: 'unconverged' as const };
         if (!options.strict && it > 0) {

@@ -314,10 +314,10 @@ class Backend {
   virtual void deerElk(const Device& d, DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y) = 0;
 
   // The residual of each sequence (kernels/residual.h) from y and f [T, B, n]:
-  // out [3, B] = max |y − f|, Σ (y − f)², max |f| per column, deterministic.
-  // Called with T, B, n >= 1.
+  // out [4, B] = max |y − f|, Σ (y − f)², max |f|, max (|y − f| − rtol·|f|)
+  // per column, deterministic. Called with T, B, n >= 1.
   virtual void deerResidual(const Device& d, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
-                            void* out) = 0;
+                            double rtol, void* out) = 0;
 
   // Matrix exponentials (kernels/expm.h): E[i] = exp(A[i]) for count m×m
   // row-major matrices. Called with count, m >= 1.

@@ -2,6 +2,8 @@
 // shape, dtype and device is checked here, outputs are allocated before any
 // kernel runs, and inputs are never written. The combines are in
 // kernels/scan.h; the loops in cpu/scan.cpp and cuda/scan.cu.
+#include <cmath>
+
 #include "error.h"
 #include "ops.h"
 
@@ -125,7 +127,8 @@ TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Te
   return y;
 }
 
-TensorPtr deerResidual(const Tensor& y, const Tensor& f) {
+TensorPtr deerResidual(const Tensor& y, const Tensor& f, double rtol) {
+  if (!(rtol >= 0) || !std::isfinite(rtol)) fail(Code::InvalidArgument, kResidual, ": rtol is ", rtol, "; expected a finite number >= 0");
   if (!isFloating(y.dtype))
     fail(Code::DtypeMismatch, kResidual, ": y has dtype ", dtypeName(y.dtype), "; expected float32 or float64");
   if (y.shape.size() != 3)
@@ -133,9 +136,9 @@ TensorPtr deerResidual(const Tensor& y, const Tensor& f) {
   checkOperand(kResidual, "f", y, f, y.shape, "y's shape [T, B, n]", "y");
   const int64_t T = y.shape[0], B = y.shape[1], n = y.shape[2];
   const Device& dev = y.device();
-  if (T == 0 || n == 0) return full({3, B}, y.dtype, dev, 0.0);
-  TensorPtr out = emptyTensor({3, B}, y.dtype, dev);
-  if (B > 0) backendFor(dev).deerResidual(dev, y.dtype, T, B, n, y.data(), f.data(), out->data());
+  if (T == 0 || n == 0) return full({4, B}, y.dtype, dev, 0.0);
+  TensorPtr out = emptyTensor({4, B}, y.dtype, dev);
+  if (B > 0) backendFor(dev).deerResidual(dev, y.dtype, T, B, n, y.data(), f.data(), rtol, out->data());
   return out;
 }
 

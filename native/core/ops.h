@@ -127,8 +127,9 @@ DeerScanGrads deerScanBackward(const Tensor& A, const Tensor& b, const Tensor& y
 // [T, B, n], y0 [B, n], lambda [B] >= 0 -> y [T, B, n]. Not differentiable.
 TensorPtr deerElk(const Tensor& a, const Tensor& u, const Tensor& yhat, const Tensor& y0, const Tensor& lambda);
 // The residual of each sequence (kernels/residual.h): y and f [T, B, n] ->
-// [3, B] = max |y − f|, Σ (y − f)², max |f| per column (zeros when T·n = 0).
-TensorPtr deerResidual(const Tensor& y, const Tensor& f);
+// [4, B] = max |y − f|, Σ (y − f)², max |f|, max (|y − f| − rtol·|f|) per
+// column (zeros when T·n = 0; rtol finite and ≥ 0).
+TensorPtr deerResidual(const Tensor& y, const Tensor& f, double rtol);
 // exp(A) of every m×m matrix of A [..., m, m] (kernels/expm.h).
 TensorPtr expm(const Tensor& A);
 

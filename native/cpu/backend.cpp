@@ -158,8 +158,8 @@ class CpuBackend final : public Backend {
     cpu::deerElk(t, cfg, in, y);
   }
   void deerResidual(const Device&, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
-                    void* out) override {
-    cpu::deerResidual(t, T, B, n, y, f, out);
+                    double rtol, void* out) override {
+    cpu::deerResidual(t, T, B, n, y, f, rtol, out);
   }
   void expm(const Device&, DType t, int64_t count, int64_t m, const void* A, void* E) override {
     cpu::expm(t, count, m, A, E);

@@ -41,7 +41,7 @@ void solveSequence(const k::CellConfig& cfg, bool dense, const k::DeerFusedParam
   double res = 0;
   for (;;) {
     res = 0;
-    double scale = 0;
+    double scale = 0, excess = -HUGE_VAL;
     std::fill(delta.begin(), delta.end(), T(0));
     for (int64_t t = 0; t < T_; ++t) {
       const T* prev = t == 0 ? y0 : y + at(t - 1);
@@ -57,6 +57,7 @@ void solveSequence(const k::CellConfig& cfg, bool dense, const k::DeerFusedParam
           const T f = L.next[r], e = f - cur[s];
           res = std::max(res, static_cast<double>(k::deerAbsOrInf(e)));
           scale = std::max(scale, static_cast<double>(k::deerAbsOrInf(f)));
+          excess = std::max(excess, k::deerExcessOrInf(e, f, p.rtol));
           T jd;
           if (dense) {
             jd = T(0);
@@ -71,7 +72,7 @@ void solveSequence(const k::CellConfig& cfg, bool dense, const k::DeerFusedParam
       std::swap(delta, deltaNext);
       for (int64_t s = 0; s < n; ++s) next[t * n + s] = cur[s] + delta[s];
     }
-    code = k::deerJudge(judge, res, scale, p);
+    code = k::deerJudge(judge, res, scale, excess, p);
     if (code != k::DeerFusedCode::Running) break;
     for (int64_t t = 0; t < T_; ++t) std::copy(next.data() + t * n, next.data() + (t + 1) * n, y + at(t));
     judge.steps += 1;

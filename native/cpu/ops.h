@@ -62,7 +62,7 @@ void deerScan(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, voi
 void deerScanBackward(DType t, const kernels::ScanConfig& cfg, const ScanInputs& in, const void* y, const void* gy,
                       void* gA, void* gb, void* gy0);
 void deerElk(DType t, const kernels::ElkConfig& cfg, const ElkBuffers& in, void* y);
-void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out);
+void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, double rtol, void* out);
 void expm(DType t, int64_t count, int64_t m, const void* A, void* E);
 void cellLinearize(DType t, const kernels::CellConfig& cfg, kernels::CellJacobian jac, const CellInputs& in, void* f,
                    void* J, void* bOff);

@@ -231,14 +231,17 @@ void deerScanBackward(DType t, const k::ScanConfig& cfg, const ScanInputs& in, c
 // Its rows are taken eight entries at a time in running lanes GCC keeps in
 // vector registers (the maxima ignore NaN, since kernels::maxKeepNaN's
 // branches do not vectorise: a NaN difference shows as a NaN sum of squares,
-// which only a NaN makes, and a lane counts the NaNs of f), the tail of each
+// which only a NaN makes, and a lane counts the NaNs of f and of the excess,
+// which an infinite f makes NaN), the tail of each
 // row through kernels::residualAdd. The maxima are exact in any order; the
 // sum of squares is added in a fixed order, the same run after run.
 template <typename T>
-static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
+static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T* f, double rtol, T* out) {
   parallelFor(B, T_ * B * n, [&](int64_t b) {
     constexpr int L = 8;
-    double maxD[L] = {}, sumSq[L] = {}, maxF[L] = {}, nanF[L] = {};
+    double maxD[L] = {}, sumSq[L] = {}, maxF[L] = {}, nanF[L] = {}, nanE[L] = {};
+    double maxE[L];
+    for (int l = 0; l < L; ++l) maxE[l] = -HUGE_VAL;
     k::ResidualAcc acc = k::residualZero();
     const int64_t nv = n - n % L;
     for (int64_t t = 0; t < T_; ++t) {
@@ -247,32 +250,36 @@ static void residualTyped(int64_t T_, int64_t B, int64_t n, const T* y, const T*
       for (int64_t i = 0; i < nv; i += L)
         for (int l = 0; l < L; ++l) {
           const double fv = static_cast<double>(fr[i + l]), d = static_cast<double>(yr[i + l]) - fv;
-          const double ad = std::fabs(d), af = std::fabs(fv);
+          const double ad = std::fabs(d), af = std::fabs(fv), e = k::residualExcess(ad, af, rtol);
           maxD[l] = ad > maxD[l] ? ad : maxD[l];
           maxF[l] = af > maxF[l] ? af : maxF[l];
+          maxE[l] = e > maxE[l] ? e : maxE[l];
           sumSq[l] += d * d;
           nanF[l] += fv != fv ? 1.0 : 0.0;
+          nanE[l] += e != e ? 1.0 : 0.0;
         }
-      for (int64_t i = nv; i < n; ++i) k::residualAdd(acc, yr[i], fr[i]);
+      for (int64_t i = nv; i < n; ++i) k::residualAdd(acc, yr[i], fr[i], rtol);
     }
     const double nan = std::numeric_limits<double>::quiet_NaN();
     double lanesSq = ((sumSq[0] + sumSq[1]) + (sumSq[2] + sumSq[3])) + ((sumSq[4] + sumSq[5]) + (sumSq[6] + sumSq[7]));
-    k::ResidualAcc lanes{0, lanesSq, 0};
+    k::ResidualAcc lanes{0, lanesSq, 0, -HUGE_VAL};
     for (int l = 0; l < L; ++l) {
       lanes.maxDiff = k::maxKeepNaN(lanes.maxDiff, sumSq[l] != sumSq[l] ? nan : maxD[l]);
       lanes.maxF = k::maxKeepNaN(lanes.maxF, nanF[l] > 0 ? nan : maxF[l]);
+      lanes.maxExcess = k::maxKeepNaN(lanes.maxExcess, nanE[l] > 0 ? nan : maxE[l]);
     }
     k::residualMerge(lanes, acc);
     k::residualStore(lanes, B, b, out);
   });
 }
 
-void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out) {
+void deerResidual(DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, double rtol, void* out) {
   switch (t) {
     case DType::Float32:
-      return residualTyped(T, B, n, static_cast<const float*>(y), static_cast<const float*>(f), static_cast<float*>(out));
+      return residualTyped(T, B, n, static_cast<const float*>(y), static_cast<const float*>(f), rtol,
+                           static_cast<float*>(out));
     case DType::Float64:
-      return residualTyped(T, B, n, static_cast<const double*>(y), static_cast<const double*>(f),
+      return residualTyped(T, B, n, static_cast<const double*>(y), static_cast<const double*>(f), rtol,
                            static_cast<double*>(out));
     case DType::Int32: break;
   }

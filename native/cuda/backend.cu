@@ -364,8 +364,8 @@ class CudaBackend final : public Backend {
     cuda::deerElk(context(d), t, cfg, in, y);
   }
   void deerResidual(const Device& d, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f,
-                    void* out) override {
-    cuda::deerResidual(context(d), t, T, B, n, y, f, out);
+                    double rtol, void* out) override {
+    cuda::deerResidual(context(d), t, T, B, n, y, f, rtol, out);
   }
   void expm(const Device& d, DType t, int64_t count, int64_t m, const void* A, void* E) override {
     cuda::expm(context(d), t, count, m, A, E);

@@ -255,7 +255,7 @@ __device__ __forceinline__ void fusedJacobianRows(const k::CellConfig& cfg, cons
     }
 }
 
-// The fused solve's dynamic shared memory (bytes): the warps' maxima of the residual and scale,
+// The fused solve's dynamic shared memory (bytes): the warps' maxima of the residual, scale and excess,
 // the judgement of `judged` sequences (the block's own; in a cooperative grid every block judges
 // every sequence, alike: their states, last residuals and codes), then Whhᵀ [H, G] and, where
 // they fit, the chunk maps.
@@ -265,7 +265,7 @@ struct FusedSharedLayout {
 __host__ __device__ inline size_t fusedAlign16(size_t v) { return (v + 15) / 16 * 16; }
 __host__ __device__ inline FusedSharedLayout fusedSharedLayout(int64_t judged) {
   FusedSharedLayout l;
-  l.judges = fusedAlign16(2 * (kFusedBlock / 32) * sizeof(double));
+  l.judges = fusedAlign16(3 * (kFusedBlock / 32) * sizeof(double));
   l.lastRes = l.judges + fusedAlign16(static_cast<size_t>(judged) * sizeof(k::DeerJudge));
   l.codes = l.lastRes + fusedAlign16(static_cast<size_t>(judged) * sizeof(double));
   l.weights = l.codes + fusedAlign16(static_cast<size_t>(judged) * sizeof(int));
@@ -288,7 +288,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
   const bool coop = K > 1;
   const int64_t judged = coop ? cfg.B : 1;
   const FusedSharedLayout layout = fusedSharedLayout(judged);
-  double* red = reinterpret_cast<double*>(fusedShared);  // [kWarps] residuals, then [kWarps] scales
+  double* red = reinterpret_cast<double*>(fusedShared);  // [kWarps] residuals, [kWarps] scales, [kWarps] excesses
   k::DeerJudge* judges = reinterpret_cast<k::DeerJudge*>(fusedShared + layout.judges);
   double* lastRes = reinterpret_cast<double*>(fusedShared + layout.lastRes);
   int* codes = reinterpret_cast<int*>(fusedShared + layout.codes);
@@ -344,7 +344,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
 #pragma unroll
             for (int j = 0; j < NMAX; ++j) M[r][j] = j == r * H + uu ? T(1) : T(0);
         }
-        double myRes = 0, myScale = 0;
+        double myRes = 0, myScale = 0, myExcess = -HUGE_VAL;
         // Steps are independent but for the map's short chain: unrolled, one step's loads and
         // linearization overlap the next's (the dense composition is too large in registers for it).
 #pragma unroll(Dense ? 1 : kFusedUnroll)
@@ -361,6 +361,7 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
             if (live && active) {
               myRes = fmax(myRes, static_cast<double>(k::deerAbsOrInf(e[r])));
               myScale = fmax(myScale, static_cast<double>(k::deerAbsOrInf(f)));
+              myExcess = fmax(myExcess, k::deerExcessOrInf(e[r], f, p.rtol));
             }
           }
           if (Dense) {
@@ -421,15 +422,17 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
             }
           }
         }
-        // B: the block's residual and scale (the warps' maxima, then theirs), judged by thread 0.
+        // B: the block's residual, scale and excess (the warps' maxima, then theirs), judged by thread 0.
 #pragma unroll
         for (int o = 16; o > 0; o /= 2) {
           myRes = fmax(myRes, __shfl_xor_sync(0xffffffffu, myRes, o));
           myScale = fmax(myScale, __shfl_xor_sync(0xffffffffu, myScale, o));
+          myExcess = fmax(myExcess, __shfl_xor_sync(0xffffffffu, myExcess, o));
         }
         if ((tid & 31) == 0) {
           red[tid / 32] = myRes;
           red[kWarps + tid / 32] = myScale;
+          red[2 * kWarps + tid / 32] = myExcess;
         }
         __syncthreads();  // the maps and the warps' maxima
         // The chunks' maps composed (in a cooperative grid, the last is the segment's, for the others).
@@ -438,34 +441,37 @@ static __global__ void __launch_bounds__(kFusedBlock, 1)
           for (int w = 1; w < kWarps; ++w) {
             red[0] = fmax(red[0], red[w]);
             red[kWarps] = fmax(red[kWarps], red[kWarps + w]);
+            red[2 * kWarps] = fmax(red[2 * kWarps], red[2 * kWarps + w]);
           }
           if (coop) {
-            parts[(b * K + seg) * 2] = red[0];
-            parts[(b * K + seg) * 2 + 1] = red[kWarps];
+            parts[(b * K + seg) * 3] = red[0];
+            parts[(b * K + seg) * 3 + 1] = red[kWarps];
+            parts[(b * K + seg) * 3 + 2] = red[2 * kWarps];
           }
         }
         if (coop)
           for (int64_t e = tid; e < mapSize; e += kFusedBlock)
             segMaps[(b * K + seg) * mapSize + e] = scanned[(C - 1) * mapSize + e];
       }
-      // B: the sequence's residual and scale judged (deerJudge); in a cooperative grid, every block
+      // B: the sequence's residual, scale and excess judged (deerJudge); in a cooperative grid, every block
       // judges every sequence from the segments' maxima, all alike, so that all leave together.
       if (coop) {
         fusedGridSync();
         for (int64_t j = tid; j < cfg.B; j += kFusedBlock) {
           if (codes[j] != kRunning) continue;
-          double res = 0, scale = 0;
+          double res = 0, scale = 0, excess = -HUGE_VAL;
           for (int q = 0; q < K; ++q) {
-            res = fmax(res, parts[(j * K + q) * 2]);
-            scale = fmax(scale, parts[(j * K + q) * 2 + 1]);
+            res = fmax(res, parts[(j * K + q) * 3]);
+            scale = fmax(scale, parts[(j * K + q) * 3 + 1]);
+            excess = fmax(excess, parts[(j * K + q) * 3 + 2]);
           }
-          const int code = static_cast<int>(k::deerJudge(judges[j], res, scale, p));
+          const int code = static_cast<int>(k::deerJudge(judges[j], res, scale, excess, p));
           lastRes[j] = res;
           judges[j].steps += code == kRunning ? 1 : 0;
           codes[j] = code;
         }
       } else if (tid == 0 && codes[0] == kRunning) {
-        const int code = static_cast<int>(k::deerJudge(judges[0], red[0], red[kWarps], p));
+        const int code = static_cast<int>(k::deerJudge(judges[0], red[0], red[kWarps], red[2 * kWarps], p));
         lastRes[0] = red[0];
         judges[0].steps += code == kRunning ? 1 : 0;
         codes[0] = code;
@@ -819,7 +825,7 @@ static void launchFused(Context& ctx, const k::CellConfig& cfg, const k::DeerFus
   PoolBuffer scratch(ctx, static_cast<size_t>(cfg.T * cfg.B * cfg.n()) * sizeof(T));
   PoolBuffer maps(ctx, l.scratchBytes);
   PoolBuffer segMaps(ctx, l.K > 1 ? static_cast<size_t>(l.grid * mapSize) * sizeof(T) : 0);
-  PoolBuffer parts(ctx, l.K > 1 ? static_cast<size_t>(l.grid) * 2 * sizeof(double) : 0);
+  PoolBuffer parts(ctx, l.K > 1 ? static_cast<size_t>(l.grid) * 3 * sizeof(double) : 0);
   k::CellConfig c = cfg;
   k::DeerFusedParams pp = p;
   int S = fusedGroup(cfg.H), K = l.K;

@@ -340,14 +340,14 @@ static __device__ void blockResidual(k::ResidualAcc* shared, const k::ResidualAc
 template <typename T>
 static __global__ void __launch_bounds__(kResidualThreads)
     residualPartialsKernel(int64_t T_, int64_t B, int64_t n, const T* __restrict__ y, const T* __restrict__ f,
-                           k::ResidualAcc* __restrict__ partials) {
+                           double rtol, k::ResidualAcc* __restrict__ partials) {
   __shared__ k::ResidualAcc shared[kResidualThreads];
   const int64_t P = gridDim.x, count = T_ * n, stride = P * kResidualThreads;
   for (int64_t b = blockIdx.y; b < B; b += gridDim.y) {
     k::ResidualAcc acc = k::residualZero();
     for (int64_t e = static_cast<int64_t>(blockIdx.x) * kResidualThreads + threadIdx.x; e < count; e += stride) {
       const int64_t t = e / n, at = (t * B + b) * n + (e - t * n);
-      k::residualAdd(acc, y[at], f[at]);
+      k::residualAdd(acc, y[at], f[at], rtol);
     }
     blockResidual(shared, acc);
     if (threadIdx.x == 0) partials[b * P + blockIdx.x] = shared[0];
@@ -369,7 +369,8 @@ static __global__ void __launch_bounds__(kResidualThreads)
 }
 
 template <typename T>
-static void launchResidual(Context& ctx, int64_t T_, int64_t B, int64_t n, const T* y, const T* f, T* out) {
+static void launchResidual(Context& ctx, int64_t T_, int64_t B, int64_t n, const T* y, const T* f, double rtol,
+                           T* out) {
   const int64_t count = T_ * n, perBlock = int64_t(kResidualThreads) * 4;
   const int64_t columns = B < ANTLER_RESIDUAL_MAX_COLUMNS ? B : ANTLER_RESIDUAL_MAX_COLUMNS;
   // At least 4 values per thread, and about 8 blocks per SM over all columns.
@@ -381,20 +382,21 @@ static void launchResidual(Context& ctx, int64_t T_, int64_t B, int64_t n, const
   PoolBuffer partials(ctx, static_cast<size_t>(B * P) * sizeof(k::ResidualAcc));
   k::ResidualAcc* p = static_cast<k::ResidualAcc*>(partials.get());
   residualPartialsKernel<T><<<dim3(static_cast<unsigned>(P), static_cast<unsigned>(columns)), kResidualThreads, 0,
-                              ctx.stream>>>(T_, B, n, y, f, p);
+                              ctx.stream>>>(T_, B, n, y, f, rtol, p);
   ANTLER_LAUNCH_CHECK("deer residual");
   residualFinalKernel<T><<<static_cast<unsigned>(columns), kResidualThreads, 0, ctx.stream>>>(B, P, p, out);
   ANTLER_LAUNCH_CHECK("deer residual");
 }
 
-void deerResidual(Context& ctx, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, void* out) {
+void deerResidual(Context& ctx, DType t, int64_t T, int64_t B, int64_t n, const void* y, const void* f, double rtol,
+                  void* out) {
   if (T <= 0 || B <= 0 || n <= 0) return;
   switch (t) {
     case DType::Float32:
-      return launchResidual(ctx, T, B, n, static_cast<const float*>(y), static_cast<const float*>(f),
+      return launchResidual(ctx, T, B, n, static_cast<const float*>(y), static_cast<const float*>(f), rtol,
                             static_cast<float*>(out));
     case DType::Float64:
-      return launchResidual(ctx, T, B, n, static_cast<const double*>(y), static_cast<const double*>(f),
+      return launchResidual(ctx, T, B, n, static_cast<const double*>(y), static_cast<const double*>(f), rtol,
                             static_cast<double*>(out));
     case DType::Int32: break;
   }

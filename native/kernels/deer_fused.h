@@ -7,7 +7,8 @@
 //
 // An iteration at the iterate y (y0 before step 0):
 //   f_t = cell(y_{t−1}, xp_t), J_t = ∂f_t/∂y_{t−1}, e_t = f_t − y_t;
-//   residual = max_t ‖e_t‖∞, scale = max_t ‖f_t‖∞; judged (deerJudge);
+//   residual = max_t ‖e_t‖∞, scale = max_t ‖f_t‖∞, excess = max over t and
+//   units of |e| − rtol·|f| (residual.h); judged (deerJudge);
 //   then the Newton step as a linear recurrence in the correction δ:
 //   δ_{−1} = 0, δ_t = J_t δ_{t−1} + e_t, y_t ← y_t + δ_t,
 // which is the host loop's y_t ← J_t y_{t−1} + (f_t − J_t y_{t−1}) written
@@ -21,13 +22,14 @@
 #include <cstdint>
 
 #include "hd.h"
+#include "residual.h"
 
 namespace antler::kernels {
 
 // How a sequence's solve ended (the status row's first value).
 enum class DeerFusedCode : int {
   Running = -1,
-  Converged = 0,  // residual ≤ atol + rtol·scale
+  Converged = 0,  // |e| ≤ atol + rtol·|f| at every step and unit (excess ≤ atol)
   Diverged = 1,   // a non-finite residual, or one that grew by more than growthFactor twice running
   Stalled = 2,    // stallIters iterations without a new lowest residual, near the rounding floor
   MaxIters = 3,   // maxIters steps taken and still not converged
@@ -51,7 +53,13 @@ struct DeerJudge {
   int growth = 0, since = 0, steps = 0;
 };
 
-// Judges one iteration's residual and scale (max |f|) of a sequence, in
+// The convergence test of every DEER solve: |y − f| ≤ atol + rtol·|f| at every step and unit
+// (residual.h's maxExcess ≤ atol; a NaN excess fails), with a finite residual.
+ANTLER_HD bool deerConverged(double res, double excess, double atol) {
+  return res == res && res < HUGE_VAL && excess <= atol;
+}
+
+// Judges one iteration's residual, scale (max |f|) and excess of a sequence, in
 // solveChunk's order for one sequence: converged; else its state is updated
 // (growth, lowest residual, iterations since), then stalled (not when
 // diverging), out of iterations (even when diverging: no restart under ELK
@@ -61,9 +69,9 @@ struct DeerJudge {
 // stall in an iteration where any sequence diverges, and after setting
 // sequences aside it judges the same iterate again; here each sequence is
 // judged on its own, so iteration counts may differ by such an iteration.)
-ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, const DeerFusedParams& p) {
+ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, double excess, const DeerFusedParams& p) {
   const double r = (res == res && res < HUGE_VAL) ? res : HUGE_VAL;
-  if (r < HUGE_VAL && r <= p.atol + p.rtol * scale) return DeerFusedCode::Converged;
+  if (deerConverged(res, excess, p.atol)) return DeerFusedCode::Converged;
   if (r == HUGE_VAL || r > p.growthFactor * s.prevRes)
     s.growth += 1;
   else
@@ -88,6 +96,13 @@ ANTLER_HD DeerFusedCode deerJudge(DeerJudge& s, double res, double scale, const 
 template <typename T>
 ANTLER_HD T deerAbsOrInf(T v) {
   return v == v ? (v < T(0) ? -v : v) : T(HUGE_VAL);
+}
+
+// |e| − rtol·|f| for the excess's maximum, with NaN (a non-finite e or f) as +∞.
+template <typename T>
+ANTLER_HD double deerExcessOrInf(T e, T f, double rtol) {
+  const double x = residualExcess(static_cast<double>(e < T(0) ? -e : e), static_cast<double>(f < T(0) ? -f : f), rtol);
+  return x == x ? x : HUGE_VAL;
 }
 
 // The GPU kernel's limits (cuda/deer_fused.cu): the dense solve keeps a

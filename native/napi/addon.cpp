@@ -1083,11 +1083,12 @@ class Addon : public Napi::Addon<Addon> {
                                           tensorArg(info[2], op, "y0")));
   }
 
-  // deerResidual(y, f) -> [3, B]: max |y − f|, Σ (y − f)², max |f| per sequence
+  // deerResidual(y, f, rtol) -> [4, B]: max |y − f|, Σ (y − f)², max |f|, max (|y − f| − rtol·|f|) per sequence
   Napi::Value deerResidual(const Napi::CallbackInfo& info) {
     const char* op = "deer residual";
-    expectArgs(info, 2, op);
-    return wrap(info.Env(), ops::deerResidual(tensorArg(info[0], op, "y"), tensorArg(info[1], op, "f")));
+    expectArgs(info, 3, op);
+    return wrap(info.Env(), ops::deerResidual(tensorArg(info[0], op, "y"), tensorArg(info[1], op, "f"),
+                                              numberArg(info[2], op, "rtol")));
   }
 
   // expm(A [..., m, m]) -> exp of every matrix

@@ -6,7 +6,7 @@
  */
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
-import { residuals } from '../../lib/deer/scan';
+import { converged, residuals } from '../../lib/deer/scan';
 import { native } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, randomArray, Rng } from '../helpers';
@@ -249,9 +249,11 @@ describe('deer.scan bad inputs', () => {
 // ---------------------------------------------------------------- residual
 
 describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
-  // The float64 reference per column b: max |y − f|, Σ (y − f)², max |f| (NaN anywhere makes the maxima NaN).
-  function residualRef(T: number, B: number, n: number, y: ArrayLike<number>, f: ArrayLike<number>) {
+  // The float64 reference per column b: max |y − f|, Σ (y − f)², max |f|, max (|y − f| − rtol·|f|) (NaN
+  // anywhere makes the maxima NaN; an infinite f makes the excess NaN: such a step never passes).
+  function residualRef(T: number, B: number, n: number, y: ArrayLike<number>, f: ArrayLike<number>, rtol: number) {
     const res = new Array<number>(B).fill(0), ss = new Array<number>(B).fill(0), scale = new Array<number>(B).fill(0);
+    const excess = new Array<number>(B).fill(-Infinity);
     for (let t = 0; t < T; t++)
       for (let b = 0; b < B; b++)
         for (let i = 0; i < n; i++) {
@@ -259,29 +261,35 @@ describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
           res[b] = Number.isNaN(res[b]) || Number.isNaN(d) ? NaN : Math.max(res[b], Math.abs(d));
           ss[b] += d * d;
           scale[b] = Number.isNaN(scale[b]) || Number.isNaN(f[k]) ? NaN : Math.max(scale[b], Math.abs(f[k]));
+          const e = Number.isFinite(f[k]) && Number.isFinite(d) ? Math.abs(d) - rtol * Math.abs(f[k]) : NaN;
+          excess[b] = Number.isNaN(excess[b]) || Number.isNaN(e) ? NaN : Math.max(excess[b], e);
         }
-    return { res, ss, scale };
+    return { res, ss, scale, excess };
   }
-  const compute = (y: Tensor, f: Tensor) => residuals(y, f);
+  const compute = (y: Tensor, f: Tensor, rtol = 0.5) => residuals(y, f, rtol);
 
   // [2000, 8, 4] has enough values (64,000) for the CPU's OpenMP loop over columns.
   test.each([[1, 1, 1], [7, 3, 4], [1000, 2, 3], [40, 17, 33], [2000, 8, 4]])('T=%i B=%i n=%i: float64 equals the reference, float32 to its rounding', (T, B, n) => {
     const y = randomArray(rng, T * B * n, -3, 3), f = randomArray(rng, T * B * n, -3, 3);
-    const ref = residualRef(T, B, n, y, f);
+    const rtol = rng.uniform(0, 2);
+    const ref = residualRef(T, B, n, y, f, rtol);
     for (const dtype of ['float64', 'float32'] as const) {
-      const got = tidy(() => compute(tensor(y, [T, B, n], { dtype }), tensor(f, [T, B, n], { dtype })));
+      const got = tidy(() => compute(tensor(y, [T, B, n], { dtype }), tensor(f, [T, B, n], { dtype }), rtol));
       if (dtype === 'float64') {
-        // The maxima are exact; the sums of squares differ only by the order of the additions.
+        // The maxima are exact; the sums of squares differ only by the order of the additions; the
+        // excess by the rounding of |d| − rtol·|f| (a fused multiply-add or not).
         expectExact(got.res, ref.res);
         expectExact(got.scale, ref.scale);
         expectClose(got.ss, ref.ss, 1e-13, 0, "ss");
+        expectClose(got.excess, ref.excess, 0, 1e-14, 'excess');
       } else {
         // Inputs rounded to float32; the differences and the sums are taken in double, then rounded once.
         const y32 = Float32Array.from(y), f32 = Float32Array.from(f);
-        const ref32 = residualRef(T, B, n, y32, f32);
+        const ref32 = residualRef(T, B, n, y32, f32, rtol);
         expectExact(got.res, ref32.res.map(Math.fround));
         expectExact(got.scale, ref32.scale.map(Math.fround));
         expectClose(got.ss, ref32.ss, 1e-6, 0, "ss float32");
+        expectClose(got.excess, ref32.excess, 0, 1e-6, 'excess float32');
       }
     }
   });
@@ -293,8 +301,10 @@ describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
     f[(4 * B + 2) * n] = NaN; // column 2: NaN in f
     f[(0 * B + 3) * n + 1] = Infinity; // column 3: an infinite f
     const got = tidy(() => compute(tensor(y, [T, B, n], { dtype: 'float64' }), tensor(f, [T, B, n], { dtype: 'float64' })));
-    const ref = residualRef(T, B, n, y, f);
-    expect(Number.isFinite(got.res[0]) && Number.isFinite(got.scale[0])).toBe(true);
+    const ref = residualRef(T, B, n, y, f, 0.5);
+    expect(Number.isFinite(got.res[0]) && Number.isFinite(got.scale[0]) && Number.isFinite(got.excess[0])).toBe(true);
+    for (const b of [1, 2, 3]) expect(got.excess[b]).toBeNaN();
+    for (const b of [0, 1, 2, 3]) expect(converged(got, b, 1e9)).toBe(b === 0);
     expect(got.res[1]).toBeNaN();
     expect(got.scale[1]).toBe(ref.scale[1]);
     expect(got.res[2]).toBeNaN();
@@ -307,9 +317,9 @@ describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
   test('T = 0 or n = 0 gives zeros; B = 0 gives nothing', () => {
     tidy(() => {
       const z = (s: number[]) => antler.zeros(s, { dtype: 'float64' });
-      expect(compute(z([0, 3, 2]), z([0, 3, 2]))).toEqual({ res: [0, 0, 0], ss: [0, 0, 0], scale: [0, 0, 0] });
-      expect(compute(z([4, 2, 0]), z([4, 2, 0]))).toEqual({ res: [0, 0], ss: [0, 0], scale: [0, 0] });
-      expect(compute(z([4, 0, 2]), z([4, 0, 2]))).toEqual({ res: [], ss: [], scale: [] });
+      expect(compute(z([0, 3, 2]), z([0, 3, 2]))).toEqual({ res: [0, 0, 0], ss: [0, 0, 0], scale: [0, 0, 0], excess: [0, 0, 0] });
+      expect(compute(z([4, 2, 0]), z([4, 2, 0]))).toEqual({ res: [0, 0], ss: [0, 0], scale: [0, 0], excess: [0, 0] });
+      expect(compute(z([4, 0, 2]), z([4, 0, 2]))).toEqual({ res: [], ss: [], scale: [], excess: [] });
     });
   });
 
@@ -319,6 +329,8 @@ describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
     expectAntlerError(() => compute(f64([3, 2, 4]), f64([3, 2, 5])), 'SHAPE_MISMATCH', /f has shape/);
     expectAntlerError(() => compute(f64([3, 2, 4]), antler.zeros([3, 2, 4], { dtype: 'float32' })), 'DTYPE_MISMATCH', /f has dtype float32 but y has float64/);
     expectAntlerError(() => compute(antler.zeros([3, 2, 4], { dtype: 'int32' }), antler.zeros([3, 2, 4], { dtype: 'int32' })), 'DTYPE_MISMATCH', /expected float32 or float64/);
+    for (const rtol of [-1, NaN, Infinity])
+      expectAntlerError(() => compute(f64([3, 2, 4]), f64([3, 2, 4]), rtol), 'INVALID_ARGUMENT', /rtol is .*; expected a finite number >= 0/);
   });
 });
 
