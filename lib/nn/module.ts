@@ -3,6 +3,7 @@
  * requiresGrad, owned by the module (kept out of tidy() scopes); names and
  * layouts follow PyTorch so state dicts move between the two.
  */
+import { inspect } from 'node:util';
 import { noGrad } from '../autograd/graph';
 import { isolated, keep } from '../engine';
 import { fail } from '../errors';
@@ -573,7 +574,32 @@ export abstract class Module {
   numParameters(): number {
     return this.parameters().reduce((a, p) => a + p.size, 0);
   }
+
+  /**
+   * A summary in PyTorch's shape, which console.log and util.inspect show:
+   * the class with its settings (the module's own numbers, booleans and
+   * strings: GRU(inputSize: 3, hiddenSize: 8, …)), then each child on its own
+   * line, indented, as (name): …. Reads no tensor, so it works on a disposed
+   * module too (which says so).
+   */
+  toString(): string {
+    const settings = Object.entries(this)
+      .filter(([k, v]) => ['number', 'boolean', 'string'].includes(typeof v) && !HIDDEN_SETTINGS.has(k) && !/(Value|Handle|Version)$/.test(k))
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? `'${v}'` : v}`);
+    const name = `${this.constructor.name}${this.disposedModule ? ' (disposed)' : ''}`;
+    const children = this.disposedModule ? [] : this.namedChildren();
+    if (!children.length) return `${name}(${settings.join(', ')})`;
+    const lines = children.map(([n, c]) => `  (${n}): ${c.toString().split('\n').join('\n  ')}`);
+    return `${name}(\n${settings.length ? `  ${settings.join(', ')}\n` : ''}${lines.join('\n')}\n)`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
 }
+
+/** Own fields that are bookkeeping, not settings (toString leaves them out). */
+const HIDDEN_SETTINGS = new Set(['training', 'stopTraining', 'disposedModule', 'syncedAt', 'opName', 'kind']);
 
 /** The entries whose tensor has not appeared before, in order. */
 function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {

@@ -963,6 +963,37 @@ describe(`Embedding (seed ${SEED})`, () => {
 });
 
 describe(`Module utilities (seed ${SEED})`, () => {
+  test("toString / console.log: PyTorch's tree, the class with its settings and each child as (name): …, a disposed module too", () => {
+    const hidden = rng.int(2, 8);
+    const seq = new nn.Sequential(new nn.Linear(3, hidden), new nn.ReLU(), new nn.GRU(hidden, 5, { numLayers: 2, batchFirst: true }));
+    class Net extends nn.Module {
+      enc = new nn.Linear(2, 2, { bias: false });
+      lr = 0.1;
+      name = 'net';
+      forward(x: Tensor): Tensor {
+        return this.enc.forward(x);
+      }
+    }
+    const net = new Net();
+    try {
+      expect(String(seq)).toBe(
+        [
+          'Sequential(',
+          `  (0): Linear(inFeatures: 3, outFeatures: ${hidden})`,
+          '  (1): ReLU()',
+          `  (2): GRU(inputSize: ${hidden}, hiddenSize: 5, projSize: 0, numLayers: 2, bias: true, batchFirst: true, dropout: 0, bidirectional: false)`,
+          ')',
+        ].join('\n'),
+      );
+      expect(require('node:util').inspect(seq)).toBe(seq.toString());
+      expect(String(net)).toBe("Net(\n  lr: 0.1, name: 'net'\n  (enc): Linear(inFeatures: 2, outFeatures: 2)\n)");
+    } finally {
+      seq.dispose();
+      net.dispose();
+    }
+    expect(String(seq)).toBe('Sequential (disposed)()');
+  });
+
   test('forward on a disposed module throws DISPOSED naming the module, not an op inside it', () => {
     const gru = new nn.GRU(4, 8);
     gru.dispose();
