@@ -45,6 +45,8 @@ import { globalDrawPosition, setGlobalDrawPosition } from '../random';
 import { checkTensor, full as fullTensor, Tensor, tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from '../validate';
 import { expmAugmented } from './expm';
+import { isFinite } from '../ops/extra';
+import { all } from '../ops/reductions';
 import { converged, residuals, scan } from './scan';
 import type { DeerNative } from './scan';
 import { selectBatch, selectRows } from './solver';
@@ -68,7 +70,7 @@ export interface OdeOptions {
   x?: Tensor;
   /** Absolute tolerance on the Newton update (default 1e-5 float32, 1e-10 float64). */
   atol?: number;
-  /** Relative tolerance on the Newton update, times max |y| of the sequence (default 1e-5 float32, 1e-10 float64). */
+  /** Relative tolerance on the Newton update: |Δy| ≤ atol + rtol·|y| at every grid point and unit (default 1e-5 float32, 1e-10 float64). */
   rtol?: number;
   /**
    * Newton iterations before falling back to RK4 (default 100). Convergence
@@ -89,7 +91,11 @@ export interface OdeStats {
   iterations: number;
   /** Newton iterations per sequence. */
   sequenceIterations: number[];
-  /** Per sequence: the update test passed (sequences that fell back count as not converged). */
+  /**
+   * Per sequence: the update test passed (sequences that fell back count as
+   * not converged); for method 'rk4', which has no test, its values are all
+   * finite.
+   */
   converged: boolean[];
   /** Per sequence: the last Newton update, max |y^{k+1} − y^k| (Infinity or NaN where it overflowed or was NaN). */
   residual: number[];
@@ -97,7 +103,11 @@ export interface OdeStats {
   fallback: boolean;
   /** Which sequences fell back. */
   fallbackSequences: number[];
-  /** A non-finite update was seen (overflow or NaN; such sequences are retried or fall back at once). */
+  /**
+   * A non-finite update was seen (overflow or NaN; such sequences are retried
+   * or fall back at once); for method 'rk4', a sequence's values overflowed
+   * or are NaN.
+   */
   diverged: boolean;
   /** Sequences whose Newton run from the initial guess (a warm start's or the caller's) failed and that were solved again from y0 at every point. */
   retriedSequences: number[];
@@ -535,7 +545,14 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
   };
   const p: Problem = { func, grid, T, n, dtype: y0.dtype, device: y0.device, op };
   if (B === 0) return { y: zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }), stats };
-  if (method === 'rk4') return { y: tidy(() => rk4(p, y0, o.x, false)), stats };
+  if (method === 'rk4') {
+    const y = tidy(() => rk4(p, y0, o.x, false));
+    // No test to pass: a sequence counts as converged where its values are finite (one read back).
+    const finite = noGrad(() => tidy(() => all(isFinite(y), [0, 2]).dataSync()));
+    finite.forEach((v, b) => (stats.converged[b] = v !== 0));
+    stats.diverged = stats.converged.includes(false);
+    return { y, stats };
+  }
   const x = o.x;
   const y = isolated(() => noGrad(() => {
     const guess = o.initialGuess ?? tidy(() => broadcastTo(reshape(y0.detach(), [1, B, n]), [T + 1, B, n]));

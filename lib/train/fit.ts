@@ -228,6 +228,10 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
   const lead = pred.shape.slice(0, -1);
   if (pred.rank < 1 || labels.size !== lead.reduce((a, b) => a * b, 1))
     fail('INVALID_ARGUMENT', `the 'accuracy' metric compares the argmax over the last axis of the prediction [${pred.shape.join(', ')}] with class labels of shape [${lead.join(', ')}]; got labels of shape [${labels.shape.join(', ')}]`);
+  if (labels.dtype !== 'int32')
+    fail('INVALID_ARGUMENT', `the 'accuracy' metric compares class labels (int32) with the argmax of the prediction; got ${labels.dtype} targets (for regression targets leave the metric out; class labels go in as int32)`);
+  if (pred.shape[pred.rank - 1] === 1)
+    fail('INVALID_ARGUMENT', `the 'accuracy' metric takes the argmax over the prediction's last axis, which has one column here (shape [${pred.shape.join(', ')}]): give the model a column per class`);
   if (!labels.size) return 0;
   return tidy(() => {
     const arg = argmax(pred, -1);

@@ -574,6 +574,20 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     ode.dispose();
   });
 
+  test("rk4's stats: a sequence whose values overflow is not converged, and diverged says so; finite ones are converged", () =>
+    tidy(() => {
+      // y' = y²: y = y0 / (1 − y0·t), singular at t = 1/y0: y0 = 1 blows up on [0, 2], y0 = 0.1 (≤ 1/2) stays finite.
+      const f: OdeFunc = (_t, y) => antler.mul(y, y);
+      const steps = rng.int(8, 40);
+      const { y, stats } = solveIVP(f, make([1, 0.1], [2, 1]), uniformGrid(steps, 2), { method: 'rk4' });
+      const v = y.dataSync();
+      expect([Number.isFinite(v[2 * steps]), Number.isFinite(v[2 * steps + 1])]).toEqual([false, true]);
+      expect(stats.converged).toEqual([false, true]);
+      expect(stats.diverged).toBe(true);
+      const fine = solveIVP(f, make([0.2, -0.3], [2, 1]), uniformGrid(steps, 2), { method: 'rk4' }).stats;
+      expect([fine.converged, fine.diverged]).toEqual([[true, true], false]);
+    }));
+
   test('a field that mixes rows (a batch mean) is refused by DEER, with a message saying why; rk4 takes it', () => {
     const f: OdeFunc = (_t, y) => antler.sub(antler.mean(y, 0, true), y);
     const y0 = make(randomArray(rng, 8), [4, 2]);

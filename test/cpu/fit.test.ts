@@ -198,8 +198,15 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     const x = tensor(train.xs.slice(0, 20), [10, 2]);
     const y = tensor(Array.from({ length: 30 }, (_, i) => i % 3), [10, 3]);
     expectAntlerErrorInTidy(() => evaluate(model, { x, y }, (p: Tensor) => antler.sum(p), { metrics: ['accuracy'] }), 'INVALID_ARGUMENT', /prediction \[10, 3\] with class labels of shape \[10\]; got labels of shape \[10, 3\]/);
-    model.dispose();
-    antler.dispose([x, y]);
+    // Float targets (regression, or 0/1 as floats) once gave a silent accuracy; a single output column
+    // has no argmax to compare (it was always class 0).
+    const yf = tensor(Array.from({ length: 10 }, (_, i) => i % 3), [10]);
+    expectAntlerErrorInTidy(() => evaluate(model, { x, y: yf }, (p: Tensor) => antler.sum(p), { metrics: ['accuracy'] }), 'INVALID_ARGUMENT', /class labels \(int32\) .*got float32 targets/);
+    const one = new nn.Linear(2, 1);
+    const yi = tensor(new Array(10).fill(0), [10], { dtype: 'int32' });
+    expectAntlerErrorInTidy(() => evaluate(one, { x, y: yi }, (p: Tensor) => antler.sum(p), { metrics: ['accuracy'] }), 'INVALID_ARGUMENT', /last axis, which has one column here \(shape \[10, 1\]\)/);
+    [model, one].forEach((m) => m.dispose());
+    antler.dispose([x, y, yf, yi]);
   });
 
   test("loss 'mse' fits a linear regression to its true weights", async () => {
