@@ -585,7 +585,7 @@ export abstract class Module {
   toString(): string {
     const settings = Object.entries(this)
       .filter(([k, v]) => ['number', 'boolean', 'string'].includes(typeof v) && !HIDDEN_SETTINGS.has(k) && !/(Value|Handle|Version)$/.test(k))
-      .map(([k, v]) => `${k}: ${typeof v === 'string' ? `'${v}'` : v}`);
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? `'${v.replace(/['\\]/g, '\\$&')}'` : v}`);
     const name = `${this.constructor.name}${this.disposedModule ? ' (disposed)' : ''}`;
     const children = this.disposedModule ? [] : this.namedChildren();
     if (!children.length) return `${name}(${settings.join(', ')})`;
@@ -599,7 +599,7 @@ export abstract class Module {
 }
 
 /** Own fields that are bookkeeping, not settings (toString leaves them out). */
-const HIDDEN_SETTINGS = new Set(['training', 'stopTraining', 'disposedModule', 'syncedAt', 'opName', 'kind']);
+const HIDDEN_SETTINGS = new Set(['training', 'stopTraining', 'disposedModule', 'syncedAt', 'opName', 'kind', 'frozen']);
 
 /** The entries whose tensor has not appeared before, in order. */
 function firstOfEach(list: [string, Tensor][]): [string, Tensor][] {

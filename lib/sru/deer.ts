@@ -72,7 +72,8 @@ function perSequence(c: Tensor, F: Tensor, B: number, dirs: number, rtol: number
   const r = residuals(c, F, rtol);
   // Math.max keeps a NaN (read as divergence).
   const both = (v: number[]) => Array.from({ length: B }, (_, b) => (dirs === 1 ? v[b] : Math.max(v[b], v[B + b])));
-  return { res: both(r.res), ss: both(r.ss), scale: both(r.scale), excess: both(r.excess) };
+  const ss = Array.from({ length: B }, (_, b) => (dirs === 1 ? r.ss[b] : r.ss[b] + r.ss[B + b]));
+  return { res: both(r.res), ss, scale: both(r.scale), excess: both(r.excess) };
 }
 
 /** [B, dirs·d] → [dirs·B, d]: each direction's block of columns becomes a block of rows. */

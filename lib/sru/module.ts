@@ -152,11 +152,13 @@ function resolveLayerOptions(o: Partial<SRULayerOptions>, op: string, defaultRes
   const highwayBias = o.highwayBias === undefined ? 0 : checkFinite(o.highwayBias, op, 'highwayBias');
   const hasSkipTerm = o.hasSkipTerm === undefined ? true : checkBoolean(o.hasSkipTerm, op, 'hasSkipTerm');
   const rescale = o.rescale === undefined ? defaultRescale : checkBoolean(o.rescale, op, 'rescale');
-  if (rescale && hasSkipTerm && !Number.isFinite(Math.exp(highwayBias)))
+  // scale_x in the module's dtype (its buffer): float32 overflows from highwayBias ≈ 176.75 on, float64 from ≈ 709.09.
+  const scale = Math.sqrt(1 + 2 * Math.exp(highwayBias));
+  if (rescale && hasSkipTerm && !Number.isFinite(dtype === 'float32' ? Math.fround(scale) : scale))
     fail(
       'INVALID_ARGUMENT',
-      `${op}: highwayBias ${highwayBias} overflows scale_x = sqrt(1 + 2·exp(highwayBias)) under rescale; ` +
-        `expected highwayBias ≤ 709, or rescale: false`,
+      `${op}: highwayBias ${highwayBias} overflows scale_x = sqrt(1 + 2·exp(highwayBias)) in ${dtype} under rescale; ` +
+        `expected highwayBias ≤ ${dtype === 'float32' ? 176.7 : 709.08}, or rescale: false`,
     );
   return {
     bidirectional: o.bidirectional === undefined ? false : checkBoolean(o.bidirectional, op, 'bidirectional'),
@@ -293,12 +295,12 @@ interface Prepared {
 }
 
 /** Checks the input in its layout: [length, batch, in], or [batch, length, in] with batchFirst. */
-function checkInput(x: unknown, op: string, inputSize: number, like: Tensor, batchFirst: boolean): Tensor {
+function checkInput(x: unknown, op: string, inputSize: number, like: Tensor, batchFirst: boolean, canStep: boolean): Tensor {
   const t = checkTensor(x, op, 'input');
   if (t.rank !== 3 || t.shape[2] !== inputSize) {
     const layout = batchFirst ? `[batch, length, ${inputSize}] (batchFirst)` : `[length, batch, ${inputSize}]`;
     // One step's [batch, in] is what step() takes.
-    const hint = t.rank === 2 && t.shape[1] === inputSize && op.endsWith('.forward') ? `; for one step of [batch, ${inputSize}], call ${op.slice(0, -'forward'.length)}step()` : '';
+    const hint = canStep && t.rank === 2 && t.shape[1] === inputSize && op.endsWith('.forward') ? `; for one step of [batch, ${inputSize}], call ${op.slice(0, -'forward'.length)}step()` : '';
     fail('SHAPE_MISMATCH', `${op}: input must be ${layout}; got shape ${shapeText(t.shape)}${hint}`);
   }
   if (t.shape[batchFirst ? 1 : 0] < 1) fail('SHAPE_MISMATCH', `${op}: input has no time steps (shape ${shapeText(t.shape)})`);
@@ -480,7 +482,7 @@ export class SRUCell extends Module {
     } catch (e) {
       for (const t of made) t.dispose();
       if (e instanceof AntlerError && (e.code === 'OUT_OF_MEMORY' || e.code === 'INVALID_ARGUMENT'))
-        fail(e.code, `${op}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}): its parameters (weight [${rows}, ${cols}], weight_c and bias [${2 * this.outputSize}]) cannot be made (${e.message})`, { cause: e });
+        fail(e.code, `${op}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}): its parameters (weight [${rows}, ${cols}]${this.projectionSize ? `, weight_proj [${this.inputSize}, ${this.projectionSize}]` : ''}, weight_c and bias [${2 * this.outputSize}]) cannot be made (${e.message})`, { cause: e });
       throw e;
     }
 
@@ -584,7 +586,7 @@ export class SRUCell extends Module {
   run(x: Tensor, options: unknown, op: string, stateName: string, batchFirst: boolean): SRUOutput {
     this.checkUsable(op);
     const o = checkForwardOptions(options, op);
-    checkInput(x, op, this.inputSize, this.weight, batchFirst);
+    checkInput(x, op, this.inputSize, this.weight, batchFirst, !this.bidirectional);
     return tidy(() => {
       const xt = batchFirst ? x.transpose(0, 1) : x;
       const { B, mask } = prepareMask(xt, o, op, batchFirst);
@@ -665,13 +667,24 @@ export class SRU extends Module {
     this.bidirectional = r.bidirectional;
     this.batchFirst = r.batchFirst;
     this.outputSize = (this.bidirectional ? 2 : 1) * this.hiddenSize;
-    this.cells = Array.from({ length: this.numLayers }, (_, i) =>
-      new SRUCell(i === 0 ? this.inputSize : this.outputSize, this.hiddenSize, {
-        ...layer,
-        rescale: r.rescale,
-        dropout: i + 1 === this.numLayers ? 0 : r.dropout,
-      }),
-    );
+    // A layer that cannot be made frees the layers before it, and is reported in SRU's name.
+    const cells: SRUCell[] = [];
+    try {
+      for (let i = 0; i < this.numLayers; i++)
+        cells.push(
+          new SRUCell(i === 0 ? this.inputSize : this.outputSize, this.hiddenSize, {
+            ...layer,
+            rescale: r.rescale,
+            dropout: i + 1 === this.numLayers ? 0 : r.dropout,
+          }),
+        );
+    } catch (e) {
+      for (const c of cells) c.dispose();
+      if (e instanceof AntlerError && (e.code === 'OUT_OF_MEMORY' || e.code === 'INVALID_ARGUMENT'))
+        fail(e.code, `${op}: layer ${cells.length} of ${this.numLayers}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    this.cells = cells;
     this.registerModule('rnn_lst', new SRULayerList(this.cells));
   }
 
@@ -712,7 +725,7 @@ export class SRU extends Module {
   run(x: Tensor, options: unknown, op: string, stateName: string, batchFirst: boolean): SRUOutput {
     this.checkUsable(op);
     const o = checkForwardOptions(options, op);
-    checkInput(x, op, this.inputSize, this.cells[0].weight, batchFirst);
+    checkInput(x, op, this.inputSize, this.cells[0].weight, batchFirst, !this.bidirectional);
     return tidy(() => {
       const xt = batchFirst ? x.transpose(0, 1) : x;
       const { B, mask } = prepareMask(xt, o, op, batchFirst);

@@ -11,7 +11,7 @@ import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RNN } from '../nn/rnn';
-import { SRU } from '../sru/module';
+import { SRU, SRUCell } from '../sru/module';
 import { crossEntropy, mseLoss } from '../ops/nn';
 import { equal, sum } from '../ops/core';
 import { argmax } from '../ops/indexing';
@@ -147,9 +147,9 @@ function checkModel(model: unknown, op: string): Module {
  * sequences [T, B, in] directly would get slices of time, not sequences.
  */
 function checkBatchAxis(model: Module, x: Tensor, op: string): void {
-  const timeMajor = model instanceof SRU || ((model instanceof GRU || model instanceof LSTM || model instanceof RNN) && !model.batchFirst);
-  if (timeMajor && x.rank === 3)
-    fail('INVALID_ARGUMENT', `${op}: batches are rows of axis 0 of the data (x has shape [${x.shape.join(', ')}]), but the model is a${model instanceof SRU ? 'n SRU' : ` ${model.constructor.name}`}, which reads [T, B, in] (time first): ${op} would cut the sequences into stretches of time. ${model instanceof SRU ? 'Wrap it in a Module whose forward transposes [B, T, in] to [T, B, in]' : 'Make it with batchFirst: true, with x as [B, T, in]'}`);
+  const recurrent = model instanceof SRU || model instanceof SRUCell || model instanceof GRU || model instanceof LSTM || model instanceof RNN;
+  if (recurrent && !model.batchFirst && x.rank === 3)
+    fail('INVALID_ARGUMENT', `${op}: batches are rows of axis 0 of the data (x has shape [${x.shape.join(', ')}]), but the model is a${/^SRU/.test(model.constructor.name) ? 'n' : ''} ${model.constructor.name}, which reads [T, B, in] (time first): ${op} would cut the sequences into stretches of time. Make it with batchFirst: true, with x as [B, T, in]`);
 }
 
 /** {x, y} with tensors of the same first dim, at least one row. */

@@ -354,10 +354,10 @@ describe(`fit() and the model's mode, and recurrent layouts (seed ${SEED})`, () 
     const x = tensor(randomArray(rng, 5 * 4 * 2), [5, 4, 2]);
     const y = antler.zeros([5, 4, 3]);
     const pick = (p: nn.RNNOutput, t: Tensor) => antler.mseLoss(p.output, t);
-    for (const model of [new nn.GRU(2, 3), new nn.LSTM(2, 3), new nn.SRU(2, 3, { numLayers: 1 })]) {
+    for (const model of [new nn.GRU(2, 3), new nn.LSTM(2, 3), new nn.SRU(2, 3, { numLayers: 1 }), new nn.SRUCell(2, 3)]) {
       const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
       try {
-        const name = model instanceof nn.SRU ? 'n SRU' : ` ${model.constructor.name}`;
+        const name = /^SRU/.test(model.constructor.name) ? `n ${model.constructor.name}` : ` ${model.constructor.name}`;
         await expectRejects(fit(model as nn.GRU, { data: { x, y }, loss: pick, optimizer: opt, verbose: 0 }), 'INVALID_ARGUMENT',
           new RegExp(`^fit: batches are rows of axis 0 of the data \\(x has shape \\[5, 4, 2\\]\\), but the model is a${name}, which reads \\[T, B, in\\]`));
         expectAntlerError(() => evaluate(model as nn.GRU, { x, y }, pick), 'INVALID_ARGUMENT', /^evaluate: batches are rows of axis 0/);
@@ -366,14 +366,21 @@ describe(`fit() and the model's mode, and recurrent layouts (seed ${SEED})`, () 
         opt.dispose();
       }
     }
-    const gru = new nn.GRU(2, 3, { batchFirst: true });
-    const opt = new optim.SGD(gru.parameters(), { lr: 0.1 });
     try {
-      const h = await fit(gru, { data: { x, y }, loss: pick, optimizer: opt, epochs: 2, batchSize: 2, verbose: 0 });
-      expect(h.history.loss).toHaveLength(2);
+      for (const model of [new nn.GRU(2, 3, { batchFirst: true }), new nn.SRU(2, 3, { numLayers: 2, batchFirst: true })]) {
+        const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+        try {
+          const h = await fit(model as nn.GRU, { data: { x, y }, loss: pick, optimizer: opt, epochs: 2, batchSize: 2, verbose: 0 });
+          expect(h.history.loss).toHaveLength(2);
+          // A batch of rows is a batch of whole sequences: evaluate's loss is the full data's.
+          const full = tidy(() => pick((model as nn.GRU).forward(x), y).item());
+          expect(Math.abs(evaluate(model as nn.GRU, { x, y }, pick, { batchSize: 2 }).loss - full)).toBeLessThan(1e-6);
+        } finally {
+          model.dispose();
+          opt.dispose();
+        }
+      }
     } finally {
-      gru.dispose();
-      opt.dispose();
       antler.dispose([x, y]);
     }
   });

@@ -606,8 +606,15 @@ describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
   });
 
   test('a highwayBias whose scale_x overflows under rescale is refused at construction; a layer too large to make is refused in its own name', () => {
-    expectAntlerError(() => new SRU(3, 3, { highwayBias: 1000, rescale: true }), 'INVALID_ARGUMENT', /^SRU: highwayBias 1000 overflows scale_x .*expected highwayBias ≤ 709, or rescale: false$/);
-    expectAntlerError(() => new SRUCell(3, 3, { highwayBias: 710 }), 'INVALID_ARGUMENT', /^SRUCell: highwayBias 710/);
+    expectAntlerError(() => new SRU(3, 3, { highwayBias: 1000, rescale: true }), 'INVALID_ARGUMENT', /^SRU: highwayBias 1000 overflows scale_x .* in float32 under rescale; expected highwayBias ≤ 176.7, or rescale: false$/);
+    // Where 1 + 2·exp(h) overflows though exp(h) does not (float64), and where only float32's scale_x does.
+    expectAntlerError(() => new SRUCell(3, 3, { highwayBias: 709.5, dtype: 'float64' }), 'INVALID_ARGUMENT', /^SRUCell: highwayBias 709.5 .* in float64 .*≤ 709.08/);
+    expectAntlerError(() => new SRUCell(3, 3, { highwayBias: 200 }), 'INVALID_ARGUMENT', /^SRUCell: highwayBias 200 .* in float32/);
+    for (const [h, dtype] of [[176.7, 'float32'], [709.08, 'float64']] as const) {
+      const m = new SRUCell(3, 3, { highwayBias: h, dtype });
+      tidy(() => expect(Number.isFinite(m.scale_x.dataSync()[0])).toBe(true));
+      m.dispose();
+    }
     // Without rescale (SRU's default) or without a skip term, no scale_x is made from it.
     for (const m of [new SRU(3, 3, { highwayBias: 1000 }), new SRUCell(3, 3, { highwayBias: 1000, hasSkipTerm: false })]) {
       tidy(() => expect(Number.isFinite(antler.sum(m.forward(antler.ones([2, 1, 3])).output).dataSync()[0])).toBe(true));
@@ -617,7 +624,12 @@ describe(`SRU bad inputs raise AntlerError (seed ${SEED})`, () => {
     // a RangeError without a code). (A size between the limit and memory would be OUT_OF_MEMORY, not tried:
     // where memory is overcommitted the allocation succeeds and filling it would exhaust the machine.)
     const before = antler.memory().numTensors;
-    expectAntlerError(() => new SRU(3, 2 ** 50), 'INVALID_ARGUMENT', /^SRUCell\(inputSize 3, hiddenSize 1125899906842624\): its parameters \(weight \[3, 4503599627370496\].*cannot be made \(rand: .*more than 2\^40 elements\)$/);
+    expectAntlerError(() => new SRU(3, 2 ** 50), 'INVALID_ARGUMENT', /^SRU: layer 0 of 2: SRUCell\(inputSize 3, hiddenSize 1125899906842624\): its parameters \(weight \[3, 4503599627370496\].*cannot be made \(rand: .*more than 2\^40 elements\)$/);
+    expect(antler.memory().numTensors).toBe(before);
+    // What was made before is freed: layer 0 (16 MiB) when layer 1's weight [2^20, 3·2^20] cannot be made;
+    // a cell's weight when its projection [2^40, 2] cannot.
+    expectAntlerError(() => new SRU(1, 2 ** 20), 'INVALID_ARGUMENT', /^SRU: layer 1 of 2: SRUCell\(inputSize 1048576, hiddenSize 1048576\)/);
+    expectAntlerError(() => new SRUCell(2 ** 40, 3, { projectionSize: 2 }), 'INVALID_ARGUMENT', /^SRUCell\(inputSize 1099511627776, hiddenSize 3\).*cannot be made/);
     expect(antler.memory().numTensors).toBe(before);
   });
 

@@ -299,9 +299,10 @@ static void fusedCase(const FusedCase& c) {
 // values (one draw in three or so). The test is per step and unit (|e| ≤ atol + rtol·|f|, the excess's maxima
 // through the warps, the block and the segments): a sequence the kernel calls converged equals the walk,
 // relative to each value. sms 4 with B = 4 splits each sequence into segments (a cooperative grid); sms 1 with
-// B = 5 runs a block per sequence.
+// B = 5 runs a block per sequence. Returns how many sequences the kernel called converged (the caller
+// requires some in each layout: a kernel that never converged would otherwise check nothing).
 template <typename T>
-static void fusedGrowthCase(int sms, int64_t B) {
+static int fusedGrowthCase(int sms, int64_t B) {
   emu::Device ec(sms, 232448);
   const k::CellConfig cfg{k::CellKind::RnnRelu, 300, B, 6};
   const int64_t n = cfg.n(), seq = cfg.T * B * n;
@@ -317,10 +318,11 @@ static void fusedGrowthCase(int sms, int64_t B) {
   antler::cpu::cellSequential(t, cfg, in, ySeq.p());
   Buf<T> guess(seq, 0, 0);
   k::DeerFusedParams p;
-  p.atol = p.rtol = sizeof(T) == 8 ? 1e-12 : 1e-6;
+  p.atol = p.rtol = sizeof(T) == 8 ? 1e-10 : 1e-5;
   p.maxIters = 100;
   p.eps = std::numeric_limits<T>::epsilon() / 2;
-  const double tol = sizeof(T) == 8 ? 1e-9 : 3e-3;
+  const double tol = sizeof(T) == 8 ? 1e-7 : 3e-2;
+  int converged = 0;
   for (const bool dense : {true, false}) {
     auto yG = Buf<T>::nan(seq);
     std::vector<double> sG(static_cast<size_t>(B * k::kDeerStatusWidth), NAN);
@@ -328,6 +330,7 @@ static void fusedGrowthCase(int sms, int64_t B) {
     for (int64_t b = 0; b < B; ++b) {
       const long long code = static_cast<long long>(sG[b * k::kDeerStatusWidth]);
       if (code != static_cast<long long>(k::DeerFusedCode::Converged)) continue;
+      ++converged;
       double worst = 0;
       for (int64_t tt = 0; tt < cfg.T; ++tt)
         for (int64_t i = 0; i < n; ++i) {
@@ -341,6 +344,7 @@ static void fusedGrowthCase(int sms, int64_t B) {
       emu::checkEqual(name, worst <= tol, true);
     }
   }
+  return converged;
 }
 
 // ---------------------------------------------------------------- ELK
@@ -573,9 +577,14 @@ int main(int argc, char** argv) {
     fusedCase<double>(c);
     fusedCase<float>(c);
   }
+  // (Many draws stall at their rounding floor and fall back, none converging in about one draw in five:
+  // fresh draws until some converge, at most 6.)
   for (const auto& [sms, B] : {std::pair<int, int64_t>{4, 4}, {1, 5}}) {
-    fusedGrowthCase<double>(sms, B);
-    fusedGrowthCase<float>(sms, B);
+    int converged = 0, draws = 0;
+    for (; draws < 6 && converged == 0; ++draws) converged += fusedGrowthCase<double>(sms, B) + fusedGrowthCase<float>(sms, B);
+    emu::checkEqual("cellDeerSolve, growing relu state, sms=" + std::to_string(sms) + ": some sequences converged (" +
+                        std::to_string(converged) + " in " + std::to_string(draws) + " draw(s))",
+                    converged > 0, true);
   }
   return emu::finish();
 }
