@@ -69,7 +69,13 @@ describe(`fused DEER solve on the CPU equals the iteration by launches (seed ${S
     for (const mode of ['deer', 'quasi'] as const) {
       const fused = solve(c, dtype, { mode, fused: true }, w);
       const launches = solve(c, dtype, { mode, fused: false }, w);
-      expect(fused.stats.converged.every(Boolean)).toBe(true);
+      if (kind === 'rnn_relu') {
+        // A relu draw can defeat Newton (seed 3007637787: H = 1, W_hh ≈ 1, the unit off at the first
+        // step: the iterates switch it on and off, ELK stalls too, by launches as fused, before and after
+        // the per-step test): such a sequence falls back, alike in both; the others converge.
+        expect(fused.stats.converged.some(Boolean)).toBe(true);
+        fused.stats.converged.forEach((ok, b) => expect(ok || fused.stats.fallbackSequences.includes(b)).toBe(true));
+      } else expect(fused.stats.converged.every(Boolean)).toBe(true);
       sameJudgement(fused.stats, launches.stats, `${mode}`);
       relClose(fused.y, seq.y, tol, `${mode} y`);
       ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(fused.grads[i], seq.grads[i], tol, `${mode} gradient of ${name}`));
