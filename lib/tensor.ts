@@ -3,6 +3,7 @@
  * row-major storage on one device). Reading data synchronizes the device.
  */
 import { inspect } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { assignRecorder, Node, noGrad, runBackward } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { inScope, isolated, track, untrack } from './engine';
@@ -133,7 +134,8 @@ export class Tensor {
   set grad(g: Tensor | null) {
     if (g !== null) {
       if (!(g instanceof Tensor)) fail('INVALID_ARGUMENT', `grad: the assigned gradient must be a Tensor or null; got ${describe(g)}`);
-      g.checkAlive('grad');
+      if (g.isDisposed) fail('DISPOSED', `grad: the assigned gradient (shape [${g.shape.join(', ')}], ${g.dtype}) has been disposed`);
+      if (g === this) fail('INVALID_ARGUMENT', "grad: a tensor cannot be its own gradient (backward would add into its values; PyTorch refuses it too): assign a clone()");
       if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i]))
         fail('SHAPE_MISMATCH', `grad: the assigned gradient has shape [${g.shape.join(', ')}]; expected the tensor's, [${this.shape.join(', ')}]`);
       if (g.dtype !== this.dtype) fail('DTYPE_MISMATCH', `grad: the assigned gradient is ${g.dtype}; expected the tensor's dtype, ${this.dtype}`);
@@ -387,11 +389,15 @@ export class Tensor {
    * know to get its type: `m.arraySync<number[][]>()` (unchecked, like a cast).
    */
   arraySync<T extends NestedArray = NestedArray>(): T {
+    this.checkAlive('arraySync');
+    checkNestable(this.shape, 'arraySync');
     return nest(this.dataSync(), this.shape) as T;
   }
 
   /** arraySync() without blocking the event loop. */
   async array<T extends NestedArray = NestedArray>(): Promise<T> {
+    this.checkAlive('array');
+    checkNestable(this.shape, 'array');
     return nest(await this.data(), this.shape) as T;
   }
 
@@ -627,6 +633,7 @@ export class Tensor {
   toString(): string {
     const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
     if (this.disposed) return `${head}, disposed)`;
+    if (this.size === 0) return `${head}, values=[])`;
     const float32 = this.dtype === 'float32';
     if (this.size <= 64) return `${head}, values=${formatValues(this.arraySync(), float32)})`;
     return `${head}, values=${formatValues(this.edges(), float32)})`;
@@ -684,6 +691,28 @@ export class Tensor {
   print(): void {
     console.log(this.toString());
   }
+}
+
+/**
+ * Refuses nested arrays the JavaScript heap cannot hold (V8 ends the process, uncatchably, when
+ * it runs out): counts the arrays (a [3, 2^31, 0] tensor holds no value but needs 3·2^31 empty
+ * arrays) and the values, at about 8 bytes a value and 40 an array, against the heap's room.
+ */
+function checkNestable(shape: readonly number[], op: string): void {
+  let arrays = shape.length ? 1 : 0;
+  let outer = 1;
+  for (let d = 0; d + 1 < shape.length && outer > 0; d++) {
+    outer *= shape[d];
+    arrays += outer;
+  }
+  const values = shape.reduce((a, b) => a * b, 1);
+  const need = 8 * values + 40 * arrays;
+  const room = getHeapStatistics().total_available_size;
+  if (need > room / 2)
+    fail(
+      'OUT_OF_MEMORY',
+      `${op}: a tensor of shape [${shape.join(', ')}] as nested arrays needs ${arrays.toLocaleString('en-US')} arrays and ${values.toLocaleString('en-US')} numbers, about ${(need / 2 ** 30).toFixed(1)} GiB of JavaScript heap, and ${(room / 2 ** 30).toFixed(1)} GiB is available: read it flat with dataSync(), or in slices`,
+    );
 }
 
 function nest(data: TypedArray, shape: readonly number[]): NestedArray {
@@ -760,7 +789,8 @@ function checkIntegral(values: ArrayLike<number>, op: string): void {
   }
 }
 
-function resolveCreate(
+/** @internal A creation function's options: dtype (undefined: the op's default), device, the rest, and requiresGrad applied. */
+export function resolveCreate(
   options: unknown,
   op: string,
   extra: readonly string[] = [],

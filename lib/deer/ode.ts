@@ -544,7 +544,8 @@ export function solveIVPAs(op: string, func: OdeFunc, y0: Tensor, t: readonly nu
     residual: new Array(B).fill(0), fallback: false, fallbackSequences: [], diverged: false, retriedSequences: [],
   };
   const p: Problem = { func, grid, T, n, dtype: y0.dtype, device: y0.device, op };
-  if (B === 0) return { y: zeros([T + 1, 0, n], { dtype: y0.dtype, device: y0.device }), stats };
+  // No sequence to solve: the empty answer, still in y0's graph (a backward gives y0 its empty gradient).
+  if (B === 0) return { y: tidy(() => broadcastTo(reshape(y0, [1, 0, n]), [T + 1, 0, n])), stats };
   if (method === 'rk4') {
     const y = tidy(() => rk4(p, y0, o.x, false));
     // No test to pass: a sequence counts as converged where its values are finite (one read back).

@@ -7,10 +7,10 @@
 import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { additiveMask, maskedSoftmax } from '../ops/attention';
-import { add, broadcastTo, concat, matmul, mean, mul, reshape, transpose } from '../ops/core';
+import { add, broadcastTo, concat, greater, matmul, mean, mul, reshape, transpose, where } from '../ops/core';
 import { dropout, linear, softmax } from '../ops/nn';
 import { pad, split, squeeze, unsqueeze } from '../ops/shape';
-import { checkTensor, rand, randn, tensor, zeros, Tensor } from '../tensor';
+import { arange, checkTensor, rand, randn, tensor, zeros, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { Linear } from './layers';
 import { checkedParameters, Module } from './module';
@@ -252,7 +252,13 @@ export function generateSquareSubsequentMask(size: number, options?: Placement):
   const o = checkOptions<Placement>(options, op, ['dtype', 'device']);
   if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float64')
     fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64' (the mask holds −∞); got ${describe(o.dtype)}`);
-  const values = new Float64Array(size * size);
-  for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) values[i * size + j] = -Infinity;
-  return tensor(values, [size, size], { dtype: o.dtype ?? 'float32', device: o.device });
+  // Made on the device: −∞ where the column is past the row.
+  const dtype = o.dtype ?? 'float32';
+  const device = o.device === undefined ? undefined : o.device;
+  return tidy(() => {
+    const rows = reshape(arange(size, undefined, 1, { dtype: 'int32', device }), [size, 1]);
+    const cols = reshape(arange(size, undefined, 1, { dtype: 'int32', device }), [1, size]);
+    const m = where(greater(cols, rows), -Infinity, 0);
+    return dtype === 'float32' ? m : m.cast(dtype);
+  });
 }

@@ -6,7 +6,7 @@ import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
+import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
 import { checkModuleInput, Module } from './module';
 
 interface Placement {
@@ -18,6 +18,7 @@ interface Placement {
 function placement<T extends Placement>(o: Partial<T>, op: string): Partial<T> {
   if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float64')
     fail('DTYPE_MISMATCH', `${op}: dtype must be 'float32' or 'float64' (parameters take gradients); got ${describe(o.dtype)}`);
+  if (o.device !== undefined) checkDevice(o.device, op);
   return o;
 }
 
@@ -35,6 +36,7 @@ export class Linear extends Module {
   constructor(inFeatures: number, outFeatures: number, options?: { bias?: boolean } & Placement) {
     super();
     const o = placement(checkOptions<{ bias: boolean } & Placement>(options, 'Linear', ['bias', 'dtype', 'device']), 'Linear');
+    if (o.bias !== undefined) checkBoolean(o.bias, 'Linear', 'bias');
     this.inFeatures = checkInteger(inFeatures, 'Linear', 'inFeatures', 1);
     this.outFeatures = checkInteger(outFeatures, 'Linear', 'outFeatures', 1);
     const bound = 1 / Math.sqrt(inFeatures);
@@ -71,6 +73,7 @@ export class Conv1d extends Module {
     super();
     const op = 'Conv1d';
     const o = placement(checkOptions<Conv1dOptions & { bias: boolean } & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'dtype', 'device']), op);
+    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
     this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
     this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
     this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);

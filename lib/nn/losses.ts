@@ -10,10 +10,10 @@
 import { isolated } from '../engine';
 import { fail } from '../errors';
 import { ctcLoss, CtcLossOptions, binaryCrossEntropy, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
-import { crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
+import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
 import { flatten } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
-import { checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { Module } from './module';
 
 /** nn.Identity: returns its input (a placeholder where a layer is optional). */
@@ -83,12 +83,31 @@ export class LogSoftmax extends SoftmaxAlong {
 const bufferName = (option: string): string => option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const optionName = (buffer: string): string => buffer.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/**
+ * The options a loss module was given, checked when it is made (as PyTorch's constructors do)
+ * rather than at its first forward, by the functional op's rules (each checks them again there:
+ * blank's upper bound, the class count, is known only then).
+ */
+function checkLossOptions(o: Record<string, unknown>, op: string): void {
+  if (o.reduction !== undefined) checkReduction(o.reduction, op);
+  if (o.ignoreIndex !== undefined) checkInteger(o.ignoreIndex, op, 'ignoreIndex', -(2 ** 31));
+  if (o.labelSmoothing !== undefined) {
+    const s = checkFinite(o.labelSmoothing, op, 'labelSmoothing');
+    if (s < 0 || s > 1) fail('INVALID_ARGUMENT', `${op}: labelSmoothing must be in [0, 1]; got ${s}`);
+  }
+  if (o.beta !== undefined && checkFinite(o.beta, op, 'beta') < 0) fail('INVALID_ARGUMENT', `${op}: beta must be ≥ 0; got ${o.beta}`);
+  if (o.delta !== undefined && !(checkFinite(o.delta, op, 'delta') > 0)) fail('INVALID_ARGUMENT', `${op}: delta must be > 0; got ${o.delta}`);
+  if (o.blank !== undefined) checkInteger(o.blank, op, 'blank', 0);
+  if (o.zeroInfinity !== undefined) checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
+}
+
 /** The base of the loss modules: forward(input, target) → the loss. */
 export abstract class Loss<O extends object = { reduction?: Reduction }> extends Module {
   readonly options: Readonly<O>;
   protected constructor(options: O | undefined, allowed: readonly string[], weights: readonly string[] = []) {
     super();
     const o = { ...checkOptions<O>(options, new.target.name, allowed) } as Record<string, unknown>;
+    checkLossOptions(o, new.target.name);
     // Class weights become buffers: a copy, so disposing the module leaves the caller's tensor alone.
     // Named as PyTorch's (snake_case: posWeight is pos_weight), so its state dicts load.
     for (const key of weights) {
@@ -198,6 +217,7 @@ export class CTCLoss extends Module {
   constructor(options?: CtcLossOptions) {
     super();
     this.options = { ...checkOptions<CtcLossOptions>(options, 'CTCLoss', ['blank', 'reduction', 'zeroInfinity']) };
+    checkLossOptions(this.options as Record<string, unknown>, 'CTCLoss');
   }
   forward(logProbs: Tensor, targets: Parameters<typeof ctcLoss>[1], inputLengths: Parameters<typeof ctcLoss>[2], targetLengths: Parameters<typeof ctcLoss>[3]): Tensor {
     return ctcLoss(logProbs, targets, inputLengths, targetLengths, this.options);

@@ -178,6 +178,11 @@ export abstract class Module {
     const own = (k: string) => Object.prototype.hasOwnProperty.call(self, k);
     const old = own(key) ? self[key] : undefined;
     const snake = snakeCase(key);
+    // A sub-module's property takes a module or null (PyTorch's __setattr__ raises too: the registry
+    // would keep training and saving the old module while the property shows the new value).
+    const child = old instanceof Module ? old : own(key) ? undefined : m.childMap.get(key);
+    if (child instanceof Module && !(v instanceof Module) && !m.params.get(key))
+      fail('INVALID_ARGUMENT', `${m.constructor.name}: '${key}' holds a ${child.constructor.name} sub-module, so it takes a Module or null; got ${v instanceof Tensor ? `a Tensor of shape [${v.isDisposed ? 'disposed' : v.shape.join(', ')}]` : describe(v)} (delete the property, or assign null, to remove the sub-module)`);
     const name = m.params.get(key) ? key : snake !== key && m.params.get(snake) && !own(snake) ? snake : null;
     if (name === null && !(old instanceof Tensor && parameterTensors.has(old) && !old.isDisposed)) return;
     notAParameter(m, key, name ?? key, v);

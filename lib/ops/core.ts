@@ -48,6 +48,8 @@ type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'gr
 function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
   if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
   // checkTensor rejects anything that is neither a number nor a live Tensor.
+  if (typeof a !== 'number' && !(a instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operand 'a' must be a Tensor or a number; got ${describe(a)}`);
+  if (typeof b !== 'number' && !(b instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operand 'b' must be a Tensor or a number; got ${describe(b)}`);
   if (typeof a !== 'number') checkTensor(a, op, "operand 'a'");
   if (typeof b !== 'number') checkTensor(b, op, "operand 'b'");
   if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
@@ -493,8 +495,8 @@ export function normAxes(x: Tensor, axis: number | readonly number[] | undefined
   const rank = Math.max(1, x.rank);
   const seen = new Set<number>();
   for (const a of list) {
-    if (typeof a !== 'number' || !Number.isInteger(a) || a < -rank || a >= rank)
-      fail('INVALID_ARGUMENT', `${op}: axis ${describe(a)} is out of range for a tensor of rank ${x.rank}`);
+    if (typeof a !== 'number' || !Number.isInteger(a)) fail('INVALID_ARGUMENT', `${op}: axis must be an integer; got ${describe(a)}`);
+    if (a < -rank || a >= rank) fail('INVALID_ARGUMENT', `${op}: axis ${a} is out of range for a tensor of rank ${x.rank}`);
     // Here rather than in the native reduction, so that an op built on sum or max names itself.
     if (seen.has(a < 0 ? a + rank : a)) fail('INVALID_ARGUMENT', `${op}: axis ${a} is listed twice`);
     seen.add(a < 0 ? a + rank : a);

@@ -7,16 +7,17 @@
  * hardsigmoid, selu, glu, logit). Where PyTorch's backward defines a value at
  * a kink (hardtanh's bounds, a norm at zero) these give the same.
  */
+import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { arange, checkTensor, Tensor, tensor } from '../tensor';
+import { arange, checkTensor, resolveCreate, Tensor } from '../tensor';
 import type { CreateOptions } from '../tensor';
 import { broadcastShapes, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
   abs, add, checkKeepDims, clamp, div, elu, equal, exp, greater, greaterEqual, lessEqual, less, log, log1p, max, maximum, min, minimum, mul, neg,
   normAxes, notEqual, pow, reshape, sigmoid, softplus, sqrt, sub, sum, tanh, where,
 } from './core';
-import { split } from './shape';
+import { split, squeeze } from './shape';
 
 /** An integer of either sign (a diagonal offset, an axis). */
 function checkSignedInteger(v: unknown, op: string, what: string): number {
@@ -92,11 +93,20 @@ export function norm(x: Tensor, p: number | 'fro' = 2, axis?: number | readonly 
     if (ord === 1) return sum(a, ax, keepDims);
     // s = Σ |x|^p; the p-th root is taken of s where s > 0 and of 1 elsewhere, so a zero norm's
     // gradient is 0 (PyTorch's) instead of 0 · ∞.
-    const s = ord === 2 ? sum(mul(x, x), ax, keepDims) : sum(pow(a, ord), ax, keepDims);
-    const zero = equal(s, 0);
-    const safe = where(zero, 1, s);
-    const root = ord === 2 ? sqrt(safe) : pow(safe, 1 / ord);
-    return where(zero, 0, root);
+    if (ord === 2 || x.size === 0) {
+      const s = ord === 2 ? sum(mul(x, x), ax, keepDims) : sum(pow(a, ord), ax, keepDims);
+      const zero = equal(s, 0);
+      return where(zero, 0, ord === 2 ? sqrt(where(zero, 1, s)) : pow(where(zero, 1, s), 1 / ord));
+    }
+    // Other p: scaled by the largest |x|, m·(Σ (|x|/m)^p)^(1/p), so |x|^p neither overflows nor
+    // underflows (p = 1e300 gives the largest |x|, as torch; without it 1.5^p is ∞ and 0.3^p 0).
+    const m = max(a, ax, true);
+    const zero = equal(m, 0);
+    const scale = where(zero, 1, m.detach());
+    const s = sum(pow(div(a, scale), ord), ax, true);
+    const root = mul(pow(where(zero, 1, s), 1 / ord), scale);
+    const out = where(zero, 0, root);
+    return keepDims ? out : ax ? squeeze(out, ax) : reshape(out, []);
   });
 }
 
@@ -214,22 +224,49 @@ export function logicalNot(x: Tensor): Tensor {
 /**
  * `steps` values evenly spaced from start to end, both included
  * (torch.linspace; float32 by default), computed in double: value i is
- * start + (end − start)·i/(steps − 1), the last exactly end.
+ * start + (end − start)·i/(steps − 1), the last exactly end. Made on the
+ * device (no JavaScript array of the values).
  */
 export function linspace(start: number, end: number, steps: number, options?: CreateOptions): Tensor {
   checkFinite(start, 'linspace', 'start');
   checkFinite(end, 'linspace', 'end');
   checkInteger(steps, 'linspace', 'steps', 0);
+  const { dtype, device, grad } = resolveCreate(options, 'linspace');
   // One step is start alone, as torch.linspace; int32 values are truncated toward zero, as there.
-  const v = Array.from({ length: steps }, (_, i) => (i === steps - 1 && steps > 1 ? end : start + ((end - start) * i) / Math.max(1, steps - 1)));
-  return tensor(options?.dtype === 'int32' ? v.map(Math.trunc) : v, [steps], options);
+  if (dtype === 'int32')
+    for (const [what, v] of [['start', start], ['end', end]] as const)
+      if (Math.trunc(v) < -(2 ** 31) || Math.trunc(v) >= 2 ** 31) fail('INVALID_ARGUMENT', `linspace: ${what} ${v} is outside int32's range [-2^31, 2^31)`);
+  const out = noGrad(() =>
+    tidy(() => {
+      // Each step's input freed once used (a long linspace's temporaries are large).
+      const then = (t: Tensor, f: (t: Tensor) => Tensor): Tensor => {
+        const r = f(t);
+        t.dispose();
+        return r;
+      };
+      const i = arange(steps, undefined, 1, { dtype: 'float64', device });
+      let v = then(then(mul(i, end - start), (t) => div(t, Math.max(1, steps - 1))), (t) => add(t, start));
+      if (steps > 1) v = then(v, (t) => then(equal(i, steps - 1), (last) => where(last, end, t)));
+      i.dispose();
+      return then(v, (t) => t.cast(dtype ?? 'float32'));
+    }),
+  );
+  return grad(out);
 }
 
-/** The n × m identity (torch.eye; m defaults to n; float32 by default). */
+/** The n × m identity (torch.eye; m defaults to n; float32 by default), made on the device. */
 export function eye(n: number, m?: number, options?: CreateOptions): Tensor {
   checkInteger(n, 'eye', 'n', 0);
   const cols = m === undefined ? n : checkInteger(m, 'eye', 'm', 0);
-  return tensor(Array.from({ length: n * cols }, (_, p) => (p % cols === Math.floor(p / cols) ? 1 : 0)), [n, cols], options);
+  const { dtype, device, grad } = resolveCreate(options, 'eye');
+  const out = noGrad(() =>
+    tidy(() => {
+      const rows = reshape(arange(n, undefined, 1, { dtype: 'int32', device }), [n, 1]);
+      const across = reshape(arange(cols, undefined, 1, { dtype: 'int32', device }), [1, cols]);
+      return equal(rows, across).cast(dtype ?? 'float32');
+    }),
+  );
+  return grad(out);
 }
 
 // ---------------------------------------------------------------- products

@@ -103,6 +103,8 @@ export function topk(x: Tensor, k: number, options?: TopkOptions): { values: Ten
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
     fail('INVALID_ARGUMENT', `${op}: k must be an integer in [0, ${n}] (the size of axis ${ax} of shape ${shapeText(x.shape)}); got ${describe(k)}`);
   if (n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: axis ${ax} has ${n} elements; int32 indices reach 2^31 − 1`);
+  // The values are gathered by int32 flat positions: refused before the sort rather than after it.
+  if (x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
   const scalar = x.rank === 0;
   const outShape = scalar ? (k === 1 ? [] : [k]) : x.shape.map((d, i) => (i === ax ? k : d));
   return tidy(() => {
@@ -134,6 +136,8 @@ function sortIndices(op: string, x: Tensor, options: SortOptions | undefined): {
   if (o.stable !== undefined) checkBoolean(o.stable, op, 'options.stable');
   const n = x.rank === 0 ? 1 : x.shape[ax];
   if (n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: axis ${ax} has ${n} elements; int32 indices reach 2^31 − 1`);
+  // sort's values are gathered by int32 flat positions (argsort's indices alone would not need it).
+  if (op === 'sort' && x.size >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the input has ${x.size} elements; at most 2^31 − 1 are supported (int32 positions)`);
   const v = x.rank === 0 ? reshape(x, [1]) : x;
   const axis = x.rank === 0 ? 0 : ax;
   // topk with k = n (kernels/argreduce.h's total order): a full sort (std::sort on the CPU, a merge sort on CUDA).
@@ -313,6 +317,7 @@ function srcColumn(src: Tensor, index: Tensor): Tensor {
  */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   const op = 'scatterAdd';
+  checkTensor(src, op, 'src');
   return tidy(() => {
     const { flat } = scatterPlan(x, axis, index, src, op);
     if (index.size === 0) return add(x, 0);

@@ -10,8 +10,8 @@ import { scatterAddRows } from './indexing';
 import { weightedCrossEntropy } from './losses';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -Math.max(1, x.rank) || axis >= Math.max(1, x.rank))
-    fail('INVALID_ARGUMENT', `${op}: axis ${describe(axis)} is out of range for a tensor of rank ${x.rank}`);
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) fail('INVALID_ARGUMENT', `${op}: axis must be an integer; got ${describe(axis)}`);
+  if (axis < -Math.max(1, x.rank) || axis >= Math.max(1, x.rank)) fail('INVALID_ARGUMENT', `${op}: axis ${axis} is out of range for a tensor of rank ${x.rank}`);
   return axis;
 }
 
@@ -333,6 +333,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   if (bias && weight.rank === 2 && bias.rank >= 1 && bias.shape[bias.rank - 1] !== weight.shape[0] && bias.shape[bias.rank - 1] !== 1)
     fail('SHAPE_MISMATCH', `linear: bias has shape [${bias.shape.join(', ')}]; expected [${weight.shape[0]}], the weight's output features (weight [${weight.shape.join(', ')}])`);
+  if (bias && weight.rank === 2 && x.rank >= 1) {
+    // The bias broadcasts to the output without growing it (torch's expand): checked before the
+    // matmul, whose result would otherwise be made for nothing.
+    const yShape = [...x.shape.slice(0, -1), weight.shape[0]];
+    const fits = bias.rank <= yShape.length && bias.shape.every((d, i) => d === 1 || d === yShape[yShape.length - bias.rank + i]);
+    if (!fits)
+      fail('SHAPE_MISMATCH', `linear: bias has shape [${bias.shape.join(', ')}], which does not broadcast to the output's [${yShape.join(', ')}]; expected [${weight.shape[0]}]`);
+  }
   const y = matmul(x, weight, { transposeB: true });
   if (!bias) return y;
   const out = add(y, bias);

@@ -205,6 +205,8 @@ function clipParams(params: unknown, op: string): Tensor[] {
     fail('INVALID_ARGUMENT', `${op}: expected an array of parameter Tensors (model.parameters()) or one Tensor; got ${describe(params)}`);
   params.forEach((p, i) => {
     if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: params[${i}] must be a Tensor; got ${describe(p)}`);
+    // A disposed parameter has no .grad: skipping it would clip the others by a norm that leaves it out.
+    if (p.isDisposed) fail('DISPOSED', `${op}: params[${i}] has been disposed (a module disposed before its parameters were clipped?)`);
   });
   return params as Tensor[];
 }

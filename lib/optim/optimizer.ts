@@ -22,13 +22,39 @@ const OPTION_NAMES = new Set(
 );
 
 /**
+ * Whether a group key (lowercased, without underscores) is an option's name or a slip of one: at
+ * most one letter added, dropped, changed or two swapped (two for names of 7 letters or more), so
+ * 'momentun', 'nestrov', 'dampning' or 'weightdecy' are refused rather than kept as the user's own
+ * key while the option keeps its default.
+ */
+function readsAsOption(k: string): boolean {
+  if (OPTION_NAMES.has(k)) return true;
+  for (const name of OPTION_NAMES) {
+    const slack = name.length >= 7 ? 2 : name.length >= 4 ? 1 : 0;
+    if (slack && Math.abs(name.length - k.length) <= slack && editDistance(name, k) <= slack) return true;
+  }
+  return false;
+}
+
+/** Optimal string alignment distance (insertions, deletions, substitutions, adjacent swaps). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
+}
+
+/**
  * A parameter group's keys: params, this optimizer's options, and any other
  * key of the user's own (a 'name' or a tag: PyTorch keeps them in the group),
  * unless it reads as an option, spelt otherwise or of another optimizer
  * (weight_decay, betas on SGD): those are refused as unknown options.
  */
 function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string): void {
-  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && OPTION_NAMES.has(k.toLowerCase().replace(/_/g, '')));
+  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOption(k.toLowerCase().replace(/_/g, '')));
   if (optionLike.length) checkKnownKeys({ [optionLike[0]]: true }, op, allowed, where);
 }
 
