@@ -12,7 +12,7 @@ import * as antler from '../../lib';
 import { AntlerError, Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, matmul2d, maxAbs, randomArray, Rng } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, matmul2d, maxAbs, philoxRandomRef, randomArray, Rng } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -44,13 +44,18 @@ interface LayerRefArgs {
   hasSkipTerm: boolean; tanh: boolean; scale: number;
   x: ArrayLike<number>; weight: ArrayLike<number>; weightProj: ArrayLike<number> | null; projSize: number;
   weightC: ArrayLike<number>; bias: ArrayLike<number>; c0: ArrayLike<number> | null; pad: ArrayLike<number> | null;
+  /** What W reads (x after layer norm / rnnDropout), when not x itself; the skip term always reads x. */
+  xU?: ArrayLike<number>;
+  /** The dropout mask [B, n] on the gated part, inside the recurrence: h = s + m ⊙ r ⊙ (g(c) − s). */
+  maskC?: ArrayLike<number> | null;
 }
 
 /** One SRU layer in float64 scalar loops, straight from the equations and the `sru` v2.6 layout. */
 function sruLayerRef(a: LayerRefArgs): { h: Float64Array; c: Float64Array } {
   const { L, B, d, dirs, k } = a;
   const n = dirs * d;
-  const rows = a.weightProj ? matmul2d(a.x, a.weightProj, L * B, a.projSize, a.inSize) : a.x;
+  const xU = a.xU ?? a.x;
+  const rows = a.weightProj ? matmul2d(xU, a.weightProj, L * B, a.projSize, a.inSize) : xU;
   const U = matmul2d(rows, a.weight, L * B, n * k, a.weightProj ? a.projSize : a.inSize);
   const h = new Float64Array(L * B * n);
   const cOut = new Float64Array(B * n);
@@ -70,7 +75,8 @@ function sruLayerRef(a: LayerRefArgs): { h: Float64Array; c: Float64Array } {
           c = f * c + (1 - f) * u(0);
           const g = a.tanh ? Math.tanh(c) : c;
           const skip = !a.hasSkipTerm ? 0 : k === 4 ? u(3) : a.scale * a.x[(t * B + b) * a.inSize + unit];
-          h[(t * B + b) * n + unit] = r * g + (1 - r) * skip;
+          const hv = r * g + (1 - r) * skip;
+          h[(t * B + b) * n + unit] = a.maskC ? skip + a.maskC[b * n + unit] * (hv - skip) : hv;
         }
         cOut[b * n + unit] = c;
       }
@@ -194,6 +200,8 @@ interface Run {
   output: Float64Array;
   c: Float64Array;
   grads: Record<string, Float64Array>;
+  /** forward()'s stats (mode 'deer'). */
+  stats?: ReturnType<SRU['forward']>['stats'];
 }
 
 /** Forward, then backward of Σ output ⊙ gOut + Σ c ⊙ gC; returns outputs and the gradients of x, c0 and every parameter. */
@@ -218,7 +226,7 @@ function runModel(m: SRU, cfg: Config, inp: Inputs, seed: number, dtype: 'float3
     if (c0) grads.c0 = Float64Array.from(c0.grad!.dataSync());
     for (const [name, p] of m.namedParameters()) grads[name] = Float64Array.from(p.grad!.dataSync());
     m.zeroGrad();
-    return { output: Float64Array.from(out.output.dataSync()), c: Float64Array.from(out.c.dataSync()), grads };
+    return { output: Float64Array.from(out.output.dataSync()), c: Float64Array.from(out.c.dataSync()), grads, stats: out.stats };
   });
 }
 
@@ -457,6 +465,136 @@ describe(`SRU dropout (seed ${SEED})`, () => {
       cell.dispose();
     });
   });
+});
+
+// ---------------------------------------------------------------- stacked layers
+
+interface StackCase {
+  note: string; inSize: number; d: number; layers: number; bidirectional?: boolean; activation?: 'tanh';
+  projectionSize?: number; layerNorm?: boolean; normalizeAfter?: boolean; rescale?: boolean; highwayBias?: number;
+  dropout?: number; rnnDropout?: number; mask?: 'maskPad' | 'lengths'; c0?: boolean; train: boolean;
+}
+
+/** Layer norm over the last axis (size n) of rows × n values, mean and biased variance written out, eps 1e-5 (torch's default). */
+function layerNormRef(v: ArrayLike<number>, rows: number, n: number, gamma: ArrayLike<number>, beta: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let mean = 0;
+    for (let j = 0; j < n; j++) mean += v[r * n + j];
+    mean /= n;
+    let vr = 0;
+    for (let j = 0; j < n; j++) vr += (v[r * n + j] - mean) ** 2;
+    vr /= n;
+    for (let j = 0; j < n; j++) out[r * n + j] = ((v[r * n + j] - mean) / Math.sqrt(vr + 1e-5)) * gamma[j] + beta[j];
+  }
+  return out;
+}
+
+/**
+ * The dropout mask [rows, cols] of the `stream`-th draw after setSeed(seed), derived from the Philox
+ * reference (not from antler): keep (1/(1−p)) where the float64 uniform is >= p, else 0.
+ */
+function dropoutMaskRef(rows: number, cols: number, p: number, seed: number, stream: number): Float64Array {
+  return Float64Array.from(philoxRandomRef(rows * cols, 'float64', false, 0, 1, seed, stream), (u) => (u >= p ? 1 / (1 - p) : 0));
+}
+
+describe(`SRU stacked layers against a plain JavaScript stack: layer norm, skip from the raw input, dropout masks derived independently (seed ${SEED})`, () => {
+  const cases: StackCase[] = [
+    {
+      note: 'layer norm before, rnnDropout and dropout, bidirectional, rescale, maskPad, c0', inSize: 5, d: 3, layers: 3, bidirectional: true,
+      layerNorm: true, rescale: true, highwayBias: -0.6, dropout: 0.4, rnnDropout: 0.3, mask: 'maskPad', c0: true, train: true,
+    },
+    {
+      note: 'layer norm after, dropout and rnnDropout, projection, tanh, rescale, lengths', inSize: 6, d: 4, layers: 3, activation: 'tanh',
+      layerNorm: true, normalizeAfter: true, projectionSize: 3, rescale: true, highwayBias: 0.4, dropout: 0.5, rnnDropout: 0.25, mask: 'lengths', train: true,
+    },
+    { note: 'layer norm before, eval mode, bidirectional, c0', inSize: 4, d: 2, layers: 2, bidirectional: true, layerNorm: true, rescale: true, c0: true, train: false },
+  ];
+  for (const cs of cases)
+    for (const impl of IMPLS)
+      test(`${cs.note} (${impl}): outputs and c to 1e-10`, () => {
+        tidy(() => {
+          const L = rng.int(2, 6), B = 4;
+          const m = new SRU(cs.inSize, cs.d, {
+            numLayers: cs.layers, bidirectional: cs.bidirectional, activation: cs.activation, projectionSize: cs.projectionSize,
+            layerNorm: cs.layerNorm, normalizeAfter: cs.normalizeAfter, rescale: cs.rescale ?? false, highwayBias: cs.highwayBias,
+            dropout: cs.dropout, rnnDropout: cs.rnnDropout, dtype: 'float64', impl,
+          });
+          randomizeParameters(m, rng);
+          if (!cs.train) m.eval();
+          const dirs = cs.bidirectional ? 2 : 1;
+          const n = dirs * cs.d;
+          const xv = randomArray(rng, L * B * cs.inSize, -1.5, 1.5);
+          let pad: number[] | null = null;
+          let lengths: number[] | null = null;
+          if (cs.mask === 'maskPad') pad = Array.from({ length: L * B }, () => (rng.next() < 0.3 ? 1 : 0));
+          if (cs.mask === 'lengths') {
+            lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : rng.int(1, L)));
+            pad = Array.from({ length: L * B }, (_, i) => (Math.floor(i / B) >= lengths![i % B] ? 1 : 0));
+          }
+          const c0v = cs.c0 ? randomArray(rng, cs.layers * B * n) : null;
+          const seed = rng.u32();
+          antler.setSeed(seed);
+          const out = m.forward(f64(xv, [L, B, cs.inSize]), {
+            c0: c0v ? f64(c0v, [cs.layers, B, n]) : null,
+            maskPad: cs.mask === 'maskPad' ? tensor(pad!, [L, B], { dtype: 'int32' }) : null,
+            lengths: lengths ? tensor(lengths, [B], { dtype: 'int32' }) : null,
+          });
+
+          // The reference: each layer's masks are the next draws of the global generator (stream 1, 2, …
+          // after setSeed), rnnDropout's [B, in] before the recurrence, dropout's [B, n] after it, none on
+          // the last layer; outside training, none at all.
+          let stream = 0;
+          const drawn: { p: number; zeros: number; size: number }[] = [];
+          let h: ArrayLike<number> = xv;
+          const cRef: number[] = [];
+          m.cells.forEach((cell, i) => {
+            const inSize = i === 0 ? cs.inSize : n;
+            const last = i === cs.layers - 1;
+            let xU: ArrayLike<number> = h;
+            const ln = cell.layerNorm ? { g: cell.layerNorm.weight!.dataSync(), b: cell.layerNorm.bias!.dataSync() } : null;
+            if (ln && !cs.normalizeAfter) xU = layerNormRef(h, L * B, inSize, ln.g, ln.b);
+            if (cs.train && cs.rnnDropout) {
+              const mask = dropoutMaskRef(B, inSize, cs.rnnDropout, seed, ++stream);
+              drawn.push({ p: cs.rnnDropout, zeros: mask.filter((v) => v === 0).length, size: mask.length });
+              const u = xU;
+              xU = Float64Array.from({ length: L * B * inSize }, (_, j) => u[j] * mask[j % (B * inSize)]); // one mask for every step
+            }
+            let maskC: Float64Array | null = null;
+            if (cs.train && cs.dropout && !last) {
+              maskC = dropoutMaskRef(B, n, cs.dropout, seed, ++stream);
+              drawn.push({ p: cs.dropout, zeros: maskC.filter((v) => v === 0).length, size: maskC.length });
+            }
+            expect(cell.k).toBe(inSize === n ? 3 : 4);
+            const layer = sruLayerRef({
+              L, B, inSize, d: cs.d, dirs, k: cell.k, hasSkipTerm: true, tanh: cs.activation === 'tanh',
+              scale: cs.rescale ? Math.sqrt(1 + 2 * Math.exp(cs.highwayBias ?? 0)) : 1,
+              x: h, xU, weight: cell.weight.dataSync(), weightProj: cell.weightProj?.dataSync() ?? null, projSize: cell.projectionSize,
+              weightC: cell.weightC.dataSync(), bias: cell.bias.dataSync(), c0: c0v ? c0v.slice(i * B * n, (i + 1) * B * n) : null, pad, maskC,
+            });
+            h = ln && cs.normalizeAfter ? layerNormRef(layer.h, L * B, n, ln.g, ln.b) : layer.h;
+            cRef.push(...layer.c);
+          });
+          expect(out.output.shape).toEqual([L, B, n]);
+          expectClose(out.output.dataSync(), h, 1e-10, 1e-10, `${cs.note}: output`);
+          expectClose(out.c.dataSync(), cRef, 1e-10, 1e-10, `${cs.note}: c`);
+          // The masks drop at about their rates: some entries dropped, some kept, within 6 standard deviations
+          // (at these sizes, >= 56 entries per rate, a chance failure has probability below 1e-7).
+          for (const p of new Set(drawn.map((d) => d.p))) {
+            const zeros = drawn.filter((d) => d.p === p).reduce((s, d) => s + d.zeros, 0);
+            const size = drawn.filter((d) => d.p === p).reduce((s, d) => s + d.size, 0);
+            expect(zeros).toBeGreaterThan(0);
+            expect(zeros).toBeLessThan(size);
+            expect(Math.abs(zeros / size - p)).toBeLessThan(6 * Math.sqrt((p * (1 - p)) / size));
+          }
+          expect(drawn.length).toBe(cs.train ? 2 * cs.layers - 1 : 0);
+          // Nothing else was drawn: the next draw is the stream after the reference's last.
+          const next = antler.rand([3], { dtype: 'float64' }).dataSync();
+          expectExact(next, philoxRandomRef(3, 'float64', false, 0, 1, seed, stream + 1), 'no other draws in forward()');
+          m.dispose();
+        });
+      });
+
 });
 
 // ---------------------------------------------------------------- bad inputs
@@ -856,18 +994,18 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
         m.mode = 'deer';
         const deer = runModel(m, cfg, inp, 7);
         compareRuns(fused, deer, 1e-10, `deer vs fused (${cfg.name})`);
-        const stats = tidy(() => {
-          const n = m.outputSize;
-          const out = m.forward(tensor(Float64Array.from(inp.x), [inp.L, inp.B, cfg.inSize], { dtype: 'float64' }), {
-            c0: inp.c0 ? tensor(Float64Array.from(inp.c0), [cfg.layers, inp.B, n], { dtype: 'float64' }) : null,
-            lengths: inp.lengths,
-          });
-          return out.stats!;
-        });
+        // The stats of the run compared above (maskPad or lengths included): DEER's own answer, every
+        // sequence converged, no fallback, and Newton iterated (a stub returning the fused answer would not).
+        const stats = deer.stats!;
         expect(stats).toHaveLength(cfg.layers);
+        const allPadded = inp.pad !== null && inp.pad.every((v) => v !== 0);
         for (const s of stats) {
+          expect(s.mode).toBe('deer');
           expect(s.fallback).toBe(false);
-          expect(s.converged.every(Boolean)).toBe(true);
+          expect(s.fallbackSequences).toEqual([]);
+          expect(s.converged).toEqual(new Array(inp.B).fill(true));
+          if (!allPadded) expect(s.iterations).toBeGreaterThan(0);
+          expect(s.iterations).toBeLessThanOrEqual(inp.L);
         }
       } finally {
         m.dispose();
@@ -881,7 +1019,9 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
       try {
         const L = 10_000, B = 2;
         const inp: Inputs = {
-          L, B, pad: null, lengths: [L, rng.int(1, L)], c0: null,
+          // The second sequence is padded for 20-90% of the steps: padded steps carry c (Jacobian 1), so
+          // Newton needs no extra iterations for them.
+          L, B, pad: null, lengths: [L, rng.int(L / 10, (8 * L) / 10)], c0: null,
           x: randomArray(rng, L * B * 4, -1.5, 1.5), gOut: randomArray(rng, L * B * 16), gC: randomArray(rng, B * 16),
         };
         const fused = runModel(m, cfg, inp, 3, dtype);
@@ -892,10 +1032,52 @@ describe(`SRU mode 'deer' equals the fused kernel (seed ${SEED})`, () => {
         rel(deer.output, fused.output, `${dtype} output`);
         rel(deer.c, fused.c, `${dtype} c`);
         for (const k of Object.keys(fused.grads)) rel(deer.grads[k], fused.grads[k], `${dtype} grad ${k}`);
+        // DEER's own answer, not the fused kernel's: no fallback, both sequences converged, Newton iterated.
+        expect(fused.stats).toBeUndefined();
+        expect(deer.stats).toHaveLength(1);
+        const s = deer.stats![0];
+        expect({ fallback: s.fallback, converged: s.converged, diverged: s.diverged }).toEqual({ fallback: false, converged: [true, true], diverged: false });
+        expect(s.iterations).toBeGreaterThan(0);
+        expect(s.iterations).toBeLessThan(100);
       } finally {
         m.dispose();
       }
     }
+  });
+
+  withFused("bidirectional deer judges both directions: a linear forward direction (weight_c 0) converges in one Newton step, the backward direction (large weight_c) does not", () => {
+    tidy(() => {
+      const L = rng.int(8, 12), B = 3, d = 3, inSize = 4, n = 2 * d;
+      const m = new SRU(inSize, d, { numLayers: 1, bidirectional: true, activation: 'tanh', dtype: 'float64' });
+      try {
+        randomizeParameters(m, rng);
+        // weight_c = [v_f | v_r], each [fwd units | bwd units]: no c in the forward direction's gates
+        // (f independent of c: F is affine, Newton exact after one step), |v| in [1.5, 2.5] in the backward one's.
+        const big = () => (rng.next() < 0.5 ? -1 : 1) * (1.5 + rng.next());
+        const wc = Array.from({ length: 2 * n }, (_, i) => (i % n < d ? 0 : big()));
+        m.cells[0].weightC.assign(f64(wc, [2 * n]));
+        const x = f64(randomArray(rng, L * B * inSize, -1.5, 1.5), [L, B, inSize]);
+        const c0 = f64(randomArray(rng, B * n, -2, 2), [1, B, n]);
+        const fused = m.forward(x, { c0 });
+        m.mode = 'deer';
+        const deer = m.forward(x, { c0 });
+        expectClose(deer.output.dataSync(), fused.output.dataSync(), 1e-10, 1e-10, 'deer output');
+        expectClose(deer.c.dataSync(), fused.c.dataSync(), 1e-10, 1e-10, 'deer c');
+        const s = deer.stats![0];
+        expect({ fallback: s.fallback, converged: s.converged }).toEqual({ fallback: false, converged: [true, true, true] });
+        // The backward direction needed more than the forward direction's one step.
+        expect(s.iterations).toBeGreaterThan(1);
+        for (const r of s.residual) expect(r).toBeLessThanOrEqual(1e-12 * 10);
+        // One Newton step leaves the backward direction unconverged: strict says so.
+        m.deer = { maxIters: 1, strict: true };
+        expectAntlerError(() => m.forward(x, { c0 }), 'NOT_CONVERGED');
+        // The forward direction alone (backward weights as the forward's linear ones) converges in that one step.
+        m.cells[0].weightC.assign(f64(new Array(2 * n).fill(0), [2 * n]));
+        expect(m.forward(x, { c0 }).stats![0]).toMatchObject({ fallback: false, iterations: 1 });
+      } finally {
+        m.dispose();
+      }
+    });
   });
 
   test('deer options are checked at construction: strict a real boolean, known keys only, and deer.mode says to set mode on the module', () => {
