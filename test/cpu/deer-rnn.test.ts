@@ -9,6 +9,7 @@
 import * as antler from '../../lib';
 import { memory, resetPeakMemory, Tensor, tensor, tidy } from '../../lib';
 import { autoTuned, autoTuning, cellRecurrence, CellKind, DeerOptions, DeerStats, resetAutoTuning } from '../../lib/deer';
+import * as deerScan from '../../lib/deer/scan';
 import { selectBatch, selectRows } from '../../lib/deer/solver';
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from '../../lib/nn';
 import { backprop, cellStepRef, expectAntlerErrorInTidy as expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, maxAbs, randomArray } from '../helpers';
@@ -388,6 +389,7 @@ describe(`solver behaviour (seed ${SEED})`, () => {
         const pick = (y: Float64Array) => Float64Array.from({ length: T * H }, (_, k) => y[(Math.floor(k / H) * B + b) * H + (k % H)]);
         relClose(pick(d.y), pick(seq.y), 1e-6, `gain ${gain}, sequence ${b} (fell back)`);
       }
+      expect(d.stats.fallback).toBe(d.stats.fallbackSequences.length > 0);
       if (d.stats.diverged) {
         found = { gain, stats: d.stats };
         break;
@@ -397,7 +399,7 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     const s = found!.stats;
     expect(s.diverged).toBe(true);
     expect(s.fallback || s.lambda > 0).toBe(true);
-    if (s.fallback) expect(s.fallbackSequences.length).toBeGreaterThan(0);
+    expect(s.fallback).toBe(s.fallbackSequences.length > 0);
     // Reported residuals are those of the returned answer.
     for (const r of s.residual) expect(r).toBeLessThan(1e-4);
   });
@@ -593,6 +595,64 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     }
   });
 
+  test("ELK's damping, step by step: a candidate is accepted exactly when it lowers the merit Σ residual², and a rejected one leaves the base and raises λ", () => {
+    // The solver's own calls are watched: residuals() judges each candidate y (its ss is the merit), and
+    // elkStep(a, u, base, y0, λ) makes the next candidate from the base. One sequence (B = 1) of an unstable
+    // GRU at a time, so the active set never reorders columns. Draws repeat until both modes have rejected
+    // a candidate whose merit was above the base's by less than half (a looser accept rule takes those).
+    const T = 200, H = 8;
+    const [realResiduals, realStep] = [deerScan.residuals, deerScan.elkStepUnchecked];
+    const judged = jest.spyOn(deerScan, 'residuals');
+    const stepped = jest.spyOn(deerScan, 'elkStepUnchecked');
+    const near: Record<string, number> = { elk: 0, 'quasi-elk': 0 };
+    let rejected = 0;
+    try {
+      for (let draw = 0; draw < 12 && (near.elk === 0 || near['quasi-elk'] === 0); draw++) {
+        const v = randomCell('gru', T, 1, H, 'float64', 5);
+        v.values[0] = v.values[0].map((a) => a * 5);
+        for (const mode of ['elk', 'quasi-elk'] as const) {
+          const events: ({ kind: 'judge'; y: number[]; ss: number } | { kind: 'step'; base: number[]; lambda: number })[] = [];
+          judged.mockImplementation((y, f, rtol) => {
+            const r = realResiduals(y, f, rtol);
+            events.push({ kind: 'judge', y: Array.from(y.dataSync()), ss: r.ss[0] });
+            return r;
+          });
+          stepped.mockImplementation((a, u, yhat, y0, lambda) => {
+            events.push({ kind: 'step', base: Array.from(yhat.dataSync()), lambda: lambda.dataSync()[0] });
+            return realStep(a, u, yhat, y0, lambda);
+          });
+          const r = solve('gru', v, 'float64', { mode, maxIters: 300 });
+          // judge (the guess), then step, judge, step, judge, …: a fallback's own residual check may follow.
+          expect(events[0].kind).toBe('judge');
+          let base = events[0] as { y: number[]; ss: number };
+          let merit = base.ss;
+          let lambda = -1;
+          for (let k = 1; k + 1 < events.length; k += 2) {
+            const step = events[k], cand = events[k + 1];
+            if (step.kind !== 'step' || cand.kind !== 'judge') break;
+            expect(step.base).toEqual(base.y); // every step starts from the last accepted iterate
+            if (events[k - 1] !== base) {
+              // The candidate before this step was rejected: λ rose (at its ceiling the solve stops instead).
+              rejected += 1;
+              expect(step.lambda).toBeGreaterThan(lambda);
+            }
+            lambda = step.lambda;
+            if (cand.ss < merit) [base, merit] = [cand, cand.ss];
+            else if (cand.ss < 1.5 * merit) near[mode] += 1;
+          }
+          // The answer is the sequential one whatever happened.
+          relClose(r.y, solve('gru', v, 'float64', { mode: 'sequential' }).y, 1e-10, `${mode} y`);
+        }
+      }
+    } finally {
+      judged.mockRestore();
+      stepped.mockRestore();
+    }
+    expect(rejected).toBeGreaterThan(0);
+    expect(near.elk).toBeGreaterThan(0);
+    expect(near['quasi-elk']).toBeGreaterThan(0);
+  });
+
   test('a sequence stuck at its rounding floor above the tolerance stops after a few iterations without progress and gets the sequential answer', () => {
     // float32 cannot reach 1e-12: every sequence stalls a little above its rounding floor. Before the
     // stall rule it ran to maxIters (100 here) first.
@@ -679,6 +739,40 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     expect(chunked.peak).toBeLessThan(whole.peak / 3);
   });
 
+  test('chunkSize not dividing T: deer and quasi give the unchunked answer and gradients (x, h0, weights), which are the sequential ones', () => {
+    // The gradient of a later chunk's output reaches earlier chunks (and xp, y0) only through the chunk
+    // boundary's start state: a detached start leaves every earlier gradient short.
+    const T = rng.int(700, 900), B = 2, H = 6;
+    const chunkSize = rng.int(150, 250);
+    const chunks = Math.ceil(T / chunkSize);
+    expect(T % chunkSize).not.toBe(0);
+    for (const kind of ['gru', 'lstm'] as CellKind[]) {
+      const v = randomCell(kind, T, B, H, 'float64');
+      const w = Float64Array.from(randomArray(rng, T * B * (kind === 'lstm' ? 2 * H : H)));
+      const seq = solveWithGrads(kind, v, 'float64', w, { mode: 'sequential' });
+      for (const mode of ['deer', 'quasi'] as const) {
+        const whole = solveWithGrads(kind, v, 'float64', w, { mode, maxIters: 500 });
+        const chunked = solveWithGrads(kind, v, 'float64', w, { mode, maxIters: 500, chunkSize });
+        expect(whole.stats.chunks).toBe(1);
+        expect(chunked.stats.chunks).toBe(chunks);
+        for (const r of [whole, chunked]) {
+          expect(r.stats.fallback).toBe(false);
+          expect(r.stats.converged.every(Boolean)).toBe(true);
+        }
+        relClose(chunked.y, whole.y, 1e-10, `${kind} ${mode} chunked y`);
+        relClose(chunked.y, seq.y, 1e-10, `${kind} ${mode} chunked y vs sequential`);
+        ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => {
+          relClose(chunked.grads[i], whole.grads[i], 1e-9, `${kind} ${mode} chunked gradient of ${name}`);
+          relClose(chunked.grads[i], seq.grads[i], 1e-9, `${kind} ${mode} chunked gradient of ${name} vs sequential`);
+        });
+      }
+      // The sequential walk chunked is the sequential walk, gradients included.
+      const seqChunked = solveWithGrads(kind, v, 'float64', w, { mode: 'sequential', chunkSize });
+      relClose(seqChunked.y, seq.y, 1e-12, `${kind} sequential chunked y`);
+      ['xp', 'Whh', 'bhh', 'y0'].forEach((name, i) => relClose(seqChunked.grads[i], seq.grads[i], 1e-10, `${kind} sequential chunked gradient of ${name}`));
+    }
+  });
+
   test('warmStart reuses the last solution (a repeated solve converges at once)', () => {
     const net = new GRU(4, 8, { dtype: 'float64', mode: 'deer', deer: { warmStart: true } });
     try {
@@ -690,6 +784,31 @@ describe(`solver behaviour (seed ${SEED})`, () => {
       expect(b.iterations).toBeLessThanOrEqual(1);
     } finally {
       net.dispose();
+    }
+  });
+
+  test('exactly one sequence of a batch falls back: fallback is true, fallbackSequences names it alone, and its answer is the sequential one', () => {
+    // Every sequence but one has zero drive, bias and state (y = 0 is the answer: converged at the guess); the
+    // hard one, at a random place in the batch, has a random drive and maxIters 1, too few for any mode.
+    const T = 200, B = 4, H = 6;
+    const hard = rng.int(0, B - 1);
+    const v = randomCell('gru', T, B, H, 'float64');
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (b !== hard) v.values[0].fill(0, (t * B + b) * 3 * H, (t * B + b + 1) * 3 * H);
+    v.values[2].fill(0);
+    for (let b = 0; b < B; b++) if (b !== hard) v.values[3].fill(0, b * H, (b + 1) * H);
+    const seq = solve('gru', v, 'float64', { mode: 'sequential' });
+    for (const mode of ['deer', 'quasi', 'elk', 'quasi-elk'] as const) {
+      const r = solve('gru', v, 'float64', { mode, maxIters: 1 });
+      expect(r.stats.fallbackSequences).toEqual([hard]);
+      expect(r.stats.fallback).toBe(true);
+      expect(r.stats.converged).toEqual(Array.from({ length: B }, (_, b) => b !== hard));
+      expect(r.stats.sequenceIterations.filter((_, b) => b !== hard)).toEqual(new Array(B - 1).fill(0));
+      expect(Array.from(r.y)).toEqual(Array.from(seq.y)); // the fallen-back sequence is the walk's; the others are exactly 0
+      // Enough iterations: nothing falls back, and fallback says so.
+      const ok = solve('gru', v, 'float64', { mode, maxIters: 300 });
+      expect(ok.stats.fallbackSequences).toEqual([]);
+      expect(ok.stats.fallback).toBe(false);
+      relClose(ok.y, seq.y, 1e-10, `${mode} y`);
     }
   });
 
