@@ -633,7 +633,8 @@ export class Tensor {
   toString(): string {
     const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
     if (this.disposed) return `${head}, disposed)`;
-    if (this.size === 0) return `${head}, values=[])`;
+    // An empty tensor with many empty rows ([2^31, 0]) is shown without building them.
+    if (this.size === 0 && this.shape.slice(0, -1).reduce((a, b) => a * b, 1) > 64) return `${head}, values=[])`;
     const float32 = this.dtype === 'float32';
     if (this.size <= 64) return `${head}, values=${formatValues(this.arraySync(), float32)})`;
     return `${head}, values=${formatValues(this.edges(), float32)})`;
@@ -696,7 +697,7 @@ export class Tensor {
 /**
  * Refuses nested arrays the JavaScript heap cannot hold (V8 ends the process, uncatchably, when
  * it runs out): counts the arrays (a [3, 2^31, 0] tensor holds no value but needs 3·2^31 empty
- * arrays) and the values, at about 8 bytes a value and 40 an array, against the heap's room.
+ * arrays) and the values, at about 8 bytes a value and 40 an array, against the heap's free room.
  */
 function checkNestable(shape: readonly number[], op: string): void {
   let arrays = shape.length ? 1 : 0;
@@ -708,10 +709,11 @@ function checkNestable(shape: readonly number[], op: string): void {
   const values = shape.reduce((a, b) => a * b, 1);
   const need = 8 * values + 40 * arrays;
   const room = getHeapStatistics().total_available_size;
-  if (need > room / 2)
+  // Building them takes transient room too (measured in a heap with 299 MiB free: 24M values fit, 28M, about 213 MiB by this count, ended the process).
+  if (need > 0.6 * room)
     fail(
       'OUT_OF_MEMORY',
-      `${op}: a tensor of shape [${shape.join(', ')}] as nested arrays needs ${arrays.toLocaleString('en-US')} arrays and ${values.toLocaleString('en-US')} numbers, about ${(need / 2 ** 30).toFixed(1)} GiB of JavaScript heap, and ${(room / 2 ** 30).toFixed(1)} GiB is available: read it flat with dataSync(), or in slices`,
+      `${op}: a tensor of shape [${shape.join(', ')}] as nested arrays needs ${arrays.toLocaleString('en-US')} arrays and ${values.toLocaleString('en-US')} numbers, about ${(need / 2 ** 20).toFixed(0)} MiB of JavaScript heap; ${(room / 2 ** 20).toFixed(0)} MiB is free, and building arrays takes about as much again while they grow (60% of the free heap is the limit): read it flat with dataSync(), or in slices`,
     );
 }
 

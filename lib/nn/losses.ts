@@ -89,16 +89,18 @@ const optionName = (buffer: string): string => buffer.replace(/_([a-z])/g, (_, c
  * blank's upper bound, the class count, is known only then).
  */
 function checkLossOptions(o: Record<string, unknown>, op: string): void {
-  if (o.reduction !== undefined) checkReduction(o.reduction, op);
-  if (o.ignoreIndex !== undefined) checkInteger(o.ignoreIndex, op, 'ignoreIndex', -(2 ** 31));
-  if (o.labelSmoothing !== undefined) {
+  // null or undefined is the default, as the functional ops read them (`??`).
+  const given = (k: string) => o[k] !== undefined && o[k] !== null;
+  if (given('reduction')) checkReduction(o.reduction, op);
+  if (given('ignoreIndex')) checkInteger(o.ignoreIndex, op, 'ignoreIndex', -Number.MAX_SAFE_INTEGER);
+  if (given('labelSmoothing')) {
     const s = checkFinite(o.labelSmoothing, op, 'labelSmoothing');
     if (s < 0 || s > 1) fail('INVALID_ARGUMENT', `${op}: labelSmoothing must be in [0, 1]; got ${s}`);
   }
-  if (o.beta !== undefined && checkFinite(o.beta, op, 'beta') < 0) fail('INVALID_ARGUMENT', `${op}: beta must be ≥ 0; got ${o.beta}`);
-  if (o.delta !== undefined && !(checkFinite(o.delta, op, 'delta') > 0)) fail('INVALID_ARGUMENT', `${op}: delta must be > 0; got ${o.delta}`);
-  if (o.blank !== undefined) checkInteger(o.blank, op, 'blank', 0);
-  if (o.zeroInfinity !== undefined) checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
+  if (given('beta') && checkFinite(o.beta, op, 'beta') < 0) fail('INVALID_ARGUMENT', `${op}: beta must be ≥ 0; got ${o.beta}`);
+  if (given('delta') && !(checkFinite(o.delta, op, 'delta') > 0)) fail('INVALID_ARGUMENT', `${op}: delta must be > 0; got ${o.delta}`);
+  if (given('blank')) checkInteger(o.blank, op, 'blank', 0);
+  if (given('zeroInfinity')) checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
 }
 
 /** The base of the loss modules: forward(input, target) → the loss. */

@@ -36,7 +36,10 @@ let disposing = false;
 const MODULE_TRAPS: ProxyHandler<Module> = {
   defineProperty(target, key, desc) {
     const assigned = typeof key === 'string' && 'value' in desc;
-    if (assigned) Module.guard(target, key, desc.value);
+    // A class field's definition (a full descriptor) of undefined is a subclass redeclaring a field
+    // (`head!: nn.Linear` compiles to `head;` under ES2022 class fields) before its constructor assigns
+    // it: let through; a plain assignment (`m.head = undefined`) defines the value alone and is judged.
+    if (assigned && !(desc.value === undefined && 'configurable' in desc)) Module.guard(target, key, desc.value);
     const done = Reflect.defineProperty(target, key, desc);
     if (assigned) Module.adoptBuffer(target, key, desc.value);
     if (key !== 'syncedAt') Module.touch(target);

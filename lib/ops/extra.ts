@@ -102,7 +102,8 @@ export function norm(x: Tensor, p: number | 'fro' = 2, axis?: number | readonly 
     // underflows (p = 1e300 gives the largest |x|, as torch; without it 1.5^p is ∞ and 0.3^p 0).
     const m = max(a, ax, true);
     const zero = equal(m, 0);
-    const scale = where(zero, 1, m.detach());
+    // Unscaled where the largest is infinite (∞ then, as torch) or NaN.
+    const scale = where(logicalOr(zero, notEqual(less(m, Infinity), 1)), 1, m.detach());
     const s = sum(pow(div(a, scale), ord), ax, true);
     const root = mul(pow(where(zero, 1, s), 1 / ord), scale);
     const out = where(zero, 0, root);
@@ -124,8 +125,7 @@ export function normalize(x: Tensor, options?: { p?: number; axis?: number; eps?
  */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: { axis?: number; eps?: number }): Tensor {
   const o = checkOptions<{ axis: number; eps: number }>(options, 'cosineSimilarity', ['axis', 'eps']);
-  checkTensor(x1, 'cosineSimilarity', 'x1');
-  checkTensor(x2, 'cosineSimilarity', 'x2');
+  pairFor('cosineSimilarity', x1, x2, ['x1', 'x2']);
   const eps = o.eps === undefined ? 1e-8 : checkFinite(o.eps, 'cosineSimilarity', 'eps');
   const axis = o.axis ?? 1;
   return tidy(() => {
@@ -185,6 +185,7 @@ export function isClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: 
 
 /** True when every element of a is close to b's (torch.allclose); reads one number back. */
 export function allClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): boolean {
+  pairFor('allClose', a, b);
   return tidy(() => {
     const c = isClose(a, b, options);
     return c.size === 0 || min(c).item() === 1;
@@ -195,22 +196,27 @@ export function allClose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?:
 
 const truth = (x: Tensor): Tensor => notEqual(x, 0);
 
+/** Two tensors checked for an elementwise op built on others, so an error names `op` (not mul's). */
+function pairFor(op: string, a: Tensor, b: Tensor, names: readonly [string, string] = ['a', 'b']): void {
+  checkTensor(a, op, names[0]);
+  checkTensor(b, op, names[1]);
+  if (!broadcastShapes([a.shape, b.shape])) fail('SHAPE_MISMATCH', `${op}: ${names[0]} ${shapeText(a.shape)} and ${names[1]} ${shapeText(b.shape)} do not broadcast together`);
+  if (a.device !== b.device) fail('DEVICE_MISMATCH', `${op}: ${names[0]} is on ${a.device} and ${names[1]} on ${b.device}`);
+}
+
 /** 1 where both are nonzero, else 0 (torch.logical_and; in the promoted dtype). */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
-  checkTensor(a, 'logicalAnd', 'a');
-  checkTensor(b, 'logicalAnd', 'b');
+  pairFor('logicalAnd', a, b);
   return tidy(() => mul(truth(a.detach()), truth(b.detach())));
 }
 /** 1 where either is nonzero (torch.logical_or). */
 export function logicalOr(a: Tensor, b: Tensor): Tensor {
-  checkTensor(a, 'logicalOr', 'a');
-  checkTensor(b, 'logicalOr', 'b');
+  pairFor('logicalOr', a, b);
   return tidy(() => maximum(truth(a.detach()), truth(b.detach())));
 }
 /** 1 where exactly one is nonzero (torch.logical_xor). */
 export function logicalXor(a: Tensor, b: Tensor): Tensor {
-  checkTensor(a, 'logicalXor', 'a');
-  checkTensor(b, 'logicalXor', 'b');
+  pairFor('logicalXor', a, b);
   return tidy(() => notEqual(truth(a.detach()), truth(b.detach())));
 }
 /** 1 where x is 0 (torch.logical_not). */

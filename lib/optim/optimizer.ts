@@ -22,15 +22,16 @@ const OPTION_NAMES = new Set(
 );
 
 /**
- * Whether a group key (lowercased, without underscores) is an option's name or a slip of one: at
- * most one letter added, dropped, changed or two swapped (two for names of 7 letters or more), so
- * 'momentun', 'nestrov', 'dampning' or 'weightdecy' are refused rather than kept as the user's own
- * key while the option keeps its default.
+ * Whether a group key (lowercased, without underscores) is an option's name (any optimizer's), or
+ * a slip of one of this optimizer's own options `own` of 6 letters or more: one letter added,
+ * dropped, changed or two swapped (two from 9 letters), so 'momentun', 'nestrov', 'dampning',
+ * 'amsgrd' or 'weightdecy' are refused rather than kept as the user's own key while the option
+ * keeps its default. Short names are left out ('seed' is a slip away from 'need', 'decay' from 'delay').
  */
-function readsAsOption(k: string): boolean {
+function readsAsOption(k: string, own: readonly string[]): boolean {
   if (OPTION_NAMES.has(k)) return true;
-  for (const name of OPTION_NAMES) {
-    const slack = name.length >= 7 ? 2 : name.length >= 4 ? 1 : 0;
+  for (const name of own.map((o) => o.toLowerCase())) {
+    const slack = name.length >= 9 ? 2 : name.length >= 6 ? 1 : 0;
     if (slack && Math.abs(name.length - k.length) <= slack && editDistance(name, k) <= slack) return true;
   }
   return false;
@@ -54,7 +55,7 @@ function editDistance(a: string, b: string): number {
  * (weight_decay, betas on SGD): those are refused as unknown options.
  */
 function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string): void {
-  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOption(k.toLowerCase().replace(/_/g, '')));
+  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOption(k.toLowerCase().replace(/_/g, ''), allowed));
   if (optionLike.length) checkKnownKeys({ [optionLike[0]]: true }, op, allowed, where);
 }
 
