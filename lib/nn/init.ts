@@ -324,6 +324,8 @@ function fans(x: Tensor, op: string): [number, number] {
 
 function xavierStd(x: Tensor, gain: number, op: string): number {
   checkFinite(gain, op, 'gain');
+  // A negative gain makes a negative spread (PyTorch's uniform_/normal_ then raise, naming themselves).
+  if (gain < 0) fail('INVALID_ARGUMENT', `${op}: gain must be >= 0; got ${gain}`);
   const [fanIn, fanOut] = fans(x, op);
   return fanIn + fanOut === 0 ? 0 : gain * Math.sqrt(2 / (fanIn + fanOut));
 }

@@ -319,7 +319,7 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
 }
 
 /** min(max(x, 0), 6) (torch.nn.functional.relu6; hardtanh's gradient). */
-export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
+export const relu6 = (x: Tensor): Tensor => hardtanh(checkTensor(x, 'relu6', 'x'), 0, 6);
 
 /** x / (1 + |x|) (torch.nn.functional.softsign). */
 export function softsign(x: Tensor): Tensor {

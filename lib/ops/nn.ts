@@ -4,7 +4,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
-import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, notEqual, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
 import { scatterAddRows } from './indexing';
 import { weightedCrossEntropy } from './losses';
@@ -225,6 +225,7 @@ function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: number)
 export function dropoutMask(shape: readonly number[], p: number, options?: { seed?: number; dtype?: 'float32' | 'float64'; device?: string }): Tensor {
   checkFinite(p, 'dropout', 'p');
   if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `dropout: p must be in [0, 1]; got ${p}`);
+  if (options?.seed !== undefined) checkInteger(options.seed, 'dropout', 'seed');
   // p = 1 drops everything (PyTorch multiplies by zero and draws nothing).
   if (p === 1) return zeros([...shape], { dtype: options?.dtype, device: options?.device });
   const u = rand(shape, options);

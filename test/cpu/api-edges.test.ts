@@ -364,6 +364,33 @@ describe(`other checks the audit found missing (seed ${SEED})`, () => {
     new nn.CTCLoss({ blank: null as unknown as number, reduction: null as unknown as 'mean' }).dispose();
   });
 
+  test('errors name the function called, not the op it is built on, and say what was expected', () => {
+    const r = rng.int(2, 4);
+    const x = zeros([2, r]);
+    const y = zeros([2, 2, r + 1]);
+    const w = zeros([3, 4]);
+    try {
+      for (const f of ['logicalAnd', 'logicalOr', 'logicalXor'] as const)
+        expectAntlerError(() => api[f](x, y), 'SHAPE_MISMATCH', new RegExp(`^${f}: a \\[2, ${r}\\] and b \\[2, 2, ${r + 1}\\] do not broadcast`));
+      expectAntlerError(() => api.cosineSimilarity(x, y), 'SHAPE_MISMATCH', /^cosineSimilarity: x1/);
+      expectAntlerError(() => api.allClose(x, 'abc' as unknown as Tensor), 'INVALID_ARGUMENT', /^allClose: b must be a Tensor/);
+      expectAntlerError(() => api.relu6('abc' as unknown as Tensor), 'INVALID_ARGUMENT', /^relu6: x must be a Tensor/);
+      expectAntlerError(() => nn.init.xavierUniform(w, -1), 'INVALID_ARGUMENT', /^init\.xavierUniform: gain must be >= 0/);
+      expectAntlerError(() => api.dropout(x, 0.5, { seed: -3 }), 'INVALID_ARGUMENT', /^dropout: seed/);
+      expectAntlerError(() => new nn.Linear(3, 4, { device: 'gpu' }), 'INVALID_ARGUMENT', /^Linear: device must be/);
+      expectAntlerError(() => x.add('1' as unknown as number), 'INVALID_ARGUMENT', /^add: operand 'b' must be a Tensor or a number; got '1'/);
+      expectAntlerError(() => x.max('1' as unknown as number), 'INVALID_ARGUMENT', /^max: axis must be an integer; got '1'/);
+      expectAntlerError(() => api.softmax(x, 0.5), 'INVALID_ARGUMENT', /^softmax: axis must be an integer; got 0\.5/);
+      const dead = zeros([2, r], { requiresGrad: false });
+      const p = zeros([2, r], { requiresGrad: true });
+      dead.dispose();
+      expectAntlerError(() => (p.grad = dead), 'DISPOSED', /^grad: the assigned gradient .* has been disposed/);
+      p.dispose();
+    } finally {
+      dispose([x, y, w]);
+    }
+  });
+
   test('scatterAdd without a src tensor is INVALID_ARGUMENT (was a TypeError)', () => {
     const x = zeros([2, 3]);
     const idx = tensor([[0, 1, 2]], undefined, { dtype: 'int32' });
