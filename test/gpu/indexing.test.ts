@@ -54,6 +54,25 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       }
     }));
 
+  test('eye, linspace and the causal mask, made on the device: the CPU values bit for bit, on cuda:0', () =>
+    antler.tidy(() => {
+      const n = rng.int(0, 70), m = rng.int(0, 70), steps = rng.int(0, 3000);
+      const [start, end] = [rng.uniform(-100, 100), rng.uniform(-100, 100)];
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        const [ec, eg] = ['cpu', 'cuda:0'].map((device) => antler.eye(n, m, { dtype, device }));
+        expect(eg.device).toBe('cuda:0');
+        expectExact(read(eg), read(ec), `eye ${dtype}`);
+        const [lc, lg] = ['cpu', 'cuda:0'].map((device) => antler.linspace(start, end, steps, { dtype, device }));
+        expect(lg.device).toBe('cuda:0');
+        expectExact(read(lg), read(lc), `linspace ${dtype}`);
+      }
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [mc, mg] = ['cpu', 'cuda:0'].map((device) => antler.nn.generateSquareSubsequentMask(n, { dtype, device }));
+        expect(mg.device).toBe('cuda:0');
+        expectExact(read(mg), read(mc), `mask ${dtype}`);
+      }
+    }));
+
   test('sort and argsort (the CUDA merge sort): the same indices and values on both devices, long lines, ties and NaN', () =>
     antler.tidy(() => {
       for (const [shape, axis] of [[[3, 1000], 1], [[1, 20000], 1], [[2, 517, 3], 1], [[700, 5], 0], [[64, 33], 1]] as [number[], number][]) {
