@@ -599,7 +599,8 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     // The solver's own calls are watched: residuals() judges each candidate y (its ss is the merit), and
     // elkStep(a, u, base, y0, λ) makes the next candidate from the base. One sequence (B = 1) of an unstable
     // GRU at a time, so the active set never reorders columns. Draws repeat until both modes have rejected
-    // a candidate whose merit was above the base's by less than half (a looser accept rule takes those).
+    // a candidate whose merit was above the base's by less than half (a looser accept rule takes those;
+    // about one draw in five has one in quasi-elk, so up to 40 draws: a miss in all is ~4e-5).
     const T = 200, H = 8;
     const [realResiduals, realStep] = [deerScan.residuals, deerScan.elkStepUnchecked];
     const judged = jest.spyOn(deerScan, 'residuals');
@@ -607,7 +608,7 @@ describe(`solver behaviour (seed ${SEED})`, () => {
     const near: Record<string, number> = { elk: 0, 'quasi-elk': 0 };
     let rejected = 0;
     try {
-      for (let draw = 0; draw < 12 && (near.elk === 0 || near['quasi-elk'] === 0); draw++) {
+      for (let draw = 0; draw < 40 && (near.elk === 0 || near['quasi-elk'] === 0); draw++) {
         const v = randomCell('gru', T, 1, H, 'float64', 5);
         v.values[0] = v.values[0].map((a) => a * 5);
         for (const mode of ['elk', 'quasi-elk'] as const) {
@@ -742,10 +743,11 @@ describe(`solver behaviour (seed ${SEED})`, () => {
   test('chunkSize not dividing T: deer and quasi give the unchunked answer and gradients (x, h0, weights), which are the sequential ones', () => {
     // The gradient of a later chunk's output reaches earlier chunks (and xp, y0) only through the chunk
     // boundary's start state: a detached start leaves every earlier gradient short.
-    const T = rng.int(700, 900), B = 2, H = 6;
     const chunkSize = rng.int(150, 250);
+    const B = 2, H = 6;
+    let T = rng.int(700, 900);
+    if (T % chunkSize === 0) T += rng.int(1, chunkSize - 1); // a partial last chunk, always
     const chunks = Math.ceil(T / chunkSize);
-    expect(T % chunkSize).not.toBe(0);
     for (const kind of ['gru', 'lstm'] as CellKind[]) {
       const v = randomCell(kind, T, B, H, 'float64');
       const w = Float64Array.from(randomArray(rng, T * B * (kind === 'lstm' ? 2 * H : H)));
