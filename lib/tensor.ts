@@ -708,6 +708,7 @@ function checkNestable(shape: readonly number[], op: string): void {
   }
   const values = shape.reduce((a, b) => a * b, 1);
   const need = 8 * values + 40 * arrays;
+  if (need < 2 ** 24) return; // small reads (toString's, a loop's) skip the heap query
   const room = getHeapStatistics().total_available_size;
   // Building them takes transient room too (measured in a heap with 299 MiB free: 24M values fit, 28M, about 213 MiB by this count, ended the process).
   if (need > 0.6 * room)
