@@ -115,6 +115,13 @@ export function checkInteger(v: unknown, op: string, what: string, min = 0): num
   return n;
 }
 
+/** An integer that an int32 tensor can hold, [−2^31, 2^31): `why` says what makes it int32. */
+export function checkInt32(v: unknown, op: string, what: string, why: string): number {
+  const n = checkNumber(v, op, what);
+  if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer in [-2^31, 2^31) (${why}); got ${describe(v)}`);
+  return n;
+}
+
 export function checkBoolean(v: unknown, op: string, what: string): boolean {
   if (typeof v !== 'boolean') fail('INVALID_ARGUMENT', `${op}: ${what} must be a boolean; got ${describe(v)}`);
   return v;

@@ -7,7 +7,7 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
-import { checkOptions, describe, shapeText } from '../validate';
+import { checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, matmul, permute, reshape } from './core';
 import { indexSelect } from './indexing';
 import { linear } from './nn';
@@ -74,6 +74,7 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
   const g = convGeometry(op, L, K, o);
+  if (g.left || g.right) checkShape([N, Cin, L + g.left + g.right], op, 'the padded input shape');
   return tidy(() => {
     const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
     const xp = g.left || g.right ? pad(xb, [[0, 0], [0, 0], [g.left, g.right]]) : xb;

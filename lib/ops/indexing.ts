@@ -12,7 +12,7 @@ import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, checkKeepDims, equal, greater, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
 
 /** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
@@ -436,6 +436,8 @@ export function oneHot(indices: Tensor, numClasses = -1, options?: { dtype?: 'in
   const C = numClasses === -1 ? hi + 1 : numClasses;
   if (numClasses === -1 && indices.size === 0) fail('INVALID_ARGUMENT', `${op}: numClasses −1 needs at least one index to take the number of classes from; the indices are empty`);
   if (lo < 0 || hi >= C) fail('INVALID_ARGUMENT', `${op}: class ${lo < 0 ? lo : hi} is outside [0, ${C})${numClasses === -1 ? '' : ` (numClasses ${C})`}`);
+  if (C >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: numClasses must be below 2^31 (class indices are int32); got ${describe(numClasses)}`);
+  checkShape([...indices.shape, C], op, 'the one-hot shape');
   return tidy(() => {
     const hot = equal(reshape(indices, [...indices.shape, 1]), arange(0, C, 1, { dtype: 'int32', device: indices.device }));
     return dtype === 'int32' ? hot : hot.cast(dtype);

@@ -10,7 +10,7 @@ import { fail } from '../errors';
 import { isGradEnabled, record } from '../autograd/graph';
 import { native } from '../native';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInt32, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, slice, square, stack, sub, sum, where, wrap } from './core';
 import { gather, indexSelect, scatterAdd } from './indexing';
 import { logSumExp } from './reductions';
@@ -213,9 +213,7 @@ function checkNllInputs(op: string, input: Tensor, labels: Tensor, ignoreIndex: 
   if (labels.rank !== lead.length || labels.shape.some((d, i) => d !== lead[i]))
     fail('SHAPE_MISMATCH', `${op}: labels must have shape ${shapeText(lead)} for input ${shapeText(input.shape)} (classes on the last axis); got ${shapeText(labels.shape)}`);
   if (labels.device !== input.device) fail('DEVICE_MISMATCH', `${op}: labels are on ${labels.device} and input on ${input.device}`);
-  const ii = ignoreIndex === undefined ? -100 : ignoreIndex;
-  if (typeof ii !== 'number' || !Number.isInteger(ii)) fail('INVALID_ARGUMENT', `${op}: ignoreIndex must be an integer; got ${describe(ii)}`);
-  return ii;
+  return ignoreIndex === undefined ? -100 : checkInt32(ignoreIndex, op, 'ignoreIndex', 'labels are int32');
 }
 
 /**

@@ -4,7 +4,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
-import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInt32, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, notEqual, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
 import { scatterAddRows } from './indexing';
 import { weightedCrossEntropy } from './losses';
@@ -60,9 +60,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
   const o = checkOptions<{ ignoreIndex: number; reduction: Reduction; weight: Tensor; labelSmoothing: number }>(options, 'crossEntropy', ['ignoreIndex', 'reduction', 'weight', 'labelSmoothing']);
   checkTensor(logits, 'crossEntropy', 'logits');
   checkTensor(labels, 'crossEntropy', 'labels');
-  const ignoreIndex = o.ignoreIndex === undefined ? -100 : o.ignoreIndex;
-  if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex))
-    fail('INVALID_ARGUMENT', `crossEntropy: ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
+  const ignoreIndex = o.ignoreIndex === undefined ? -100 : checkInt32(o.ignoreIndex, 'crossEntropy', 'ignoreIndex', 'labels are int32');
   const reduction = checkReduction(o.reduction ?? 'mean', 'crossEntropy');
   const smoothing = o.labelSmoothing === undefined ? 0 : checkFinite(o.labelSmoothing, 'crossEntropy', 'labelSmoothing');
   if (smoothing < 0 || smoothing > 1) fail('INVALID_ARGUMENT', `crossEntropy: labelSmoothing must be in [0, 1]; got ${smoothing}`);

@@ -8,7 +8,7 @@ import { isGradEnabled } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, Tensor } from '../tensor';
-import { checkNumber, checkOptions, describe, shapeText } from '../validate';
+import { checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
 import { broadcastTo, concat, reshape, slice } from './core';
 
 /** An axis in [−rank, rank) (0-d tensors take 0 and −1), normalised. */
@@ -153,6 +153,7 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
   });
   if (reps.length < x.rank) fail('INVALID_ARGUMENT', `tile: reps ${shapeText(reps)} has fewer entries than the tensor's ${x.rank} axes (shape ${shapeText(x.shape)})`);
   const shape = [...new Array(reps.length - x.rank).fill(1), ...x.shape];
+  checkShape(shape.map((d, i) => d * reps[i]), 'tile', 'the tiled shape');
   return tidy(() => {
     // One axis at a time (four dims at most, whatever the rank): axis d of the current [pre, d, post]
     // becomes [reps[d], d] by broadcasting a new axis in front of it, then merges.
@@ -185,6 +186,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
       fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0; got ${describe(p)}`);
   });
   if (x.dtype === 'int32' && !Number.isInteger(value)) fail('DTYPE_MISMATCH', `pad: the value ${value} is not an integer and x is int32; cast x first`);
+  checkShape(x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]), 'pad', 'the padded shape');
   return tidy(() => {
     let y = x;
     paddings.forEach(([before, after], ax) => {

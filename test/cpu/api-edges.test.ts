@@ -391,6 +391,42 @@ describe(`other checks the audit found missing (seed ${SEED})`, () => {
     }
   });
 
+  test('sizes past int32 or 2^40 elements are refused in the name of the function called (they named arange, equal, full, broadcastTo)', () => {
+    const big = rng.pick([2 ** 40, 2 ** 53, 1e300]);
+    const C = rng.int(2, 5);
+    const logits = randn([3, C], { seed: rng.int(1, 1000) });
+    const labels = tensor(randomInts(rng, 3, 0, C - 1), [3], { dtype: 'int32' });
+    const x = zeros([1, 3, 5]);
+    const w = zeros([2, 3, 2]);
+    try {
+      const before = Array.from(logits.dataSync());
+      for (const [name, f] of [['nllLoss', () => tidy(() => api.nllLoss(api.logSoftmax(logits, 1), labels, { ignoreIndex: big }))], ['crossEntropy', () => api.crossEntropy(logits, labels, { ignoreIndex: big })]] as const)
+        expectAntlerError(f, 'INVALID_ARGUMENT', new RegExp(`^${name}: ignoreIndex must be an integer in \\[-2\\^31, 2\\^31\\) \\(labels are int32\\)`));
+      // The int32 range's ends are still accepted (nothing ignored); the loss is the plain one.
+      const plain = tidy(() => Array.from(api.crossEntropy(logits, labels).dataSync()));
+      for (const ii of [2 ** 31 - 1, -(2 ** 31)]) {
+        expectExact(tidy(() => Array.from(api.crossEntropy(logits, labels, { ignoreIndex: ii }).dataSync())), plain);
+        expectExact(tidy(() => Array.from(api.nllLoss(api.logSoftmax(logits, 1), labels, { ignoreIndex: ii }).dataSync())), plain);
+      }
+      if (big !== 1e300) {
+        expectAntlerError(() => api.oneHot(labels, big), 'INVALID_ARGUMENT', /^oneHot: numClasses must be below 2\^31 \(class indices are int32\)/);
+        expectAntlerError(() => api.tile(logits, [big, 1]), 'INVALID_ARGUMENT', /^tile: the tiled shape \[\d+, \d+\] has more than 2\^40 elements/);
+        expectAntlerError(() => api.conv1d(x, w, null, { padding: big }), 'INVALID_ARGUMENT', /^conv1d: the padded input shape \[1, 3, \d+\] has more than 2\^40 elements/);
+        expectAntlerError(() => api.pad(x, [[0, 0], [0, 0], [big, 0]]), 'INVALID_ARGUMENT', /^pad: the padded shape \[1, 3, \d+\] has more than 2\^40 elements/);
+      }
+      // Below the limits they still work: a one-hot of C classes, a tile, a padded convolution of the right length.
+      const p = rng.int(1, 3);
+      tidy(() => {
+        expect(api.oneHot(labels, C).shape).toEqual([3, C]);
+        expect(api.tile(logits, [2, 1]).shape).toEqual([6, C]);
+        expect(api.conv1d(x, w, null, { padding: p }).shape).toEqual([1, 2, 5 + 2 * p - 1]);
+      });
+      expect(Array.from(logits.dataSync())).toEqual(before);
+    } finally {
+      dispose([logits, labels, x, w]);
+    }
+  });
+
   test('scatterAdd without a src tensor is INVALID_ARGUMENT (was a TypeError)', () => {
     const x = zeros([2, 3]);
     const idx = tensor([[0, 1, 2]], undefined, { dtype: 'int32' });
