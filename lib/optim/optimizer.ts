@@ -55,8 +55,21 @@ function editDistance(a: string, b: string): number {
  * (weight_decay, betas on SGD): those are refused as unknown options.
  */
 function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string): void {
-  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOption(k.toLowerCase().replace(/_/g, ''), allowed));
+  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOptionMemo(k, allowed));
   if (optionLike.length) checkKnownKeys({ [optionLike[0]]: true }, op, allowed, where);
+}
+
+/** readsAsOption of a user key, remembered (step() checks every group's keys on every call). */
+const optionLikeMemo = new Map<string, boolean>();
+function readsAsOptionMemo(k: string, allowed: readonly string[]): boolean {
+  const id = `${allowed.join(',')}\u0000${k}`;
+  let v = optionLikeMemo.get(id);
+  if (v === undefined) {
+    if (optionLikeMemo.size >= 4096) optionLikeMemo.clear();
+    v = readsAsOption(k.toLowerCase().replace(/_/g, ''), allowed);
+    optionLikeMemo.set(id, v);
+  }
+  return v;
 }
 
 /** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'; see LRScheduler). */
