@@ -405,6 +405,75 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('parameter groups with differing options each step by their own (amsgrad, maximize, nesterov, dampening, centered, initialAccumulatorValue, …)', () => {
+    // Every option a group overrides differs from the constructor's defaults, so an update that read
+    // this.defaults (or another group) instead of its own group would go elsewhere.
+    type Ref = (p: Float64Array, g: number[], s: never, o: never) => void;
+    const kinds = {
+      SGD: { make: (g: never, o: never) => new optim.SGD(g, o), base: SGD_DEFAULTS, ref: sgdRef as Ref, state: () => ({ buf: null }) },
+      Adam: { make: (g: never, o: never) => new optim.Adam(g, o), base: ADAM_DEFAULTS, ref: ((p, g, s, o) => adamRef(p, g, s, o, false)) as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), v: new Float64Array(n), vmax: new Float64Array(n) }) },
+      AdamW: { make: (g: never, o: never) => new optim.AdamW(g, o), base: ADAMW_DEFAULTS, ref: ((p, g, s, o) => adamRef(p, g, s, o, true)) as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), v: new Float64Array(n), vmax: new Float64Array(n) }) },
+      RMSprop: { make: (g: never, o: never) => new optim.RMSprop(g, o), base: RMSPROP_DEFAULTS, ref: rmspropRef as Ref, state: (n: number) => ({ sq: new Float64Array(n), ga: new Float64Array(n), buf: new Float64Array(n) }) },
+      Adagrad: { make: (g: never, o: never) => new optim.Adagrad(g, o), base: ADAGRAD_DEFAULTS, ref: adagradRef as Ref, state: (n: number, o: Record<string, unknown>) => ({ step: 0, sum: new Float64Array(n).fill(o.initialAccumulatorValue as number) }) },
+    };
+    const cases: [keyof typeof kinds, Record<string, unknown>, Record<string, unknown>[]][] = [
+      ['SGD', { lr: 0.05, momentum: 0.9 }, [{ dampening: 0.5, weightDecay: 0.1 }, { nesterov: true, maximize: true, lr: 0.02 }]],
+      ['Adam', { lr: 0.02 }, [{ amsgrad: true, betas: [0.8, 0.99] }, { maximize: true, weightDecay: 0.1, eps: 1e-3 }]],
+      ['AdamW', { lr: 0.02, amsgrad: true }, [{ maximize: true }, { amsgrad: false, weightDecay: 0.3, betas: [0.5, 0.9] }]],
+      ['RMSprop', { lr: 0.003 }, [{ centered: true, momentum: 0.5 }, { alpha: 0.8, maximize: true, weightDecay: 0.1, eps: 1e-3 }]],
+      ['Adagrad', { lr: 0.05 }, [{ initialAccumulatorValue: 0.5, lrDecay: 0.1 }, { maximize: true, eps: 1e-3, weightDecay: 0.2 }]],
+    ];
+    const groupOf = [0, 0, 1, 1];
+    for (const [kind, options, groups] of cases) {
+      const k = kinds[kind];
+      const { params, ref } = makeParams(rng);
+      const opts = groups.map((g) => ({ ...k.base, ...options, ...g }));
+      const states = ref.map((r, i) => k.state(r.length, opts[groupOf[i]]));
+      const opt = k.make([{ params: [params[0], params[1]], ...groups[0] }, { params: [params[2], params[3]], ...groups[1] }] as never, options as never);
+      for (let step = 0; step < 8; step++) {
+        const grads = drawGrads(rng, step);
+        params.forEach((p, i) => setGrad(p, grads[i]));
+        opt.step();
+        params.forEach((_, i) => k.ref(ref[i], grads[i], states[i] as never, opts[groupOf[i]] as never));
+      }
+      params.forEach((p, i) => {
+        const err = maxRelDiff(p.dataSync(), ref[i]);
+        expect({ kind, param: i, ok: err <= TOL }).toEqual({ kind, param: i, ok: true });
+      });
+      opt.dispose();
+      antler.dispose(params);
+    }
+  });
+
+  test('a state dict saved mid-training from two groups of same-shaped parameters resumes each parameter with its own state', () => {
+    // Two groups whose parameters have the same shapes: a dict that paired state.i with the wrong
+    // parameter would load without a shape error; the resumed run must still match the reference.
+    const shapes = [[3, 2], [4], [3, 2], [4]];
+    const init = shapes.map((s) => initValues(rng, prod(s)));
+    const grads = Array.from({ length: 6 }, (_, step) => shapes.map((s) => randomArray(rng, prod(s), -1, 1).map((v) => v * (step % 3 === 2 ? 1e-3 : 1))));
+    const makeOpt = (ps: Tensor[]) => new optim.Adam([{ params: [ps[0], ps[1]], amsgrad: true, lr: 0.03 }, { params: [ps[2], ps[3]], betas: [0.5, 0.9], weightDecay: 0.1 }], { lr: 0.01 });
+    const opts: AdamOpts[] = [{ ...ADAM_DEFAULTS, lr: 0.03, amsgrad: true }, { ...ADAM_DEFAULTS, lr: 0.01, betas: [0.5, 0.9], weightDecay: 0.1 }];
+    const first = init.map((v, i) => tensor(v, shapes[i], { dtype: 'float64', requiresGrad: true }));
+    const opt1 = makeOpt(first);
+    const doStep = (ps: Tensor[], o: optim.Adam, step: number) => {
+      ps.forEach((p, i) => setGrad(p, grads[step][i]));
+      o.step();
+    };
+    for (let s = 0; s < 3; s++) doStep(first, opt1, s);
+    const resumed = first.map((p, i) => tensor(p.dataSync(), shapes[i], { dtype: 'float64', requiresGrad: true }));
+    const opt2 = makeOpt(resumed);
+    tidy(() => opt2.loadStateDict(opt1.stateDict()));
+    for (let s = 3; s < 6; s++) doStep(resumed, opt2, s);
+    // The reference: six steps of adamRef, each parameter with its group's options.
+    init.forEach((v, i) => {
+      const r = Float64Array.from(v), n = r.length;
+      const st: AdamState = { step: 0, m: new Float64Array(n), v: new Float64Array(n), vmax: new Float64Array(n) };
+      for (let s = 0; s < 6; s++) adamRef(r, grads[s][i], st, opts[i < 2 ? 0 : 1], false);
+      expect({ param: i, err: maxRelDiff(resumed[i].dataSync(), r) <= TOL }).toEqual({ param: i, err: true });
+    });
+    antler.dispose([opt1, opt2, ...first, ...resumed]);
+  });
+
   test('step(closure) runs the closure first and returns its loss', () => {
     const xs = initValues(rng, 4);
     const p = tensor(xs, [4], { dtype: 'float64', requiresGrad: true });
@@ -1310,6 +1379,111 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose([p, ...c.params]);
   });
 
+  test('OneCycleLR with two groups: each its own maxLr and momenta; Adam keeps each group\'s beta2', () => {
+    const ps = [antler.zeros([2], { requiresGrad: true }), antler.zeros([1], { requiresGrad: true })];
+    const beta2 = [rng.uniform(0.9, 0.99), rng.uniform(0.99, 0.9999)];
+    const opt = new optim.Adam([{ params: [ps[0]], betas: [0.9, beta2[0]] }, { params: [ps[1]], betas: [0.8, beta2[1]] }]);
+    const maxLr = [rng.uniform(0.5, 2), rng.uniform(0.01, 0.1)], baseM = [rng.uniform(0.7, 0.8), rng.uniform(0.8, 0.85)], maxM = [rng.uniform(0.9, 0.95), rng.uniform(0.95, 0.99)];
+    const total = rng.int(10, 30), pct = rng.uniform(0.2, 0.4), div = 25, fin = 1e4;
+    const sched = new optim.OneCycleLR(opt as unknown as optim.Optimizer<{ lr: number }>, maxLr, { totalSteps: total, pctStart: pct, baseMomentum: baseM, maxMomentum: maxM });
+    const cos = (a: number, b: number, x: number): number => b + ((a - b) / 2) * (Math.cos(Math.PI * x) + 1);
+    for (let t = 0; t < total; t++) {
+      const up = t <= pct * total - 1;
+      const x = up ? t / (pct * total - 1) : (t - (pct * total - 1)) / (total - 1 - (pct * total - 1));
+      opt.paramGroups.forEach((g, i) => {
+        const initial = maxLr[i] / div;
+        const lr = up ? cos(initial, maxLr[i], x) : cos(maxLr[i], initial / fin, x);
+        const m = up ? cos(maxM[i], baseM[i], x) : cos(baseM[i], maxM[i], x);
+        expect({ t, group: i, lr: Math.abs(g.lr - lr) < 1e-12, beta1: Math.abs(g.betas[0] - m) < 1e-12, beta2: g.betas[1] }).toEqual({ t, group: i, lr: true, beta1: true, beta2: beta2[i] });
+      });
+      sched.step();
+    }
+    antler.dispose([opt, ...ps]);
+  });
+
+  test('ReduceLROnPlateau in every mode and threshold mode matches a transcription of torch\'s step (ties and near-ties included)', () => {
+    // torch.optim.lr_scheduler.ReduceLROnPlateau.step / is_better / _reduce_lr, transcribed.
+    const torchPlateau = (o: { mode: 'min' | 'max'; thresholdMode: 'rel' | 'abs'; threshold: number; factor: number; patience: number; cooldown: number; minLr: number }, lr0: number, metrics: number[]): number[] => {
+      let best = o.mode === 'min' ? Infinity : -Infinity, bad = 0, cool = 0, lr = lr0;
+      const better = (a: number): boolean => {
+        if (o.mode === 'min' && o.thresholdMode === 'rel') return a < best * (1 - o.threshold);
+        if (o.mode === 'min') return a < best - o.threshold;
+        if (o.thresholdMode === 'rel') return a > best * (o.threshold + 1);
+        return a > best + o.threshold;
+      };
+      return metrics.map((a) => {
+        if (better(a)) {
+          best = a;
+          bad = 0;
+        } else bad += 1;
+        if (cool > 0) {
+          cool -= 1;
+          bad = 0;
+        }
+        if (bad > o.patience) {
+          const next = Math.max(lr * o.factor, o.minLr);
+          if (lr - next > 1e-8) lr = next;
+          cool = o.cooldown;
+          bad = 0;
+        }
+        return lr;
+      });
+    };
+    for (const mode of ['min', 'max'] as const)
+      for (const thresholdMode of ['rel', 'abs'] as const) {
+        const o = { mode, thresholdMode, threshold: rng.uniform(0.02, 0.1), factor: rng.uniform(0.2, 0.8), patience: rng.int(0, 2), cooldown: rng.int(0, 2), minLr: 1e-3 };
+        // Metrics around 1 that move by about the threshold either way (relative and absolute alike
+        // near 1), so some steps are just better, some just worse, some ties.
+        const metrics: number[] = [1];
+        for (let e = 1; e < 40; e++) metrics.push(rng.next() < 0.15 ? metrics[e - 1] : metrics[e - 1] * (1 + rng.uniform(-2, 2) * o.threshold));
+        const p = antler.zeros([1], { requiresGrad: true });
+        const opt = new optim.SGD([p], { lr: 0.1 });
+        const sched = new optim.ReduceLROnPlateau(opt, o);
+        const got = metrics.map((m) => (sched.step(m), opt.paramGroups[0].lr));
+        const want = torchPlateau(o, 0.1, metrics);
+        expect({ mode, thresholdMode, got }).toEqual({ mode, thresholdMode, got: want });
+        // The run did reduce, and did not reduce every time.
+        expect(new Set(want).size).toBeGreaterThan(1);
+        p.dispose();
+      }
+  });
+
+  test('ChainedScheduler steps its schedulers in the order given: a LambdaLR after an ExponentialLR sets the lr from the base', () => {
+    // torch's ChainedScheduler.step: `for scheduler in self._schedulers: scheduler.step()`. LambdaLR is not
+    // chainable (base · λ(epoch)), so last it overrides ExponentialLR's product; first, ExponentialLR multiplies it.
+    const gamma = rng.uniform(0.5, 0.9), lam = (e: number) => 1 / (1 + e);
+    for (const lambdaLast of [true, false]) {
+      const { opt, params, bases } = twoGroups();
+      const exp = new optim.ExponentialLR(opt, gamma), lambda = new optim.LambdaLR(opt, lam);
+      const chain = new optim.ChainedScheduler(lambdaLast ? [exp, lambda] : [lambda, exp]);
+      for (let e = 1; e <= 5; e++) {
+        chain.step();
+        // Each step: lambda sets base · λ(e); exp (when after it) multiplies by γ once.
+        expectClose(chain.getLastLr(), bases.map((b) => b * lam(e) * (lambdaLast ? 1 : gamma)), 1e-14, 0, `lambdaLast ${lambdaLast}, epoch ${e}`);
+      }
+      antler.dispose(params);
+    }
+  });
+
+  test('CosineAnnealingWarmRestarts.step(epoch) for tMult 1, 2 and 3: the period and the epochs since its start', () => {
+    for (const tMult of [1, 2, 3]) {
+      const { opt, params, bases } = twoGroups();
+      const t0 = rng.int(1, 4), etaMin = rng.uniform(0, 1e-3);
+      const sched = new optim.CosineAnnealingWarmRestarts(opt, t0, tMult, etaMin);
+      for (const e of [0.5, t0, t0 + 0.25, t0 * (1 + tMult) + 0.5, rng.uniform(0, 60)]) {
+        let start = 0, len = t0;
+        while (e >= start + len) {
+          start += len;
+          len *= tMult;
+        }
+        sched.step(e);
+        expect({ tMult, e, tCur: sched.tCur, tI: sched.tI }).toEqual({ tMult, e, tCur: expect.closeTo(e - start, 9), tI: len });
+        expectClose(opt.paramGroups.map((g) => g.lr), bases.map((b) => etaMin + ((b - etaMin) * (1 + Math.cos((Math.PI * (e - start)) / len))) / 2), 1e-9, 1e-15, `tMult ${tMult}, step(${e})`);
+      }
+      antler.dispose(params);
+    }
+  });
+
   test('invalid scheduler arguments throw before touching the learning rates', () => {
     const { opt, params, bases } = twoGroups();
     const bad: [string, () => unknown, RegExp][] = [
@@ -1408,6 +1582,28 @@ describe(`scheduler stateDict: resuming (seed ${SEED})`, () => {
       fs.rmSync(file, { force: true });
       for (const s of [straight, first, resumed]) antler.dispose([s.opt, ...s.params]);
     });
+
+  test("loadStateDict restores the scheduler's baseLrs, as PyTorch's base_lrs, into one built on an optimizer with other lrs", () => {
+    const make = (lrs: number[]) => {
+      const ps = [antler.zeros([1], { requiresGrad: true }), antler.zeros([1], { requiresGrad: true })];
+      const opt = new optim.SGD([{ params: [ps[0]], lr: lrs[0] }, { params: [ps[1]], lr: lrs[1] }]);
+      return { ps, opt, sched: new optim.CosineAnnealingLR(opt, 10, 1e-4) };
+    };
+    const bases = [rng.uniform(0.05, 0.5), rng.uniform(0.005, 0.05)], cut = rng.int(1, 8);
+    const a = make(bases);
+    for (let e = 0; e < cut; e++) a.sched.step();
+    const b = make([1, 1]);
+    tidy(() => {
+      b.opt.loadStateDict(a.opt.stateDict());
+      b.sched.loadStateDict(a.sched.stateDict());
+    });
+    expect(b.sched.baseLrs).toEqual(bases);
+    for (let e = cut + 1; e <= 12; e++) {
+      b.sched.step();
+      expectClose(b.opt.paramGroups.map((g) => g.lr), bases.map((v) => 1e-4 + ((v - 1e-4) * (1 + Math.cos((Math.PI * e) / 10))) / 2), 1e-12, 1e-15, `epoch ${e}`);
+    }
+    for (const r of [a, b]) antler.dispose([r.opt, ...r.ps]);
+  });
 
   test("without the scheduler's state a resumed run goes elsewhere (what the test above would catch)", () => {
     const sgdr = (o: optim.Adam) => new optim.CosineAnnealingWarmRestarts(o, 3, 2);
