@@ -4,13 +4,19 @@
  *   update on a random quadratic; the strong Wolfe conditions at every
  *   accepted step of a logistic regression (loss and gradient written in
  *   JavaScript); Rosenbrock from (−1.2, 1); least squares through fit()
- *   against the normal equations; tolerances, evaluation counts, memory.
+ *   against the normal equations; tolerances, evaluation counts, memory;
+ *   the points evaluated against a float64 transcription of torch's
+ *   LBFGS.step and _strong_wolfe (across step() calls, on a quadratic, on
+ *   Rosenbrock, on 1-D functions that reach the search's rarer branches,
+ *   toleranceChange on the loss).
  * - AdaHessian: one step to the minimum of a diagonal quadratic; several
  *   steps against a float64 transcription of the update (moments, bias
  *   corrections by steps and by refreshes, power k, weight decay, spatial
  *   averaging, refresh every N steps); Hutchinson's estimate is unbiased on
  *   a dense Hessian; dropout masks repeat across the probes; parameters and
- *   gradients come back intact; a classifier trained through fit().
+ *   gradients come back intact; a classifier trained through fit();
+ *   parameter groups with their own options; |z ⊙ H z| averaged after the
+ *   absolute value for a non-diagonal Hessian.
  */
 import * as antler from '../../lib';
 import { fit, nn, optim, Tensor, tensor, tidy } from '../../lib';
@@ -71,6 +77,194 @@ function quadratic(A: Mat, b: number[], x: Tensor, opt: { zeroGrad(): void }, se
     return f;
   };
   return { closure, dispose: () => (At.dispose(), bt.dispose()) };
+}
+
+// ---------------------------------------------------------------- torch's L-BFGS, transcribed
+
+interface TorchLbfgsOptions {
+  lr: number;
+  maxIter: number;
+  maxEval: number;
+  tolGrad: number;
+  tolChange: number;
+  hist: number;
+  wolfe: boolean;
+}
+
+/**
+ * torch.optim.LBFGS.step (torch ≥ 2.10, whose strong Wolfe search gets max_eval − current_evals
+ * evaluations), _strong_wolfe and _cubic_interpolate, transcribed to float64 JavaScript over an
+ * objective fg. The state (history, direction, step, n_iter) persists across step() calls as torch's
+ * does. `seen` records every point evaluated; `why` the reason each step() stopped; `branches`
+ * counts the line search's rarer branches, so a test can check that it reached them.
+ */
+function torchLbfgs(fg: (x: number[]) => { f: number; g: number[] }, x0: number[], o: TorchLbfgsOptions) {
+  let x = x0.slice();
+  const seen: number[][] = [];
+  const why: string[] = [];
+  const branches = { zoomLowIsSecond: 0, zoomFlip: 0 };
+  const st = { nIter: 0, d: [] as number[], t: 0, dirs: [] as number[][], stps: [] as number[][], ro: [] as number[], H: 1, prevG: [] as number[], prevLoss: 0 };
+  const evalAt = (p: number[]) => {
+    seen.push(p.slice());
+    return fg(p);
+  };
+  const absMax = (v: number[]) => Math.max(...v.map(Math.abs));
+  const cubic = (x1: number, f1: number, g1: number, x2: number, f2: number, g2: number, bounds?: [number, number]): number => {
+    const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
+    const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
+    const d2sq = d1 ** 2 - g1 * g2;
+    if (d2sq >= 0) {
+      const d2 = Math.sqrt(d2sq);
+      const minPos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+      return Math.min(Math.max(minPos, lo), hi);
+    }
+    return (lo + hi) / 2;
+  };
+  const wolfe = (xs: number[], t: number, d: number[], f: number, g: number[], gtd: number, maxLs: number) => {
+    const dNorm = absMax(d);
+    const obj = (tt: number) => {
+      const r = evalAt(xs.map((v, i) => v + tt * d[i]));
+      return { f: r.f, g: r.g, gtd: dotJs(r.g, d) };
+    };
+    let n = obj(t);
+    let evals = 1;
+    let [tPrev, fPrev, gPrev, gtdPrev] = [0, f, g, gtd];
+    let done = false;
+    let lsIter = 0;
+    let br: number[] = [], bf: number[] = [], bg: number[][] = [], bgtd: number[] = [];
+    while (lsIter < maxLs) {
+      if (n.f > f + 1e-4 * t * gtd || (lsIter > 1 && n.f >= fPrev)) {
+        [br, bf, bg, bgtd] = [[tPrev, t], [fPrev, n.f], [gPrev, n.g], [gtdPrev, n.gtd]];
+        break;
+      }
+      if (Math.abs(n.gtd) <= -0.9 * gtd) {
+        [br, bf, bg] = [[t], [n.f], [n.g]];
+        done = true;
+        break;
+      }
+      if (n.gtd >= 0) {
+        [br, bf, bg, bgtd] = [[tPrev, t], [fPrev, n.f], [gPrev, n.g], [gtdPrev, n.gtd]];
+        break;
+      }
+      const minStep = t + 0.01 * (t - tPrev), maxStep = t * 10;
+      const tmp = t;
+      t = cubic(tPrev, fPrev, gtdPrev, t, n.f, n.gtd, [minStep, maxStep]);
+      [tPrev, fPrev, gPrev, gtdPrev] = [tmp, n.f, n.g, n.gtd];
+      n = obj(t);
+      evals++;
+      lsIter++;
+    }
+    if (lsIter === maxLs) [br, bf, bg] = [[0, t], [f, n.f], [g, n.g]];
+    let insuf = false;
+    let [low, high] = bf[0] <= bf[bf.length - 1] ? [0, 1] : [1, 0];
+    if (!done && lsIter < maxLs && low === 1) branches.zoomLowIsSecond++;
+    while (!done && lsIter < maxLs) {
+      if (Math.abs(br[1] - br[0]) * dNorm < 1e-9) break;
+      t = cubic(br[0], bf[0], bgtd[0], br[1], bf[1], bgtd[1]);
+      const hi = Math.max(...br), lo = Math.min(...br), eps = 0.1 * (hi - lo);
+      if (Math.min(hi - t, t - lo) < eps) {
+        if (insuf || t >= hi || t <= lo) {
+          t = Math.abs(t - hi) < Math.abs(t - lo) ? hi - eps : lo + eps;
+          insuf = false;
+        } else insuf = true;
+      } else insuf = false;
+      n = obj(t);
+      evals++;
+      lsIter++;
+      if (n.f > f + 1e-4 * t * gtd || n.f >= bf[low]) {
+        [br[high], bf[high], bg[high], bgtd[high]] = [t, n.f, n.g, n.gtd];
+        [low, high] = bf[0] <= bf[1] ? [0, 1] : [1, 0];
+      } else {
+        if (Math.abs(n.gtd) <= -0.9 * gtd) done = true;
+        else if (n.gtd * (br[high] - br[low]) >= 0) {
+          branches.zoomFlip++;
+          [br[high], bf[high], bg[high], bgtd[high]] = [br[low], bf[low], bg[low], bgtd[low]];
+        }
+        [br[low], bf[low], bg[low], bgtd[low]] = [t, n.f, n.g, n.gtd];
+      }
+    }
+    return { f: bf[low], g: bg[low], t: br[low], evals };
+  };
+  const step = (): void => {
+    let r = evalAt(x);
+    let [loss, g] = [r.f, r.g];
+    let current = 1;
+    if (absMax(g) <= o.tolGrad) return void why.push('gradient at start');
+    let nIter = 0;
+    while (nIter < o.maxIter) {
+      nIter++;
+      st.nIter++;
+      if (st.nIter === 1) {
+        st.d = g.map((v) => -v);
+        [st.dirs, st.stps, st.ro, st.H] = [[], [], [], 1];
+      } else {
+        const y = g.map((v, i) => v - st.prevG[i]), s = st.d.map((v) => v * st.t), ys = dotJs(y, s);
+        if (ys > 1e-10) {
+          if (st.dirs.length === o.hist) {
+            st.dirs.shift();
+            st.stps.shift();
+            st.ro.shift();
+          }
+          st.dirs.push(y);
+          st.stps.push(s);
+          st.ro.push(1 / ys);
+          st.H = ys / dotJs(y, y);
+        }
+        const m = st.dirs.length, al = new Array<number>(m);
+        let q = g.map((v) => -v);
+        for (let i = m - 1; i >= 0; i--) {
+          al[i] = dotJs(st.stps[i], q) * st.ro[i];
+          q = q.map((v, j) => v - al[i] * st.dirs[i][j]);
+        }
+        let dd = q.map((v) => v * st.H);
+        for (let i = 0; i < m; i++) {
+          const be = dotJs(st.dirs[i], dd) * st.ro[i];
+          dd = dd.map((v, j) => v + (al[i] - be) * st.stps[i][j]);
+        }
+        st.d = dd;
+      }
+      st.prevG = g.slice();
+      st.prevLoss = loss;
+      st.t = st.nIter === 1 ? Math.min(1, 1 / g.reduce((a, v) => a + Math.abs(v), 0)) * o.lr : o.lr;
+      const gtd = dotJs(g, st.d);
+      if (gtd > -o.tolChange) return void why.push('no descent');
+      let lsEvals = 0, optCond = false;
+      if (o.wolfe) {
+        const w = wolfe(x, st.t, st.d, loss, g, gtd, o.maxEval - current);
+        [loss, g, st.t, lsEvals] = [w.f, w.g, w.t, w.evals];
+        x = x.map((v, i) => v + st.t * st.d[i]);
+        optCond = absMax(g) <= o.tolGrad;
+      } else {
+        x = x.map((v, i) => v + st.t * st.d[i]);
+        if (nIter !== o.maxIter) {
+          r = evalAt(x);
+          [loss, g] = [r.f, r.g];
+          optCond = absMax(g) <= o.tolGrad;
+          lsEvals = 1;
+        }
+      }
+      current += lsEvals;
+      if (nIter === o.maxIter) return void why.push('maxIter');
+      if (current >= o.maxEval) return void why.push('maxEval');
+      if (optCond) return void why.push('gradient');
+      if (absMax(st.d.map((v) => v * st.t)) <= o.tolChange) return void why.push('step');
+      if (Math.abs(loss - st.prevLoss) < o.tolChange) return void why.push('loss');
+    }
+  };
+  return { step, seen, why, branches, x: () => x };
+}
+
+/** Rosenbrock in n dimensions, Σ (1 − x_i)² + 100 (x_{i+1} − x_i²)², and its gradient. */
+function rosenbrockJs(x: number[]): { f: number; g: number[] } {
+  let f = 0;
+  const g = x.map(() => 0);
+  for (let i = 0; i + 1 < x.length; i++) {
+    const a = 1 - x[i], b = x[i + 1] - x[i] * x[i];
+    f += a * a + 100 * b * b;
+    g[i] += -2 * a - 400 * b * x[i];
+    g[i + 1] += 200 * b;
+  }
+  return { f, g };
 }
 
 // ---------------------------------------------------------------- L-BFGS
@@ -285,6 +479,138 @@ describe(`L-BFGS (seed ${SEED})`, () => {
     expectExact(b.x, a.x, 'the same line search');
   });
 
+  test("over several step() calls, from far and from near the minimum, the points evaluated are torch's: history, direction and step carry over; the first step is min(1, 1/‖g‖₁)·lr", () => {
+    const n = 6;
+    for (const near of [false, true]) {
+      const A = spd(rng, n), b = randomArray(rng, n);
+      // Near: a gradient of entries ±(0.01 to 0.1), so ‖g‖₁ < 1 and the first step is lr itself; far, one
+      // of entries ±(1 to 2) and a small lr, so ‖g‖₁ > 1 at each step()'s start.
+      const g0 = Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1) * (near ? rng.uniform(0.01, 0.1) : rng.uniform(1, 2)));
+      const x0 = solve(A, b.map((v, i) => v + g0[i]));
+      const [lr, maxIter, calls] = near ? [1, 3, 2] : [0.1, 4, 3];
+      const fg = (p: number[]) => {
+        const Ap = matVec(A, p);
+        return { f: 0.5 * dotJs(p, Ap) - dotJs(b, p), g: Ap.map((v, i) => v - b[i]) };
+      };
+      const l1 = (p: number[]) => fg(p).g.reduce((s, v) => s + Math.abs(v), 0);
+      const ref = torchLbfgs(fg, x0, { lr, maxIter, maxEval: Math.floor((maxIter * 5) / 4), tolGrad: 0, tolChange: 0, hist: 3, wolfe: false });
+      for (let c = 0; c < calls; c++) ref.step();
+      if (near) expect(l1(x0)).toBeLessThan(1);
+      else for (let c = 1; c < calls; c++) expect(l1(ref.seen[c * maxIter])).toBeGreaterThan(1);
+      const x = param(x0, [n]);
+      const opt = new optim.LBFGS([x], { lr, maxIter, historySize: 3, toleranceGrad: 0, toleranceChange: 0 });
+      const seen: number[][] = [];
+      const q = quadratic(A, b, x, opt, seen);
+      for (let c = 0; c < calls; c++) opt.step(q.closure);
+      expect(seen).toHaveLength(ref.seen.length);
+      seen.forEach((p, k) => expectClose(p, ref.seen[k], 1e-9, 1e-12, `near ${near}, point ${k}`));
+      expectClose(x.dataSync(), ref.x(), 1e-9, 1e-12, `near ${near}, final point`);
+      q.dispose();
+      opt.dispose();
+      x.dispose();
+    }
+  });
+
+  test('toleranceChange stops a step when the loss changes by less, before the step itself is that small (as torch)', () => {
+    const n = 5, lr = 0.1;
+    const A = spd(rng, n), b = randomArray(rng, n);
+    const fg = (p: number[]) => {
+      const Ap = matVec(A, p);
+      return { f: 0.5 * dotJs(p, Ap) - dotJs(b, p), g: Ap.map((v, i) => v - b[i]) };
+    };
+    // A start whose gradient has entries of ±(0.03 to 0.07): ‖g‖₁ < 1, so the first step is lr·(−g), and
+    // its change in loss (≈ lr‖g‖²) is well below both ‖g‖² (the slope the direction test compares) and
+    // lr·max|g| (the step the step test compares). A toleranceChange just above it stops on the loss,
+    // where the next iteration would still have descended (lr is small) and moved.
+    const g0 = Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.03, 0.07));
+    const x0 = solve(A, b.map((v, i) => v + g0[i]));
+    const x1 = x0.map((v, i) => v - lr * g0[i]);
+    const change = Math.abs(fg(x1).f - fg(x0).f), other = Math.min(dotJs(g0, g0), lr * Math.max(...g0.map(Math.abs)));
+    const tolChange = 1.5 * change;
+    expect(tolChange).toBeLessThan(other);
+    const ref = torchLbfgs(fg, x0, { lr, maxIter: 50, maxEval: 62, tolGrad: 1e-12, tolChange, hist: 10, wolfe: false });
+    ref.step();
+    expect(ref.why).toEqual(['loss']);
+    expect(ref.seen).toHaveLength(2);
+    const x = param(x0, [n]);
+    const opt = new optim.LBFGS([x], { lr, maxIter: 50, toleranceGrad: 1e-12, toleranceChange: tolChange });
+    const seen: number[][] = [];
+    const q = quadratic(A, b, x, opt, seen);
+    opt.step(q.closure);
+    // A second step() goes on from the state the stop left (the last step's pair is taken then).
+    ref.step();
+    opt.step(q.closure);
+    expect(seen).toHaveLength(ref.seen.length);
+    seen.forEach((p, k) => expectClose(p, ref.seen[k], 1e-12, 1e-14, `point ${k}`));
+    expectClose(x.dataSync(), ref.x(), 1e-12, 1e-14, 'final point');
+    q.dispose();
+    opt.dispose();
+    x.dispose();
+  });
+
+  test("the strong Wolfe line search tries the points torch's does, through its rarer branches, on Rosenbrock from random starts", () => {
+    const totals = { zoomLowIsSecond: 0, zoomFlip: 0 };
+    for (let k = 0; k < 8; k++) {
+      const n = rng.int(2, 5), start = randomArray(rng, n, -2, 2), lr = rng.uniform(0.3, 3), hist = rng.int(2, 6);
+      const ref = torchLbfgs(rosenbrockJs, start, { lr, maxIter: 6, maxEval: 30, tolGrad: 1e-7, tolChange: 1e-9, hist, wolfe: true });
+      const x = param(start, [n]);
+      const opt = new optim.LBFGS([x], { lr, maxIter: 6, maxEval: 30, historySize: hist, lineSearchFn: 'strong_wolfe' });
+      const seen: number[][] = [];
+      for (let c = 0; c < 2; c++) {
+        ref.step();
+        opt.step(() => {
+          opt.zeroGrad();
+          seen.push(Array.from(x.dataSync()));
+          const f = rosenbrockN(x, n);
+          f.backward();
+          return f;
+        });
+      }
+      expect({ start: k, evaluations: seen.length }).toEqual({ start: k, evaluations: ref.seen.length });
+      seen.forEach((p, i) => expectClose(p, ref.seen[i], 1e-8, 1e-10, `start ${k}, evaluation ${i}`));
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += ref.branches[key];
+      opt.dispose();
+      x.dispose();
+    }
+    // The starts took the zoom through its rarer branches (a bracket whose second end is the lower, a flip), so the comparison covers them.
+    expect(totals.zoomLowIsSecond + totals.zoomFlip).toBeGreaterThan(0);
+  });
+
+  test("the strong Wolfe line search's rarer branches, on 1-D functions that reach them: the points tried are torch's", () => {
+    // f(x) = −x + c·x⁴ + s·sin(w·x) from x = 0 (slope −1, so the first trial is t = lr), three iterations.
+    // Found by searching the transcription for functions on which the points tried change when one of
+    // these is changed: the search brackets on f ≥ f_prev only from its second extrapolation on (two
+    // cases), a zoom trial not below the bracket's low end replaces its high end even with sufficient
+    // decrease (two), the zoom starts from the bracket end with the lower f (two).
+    const cases = [
+      { c: 0.08, s: 0.06, w: 9.36, lr: 2.69 },
+      { c: 0.02, s: 0.08, w: 8.88, lr: 6.57 },
+      { c: 0.05, s: 0.15, w: 4.83, lr: 0.36 },
+      { c: 0.05, s: 0.09, w: 8.47, lr: 1.77 },
+      { c: 0.38, s: 0.1, w: 9.19, lr: 2.4 },
+      { c: 0.06, s: 0.08, w: 8.48, lr: 6.07 },
+    ];
+    for (const { c, s, w, lr } of cases) {
+      const fg = (p: number[]) => ({ f: -p[0] + c * p[0] ** 4 + s * Math.sin(w * p[0]), g: [-1 + 4 * c * p[0] ** 3 + s * w * Math.cos(w * p[0])] });
+      const ref = torchLbfgs(fg, [0], { lr, maxIter: 3, maxEval: 25, tolGrad: 1e-9, tolChange: 1e-9, hist: 5, wolfe: true });
+      ref.step();
+      const x = param([0], [1]);
+      const opt = new optim.LBFGS([x], { lr, maxIter: 3, maxEval: 25, toleranceGrad: 1e-9, historySize: 5, lineSearchFn: 'strong_wolfe' });
+      const seen: number[][] = [];
+      opt.step(() => {
+        opt.zeroGrad();
+        seen.push(Array.from(x.dataSync()));
+        const f = antler.add(antler.add(antler.neg(x), antler.mul(c, antler.pow(x, 4))), antler.mul(s, antler.sin(antler.mul(w, x)))).sum();
+        f.backward();
+        return f;
+      });
+      expect({ c, evaluations: seen.length }).toEqual({ c, evaluations: ref.seen.length });
+      expectClose(seen.flat(), ref.seen.flat(), 1e-9, 1e-12, `c ${c}, s ${s}, w ${w}, lr ${lr}`);
+      opt.dispose();
+      x.dispose();
+    }
+  });
+
   test('a closure that throws inside the line search: the parameters go back to the last accepted point, nothing leaks, the next step starts afresh', () => {
     const n = 4, start = randomArray(rng, n, -2, 2);
     const x = param(start, [n]);
@@ -497,6 +823,31 @@ function separable(r: Rng, shapes: number[][], dtype: 'float32' | 'float64' = 'f
   };
 }
 
+/**
+ * AdaHessian's update transcribed in float64 for parameter i of separable(), whose z ⊙ H z is h for
+ * every z: θ after `steps` steps with the options o (the parameter's group's).
+ */
+function separableRef(q: ReturnType<typeof separable>, i: number, shape: number[], o: AdaOpts, steps: number): number[] {
+  const theta = q.theta0[i].slice(), n = theta.length;
+  const m = new Array<number>(n).fill(0), v = new Array<number>(n).fill(0);
+  const D = spatialRef(q.h[i], shape, o);
+  let refreshes = 0;
+  for (let s = 1; s <= steps; s++) {
+    const g = theta.map((x, j) => q.h[i][j] * (x - q.c[i][j]));
+    for (let j = 0; j < n; j++) m[j] = o.betas[0] * m[j] + (1 - o.betas[0]) * g[j];
+    if ((s - 1) % o.updateEach === 0) {
+      refreshes++;
+      for (let j = 0; j < n; j++) v[j] = o.betas[1] * v[j] + (1 - o.betas[1]) * D[j] * D[j];
+    }
+    const bc1 = 1 - o.betas[0] ** s, bc2 = 1 - o.betas[1] ** refreshes;
+    for (let j = 0; j < n; j++) {
+      const denom = (v[j] / bc2) ** (o.hessianPower / 2) + o.eps;
+      theta[j] = theta[j] - o.lr * (m[j] / bc1 / denom + o.weightDecay * theta[j]);
+    }
+  }
+  return theta;
+}
+
 describe(`AdaHessian (seed ${SEED})`, () => {
   test.each(['forward', 'central', 'exact'] as const)('on a diagonal quadratic, lr 1, β1 0, k 1, ε → 0, one step reaches the minimum (%s products)', (hvp) => {
     const q = separable(rng, [[7], [3, 4]]);
@@ -521,27 +872,7 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     expect(opt.lastHvpMethod).toBe('exact');
     expect(q.calls()).toBe(steps);
 
-    const theta = q.theta0.map((t) => t.slice());
-    shapes.forEach((shape, i) => {
-      const n = theta[i].length;
-      const m = new Array<number>(n).fill(0), v = new Array<number>(n).fill(0);
-      const D = spatialRef(q.h[i], shape, o);
-      let refreshes = 0;
-      for (let s = 1; s <= steps; s++) {
-        const g = theta[i].map((x, j) => q.h[i][j] * (x - q.c[i][j]));
-        for (let j = 0; j < n; j++) m[j] = o.betas[0] * m[j] + (1 - o.betas[0]) * g[j];
-        if ((s - 1) % o.updateEach === 0) {
-          refreshes++;
-          for (let j = 0; j < n; j++) v[j] = o.betas[1] * v[j] + (1 - o.betas[1]) * D[j] * D[j];
-        }
-        const bc1 = 1 - o.betas[0] ** s, bc2 = 1 - o.betas[1] ** refreshes;
-        for (let j = 0; j < n; j++) {
-          const denom = (v[j] / bc2) ** (o.hessianPower / 2) + o.eps;
-          theta[i][j] = theta[i][j] - o.lr * (m[j] / bc1 / denom + o.weightDecay * theta[i][j]);
-        }
-      }
-      expectClose(q.params[i].dataSync(), theta[i], 1e-6, 1e-9, `param ${i} [${shape.join(', ')}]`);
-    });
+    shapes.forEach((shape, i) => expectClose(q.params[i].dataSync(), separableRef(q, i, shape, o, steps), 1e-6, 1e-9, `param ${i} [${shape.join(', ')}]`));
     opt.dispose();
     q.dispose();
   });
@@ -565,6 +896,60 @@ describe(`AdaHessian (seed ${SEED})`, () => {
       opt.dispose();
       q.dispose();
     }
+  });
+
+  test('parameter groups with their own hessianPower, averageConvKernel, blockSize, weightDecay and lr each step by their own', () => {
+    const shapes = [[5], [3, 7], [2, 3, 2, 2], [2, 2, 3]];
+    const q = separable(rng, shapes);
+    const defaults = { betas: [0.8, 0.95] as [number, number], eps: 1e-3, updateEach: 2, hessianPower: 0.8, averageConvKernel: true, blockSize: null, weightDecay: 0, lr: 0.03 };
+    const groups = [
+      { hessianPower: 0.5, blockSize: 3, weightDecay: 0.1, lr: 0.05 },
+      { hessianPower: 1, averageConvKernel: false, betas: [0.5, 0.9] as [number, number] },
+    ];
+    const opt = new optim.AdaHessian([{ params: [q.params[0], q.params[1]], ...groups[0] }, { params: [q.params[2], q.params[3]], ...groups[1] }], { ...defaults, nProbes: 2 });
+    const steps = 5;
+    for (let s = 0; s < steps; s++) opt.step(q.closure(opt));
+    shapes.forEach((shape, i) => {
+      const o: AdaOpts = { ...defaults, ...groups[i < 2 ? 0 : 1] };
+      expectClose(q.params[i].dataSync(), separableRef(q, i, shape, o, steps), 1e-6, 1e-9, `param ${i} [${shape.join(', ')}]`);
+    });
+    opt.dispose();
+    q.dispose();
+  });
+
+  test('with a Hessian that is not diagonal, |z ⊙ H z| is averaged over kernels and blocks after the absolute value (as the paper\'s code)', () => {
+    // L = ½ vᵀ A v, v the entries of a kernel W [3, 2, 4] and a matrix M [2, 6] (blockSize 3), A symmetric
+    // and indefinite, so z ⊙ A z has entries of both signs within a kernel or a block. With forward
+    // differences of step h, the closure's second point is θ + h z: z is read from it.
+    const n = 36, h = 1e-3;
+    const R = Array.from({ length: n }, () => randomArray(rng, n, -1, 1));
+    const A = R.map((row, i) => row.map((_, j) => (R[i][j] + R[j][i]) / 2));
+    const W = param(randomArray(rng, 24), [3, 2, 4]), M = param(randomArray(rng, 12), [2, 6]);
+    const At = tensor(A.flat(), [n, n], { dtype: 'float64' });
+    const opt = new optim.AdaHessian([W, M], { lr: 0, betas: [0, 0], eps: 0, hvp: 'forward', fdStep: h, blockSize: 3 });
+    const points: number[][] = [];
+    opt.step(() => {
+      opt.zeroGrad();
+      points.push([...W.dataSync(), ...M.dataSync()]);
+      const v = antler.concat([W.reshape([24]), M.reshape([12])], 0);
+      const L = antler.mul(0.5, antler.mul(v, At.matmul(v.reshape([n, 1])).reshape([n])).sum());
+      L.backward();
+      return L;
+    });
+    expect(points).toHaveLength(2);
+    const z = points[1].map((x, i) => Math.sign(x - points[0][i]));
+    expect(z.every((v) => v === 1 || v === -1)).toBe(true);
+    const raw = matVec(A, z).map((v, i) => z[i] * v);
+    const full = { lr: 0, betas: [0, 0] as [number, number], eps: 0, weightDecay: 0, hessianPower: 1, updateEach: 1, averageConvKernel: true, blockSize: 3 };
+    const want = [...spatialRef(raw.slice(0, 24), [3, 2, 4], full), ...spatialRef(raw.slice(24), [2, 6], full)];
+    const got = [W, M].flatMap((t) => Array.from((opt.state.get(t)!.expHessianDiagSq as Tensor).dataSync(), Math.sqrt));
+    expectClose(got, want, 1e-8, 1e-10, 'D');
+    // The case needs mixed signs within some kernel (of 4) and some block (of 3).
+    const mixed = (from: number, to: number, len: number) =>
+      Array.from({ length: (to - from) / len }, (_, k) => raw.slice(from + k * len, from + (k + 1) * len)).some((seg) => seg.some((v) => v > 0) && seg.some((v) => v < 0));
+    expect([mixed(0, 24, 4), mixed(24, 36, 3)]).toEqual([true, true]);
+    opt.dispose();
+    antler.dispose([W, M, At]);
   });
 
   test('each probe gives z ⊙ (H z) itself across tensors of very different scales (one difference step for all)', () => {
