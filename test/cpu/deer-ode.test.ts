@@ -391,6 +391,25 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     expect(maxDiff(results.deer.gx, results.rk4.gx) / maxAbsOf(results.rk4.gx)).toBeLessThan(2e-2);
   });
 
+  test("'rk4' on a random non-uniform grid, increasing and decreasing, equals RK4 written here step by step", () =>
+    tidy(() => {
+      const n = rng.int(2, 4), B = 2, T = rng.int(6, 12);
+      const F = makeField(rng, n, 6, 1);
+      // Steps of very different lengths (0.05 to 0.5), so that a step taken with another's Δ or t is far off.
+      const steps = randomArray(rng, T, 0.05, 0.5);
+      const up = [rng.uniform(-1, 1)];
+      for (const s of steps) up.push(up[up.length - 1] + s);
+      const y0v = randomArray(rng, B * n, -1, 1);
+      for (const grid of [up, up.slice().reverse()]) {
+        const ft = fieldTensors(F, 'float64', false);
+        const got = solveIVP(ft.f, make(y0v, [B, n]), grid, { method: 'rk4' }).y.dataSync();
+        const want = new Float64Array((T + 1) * B * n);
+        for (let b = 0; b < B; b++) rk4Ref(F, y0v.slice(b * n, (b + 1) * n), grid, null).forEach((row, i) => row.forEach((v, j) => (want[(i * B + b) * n + j] = v)));
+        expectClose(got, want, 1e-12, 1e-13, `rk4 on ${grid[0] < grid[1] ? 'an increasing' : 'a decreasing'} grid`);
+        ft.dispose();
+      }
+    }));
+
   test('the Jacobian pass in blocks of rows gives the same solution, stats and gradients as in one', () => {
     const F = makeField(rng, 3, 8, 2);
     const y0v = randomArray(rng, 9), xv = randomArray(rng, 41 * 3 * 2), grid = uniformGrid(40, 2);
@@ -574,6 +593,22 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     ode.dispose();
   });
 
+  test("an initialGuess's first row is not used: y0 replaces it (a guess at the solution but for row 0 converges in one iteration)", () =>
+    tidy(() => {
+      const f: OdeFunc = (_t, y) => antler.add(antler.neg(antler.mul(antler.mul(y, y), y)), antler.sin(antler.mul(y, 3)));
+      const grid = uniformGrid(30, 3);
+      const y0 = make(randomArray(rng, 4, -1.5, 1.5), [2, 2]);
+      const solved = solveIVP(f, y0, grid);
+      expect(solved.stats.iterations).toBeGreaterThan(2);
+      const sol = Array.from(solved.y.dataSync());
+      // Row 0 far off: at ±3 the field's Jacobian (−3y² + 3cos 3y) differs wholly from y0's.
+      const guess = make(sol.map((v, i) => (i < 4 ? 3 * Math.sign(v || 1) : v)), [31, 2, 2]);
+      const again = solveIVP(f, y0, grid, { initialGuess: guess });
+      expect(again.stats.sequenceIterations).toEqual([1, 1]);
+      expect(again.stats.retriedSequences).toEqual([]);
+      expectClose(again.y.dataSync(), sol, 1e-9, 1e-10);
+    }));
+
   test("rk4's stats: a sequence whose values overflow is not converged, and diverged says so; finite ones are converged", () =>
     tidy(() => {
       // y' = y²: y = y0 / (1 − y0·t), singular at t = 1/y0: y0 = 1 blows up on [0, 2], y0 = 0.1 (≤ 1/2) stays finite.
@@ -586,6 +621,24 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
       expect(stats.diverged).toBe(true);
       const fine = solveIVP(f, make([0.2, -0.3], [2, 1]), uniformGrid(steps, 2), { method: 'rk4' }).stats;
       expect([fine.converged, fine.diverged]).toEqual([[true, true], false]);
+    }));
+
+  test('the default tolerances are atol = rtol = 1e-10 in float64 and 1e-5 in float32 (a looser one stops earlier on this problem)', () =>
+    tidy(() => {
+      // dy/dt = −y³ + sin(3y) from fixed starts: Newton takes several iterations, its updates shrinking over many decades.
+      const f: OdeFunc = (_t, y) => antler.add(antler.neg(antler.mul(antler.mul(y, y), y)), antler.sin(antler.mul(y, 3)));
+      const grid = uniformGrid(40, 4);
+      for (const [dtype, tol, looser] of [['float64', 1e-10, 1e-6], ['float32', 1e-5, 1e-3]] as const) {
+        const y0 = make([1.5, -0.7, 0.3], [3, 1], dtype);
+        const run = (o?: { atol: number; rtol: number }) => solveIVP(f, y0, grid, o);
+        const def = run(), same = run({ atol: tol, rtol: tol });
+        const loose = [run({ atol: looser, rtol: tol }), run({ atol: tol, rtol: looser })];
+        // The problem tells the tolerances apart: each looser one stops some sequence sooner.
+        for (const l of loose) expect(l.stats.sequenceIterations.some((it, b) => it < same.stats.sequenceIterations[b])).toBe(true);
+        expect(def.stats.sequenceIterations).toEqual(same.stats.sequenceIterations);
+        expect(Array.from(def.y.dataSync())).toEqual(Array.from(same.y.dataSync()));
+        expect(def.stats.converged.every(Boolean)).toBe(true);
+      }
     }));
 
   test('a field that mixes rows (a batch mean) is refused by DEER, with a message saying why; rk4 takes it', () => {
@@ -821,5 +874,45 @@ describe(`nn.NeuralODE (seed ${SEED})`, () => {
     t.dispose();
     ode.dispose();
     expectAntlerError(() => ode.forward(make([1], [1, 1]), [0, 1]), 'DISPOSED');
+  });
+
+  test("a call's options override the module's; a call's warmStart: false neither uses nor replaces the kept solution; a solve that falls back drops it", () => {
+    // dy/dt = −y³: nonlinear, so a cold Newton run takes several iterations and a warm one fewer.
+    const cube: OdeFunc = (_t, y) => antler.neg(antler.mul(antler.mul(y, y), y));
+    const grid = uniformGrid(24, 2);
+    const y0v = randomArray(rng, 3, 0.8, 1.6);
+    const exact = (v: number, t: number) => v / Math.sqrt(1 + 2 * v * v * t);
+    const ref = grid.flatMap((t) => y0v.map((v) => exact(v, t)));
+    tidy(() => {
+      const y0 = make(y0v, [3, 1]), other = make(y0v.map((v) => v + 0.5), [3, 1]);
+      const cold = new NeuralODE(cube).forward(y0, grid).stats;
+      expect(cold.iterations).toBeGreaterThan(2);
+      // Options: the module's method 'rk4' unless the call says 'deer'.
+      const rk = new NeuralODE(cube, { method: 'rk4', warmStart: true });
+      const viaRk4 = rk.forward(y0, grid);
+      expect(viaRk4.stats.method).toBe('rk4');
+      const viaDeer = rk.forward(y0, grid, undefined, { method: 'deer' });
+      expect(viaDeer.stats.method).toBe('deer');
+      expect(viaDeer.stats.iterations).toBe(cold.iterations);
+      expectClose(viaDeer.y.dataSync(), ref, 1e-2, 1e-3); // the exponential integrator's O(Δ²)
+      expectClose(viaRk4.y.dataSync(), ref, 1e-3, 1e-4); // RK4's O(Δ⁴)
+      const ode = new NeuralODE(cube, { warmStart: true, maxIters: 1 });
+      // maxIters 1 (the module's) cannot converge: RK4 fallback; the call's maxIters replaces it.
+      expect(ode.forward(y0, grid).stats.fallback).toBe(true);
+      // That fallen-back solution was not kept: this solve starts cold.
+      const first = ode.forward(y0, grid, undefined, { maxIters: 100 }).stats;
+      expect(first.fallback).toBe(false);
+      expect(first.iterations).toBe(cold.iterations);
+      // Warm from its own solution: one iteration.
+      expect(ode.forward(y0, grid, undefined, { maxIters: 100 }).stats.iterations).toBe(1);
+      // warmStart: false on a call: cold (does not use the kept solution)...
+      const off = ode.forward(y0, grid, undefined, { maxIters: 100, warmStart: false }).stats;
+      expect(off.iterations).toBe(cold.iterations);
+      // ...and another batch solved so does not replace it.
+      ode.forward(other, grid, undefined, { maxIters: 100, warmStart: false });
+      expect(ode.forward(y0, grid, undefined, { maxIters: 100 }).stats.iterations).toBe(1);
+      rk.dispose();
+      ode.dispose();
+    });
   });
 });
