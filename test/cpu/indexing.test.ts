@@ -672,6 +672,29 @@ describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
       expectAntlerError(() => antler.binaryCrossEntropy(out, target), 'INVALID_ARGUMENT', /probabilities in \[0, 1\]; it holds 1.2/);
     }));
 
+  test('binary cross-entropy (both forms) with a per-element weight [N, C] or [C], a per-class posWeight [C], in every reduction', () =>
+    tidy(() => {
+      const N = rng.int(2, 5), C = rng.int(2, 5), n = N * C;
+      const p = randomArray(rng, n, 0.02, 0.98);
+      const x = randomArray(rng, n, -4, 4);
+      const y = randomArray(rng, n, 0, 1);
+      const wFull = randomArray(rng, n, 0.2, 3), wClass = randomArray(rng, C, 0.2, 3), pw = randomArray(rng, C, 0.2, 4);
+      const softplus = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      // torch: bce = −w (y log p + (1 − y) log(1 − p)); with logits −w (pw y log σ(x) + (1 − y) log(1 − σ(x))).
+      const bce = (w: (i: number) => number) => p.map((q, i) => -w(i) * (y[i] * Math.log(q) + (1 - y[i]) * Math.log(1 - q)));
+      const bcel = (w: (i: number) => number, posW: (i: number) => number) => x.map((v, i) => w(i) * (posW(i) * y[i] * softplus(-v) + (1 - y[i]) * softplus(v)));
+      const P = tensor(p, [N, C], F64), X = tensor(x, [N, C], F64), Y = tensor(y, [N, C], F64);
+      const WF = tensor(wFull, [N, C], F64), WC = tensor(wClass, [C], F64), PW = tensor(pw, [C], F64);
+      const cases: [Tensor, (i: number) => number][] = [[WF, (i) => wFull[i]], [WC, (i) => wClass[i % C]]];
+      for (const reduction of ['none', 'sum', 'mean'] as const)
+        for (const [W, w] of cases) {
+          expectClose(read(antler.binaryCrossEntropy(P, Y, { weight: W, reduction })), reduce(bce(w), reduction), 1e-13, 1e-15);
+          expectClose(read(antler.binaryCrossEntropyWithLogits(X, Y, { weight: W, reduction })), reduce(bcel(w, () => 1), reduction), 1e-13, 1e-15);
+          expectClose(read(antler.binaryCrossEntropyWithLogits(X, Y, { weight: W, posWeight: PW, reduction })), reduce(bcel(w, (i) => pw[i % C]), reduction), 1e-13, 1e-15);
+        }
+      expectClose(read(antler.binaryCrossEntropyWithLogits(X, Y, { posWeight: PW })), reduce(bcel(() => 1, (i) => pw[i % C]), 'mean'), 1e-13, 1e-15);
+    }));
+
   test('nllLoss and crossEntropy with class weights, label smoothing and ignoreIndex', () =>
     tidy(() => {
       const N = rng.int(3, 9), C = rng.int(2, 6);

@@ -20,6 +20,7 @@ describe(`loss and shape modules (seed ${rng.seed})`, () => {
       const logits = tensor(randomArray(rng, N * C, -3, 3), [N, C], F64);
       const labels = tensor(randomInts(rng, N, 0, C - 1), [N], { dtype: 'int32' });
       const weight = tensor(randomArray(rng, C, 0.2, 2), [C], F64);
+      const weight2 = tensor(randomArray(rng, C, 0.2, 2), [C], F64);
       const probs = antler.sigmoid(tensor(randomArray(rng, N * C, -2, 2), [N, C], F64));
       const targets = tensor(randomInts(rng, N * C, 0, 1), [N, C], F64);
       const reduction = rng.pick(['mean', 'sum', 'none'] as const);
@@ -32,6 +33,8 @@ describe(`loss and shape modules (seed ${rng.seed})`, () => {
         [new nn.HuberLoss({ delta: 0.4, reduction }), probs, targets, antler.huberLoss(probs, targets, { delta: 0.4, reduction })],
         [new nn.BCELoss({ reduction }), probs, targets, antler.binaryCrossEntropy(probs, targets, { reduction })],
         [new nn.BCEWithLogitsLoss({ posWeight: weight, reduction }), logits, targets, antler.binaryCrossEntropyWithLogits(logits, targets, { posWeight: weight, reduction })],
+        [new nn.BCELoss({ weight, reduction }), probs, targets, antler.binaryCrossEntropy(probs, targets, { weight, reduction })],
+        [new nn.BCEWithLogitsLoss({ weight, posWeight: weight2, reduction }), logits, targets, antler.binaryCrossEntropyWithLogits(logits, targets, { weight, posWeight: weight2, reduction })],
       ];
       for (const [m, a, b, want] of cases) {
         expectExact(read(m.forward(a, b)), read(want), m.constructor.name);
