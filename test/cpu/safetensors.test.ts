@@ -397,6 +397,25 @@ describe('hand-built files', () => {
       }
     }));
 
+  test('load and loadAsync of a file whose later tensor is bad (I64 out of range, BOOL byte 2): BAD_FILE, and the tensors made before it are freed', async () => {
+    const dir = freshDir();
+    const bools = new Uint8Array(16);
+    bools.set([1, 0, 2], 8);
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['i64', buildFile({ a_ok: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, z_bad: { dtype: 'I64', shape: [1], data_offsets: [8, 16] } }, Uint8Array.from([0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 0, 128, 0, 0, 0, 0])), /'z_bad' \(I64\) holds 2147483648/],
+      ['bool', buildFile({ a_ok: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, z_bad: { dtype: 'BOOL', shape: [3], data_offsets: [8, 11] } }, bools), /'z_bad' \(BOOL\) holds byte 2 at index 2/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const file = path.join(dir, `${name}.safetensors`);
+      fs.writeFileSync(file, bytes);
+      const before = memory().numTensors;
+      expect(expectAntlerError(() => load(file), 'BAD_FILE', `load ${name}`).message).toMatch(message);
+      expect(memory().numTensors).toBe(before);
+      expect((await expectAntlerRejection(() => loadAsync(file), 'BAD_FILE', `loadAsync ${name}`)).message).toMatch(message);
+      expect(memory().numTensors).toBe(before);
+    }
+  });
+
   test('F32 and F64 at unaligned offsets, from a Buffer slice, with uncovered bytes between', () =>
     tidy(() => {
       const f32 = new Float32Array(randomArray(rng, 5));
@@ -489,6 +508,7 @@ describe(`malformed files (seed ${SEED})`, () => {
     ['empty file', new Uint8Array(0), /0 bytes long/],
     ['7 bytes', valid.slice(0, 7), /7 bytes long/],
     ['header length past the end', withLength(BigInt(valid.length)), /past the end of the file/],
+    ['header length one byte past the end', withLength(BigInt(valid.length - 7)), /header length \d+ runs past the end of the file/],
     ['header length 2^60', withLength(2n ** 60n), /1152921504606846976 exceeds/],
     ['header length 2^64-1', withLength(2n ** 64n - 1n), /exceeds/],
     ['header length just over 100 MB', withLength(100_000_001n), /100000001 exceeds/],
@@ -519,6 +539,7 @@ describe(`malformed files (seed ${SEED})`, () => {
     ['data_offsets reversed', mutate((h) => (h.b.data_offsets = [40, 24])), /'b'.*\[40, 24\] end before/],
     ['data_offsets past the end', mutate((h) => (h.b.data_offsets = [32, 48])), /'b'.*\[32, 48\].*past the end of the data section \(40 bytes\)/],
     ['data_offsets overlapping', mutate((h) => (h.b.data_offsets = [20, 36])), /'a' \[0, 24\] and 'b' \[20, 36\] overlap/],
+    ['data_offsets overlapping by one byte', mutate((h) => (h.b = { dtype: 'U8', shape: [16], data_offsets: [23, 39] })), /'a' \[0, 24\] and 'b' \[23, 39\] overlap/],
     ['same range twice', mutate((h) => (h.b = { dtype: 'F32', shape: [6], data_offsets: [0, 24] })), /overlap/],
     ['size mismatch', mutate((h) => (h.a.shape = [2, 2])), /'a'.*24 bytes.*needs 4 × 4 = 16/],
     ['size mismatch for a zero-size shape', mutate((h) => (h.a.shape = [0, 3])), /'a'.*needs 0/],
