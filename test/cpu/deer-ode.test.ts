@@ -567,6 +567,29 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     [k, x, y0, y00].forEach((t) => t.dispose());
   });
 
+  test('a first sequence that falls back and two that converge come back in batch order, with and without a graph', () => {
+    // dy/dt = k x y: sequence 0 (x = 1 over a grid to 1600) overflows in DEER and falls back to RK4; 1 and 2 (x = 0.001) converge.
+    // Their columns are put back by a permutation that is a 3-cycle ([1, 2, 0] solved → batch order).
+    const k = make([rng.uniform(0.9, 1.1)], [1], 'float64', true);
+    const xv = [1, 0.001, 0.001];
+    const x = make([...xv, ...xv, ...xv], [3, 3, 1]);
+    const y0v = [1, rng.uniform(1.5, 2.5), rng.uniform(3, 4)];
+    const f: OdeFunc = (_t, y, xx) => antler.mul(antler.mul(y, xx), k);
+    const grid = [0, 800, 1600];
+    tidy(() => {
+      // Each sequence alone: 0 by RK4 (its DEER overflows), 1 and 2 by DEER.
+      const alone = [0, 1, 2].map((b) => Array.from(noGrad(() => solveIVP(f, make([y0v[b]], [1, 1]), grid, { x: antler.slice(x, [0, b, 0], [3, 1, 1]), method: b ? 'deer' : 'rk4' }).y.dataSync())));
+      for (const graph of [true, false]) {
+        const { y, stats } = graph ? solveIVP(f, make(y0v, [3, 1]), grid, { x }) : noGrad(() => solveIVP(f, make(y0v, [3, 1]), grid, { x }));
+        expect(stats.fallbackSequences).toEqual([0]);
+        expect(y.requiresGrad).toBe(graph);
+        const v = Array.from(y.dataSync());
+        [0, 1, 2].forEach((b) => expectClose(v.filter((_, i) => i % 3 === b), alone[b], 1e-12, 1e-12, `sequence ${b}, graph ${graph}`));
+      }
+    });
+    [k, x].forEach((t) => t.dispose());
+  });
+
   test('a guess that fails (a warm start from elsewhere) is retried from y0 before RK4', () => {
     // Van der Pol (mu = 1) backwards in time from a guess that is another trajectory's solution:
     // Newton from it overflows; from y0 at every point it converges.
