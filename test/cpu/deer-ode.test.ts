@@ -797,6 +797,8 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     const y0 = make([1, 2], [1, 2]);
     expectAntlerError(() => solveIVP(f, y0, [0]), 'INVALID_ARGUMENT', /at least 2 time points/);
     expectAntlerError(() => solveIVP(f, y0, [0, 1, 1]), 'INVALID_ARGUMENT', /strictly increasing or strictly decreasing/);
+    // A grid of one repeated time (every step Δ = 0) is no grid either.
+    for (const t of [[0, 0], [2, 2, 2]]) expectAntlerError(() => solveIVP(f, y0, t), 'INVALID_ARGUMENT', /strictly increasing or strictly decreasing/);
     expectAntlerError(() => solveIVP(f, y0, [0, 1, 0.5]), 'INVALID_ARGUMENT', /t\[1\] = 1 and t\[2\] = 0.5/);
     expectAntlerError(() => solveIVP(f, y0, [0, NaN]), 'INVALID_ARGUMENT', /t\[1\] is NaN/);
     expectAntlerError(() => solveIVP(f, y0, 'abc' as unknown as number[]), 'INVALID_ARGUMENT', /array of numbers/);

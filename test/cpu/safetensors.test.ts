@@ -187,6 +187,10 @@ describe(`round trip (seed ${SEED})`, () => {
       expect(Object.keys(parsed.tensors)).toEqual([]);
       expect(parsed.metadata).toEqual({});
       expect(Buffer.from(bytes.subarray(8)).toString('utf8').trimEnd()).toBe('{}');
+      // "__metadata__": null is how serde (the Rust safetensors) writes no metadata.
+      const withNull = parseSafetensors(buildFile({ __metadata__: null, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Uint8Array.from([0, 0, 128, 63])));
+      expect(withNull.metadata).toEqual({});
+      expect(Array.from(withNull.tensors.a.dataSync())).toEqual([1]);
     }));
 
   test('saving over an existing file replaces it', () =>
