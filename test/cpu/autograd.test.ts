@@ -52,6 +52,21 @@ describe(`backward() (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test('backward() on a leaf itself: its .grad is the gradient given (ones for one element), and a second call adds to it (as PyTorch)', () => {
+    const n = rng.int(2, 6);
+    const gs = randomArray(rng, n);
+    const x = leaf(randomArray(rng, n), [n]);
+    const g = tensor(gs, [n], F64);
+    x.backward(g);
+    expectExact(x.grad!.dataSync(), gs, 'the gradient given');
+    x.backward(g);
+    expectExact(x.grad!.dataSync(), gs.map((v) => 2 * v), 'two calls');
+    const s = leaf([rng.uniform(-1, 1)], []);
+    s.backward();
+    expect(s.grad!.item()).toBe(1);
+    antler.dispose([x, g, s]);
+  });
+
   test('without retainGraph the first backward frees the graph', () => {
     const x = leaf(randomArray(rng, 4), [4]);
     const y = tidy(() => x.tanh().sum());
@@ -363,6 +378,38 @@ describe(`grad mode and leaves (seed ${SEED})`, () => {
     expect(z.requiresGrad).toBe(true);
     expect(z.isLeaf).toBe(false);
     antler.dispose([x, y, z]);
+  });
+
+  test('nested: an inner noGrad() leaves the outer one off, and grad, valueAndGrad, hvp and autograd.grad({createGraph}) called under noGrad() leave it off (they record inside only)', () => {
+    const x = leaf(randomArray(rng, 3), [3]);
+    const y = tidy(() => x.mul(x).sum());
+    const f = (u: Tensor) => antler.sum(antler.mul(u, u));
+    const calls: [string, () => void][] = [
+      ['noGrad', () => antler.noGrad(() => x.mul(2).dispose())],
+      ['grad', () => antler.dispose(antler.grad(f)(x))],
+      ['valueAndGrad', () => {
+        const r = antler.valueAndGrad(f)(x);
+        antler.dispose([r.value, ...r.grads]);
+      }],
+      ['hvp', () => {
+        const r = antler.hvp(f, x, x);
+        antler.dispose([r.value, r.hvp as Tensor]);
+      }],
+      ['autograd.grad', () => antler.dispose(antler.autograd.grad(y, x, { createGraph: true }) as Tensor[])],
+    ];
+    for (const [name, call] of calls) {
+      const after = antler.noGrad(() => {
+        tidy(call); // a graph-building pass leaves its tensors to the caller's scope
+        const z = x.mul(3);
+        const seen = { mode: antler.isGradEnabled(), recorded: z.requiresGrad };
+        z.dispose();
+        return seen;
+      });
+      expect({ name, ...after }).toEqual({ name, mode: false, recorded: false });
+      expect(antler.isGradEnabled()).toBe(true);
+    }
+    expect(x.grad).toBeNull();
+    antler.dispose([x, y]);
   });
 
   test('noGrad() of an async function is refused (the code after its first await would record gradients), as tidy() refuses one', async () => {

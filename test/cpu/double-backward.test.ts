@@ -10,7 +10,7 @@
  */
 import * as antler from '../../lib';
 import { AntlerError, nn, optim, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import { AuxSpec, InputSpec, OPS } from '../opinfo';
 
 const rng = makeRng();
@@ -87,6 +87,37 @@ describe(`double backward over the op registry (seed ${rng.seed})`, () => {
   test('the ops without a differentiable backward are the known ones', () => {
     expect([...new Set(unsupported)].sort()).toEqual([...NOT_DOUBLE].sort());
   });
+
+  // The test above takes each op's first sample only; a graph-building backward has its own formulas
+  // (softmax along another axis, a 0-d input, broadcast batches, ignored rows …), so every sample is
+  // checked here: its first-order gradient equals the plain backward's (the fused kernels, which
+  // opinfo.test.ts checks against finite differences on these same samples).
+  test("every sample of every op: a graph-building backward's first-order gradient equals the plain one", () =>
+    tidy(() => {
+      const bad: string[] = [];
+      for (const op of OPS) {
+        op.samples(rng).forEach((sample, si) => {
+          if (NOT_DOUBLE.has(op.name.split('(')[0])) return;
+          tidy(() => {
+            const aux = (sample.aux ?? []).map(buildAux);
+            const outShape = antler.noGrad(() => op.fn(sample.inputs.map(build), aux).shape);
+            const W = tensor(randomArray(rng, outShape.reduce((a, b) => a * b, 1)), outShape, F64);
+            const gradsOf = (createGraph: boolean) => {
+              const leaves = sample.inputs.map((s) => build(s).requiresGrad_(true));
+              antler.sum(antler.mul(op.fn(leaves, aux), W)).backward(undefined, { createGraph });
+              return leaves.map((l) => (l.grad ? Array.from(l.grad.dataSync()) : null));
+            };
+            const graph = gradsOf(true), plain = gradsOf(false);
+            plain.forEach((b, i) => {
+              const a = graph[i];
+              const ok = b === null ? a === null || a.every((v) => v === 0) : a !== null && relErr(a, b, 1e-12) < 1e-12;
+              if (!ok) bad.push(`${op.name} sample ${si}${sample.note ? ` (${sample.note})` : ''} input ${i}: ${b === null || a === null ? `${a} vs ${b}` : relErr(a, b, 1e-12)}`);
+            });
+          });
+        });
+      }
+      expect(bad).toEqual([]);
+    }));
 });
 
 describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
@@ -803,4 +834,96 @@ describe(`double backward: a review's cases (seed ${rng.seed})`, () => {
     head.dispose();
     antler.dispose([x, y]);
   });
+});
+
+describe(`gradients at the kinks: the graph-building backward keeps PyTorch's conventions (seed ${rng.seed})`, () => {
+  // Where a function has no derivative, PyTorch picks one side (torch 1.13's derivatives.yaml and
+  // its backward kernels): relu 0 at 0 (threshold_backward), abs 0 at 0 (sgn), leakyRelu the slope
+  // at 0 (self > 0), elu α at 0 (self <= 0), clamp 1 at its bounds ((self >= min) & (self <= max)),
+  // pow(x, 0) 0 everywhere. Finite differences cannot see these points, and the registry's samples
+  // keep away from them; a backward that builds a graph (createGraph) has formulas of its own, so
+  // both passes are checked here against the conventions, with random upstream gradients.
+  const cases: [string, (x: Tensor) => Tensor, number[], (v: number) => number][] = [
+    ['relu', (x) => antler.relu(x), [-1.5, -0, 0, 1e-300, 2], (v) => (v > 0 ? 1 : 0)],
+    ['abs', (x) => antler.abs(x), [-2, -0, 0, 1e-300, 3], (v) => (v > 0 ? 1 : v < 0 ? -1 : 0)],
+    ['leakyRelu(0.2)', (x) => antler.leakyRelu(x, 0.2), [-1, -0, 0, 1e-300, 1.5], (v) => (v > 0 ? 1 : 0.2)],
+    ['elu(0.5)', (x) => antler.elu(x, 0.5), [-1, -0, 0, 1e-300, 1.5], (v) => (v > 0 ? 1 : 0.5 * Math.exp(v))],
+    ['clamp(−0.5, 0.5)', (x) => antler.clamp(x, -0.5, 0.5), [-1, -0.5, -0.25, 0.5, 0.75], (v) => (v >= -0.5 && v <= 0.5 ? 1 : 0)],
+    ['clamp(0.25) (lower bound only)', (x) => antler.clamp(x, 0.25), [-1, 0.25, 0.5], (v) => (v >= 0.25 ? 1 : 0)],
+    ['pow(x, 0)', (x) => antler.pow(x, 0), [-1.5, -0, 0, 2], () => 0],
+    ['pow(x, 1)', (x) => antler.pow(x, 1), [-1.5, 0, 2], () => 1],
+  ];
+  for (const [name, f, xs, slope] of cases)
+    test(`${name}: plain and createGraph gradients at ${xs.map((v) => (Object.is(v, -0) ? '−0' : String(v))).join(', ')}`, () =>
+      tidy(() => {
+        const gs = randomArray(rng, xs.length, 0.5, 2);
+        const want = xs.map((v, i) => gs[i] * slope(v));
+        for (const createGraph of [false, true]) {
+          const x = tensor(xs, [xs.length], { ...F64, requiresGrad: true });
+          f(x).backward(tensor(gs, [xs.length], F64), { createGraph });
+          expectClose(x.grad!.dataSync(), want, 1e-15, 0, `${name}, createGraph ${createGraph}`);
+          // autograd.grad with createGraph takes the same formulas.
+          if (createGraph) {
+            const [g] = antler.autograd.grad(f(x), x, { gradOutputs: tensor(gs, [xs.length], F64), createGraph: true });
+            expectClose(g!.dataSync(), want, 1e-15, 0, `${name}, autograd.grad with createGraph`);
+          }
+          x.dispose();
+        }
+      }));
+
+  test('cumprod along an axis of one element and of a 0-d tensor: exclusive gives 1 (gradient 0), inclusive x (gradient gy), plain and createGraph', () =>
+    tidy(() => {
+      const xs = randomArray(rng, 3, 0.5, 2), gs = randomArray(rng, 3, 0.5, 2);
+      const s = rng.uniform(0.5, 2), gs0 = rng.uniform(0.5, 2);
+      for (const createGraph of [false, true])
+        for (const exclusive of [false, true])
+          for (const reverse of [false, true]) {
+            const what = `createGraph ${createGraph}, exclusive ${exclusive}, reverse ${reverse}`;
+            const x = tensor(xs, [3, 1], { ...F64, requiresGrad: true });
+            const y = antler.cumprod(x, 1, { exclusive, reverse });
+            expectExact(y.dataSync(), exclusive ? [1, 1, 1] : xs, `[3, 1] along axis 1: ${what}`);
+            y.backward(tensor(gs, [3, 1], F64), { createGraph });
+            expectExact(x.grad!.dataSync(), exclusive ? [0, 0, 0] : gs, `[3, 1]'s gradient: ${what}`);
+            const x0 = tensor(s, [], { ...F64, requiresGrad: true });
+            const y0 = antler.cumprod(x0, 0, { exclusive, reverse });
+            expect(y0.item()).toBe(exclusive ? 1 : s);
+            y0.backward(tensor(gs0, [], F64), { createGraph });
+            expect({ what, grad: x0.grad!.item() }).toEqual({ what, grad: exclusive ? 0 : gs0 });
+            antler.dispose([x, y, x0, y0]);
+          }
+    }));
+  test('ties: max and min share the gradient evenly among equal elements (torch.amax/amin); maximum and minimum give each operand half on a tie (torch), broadcasting; plain and createGraph', () =>
+    tidy(() => {
+      // Values from {0, 1, 2}: most rows and pairs tie.
+      const [R, C] = [rng.int(2, 4), rng.int(3, 6)];
+      const xs = Array.from({ length: R * C }, () => rng.int(0, 2));
+      const bs = Array.from({ length: C }, () => rng.int(0, 2));
+      const gRow = randomArray(rng, R, 0.5, 2), gAll = rng.uniform(0.5, 2), gPair = randomArray(rng, R * C, 0.5, 2);
+      const pick = (op: 'max' | 'min', v: number[]) => (op === 'max' ? Math.max(...v) : Math.min(...v));
+      for (const createGraph of [false, true])
+        for (const op of ['max', 'min'] as const) {
+          const what = `${op}, createGraph ${createGraph}`;
+          const x = tensor(xs, [R, C], { ...F64, requiresGrad: true });
+          antler[op](x, 1).backward(tensor(gRow, [R], F64), { createGraph });
+          const rows = Array.from({ length: R }, (_, r) => xs.slice(r * C, (r + 1) * C));
+          const wantRows = rows.flatMap((row, r) => row.map((v) => (v === pick(op, row) ? gRow[r] / row.filter((u) => u === pick(op, row)).length : 0)));
+          expectClose(x.grad!.dataSync(), wantRows, 1e-15, 0, `${what} along axis 1`);
+          x.zeroGrad();
+          antler[op](x).backward(tensor(gAll, [], F64), { createGraph });
+          const e = pick(op, xs), count = xs.filter((v) => v === e).length;
+          expectClose(x.grad!.dataSync(), xs.map((v) => (v === e ? gAll / count : 0)), 1e-15, 0, `${what} of everything`);
+          x.zeroGrad();
+          // maximum(a, b) / minimum(a, b) with b [C] broadcast over the rows.
+          const b = tensor(bs, [C], { ...F64, requiresGrad: true });
+          const pair = op === 'max' ? antler.maximum(x, b) : antler.minimum(x, b);
+          pair.backward(tensor(gPair, [R, C], F64), { createGraph });
+          const wins = (u: number, w: number) => (op === 'max' ? u > w : u < w);
+          const share = (u: number, w: number) => (u === w ? 0.5 : wins(u, w) ? 1 : 0);
+          expectClose(x.grad!.dataSync(), xs.map((v, k) => gPair[k] * share(v, bs[k % C])), 1e-15, 0, `${what}imum: a's gradient`);
+          const wantB = new Array<number>(C).fill(0);
+          xs.forEach((v, k) => (wantB[k % C] += gPair[k] * share(bs[k % C], v)));
+          expectClose(b.grad!.dataSync(), wantB, 1e-15, 0, `${what}imum: b's gradient (summed over the broadcast rows)`);
+          antler.dispose([x, b, pair]);
+        }
+    }));
 });

@@ -152,6 +152,13 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
         antler.sum(antler.norm(z, p, 1)).backward();
         expect({ p, g: read(z.grad!).slice(0, 3) }).toEqual({ p, g: [0, 0, 0] });
       }
+      // p = 0 counts the nonzeros: a result that requires grad (torch's vector_norm) with a zero gradient everywhere.
+      const z0 = tensor([0, 1.5, 0, 3, -4, 0], [2, 3], { ...F64, requiresGrad: true });
+      const n0 = antler.norm(z0, 0, 1);
+      expect(n0.requiresGrad).toBe(true);
+      antler.sum(n0).backward();
+      expectExact(read(z0.grad!), [0, 0, 0, 0, 0, 0], 'p = 0: gradient');
+      z0.dispose();
       expectAntlerError(() => antler.norm(x, 'nuc' as never), 'INVALID_ARGUMENT', /p must be a number >= 0, Infinity, -Infinity or 'fro'/);
       // normalize and cosineSimilarity (PyTorch 2's: each norm clamped at eps).
       const a = randomArray(rng, 8), b = randomArray(rng, 8);

@@ -8,7 +8,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, ravel, tensorCounts, unravel } from '../helpers';
+import { backprop, expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, ravel, tensorCounts, unravel } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -628,6 +628,32 @@ describe(`logSumExp, variance, std (seed ${SEED})`, () => {
       expect(antler.variance(tensor([3], [1], F64)).item()).toBeNaN();
       expectAntlerError(() => antler.variance(tensor([1, 2], [2], I32)), 'DTYPE_MISMATCH', /int32/);
       expectAntlerError(() => antler.std(x, 0, false, { correction: 'one' } as never), 'INVALID_ARGUMENT', /correction/);
+    }));
+
+  test('variance and std with a correction of n or more divide by 0 (PyTorch: max(0, n − correction)): ∞, or NaN for a constant slice; correction n − 1 divides by 1; gradients 2(x − mean)/(n − correction)', () =>
+    tidy(() => {
+      const n = rng.int(3, 6);
+      const xs = randomArray(rng, n, -2, 2);
+      const m = xs.reduce((a, b) => a + b, 0) / n;
+      const ss = xs.reduce((a, b) => a + (b - m) ** 2, 0);
+      const x = tensor(xs, [n], { ...F64, requiresGrad: true });
+      for (const c of [n, n + 0.5, n + 3]) {
+        expect({ c, v: antler.variance(x, undefined, false, { correction: c }).item() }).toEqual({ c, v: Infinity });
+        expect({ c, v: antler.std(x, 0, false, { correction: c }).item() }).toEqual({ c, v: Infinity });
+        expect(antler.variance(tensor(new Array(n).fill(xs[0]), [n], F64), 0, false, { correction: c }).item()).toBeNaN();
+      }
+      // Between 0 and n: Σ (x − mean)² / (n − c), fractional c too, and the gradient 2(x − mean)/(n − c).
+      for (const c of [n - 1, n - 0.5, 1.5]) {
+        expectClose([antler.variance(x, 0, false, { correction: c }).item()], [ss / (n - c)], 1e-13, 0, `variance, correction ${c}`);
+        backprop(() => antler.variance(x, undefined, false, { correction: c }));
+        expectClose(read(x.grad!), xs.map((v) => (2 * (v - m)) / (n - c)), 1e-13, 1e-15, `variance's gradient, correction ${c}`);
+        x.zeroGrad();
+        backprop(() => antler.std(x, undefined, false, { correction: c }));
+        const sd = Math.sqrt(ss / (n - c));
+        expectClose(read(x.grad!), xs.map((v) => (v - m) / ((n - c) * sd)), 1e-12, 1e-15, `std's gradient, correction ${c}`);
+        x.zeroGrad();
+      }
+      x.dispose();
     }));
 });
 

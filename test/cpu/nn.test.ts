@@ -903,6 +903,30 @@ describe(`Embedding (seed ${SEED})`, () => {
     emb.dispose();
   });
 
+  test('embedding() with a negative paddingIdx counts from the end (PyTorch): that row gets no gradient, the others the summed upstream rows', () => {
+    const [num, dim] = [rng.int(3, 7), rng.int(1, 4)];
+    const back = rng.int(1, num);
+    const pad = num - back;
+    const W = tensor(randomArray(rng, num * dim), [num, dim], { dtype: 'float64', requiresGrad: true });
+    const idx = [pad, ...randomInts(rng, 7, 0, num - 1), pad];
+    const gy = randomArray(rng, idx.length * dim);
+    const I = tensor(idx, [idx.length], { dtype: 'int32' });
+    const seed = tensor(gy, [idx.length, dim], { dtype: 'float64' });
+    const ref = new Float64Array(num * dim);
+    idx.forEach((r, k) => {
+      if (r === pad) return;
+      for (let j = 0; j < dim; j++) ref[r * dim + j] += gy[k * dim + j];
+    });
+    for (const createGraph of [false, true]) {
+      const y = antler.embedding(I, W, { paddingIdx: -back });
+      y.backward(seed, { createGraph });
+      expectClose(W.grad!.dataSync(), ref, 1e-14, 1e-15, `paddingIdx −${back} of ${num} rows, createGraph ${createGraph}`);
+      W.zeroGrad();
+      y.dispose();
+    }
+    antler.dispose([W, I, seed]);
+  });
+
   test('a paddingIdx outside the table throws INVALID_ARGUMENT and leaves nothing allocated', () => {
     const before = tensorCounts();
     try {
