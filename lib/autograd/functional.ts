@@ -76,7 +76,9 @@ function valueAndGradFor(f: (...xs: Tensor[]) => Tensor, op: string): (...xs: Te
       }
       const grads = leaves.map((l, i) => {
         const g = found[i];
-        if (!g) return tidy(() => l.mul(0));
+        // An input f ignores: zeros (torch.func.grad's zeros_like), not l · 0, which is NaN at ±∞ and NaN
+        // and would be recorded (a gradient that requires grad).
+        if (!g) return zerosLike(l);
         const shaped = shapedAs(l, g);
         track(shaped); // belongs to the caller's tidy() scope, like any result
         return shaped;

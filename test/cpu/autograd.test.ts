@@ -573,6 +573,17 @@ describe(`valueAndGrad and grad (seed ${SEED})`, () => {
     antler.dispose([x, unused]);
   });
 
+  test('an ignored input holding ±∞ or NaN still gets zeros, not 0 · ∞ = NaN (torch.func.grad gives zeros_like), a plain tensor like the other gradients', () => {
+    const xs = randomArray(rng, 2);
+    const x = tensor(xs, [2], F64);
+    const odd = tensor([Infinity, -Infinity, NaN], [3], F64);
+    const r = antler.valueAndGrad((a: Tensor, _b: Tensor) => a.square().sum())(x, odd);
+    expectClose(r.grads[0].dataSync(), xs.map((v) => 2 * v), 1e-15, 0, 'the input used');
+    expectExact(r.grads[1].dataSync(), [0, 0, 0], 'the ignored input');
+    expect(r.grads.map((g) => [g.requiresGrad, g.dtype, g.shape])).toEqual([[false, 'float64', [2]], [false, 'float64', [3]]]);
+    antler.dispose([x, odd, r.value, ...r.grads]);
+  });
+
   test('a non-scalar f throws SHAPE_MISMATCH and frees what f made', () => {
     const before = tensorCounts();
     const x = tensor(randomArray(rng, 3), [3], F64);
