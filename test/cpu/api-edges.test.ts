@@ -403,10 +403,12 @@ describe(`other checks the audit found missing (seed ${SEED})`, () => {
       for (const [name, f] of [['nllLoss', () => tidy(() => api.nllLoss(api.logSoftmax(logits, 1), labels, { ignoreIndex: big }))], ['crossEntropy', () => api.crossEntropy(logits, labels, { ignoreIndex: big })]] as const)
         expectAntlerError(f, 'INVALID_ARGUMENT', new RegExp(`^${name}: ignoreIndex must be an integer in \\[-2\\^31, 2\\^31\\) \\(labels are int32\\)`));
       // The int32 range's ends are still accepted (nothing ignored); the loss is the plain one.
-      const plain = tidy(() => Array.from(api.crossEntropy(logits, labels).dataSync()));
+      // (crossEntropy is fused; nllLoss of logSoftmax rounds otherwise: each is compared with itself.)
+      const plainCe = tidy(() => Array.from(api.crossEntropy(logits, labels).dataSync()));
+      const plainNll = tidy(() => Array.from(api.nllLoss(api.logSoftmax(logits, 1), labels).dataSync()));
       for (const ii of [2 ** 31 - 1, -(2 ** 31)]) {
-        expectExact(tidy(() => Array.from(api.crossEntropy(logits, labels, { ignoreIndex: ii }).dataSync())), plain);
-        expectExact(tidy(() => Array.from(api.nllLoss(api.logSoftmax(logits, 1), labels, { ignoreIndex: ii }).dataSync())), plain);
+        expectExact(tidy(() => Array.from(api.crossEntropy(logits, labels, { ignoreIndex: ii }).dataSync())), plainCe);
+        expectExact(tidy(() => Array.from(api.nllLoss(api.logSoftmax(logits, 1), labels, { ignoreIndex: ii }).dataSync())), plainNll);
       }
       if (big !== 1e300) {
         expectAntlerError(() => api.oneHot(labels, big), 'INVALID_ARGUMENT', /^oneHot: numClasses must be below 2\^31 \(class indices are int32\)/);

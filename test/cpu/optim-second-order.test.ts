@@ -550,27 +550,35 @@ describe(`L-BFGS (seed ${SEED})`, () => {
 
   test("the strong Wolfe line search tries the points torch's does, through its rarer branches, on Rosenbrock from random starts", () => {
     const totals = { zoomLowIsSecond: 0, zoomFlip: 0 };
-    for (let k = 0; k < 8; k++) {
+    // At least 8 starts, and more (up to 40) until one took a rarer branch (with seed 308 the first 8 took none).
+    for (let k = 0; k < 40 && (k < 8 || totals.zoomLowIsSecond + totals.zoomFlip === 0); k++) {
       const n = rng.int(2, 5), start = randomArray(rng, n, -2, 2), lr = rng.uniform(0.3, 3), hist = rng.int(2, 6);
       const ref = torchLbfgs(rosenbrockJs, start, { lr, maxIter: 6, maxEval: 30, tolGrad: 1e-7, tolChange: 1e-9, hist, wolfe: true });
       const x = param(start, [n]);
       const opt = new optim.LBFGS([x], { lr, maxIter: 6, maxEval: 30, historySize: hist, lineSearchFn: 'strong_wolfe' });
-      const seen: number[][] = [];
-      for (let c = 0; c < 2; c++) {
-        ref.step();
-        opt.step(() => {
-          opt.zeroGrad();
-          seen.push(Array.from(x.dataSync()));
-          const f = rosenbrockN(x, n);
-          f.backward();
-          return f;
-        });
+      try {
+        const seen: number[][] = [];
+        for (let c = 0; c < 2; c++) {
+          ref.step();
+          opt.step(() => {
+            opt.zeroGrad();
+            seen.push(Array.from(x.dataSync()));
+            const f = rosenbrockN(x, n);
+            f.backward();
+            return f;
+          });
+        }
+        expect({ start: k, evaluations: seen.length }).toEqual({ start: k, evaluations: ref.seen.length });
+        // Both run in float64 but round differently (tensor sums against JavaScript loops), and Rosenbrock's
+        // curvature grows that along up to 30 evaluations (seed 3948602139: 6e-10 at 2.6e-3 by the 18th).
+        // A different branch or rule changes the points by far more.
+        const scale = Math.max(1, ...ref.seen.flat().map(Math.abs));
+        seen.forEach((p, i) => expectClose(p, ref.seen[i], 1e-5, 1e-6 * scale, `start ${k}, evaluation ${i}`));
+        for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += ref.branches[key];
+      } finally {
+        opt.dispose();
+        x.dispose();
       }
-      expect({ start: k, evaluations: seen.length }).toEqual({ start: k, evaluations: ref.seen.length });
-      seen.forEach((p, i) => expectClose(p, ref.seen[i], 1e-8, 1e-10, `start ${k}, evaluation ${i}`));
-      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += ref.branches[key];
-      opt.dispose();
-      x.dispose();
     }
     // The starts took the zoom through its rarer branches (a bracket whose second end is the lower, a flip), so the comparison covers them.
     expect(totals.zoomLowIsSecond + totals.zoomFlip).toBeGreaterThan(0);
