@@ -54,22 +54,12 @@ function editDistance(a: string, b: string): number {
  * unless it reads as an option, spelt otherwise or of another optimizer
  * (weight_decay, betas on SGD): those are refused as unknown options.
  */
-function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string): void {
-  const optionLike = Object.keys(g).filter((k) => !allowed.includes(k) && readsAsOptionMemo(k, allowed));
+function checkGroupKeys(g: object, op: string, allowed: readonly string[], where: string, ownKeys: Set<string>): void {
+  const fresh = Object.keys(g).filter((k) => !allowed.includes(k) && !ownKeys.has(k));
+  const optionLike = fresh.filter((k) => readsAsOption(k.toLowerCase().replace(/_/g, ''), allowed));
   if (optionLike.length) checkKnownKeys({ [optionLike[0]]: true }, op, allowed, where);
-}
-
-/** readsAsOption of a user key, remembered (step() checks every group's keys on every call). */
-const optionLikeMemo = new Map<string, boolean>();
-function readsAsOptionMemo(k: string, allowed: readonly string[]): boolean {
-  const id = `${allowed.join(',')}\u0000${k}`;
-  let v = optionLikeMemo.get(id);
-  if (v === undefined) {
-    if (optionLikeMemo.size >= 4096) optionLikeMemo.clear();
-    v = readsAsOption(k.toLowerCase().replace(/_/g, ''), allowed);
-    optionLikeMemo.set(id, v);
-  }
-  return v;
+  // Judged the user's own once: step() checks every group's keys on every call.
+  for (const k of fresh) ownKeys.add(k);
 }
 
 /** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'; see LRScheduler). */
@@ -82,6 +72,9 @@ export abstract class Optimizer<O extends object> {
   readonly paramGroups: ParamGroup<O>[];
   /** Per-parameter state (momentum buffers, moments, step counts). */
   readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  /** Group keys already judged the user's own (not a slip of an option name): checkGroupKeys skips them. */
+  private readonly userKeys = new Set<string>();
 
   /** Whether step() needs a closure (L-BFGS, AdaHessian); fit() passes one when it does. */
   readonly requiresClosure: boolean = false;
@@ -109,7 +102,7 @@ export abstract class Optimizer<O extends object> {
       const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : g0;
       if (!g || typeof g !== 'object' || !Array.isArray(g.params))
         fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
-      checkGroupKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`);
+      checkGroupKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`, this.userKeys);
       const where = new Map<Tensor, number>();
       g.params.forEach((p, pi) => {
         if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
@@ -181,7 +174,7 @@ export abstract class Optimizer<O extends object> {
     const multi = this.paramGroups.length > 1;
     const allowed = ['params', ...Object.keys(this.defaults)];
     this.paramGroups.forEach((g, gi) => {
-      checkGroupKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group');
+      checkGroupKeys(g, `${this.name}.step`, allowed, multi ? ` in parameter group ${gi}` : ' in the parameter group', this.userKeys);
       this.validate(g, `${this.name}.step${multi ? ` (parameter group ${gi})` : ''}`);
     });
   }
