@@ -817,6 +817,12 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
   const op = 'tensor';
   if (typeof shape === 'string' && (DTYPES as readonly string[]).includes(shape))
     fail('INVALID_ARGUMENT', `${op}: the second argument is the shape; got '${shape}' (the dtype goes in the options: tensor(values, undefined, { dtype: '${shape}' }))`);
+  // torch.tensor(data, dtype=…)'s habit: the options in the shape's place.
+  if (shape !== null && typeof shape === 'object' && !Array.isArray(shape) && !ArrayBuffer.isView(shape)) {
+    const keys = Object.keys(shape);
+    if (keys.length && keys.every((k) => ['dtype', 'device', 'requiresGrad'].includes(k)))
+      fail('INVALID_ARGUMENT', `${op}: the second argument is the shape; got the options {${keys.join(', ')}} (they go third: tensor(values, undefined, { ${keys.join(', ')} }))`);
+  }
   const { dtype: requested, device, grad } = resolveCreate(options, op);
   const given = shape === undefined ? undefined : checkShape(shape, op);
   let data: TypedArray;

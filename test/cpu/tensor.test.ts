@@ -103,6 +103,11 @@ describe(`creation (seed ${SEED})`, () => {
       expectAntlerError(() => tensor([1, [2]] as never), 'SHAPE_MISMATCH', /element \[1\] is an array of length 1; expected a number/);
       expectAntlerError(() => tensor([1, 2], undefined, 'int32' as never), 'INVALID_ARGUMENT', /\{ dtype: 'int32' \}/);
       expectAntlerError(() => tensor([1, 2], 'int32' as never), 'INVALID_ARGUMENT', /second argument is the shape.*\{ dtype: 'int32' \}/);
+      // torch.tensor(data, dtype=…)'s habit: the options where the shape goes.
+      expectAntlerError(() => tensor([1, 2], { dtype: 'int32' } as never), 'INVALID_ARGUMENT', /^tensor: the second argument is the shape; got the options \{dtype\} \(they go third: tensor\(values, undefined, \{ dtype \}\)\)$/);
+      expectAntlerError(() => tensor([1, 2], { device: 'cpu', requiresGrad: true } as never), 'INVALID_ARGUMENT', /got the options \{device, requiresGrad\}/);
+      // Another object is still judged as a shape.
+      expectAntlerError(() => tensor([1, 2], { length: 1 } as never), 'INVALID_ARGUMENT', /shape must be an array/);
     }));
 
   test('a number is a scalar of shape []', () =>
