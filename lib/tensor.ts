@@ -250,10 +250,7 @@ export class Tensor {
    * inferred), as reshape; `x.view(2, 3)` or `x.view([2, 3])`.
    */
   view(...shape: (number | readonly number[])[]): Tensor {
-    const dims = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as readonly number[]) : (shape as number[]);
-    if (shape.length === 0 || (shape.length > 1 && shape.some((d) => typeof d !== 'number')))
-      fail('INVALID_ARGUMENT', `view: expected the new shape, as numbers (x.view(2, 3)) or one array (x.view([2, 3])); got ${shape.length ? shape.map(describe).join(', ') : 'nothing'}`);
-    return this.reshape(dims);
+    return this.reshape(dimsArgument(shape, 'view', 'the new shape', '2, 3'));
   }
 
   /**
@@ -410,12 +407,16 @@ export class Tensor {
 
   /** A copy on another device (a copy even when the device is the same). */
   to(device: string): Tensor {
+    if (typeof device === 'string' && (DTYPES as readonly string[]).includes(device))
+      fail('INVALID_ARGUMENT', `to: takes a device ('cpu', 'cuda', 'cuda:N'); got the dtype '${device}' (a dtype conversion is cast('${device}'))`);
     return ops().toDevice(this.checkAlive('to'), checkDevice(device, 'to'));
   }
 
-  /** A view with a new shape (one dim may be -1); shares data with this tensor. */
-  reshape(shape: readonly number[]): Tensor {
-    return ops().reshape(this.checkAlive('reshape'), shape);
+  /** A view with a new shape (one dim may be -1); shares data with this tensor. `x.reshape([2, 3])` or, as PyTorch, `x.reshape(2, 3)`. */
+  reshape(shape: readonly number[]): Tensor;
+  reshape(...shape: number[]): Tensor;
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    return ops().reshape(this.checkAlive('reshape'), dimsArgument(shape, 'reshape', 'the new shape', '2, 3'));
   }
 
   /** A copy with its own storage. */
@@ -599,8 +600,11 @@ export class Tensor {
   transpose(dim0?: number, dim1?: number): Tensor {
     return ops().transpose(this, dim0, dim1);
   }
-  permute(perm: readonly number[]): Tensor {
-    return ops().permute(this, perm);
+  /** The axes in a new order: `x.permute([1, 0])` or, as PyTorch, `x.permute(1, 0)`. */
+  permute(perm: readonly number[]): Tensor;
+  permute(...perm: number[]): Tensor;
+  permute(...perm: (number | readonly number[])[]): Tensor {
+    return ops().permute(this, dimsArgument(perm, 'permute', 'the axes', '1, 0'));
   }
   /** Reverses the order of elements along the given axes: x.flip(0, 1) or x.flip([0, 1]) (PyTorch's flip(*dims)). */
   flip(axes: number | readonly number[], ...more: number[]): Tensor {
@@ -792,6 +796,18 @@ function checkIntegral(values: ArrayLike<number>, op: string): void {
   }
 }
 
+/**
+ * The dims of reshape/view/permute, given as one array (`x.reshape([2, 3])`, TensorFlow.js's
+ * way) or as numbers (`x.reshape(2, 3)`, PyTorch's); anything else is refused here. One
+ * non-array argument is passed on as it is, for the op's own check to name it.
+ */
+function dimsArgument(args: readonly (number | readonly number[])[], op: string, what: string, example: string): readonly number[] {
+  if (args.length === 1) return (typeof args[0] === 'number' ? [args[0]] : args[0]) as readonly number[];
+  if (args.length === 0 || args.some((d) => typeof d !== 'number'))
+    fail('INVALID_ARGUMENT', `${op}: expected ${what}, as numbers (x.${op}(${example})) or one array (x.${op}([${example}])); got ${args.length ? args.map(describe).join(', ') : 'nothing'}`);
+  return args as number[];
+}
+
 /** @internal A creation function's options: dtype (undefined: the op's default), device, the rest, and requiresGrad applied. */
 export function resolveCreate(
   options: unknown,
@@ -800,6 +816,9 @@ export function resolveCreate(
 ): { dtype?: DType; device: string; rest: Record<string, unknown>; grad: (t: Tensor) => Tensor } {
   if (typeof options === 'string' && (DTYPES as readonly string[]).includes(options))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got '${options}' (the dtype goes in the options: { dtype: '${options}' })`);
+  // randn(2, 3), PyTorch's way: the shape's dims as arguments.
+  if (typeof options === 'number')
+    fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(options)} (the shape is one array, as ${op}([2, 3]), and the options come after it)`);
   const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', 'requiresGrad', ...extra]);
   const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);
   const device = o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);

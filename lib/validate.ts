@@ -86,7 +86,8 @@ export function checkDevice(v: unknown, op: string): string {
 }
 
 export function checkShape(v: unknown, op: string, what = 'shape'): number[] {
-  if (!Array.isArray(v)) fail('INVALID_ARGUMENT', `${op}: ${what} must be an array of non-negative integers; got ${describe(v)}`);
+  if (!Array.isArray(v))
+    fail('INVALID_ARGUMENT', `${op}: ${what} must be an array of non-negative integers; got ${describe(v)}${typeof v === 'number' && Number.isInteger(v) && v >= 0 ? ` (as an array: [${v}])` : ''}`);
   if (v.length > 8) fail('INVALID_ARGUMENT', `${op}: ${what} has ${v.length} dims; at most 8 are supported`);
   let count = 1;
   v.forEach((d, i) => {

@@ -77,7 +77,7 @@ describe(`shape helpers (seed ${SEED})`, () => {
       got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThan(1e-12));
     }));
 
-  test("PyTorch's spellings: x.view(shape), x.flip(0, 1); transpose with one dim and stack with a fractional axis refuse", () =>
+  test("PyTorch's spellings: x.view(shape), x.reshape(2, 3), x.permute(1, 0), x.flip(0, 1); transpose with one dim and stack with a fractional axis refuse", () =>
     tidy(() => {
       const v = randomArray(rng, 6);
       const x = tensor(v, [2, 3], { dtype: 'float64', requiresGrad: true });
@@ -88,6 +88,21 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expect(x.view(-1).requiresGrad).toBe(true);
       expectAntlerError(() => x.view(), 'INVALID_ARGUMENT', /^view: expected the new shape/);
       expectAntlerError(() => x.view(4, 2), 'SHAPE_MISMATCH');
+      // reshape and permute take either spelling too, as PyTorch's.
+      expectExact(read(x.reshape(3, 2)), v);
+      expect(x.reshape(3, 2).shape).toEqual([3, 2]);
+      expect(x.reshape(6).shape).toEqual([6]);
+      expect(x.reshape(-1, 2).shape).toEqual([3, 2]);
+      expectExact(read(x.permute(1, 0)), [v[0], v[3], v[1], v[4], v[2], v[5]]);
+      expectExact(read(x.permute([1, 0])), [v[0], v[3], v[1], v[4], v[2], v[5]]);
+      expectAntlerError(() => x.reshape(), 'INVALID_ARGUMENT', /^reshape: expected the new shape, as numbers \(x\.reshape\(2, 3\)\) or one array \(x\.reshape\(\[2, 3\]\)\); got nothing$/);
+      expectAntlerError(() => (x.reshape as (...a: unknown[]) => unknown)(3, [2]), 'INVALID_ARGUMENT', /^reshape: expected the new shape, .*; got 3, an array \[2\]$/);
+      expectAntlerError(() => (x.permute as (...a: unknown[]) => unknown)(1, '0'), 'INVALID_ARGUMENT', /^permute: expected the axes, as numbers \(x\.permute\(1, 0\)\).*; got 1, '0'$/);
+      expectAntlerError(() => x.reshape(4, 2), 'SHAPE_MISMATCH');
+      // Other habits: the dims as a creation function's arguments, a dtype passed to to().
+      expectAntlerError(() => (antler.randn as (...a: unknown[]) => unknown)(2, 3), 'INVALID_ARGUMENT', /^randn: options must be an object; got 3 \(the shape is one array, as randn\(\[2, 3\]\), and the options come after it\)$/);
+      expectAntlerError(() => antler.ones(3 as never), 'INVALID_ARGUMENT', /^ones: shape must be an array of non-negative integers; got 3 \(as an array: \[3\]\)$/);
+      expectAntlerError(() => x.to('float32'), 'INVALID_ARGUMENT', /^to: takes a device .*; got the dtype 'float32' \(a dtype conversion is cast\('float32'\)\)$/);
       expectExact(read(x.flip(0, 1)), [...v].reverse());
       expectExact(read(x.flip([0, 1])), [...v].reverse());
       expectAntlerError(() => x.transpose(1), 'INVALID_ARGUMENT', /^transpose: give both dims to swap/);
