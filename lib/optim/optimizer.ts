@@ -2,6 +2,7 @@
  * The base of the optimizers: parameter groups with torch.optim's option
  * handling, per-parameter state, step() over the parameters with a gradient.
  */
+import { inspect } from 'node:util';
 import { isGradEnabled, noGrad } from '../autograd/graph';
 import { isolated, keep, tidy } from '../engine';
 import { fail } from '../errors';
@@ -132,6 +133,27 @@ export abstract class Optimizer<O extends object> {
    */
   zeroGrad(setToNone = true): void {
     for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad(setToNone);
+  }
+
+  /**
+   * A summary in PyTorch's shape, which console.log and util.inspect show:
+   * the optimizer, then each parameter group's size and options (its own
+   * keys too, such as a name). Reads no tensor.
+   */
+  toString(): string {
+    const show = (v: unknown): string =>
+      Array.isArray(v) ? `[${v.map(show).join(', ')}]` : typeof v === 'string' ? `'${v.replace(/['\\]/g, '\\$&')}'` : typeof v === 'number' || typeof v === 'boolean' || v == null ? String(v) : describe(v);
+    const lines = this.paramGroups.map((g, gi) => {
+      const { params, ...options } = g as { params: Tensor[] } & Record<string, unknown>;
+      const values = params.reduce((a, p) => a + p.size, 0);
+      const settings = Object.entries(options).map(([k, v]) => `${k}: ${show(v)}`);
+      return `  group ${gi} (${params.length} parameter${params.length === 1 ? '' : 's'}, ${values} value${values === 1 ? '' : 's'}): ${settings.join(', ')}`;
+    });
+    return `${this.name}(\n${lines.join('\n')}\n)`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   /**

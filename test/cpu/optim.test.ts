@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import * as antler from '../../lib';
 import { ErrorCode, optim, Tensor, tensor, tidy } from '../../lib';
 import { backprop, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
@@ -787,6 +788,27 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     for (const make of [() => new optim.SGD(model as never), () => new optim.Adam(model as never, { lr: 0.1 })])
       expectAntlerErrorInTidy(make, 'INVALID_ARGUMENT', /expected a non-empty array of parameters \(model\.parameters\(\)\) or parameter groups; got a Linear$/);
     model.dispose();
+  });
+
+  test("console.log shows an optimizer as PyTorch prints one: each group's size and options, not its tensors", () => {
+    const model = new antler.nn.Sequential(new antler.nn.Linear(2, 3), new antler.nn.Linear(3, 1));
+    const [w0, b0, w1] = model.parameters();
+    const sgd = new optim.SGD([{ params: [w0, b0], name: "enc'" } as never, { params: [w1], lr: 0.5 }], { lr: 0.1, momentum: 0.9 });
+    const want = [
+      'SGD(',
+      "  group 0 (2 parameters, 9 values): lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, name: 'enc\\''",
+      '  group 1 (1 parameter, 3 values): lr: 0.5, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false',
+      ')',
+    ].join('\n');
+    expect(String(sgd)).toBe(want);
+    expect(inspect(sgd)).toBe(want);
+    expect(String(new optim.Adam(model.parameters()))).toBe(
+      'Adam(\n  group 0 (4 parameters, 13 values): lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false\n)',
+    );
+    expect(String(new optim.LBFGS([w1]))).toMatch(/^LBFGS\(\n  group 0 \(1 parameter, 3 values\): lr: 1, .*lineSearchFn: null\n\)$/);
+    model.dispose();
+    // A disposed model's optimizer still prints (it reads no tensor).
+    expect(String(sgd)).toBe(want);
   });
 });
 
