@@ -109,6 +109,39 @@ describe(`conv1d (seed ${SEED})`, () => {
       }
     }));
 
+  test('nn.Conv1d with groups: weight [out, in / groups, k], both U(±1/√(in / groups · k)) (fan in of one group), spread to the bound; forward uses the groups, stride, padding and dilation', () =>
+    tidy(() => {
+      const groups = rng.int(2, 4), k = rng.int(1, 3);
+      const inC = groups * rng.int(2, 4), outC = groups * 64;
+      const stride = rng.int(2, 3), padding = rng.int(0, 2), dilation = rng.int(1, 2);
+      const m = new nn.Conv1d(inC, outC, k, { groups, stride, padding, dilation, dtype: 'float64' });
+      try {
+        expect(m.weight.shape).toEqual([outC, inC / groups, k]);
+        const bound = 1 / Math.sqrt((inC / groups) * k);
+        // The weight has >= 128 entries and the bias 128+: P(max |·| < 0.75 bound) <= 0.75^128 < 1e-15,
+        // and a bound of 1/√(in · k) is at most bound/√2 < 0.75 bound.
+        for (const [name, p] of m.namedParameters()) {
+          const top = Math.max(...Array.from(p.dataSync(), Math.abs));
+          expect({ name, within: top <= bound, spread: top > 0.75 * bound }).toEqual({ name, within: true, spread: true });
+        }
+        const L = dilation * (k - 1) + rng.int(3, 9);
+        const xs = randomArray(rng, inC * L);
+        const y = m.forward(tensor(xs, [1, inC, L], { dtype: 'float64' }));
+        const w = Array.from(m.weight.dataSync()), b = Array.from(m.bias!.dataSync());
+        const cg = inC / groups, og = outC / groups;
+        const expected: number[] = [];
+        for (let o = 0; o < outC; o++) {
+          const g = Math.floor(o / og);
+          const sub = conv1dRef(xs.slice(g * cg * L, (g + 1) * cg * L), w.slice(o * cg * k, (o + 1) * cg * k), [b[o]], 1, cg, L, 1, k, stride, padding, padding, dilation);
+          if (o === 0) expect(y.shape).toEqual([1, outC, sub.Lout]);
+          expected.push(...sub.y);
+        }
+        expectClose(y.dataSync(), expected, 1e-12, 1e-13, `groups ${groups}, stride ${stride}, padding ${padding}, dilation ${dilation} (seed ${SEED})`);
+      } finally {
+        m.dispose();
+      }
+    }));
+
   test('bad inputs raise AntlerError saying what was passed', () =>
     tidy(() => {
       const x = antler.zeros([2, 3, 10]), w = antler.zeros([4, 3, 3]);

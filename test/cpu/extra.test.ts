@@ -92,6 +92,30 @@ describe(`activations (seed ${SEED})`, () => {
     }));
 });
 
+describe(`activation modules' defaults (seed ${SEED})`, () => {
+  test("Hardtanh() clamps to [−1, 1], GLU() gates over the last axis, GELU({ approximate: 'tanh' }) is PyTorch's tanh form (formulas written out)", () =>
+    tidy(() => {
+      const xs = randomArray(rng, 24, -4, 4);
+      const x = tensor(xs, [3, 8], F64);
+      const fwd = (m: antler.nn.Module) => read((m as unknown as { forward(t: Tensor): Tensor }).forward(x));
+      expectExact(fwd(new antler.nn.Hardtanh()), xs.map((v) => Math.min(1, Math.max(-1, v))), 'Hardtanh()');
+      // glu over the last axis of [3, 8]: a · σ(b) with a = x[:, :4], b = x[:, 4:] → [3, 4].
+      const glu: number[] = [];
+      for (let r = 0; r < 3; r++) for (let j = 0; j < 4; j++) glu.push(xs[r * 8 + j] / (1 + Math.exp(-xs[r * 8 + 4 + j])));
+      const g = new antler.nn.GLU();
+      expect((g.forward(x) as Tensor).shape).toEqual([3, 4]);
+      expectClose(fwd(g), glu, 1e-14, 1e-16, 'GLU()');
+      const c = Math.sqrt(2 / Math.PI);
+      const tanhForm = xs.map((v) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3))));
+      const t = new antler.nn.GELU({ approximate: 'tanh' });
+      expect(t.approximate).toBe('tanh');
+      expectClose(fwd(t), tanhForm, 1e-13, 1e-15, "GELU({ approximate: 'tanh' })");
+      // The exact form differs from the tanh form by up to ~5e-4 here: the default is the exact one.
+      expect(new antler.nn.GELU().approximate).toBe('none');
+      expect(Math.max(...fwd(new antler.nn.GELU()).map((v, i) => Math.abs(v - tanhForm[i])))).toBeGreaterThan(1e-5);
+    }));
+});
+
 describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
   test('maskedFill, tril and triu against loops; their gradients pass where kept', () =>
     tidy(() => {

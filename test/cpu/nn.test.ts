@@ -51,6 +51,23 @@ describe(`Linear (seed ${SEED})`, () => {
     lin.dispose();
   });
 
+  test('the bias bound is 1/√in too, not 1/√out: a wide layer from one input has biases spread over ±1', () => {
+    // in = 1: weight and bias are U(−1, 1); a bound of 1/√out would keep all of them within ±0.03.
+    // P(max |b| < 0.75) = 0.75^out < 1e-120 for out >= 1000.
+    const outF = rng.int(1000, 1500);
+    const lin = new nn.Linear(1, outF, { dtype: 'float64' });
+    for (const [name, t] of [['weight', lin.weight], ['bias', lin.bias!]] as const) {
+      const v = Array.from(t.dataSync(), Math.abs);
+      expect({ name, max: Math.max(...v) <= 1, spread: Math.max(...v) > 0.75 }).toEqual({ name, max: true, spread: true });
+    }
+    lin.dispose();
+    // The other way round, in = 1000+, out = 1: the bound 1/√in keeps the lone bias small (1/√out would be 1).
+    const inF = rng.int(1000, 1500);
+    const narrow = new nn.Linear(inF, 1, { dtype: 'float64' });
+    expect(Math.abs(narrow.bias!.dataSync()[0])).toBeLessThanOrEqual(1 / Math.sqrt(inF));
+    narrow.dispose();
+  });
+
   test('forward equals x Wᵀ + b (float32 and float64, with and without bias)', () => {
     for (const dtype of ['float32', 'float64'] as const)
       for (const bias of [true, false]) {
@@ -148,6 +165,30 @@ describe(`parameter names and state dicts (seed ${SEED})`, () => {
     b.dispose();
   });
 
+  test('a buffer loaded from a tensor that requires grad stays a plain leaf (load_state_dict runs under no_grad); the values are copied', () => {
+    class WithAvg extends nn.Module {
+      fc = new nn.Linear(2, 2, { dtype: 'float64' });
+      avg: Tensor;
+      constructor() {
+        super();
+        this.avg = this.registerBuffer('avg', zeros([2], { dtype: 'float64' }));
+      }
+      forward(x: Tensor): Tensor {
+        return this.fc.forward(x);
+      }
+    }
+    const m = new WithAvg();
+    const src = tensor([1.5, -2], [2], { dtype: 'float64', requiresGrad: true });
+    tidy(() => {
+      const dict = m.stateDict();
+      dict.avg = src.mul(2);
+      m.loadStateDict(dict);
+    });
+    expect([m.avg.requiresGrad, m.avg.isLeaf]).toEqual([false, true]);
+    expectExact(m.avg.dataSync(), [3, -4], 'avg loaded');
+    antler.dispose([src, m]);
+  });
+
   test('a wrong shape throws SHAPE_MISMATCH naming the key and leaves the module unchanged', () => {
     const a = mlp();
     const b = mlp();
@@ -184,6 +225,57 @@ describe(`parameter names and state dicts (seed ${SEED})`, () => {
     antler.dispose(dict);
     a.dispose();
     b.dispose();
+  });
+  test('a value with the right number of entries but another shape (a transposed weight, an extra axis) throws SHAPE_MISMATCH, strict or not, and loads nothing (PyTorch checks shapes, not sizes)', () => {
+    const inF = rng.int(2, 5), outF = inF + rng.int(1, 3);
+    const m = new nn.Linear(inF, outF, { dtype: 'float64' });
+    const before = values(m.parameters());
+    const cases: [string, number[], number[]][] = [['weight', [inF, outF], [outF, inF]], ['bias', [outF, 1], [outF]], ['bias', [1, outF], [outF]], ['weight', [outF * inF], [outF, inF]]];
+    for (const strict of [true, false])
+      for (const [key, bad, want] of cases)
+        tidy(() => {
+          const dict = m.stateDict();
+          dict[key] = antler.ones(bad, { dtype: 'float64' });
+          expectAntlerErrorInTidy(() => m.loadStateDict(dict, { strict }), 'SHAPE_MISMATCH', new RegExp(`'${key}' has shape \\[${bad.join(', ')}\\]; the module expects \\[${want.join(', ')}\\]`));
+        });
+    values(m.parameters()).forEach((v, i) => expectExact(v, before[i], `param ${i} unchanged`));
+    m.dispose();
+  });
+
+  test('an int32 value for a float parameter, or a float value for an int32 buffer, throws DTYPE_MISMATCH and loads nothing; float32 and float64 convert either way', () => {
+    class Counted extends nn.Module {
+      fc = new nn.Linear(2, 3, { dtype: 'float64' });
+      steps: Tensor;
+      constructor() {
+        super();
+        this.steps = this.registerBuffer('steps', tensor([7], [1], { dtype: 'int32' }));
+      }
+      forward(x: Tensor): Tensor {
+        return this.fc.forward(x);
+      }
+    }
+    const m = new Counted();
+    const before = values(m.parameters());
+    tidy(() => {
+      const dict = m.stateDict();
+      dict['fc.bias'] = tensor([1, 2, 3], [3], { dtype: 'int32' });
+      expectAntlerErrorInTidy(() => m.loadStateDict(dict), 'DTYPE_MISMATCH', /'fc\.bias' is int32; the module expects float64/);
+      dict['fc.bias'] = tensor([1, 2, 3], [3], { dtype: 'float32' });
+      dict.steps = tensor([3], [1], { dtype: 'float64' });
+      expectAntlerErrorInTidy(() => m.loadStateDict(dict, { strict: false }), 'DTYPE_MISMATCH', /'steps' is float64; the module expects int32/);
+    });
+    values(m.parameters()).forEach((v, i) => expectExact(v, before[i], `param ${i} unchanged`));
+    expectExact(m.steps.dataSync(), [7], 'buffer unchanged');
+    tidy(() => {
+      const dict = m.stateDict();
+      dict['fc.bias'] = tensor([1.5, -2.25, 3], [3], { dtype: 'float32' });
+      dict.steps = tensor([11], [1], { dtype: 'int32' });
+      m.loadStateDict(dict);
+    });
+    expect([m.fc.bias!.dtype, m.steps.dtype]).toEqual(['float64', 'int32']);
+    expectExact(m.fc.bias!.dataSync(), [1.5, -2.25, 3], 'float32 value widened');
+    expectExact(m.steps.dataSync(), [11], 'int32 buffer loaded');
+    m.dispose();
   });
 });
 
@@ -272,6 +364,9 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     expect(tidy(() => Object.keys(net.stateDict()))).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias']);
     expect(net.layers.length).toBe(3);
     expect(net.layers.get(-1)).toBe(net.layers.get(2));
+    // Python's negative indices: −k is item n − k, for every k.
+    const items = [...net.layers];
+    for (let k = 1; k <= 3; k++) expect(net.layers.get(-k)).toBe(items[3 - k]);
     const xv = randomArray(rng, 6);
     const x = tensor(xv, [2, 3], { dtype: 'float64' });
     backprop(() => net.forward(x).sum());
@@ -700,6 +795,24 @@ describe(`train/eval and Dropout (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test('a frozen Dropout given an input of another shape draws a mask of that shape (and replays it from then on)', () => {
+    const p = rng.pick([0.2, 0.5, 0.7]);
+    const d = new nn.Dropout(p).freeze();
+    const n = 4000;
+    for (const shape of [[n], [40, n / 40], [n / 8, 8]]) {
+      const x = antler.ones(shape, { dtype: 'float64' });
+      const first = tidy(() => d.forward(x).dataSync());
+      expect(first.length).toBe(n);
+      const zeros = Array.from(first).filter((v) => v === 0).length;
+      expect(Math.abs(zeros / n - p)).toBeLessThan(6 * Math.sqrt((p * (1 - p)) / n));
+      expectClose(Array.from(first).filter((v) => v !== 0), new Array(n - zeros).fill(1 / (1 - p)), 1e-15, 0, `kept entries, shape [${shape}]`);
+      expect(tidy(() => d.forward(x).shape)).toEqual(shape);
+      expectExact(tidy(() => d.forward(x).dataSync()), first, `replayed, shape [${shape}]`);
+      x.dispose();
+    }
+    d.dispose();
+  });
+
   test('Dropout.freeze() replays one mask across forwards; unfreeze() draws again', () => {
     const d = new nn.Dropout(0.5).freeze();
     const x = antler.ones([1000], { dtype: 'float64' });
@@ -842,6 +955,28 @@ describe(`LayerNorm (seed ${SEED})`, () => {
     ln.dispose();
   });
 
+  test('bias: false keeps the weight and drops the bias (torch.nn.LayerNorm(bias=False)): y = x̂ · w', () => {
+    const D = rng.int(2, 9);
+    const ln = new nn.LayerNorm(D, { bias: false, dtype: 'float64' });
+    expect(ln.bias).toBeNull();
+    expect(ln.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [D]]]);
+    const w = randomArray(rng, D, 0.5, 2);
+    tidy(() => void ln.weight!.assign(tensor(w, [D], { dtype: 'float64' })));
+    const xs = randomArray(rng, 3 * D, -2, 2);
+    tidy(() => expectClose(ln.forward(tensor(xs, [3, D], { dtype: 'float64' })).dataSync(), layerNormRef(xs, w, new Array(D).fill(0), 3, D, 1e-5), 1e-12, 1e-14, 'no bias'));
+    ln.dispose();
+  });
+
+  test('eps: 0 is taken as 0, not as the default (rows of tiny spread, where 1e-5 would dominate their variance)', () => {
+    const D = rng.int(3, 9);
+    const ln = new nn.LayerNorm(D, { eps: 0, dtype: 'float64' });
+    expect(ln.eps).toBe(0);
+    // Spread 1e-3 around 2: variance ~1e-7, a hundredth of 1e-5.
+    const xs = randomArray(rng, 4 * D, -1, 1).map((v) => 2 + 1e-3 * v);
+    tidy(() => expectClose(ln.forward(tensor(xs, [4, D], { dtype: 'float64' })).dataSync(), layerNormRef(xs, new Array(D).fill(1), new Array(D).fill(0), 4, D, 0), 1e-8, 1e-10, 'eps 0'));
+    ln.dispose();
+  });
+
   test('bad options throw at construction: eps, normalizedShape', () => {
     expectAntlerError(() => new nn.LayerNorm(3, { eps: -1 }), 'INVALID_ARGUMENT', /LayerNorm: eps must be >= 0; got -1/);
     expectAntlerError(() => new nn.LayerNorm(3, { eps: NaN }), 'INVALID_ARGUMENT', /LayerNorm: eps must be finite/);
@@ -864,6 +999,48 @@ describe(`Embedding (seed ${SEED})`, () => {
     expect(y.shape).toEqual([2, 3, dim]);
     expectExact(y.dataSync(), idx.flatMap((r) => Array.from(W.subarray(r * dim, (r + 1) * dim))), 'gathered rows');
     antler.dispose([I, y]);
+    emb.dispose();
+  });
+
+  test('nn.Embedding with a negative paddingIdx counts from the end (PyTorch): paddingIdx −k is row num − k, zero and without gradient', () => {
+    const [num, dim] = [rng.int(3, 8), rng.int(1, 4)];
+    const back = rng.int(1, num);
+    const pad = num - back;
+    const emb = new nn.Embedding(num, dim, { paddingIdx: -back, dtype: 'float64' });
+    expect(emb.paddingIdx).toBe(pad);
+    const W = Array.from(emb.weight.dataSync());
+    for (let r = 0; r < num; r++) {
+      const row = W.slice(r * dim, (r + 1) * dim);
+      // randn rows are nonzero with probability 1; only the padding row is all zeros.
+      expect({ r, zero: row.every((v) => v === 0) }).toEqual({ r, zero: r === pad });
+    }
+    const idx = [pad, ...randomInts(rng, 6, 0, num - 1), pad];
+    const gy = randomArray(rng, idx.length * dim);
+    tidy(() => {
+      const y = emb.forward(tensor(idx, [idx.length], { dtype: 'int32' }));
+      y.mul(tensor(gy, y.shape, { dtype: 'float64' })).sum().backward();
+    });
+    const ref = new Float64Array(num * dim);
+    idx.forEach((r, k) => {
+      if (r !== pad) for (let j = 0; j < dim; j++) ref[r * dim + j] += gy[k * dim + j];
+    });
+    expectClose(emb.weight.grad!.dataSync(), ref, 1e-14, 1e-15, `paddingIdx −${back} of ${num} rows`);
+    emb.dispose();
+  });
+
+  test('the table starts N(0, 1) (torch.nn.Embedding’s normal_), whatever the embedding size', () => {
+    const [num, dim] = [rng.int(150, 250), rng.int(80, 120)];
+    const emb = new nn.Embedding(num, dim, { dtype: 'float64' });
+    const v = emb.weight.dataSync();
+    const n = v.length;
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < n; i++) {
+      s1 += v[i];
+      s2 += v[i] * v[i];
+    }
+    // Six standard errors: of the mean 1/√n, of the mean square √(2/n) (normal: E x⁴ − 1 = 2).
+    expect(Math.abs(s1 / n)).toBeLessThan(6 / Math.sqrt(n));
+    expect(Math.abs(s2 / n - 1)).toBeLessThan(6 * Math.sqrt(2 / n));
     emb.dispose();
   });
 
@@ -1099,6 +1276,54 @@ describe(`Module utilities (seed ${SEED})`, () => {
     expect(m.parameters().every((p) => p.grad === null)).toBe(true);
     expect(tensorCounts()).toEqual(before);
     x.dispose();
+    m.dispose();
+  });
+
+  test("zeroGrad(false) keeps every gradient as zeros in place (PyTorch's set_to_none=False), in every sub-module", () => {
+    const m = new nn.Sequential(new nn.Sequential(new nn.Linear(3, 4, { dtype: 'float64' }), new nn.Tanh()), new nn.Linear(4, 2, { dtype: 'float64' }));
+    const x = tensor(randomArray(rng, 2 * 3), [2, 3], { dtype: 'float64' });
+    backprop(() => m.forward(x).square().sum());
+    const grads = m.parameters().map((p) => p.grad!);
+    expect(grads.every((g) => g !== null && Array.from(g.dataSync()).some((v) => v !== 0))).toBe(true);
+    m.zeroGrad(false);
+    m.parameters().forEach((p, i) => {
+      expect(p.grad).not.toBeNull();
+      expect(p.grad!.shape).toEqual(p.shape);
+      expectExact(p.grad!.dataSync(), new Array(p.size).fill(0), `grad ${i} zeroed`);
+    });
+    // The next backward accumulates into the zeros: the gradient of one pass, not two.
+    backprop(() => m.forward(x).square().sum());
+    const once = values(m.parameters().map((p) => p.grad!));
+    m.zeroGrad();
+    expect(m.parameters().every((p) => p.grad === null)).toBe(true);
+    backprop(() => m.forward(x).square().sum());
+    m.parameters().forEach((p, i) => expectClose(p.grad!.dataSync(), once[i], 1e-14, 0, `grad ${i}`));
+    m.zeroGrad();
+    x.dispose();
+    m.dispose();
+  });
+
+  test("cast() converts floating parameters and buffers and leaves an int32 buffer as it is (PyTorch's .double() converts floating point tensors only)", () => {
+    class WithCounter extends nn.Module {
+      fc = new nn.Linear(2, 2);
+      count: Tensor;
+      avg: Tensor;
+      constructor() {
+        super();
+        this.count = this.registerBuffer('count', tensor([5, 6], [2], { dtype: 'int32' }));
+        this.avg = this.registerBuffer('avg', tensor([0.5, 0.25], [2]));
+      }
+      forward(x: Tensor): Tensor {
+        return this.fc.forward(x);
+      }
+    }
+    const m = new WithCounter();
+    for (const dtype of ['float64', 'float32'] as const) {
+      m.cast(dtype);
+      expect([m.fc.weight.dtype, m.avg.dtype, m.count.dtype]).toEqual([dtype, dtype, 'int32']);
+      expectExact(m.count.dataSync(), [5, 6], `count after cast('${dtype}')`);
+      expectExact(m.avg.dataSync(), [0.5, 0.25], `avg after cast('${dtype}')`);
+    }
     m.dispose();
   });
 
