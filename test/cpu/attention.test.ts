@@ -211,6 +211,28 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
     }
   });
 
+  test('the per-head layouts, with several heads and batch entries every time: a 3-D attnMask and the key padding mask at n·H + h, the heads merged back per batch entry', () => {
+    // The random configurations above reach N > 1 and H > 1 with a 3-D mask only in some runs; here every trial does.
+    for (let trial = 0; trial < 4; trial++) {
+      const H = rng.int(2, 3), hd = rng.int(1, 2);
+      const c: Config = {
+        ...randomConfig(rng), E: H * hd, H, kdim: H * hd, vdim: H * hd, unbatched: false, N: rng.int(2, 3), L: rng.int(2, 3), S: rng.int(3, 4),
+        attn: trial % 2 ? 'float3d' : 'int3d', kpm: trial < 2 ? 'float' : 'int', average: false,
+      };
+      const m = makeModule(c);
+      randomizeParams(m, rng);
+      const d = drawInputs(c, rng);
+      tidy(() => {
+        const [out, w] = m.forward(tensor(d.q, d.shape(c.L, c.E), F64), tensor(d.k, d.shape(c.S, c.kdim), F64), tensor(d.v, d.shape(c.S, c.vdim), F64), forwardOptions(c, d));
+        const ref = referenceOf(c, d, paramsOf(m), d.q, d.k, d.v);
+        const what = `${JSON.stringify(c)} (seed ${SEED})`;
+        expectClose(out.dataSync(), flattenOut(c, ref.out), 1e-12, 1e-13, `output ${what}`);
+        expectClose(w!.dataSync(), flattenWeights(c, ref.w), 1e-12, 1e-14, `weights ${what}`);
+      });
+      m.dispose();
+    }
+  });
+
   test('gradients of query, key, value and every parameter equal central differences of the reference', () => {
     for (let trial = 0; trial < 4; trial++) {
       const c = { ...randomConfig(rng), L: 2, S: 3, N: 2 };
@@ -292,6 +314,73 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
       expectExact(copy.forward(q, k, v)[0].dataSync(), other.forward(q, k, v)[0].dataSync(), 'loaded copy');
     });
     antler.dispose([other, copy]);
+  });
+
+  test('averageAttnWeights defaults to true: the weights are [N, L, S], the mean over the heads of the reference’s per-head weights', () => {
+    const c: Config = { ...randomConfig(rng), H: rng.int(2, 3), E: 0, kdim: 0, vdim: 0, unbatched: false, N: rng.int(1, 3), L: rng.int(2, 4), S: rng.int(2, 5), average: true };
+    c.E = c.kdim = c.vdim = c.H * rng.int(1, 3);
+    const m = makeModule(c);
+    randomizeParams(m, rng);
+    const d = drawInputs(c, rng);
+    tidy(() => {
+      const { attnMask, keyPaddingMask } = forwardOptions(c, d);
+      const [, w] = m.forward(tensor(d.q, d.shape(c.L, c.E), F64), tensor(d.k, d.shape(c.S, c.kdim), F64), tensor(d.v, d.shape(c.S, c.vdim), F64), { attnMask, keyPaddingMask });
+      const Sx = c.S + (c.addBiasKv ? 1 : 0) + (c.addZeroAttn ? 1 : 0);
+      expect(w!.shape).toEqual([d.N, c.L, Sx]);
+      expectClose(w!.dataSync(), flattenWeights(c, referenceOf(c, d, paramsOf(m), d.q, d.k, d.v).w), 1e-12, 1e-14, `default weights ${JSON.stringify(c)} (seed ${SEED})`);
+    });
+    m.dispose();
+  });
+
+  test('dropout p drops about p of the per-head weights and scales the rest by 1/(1 − p) (p ≠ 1/2, so p and 1 − p differ)', () => {
+    const p = rng.pick([0.1, 0.25, 0.7, 0.85]);
+    const [N, L, S, H] = [4, 20, 25, 2];
+    const m = new nn.MultiheadAttention(4, H, { dropout: p, dtype: 'float64' });
+    tidy(() => {
+      const q = antler.randn([L, N, 4], F64), kv = antler.randn([S, N, 4], F64);
+      m.eval();
+      const plain = m.forward(q, kv, kv, { averageAttnWeights: false })[1]!.dataSync();
+      m.train();
+      const dropped = m.forward(q, kv, kv, { averageAttnWeights: false })[1]!.dataSync();
+      const n = N * H * L * S;
+      expect(dropped.length).toBe(n);
+      let zeros = 0;
+      const kept: number[] = [], want: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (dropped[i] === 0) zeros++;
+        else {
+          kept.push(dropped[i]);
+          want.push(plain[i] / (1 - p));
+        }
+      }
+      // Softmax weights are never 0 here, so a zero is a dropped entry; 6 standard errors of the binomial fraction.
+      expect(Math.abs(zeros / n - p)).toBeLessThan(6 * Math.sqrt((p * (1 - p)) / n));
+      expectClose(kept, want, 1e-13, 0, `kept weights scaled by 1/(1 − ${p}) (seed ${SEED})`);
+    });
+    m.dispose();
+  });
+
+  test('initialisation of separate projections and bias_k/bias_v: q/k/v_proj_weight U(±√(6 / (E + kdim or vdim))), bias_k and bias_v N(0, 1/E) (xavier_normal_ on [1, 1, E])', () => {
+    // E = 32, kdim = 4, vdim = 160: a bound taken from [E, E] instead would be 0.75× the k bound and 1.7× the v bound.
+    const E = 32, kdim = 4, vdim = 160;
+    const m = new nn.MultiheadAttention(E, 4, { kdim, vdim, dtype: 'float64' });
+    for (const [name, t, inF] of [['q_proj_weight', m.q_proj_weight!, E], ['k_proj_weight', m.k_proj_weight!, kdim], ['v_proj_weight', m.v_proj_weight!, vdim]] as const) {
+      const bound = Math.sqrt(6 / (E + inF));
+      const top = Math.max(...Array.from(t.dataSync(), Math.abs));
+      // >= 128 entries: P(max < 0.8 bound) <= 0.8^128 < 1e-12.
+      expect({ name, within: top <= bound, spread: top > 0.8 * bound }).toEqual({ name, within: true, spread: true });
+    }
+    m.dispose();
+    const big = 256;
+    const kv = new nn.MultiheadAttention(big, 1, { addBiasKv: true, dtype: 'float64' });
+    const vals = [...Array.from(kv.bias_k!.dataSync()), ...Array.from(kv.bias_v!.dataSync())];
+    const n = vals.length, variance = 1 / big;
+    const mean = vals.reduce((a, b) => a + b, 0) / n;
+    const s2 = vals.reduce((a, b) => a + b * b, 0) / n;
+    // Six standard errors: of the mean √(σ²/n), of the second moment √(2σ⁴/n) (normal).
+    expect(Math.abs(mean)).toBeLessThan(6 * Math.sqrt(variance / n));
+    expect(Math.abs(s2 / variance - 1)).toBeLessThan(6 * Math.sqrt(2 / n));
+    kv.dispose();
   });
 
   test('dropout acts on the weights in training mode only; a seed replays it; needWeights false returns null and the same output', () => {

@@ -8,7 +8,7 @@
  */
 import { dispose, memory, nn, setSeed, tensor, Tensor, tidy, zeros } from '../../lib';
 import { native } from '../../lib/native';
-import { expectAntlerError, expectNoTensorLeaks, makeRng, prod } from '../helpers';
+import { expectAntlerError, expectClose, expectNoTensorLeaks, makeRng, prod } from '../helpers';
 
 const { init } = nn;
 const rng = makeRng();
@@ -155,6 +155,60 @@ describe(`nn.init (seed ${rng.seed})`, () => {
     expect(s.max).toBeLessThanOrEqual(1 / Math.sqrt(144) * (1 + 1e-7));
     expect(s.max).toBeGreaterThan(0.98 / Math.sqrt(144));
     w.dispose();
+  });
+
+  test('kaiming and xavier draw exactly U(±bound) and N(0, std²) with PyTorch’s bound and std, for every spelling of the mode, a = 0 and the default slope', () => {
+    // Same seed, same draws: kaimingUniform(w, …, { seed }) must equal uniform(w, −bound, bound, { seed }) with the bound
+    // written out from torch.nn.init (gain from calculate_gain's table, fan from _calculate_fan_in_and_fan_out), so a
+    // gain or fan off by even 1e-5 (leaky_relu's default slope 0.01 taken for a = 0) shows, which no moment test can see.
+    const shape = [rng.int(3, 9), rng.int(3, 9), ...(rng.next() < 0.5 ? [rng.int(2, 4)] : [])];
+    const rf = shape.slice(2).reduce((p, k) => p * k, 1);
+    const fanIn = shape[1] * rf, fanOut = shape[0] * rf;
+    const w = zeros(shape, { dtype: 'float64' }), ref = zeros(shape, { dtype: 'float64' });
+    const gainOf = (nl: string, a: number) => (nl === 'leaky_relu' ? Math.sqrt(2 / (1 + a * a)) : nl === 'relu' ? Math.SQRT2 : nl === 'tanh' ? 5 / 3 : nl === 'selu' ? 0.75 : 1);
+    const modes: [string, boolean][] = [['fan_in', true], ['fanIn', true], ['FAN_IN', true], ['fan_out', false], ['fanOut', false], ['Fan_Out', false]];
+    const close = (what: string) => expectClose(w.dataSync(), ref.dataSync(), 1e-12, 0, `${what} (seed ${rng.seed})`);
+    for (const [mode, isIn] of modes)
+      for (const [nl, a] of [['leaky_relu', 0], ['leaky_relu', rng.uniform(0.05, 3)], ['relu', 0], ['tanh', 0], ['selu', 0], ['sigmoid', 0]] as const) {
+        const fan = isIn ? fanIn : fanOut;
+        const std = gainOf(nl, a) / Math.sqrt(fan);
+        const seed = rng.int(0, 2 ** 40);
+        init.kaimingUniform(w, a, mode as never, nl, { seed });
+        init.uniform(ref, -Math.sqrt(3) * std, Math.sqrt(3) * std, { seed });
+        close(`kaimingUniform a ${a}, ${mode}, ${nl}`);
+        init.kaimingNormal(w, a, mode as never, nl, { seed });
+        init.normal(ref, 0, std, { seed });
+        close(`kaimingNormal a ${a}, ${mode}, ${nl}`);
+      }
+    // The defaults: a = 0, fan_in, leaky_relu: gain √2 exactly (calculate_gain('leaky_relu', 0)).
+    const seed = rng.int(0, 2 ** 40);
+    init.kaimingUniform(w, { seed });
+    init.uniform(ref, -Math.sqrt(6 / fanIn), Math.sqrt(6 / fanIn), { seed });
+    close('kaimingUniform defaults');
+    // calculateGain's default slope is 0.01, used when no slope is given.
+    expect(init.calculateGain('leaky_relu')).toBeCloseTo(Math.sqrt(2 / (1 + 0.01 * 0.01)), 15);
+    expect(init.calculateGain('leaky_relu')).not.toBe(Math.SQRT2);
+    expect(init.calculateGain('leaky_relu', 0)).toBe(Math.SQRT2);
+    const gain = rng.uniform(0.2, 3);
+    init.xavierUniform(w, gain, { seed });
+    const xb = gain * Math.sqrt(6 / (fanIn + fanOut));
+    init.uniform(ref, -xb, xb, { seed });
+    close('xavierUniform');
+    init.xavierNormal(w, gain, { seed });
+    init.normal(ref, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), { seed });
+    close('xavierNormal');
+    dispose([w, ref]);
+  });
+
+  test('orthogonal scales by the gain as given, a negative one included (torch: q *= gain)', () => {
+    const t = zeros([rng.int(2, 9), rng.int(2, 9)], { dtype: 'float64' });
+    const seed = rng.int(0, 2 ** 40);
+    const unit = Array.from(init.orthogonal(t, 1, { seed }).dataSync());
+    for (const gain of [-1, -rng.uniform(0.2, 3), rng.uniform(0.2, 3), 0]) {
+      init.orthogonal(t, gain, { seed });
+      expectClose(t.dataSync(), unit.map((v) => gain * v), 1e-15, 0, `gain ${gain} (seed ${rng.seed})`);
+    }
+    t.dispose();
   });
 
   /** Modified Gram–Schmidt on columns of a (m×n, column by column): Q with R's diagonal positive, written independently. */
@@ -370,6 +424,14 @@ describe(`nn.init (seed ${rng.seed})`, () => {
       }
       t.dispose();
     }
+    // An even kernel: the centre is at ⌊k / 2⌋ (torch's size // 2), the later of the two middle taps; fixed here, as the
+    // random kernels above are all odd in some runs.
+    const even = init.dirac(zeros([2, 3, 4]));
+    const want = new Array(24).fill(0);
+    want[(0 * 3 + 0) * 4 + 2] = 1;
+    want[(1 * 3 + 1) * 4 + 2] = 1;
+    expect(Array.from(even.dataSync())).toEqual(want);
+    even.dispose();
   });
 
   test('sparse: ⌈sparsity · rows⌉ zeros in every column, the rest N(0, std²)', () => {
