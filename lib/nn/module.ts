@@ -262,7 +262,8 @@ export abstract class Module {
       if (seen.has(m)) return;
       seen.add(m);
       out.push([name, m]);
-      for (const [n, c] of m.childModules()) visit(c, name ? `${name}.${n}` : n);
+      // A prefix ending in '.' is joined as namedParameters joins it (dotted()): 'model.' → 'model.enc'.
+      for (const [n, c] of m.childModules()) visit(c, name ? `${name.endsWith('.') ? name : `${name}.`}${n}` : n);
     };
     visit(this, prefix);
     return out;

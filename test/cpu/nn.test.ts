@@ -1355,6 +1355,9 @@ describe(`Module utilities (seed ${SEED})`, () => {
         ['', 'Net'], ['enc', 'Sequential'], ['enc.0', 'Block'], ['enc.0.fc', 'Linear'], ['enc.0.act', 'ReLU'], ['enc.1', 'Linear'], ['head', 'Linear'],
       ]);
       expect(net.namedModules('model')[1][0]).toBe('model.enc');
+      // A prefix with its dot already: joined as namedParameters joins it (one dot).
+      expect(net.namedModules('model.').map(([n]) => n).slice(1, 4)).toEqual(['model.enc', 'model.enc.0', 'model.enc.0.fc']);
+      expect(net.namedParameters('model.')[0][0]).toBe('model.enc.0.fc.weight');
       expect(net.modules()).toHaveLength(7);
       expect(net.children().map((m) => m.constructor.name)).toEqual(['Sequential', 'Linear']);
       expect(net.namedChildren().map(([n]) => n)).toEqual(['enc', 'head']); // PyTorch's named_children() too
