@@ -106,6 +106,45 @@ describe(`ctcLoss (seed ${SEED})`, () => {
     }
   });
 
+  test("the gradient of a per-sample weighted sum and of 'mean', with input lengths below T and a repeated label (a a), against central differences of the enumerated paths", () =>
+    tidy(() => {
+      // Per-sample upstream gradients (weights, or 'mean''s 1 / (N·max(1, S_n))), samples shorter than T (β must
+      // start at the sample's last frame, not at T − 1), and a repeated label (no skip from one a to the next, in β
+      // as in α): none of these is in the float64 gradient test above, whose upstream is 1 and lengths are T.
+      const T = 5, N = 3, C = 3, blank = rng.int(0, C - 1);
+      const labels = [0, 1, 2].filter((c) => c !== blank);
+      const a = rng.pick(labels), b = labels.find((c) => c !== a)!;
+      const rows = [[a, a], rng.next() < 0.5 ? [a, b] : [b, a], [rng.pick(labels), rng.pick(labels)]];
+      const targetLengths = [2, 2, rng.int(0, 2)];
+      const inputLengths = [rng.int(3, 4), rng.int(2, 4), rng.int(3, 5)]; // feasible (a a needs 3 frames); below T but the last, sometimes
+      const lp = randomLogProbs(T, N, C);
+      const w = randomArray(rng, N, 0.3, 2);
+      const targets = tensor(rows.flat(), [N, 2], { dtype: 'int32' });
+      const nllOf = (v: number[], n: number) => bruteForceNll(v, N, C, n, inputLengths[n], rows[n].slice(0, targetLengths[n]), blank);
+      const h = 1e-6;
+      const fdOf = (coef: number[]) =>
+        lp.map((_, i) => {
+          const n = Math.floor(i / C) % N, up = lp.slice(), down = lp.slice();
+          up[i] += h;
+          down[i] -= h;
+          return (coef[n] * (nllOf(up, n) - nllOf(down, n))) / (2 * h);
+        });
+      const cases: [string, number[], (x: Tensor) => Tensor][] = [
+        ['weighted none', w, (x) => antler.sum(antler.mul(antler.ctcLoss(x, targets, inputLengths, targetLengths, { blank, reduction: 'none' }), tensor(w, [N], F64)))],
+        ['mean', targetLengths.map((s) => 1 / (N * Math.max(1, s))), (x) => antler.ctcLoss(x, targets, inputLengths, targetLengths, { blank })],
+      ];
+      for (const [name, coef, f] of cases) {
+        const x = tensor(lp, [T, N, C], { dtype: 'float64', requiresGrad: true });
+        f(x).backward();
+        const g = read(x.grad!);
+        const fd = fdOf(coef);
+        const msg = `${name}: blank ${blank}, targets ${JSON.stringify(rows)}, lengths ${inputLengths} / ${targetLengths}`;
+        expectClose(g, fd, 1e-6, 1e-7, msg);
+        // Frames past a sample's length get exactly 0.
+        for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) if (t >= inputLengths[n]) expectExact(g.slice((t * N + n) * C, (t * N + n + 1) * C), [0, 0, 0], msg);
+      }
+    }));
+
   test("reductions, zeroInfinity, and PyTorch's gradient on an infinite loss (NaN on that sample's frames)", () =>
     tidy(() => {
       const T = 4, N = 3, C = 4;
