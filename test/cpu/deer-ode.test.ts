@@ -173,10 +173,70 @@ describe(`deer.expm (seed ${SEED})`, () => {
     D.dispose();
   });
 
+  test('rotations by multiples of π/8, half-turns (−I) and full turns included, and permuted or shifted copies: the Padé solve must pivot', () => {
+    // exp([[0, −θ], [θ, 0]]) = [[cos θ, −sin θ], [sin θ, cos θ]]. At a half turn of the scaled matrix the
+    // denominator's diagonal (the even part, ≈ cos(θ/2)) vanishes: only a pivoting solve gets −I there.
+    for (let k = -64; k <= 64; k++) {
+      const th = (k * Math.PI) / 8, c = Math.cos(th), s = Math.sin(th);
+      const R = tidy(() => expm(make([0, -th, th, 0], [2, 2])).dataSync());
+      expectClose(R, [c, -s, s, c], 0, 1e-13 * Math.max(1, Math.abs(th)), `rotation by ${k}π/8`);
+      // The same generator with its rows and columns swapped, and plus a multiple of I (exp(A + μI) = e^μ exp(A)), in 3×3 with a 1×1 block.
+      const mu = rng.uniform(-2, 2), e = Math.exp(mu), z = rng.uniform(-1, 1);
+      const B = tidy(() => expm(make([z, 0, 0, 0, mu, th, 0, -th, mu], [3, 3])).dataSync());
+      expectClose(B, [Math.exp(z), 0, 0, 0, e * c, e * s, 0, -e * s, e * c], 0, 1e-13 * e * Math.max(1, Math.abs(th)), `block rotation by ${k}π/8, shift ${mu}`);
+    }
+  });
+
+  test('float32 at every 1-norm up to 12 in steps of ¼ (each Padé degree up to its bound, then the scaled ones): within 2e-6·max(1, ‖A‖₁) of float64', () => {
+    // The random norms of the test above rarely land near a degree's bound, where a bound set too high shows.
+    for (let q = 1; q <= 48; q++) {
+      const target = q / 4;
+      for (let trial = 0; trial < 3; trial++) {
+        const m = trial === 0 ? 1 : rng.int(2, 6);
+        let v = randomArray(rng, m * m);
+        let norm = 0;
+        for (let j = 0; j < m; j++) {
+          let c = 0;
+          for (let i = 0; i < m; i++) c += Math.abs(v[i * m + j]);
+          norm = Math.max(norm, c);
+        }
+        v = v.map((x) => Math.fround((x * target) / norm));
+        const ref = expmRef(v, m);
+        const got = tidy(() => expm(make(v, [m, m], 'float32')).dataSync());
+        const err = maxDiff(got, ref) / maxAbsOf(ref);
+        if (!(err <= 2e-6 * Math.max(1, target))) throw new Error(`expm float32 m=${m} ‖A‖₁=${target}: relative error ${err} (seed ${SEED})`);
+      }
+    }
+    // Scalars on a grid of 1/64 (exact in float32): exp(x).
+    for (let k = -768; k <= 768; k++) {
+      const x = k / 64, want = Math.exp(x);
+      const got = tidy(() => expm(make([x], [1, 1], 'float32')).item());
+      if (!(Math.abs(got - want) <= 2e-6 * Math.max(1, Math.abs(x)) * want)) throw new Error(`expm float32 of [[${x}]]: ${got}, want ${want}`);
+    }
+  });
+
+  test('a batch of 300 matrices (more than the CPU backend\'s blocks, 8 per thread, up to 37 threads): each is its own exponential', () => {
+    const count = 300, m = 3;
+    const vals = randomArray(rng, count * m * m, -1.5, 1.5);
+    const E = tidy(() => expm(make(vals, [10, 30, m, m])).dataSync());
+    for (let i = 0; i < count; i++) {
+      const ref = expmRef(vals.slice(i * m * m, (i + 1) * m * m), m);
+      expectClose(E.subarray(i * m * m, (i + 1) * m * m), ref, 1e-12, 1e-13, `matrix ${i} of ${count}`);
+    }
+  });
+
   test('a non-finite entry gives NaN for that matrix only', () => {
     const E = tidy(() => expm(make([1, NaN, 0, 1, 0.5, 0, 0, 0.5], [2, 2, 2])).dataSync());
     expect(Array.from(E.subarray(0, 4)).every(Number.isNaN)).toBe(true);
     expectClose(E.subarray(4), [Math.exp(0.5), 0, 0, Math.exp(0.5)], 1e-14, 0);
+    // ±∞, and finite entries of an exponential that overflows (a column sum past 1e300), give NaN too: the DEER
+    // solver reads it as divergence.
+    for (const dtype of ['float64', 'float32'] as const) {
+      const big = dtype === 'float64' ? [1e300, 0, 1e300, 1] : [Infinity, 0, 0, 1];
+      const F = tidy(() => expm(make([...big, 0, -Infinity, 0, 0, 0.5, 0, 0, 0.5], [3, 2, 2], dtype)).dataSync());
+      expect({ dtype, nan: Array.from(F.subarray(0, 8)).map(Number.isNaN) }).toEqual({ dtype, nan: new Array(8).fill(true) });
+      expectClose(F.subarray(8), [Math.exp(0.5), 0, 0, Math.exp(0.5)], 1e-6, 0);
+    }
   });
 
   test('gradient against central finite differences in float64', () => {
