@@ -757,6 +757,66 @@ describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
       expectAntlerError(() => antler.nllLoss(tensor(randomArray(rng, 2 * C), [2, C], F64), bad), 'INVALID_ARGUMENT', new RegExp(`label ${C} is outside \\[0, ${C}\\)`));
       expectAntlerError(() => antler.crossEntropy(X, L, { weight: tensor(w, [C]) }), 'DTYPE_MISMATCH', /weight is float32/);
     }));
+
+  test('the fused crossEntropy (no weight, no smoothing): loss and gradient against float64 formulas, with ignoreIndex a class of other rows, logits near ±1000, every reduction, float32; out-of-range labels', () =>
+    tidy(() => {
+      const N = rng.int(5, 9), C = rng.int(2, 6);
+      const ignoreIndex = rng.int(0, C - 1);
+      const x = randomArray(rng, N * C, -4, 4);
+      // One row shifted to about +1000 and one to about −1000: log Σ exp needs the max taken out.
+      for (let c = 0; c < C; c++) {
+        x[c] += 1000;
+        x[C + c] -= 1000;
+      }
+      // Every row a class, ignoreIndex in two rows (a class number that the other rows use as a class).
+      const labels = randomInts(rng, N, 0, C - 1).map((l) => (l === ignoreIndex ? (l + 1) % C : l));
+      labels[rng.int(0, 1)] = ignoreIndex;
+      labels[rng.int(2, N - 1)] = ignoreIndex;
+      const kept = labels.map((l) => l !== ignoreIndex);
+      const count = kept.filter(Boolean).length;
+      const row = (i: number) => x.slice(i * C, i * C + C);
+      const lse = (r: number[]) => {
+        const m = Math.max(...r);
+        return m + Math.log(r.reduce((a, v) => a + Math.exp(v - m), 0));
+      };
+      // PyTorch: loss_i = logsumexp(x_i) − x_i[y_i], 0 on ignored rows; ∂(Σ g_i loss_i)/∂x_ic = g_i (softmax(x_i)_c − [c = y_i]).
+      const perRow = labels.map((l, i) => (kept[i] ? lse(row(i)) - row(i)[l] : 0));
+      const w = randomArray(rng, N, 0.5, 2);
+      const gradRef = (g: number[]) =>
+        labels.flatMap((l, i) => {
+          if (!kept[i]) return new Array(C).fill(0);
+          const r = row(i), z = lse(r);
+          return r.map((v, c) => g[i] * (Math.exp(v - z) - (c === l ? 1 : 0)));
+        });
+      for (const dtype of ['float64', 'float32'] as const) {
+        const tol = dtype === 'float64' ? 1e-12 : 3e-5;
+        const L = tensor(labels, [N], I32);
+        const cases: [string, (z: Tensor) => Tensor, number[], number[]][] = [
+          ['none, weighted', (z) => antler.sum(antler.mul(antler.crossEntropy(z, L, { ignoreIndex, reduction: 'none' }), tensor(w, [N], { dtype }))),
+            [perRow.reduce((a, v, i) => a + w[i] * v, 0)], w],
+          ['sum', (z) => antler.crossEntropy(z, L, { ignoreIndex, reduction: 'sum' }), [perRow.reduce((a, v) => a + v, 0)], new Array(N).fill(1)],
+          ['mean', (z) => antler.crossEntropy(z, L, { ignoreIndex }), [perRow.reduce((a, v) => a + v, 0) / count], new Array(N).fill(1 / count)],
+        ];
+        const none = read(antler.crossEntropy(tensor(x, [N, C], { dtype }), L, { ignoreIndex, reduction: 'none' }));
+        expectClose(none, perRow, tol, tol, `${dtype} per row, labels ${labels}, ignoreIndex ${ignoreIndex}`);
+        for (const [name, f, want, g] of cases) {
+          const z = tensor(x, [N, C], { dtype, requiresGrad: true });
+          const l = f(z);
+          expectClose([l.item()], want, tol, tol, `${dtype} ${name} loss`);
+          l.backward();
+          expectClose(read(z.grad!), gradRef(g), tol, tol, `${dtype} ${name} gradient, labels ${labels}, ignoreIndex ${ignoreIndex}`);
+        }
+      }
+      // A label of C or −1 is an error (with the default ignoreIndex −100) ...
+      const X = tensor(randomArray(rng, 3 * C), [3, C], F64);
+      for (const bad of [C, -1, C + 7])
+        expectAntlerError(() => antler.crossEntropy(X, tensor([0, bad, 0], [3], I32)), 'INVALID_ARGUMENT', /^crossEntropy: label at row 1 is outside/);
+      // ... unless it is ignoreIndex: ignored, as PyTorch's ignore_index outside [0, C).
+      for (const ii of [C, -1]) {
+        const got = read(antler.crossEntropy(X, tensor([0, ii, 1 % C], [3], I32), { ignoreIndex: ii, reduction: 'none' }));
+        expectClose(got, [lse(read(X).slice(0, C)) - read(X)[0], 0, lse(read(X).slice(2 * C, 3 * C)) - read(X)[2 * C + (1 % C)]], 1e-13, 1e-13, `ignoreIndex ${ii}`);
+      }
+    }));
 });
 
 describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
