@@ -93,8 +93,10 @@ ANTLER_HD void expmOne(const T* A, T* E, int64_t m, T* w, int64_t stride = 1) {
     }
     if (col > norm) norm = col;
   }
-  // A column sum past 1e300 (entries near the float64 range) would overflow the scaling; its
-  // exponential overflows anyway.
+  // A column sum past 1e300 (entries near the float64 range) is refused as NaN too: the scaling
+  // would need about a thousand squarings of a matrix scaled near the bottom of the range. Its
+  // exponential usually overflows, but not always (exp(−a·P) for an idempotent P is I − P at
+  // any large a): NaN here means 'out of range', not 'infinite'.
   if (!finite || !(norm <= 1e300)) {
     for (int64_t i = 0; i < mm; ++i) E[i] = static_cast<T>(NAN);
     return;
