@@ -757,6 +757,29 @@ describe(`hvp: Hessian-vector products (seed ${SEED})`, () => {
     });
   });
 
+  test('by central differences too, every evaluation of f replays the same dropout mask (the generator is rewound), and it ends where one call of f leaves it', () => {
+    tidy(() => {
+      const N = 40;
+      const xs = randomArray(rng, N), vs = randomArray(rng, N);
+      const x = tensor(xs, [N], F64);
+      // f(x) = Σ (d ⊙ x)³, d = mask / (1 − p) ∈ {0, 2}: ∇f = 3 d³ ⊙ x², a quadratic, so central differences give
+      // H·v = 6 d³ ⊙ x ⊙ v up to rounding. A mask drawn afresh at each evaluation gives no such product.
+      const fd = (y: Tensor) => antler.dropout(y, 0.5).pow(3).sum();
+      const seed = rng.int(1, 2 ** 30);
+      antler.setSeed(seed);
+      const d = antler.dropout(antler.ones([N], F64), 0.5).dataSync();
+      const nextAfterOneCall = antler.rand([4], F64).dataSync();
+      antler.setSeed(seed);
+      const r = antler.hvp(fd, x, tensor(vs, [N], F64), { method: 'central' });
+      expect(r.method).toBe('central');
+      expect(antler.rand([4], F64).dataSync()).toEqual(nextAfterOneCall);
+      expect(d.some((v) => v === 0) && d.some((v) => v === 2)).toBe(true);
+      expectClose(r.hvp.dataSync(), xs.map((xi, i) => 6 * d[i] ** 3 * xi * vs[i]), 1e-6, 1e-8, 'H·v with the mask frozen');
+      const cubes = xs.map((xi, i) => (d[i] * xi) ** 3);
+      expectClose(r.value.dataSync(), [cubes.reduce((p, c) => p + c, 0)], 1e-12, 1e-14 * cubes.reduce((p, c) => p + Math.abs(c), 0), 'value with that mask');
+    });
+  });
+
   test('bad inputs are AntlerErrors naming what was passed, and leave nothing behind', () => {
     const before = tensorCounts();
     tidy(() => {

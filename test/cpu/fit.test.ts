@@ -350,6 +350,32 @@ describe(`fit() and the model's mode, and recurrent layouts (seed ${SEED})`, () 
     }
   });
 
+  test('validation and evaluate() run the model in eval mode (torch\'s model.eval() for validation) and give back the mode it had', async () => {
+    const x = tensor(randomArray(rng, 16 * 2), [16, 2]);
+    const y = tensor(Array.from({ length: 16 }, (_, i) => i % 3), [16], { dtype: 'int32' });
+    const xv = tensor(randomArray(rng, 8 * 2), [8, 2]);
+    const yv = tensor(Array.from({ length: 8 }, (_, i) => i % 3), [8], { dtype: 'int32' });
+    const model = new Probe();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    try {
+      // Two training batches of 8, then one validation batch of 8 (validation takes fit's batchSize), per epoch.
+      await fit(model, { data: { x, y }, validation: { x: xv, y: yv }, loss: 'crossEntropy', optimizer: opt, epochs: 2, batchSize: 8, verbose: 0 });
+      expect(model.seen).toEqual([true, true, false, true, true, false]);
+      expect(model.training).toBe(true);
+      for (const before of [true, false]) {
+        model.train(before);
+        model.seen = [];
+        evaluate(model, { x: xv, y: yv }, 'crossEntropy', { batchSize: 3 });
+        expect(model.seen).toEqual([false, false, false]);
+        expect(model.training).toBe(before); // evaluate() gives back the mode it found, eval included
+      }
+    } finally {
+      model.dispose();
+      opt.dispose();
+      antler.dispose([x, y, xv, yv]);
+    }
+  });
+
   test('a time-major recurrent layer given [T, B, in] directly is refused (batches would be stretches of time); batchFirst works', async () => {
     const x = tensor(randomArray(rng, 5 * 4 * 2), [5, 4, 2]);
     const y = antler.zeros([5, 4, 3]);
@@ -433,6 +459,47 @@ describe(`fit() arguments and shuffling (seed ${SEED})`, () => {
     antler.dispose(d);
   });
 
+  test('each epoch is a uniform shuffle: the 3! orders of 3 rows come equally often; targets travel with their rows; a batchSize above the rows makes one batch', async () => {
+    // Every epoch is one batch (batchSize 4 > 3 rows, as a DataLoader's last batch holds what is left).
+    class Orders extends nn.Module {
+      seen: string[] = [];
+      lin = new nn.Linear(1, 1);
+      forward(x: Tensor): Tensor {
+        this.seen.push(Array.from(x.dataSync()).join());
+        return this.lin.forward(x);
+      }
+    }
+    const x = tensor([0, 1, 2], [3, 1]), y = tensor([0, 10, 20], [3, 1]);
+    const m = new Orders();
+    const opt = new optim.SGD(m.parameters(), { lr: 0 });
+    const targets: string[] = [];
+    const loss = (p: Tensor, t: Tensor) => {
+      targets.push(Array.from(t.dataSync(), (v) => v / 10).join());
+      return antler.mseLoss(p, t);
+    };
+    const E = 3000;
+    try {
+      await fit(m, { data: { x, y }, loss, optimizer: opt, batchSize: 4, epochs: E, seed: rng.u32(), verbose: 0 });
+      expect(m.seen).toHaveLength(E);
+      expect(targets).toEqual(m.seen);
+      const counts = new Map<string, number>();
+      for (const o of m.seen) counts.set(o, (counts.get(o) ?? 0) + 1);
+      expect([...counts.keys()].sort()).toEqual(['0,1,2', '0,2,1', '1,0,2', '1,2,0', '2,0,1', '2,1,0']);
+      // Each order's count is Binomial(3000, 1/6), mean 500, sd 20.4. Chernoff: P(X >= 650) <= exp(-0.3² · 500 / 2.3)
+      // = 3e-9 and P(X <= 350) <= exp(-0.3² · 500 / 2) = 2e-10, under 2e-8 for the six. A shuffle that draws j
+      // from [0, i) (Sattolo's: cycles only) or skips the last swap reaches 2 or 3 of the orders, ~1500 or ~1000 each.
+      for (const [o, c] of counts) expect({ o, c, inRange: c > 350 && c < 650 }).toEqual({ o, c, inRange: true });
+      // shuffle: false keeps the rows in order, in every epoch.
+      m.seen = [];
+      await fit(m, { data: { x, y }, loss: 'mse', optimizer: opt, batchSize: 1, epochs: 2, shuffle: false, verbose: 0 });
+      expect(m.seen).toEqual(['0', '1', '2', '0', '1', '2']);
+    } finally {
+      m.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
+  }, 60_000);
+
   test('bad arguments are AntlerErrors before any step: not a module, bad callbacks, verbose, shuffle, validation rows, no rows', async () => {
     const d = data();
     const m = new Recorder();
@@ -510,6 +577,63 @@ describe(`fit() early stopping (seed ${SEED})`, () => {
     expect(h2.epoch).toEqual([0, 1]);
     model.dispose();
     antler.dispose([x, y]);
+  });
+
+  test('an epoch stopped after a batch logs the loss and acc of the rows it trained on (Keras\'s running means, weighted by batch size)', async () => {
+    const n = 16;
+    const x = tensor(randomArray(rng, 2 * n, -2, 2), [n, 2]);
+    const y = tensor(Array.from({ length: n }, () => rng.int(0, 2)), [n], { dtype: 'int32' });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
+    const seen: BatchLogs[] = [];
+    const epochLogs: Logs[] = [];
+    const stopAt = rng.int(0, 2); // batches of 5, 5, 5, 1: stopped before the last
+    try {
+      const h = await fit(model, {
+        data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 3, batchSize: 5, metrics: ['accuracy'], verbose: 0,
+        callbacks: {
+          onBatchEnd: (b, logs) => {
+            seen.push({ ...logs });
+            if (b === stopAt) model.stopTraining = true;
+          },
+          onEpochEnd: (_e, logs) => void epochLogs.push({ ...logs }),
+        },
+      });
+      expect(h.epoch).toEqual([0]);
+      expect(seen.map((l) => l.size)).toEqual(new Array(stopAt + 1).fill(5));
+      const rows = 5 * (stopAt + 1);
+      expectClose([epochLogs[0].loss], [seen.reduce((s, l) => s + l.loss * l.size, 0) / rows], 1e-12, 0, 'loss over the rows trained on');
+      expectClose([epochLogs[0].acc!], [seen.reduce((s, l) => s + l.acc! * l.size, 0) / rows], 1e-12, 0, 'acc over the rows trained on');
+      expect(h.history.loss).toEqual([epochLogs[0].loss]);
+    } finally {
+      model.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
+  });
+
+  test('with a closure optimizer (L-BFGS) a batch logs the loss and accuracy at its first evaluation, before the step', async () => {
+    // Zero weights: every logit 0, so the loss is ln 2 and argmax picks class 0 (the first maximum, as
+    // torch.argmax); every label is 1, so the accuracy before the step is 0. L-BFGS's later evaluations
+    // of the closure, after its first iteration, predict class 1.
+    const n = 8;
+    const x = tensor(randomArray(rng, 2 * n, -1, 1), [n, 2]);
+    const y = tensor(new Array(n).fill(1), [n], { dtype: 'int32' });
+    const model = new nn.Linear(2, 2);
+    for (const p of model.parameters()) nn.init.zeros(p);
+    const opt = new optim.LBFGS(model.parameters(), { maxIter: 5 });
+    const logs: BatchLogs[] = [];
+    try {
+      await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, batchSize: n, epochs: 1, metrics: ['accuracy'], verbose: 0, callbacks: { onBatchEnd: (_b, l) => void logs.push({ ...l }) } });
+      expect(logs).toHaveLength(1);
+      expect(logs[0].acc).toBe(0);
+      expectClose([logs[0].loss], [Math.LN2], 1e-6, 0, 'loss at the first evaluation');
+      expect(evaluate(model, { x, y }, 'crossEntropy', { metrics: ['accuracy'] }).acc).toBe(1); // the step did move it
+    } finally {
+      model.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
   });
 
   test("initialEpoch resumes a run (Keras's): epochs initialEpoch … epochs − 1 run, callbacks and the history count from it", async () => {

@@ -1001,44 +1001,47 @@ describe(`AdaHessian (seed ${SEED})`, () => {
   });
 
   test('the probes see the same dropout masks, and later draws are those one evaluation would leave', () => {
-    const n = 64, p = 0.5;
-    const cvals = randomArray(rng, n, 0.5, 2);
-    const w0 = randomArray(rng, n, 0.5, 2);
-    const run = (seed: number) => {
-      antler.setSeed(seed);
-      const w = param(w0, [n]);
-      const c = tensor(cvals, [n], { dtype: 'float64' });
-      // With a seed of its own, the optimizer takes no draw from the global generator.
-      const opt = new optim.AdaHessian([w], { lr: 0, betas: [0, 0], seed: 7 });
-      // L = Σ mask ⊙ c ⊙ w², the mask drawn from the global generator at each call.
-      const closure = () => {
-        opt.zeroGrad();
-        const mask = antler.dropout(antler.ones([n], { dtype: 'float64' }), p);
-        const L = antler.mul(mask, antler.mul(c, antler.square(w))).sum();
-        L.backward();
-        return L;
+    // Exact products (auto) and finite differences, whose probes call the closure again (the generator rewound each time).
+    for (const hvp of ['auto', 'forward', 'central'] as const) {
+      const n = 64, p = 0.5;
+      const cvals = randomArray(rng, n, 0.5, 2);
+      const w0 = randomArray(rng, n, 0.5, 2);
+      const run = (seed: number) => {
+        antler.setSeed(seed);
+        const w = param(w0, [n]);
+        const c = tensor(cvals, [n], { dtype: 'float64' });
+        // With a seed of its own, the optimizer takes no draw from the global generator.
+        const opt = new optim.AdaHessian([w], { lr: 0, betas: [0, 0], seed: 7, hvp });
+        // L = Σ mask ⊙ c ⊙ w², the mask drawn from the global generator at each call.
+        const closure = () => {
+          opt.zeroGrad();
+          const mask = antler.dropout(antler.ones([n], { dtype: 'float64' }), p);
+          const L = antler.mul(mask, antler.mul(c, antler.square(w))).sum();
+          L.backward();
+          return L;
+        };
+        opt.step(closure);
+        const g = Array.from(w.grad!.dataSync());
+        const D = Array.from((opt.state.get(w)!.expHessianDiagSq as Tensor).dataSync(), Math.sqrt);
+        const next = tidy(() => antler.rand([4], { dtype: 'float64' }).dataSync());
+        opt.dispose();
+        c.dispose();
+        w.dispose();
+        return { g, D, next, closure };
       };
-      opt.step(closure);
-      const g = Array.from(w.grad!.dataSync());
-      const D = Array.from((opt.state.get(w)!.expHessianDiagSq as Tensor).dataSync(), Math.sqrt);
-      const next = tidy(() => antler.rand([4], { dtype: 'float64' }).dataSync());
-      opt.dispose();
-      c.dispose();
-      w.dispose();
-      return { g, D, next, closure };
-    };
-    const seed = rng.u32();
-    const r = run(seed);
-    // H = diag(2 mask c) and g = 2 mask c w, so D = g / w when every evaluation used the same mask.
-    expectClose(r.D, r.g.map((v, i) => Math.abs(v / w0[i])), 1e-6, 1e-9, 'D = |g / w|');
-    expect(r.g.some((v) => v === 0) && r.g.some((v) => v !== 0)).toBe(true);
-    // The draws after step() are those after one evaluation of the closure.
-    antler.setSeed(seed);
-    const next = tidy(() => {
-      antler.dropout(antler.ones([n], { dtype: 'float64' }), p);
-      return antler.rand([4], { dtype: 'float64' }).dataSync();
-    });
-    expectExact(r.next, next, 'the global generator after step()');
+      const seed = rng.u32();
+      const r = run(seed);
+      // H = diag(2 mask c) and g = 2 mask c w, so D = g / w when every evaluation used the same mask.
+      expectClose(r.D, r.g.map((v, i) => Math.abs(v / w0[i])), 1e-6, 1e-9, `${hvp}: D = |g / w|`);
+      expect(r.g.some((v) => v === 0) && r.g.some((v) => v !== 0)).toBe(true);
+      // The draws after step() are those after one evaluation of the closure.
+      antler.setSeed(seed);
+      const next = tidy(() => {
+        antler.dropout(antler.ones([n], { dtype: 'float64' }), p);
+        return antler.rand([4], { dtype: 'float64' }).dataSync();
+      });
+      expectExact(r.next, next, `${hvp}: the global generator after step()`);
+    }
   });
 
   test('step() returns the loss at θ, leaves ∇L(θ) in .grad and, with lr 0, every parameter bit for bit', () => {

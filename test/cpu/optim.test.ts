@@ -1008,6 +1008,50 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('any p: the norm is (Σ|g|^p)^(1/p) over all the gradients together; ∞: max |g|, a negative entry included', () => {
+    // torch.nn.utils.clip_grad_norm_: total = ‖(‖g₁‖_p, ‖g₂‖_p, …)‖_p = (Σ over every entry |g|^p)^(1/p).
+    for (const normType of [3, 0.5, 1.5]) {
+      const { params, grads } = withGrads();
+      const total = grads.flat().reduce((a, g) => a + Math.abs(g) ** normType, 0) ** (1 / normType);
+      const maxNorm = total * rng.uniform(0.1, 0.9);
+      expectClose([optim.clipGradNorm(params, maxNorm, normType)], [total], 1e-12, 0, `norm ${normType}`);
+      const coef = maxNorm / (total + 1e-6);
+      params.forEach((p, i) => expectClose(p.grad!.dataSync(), grads[i].map((g) => g * coef), 1e-12, 0, `norm ${normType}: grad ${i}`));
+      antler.dispose(params);
+    }
+    // ∞: the largest magnitude is a negative entry (entries are in [-3, 3)), which max(g) would miss.
+    const { params, grads } = withGrads();
+    grads[1][rng.int(0, grads[1].length - 1)] = -4;
+    setGrad(params[1], grads[1]);
+    const maxNorm = rng.uniform(0.5, 3);
+    expect(optim.clipGradNorm(params, maxNorm, Infinity)).toBe(4);
+    params.forEach((p, i) => expectClose(p.grad!.dataSync(), grads[i].map((g) => (g * maxNorm) / (4 + 1e-6)), 1e-14, 0, `norm ∞: grad ${i}`));
+    antler.dispose(params);
+  });
+
+  test('errorIfNonfinite: an infinite or NaN total norm throws before any gradient changes; without it the norm is returned and the gradients scaled (torch)', () => {
+    for (const bad of [Infinity, -Infinity, NaN]) {
+      for (const normType of [2, 1, Infinity]) {
+        const { params, grads } = withGrads();
+        grads[2][rng.int(0, 3)] = bad;
+        setGrad(params[2], grads[2]);
+        expectAntlerError(() => optim.clipGradNorm(params, 1, normType, { errorIfNonfinite: true }), 'INVALID_ARGUMENT', new RegExp(`^clipGradNorm: the total norm of order ${normType} is non-finite`));
+        params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i], `${bad}, norm ${normType}: grad ${i} untouched`));
+        // torch's default (error_if_nonfinite=False): clip_coef = maxNorm / (∞ + 1e-6) = 0 (or NaN), the gradients times it.
+        const got = optim.clipGradNorm(params, 1, normType);
+        if (Number.isNaN(bad)) expect(got).toBeNaN();
+        else expect(got).toBe(Infinity);
+        params.forEach((p, i) => expectExact(p.grad!.dataSync(), grads[i].map((g) => (Number.isNaN(bad) ? NaN : g * 0)), `${bad}, norm ${normType}: grad ${i} scaled`));
+        antler.dispose(params);
+      }
+    }
+    // A finite norm with errorIfNonfinite clips as usual.
+    const { params, grads } = withGrads();
+    const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));
+    expectClose([optim.clipGradNorm(params, total / 2, 2, { errorIfNonfinite: true })], [total], 1e-13, 0, 'finite norm');
+    antler.dispose(params);
+  });
+
   test('a norm already below maxNorm leaves the gradients exactly as they were', () => {
     const { params, grads } = withGrads();
     const total = Math.sqrt(grads.flat().reduce((a, g) => a + g * g, 0));

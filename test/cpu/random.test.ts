@@ -4,7 +4,7 @@
  * across calls and processes, and coarse statistics.
  */
 import { execFileSync } from 'node:child_process';
-import { dispose, memory, rand, randn, setSeed, Tensor, tidy } from '../../lib';
+import { dispose, dropout, memory, multinomial, ones, rand, randn, setSeed, Tensor, tensor, tidy } from '../../lib';
 import {
   addonPath,
   expectClose,
@@ -264,6 +264,23 @@ describe(`determinism (seed ${SEED})`, () => {
     setSeed((seed + 1) % 2 ** 53);
     const other = tidy(() => bytesOf(rand([10])));
     expect(other.equals(first[0])).toBe(false);
+  });
+});
+
+describe(`draws with a seed of their own (seed ${SEED})`, () => {
+  test('leave the global generator where it was: the next unseeded draw after setSeed(s) is still stream 1 of s', () => {
+    const seed = randomSeed();
+    setSeed(seed);
+    tidy(() => {
+      rand([3], { seed: randomSeed() });
+      randn([2], { dtype: 'float64', seed: randomSeed() });
+      dropout(ones([5]), 0.5, { seed: randomSeed() });
+      multinomial(tensor([0.2, 0.3, 0.5], [3]), 2, { seed: randomSeed() });
+      multinomial(tensor([0.2, 0.3, 0.5], [3]), 4, { replacement: true, seed: randomSeed() });
+    });
+    const t = rand([10]);
+    expectExact(t.dataSync(), philoxRandomRef(10, 'float32', false, 0, 1, seed, 1), `seed=${seed}`);
+    t.dispose();
   });
 });
 
