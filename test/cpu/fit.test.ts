@@ -209,6 +209,33 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     antler.dispose([x, y, yf, yi]);
   });
 
+  test("the 'accuracy' metric of a sequence prediction [B, T, C] is the fraction of its B·T positions whose argmax over C is the label", async () => {
+    const B = 6, T = 5, C = 4;
+    const model = new nn.Linear(3, C);
+    const x = tensor(randomArray(rng, B * T * 3), [B, T, 3]);
+    const logits = antler.noGrad(() => tidy(() => model.forward(x).dataSync()));
+    const argmaxAt = (i: number) => {
+      const row = Array.from(logits.subarray(i * C, (i + 1) * C));
+      return row.indexOf(Math.max(...row));
+    };
+    // Half the labels are the prediction's (so some are right), the rest at random.
+    const labels = Array.from({ length: B * T }, (_, i) => (i % 2 ? argmaxAt(i) : rng.int(0, C - 1)));
+    const right = labels.filter((l, i) => l === argmaxAt(i)).length;
+    const y = tensor(labels, [B, T], { dtype: 'int32' });
+    const meanLoss = (p: Tensor) => antler.mean(p);
+    const opt = new optim.SGD(model.parameters(), { lr: 0 });
+    try {
+      expect(evaluate(model, { x, y }, meanLoss, { metrics: ['accuracy'], batchSize: 4 }).acc).toBeCloseTo(right / (B * T), 12);
+      // fit's training accuracy too (lr 0: the model stays as it is).
+      const h = await fit(model, { data: { x, y }, loss: meanLoss, optimizer: opt, batchSize: 4, metrics: ['accuracy'], verbose: 0 });
+      expect(h.history.acc![0]).toBeCloseTo(right / (B * T), 12);
+    } finally {
+      model.dispose();
+      opt.dispose();
+      antler.dispose([x, y]);
+    }
+  });
+
   test("loss 'mse' fits a linear regression to its true weights", async () => {
     const n = 256, d = 3;
     const w = [rng.uniform(-2, 2), rng.uniform(-2, 2), rng.uniform(-2, 2)], b = rng.uniform(-1, 1);

@@ -980,7 +980,8 @@ describe(`clipGradNorm (seed ${SEED})`, () => {
       const total = normType === Infinity ? Math.max(...flat.map(Math.abs)) : normType === 2 ? Math.sqrt(flat.reduce((a, g) => a + g * g, 0)) : flat.reduce((a, g) => a + Math.abs(g), 0);
       const extra = antler.zeros([3], { dtype: 'float64', requiresGrad: true }); // no grad: ignored
       const maxNorm = total * rng.uniform(0.1, 0.9);
-      const got = optim.clipGradNorm([...params, extra], maxNorm, normType);
+      // Between parameters with gradients: those after it are clipped too (torch skips grad None).
+      const got = optim.clipGradNorm([params[0], extra, ...params.slice(1)], maxNorm, normType);
       expectClose([got], [total], 1e-13, 0, 'returned norm');
       const coef = maxNorm / (total + 1e-6);
       params.forEach((p, i) => expectClose(p.grad!.dataSync(), grads[i].map((g) => g * coef), 1e-14, 0, `clipped grad ${i}`));
@@ -1290,11 +1291,11 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
   test('clipGradValue clamps every gradient in place to ±clipValue (torch.nn.utils.clip_grad_value_)', () => {
     const g = randomArray(rng, 20, -3, 3);
     const p = tensor(randomArray(rng, 20), [4, 5], { dtype: 'float64', requiresGrad: true });
-    const q = antler.zeros([2], { requiresGrad: true }); // no gradient: skipped
+    const q = antler.zeros([2], { requiresGrad: true }); // no gradient: skipped (and the parameters after it still clamped)
     p.grad = tensor(g, [4, 5], { dtype: 'float64' });
     const ref = p.grad;
     const c = rng.uniform(0.5, 2);
-    optim.clipGradValue([p, q], c);
+    optim.clipGradValue([q, p], c);
     expect(p.grad).toBe(ref);
     expectExact(Array.from(ref.dataSync()), g.map((v) => Math.min(c, Math.max(-c, v))));
     expect(q.grad).toBeNull();
