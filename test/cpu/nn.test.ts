@@ -6,7 +6,7 @@
 import * as antler from '../../lib';
 import { nn, ones, randn, Tensor, tensor, tidy, zeros } from '../../lib';
 import { globalDrawPosition } from '../../lib/random';
-import { backprop, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
+import { backprop, cellStepRef, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
 
 // Initialisation draws from the global generator: seed it from the run's seed.
 const rng = makeSeededRng();
@@ -672,6 +672,36 @@ describe(`edge values PyTorch accepts (seed ${SEED})`, () => {
     x.dispose();
   });
 
+  test('a recurrent stack drops the outputs passed between layers, in training only, never the last layer\'s (torch.nn.GRU dropout)', () => {
+    const H = 4, T = 3, B = 2, F64 = { dtype: 'float64' as const };
+    const gru = new nn.GRU(3, H, { numLayers: 2, dropout: 1, dtype: 'float64' });
+    const twin = new nn.GRU(3, H, { numLayers: 2, dtype: 'float64' });
+    const x = tensor(randomArray(rng, T * B * 3), [T, B, 3], F64);
+    try {
+      tidy(() => void twin.loadStateDict(gru.stateDict()));
+      const p = new Map(gru.namedParameters());
+      const [bih, Whh, bhh] = ['bias_ih_l1', 'weight_hh_l1', 'bias_hh_l1'].map((n) => Array.from(p.get(n)!.dataSync()));
+      // p = 1: the second layer reads zeros, so its output is that of a GRU on a zero input (W_ih x + b_ih = b_ih)
+      // at every step, the same for each sequence, and not zero (the last layer's output is not dropped).
+      const ref: number[] = [];
+      let h = new Array<number>(H).fill(0);
+      for (let t = 0; t < T; t++) {
+        h = cellStepRef('gru', H, bih, Whh, bhh, h);
+        for (let b = 0; b < B; b++) ref.push(...h);
+      }
+      const trained = tidy(() => Array.from(gru.forward(x).output.dataSync()));
+      expectClose(trained, ref, 1e-12, 1e-14, 'training: layer 2 on a dropped input');
+      expect(ref.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+      // eval(): nothing dropped, as the twin without dropout (same weights) computes.
+      gru.eval();
+      expectExact(tidy(() => gru.forward(x).output.dataSync()), tidy(() => twin.forward(x).output.dataSync()), 'eval: no dropout');
+    } finally {
+      gru.dispose();
+      twin.dispose();
+      x.dispose();
+    }
+  });
+
   test('recurrent layers: an empty batch gives empty outputs; no time steps is refused (torch.nn.GRU: "Expected sequence length to be larger than 0")', () => {
     for (const Kind of [nn.GRU, nn.LSTM, nn.RNN] as const) {
       for (const batchFirst of [false, true]) {
@@ -827,6 +857,13 @@ describe(`train/eval and Dropout (seed ${SEED})`, () => {
     const xs2 = x2.dataSync();
     expectClose(y2, Array.from(m1, (m, i) => m * xs2[i]), 1e-15, 0, 'same mask on other input');
     expect(Array.from(m1).filter((v) => v === 0).length).toBeGreaterThan(350);
+    // An input of another shape gets a mask of its own shape (not the old one broadcast over its rows), kept in turn.
+    const wide = antler.ones([2, 1000], { dtype: 'float64' });
+    const w1 = tidy(() => d.forward(wide).dataSync());
+    expect(Array.from(w1.subarray(0, 1000))).not.toEqual(Array.from(w1.subarray(1000))); // equal by chance: 2^-1000
+    expect(Array.from(w1).every((v) => v === 0 || v === 2)).toBe(true);
+    expectExact(tidy(() => d.forward(wide).dataSync()), w1, 'the [2, 1000] mask replayed');
+    wide.dispose();
     d.unfreeze();
     const m3 = tidy(() => d.forward(x).dataSync());
     expect(Array.from(m3)).not.toEqual(Array.from(m1));
