@@ -817,7 +817,7 @@ export function resolveCreate(
   if (typeof options === 'string' && (DTYPES as readonly string[]).includes(options))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got '${options}' (the dtype goes in the options: { dtype: '${options}' })`);
   // randn(2, 3), PyTorch's way: the shape's dims as arguments.
-  if (typeof options === 'number')
+  if (typeof options === 'number' && ['zeros', 'ones', 'rand', 'randn'].includes(op))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(options)} (the shape is one array, as ${op}([2, 3]), and the options come after it)`);
   const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', 'requiresGrad', ...extra]);
   const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);

@@ -101,6 +101,9 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expectAntlerError(() => x.reshape(4, 2), 'SHAPE_MISMATCH');
       // Other habits: the dims as a creation function's arguments, a dtype passed to to().
       expectAntlerError(() => (antler.randn as (...a: unknown[]) => unknown)(2, 3), 'INVALID_ARGUMENT', /^randn: options must be an object; got 3 \(the shape is one array, as randn\(\[2, 3\]\), and the options come after it\)$/);
+      expectAntlerError(() => (antler.zeros as (...a: unknown[]) => unknown)(2, 3, 4), 'INVALID_ARGUMENT', /^zeros: options must be an object; got 3 \(the shape is one array, as zeros\(\[2, 3\]\)/);
+      // Not where the arguments are not a shape.
+      expectAntlerError(() => (antler.linspace as (...a: unknown[]) => unknown)(0, 1, 5, 7), 'INVALID_ARGUMENT', /^linspace: options must be an object; got 7$/);
       expectAntlerError(() => antler.ones(3 as never), 'INVALID_ARGUMENT', /^ones: shape must be an array of non-negative integers; got 3 \(as an array: \[3\]\)$/);
       expectAntlerError(() => x.to('float32'), 'INVALID_ARGUMENT', /^to: takes a device .*; got the dtype 'float32' \(a dtype conversion is cast\('float32'\)\)$/);
       expectExact(read(x.flip(0, 1)), [...v].reverse());
