@@ -12,6 +12,8 @@ import { native, NativeHandle } from './native';
 import { nextDraw } from './random';
 import type * as OpsModule from './ops/core';
 import type * as IndexingModule from './ops/indexing';
+import type * as NnOpsModule from './ops/nn';
+import type * as ShapeOpsModule from './ops/shape';
 import {
   checkBoolean,
   checkDevice,
@@ -38,6 +40,8 @@ let indexingModule: typeof IndexingModule | undefined;
 function indexing(): typeof IndexingModule {
   return indexingModule!;
 }
+let shapeModule: typeof ShapeOpsModule | undefined;
+let nnOpsModule: typeof NnOpsModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 /** The typed array of each dtype. */
@@ -606,6 +610,30 @@ export class Tensor {
   permute(...perm: (number | readonly number[])[]): Tensor {
     return ops().permute(this, dimsArgument(perm, 'permute', 'the axes', '1, 0'));
   }
+  /** Drops axes of size 1: all of them, or those named (torch.squeeze, tf.squeeze). */
+  squeeze(axis?: number | readonly number[]): Tensor {
+    return shapeModule!.squeeze(this, axis);
+  }
+  /** A new axis of size 1 at `axis` (torch.unsqueeze). */
+  unsqueeze(axis: number): Tensor {
+    return shapeModule!.unsqueeze(this, axis);
+  }
+  /** TensorFlow.js's name for unsqueeze; axis 0 by default, as tf's. */
+  expandDims(axis = 0): Tensor {
+    return shapeModule!.expandDims(this, axis);
+  }
+  /** Axes startAxis..endAxis (all by default) merged into one (torch.flatten). */
+  flatten(startAxis = 0, endAxis = -1): Tensor {
+    return shapeModule!.flatten(this, startAxis, endAxis);
+  }
+  /** softmax along axis (the last by default), as torch's x.softmax(dim) and tf's x.softmax(). */
+  softmax(axis = -1): Tensor {
+    return nnOpsModule!.softmax(this, axis);
+  }
+  /** log softmax along axis (the last by default). */
+  logSoftmax(axis = -1): Tensor {
+    return nnOpsModule!.logSoftmax(this, axis);
+  }
   /** Reverses the order of elements along the given axes: x.flip(0, 1) or x.flip([0, 1]) (PyTorch's flip(*dims)). */
   flip(axes: number | readonly number[], ...more: number[]): Tensor {
     return ops().flip(this, more.length ? [axes as number, ...more] : axes);
@@ -1030,3 +1058,7 @@ function formatValues(v: unknown, float32 = false): string {
 opsModule = require('./ops/core') as typeof OpsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 indexingModule = require('./ops/indexing') as typeof IndexingModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+shapeModule = require('./ops/shape') as typeof ShapeOpsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+nnOpsModule = require('./ops/nn') as typeof NnOpsModule;

@@ -99,6 +99,34 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expectAntlerError(() => (x.reshape as (...a: unknown[]) => unknown)(3, [2]), 'INVALID_ARGUMENT', /^reshape: expected the new shape, .*; got 3, an array \[2\]$/);
       expectAntlerError(() => (x.permute as (...a: unknown[]) => unknown)(1, '0'), 'INVALID_ARGUMENT', /^permute: expected the axes, as numbers \(x\.permute\(1, 0\)\).*; got 1, '0'$/);
       expectAntlerError(() => x.reshape(4, 2), 'SHAPE_MISMATCH');
+      // squeeze, unsqueeze/expandDims, flatten, softmax and logSoftmax as methods too (torch's and tf's x.unsqueeze(0), x.softmax(-1)).
+      const y = tensor(randomArray(rng, 6), [2, 1, 3], { dtype: 'float64', requiresGrad: true });
+      const pairs: [Tensor, Tensor][] = [
+        [y.squeeze(), antler.squeeze(y)], [y.squeeze(1), antler.squeeze(y, 1)], [y.squeeze([0, 1]), antler.squeeze(y, [0, 1])],
+        [y.unsqueeze(-1), antler.unsqueeze(y, -1)], [y.expandDims(), antler.unsqueeze(y, 0)], [y.expandDims(2), antler.unsqueeze(y, 2)],
+        [y.flatten(), antler.flatten(y)], [y.flatten(1), antler.flatten(y, 1)], [y.flatten(0, 1), antler.flatten(y, 0, 1)],
+        [y.softmax(), antler.softmax(y, -1)], [y.softmax(0), antler.softmax(y, 0)], [y.logSoftmax(), antler.logSoftmax(y, -1)], [y.logSoftmax(0), antler.logSoftmax(y, 0)],
+      ];
+      for (const [m, f] of pairs) {
+        expect(m.shape).toEqual(f.shape);
+        expectExact(read(m), read(f));
+      }
+      expect(y.squeeze().shape).toEqual([2, 3]);
+      expect(y.expandDims().shape).toEqual([1, 2, 1, 3]);
+      expect(y.flatten().shape).toEqual([6]);
+      // softmax over the last axis by default: each row of 3 sums to 1.
+      const rows = read(y.softmax());
+      for (let r = 0; r < 2; r++) expect(Math.abs(rows[3 * r] + rows[3 * r + 1] + rows[3 * r + 2] - 1)).toBeLessThan(1e-15);
+      // Gradients flow through the methods as through the functions.
+      const wv = randomArray(rng, 6);
+      const w = tensor(wv, [2, 1, 3], { dtype: 'float64' });
+      antler.sum(antler.mul(y.logSoftmax(), w)).backward();
+      const gm = read(y.grad!);
+      y.grad = null;
+      antler.sum(antler.mul(antler.logSoftmax(y, -1), w)).backward();
+      expectExact(gm, read(y.grad!));
+      expectAntlerError(() => y.unsqueeze(4), 'INVALID_ARGUMENT', /^unsqueeze: /);
+      expectAntlerError(() => y.softmax(3), 'INVALID_ARGUMENT', /^softmax: /);
       // Other habits: the dims as a creation function's arguments, a dtype passed to to().
       expectAntlerError(() => (antler.randn as (...a: unknown[]) => unknown)(2, 3), 'INVALID_ARGUMENT', /^randn: options must be an object; got 3 \(the shape is one array, as randn\(\[2, 3\]\), and the options come after it\)$/);
       expectAntlerError(() => (antler.zeros as (...a: unknown[]) => unknown)(2, 3, 4), 'INVALID_ARGUMENT', /^zeros: options must be an object; got 3 \(the shape is one array, as zeros\(\[2, 3\]\)/);
