@@ -190,6 +190,53 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
 
+  test('keep() or a .grad assignment in a nested tidy protects a tensor from every enclosing scope', () => {
+    const before = storageCounts();
+    const w = zeros([2], { requiresGrad: true });
+    let kept: Tensor | undefined;
+    let g: Tensor | undefined;
+    tidy(() => {
+      // Made in the outer scope, protected inside a nested one: the outer scope must not free them.
+      kept = ones([3]);
+      g = full([2], 3);
+      tidy(() => {
+        keep(kept!);
+        w.grad = g!;
+        zeros([1]);
+      });
+      zeros([1]);
+    });
+    expect([kept!.isDisposed, g!.isDisposed, w.grad === g]).toEqual([false, false, true]);
+    expectExact(w.grad!.dataSync(), [3, 3], 'the assigned .grad');
+    expectExact(kept!.dataSync(), [1, 1, 1], 'kept');
+    // The tensor owns its .grad: disposing it frees both (3 buffers made here: w, kept, g).
+    expect(delta(before)).toEqual({ numTensors: 3, numDataBuffers: 3, numBytes: (2 + 3 + 2) * 4 });
+    dispose([w, kept]);
+    expect(g!.isDisposed).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('a throwing fn frees its scope but not what it passed to keep()', () => {
+    const before = storageCounts();
+    const boom = new Error('boom');
+    let kept: Tensor | undefined;
+    let temp: Tensor | undefined;
+    expect(() =>
+      tidy(() => {
+        kept = keep(full([2], 7));
+        temp = zeros([3]);
+        tidy(() => {
+          throw boom;
+        });
+      }),
+    ).toThrow(boom);
+    expect([kept!.isDisposed, temp!.isDisposed]).toEqual([false, true]);
+    expectExact(kept!.dataSync(), [7, 7], 'kept through the error');
+    expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 8 });
+    kept!.dispose();
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
   test('a throwing fn still disposes its tensors and rethrows', () => {
     const before = storageCounts();
     const made: Tensor[] = [];
@@ -345,6 +392,22 @@ describe(`tidy / keep / dispose (seed ${SEED})`, () => {
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
   });
 
+  test('tidy and dispose walk a cyclic result once', () => {
+    const before = storageCounts();
+    let temp: Tensor | undefined;
+    const out = tidy(() => {
+      const o: { t: Tensor; self?: unknown; list: unknown[] } = { t: ones([2]), list: [] };
+      o.self = o;
+      o.list.push(o, new Map([['o', o]]), new Set([o.list]));
+      temp = zeros([1]);
+      return o;
+    });
+    expect([out.t.isDisposed, temp!.isDisposed]).toEqual([false, true]);
+    dispose(out);
+    expect(out.t.isDisposed).toBe(true);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
   test('tidy checks its arguments: tidy(fn) or tidy(name, fn)', () => {
     const fn = (): number => 1;
     for (const [call, msg] of [
@@ -446,6 +509,44 @@ describe(`views keep storage alive (seed ${SEED})`, () => {
     expect(delta(before)).toEqual({ numTensors: 1, numDataBuffers: 1, numBytes: 48 });
     v.dispose();
     expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('disposing a tensor twice while autograd saved it leaves the saved storage to backward', () => {
+    const before = storageCounts();
+    const xs = randomArray(rng, 5), cs = randomArray(rng, 5);
+    const x = tensor(xs, undefined, { dtype: 'float64', requiresGrad: true });
+    const c = tensor(cs, undefined, { dtype: 'float64' });
+    const y = tidy(() => x.mul(c).sum()); // mul saves c (d/dx Σ x·c = c)
+    c.dispose();
+    c.dispose(); // idempotent: it must not give up the graph's share of the storage a second time
+    expect(c.isDisposed).toBe(true);
+    // The graph still holds c's buffer: x, c (5 float64 each) and y (1 float64) are live.
+    expect(delta(before)).toEqual({ numTensors: 3, numDataBuffers: 3, numBytes: (5 + 5 + 1) * 8 });
+    const filler = tensor(randomArray(rng, 5), undefined, { dtype: 'float64' }); // may reuse a freed block
+    y.backward();
+    expectExact(x.grad!.dataSync(), cs, 'gradient = c, read from the saved storage');
+    dispose([x, y, filler]);
+    expect(delta(before)).toEqual({ numTensors: 0, numDataBuffers: 0, numBytes: 0 });
+  });
+
+  test('peakBytes keeps the high-water mark after the memory is freed; resetPeakMemory() lowers it to numBytes', () => {
+    const bytes = 1 << 20; // 2^17 float64
+    antler.resetPeakMemory();
+    const m0 = memory().devices.cpu;
+    expect(m0.peakBytes).toBeGreaterThanOrEqual(m0.numBytes);
+    const big = zeros([bytes / 8], { dtype: 'float64' });
+    const m1 = memory().devices.cpu;
+    expect(m1.numBytes - m0.numBytes).toBe(bytes);
+    expect(m1.peakBytes).toBeGreaterThanOrEqual(m0.numBytes + bytes);
+    big.dispose();
+    const m2 = memory().devices.cpu;
+    expect(m2.numBytes).toBe(m0.numBytes);
+    expect(m2.peakBytes).toBeGreaterThanOrEqual(m0.numBytes + bytes);
+    antler.resetPeakMemory();
+    const m3 = memory().devices.cpu;
+    expect(m3.peakBytes).toBeGreaterThanOrEqual(m3.numBytes);
+    expect(m3.peakBytes).toBeLessThan(m0.numBytes + bytes);
+    expect(memory().numBytes).toBe(Object.values(memory().devices).reduce((s, d) => s + d!.numBytes, 0));
   });
 });
 

@@ -300,6 +300,43 @@ describe(`reading (seed ${SEED})`, () => {
       expect(zeros([2, 0]).arraySync()).toEqual([[], []]);
     }));
 
+  test('toString summarises only above 64 values, and only axes longer than 6 (PyTorch edgeitems=3)', () =>
+    tidy(() => {
+      // Reference: PyTorch's summary rule written out (threshold 64 here, edgeitems 3): when the tensor
+      // has more than 64 elements, each axis longer than 2·3 shows its first 3 and last 3 entries.
+      const ref = (shape: number[], vals: number[]): string => {
+        const summarise = vals.length > 64;
+        const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+        const show = (dim: number, off: number): string => {
+          if (dim === shape.length) return String(vals[off]);
+          const idx = Array.from({ length: shape[dim] }, (_, i) => i);
+          const parts = summarise && shape[dim] > 6 ? [...idx.slice(0, 3).map((i) => show(dim + 1, off + i * strides[dim])), '...', ...idx.slice(-3).map((i) => show(dim + 1, off + i * strides[dim]))] : idx.map((i) => show(dim + 1, off + i * strides[dim]));
+          return `[${parts.join(',')}]`;
+        };
+        return show(0, 0);
+      };
+      for (const shape of [[64], [8, 8], [65], [6, 11], [11, 6], [2, 6, 6], [7, 7], [4, 4, 4], [3, 22]]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const vals = randomInts(rng, n, -99, 99);
+        const t = tensor(new Int32Array(vals), shape);
+        expect(t.toString()).toBe(`Tensor(shape=[${shape.join(', ')}], dtype=int32, device=cpu, values=${ref(shape, vals)})`);
+      }
+      // Written out by hand: exactly 64 values are all shown; a 6-long axis of a 66-value tensor too.
+      expect(arange(0, 64, 1, { dtype: 'int32' }).toString()).toBe(`Tensor(shape=[64], dtype=int32, device=cpu, values=[${Array.from({ length: 64 }, (_, i) => i).join(',')}])`);
+      expect(arange(0, 66, 1, { dtype: 'int32' }).reshape([6, 11]).toString()).toBe(
+        'Tensor(shape=[6, 11], dtype=int32, device=cpu, values=[[0,1,2,...,8,9,10],[11,12,13,...,19,20,21],[22,23,24,...,30,31,32],[33,34,35,...,41,42,43],[44,45,46,...,52,53,54],[55,56,57,...,63,64,65]])',
+      );
+    }));
+
+  test('item() refuses a tensor that is not one element (an empty one too), naming its size', () =>
+    tidy(() => {
+      expectAntlerError(() => zeros([0]).item(), 'SHAPE_MISMATCH', /item: the tensor has 0 elements \(shape \[0\]\); expected exactly 1/);
+      expectAntlerError(() => zeros([2, 0, 3]).item(), 'SHAPE_MISMATCH', /has 0 elements/);
+      expectAntlerError(() => zeros([2]).item(), 'SHAPE_MISMATCH', /has 2 elements/);
+      const v = rng.uniform(-5, 5);
+      expect(tensor([[v]], undefined, { dtype: 'float64' }).item()).toBe(v);
+    }));
+
   test('toString shows shape, dtype, device and small values', () =>
     tidy(() => {
       const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32' });
@@ -420,6 +457,20 @@ describe(`views and copies (seed ${SEED})`, () => {
           expectExact(c.dataSync(), want, `cast ${from} → ${to} seed=${SEED}`);
         }
       expect(zeros([0]).cast('int32').shape).toEqual([0]);
+    }));
+
+  test('cast to int32: out-of-range values and infinities saturate to the int32 range, NaN becomes 0 (as documented)', () =>
+    tidy(() => {
+      // Reference: the documented rule written out (truncate toward zero; clamp to [-2^31, 2^31 - 1]; NaN → 0).
+      const ref = (v: number): number => (Number.isNaN(v) ? 0 : v >= 2 ** 31 - 1 ? 2 ** 31 - 1 : v <= -(2 ** 31) ? -(2 ** 31) : Math.trunc(v));
+      const special = [NaN, Infinity, -Infinity, 3e9, -3e9, 2 ** 31, -(2 ** 31) - 1, 1e30, -1e30, 0.7, -0.7, 2147483647.5, -2147483648.5];
+      for (const from of ['float32', 'float64'] as const) {
+        const extra = randomArray(rng, 20, -1e12, 1e12);
+        const vals = [...special, ...extra].map((v) => (from === 'float32' ? Math.fround(v) : v));
+        const c = tensor(vals, undefined, { dtype: from }).cast('int32');
+        expect(c.dtype).toBe('int32');
+        expectExact(c.dataSync(), vals.map(ref), `cast ${from} → int32 seed=${SEED}`);
+      }
     }));
 
   test('using / Symbol.dispose disposes at scope end', () => {
