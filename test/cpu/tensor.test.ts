@@ -337,6 +337,37 @@ describe(`reading (seed ${SEED})`, () => {
       expect(tensor([[v]], undefined, { dtype: 'float64' }).item()).toBe(v);
     }));
 
+  test('a disposed tensor: every read throws DISPOSED naming the method called, and toString says disposed', async () => {
+    for (const shape of [[2, 3], [3, 2 ** 31, 0]]) {
+      const t = zeros(shape);
+      t.dispose();
+      const where = `shape \\[${shape.join(', ')}\\], float32`;
+      for (const [name, call] of [
+        ['dataSync', () => t.dataSync()],
+        ['arraySync', () => t.arraySync()],
+        ['item', () => t.item()],
+        ['reshape', () => t.reshape([-1])],
+        ['clone', () => t.clone()],
+        ['cast', () => t.cast('float64')],
+      ] as [string, () => unknown][])
+        expectAntlerError(call, 'DISPOSED', new RegExp(`^${name}: the tensor \\(${where}\\) has been disposed`));
+      for (const [name, call] of [['data', () => t.data()], ['array', () => t.array()]] as [string, () => Promise<unknown>][]) {
+        const err = await call().then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(antler.AntlerError);
+        expect([(err as antler.AntlerError).code, (err as antler.AntlerError).message]).toEqual(['DISPOSED', expect.stringMatching(new RegExp(`^${name}: the tensor \\(${where}\\) has been disposed`))]);
+      }
+      expect(t.toString()).toBe(`Tensor(shape=[${shape.join(', ')}], dtype=float32, device=cpu, disposed)`);
+    }
+  });
+
+  test('toString of an empty tensor nests its empty rows as arraySync does', () =>
+    tidy(() => {
+      expect(zeros([0]).toString()).toBe('Tensor(shape=[0], dtype=float32, device=cpu, values=[])');
+      expect(zeros([2, 0]).toString()).toBe('Tensor(shape=[2, 0], dtype=float32, device=cpu, values=[[],[]])');
+      expect(zeros([2, 3, 0], { dtype: 'int32' }).toString()).toBe('Tensor(shape=[2, 3, 0], dtype=int32, device=cpu, values=[[[],[],[]],[[],[],[]]])');
+      expect(zeros([0, 3]).toString()).toBe('Tensor(shape=[0, 3], dtype=float32, device=cpu, values=[])');
+    }));
+
   test('toString shows shape, dtype, device and small values', () =>
     tidy(() => {
       const t = tensor([[1, 2], [3, 4]], undefined, { dtype: 'int32' });
