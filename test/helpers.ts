@@ -675,3 +675,20 @@ export function randomCellValues(rng: Rng, kind: RefCellKind, T: number, B: numb
     shapes: [[T, B, G], [G, H], [G], [B, n]],
   };
 }
+
+/**
+ * A dropout's output against the values it dropped from (never zero there): how many
+ * entries are zero (dropped), the kept ones, and what each kept one should be, plain / (1 − p).
+ */
+export function splitDropped(out: ArrayLike<number>, plain: ArrayLike<number>, p: number): { zeros: number; kept: number[]; want: number[] } {
+  let zeros = 0;
+  const kept: number[] = [], want: number[] = [];
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === 0) zeros++;
+    else {
+      kept.push(out[i]);
+      want.push(plain[i] / (1 - p));
+    }
+  }
+  return { zeros, kept, want };
+}

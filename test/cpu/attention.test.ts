@@ -10,7 +10,7 @@
  */
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
+import { expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, Rng, splitDropped, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -189,25 +189,30 @@ function forwardOptions(c: Config, d: Drawn) {
 
 // ---------------------------------------------------------------- tests
 
+/** One random module and input of configuration c: output and weights (shapes and values) against the float64 reference. */
+function checkForward(c: Config): void {
+  const m = makeModule(c);
+  randomizeParams(m, rng);
+  const d = drawInputs(c, rng);
+  tidy(() => {
+    const [out, w] = m.forward(tensor(d.q, d.shape(c.L, c.E), F64), tensor(d.k, d.shape(c.S, c.kdim), F64), tensor(d.v, d.shape(c.S, c.vdim), F64), forwardOptions(c, d));
+    const ref = referenceOf(c, d, paramsOf(m), d.q, d.k, d.v);
+    const what = `${JSON.stringify(c)} (seed ${SEED})`;
+    expect(out.shape).toEqual(d.shape(c.L, c.E));
+    const Sx = c.S + (c.addBiasKv ? 1 : 0) + (c.addZeroAttn ? 1 : 0);
+    const wShape = c.average ? [d.N, c.L, Sx] : [d.N, c.H, c.L, Sx];
+    expect(w!.shape).toEqual(c.unbatched ? wShape.slice(1) : wShape);
+    expectClose(out.dataSync(), flattenOut(c, ref.out), 1e-12, 1e-13, `output ${what}`);
+    expectClose(w!.dataSync(), flattenWeights(c, ref.w), 1e-12, 1e-14, `weights ${what}`);
+  });
+  m.dispose();
+}
+
 describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
   test('output and weights equal the float64 reference of PyTorch\'s equations over random configurations (heads, kdim/vdim, biases, bias_k/bias_v, zero attention, batchFirst, unbatched, int and float masks)', () => {
     for (let trial = 0; trial < 24; trial++) {
       const c = randomConfig(rng);
-      const m = makeModule(c);
-      randomizeParams(m, rng);
-      const d = drawInputs(c, rng);
-      tidy(() => {
-        const [out, w] = m.forward(tensor(d.q, d.shape(c.L, c.E), F64), tensor(d.k, d.shape(c.S, c.kdim), F64), tensor(d.v, d.shape(c.S, c.vdim), F64), forwardOptions(c, d));
-        const ref = referenceOf(c, d, paramsOf(m), d.q, d.k, d.v);
-        const what = `${JSON.stringify(c)} (seed ${SEED})`;
-        expect(out.shape).toEqual(d.shape(c.L, c.E));
-        const Sx = c.S + (c.addBiasKv ? 1 : 0) + (c.addZeroAttn ? 1 : 0);
-        const wShape = c.average ? [d.N, c.L, Sx] : [d.N, c.H, c.L, Sx];
-        expect(w!.shape).toEqual(c.unbatched ? wShape.slice(1) : wShape);
-        expectClose(out.dataSync(), flattenOut(c, ref.out), 1e-12, 1e-13, `output ${what}`);
-        expectClose(w!.dataSync(), flattenWeights(c, ref.w), 1e-12, 1e-14, `weights ${what}`);
-      });
-      m.dispose();
+      checkForward(c);
     }
   });
 
@@ -219,17 +224,7 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
         ...randomConfig(rng), E: H * hd, H, kdim: H * hd, vdim: H * hd, unbatched: false, N: rng.int(2, 3), L: rng.int(2, 3), S: rng.int(3, 4),
         attn: trial % 2 ? 'float3d' : 'int3d', kpm: trial < 2 ? 'float' : 'int', average: false,
       };
-      const m = makeModule(c);
-      randomizeParams(m, rng);
-      const d = drawInputs(c, rng);
-      tidy(() => {
-        const [out, w] = m.forward(tensor(d.q, d.shape(c.L, c.E), F64), tensor(d.k, d.shape(c.S, c.kdim), F64), tensor(d.v, d.shape(c.S, c.vdim), F64), forwardOptions(c, d));
-        const ref = referenceOf(c, d, paramsOf(m), d.q, d.k, d.v);
-        const what = `${JSON.stringify(c)} (seed ${SEED})`;
-        expectClose(out.dataSync(), flattenOut(c, ref.out), 1e-12, 1e-13, `output ${what}`);
-        expectClose(w!.dataSync(), flattenWeights(c, ref.w), 1e-12, 1e-14, `weights ${what}`);
-      });
-      m.dispose();
+      checkForward(c);
     }
   });
 
@@ -344,15 +339,7 @@ describe(`nn.MultiheadAttention (seed ${SEED})`, () => {
       const dropped = m.forward(q, kv, kv, { averageAttnWeights: false })[1]!.dataSync();
       const n = N * H * L * S;
       expect(dropped.length).toBe(n);
-      let zeros = 0;
-      const kept: number[] = [], want: number[] = [];
-      for (let i = 0; i < n; i++) {
-        if (dropped[i] === 0) zeros++;
-        else {
-          kept.push(dropped[i]);
-          want.push(plain[i] / (1 - p));
-        }
-      }
+      const { zeros, kept, want } = splitDropped(dropped, plain, p);
       // Softmax weights are never 0 here, so a zero is a dropped entry; 6 standard errors of the binomial fraction.
       expect(Math.abs(zeros / n - p)).toBeLessThan(6 * Math.sqrt((p * (1 - p)) / n));
       expectClose(kept, want, 1e-13, 0, `kept weights scaled by 1/(1 − ${p}) (seed ${SEED})`);

@@ -6,7 +6,7 @@
 import * as antler from '../../lib';
 import { nn, ones, randn, Tensor, tensor, tidy, zeros } from '../../lib';
 import { globalDrawPosition } from '../../lib/random';
-import { backprop, cellStepRef, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, tensorCounts } from '../helpers';
+import { backprop, cellStepRef, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, splitDropped, tensorCounts } from '../helpers';
 
 // Initialisation draws from the global generator: seed it from the run's seed.
 const rng = makeSeededRng();
@@ -811,15 +811,7 @@ describe(`train/eval and Dropout (seed ${SEED})`, () => {
       const x = tensor(xs, [200, 200], { dtype: 'float64' });
       const d = new nn.Dropout(p);
       const y = tidy(() => d.forward(x).dataSync());
-      let zeros = 0;
-      const kept: number[] = [], expected: number[] = [];
-      for (let i = 0; i < n; i++) {
-        if (y[i] === 0) zeros++;
-        else {
-          kept.push(y[i]);
-          expected.push(xs[i] / (1 - p));
-        }
-      }
+      const { zeros, kept, want: expected } = splitDropped(y, xs, p);
       const sd = Math.sqrt((p * (1 - p)) / n);
       // 6 sd: under 2e-9 per p by the normal approximation of Binomial(40000, p).
       expect(Math.abs(zeros / n - p)).toBeLessThan(6 * sd);
