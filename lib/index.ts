@@ -18,6 +18,8 @@ export {
   arange,
   rand,
   randn,
+  randint,
+  randperm,
 } from './tensor';
 export {
   add, sub, mul, div, maximum, minimum, remainder, floorDivide, pow, equal, notEqual, less, lessEqual, greater, greaterEqual, where,

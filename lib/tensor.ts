@@ -1007,6 +1007,62 @@ export function rand(shape: readonly number[], options?: RandomOptions & { minva
   return grad(new Tensor(native().random(s, dtype ?? 'float32', device, false, minval, maxval, seed, stream)));
 }
 
+/** randint's and randperm's dtype is int32 unless asked: resolveCreate saw none, so requiresGrad is judged here. */
+function intsCannotRequireGrad(dtype: DType | undefined, rest: Record<string, unknown>, op: string): void {
+  if (dtype === undefined && rest.requiresGrad === true) fail('DTYPE_MISMATCH', `${op}: int32 tensors cannot require gradients (ask for { dtype: 'float32' } too)`);
+}
+
+/**
+ * torch.randint: integers drawn uniformly from [low, high) (low 0 when only high is given),
+ * int32 unless another dtype is asked: randint(high, shape) or randint(low, high, shape),
+ * with −2^31 ≤ low < high < 2^31 (int32's range). rand's int32 draw: the same seed gives the same numbers on CPU and CUDA.
+ */
+export function randint(high: number, shape: readonly number[], options?: RandomOptions): Tensor;
+export function randint(low: number, high: number, shape: readonly number[], options?: RandomOptions): Tensor;
+export function randint(...args: unknown[]): Tensor {
+  const op = 'randint';
+  const [low, high, shape, options] = typeof args[1] === 'number' ? args : [0, ...args];
+  const bound = (v: unknown, what: string): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 31 - 1)
+      fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer in [-2^31, 2^31); got ${describe(v)} (randint(high, shape) or randint(low, high, shape))`);
+    return v;
+  };
+  const lo = bound(low, 'low'), hi = bound(high, 'high');
+  if (lo >= hi) fail('INVALID_ARGUMENT', `${op}: low ${lo} must be below high ${hi} (the values are drawn from [low, high))`);
+  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed']);
+  intsCannotRequireGrad(dtype, rest, op);
+  const s = checkShape(shape, op);
+  const { seed, stream } = nextDraw(rest.seed as number | undefined, op);
+  const ints = new Tensor(native().random(s, 'int32', device, false, lo, hi, seed, stream));
+  if (dtype === undefined || dtype === 'int32') return ints;
+  const out = ints.cast(dtype);
+  ints.dispose();
+  return grad(out);
+}
+
+/**
+ * torch.randperm: a random permutation of 0 … n − 1, int32 unless another dtype is asked.
+ * Every order is equally likely: float64 keys of 53 random bits each, sorted stably.
+ */
+export function randperm(n: number, options?: RandomOptions): Tensor {
+  const op = 'randperm';
+  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed']);
+  intsCannotRequireGrad(dtype, rest, op);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) fail('INVALID_ARGUMENT', `${op}: n must be an integer in [0, 2^31); got ${describe(n)}`);
+  const { seed, stream } = nextDraw(rest.seed as number | undefined, op);
+  const keys = new Tensor(native().random([n], 'float64', device, false, 0, 1, seed, stream));
+  let order: Tensor;
+  try {
+    order = indexing().argsort(keys, { stable: true });
+  } finally {
+    keys.dispose();
+  }
+  if (dtype === undefined || dtype === 'int32') return order;
+  const out = order.cast(dtype);
+  order.dispose();
+  return grad(out);
+}
+
 /** Normal values with the given mean and stddev (default 0, 1); float dtypes only. */
 export function randn(shape: readonly number[], options?: Omit<RandomOptions, 'dtype'> & { dtype?: 'float32' | 'float64'; mean?: number; stddev?: number }): Tensor {
   const { dtype, device, rest, grad } = resolveCreate(options, 'randn', ['seed', 'mean', 'stddev']);

@@ -4,9 +4,10 @@
  * across calls and processes, and coarse statistics.
  */
 import { execFileSync } from 'node:child_process';
-import { dispose, dropout, memory, multinomial, ones, rand, randn, setSeed, Tensor, tensor, tidy } from '../../lib';
+import { dispose, dropout, memory, multinomial, ones, rand, randint, randn, randperm, setSeed, Tensor, tensor, tidy } from '../../lib';
 import {
   addonPath,
+  expectAntlerError,
   expectClose,
   expectExact,
   makeRng,
@@ -267,6 +268,79 @@ describe(`determinism (seed ${SEED})`, () => {
   });
 });
 
+describe(`randint and randperm, as torch's (seed ${SEED})`, () => {
+  test('randint(low, high, shape) and randint(high, shape) are the Philox int32 draw of [low, high); another dtype holds the same integers', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const seed = randomSeed();
+      const low = trial === 0 ? -(2 ** 31) : rng.int(-50, 50);
+      const high = trial === 0 ? 2 ** 31 - 1 : low + rng.int(1, 9);
+      const shape = [rng.int(1, 40), rng.int(1, 3)];
+      const n = prod(shape);
+      tidy(() => {
+        const t = randint(low, high, shape, { seed });
+        expect(t.dtype).toBe('int32');
+        expect(t.shape).toEqual(shape);
+        const want = philoxRandomRef(n, 'int32', false, low, high, seed, 0);
+        expectExact(t.dataSync(), want, `randint(${low}, ${high}) seed=${seed}`);
+        for (const v of t.dataSync()) expect(v >= low && v < high).toBe(true);
+        expectExact(randint(low, high, shape, { seed, dtype: 'float64' }).dataSync(), want, 'float64');
+        if (high > 0 && high <= 2 ** 24) expectExact(randint(high, shape, { seed }).dataSync(), philoxRandomRef(n, 'int32', false, 0, high, seed, 0), `randint(${high})`);
+      });
+    }
+    // Unseeded: the global generator's next stream, as rand's.
+    const seed = randomSeed();
+    setSeed(seed);
+    tidy(() => {
+      rand([2]);
+      expectExact(randint(3, 10, [7]).dataSync(), philoxRandomRef(7, 'int32', false, 3, 10, seed, 2), `stream 2 of ${seed}`);
+    });
+  });
+
+  test('randperm(n) is the stable argsort of n Philox float64 keys: a permutation, every order alike', () => {
+    for (const n of [0, 1, 2, rng.int(3, 10), rng.int(100, 3000)]) {
+      const seed = randomSeed();
+      tidy(() => {
+        const p = randperm(n, { seed });
+        expect(p.dtype).toBe('int32');
+        expect(p.shape).toEqual([n]);
+        const keys = philoxRandomRef(n, 'float64', false, 0, 1, seed, 0);
+        const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
+        expectExact(p.dataSync(), want, `randperm(${n}) seed=${seed}`);
+        expect([...p.dataSync()].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+        expectExact(randperm(n, { seed, dtype: 'float32' }).dataSync(), want, 'float32');
+      });
+    }
+    // Every order of 3 appears over 600 seeds (each order's count is Binomial(600, 1/6): a miss has probability 6·(5/6)^600 < 1e-46).
+    const seen = new Set<string>();
+    tidy(() => {
+      for (let i = 0; i < 600; i++) seen.add(Array.from(randperm(3, { seed: randomSeed() }).dataSync()).join(''));
+    });
+    expect([...seen].sort()).toEqual(['012', '021', '102', '120', '201', '210']);
+  });
+
+  test('bad arguments are refused, naming what was passed', () => {
+    const before = memory().numTensors;
+    expectAntlerError(() => randint(3, 3, [2]), 'INVALID_ARGUMENT', /^randint: low 3 must be below high 3 \(the values are drawn from \[low, high\)\)$/);
+    expectAntlerError(() => randint(0, [2]), 'INVALID_ARGUMENT', /^randint: low 0 must be below high 0/);
+    expectAntlerError(() => randint(1.5, [2]), 'INVALID_ARGUMENT', /^randint: high must be an integer in \[-2\^31, 2\^31\); got 1\.5/);
+    expectAntlerError(() => randint(0, 2 ** 31, [2]), 'INVALID_ARGUMENT', /^randint: high must be an integer/);
+    expectAntlerError(() => randint(-(2 ** 31) - 1, 0, [2]), 'INVALID_ARGUMENT', /^randint: low must be an integer/);
+    expectAntlerError(() => randint(5, {} as never), 'INVALID_ARGUMENT', /^randint: shape must be an array/);
+    expectAntlerError(() => randint(5, [2], { requiresGrad: true }), 'DTYPE_MISMATCH', /^randint: int32 tensors cannot require gradients/);
+    expectAntlerError(() => randint(5, [2], { mean: 1 } as never), 'INVALID_ARGUMENT', /^randint: /);
+    expectAntlerError(() => randperm(4, { requiresGrad: true }), 'DTYPE_MISMATCH', /^randperm: int32 tensors cannot require gradients/);
+    tidy(() => {
+      const f = randint(5, [3], { dtype: 'float64', requiresGrad: true });
+      expect(f.requiresGrad && f.isLeaf).toBe(true);
+      expect(randperm(3, { dtype: 'float32', requiresGrad: true }).requiresGrad).toBe(true);
+    });
+    expectAntlerError(() => randperm(-1), 'INVALID_ARGUMENT', /^randperm: n must be an integer in \[0, 2\^31\); got -1$/);
+    expectAntlerError(() => randperm(2.5), 'INVALID_ARGUMENT', /^randperm: n must be an integer/);
+    expectAntlerError(() => randperm(3, { dtype: 'int8' } as never), 'INVALID_ARGUMENT', /^randperm: /);
+    expect(memory().numTensors).toBe(before);
+  });
+});
+
 describe(`draws with a seed of their own (seed ${SEED})`, () => {
   test('leave the global generator where it was: the next unseeded draw after setSeed(s) is still stream 1 of s', () => {
     const seed = randomSeed();
@@ -277,6 +351,8 @@ describe(`draws with a seed of their own (seed ${SEED})`, () => {
       dropout(ones([5]), 0.5, { seed: randomSeed() });
       multinomial(tensor([0.2, 0.3, 0.5], [3]), 2, { seed: randomSeed() });
       multinomial(tensor([0.2, 0.3, 0.5], [3]), 4, { replacement: true, seed: randomSeed() });
+      randint(2, 9, [4], { seed: randomSeed() });
+      randperm(6, { seed: randomSeed() });
     });
     const t = rand([10]);
     expectExact(t.dataSync(), philoxRandomRef(10, 'float32', false, 0, 1, seed, 1), `seed=${seed}`);

@@ -20,7 +20,9 @@ import {
   mul,
   ones,
   rand,
+  randint,
   randn,
+  randperm,
   sub,
   Tensor,
   tensor,
@@ -141,6 +143,18 @@ function randomShapePair(): [number[], number[]] {
         expectExact(r.gpu, r.cpu, msg);
         expectExact(r.gpu, philoxRandomRef(n, dtype, false, lo, hi, seed, 0), `${msg} vs reference`);
       }
+    }
+  });
+
+  test('randint and randperm are bit-identical to CPU for the same seed (randperm a permutation)', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const seed = rng.u32();
+      const lo = rng.int(-1000, 0), hi = rng.int(1, 100000), n = rng.int(0, 5000);
+      const ri = both((d) => randint(lo, hi, [n], { seed, device: d }), 'randint');
+      expectExact(ri.gpu, ri.cpu, `randint n=${n} seed=${seed} seed(test)=${SEED}`);
+      const rp = both((d) => randperm(n, { seed, device: d }), 'randperm');
+      expectExact(rp.gpu, rp.cpu, `randperm n=${n} seed=${seed} seed(test)=${SEED}`);
+      expect(Array.from(rp.gpu).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
     }
   });
 
