@@ -43,7 +43,7 @@ describe(`op registry (seed ${rng.seed})`, () => {
     // Exported functions that are not differentiable ops of their own: factories, integer-valued
     // ops, comparisons, autograd and I/O helpers, and ops covered under another entry's name.
     const notOps = new Set([
-      'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'fullLike', 'arange', 'rand', 'randn',
+      'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'fullLike', 'arange', 'rand', 'randn', 'randint', 'randperm',
       'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'argsort', 'oneHot', 'multinomial',
       'floorDivide', 'any', 'all',
       'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory',
