@@ -836,11 +836,12 @@ function dimsArgument(args: readonly (number | readonly number[])[], op: string,
   return args as number[];
 }
 
-/** @internal A creation function's options: dtype (undefined: the op's default), device, the rest, and requiresGrad applied. */
+/** @internal A creation function's options: dtype (defaultDtype when none is given; undefined: the op decides), device, the rest, and requiresGrad applied (refused for int32). */
 export function resolveCreate(
   options: unknown,
   op: string,
   extra: readonly string[] = [],
+  defaultDtype?: DType,
 ): { dtype?: DType; device: string; rest: Record<string, unknown>; grad: (t: Tensor) => Tensor } {
   if (typeof options === 'string' && (DTYPES as readonly string[]).includes(options))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got '${options}' (the dtype goes in the options: { dtype: '${options}' })`);
@@ -848,7 +849,7 @@ export function resolveCreate(
   if (typeof options === 'number' && ['zeros', 'ones', 'rand', 'randn'].includes(op))
     fail('INVALID_ARGUMENT', `${op}: options must be an object; got ${describe(options)} (the shape is one array, as ${op}([2, 3]), and the options come after it)`);
   const o = checkOptions<RandomOptions & Record<string, unknown>>(options, op, ['dtype', 'device', 'requiresGrad', ...extra]);
-  const dtype = o.dtype === undefined ? undefined : checkDtype(o.dtype, op);
+  const dtype = o.dtype === undefined ? defaultDtype : checkDtype(o.dtype, op);
   const device = o.device === undefined ? getDefaultDevice() : checkDevice(o.device, op);
   const requiresGrad = o.requiresGrad === undefined ? false : checkBoolean(o.requiresGrad, op, 'requiresGrad');
   if (requiresGrad && dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 tensors cannot require gradients`);
@@ -1007,9 +1008,14 @@ export function rand(shape: readonly number[], options?: RandomOptions & { minva
   return grad(new Tensor(native().random(s, dtype ?? 'float32', device, false, minval, maxval, seed, stream)));
 }
 
-/** randint's and randperm's dtype is int32 unless asked: resolveCreate saw none, so requiresGrad is judged here. */
-function intsCannotRequireGrad(dtype: DType | undefined, rest: Record<string, unknown>, op: string): void {
-  if (dtype === undefined && rest.requiresGrad === true) fail('DTYPE_MISMATCH', `${op}: int32 tensors cannot require gradients (ask for { dtype: 'float32' } too)`);
+/** randint's and randperm's int32 draw in the dtype asked (a float one may require grad); frees the draw. */
+function intsAs(ints: Tensor, dtype: DType, grad: (t: Tensor) => Tensor): Tensor {
+  if (dtype === 'int32') return ints;
+  try {
+    return grad(ints.cast(dtype));
+  } finally {
+    ints.dispose();
+  }
 }
 
 /**
@@ -1029,15 +1035,10 @@ export function randint(...args: unknown[]): Tensor {
   };
   const lo = bound(low, 'low'), hi = bound(high, 'high');
   if (lo >= hi) fail('INVALID_ARGUMENT', `${op}: low ${lo} must be below high ${hi} (the values are drawn from [low, high))`);
-  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed']);
-  intsCannotRequireGrad(dtype, rest, op);
+  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed'], 'int32');
   const s = checkShape(shape, op);
   const { seed, stream } = nextDraw(rest.seed as number | undefined, op);
-  const ints = new Tensor(native().random(s, 'int32', device, false, lo, hi, seed, stream));
-  if (dtype === undefined || dtype === 'int32') return ints;
-  const out = ints.cast(dtype);
-  ints.dispose();
-  return grad(out);
+  return intsAs(new Tensor(native().random(s, 'int32', device, false, lo, hi, seed, stream)), dtype!, grad);
 }
 
 /**
@@ -1046,8 +1047,7 @@ export function randint(...args: unknown[]): Tensor {
  */
 export function randperm(n: number, options?: RandomOptions): Tensor {
   const op = 'randperm';
-  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed']);
-  intsCannotRequireGrad(dtype, rest, op);
+  const { dtype, device, rest, grad } = resolveCreate(options, op, ['seed'], 'int32');
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) fail('INVALID_ARGUMENT', `${op}: n must be an integer in [0, 2^31); got ${describe(n)}`);
   const { seed, stream } = nextDraw(rest.seed as number | undefined, op);
   const keys = new Tensor(native().random([n], 'float64', device, false, 0, 1, seed, stream));
@@ -1057,10 +1057,7 @@ export function randperm(n: number, options?: RandomOptions): Tensor {
   } finally {
     keys.dispose();
   }
-  if (dtype === undefined || dtype === 'int32') return order;
-  const out = order.cast(dtype);
-  order.dispose();
-  return grad(out);
+  return intsAs(order, dtype!, grad);
 }
 
 /** Normal values with the given mean and stddev (default 0, 1); float dtypes only. */
