@@ -14,6 +14,8 @@ import type * as OpsModule from './ops/core';
 import type * as IndexingModule from './ops/indexing';
 import type * as NnOpsModule from './ops/nn';
 import type * as ShapeOpsModule from './ops/shape';
+import type * as ExtraOpsModule from './ops/extra';
+import type * as ReductionsModule from './ops/reductions';
 import {
   checkBoolean,
   checkDevice,
@@ -42,6 +44,8 @@ function indexing(): typeof IndexingModule {
 }
 let shapeModule: typeof ShapeOpsModule | undefined;
 let nnOpsModule: typeof NnOpsModule | undefined;
+let extraModule: typeof ExtraOpsModule | undefined;
+let reductionsModule: typeof ReductionsModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 /** The typed array of each dtype. */
@@ -634,6 +638,172 @@ export class Tensor {
   logSoftmax(axis = -1): Tensor {
     return nnOpsModule!.logSoftmax(this, axis);
   }
+  /** 1 where this equals other, else 0, in the operands' dtype (tf's x.equal, torch's x.eq). No gradient. */
+  equal(other: Tensor | number): Tensor {
+    return ops().equal(this, other);
+  }
+  /** 1 where this differs from other (tf's x.notEqual, torch's x.ne). */
+  notEqual(other: Tensor | number): Tensor {
+    return ops().notEqual(this, other);
+  }
+  /** 1 where this < other (tf's x.less, torch's x.lt). */
+  less(other: Tensor | number): Tensor {
+    return ops().less(this, other);
+  }
+  /** 1 where this ≤ other (tf's x.lessEqual, torch's x.le). */
+  lessEqual(other: Tensor | number): Tensor {
+    return ops().lessEqual(this, other);
+  }
+  /** 1 where this > other (tf's x.greater, torch's x.gt). */
+  greater(other: Tensor | number): Tensor {
+    return ops().greater(this, other);
+  }
+  /** 1 where this ≥ other (tf's x.greaterEqual, torch's x.ge). */
+  greaterEqual(other: Tensor | number): Tensor {
+    return ops().greaterEqual(this, other);
+  }
+  /** Python's %: the divisor's sign (torch's x.remainder). */
+  remainder(other: Tensor | number): Tensor {
+    return ops().remainder(this, other);
+  }
+  /** Python's //: rounded toward −∞ (torch's x.floor_divide). */
+  floorDivide(other: Tensor | number): Tensor {
+    return ops().floorDivide(this, other);
+  }
+  reciprocal(): Tensor {
+    return ops().reciprocal(this);
+  }
+  softplus(): Tensor {
+    return ops().softplus(this);
+  }
+  gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor {
+    return ops().gelu(this, options);
+  }
+  silu(): Tensor {
+    return ops().silu(this);
+  }
+  leakyRelu(negativeSlope = 0.01): Tensor {
+    return ops().leakyRelu(this, negativeSlope);
+  }
+  elu(alpha = 1): Tensor {
+    return ops().elu(this, alpha);
+  }
+  logSigmoid(): Tensor {
+    return extraModule!.logSigmoid(this);
+  }
+  /** Broadcast to a larger shape, −1 keeping an axis's size (tf's x.broadcastTo, torch's x.expand). */
+  broadcastTo(shape: readonly number[]): Tensor {
+    return ops().broadcastTo(this, shape);
+  }
+  /** The variance over axis (all by default), Bessel's correction unless {correction} says otherwise (torch's x.var()). */
+  variance(axis?: number | readonly number[], keepDims = false, options?: { correction?: number }): Tensor {
+    return reductionsModule!.variance(this, axis, keepDims, options);
+  }
+  /** The standard deviation over axis (torch's x.std()). */
+  std(axis?: number | readonly number[], keepDims = false, options?: { correction?: number }): Tensor {
+    return reductionsModule!.std(this, axis, keepDims, options);
+  }
+  /** log Σ exp over axis (all by default; torch's x.logsumexp(dim), tf's x.logSumExp()). */
+  logSumExp(axis?: number | readonly number[], keepDims = false): Tensor {
+    return reductionsModule!.logSumExp(this, axis, keepDims);
+  }
+  /** 1 where any element of the reduced slice is nonzero (torch's x.any(), tf's x.any()). */
+  any(axis?: number | readonly number[], keepDims = false): Tensor {
+    return reductionsModule!.any(this, axis, keepDims);
+  }
+  /** 1 where every element of the reduced slice is nonzero (torch's x.all()). */
+  all(axis?: number | readonly number[], keepDims = false): Tensor {
+    return reductionsModule!.all(this, axis, keepDims);
+  }
+  /** The p-norm over axis (all by default), p = 2 unless given (torch's x.norm(p, dim), tf's x.norm()). */
+  norm(p: number | 'fro' = 2, axis?: number | readonly number[], keepDims = false): Tensor {
+    return extraModule!.norm(this, p, axis, keepDims);
+  }
+  /** value where mask is nonzero (torch's x.masked_fill(mask, value)). */
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return extraModule!.maskedFill(this, mask, value);
+  }
+  /** The lower triangle of the last two axes, from the given diagonal (torch's x.tril()). */
+  tril(diagonal = 0): Tensor {
+    return extraModule!.tril(this, diagonal);
+  }
+  /** The upper triangle of the last two axes (torch's x.triu()). */
+  triu(diagonal = 0): Tensor {
+    return extraModule!.triu(this, diagonal);
+  }
+  isNaN(): Tensor {
+    return extraModule!.isNaN(this);
+  }
+  isInf(): Tensor {
+    return extraModule!.isInf(this);
+  }
+  isFinite(): Tensor {
+    return extraModule!.isFinite(this);
+  }
+  logicalAnd(other: Tensor): Tensor {
+    return extraModule!.logicalAnd(this, other);
+  }
+  logicalOr(other: Tensor): Tensor {
+    return extraModule!.logicalOr(this, other);
+  }
+  logicalXor(other: Tensor): Tensor {
+    return extraModule!.logicalXor(this, other);
+  }
+  logicalNot(): Tensor {
+    return extraModule!.logicalNot(this);
+  }
+  /** 1 where |this − other| ≤ atol + rtol·|other| (torch's x.isclose(other)). */
+  isClose(other: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): Tensor {
+    return extraModule!.isClose(this, other, options);
+  }
+  /** Whether every element is close to other's (torch's x.allclose(other)): a boolean. */
+  allClose(other: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): boolean {
+    return extraModule!.allClose(this, other, options);
+  }
+  /** The inner product of two vectors (torch's x.dot(y)). */
+  dot(other: Tensor): Tensor {
+    return extraModule!.dot(this, other);
+  }
+  /** The outer product of two vectors (torch's x.outer(y)). */
+  outer(other: Tensor): Tensor {
+    return extraModule!.outer(this, other);
+  }
+  /** Values along axis at index (torch's x.gather(dim, index)). */
+  gather(axis: number, index: Tensor): Tensor {
+    return indexing().gather(this, axis, index);
+  }
+  /** The slices of axis named by a 1-D int32 index (torch's x.index_select(dim, index)). */
+  indexSelect(axis: number, index: Tensor): Tensor {
+    return indexing().indexSelect(this, axis, index);
+  }
+  /** The k largest (or smallest) along axis: { values, indices } (torch's x.topk(k)). */
+  topk(k: number, options?: IndexingModule.TopkOptions): { values: Tensor; indices: Tensor } {
+    return indexing().topk(this, k, options);
+  }
+  /** Pieces along axis, of the given sizes or a count of equal ones (tf's x.split). */
+  split(sizes: number | readonly number[], axis = 0): Tensor[] {
+    return shapeModule!.split(this, sizes, axis);
+  }
+  /** n pieces along axis, the last possibly smaller (torch's x.chunk(n, dim)). */
+  chunk(n: number, axis = 0): Tensor[] {
+    return shapeModule!.chunk(this, n, axis);
+  }
+  /** The slices along axis (tf's x.unstack, torch's x.unbind). */
+  unstack(axis = 0): Tensor[] {
+    return shapeModule!.unstack(this, axis);
+  }
+  /** Repeated reps[i] times along each axis (tf's x.tile, torch's x.repeat). */
+  tile(reps: readonly number[]): Tensor {
+    return shapeModule!.tile(this, reps);
+  }
+  /** Rolled by shifts along axes, or flattened when no axes are given (torch's x.roll). */
+  roll(shifts: number | readonly number[], axes?: number | readonly number[]): Tensor {
+    return shapeModule!.roll(this, shifts, axes);
+  }
+  /** Padded with [before, after] per axis (tf's x.pad). */
+  pad(paddings: readonly (readonly [number, number])[], options?: { value?: number }): Tensor {
+    return shapeModule!.pad(this, paddings, options);
+  }
   /** Reverses the order of elements along the given axes: x.flip(0, 1) or x.flip([0, 1]) (PyTorch's flip(*dims)). */
   flip(axes: number | readonly number[], ...more: number[]): Tensor {
     return ops().flip(this, more.length ? [axes as number, ...more] : axes);
@@ -1115,3 +1285,7 @@ indexingModule = require('./ops/indexing') as typeof IndexingModule;
 shapeModule = require('./ops/shape') as typeof ShapeOpsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 nnOpsModule = require('./ops/nn') as typeof NnOpsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+extraModule = require('./ops/extra') as typeof ExtraOpsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+reductionsModule = require('./ops/reductions') as typeof ReductionsModule;

@@ -539,3 +539,122 @@ describe(`views and copies (seed ${SEED})`, () => {
         poisonCheck(t.dataSync(), `[${shape}]`);
     }));
 });
+
+describe(`op methods (seed ${SEED})`, () => {
+  // Each op method is the function of the same name with the tensor first: the functions are tested against
+  // references elsewhere, so here every method must give the function's result bit for bit, with the
+  // arguments passed through (non-default ones, so a dropped or swapped argument shows), and the same gradient.
+  type Result = Tensor | Tensor[] | { values: Tensor; indices: Tensor } | boolean;
+  const flat = (r: Result): Tensor[] => (typeof r === 'boolean' ? [] : r instanceof Tensor ? [r] : Array.isArray(r) ? r : [r.values, r.indices]);
+  function cases(x: Tensor, y: Tensor, mask: Tensor, idx: Tensor): [string, () => Result, () => Result][] {
+    const a = antler;
+    const vec = x.slice([0, 0], [1, -1]).reshape([-1]);
+    const vec2 = y.slice([1, 0], [1, -1]).reshape([-1]);
+    return [
+      ['equal', () => x.equal(y), () => a.equal(x, y)],
+      ['notEqual', () => x.notEqual(0.25), () => a.notEqual(x, 0.25)],
+      ['less', () => x.less(y), () => a.less(x, y)],
+      ['lessEqual', () => x.lessEqual(y), () => a.lessEqual(x, y)],
+      ['greater', () => x.greater(y), () => a.greater(x, y)],
+      ['greaterEqual', () => x.greaterEqual(0), () => a.greaterEqual(x, 0)],
+      ['remainder', () => x.remainder(y), () => a.remainder(x, y)],
+      ['floorDivide', () => x.floorDivide(0.3), () => a.floorDivide(x, 0.3)],
+      ['reciprocal', () => x.reciprocal(), () => a.reciprocal(x)],
+      ['softplus', () => x.softplus(), () => a.softplus(x)],
+      ['gelu', () => x.gelu({ approximate: 'tanh' }), () => a.gelu(x, { approximate: 'tanh' })],
+      ['silu', () => x.silu(), () => a.silu(x)],
+      ['leakyRelu', () => x.leakyRelu(0.2), () => a.leakyRelu(x, 0.2)],
+      ['elu', () => x.elu(0.7), () => a.elu(x, 0.7)],
+      ['logSigmoid', () => x.logSigmoid(), () => a.logSigmoid(x)],
+      ['broadcastTo', () => x.reshape([1, 3, 4]).broadcastTo([2, -1, 4]), () => a.broadcastTo(x.reshape([1, 3, 4]), [2, -1, 4])],
+      ['variance', () => x.variance(1, true, { correction: 0 }), () => a.variance(x, 1, true, { correction: 0 })],
+      ['std', () => x.std(0), () => a.std(x, 0)],
+      ['logSumExp', () => x.logSumExp(-1, true), () => a.logSumExp(x, -1, true)],
+      ['any', () => x.greater(0.5).any(1), () => a.any(a.greater(x, 0.5), 1)],
+      ['all', () => x.greater(-0.5).all(0, true), () => a.all(a.greater(x, -0.5), 0, true)],
+      ['norm', () => x.norm(3, 1, true), () => a.norm(x, 3, 1, true)],
+      ['maskedFill', () => x.maskedFill(mask, 7), () => a.maskedFill(x, mask, 7)],
+      ['tril', () => x.tril(1), () => a.tril(x, 1)],
+      ['triu', () => x.triu(-1), () => a.triu(x, -1)],
+      ['isNaN', () => x.log().isNaN(), () => a.isNaN(a.log(x))],
+      ['isInf', () => x.reciprocal().mul(1e-300).reciprocal().isInf(), () => a.isInf(a.reciprocal(a.mul(a.reciprocal(x), 1e-300)))],
+      ['isFinite', () => x.log().isFinite(), () => a.isFinite(a.log(x))],
+      ['logicalAnd', () => x.logicalAnd(mask.cast(x.dtype)), () => a.logicalAnd(x, mask.cast(x.dtype))],
+      ['logicalOr', () => mask.logicalOr(x.greater(0.5).cast('int32')), () => a.logicalOr(mask, a.greater(x, 0.5).cast('int32'))],
+      ['logicalXor', () => x.greater(0).logicalXor(y.greater(0)), () => a.logicalXor(a.greater(x, 0), a.greater(y, 0))],
+      ['logicalNot', () => x.greater(0).logicalNot(), () => a.logicalNot(a.greater(x, 0))],
+      ['isClose', () => x.isClose(y, { atol: 0.5, rtol: 0 }), () => a.isClose(x, y, { atol: 0.5, rtol: 0 })],
+      ['allClose', () => x.allClose(x.add(1e-3), { atol: 2e-3 }), () => a.allClose(x, a.add(x, 1e-3), { atol: 2e-3 })],
+      ['dot', () => vec.dot(vec2), () => a.dot(vec, vec2)],
+      ['outer', () => vec.outer(vec2), () => a.outer(vec, vec2)],
+      ['gather', () => x.gather(1, idx), () => a.gather(x, 1, idx)],
+      ['indexSelect', () => x.indexSelect(0, tensor([2, 0, 2], [3], { dtype: 'int32' })), () => a.indexSelect(x, 0, tensor([2, 0, 2], [3], { dtype: 'int32' }))],
+      ['topk', () => x.topk(2, { axis: 0, largest: false }), () => a.topk(x, 2, { axis: 0, largest: false })],
+      ['split', () => x.split([1, 3], 1), () => a.split(x, [1, 3], 1)],
+      ['chunk', () => x.chunk(2, 1), () => a.chunk(x, 2, 1)],
+      ['unstack', () => x.unstack(1), () => a.unstack(x, 1)],
+      ['tile', () => x.tile([2, 1]), () => a.tile(x, [2, 1])],
+      ['roll', () => x.roll([1, -1], [0, 1]), () => a.roll(x, [1, -1], [0, 1])],
+      ['pad', () => x.pad([[1, 0], [0, 2]], { value: 3 }), () => a.pad(x, [[1, 0], [0, 2]], { value: 3 })],
+    ];
+  }
+  const make = (dtype: DType) => {
+    const x = tensor(randomArray(rng, 12), [3, 4], { dtype, requiresGrad: true });
+    const y = tensor(randomArray(rng, 12), [3, 4], { dtype });
+    const mask = tensor(randomInts(rng, 12, 0, 1), [3, 4], { dtype: 'int32' });
+    const idx = tensor(randomInts(rng, 6, 0, 3), [3, 2], { dtype: 'int32' });
+    return { x, y, mask, idx };
+  };
+
+  test.each(['float32', 'float64'] as DType[])('each method gives the function of the same name, value and gradient (%s)', (dtype) =>
+    tidy(() => {
+      const { x, y, mask, idx } = make(dtype);
+      const list = cases(x, y, mask, idx);
+      for (const [name, method, fn] of list) {
+        const m = method();
+        const f = fn();
+        if (typeof m === 'boolean') {
+          expect(m).toBe(f);
+          continue;
+        }
+        const ms = flat(m);
+        const fs = flat(f);
+        expect(ms.length).toBe(fs.length);
+        ms.forEach((t, i) => {
+          expect(t.shape).toEqual(fs[i].shape);
+          expect(t.dtype).toBe(fs[i].dtype);
+          expectExact(t.dataSync(), fs[i].dataSync(), `${name} [${i}]`);
+        });
+        // The gradient of Σ w·result through the method equals that through the function.
+        const value = ms[0];
+        if (!value.requiresGrad) continue;
+        const w = tensor(randomArray(rng, value.size), value.shape, { dtype });
+        antler.sum(antler.mul(ms[0], w)).backward();
+        const gm = x.grad!.dataSync();
+        x.grad = null;
+        antler.sum(antler.mul(fs[0], w)).backward();
+        expectExact(gm, x.grad!.dataSync(), `${name}'s gradient`);
+        x.grad = null;
+      }
+    }));
+
+  test('every Tensor method named as an exported function is covered: those not in the table are the plain unary ops, each equal to its function', () =>
+    tidy(() => {
+      const { x, y, mask, idx } = make('float64');
+      const covered = new Set(cases(x, y, mask, idx).map(([name]) => name));
+      const isOpMethod = (k: string) =>
+        k !== 'constructor' && k !== 'toString' && typeof Object.getOwnPropertyDescriptor(Tensor.prototype, k)!.value === 'function' && typeof (antler as Record<string, unknown>)[k] === 'function';
+      const methods = Object.getOwnPropertyNames(Tensor.prototype).filter(isOpMethod);
+      // Those tested in their own files (the arithmetic, unary ops, reductions, shape and sort methods).
+      const elsewhere = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'neg', 'matmul', 'clamp', 'cast', 'clone', 'reshape', 'transpose', 'permute', 'slice', 'flip', 'squeeze', 'unsqueeze', 'expandDims', 'flatten', 'softmax', 'logSoftmax', 'sum', 'prod', 'mean', 'max', 'min', 'cumsum', 'cumprod', 'argmax', 'argmin', 'sort', 'argsort', 'dispose'];
+      const unaryNames = methods.filter((k) => !covered.has(k) && !elsewhere.includes(k));
+      // What remains must be the plain unary ops (x.exp() = exp(x)), checked here in one go.
+      for (const name of unaryNames) {
+        const m = (x as unknown as Record<string, () => Tensor>)[name]();
+        const f = (antler as unknown as Record<string, (t: Tensor) => Tensor>)[name](x);
+        expectExact(m.dataSync(), f.dataSync(), name);
+      }
+      expect(methods.length).toBeGreaterThan(covered.size + 40);
+      for (const name of ['greater', 'std', 'norm', 'topk', 'gather', 'maskedFill', 'logSumExp', 'exp', 'tanh']) expect(methods).toContain(name);
+    }));
+});
