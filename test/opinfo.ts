@@ -277,6 +277,23 @@ export const OPS: OpInfo[] = [
     f32rtol: 1e-4,
     bad: [['SHAPE_MISMATCH', () => antler.layerNorm(t([1, 2, 3, 4], [2, 2]), t([1, 2, 3], [3]))]],
   },
+  {
+    name: 'batchNorm(training)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [4, 3]), anyVals(rng, [3]), anyVals(rng, [3])] },
+      { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [3]), anyVals(rng, [3])], note: '[N, C, L]' },
+    ],
+    fn: ([x, w, b]) => antler.batchNorm(x, null, null, { weight: w, bias: b, training: true }),
+    f32rtol: 1e-4,
+    bad: [['SHAPE_MISMATCH', () => antler.batchNorm(t([1, 2, 3, 4], [2, 2]), null, null, { weight: t([1, 2, 3], [3]), training: true })]],
+  },
+  {
+    name: 'batchNorm(running statistics)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 2]), anyVals(rng, [2]), anyVals(rng, [2])] }],
+    fn: ([x, w, b]) =>
+      antler.tidy(() => antler.batchNorm(x, antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), antler.tensor([0.5, 2], [2], { dtype: x.dtype }), { weight: w, bias: b })),
+    bad: [['INVALID_ARGUMENT', () => antler.batchNorm(t([1, 2, 3, 4], [2, 2]), null, null)]],
+  },
   { name: 'layerNorm(no affine)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.layerNorm(x), f32rtol: 1e-4 },
   {
     name: 'matmul',

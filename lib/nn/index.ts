@@ -1,11 +1,12 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
 export {
-  Linear, Conv1d, Embedding, Dropout, LayerNorm, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
 } from './layers';
-export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, linear } from '../ops/nn';
-export type { Reduction } from '../ops/nn';
+export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, linear } from '../ops/nn';
+export type { Reduction, BatchNormOptions } from '../ops/nn';
+export type { BatchNorm1dOptions } from './layers';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
 export { conv1d } from '../ops/conv';

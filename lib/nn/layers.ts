@@ -1,10 +1,11 @@
 /** Basic layers, with PyTorch's parameter names, layouts and default initialisation. */
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
-import { div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
+import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
-import { dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
+import { batchNorm, dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
+import { noGrad } from '../autograd/graph';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
 import { checkModuleInput, Module } from './module';
@@ -237,6 +238,97 @@ export class LayerNorm extends Module {
     });
   }
 }
+
+/** BatchNorm1d's options (PyTorch's keywords). */
+export interface BatchNorm1dOptions extends Placement {
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+  /** The running statistics' update weight (default 0.1); null for their cumulative average over all batches. */
+  momentum?: number | null;
+  /** A learnable per-channel weight (ones) and bias (zeros) (default true). */
+  affine?: boolean;
+  /** Keep running statistics for evaluation (default true); without them the batch's are used in eval mode too. */
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalisation over a mini-batch (torch.nn.BatchNorm1d): input [N, C]
+ * or [N, C, L] (the channels on axis 1, as Conv1d gives them), normalised
+ * per channel over N (and L). In training mode with the batch's mean and
+ * biased variance, updating the running statistics (the variance's with
+ * Bessel's correction); in eval mode with the running ones. State dict as
+ * PyTorch's: weight, bias, running_mean, running_var, num_batches_tracked
+ * (int32 here, int64 there; PyTorch's files load).
+ */
+export class BatchNorm1d extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  numBatchesTracked: Tensor | null;
+  // PyTorch's names for the buffers (accessors on the prototype, below the class): assigning either name replaces the buffer.
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+
+  constructor(numFeatures: number, options?: BatchNorm1dOptions) {
+    super();
+    const op = 'BatchNorm1d';
+    const o = placement(checkOptions<BatchNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
+    this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
+    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.momentum = o.momentum === undefined ? 0.1 : o.momentum === null ? null : checkFinite(o.momentum, op, 'momentum');
+    this.affine = o.affine === undefined ? true : checkBoolean(o.affine, op, 'affine');
+    this.trackRunningStats = o.trackRunningStats === undefined ? true : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
+    const place = { dtype: o.dtype, device: o.device };
+    const mk = (v: number) => isolated(() => full([this.numFeatures], v, place));
+    this.weight = this.registerParameter('weight', this.affine ? mk(1) : null);
+    this.bias = this.registerParameter('bias', this.affine ? mk(0) : null);
+    const track = this.trackRunningStats;
+    this.runningMean = track ? this.registerBuffer('running_mean', mk(0)) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', mk(1)) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', isolated(() => tensor(0, [], { dtype: 'int32', device: o.device }))) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = 'BatchNorm1d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: expected input [N, C] or [N, C, L]; got shape ${shapeText(x.shape)}`);
+    if (x.shape[1] !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${x.shape[1]} channels (axis 1 of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const like = this.weight ?? this.runningMean;
+    if (like) checkModuleInput(op, 'input', x, like);
+    const tracked = this.training && this.trackRunningStats && this.numBatchesTracked !== null;
+    // momentum null: the running statistics are the cumulative average, each batch weighted 1 / (batches so far).
+    const momentum = this.momentum ?? (tracked ? 1 / (this.numBatchesTracked!.item() + 1) : 0);
+    const y = batchNorm(x, this.runningMean, this.runningVar, {
+      weight: this.weight, bias: this.bias, training: this.training || this.runningMean === null, momentum, eps: this.eps,
+    });
+    if (tracked) {
+      const count = this.numBatchesTracked!;
+      noGrad(() => tidy(() => count.assign(add(count, 1))));
+    }
+    return y;
+  }
+}
+
+for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', 'runningVar'], ['num_batches_tracked', 'numBatchesTracked']] as const)
+  Object.defineProperty(BatchNorm1d.prototype, snake, {
+    get(this: BatchNorm1d) {
+      return this[camel];
+    },
+    set(this: BatchNorm1d, v: Tensor | null) {
+      this[camel] = v;
+    },
+    configurable: true,
+  });
 
 /**
  * Modules held in a list and registered as 0, 1, 2, … (torch.nn.ModuleList):

@@ -346,3 +346,78 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   y.dispose();
   return out;
 }
+
+/** Options of {@link batchNorm} (torch.nn.functional.batch_norm's keywords). */
+export interface BatchNormOptions {
+  /** Per-channel scale [C] (γ), or none. */
+  weight?: Tensor | null;
+  /** Per-channel shift [C] (β), or none. */
+  bias?: Tensor | null;
+  /** Normalise with the batch's statistics and update the running ones (default false: use the running ones). */
+  training?: boolean;
+  /** The running statistics' update weight: running = (1 − momentum)·running + momentum·batch (default 0.1). */
+  momentum?: number;
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+}
+
+/**
+ * Batch normalisation over the channels on axis 1 (torch.nn.functional.
+ * batch_norm): x [N, C, …] normalised per channel over every other axis.
+ * Training: with the batch's mean and biased variance, and, when running
+ * statistics are given, those updated in place (not recorded), the
+ * variance's with Bessel's correction as PyTorch's; otherwise with the
+ * running statistics. Gradients flow to x, weight and bias (through the
+ * batch's statistics in training).
+ */
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options?: BatchNormOptions): Tensor {
+  const op = 'batchNorm';
+  checkTensor(x, op, 'x');
+  const o = checkOptions<BatchNormOptions>(options, op, ['weight', 'bias', 'training', 'momentum', 'eps']);
+  if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: x must have at least 2 dims, [N, C, …] with the channels on axis 1; got shape ${shapeText(x.shape)}`);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x must be float32 or float64; got int32 (cast it first)`);
+  const C = x.shape[1];
+  const training = o.training === undefined ? false : checkBoolean(o.training, op, 'training');
+  const momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
+  const eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+  if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
+  const perChannel: [string, Tensor | null | undefined][] = [['runningMean', runningMean], ['runningVar', runningVar], ['weight', o.weight], ['bias', o.bias]];
+  for (const [name, t] of perChannel) {
+    if (t === null || t === undefined) continue;
+    checkTensor(t, op, name);
+    if (t.rank !== 1 || t.shape[0] !== C)
+      fail('SHAPE_MISMATCH', `${op}: ${name} has shape ${shapeText(t.shape)}; expected [${C}], one value per channel (axis 1 of x's ${shapeText(x.shape)})`);
+    if (t.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: ${name} is ${t.dtype} and x ${x.dtype}; expected one dtype`);
+    if (t.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${name} is on ${t.device} and x on ${x.device}; expected one device`);
+  }
+  const hasRunning = runningMean !== null && runningMean !== undefined;
+  if (hasRunning !== (runningVar !== null && runningVar !== undefined))
+    fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);
+  if (!training && !hasRunning)
+    fail('INVALID_ARGUMENT', `${op}: evaluation (training: false, the default) normalises with the running statistics; pass runningMean and runningVar, or {training: true} to use the batch's`);
+  // Values per channel: every axis but 1.
+  const n = x.shape.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
+  if (training && n === 1)
+    fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per channel when training; got x of shape ${shapeText(x.shape)} (a batch of one, as PyTorch refuses it: its variance is 0)`);
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+  return tidy(() => {
+    let y: Tensor;
+    if (training) {
+      const mu = mean(x, axes, true);
+      const centred = sub(x, mu);
+      const v = mean(square(centred), axes, true);
+      y = mul(centred, rsqrt(add(v, eps)));
+      if (hasRunning && n > 0)
+        noGrad(() => {
+          runningMean!.assign(add(mul(runningMean!, 1 - momentum), mul(reshape(mu, [C]), momentum)));
+          runningVar!.assign(add(mul(runningVar!, 1 - momentum), mul(reshape(v, [C]), (momentum * n) / (n - 1))));
+        });
+    } else {
+      y = mul(sub(x, perAxis(runningMean!)), rsqrt(add(perAxis(runningVar!), eps)));
+    }
+    if (o.weight) y = mul(y, perAxis(o.weight));
+    if (o.bias) y = add(y, perAxis(o.bias));
+    return y;
+  });
+}

@@ -112,6 +112,25 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('BatchNorm1d: training steps (outputs, running statistics, gradients) and eval agree with the CPU', () => {
+    const xs = Array.from({ length: 3 }, () => Array.from({ length: 5 * 4 * 3 }, () => rng.uniform(-1, 2)));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const bn = new antler.nn.BatchNorm1d(4, { ...F, momentum: null });
+      const lin = new antler.nn.Linear(3, 3, F);
+      const out: number[][] = [];
+      for (const v of xs) {
+        const y = bn.forward(lin.forward(antler.tensor(v, [5, 4, 3], F)) as antler.Tensor);
+        antler.sum(antler.mul(y, y.exp())).backward();
+        out.push(Array.from(y.dataSync()), Array.from(lin.weight.grad!.dataSync()), Array.from(bn.runningVar!.dataSync()));
+      }
+      bn.eval();
+      out.push(Array.from(bn.forward(antler.tensor(xs[0], [5, 4, 3], F)).dataSync()), [bn.numBatchesTracked!.item()]);
+      bn.dispose();
+      lin.dispose();
+      return out;
+    });
+  });
+
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
     expectDevicesAgree(1e-9, (device, F) => {
       const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
