@@ -53,6 +53,8 @@ export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll } from './ops/shape';
 export { padSequence } from './ops/sequence';
 export { conv1d } from './ops/conv';
+export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';
+export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';
 export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';
 export type { Conv1dOptions } from './ops/conv';

@@ -294,6 +294,23 @@ export const OPS: OpInfo[] = [
       antler.tidy(() => antler.batchNorm(x, antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), antler.tensor([0.5, 2], [2], { dtype: x.dtype }), { weight: w, bias: b })),
     bad: [['INVALID_ARGUMENT', () => antler.batchNorm(t([1, 2, 3, 4], [2, 2]), null, null)]],
   },
+  {
+    name: 'maxPool1d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 7])] },
+      { inputs: [anyVals(rng, [3, 8])], note: 'unbatched, overlapping windows, padding, dilation, ceil mode' },
+    ],
+    fn: ([x]) => (x.rank === 3 ? antler.maxPool1d(x, 2) : antler.maxPool1d(x, 3, { stride: 2, padding: 1, dilation: 2, ceilMode: true })),
+    bad: [['INVALID_ARGUMENT', () => antler.maxPool1d(t([1, 2, 3, 4], [1, 1, 4]), 2, { padding: 2 })]],
+  },
+  {
+    name: 'avgPool1d',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 2, 7])] }],
+    fn: ([x]) => antler.avgPool1d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+    bad: [['SHAPE_MISMATCH', () => antler.avgPool1d(t([1, 2], [1, 1, 2]), 3)]],
+  },
+  { name: 'adaptiveAvgPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 7])] }], fn: ([x]) => antler.adaptiveAvgPool1d(x, 3) },
+  { name: 'adaptiveMaxPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 5])] }], fn: ([x]) => antler.adaptiveMaxPool1d(x, 3) },
   { name: 'layerNorm(no affine)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.layerNorm(x), f32rtol: 1e-4 },
   {
     name: 'matmul',

@@ -1,7 +1,7 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
 export {
-  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
 } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, linear } from '../ops/nn';
@@ -10,6 +10,8 @@ export type { BatchNorm1dOptions } from './layers';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
 export { conv1d } from '../ops/conv';
+export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../ops/pool';
+export type { MaxPool1dOptions, AvgPool1dOptions } from '../ops/pool';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';

@@ -4,6 +4,7 @@ import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
+import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
 import { batchNorm, dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
@@ -329,6 +330,76 @@ for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', '
     },
     configurable: true,
   });
+
+/**
+ * nn.MaxPool1d: the maximum of each window over the last axis of [N, C, L]
+ * or [C, L] (see maxPool1d); with returnIndices, forward gives `{values,
+ * indices}`, as PyTorch's (output, indices).
+ */
+export class MaxPool1d<R extends boolean = false> extends Module {
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly ceilMode: boolean;
+  readonly returnIndices: boolean;
+  constructor(kernelSize: number, options?: Omit<MaxPool1dOptions, 'returnIndices'> & { returnIndices?: R }) {
+    super();
+    const o = checkOptions<MaxPool1dOptions>(options, 'MaxPool1d', ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+    const g = poolGeometry('MaxPool1d', kernelSize, o);
+    [this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode] = [g.K, g.stride, g.padding, g.dilation, g.ceil];
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'MaxPool1d', 'returnIndices');
+  }
+  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
+    const { kernelSize, stride, padding, dilation, ceilMode, returnIndices } = this;
+    return maxPool1d(x, kernelSize, { stride, padding, dilation, ceilMode, returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+  }
+}
+
+/** nn.AvgPool1d: the mean of each window over the last axis (see avgPool1d). */
+export class AvgPool1d extends Module {
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
+  constructor(kernelSize: number, options?: AvgPool1dOptions) {
+    super();
+    const o = checkOptions<AvgPool1dOptions>(options, 'AvgPool1d', ['stride', 'padding', 'ceilMode', 'countIncludePad']);
+    const g = poolGeometry('AvgPool1d', kernelSize, o);
+    [this.kernelSize, this.stride, this.padding, this.ceilMode] = [g.K, g.stride, g.padding, g.ceil];
+    this.countIncludePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, 'AvgPool1d', 'countIncludePad');
+  }
+  forward(x: Tensor): Tensor {
+    const { kernelSize, stride, padding, ceilMode, countIncludePad } = this;
+    return avgPool1d(x, kernelSize, { stride, padding, ceilMode, countIncludePad });
+  }
+}
+
+/** nn.AdaptiveAvgPool1d: the last axis averaged down to outputSize (1: the mean over time). */
+export class AdaptiveAvgPool1d extends Module {
+  constructor(readonly outputSize: number) {
+    super();
+    checkInteger(outputSize, 'AdaptiveAvgPool1d', 'outputSize', 1);
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool1d(x, this.outputSize);
+  }
+}
+
+/** nn.AdaptiveMaxPool1d: the maximum over each of outputSize windows of the last axis. */
+export class AdaptiveMaxPool1d<R extends boolean = false> extends Module {
+  readonly returnIndices: boolean;
+  constructor(readonly outputSize: number, options?: { returnIndices?: R }) {
+    super();
+    checkInteger(outputSize, 'AdaptiveMaxPool1d', 'outputSize', 1);
+    const o = checkOptions<{ returnIndices: boolean }>(options, 'AdaptiveMaxPool1d', ['returnIndices']);
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'AdaptiveMaxPool1d', 'returnIndices');
+  }
+  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
+    return adaptiveMaxPool1d(x, this.outputSize, { returnIndices: this.returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+  }
+}
 
 /**
  * Modules held in a list and registered as 0, 1, 2, … (torch.nn.ModuleList):

@@ -112,6 +112,17 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('1-D pooling (max with indices, average, adaptive) and their gradients agree with the CPU', () => {
+    const xs = Array.from({ length: 2 * 3 * 11 }, () => rng.uniform(-2, 2));
+    expectDevicesAgree(1e-12, (device, F) => {
+      const x = antler.tensor(xs, [2, 3, 11], { ...F, requiresGrad: true });
+      const m = antler.maxPool1d(x, 3, { stride: 2, padding: 1, dilation: 2, ceilMode: true, returnIndices: true });
+      const ys = [m.values, antler.avgPool1d(x, 4, { stride: 3, padding: 2, ceilMode: true, countIncludePad: false }), antler.adaptiveAvgPool1d(x, 4), antler.adaptiveMaxPool1d(x, 5)];
+      antler.sum(antler.concat(ys.map((y) => antler.mul(y.reshape([-1]), antler.exp(y.reshape([-1])))), 0)).backward();
+      return [...ys.map((y) => Array.from(y.dataSync())), Array.from(m.indices.dataSync()), Array.from(x.grad!.dataSync())];
+    });
+  });
+
   test('BatchNorm1d: training steps (outputs, running statistics, gradients) and eval agree with the CPU', () => {
     const xs = Array.from({ length: 3 }, () => Array.from({ length: 5 * 4 * 3 }, () => rng.uniform(-1, 2)));
     expectDevicesAgree(1e-10, (device, F) => {
