@@ -104,6 +104,9 @@ export class Conv1d extends Module {
  * forward uses, in place (normType: the p-norm, default 2);
  * scaleGradByFreq divides each row's gradient by its count in the batch.
  */
+/** The weights Embedding.fromPretrained hands to the constructor (set only during that call). */
+let pretrained: Tensor | null = null;
+
 export class Embedding extends Module {
   weight: Tensor;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options?: { paddingIdx?: number; maxNorm?: number; normType?: number; scaleGradByFreq?: boolean } & Placement) {
@@ -125,6 +128,12 @@ export class Embedding extends Module {
     const pi = o.paddingIdx === undefined ? undefined : o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
     if (pi !== undefined && (!Number.isInteger(pi) || pi < 0 || pi >= numEmbeddings))
       fail('INVALID_ARGUMENT', `Embedding: paddingIdx ${describe(o.paddingIdx)} is outside [-${numEmbeddings}, ${numEmbeddings})`);
+    if (pretrained) {
+      // fromPretrained: the given values as they are (the padding row too, as PyTorch's), no draw from the generator.
+      this.paddingIdx = pi;
+      this.weight = this.registerParameter('weight', isolated(() => tidy(() => pretrained!.detach().clone())));
+      return;
+    }
     let w = isolated(() => randn([numEmbeddings, embeddingDim], { dtype: o.dtype, device: o.device }));
     if (pi !== undefined) {
       this.paddingIdx = pi;
@@ -135,6 +144,35 @@ export class Embedding extends Module {
       w = zeroed;
     }
     this.weight = this.registerParameter('weight', w)!;
+  }
+
+  /**
+   * An Embedding holding a copy of `embeddings` [numEmbeddings, embeddingDim]
+   * (nn.Embedding.from_pretrained: pretrained word vectors), frozen unless
+   * `freeze: false` (its weight then takes no gradient, so optimizers leave
+   * it alone). The padding row is kept as given; paddingIdx only stops its
+   * gradient, as PyTorch's.
+   */
+  static fromPretrained(
+    embeddings: Tensor,
+    options?: { freeze?: boolean; paddingIdx?: number; maxNorm?: number; normType?: number; scaleGradByFreq?: boolean },
+  ): Embedding {
+    const op = 'Embedding.fromPretrained';
+    checkTensor(embeddings, op, 'embeddings');
+    if (embeddings.rank !== 2) fail('SHAPE_MISMATCH', `${op}: embeddings must be 2-D [numEmbeddings, embeddingDim]; got shape ${shapeText(embeddings.shape)}`);
+    if (embeddings.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: embeddings must be float32 or float64; got int32`);
+    const { freeze, ...rest } = checkOptions<{ freeze: boolean; paddingIdx: number; maxNorm: number; normType: number; scaleGradByFreq: boolean }>(options, op, [
+      'freeze', 'paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq',
+    ]);
+    const frozen = freeze === undefined ? true : checkBoolean(freeze, op, 'freeze');
+    pretrained = embeddings;
+    try {
+      const m = new Embedding(embeddings.shape[0], embeddings.shape[1], { ...rest, dtype: embeddings.dtype, device: embeddings.device });
+      m.weight.requiresGrad = !frozen;
+      return m;
+    } finally {
+      pretrained = null;
+    }
   }
 
   readonly paddingIdx: number | undefined;

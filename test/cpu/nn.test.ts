@@ -1193,6 +1193,45 @@ describe(`Embedding (seed ${SEED})`, () => {
     expect(Array.from(e.weight.dataSync())).toEqual(before); // a bad index leaves the table as it was
     e.dispose();
   });
+
+  test('fromPretrained copies the vectors (frozen by default, no draw from the generator); freeze: false trains them; paddingIdx keeps its row and stops its gradient', () => {
+    const [num, dim] = [rng.int(3, 8), rng.int(2, 5)];
+    const vals = randomArray(rng, num * dim);
+    const src = tensor(vals, [num, dim], { dtype: 'float64' });
+    const before = globalDrawPosition();
+    const frozen = nn.Embedding.fromPretrained(src);
+    const pad = rng.int(0, num - 1);
+    const live = nn.Embedding.fromPretrained(src, { freeze: false, paddingIdx: pad });
+    expect(globalDrawPosition()).toBe(before);
+    src.dispose(); // the modules hold copies
+    expect(frozen.weight.dtype).toBe('float64');
+    expectExact(frozen.weight.dataSync(), vals);
+    expectExact(live.weight.dataSync(), vals);
+    expect(frozen.weight.requiresGrad).toBe(false);
+    expect(live.paddingIdx).toBe(pad);
+    const idx = [pad, ...randomInts(rng, 5, 0, num - 1)];
+    const gy = randomArray(rng, idx.length * dim);
+    for (const emb of [frozen, live])
+      tidy(() => {
+        const y = emb.forward(tensor(idx, [idx.length], { dtype: 'int32' }));
+        expectExact(y.dataSync(), idx.flatMap((r) => vals.slice(r * dim, (r + 1) * dim)));
+        if (y.requiresGrad) y.mul(tensor(gy, y.shape, { dtype: 'float64' })).sum().backward();
+      });
+    expect(frozen.weight.grad).toBeNull();
+    const ref = new Float64Array(num * dim);
+    idx.forEach((r, k) => {
+      if (r !== pad) for (let j = 0; j < dim; j++) ref[r * dim + j] += gy[k * dim + j];
+    });
+    expectClose(live.weight.grad!.dataSync(), ref, 1e-14, 1e-15, 'fromPretrained gradient');
+    tidy(() => {
+      expectAntlerError(() => nn.Embedding.fromPretrained(tensor([1, 2, 3])), 'SHAPE_MISMATCH', /^Embedding\.fromPretrained: embeddings must be 2-D \[numEmbeddings, embeddingDim\]; got shape \[3\]$/);
+      expectAntlerError(() => nn.Embedding.fromPretrained(tensor([[1, 2]], [1, 2], { dtype: 'int32' })), 'DTYPE_MISMATCH', /must be float32 or float64; got int32/);
+      expectAntlerError(() => nn.Embedding.fromPretrained(tensor([[1, 2]]), { freeze: 0 as never }), 'INVALID_ARGUMENT', /freeze/);
+      expectAntlerError(() => nn.Embedding.fromPretrained(tensor([[1, 2]]), { paddingIdx: 3 }), 'INVALID_ARGUMENT', /paddingIdx 3 is outside \[-1, 1\)/);
+    });
+    frozen.dispose();
+    live.dispose();
+  });
 });
 
 describe(`Module utilities (seed ${SEED})`, () => {
