@@ -210,6 +210,7 @@ function checkNllInputs(op: string, input: Tensor, labels: Tensor, ignoreIndex: 
   if (labels.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: labels must be int32 class indices; got ${labels.dtype}`);
   if (input.rank < 1) fail('SHAPE_MISMATCH', `${op}: input must be [..., C] (classes on the last axis); got a 0-d tensor`);
   const lead = input.shape.slice(0, -1);
+  checkClassAxis(op, input, labels);
   if (labels.rank !== lead.length || labels.shape.some((d, i) => d !== lead[i]))
     fail('SHAPE_MISMATCH', `${op}: labels must have shape ${shapeText(lead)} for input ${shapeText(input.shape)} (classes on the last axis); got ${shapeText(labels.shape)}`);
   if (labels.device !== input.device) fail('DEVICE_MISMATCH', `${op}: labels are on ${labels.device} and input on ${input.device}`);
@@ -264,6 +265,47 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
     const denom = sum(rowW);
     return mix(weightedMean(sum(loss), denom, keep), smooth && weightedMean(sum(smooth), denom, keep));
   });
+}
+
+/**
+ * crossEntropy against class probabilities (a float target of the logits'
+ * shape, PyTorch ≥ 1.10's soft targets): −Σ_c weight_c · t_c · log softmax(x)_c
+ * per row, t mixed with the uniform distribution by labelSmoothing; 'mean'
+ * divides by the number of rows (not by the weights, as PyTorch's).
+ * Gradients flow to the logits and to the target.
+ */
+export function softCrossEntropy(logits: Tensor, target: Tensor, weight: unknown, labelSmoothing: number, ignoreIndexGiven: boolean, reduction: Reduction): Tensor {
+  const op = 'crossEntropy';
+  if (logits.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: logits are int32; expected float32 or float64`);
+  if (target.dtype !== logits.dtype)
+    fail('DTYPE_MISMATCH', `${op}: a target of the logits' shape ${shapeText(logits.shape)} holds class probabilities, in the logits' dtype ${logits.dtype}; got ${target.dtype} (class indices are int32 of shape ${shapeText(logits.shape.slice(0, -1))})`);
+  if (target.device !== logits.device) fail('DEVICE_MISMATCH', `${op}: target is on ${target.device} and logits on ${logits.device}`);
+  if (ignoreIndexGiven) fail('INVALID_ARGUMENT', `${op}: ignoreIndex applies to int32 class labels; this target holds class probabilities (the logits' shape ${shapeText(logits.shape)})`);
+  const C = logits.shape[logits.rank - 1];
+  const w = checkClassWeight(op, weight, C, logits);
+  return tidy(() => {
+    const logp = logSoftmax(logits, -1);
+    const t = labelSmoothing > 0 ? add(mul(target, 1 - labelSmoothing), labelSmoothing / C) : target;
+    const terms = mul(logp, t);
+    const loss = neg(sum(w ? mul(terms, w) : terms, -1));
+    if (reduction === 'none') return loss;
+    if (reduction === 'sum') return sum(loss);
+    return div(sum(loss), Math.max(loss.size, 0));
+  });
+}
+
+/**
+ * Labels laid out as PyTorch's [N, C, d…] logits want them ([N, d…]) where
+ * antler's [..., C] want others: the error says how to move the classes last.
+ */
+export function checkClassAxis(op: string, logits: Tensor, labels: Tensor): void {
+  const lead = logits.shape.slice(0, -1);
+  if (labels.rank === lead.length && labels.shape.every((d, i) => d === lead[i])) return;
+  const torchRows = [logits.shape[0], ...logits.shape.slice(2)];
+  if (logits.rank >= 3 && labels.rank === torchRows.length && labels.shape.every((d, i) => d === torchRows[i])) {
+    const perm = [0, ...Array.from({ length: logits.rank - 2 }, (_, i) => i + 2), 1];
+    fail('SHAPE_MISMATCH', `${op}: labels have shape ${shapeText(labels.shape)}, which fits PyTorch's [N, C, …] layout of logits ${shapeText(logits.shape)}; antler's classes are on the last axis (logits [..., C], labels [...]): move them there with logits.permute([${perm.join(', ')}]), or pass logits of shape ${shapeText([...labels.shape, logits.shape[1]])}`);
+  }
 }
 
 // ---------------------------------------------------------------- CTC

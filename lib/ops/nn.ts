@@ -7,7 +7,7 @@ import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tenso
 import { checkBoolean, checkFinite, checkInt32, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, notEqual, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
 import { scatterAddRows } from './indexing';
-import { weightedCrossEntropy } from './losses';
+import { checkClassAxis, softCrossEntropy, weightedCrossEntropy } from './losses';
 
 function checkAxis(x: Tensor, axis: number, op: string): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis)) fail('INVALID_ARGUMENT', `${op}: axis must be an integer; got ${describe(axis)}`);
@@ -54,7 +54,10 @@ export function checkReduction(r: unknown, op: string): Reduction {
  * loss nor in the mean's denominator, as in PyTorch. Fused: one pass forward,
  * one backward. `weight` [C] weighs each class and `labelSmoothing` ε mixes
  * the one-hot target with the uniform one, as PyTorch's weight and
- * label_smoothing (the weighted mean divides by Σ weight[label]).
+ * label_smoothing (the weighted mean divides by Σ weight[label]). A float
+ * target of the logits' shape holds class probabilities instead (PyTorch's
+ * soft targets: distillation, mixup): −Σ_c weight_c t_c log softmax(x)_c per
+ * row, 'mean' over the rows.
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreIndex?: number; reduction?: Reduction; weight?: Tensor; labelSmoothing?: number }): Tensor {
   const o = checkOptions<{ ignoreIndex: number; reduction: Reduction; weight: Tensor; labelSmoothing: number }>(options, 'crossEntropy', ['ignoreIndex', 'reduction', 'weight', 'labelSmoothing']);
@@ -64,6 +67,12 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
   const reduction = checkReduction(o.reduction ?? 'mean', 'crossEntropy');
   const smoothing = o.labelSmoothing === undefined ? 0 : checkFinite(o.labelSmoothing, 'crossEntropy', 'labelSmoothing');
   if (smoothing < 0 || smoothing > 1) fail('INVALID_ARGUMENT', `crossEntropy: labelSmoothing must be in [0, 1]; got ${smoothing}`);
+  // A float target of the logits' shape holds class probabilities (PyTorch's soft targets).
+  if (labels.dtype !== 'int32' && labels.rank === logits.rank && labels.shape.every((d, i) => d === logits.shape[i]))
+    return softCrossEntropy(logits, labels, o.weight, smoothing, o.ignoreIndex !== undefined, reduction);
+  if (labels.dtype !== 'int32')
+    fail('DTYPE_MISMATCH', `crossEntropy: labels must be int32 class indices of shape ${shapeText(logits.shape.slice(0, -1))}, or class probabilities of the logits' shape ${shapeText(logits.shape)}; got ${labels.dtype} of shape ${shapeText(labels.shape)} (cast class indices with .cast('int32'))`);
+  checkClassAxis('crossEntropy', logits, labels);
   // Class weights and label smoothing take the composed path (log-softmax, then the weighted NLL).
   if ((o.weight !== undefined && o.weight !== null) || smoothing > 0) return weightedCrossEntropy(logits, labels, o.weight, smoothing, ignoreIndex, reduction);
   const [lossH, validH] = native().crossEntropy(logits.handle, labels.handle, ignoreIndex);

@@ -758,6 +758,74 @@ describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
       expectAntlerError(() => antler.crossEntropy(X, L, { weight: tensor(w, [C]) }), 'DTYPE_MISMATCH', /weight is float32/);
     }));
 
+  test("crossEntropy against class probabilities (a float target of the logits' shape, PyTorch's soft targets): loss and gradients to logits and target, every reduction, weight and smoothing", () =>
+    tidy(() => {
+      const shape = rng.pick([[rng.int(2, 6), rng.int(2, 5)], [rng.int(1, 3), rng.int(2, 4), rng.int(2, 5)]]);
+      const C = shape[shape.length - 1];
+      const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const x = randomArray(rng, rows * C, -3, 3);
+      // Each row a probability distribution (one row a one-hot: the hard label's loss).
+      const t = Array.from({ length: rows }, (_, r) => {
+        const raw = r === 0 ? Array.from({ length: C }, (_, c) => (c === 1 ? 1 : 0)) : randomArray(rng, C, 0, 1);
+        const s = raw.reduce((a, b) => a + b, 0);
+        return raw.map((v) => v / s);
+      }).flat();
+      const useWeight = rng.next() < 0.5;
+      const w = useWeight ? randomArray(rng, C, 0.2, 2) : new Array<number>(C).fill(1);
+      const eps = rng.pick([0, 0.1, 0.4]);
+      const logp = (r: number) => {
+        const row = x.slice(r * C, r * C + C);
+        const m = Math.max(...row);
+        const l = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+        return row.map((v) => v - l);
+      };
+      const tt = (r: number, c: number) => t[r * C + c] * (1 - eps) + eps / C;
+      const perRow = Array.from({ length: rows }, (_, r) => -logp(r).reduce((a, lp, c) => a + w[c] * tt(r, c) * lp, 0));
+      const total = perRow.reduce((a, b) => a + b, 0);
+      for (const reduction of ['none', 'sum', 'mean'] as const) {
+        const X = tensor(x, shape, { ...F64, requiresGrad: true }), T = tensor(t, shape, { ...F64, requiresGrad: true });
+        const opts = { reduction, labelSmoothing: eps, ...(useWeight ? { weight: tensor(w, [C], F64) } : {}) };
+        const loss = antler.crossEntropy(X, T, opts);
+        const want = reduction === 'none' ? perRow : [reduction === 'sum' ? total : total / rows];
+        expect(loss.shape).toEqual(reduction === 'none' ? shape.slice(0, -1) : []);
+        expectClose(read(loss), want, 1e-13, 1e-14, reduction);
+        // Gradients of Σ g·loss: logits g·(Σ_c w_c t̃_c · softmax − w ⊙ t̃), target −g·(1 − ε)·w ⊙ logp (per row).
+        const g = reduction === 'none' ? randomArray(rng, rows) : [1];
+        antler.sum(antler.mul(loss, tensor(g, loss.shape, F64))).backward();
+        const scale = (r: number) => (reduction === 'none' ? g[r] : reduction === 'sum' ? 1 : 1 / rows);
+        const gx: number[] = [], gt: number[] = [];
+        for (let r = 0; r < rows; r++) {
+          const lp = logp(r);
+          const mass = lp.reduce((a, _, c) => a + w[c] * tt(r, c), 0);
+          lp.forEach((v, c) => {
+            gx.push(scale(r) * (mass * Math.exp(v) - w[c] * tt(r, c)));
+            gt.push(-scale(r) * (1 - eps) * w[c] * v);
+          });
+        }
+        expectClose(read(X.grad!), gx, 1e-12, 1e-14, `${reduction}: logits' gradient`);
+        expectClose(read(T.grad!), gt, 1e-12, 1e-14, `${reduction}: target's gradient`);
+      }
+      // The one-hot row's loss is the class-index loss of that row.
+      const hard = antler.crossEntropy(tensor(x.slice(0, C), [1, C], F64), tensor([1], [1], I32), { reduction: 'sum', labelSmoothing: eps, ...(useWeight ? { weight: tensor(w, [C], F64) } : {}) });
+      expectClose(read(hard), [perRow[0]], 1e-13, 1e-14, 'one-hot row');
+      // Class probabilities must be in the logits' dtype; ignoreIndex belongs to class indices.
+      const X = tensor(x, shape, F64);
+      expectAntlerError(() => antler.crossEntropy(X, tensor(t, shape)), 'DTYPE_MISMATCH', /^crossEntropy: a target of the logits' shape .* holds class probabilities, in the logits' dtype float64; got float32/);
+      expectAntlerError(() => antler.crossEntropy(X, tensor(t, shape, F64), { ignoreIndex: 0 }), 'INVALID_ARGUMENT', /^crossEntropy: ignoreIndex applies to int32 class labels/);
+      expectAntlerError(() => antler.crossEntropy(X, tensor(new Array(rows).fill(0), shape.slice(0, -1), F64)), 'DTYPE_MISMATCH', /^crossEntropy: labels must be int32 class indices of shape .*, or class probabilities of the logits' shape .*; got float64 of shape/);
+    }));
+
+  test("labels in PyTorch's [N, C, T] layout: the error says how to move the classes last", () =>
+    tidy(() => {
+      const logits = tensor(randomArray(rng, 2 * 5 * 7), [2, 5, 7], F64);
+      const labels = tensor(randomInts(rng, 14, 0, 4), [2, 7], I32);
+      const hint = /^(crossEntropy|nllLoss): labels have shape \[2, 7\], which fits PyTorch's \[N, C, …\] layout of logits \[2, 5, 7\]; antler's classes are on the last axis .* logits\.permute\(\[0, 2, 1\]\), or pass logits of shape \[2, 7, 5\]$/;
+      expectAntlerError(() => antler.crossEntropy(logits, labels), 'SHAPE_MISMATCH', hint);
+      expectAntlerError(() => antler.nllLoss(logits, labels), 'SHAPE_MISMATCH', hint);
+      // The permuted logits are accepted, and give the per-position losses PyTorch's layout would.
+      expect(antler.crossEntropy(logits.permute([0, 2, 1]), labels, { reduction: 'none' }).shape).toEqual([2, 7]);
+    }));
+
   test('the fused crossEntropy (no weight, no smoothing): loss and gradient against float64 formulas, with ignoreIndex a class of other rows, logits near ±1000, every reduction, float32; out-of-range labels', () =>
     tidy(() => {
       const N = rng.int(5, 9), C = rng.int(2, 6);
