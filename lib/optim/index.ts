@@ -645,6 +645,28 @@ export interface OneCycleLROptions {
   threePhase: boolean;
 }
 
+/** One value per parameter group: an array of that length, or one number for every group. */
+function perGroupValues(op: string, groups: number, v: number | number[], what: string): number[] {
+  if (Array.isArray(v)) {
+    if (v.length !== groups) fail('INVALID_ARGUMENT', `${op}: ${what} has ${v.length} entries for ${groups} parameter groups; give one per group or a single number`);
+    return v.map((x, i) => checkFinite(x, op, `${what}[${i}]`));
+  }
+  return new Array<number>(groups).fill(checkFinite(v, op, what));
+}
+
+/** Which option a cycling scheduler moves as the momentum: SGD's momentum, or Adam's beta1. */
+function momentumKeyOf(optimizer: Optimizer<{ lr: number }>, op: string): 'momentum' | 'betas' {
+  const defaults = optimizer.defaults as Record<string, unknown>;
+  if ('betas' in defaults) return 'betas';
+  if ('momentum' in defaults) return 'momentum';
+  fail('INVALID_ARGUMENT', `${op}: cycleMomentum needs an optimizer with momentum or betas (${optimizer.constructor.name} has neither); pass cycleMomentum: false`);
+}
+
+function setMomentum(g: Record<string, unknown>, key: 'momentum' | 'betas', m: number): void {
+  if (key === 'betas') g.betas = [m, (g.betas as number[])[1]];
+  else g.momentum = m;
+}
+
 /**
  * The 1cycle policy (Smith & Topin; torch.optim.lr_scheduler.OneCycleLR):
  * step() after every batch. The lr rises from maxLr / divFactor to maxLr
@@ -665,13 +687,7 @@ export class OneCycleLR extends LRScheduler {
     const o = checkOptions<OneCycleLROptions>(options, op, ['totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
     if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', `${op}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
     const groups = optimizer.paramGroups;
-    const perGroup = (v: number | number[], what: string): number[] => {
-      if (Array.isArray(v)) {
-        if (v.length !== groups.length) fail('INVALID_ARGUMENT', `${op}: ${what} has ${v.length} entries for ${groups.length} parameter groups; give one per group or a single number`);
-        return v.map((x, i) => checkFinite(x, op, `${what}[${i}]`));
-      }
-      return new Array(groups.length).fill(checkFinite(v, op, what));
-    };
+    const perGroup = (v: number | number[], what: string): number[] => perGroupValues(op, groups.length, v, what);
     let total: number;
     if (o.totalSteps !== undefined) total = checkInteger(o.totalSteps, op, 'totalSteps', 1);
     else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined)
@@ -691,9 +707,7 @@ export class OneCycleLR extends LRScheduler {
     let key: 'momentum' | 'betas' | null = null;
     let baseM: number[] = [], maxM: number[] = [];
     if (cycle) {
-      const defaults = optimizer.defaults as Record<string, unknown>;
-      key = 'betas' in defaults ? 'betas' : 'momentum' in defaults ? 'momentum' : null;
-      if (key === null) fail('INVALID_ARGUMENT', `${op}: cycleMomentum needs an optimizer with momentum or betas (${optimizer.constructor.name} has neither); pass cycleMomentum: false`);
+      key = momentumKeyOf(optimizer, op);
       baseM = perGroup(o.baseMomentum ?? 0.85, 'baseMomentum');
       maxM = perGroup(o.maxMomentum ?? 0.95, 'maxMomentum');
     }
@@ -745,11 +759,111 @@ export class OneCycleLR extends LRScheduler {
     const ph = this.phases[phase];
     if (this.momentumKey !== null) {
       const m = this.anneal(ph.momentum[group][0], ph.momentum[group][1], pct);
-      const g = this.optimizer.paramGroups[group] as unknown as Record<string, unknown>;
-      if (this.momentumKey === 'betas') g.betas = [m, (g.betas as number[])[1]];
-      else g.momentum = m;
+      setMomentum(this.optimizer.paramGroups[group] as unknown as Record<string, unknown>, this.momentumKey, m);
     }
     return this.anneal(ph.lr[group][0], ph.lr[group][1], pct);
+  }
+}
+
+/** Options of {@link CyclicLR} (torch.optim.lr_scheduler.CyclicLR's keywords). */
+export interface CyclicLROptions {
+  /** Steps from the base lr up to the maximum (default 2000; PyTorch's step_size_up). */
+  stepSizeUp: number;
+  /** Steps back down (default, or null: stepSizeUp). */
+  stepSizeDown: number | null;
+  /** 'triangular' (default: every cycle the same), 'triangular2' (each cycle's height halved) or 'exp_range' (the height times gamma^step). */
+  mode: 'triangular' | 'triangular2' | 'exp_range';
+  /** exp_range's factor per step (default 1). */
+  gamma: number;
+  /** A custom scaling of the cycle's height (replaces mode), of the cycle number or of the step (scaleMode). */
+  scaleFn: ((x: number) => number) | null;
+  /** What scaleFn takes: 'cycle' (default; 1, 2, …) or 'iterations' (the step). */
+  scaleMode: 'cycle' | 'iterations';
+  /** Cycle the momentum (or Adam's beta1) inversely to the lr, between maxMomentum and baseMomentum (default true). */
+  cycleMomentum: boolean;
+  /** The momentum at the lr's peak (default 0.8). */
+  baseMomentum: number | number[];
+  /** The momentum at the base lr (default 0.9). */
+  maxMomentum: number | number[];
+}
+
+/**
+ * Cyclical learning rates (Smith 2017; torch.optim.lr_scheduler.CyclicLR):
+ * step() after every batch. The lr goes from baseLr up to maxLr over
+ * stepSizeUp steps and back over stepSizeDown, the cycle's height scaled by
+ * mode (or scaleFn); the momentum (or Adam's beta1) moves the other way,
+ * between maxMomentum and baseMomentum. Not chainable (it sets the lr); at
+ * construction it sets each group's lr to baseLr, and its momentum or beta1
+ * to maxMomentum, as PyTorch's.
+ */
+export class CyclicLR extends LRScheduler {
+  readonly maxLrs: number[];
+  readonly stepSizeUp: number;
+  readonly stepSizeDown: number;
+  readonly mode: 'triangular' | 'triangular2' | 'exp_range';
+  readonly gamma: number;
+  readonly scaleMode: 'cycle' | 'iterations';
+  private readonly scaleFn: (x: number) => number;
+  private readonly momentumKey: 'momentum' | 'betas' | null;
+  private readonly momenta: { base: number[]; max: number[] };
+
+  constructor(optimizer: Optimizer<{ lr: number }>, baseLr: number | number[], maxLr: number | number[], options?: Partial<CyclicLROptions>) {
+    const op = 'CyclicLR';
+    const o = checkOptions<CyclicLROptions>(options, op, ['stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum']);
+    if (!(optimizer instanceof Optimizer)) fail('INVALID_ARGUMENT', `${op}: expected an Optimizer such as new optim.SGD(model.parameters()); got ${describe(optimizer)}`);
+    const groups = optimizer.paramGroups;
+    const bases = perGroupValues(op, groups.length, baseLr, 'baseLr');
+    const maxes = perGroupValues(op, groups.length, maxLr, 'maxLr');
+    [...bases, ...maxes].forEach((v) => checkLr(v, op));
+    const up = o.stepSizeUp === undefined ? 2000 : checkFinite(o.stepSizeUp, op, 'stepSizeUp');
+    if (!(up > 0)) fail('INVALID_ARGUMENT', `${op}: stepSizeUp must be > 0; got ${up}`);
+    const down = o.stepSizeDown === undefined || o.stepSizeDown === null ? up : checkFinite(o.stepSizeDown, op, 'stepSizeDown');
+    if (!(down >= 0)) fail('INVALID_ARGUMENT', `${op}: stepSizeDown must be >= 0; got ${down}`);
+    const mode = o.mode ?? 'triangular';
+    if (mode !== 'triangular' && mode !== 'triangular2' && mode !== 'exp_range')
+      fail('INVALID_ARGUMENT', `${op}: mode must be 'triangular', 'triangular2' or 'exp_range'; got ${describe(mode)}`);
+    const gamma = o.gamma === undefined ? 1 : checkPositive(o.gamma, op, 'gamma');
+    if (o.scaleFn !== undefined && o.scaleFn !== null && typeof o.scaleFn !== 'function')
+      fail('INVALID_ARGUMENT', `${op}: scaleFn must be a function of the cycle (or step) number; got ${describe(o.scaleFn)}`);
+    const scaleMode = o.scaleMode ?? 'cycle';
+    if (scaleMode !== 'cycle' && scaleMode !== 'iterations') fail('INVALID_ARGUMENT', `${op}: scaleMode must be 'cycle' or 'iterations'; got ${describe(scaleMode)}`);
+    const cycle = o.cycleMomentum === undefined ? true : checkBoolean(o.cycleMomentum, op, 'cycleMomentum');
+    let key: 'momentum' | 'betas' | null = null;
+    let momenta = { base: [] as number[], max: [] as number[] };
+    if (cycle) {
+      key = momentumKeyOf(optimizer, op);
+      momenta = { base: perGroupValues(op, groups.length, o.baseMomentum ?? 0.8, 'baseMomentum'), max: perGroupValues(op, groups.length, o.maxMomentum ?? 0.9, 'maxMomentum') };
+    }
+    // As PyTorch's: the groups start at baseLr (the initial lr later schedulers take), the momentum at its maximum.
+    groups.forEach((g, i) => {
+      g.lr = bases[i];
+      if (key !== null) setMomentum(g as unknown as Record<string, unknown>, key, momenta.max[i]);
+    });
+    super(optimizer);
+    this.baseLrs.splice(0, bases.length, ...bases);
+    this.maxLrs = maxes;
+    [this.stepSizeUp, this.stepSizeDown, this.mode, this.gamma] = [up, down, mode, gamma];
+    const custom = o.scaleFn ?? null;
+    // A mode's own scaling fixes what it takes: triangular(2) the cycle, exp_range the step.
+    this.scaleMode = custom ? scaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
+    this.scaleFn = custom ?? (mode === 'triangular' ? () => 1 : mode === 'triangular2' ? (c: number) => 1 / 2 ** (c - 1) : (t: number) => gamma ** t);
+    this.momentumKey = key;
+    this.momenta = momenta;
+    this.init();
+  }
+
+  protected chained(_current: number, base: number, epoch: number, group: number): number {
+    const total = this.stepSizeUp + this.stepSizeDown;
+    const ratio = this.stepSizeUp / total;
+    const cycle = Math.floor(1 + epoch / total);
+    const x = 1 + epoch / total - cycle;
+    const rise = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
+    const scale = checkFinite(this.scaleFn(this.scaleMode === 'cycle' ? cycle : epoch), 'CyclicLR', 'scaleFn(…)');
+    if (this.momentumKey !== null) {
+      const [lo, hi] = [this.momenta.base[group], this.momenta.max[group]];
+      setMomentum(this.optimizer.paramGroups[group] as unknown as Record<string, unknown>, this.momentumKey, hi - (hi - lo) * rise * scale);
+    }
+    return base + (this.maxLrs[group] - base) * rise * scale;
   }
 }
 

@@ -1468,6 +1468,58 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     antler.dispose([opt, ...ps]);
   });
 
+  test('CyclicLR: triangular, triangular2, exp_range and a custom scale; lr up over stepSizeUp and down over stepSizeDown, the momentum (or beta1) the other way', () => {
+    for (const mode of ['triangular', 'triangular2', 'exp_range', 'custom'] as const) {
+      const ps = [antler.zeros([2], { requiresGrad: true }), antler.zeros([1], { requiresGrad: true })];
+      const adam = rng.next() < 0.5;
+      const groups = [{ params: [ps[0]] }, { params: [ps[1]], lr: 0.5 }];
+      const opt = (adam ? new optim.Adam(groups, { lr: 0.1, betas: [0.5, 0.995] }) : new optim.SGD(groups, { lr: 0.1, momentum: 0.3 })) as unknown as optim.Optimizer<{ lr: number }>;
+      const base = [rng.uniform(1e-4, 0.01), rng.uniform(0.01, 0.05)], top = [rng.uniform(0.1, 1), rng.uniform(0.05, 0.2)];
+      const baseM = [rng.uniform(0.6, 0.8), 0.75], maxM = [rng.uniform(0.85, 0.95), 0.9];
+      // Whole steps, or halves: PyTorch takes float step sizes.
+      const up = rng.pick([1, 2, 3, 5, 2.5]), down = rng.pick([1, 2, 4, 1.5]);
+      const gamma = rng.uniform(0.8, 0.99);
+      const custom = (c: number) => 1 / c;
+      const sched = new optim.CyclicLR(opt, base, top, {
+        stepSizeUp: up, stepSizeDown: down, baseMomentum: baseM, maxMomentum: maxM,
+        ...(mode === 'custom' ? { scaleFn: custom, scaleMode: 'cycle' as const } : { mode, gamma }),
+      });
+      for (let t = 0; t < 30; t++) {
+        // Where t sits in its cycle: rising over [0, up], falling over [up, up + down].
+        const len = up + down, pos = t % len, cycle = Math.floor(t / len) + 1;
+        const rise = pos <= up ? pos / up : (len - pos) / down;
+        const scale = mode === 'triangular' ? 1 : mode === 'triangular2' ? 0.5 ** (cycle - 1) : mode === 'exp_range' ? gamma ** t : custom(cycle);
+        opt.paramGroups.forEach((g, i) => {
+          const m = adam ? (g as unknown as { betas: number[] }).betas[0] : (g as unknown as { momentum: number }).momentum;
+          expect({ mode, t, i, lr: g.lr }).toEqual({ mode, t, i, lr: expect.closeTo(base[i] + (top[i] - base[i]) * rise * scale, 14) });
+          expect({ mode, t, i, m }).toEqual({ mode, t, i, m: expect.closeTo(maxM[i] - (maxM[i] - baseM[i]) * rise * scale, 14) });
+          if (adam) expect((g as unknown as { betas: number[] }).betas[1]).toBe(0.995);
+        });
+        sched.step();
+      }
+      antler.dispose([opt as unknown as optim.Adam, ...ps]);
+    }
+    const q = antler.zeros([1], { requiresGrad: true });
+    const ada = new optim.Adagrad([q]);
+    expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1), 'INVALID_ARGUMENT', /^CyclicLR: cycleMomentum needs an optimizer with momentum or betas \(Adagrad has neither\)/);
+    // baseLr is the cycle's floor even where an earlier scheduler fixed the group's initial lr (PyTorch sets base_lrs from it).
+    new optim.StepLR(ada, 5);
+    const c = new optim.CyclicLR(ada, 0.02, 0.1, { cycleMomentum: false, stepSizeUp: 2 });
+    expect(ada.paramGroups[0].lr).toBe(0.02);
+    c.step();
+    expect(ada.paramGroups[0].lr).toBeCloseTo(0.06, 15);
+    c.step();
+    c.step();
+    expect(ada.paramGroups[0].lr).toBeCloseTo(0.06, 15);
+    expect(c.baseLrs).toEqual([0.02]);
+    expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, mode: 'exp' as never }), 'INVALID_ARGUMENT', /mode must be 'triangular', 'triangular2' or 'exp_range'; got 'exp'/);
+    expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, stepSizeUp: 0 }), 'INVALID_ARGUMENT', /stepSizeUp must be > 0; got 0/);
+    expectAntlerError(() => new optim.CyclicLR(ada, [0.01, 0.02], 0.1, { cycleMomentum: false }), 'INVALID_ARGUMENT', /baseLr has 2 entries for 1 parameter groups/);
+    expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, scaleFn: 3 as never }), 'INVALID_ARGUMENT', /scaleFn must be a function/);
+    expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, step_size_up: 4 } as never), 'INVALID_ARGUMENT', /unknown option 'step_size_up'/);
+    antler.dispose([ada, q]);
+  });
+
   test('ReduceLROnPlateau in every mode and threshold mode matches a transcription of torch\'s step (ties and near-ties included)', () => {
     // torch.optim.lr_scheduler.ReduceLROnPlateau.step / is_better / _reduce_lr, transcribed.
     const torchPlateau = (o: { mode: 'min' | 'max'; thresholdMode: 'rel' | 'abs'; threshold: number; factor: number; patience: number; cooldown: number; minLr: number }, lr0: number, metrics: number[]): number[] => {
@@ -1611,6 +1663,7 @@ describe(`scheduler stateDict: resuming (seed ${SEED})`, () => {
     },
     CosineAnnealingWarmRestarts: (o, r) => new optim.CosineAnnealingWarmRestarts(o, r.int(1, 5), r.int(1, 3), r.uniform(0, 1e-3)),
     OneCycleLR: (o, r) => new optim.OneCycleLR(o, [r.uniform(0.1, 1), r.uniform(0.01, 0.1)], { totalSteps: N + r.int(0, 5), pctStart: r.uniform(0.1, 0.5), threePhase: r.int(0, 2) === 1 }),
+    CyclicLR: (o, r) => new optim.CyclicLR(o, [r.uniform(0.001, 0.01), 0.002], [r.uniform(0.1, 1), 0.05], { stepSizeUp: r.int(1, 6), stepSizeDown: r.int(1, 6), mode: r.pick(['triangular', 'triangular2', 'exp_range'] as const), gamma: 0.95 }),
     SequentialLR: (o, r) => new optim.SequentialLR(o, [new optim.LinearLR(o, 0.1, 1, r.int(2, 6)), new optim.CosineAnnealingWarmRestarts(o, r.int(2, 5), 2)], [r.int(3, 10)]),
     ChainedScheduler: (o, r) => new optim.ChainedScheduler([new optim.LinearLR(o, 0.2, 1, r.int(2, 6)), new optim.CosineAnnealingWarmRestarts(o, r.int(2, 5), 2)]),
     ReduceLROnPlateau: (o, r) => new optim.ReduceLROnPlateau(o, { patience: r.int(0, 3), cooldown: r.int(0, 3), factor: r.uniform(0.2, 0.8) }),
