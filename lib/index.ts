@@ -50,7 +50,7 @@ export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNo
 export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
-export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll } from './ops/shape';
+export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll, select, narrow } from './ops/shape';
 export { padSequence } from './ops/sequence';
 export { conv1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';

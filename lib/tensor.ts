@@ -780,6 +780,14 @@ export class Tensor {
   topk(k: number, options?: IndexingModule.TopkOptions): { values: Tensor; indices: Tensor } {
     return indexing().topk(this, k, options);
   }
+  /** The slice at index along axis, the axis removed (torch's x.select(dim, index): x[:, -1] is x.select(1, -1)). */
+  select(axis: number, index: number): Tensor {
+    return shapeModule!.select(this, axis, index);
+  }
+  /** length elements along axis from start (torch's x.narrow(dim, start, length)). */
+  narrow(axis: number, start: number, length: number): Tensor {
+    return shapeModule!.narrow(this, axis, start, length);
+  }
   /** Pieces along axis, of the given sizes or a count of equal ones (tf's x.split). */
   split(sizes: number | readonly number[], axis = 0): Tensor[] {
     return shapeModule!.split(this, sizes, axis);

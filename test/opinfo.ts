@@ -294,6 +294,8 @@ export const OPS: OpInfo[] = [
       antler.tidy(() => antler.batchNorm(x, antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), antler.tensor([0.5, 2], [2], { dtype: x.dtype }), { weight: w, bias: b })),
     bad: [['INVALID_ARGUMENT', () => antler.batchNorm(t([1, 2, 3, 4], [2, 2]), null, null)]],
   },
+  { name: 'select', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4, 2])] }], fn: ([x]) => antler.select(x, 1, -1), bad: [['INVALID_ARGUMENT', () => antler.select(t([1, 2], [2]), 0, 2)]] },
+  { name: 'narrow', samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])] }], fn: ([x]) => antler.narrow(x, 1, 1, 3), bad: [['INVALID_ARGUMENT', () => antler.narrow(t([1, 2], [2]), 0, 1, 2)]] },
   {
     name: 'maxPool1d',
     samples: (rng) => [

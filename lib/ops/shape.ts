@@ -57,6 +57,40 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
 }
 
 /**
+ * The slice at `index` along `axis`, that axis removed (torch.select;
+ * PyTorch's x[:, -1] is `x.select(1, -1)`, the last step of a [B, T, H]
+ * output): a negative index counts from the end. The gradient lands in that
+ * slice.
+ */
+export function select(x: Tensor, axis: number, index: number): Tensor {
+  checkTensor(x, 'select', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'select: x is 0-d; there is no axis to select along');
+  const ax = axisOf(x, axis, 'select', x.rank);
+  const n = x.shape[ax];
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < -n || index >= n)
+    fail('INVALID_ARGUMENT', `select: index must be an integer in [${-n}, ${n}) for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(index)}`);
+  const at = index < 0 ? index + n : index;
+  return tidy(() => reshape(slice(x, x.shape.map((_, i) => (i === ax ? at : 0)), x.shape.map((d, i) => (i === ax ? 1 : d))), x.shape.filter((_, i) => i !== ax)));
+}
+
+/**
+ * `length` elements along `axis` from `start` (torch.narrow; a negative
+ * start counts from the end), the other axes whole.
+ */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  checkTensor(x, 'narrow', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'narrow: x is 0-d; there is no axis to narrow');
+  const ax = axisOf(x, axis, 'narrow', x.rank);
+  const n = x.shape[ax];
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < -n || start > n)
+    fail('INVALID_ARGUMENT', `narrow: start must be an integer in [${-n}, ${n}] for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(start)}`);
+  const from = start < 0 ? start + n : start;
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > n)
+    fail('INVALID_ARGUMENT', `narrow: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
+  return slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)));
+}
+
+/**
  * Splits x along axis into pieces: `sizes` lists each piece's size (they
  * must add up to the axis; tf.split with sizes, torch.split with a list), or
  * a number n of equal pieces (tf.split: the axis must divide by n).

@@ -207,6 +207,49 @@ describe(`shape helpers (seed ${SEED})`, () => {
       expect(antler.split(x, 2, 0).map((t) => t.shape)).toEqual([[1, n], [1, n]]);
     }));
 
+  test("select (torch's x.select, x[:, -1]) and narrow (torch.narrow): values by index arithmetic, negative positions, gradients into the slice", () =>
+    tidy(() => {
+      for (let trial = 0; trial < 20; trial++) {
+        const shape = randomShape(rng, rng.int(1, 4), 1, 5);
+        const xv = randomArray(rng, prod(shape));
+        const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
+        const axis = rng.int(-shape.length, shape.length - 1);
+        const ax = axis < 0 ? axis + shape.length : axis;
+        const n = shape[ax];
+        const index = rng.int(-n, n - 1);
+        const at = index < 0 ? index + n : index;
+        const start = rng.int(-n, n), from = start < 0 ? start + n : start;
+        const length = rng.int(0, n - from);
+        // Every element of x whose coordinate on the axis is picked, in row-major order.
+        const pick = (keep: (c: number) => boolean) => xv.filter((_, p) => keep(unravel(shape, p)[ax]));
+        const sel = antler.select(x, axis, index);
+        expect(sel.shape).toEqual(shape.filter((_, i) => i !== ax));
+        expectExact(read(sel), pick((c) => c === at));
+        const nar = x.narrow(axis, start, length);
+        expect(nar.shape).toEqual(shape.map((d, i) => (i === ax ? length : d)));
+        expectExact(read(nar), pick((c) => c >= from && c < from + length));
+        expectExact(read(x.select(axis, index)), read(sel));
+        // Gradient of Σ w·select + Σ v·narrow: w at the selected slice, v over the narrowed band, added.
+        const w = randomArray(rng, sel.size), v = randomArray(rng, nar.size);
+        antler.add(antler.sum(antler.mul(sel, tensor(w, sel.shape, { dtype: 'float64' }))), antler.sum(antler.mul(nar, tensor(v, nar.shape, { dtype: 'float64' })))).backward();
+        const want = new Array<number>(xv.length).fill(0);
+        let iw = 0, iv = 0;
+        xv.forEach((_, p) => {
+          const c = unravel(shape, p)[ax];
+          if (c === at) want[p] += w[iw++];
+          if (c >= from && c < from + length) want[p] += v[iv++];
+        });
+        expectExact(read(x.grad!), want);
+      }
+      const x = tensor(randomArray(rng, 6), [2, 3]);
+      expectAntlerError(() => x.select(1, 3), 'INVALID_ARGUMENT', /^select: index must be an integer in \[-3, 3\) for axis 1 of shape \[2, 3\]; got 3$/);
+      expectAntlerError(() => x.select(2, 0), 'INVALID_ARGUMENT', /^select: axis must be an integer in \[-2, 2\)/);
+      expectAntlerError(() => antler.select(tensor(1), 0, 0), 'INVALID_ARGUMENT', /^select: x is 0-d/);
+      expectAntlerError(() => x.narrow(1, 2, 2), 'INVALID_ARGUMENT', /^narrow: length must be an integer in \[0, 1\] \(from 2 along axis 1 of shape \[2, 3\]\); got 2$/);
+      expectAntlerError(() => x.narrow(1, -4, 1), 'INVALID_ARGUMENT', /^narrow: start must be an integer in \[-3, 3\]/);
+      expectAntlerError(() => x.narrow(0, 0.5, 1), 'INVALID_ARGUMENT', /start must be an integer/);
+    }));
+
   test('squeeze, unsqueeze, expandDims and flatten reshape as torch does', () =>
     tidy(() => {
       const x = antler.zeros([1, 3, 1, 2]);

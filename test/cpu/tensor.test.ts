@@ -590,6 +590,8 @@ describe(`op methods (seed ${SEED})`, () => {
       ['gather', () => x.gather(1, idx), () => a.gather(x, 1, idx)],
       ['indexSelect', () => x.indexSelect(0, tensor([2, 0, 2], [3], { dtype: 'int32' })), () => a.indexSelect(x, 0, tensor([2, 0, 2], [3], { dtype: 'int32' }))],
       ['topk', () => x.topk(2, { axis: 0, largest: false }), () => a.topk(x, 2, { axis: 0, largest: false })],
+      ['select', () => x.select(1, -2), () => a.select(x, 1, -2)],
+      ['narrow', () => x.narrow(1, -3, 2), () => a.narrow(x, 1, -3, 2)],
       ['split', () => x.split([1, 3], 1), () => a.split(x, [1, 3], 1)],
       ['chunk', () => x.chunk(2, 1), () => a.chunk(x, 2, 1)],
       ['unstack', () => x.unstack(1), () => a.unstack(x, 1)],
