@@ -49,6 +49,24 @@ function cumsumRef(x: readonly number[], shape: readonly number[], axis: number,
   return out;
 }
 
+/** The same walk with the running product (cumprod), from 1. */
+function cumprodRefNear1(x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean): number[] {
+  const ax = axis < 0 ? axis + shape.length : axis;
+  const n = shape[ax], inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
+  const out = new Array<number>(x.length);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < inner; j++) {
+      let acc = 1;
+      for (let k = 0; k < n; k++) {
+        const i = o * n * inner + (reverse ? n - 1 - k : k) * inner + j;
+        if (exclusive) out[i] = acc;
+        acc *= x[i];
+        if (!exclusive) out[i] = acc;
+      }
+    }
+  return out;
+}
+
 const label = (o: { exclusive: boolean; reverse: boolean }) => `${o.exclusive ? 'exclusive' : 'inclusive'}${o.reverse ? ', reverse' : ''}`;
 
 describe(`cumsum (seed ${SEED})`, () => {
@@ -85,6 +103,23 @@ describe(`cumsum (seed ${SEED})`, () => {
       expectExact(read(antler.cumsum(x)), ref, 'default axis');
       expectExact(read(antler.cumsum(x, 0, {})), ref, 'empty options');
       expectExact(read(antler.cumsum(x, undefined, { reverse: false })), ref, 'axis undefined');
+      // The tensor method has the same default.
+      expectExact(read(x.cumsum()), ref, 'x.cumsum()');
+      expectExact(read(x.cumsum(undefined, { exclusive: true, reverse: true })), cumsumRef(values, [3, 4], 0, true, true), 'x.cumsum(undefined, options)');
+    }));
+
+  test('more than 256 lines side by side (inner > 256: several blocks of neighbouring lines), every combination', () =>
+    tidy(() => {
+      for (const [shape, axis] of [[[7, 300], 0], [[2, 5, 530], 1], [[3, 2, 260], -2]] as [number[], number][]) {
+        const values = randomArray(rng, prod(shape), -3, 3);
+        const x = tensor(values, shape, F64);
+        for (const o of COMBOS) {
+          const n = shape[axis < 0 ? axis + shape.length : axis];
+          expectClose(read(antler.cumsum(x, axis, o)), cumsumRef(values, shape, axis, o.exclusive, o.reverse), 1e-15, 1e-15 * 3 * n, `cumsum [${shape}] axis ${axis} ${label(o)}`);
+          const f = values.map((v) => 1 + v / 100); // cumprod: factors near 1
+          expectClose(read(antler.cumprod(tensor(f, shape, F64), axis, o)), cumprodRefNear1(f, shape, axis, o.exclusive, o.reverse), 1e-14, 1e-300, `cumprod [${shape}] axis ${axis} ${label(o)}`);
+        }
+      }
     }));
 
   test('a long float32 axis accumulates in double: 100000 ones sum to exactly 100000, and no partial sum drifts', () =>

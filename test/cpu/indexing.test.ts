@@ -108,6 +108,51 @@ describe(`argmax and argmin (seed ${SEED})`, () => {
         expectExact(read(antler.argmin(x, axis)), argRef(v, shape, axis, false), `argmin ${shape} axis ${axis}`);
       }
     }));
+  test('inner > 1 over several blocks of 256 positions: ties, and lines with two or more NaNs pick the first NaN', () =>
+    tidy(() => {
+      for (const [shape, axis] of [[[6, 600], 0], [[2, 5, 530], 1], [[3, 4, 2, 300], 1]] as [number[], number][]) {
+        const v = randomInts(rng, prod(shape), -5, 5);
+        // Every line gets a NaN with probability about 1/2, and then a second one after it half the time.
+        const inner = prod(shape.slice(axis + 1)), n = shape[axis];
+        for (let line = 0; line < prod(shape) / n; line++) {
+          if (rng.next() < 0.5) continue;
+          const base = Math.floor(line / inner) * n * inner + (line % inner);
+          const first = rng.int(0, n - 1);
+          v[base + first * inner] = NaN;
+          if (rng.next() < 0.5) v[base + rng.int(first, n - 1) * inner] = NaN;
+        }
+        for (const dtype of ['float32', 'float64'] as const) {
+          const x = tensor(v, shape, { dtype });
+          const what = `${dtype} ${shape} axis ${axis}`;
+          expectExact(read(antler.argmax(x, axis)), argRef(v, shape, axis, true), `argmax ${what}`);
+          expectExact(read(antler.argmin(x, axis)), argRef(v, shape, axis, false), `argmin ${what}`);
+        }
+        const iv = randomInts(rng, prod(shape), -3, 3);
+        expectExact(read(antler.argmax(tensor(iv, shape, I32), axis)), argRef(iv, shape, axis, true), `int32 argmax ${shape} axis ${axis}`);
+      }
+    }));
+
+  test('the tensor methods take the same arguments: x.argmax/x.argmin(axis, keepDims), x.max/x.min(axis, keepDims)', () =>
+    tidy(() => {
+      const shape = [3, 4, 2];
+      const v = randomInts(rng, 24, -2, 2);
+      const x = tensor(v, shape, F64);
+      for (const axis of [0, 1, 2]) {
+        const kept = shape.map((d, i) => (i === axis ? 1 : d)), dropped = shape.filter((_, i) => i !== axis);
+        for (const [largest, arg, ext] of [[true, x.argmax(axis, true), x.max(axis, true)], [false, x.argmin(axis, true), x.min(axis, true)]] as [boolean, Tensor, Tensor][]) {
+          const want = argRef(v, shape, axis, largest);
+          expect([arg.shape, ext.shape]).toEqual([kept, kept]);
+          expectExact(read(arg), want, `arg ${largest ? 'max' : 'min'} axis ${axis}, keepDims`);
+          // The extreme's value is the one at the arg index (no NaN here).
+          const at = want.map((k, o) => { const p = unravel(dropped, o); return v[ravel(shape, [...p.slice(0, axis), k, ...p.slice(axis)])]; });
+          expectExact(read(ext), at, `${largest ? 'max' : 'min'} axis ${axis}, keepDims`);
+        }
+        expect([x.argmax(axis).shape, x.argmin(axis).shape, x.max(axis).shape, x.min(axis).shape]).toEqual([dropped, dropped, dropped, dropped]);
+        expectExact(read(x.argmin(axis)), argRef(v, shape, axis, false), `x.argmin(${axis})`);
+      }
+      expect([x.argmin(undefined, true).shape, x.min(undefined, true).shape, x.min().shape]).toEqual([[1, 1, 1], [1, 1, 1], []]);
+      expect(x.argmin(undefined, true).item()).toBe(argRef(v, [24], 0, false)[0]);
+    }));
 });
 
 /** Reference topk along axis: each line's (value, index) pairs sorted as torch.sort does (a NaN is the largest value: first for the k largest, last for the k smallest; ties by the lower index), the first k. */

@@ -20,6 +20,7 @@ import {
   prod,
   randomArray,
   randomInts,
+  unravel,
 } from '../helpers';
 
 const rng = makeRng();
@@ -462,6 +463,42 @@ describe('reductions name themselves when keepDims is not a boolean', () => {
       t.dispose();
     }
   });
+});
+
+describe(`max and min over several axes (seed ${SEED})`, () => {
+  test('ties share the gradient evenly within each reduction, and NaN entries share it where the result is NaN (against a loop over the groups)', () =>
+    tidy(() => {
+      for (const [shape, axes, keep] of [[[3, 4, 2], [0, 2], false], [[2, 3, 4], [1, 2], true], [[4, 2, 3], [-3, -1], true], [[2, 2, 3, 2], [0, 1, 3], false], [[3, 2, 2], [1, 0], false]] as [number[], number[], boolean][]) {
+        const red = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+        // Values from {0, 1, 2}: most reductions tie; a NaN (sometimes two) in a few of them.
+        const v = randomInts(rng, prod(shape), 0, 2).map((k) => (rng.next() < 0.06 ? NaN : k));
+        const groups = new Map<string, number[]>();
+        v.forEach((_, p) => {
+          const key = unravel(shape, p).filter((_, d) => !red.has(d)).join(',');
+          groups.set(key, [...(groups.get(key) ?? []), p]);
+        });
+        const outShape = keep ? shape.map((d, i) => (red.has(i) ? 1 : d)) : shape.filter((_, i) => !red.has(i));
+        const gy = randomArray(rng, prod(outShape), 0.5, 2);
+        for (const [name, fn, pick] of [['max', max, Math.max], ['min', min, Math.min]] as const) {
+          const what = `${name} of [${shape}] over [${axes}] keepDims ${keep}`;
+          const wantY: number[] = [], wantG = new Array<number>(v.length).fill(0);
+          [...groups.values()].forEach((members, o) => {
+            const nan = members.filter((p) => Number.isNaN(v[p]));
+            const e = nan.length ? NaN : pick(...members.map((p) => v[p]));
+            const winners = nan.length ? nan : members.filter((p) => v[p] === e);
+            wantY.push(e);
+            for (const p of winners) wantG[p] = gy[o] / winners.length;
+          });
+          const x = tensor(v, shape, { dtype: 'float64', requiresGrad: true });
+          const y = fn(x, axes, keep);
+          expect(y.shape).toEqual(outShape);
+          expectExact(y.dataSync(), wantY, what);
+          y.backward(tensor(gy, outShape, { dtype: 'float64' }));
+          expectClose(x.grad!.dataSync(), wantG, 1e-15, 0, `${what}: gradient`);
+          x.dispose();
+        }
+      }
+    }));
 });
 
 describe(`where with numbers for a or b, as torch.where takes them (seed ${SEED})`, () => {

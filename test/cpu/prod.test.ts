@@ -69,6 +69,11 @@ function prodRef(x: readonly number[], shape: readonly number[], axes: readonly 
   return { y, gx };
 }
 
+/** prod over axes alone (no gradient): each output's factors multiplied in order, in float64. */
+function productsOf(x: readonly number[], shape: readonly number[], axes: readonly number[]): number[] {
+  return [...groups(shape, axes).values()].map((members) => members.reduce((acc, i) => acc * x[i], 1));
+}
+
 /** Values with some exact zeros (and, with `inf`, an infinity), the cases where result/x fails. */
 function valuesWithZeros(r: Rng, n: number, zeros: number): number[] {
   const v = randomArray(r, n, 0.5, 1.5).map((a) => (r.next() < 0.5 ? -a : a));
@@ -117,6 +122,64 @@ describe(`prod (seed ${SEED})`, () => {
       const x = tensor([3], [], { ...F64, requiresGrad: true });
       antler.prod(x).backward();
       expect(x.grad!.item()).toBe(1);
+    }));
+
+  test('several axes whose move to the end is not its own inverse ([0, 1] of rank 3, [0, 2] and [0, 1, 2] of rank 4): value and gradient, keepDims or not', () =>
+    tidy(() => {
+      // Distinct sizes, so a gradient permuted back the wrong way cannot pass by shape; a zero in some reductions.
+      for (const [shape, axes] of [[[2, 3, 4], [0, 1]], [[2, 3, 4, 5], [0, 2]], [[3, 2, 4, 5], [0, 1, 2]], [[2, 3, 4, 5], [-4, -2]]] as [number[], number[]][])
+        for (const keep of [false, true]) {
+          const x = valuesWithZeros(rng, prodOf(shape), 2);
+          const outN = groups(shape, axes).size;
+          const gy = randomArray(rng, outN, -1, 1);
+          const ref = prodRef(x, shape, axes, gy);
+          const xt = tensor(x, shape, { ...F64, requiresGrad: true });
+          const y = antler.prod(xt, axes, keep);
+          const red = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+          const what = `shape [${shape}] axes [${axes}] keepDims ${keep}`;
+          expect(y.shape).toEqual(keep ? shape.map((d, i) => (red.has(i) ? 1 : d)) : shape.filter((_, i) => !red.has(i)));
+          expectClose(read(y), ref.y, 1e-14, 1e-300, what);
+          y.backward(tensor(gy, y.shape, F64));
+          expectClose(read(xt.grad!), ref.gx, 1e-13, 1e-300, `gradient, ${what}`);
+          // float32 takes the gradient through float64 (its own branch of the same permutation).
+          const x32 = tensor(x, shape, { requiresGrad: true });
+          antler.prod(x32, axes, keep).backward(tensor(gy, y.shape));
+          const ref32 = prodRef(x.map(Math.fround), shape, axes, gy.map(Math.fround));
+          expectClose(read(x32.grad!), ref32.gx, 1e-6, 1e-30, `float32 gradient, ${what}`);
+        }
+    }));
+
+  test("the reduction's fast paths: the outer axis of wide rows (neighbouring outputs folded together) and more than 4096 factors (chunks)", () =>
+    tidy(() => {
+      // [R, C] over axis 0 with C ≥ 8: the column path, in blocks of 64 outputs; factors near 1 keep the products finite.
+      for (const [shape, axes] of [[[3, 70], [0]], [[5, 2, 130], [0, 1]], [[2, 9000], [1]], [[9000], [0]], [[3, 3000, 2], [1]]] as [number[], number[]][]) {
+        const x = randomArray(rng, prodOf(shape), 0.999, 1.001).map((v) => (rng.next() < 0.5 ? -v : v));
+        const ref = { y: productsOf(x, shape, axes) };
+        const what = `shape [${shape}] axes [${axes}]`;
+        expectClose(read(antler.prod(tensor(x, shape, F64), axes)), ref.y, 1e-12, 1e-300, `float64 ${what}`);
+        const x32 = x.map(Math.fround);
+        expectClose(read(antler.prod(tensor(x32, shape), axes)), productsOf(x32, shape, axes).map(Math.fround), 2 ** -23, 1e-30, `float32 ${what}`);
+        const i32 = randomInts(rng, prodOf(shape), -1, 1).map((v) => (v === 0 ? 1 : v));
+        expectExact(read(antler.prod(tensor(i32, shape, { dtype: 'int32' }), axes)), productsOf(i32, shape, axes), `int32 ${what}`);
+      }
+    }));
+
+  test('defaults: prod() and x.prod() reduce everything without keepDims, x.prod(axis) drops the axis; cumprod (function and method) runs along axis 0', () =>
+    tidy(() => {
+      const shape = [3, 4];
+      const x = valuesWithZeros(rng, 12, 0);
+      const xt = tensor(x, shape, F64);
+      for (const y of [antler.prod(xt), xt.prod()]) {
+        expect(y.shape).toEqual([]);
+        expectClose(read(y), [x.reduce((a, b) => a * b, 1)], 1e-14, 0, 'prod of everything');
+      }
+      const rows = xt.prod(1);
+      expect(rows.shape).toEqual([3]);
+      expectClose(read(rows), productsOf(x, shape, [1]), 1e-14, 0, 'x.prod(1)');
+      const down = cumprodRef(x, shape, 0, false, false);
+      for (const y of [antler.cumprod(xt), xt.cumprod(), antler.cumprod(xt, undefined, { reverse: false }), xt.cumprod(undefined, {})])
+        expectClose(read(y), down, 1e-14, 1e-300, 'cumprod along axis 0');
+      expectClose(read(xt.cumprod(undefined, { exclusive: true, reverse: true })), cumprodRef(x, shape, 0, true, true), 1e-14, 1e-300, 'x.cumprod(undefined, options)');
     }));
 
   test('empty reductions give 1; int32 is exact or refused; tensor.prod is prod', () =>
@@ -214,6 +277,10 @@ describe(`cumprod (seed ${SEED})`, () => {
       const w = tensor([Infinity, 2], [2], { dtype: 'float64', requiresGrad: true });
       antler.sum(antler.mul(antler.cumprod(w, 0, { exclusive: true }), tensor([1, 0], [2], F64))).backward();
       expectExact(read(w.grad!), [0, 0]);
+      // createGraph (a graph-building backward, differentiable again) takes the float32 gradient through float64 too.
+      const zg = tensor(v, [5], { requiresGrad: true });
+      antler.prod(zg).backward(undefined, { createGraph: true });
+      expectClose(read(zg.grad!), others.map(Math.fround), 1e-6, 0, 'prod gradient, createGraph');
       // int32: a zero factor after the running product overflowed still gives 0, as PyTorch.
       const big = [...new Array(40).fill(2147483647), 0];
       expectExact(read(antler.prod(tensor(big, [41], { dtype: 'int32' }))), [0]);
