@@ -10,7 +10,7 @@ import { adjointOps } from '../deer/scan';
 import { fail } from '../errors';
 import { full, zerosLike, type Tensor } from '../tensor';
 import {
-  add, concat, cos, cosh, cumprod, div, erfc, exp, flip, greater, greaterEqual, less, lessEqual, mul, neg, permute, pow, reshape, sigmoid, sin, sinh, slice, sqrt,
+  add, cast, concat, cos, cosh, cumprod, div, erfc, exp, flip, greater, greaterEqual, less, lessEqual, mul, neg, permute, pow, reshape, sigmoid, sin, sinh, slice, sqrt,
   square, sub, where, type UnaryName,
 } from './core';
 
@@ -132,6 +132,9 @@ export function unaryDerivative(op: UnaryName, x: Tensor, y: Tensor, gy: Tensor,
  * same over flipped x.
  */
 export function cumprodDerivative(x: Tensor, gy: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+  // float32 through float64, as the kernel keeps E and S in double: partial products outside
+  // float32's range (1e-30 · 1e-30 · 3 · 1e30 · 1e30) would otherwise give 0, ∞ and NaN.
+  if (x.dtype === 'float32') return cast(cumprodDerivative(cast(x, 'float64'), cast(gy, 'float64'), axis, exclusive, reverse), 'float32');
   const ax = axis < 0 ? axis + x.rank : axis;
   if (reverse) return flip(cumprodDerivative(flip(x, ax), flip(gy, ax), ax, exclusive, false), ax);
   const n = x.rank === 0 ? 1 : x.shape[ax];

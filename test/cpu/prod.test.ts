@@ -281,6 +281,14 @@ describe(`cumprod (seed ${SEED})`, () => {
       const zg = tensor(v, [5], { requiresGrad: true });
       antler.prod(zg).backward(undefined, { createGraph: true });
       expectClose(read(zg.grad!), others.map(Math.fround), 1e-6, 0, 'prod gradient, createGraph');
+      for (const reverse of [false, true]) {
+        // Reversed, the factors run from the end: the product of all five is then the first output.
+        const xg = tensor(reverse ? [...v].reverse() : v, [5], { requiresGrad: true });
+        const pick = reverse ? [1, 0, 0, 0, 0] : [0, 0, 0, 0, 1];
+        antler.sum(antler.mul(antler.cumprod(xg, 0, { reverse }), tensor(pick, [5]))).backward(undefined, { createGraph: true });
+        const want = others.map(Math.fround);
+        expectClose(read(xg.grad!), reverse ? [...want].reverse() : want, 1e-6, 0, `cumprod gradient, createGraph, reverse ${reverse}`);
+      }
       // int32: a zero factor after the running product overflowed still gives 0, as PyTorch.
       const big = [...new Array(40).fill(2147483647), 0];
       expectExact(read(antler.prod(tensor(big, [41], { dtype: 'int32' }))), [0]);
