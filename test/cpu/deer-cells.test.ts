@@ -386,6 +386,46 @@ describe('deer cells: edge sizes', () => {
   });
 });
 
+describe(`deer cells: relu at its kink and at NaN, as torch (seed ${SEED})`, () => {
+  // torch.relu's derivative at exactly 0 is 0 (threshold_backward passes the gradient only where x > 0),
+  // and relu(NaN) is NaN with the gradient passed. Sequence 0 has xp = 0, no bias and y0 = 0, so every
+  // pre-activation is exactly 0 at every step; sequence 1 is random with a NaN pre-activation at the
+  // last step (unit 0), whose λ there is g itself.
+  test('a pre-activation of exactly 0 has derivative 0 in J, its diagonal, the walk backward and the adjoint mode; NaN stays NaN', () => {
+    const c: Case = { kind: 'rnn_relu', T: 3, B: 2, H: 4, bias: false };
+    const { G, n } = dims(c);
+    const op = operands(rng, c);
+    for (let t = 0; t < c.T; t++) for (let k = 0; k < G; k++) op.xp[(t * c.B + 0) * G + k] = 0;
+    for (let i = 0; i < n; i++) op.y0[i] = 0;
+    op.xp[((c.T - 1) * c.B + 1) * G + 0] = NaN;
+    const y = sequential(c, op);
+    const ref = sequentialRef(c, op);
+    const nanAt = ((c.T - 1) * c.B + 1) * n + 0;
+    expect(y[nanAt]).toBeNaN();
+    expectClose(y.filter((_, i) => i !== nanAt), ref.filter((_, i) => i !== nanAt), 1e-14, 1e-14, 'y');
+    for (let t = 0; t < c.T; t++) for (let i = 0; i < n; i++) expect(y[(t * c.B + 0) * n + i]).toBe(0);
+    const dense = linearize(c, op, y, 'dense'), diag = linearize(c, op, y, 'diagonal');
+    expect(dense.f[nanAt]).toBeNaN();
+    for (let t = 0; t < c.T; t++) {
+      const s = t * c.B + 0;
+      expect(Array.from(dense.J!.subarray(s * n * n, (s + 1) * n * n))).toEqual(new Array(n * n).fill(0));
+      expect(Array.from(diag.J!.subarray(s * n, (s + 1) * n))).toEqual(new Array(n).fill(0));
+    }
+    const g = randomArray(rng, y.length);
+    for (const adjoint of [false, true]) {
+      const r = backward(c, op, y, g, adjoint);
+      for (let t = 0; t < c.T; t++)
+        for (let k = 0; k < G; k++) {
+          expect(r.gxp[(t * c.B + 0) * G + k]).toBe(0);
+          expect(r.ghh[(t * c.B + 0) * G + k]).toBe(0);
+        }
+      // The NaN unit passes its λ = g (the last step's λ, in either mode: the adjoint's λ is g here).
+      expect(r.gxp[((c.T - 1) * c.B + 1) * G + 0]).toBe(g[nanAt]);
+      expect(Array.from(r.gy0.subarray(0, n))).toEqual(new Array(n).fill(0));
+    }
+  });
+});
+
 describe('deer cells: bad inputs', () => {
   const f64 = (shape: number[]) => tensor(new Array(shape.reduce((p, q) => p * q, 1)).fill(0.5), shape, { dtype: 'float64' });
   const f32 = (shape: number[]) => tensor(new Array(shape.reduce((p, q) => p * q, 1)).fill(0.5), shape, { dtype: 'float32' });

@@ -208,6 +208,44 @@ describe('cellDeerSolve, the native op', () => {
     });
   });
 
+  // The judgement (kernels/deer_fused.h, deerJudge) replayed in JavaScript from the residual history of one
+  // sequence, each residual read as the status of a solve stopped there by maxIters (the same iterates: one
+  // sequence's solve is deterministic). eps = 1 and a huge stallFloor put every residual "near the floor" and a
+  // huge growthFactor rules out divergence, so the solve stops at the first iteration that is stallIters
+  // iterations past its lowest residual (or converges exactly before): stalled, with that many steps.
+  test('stallIters: a solve stops as stalled exactly stallIters iterations after its lowest residual, as replayed from the history', () => {
+    tidy(() => {
+      for (const jac of ['dense', 'diagonal'] as const)
+        for (const stallIters of [1, 3]) {
+          const o = ops('gru', 200, 1, 6, 'float32');
+          const run = (maxIters: number, stall: number) => {
+            const [y, status] = nat.cellDeerSolve('gru', o.xp.handle, o.Whh.handle, o.bhh.handle, o.y0.handle, o.guess.handle, jac, 0, 0, maxIters, 1e300, stall, 1e300, 1).map(wrap);
+            const s = Array.from(status.dataSync());
+            y.dispose();
+            status.dispose();
+            return { code: s[0], steps: s[1], res: s[2] };
+          };
+          // Replay: best and the iterations since it, from iteration 0 on.
+          let best = Infinity, since = 0, want: { code: number; steps: number } | null = null;
+          for (let m = 0; m <= 60 && !want; m++) {
+            const h = run(m, 1e6);
+            if (h.code === 0) want = { code: 0, steps: h.steps }; // converged exactly (a zero residual) at h.steps <= m
+            else {
+              expect(h).toMatchObject({ code: 3, steps: m });
+              if (h.res < best) {
+                best = h.res;
+                since = 0;
+              } else since += 1;
+              if (since >= stallIters) want = { code: 2, steps: m };
+            }
+          }
+          expect(want).not.toBeNull();
+          const got = run(100, stallIters);
+          expect({ jac, stallIters, code: got.code, steps: got.steps }).toEqual({ jac, stallIters, ...want! });
+        }
+    });
+  });
+
   test('bad arguments raise AntlerError naming what was passed', () => {
     tidy(() => {
       const o = ops('gru', 6, 2, 3);

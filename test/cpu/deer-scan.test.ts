@@ -314,6 +314,47 @@ describe(`the solver's fused residual (deerResidual) (seed ${SEED})`, () => {
     expectExact([got.res[0], got.scale[0]], [ref.res[0], ref.scale[0]]);
   });
 
+  // n >= 8: the CPU takes each row's first n − n % 8 entries in eight running lanes (native/cpu/scan.cpp,
+  // residualTyped), the rest through the shared kernel: NaN and infinity in a lane and in the tail, and a
+  // column whose every excess is negative (the lanes' excess maximum starts at −∞, not 0).
+  test('n = 8 and 11 (the CPU\'s lanes and tail): NaN, infinity and an all-negative excess per column', () => {
+    for (const n of [8, 11]) {
+      const T = 6, B = 6, rtol = 0.5;
+      const y = randomArray(rng, T * B * n, -3, 3), f = randomArray(rng, T * B * n, -3, 3);
+      const at = (t: number, b: number, i: number) => (t * B + b) * n + i;
+      y[at(3, 1, 2)] = NaN; // column 1: NaN in y, in a lane
+      f[at(4, 2, n - 1)] = NaN; // column 2: NaN in f, in the tail (n = 11) or the last lane (n = 8)
+      f[at(0, 3, 5)] = Infinity; // column 3: an infinite f in a lane
+      y[at(5, 4, 0)] = -Infinity; // column 4: an infinite y
+      // Column 5: y within 10% of f and |f| >= 1, so every |y − f| − rtol·|f| < 0.
+      for (let t = 0; t < T; t++)
+        for (let i = 0; i < n; i++) {
+          const v = rng.uniform(1, 3) * (rng.uniform(0, 1) < 0.5 ? -1 : 1);
+          f[at(t, 5, i)] = v;
+          y[at(t, 5, i)] = v * rng.uniform(0.9, 1.1);
+        }
+      const ref = residualRef(T, B, n, y, f, rtol);
+      expect(ref.excess[5]).toBeLessThan(0);
+      for (const dtype of ['float64', 'float32'] as const) {
+        const got = tidy(() => compute(tensor(y, [T, B, n], { dtype }), tensor(f, [T, B, n], { dtype }), rtol));
+        const r = dtype === 'float64' ? ref : residualRef(T, B, n, Float32Array.from(y), Float32Array.from(f), rtol);
+        const what = `n = ${n} ${dtype}`;
+        const tol = dtype === 'float64' ? 1e-14 : 1e-6;
+        for (let b = 0; b < B; b++) {
+          for (const key of ['res', 'scale', 'excess'] as const) {
+            const want = dtype === 'float64' ? r[key][b] : Math.fround(r[key][b]);
+            // An infinite y makes |y − f| − rtol·|f| infinite natively (kernels/residual.h), NaN in the reference: neither passes.
+            if (b === 4 && key === 'excess') expect(Number.isNaN(got.excess[b]) || got.excess[b] === Infinity).toBe(true);
+            else if (!Number.isFinite(want)) expect({ what, b, key, v: got[key][b] }).toEqual({ what, b, key, v: want });
+            else expect(Math.abs(got[key][b] - want)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want)));
+          }
+          if (Number.isFinite(r.ss[b])) expectClose([got.ss[b]], [r.ss[b]], tol, 0, `${what} ss ${b}`);
+          expect(converged(got, b, 1e9)).toBe(b === 0 || b === 5);
+        }
+      }
+    }
+  });
+
   test('T = 0 or n = 0 gives zeros; B = 0 gives nothing', () => {
     tidy(() => {
       const z = (s: number[]) => antler.zeros(s, { dtype: 'float64' });
@@ -576,5 +617,86 @@ describe(`deer.elkStep with the dense Jacobian: the damped Newton step (seed ${S
     const F = new Array<number>(c.T * c.B * c.n * c.n).fill(0);
     diag.a.forEach((v, k) => (F[k * c.n + (k % c.n)] = v));
     expectClose(runElkDense(c, { ...diag, a: F }, 'float64'), runElk(c, diag, 'float64'), 1e-12, 1e-12, 'y');
+  });
+});
+
+// ---------------------------------------------------------------- chunked paths with more threads
+
+/**
+ * The CPU cuts a scan into chunks when there are fewer batch elements (ELK:
+ * chains) than threads and T >= 512 (native/cpu/scan.cpp, elk.cpp): chunk
+ * count ⌈threads / B⌉. With the two threads of a small machine that is at
+ * most two chunks and only for B = 1, so the middle chunks' carries (phase 2
+ * over three or more summaries), the batch stride of the chunk starts and a
+ * short last chunk (T not a multiple of the chunk length) are only reached
+ * with more threads. A carry only shows across chunks of 100+ steps when the
+ * recurrence forgets slowly, so the transitions here are near 1 (|A| in
+ * [0.97, 1], F near the identity, ELK's λ small: the smoother's gain
+ * P a/(a²P + 1) near 1 too). Each case is checked against the same float64
+ * references as above: the sequential loop, the tridiagonal and the
+ * block-tridiagonal normal equations.
+ */
+describe(`chunked scans and ELK steps with more threads than cores (seed ${SEED})`, () => {
+  // T = 1001: with 6 threads, B = 1 gives 6 chunks of 167 (the last 166), B = 2 three of 334 (the last 333);
+  // with 3 threads, B = 1 three chunks, B = 2 two.
+  const T = 1001;
+  const withThreads = <R>(threads: number, body: () => R): R => {
+    const original = antler.backends().cpu.threads;
+    antler.setNumThreads(threads);
+    try {
+      return body();
+    } finally {
+      antler.setNumThreads(original);
+    }
+  };
+  const THREADS = [3, 6];
+  // Transitions that forget slowly: diagonal entries ±[0.97, 1]; dense 0.985·I plus a non-symmetric part of norm <= 0.015.
+  const slowA = (n: number, steps: number, diagonal: boolean): number[] => {
+    const out: number[] = [];
+    for (let s = 0; s < steps; s++)
+      for (let i = 0; i < n; i++) {
+        if (diagonal) out.push(rng.uniform(0.97, 1) * (rng.uniform(0, 1) < 0.2 ? -1 : 1));
+        else for (let j = 0; j < n; j++) out.push((i === j ? 0.985 : 0) + rng.uniform(-0.015, 0.015) / n);
+      }
+    return out;
+  };
+
+  test.each([false, true])('deer.scan (diagonal %s): T = 1001, B = 1 and 2, float64 and float32, equals the sequential loop', (diagonal) => {
+    for (const threads of THREADS)
+      for (const B of [1, 2]) {
+        const c: Case = { T, B, n: 3, diagonal };
+        const { b, y0 } = operands(rng, c);
+        const A = slowA(c.n, T * B, diagonal);
+        const what = `${threads} threads, B = ${B}`;
+        withThreads(threads, () => {
+          expectClose(runScan(c, A, b, y0, 'float64'), scanRef(c, A, b, y0), 1e-11, 1e-11, `${what} float64`);
+          const r = (xs: number[]) => Array.from(Float32Array.from(xs));
+          const [A32, b32, y032] = [r(A), r(b), r(y0)];
+          expectClose(runScan(c, A32, b32, y032, 'float32'), scanRef(c, A32, b32, y032), 1e-4, 1e-4, `${what} float32`);
+        });
+      }
+  });
+
+  test('deer.elkStep, diagonal Jacobian: T = 1001 with one and two chains equals the tridiagonal normal equations', () => {
+    for (const threads of THREADS)
+      for (const B of [1, 2]) {
+        const c: ElkCase = { T, B, n: 1 };
+        const lambdas = Array.from({ length: B }, (_, b) => [1e-4, 0.37][b % 2] * rng.uniform(1, 2));
+        const o = { ...elkOperands(rng, c, lambdas), a: slowA(1, T * B, true) };
+        const ref = elkRef(c, o.a, o.u, o.yhat, o.y0, o.lambda);
+        withThreads(threads, () => expectClose(runElk(c, o, 'float64'), ref, 1e-10, 1e-10, `${threads} threads ${JSON.stringify(c)}`));
+      }
+  });
+
+  // The dense step chunks only when T·B·n³ >= 32768 (native/cpu/elk.cpp): n = 4 for B = 1, n = 3 for B = 2.
+  test('deer.elkStep, dense Jacobian: T = 1001, B = 1 (n = 4) and 2 (n = 3) equals the block-tridiagonal normal equations', () => {
+    for (const threads of THREADS)
+      for (const B of [1, 2]) {
+        const c: ElkCase = { T, B, n: B === 1 ? 4 : 3 };
+        const lambdas = Array.from({ length: B }, (_, b) => [1e-4, 0.37][b % 2] * rng.uniform(1, 2));
+        const o = { ...elkDenseOperands(rng, c, lambdas, 0.6), a: slowA(c.n, T * B, false) };
+        const ref = elkDenseRef(c, o.a, o.u, o.yhat, o.y0, o.lambda);
+        withThreads(threads, () => expectClose(runElkDense(c, o, 'float64'), ref, 1e-10, 1e-10, `${threads} threads ${JSON.stringify(c)}`));
+      }
   });
 });
