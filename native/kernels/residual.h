@@ -33,7 +33,7 @@ ANTLER_HD double maxKeepNaN(double m, double v) {
   return v > m ? v : m;
 }
 
-// |y − f| − rtol·|f|, NaN where either is not finite (an infinite f never passes the test).
+// |y − f| − rtol·|f|: NaN where f is not finite (af − af), +∞ where only y is infinite; neither passes the test.
 ANTLER_HD double residualExcess(double ad, double af, double rtol) {
   return ad - rtol * af + (af - af);
 }
