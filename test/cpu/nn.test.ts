@@ -499,7 +499,9 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
       expectAntlerErrorInTidy(() => conv.forward(zeros([1, 3, 5], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^Conv1d: input is float64; the module is float32/);
       expectAntlerErrorInTidy(() => zeros([2]).assign(zeros([2], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^assign: the source is float64 and the destination float32; convert the source with \.cast\('float32'\)$/);
       // PyTorch's [N, C, L] layout given to crossEntropy: the message says where the classes go.
-      expectAntlerErrorInTidy(() => antler.crossEntropy(zeros([2, 5, 3]), zeros([2, 3], { dtype: 'int32' })), 'SHAPE_MISMATCH', /need labels of shape \[2, 5\] \(classes on the last axis: logits \[\.\.\., C\], labels \[\.\.\.\]\)$/);
+      expectAntlerErrorInTidy(() => antler.crossEntropy(zeros([2, 5, 3]), zeros([2, 3], { dtype: 'int32' })), 'SHAPE_MISMATCH', /fits PyTorch's \[N, C, …\] layout of logits \[2, 5, 3\]; antler's classes are on the last axis \(logits \[\.\.\., C\], labels \[\.\.\.\]\): move them there with logits\.permute\(\[0, 2, 1\]\)/);
+      // Labels that fit neither layout: the shape they should have.
+      expectAntlerErrorInTidy(() => antler.crossEntropy(zeros([2, 5, 3]), zeros([2, 4], { dtype: 'int32' })), 'SHAPE_MISMATCH', /need labels of shape \[2, 5\] \(classes on the last axis: logits \[\.\.\., C\], labels \[\.\.\.\]\)$/);
     });
     lin.dispose();
     norm.dispose();
