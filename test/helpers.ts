@@ -104,6 +104,37 @@ export function prod(shape: readonly number[]): number {
   return n;
 }
 
+/** Every exclusive/reverse combination of a running sum or product (cumsum, cumprod). */
+export const SCAN_COMBOS = [
+  { exclusive: false, reverse: false },
+  { exclusive: true, reverse: false },
+  { exclusive: false, reverse: true },
+  { exclusive: true, reverse: true },
+];
+
+/**
+ * The reference running sum or product (cumsum, cumprod) along axis: x viewed
+ * as [outer, n, inner], each line accumulated in order (from the end when
+ * reverse) in float64, exclusive leaving each element out of its own entry.
+ */
+export function runningRef(x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean, op: 'sum' | 'prod'): number[] {
+  const ax = shape.length === 0 ? 0 : axis < 0 ? axis + shape.length : axis;
+  const n = shape.length === 0 ? 1 : shape[ax];
+  const inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
+  const out = new Array<number>(x.length);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < inner; j++) {
+      let acc = op === 'sum' ? 0 : 1;
+      for (let k = 0; k < n; k++) {
+        const i = o * n * inner + (reverse ? n - 1 - k : k) * inner + j;
+        if (exclusive) out[i] = acc;
+        acc = op === 'sum' ? acc + x[i] : acc * x[i];
+        if (!exclusive) out[i] = acc;
+      }
+    }
+  return out;
+}
+
 function fmt(x: number): string {
   return Object.is(x, -0) ? '-0' : String(x);
 }

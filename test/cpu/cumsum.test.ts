@@ -9,7 +9,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, randomInts, randomShape, runningRef, SCAN_COMBOS, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -18,54 +18,9 @@ expectNoLeaksInSuite(tensorCounts);
 const F64 = { dtype: 'float64' as const };
 const I32 = { dtype: 'int32' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
-const COMBOS = [
-  { exclusive: false, reverse: false },
-  { exclusive: true, reverse: false },
-  { exclusive: false, reverse: true },
-  { exclusive: true, reverse: true },
-];
-
-/** The reference: x viewed as [outer, n, inner], each line summed in order in float64. */
-function cumsumRef(x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean): number[] {
-  const ax = shape.length === 0 ? 0 : axis < 0 ? axis + shape.length : axis;
-  const n = shape.length === 0 ? 1 : shape[ax];
-  const inner = prod(shape.slice(ax + 1));
-  const outer = prod(shape.slice(0, ax));
-  const out = new Array<number>(x.length);
-  for (let o = 0; o < outer; o++)
-    for (let j = 0; j < inner; j++) {
-      let acc = 0;
-      for (let k = 0; k < n; k++) {
-        const i = o * n * inner + (reverse ? n - 1 - k : k) * inner + j;
-        if (exclusive) {
-          out[i] = acc;
-          acc += x[i];
-        } else {
-          acc += x[i];
-          out[i] = acc;
-        }
-      }
-    }
-  return out;
-}
-
-/** The same walk with the running product (cumprod), from 1. */
-function cumprodRefNear1(x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean): number[] {
-  const ax = axis < 0 ? axis + shape.length : axis;
-  const n = shape[ax], inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
-  const out = new Array<number>(x.length);
-  for (let o = 0; o < outer; o++)
-    for (let j = 0; j < inner; j++) {
-      let acc = 1;
-      for (let k = 0; k < n; k++) {
-        const i = o * n * inner + (reverse ? n - 1 - k : k) * inner + j;
-        if (exclusive) out[i] = acc;
-        acc *= x[i];
-        if (!exclusive) out[i] = acc;
-      }
-    }
-  return out;
-}
+const COMBOS = SCAN_COMBOS;
+const cumsumRef = (x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean) => runningRef(x, shape, axis, exclusive, reverse, 'sum');
+const cumprodRefNear1 = (x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean) => runningRef(x, shape, axis, exclusive, reverse, 'prod');
 
 const label = (o: { exclusive: boolean; reverse: boolean }) => `${o.exclusive ? 'exclusive' : 'inclusive'}${o.reverse ? ', reverse' : ''}`;
 

@@ -9,7 +9,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod as prodOf, randomArray, randomInts, randomShape, Rng, tensorCounts, unravel } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod as prodOf, randomArray, randomInts, randomShape, Rng, runningRef, SCAN_COMBOS, tensorCounts, unravel } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -17,35 +17,8 @@ expectNoLeaksInSuite(tensorCounts);
 
 const F64 = { dtype: 'float64' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
-const COMBOS = [
-  { exclusive: false, reverse: false },
-  { exclusive: true, reverse: false },
-  { exclusive: false, reverse: true },
-  { exclusive: true, reverse: true },
-];
-
-/** x viewed as [outer, n, inner]: each line's running product, in order, in float64. */
-function cumprodRef(x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean): number[] {
-  const ax = shape.length === 0 ? 0 : axis < 0 ? axis + shape.length : axis;
-  const n = shape.length === 0 ? 1 : shape[ax];
-  const inner = prodOf(shape.slice(ax + 1)), outer = prodOf(shape.slice(0, ax));
-  const out = new Array<number>(x.length);
-  for (let o = 0; o < outer; o++)
-    for (let j = 0; j < inner; j++) {
-      let acc = 1;
-      for (let k = 0; k < n; k++) {
-        const i = o * n * inner + (reverse ? n - 1 - k : k) * inner + j;
-        if (exclusive) {
-          out[i] = acc;
-          acc *= x[i];
-        } else {
-          acc *= x[i];
-          out[i] = acc;
-        }
-      }
-    }
-  return out;
-}
+const COMBOS = SCAN_COMBOS;
+const cumprodRef = (x: readonly number[], shape: readonly number[], axis: number, exclusive: boolean, reverse: boolean) => runningRef(x, shape, axis, exclusive, reverse, 'prod');
 
 /** The reductions of x over `axes` (all when empty): for each output, the flat indices of its elements. */
 function groups(shape: readonly number[], axes: readonly number[]): Map<string, number[]> {
