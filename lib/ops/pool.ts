@@ -43,9 +43,6 @@ interface Windows {
   taps: number[];
   Lout: number;
   K: number;
-  /** Window t's tap j is at starts[t] + j·step (a shorter adaptive window's repeats come after its own taps). */
-  starts: number[];
-  step: number;
 }
 
 function positive(op: string, v: unknown, what: string, min = 1): number {
@@ -87,59 +84,70 @@ function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOpt
   if (ceil && (Lout - 1) * stride >= L + padding) Lout--;
   if (Lout < 1)
     fail('SHAPE_MISMATCH', `${op}: the input's length ${L} (padded to ${L + 2 * padding}) is shorter than the window's span ${span} (kernel ${K}, dilation ${dilation})`);
-  const starts = Array.from({ length: Lout }, (_, t) => t * stride - padding);
   const taps: number[] = [];
-  for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(starts[t] + k * dilation);
-  return { taps, Lout, K, stride, padding, starts, step: dilation };
+  for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(t * stride - padding + k * dilation);
+  return { taps, Lout, K, stride, padding };
 }
 
-/** PyTorch's adaptive windows: output i covers [⌊i·L/out⌋, ⌈(i+1)·L/out⌉); shorter ones repeat their last tap. */
+/** PyTorch's adaptive windows: output i covers [⌊i·L/out⌋, ⌈(i+1)·L/out⌉); a shorter one's extra taps are −1. */
 function adaptiveWindows(op: string, L: number, outputSize: unknown): Windows & { lengths: number[] } {
   const out = positive(op, outputSize, 'outputSize');
   if (L === 0) fail('SHAPE_MISMATCH', `${op}: the input's length is 0; adaptive pooling needs at least one element`);
   const starts = Array.from({ length: out }, (_, i) => Math.floor((i * L) / out));
-  const ends = Array.from({ length: out }, (_, i) => Math.ceil(((i + 1) * L) / out));
-  const lengths = starts.map((s, i) => ends[i] - s);
-  const K = Math.max(...lengths);
+  const lengths = starts.map((s, i) => Math.ceil(((i + 1) * L) / out) - s);
+  const K = lengths.reduce((m, n) => Math.max(m, n), 0);
   const taps: number[] = [];
-  for (let i = 0; i < out; i++) for (let k = 0; k < K; k++) taps.push(starts[i] + Math.min(k, lengths[i] - 1));
-  return { taps, Lout: out, K, lengths, starts, step: 1 };
+  for (let i = 0; i < out; i++) for (let k = 0; k < K; k++) taps.push(k < lengths[i] ? starts[i] + k : -1);
+  return { taps, Lout: out, K, lengths };
 }
 
 /**
- * The windows of x [N, C, L] as [N, C, Lout, K]: x padded with `fill` where
- * a tap falls outside it.
+ * The windows of x [N, C, L] as [N, C, Lout, K], gathered by one
+ * indexSelect: a tap outside the input reads `fill` (one column of it
+ * appended to x, at position L).
  */
-function gatherWindows(x: Tensor, L: number, w: Windows, fill: number): Tensor {
-  const lo = Math.max(0, -Math.min(...w.taps));
-  const hi = Math.max(0, Math.max(...w.taps) - (L - 1));
-  const xp = lo || hi ? pad(x, [[0, 0], [0, 0], [lo, hi]], { value: fill }) : x;
-  const idx = tensor(Int32Array.from(w.taps, (p) => p + lo), [w.taps.length], { dtype: 'int32', device: x.device });
+function gatherWindows(x: Tensor, L: number, taps: readonly number[], Lout: number, K: number, fill: number): Tensor {
+  const outside = taps.some((p) => p < 0 || p >= L);
+  const xp = outside ? pad(x, [[0, 0], [0, 0], [0, 1]], { value: fill }) : x;
+  const idx = tensor(Int32Array.from(taps, (p) => (p < 0 || p >= L ? L : p)), [taps.length], { dtype: 'int32', device: x.device });
   const [N, C] = x.shape;
-  return reshape(indexSelect(xp, 2, idx), [N, C, w.Lout, w.K]);
+  return reshape(indexSelect(xp, 2, idx), [N, C, Lout, K]);
 }
 
-/** The maxima of each window and their positions in the input. */
+/**
+ * The maxima of each window and their positions in the input, as PyTorch's
+ * scan picks them: the first in-input tap holding the maximum (a tap in the
+ * padding never wins over one in the input, −∞ included: it reads the
+ * window's first in-input tap instead), −∞ and −1 for a window with none.
+ */
 function maxOfWindows(x: Tensor, L: number, w: Windows, unbatched: boolean, returnIndices: boolean): Tensor | { values: Tensor; indices: Tensor } {
+  const taps = w.taps.slice();
+  for (let t = 0; t < w.Lout; t++) {
+    let first = -1;
+    for (let k = 0; k < w.K && first < 0; k++) if (taps[t * w.K + k] >= 0 && taps[t * w.K + k] < L) first = taps[t * w.K + k];
+    for (let k = 0; k < w.K; k++) if (taps[t * w.K + k] < 0 || taps[t * w.K + k] >= L) taps[t * w.K + k] = first;
+  }
   return tidy(() => {
-    const cols = gatherWindows(x, L, w, -Infinity);
+    const cols = gatherWindows(x, L, taps, w.Lout, w.K, -Infinity);
     const [N, C] = x.shape;
-    const at = argmax(cols, 3, true); // [N, C, Lout, 1]: the first maximum, or the first NaN, as PyTorch's scan keeps
+    const at = argmax(cols, 3, true); // [N, C, Lout, 1]: the first maximum, or the first NaN
     const values = reshape(gather(cols, 3, at), unbatched ? [C, w.Lout] : [N, C, w.Lout]);
     if (!returnIndices) return values;
-    // The position in the input of slot j of window t: starts[t] + j·step (on the device, int32).
-    const starts = tensor(w.starts, [w.Lout, 1], { dtype: 'int32', device: x.device });
-    const indices = reshape(add(mul(at, w.step), starts), values.shape);
-    return { values, indices };
+    // Slot at of window t is taps[t·K + at] (on the device, int32).
+    const slot = add(at, tensor(Int32Array.from({ length: w.Lout }, (_, t) => t * w.K), [w.Lout, 1], { dtype: 'int32', device: x.device }));
+    const positions = tensor(Int32Array.from(taps), [taps.length], { dtype: 'int32', device: x.device });
+    return { values, indices: reshape(indexSelect(positions, 0, reshape(slot, [-1])), values.shape) };
   });
 }
 
 /**
  * torch.nn.functional.max_pool1d: the maximum of each window of x [N, C, L]
  * (or [C, L]) → [N, C, Lout], Lout = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1
- * (⌈⌉ in ceil mode); padding is −∞. The gradient goes to the element picked
- * (the first of equal maxima; a NaN in a window is its maximum, the first
- * NaN, where PyTorch's CPU kernel keeps the last).
+ * (⌈⌉ in ceil mode). As PyTorch's, the padding is never picked (a window of
+ * −∞ inputs picks its first in-input one); a window with no element of the
+ * input (possible with dilation) is −∞ with index −1. The gradient goes to
+ * the element picked (the first of equal maxima; a NaN in a window is its
+ * maximum, the first NaN, where PyTorch's CPU kernel keeps the last).
  */
 export function maxPool1d(x: Tensor, kernelSize: number, options?: MaxPool1dOptions & { returnIndices?: false }): Tensor;
 export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
@@ -171,7 +179,7 @@ export function avgPool1d(x: Tensor, kernelSize: number, options?: AvgPool1dOpti
     return includePad ? end - start : Math.min(end, L) - Math.max(start, 0);
   });
   return tidy(() => {
-    const cols = gatherWindows(unbatched ? reshape(x, [1, C, L]) : x, L, w, 0);
+    const cols = gatherWindows(unbatched ? reshape(x, [1, C, L]) : x, L, w.taps, w.Lout, w.K, 0);
     const y = div(sum(cols, 3), tensor(divisors, [w.Lout], { dtype: x.dtype, device: x.device }));
     return unbatched ? reshape(y, [C, w.Lout]) : reshape(y, [N, C, w.Lout]);
   });
@@ -186,11 +194,11 @@ export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
   const op = 'adaptiveAvgPool1d';
   const { N, C, L, unbatched } = poolInput(op, x);
   const w = adaptiveWindows(op, L, outputSize);
-  // Each window's taps weighted 1/length; a shorter window's repeated last tap weighs 0.
+  // Each window's taps weighted 1/length; a shorter window's extra taps read 0 (so ±∞ elsewhere stays ±∞) and weigh 0.
   const weights = new Array<number>(w.Lout * w.K);
   for (let i = 0; i < w.Lout; i++) for (let k = 0; k < w.K; k++) weights[i * w.K + k] = k < w.lengths[i] ? 1 / w.lengths[i] : 0;
   return tidy(() => {
-    const cols = gatherWindows(unbatched ? reshape(x, [1, C, L]) : x, L, w, 0);
+    const cols = gatherWindows(unbatched ? reshape(x, [1, C, L]) : x, L, w.taps, w.Lout, w.K, 0);
     const y = sum(mul(cols, tensor(weights, [w.Lout, w.K], { dtype: x.dtype, device: x.device })), 3);
     return unbatched ? reshape(y, [C, w.Lout]) : reshape(y, [N, C, w.Lout]);
   });
@@ -204,7 +212,7 @@ export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { ret
   const op = 'adaptiveMaxPool1d';
   const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
   const { L, unbatched } = poolInput(op, x);
-  const w = adaptiveWindows(op, L, outputSize);
+  const w = adaptiveWindows(op, L, outputSize); // a shorter window's extra taps read its first one (maxOfWindows)
   const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
   return tidy(() => maxOfWindows(unbatched ? reshape(x, [1, ...x.shape]) : x, L, w, unbatched, ri));
 }

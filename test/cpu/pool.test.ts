@@ -84,6 +84,8 @@ function values(n: number): number[] {
   const mode = rng.next();
   if (mode < 0.3) return v.map(Math.round);
   if (mode < 0.4) return v.map((x) => (rng.next() < 0.1 ? NaN : x));
+  // Masked with −∞ (a padded sequence): whole windows of it pick their first in-input element, never the padding.
+  if (mode < 0.55) return v.map((x) => (rng.next() < 0.6 ? -Infinity : x));
   return v;
 }
 
@@ -169,6 +171,22 @@ describe(`1-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         expect(u.rank).toBe(2);
         expectExact(u.dataSync(), f(batched).dataSync(), name);
       }
+    }));
+
+  test('long inputs (a 10 s recording at 16 kHz) pool without piling arguments on the stack', () =>
+    tidy(() => {
+      const L = 160000;
+      const x = antler.arange(L, undefined, 1, { dtype: 'float64' }).reshape([1, 1, L]);
+      expectExact(antler.avgPool1d(x, 2).slice([0, 0, 79998]).dataSync(), [159996.5, 159998.5]);
+      expectClose(antler.adaptiveAvgPool1d(x, 1).dataSync(), [(L - 1) / 2], 1e-13, 0);
+      const m = antler.maxPool1d(x, 3, { stride: 1, padding: 1, returnIndices: true });
+      expectExact(m.indices.slice([0, 0, L - 2]).dataSync(), [L - 1, L - 1]);
+      expectExact(antler.adaptiveMaxPool1d(x, 3).dataSync(), [53333, 106666, 159999]);
+    }));
+
+  test('infinities stay infinite through the adaptive average (a shorter window reads 0, not its weighted-out last element)', () =>
+    tidy(() => {
+      expectExact(antler.adaptiveAvgPool1d(tensor([1, Infinity, 2, 3, 4], [1, 1, 5], { dtype: 'float64' }), 3).dataSync(), [Infinity, Infinity, 3.5]);
     }));
 
   test('a window wholly in the padding (dilation in ceil mode) is −∞ with index −1 and passes no gradient', () =>
