@@ -285,8 +285,10 @@ export abstract class LRScheduler {
   protected abstract chained(current: number, base: number, epoch: number, group: number): number;
   private lastLrs: number[] = [];
   private apply(): void {
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i)));
-    this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
+    // Every group's lr first, then all of them: a schedule that throws for one group changes none.
+    const lrs = this.optimizer.paramGroups.map((g, i) => this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i));
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]));
+    this.lastLrs = lrs;
   }
   /** @internal For subclasses that move their own counters (CosineAnnealingWarmRestarts.step(epoch)). */
   protected applyLrs(): void {
@@ -315,7 +317,12 @@ export abstract class LRScheduler {
     if (args.length)
       fail('INVALID_ARGUMENT', `${this.constructor.name}.step: takes no arguments (got ${describe(args[0])}); call step() once per epoch (PyTorch's step(epoch) is deprecated). To resume, load the optimizer's and the scheduler's stateDict()`);
     this.lastEpoch += 1;
-    this.apply();
+    try {
+      this.apply();
+    } catch (e) {
+      this.lastEpoch -= 1; // a step that failed did not happen
+      throw e;
+    }
   }
   /**
    * The learning rates this scheduler set at its last step (PyTorch's
@@ -787,6 +794,13 @@ export interface CyclicLROptions {
   maxMomentum: number | number[];
 }
 
+/** A CyclicLR scale function's value, which must be a finite number. */
+function scaledBy(fn: (x: number) => number, at: number): number {
+  const v = fn(at);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail('INVALID_ARGUMENT', `CyclicLR: scaleFn(${at}) must be a finite number; got ${describe(v)}`);
+  return v;
+}
+
 /**
  * Cyclical learning rates (Smith 2017; torch.optim.lr_scheduler.CyclicLR):
  * step() after every batch. The lr goes from baseLr up to maxLr over
@@ -828,6 +842,12 @@ export class CyclicLR extends LRScheduler {
     const scaleMode = o.scaleMode ?? 'cycle';
     if (scaleMode !== 'cycle' && scaleMode !== 'iterations') fail('INVALID_ARGUMENT', `${op}: scaleMode must be 'cycle' or 'iterations'; got ${describe(scaleMode)}`);
     const cycle = o.cycleMomentum === undefined ? true : checkBoolean(o.cycleMomentum, op, 'cycleMomentum');
+    const custom = o.scaleFn ?? null;
+    // A mode's own scaling fixes what it takes: triangular(2) the cycle, exp_range the step.
+    const takes = custom ? scaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
+    const scaleFn = custom ?? (mode === 'triangular' ? () => 1 : mode === 'triangular2' ? (c: number) => 1 / 2 ** (c - 1) : (t: number) => gamma ** t);
+    // The first step's scale (cycle 1, step 0) before anything changes: a scaleFn that fails there changes nothing.
+    scaledBy(scaleFn, takes === 'cycle' ? 1 : 0);
     let key: 'momentum' | 'betas' | null = null;
     let momenta = { base: [] as number[], max: [] as number[] };
     if (cycle) {
@@ -843,14 +863,14 @@ export class CyclicLR extends LRScheduler {
     this.baseLrs.splice(0, bases.length, ...bases);
     this.maxLrs = maxes;
     [this.stepSizeUp, this.stepSizeDown, this.mode, this.gamma] = [up, down, mode, gamma];
-    const custom = o.scaleFn ?? null;
-    // A mode's own scaling fixes what it takes: triangular(2) the cycle, exp_range the step.
-    this.scaleMode = custom ? scaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
-    this.scaleFn = custom ?? (mode === 'triangular' ? () => 1 : mode === 'triangular2' ? (c: number) => 1 / 2 ** (c - 1) : (t: number) => gamma ** t);
+    this.scaleMode = takes;
+    this.scaleFn = scaleFn;
     this.momentumKey = key;
     this.momenta = momenta;
     this.init();
   }
+
+  private scaleAt: [number, number] = [NaN, NaN];
 
   protected chained(_current: number, base: number, epoch: number, group: number): number {
     const total = this.stepSizeUp + this.stepSizeDown;
@@ -858,7 +878,9 @@ export class CyclicLR extends LRScheduler {
     const cycle = Math.floor(1 + epoch / total);
     const x = 1 + epoch / total - cycle;
     const rise = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
-    const scale = checkFinite(this.scaleFn(this.scaleMode === 'cycle' ? cycle : epoch), 'CyclicLR', 'scaleFn(…)');
+    // One scale per step, taken at the first group, before any group's momentum moves (the step is all or nothing).
+    if (group === 0 || this.scaleAt[0] !== epoch) this.scaleAt = [epoch, scaledBy(this.scaleFn, this.scaleMode === 'cycle' ? cycle : epoch)];
+    const scale = this.scaleAt[1];
     if (this.momentumKey !== null) {
       const [lo, hi] = [this.momenta.base[group], this.momenta.max[group]];
       setMomentum(this.optimizer.paramGroups[group] as unknown as Record<string, unknown>, this.momentumKey, hi - (hi - lo) * rise * scale);

@@ -1518,6 +1518,27 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, scaleFn: 3 as never }), 'INVALID_ARGUMENT', /scaleFn must be a function/);
     expectAntlerError(() => new optim.CyclicLR(ada, 0.01, 0.1, { cycleMomentum: false, step_size_up: 4 } as never), 'INVALID_ARGUMENT', /unknown option 'step_size_up'/);
     antler.dispose([ada, q]);
+    // A failed construction or step changes nothing: not the groups' lr and momentum, not the step count.
+    const ps = [antler.zeros([1], { requiresGrad: true }), antler.zeros([1], { requiresGrad: true })];
+    const sgd = new optim.SGD([{ params: [ps[0]] }, { params: [ps[1]] }], { lr: 0.5, momentum: 0.5 });
+    const state = () => sgd.paramGroups.map((g) => [g.lr, g.momentum]);
+    expectAntlerError(() => new optim.CyclicLR(sgd, 0.01, 0.1, { scaleFn: () => NaN }), 'INVALID_ARGUMENT', /^CyclicLR: scaleFn\(1\) must be a finite number; got NaN$/);
+    expect(state()).toEqual([[0.5, 0.5], [0.5, 0.5]]);
+    let calls = 0;
+    const cyc = new optim.CyclicLR(sgd, 0.01, 0.1, { scaleFn: () => (++calls <= 3 ? 1 : Infinity), stepSizeUp: 2 });
+    cyc.step();
+    const before = state();
+    expectAntlerError(() => cyc.step(), 'INVALID_ARGUMENT', /scaleFn\(1\) must be a finite number; got Infinity/);
+    expect(state()).toEqual(before);
+    expect(cyc.lastEpoch).toBe(1);
+    // The same for any scheduler: a LambdaLR whose lambda fails for the second group leaves the first alone.
+    const lam = new optim.LambdaLR(sgd, [(e) => 0.5 ** e, (e) => (e < 2 ? 1 : Number.NaN)]);
+    lam.step();
+    const mid = state();
+    expectAntlerError(() => lam.step(), 'INVALID_ARGUMENT');
+    expect(state()).toEqual(mid);
+    expect(lam.lastEpoch).toBe(1);
+    antler.dispose([sgd, ...ps]);
   });
 
   test('ReduceLROnPlateau in every mode and threshold mode matches a transcription of torch\'s step (ties and near-ties included)', () => {
