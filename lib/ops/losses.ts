@@ -274,13 +274,16 @@ export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: unk
  * divides by the number of rows (not by the weights, as PyTorch's).
  * Gradients flow to the logits and to the target.
  */
-export function softCrossEntropy(logits: Tensor, target: Tensor, weight: unknown, labelSmoothing: number, ignoreIndexGiven: boolean, reduction: Reduction): Tensor {
+export function softCrossEntropy(logits: Tensor, target: Tensor, weight: unknown, labelSmoothing: number, ignoreIndex: number | undefined, reduction: Reduction): Tensor {
   const op = 'crossEntropy';
+  if (logits.rank === 0) fail('SHAPE_MISMATCH', `${op}: logits must have a class dim; got a scalar`);
   if (logits.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: logits are int32; expected float32 or float64`);
   if (target.dtype !== logits.dtype)
     fail('DTYPE_MISMATCH', `${op}: a target of the logits' shape ${shapeText(logits.shape)} holds class probabilities, in the logits' dtype ${logits.dtype}; got ${target.dtype} (class indices are int32 of shape ${shapeText(logits.shape.slice(0, -1))})`);
   if (target.device !== logits.device) fail('DEVICE_MISMATCH', `${op}: target is on ${target.device} and logits on ${logits.device}`);
-  if (ignoreIndexGiven) fail('INVALID_ARGUMENT', `${op}: ignoreIndex applies to int32 class labels; this target holds class probabilities (the logits' shape ${shapeText(logits.shape)})`);
+  // As PyTorch's: a negative ignoreIndex (the default −100 among them) names no class and is ignored; a class is refused.
+  if (ignoreIndex !== undefined && ignoreIndex >= 0)
+    fail('INVALID_ARGUMENT', `${op}: ignoreIndex ${ignoreIndex} applies to int32 class labels; this target holds class probabilities (the logits' shape ${shapeText(logits.shape)})`);
   const C = logits.shape[logits.rank - 1];
   const w = checkClassWeight(op, weight, C, logits);
   return tidy(() => {

@@ -69,7 +69,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options?: { ignoreI
   if (smoothing < 0 || smoothing > 1) fail('INVALID_ARGUMENT', `crossEntropy: labelSmoothing must be in [0, 1]; got ${smoothing}`);
   // A float target of the logits' shape holds class probabilities (PyTorch's soft targets).
   if (labels.dtype !== 'int32' && labels.rank === logits.rank && labels.shape.every((d, i) => d === logits.shape[i]))
-    return softCrossEntropy(logits, labels, o.weight, smoothing, o.ignoreIndex !== undefined, reduction);
+    return softCrossEntropy(logits, labels, o.weight, smoothing, o.ignoreIndex === undefined ? undefined : ignoreIndex, reduction);
   if (labels.dtype !== 'int32')
     fail('DTYPE_MISMATCH', `crossEntropy: labels must be int32 class indices of shape ${shapeText(logits.shape.slice(0, -1))}, or class probabilities of the logits' shape ${shapeText(logits.shape)}; got ${labels.dtype} of shape ${shapeText(labels.shape)} (cast class indices with .cast('int32'))`);
   checkClassAxis('crossEntropy', logits, labels);

@@ -856,7 +856,10 @@ describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
       // Class probabilities must be in the logits' dtype; ignoreIndex belongs to class indices.
       const X = tensor(x, shape, F64);
       expectAntlerError(() => antler.crossEntropy(X, tensor(t, shape)), 'DTYPE_MISMATCH', /^crossEntropy: a target of the logits' shape .* holds class probabilities, in the logits' dtype float64; got float32/);
-      expectAntlerError(() => antler.crossEntropy(X, tensor(t, shape, F64), { ignoreIndex: 0 }), 'INVALID_ARGUMENT', /^crossEntropy: ignoreIndex applies to int32 class labels/);
+      expectAntlerError(() => antler.crossEntropy(X, tensor(t, shape, F64), { ignoreIndex: 0 }), 'INVALID_ARGUMENT', /^crossEntropy: ignoreIndex 0 applies to int32 class labels/);
+      // A negative ignoreIndex names no class: ignored, as PyTorch's (its default −100 is one).
+      expectExact(read(antler.crossEntropy(X, tensor(t, shape, F64), { ignoreIndex: -100 })), read(antler.crossEntropy(X, tensor(t, shape, F64))));
+      expectAntlerError(() => antler.crossEntropy(tensor(1.5, [], F64), tensor(0.5, [], F64)), 'SHAPE_MISMATCH', /^crossEntropy: logits must have a class dim; got a scalar$/);
       expectAntlerError(() => antler.crossEntropy(X, tensor(new Array(rows).fill(0), shape.slice(0, -1), F64)), 'DTYPE_MISMATCH', /^crossEntropy: labels must be int32 class indices of shape .*, or class probabilities of the logits' shape .*; got float64 of shape/);
     }));
 
