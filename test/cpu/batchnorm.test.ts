@@ -81,10 +81,13 @@ describe(`batchNorm, functional (seed ${SEED})`, () => {
       expectClose(y.dataSync(), normalizeRef(read(x), shape, rmBefore, rvBefore, read(w), read(b), 0.01), rtol, atol);
       expectExact(rm.dataSync(), rmBefore);
       expectExact(rv.dataSync(), rvBefore);
-      // Training without running statistics normalises with the batch's and updates nothing.
-      const z = antler.batchNorm(x, null, null, { training: true });
-      const s = channelStats(read(x), shape);
-      if (size(shape) / C > 1) expectClose(z.dataSync(), normalizeRef(read(x), shape, s.mean, s.biased, null, null, 1e-5), rtol, atol);
+      // Training without running statistics normalises with the batch's and updates nothing (a batch of one value
+      // per channel is refused in training: see the errors test).
+      if (size(shape) / C > 1) {
+        const z = antler.batchNorm(x, null, null, { training: true });
+        const s = channelStats(read(x), shape);
+        expectClose(z.dataSync(), normalizeRef(read(x), shape, s.mean, s.biased, null, null, 1e-5), rtol, atol);
+      }
     }));
 
   test('gradients in training (through the batch statistics) and evaluation match central differences (float64)', () =>
