@@ -293,7 +293,7 @@ export function softCrossEntropy(logits: Tensor, target: Tensor, weight: unknown
     const loss = neg(sum(w ? mul(terms, w) : terms, -1));
     if (reduction === 'none') return loss;
     if (reduction === 'sum') return sum(loss);
-    return div(sum(loss), Math.max(loss.size, 0));
+    return mean(loss);
   });
 }
 

@@ -9,7 +9,7 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, shapeText } from '../validate';
 import { add, div, mul, reshape, sum } from './core';
 import { argmax, gather, indexSelect } from './indexing';
 import { pad } from './shape';
@@ -45,12 +45,6 @@ interface Windows {
   K: number;
 }
 
-function positive(op: string, v: unknown, what: string, min = 1): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer ≥ ${min}; got ${describe(v)}`);
-  return v;
-}
-
 /** The input as [N, C, L], checked; and whether it came unbatched [C, L]. */
 function poolInput(op: string, x: Tensor): { N: number; C: number; L: number; unbatched: boolean } {
   checkTensor(x, op, 'input');
@@ -65,10 +59,10 @@ type WindowOptions = { stride?: number | null; padding?: number; dilation?: numb
 
 /** @internal The pooling options checked, with their defaults (PyTorch's: stride the kernel size). */
 export function poolGeometry(op: string, kernelSize: unknown, o: WindowOptions): { K: number; stride: number; padding: number; dilation: number; ceil: boolean } {
-  const K = positive(op, kernelSize, 'kernelSize');
-  const stride = o.stride === undefined || o.stride === null ? K : positive(op, o.stride, 'stride');
-  const padding = o.padding === undefined ? 0 : positive(op, o.padding, 'padding', 0);
-  const dilation = o.dilation === undefined ? 1 : positive(op, o.dilation, 'dilation');
+  const K = checkInteger(kernelSize, op, 'kernelSize', 1);
+  const stride = o.stride === undefined || o.stride === null ? K : checkInteger(o.stride, op, 'stride', 1);
+  const padding = o.padding === undefined ? 0 : checkInteger(o.padding, op, 'padding', 0);
+  const dilation = o.dilation === undefined ? 1 : checkInteger(o.dilation, op, 'dilation', 1);
   const ceil = o.ceilMode === undefined ? false : checkBoolean(o.ceilMode, op, 'ceilMode');
   if (padding > Math.floor(K / 2)) fail('INVALID_ARGUMENT', `${op}: padding ${padding} is more than half the kernel size ${K} (PyTorch's limit: at most ${Math.floor(K / 2)})`);
   return { K, stride, padding, dilation, ceil };
@@ -91,7 +85,7 @@ function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOpt
 
 /** PyTorch's adaptive windows: output i covers [⌊i·L/out⌋, ⌈(i+1)·L/out⌉); a shorter one's extra taps are −1. */
 function adaptiveWindows(op: string, L: number, outputSize: unknown): Windows & { lengths: number[] } {
-  const out = positive(op, outputSize, 'outputSize');
+  const out = checkInteger(outputSize, op, 'outputSize', 1);
   if (L === 0) fail('SHAPE_MISMATCH', `${op}: the input's length is 0; adaptive pooling needs at least one element`);
   const starts = Array.from({ length: out }, (_, i) => Math.floor((i * L) / out));
   const lengths = starts.map((s, i) => Math.ceil(((i + 1) * L) / out) - s);
