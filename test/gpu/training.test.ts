@@ -142,6 +142,34 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('TransformerEncoder (pre- and post-norm, gelu, causal and padding masks, dropout): training steps and eval agree with the CPU', () => {
+    const xs = Array.from({ length: 2 }, () => Array.from({ length: 5 * 3 * 8 }, () => rng.uniform(-1, 1)));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const enc = new antler.nn.TransformerEncoder(
+        () => new antler.nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 12, dropout: 0.1, activation: 'gelu', normFirst: true, ...F }),
+        1,
+      );
+      const post = new antler.nn.TransformerEncoder(new antler.nn.TransformerEncoderLayer(8, 4, { dimFeedforward: 6, dropout: 0.1, batchFirst: true, ...F }), 2, {
+        norm: new antler.nn.LayerNorm(8, F),
+      });
+      const mask = antler.nn.generateSquareSubsequentMask(5, F);
+      const pad = antler.tensor([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1], [3, 5], { dtype: 'int32', device });
+      const out: number[][] = [];
+      for (const v of xs) {
+        const x = antler.tensor(v, [5, 3, 8], F);
+        const y = post.forward(enc.forward(x, { mask, isCausal: true }).transpose(0, 1), { srcKeyPaddingMask: pad });
+        antler.sum(antler.mul(y, y.sin())).backward();
+        out.push(Array.from(y.dataSync()), ...[...enc.parameters(), ...post.parameters()].map((p) => Array.from(p.grad!.dataSync())));
+      }
+      enc.eval();
+      post.eval();
+      out.push(Array.from(post.forward(enc.forward(antler.tensor(xs[0], [5, 3, 8], F)).transpose(0, 1), { srcKeyPaddingMask: pad }).dataSync()));
+      enc.dispose();
+      post.dispose();
+      return out;
+    });
+  });
+
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
     expectDevicesAgree(1e-9, (device, F) => {
       const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });

@@ -1,0 +1,490 @@
+/**
+ * nn.TransformerEncoderLayer and nn.TransformerEncoder against a float64
+ * JavaScript transcription of PyTorch's definition (written out here from
+ * the equations: projections, scaled dot-product attention per head with
+ * additive masks, post-norm x = norm(x + block(x)) or pre-norm
+ * x = x + block(norm(x)), feed-forward linear2(act(linear1(x)))), central
+ * finite differences for every parameter and the input, PyTorch's
+ * state-dict names and initialisation bounds, the encoder's copies, dropout,
+ * layouts, training and errors.
+ */
+import * as antler from '../../lib';
+import { nn, Tensor, tensor, tidy } from '../../lib';
+import { erfRef, expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+antler.setSeed(rng.u32());
+
+type Params = Record<string, number[]>;
+interface Config {
+  E: number;
+  H: number;
+  F: number;
+  normFirst: boolean;
+  act: 'relu' | 'gelu';
+  eps: number;
+  bias: boolean;
+}
+
+/** x [S, E] row-major (one sequence) → x·Wᵀ + b with W [out, in]. */
+function linearRef(x: number[], S: number, W: number[], b: number[] | undefined, inF: number, outF: number): number[] {
+  const y = new Array<number>(S * outF).fill(0);
+  for (let s = 0; s < S; s++)
+    for (let o = 0; o < outF; o++) {
+      let acc = b ? b[o] : 0;
+      for (let i = 0; i < inF; i++) acc += x[s * inF + i] * W[o * inF + i];
+      y[s * outF + o] = acc;
+    }
+  return y;
+}
+
+function layerNormRef(x: number[], S: number, E: number, w: number[], b: number[] | undefined, eps: number): number[] {
+  const y = new Array<number>(S * E);
+  for (let s = 0; s < S; s++) {
+    let mu = 0;
+    for (let e = 0; e < E; e++) mu += x[s * E + e] / E;
+    let v = 0;
+    for (let e = 0; e < E; e++) v += (x[s * E + e] - mu) ** 2 / E;
+    for (let e = 0; e < E; e++) y[s * E + e] = ((x[s * E + e] - mu) / Math.sqrt(v + eps)) * w[e] + (b ? b[e] : 0);
+  }
+  return y;
+}
+
+/**
+ * One sequence x [S, E] through one layer; mask(i, j) is the additive mask
+ * for query i and key j (−∞ = not allowed). A query with every key masked
+ * attends to nothing (output 0), as PyTorch's attention without weights.
+ */
+function layerRef(x: number[], S: number, c: Config, p: Params, prefix: string, mask: (i: number, j: number) => number): number[] {
+  const { E, H, F } = c;
+  const hd = E / H;
+  const g = (k: string) => p[prefix + k];
+  const sa = (u: number[]) => {
+    const Win = g('self_attn.in_proj_weight'), bin = g('self_attn.in_proj_bias');
+    const proj = (part: number) => linearRef(u, S, Win.slice(part * E * E, (part + 1) * E * E), bin?.slice(part * E, (part + 1) * E), E, E);
+    const q = proj(0), k = proj(1), v = proj(2);
+    const ctx = new Array<number>(S * E).fill(0);
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < S; i++) {
+        const sc: number[] = [];
+        for (let j = 0; j < S; j++) {
+          let d = 0;
+          for (let t = 0; t < hd; t++) d += q[i * E + h * hd + t] * k[j * E + h * hd + t];
+          sc.push(d / Math.sqrt(hd) + mask(i, j));
+        }
+        const m = Math.max(...sc);
+        if (m === -Infinity) continue;
+        const ex = sc.map((s) => Math.exp(s - m));
+        const z = ex.reduce((a, b) => a + b, 0);
+        for (let j = 0; j < S; j++) for (let t = 0; t < hd; t++) ctx[i * E + h * hd + t] += (ex[j] / z) * v[j * E + h * hd + t];
+      }
+    return linearRef(ctx, S, g('self_attn.out_proj.weight'), g('self_attn.out_proj.bias'), E, E);
+  };
+  const actf = c.act === 'relu' ? (z: number) => Math.max(z, 0) : (z: number) => 0.5 * z * (1 + erfRef(z / Math.SQRT2));
+  const ff = (u: number[]) => linearRef(linearRef(u, S, g('linear1.weight'), g('linear1.bias'), E, F).map(actf), S, g('linear2.weight'), g('linear2.bias'), F, E);
+  const norm = (i: 1 | 2, u: number[]) => layerNormRef(u, S, E, g(`norm${i}.weight`), g(`norm${i}.bias`), c.eps);
+  const plus = (a: number[], b: number[]) => a.map((v, i) => v + b[i]);
+  if (c.normFirst) {
+    const x1 = plus(x, sa(norm(1, x)));
+    return plus(x1, ff(norm(2, x1)));
+  }
+  const x1 = norm(1, plus(x, sa(x)));
+  return norm(2, plus(x1, ff(x1)));
+}
+
+interface Case {
+  c: Config;
+  layers: number;
+  finalNorm: boolean;
+  S: number;
+  N: number;
+  batchFirst: boolean;
+  causal: boolean;
+  lengths: number[] | null;
+}
+
+function randomCase(): Case {
+  const E = rng.pick([2, 4, 6, 8]);
+  const H = rng.pick([1, 2, 4].filter((h) => E % h === 0));
+  const S = rng.int(1, 6), N = rng.int(1, 3);
+  return {
+    c: { E, H, F: rng.int(1, 9), normFirst: (rng.next() < 0.5), act: rng.pick(['relu', 'gelu'] as const), eps: rng.pick([1e-5, 1e-3]), bias: rng.next() < 0.8 },
+    layers: rng.int(1, 3),
+    finalNorm: (rng.next() < 0.5),
+    S,
+    N,
+    batchFirst: (rng.next() < 0.5),
+    causal: (rng.next() < 0.5),
+    lengths: (rng.next() < 0.5) ? Array.from({ length: N }, () => rng.int(1, S)) : null,
+  };
+}
+
+function build(k: Case, dtype: 'float32' | 'float64' = 'float64'): nn.TransformerEncoder {
+  const { E, H, F, normFirst, act, eps, bias } = k.c;
+  const mk = () => new nn.TransformerEncoderLayer(E, H, { dimFeedforward: F, dropout: 0, activation: act, layerNormEps: eps, normFirst, batchFirst: k.batchFirst, bias, dtype });
+  return new nn.TransformerEncoder(mk, k.layers, { norm: k.finalNorm ? new nn.LayerNorm(E, { eps: k.c.eps, dtype }) : null });
+}
+
+/** Random values (wider than the init) for every parameter, set on the module and returned by name. */
+function randomize(m: nn.Module): Params {
+  const p: Params = {};
+  tidy(() => {
+    for (const [name, t] of m.namedParameters()) {
+      const v = randomArray(rng, t.size, -0.8, 0.8);
+      if (name.endsWith('norm1.weight') || name.endsWith('norm2.weight') || name === 'norm.weight') for (let i = 0; i < v.length; i++) v[i] += 1;
+      p[name] = v;
+      t.assign(tensor(v, t.shape, { dtype: t.dtype }));
+    }
+  });
+  return p;
+}
+
+/** The encoder's output by the reference, in the module's layout. */
+function encoderRef(k: Case, p: Params, x: number[]): number[] {
+  const { S, N, c } = k;
+  const E = c.E;
+  const at = (s: number, n: number) => (k.batchFirst ? n * S + s : s * N + n) * E;
+  const out = new Array<number>(x.length);
+  for (let n = 0; n < N; n++) {
+    let seq: number[] = [];
+    for (let s = 0; s < S; s++) seq.push(...x.slice(at(s, n), at(s, n) + E));
+    const mask = (i: number, j: number) => ((k.causal && j > i) || (k.lengths && j >= k.lengths[n]) ? -Infinity : 0);
+    for (let l = 0; l < k.layers; l++) seq = layerRef(seq, S, c, p, `layers.${l}.`, mask);
+    if (k.finalNorm) seq = layerNormRef(seq, S, E, p['norm.weight'], p['norm.bias'], c.eps);
+    for (let s = 0; s < S; s++) for (let e = 0; e < E; e++) out[at(s, n) + e] = seq[s * E + e];
+  }
+  return out;
+}
+
+function masks(k: Case, dtype: 'float32' | 'float64' = 'float64'): nn.TransformerEncoderForwardOptions {
+  const o: nn.TransformerEncoderForwardOptions = {};
+  if (k.causal) o.mask = nn.generateSquareSubsequentMask(k.S, { dtype });
+  if (k.lengths) {
+    const v: number[] = [];
+    for (let n = 0; n < k.N; n++) for (let s = 0; s < k.S; s++) v.push(s >= k.lengths[n] ? 1 : 0);
+    o.srcKeyPaddingMask = tensor(v, [k.N, k.S], { dtype: 'int32' });
+  }
+  return o;
+}
+
+const PYTORCH_LAYER_KEYS = [
+  'self_attn.in_proj_weight', 'self_attn.in_proj_bias', 'self_attn.out_proj.weight', 'self_attn.out_proj.bias',
+  'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias', 'norm1.weight', 'norm1.bias', 'norm2.weight', 'norm2.bias',
+];
+
+describe(`transformer encoder (seed ${SEED})`, () => {
+  test('outputs equal the float64 reference over random geometries, masks, norm placements, activations and layouts', () => {
+    for (let trial = 0; trial < 16; trial++) {
+      const k = randomCase();
+      const m = build(k);
+      try {
+        const p = randomize(m);
+        const shape = k.batchFirst ? [k.N, k.S, k.c.E] : [k.S, k.N, k.c.E];
+        const xv = randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5);
+        tidy(() => {
+          const y = m.forward(tensor(xv, shape, { dtype: 'float64' }), masks(k));
+          expect(y.shape).toEqual(shape);
+          expectClose(y.dataSync(), encoderRef(k, p, xv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
+        });
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+
+  test('gradients of the input and of every parameter equal central differences (float64)', () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const k = randomCase();
+      const m = build(k);
+      try {
+        const p = randomize(m);
+        const shape = k.batchFirst ? [k.N, k.S, k.c.E] : [k.S, k.N, k.c.E];
+        const xv = randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5);
+        const wv = randomArray(rng, xv.length);
+        const lossRef = (pp: Params, xx: number[]) => encoderRef(k, pp, xx).reduce((a, y, i) => a + y * wv[i], 0);
+        tidy(() => {
+          const x = tensor(xv, shape, { dtype: 'float64' }).requiresGrad_(true);
+          antler.sum(antler.mul(m.forward(x, masks(k)), tensor(wv, shape, { dtype: 'float64' }))).backward();
+          const h = 1e-6;
+          const check = (got: ArrayLike<number>, n: number, bump: (i: number, d: number) => number, what: string) => {
+            // A few entries of each (all of the small ones).
+            const picks = n <= 6 ? [...Array(n).keys()] : Array.from({ length: 6 }, () => rng.int(0, n - 1));
+            for (const i of picks) {
+              const fd = (bump(i, h) - bump(i, -h)) / (2 * h);
+              expect([what, i, Math.abs(got[i] - fd) <= 1e-6 * (1 + Math.abs(fd))]).toEqual([what, i, true]);
+            }
+          };
+          check(x.grad!.dataSync(), xv.length, (i, d) => lossRef(p, xv.map((v, j) => (j === i ? v + d : v))), 'x');
+          for (const [name, t] of m.namedParameters())
+            check(t.grad!.dataSync(), t.size, (i, d) => lossRef({ ...p, [name]: p[name].map((v, j) => (j === i ? v + d : v)) }, xv), name);
+        });
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+
+  test("state-dict names are PyTorch's; initialisation follows PyTorch's (xavier in_proj, default Linear, zero attention biases, unit norms)", () => {
+    const E = rng.pick([8, 16]), F = rng.pick([12, 32]);
+    const l = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: F, normFirst: (rng.next() < 0.5) });
+    const enc = new nn.TransformerEncoder(l, 3, { norm: new nn.LayerNorm(E) });
+    try {
+     tidy(() => {
+      expect(Object.keys(l.stateDict())).toEqual(PYTORCH_LAYER_KEYS);
+      expect(Object.keys(enc.stateDict())).toEqual([...[0, 1, 2].flatMap((i) => PYTORCH_LAYER_KEYS.map((key) => `layers.${i}.${key}`)), 'norm.weight', 'norm.bias']);
+      const sd = l.stateDict();
+      const within = (name: string, bound: number) => {
+        const v = sd[name].dataSync();
+        const big = Math.max(...Array.from(v, Math.abs));
+        // Inside the bound and spread over it (a wrong bound by √2 or more would show one way or the other).
+        expect([name, big <= bound, big > bound / 1.3]).toEqual([name, true, true]);
+      };
+      within('self_attn.in_proj_weight', Math.sqrt(6 / (E + 3 * E)));
+      within('linear1.weight', 1 / Math.sqrt(E));
+      within('linear1.bias', 1 / Math.sqrt(E));
+      within('linear2.weight', 1 / Math.sqrt(F));
+      within('self_attn.out_proj.weight', 1 / Math.sqrt(E));
+      for (const z of ['self_attn.in_proj_bias', 'self_attn.out_proj.bias', 'norm1.bias', 'norm2.bias']) expect([z, [...sd[z].dataSync()].every((v) => v === 0)]).toEqual([z, true]);
+      for (const o of ['norm1.weight', 'norm2.weight']) expect([o, [...sd[o].dataSync()].every((v) => v === 1)]).toEqual([o, true]);
+      expect(l.dimFeedforward).toBe(F);
+      expect(new nn.TransformerEncoderLayer(4, 2).dispose()).toBeUndefined();
+      // Defaults: 2048 wide, dropout 0.1, post-norm, time-major.
+      const d = new nn.TransformerEncoderLayer(4, 1);
+      try {
+        expect([d.dimFeedforward, d.dropout.p, d.dropout1.p, d.dropout2.p, d.self_attn.dropout, d.normFirst, d.batchFirst, d.norm1.eps]).toEqual([2048, 0.1, 0.1, 0.1, 0.1, false, false, 1e-5]);
+      } finally {
+        d.dispose();
+      }
+      // bias: false drops every bias (PyTorch 2.1's option).
+      const nb = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3, bias: false });
+      try {
+        expect(Object.keys(nb.stateDict())).toEqual(['self_attn.in_proj_weight', 'self_attn.out_proj.weight', 'linear1.weight', 'linear2.weight', 'norm1.weight', 'norm2.weight']);
+      } finally {
+        nb.dispose();
+      }
+     });
+    } finally {
+      enc.dispose();
+    }
+  });
+
+  test("an encoder made from a layer holds it and copies of it (PyTorch's deep copies: same weights, own storage, no draw); from a function, independent layers", () => {
+    const E = 4;
+    antler.setSeed(rng.u32());
+    const l = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 5, dropout: 0.2 });
+    l.linear1.weight.requiresGrad = false;
+    l.eval();
+    // The draw after making the encoder is the one after making the layer alone: the copies took none.
+    const pos = tidy(() => antler.randn([3]).dataSync());
+    antler.setSeed(SEED % 1000);
+    const l2 = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 5, dropout: 0.2 });
+    const expected = antler.randn([3]);
+    antler.setSeed(SEED % 1000);
+    const l3 = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 5, dropout: 0.2 });
+    l3.linear1.weight.requiresGrad = false;
+    l3.eval();
+    const enc = new nn.TransformerEncoder(l3, 3);
+    const after = antler.randn([3]);
+    try {
+      expect(pos.length).toBe(3);
+      expect(Array.from(after.dataSync())).toEqual(Array.from(expected.dataSync()));
+      expect(enc.layers.get(0)).toBe(l3);
+      tidy(() => {
+        const sd = enc.stateDict();
+        for (const key of PYTORCH_LAYER_KEYS) {
+          const a0 = Array.from(sd[`layers.0.${key}`].dataSync());
+          for (const i of [1, 2]) expect([key, i, Array.from(sd[`layers.${i}.${key}`].dataSync())]).toEqual([key, i, a0]);
+        }
+      });
+      // Own storage: changing layer 1 leaves 0 and 2 alone. Trainability and mode copied.
+      tidy(() => enc.layers.get(1).linear2.weight.assign(antler.zerosLike(enc.layers.get(1).linear2.weight)));
+      expect(Array.from(enc.layers.get(0).linear2.weight.dataSync()).some((v) => v !== 0)).toBe(true);
+      expect(Array.from(enc.layers.get(2).linear2.weight.dataSync()).some((v) => v !== 0)).toBe(true);
+      for (const i of [1, 2]) {
+        expect(enc.layers.get(i).linear1.weight.requiresGrad).toBe(false);
+        expect(enc.layers.get(i).linear2.weight.requiresGrad).toBe(true);
+        expect(enc.layers.get(i).training).toBe(false);
+        expect(enc.layers.get(i).dropout.p).toBe(0.2);
+      }
+      // From a function: each layer its own draw.
+      const fresh = new nn.TransformerEncoder(() => new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 5 }), 2);
+      try {
+        const a = Array.from(fresh.layers.get(0).linear1.weight.dataSync()), b = Array.from(fresh.layers.get(1).linear1.weight.dataSync());
+        expect(a).not.toEqual(b);
+        expect(fresh.parameters().length).toBe(2 * PYTORCH_LAYER_KEYS.length);
+      } finally {
+        fresh.dispose();
+      }
+    } finally {
+      enc.dispose();
+      l.dispose();
+      l2.dispose();
+      expected.dispose();
+      after.dispose();
+    }
+    // Disposing the encoder freed the layer it was given.
+    expect(l3.isDisposed).toBe(true);
+  });
+
+  test('dropout: training mode drops (replayable from a seed), eval mode is the dropout-free layer', () => {
+    const k = randomCase();
+    k.S = 5;
+    k.N = 3;
+    k.lengths = null;
+    const { E, H, F, act, normFirst } = k.c;
+    const opts = { dimFeedforward: F, activation: act, normFirst, batchFirst: k.batchFirst, dtype: 'float64' as const };
+    const a = new nn.TransformerEncoderLayer(E, H, { ...opts, dropout: 0.5 });
+    const b = new nn.TransformerEncoderLayer(E, H, { ...opts, dropout: 0 });
+    try {
+      tidy(() => {
+        b.loadStateDict(a.stateDict());
+        const shape = k.batchFirst ? [k.N, k.S, E] : [k.S, k.N, E];
+        const x = tensor(randomArray(rng, k.N * k.S * E), shape, { dtype: 'float64' });
+        const ref = Array.from(b.forward(x).dataSync());
+        const seed = rng.u32();
+        antler.setSeed(seed);
+        const t1 = Array.from(a.forward(x).dataSync());
+        antler.setSeed(seed);
+        const t2 = Array.from(a.forward(x).dataSync());
+        expect(t1).toEqual(t2);
+        expect(t1).not.toEqual(ref);
+        a.eval();
+        expectClose(a.forward(x).dataSync(), ref, 1e-15, 1e-15);
+      });
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  test('batchFirst is the time-major layer transposed; an unbatched [S, E] input is a batch of one; float32 agrees with float64', () => {
+    const k = randomCase();
+    k.lengths = null;
+    k.batchFirst = false;
+    const tm = build(k);
+    const bf = build({ ...k, batchFirst: true });
+    const f32 = build(k, 'float32');
+    try {
+      tidy(() => {
+        randomize(tm);
+        bf.loadStateDict(tm.stateDict());
+        f32.loadStateDict(tm.stateDict());
+        const x = tensor(randomArray(rng, k.S * k.N * k.c.E), [k.S, k.N, k.c.E], { dtype: 'float64' });
+        const y = m2(tm.forward(x, masks(k)));
+        expectClose(m2(bf.forward(antler.transpose(x, 0, 1), masks(k)).transpose(0, 1)), y, 1e-14, 1e-14);
+        expectClose(f32.forward(x.cast('float32'), masks(k, 'float32')).dataSync(), y, 2e-4, 2e-4);
+        const x0 = antler.select(x, 1, 0);
+        expectClose(tm.forward(x0, masks(k)).dataSync(), m2(antler.select(tm.forward(x, masks(k)), 1, 0)), 1e-14, 1e-14);
+      });
+    } finally {
+      tm.dispose();
+      bf.dispose();
+      f32.dispose();
+    }
+    function m2(t: Tensor): number[] {
+      return Array.from(t.dataSync());
+    }
+  });
+
+  test('a function or module activation is used in the feed-forward block', () => {
+    const E = 4, F = 3;
+    const mk = (activation: nn.TransformerActivation) => new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: F, dropout: 0, activation, dtype: 'float64' });
+    const byName = mk('gelu'), byFn = mk((x) => antler.gelu(x)), byModule = mk(new nn.GELU()), tanh = mk(antler.tanh);
+    try {
+      tidy(() => {
+        for (const m of [byFn, byModule, tanh]) m.loadStateDict(byName.stateDict());
+        const x = tensor(randomArray(rng, 2 * 3 * E), [2, 3, E], { dtype: 'float64' });
+        const y = Array.from(byName.forward(x).dataSync());
+        expect(Array.from(byFn.forward(x).dataSync())).toEqual(y);
+        expect(Array.from(byModule.forward(x).dataSync())).toEqual(y);
+        expect(Array.from(tanh.forward(x).dataSync())).not.toEqual(y);
+      });
+    } finally {
+      for (const m of [byName, byFn, byModule, tanh]) m.dispose();
+    }
+  });
+
+  test('a small encoder learns a causal running-mean task (loss falls tenfold)', () => {
+    antler.setSeed(rng.u32());
+    const E = 8, S = 6, N = 16;
+    const proj = new nn.Linear(1, E);
+    const head = new nn.Linear(E, 1);
+    const enc = new nn.TransformerEncoder(() => new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 16, dropout: 0, normFirst: true }), 2);
+    const params = [...proj.parameters(), ...enc.parameters(), ...head.parameters()];
+    const opt = new antler.optim.Adam(params, { lr: 1e-2 });
+    const mask = nn.generateSquareSubsequentMask(S);
+    const losses: number[] = [];
+    try {
+      for (let step = 0; step < 150; step++) {
+        tidy(() => {
+          const xv = randomArray(rng, S * N, -1, 1);
+          const target: number[] = [];
+          for (let s = 0; s < S; s++)
+            for (let n = 0; n < N; n++) {
+              let acc = 0;
+              for (let t = 0; t <= s; t++) acc += xv[t * N + n];
+              target.push(acc / (s + 1));
+            }
+          const x = tensor(xv, [S, N, 1]);
+          const y = head.forward(enc.forward(proj.forward(x), { mask, isCausal: true }));
+          const loss = antler.mseLoss(y, tensor(target, [S, N, 1]));
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          losses.push(loss.item());
+        });
+      }
+      const first = losses.slice(0, 10).reduce((a, b) => a + b) / 10, last = losses.slice(-10).reduce((a, b) => a + b) / 10;
+      expect([first, last, last < first / 10]).toEqual([first, last, true]);
+    } finally {
+      mask.dispose();
+      opt.dispose?.();
+      proj.dispose();
+      head.dispose();
+      enc.dispose();
+    }
+  });
+
+  test('bad arguments raise AntlerError naming what was passed, and leave the given layer usable', () => {
+    expectAntlerError(() => new nn.TransformerEncoderLayer(6, 4), 'INVALID_ARGUMENT', /dModel must be divisible by nhead; got dModel 6 and nhead 4/);
+    expectAntlerError(() => new nn.TransformerEncoderLayer(4, 2, { activation: 'tanh' as never }), 'INVALID_ARGUMENT', /activation must be 'relu', 'gelu'.*got 'tanh'/);
+    expectAntlerError(() => new nn.TransformerEncoderLayer(4, 2, { dropout: 1.5 }), 'INVALID_ARGUMENT', /dropout must be in \[0, 1\]; got 1.5/);
+    expectAntlerError(() => new nn.TransformerEncoderLayer(4, 2, { nhead: 2 } as never), 'INVALID_ARGUMENT', /nhead/);
+    expectAntlerError(() => new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 0 }), 'INVALID_ARGUMENT', /dimFeedforward/);
+    const l = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3 });
+    try {
+      expectAntlerError(() => new nn.TransformerEncoder(l, 0), 'INVALID_ARGUMENT', /numLayers/);
+      expectAntlerError(() => new nn.TransformerEncoder(l, 2, { norm: 3 as never }), 'INVALID_ARGUMENT', /norm must be a module/);
+      expectAntlerError(() => new nn.TransformerEncoder(() => l, 2), 'INVALID_ARGUMENT', /returned the same layer twice \(call 1\)/);
+      const notLayer = new nn.Linear(2, 2);
+      expectAntlerError(() => new nn.TransformerEncoder((() => notLayer) as never, 1), 'INVALID_ARGUMENT', /must return a new nn.TransformerEncoderLayer; call 0 returned/);
+      expect(notLayer.isDisposed).toBe(false);
+      notLayer.dispose();
+      expectAntlerError(() => new nn.TransformerEncoder({} as never, 1), 'INVALID_ARGUMENT', /expected an nn.TransformerEncoderLayer or a function/);
+      tidy(() => {
+        expectAntlerError(() => l.forward(antler.zeros([3, 2, 5])), 'SHAPE_MISMATCH', /query has 5 features.*expected 4/);
+        expectAntlerError(() => l.forward(antler.zeros([3, 2, 4]), { srcKeyPaddingMask: antler.zeros([2, 4], { dtype: 'int32' }) }), 'SHAPE_MISMATCH', /keyPaddingMask has shape \[2, 4\]; expected \[2, 3\]/);
+        expectAntlerError(() => l.forward(antler.zeros([3, 2, 4]), { mask: antler.zeros([2, 2]) }), 'SHAPE_MISMATCH', /attnMask has shape \[2, 2\]/);
+        expectAntlerError(() => l.forward(antler.zeros([3, 2, 4]), { isCausal: true }), 'INVALID_ARGUMENT', /isCausal/);
+        expectAntlerError(() => l.forward(antler.zeros([3, 2, 4]), { srcMask: null } as never), 'INVALID_ARGUMENT', /srcMask/);
+        // Still usable after every refusal.
+        expect(l.forward(antler.zeros([3, 2, 4])).shape).toEqual([3, 2, 4]);
+      });
+    } finally {
+      l.dispose();
+    }
+    // The function's layers made before a bad one stay the caller's (as the given layer does).
+    const made: nn.TransformerEncoderLayer[] = [];
+    expectAntlerError(
+      () => new nn.TransformerEncoder(() => (made.length < 1 ? (made[made.length] = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 2 })) : (made[made.length] = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 2 }))), 2),
+      'INVALID_ARGUMENT',
+      /layer 1 has dModel 8/,
+    );
+    for (const m of made) {
+      expect(m.isDisposed).toBe(false);
+      m.dispose();
+    }
+  });
+});
