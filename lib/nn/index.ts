@@ -25,5 +25,5 @@ export type { ScaledDotProductAttentionOptions } from '../ops/attention';
 export type { NeuralODEOptions, NeuralODEOutput } from './ode';
 export type { LSTMOptions, LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, SRUImpl, SRUActivation } from '../sru';
-export { TransformerEncoderLayer, TransformerEncoder } from './transformer';
-export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerActivation } from './transformer';
+export { TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
+export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerDecoderForwardOptions, TransformerOptions, TransformerForwardOptions, TransformerActivation } from './transformer';

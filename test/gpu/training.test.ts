@@ -170,6 +170,25 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('nn.Transformer (encoder, decoder with cross-attention, causal and padding masks, dropout): a training step and eval agree with the CPU', () => {
+    const src = Array.from({ length: 2 * 6 * 8 }, () => rng.uniform(-1, 1)), tgt = Array.from({ length: 2 * 4 * 8 }, () => rng.uniform(-1, 1));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const m = new antler.nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 10, dropout: 0.1, batchFirst: true, normFirst: true, ...F });
+      const o = {
+        tgtMask: antler.nn.Transformer.generateSquareSubsequentMask(4, F),
+        srcKeyPaddingMask: antler.tensor([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0], [2, 6], { dtype: 'int32', device }),
+        memoryKeyPaddingMask: antler.tensor([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0], [2, 6], { dtype: 'int32', device }),
+      };
+      const y = m.forward(antler.tensor(src, [2, 6, 8], F), antler.tensor(tgt, [2, 4, 8], F), o);
+      antler.sum(antler.mul(y, y.cos())).backward();
+      const out = [Array.from(y.dataSync()), ...m.parameters().map((p) => Array.from(p.grad!.dataSync()))];
+      m.eval();
+      out.push(Array.from(m.forward(antler.tensor(src, [2, 6, 8], F), antler.tensor(tgt, [2, 4, 8], F), o).dataSync()));
+      m.dispose();
+      return out;
+    });
+  });
+
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
     expectDevicesAgree(1e-9, (device, F) => {
       const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
