@@ -308,6 +308,19 @@ export function asDependency(): boolean {
 
 /** The loaded addon (loads it on first use). */
 export function native(): NativeAddon {
+  return profiledAddon ?? load().addon;
+}
+
+/** While profile() runs: the addon with every op timed (lib/profile.ts); null otherwise. */
+let profiledAddon: NativeAddon | null = null;
+
+/** @internal Sets (or, with null, clears) the addon native() hands out, for profile(). */
+export function setProfiledAddon(addon: NativeAddon | null): void {
+  profiledAddon = addon;
+}
+
+/** @internal The loaded addon itself, whether or not profile() is running. */
+export function rawNative(): NativeAddon {
   return load().addon;
 }
 

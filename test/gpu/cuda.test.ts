@@ -4,6 +4,7 @@
  * usable; elsewhere it skips with one line saying why, unless
  * ANTLER_REQUIRE_GPU=1 (npm run test:gpu), which turns the skip into a failure.
  */
+import * as antler from '../../lib';
 import {
   add,
   AntlerError,
@@ -296,6 +297,18 @@ function randomShapePair(): [number[], number[]] {
     dispose([a, b]);
     expect(memory().devices[DEV]!.numBytes).toBe(before);
     expect(memory().devices[DEV]!.numTensors).toBe(beforeTensors);
+  });
+
+  test('profile() on CUDA: ops on cuda:0 with their output shapes and bytes, each waited for', () => {
+    const x = ones([256, 256], { device: 'cuda' });
+    const info = antler.profile(() => antler.tidy(() => antler.sum(antler.tanh(antler.matmul(x, x))).item()));
+    expect(info.result).toBeCloseTo(256 * 256 * Math.tanh(256), 0);
+    expect(info.kernelNames.slice(0, 3)).toEqual(['matmul', 'unary:tanh', 'reduce:sum']);
+    expect(info.kernels.slice(0, 3).map((k) => k.device)).toEqual([DEV, DEV, DEV]);
+    expect(info.kernels[0].outputShapes).toEqual([[256, 256]]);
+    expect(info.kernels[0].bytesAdded).toBe(4 * 256 * 256);
+    expect(info.newBytes).toBe(0);
+    x.dispose();
   });
 
   test('mixing devices is DEVICE_MISMATCH', () => {
