@@ -1,13 +1,14 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
 export {
-  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
 } from './layers';
-export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, linear } from '../ops/nn';
-export type { Reduction, BatchNormOptions } from '../ops/nn';
-export type { BatchNorm1dOptions } from './layers';
-export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss } from '../ops/losses';
+export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from '../ops/nn';
+export type { Reduction, BatchNormOptions, GroupNormOptions, InstanceNormOptions } from '../ops/nn';
+export type { BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions } from './layers';
+export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, klDiv } from '../ops/losses';
+export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
 export { conv1d } from '../ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../ops/pool';
@@ -16,7 +17,7 @@ export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';
 export { NeuralODE } from './ode';
-export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './losses';
+export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, KLDivLoss } from './losses';
 export * as init from './init';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './attention';

@@ -5,7 +5,7 @@ import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, m
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
-import { batchNorm, dropout, dropoutMask, embedding, layerNorm, linear } from '../ops/nn';
+import { batchNorm, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
@@ -358,17 +358,6 @@ export class BatchNorm1d extends Module {
   }
 }
 
-for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', 'runningVar'], ['num_batches_tracked', 'numBatchesTracked']] as const)
-  Object.defineProperty(BatchNorm1d.prototype, snake, {
-    get(this: BatchNorm1d) {
-      return this[camel];
-    },
-    set(this: BatchNorm1d, v: Tensor | null) {
-      this[camel] = v;
-    },
-    configurable: true,
-  });
-
 /**
  * nn.MaxPool1d: the maximum of each window over the last axis of [N, C, L]
  * or [C, L] (see maxPool1d); with returnIndices, forward gives `{values,
@@ -438,6 +427,150 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module {
     return adaptiveMaxPool1d(x, this.outputSize, { returnIndices: this.returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
   }
 }
+
+/** GroupNorm's options (PyTorch's keywords). */
+export interface GroupNormModuleOptions extends Placement {
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+  /** A learnable per-channel weight (ones) and bias (zeros) (default true). */
+  affine?: boolean;
+}
+
+/**
+ * Group normalisation (torch.nn.GroupNorm): input [N, C, …] with C =
+ * numChannels, its channels split into numGroups groups (numGroups must
+ * divide numChannels); each sample's group normalised over its channels and
+ * trailing positions (mean and biased variance), then a per-channel affine.
+ * Independent of the batch: no running statistics, the same in train and
+ * eval mode. State dict as PyTorch's: weight, bias.
+ */
+export class GroupNorm extends Module {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+
+  constructor(numGroups: number, numChannels: number, options?: GroupNormModuleOptions) {
+    super();
+    const op = 'GroupNorm';
+    const o = placement(checkOptions<GroupNormModuleOptions>(options, op, ['eps', 'affine', 'dtype', 'device']), op);
+    this.numGroups = checkInteger(numGroups, op, 'numGroups', 1);
+    this.numChannels = checkInteger(numChannels, op, 'numChannels', 1);
+    if (this.numChannels % this.numGroups !== 0)
+      fail('INVALID_ARGUMENT', `${op}: numChannels = ${this.numChannels} is not divisible by numGroups = ${this.numGroups}; expected the channels to split into groups of equal size`);
+    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.affine = o.affine === undefined ? true : checkBoolean(o.affine, op, 'affine');
+    const place = { dtype: o.dtype, device: o.device };
+    this.weight = this.registerParameter('weight', this.affine ? isolated(() => full([this.numChannels], 1, place)) : null);
+    this.bias = this.registerParameter('bias', this.affine ? isolated(() => full([this.numChannels], 0, place)) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = 'GroupNorm';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, …] with at least 2 dims; got shape ${shapeText(x.shape)}`);
+    if (x.shape[1] !== this.numChannels)
+      fail('SHAPE_MISMATCH', `${op}: input has ${x.shape[1]} channels (axis 1 of ${shapeText(x.shape)}); expected numChannels = ${this.numChannels}`);
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+}
+
+/** InstanceNorm1d's options (PyTorch's keywords). */
+export interface InstanceNorm1dOptions extends Placement {
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+  /** The running statistics' update weight (default 0.1). */
+  momentum?: number;
+  /** A learnable per-channel weight (ones) and bias (zeros) (default false, as PyTorch's). */
+  affine?: boolean;
+  /** Keep running statistics, used in eval mode (default false, as PyTorch's: each instance's own statistics always). */
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Instance normalisation (torch.nn.InstanceNorm1d): input [N, C, L], or
+ * unbatched [C, L] (as PyTorch 2 takes it), with C = numFeatures; each
+ * sample's channel normalised over L with its own mean and biased variance.
+ * With trackRunningStats, training updates running_mean and running_var with
+ * the batch's average of the instance statistics (the variance unbiased, as
+ * batch norm's) and eval mode normalises with them. L = 1 is refused where
+ * the instance's statistics are used, as PyTorch refuses it. State dict as
+ * PyTorch's: weight and bias (affine), running_mean, running_var and
+ * num_batches_tracked (trackRunningStats; int32 here; PyTorch's instance
+ * norm leaves the counter at 0, and so does this one).
+ */
+export class InstanceNorm1d extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  numBatchesTracked: Tensor | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+
+  constructor(numFeatures: number, options?: InstanceNorm1dOptions) {
+    super();
+    const op = 'InstanceNorm1d';
+    const o = placement(checkOptions<InstanceNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
+    this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
+    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
+    this.affine = o.affine === undefined ? false : checkBoolean(o.affine, op, 'affine');
+    this.trackRunningStats = o.trackRunningStats === undefined ? false : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
+    const place = { dtype: o.dtype, device: o.device };
+    const mk = (v: number) => isolated(() => full([this.numFeatures], v, place));
+    this.weight = this.registerParameter('weight', this.affine ? mk(1) : null);
+    this.bias = this.registerParameter('bias', this.affine ? mk(0) : null);
+    const track = this.trackRunningStats;
+    this.runningMean = track ? this.registerBuffer('running_mean', mk(0)) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', mk(1)) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', isolated(() => tensor(0, [], { dtype: 'int32', device: o.device }))) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = 'InstanceNorm1d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, L] or unbatched [C, L]; got shape ${shapeText(x.shape)}`);
+    const C = x.shape[x.rank - 2];
+    if (C !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (axis ${x.rank - 2} of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const like = this.weight ?? this.runningMean;
+    if (like) checkModuleInput(op, 'input', x, like);
+    const run = (b: Tensor) =>
+      instanceNorm(b, {
+        runningMean: this.runningMean, runningVar: this.runningVar, weight: this.weight, bias: this.bias,
+        useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum, eps: this.eps,
+      });
+    if (x.rank === 3) return run(x);
+    // Unbatched [C, L]: a batch of one, as PyTorch's _handle_no_batch_input.
+    return tidy(() => run(x.reshape([1, ...x.shape])).reshape(x.shape));
+  }
+}
+
+for (const cls of [BatchNorm1d, InstanceNorm1d])
+  for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', 'runningVar'], ['num_batches_tracked', 'numBatchesTracked']] as const)
+    Object.defineProperty(cls.prototype, snake, {
+      get(this: BatchNorm1d | InstanceNorm1d) {
+        return this[camel];
+      },
+      set(this: BatchNorm1d | InstanceNorm1d, v: Tensor | null) {
+        this[camel] = v;
+      },
+      configurable: true,
+    });
 
 /**
  * Modules held in a list and registered as 0, 1, 2, … (torch.nn.ModuleList):

@@ -9,7 +9,7 @@
  */
 import { isolated } from '../engine';
 import { fail } from '../errors';
-import { ctcLoss, CtcLossOptions, binaryCrossEntropy, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
+import { ctcLoss, CtcLossOptions, binaryCrossEntropy, checkKlDivReduction, klDiv, KlDivOptions, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
 import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
 import { flatten } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
@@ -91,7 +91,8 @@ const optionName = (buffer: string): string => buffer.replace(/_([a-z])/g, (_, c
 function checkLossOptions(o: Record<string, unknown>, op: string): void {
   // null or undefined is the default, as the functional ops read them (`??`).
   const given = (k: string) => o[k] !== undefined && o[k] !== null;
-  if (given('reduction')) checkReduction(o.reduction, op);
+  if (given('reduction')) (op === 'KLDivLoss' ? checkKlDivReduction : checkReduction)(o.reduction, op);
+  if (given('logTarget')) checkBoolean(o.logTarget, op, 'logTarget');
   if (given('ignoreIndex')) checkInteger(o.ignoreIndex, op, 'ignoreIndex', -Number.MAX_SAFE_INTEGER);
   if (given('labelSmoothing')) {
     const s = checkFinite(o.labelSmoothing, op, 'labelSmoothing');
@@ -207,6 +208,20 @@ export class BCEWithLogitsLoss extends Loss<{ weight?: Tensor; posWeight?: Tenso
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(input, target, this.withBuffers());
+  }
+}
+
+/**
+ * nn.KLDivLoss (reduction, logTarget): klDiv of log-probabilities against
+ * probabilities (or log-probabilities with logTarget). The default reduction
+ * is PyTorch's 'mean' (over every element); 'batchmean' is the divergence.
+ */
+export class KLDivLoss extends Loss<KlDivOptions> {
+  constructor(options?: KlDivOptions) {
+    super(options, ['reduction', 'logTarget']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return klDiv(input, target, this.options);
   }
 }
 

@@ -539,3 +539,58 @@ function ctcGradientOps(lp: Tensor, gy: Tensor, nll: Tensor, plan: CtcPlan): Ten
   const nanRows = mask(Array.from({ length: T * N }, (_, i) => (infinite[i % N] && Math.floor(i / N) < inLens[i % N] ? 1 : 0)), [T, N, 1]);
   return where(nanRows, NaN, dense);
 }
+
+/** klDiv's reductions: PyTorch's, with 'batchmean' (the sum over the batch's size, the divergence per sample). */
+export type KlDivReduction = Reduction | 'batchmean';
+
+/** @internal */
+export function checkKlDivReduction(r: unknown, op: string): KlDivReduction {
+  if (r !== 'mean' && r !== 'batchmean' && r !== 'sum' && r !== 'none')
+    fail('INVALID_ARGUMENT', `${op}: reduction must be 'mean', 'batchmean', 'sum' or 'none'; got ${describe(r)}`);
+  return r;
+}
+
+/** Options of {@link klDiv} (torch.nn.functional.kl_div's keywords). */
+export interface KlDivOptions {
+  /**
+   * 'batchmean' (the sum divided by the size of axis 0: the mean divergence
+   * per sample, KL's definition; use this one), 'sum', 'none', or 'mean' (the
+   * default, as PyTorch's: divided by the number of elements, so also by the
+   * number of classes; PyTorch warns about it).
+   */
+  reduction?: KlDivReduction;
+  /** The target holds log-probabilities rather than probabilities (default false). */
+  logTarget?: boolean;
+}
+
+/**
+ * The Kullback–Leibler divergence loss (torch.nn.functional.kl_div): input
+ * holds log-probabilities (a logSoftmax) and target probabilities, or
+ * log-probabilities with logTarget. Elementwise target·(log target − input),
+ * 0 where target = 0 (torch's xlogy), or exp(target)·(target − input) with
+ * logTarget; then reduced. Note PyTorch's default 'mean' divides by every
+ * element: 'batchmean' gives KL(target ‖ exp(input)) per sample. input and
+ * target must have the same shape (no broadcasting). Gradients flow to both;
+ * where target = 0 (without logTarget) the 0·log 0 term contributes nothing
+ * to the target's gradient (PyTorch's gives NaN there), and a negative
+ * target gives NaN, as PyTorch's.
+ */
+export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): Tensor {
+  const op = 'klDiv';
+  const o = checkOptions<KlDivOptions>(options, op, ['reduction', 'logTarget']);
+  pair(op, input, target);
+  if (input.device !== target.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and target on ${target.device}; expected one device`);
+  const reduction = checkKlDivReduction(o.reduction ?? 'mean', op);
+  const logTarget = o.logTarget === undefined ? false : checkBoolean(o.logTarget, op, 'logTarget');
+  return tidy(() => {
+    let l: Tensor;
+    if (logTarget) l = mul(exp(target), sub(target, input));
+    else {
+      // xlogy(t, t) − t·input: the log never sees a 0 (1 swapped in), so t = 0 gives 0 and a finite gradient.
+      const safe = where(equal(target, 0), 1, target);
+      l = sub(mul(target, log(safe)), mul(target, input));
+    }
+    if (reduction === 'batchmean') return input.rank === 0 ? sum(l) : div(sum(l), input.shape[0]);
+    return reduce(l, reduction);
+  });
+}

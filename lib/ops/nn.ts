@@ -430,3 +430,147 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     return y;
   });
 }
+
+/** Optional per-channel tensors [C] of an op over x [N, C, …]: the shape, dtype and device checked. */
+function checkPerChannel(op: string, x: Tensor, tensors: [string, Tensor | null | undefined][]): void {
+  const C = x.shape[1];
+  for (const [name, t] of tensors) {
+    if (t === null || t === undefined) continue;
+    checkTensor(t, op, name);
+    if (t.rank !== 1 || t.shape[0] !== C)
+      fail('SHAPE_MISMATCH', `${op}: ${name} has shape ${shapeText(t.shape)}; expected [${C}], one value per channel (axis 1 of x's ${shapeText(x.shape)})`);
+    if (t.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: ${name} is ${t.dtype} and x ${x.dtype}; expected one dtype`);
+    if (t.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${name} is on ${t.device} and x on ${x.device}; expected one device`);
+  }
+}
+
+/** x [N, C, …] of a float dtype, as the normalisations take it. */
+function checkChannelsInput(op: string, x: Tensor): void {
+  checkTensor(x, op, 'x');
+  if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: x must have at least 2 dims, [N, C, …] with the channels on axis 1; got shape ${shapeText(x.shape)}`);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x must be float32 or float64; got int32 (cast it first)`);
+}
+
+function checkEps(op: string, v: unknown): number {
+  const eps = v === undefined ? 1e-5 : checkFinite(v, op, 'eps');
+  if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
+  return eps;
+}
+
+/** Options of {@link groupNorm} (torch.nn.functional.group_norm's keywords). */
+export interface GroupNormOptions {
+  /** Per-channel scale [C] (γ), or none. */
+  weight?: Tensor | null;
+  /** Per-channel shift [C] (β), or none. */
+  bias?: Tensor | null;
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+}
+
+/**
+ * Group normalisation (torch.nn.functional.group_norm): the C channels of x
+ * [N, C, …] split into numGroups groups of C / numGroups consecutive
+ * channels; each sample's group is normalised with its own mean and biased
+ * variance, taken over the group's channels and every trailing position,
+ * then scaled and shifted per channel by weight and bias [C]. Independent of
+ * the batch, so training and evaluation compute the same thing. numGroups = 1
+ * normalises each sample over everything (a LayerNorm over [C, …] with
+ * per-channel affine); numGroups = C is instanceNorm without running
+ * statistics. Gradients flow to x, weight and bias.
+ */
+export function groupNorm(x: Tensor, numGroups: number, options?: GroupNormOptions): Tensor {
+  const op = 'groupNorm';
+  checkChannelsInput(op, x);
+  const o = checkOptions<GroupNormOptions>(options, op, ['weight', 'bias', 'eps']);
+  const G = checkInteger(numGroups, op, 'numGroups', 1);
+  const [N, C] = x.shape;
+  if (C % G !== 0)
+    fail('INVALID_ARGUMENT', `${op}: x has ${C} channels (axis 1 of ${shapeText(x.shape)}), which numGroups = ${G} does not divide; expected the channel count to be a multiple of numGroups`);
+  const eps = checkEps(op, o.eps);
+  checkPerChannel(op, x, [['weight', o.weight], ['bias', o.bias]]);
+  const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  // PyTorch's check (_verify_batch_size on [N·C/G, G, …]): one sample with a single value per group.
+  if (N * (C / G) * inner === 1)
+    fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per group; got x of shape ${shapeText(x.shape)} with numGroups = ${G} (one sample, one value in each group, as PyTorch refuses it)`);
+  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+  return tidy(() => {
+    const g = reshape(x, [N, G, (C / G) * inner]);
+    const mu = mean(g, 2, true);
+    const centred = sub(g, mu);
+    const v = mean(square(centred), 2, true);
+    let y = reshape(mul(centred, rsqrt(add(v, eps))), x.shape);
+    if (o.weight) y = mul(y, perAxis(o.weight));
+    if (o.bias) y = add(y, perAxis(o.bias));
+    return y;
+  });
+}
+
+/** Options of {@link instanceNorm} (torch.nn.functional.instance_norm's keywords). */
+export interface InstanceNormOptions {
+  /** Running mean [C], updated in place when the input's statistics are used; or none. */
+  runningMean?: Tensor | null;
+  /** Running variance [C] (unbiased), updated in place with runningMean; or none. */
+  runningVar?: Tensor | null;
+  /** Per-channel scale [C] (γ), or none. */
+  weight?: Tensor | null;
+  /** Per-channel shift [C] (β), or none. */
+  bias?: Tensor | null;
+  /** Normalise with each instance's own statistics (default true); false uses the running ones (evaluation). */
+  useInputStats?: boolean;
+  /** The running statistics' update weight: running = (1 − momentum)·running + momentum·batch (default 0.1). */
+  momentum?: number;
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+}
+
+/**
+ * Instance normalisation (torch.nn.functional.instance_norm): x [N, C, …]
+ * normalised per sample and channel over the trailing axes, with that
+ * instance's mean and biased variance (useInputStats, the default), then
+ * scaled and shifted per channel. Running statistics, when given, are then
+ * updated in place (not recorded) with the batch's average of the instance
+ * means and of the instance variances with Bessel's correction, as
+ * PyTorch's. With useInputStats false the running statistics normalise.
+ * One position per instance (L = 1) is refused with useInputStats, as
+ * PyTorch refuses it. Gradients flow to x, weight and bias.
+ */
+export function instanceNorm(x: Tensor, options?: InstanceNormOptions): Tensor {
+  const op = 'instanceNorm';
+  checkChannelsInput(op, x);
+  const o = checkOptions<InstanceNormOptions>(options, op, ['runningMean', 'runningVar', 'weight', 'bias', 'useInputStats', 'momentum', 'eps']);
+  const useInputStats = o.useInputStats === undefined ? true : checkBoolean(o.useInputStats, op, 'useInputStats');
+  const momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
+  const eps = checkEps(op, o.eps);
+  checkPerChannel(op, x, [['runningMean', o.runningMean], ['runningVar', o.runningVar], ['weight', o.weight], ['bias', o.bias]]);
+  const runningMean = o.runningMean ?? null, runningVar = o.runningVar ?? null;
+  const hasRunning = runningMean !== null;
+  if (hasRunning !== (runningVar !== null))
+    fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);
+  if (!useInputStats && !hasRunning)
+    fail('INVALID_ARGUMENT', `${op}: useInputStats: false normalises with the running statistics; pass runningMean and runningVar, or leave useInputStats true`);
+  const [N, C] = x.shape;
+  const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  if (useInputStats && inner === 1)
+    fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got x of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
+  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+  return tidy(() => {
+    let y: Tensor;
+    if (useInputStats) {
+      const axes = x.shape.map((_, i) => i).slice(2);
+      const mu = mean(x, axes, true);
+      const centred = sub(x, mu);
+      const v = mean(square(centred), axes, true);
+      y = mul(centred, rsqrt(add(v, eps)));
+      if (hasRunning && N > 0 && inner > 0)
+        noGrad(() => {
+          runningMean!.assign(add(mul(runningMean!, 1 - momentum), mul(mean(reshape(mu, [N, C]), 0), momentum)));
+          runningVar!.assign(add(mul(runningVar!, 1 - momentum), mul(mean(reshape(v, [N, C]), 0), (momentum * inner) / (inner - 1))));
+        });
+    } else {
+      y = mul(sub(x, perAxis(runningMean!)), rsqrt(add(perAxis(runningVar!), eps)));
+    }
+    if (o.weight) y = mul(y, perAxis(o.weight));
+    if (o.bias) y = add(y, perAxis(o.bias));
+    return y;
+  });
+}
