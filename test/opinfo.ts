@@ -313,6 +313,36 @@ export const OPS: OpInfo[] = [
   },
   { name: 'adaptiveAvgPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 7])] }], fn: ([x]) => antler.adaptiveAvgPool1d(x, 3) },
   { name: 'adaptiveMaxPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 5])] }], fn: ([x]) => antler.adaptiveMaxPool1d(x, 3) },
+  {
+    name: 'groupNorm',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [4]), anyVals(rng, [4])], note: '2 groups, [N, C, L]' },
+      { inputs: [anyVals(rng, [3, 3]), anyVals(rng, [3]), anyVals(rng, [3])], note: 'groups = C, [N, C]' },
+      { inputs: [anyVals(rng, [2, 2, 2, 2]), anyVals(rng, [2]), anyVals(rng, [2])], note: 'one group, 2 trailing dims' },
+    ],
+    fn: ([x, w, b]) => antler.groupNorm(x, x.rank === 2 ? 3 : x.rank === 3 ? 2 : 1, { weight: w, bias: b }),
+    f32rtol: 1e-4,
+    bad: [['INVALID_ARGUMENT', () => antler.groupNorm(t([1, 2, 3, 4, 5, 6], [2, 3]), 2)]],
+  },
+  {
+    name: 'instanceNorm(input statistics)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [3]), anyVals(rng, [3])] },
+      { inputs: [anyVals(rng, [1, 2, 2, 3]), anyVals(rng, [2]), anyVals(rng, [2])], note: '2 trailing dims' },
+    ],
+    fn: ([x, w, b]) => antler.instanceNorm(x, { weight: w, bias: b }),
+    f32rtol: 1e-4,
+    bad: [['INVALID_ARGUMENT', () => antler.instanceNorm(t([1, 2, 3, 4], [2, 2, 1]))]],
+  },
+  {
+    name: 'instanceNorm(running statistics)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 2]), anyVals(rng, [2]), anyVals(rng, [2])] }],
+    fn: ([x, w, b]) =>
+      antler.tidy(() =>
+        antler.instanceNorm(x, { runningMean: antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), runningVar: antler.tensor([0.5, 2], [2], { dtype: x.dtype }), weight: w, bias: b, useInputStats: false }),
+      ),
+    bad: [['INVALID_ARGUMENT', () => antler.instanceNorm(t([1, 2, 3, 4], [1, 2, 2]), { useInputStats: false })]],
+  },
   { name: 'layerNorm(no affine)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])] }], fn: ([x]) => antler.layerNorm(x), f32rtol: 1e-4 },
   {
     name: 'matmul',
@@ -649,6 +679,16 @@ export const OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.binaryCrossEntropyWithLogits(t([1, 2], [2]), t([0, 1], [2]), { weight: t([1, 1, 1], [3]) })]],
   },
   { name: 'binaryCrossEntropyWithLogits', samples: (rng) => [{ inputs: [vals(rng, [5], -30, 30), vals(rng, [5], 0, 1)] }], fn: ([x, y]) => antler.binaryCrossEntropyWithLogits(x, y, { reduction: 'sum' }) },
+  {
+    // Log-probabilities against probabilities (a target of 0, not differentiable there, is checked in indexing.test.ts)
+    // and, with logTarget, log-probabilities.
+    name: 'klDiv(batchmean)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4], -3, -0.1), vals(rng, [3, 4], 0.05, 1)] }],
+    fn: ([x, y]) => antler.klDiv(x, y, { reduction: 'batchmean' }),
+    bad: [['SHAPE_MISMATCH', () => antler.klDiv(t([-1, -2], [2]), t([0.5, 0.5], [1, 2]))], ['INVALID_ARGUMENT', () => antler.klDiv(t([-1], [1]), t([1], [1]), { reduction: 'avg' as never })]],
+  },
+  { name: 'klDiv(logTarget, none)', samples: (rng) => [{ inputs: [vals(rng, [2, 5], -3, -0.1), vals(rng, [2, 5], -3, -0.1)] }], fn: ([x, y]) => antler.klDiv(x, y, { logTarget: true, reduction: 'none' }) },
+  { name: 'klDiv(mean)', samples: (rng) => [{ inputs: [vals(rng, [4, 3], -3, -0.1), vals(rng, [4, 3], 0.05, 1)] }], fn: ([x, y]) => antler.klDiv(x, y) },
   {
     name: 'nllLoss(weight, ignoreIndex)',
     // Log-probabilities (all negative): a mixed-sign x lets the weighted mean cancel toward 0, where the

@@ -935,6 +935,95 @@ describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
     }));
 });
 
+describe(`klDiv against PyTorch's kl_div (seed ${SEED})`, () => {
+  /** PyTorch's pointwise kl_div in float64: xlogy(t, t) − t·x, or e^t (t − x) with logTarget. */
+  const pointwise = (x: number[], t: number[], logTarget: boolean) =>
+    x.map((xi, i) => (logTarget ? Math.exp(t[i]) * (t[i] - xi) : (t[i] === 0 ? 0 : t[i] * Math.log(t[i])) - t[i] * xi));
+  const reduceKl = (v: number[], r: string, N: number) => {
+    const s = v.reduce((a, b) => a + b, 0);
+    return r === 'none' ? v : r === 'sum' ? [s] : r === 'batchmean' ? [s / N] : [s / v.length];
+  };
+  /** Rows of a random distribution over K classes (log-probabilities if log), some entries exactly 0 unless log. */
+  const distributions = (N: number, K: number, zeros: boolean) => {
+    const out: number[] = [];
+    for (let n = 0; n < N; n++) {
+      const row = randomArray(rng, K, 0, 1).map((v) => (zeros && rng.next() < 0.25 ? 0 : v + 0.01));
+      const s = row.reduce((a, b) => a + b, 0);
+      out.push(...row.map((v) => v / s));
+    }
+    return out;
+  };
+
+  test('every reduction, probabilities (exact zeros among them) and log-probabilities as the target; the default is mean', () =>
+    tidy(() => {
+      for (const shape of [[rng.int(1, 5), rng.int(2, 6)], [rng.int(1, 3), rng.int(1, 3), rng.int(2, 4)], [rng.int(1, 6)]]) {
+        const N = shape[0], K = shape[shape.length - 1], n = prod(shape);
+        const x = read(antler.logSoftmax(tensor(randomArray(rng, n, -3, 3), shape, F64)));
+        const p = distributions(n / K, K, true);
+        const lq = distributions(n / K, K, false).map(Math.log);
+        for (const reduction of ['mean', 'batchmean', 'sum', 'none'] as const) {
+          const X = tensor(x, shape, F64);
+          expectClose(read(antler.klDiv(X, tensor(p, shape, F64), { reduction })), reduceKl(pointwise(x, p, false), reduction, N), 1e-13, 1e-14, `${reduction} [${shape}]`);
+          expectClose(read(antler.klDiv(X, tensor(lq, shape, F64), { reduction, logTarget: true })), reduceKl(pointwise(x, lq, true), reduction, N), 1e-13, 1e-14, `logTarget ${reduction}`);
+        }
+        expectExact(read(antler.klDiv(tensor(x, shape, F64), tensor(p, shape, F64))), read(antler.klDiv(tensor(x, shape, F64), tensor(p, shape, F64), { reduction: 'mean' })));
+        // batchmean of distributions is the mean KL(p ‖ q) per row ([N, K]).
+        if (shape.length === 2) {
+          const q = x.map(Math.exp);
+          let kl = 0;
+          for (let i = 0; i < n; i++) if (p[i] > 0) kl += p[i] * Math.log(p[i] / q[i]);
+          expectClose(read(antler.klDiv(tensor(x, shape, F64), tensor(p, shape, F64), { reduction: 'batchmean' })), [kl / N], 1e-12, 1e-13, 'KL per row');
+        }
+      }
+      // A 0-d input: batchmean is the sum, as PyTorch's.
+      expectClose(read(antler.klDiv(tensor(-0.5, [], F64), tensor(0.3, [], F64), { reduction: 'batchmean' })), [0.3 * (Math.log(0.3) + 0.5)], 1e-14, 0);
+      // float32 against the float64 reference on the stored values.
+      const X = tensor(randomArray(rng, 6, -3, -0.1), [2, 3]), T = tensor(distributions(2, 3, true), [2, 3]);
+      expectClose(read(antler.klDiv(X, T, { reduction: 'none' })), pointwise(read(X), read(T), false), 1e-6, 1e-6, 'float32');
+    }));
+
+  test('gradients to input and target match central differences (float64); at a target of 0 the input’s is 0 and the target’s −input (PyTorch: NaN)', () =>
+    tidy(() => {
+      const shape = [rng.int(1, 4), rng.int(2, 5)];
+      const n = prod(shape);
+      const g = randomArray(rng, n);
+      for (const logTarget of [false, true])
+        for (const reduction of ['batchmean', 'none'] as const) {
+          const args = [randomArray(rng, n, -3, -0.1), logTarget ? randomArray(rng, n, -3, 0) : randomArray(rng, n, 0.05, 1)];
+          const run = ([xs, ts]: number[][], record: boolean) => {
+            const x = tensor(xs, shape, { ...F64, requiresGrad: record }), t = tensor(ts, shape, { ...F64, requiresGrad: record });
+            const l = antler.klDiv(x, t, { reduction, logTarget });
+            return { l: antler.sum(antler.mul(l, tensor(reduction === 'none' ? g : [g[0]], l.shape, F64))), leaves: [x, t] };
+          };
+          const { l, leaves } = run(args, true);
+          l.backward();
+          const h = 1e-6;
+          leaves.forEach((leaf, i) => {
+            const fd = args[i].map((_, j) => {
+              const at = (d: number) => tidy(() => run(args.map((a, k) => (k === i ? a.map((v, q) => (q === j ? v + d : v)) : a)), false).l.item());
+              return (at(h) - at(-h)) / (2 * h);
+            });
+            expectClose(leaf.grad!.dataSync(), fd, 1e-6, 1e-8, `${['input', 'target'][i]}, logTarget ${logTarget}, ${reduction}`);
+          });
+        }
+      const x = tensor([-0.7, -1.2], [2], { ...F64, requiresGrad: true }), t = tensor([0, 0.4], [2], { ...F64, requiresGrad: true });
+      antler.klDiv(x, t, { reduction: 'sum' }).backward();
+      expectClose(read(x.grad!), [0, -0.4], 1e-15, 0);
+      expectClose(read(t.grad!), [0.7, Math.log(0.4) + 1 + 1.2], 1e-14, 0);
+    }));
+
+  test('a negative target gives NaN, as PyTorch’s; bad calls throw AntlerError', () =>
+    tidy(() => {
+      expect(Number.isNaN(antler.klDiv(tensor([-1], [1], F64), tensor([-0.5], [1], F64)).item())).toBe(true);
+      const x = tensor([-1, -2, -3, -4], [2, 2]);
+      expectAntlerError(() => antler.klDiv(x, tensor([0.5, 0.5, 0.5, 0.5], [4])), 'SHAPE_MISMATCH', /^klDiv: input has shape \[2, 2\] and target has shape \[4\]/);
+      expectAntlerError(() => antler.klDiv(x, x.cast('float64')), 'DTYPE_MISMATCH', /^klDiv: input is float32 and target float64/);
+      expectAntlerError(() => antler.klDiv(x, x, { reduction: 'avg' as never }), 'INVALID_ARGUMENT', /^klDiv: reduction must be 'mean', 'batchmean', 'sum' or 'none'; got 'avg'$/);
+      expectAntlerError(() => antler.klDiv(x, x, { logTarget: 1 as never }), 'INVALID_ARGUMENT', /^klDiv: logTarget must be/);
+      expectAntlerError(() => antler.klDiv(x, x, { log_target: true } as never), 'INVALID_ARGUMENT', /^klDiv: unknown option 'log_target'/);
+    }));
+});
+
 describe(`edge cases a review against torch 1.13 found (seed ${SEED})`, () => {
   test('std of a constant slice has a zero gradient (torch.std), not NaN', () =>
     tidy(() => {

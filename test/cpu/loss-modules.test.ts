@@ -35,6 +35,9 @@ describe(`loss and shape modules (seed ${rng.seed})`, () => {
         [new nn.BCEWithLogitsLoss({ posWeight: weight, reduction }), logits, targets, antler.binaryCrossEntropyWithLogits(logits, targets, { posWeight: weight, reduction })],
         [new nn.BCELoss({ weight, reduction }), probs, targets, antler.binaryCrossEntropy(probs, targets, { weight, reduction })],
         [new nn.BCEWithLogitsLoss({ weight, posWeight: weight2, reduction }), logits, targets, antler.binaryCrossEntropyWithLogits(logits, targets, { weight, posWeight: weight2, reduction })],
+        [new nn.KLDivLoss({ reduction }), antler.logSoftmax(logits), antler.softmax(logits.flip([1])), antler.klDiv(antler.logSoftmax(logits), antler.softmax(logits.flip([1])), { reduction })],
+        [new nn.KLDivLoss({ reduction: 'batchmean', logTarget: true }), antler.logSoftmax(logits), probs.log(), antler.klDiv(antler.logSoftmax(logits), probs.log(), { reduction: 'batchmean', logTarget: true })],
+        [new nn.KLDivLoss(), antler.logSoftmax(logits), probs, antler.klDiv(antler.logSoftmax(logits), probs, { reduction: 'mean' })],
       ];
       for (const [m, a, b, want] of cases) {
         expectExact(read(m.forward(a, b)), read(want), m.constructor.name);
@@ -44,6 +47,10 @@ describe(`loss and shape modules (seed ${rng.seed})`, () => {
       const ctc = new nn.CTCLoss({ blank: 0, reduction: 'sum' });
       expectExact(read(ctc.forward(lp, [[1, 2], [3, 0]], [12, 10], [2, 1])), read(antler.ctcLoss(lp, [[1, 2], [3, 0]], [12, 10], [2, 1], { reduction: 'sum' })), 'CTCLoss');
       expectAntlerError(() => new nn.MSELoss({ reduce: true } as never), 'INVALID_ARGUMENT', /reduce/);
+      // KLDivLoss takes PyTorch's 'batchmean' (the other losses do not) and logTarget, checked when it is made.
+      expectAntlerError(() => new nn.KLDivLoss({ reduction: 'avg' as never }), 'INVALID_ARGUMENT', /^KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none'; got 'avg'$/);
+      expectAntlerError(() => new nn.KLDivLoss({ logTarget: 'yes' as never }), 'INVALID_ARGUMENT', /^KLDivLoss: logTarget must be/);
+      expectAntlerError(() => new nn.MSELoss({ reduction: 'batchmean' as never }), 'INVALID_ARGUMENT', /^MSELoss: reduction must be 'mean', 'sum' or 'none'/);
     }));
 
   test('a class weight is a buffer: copied, in the state dict, moved by to(), and the caller’s tensor survives dispose()', () => {

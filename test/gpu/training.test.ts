@@ -189,6 +189,40 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('GroupNorm and InstanceNorm1d (running statistics): training steps (outputs, running statistics, gradients) and eval agree with the CPU', () => {
+    const xs = Array.from({ length: 3 }, () => Array.from({ length: 5 * 4 * 3 }, () => rng.uniform(-1, 2)));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const lin = new antler.nn.Linear(3, 3, F);
+      const gn = new antler.nn.GroupNorm(2, 4, F);
+      const inorm = new antler.nn.InstanceNorm1d(4, { ...F, affine: true, trackRunningStats: true, momentum: 0.3 });
+      const out: number[][] = [];
+      for (const v of xs) {
+        const h = lin.forward(antler.tensor(v, [5, 4, 3], F)) as antler.Tensor;
+        const y = inorm.forward(gn.forward(h));
+        antler.sum(antler.mul(y, y.exp())).backward();
+        out.push(Array.from(y.dataSync()), Array.from(lin.weight.grad!.dataSync()), Array.from(gn.weight!.grad!.dataSync()), Array.from(inorm.runningVar!.dataSync()));
+      }
+      gn.eval();
+      inorm.eval();
+      out.push(Array.from(inorm.forward(gn.forward(antler.tensor(xs[0], [5, 4, 3], F))).dataSync()));
+      for (const m of [lin, gn, inorm]) m.dispose();
+      return out;
+    });
+  });
+
+  test('KLDivLoss (batchmean, and logTarget): the loss and the gradients to both sides agree with the CPU', () => {
+    const xs = Array.from({ length: 6 * 5 }, () => rng.uniform(-3, 3));
+    const ts = Array.from({ length: 6 * 5 }, (_, i) => (i % 7 === 0 ? 0 : rng.uniform(0, 1)));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const x = antler.tensor(xs, [6, 5], { ...F, requiresGrad: true });
+      const t = antler.tensor(ts, [6, 5], { ...F, requiresGrad: true });
+      const l1 = new antler.nn.KLDivLoss({ reduction: 'batchmean' }).forward(antler.logSoftmax(x), t);
+      const l2 = antler.klDiv(antler.logSoftmax(x), antler.logSoftmax(t), { logTarget: true, reduction: 'sum' });
+      antler.add(l1, l2).backward();
+      return [[l1.item(), l2.item()], Array.from(x.grad!.dataSync()), Array.from(t.grad!.dataSync())];
+    });
+  });
+
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
     expectDevicesAgree(1e-9, (device, F) => {
       const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
