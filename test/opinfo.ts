@@ -291,7 +291,7 @@ export const OPS: OpInfo[] = [
     name: 'batchNorm(running statistics)',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 2]), anyVals(rng, [2]), anyVals(rng, [2])] }],
     fn: ([x, w, b]) =>
-      antler.tidy(() => antler.batchNorm(x, antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), antler.tensor([0.5, 2], [2], { dtype: x.dtype }), { weight: w, bias: b })),
+      antler.tidy(() => antler.batchNorm(x, antler.tensor([0.3, -0.2], [2], { dtype: x.dtype, device: x.device }), antler.tensor([0.5, 2], [2], { dtype: x.dtype, device: x.device }), { weight: w, bias: b })),
     bad: [['INVALID_ARGUMENT', () => antler.batchNorm(t([1, 2, 3, 4], [2, 2]), null, null)]],
   },
   { name: 'select', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4, 2])] }], fn: ([x]) => antler.select(x, 1, -1), bad: [['INVALID_ARGUMENT', () => antler.select(t([1, 2], [2]), 0, 2)]] },
@@ -339,7 +339,7 @@ export const OPS: OpInfo[] = [
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 2]), anyVals(rng, [2]), anyVals(rng, [2])] }],
     fn: ([x, w, b]) =>
       antler.tidy(() =>
-        antler.instanceNorm(x, { runningMean: antler.tensor([0.3, -0.2], [2], { dtype: x.dtype }), runningVar: antler.tensor([0.5, 2], [2], { dtype: x.dtype }), weight: w, bias: b, useInputStats: false }),
+        antler.instanceNorm(x, { runningMean: antler.tensor([0.3, -0.2], [2], { dtype: x.dtype, device: x.device }), runningVar: antler.tensor([0.5, 2], [2], { dtype: x.dtype, device: x.device }), weight: w, bias: b, useInputStats: false }),
       ),
     bad: [['INVALID_ARGUMENT', () => antler.instanceNorm(t([1, 2, 3, 4], [1, 2, 2]), { useInputStats: false })]],
   },
