@@ -1,9 +1,10 @@
 /**
  * Losses beside crossEntropy and mseLoss, as torch.nn.functional's: L1,
- * smooth L1, Huber, binary cross-entropy (on probabilities and on logits)
- * and the negative log-likelihood, built from the elementwise ops so their
- * gradients come from autograd. Like mseLoss, input and target must have the
- * same shape (PyTorch broadcasts them with a warning).
+ * smooth L1, Huber, binary cross-entropy (on probabilities and on logits),
+ * the negative log-likelihood and the Kullback–Leibler divergence, built
+ * from the elementwise ops so their gradients come from autograd. Like
+ * mseLoss, input and target must have the same shape (PyTorch broadcasts
+ * them with a warning).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
