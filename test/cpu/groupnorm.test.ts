@@ -416,8 +416,31 @@ describe(`nn.InstanceNorm1d (seed ${SEED})`, () => {
       antler.sum(antler.mul(b.forward(x), x)).backward();
       expect(b.weight!.grad).not.toBeNull();
       expect(b.bias!.grad).not.toBeNull();
-      a.dispose();
-      b.dispose();
+      // A safetensors file as PyTorch's save_file(m.state_dict()) writes it: F32 vectors, the counter I64 [].
+      const entries: [string, string, number[], Uint8Array][] = [
+        ...(['weight', 'bias', 'running_mean', 'running_var'] as const).map((k): [string, string, number[], Uint8Array] => [k, 'F32', [3], new Uint8Array(Float32Array.from(a.stateDict()[k].dataSync()).buffer)]),
+        ['num_batches_tracked', 'I64', [], new Uint8Array(BigInt64Array.from([0n]).buffer)],
+      ];
+      const header: Record<string, unknown> = {};
+      let offset = 0;
+      for (const [k, dtype, shape, bytes] of entries) {
+        header[k] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
+        offset += bytes.length;
+      }
+      const json = Buffer.from(JSON.stringify(header));
+      const file = Buffer.concat([Buffer.from(BigUint64Array.from([BigInt(json.length)]).buffer), json, ...entries.map((e) => Buffer.from(e[3]))]);
+      const back = antler.parseSafetensors(file).tensors;
+      const c = new nn.InstanceNorm1d(3, { affine: true, trackRunningStats: true });
+      c.loadStateDict(back);
+      c.eval();
+      expectExact(c.forward(x).dataSync(), a.forward(x).dataSync());
+      expect(c.numBatchesTracked!.dtype).toBe('int32');
+      c.cast('float64');
+      expect(c.runningVar!.dtype).toBe('float64');
+      expect(c.numBatchesTracked!.dtype).toBe('int32');
+      expectAntlerError(() => a.forward(x.cast('float64')), 'DTYPE_MISMATCH', /^InstanceNorm1d: input is float64; the module is float32/);
+      for (const m of [a, b, c]) m.dispose();
+      for (const t of Object.values(back)) t.dispose();
     }));
 
   test('bad settings and inputs throw AntlerError naming them; L = 1 in training refused as PyTorch’s', () =>
