@@ -318,15 +318,31 @@ function stackLayers<L extends TransformerLayer>(op: string, Cls: abstract new (
   return made;
 }
 
-function checkNorm(op: string, norm: unknown): Module | null {
-  if (norm === undefined || norm === null) return null;
-  if (!(norm instanceof Module) || typeof (norm as { forward?: unknown }).forward !== 'function')
-    fail('INVALID_ARGUMENT', `${op}: norm must be a module (e.g. new nn.LayerNorm(dModel)) or null; got ${describe(norm)}`);
-  return norm;
-}
+/** What the encoder and decoder stacks share: layers made by stackLayers, an optional final norm. */
+abstract class TransformerStack<L extends TransformerLayer> extends Module {
+  readonly numLayers: number;
+  layers: ModuleList<L>;
+  norm: Module | null;
 
-function applyNorm(norm: Module | null, x: Tensor): Tensor {
-  return norm ? ((norm as Module & { forward(t: Tensor): unknown }).forward(x) as Tensor) : x;
+  protected constructor(op: string, Cls: abstract new (...args: never[]) => L, layer: L | (() => L), numLayers: number, options: { norm?: Module | null } | undefined) {
+    super();
+    const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
+    this.numLayers = checkInteger(numLayers, op, 'numLayers', 1);
+    const norm = o.norm ?? null;
+    if (norm !== null && (!(norm instanceof Module) || typeof (norm as { forward?: unknown }).forward !== 'function'))
+      fail('INVALID_ARGUMENT', `${op}: norm must be a module (e.g. new nn.LayerNorm(dModel)) or null; got ${describe(norm)}`);
+    this.layers = this.registerModule('layers', new ModuleList(stackLayers(op, Cls, layer, numLayers)));
+    this.norm = norm === null ? null : this.registerModule('norm', norm);
+  }
+
+  /** x through every layer (step runs one), then the final norm. */
+  protected run(x: Tensor, step: (layer: L, x: Tensor) => Tensor): Tensor {
+    return tidy(() => {
+      let h = x;
+      for (const l of this.layers) h = step(l, h);
+      return this.norm ? ((this.norm as Module & { forward(t: Tensor): unknown }).forward(h) as Tensor) : h;
+    });
+  }
 }
 
 /**
@@ -338,19 +354,9 @@ function applyNorm(norm: Module | null, x: Tensor): Tensor {
  * forward(src, {mask, srcKeyPaddingMask, isCausal}) passes the masks to every
  * layer. State dict: layers.{i}.…, norm.* (PyTorch's names).
  */
-export class TransformerEncoder extends Module {
-  readonly numLayers: number;
-  layers: ModuleList<TransformerEncoderLayer>;
-  norm: Module | null;
-
+export class TransformerEncoder extends TransformerStack<TransformerEncoderLayer> {
   constructor(layer: TransformerEncoderLayer | (() => TransformerEncoderLayer), numLayers: number, options?: { norm?: Module | null }) {
-    super();
-    const op = 'TransformerEncoder';
-    const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
-    this.numLayers = checkInteger(numLayers, op, 'numLayers', 1);
-    const norm = checkNorm(op, o.norm);
-    this.layers = this.registerModule('layers', new ModuleList(stackLayers(op, TransformerEncoderLayer, layer, numLayers)));
-    this.norm = norm === null ? null : this.registerModule('norm', norm);
+    super('TransformerEncoder', TransformerEncoderLayer, layer, numLayers, options);
   }
 
   forward(src: Tensor, options?: TransformerEncoderForwardOptions): Tensor {
@@ -358,11 +364,7 @@ export class TransformerEncoder extends Module {
     this.checkUsable(op);
     checkTensor(src, op, 'src');
     const o = checkOptions<TransformerEncoderForwardOptions>(options, op, ['mask', 'srcKeyPaddingMask', 'isCausal']);
-    return tidy(() => {
-      let x = src;
-      for (const l of this.layers) x = l.forward(x, o);
-      return applyNorm(this.norm, x);
-    });
+    return this.run(src, (l, x) => l.forward(x, o));
   }
 }
 
@@ -372,19 +374,9 @@ export class TransformerEncoder extends Module {
  * memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask}) passes the memory and
  * masks to every layer. State dict: layers.{i}.…, norm.*.
  */
-export class TransformerDecoder extends Module {
-  readonly numLayers: number;
-  layers: ModuleList<TransformerDecoderLayer>;
-  norm: Module | null;
-
+export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer> {
   constructor(layer: TransformerDecoderLayer | (() => TransformerDecoderLayer), numLayers: number, options?: { norm?: Module | null }) {
-    super();
-    const op = 'TransformerDecoder';
-    const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
-    this.numLayers = checkInteger(numLayers, op, 'numLayers', 1);
-    const norm = checkNorm(op, o.norm);
-    this.layers = this.registerModule('layers', new ModuleList(stackLayers(op, TransformerDecoderLayer, layer, numLayers)));
-    this.norm = norm === null ? null : this.registerModule('norm', norm);
+    super('TransformerDecoder', TransformerDecoderLayer, layer, numLayers, options);
   }
 
   forward(tgt: Tensor, memory: Tensor, options?: TransformerDecoderForwardOptions): Tensor {
@@ -393,11 +385,7 @@ export class TransformerDecoder extends Module {
     checkTensor(tgt, op, 'tgt');
     checkTensor(memory, op, 'memory');
     const o = checkOptions<TransformerDecoderForwardOptions>(options, op, DECODER_FORWARD_OPTIONS);
-    return tidy(() => {
-      let x = tgt;
-      for (const l of this.layers) x = l.forward(x, memory, o);
-      return applyNorm(this.norm, x);
-    });
+    return this.run(tgt, (l, x) => l.forward(x, memory, o));
   }
 }
 

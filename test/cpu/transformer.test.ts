@@ -107,6 +107,30 @@ function layerRef(
   return y;
 }
 
+/**
+ * Trains params with Adam (lr 1e-2) for `steps` steps of lossOf() (in a
+ * tidy) and expects the mean of the last k losses under a tenth of the first k's.
+ */
+function expectLearns(params: Tensor[], steps: number, k: number, lossOf: () => Tensor): void {
+  const opt = new antler.optim.Adam(params, { lr: 1e-2 });
+  const losses: number[] = [];
+  try {
+    for (let step = 0; step < steps; step++)
+      tidy(() => {
+        const loss = lossOf();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        losses.push(loss.item());
+      });
+  } finally {
+    opt.dispose();
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+  const first = mean(losses.slice(0, k)), last = mean(losses.slice(-k));
+  expect([first, last, last < first / 10]).toEqual([first, last, true]);
+}
+
 interface Case {
   c: Config;
   layers: number;
@@ -396,33 +420,21 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
     const pos = new nn.Embedding(S, E); // learned positions (attention alone has none)
     const model = new nn.Transformer({ dModel: E, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 32, dropout: 0, batchFirst: true });
     const head = new nn.Linear(E, V);
-    const params = [...emb.parameters(), ...pos.parameters(), ...model.parameters(), ...head.parameters()];
-    const opt = new antler.optim.Adam(params, { lr: 1e-2 });
     const positions = tensor(Array.from({ length: N * S }, (_, i) => i % S), [N, S], { dtype: 'int32' });
     const mask = nn.Transformer.generateSquareSubsequentMask(S);
-    const losses: number[] = [];
     try {
-      for (let step = 0; step < 200; step++) {
-        tidy(() => {
-          const toks = Array.from({ length: N * S }, () => rng.int(0, V - 1));
-          const shifted = toks.map((_, i) => (i % S === 0 ? V : toks[i - 1]));
-          const p = pos.forward(positions);
-          const src = antler.add(emb.forward(tensor(toks, [N, S], { dtype: 'int32' })), p);
-          const tgt = antler.add(emb.forward(tensor(shifted, [N, S], { dtype: 'int32' })), p);
-          const logits = head.forward(model.forward(src, tgt, { tgtMask: mask, tgtIsCausal: true }));
-          const loss = antler.crossEntropy(logits.reshape([N * S, V]), tensor(toks, [N * S], { dtype: 'int32' }));
-          opt.zeroGrad();
-          loss.backward();
-          opt.step();
-          losses.push(loss.item());
-        });
-      }
-      const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5, last = losses.slice(-5).reduce((a, b) => a + b) / 5;
-      expect([first, last, last < first / 10]).toEqual([first, last, true]);
+      expectLearns([...emb.parameters(), ...pos.parameters(), ...model.parameters(), ...head.parameters()], 200, 5, () => {
+        const toks = Array.from({ length: N * S }, () => rng.int(0, V - 1));
+        const shifted = toks.map((_, i) => (i % S === 0 ? V : toks[i - 1]));
+        const p = pos.forward(positions);
+        const src = antler.add(emb.forward(tensor(toks, [N, S], { dtype: 'int32' })), p);
+        const tgt = antler.add(emb.forward(tensor(shifted, [N, S], { dtype: 'int32' })), p);
+        const logits = head.forward(model.forward(src, tgt, { tgtMask: mask, tgtIsCausal: true }));
+        return antler.crossEntropy(logits.reshape([N * S, V]), tensor(toks, [N * S], { dtype: 'int32' }));
+      });
     } finally {
       mask.dispose();
       positions.dispose();
-      opt.dispose();
       for (const mod of [emb, pos, model, head]) mod.dispose();
     }
   });
@@ -695,35 +707,22 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     const proj = new nn.Linear(1, E);
     const head = new nn.Linear(E, 1);
     const enc = new nn.TransformerEncoder(() => new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 16, dropout: 0, normFirst: true }), 2);
-    const params = [...proj.parameters(), ...enc.parameters(), ...head.parameters()];
-    const opt = new antler.optim.Adam(params, { lr: 1e-2 });
     const mask = nn.generateSquareSubsequentMask(S);
-    const losses: number[] = [];
     try {
-      for (let step = 0; step < 150; step++) {
-        tidy(() => {
-          const xv = randomArray(rng, S * N, -1, 1);
-          const target: number[] = [];
-          for (let s = 0; s < S; s++)
-            for (let n = 0; n < N; n++) {
-              let acc = 0;
-              for (let t = 0; t <= s; t++) acc += xv[t * N + n];
-              target.push(acc / (s + 1));
-            }
-          const x = tensor(xv, [S, N, 1]);
-          const y = head.forward(enc.forward(proj.forward(x), { mask, isCausal: true }));
-          const loss = antler.mseLoss(y, tensor(target, [S, N, 1]));
-          opt.zeroGrad();
-          loss.backward();
-          opt.step();
-          losses.push(loss.item());
-        });
-      }
-      const first = losses.slice(0, 10).reduce((a, b) => a + b) / 10, last = losses.slice(-10).reduce((a, b) => a + b) / 10;
-      expect([first, last, last < first / 10]).toEqual([first, last, true]);
+      expectLearns([...proj.parameters(), ...enc.parameters(), ...head.parameters()], 150, 10, () => {
+        const xv = randomArray(rng, S * N, -1, 1);
+        const target: number[] = [];
+        for (let s = 0; s < S; s++)
+          for (let n = 0; n < N; n++) {
+            let acc = 0;
+            for (let t = 0; t <= s; t++) acc += xv[t * N + n];
+            target.push(acc / (s + 1));
+          }
+        const y = head.forward(enc.forward(proj.forward(tensor(xv, [S, N, 1])), { mask, isCausal: true }));
+        return antler.mseLoss(y, tensor(target, [S, N, 1]));
+      });
     } finally {
       mask.dispose();
-      opt.dispose?.();
       proj.dispose();
       head.dispose();
       enc.dispose();
