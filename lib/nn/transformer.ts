@@ -284,9 +284,15 @@ export class TransformerDecoderLayer extends TransformerLayer {
   }
 }
 
+/** The layers that belong to a stack (given to it, copied or made by its function). */
+const stacked = new WeakSet<TransformerLayer>();
+
 /**
  * The layers of a stack: `layer` itself (it becomes layers[0], owned by the
- * stack) and numLayers − 1 copies of it, or numLayers calls of a function.
+ * stack) and numLayers − 1 copies of it, or numLayers calls of a function. A
+ * layer that already belongs to another stack stays there: this stack is
+ * then numLayers copies of it (as PyTorch's, whose stacks are always deep
+ * copies), so two stacks never share a layer.
  */
 function stackLayers<L extends TransformerLayer>(op: string, Cls: abstract new (...args: never[]) => L, layer: L | (() => L), numLayers: number): L[] {
   const what = `nn.${Cls.name}`;
@@ -294,13 +300,14 @@ function stackLayers<L extends TransformerLayer>(op: string, Cls: abstract new (
   try {
     if (layer instanceof Cls) {
       if (layer.isDisposed) fail('DISPOSED', `${op}: the layer given has been disposed`);
-      made.push(layer);
-      for (let i = 1; i < numLayers; i++) made.push(layer.copy());
+      if (!stacked.has(layer)) made.push(layer);
+      while (made.length < numLayers) made.push(layer.copy());
     } else if (typeof layer === 'function' && !(layer instanceof Module)) {
       for (let i = 0; i < numLayers; i++) {
         const l: unknown = (layer as () => L)();
         if (!(l instanceof Cls)) fail('INVALID_ARGUMENT', `${op}: the layer function must return a new ${what}; call ${i} returned ${describe(l)}`);
         if (made.includes(l)) fail('INVALID_ARGUMENT', `${op}: the layer function returned the same layer twice (call ${i}); it must make a new one each call`);
+        if (stacked.has(l)) fail('INVALID_ARGUMENT', `${op}: the layer function returned a layer that belongs to another stack (call ${i}); it must make a new one each call`);
         made.push(l);
       }
     } else {
@@ -312,9 +319,10 @@ function stackLayers<L extends TransformerLayer>(op: string, Cls: abstract new (
     });
   } catch (e) {
     // Copies made here are ours to free; the given layer (and what the function returned) stays the caller's.
-    if (layer instanceof Cls) made.slice(1).forEach((l) => l.dispose());
+    if (layer instanceof Cls) made.filter((l) => l !== layer).forEach((l) => l.dispose());
     throw e;
   }
+  made.forEach((l) => stacked.add(l));
   return made;
 }
 
@@ -349,8 +357,10 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
  * A stack of encoder layers (torch.nn.TransformerEncoder), with an optional
  * final norm. `layer` is either an encoder layer, which becomes layers[0]
  * (owned by the encoder: disposing the encoder frees it) with numLayers − 1
- * copies of it (the same starting weights, as PyTorch's deep copies), or a
- * function called numLayers times (independently initialised layers).
+ * copies of it (the same starting weights, as PyTorch's deep copies; a layer
+ * that already belongs to a stack stays there, and this one is numLayers
+ * copies of it), or a function called numLayers times (independently
+ * initialised layers).
  * forward(src, {mask, srcKeyPaddingMask, isCausal}) passes the masks to every
  * layer. State dict: layers.{i}.…, norm.* (PyTorch's names).
  */

@@ -623,6 +623,39 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     expect(l3.isDisposed).toBe(true);
   });
 
+  test('a layer that already belongs to a stack is copied by another, not shared (PyTorch deep-copies the layer given to every stack)', () => {
+    const l = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3, dropout: 0 });
+    const a = new nn.TransformerEncoder(l, 2);
+    let b: nn.TransformerEncoder | null = null;
+    try {
+      b = new nn.TransformerEncoder(l, 2);
+      expect(a.layers.get(0)).toBe(l);
+      for (const i of [0, 1]) expect(b.layers.get(i)).not.toBe(l);
+      expect(b.parameters().some((p) => a.parameters().includes(p))).toBe(false);
+      tidy(() => {
+        const sa = a.stateDict(), sb = b!.stateDict();
+        for (const key of Object.keys(sa)) expect([key, Array.from(sb[key].dataSync())]).toEqual([key, Array.from(sa[key].dataSync())]);
+      });
+      // The same for a layer of a stack, and a function may not hand one over.
+      const c = new nn.TransformerEncoder(a.layers.get(1), 1);
+      expect(c.layers.get(0)).not.toBe(a.layers.get(1));
+      c.dispose();
+      expectAntlerError(() => new nn.TransformerEncoder(() => l, 1), 'INVALID_ARGUMENT', /returned a layer that belongs to another stack \(call 0\)/);
+      // Disposing one stack leaves the other usable.
+      a.dispose();
+      tidy(() => expect(b!.forward(antler.zeros([3, 2, 4])).shape).toEqual([3, 2, 4]));
+      const d = new nn.TransformerDecoderLayer(4, 2, { dimFeedforward: 3 });
+      const d1 = new nn.TransformerDecoder(d, 1), d2 = new nn.TransformerDecoder(d, 1);
+      expect(d2.layers.get(0)).not.toBe(d);
+      d1.dispose();
+      expect(d2.layers.get(0).isDisposed).toBe(false);
+      d2.dispose();
+    } finally {
+      a.dispose();
+      b?.dispose();
+    }
+  });
+
   test('dropout: training mode drops (replayable from a seed), eval mode is the dropout-free layer', () => {
     const k = randomCase();
     k.S = 5;
