@@ -25,7 +25,12 @@ export interface TransformerEncoderLayerOptions {
   dimFeedforward?: number;
   /** Dropout on the attention weights, after the attention and feed-forward blocks, and inside the latter (default 0.1). */
   dropout?: number;
-  /** The feed-forward block's activation (default 'relu'; 'gelu' is the exact one). */
+  /**
+   * The feed-forward block's activation (default 'relu'; 'gelu' is the exact
+   * one). A module is registered as the sub-module `activation` (as
+   * PyTorch's) and shared by the copies a stack makes; one with parameters
+   * or buffers cannot be copied: build such a stack from a function.
+   */
   activation?: TransformerActivation;
   /** LayerNorm's eps (default 1e-5). */
   layerNormEps?: number;
@@ -147,6 +152,8 @@ abstract class TransformerLayer extends Module {
     this.dropout1 = this.registerModule('dropout1', new Dropout(c.dropout));
     this.dropout2 = this.registerModule('dropout2', new Dropout(c.dropout));
     if (cross) own.dropout3 = this.registerModule('dropout3', new Dropout(c.dropout));
+    // A module activation is a sub-module, as PyTorch's (train/eval reach it; its parameters train and save).
+    if (o.activation instanceof Module) this.registerModule('activation', o.activation);
   }
 
   /** Self-attention of x (masks as MultiheadAttention's), through dropout1. */
@@ -169,10 +176,18 @@ abstract class TransformerLayer extends Module {
     this.checkUsable(op);
     const w = this.self_attn.out_proj.weight;
     const Ctor = this.constructor as new (dModel: number, nhead: number, options: TransformerEncoderLayerOptions) => this;
+    const act = this.options.activation;
+    if (act instanceof Module && (act.parameters().length > 0 || act.namedBuffers().length > 0))
+      fail('INVALID_ARGUMENT', `${op}: the activation is a module with parameters or buffers, which copies cannot share (PyTorch deep-copies it); make each layer with its own: new nn.${this.constructor.name === 'TransformerDecoderLayer' ? 'TransformerDecoder' : 'TransformerEncoder'}(() => new nn.${this.constructor.name}(…), numLayers)`);
     const position = globalDrawPosition();
     let c: this;
     try {
       c = new Ctor(this.dModel, this.nhead, { ...this.options, dtype: w.dtype as 'float32' | 'float64', device: w.device });
+    } catch (e) {
+      // A subclass with a constructor of its own cannot be remade from (dModel, nhead, options).
+      if ((Ctor as unknown) !== TransformerEncoderLayer && (Ctor as unknown) !== TransformerDecoderLayer)
+        fail('INVALID_ARGUMENT', `${op}: a ${this.constructor.name} could not be made from (dModel, nhead, options) (${(e as Error).message}); override copy() in the subclass, or build the stack from a function making each layer`, { cause: e });
+      throw e;
     } finally {
       setGlobalDrawPosition(position);
     }

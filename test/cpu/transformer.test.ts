@@ -734,6 +734,37 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     }
   });
 
+  test("a module activation is PyTorch's sub-module 'activation': eval reaches it, its weights are parameters; copies share a parameterless one and refuse one with weights", () => {
+    const E = 4, F = 6;
+    const noisy = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: F, dropout: 0, activation: new nn.Sequential(new nn.GELU(), new nn.Dropout(0.5)), dtype: 'float64' });
+    const learned = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: F, dropout: 0, activation: new nn.Linear(F, F, { dtype: 'float64' }) });
+    class Scaled extends nn.TransformerEncoderLayer {
+      constructor(readonly scale: number, dModel: number, nhead: number) {
+        super(dModel, nhead, { dimFeedforward: 3 });
+      }
+    }
+    const scaled = new Scaled(2, E, 2);
+    try {
+      expect(Object.keys(tidy(() => Object.fromEntries(Object.keys(learned.stateDict()).map((k) => [k, 0]))))).toEqual([...PYTORCH_LAYER_KEYS, 'activation.weight', 'activation.bias']);
+      expect(learned.parameters()).toHaveLength(PYTORCH_LAYER_KEYS.length + 2);
+      tidy(() => {
+        const x = tensor(randomArray(rng, 3 * 2 * E), [3, 2, E], { dtype: 'float64' });
+        expect(Array.from(noisy.forward(x).dataSync())).not.toEqual(Array.from(noisy.forward(x).dataSync()));
+        noisy.eval();
+        expect(Array.from(noisy.forward(x).dataSync())).toEqual(Array.from(noisy.forward(x).dataSync()));
+      });
+      const enc = new nn.TransformerEncoder(noisy, 2);
+      expect(enc.layers.get(1).training).toBe(false);
+      enc.dispose();
+      expectAntlerError(() => new nn.TransformerEncoder(learned, 2), 'INVALID_ARGUMENT', /activation is a module with parameters or buffers.*new nn.TransformerEncoder\(\(\) => new nn.TransformerEncoderLayer/);
+      expectAntlerError(() => new nn.TransformerEncoder(scaled, 2), 'INVALID_ARGUMENT', /a Scaled could not be made from \(dModel, nhead, options\).*override copy\(\)/);
+      expect(learned.isDisposed || scaled.isDisposed).toBe(false);
+    } finally {
+      learned.dispose();
+      scaled.dispose();
+    }
+  });
+
   test('a small encoder learns a causal running-mean task (loss falls tenfold)', () => {
     antler.setSeed(rng.u32());
     const E = 8, S = 6, N = 16;
