@@ -278,6 +278,47 @@ export class LayerNorm extends Module {
   }
 }
 
+/**
+ * What BatchNorm1d and InstanceNorm1d share (PyTorch's _NormBase): options,
+ * the per-channel weight (ones) and bias (zeros), and the running buffers
+ * running_mean (zeros), running_var (ones) and num_batches_tracked (int32).
+ */
+abstract class NormBase extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  /** The running statistics' update weight; null (BatchNorm1d only) for the cumulative average. */
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  numBatchesTracked: Tensor | null;
+  // PyTorch's names for the buffers (accessors on the prototype, below the classes): assigning either name replaces the buffer.
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+  protected constructor(op: string, numFeatures: number, options: BatchNorm1dOptions | undefined, defaults: { affine: boolean; trackRunningStats: boolean; nullMomentum: boolean }) {
+    super();
+    const o = placement(checkOptions<BatchNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
+    this.momentum = o.momentum === undefined ? 0.1 : o.momentum === null && defaults.nullMomentum ? null : checkFinite(o.momentum, op, 'momentum');
+    this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
+    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
+    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.affine = o.affine === undefined ? defaults.affine : checkBoolean(o.affine, op, 'affine');
+    this.trackRunningStats = o.trackRunningStats === undefined ? defaults.trackRunningStats : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
+    const place = { dtype: o.dtype, device: o.device };
+    const mk = (v: number) => isolated(() => full([this.numFeatures], v, place));
+    this.weight = this.registerParameter('weight', this.affine ? mk(1) : null);
+    this.bias = this.registerParameter('bias', this.affine ? mk(0) : null);
+    const track = this.trackRunningStats;
+    this.runningMean = track ? this.registerBuffer('running_mean', mk(0)) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', mk(1)) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', isolated(() => tensor(0, [], { dtype: 'int32', device: o.device }))) : null;
+  }
+}
+
 /** BatchNorm1d's options (PyTorch's keywords). */
 export interface BatchNorm1dOptions extends Placement {
   /** Added to the variance before its square root (default 1e-5). */
@@ -299,40 +340,9 @@ export interface BatchNorm1dOptions extends Placement {
  * PyTorch's: weight, bias, running_mean, running_var, num_batches_tracked
  * (int32 here, int64 there; PyTorch's files load).
  */
-export class BatchNorm1d extends Module {
-  readonly numFeatures: number;
-  readonly eps: number;
-  readonly momentum: number | null;
-  readonly affine: boolean;
-  readonly trackRunningStats: boolean;
-  weight: Tensor | null;
-  bias: Tensor | null;
-  runningMean: Tensor | null;
-  runningVar: Tensor | null;
-  numBatchesTracked: Tensor | null;
-  // PyTorch's names for the buffers (accessors on the prototype, below the class): assigning either name replaces the buffer.
-  declare running_mean: Tensor | null;
-  declare running_var: Tensor | null;
-  declare num_batches_tracked: Tensor | null;
-
+export class BatchNorm1d extends NormBase {
   constructor(numFeatures: number, options?: BatchNorm1dOptions) {
-    super();
-    const op = 'BatchNorm1d';
-    const o = placement(checkOptions<BatchNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
-    this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
-    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
-    this.momentum = o.momentum === undefined ? 0.1 : o.momentum === null ? null : checkFinite(o.momentum, op, 'momentum');
-    this.affine = o.affine === undefined ? true : checkBoolean(o.affine, op, 'affine');
-    this.trackRunningStats = o.trackRunningStats === undefined ? true : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
-    const place = { dtype: o.dtype, device: o.device };
-    const mk = (v: number) => isolated(() => full([this.numFeatures], v, place));
-    this.weight = this.registerParameter('weight', this.affine ? mk(1) : null);
-    this.bias = this.registerParameter('bias', this.affine ? mk(0) : null);
-    const track = this.trackRunningStats;
-    this.runningMean = track ? this.registerBuffer('running_mean', mk(0)) : null;
-    this.runningVar = track ? this.registerBuffer('running_var', mk(1)) : null;
-    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', isolated(() => tensor(0, [], { dtype: 'int32', device: o.device }))) : null;
+    super('BatchNorm1d', numFeatures, options, { affine: true, trackRunningStats: true, nullMomentum: true });
   }
 
   forward(x: Tensor): Tensor {
@@ -504,39 +514,11 @@ export interface InstanceNorm1dOptions extends Placement {
  * num_batches_tracked (trackRunningStats; int32 here; PyTorch's instance
  * norm leaves the counter at 0, and so does this one).
  */
-export class InstanceNorm1d extends Module {
-  readonly numFeatures: number;
-  readonly eps: number;
-  readonly momentum: number;
-  readonly affine: boolean;
-  readonly trackRunningStats: boolean;
-  weight: Tensor | null;
-  bias: Tensor | null;
-  runningMean: Tensor | null;
-  runningVar: Tensor | null;
-  numBatchesTracked: Tensor | null;
-  declare running_mean: Tensor | null;
-  declare running_var: Tensor | null;
-  declare num_batches_tracked: Tensor | null;
+export class InstanceNorm1d extends NormBase {
+  declare readonly momentum: number;
 
   constructor(numFeatures: number, options?: InstanceNorm1dOptions) {
-    super();
-    const op = 'InstanceNorm1d';
-    const o = placement(checkOptions<InstanceNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
-    this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
-    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
-    this.momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
-    this.affine = o.affine === undefined ? false : checkBoolean(o.affine, op, 'affine');
-    this.trackRunningStats = o.trackRunningStats === undefined ? false : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
-    const place = { dtype: o.dtype, device: o.device };
-    const mk = (v: number) => isolated(() => full([this.numFeatures], v, place));
-    this.weight = this.registerParameter('weight', this.affine ? mk(1) : null);
-    this.bias = this.registerParameter('bias', this.affine ? mk(0) : null);
-    const track = this.trackRunningStats;
-    this.runningMean = track ? this.registerBuffer('running_mean', mk(0)) : null;
-    this.runningVar = track ? this.registerBuffer('running_var', mk(1)) : null;
-    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', isolated(() => tensor(0, [], { dtype: 'int32', device: o.device }))) : null;
+    super('InstanceNorm1d', numFeatures, options, { affine: false, trackRunningStats: false, nullMomentum: false });
   }
 
   forward(x: Tensor): Tensor {
@@ -560,17 +542,16 @@ export class InstanceNorm1d extends Module {
   }
 }
 
-for (const cls of [BatchNorm1d, InstanceNorm1d])
-  for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', 'runningVar'], ['num_batches_tracked', 'numBatchesTracked']] as const)
-    Object.defineProperty(cls.prototype, snake, {
-      get(this: BatchNorm1d | InstanceNorm1d) {
-        return this[camel];
-      },
-      set(this: BatchNorm1d | InstanceNorm1d, v: Tensor | null) {
-        this[camel] = v;
-      },
-      configurable: true,
-    });
+for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', 'runningVar'], ['num_batches_tracked', 'numBatchesTracked']] as const)
+  Object.defineProperty(NormBase.prototype, snake, {
+    get(this: NormBase) {
+      return this[camel];
+    },
+    set(this: NormBase, v: Tensor | null) {
+      this[camel] = v;
+    },
+    configurable: true,
+  });
 
 /**
  * Modules held in a list and registered as 0, 1, 2, … (torch.nn.ModuleList):

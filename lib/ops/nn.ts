@@ -390,15 +390,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
   const eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
   if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
-  const perChannel: [string, Tensor | null | undefined][] = [['runningMean', runningMean], ['runningVar', runningVar], ['weight', o.weight], ['bias', o.bias]];
-  for (const [name, t] of perChannel) {
-    if (t === null || t === undefined) continue;
-    checkTensor(t, op, name);
-    if (t.rank !== 1 || t.shape[0] !== C)
-      fail('SHAPE_MISMATCH', `${op}: ${name} has shape ${shapeText(t.shape)}; expected [${C}], one value per channel (axis 1 of x's ${shapeText(x.shape)})`);
-    if (t.dtype !== x.dtype) fail('DTYPE_MISMATCH', `${op}: ${name} is ${t.dtype} and x ${x.dtype}; expected one dtype`);
-    if (t.device !== x.device) fail('DEVICE_MISMATCH', `${op}: ${name} is on ${t.device} and x on ${x.device}; expected one device`);
-  }
+  checkPerChannel(op, x, [['runningMean', runningMean], ['runningVar', runningVar], ['weight', o.weight], ['bias', o.bias]]);
   const hasRunning = runningMean !== null && runningMean !== undefined;
   if (hasRunning !== (runningVar !== null && runningVar !== undefined))
     fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);

@@ -8,6 +8,7 @@
 import * as antler from '../../lib';
 import { DType, nn, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { torchStyleNormFile, trainThroughNorm } from '../norm-helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -212,29 +213,10 @@ describe(`nn.BatchNorm1d (seed ${SEED})`, () => {
       bn.dispose();
     }));
 
-  test('a model with BatchNorm1d trains: gradients reach the layers before it, and the loss falls', () =>
-    tidy(() => {
-      antler.setSeed(SEED);
-      const model = new nn.Sequential(new nn.Linear(4, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Linear(8, 1));
-      const opt = new antler.optim.SGD(model.parameters(), { lr: 0.05 });
-      const x = antler.randn([32, 4]);
-      const target = antler.sum(antler.mul(x, tensor([1, -2, 0.5, 3])), 1, true);
-      const losses: number[] = [];
-      for (let i = 0; i < 60; i++)
-        losses.push(
-          tidy(() => {
-            opt.zeroGrad();
-            const l = antler.mseLoss(model.forward(x) as Tensor, target);
-            l.backward();
-            opt.step();
-            return l.item();
-          }),
-        );
-      expect(losses[59]).toBeLessThan(0.2 * losses[0]);
-      for (const p of model.parameters()) expect(p.grad).not.toBeNull();
-      opt.dispose();
-      model.dispose();
-    }));
+  test('a model with BatchNorm1d trains: gradients reach the layers before it, and the loss falls', () => {
+    const losses = trainThroughNorm(new nn.BatchNorm1d(8), SEED);
+    expect(losses[59]).toBeLessThan(0.2 * losses[0]);
+  });
 
   test('state dicts round-trip (the counter int32, as PyTorch int64 files load); cast() keeps the counter int32', () =>
     tidy(() => {
@@ -248,18 +230,7 @@ describe(`nn.BatchNorm1d (seed ${SEED})`, () => {
       expectExact(b.forward(x).dataSync(), a.forward(x).dataSync());
       expect(b.numBatchesTracked!.item()).toBe(3);
       // A safetensors file as PyTorch's save_file(bn.state_dict()) writes it: F32 vectors, the counter I64 [].
-      const entries: [string, string, number[], Uint8Array][] = [
-        ...(['weight', 'bias', 'running_mean', 'running_var'] as const).map((k): [string, string, number[], Uint8Array] => [k, 'F32', [3], new Uint8Array(Float32Array.from(a.stateDict()[k].dataSync()).buffer)]),
-        ['num_batches_tracked', 'I64', [], new Uint8Array(BigInt64Array.from([3n]).buffer)],
-      ];
-      const header: Record<string, unknown> = {};
-      let offset = 0;
-      for (const [k, dtype, shape, bytes] of entries) {
-        header[k] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
-        offset += bytes.length;
-      }
-      const json = Buffer.from(JSON.stringify(header));
-      const file = Buffer.concat([Buffer.from(BigUint64Array.from([BigInt(json.length)]).buffer), json, ...entries.map((e) => Buffer.from(e[3]))]);
+      const file = torchStyleNormFile(a.stateDict(), 3n);
       const back = antler.parseSafetensors(file).tensors;
       const c = new nn.BatchNorm1d(3);
       c.loadStateDict(back);

@@ -10,6 +10,7 @@
 import * as antler from '../../lib';
 import { DType, nn, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { torchStyleNormFile, trainThroughNorm } from '../norm-helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -285,29 +286,10 @@ describe(`nn.GroupNorm (seed ${SEED})`, () => {
       plain.dispose();
     }));
 
-  test('a model with GroupNorm trains: gradients reach the layers before it, and the loss falls', () =>
-    tidy(() => {
-      antler.setSeed(SEED);
-      const model = new nn.Sequential(new nn.Linear(4, 8), new nn.GroupNorm(2, 8), new nn.ReLU(), new nn.Linear(8, 1));
-      const opt = new antler.optim.SGD(model.parameters(), { lr: 0.05 });
-      const x = antler.randn([32, 4]);
-      const target = antler.sum(antler.mul(x, tensor([1, -2, 0.5, 3])), 1, true);
-      const losses: number[] = [];
-      for (let i = 0; i < 60; i++)
-        losses.push(
-          tidy(() => {
-            opt.zeroGrad();
-            const l = antler.mseLoss(model.forward(x) as Tensor, target);
-            l.backward();
-            opt.step();
-            return l.item();
-          }),
-        );
-      expect(losses[59]).toBeLessThan(0.5 * losses[0]);
-      for (const p of model.parameters()) expect(p.grad).not.toBeNull();
-      opt.dispose();
-      model.dispose();
-    }));
+  test('a model with GroupNorm trains: gradients reach the layers before it, and the loss falls', () => {
+    const losses = trainThroughNorm(new nn.GroupNorm(2, 8), SEED);
+    expect(losses[59]).toBeLessThan(0.5 * losses[0]);
+  });
 
   test('bad settings and inputs throw AntlerError naming them', () =>
     tidy(() => {
@@ -417,18 +399,7 @@ describe(`nn.InstanceNorm1d (seed ${SEED})`, () => {
       expect(b.weight!.grad).not.toBeNull();
       expect(b.bias!.grad).not.toBeNull();
       // A safetensors file as PyTorch's save_file(m.state_dict()) writes it: F32 vectors, the counter I64 [].
-      const entries: [string, string, number[], Uint8Array][] = [
-        ...(['weight', 'bias', 'running_mean', 'running_var'] as const).map((k): [string, string, number[], Uint8Array] => [k, 'F32', [3], new Uint8Array(Float32Array.from(a.stateDict()[k].dataSync()).buffer)]),
-        ['num_batches_tracked', 'I64', [], new Uint8Array(BigInt64Array.from([0n]).buffer)],
-      ];
-      const header: Record<string, unknown> = {};
-      let offset = 0;
-      for (const [k, dtype, shape, bytes] of entries) {
-        header[k] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
-        offset += bytes.length;
-      }
-      const json = Buffer.from(JSON.stringify(header));
-      const file = Buffer.concat([Buffer.from(BigUint64Array.from([BigInt(json.length)]).buffer), json, ...entries.map((e) => Buffer.from(e[3]))]);
+      const file = torchStyleNormFile(a.stateDict(), 0n);
       const back = antler.parseSafetensors(file).tensors;
       const c = new nn.InstanceNorm1d(3, { affine: true, trackRunningStats: true });
       c.loadStateDict(back);

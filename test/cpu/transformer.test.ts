@@ -178,6 +178,19 @@ function randomize(m: nn.Module): Params {
   return p;
 }
 
+/** A random case's encoder with random weights and a random input in its layout, for fn; disposed after. */
+function withRandomEncoder(fn: (k: Case, m: nn.TransformerEncoder, p: Params, shape: number[], xv: number[]) => void): void {
+  const k = randomCase();
+  const m = build(k);
+  try {
+    const p = randomize(m);
+    const shape = k.batchFirst ? [k.N, k.S, k.c.E] : [k.S, k.N, k.c.E];
+    fn(k, m, p, shape, randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5));
+  } finally {
+    m.dispose();
+  }
+}
+
 /** The encoder's output by the reference, in the module's layout. */
 function encoderRef(k: Case, p: Params, x: number[]): number[] {
   const { S, N, c } = k;
@@ -263,6 +276,23 @@ function transformerRef(k: Seq2SeqCase, p: Params, src: number[], tgt: number[])
   return out;
 }
 
+/** [src shape, tgt shape] in the case's layout. */
+const seq2seqShapes = (k: Seq2SeqCase): number[][] => (k.batchFirst ? [[k.N, k.S, k.c.E], [k.N, k.T, k.c.E]] : [[k.S, k.N, k.c.E], [k.T, k.N, k.c.E]]);
+
+/** A random nn.Transformer with random weights and random src and tgt in its layout, for fn; disposed after. */
+function withRandomTransformer(fn: (k: Seq2SeqCase, m: nn.Transformer, p: Params, shapes: number[][], sv: number[], tv: number[]) => void): void {
+  const k = randomSeq2Seq();
+  const m = buildTransformer(k);
+  try {
+    const p = randomize(m);
+    const sh = seq2seqShapes(k);
+    const values = (shape: number[]) => randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5);
+    fn(k, m, p, sh, values(sh[0]), values(sh[1]));
+  } finally {
+    m.dispose();
+  }
+}
+
 function seq2seqMasks(k: Seq2SeqCase): nn.TransformerForwardOptions {
   const pad = (lengths: number[] | null, L: number) => {
     if (!lengths) return null;
@@ -286,34 +316,20 @@ const PYTORCH_DECODER_LAYER_KEYS = [
 ];
 
 describe(`transformer encoder–decoder (seed ${SEED})`, () => {
-  const shapes = (k: Seq2SeqCase) => (k.batchFirst ? [[k.N, k.S, k.c.E], [k.N, k.T, k.c.E]] : [[k.S, k.N, k.c.E], [k.T, k.N, k.c.E]]);
 
   test('nn.Transformer equals the float64 reference (encoder, decoder with cross-attention, final norms, every mask)', () => {
-    for (let trial = 0; trial < 12; trial++) {
-      const k = randomSeq2Seq();
-      const m = buildTransformer(k);
-      try {
-        const p = randomize(m);
-        const [ss, ts] = shapes(k);
-        const sv = randomArray(rng, ss.reduce((a, b) => a * b, 1), -1.5, 1.5), tv = randomArray(rng, ts.reduce((a, b) => a * b, 1), -1.5, 1.5);
+    for (let trial = 0; trial < 12; trial++)
+      withRandomTransformer((k, m, p, [ss, ts], sv, tv) =>
         tidy(() => {
           const y = m.forward(tensor(sv, ss, { dtype: 'float64' }), tensor(tv, ts, { dtype: 'float64' }), seq2seqMasks(k));
           expect(y.shape).toEqual(ts);
           expectClose(y.dataSync(), transformerRef(k, p, sv, tv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
-        });
-      } finally {
-        m.dispose();
-      }
-    }
+        }),
+      );
   });
 
   test('gradients of src, tgt and every parameter equal central differences (float64)', () => {
-    const k = randomSeq2Seq();
-    const m = buildTransformer(k);
-    try {
-      const p = randomize(m);
-      const [ss, ts] = shapes(k);
-      const sv = randomArray(rng, ss.reduce((a, b) => a * b, 1), -1.5, 1.5), tv = randomArray(rng, ts.reduce((a, b) => a * b, 1), -1.5, 1.5);
+    withRandomTransformer((k, m, p, [ss, ts], sv, tv) => {
       const wv = randomArray(rng, tv.length);
       const lossRef = (pp: Params, s0: number[], t0: number[]) => transformerRef(k, pp, s0, t0).reduce((a, y, i) => a + y * wv[i], 0);
       tidy(() => {
@@ -332,9 +348,7 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
         check(tgt.grad!.dataSync(), tv.length, (i, d) => lossRef(p, sv, bumped(tv, i, d)), 'tgt');
         for (const [name, t] of m.namedParameters()) check(t.grad!.dataSync(), t.size, (i, d) => lossRef({ ...p, [name]: bumped(p[name], i, d) }, sv, tv), name);
       });
-    } finally {
-      m.dispose();
-    }
+    });
   });
 
   test("nn.Transformer's state-dict names are PyTorch's; every matrix is re-drawn by xavier_uniform_ (layers differ), vectors keep the layers' init", () => {
@@ -389,7 +403,7 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
         const sub = (prefix: string) => Object.fromEntries(Object.entries(sd).filter(([key]) => key.startsWith(prefix)).map(([key, t]) => [key.slice(prefix.length), t]));
         enc.loadStateDict(sub('encoder.'));
         dec.loadStateDict(sub('decoder.'));
-        const [ss, ts] = shapes(k);
+        const [ss, ts] = seq2seqShapes(k);
         const src = tensor(randomArray(rng, ss.reduce((a, b) => a * b, 1)), ss, { dtype: 'float64' }), tgt = tensor(randomArray(rng, ts.reduce((a, b) => a * b, 1)), ts, { dtype: 'float64' });
         const o = seq2seqMasks(k);
         const y = Array.from(m.forward(src, tgt, o).dataSync());
@@ -470,32 +484,17 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
 
 describe(`transformer encoder (seed ${SEED})`, () => {
   test('outputs equal the float64 reference over random geometries, masks, norm placements, activations and layouts', () => {
-    for (let trial = 0; trial < 16; trial++) {
-      const k = randomCase();
-      const m = build(k);
-      try {
-        const p = randomize(m);
-        const shape = k.batchFirst ? [k.N, k.S, k.c.E] : [k.S, k.N, k.c.E];
-        const xv = randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5);
-        tidy(() => {
-          const y = m.forward(tensor(xv, shape, { dtype: 'float64' }), masks(k));
-          expect(y.shape).toEqual(shape);
-          expectClose(y.dataSync(), encoderRef(k, p, xv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
-        });
-      } finally {
-        m.dispose();
-      }
-    }
+    for (let trial = 0; trial < 16; trial++)
+      withRandomEncoder((k, m, p, shape, xv) => {
+        const y = m.forward(tensor(xv, shape, { dtype: 'float64' }), masks(k));
+        expect(y.shape).toEqual(shape);
+        expectClose(y.dataSync(), encoderRef(k, p, xv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
+      });
   });
 
   test('gradients of the input and of every parameter equal central differences (float64)', () => {
-    for (let trial = 0; trial < 3; trial++) {
-      const k = randomCase();
-      const m = build(k);
-      try {
-        const p = randomize(m);
-        const shape = k.batchFirst ? [k.N, k.S, k.c.E] : [k.S, k.N, k.c.E];
-        const xv = randomArray(rng, shape.reduce((a, b) => a * b, 1), -1.5, 1.5);
+    for (let trial = 0; trial < 3; trial++)
+      withRandomEncoder((k, m, p, shape, xv) => {
         const wv = randomArray(rng, xv.length);
         const lossRef = (pp: Params, xx: number[]) => encoderRef(k, pp, xx).reduce((a, y, i) => a + y * wv[i], 0);
         tidy(() => {
@@ -514,10 +513,7 @@ describe(`transformer encoder (seed ${SEED})`, () => {
           for (const [name, t] of m.namedParameters())
             check(t.grad!.dataSync(), t.size, (i, d) => lossRef({ ...p, [name]: p[name].map((v, j) => (j === i ? v + d : v)) }, xv), name);
         });
-      } finally {
-        m.dispose();
-      }
-    }
+      });
   });
 
   test("state-dict names are PyTorch's; initialisation follows PyTorch's (xavier in_proj, default Linear, zero attention biases, unit norms)", () => {
