@@ -146,6 +146,20 @@ export interface NativeAddon {
   adagradStep(param: NativeHandle, grad: NativeHandle, sum: NativeHandle, o: {
     lr: number; lrDecay: number; eps: number; weightDecay: number; maximize: boolean; step: number;
   }): void;
+  radamStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; maximize: boolean; step: number;
+  }): void;
+  /** muProduct: Π mu_i over the steps so far, this step's included. */
+  nadamStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; momentumDecay: number; muProduct: number;
+    decoupled: boolean; maximize: boolean; step: number;
+  }): void;
+  adamaxStep(param: NativeHandle, grad: NativeHandle, m: NativeHandle, u: NativeHandle, o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; step: number;
+  }): void;
+  adadeltaStep(param: NativeHandle, grad: NativeHandle, squareAvg: NativeHandle, accDelta: NativeHandle, o: {
+    lr: number; rho: number; eps: number; weightDecay: number; maximize: boolean;
+  }): void;
 }
 
 export interface LoadAttempt {

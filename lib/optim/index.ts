@@ -1,7 +1,7 @@
 /**
  * Optimizers with torch.optim's defaults and update rules, step for step.
- * SGD's, Adam's, RMSprop's and Adagrad's update of a parameter is one fused
- * native kernel (sgdStep, adamStep, rmspropStep, adagradStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
+ * SGD's, Adam's, RMSprop's, Adagrad's, RAdam's, NAdam's, Adamax's and Adadelta's update of a parameter is one fused
+ * native kernel (sgdStep, adamStep, rmspropStep, adagradStep, radamStep, nadamStep, adamaxStep, adadeltaStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
  * evaluate a closure several times per step.
  */
 import { isolated, keep, tidy } from '../engine';
@@ -194,6 +194,182 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     const acc = this.buffer(st, 'sum', p);
     native().adagradStep(p.handle, g.handle, acc.handle, {
       lr: o.lr, lrDecay: o.lrDecay, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize, step,
+    });
+  }
+}
+
+export interface RAdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  decoupledWeightDecay: boolean;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.RAdam (lr 1e-3, betas [0.9, 0.999], eps 1e-8): Adam with the
+ * variance rectification of Liu et al. (2020). While the approximated SMA
+ * length rho_t is ≤ 5 (the first steps) the step is the bias-corrected
+ * momentum times lr, without the adaptive denominator; after, Adam's step times
+ * the rectification term r_t. `decoupledWeightDecay` decays the parameter as
+ * AdamW does (param ·= 1 − lr·wd) instead of adding wd·param to the gradient.
+ * One fused native kernel per parameter.
+ */
+export class RAdam extends Optimizer<RAdamOptions> {
+  constructor(params: ParamsArg<RAdamOptions>, options: Partial<RAdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, maximize: false }, options, 'RAdam');
+  }
+
+  protected validate(g: RAdamOptions, name: string): void {
+    checkMomentOptions(g, name);
+    checkBoolean(g.decoupledWeightDecay, name, 'decoupledWeightDecay');
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['expAvg', 'expAvgSq'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<RAdamOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    st.step = step;
+    const m = this.buffer(st, 'expAvg', p);
+    const v = this.buffer(st, 'expAvgSq', p);
+    native().radamStep(p.handle, g.handle, m.handle, v.handle, {
+      lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay,
+      decoupled: o.decoupledWeightDecay, maximize: o.maximize, step,
+    });
+  }
+}
+
+export interface NAdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  momentumDecay: number;
+  decoupledWeightDecay: boolean;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.NAdam (lr 2e-3, betas [0.9, 0.999], eps 1e-8, momentumDecay
+ * 4e-3): Adam with Nesterov momentum (Dozat 2016). The momentum coefficient
+ * mu_t = β1·(1 − ½·0.96^(t·momentumDecay)) follows a schedule; the state keeps
+ * their running product `muProduct` (PyTorch's mu_product) beside `step`.
+ * `decoupledWeightDecay` as in RAdam. One fused native kernel per parameter.
+ */
+export class NAdam extends Optimizer<NAdamOptions> {
+  constructor(params: ParamsArg<NAdamOptions>, options: Partial<NAdamOptions> = {}) {
+    super(params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, decoupledWeightDecay: false, maximize: false }, options, 'NAdam');
+  }
+
+  protected validate(g: NAdamOptions, name: string): void {
+    checkMomentOptions(g, name);
+    checkFinite(g.momentumDecay, name, 'momentumDecay');
+    if (g.momentumDecay < 0) fail('INVALID_ARGUMENT', `${name}: momentumDecay must be ≥ 0; got ${g.momentumDecay}`);
+    checkBoolean(g.decoupledWeightDecay, name, 'decoupledWeightDecay');
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['expAvg', 'expAvgSq'], numbers: ['step', 'muProduct'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<NAdamOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    const mu = o.betas[0] * (1 - 0.5 * 0.96 ** (step * o.momentumDecay));
+    const muProduct = ((st.muProduct as number | undefined) ?? 1) * mu;
+    st.step = step;
+    st.muProduct = muProduct;
+    const m = this.buffer(st, 'expAvg', p);
+    const v = this.buffer(st, 'expAvgSq', p);
+    native().nadamStep(p.handle, g.handle, m.handle, v.handle, {
+      lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, momentumDecay: o.momentumDecay,
+      muProduct, decoupled: o.decoupledWeightDecay, maximize: o.maximize, step,
+    });
+  }
+}
+
+export interface AdamaxOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.Adamax (lr 2e-3, betas [0.9, 0.999], eps 1e-8): Adam with the
+ * infinity norm: `expInf` (PyTorch's exp_inf) = max(β2·expInf, |g| + eps)
+ * divides the bias-corrected step. One fused native kernel per parameter.
+ */
+export class Adamax extends Optimizer<AdamaxOptions> {
+  constructor(params: ParamsArg<AdamaxOptions>, options: Partial<AdamaxOptions> = {}) {
+    super(params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false }, options, 'Adamax');
+  }
+
+  protected validate(g: AdamaxOptions, name: string): void {
+    checkMomentOptions(g, name);
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['expAvg', 'expInf'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<AdamaxOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    st.step = step;
+    const m = this.buffer(st, 'expAvg', p);
+    const u = this.buffer(st, 'expInf', p);
+    native().adamaxStep(p.handle, g.handle, m.handle, u.handle, {
+      lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize, step,
+    });
+  }
+}
+
+export interface AdadeltaOptions {
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.Adadelta (lr 1.0, rho 0.9, eps 1e-6): the step is the gradient
+ * scaled by sqrt(accDelta + eps) / sqrt(squareAvg + eps), the running averages
+ * (PyTorch's acc_delta, square_avg) of the squared steps and squared
+ * gradients, times lr. One fused native kernel per parameter.
+ */
+export class Adadelta extends Optimizer<AdadeltaOptions> {
+  constructor(params: ParamsArg<AdadeltaOptions>, options: Partial<AdadeltaOptions> = {}) {
+    super(params, { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false }, options, 'Adadelta');
+  }
+
+  protected validate(g: AdadeltaOptions, name: string): void {
+    checkLr(g.lr, name);
+    checkFinite(g.rho, name, 'rho');
+    if (g.rho < 0 || g.rho > 1) fail('INVALID_ARGUMENT', `${name}: rho must be in [0, 1]; got ${g.rho}`);
+    for (const k of ['eps', 'weightDecay'] as const) {
+      checkFinite(g[k], name, k);
+      if (g[k] < 0) fail('INVALID_ARGUMENT', `${name}: ${k} must be ≥ 0; got ${g[k]}`);
+    }
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['squareAvg', 'accDelta'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<AdadeltaOptions>, st: Record<string, Tensor | number>): void {
+    st.step = ((st.step as number | undefined) ?? 0) + 1;
+    const sq = this.buffer(st, 'squareAvg', p);
+    const acc = this.buffer(st, 'accDelta', p);
+    native().adadeltaStep(p.handle, g.handle, sq.handle, acc.handle, {
+      lr: o.lr, rho: o.rho, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize,
     });
   }
 }

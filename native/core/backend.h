@@ -78,6 +78,44 @@ struct AdagradParams {
   int64_t step = 1;
 };
 
+// torch.optim.RAdam, one parameter tensor at step `step` (1-based):
+//   g = ±grad (+ wd·param unless decoupled); decoupled: param ·= 1 − lr·wd
+//   m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; m̂ = m / (1−β1^step)
+//   rho_t > 5: param −= lr·m̂·sqrt(1−β2^step)/(sqrt(v) + eps)·r_t; else param −= lr·m̂
+struct RadamParams {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
+  bool decoupled = false, maximize = false;
+  int64_t step = 1;
+};
+
+// torch.optim.NAdam, one parameter tensor at step `step` (1-based); muProduct is
+// Π mu_i over the steps so far, this step's mu_t included:
+//   g = ±grad (+ wd·param unless decoupled); decoupled: param ·= 1 − lr·wd
+//   m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; denom = sqrt(v / (1−β2^step)) + eps
+//   param −= lr·(1−mu_t)/(1−muProduct)·g/denom + lr·mu_{t+1}/(1−muProduct·mu_{t+1})·m/denom
+struct NadamParams {
+  double lr = 2e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, momentumDecay = 4e-3, muProduct = 1;
+  bool decoupled = false, maximize = false;
+  int64_t step = 1;
+};
+
+// torch.optim.Adamax, one parameter tensor at step `step` (1-based):
+//   g = ±grad (+ wd·param); m = β1 m + (1−β1) g; u = max(β2·u, |g| + eps)
+//   param −= lr / (1−β1^step) · m / u
+struct AdamaxParams {
+  double lr = 2e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
+  bool maximize = false;
+  int64_t step = 1;
+};
+
+// torch.optim.Adadelta, one parameter tensor:
+//   g = ±grad (+ wd·param); sq = ρ sq + (1−ρ) g²; delta = sqrt(acc + eps)/sqrt(sq + eps)·g
+//   acc = ρ acc + (1−ρ) delta²; param −= lr·delta
+struct AdadeltaParams {
+  double lr = 1.0, rho = 0.9, eps = 1e-6, weightDecay = 0;
+  bool maximize = false;
+};
+
 // AdaHessian (Yao et al. 2021), one parameter tensor at step `step` with `hessianStep`
 // refreshes of the Hessian diagonal so far (both 1-based; the refresh count includes this
 // step's when d is given):
@@ -365,6 +403,14 @@ class Backend {
                            void* buf, int64_t n, const RmspropParams& p) = 0;
   virtual void adagradStep(const Device& d, DType t, void* param, const void* grad, void* sum, int64_t n,
                            const AdagradParams& p) = 0;
+  virtual void radamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                         const RadamParams& p) = 0;
+  virtual void nadamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                         const NadamParams& p) = 0;
+  virtual void adamaxStep(const Device& d, DType t, void* param, const void* grad, void* m, void* u, int64_t n,
+                          const AdamaxParams& p) = 0;
+  virtual void adadeltaStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* accDelta,
+                            int64_t n, const AdadeltaParams& p) = 0;
 };
 
 Backend& cpuBackend();

@@ -916,7 +916,7 @@ void rmspropStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor* g
   if (param.numel())
     backendFor(param.device()).rmspropStep(param.device(), param.dtype, param.data(), grad.data(), squareAvg.data(),
                                            gradAvg ? gradAvg->data() : nullptr, buf ? buf->data() : nullptr,
-                                           param.numel(), p);
+                                         param.numel(), p);
 }
 
 void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradParams& p) {
@@ -926,7 +926,50 @@ void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradPa
   if (p.step < 1) fail(Code::InvalidArgument, "Adagrad: step must be >= 1; got ", p.step);
   if (param.numel())
     backendFor(param.device()).adagradStep(param.device(), param.dtype, param.data(), grad.data(), sum.data(),
-                                           param.numel(), p);
+                                         param.numel(), p);
+}
+
+void radamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const RadamParams& p) {
+  checkFloating("RAdam", param);
+  checkLike("RAdam", "gradient", param, grad);
+  checkLike("RAdam", "exp_avg", param, m);
+  checkLike("RAdam", "exp_avg_sq", param, v);
+  if (p.step < 1) fail(Code::InvalidArgument, "RAdam: step must be >= 1; got ", p.step);
+  if (param.numel())
+    backendFor(param.device()).radamStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), v.data(),
+                                         param.numel(), p);
+}
+
+void nadamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const NadamParams& p) {
+  checkFloating("NAdam", param);
+  checkLike("NAdam", "gradient", param, grad);
+  checkLike("NAdam", "exp_avg", param, m);
+  checkLike("NAdam", "exp_avg_sq", param, v);
+  if (p.step < 1) fail(Code::InvalidArgument, "NAdam: step must be >= 1; got ", p.step);
+  if (param.numel())
+    backendFor(param.device()).nadamStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), v.data(),
+                                         param.numel(), p);
+}
+
+void adamaxStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& u, const AdamaxParams& p) {
+  checkFloating("Adamax", param);
+  checkLike("Adamax", "gradient", param, grad);
+  checkLike("Adamax", "exp_avg", param, m);
+  checkLike("Adamax", "exp_inf", param, u);
+  if (p.step < 1) fail(Code::InvalidArgument, "Adamax: step must be >= 1; got ", p.step);
+  if (param.numel())
+    backendFor(param.device()).adamaxStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), u.data(),
+                                          param.numel(), p);
+}
+
+void adadeltaStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor& accDelta, const AdadeltaParams& p) {
+  checkFloating("Adadelta", param);
+  checkLike("Adadelta", "gradient", param, grad);
+  checkLike("Adadelta", "square_avg", param, squareAvg);
+  checkLike("Adadelta", "acc_delta", param, accDelta);
+  if (param.numel())
+    backendFor(param.device()).adadeltaStep(param.device(), param.dtype, param.data(), grad.data(), squareAvg.data(), accDelta.data(),
+                                          param.numel(), p);
 }
 
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {

@@ -177,5 +177,9 @@ void adaHessianStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, con
 void rmspropStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor* gradAvg, Tensor* buf,
                  const RmspropParams& p);
 void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradParams& p);
+void radamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const RadamParams& p);
+void nadamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const NadamParams& p);
+void adamaxStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& u, const AdamaxParams& p);
+void adadeltaStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor& accDelta, const AdadeltaParams& p);
 
 }  // namespace antler::ops

@@ -205,6 +205,22 @@ class CpuBackend final : public Backend {
                    const AdagradParams& p) override {
     cpu::adagradStep(t, param, grad, sum, n, p);
   }
+  void radamStep(const Device&, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                 const RadamParams& p) override {
+    cpu::radamStep(t, param, grad, m, v, n, p);
+  }
+  void nadamStep(const Device&, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                 const NadamParams& p) override {
+    cpu::nadamStep(t, param, grad, m, v, n, p);
+  }
+  void adamaxStep(const Device&, DType t, void* param, const void* grad, void* m, void* u, int64_t n,
+                  const AdamaxParams& p) override {
+    cpu::adamaxStep(t, param, grad, m, u, n, p);
+  }
+  void adadeltaStep(const Device&, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
+                    const AdadeltaParams& p) override {
+    cpu::adadeltaStep(t, param, grad, squareAvg, accDelta, n, p);
+  }
 };
 
 }  // namespace

@@ -79,5 +79,10 @@ void adaHessianStep(DType t, void* param, const void* grad, void* m, void* v, co
 void rmspropStep(DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf, int64_t n,
                  const RmspropParams& p);
 void adagradStep(DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p);
+void radamStep(DType t, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p);
+void nadamStep(DType t, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p);
+void adamaxStep(DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p);
+void adadeltaStep(DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
+                  const AdadeltaParams& p);
 
 }  // namespace antler::cpu

@@ -1,5 +1,6 @@
 // Fused optimizer steps on the CPU: one pass over the parameter with the
-// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW, RMSprop, Adagrad; AdaHessian).
+// update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW, RMSprop, Adagrad, RAdam, NAdam,
+// Adamax, Adadelta; AdaHessian).
 #include "../core/error.h"
 #include "../kernels/rows.h"
 #include "ops.h"
@@ -82,6 +83,86 @@ void adagradStep(DType t, void* param, const void* grad, void* sum, int64_t n, c
     case DType::Int32: break;
   }
   fail(Code::Internal, "adagradStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void radamTyped(T* param, const T* grad, T* m, T* v, int64_t n, const RadamParams& p) {
+  const kernels::RadamCoeffs<T> c = kernels::radamCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::radamUpdate(c, param[i], grad[i], m[i], v[i]); });
+}
+
+void radamStep(DType t, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return radamTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(m),
+                         static_cast<float*>(v), n, p);
+    case DType::Float64:
+      return radamTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(m),
+                         static_cast<double*>(v), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "radamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void nadamTyped(T* param, const T* grad, T* m, T* v, int64_t n, const NadamParams& p) {
+  const kernels::NadamCoeffs<T> c = kernels::nadamCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::nadamUpdate(c, param[i], grad[i], m[i], v[i]); });
+}
+
+void nadamStep(DType t, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return nadamTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(m),
+                         static_cast<float*>(v), n, p);
+    case DType::Float64:
+      return nadamTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(m),
+                         static_cast<double*>(v), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "nadamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void adamaxTyped(T* param, const T* grad, T* m, T* u, int64_t n, const AdamaxParams& p) {
+  const kernels::AdamaxCoeffs<T> c = kernels::adamaxCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::adamaxUpdate(c, param[i], grad[i], m[i], u[i]); });
+}
+
+void adamaxStep(DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return adamaxTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(m),
+                         static_cast<float*>(u), n, p);
+    case DType::Float64:
+      return adamaxTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(m),
+                         static_cast<double*>(u), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adamaxStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void adadeltaTyped(T* param, const T* grad, T* sq, T* acc, int64_t n, const AdadeltaParams& p) {
+  const kernels::AdadeltaCoeffs<T> c = kernels::adadeltaCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::adadeltaUpdate(c, param[i], grad[i], sq[i], acc[i]); });
+}
+
+void adadeltaStep(DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n, const AdadeltaParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return adadeltaTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(squareAvg),
+                         static_cast<float*>(accDelta), n, p);
+    case DType::Float64:
+      return adadeltaTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(squareAvg),
+                         static_cast<double*>(accDelta), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adadeltaStep: dtype ", dtypeName(t), " is not supported");
 }
 
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {

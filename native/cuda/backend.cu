@@ -412,6 +412,22 @@ class CudaBackend final : public Backend {
                    const AdagradParams& p) override {
     cuda::adagradStep(context(d), t, param, grad, sum, n, p);
   }
+  void radamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                 const RadamParams& p) override {
+    cuda::radamStep(context(d), t, param, grad, m, v, n, p);
+  }
+  void nadamStep(const Device& d, DType t, void* param, const void* grad, void* m, void* v, int64_t n,
+                 const NadamParams& p) override {
+    cuda::nadamStep(context(d), t, param, grad, m, v, n, p);
+  }
+  void adamaxStep(const Device& d, DType t, void* param, const void* grad, void* m, void* u, int64_t n,
+                 const AdamaxParams& p) override {
+    cuda::adamaxStep(context(d), t, param, grad, m, u, n, p);
+  }
+  void adadeltaStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
+                 const AdadeltaParams& p) override {
+    cuda::adadeltaStep(context(d), t, param, grad, squareAvg, accDelta, n, p);
+  }
 };
 
 }  // namespace cuda

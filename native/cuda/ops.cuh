@@ -26,7 +26,8 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward), deer_fused.cu (cellDeerSolve),
-// optim.cu (sgdStep, adamStep, adaHessianStep, rmspropStep, adagradStep).
+// optim.cu (sgdStep, adamStep, adaHessianStep, rmspropStep, adagradStep, radamStep, nadamStep, adamaxStep,
+// adadeltaStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -92,5 +93,9 @@ void adaHessianStep(Context& ctx, DType t, void* param, const void* grad, void* 
 void rmspropStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* gradAvg, void* buf,
                  int64_t n, const RmspropParams& p);
 void adagradStep(Context& ctx, DType t, void* param, const void* grad, void* sum, int64_t n, const AdagradParams& p);
+void radamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p);
+void nadamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p);
+void adamaxStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p);
+void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n, const AdadeltaParams& p);
 
 }  // namespace antler::cuda

@@ -1,6 +1,6 @@
 // Fused optimizer steps: one pass over the parameter with the update rules of
 // kernels/rows.h (torch.optim.SGD, Adam and AdamW,
-// RMSprop, Adagrad; AdaHessian), shared with the CPU. The
+// RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta; AdaHessian), shared with the CPU. The
 // coefficients, bias corrections included, are computed once on the host in
 // double and rounded to the parameter's dtype, as torch does in Python.
 #include "../kernels/rows.h"
@@ -82,6 +82,98 @@ void adagradStep(Context& ctx, DType t, void* param, const void* grad, void* sum
     case DType::Int32: break;
   }
   fail(Code::Internal, "adagradStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void radamStepKernel(T* param, const T* grad, T* m, T* v, int64_t n, kernels::RadamCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::radamUpdate(c, param[i], grad[i], m[i], v[i]);
+}
+
+template <typename T>
+static void launchRadam(Context& ctx, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p) {
+  radamStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v), n,
+      kernels::radamCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("radamStep");
+}
+
+void radamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchRadam<float>(ctx, param, grad, m, v, n, p);
+    case DType::Float64: return launchRadam<double>(ctx, param, grad, m, v, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "radamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void nadamStepKernel(T* param, const T* grad, T* m, T* v, int64_t n, kernels::NadamCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::nadamUpdate(c, param[i], grad[i], m[i], v[i]);
+}
+
+template <typename T>
+static void launchNadam(Context& ctx, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p) {
+  nadamStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v), n,
+      kernels::nadamCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("nadamStep");
+}
+
+void nadamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchNadam<float>(ctx, param, grad, m, v, n, p);
+    case DType::Float64: return launchNadam<double>(ctx, param, grad, m, v, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "nadamStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void adamaxStepKernel(T* param, const T* grad, T* m, T* u, int64_t n, kernels::AdamaxCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::adamaxUpdate(c, param[i], grad[i], m[i], u[i]);
+}
+
+template <typename T>
+static void launchAdamax(Context& ctx, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p) {
+  adamaxStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(u), n,
+      kernels::adamaxCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("adamaxStep");
+}
+
+void adamaxStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchAdamax<float>(ctx, param, grad, m, u, n, p);
+    case DType::Float64: return launchAdamax<double>(ctx, param, grad, m, u, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adamaxStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void adadeltaStepKernel(T* param, const T* grad, T* squareAvg, T* accDelta, int64_t n, kernels::AdadeltaCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::adadeltaUpdate(c, param[i], grad[i], squareAvg[i], accDelta[i]);
+}
+
+template <typename T>
+static void launchAdadelta(Context& ctx, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n, const AdadeltaParams& p) {
+  adadeltaStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(squareAvg), static_cast<T*>(accDelta), n,
+      kernels::adadeltaCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("adadeltaStep");
+}
+
+void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n, const AdadeltaParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchAdadelta<float>(ctx, param, grad, squareAvg, accDelta, n, p);
+    case DType::Float64: return launchAdadelta<double>(ctx, param, grad, squareAvg, accDelta, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "adadeltaStep: dtype ", dtypeName(t), " is not supported");
 }
 
 template <typename T>

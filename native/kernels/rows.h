@@ -257,6 +257,177 @@ ANTLER_HD void adagradUpdate(const AdagradCoeffs<T>& c, T& param, T grad, T& sum
 }
 
 template <typename T>
+struct RadamCoeffs {
+  T beta1Weight;          // 1 − β1
+  T beta2, beta2Weight;   // β2, 1 − β2
+  T eps, weightDecay;
+  T decayKeep;            // 1 − lr·wd (decoupled)
+  T bc1, lr;              // 1 − β1^step
+  T bc2Sqrt;              // sqrt(1 − β2^step)
+  T rect;                 // the variance rectification term r_t (used when rectified)
+  bool decoupled, maximize, rectified;   // rectified: rho_t > 5
+};
+
+// Params is antler::RadamParams (core/backend.h). rho_∞ = 2 / (1 − β2) − 1,
+// rho_t = rho_∞ − 2·step·β2^step / (1 − β2^step), in double as torch computes them in Python.
+template <typename T, typename Params>
+inline RadamCoeffs<T> radamCoeffs(const Params& p) {
+  const double step = static_cast<double>(p.step);
+  const double beta2t = pow(p.beta2, step);
+  const double bc1 = 1.0 - pow(p.beta1, step);
+  const double bc2 = 1.0 - beta2t;
+  const double rhoInf = 2.0 / (1.0 - p.beta2) - 1.0;
+  const double rhoT = rhoInf - 2.0 * step * beta2t / bc2;
+  const bool rectified = rhoT > 5.0;
+  const double rect =
+      rectified ? sqrt((rhoT - 4.0) * (rhoT - 2.0) * rhoInf / ((rhoInf - 4.0) * (rhoInf - 2.0) * rhoT)) : 0.0;
+  return {static_cast<T>(1.0 - p.beta1),
+          static_cast<T>(p.beta2),
+          static_cast<T>(1.0 - p.beta2),
+          static_cast<T>(p.eps),
+          static_cast<T>(p.weightDecay),
+          static_cast<T>(1.0 - p.lr * p.weightDecay),
+          static_cast<T>(bc1),
+          static_cast<T>(p.lr),
+          static_cast<T>(sqrt(bc2)),
+          static_cast<T>(rect),
+          p.decoupled,
+          p.maximize,
+          rectified};
+}
+
+// torch.optim.RAdam:
+//   g = ±grad (+ wd·param unless decoupled);  decoupled: param ·= 1 − lr·wd
+//   m = lerp(m, g, 1 − β1);  v = β2 v + (1 − β2) g²;  m̂ = m / (1 − β1^step)
+//   rho_t > 5: param −= ((m̂·lr) · (sqrt(1 − β2^step) / (sqrt(v) + eps))) · r_t
+//   else:      param −= m̂·lr
+template <typename T>
+ANTLER_HD void radamUpdate(const RadamCoeffs<T>& c, T& param, T grad, T& m, T& v) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) {
+    if (c.decoupled) param = param * c.decayKeep;
+    else g = g + c.weightDecay * param;
+  }
+  m = lerpTorch(m, g, c.beta1Weight);
+  v = v * c.beta2 + c.beta2Weight * g * g;
+  const T mHat = m / c.bc1;
+  if (c.rectified) {
+    const T adaptive = c.bc2Sqrt / (unary_math::sqrt_(v) + c.eps);
+    param = param - ((mHat * c.lr) * adaptive) * c.rect;
+  } else {
+    param = param - mHat * c.lr;
+  }
+}
+
+template <typename T>
+struct NadamCoeffs {
+  T beta1Weight;          // 1 − β1
+  T beta2, beta2Weight;   // β2, 1 − β2
+  T eps, weightDecay;
+  T decayKeep;            // 1 − lr·wd (decoupled)
+  T bc2;                  // 1 − β2^step
+  T gradScale;            // −lr·(1 − mu_t) / (1 − mu_product)
+  T avgScale;             // −lr·mu_{t+1} / (1 − mu_product·mu_{t+1})
+  bool decoupled, maximize;
+};
+
+// Params is antler::NadamParams (core/backend.h); p.muProduct already includes this step's mu_t.
+//   mu_t = β1 (1 − ½·0.96^(step·momentumDecay)),  mu_{t+1} the same at step + 1
+template <typename T, typename Params>
+inline NadamCoeffs<T> nadamCoeffs(const Params& p) {
+  const double step = static_cast<double>(p.step);
+  const double mu = p.beta1 * (1.0 - 0.5 * pow(0.96, step * p.momentumDecay));
+  const double muNext = p.beta1 * (1.0 - 0.5 * pow(0.96, (step + 1.0) * p.momentumDecay));
+  const double muProductNext = p.muProduct * muNext;
+  return {static_cast<T>(1.0 - p.beta1),
+          static_cast<T>(p.beta2),
+          static_cast<T>(1.0 - p.beta2),
+          static_cast<T>(p.eps),
+          static_cast<T>(p.weightDecay),
+          static_cast<T>(1.0 - p.lr * p.weightDecay),
+          static_cast<T>(1.0 - pow(p.beta2, step)),
+          static_cast<T>(-p.lr * (1.0 - mu) / (1.0 - p.muProduct)),
+          static_cast<T>(-p.lr * muNext / (1.0 - muProductNext)),
+          p.decoupled,
+          p.maximize};
+}
+
+// torch.optim.NAdam:
+//   g = ±grad (+ wd·param unless decoupled);  decoupled: param ·= 1 − lr·wd
+//   m = lerp(m, g, 1 − β1);  v = β2 v + (1 − β2) g²;  denom = sqrt(v / (1 − β2^step)) + eps
+//   param += gradScale · g / denom;  param += avgScale · m / denom  (two addcdivs, in torch's order)
+template <typename T>
+ANTLER_HD void nadamUpdate(const NadamCoeffs<T>& c, T& param, T grad, T& m, T& v) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) {
+    if (c.decoupled) param = param * c.decayKeep;
+    else g = g + c.weightDecay * param;
+  }
+  m = lerpTorch(m, g, c.beta1Weight);
+  v = v * c.beta2 + c.beta2Weight * g * g;
+  const T denom = unary_math::sqrt_(v / c.bc2) + c.eps;
+  param = param + (c.gradScale * g) / denom;
+  param = param + (c.avgScale * m) / denom;
+}
+
+template <typename T>
+struct AdamaxCoeffs {
+  T beta1Weight, beta2;   // 1 − β1, β2
+  T eps, weightDecay;
+  T clr;                  // lr / (1 − β1^step)
+  bool maximize;
+};
+
+// Params is antler::AdamaxParams (core/backend.h).
+template <typename T, typename Params>
+inline AdamaxCoeffs<T> adamaxCoeffs(const Params& p) {
+  const double bc1 = 1.0 - pow(p.beta1, static_cast<double>(p.step));
+  return {static_cast<T>(1.0 - p.beta1), static_cast<T>(p.beta2), static_cast<T>(p.eps),
+          static_cast<T>(p.weightDecay), static_cast<T>(p.lr / bc1), p.maximize};
+}
+
+// torch.optim.Adamax:
+//   g = ±grad (+ wd·param);  m = lerp(m, g, 1 − β1)
+//   u = max(β2·u, |g| + eps)  (NaN wins, as torch.maximum);  param −= clr · m / u
+template <typename T>
+ANTLER_HD void adamaxUpdate(const AdamaxCoeffs<T>& c, T& param, T grad, T& m, T& u) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
+  m = lerpTorch(m, g, c.beta1Weight);
+  const T absG = g < T(0) ? -g : g;
+  u = maxNaN(u * c.beta2, absG + c.eps);
+  param = param + ((-c.clr) * m) / u;  // addcdiv's rounding, as in adamUpdate
+}
+
+template <typename T>
+struct AdadeltaCoeffs {
+  T lr, rho, rhoWeight;   // ρ, 1 − ρ
+  T eps, weightDecay;
+  bool maximize;
+};
+
+// Params is antler::AdadeltaParams (core/backend.h).
+template <typename T, typename Params>
+inline AdadeltaCoeffs<T> adadeltaCoeffs(const Params& p) {
+  return {static_cast<T>(p.lr), static_cast<T>(p.rho), static_cast<T>(1.0 - p.rho), static_cast<T>(p.eps),
+          static_cast<T>(p.weightDecay), p.maximize};
+}
+
+// torch.optim.Adadelta:
+//   g = ±grad (+ wd·param);  sq = ρ sq + (1 − ρ) g²
+//   delta = sqrt(acc + eps) / sqrt(sq + eps) · g;  acc = ρ acc + (1 − ρ) delta²;  param −= lr·delta
+template <typename T>
+ANTLER_HD void adadeltaUpdate(const AdadeltaCoeffs<T>& c, T& param, T grad, T& sq, T& acc) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
+  sq = sq * c.rho + c.rhoWeight * g * g;
+  const T std = unary_math::sqrt_(sq + c.eps);
+  const T delta = (unary_math::sqrt_(acc + c.eps) / std) * g;
+  acc = acc * c.rho + c.rhoWeight * delta * delta;
+  param = param + (-c.lr) * delta;
+}
+
+template <typename T>
 struct AdaHessianCoeffs {
   T beta1, beta1Weight;   // β1, 1 − β1
   T beta2, beta2Weight;   // β2, 1 − β2

@@ -132,6 +132,101 @@ function adagradRef(param: Float64Array, grad: ArrayLike<number>, s: { step: num
   }
 }
 
+type RadamOpts = optim.RAdamOptions;
+const RADAM_DEFAULTS: RadamOpts = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, maximize: false };
+
+/**
+ * torch.optim.RAdam, _single_tensor_radam (PyTorch 2.x), one parameter. s.rectified counts the steps
+ * taken with the adaptive term (rho_t > 5), s.plain those without.
+ */
+function radamRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; m: Float64Array; v: Float64Array; rectified: number; plain: number }, o: RadamOpts): void {
+  const [beta1, beta2] = o.betas;
+  s.step += 1;
+  const bc1 = 1 - beta1 ** s.step;
+  const bc2 = 1 - beta2 ** s.step;
+  const rhoInf = 2 / (1 - beta2) - 1;
+  const rhoT = rhoInf - (2 * s.step * beta2 ** s.step) / bc2;
+  const rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+  if (rhoT > 5) s.rectified++;
+  else s.plain++;
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) {
+      if (o.decoupledWeightDecay) param[i] = param[i] * (1 - o.lr * o.weightDecay); // param.mul_(1 - lr * weight_decay)
+      else g = g + o.weightDecay * param[i]; // grad.add(param, alpha=weight_decay)
+    }
+    s.m[i] = lerp(s.m[i], g, 1 - beta1); // exp_avg.lerp_(grad, 1 - beta1)
+    s.v[i] = s.v[i] * beta2 + (1 - beta2) * g * g; // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    const mHat = s.m[i] / bc1; // bias_corrected_exp_avg
+    if (rhoT > 5) {
+      const adaptive = Math.sqrt(bc2) / (Math.sqrt(s.v[i]) + o.eps); // (bias_correction2 ** 0.5) / exp_avg_sq.sqrt().add_(eps)
+      param[i] = param[i] - mHat * o.lr * adaptive * rect; // param.add_(m̂ * lr * adaptive_lr * rect, alpha=-1.0)
+    } else param[i] = param[i] - mHat * o.lr; // param.add_(m̂ * lr, alpha=-1.0)
+  }
+}
+
+type NadamOpts = optim.NAdamOptions;
+const NADAM_DEFAULTS: NadamOpts = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, decoupledWeightDecay: false, maximize: false };
+
+/**
+ * torch.optim.NAdam, _single_tensor_nadam (PyTorch 2.x), one parameter; s.muProduct starts at 1. torch 1.13
+ * computed mu_product_next as mu_product·mu·mu_next (mu twice), fixed in 2.0 to mu_product·mu_next, as here.
+ */
+function nadamRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; muProduct: number; m: Float64Array; v: Float64Array }, o: NadamOpts): void {
+  const [beta1, beta2] = o.betas;
+  s.step += 1;
+  const bc2 = 1 - beta2 ** s.step;
+  const mu = beta1 * (1 - 0.5 * 0.96 ** (s.step * o.momentumDecay));
+  const muNext = beta1 * (1 - 0.5 * 0.96 ** ((s.step + 1) * o.momentumDecay));
+  s.muProduct *= mu;
+  const muProductNext = s.muProduct * muNext;
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) {
+      if (o.decoupledWeightDecay) param[i] = param[i] * (1 - o.lr * o.weightDecay);
+      else g = g + o.weightDecay * param[i];
+    }
+    s.m[i] = lerp(s.m[i], g, 1 - beta1);
+    s.v[i] = s.v[i] * beta2 + (1 - beta2) * g * g;
+    const denom = Math.sqrt(s.v[i] / bc2) + o.eps; // exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+    param[i] = param[i] + ((-o.lr * (1 - mu)) / (1 - s.muProduct)) * g / denom; // addcdiv_(grad, denom, value=-lr (1 - mu) / (1 - mu_product))
+    param[i] = param[i] + ((-o.lr * muNext) / (1 - muProductNext)) * s.m[i] / denom; // addcdiv_(exp_avg, denom, value=-lr mu_next / (1 - mu_product_next))
+  }
+}
+
+type AdamaxOpts = optim.AdamaxOptions;
+const ADAMAX_DEFAULTS: AdamaxOpts = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false };
+
+/** torch.optim.Adamax, _single_tensor_adamax (PyTorch 2.x), one parameter. */
+function adamaxRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; m: Float64Array; u: Float64Array }, o: AdamaxOpts): void {
+  const [beta1, beta2] = o.betas;
+  s.step += 1;
+  const clr = o.lr / (1 - beta1 ** s.step);
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = g + o.weightDecay * param[i];
+    s.m[i] = lerp(s.m[i], g, 1 - beta1);
+    s.u[i] = Math.max(s.u[i] * beta2, Math.abs(g) + o.eps); // torch.maximum(exp_inf.mul_(beta2), grad.abs().add_(eps))
+    param[i] = param[i] + (-clr * s.m[i]) / s.u[i]; // param.addcdiv_(exp_avg, exp_inf, value=-clr)
+  }
+}
+
+type AdadeltaOpts = optim.AdadeltaOptions;
+const ADADELTA_DEFAULTS: AdadeltaOpts = { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false };
+
+/** torch.optim.Adadelta, _single_tensor_adadelta (PyTorch 2.x), one parameter. */
+function adadeltaRef(param: Float64Array, grad: ArrayLike<number>, s: { sq: Float64Array; acc: Float64Array }, o: AdadeltaOpts): void {
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = g + o.weightDecay * param[i];
+    s.sq[i] = s.sq[i] * o.rho + (1 - o.rho) * g * g; // square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    const std = Math.sqrt(s.sq[i] + o.eps); // square_avg.add(eps).sqrt_()
+    const delta = (Math.sqrt(s.acc[i] + o.eps) / std) * g; // acc_delta.add(eps).sqrt_().div_(std).mul_(grad)
+    s.acc[i] = s.acc[i] * o.rho + (1 - o.rho) * delta * delta; // acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    param[i] = param[i] + -o.lr * delta; // param.add_(delta, alpha=-lr)
+  }
+}
+
 // ---------------------------------------------------------------- drivers
 
 /** Largest |a − e| / max(|e|, 1e-3): relative, floored so values near 0 compare absolutely. */
@@ -367,6 +462,186 @@ describe(`RMSprop and Adagrad match torch.optim, 20 float64 steps (seed ${SEED})
   });
 });
 
+describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps (seed ${SEED})`, () => {
+  /** Runs STEPS steps of `opt` and of `ref` on the same gradients; checks every parameter and returns the states. */
+  function run<S>(name: string, opt: optim.Optimizer<object>, params: Tensor[], ref: Float64Array[], states: S[], step: (r: Float64Array, g: number[], s: S) => void): void {
+    const init = ref.map((r) => Float64Array.from(r));
+    for (let k = 0; k < STEPS; k++) {
+      const grads = drawGrads(rng, k);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => step(ref[i], grads[i], states[i]));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`${name} param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      expect(opt.state.get(p)!.step).toBe(STEPS);
+    });
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+  }
+
+  const radamCases: Partial<RadamOpts>[] = [
+    {},
+    { lr: 0.01, betas: [0.8, 0.9] },
+    { lr: 0.02, weightDecay: 0.1 },
+    { lr: 0.02, weightDecay: 0.1, decoupledWeightDecay: true },
+    { lr: 0.01, eps: 1e-3, maximize: true, betas: [0.5, 0.95] },
+    { lr: 0.03, weightDecay: 0.3, decoupledWeightDecay: true, maximize: true, betas: [0.9, 0.99] },
+    // rho_∞ = 2 / (1 − β2) − 1 ≤ 5: never rectified, every step the bias-corrected momentum.
+    { lr: 0.01, betas: [0.9, 0.6] },
+  ];
+  test.each(radamCases.map((c) => [JSON.stringify(c), c] as const))('RAdam %s', (_name, opts) => {
+    const o = { ...RADAM_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const states = ref.map((r) => ({ step: 0, m: new Float64Array(r.length), v: new Float64Array(r.length), rectified: 0, plain: 0 }));
+    const opt = new optim.RAdam(params, opts);
+    run('RAdam', opt, params, ref, states, (r, g, s) => radamRef(r, g, s, o));
+    params.forEach((p, i) => {
+      const st = opt.state.get(p)!;
+      expect(maxRelDiff((st.expAvg as Tensor).dataSync(), states[i].m)).toBeLessThanOrEqual(TOL);
+      expect(maxRelDiff((st.expAvgSq as Tensor).dataSync(), states[i].v)).toBeLessThanOrEqual(TOL);
+    });
+    // The run crosses rho_t = 5: the first steps without the adaptive term, the later with it
+    // (only β2 = 0.6 stays below: rho_∞ = 4).
+    expect(states[0].plain).toBeGreaterThan(0);
+    if (o.betas[1] === 0.6) expect(states[0].rectified).toBe(0);
+    else expect(states[0].rectified).toBeGreaterThan(0);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('RAdam: the steps while rho_t ≤ 5 are exactly −lr·m̂ (no adaptive term), then the rectified ones follow', () => {
+    // β2 = 0.999: rho_t = 1, ≈2, ≈3, ≈4, ≈5 − 0.003 at steps 1..5, > 5 from step 6.
+    const init = initValues(rng, 5);
+    const p = tensor(init, [5], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.RAdam([p], { lr: 0.1 });
+    const r = Float64Array.from(init);
+    const s = { step: 0, m: new Float64Array(5), v: new Float64Array(5), rectified: 0, plain: 0 };
+    const g = randomArray(rng, 5, -1, 1);
+    for (let k = 1; k <= 7; k++) {
+      setGrad(p, g);
+      opt.step();
+      radamRef(r, g, s, { ...RADAM_DEFAULTS, lr: 0.1 });
+      expect({ k, rectified: s.rectified }).toEqual({ k, rectified: Math.max(0, k - 5) });
+      expect(maxRelDiff(p.dataSync(), r)).toBeLessThanOrEqual(TOL);
+      // A constant gradient makes m̂ = g (to rounding): each unrectified step moves the parameter by −0.1·g.
+      if (k === 5) expectClose(p.dataSync(), init.map((x, i) => x - 0.5 * g[i]), 1e-12, 1e-12, 'RAdam unrectified steps');
+    }
+    antler.dispose([opt, p]);
+  });
+
+  const nadamCases: Partial<NadamOpts>[] = [
+    {},
+    { lr: 0.01, momentumDecay: 0.1 },
+    { lr: 0.01, momentumDecay: 0, betas: [0.8, 0.99] },
+    { lr: 0.02, weightDecay: 0.1 },
+    { lr: 0.02, weightDecay: 0.1, decoupledWeightDecay: true },
+    { lr: 0.01, eps: 1e-3, maximize: true, momentumDecay: 0.05 },
+    { lr: 0.03, weightDecay: 0.3, decoupledWeightDecay: true, maximize: true, betas: [0.5, 0.9] },
+  ];
+  test.each(nadamCases.map((c) => [JSON.stringify(c), c] as const))('NAdam %s', (_name, opts) => {
+    const o = { ...NADAM_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const states = ref.map((r) => ({ step: 0, muProduct: 1, m: new Float64Array(r.length), v: new Float64Array(r.length) }));
+    const opt = new optim.NAdam(params, opts);
+    run('NAdam', opt, params, ref, states, (r, g, s) => nadamRef(r, g, s, o));
+    params.forEach((p, i) => {
+      const st = opt.state.get(p)!;
+      expect(maxRelDiff((st.expAvg as Tensor).dataSync(), states[i].m)).toBeLessThanOrEqual(TOL);
+      expect(maxRelDiff((st.expAvgSq as Tensor).dataSync(), states[i].v)).toBeLessThanOrEqual(TOL);
+      expect(typeof st.muProduct).toBe('number');
+      expect(Math.abs((st.muProduct as number) - states[i].muProduct)).toBeLessThanOrEqual(1e-15 * states[i].muProduct);
+    });
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  const adamaxCases: Partial<AdamaxOpts>[] = [
+    {},
+    { lr: 0.01, betas: [0.8, 0.9] },
+    { lr: 0.02, weightDecay: 0.1 },
+    { lr: 0.01, eps: 1e-2, maximize: true },
+    { lr: 0.03, weightDecay: 0.3, maximize: true, betas: [0.5, 0.5], eps: 0.1 },
+  ];
+  test.each(adamaxCases.map((c) => [JSON.stringify(c), c] as const))('Adamax %s', (_name, opts) => {
+    const o = { ...ADAMAX_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const states = ref.map((r) => ({ step: 0, m: new Float64Array(r.length), u: new Float64Array(r.length) }));
+    const opt = new optim.Adamax(params, opts);
+    run('Adamax', opt, params, ref, states, (r, g, s) => adamaxRef(r, g, s, o));
+    params.forEach((p, i) => {
+      const st = opt.state.get(p)!;
+      expect(maxRelDiff((st.expAvg as Tensor).dataSync(), states[i].m)).toBeLessThanOrEqual(TOL);
+      expect(maxRelDiff((st.expInf as Tensor).dataSync(), states[i].u)).toBeLessThanOrEqual(TOL);
+    });
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  const adadeltaCases: Partial<AdadeltaOpts>[] = [
+    {},
+    { lr: 0.5, rho: 0.5 },
+    { lr: 2, weightDecay: 0.1 },
+    { lr: 1, eps: 1e-3, maximize: true },
+    { lr: 0.3, rho: 0.99, weightDecay: 0.3, maximize: true, eps: 1e-4 },
+    { rho: 1 },
+  ];
+  test.each(adadeltaCases.map((c) => [JSON.stringify(c), c] as const))('Adadelta %s', (_name, opts) => {
+    const o = { ...ADADELTA_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const states = ref.map((r) => ({ sq: new Float64Array(r.length), acc: new Float64Array(r.length) }));
+    const opt = new optim.Adadelta(params, opts);
+    const init = ref.map((r) => Float64Array.from(r));
+    if (o.rho === 1) {
+      // rho 1: the averages stay 0, every step is lr·sqrt(eps)/sqrt(eps)·g = lr·g (torch's too).
+      for (let k = 0; k < 3; k++) {
+        const grads = drawGrads(rng, k);
+        params.forEach((p, i) => setGrad(p, grads[i]));
+        opt.step();
+        params.forEach((_, i) => adadeltaRef(ref[i], grads[i], states[i], o));
+      }
+      params.forEach((p, i) => expect(maxRelDiff(p.dataSync(), ref[i])).toBeLessThanOrEqual(TOL));
+      expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    } else {
+      run('Adadelta', opt, params, ref, states, (r, g, s) => adadeltaRef(r, g, s, o));
+      params.forEach((p, i) => {
+        const st = opt.state.get(p)!;
+        expect(maxRelDiff((st.squareAvg as Tensor).dataSync(), states[i].sq)).toBeLessThanOrEqual(TOL);
+        expect(maxRelDiff((st.accDelta as Tensor).dataSync(), states[i].acc)).toBeLessThanOrEqual(TOL);
+      });
+    }
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('float32 parameters step like float64 ones to float32 precision', () => {
+    const makers: ((ps: Tensor[]) => optim.Optimizer<object>)[] = [
+      (ps) => new optim.RAdam(ps, { lr: 0.01, weightDecay: 0.1 }),
+      (ps) => new optim.RAdam(ps, { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }),
+      (ps) => new optim.NAdam(ps, { lr: 0.01, momentumDecay: 0.05, weightDecay: 0.1 }),
+      (ps) => new optim.NAdam(ps, { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }),
+      (ps) => new optim.Adamax(ps, { lr: 0.01, weightDecay: 0.1, maximize: true }),
+      (ps) => new optim.Adadelta(ps, { lr: 0.5, weightDecay: 0.1, maximize: true }),
+    ];
+    for (const make of makers) {
+      const init = initValues(rng, 12);
+      const p64 = tensor(init, [3, 4], { dtype: 'float64', requiresGrad: true });
+      const p32 = tensor(init, [3, 4], { dtype: 'float32', requiresGrad: true });
+      const [o64, o32] = [make([p64]), make([p32])];
+      for (let step = 0; step < 10; step++) {
+        const g = randomArray(rng, 12, -1, 1);
+        setGrad(p64, g);
+        p32.zeroGrad();
+        p32.grad = tensor(g, [3, 4], { dtype: 'float32' });
+        o64.step();
+        o32.step();
+      }
+      expectClose(p32.dataSync(), p64.dataSync(), 1e-5, 1e-5, `${o32.constructor.name} float32 vs float64`);
+      antler.dispose([o64, o32, p64, p32]);
+    }
+  });
+});
+
 describe(`optimizer mechanics (seed ${SEED})`, () => {
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
@@ -416,6 +691,10 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       AdamW: { make: (g: never, o: never) => new optim.AdamW(g, o), base: ADAMW_DEFAULTS, ref: ((p, g, s, o) => adamRef(p, g, s, o, true)) as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), v: new Float64Array(n), vmax: new Float64Array(n) }) },
       RMSprop: { make: (g: never, o: never) => new optim.RMSprop(g, o), base: RMSPROP_DEFAULTS, ref: rmspropRef as Ref, state: (n: number) => ({ sq: new Float64Array(n), ga: new Float64Array(n), buf: new Float64Array(n) }) },
       Adagrad: { make: (g: never, o: never) => new optim.Adagrad(g, o), base: ADAGRAD_DEFAULTS, ref: adagradRef as Ref, state: (n: number, o: Record<string, unknown>) => ({ step: 0, sum: new Float64Array(n).fill(o.initialAccumulatorValue as number) }) },
+      RAdam: { make: (g: never, o: never) => new optim.RAdam(g, o), base: RADAM_DEFAULTS, ref: radamRef as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), v: new Float64Array(n), rectified: 0, plain: 0 }) },
+      NAdam: { make: (g: never, o: never) => new optim.NAdam(g, o), base: NADAM_DEFAULTS, ref: nadamRef as Ref, state: (n: number) => ({ step: 0, muProduct: 1, m: new Float64Array(n), v: new Float64Array(n) }) },
+      Adamax: { make: (g: never, o: never) => new optim.Adamax(g, o), base: ADAMAX_DEFAULTS, ref: adamaxRef as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), u: new Float64Array(n) }) },
+      Adadelta: { make: (g: never, o: never) => new optim.Adadelta(g, o), base: ADADELTA_DEFAULTS, ref: adadeltaRef as Ref, state: (n: number) => ({ sq: new Float64Array(n), acc: new Float64Array(n) }) },
     };
     const cases: [keyof typeof kinds, Record<string, unknown>, Record<string, unknown>[]][] = [
       ['SGD', { lr: 0.05, momentum: 0.9 }, [{ dampening: 0.5, weightDecay: 0.1 }, { nesterov: true, maximize: true, lr: 0.02 }]],
@@ -423,6 +702,10 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       ['AdamW', { lr: 0.02, amsgrad: true }, [{ maximize: true }, { amsgrad: false, weightDecay: 0.3, betas: [0.5, 0.9] }]],
       ['RMSprop', { lr: 0.003 }, [{ centered: true, momentum: 0.5 }, { alpha: 0.8, maximize: true, weightDecay: 0.1, eps: 1e-3 }]],
       ['Adagrad', { lr: 0.05 }, [{ initialAccumulatorValue: 0.5, lrDecay: 0.1 }, { maximize: true, eps: 1e-3, weightDecay: 0.2 }]],
+      ['RAdam', { lr: 0.02 }, [{ weightDecay: 0.1, decoupledWeightDecay: true, betas: [0.8, 0.99] }, { maximize: true, weightDecay: 0.1, eps: 1e-3 }]],
+      ['NAdam', { lr: 0.02, momentumDecay: 0.01 }, [{ weightDecay: 0.1, decoupledWeightDecay: true }, { maximize: true, momentumDecay: 0.1, betas: [0.5, 0.9] }]],
+      ['Adamax', { lr: 0.02 }, [{ betas: [0.8, 0.99], weightDecay: 0.1 }, { maximize: true, eps: 1e-3 }]],
+      ['Adadelta', { lr: 0.5 }, [{ rho: 0.8, weightDecay: 0.1 }, { maximize: true, eps: 1e-4, lr: 2 }]],
     ];
     const groupOf = [0, 0, 1, 1];
     for (const [kind, options, groups] of cases) {
@@ -629,6 +912,20 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       ['Adagrad negative lrDecay', () => new optim.Adagrad([p], { lrDecay: -1 }), 'INVALID_ARGUMENT'],
       ['Adagrad negative initialAccumulatorValue', () => new optim.Adagrad([p], { initialAccumulatorValue: -0.1 }), 'INVALID_ARGUMENT'],
       ['Adagrad NaN eps', () => new optim.Adagrad([p], { eps: NaN }), 'INVALID_ARGUMENT'],
+      ['RAdam negative lr', () => new optim.RAdam([p], { lr: -1 }), 'INVALID_ARGUMENT'],
+      ['RAdam beta2 = 1', () => new optim.RAdam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT'],
+      ['RAdam negative weightDecay', () => new optim.RAdam([p], { weightDecay: -0.1 }), 'INVALID_ARGUMENT'],
+      ['RAdam non-boolean decoupledWeightDecay', () => new optim.RAdam([p], { decoupledWeightDecay: 1 as never }), 'INVALID_ARGUMENT'],
+      ['NAdam negative momentumDecay', () => new optim.NAdam([p], { momentumDecay: -0.004 }), 'INVALID_ARGUMENT'],
+      ['NAdam NaN eps', () => new optim.NAdam([p], { eps: NaN }), 'INVALID_ARGUMENT'],
+      ['NAdam one beta', () => new optim.NAdam([p], { betas: [0.9] as never }), 'INVALID_ARGUMENT'],
+      ['NAdam non-boolean maximize', () => new optim.NAdam([p], { maximize: 'yes' as never }), 'INVALID_ARGUMENT'],
+      ['Adamax negative beta1', () => new optim.Adamax([p], { betas: [-0.1, 0.999] }), 'INVALID_ARGUMENT'],
+      ['Adamax negative eps', () => new optim.Adamax([p], { eps: -1e-8 }), 'INVALID_ARGUMENT'],
+      ['Adadelta rho > 1', () => new optim.Adadelta([p], { rho: 1.1 }), 'INVALID_ARGUMENT'],
+      ['Adadelta negative rho', () => new optim.Adadelta([p], { rho: -0.1 }), 'INVALID_ARGUMENT'],
+      ['Adadelta negative eps', () => new optim.Adadelta([p], { eps: -1e-6 }), 'INVALID_ARGUMENT'],
+      ['Adadelta infinite lr', () => new optim.Adadelta([p], { lr: Infinity }), 'INVALID_ARGUMENT'],
       ['no parameters', () => new optim.SGD([]), 'INVALID_ARGUMENT'],
       ['a parameter twice', () => new optim.SGD([{ params: [p] }, { params: [p] }]), 'INVALID_ARGUMENT'],
       ['a non-leaf parameter', () => new optim.SGD([p.mul(2)]), 'INVALID_ARGUMENT'],
@@ -647,6 +944,13 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => new optim.RMSprop([p], { alpha: -0.9 }), 'INVALID_ARGUMENT', /^RMSprop: alpha must be ≥ 0; got -0\.9$/);
     expectAntlerErrorInTidy(() => new optim.Adagrad([p], { initial_accumulator_value: 0.1 } as never), 'INVALID_ARGUMENT', /^Adagrad: unknown option 'initial_accumulator_value'; .*'initialAccumulatorValue'/);
     expectAntlerErrorInTidy(() => new optim.SGD([p], { nesterov: true }), 'INVALID_ARGUMENT', /^SGD: nesterov needs momentum > 0 and dampening 0; got momentum 0, dampening 0$/);
+    expectAntlerErrorInTidy(() => new optim.RAdam([p], { betas: [0.9, 1] }), 'INVALID_ARGUMENT', /^RAdam: betas\[1\] must be in \[0, 1\); got 1$/);
+    expectAntlerErrorInTidy(() => new optim.RAdam([p], { decoupled_weight_decay: true } as never), 'INVALID_ARGUMENT', /^RAdam: unknown option 'decoupled_weight_decay'; .*'decoupledWeightDecay'/);
+    expectAntlerErrorInTidy(() => new optim.NAdam([p], { momentumDecay: -0.004 }), 'INVALID_ARGUMENT', /^NAdam: momentumDecay must be ≥ 0; got -0\.004$/);
+    expectAntlerErrorInTidy(() => new optim.NAdam([p], { momentum_decay: 0.1 } as never), 'INVALID_ARGUMENT', /^NAdam: unknown option 'momentum_decay'; .*'momentumDecay'/);
+    expectAntlerErrorInTidy(() => new optim.Adamax([p], { eps: -1 }), 'INVALID_ARGUMENT', /^Adamax: eps must be ≥ 0; got -1$/);
+    expectAntlerErrorInTidy(() => new optim.Adadelta([p], { rho: 1.1 }), 'INVALID_ARGUMENT', /^Adadelta: rho must be in \[0, 1\]; got 1\.1$/);
+    expectAntlerErrorInTidy(() => new optim.Adadelta([p], { weightDecay: -2 }), 'INVALID_ARGUMENT', /^Adadelta: weightDecay must be ≥ 0; got -2$/);
     p.dispose();
   });
   test('options changed after the constructor are checked again before a step changes anything (every group, every optimizer)', () => {
@@ -822,6 +1126,10 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
     AdaHessian: (ps: Tensor[]) => new optim.AdaHessian(ps, { lr: 0.05, updateEach: 2 }),
     RMSprop: (ps: Tensor[]) => new optim.RMSprop(ps, { lr: 0.01, momentum: 0.9, centered: true }),
     Adagrad: (ps: Tensor[]) => new optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 }),
+    RAdam: (ps: Tensor[]) => new optim.RAdam(ps, { lr: 0.05, betas: [0.9, 0.9], weightDecay: 0.01, decoupledWeightDecay: true }),
+    NAdam: (ps: Tensor[]) => new optim.NAdam(ps, { lr: 0.05, momentumDecay: 0.1, weightDecay: 0.01 }),
+    Adamax: (ps: Tensor[]) => new optim.Adamax(ps, { lr: 0.05 }),
+    Adadelta: (ps: Tensor[]) => new optim.Adadelta(ps, { lr: 0.5, rho: 0.8 }),
   };
   for (const [name, make] of Object.entries(makeOpt))
     test(`${name}, with a StepLR: 3 + save/load + 3 steps equal 6 steps`, () => {

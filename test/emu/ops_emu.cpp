@@ -433,6 +433,50 @@ static void optimCase(int64_t n, int sms) {
   antler::cpu::adagradStep(t, aC.p(), grad.p(), sC.p(), n, gp);
   check("adagradStep param" + size, aG, aC);
   check("adagradStep sum" + size, sG, sC);
+  // RAdam at a step before rho_t passes 5 and one after (decoupled decay, maximize); NAdam with L2 decay;
+  // Adamax with maximize; Adadelta with weight decay. m in [−1, 1], v, exp_inf and the averages ≥ 0.
+  antler::RadamParams radp;
+  radp.weightDecay = 0.1;
+  radp.decoupled = true;
+  radp.maximize = true;
+  Buf<T> raG = param, raC = param, ramG = m, ramC = m, ravG = v, ravC = v;
+  for (int64_t step : {3, 9}) {
+    radp.step = step;
+    antler::cuda::radamStep(ctx, t, raG.p(), grad.p(), ramG.p(), ravG.p(), n, radp);
+    antler::cpu::radamStep(t, raC.p(), grad.p(), ramC.p(), ravC.p(), n, radp);
+  }
+  check("radamStep param" + size, raG, raC);
+  check("radamStep exp_avg" + size, ramG, ramC);
+  check("radamStep exp_avg_sq" + size, ravG, ravC);
+  antler::NadamParams nap;
+  nap.weightDecay = 0.05;
+  nap.momentumDecay = 0.1;
+  nap.step = 5;
+  nap.muProduct = 0.4;
+  Buf<T> naG = param, naC = param, namG = m, namC = m, navG = v, navC = v;
+  antler::cuda::nadamStep(ctx, t, naG.p(), grad.p(), namG.p(), navG.p(), n, nap);
+  antler::cpu::nadamStep(t, naC.p(), grad.p(), namC.p(), navC.p(), n, nap);
+  check("nadamStep param" + size, naG, naC);
+  check("nadamStep exp_avg" + size, namG, namC);
+  check("nadamStep exp_avg_sq" + size, navG, navC);
+  antler::AdamaxParams axp;
+  axp.maximize = true;
+  axp.weightDecay = 0.01;
+  axp.step = 3;
+  Buf<T> axG = param, axC = param, axmG = m, axmC = m, axuG = v, axuC = v;
+  antler::cuda::adamaxStep(ctx, t, axG.p(), grad.p(), axmG.p(), axuG.p(), n, axp);
+  antler::cpu::adamaxStep(t, axC.p(), grad.p(), axmC.p(), axuC.p(), n, axp);
+  check("adamaxStep param" + size, axG, axC);
+  check("adamaxStep exp_avg" + size, axmG, axmC);
+  check("adamaxStep exp_inf" + size, axuG, axuC);
+  antler::AdadeltaParams adp;
+  adp.weightDecay = 0.05;
+  Buf<T> adG = param, adC = param, adsG = v, adsC = v, adaG = sq0, adaC = sq0;
+  antler::cuda::adadeltaStep(ctx, t, adG.p(), grad.p(), adsG.p(), adaG.p(), n, adp);
+  antler::cpu::adadeltaStep(t, adC.p(), grad.p(), adsC.p(), adaC.p(), n, adp);
+  check("adadeltaStep param" + size, adG, adC);
+  check("adadeltaStep square_avg" + size, adsG, adsC);
+  check("adadeltaStep acc_delta" + size, adaG, adaC);
 }
 
 // ---------------------------------------------------------------- fill, arange, random, cast, binary

@@ -82,7 +82,7 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
     });
   });
 
-  test('SGD, Adam, RMSprop and Adagrad steps on CUDA equal the CPU ones', () => {
+  test('SGD, Adam, RMSprop, Adagrad, RAdam, NAdam, Adamax and Adadelta steps on CUDA equal the CPU ones', () => {
     antler.tidy(() => {
       const values = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
       const grads = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
@@ -91,12 +91,19 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
         (p: Tensor) => new antler.optim.Adam([p], { lr: 0.01, amsgrad: true, weightDecay: 0.01 }),
         (p: Tensor) => new antler.optim.RMSprop([p], { lr: 0.01, momentum: 0.9, centered: true, weightDecay: 0.01 }),
         (p: Tensor) => new antler.optim.Adagrad([p], { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 }),
+        // β2 = 0.9: rho_t passes 5 at step 6, so the 8 steps take both of RAdam's branches.
+        (p: Tensor) => new antler.optim.RAdam([p], { lr: 0.01, betas: [0.9, 0.9], weightDecay: 0.01 }),
+        (p: Tensor) => new antler.optim.RAdam([p], { lr: 0.01, betas: [0.8, 0.9], weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }),
+        (p: Tensor) => new antler.optim.NAdam([p], { lr: 0.01, momentumDecay: 0.1, weightDecay: 0.01 }),
+        (p: Tensor) => new antler.optim.NAdam([p], { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }),
+        (p: Tensor) => new antler.optim.Adamax([p], { lr: 0.01, weightDecay: 0.01, maximize: true }),
+        (p: Tensor) => new antler.optim.Adadelta([p], { lr: 0.5, weightDecay: 0.01, maximize: true }),
       ];
       const finals = ['cpu', 'cuda:0'].map((device) =>
         makers.map((make) => {
           const p = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
           const opt = make(p);
-          for (let s = 0; s < 5; s++) {
+          for (let s = 0; s < 8; s++) {
             p.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
             opt.step();
           }
