@@ -421,11 +421,11 @@ class CudaBackend final : public Backend {
     cuda::nadamStep(context(d), t, param, grad, m, v, n, p);
   }
   void adamaxStep(const Device& d, DType t, void* param, const void* grad, void* m, void* u, int64_t n,
-                 const AdamaxParams& p) override {
+                  const AdamaxParams& p) override {
     cuda::adamaxStep(context(d), t, param, grad, m, u, n, p);
   }
-  void adadeltaStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
-                 const AdadeltaParams& p) override {
+  void adadeltaStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* accDelta,
+                    int64_t n, const AdadeltaParams& p) override {
     cuda::adadeltaStep(context(d), t, param, grad, squareAvg, accDelta, n, p);
   }
 };

@@ -96,6 +96,7 @@ void adagradStep(Context& ctx, DType t, void* param, const void* grad, void* sum
 void radamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const RadamParams& p);
 void nadamStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* v, int64_t n, const NadamParams& p);
 void adamaxStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p);
-void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n, const AdadeltaParams& p);
+void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
+                  const AdadeltaParams& p);
 
 }  // namespace antler::cuda
