@@ -614,6 +614,32 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
     antler.dispose(params);
   });
 
+  test("stateDict keys: PyTorch's state under antler's names (NAdam's mu_product a scalar beside step)", () => {
+    const p = tensor([1, -2, 3], [3], { dtype: 'float64', requiresGrad: true });
+    const cases: [optim.Optimizer<object>, string[]][] = [
+      [new optim.RAdam([p]), ['scalars.0.step', 'state.0.expAvg', 'state.0.expAvgSq']],
+      [new optim.NAdam([p]), ['scalars.0.muProduct', 'scalars.0.step', 'state.0.expAvg', 'state.0.expAvgSq']],
+      [new optim.Adamax([p]), ['scalars.0.step', 'state.0.expAvg', 'state.0.expInf']],
+      [new optim.Adadelta([p]), ['scalars.0.step', 'state.0.accDelta', 'state.0.squareAvg']],
+    ];
+    for (const [opt, keys] of cases) {
+      setGrad(p, [0.5, -1, 2]);
+      opt.step();
+      opt.step();
+      tidy(() => {
+        const d = opt.stateDict();
+        expect(Object.keys(d).filter((k) => !k.startsWith('param_groups.')).sort()).toEqual(keys);
+        expect(d['scalars.0.step'].item()).toBe(2);
+        if (opt instanceof optim.NAdam) {
+          const mu = (t: number) => 0.9 * (1 - 0.5 * 0.96 ** (t * 4e-3));
+          expect(d['scalars.0.muProduct'].item()).toBeCloseTo(mu(1) * mu(2), 15);
+        }
+      });
+      opt.dispose();
+    }
+    p.dispose();
+  });
+
   test('float32 parameters step like float64 ones to float32 precision', () => {
     const makers: ((ps: Tensor[]) => optim.Optimizer<object>)[] = [
       (ps) => new optim.RAdam(ps, { lr: 0.01, weightDecay: 0.1 }),
