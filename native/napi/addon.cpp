@@ -1347,74 +1347,62 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
+  // The steps of the form name(param, grad, state1, state2, {options}): fill reads the options into p,
+  // then the core op updates param and both states in place.
+  template <typename P, typename Fill, typename Step>
+  Napi::Value twoStateStep(const Napi::CallbackInfo& info, const char* op, const char* state1, const char* state2, Fill fill, Step step) {
+    expectArgs(info, 5, op);
+    const Napi::Object o = optionsArg(info[4], op);
+    P p;
+    fill(o, p);
+    Tensor& param = mutableTensorArg(info[0], op, "parameter");
+    Tensor& a = mutableTensorArg(info[2], op, state1);
+    Tensor& b = mutableTensorArg(info[3], op, state2);
+    step(param, tensorArg(info[1], op, "gradient"), a, b, p);
+    written({&param, &a, &b});
+    return info.Env().Undefined();
+  }
+
   // radamStep(param, grad, m, v, {lr, beta1, beta2, eps, weightDecay, decoupled, maximize, step})
   Napi::Value radamStep(const Napi::CallbackInfo& info) {
     const char* op = "RAdam";
-    expectArgs(info, 5, op);
-    const Napi::Object o = optionsArg(info[4], op);
-    RadamParams p;
-    numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
-    p.decoupled = boolField(o, "decoupled", op);
-    p.maximize = boolField(o, "maximize", op);
-    p.step = intArg(o.Get("step"), op, "step");
-    Tensor& param = mutableTensorArg(info[0], op, "parameter");
-    Tensor& m = mutableTensorArg(info[2], op, "exp_avg");
-    Tensor& v = mutableTensorArg(info[3], op, "exp_avg_sq");
-    ops::radamStep(param, tensorArg(info[1], op, "gradient"), m, v, p);
-    written({&param, &m, &v});
-    return info.Env().Undefined();
+    return twoStateStep<RadamParams>(info, op, "exp_avg", "exp_avg_sq", [&](const Napi::Object& o, RadamParams& p) {
+      numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
+      p.decoupled = boolField(o, "decoupled", op);
+      p.maximize = boolField(o, "maximize", op);
+      p.step = intArg(o.Get("step"), op, "step");
+    }, ops::radamStep);
   }
 
   // nadamStep(param, grad, m, v, {lr, beta1, beta2, eps, weightDecay, momentumDecay, muProduct, decoupled, maximize, step})
   Napi::Value nadamStep(const Napi::CallbackInfo& info) {
     const char* op = "NAdam";
-    expectArgs(info, 5, op);
-    const Napi::Object o = optionsArg(info[4], op);
-    NadamParams p;
-    numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay},
-                         {"momentumDecay", &p.momentumDecay}, {"muProduct", &p.muProduct}});
-    p.decoupled = boolField(o, "decoupled", op);
-    p.maximize = boolField(o, "maximize", op);
-    p.step = intArg(o.Get("step"), op, "step");
-    Tensor& param = mutableTensorArg(info[0], op, "parameter");
-    Tensor& m = mutableTensorArg(info[2], op, "exp_avg");
-    Tensor& v = mutableTensorArg(info[3], op, "exp_avg_sq");
-    ops::nadamStep(param, tensorArg(info[1], op, "gradient"), m, v, p);
-    written({&param, &m, &v});
-    return info.Env().Undefined();
+    return twoStateStep<NadamParams>(info, op, "exp_avg", "exp_avg_sq", [&](const Napi::Object& o, NadamParams& p) {
+      numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay},
+                           {"momentumDecay", &p.momentumDecay}, {"muProduct", &p.muProduct}});
+      p.decoupled = boolField(o, "decoupled", op);
+      p.maximize = boolField(o, "maximize", op);
+      p.step = intArg(o.Get("step"), op, "step");
+    }, ops::nadamStep);
   }
 
   // adamaxStep(param, grad, m, u, {lr, beta1, beta2, eps, weightDecay, maximize, step})
   Napi::Value adamaxStep(const Napi::CallbackInfo& info) {
     const char* op = "Adamax";
-    expectArgs(info, 5, op);
-    const Napi::Object o = optionsArg(info[4], op);
-    AdamaxParams p;
-    numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
-    p.maximize = boolField(o, "maximize", op);
-    p.step = intArg(o.Get("step"), op, "step");
-    Tensor& param = mutableTensorArg(info[0], op, "parameter");
-    Tensor& m = mutableTensorArg(info[2], op, "exp_avg");
-    Tensor& u = mutableTensorArg(info[3], op, "exp_inf");
-    ops::adamaxStep(param, tensorArg(info[1], op, "gradient"), m, u, p);
-    written({&param, &m, &u});
-    return info.Env().Undefined();
+    return twoStateStep<AdamaxParams>(info, op, "exp_avg", "exp_inf", [&](const Napi::Object& o, AdamaxParams& p) {
+      numberFields(o, op, {{"lr", &p.lr}, {"beta1", &p.beta1}, {"beta2", &p.beta2}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
+      p.maximize = boolField(o, "maximize", op);
+      p.step = intArg(o.Get("step"), op, "step");
+    }, ops::adamaxStep);
   }
 
   // adadeltaStep(param, grad, squareAvg, accDelta, {lr, rho, eps, weightDecay, maximize})
   Napi::Value adadeltaStep(const Napi::CallbackInfo& info) {
     const char* op = "Adadelta";
-    expectArgs(info, 5, op);
-    const Napi::Object o = optionsArg(info[4], op);
-    AdadeltaParams p;
-    numberFields(o, op, {{"lr", &p.lr}, {"rho", &p.rho}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
-    p.maximize = boolField(o, "maximize", op);
-    Tensor& param = mutableTensorArg(info[0], op, "parameter");
-    Tensor& sq = mutableTensorArg(info[2], op, "square_avg");
-    Tensor& acc = mutableTensorArg(info[3], op, "acc_delta");
-    ops::adadeltaStep(param, tensorArg(info[1], op, "gradient"), sq, acc, p);
-    written({&param, &sq, &acc});
-    return info.Env().Undefined();
+    return twoStateStep<AdadeltaParams>(info, op, "square_avg", "acc_delta", [&](const Napi::Object& o, AdadeltaParams& p) {
+      numberFields(o, op, {{"lr", &p.lr}, {"rho", &p.rho}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
+      p.maximize = boolField(o, "maximize", op);
+    }, ops::adadeltaStep);
   }
 
   Napi::FunctionReference errorClass_;
