@@ -165,13 +165,10 @@ ANTLER_HD T lerpTorch(T a, T b, T w) {
   return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
 }
 
-//   g = ±grad (+ wd·param unless decoupled);  decoupled: param ·= 1 − lr·wd
-//   m = lerp(m, g, 1 − β1) = β1 m + (1 − β1) g
-//   v = β2 v + (1 − β2) g²;  amsgrad: vmax = max(vmax, v), used in place of v
-//   param −= (lr / (1 − β1^step)) · m / (sqrt(v) / sqrt(1 − β2^step) + eps)
-// vmax points at this element of max_exp_avg_sq; it is read only with amsgrad.
-template <typename T>
-ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, T* vmax) {
+// The start Adam/AdamW, RAdam and NAdam share: g = ±grad, weight decay (L2 into g, or decoupled:
+// param ·= 1 − lr·wd), then the moments m = lerp(m, g, 1 − β1) and v = β2 v + (1 − β2) g². Returns g.
+template <typename T, typename Coeffs>
+ANTLER_HD T decayedAdamMoments(const Coeffs& c, T& param, T grad, T& m, T& v) {
   T g = c.maximize ? -grad : grad;
   if (c.weightDecay != T(0)) {
     if (c.decoupled) param = param * c.decayKeep;
@@ -179,6 +176,17 @@ ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, 
   }
   m = lerpTorch(m, g, c.beta1Weight);
   v = v * c.beta2 + c.beta2Weight * g * g;
+  return g;
+}
+
+//   g = ±grad (+ wd·param unless decoupled);  decoupled: param ·= 1 − lr·wd
+//   m = lerp(m, g, 1 − β1) = β1 m + (1 − β1) g
+//   v = β2 v + (1 − β2) g²;  amsgrad: vmax = max(vmax, v), used in place of v
+//   param −= (lr / (1 − β1^step)) · m / (sqrt(v) / sqrt(1 − β2^step) + eps)
+// vmax points at this element of max_exp_avg_sq; it is read only with amsgrad.
+template <typename T>
+ANTLER_HD void adamUpdate(const AdamCoeffs<T>& c, T& param, T grad, T& m, T& v, T* vmax) {
+  decayedAdamMoments(c, param, grad, m, v);
   T vUsed = v;
   if (c.amsgrad) {
     vUsed = maxNaN(*vmax, v);
@@ -303,13 +311,7 @@ inline RadamCoeffs<T> radamCoeffs(const Params& p) {
 //   else:      param −= m̂·lr
 template <typename T>
 ANTLER_HD void radamUpdate(const RadamCoeffs<T>& c, T& param, T grad, T& m, T& v) {
-  T g = c.maximize ? -grad : grad;
-  if (c.weightDecay != T(0)) {
-    if (c.decoupled) param = param * c.decayKeep;
-    else g = g + c.weightDecay * param;
-  }
-  m = lerpTorch(m, g, c.beta1Weight);
-  v = v * c.beta2 + c.beta2Weight * g * g;
+  decayedAdamMoments(c, param, grad, m, v);
   const T mHat = m / c.bc1;
   if (c.rectified) {
     const T adaptive = c.bc2Sqrt / (unary_math::sqrt_(v) + c.eps);
@@ -358,13 +360,7 @@ inline NadamCoeffs<T> nadamCoeffs(const Params& p) {
 //   param += gradScale · g / denom;  param += avgScale · m / denom  (two addcdivs, in torch's order)
 template <typename T>
 ANTLER_HD void nadamUpdate(const NadamCoeffs<T>& c, T& param, T grad, T& m, T& v) {
-  T g = c.maximize ? -grad : grad;
-  if (c.weightDecay != T(0)) {
-    if (c.decoupled) param = param * c.decayKeep;
-    else g = g + c.weightDecay * param;
-  }
-  m = lerpTorch(m, g, c.beta1Weight);
-  v = v * c.beta2 + c.beta2Weight * g * g;
+  const T g = decayedAdamMoments(c, param, grad, m, v);
   const T denom = unary_math::sqrt_(v / c.bc2) + c.eps;
   param = param + (c.gradScale * g) / denom;
   param = param + (c.avgScale * m) / denom;
