@@ -349,6 +349,9 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
 
   protected constructor(op: string, Cls: abstract new (...args: never[]) => L, layer: L | (() => L), numLayers: number, options: { norm?: Module | null } | undefined) {
     super();
+    for (const k of ['enableNestedTensor', 'maskCheck'])
+      if (options && typeof options === 'object' && k in options)
+        fail('INVALID_ARGUMENT', `${op}: antler has no nested-tensor fast path, so there is no '${k}': padded positions keep their computed values, as PyTorch's with enable_nested_tensor=False (its eval-mode fast path writes 0 there); drop the option and mask the padding in the loss`);
     const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
     this.numLayers = checkInteger(numLayers, op, 'numLayers', 1);
     const norm = o.norm ?? null;

@@ -798,6 +798,8 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     const l = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3 });
     try {
       expectAntlerError(() => new nn.TransformerEncoder(l, 0), 'INVALID_ARGUMENT', /numLayers/);
+      expectAntlerError(() => new nn.TransformerEncoder(l, 2, { enableNestedTensor: false } as never), 'INVALID_ARGUMENT', /no nested-tensor fast path, so there is no 'enableNestedTensor'.*enable_nested_tensor=False/);
+      expectAntlerError(() => new nn.TransformerDecoder(() => new nn.TransformerDecoderLayer(4, 2), 1, { maskCheck: true } as never), 'INVALID_ARGUMENT', /no 'maskCheck'/);
       expectAntlerError(() => new nn.TransformerEncoder(l, 2, { norm: 3 as never }), 'INVALID_ARGUMENT', /norm must be a module/);
       expectAntlerError(() => new nn.TransformerEncoder(() => l, 2), 'INVALID_ARGUMENT', /returned the same layer twice \(call 1\)/);
       const notLayer = new nn.Linear(2, 2);
