@@ -690,6 +690,25 @@ export const OPS: OpInfo[] = [
   { name: 'klDiv(logTarget, none)', samples: (rng) => [{ inputs: [vals(rng, [2, 5], -3, -0.1), vals(rng, [2, 5], -3, -0.1)] }], fn: ([x, y]) => antler.klDiv(x, y, { logTarget: true, reduction: 'none' }) },
   { name: 'klDiv(mean)', samples: (rng) => [{ inputs: [vals(rng, [4, 3], -3, -0.1), vals(rng, [4, 3], 0.05, 1)] }], fn: ([x, y]) => antler.klDiv(x, y) },
   {
+    // Variances in [0.2, 2], away from the eps clamp; one per row (var without the last axis) and one per value.
+    name: 'gaussianNllLoss(full, per row)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4]), vals(rng, [3, 4]), vals(rng, [3], 0.2, 2)] }],
+    fn: ([x, y, v]) => antler.gaussianNllLoss(x, y, v, { full: true }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.gaussianNllLoss(t([1, 2], [2]), t([1, 2], [2]), t([1, 1, 1], [3]))],
+      ['INVALID_ARGUMENT', () => antler.gaussianNllLoss(t([1, 2], [2]), t([1, 2], [2]), t([1, -1], [2]))],
+    ],
+  },
+  { name: 'gaussianNllLoss(none)', samples: (rng) => [{ inputs: [vals(rng, [2, 3]), vals(rng, [2, 3]), vals(rng, [2, 3], 0.2, 2)] }], fn: ([x, y, v]) => antler.gaussianNllLoss(x, y, v, { reduction: 'none' }) },
+  {
+    // Log-rates against counts (targets above 1, away from full's switch at 1).
+    name: 'poissonNllLoss(full)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4], -2, 2), vals(rng, [3, 4], 1.5, 5)] }],
+    fn: ([x, y]) => antler.poissonNllLoss(x, y, { full: true }),
+    bad: [['SHAPE_MISMATCH', () => antler.poissonNllLoss(t([1, 2], [2]), t([1], [1]))]],
+  },
+  { name: 'poissonNllLoss(rates, sum)', samples: (rng) => [{ inputs: [vals(rng, [5], 0.3, 3), vals(rng, [5], 0, 4)] }], fn: ([x, y]) => antler.poissonNllLoss(x, y, { logInput: false, reduction: 'sum' }) },
+  {
     name: 'nllLoss(weight, ignoreIndex)',
     // Log-probabilities (all negative): a mixed-sign x lets the weighted mean cancel toward 0, where the
     // float32-against-float64 check, relative to |value|, fails at random.

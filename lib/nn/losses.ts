@@ -9,7 +9,7 @@
  */
 import { isolated } from '../engine';
 import { fail } from '../errors';
-import { ctcLoss, CtcLossOptions, binaryCrossEntropy, checkKlDivReduction, klDiv, KlDivOptions, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
+import { ctcLoss, CtcLossOptions, binaryCrossEntropy, checkKlDivReduction, gaussianNllLoss, GaussianNllOptions, klDiv, KlDivOptions, poissonNllLoss, PoissonNllOptions, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
 import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
 import { flatten } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
@@ -102,6 +102,8 @@ function checkLossOptions(o: Record<string, unknown>, op: string): void {
   if (given('delta') && !(checkFinite(o.delta, op, 'delta') > 0)) fail('INVALID_ARGUMENT', `${op}: delta must be > 0; got ${o.delta}`);
   if (given('blank')) checkInteger(o.blank, op, 'blank', 0);
   if (given('zeroInfinity')) checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
+  for (const k of ['full', 'logInput']) if (given(k)) checkBoolean(o[k], op, k);
+  if (given('eps') && checkFinite(o.eps, op, 'eps') < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${o.eps}`);
 }
 
 /** The base of the loss modules: forward(input, target) → the loss. */
@@ -222,6 +224,29 @@ export class KLDivLoss extends Loss<KlDivOptions> {
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return klDiv(input, target, this.options);
+  }
+}
+
+/** nn.PoissonNLLLoss (logInput, full, eps, reduction): poissonNllLoss of rates (log-rates by default) against counts. */
+export class PoissonNLLLoss extends Loss<PoissonNllOptions> {
+  constructor(options?: PoissonNllOptions) {
+    super(options, ['logInput', 'full', 'eps', 'reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return poissonNllLoss(input, target, this.options);
+  }
+}
+
+/** nn.GaussianNLLLoss (full, eps, reduction): forward(input, target, var), as gaussianNllLoss. */
+export class GaussianNLLLoss extends Module {
+  readonly options: Readonly<GaussianNllOptions>;
+  constructor(options?: GaussianNllOptions) {
+    super();
+    this.options = { ...checkOptions<GaussianNllOptions>(options, 'GaussianNLLLoss', ['full', 'eps', 'reduction']) };
+    checkLossOptions(this.options as Record<string, unknown>, 'GaussianNLLLoss');
+  }
+  forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
+    return gaussianNllLoss(input, target, variance, this.options);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Losses beside crossEntropy and mseLoss, as torch.nn.functional's: L1,
  * smooth L1, Huber, binary cross-entropy (on probabilities and on logits),
- * the negative log-likelihood and the Kullback–Leibler divergence, built
+ * the negative log-likelihood, the Kullback–Leibler divergence and the
+ * Gaussian and Poisson negative log-likelihoods, built
  * from the elementwise ops so their gradients come from autograd. Like
  * mseLoss, input and target must have the same shape (PyTorch broadcasts
  * them with a warning).
@@ -14,7 +15,7 @@ import { checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInt32, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, slice, square, stack, sub, sum, where, wrap } from './core';
 import { gather, indexSelect, scatterAdd } from './indexing';
-import { logSumExp } from './reductions';
+import { any, logSumExp } from './reductions';
 import { unstack } from './shape';
 import { checkReduction, checkSameShape, logSoftmax, type Reduction } from './nn';
 
@@ -592,6 +593,98 @@ export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): Te
       l = sub(mul(target, log(safe)), mul(target, input));
     }
     if (reduction === 'batchmean') return input.rank === 0 ? sum(l) : div(sum(l), input.shape[0]);
+    return reduce(l, reduction);
+  });
+}
+
+/** Options of {@link gaussianNllLoss} (torch.nn.functional.gaussian_nll_loss's keywords). */
+export interface GaussianNllOptions {
+  /** Add the constant ½·log(2π) (default false). */
+  full?: boolean;
+  /** The variance is clamped to at least eps in the loss, with its gradient passed on unclamped (default 1e-6). */
+  eps?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * The Gaussian negative log-likelihood (torch.nn.functional.gaussian_nll_loss):
+ * ½·(log v + (input − target)² / v) with v = max(var, eps), + ½·log 2π with
+ * `full`. `var` has input's shape (one variance per value), or input's with
+ * the last axis 1, or input's without the last axis (one variance per row,
+ * homoscedastic), as PyTorch's; a negative variance is refused. The clamp
+ * to eps is PyTorch's: done without autograd, so var's gradient is taken at
+ * the clamped value as if unclamped. input and target must have the same
+ * shape (no broadcasting, as the other losses).
+ */
+export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, options?: GaussianNllOptions): Tensor {
+  const op = 'gaussianNllLoss';
+  const o = checkOptions<GaussianNllOptions>(options, op, ['full', 'eps', 'reduction']);
+  pair(op, input, target);
+  const v = checkTensor(variance, op, 'var');
+  const full = o.full === undefined ? false : checkBoolean(o.full, op, 'full');
+  const eps = o.eps === undefined ? 1e-6 : checkFinite(o.eps, op, 'eps');
+  if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  for (const [what, t] of [['target', target], ['var', v]] as const)
+    if (t.device !== input.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and ${what} on ${t.device}; expected one device`);
+  if (v.dtype !== input.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${input.dtype} and var ${v.dtype}; expected one dtype`);
+  const s = input.shape, vs = v.shape;
+  const same = vs.length === s.length && vs.every((d, i) => d === s[i]);
+  const lastOne = s.length > 0 && vs.length === s.length && vs[vs.length - 1] === 1 && vs.slice(0, -1).every((d, i) => d === s[i]);
+  const dropped = s.length > 0 && vs.length === s.length - 1 && vs.every((d, i) => d === s[i]);
+  if (!same && !lastOne && !dropped)
+    fail(
+      'SHAPE_MISMATCH',
+      `${op}: var has shape ${shapeText(vs)} and input ${shapeText(s)}; expected ${shapeText(s)} (a variance per value)` +
+        (s.length > 0 ? `, ${shapeText([...s.slice(0, -1), 1])} or ${shapeText(s.slice(0, -1))} (one per row)` : ''),
+    );
+  return tidy(() => {
+    if (any(less(v, 0)).item()) fail('INVALID_ARGUMENT', `${op}: var has negative entries; variances must be >= 0`);
+    const v2 = dropped ? reshape(v, [...vs, 1]) : v;
+    // max(var, eps) in value; var's own gradient (PyTorch clamps a clone under no_grad).
+    const vc = where(less(v2, eps), add(sub(v2, v2.detach()), eps), v2);
+    let l = mul(add(log(vc), div(square(sub(input, target)), vc)), 0.5);
+    if (full) l = add(l, 0.5 * Math.log(2 * Math.PI));
+    return reduce(l, reduction);
+  });
+}
+
+/** Options of {@link poissonNllLoss} (torch.nn.functional.poisson_nll_loss's keywords). */
+export interface PoissonNllOptions {
+  /** input is the log of the rate (default true): exp(input) − target·input; else input − target·log(input + eps). */
+  logInput?: boolean;
+  /** Add Stirling's approximation of log(target!) where target > 1 (default false). */
+  full?: boolean;
+  /** Keeps the log finite at a zero rate when logInput is false (default 1e-8). */
+  eps?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * The Poisson negative log-likelihood (torch.nn.functional.poisson_nll_loss)
+ * of counts `target` under rates exp(input) (logInput, the default) or
+ * input; with `full`, target·log target − target + ½·log(2π·target) added
+ * where target > 1 (its gradient to the target is 0 elsewhere, where
+ * PyTorch's is NaN at a target of 0). input and target must have the same shape.
+ */
+export function poissonNllLoss(input: Tensor, target: Tensor, options?: PoissonNllOptions): Tensor {
+  const op = 'poissonNllLoss';
+  const o = checkOptions<PoissonNllOptions>(options, op, ['logInput', 'full', 'eps', 'reduction']);
+  pair(op, input, target);
+  if (input.device !== target.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and target on ${target.device}; expected one device`);
+  const logInput = o.logInput === undefined ? true : checkBoolean(o.logInput, op, 'logInput');
+  const full = o.full === undefined ? false : checkBoolean(o.full, op, 'full');
+  const eps = o.eps === undefined ? 1e-8 : checkFinite(o.eps, op, 'eps');
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => {
+    let l = logInput ? sub(exp(input), mul(target, input)) : sub(input, mul(target, log(add(input, eps))));
+    if (full) {
+      // Only where target > 1 (1 swapped in elsewhere, so the logs stay finite there).
+      const big = greater(target, 1);
+      const t = where(big, target, 2);
+      const stirling = add(sub(mul(t, log(t)), t), mul(log(mul(t, 2 * Math.PI)), 0.5));
+      l = add(l, where(big, stirling, 0));
+    }
     return reduce(l, reduction);
   });
 }
