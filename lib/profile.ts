@@ -16,6 +16,8 @@ export interface ProfileKernel {
   name: string;
   /** Wall time of the op in milliseconds (a CUDA op waited for when `sync`). */
   ms: number;
+  /** The same as `ms`, under TF.js's name (tf.profile's kernels[i].kernelTimeMs). */
+  kernelTimeMs: number;
   /** Bytes it added (negative when it freed more than it made), over all devices. */
   bytesAdded: number;
   /** Bytes live after it, over all devices. */
@@ -24,6 +26,8 @@ export interface ProfileKernel {
   tensorsAdded: number;
   /** Tensors live after it. */
   totalTensorsSnapshot: number;
+  /** Shapes of the tensors it was given (TF.js's inputShapes), in argument order. */
+  inputShapes: number[][];
   /** Shapes of the tensors it returned. */
   outputShapes: number[][];
   /** Device of its first output (or '' when it returned none, e.g. an in-place optimizer step). */
@@ -41,7 +45,10 @@ export interface ProfileSummaryRow {
 export interface ProfileInfo<T> {
   /** What fn returned (tensors are not disposed: dispose them as fn's own). */
   result: T;
-  /** Tensors left live by fn (TF.js's newTensors). */
+  /**
+   * Tensors left live by fn (TF.js's newTensors). This and the byte counts are memory()'s, which
+   * counts every thread of the process: a worker thread's tensors made meanwhile count too.
+   */
   newTensors: number;
   /** Bytes left live by fn (TF.js's newBytes). */
   newBytes: number;
@@ -130,6 +137,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
       if (typeof key !== 'string' || UNTIMED.has(key)) w = f.bind(target);
       else {
         w = (...args: unknown[]) => {
+          const inputShapes = shapesOf(target, args);
           const before = totals(target);
           const t0 = performance.now();
           const out = f.apply(target, args);
@@ -137,21 +145,13 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
           const ms = performance.now() - t0;
           const after = totals(target);
           see(after);
-          const shapes: number[][] = [];
           let device = '';
-          for (const h of Array.isArray(out) ? out : [out]) {
-            if (h === null || typeof h !== 'object' || ArrayBuffer.isView(h) || isThenable(h)) continue;
-            try {
-              const [shape, , dev] = target.describe(h as never);
-              shapes.push(shape);
-              device ||= dev;
-            } catch {
-              // not a tensor handle
-            }
-          }
+          const shapes = shapesOf(target, Array.isArray(out) ? out : [out], (dev) => (device ||= dev));
           kernels.push({
             name: typeof args[0] === 'string' ? `${key}:${args[0]}` : key,
             ms,
+            kernelTimeMs: ms,
+            inputShapes,
             bytesAdded: after.bytes - before.bytes,
             totalBytesSnapshot: after.bytes,
             tensorsAdded: after.tensors - before.tensors,
@@ -204,6 +204,25 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
       throw e;
     },
   );
+}
+
+/**
+ * The shapes of the tensor handles among `values`, and in an array among them (concat's inputs),
+ * other values passed over; onDevice sees each one's device.
+ */
+function shapesOf(addon: NativeAddon, values: unknown[], onDevice?: (device: string) => void): number[][] {
+  const shapes: number[][] = [];
+  for (const h of values.flatMap((v) => (Array.isArray(v) ? (v as unknown[]) : [v]))) {
+    if (h === null || typeof h !== 'object' || Array.isArray(h) || ArrayBuffer.isView(h) || isThenable(h)) continue;
+    try {
+      const [shape, , dev] = addon.describe(h as never);
+      shapes.push(shape);
+      onDevice?.(dev);
+    } catch {
+      // not a tensor handle (an options object)
+    }
+  }
+  return shapes;
 }
 
 function report<T>(result: T, kernels: ProfileKernel[], totals: { newTensors: number; newBytes: number; peakBytes: number; wallMs: number }): ProfileInfo<T> {

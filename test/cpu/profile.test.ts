@@ -49,6 +49,35 @@ describe(`profile (seed ${SEED})`, () => {
     }
   });
 
+  test("each kernel has TF.js's kernelTimeMs (its ms) and inputShapes (the tensors it was given, an array's too, options passed over)", () => {
+    const a = rng.int(2, 20), b = rng.int(2, 20);
+    const x = tensor(randomArray(rng, a * b), [a, b]);
+    const p = tensor(randomArray(rng, b), [b]);
+    const opt = new antler.optim.Adamax([p]);
+    try {
+      p.grad = tensor(randomArray(rng, b), [b]);
+      const info = antler.profile(() => {
+        const y = antler.add(x, x);
+        const s = antler.sum(y, 1);
+        opt.step();
+        return [y, s, antler.concat([x, y], 0)];
+      });
+      try {
+        expect(info.kernelNames).toEqual(['binary:add', 'reduce:sum', 'full', 'full', 'adamaxStep', 'concat']);
+        expect(info.kernels.map((k) => k.inputShapes)).toEqual([[[a, b], [a, b]], [[a, b]], [], [], [[b], [b], [b], [b]], [[a, b], [a, b]]]);
+        for (const k of info.kernels) expect(k.kernelTimeMs).toBe(k.ms);
+      } finally {
+        info.result.forEach((t) => t.dispose());
+      }
+    } finally {
+      opt.dispose?.();
+      for (const [, st] of opt.state) for (const v of Object.values(st)) if (v instanceof antler.Tensor) v.dispose();
+      p.grad = null;
+      p.dispose();
+      x.dispose();
+    }
+  });
+
   test("peakBytes sees a temporary fn freed before returning; memory()'s own peaks are not reset", () => {
     const n = rng.int(100_000, 300_000);
     antler.resetPeakMemory();
