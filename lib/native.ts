@@ -344,7 +344,26 @@ export function rawNative(): NativeAddon {
  * autograd. Shared by optim's axpy and autograd's gradient accumulation.
  */
 export function addScaledInPlace(y: NativeHandle, x: NativeHandle, alpha: number): void {
-  native().sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+  const n = native();
+  if (n === profiledAddon) {
+    // Under profile(): listed as what it is, not as an SGD step (a gradient accumulated into .grad).
+    opLabel = 'addScaledInPlace';
+    try {
+      n.sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+    } finally {
+      opLabel = null;
+    }
+    return;
+  }
+  n.sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+}
+
+/** The name profile() gives the native call now running when it is a helper's, not the entry point's (see addScaledInPlace). */
+let opLabel: string | null = null;
+
+/** @internal For profile(): the label of the native call now running, or null (then its entry point names it). */
+export function currentOpLabel(): string | null {
+  return opLabel;
 }
 
 /** Where the addon was loaded from. */

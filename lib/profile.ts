@@ -7,12 +7,12 @@
  */
 import { isThenable } from './engine';
 import { fail } from './errors';
-import { NativeAddon, NativeMemory, rawNative, setProfiledAddon } from './native';
+import { currentOpLabel, NativeAddon, NativeMemory, rawNative, setProfiledAddon } from './native';
 import { checkBoolean, checkOptions, describe } from './validate';
 
 /** One native op run under profile(). */
 export interface ProfileKernel {
-  /** The op: the addon's entry point, with the elementwise or reduction op it ran ('binary:add', 'unary:tanh', 'matmul', 'reduce:sum'). */
+  /** The op: the addon's entry point, with the elementwise or reduction op it ran ('binary:add', 'unary:tanh', 'matmul', 'reduce:sum'); 'addScaledInPlace' for a gradient added into an existing .grad. */
   name: string;
   /** Wall time of the op in milliseconds (a CUDA op waited for when `sync`). */
   ms: number;
@@ -137,6 +137,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
       if (typeof key !== 'string' || UNTIMED.has(key)) w = f.bind(target);
       else {
         w = (...args: unknown[]) => {
+          const label = currentOpLabel();
           const inputShapes = shapesOf(target, args);
           const before = totals(target);
           const t0 = performance.now();
@@ -148,7 +149,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
           let device = '';
           const shapes = shapesOf(target, Array.isArray(out) ? out : [out], (dev) => (device ||= dev));
           kernels.push({
-            name: typeof args[0] === 'string' ? `${key}:${args[0]}` : key,
+            name: label ?? (typeof args[0] === 'string' ? `${key}:${args[0]}` : key),
             ms,
             kernelTimeMs: ms,
             inputShapes,

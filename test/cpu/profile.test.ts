@@ -8,7 +8,7 @@
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { native, rawNative } from '../../lib/native';
-import { expectAntlerError, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -75,6 +75,28 @@ describe(`profile (seed ${SEED})`, () => {
       p.grad = null;
       p.dispose();
       x.dispose();
+    }
+  });
+
+  test("a gradient accumulated into an existing .grad is listed as 'addScaledInPlace', not as the SGD step it runs on; SGD's own step stays 'sgdStep'", () => {
+    const n = rng.int(2, 20);
+    const p = tensor(randomArray(rng, n), [n]).requiresGrad_(true);
+    const opt = new antler.optim.SGD([p], { lr: 0.1 });
+    try {
+      p.grad = tensor(randomArray(rng, n), [n]);
+      const info = antler.profile(() => {
+        tidy(() => antler.sum(antler.mul(p, p)).backward());
+        opt.step();
+      });
+      expect(info.kernelNames.filter((k) => k === 'addScaledInPlace' || k === 'sgdStep')).toEqual(['addScaledInPlace', 'sgdStep']);
+      expect(info.kernels.find((k) => k.name === 'addScaledInPlace')!.inputShapes).toEqual([[n], [n]]);
+      // Outside a profile the helper runs as before.
+      const before = Array.from(p.grad!.dataSync());
+      tidy(() => antler.sum(p).backward());
+      expectClose(p.grad!.dataSync(), before.map((v) => v + 1), 1e-6, 1e-6, 'accumulated .grad');
+    } finally {
+      p.grad = null;
+      p.dispose();
     }
   });
 
