@@ -345,17 +345,13 @@ export function rawNative(): NativeAddon {
  */
 export function addScaledInPlace(y: NativeHandle, x: NativeHandle, alpha: number): void {
   const n = native();
-  if (n === profiledAddon) {
-    // Under profile(): listed as what it is, not as an SGD step (a gradient accumulated into .grad).
-    opLabel = 'addScaledInPlace';
-    try {
-      n.sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
-    } finally {
-      opLabel = null;
-    }
-    return;
+  // Under profile(): listed as what it is (a gradient accumulated into .grad), not as an SGD step.
+  if (n === profiledAddon) opLabel = 'addScaledInPlace';
+  try {
+    n.sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
+  } finally {
+    opLabel = null;
   }
-  n.sgdStep(y, x, null, { lr: -alpha, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true });
 }
 
 /** The name profile() gives the native call now running when it is a helper's, not the entry point's (see addScaledInPlace). */
