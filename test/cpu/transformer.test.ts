@@ -485,11 +485,13 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
 describe(`transformer encoder (seed ${SEED})`, () => {
   test('outputs equal the float64 reference over random geometries, masks, norm placements, activations and layouts', () => {
     for (let trial = 0; trial < 16; trial++)
-      withRandomEncoder((k, m, p, shape, xv) => {
-        const y = m.forward(tensor(xv, shape, { dtype: 'float64' }), masks(k));
-        expect(y.shape).toEqual(shape);
-        expectClose(y.dataSync(), encoderRef(k, p, xv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
-      });
+      withRandomEncoder((k, m, p, shape, xv) =>
+        tidy(() => {
+          const y = m.forward(tensor(xv, shape, { dtype: 'float64' }), masks(k));
+          expect(y.shape).toEqual(shape);
+          expectClose(y.dataSync(), encoderRef(k, p, xv), 1e-11, 1e-11, `${JSON.stringify(k)} seed ${SEED}`);
+        }),
+      );
   });
 
   test('gradients of the input and of every parameter equal central differences (float64)', () => {
