@@ -381,45 +381,67 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options?: BatchNormOptions): Tensor {
   const op = 'batchNorm';
-  checkTensor(x, op, 'x');
+  checkChannelsInput(op, x);
   const o = checkOptions<BatchNormOptions>(options, op, ['weight', 'bias', 'training', 'momentum', 'eps']);
-  if (x.rank < 2) fail('SHAPE_MISMATCH', `${op}: x must have at least 2 dims, [N, C, …] with the channels on axis 1; got shape ${shapeText(x.shape)}`);
-  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x must be float32 or float64; got int32 (cast it first)`);
   const C = x.shape[1];
   const training = o.training === undefined ? false : checkBoolean(o.training, op, 'training');
   const momentum = o.momentum === undefined ? 0.1 : checkFinite(o.momentum, op, 'momentum');
-  const eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-  if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
+  const eps = checkEps(op, o.eps);
   checkPerChannel(op, x, [['runningMean', runningMean], ['runningVar', runningVar], ['weight', o.weight], ['bias', o.bias]]);
-  const hasRunning = runningMean !== null && runningMean !== undefined;
-  if (hasRunning !== (runningVar !== null && runningVar !== undefined))
-    fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);
+  const hasRunning = checkRunningPair(op, runningMean, runningVar);
   if (!training && !hasRunning)
     fail('INVALID_ARGUMENT', `${op}: evaluation (training: false, the default) normalises with the running statistics; pass runningMean and runningVar, or {training: true} to use the batch's`);
   // Values per channel: every axis but 1.
   const n = x.shape.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
   if (training && n === 1)
     fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per channel when training; got x of shape ${shapeText(x.shape)} (a batch of one, as PyTorch refuses it: its variance is 0)`);
-  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
   return tidy(() => {
-    let y: Tensor;
-    if (training) {
-      const mu = mean(x, axes, true);
-      const centred = sub(x, mu);
-      const v = mean(square(centred), axes, true);
-      y = mul(centred, rsqrt(add(v, eps)));
-      if (hasRunning && n > 0)
-        noGrad(() => {
-          runningMean!.assign(add(mul(runningMean!, 1 - momentum), mul(reshape(mu, [C]), momentum)));
-          runningVar!.assign(add(mul(runningVar!, 1 - momentum), mul(reshape(v, [C]), (momentum * n) / (n - 1))));
-        });
-    } else {
-      y = mul(sub(x, perAxis(runningMean!)), rsqrt(add(perAxis(runningVar!), eps)));
-    }
-    if (o.weight) y = mul(y, perAxis(o.weight));
-    if (o.bias) y = add(y, perAxis(o.bias));
-    return y;
+    if (!training) return channelAffine(x, byRunning(x, runningMean!, runningVar!, eps), o.weight, o.bias);
+    const { y, mu, v } = standardize(x, x.shape.map((_, i) => i).filter((i) => i !== 1), eps);
+    if (hasRunning && n > 0) updateRunning(runningMean!, runningVar!, reshape(mu, [C]), reshape(v, [C]), momentum, n);
+    return channelAffine(x, y, o.weight, o.bias);
+  });
+}
+
+/** (x − mean)/√(var + eps) over axes, with the biased variance; mean and variance kept (keepDims) for the running statistics. */
+function standardize(x: Tensor, axes: number[], eps: number): { y: Tensor; mu: Tensor; v: Tensor } {
+  const mu = mean(x, axes, true);
+  const centred = sub(x, mu);
+  const v = mean(square(centred), axes, true);
+  return { y: mul(centred, rsqrt(add(v, eps))), mu, v };
+}
+
+/** t [C] shaped to broadcast along axis 1 of x [N, C, …]. */
+const alongChannels = (x: Tensor, t: Tensor): Tensor => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+
+/** x normalised per channel with the running statistics (evaluation). */
+function byRunning(x: Tensor, runningMean: Tensor, runningVar: Tensor, eps: number): Tensor {
+  return mul(sub(x, alongChannels(x, runningMean)), rsqrt(add(alongChannels(x, runningVar), eps)));
+}
+
+/** y scaled by weight and shifted by bias per channel (each optional). */
+function channelAffine(x: Tensor, y: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined): Tensor {
+  if (weight) y = mul(y, alongChannels(x, weight));
+  if (bias) y = add(y, alongChannels(x, bias));
+  return y;
+}
+
+/** Whether running statistics were given; both or neither. */
+function checkRunningPair(op: string, runningMean: Tensor | null | undefined, runningVar: Tensor | null | undefined): boolean {
+  const hasRunning = runningMean !== null && runningMean !== undefined;
+  if (hasRunning !== (runningVar !== null && runningVar !== undefined))
+    fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);
+  return hasRunning;
+}
+
+/**
+ * running ← (1 − momentum)·running + momentum·batch in place, unrecorded;
+ * the variance with Bessel's correction over n values.
+ */
+function updateRunning(runningMean: Tensor, runningVar: Tensor, mu: Tensor, v: Tensor, momentum: number, n: number): void {
+  noGrad(() => {
+    runningMean.assign(add(mul(runningMean, 1 - momentum), mul(mu, momentum)));
+    runningVar.assign(add(mul(runningVar, 1 - momentum), mul(v, (momentum * n) / (n - 1))));
   });
 }
 
@@ -484,16 +506,9 @@ export function groupNorm(x: Tensor, numGroups: number, options?: GroupNormOptio
   // PyTorch's check (_verify_batch_size on [N·C/G, G, …]): one sample with a single value per group.
   if (N * (C / G) * inner === 1)
     fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per group; got x of shape ${shapeText(x.shape)} with numGroups = ${G} (one sample, one value in each group, as PyTorch refuses it)`);
-  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
   return tidy(() => {
-    const g = reshape(x, [N, G, (C / G) * inner]);
-    const mu = mean(g, 2, true);
-    const centred = sub(g, mu);
-    const v = mean(square(centred), 2, true);
-    let y = reshape(mul(centred, rsqrt(add(v, eps))), x.shape);
-    if (o.weight) y = mul(y, perAxis(o.weight));
-    if (o.bias) y = add(y, perAxis(o.bias));
-    return y;
+    const { y } = standardize(reshape(x, [N, G, (C / G) * inner]), [2], eps);
+    return channelAffine(x, reshape(y, x.shape), o.weight, o.bias);
   });
 }
 
@@ -535,34 +550,18 @@ export function instanceNorm(x: Tensor, options?: InstanceNormOptions): Tensor {
   const eps = checkEps(op, o.eps);
   checkPerChannel(op, x, [['runningMean', o.runningMean], ['runningVar', o.runningVar], ['weight', o.weight], ['bias', o.bias]]);
   const runningMean = o.runningMean ?? null, runningVar = o.runningVar ?? null;
-  const hasRunning = runningMean !== null;
-  if (hasRunning !== (runningVar !== null))
-    fail('INVALID_ARGUMENT', `${op}: give both runningMean and runningVar, or neither; got ${hasRunning ? 'runningMean alone' : 'runningVar alone'}`);
+  const hasRunning = checkRunningPair(op, runningMean, runningVar);
   if (!useInputStats && !hasRunning)
     fail('INVALID_ARGUMENT', `${op}: useInputStats: false normalises with the running statistics; pass runningMean and runningVar, or leave useInputStats true`);
   const [N, C] = x.shape;
   const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
   if (useInputStats && inner === 1)
     fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got x of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
-  const perAxis = (t: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
   return tidy(() => {
-    let y: Tensor;
-    if (useInputStats) {
-      const axes = x.shape.map((_, i) => i).slice(2);
-      const mu = mean(x, axes, true);
-      const centred = sub(x, mu);
-      const v = mean(square(centred), axes, true);
-      y = mul(centred, rsqrt(add(v, eps)));
-      if (hasRunning && N > 0 && inner > 0)
-        noGrad(() => {
-          runningMean!.assign(add(mul(runningMean!, 1 - momentum), mul(mean(reshape(mu, [N, C]), 0), momentum)));
-          runningVar!.assign(add(mul(runningVar!, 1 - momentum), mul(mean(reshape(v, [N, C]), 0), (momentum * inner) / (inner - 1))));
-        });
-    } else {
-      y = mul(sub(x, perAxis(runningMean!)), rsqrt(add(perAxis(runningVar!), eps)));
-    }
-    if (o.weight) y = mul(y, perAxis(o.weight));
-    if (o.bias) y = add(y, perAxis(o.bias));
-    return y;
+    if (!useInputStats) return channelAffine(x, byRunning(x, runningMean!, runningVar!, eps), o.weight, o.bias);
+    const { y, mu, v } = standardize(x, x.shape.map((_, i) => i).slice(2), eps);
+    // The batch's average of the instance statistics.
+    if (hasRunning && N > 0 && inner > 0) updateRunning(runningMean!, runningVar!, mean(reshape(mu, [N, C]), 0), mean(reshape(v, [N, C]), 0), momentum, inner);
+    return channelAffine(x, y, o.weight, o.bias);
   });
 }
