@@ -7,7 +7,7 @@
  */
 import { isThenable } from './engine';
 import { fail } from './errors';
-import { currentOpLabel, NativeAddon, NativeMemory, rawNative, setProfiledAddon } from './native';
+import { currentOpLabel, native, NativeAddon, NativeMemory, rawNative, setProfiledAddon } from './native';
 import { checkBoolean, checkOptions, describe } from './validate';
 
 /** One native op run under profile(). */
@@ -84,8 +84,6 @@ const UNTIMED = new Set([
   'memory', 'synchronize', 'setNumThreads', 'emptyCache', 'resetPeakMemory',
 ]);
 
-let running = false;
-
 function totals(addon: NativeAddon): { bytes: number; tensors: number; devices: Record<string, NativeMemory> } {
   const devices = addon.memory() as Record<string, NativeMemory>;
   let bytes = 0, tensors = 0;
@@ -113,8 +111,9 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function to run; got ${describe(fn)}`);
   const o = checkOptions<ProfileOptions>(options, op, ['sync']);
   const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
-  if (running) fail('INVALID_ARGUMENT', `${op}: a profile is already running (profiles do not nest); read the outer one's kernels instead`);
   const addon = rawNative();
+  // native() hands out the timed stand-in while a profile runs.
+  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile is already running (profiles do not nest); read the outer one's kernels instead`);
   const start = totals(addon);
   const cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
   const kernels: ProfileKernel[] = [];
@@ -177,12 +176,8 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     for (const [d, m] of Object.entries(end.devices)) peakBytes += m.peakBytes > (start.devices[d]?.peakBytes ?? 0) ? m.peakBytes : (seen.get(d) ?? m.numBytes);
     return report(result, kernels, { newTensors: end.tensors - start.tensors, newBytes: end.bytes - start.bytes, peakBytes, wallMs });
   };
-  running = true;
   setProfiledAddon(timed);
-  const stop = () => {
-    setProfiledAddon(null);
-    running = false;
-  };
+  const stop = () => setProfiledAddon(null);
   const t0 = performance.now();
   let result: T | Promise<T>;
   try {
