@@ -5,7 +5,7 @@ import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, m
 import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
-import { batchNorm, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
+import { batchNorm, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
@@ -248,8 +248,7 @@ export class LayerNorm extends Module {
       fail('INVALID_ARGUMENT', `${op}: normalizedShape must be a positive integer or an array of 1 to 8 of them; got ${describe(normalizedShape)}`);
     dims.forEach((d, i) => checkInteger(d, op, `normalizedShape[${i}]`, 1));
     this.dims = dims.slice();
-    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.eps = checkEps(op, o.eps);
     if (o.elementwiseAffine !== undefined) checkBoolean(o.elementwiseAffine, op, 'elementwiseAffine');
     if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
     const affine = o.elementwiseAffine !== false;
@@ -304,8 +303,7 @@ abstract class NormBase extends Module {
     const o = placement(checkOptions<BatchNorm1dOptions>(options, op, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']), op);
     this.momentum = o.momentum === undefined ? 0.1 : o.momentum === null && defaults.nullMomentum ? null : checkFinite(o.momentum, op, 'momentum');
     this.numFeatures = checkInteger(numFeatures, op, 'numFeatures', 1);
-    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.eps = checkEps(op, o.eps);
     this.affine = o.affine === undefined ? defaults.affine : checkBoolean(o.affine, op, 'affine');
     this.trackRunningStats = o.trackRunningStats === undefined ? defaults.trackRunningStats : checkBoolean(o.trackRunningStats, op, 'trackRunningStats');
     const place = { dtype: o.dtype, device: o.device };
@@ -470,8 +468,7 @@ export class GroupNorm extends Module {
     this.numChannels = checkInteger(numChannels, op, 'numChannels', 1);
     if (this.numChannels % this.numGroups !== 0)
       fail('INVALID_ARGUMENT', `${op}: numChannels = ${this.numChannels} is not divisible by numGroups = ${this.numGroups}; expected the channels to split into groups of equal size`);
-    this.eps = o.eps === undefined ? 1e-5 : checkFinite(o.eps, op, 'eps');
-    if (this.eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${this.eps}`);
+    this.eps = checkEps(op, o.eps);
     this.affine = o.affine === undefined ? true : checkBoolean(o.affine, op, 'affine');
     const place = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', this.affine ? isolated(() => full([this.numChannels], 1, place)) : null);

@@ -465,7 +465,8 @@ function checkChannelsInput(op: string, x: Tensor): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x must be float32 or float64; got int32 (cast it first)`);
 }
 
-function checkEps(op: string, v: unknown): number {
+/** @internal A normalisation's eps: default 1e-5, finite and >= 0. */
+export function checkEps(op: string, v: unknown): number {
   const eps = v === undefined ? 1e-5 : checkFinite(v, op, 'eps');
   if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
   return eps;
