@@ -480,10 +480,12 @@ export class Transformer extends Module {
     this.batchFirst = c.batchFirst;
     const placed = { dtype: o.dtype, device: o.device };
     const finalNorm = () => new LayerNorm(this.dModel, { eps: c.eps, bias: c.bias, ...placed });
+    // What is made here is freed if a later step throws; custom modules stay the caller's.
     const made: Module[] = [];
+    const own = <M extends Module>(m: M): M => (made.push(m), m);
     try {
-      const encoder = o.customEncoder ?? made[made.push(new TransformerEncoder(new TransformerEncoderLayer(this.dModel, this.nhead, layerOptions), nEnc, { norm: finalNorm() })) - 1];
-      const decoder = o.customDecoder ?? made[made.push(new TransformerDecoder(new TransformerDecoderLayer(this.dModel, this.nhead, layerOptions), nDec, { norm: finalNorm() })) - 1];
+      const encoder = o.customEncoder ?? own(new TransformerEncoder(new TransformerEncoderLayer(this.dModel, this.nhead, layerOptions), nEnc, { norm: finalNorm() }));
+      const decoder = o.customDecoder ?? own(new TransformerDecoder(new TransformerDecoderLayer(this.dModel, this.nhead, layerOptions), nDec, { norm: finalNorm() }));
       this.encoder = this.registerModule('encoder', encoder);
       this.decoder = this.registerModule('decoder', decoder);
       // PyTorch's _reset_parameters: xavier_uniform_ on every parameter of two or more dimensions, in order.
