@@ -929,11 +929,17 @@ void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradPa
                                          param.numel(), p);
 }
 
+// The checks of the steps that keep two state tensors beside the parameter (RAdam, NAdam, Adamax, Adadelta).
+static void checkTwoStateStep(const char* op, const Tensor& param, const Tensor& grad, const char* aName, const Tensor& a,
+                              const char* bName, const Tensor& b) {
+  checkFloating(op, param);
+  checkLike(op, "gradient", param, grad);
+  checkLike(op, aName, param, a);
+  checkLike(op, bName, param, b);
+}
+
 void radamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const RadamParams& p) {
-  checkFloating("RAdam", param);
-  checkLike("RAdam", "gradient", param, grad);
-  checkLike("RAdam", "exp_avg", param, m);
-  checkLike("RAdam", "exp_avg_sq", param, v);
+  checkTwoStateStep("RAdam", param, grad, "exp_avg", m, "exp_avg_sq", v);
   if (p.step < 1) fail(Code::InvalidArgument, "RAdam: step must be >= 1; got ", p.step);
   if (param.numel())
     backendFor(param.device()).radamStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), v.data(),
@@ -941,10 +947,7 @@ void radamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Ra
 }
 
 void nadamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const NadamParams& p) {
-  checkFloating("NAdam", param);
-  checkLike("NAdam", "gradient", param, grad);
-  checkLike("NAdam", "exp_avg", param, m);
-  checkLike("NAdam", "exp_avg_sq", param, v);
+  checkTwoStateStep("NAdam", param, grad, "exp_avg", m, "exp_avg_sq", v);
   if (p.step < 1) fail(Code::InvalidArgument, "NAdam: step must be >= 1; got ", p.step);
   if (param.numel())
     backendFor(param.device()).nadamStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), v.data(),
@@ -952,10 +955,7 @@ void nadamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Na
 }
 
 void adamaxStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& u, const AdamaxParams& p) {
-  checkFloating("Adamax", param);
-  checkLike("Adamax", "gradient", param, grad);
-  checkLike("Adamax", "exp_avg", param, m);
-  checkLike("Adamax", "exp_inf", param, u);
+  checkTwoStateStep("Adamax", param, grad, "exp_avg", m, "exp_inf", u);
   if (p.step < 1) fail(Code::InvalidArgument, "Adamax: step must be >= 1; got ", p.step);
   if (param.numel())
     backendFor(param.device()).adamaxStep(param.device(), param.dtype, param.data(), grad.data(), m.data(), u.data(),
@@ -963,10 +963,7 @@ void adamaxStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& u, const A
 }
 
 void adadeltaStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor& accDelta, const AdadeltaParams& p) {
-  checkFloating("Adadelta", param);
-  checkLike("Adadelta", "gradient", param, grad);
-  checkLike("Adadelta", "square_avg", param, squareAvg);
-  checkLike("Adadelta", "acc_delta", param, accDelta);
+  checkTwoStateStep("Adadelta", param, grad, "square_avg", squareAvg, "acc_delta", accDelta);
   if (param.numel())
     backendFor(param.device()).adadeltaStep(param.device(), param.dtype, param.data(), grad.data(), squareAvg.data(), accDelta.data(),
                                           param.numel(), p);
