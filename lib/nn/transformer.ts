@@ -337,6 +337,11 @@ function stackLayers<L extends TransformerLayer>(op: string, Cls: abstract new (
     if (layer instanceof Cls) made.filter((l) => l !== layer).forEach((l) => l.dispose());
     throw e;
   }
+  // A stack of 0 layers takes the layer given (as any stack does) but uses none of it: it is freed now.
+  if (numLayers === 0) {
+    made.forEach((l) => l.dispose());
+    return [];
+  }
   made.forEach((l) => stacked.add(l));
   return made;
 }
@@ -353,7 +358,8 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
       if (options && typeof options === 'object' && k in options)
         fail('INVALID_ARGUMENT', `${op}: antler has no nested-tensor fast path, so there is no '${k}': padded positions keep their computed values, as PyTorch's with enable_nested_tensor=False (its eval-mode fast path writes 0 there); drop the option and mask the padding in the loss`);
     const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
-    this.numLayers = checkInteger(numLayers, op, 'numLayers', 1);
+    // 0 is allowed, as PyTorch's: the stack is then its final norm (or returns its input).
+    this.numLayers = checkInteger(numLayers, op, 'numLayers', 0);
     const norm = o.norm ?? null;
     if (norm !== null && (!(norm instanceof Module) || typeof (norm as { forward?: unknown }).forward !== 'function'))
       fail('INVALID_ARGUMENT', `${op}: norm must be a module (e.g. new nn.LayerNorm(dModel)) or null; got ${describe(norm)}`);
@@ -361,7 +367,7 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
     this.norm = norm === null ? null : this.registerModule('norm', norm);
   }
 
-  /** x through every layer (step runs one), then the final norm. */
+  /** x through every layer (step runs one), then the final norm; with no layers and no norm, x itself (as PyTorch's). */
   protected run(x: Tensor, step: (layer: L, x: Tensor) => Tensor): Tensor {
     return tidy(() => {
       let h = x;
@@ -378,7 +384,9 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
  * copies of it (the same starting weights, as PyTorch's deep copies; a layer
  * that already belongs to a stack stays there, and this one is numLayers
  * copies of it), or a function called numLayers times (independently
- * initialised layers).
+ * initialised layers). numLayers 0 is allowed (as PyTorch): no layers (a
+ * layer given is freed at once, the stack owning what it is given), and
+ * forward is the final norm, or src itself without one.
  * forward(src, {mask, srcKeyPaddingMask, isCausal}) passes the masks to every
  * layer. State dict: layers.{i}.…, norm.* (PyTorch's names).
  */
@@ -467,8 +475,8 @@ export class Transformer extends Module {
     const o = checkOptions<TransformerOptions>(options, op, [...LAYER_OPTIONS, 'dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'customEncoder', 'customDecoder']);
     this.dModel = o.dModel === undefined ? 512 : checkInteger(o.dModel, op, 'dModel', 1);
     this.nhead = o.nhead === undefined ? 8 : checkInteger(o.nhead, op, 'nhead', 1);
-    const nEnc = o.numEncoderLayers === undefined ? 6 : checkInteger(o.numEncoderLayers, op, 'numEncoderLayers', 1);
-    const nDec = o.numDecoderLayers === undefined ? 6 : checkInteger(o.numDecoderLayers, op, 'numDecoderLayers', 1);
+    const nEnc = o.numEncoderLayers === undefined ? 6 : checkInteger(o.numEncoderLayers, op, 'numEncoderLayers', 0);
+    const nDec = o.numDecoderLayers === undefined ? 6 : checkInteger(o.numDecoderLayers, op, 'numDecoderLayers', 0);
     for (const k of ['customEncoder', 'customDecoder'] as const) {
       const m = o[k];
       if (m !== undefined && m !== null && !(m instanceof Module)) fail('INVALID_ARGUMENT', `${op}: ${k} must be a module or null; got ${describe(m)}`);

@@ -242,7 +242,7 @@ function randomSeq2Seq(): Seq2SeqCase {
   const k = randomCase();
   const T = rng.int(1, 5);
   const lengths = (L: number) => (rng.next() < 0.5 ? Array.from({ length: k.N }, () => rng.int(1, L)) : null);
-  return { c: k.c, enc: rng.int(1, 2), dec: rng.int(1, 2), S: k.S, T, N: k.N, batchFirst: k.batchFirst, causal: k.causal, srcLengths: lengths(k.S), tgtLengths: lengths(T), memLengths: lengths(k.S) };
+  return { c: k.c, enc: rng.int(0, 2), dec: rng.int(0, 2), S: k.S, T, N: k.N, batchFirst: k.batchFirst, causal: k.causal, srcLengths: lengths(k.S), tgtLengths: lengths(T), memLengths: lengths(k.S) };
 }
 
 function buildTransformer(k: Seq2SeqCase): nn.Transformer {
@@ -344,9 +344,19 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
           }
         };
         const bumped = (v: number[], i: number, d: number) => v.map((x, j) => (j === i ? x + d : x));
-        check(src.grad!.dataSync(), sv.length, (i, d) => lossRef(p, bumped(sv, i, d), tv), 'src');
-        check(tgt.grad!.dataSync(), tv.length, (i, d) => lossRef(p, sv, bumped(tv, i, d)), 'tgt');
-        for (const [name, t] of m.namedParameters()) check(t.grad!.dataSync(), t.size, (i, d) => lossRef({ ...p, [name]: bumped(p[name], i, d) }, sv, tv), name);
+        // With no decoder layers the output does not reach src or the encoder: no gradient there (PyTorch's None).
+        const reached = (name: string) => k.dec > 0 || !(name === 'src' || name.startsWith('encoder.'));
+        const grad = (name: string, t: Tensor) => {
+          expect([name, t.grad === null]).toEqual([name, !reached(name)]);
+          return t.grad?.dataSync() ?? null;
+        };
+        const gs = grad('src', src), gt = grad('tgt', tgt);
+        if (gs) check(gs, sv.length, (i, d) => lossRef(p, bumped(sv, i, d), tv), 'src');
+        if (gt) check(gt, tv.length, (i, d) => lossRef(p, sv, bumped(tv, i, d)), 'tgt');
+        for (const [name, t] of m.namedParameters()) {
+          const g = grad(name, t);
+          if (g) check(g, t.size, (i, d) => lossRef({ ...p, [name]: bumped(p[name], i, d) }, sv, tv), name);
+        }
       });
     });
   });
@@ -455,7 +465,8 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
 
   test('bad arguments to the decoder and the Transformer raise AntlerError naming what was passed', () => {
     expectAntlerError(() => new nn.Transformer({ dModel: 6, nhead: 4 }), 'INVALID_ARGUMENT', /dModel must be divisible by nhead; got dModel 6 and nhead 4/);
-    expectAntlerError(() => new nn.Transformer({ dModel: 4, nhead: 2, numEncoderLayers: 0 }), 'INVALID_ARGUMENT', /numEncoderLayers/);
+    expectAntlerError(() => new nn.Transformer({ dModel: 4, nhead: 2, numEncoderLayers: -1 }), 'INVALID_ARGUMENT', /numEncoderLayers/);
+    expectAntlerError(() => new nn.Transformer({ dModel: 4, nhead: 2, numDecoderLayers: 1.5 }), 'INVALID_ARGUMENT', /numDecoderLayers/);
     expectAntlerError(() => new nn.Transformer({ dModel: 4, nhead: 2, customEncoder: {} as never }), 'INVALID_ARGUMENT', /customEncoder must be a module or null/);
     expectAntlerError(() => new nn.Transformer({ dModel: 4, nhead: 2, dropout: -1 }), 'INVALID_ARGUMENT', /dropout must be in \[0, 1\]; got -1/);
     const enc = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 2 });
@@ -654,6 +665,52 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     }
   });
 
+  test('numLayers 0 (as PyTorch): the stack is its final norm, or gives its input back; a layer given is freed (the stack owns it, uses none)', () => {
+    const E = 2 * rng.int(1, 3), S = rng.int(1, 4), N = rng.int(1, 3);
+    const l = new nn.TransformerEncoderLayer(E, 2, { dimFeedforward: 3, dtype: 'float64' });
+    const norm = new nn.LayerNorm(E, { dtype: 'float64' });
+    try {
+      const xv = randomArray(rng, S * N * E, -2, 2);
+      const wv = randomArray(rng, E, 0.5, 1.5), bv = randomArray(rng, E, -1, 1);
+      tidy(() => {
+        norm.weight!.assign(tensor(wv, [E], { dtype: 'float64' }));
+        norm.bias!.assign(tensor(bv, [E], { dtype: 'float64' }));
+      });
+      const bare = new nn.TransformerEncoder(l, 0);
+      expect(l.isDisposed).toBe(true);
+      const normed = new nn.TransformerEncoder(() => new nn.TransformerEncoderLayer(E, 2, { dtype: 'float64' }), 0, { norm });
+      const dec = new nn.TransformerDecoder(() => new nn.TransformerDecoderLayer(E, 2, { dtype: 'float64' }), 0);
+      try {
+        expect(bare.layers.length).toBe(0);
+        tidy(() => {
+          expect(Object.keys(bare.stateDict())).toEqual([]);
+          expect(Object.keys(normed.stateDict()).sort()).toEqual(['norm.bias', 'norm.weight']);
+        });
+        tidy(() => {
+          const x = tensor(xv, [S, N, E], { dtype: 'float64' });
+          // No layers and no norm: the input itself, as PyTorch's loop over no layers returns src.
+          expect(bare.forward(x)).toBe(x);
+          expect(dec.forward(x, x)).toBe(x);
+          expectClose(normed.forward(x).dataSync(), layerNormRef(xv, S * N, E, wv, bv, 1e-5), 1e-12, 1e-12, `seed ${SEED}`);
+        });
+      } finally {
+        bare.dispose();
+        normed.dispose();
+        dec.dispose();
+      }
+      expect(norm.isDisposed).toBe(true); // freed with its stack
+    } finally {
+      if (!norm.isDisposed) norm.dispose();
+    }
+    // A layer that belongs to a stack stays there (a 0-layer stack copies nothing and frees nothing of it).
+    const held = new nn.TransformerEncoder(new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3 }), 1);
+    const none = new nn.TransformerEncoder(held.layers.get(0), 0);
+    none.dispose();
+    expect(held.layers.get(0).isDisposed).toBe(false);
+    tidy(() => expect(held.forward(antler.zeros([2, 1, 4])).shape).toEqual([2, 1, 4]));
+    held.dispose();
+  });
+
   test('dropout: training mode drops (replayable from a seed), eval mode is the dropout-free layer', () => {
     const k = randomCase();
     k.S = 5;
@@ -799,7 +856,8 @@ describe(`transformer encoder (seed ${SEED})`, () => {
     expectAntlerError(() => new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 0 }), 'INVALID_ARGUMENT', /dimFeedforward/);
     const l = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 3 });
     try {
-      expectAntlerError(() => new nn.TransformerEncoder(l, 0), 'INVALID_ARGUMENT', /numLayers/);
+      expectAntlerError(() => new nn.TransformerEncoder(l, -1), 'INVALID_ARGUMENT', /numLayers/);
+      expectAntlerError(() => new nn.TransformerEncoder(l, 1.5), 'INVALID_ARGUMENT', /numLayers/);
       expectAntlerError(() => new nn.TransformerEncoder(l, 2, { enableNestedTensor: false } as never), 'INVALID_ARGUMENT', /no nested-tensor fast path, so there is no 'enableNestedTensor'.*enable_nested_tensor=False/);
       expectAntlerError(() => new nn.TransformerDecoder(() => new nn.TransformerDecoderLayer(4, 2), 1, { maskCheck: true } as never), 'INVALID_ARGUMENT', /no 'maskCheck'/);
       expectAntlerError(() => new nn.TransformerEncoder(l, 2, { norm: 3 as never }), 'INVALID_ARGUMENT', /norm must be a module/);
