@@ -41,8 +41,8 @@ export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray
 export { tidy, keep, dispose } from './engine';
 export { memory, resetPeakMemory } from './memory';
 export type { MemoryInfo, DeviceMemoryInfo } from './memory';
-export { profile } from './profile';
-export type { ProfileInfo, ProfileKernel, ProfileOptions, ProfileSummaryRow } from './profile';
+export { profile, time } from './profile';
+export type { ProfileInfo, ProfileKernel, ProfileOptions, ProfileSummaryRow, TimingInfo } from './profile';
 export { backends, getDefaultDevice, setDefaultDevice, synchronize, setNumThreads, emptyCache } from './device';
 export { setSeed } from './random';
 export { buildInfo } from './info';

@@ -113,7 +113,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
   const addon = rawNative();
   // native() hands out the timed stand-in while a profile runs.
-  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile is already running (profiles do not nest); read the outer one's kernels instead`);
+  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile() or time() is already running (they do not nest); read the outer one's kernels instead`);
   const start = totals(addon);
   const cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
   const kernels: ProfileKernel[] = [];
@@ -122,49 +122,31 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   const see = (t: ReturnType<typeof totals>) => {
     for (const [d, m] of Object.entries(t.devices)) seen.set(d, Math.max(seen.get(d) ?? 0, m.numBytes));
   };
-  const wrappers = new Map<PropertyKey, unknown>();
-  // A stand-in target (the addon's own properties are read-only, which a proxy of it must return as they are);
-  // every method is called on the addon itself.
-  const target = addon;
-  const timed = new Proxy({} as NativeAddon, {
-    get(_stand, key) {
-      const v = Reflect.get(target, key) as unknown;
-      if (typeof v !== 'function') return v;
-      let w = wrappers.get(key);
-      if (w) return w;
-      const f = v as (...args: unknown[]) => unknown;
-      if (typeof key !== 'string' || UNTIMED.has(key)) w = f.bind(target);
-      else {
-        w = (...args: unknown[]) => {
-          const label = currentOpLabel();
-          const inputShapes = shapesOf(target, args);
-          const before = totals(target);
-          const t0 = performance.now();
-          const out = f.apply(target, args);
-          if (sync) for (const d of cudaDevices) target.synchronize(d);
-          const ms = performance.now() - t0;
-          const after = totals(target);
-          see(after);
-          let device = '';
-          const shapes = shapesOf(target, Array.isArray(out) ? out : [out], (dev) => (device ||= dev));
-          kernels.push({
-            name: label ?? (typeof args[0] === 'string' ? `${key}:${args[0]}` : key),
-            ms,
-            kernelTimeMs: ms,
-            inputShapes,
-            bytesAdded: after.bytes - before.bytes,
-            totalBytesSnapshot: after.bytes,
-            tensorsAdded: after.tensors - before.tensors,
-            totalTensorsSnapshot: after.tensors,
-            outputShapes: shapes,
-            device,
-          });
-          return out;
-        };
-      }
-      wrappers.set(key, w);
-      return w;
-    },
+  const timed = standIn(addon, (key, f) => (...args: unknown[]) => {
+    const label = currentOpLabel();
+    const inputShapes = shapesOf(addon, args);
+    const before = totals(addon);
+    const t0 = performance.now();
+    const out = f.apply(addon, args);
+    if (sync) for (const d of cudaDevices) addon.synchronize(d);
+    const ms = performance.now() - t0;
+    const after = totals(addon);
+    see(after);
+    let device = '';
+    const shapes = shapesOf(addon, Array.isArray(out) ? out : [out], (dev) => (device ||= dev));
+    kernels.push({
+      name: label ?? (typeof args[0] === 'string' ? `${key}:${args[0]}` : key),
+      ms,
+      kernelTimeMs: ms,
+      inputShapes,
+      bytesAdded: after.bytes - before.bytes,
+      totalBytesSnapshot: after.bytes,
+      tensorsAdded: after.tensors - before.tensors,
+      totalTensorsSnapshot: after.tensors,
+      outputShapes: shapes,
+      device,
+    });
+    return out;
   });
   const finish = (result: T, t0: number): ProfileInfo<T> => {
     const wallMs = performance.now() - t0;
@@ -176,7 +158,33 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     for (const [d, m] of Object.entries(end.devices)) peakBytes += m.peakBytes > (start.devices[d]?.peakBytes ?? 0) ? m.peakBytes : (seen.get(d) ?? m.numBytes);
     return report(result, kernels, { newTensors: end.tensors - start.tensors, newBytes: end.bytes - start.bytes, peakBytes, wallMs });
   };
-  setProfiledAddon(timed);
+  return runWith(timed, fn, finish);
+}
+
+/**
+ * A stand-in for the addon whose ops (every entry point but the bookkeeping ones) are wrap(key, f)'s
+ * functions; the others are the addon's own, bound. (A stand-in target because the addon's own
+ * properties are read-only, which a proxy of it must return as they are.)
+ */
+function standIn(addon: NativeAddon, wrap: (key: string, f: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown): NativeAddon {
+  const wrappers = new Map<PropertyKey, unknown>();
+  return new Proxy({} as NativeAddon, {
+    get(_stand, key) {
+      const v = Reflect.get(addon, key) as unknown;
+      if (typeof v !== 'function') return v;
+      let w = wrappers.get(key);
+      if (w) return w;
+      const f = v as (...args: unknown[]) => unknown;
+      w = typeof key !== 'string' || UNTIMED.has(key) ? f.bind(addon) : wrap(key, f);
+      wrappers.set(key, w);
+      return w;
+    },
+  });
+}
+
+/** fn run with `stand` as the addon native() hands out (until fn, or its Promise, settles), then done(result, start time). */
+function runWith<T, R>(stand: NativeAddon, fn: () => T | Promise<T>, done: (result: T, t0: number) => R): R | Promise<R> {
+  setProfiledAddon(stand);
   const stop = () => setProfiledAddon(null);
   const t0 = performance.now();
   let result: T | Promise<T>;
@@ -188,18 +196,81 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   }
   if (!isThenable(result)) {
     stop();
-    return finish(result, t0);
+    return done(result, t0);
   }
   return Promise.resolve(result).then(
     (r) => {
       stop();
-      return finish(r, t0);
+      return done(r, t0);
     },
     (e: unknown) => {
       stop();
       throw e;
     },
   );
+}
+
+/** What time() measured. */
+export interface TimingInfo<T> {
+  /** What fn returned (tensors are not disposed: dispose them as fn's own). */
+  result: T;
+  /** Wall time of fn in milliseconds, from a device that had finished earlier work to one that has finished fn's. */
+  wallMs: number;
+  /**
+   * Time spent in antler's native ops, in milliseconds (TF.js's kernelMs): with `sync` (the default)
+   * each CUDA op is waited for, so this is the devices' time; with `sync: false` it is the host's time
+   * in the calls (CUDA launches return early) plus the final wait for the devices. wallMs − kernelMs is
+   * the time spent in JavaScript.
+   */
+  kernelMs: number;
+  /** How many native ops fn ran. */
+  ops: number;
+}
+
+/**
+ * Runs fn and says how long it took (TF.js's tf.time; `await` works on the
+ * synchronous result too): wall time, time in native ops, op count. Lighter
+ * than profile() (no per-op record or memory bookkeeping). CUDA devices are
+ * synchronized before fn starts and after it ends, so wallMs is the time fn's
+ * work took. An async fn gives a Promise. Not inside profile() or another time().
+ *
+ *   const t = antler.time(() => model.forward(x));
+ *   console.log(t.wallMs, t.kernelMs);
+ *   t.result.dispose();
+ */
+export function time<T>(fn: () => Promise<T>, options?: ProfileOptions): Promise<TimingInfo<T>>;
+export function time<T>(fn: () => T, options?: ProfileOptions): TimingInfo<T>;
+export function time<T>(fn: () => T | Promise<T>, options?: ProfileOptions): TimingInfo<T> | Promise<TimingInfo<T>> {
+  const op = 'time';
+  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function to run; got ${describe(fn)}`);
+  const o = checkOptions<ProfileOptions>(options, op, ['sync']);
+  const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
+  const addon = rawNative();
+  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile() or time() is already running; they do not nest`);
+  const cudaDevices = Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+  const waitAll = () => {
+    for (const d of cudaDevices) addon.synchronize(d);
+  };
+  waitAll();
+  let kernelMs = 0, ops = 0;
+  const timed = standIn(addon, (_key, f) => (...args: unknown[]) => {
+    const t0 = performance.now();
+    try {
+      const out = f.apply(addon, args);
+      if (sync) waitAll();
+      return out;
+    } finally {
+      kernelMs += performance.now() - t0;
+      ops++;
+    }
+  });
+  return runWith(timed, fn, (result, t0) => {
+    const w0 = performance.now();
+    waitAll();
+    const end = performance.now();
+    if (!sync) kernelMs += end - w0;
+    return { result, wallMs: end - t0, kernelMs, ops };
+  });
 }
 
 /**

@@ -181,7 +181,7 @@ describe(`profile (seed ${SEED})`, () => {
     expectAntlerError(() => antler.profile(3 as never), 'INVALID_ARGUMENT', /expected a function to run; got 3/);
     expectAntlerError(() => antler.profile(() => 1, { sync: 'yes' } as never), 'INVALID_ARGUMENT', /sync/);
     expectAntlerError(() => antler.profile(() => 1, { async: true } as never), 'INVALID_ARGUMENT', /async/);
-    expectAntlerError(() => antler.profile(() => antler.profile(() => 1)), 'INVALID_ARGUMENT', /already running \(profiles do not nest\)/);
+    expectAntlerError(() => antler.profile(() => antler.profile(() => 1)), 'INVALID_ARGUMENT', /already running \(they do not nest\)/);
     expect(() =>
       antler.profile(() =>
         tidy(() => {
@@ -196,6 +196,86 @@ describe(`profile (seed ${SEED})`, () => {
     const again = antler.profile(() => tidy(() => antler.zeros([2]).dataSync().length));
     expect(again.result).toBe(2);
     expect(again.kernelNames).toContain('full');
+    expect(native()).toBe(rawNative());
+  });
+});
+
+describe(`time (seed ${SEED})`, () => {
+  test("counts fn's native ops and the time in them; wallMs − kernelMs is fn's JavaScript (a busy wait without ops)", () => {
+    const a = rng.int(2, 40), b = rng.int(2, 40), reps = rng.int(1, 4);
+    const x = tensor(randomArray(rng, a * b), [a, b]);
+    try {
+      const spinMs = 15;
+      const t = antler.time(() =>
+        tidy(() => {
+          let y = x;
+          for (let i = 0; i < reps; i++) y = antler.tanh(antler.add(y, x));
+          const until = performance.now() + spinMs;
+          while (performance.now() < until);
+          return antler.sum(y);
+        }),
+      );
+      try {
+        // add and tanh per repeat, then sum: as many as profile() lists for the same work.
+        expect(t.ops).toBe(2 * reps + 1);
+        const listed = antler.profile(() => tidy(() => {
+          let y = x;
+          for (let i = 0; i < reps; i++) y = antler.tanh(antler.add(y, x));
+          return antler.sum(y).dataSync()[0];
+        }));
+        expect(listed.kernels.length).toBe(t.ops + 1); // and profile's dataSync read
+        expect(t.kernelMs).toBeGreaterThanOrEqual(0);
+        expect(t.wallMs - t.kernelMs).toBeGreaterThanOrEqual(spinMs - 0.5);
+        // The result is fn's own, values as without timing.
+        expectClose(t.result.dataSync(), [listed.result], 1e-6, 1e-6);
+        expect(native()).toBe(rawNative());
+      } finally {
+        t.result.dispose();
+      }
+    } finally {
+      x.dispose();
+    }
+  });
+
+  test('sync: false times the calls and the final wait; an async fn gives a Promise; errors and nesting are refused', async () => {
+    const x = tensor([1, 2, 3], [3]);
+    try {
+      const quick = antler.time(() => tidy(() => antler.exp(x).dataSync()[2]), { sync: false });
+      expect(quick.result).toBeCloseTo(Math.exp(3), 5);
+      expect(quick.ops).toBe(2); // exp and the read
+      expect(quick.wallMs).toBeGreaterThanOrEqual(quick.kernelMs);
+      const pending = antler.time(async () => {
+        const y = antler.square(x);
+        await new Promise((r) => setTimeout(r, 1));
+        const z = antler.neg(y);
+        y.dispose();
+        return z;
+      });
+      expect(pending).toBeInstanceOf(Promise);
+      const t = await pending;
+      try {
+        expect(t.ops).toBe(2);
+        expect(Array.from(t.result.dataSync())).toEqual([-1, -4, -9]);
+      } finally {
+        t.result.dispose();
+      }
+    } finally {
+      x.dispose();
+    }
+    expectAntlerError(() => antler.time('f' as never), 'INVALID_ARGUMENT', /time: expected a function to run; got 'f'/);
+    expectAntlerError(() => antler.time(() => 1, { sync: 1 } as never), 'INVALID_ARGUMENT', /sync/);
+    expectAntlerError(() => antler.time(() => 1, { repeats: 3 } as never), 'INVALID_ARGUMENT', /repeats/);
+    expectAntlerError(() => antler.time(() => antler.time(() => 1)), 'INVALID_ARGUMENT', /time: a profile\(\) or time\(\) is already running/);
+    expectAntlerError(() => antler.profile(() => antler.time(() => 1)), 'INVALID_ARGUMENT', /already running/);
+    expectAntlerError(() => antler.time(() => antler.profile(() => 1)), 'INVALID_ARGUMENT', /already running/);
+    expect(() => antler.time(() => tidy(() => {
+      antler.zeros([2]);
+      throw new RangeError('boom');
+    }))).toThrow(RangeError);
+    expect(native()).toBe(rawNative());
+    await expect(antler.time(async () => {
+      throw new TypeError('later');
+    })).rejects.toThrow(TypeError);
     expect(native()).toBe(rawNative());
   });
 });

@@ -311,6 +311,17 @@ function randomShapePair(): [number[], number[]] {
     x.dispose();
   });
 
+  test('time() on CUDA: the ops counted, with and without per-op waits; the result is what fn returned', () => {
+    const x = ones([256, 256], { device: 'cuda' });
+    for (const sync of [true, false]) {
+      const t = antler.time(() => antler.tidy(() => antler.sum(antler.tanh(antler.matmul(x, x))).item()), { sync });
+      expect(t.result).toBeCloseTo(256 * 256 * Math.tanh(256), 0);
+      expect(t.ops).toBeGreaterThanOrEqual(4); // matmul, tanh, sum, the read
+      expect(t.wallMs).toBeGreaterThanOrEqual(t.kernelMs);
+    }
+    x.dispose();
+  });
+
   test('mixing devices is DEVICE_MISMATCH', () => {
     const c = zeros([2]);
     const g = zeros([2], { device: 'cuda' });
