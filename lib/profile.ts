@@ -107,13 +107,7 @@ function totals(addon: NativeAddon): { bytes: number; tensors: number; devices: 
 export function profile<T>(fn: () => Promise<T>, options?: ProfileOptions): Promise<ProfileInfo<T>>;
 export function profile<T>(fn: () => T, options?: ProfileOptions): ProfileInfo<T>;
 export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): ProfileInfo<T> | Promise<ProfileInfo<T>> {
-  const op = 'profile';
-  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function to run; got ${describe(fn)}`);
-  const o = checkOptions<ProfileOptions>(options, op, ['sync']);
-  const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
-  const addon = rawNative();
-  // native() hands out the timed stand-in while a profile runs.
-  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile() or time() is already running (they do not nest); read the outer one's kernels instead`);
+  const { sync, addon } = checkRun('profile', fn, options);
   const start = totals(addon);
   const cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
   const kernels: ProfileKernel[] = [];
@@ -159,6 +153,17 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     return report(result, kernels, { newTensors: end.tensors - start.tensors, newBytes: end.bytes - start.bytes, peakBytes, wallMs });
   };
   return runWith(timed, fn, finish);
+}
+
+/** profile()'s and time()'s arguments checked: fn, {sync} (default true); the addon, refused while either runs. */
+function checkRun(op: string, fn: unknown, options: unknown): { sync: boolean; addon: NativeAddon } {
+  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function to run; got ${describe(fn)}`);
+  const o = checkOptions<ProfileOptions>(options, op, ['sync']);
+  const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
+  const addon = rawNative();
+  // native() hands out a stand-in while either runs.
+  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile() or time() is already running (they do not nest); read the outer one's report instead`);
+  return { sync, addon };
 }
 
 /**
@@ -241,12 +246,7 @@ export interface TimingInfo<T> {
 export function time<T>(fn: () => Promise<T>, options?: ProfileOptions): Promise<TimingInfo<T>>;
 export function time<T>(fn: () => T, options?: ProfileOptions): TimingInfo<T>;
 export function time<T>(fn: () => T | Promise<T>, options?: ProfileOptions): TimingInfo<T> | Promise<TimingInfo<T>> {
-  const op = 'time';
-  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `${op}: expected a function to run; got ${describe(fn)}`);
-  const o = checkOptions<ProfileOptions>(options, op, ['sync']);
-  const sync = o.sync === undefined ? true : checkBoolean(o.sync, op, 'sync');
-  const addon = rawNative();
-  if (native() !== addon) fail('INVALID_ARGUMENT', `${op}: a profile() or time() is already running; they do not nest`);
+  const { sync, addon } = checkRun('time', fn, options);
   const cudaDevices = Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
   const waitAll = () => {
     for (const d of cudaDevices) addon.synchronize(d);

@@ -14,6 +14,15 @@ const rng = makeSeededRng();
 const SEED = rng.seed;
 expectNoLeaksInSuite(tensorCounts);
 
+/** An async fn with an op on each side of an await: −x². */
+const squareAwaitNeg = (x: antler.Tensor) => async () => {
+  const y = antler.square(x);
+  await new Promise((r) => setTimeout(r, 1));
+  const z = antler.neg(y);
+  y.dispose();
+  return z;
+};
+
 describe(`profile (seed ${SEED})`, () => {
   test('records each op in order with its output shape and the bytes and tensors it added; totals are what fn left', () => {
     const a = rng.int(2, 40), b = rng.int(2, 40);
@@ -155,13 +164,7 @@ describe(`profile (seed ${SEED})`, () => {
   test('an async fn gives a Promise of the report, with the ops on both sides of an await', async () => {
     const x = tensor([1, 2, 3], [3]);
     try {
-      const pending = antler.profile(async () => {
-        const y = antler.square(x);
-        await new Promise((r) => setTimeout(r, 1));
-        const z = antler.neg(y);
-        y.dispose();
-        return z;
-      });
+      const pending = antler.profile(squareAwaitNeg(x));
       expect(pending).toBeInstanceOf(Promise);
       const info = await pending;
       try {
@@ -244,13 +247,7 @@ describe(`time (seed ${SEED})`, () => {
       expect(quick.result).toBeCloseTo(Math.exp(3), 5);
       expect(quick.ops).toBe(2); // exp and the read
       expect(quick.wallMs).toBeGreaterThanOrEqual(quick.kernelMs);
-      const pending = antler.time(async () => {
-        const y = antler.square(x);
-        await new Promise((r) => setTimeout(r, 1));
-        const z = antler.neg(y);
-        y.dispose();
-        return z;
-      });
+      const pending = antler.time(squareAwaitNeg(x));
       expect(pending).toBeInstanceOf(Promise);
       const t = await pending;
       try {
