@@ -709,6 +709,89 @@ export const OPS: OpInfo[] = [
   },
   { name: 'poissonNllLoss(rates, sum)', samples: (rng) => [{ inputs: [vals(rng, [5], 0.3, 3), vals(rng, [5], 0, 4)] }], fn: ([x, y]) => antler.poissonNllLoss(x, y, { logInput: false, reduction: 'sum' }) },
   {
+    // Pairs at least 0.1 apart and margin 0: the hinge's argument −y·(x1 − x2) stays away from its kink.
+    name: 'marginRankingLoss',
+    samples: (rng) => [{ inputs: separated(rng, [2, 3]), aux: [{ shape: [2, 3], values: [1, -1, 1, -1, -1, 1], dtype: 'int32' }] }],
+    fn: ([a, b], [y]) => antler.marginRankingLoss(a, b, y),
+    bad: [['SHAPE_MISMATCH', () => antler.marginRankingLoss(t([1, 2], [2]), t([1, 2], [2]), t([1], [1, 1]))]],
+  },
+  {
+    // Broadcast within one rank: x1 in [−3, −1] against x2 in [1, 3], so |x1 − x2| ≥ 2 > margin.
+    name: 'marginRankingLoss(broadcast, none)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 1], -3, -1), vals(rng, [1, 4], 1, 3)], aux: [ints(rng, [3, 4], 0, 1)] }],
+    fn: ([a, b], [y]) => antler.marginRankingLoss(a, b, antler.sub(antler.mul(y, 2), 1), { margin: 0.5, reduction: 'none' }),
+  },
+  {
+    // x = 1 ± [0.1, 1.5]: margin − x away from 0; targets 1, −1 and (both terms) 0 and 2.
+    name: 'hingeEmbeddingLoss',
+    samples: (rng) => {
+      const x = awayFromZero(rng, [2, 4]);
+      return [{ inputs: [{ shape: x.shape, values: x.values.map((v) => 1 + v) }], aux: [{ shape: [2, 4], values: [1, -1, 0, 2, -1, 1, -1, 1], dtype: 'int32' }] }];
+    },
+    fn: ([x], [y]) => antler.hingeEmbeddingLoss(x, y),
+    bad: [['SHAPE_MISMATCH', () => antler.hingeEmbeddingLoss(t([1, 2], [2]), t([1], [1]))]],
+  },
+  { name: 'softMarginLoss', samples: (rng) => [{ inputs: [vals(rng, [3, 4], -3, 3), vals(rng, [3, 4])] }], fn: ([x, y]) => antler.softMarginLoss(x, y, { reduction: 'sum' }) },
+  {
+    // margin −1.5 < cos: the y = −1 hinge is always open (no kink); y = 0 rows give 0.
+    name: 'cosineEmbeddingLoss',
+    samples: (rng) => [{ inputs: [awayFromZero(rng, [4, 3]), awayFromZero(rng, [4, 3])], aux: [{ shape: [4], values: [1, -1, 0, -1], dtype: 'int32' }] }],
+    fn: ([a, b], [y]) => antler.cosineEmbeddingLoss(a, b, y, { margin: -1.5, reduction: 'none' }),
+    bad: [['SHAPE_MISMATCH', () => antler.cosineEmbeddingLoss(t([1, 2], [1, 2]), t([1, 2], [1, 2]), t([1, 1], [2]))]],
+  },
+  {
+    // n − a in [1, 1.5] and p − a in [0.5, 0.6] per coordinate: d(p, n) < d(a, n) by a margin (swap picks it), margin 3 keeps the hinge open.
+    name: 'tripletMarginLoss(p 1, swap)',
+    samples: (rng) => {
+      const a = vals(rng, [3, 4]);
+      const shift = (lo: number, hi: number) => ({ shape: a.shape, values: a.values.map((v) => v + rng.uniform(lo, hi)) });
+      return [{ inputs: [a, shift(0.5, 0.6), shift(1, 1.5)] }];
+    },
+    fn: ([a, p, n]) => antler.tripletMarginLoss(a, p, n, { p: 1, swap: true, margin: 3 }),
+    bad: [['INVALID_ARGUMENT', () => antler.tripletMarginLoss(t([1, 2], [2]), t([1, 2], [2]), t([1, 2], [2]), { p: 0 })]],
+  },
+  {
+    name: 'tripletMarginLoss(none)',
+    samples: (rng) => {
+      const a = vals(rng, [2, 3]);
+      const shift = (lo: number, hi: number) => ({ shape: a.shape, values: a.values.map((v) => v + rng.uniform(lo, hi)) });
+      return [{ inputs: [a, shift(-0.3, 0.3), shift(1, 1.5)] }];
+    },
+    fn: ([a, p, n]) => antler.tripletMarginLoss(a, p, n, { margin: 3, reduction: 'none' }),
+  },
+  {
+    // Rows are permutations of 0, 0.3, 0.6, 0.9 (± 0.05): with margin 0.45, margin − x[y] + x[i] is at least 0.05 from 0.
+    name: 'multiMarginLoss(p 2, weight)',
+    samples: (rng) => {
+      const rows = [0, 1, 2].flatMap(() => shuffled(rng, [0, 0.3, 0.6, 0.9]).map((v) => v + rng.uniform(-0.05, 0.05)));
+      return [{ inputs: [{ shape: [3, 4], values: rows }], aux: [ints(rng, [3], 0, 3)] }];
+    },
+    // The class weight is a constant (PyTorch's gets no gradient), in the input's dtype and on its device.
+    fn: ([x], [y]) => antler.multiMarginLoss(x, y, { p: 2, margin: 0.45, weight: antler.tensor([0.5, 2, 1, 1.5], [4], { dtype: x.dtype, device: x.device }) }),
+    bad: [['INVALID_ARGUMENT', () => antler.multiMarginLoss(t([1, 2], [1, 2]), antler.tensor([2], [1], { dtype: 'int32' }))]],
+  },
+  {
+    name: 'multiMarginLoss(unbatched, none)',
+    samples: (rng) => [{ inputs: [{ shape: [4], values: shuffled(rng, [0, 0.3, 0.6, 0.9]).map((v) => v + rng.uniform(-0.05, 0.05)) }], aux: [ints(rng, [], 0, 3)] }],
+    fn: ([x], [y]) => antler.multiMarginLoss(x, y, { margin: 0.45, reduction: 'none' }),
+  },
+  {
+    // Rows are permutations of 0, 0.25, 0.5, 0.75 (± 0.03): every 1 − x[j] + x[i] is at least 0.19, away from the kink.
+    name: 'multilabelMarginLoss',
+    samples: (rng) => [{
+      inputs: [{ shape: [3, 4], values: [0, 1, 2].flatMap(() => shuffled(rng, [0, 0.25, 0.5, 0.75]).map((v) => v + rng.uniform(-0.03, 0.03))) }],
+      aux: [{ shape: [3, 4], values: [3, 0, -1, 1, 2, -1, 0, 0, 1, 1, 0, -1], dtype: 'int32' }],
+    }],
+    fn: ([x], [y]) => antler.multilabelMarginLoss(x, y, { reduction: 'none' }),
+    bad: [['INVALID_ARGUMENT', () => antler.multilabelMarginLoss(t([1, 2], [2]), antler.tensor([4, -1], [2], { dtype: 'int32' }))]],
+  },
+  {
+    name: 'multilabelSoftMarginLoss(weight)',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 4], -3, 3), vals(rng, [3, 4], 0, 1), vals(rng, [4], 0.5, 2)] }],
+    fn: ([x, y, w]) => antler.multilabelSoftMarginLoss(x, y, { weight: w, reduction: 'none' }),
+    bad: [['SHAPE_MISMATCH', () => antler.multilabelSoftMarginLoss(t([1, 2], [1, 2]), t([1, 2], [2]))]],
+  },
+  {
     name: 'nllLoss(weight, ignoreIndex)',
     // Log-probabilities (all negative): a mixed-sign x lets the weighted mean cancel toward 0, where the
     // float32-against-float64 check, relative to |value|, fails at random.

@@ -7,7 +7,7 @@ export {
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from '../ops/nn';
 export type { Reduction, BatchNormOptions, GroupNormOptions, InstanceNormOptions } from '../ops/nn';
 export type { BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions } from './layers';
-export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv } from '../ops/losses';
+export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from '../ops/losses';
 export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
 export { conv1d } from '../ops/conv';
@@ -17,7 +17,7 @@ export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';
 export { NeuralODE } from './ode';
-export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, GaussianNLLLoss, PoissonNLLLoss, KLDivLoss } from './losses';
+export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, GaussianNLLLoss, PoissonNLLLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, MultiMarginLoss, MultiLabelSoftMarginLoss, MultiLabelMarginLoss } from './losses';
 export * as init from './init';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './attention';

@@ -9,6 +9,7 @@
  */
 import { isolated } from '../engine';
 import { fail } from '../errors';
+import { checkMultiMarginP, checkTripletP, cosineEmbeddingLoss, CosineEmbeddingLossOptions, hingeEmbeddingLoss, HingeEmbeddingLossOptions, multilabelMarginLoss, marginRankingLoss, MarginRankingLossOptions, multilabelSoftMarginLoss, MultilabelSoftMarginLossOptions, multiMarginLoss, MultiMarginLossOptions, softMarginLoss, tripletMarginLoss, TripletMarginLossOptions } from '../ops/losses';
 import { ctcLoss, CtcLossOptions, binaryCrossEntropy, checkKlDivReduction, gaussianNllLoss, GaussianNllOptions, klDiv, KlDivOptions, poissonNllLoss, PoissonNllOptions, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
 import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
 import { flatten } from '../ops/shape';
@@ -104,6 +105,9 @@ function checkLossOptions(o: Record<string, unknown>, op: string): void {
   if (given('zeroInfinity')) checkBoolean(o.zeroInfinity, op, 'zeroInfinity');
   for (const k of ['full', 'logInput']) if (given(k)) checkBoolean(o[k], op, k);
   if (given('eps') && checkFinite(o.eps, op, 'eps') < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${o.eps}`);
+  if (given('margin')) checkFinite(o.margin, op, 'margin');
+  if (given('swap')) checkBoolean(o.swap, op, 'swap');
+  if (given('p')) (op === 'MultiMarginLoss' ? checkMultiMarginP : checkTripletP)(op, o.p);
 }
 
 /** The base of the loss modules: forward(input, target) → the loss. */
@@ -247,6 +251,97 @@ export class GaussianNLLLoss extends Module {
   }
   forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
     return gaussianNllLoss(input, target, variance, this.options);
+  }
+}
+
+/** A loss module of three tensors (forward(a, b, c)), its options checked when it is made. */
+abstract class Loss3<O extends object> extends Module {
+  readonly options: Readonly<O>;
+  protected constructor(options: O | undefined, allowed: readonly string[]) {
+    super();
+    this.options = { ...checkOptions<O>(options, new.target.name, allowed) } as O;
+    checkLossOptions(this.options as Record<string, unknown>, new.target.name);
+  }
+  abstract forward(a: Tensor, b: Tensor, c: Tensor): Tensor;
+}
+
+/** nn.MarginRankingLoss (margin 0, reduction): forward(x1, x2, y), as marginRankingLoss. */
+export class MarginRankingLoss extends Loss3<MarginRankingLossOptions> {
+  constructor(options?: MarginRankingLossOptions) {
+    super(options, ['margin', 'reduction']);
+  }
+  forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
+    return marginRankingLoss(x1, x2, y, this.options);
+  }
+}
+
+/** nn.HingeEmbeddingLoss (margin 1, reduction): forward(input, target), as hingeEmbeddingLoss. */
+export class HingeEmbeddingLoss extends Loss<HingeEmbeddingLossOptions> {
+  constructor(options?: HingeEmbeddingLossOptions) {
+    super(options, ['margin', 'reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return hingeEmbeddingLoss(input, target, this.options);
+  }
+}
+
+/** nn.SoftMarginLoss (reduction): log(1 + exp(−y·x)), as softMarginLoss. */
+export class SoftMarginLoss extends Loss {
+  constructor(options?: { reduction?: Reduction }) {
+    super(options, ['reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return softMarginLoss(input, target, this.options);
+  }
+}
+
+/** nn.CosineEmbeddingLoss (margin 0, reduction): forward(x1, x2, y), as cosineEmbeddingLoss. */
+export class CosineEmbeddingLoss extends Loss3<CosineEmbeddingLossOptions> {
+  constructor(options?: CosineEmbeddingLossOptions) {
+    super(options, ['margin', 'reduction']);
+  }
+  forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
+    return cosineEmbeddingLoss(x1, x2, y, this.options);
+  }
+}
+
+/** nn.TripletMarginLoss (margin 1, p 2, eps 1e-6, swap false, reduction): forward(anchor, positive, negative), as tripletMarginLoss. */
+export class TripletMarginLoss extends Loss3<TripletMarginLossOptions> {
+  constructor(options?: TripletMarginLossOptions) {
+    super(options, ['margin', 'p', 'eps', 'swap', 'reduction']);
+  }
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return tripletMarginLoss(anchor, positive, negative, this.options);
+  }
+}
+
+/** nn.MultiMarginLoss (p 1, margin 1, weight, reduction): the multi-class hinge over [N, C] and int32 labels, as multiMarginLoss; weight is a buffer. */
+export class MultiMarginLoss extends Loss<MultiMarginLossOptions> {
+  constructor(options?: MultiMarginLossOptions) {
+    super(options, ['p', 'margin', 'weight', 'reduction'], ['weight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multiMarginLoss(input, target, this.withBuffers());
+  }
+}
+
+/** nn.MultiLabelSoftMarginLoss (weight, reduction): as multilabelSoftMarginLoss; weight is a buffer. */
+export class MultiLabelSoftMarginLoss extends Loss<MultilabelSoftMarginLossOptions> {
+  constructor(options?: MultilabelSoftMarginLossOptions) {
+    super(options, ['weight', 'reduction'], ['weight']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multilabelSoftMarginLoss(input, target, this.withBuffers());
+  }
+}
+
+/** nn.MultiLabelMarginLoss (reduction): the multi-label hinge over [N, C] and int32 class lists padded with −1, as multilabelMarginLoss. */
+export class MultiLabelMarginLoss extends Loss {
+  constructor(options?: { reduction?: Reduction }) {
+    super(options, ['reduction']);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multilabelMarginLoss(input, target, this.options);
   }
 }
 

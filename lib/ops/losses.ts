@@ -1,8 +1,10 @@
 /**
  * Losses beside crossEntropy and mseLoss, as torch.nn.functional's: L1,
  * smooth L1, Huber, binary cross-entropy (on probabilities and on logits),
- * the negative log-likelihood, the Kullback–Leibler divergence and the
- * Gaussian and Poisson negative log-likelihoods, built
+ * the negative log-likelihood, the Kullback–Leibler divergence, the
+ * Gaussian and Poisson negative log-likelihoods and the margin and
+ * embedding losses (ranking, hinge embedding, soft margin, cosine
+ * embedding, triplet, multi-class and multi-label margins), built
  * from the elementwise ops so their gradients come from autograd. Like
  * mseLoss, input and target must have the same shape (PyTorch broadcasts
  * them with a warning).
@@ -11,9 +13,10 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { isGradEnabled, record } from '../autograd/graph';
 import { native } from '../native';
-import { checkTensor, full, tensor, Tensor } from '../tensor';
+import { arange, checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInt32, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, readNumbers, reshape, slice, square, stack, sub, sum, where, wrap } from './core';
+import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, notEqual, readNumbers, reshape, slice, sqrt, square, stack, sub, sum, where, wrap } from './core';
+import { norm } from './extra';
 import { gather, indexSelect, scatterAdd } from './indexing';
 import { any, logSumExp } from './reductions';
 import { unstack } from './shape';
@@ -686,5 +689,365 @@ export function poissonNllLoss(input: Tensor, target: Tensor, options?: PoissonN
       l = add(l, where(big, stirling, 0));
     }
     return reduce(l, reduction);
+  });
+}
+
+// ---------------------------------------------------------------- margin and embedding losses
+
+/** A float input: a Tensor of float32 or float64. */
+function floatInput(op: string, what: string, t: unknown): Tensor {
+  const x = checkTensor(t, op, what);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} is int32; expected float32 or float64`);
+  return x;
+}
+
+/** Each of `others` on `first`'s device; each float one of its dtype (`ints` names those that may be int32, cast by the caller). */
+function sameKind(op: string, first: [string, Tensor], others: [string, Tensor][], ints: readonly string[] = []): void {
+  const [fw, f] = first;
+  for (const [w, t] of others) {
+    if (t.device !== f.device) fail('DEVICE_MISMATCH', `${op}: ${fw} is on ${f.device} and ${w} on ${t.device}; expected one device (move it with .to('${f.device}'))`);
+    if (t.dtype !== f.dtype && !(t.dtype === 'int32' && ints.includes(w)))
+      fail('DTYPE_MISMATCH', `${op}: ${fw} is ${f.dtype} and ${w} ${t.dtype}; expected one dtype${ints.includes(w) ? ` (or int32 for ${w})` : ''}`);
+  }
+}
+
+/** The shapes of tensors of one rank (PyTorch's rule for these losses) broadcast together; SHAPE_MISMATCH otherwise. */
+function sameRankBroadcast(op: string, named: [string, Tensor][]): number[] {
+  const text = named.map(([w, t]) => `${w} ${shapeText(t.shape)}`).join(', ');
+  const rank = named[0][1].rank;
+  if (named.some(([, t]) => t.rank !== rank)) fail('SHAPE_MISMATCH', `${op}: ${text}; expected tensors of one rank (as PyTorch), whose shapes broadcast`);
+  const out = new Array<number>(rank).fill(1);
+  for (const [, t] of named)
+    t.shape.forEach((d, i) => {
+      if (d !== 1 && out[i] !== 1 && d !== out[i]) fail('SHAPE_MISMATCH', `${op}: ${text} do not broadcast (axis ${i}: ${out[i]} and ${d})`);
+      if (d !== 1) out[i] = d;
+    });
+  return out;
+}
+
+/** A target that may be int32: in x's dtype. */
+const asFloat = (y: Tensor, like: Tensor): Tensor => (y.dtype === like.dtype ? y : cast(y, like.dtype));
+
+/** max(z, 0) as torch's clamp_min: the gradient passes where z ≥ 0 (at z = 0 too, a tie). */
+const clampMin0 = (z: Tensor): Tensor => where(less(z, 0), 0, z);
+
+/**
+ * log(1 + e^−z), exactly for any z (no exponent above 0) and with the true
+ * gradient −½ at z = 0 (branches chosen by where(), not relu's or abs' kinks).
+ */
+function softplusNeg(z: Tensor): Tensor {
+  const negative = less(z, 0);
+  return add(where(negative, neg(z), 0), log1p(exp(where(negative, z, neg(z)))));
+}
+
+function checkMargin(op: string, v: unknown, dflt: number): number {
+  return v === undefined || v === null ? dflt : checkFinite(v, op, 'margin');
+}
+
+/** Options of {@link marginRankingLoss} (torch.nn.functional.margin_ranking_loss's keywords). */
+export interface MarginRankingLossOptions {
+  /** Default 0. */
+  margin?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * torch.nn.functional.margin_ranking_loss: max(0, −y·(x1 − x2) + margin),
+ * y = 1 where x1 should rank above x2 and −1 where below (any other value is
+ * used as it is, as PyTorch's). x1, x2 and y have one rank (PyTorch's rule)
+ * and shapes that broadcast; y is of the inputs' dtype or int32. The hinge
+ * is torch's clamp_min: at a tie (−y·(x1 − x2) + margin = 0) the gradient
+ * passes. Gradients flow to x1, x2 and a float y.
+ */
+export function marginRankingLoss(x1: Tensor, x2: Tensor, y: Tensor, options?: MarginRankingLossOptions): Tensor {
+  const op = 'marginRankingLoss';
+  const o = checkOptions<MarginRankingLossOptions>(options, op, ['margin', 'reduction']);
+  floatInput(op, 'x1', x1);
+  floatInput(op, 'x2', x2);
+  checkTensor(y, op, 'y');
+  sameKind(op, ['x1', x1], [['x2', x2], ['y', y]], ['y']);
+  sameRankBroadcast(op, [['x1', x1], ['x2', x2], ['y', y]]);
+  const margin = checkMargin(op, o.margin, 0);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => reduce(clampMin0(add(mul(neg(asFloat(y, x1)), sub(x1, x2)), margin)), reduction));
+}
+
+/** Options of {@link hingeEmbeddingLoss} (torch.nn.functional.hinge_embedding_loss's keywords). */
+export interface HingeEmbeddingLossOptions {
+  /** Default 1. */
+  margin?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * torch.nn.functional.hinge_embedding_loss, x usually a distance: x where
+ * y = 1, max(0, margin − x) where y = −1; PyTorch's formula
+ * where(y ≠ 1, max(0, margin − x), 0) + where(y ≠ −1, x, 0) gives the sum of
+ * both for any other y. x and y have one shape; y is of x's dtype or int32
+ * (y gets no gradient: it only selects). The hinge passes its gradient at
+ * margin − x = 0, as torch's clamp_min.
+ */
+export function hingeEmbeddingLoss(x: Tensor, y: Tensor, options?: HingeEmbeddingLossOptions): Tensor {
+  const op = 'hingeEmbeddingLoss';
+  const o = checkOptions<HingeEmbeddingLossOptions>(options, op, ['margin', 'reduction']);
+  floatInput(op, 'input', x);
+  checkTensor(y, op, 'target');
+  sameKind(op, ['input', x], [['target', y]], ['target']);
+  checkSameShape(x, y, op);
+  const margin = checkMargin(op, o.margin, 1);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => {
+    const l = add(where(notEqual(y, 1), clampMin0(sub(margin, x)), 0), where(notEqual(y, -1), x, 0));
+    return reduce(l, reduction);
+  });
+}
+
+/**
+ * torch.nn.functional.soft_margin_loss: log(1 + exp(−y·x)), the two-class
+ * logistic loss with y = ±1, reduced over every element. Computed stably
+ * (no exp of a positive number; PyTorch's float32 overflows to ∞ past
+ * −y·x ≈ 88, this one stays −y·x). x and y have one shape; y is of x's dtype
+ * or int32. Gradients flow to x, and to a float y (PyTorch's refuses a
+ * y that requires grad).
+ */
+export function softMarginLoss(x: Tensor, y: Tensor, options?: { reduction?: Reduction }): Tensor {
+  const op = 'softMarginLoss';
+  const o = checkOptions<{ reduction: Reduction }>(options, op, ['reduction']);
+  floatInput(op, 'input', x);
+  checkTensor(y, op, 'target');
+  sameKind(op, ['input', x], [['target', y]], ['target']);
+  checkSameShape(x, y, op);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => reduce(softplusNeg(mul(asFloat(y, x), x)), reduction));
+}
+
+/** Options of {@link cosineEmbeddingLoss} (torch.nn.functional.cosine_embedding_loss's keywords). */
+export interface CosineEmbeddingLossOptions {
+  /** Default 0; in [−1, 1] to be meaningful (PyTorch suggests 0 to 0.5). */
+  margin?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * torch.nn.functional.cosine_embedding_loss: with
+ * cos = Σ x1·x2 / √((Σ x1² + 1e-12)(Σ x2² + 1e-12)) over the last axis
+ * (PyTorch's EPSILON added to each squared norm), 1 − cos where y = 1 and
+ * max(0, cos − margin) where y = −1; 0 for any other y, as PyTorch's.
+ * x1 and x2 are [N, D] with y [N], or unbatched [D] with a 0-d y; y is of
+ * the inputs' dtype or int32 and gets no gradient. The hinge passes its
+ * gradient at cos = margin (torch's clamp_min).
+ */
+export function cosineEmbeddingLoss(x1: Tensor, x2: Tensor, y: Tensor, options?: CosineEmbeddingLossOptions): Tensor {
+  const op = 'cosineEmbeddingLoss';
+  const o = checkOptions<CosineEmbeddingLossOptions>(options, op, ['margin', 'reduction']);
+  floatInput(op, 'x1', x1);
+  floatInput(op, 'x2', x2);
+  checkTensor(y, op, 'y');
+  sameKind(op, ['x1', x1], [['x2', x2], ['y', y]], ['y']);
+  if (y.rank > 1) fail('SHAPE_MISMATCH', `${op}: y has shape ${shapeText(y.shape)}; expected [N] (for x1 and x2 [N, D]) or a 0-d tensor (for [D]); PyTorch has no multi-target form`);
+  const want = y.rank + 1;
+  if (x1.rank !== want || x2.rank !== want || x1.shape.some((d, i) => d !== x2.shape[i]) || (want === 2 && x1.shape[0] !== y.shape[0]))
+    fail('SHAPE_MISMATCH', `${op}: x1 ${shapeText(x1.shape)}, x2 ${shapeText(x2.shape)} and y ${shapeText(y.shape)}; expected x1 and x2 [N, D] with y [N], or [D] with a 0-d y`);
+  const margin = checkMargin(op, o.margin, 0);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => {
+    const EPSILON = 1e-12;
+    const dot = sum(mul(x1, x2), -1);
+    const m1 = add(sum(mul(x1, x1), -1), EPSILON), m2 = add(sum(mul(x2, x2), -1), EPSILON);
+    const cos = div(dot, sqrt(mul(m1, m2)));
+    const l = add(where(equal(y, 1), sub(1, cos), 0), where(equal(y, -1), clampMin0(sub(cos, margin)), 0));
+    return reduce(l, reduction);
+  });
+}
+
+/** Options of {@link tripletMarginLoss} (torch.nn.functional.triplet_margin_loss's keywords). */
+export interface TripletMarginLossOptions {
+  /** Default 1. */
+  margin?: number;
+  /** The norm's degree (default 2): any p > 0, Infinity included. */
+  p?: number;
+  /** Added to each difference before its norm (default 1e-6, PyTorch's pairwise_distance). */
+  eps?: number;
+  /** Use min(d(a, n), d(p, n)) as the negative distance (default false; Balntas et al.'s distance swap). */
+  swap?: boolean;
+  reduction?: Reduction;
+}
+
+/**
+ * torch.nn.functional.triplet_margin_loss: max(0, d(a, p) − d(a, n) + margin)
+ * with PyTorch's pairwise_distance d(u, v) = ‖u − v + eps‖_p over the last
+ * axis; with `swap`, d(a, n) is min(d(a, n), d(p, n)). anchor, positive and
+ * negative are [N, D] (or unbatched [D]; any rank ≥ 1, the last axis the
+ * embedding): one rank, shapes that broadcast (PyTorch's rule). 'none'
+ * gives one loss per triplet. Gradients flow to all three.
+ */
+export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginLossOptions): Tensor {
+  const op = 'tripletMarginLoss';
+  const o = checkOptions<TripletMarginLossOptions>(options, op, ['margin', 'p', 'eps', 'swap', 'reduction']);
+  floatInput(op, 'anchor', anchor);
+  floatInput(op, 'positive', positive);
+  floatInput(op, 'negative', negative);
+  sameKind(op, ['anchor', anchor], [['positive', positive], ['negative', negative]]);
+  if (anchor.rank === 0 || positive.rank === 0 || negative.rank === 0)
+    fail('SHAPE_MISMATCH', `${op}: anchor ${shapeText(anchor.shape)}, positive ${shapeText(positive.shape)} and negative ${shapeText(negative.shape)}; expected [N, D] or [D] (embeddings on the last axis), not 0-d`);
+  sameRankBroadcast(op, [['anchor', anchor], ['positive', positive], ['negative', negative]]);
+  const margin = checkMargin(op, o.margin, 1);
+  const p = checkTripletP(op, o.p);
+  const eps = o.eps === undefined || o.eps === null ? 1e-6 : checkFinite(o.eps, op, 'eps');
+  if (eps < 0) fail('INVALID_ARGUMENT', `${op}: eps must be >= 0; got ${eps}`);
+  const swap = o.swap === undefined || o.swap === null ? false : checkBoolean(o.swap, op, 'swap');
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  return tidy(() => {
+    const dist = (u: Tensor, v: Tensor) => norm(add(sub(u, v), eps), p, -1);
+    const dPos = dist(anchor, positive);
+    let dNeg = dist(anchor, negative);
+    if (swap) dNeg = minimum(dNeg, dist(positive, negative));
+    return reduce(clampMin0(add(sub(dPos, dNeg), margin)), reduction);
+  });
+}
+
+/** @internal tripletMarginLoss' p: a number > 0 (Infinity allowed). */
+export function checkTripletP(op: string, v: unknown): number {
+  if (v === undefined || v === null) return 2;
+  if (typeof v !== 'number' || !(v > 0)) fail('INVALID_ARGUMENT', `${op}: p must be a number > 0 (Infinity allowed); got ${describe(v)}`);
+  return v;
+}
+
+/** Options of {@link multiMarginLoss} (torch.nn.functional.multi_margin_loss's keywords). */
+export interface MultiMarginLossOptions {
+  /** 1 (default) or 2: the hinge or its square. */
+  p?: number;
+  /** Default 1. */
+  margin?: number;
+  /** A weight per class [C], of the input's dtype, applied by the target's class. */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+
+/** @internal multiMarginLoss' p: 1 or 2, as PyTorch's. */
+export function checkMultiMarginP(op: string, v: unknown): 1 | 2 {
+  if (v === undefined || v === null) return 1;
+  if (v !== 1 && v !== 2) fail('INVALID_ARGUMENT', `${op}: p must be 1 or 2 (as PyTorch); got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * torch.nn.functional.multi_margin_loss, the multi-class hinge: per sample
+ * Σ_{i ≠ y} max(0, margin − x[y] + x[i])^p · weight[y] / C over x [N, C] and
+ * int32 labels [N] (or unbatched x [C] with a 0-d or [1] label; 'none' then
+ * has the label's shape). p is 1 or 2. As PyTorch's, a term counts only
+ * where margin − x[y] + x[i] > 0 (its gradient is 0 at exactly 0). A label
+ * outside [0, C) throws (checking reads the labels back). Gradients flow to
+ * x (not to the weight).
+ */
+export function multiMarginLoss(x: Tensor, y: Tensor, options?: MultiMarginLossOptions): Tensor {
+  const op = 'multiMarginLoss';
+  const o = checkOptions<MultiMarginLossOptions>(options, op, ['p', 'margin', 'weight', 'reduction']);
+  floatInput(op, 'input', x);
+  checkTensor(y, op, 'target');
+  if (y.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: target must be int32 class indices; got ${y.dtype}`);
+  if (y.device !== x.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and target on ${y.device}; expected one device`);
+  const ok = (x.rank === 2 && y.rank === 1 && y.shape[0] === x.shape[0]) || (x.rank === 1 && y.size === 1 && y.rank <= 1);
+  if (!ok || x.shape[x.rank - 1] === 0)
+    fail('SHAPE_MISMATCH', `${op}: input ${shapeText(x.shape)} and target ${shapeText(y.shape)}; expected input [N, C] with target [N], or [C] (C > 0) with a 0-d or [1] target`);
+  const C = x.shape[x.rank - 1];
+  const p = checkMultiMarginP(op, o.p);
+  const margin = checkMargin(op, o.margin, 1);
+  const weight = checkClassWeight(op, o.weight, C, x);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  if (y.size) {
+    const bad = Array.from(y.dataSync()).find((v) => v < 0 || v >= C);
+    if (bad !== undefined) fail('INVALID_ARGUMENT', `${op}: target ${bad} is outside [0, ${C}) (the classes of input ${shapeText(x.shape)})`);
+  }
+  return tidy(() => {
+    const N = x.rank === 2 ? x.shape[0] : 1;
+    const rows = reshape(x, [N, C]);
+    const labels = reshape(y, [N, 1]);
+    const picked = gather(rows, 1, labels);
+    const z = add(sub(margin, picked), rows);
+    let h = where(greater(z, 0), z, 0);
+    if (p === 2) h = mul(h, h);
+    const classes = reshape(arange(0, C, 1, { dtype: 'int32', device: x.device }), [1, C]);
+    h = where(equal(classes, labels), 0, h);
+    if (weight) h = mul(h, reshape(indexSelect(weight, 0, reshape(y, [N])), [N, 1]));
+    const l = div(sum(h, 1), C);
+    return reduce(x.rank === 2 ? l : reshape(l, y.shape), reduction);
+  });
+}
+
+/** Options of {@link multilabelSoftMarginLoss} (torch.nn.functional.multilabel_soft_margin_loss's keywords). */
+export interface MultilabelSoftMarginLossOptions {
+  /** A weight per class [C] (or any shape that broadcasts to the input's), of the input's dtype. */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+
+/**
+ * torch.nn.functional.multilabel_soft_margin_loss: per sample
+ * −Σ_c w_c (y_c log σ(x_c) + (1 − y_c) log σ(−x_c)) / C over classes on the
+ * last axis (x [N, C] or [C], or any rank ≥ 1), then reduced over the
+ * samples. Computed stably (log σ(x) = −log(1 + e^−x) without an exp of a
+ * positive number). x and y have one shape; y (0/1, or probabilities) is of
+ * x's dtype or int32. Gradients flow to x and a float y.
+ */
+export function multilabelSoftMarginLoss(x: Tensor, y: Tensor, options?: MultilabelSoftMarginLossOptions): Tensor {
+  const op = 'multilabelSoftMarginLoss';
+  const o = checkOptions<MultilabelSoftMarginLossOptions>(options, op, ['weight', 'reduction']);
+  floatInput(op, 'input', x);
+  checkTensor(y, op, 'target');
+  sameKind(op, ['input', x], [['target', y]], ['target']);
+  checkSameShape(x, y, op);
+  if (x.rank === 0) fail('SHAPE_MISMATCH', `${op}: input is 0-d; expected [N, C] or [C] (classes on the last axis)`);
+  const weight = checkWeight(op, 'weight', o.weight, x);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const C = x.shape[x.rank - 1];
+  return tidy(() => {
+    const t = asFloat(y, x);
+    let l = add(mul(t, softplusNeg(x)), mul(sub(1, t), softplusNeg(neg(x))));
+    if (weight) l = mul(l, weight);
+    return reduce(div(sum(l, -1), C), reduction);
+  });
+}
+
+/**
+ * torch.nn.functional.multilabel_margin_loss, the multi-label hinge: for
+ * each sample, Σ_j Σ_{i ∉ targets} max(0, 1 − (x[y_j] − x[i])) / C, where
+ * y_j runs over the target classes listed in y's row up to its first −1 (the
+ * rest of the row is padding). x is [N, C] with int32 y [N, C], or
+ * unbatched [C] with y [C] ('none' then gives a 0-d loss, as PyTorch's). As
+ * PyTorch's, a class listed twice counts twice, a term counts only where
+ * it is > 0, and a class outside [0, C) before the first −1 throws
+ * (checking reads y back). Gradients flow to x.
+ */
+export function multilabelMarginLoss(x: Tensor, y: Tensor, options?: { reduction?: Reduction }): Tensor {
+  const op = 'multilabelMarginLoss';
+  const o = checkOptions<{ reduction: Reduction }>(options, op, ['reduction']);
+  floatInput(op, 'input', x);
+  checkTensor(y, op, 'target');
+  if (y.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: target must be int32 class indices (padded with -1); got ${y.dtype}`);
+  if (y.device !== x.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and target on ${y.device}; expected one device`);
+  if ((x.rank !== 1 && x.rank !== 2) || y.rank !== x.rank || y.shape.some((d, i) => d !== x.shape[i]) || x.shape[x.rank - 1] === 0)
+    fail('SHAPE_MISMATCH', `${op}: input ${shapeText(x.shape)} and target ${shapeText(y.shape)}; expected input [N, C] or [C] (C > 0) and a target of the same shape`);
+  const reduction = checkReduction(o.reduction ?? 'mean', op);
+  const C = x.shape[x.rank - 1], N = x.size / C;
+  // count[n, j]: how often class j is listed before the row's first −1; other[n, i]: 1 where i is not listed.
+  const labels = y.dataSync();
+  const count = new Float64Array(N * C), other = new Float64Array(N * C).fill(1);
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < C; k++) {
+      const c = labels[n * C + k];
+      if (c === -1) break;
+      if (c < 0 || c >= C) fail('INVALID_ARGUMENT', `${op}: target ${c} (sample ${n}, place ${k}) is outside [0, ${C}) and is not the padding -1`);
+      count[n * C + c] += 1;
+      other[n * C + c] = 0;
+    }
+  return tidy(() => {
+    const opts = { dtype: x.dtype, device: x.device };
+    const rows = reshape(x, [N, C]);
+    // z[n, j, i] = 1 − x[n, j] + x[n, i], weighed by count[n, j] · other[n, i].
+    const z = add(sub(1, reshape(rows, [N, C, 1])), reshape(rows, [N, 1, C]));
+    const w = mul(reshape(tensor(count, [N, C], opts), [N, C, 1]), reshape(tensor(other, [N, C], opts), [N, 1, C]));
+    const l = div(sum(mul(where(greater(z, 0), z, 0), w), [1, 2]), C);
+    return reduce(x.rank === 2 ? l : reshape(l, []), reduction);
   });
 }
