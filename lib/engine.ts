@@ -148,6 +148,18 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   return result;
 }
 
+/** @internal tidy(fn), and the tensors fn made (in this scope or returned to it from nested ones): what it returned that is not among them existed before. */
+export function tidyMade<T>(fn: () => NotPromise<T>): { result: T; made: ReadonlySet<Disposable> } {
+  let made: Set<Disposable> = new Set();
+  const result = tidy(() => {
+    const scope = scopes[scopes.length - 1];
+    const r = fn();
+    made = new Set(scope);
+    return r;
+  });
+  return { result, made };
+}
+
 /** Exempts t from disposal by any enclosing tidy(). Returns t. */
 export function keep<T extends Disposable>(t: T): T {
   if (!t || !isTrackable(t)) fail('INVALID_ARGUMENT', 'keep: expected a Tensor');

@@ -35,6 +35,7 @@ export {
 } from './ops/extra';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
+export { checkpoint, checkpointSequential } from './autograd/checkpoint';
 export * as autograd from './autograd/api';
 export type { HvpOptions, HvpMethod, TensorsLike } from './autograd/functional';
 export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';

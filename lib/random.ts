@@ -51,3 +51,18 @@ export function globalDrawPosition(): number {
 export function setGlobalDrawPosition(position: number): void {
   globalStream = position;
 }
+
+/**
+ * @internal The global generator's whole state (seed and position), for
+ * checkpoint(): its recomputation must see the forward's draws even if
+ * setSeed() ran in between.
+ */
+export function globalDrawState(): { seed: number; stream: number } {
+  return { seed: globalSeed, stream: globalStream };
+}
+
+/** @internal See globalDrawState. */
+export function setGlobalDrawState(state: { seed: number; stream: number }): void {
+  globalSeed = state.seed;
+  globalStream = state.stream;
+}

@@ -223,6 +223,27 @@ run(`MLP training on CPU and CUDA (seed ${rng.seed})`, () => {
     });
   });
 
+  test('checkpoint (a GRU cell walked in checkpointed chunks, dropout inside): outputs and gradients agree with the CPU', () => {
+    const xs = Array.from({ length: 12 * 2 * 4 }, () => rng.uniform(-1, 1));
+    expectDevicesAgree(1e-10, (device, F) => {
+      const cell = new antler.nn.GRUCell(4, 5, F);
+      const drop = new antler.nn.Dropout(0.2);
+      const x = antler.tensor(xs, [12, 2, 4], { ...F, requiresGrad: true });
+      try {
+        const chunk = (h: antler.Tensor, t0: number) => {
+          for (let t = t0; t < t0 + 4; t++) h = cell.forward(drop.forward(antler.reshape(antler.slice(x, [t, 0, 0], [1, 2, 4]), [2, 4])), h);
+          return h;
+        };
+        let h = antler.zeros([2, 5], F);
+        for (let t = 0; t < 12; t += 4) h = antler.checkpoint(chunk, h, t);
+        antler.sum(antler.square(h)).backward();
+        return [Array.from(h.dataSync()), Array.from(x.grad!.dataSync()), Array.from(cell.weight_hh.grad!.dataSync())];
+      } finally {
+        cell.dispose();
+      }
+    });
+  });
+
   test('exact Hessian-vector products through SRU (bidirectional, maskPad), LSTM and GRU (deer mode) agree with the CPU', () => {
     expectDevicesAgree(1e-9, (device, F) => {
       const sru = new antler.nn.SRU(3, 4, { numLayers: 2, bidirectional: true, ...F });
