@@ -938,7 +938,7 @@ export function checkMultiMarginP(op: string, v: unknown): 1 | 2 {
  * has the label's shape). p is 1 or 2. As PyTorch's, a term counts only
  * where margin − x[y] + x[i] > 0 (its gradient is 0 at exactly 0). A label
  * outside [0, C) throws (checking reads the labels back). Gradients flow to
- * x (not to the weight).
+ * x, and to a weight that requires grad (PyTorch's refuses one).
  */
 export function multiMarginLoss(x: Tensor, y: Tensor, options?: MultiMarginLossOptions): Tensor {
   const op = 'multiMarginLoss';
@@ -1016,8 +1016,9 @@ export function multilabelSoftMarginLoss(x: Tensor, y: Tensor, options?: Multila
  * rest of the row is padding). x is [N, C] with int32 y [N, C], or
  * unbatched [C] with y [C] ('none' then gives a 0-d loss, as PyTorch's). As
  * PyTorch's, a class listed twice counts twice, a term counts only where
- * it is > 0, and a class outside [0, C) before the first −1 throws
- * (checking reads y back). Gradients flow to x.
+ * it is > 0, and an entry of y that is neither a class in [0, C) nor −1
+ * throws, one after the first −1 too (checking reads y back). Entries
+ * after the first −1 are otherwise ignored. Gradients flow to x.
  */
 export function multilabelMarginLoss(x: Tensor, y: Tensor, options?: { reduction?: Reduction }): Tensor {
   const op = 'multilabelMarginLoss';
@@ -1033,11 +1034,16 @@ export function multilabelMarginLoss(x: Tensor, y: Tensor, options?: { reduction
   // count[n, j]: how often class j is listed before the row's first −1; other[n, i]: 1 where i is not listed.
   const labels = y.dataSync();
   const count = new Float64Array(N * C), other = new Float64Array(N * C).fill(1);
+  // Every entry, the padding after a row's first −1 included, must be a class or −1 (PyTorch checks the whole target).
+  for (let i = 0; i < N * C; i++) {
+    const c = labels[i];
+    if (c < -1 || c >= C)
+      fail('INVALID_ARGUMENT', `${op}: target ${c} (sample ${Math.floor(i / C)}, place ${i % C}) is outside [0, ${C}) and is not the padding -1 (as PyTorch's, every entry is checked, those after a row's first -1 too)`);
+  }
   for (let n = 0; n < N; n++)
     for (let k = 0; k < C; k++) {
       const c = labels[n * C + k];
       if (c === -1) break;
-      if (c < 0 || c >= C) fail('INVALID_ARGUMENT', `${op}: target ${c} (sample ${n}, place ${k}) is outside [0, ${C}) and is not the padding -1`);
       count[n * C + c] += 1;
       other[n * C + c] = 0;
     }

@@ -341,6 +341,10 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
       expect(l.item()).toBe(0);
       l.backward();
       expectClose(m.grad!.dataSync(), [0, 0], 0, 0);
+      // A weight that requires grad gets ∂/∂w[y] = Σ_{i≠y} hinge_i / C (PyTorch's refuses one): y = 1, z = 1 − 0.5 + [0.1, 0.3] → 1.4 / 3.
+      const mw = tensor([1, 2, 3], [3], F64).requiresGrad_(true);
+      antler.multiMarginLoss(tensor([0.1, 0.5, 0.3], [1, 3], F64), tensor([1], [1], I32), { weight: mw }).backward();
+      expectClose(mw.grad!.dataSync(), [0, 1.4 / 3, 0], 1e-15, 0);
       // int32 targets are the float ones.
       const a = tensor([0.3, -0.2, 1], [3], F64), b = tensor([0.1, 0.4, -1], [3], F64);
       expect(antler.marginRankingLoss(a, b, tensor([1, -1, 1], [3], I32), { margin: 0.2 }).item()).toBe(antler.marginRankingLoss(a, b, tensor([1, -1, 1], [3], F64), { margin: 0.2 }).item());
@@ -463,6 +467,10 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
       expectAntlerError(() => antler.multilabelSoftMarginLoss(x, x, { weight: v }), 'SHAPE_MISMATCH', /weight has shape \[2\], which does not broadcast to the input's \[2, 3\]/);
       expectAntlerError(() => antler.multilabelSoftMarginLoss(x, x, { margin: 1 } as never), 'INVALID_ARGUMENT', /margin/);
       expectAntlerError(() => antler.multilabelMarginLoss(x, tensor([0, 5, -1, 0, 0, 0], [2, 3], I32)), 'INVALID_ARGUMENT', /target 5 \(sample 0, place 1\) is outside \[0, 3\)/);
+      // As PyTorch's (argument #2 'target' is out of range), every entry is checked, those after a row's first −1 too.
+      expectAntlerError(() => antler.multilabelMarginLoss(x, tensor([0, -1, -2, 0, 0, 0], [2, 3], I32)), 'INVALID_ARGUMENT', /target -2 \(sample 0, place 2\) is outside \[0, 3\) and is not the padding -1/);
+      expectAntlerError(() => antler.multilabelMarginLoss(x, tensor([1, 2, 0, 2, -1, 7], [2, 3], I32)), 'INVALID_ARGUMENT', /target 7 \(sample 1, place 2\) is outside \[0, 3\)/);
+      expectAntlerError(() => antler.multilabelMarginLoss(tensor([0.1, 0.2, 0.4], [3], F64), tensor([2, -1, 3], [3], I32)), 'INVALID_ARGUMENT', /target 3 \(sample 0, place 2\)/);
       expectAntlerError(() => antler.multilabelMarginLoss(x, tensor([0, 1], [2], I32)), 'SHAPE_MISMATCH', /input \[2, 3\] and target \[2\]; expected input \[N, C\] or \[C\]/);
       expectAntlerError(() => antler.multilabelMarginLoss(x, x), 'DTYPE_MISMATCH', /target must be int32 class indices \(padded with -1\); got float64/);
       expectAntlerError(() => new nn.MultiMarginLoss({ p: 1.5 }), 'INVALID_ARGUMENT', /MultiMarginLoss: p must be 1 or 2/);
