@@ -358,7 +358,7 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
       if (options && typeof options === 'object' && k in options)
         fail('INVALID_ARGUMENT', `${op}: antler has no nested-tensor fast path, so there is no '${k}': padded positions keep their computed values, as PyTorch's with enable_nested_tensor=False (its eval-mode fast path writes 0 there); drop the option and mask the padding in the loss`);
     const o = checkOptions<{ norm: Module | null }>(options, op, ['norm']);
-    // 0 is allowed, as PyTorch's: the stack is then its final norm (or returns its input).
+    // 0 is allowed (PyTorch builds such a stack; its forward raises IndexError on layers[0]): the stack is then its final norm (or returns its input).
     this.numLayers = checkInteger(numLayers, op, 'numLayers', 0);
     const norm = o.norm ?? null;
     if (norm !== null && (!(norm instanceof Module) || typeof (norm as { forward?: unknown }).forward !== 'function'))
@@ -384,7 +384,8 @@ abstract class TransformerStack<L extends TransformerLayer> extends Module {
  * copies of it (the same starting weights, as PyTorch's deep copies; a layer
  * that already belongs to a stack stays there, and this one is numLayers
  * copies of it), or a function called numLayers times (independently
- * initialised layers). numLayers 0 is allowed (as PyTorch): no layers (a
+ * initialised layers). numLayers 0 is allowed (PyTorch builds such a stack,
+ * but its forward raises IndexError on layers[0]): no layers (a
  * layer given is freed at once, the stack owning what it is given), and
  * forward is the final norm, or src itself without one.
  * forward(src, {mask, srcKeyPaddingMask, isCausal}) passes the masks to every
