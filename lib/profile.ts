@@ -109,7 +109,9 @@ export function profile<T>(fn: () => T, options?: ProfileOptions): ProfileInfo<T
 export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): ProfileInfo<T> | Promise<ProfileInfo<T>> {
   const { sync, addon } = checkRun('profile', fn, options);
   const start = totals(addon);
-  const cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
+  // As time()'s: a CUDA device fn is the first to use appears while fn runs, so it is looked for again before each wait.
+  const cudaAvailable = addon.backends().cuda.available;
+  let cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
   const kernels: ProfileKernel[] = [];
   // Per device, the most bytes live between ops.
   const seen = new Map<string, number>(Object.entries(start.devices).map(([d, m]) => [d, m.numBytes]));
@@ -122,7 +124,10 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     const before = totals(addon);
     const t0 = performance.now();
     const out = f.apply(addon, args);
-    if (sync) for (const d of cudaDevices) addon.synchronize(d);
+    if (sync) {
+      if (cudaAvailable) cudaDevices = Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+      for (const d of cudaDevices) addon.synchronize(d);
+    }
     const ms = performance.now() - t0;
     const after = totals(addon);
     see(after);
@@ -247,8 +252,14 @@ export function time<T>(fn: () => Promise<T>, options?: ProfileOptions): Promise
 export function time<T>(fn: () => T, options?: ProfileOptions): TimingInfo<T>;
 export function time<T>(fn: () => T | Promise<T>, options?: ProfileOptions): TimingInfo<T> | Promise<TimingInfo<T>> {
   const { sync, addon } = checkRun('time', fn, options);
-  const cudaDevices = Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+  // The CUDA devices in use: memory() lists a device from its first allocation on, so one that fn
+  // is the first to use (the first CUDA work of the process) appears while fn runs and is looked
+  // for again before each wait (where CUDA is available at all; a CPU-only run never looks again).
+  const cudaOf = () => Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+  const cudaAvailable = addon.backends().cuda.available;
+  let cudaDevices = cudaOf();
   const waitAll = () => {
+    if (cudaAvailable) cudaDevices = cudaOf();
     for (const d of cudaDevices) addon.synchronize(d);
   };
   waitAll();
