@@ -1031,28 +1031,37 @@ export function multilabelMarginLoss(x: Tensor, y: Tensor, options?: { reduction
     fail('SHAPE_MISMATCH', `${op}: input ${shapeText(x.shape)} and target ${shapeText(y.shape)}; expected input [N, C] or [C] (C > 0) and a target of the same shape`);
   const reduction = checkReduction(o.reduction ?? 'mean', op);
   const C = x.shape[x.rank - 1], N = x.size / C;
-  // count[n, j]: how often class j is listed before the row's first −1; other[n, i]: 1 where i is not listed.
   const labels = y.dataSync();
-  const count = new Float64Array(N * C), other = new Float64Array(N * C).fill(1);
   // Every entry, the padding after a row's first −1 included, must be a class or −1 (PyTorch checks the whole target).
   for (let i = 0; i < N * C; i++) {
     const c = labels[i];
     if (c < -1 || c >= C)
       fail('INVALID_ARGUMENT', `${op}: target ${c} (sample ${Math.floor(i / C)}, place ${i % C}) is outside [0, ${C}) and is not the padding -1 (as PyTorch's, every entry is checked, those after a row's first -1 too)`);
   }
-  for (let n = 0; n < N; n++)
-    for (let k = 0; k < C; k++) {
-      const c = labels[n * C + k];
-      if (c === -1) break;
-      count[n * C + c] += 1;
+  // listed[n]: the classes of row n before its first −1 (a repeat stays a repeat); K: the longest list.
+  const listed: number[][] = [];
+  for (let n = 0; n < N; n++) {
+    const row: number[] = [];
+    for (let k = 0; k < C && labels[n * C + k] !== -1; k++) row.push(labels[n * C + k]);
+    listed.push(row);
+  }
+  const K = Math.max(1, ...listed.map((r) => r.length));
+  // idx[n, k]: the k-th listed class (0 past the list, where live[n, k] = 0); other[n, i]: 1 where i is not listed.
+  const idx = new Int32Array(N * K), live = new Float64Array(N * K), other = new Float64Array(N * C).fill(1);
+  listed.forEach((row, n) =>
+    row.forEach((c, k) => {
+      idx[n * K + k] = c;
+      live[n * K + k] = 1;
       other[n * C + c] = 0;
-    }
+    }),
+  );
   return tidy(() => {
     const opts = { dtype: x.dtype, device: x.device };
     const rows = reshape(x, [N, C]);
-    // z[n, j, i] = 1 − x[n, j] + x[n, i], weighed by count[n, j] · other[n, i].
-    const z = add(sub(1, reshape(rows, [N, C, 1])), reshape(rows, [N, 1, C]));
-    const w = mul(reshape(tensor(count, [N, C], opts), [N, C, 1]), reshape(tensor(other, [N, C], opts), [N, 1, C]));
+    // z[n, k, i] = 1 − x[n, y_k] + x[n, i] over the K listed classes only (memory N·K·C, not N·C·C), weighed by live[n, k] · other[n, i].
+    const picked = gather(rows, 1, tensor(idx, [N, K], { dtype: 'int32', device: x.device }));
+    const z = add(sub(1, reshape(picked, [N, K, 1])), reshape(rows, [N, 1, C]));
+    const w = mul(reshape(tensor(live, [N, K], opts), [N, K, 1]), reshape(tensor(other, [N, C], opts), [N, 1, C]));
     const l = div(sum(mul(where(greater(z, 0), z, 0), w), [1, 2]), C);
     return reduce(x.rank === 2 ? l : reshape(l, []), reduction);
   });

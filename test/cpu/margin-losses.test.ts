@@ -324,6 +324,44 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
     tidy(() => expectClose([antler.multilabelMarginLoss(tensor([0.1, 0.2, 0.4, 0.8], [1, 4], F64), tensor([3, 0, -1, 1], [1, 4], I32)).item()], [0.85], 1e-15, 0));
   });
 
+  test('multilabelMarginLoss over many classes with a few listed takes memory of N·K·C (K the longest list), not N·C·C', () => {
+    const N = 4, C = 300;
+    const xs = randomArray(rng, N * C, -1, 1);
+    const lists = Array.from({ length: N }, (_, n) => (n === 0 ? [] : Array.from({ length: rng.int(1, 3) }, () => rng.int(0, C - 1))));
+    const labels = lists.flatMap((l) => [...l, ...new Array<number>(C - l.length).fill(-1)]);
+    // The reference and its gradient, in float64.
+    let expected = 0;
+    const g = new Array<number>(N * C).fill(0);
+    lists.forEach((l, n) => {
+      for (const j of l)
+        for (let i = 0; i < C; i++) {
+          if (l.includes(i)) continue;
+          const z = 1 - xs[n * C + j] + xs[n * C + i];
+          if (z > 0) {
+            expected += z / C / N;
+            g[n * C + j] -= 1 / C / N;
+            g[n * C + i] += 1 / C / N;
+          }
+        }
+    });
+    const x = tensor(xs, [N, C]).requiresGrad_(true);
+    const y = tensor(labels, [N, C], I32);
+    try {
+      const info = antler.profile(() => tidy(() => {
+        const l = antler.multilabelMarginLoss(x, y);
+        l.backward();
+        return l.item();
+      }));
+      expectClose([info.result], [expected], 1e-5, 1e-6);
+      expectClose(x.grad!.dataSync(), g, 1e-5, 1e-6);
+      // One [N, C, C] float32 intermediate alone would be N·C·C·4 = 1.44 MB; the whole loss and its backward stay far below.
+      expect(info.peakBytes).toBeLessThan((N * C * C * 4) / 8);
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+  });
+
   test("PyTorch's edges: a tie passes clamp_min's gradient; multiMarginLoss' strict > 0 does not; int32 targets equal float ones", () => {
     tidy(() => {
       // margin 0, x1 = x2: −y·0 + 0 = 0, clamp_min's gradient 1 there (torch's), so ∂/∂x1 = −y / N.
