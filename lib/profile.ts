@@ -111,7 +111,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   const start = totals(addon);
   // As time()'s: a CUDA device fn is the first to use appears while fn runs, so it is looked for again before each wait.
   const cudaAvailable = addon.backends().cuda.available;
-  let cudaDevices = Object.keys(start.devices).filter((d) => d.startsWith('cuda'));
+  let cudaDevices = cudaDevicesOf(addon);
   const kernels: ProfileKernel[] = [];
   // Per device, the most bytes live between ops.
   const seen = new Map<string, number>(Object.entries(start.devices).map(([d, m]) => [d, m.numBytes]));
@@ -125,7 +125,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     const t0 = performance.now();
     const out = f.apply(addon, args);
     if (sync) {
-      if (cudaAvailable) cudaDevices = Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+      if (cudaAvailable) cudaDevices = cudaDevicesOf(addon);
       for (const d of cudaDevices) addon.synchronize(d);
     }
     const ms = performance.now() - t0;
@@ -158,6 +158,11 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     return report(result, kernels, { newTensors: end.tensors - start.tensors, newBytes: end.bytes - start.bytes, peakBytes, wallMs });
   };
   return runWith(timed, fn, finish);
+}
+
+/** The CUDA devices memory() lists (a device is listed from its first allocation on). */
+function cudaDevicesOf(addon: NativeAddon): string[] {
+  return Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
 }
 
 /** profile()'s and time()'s arguments checked: fn, {sync} (default true); the addon, refused while either runs. */
@@ -255,11 +260,10 @@ export function time<T>(fn: () => T | Promise<T>, options?: ProfileOptions): Tim
   // The CUDA devices in use: memory() lists a device from its first allocation on, so one that fn
   // is the first to use (the first CUDA work of the process) appears while fn runs and is looked
   // for again before each wait (where CUDA is available at all; a CPU-only run never looks again).
-  const cudaOf = () => Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
   const cudaAvailable = addon.backends().cuda.available;
-  let cudaDevices = cudaOf();
+  let cudaDevices = cudaDevicesOf(addon);
   const waitAll = () => {
-    if (cudaAvailable) cudaDevices = cudaOf();
+    if (cudaAvailable) cudaDevices = cudaDevicesOf(addon);
     for (const d of cudaDevices) addon.synchronize(d);
   };
   waitAll();
