@@ -1348,3 +1348,5 @@ export { LBFGS } from './lbfgs';
 export type { LBFGSOptions } from './lbfgs';
 export { AdaHessian } from './adahessian';
 export type { AdaHessianOptions } from './adahessian';
+export { AveragedModel, SWALR, getSwaAvgFn, getEmaAvgFn, updateBn } from './swa';
+export type { AveragedModelOptions, AvgFn } from './swa';
