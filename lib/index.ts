@@ -55,13 +55,14 @@ export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, index
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll, select, narrow } from './ops/shape';
+export type { PadMode, PadOptions } from './ops/shape';
 export { padSequence } from './ops/sequence';
-export { conv1d } from './ops/conv';
+export { conv1d, convTranspose1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';
 export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';
-export type { Conv1dOptions } from './ops/conv';
+export type { Conv1dOptions, ConvTranspose1dOptions } from './ops/conv';
 export type { PadSequenceOptions, Lengths } from './ops/sequence';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, klDiv, gaussianNllLoss, poissonNllLoss, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from './ops/losses';
 export type { CtcLossOptions, KlDivOptions, KlDivReduction, GaussianNllOptions, PoissonNllOptions, MarginRankingLossOptions, HingeEmbeddingLossOptions, CosineEmbeddingLossOptions, TripletMarginLossOptions, MultiMarginLossOptions, MultilabelSoftMarginLossOptions } from './ops/losses';

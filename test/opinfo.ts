@@ -481,6 +481,24 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])], ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]])]],
   },
   {
+    // One sample per mode, told apart by the input's shape; two padded axes in the first.
+    name: 'pad(reflect, replicate, circular)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [3, 4])], note: "reflect on both axes" },
+      { inputs: [anyVals(rng, [2, 2, 3])], note: 'replicate, padding beyond the length' },
+      { inputs: [anyVals(rng, [2, 5])], note: 'circular, padding up to the length' },
+    ],
+    fn: ([x]) =>
+      x.rank === 3 ? antler.pad(x, [[0, 0], [0, 0], [4, 2]], { mode: 'replicate' })
+        : x.shape[1] === 4 ? antler.pad(x, [[1, 2], [3, 2]], { mode: 'reflect' })
+          : antler.pad(x, [[0, 0], [5, 2]], { mode: 'circular' }),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[2, 0]], { mode: 'reflect' })],
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[3, 0]], { mode: 'circular' })],
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 0]], { mode: 'reflect', value: 1 })],
+    ],
+  },
+  {
     name: 'ctcLoss',
     samples: (rng) => [
       { inputs: [anyVals(rng, [6, 2, 4])] },
@@ -550,6 +568,24 @@ export const OPS: OpInfo[] = [
         : w.shape[1] * 2 === x.shape[1] ? antler.conv1d(x, w, b, { groups: 2, padding: 1 })
           : antler.conv1d(x, w, b, { stride: 2, padding: 1 }),
     bad: [['SHAPE_MISMATCH', () => antler.conv1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3, 4, 5, 6], [1, 3, 2]))]],
+  },
+  {
+    // Told apart by the input's shape: [2, 3, 4] stride 2, padding 1, outputPadding 1; unbatched dilation 2, padding 2 (taps dropped at both ends); groups 2.
+    name: 'convTranspose1d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [3, 2, 3]), anyVals(rng, [2])], note: 'stride 2, padding 1, outputPadding 1' },
+      { inputs: [anyVals(rng, [2, 5]), anyVals(rng, [2, 3, 3]), anyVals(rng, [3])], note: 'unbatched, dilation 2, padding 2, stride 3' },
+      { inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [4, 3, 2]), anyVals(rng, [6])], note: 'groups 2, stride 2, dilation 2' },
+    ],
+    fn: ([x, w, b]) =>
+      x.rank === 2 ? antler.convTranspose1d(x, w, b, { dilation: 2, padding: 2, stride: 3 })
+        : x.shape[1] === 4 ? antler.convTranspose1d(x, w, b, { groups: 2, stride: 2, dilation: 2 })
+          : antler.convTranspose1d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.convTranspose1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3], [1, 1, 3]))],
+      ['INVALID_ARGUMENT', () => antler.convTranspose1d(t([1, 2], [1, 1, 2]), t([1, 2], [1, 1, 2]), null, { stride: 2, outputPadding: 2 })],
+      ['SHAPE_MISMATCH', () => antler.convTranspose1d(t([1], [1, 1, 1]), t([1], [1, 1, 1]), null, { padding: 1 })],
+    ],
   },
   {
     name: 'scaledDotProductAttention',

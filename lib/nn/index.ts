@@ -1,16 +1,16 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
 export {
-  Linear, Conv1d, Embedding, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  Linear, Conv1d, ConvTranspose1d, Embedding, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
 } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from '../ops/nn';
 export type { Reduction, BatchNormOptions, GroupNormOptions, InstanceNormOptions } from '../ops/nn';
-export type { BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions } from './layers';
+export type { BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions, Conv1dModuleOptions, Conv1dPaddingMode, ConvTranspose1dModuleOptions } from './layers';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from '../ops/losses';
 export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
-export { conv1d } from '../ops/conv';
+export { conv1d, convTranspose1d } from '../ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from '../ops/pool';
 export { SRU, SRUCell } from '../sru';

@@ -2,7 +2,8 @@
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
-import { conv1d, Conv1dOptions, convGeometry } from '../ops/conv';
+import { conv1d, Conv1dOptions, convGeometry, convTranspose1d, ConvTranspose1dOptions, convTransposeGeometry } from '../ops/conv';
+import { pad, PadMode } from '../ops/shape';
 import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
 import { batchNorm, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
@@ -57,24 +58,37 @@ export class Linear extends Module {
   }
 }
 
+/** torch.nn.Conv1d's padding_mode: 'zeros' (default) or one of pad's other modes. */
+export type Conv1dPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+/** Options of {@link Conv1d}. */
+export interface Conv1dModuleOptions extends Conv1dOptions {
+  bias?: boolean;
+  /** How the padding is filled (PyTorch's padding_mode): 'zeros' (default), 'reflect' (padding less than the input's length), 'replicate' or 'circular' (padding at most the length). */
+  paddingMode?: Conv1dPaddingMode;
+}
+
 /**
- * torch.nn.Conv1d (zero padding): weight [out, in / groups, kernelSize] and
- * bias [out], both U(±1/√(in / groups · kernelSize)) as in PyTorch;
- * forward(x [N, in, L] or [in, L]) is conv1d with the layer's stride,
- * padding, dilation and groups.
+ * torch.nn.Conv1d: weight [out, in / groups, kernelSize] and bias [out],
+ * both U(±1/√(in / groups · kernelSize)) as in PyTorch; forward(x [N, in, L]
+ * or [in, L]) is conv1d with the layer's stride, padding, dilation and
+ * groups. paddingMode other than 'zeros' pads the input with pad's mode of
+ * that name first (the same left and right amounts, 'same' included), then
+ * convolves without padding, as PyTorch.
  */
 export class Conv1d extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: number;
   readonly options: Conv1dOptions;
+  readonly paddingMode: Conv1dPaddingMode;
   weight: Tensor;
   bias: Tensor | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: number, options?: Conv1dOptions & { bias?: boolean } & Placement) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options?: Conv1dModuleOptions & Placement) {
     super();
     const op = 'Conv1d';
-    const o = placement(checkOptions<Conv1dOptions & { bias: boolean } & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'dtype', 'device']), op);
+    const o = placement(checkOptions<Conv1dModuleOptions & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
     if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
     this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
     this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
@@ -82,6 +96,10 @@ export class Conv1d extends Module {
     const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
     if (inChannels % groups !== 0 || outChannels % groups !== 0)
       fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    const mode = o.paddingMode === undefined ? 'zeros' : o.paddingMode;
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode as string))
+      fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(o.paddingMode)}`);
+    this.paddingMode = mode;
     this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
     convGeometry(op, Number.MAX_SAFE_INTEGER, kernelSize, this.options); // the options, checked now rather than at the first forward
     // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kernelSize.
@@ -94,7 +112,86 @@ export class Conv1d extends Module {
     this.checkUsable('Conv1d');
     checkTensor(x, 'Conv1d', 'input');
     if (this.weight) checkModuleInput('Conv1d', 'input', x, this.weight);
-    return conv1d(x, this.weight, this.bias, this.options);
+    if (this.paddingMode === 'zeros') return conv1d(x, this.weight, this.bias, this.options);
+    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `Conv1d: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, L] or unbatched [${this.inChannels}, L]`);
+    // PyTorch pads with the mode (left and right as conv1d's zeros would be), then convolves with padding 0.
+    const L = x.shape[x.rank - 1];
+    const g = convGeometry('Conv1d', Number.MAX_SAFE_INTEGER, this.kernelSize, this.options);
+    if (this.paddingMode === 'reflect' && Math.max(g.left, g.right) >= L)
+      fail('INVALID_ARGUMENT', `Conv1d: paddingMode 'reflect' needs padding less than the input's length; got padding [${g.left}, ${g.right}] for an input of length ${L} (shape ${shapeText(x.shape)})`);
+    if (this.paddingMode === 'circular' && Math.max(g.left, g.right) > L)
+      fail('INVALID_ARGUMENT', `Conv1d: paddingMode 'circular' needs padding at most the input's length; got padding [${g.left}, ${g.right}] for an input of length ${L} (shape ${shapeText(x.shape)})`);
+    if (!g.left && !g.right) return conv1d(x, this.weight, this.bias, { ...this.options, padding: 0 });
+    return tidy(() => {
+      const pads: [number, number][] = x.shape.map((_, i) => (i === x.rank - 1 ? [g.left, g.right] : [0, 0]));
+      return conv1d(pad(x, pads, { mode: this.paddingMode as PadMode }), this.weight, this.bias, { ...this.options, padding: 0 });
+    });
+  }
+}
+
+/** Options of {@link ConvTranspose1d}. */
+export interface ConvTranspose1dModuleOptions extends ConvTranspose1dOptions {
+  bias?: boolean;
+}
+
+/**
+ * torch.nn.ConvTranspose1d: weight [in, out / groups, kernelSize] and bias
+ * [out], both U(±1/√(out / groups · kernelSize)) as PyTorch's
+ * reset_parameters (kaiming_uniform with a = √5 over the fan-in that
+ * _calculate_fan_in_and_fan_out reads from this layout: weight.size(1) ·
+ * kernelSize); forward(x [N, in, L] or [in, L], {outputSize}) is
+ * convTranspose1d with the layer's options. outputSize (PyTorch's
+ * output_size: [Lout], or with the batch and channel axes, [N, out, Lout],
+ * or [out, Lout] for unbatched input) picks the outputPadding that gives that
+ * length, which must lie in [min, min + stride − 1], min the length with
+ * outputPadding 0.
+ */
+export class ConvTranspose1d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly options: ConvTranspose1dOptions;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options?: ConvTranspose1dModuleOptions & Placement) {
+    super();
+    const op = 'ConvTranspose1d';
+    const o = placement(checkOptions<ConvTranspose1dModuleOptions & Placement>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation', 'bias', 'dtype', 'device']), op);
+    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
+    this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
+    this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
+    this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);
+    const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0)
+      fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    this.options = { stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, dilation: o.dilation, groups };
+    convTransposeGeometry(op, Number.MAX_SAFE_INTEGER / 4, kernelSize, this.options); // the options, checked now
+    // PyTorch: fan_in = weight.size(1) · kernelSize = out / groups · kernelSize, for the weight and the bias.
+    const bound = 1 / Math.sqrt((outChannels / groups) * kernelSize);
+    this.weight = this.registerParameter('weight', uniform([inChannels, outChannels / groups, kernelSize], bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+  }
+
+  forward(x: Tensor, options?: { outputSize?: readonly number[] }): Tensor {
+    const op = 'ConvTranspose1d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+    const fo = checkOptions<{ outputSize: readonly number[] }>(options, op, ['outputSize']);
+    if (fo.outputSize === undefined) return convTranspose1d(x, this.weight, this.bias, this.options);
+    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, L] or unbatched [${this.inChannels}, L]`);
+    const size = fo.outputSize;
+    const full = x.rank; // [N, out, Lout] for batched input, [out, Lout] unbatched
+    if (!Array.isArray(size) || (size.length !== 1 && size.length !== full) || !size.every((v) => typeof v === 'number' && Number.isInteger(v)))
+      fail('INVALID_ARGUMENT', `${op}: for ${x.rank}-D input, outputSize must hold 1 or ${full} integers (as PyTorch's output_size); got ${describe(size)}`);
+    const want = size[size.length - 1];
+    const stride = this.options.stride ?? 1, padding = this.options.padding ?? 0, dilation = this.options.dilation ?? 1;
+    const L = x.shape[x.rank - 1];
+    const min = (L - 1) * stride - 2 * padding + dilation * (this.kernelSize - 1) + 1, max = min + stride - 1;
+    if (want < min || want > max)
+      fail('INVALID_ARGUMENT', `${op}: requested an output size of ${shapeText(size)}, but valid sizes range from ${min} to ${max} (for an input of length ${L})`);
+    return convTranspose1d(x, this.weight, this.bias, { ...this.options, outputPadding: want - min });
   }
 }
 

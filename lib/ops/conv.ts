@@ -3,13 +3,16 @@
  * padded input's positions, then one GEMM (linear) over every output
  * position, or one batched GEMM over the groups; the gradients come from
  * autograd (the index select's is a scatter-add, the GEMM's are GEMMs).
+ * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
+ * GEMM giving every (input position, tap, output channel) contribution, then
+ * one row scatter-add (col2im) into the output positions.
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
-import { add, matmul, permute, reshape } from './core';
-import { indexSelect } from './indexing';
+import { add, matmul, permute, reshape, slice } from './core';
+import { indexSelect, scatterAddRows } from './indexing';
 import { linear } from './nn';
 import { pad } from './shape';
 
@@ -94,6 +97,109 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, g.Lout]);
       if (bias) out = add(out, reshape(bias, [Cout, 1]));
     }
+    return unbatched ? reshape(out, [Cout, g.Lout]) : out;
+  });
+}
+
+/** Options of {@link convTranspose1d} (torch.nn.functional.conv_transpose1d's). */
+export interface ConvTranspose1dOptions {
+  stride?: number;
+  /** dilation·(K − 1) − padding zeros on both ends of the input, as PyTorch's: the output loses `padding` positions at each end. An integer ≥ 0. */
+  padding?: number;
+  /** Positions added at the end of the output (PyTorch's output_padding), to pick among the lengths that a strided conv1d maps to one length; smaller than stride or than dilation. */
+  outputPadding?: number;
+  /** Channel groups: weight [inChannels, outChannels / groups, K]. */
+  groups?: number;
+  dilation?: number;
+}
+
+/** @internal The checked options and output length of a transposed convolution (PyTorch's rules). */
+export function convTransposeGeometry(op: string, L: number, K: number, o: ConvTranspose1dOptions): { stride: number; padding: number; outputPadding: number; dilation: number; Lout: number } {
+  const integer = (v: unknown, what: string, min: number, dflt: number) => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail('INVALID_ARGUMENT', `${op}: ${what} must be ${min === 1 ? 'a positive integer' : 'an integer ≥ 0'}; got ${describe(v)}`);
+    return v;
+  };
+  const stride = integer(o.stride, 'stride', 1, 1);
+  const dilation = integer(o.dilation, 'dilation', 1, 1);
+  const padding = integer(o.padding, 'padding', 0, 0);
+  const outputPadding = integer(o.outputPadding, 'outputPadding', 0, 0);
+  if (outputPadding >= stride && outputPadding >= dilation)
+    fail('INVALID_ARGUMENT', `${op}: outputPadding must be smaller than either stride or dilation (as PyTorch); got outputPadding ${outputPadding}, stride ${stride}, dilation ${dilation}`);
+  const Lout = (L - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1;
+  if (Lout < 1)
+    fail('SHAPE_MISMATCH', `${op}: the output length (${L} − 1)·${stride} − 2·${padding} + ${dilation}·(${K} − 1) + ${outputPadding} + 1 = ${Lout} is less than 1 (input length ${L}, stride ${stride}, padding ${padding}, dilation ${dilation}, kernel ${K}, outputPadding ${outputPadding})`);
+  return { stride, padding, outputPadding, dilation, Lout };
+}
+
+/**
+ * A 1-D transposed convolution (torch.nn.functional.conv_transpose1d, the
+ * gradient of conv1d with respect to its input): x [N, Cin, L] (or [Cin,
+ * L]), weight [Cin, Cout / groups, K], bias [Cout] or null → [N, Cout, Lout]
+ * (or [Cout, Lout]), Lout = (L − 1)·stride − 2·padding + dilation·(K − 1) +
+ * outputPadding + 1; y[n, co, i·stride + k·dilation − padding] += x[n, ci,
+ * i]·w[ci, co mod (Cout / groups), k] over the input channels ci of co's
+ * group, positions outside [0, Lout) dropped. One GEMM (batched over the
+ * groups) of the input against the weight, then one row scatter-add into
+ * the output positions; the gradients come from autograd.
+ */
+export function convTranspose1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: ConvTranspose1dOptions): Tensor {
+  const op = 'convTranspose1d';
+  checkTensor(x, op, 'input');
+  checkTensor(weight, op, 'weight');
+  if (bias !== null && bias !== undefined) checkTensor(bias, op, 'bias');
+  const o = checkOptions<ConvTranspose1dOptions>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
+  const G = o.groups === undefined ? 1 : o.groups;
+  if (typeof G !== 'number' || !Number.isInteger(G) || G < 1) fail('INVALID_ARGUMENT', `${op}: groups must be a positive integer; got ${describe(G)}`);
+  if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected [inChannels, outChannels / groups, kernelSize]`);
+  const [Cin, Og, K] = weight.shape;
+  const Cout = Og * G;
+  if (K === 0 || Og === 0 || Cin === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size or channel count of 0 is not a convolution`);
+  if (Cin % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cin} input channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
+  if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, L] or unbatched [${Cin}, L]`);
+  const unbatched = x.rank === 2;
+  const [N, C, L] = unbatched ? [1, x.shape[0], x.shape[1]] : x.shape;
+  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)} expects ${Cin}`);
+  if (L === 0) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; its length is 0`);
+  if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
+  if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
+  if (bias) {
+    if (bias.rank !== 1 || bias.shape[0] !== Cout) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+    if (bias.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: bias is ${bias.dtype} and weight ${weight.dtype}; expected one dtype`);
+    if (bias.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: bias is on ${bias.device} and weight on ${weight.device}`);
+  }
+  const g = convTransposeGeometry(op, L, K, o);
+  const Cg = Cin / G;
+  checkShape([N, Cout, g.Lout], op, 'the output shape');
+  checkShape([N * G * L * K + 1, Og], op, 'the contributions');
+  return tidy(() => {
+    const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
+    // Every contribution x[n, ci, i]·w[ci, o, k] summed over ci of a group, as rows (n, g, i, k) of Og columns.
+    let contrib: Tensor;
+    if (G === 1) {
+      const wk = reshape(permute(weight, [2, 1, 0]), [K * Og, Cin]); // [(k, o), ci]
+      contrib = linear(permute(xb, [0, 2, 1]), wk, null); // [N, L, K·Og]
+    } else {
+      const xg = permute(reshape(xb, [N, G, Cg, L]), [0, 1, 3, 2]); // [N, G, L, Cg]
+      const wg = reshape(permute(reshape(weight, [G, Cg, Og, K]), [0, 3, 2, 1]), [G, K * Og, Cg]);
+      contrib = matmul(xg, wg, { transposeB: true }); // [N, G, L, K·Og]
+    }
+    // Row (b, i, k) lands in output row b·Lout + i·stride + k·dilation − padding; one spare row past the end takes those outside [0, Lout).
+    const B = N * G, rows = B * g.Lout;
+    const target = new Int32Array(B * L * K);
+    let dropped = false;
+    for (let i = 0; i < L; i++)
+      for (let k = 0; k < K; k++) {
+        const p = i * g.stride + k * g.dilation - g.padding;
+        const inside = p >= 0 && p < g.Lout;
+        if (!inside) dropped = true;
+        for (let b = 0; b < B; b++) target[(b * L + i) * K + k] = inside ? b * g.Lout + p : rows;
+      }
+    const index = tensor(target, [B * L * K], { dtype: 'int32', device: x.device });
+    let y = scatterAddRows(reshape(contrib, [B * L * K, Og]), index, dropped ? rows + 1 : rows, 'convTranspose1d');
+    if (dropped) y = slice(y, [0, 0], [rows, Og]);
+    let out = G === 1 ? permute(reshape(y, [N, g.Lout, Cout]), [0, 2, 1]) : reshape(permute(reshape(y, [N, G, g.Lout, Og]), [0, 1, 3, 2]), [N, Cout, g.Lout]);
+    if (bias) out = add(out, reshape(bias, [Cout, 1]));
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
   });
 }

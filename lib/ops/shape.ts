@@ -1,15 +1,17 @@
 /**
  * Shape helpers PyTorch and TensorFlow.js users reach for: squeeze,
  * unsqueeze/expandDims, flatten, split/chunk/unstack, tile and pad. Each is
- * a composition of reshape, slice, broadcastTo and concat, so gradients come
- * from those ops and every device runs them.
+ * a composition of reshape, slice, broadcastTo and concat (pad's reflect,
+ * replicate and circular modes: indexSelect), so gradients come from those
+ * ops and every device runs them.
  */
 import { isGradEnabled } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { checkTensor, full, Tensor } from '../tensor';
+import { checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
 import { broadcastTo, concat, reshape, slice } from './core';
+import { indexSelect } from './indexing';
 
 /** An axis in [−rank, rank) (0-d tensors take 0 and −1), normalised. */
 function axisOf(x: Tensor, axis: unknown, op: string, rank = Math.max(1, x.rank)): number {
@@ -204,14 +206,38 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
   });
 }
 
+/** How {@link pad} fills the new positions (torch.nn.functional.pad's modes). */
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** Options of {@link pad}. */
+export interface PadOptions {
+  /** The constant of mode 'constant' (default 0). */
+  value?: number;
+  /**
+   * 'constant' (default): `value`; 'reflect': the mirror image without the
+   * edge (…, x2, x1 | x0, x1, x2, …), each side's padding less than the axis;
+   * 'replicate': the edge element repeated; 'circular': the other end's
+   * elements (wrapping around once at most: padding ≤ the axis).
+   */
+  mode?: PadMode;
+}
+
 /**
- * Pads x with a constant (default 0): `paddings[i] = [before, after]` for
- * each axis, as tf.pad (torch.nn.functional.pad lists them from the last axis
- * backwards). The gradient is the slice of the unpadded region.
+ * Pads x: `paddings[i] = [before, after]` for each axis, as tf.pad
+ * (torch.nn.functional.pad lists them from the last axis backwards). Mode
+ * 'constant' (default) adds `value` (default 0), and its gradient is the
+ * slice of the unpadded region; 'reflect', 'replicate' and 'circular' (as
+ * torch.nn.functional.pad's, which takes them on the last one to three axes;
+ * here on any axis) take each padded axis' positions with one indexSelect,
+ * so the gradient scatter-adds the copies back.
  */
-export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], options?: { value?: number }): Tensor {
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], options?: PadOptions): Tensor {
   checkTensor(x, 'pad', 'x');
-  const o = checkOptions<{ value: number }>(options, 'pad', ['value']);
+  const o = checkOptions<PadOptions>(options, 'pad', ['value', 'mode']);
+  const mode = o.mode === undefined ? 'constant' : o.mode;
+  if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode as string))
+    fail('INVALID_ARGUMENT', `pad: mode must be 'constant', 'reflect', 'replicate' or 'circular'; got ${describe(o.mode)}`);
+  if (mode !== 'constant' && o.value !== undefined) fail('INVALID_ARGUMENT', `pad: mode '${mode}' takes no value (as PyTorch); got value ${describe(o.value)}`);
   const value = o.value === undefined ? 0 : checkNumber(o.value, 'pad', 'value');
   if (!Array.isArray(paddings) || paddings.length !== x.rank)
     fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${shapeText(x.shape)}); got ${describe(paddings)}`);
@@ -220,13 +246,37 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
       fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0; got ${describe(p)}`);
   });
   if (x.dtype === 'int32' && !Number.isInteger(value)) fail('DTYPE_MISMATCH', `pad: the value ${value} is not an integer and x is int32; cast x first`);
+  if (mode !== 'constant')
+    paddings.forEach(([before, after], ax) => {
+      if (!before && !after) return;
+      const n = x.shape[ax], most = Math.max(before, after);
+      if (mode === 'reflect' && most >= n)
+        fail('INVALID_ARGUMENT', `pad: reflect padding [${before}, ${after}] of axis ${ax} must be less than its size ${n} (shape ${shapeText(x.shape)}), as PyTorch`);
+      if (mode === 'circular' && most > n)
+        fail('INVALID_ARGUMENT', `pad: circular padding [${before}, ${after}] of axis ${ax} must be at most its size ${n} (shape ${shapeText(x.shape)}): it wraps around once at most, as PyTorch`);
+      if (mode === 'replicate' && n === 0) fail('INVALID_ARGUMENT', `pad: replicate padding [${before}, ${after}] of axis ${ax} needs an element to repeat; the axis is empty (shape ${shapeText(x.shape)})`);
+    });
   checkShape(x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]), 'pad', 'the padded shape');
   return tidy(() => {
     let y = x;
     paddings.forEach(([before, after], ax) => {
       if (!before && !after) return;
-      const block = (n: number) => full(y.shape.map((d, i) => (i === ax ? n : d)), value, { dtype: x.dtype, device: x.device });
-      y = concat([...(before ? [block(before)] : []), y, ...(after ? [block(after)] : [])], ax);
+      if (mode === 'constant') {
+        const block = (n: number) => full(y.shape.map((d, i) => (i === ax ? n : d)), value, { dtype: x.dtype, device: x.device });
+        y = concat([...(before ? [block(before)] : []), y, ...(after ? [block(after)] : [])], ax);
+        return;
+      }
+      // The source position of each padded position j − before, j in [0, n + before + after).
+      const n = y.shape[ax];
+      const at = new Int32Array(n + before + after);
+      for (let j = 0; j < at.length; j++) {
+        const p = j - before;
+        at[j] = p >= 0 && p < n ? p
+          : mode === 'replicate' ? (p < 0 ? 0 : n - 1)
+            : mode === 'reflect' ? (p < 0 ? -p : 2 * (n - 1) - p)
+              : ((p % n) + n) % n;
+      }
+      y = indexSelect(y, ax, tensor(at, [at.length], { dtype: 'int32', device: x.device }));
     });
     return y === x ? reshape(x, x.shape) : y;
   });
