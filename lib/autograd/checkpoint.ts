@@ -129,7 +129,13 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
       const againTensors = again.filter((a): a is Tensor => a instanceof Tensor);
       try {
         return withGrad(() => {
-          const re = tidy(() => outputList(op, secondCall(op, fn, again)).filter((o) => o.requiresGrad && !againTensors.includes(o)));
+          // The outputs the first run recorded, picked the same way: fn's own (not an argument, not a
+          // tensor from outside), needing a gradient, each once.
+          const second = tidyMade(() => {
+            const all = outputList(op, secondCall(op, fn, again));
+            return all.filter((o, i) => o.requiresGrad && !againTensors.includes(o) && all.indexOf(o) === i);
+          });
+          const re = second.result.filter((o) => second.made.has(o));
           const reShapes = re.map((o) => o.shape);
           if (re.length !== shapes.length || reShapes.some((s, i) => s.length !== shapes[i].length || s.some((d, j) => d !== shapes[i][j])))
             fail('INVALID_ARGUMENT', `${op}: run again for the gradient, the function gave outputs needing a gradient of shapes ${shapeText(reShapes)}; the first run gave ${shapeText(shapes)}: it must compute the same thing both times`);

@@ -201,6 +201,38 @@ describe(`checkpoint (seed ${SEED})`, () => {
     }
   });
 
+  test('an output given twice, and a tensor from outside that needs a gradient given back: the second run picks the same outputs as the first', () => {
+    // The second run once kept every output needing a gradient (each repeat, and tensors from outside):
+    // INVALID_ARGUMENT "shapes [B, H], [B, H]; the first run gave [B, H]" at backward.
+    const B = rng.int(1, 4), H = rng.int(2, 5);
+    const lin = new nn.Linear(H, H, F64);
+    const x = rand([B, H]).requiresGrad_(true), u = rand([B, H]).requiresGrad_(true);
+    const all = [x, u, ...lin.parameters()];
+    try {
+      const run = (ck: boolean) =>
+        tidy(() => {
+          clear(all);
+          const z = antler.sin(u);
+          const f = (h: Tensor): Tensor[] => {
+            const t = antler.tanh(lin.forward(h));
+            return [t, z, t, h];
+          };
+          const [p, zz, q, same] = ck ? antler.checkpoint(f, x) : f(x);
+          expect(zz).toBe(z);
+          expect(same).toBe(x);
+          if (ck) expect(q).toBe(p);
+          antler.sum(antler.add(antler.add(antler.mul(p, zz), antler.square(q)), antler.mul(same, p))).backward();
+          return gradsOf(all);
+        });
+      const ck = run(true), plain = run(false);
+      ck.forEach((g, i) => expectClose(g!, plain[i]!, 1e-13, 1e-14, `tensor ${i}, seed ${SEED}`));
+    } finally {
+      clear(all);
+      for (const t of [x, u]) t.dispose();
+      lin.dispose();
+    }
+  });
+
   test('under noGrad it is fn itself: no node, fn run once', () => {
     const x = rand([2, 3]).requiresGrad_(true);
     let calls = 0;
