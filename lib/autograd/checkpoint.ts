@@ -29,7 +29,16 @@ type Outputs = Tensor | readonly Tensor[];
 function outputList(op: string, out: unknown): Tensor[] {
   if (out instanceof Tensor) return [out];
   if (Array.isArray(out) && out.length > 0 && out.every((t) => t instanceof Tensor)) return out as Tensor[];
-  fail('INVALID_ARGUMENT', `${op}: the function must return a Tensor or a non-empty array of Tensors; got ${describe(out)}`);
+  const expected = `${op}: the function must return a Tensor or a non-empty array of Tensors; got`;
+  if (Array.isArray(out) && out.length > 0) {
+    const i = out.findIndex((t) => !(t instanceof Tensor));
+    fail('INVALID_ARGUMENT', `${expected} an array whose element ${i} is ${describe(out[i])}`);
+  }
+  // A module's result object (nn.GRU's {output, hidden, stats}, nn.SRU's {output, c}): name its tensors.
+  const keys = out && typeof out === 'object' ? Object.keys(out).filter((k) => (out as Record<string, unknown>)[k] instanceof Tensor) : [];
+  if (keys.length > 0)
+    fail('INVALID_ARGUMENT', `${expected} an object with Tensors ${keys.join(', ')} (a module's result?): return them as an array, e.g. [r.${keys.join(', r.')}]`);
+  fail('INVALID_ARGUMENT', `${expected} ${describe(out)}`);
 }
 
 /** fn(...args) run again for the gradient; a tensor it reads that was disposed since the first run is named as such. */
@@ -61,7 +70,12 @@ const shapeText = (ts: readonly (readonly number[])[]) => ts.map((s) => `[${s.jo
  * and the tensors it reaches from outside still alive and unchanged at
  * backward (an argument written in place meanwhile is MODIFIED_IN_PLACE).
  * An output that is an argument or a tensor from outside is returned as it
- * is. Without recording (noGrad) it is fn(...args). Not twice
+ * is. What fn changes as it runs happens twice, as in PyTorch (a
+ * BatchNorm in training mode updates its running statistics in both runs);
+ * parameters reached from outside are read again at backward (an optimizer
+ * step in between is not detected, as in PyTorch); tensors fn makes and
+ * does not return are disposed when checkpoint returns. Without recording
+ * (noGrad) it is fn(...args). Not twice
  * differentiable (backward with createGraph through it is NOT_SUPPORTED).
  *
  *   // BPTT over T steps keeping one state per 64-step segment:

@@ -283,6 +283,14 @@ describe(`checkpoint (seed ${SEED})`, () => {
       expectAntlerError(() => antler.checkpoint(3 as never, x), 'INVALID_ARGUMENT', /checkpoint: expected the function to run first; got 3/);
       expectAntlerError(() => antler.checkpoint((() => 5) as never, x), 'INVALID_ARGUMENT', /must return a Tensor or a non-empty array of Tensors; got 5/);
       expectAntlerError(() => antler.checkpoint((() => []) as never, x), 'INVALID_ARGUMENT', /non-empty array/);
+      // An element that is not a Tensor is named; a module's result object names its tensors.
+      expectAntlerError(() => tidy(() => antler.checkpoint(((h: Tensor) => [antler.exp(h), undefined]) as never, x)), 'INVALID_ARGUMENT', /got an array whose element 1 is undefined/);
+      const gru = new nn.GRU(3, 2, F64);
+      try {
+        expectAntlerError(() => tidy(() => antler.checkpoint(((h: Tensor) => gru.forward(antler.reshape(h, [2, 1, 3]))) as never, x)), 'INVALID_ARGUMENT', /got an object with Tensors output, hidden \(a module's result\?\): return them as an array, e\.g\. \[r\.output, r\.hidden\]/);
+      } finally {
+        gru.dispose();
+      }
       const gone = rand([2]);
       gone.dispose();
       expectAntlerError(() => antler.checkpoint((h: Tensor) => antler.exp(h), gone), 'DISPOSED', /argument 0/);
