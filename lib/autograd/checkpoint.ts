@@ -115,8 +115,15 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
   try {
     if (differentiable.length === 0) return (returnedArray ? result : result[0]) as R;
     for (const o of differentiable)
-      if (o.dtype !== differentiable[0].dtype || o.device !== differentiable[0].device)
-        fail('NOT_SUPPORTED', `${op}: the outputs that need a gradient must share one dtype and device; got ${differentiable.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
+      if (o.device !== differentiable[0].device)
+        fail('NOT_SUPPORTED', `${op}: the outputs that need a gradient must share one device; got ${differentiable.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
+    // float32 and float64 outputs together are joined in float64 (exact for the float32 values), each
+    // given back in its own dtype.
+    const common = differentiable.every((o) => o.dtype === differentiable[0].dtype) ? differentiable[0].dtype : 'float64';
+    const flat = (o: Tensor) => {
+      const f = reshape(o, [o.size]);
+      return o.dtype === common ? f : f.cast(common);
+    };
     // Where the gradient goes: each tensor argument, then the parameters and earlier results fn reached.
     const captured: Edge[] = [];
     const seen = new Set<unknown>();
@@ -132,7 +139,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
     const shapes = differentiable.map((o) => o.shape);
     // The one recorded result: the output's values (detached: the first run's graph goes with it), or
     // every such output's, flattened and joined.
-    const root = differentiable.length === 1 ? differentiable[0].detach() : tidy(() => concat(differentiable.map((o) => reshape(o.detach(), [o.size])), 0));
+    const root = differentiable.length === 1 ? differentiable[0].detach() : tidy(() => concat(differentiable.map((o) => flat(o.detach())), 0));
     recordEdges(root, op, edges, (gy, saved) => secondRun(gy, saved), inputs);
     const secondRun = (gy: Tensor, saved: Tensor[]): (Tensor | null)[] => {
       const now = globalDrawState();
@@ -153,7 +160,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
           const reShapes = re.map((o) => o.shape);
           if (re.length !== shapes.length || reShapes.some((s, i) => s.length !== shapes[i].length || s.some((d, j) => d !== shapes[i][j])))
             fail('INVALID_ARGUMENT', `${op}: run again for the gradient, the function gave outputs needing a gradient of shapes ${shapeText(reShapes)}; the first run gave ${shapeText(shapes)}: it must compute the same thing both times`);
-          const reRoot = re.length === 1 ? re[0] : concat(re.map((o) => reshape(o, [o.size])), 0);
+          const reRoot = re.length === 1 ? re[0] : concat(re.map(flat), 0);
           return gradients(reRoot, gy, [...againTensors.map(edgeOf), ...captured], false, true);
         });
       } finally {
@@ -166,7 +173,8 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
     } else {
       let offset = 0;
       for (const [i, o] of differentiable.entries()) {
-        const piece = reshape(slice(root, [offset], [o.size]), shapes[i]);
+        const at = offset;
+        const piece = o.dtype === common ? reshape(slice(root, [at], [o.size]), shapes[i]) : tidy(() => reshape(slice(root, [at], [o.size]), shapes[i]).cast(o.dtype));
         offset += o.size;
         result.forEach((r, j) => r === o && (result[j] = piece));
       }

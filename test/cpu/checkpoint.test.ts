@@ -233,6 +233,34 @@ describe(`checkpoint (seed ${SEED})`, () => {
     }
   });
 
+  test('float32 and float64 outputs together (as PyTorch allows): each in its own dtype, the plain gradients', () => {
+    // Once NOT_SUPPORTED "the outputs that need a gradient must share one dtype and device".
+    const B = rng.int(1, 4), H = rng.int(2, 5);
+    const lin = new nn.Linear(H, H, F64);
+    const x = rand([B, H]).requiresGrad_(true);
+    const all = [x, ...lin.parameters()];
+    try {
+      const f = (h: Tensor): Tensor[] => [antler.tanh(lin.forward(h)), antler.sin(h).cast('float32'), antler.exp(h)];
+      const run = (ck: boolean) =>
+        tidy(() => {
+          clear(all);
+          const [p, q, r] = ck ? antler.checkpoint(f, x) : f(x);
+          expect([p.dtype, q.dtype, r.dtype]).toEqual(['float64', 'float32', 'float64']);
+          expect(q.shape).toEqual([B, H]);
+          const loss = antler.add(antler.sum(antler.mul(p, r)), antler.sum(antler.square(q)).cast('float64'));
+          loss.backward();
+          return [Array.from(p.dataSync()), Array.from(q.dataSync()), Array.from(r.dataSync()), ...gradsOf(all)];
+        });
+      const ck = run(true), plain = run(false);
+      expect(ck[1]).toEqual(plain[1]);
+      ck.forEach((v, i) => expectClose(v!, plain[i]!, 1e-13, 1e-14, `value ${i}, seed ${SEED}`));
+    } finally {
+      clear(all);
+      x.dispose();
+      lin.dispose();
+    }
+  });
+
   test('under noGrad it is fn itself: no node, fn run once', () => {
     const x = rand([2, 3]).requiresGrad_(true);
     let calls = 0;
