@@ -160,6 +160,13 @@ export interface NativeAddon {
   adadeltaStep(param: NativeHandle, grad: NativeHandle, squareAvg: NativeHandle, accDelta: NativeHandle, o: {
     lr: number; rho: number; eps: number; weightDecay: number; maximize: boolean;
   }): void;
+  rpropStep(param: NativeHandle, grad: NativeHandle, prev: NativeHandle, stepSize: NativeHandle, o: {
+    etaMinus: number; etaPlus: number; stepSizeMin: number; stepSizeMax: number; maximize: boolean;
+  }): void;
+  /** eta and mu: the state's values before this step (torch 2.x's ASGD updates them after it). */
+  asgdStep(param: NativeHandle, grad: NativeHandle, ax: NativeHandle, o: {
+    lambd: number; eta: number; mu: number; weightDecay: number; maximize: boolean;
+  }): void;
 }
 
 export interface LoadAttempt {

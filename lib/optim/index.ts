@@ -1,7 +1,8 @@
 /**
  * Optimizers with torch.optim's defaults and update rules, step for step.
- * SGD's, Adam's, RMSprop's, Adagrad's, RAdam's, NAdam's, Adamax's and Adadelta's update of a parameter is one fused
- * native kernel (sgdStep, adamStep, rmspropStep, adagradStep, radamStep, nadamStep, adamaxStep, adadeltaStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
+ * SGD's, Adam's, RMSprop's, Adagrad's, RAdam's, NAdam's, Adamax's, Adadelta's, Rprop's and ASGD's update of a parameter is
+ * one fused native kernel (sgdStep, adamStep, rmspropStep, adagradStep, radamStep, nadamStep, adamaxStep, adadeltaStep,
+ * rpropStep, asgdStep); L-BFGS (lbfgs.ts) and AdaHessian (adahessian.ts)
  * evaluate a closure several times per step.
  */
 import { isolated, keep, tidy } from '../engine';
@@ -371,6 +372,106 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     native().adadeltaStep(p.handle, g.handle, sq.handle, acc.handle, {
       lr: o.lr, rho: o.rho, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize,
     });
+  }
+}
+
+export interface RpropOptions {
+  lr: number;
+  etas: [number, number];
+  stepSizes: [number, number];
+  maximize: boolean;
+}
+
+/** A [number, number] option (Rprop's etas and stepSizes), each finite. */
+function checkPair(v: unknown, name: string, key: string, what: string): asserts v is [number, number] {
+  if (!Array.isArray(v) || v.length !== 2) fail('INVALID_ARGUMENT', `${name}: ${key} must be ${what}; got ${describe(v)}`);
+  v.forEach((x, i) => checkFinite(x, name, `${key}[${i}]`));
+}
+
+/**
+ * torch.optim.Rprop (lr 1e-2, etas [0.5, 1.2], stepSizes [1e-6, 50]): resilient
+ * backpropagation. Each element has its own step size `stepSize` (PyTorch's
+ * step_size, lr at the first step): times etas[1] while the gradient keeps its
+ * sign, times etas[0] when it flips (and that step's gradient counts as 0),
+ * clamped to stepSizes; the parameter moves by −sign(grad)·stepSize. `prev`
+ * keeps the last gradient. One fused native kernel per parameter.
+ */
+export class Rprop extends Optimizer<RpropOptions> {
+  constructor(params: ParamsArg<RpropOptions>, options: Partial<RpropOptions> = {}) {
+    super(params, { lr: 1e-2, etas: [0.5, 1.2], stepSizes: [1e-6, 50], maximize: false }, options, 'Rprop');
+  }
+
+  protected validate(g: RpropOptions, name: string): void {
+    checkLr(g.lr, name);
+    checkPair(g.etas, name, 'etas', '[etaminus, etaplus]');
+    if (!(g.etas[0] > 0 && g.etas[0] < 1 && g.etas[1] > 1))
+      fail('INVALID_ARGUMENT', `${name}: etas must satisfy 0 < etaminus < 1 < etaplus; got [${g.etas[0]}, ${g.etas[1]}]`);
+    checkPair(g.stepSizes, name, 'stepSizes', '[min, max]');
+    if (!(g.stepSizes[0] >= 0 && g.stepSizes[0] <= g.stepSizes[1]))
+      fail('INVALID_ARGUMENT', `${name}: stepSizes must satisfy 0 ≤ min ≤ max; got [${g.stepSizes[0]}, ${g.stepSizes[1]}]`);
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['prev', 'stepSize'], numbers: ['step'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<RpropOptions>, st: Record<string, Tensor | number>): void {
+    st.step = ((st.step as number | undefined) ?? 0) + 1;
+    if (st.stepSize === undefined) st.stepSize = keep(fullLike(p, o.lr));
+    const prev = this.buffer(st, 'prev', p);
+    const stepSize = this.buffer(st, 'stepSize', p);
+    native().rpropStep(p.handle, g.handle, prev.handle, stepSize.handle, {
+      etaMinus: o.etas[0], etaPlus: o.etas[1], stepSizeMin: o.stepSizes[0], stepSizeMax: o.stepSizes[1], maximize: o.maximize,
+    });
+  }
+}
+
+export interface ASGDOptions {
+  lr: number;
+  lambd: number;
+  alpha: number;
+  t0: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+/**
+ * torch.optim.ASGD (lr 1e-2, lambd 1e-4, alpha 0.75, t0 1e6): SGD with a
+ * decaying step eta and Polyak averaging. Each step decays the parameter by
+ * 1 − lambd·eta and moves it by −eta·grad with the state's `eta` and `mu`, then
+ * averages it into `ax` (ax += (param − ax)·mu; a copy while mu is 1), then sets
+ * eta = lr / (1 + lambd·lr·step)^alpha and mu = 1 / max(1, step − t0) for the
+ * next step, as torch 2.x's single-tensor ASGD (eta starts at lr, mu at 1).
+ * `eta`, `mu` and `step` are numbers of the state (PyTorch keeps scalar
+ * tensors); `ax` the averaged parameter. One fused native kernel per parameter.
+ */
+export class ASGD extends Optimizer<ASGDOptions> {
+  constructor(params: ParamsArg<ASGDOptions>, options: Partial<ASGDOptions> = {}) {
+    super(params, { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false }, options, 'ASGD');
+  }
+
+  protected validate(g: ASGDOptions, name: string): void {
+    checkLr(g.lr, name);
+    for (const k of ['lambd', 'alpha', 't0', 'weightDecay'] as const) checkFinite(g[k], name, k);
+    if (g.lambd < 0) fail('INVALID_ARGUMENT', `${name}: lambd must be ≥ 0; got ${g.lambd}`);
+    if (g.weightDecay < 0) fail('INVALID_ARGUMENT', `${name}: weightDecay must be ≥ 0; got ${g.weightDecay}`);
+    checkBoolean(g.maximize, name, 'maximize');
+  }
+
+  protected stateKeys(): { tensors: readonly string[]; numbers: readonly string[] } {
+    return { tensors: ['ax'], numbers: ['step', 'eta', 'mu'] };
+  }
+
+  protected update(p: Tensor, g: Tensor, o: ParamGroup<ASGDOptions>, st: Record<string, Tensor | number>): void {
+    const step = ((st.step as number | undefined) ?? 0) + 1;
+    const eta = (st.eta as number | undefined) ?? o.lr;
+    const mu = (st.mu as number | undefined) ?? 1;
+    const ax = this.buffer(st, 'ax', p);
+    native().asgdStep(p.handle, g.handle, ax.handle, { lambd: o.lambd, eta, mu, weightDecay: o.weightDecay, maximize: o.maximize });
+    st.step = step;
+    st.eta = o.lr / (1 + o.lambd * o.lr * step) ** o.alpha;
+    st.mu = 1 / Math.max(1, step - o.t0);
   }
 }
 

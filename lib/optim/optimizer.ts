@@ -18,7 +18,7 @@ import { checkFinite, checkKnownKeys, describe } from '../validate';
  */
 const OPTION_NAMES = new Set(
   ['lr', 'learningRate', 'epsilon', 'beta1', 'beta2', 'rho', 'decay', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lrDecay',
-    'initialAccumulatorValue', 'momentumDecay', 'decoupledWeightDecay', 'hessianPower', 'averageConvKernel', 'blockSize', 'updateEach', 'nProbes', 'hvp', 'fdStep', 'seed',
+    'initialAccumulatorValue', 'momentumDecay', 'decoupledWeightDecay', 'etas', 'stepSizes', 'lambd', 't0', 'hessianPower', 'averageConvKernel', 'blockSize', 'updateEach', 'nProbes', 'hvp', 'fdStep', 'seed',
     'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn'].map((k) => k.toLowerCase()),
 );
 

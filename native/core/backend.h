@@ -116,6 +116,23 @@ struct AdadeltaParams {
   bool maximize = false;
 };
 
+// torch.optim.Rprop, one parameter tensor (step_size starts at lr, prev at 0, on the host):
+//   g = ±grad; s = g·prev; s > 0: stepSize ·= η+; s < 0: stepSize ·= η−, g = 0; else unchanged
+//   stepSize = clamp(stepSize, min, max); param −= sign(g)·stepSize; prev = g
+struct RpropParams {
+  double etaMinus = 0.5, etaPlus = 1.2, stepSizeMin = 1e-6, stepSizeMax = 50;
+  bool maximize = false;
+};
+
+// torch.optim.ASGD, one parameter tensor, with the state's eta and mu as they are before this
+// step (the host then sets eta = lr / (1 + λ·lr·step)^α, mu = 1 / max(1, step − t0)):
+//   g = ±grad (+ wd·param); param ·= 1 − λ·eta; param −= eta·g
+//   mu ≠ 1: ax += (param − ax)·mu; else ax = param
+struct AsgdParams {
+  double lambd = 1e-4, eta = 1e-2, mu = 1, weightDecay = 0;
+  bool maximize = false;
+};
+
 // AdaHessian (Yao et al. 2021), one parameter tensor at step `step` with `hessianStep`
 // refreshes of the Hessian diagonal so far (both 1-based; the refresh count includes this
 // step's when d is given):
@@ -411,6 +428,10 @@ class Backend {
                           const AdamaxParams& p) = 0;
   virtual void adadeltaStep(const Device& d, DType t, void* param, const void* grad, void* squareAvg, void* accDelta,
                             int64_t n, const AdadeltaParams& p) = 0;
+  virtual void rpropStep(const Device& d, DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n,
+                         const RpropParams& p) = 0;
+  virtual void asgdStep(const Device& d, DType t, void* param, const void* grad, void* ax, int64_t n,
+                        const AsgdParams& p) = 0;
 };
 
 Backend& cpuBackend();

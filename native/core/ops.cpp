@@ -929,7 +929,7 @@ void adagradStep(Tensor& param, const Tensor& grad, Tensor& sum, const AdagradPa
                                          param.numel(), p);
 }
 
-// The checks of the steps that keep two state tensors beside the parameter (RAdam, NAdam, Adamax, Adadelta).
+// The checks of the steps that keep two state tensors beside the parameter (RAdam, NAdam, Adamax, Adadelta, Rprop).
 static void checkTwoStateStep(const char* op, const Tensor& param, const Tensor& grad, const char* aName, const Tensor& a,
                               const char* bName, const Tensor& b) {
   checkFloating(op, param);
@@ -967,6 +967,21 @@ void adadeltaStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor& 
   if (param.numel())
     backendFor(param.device()).adadeltaStep(param.device(), param.dtype, param.data(), grad.data(), squareAvg.data(), accDelta.data(),
                                           param.numel(), p);
+}
+
+void rpropStep(Tensor& param, const Tensor& grad, Tensor& prev, Tensor& stepSize, const RpropParams& p) {
+  checkTwoStateStep("Rprop", param, grad, "prev", prev, "step_size", stepSize);
+  if (param.numel())
+    backendFor(param.device()).rpropStep(param.device(), param.dtype, param.data(), grad.data(), prev.data(), stepSize.data(),
+                                         param.numel(), p);
+}
+
+void asgdStep(Tensor& param, const Tensor& grad, Tensor& ax, const AsgdParams& p) {
+  checkFloating("ASGD", param);
+  checkLike("ASGD", "gradient", param, grad);
+  checkLike("ASGD", "ax", param, ax);
+  if (param.numel())
+    backendFor(param.device()).asgdStep(param.device(), param.dtype, param.data(), grad.data(), ax.data(), param.numel(), p);
 }
 
 void adamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {

@@ -181,5 +181,7 @@ void radamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const Ra
 void nadamStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const NadamParams& p);
 void adamaxStep(Tensor& param, const Tensor& grad, Tensor& m, Tensor& u, const AdamaxParams& p);
 void adadeltaStep(Tensor& param, const Tensor& grad, Tensor& squareAvg, Tensor& accDelta, const AdadeltaParams& p);
+void rpropStep(Tensor& param, const Tensor& grad, Tensor& prev, Tensor& stepSize, const RpropParams& p);
+void asgdStep(Tensor& param, const Tensor& grad, Tensor& ax, const AsgdParams& p);
 
 }  // namespace antler::ops

@@ -221,6 +221,14 @@ class CpuBackend final : public Backend {
                     const AdadeltaParams& p) override {
     cpu::adadeltaStep(t, param, grad, squareAvg, accDelta, n, p);
   }
+  void rpropStep(const Device&, DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n,
+                 const RpropParams& p) override {
+    cpu::rpropStep(t, param, grad, prev, stepSize, n, p);
+  }
+  void asgdStep(const Device&, DType t, void* param, const void* grad, void* ax, int64_t n,
+                const AsgdParams& p) override {
+    cpu::asgdStep(t, param, grad, ax, n, p);
+  }
 };
 
 }  // namespace

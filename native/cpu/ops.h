@@ -84,5 +84,7 @@ void nadamStep(DType t, void* param, const void* grad, void* m, void* v, int64_t
 void adamaxStep(DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p);
 void adadeltaStep(DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
                   const AdadeltaParams& p);
+void rpropStep(DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n, const RpropParams& p);
+void asgdStep(DType t, void* param, const void* grad, void* ax, int64_t n, const AsgdParams& p);
 
 }  // namespace antler::cpu

@@ -1,6 +1,6 @@
 // Fused optimizer steps on the CPU: one pass over the parameter with the
 // update rules of kernels/rows.h (torch.optim.SGD, Adam and AdamW, RMSprop, Adagrad, RAdam, NAdam,
-// Adamax, Adadelta; AdaHessian).
+// Adamax, Adadelta, Rprop, ASGD; AdaHessian).
 #include "../core/error.h"
 #include "../kernels/rows.h"
 #include "ops.h"
@@ -163,6 +163,44 @@ void adadeltaStep(DType t, void* param, const void* grad, void* squareAvg, void*
     case DType::Int32: break;
   }
   fail(Code::Internal, "adadeltaStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void rpropTyped(T* param, const T* grad, T* prev, T* stepSize, int64_t n, const RpropParams& p) {
+  const kernels::RpropCoeffs<T> c = kernels::rpropCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::rpropUpdate(c, param[i], grad[i], prev[i], stepSize[i]); });
+}
+
+void rpropStep(DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n, const RpropParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return rpropTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(prev),
+                        static_cast<float*>(stepSize), n, p);
+    case DType::Float64:
+      return rpropTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(prev),
+                        static_cast<double*>(stepSize), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "rpropStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void asgdTyped(T* param, const T* grad, T* ax, int64_t n, const AsgdParams& p) {
+  const kernels::AsgdCoeffs<T> c = kernels::asgdCoeffs<T>(p);
+  parallelFor(n, n, [&](int64_t i) { kernels::asgdUpdate(c, param[i], grad[i], ax[i]); });
+}
+
+void asgdStep(DType t, void* param, const void* grad, void* ax, int64_t n, const AsgdParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      return asgdTyped(static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(ax), n, p);
+    case DType::Float64:
+      return asgdTyped(static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(ax), n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "asgdStep: dtype ", dtypeName(t), " is not supported");
 }
 
 void sgdStep(DType t, void* param, const void* grad, void* momentumBuf, int64_t n, const SgdParams& p) {

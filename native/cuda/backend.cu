@@ -428,6 +428,14 @@ class CudaBackend final : public Backend {
                     int64_t n, const AdadeltaParams& p) override {
     cuda::adadeltaStep(context(d), t, param, grad, squareAvg, accDelta, n, p);
   }
+  void rpropStep(const Device& d, DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n,
+                 const RpropParams& p) override {
+    cuda::rpropStep(context(d), t, param, grad, prev, stepSize, n, p);
+  }
+  void asgdStep(const Device& d, DType t, void* param, const void* grad, void* ax, int64_t n,
+                const AsgdParams& p) override {
+    cuda::asgdStep(context(d), t, param, grad, ax, n, p);
+  }
 };
 
 }  // namespace cuda

@@ -27,7 +27,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward), deer_fused.cu (cellDeerSolve),
 // optim.cu (sgdStep, adamStep, adaHessianStep, rmspropStep, adagradStep, radamStep, nadamStep, adamaxStep,
-// adadeltaStep).
+// adadeltaStep, rpropStep, asgdStep).
 void unary(Context& ctx, kernels::UnaryOp op, DType t, void* y, const void* x, int64_t n, double p0, double p1);
 void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y, const void* gy,
                    int64_t n, double p0, double p1);
@@ -98,5 +98,8 @@ void nadamStep(Context& ctx, DType t, void* param, const void* grad, void* m, vo
 void adamaxStep(Context& ctx, DType t, void* param, const void* grad, void* m, void* u, int64_t n, const AdamaxParams& p);
 void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* squareAvg, void* accDelta, int64_t n,
                   const AdadeltaParams& p);
+void rpropStep(Context& ctx, DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n,
+               const RpropParams& p);
+void asgdStep(Context& ctx, DType t, void* param, const void* grad, void* ax, int64_t n, const AsgdParams& p);
 
 }  // namespace antler::cuda

@@ -1,6 +1,6 @@
 // Fused optimizer steps: one pass over the parameter with the update rules of
 // kernels/rows.h (torch.optim.SGD, Adam and AdamW,
-// RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta; AdaHessian), shared with the CPU. The
+// RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta, Rprop, ASGD; AdaHessian), shared with the CPU. The
 // coefficients, bias corrections included, are computed once on the host in
 // double and rounded to the parameter's dtype, as torch does in Python.
 #include "../kernels/rows.h"
@@ -174,6 +174,51 @@ void adadeltaStep(Context& ctx, DType t, void* param, const void* grad, void* sq
     case DType::Int32: break;
   }
   fail(Code::Internal, "adadeltaStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void rpropStepKernel(T* param, const T* grad, T* prev, T* stepSize, int64_t n, kernels::RpropCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::rpropUpdate(c, param[i], grad[i], prev[i], stepSize[i]);
+}
+
+template <typename T>
+static void launchRprop(Context& ctx, void* param, const void* grad, void* prev, void* stepSize, int64_t n, const RpropParams& p) {
+  rpropStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(prev), static_cast<T*>(stepSize), n,
+      kernels::rpropCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("rpropStep");
+}
+
+void rpropStep(Context& ctx, DType t, void* param, const void* grad, void* prev, void* stepSize, int64_t n, const RpropParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchRprop<float>(ctx, param, grad, prev, stepSize, n, p);
+    case DType::Float64: return launchRprop<double>(ctx, param, grad, prev, stepSize, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "rpropStep: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static __global__ void asgdStepKernel(T* param, const T* grad, T* ax, int64_t n, kernels::AsgdCoeffs<T> c) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) kernels::asgdUpdate(c, param[i], grad[i], ax[i]);
+}
+
+template <typename T>
+static void launchAsgd(Context& ctx, void* param, const void* grad, void* ax, int64_t n, const AsgdParams& p) {
+  asgdStepKernel<T><<<gridFor(ctx, n), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(ax), n, kernels::asgdCoeffs<T>(p));
+  ANTLER_LAUNCH_CHECK("asgdStep");
+}
+
+void asgdStep(Context& ctx, DType t, void* param, const void* grad, void* ax, int64_t n, const AsgdParams& p) {
+  if (n <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchAsgd<float>(ctx, param, grad, ax, n, p);
+    case DType::Float64: return launchAsgd<double>(ctx, param, grad, ax, n, p);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "asgdStep: dtype ", dtypeName(t), " is not supported");
 }
 
 template <typename T>

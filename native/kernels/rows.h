@@ -424,6 +424,75 @@ ANTLER_HD void adadeltaUpdate(const AdadeltaCoeffs<T>& c, T& param, T grad, T& s
 }
 
 template <typename T>
+struct RpropCoeffs {
+  T etaMinus, etaPlus;    // the step-size factors after a sign change / after the same sign
+  T stepMin, stepMax;     // the step-size bounds
+  bool maximize;
+};
+
+// Params is antler::RpropParams (core/backend.h).
+template <typename T, typename Params>
+inline RpropCoeffs<T> rpropCoeffs(const Params& p) {
+  return {static_cast<T>(p.etaMinus), static_cast<T>(p.etaPlus), static_cast<T>(p.stepSizeMin),
+          static_cast<T>(p.stepSizeMax), p.maximize};
+}
+
+// torch.optim.Rprop (prev and step_size as torch's state; step_size starts at lr, prev at 0):
+//   g = ±grad;  s = g·prev
+//   s > 0: stepSize ·= η+;  s < 0: stepSize ·= η−, g = 0;  else (0, or NaN: torch's sign(NaN) is 0) stepSize ·= 1
+//   stepSize = clamp(stepSize, min, max) (every element, NaN stays NaN, min > max gives max as torch.clamp)
+//   param −= sign(g)·stepSize (sign(NaN) = 0);  prev = g
+template <typename T>
+ANTLER_HD void rpropUpdate(const RpropCoeffs<T>& c, T& param, T grad, T& prev, T& stepSize) {
+  T g = c.maximize ? -grad : grad;
+  const T s = g * prev;
+  T factor = T(1);
+  if (s > T(0)) {
+    factor = c.etaPlus;
+  } else if (s < T(0)) {
+    factor = c.etaMinus;
+    g = T(0);
+  }
+  T step = stepSize * factor;
+  step = step < c.stepMin ? c.stepMin : step;
+  step = step > c.stepMax ? c.stepMax : step;
+  stepSize = step;
+  const T sign = g > T(0) ? T(1) : (g < T(0) ? T(-1) : T(0));
+  param = param + (T(-1) * sign) * step;  // addcmul_(sign, step_size, value=-1)
+  prev = g;
+}
+
+template <typename T>
+struct AsgdCoeffs {
+  T weightDecay;
+  T decayKeep;            // 1 − λ·eta
+  T negEta;               // −eta
+  T mu;
+  bool averaging, maximize;   // averaging: mu ≠ 1 (else ax is a copy of the parameter)
+};
+
+// Params is antler::AsgdParams (core/backend.h): eta and mu are the state's values before this
+// step's host update, as torch 2.x's _single_tensor_asgd reads them.
+template <typename T, typename Params>
+inline AsgdCoeffs<T> asgdCoeffs(const Params& p) {
+  return {static_cast<T>(p.weightDecay), static_cast<T>(1.0 - p.lambd * p.eta), static_cast<T>(-p.eta),
+          static_cast<T>(p.mu), p.mu != 1.0, p.maximize};
+}
+
+// torch.optim.ASGD:
+//   g = ±grad (+ wd·param);  param ·= 1 − λ·eta;  param += (−eta)·g
+//   mu ≠ 1: ax += (param − ax)·mu;  else ax = param
+template <typename T>
+ANTLER_HD void asgdUpdate(const AsgdCoeffs<T>& c, T& param, T grad, T& ax) {
+  T g = c.maximize ? -grad : grad;
+  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
+  param = param * c.decayKeep;
+  param = param + c.negEta * g;
+  if (c.averaging) ax = ax + (param - ax) * c.mu;
+  else ax = param;
+}
+
+template <typename T>
 struct AdaHessianCoeffs {
   T beta1, beta1Weight;   // β1, 1 − β1
   T beta2, beta2Weight;   // β2, 1 − β2

@@ -230,6 +230,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("nadamStep", &Addon::guard<&Addon::nadamStep>),
         InstanceMethod("adamaxStep", &Addon::guard<&Addon::adamaxStep>),
         InstanceMethod("adadeltaStep", &Addon::guard<&Addon::adadeltaStep>),
+        InstanceMethod("rpropStep", &Addon::guard<&Addon::rpropStep>),
+        InstanceMethod("asgdStep", &Addon::guard<&Addon::asgdStep>),
     });
   }
 
@@ -1403,6 +1405,31 @@ class Addon : public Napi::Addon<Addon> {
       numberFields(o, op, {{"lr", &p.lr}, {"rho", &p.rho}, {"eps", &p.eps}, {"weightDecay", &p.weightDecay}});
       p.maximize = boolField(o, "maximize", op);
     }, ops::adadeltaStep);
+  }
+
+  // rpropStep(param, grad, prev, stepSize, {etaMinus, etaPlus, stepSizeMin, stepSizeMax, maximize})
+  Napi::Value rpropStep(const Napi::CallbackInfo& info) {
+    const char* op = "Rprop";
+    return twoStateStep<RpropParams>(info, op, "prev", "step_size", [&](const Napi::Object& o, RpropParams& p) {
+      numberFields(o, op, {{"etaMinus", &p.etaMinus}, {"etaPlus", &p.etaPlus}, {"stepSizeMin", &p.stepSizeMin},
+                           {"stepSizeMax", &p.stepSizeMax}});
+      p.maximize = boolField(o, "maximize", op);
+    }, ops::rpropStep);
+  }
+
+  // asgdStep(param, grad, ax, {lambd, eta, mu, weightDecay, maximize}): eta and mu as the state holds them before this step
+  Napi::Value asgdStep(const Napi::CallbackInfo& info) {
+    const char* op = "ASGD";
+    expectArgs(info, 4, op);
+    const Napi::Object o = optionsArg(info[3], op);
+    AsgdParams p;
+    numberFields(o, op, {{"lambd", &p.lambd}, {"eta", &p.eta}, {"mu", &p.mu}, {"weightDecay", &p.weightDecay}});
+    p.maximize = boolField(o, "maximize", op);
+    Tensor& param = mutableTensorArg(info[0], op, "parameter");
+    Tensor& ax = mutableTensorArg(info[2], op, "ax");
+    ops::asgdStep(param, tensorArg(info[1], op, "gradient"), ax, p);
+    written({&param, &ax});
+    return info.Env().Undefined();
   }
 
   Napi::FunctionReference errorClass_;

@@ -227,6 +227,61 @@ function adadeltaRef(param: Float64Array, grad: ArrayLike<number>, s: { sq: Floa
   }
 }
 
+type RpropOpts = optim.RpropOptions;
+const RPROP_DEFAULTS: RpropOpts = { lr: 1e-2, etas: [0.5, 1.2], stepSizes: [1e-6, 50], maximize: false };
+/** How often each of Rprop's branches ran (summed over elements and steps). */
+interface RpropHits { up: number; down: number; same: number; atMax: number; atMin: number }
+
+/**
+ * torch.optim.Rprop, _single_tensor_rprop (PyTorch 2.x), one parameter; step_size starts at lr
+ * (torch.full_like(grad, lr)), prev at zeros. NaN products: torch's sign(NaN) is 0 (then "eq(0) → 1").
+ */
+function rpropRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; prev: Float64Array; stepSize: Float64Array; hits?: RpropHits }, o: RpropOpts): void {
+  const [etaminus, etaplus] = o.etas;
+  const [lo, hi] = o.stepSizes;
+  s.step += 1;
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    const prod = g * s.prev[i]; // sign = grad.mul(prev).sign()
+    const sign = prod > 0 ? 1 : prod < 0 ? -1 : 0;
+    const factor = sign > 0 ? etaplus : sign < 0 ? etaminus : 1; // sign[gt 0] = etaplus; [lt 0] = etaminus; [eq 0] = 1
+    const raw = s.stepSize[i] * factor; // step_size.mul_(sign)
+    s.stepSize[i] = Math.min(Math.max(raw, lo), hi); // .clamp_(step_size_min, step_size_max)
+    if (factor === etaminus) g = 0; // grad[sign.eq(etaminus)] = 0
+    param[i] = param[i] + -1 * Math.sign(g) * s.stepSize[i]; // param.addcmul_(grad.sign(), step_size, value=-1)
+    s.prev[i] = g; // prev.copy_(grad)
+    if (s.hits) {
+      if (sign > 0) s.hits.up++;
+      else if (sign < 0) s.hits.down++;
+      else s.hits.same++;
+      if (raw > hi) s.hits.atMax++;
+      if (raw < lo) s.hits.atMin++;
+    }
+  }
+}
+
+type AsgdOpts = optim.ASGDOptions;
+const ASGD_DEFAULTS: AsgdOpts = { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false };
+
+/**
+ * torch.optim.ASGD, _single_tensor_asgd (PyTorch 2.x, capturable False), one parameter: the step
+ * uses the state's eta and mu (lr and 1 at first), then sets them from the new step count.
+ */
+function asgdRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number; eta: number; mu: number; ax: Float64Array; averaged?: number }, o: AsgdOpts): void {
+  s.step += 1; // step_t += 1
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = g + o.weightDecay * param[i]; // grad.add(param, alpha=weight_decay)
+    param[i] = param[i] * (1 - o.lambd * s.eta); // param.mul_(1 - lambd * eta_value)
+    param[i] = param[i] + -s.eta * g; // param.add_(grad, alpha=-eta_value)
+    if (s.mu !== 1) s.ax[i] = s.ax[i] + (param[i] - s.ax[i]) * s.mu; // ax.add_(param.sub(ax).mul_(mu))
+    else s.ax[i] = param[i]; // ax.copy_(param)
+  }
+  if (s.mu !== 1 && s.averaged !== undefined) s.averaged++;
+  s.eta = o.lr / (1 + o.lambd * o.lr * s.step) ** o.alpha; // lr / ((1 + lambd * lr * step) ** alpha)
+  s.mu = 1 / Math.max(1, s.step - o.t0); // 1 / max(1, step - t0)
+}
+
 // ---------------------------------------------------------------- drivers
 
 /** Largest |a − e| / max(|e|, 1e-3): relative, floored so values near 0 compare absolutely. */
@@ -651,6 +706,192 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
   });
 });
 
+describe(`Rprop and ASGD match torch.optim, 20 float64 steps (seed ${SEED})`, () => {
+  /**
+   * Gradients whose signs persist or flip: element i keeps the sign of a fixed pattern with
+   * probability keep (so step sizes grow to their bound as well as shrink), and every seventh
+   * element is exactly 0 at odd steps (the sign product 0 after a nonzero prev).
+   */
+  function rpropGrads(pattern: number[][], keep: number, step: number): number[][] {
+    const g = drawGrads(rng, step);
+    return g.map((gs, j) => gs.map((v, i) => (i % 7 === 3 && step % 2 === 1 ? 0 : rng.next() < keep ? Math.abs(v) * pattern[j][i] : v)));
+  }
+
+  const rpropCases: Partial<RpropOpts>[] = [
+    {},
+    { lr: 0.05, etas: [0.3, 1.5] },
+    { lr: 0.01, etas: [0.5, 2], stepSizes: [1e-3, 0.05] },
+    { lr: 0.2, stepSizes: [0.01, 0.1], maximize: true },
+    { lr: 0.01, etas: [0.1, 3], stepSizes: [5e-3, 0.5], maximize: true },
+  ];
+  test.each(rpropCases.map((c) => [JSON.stringify(c), c] as const))('Rprop %s', (_name, opts) => {
+    const o = { ...RPROP_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const init = ref.map((r) => Float64Array.from(r));
+    const hits: RpropHits = { up: 0, down: 0, same: 0, atMax: 0, atMin: 0 };
+    const states = ref.map((r) => ({ step: 0, prev: new Float64Array(r.length), stepSize: new Float64Array(r.length).fill(o.lr), hits }));
+    const pattern = ref.map((r) => Array.from(r, () => (rng.next() < 0.5 ? -1 : 1)));
+    const opt = new optim.Rprop(params, opts);
+    for (let k = 0; k < STEPS; k++) {
+      const grads = rpropGrads(pattern, 0.7, k);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => rpropRef(ref[i], grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`Rprop param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const st = opt.state.get(p)!;
+      expect(st.step).toBe(STEPS);
+      expect(maxRelDiff((st.prev as Tensor).dataSync(), states[i].prev)).toBeLessThanOrEqual(TOL);
+      expect(maxRelDiff((st.stepSize as Tensor).dataSync(), states[i].stepSize)).toBeLessThanOrEqual(TOL);
+    });
+    // Every branch ran: a kept sign (η+), a flip (η−, the gradient zeroed), a zero product; the
+    // bounds wherever this case can reach them in 20 steps.
+    expect(hits.up).toBeGreaterThan(0);
+    expect(hits.down).toBeGreaterThan(0);
+    expect(hits.same).toBeGreaterThan(0);
+    if (o.stepSizes[1] <= 0.5) expect(hits.atMax).toBeGreaterThan(0);
+    if (o.stepSizes[0] >= 1e-3) expect(hits.atMin).toBeGreaterThan(0);
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('Rprop: the first step moves each element by −sign(grad)·lr (clamped to stepSizes), a flip undoes nothing and zeroes prev', () => {
+    const p = tensor([1, 1, 1, 1], [4], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.Rprop([p], { lr: 0.1, stepSizes: [1e-6, 0.08] });
+    setGrad(p, [2, -3, 0, 1e-9]);
+    opt.step();
+    // lr 0.1 is above max 0.08: torch clamps every step size, the first included.
+    expectClose(p.dataSync(), [1 - 0.08, 1 + 0.08, 1, 1 - 0.08], 1e-15, 0, 'first Rprop step');
+    setGrad(p, [-1, -1, 5, 1]);
+    opt.step();
+    // [flip: η−, no move, prev 0; same sign: η+ clamped to 0.08; 0·5 = 0: unchanged; same: 0.08].
+    expectClose(p.dataSync(), [0.92, 1.16, 0.92, 0.84], 1e-15, 0, 'second Rprop step');
+    const st = opt.state.get(p)!;
+    expectClose((st.prev as Tensor).dataSync(), [0, -1, 5, 1], 0, 0, 'prev');
+    expectClose((st.stepSize as Tensor).dataSync(), [0.04, 0.08, 0.08, 0.08], 1e-15, 0, 'step_size');
+    antler.dispose([opt, p]);
+  });
+
+  const asgdCases: Partial<AsgdOpts>[] = [
+    {},
+    { lr: 0.05, lambd: 0.01, alpha: 0.5 },
+    { lr: 0.02, t0: 5 },
+    { lr: 0.02, weightDecay: 0.1 },
+    { lr: 0.1, lambd: 0.1, alpha: 1, t0: 0, weightDecay: 0.2, maximize: true },
+    { lr: 0.03, maximize: true, t0: 12 },
+  ];
+  test.each(asgdCases.map((c) => [JSON.stringify(c), c] as const))('ASGD %s', (_name, opts) => {
+    const o = { ...ASGD_DEFAULTS, ...opts };
+    const { params, ref } = makeParams(rng);
+    const states = ref.map((r) => ({ step: 0, eta: o.lr, mu: 1, ax: new Float64Array(r.length), averaged: 0 }));
+    const init = ref.map((r) => Float64Array.from(r));
+    const opt = new optim.ASGD(params, opts);
+    for (let k = 0; k < STEPS; k++) {
+      const grads = drawGrads(rng, k);
+      params.forEach((p, i) => setGrad(p, grads[i]));
+      opt.step();
+      params.forEach((_, i) => asgdRef(ref[i], grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      const err = maxRelDiff(p.dataSync(), ref[i]);
+      if (!(err <= TOL)) throw new Error(`ASGD param ${i} [${p.shape}]: max relative difference ${err} after ${STEPS} steps (seed ${SEED})`);
+      const st = opt.state.get(p)!;
+      expect(st.step).toBe(STEPS);
+      expect(maxRelDiff((st.ax as Tensor).dataSync(), states[i].ax)).toBeLessThanOrEqual(TOL);
+      expect(typeof st.eta).toBe('number');
+      expect(st.eta).toBe(states[i].eta);
+      expect(st.mu).toBe(states[i].mu);
+    });
+    // t0 < 19: the last steps average (mu < 1), ax lags the parameter; else ax is the parameter.
+    if (o.t0 < STEPS - 1) {
+      expect(states[0].averaged).toBeGreaterThan(0);
+      expect(maxRelDiff((opt.state.get(params[0])!.ax as Tensor).dataSync(), ref[0])).toBeGreaterThan(1e-6);
+    } else {
+      expect(states[0].averaged).toBe(0);
+      expectExact((opt.state.get(params[0])!.ax as Tensor).dataSync(), params[0].dataSync(), 'ax while mu is 1');
+    }
+    expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test('ASGD: eta and mu of a step are the ones the previous step set (torch 2.x order)', () => {
+    // lr 0.5, lambd 1, alpha 1, t0 1: step 1 uses eta 0.5 and mu 1; step 2 uses eta 0.5/(1 + 0.5) = 1/3
+    // and mu 1/max(1, 1 − 1) = 1; step 3 uses eta 0.5/2 = 0.25 and mu 1/max(1, 2 − 1) = 1, and so on.
+    const p = tensor([1], [1], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.ASGD([p], { lr: 0.5, lambd: 1, alpha: 1, t0: 1 });
+    let x = 1;
+    for (const eta of [0.5, 1 / 3, 0.25]) {
+      setGrad(p, [1]);
+      opt.step();
+      x = x * (1 - eta) - eta;
+      expectClose(p.dataSync(), [x], 1e-15, 1e-15, `ASGD step with eta ${eta}`);
+    }
+    const st = opt.state.get(p)!;
+    expect([st.step, st.eta, st.mu]).toEqual([3, 0.5 / 2.5, 1 / 2]);
+    antler.dispose([opt, p]);
+  });
+
+  test("stateDict keys: PyTorch's state under antler's names (Rprop's step_size as stepSize; ASGD's eta and mu scalars beside step)", () => {
+    const p = tensor([1, -2, 3], [3], { dtype: 'float64', requiresGrad: true });
+    const cases: [optim.Optimizer<object>, string[]][] = [
+      [new optim.Rprop([p]), ['scalars.0.step', 'state.0.prev', 'state.0.stepSize']],
+      [new optim.ASGD([p], { t0: 0 }), ['scalars.0.eta', 'scalars.0.mu', 'scalars.0.step', 'state.0.ax']],
+    ];
+    for (const [opt, keys] of cases) {
+      setGrad(p, [0.5, -1, 2]);
+      opt.step();
+      opt.step();
+      tidy(() => {
+        const d = opt.stateDict();
+        expect(Object.keys(d).filter((k) => !k.startsWith('param_groups.')).sort()).toEqual(keys);
+        expect(d['scalars.0.step'].item()).toBe(2);
+        if (opt instanceof optim.ASGD) {
+          expect(d['scalars.0.eta'].item()).toBe(0.01 / (1 + 1e-4 * 0.01 * 2) ** 0.75);
+          expect(d['scalars.0.mu'].item()).toBe(0.5);
+        } else {
+          // Step 1: prev 0, the size stays lr; step 2: the same signs, lr·η+.
+          expect(Array.from(d['state.0.stepSize'].dataSync())).toEqual([0.01 * 1.2, 0.01 * 1.2, 0.01 * 1.2]);
+        }
+      });
+      opt.dispose();
+    }
+    p.dispose();
+  });
+
+  test('float32 parameters step like float64 ones to float32 precision', () => {
+    const makers: ((ps: Tensor[]) => optim.Optimizer<object>)[] = [
+      (ps) => new optim.Rprop(ps, { lr: 0.01, etas: [0.4, 1.5], stepSizes: [1e-3, 0.05] }),
+      (ps) => new optim.Rprop(ps, { lr: 0.02, maximize: true }),
+      (ps) => new optim.ASGD(ps, { lr: 0.05, lambd: 0.01, t0: 3, weightDecay: 0.1 }),
+      (ps) => new optim.ASGD(ps, { lr: 0.05, alpha: 0.5, maximize: true }),
+    ];
+    for (const make of makers) {
+      const init = initValues(rng, 12);
+      const p64 = tensor(init, [3, 4], { dtype: 'float64', requiresGrad: true });
+      const p32 = tensor(init, [3, 4], { dtype: 'float32', requiresGrad: true });
+      const [o64, o32] = [make([p64]), make([p32])];
+      const base = randomArray(rng, 12, -1, 1);
+      for (let step = 0; step < 10; step++) {
+        // Half the elements keep their sign (Rprop's step sizes grow), the rest are fresh.
+        const g = randomArray(rng, 12, -1, 1).map((v, i) => (i % 2 ? v : Math.sign(base[i]) * Math.abs(v)));
+        setGrad(p64, g);
+        p32.zeroGrad();
+        p32.grad = tensor(g, [3, 4], { dtype: 'float32' });
+        o64.step();
+        o32.step();
+      }
+      expectClose(p32.dataSync(), p64.dataSync(), 1e-5, 1e-5, `${o32.constructor.name} float32 vs float64`);
+      if (o64 instanceof optim.ASGD)
+        expectClose((o32.state.get(p32)!.ax as Tensor).dataSync(), (o64.state.get(p64)!.ax as Tensor).dataSync(), 1e-5, 1e-5, 'ASGD ax float32 vs float64');
+      antler.dispose([o64, o32, p64, p32]);
+    }
+  });
+});
+
 describe(`optimizer mechanics (seed ${SEED})`, () => {
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
@@ -704,6 +945,8 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       NAdam: { make: (g: never, o: never) => new optim.NAdam(g, o), base: NADAM_DEFAULTS, ref: nadamRef as Ref, state: (n: number) => ({ step: 0, muProduct: 1, m: new Float64Array(n), v: new Float64Array(n) }) },
       Adamax: { make: (g: never, o: never) => new optim.Adamax(g, o), base: ADAMAX_DEFAULTS, ref: adamaxRef as Ref, state: (n: number) => ({ step: 0, m: new Float64Array(n), u: new Float64Array(n) }) },
       Adadelta: { make: (g: never, o: never) => new optim.Adadelta(g, o), base: ADADELTA_DEFAULTS, ref: adadeltaRef as Ref, state: (n: number) => ({ sq: new Float64Array(n), acc: new Float64Array(n) }) },
+      Rprop: { make: (g: never, o: never) => new optim.Rprop(g, o), base: RPROP_DEFAULTS, ref: rpropRef as Ref, state: (n: number, o: Record<string, unknown>) => ({ step: 0, prev: new Float64Array(n), stepSize: new Float64Array(n).fill(o.lr as number) }) },
+      ASGD: { make: (g: never, o: never) => new optim.ASGD(g, o), base: ASGD_DEFAULTS, ref: asgdRef as Ref, state: (n: number, o: Record<string, unknown>) => ({ step: 0, eta: o.lr as number, mu: 1, ax: new Float64Array(n) }) },
     };
     const cases: [keyof typeof kinds, Record<string, unknown>, Record<string, unknown>[]][] = [
       ['SGD', { lr: 0.05, momentum: 0.9 }, [{ dampening: 0.5, weightDecay: 0.1 }, { nesterov: true, maximize: true, lr: 0.02 }]],
@@ -715,6 +958,8 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       ['NAdam', { lr: 0.02, momentumDecay: 0.01 }, [{ weightDecay: 0.1, decoupledWeightDecay: true }, { maximize: true, momentumDecay: 0.1, betas: [0.5, 0.9] }]],
       ['Adamax', { lr: 0.02 }, [{ betas: [0.8, 0.99], weightDecay: 0.1 }, { maximize: true, eps: 1e-3 }]],
       ['Adadelta', { lr: 0.5 }, [{ rho: 0.8, weightDecay: 0.1 }, { maximize: true, eps: 1e-4, lr: 2 }]],
+      ['Rprop', { lr: 0.02 }, [{ etas: [0.3, 1.5], stepSizes: [1e-3, 0.04] }, { maximize: true, lr: 0.05 }]],
+      ['ASGD', { lr: 0.02, lambd: 0.01 }, [{ t0: 2, weightDecay: 0.1 }, { maximize: true, alpha: 0.5, lr: 0.05 }]],
     ];
     const groupOf = [0, 0, 1, 1];
     for (const [kind, options, groups] of cases) {
@@ -935,6 +1180,22 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
       ['Adadelta negative rho', () => new optim.Adadelta([p], { rho: -0.1 }), 'INVALID_ARGUMENT'],
       ['Adadelta negative eps', () => new optim.Adadelta([p], { eps: -1e-6 }), 'INVALID_ARGUMENT'],
       ['Adadelta infinite lr', () => new optim.Adadelta([p], { lr: Infinity }), 'INVALID_ARGUMENT'],
+      ['Rprop negative lr', () => new optim.Rprop([p], { lr: -0.01 }), 'INVALID_ARGUMENT'],
+      ['Rprop etaminus ≥ 1', () => new optim.Rprop([p], { etas: [1, 1.2] }), 'INVALID_ARGUMENT'],
+      ['Rprop etaminus 0', () => new optim.Rprop([p], { etas: [0, 1.2] }), 'INVALID_ARGUMENT'],
+      ['Rprop etaplus ≤ 1', () => new optim.Rprop([p], { etas: [0.5, 1] }), 'INVALID_ARGUMENT'],
+      ['Rprop one eta', () => new optim.Rprop([p], { etas: [0.5] as never }), 'INVALID_ARGUMENT'],
+      ['Rprop NaN eta', () => new optim.Rprop([p], { etas: [NaN, 1.2] }), 'INVALID_ARGUMENT'],
+      ['Rprop min step size above max', () => new optim.Rprop([p], { stepSizes: [1, 0.5] }), 'INVALID_ARGUMENT'],
+      ['Rprop negative min step size', () => new optim.Rprop([p], { stepSizes: [-1, 0.5] }), 'INVALID_ARGUMENT'],
+      ['Rprop infinite max step size', () => new optim.Rprop([p], { stepSizes: [0, Infinity] }), 'INVALID_ARGUMENT'],
+      ['Rprop non-boolean maximize', () => new optim.Rprop([p], { maximize: 1 as never }), 'INVALID_ARGUMENT'],
+      ['ASGD negative lr', () => new optim.ASGD([p], { lr: -0.01 }), 'INVALID_ARGUMENT'],
+      ['ASGD negative weightDecay', () => new optim.ASGD([p], { weightDecay: -0.1 }), 'INVALID_ARGUMENT'],
+      ['ASGD negative lambd', () => new optim.ASGD([p], { lambd: -1e-4 }), 'INVALID_ARGUMENT'],
+      ['ASGD NaN alpha', () => new optim.ASGD([p], { alpha: NaN }), 'INVALID_ARGUMENT'],
+      ['ASGD infinite t0', () => new optim.ASGD([p], { t0: Infinity }), 'INVALID_ARGUMENT'],
+      ['ASGD non-boolean maximize', () => new optim.ASGD([p], { maximize: 'no' as never }), 'INVALID_ARGUMENT'],
       ['no parameters', () => new optim.SGD([]), 'INVALID_ARGUMENT'],
       ['a parameter twice', () => new optim.SGD([{ params: [p] }, { params: [p] }]), 'INVALID_ARGUMENT'],
       ['a non-leaf parameter', () => new optim.SGD([p.mul(2)]), 'INVALID_ARGUMENT'],
@@ -960,6 +1221,11 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => new optim.Adamax([p], { eps: -1 }), 'INVALID_ARGUMENT', /^Adamax: eps must be ≥ 0; got -1$/);
     expectAntlerErrorInTidy(() => new optim.Adadelta([p], { rho: 1.1 }), 'INVALID_ARGUMENT', /^Adadelta: rho must be in \[0, 1\]; got 1\.1$/);
     expectAntlerErrorInTidy(() => new optim.Adadelta([p], { weightDecay: -2 }), 'INVALID_ARGUMENT', /^Adadelta: weightDecay must be ≥ 0; got -2$/);
+    expectAntlerErrorInTidy(() => new optim.Rprop([p], { etas: [0.5, 1] }), 'INVALID_ARGUMENT', /^Rprop: etas must satisfy 0 < etaminus < 1 < etaplus; got \[0\.5, 1\]$/);
+    expectAntlerErrorInTidy(() => new optim.Rprop([p], { stepSizes: [1, 0.5] }), 'INVALID_ARGUMENT', /^Rprop: stepSizes must satisfy 0 ≤ min ≤ max; got \[1, 0\.5\]$/);
+    expectAntlerErrorInTidy(() => new optim.Rprop([p], { step_sizes: [0, 1] } as never), 'INVALID_ARGUMENT', /^Rprop: unknown option 'step_sizes'; .*'stepSizes'/);
+    expectAntlerErrorInTidy(() => new optim.ASGD([p], { lambd: -1 }), 'INVALID_ARGUMENT', /^ASGD: lambd must be ≥ 0; got -1$/);
+    expectAntlerErrorInTidy(() => new optim.ASGD([p], { weight_decay: 0.1 } as never), 'INVALID_ARGUMENT', /^ASGD: unknown option 'weight_decay'; .*'weightDecay'/);
     p.dispose();
   });
   test('options changed after the constructor are checked again before a step changes anything (every group, every optimizer)', () => {
@@ -1139,6 +1405,8 @@ describe(`optimizer stateDict: resuming (seed ${SEED})`, () => {
     NAdam: (ps: Tensor[]) => new optim.NAdam(ps, { lr: 0.05, momentumDecay: 0.1, weightDecay: 0.01 }),
     Adamax: (ps: Tensor[]) => new optim.Adamax(ps, { lr: 0.05 }),
     Adadelta: (ps: Tensor[]) => new optim.Adadelta(ps, { lr: 0.5, rho: 0.8 }),
+    Rprop: (ps: Tensor[]) => new optim.Rprop(ps, { lr: 0.05, etas: [0.4, 1.5], stepSizes: [1e-3, 0.2] }),
+    ASGD: (ps: Tensor[]) => new optim.ASGD(ps, { lr: 0.05, lambd: 0.01, t0: 2, weightDecay: 0.01 }),
   };
   for (const [name, make] of Object.entries(makeOpt))
     test(`${name}, with a StepLR: 3 + save/load + 3 steps equal 6 steps`, () => {

@@ -477,6 +477,33 @@ static void optimCase(int64_t n, int sms) {
   check("adadeltaStep param" + size, adG, adC);
   check("adadeltaStep square_avg" + size, adsG, adsC);
   check("adadeltaStep acc_delta" + size, adaG, adaC);
+  // Rprop (maximize, two steps: prev from m has both signs, so every branch runs; step sizes from v, clamped);
+  // ASGD with weight decay and averaging (mu ≠ 1), then a step with mu 1 (ax copies the parameter).
+  antler::RpropParams rpp;
+  rpp.maximize = true;
+  rpp.stepSizeMin = 1e-3;
+  rpp.stepSizeMax = 0.5;
+  Buf<T> rpG = param, rpC = param, rppG = m, rppC = m, rpsG = v, rpsC = v;
+  for (int k = 0; k < 2; ++k) {
+    antler::cuda::rpropStep(ctx, t, rpG.p(), grad.p(), rppG.p(), rpsG.p(), n, rpp);
+    antler::cpu::rpropStep(t, rpC.p(), grad.p(), rppC.p(), rpsC.p(), n, rpp);
+  }
+  check("rpropStep param" + size, rpG, rpC);
+  check("rpropStep prev" + size, rppG, rppC);
+  check("rpropStep step_size" + size, rpsG, rpsC);
+  antler::AsgdParams asp;
+  asp.weightDecay = 0.05;
+  asp.lambd = 0.1;
+  asp.eta = 0.2;
+  asp.mu = 0.25;
+  Buf<T> asG = param, asC = param, asaG = m, asaC = m;
+  for (double mu : {0.25, 1.0}) {
+    asp.mu = mu;
+    antler::cuda::asgdStep(ctx, t, asG.p(), grad.p(), asaG.p(), n, asp);
+    antler::cpu::asgdStep(t, asC.p(), grad.p(), asaC.p(), n, asp);
+  }
+  check("asgdStep param" + size, asG, asC);
+  check("asgdStep ax" + size, asaG, asaC);
 }
 
 // ---------------------------------------------------------------- fill, arange, random, cast, binary
