@@ -206,10 +206,11 @@ check('matmul batched and transposed, the built-in GEMM sizes, float64', 1e-10, 
   const u = a.matmul(x, x, { transposeB: true });
   return [z, u, ...grads(a.add(a.sum(z), a.sum(u)), [x, y], 24)];
 });
-check('optimizers: two steps of SGD, Adam, RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta', 1e-5, (d) => {
+check('optimizers: two steps of SGD, Adam, RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta, Rprop, ASGD', 1e-5, (d) => {
   const outs = [];
   for (const [Opt, o] of [[a.optim.SGD, { lr: 0.1, momentum: 0.9, nesterov: true }], [a.optim.Adam, { lr: 0.01, amsgrad: true }], [a.optim.RMSprop, { lr: 0.01, centered: true, momentum: 0.5 }], [a.optim.Adagrad, { lr: 0.1 }],
-      [a.optim.RAdam, { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true }], [a.optim.NAdam, { lr: 0.01, weightDecay: 0.1 }], [a.optim.Adamax, { lr: 0.01 }], [a.optim.Adadelta, { weightDecay: 0.01 }]]) {
+      [a.optim.RAdam, { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true }], [a.optim.NAdam, { lr: 0.01, weightDecay: 0.1 }], [a.optim.Adamax, { lr: 0.01 }], [a.optim.Adadelta, { weightDecay: 0.01 }],
+      [a.optim.Rprop, { lr: 0.01, maximize: true }], [a.optim.ASGD, { lr: 0.01, t0: 0, weightDecay: 0.01 }]]) {
     const p = leaf(rn([1000], 25, d));
     const opt = new Opt([p], o);
     for (let s = 0; s < 2; s++) {

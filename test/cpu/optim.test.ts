@@ -709,12 +709,21 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
 describe(`Rprop and ASGD match torch.optim, 20 float64 steps (seed ${SEED})`, () => {
   /**
    * Gradients whose signs persist or flip: element i keeps the sign of a fixed pattern with
-   * probability keep (so step sizes grow to their bound as well as shrink), and every seventh
-   * element is exactly 0 at odd steps (the sign product 0 after a nonzero prev).
+   * probability keep; elements 2, 7, 12, … always keep it (their step sizes grow every step) and
+   * elements 1, 6, 11, … alternate it (a flip every other step: their sizes shrink by η− each
+   * time); every seventh element is exactly 0 at odd steps (the sign product 0 after a nonzero prev).
    */
   function rpropGrads(pattern: number[][], keep: number, step: number): number[][] {
     const g = drawGrads(rng, step);
-    return g.map((gs, j) => gs.map((v, i) => (i % 7 === 3 && step % 2 === 1 ? 0 : rng.next() < keep ? Math.abs(v) * pattern[j][i] : v)));
+    return g.map((gs, j) =>
+      gs.map((v, i) => {
+        const kept = Math.abs(v) * pattern[j][i];
+        if (i % 7 === 3 && step % 2 === 1) return 0;
+        if (i % 5 === 2) return kept;
+        if (i % 5 === 1) return step % 2 ? -kept : kept;
+        return rng.next() < keep ? kept : v;
+      }),
+    );
   }
 
   const rpropCases: Partial<RpropOpts>[] = [

@@ -82,7 +82,7 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
     });
   });
 
-  test('SGD, Adam, RMSprop, Adagrad, RAdam, NAdam, Adamax and Adadelta steps on CUDA equal the CPU ones', () => {
+  test('SGD, Adam, RMSprop, Adagrad, RAdam, NAdam, Adamax, Adadelta, Rprop and ASGD steps on CUDA equal the CPU ones', () => {
     antler.tidy(() => {
       const values = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
       const grads = Array.from({ length: 37 }, () => rng.uniform(-1, 1));
@@ -98,13 +98,18 @@ run(`op registry on CUDA vs CPU (seed ${rng.seed})`, () => {
         (p: Tensor) => new antler.optim.NAdam([p], { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }),
         (p: Tensor) => new antler.optim.Adamax([p], { lr: 0.01, weightDecay: 0.01, maximize: true }),
         (p: Tensor) => new antler.optim.Adadelta([p], { lr: 0.5, weightDecay: 0.01, maximize: true }),
+        // Gradients that flip sign every third step (below): Rprop takes η+, η− and the zero product; the
+        // second one's step sizes reach both bounds. ASGD with t0 2 averages from its fourth step.
+        (p: Tensor) => new antler.optim.Rprop([p], { lr: 0.01, etas: [0.5, 2], stepSizes: [1e-3, 0.05] }),
+        (p: Tensor) => new antler.optim.Rprop([p], { lr: 0.02, etas: [0.1, 3], stepSizes: [5e-3, 0.1], maximize: true }),
+        (p: Tensor) => new antler.optim.ASGD([p], { lr: 0.05, lambd: 0.01, t0: 2, weightDecay: 0.01, maximize: true }),
       ];
       const finals = ['cpu', 'cuda:0'].map((device) =>
         makers.map((make) => {
           const p = antler.tensor(values, [37], { dtype: 'float64', device, requiresGrad: true });
           const opt = make(p);
           for (let s = 0; s < 8; s++) {
-            p.grad = antler.tensor(grads.map((v) => v * (s + 1)), [37], { dtype: 'float64', device });
+            p.grad = antler.tensor(grads.map((v, i) => v * (s + 1) * ((i + s) % 3 === 0 ? -1 : 1)), [37], { dtype: 'float64', device });
             opt.step();
           }
           opt.dispose();
