@@ -522,6 +522,8 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
     { lr: 0.02, weightDecay: 0.1 },
     { lr: 0.02, weightDecay: 0.1, decoupledWeightDecay: true },
     { lr: 0.01, eps: 1e-3, maximize: true, betas: [0.5, 0.95] },
+    // maximize negates the gradient before the L2 term is added (torch's order).
+    { lr: 0.02, weightDecay: 0.2, maximize: true },
     { lr: 0.03, weightDecay: 0.3, decoupledWeightDecay: true, maximize: true, betas: [0.9, 0.99] },
     // rho_∞ = 2 / (1 − β2) − 1 ≤ 5: never rectified, every step the bias-corrected momentum.
     { lr: 0.01, betas: [0.9, 0.6] },
@@ -573,6 +575,7 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
     { lr: 0.02, weightDecay: 0.1 },
     { lr: 0.02, weightDecay: 0.1, decoupledWeightDecay: true },
     { lr: 0.01, eps: 1e-3, maximize: true, momentumDecay: 0.05 },
+    { lr: 0.02, weightDecay: 0.2, maximize: true, momentumDecay: 0.01 },
     { lr: 0.03, weightDecay: 0.3, decoupledWeightDecay: true, maximize: true, betas: [0.5, 0.9] },
   ];
   test.each(nadamCases.map((c) => [JSON.stringify(c), c] as const))('NAdam %s', (_name, opts) => {
