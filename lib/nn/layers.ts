@@ -68,6 +68,16 @@ export interface Conv1dModuleOptions extends Conv1dOptions {
   paddingMode?: Conv1dPaddingMode;
 }
 
+/** Conv1d's and ConvTranspose1d's [inChannels, outChannels, kernelSize, groups], checked (the channels divisible by the groups). */
+function convChannels(op: string, inChannels: number, outChannels: number, kernelSize: number, o: { bias?: boolean; groups?: number }): [number, number, number, number] {
+  if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
+  const sizes = [checkInteger(inChannels, op, 'inChannels', 1), checkInteger(outChannels, op, 'outChannels', 1), checkInteger(kernelSize, op, 'kernelSize', 1)];
+  const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
+  if (inChannels % groups !== 0 || outChannels % groups !== 0)
+    fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+  return [sizes[0], sizes[1], sizes[2], groups];
+}
+
 /**
  * torch.nn.Conv1d: weight [out, in / groups, kernelSize] and bias [out],
  * both U(±1/√(in / groups · kernelSize)) as in PyTorch; forward(x [N, in, L]
@@ -89,13 +99,8 @@ export class Conv1d extends Module {
     super();
     const op = 'Conv1d';
     const o = placement(checkOptions<Conv1dModuleOptions & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
-    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
-    this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
-    this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
-    this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);
-    const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
-    if (inChannels % groups !== 0 || outChannels % groups !== 0)
-      fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    let groups: number;
+    [this.inChannels, this.outChannels, this.kernelSize, groups] = convChannels(op, inChannels, outChannels, kernelSize, o);
     const mode = o.paddingMode === undefined ? 'zeros' : o.paddingMode;
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode as string))
       fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(o.paddingMode)}`);
@@ -158,13 +163,8 @@ export class ConvTranspose1d extends Module {
     super();
     const op = 'ConvTranspose1d';
     const o = placement(checkOptions<ConvTranspose1dModuleOptions & Placement>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation', 'bias', 'dtype', 'device']), op);
-    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
-    this.inChannels = checkInteger(inChannels, op, 'inChannels', 1);
-    this.outChannels = checkInteger(outChannels, op, 'outChannels', 1);
-    this.kernelSize = checkInteger(kernelSize, op, 'kernelSize', 1);
-    const groups = o.groups === undefined ? 1 : checkInteger(o.groups, op, 'groups', 1);
-    if (inChannels % groups !== 0 || outChannels % groups !== 0)
-      fail('INVALID_ARGUMENT', `${op}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    let groups: number;
+    [this.inChannels, this.outChannels, this.kernelSize, groups] = convChannels(op, inChannels, outChannels, kernelSize, o);
     this.options = { stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, dilation: o.dilation, groups };
     convTransposeGeometry(op, Number.MAX_SAFE_INTEGER / 4, kernelSize, this.options); // the options, checked now
     // PyTorch: fan_in = weight.size(1) · kernelSize = out / groups · kernelSize, for the weight and the bias.
