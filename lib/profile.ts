@@ -109,9 +109,7 @@ export function profile<T>(fn: () => T, options?: ProfileOptions): ProfileInfo<T
 export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): ProfileInfo<T> | Promise<ProfileInfo<T>> {
   const { sync, addon } = checkRun('profile', fn, options);
   const start = totals(addon);
-  // As time()'s: a CUDA device fn is the first to use appears while fn runs, so it is looked for again before each wait.
-  const cudaAvailable = addon.backends().cuda.available;
-  let cudaDevices = cudaDevicesOf(addon);
+  const wait = deviceWaiter(addon);
   const kernels: ProfileKernel[] = [];
   // Per device, the most bytes live between ops.
   const seen = new Map<string, number>(Object.entries(start.devices).map(([d, m]) => [d, m.numBytes]));
@@ -124,11 +122,7 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
     const before = totals(addon);
     const t0 = performance.now();
     const out = f.apply(addon, args);
-    if (sync) {
-      if (cudaAvailable) cudaDevices = cudaDevicesOf(addon);
-      for (const d of cudaDevices) addon.synchronize(d);
-    }
-    const ms = performance.now() - t0;
+    const ms = performance.now() - t0 + (sync ? wait() : 0);
     const after = totals(addon);
     see(after);
     let device = '';
@@ -160,9 +154,22 @@ export function profile<T>(fn: () => T | Promise<T>, options?: ProfileOptions): 
   return runWith(timed, fn, finish);
 }
 
-/** The CUDA devices memory() lists (a device is listed from its first allocation on). */
-function cudaDevicesOf(addon: NativeAddon): string[] {
-  return Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+/**
+ * A function that waits for every CUDA device in use and returns the milliseconds spent waiting.
+ * memory() lists a device from its first allocation on, so one that fn is the first to use appears
+ * while fn runs: the list is read again at each call where CUDA is available (never on a CPU-only
+ * run), outside the time returned, so an op's time holds only the op and its wait.
+ */
+function deviceWaiter(addon: NativeAddon): () => number {
+  const cudaAvailable = addon.backends().cuda.available;
+  const list = () => Object.keys(addon.memory() as Record<string, NativeMemory>).filter((d) => d.startsWith('cuda'));
+  let devices = list();
+  return () => {
+    if (cudaAvailable) devices = list();
+    const t0 = performance.now();
+    for (const d of devices) addon.synchronize(d);
+    return performance.now() - t0;
+  };
 }
 
 /** profile()'s and time()'s arguments checked: fn, {sync} (default true); the addon, refused while either runs. */
@@ -257,34 +264,25 @@ export function time<T>(fn: () => Promise<T>, options?: ProfileOptions): Promise
 export function time<T>(fn: () => T, options?: ProfileOptions): TimingInfo<T>;
 export function time<T>(fn: () => T | Promise<T>, options?: ProfileOptions): TimingInfo<T> | Promise<TimingInfo<T>> {
   const { sync, addon } = checkRun('time', fn, options);
-  // The CUDA devices in use: memory() lists a device from its first allocation on, so one that fn
-  // is the first to use (the first CUDA work of the process) appears while fn runs and is looked
-  // for again before each wait (where CUDA is available at all; a CPU-only run never looks again).
-  const cudaAvailable = addon.backends().cuda.available;
-  let cudaDevices = cudaDevicesOf(addon);
-  const waitAll = () => {
-    if (cudaAvailable) cudaDevices = cudaDevicesOf(addon);
-    for (const d of cudaDevices) addon.synchronize(d);
-  };
-  waitAll();
+  const wait = deviceWaiter(addon);
+  wait();
   let kernelMs = 0, ops = 0;
   const timed = standIn(addon, (_key, f) => (...args: unknown[]) => {
     const t0 = performance.now();
+    let out: unknown;
     try {
-      const out = f.apply(addon, args);
-      if (sync) waitAll();
-      return out;
+      out = f.apply(addon, args);
     } finally {
       kernelMs += performance.now() - t0;
       ops++;
     }
+    if (sync) kernelMs += wait();
+    return out;
   });
   return runWith(timed, fn, (result, t0) => {
-    const w0 = performance.now();
-    waitAll();
-    const end = performance.now();
-    if (!sync) kernelMs += end - w0;
-    return { result, wallMs: end - t0, kernelMs, ops };
+    const waited = wait();
+    if (!sync) kernelMs += waited;
+    return { result, wallMs: performance.now() - t0, kernelMs, ops };
   });
 }
 
