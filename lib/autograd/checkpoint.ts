@@ -140,7 +140,6 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
     // The one recorded result: the output's values (detached: the first run's graph goes with it), or
     // every such output's, flattened and joined.
     const root = differentiable.length === 1 ? differentiable[0].detach() : tidy(() => concat(differentiable.map((o) => flat(o.detach())), 0));
-    recordEdges(root, op, edges, (gy, saved) => secondRun(gy, saved), inputs);
     const secondRun = (gy: Tensor, saved: Tensor[]): (Tensor | null)[] => {
       const now = globalDrawState();
       setGlobalDrawState(draws);
@@ -168,6 +167,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
         againTensors.forEach((c) => c.dispose());
       }
     };
+    recordEdges(root, op, edges, secondRun, inputs);
     if (differentiable.length === 1) {
       result.forEach((o, i) => o === differentiable[0] && (result[i] = root));
     } else {
