@@ -947,7 +947,9 @@ describe(`klDiv against PyTorch's kl_div (seed ${SEED})`, () => {
   const distributions = (N: number, K: number, zeros: boolean) => {
     const out: number[] = [];
     for (let n = 0; n < N; n++) {
-      const row = randomArray(rng, K, 0, 1).map((v) => (zeros && rng.next() < 0.25 ? 0 : v + 0.01));
+      // Zeros anywhere but at one kept entry, so that no row is all zeros (0/0).
+      const keep = rng.int(0, K - 1);
+      const row = randomArray(rng, K, 0, 1).map((v, k) => (zeros && k !== keep && rng.next() < 0.25 ? 0 : v + 0.01));
       const s = row.reduce((a, b) => a + b, 0);
       out.push(...row.map((v) => v / s));
     }
