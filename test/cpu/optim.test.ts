@@ -617,6 +617,36 @@ describe(`RAdam, NAdam, Adamax and Adadelta match torch.optim, 20 float64 steps 
     antler.dispose(params);
   });
 
+  test('Adamax: a NaN gradient entry makes that entry of expInf NaN, as torch.maximum does (a plain max would drop it); the other entries go on', () => {
+    const n = 6;
+    const init = initValues(rng, n);
+    const p = tensor(init, [n], { dtype: 'float64', requiresGrad: true });
+    const opt = new optim.Adamax([p], { lr: 0.05 });
+    const r = Float64Array.from(init);
+    const s = { step: 0, m: new Float64Array(n), u: new Float64Array(n) };
+    const bad = rng.int(0, n - 1);
+    for (let k = 0; k < 4; k++) {
+      const g = randomArray(rng, n, -1, 1);
+      if (k === 1) g[bad] = NaN;
+      setGrad(p, g);
+      opt.step();
+      adamaxRef(r, g, s, { ...ADAMAX_DEFAULTS, lr: 0.05 });
+    }
+    const st = opt.state.get(p)!;
+    const u = (st.expInf as Tensor).dataSync(), got = p.dataSync();
+    for (let i = 0; i < n; i++) {
+      if (i === bad) {
+        expect(Number.isNaN(u[i])).toBe(true);
+        expect(Number.isNaN(got[i])).toBe(true);
+      } else {
+        expect(Math.abs(u[i] - s.u[i])).toBeLessThanOrEqual(TOL * Math.abs(s.u[i]));
+        expect(Math.abs(got[i] - r[i])).toBeLessThanOrEqual(TOL * Math.max(1, Math.abs(r[i])));
+      }
+    }
+    opt.dispose();
+    p.dispose();
+  });
+
   const adadeltaCases: Partial<AdadeltaOpts>[] = [
     {},
     { lr: 0.5, rho: 0.5 },
