@@ -1,5 +1,6 @@
 /** antler.nn: modules and functional ops (PyTorch's torch.nn / torch.nn.functional). */
 export { Module, parameter } from './module';
+export type { ForwardHook, ForwardPreHook, RemovableHandle } from './module';
 export {
   Linear, Conv1d, ConvTranspose1d, Embedding, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
@@ -19,6 +20,7 @@ export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rn
 export { NeuralODE } from './ode';
 export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, GaussianNLLLoss, PoissonNLLLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, MultiMarginLoss, MultiLabelSoftMarginLoss, MultiLabelMarginLoss } from './losses';
 export * as init from './init';
+export * as utils from './utils';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './attention';
 export { scaledDotProductAttention } from '../ops/attention';

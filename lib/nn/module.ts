@@ -103,6 +103,10 @@ export abstract class Module {
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();
   private readonly childMap = new Map<string, Module>();
+  /** The forward hooks (registerForwardPreHook / registerForwardHook) and the forward they wrap; null while there are none. */
+  private hookState: HookState | null = null;
+  /** Tensors the module holds outside its registry and frees with itself (a weight recomputed before each forward: nn.utils.weightNorm). */
+  private readonly ownedTensors = new Map<string, Tensor>();
   /** The parameterEpoch sync() last ran at, or −1 after a property changed (see MODULE_TRAPS). */
   private syncedAt = -1;
 
@@ -292,6 +296,106 @@ export abstract class Module {
     };
     visit(this);
     return this;
+  }
+
+  /**
+   * Runs hook(module, args) before every forward (PyTorch's
+   * register_forward_pre_hook): it may return undefined (args as they are),
+   * an array (the new argument list) or one value (the new single
+   * argument). Hooks run in the order registered (prepend: true puts this
+   * one first). Returns a handle whose remove() unregisters it.
+   */
+  registerForwardPreHook(hook: ForwardPreHook, options?: { prepend?: boolean }): RemovableHandle {
+    return this.addHook('pre', hook, options, 'registerForwardPreHook');
+  }
+
+  /**
+   * Runs hook(module, args, output) after every forward (PyTorch's
+   * register_forward_hook): it may return undefined (output as it is) or a
+   * new output, which the next hook and the caller see. Returns a handle
+   * whose remove() unregisters it.
+   */
+  registerForwardHook(hook: ForwardHook, options?: { prepend?: boolean }): RemovableHandle {
+    return this.addHook('post', hook, options, 'registerForwardHook');
+  }
+
+  private addHook(kind: 'pre' | 'post', hook: ForwardPreHook | ForwardHook, options: { prepend?: boolean } | undefined, op: string): RemovableHandle {
+    if (typeof hook !== 'function') fail('INVALID_ARGUMENT', `Module.${op}: expected a function; got ${describe(hook)}`);
+    const o = checkOptions<{ prepend: boolean }>(options, `Module.${op}`, ['prepend']);
+    const prepend = o.prepend === undefined ? false : checkBoolean(o.prepend, `Module.${op}`, 'prepend');
+    const state = this.hookState ?? this.wrapForward();
+    const list = kind === 'pre' ? state.pre : state.post;
+    const entry = { id: ++hookCounter, hook } as HookEntry;
+    if (prepend) list.unshift(entry);
+    else list.push(entry);
+    return {
+      id: entry.id,
+      remove: () => {
+        const i = list.indexOf(entry);
+        if (i < 0) return;
+        list.splice(i, 1);
+        if (state.pre.length === 0 && state.post.length === 0 && this.hookState === state) this.unwrapForward(state);
+      },
+    };
+  }
+
+  /** Replaces forward by one that runs the hooks around the module's own. */
+  private wrapForward(): HookState {
+    const self = this as unknown as Record<string, unknown>;
+    const ownForward = Object.prototype.hasOwnProperty.call(self, 'forward') ? Object.getOwnPropertyDescriptor(self, 'forward')! : null;
+    const inner = self.forward as (...a: unknown[]) => unknown;
+    const state: HookState = { pre: [], post: [], ownForward };
+    const module = this;
+    const forward = function (this: unknown, ...given: unknown[]): unknown {
+      let args = given;
+      // A copy of each list: a hook may remove itself (or another) as it runs.
+      for (const { hook } of [...state.pre]) {
+        const r = (hook as ForwardPreHook)(module, args);
+        if (r !== undefined) args = Array.isArray(r) ? [...r] : [r];
+      }
+      let out = inner.apply(module, args);
+      for (const { hook } of [...state.post]) {
+        const r = (hook as ForwardHook)(module, args, out);
+        if (r !== undefined) out = r;
+      }
+      return out;
+    };
+    // Not enumerable: the registry walk and toString() look at the module's own enumerable properties.
+    Object.defineProperty(self, 'forward', { value: forward, writable: true, configurable: true, enumerable: false });
+    this.hookState = state;
+    return state;
+  }
+
+  private unwrapForward(state: HookState): void {
+    const self = this as unknown as Record<string, unknown>;
+    if (state.ownForward) Object.defineProperty(self, 'forward', state.ownForward);
+    else delete self.forward;
+    this.hookState = null;
+  }
+
+  /**
+   * @internal Keeps t on property `key` as a tensor the module owns outside
+   * its registry (not a parameter or buffer; not in the state dict): kept
+   * out of tidy() scopes, the tensor it replaces freed, freed with the
+   * module (nn.utils.weightNorm's recomputed weight). null frees the one held.
+   */
+  static holdOwned(m: Module, key: string, t: Tensor | null): void {
+    const old = m.ownedTensors.get(key);
+    const self = m as unknown as Record<string, unknown>;
+    if (t) {
+      isolated(() => keep(t));
+      m.ownedTensors.set(key, t);
+      self[key] = t;
+    } else {
+      m.ownedTensors.delete(key);
+      delete self[key];
+    }
+    if (old && old !== t && !old.isDisposed) old.dispose();
+  }
+
+  /** @internal The tensor m holds on `key` by holdOwned, or undefined. */
+  static owned(m: Module, key: string): Tensor | undefined {
+    return m.ownedTensors.get(key);
   }
 
   /**
@@ -542,6 +646,8 @@ export abstract class Module {
     disposing = true;
     try {
       for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
+      for (const m of this.modules())
+        for (const t of m.ownedTensors.values()) if (!t.isDisposed) t.dispose();
       this.markDisposed();
     } finally {
       disposing = outer;
@@ -607,6 +713,28 @@ export abstract class Module {
   }
 }
 
+/** A forward pre-hook: (module, args) → undefined, a new argument list (an array) or a new single argument. */
+export type ForwardPreHook = (module: Module, args: unknown[]) => unknown;
+/** A forward hook: (module, args, output) → undefined or a new output. */
+export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown;
+/** What registerForwardPreHook / registerForwardHook return (PyTorch's RemovableHandle). */
+export interface RemovableHandle {
+  readonly id: number;
+  /** Unregisters the hook (again: nothing). */
+  remove(): void;
+}
+interface HookEntry {
+  id: number;
+  hook: ForwardPreHook | ForwardHook;
+}
+interface HookState {
+  pre: HookEntry[];
+  post: HookEntry[];
+  /** The module's own forward property the wrapper replaced (put back when the last hook goes), or null (the class's). */
+  ownForward: PropertyDescriptor | null;
+}
+let hookCounter = 0;
+
 /** Own fields that are bookkeeping, not settings (toString leaves them out). */
 const HIDDEN_SETTINGS = new Set(['training', 'stopTraining', 'disposedModule', 'syncedAt', 'opName', 'kind', 'frozen']);
 
@@ -640,7 +768,9 @@ export function checkModuleInput(op: string, what: string, x: Tensor, like: Tens
 export function checkedParameters(m: Module, op: string, specs: readonly [name: string, shape: readonly number[], required: boolean][], like: Tensor, likeName: string): Map<string, Tensor> {
   const all = new Map(m.namedParameters('', false));
   specs.forEach(([name, shape, required], i) => {
-    const t = all.get(name);
+    // A weight recomputed before each forward (nn.utils.weightNorm) stands where the parameter was.
+    const t = all.get(name) ?? Module.owned(m, name);
+    if (t) all.set(name, t);
     if (!t) {
       if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
       return;
