@@ -170,3 +170,6 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
     }
   });
 }
+
+/** torch.nn.utils.clip_grad_norm_ / clip_grad_value_ live there in PyTorch: the same functions as optim's. */
+export { clipGradNorm, clipGradValue } from '../optim/index';

@@ -311,5 +311,8 @@ describe(`nn.utils.parametersToVector / vectorToParameters (seed ${SEED})`, () =
     expectAntlerError(() => nn.utils.parametersToVector([ps[0], 3 as never]), 'INVALID_ARGUMENT', /entry 1 must be a Tensor; got 3/);
     antler.dispose([vec, l, fv]);
     net.dispose();
+    // torch.nn.utils' gradient clipping: optim's functions.
+    expect(nn.utils.clipGradNorm).toBe(optim.clipGradNorm);
+    expect(nn.utils.clipGradValue).toBe(optim.clipGradValue);
   });
 });
