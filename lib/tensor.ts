@@ -4,7 +4,8 @@
  */
 import { inspect } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { assignRecorder, Node, noGrad, runBackward } from './autograd/graph';
+import { assignRecorder, hookList, Node, noGrad, runBackward } from './autograd/graph';
+import type { GradHook } from './autograd/graph';
 import { getDefaultDevice } from './device';
 import { inScope, isolated, track, untrack } from './engine';
 import { AntlerError, fail } from './errors';
@@ -230,6 +231,51 @@ export class Tensor {
   requiresGrad_(flag = true): this {
     this.requiresGrad = flag;
     return this;
+  }
+
+  /**
+   * Calls hook(grad) with this tensor's gradient whenever backward() (or
+   * autograd.grad) computes it (PyTorch's register_hook): the sum of what
+   * flows into it, before it goes on to the ops that made it (or, for a
+   * leaf, before it reaches .grad). The hook may return undefined (nothing
+   * changes) or a tensor of the gradient's shape, dtype and device that
+   * replaces it (it is copied). Hooks run in the order registered. Only on a
+   * tensor that requires grad. Returns a handle whose remove() unregisters it.
+   *
+   *   h.registerHook((g) => { norms.push(antler.norm(g).item()); });  // watch a hidden state's gradient
+   *   w.registerHook((g) => antler.clamp(g, -1, 1));                  // clip as it flows
+   */
+  registerHook(hook: GradHook): { remove(): void } {
+    this.checkAlive('registerHook');
+    if (typeof hook !== 'function') fail('INVALID_ARGUMENT', `registerHook: expected a function of the gradient; got ${describe(hook)}`);
+    if (!this.requiresGrad) fail('INVALID_ARGUMENT', "registerHook: this tensor does not require grad, so no gradient reaches it (PyTorch refuses too); set requiresGrad on the leaf first");
+    const list = hookList(this);
+    const entry: GradHook = (g) => hook(g);
+    list.push(entry);
+    return {
+      remove: () => {
+        const i = list.indexOf(entry);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  /**
+   * Keeps this non-leaf tensor's gradient in .grad at each backward()
+   * (PyTorch's retain_grad(); summed over backward passes as a leaf's is);
+   * on a leaf it changes nothing (a leaf that requires grad keeps it
+   * anyway). Returns this.
+   */
+  retainGrad(): this {
+    this.checkAlive('retainGrad');
+    if (!this.requiresGrad) fail('INVALID_ARGUMENT', "retainGrad: this tensor does not require grad, so it has no gradient to keep (PyTorch refuses too)");
+    if (this.gradFn) this.gradFn.retained = this;
+    return this;
+  }
+
+  /** Whether retainGrad() was called on this non-leaf tensor (PyTorch's retains_grad: false for leaves). */
+  get retainsGrad(): boolean {
+    return this.gradFn !== null && this.gradFn.retained === this;
   }
 
   /** True for tensors not produced by a recorded op. */

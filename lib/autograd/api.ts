@@ -79,7 +79,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
           );
       }
       // Through the inputs' own nodes: an input computed from another gets its gradient, and passes it on.
-      const found = mode(() => gradients(root, seed, targets, createGraph, !retainGraph, true));
+      const found = mode(() => gradients(root, seed, targets, createGraph, !retainGraph, true, true));
       const unused = ins.findIndex((_, i) => !found[first[i] ? i : ins.indexOf(ins[i])]);
       if (unused >= 0 && !allowUnused) {
         for (const h of found) h?.dispose();

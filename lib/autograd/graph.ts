@@ -10,6 +10,7 @@ import { isolated, isThenable, tidy } from '../engine';
 import type { NotPromise } from '../engine';
 import { fail } from '../errors';
 import { addScaledInPlace, native } from '../native';
+import { describe } from '../validate';
 import type { Tensor } from '../tensor';
 
 /**
@@ -72,6 +73,10 @@ export class Node {
    * through it.
    */
   costly = false;
+  /** Hooks on the tensor this node made (Tensor.registerHook), run in order on its gradient before the node's backward. */
+  hooks: GradHook[] | null = null;
+  /** The non-leaf tensor this node made, when it retains its gradient (Tensor.retainGrad). */
+  retained: Tensor | null = null;
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -111,6 +116,62 @@ export class Node {
 }
 
 let gradEnabled = true;
+
+/** A gradient hook (Tensor.registerHook): undefined keeps the gradient, a Tensor of its shape and dtype replaces it. */
+export type GradHook = (grad: Tensor) => Tensor | void;
+
+/** Hooks on leaf tensors (run on a leaf's summed gradient before it reaches .grad, or autograd.grad's result). */
+const leafHooks = new WeakMap<Tensor, GradHook[]>();
+
+/** @internal The hook list of t (its node's, or the leaf's), made on first use. */
+export function hookList(t: Tensor): GradHook[] {
+  if (t.gradFn) return (t.gradFn.hooks ??= []);
+  let list = leafHooks.get(t);
+  if (!list) leafHooks.set(t, (list = []));
+  return list;
+}
+
+/**
+ * g (owned) after the hooks in order: each gets the current gradient; one
+ * that returns a Tensor replaces it (its shape and dtype must be g's, as
+ * PyTorch checks; the hook's result is copied, so a hook may return a
+ * tensor it keeps, or the gradient it was given).
+ */
+function runHooks(hooks: readonly GradHook[] | null | undefined, g: Tensor, what: () => string): Tensor {
+  if (!hooks || hooks.length === 0) return g;
+  // (Tensor is a type-only import here: the class is the gradient's own.)
+  const isTensor = (v: unknown): v is Tensor => v instanceof (g.constructor as new () => Tensor);
+  for (const hook of [...hooks]) {
+    const current = g;
+    let next: Tensor | null;
+    try {
+      // What the hook makes is freed with this scope; a replacement is copied out of it.
+      next = tidy(() => {
+        const r: unknown = hook(current);
+        if (r === undefined || r === null || r === current) return null;
+        if (!isTensor(r) || r.isDisposed || r.dtype !== current.dtype || r.device !== current.device || r.shape.length !== current.shape.length || r.shape.some((d, i) => d !== current.shape[i]))
+          fail(
+            'INVALID_ARGUMENT',
+            `backward: a hook on ${what()} returned ${isTensor(r) ? (r.isDisposed ? 'a disposed Tensor' : `a ${r.dtype} Tensor of shape [${r.shape.join(', ')}] on ${r.device}`) : describe(r)}; expected undefined or a Tensor like the gradient (${current.dtype}, shape [${current.shape.join(', ')}], on ${current.device})`,
+          );
+        return r.clone();
+      });
+    } catch (err) {
+      current.dispose();
+      throw err;
+    }
+    if (next) {
+      current.dispose();
+      g = next;
+    }
+  }
+  return g;
+}
+
+/** runHooks for a leaf's gradient (hooks registered with Tensor.registerHook on the leaf). */
+export function runLeafHooks(leaf: Tensor, g: Tensor): Tensor {
+  return runHooks(leafHooks.get(leaf), g, () => `a leaf of shape [${leaf.shape.join(', ')}]`);
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -345,9 +406,20 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
       if (!('leaf' in e)) return false;
       sumInto(pending, e.leaf, shapedAs(e.leaf, g));
       return true;
-    }, true, createGraph);
+    }, true, createGraph, true);
   } catch (err) {
     for (const g of pending.values()) g.dispose();
+    throw err;
+  }
+  // Hooks on leaves see each leaf's summed gradient, before .grad does.
+  try {
+    for (const [leaf, g] of [...pending]) {
+      if (!leafHooks.get(leaf)?.length) continue;
+      pending.delete(leaf);
+      pending.set(leaf, isolated(() => (createGraph ? withGrad : noGrad)(() => runLeafHooks(leaf, g))));
+    }
+  } catch (err) {
+    for (const g of pending.values()) if (!g.isDisposed) g.dispose();
     throw err;
   }
   // A graph-building pass sums in the caller's scopes (see accumulate); the plain one in place, isolated.
@@ -505,7 +577,7 @@ function siblingOf(node: Node, t: Tensor, sib: SiblingOutput): Tensor {
  * on to the targets beyond it). One gradient per target, null where none
  * flows.
  */
-export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], createGraph = false, freeAfter = false, through = false): (Tensor | null)[] {
+export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], createGraph = false, freeAfter = false, through = false, targetHooks = false): (Tensor | null)[] {
   const out: (Tensor | null)[] = targets.map(() => null);
   const slot = new Map<Tensor | Node, number>();
   targets.forEach((e, i) => e && slot.set('leaf' in e ? e.leaf : e.node, i));
@@ -552,6 +624,21 @@ export function gradients(root: Tensor, gradient: Tensor, targets: Edge[], creat
     for (const g of out) g?.dispose();
     throw err;
   }
+  // autograd.grad (targetHooks): the targets' own hooks (Tensor.registerHook) see their summed
+  // gradients, as PyTorch's runs the hooks of its inputs (a target walked through on the way to
+  // others ran its hooks there already).
+  if (targetHooks)
+    try {
+      targets.forEach((e, i) => {
+        const g = out[i];
+        if (!g || !e || ('node' in e && reaches.has(e.node))) return;
+        out[i] = null;
+        out[i] = isolated(() => (createGraph ? withGrad : noGrad)(() => ('leaf' in e ? runLeafHooks(e.leaf, g) : runHooks(e.node.hooks, g, () => `the result of '${e.node.name}'`))));
+      });
+    } catch (err) {
+      for (const g of out) if (g && !g.isDisposed) g.dispose();
+      throw err;
+    }
   // retainGraph false (autograd.grad's): what the nodes that ran saved is freed, as backward() does.
   if (freeAfter && !createGraph) for (const n of live) n.freeSaved();
   return out;
@@ -592,7 +679,7 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
  * into the gradient of the node the edge points to. Pending gradients are
  * freed even when a backward function throws.
  */
-function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
+function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false, retain = false): void {
   const freed = order.find((n) => n.freed);
   if (freed) {
     if (owned) gradient.dispose();
@@ -625,8 +712,16 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
       try {
         for (let k = order.length - 1; k >= 0; k--) {
           const node = order[k];
-          const gy = grads.get(node);
+          let gy = grads.get(node);
           if (!gy) continue;
+          if (node.hooks?.length || node.retained) {
+            // The tensor's hooks, then its retained .grad (PyTorch runs retain_grad's last).
+            grads.delete(node);
+            gy = runHooks(node.hooks, gy, () => `the result of '${node.name}'`);
+            grads.set(node, gy);
+            const t = retain ? node.retained : null;
+            if (t && !t.isDisposed && t.gradFn === node) accumulate(t, gy.clone(), createGraph);
+          }
           // Temporaries of the backward function are freed. Each edge owns its
           // gradient: gy itself (a pass-through, like add's) goes to the first edge
           // that gets it, and a tensor returned twice is copied for the second.
