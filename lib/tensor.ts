@@ -261,8 +261,9 @@ export class Tensor {
   }
 
   /**
-   * Keeps this non-leaf tensor's gradient in .grad at each backward()
-   * (PyTorch's retain_grad(); summed over backward passes as a leaf's is);
+   * Keeps this non-leaf tensor's gradient in .grad at each backward pass
+   * through it, backward() or autograd.grad (PyTorch's retain_grad();
+   * summed over passes as a leaf's is);
    * on a leaf it changes nothing (a leaf that requires grad keeps it
    * anyway). Returns this.
    */

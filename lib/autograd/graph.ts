@@ -406,7 +406,7 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
       if (!('leaf' in e)) return false;
       sumInto(pending, e.leaf, shapedAs(e.leaf, g));
       return true;
-    }, true, createGraph, true);
+    }, true, createGraph);
   } catch (err) {
     for (const g of pending.values()) g.dispose();
     throw err;
@@ -679,7 +679,7 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
  * into the gradient of the node the edge points to. Pending gradients are
  * freed even when a backward function throws.
  */
-function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false, retain = false): void {
+function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
   const freed = order.find((n) => n.freed);
   if (freed) {
     if (owned) gradient.dispose();
@@ -719,7 +719,7 @@ function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNu
             grads.delete(node);
             gy = runHooks(node.hooks, gy, () => `the result of '${node.name}'`);
             grads.set(node, gy);
-            const t = retain ? node.retained : null;
+            const t = node.retained;
             if (t && !t.isDisposed && t.gradFn === node) accumulate(t, gy.clone(), createGraph);
           }
           // Temporaries of the backward function are freed. Each edge owns its
