@@ -585,6 +585,14 @@ export abstract class LRScheduler {
       this.restartingAtStep = false;
     }
   }
+  /**
+   * @internal Whether SequentialLR's milestone (PyTorch's step(0)) goes on
+   * from the groups' current lr, as PyTorch's schedulers without a closed
+   * form (MultiplicativeLR, SWALR), rather than from the base lrs.
+   */
+  get continuesAtMilestone(): boolean {
+    return false;
+  }
   /** @internal True while restart() runs for a milestone (MultiplicativeLR multiplies there). */
   protected restartingAtStep = false;
   /** @internal Counters besides lastEpoch that restart() resets. */
@@ -794,6 +802,10 @@ export class LambdaLR extends LambdaScheduler {
 
 /** lr multiplied by lrLambda(epoch) at each step after the first (torch's MultiplicativeLR; one function, or one per group). */
 export class MultiplicativeLR extends LambdaScheduler {
+  /** @internal PyTorch's MultiplicativeLR has no closed form: SequentialLR's step(0) multiplies the current lr by λ(0). */
+  get continuesAtMilestone(): boolean {
+    return true;
+  }
   protected chained(current: number, _base: number, epoch: number, group: number): number {
     // Epoch 0 multiplies too when SequentialLR restarts it at a milestone: PyTorch's step(0) there runs
     // get_lr outside construction, which multiplies by λ(0).
@@ -1169,7 +1181,9 @@ export class CyclicLR extends LRScheduler {
 /**
  * Runs schedulers one after another (torch's SequentialLR): schedulers[i]
  * drives the lr from milestones[i − 1] on, restarting from the base lr at
- * its milestone. Made from schedulers already built on the same optimizer
+ * its milestone (MultiplicativeLR and SWALR, which have no closed form in
+ * PyTorch, go on from the current lr there, SWALR one annealing step in).
+ * Made from schedulers already built on the same optimizer
  * (a LinearLR warm-up, then a CosineAnnealingLR decay); step() once per epoch.
  */
 export class SequentialLR {
@@ -1203,8 +1217,9 @@ export class SequentialLR {
     const s = this.schedulers[idx];
     if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) {
       // PyTorch's scheduler.step(0): the next scheduler starts at its epoch 0, from the base lrs (its closed
-      // form), except MultiplicativeLR, which has none and goes on from the current lr times λ(0), as there.
-      if (!(s instanceof MultiplicativeLR)) this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.baseLrs[i]));
+      // form), except those without one, which go on from the current lr as there (MultiplicativeLR times
+      // λ(0); SWALR one annealing step further, its own step count not reset).
+      if (!s.continuesAtMilestone) this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.baseLrs[i]));
       s.restart(true);
     } else s.step();
   }

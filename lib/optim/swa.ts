@@ -181,6 +181,30 @@ export class SWALR extends LRScheduler {
     this.swaLrs = list;
     this.init();
   }
+  /**
+   * @internal SequentialLR's milestone: PyTorch's step(0) runs SWALR's
+   * get_lr, which counts the scheduler's own steps (_step_count, which
+   * step(0) does not reset; its construction was the first) and starts from
+   * the groups' current lr: one annealing step further from there, not the
+   * base lrs at epoch 0. (Torch 1.13 and 2.x's step(0); recent releases call
+   * _update_lr(0) there, which does not count the step: the milestone keeps
+   * the current lr and the annealing starts one epoch later.)
+   */
+  get continuesAtMilestone(): boolean {
+    return true;
+  }
+  /** @internal See continuesAtMilestone; restart() without a milestone (SequentialLR's first scheduler) is epoch 0, as PyTorch's _initial_step. */
+  restart(atStep = false): void {
+    if (!atStep) return super.restart();
+    const before = this.lastEpoch;
+    this.lastEpoch = Math.max(0, before) + 1; // SequentialLR set it to −1 until now; PyTorch's step count went on from construction
+    try {
+      this.applyLrs();
+    } catch (e) {
+      this.lastEpoch = before;
+      throw e;
+    }
+  }
   private anneal(t: number): number {
     return this.annealStrategy === 'cos' ? (1 - Math.cos(Math.PI * t)) / 2 : t;
   }

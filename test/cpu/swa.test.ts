@@ -145,6 +145,45 @@ describe(`optim.swa_utils (seed ${SEED})`, () => {
     }
   });
 
+  test("SWALR after a milestone of SequentialLR anneals from the current lr, one step in at the milestone (PyTorch's step(0) counts SWALR's own steps); resumes from the state dicts", () => {
+    // Checked once against torch 1.13: SGD lr 0.1, SequentialLR([CosineAnnealingLR(T 20), SWALR(0.005, 3, 'cos')], [5])
+    // gives 0.1, 0.09938, 0.09755, 0.09455, 0.09045, then 0.06909, 0.02636, 0.005, … (it went back to 0.1 at epoch 5).
+    for (let trial = 0; trial < 4; trial++) {
+      const A = rng.int(0, 4), strategy = rng.next() < 0.5 ? 'cos' : 'linear', T = rng.int(8, 20), m = rng.int(1, 5);
+      const lr0 = rng.uniform(0.1, 1), swaLr = rng.uniform(0, 0.1);
+      const alpha = (k: number) => {
+        const t = A === 0 ? 1 : Math.min(1, k / A);
+        return strategy === 'cos' ? (1 - Math.cos(Math.PI * t)) / 2 : t;
+      };
+      const cosine = (e: number) => (lr0 * (1 + Math.cos((Math.PI * e) / T))) / 2;
+      // Epoch e < m: the cosine's; from the milestone, SWALR's step k = e − m + 1 from the cosine's last lr.
+      const expected = (e: number) => (e < m ? cosine(e) : swaLr * alpha(e - m + 1) + cosine(m - 1) * (1 - alpha(e - m + 1)));
+      const p = tensor([0], [1], F64);
+      const build = () => {
+        const opt = new optim.SGD([p], { lr: lr0 });
+        return { opt, seq: new optim.SequentialLR(opt, [new optim.CosineAnnealingLR(opt, T), new optim.SWALR(opt, swaLr, A, strategy as 'cos')], [m]) };
+      };
+      try {
+        let { opt, seq } = build();
+        const cut = m + rng.int(0, 2);
+        for (let e = 0; e < m + 6; e++) {
+          if (e > 0) seq.step();
+          expectClose([opt.paramGroups[0].lr], [expected(e)], 1e-12, 1e-15, `A ${A} ${strategy} T ${T} milestone ${m} epoch ${e}, seed ${SEED}`);
+          if (e === cut) {
+            const sd = seq.stateDict(), osd = opt.stateDict();
+            ({ opt, seq } = build());
+            opt.loadStateDict(osd);
+            seq.loadStateDict(sd);
+            Object.values(sd).forEach((t) => t.dispose());
+            Object.values(osd).forEach((t) => t.dispose());
+          }
+        }
+      } finally {
+        p.dispose();
+      }
+    }
+  });
+
   test('updateBn: the running statistics are the cumulative average of the batches\' (mean, unbiased variance); momentum and mode restored', () => {
     const inF = rng.int(1, 3), outF = rng.int(1, 3), M = rng.int(1, 4);
     const model = new Net(inF, outF);
