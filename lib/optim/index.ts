@@ -444,7 +444,13 @@ export interface ASGDOptions {
  * eta = lr / (1 + lambd·lr·step)^alpha and mu = 1 / max(1, step − t0) for the
  * next step, as torch 2.x's single-tensor ASGD (eta starts at lr, mu at 1).
  * `eta`, `mu` and `step` are numbers of the state (PyTorch keeps scalar
- * tensors); `ax` the averaged parameter. One fused native kernel per parameter.
+ * tensors of the default dtype, float32, so its eta and mu are rounded to
+ * float32; and its CPU add with alpha rounds grad + wd·param and
+ * param − eta·grad once, as a fused multiply-add, where this kernel rounds
+ * twice: against torch 1.13 over 300 steps with t0 20, float64 parameters
+ * were 2e-7 apart relatively, 1e-16 with torch's default dtype float64;
+ * float32 ones 3e-6, 0 against a fused emulation); `ax` the averaged
+ * parameter. One fused native kernel per parameter.
  */
 export class ASGD extends Optimizer<ASGDOptions> {
   constructor(params: ParamsArg<ASGDOptions>, options: Partial<ASGDOptions> = {}) {

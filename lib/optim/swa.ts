@@ -42,7 +42,12 @@ export interface AveragedModelOptions<M extends Module = Module> {
   make: () => M;
   /** How the average is updated (default SWA's equal-weight mean; getEmaAvgFn(decay) for an EMA). */
   avgFn?: AvgFn;
-  /** Average the buffers too (batch-norm statistics; integer buffers are copied); default false: they are copied from the model at each update, as PyTorch's. */
+  /**
+   * Average the buffers too (batch-norm statistics; integer buffers are
+   * copied: torch 1.13 averaged num_batches_tracked with truncation, 1 after
+   * 1000 updates); default false: they are copied from the model at each
+   * update, as torch 2.x's (1.13 left them as first copied).
+   */
   useBuffers?: boolean;
 }
 
