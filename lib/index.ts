@@ -51,6 +51,8 @@ export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from './ops/nn';
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
+export { embeddingBag } from './ops/embedding-bag';
+export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';
 export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
 export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';

@@ -266,6 +266,29 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.embedding(antler.tensor([0, 9], [2], { dtype: 'int32' }), t([1, 2, 3, 4], [2, 2]))]],
   },
   {
+    // Bags [0, 2), [2, 2) (empty), [2, 7) of a 7-index input; the default mode 'mean'.
+    name: 'embeddingBag(mean, empty bag)',
+    samples: (rng) => [{ inputs: [vals(rng, [5, 3])], aux: [ints(rng, [7], 0, 4), { shape: [3], values: [0, 2, 2], dtype: 'int32' }] }],
+    fn: ([w], [idx, offsets]) => antler.embeddingBag(idx, w, { offsets }),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.embeddingBag(antler.tensor([0, 1], [2], { dtype: 'int32' }), t([1, 2, 3, 4], [2, 2]), { offsets: antler.tensor([1], [1], { dtype: 'int32' }) })],
+      ['INVALID_ARGUMENT', () => antler.embeddingBag(antler.tensor([[0, 2]], [1, 2], { dtype: 'int32' }), t([1, 2, 3, 4], [2, 2]))],
+      ['DTYPE_MISMATCH', () => antler.embeddingBag(t([0, 1], [1, 2]), t([1, 2, 3, 4], [2, 2]))],
+    ],
+  },
+  {
+    name: 'embeddingBag(sum, perSampleWeights, paddingIdx)',
+    samples: (rng) => [{ inputs: [vals(rng, [4, 3]), vals(rng, [3, 3])], aux: [ints(rng, [3, 3], 0, 3)] }],
+    fn: ([w, psw], [idx]) => antler.embeddingBag(idx, w, { mode: 'sum', perSampleWeights: psw, paddingIdx: 1 }),
+    bad: [['INVALID_ARGUMENT', () => antler.embeddingBag(antler.tensor([[0, 1]], [1, 2], { dtype: 'int32' }), t([1, 2, 3, 4], [2, 2]), { perSampleWeights: t([1, 1], [1, 2]) })]],
+  },
+  {
+    // Distinct table values (no ties within a bag, unless an index repeats: then one row).
+    name: 'embeddingBag(max, includeLastOffset)',
+    samples: (rng) => [{ inputs: [awayFromZero(rng, [6, 2])], aux: [ints(rng, [8], 0, 5), { shape: [4], values: [0, 3, 3, 8], dtype: 'int32' }] }],
+    fn: ([w], [idx, offsets]) => antler.embeddingBag(idx, w, { offsets, mode: 'max', includeLastOffset: true }),
+  },
+  {
     name: 'dropout(mask)',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])], aux: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7)), dtype: 'float64' }] }],
     fn: ([x], [mask]) => antler.dropout(x, 0.3, { mask: mask.dtype === x.dtype ? mask : mask.cast(x.dtype) }),

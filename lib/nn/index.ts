@@ -2,12 +2,14 @@
 export { Module, parameter } from './module';
 export type { ForwardHook, ForwardPreHook, RemovableHandle } from './module';
 export {
-  Linear, Conv1d, ConvTranspose1d, Embedding, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
+  Linear, Conv1d, ConvTranspose1d, Embedding, EmbeddingBag, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
 } from './layers';
 export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from '../ops/nn';
 export type { Reduction, BatchNormOptions, GroupNormOptions, InstanceNormOptions } from '../ops/nn';
-export type { BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions, Conv1dModuleOptions, Conv1dPaddingMode, ConvTranspose1dModuleOptions } from './layers';
+export { embeddingBag } from '../ops/embedding-bag';
+export type { EmbeddingBagMode, EmbeddingBagOptions } from '../ops/embedding-bag';
+export type { EmbeddingBagModuleOptions, BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions, Conv1dModuleOptions, Conv1dPaddingMode, ConvTranspose1dModuleOptions } from './layers';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from '../ops/losses';
 export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';

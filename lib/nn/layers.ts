@@ -8,6 +8,7 @@ import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, s
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
 import { batchNorm, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
+import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
 import { checkModuleInput, Module } from './module';
@@ -279,6 +280,131 @@ export class Embedding extends Module {
   forward(indices: Tensor): Tensor {
     this.checkUsable('Embedding');
     return embedding(indices, this.weight, { paddingIdx: this.paddingIdx, ...this.lookup });
+  }
+}
+
+/** Options of {@link EmbeddingBag}'s constructor (torch.nn.EmbeddingBag's, camelCase). */
+export interface EmbeddingBagModuleOptions extends Placement {
+  /** 'mean' (the default), 'sum' or 'max': how a bag's rows are reduced. */
+  mode?: EmbeddingBagMode;
+  /** Every row a forward uses whose normType-norm exceeds maxNorm is scaled in place to maxNorm. */
+  maxNorm?: number;
+  /** The p of maxNorm's p-norm (default 2). */
+  normType?: number;
+  /** This row starts at zero, is left out of every bag and gets no gradient; negative counts from the end. */
+  paddingIdx?: number;
+  /** offsets has B + 1 entries, the last ending the last bag (CSR layout). */
+  includeLastOffset?: boolean;
+  /** The initial table [numEmbeddings, embeddingDim] (copied; its padding row kept as given), instead of a N(0, 1) draw. */
+  _weight?: Tensor;
+}
+
+/** The weights EmbeddingBag.fromPretrained hands to the constructor (set only during that call). */
+let pretrainedBag: { weight: Tensor } | null = null;
+
+/**
+ * torch.nn.EmbeddingBag: a lookup table [num, dim] ~ N(0, 1) (paddingIdx's
+ * row zeroed) whose forward(input, {offsets, perSampleWeights}) sums,
+ * averages or takes the maximum of each bag of rows without forming the
+ * per-index embeddings' batch ({@link embeddingBag}, which gives the
+ * layouts: a 2-D [B, N] input or a 1-D one with offsets). The default mode
+ * is 'mean', as PyTorch's. PyTorch's scaleGradByFreq and sparse are not
+ * supported.
+ */
+export class EmbeddingBag extends Module {
+  weight: Tensor;
+  readonly mode: EmbeddingBagMode;
+  readonly paddingIdx: number | undefined;
+  readonly includeLastOffset: boolean;
+  readonly maxNorm: number | undefined;
+  readonly normType: number;
+
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options?: EmbeddingBagModuleOptions) {
+    super();
+    const op = 'EmbeddingBag';
+    const o = placement(
+      checkOptions<EmbeddingBagModuleOptions>(options, op, ['mode', 'maxNorm', 'normType', 'paddingIdx', 'includeLastOffset', '_weight', 'dtype', 'device']),
+      op,
+    );
+    checkInteger(numEmbeddings, op, 'numEmbeddings', 1);
+    checkInteger(embeddingDim, op, 'embeddingDim', 1);
+    const mode = o.mode === undefined ? 'mean' : o.mode;
+    if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') fail('INVALID_ARGUMENT', `${op}: mode must be 'sum', 'mean' or 'max'; got ${describe(o.mode)}`);
+    this.mode = mode;
+    if (o.maxNorm !== undefined) {
+      checkFinite(o.maxNorm, op, 'maxNorm');
+      if (o.maxNorm < 0) fail('INVALID_ARGUMENT', `${op}: maxNorm must be >= 0; got ${o.maxNorm}`);
+    }
+    this.maxNorm = o.maxNorm;
+    if (o.normType !== undefined && (typeof o.normType !== 'number' || !(o.normType > 0)))
+      fail('INVALID_ARGUMENT', `${op}: normType must be a number > 0 (Infinity for the largest entry); got ${describe(o.normType)}`);
+    this.normType = o.normType ?? 2;
+    this.includeLastOffset = o.includeLastOffset === undefined ? false : checkBoolean(o.includeLastOffset, op, 'includeLastOffset');
+    const pi = o.paddingIdx === undefined ? undefined : o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
+    if (pi !== undefined && (!Number.isInteger(pi) || pi < 0 || pi >= numEmbeddings))
+      fail('INVALID_ARGUMENT', `${op}: paddingIdx ${describe(o.paddingIdx)} is outside [-${numEmbeddings}, ${numEmbeddings})`);
+    this.paddingIdx = pi;
+    const given = pretrainedBag?.weight ?? o._weight;
+    if (given !== undefined) {
+      // _weight / fromPretrained: the given values as they are (the padding row too, as PyTorch's), no draw.
+      checkTensor(given, op, '_weight');
+      if (given.rank !== 2 || given.shape[0] !== numEmbeddings || given.shape[1] !== embeddingDim)
+        fail('SHAPE_MISMATCH', `${op}: _weight must be [numEmbeddings, embeddingDim] = [${numEmbeddings}, ${embeddingDim}]; got ${shapeText(given.shape)}`);
+      if (given.dtype !== 'float32' && given.dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: _weight must be float32 or float64; got ${given.dtype}`);
+      this.weight = this.registerParameter('weight', isolated(() => tidy(() => given.detach().clone())));
+      return;
+    }
+    let w = isolated(() => randn([numEmbeddings, embeddingDim], { dtype: o.dtype, device: o.device }));
+    if (pi !== undefined) {
+      const values = w.dataSync();
+      values.fill(0, pi * embeddingDim, (pi + 1) * embeddingDim);
+      const zeroed = isolated(() => tensor(values, [numEmbeddings, embeddingDim], { dtype: w.dtype, device: w.device }));
+      w.dispose();
+      w = zeroed;
+    }
+    this.weight = this.registerParameter('weight', w)!;
+  }
+
+  /**
+   * An EmbeddingBag holding a copy of `embeddings` [numEmbeddings,
+   * embeddingDim] (nn.EmbeddingBag.from_pretrained), frozen unless
+   * `freeze: false`. The padding row is kept as given.
+   */
+  static fromPretrained(
+    embeddings: Tensor,
+    options?: { freeze?: boolean; mode?: EmbeddingBagMode; maxNorm?: number; normType?: number; paddingIdx?: number; includeLastOffset?: boolean },
+  ): EmbeddingBag {
+    const op = 'EmbeddingBag.fromPretrained';
+    checkTensor(embeddings, op, 'embeddings');
+    if (embeddings.rank !== 2) fail('SHAPE_MISMATCH', `${op}: embeddings must be 2-D [numEmbeddings, embeddingDim]; got shape ${shapeText(embeddings.shape)}`);
+    if (embeddings.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: embeddings must be float32 or float64; got int32`);
+    const { freeze, ...rest } = checkOptions<{ freeze: boolean; mode: EmbeddingBagMode; maxNorm: number; normType: number; paddingIdx: number; includeLastOffset: boolean }>(
+      options, op, ['freeze', 'mode', 'maxNorm', 'normType', 'paddingIdx', 'includeLastOffset'],
+    );
+    const frozen = freeze === undefined ? true : checkBoolean(freeze, op, 'freeze');
+    pretrainedBag = { weight: embeddings };
+    try {
+      const m = new EmbeddingBag(embeddings.shape[0], embeddings.shape[1], { ...rest, dtype: embeddings.dtype, device: embeddings.device });
+      m.weight.requiresGrad = !frozen;
+      return m;
+    } finally {
+      pretrainedBag = null;
+    }
+  }
+
+  /** The bags' sums, means or maxima [B, embeddingDim] (see {@link embeddingBag} for input, offsets and perSampleWeights). */
+  forward(input: Tensor, options?: { offsets?: Tensor; perSampleWeights?: Tensor }): Tensor {
+    this.checkUsable('EmbeddingBag');
+    const o = checkOptions<{ offsets: Tensor; perSampleWeights: Tensor }>(options, 'EmbeddingBag.forward', ['offsets', 'perSampleWeights']);
+    return embeddingBag(input, this.weight, {
+      offsets: o.offsets,
+      perSampleWeights: o.perSampleWeights,
+      mode: this.mode,
+      includeLastOffset: this.includeLastOffset,
+      paddingIdx: this.paddingIdx,
+      maxNorm: this.maxNorm,
+      normType: this.normType,
+    });
   }
 }
 

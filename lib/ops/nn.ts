@@ -206,10 +206,10 @@ function onesLike(idx: Tensor, dtype: string): Tensor {
 }
 
 /**
- * PyTorch's embedding_renorm_: every row the indices use whose p-norm exceeds
+ * @internal PyTorch's embedding_renorm_: every row the indices use whose p-norm exceeds
  * maxNorm is multiplied, in place and unrecorded, by maxNorm / (norm + 1e-7).
  */
-function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: number): void {
+export function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: number): void {
   noGrad(() =>
     tidy(() => {
       const rows = weight.shape[0];

@@ -1,0 +1,210 @@
+/**
+ * embeddingBag: PyTorch's torch.nn.functional.embedding_bag, composed of
+ * recorded ops that run on every device (the row gather and scatter-add,
+ * arithmetic, argmax). The bag layout is read on the host once per call
+ * (the indices and offsets are small int32 vectors); the table's rows are
+ * then looked up, weighted and reduced by a few whole-tensor ops, with no
+ * loop over bags on tensors.
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, tensor, Tensor } from '../tensor';
+import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
+import { add, div, mul, reshape } from './core';
+import { argmax, gatherRows, scatterAddRows } from './indexing';
+import { renormRows } from './nn';
+
+/** How embeddingBag reduces each bag's rows (PyTorch's mode). */
+export type EmbeddingBagMode = 'sum' | 'mean' | 'max';
+
+/** Options of {@link embeddingBag} (torch.nn.functional.embedding_bag's, camelCase). */
+export interface EmbeddingBagOptions {
+  /**
+   * int32 [B] (or [B + 1] with includeLastOffset): where each bag starts in a
+   * 1-D input. Required for a 1-D input, refused for a 2-D one. offsets[0]
+   * must be 0, the offsets non-decreasing and none beyond the input's length.
+   */
+  offsets?: Tensor;
+  /** 'mean' (the default, as F.embedding_bag's), 'sum' or 'max'. */
+  mode?: EmbeddingBagMode;
+  /** A weight per index, of the input's shape and the table's dtype, that scales its row before the sum; mode 'sum' only (as PyTorch's). */
+  perSampleWeights?: Tensor;
+  /** offsets has B + 1 entries, the last one the end of the last bag (CSR layout); indices after it belong to no bag. No effect on a 2-D input. */
+  includeLastOffset?: boolean;
+  /** Indices equal to this row are left out of their bag (and of the mean's count); negative counts from the end. */
+  paddingIdx?: number;
+  /** Before the lookup, every row the input uses whose normType-norm exceeds maxNorm is scaled in place to maxNorm (as embedding's maxNorm). */
+  maxNorm?: number;
+  /** The p of maxNorm's p-norm (default 2; Infinity the largest |entry|). */
+  normType?: number;
+}
+
+const OPTION_KEYS = ['offsets', 'mode', 'perSampleWeights', 'includeLastOffset', 'paddingIdx', 'maxNorm', 'normType'];
+
+/**
+ * Sums, means or maxima of bags of rows of `weight` [num, dim]
+ * (torch.nn.functional.embedding_bag): `input` is int32, either 2-D [B, N]
+ * (B bags of N indices; `offsets` must be absent) or 1-D [n] with `offsets`
+ * [B] (bag b is input[offsets[b] .. offsets[b + 1]), the last one running to
+ * the end; with `includeLastOffset`, offsets is [B + 1] and its last entry
+ * ends the last bag). The result is [B, dim]. As PyTorch's:
+ *   - an empty bag gives zeros in every mode;
+ *   - indices equal to `paddingIdx` are left out of their bag (and of the
+ *     mean's count); a bag of padding only gives zeros;
+ *   - `perSampleWeights` (input's shape) scales each row before the sum,
+ *     mode 'sum' only;
+ *   - in mode 'max' each output entry's gradient goes to the row that holds
+ *     the bag's maximum in that column, the first such index of the bag on
+ *     ties (as PyTorch's CPU kernel);
+ *   - `maxNorm` renormalises, in place and unrecorded, every row the input
+ *     uses (embedding's maxNorm);
+ *   - a 2-D input gives one bag per row with or without
+ *     `includeLastOffset` (PyTorch up to 2.9 dropped the last row there, a
+ *     bug fixed by pytorch/pytorch#168159);
+ *   - with `includeLastOffset`, indices after the last offset belong to no
+ *     bag (PyTorch's CPU kernel leaves them out of the sums but, in 1.13,
+ *     counts them in the last bag's mean; its docs ask for the last offset
+ *     to equal the input's length, where the two agree).
+ * Gradients reach `weight` and `perSampleWeights` (second derivatives too:
+ * the row gather and scatter-add are each other's recorded gradients).
+ * The indices and offsets are read on the host once per call (a device
+ * sync for CUDA tensors). PyTorch's scale_grad_by_freq and sparse are not
+ * offered.
+ */
+export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingBagOptions): Tensor {
+  const op = 'embeddingBag';
+  checkTensor(input, op, 'input');
+  checkTensor(weight, op, 'weight');
+  const o = checkOptions<EmbeddingBagOptions>(options, op, OPTION_KEYS);
+  if (weight.rank !== 2) fail('SHAPE_MISMATCH', `${op}: weight must be 2-D [numEmbeddings, embeddingDim]; got shape ${shapeText(weight.shape)}`);
+  if (weight.dtype !== 'float32' && weight.dtype !== 'float64') fail('DTYPE_MISMATCH', `${op}: weight must be float32 or float64; got ${weight.dtype}`);
+  if (input.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: input must be int32 indices; got ${input.dtype} (cast it with .cast('int32'))`);
+  if (input.rank !== 1 && input.rank !== 2)
+    fail('SHAPE_MISMATCH', `${op}: input must be 1-D (with offsets) or 2-D [bags, indices per bag]; got shape ${shapeText(input.shape)}`);
+  if (input.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and weight on ${weight.device}; expected one device`);
+  const mode = o.mode === undefined ? 'mean' : o.mode;
+  if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') fail('INVALID_ARGUMENT', `${op}: mode must be 'sum', 'mean' or 'max'; got ${describe(o.mode)}`);
+  const lastOffset = o.includeLastOffset === undefined ? false : checkBoolean(o.includeLastOffset, op, 'includeLastOffset');
+  const [rows, dim] = weight.shape;
+
+  // The offsets: given for a 1-D input, the row starts of a 2-D one.
+  const offsets = o.offsets ?? undefined; // null is none
+  let starts: ArrayLike<number>;
+  if (input.rank === 2) {
+    if (offsets !== undefined)
+      fail('INVALID_ARGUMENT', `${op}: a 2-D input is a batch of fixed-length bags, so offsets must be absent; got offsets of shape ${describe(offsets instanceof Tensor ? offsets.shape : offsets)}`);
+    const [b, n] = input.shape;
+    starts = Array.from({ length: b }, (_, i) => i * n);
+  } else {
+    if (offsets === undefined) fail('INVALID_ARGUMENT', `${op}: a 1-D input needs offsets, an int32 1-D tensor of where each bag starts; got none`);
+    checkTensor(offsets, op, 'offsets');
+    if (offsets.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: offsets must be int32; got ${offsets.dtype} (cast it with .cast('int32'))`);
+    if (offsets.rank !== 1) fail('SHAPE_MISMATCH', `${op}: offsets must be 1-D; got shape ${shapeText(offsets.shape)}`);
+    if (offsets.device !== input.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and offsets on ${offsets.device}; expected one device`);
+    starts = offsets.dataSync();
+  }
+
+  // perSampleWeights: mode 'sum', the input's shape, the table's dtype and device.
+  const psw = o.perSampleWeights ?? undefined;
+  if (psw !== undefined) {
+    checkTensor(psw, op, 'perSampleWeights');
+    if (mode !== 'sum')
+      fail('INVALID_ARGUMENT', `${op}: perSampleWeights is only supported for mode 'sum' (as PyTorch's); got mode '${mode}'`);
+    if (psw.shape.length !== input.shape.length || psw.shape.some((d, i) => d !== input.shape[i]))
+      fail('SHAPE_MISMATCH', `${op}: perSampleWeights must have the input's shape ${shapeText(input.shape)}; got ${shapeText(psw.shape)}`);
+    if (psw.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: perSampleWeights is ${psw.dtype} and weight ${weight.dtype}; expected one dtype`);
+    if (psw.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: perSampleWeights is on ${psw.device} and weight on ${weight.device}; expected one device`);
+  }
+
+  // paddingIdx: a row of the table, negative from the end (PyTorch's check).
+  const padArg = o.paddingIdx ?? undefined;
+  if (padArg !== undefined && (typeof padArg !== 'number' || !Number.isInteger(padArg) || padArg < -rows || padArg >= rows))
+    fail('INVALID_ARGUMENT', `${op}: paddingIdx must be an integer row of the ${rows}-row table, in [${-rows}, ${rows}); got ${describe(padArg)}`);
+  const pad = padArg === undefined ? -1 : padArg < 0 ? padArg + rows : padArg;
+
+  let maxNorm: number | undefined;
+  let p = 2;
+  if (o.normType !== undefined && o.normType !== null) {
+    if (typeof o.normType !== 'number' || !(o.normType > 0)) fail('INVALID_ARGUMENT', `${op}: normType must be a number > 0 (Infinity for the largest entry); got ${describe(o.normType)}`);
+    p = o.normType;
+  }
+  if (o.maxNorm !== undefined && o.maxNorm !== null) {
+    maxNorm = checkFinite(o.maxNorm, op, 'maxNorm');
+    if (maxNorm < 0) fail('INVALID_ARGUMENT', `${op}: maxNorm must be >= 0; got ${maxNorm}`);
+  }
+
+  // The indices, read once: every one a row of the table (all of them, as the renormalisation uses them all).
+  const idx = input.dataSync();
+  const n = idx.length;
+  for (let i = 0; i < n; i++) {
+    const v = idx[i];
+    if (v < 0 || v >= rows) {
+      const at = input.rank === 2 ? `[${Math.floor(i / input.shape[1])}, ${i % input.shape[1]}]` : `[${i}]`;
+      fail('INVALID_ARGUMENT', `${op}: input${at} is ${v}, outside [0, ${rows}), the rows of weight ${shapeText(weight.shape)}`);
+    }
+  }
+
+  // The bags: [starts[b], starts[b + 1]) (the last to n, or with includeLastOffset to the last offset).
+  const m = starts.length;
+  if (m > 0) {
+    if (starts[0] !== 0) fail('INVALID_ARGUMENT', `${op}: offsets[0] must be 0 (the first bag starts the input); got ${starts[0]}`);
+    for (let b = 1; b < m; b++)
+      if (starts[b] < starts[b - 1]) fail('INVALID_ARGUMENT', `${op}: offsets must be non-decreasing; got offsets[${b - 1}] = ${starts[b - 1]} > offsets[${b}] = ${starts[b]}`);
+    if (starts[m - 1] > n) fail('INVALID_ARGUMENT', `${op}: offsets[${m - 1}] = ${starts[m - 1]} is beyond the input's length ${n}; expected offsets <= ${n}`);
+  }
+  // A 2-D input makes one bag per row whatever includeLastOffset says (as PyTorch's since pytorch/pytorch#168159).
+  const csr = lastOffset && input.rank === 1;
+  // PyTorch's checks: at least one offset, and (since pytorch/pytorch#190775) two for a non-empty input.
+  if (csr && (m < 1 || (m < 2 && n > 0)))
+    fail('INVALID_ARGUMENT', `${op}: with includeLastOffset, offsets needs the bags' starts and the end of the last bag, at least ${n > 0 ? 2 : 1} entries for an input of length ${n}; got ${m}`);
+  const bags = csr ? Math.max(m - 1, 0) : m;
+  const kept: number[] = []; // the row of each index kept, bag by bag
+  const bagOf: number[] = []; // its bag
+  const posOf: number[] = []; // its position in the input
+  const counts = new Array<number>(bags).fill(0);
+  for (let b = 0; b < bags; b++) {
+    const end = b + 1 < m ? starts[b + 1] : n;
+    for (let i = starts[b]; i < end; i++) {
+      if (idx[i] === pad) continue;
+      kept.push(idx[i]);
+      bagOf.push(b);
+      posOf.push(i);
+      counts[b]++;
+    }
+  }
+
+  if (maxNorm !== undefined && n > 0) renormRows(input, weight, maxNorm, p);
+
+  const device = weight.device;
+  const int = (values: number[], shape: number[]): Tensor => tensor(values, shape, { dtype: 'int32', device });
+  return tidy(() => {
+    if (mode !== 'max' || kept.length === 0) {
+      let rowsOut = gatherRows(weight, int(kept, [kept.length]), op);
+      if (psw !== undefined) rowsOut = mul(rowsOut, gatherRows(reshape(psw, [n, 1]), int(posOf, [posOf.length]), op));
+      const sums = scatterAddRows(rowsOut, int(bagOf, [bagOf.length]), bags, op);
+      if (mode !== 'mean') return sums;
+      // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
+      return div(sums, tensor(counts.map((c) => Math.max(c, 1)), [bags, 1], { dtype: weight.dtype, device }));
+    }
+    // 'max': the bags padded to the longest, L slots each; a padding slot holds row 0 and −∞ for the argmax.
+    const L = counts.reduce((a, c) => Math.max(a, c), 0);
+    const slots = new Array<number>(bags * L).fill(0);
+    const blank = new Array<number>(bags * L).fill(-Infinity);
+    const filled = new Array<number>(bags).fill(0);
+    for (let k = 0; k < kept.length; k++) {
+      const s = bagOf[k] * L + filled[bagOf[k]]++;
+      slots[s] = kept[k];
+      blank[s] = 0;
+    }
+    const looked = gatherRows(weight, int(slots, [bags * L]), op); // [bags·L, dim], recorded
+    const first = argmax(add(reshape(looked.detach(), [bags, L, dim]), tensor(blank, [bags, L, 1], { dtype: weight.dtype, device })), 1); // [bags, dim]: the slot, first on ties
+    // The flat position in looked of each bag's maximum: (b·L + slot)·dim + d.
+    const base: number[] = new Array<number>(bags * dim);
+    for (let b = 0; b < bags; b++) for (let d = 0; d < dim; d++) base[b * dim + d] = b * L * dim + d;
+    const at = add(mul(first, dim), int(base, [bags, dim]));
+    const maxima = reshape(gatherRows(reshape(looked, [bags * L * dim, 1]), reshape(at, [bags * dim]), op), [bags, dim]);
+    if (counts.every((c) => c > 0)) return maxima;
+    // An empty bag (or one of padding only) gives zeros and passes no gradient.
+    return mul(maxima, tensor(counts.map((c) => (c > 0 ? 1 : 0)), [bags, 1], { dtype: weight.dtype, device }));
+  });
+}
