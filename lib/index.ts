@@ -32,6 +32,7 @@ export {
   maskedFill, tril, triu, norm, normalize, cosineSimilarity, isNaN, isInf, isFinite, isClose, allClose,
   logicalAnd, logicalOr, logicalXor, logicalNot, linspace, eye, outer, dot,
   logSigmoid, hardtanh, relu6, softsign, mish, hardswish, hardsigmoid, selu, glu, logit,
+  celu, softshrink, hardshrink, tanhshrink, threshold, prelu, rrelu,
 } from './ops/extra';
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
@@ -49,7 +50,7 @@ export { setSeed } from './random';
 export { buildInfo } from './info';
 export * as nn from './nn';
 export * as optim from './optim';
-export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from './ops/nn';
+export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from './ops/nn';
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
 export { embeddingBag } from './ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';

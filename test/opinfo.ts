@@ -56,6 +56,15 @@ function withZeros(rng: Rng, shape: number[], zeros: number): InputSpec {
   return spec;
 }
 
+/** Values in [−1.5, 1.5) at least 0.05 from each of `kinks`. */
+function avoiding(rng: Rng, shape: number[], kinks: number[]): InputSpec {
+  const draw = (): number => {
+    const v = rng.uniform(-1.5, 1.5);
+    return kinks.every((k) => Math.abs(v - k) > 0.05) ? v : draw();
+  };
+  return { shape, values: Array.from({ length: n(shape) }, draw) };
+}
+
 /** Two inputs whose elements differ by at least 0.1 everywhere (for maximum/minimum kinks). */
 function separated(rng: Rng, shape: number[]): [InputSpec, InputSpec] {
   const a = vals(rng, shape);
@@ -570,6 +579,31 @@ export const OPS: OpInfo[] = [
   { name: 'hardsigmoid', samples: () => [{ inputs: [{ shape: [6], values: [-4.5, -2.2, -0.7, 0.4, 2.6, 3.9] }] }], fn: ([x]) => antler.hardsigmoid(x) },
   { name: 'glu', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }], fn: ([x]) => antler.glu(x), bad: [['SHAPE_MISMATCH', () => antler.glu(t([1, 2, 3], [3]))]] },
   { name: 'logit', samples: (rng) => [{ inputs: [vals(rng, [6], 0.05, 0.95)] }], fn: ([x]) => antler.logit(x) },
+  { name: 'celu', samples: (rng) => [{ inputs: [awayFromZero(rng, [2, 3])] }, { inputs: [awayFromZero(rng, [5])], note: 'alpha −0.8' }], fn: ([x]) => antler.celu(x, x.rank === 2 ? 0.7 : -0.8), bad: [['INVALID_ARGUMENT', () => antler.celu(t([1], [1]), 0)]] },
+  { name: 'softshrink', samples: (rng) => [{ inputs: [avoiding(rng, [2, 4], [-0.5, 0.5])] }], fn: ([x]) => antler.softshrink(x), bad: [['INVALID_ARGUMENT', () => antler.softshrink(t([1], [1]), -1)]] },
+  { name: 'hardshrink', samples: (rng) => [{ inputs: [avoiding(rng, [2, 4], [-0.5, 0.5])] }], fn: ([x]) => antler.hardshrink(x) },
+  { name: 'tanhshrink', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.tanhshrink(x) },
+  { name: 'threshold', samples: (rng) => [{ inputs: [avoiding(rng, [7], [0.3])] }], fn: ([x]) => antler.threshold(x, 0.3, -2), bad: [['INVALID_ARGUMENT', () => antler.threshold(t([1], [1]), 0, NaN)]] },
+  { name: 'rrelu(eval)', samples: (rng) => [{ inputs: [awayFromZero(rng, [2, 3])] }], fn: ([x]) => antler.rrelu(x, { lower: 0.1, upper: 0.3 }), bad: [['INVALID_ARGUMENT', () => antler.rrelu(t([1], [1]), { lower: 0.5, upper: 0.1 })]] },
+  {
+    name: 'prelu',
+    samples: (rng) => [
+      { inputs: [awayFromZero(rng, [2, 3, 4]), vals(rng, [3], -0.5, 1)], note: 'a slope per channel' },
+      { inputs: [awayFromZero(rng, [5]), vals(rng, [1], -0.5, 1)], note: 'one slope' },
+    ],
+    fn: ([x, w]) => antler.prelu(x, w),
+    bad: [['SHAPE_MISMATCH', () => antler.prelu(t([1, 2, 3, 4], [2, 2]), t([1, 2, 3], [3]))], ['DTYPE_MISMATCH', () => antler.prelu(t([1], [1]), antler.tensor([1], [1]))]],
+  },
+  { name: 'softmin', samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])] }], fn: ([x]) => antler.softmin(x, 0), bad: [['INVALID_ARGUMENT', () => antler.softmin(t([1], [1]), 2)]] },
+  {
+    name: 'bilinear',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 3, 2]), anyVals(rng, [2, 3, 4]), anyVals(rng, [3, 2, 4]), anyVals(rng, [3])], note: 'batch [2, 3], bias' },
+      { inputs: [anyVals(rng, [3]), anyVals(rng, [2]), anyVals(rng, [4, 3, 2])], note: '1-D, no bias' },
+    ],
+    fn: ([x1, x2, w, b]) => antler.bilinear(x1, x2, w, b ?? null),
+    bad: [['SHAPE_MISMATCH', () => antler.bilinear(t([1, 2], [1, 2]), t([1, 2, 3, 4], [2, 2]), t([1, 2, 3, 4], [1, 2, 2]))], ['DTYPE_MISMATCH', () => antler.bilinear(t([1], [1]), t([1], [1]), antler.tensor([1], [1, 1, 1]))]],
+  },
   {
     name: 'scatter',
     samples: (rng) => [

@@ -3,9 +3,12 @@ export { Module, parameter } from './module';
 export type { ForwardHook, ForwardPreHook, RemovableHandle } from './module';
 export {
   Linear, Conv1d, ConvTranspose1d, Embedding, EmbeddingBag, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
-  LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU,
+  LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU, CELU, Softshrink, Hardshrink, Tanhshrink, Threshold, RReLU, PReLU, Bilinear,
 } from './layers';
-export { softmax, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear } from '../ops/nn';
+export { ModuleDict, ParameterList, ParameterDict } from './containers';
+export type { DictInput } from './containers';
+export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from '../ops/nn';
+export { prelu, celu, softshrink, hardshrink, tanhshrink, threshold, rrelu } from '../ops/extra';
 export type { Reduction, BatchNormOptions, GroupNormOptions, InstanceNormOptions } from '../ops/nn';
 export { embeddingBag } from '../ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from '../ops/embedding-bag';
@@ -20,7 +23,7 @@ export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';
 export { NeuralODE } from './ode';
-export { Identity, Flatten, Unflatten, Softmax, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, GaussianNLLLoss, PoissonNLLLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, MultiMarginLoss, MultiLabelSoftMarginLoss, MultiLabelMarginLoss } from './losses';
+export { Identity, Flatten, Unflatten, Softmax, Softmin, LogSoftmax, Loss, CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss, GaussianNLLLoss, PoissonNLLLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, MultiMarginLoss, MultiLabelSoftMarginLoss, MultiLabelMarginLoss } from './losses';
 export * as init from './init';
 export * as utils from './utils';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';

@@ -4,9 +4,9 @@ import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
 import { conv1d, Conv1dOptions, convGeometry, convTranspose1d, ConvTranspose1dOptions, convTransposeGeometry } from '../ops/conv';
 import { pad, PadMode } from '../ops/shape';
-import { glu, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, relu6, selu, softsign } from '../ops/extra';
+import { celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, prelu, relu6, rrelu, rreluBounds, selu, softshrink, softsign, tanhshrink, threshold } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
-import { batchNorm, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
+import { batchNorm, bilinear, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
@@ -998,6 +998,144 @@ export class GLU extends Activation {
     if (!Number.isSafeInteger(this.axis)) fail('INVALID_ARGUMENT', `GLU: axis must be an integer; got ${describe(o.axis)}`);
   }
   protected fn = (x: Tensor): Tensor => glu(x, this.axis);
+}
+
+/** x > 0 ? x : alpha · (e^(x/alpha) − 1) (torch.nn.CELU; alpha defaults to 1, and must not be 0). */
+export class CELU extends Activation {
+  readonly alpha: number;
+  constructor(options?: { alpha?: number }) {
+    super(options, ['alpha']);
+    const o = checkOptions<{ alpha: number }>(options, 'CELU', ['alpha']);
+    this.alpha = o.alpha === undefined ? 1 : checkFinite(o.alpha, 'CELU', 'alpha');
+    if (this.alpha === 0) fail('INVALID_ARGUMENT', 'CELU: alpha must not be 0 (it divides x)');
+  }
+  protected fn = (x: Tensor): Tensor => celu(x, this.alpha);
+}
+/** x ∓ lambd outside [−lambd, lambd], 0 on it (torch.nn.Softshrink; lambd defaults to 0.5, must be ≥ 0). */
+export class Softshrink extends Activation {
+  readonly lambd: number;
+  constructor(options?: { lambd?: number }) {
+    super(options, ['lambd']);
+    const o = checkOptions<{ lambd: number }>(options, 'Softshrink', ['lambd']);
+    this.lambd = o.lambd === undefined ? 0.5 : checkFinite(o.lambd, 'Softshrink', 'lambd');
+    if (this.lambd < 0) fail('INVALID_ARGUMENT', `Softshrink: lambd must be >= 0; got ${this.lambd}`);
+  }
+  protected fn = (x: Tensor): Tensor => softshrink(x, this.lambd);
+}
+/** x outside [−lambd, lambd], 0 on it (torch.nn.Hardshrink; lambd defaults to 0.5). */
+export class Hardshrink extends Activation {
+  readonly lambd: number;
+  constructor(options?: { lambd?: number }) {
+    super(options, ['lambd']);
+    const o = checkOptions<{ lambd: number }>(options, 'Hardshrink', ['lambd']);
+    this.lambd = o.lambd === undefined ? 0.5 : checkFinite(o.lambd, 'Hardshrink', 'lambd');
+  }
+  protected fn = (x: Tensor): Tensor => hardshrink(x, this.lambd);
+}
+/** x − tanh(x) (torch.nn.Tanhshrink). */
+export class Tanhshrink extends Activation {
+  protected fn = tanhshrink;
+}
+/**
+ * x where x > threshold, else value (torch.nn.Threshold(threshold, value):
+ * both required, as PyTorch's).
+ */
+export class Threshold extends Activation {
+  readonly threshold: number;
+  readonly value: number;
+  constructor(threshold: number, value: number) {
+    super();
+    this.threshold = checkFinite(threshold, 'Threshold', 'threshold');
+    if (typeof value !== 'number' || Number.isNaN(value)) fail('INVALID_ARGUMENT', `Threshold: value must be a number (±Infinity allowed); got ${describe(value)}`);
+    this.value = value;
+  }
+  protected fn = (x: Tensor): Tensor => threshold(x, this.threshold, this.value);
+}
+/**
+ * Randomized leaky ReLU (torch.nn.RReLU({lower 1/8, upper 1/3})): in
+ * training mode each negative element's slope is drawn uniformly from
+ * [lower, upper] at every forward; in eval mode the slope is
+ * (lower + upper) / 2.
+ */
+export class RReLU extends Activation {
+  readonly lower: number;
+  readonly upper: number;
+  constructor(options?: { lower?: number; upper?: number }) {
+    super(options, ['lower', 'upper']);
+    const o = checkOptions<{ lower: number; upper: number }>(options, 'RReLU', ['lower', 'upper']);
+    [this.lower, this.upper] = rreluBounds('RReLU', o.lower, o.upper);
+  }
+  protected fn = (x: Tensor): Tensor => rrelu(x, { lower: this.lower, upper: this.upper, training: this.training });
+}
+
+/**
+ * Parametric ReLU (torch.nn.PReLU): x > 0 ? x : a · x with a learnable
+ * weight a of numParameters elements (1, shared by every element, or one
+ * per channel: axis 1 of the input [N, C, …]), all starting at init (0.25).
+ * State dict as PyTorch's: weight [numParameters]. (numParameters is read
+ * as weight.size: Module's numParameters() counts trainable scalars.)
+ */
+export class PReLU extends Module {
+  /** The slopes' initial value (PyTorch's init). */
+  readonly init: number;
+  weight: Tensor;
+
+  constructor(options?: { numParameters?: number; init?: number } & Placement) {
+    super();
+    const op = 'PReLU';
+    const o = placement(checkOptions<{ numParameters: number; init: number } & Placement>(options, op, ['numParameters', 'init', 'dtype', 'device']), op);
+    const n = o.numParameters === undefined ? 1 : checkInteger(o.numParameters, op, 'numParameters', 1);
+    const init = (this.init = o.init === undefined ? 0.25 : checkFinite(o.init, op, 'init'));
+    this.weight = this.registerParameter('weight', isolated(() => full([n], init, { dtype: o.dtype, device: o.device })));
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = 'PReLU';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+    return prelu(x, this.weight);
+  }
+}
+
+/**
+ * torch.nn.Bilinear(in1Features, in2Features, outFeatures, {bias}):
+ * y_k = x1ᵀ W_k x2 + b_k with weight [out, in1, in2] and bias [out] (default
+ * true), both U(±1/√in1) as PyTorch's reset_parameters. forward(x1 [..., in1],
+ * x2 [..., in2]) with the same leading axes gives [..., out].
+ */
+export class Bilinear extends Module {
+  readonly in1Features: number;
+  readonly in2Features: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(in1Features: number, in2Features: number, outFeatures: number, options?: { bias?: boolean } & Placement) {
+    super();
+    const op = 'Bilinear';
+    const o = placement(checkOptions<{ bias: boolean } & Placement>(options, op, ['bias', 'dtype', 'device']), op);
+    if (o.bias !== undefined) checkBoolean(o.bias, op, 'bias');
+    this.in1Features = checkInteger(in1Features, op, 'in1Features', 1);
+    this.in2Features = checkInteger(in2Features, op, 'in2Features', 1);
+    this.outFeatures = checkInteger(outFeatures, op, 'outFeatures', 1);
+    const bound = 1 / Math.sqrt(in1Features);
+    this.weight = this.registerParameter('weight', uniform([outFeatures, in1Features, in2Features], bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outFeatures], bound, o));
+  }
+
+  forward(x1: Tensor, x2: Tensor): Tensor {
+    const op = 'Bilinear';
+    this.checkUsable(op);
+    checkTensor(x1, op, 'input1');
+    checkTensor(x2, op, 'input2');
+    for (const [name, x, n] of [['input1', x1, this.in1Features], ['input2', x2, this.in2Features]] as const) {
+      if (x.rank === 0) fail('SHAPE_MISMATCH', `${op}: ${name} is a scalar (shape []); expected [..., ${n}]`);
+      if (x.shape[x.rank - 1] !== n) fail('SHAPE_MISMATCH', `${op}: ${name} has ${x.shape[x.rank - 1]} features (shape ${shapeText(x.shape)}); expected ${n}`);
+      if (this.weight) checkModuleInput(op, name, x, this.weight);
+    }
+    return bilinear(x1, x2, this.weight, this.bias);
+  }
 }
 
 export type { DType };

@@ -11,7 +11,7 @@ import { isolated } from '../engine';
 import { fail } from '../errors';
 import { checkMultiMarginP, checkTripletP, cosineEmbeddingLoss, CosineEmbeddingLossOptions, hingeEmbeddingLoss, HingeEmbeddingLossOptions, multilabelMarginLoss, marginRankingLoss, MarginRankingLossOptions, multilabelSoftMarginLoss, MultilabelSoftMarginLossOptions, multiMarginLoss, MultiMarginLossOptions, softMarginLoss, tripletMarginLoss, TripletMarginLossOptions } from '../ops/losses';
 import { ctcLoss, CtcLossOptions, binaryCrossEntropy, checkKlDivReduction, gaussianNllLoss, GaussianNllOptions, klDiv, KlDivOptions, poissonNllLoss, PoissonNllOptions, binaryCrossEntropyWithLogits, huberLoss, l1Loss, nllLoss, smoothL1Loss } from '../ops/losses';
-import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax } from '../ops/nn';
+import { checkReduction, crossEntropy, logSoftmax, mseLoss, Reduction, softmax, softmin } from '../ops/nn';
 import { flatten } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -74,6 +74,10 @@ abstract class SoftmaxAlong extends Module {
 /** nn.Softmax(dim); dim defaults to −1 (PyTorch's legacy default guessed one: name it). */
 export class Softmax extends SoftmaxAlong {
   protected readonly fn = softmax;
+}
+/** nn.Softmin(dim): softmax(−x) along dim; dim defaults to −1 (name it, as for Softmax). */
+export class Softmin extends SoftmaxAlong {
+  protected readonly fn = softmin;
 }
 /** nn.LogSoftmax(dim); dim defaults to −1. */
 export class LogSoftmax extends SoftmaxAlong {

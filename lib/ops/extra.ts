@@ -10,11 +10,11 @@
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { arange, checkTensor, resolveCreate, Tensor } from '../tensor';
+import { arange, checkTensor, rand, resolveCreate, Tensor } from '../tensor';
 import type { CreateOptions } from '../tensor';
 import { broadcastShapes, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, checkKeepDims, clamp, div, elu, equal, exp, greater, greaterEqual, lessEqual, less, log, log1p, max, maximum, min, minimum, mul, neg,
+  abs, add, checkKeepDims, clamp, div, elu, equal, exp, expm1, greater, greaterEqual, lessEqual, less, log, log1p, max, maximum, min, minimum, mul, neg,
   normAxes, notEqual, pow, reshape, sigmoid, softplus, sqrt, sub, sum, tanh, where,
 } from './core';
 import { split, squeeze } from './shape';
@@ -388,5 +388,132 @@ export function logit(x: Tensor, eps?: number): Tensor {
   return tidy(() => {
     const z = eps === undefined ? x : clamp(x, eps, 1 - eps);
     return sub(log(z), log(sub(1, z)));
+  });
+}
+
+/** A float tensor argument of an activation (int32 refused: the result and its gradient are fractional). */
+function floatInput(x: Tensor, op: string, what = 'x'): Tensor {
+  checkTensor(x, op, what);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: ${what} is int32; expected float32 or float64 (cast it first)`);
+  return x;
+}
+
+/**
+ * max(0, x) + min(0, α(e^(x/α) − 1)) (torch.nn.functional.celu; α = 1 by
+ * default, 0 refused as PyTorch's ZeroDivisionError); the gradient at 0 is 1,
+ * as PyTorch's.
+ */
+export function celu(x: Tensor, alpha = 1): Tensor {
+  floatInput(x, 'celu');
+  checkFinite(alpha, 'celu', 'alpha');
+  if (alpha === 0) fail('INVALID_ARGUMENT', 'celu: alpha must not be 0 (it divides x; PyTorch: "alpha cannot be 0 for CELU")');
+  return tidy(() => {
+    const pos = greater(x, 0);
+    // The exponential sees 0 where x > 0, so a large x overflows neither the value nor the gradient.
+    return where(pos, x, mul(expm1(div(where(pos, 0, x), alpha)), alpha));
+  });
+}
+
+/** A shrink's lambd: a finite number (≥ 0 for softshrink, as PyTorch's). */
+function checkLambd(lambd: unknown, op: string, nonNegative: boolean): number {
+  const l = checkFinite(lambd, op, 'lambd');
+  if (nonNegative && l < 0) fail('INVALID_ARGUMENT', `${op}: lambd must be >= 0; got ${l}`);
+  return l;
+}
+
+/**
+ * x − λ for x > λ, x + λ for x < −λ, 0 between (torch.nn.functional.softshrink;
+ * λ = lambd = 0.5 by default, ≥ 0). The gradient is 1 outside [−λ, λ] and 0
+ * on it, bounds included, as PyTorch's; NaN stays NaN (PyTorch 1.13
+ * gave 0 there).
+ */
+export function softshrink(x: Tensor, lambd = 0.5): Tensor {
+  floatInput(x, 'softshrink');
+  const l = checkLambd(lambd, 'softshrink', true);
+  // 0 on [−λ, λ]; elsewhere x ∓ λ, NaN included (NaN stays NaN with gradient 1, as PyTorch's backward gives it).
+  return tidy(() => where(mul(greaterEqual(x, -l), lessEqual(x, l)), 0, sub(x, where(greater(x, 0), l, -l))));
+}
+
+/**
+ * x where |x| > λ, else 0 (torch.nn.functional.hardshrink; λ = lambd = 0.5 by
+ * default): 0 on [−λ, λ], bounds included, with gradient 0 there and 1
+ * elsewhere, as PyTorch's. A negative λ leaves x unchanged, as PyTorch's.
+ */
+export function hardshrink(x: Tensor, lambd = 0.5): Tensor {
+  floatInput(x, 'hardshrink');
+  const l = checkLambd(lambd, 'hardshrink', false);
+  return tidy(() => where(mul(greaterEqual(x, -l), lessEqual(x, l)), 0, x));
+}
+
+/** x − tanh(x) (torch.nn.functional.tanhshrink). */
+export function tanhshrink(x: Tensor): Tensor {
+  floatInput(x, 'tanhshrink');
+  return tidy(() => sub(x, tanh(x)));
+}
+
+/**
+ * x where x > threshold, else value (torch.nn.functional.threshold; both
+ * required). The gradient is 1 where x > threshold and 0 elsewhere; NaN
+ * stays NaN, as PyTorch's.
+ */
+export function threshold(x: Tensor, threshold: number, value: number): Tensor {
+  floatInput(x, 'threshold');
+  const t = checkFinite(threshold, 'threshold', 'threshold');
+  if (typeof value !== 'number' || Number.isNaN(value)) fail('INVALID_ARGUMENT', `threshold: value must be a number (±Infinity allowed); got ${describe(value)}`);
+  return tidy(() => where(lessEqual(x, t), value, x));
+}
+
+/**
+ * x where x > 0, weight · x elsewhere (torch.nn.functional.prelu). weight
+ * is a scalar or 1-D: one slope for every element, or one per channel,
+ * which is axis 1 of x (x [N, C, …]; a weight of C elements broadcasts over
+ * the other axes). As PyTorch's, an x of rank 0 or 1 has no channel axis
+ * and takes only a one-element weight. The gradient at x = 0 is the slope,
+ * as PyTorch's; weight's gradient is summed over the axes it broadcasts
+ * along.
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  floatInput(x, 'prelu');
+  floatInput(weight, 'prelu', 'weight');
+  if (weight.dtype !== x.dtype) fail('DTYPE_MISMATCH', `prelu: x is ${x.dtype} and weight ${weight.dtype}; expected one dtype (PyTorch does not promote here)`);
+  if (weight.device !== x.device) fail('DEVICE_MISMATCH', `prelu: x is on ${x.device} and weight on ${weight.device}; expected one device`);
+  if (weight.rank > 1) fail('SHAPE_MISMATCH', `prelu: weight must be a scalar or 1-D (one slope, or one per channel); got shape ${shapeText(weight.shape)}`);
+  const n = weight.size;
+  if (n !== 1) {
+    if (x.rank === 0) fail('SHAPE_MISMATCH', `prelu: x is a scalar (shape []); a weight of ${n} elements needs x [N, ${n}, …]`);
+    const channels = x.rank >= 2 ? x.shape[1] : 1;
+    if (channels !== n)
+      fail('SHAPE_MISMATCH', `prelu: weight has ${n} elements but x ${shapeText(x.shape)} has ${channels} channel${channels === 1 ? '' : 's'} (${x.rank >= 2 ? 'axis 1' : 'no channel axis below rank 2: one'}); expected a weight of 1 or ${channels} elements`);
+  }
+  return tidy(() => {
+    const w = x.rank === 0 ? reshape(weight, []) : reshape(weight, x.shape.map((_, i) => (i === 1 ? n : 1)));
+    return where(greater(x, 0), x, mul(x, w));
+  });
+}
+
+/** @internal RReLU's bounds, checked (finite, lower ≤ upper, as PyTorch's); 1/8 and 1/3 by default. */
+export function rreluBounds(op: string, lower: unknown, upper: unknown): [number, number] {
+  const l = lower === undefined ? 1 / 8 : checkFinite(lower, op, 'lower');
+  const u = upper === undefined ? 1 / 3 : checkFinite(upper, op, 'upper');
+  if (l > u) fail('INVALID_ARGUMENT', `${op}: lower (${l}) must be <= upper (${u})`);
+  return [l, u];
+}
+
+/**
+ * Randomized leaky ReLU (torch.nn.functional.rrelu): x where x > 0, a · x
+ * elsewhere. In training (training: true) each element draws its slope a
+ * uniformly from [lower, upper] (from the generator setSeed() seeds);
+ * otherwise (the default, as PyTorch's training=False) a is fixed at
+ * (lower + upper) / 2. lower 1/8 and upper 1/3 by default. The gradient at
+ * x = 0 is the slope, as PyTorch's.
+ */
+export function rrelu(x: Tensor, options?: { lower?: number; upper?: number; training?: boolean }): Tensor {
+  floatInput(x, 'rrelu');
+  const o = checkOptions<{ lower: number; upper: number; training: boolean }>(options, 'rrelu', ['lower', 'upper', 'training']);
+  const [l, u] = rreluBounds('rrelu', o.lower, o.upper);
+  if (o.training !== undefined && typeof o.training !== 'boolean') fail('INVALID_ARGUMENT', `rrelu: training must be a boolean; got ${describe(o.training)}`);
+  return tidy(() => {
+    const slope = o.training ? rand(x.shape, { minval: l, maxval: u, dtype: x.dtype, device: x.device }) : (l + u) / 2;
+    return where(greater(x, 0), x, mul(x, slope));
   });
 }

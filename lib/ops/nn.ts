@@ -5,7 +5,7 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkInt32, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, notEqual, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
+import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, neg, notEqual, permute, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
 import { scatterAddRows } from './indexing';
 import { checkClassAxis, softCrossEntropy, weightedCrossEntropy } from './losses';
 
@@ -25,6 +25,13 @@ export function softmax(x: Tensor, axis = -1): Tensor {
     if (isGradEnabled()) return [mul(y, sub(gy, sum(mul(gy, y), axis, true)))];
     return [wrap(native().softmaxBackward(y.handle, gy.handle, axis, false))];
   }, [out], true);
+}
+
+/** softmax(−x) along axis (torch.nn.functional.softmin; default the last axis). */
+export function softmin(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, 'softmin', 'x');
+  checkAxis(x, axis, 'softmin');
+  return tidy(() => softmax(neg(x), axis));
 }
 
 /** log(softmax(x)) along axis, computed without forming softmax. */
@@ -354,6 +361,44 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const out = add(y, bias);
   y.dispose();
   return out;
+}
+
+/**
+ * y_k = x1ᵀ W_k x2 + b_k (torch.nn.functional.bilinear): x1 [..., in1] and x2
+ * [..., in2] with the same rank and the same leading axes (no broadcasting,
+ * as PyTorch's), weight [out, in1, in2], bias [out] or null; y [..., out]
+ * (1-D inputs give [out]).
+ */
+export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const op = 'bilinear';
+  checkTensor(x1, op, 'x1');
+  checkTensor(x2, op, 'x2');
+  checkTensor(weight, op, 'weight');
+  if (bias !== undefined && bias !== null) checkTensor(bias, op, 'bias');
+  const all: [string, Tensor][] = [['x1', x1], ['x2', x2], ['weight', weight], ...(bias ? [['bias', bias] as [string, Tensor]] : [])];
+  for (const [name, t] of all) {
+    if (t.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: ${name} is int32; expected float32 or float64`);
+    if (t.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: ${name} is ${t.dtype} and weight ${weight.dtype}; expected one dtype`);
+    if (t.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: ${name} is on ${t.device} and weight on ${weight.device}; expected one device`);
+  }
+  if (weight.rank !== 3) fail('SHAPE_MISMATCH', `${op}: weight must be 3-D [out, in1, in2]; got shape ${shapeText(weight.shape)}`);
+  const [O, I1, I2] = weight.shape;
+  if (x1.rank === 0 || x2.rank === 0) fail('SHAPE_MISMATCH', `${op}: x1 and x2 must have at least one axis (the features); got shapes ${shapeText(x1.shape)} and ${shapeText(x2.shape)}`);
+  if (x1.rank !== x2.rank) fail('SHAPE_MISMATCH', `${op}: x1 ${shapeText(x1.shape)} and x2 ${shapeText(x2.shape)} have different ranks; expected the same leading (batch) axes`);
+  for (let i = 0; i < x1.rank - 1; i++)
+    if (x1.shape[i] !== x2.shape[i]) fail('SHAPE_MISMATCH', `${op}: x1 ${shapeText(x1.shape)} and x2 ${shapeText(x2.shape)} differ at batch axis ${i} (${x1.shape[i]} vs ${x2.shape[i]}); expected the same leading axes`);
+  if (x1.shape[x1.rank - 1] !== I1) fail('SHAPE_MISMATCH', `${op}: x1 has ${x1.shape[x1.rank - 1]} features (shape ${shapeText(x1.shape)}); weight ${shapeText(weight.shape)} expects ${I1}`);
+  if (x2.shape[x2.rank - 1] !== I2) fail('SHAPE_MISMATCH', `${op}: x2 has ${x2.shape[x2.rank - 1]} features (shape ${shapeText(x2.shape)}); weight ${shapeText(weight.shape)} expects ${I2}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== O)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${O}], the weight's output features`);
+  const lead = x1.shape.slice(0, -1);
+  const N = lead.reduce((a, b) => a * b, 1);
+  return tidy(() => {
+    // (x1 · W viewed as [in1, out · in2]) ⊙ x2 summed over in2: y[n, k] = Σ_ij x1[n, i] W[k, i, j] x2[n, j].
+    const w = reshape(permute(weight, [1, 0, 2]), [I1, O * I2]);
+    const t = reshape(matmul(reshape(x1, [N, I1]), w), [N, O, I2]);
+    const y = reshape(sum(mul(t, reshape(x2, [N, 1, I2])), 2), [...lead, O]);
+    return bias ? add(y, bias) : y;
+  });
 }
 
 /** Options of {@link batchNorm} (torch.nn.functional.batch_norm's keywords). */
