@@ -42,6 +42,20 @@ function normalizeRef(x: ArrayLike<number>, shape: readonly number[], mu: number
   return y;
 }
 
+/**
+ * Values of x [N, C, …] in [lo, hi) for a float32 check, redrawn until every channel with more than
+ * one value has a biased variance of at least 1e-3. float32 rounds x and the mean by up to ~1.2e-7 each
+ * (|x| < 4), and the normalisation multiplies that by rstd = 1/√(var + eps): two nearly equal values with
+ * eps 1e-5 make rstd ~300 and the error ~4e-5·w, past the 2e-5 tolerance; var ≥ 1e-3 bounds rstd by 32
+ * and the error by ~1.5e-5.
+ */
+function spreadValues(shape: readonly number[], lo: number, hi: number): number[] {
+  for (;;) {
+    const v = randomArray(rng, size(shape), lo, hi);
+    if (size(shape) / shape[1] < 2 || Math.min(...channelStats(v, shape).biased) >= 1e-3) return v;
+  }
+}
+
 const tol = (dtype: DType) => (dtype === 'float64' ? [1e-11, 1e-12] : [2e-5, 2e-5]);
 const read = (t: Tensor) => Array.from(t.dataSync());
 
@@ -50,7 +64,7 @@ describe(`batchNorm, functional (seed ${SEED})`, () => {
     tidy(() => {
       for (const shape of [[rng.int(2, 6), rng.int(1, 4)], [rng.int(1, 4), rng.int(1, 4), rng.int(2, 6)], [2, 3, 2, 3]]) {
         const C = shape[1];
-        const xv = randomArray(rng, size(shape), -2, 3);
+        const xv = spreadValues(shape, -2, 3);
         const x = tensor(xv, shape, { dtype });
         const affine = rng.next() < 0.7;
         const wv = randomArray(rng, C, 0.5, 2), bv = randomArray(rng, C);
@@ -73,7 +87,8 @@ describe(`batchNorm, functional (seed ${SEED})`, () => {
     tidy(() => {
       const shape = [rng.int(1, 5), rng.int(1, 4), rng.int(1, 5)];
       const C = shape[1];
-      const x = tensor(randomArray(rng, size(shape), -3, 3), shape, { dtype });
+      // Spread channels: the training branch below normalises with the batch's own statistics and eps 1e-5.
+      const x = tensor(spreadValues(shape, -3, 3), shape, { dtype });
       const rm = tensor(randomArray(rng, C), [C], { dtype }), rv = tensor(randomArray(rng, C, 0.2, 3), [C], { dtype });
       const w = tensor(randomArray(rng, C), [C], { dtype }), b = tensor(randomArray(rng, C), [C], { dtype });
       const [rmBefore, rvBefore] = [read(rm), read(rv)];

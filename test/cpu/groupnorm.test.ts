@@ -81,6 +81,27 @@ function instanceRef(x: ArrayLike<number>, shape: readonly number[], mu: number[
   return y;
 }
 
+/**
+ * n values in [lo, hi) for a float32 check, redrawn until each run of `per` contiguous ones (a group of
+ * groupNorm's [N, G, per] view, an instance of instanceNorm's [N·C, L]; runs of one value are exact) has a
+ * biased variance of at least 1e-3. float32 rounds x and the mean by up to ~1.2e-7 each (|x| < 4), and the
+ * normalisation multiplies that by rstd = 1/√(var + eps): two nearly equal values with eps 1e-5 make rstd
+ * ~300 and the error ~4e-5·|w|, past the 3e-5 tolerance (about 1 run in 4000 failed); var ≥ 1e-3 bounds
+ * rstd by 32 and the error by ~1.5e-5.
+ */
+function spreadValues(n: number, per: number, lo: number, hi: number): number[] {
+  for (;;) {
+    const v = randomArray(rng, n, lo, hi);
+    let ok = true;
+    for (let g = 0; per > 1 && g < n && ok; g += per) {
+      const run = v.slice(g, g + per);
+      const mu = run.reduce((a, b) => a + b, 0) / per;
+      ok = run.reduce((a, b) => a + (b - mu) ** 2, 0) / per >= 1e-3;
+    }
+    if (ok) return v;
+  }
+}
+
 const batchAverage = (s: number[][]) => s[0].map((_, c) => s.reduce((a, row) => a + row[c], 0) / s.length);
 
 /** x [N, C] + `trailing` dims (0–2) of random sizes, C a multiple of G; G = 1, G = C or between. */
@@ -109,7 +130,7 @@ describe(`groupNorm, functional (seed ${SEED})`, () => {
         for (const which of ['one', 'all', 'some'] as const) {
           const { shape, G } = drawGeometry(trailing, which);
           const C = shape[1];
-          const x = tensor(randomArray(rng, size(shape), -2, 3), shape, { dtype });
+          const x = tensor(spreadValues(size(shape), size(shape) / (shape[0] * G), -2, 3), shape, { dtype });
           const affine = rng.next() < 0.7;
           const w = tensor(randomArray(rng, C, -2, 2), [C], { dtype }), b = tensor(randomArray(rng, C), [C], { dtype });
           const eps = rng.pick([1e-5, 0.1]);
@@ -176,7 +197,7 @@ describe(`instanceNorm, functional (seed ${SEED})`, () => {
     tidy(() => {
       for (const shape of [[rng.int(1, 4), rng.int(1, 4), rng.int(2, 6)], [rng.int(1, 3), rng.int(1, 3), rng.int(1, 3), rng.int(2, 4)]]) {
         const C = shape[1];
-        const x = tensor(randomArray(rng, size(shape), -2, 3), shape, { dtype });
+        const x = tensor(spreadValues(size(shape), size(shape.slice(2)), -2, 3), shape, { dtype });
         const affine = rng.next() < 0.7;
         const w = tensor(randomArray(rng, C, -2, 2), [C], { dtype }), b = tensor(randomArray(rng, C), [C], { dtype });
         const rm0 = randomArray(rng, C), rv0 = randomArray(rng, C, 0.5, 2);
@@ -267,7 +288,7 @@ describe(`nn.GroupNorm (seed ${SEED})`, () => {
         gn.weight!.assign(tensor(w, [4]));
         gn.bias!.assign(tensor(b, [4]));
       });
-      const x = tensor(randomArray(rng, size(shape), -2, 2), shape);
+      const x = tensor(spreadValues(size(shape), size(shape) / (shape[0] * 2), -2, 2), shape);
       const want = groupNormRef(read(x), shape, 2, read(tensor(w, [4])), read(tensor(b, [4])), 1e-5);
       expectClose(gn.forward(x).dataSync(), want, 3e-5, 3e-5, 'train');
       gn.eval();
