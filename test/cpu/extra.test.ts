@@ -189,7 +189,9 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
       const dot = (u: number[], v: number[]) => u.reduce((s, e, i) => s + e * v[i], 0);
       const n = (u: number[]) => Math.sqrt(dot(u, u));
       const A = [a.slice(0, 4), a.slice(4)], B = [b.slice(0, 4), b.slice(4)];
-      expectClose(read(antler.cosineSimilarity(tensor(a, [2, 4], F64), tensor(b, [2, 4], F64))), [0, 1].map((r) => dot(A[r], B[r]) / (n(A[r]) * n(B[r]))), 1e-14, 1e-16, 'cosineSimilarity');
+      // Absolute 1e-15: the dot product's rounding is up to ~4 ulp of Σ|a_i·b_i| ≤ ‖a‖‖b‖, i.e. ~5e-16 of the cosine
+      // whatever its size; a row whose cosine cancels toward 0 then misses a relative 1e-14 (atol 1e-16 failed ~1 run in 5000).
+      expectClose(read(antler.cosineSimilarity(tensor(a, [2, 4], F64), tensor(b, [2, 4], F64))), [0, 1].map((r) => dot(A[r], B[r]) / (n(A[r]) * n(B[r]))), 1e-14, 1e-15, 'cosineSimilarity');
       expectClose(read(antler.normalize(tensor(a, [2, 4], F64))), A.flatMap((r) => r.map((e) => e / n(r))), 1e-14, 1e-16, 'normalize');
       expectExact(read(antler.cosineSimilarity(antler.zeros([1, 3], F64), tensor([1, 2, 3], [1, 3], F64))), [0]);
     }));
