@@ -268,7 +268,9 @@ describe(`norm with any p (seed ${SEED})`, () => {
   const size = shape[0] * shape[1] * shape[2];
 
   test.each([0.5, 3, 7.5])('p = %p over each axis: the float64 reference, and its gradient by central differences', (p) => {
-    const xv = randomArray(rng, size, -2, 2);
+    // |x| in [0.1, 2]: for p = 0.5 the differences' relative error h²·f‴/(6 f′) is 1.25e-13/x², past 1e-6 for
+    // |x| < 3.5e-4 (and a step across 0 breaks them), which values drawn from [−2, 2] gave about 1 run in 2000.
+    const xv = randomArray(rng, size, 0.1, 2).map((v) => (rng.next() < 0.5 ? -v : v));
     const axis = rng.int(0, 2);
     const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
     try {
