@@ -142,8 +142,15 @@ interface Case {
   lengths: number[] | null;
 }
 
-function randomCase(): Case {
-  const E = rng.pick([2, 4, 6, 8]);
+/**
+ * A random geometry and configuration. `forDifferences` leaves out dModel E = 2: a LayerNorm over two
+ * features is ±d/√(d² + 4·eps) of their difference d, a step of width ~2√eps whose curvature, through the
+ * layers after it, made the central differences' h²·f‴/6 error pass their 1e-6 tolerance where d came
+ * near 0 (~1.5e-3 of E = 2 trials with eps 1e-5, ~8e-4 with 1e-3, ~8e-4 even at h = 1e-7; ~1e-3 a run of
+ * the encoder's gradient test). The forward checks keep E = 2.
+ */
+function randomCase(forDifferences = false): Case {
+  const E = rng.pick(forDifferences ? [4, 6, 8] : [2, 4, 6, 8]);
   const H = rng.pick([1, 2, 4].filter((h) => E % h === 0));
   const S = rng.int(1, 6), N = rng.int(1, 3);
   return {
@@ -179,8 +186,8 @@ function randomize(m: nn.Module): Params {
 }
 
 /** A random case's encoder with random weights and a random input in its layout, for fn; disposed after. */
-function withRandomEncoder(fn: (k: Case, m: nn.TransformerEncoder, p: Params, shape: number[], xv: number[]) => void): void {
-  const k = randomCase();
+function withRandomEncoder(fn: (k: Case, m: nn.TransformerEncoder, p: Params, shape: number[], xv: number[]) => void, forDifferences = false): void {
+  const k = randomCase(forDifferences);
   const m = build(k);
   try {
     const p = randomize(m);
@@ -238,8 +245,8 @@ interface Seq2SeqCase {
   memLengths: number[] | null;
 }
 
-function randomSeq2Seq(): Seq2SeqCase {
-  const k = randomCase();
+function randomSeq2Seq(forDifferences = false): Seq2SeqCase {
+  const k = randomCase(forDifferences);
   const T = rng.int(1, 5);
   const lengths = (L: number) => (rng.next() < 0.5 ? Array.from({ length: k.N }, () => rng.int(1, L)) : null);
   return { c: k.c, enc: rng.int(0, 2), dec: rng.int(0, 2), S: k.S, T, N: k.N, batchFirst: k.batchFirst, causal: k.causal, srcLengths: lengths(k.S), tgtLengths: lengths(T), memLengths: lengths(k.S) };
@@ -280,8 +287,8 @@ function transformerRef(k: Seq2SeqCase, p: Params, src: number[], tgt: number[])
 const seq2seqShapes = (k: Seq2SeqCase): number[][] => (k.batchFirst ? [[k.N, k.S, k.c.E], [k.N, k.T, k.c.E]] : [[k.S, k.N, k.c.E], [k.T, k.N, k.c.E]]);
 
 /** A random nn.Transformer with random weights and random src and tgt in its layout, for fn; disposed after. */
-function withRandomTransformer(fn: (k: Seq2SeqCase, m: nn.Transformer, p: Params, shapes: number[][], sv: number[], tv: number[]) => void): void {
-  const k = randomSeq2Seq();
+function withRandomTransformer(fn: (k: Seq2SeqCase, m: nn.Transformer, p: Params, shapes: number[][], sv: number[], tv: number[]) => void, forDifferences = false): void {
+  const k = randomSeq2Seq(forDifferences);
   const m = buildTransformer(k);
   try {
     const p = randomize(m);
@@ -358,7 +365,7 @@ describe(`transformer encoder–decoder (seed ${SEED})`, () => {
           if (g) check(g, t.size, (i, d) => lossRef({ ...p, [name]: bumped(p[name], i, d) }, sv, tv), name);
         }
       });
-    });
+    }, true);
   });
 
   test("nn.Transformer's state-dict names are PyTorch's; every matrix is re-drawn by xavier_uniform_ (layers differ), vectors keep the layers' init", () => {
@@ -526,7 +533,7 @@ describe(`transformer encoder (seed ${SEED})`, () => {
           for (const [name, t] of m.namedParameters())
             check(t.grad!.dataSync(), t.size, (i, d) => lossRef({ ...p, [name]: p[name].map((v, j) => (j === i ? v + d : v)) }, xv), name);
         });
-      });
+      }, true);
   });
 
   test("state-dict names are PyTorch's; initialisation follows PyTorch's (xavier in_proj, default Linear, zero attention biases, unit norms)", () => {
