@@ -148,6 +148,8 @@ function runHooks(hooks: readonly GradHook[] | null | undefined, g: Tensor, what
       // What the hook makes is freed with this scope; a replacement is copied out of it.
       next = tidy(() => {
         const r: unknown = hook(current);
+        if ((r === undefined || r === null || r === current) && current.isDisposed)
+          fail('DISPOSED', `backward: a hook on ${what()} disposed the gradient it was given (the pass still needs it); return a new Tensor instead, or leave the gradient alone`);
         if (r === undefined || r === null || r === current) return null;
         if (!isTensor(r) || r.isDisposed || r.dtype !== current.dtype || r.device !== current.device || r.shape.length !== current.shape.length || r.shape.some((d, i) => d !== current.shape[i]))
           fail(
@@ -276,6 +278,12 @@ export function assignRecorder(dst: Tensor, src: Tensor, dstIsPlainLeaf: boolean
     // Both are differentiable (a move and a cast are recorded ops; no gradient is none).
     if (edge) markDouble(recordEdges(dst, 'assign', [edge], (gy) => [gy.device === device && gy.dtype === dtype ? gy : gy.to(device).cast(dtype as 'float32' | 'float64')]));
     else if (old) markDouble(recordEdges(dst, 'assign', [old.edge], () => [null]));
+    // retainGrad() survives the write, as PyTorch's (1.13 and 2.x) retains_grad does: .grad is the new values' gradient.
+    const now = dst.gradFn as Node | null; // (recordEdges set it; TS narrowed it to null above)
+    if (old && old.retained === dst) {
+      old.retained = null;
+      if (now) now.retained = dst;
+    }
     old?.release();
   };
 }
@@ -382,8 +390,8 @@ function checkVersions(order: readonly Node[]): void {
 export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean, createGraph = false): void {
   const start = root.gradFn;
   if (!start) {
-    // A leaf: its gradient is the seed itself.
-    isolated(() => accumulate(root, gradient, false));
+    // A leaf: its gradient is the seed itself, after the leaf's hooks (PyTorch runs them on the root too).
+    isolated(() => accumulate(root, leafHooks.get(root)?.length ? (createGraph ? withGrad : noGrad)(() => runLeafHooks(root, gradient)) : gradient, false));
     return;
   }
   const order = topologicalOrder(start, () => true);

@@ -173,4 +173,51 @@ describe(`registerHook and retainGrad (seed ${SEED})`, () => {
       expectAntlerError(() => a.registerHook(3 as never), 'INVALID_ARGUMENT', /expected a function of the gradient; got 3/);
       antler.dispose([a, b, y, L, z, L2, w, L3, plain]);
     }));
+
+  test('backward() of a leaf runs its hooks on the seed (as PyTorch 1.13’s); retainGrad survives assign() (PyTorch’s retains_grad after copy_)', () =>
+    tidy(() => {
+      const n = rng.int(1, 5);
+      const xv = randomArray(rng, n), sv = randomArray(rng, n);
+      const x = leaf(xv);
+      const calls: number[][] = [];
+      x.registerHook((g) => {
+        calls.push(read(g));
+        return antler.mul(g, 10);
+      });
+      x.backward(tensor(sv, [n], F64));
+      expect(calls).toHaveLength(1);
+      expectClose(calls[0], sv, 0, 0, 'the hook sees the seed');
+      expectClose(read(x.grad!), sv.map((v) => 10 * v), 1e-15, 0, 'x.grad is the hook’s result');
+      // retainGrad, then y is overwritten in place with x·x: y.grad is ∂L/∂(new y) = 3 (torch 1.13: retains_grad True, grad 3).
+      const z = leaf(xv);
+      const y = antler.mul(z, 1).retainGrad();
+      y.assign(antler.mul(z, z));
+      expect(y.retainsGrad).toBe(true);
+      const L = antler.sum(antler.mul(y, 3));
+      L.backward();
+      expectClose(read(y.grad!), xv.map(() => 3), 0, 0, 'y.grad after assign');
+      expectClose(read(z.grad!), xv.map((v) => 6 * v), 1e-15, 0, 'z.grad');
+      antler.dispose([x, z, y, L]);
+    }));
+
+  test('a hook that disposes the gradient it was given fails the pass with an error that names the hook, leaving .grad as it was', () =>
+    tidy(() => {
+      const x = leaf([1, 2]);
+      x.grad = tensor([5, 6], [2], F64);
+      const y = antler.mul(x, x);
+      y.registerHook((g) => {
+        g.dispose();
+      });
+      const L = antler.sum(y);
+      expectAntlerError(() => L.backward(), 'DISPOSED', /^backward: a hook on the result of 'mul' disposed the gradient it was given/);
+      expect(read(x.grad!)).toEqual([5, 6]);
+      const w = leaf([3, 4]);
+      w.registerHook((g) => {
+        g.dispose();
+      });
+      const L2 = antler.sum(antler.mul(w, w));
+      expectAntlerError(() => L2.backward(), 'DISPOSED', /^backward: a hook on a leaf of shape \[2\] disposed the gradient/);
+      expect(w.grad).toBeNull();
+      antler.dispose([x, y, L, w, L2]);
+    }));
 });
