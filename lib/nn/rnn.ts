@@ -366,6 +366,7 @@ abstract class RNNBase extends Module {
     const opts: DeerOptions = { ...this.deer, mode: this.mode, ...options };
     const stats: DeerStats[] = [];
     const hN: Tensor[] = [], cN: Tensor[] = [];
+    let lastY: Tensor | null = null;
     // With padding: the padding is zeroed once (so that a NaN there cannot reach W_ih's gradient; the layers
     // above get 0 there from the packed outputs), the reverse direction reads each sequence backwards from
     // its own last step (rows permuted by padding.reverse), and the recurrence runs packed
@@ -399,6 +400,7 @@ abstract class RNNBase extends Module {
           ? packedRecurrence(this.kind, xr, Whh, bhh, y0, opts, padding, this.warm[idx])
           : cellRecurrence(this.kind, xr, Whh, bhh, y0, opts, this.warm[idx]);
         stats.push(r.stats);
+        lastY = r.y;
         const m = this.kind === 'lstm' ? slice(r.y, [0, 0, 0], [T, B, H]) : r.y;
         // Past a sequence's length m is 0, so h = W_hr m is too.
         const h = Whr ? linear(m, Whr, null) : m;
@@ -413,7 +415,11 @@ abstract class RNNBase extends Module {
       x = dirs === 1 ? outs[0] : concat(outs, 2);
       if (this.training && this.dropout > 0 && l + 1 < this.numLayers) x = dropoutOp(x, this.dropout);
     }
-    let output = x;
+    // The final state is read from the recurrence's result: when the output is that very tensor (one
+    // direction, no projection, a GRU's or RNN's), it gets a node of its own (a view), so that its hooks
+    // and retained .grad (Tensor.registerHook, retainGrad) see the output's gradient only, as PyTorch's
+    // output and h_n are separate results.
+    let output = x.gradFn !== null && x.gradFn === lastY?.gradFn ? reshape(x, x.shape) : x;
     if (unbatched) output = reshape(output, [T, dirs * Hh]);
     else if (this.batchFirst) output = output.transpose(0, 1);
     const fin = (ts: Tensor[]) => (unbatched ? reshape(stack(ts, 0), [LD, ts[0].shape[1]]) : stack(ts, 0));

@@ -220,4 +220,30 @@ describe(`registerHook and retainGrad (seed ${SEED})`, () => {
       expect(w.grad).toBeNull();
       antler.dispose([x, y, L, w, L2]);
     }));
+
+  test.each([['GRU', 'sequential'], ['GRU', 'deer'], ['RNN', 'sequential'], ['LSTM', 'sequential']] as const)(
+    '%s (%s): a hook or retained .grad on output sees the output’s gradient only, not hidden’s (PyTorch’s output and h_n are separate results)',
+    (kind, mode) =>
+      tidy(() => {
+        const T = rng.int(2, 5), B = rng.int(1, 3);
+        const m = new antler.nn[kind](2, 3, { dtype: 'float64', mode });
+        const x = tensor(randomArray(rng, T * B * 2), [T, B, 2], F64);
+        // L = Σ output + Σ hidden, the hook zeroing output's part: the weights get Σ hidden's gradient alone.
+        const o = m.forward(x);
+        o.output.retainGrad();
+        let seen: number[] = [];
+        o.output.registerHook((g) => {
+          seen = read(g);
+          return antler.mul(g, 0);
+        });
+        antler.add(antler.sum(o.output), antler.sum(o.hidden)).backward();
+        expect(seen).toEqual(new Array(T * B * 3).fill(1));
+        expect(read(o.output.grad!)).toEqual(new Array(T * B * 3).fill(0));
+        const hooked = read(m.weight_hh_l0.grad!);
+        m.zeroGrad();
+        antler.sum(m.forward(x).hidden).backward();
+        expectClose(hooked, read(m.weight_hh_l0.grad!), 1e-12, 1e-14, 'weight_hh_l0.grad: hidden’s part only');
+        m.dispose();
+      }),
+  );
 });
