@@ -343,7 +343,7 @@ export abstract class Module {
   private wrapForward(): HookState {
     const self = this as unknown as Record<string, unknown>;
     const ownForward = Object.prototype.hasOwnProperty.call(self, 'forward') ? Object.getOwnPropertyDescriptor(self, 'forward')! : null;
-    const inner = self.forward as (...a: unknown[]) => unknown;
+    let inner = self.forward as (...a: unknown[]) => unknown;
     const state: HookState = { pre: [], post: [], ownForward };
     const module = this;
     const forward = function (this: unknown, ...given: unknown[]): unknown {
@@ -361,7 +361,17 @@ export abstract class Module {
       return out;
     };
     // Not enumerable: the registry walk and toString() look at the module's own enumerable properties.
-    Object.defineProperty(self, 'forward', { value: forward, writable: true, configurable: true, enumerable: false });
+    // An accessor: a forward assigned while hooks are registered (m.forward = f) is the one they wrap,
+    // and the one left when the last hook goes (as PyTorch's hooks belong to the module, not to forward).
+    Object.defineProperty(self, 'forward', {
+      get: () => forward,
+      set: (f: unknown) => {
+        inner = f as (...a: unknown[]) => unknown;
+        state.ownForward = { value: f, writable: true, configurable: true, enumerable: true };
+      },
+      configurable: true,
+      enumerable: false,
+    });
     this.hookState = state;
     return state;
   }

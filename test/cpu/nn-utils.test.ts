@@ -283,6 +283,22 @@ describe(`forward hooks (seed ${SEED})`, () => {
     expect(m.forward).toBe(own);
     antler.dispose([x, y]);
   });
+
+  test('a forward assigned while hooks are registered runs inside them, and stays when the last hook goes (it was bypassed, then dropped by remove())', () => {
+    const fc = new nn.Linear(2, 2, { dtype: 'float64' });
+    const h = fc.registerForwardHook((_m, _a, out) => tidy(() => antler.add(out as Tensor, 1)));
+    const times7 = (x: Tensor) => antler.mul(x, 7);
+    fc.forward = times7 as never;
+    const x = tensor([1, 2], [1, 2], F64);
+    const y = tidy(() => fc.forward(x));
+    expect(read(y)).toEqual([8, 15]);
+    h.remove();
+    expect(fc.forward).toBe(times7);
+    const z = tidy(() => fc.forward(x));
+    expect(read(z)).toEqual([7, 14]);
+    antler.dispose([x, y, z]);
+    fc.dispose();
+  });
 });
 
 describe(`nn.utils.parametersToVector / vectorToParameters (seed ${SEED})`, () => {
