@@ -10,7 +10,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { add, div, mul, reshape } from './core';
+import { add, concat, div, mul, reshape, slice, where } from './core';
 import { argmax, gatherRows, scatterAddRows } from './indexing';
 import { renormRows } from './nn';
 
@@ -55,7 +55,9 @@ const OPTION_KEYS = ['offsets', 'mode', 'perSampleWeights', 'includeLastOffset',
  *     mode 'sum' only;
  *   - in mode 'max' each output entry's gradient goes to the row that holds
  *     the bag's maximum in that column, the first such index of the bag on
- *     ties (as PyTorch's CPU kernel);
+ *     ties (as PyTorch's CPU kernel); a NaN in a bag's column is its
+ *     maximum (argmax's rule; PyTorch 1.13's CPU kernel, a strict > loop,
+ *     keeps a NaN only when it comes first in the bag and skips a later one);
  *   - `maxNorm` renormalises, in place and unrecorded, every row the input
  *     uses (embedding's maxNorm);
  *   - a 2-D input gives one bag per row with or without
@@ -186,25 +188,53 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
       // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
       return div(sums, tensor(counts.map((c) => Math.max(c, 1)), [bags, 1], { dtype: weight.dtype, device }));
     }
-    // 'max': the bags padded to the longest, L slots each; a padding slot holds row 0 and −∞ for the argmax.
-    const L = counts.reduce((a, c) => Math.max(a, c), 0);
-    const slots = new Array<number>(bags * L).fill(0);
-    const blank = new Array<number>(bags * L).fill(-Infinity);
+    // 'max': the non-empty bags grouped by their length rounded up to a power of two, L, each bag padded
+    // to its group's L slots (so at most 2n slots in all, whatever the longest bag: one padding to the
+    // longest bag took bags · longest slots). A padding slot holds row 0, masked to −∞ before the argmax
+    // (masked, not added to: a row 0 holding +∞ or NaN would make the padding slot NaN, which argmax takes).
+    const groups = new Map<number, number[]>(); // L -> its bags, in order
+    for (let b = 0; b < bags; b++) {
+      if (counts[b] === 0) continue;
+      let L = 1;
+      while (L < counts[b]) L *= 2;
+      const g = groups.get(L);
+      if (g) g.push(b);
+      else groups.set(L, [b]);
+    }
+    const order = [...groups.keys()].sort((x, y) => x - y);
+    const firstSlot = new Array<number>(bags).fill(0);
+    let S = 0;
+    for (const L of order)
+      for (const b of groups.get(L)!) {
+        firstSlot[b] = S;
+        S += L;
+      }
+    const slots = new Array<number>(S).fill(0);
+    const padding = new Array<number>(S).fill(1);
     const filled = new Array<number>(bags).fill(0);
     for (let k = 0; k < kept.length; k++) {
-      const s = bagOf[k] * L + filled[bagOf[k]]++;
+      const s = firstSlot[bagOf[k]] + filled[bagOf[k]]++;
       slots[s] = kept[k];
-      blank[s] = 0;
+      padding[s] = 0;
     }
-    const looked = gatherRows(weight, int(slots, [bags * L]), op); // [bags·L, dim], recorded
-    const first = argmax(add(reshape(looked.detach(), [bags, L, dim]), tensor(blank, [bags, L, 1], { dtype: weight.dtype, device })), 1); // [bags, dim]: the slot, first on ties
-    // The flat position in looked of each bag's maximum: (b·L + slot)·dim + d.
-    const base: number[] = new Array<number>(bags * dim);
-    for (let b = 0; b < bags; b++) for (let d = 0; d < dim; d++) base[b * dim + d] = b * L * dim + d;
-    const at = add(mul(first, dim), int(base, [bags, dim]));
-    const maxima = reshape(gatherRows(reshape(looked, [bags * L * dim, 1]), reshape(at, [bags * dim]), op), [bags, dim]);
-    if (counts.every((c) => c > 0)) return maxima;
-    // An empty bag (or one of padding only) gives zeros and passes no gradient.
-    return mul(maxima, tensor(counts.map((c) => (c > 0 ? 1 : 0)), [bags, 1], { dtype: weight.dtype, device }));
+    const looked = gatherRows(weight, int(slots, [S]), op); // [S, dim], recorded
+    const masked = where(tensor(padding, [S, 1], { dtype: 'int32', device }), -Infinity, looked.detach());
+    const at: Tensor[] = []; // per group [its bags, dim]: the flat position in looked of each maximum, the first slot on ties
+    const bagIds: number[] = []; // the bag of each row of at, concatenated
+    let row = 0;
+    for (const L of order) {
+      const members = groups.get(L)!;
+      const nb = members.length;
+      const first = argmax(reshape(slice(masked, [row, 0], [nb * L, dim]), [nb, L, dim]), 1); // [nb, dim]
+      const base: number[] = new Array<number>(nb * dim);
+      for (let j = 0; j < nb; j++) for (let d = 0; d < dim; d++) base[j * dim + d] = (row + j * L) * dim + d;
+      at.push(add(mul(first, dim), int(base, [nb, dim])));
+      for (const b of members) bagIds.push(b);
+      row += nb * L;
+    }
+    const flat = at.length === 1 ? at[0] : concat(at, 0); // [non-empty bags, dim]
+    const maxima = reshape(gatherRows(reshape(looked, [S * dim, 1]), reshape(flat, [bagIds.length * dim]), op), [bagIds.length, dim]);
+    // Each maximum to its bag; an empty bag (or one of padding only) gets zeros and passes no gradient.
+    return scatterAddRows(maxima, int(bagIds, [bagIds.length]), bags, op);
   });
 }

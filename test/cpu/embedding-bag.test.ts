@@ -246,6 +246,55 @@ describe(`embeddingBag (seed ${SEED})`, () => {
       expectExact(w.grad!.dataSync(), [1, 0, 1, 2, 0, 0]);
     }));
 
+  test('max: +Infinity or NaN in row 0 of the table reaches no bag that does not hold index 0 (shorter and empty bags included)', () =>
+    tidy(() => {
+      for (const v of [Infinity, NaN]) {
+        const w = tensor([v, 1, 2, 3, 5, -1], [3, 2], { dtype: 'float64', requiresGrad: true });
+        // Bags: [1], [] , [2, 1], [0, 2], []: the first two are shorter than the longest (2).
+        const out = embeddingBag(int32([1, 2, 1, 0, 2], [5]), w, { offsets: int32([0, 1, 1, 3, 5], [5]), mode: 'max' });
+        expect({ v, out: Array.from(out.dataSync()) }).toEqual({ v, out: [2, 3, 0, 0, 5, 3, Number.isNaN(v) ? NaN : v, 1, 0, 0] });
+        out.sum().backward();
+        // Row 0 gets column 0 of bag [0, 2] (its maximum, or the NaN) and column 1 of it (1 > -1).
+        expect({ v, g: Array.from(w.grad!.dataSync()) }).toEqual({ v, g: [1, 1, 1, 2, 1, 0] });
+      }
+    }));
+
+  test('max: one long bag among many short ones pads each bag to a power of two at most, not to the longest (the same result as the reference)', () =>
+    tidy(() => {
+      const [rows, dim] = [50, 3];
+      const W = randomArray(rng, rows * dim, -2, 2);
+      const w = tensor(W, [rows, dim], { dtype: 'float64', requiresGrad: true });
+      // 3000 bags: bag 7 of 3000 indices, the others of 0 to 5; padded to the longest this took 9e6 slots.
+      const lens = Array.from({ length: 3000 }, (_, b) => (b === 7 ? 3000 : rng.int(0, 5)));
+      const offsets: number[] = [];
+      let n = 0;
+      for (const l of lens) {
+        offsets.push(n);
+        n += l;
+      }
+      const idx = randomInts(rng, n, 0, rows - 1);
+      const cpu = () => antler.memory().devices.cpu ?? { numBytes: 0, peakBytes: 0 };
+      const before = cpu().numBytes;
+      antler.resetPeakMemory();
+      const out = embeddingBag(int32(idx, [n]), w, { offsets: int32(offsets, [lens.length]), mode: 'max' });
+      // At most 2n + bags slots are gathered (about 0.5 MB here), where padding every bag to the longest took 216 MB.
+      expect(cpu().peakBytes - before).toBeLessThan(8 * 1024 * 1024);
+      const want = new Float64Array(lens.length * dim);
+      const gradWant = new Float64Array(rows * dim);
+      for (let b = 0; b < lens.length; b++)
+        for (let d = 0; d < dim; d++) {
+          let best = -1;
+          for (let i = offsets[b]; i < offsets[b] + lens[b]; i++) if (best < 0 || W[idx[i] * dim + d] > W[idx[best] * dim + d]) best = i;
+          if (best >= 0) {
+            want[b * dim + d] = W[idx[best] * dim + d];
+            gradWant[idx[best] * dim + d] += 1;
+          }
+        }
+      expectExact(out.dataSync(), want);
+      out.sum().backward();
+      expectExact(w.grad!.dataSync(), gradWant);
+    }));
+
   test('empty bags give zeros in every mode and pass no gradient; a bag of padding only too, and padding leaves the mean’s count', () =>
     tidy(() => {
       const W = randomArray(rng, 4 * 3, -2, 2);
