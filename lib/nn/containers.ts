@@ -75,6 +75,23 @@ function checkParameterValue(op: string, what: string, t: unknown): Tensor {
 }
 
 /**
+ * The lines toString() shows for a parameter container, as PyTorch's repr:
+ * `(key): Parameter containing: [float32 of size 2x3]` (the device added
+ * when it is not the CPU). Reads no tensor's values; a disposed container
+ * lists nothing, as a disposed module lists no children.
+ */
+function parameterLines(c: Module, entries: Iterable<[string, Tensor]>): string {
+  const name = `${c.constructor.name}${c.isDisposed ? ' (disposed)' : ''}`;
+  if (c.isDisposed) return `${name}()`;
+  const lines: string[] = [];
+  for (const [k, t] of entries) {
+    const what = t.isDisposed ? 'disposed' : `${t.dtype} of size ${t.shape.join('x')}${t.device === 'cpu' ? '' : ` on ${t.device}`}`;
+    lines.push(`  (${k}): Parameter containing: [${what}]`);
+  }
+  return lines.length ? `${name}(\n${lines.join('\n')}\n)` : `${name}()`;
+}
+
+/**
  * Modules held by string keys, in insertion order, and registered under
  * those keys (torch.nn.ModuleDict): a state dict names their parameters
  * `prefix.key.param`. Keys are non-empty strings without '.' that are not a
@@ -228,6 +245,11 @@ export class ParameterList extends Module implements Iterable<Tensor> {
     return this.items[Symbol.iterator]();
   }
 
+  /** The parameters' dtypes and sizes, one a line, as PyTorch's repr: `(0): Parameter containing: [float32 of size 3]`. */
+  toString(): string {
+    return parameterLines(this, this.items.map((t, i): [string, Tensor] => [String(i), t]));
+  }
+
   forward(): never {
     fail('INVALID_ARGUMENT', 'ParameterList has no forward (as in PyTorch): use its parameters in your own forward, e.g. this.scales.get(0)');
   }
@@ -317,6 +339,11 @@ export class ParameterDict extends Module implements Iterable<string> {
 
   [Symbol.iterator](): IterableIterator<string> {
     return this.items.keys();
+  }
+
+  /** The parameters' dtypes and sizes by key, one a line, as PyTorch's repr: `(k): Parameter containing: [float32 of size 3]`. */
+  toString(): string {
+    return parameterLines(this, this.items.entries());
   }
 
   forward(): never {

@@ -192,6 +192,20 @@ class Zoo extends nn.Module {
   }
 }
 
+describe(`parameter containers' toString (seed ${SEED})`, () => {
+  test("toString lists the parameters as PyTorch's repr does (torch 1.13: (0): Parameter containing: [torch.float32 of size 2x3]), inside a parent too", () => {
+    const pl = new nn.ParameterList([antler.zeros([2, 3]), f64([1], [1])]);
+    expect(String(pl)).toBe('ParameterList(\n  (0): Parameter containing: [float32 of size 2x3]\n  (1): Parameter containing: [float64 of size 1]\n)');
+    const pd = new nn.ParameterDict(new Map([['k', antler.zeros([4])]]));
+    const seq = new nn.Sequential(pd);
+    expect(String(seq)).toBe('Sequential(\n  (0): ParameterDict(\n    (k): Parameter containing: [float32 of size 4]\n  )\n)');
+    expect(String(new nn.ParameterList())).toBe('ParameterList()');
+    pl.dispose();
+    seq.dispose();
+    expect(String(pl)).toBe('ParameterList (disposed)()');
+  });
+});
+
 describe(`containers in a model (seed ${SEED})`, () => {
   test("stateDict keys and shapes are PyTorch's (torch 1.13's state_dict() of the same model); a save/load round trip restores every value", () => {
     const m = new Zoo();
