@@ -10,7 +10,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { add, concat, div, mul, reshape, slice, where } from './core';
+import { add, concat, div, mul, reshape, where } from './core';
 import { argmax, gatherRows, scatterAddRows } from './indexing';
 import { renormRows } from './nn';
 
@@ -193,27 +193,26 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
       // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
       return div(sums, tensor(Float64Array.from(counts, (c) => Math.max(c, 1)), [bags, 1], { dtype: weight.dtype, device }));
     }
-    // 'max': the non-empty bags grouped by their length rounded up to a power of two, L, each bag padded
-    // to its group's L slots (so at most 2n slots in all, whatever the longest bag: one padding to the
-    // longest bag took bags · longest slots). A padding slot holds row 0, masked to −∞ before the argmax
-    // (masked, not added to: a row 0 holding +∞ or NaN would make the padding slot NaN, which argmax takes).
+    // 'max': each non-empty bag padded to its length rounded up to a power of two, L, in bag order (so at
+    // most 2n slots in all, whatever the longest bag: padding every bag to the longest took bags · longest
+    // slots), then the bags of each L taken together for the argmax. A padding slot holds row 0, masked to
+    // −∞ before the argmax (masked, not added to: a row 0 holding +∞ or NaN made the padding slot NaN,
+    // which argmax takes). The slots stay in bag order so that the gradient reaches each row of the table
+    // in the order PyTorch's kernel adds it.
     const groups = new Map<number, number[]>(); // L -> its bags, in order
+    const firstSlot = new Int32Array(bags);
+    let S = 0;
     for (let b = 0; b < bags; b++) {
       if (counts[b] === 0) continue;
       let L = 1;
       while (L < counts[b]) L *= 2;
+      firstSlot[b] = S;
+      S += L;
       const g = groups.get(L);
       if (g) g.push(b);
       else groups.set(L, [b]);
     }
     const order = [...groups.keys()].sort((x, y) => x - y);
-    const firstSlot = new Int32Array(bags);
-    let S = 0;
-    for (const L of order)
-      for (const b of groups.get(L)!) {
-        firstSlot[b] = S;
-        S += L;
-      }
     const slots = new Int32Array(S);
     const padding = new Int32Array(S).fill(1);
     const filled = new Int32Array(bags);
@@ -226,18 +225,23 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
     const masked = where(tensor(padding, [S, 1], { dtype: 'int32', device }), -Infinity, looked.detach());
     const at: Tensor[] = []; // per group [its bags, dim]: the flat position in looked of each maximum, the first slot on ties
     const bagIds = new Int32Array(order.reduce((c, L) => c + groups.get(L)!.length, 0)); // the bag of each row of at, concatenated
-    let row = 0;
     let filledIds = 0;
     for (const L of order) {
       const members = groups.get(L)!;
       const nb = members.length;
-      const first = argmax(reshape(slice(masked, [row, 0], [nb * L, dim]), [nb, L, dim]), 1); // [nb, dim]
+      // The group's slots, bag by bag (all of them when every bag has this L).
+      let seg = masked;
+      if (nb * L !== S) {
+        const rowsOf = new Int32Array(nb * L);
+        for (let j = 0; j < nb; j++) for (let q = 0; q < L; q++) rowsOf[j * L + q] = firstSlot[members[j]] + q;
+        seg = gatherRows(masked, int(rowsOf, [nb * L]), op);
+      }
+      const first = argmax(reshape(seg, [nb, L, dim]), 1); // [nb, dim]
       const base = new Int32Array(nb * dim);
-      for (let j = 0; j < nb; j++) for (let d = 0; d < dim; d++) base[j * dim + d] = (row + j * L) * dim + d;
+      for (let j = 0; j < nb; j++) for (let d = 0; d < dim; d++) base[j * dim + d] = firstSlot[members[j]] * dim + d;
       at.push(add(mul(first, dim), int(base, [nb, dim])));
       bagIds.set(members, filledIds);
       filledIds += nb;
-      row += nb * L;
     }
     const flat = at.length === 1 ? at[0] : concat(at, 0); // [non-empty bags, dim]
     const maxima = reshape(gatherRows(reshape(looked, [S * dim, 1]), reshape(flat, [bagIds.length * dim]), op), [bagIds.length, dim]);
