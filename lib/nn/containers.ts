@@ -92,6 +92,69 @@ function parameterLines(c: Module, entries: Iterable<[string, Tensor]>): string 
 }
 
 /**
+ * What ModuleDict and ParameterDict share: entries by string key in
+ * insertion order, registered under their keys by the subclass's set();
+ * lookups, removal and iteration (the keys, as in Python).
+ */
+abstract class KeyedDict<V> extends Module implements Iterable<string> {
+  protected readonly items = new Map<string, V>();
+
+  abstract set(key: string, value: V): this;
+
+  /** The entry under key; an unknown key throws (PyTorch's KeyError), listing the keys. */
+  get(key: string): V {
+    const v = this.items.get(key);
+    if (v === undefined) fail('INVALID_ARGUMENT', `${this.constructor.name}.get: no ${this instanceof ParameterDict ? 'parameter' : 'module'} under key ${describe(key)}; the keys are [${[...this.items.keys()].map((k) => `'${k}'`).join(', ')}]`);
+    return v;
+  }
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  /** Removes the entry under key (unregistered; not disposed: it may be used elsewhere). True if there was one. */
+  delete(key: string): boolean {
+    if (!this.items.has(key)) return false;
+    this.items.delete(key);
+    Module.forget(this, key);
+    return true;
+  }
+
+  /** Removes the entry under key and returns it (PyTorch's pop); an unknown key throws. */
+  pop(key: string): V {
+    const v = this.get(key);
+    this.delete(key);
+    return v;
+  }
+
+  /** Removes every entry (PyTorch's clear). */
+  clear(): void {
+    for (const k of [...this.items.keys()]) this.delete(k);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
+  values(): IterableIterator<V> {
+    return this.items.values();
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return this.items.entries();
+  }
+
+  /** The number of entries. */
+  get size(): number {
+    return this.items.size;
+  }
+
+  [Symbol.iterator](): IterableIterator<string> {
+    return this.items.keys();
+  }
+}
+
+/**
  * Modules held by string keys, in insertion order, and registered under
  * those keys (torch.nn.ModuleDict): a state dict names their parameters
  * `prefix.key.param`. Keys are non-empty strings without '.' that are not a
@@ -103,8 +166,7 @@ function parameterLines(c: Module, entries: Iterable<[string, Tensor]>): string 
  * first: pass a Map or [key, value] pairs to choose the order). No forward
  * of its own.
  */
-export class ModuleDict<M extends Module = Module> extends Module implements Iterable<string> {
-  private readonly items = new Map<string, M>();
+export class ModuleDict<M extends Module = Module> extends KeyedDict<M> {
 
   constructor(modules?: DictInput<M> | ModuleDict<M>) {
     super();
@@ -120,62 +182,10 @@ export class ModuleDict<M extends Module = Module> extends Module implements Ite
     return this;
   }
 
-  /** The module under key; an unknown key throws (PyTorch's KeyError), listing the keys. */
-  get(key: string): M {
-    const m = this.items.get(key);
-    if (m === undefined) fail('INVALID_ARGUMENT', `ModuleDict.get: no module under key ${describe(key)}; the keys are [${[...this.items.keys()].map((k) => `'${k}'`).join(', ')}]`);
-    return m;
-  }
-
-  has(key: string): boolean {
-    return this.items.has(key);
-  }
-
-  /** Removes the module under key (unregistered; not disposed: it may be used elsewhere). True if there was one. */
-  delete(key: string): boolean {
-    if (!this.items.has(key)) return false;
-    this.items.delete(key);
-    Module.forget(this, key);
-    return true;
-  }
-
-  /** Removes the module under key and returns it (PyTorch's pop); an unknown key throws. */
-  pop(key: string): M {
-    const m = this.get(key);
-    this.delete(key);
-    return m;
-  }
-
-  /** Removes every module (PyTorch's clear). */
-  clear(): void {
-    for (const k of [...this.items.keys()]) this.delete(k);
-  }
-
   /** Adds or replaces each [key, module] of an object, a Map, another ModuleDict or pairs, in their order (PyTorch's update). */
   update(modules?: DictInput<M> | ModuleDict<M>): this {
     for (const [k, m] of pairsOf<M>('ModuleDict.update', modules, false)) this.set(k as string, m);
     return this;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.items.keys();
-  }
-
-  values(): IterableIterator<M> {
-    return this.items.values();
-  }
-
-  entries(): IterableIterator<[string, M]> {
-    return this.items.entries();
-  }
-
-  /** The number of modules. */
-  get size(): number {
-    return this.items.size;
-  }
-
-  [Symbol.iterator](): IterableIterator<string> {
-    return this.items.keys();
   }
 
   forward(): never {
@@ -266,8 +276,7 @@ export class ParameterList extends Module implements Iterable<Tensor> {
  * update() sorts a plain dict's keys; a Map, a ParameterDict or pairs keep
  * their order. Iterating gives the keys, as in Python.
  */
-export class ParameterDict extends Module implements Iterable<string> {
-  private readonly items = new Map<string, Tensor>();
+export class ParameterDict extends KeyedDict<Tensor> {
 
   constructor(values?: DictInput<Tensor> | ParameterDict) {
     super();
@@ -283,62 +292,10 @@ export class ParameterDict extends Module implements Iterable<string> {
     return this;
   }
 
-  /** The parameter under key; an unknown key throws (PyTorch's KeyError), listing the keys. */
-  get(key: string): Tensor {
-    const t = this.items.get(key);
-    if (t === undefined) fail('INVALID_ARGUMENT', `ParameterDict.get: no parameter under key ${describe(key)}; the keys are [${[...this.items.keys()].map((k) => `'${k}'`).join(', ')}]`);
-    return t;
-  }
-
-  has(key: string): boolean {
-    return this.items.has(key);
-  }
-
-  /** Removes the parameter under key (unregistered; not disposed: the caller may still use it). True if there was one. */
-  delete(key: string): boolean {
-    if (!this.items.has(key)) return false;
-    this.items.delete(key);
-    Module.forget(this, key);
-    return true;
-  }
-
-  /** Removes the parameter under key and returns it (PyTorch's pop); an unknown key throws. */
-  pop(key: string): Tensor {
-    const t = this.get(key);
-    this.delete(key);
-    return t;
-  }
-
-  /** Removes every parameter (PyTorch's clear). */
-  clear(): void {
-    for (const k of [...this.items.keys()]) this.delete(k);
-  }
-
   /** Adds or replaces each [key, tensor] (a plain object's keys sorted, as PyTorch's update; see the class). */
   update(values?: DictInput<Tensor> | ParameterDict): this {
     for (const [k, t] of pairsOf<Tensor>('ParameterDict.update', values, true)) this.set(k as string, t);
     return this;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.items.keys();
-  }
-
-  values(): IterableIterator<Tensor> {
-    return this.items.values();
-  }
-
-  entries(): IterableIterator<[string, Tensor]> {
-    return this.items.entries();
-  }
-
-  /** The number of parameters. */
-  get size(): number {
-    return this.items.size;
-  }
-
-  [Symbol.iterator](): IterableIterator<string> {
-    return this.items.keys();
   }
 
   /** The parameters' dtypes and sizes by key, one a line, as PyTorch's repr: `(k): Parameter containing: [float32 of size 3]`. */
