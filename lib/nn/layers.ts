@@ -874,6 +874,11 @@ abstract class Activation extends Module {
       fail('INVALID_ARGUMENT', `${new.target.name}: takes no options; got ${Object.keys(options).map((k) => `'${k}'`).join(', ')}${'inplace' in options ? " (PyTorch's inplace has no counterpart: every op here returns a new tensor)" : ''}`);
     checkOptions(options, new.target.name, allowed);
   }
+  /** options[name] (checked finite, named after the class), or `fallback` when absent. */
+  protected finiteOption(options: object | undefined, name: string, fallback: number): number {
+    const v = (options as Record<string, unknown> | undefined)?.[name];
+    return v === undefined ? fallback : checkFinite(v as number, this.constructor.name, name);
+  }
   forward(x: Tensor): Tensor {
     return this.fn(x);
   }
@@ -901,8 +906,7 @@ export class LeakyReLU extends Activation {
   readonly negativeSlope: number;
   constructor(options?: { negativeSlope?: number }) {
     super(options, ['negativeSlope']);
-    const o = checkOptions<{ negativeSlope: number }>(options, 'LeakyReLU', ['negativeSlope']);
-    this.negativeSlope = o.negativeSlope === undefined ? 0.01 : checkFinite(o.negativeSlope, 'LeakyReLU', 'negativeSlope');
+    this.negativeSlope = this.finiteOption(options, 'negativeSlope', 0.01);
   }
   protected fn = (x: Tensor): Tensor => leakyRelu(x, this.negativeSlope);
 }
@@ -911,8 +915,7 @@ export class ELU extends Activation {
   readonly alpha: number;
   constructor(options?: { alpha?: number }) {
     super(options, ['alpha']);
-    const o = checkOptions<{ alpha: number }>(options, 'ELU', ['alpha']);
-    this.alpha = o.alpha === undefined ? 1 : checkFinite(o.alpha, 'ELU', 'alpha');
+    this.alpha = this.finiteOption(options, 'alpha', 1);
   }
   protected fn = (x: Tensor): Tensor => elu(x, this.alpha);
 }
@@ -929,9 +932,8 @@ export class Softplus extends Activation {
   readonly threshold: number;
   constructor(options?: { beta?: number; threshold?: number }) {
     super(options, ['beta', 'threshold']);
-    const o = checkOptions<{ beta: number; threshold: number }>(options, 'Softplus', ['beta', 'threshold']);
-    this.beta = o.beta === undefined ? 1 : checkFinite(o.beta, 'Softplus', 'beta');
-    this.threshold = o.threshold === undefined ? 20 : checkFinite(o.threshold, 'Softplus', 'threshold');
+    this.beta = this.finiteOption(options, 'beta', 1);
+    this.threshold = this.finiteOption(options, 'threshold', 20);
     if (this.beta === 0) fail('INVALID_ARGUMENT', 'Softplus: beta must not be 0');
   }
   protected fn = (x: Tensor): Tensor => {
@@ -957,9 +959,8 @@ export class Hardtanh extends Activation {
   readonly maxVal: number;
   constructor(options?: { minVal?: number; maxVal?: number }) {
     super(options, ['minVal', 'maxVal']);
-    const o = checkOptions<{ minVal: number; maxVal: number }>(options, 'Hardtanh', ['minVal', 'maxVal']);
-    this.minVal = o.minVal === undefined ? -1 : checkFinite(o.minVal, 'Hardtanh', 'minVal');
-    this.maxVal = o.maxVal === undefined ? 1 : checkFinite(o.maxVal, 'Hardtanh', 'maxVal');
+    this.minVal = this.finiteOption(options, 'minVal', -1);
+    this.maxVal = this.finiteOption(options, 'maxVal', 1);
     if (this.minVal > this.maxVal) fail('INVALID_ARGUMENT', `Hardtanh: minVal ${this.minVal} is above maxVal ${this.maxVal}`);
   }
   protected fn = (x: Tensor): Tensor => hardtanh(x, this.minVal, this.maxVal);
@@ -1005,8 +1006,7 @@ export class CELU extends Activation {
   readonly alpha: number;
   constructor(options?: { alpha?: number }) {
     super(options, ['alpha']);
-    const o = checkOptions<{ alpha: number }>(options, 'CELU', ['alpha']);
-    this.alpha = o.alpha === undefined ? 1 : checkFinite(o.alpha, 'CELU', 'alpha');
+    this.alpha = this.finiteOption(options, 'alpha', 1);
     if (this.alpha === 0) fail('INVALID_ARGUMENT', 'CELU: alpha must not be 0 (it divides x)');
   }
   protected fn = (x: Tensor): Tensor => celu(x, this.alpha);
@@ -1016,8 +1016,7 @@ export class Softshrink extends Activation {
   readonly lambd: number;
   constructor(options?: { lambd?: number }) {
     super(options, ['lambd']);
-    const o = checkOptions<{ lambd: number }>(options, 'Softshrink', ['lambd']);
-    this.lambd = o.lambd === undefined ? 0.5 : checkFinite(o.lambd, 'Softshrink', 'lambd');
+    this.lambd = this.finiteOption(options, 'lambd', 0.5);
     if (this.lambd < 0) fail('INVALID_ARGUMENT', `Softshrink: lambd must be >= 0; got ${this.lambd}`);
   }
   protected fn = (x: Tensor): Tensor => softshrink(x, this.lambd);
@@ -1027,8 +1026,7 @@ export class Hardshrink extends Activation {
   readonly lambd: number;
   constructor(options?: { lambd?: number }) {
     super(options, ['lambd']);
-    const o = checkOptions<{ lambd: number }>(options, 'Hardshrink', ['lambd']);
-    this.lambd = o.lambd === undefined ? 0.5 : checkFinite(o.lambd, 'Hardshrink', 'lambd');
+    this.lambd = this.finiteOption(options, 'lambd', 0.5);
   }
   protected fn = (x: Tensor): Tensor => hardshrink(x, this.lambd);
 }
