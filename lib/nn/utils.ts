@@ -52,7 +52,8 @@ function computeWeight(module: Module, name: string, dim: number): void {
  * `${name}_v` in place of `name`, as PyTorch's. Works for any module whose
  * forward reads the parameter from its property (Linear, Conv1d, …) or by
  * name (GRU/LSTM/RNN's weight_hh_l0, …). Create the optimizer after this.
- * Returns the module.
+ * The module owns the recomputed weight: each forward frees the previous
+ * one (clone() `module[name]` to keep it). Returns the module.
  *
  *   const fc = nn.utils.weightNorm(new nn.Linear(20, 40));  // fc.weight_g [40, 1], fc.weight_v [40, 20]
  */
