@@ -220,11 +220,18 @@ export function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: 
   noGrad(() =>
     tidy(() => {
       const rows = weight.shape[0];
-      // The lookup checks the indices (the scatter below trusts them): one gather of a one-column table.
-      wrap(native().gatherRows(zeros([rows, 1], { dtype: weight.dtype, device: weight.device }).handle, indices.handle));
+      const rowNorms = (t: Tensor) => {
+        const a = abs(t);
+        return p === Infinity ? max(a, 1, true) : p === 2 ? sqrt(sum(mul(a, a), 1, true)) : pow(sum(pow(a, p), 1, true), 1 / p);
+      };
+      // The rows the indices use (the gather checks the indices; the scatter below trusts them): when
+      // none is above maxNorm (the usual case once every row was renormalised) nothing is written, and
+      // the cost is that of the lookup rather than of the whole table.
+      if (indices.size === 0) return;
+      const looked = wrap(native().gatherRows(weight.handle, indices.handle));
+      if (!(max(rowNorms(reshape(looked, [indices.size, weight.shape[1]]))).item() > maxNorm)) return;
       const used = greater(wrap(native().scatterAddRows(onesLike(indices, weight.dtype).handle, indices.handle, rows)), 0);
-      const a = abs(weight);
-      const norms = p === Infinity ? max(a, 1, true) : p === 2 ? sqrt(sum(mul(a, a), 1, true)) : pow(sum(pow(a, p), 1, true), 1 / p);
+      const norms = rowNorms(weight);
       const scale = where(mul(used, greater(norms, maxNorm)), div(maxNorm, add(norms, 1e-7)), 1);
       weight.assign(mul(weight, scale));
     }),

@@ -1185,6 +1185,26 @@ describe(`Embedding (seed ${SEED})`, () => {
       });
       if (pad !== undefined) grad.fill(0, pad * dim, (pad + 1) * dim);
       expectClose(emb.weight.grad!.dataSync(), grad, 1e-13, 1e-15, `gradient, ${what}`);
+      // Again: every row used is within maxNorm now, so the table stays as it is, bit for bit ...
+      const now = Array.from(emb.weight.dataSync());
+      tidy(() => {
+        emb.forward(I);
+      });
+      expect(Array.from(emb.weight.dataSync())).toEqual(now);
+      // ... until a used row grows past it (an optimizer step, say): the next lookup renormalises it again.
+      const grown = idx[rng.int(0, idx.length - 1)];
+      const bigger = now.map((v, k) => (Math.floor(k / dim) === grown ? 10 * v + (v === 0 ? 5 : 0) : v));
+      tidy(() => antler.noGrad(() => emb.weight.assign(tensor(bigger, [num, dim], { dtype: 'float64' }))));
+      tidy(() => {
+        emb.forward(I);
+      });
+      const again = bigger.slice();
+      for (const r of new Set(idx)) {
+        const row = bigger.slice(r * dim, (r + 1) * dim).map(Math.abs);
+        const n = p === Infinity ? Math.max(...row) : row.reduce((s, v) => s + v ** p, 0) ** (1 / p);
+        if (n > maxNorm) for (let j = 0; j < dim; j++) again[r * dim + j] = (bigger[r * dim + j] * maxNorm) / (n + 1e-7);
+      }
+      expectClose(emb.weight.dataSync(), again, 1e-13, 1e-15, `a grown row renormalised again, ${what}`);
       antler.dispose([I, y, emb]);
     }
     expectAntlerError(() => new nn.Embedding(3, 2, { maxNorm: -1 }), 'INVALID_ARGUMENT', /maxNorm must be >= 0; got -1/);
