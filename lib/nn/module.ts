@@ -712,7 +712,8 @@ export abstract class Module {
       .filter(([k, v]) => ['number', 'boolean', 'string'].includes(typeof v) && !HIDDEN_SETTINGS.has(k) && !/(Value|Handle|Version)$/.test(k))
       .map(([k, v]) => `${k}: ${typeof v === 'string' ? `'${v.replace(/['\\]/g, '\\$&')}'` : v}`);
     const name = `${this.constructor.name}${this.disposedModule ? ' (disposed)' : ''}`;
-    const children = this.disposedModule ? [] : this.namedChildren();
+    // Every registered name, a module held under two of them under both, as PyTorch's repr lists _modules.
+    const children = this.disposedModule ? [] : [...this.childModules().entries()];
     if (!children.length) return `${name}(${settings.join(', ')})`;
     const lines = children.map(([n, c]) => `  (${n}): ${c.toString().split('\n').join('\n  ')}`);
     return `${name}(\n${settings.length ? `  ${settings.join(', ')}\n` : ''}${lines.join('\n')}\n)`;

@@ -1281,6 +1281,10 @@ describe(`Module utilities (seed ${SEED})`, () => {
       );
       expect(require('node:util').inspect(seq)).toBe(seq.toString());
       expect(String(net)).toBe("Net(\n  lr: 0.1, name: 'net'\n  (enc): Linear(inFeatures: 2, outFeatures: 2)\n)");
+      // A module held twice is listed under both names, as PyTorch's repr (its parameters once).
+      const twice = new nn.Sequential(net.enc, net.enc);
+      expect(String(twice)).toBe('Sequential(\n  (0): Linear(inFeatures: 2, outFeatures: 2)\n  (1): Linear(inFeatures: 2, outFeatures: 2)\n)');
+      expect(twice.parameters()).toHaveLength(1);
     } finally {
       seq.dispose();
       net.dispose();
