@@ -37,6 +37,8 @@ export {
 export { noGrad, isGradEnabled } from './autograd/graph';
 export { valueAndGrad, grad, hvp } from './autograd/functional';
 export { checkpoint, checkpointSequential } from './autograd/checkpoint';
+export { customGrad } from './autograd/function';
+export type { GradFunc } from './autograd/function';
 export * as autograd from './autograd/api';
 export type { HvpOptions, HvpMethod, TensorsLike } from './autograd/functional';
 export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray, NestedInput, TensorLike, CreateOptions, RandomOptions } from './tensor';

@@ -8,6 +8,8 @@ import { isolated, track } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, onesLike, Tensor, zeros, zerosLike } from '../tensor';
 import { checkBoolean, checkOptions, describe } from '../validate';
+export { defineFunction } from './function';
+export type { FunctionContext, FunctionDefinition } from './function';
 import { doubleBlockers, edgeOf, gradients, markDouble, noSecondDerivative, recordEdges, shapedAs, withGrad } from './graph';
 
 /** Options of {@link grad} (torch.autograd.grad's, camelCase). */

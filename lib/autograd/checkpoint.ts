@@ -174,7 +174,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
       let offset = 0;
       for (const [i, o] of differentiable.entries()) {
         const at = offset;
-        const piece = o.dtype === common ? reshape(slice(root, [at], [o.size]), shapes[i]) : tidy(() => reshape(slice(root, [at], [o.size]), shapes[i]).cast(o.dtype));
+        const piece = tidy(() => (o.dtype === common ? reshape(slice(root, [at], [o.size]), shapes[i]) : reshape(slice(root, [at], [o.size]), shapes[i]).cast(o.dtype)));
         offset += o.size;
         result.forEach((r, j) => r === o && (result[j] = piece));
       }

@@ -364,4 +364,13 @@ describe(`checkpoint (seed ${SEED})`, () => {
       x.dispose();
     }
   });
+
+  test('several outputs outside tidy(): disposing them frees everything checkpoint made (the slices that hand them back leaked)', () => {
+    const x = tensor(randomArray(rng, 3), [3], { dtype: 'float64', requiresGrad: true });
+    const before = antler.memory().numTensors;
+    const [p, q] = antler.checkpoint((a: Tensor) => [antler.mul(a, 2), antler.sum(a)], x);
+    antler.dispose([p, q]);
+    expect(antler.memory().numTensors).toBe(before);
+    x.dispose();
+  });
 });

@@ -46,7 +46,7 @@ describe(`op registry (seed ${rng.seed})`, () => {
       'AntlerError', 'Tensor', 'tensor', 'zeros', 'ones', 'full', 'zerosLike', 'onesLike', 'fullLike', 'arange', 'rand', 'randn', 'randint', 'randperm',
       'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'argsort', 'oneHot', 'multinomial',
       'floorDivide', 'any', 'all',
-      'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory', 'profile', 'time', 'checkpoint', 'checkpointSequential',
+      'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory', 'profile', 'time', 'checkpoint', 'checkpointSequential', 'customGrad',
       'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'setSeed', 'buildInfo',
       'fit', 'evaluate', 'save', 'saveAsync', 'load', 'loadAsync', 'parseSafetensors', 'serializeSafetensors',
       'sruRecurrence', 'sruRecurrenceReference',

@@ -1,0 +1,164 @@
+/**
+ * autograd.defineFunction (torch.autograd.Function) and customGrad
+ * (tf.customGrad): values and gradients against float64 closed forms and
+ * central differences, several results, non-tensor arguments and
+ * needsInputGrad, saved tensors and in-place writes, a straight-through
+ * estimator that trains, errors that leave every .grad as it was, no leaks.
+ */
+import * as antler from '../../lib';
+import { autograd, customGrad, Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
+const leaf = (v: number[], shape = [v.length]) => tensor(v, shape, { dtype: 'float64', requiresGrad: true });
+
+/** k·x³ with its gradient written by hand; counts its calls. */
+const calls = { forward: 0, backward: 0 };
+const cube = autograd.defineFunction({
+  name: 'Cube',
+  forward(ctx, x: Tensor, k: number) {
+    calls.forward++;
+    ctx.saveForBackward(x);
+    ctx.k = k;
+    return antler.mul(antler.mul(antler.mul(x, x), x), k);
+  },
+  backward(ctx, gy) {
+    calls.backward++;
+    expect(ctx.needsInputGrad).toEqual([true, false]);
+    const [x] = ctx.savedTensors;
+    return [antler.mul(gy, antler.mul(antler.mul(x, x), 3 * (ctx.k as number))), null];
+  },
+}) as (x: Tensor, k: number) => Tensor;
+
+describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
+  test('a hand-written gradient: values, the gradient (closed form and central differences of the forward), one forward and one backward call; the node carries the name', () =>
+    tidy(() => {
+      const n = rng.int(1, 6), k = rng.uniform(-2, 2);
+      const xv = randomArray(rng, n), wv = randomArray(rng, n);
+      const x = leaf(xv);
+      calls.forward = calls.backward = 0;
+      const y = cube(x, k);
+      expect(y.gradFn!.name).toBe('Cube');
+      expectClose(read(y), xv.map((v) => k * v ** 3), 1e-15, 1e-15, 'value');
+      antler.sum(antler.mul(y, tensor(wv, [n], F64))).backward();
+      expect(calls).toEqual({ forward: 1, backward: 1 });
+      expectClose(read(x.grad!), xv.map((v, i) => 3 * k * v * v * wv[i]), 1e-14, 1e-15, 'closed form');
+      const h = 1e-6;
+      const f = (vs: number[]) => vs.reduce((s, v, i) => s + wv[i] * read(tidy(() => cube(tensor([v], [1], F64), k)))[0], 0);
+      const fd = xv.map((_, i) => {
+        const up = [...xv], dn = [...xv];
+        up[i] += h;
+        dn[i] -= h;
+        return (f(up) - f(dn)) / (2 * h);
+      });
+      expectClose(read(x.grad!), fd, 1e-7, 1e-9, 'central differences');
+      // Without recording it is the forward alone.
+      const plain = antler.noGrad(() => cube(x, k));
+      expect(plain.gradFn).toBeNull();
+      expect(calls.forward).toBe(2 + 2 * n * n); // the first, the differences (2n evaluations of n points), the unrecorded one
+    }));
+
+  test('several results of different shapes: backward gets one gradient per result; an int32 result and an argument returned as it is', () =>
+    tidy(() => {
+      const [r, c] = [rng.int(1, 4), rng.int(1, 4)];
+      const xv = randomArray(rng, r * c);
+      const x = leaf(xv, [r, c]);
+      // (2x, Σ_rows x, argmax-free int count) — backward: 2·g1 + broadcast g2.
+      const fn = autograd.defineFunction({
+        forward: (_ctx, a: Tensor) => [antler.mul(a, 2), antler.sum(a, 0), tensor([r], [1], { dtype: 'int32' }), a],
+        backward: (_ctx, g1, g2, g4) => {
+          expect(g1.shape).toEqual([r, c]);
+          expect(g2.shape).toEqual([c]);
+          expect(g4.shape).toEqual([r, c]);
+          return antler.add(antler.add(antler.mul(g1, 2), g2), g4);
+        },
+      });
+      const [a, b, count, same] = fn(x) as Tensor[];
+      expect(count.dtype).toBe('int32');
+      expect(count.requiresGrad).toBe(false);
+      expect(same).not.toBe(x);
+      expectClose(read(same), xv, 0, 0, 'the argument, copied');
+      const wa = randomArray(rng, r * c), wb = randomArray(rng, c), ws = randomArray(rng, r * c);
+      antler.add(antler.add(antler.sum(antler.mul(a, tensor(wa, [r, c], F64))), antler.sum(antler.mul(b, tensor(wb, [c], F64)))), antler.sum(antler.mul(same, tensor(ws, [r, c], F64)))).backward();
+      expectClose(read(x.grad!), xv.map((_, i) => 2 * wa[i] + wb[i % c] + ws[i]), 1e-15, 1e-15, 'gradient');
+      expectClose(read(a), xv.map((v) => 2 * v), 0, 0, 'first result');
+    }));
+
+  test('a straight-through estimator (round forward, identity backward) trains a quantised linear model', () =>
+    tidy(() => {
+      const ste = autograd.defineFunction({ name: 'RoundSTE', forward: (_ctx, x: Tensor) => antler.round(x), backward: (_ctx, gy) => gy }) as (x: Tensor) => Tensor;
+      const w = leaf(randomArray(rng, 3, -0.5, 0.5), [3, 1]);
+      const X = tensor(randomArray(rng, 64 * 3), [64, 3], F64);
+      const target = tidy(() => antler.matmul(X, tensor([2, -1, 3], [3, 1], F64)));
+      const opt = new antler.optim.SGD([w], { lr: 0.05 });
+      const losses: number[] = [];
+      for (let k = 0; k < 80; k++) {
+        opt.zeroGrad();
+        const l = tidy(() => antler.mseLoss(antler.matmul(X, ste(w)), target));
+        l.backward();
+        opt.step();
+        losses.push(l.item());
+      }
+      expect(losses[79]).toBeLessThan(0.05 * losses[0]);
+      expect(read(tidy(() => ste(w)))).toEqual([2, -1, 3]);
+      opt.dispose();
+    }));
+
+  test('customGrad (TensorFlow.js): save() and gradFunc(dy, saved); several inputs', () =>
+    tidy(() => {
+      const n = rng.int(1, 5);
+      const av = randomArray(rng, n), bv = randomArray(rng, n);
+      const a = leaf(av), b = leaf(bv);
+      // value a·b, gradient deliberately |b|·dy for a and 2·dy for b (not the true one: it must be used as given).
+      const f = customGrad((x: Tensor, y: Tensor, save: (ts: Tensor[]) => void) => {
+        save([y]);
+        return { value: antler.mul(x, y), gradFunc: (dy: Tensor, [sy]: Tensor[]) => [antler.mul(dy, antler.abs(sy)), antler.mul(dy, 2)] };
+      });
+      const z = f(a, b);
+      expectClose(read(z), av.map((v, i) => v * bv[i]), 1e-15, 0, 'value');
+      antler.sum(z).backward();
+      expectClose(read(a.grad!), bv.map(Math.abs), 0, 0, 'a');
+      expectClose(read(b.grad!), bv.map(() => 2), 0, 0, 'b');
+    }));
+
+  test('errors: a gradient of the wrong shape, dtype or count fails the backward and leaves .grad as it was; a saved tensor written in place; createGraph; bad definitions', () =>
+    tidy(() => {
+      const x = leaf([1, 2, 3]);
+      x.grad = tensor([7, 8, 9], [3], F64);
+      const wrongShape = autograd.defineFunction({ name: 'Bad', forward: (_c, a: Tensor) => antler.mul(a, 2), backward: () => [tensor([1, 2], [2], F64)] }) as (a: Tensor) => Tensor;
+      expectAntlerError(() => antler.sum(wrongShape(x)).backward(), 'INVALID_ARGUMENT', /^Bad: backward's gradient 0 has shape \[2\]; expected argument 0's shape \[3\]$/);
+      const wrongDtype = autograd.defineFunction({ name: 'Bad', forward: (_c, a: Tensor) => antler.mul(a, 2), backward: (_c, g) => g.cast('float32') }) as (a: Tensor) => Tensor;
+      expectAntlerError(() => antler.sum(wrongDtype(x)).backward(), 'INVALID_ARGUMENT', /gradient 0 is float32 on cpu; expected argument 0's float64 on cpu/);
+      const wrongCount = autograd.defineFunction({ name: 'Bad', forward: (_c, a: Tensor, b: Tensor) => antler.mul(a, b), backward: (_c, g) => [g] }) as (a: Tensor, b: Tensor) => Tensor;
+      expectAntlerError(() => antler.sum(wrongCount(x, x)).backward(), 'INVALID_ARGUMENT', /backward returned 1 gradient; expected one per forward argument \(2\)/);
+      expect(read(x.grad!)).toEqual([7, 8, 9]);
+      // A saved tensor written in place before backward.
+      const y = leaf([1, 2, 3]);
+      const c = cube(y, 1);
+      antler.noGrad(() => y.assign(tensor([4, 5, 6], [3], F64)));
+      expectAntlerError(() => antler.sum(c).backward(), 'MODIFIED_IN_PLACE');
+      // Not twice differentiable.
+      const z = leaf([0.5]);
+      expectAntlerError(() => antler.sum(cube(z, 1)).backward(undefined, { createGraph: true }), 'NOT_SUPPORTED', /Cube/);
+      expectAntlerError(() => autograd.defineFunction({ forward: 3 } as never), 'INVALID_ARGUMENT', /forward must be a function/);
+      expectAntlerError(() => autograd.defineFunction({ forward: () => x, backward: 'no' } as never), 'INVALID_ARGUMENT', /backward must be a function/);
+      const nothing = autograd.defineFunction({ forward: () => 3 as never, backward: () => null });
+      expectAntlerError(() => (nothing as (a: Tensor) => Tensor)(x), 'INVALID_ARGUMENT', /forward must return a Tensor or a non-empty array of Tensors; got 3/);
+    }));
+
+  test('no leaks when called outside tidy(), with one result or several', () => {
+    const x = leaf([1, 2]);
+    const before = antler.memory().numTensors;
+    const two = autograd.defineFunction({ forward: (_c, a: Tensor) => [antler.mul(a, 2), antler.sum(a)], backward: (_c, g1, g2) => antler.add(antler.mul(g1, 2), g2) });
+    const [p, q] = two(x) as Tensor[];
+    const y = cube(x, 2);
+    antler.dispose([p, q, y]);
+    expect(antler.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+});
