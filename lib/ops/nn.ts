@@ -229,7 +229,8 @@ export function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: 
       // the cost is that of the lookup rather than of the whole table.
       if (indices.size === 0) return;
       const looked = wrap(native().gatherRows(weight.handle, indices.handle));
-      if (!(max(rowNorms(reshape(looked, [indices.size, weight.shape[1]]))).item() > maxNorm)) return;
+      // Counted, not max()ed: a NaN row (never renormalised, as PyTorch's norm > max_norm) must not hide the others.
+      if (!(sum(greater(rowNorms(reshape(looked, [indices.size, weight.shape[1]])), maxNorm)).item() > 0)) return;
       const used = greater(wrap(native().scatterAddRows(onesLike(indices, weight.dtype).handle, indices.handle, rows)), 0);
       const norms = rowNorms(weight);
       const scale = where(mul(used, greater(norms, maxNorm)), div(maxNorm, add(norms, 1e-7)), 1);

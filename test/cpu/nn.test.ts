@@ -1214,6 +1214,16 @@ describe(`Embedding (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => e.forward(tensor([0, 3], [2], { dtype: 'int32' })), 'INVALID_ARGUMENT', /outside \[0, 3\)/);
     expect(Array.from(e.weight.dataSync())).toEqual(before); // a bad index leaves the table as it was
     e.dispose();
+    // A NaN row looked up is left as it is (NaN > maxNorm is false) and does not hide the rows above maxNorm (torch 1.13: [[NaN, 1], [0.6, 0.8], [0.1, 0.1]]).
+    const withNaN = new nn.Embedding(3, 2, { maxNorm: 1, dtype: 'float64' });
+    tidy(() => {
+      withNaN.weight.assign(tensor([NaN, 1, 3, 4, 0.1, 0.1], [3, 2], { dtype: 'float64' }));
+      withNaN.forward(tensor([0, 1, 2], [3], { dtype: 'int32' }));
+    });
+    const w = Array.from(withNaN.weight.dataSync());
+    expect(w[0]).toBeNaN();
+    expectClose(w.slice(1), [1, 3 / (5 + 1e-7), 4 / (5 + 1e-7), 0.1, 0.1], 1e-15, 0, "NaN row");
+    withNaN.dispose();
   });
 
   test('fromPretrained copies the vectors (frozen by default, no draw from the generator); freeze: false trains them; paddingIdx keeps its row and stops its gradient', () => {
