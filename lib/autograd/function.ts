@@ -7,7 +7,7 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { concat, reshape, slice } from '../ops/core';
-import { Tensor } from '../tensor';
+import { Tensor, zeros } from '../tensor';
 import { describe } from '../validate';
 import { edgeOf, isGradEnabled, noGrad, recordEdges } from './graph';
 
@@ -44,7 +44,7 @@ export interface FunctionDefinition<A extends unknown[]> {
  * forward(ctx, ...args) unrecorded and records one node whose gradient is
  * backward(ctx, ...gradOutputs), so backward(), autograd.grad and the
  * optimizers see it as any other op. Results are new tensors (an argument
- * returned as it is comes back as a copy); int32 results get no gradient.
+ * returned as it is comes back as a copy); int32 results get no gradient (backward still gets one argument per result, in order: int32 zeros for them, as PyTorch).
  * backward's results are checked (shape and dtype of each argument; a
  * mismatch fails the backward pass with INVALID_ARGUMENT and leaves every
  * .grad as it was). Not twice differentiable (createGraph through it is
@@ -105,16 +105,20 @@ export function defineFunction<A extends unknown[]>(definition: FunctionDefiniti
       fail('NOT_SUPPORTED', `${name}: results that need a gradient must share one dtype and device; got ${diff.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
     const edges = tensorArgs.map((t) => (t !== null && t.requiresGrad ? edgeOf(t) : null));
     const shapes = diff.map((t) => t.shape);
+    const intShapes = results.map((t) => (t.dtype === 'int32' ? t.shape : null));
     const backwardFn = (gy: Tensor, views: Tensor[]): (Tensor | null)[] => {
       savedViews = views;
       // One gradient per result: the pieces of the joined gradient.
       let at = 0;
-      const gys = shapes.map((s) => {
+      const pieces = shapes.map((s) => {
         const n = s.reduce((a, b) => a * b, 1);
         const piece = diff.length === 1 ? gy : reshape(slice(gy, [at], [n]), s);
         at += n;
         return piece;
       });
+      // One argument per result, in forward's order: an int32 result's gradient is int32 zeros (as PyTorch's materialized grads).
+      let k = 0;
+      const gys = intShapes.map((s) => (s === null ? pieces[k++] : zeros(s, { dtype: 'int32', device: gy.device })));
       const r = backward(ctx, ...gys);
       const grads = Array.isArray(r) ? r : [r];
       if (grads.length !== args.length && !(grads.length === 1 && args.length === 1))

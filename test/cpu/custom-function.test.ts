@@ -63,7 +63,7 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       expect(calls.forward).toBe(2 + 2 * n * n); // the first, the differences (2n evaluations of n points), the unrecorded one
     }));
 
-  test('several results of different shapes: backward gets one gradient per result; an int32 result and an argument returned as it is', () =>
+  test('several results of different shapes: backward gets one gradient per result, in order (int32 zeros for an int32 result); an int32 result and an argument returned as it is', () =>
     tidy(() => {
       const [r, c] = [rng.int(1, 4), rng.int(1, 4)];
       const xv = randomArray(rng, r * c);
@@ -71,9 +71,11 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       // (2x, Σ_rows x, argmax-free int count) — backward: 2·g1 + broadcast g2.
       const fn = autograd.defineFunction({
         forward: (_ctx, a: Tensor) => [antler.mul(a, 2), antler.sum(a, 0), tensor([r], [1], { dtype: 'int32' }), a],
-        backward: (_ctx, g1, g2, g4) => {
+        backward: (_ctx, g1, g2, g3, g4) => {
           expect(g1.shape).toEqual([r, c]);
           expect(g2.shape).toEqual([c]);
+          // The int32 result keeps its place: its gradient is int32 zeros (as torch 1.13's materialized grads), so g4 is the fourth result's.
+          expect([g3.dtype, g3.shape, read(g3)]).toEqual(['int32', [1], [0]]);
           expect(g4.shape).toEqual([r, c]);
           return antler.add(antler.add(antler.mul(g1, 2), g2), g4);
         },
