@@ -91,6 +91,9 @@ function declaredAlias(m: object, key: string): string | null {
   return snake !== key && snake in m && !Object.prototype.hasOwnProperty.call(m, snake) ? snake : null;
 }
 
+/** The modules whose toString() is running (a cycle's guard). */
+const printing = new Set<Module>();
+
 export abstract class Module {
   training = true;
   /**
@@ -715,8 +718,15 @@ export abstract class Module {
     // Every registered name, a module held under two of them under both, as PyTorch's repr lists _modules.
     const children = this.disposedModule ? [] : [...this.childModules().entries()];
     if (!children.length) return `${name}(${settings.join(', ')})`;
-    const lines = children.map(([n, c]) => `  (${n}): ${c.toString().split('\n').join('\n  ')}`);
-    return `${name}(\n${settings.length ? `  ${settings.join(', ')}\n` : ''}${lines.join('\n')}\n)`;
+    // A module that holds one of its ancestors (a cycle) shows it as Class(…) there instead of recursing forever.
+    if (printing.has(this)) return `${name}(…)`;
+    printing.add(this);
+    try {
+      const lines = children.map(([n, c]) => `  (${n}): ${c.toString().split('\n').join('\n  ')}`);
+      return `${name}(\n${settings.length ? `  ${settings.join(', ')}\n` : ''}${lines.join('\n')}\n)`;
+    } finally {
+      printing.delete(this);
+    }
   }
 
   [inspect.custom](): string {

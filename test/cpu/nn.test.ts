@@ -1295,6 +1295,27 @@ describe(`Module utilities (seed ${SEED})`, () => {
       const twice = new nn.Sequential(net.enc, net.enc);
       expect(String(twice)).toBe('Sequential(\n  (0): Linear(inFeatures: 2, outFeatures: 2)\n  (1): Linear(inFeatures: 2, outFeatures: 2)\n)');
       expect(twice.parameters()).toHaveLength(1);
+      // A module holding its own ancestor (a cycle) prints it as Class(…) there instead of overflowing the stack (torch 1.13's repr raises RecursionError).
+      class Holder extends nn.Module {
+        constructor(public up: nn.Module) {
+          super();
+        }
+        forward(x: Tensor): Tensor {
+          return x;
+        }
+      }
+      class Outer extends nn.Module {
+        act = new nn.ReLU();
+        holder?: Holder;
+        forward(x: Tensor): Tensor {
+          return x;
+        }
+      }
+      const outer = new Outer();
+      outer.holder = new Holder(outer);
+      expect(String(outer)).toBe('Outer(\n  (act): ReLU()\n  (holder): Holder(\n    (up): Outer(…)\n  )\n)');
+      expect(String(outer)).toBe(String(outer)); // nothing left marked from the first call
+      outer.dispose();
     } finally {
       seq.dispose();
       net.dispose();
