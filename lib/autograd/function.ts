@@ -94,66 +94,73 @@ export function defineFunction<A extends unknown[]>(definition: FunctionDefiniti
           fail('INVALID_ARGUMENT', `${name}: forward must return a Tensor or a non-empty array of Tensors; got ${describe(r)}`);
         // An argument (or a result twice) comes back as a copy: each result is the node's own.
         const results = list.map((t, i) => (tensorArgs.includes(t) || list.indexOf(t) !== i ? t.clone() : t));
-        return { results, many: Array.isArray(r) };
+        // What saveForBackward kept outlives forward's tidy as aliases (an intermediate forward made, e.g. a
+        // float64 copy, would be freed with it), handed to the node and freed here once it holds its own.
+        const kept = record ? saved.map((t) => t.sharedAlias()) : [];
+        return { results, many: Array.isArray(r), kept };
       }),
     );
-    const { results, many } = out;
+    const { results, many, kept } = out;
     if (!record) return many ? results : results[0];
-    const diff = results.filter((t) => t.dtype !== 'int32');
-    if (diff.length === 0) return many ? results : results[0];
-    if (!diff.every((t) => t.device === diff[0].device && t.dtype === diff[0].dtype))
-      fail('NOT_SUPPORTED', `${name}: results that need a gradient must share one dtype and device; got ${diff.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
-    const edges = tensorArgs.map((t) => (t !== null && t.requiresGrad ? edgeOf(t) : null));
-    const shapes = diff.map((t) => t.shape);
-    const intShapes = results.map((t) => (t.dtype === 'int32' ? t.shape : null));
-    const backwardFn = (gy: Tensor, views: Tensor[]): (Tensor | null)[] => {
-      savedViews = views;
-      // One gradient per result: the pieces of the joined gradient.
+    try {
+      const diff = results.filter((t) => t.dtype !== 'int32');
+      if (diff.length === 0) return many ? results : results[0];
+      if (!diff.every((t) => t.device === diff[0].device && t.dtype === diff[0].dtype))
+        fail('NOT_SUPPORTED', `${name}: results that need a gradient must share one dtype and device; got ${diff.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
+      const edges = tensorArgs.map((t) => (t !== null && t.requiresGrad ? edgeOf(t) : null));
+      const shapes = diff.map((t) => t.shape);
+      const intShapes = results.map((t) => (t.dtype === 'int32' ? t.shape : null));
+      const backwardFn = (gy: Tensor, views: Tensor[]): (Tensor | null)[] => {
+        savedViews = views;
+        // One gradient per result: the pieces of the joined gradient.
+        let at = 0;
+        const pieces = shapes.map((s) => {
+          const n = s.reduce((a, b) => a * b, 1);
+          const piece = diff.length === 1 ? gy : reshape(slice(gy, [at], [n]), s);
+          at += n;
+          return piece;
+        });
+        // One argument per result, in forward's order: an int32 result's gradient is int32 zeros (as PyTorch's materialized grads).
+        let k = 0;
+        const gys = intShapes.map((s) => (s === null ? pieces[k++] : zeros(s, { dtype: 'int32', device: gy.device })));
+        const r = backward(ctx, ...gys);
+        const grads = Array.isArray(r) ? r : [r];
+        if (grads.length !== args.length && !(grads.length === 1 && args.length === 1))
+          fail('INVALID_ARGUMENT', `${name}: backward returned ${grads.length} gradient${grads.length === 1 ? '' : 's'}; expected one per forward argument (${args.length}), null for those without`);
+        return args.map((a, i) => {
+          const g = grads[i];
+          if (g === null || g === undefined || edges[i] === null) return null;
+          const t = tensorArgs[i]!;
+          if (!(g instanceof Tensor) || g.isDisposed) fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} must be a Tensor, null or undefined; got ${g instanceof Tensor ? 'a disposed Tensor' : describe(g)}`);
+          if (g.rank !== t.rank || g.shape.some((d, k) => d !== t.shape[k]))
+            fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} has shape [${g.shape.join(', ')}]; expected argument ${i}'s shape [${t.shape.join(', ')}]`);
+          if (g.dtype !== t.dtype || g.device !== t.device)
+            fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} is ${g.dtype} on ${g.device}; expected argument ${i}'s ${t.dtype} on ${t.device}`);
+          return g;
+        });
+      };
+      // One recorded node: the result itself, or every result flattened and joined (handed back as slices).
+      const root = diff.length === 1 ? diff[0] : tidy(() => concat(diff.map((t) => reshape(t, [t.size])), 0));
+      recordEdges(root, name, edges, backwardFn, kept);
+      if (diff.length === 1) return many ? results : results[0];
       let at = 0;
-      const pieces = shapes.map((s) => {
-        const n = s.reduce((a, b) => a * b, 1);
-        const piece = diff.length === 1 ? gy : reshape(slice(gy, [at], [n]), s);
-        at += n;
-        return piece;
+      const pieces = new Map<Tensor, Tensor>();
+      for (const t of diff) {
+        const from = at;
+        pieces.set(t, tidy(() => reshape(slice(root, [from], [t.size]), t.shape)));
+        at += t.size;
+      }
+      root.dispose();
+      const final = results.map((t) => {
+        const p = pieces.get(t);
+        if (!p) return t;
+        t.dispose();
+        return p;
       });
-      // One argument per result, in forward's order: an int32 result's gradient is int32 zeros (as PyTorch's materialized grads).
-      let k = 0;
-      const gys = intShapes.map((s) => (s === null ? pieces[k++] : zeros(s, { dtype: 'int32', device: gy.device })));
-      const r = backward(ctx, ...gys);
-      const grads = Array.isArray(r) ? r : [r];
-      if (grads.length !== args.length && !(grads.length === 1 && args.length === 1))
-        fail('INVALID_ARGUMENT', `${name}: backward returned ${grads.length} gradient${grads.length === 1 ? '' : 's'}; expected one per forward argument (${args.length}), null for those without`);
-      return args.map((a, i) => {
-        const g = grads[i];
-        if (g === null || g === undefined || edges[i] === null) return null;
-        const t = tensorArgs[i]!;
-        if (!(g instanceof Tensor) || g.isDisposed) fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} must be a Tensor, null or undefined; got ${g instanceof Tensor ? 'a disposed Tensor' : describe(g)}`);
-        if (g.rank !== t.rank || g.shape.some((d, k) => d !== t.shape[k]))
-          fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} has shape [${g.shape.join(', ')}]; expected argument ${i}'s shape [${t.shape.join(', ')}]`);
-        if (g.dtype !== t.dtype || g.device !== t.device)
-          fail('INVALID_ARGUMENT', `${name}: backward's gradient ${i} is ${g.dtype} on ${g.device}; expected argument ${i}'s ${t.dtype} on ${t.device}`);
-        return g;
-      });
-    };
-    // One recorded node: the result itself, or every result flattened and joined (handed back as slices).
-    const root = diff.length === 1 ? diff[0] : tidy(() => concat(diff.map((t) => reshape(t, [t.size])), 0));
-    recordEdges(root, name, edges, backwardFn, saved);
-    if (diff.length === 1) return many ? results : results[0];
-    let at = 0;
-    const pieces = new Map<Tensor, Tensor>();
-    for (const t of diff) {
-      const from = at;
-      pieces.set(t, tidy(() => reshape(slice(root, [from], [t.size]), t.shape)));
-      at += t.size;
+      return many ? final : final[0];
+    } finally {
+      kept.forEach((t) => t.dispose());
     }
-    root.dispose();
-    const final = results.map((t) => {
-      const p = pieces.get(t);
-      if (!p) return t;
-      t.dispose();
-      return p;
-    });
-    return many ? final : final[0];
   };
 }
 

@@ -163,4 +163,25 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
     expect(antler.memory().numTensors).toBe(before);
     x.dispose();
   });
+
+  test('a tensor forward makes and saves (neither argument nor result: a float64 copy of a float32 input) lives until backward, then is freed (torch 1.13 saves intermediates too)', () => {
+    const xv = randomArray(rng, rng.int(1, 5));
+    const x = tensor(xv, [xv.length], { requiresGrad: true });
+    // x² in float32 with its gradient 2x computed in float64 from a copy saved in forward.
+    const square = autograd.defineFunction({
+      forward: (ctx, a: Tensor) => {
+        ctx.saveForBackward(a.cast('float64'));
+        return antler.mul(a, a);
+      },
+      backward: (ctx, g) => antler.mul(g, antler.mul(ctx.savedTensors[0], 2).cast('float32')),
+    });
+    const before = antler.memory().numTensors;
+    const y = square(x) as Tensor;
+    const loss = antler.sum(y);
+    loss.backward();
+    expectClose(read(x.grad!), xv.map((v) => 2 * Math.fround(v)), 1e-6, 1e-6, 'gradient from the saved float64 copy');
+    antler.dispose([y, loss]);
+    expect(antler.memory().numTensors).toBe(before + 1); // x.grad
+    x.dispose();
+  });
 });
