@@ -13,7 +13,7 @@ import { edgeOf, isGradEnabled, noGrad, recordEdges } from './graph';
 
 /** What forward and backward share (PyTorch's ctx): saved tensors, which inputs need a gradient, and any state you put on it. */
 export interface FunctionContext {
-  /** Keeps tensors for backward (views: backward sees their values at forward time, and fails with MODIFIED_IN_PLACE if they were written in place since). */
+  /** Keeps tensors for backward (views: backward sees their values at forward time, and fails with MODIFIED_IN_PLACE if they were written in place since). A tensor forward makes is freed when forward returns unless it is a result or saved here: put tensors on ctx through this, not as properties. */
   saveForBackward(...tensors: Tensor[]): void;
   /** In backward: the tensors saveForBackward kept, in order. */
   readonly savedTensors: Tensor[];
