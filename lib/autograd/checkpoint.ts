@@ -16,12 +16,12 @@
  */
 import { tidy, tidyMade } from '../engine';
 import { AntlerError, fail } from '../errors';
-import { concat, reshape, slice } from '../ops/core';
 import { globalDrawState, setGlobalDrawState } from '../random';
 import { Tensor } from '../tensor';
 import { describe } from '../validate';
 import type { Edge } from './graph';
 import { edgeOf, gradients, graphBoundary, isGradEnabled, nodeMark, recordEdges, withGrad } from './graph';
+import { joinDtype, joinFlat, splitFlat } from './joined';
 
 type Outputs = Tensor | readonly Tensor[];
 
@@ -119,11 +119,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
         fail('NOT_SUPPORTED', `${op}: the outputs that need a gradient must share one device; got ${differentiable.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
     // float32 and float64 outputs together are joined in float64 (exact for the float32 values), each
     // given back in its own dtype.
-    const common = differentiable.every((o) => o.dtype === differentiable[0].dtype) ? differentiable[0].dtype : 'float64';
-    const flat = (o: Tensor) => {
-      const f = reshape(o, [o.size]);
-      return o.dtype === common ? f : f.cast(common);
-    };
+    const common = joinDtype(differentiable);
     // Where the gradient goes: each tensor argument, then the parameters and earlier results fn reached.
     const captured: Edge[] = [];
     const seen = new Set<unknown>();
@@ -139,7 +135,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
     const shapes = differentiable.map((o) => o.shape);
     // The one recorded result: the output's values (detached: the first run's graph goes with it), or
     // every such output's, flattened and joined.
-    const root = differentiable.length === 1 ? differentiable[0].detach() : tidy(() => concat(differentiable.map((o) => flat(o.detach())), 0));
+    const root = differentiable.length === 1 ? differentiable[0].detach() : tidy(() => joinFlat(differentiable.map((o) => o.detach()), common));
     const secondRun = (gy: Tensor, saved: Tensor[]): (Tensor | null)[] => {
       const now = globalDrawState();
       setGlobalDrawState(draws);
@@ -159,7 +155,7 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
           const reShapes = re.map((o) => o.shape);
           if (re.length !== shapes.length || reShapes.some((s, i) => s.length !== shapes[i].length || s.some((d, j) => d !== shapes[i][j])))
             fail('INVALID_ARGUMENT', `${op}: run again for the gradient, the function gave outputs needing a gradient of shapes ${shapeText(reShapes)}; the first run gave ${shapeText(shapes)}: it must compute the same thing both times`);
-          const reRoot = re.length === 1 ? re[0] : concat(re.map(flat), 0);
+          const reRoot = re.length === 1 ? re[0] : joinFlat(re, common);
           return gradients(reRoot, gy, [...againTensors.map(edgeOf), ...captured], false, true);
         });
       } finally {
@@ -171,13 +167,8 @@ export function checkpoint<A extends unknown[], R extends Outputs>(fn: (...args:
     if (differentiable.length === 1) {
       result.forEach((o, i) => o === differentiable[0] && (result[i] = root));
     } else {
-      let offset = 0;
-      for (const [i, o] of differentiable.entries()) {
-        const at = offset;
-        const piece = tidy(() => (o.dtype === common ? reshape(slice(root, [at], [o.size]), shapes[i]) : reshape(slice(root, [at], [o.size]), shapes[i]).cast(o.dtype)));
-        offset += o.size;
-        result.forEach((r, j) => r === o && (result[j] = piece));
-      }
+      const pieces = splitFlat(root, differentiable);
+      differentiable.forEach((o, i) => result.forEach((r, j) => r === o && (result[j] = pieces[i])));
       root.dispose();
     }
     return (returnedArray ? result : result[0]) as R;

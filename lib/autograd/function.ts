@@ -6,10 +6,10 @@
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { concat, reshape, slice } from '../ops/core';
 import { Tensor, zeros } from '../tensor';
 import { describe } from '../validate';
 import { edgeOf, isGradEnabled, noGrad, recordEdges } from './graph';
+import { joinDtype, joinFlat, splitFlat } from './joined';
 
 /** What forward and backward share (PyTorch's ctx): saved tensors, which inputs need a gradient, and any state you put on it. */
 export interface FunctionContext {
@@ -105,21 +105,18 @@ export function defineFunction<A extends unknown[]>(definition: FunctionDefiniti
     try {
       const diff = results.filter((t) => t.dtype !== 'int32');
       if (diff.length === 0) return many ? results : results[0];
-      if (!diff.every((t) => t.device === diff[0].device && t.dtype === diff[0].dtype))
-        fail('NOT_SUPPORTED', `${name}: results that need a gradient must share one dtype and device; got ${diff.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
+      if (!diff.every((t) => t.device === diff[0].device))
+        fail('NOT_SUPPORTED', `${name}: results that need a gradient must share one device; got ${diff.map((t) => `${t.dtype} on ${t.device}`).join(', ')}`);
+      // float32 and float64 results together are joined in float64 (see joined.ts), each handed back, and
+      // its gradient given to backward, in its own dtype.
+      const common = joinDtype(diff);
       const edges = tensorArgs.map((t) => (t !== null && t.requiresGrad ? edgeOf(t) : null));
-      const shapes = diff.map((t) => t.shape);
+      const like = diff.map((t) => ({ shape: t.shape, dtype: t.dtype, size: t.size }));
       const intShapes = results.map((t) => (t.dtype === 'int32' ? t.shape : null));
       const backwardFn = (gy: Tensor, views: Tensor[]): (Tensor | null)[] => {
         savedViews = views;
         // One gradient per result: the pieces of the joined gradient.
-        let at = 0;
-        const pieces = shapes.map((s) => {
-          const n = s.reduce((a, b) => a * b, 1);
-          const piece = diff.length === 1 ? gy : reshape(slice(gy, [at], [n]), s);
-          at += n;
-          return piece;
-        });
+        const pieces = diff.length === 1 ? [gy] : splitFlat(gy, like);
         // One argument per result, in forward's order: an int32 result's gradient is int32 zeros (as PyTorch's materialized grads).
         let k = 0;
         const gys = intShapes.map((s) => (s === null ? pieces[k++] : zeros(s, { dtype: 'int32', device: gy.device })));
@@ -140,22 +137,16 @@ export function defineFunction<A extends unknown[]>(definition: FunctionDefiniti
         });
       };
       // One recorded node: the result itself, or every result flattened and joined (handed back as slices).
-      const root = diff.length === 1 ? diff[0] : tidy(() => concat(diff.map((t) => reshape(t, [t.size])), 0));
+      const root = diff.length === 1 ? diff[0] : joinFlat(diff, common);
       recordEdges(root, name, edges, backwardFn, kept);
       if (diff.length === 1) return many ? results : results[0];
-      let at = 0;
-      const pieces = new Map<Tensor, Tensor>();
-      for (const t of diff) {
-        const from = at;
-        pieces.set(t, tidy(() => reshape(slice(root, [from], [t.size]), t.shape)));
-        at += t.size;
-      }
+      const pieces = splitFlat(root, like);
       root.dispose();
       const final = results.map((t) => {
-        const p = pieces.get(t);
-        if (!p) return t;
+        const i = diff.indexOf(t);
+        if (i < 0) return t;
         t.dispose();
-        return p;
+        return pieces[i];
       });
       return many ? final : final[0];
     } finally {

@@ -122,12 +122,17 @@ export type GradHook = (grad: Tensor) => Tensor | void;
 
 /** Hooks on leaf tensors (run on a leaf's summed gradient before it reaches .grad, or autograd.grad's result). */
 const leafHooks = new WeakMap<Tensor, GradHook[]>();
+/** Whether any leaf ever had a hook list (backward() skips the per-leaf lookups until one does). */
+let anyLeafHooks = false;
 
 /** @internal The hook list of t (its node's, or the leaf's), made on first use. */
 export function hookList(t: Tensor): GradHook[] {
   if (t.gradFn) return (t.gradFn.hooks ??= []);
   let list = leafHooks.get(t);
-  if (!list) leafHooks.set(t, (list = []));
+  if (!list) {
+    leafHooks.set(t, (list = []));
+    anyLeafHooks = true;
+  }
   return list;
 }
 
@@ -420,16 +425,15 @@ export function runBackward(root: Tensor, gradient: Tensor, retainGraph: boolean
     throw err;
   }
   // Hooks on leaves see each leaf's summed gradient, before .grad does.
-  try {
-    for (const [leaf, g] of [...pending]) {
-      if (!leafHooks.get(leaf)?.length) continue;
-      pending.delete(leaf);
-      pending.set(leaf, isolated(() => (createGraph ? withGrad : noGrad)(() => runLeafHooks(leaf, g))));
+  if (anyLeafHooks)
+    try {
+      // (Replacing a value while iterating a Map visits each key once.)
+      for (const [leaf, g] of pending)
+        if (leafHooks.get(leaf)?.length) pending.set(leaf, isolated(() => (createGraph ? withGrad : noGrad)(() => runLeafHooks(leaf, g))));
+    } catch (err) {
+      for (const g of pending.values()) if (!g.isDisposed) g.dispose();
+      throw err;
     }
-  } catch (err) {
-    for (const g of pending.values()) if (!g.isDisposed) g.dispose();
-    throw err;
-  }
   // A graph-building pass sums in the caller's scopes (see accumulate); the plain one in place, isolated.
   if (scoped) for (const leaf of pending.keys()) scopeLeaves.add(leaf);
   if (createGraph) withGrad(() => pending.forEach((g, leaf) => accumulate(leaf, g, true)));

@@ -790,8 +790,8 @@ export function checkedParameters(m: Module, op: string, specs: readonly [name: 
   const all = new Map(m.namedParameters('', false));
   specs.forEach(([name, shape, required], i) => {
     // A weight recomputed before each forward (nn.utils.weightNorm) stands where the parameter was.
-    const t = all.get(name) ?? Module.owned(m, name);
-    if (t) all.set(name, t);
+    let t = all.get(name);
+    if (!t && (t = Module.owned(m, name))) all.set(name, t);
     if (!t) {
       if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
       return;

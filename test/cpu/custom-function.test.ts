@@ -91,6 +91,26 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       expectClose(read(a), xv.map((v) => 2 * v), 0, 0, 'first result');
     }));
 
+  test('float32 and float64 results together: each comes back, and its gradient reaches backward, in its own dtype', () =>
+    tidy(() => {
+      const n = rng.int(1, 5);
+      const xv = randomArray(rng, n), w32 = randomArray(rng, n), w64 = randomArray(rng, n);
+      const x = leaf(xv);
+      const fn = autograd.defineFunction({
+        forward: (_ctx, a: Tensor) => [antler.mul(a, 3).cast('float32'), antler.mul(a, a)],
+        backward: (ctx, g32, g64) => {
+          expect([g32.dtype, g64.dtype]).toEqual(['float32', 'float64']);
+          return antler.add(antler.mul(g32.cast('float64'), 3), antler.mul(g64, antler.mul(leaf(xv), 2)));
+        },
+      });
+      const [a, b] = fn(x) as Tensor[];
+      expect([a.dtype, b.dtype]).toEqual(['float32', 'float64']);
+      expectClose(read(a), xv.map((v) => Math.fround(3 * v)), 0, 0, 'float32 result');
+      expectClose(read(b), xv.map((v) => v * v), 1e-15, 0, 'float64 result');
+      antler.add(antler.sum(antler.mul(a, tensor(w32, [n]))).cast('float64'), antler.sum(antler.mul(b, tensor(w64, [n], F64)))).backward();
+      expectClose(read(x.grad!), xv.map((v, i) => 3 * Math.fround(w32[i]) + 2 * v * w64[i]), 1e-7, 1e-7, 'gradient');
+    }));
+
   test('a straight-through estimator (round forward, identity backward) trains a quantised linear model', () =>
     tidy(() => {
       const ste = autograd.defineFunction({ name: 'RoundSTE', forward: (_ctx, x: Tensor) => antler.round(x), backward: (_ctx, gy) => gy }) as (x: Tensor) => Tensor;
