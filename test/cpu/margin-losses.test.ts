@@ -424,7 +424,10 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
     const D = 4;
     const truth = randomArray(rng, D, -1, 1);
     const score = (v: number[]) => v.reduce((acc, x, i) => acc + x * truth[i], 0);
+    // Zero weights: every score ties, so the untrained loss is the margin (0.5) on every pair, whatever the draw
+    // (a random start could already rank well and make "the loss falls" a coin toss: seed 3802750652).
     const scorer = new nn.Linear(D, 1, F64);
+    tidy(() => scorer.parameters().forEach((p) => p.assign(antler.zerosLike(p))));
     const opt = new antler.optim.Adam(scorer.parameters(), { lr: 0.05 });
     const crit = new nn.MarginRankingLoss({ margin: 0.5 });
     const losses: number[] = [];
@@ -440,8 +443,10 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
           loss.backward();
           opt.step();
         });
-      const first = losses.slice(0, 10).reduce((p, q) => p + q) / 10, last = losses.slice(-10).reduce((p, q) => p + q) / 10;
-      expect(last).toBeLessThan(first * 0.3);
+      // Over 300 seeds the last ten steps' mean was 0.028–0.065.
+      expect(losses[0]).toBe(0.5);
+      const last = losses.slice(-10).reduce((p, q) => p + q) / 10;
+      expect(last).toBeLessThan(0.5 * 0.3);
       // Pairs ranked as the truth ranks them.
       const right = tidy(() => {
         const a = randomArray(rng, 200 * D), b = randomArray(rng, 200 * D);
@@ -456,7 +461,9 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
       scorer.dispose();
     }
     // Two classes told apart by the sign of a feature hidden among noise; a linear embedding trained with triplets.
+    // Zero weights: anchor, positive and negative embed alike, so the untrained loss is the margin (1).
     const embed = new nn.Linear(3, 2, F64);
+    tidy(() => embed.parameters().forEach((p) => p.assign(antler.zerosLike(p))));
     const opt2 = new antler.optim.Adam(embed.parameters(), { lr: 0.05 });
     const triplet = new nn.TripletMarginLoss({ margin: 1 });
     const point = (cls: number) => [cls ? 1 + rng.next() : -1 - rng.next(), rng.uniform(-2, 2), rng.uniform(-2, 2)];
@@ -473,7 +480,9 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
           loss.backward();
           opt2.step();
         });
-      expect(tl.slice(-10).reduce((p, q) => p + q) / 10).toBeLessThan(0.3 * (tl.slice(0, 10).reduce((p, q) => p + q) / 10));
+      // Over 300 seeds the last ten steps' mean was at most 0.002.
+      expect(tl[0]).toBeCloseTo(1, 5);
+      expect(tl.slice(-10).reduce((p, q) => p + q) / 10).toBeLessThan(0.3);
     } finally {
       opt2.dispose();
       embed.dispose();
