@@ -14,6 +14,13 @@ export interface Disposable {
 
 const scopes: Set<Disposable>[] = [];
 
+/**
+ * @internal A method, on an object that owns several tensors (a
+ * PackedSequence), returning them: tidy() and dispose() look into such an
+ * object as into a plain one, so returning it keeps its tensors.
+ */
+export const HELD_TENSORS = Symbol('antler.heldTensors');
+
 /** @internal Called by the Tensor constructor. */
 export function track(t: Disposable): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
@@ -55,6 +62,11 @@ function collect(value: unknown, out: Set<Disposable>, others?: Set<{ dispose():
     const v = stack.pop();
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
+    const held = (v as { [HELD_TENSORS]?: unknown })[HELD_TENSORS];
+    if (typeof held === 'function') {
+      for (const x of held.call(v) as unknown[]) stack.push(x);
+      continue;
+    }
     if (isTrackable(v)) {
       out.add(v);
       continue;
@@ -162,7 +174,7 @@ export function tidyMade<T>(fn: () => NotPromise<T>): { result: T; made: Readonl
 
 /** Exempts t from disposal by any enclosing tidy(). Returns t. */
 export function keep<T extends Disposable>(t: T): T {
-  if (!t || !isTrackable(t)) fail('INVALID_ARGUMENT', 'keep: expected a Tensor');
+  if (!t || !isTrackable(t)) fail('INVALID_ARGUMENT', 'keep: expected a Tensor (or a PackedSequence)');
   t.kept = true;
   return t;
 }

@@ -69,6 +69,8 @@ export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';
 export type { Conv1dOptions, ConvTranspose1dOptions } from './ops/conv';
 export type { PadSequenceOptions, Lengths } from './ops/sequence';
+export { PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, unpadSequence } from './ops/packed';
+export type { PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, UnpadSequenceOptions } from './ops/packed';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, klDiv, gaussianNllLoss, poissonNllLoss, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from './ops/losses';
 export type { CtcLossOptions, KlDivOptions, KlDivReduction, GaussianNllOptions, PoissonNllOptions, MarginRankingLossOptions, HingeEmbeddingLossOptions, CosineEmbeddingLossOptions, TripletMarginLossOptions, MultiMarginLossOptions, MultilabelSoftMarginLossOptions } from './ops/losses';
 export { fit, evaluate } from './train/fit';

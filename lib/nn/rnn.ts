@@ -17,6 +17,7 @@ import { add, concat, flip, matmul, reshape, slice, stack, where } from '../ops/
 import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
+import { PackedSequence, packLike, padForLayer } from '../ops/packed';
 import { pad, pieces } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, gateCount, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
@@ -67,6 +68,11 @@ export interface RNNOutput {
   /** One entry per layer and direction (layer-major), from the DEER solver. */
   stats: DeerStats[];
 }
+
+/** The output of nn.GRU/RNN for a PackedSequence input: RNNOutput with the output packed like the input. */
+export type PackedRNNOutput = Omit<RNNOutput, 'output'> & { output: PackedSequence };
+/** The output of nn.LSTM for a PackedSequence input. */
+export type PackedLSTMOutput = PackedRNNOutput & { cell: Tensor };
 
 /**
  * The third argument of forward: the DEER solver's options for this call, and
@@ -307,6 +313,25 @@ abstract class RNNBase extends Module {
     return s;
   }
 
+  /**
+   * @internal A PackedSequence through the stack (PyTorch's forward on a
+   * packed input): padded (in the original batch order, the module's
+   * layout), run with its lengths, and the output packed as the input is.
+   * h0 (c0) and the final states are in the original batch order.
+   */
+  protected runPacked(input: PackedSequence, state0: (Tensor | null)[], options?: RNNForwardOptions | null): PackedRNNOutput {
+    const op = this.opName;
+    this.checkUsable(op);
+    PackedSequence.checked(input, op, 'input');
+    if (options !== undefined && options !== null && typeof options === 'object' && !(options instanceof Tensor) && 'lengths' in options && options.lengths !== undefined && options.lengths !== null)
+      fail('INVALID_ARGUMENT', `${op}: lengths is for a padded input; a PackedSequence carries its own (pass the padded batch with lengths, or the PackedSequence without)`);
+    return tidy(() => {
+      const { padded, lengths } = padForLayer(input, this.batchFirst);
+      const r = this.run(padded, state0, { ...(options ?? {}), lengths });
+      return { ...r, output: packLike(r.output, input, this.batchFirst) };
+    });
+  }
+
   /** @internal Runs the stack; state0 is [h0] or [h0, c0] in the batched layout. */
   protected run(input: Tensor, state0: (Tensor | null)[], options?: RNNForwardOptions | null): RNNOutput {
     const op = this.opName;
@@ -463,9 +488,14 @@ export class GRU extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions) {
     super('gru', 'GRU', inputSize, hiddenSize, checkOptions<RNNBaseOptions>(options, 'GRU', BASE_KEYS));
   }
-  /** x [T, B, in] ([B, T, in] with batchFirst, or [T, in]); h0 [layers·dirs, B, H] (zeros if absent). */
-  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput {
-    return this.run(x, [h0 ?? null], options);
+  /**
+   * x [T, B, in] ([B, T, in] with batchFirst, or [T, in]); h0 [layers·dirs, B, H] (zeros if absent).
+   * A PackedSequence x gives a PackedSequence output (h0 and hidden in the original batch order).
+   */
+  forward(x: PackedSequence, h0?: Tensor | null, options?: DeerOptions): PackedRNNOutput;
+  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput;
+  forward(x: Tensor | PackedSequence, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput | PackedRNNOutput {
+    return x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], options) : this.run(x, [h0 ?? null], options);
   }
 }
 
@@ -474,14 +504,20 @@ export class LSTM extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options?: LSTMOptions) {
     super('lstm', 'LSTM', inputSize, hiddenSize, checkOptions<LSTMOptions>(options, 'LSTM', [...BASE_KEYS, 'projSize']));
   }
-  /** state0: [h0, c0], h0 [layers·dirs, B, projSize || H] and c0 [layers·dirs, B, H] (zeros if absent). */
-  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput {
+  /**
+   * state0: [h0, c0], h0 [layers·dirs, B, projSize || H] and c0 [layers·dirs, B, H] (zeros if absent).
+   * A PackedSequence x gives a PackedSequence output (state0, hidden and cell in the original batch order).
+   */
+  forward(x: PackedSequence, state0?: readonly [Tensor, Tensor] | null, options?: DeerOptions): PackedLSTMOutput;
+  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput;
+  forward(x: Tensor | PackedSequence, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput | PackedLSTMOutput {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
     // PyTorch takes both or neither: one alone would silently start the other from zeros.
     if (state0 && !(state0[0] instanceof Tensor && state0[1] instanceof Tensor))
       fail('INVALID_ARGUMENT', `LSTM: the initial state [h0, c0] needs both tensors (or pass null for zeros); got [${describe(state0[0])}, ${describe(state0[1])}]`);
-    return this.run(x, state0 ? [state0[0], state0[1]] : [null, null], options) as LSTMOutput;
+    const states = state0 ? [state0[0], state0[1]] : [null, null];
+    return x instanceof PackedSequence ? (this.runPacked(x, states, options) as PackedLSTMOutput) : (this.run(x, states, options) as LSTMOutput);
   }
 }
 
@@ -501,8 +537,11 @@ export class RNN extends RNNBase {
     super(`rnn_${nl}`, 'RNN', inputSize, hiddenSize, o);
     this.nonlinearity = nl;
   }
-  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput {
-    return this.run(x, [h0 ?? null], options);
+  /** As GRU.forward: a PackedSequence x gives a PackedSequence output. */
+  forward(x: PackedSequence, h0?: Tensor | null, options?: DeerOptions): PackedRNNOutput;
+  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput;
+  forward(x: Tensor | PackedSequence, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput | PackedRNNOutput {
+    return x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], options) : this.run(x, [h0 ?? null], options);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * antler.nn.utils (torch.nn.utils): weight normalisation, and a model's
- * parameters as one flat vector and back.
+ * antler.nn.utils (torch.nn.utils): weight normalisation, a model's
+ * parameters as one flat vector and back, and `rnn` (torch.nn.utils.rnn:
+ * packed sequences).
  */
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
@@ -174,3 +175,5 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
 
 /** torch.nn.utils.clip_grad_norm_ / clip_grad_value_ live there in PyTorch: the same functions as optim's. */
 export { clipGradNorm, clipGradValue } from '../optim/index';
+/** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, padSequence, unpadSequence. */
+export * as rnn from './utils-rnn';

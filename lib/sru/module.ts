@@ -24,6 +24,7 @@ import { checkModuleInput, Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
+import { PackedSequence, packLike, padForLayer } from '../ops/packed';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import type { DeerStats } from '../deer/solver';
@@ -193,6 +194,25 @@ function checkForwardOptions(options: unknown, op: string): Partial<SRUForwardOp
       `${op}: the second argument is an options object { c0, maskPad, lengths }; got a Tensor (shape ${shapeText(options.shape)}) — pass { c0 }`,
     );
   return checkOptions<SRUForwardOptions>(options, op, ['c0', 'maskPad', 'lengths']);
+}
+
+/** SRU's / SRUCell's output for a PackedSequence input: the output packed like the input. */
+export type PackedSRUOutput = Omit<SRUOutput, 'output'> & { output: PackedSequence };
+
+/**
+ * A PackedSequence through an SRU or SRUCell (time-major, its lengths as the
+ * mask): the output packed as the input is, c0 and c in the original batch order.
+ */
+function runPacked(m: { run(x: Tensor, o: unknown, op: string, s: string, bf: boolean): SRUOutput }, x: PackedSequence, options: unknown, op: string): PackedSRUOutput {
+  PackedSequence.checked(x, op, 'x');
+  const o = checkForwardOptions(options ?? null, op);
+  if ((o.maskPad !== undefined && o.maskPad !== null) || (o.lengths !== undefined && o.lengths !== null))
+    fail('INVALID_ARGUMENT', `${op}: maskPad and lengths are for a padded input; a PackedSequence carries its own lengths (pass only { c0 })`);
+  return tidy(() => {
+    const { padded, lengths } = padForLayer(x, false);
+    const r = m.run(padded, { c0: o.c0 ?? null, lengths }, op, 'c0', false);
+    return { ...r, output: packLike(r.output, x, false) };
+  });
 }
 
 // ---------------------------------------------------------------- time split
@@ -578,7 +598,10 @@ export class SRUCell extends Module {
    * [B, dirs·d]. The forward direction's state is the one after each
    * sequence's last real step, the backward direction's the one after step 0.
    */
-  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput {
+  forward(x: PackedSequence, options?: Pick<SRUForwardOptions, 'c0'> | null): PackedSRUOutput;
+  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput;
+  forward(x: Tensor | PackedSequence, options?: SRUForwardOptions | null): SRUOutput | PackedSRUOutput {
+    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRUCell.forward');
     return this.run(x, options, 'SRUCell.forward', 'c0', this.batchFirst);
   }
 
@@ -717,7 +740,11 @@ export class SRU extends Module {
     for (const c of this.cells) c.deer = { ...d };
   }
 
-  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput {
+  /** A PackedSequence x gives a PackedSequence output (c0 and c in the original batch order). */
+  forward(x: PackedSequence, options?: Pick<SRUForwardOptions, 'c0'> | null): PackedSRUOutput;
+  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput;
+  forward(x: Tensor | PackedSequence, options?: SRUForwardOptions | null): SRUOutput | PackedSRUOutput {
+    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRU.forward');
     return this.run(x, options, 'SRU.forward', 'c0', this.batchFirst);
   }
 
