@@ -684,6 +684,37 @@ export const OPS: OpInfo[] = [
     fn: (xs) => antler.padSequence(xs, { batchFirst: xs.length === 2, paddingValue: 0.5 }),
     bad: [['SHAPE_MISMATCH', () => antler.padSequence([t([1, 2], [2, 1]), t([1, 2], [1, 2])])]],
   },
+  {
+    name: 'packPaddedSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 2, 2])], note: 'unsorted lengths [1, 3]' }, { inputs: [anyVals(rng, [3, 4])], note: 'batchFirst [3, 4], lengths [4, 2, 2]' }],
+    fn: ([x]) =>
+      x.rank === 3 ? antler.packPaddedSequence(x, [1, 3], { enforceSorted: false }).data : antler.packPaddedSequence(x, [4, 2, 2], { batchFirst: true }).data,
+    bad: [['INVALID_ARGUMENT', () => antler.packPaddedSequence(t([1, 2, 3, 4], [2, 2]), [1, 2])]],
+  },
+  {
+    name: 'padPackedSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 3, 2])], note: 'unsorted, totalLength 4, paddingValue 0.5' }],
+    fn: ([x]) => antler.padPackedSequence(antler.packPaddedSequence(x, [2, 3, 1], { enforceSorted: false }), { totalLength: 4, paddingValue: 0.5, batchFirst: true }).output,
+    bad: [['INVALID_ARGUMENT', () => antler.padPackedSequence(antler.packPaddedSequence(t([1, 2, 3, 4], [2, 2]), [2, 1]), { totalLength: 1 })]],
+  },
+  {
+    name: 'packSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 2]), anyVals(rng, [3, 2]), anyVals(rng, [1, 2])], note: 'unsorted' }],
+    fn: (xs) => antler.packSequence(xs, { enforceSorted: false }).data,
+    bad: [['INVALID_ARGUMENT', () => antler.packSequence([t([1], [1]), t([1, 2], [2])])]],
+  },
+  {
+    name: 'unpackSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 3, 2])], note: 'unsorted lengths [2, 3, 1], the sequences concatenated' }],
+    fn: ([x]) => antler.concat(antler.unpackSequence(antler.packPaddedSequence(x, [2, 3, 1], { enforceSorted: false })), 0),
+    bad: [['INVALID_ARGUMENT', () => antler.unpackSequence(t([1, 2], [2]) as never)]],
+  },
+  {
+    name: 'unpadSequence',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 2])], note: 'batchFirst, lengths [2, 3], the sequences concatenated' }],
+    fn: ([x]) => antler.concat(antler.unpadSequence(x, [2, 3], { batchFirst: true }), 0),
+    bad: [['INVALID_ARGUMENT', () => antler.unpadSequence(t([1, 2, 3, 4], [2, 2]), [3, 1])]],
+  },
   { name: 'broadcastTo', samples: (rng) => [{ inputs: [anyVals(rng, [3, 1])] }], fn: ([x]) => antler.broadcastTo(x, [2, 3, 4]) },
   {
     name: 'where',

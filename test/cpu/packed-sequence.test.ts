@@ -309,6 +309,27 @@ describe(`packed sequences (seed ${SEED})`, () => {
     }
   });
 
+  test('nn.LSTM with projSize on a PackedSequence equals the padded batch with lengths (output, hidden, cell)', () => {
+    const lstm = new nn.LSTM(2, 4, { projSize: 2, numLayers: 2, bidirectional: true, dtype: 'float64', mode: 'sequential' });
+    randomize(lstm, rng);
+    try {
+      tidy(() => {
+        const B = 3, T = 4;
+        const lens = drawLengths(rng, B, T, false);
+        const x = f64(randomArray(rng, T * B * 2), [T, B, 2]);
+        const h0 = f64(randomArray(rng, 4 * B * 2), [4, B, 2]), c0 = f64(randomArray(rng, 4 * B * 4), [4, B, 4]);
+        const r = lstm.forward(antler.packPaddedSequence(x, lens, { enforceSorted: false }), [h0, c0]);
+        const ref = lstm.forward(x, [h0, c0], { lengths: lens });
+        expect(r.output.data.shape).toEqual([lens.reduce((a, n) => a + n, 0), 4]);
+        expectClose(read(antler.padPackedSequence(r.output, { totalLength: T }).output), read(ref.output), 1e-14, 1e-14, `output, lengths [${lens}]`);
+        expectClose(read(r.hidden), read(ref.hidden), 1e-14, 1e-14, 'hidden');
+        expectClose(read(r.cell), read(ref.cell), 1e-14, 1e-14, 'cell');
+      });
+    } finally {
+      lstm.dispose();
+    }
+  });
+
   test.each([false, true])('nn.SRU (bidirectional %s) on a PackedSequence equals each sequence run alone (output and c, original order)', (bidirectional) => {
     const I = rng.int(1, 3), H = rng.int(1, 4), B = rng.int(2, 4), T = rng.int(2, 5);
     const sru = new nn.SRU(I, H, { numLayers: 2, bidirectional, dtype: 'float64' });

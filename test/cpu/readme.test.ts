@@ -133,6 +133,13 @@ for (const s of stats) {
   assert.equal(s.residual.length, B);
 }
 assert.deepEqual(padded.output.shape, [T, B, 64]);
+assert.ok(packed instanceof antler.PackedSequence && packedOut instanceof antler.PackedSequence);
+assert.deepEqual(unpacked.output.shape, [T, B, 64]);
+assert.deepEqual(Array.from(unpacked.lengths.dataSync()), [7, 3, 5, 1]);
+{
+  const a = unpacked.output.dataSync(), p = padded.output.dataSync();
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - p[i]) <= 1e-4, 'packed and padded outputs agree at ' + i);
+}
 assert.deepEqual(h.shape, [B, 32]);
 assert.deepEqual(c.shape, [B, 32]);
 const l = lstm.forward(x);
