@@ -4,7 +4,10 @@
  * PyTorch 2.x's names, layout and rules.
  *
  * Layout (PyTorch's): the sequences sorted by length, longest first (stable:
- * equal lengths keep their order), are interleaved time-major: `data` holds
+ * equal lengths keep their order; torch.sort gives ties no set order, so from
+ * about 16 sequences up its sortedIndices, and data's row order, may differ
+ * among equal lengths; the unpacked results are the same), are interleaved
+ * time-major: `data` holds
  * step 0 of every sorted sequence, then step 1 of those at least 2 long, and
  * so on; `batchSizes[t]` counts the sequences still running at step t. Every
  * conversion is one recorded row gather (gatherRows) with an index built on

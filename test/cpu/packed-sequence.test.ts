@@ -23,9 +23,9 @@ const read = (t: Tensor) => Array.from(t.dataSync());
 /** Random lengths in [1, T], at least one equal to `longest` (≤ T); sorted longest first when asked. */
 function drawLengths(r: Rng, B: number, longest: number, sorted: boolean): number[] {
   const lens = Array.from({ length: B }, () => r.int(1, longest));
-  lens[r.int(0, B - 1)] = longest;
   // Ties on purpose now and then: the stable order must hold.
   if (B > 2 && r.next() < 0.5) lens[1] = lens[0];
+  lens[r.int(0, B - 1)] = longest;
   return sorted ? lens.sort((a, b) => b - a) : lens;
 }
 
@@ -158,6 +158,12 @@ describe(`packed sequences (seed ${SEED})`, () => {
       // Sorted position p is original sequence sortedIndices[p]: 2 ← [1, 4], 0 ← [2, 5], 1 ← [3].
       expect(read(output)).toEqual([2, 5, 3, 0, 1, 4]);
       expect(read(lengths)).toEqual([2, 1, 2]);
+      // int32 data (token ids, packed before an embedding) packs and pads too; paddingValue must be an int32.
+      const ids = antler.packPaddedSequence(tensor([1, 2, 3, 4, 5, 6], [3, 2], { dtype: 'int32' }), [3, 1]);
+      expect(ids.dtype).toBe('int32');
+      expect(read(ids.data)).toEqual([1, 2, 3, 5]);
+      expect(read(antler.padPackedSequence(ids, { paddingValue: -1, totalLength: 4 }).output)).toEqual([1, 2, 3, -1, 5, -1, -1, -1]);
+      expectAntlerError(() => antler.padPackedSequence(ids, { paddingValue: 0.5 }), 'DTYPE_MISMATCH', /^padPackedSequence: paddingValue 0\.5 is not an int32/);
       expect(String(ps)).toMatch(/^PackedSequence\(data \[5\] float64 on cpu, batchSizes \[3, 2\], sortedIndices \[2, 0, 1\]\)$/);
     });
   });
