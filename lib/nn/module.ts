@@ -331,6 +331,10 @@ export abstract class Module {
     const entry = { id: ++hookCounter, hook } as HookEntry;
     if (prepend) list.unshift(entry);
     else list.push(entry);
+    return this.handleOf(state, list, entry);
+  }
+
+  private handleOf(state: HookState, list: HookEntry[], entry: HookEntry): RemovableHandle {
     return {
       id: entry.id,
       remove: () => {
@@ -340,6 +344,78 @@ export abstract class Module {
         if (state.pre.length === 0 && state.post.length === 0 && this.hookState === state) this.unwrapForward(state);
       },
     };
+  }
+
+  /**
+   * @internal The handle of m's forward hook `id` (one a copy of the module
+   * carries over from its original's: clone()), or null.
+   */
+  static hookHandle(m: Module, id: number): RemovableHandle | null {
+    const state = m.hookState;
+    if (!state) return null;
+    for (const list of [state.pre, state.post]) {
+      const entry = list.find((e) => e.id === id);
+      if (entry) return m.handleOf(state, list, entry);
+    }
+    return null;
+  }
+
+  /**
+   * A deep copy of the module (PyTorch's copy.deepcopy(module)): an object
+   * of the same class whose parameters, buffers and sub-modules are copies
+   * holding the same values, on the same device and in the same dtypes.
+   * What the original shares stays shared in the copy (tied weights stay
+   * tied, a sub-module used twice is one copy used twice); parameters keep
+   * requiresGrad and get no .grad (as PyTorch's deep-copied parameters);
+   * every other property is copied too (arrays, maps, sets, plain objects,
+   * typed arrays, other objects field by field; numbers, strings and
+   * booleans as they are), the training mode with them. Forward hooks
+   * come along (the same functions, each with a handle of its own:
+   * removing one from the original leaves the copy's), and so does
+   * nn.utils.weightNorm. Functions held on properties are shared, as
+   * deepcopy shares them: a closure that captured the original still
+   * reaches the original. A class with JavaScript #private fields cannot
+   * be copied field by field (its methods throw on the copy): give it a
+   * clone() of its own. No random draws are taken.
+   *
+   *   const target = policy.clone();   // a target network
+   *   const ema = new optim.AveragedModel(model);   // copies the model with clone()
+   */
+  clone(): this {
+    this.checkUsable('Module.clone');
+    const copier = new ModuleCopier();
+    try {
+      const copy = isolated(() => copier.copy(this)) as this;
+      copier.finish();
+      return copy;
+    } catch (e) {
+      copier.abandon();
+      throw e;
+    }
+  }
+
+  /** @internal ModuleCopier's part inside the class: a copy of m's own fields on a new module of m's class. */
+  static copyFields(m: Module, copyValue: (v: unknown) => unknown, remember: (copy: Module) => void): Module {
+    const target = Object.create(Object.getPrototypeOf(m) as object) as Module;
+    const copy = new Proxy(target, MODULE_TRAPS);
+    remember(copy);
+    const hooks = m.hookState;
+    for (const key of Reflect.ownKeys(m)) {
+      // The hook wrapper's forward accessor closes over the original: the copy gets a wrapper of its own below.
+      if ((hooks && key === 'forward') || key === 'hookState') continue;
+      const d = Object.getOwnPropertyDescriptor(m, key)!;
+      if ('value' in d) d.value = copyValue(d.value);
+      Object.defineProperty(target, key, d);
+    }
+    target.hookState = null;
+    target.syncedAt = -1;
+    if (hooks) {
+      if (hooks.ownForward) Object.defineProperty(target, 'forward', { ...hooks.ownForward });
+      const state = copy.wrapForward();
+      state.pre.push(...hooks.pre.map((e) => ({ ...e })));
+      state.post.push(...hooks.post.map((e) => ({ ...e })));
+    }
+    return copy;
   }
 
   /** Replaces forward by one that runs the hooks around the module's own. */
@@ -738,6 +814,89 @@ export abstract class Module {
 export type ForwardPreHook = (module: Module, args: unknown[]) => unknown;
 /** A forward hook: (module, args, output) → undefined or a new output. */
 export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown;
+/**
+ * @internal Called for each (module, copy) pair Module.clone() made, once the
+ * whole copy is done: state held outside a module (nn.utils.weightNorm's
+ * records, a transformer stack's layers) follows it to the copy.
+ */
+const cloneListeners: ((from: Module, to: Module) => void)[] = [];
+
+/** @internal Registers a clone listener (see cloneListeners). */
+export function onModuleClone(fn: (from: Module, to: Module) => void): void {
+  cloneListeners.push(fn);
+}
+
+/** Module.clone()'s walk: every object reached is copied once (a memo keeps sharing and cycles). */
+class ModuleCopier {
+  private readonly memo = new Map<unknown, unknown>();
+  private readonly pairs: [Module, Module][] = [];
+  private readonly made: Tensor[] = [];
+
+  copy(v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v; // functions are shared, as deepcopy shares them
+    if (this.memo.has(v)) return this.memo.get(v);
+    if (v instanceof Tensor) {
+      if (v.isDisposed) return v; // a stale cache: nothing to copy
+      const c = keep(noGrad(() => v.clone()));
+      this.made.push(c);
+      if (v.isLeaf && v.requiresGrad) c.requiresGrad_(true);
+      if (parameterTensors.has(v)) parameterTensors.add(c);
+      this.memo.set(v, c);
+      return c;
+    }
+    if (v instanceof Module) {
+      const copy = Module.copyFields(v, (x) => this.copy(x), (c) => this.memo.set(v, c));
+      this.pairs.push([v, copy]);
+      return copy;
+    }
+    if (Array.isArray(v)) {
+      const a: unknown[] = new Array(v.length);
+      this.memo.set(v, a);
+      v.forEach((x, i) => (a[i] = this.copy(x)));
+      return a;
+    }
+    if (v instanceof Map) {
+      const m = new Map();
+      this.memo.set(v, m);
+      for (const [k, x] of v) m.set(this.copy(k), this.copy(x));
+      return m;
+    }
+    if (v instanceof Set) {
+      const s = new Set();
+      this.memo.set(v, s);
+      for (const x of v) s.add(this.copy(x));
+      return s;
+    }
+    if (ArrayBuffer.isView(v)) {
+      const c = v instanceof DataView ? new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) : (v as unknown as { slice(): unknown }).slice();
+      this.memo.set(v, c);
+      return c;
+    }
+    if (v instanceof ArrayBuffer) return v.slice(0);
+    if (v instanceof Date) return new Date(v.getTime());
+    // What holds no fields of its own to copy (or cannot be read field by field) is shared.
+    if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise || v instanceof RegExp || v instanceof Error) return v;
+    const c = Object.create(Object.getPrototypeOf(v) as object | null) as Record<PropertyKey, unknown>;
+    this.memo.set(v, c);
+    for (const key of Reflect.ownKeys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key)!;
+      if ('value' in d) d.value = this.copy(d.value);
+      Object.defineProperty(c, key, d);
+    }
+    return c;
+  }
+
+  /** The copy is complete: listeners bring outside state along. */
+  finish(): void {
+    for (const [from, to] of this.pairs) for (const listen of cloneListeners) listen(from, to);
+  }
+
+  /** The copy failed: free the tensors it made. */
+  abandon(): void {
+    for (const t of this.made) if (!t.isDisposed) t.dispose();
+  }
+}
+
 /** What registerForwardPreHook / registerForwardHook return (PyTorch's RemovableHandle). */
 export interface RemovableHandle {
   readonly id: number;

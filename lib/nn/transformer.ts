@@ -15,7 +15,7 @@ import { checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { generateSquareSubsequentMask, MultiheadAttention } from './attention';
 import { Dropout, LayerNorm, Linear, ModuleList } from './layers';
-import { Module } from './module';
+import { Module, onModuleClone } from './module';
 
 /** An activation: PyTorch's names, a function of a tensor, or a module (its forward). */
 export type TransformerActivation = 'relu' | 'gelu' | ((x: Tensor) => Tensor) | { forward(x: Tensor): Tensor };
@@ -301,6 +301,10 @@ export class TransformerDecoderLayer extends TransformerLayer {
 
 /** The layers that belong to a stack (given to it, copied or made by its function). */
 const stacked = new WeakSet<TransformerLayer>();
+// A stack's copy (Module.clone()) owns its copied layers as the original owns its own.
+onModuleClone((from, to) => {
+  if (stacked.has(from as TransformerLayer)) stacked.add(to as TransformerLayer);
+});
 
 /**
  * The layers of a stack: `layer` itself (it becomes layers[0], owned by the

@@ -9,7 +9,7 @@ import { fail } from '../errors';
 import { concat, div, mul, reshape, slice, sqrt, square, sum } from '../ops/core';
 import { Tensor } from '../tensor';
 import { describe } from '../validate';
-import { Module, parameter, type RemovableHandle } from './module';
+import { Module, onModuleClone, parameter, type RemovableHandle } from './module';
 
 /**
  * PyTorch's norm_except_dim(v, 2, dim): the 2-norm over every axis but
@@ -29,6 +29,18 @@ interface WeightNormHook {
 
 /** Weight norms applied, per module and parameter name. */
 const weightNorms = new WeakMap<Module, Map<string, WeightNormHook>>();
+
+// A module's copy (Module.clone()) carries the hooks over: its records point at the copy's handles.
+onModuleClone((from, to) => {
+  const records = weightNorms.get(from);
+  if (!records) return;
+  const copied = new Map<string, WeightNormHook>();
+  for (const [name, { dim, handle }] of records) {
+    const h = Module.hookHandle(to, handle.id);
+    if (h) copied.set(name, { dim, handle: h });
+  }
+  weightNorms.set(to, copied);
+});
 
 const props = (m: Module) => m as unknown as Record<string, unknown>;
 
@@ -81,8 +93,9 @@ export function weightNorm<M extends Module>(module: M, name = 'weight', dim: nu
   props(module)[`${name}_g`] = parameter(g);
   props(module)[`${name}_v`] = weight;
   computeWeight(module, name, d);
-  const handle = module.registerForwardPreHook(() => {
-    computeWeight(module, name, d);
+  // The module the hook is called with, not this one: a copy (clone()) runs the same hook for itself.
+  const handle = module.registerForwardPreHook((m) => {
+    computeWeight(m, name, d);
   });
   if (!weightNorms.has(module)) weightNorms.set(module, new Map());
   weightNorms.get(module)!.set(name, { dim: d, handle });

@@ -35,11 +35,12 @@ export function getEmaAvgFn(decay = 0.999): AvgFn {
 export interface AveragedModelOptions<M extends Module = Module> {
   /**
    * Makes the module that holds the average: a new module of the model's
-   * architecture (same parameters and buffers, in order). PyTorch
-   * deep-copies the model; a JavaScript class cannot be copied generically,
-   * so say how to make one. The model's values are copied into it.
+   * architecture (same parameters and buffers, in order), into which the
+   * model's values are copied. Default: model.clone(), the deep copy
+   * PyTorch makes; give make for a class clone() cannot copy (one with
+   * #private fields).
    */
-  make: () => M;
+  make?: () => M;
   /** How the average is updated (default SWA's equal-weight mean; getEmaAvgFn(decay) for an EMA). */
   avgFn?: AvgFn;
   /**
@@ -53,16 +54,16 @@ export interface AveragedModelOptions<M extends Module = Module> {
 
 /**
  * A running average of a model's weights (torch.optim.swa_utils.AveragedModel):
- * `module` (made by `make`) holds the average; updateParameters(model) folds
+ * `module` (a copy of the model: model.clone(), or made by `make`) holds the average; updateParameters(model) folds
  * in the model's current values (the first call copies them);
  * forward(...) is module.forward(...). State dict: `n_averaged` and
  * `module.…`, as PyTorch's. Evaluate with the averaged weights; with batch
  * norm, recompute its statistics with updateBn(loader, averaged) (or
  * useBuffers: true).
  *
- *   const swa = new optim.AveragedModel(model, { make: () => new Net() });
+ *   const swa = new optim.AveragedModel(model);
  *   // each epoch after the SWA start: swa.updateParameters(model)
- *   const ema = new optim.AveragedModel(model, { make: () => new Net(), avgFn: optim.getEmaAvgFn(0.999) });
+ *   const ema = new optim.AveragedModel(model, { avgFn: optim.getEmaAvgFn(0.999) });
  */
 export class AveragedModel<M extends Module = Module> extends Module {
   readonly module: M;
@@ -70,17 +71,17 @@ export class AveragedModel<M extends Module = Module> extends Module {
   private readonly avgFn: AvgFn | null;
   n_averaged: Tensor;
 
-  constructor(model: M, options: AveragedModelOptions<M>) {
+  constructor(model: M, options?: AveragedModelOptions<M>) {
     super();
     const op = 'AveragedModel';
     if (!(model instanceof Module)) fail('INVALID_ARGUMENT', `${op}: expected the model (a Module); got ${describe(model)}`);
     const o = checkOptions<AveragedModelOptions<M>>(options, op, ['make', 'avgFn', 'useBuffers']);
-    if (typeof o.make !== 'function')
-      fail('INVALID_ARGUMENT', `${op}: options.make must be a function making a new module of the model's architecture (PyTorch deep-copies the model; antler cannot copy a class generically), e.g. { make: () => new Net() }; got ${describe(o.make)}`);
+    if (o.make !== undefined && typeof o.make !== 'function')
+      fail('INVALID_ARGUMENT', `${op}: options.make must be a function making a new module of the model's architecture, e.g. { make: () => new Net() } (or leave it out: the model's clone()); got ${describe(o.make)}`);
     if (o.avgFn !== undefined && typeof o.avgFn !== 'function') fail('INVALID_ARGUMENT', `${op}: avgFn must be a function (averaged, current, numAveraged) → Tensor; got ${describe(o.avgFn)}`);
     this.avgFn = o.avgFn ?? null;
     this.useBuffers = o.useBuffers === undefined ? false : checkBoolean(o.useBuffers, op, 'useBuffers');
-    const made: unknown = o.make();
+    const made: unknown = o.make ? o.make() : model.clone();
     if (!(made instanceof Module) || made === model) fail('INVALID_ARGUMENT', `${op}: make() must return a new Module (not the model itself); got ${made === model ? 'the model' : describe(made)}`);
     try {
       // The model's values, on the copy's devices and dtypes (PyTorch's deepcopy: the same values).

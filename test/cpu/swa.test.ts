@@ -223,7 +223,7 @@ describe(`optim.swa_utils (seed ${SEED})`, () => {
   test('errors: make missing or giving the model or another architecture, a bad avgFn result, bad SWALR and updateBn arguments', () => {
     const model = new Net(3, 2);
     try {
-      expectAntlerError(() => new optim.AveragedModel(model, {} as never), 'INVALID_ARGUMENT', /options.make must be a function making a new module of the model's architecture/);
+      expectAntlerError(() => new optim.AveragedModel(model, { make: 5 } as never), 'INVALID_ARGUMENT', /options.make must be a function making a new module of the model's architecture.*got 5/);
       expectAntlerError(() => new optim.AveragedModel(model, { make: () => model }), 'INVALID_ARGUMENT', /make\(\) must return a new Module \(not the model itself\)/);
       expectAntlerError(() => new optim.AveragedModel(model, { make: () => new Net(3, 4) }), 'SHAPE_MISMATCH', /parameter 0 is \[4, 3\] in the averaged module and \[2, 3\] in the model/);
       expectAntlerError(() => new optim.AveragedModel(model, { make: () => new nn.Linear(3, 2) as never }), 'SHAPE_MISMATCH', /2 parameters and the model 4/);
