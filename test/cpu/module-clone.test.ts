@@ -248,6 +248,45 @@ describe(`Module.clone (seed ${SEED})`, () => {
     }
   });
 
+  // A copy whose fields only looked right (a cached view of a parameter copied apart from it) would drift from
+  // its original once both are trained: the same steps on the same data must keep them equal, bit for bit.
+  test.each([
+    ['LSTM (projSize, 2 layers, bidirectional)', () => new nn.LSTM(3, 5, { numLayers: 2, bidirectional: true, projSize: 2, dtype: 'float64' }), [6, 2, 3]],
+    ['GRU in deer mode', () => new nn.GRU(3, 4, { mode: 'deer', dtype: 'float64' }), [6, 2, 3]],
+    ['SRU (projection, layer norm)', () => new nn.SRU(3, 4, { numLayers: 2, projectionSize: 2, layerNorm: true, dtype: 'float64' }), [6, 2, 3]],
+    ['Conv1d + BatchNorm1d', () => new nn.Sequential(new nn.Conv1d(3, 4, 3, { padding: 1, dtype: 'float64' }), new nn.BatchNorm1d(4, F64)), [2, 3, 7]],
+    ['TransformerEncoder', () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(4, 2, { dtype: 'float64', dropout: 0, dimFeedforward: 8 }), 2), [3, 2, 4]],
+  ] as const)('trained alike, the copy and its original stay equal: %s', (_name, make, shape) => {
+    const m = make() as nn.Module;
+    const c = m.clone();
+    const opts = [m, c].map((x) => new optim.Adam(x.parameters(), { lr: 0.05 }));
+    const outOf = (y: unknown): Tensor => (y instanceof Tensor ? y : (y as { output: Tensor }).output);
+    try {
+      for (let step = 0; step < 3; step++) {
+        const x = input([...shape]);
+        try {
+          const outs = [m, c].map((mod, k) =>
+            tidy(() => {
+              opts[k].zeroGrad();
+              const y = outOf(mod.forward(x));
+              antler.sum(antler.square(y)).backward();
+              opts[k].step();
+              return read(y);
+            }),
+          );
+          expect(outs[1]).toEqual(outs[0]);
+        } finally {
+          x.dispose();
+        }
+      }
+      expect(valuesOf(c)).toEqual(valuesOf(m));
+    } finally {
+      opts.forEach((o) => o.dispose());
+      m.dispose();
+      c.dispose();
+    }
+  });
+
   test('errors: a disposed module; nothing is left behind', () => {
     const m = new nn.Linear(2, 2, F64);
     m.dispose();
