@@ -374,7 +374,11 @@ export abstract class Module {
    * removing one from the original leaves the copy's), and so does
    * nn.utils.weightNorm. Functions held on properties are shared, as
    * deepcopy shares them: a closure that captured the original still
-   * reaches the original. A class with JavaScript #private fields cannot
+   * reaches the original, and so does a bound one (`this.f =
+   * this.g.bind(this)`, which deepcopy would rebind to the copy: use a
+   * method instead). Tensors on other fields (a constant kept outside the
+   * buffers, a cache) are copied detached and belong to the copy, which
+   * frees them with itself (dispose()). A class with JavaScript #private fields cannot
    * be copied field by field (its methods throw on the copy): give it a
    * clone() of its own. No random draws are taken.
    *
@@ -392,6 +396,18 @@ export abstract class Module {
       copier.abandon();
       throw e;
     }
+  }
+
+  /**
+   * @internal The tensors clone() made for each copy outside every copy's
+   * registry (a plain tensor field, a cache: `this.pe = tensor(…)`) become
+   * that copy's own (holdOwned's list, freed with it): nobody else holds
+   * them, so disposing the copy would otherwise leave them behind.
+   */
+  static ownCopies(madeFor: Map<Module, Tensor[]>): void {
+    const registered = new Set<Tensor | null>();
+    for (const m of madeFor.keys()) for (const t of [...m.params.values(), ...m.buffers.values(), ...m.ownedTensors.values()]) registered.add(t);
+    for (const [m, tensors] of madeFor) for (const t of tensors) if (!registered.has(t)) m.ownedTensors.set(`\0clone:${m.ownedTensors.size}`, t);
   }
 
   /** @internal ModuleCopier's part inside the class: a copy of m's own fields on a new module of m's class. */
@@ -831,6 +847,9 @@ class ModuleCopier {
   private readonly memo = new Map<unknown, unknown>();
   private readonly pairs: [Module, Module][] = [];
   private readonly made: Tensor[] = [];
+  /** The copy whose fields are being copied (innermost last), and the tensors made while each was. */
+  private readonly open: Module[] = [];
+  private readonly madeFor = new Map<Module, Tensor[]>();
 
   copy(v: unknown): unknown {
     if (typeof v !== 'object' || v === null) return v; // functions are shared, as deepcopy shares them
@@ -839,13 +858,20 @@ class ModuleCopier {
       if (v.isDisposed) return v; // a stale cache: nothing to copy
       const c = keep(noGrad(() => v.clone()));
       this.made.push(c);
+      const owner = this.open[this.open.length - 1];
+      if (owner) this.madeFor.get(owner)!.push(c);
       if (v.isLeaf && v.requiresGrad) c.requiresGrad_(true);
       if (parameterTensors.has(v)) parameterTensors.add(c);
       this.memo.set(v, c);
       return c;
     }
     if (v instanceof Module) {
-      const copy = Module.copyFields(v, (x) => this.copy(x), (c) => this.memo.set(v, c));
+      const copy = Module.copyFields(v, (x) => this.copy(x), (c) => {
+        this.memo.set(v, c);
+        this.open.push(c);
+        this.madeFor.set(c, []);
+      });
+      this.open.pop();
       this.pairs.push([v, copy]);
       return copy;
     }
@@ -888,6 +914,8 @@ class ModuleCopier {
 
   /** The copy is complete: listeners bring outside state along. */
   finish(): void {
+    // A tensor made for a field outside every registry (a plain tensor field, a cache) is owned by the copy that held it.
+    Module.ownCopies(this.madeFor);
     for (const [from, to] of this.pairs) for (const listen of cloneListeners) listen(from, to);
   }
 

@@ -287,6 +287,44 @@ describe(`Module.clone (seed ${SEED})`, () => {
     }
   });
 
+  test("tensors on plain fields (not parameters or buffers) are the copy's own: disposing it frees them", () => {
+    class Held extends nn.Module {
+      lin = new nn.Linear(3, 3, F64);
+      pe = input([3]); // a constant kept on a plain field (not a buffer)
+      cache = { scale: input([1]), list: [input([2])] };
+      forward(x: Tensor): Tensor {
+        return antler.mul(this.lin.forward(antler.add(x, this.pe)), this.cache.scale);
+      }
+    }
+    const m = new Held();
+    const x = input([2, 3]);
+    try {
+      const want = [read(m.pe), read(m.cache.scale), read(m.cache.list[0])];
+      const before = antler.memory().numTensors;
+      for (let i = 0; i < 5; i++) {
+        const c = m.clone();
+        expect([read(c.pe), read(c.cache.scale), read(c.cache.list[0])]).toEqual(want);
+        expect(tidy(() => read(c.forward(x)))).toEqual(tidy(() => read(m.forward(x))));
+        c.dispose();
+        expect([c.pe.isDisposed, c.cache.scale.isDisposed, c.cache.list[0].isDisposed]).toEqual([true, true, true]);
+      }
+      // Five copies made and disposed: nothing left behind, the original's fields untouched.
+      expect(antler.memory().numTensors).toBe(before);
+      expect([read(m.pe), read(m.cache.scale), read(m.cache.list[0])]).toEqual(want);
+      // A copy of the copy owns its own (its original, the first copy, still holds its).
+      const c1 = m.clone();
+      const c2 = c1.clone();
+      c2.dispose();
+      expect(c1.pe.isDisposed).toBe(false);
+      c1.dispose();
+      expect(antler.memory().numTensors).toBe(before);
+    } finally {
+      x.dispose();
+      m.dispose();
+      for (const t of [m.pe, m.cache.scale, m.cache.list[0]]) t.dispose();
+    }
+  });
+
   test('errors: a disposed module; nothing is left behind', () => {
     const m = new nn.Linear(2, 2, F64);
     m.dispose();
