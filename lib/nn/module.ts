@@ -378,8 +378,9 @@ export abstract class Module {
    * this.g.bind(this)`, which deepcopy would rebind to the copy: use a
    * method instead). Tensors on other fields (a constant kept outside the
    * buffers, a cache) are copied detached and belong to the copy, which
-   * frees them with itself (dispose()). A class with JavaScript #private fields cannot
-   * be copied field by field (its methods throw on the copy): give it a
+   * frees them with itself (dispose()); a Map, Set or Array subclass keeps
+   * its class. A class with JavaScript #private fields cannot be copied
+   * field by field (its methods throw on the copy): give it a
    * clone() of its own. No random draws are taken.
    *
    *   const target = policy.clone();   // a target network
@@ -879,19 +880,19 @@ class ModuleCopier {
       const a: unknown[] = new Array(v.length);
       this.memo.set(v, a);
       v.forEach((x, i) => (a[i] = this.copy(x)));
-      return a;
+      return this.sameKind(v, a);
     }
     if (v instanceof Map) {
       const m = new Map();
       this.memo.set(v, m);
-      for (const [k, x] of v) m.set(this.copy(k), this.copy(x));
-      return m;
+      for (const [k, x] of Map.prototype.entries.call(v)) m.set(this.copy(k), this.copy(x));
+      return this.sameKind(v, m);
     }
     if (v instanceof Set) {
       const s = new Set();
       this.memo.set(v, s);
-      for (const x of v) s.add(this.copy(x));
-      return s;
+      for (const x of Set.prototype.values.call(v)) s.add(this.copy(x));
+      return this.sameKind(v, s);
     }
     if (ArrayBuffer.isView(v)) {
       const c = v instanceof DataView ? new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) : (v as unknown as { slice(): unknown }).slice();
@@ -905,6 +906,24 @@ class ModuleCopier {
     const c = Object.create(Object.getPrototypeOf(v) as object | null) as Record<PropertyKey, unknown>;
     this.memo.set(v, c);
     for (const key of Reflect.ownKeys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key)!;
+      if ('value' in d) d.value = this.copy(d.value);
+      Object.defineProperty(c, key, d);
+    }
+    return c;
+  }
+
+  /**
+   * An array, map or set's copy c keeps v's class (a `class Counts extends
+   * Map` field keeps its methods, as deepcopy keeps a dict subclass) and
+   * its other own properties (an array's extra fields).
+   */
+  private sameKind<C extends object>(v: object, c: C): C {
+    const proto = Object.getPrototypeOf(v) as object | null;
+    if (Object.getPrototypeOf(c) !== proto) Object.setPrototypeOf(c, proto);
+    const array = Array.isArray(v);
+    for (const key of Reflect.ownKeys(v)) {
+      if (array && (key === 'length' || (typeof key === 'string' && /^(0|[1-9]\d*)$/.test(key)))) continue;
       const d = Object.getOwnPropertyDescriptor(v, key)!;
       if ('value' in d) d.value = this.copy(d.value);
       Object.defineProperty(c, key, d);

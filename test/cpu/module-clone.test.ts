@@ -325,6 +325,52 @@ describe(`Module.clone (seed ${SEED})`, () => {
     }
   });
 
+  test('a Map, Set or Array subclass on a field keeps its class and its own fields in the copy', () => {
+    class Counts extends Map<string, number> {
+      bump(k: string): this {
+        return this.set(k, (this.get(k) ?? 0) + 1);
+      }
+    }
+    class Tags extends Set<string> {
+      has2(a: string, b: string): boolean {
+        return this.has(a) && this.has(b);
+      }
+    }
+    class History extends Array<number> {
+      last(): number {
+        return this[this.length - 1];
+      }
+    }
+    class Kept extends nn.Module {
+      lin = new nn.Linear(2, 2, F64);
+      counts = new Counts([['calls', 2]]);
+      tags = new Tags(['a', 'b']);
+      history = History.from([1, 2, 3]) as History;
+      noted = Object.assign([4, 5], { note: 'kept', nested: { w: [6] } });
+      forward(x: Tensor): Tensor {
+        this.counts.bump('calls');
+        return this.lin.forward(x);
+      }
+    }
+    const m = new Kept();
+    const c = m.clone();
+    try {
+      expect(c.counts).toBeInstanceOf(Counts);
+      expect(c.counts).not.toBe(m.counts);
+      c.counts.bump('calls');
+      expect([c.counts.get('calls'), m.counts.get('calls')]).toEqual([3, 2]);
+      expect(c.tags).toBeInstanceOf(Tags);
+      expect(c.tags.has2('a', 'b')).toBe(true);
+      expect(c.history).toBeInstanceOf(History);
+      expect([c.history.last(), c.history.length, [...c.history]]).toEqual([3, 3, [1, 2, 3]]);
+      expect([...c.noted, c.noted.note, c.noted.nested.w]).toEqual([4, 5, 'kept', [6]]);
+      expect(c.noted.nested).not.toBe(m.noted.nested);
+    } finally {
+      m.dispose();
+      c.dispose();
+    }
+  });
+
   test('errors: a disposed module; nothing is left behind', () => {
     const m = new nn.Linear(2, 2, F64);
     m.dispose();
