@@ -8,6 +8,7 @@ import { noGrad } from '../autograd/graph';
 import { isolated, keep } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
+import { PackedSequence } from '../ops/packed';
 import { checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkOptions, describe } from '../validate';
 
@@ -843,6 +844,24 @@ export function onModuleClone(fn: (from: Module, to: Module) => void): void {
   cloneListeners.push(fn);
 }
 
+/**
+ * The #private fields the classes of m (a module, or an object on one of its
+ * fields) declare, read from their source text (the one place JavaScript
+ * shows them; clone() cannot copy them), or null.
+ */
+function privateFieldsOf(m: object): { cls: string; names: string[] } | null {
+  for (let proto = Object.getPrototypeOf(m) as object | null; proto && proto !== Module.prototype && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    if (typeof ctor !== 'function') continue;
+    const src = Function.prototype.toString.call(ctor);
+    // A declaration at the start of a line (`#w = …`, `static #n;`, `#step() {`) or a use (`this.#w`).
+    const names = new Set<string>();
+    for (const [, name] of src.matchAll(/(?:^[ \t]*(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?|\bthis\.)(#[A-Za-z_$][\w$]*)/gm)) names.add(name);
+    if (names.size) return { cls: ctor.name || 'its class', names: [...names] };
+  }
+  return null;
+}
+
 /** Module.clone()'s walk: every object reached is copied once (a memo keeps sharing and cycles). */
 class ModuleCopier {
   private readonly memo = new Map<unknown, unknown>();
@@ -867,6 +886,15 @@ class ModuleCopier {
       return c;
     }
     if (v instanceof Module) {
+      // A sub-module whose class copies itself (a clone() of its own) is copied by it.
+      if (this.memo.size > 0 && v.clone !== Module.prototype.clone) {
+        const own = v.clone();
+        this.memo.set(v, own);
+        return own;
+      }
+      const hidden = privateFieldsOf(v);
+      if (hidden)
+        fail('NOT_SUPPORTED', `Module.clone: ${hidden.cls} declares #private fields (${hidden.names.join(', ')}), which a field-by-field copy cannot carry (its methods would throw on the copy): give ${hidden.cls} a clone() of its own (it is then used wherever one is copied), or pass AveragedModel a make`);
       const copy = Module.copyFields(v, (x) => this.copy(x), (c) => {
         this.memo.set(v, c);
         this.open.push(c);
@@ -903,6 +931,18 @@ class ModuleCopier {
     if (v instanceof Date) return new Date(v.getTime());
     // What holds no fields of its own to copy (or cannot be read field by field) is shared.
     if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise || v instanceof RegExp || v instanceof Error) return v;
+    if (v instanceof PackedSequence) {
+      const c = new PackedSequence(...([v.data, v.batchSizes, v.sortedIndices, v.unsortedIndices].map((t) => this.copy(t)) as [Tensor, Tensor, Tensor | null, Tensor | null]), v.layout);
+      this.memo.set(v, c);
+      return c;
+    }
+    // An instance of a built-in class not handled above (a URL, a TextDecoder) keeps its state out of
+    // reach of a field-by-field copy, which would be broken: shared.
+    const ctor = (v as { constructor?: unknown }).constructor;
+    if (typeof ctor === 'function' && ctor !== Object && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(ctor))) return v;
+    const hidden = privateFieldsOf(v);
+    if (hidden)
+      fail('NOT_SUPPORTED', `Module.clone: a field holds a ${hidden.cls}, whose #private fields (${hidden.names.join(', ')}) a field-by-field copy cannot carry: give the module a clone() of its own, or pass AveragedModel a make`);
     const c = Object.create(Object.getPrototypeOf(v) as object | null) as Record<PropertyKey, unknown>;
     this.memo.set(v, c);
     for (const key of Reflect.ownKeys(v)) {

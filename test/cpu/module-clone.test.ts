@@ -379,5 +379,83 @@ describe(`Module.clone (seed ${SEED})`, () => {
     n.bias!.dispose();
     expectAntlerError(() => n.clone(), 'DISPOSED', /Module.clone: the Linear module's parameter 'bias'/);
     n.dispose();
+    // #private fields cannot be copied field by field: refused at clone(), not a TypeError at the copy's first call.
+    class Hidden extends nn.Module {
+      #gain = 2;
+      lin = new nn.Linear(2, 2, F64);
+      forward(x: Tensor): Tensor {
+        return antler.mul(this.lin.forward(x), this.#gain);
+      }
+    }
+    const h = new Hidden();
+    expectAntlerError(() => h.clone(), 'NOT_SUPPORTED', /Module.clone: Hidden declares #private fields \(#gain\).*give Hidden a clone\(\) of its own/);
+    class Box {
+      #v = 1;
+      get v(): number {
+        return this.#v;
+      }
+    }
+    const holder = new (class Holder extends nn.Module {
+      box = new Box();
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    })();
+    expectAntlerError(() => holder.clone(), 'NOT_SUPPORTED', /a field holds a Box, whose #private fields \(#v\)/);
+    // A class with a clone() of its own is copied by it, also as a part of a model being copied.
+    class Own extends nn.Module {
+      #gain: number;
+      lin = new nn.Linear(2, 2, F64);
+      constructor(gain: number) {
+        super();
+        this.#gain = gain;
+      }
+      clone(): this {
+        const c = new Own(this.#gain) as this;
+        tidy(() => {
+          c.loadStateDict(this.stateDict());
+        });
+        return c;
+      }
+      forward(x: Tensor): Tensor {
+        return antler.mul(this.lin.forward(x), this.#gain);
+      }
+    }
+    const outer = new nn.Sequential(new Own(3), new nn.Tanh());
+    const oc = outer.clone();
+    const x = input([4, 2]);
+    try {
+      expect(oc.layers[0]).toBeInstanceOf(Own);
+      expect(oc.layers[0]).not.toBe(outer.layers[0]);
+      expect(tidy(() => read(oc.forward(x)))).toEqual(tidy(() => read(outer.forward(x))));
+    } finally {
+      x.dispose();
+      for (const m of [h, holder, outer, oc]) m.dispose();
+    }
+  });
+
+  test('a PackedSequence on a field is copied whole (its tensors the copy\'s own)', () => {
+    class Cached extends nn.Module {
+      lin = new nn.Linear(2, 2, F64);
+      last: antler.PackedSequence | null = null;
+      forward(x: Tensor): Tensor {
+        return this.lin.forward(x);
+      }
+    }
+    const m = new Cached();
+    m.last = tidy(() => antler.packSequence([input([3, 2]), input([1, 2])]));
+    const c = m.clone();
+    try {
+      expect(c.last).toBeInstanceOf(antler.PackedSequence);
+      expect(c.last).not.toBe(m.last);
+      expect(read(c.last!.data)).toEqual(read(m.last.data));
+      expect(read(c.last!.batchSizes)).toEqual([2, 1, 1]);
+      c.dispose();
+      expect(c.last!.data.isDisposed).toBe(true);
+      expect(m.last.data.isDisposed).toBe(false);
+    } finally {
+      m.last.dispose();
+      m.dispose();
+    }
   });
 });
