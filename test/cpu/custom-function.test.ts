@@ -119,14 +119,17 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       const target = tidy(() => antler.matmul(X, tensor([2, -1, 3], [3, 1], F64)));
       const opt = new antler.optim.SGD([w], { lr: 0.05 });
       const losses: number[] = [];
-      for (let k = 0; k < 80; k++) {
+      // Steps until round(w) is exact (the loss then 0): 52 ± 8 over 1,800 seeds, the slowest 88; at the
+      // 80 steps this ran before, about one seed in 230 was not there yet (the rounded weights off by one).
+      const steps = 200;
+      for (let k = 0; k < steps; k++) {
         opt.zeroGrad();
         const l = tidy(() => antler.mseLoss(antler.matmul(X, ste(w)), target));
         l.backward();
         opt.step();
         losses.push(l.item());
       }
-      expect(losses[79]).toBeLessThan(0.05 * losses[0]);
+      expect(losses[steps - 1]).toBeLessThan(0.05 * losses[0]);
       expect(read(tidy(() => ste(w)))).toEqual([2, -1, 3]);
       opt.dispose();
     }));
