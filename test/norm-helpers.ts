@@ -3,9 +3,16 @@ import * as antler from '../lib';
 import { nn, Tensor, tensor, tidy } from '../lib';
 
 /**
- * Linear(4, 8) → norm → ReLU → Linear(8, 1), trained by SGD (lr 0.05) for 60
+ * Linear(4, 8) → norm → ReLU → Linear(8, 1), trained by SGD (lr 0.05) for 150
  * steps on a linear target of 32 random inputs; expects every parameter to
  * get a gradient and returns the losses. Frees what it made (the norm too).
+ *
+ * Judge the fall by `lateBest`, not by the last loss: at this lr the loss
+ * spikes now and then for a step or two (through GroupNorm most), and some
+ * draws start slowly. Over 600–1,000 seeds each, the last loss of 60 steps
+ * was above half the first for GroupNorm on 1% of seeds and reached 0.1× for
+ * BatchNorm1d; the best of the last 20 of 150 steps stayed below 0.1× (GroupNorm)
+ * and 0.03× (BatchNorm1d, 1,400 seeds) of the first.
  */
 export function trainThroughNorm(norm: nn.Module, seed: number): number[] {
   return tidy(() => {
@@ -15,7 +22,7 @@ export function trainThroughNorm(norm: nn.Module, seed: number): number[] {
     const x = antler.randn([32, 4]);
     const target = antler.sum(antler.mul(x, tensor([1, -2, 0.5, 3])), 1, true);
     const losses: number[] = [];
-    for (let i = 0; i < 60; i++)
+    for (let i = 0; i < 150; i++)
       losses.push(
         tidy(() => {
           opt.zeroGrad();
@@ -30,6 +37,11 @@ export function trainThroughNorm(norm: nn.Module, seed: number): number[] {
     model.dispose();
     return losses;
   });
+}
+
+/** The lowest of the last 20 losses over the first one: below 1 when training lowered the loss to stay. */
+export function lateBest(losses: readonly number[]): number {
+  return Math.min(...losses.slice(-20)) / losses[0];
 }
 
 /**

