@@ -220,8 +220,10 @@ describe(`nn.ConvTranspose1d (seed ${SEED})`, () => {
     const t = Array.from({ length: 16 }, (_, i) => i);
     const data = tensor([...t.map((i) => Math.sin(i / 2)), ...t.map((i) => Math.cos(i / 3)), ...t.map((i) => Math.sin(i / 3 + 1)), ...t.map((i) => Math.cos(i / 2 - 1))], [2, 2, 16]);
     const losses: number[] = [];
+    // 150 steps: after 60 (as before) the loss was above 0.1× the first on 2% of 600 initialisations and
+    // at 0.27× on one (slow starts, not stuck ones); after 150 the worst of them was 0.039×.
     try {
-      for (let step = 0; step < 60; step++) {
+      for (let step = 0; step < 150; step++) {
         opt.zeroGrad();
         const loss = tidy(() => {
           const y = dec.forward(antler.relu(enc.forward(data)));
