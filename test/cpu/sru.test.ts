@@ -438,7 +438,8 @@ describe(`SRU dropout (seed ${SEED})`, () => {
       const p = 0.5;
       const cell = new SRUCell(6, 3, { bidirectional: true, dropout: p, rescale: false, dtype: 'float64' });
       randomizeParameters(cell, rng);
-      const L = 6, B = 3, n = 6;
+      // B·n = 48 masks: all kept or all dropped with probability 2⁻⁴⁷ (with B = 3, 2⁻¹⁷ = 8e-6).
+      const L = 6, B = 8, n = 6;
       const xv = randomArray(rng, L * B * n, -1, 1);
       const x = f64(xv, [L, B, n]);
       const train = cell.forward(x).output.dataSync();

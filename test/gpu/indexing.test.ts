@@ -109,7 +109,7 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       for (const d of draws) counts[d] += 1;
       for (let c = 0; c < C; c++) {
         const p = w[c] / total;
-        expect(Math.abs(counts[c] - 2 * S * p)).toBeLessThan(5 * Math.sqrt(2 * S * p * (1 - p)) + 1);
+        expect(Math.abs(counts[c] - 2 * S * p)).toBeLessThan(6 * Math.sqrt(2 * S * p * (1 - p)) + 1);
       }
     }));
 
