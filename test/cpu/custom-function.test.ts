@@ -151,6 +151,45 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       expectClose(read(b.grad!), bv.map(() => 2), 0, 0, 'b');
     }));
 
+  test('needsInputGrad is false for a tensor argument that does not require grad (and for a number), in forward and backward; a gradient returned for it is dropped (torch 1.13: (True, False, False, True))', () =>
+    tidy(() => {
+      const n = rng.int(1, 5);
+      const av = randomArray(rng, n), bv = randomArray(rng, n), dv = randomArray(rng, n), wv = randomArray(rng, n);
+      const k = rng.uniform(-2, 2);
+      const seen: boolean[][] = [];
+      const f = autograd.defineFunction({
+        name: 'Mixed',
+        forward(ctx, a: Tensor, b: Tensor, kk: number, d: Tensor) {
+          seen.push([...ctx.needsInputGrad]);
+          ctx.saveForBackward(a, b, d);
+          ctx.k = kk;
+          return antler.add(antler.mul(antler.mul(a, b), kk), antler.mul(d, d));
+        },
+        backward(ctx, gy) {
+          seen.push([...ctx.needsInputGrad]);
+          const [a, b, d] = ctx.savedTensors;
+          const kk = ctx.k as number;
+          // b's gradient is returned although b needs none: it must not reach b.
+          return [antler.mul(gy, antler.mul(b, kk)), antler.mul(gy, antler.mul(a, kk)), null, antler.mul(gy, antler.mul(d, 2))];
+        },
+      }) as (a: Tensor, b: Tensor, k: number, d: Tensor) => Tensor;
+      const a = leaf(av), b = tensor(bv, [n], F64), d = leaf(dv);
+      antler.sum(antler.mul(f(a, b, k, d), tensor(wv, [n], F64))).backward();
+      expect(seen).toEqual([[true, false, false, true], [true, false, false, true]]);
+      expectClose(read(a.grad!), bv.map((v, i) => k * v * wv[i]), 1e-14, 1e-15, 'a.grad');
+      expectClose(read(d.grad!), dv.map((v, i) => 2 * v * wv[i]), 1e-14, 1e-15, 'd.grad');
+      expect(b.grad).toBeNull();
+    }));
+
+  test('backward returning more non-null gradients than arguments fails the pass and leaves .grad as it was (torch 1.13: "returned an incorrect number of gradients (expected 2, got 3)")', () =>
+    tidy(() => {
+      const x = leaf([1, 2, 3]);
+      x.grad = tensor([7, 8, 9], [3], F64);
+      const tooMany = autograd.defineFunction({ name: 'Bad', forward: (_c, a: Tensor, b: Tensor) => antler.mul(a, b), backward: (_c, g) => [g, g, g] }) as (a: Tensor, b: Tensor) => Tensor;
+      expectAntlerError(() => antler.sum(tooMany(x, x)).backward(), 'INVALID_ARGUMENT', /backward returned 3 gradients; expected one per forward argument \(2\)/);
+      expect(read(x.grad!)).toEqual([7, 8, 9]);
+    }));
+
   test('errors: a gradient of the wrong shape, dtype or count fails the backward and leaves .grad as it was; a saved tensor written in place; createGraph; bad definitions', () =>
     tidy(() => {
       const x = leaf([1, 2, 3]);

@@ -200,6 +200,20 @@ describe(`registerHook and retainGrad (seed ${SEED})`, () => {
       antler.dispose([x, z, y, L]);
     }));
 
+  test('retainGrad after assign(): the old value, still used in the graph, does not add its gradient to .grad (torch 1.13: y.grad 3, z.grad 2 + 6z)', () =>
+    tidy(() => {
+      const n = rng.int(1, 5);
+      const zv = randomArray(rng, n);
+      const z = leaf(zv);
+      const y = antler.mul(z, 1).retainGrad();
+      const u = antler.mul(y, 2); // uses y's old value: ∂L/∂(old y) = 2
+      y.assign(antler.mul(z, z));
+      const L = antler.add(antler.sum(u), antler.sum(antler.mul(y, 3)));
+      L.backward();
+      expectClose(read(y.grad!), zv.map(() => 3), 0, 0, 'y.grad: the new value’s gradient only');
+      expectClose(read(z.grad!), zv.map((v) => 2 + 6 * v), 1e-15, 0, 'z.grad');
+    }));
+
   test('a hook that disposes the gradient it was given fails the pass with an error that names the hook, leaving .grad as it was', () =>
     tidy(() => {
       const x = leaf([1, 2]);

@@ -234,6 +234,21 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
     }
   });
 
+  test('tripletMarginLoss defaults: margin 1, p 2, eps 1e-6, no swap (torch.nn.functional.triplet_margin_loss\'s), against the float64 formula', () => {
+    const N = rng.int(2, 5), D = rng.int(2, 6);
+    const a = randomArray(rng, N * D, -1.5, 1.5);
+    // Positive and negative within 0.3 of the anchor per coordinate: every loss is above 0 (no clamp).
+    const pos = a.map((v) => v + rng.uniform(-0.3, 0.3)), ng = a.map((v) => v + rng.uniform(-0.3, 0.3));
+    const dist = (u: number[], v: number[], r: number) => Math.sqrt(Array.from({ length: D }, (_, d) => (u[r * D + d] - v[r * D + d] + 1e-6) ** 2).reduce((x, y) => x + y, 0));
+    const want = Array.from({ length: N }, (_, r) => relu(dist(a, pos, r) - dist(a, ng, r) + 1));
+    tidy(() => {
+      const got = antler.tripletMarginLoss(tensor(a, [N, D], F64), tensor(pos, [N, D], F64), tensor(ng, [N, D], F64), { reduction: 'none' });
+      expectClose(got.dataSync(), want, 1e-13, 1e-14, `defaults (seed ${SEED})`);
+      const mean = antler.tripletMarginLoss(tensor(a, [N, D], F64), tensor(pos, [N, D], F64), tensor(ng, [N, D], F64));
+      expectClose(mean.dataSync(), [want.reduce((x, y) => x + y, 0) / N], 1e-13, 1e-14, `default reduction mean (seed ${SEED})`);
+    });
+  });
+
   test('multiMarginLoss is Σ_{i≠y} max(0, margin − x[y] + x[i])^p · weight[y] / C over [N, C] or [C]; gradients to x', () => {
     for (let trial = 0; trial < 24; trial++) {
       const batched = rng.next() < 0.7, N = rng.int(1, 4), C = rng.int(1, 5);

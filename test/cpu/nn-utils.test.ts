@@ -175,6 +175,20 @@ describe(`nn.utils.weightNorm (seed ${SEED})`, () => {
     fc.dispose();
   });
 
+  test('removeWeightNorm takes g·v/‖v‖ of the current g and v, not the weight of the last forward (g and v changed since, as an optimizer step does)', () => {
+    const fc = nn.utils.weightNorm(new nn.Linear(3, 2, F64));
+    const m = fc as unknown as Record<string, Tensor>;
+    const x = tensor(randomArray(rng, 6), [2, 3], F64);
+    antler.dispose(tidy(() => fc.forward(x))); // the weight of g and v as they were
+    setValues(m.weight_g, randomArray(rng, 2, 0.5, 2));
+    setValues(m.weight_v, randomArray(rng, 6, 0.5, 2));
+    const want = weightRef(read(m.weight_g), read(m.weight_v), [2, 3], 0);
+    nn.utils.removeWeightNorm(fc);
+    expectClose(read(fc.weight), want, 1e-14, 1e-15, 'weight from the current g and v');
+    x.dispose();
+    fc.dispose();
+  });
+
   test('a state dict saved from a weight-normed module loads into another and gives the same outputs', () => {
     const a = nn.utils.weightNorm(new nn.Linear(4, 3, F64)), b = nn.utils.weightNorm(new nn.Linear(4, 3, F64));
     setValues((a as unknown as Record<string, Tensor>).weight_g, randomArray(rng, 3, 0.5, 2));
@@ -327,6 +341,12 @@ describe(`nn.utils.parametersToVector / vectorToParameters (seed ${SEED})`, () =
     expectAntlerError(() => nn.utils.parametersToVector([ps[0], 3 as never]), 'INVALID_ARGUMENT', /entry 1 must be a Tensor; got 3/);
     antler.dispose([vec, l, fv]);
     net.dispose();
+    // Mixed float32 and float64 parameters: one float64 vector (torch.cat promotes), every value exact.
+    const p32 = tensor(randomArray(rng, 3), [3]), p64 = tensor(randomArray(rng, 4), [2, 2], F64);
+    const mixed = nn.utils.parametersToVector([p32, p64]);
+    expect(mixed.dtype).toBe('float64');
+    expectClose(read(mixed), [...read(p32), ...read(p64)], 0, 0, 'mixed dtypes flattened');
+    antler.dispose([p32, p64, mixed]);
     // torch.nn.utils' gradient clipping: optim's functions.
     expect(nn.utils.clipGradNorm).toBe(optim.clipGradNorm);
     expect(nn.utils.clipGradValue).toBe(optim.clipGradValue);
