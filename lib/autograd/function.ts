@@ -122,7 +122,9 @@ export function defineFunction<A extends unknown[]>(definition: FunctionDefiniti
         const gys = intShapes.map((s) => (s === null ? pieces[k++] : zeros(s, { dtype: 'int32', device: gy.device })));
         const r = backward(ctx, ...gys);
         const grads = Array.isArray(r) ? r : [r];
-        if (grads.length !== args.length && !(grads.length === 1 && args.length === 1))
+        // Extra entries past the arguments may be null (PyTorch ignores trailing Nones); anything else there is a mistake.
+        const extraOk = grads.length > args.length && grads.slice(args.length).every((g) => g === null || g === undefined);
+        if (grads.length !== args.length && !extraOk && !(grads.length === 1 && args.length === 1))
           fail('INVALID_ARGUMENT', `${name}: backward returned ${grads.length} gradient${grads.length === 1 ? '' : 's'}; expected one per forward argument (${args.length}), null for those without`);
         return args.map((a, i) => {
           const g = grads[i];

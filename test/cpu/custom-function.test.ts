@@ -188,6 +188,10 @@ describe(`autograd.defineFunction and customGrad (seed ${SEED})`, () => {
       const tooMany = autograd.defineFunction({ name: 'Bad', forward: (_c, a: Tensor, b: Tensor) => antler.mul(a, b), backward: (_c, g) => [g, g, g] }) as (a: Tensor, b: Tensor) => Tensor;
       expectAntlerError(() => antler.sum(tooMany(x, x)).backward(), 'INVALID_ARGUMENT', /backward returned 3 gradients; expected one per forward argument \(2\)/);
       expect(read(x.grad!)).toEqual([7, 8, 9]);
+      // Trailing nulls past the arguments are ignored, as PyTorch ignores trailing Nones: x.grad gains the 2 backward gives.
+      const padded = autograd.defineFunction({ name: 'Padded', forward: (_c, a: Tensor, b: Tensor) => antler.mul(a, b), backward: (_c, g) => [antler.mul(g, 2), antler.mul(g, 2), null, undefined] }) as (a: Tensor, b: Tensor) => Tensor;
+      antler.sum(padded(x, tensor([1, 1, 1], [3], F64))).backward();
+      expect(read(x.grad!)).toEqual([9, 10, 11]);
     }));
 
   test('errors: a gradient of the wrong shape, dtype or count fails the backward and leaves .grad as it was; a saved tensor written in place; createGraph; bad definitions', () =>
