@@ -57,8 +57,7 @@ function lmWorkload(cell: 'sru' | 'lstm', L: number, B: number, d: number, vocab
   const tokens = tidy(() => rand([L, B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 4 }));
   const next = tidy(() => rand([L * B], { dtype: 'int32', minval: 0, maxval: vocab, device, seed: 5 }));
   const emb = new Embedding(vocab, d, { device });
-  // Typed by the one call made (each forward is overloaded for a PackedSequence, so the union of the two is not callable).
-  const rec: Pick<SRU, 'parameters' | 'dispose'> & { forward(x: Tensor): { output: Tensor } } = cell === 'sru' ? new SRU(d, d, { numLayers: 2, device }) : new LSTM(d, d, { device, mode: 'sequential' });
+  const rec = cell === 'sru' ? new SRU(d, d, { numLayers: 2, device }) : new LSTM(d, d, { device, mode: 'sequential' });
   const head = new Linear(d, vocab, { device });
   return {
     params: [...emb.parameters(), ...rec.parameters(), ...head.parameters()],

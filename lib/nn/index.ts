@@ -31,7 +31,7 @@ export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from
 export { scaledDotProductAttention } from '../ops/attention';
 export type { ScaledDotProductAttentionOptions } from '../ops/attention';
 export type { NeuralODEOptions, NeuralODEOutput } from './ode';
-export type { LSTMOptions, LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput, PackedRNNOutput, PackedLSTMOutput } from './rnn';
+export type { LSTMOptions, LSTMOutput, RNNBaseOptions, RNNOptions, RNNOutput, PackedRNNOutput, PackedLSTMOutput, ForwardResult, RNNForwardOptionsFor } from './rnn';
 export type { SRUOptions, SRULayerOptions, SRUForwardOptions, SRUOutput, PackedSRUOutput, SRUImpl, SRUActivation } from '../sru';
 export { TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
 export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerDecoderForwardOptions, TransformerOptions, TransformerForwardOptions, TransformerActivation } from './transformer';

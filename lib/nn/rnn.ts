@@ -17,7 +17,7 @@ import { add, concat, flip, matmul, reshape, slice, stack, where } from '../ops/
 import { indexSelect } from '../ops/indexing';
 import { dropout as dropoutOp, linear } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
-import { PackedSequence, packLike, padForLayer } from '../ops/packed';
+import { checkPackedData, PackedSequence, packLike, padForLayer } from '../ops/packed';
 import { pad, pieces } from '../ops/shape';
 import { cellRecurrence, CellKind, checkDeerOptions, gateCount, checkModuleDeerOptions, DEER_MODES, DEER_OPTION_KEYS, DeerMode, DeerOptions, DeerStats, WarmStart } from '../deer/solver';
 import { checkTensor, rand, tensor, Tensor, zeros } from '../tensor';
@@ -73,6 +73,18 @@ export interface RNNOutput {
 export type PackedRNNOutput = Omit<RNNOutput, 'output'> & { output: PackedSequence };
 /** The output of nn.LSTM for a PackedSequence input. */
 export type PackedLSTMOutput = PackedRNNOutput & { cell: Tensor };
+
+/**
+ * What forward returns for an input of type X: Out for a Tensor (also for a
+ * type parameter bounded by Tensor, and for `any`), POut for a
+ * PackedSequence, either for a union. forward is one
+ * generic signature rather than overloads, so a union of modules
+ * (GRU | LSTM | SRU …) stays callable: TypeScript cannot call a union whose
+ * members are each overloaded.
+ */
+export type ForwardResult<X, Out, POut> = 0 extends 1 & X ? Out : X extends Tensor ? Out : X extends PackedSequence ? POut : Out | POut;
+/** forward's options for an input of type X: no `lengths` with a PackedSequence (it carries its own). */
+export type RNNForwardOptionsFor<X> = [X] extends [Tensor] ? RNNForwardOptions : [X] extends [PackedSequence] ? DeerOptions : RNNForwardOptions;
 
 /**
  * The third argument of forward: the DEER solver's options for this call, and
@@ -323,6 +335,7 @@ abstract class RNNBase extends Module {
     const op = this.opName;
     this.checkUsable(op);
     PackedSequence.checked(input, op, 'input');
+    checkPackedData(input, this.inputSize, op);
     if (options !== undefined && options !== null && typeof options === 'object' && !(options instanceof Tensor) && 'lengths' in options && options.lengths !== undefined && options.lengths !== null)
       fail('INVALID_ARGUMENT', `${op}: lengths is for a padded input; a PackedSequence carries its own (pass the padded batch with lengths, or the PackedSequence without)`);
     return tidy(() => {
@@ -492,10 +505,9 @@ export class GRU extends RNNBase {
    * x [T, B, in] ([B, T, in] with batchFirst, or [T, in]); h0 [layers·dirs, B, H] (zeros if absent).
    * A PackedSequence x gives a PackedSequence output (h0 and hidden in the original batch order).
    */
-  forward(x: PackedSequence, h0?: Tensor | null, options?: DeerOptions): PackedRNNOutput;
-  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput;
-  forward(x: Tensor | PackedSequence, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput | PackedRNNOutput {
-    return x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], options) : this.run(x, [h0 ?? null], options);
+  forward<X extends Tensor | PackedSequence>(x: X, h0?: Tensor | null, options?: RNNForwardOptionsFor<X>): ForwardResult<X, RNNOutput, PackedRNNOutput> {
+    const o = options as RNNForwardOptions | undefined;
+    return (x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], o) : this.run(x as Tensor, [h0 ?? null], o)) as ForwardResult<X, RNNOutput, PackedRNNOutput>;
   }
 }
 
@@ -508,16 +520,15 @@ export class LSTM extends RNNBase {
    * state0: [h0, c0], h0 [layers·dirs, B, projSize || H] and c0 [layers·dirs, B, H] (zeros if absent).
    * A PackedSequence x gives a PackedSequence output (state0, hidden and cell in the original batch order).
    */
-  forward(x: PackedSequence, state0?: readonly [Tensor, Tensor] | null, options?: DeerOptions): PackedLSTMOutput;
-  forward(x: Tensor, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput;
-  forward(x: Tensor | PackedSequence, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptions): LSTMOutput | PackedLSTMOutput {
+  forward<X extends Tensor | PackedSequence>(x: X, state0?: readonly [Tensor, Tensor] | null, options?: RNNForwardOptionsFor<X>): ForwardResult<X, LSTMOutput, PackedLSTMOutput> {
     if (state0 !== undefined && state0 !== null && (!Array.isArray(state0) || state0.length !== 2))
       fail('INVALID_ARGUMENT', `LSTM: the initial state must be [h0, c0]; got ${describe(state0)}`);
     // PyTorch takes both or neither: one alone would silently start the other from zeros.
     if (state0 && !(state0[0] instanceof Tensor && state0[1] instanceof Tensor))
       fail('INVALID_ARGUMENT', `LSTM: the initial state [h0, c0] needs both tensors (or pass null for zeros); got [${describe(state0[0])}, ${describe(state0[1])}]`);
     const states = state0 ? [state0[0], state0[1]] : [null, null];
-    return x instanceof PackedSequence ? (this.runPacked(x, states, options) as PackedLSTMOutput) : (this.run(x, states, options) as LSTMOutput);
+    const o = options as RNNForwardOptions | undefined;
+    return (x instanceof PackedSequence ? this.runPacked(x, states, o) : this.run(x as Tensor, states, o)) as ForwardResult<X, LSTMOutput, PackedLSTMOutput>;
   }
 }
 
@@ -538,10 +549,9 @@ export class RNN extends RNNBase {
     this.nonlinearity = nl;
   }
   /** As GRU.forward: a PackedSequence x gives a PackedSequence output. */
-  forward(x: PackedSequence, h0?: Tensor | null, options?: DeerOptions): PackedRNNOutput;
-  forward(x: Tensor, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput;
-  forward(x: Tensor | PackedSequence, h0?: Tensor | null, options?: RNNForwardOptions): RNNOutput | PackedRNNOutput {
-    return x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], options) : this.run(x, [h0 ?? null], options);
+  forward<X extends Tensor | PackedSequence>(x: X, h0?: Tensor | null, options?: RNNForwardOptionsFor<X>): ForwardResult<X, RNNOutput, PackedRNNOutput> {
+    const o = options as RNNForwardOptions | undefined;
+    return (x instanceof PackedSequence ? this.runPacked(x, [h0 ?? null], o) : this.run(x as Tensor, [h0 ?? null], o)) as ForwardResult<X, RNNOutput, PackedRNNOutput>;
   }
 }
 

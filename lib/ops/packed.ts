@@ -305,6 +305,7 @@ export function packPaddedSequence(input: Tensor, lengths: Lengths, options?: Pa
   if (lengths instanceof Tensor && !lengths.isDisposed && lengths.device !== 'cpu')
     fail('DEVICE_MISMATCH', `${op}: lengths must be on the CPU (as PyTorch's 1-D CPU lengths; the packing is planned on the host); got a tensor on ${lengths.device}`);
   const T = input.shape[batchFirst ? 1 : 0], B = input.shape[batchFirst ? 0 : 1];
+  if (B === 0) fail('SHAPE_MISMATCH', `${op}: cannot pack an empty batch (input shape ${shapeText(input.shape)}: B = 0), as PyTorch ("Cannot pack empty tensors")`);
   const lens = readLengths(lengths, B, T, op);
   if (enforceSorted)
     for (let b = 1; b < B; b++)
@@ -424,6 +425,17 @@ export function unpadSequence(padded: Tensor, lengths: Lengths, options?: UnpadS
   let r = 0;
   for (let b = 0; b < B; b++) for (let t = 0; t < lens[b]; t++) idx[r++] = batchFirst ? b * T + t : t * B + b;
   return tidy(() => split(rowsOf(padded, T * B, padded.shape.slice(2), idx), lens, 0));
+}
+
+/**
+ * @internal For the recurrent layers: ps's data must be [Σ lengths, inputSize]
+ * (PyTorch: "input must have 2 dimensions"), checked on the data itself so the
+ * error names the PackedSequence rather than the padded batch made from it.
+ */
+export function checkPackedData(ps: PackedSequence, inputSize: number, op: string): void {
+  const d = ps.data;
+  if (d.rank !== 2 || d.shape[1] !== inputSize)
+    fail('SHAPE_MISMATCH', `${op}: a PackedSequence input's data must be [Σ lengths, inputSize] = [${d.shape[0]}, ${inputSize}]; got data of shape ${shapeText(d.shape)} (pack a padded batch [T, B, ${inputSize}], or sequences [Tᵢ, ${inputSize}])`);
 }
 
 /**

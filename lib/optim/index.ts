@@ -1471,4 +1471,4 @@ export type { LBFGSOptions } from './lbfgs';
 export { AdaHessian } from './adahessian';
 export type { AdaHessianOptions } from './adahessian';
 export { AveragedModel, SWALR, getSwaAvgFn, getEmaAvgFn, updateBn } from './swa';
-export type { AveragedModelOptions, AvgFn } from './swa';
+export type { AveragedModelOptions, AvgFn, AveragedForward } from './swa';

@@ -15,6 +15,19 @@ import { full, Tensor, tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { LRScheduler } from './index';
 import type { Optimizer } from './optimizer';
+import type { PackedSequence } from '../ops/packed';
+
+/**
+ * What AveragedModel<M>.forward(...args) returns: M's forward's result, the
+ * packed outputs of a recurrent layer (generic over a Tensor or a
+ * PackedSequence input, so ReturnType gives both) kept only when the first
+ * argument may be a PackedSequence.
+ */
+export type AveragedForward<M extends Module, A extends unknown[]> = A[0] extends PackedSequence
+  ? Extract<ReturnType<M['forward']>, { output: PackedSequence }>
+  : A[0] extends Tensor
+    ? Exclude<ReturnType<M['forward']>, { output: PackedSequence }>
+    : ReturnType<M['forward']>;
 
 /** How AveragedModel folds a model's value into the average: the new average from the old one, the model's value and how many were averaged so far (≥ 1). */
 export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: number) => Tensor;
@@ -99,9 +112,10 @@ export class AveragedModel<M extends Module = Module> extends Module {
     return this.n_averaged.item();
   }
 
-  forward(...args: Parameters<M['forward']>): ReturnType<M['forward']> {
+  /** module.forward(...args), typed as the module's for these arguments (a recurrent layer's: packed output for a PackedSequence input only). */
+  forward<A extends Parameters<M['forward']>>(...args: A): AveragedForward<M, A> {
     this.checkUsable('AveragedModel');
-    return this.module.forward(...args) as ReturnType<M['forward']>;
+    return this.module.forward(...args) as AveragedForward<M, A>;
   }
 
   /**

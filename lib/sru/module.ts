@@ -24,7 +24,8 @@ import { checkModuleInput, Module } from '../nn/module';
 import { add, cast, concat, matmul, mul, notEqual, reshape, sigmoid, slice, stack, sub, tanh } from '../ops/core';
 import { dropoutMask } from '../ops/nn';
 import { Lengths, readLengths } from '../ops/sequence';
-import { PackedSequence, packLike, padForLayer } from '../ops/packed';
+import { checkPackedData, PackedSequence, packLike, padForLayer } from '../ops/packed';
+import type { ForwardResult } from '../nn/rnn';
 import { checkTensor, full, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import type { DeerStats } from '../deer/solver';
@@ -198,13 +199,16 @@ function checkForwardOptions(options: unknown, op: string): Partial<SRUForwardOp
 
 /** SRU's / SRUCell's output for a PackedSequence input: the output packed like the input. */
 export type PackedSRUOutput = Omit<SRUOutput, 'output'> & { output: PackedSequence };
+/** SRU's / SRUCell's forward options for an input of type X: only c0 with a PackedSequence (it carries its own lengths). */
+export type SRUForwardOptionsFor<X> = [X] extends [Tensor] ? SRUForwardOptions : [X] extends [PackedSequence] ? Pick<SRUForwardOptions, 'c0'> : SRUForwardOptions;
 
 /**
  * A PackedSequence through an SRU or SRUCell (time-major, its lengths as the
  * mask): the output packed as the input is, c0 and c in the original batch order.
  */
-function runPacked(m: { run(x: Tensor, o: unknown, op: string, s: string, bf: boolean): SRUOutput }, x: PackedSequence, options: unknown, op: string): PackedSRUOutput {
+function runPacked(m: { readonly inputSize: number; run(x: Tensor, o: unknown, op: string, s: string, bf: boolean): SRUOutput }, x: PackedSequence, options: unknown, op: string): PackedSRUOutput {
   PackedSequence.checked(x, op, 'x');
+  checkPackedData(x, m.inputSize, op);
   const o = checkForwardOptions(options ?? null, op);
   if ((o.maskPad !== undefined && o.maskPad !== null) || (o.lengths !== undefined && o.lengths !== null))
     fail('INVALID_ARGUMENT', `${op}: maskPad and lengths are for a padded input; a PackedSequence carries its own lengths (pass only { c0 })`);
@@ -598,11 +602,10 @@ export class SRUCell extends Module {
    * [B, dirs·d]. The forward direction's state is the one after each
    * sequence's last real step, the backward direction's the one after step 0.
    */
-  forward(x: PackedSequence, options?: Pick<SRUForwardOptions, 'c0'> | null): PackedSRUOutput;
-  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput;
-  forward(x: Tensor | PackedSequence, options?: SRUForwardOptions | null): SRUOutput | PackedSRUOutput {
-    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRUCell.forward');
-    return this.run(x, options, 'SRUCell.forward', 'c0', this.batchFirst);
+  forward<X extends Tensor | PackedSequence>(x: X, options?: SRUForwardOptionsFor<X> | null): ForwardResult<X, SRUOutput, PackedSRUOutput> {
+    type R = ForwardResult<X, SRUOutput, PackedSRUOutput>;
+    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRUCell.forward') as R;
+    return this.run(x as Tensor, options, 'SRUCell.forward', 'c0', this.batchFirst) as R;
   }
 
   /** @internal forward() in the name of `op`, its initial state called `stateName`, x in the given layout. */
@@ -741,11 +744,10 @@ export class SRU extends Module {
   }
 
   /** A PackedSequence x gives a PackedSequence output (c0 and c in the original batch order). */
-  forward(x: PackedSequence, options?: Pick<SRUForwardOptions, 'c0'> | null): PackedSRUOutput;
-  forward(x: Tensor, options?: SRUForwardOptions | null): SRUOutput;
-  forward(x: Tensor | PackedSequence, options?: SRUForwardOptions | null): SRUOutput | PackedSRUOutput {
-    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRU.forward');
-    return this.run(x, options, 'SRU.forward', 'c0', this.batchFirst);
+  forward<X extends Tensor | PackedSequence>(x: X, options?: SRUForwardOptionsFor<X> | null): ForwardResult<X, SRUOutput, PackedSRUOutput> {
+    type R = ForwardResult<X, SRUOutput, PackedSRUOutput>;
+    if (x instanceof PackedSequence) return runPacked(this, x, options, 'SRU.forward') as R;
+    return this.run(x as Tensor, options, 'SRU.forward', 'c0', this.batchFirst) as R;
   }
 
   /** @internal forward() in the name of `op`, its initial state called `stateName`, x in the given layout. */

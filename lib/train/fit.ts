@@ -12,6 +12,7 @@ import { mulberry32, nextDraw } from '../random';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RNN } from '../nn/rnn';
 import { SRU, SRUCell } from '../sru/module';
+import type { PackedSequence } from '../ops/packed';
 import { crossEntropy, mseLoss } from '../ops/nn';
 import { equal, sum } from '../ops/core';
 import { argmax } from '../ops/indexing';
@@ -42,8 +43,14 @@ export interface Callbacks {
   onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
 }
 
-/** What a module's forward returns: a loss function of fit()/evaluate() is typed by it (a GRU's RNNOutput, a Linear's Tensor). */
-export type ForwardOutput<M extends Module> = ReturnType<M['forward']>;
+/**
+ * What a module's forward returns for a Tensor x: a loss function of
+ * fit()/evaluate() is typed by it (a GRU's RNNOutput, a Linear's Tensor).
+ * The recurrent layers' forward is generic over a Tensor or a PackedSequence
+ * input, so ReturnType gives both outputs: fit feeds Tensors, so the packed
+ * ones (output a PackedSequence) are left out.
+ */
+export type ForwardOutput<M extends Module> = Exclude<ReturnType<M['forward']>, { output: PackedSequence }>;
 
 /** A loss of your own: it gets whatever model.forward returns (P: a Tensor, or a recurrent module's output object). */
 export type LossFn<P = Tensor> = (pred: P, target: Tensor) => Tensor;

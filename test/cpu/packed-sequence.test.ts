@@ -308,7 +308,7 @@ describe(`packed sequences (seed ${SEED})`, () => {
         }
         expectAntlerError(() => gru.forward(ps, null, { lengths: lens } as never), 'INVALID_ARGUMENT', /^GRU: lengths is for a padded input; a PackedSequence carries its own/);
         expectAntlerError(() => gru.forward(ps, antler.zeros([2, B + 1, H], F64)), 'SHAPE_MISMATCH', /^GRU: h0 has shape \[2, 5, 3\]; expected/);
-        expectAntlerError(() => gru.forward(antler.packPaddedSequence(antler.zeros([T, B, I + 1], F64), lens)), 'SHAPE_MISMATCH', /^GRU: input has 3 features/);
+        expectAntlerError(() => gru.forward(antler.packPaddedSequence(antler.zeros([T, B, I + 1], F64), lens)), 'SHAPE_MISMATCH', /^GRU: a PackedSequence input's data must be \[Σ lengths, inputSize\] = \[\d+, 2\]; got data of shape \[\d+, 3\]/);
       });
     } finally {
       gru.dispose();
@@ -396,6 +396,57 @@ describe(`packed sequences (seed ${SEED})`, () => {
       expectAntlerError(() => antler.padPackedSequence(gone), 'DISPOSED', /^padPackedSequence: the tensor .* has been disposed/);
       gone.dispose(); // idempotent
     });
+  });
+
+  test("a recurrent layer checks a PackedSequence's data itself ([Σ lengths, inputSize], as PyTorch), not the padded batch made from it; an empty batch does not pack", () => {
+    const gru = new nn.GRU(3, 4, F64), sru = new nn.SRU(3, 4, F64), lstm = new nn.LSTM(3, 4, F64);
+    tidy(() => {
+      // data [4] (from a [T, B] batch): PyTorch "input must have 2 dimensions, got 1"; B = 3 = inputSize once made the padded [3, 3] looked unbatched.
+      const flat = antler.packPaddedSequence(antler.zeros([3, 3], F64), [3, 3, 3]);
+      expectAntlerError(() => gru.forward(flat), 'SHAPE_MISMATCH', /^GRU: a PackedSequence input's data must be \[Σ lengths, inputSize\] = \[9, 3\]; got data of shape \[9\]/);
+      const deep = antler.packPaddedSequence(antler.zeros([3, 2, 3, 1], F64), [3, 1]);
+      expectAntlerError(() => lstm.forward(deep), 'SHAPE_MISMATCH', /^LSTM: a PackedSequence input's data must be .* got data of shape \[4, 3, 1\]/);
+      const wide = antler.packPaddedSequence(antler.zeros([3, 2, 5], F64), [3, 1]);
+      expectAntlerError(() => gru.forward(wide), 'SHAPE_MISMATCH', /^GRU: a PackedSequence input's data must be \[Σ lengths, inputSize\] = \[4, 3\]; got data of shape \[4, 5\]/);
+      expectAntlerError(() => sru.forward(wide), 'SHAPE_MISMATCH', /^SRU.forward: a PackedSequence input's data must be .* got data of shape \[4, 5\]/);
+      expectAntlerError(() => antler.packPaddedSequence(antler.zeros([3, 0, 2], F64), [], { enforceSorted: false }), 'SHAPE_MISMATCH', /^packPaddedSequence: cannot pack an empty batch/);
+    });
+    antler.dispose([gru, sru, lstm]);
+  });
+
+  test('forward is callable on a union of the recurrent modules (no cast), typed by its input: Tensor → a Tensor output, PackedSequence → a PackedSequence', () => {
+    const made: { dispose(): void }[] = [];
+    tidy(() => {
+      const lens = [3, 1, 2];
+      const x = antler.randn([3, 3, 2], F64);
+      for (const kind of ['GRU', 'LSTM', 'RNN'] as const) {
+        // A union of the three classes: each forward's overloads made it uncallable (TS2349); ts-jest type-checks this file.
+        const m = new nn[kind](2, 4, F64);
+        made.push(m);
+        const packed: PackedSequence = m.forward(antler.packPaddedSequence(x, lens, { enforceSorted: false })).output;
+        const padded: Tensor = m.forward(x, null, { lengths: lens }).output;
+        expectClose(read(antler.padPackedSequence(packed).output), read(padded), 1e-12, 1e-12, `${kind} packed vs lengths`);
+      }
+      const either: nn.SRU | nn.LSTM = rng.next() < 0.5 ? new nn.SRU(2, 4, F64) : new nn.LSTM(2, 4, F64);
+      made.push(either);
+      const out: Tensor = either.forward(x).output;
+      expect(out.shape[0]).toBe(3);
+      // Through a type parameter bounded by Tensor (as the overloads allowed), and an `any` input (a Tensor's output, as before packed inputs).
+      const viaGeneric = <X extends Tensor>(m: nn.GRU, input: X): Tensor => m.forward(input).output;
+      const gru = new nn.GRU(2, 4, F64);
+      made.push(gru);
+      expect(viaGeneric(gru, x).shape).toEqual([3, 3, 4]);
+      const loose: any = x;
+      const fromAny: Tensor = gru.forward(loose).output;
+      expect(fromAny.shape).toEqual([3, 3, 4]);
+      // AveragedModel's forward is typed by its arguments as the module's is.
+      const avg = new antler.optim.AveragedModel(gru);
+      made.push(avg);
+      const avgPacked: PackedSequence = avg.forward(antler.packPaddedSequence(x, lens, { enforceSorted: false })).output;
+      const avgOut: Tensor = avg.forward(x, null, { lengths: lens }).output;
+      expectClose(read(antler.padPackedSequence(avgPacked).output), read(avgOut), 1e-12, 1e-12, 'AveragedModel packed vs lengths');
+    });
+    antler.dispose(made);
   });
 
   // ---------------------------------------------------------------- lifetimes
