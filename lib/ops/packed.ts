@@ -251,9 +251,12 @@ export class PackedSequence {
     return `PackedSequence(data ${shapeText(this.#data.shape)} ${this.#data.dtype} on ${this.#data.device}, batchSizes [${this.layout.batchSizes.join(', ')}]${this.#sortedIndices ? `, sortedIndices [${this.layout.sorted.join(', ')}]` : ''})`;
   }
 
-  /** @internal Throws DISPOSED (naming op) when a tensor is gone. */
+  /** @internal Throws DISPOSED (naming op and the sequence) when a tensor is gone. */
   #check(op: string): void {
-    for (const t of this.#tensors()) t.checkAlive(op);
+    const gone = this.#tensors().filter((t) => t.isDisposed);
+    if (gone.length === 0) return;
+    const names = ['data', 'batchSizes', 'sortedIndices', 'unsortedIndices'].filter((_, i) => gone.includes(this.#tensors()[i]));
+    fail('DISPOSED', `${op}: the ${this.toString()} has been disposed (${names.length === this.#tensors().length ? 'dispose() freed its tensors' : `its ${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} disposed`})`);
   }
 
   /** @internal */

@@ -393,7 +393,11 @@ describe(`packed sequences (seed ${SEED})`, () => {
       const gone = antler.packPaddedSequence(x, [3, 2, 1]);
       gone.dispose();
       expect(gone.isDisposed).toBe(true);
-      expectAntlerError(() => antler.padPackedSequence(gone), 'DISPOSED', /^padPackedSequence: the tensor .* has been disposed/);
+      expectAntlerError(() => antler.padPackedSequence(gone), 'DISPOSED', /^padPackedSequence: the PackedSequence\(data \[6, 2\] float64 on cpu, batchSizes \[3, 2, 1\]\) has been disposed \(dispose\(\) freed its tensors\)$/);
+      const half = antler.packPaddedSequence(x, [3, 2, 1]);
+      half.data.dispose();
+      expectAntlerError(() => antler.unpackSequence(half), 'DISPOSED', /^unpackSequence: the PackedSequence\(data \[6, 2\] .*\) has been disposed \(its data was disposed\)$/);
+      half.dispose();
       gone.dispose(); // idempotent
     });
   });
