@@ -29,7 +29,7 @@ export {
   sum, prod, mean, max, min, cumsum, cumprod, reshape, permute, transpose, slice, flip, concat, stack, broadcastTo, clone, matmul,
 } from './ops/core';
 export {
-  maskedFill, tril, triu, norm, normalize, cosineSimilarity, isNaN, isInf, isFinite, isClose, allClose,
+  maskedFill, tril, triu, norm, normalize, cosineSimilarity, pairwiseDistance, isNaN, isInf, isFinite, isClose, allClose,
   logicalAnd, logicalOr, logicalXor, logicalNot, linspace, eye, outer, dot,
   logSigmoid, hardtanh, relu6, softsign, mish, hardswish, hardsigmoid, selu, glu, logit,
   celu, softshrink, hardshrink, tanhshrink, threshold, prelu, rrelu,
@@ -54,6 +54,8 @@ export * as nn from './nn';
 export * as optim from './optim';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from './ops/nn';
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
+export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from './ops/nn-extra';
+export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from './ops/nn-extra';
 export { embeddingBag } from './ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';
 export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';
@@ -61,6 +63,7 @@ export type { TopkOptions, SortOptions } from './ops/indexing';
 export { logSumExp, variance, std, any, all } from './ops/reductions';
 export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, pad, roll, select, narrow } from './ops/shape';
 export type { PadMode, PadOptions } from './ops/shape';
+export type { PairwiseDistanceOptions } from './ops/extra';
 export { padSequence } from './ops/sequence';
 export { conv1d, convTranspose1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';

@@ -315,6 +315,25 @@ export const OPS: OpInfo[] = [
     fn: ([x], [mask]) => antler.dropout(x, 0.3, { mask: mask.dtype === x.dtype ? mask : mask.cast(x.dtype) }),
   },
   {
+    // The new dropouts replay a 0/1 keep mask (aux), so float32, float64 and the devices see one draw.
+    name: 'alphaDropout(keep)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])], aux: [{ shape: [3, 4], values: Array.from({ length: 12 }, () => (rng.next() < 0.3 ? 0 : 1)), dtype: 'float64' }] }],
+    fn: ([x], [keep]) => antler.alphaDropout(x, 0.3, { keep: keep.dtype === x.dtype ? keep : keep.cast(x.dtype) }),
+    bad: [['INVALID_ARGUMENT', () => antler.alphaDropout(t([1, 2], [2]), 1.5)]],
+  },
+  {
+    name: 'featureAlphaDropout(keep)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])], aux: [{ shape: [2, 3, 1], values: [1, 0, 1, 1, 0, 1], dtype: 'float64' }] }],
+    fn: ([x], [keep]) => antler.featureAlphaDropout(x, 0.4, { keep: keep.dtype === x.dtype ? keep : keep.cast(x.dtype) }),
+    bad: [['SHAPE_MISMATCH', () => antler.featureAlphaDropout(t([1, 2], [2]), 0.5)]],
+  },
+  {
+    name: 'dropout1d(keep)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 4])], aux: [{ shape: [2, 3, 1], values: [0, 1, 1, 1, 0, 1], dtype: 'float64' }] }],
+    fn: ([x], [keep]) => antler.dropout1d(x, 0.25, { keep: keep.dtype === x.dtype ? keep : keep.cast(x.dtype) }),
+    bad: [['SHAPE_MISMATCH', () => antler.dropout1d(t([1, 2], [2]), 0.5)]],
+  },
+  {
     name: 'layerNorm',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 5]), anyVals(rng, [5]), anyVals(rng, [5])] }],
     fn: ([x, w, b]) => antler.layerNorm(x, w, b),
@@ -578,6 +597,34 @@ export const OPS: OpInfo[] = [
   },
   { name: 'norm (all, keepDims)', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.norm(x, 'fro', undefined, true) },
   { name: 'normalize', samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4])] }], fn: ([x]) => antler.normalize(x) },
+  {
+    // |a| >= 0.1 and |b| <= 0.05: each difference is at least 0.05 from 0, where the norm is smooth; b broadcasts in the first.
+    name: 'pairwiseDistance',
+    samples: (rng) => [
+      { inputs: [awayFromZero(rng, [3, 4]), vals(rng, [4], -0.05, 0.05)], note: 'x2 broadcast' },
+      { inputs: [awayFromZero(rng, [2, 3]), vals(rng, [2, 3], -0.05, 0.05)], note: 'p 3, keepdim, eps 0' },
+    ],
+    fn: ([a, b]) => (a.shape[0] === 3 ? antler.pairwiseDistance(a, b) : antler.pairwiseDistance(a, b, { p: 3, keepdim: true, eps: 0 })),
+    bad: [['SHAPE_MISMATCH', () => antler.pairwiseDistance(t([1, 2], [2]), t([1, 2, 3], [3]))], ['INVALID_ARGUMENT', () => antler.pairwiseDistance(t([1], [1]), t([1], [1]), { p: -2 })]],
+  },
+  {
+    // One sample per mode, told apart by the length.
+    name: 'interpolate',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 3])], note: 'nearest, scaleFactor 2.5' },
+      { inputs: [anyVals(rng, [1, 2, 4])], note: 'nearest-exact, size 7' },
+      { inputs: [anyVals(rng, [2, 1, 5])], note: 'linear, size 8' },
+      { inputs: [anyVals(rng, [1, 3, 6])], note: 'linear, alignCorners, size 4' },
+    ],
+    fn: ([x]) => {
+      const L = x.shape[2];
+      if (L === 3) return antler.interpolate(x, { scaleFactor: 2.5 });
+      if (L === 4) return antler.interpolate(x, { size: 7, mode: 'nearest-exact' });
+      if (L === 5) return antler.interpolate(x, { size: 8, mode: 'linear' });
+      return antler.interpolate(x, { size: 4, mode: 'linear', alignCorners: true });
+    },
+    bad: [['SHAPE_MISMATCH', () => antler.interpolate(t([1, 2], [1, 2]), { size: 3 })], ['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2], [1, 1, 2]), { size: 3, scaleFactor: 2 })]],
+  },
   { name: 'cosineSimilarity', samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4]), awayFromZero(rng, [3, 4])] }], fn: ([a, b]) => antler.cosineSimilarity(a, b) },
   { name: 'outer', samples: (rng) => [{ inputs: [anyVals(rng, [3]), anyVals(rng, [4])] }], fn: ([a, b]) => antler.outer(a, b), bad: [['SHAPE_MISMATCH', () => antler.outer(t([1, 2], [1, 2]), t([1], [1]))]] },
   {

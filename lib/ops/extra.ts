@@ -134,6 +134,45 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: { axis?: numb
   });
 }
 
+/** Options of {@link pairwiseDistance} (torch.nn.functional.pairwise_distance's keywords). */
+export interface PairwiseDistanceOptions {
+  /** The norm's degree (default 2): a number >= 0, Infinity allowed. */
+  p?: number;
+  /** Added to each difference before its norm (default 1e-6, as PyTorch's). */
+  eps?: number;
+  /** Keep the reduced last axis with size 1 (default false). */
+  keepdim?: boolean;
+}
+
+/**
+ * torch.nn.functional.pairwise_distance: ‖x1 − x2 + eps‖_p over the last
+ * axis of the broadcast shape (x1 and x2 broadcast, ranks may differ; each
+ * at least 1-d). [N, D] and [N, D] give [N]; two [D] give a 0-d tensor;
+ * `keepdim` keeps the last axis as 1. Gradients flow to both (a zero
+ * difference's gradient is 0, as the norm's).
+ */
+export function pairwiseDistance(x1: Tensor, x2: Tensor, options?: PairwiseDistanceOptions): Tensor {
+  const op = 'pairwiseDistance';
+  const o = checkOptions<PairwiseDistanceOptions>(options, op, ['p', 'eps', 'keepdim']);
+  pairFor(op, x1, x2, ['x1', 'x2']);
+  for (const [n, t] of [['x1', x1], ['x2', x2]] as const) {
+    if (t.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: ${n} is int32; expected float32 or float64`);
+    if (t.rank === 0) fail('SHAPE_MISMATCH', `${op}: ${n} is 0-d; expected at least one axis (vectors on the last axis: [N, D] or [D])`);
+  }
+  if (x1.dtype !== x2.dtype) fail('DTYPE_MISMATCH', `${op}: x1 is ${x1.dtype} and x2 ${x2.dtype}; expected one dtype`);
+  const p = o.p === undefined || o.p === null ? 2 : o.p;
+  if (typeof p !== 'number' || !(p >= 0)) fail('INVALID_ARGUMENT', `${op}: p must be a number >= 0 (Infinity allowed); got ${describe(o.p)}`);
+  const eps = o.eps === undefined || o.eps === null ? 1e-6 : checkFinite(o.eps, op, 'eps');
+  const keepdim = o.keepdim === undefined || o.keepdim === null ? false : o.keepdim;
+  if (typeof keepdim !== 'boolean') fail('INVALID_ARGUMENT', `${op}: keepdim must be a boolean; got ${describe(o.keepdim)}`);
+  return pairwiseDistanceUnchecked(x1, x2, p, eps, keepdim);
+}
+
+/** @internal pairwiseDistance once its arguments are checked (tripletMarginLoss' distance too). */
+export function pairwiseDistanceUnchecked(x1: Tensor, x2: Tensor, p: number, eps: number, keepdim = false): Tensor {
+  return tidy(() => norm(add(sub(x1, x2), eps), p, -1, keepdim));
+}
+
 // ---------------------------------------------------------------- tests
 
 /** 1 where x is NaN, else 0, in x's dtype (torch.isnan; antler has no bool dtype, as its comparisons). */

@@ -16,7 +16,7 @@ import { native } from '../native';
 import { arange, checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInt32, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, cast, clamp, concat, div, equal, exp, greater, less, log, log1p, max, maximum, mean, min, minimum, mul, neg, notEqual, readNumbers, reshape, slice, sqrt, square, stack, sub, sum, where, wrap } from './core';
-import { norm } from './extra';
+import { pairwiseDistanceUnchecked } from './extra';
 import { gather, indexSelect, scatterAdd } from './indexing';
 import { any, logSumExp } from './reductions';
 import { unstack } from './shape';
@@ -898,7 +898,7 @@ export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Te
   const swap = o.swap === undefined || o.swap === null ? false : checkBoolean(o.swap, op, 'swap');
   const reduction = checkReduction(o.reduction ?? 'mean', op);
   return tidy(() => {
-    const dist = (u: Tensor, v: Tensor) => norm(add(sub(u, v), eps), p, -1);
+    const dist = (u: Tensor, v: Tensor) => pairwiseDistanceUnchecked(u, v, p, eps);
     const dPos = dist(anchor, positive);
     let dNeg = dist(anchor, negative);
     if (swap) dNeg = minimum(dNeg, dist(positive, negative));

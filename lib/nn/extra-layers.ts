@@ -1,0 +1,156 @@
+/**
+ * Small modules over functional ops: PairwiseDistance, CosineSimilarity, the
+ * 1-D padding modules, Upsample, and the alpha and channel-wise dropouts
+ * (PyTorch's names, defaults and settings).
+ */
+import { fail } from '../errors';
+import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
+import { alphaDropout, dropout1d, featureAlphaDropout, interpolate, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
+import { pad, PadMode } from '../ops/shape';
+import { checkTensor, Tensor } from '../tensor';
+import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { Module } from './module';
+
+/** nn.PairwiseDistance({p 2, eps 1e-6, keepdim false}): pairwiseDistance(x1, x2) over the last axis. */
+export class PairwiseDistance extends Module {
+  readonly p: number;
+  readonly eps: number;
+  readonly keepdim: boolean;
+  constructor(options?: { p?: number; eps?: number; keepdim?: boolean }) {
+    super();
+    const o = checkOptions<{ p: number; eps: number; keepdim: boolean }>(options, 'PairwiseDistance', ['p', 'eps', 'keepdim']);
+    this.p = o.p ?? 2;
+    this.eps = o.eps ?? 1e-6;
+    this.keepdim = o.keepdim ?? false;
+    if (typeof this.p !== 'number' || !(this.p >= 0)) fail('INVALID_ARGUMENT', `PairwiseDistance: p must be a number >= 0 (Infinity allowed); got ${describe(o.p)}`);
+    checkFinite(this.eps, 'PairwiseDistance', 'eps');
+    if (typeof this.keepdim !== 'boolean') fail('INVALID_ARGUMENT', `PairwiseDistance: keepdim must be a boolean; got ${describe(o.keepdim)}`);
+  }
+  forward(x1: Tensor, x2: Tensor): Tensor {
+    return pairwiseDistance(x1, x2, { p: this.p, eps: this.eps, keepdim: this.keepdim });
+  }
+}
+
+/** nn.CosineSimilarity({dim 1, eps 1e-8}): cosineSimilarity(x1, x2) along dim, each norm clamped at eps. */
+export class CosineSimilarity extends Module {
+  readonly dim: number;
+  readonly eps: number;
+  constructor(options?: { dim?: number; eps?: number }) {
+    super();
+    const o = checkOptions<{ dim: number; eps: number }>(options, 'CosineSimilarity', ['dim', 'eps']);
+    this.dim = o.dim ?? 1;
+    this.eps = o.eps ?? 1e-8;
+    if (!Number.isInteger(this.dim)) fail('INVALID_ARGUMENT', `CosineSimilarity: dim must be an integer; got ${describe(o.dim)}`);
+    checkFinite(this.eps, 'CosineSimilarity', 'eps');
+  }
+  forward(x1: Tensor, x2: Tensor): Tensor {
+    return cosineSimilarity(x1, x2, { axis: this.dim, eps: this.eps });
+  }
+}
+
+/** The 1-D padding modules' common part: [left, right] on the last axis of [C, L] or [N, C, L]. */
+abstract class Pad1d extends Module {
+  readonly paddingLeft: number;
+  readonly paddingRight: number;
+  protected abstract readonly mode: PadMode;
+  constructor(padding: number | readonly [number, number]) {
+    super();
+    const name = new.target.name;
+    const pair = typeof padding === 'number' ? [padding, padding] : padding;
+    if (!Array.isArray(pair) || pair.length !== 2)
+      fail('INVALID_ARGUMENT', `${name}: padding must be an integer or [left, right]; got ${describe(padding)}`);
+    this.paddingLeft = checkInteger(pair[0], name, 'padding (left)');
+    this.paddingRight = checkInteger(pair[1], name, 'padding (right)');
+  }
+  protected fill(): number | undefined {
+    return undefined;
+  }
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    checkTensor(x, name, 'input');
+    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${name}: input has shape ${shapeText(x.shape)}; expected [C, L] or [N, C, L]`);
+    const pads = x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [this.paddingLeft, this.paddingRight] : [0, 0]));
+    const v = this.fill();
+    return pad(x, pads, { mode: this.mode, ...(v === undefined ? {} : { value: v }) });
+  }
+}
+
+/** nn.ConstantPad1d(padding, value): pads the last axis of [C, L] / [N, C, L] with value (padding an integer >= 0 or [left, right]). */
+export class ConstantPad1d extends Pad1d {
+  protected readonly mode = 'constant';
+  readonly value: number;
+  constructor(padding: number | readonly [number, number], value: number) {
+    super(padding);
+    this.value = checkFinite(value, 'ConstantPad1d', 'value');
+  }
+  protected fill(): number {
+    return this.value;
+  }
+}
+/** nn.ZeroPad1d(padding): ConstantPad1d with 0. */
+export class ZeroPad1d extends Pad1d {
+  protected readonly mode = 'constant';
+}
+/** nn.ReflectionPad1d(padding): mirrors without repeating the edge (each side's padding < L). */
+export class ReflectionPad1d extends Pad1d {
+  protected readonly mode = 'reflect';
+}
+/** nn.ReplicationPad1d(padding): repeats the edge elements. */
+export class ReplicationPad1d extends Pad1d {
+  protected readonly mode = 'replicate';
+}
+/** nn.CircularPad1d(padding): wraps around (each side's padding <= L). */
+export class CircularPad1d extends Pad1d {
+  protected readonly mode = 'circular';
+}
+
+/** nn.Upsample({size, scaleFactor, mode 'nearest', alignCorners, recomputeScaleFactor}): interpolate for [N, C, L]. */
+export class Upsample extends Module {
+  readonly size?: number;
+  readonly scaleFactor?: number;
+  readonly mode: InterpolateMode;
+  readonly alignCorners?: boolean;
+  readonly recomputeScaleFactor?: boolean;
+  constructor(options?: InterpolateOptions) {
+    super();
+    const o = checkOptions<InterpolateOptions>(options, 'Upsample', ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
+    const one = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
+    if (o.size !== undefined && o.size !== null) this.size = one(o.size) as number;
+    if (o.scaleFactor !== undefined && o.scaleFactor !== null) this.scaleFactor = one(o.scaleFactor) as number;
+    this.mode = o.mode ?? 'nearest';
+    if (o.alignCorners !== undefined && o.alignCorners !== null) this.alignCorners = o.alignCorners;
+    if (o.recomputeScaleFactor !== undefined && o.recomputeScaleFactor !== null) this.recomputeScaleFactor = o.recomputeScaleFactor;
+    if (!['nearest', 'linear', 'nearest-exact'].includes(this.mode as string))
+      fail('INVALID_ARGUMENT', `Upsample: mode must be 'nearest', 'nearest-exact' or 'linear'; got ${describe(o.mode)}`);
+    if ((this.size === undefined) === (this.scaleFactor === undefined))
+      fail('INVALID_ARGUMENT', `Upsample: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
+  }
+  forward(x: Tensor): Tensor {
+    return interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners, recomputeScaleFactor: this.recomputeScaleFactor });
+  }
+}
+
+/** The dropouts below: p in [0, 1], applied in training mode only. */
+abstract class DropoutBase extends Module {
+  protected abstract readonly fn: (x: Tensor, p: number, o: { training: boolean }) => Tensor;
+  constructor(readonly p = 0.5) {
+    super();
+    checkFinite(p, new.target.name, 'p');
+    if (p < 0 || p > 1) fail('INVALID_ARGUMENT', `${new.target.name}: p must be in [0, 1]; got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x, this.p, { training: this.training });
+  }
+}
+/** nn.AlphaDropout(p = 0.5): alphaDropout in training mode (for SELU networks), identity in eval mode. */
+export class AlphaDropout extends DropoutBase {
+  protected readonly fn = alphaDropout;
+}
+/** nn.FeatureAlphaDropout(p = 0.5): featureAlphaDropout (one draw per channel) in training mode. */
+export class FeatureAlphaDropout extends DropoutBase {
+  protected readonly fn = featureAlphaDropout;
+}
+/** nn.Dropout1d(p = 0.5): dropout1d (whole channels of [N, C, L] or [C, L]) in training mode. */
+export class Dropout1d extends DropoutBase {
+  protected readonly fn = dropout1d;
+}
