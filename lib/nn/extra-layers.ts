@@ -124,6 +124,9 @@ export class Upsample extends Module {
       fail('INVALID_ARGUMENT', `Upsample: mode must be 'nearest', 'nearest-exact' or 'linear'; got ${describe(o.mode)}`);
     if ((this.size === undefined) === (this.scaleFactor === undefined))
       fail('INVALID_ARGUMENT', `Upsample: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
+    if (this.size !== undefined) checkInteger(this.size, 'Upsample', 'size', 1);
+    if (this.scaleFactor !== undefined && !(checkFinite(this.scaleFactor, 'Upsample', 'scaleFactor') > 0))
+      fail('INVALID_ARGUMENT', `Upsample: scaleFactor must be > 0; got ${this.scaleFactor}`);
   }
   forward(x: Tensor): Tensor {
     return interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners, recomputeScaleFactor: this.recomputeScaleFactor });

@@ -326,6 +326,9 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
       expectAntlerError(() => antler.interpolate(x, { size: 4, recomputeScaleFactor: true }), 'INVALID_ARGUMENT', /needs scaleFactor/);
       expectAntlerError(() => antler.interpolate(x.cast('int32'), { size: 4 }), 'DTYPE_MISMATCH', /int32/);
       expectAntlerError(() => new nn.Upsample({ mode: 'linear' }), 'INVALID_ARGUMENT', /neither/);
+      expectAntlerError(() => new nn.Upsample({ size: 0 }), 'INVALID_ARGUMENT', /size must be an integer >= 1/);
+      expectAntlerError(() => new nn.Upsample({ scaleFactor: [0] }), 'INVALID_ARGUMENT', /scaleFactor must be > 0/);
+      expectAntlerError(() => new nn.Upsample({ size: [2, 3] }), 'INVALID_ARGUMENT', /size must be/);
     });
   });
 });
