@@ -870,6 +870,8 @@ class ModuleCopier {
   /** The copy whose fields are being copied (innermost last), and the tensors made while each was. */
   private readonly open: Module[] = [];
   private readonly madeFor = new Map<Module, Tensor[]>();
+  /** Sub-modules copied by a clone() of their own class (freed if the whole copy fails). */
+  private readonly selfCopied: Module[] = [];
 
   copy(v: unknown): unknown {
     if (typeof v !== 'object' || v === null) return v; // functions are shared, as deepcopy shares them
@@ -889,6 +891,7 @@ class ModuleCopier {
       // A sub-module whose class copies itself (a clone() of its own) is copied by it.
       if (this.memo.size > 0 && v.clone !== Module.prototype.clone) {
         const own = v.clone();
+        this.selfCopied.push(own);
         this.memo.set(v, own);
         return own;
       }
@@ -927,8 +930,11 @@ class ModuleCopier {
       this.memo.set(v, c);
       return c;
     }
-    if (v instanceof ArrayBuffer) return v.slice(0);
-    if (v instanceof Date) return new Date(v.getTime());
+    if (v instanceof ArrayBuffer || v instanceof Date) {
+      const c = v instanceof Date ? new Date(v.getTime()) : v.slice(0);
+      this.memo.set(v, c);
+      return c;
+    }
     // What holds no fields of its own to copy (or cannot be read field by field) is shared.
     if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise || v instanceof RegExp || v instanceof Error) return v;
     if (v instanceof PackedSequence) {
@@ -981,6 +987,7 @@ class ModuleCopier {
   /** The copy failed: free the tensors it made. */
   abandon(): void {
     for (const t of this.made) if (!t.isDisposed) t.dispose();
+    for (const m of this.selfCopied) if (!m.isDisposed) m.dispose();
   }
 }
 
