@@ -4,7 +4,7 @@
  * 'linear'), and the alpha and channel-wise dropouts (alphaDropout,
  * featureAlphaDropout, dropout1d). Index and weight vectors are built on the
  * host once per call with PyTorch's index arithmetic (in float32 for a
- * float32 input, as its CPU kernels), then applied by gathers.
+ * float32 input and float64 for float64, as its CPU kernels), then applied by gathers.
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -80,11 +80,15 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   const index = (a: ArrayLike<number>) => tensor(Int32Array.from(a), [out], { dtype: 'int32', device: x.device });
   if (mode !== 'linear') {
     const src = new Int32Array(out);
-    // nearest_neighbor_(exact_)compute_source_index: a float scale, floorf of a float product, capped at L − 1.
-    const s = scaleValue(Math.fround);
+    // The CPU kernel's HelperInterpNearest(Exact): the scale and source position in x's precision
+    // (double for float64), then floorf — the position rounded to float before its floor — capped at L − 1.
+    // 'nearest' takes scale · j; 'nearest-exact' max(scale · (j + 0.5) − 0.5, 0) + 0.5.
+    const s = scaleValue(f);
     // (No shortcut for out = L or 2L, as the CPU kernel: with a scaleFactor, 1/scaleFactor decides.)
-    for (let j = 0; j < out; j++)
-      src[j] = Math.min(Math.floor(mode === 'nearest' ? Math.fround(Math.fround(j) * s) : Math.fround((j + 0.5) * s)), L - 1);
+    for (let j = 0; j < out; j++) {
+      const real = mode === 'nearest' ? f(s * j) : f(Math.max(f(f(s * f(j + 0.5)) - 0.5), 0) + 0.5);
+      src[j] = Math.min(Math.floor(Math.fround(real)), L - 1);
+    }
     return tidy(() => indexSelect(x, 2, index(src)));
   }
   // upsample_linear1d: area_pixel_compute_scale / _source_index and guard_index_and_lambda, in opmath (float for float32).

@@ -64,16 +64,17 @@ function pairwiseRef(a: number[], sa: number[], b: number[], sb: number[], p: nu
 
 /**
  * PyTorch's 1-D interpolation as (i0, i1, w0, w1) per output position, in
- * float64 (a float64 input's kernel; nearest's scale is a float in PyTorch).
+ * float64 (a float64 input's kernel: the nearest modes' source position too
+ * is a double, rounded to float only by the kernel's floorf).
  */
 function interpRef(L: number, o: { size?: number; scaleFactor?: number; mode: string; alignCorners?: boolean; recompute?: boolean }) {
   const out = o.size ?? Math.floor(L * o.scaleFactor!);
   const given = o.scaleFactor !== undefined && !o.recompute ? o.scaleFactor : undefined;
   const idx: [number, number, number, number][] = [];
   if (o.mode !== 'linear') {
-    const s = Math.fround(given !== undefined ? 1 / given : Math.fround(L) / out);
+    const s = given !== undefined ? 1 / given : L / out;
     for (let j = 0; j < out; j++) {
-      const src = o.mode === 'nearest' ? Math.fround(j * s) : Math.fround((j + 0.5) * s);
+      const src = Math.fround(o.mode === 'nearest' ? j * s : Math.max(s * (j + 0.5) - 0.5, 0) + 0.5);
       const k = Math.min(Math.floor(src), L - 1);
       idx.push([k, k, 1, 0]);
     }
@@ -290,6 +291,16 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
       expectClose(antler.interpolate(r, { scaleFactor: 1.3, mode: 'linear' }).dataSync(), [0, 0.6538461538461537, 1.4230769230769231, 2.1923076923076925, 2.9615384615384617], 1e-12, 1e-12);
       expectClose(antler.interpolate(r, { size: 7, mode: 'linear', alignCorners: true }).dataSync(), [0, 0.5, 1, 1.5, 2, 2.5, 3], 1e-14, 1e-14);
       expect(Array.from(antler.interpolate(r, { scaleFactor: [2] }).dataSync())).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+      // A float64 input's nearest modes compute the source position in double (floorf rounds it to
+      // float last): 97 / 3.88 reads sample 25, not 24 (a float scale's product), and (34 + 0.5) / 2.3
+      // reads 15, not 14 (torch 1.13).
+      const x26 = antler.arange(0, 26, 1, F64).reshape([1, 1, 26]);
+      expect(antler.interpolate(x26, { scaleFactor: 3.88 }).dataSync()[97]).toBe(25);
+      const x16 = antler.arange(0, 16, 1, F64).reshape([1, 1, 16]);
+      expect(antler.interpolate(x16, { scaleFactor: 2.3, mode: 'nearest-exact' }).dataSync()[34]).toBe(15);
+      // A float32 input keeps the float arithmetic: 24 and 14 there (torch 1.13 too).
+      expect(antler.interpolate(antler.arange(0, 26).reshape([1, 1, 26]), { scaleFactor: 3.88 }).dataSync()[97]).toBe(24);
+      expect(antler.interpolate(antler.arange(0, 16).reshape([1, 1, 16]), { scaleFactor: 2.3, mode: 'nearest-exact' }).dataSync()[34]).toBe(14);
     });
   });
 
