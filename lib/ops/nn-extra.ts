@@ -100,10 +100,12 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
       w0[j] = 1;
       continue;
     }
-    let real = align ? f(scale * j) : f(f(scale * f(j + 0.5)) - 0.5);
+    // The scale is a float for a float32 input, but the source position and its weight are
+    // double (the weight rounded to float last): torch 1.13's CPU weights, to the bit.
+    let real = align ? scale * j : scale * (j + 0.5) - 0.5;
     if (!align && real < 0) real = 0;
     const k = Math.min(Math.floor(real), L - 1);
-    const lambda = Math.min(Math.max(f(real - k), 0), 1);
+    const lambda = f(Math.min(Math.max(real - k, 0), 1));
     i0[j] = k;
     i1[j] = k + (k < L - 1 ? 1 : 0);
     w1[j] = lambda;

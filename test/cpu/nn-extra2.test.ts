@@ -298,6 +298,11 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
       expect(antler.interpolate(x26, { scaleFactor: 3.88 }).dataSync()[97]).toBe(25);
       const x16 = antler.arange(0, 16, 1, F64).reshape([1, 1, 16]);
       expect(antler.interpolate(x16, { scaleFactor: 2.3, mode: 'nearest-exact' }).dataSync()[34]).toBe(15);
+      // float32 'linear': a float scale, the source position and weight in double (torch 1.13's
+      // weights to the bit): L 10 → 9 reads 4.5000002 at j = 4, weights 0.49999976 and 0.50000024.
+      const hot = (i: number) => tensor(Array.from({ length: 10 }, (_, k) => (k === i ? 1 : 0)), [1, 1, 10]);
+      expect(antler.interpolate(hot(4), { size: 9, mode: 'linear' }).dataSync()[4]).toBe(0.4999997615814209);
+      expect(antler.interpolate(hot(5), { size: 9, mode: 'linear' }).dataSync()[4]).toBe(0.5000002384185791);
       // A float32 input keeps the float arithmetic: 24 and 14 there (torch 1.13 too).
       expect(antler.interpolate(antler.arange(0, 26).reshape([1, 1, 26]), { scaleFactor: 3.88 }).dataSync()[97]).toBe(24);
       expect(antler.interpolate(antler.arange(0, 16).reshape([1, 1, 16]), { scaleFactor: 2.3, mode: 'nearest-exact' }).dataSync()[34]).toBe(14);
