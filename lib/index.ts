@@ -65,6 +65,11 @@ export { squeeze, unsqueeze, expandDims, flatten, split, chunk, unstack, tile, p
 export type { PadMode, PadOptions } from './ops/shape';
 export type { PairwiseDistanceOptions } from './ops/extra';
 export { padSequence } from './ops/sequence';
+// The op families below export everything they define (functions and option types).
+export * from './ops/pointwise';
+export * from './ops/statistics';
+export * from './ops/products';
+export * from './ops/selection';
 export { conv1d, convTranspose1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';

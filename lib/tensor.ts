@@ -17,6 +17,10 @@ import type * as NnOpsModule from './ops/nn';
 import type * as ShapeOpsModule from './ops/shape';
 import type * as ExtraOpsModule from './ops/extra';
 import type * as ReductionsModule from './ops/reductions';
+import type * as PointwiseModule from './ops/pointwise';
+import type * as StatisticsModule from './ops/statistics';
+import type * as ProductsModule from './ops/products';
+import type * as SelectionModule from './ops/selection';
 import {
   checkBoolean,
   checkDevice,
@@ -47,6 +51,10 @@ let shapeModule: typeof ShapeOpsModule | undefined;
 let nnOpsModule: typeof NnOpsModule | undefined;
 let extraModule: typeof ExtraOpsModule | undefined;
 let reductionsModule: typeof ReductionsModule | undefined;
+let pointwiseModule: typeof PointwiseModule | undefined;
+let statisticsModule: typeof StatisticsModule | undefined;
+let productsModule: typeof ProductsModule | undefined;
+let selectionModule: typeof SelectionModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 /** The typed array of each dtype. */
@@ -778,6 +786,18 @@ export class Tensor {
   triu(diagonal = 0): Tensor {
     return extraModule!.triu(this, diagonal);
   }
+  // Methods of lib/ops/pointwise.ts (pointwiseModule), each the function with the tensor first.
+  // (end of pointwise methods)
+
+  // Methods of lib/ops/statistics.ts (statisticsModule), each the function with the tensor first.
+  // (end of statistics methods)
+
+  // Methods of lib/ops/products.ts (productsModule), each the function with the tensor first.
+  // (end of products methods)
+
+  // Methods of lib/ops/selection.ts (selectionModule), each the function with the tensor first.
+  // (end of selection methods)
+
   isNaN(): Tensor {
     return extraModule!.isNaN(this);
   }
@@ -1344,3 +1364,11 @@ nnOpsModule = require('./ops/nn') as typeof NnOpsModule;
 extraModule = require('./ops/extra') as typeof ExtraOpsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 reductionsModule = require('./ops/reductions') as typeof ReductionsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+pointwiseModule = require('./ops/pointwise') as typeof PointwiseModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+statisticsModule = require('./ops/statistics') as typeof StatisticsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+productsModule = require('./ops/products') as typeof ProductsModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+selectionModule = require('./ops/selection') as typeof SelectionModule;

@@ -7,6 +7,10 @@
 import * as antler from '../lib';
 import type { Tensor } from '../lib';
 import { Rng } from './helpers';
+import { POINTWISE_OPS, POINTWISE_NOT_OPS } from './opinfo-pointwise';
+import { STATISTICS_OPS, STATISTICS_NOT_OPS } from './opinfo-statistics';
+import { PRODUCTS_OPS, PRODUCTS_NOT_OPS } from './opinfo-products';
+import { SELECTION_OPS, SELECTION_NOT_OPS } from './opinfo-selection';
 
 export interface InputSpec {
   shape: number[];
@@ -1033,3 +1037,8 @@ function shuffledDistinct(rng: Rng, count: number): number[] {
   // Distinct values spaced 0.05 apart so max/min have no ties, in random order.
   return shuffled(rng, Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01)));
 }
+
+// The op families with registries of their own.
+OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS);
+/** Exported functions of those families that are not differentiable ops (see opinfo.test.ts). */
+export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS];

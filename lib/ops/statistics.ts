@@ -1,0 +1,2 @@
+/** Reductions and scans beyond core (PyTorch's reduction ops): amax, median, quantile, cummax, … */
+export {};

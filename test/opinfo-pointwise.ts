@@ -1,0 +1,7 @@
+// Registry entries of lib/ops/pointwise.ts (appended to OPS in test/opinfo.ts).
+// Use opinfo.ts's helpers only inside samples() and bad thunks: this file is loaded while opinfo.ts is.
+import type { OpInfo } from './opinfo';
+
+export const POINTWISE_OPS: OpInfo[] = [];
+/** Exported functions of lib/ops/pointwise.ts that are not differentiable ops of their own (tested in their own files). */
+export const POINTWISE_NOT_OPS: string[] = [];
