@@ -151,7 +151,9 @@ describe(`fused DEER solve on the CPU equals the iteration by launches (seed ${S
       const column = (y: Float64Array, b: number) => Float64Array.from({ length: T * n }, (_, k) => y[(Math.floor(k / n) * B + b) * n + (k % n)]);
       expect(fused.stats.fallbackSequences).toEqual([0, 1, 2, 3].filter((b) => !fused.stats.converged[b]));
       expect(fused.stats.fallbackSequences.length).toBeGreaterThan(0);
-      expect(fused.stats.iterations).toBeLessThan(50);
+      // Every sequence stopped by the stall rule, not by maxIters: over 6,000 draws the solve took
+      // 40–70 iterations (the residual jitters to a new low now and then, restarting the count of 8).
+      expect(fused.stats.iterations).toBeLessThan(stuck.maxIters);
       for (const b of [0, 1, 2, 3]) {
         if (fused.stats.converged[b]) relClose(column(fused.y, b), column(seq.y, b), 1e-5, `${mode} sequence ${b} (converged)`);
         else expect(Array.from(column(fused.y, b))).toEqual(Array.from(column(seq.y, b)));
