@@ -12,7 +12,7 @@ import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkNumber, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, cast, concat, equal, max, matmul, mul, notEqual, permute, readNumbers, reshape, slice, sub, sum, where, min as minOf,
+  abs, add, broadcastTo, cast, concat, equal, max, matmul, mul, permute, readNumbers, reshape, slice, sub, sum, where, min as minOf,
 } from './core';
 import { isFinite as isFiniteT, norm } from './extra';
 import { pad } from './shape';
@@ -584,12 +584,10 @@ export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
     const a = reshape(x1, [...x1.shape.slice(0, -1), 1, m]);
     const b = reshape(x2, [...x2.shape.slice(0, -2), 1, ...x2.shape.slice(-2)]);
     const d = sub(a, b);
-    if (p === 0 || p === 1 || p === 2) return norm(d, p, -1);
-    // Zero differences contribute 0 and get gradient 0 (|d|^(p−1) would be ∞ there for p < 1).
-    const dz = where(notEqual(d, 0), d, 0);
-    if (p !== Infinity) return norm(dz, p, -1);
+    // norm's gradient is PyTorch's cdist's: 0 at a zero distance and at a zero difference (also for p < 1).
+    if (p !== Infinity) return norm(d, p, -1);
     // p = ∞: the largest |d|, every coordinate at it taking the whole gradient (PyTorch's cdist, not amax's share).
-    const ad = abs(dz);
+    const ad = abs(d);
     const top = max(ad, -1, true).detach();
     const s = sum(mul(ad, equal(ad, top)), -1);
     const value = reshape(top, top.shape.slice(0, -1));

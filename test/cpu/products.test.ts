@@ -529,3 +529,28 @@ describe(`cross, cdist, meshgrid (seed ${SEED})`, () => {
     });
   });
 });
+
+describe('Tensor methods', () => {
+  test('each method is its function with the tensor first', () => {
+    tidy(() => {
+      const m = t64(randomArray(rng, 6), [2, 3]), sq = t64(randomArray(rng, 4), [2, 2]), b = t64(randomArray(rng, 8), [2, 2, 2]);
+      const v3 = t64(randomArray(rng, 3), [3]), w3 = t64(randomArray(rng, 3), [3]), v2 = t64(randomArray(rng, 2), [2]);
+      const pairs: [Tensor, Tensor][] = [
+        [b.bmm(b), antler.bmm(b, b)],
+        [v2.addmm(sq, sq, { beta: 2 }), antler.addmm(v2, sq, sq, { beta: 2 })],
+        [v2.addmv(sq, v2, { alpha: 3 }), antler.addmv(v2, sq, v2, { alpha: 3 })],
+        [sq.baddbmm(b, b), antler.baddbmm(sq, b, b)],
+        [sq.addbmm(b, b), antler.addbmm(sq, b, b)],
+        [m.kron(sq), antler.kron(m, sq)],
+        [m.diag(1), antler.diag(m, 1)],
+        [b.diagonal({ axis1: 1, axis2: 2 }), antler.diagonal(b, { axis1: 1, axis2: 2 })],
+        [m.diagEmbed({ offset: -1 }), antler.diagEmbed(m, { offset: -1 })],
+        [v3.cross(w3), antler.cross(v3, w3)],
+      ];
+      for (const [x, y] of pairs) {
+        expect(x.shape).toEqual(y.shape);
+        expectExact(read(x), read(y));
+      }
+    });
+  });
+});
