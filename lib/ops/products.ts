@@ -584,6 +584,8 @@ export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
     const a = reshape(x1, [...x1.shape.slice(0, -1), 1, m]);
     const b = reshape(x2, [...x2.shape.slice(0, -2), 1, ...x2.shape.slice(-2)]);
     const d = sub(a, b);
+    // No coordinates: distances 0, as PyTorch (a max over an empty axis would throw).
+    if (m === 0) return sum(d, -1);
     // norm's gradient is PyTorch's cdist's: 0 at a zero distance and at a zero difference (also for p < 1).
     if (p !== Infinity) return norm(d, p, -1);
     // p = ∞: the largest |d|, every coordinate at it taking the whole gradient (PyTorch's cdist, not amax's share).

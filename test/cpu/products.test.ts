@@ -501,6 +501,10 @@ describe(`cross, cdist, meshgrid (seed ${SEED})`, () => {
       expect(y.shape).toEqual([2, 3, 4]);
       const ref = [0, 1].flatMap((k) => cdistRef(a.slice(k * 6, k * 6 + 6), b, 3, 4, 2, 2, new Array(12).fill(0)).d);
       expectClose(read(y), ref, 1e-12, 1e-12);
+      for (const p of [0, 1, 2, 0.5, Infinity]) {
+        expectExact(read(antler.cdist(antler.zeros([2, 0], F64), antler.zeros([3, 0], F64), p)), [0, 0, 0, 0, 0, 0]);
+        expect(antler.cdist(antler.zeros([0, 2], F64), antler.zeros([3, 2], F64), p).shape).toEqual([0, 3]);
+      }
       expectAntlerError(() => antler.cdist(t64(a, [6, 2]), t64(b, [2, 4])), 'SHAPE_MISMATCH', /columns/);
       expectAntlerError(() => antler.cdist(t64(a, [12]), t64(b, [4, 2])), 'SHAPE_MISMATCH', /at least 2 dims/);
       expectAntlerError(() => antler.cdist(t64(a, [6, 2]), t64(b, [4, 2]), -1), 'INVALID_ARGUMENT', /p must be/);
