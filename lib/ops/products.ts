@@ -339,7 +339,9 @@ export function mv(m: Tensor, v: Tensor): Tensor {
 
 /** Options of addmm, addmv, baddbmm and addbmm: out = beta · input + alpha · product (both default 1). */
 export interface AddProductOptions {
+  /** The factor of input (default 1); 0 ignores input, its NaN and ∞ too, as PyTorch. Integral for int32. */
   beta?: number;
+  /** The factor of the product (default 1). Integral for int32. */
   alpha?: number;
 }
 
