@@ -243,7 +243,7 @@ describe(`mm, bmm, mv and the add* forms (seed ${SEED})`, () => {
     }
   });
 
-  test('beta 0 ignores input (NaN not propagated); int32; tensor methods', () => {
+  test('beta 0 ignores input (NaN not propagated); int32', () => {
     tidy(() => {
       const m1 = t64([1, 2, 3, 4], [2, 2]), nan = t64([NaN, NaN], [2]);
       expectExact(read(antler.addmm(nan, m1, m1, { beta: 0, alpha: 2 })), [14, 20, 30, 44]);
@@ -253,8 +253,6 @@ describe(`mm, bmm, mv and the add* forms (seed ${SEED})`, () => {
       expectExact(read(p), [7, 10, 15, 22]);
       expectExact(read(antler.addmm(i32, i32, i32, { beta: 2, alpha: 3 })), [23, 34, 51, 74]);
       expectAntlerError(() => antler.addmm(i32, i32, i32, { beta: 0.5 }), 'INVALID_ARGUMENT', /integers for int32/);
-      expectExact(read(m1.mm(m1)), [7, 10, 15, 22]);
-      expectExact(read(m1.mv(t64([1, 1], [2]))), [3, 7]);
     });
   });
 
@@ -538,18 +536,11 @@ describe('Tensor methods', () => {
   test('each method is its function with the tensor first', () => {
     tidy(() => {
       const m = t64(randomArray(rng, 6), [2, 3]), sq = t64(randomArray(rng, 4), [2, 2]), b = t64(randomArray(rng, 8), [2, 2, 2]);
-      const v3 = t64(randomArray(rng, 3), [3]), w3 = t64(randomArray(rng, 3), [3]), v2 = t64(randomArray(rng, 2), [2]);
       const pairs: [Tensor, Tensor][] = [
-        [b.bmm(b), antler.bmm(b, b)],
-        [v2.addmm(sq, sq, { beta: 2 }), antler.addmm(v2, sq, sq, { beta: 2 })],
-        [v2.addmv(sq, v2, { alpha: 3 }), antler.addmv(v2, sq, v2, { alpha: 3 })],
-        [sq.baddbmm(b, b), antler.baddbmm(sq, b, b)],
-        [sq.addbmm(b, b), antler.addbmm(sq, b, b)],
-        [m.kron(sq), antler.kron(m, sq)],
         [m.diag(1), antler.diag(m, 1)],
         [b.diagonal({ axis1: 1, axis2: 2 }), antler.diagonal(b, { axis1: 1, axis2: 2 })],
         [m.diagEmbed({ offset: -1 }), antler.diagEmbed(m, { offset: -1 })],
-        [v3.cross(w3), antler.cross(v3, w3)],
+        [sq.trace(), antler.trace(sq)],
       ];
       for (const [x, y] of pairs) {
         expect(x.shape).toEqual(y.shape);
