@@ -793,6 +793,38 @@ export class Tensor {
   // (end of statistics methods)
 
   // Methods of lib/ops/products.ts (productsModule), each the function with the tensor first.
+  /** The matrix product with a 2-D `other` (torch's x.mm(other)). */
+  mm(other: Tensor): Tensor {
+    return productsModule!.mm(this, other);
+  }
+  /** The batched matrix product with a 3-D `other` (torch's x.bmm(other)). */
+  bmm(other: Tensor): Tensor {
+    return productsModule!.bmm(this, other);
+  }
+  /** The matrix-vector product with a 1-D `vec` (torch's x.mv(vec)). */
+  mv(vec: Tensor): Tensor {
+    return productsModule!.mv(this, vec);
+  }
+  /** beta · this + alpha · (m1 @ m2) (torch's x.addmm(m1, m2)). */
+  addmm(m1: Tensor, m2: Tensor, options?: ProductsModule.AddProductOptions): Tensor {
+    return productsModule!.addmm(this, m1, m2, options);
+  }
+  /** beta · this + alpha · (mat @ vec) (torch's x.addmv(mat, vec)). */
+  addmv(mat: Tensor, vec: Tensor, options?: ProductsModule.AddProductOptions): Tensor {
+    return productsModule!.addmv(this, mat, vec, options);
+  }
+  /** beta · this + alpha · bmm(b1, b2) (torch's x.baddbmm(b1, b2)). */
+  baddbmm(b1: Tensor, b2: Tensor, options?: ProductsModule.AddProductOptions): Tensor {
+    return productsModule!.baddbmm(this, b1, b2, options);
+  }
+  /** beta · this + alpha · Σ_b b1[b] @ b2[b] (torch's x.addbmm(b1, b2)). */
+  addbmm(b1: Tensor, b2: Tensor, options?: ProductsModule.AddProductOptions): Tensor {
+    return productsModule!.addbmm(this, b1, b2, options);
+  }
+  /** The Kronecker product with `other` (torch's x.kron(other)). */
+  kron(other: Tensor): Tensor {
+    return productsModule!.kron(this, other);
+  }
   /** The sum of the main diagonal of a 2-D tensor (torch's x.trace()). */
   trace(): Tensor {
     return productsModule!.trace(this);
@@ -808,6 +840,10 @@ export class Tensor {
   /** The last axis placed on the diagonal of two new axes (torch's x.diag_embed()). */
   diagEmbed(options?: ProductsModule.DiagonalOptions): Tensor {
     return productsModule!.diagEmbed(this, options);
+  }
+  /** The cross product with `other` along `axis` of size 3 (torch's x.cross(other, dim), torch.linalg.cross's default axis −1). */
+  cross(other: Tensor, axis = -1): Tensor {
+    return productsModule!.cross(this, other, axis);
   }
   // (end of products methods)
 

@@ -598,6 +598,15 @@ describe(`op methods (seed ${SEED})`, () => {
       ['tile', () => x.tile([2, 1]), () => a.tile(x, [2, 1])],
       ['roll', () => x.roll([1, -1], [0, 1]), () => a.roll(x, [1, -1], [0, 1])],
       ['pad', () => x.pad([[1, 0], [0, 2]], { value: 3 }), () => a.pad(x, [[1, 0], [0, 2]], { value: 3 })],
+      ['mm', () => x.mm(y.transpose()), () => a.mm(x, y.transpose())],
+      ['bmm', () => x.reshape([3, 2, 2]).bmm(y.reshape([3, 2, 2])), () => a.bmm(x.reshape([3, 2, 2]), y.reshape([3, 2, 2]))],
+      ['mv', () => x.mv(vec2), () => a.mv(x, vec2)],
+      ['addmm', () => vec.slice([0], [3]).addmm(x, y.transpose(), { beta: 2 }), () => a.addmm(vec.slice([0], [3]), x, y.transpose(), { beta: 2 })],
+      ['addmv', () => vec.slice([0], [3]).addmv(x, vec2, { alpha: 3 }), () => a.addmv(vec.slice([0], [3]), x, vec2, { alpha: 3 })],
+      ['baddbmm', () => y.reshape([3, 2, 2]).baddbmm(x.reshape([3, 2, 2]), x.reshape([3, 2, 2])), () => a.baddbmm(y.reshape([3, 2, 2]), x.reshape([3, 2, 2]), x.reshape([3, 2, 2]))],
+      ['addbmm', () => vec2.reshape([2, 2]).addbmm(x.reshape([3, 2, 2]), y.reshape([3, 2, 2])), () => a.addbmm(vec2.reshape([2, 2]), x.reshape([3, 2, 2]), y.reshape([3, 2, 2]))],
+      ['kron', () => x.kron(vec2), () => a.kron(x, vec2)],
+      ['cross', () => x.slice([0, 0], [-1, 3]).cross(y.slice([0, 1], [-1, 3])), () => a.cross(x.slice([0, 0], [-1, 3]), y.slice([0, 1], [-1, 3]))],
     ];
   }
   const make = (dtype: DType) => {
