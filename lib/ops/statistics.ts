@@ -1,2 +1,479 @@
-/** Reductions and scans beyond core (PyTorch's reduction ops): amax, median, quantile, cummax, … */
-export {};
+/**
+ * Reductions and scans beyond core (PyTorch's reduction ops): amax, median,
+ * quantile, cummax, … Each is composed from recorded ops (sort, gather,
+ * cumsum, where, …), so it runs on the CPU and CUDA alike and its gradient
+ * comes from autograd: the selecting ones (median, cummax, …) gather x at the
+ * chosen indices, so the gradient goes to the chosen element.
+ */
+import { noGrad, record } from '../autograd/graph';
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { arange, checkTensor, full, tensor, Tensor } from '../tensor';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import {
+  abs, add, broadcastTo, cast, cumsum, ceil, checkKeepDims, concat, div, equal, exp, floor, greater, keptShape, less, lessEqual, log, log1p, max, maximum, min,
+  minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sub, sum, where,
+} from './core';
+import { argmax, gather, scatterAdd, sort } from './indexing';
+import { narrow } from './shape';
+
+type Axis = number | readonly number[];
+
+function checkFloat(x: Tensor, op: string): void {
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
+}
+
+/** x's shape without the axes (all when none are given); a 0-d tensor stays 0-d. */
+function reducedShape(x: Tensor, axes: readonly number[]): number[] {
+  if (!axes.length || x.rank === 0) return [];
+  const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
+  return x.shape.filter((_, i) => !norm.includes(i));
+}
+
+/** One axis, normalised (a 0-d tensor takes 0 or −1, as PyTorch's). */
+function oneAxis(x: Tensor, axis: unknown, op: string): number {
+  const rank = Math.max(1, x.rank);
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** 1 where x is NaN, else 0, as float64 (int32 has none). */
+function nanMask(x: Tensor): Tensor {
+  return x.dtype === 'int32' ? full(x.shape, 0, { dtype: 'float64', device: x.device }) : cast(notEqual(x, x), 'float64');
+}
+
+/** 0, 1, …, n − 1 along axis `ax` of a rank-`rank` tensor (float64, size 1 on the other axes). */
+function positions(n: number, ax: number, rank: number, device: string): Tensor {
+  return reshape(arange(0, n, 1, { dtype: 'float64', device }), Array.from({ length: rank }, (_, i) => (i === ax ? n : 1)));
+}
+
+// ---------------------------------------------------------------- amax, amin, aminmax
+
+function amExtreme(op: 'amax' | 'amin', x: Tensor, axis: Axis | undefined, keepDims: boolean): Tensor {
+  checkTensor(x, op, 'x');
+  const axes = normAxes(x, axis, op);
+  checkKeepDims(keepDims, op);
+  if (reducedCount(x, axes) === 0 && x.size === 0)
+    fail('INVALID_ARGUMENT', `${op}: the reduction over ${axes.length ? `axes [${axes.join(', ')}]` : 'all axes'} of shape ${shapeText(x.shape)} is empty; the ${op} of no elements is undefined (PyTorch refuses it too)`);
+  return op === 'amax' ? max(x, axis, keepDims) : min(x, axis, keepDims);
+}
+
+/**
+ * The largest element over axis (all axes by default): torch.amax. As
+ * antler's max (which is PyTorch's amax): ties share the gradient evenly, a
+ * NaN propagates. An empty reduction is refused, as in PyTorch.
+ */
+export function amax(x: Tensor, axis?: Axis, keepDims = false): Tensor {
+  return amExtreme('amax', x, axis, keepDims);
+}
+
+/** The smallest element over axis (torch.amin); see amax. */
+export function amin(x: Tensor, axis?: Axis, keepDims = false): Tensor {
+  return amExtreme('amin', x, axis, keepDims);
+}
+
+/**
+ * torch.aminmax: `{ min, max }` over one axis (all axes when omitted), each
+ * amin/amax's, gradients included (ties share them evenly; PyTorch 1.13 has
+ * no gradient for aminmax).
+ */
+export function aminmax(x: Tensor, axis?: number, keepDims = false): { min: Tensor; max: Tensor } {
+  const op = 'aminmax';
+  checkTensor(x, op, 'x');
+  if (axis !== undefined) oneAxis(x, axis, op);
+  return tidy(() => ({ min: amExtreme('amin', x, axis, keepDims), max: amExtreme('amax', x, axis, keepDims) }));
+}
+
+// ---------------------------------------------------------------- nansum, nanmean, countNonzero
+
+/**
+ * torch.nansum: the sum over axis (all axes by default) with NaNs counted as
+ * 0 (an all-NaN or empty slice sums to 0). The gradient is 0 at the NaNs.
+ * int32 is summed as sum() sums it (exact or refused).
+ */
+export function nansum(x: Tensor, axis?: Axis, keepDims = false): Tensor {
+  const op = 'nansum';
+  checkTensor(x, op, 'x');
+  normAxes(x, axis, op);
+  checkKeepDims(keepDims, op);
+  if (x.dtype === 'int32') return sum(x, axis, keepDims);
+  return tidy(() => sum(where(notEqual(x, x), 0, x), axis, keepDims));
+}
+
+/**
+ * torch.nanmean: the mean of the non-NaN elements over axis (all by default);
+ * NaN where there are none. float32 and float64 only, as PyTorch.
+ */
+export function nanmean(x: Tensor, axis?: Axis, keepDims = false): Tensor {
+  const op = 'nanmean';
+  checkTensor(x, op, 'x');
+  normAxes(x, axis, op);
+  checkKeepDims(keepDims, op);
+  checkFloat(x, op);
+  return tidy(() => {
+    const nan = notEqual(x, x);
+    return div(sum(where(nan, 0, x), axis, keepDims), sum(sub(1, nan), axis, keepDims));
+  });
+}
+
+/**
+ * torch.count_nonzero: how many elements over axis (all by default) are not 0
+ * (NaN counts), as int32 (torch's int64). PyTorch's has no keepDims; nor has
+ * this. No gradient.
+ */
+export function countNonzero(x: Tensor, axis?: Axis): Tensor {
+  const op = 'countNonzero';
+  checkTensor(x, op, 'x');
+  const axes = normAxes(x, axis, op);
+  return noGrad(() => tidy(() => sum(cast(notEqual(x, 0), 'int32'), axes.length ? axes : undefined)));
+}
+
+// ---------------------------------------------------------------- scans
+
+/**
+ * The inclusive scan of `step` along `ax` by doubling (Hillis–Steele): ⌈log₂ n⌉
+ * passes of the elementwise step against the scan shifted by 1, 2, 4, …
+ * (filled with `fill`). Recorded ops only: the gradient flows through them.
+ */
+function scan(y: Tensor, ax: number, fill: number, step: (a: Tensor, b: Tensor) => Tensor): Tensor {
+  const n = y.shape[ax];
+  for (let s = 1; s < n; s *= 2) {
+    const pad = full(y.shape.map((d, i) => (i === ax ? s : d)), fill, { dtype: y.dtype, device: y.device });
+    y = step(y, concat([pad, narrow(y, ax, 0, n - s)], ax));
+  }
+  return y;
+}
+
+/** log(eᵃ + eᵇ) without overflow, recorded with the gradient g·e^(a − out) (0 where a is −∞). */
+function logAddExp(a: Tensor, b: Tensor): Tensor {
+  const out = noGrad(() => tidy(() => {
+    // a = b (±∞ included, where a − b is NaN) is a + log 2; a NaN propagates.
+    const m = maximum(a, b);
+    return where(equal(a, b), add(a, Math.LN2), add(m, log1p(exp(neg(abs(sub(a, b)))))));
+  }));
+  const part = (v: Tensor, gy: Tensor, y: Tensor) => where(equal(v, -Infinity), 0, mul(gy, exp(sub(v, y))));
+  return record(out, 'logcumsumexp', [a, b], (gy, [sa, sb, sy], needs) => [needs[0] ? part(sa, gy, sy) : null, needs[1] ? part(sb, gy, sy) : null], [a, b, out], true);
+}
+
+function neg(x: Tensor): Tensor {
+  return mul(x, -1);
+}
+
+/**
+ * torch.logcumsumexp: out[i] = log Σ_{j ≤ i} exp(x[j]) along axis, computed
+ * pairwise in log space (no overflow or underflow: [−1000, 0] gives
+ * [−1000, log(1 + e⁻¹⁰⁰⁰)]); −∞ elements add nothing. float32 and float64.
+ * The gradient is torch's, Σ_{i ≥ j} g[i]·e^(x[j] − out[i]).
+ */
+export function logcumsumexp(x: Tensor, axis: number): Tensor {
+  const op = 'logcumsumexp';
+  checkTensor(x, op, 'x');
+  const ax = oneAxis(x, axis, op);
+  checkFloat(x, op);
+  return tidy(() => {
+    const v = x.rank === 0 ? reshape(x, [1]) : x;
+    return reshape(scan(v, ax, -Infinity, logAddExp), x.shape);
+  });
+}
+
+function cumExtreme(op: 'cummax' | 'cummin', x: Tensor, axis: number): { values: Tensor; indices: Tensor } {
+  checkTensor(x, op, 'x');
+  const ax = oneAxis(x, axis, op);
+  return tidy(() => {
+    const v = x.rank === 0 ? reshape(x, [1]) : x;
+    const n = v.shape[ax];
+    const idx = noGrad(() => tidy(() => {
+      const w = cast(v, 'float64');
+      const big = op === 'cummax' ? -Infinity : Infinity;
+      const run = scan(w, ax, big, op === 'cummax' ? maximum : minimum);
+      // torch's rule (cummax_cummin_helper): a new extreme or a tie (≥ / ≤) or a NaN takes the index,
+      // so ties give the last position and a NaN run the last NaN: the largest such position so far.
+      const takes = add(equal(w, run), notEqual(w, w));
+      const cand = where(greater(takes, 0), positions(n, ax, v.rank, v.device), -1);
+      return cast(scan(cand, ax, -1, maximum), 'int32');
+    }));
+    return { values: reshape(gather(v, ax, idx), x.shape), indices: reshape(idx, x.shape) };
+  });
+}
+
+/**
+ * torch.cummax: `{ values, indices }` of the running maximum along axis; at
+ * ties the index is the last position, and a NaN, once seen, is the value
+ * (its latest position the index), as PyTorch's. The gradient goes to the
+ * element at each index. float32, float64 and int32 (indices int32).
+ */
+export function cummax(x: Tensor, axis: number): { values: Tensor; indices: Tensor } {
+  return cumExtreme('cummax', x, axis);
+}
+
+/** torch.cummin: the running minimum; see cummax. */
+export function cummin(x: Tensor, axis: number): { values: Tensor; indices: Tensor } {
+  return cumExtreme('cummin', x, axis);
+}
+
+/** Options of {@link diff}. */
+export interface DiffOptions {
+  /** How many times to difference (default 1; 0 returns x). */
+  n?: number;
+  /** The axis (default −1). */
+  axis?: number;
+  /** Concatenated before x along axis: same rank, same shape on the other axes. */
+  prepend?: Tensor;
+  /** Concatenated after x along axis. */
+  append?: Tensor;
+}
+
+/**
+ * torch.diff: out[i] = x[i + 1] − x[i] along axis, `n` times, after
+ * concatenating `prepend` and `append` (same rank as x, as PyTorch requires).
+ * Each difference shortens the axis by one (to 0 at the least). float32,
+ * float64 and int32; the gradient comes through the subtractions.
+ */
+export function diff(x: Tensor, options?: DiffOptions): Tensor {
+  const op = 'diff';
+  checkTensor(x, op, 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', `${op}: x must have at least one axis; got a 0-d tensor`);
+  const o = checkOptions<DiffOptions>(options, op, ['n', 'axis', 'prepend', 'append']);
+  const n = o.n === undefined ? 1 : checkInteger(o.n, op, 'options.n');
+  if (n < 0) fail('INVALID_ARGUMENT', `${op}: options.n must be ≥ 0; got ${n}`);
+  const ax = oneAxis(x, o.axis ?? -1, op);
+  const parts: Tensor[] = [];
+  for (const [what, t] of [['prepend', o.prepend], ['x', x], ['append', o.append]] as const) {
+    if (t === undefined) continue;
+    checkTensor(t, op, `options.${what}`);
+    if (t.rank !== x.rank || t.shape.some((d, i) => i !== ax && d !== x.shape[i]))
+      fail('SHAPE_MISMATCH', `${op}: options.${what} must have x's rank and shape except along axis ${ax} (x is ${shapeText(x.shape)}); got ${shapeText(t.shape)}`);
+    parts.push(t);
+  }
+  return tidy(() => {
+    let y = parts.length > 1 ? concat(parts, ax) : x;
+    for (let k = 0; k < n && y.shape[ax] > 0; k++) {
+      const len = y.shape[ax];
+      y = sub(narrow(y, ax, 1, len - 1), narrow(y, ax, 0, len - 1));
+    }
+    return n === 0 ? add(y, 0) : y;
+  });
+}
+
+// ---------------------------------------------------------------- order statistics
+
+/**
+ * The element at sorted position `pos` (int32, x's shape with axis `ax` of
+ * size k) of each line along ax: `{ values, indices }`, values gathered from x
+ * itself so the gradient goes to the chosen element.
+ */
+function atSorted(v: Tensor, ax: number, pos: (sortedValues: Tensor) => Tensor): { values: Tensor; indices: Tensor } {
+  const idx = noGrad(() => tidy(() => {
+    const s = sort(v, { axis: ax });
+    return gather(s.indices, ax, pos(s.values));
+  }));
+  return { values: gather(v, ax, idx), indices: idx };
+}
+
+/** The number of NaNs in each line along ax (float64, kept). */
+function nanCount(v: Tensor, ax: number): Tensor {
+  return sum(nanMask(v), ax, true);
+}
+
+/** A sorted position per line, from a float64 tensor of kept shape, as int32. */
+const asIndex = (p: Tensor | number, shape: number[], device: string): Tensor =>
+  typeof p === 'number' ? full(shape, p, { dtype: 'int32', device }) : cast(p, 'int32');
+
+function orderStat(
+  op: string, x: Tensor, axis: number | undefined, keepDims: boolean, pos: (n: number, nans: Tensor) => Tensor | number,
+): { values: Tensor; indices: Tensor } {
+  const ax = oneAxis(x, axis, op);
+  checkKeepDims(keepDims, op);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (n === 0) fail('INVALID_ARGUMENT', `${op}: axis ${ax} of shape ${shapeText(x.shape)} is empty; the ${op} of no elements is undefined`);
+  const outShape = x.rank === 0 ? [] : keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
+  return tidy(() => {
+    const v = x.rank === 0 ? reshape(x, [1]) : x;
+    const kept = v.shape.map((d, i) => (i === ax ? 1 : d));
+    const r = atSorted(v, ax, () => asIndex(pos(n, nanCount(v, ax)), kept, v.device));
+    return { values: reshape(r.values, outShape), indices: reshape(r.indices, outShape) };
+  });
+}
+
+/** torch.median's position: the lower median, or the first NaN (in x's order) where there is one. */
+const medianPos = (n: number, nans: Tensor): Tensor => where(greater(nans, 0), sub(n, nans), Math.floor((n - 1) / 2));
+/** torch.nanmedian's: the lower median of the non-NaN elements (position 0, a NaN, when all are). */
+const nanmedianPos = (n: number, nans: Tensor): Tensor => floor(div(maximum(sub(n - 1, nans), 0), 2));
+
+/**
+ * torch.median. Without axis: the lower median (of the two middle elements
+ * for an even count, the smaller) of all elements, a 0-d tensor (NaN if any
+ * element is NaN or x is empty). With axis: `{ values, indices }` along it
+ * (keepDims keeps it with size 1): a line holding a NaN gives NaN and the
+ * position of its first NaN. The gradient goes to the chosen element. At
+ * ties the index is the chosen element's in a stable sort (torch does not
+ * specify which of equal elements). float32, float64 and int32.
+ */
+export function median(x: Tensor): Tensor;
+export function median(x: Tensor, axis: number, keepDims?: boolean): { values: Tensor; indices: Tensor };
+export function median(x: Tensor, axis?: number, keepDims = false): Tensor | { values: Tensor; indices: Tensor } {
+  return medianLike('median', x, axis, keepDims, medianPos);
+}
+
+/**
+ * torch.nanmedian: median() ignoring NaNs (the lower median of the others; a
+ * line of NaNs only gives NaN and the index of its first). See median.
+ */
+export function nanmedian(x: Tensor): Tensor;
+export function nanmedian(x: Tensor, axis: number, keepDims?: boolean): { values: Tensor; indices: Tensor };
+export function nanmedian(x: Tensor, axis?: number, keepDims = false): Tensor | { values: Tensor; indices: Tensor } {
+  return medianLike('nanmedian', x, axis, keepDims, nanmedianPos);
+}
+
+function medianLike(op: string, x: Tensor, axis: number | undefined, keepDims: boolean, pos: (n: number, nans: Tensor) => Tensor): Tensor | { values: Tensor; indices: Tensor } {
+  checkTensor(x, op, 'x');
+  if (axis !== undefined) return orderStat(op, x, axis, keepDims, pos);
+  checkKeepDims(keepDims, op);
+  if (x.size === 0) return full([], NaN, { dtype: x.dtype === 'int32' ? 'float32' : x.dtype, device: x.device });
+  return tidy(() => reshape(orderStat(op, reshape(x, [x.size]), 0, false, pos).values, []));
+}
+
+/**
+ * torch.kthvalue: `{ values, indices }` of the k-th smallest element (k from
+ * 1) along axis (default −1); NaN sorts as the largest. The gradient goes to
+ * the chosen element. float32, float64 and int32.
+ */
+export function kthvalue(x: Tensor, k: number, axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
+  const op = 'kthvalue';
+  checkTensor(x, op, 'x');
+  const ax = oneAxis(x, axis, op);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n)
+    fail('INVALID_ARGUMENT', `${op}: k must be an integer in [1, ${n}] (the size of axis ${ax} of shape ${shapeText(x.shape)}); got ${describe(k)}`);
+  return orderStat(op, x, axis, keepDims, () => k - 1);
+}
+
+/**
+ * torch.mode: `{ values, indices }` of the most frequent value along axis
+ * (default −1); among equally frequent values the smallest, and its last
+ * position as the index (PyTorch's CPU rule). NaNs are each their own value.
+ * The gradient goes to the chosen element. float32, float64 and int32.
+ */
+export function mode(x: Tensor, axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
+  const op = 'mode';
+  checkTensor(x, op, 'x');
+  const ax = oneAxis(x, axis, op);
+  checkKeepDims(keepDims, op);
+  const n = x.rank === 0 ? 1 : x.shape[ax];
+  if (n === 0) fail('INVALID_ARGUMENT', `${op}: axis ${ax} of shape ${shapeText(x.shape)} is empty; the ${op} of no elements is undefined`);
+  const outShape = x.rank === 0 ? [] : keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
+  return tidy(() => {
+    const v = x.rank === 0 ? reshape(x, [1]) : x;
+    const kept = v.shape.map((d, i) => (i === ax ? 1 : d));
+    const r = atSorted(v, ax, (s) => {
+      // Runs of equal sorted values: each element's run number, the runs' lengths, the first longest run
+      // (the smallest value) and the position of its last element.
+      const starts = n === 1 ? full(kept, 1, { dtype: 'float64', device: v.device })
+        : concat([full(kept, 1, { dtype: 'float64', device: v.device }), cast(notEqual(narrow(s, ax, 1, n - 1), narrow(s, ax, 0, n - 1)), 'float64')], ax);
+      const run = sub(cumsum(starts, ax), 1);
+      const counts = scatterAdd(full(v.shape, 0, { dtype: 'float64', device: v.device }), ax, cast(run, 'int32'), full(v.shape, 1, { dtype: 'float64', device: v.device }));
+      const best = cast(argmax(counts, ax, true), 'float64');
+      return cast(sub(sum(lessEqual(run, best), ax, true), 1), 'int32');
+    });
+    return { values: reshape(r.values, outShape), indices: reshape(r.indices, outShape) };
+  });
+}
+
+// ---------------------------------------------------------------- quantiles
+
+/** How {@link quantile} picks between the two sorted elements around q·(n − 1). */
+export type QuantileInterpolation = 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest';
+
+/** Options of {@link quantile} and {@link nanquantile}. */
+export interface QuantileOptions {
+  /** The axis to reduce (default: all elements, flattened). */
+  axis?: number;
+  /** Keep the reduced axis (axes, without one) with size 1. */
+  keepDims?: boolean;
+  /** 'linear' (default), 'lower', 'higher', 'midpoint' or 'nearest' (ties to even, as torch's round). */
+  interpolation?: QuantileInterpolation;
+}
+
+const INTERPOLATIONS: readonly string[] = ['linear', 'lower', 'higher', 'midpoint', 'nearest'];
+
+/** torch.lerp's formula (from the nearer end), so a result matches PyTorch's to the last bit. */
+function lerp(lo: Tensor, hi: Tensor, w: Tensor): Tensor {
+  const d = sub(hi, lo);
+  return where(less(w, 0.5), add(lo, mul(w, d)), sub(hi, mul(d, sub(1, w))));
+}
+
+function quantileLike(op: 'quantile' | 'nanquantile', x: Tensor, q: number | Tensor, options: QuantileOptions | undefined): Tensor {
+  checkTensor(x, op, 'x');
+  checkFloat(x, op);
+  const o = checkOptions<QuantileOptions>(options, op, ['axis', 'keepDims', 'interpolation']);
+  const keepDims = o.keepDims === undefined ? false : checkBoolean(o.keepDims, op, 'options.keepDims');
+  const interp = o.interpolation ?? 'linear';
+  if (!INTERPOLATIONS.includes(interp as string))
+    fail('INVALID_ARGUMENT', `${op}: options.interpolation must be one of ${INTERPOLATIONS.map((s) => `'${s}'`).join(', ')}; got ${describe(interp)}`);
+  let qs: number[];
+  let scalarQ: boolean;
+  if (typeof q === 'number') {
+    qs = [q];
+    scalarQ = true;
+  } else if (q instanceof Tensor) {
+    checkTensor(q, op, 'q');
+    if (q.rank > 1) fail('INVALID_ARGUMENT', `${op}: q must be a number, a 0-d or a 1-D tensor; got shape ${shapeText(q.shape)}`);
+    if (q.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: q must be float32 or float64; got int32`);
+    qs = Array.from(q.dataSync());
+    scalarQ = q.rank === 0;
+  } else fail('INVALID_ARGUMENT', `${op}: q must be a number or a tensor of numbers in [0, 1]; got ${describe(q)}`);
+  for (const v of qs) if (!(v >= 0 && v <= 1)) fail('INVALID_ARGUMENT', `${op}: q must lie in [0, 1]; got ${describe(v)}`);
+  const flat = o.axis === undefined;
+  const ax = flat ? 0 : oneAxis(x, o.axis, op);
+  if (x.size === 0) fail('INVALID_ARGUMENT', `${op}: x (shape ${shapeText(x.shape)}) is empty; the ${op} of no elements is undefined (PyTorch refuses it too)`);
+  const Q = qs.length;
+  const rest = flat ? (keepDims ? x.shape.map(() => 1) : []) : x.rank === 0 ? [] : keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
+  const outShape = scalarQ ? rest : [Q, ...rest];
+  return tidy(() => {
+    const v = flat || x.rank === 0 ? reshape(x, [x.size]) : x;
+    const n = v.shape[ax];
+    const withQ = v.shape.map((d, i) => (i === ax ? Q : d));
+    const picks = noGrad(() => tidy(() => {
+      const s = sort(v, { axis: ax });
+      const nans = nanCount(v, ax);
+      const qt = tensor(qs, v.shape.map((_, i) => (i === ax ? Q : 1)), { dtype: v.dtype, device: v.device });
+      // torch's ranks, in x's dtype: q·(n − 1); a line with a NaN picks its last (a NaN) for quantile;
+      // nanquantile counts the others (rank 0, a NaN, when there are none).
+      let ranks = op === 'quantile'
+        ? where(greater(nans, 0), n - 1, broadcastTo(mul(qt, n - 1), withQ))
+        : maximum(mul(qt, cast(sub(n - 1, nans), v.dtype)), 0);
+      ranks = broadcastTo(ranks, withQ);
+      if (interp === 'lower') ranks = floor(ranks);
+      else if (interp === 'higher') ranks = ceil(ranks);
+      else if (interp === 'nearest') ranks = round(ranks);
+      const lo = floor(ranks);
+      const at = (r: Tensor) => gather(s.indices, ax, cast(r, 'int32'));
+      if (interp !== 'linear' && interp !== 'midpoint') return { lo: at(lo), hi: null, w: null };
+      return { lo: at(lo), hi: at(ceil(ranks)), w: interp === 'midpoint' ? full(withQ, 0.5, { dtype: v.dtype, device: v.device }) : sub(ranks, lo) };
+    }));
+    const lo = gather(v, ax, picks.lo);
+    const r = picks.hi && picks.w ? lerp(lo, gather(v, ax, picks.hi), picks.w) : lo;
+    // The q axis first, as torch's.
+    const moved = permute(r, [ax, ...r.shape.map((_, i) => i).filter((i) => i !== ax)]);
+    return reshape(moved, outShape);
+  });
+}
+
+/**
+ * torch.quantile: the q-quantiles of x along options.axis (of all elements
+ * when it is omitted): the sorted elements at rank q·(n − 1), interpolated as
+ * options.interpolation says. q is a number or a 0-d tensor (the result has
+ * the reduced shape) or a 1-D tensor of Q values (the result gains a leading
+ * axis of size Q, as torch's). A line holding a NaN gives NaN. float32 and
+ * float64 only, as PyTorch. The gradient goes to the two elements around
+ * each rank (weights 1 − w and w). Reads q (a device sync for a CUDA q).
+ */
+export function quantile(x: Tensor, q: number | Tensor, options?: QuantileOptions): Tensor {
+  return quantileLike('quantile', x, q, options);
+}
+
+/** torch.nanquantile: quantile() of the non-NaN elements (NaN for a line of NaNs only). */
+export function nanquantile(x: Tensor, q: number | Tensor, options?: QuantileOptions): Tensor {
+  return quantileLike('nanquantile', x, q, options);
+}
