@@ -113,7 +113,30 @@ export const STATISTICS_OPS: OpInfo[] = [
     samples: (rng) => [{ inputs: [withNaNs(rng, [3, 5], [0, 1, 7])], note: 'NaNs' }],
     fn: ([x]) => antler.nanquantile(x, f64([0.25, 0.6], [2]), { axis: 1 }),
   },
+  {
+    name: 'varMean',
+    samples: (rng) => [{ inputs: [distinct(rng, [3, 4])] }],
+    fn: ([x]) => antler.stack(antler.varMean(x, 1, false, { correction: 0 })),
+    bad: [['DTYPE_MISMATCH', () => antler.varMean(antler.tensor([1, 2], [2], { dtype: 'int32' }))]],
+  },
+  { name: 'stdMean', samples: (rng) => [{ inputs: [distinct(rng, [4, 3])] }], fn: ([x]) => antler.concat(antler.stdMean(x, 0, true), 0) },
+  {
+    name: 'cov',
+    samples: (rng) => [
+      { inputs: [distinct(rng, [3, 5])] },
+      { inputs: [distinct(rng, [6])], note: '1-D' },
+      { inputs: [distinct(rng, [2, 4]), { shape: [4], values: Array.from({ length: 4 }, () => rng.uniform(0.2, 2)) }], note: 'aweights' },
+    ],
+    fn: ([x, aw]) => (aw ? antler.cov(x, { aweights: aw, fweights: antler.tensor([1, 3, 2, 1], [4], { dtype: 'int32' }), correction: 1 }) : antler.cov(x)),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.cov(f64([1, 2, 3, 4], [2, 2]), { aweights: f64([1, 2, 3], [3]) })],
+      ['DTYPE_MISMATCH', () => antler.cov(f64([1, 2, 3, 4], [2, 2]), { fweights: f64([1, 2], [2]) })],
+      ['INVALID_ARGUMENT', () => antler.cov(f64([1, 2, 3, 4], [2, 2]), { aweights: f64([1, -2], [2]) })],
+      ['INVALID_ARGUMENT', () => antler.cov(antler.zeros([1, 2, 3]))],
+    ],
+  },
+  { name: 'corrcoef', samples: (rng) => [{ inputs: [distinct(rng, [3, 6])] }], fn: ([x]) => antler.corrcoef(x), bad: [['DTYPE_MISMATCH', () => antler.corrcoef(antler.tensor([1, 2], [2], { dtype: 'int32' }))]] },
 ];
 
 /** Exported functions of lib/ops/statistics.ts that are not differentiable ops of their own (tested in their own files). */
-export const STATISTICS_NOT_OPS: string[] = ['countNonzero'];
+export const STATISTICS_NOT_OPS: string[] = ['countNonzero', 'histc', 'bincount'];

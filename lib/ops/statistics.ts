@@ -11,10 +11,12 @@ import { fail } from '../errors';
 import { arange, checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, cast, cumsum, ceil, checkKeepDims, concat, div, equal, exp, floor, greater, keptShape, less, lessEqual, log, log1p, max, maximum, min,
-  minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sub, sum, where,
+  abs, add, broadcastTo, cast, ceil, checkKeepDims, clamp, concat, cumsum, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log1p, matmul, max,
+  maximum, mean, min, minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sqrt, sub, sum, transpose, where,
 } from './core';
 import { argmax, gather, scatterAdd, sort } from './indexing';
+import { eye } from './extra';
+import { std, variance } from './reductions';
 import { narrow } from './shape';
 
 type Axis = number | readonly number[];
@@ -476,4 +478,177 @@ export function quantile(x: Tensor, q: number | Tensor, options?: QuantileOption
 /** torch.nanquantile: quantile() of the non-NaN elements (NaN for a line of NaNs only). */
 export function nanquantile(x: Tensor, q: number | Tensor, options?: QuantileOptions): Tensor {
   return quantileLike('nanquantile', x, q, options);
+}
+
+// ---------------------------------------------------------------- moments, covariance
+
+/**
+ * torch.var_mean: `[variance, mean]` over axis (all axes by default), the
+ * variance with `correction` (1, Bessel's, by default) as variance(). A pair,
+ * as torch's tuple. float32 and float64; gradients through both.
+ */
+export function varMean(x: Tensor, axis?: Axis, keepDims = false, options?: { correction?: number }): [Tensor, Tensor] {
+  return tidy(() => [variance(x, axis, keepDims, options), meanOf('varMean', x, axis, keepDims)]);
+}
+
+/** torch.std_mean: `[std, mean]`; see varMean. */
+export function stdMean(x: Tensor, axis?: Axis, keepDims = false, options?: { correction?: number }): [Tensor, Tensor] {
+  return tidy(() => [std(x, axis, keepDims, options), meanOf('stdMean', x, axis, keepDims)]);
+}
+
+function meanOf(op: string, x: Tensor, axis: Axis | undefined, keepDims: boolean): Tensor {
+  checkFloat(x, op);
+  return mean(x, axis, keepDims);
+}
+
+/** Options of {@link cov}. */
+export interface CovOptions {
+  /** Subtracted from the (weighted) number of observations: 1 (default, Bessel's) or 0, any integer. */
+  correction?: number;
+  /** int32 frequency weights, one per observation (column), ≥ 0. */
+  fweights?: Tensor;
+  /** Float observation weights, one per observation, ≥ 0. */
+  aweights?: Tensor;
+}
+
+/**
+ * torch.cov: the covariance matrix of the rows of x (variables) over its
+ * columns (observations), [vars, vars]; a 1-D x is one variable (a 0-d
+ * result), as every size-1 axis of the result is squeezed, as torch's. With
+ * weights w = fweights·aweights the mean is Σ w·x / Σ w and the divisor
+ * Σ w − correction·Σ(w·aweights)/Σ w (numpy's and torch's); a divisor ≤ 0
+ * becomes 0 (∞ or NaN results; torch warns). Reads the weights to check they
+ * are ≥ 0 (a sync on CUDA, as torch's check). float32 and float64; gradients
+ * to x and aweights.
+ */
+export function cov(x: Tensor, options?: CovOptions): Tensor {
+  const op = 'cov';
+  checkTensor(x, op, 'x');
+  checkFloat(x, op);
+  if (x.rank > 2) fail('INVALID_ARGUMENT', `${op}: x must be 0-D, 1-D or 2-D (variables × observations); got shape ${shapeText(x.shape)}`);
+  const o = checkOptions<CovOptions>(options, op, ['correction', 'fweights', 'aweights']);
+  const correction = o.correction === undefined ? 1 : checkInteger(o.correction, op, 'options.correction');
+  const obs = x.rank === 2 ? x.shape[1] : x.size;
+  const checkWeights = (w: Tensor | undefined, what: string, int: boolean) => {
+    if (w === undefined) return;
+    checkTensor(w, op, `options.${what}`);
+    if (w.rank > 1 || (w.rank === 1 ? w.shape[0] : 1) !== obs)
+      fail('SHAPE_MISMATCH', `${op}: options.${what} must be 1-D with one weight per observation (${obs}); got shape ${shapeText(w.shape)}`);
+    if (int !== (w.dtype === 'int32')) fail('DTYPE_MISMATCH', `${op}: options.${what} must be ${int ? 'int32' : 'float32 or float64'}; got ${w.dtype}`);
+    if (w.device !== x.device) fail('DEVICE_MISMATCH', `${op}: x is on ${x.device} and options.${what} on ${w.device}`);
+    const lowest = w.size ? noGrad(() => tidy(() => min(w).dataSync()[0])) : 0;
+    if (!(lowest >= 0)) fail('INVALID_ARGUMENT', `${op}: options.${what} must be ≥ 0; got ${lowest}`);
+  };
+  checkWeights(o.fweights, 'fweights', true);
+  checkWeights(o.aweights, 'aweights', false);
+  return tidy(() => {
+    const v = reshape(x, x.rank === 2 ? x.shape : [1, obs]);
+    const aw = o.aweights ? reshape(cast(o.aweights, x.dtype), [obs]) : undefined;
+    const fw = o.fweights ? reshape(cast(o.fweights, x.dtype), [obs]) : undefined;
+    const w = fw && aw ? mul(fw, aw) : fw ?? aw;
+    const wSum: Tensor | number = w ? sum(w) : obs;
+    const avg = div(sum(w ? mul(v, w) : v, 1, true), wSum);
+    const factor = !w ? Math.max(0, obs - correction)
+      : maximum(aw && correction !== 0 ? sub(wSum, div(mul(sum(mul(w, aw)), correction), wSum)) : sub(wSum, correction), 0);
+    const d = sub(v, avg);
+    const c = div(matmul(d, transpose(w ? mul(d, w) : d)), factor);
+    return reshape(c, c.shape.filter((s) => s !== 1));
+  });
+}
+
+/**
+ * torch.corrcoef: Pearson's correlation coefficients of the rows of x,
+ * cov(x) / (σᵢ σⱼ), clipped to [−1, 1] as torch's; a single variable gives
+ * cov/cov (1, or NaN for a constant). float32 and float64.
+ */
+export function corrcoef(x: Tensor): Tensor {
+  const op = 'corrcoef';
+  checkTensor(x, op, 'x');
+  checkFloat(x, op);
+  if (x.rank > 2) fail('INVALID_ARGUMENT', `${op}: x must be 0-D, 1-D or 2-D (variables × observations); got shape ${shapeText(x.shape)}`);
+  return tidy(() => {
+    const c = cov(x);
+    if (c.rank === 0) return div(c, c);
+    const sd = sqrt(sum(mul(c, eye(c.shape[0], c.shape[0], { dtype: c.dtype, device: c.device })), 1, true));
+    return clamp(div(div(c, sd), transpose(sd)), -1, 1);
+  });
+}
+
+// ---------------------------------------------------------------- histograms
+
+/** Options of {@link histc}. */
+export interface HistcOptions {
+  /** The number of equal-width bins (default 100). */
+  bins?: number;
+  /** The lower end of the range (default 0; min = max = 0 takes the data's). */
+  min?: number;
+  /** The upper end of the range (default 0). */
+  max?: number;
+}
+
+/**
+ * torch.histc: counts of x's elements in `bins` equal bins over [min, max]
+ * (the data's smallest and largest when both are 0, widened by 1 each way
+ * when they are equal); elements outside (and NaNs) are left out, the upper
+ * end falls in the last bin. Bin k = ⌊(x − min)·bins / (max − min)⌋ in x's
+ * precision, as torch's. A 1-D tensor of x's dtype; float32 and float64; no
+ * gradient. Reads the data's range when it is not given (a sync).
+ */
+export function histc(x: Tensor, options?: HistcOptions): Tensor {
+  const op = 'histc';
+  checkTensor(x, op, 'x');
+  checkFloat(x, op);
+  const o = checkOptions<HistcOptions>(options, op, ['bins', 'min', 'max']);
+  const bins = o.bins === undefined ? 100 : checkInteger(o.bins, op, 'options.bins');
+  if (bins < 1) fail('INVALID_ARGUMENT', `${op}: options.bins must be ≥ 1; got ${bins}`);
+  let lo = o.min === undefined ? 0 : checkFinite(o.min, op, 'options.min');
+  let hi = o.max === undefined ? 0 : checkFinite(o.max, op, 'options.max');
+  if (lo > hi) fail('INVALID_ARGUMENT', `${op}: options.max must be ≥ options.min; got min ${lo}, max ${hi}`);
+  return noGrad(() => tidy(() => {
+    if (lo === hi && x.size > 0) {
+      [lo, hi] = [min(x).dataSync()[0], max(x).dataSync()[0]];
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) fail('INVALID_ARGUMENT', `${op}: the range of the data, [${lo}, ${hi}], is not finite; pass options.min and options.max`);
+    }
+    if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+    if (x.dtype === 'float32') [lo, hi] = [Math.fround(lo), Math.fround(hi)];
+    const flat = reshape(x, [x.size]);
+    const inside = cast(mul(greaterEqual(flat, lo), lessEqual(flat, hi)), x.dtype);
+    const pos = minimum(floor(div(mul(sub(flat, lo), bins), sub(full([], hi, { dtype: x.dtype, device: x.device }), lo))), bins - 1);
+    const index = cast(where(greater(inside, 0), pos, 0), 'int32');
+    return scatterAdd(full([bins], 0, { dtype: x.dtype, device: x.device }), 0, index, inside);
+  }));
+}
+
+/**
+ * torch.bincount: how often each value 0, 1, …, max(x) occurs in the 1-D
+ * int32 x (≥ 0), at least `minlength` counts; int32 (torch's int64), or with
+ * `weights` (one per element) their sums, in the weights' dtype (float64 for
+ * int32 weights, as torch's double). Reads x's range (a sync). No gradient.
+ */
+export function bincount(x: Tensor, options?: { weights?: Tensor; minlength?: number }): Tensor {
+  const op = 'bincount';
+  checkTensor(x, op, 'x');
+  if (x.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: x must be int32 (non-negative integers); got ${x.dtype}`);
+  if (x.rank !== 1) fail('INVALID_ARGUMENT', `${op}: x must be 1-D; got shape ${shapeText(x.shape)}`);
+  const o = checkOptions<{ weights: Tensor; minlength: number }>(options, op, ['weights', 'minlength']);
+  const minlength = o.minlength === undefined ? 0 : checkInteger(o.minlength, op, 'options.minlength');
+  if (minlength < 0) fail('INVALID_ARGUMENT', `${op}: options.minlength must be ≥ 0; got ${minlength}`);
+  const w = o.weights;
+  if (w !== undefined) {
+    checkTensor(w, op, 'options.weights');
+    if (w.rank !== 1 || w.shape[0] !== x.shape[0]) fail('SHAPE_MISMATCH', `${op}: options.weights must be 1-D with one weight per element of x (${x.shape[0]}); got shape ${shapeText(w.shape)}`);
+    if (w.device !== x.device) fail('DEVICE_MISMATCH', `${op}: x is on ${x.device} and options.weights on ${w.device}`);
+  }
+  return noGrad(() => tidy(() => {
+    let length = minlength;
+    if (x.size) {
+      const [lowest, highest] = [min(x).dataSync()[0], max(x).dataSync()[0]];
+      if (lowest < 0) fail('INVALID_ARGUMENT', `${op}: x must be non-negative; got ${lowest}`);
+      length = Math.max(length, highest + 1);
+    }
+    const dtype = w ? (w.dtype === 'int32' ? 'float64' : w.dtype) : 'float64';
+    const src = w ? cast(w, dtype) : full([x.size], 1, { dtype, device: x.device });
+    const counts = scatterAdd(full([length], 0, { dtype, device: x.device }), 0, x, src);
+    return w ? counts : cast(counts, 'int32');
+  }));
 }

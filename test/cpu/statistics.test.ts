@@ -474,12 +474,160 @@ describe(`quantile, nanquantile (seed ${SEED})`, () => {
     }));
 });
 
+// ---------------------------------------------------------------- varMean, stdMean, cov, corrcoef
+
+/** torch.cov on rows [vars][obs] with weights w = fw·aw: numpy's divisor Σw − c·Σ(w·aw)/Σw (Σw − c without aweights), ≤ 0 → 0. */
+function covRef(rows: number[][], correction: number, fw?: number[], aw?: number[]): number[] {
+  const obs = rows[0].length;
+  const w = Array.from({ length: obs }, (_, j) => (fw ? fw[j] : 1) * (aw ? aw[j] : 1));
+  const wSum = w.reduce((a, b) => a + b, 0);
+  const avg = rows.map((r) => r.reduce((acc, v, j) => acc + v * w[j], 0) / wSum);
+  let factor = aw && correction !== 0 ? wSum - (correction * w.reduce((acc, v, j) => acc + v * aw[j], 0)) / wSum : wSum - correction;
+  if (factor <= 0) factor = 0;
+  return rows.flatMap((a, i) => rows.map((b, k) => a.reduce((acc, v, j) => acc + (v - avg[i]) * (b[j] - avg[k]) * w[j], 0) / factor));
+}
+
+describe(`varMean, stdMean, cov, corrcoef (seed ${SEED})`, () => {
+  test('varMean and stdMean match two-pass float64 loops with any correction, random axes, keepDims', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const dtype = trial % 2 ? 'float32' : 'float64';
+        const { shape, axis } = randomAxisShape(rng);
+        const ax = norm(axis, shape.length);
+        const v = draw(rng, prod(shape), dtype, 0, false);
+        const correction = rng.int(0, 2);
+        const keep = rng.next() < 0.5;
+        const lines = linesOf(v, shape, ax);
+        const means = lines.map((l) => l.reduce((a, b) => a + b, 0) / l.length);
+        const vars = lines.map((l, i) => l.reduce((a, b) => a + (b - means[i]) ** 2, 0) / Math.max(0, l.length - correction));
+        const [va, me] = antler.varMean(make(v, shape, dtype), axis, keep, { correction });
+        const [sd, me2] = antler.stdMean(make(v, shape, dtype), axis, keep, { correction });
+        const what = `${dtype} [${shape}] axis ${axis} correction ${correction}`;
+        const tol = dtype === 'float32' ? 1e-5 : 1e-13;
+        expect(va.shape).toEqual(reducedShape(shape, ax, keep));
+        expectClose(read(va), vars, tol, tol, `var ${what}`);
+        expectClose(read(sd), vars.map(Math.sqrt), tol, tol, `std ${what}`);
+        expectClose(read(me), means, tol, tol, `mean ${what}`);
+        expectClose(read(me2), means, tol, tol, `mean ${what}`);
+      }
+    }));
+
+  test("cov and corrcoef match torch's formulas: random sizes, corrections, fweights and aweights, 1-D inputs", () =>
+    tidy(() => {
+      for (let trial = 0; trial < 10; trial++) {
+        const dtype = trial % 2 ? 'float32' : 'float64';
+        const vars = rng.int(1, 4), obs = rng.int(2, 7);
+        const oneD = vars === 1 && rng.next() < 0.5;
+        const v = draw(rng, vars * obs, dtype, 0, false);
+        const rows = Array.from({ length: vars }, (_, i) => v.slice(i * obs, (i + 1) * obs));
+        const correction = rng.int(0, 2);
+        const fw = rng.next() < 0.5 ? Array.from({ length: obs }, () => rng.int(0, 3)) : undefined;
+        const aw = rng.next() < 0.5 ? Array.from({ length: obs }, () => (dtype === 'float32' ? Math.fround(rng.uniform(0, 2)) : rng.uniform(0, 2))) : undefined;
+        const x = make(v, oneD ? [obs] : [vars, obs], dtype);
+        const c = antler.cov(x, { correction, fweights: fw && tensor(fw, [obs], I32), aweights: aw && tensor(aw, [obs], { dtype }) });
+        const what = `${dtype} ${vars}×${obs} correction ${correction} fweights [${fw}] aweights [${aw}]`;
+        expect(c.shape).toEqual(vars === 1 ? [] : [vars, vars]);
+        const want = covRef(rows, correction, fw, aw);
+        const tol = dtype === 'float32' ? 1e-4 : 1e-12;
+        expectClose(read(c), want, tol, tol, `cov ${what}`);
+        const r = antler.corrcoef(x);
+        const sd = rows.map((_, i) => Math.sqrt(covRef(rows, 1)[i * vars + i]));
+        const wantR = vars === 1 ? [1] : covRef(rows, 1).map((e, k) => Math.min(1, Math.max(-1, e / sd[Math.floor(k / vars)] / sd[k % vars])));
+        expectClose(read(r), wantR, tol, tol, `corrcoef ${what}`);
+      }
+    }));
+
+  test('cov refuses bad weights; corrcoef of a constant variable is NaN, of a single one 1', () =>
+    tidy(() => {
+      expectAntlerError(() => antler.cov(tensor([1, 2, 3, 4], [2, 2]), { fweights: tensor([1, -1], [2], I32) }), 'INVALID_ARGUMENT', /≥ 0/);
+      expectAntlerError(() => antler.cov(tensor([1, 2, 3, 4], [2, 2]), { correction: 0.5 }), 'INVALID_ARGUMENT');
+      expectExact(read(antler.corrcoef(tensor([2, 2, 2], [3], F64))), [NaN]);
+      expectExact(read(antler.corrcoef(tensor([1, 2, 4], [1, 3], F64))), [1]);
+      expectClose(read(antler.corrcoef(tensor([1, 2, 3, 2, 4, 6], [2, 3], F64))), [1, 1, 1, 1], 1e-15, 0, 'perfectly correlated');
+      // Perfectly (anti)correlated rows round to just past ±1 now and then: clipped, as torch's.
+      for (let trial = 0; trial < 20; trial++) {
+        const a = Array.from({ length: 7 }, () => rng.uniform(-3, 3));
+        const k = rng.uniform(-5, 5), c = rng.uniform(-2, 2);
+        const r = read(antler.corrcoef(tensor([...a, ...a.map((e) => k * e + c)], [2, 7], F64)));
+        expect(Math.max(...r.map(Math.abs))).toBeLessThanOrEqual(1);
+        expectClose(r.map(Math.abs), [1, 1, 1, 1], 1e-12, 0, 'perfectly correlated');
+      }
+    }));
+});
+
+// ---------------------------------------------------------------- histc, bincount
+
+/** torch.histc's loop, in the input's precision (fr rounds to it): ⌊(x − lo)·bins / (hi − lo)⌋, the top edge in the last bin. */
+function histcRef(v: readonly number[], bins: number, lo: number, hi: number, f32: boolean): number[] {
+  const fr = f32 ? Math.fround : (e: number) => e;
+  const data = v.filter((e) => !Number.isNaN(e));
+  if (lo === hi && data.length) [lo, hi] = [Math.min(...data), Math.max(...data)];
+  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  [lo, hi] = [fr(lo), fr(hi)];
+  const out = new Array<number>(bins).fill(0);
+  for (const e of data)
+    if (e >= lo && e <= hi) out[Math.min(bins - 1, Math.floor(fr(fr(fr(e - lo) * bins) / fr(hi - lo))))]++;
+  return out;
+}
+
+describe(`histc, bincount (seed ${SEED})`, () => {
+  test("histc matches torch's loop: given and data ranges, out-of-range and NaN elements skipped, float32 and float64", () =>
+    tidy(() => {
+      for (let trial = 0; trial < 12; trial++) {
+        const dtype = trial % 2 ? 'float32' : 'float64';
+        const shape = randomShape(rng, rng.int(0, 3), 0, 6);
+        const given = trial % 3 !== 0;
+        // The data's range with a NaN is NaN, refused (below), as torch's.
+        const v = draw(rng, prod(shape), dtype, given ? 0.1 : 0, false);
+        const bins = rng.int(1, 9);
+        const lo = given ? rng.int(-4, 0) / 2 : 0, hi = given ? rng.int(0, 4) / 2 : 0;
+        const h = antler.histc(make(v, shape, dtype), { bins, min: lo, max: hi });
+        expect(h.shape).toEqual([bins]);
+        expect(h.dtype).toBe(dtype);
+        expectExact(read(h), histcRef(v, bins, lo, hi, dtype === 'float32'), `${dtype} bins ${bins} [${lo}, ${hi}]: [${v}]`);
+      }
+      expectExact(read(antler.histc(tensor([1, 2, 1], [3]), { bins: 4, min: 0, max: 3 })), [0, 2, 1, 0]);
+      expectExact(read(antler.histc(tensor([5, 5], [2]), { bins: 2 })), [0, 2]);
+      expectAntlerError(() => antler.histc(tensor([1, Infinity], [2])), 'INVALID_ARGUMENT', /not finite/);
+      expectAntlerError(() => antler.histc(tensor([1, NaN], [2])), 'INVALID_ARGUMENT', /not finite/);
+      expectAntlerError(() => antler.histc(tensor([1], [1]), { min: 2, max: 1 }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.histc(tensor([1], [1], I32)), 'DTYPE_MISMATCH');
+    }));
+
+  test('bincount counts (int32) or sums weights (in their dtype), minlength; refuses negatives and non-int32', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 8; trial++) {
+        const n = rng.int(0, 12);
+        const v = Array.from({ length: n }, () => rng.int(0, 7));
+        const minlength = rng.int(0, 10);
+        const len = Math.max(minlength, n ? Math.max(...v) + 1 : 0);
+        const counts = new Array<number>(len).fill(0);
+        v.forEach((e) => counts[e]++);
+        const c = antler.bincount(tensor(v, [n], I32), { minlength });
+        expect(c.dtype).toBe('int32');
+        expectExact(read(c), counts, `[${v}] minlength ${minlength}`);
+        const wdt = (['float32', 'float64', 'int32'] as const)[trial % 3];
+        const w = Array.from({ length: n }, () => (wdt === 'int32' ? rng.int(-3, 3) : rng.int(-8, 8) / 4));
+        const sums = new Array<number>(len).fill(0);
+        v.forEach((e, i) => (sums[e] += w[i]));
+        const s = antler.bincount(tensor(v, [n], I32), { minlength, weights: tensor(w, [n], { dtype: wdt }) });
+        expect(s.dtype).toBe(wdt === 'int32' ? 'float64' : wdt);
+        expectExact(read(s), sums, `weighted [${v}]`);
+      }
+      expectAntlerError(() => antler.bincount(tensor([1, -1], [2], I32)), 'INVALID_ARGUMENT', /non-negative/);
+      expectAntlerError(() => antler.bincount(tensor([1, 2], [2])), 'DTYPE_MISMATCH');
+      expectAntlerError(() => antler.bincount(tensor([1, 2], [1, 2], I32)), 'INVALID_ARGUMENT', /1-D/);
+      expectAntlerError(() => antler.bincount(tensor([1, 2], [2], I32), { weights: tensor([1], [1]) }), 'SHAPE_MISMATCH');
+    }));
+});
+
 // ---------------------------------------------------------------- memory
 
 describe(`statistics memory (seed ${SEED})`, () => {
   test('no tensor is left behind outside tidy, and inputs are untouched', () => {
     const x = tensor([3, 1, NaN, 2, 2, 5], [2, 3], F64);
     const q = tensor([0.2, 0.9], [2], F64);
+    const xi = tensor([0, 3, 3, 1], [4], I32);
     const before = antler.memory().numTensors;
     const outs: Tensor[] = [];
     const keep = (r: Tensor | { [k: string]: Tensor }) => outs.push(...(r instanceof Tensor ? [r] : Object.values(r)));
@@ -499,11 +647,18 @@ describe(`statistics memory (seed ${SEED})`, () => {
     keep(antler.mode(x));
     keep(antler.quantile(x, q, { axis: 0 }));
     keep(antler.nanquantile(x, 0.5));
+    keep(antler.varMean(x, 1) as unknown as { [k: string]: Tensor });
+    keep(antler.stdMean(x) as unknown as { [k: string]: Tensor });
+    keep(antler.cov(x));
+    keep(antler.corrcoef(x));
+    keep(antler.histc(x, { bins: 3, min: 0, max: 6 }));
+    keep(antler.bincount(xi));
     expect(antler.memory().numTensors).toBe(before + outs.length);
     outs.forEach((t) => t.dispose());
     expect(antler.memory().numTensors).toBe(before);
     expectExact(read(x), [3, 1, NaN, 2, 2, 5]);
     x.dispose();
     q.dispose();
+    xi.dispose();
   });
 });
