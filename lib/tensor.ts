@@ -790,6 +790,90 @@ export class Tensor {
   // (end of pointwise methods)
 
   // Methods of lib/ops/statistics.ts (statisticsModule), each the function with the tensor first.
+  /** The largest element over axis, ties sharing the gradient (torch's x.amax()). */
+  amax(axis?: number | readonly number[], keepDims = false): Tensor {
+    return statisticsModule!.amax(this, axis, keepDims);
+  }
+  /** The smallest element over axis (torch's x.amin()). */
+  amin(axis?: number | readonly number[], keepDims = false): Tensor {
+    return statisticsModule!.amin(this, axis, keepDims);
+  }
+  /** `{ min, max }` over one axis or all (torch's x.aminmax()). */
+  aminmax(axis?: number, keepDims = false): { min: Tensor; max: Tensor } {
+    return statisticsModule!.aminmax(this, axis, keepDims);
+  }
+  /** The sum with NaNs as 0 (torch's x.nansum()). */
+  nansum(axis?: number | readonly number[], keepDims = false): Tensor {
+    return statisticsModule!.nansum(this, axis, keepDims);
+  }
+  /** The mean of the non-NaN elements (torch's x.nanmean()). */
+  nanmean(axis?: number | readonly number[], keepDims = false): Tensor {
+    return statisticsModule!.nanmean(this, axis, keepDims);
+  }
+  /** How many elements are not 0, int32 (torch's x.count_nonzero()). */
+  countNonzero(axis?: number | readonly number[]): Tensor {
+    return statisticsModule!.countNonzero(this, axis);
+  }
+  /** log Σ_{j ≤ i} exp along axis, without overflow (torch's x.logcumsumexp(dim)). */
+  logcumsumexp(axis: number): Tensor {
+    return statisticsModule!.logcumsumexp(this, axis);
+  }
+  /** The running maximum and where it was (torch's x.cummax(dim)). */
+  cummax(axis: number): { values: Tensor; indices: Tensor } {
+    return statisticsModule!.cummax(this, axis);
+  }
+  /** The running minimum and where it was (torch's x.cummin(dim)). */
+  cummin(axis: number): { values: Tensor; indices: Tensor } {
+    return statisticsModule!.cummin(this, axis);
+  }
+  /** The n-th forward difference along axis (torch's x.diff()). */
+  diff(options?: StatisticsModule.DiffOptions): Tensor {
+    return statisticsModule!.diff(this, options);
+  }
+  /** The lower median of all elements, or `{ values, indices }` along axis (torch's x.median()). */
+  median(): Tensor;
+  median(axis: number, keepDims?: boolean): { values: Tensor; indices: Tensor };
+  median(axis?: number, keepDims = false): Tensor | { values: Tensor; indices: Tensor } {
+    return axis === undefined ? statisticsModule!.median(this) : statisticsModule!.median(this, axis, keepDims);
+  }
+  /** median() ignoring NaNs (torch's x.nanmedian()). */
+  nanmedian(): Tensor;
+  nanmedian(axis: number, keepDims?: boolean): { values: Tensor; indices: Tensor };
+  nanmedian(axis?: number, keepDims = false): Tensor | { values: Tensor; indices: Tensor } {
+    return axis === undefined ? statisticsModule!.nanmedian(this) : statisticsModule!.nanmedian(this, axis, keepDims);
+  }
+  /** The k-th smallest element along axis and its index (torch's x.kthvalue(k)). */
+  kthvalue(k: number, axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
+    return statisticsModule!.kthvalue(this, k, axis, keepDims);
+  }
+  /** The most frequent value along axis and its index (torch's x.mode()). */
+  mode(axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
+    return statisticsModule!.mode(this, axis, keepDims);
+  }
+  /** The q-quantiles (torch's x.quantile(q)). */
+  quantile(q: number | Tensor, options?: StatisticsModule.QuantileOptions): Tensor {
+    return statisticsModule!.quantile(this, q, options);
+  }
+  /** The q-quantiles of the non-NaN elements (torch's x.nanquantile(q)). */
+  nanquantile(q: number | Tensor, options?: StatisticsModule.QuantileOptions): Tensor {
+    return statisticsModule!.nanquantile(this, q, options);
+  }
+  /** The covariance matrix of the rows (torch's x.cov()). */
+  cov(options?: StatisticsModule.CovOptions): Tensor {
+    return statisticsModule!.cov(this, options);
+  }
+  /** Pearson's correlation coefficients of the rows (torch's x.corrcoef()). */
+  corrcoef(): Tensor {
+    return statisticsModule!.corrcoef(this);
+  }
+  /** A histogram of equal bins (torch's x.histc()). */
+  histc(options?: StatisticsModule.HistcOptions): Tensor {
+    return statisticsModule!.histc(this, options);
+  }
+  /** The count of each value of an int32 1-D tensor (torch's x.bincount()). */
+  bincount(options?: { weights?: Tensor; minlength?: number }): Tensor {
+    return statisticsModule!.bincount(this, options);
+  }
   // (end of statistics methods)
 
   // Methods of lib/ops/products.ts (productsModule), each the function with the tensor first.
