@@ -125,9 +125,13 @@ export const STATISTICS_OPS: OpInfo[] = [
     samples: (rng) => [
       { inputs: [distinct(rng, [3, 5])] },
       { inputs: [distinct(rng, [6])], note: '1-D' },
-      { inputs: [distinct(rng, [2, 4]), { shape: [4], values: Array.from({ length: 4 }, () => rng.uniform(0.2, 2)) }], note: 'aweights' },
+      {
+        inputs: [distinct(rng, [2, 4]), { shape: [4], values: Array.from({ length: 4 }, () => rng.uniform(0.2, 2)) }],
+        aux: [{ shape: [4], values: [1, 3, 2, 1], dtype: 'int32' }],
+        note: 'aweights, fweights',
+      },
     ],
-    fn: ([x, aw]) => (aw ? antler.cov(x, { aweights: aw, fweights: antler.tensor([1, 3, 2, 1], [4], { dtype: 'int32' }), correction: 1 }) : antler.cov(x)),
+    fn: ([x, aw], [fw]) => (aw ? antler.cov(x, { aweights: aw, fweights: fw, correction: 1 }) : antler.cov(x)),
     bad: [
       ['SHAPE_MISMATCH', () => antler.cov(f64([1, 2, 3, 4], [2, 2]), { aweights: f64([1, 2, 3], [3]) })],
       ['DTYPE_MISMATCH', () => antler.cov(f64([1, 2, 3, 4], [2, 2]), { fweights: f64([1, 2], [2]) })],
