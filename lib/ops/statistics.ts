@@ -25,13 +25,6 @@ function checkFloat(x: Tensor, op: string): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
 }
 
-/** x's shape without the axes (all when none are given); a 0-d tensor stays 0-d. */
-function reducedShape(x: Tensor, axes: readonly number[]): number[] {
-  if (!axes.length || x.rank === 0) return [];
-  const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
-  return x.shape.filter((_, i) => !norm.includes(i));
-}
-
 /** One axis, normalised (a 0-d tensor takes 0 or −1, as PyTorch's). */
 function oneAxis(x: Tensor, axis: unknown, op: string): number {
   const rank = Math.max(1, x.rank);
