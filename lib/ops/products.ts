@@ -4,8 +4,9 @@
  * cross, cdist and meshgrid. Each is composed from the recorded ops (permute,
  * reshape, slice, pad, sum and the batched matmul), so gradients come from autograd
  * and every device runs them. int32 operands, where PyTorch takes them, are
- * multiplied in float64 (exact while partial sums stay below 2^53) and the result
- * is brought back to int32, or refused when it does not fit (antler has no int64).
+ * multiplied in float64 and the result is brought back to int32, or refused when it
+ * does not fit (antler has no int64) or when the partial sums' magnitudes could reach
+ * 2^53, where float64 rounds (so an int32 result is exact or an error).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -33,16 +34,23 @@ function sameKind(op: string, ts: readonly Tensor[], names: readonly string[]): 
 
 /**
  * fn on the operands, or, when they are int32, on float64 copies with the result brought back to
- * int32 (exact while the partial sums stay below 2^53), refused when it does not fit int32.
+ * int32, refused when it does not fit int32. Exact: `bound` (default fn itself) on the operands'
+ * absolute values bounds every partial sum, and where that reaches 2^53 (float64 could round, so
+ * the answer could be silently wrong) the op is refused too.
  */
-function intVia64(op: string, ts: readonly Tensor[], fn: (ts: Tensor[]) => Tensor): Tensor {
+function intVia64(op: string, ts: readonly Tensor[], fn: (ts: Tensor[]) => Tensor, bound: (abs: Tensor[]) => Tensor = fn): Tensor {
   if (ts.length === 0 || ts[0].dtype !== 'int32') return fn([...ts]);
   return tidy(() => {
-    const wide = fn(ts.map((t) => cast(t, 'float64')));
-    if (wide.size > 0)
-      for (const v of readNumbers([minOf(wide), max(wide)]))
+    const wide64 = ts.map((t) => cast(t, 'float64'));
+    const wide = fn(wide64);
+    if (wide.size > 0) {
+      const [lo, hi, top] = readNumbers([minOf(wide), max(wide), max(bound(wide64.map((t) => abs(t))))]);
+      if (!(top < 2 ** 53))
+        fail('DTYPE_MISMATCH', `${op}: the int32 operands' products and sums reach ${top}, beyond 2^53 where float64 (antler's exact int32 path; it has no int64) rounds; compute in float64 instead`);
+      for (const v of [lo, hi])
         if (!(v >= -2147483648 && v <= 2147483647))
           fail('DTYPE_MISMATCH', `${op}: the int32 result ${v} does not fit int32 (antler has no int64, and wrapping around would give a wrong number); compute in float64 instead`);
+    }
     return cast(wide, 'int32');
   });
 }
@@ -152,7 +160,7 @@ function axisLabels(t: Term, rank: number, ellRank: number): number[] {
  * Label sizes must agree or be 1 (broadcast). Operands are contracted left to right in pairs (as
  * PyTorch's default, unoptimised path), each pair one batched matmul after a permute and reshape,
  * so the gradient comes from matmul's. Operands share one dtype and device; int32 is computed in
- * float64 and refused when the result does not fit int32.
+ * float64 and refused when the result does not fit int32 or the sums' magnitudes reach 2^53.
  * @example einsum('bij,bjk->bik', a, b); einsum('ii', m); einsum('i,j->ij', u, v)
  */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {
@@ -360,7 +368,7 @@ function addProduct(op: string, input: Tensor, ts: Tensor[], names: string[], op
     const scaled = alpha === 1 ? p : mul(p, alpha);
     if (beta === 0) return scaled;
     return add(beta === 1 ? x : mul(x, beta), scaled);
-  }));
+  }), ([x, ...rest]) => add(mul(x, Math.abs(beta)), mul(product(rest), Math.abs(alpha))));
 }
 
 /** beta · input + alpha · (m1 @ m2) (torch.addmm): m1 [n, k], m2 [k, m], input broadcastable to [n, m]. */
@@ -426,7 +434,7 @@ export function tensordot(a: Tensor, b: Tensor, dims: number | readonly [number 
   } else {
     if (!Array.isArray(dims) || dims.length !== 2)
       fail('INVALID_ARGUMENT', `${op}: dims must be a number or a pair [axesOfA, axesOfB]; got ${describe(dims)}`);
-    const list = (v: unknown, t: Tensor, what: string): number[] => (typeof v === 'number' ? [v] : Array.isArray(v) ? v : fail('INVALID_ARGUMENT', `${op}: ${what} must be an axis or a list of axes; got ${describe(v)}`)).map((x: unknown) => axisIn(x, Math.max(1, t.rank), op, `an axis of ${what}`));
+    const list = (v: unknown, t: Tensor, what: string): number[] => (typeof v === 'number' ? [v] : Array.isArray(v) ? v : fail('INVALID_ARGUMENT', `${op}: ${what} must be an axis or a list of axes; got ${describe(v)}`)).map((x: unknown) => axisIn(x, t.rank, op, `an axis of ${what}`));
     da = list(dims[0], a, 'dims[0]');
     db = list(dims[1], b, 'dims[1]');
     if (da.length !== db.length) fail('INVALID_ARGUMENT', `${op}: dims pairs ${da.length} axes of a with ${db.length} of b; expected lists of one length`);
@@ -465,11 +473,11 @@ export function kron(a: Tensor, b: Tensor): Tensor {
   const r = Math.max(a.rank, b.rank);
   if (2 * r > MAX_RANK) fail('INVALID_ARGUMENT', `kron: operands of rank ${r} need ${2 * r} dims on the way; at most rank ${MAX_RANK / 2} is supported`);
   const sa = [...Array(r - a.rank).fill(1), ...a.shape], sb = [...Array(r - b.rank).fill(1), ...b.shape];
-  return tidy(() => {
-    const ai = reshape(a, sa.flatMap((d) => [d, 1]));
-    const bi = reshape(b, sb.flatMap((d) => [1, d]));
+  return intVia64('kron', [a, b], ([x, y]) => tidy(() => {
+    const ai = reshape(x, sa.flatMap((d) => [d, 1]));
+    const bi = reshape(y, sb.flatMap((d) => [1, d]));
     return reshape(mul(ai, bi), sa.map((d, i) => d * sb[i]));
-  });
+  }));
 }
 
 // ---------------------------------------------------------------- diagonals
@@ -554,13 +562,14 @@ export function cross(a: Tensor, b: Tensor, axis = -1): Tensor {
   if (a.shape[ax] !== 3 || b.shape[ax] !== 3)
     fail('SHAPE_MISMATCH', `${op}: axis ${axis} has sizes ${a.shape[ax]} (a ${shapeText(a.shape)}) and ${b.shape[ax]} (b ${shapeText(b.shape)}); expected 3 in both`);
   if (!broadcastShapes([a.shape, b.shape])) fail('SHAPE_MISMATCH', `${op}: a ${shapeText(a.shape)} and b ${shapeText(b.shape)} do not broadcast`);
-  return tidy(() => {
-    const part = (t: Tensor, i: number) => slice(t, t.shape.map((_, d) => (d === ax ? i : 0)), t.shape.map((s, d) => (d === ax ? 1 : s)));
-    const [a0, a1, a2] = [0, 1, 2].map((i) => part(a, i));
-    const [b0, b1, b2] = [0, 1, 2].map((i) => part(b, i));
+  const part = (t: Tensor, i: number) => slice(t, t.shape.map((_, d) => (d === ax ? i : 0)), t.shape.map((s, d) => (d === ax ? 1 : s)));
+  // int32 in float64 (as the other products), bounded by Σ|a| · Σ|b| along the axis.
+  return intVia64(op, [a, b], ([x, y]) => tidy(() => {
+    const [a0, a1, a2] = [0, 1, 2].map((i) => part(x, i));
+    const [b0, b1, b2] = [0, 1, 2].map((i) => part(y, i));
     const c = [sub(mul(a1, b2), mul(a2, b1)), sub(mul(a2, b0), mul(a0, b2)), sub(mul(a0, b1), mul(a1, b0))];
     return concat(c, ax);
-  });
+  }), ([x, y]) => mul(sum(x, ax, true), sum(y, ax, true)));
 }
 
 /**

@@ -269,6 +269,32 @@ describe(`mm, bmm, mv and the add* forms (seed ${SEED})`, () => {
       expectAntlerError(() => antler.addmm(m, m, antler.zeros([3, 3], F64), { gamma: 1 } as never), 'INVALID_ARGUMENT', /unknown option/);
     });
   });
+
+  test('int32 is exact or refused: no wrap-around (kron, cross too), no float64 rounding past 2^53', () => {
+    tidy(() => {
+      const i32 = (v: number[], s: number[]) => tensor(v, s, { dtype: 'int32' });
+      const N = 2 ** 31;
+      // (N−1)(N−3) − (N−2)² = −1 exactly, but each product rounds in float64 (to N² − 4N both): 0.
+      const a = i32([N - 1, N - 2], [1, 2]), b = i32([N - 3, -(N - 2)], [2, 1]);
+      for (const call of [
+        () => antler.mm(a, b),
+        () => antler.einsum('ij,jk->ik', a, b),
+        () => antler.tensordot(a, b, 1),
+        () => antler.mv(a, i32([N - 3, -(N - 2)], [2])),
+        () => antler.addmm(i32([0], [1]), a, b),
+        () => antler.cross(i32([0, N - 1, N - 2], [3]), i32([0, N - 2, N - 3], [3])),
+      ])
+        expectAntlerError(call, 'DTYPE_MISMATCH', /2\^53/);
+      // Below 2^53 the same kind of sum is exact: (2^20 + 1)(2^20 − 1) − 2^40 = −1.
+      const c = i32([2 ** 20 + 1, 2 ** 20], [1, 2]), d = i32([2 ** 20 - 1, -(2 ** 20)], [2, 1]);
+      expectExact(read(antler.mm(c, d)), [-1]);
+      expectExact(read(antler.cross(i32([0, 2 ** 20 + 1, 2 ** 20], [3]), i32([0, 2 ** 20, 2 ** 20 - 1], [3]))), [-1, 0, 0]);
+      // Results past int32 are refused, never wrapped (2^16 · 2^16 = 2^32 wraps to 0).
+      expectAntlerError(() => antler.kron(i32([65536, 1], [2]), i32([65536], [1])), 'DTYPE_MISMATCH', /4294967296 does not fit int32/);
+      expectAntlerError(() => antler.cross(i32([65536, 0, 0], [3]), i32([0, 65536, 0], [3])), 'DTYPE_MISMATCH', /4294967296 does not fit int32/);
+      expectExact(read(antler.kron(i32([-3, 7], [2]), i32([46340], [1]))), [-139020, 324380]);
+    });
+  });
 });
 
 // ---------------------------------------------------------------- tensordot, kron
@@ -304,6 +330,8 @@ describe(`tensordot and kron (seed ${SEED})`, () => {
       expectAntlerError(() => antler.tensordot(t64(a, [2, 3, 4]), t64(b, [3, 4, 1]), 4), 'INVALID_ARGUMENT', /dims must be an integer in \[0, 3\]/);
       expectAntlerError(() => antler.tensordot(t64(a, [2, 3, 4]), t64(b, [3, 4, 1]), [[0, 1], [0]]), 'INVALID_ARGUMENT', /one length/);
       expectAntlerError(() => antler.tensordot(t64(a, [2, 3, 4]), t64(b, [3, 4, 1]), [[5], [0]]), 'INVALID_ARGUMENT', /axis/);
+      // A 0-d operand has no axis to pair (not a reshape error about NaN).
+      expectAntlerError(() => antler.tensordot(t64([2], []), t64([3], []), [[0], [0]]), 'INVALID_ARGUMENT', /tensordot: an axis of dims\[0\] must be an integer in \[0, 0\)/);
     });
   });
 
