@@ -578,7 +578,9 @@ export function cross(a: Tensor, b: Tensor, axis = -1): Tensor {
  * the largest |difference|. Gradients as PyTorch's: 0 at a zero distance and for a zero
  * coordinate difference; with p = ∞ each coordinate at the maximum gets the full gradient.
  * Computed from the differences ([..., P, R, M] elements on the way), PyTorch's exact path
- * (for p = 2 and more than 25 rows it switches to a matmul form by default).
+ * (for p = 2 and more than 25 rows it switches to a matmul form by default). A NaN coordinate
+ * counts as differing for p = 0 (as torch.linalg.vector_norm; torch.cdist gives NaN) and gives
+ * NaN for p = ∞ (torch.cdist skips it).
  */
 export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
   const op = 'cdist';
