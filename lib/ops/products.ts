@@ -349,7 +349,7 @@ export function mv(m: Tensor, v: Tensor): Tensor {
 export interface AddProductOptions {
   /** The factor of input (default 1); 0 ignores input, its NaN and ∞ too, as PyTorch. Integral for int32. */
   beta?: number;
-  /** The factor of the product (default 1). Integral for int32. */
+  /** The factor of the product (default 1); 0 still multiplies (a NaN or ∞ in the product gives NaN; torch 1.13's addmm, addmv, addbmm drop it). Integral for int32. */
   alpha?: number;
 }
 
