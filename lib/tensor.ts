@@ -932,6 +932,88 @@ export class Tensor {
   // (end of products methods)
 
   // Methods of lib/ops/selection.ts (selectionModule), each the function with the tensor first.
+  /** torch's x.movedim(source, destination). */
+  movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor {
+    return selectionModule!.movedim(this, source, destination);
+  }
+  /** torch's x.swapaxes(a, b). */
+  swapaxes(axis0: number, axis1: number): Tensor {
+    return selectionModule!.swapaxes(this, axis0, axis1);
+  }
+  /** torch's x.expand(...sizes) (−1 keeps an axis; a copy). */
+  expand(...sizes: number[] | [readonly number[]]): Tensor {
+    return selectionModule!.expand(this, ...sizes);
+  }
+  /** torch's x.repeat(...sizes). */
+  repeat(...sizes: number[] | [readonly number[]]): Tensor {
+    return selectionModule!.repeat(this, ...sizes);
+  }
+  /** torch's x.repeat_interleave(repeats, dim). */
+  repeatInterleave(repeats: number | Tensor, options?: SelectionModule.RepeatInterleaveOptions): Tensor {
+    return selectionModule!.repeatInterleave(this, repeats, options);
+  }
+  /** torch's x.rot90(k, dims). */
+  rot90(k = 1, axes: readonly [number, number] = [0, 1]): Tensor {
+    return selectionModule!.rot90(this, k, axes);
+  }
+  /** torch's x.tensor_split(indices_or_sections, dim). */
+  tensorSplit(indicesOrSections: number | readonly number[], axis = 0): Tensor[] {
+    return selectionModule!.tensorSplit(this, indicesOrSections, axis);
+  }
+  /** torch's x.take(index). */
+  take(index: Tensor): Tensor {
+    return selectionModule!.take(this, index);
+  }
+  /** torch's x.take_along_dim(indices, dim). */
+  takeAlongDim(indices: Tensor, axis?: number): Tensor {
+    return selectionModule!.takeAlongDim(this, indices, axis);
+  }
+  /** torch's x.index_add(dim, index, source, alpha=…) (out of place). */
+  indexAdd(axis: number, index: Tensor, source: Tensor, options?: SelectionModule.IndexAddOptions): Tensor {
+    return selectionModule!.indexAdd(this, axis, index, source, options);
+  }
+  /** torch's x.index_copy(dim, index, source) (out of place). */
+  indexCopy(axis: number, index: Tensor, source: Tensor): Tensor {
+    return selectionModule!.indexCopy(this, axis, index, source);
+  }
+  /** torch's x.index_fill(dim, index, value) (out of place). */
+  indexFill(axis: number, index: Tensor, value: number): Tensor {
+    return selectionModule!.indexFill(this, axis, index, value);
+  }
+  /** torch's x.scatter_reduce(dim, index, src, reduce, include_self=…) (out of place). */
+  scatterReduce(axis: number, index: Tensor, src: Tensor, reduce: SelectionModule.ScatterReduction, options?: SelectionModule.ScatterReduceOptions): Tensor {
+    return selectionModule!.scatterReduce(this, axis, index, src, reduce, options);
+  }
+  /** torch's x.masked_select(mask). */
+  maskedSelect(mask: Tensor): Tensor {
+    return selectionModule!.maskedSelect(this, mask);
+  }
+  /** torch's x.masked_scatter(mask, source) (out of place). */
+  maskedScatter(mask: Tensor, source: Tensor): Tensor {
+    return selectionModule!.maskedScatter(this, mask, source);
+  }
+  /** torch's x.nonzero() (int32 [n, rank]; with asTuple one [n] per axis). */
+  nonzero(options: { asTuple: true }): Tensor[];
+  nonzero(options?: { asTuple?: false }): Tensor;
+  nonzero(options?: SelectionModule.NonzeroOptions): Tensor | Tensor[] {
+    return selectionModule!.nonzero(this, options);
+  }
+  /** torch's x.argwhere(). */
+  argwhere(): Tensor {
+    return selectionModule!.argwhere(this);
+  }
+  /** torch's x.unique(…): the sorted distinct values, or {values, inverse?, counts?}. */
+  unique(options: SelectionModule.UniqueOptions & ({ returnInverse: true } | { returnCounts: true })): SelectionModule.UniqueResult;
+  unique(options?: SelectionModule.UniqueOptions): Tensor;
+  unique(options?: SelectionModule.UniqueOptions): Tensor | SelectionModule.UniqueResult {
+    return selectionModule!.unique(this, options as SelectionModule.UniqueOptions);
+  }
+  /** torch's x.unique_consecutive(…). */
+  uniqueConsecutive(options: SelectionModule.UniqueConsecutiveOptions & ({ returnInverse: true } | { returnCounts: true })): SelectionModule.UniqueResult;
+  uniqueConsecutive(options?: SelectionModule.UniqueConsecutiveOptions): Tensor;
+  uniqueConsecutive(options?: SelectionModule.UniqueConsecutiveOptions): Tensor | SelectionModule.UniqueResult {
+    return selectionModule!.uniqueConsecutive(this, options as SelectionModule.UniqueConsecutiveOptions);
+  }
   // (end of selection methods)
 
   isNaN(): Tensor {
