@@ -129,15 +129,17 @@ describe(`selection ops (seed ${SEED})`, () => {
       const L = rng.int(0, 9);
       const v = randomArray(rng, 2 * L);
       const x = tensor(v, [2, L], F64);
-      const n = rng.int(1, 5);
-      const parts = antler.tensorSplit(x, n, -1);
-      expect(parts.length).toBe(n);
-      let at = 0;
-      parts.forEach((p, i) => {
-        const len = Math.floor(L / n) + (i < L % n ? 1 : 0);
-        expectValues(p, [2, len], mapRef(v, [2, L], [2, len], (o) => [o[0], o[1] + at]), `sections ${n} piece ${i}`);
-        at += len;
-      });
+      for (const [L7, n] of [[7, 3], [L, rng.int(1, 5)]]) {
+        const v7 = L7 === L ? v : randomArray(rng, 2 * L7);
+        const parts = antler.tensorSplit(tensor(v7, [2, L7], F64), n, -1);
+        expect(parts.length).toBe(n);
+        let at = 0;
+        parts.forEach((p, i) => {
+          const len = Math.floor(L7 / n) + (i < L7 % n ? 1 : 0);
+          expectValues(p, [2, len], mapRef(v7, [2, L7], [2, len], (o) => [o[0], o[1] + at]), `sections ${n} of ${L7} piece ${i}`);
+          at += len;
+        });
+      }
       const cuts = randomInts(rng, 3, -L - 2, L + 2);
       const slicePy = (s: number, e: number) => { const c = (q: number) => (q < 0 ? Math.max(0, q + L) : Math.min(q, L)); return [c(s), Math.max(c(s), c(e))]; };
       const bounds = [0, ...cuts, L];
