@@ -615,7 +615,7 @@ export function scatterReduce(x: Tensor, axis: number, index: Tensor, src: Tenso
 /** The flat positions of x's non-zero elements (NaN counts), ascending, int32 [count]; one read (the count). */
 function nonzeroPositions(x: Tensor): Tensor {
   return tidy(() => {
-    const flags = reshape(notEqual(x.dtype === 'int32' ? x : x, 0), [x.size]);
+    const flags = reshape(notEqual(x, 0), [x.size]);
     const count = x.size ? readNumbers([sum(flags.cast('float64'))])[0] : 0;
     if (count === 0) return wrap(native().full([0], 'int32', x.device, 0));
     // The `count` largest flags (all 1), ties to the lower position: the positions in order.
@@ -864,7 +864,9 @@ export function searchsorted(sortedSequence: Tensor, values: Tensor | number, op
   const seqShape = sortedSequence.shape;
   const M = seqShape[seqShape.length - 1];
   return noGrad(() => tidy(() => {
-    const v = typeof values === 'number' ? wrap(native().full([], sortedSequence.dtype, sortedSequence.device, values)) : values;
+    // A number is a 0-d tensor of the sequence's dtype (float64 when it is not an integer and the sequence is int32).
+    const numberDtype = sortedSequence.dtype === 'int32' && typeof values === 'number' && !Number.isInteger(values) ? 'float64' : sortedSequence.dtype;
+    const v = typeof values === 'number' ? wrap(native().full([], numberDtype, sortedSequence.device, values)) : values;
     checkTensor(v, op, 'values');
     if (v.device !== sortedSequence.device) fail('DEVICE_MISMATCH', `${op}: values are on ${v.device} and sortedSequence on ${sortedSequence.device}`);
     let B: number, K: number;

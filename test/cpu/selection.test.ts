@@ -408,6 +408,7 @@ describe(`selection ops (seed ${SEED})`, () => {
       const sorter = tensor([1, 3, 2, 0], [4], I32);
       expectValues(antler.searchsorted(tensor(raw, [4], F64), tensor([2, -5, 9], [3], F64), { sorter }), [3], [2, 0, 4], 'sorter');
       expectValues(antler.searchsorted(tensor([1, 2], [2], F64), 1.5), [], [1], 'a number');
+      expectValues(antler.searchsorted(tensor([1, 2, 3], [3], I32), 1.5), [], [1], 'a fraction into int32');
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [1, 2], F64), tensor([1, 2], [2, 1], F64)), 'SHAPE_MISMATCH');
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [2], F64), tensor([1], [1], F64), { right: true, side: 'left' }), 'INVALID_ARGUMENT');
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [2], F64), tensor([1], [1], F64), { sorter: tensor([0, 2], [2], I32) }), 'INVALID_ARGUMENT');
