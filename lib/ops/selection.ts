@@ -529,8 +529,9 @@ function segmentedScan(v: Tensor, keys: Tensor, combine: (a: Tensor, b: Tensor) 
  * src[i][j][k] for axis 0) with reduce 'sum', 'prod', 'mean', 'amax' or
  * 'amin'; with includeSelf (default true) x's value takes part, else a
  * position named by index takes only src's values (one not named keeps x's).
- * index and src as scatterAdd's (index's corner of src is used). 'mean' of
- * int32 rounds down, as PyTorch's. Gradients to x and src: sum and mean
+ * index and src as scatterAdd's (index's corner of src is used). int32 is
+ * reduced in float64 and wrapped back to int32 (exact while the sums and
+ * products stay below 2^53); its 'mean' rounds down, as PyTorch's. Gradients to x and src: sum and mean
  * spread the output's; prod's is the product of the other factors (exact at
  * zeros, no division); amax/amin's is shared evenly by the elements equal to
  * the result (x's only when it takes part; PyTorch 1.13 also counts an
@@ -805,7 +806,8 @@ function uniqueOf(op: string, x: Tensor, o: UniqueOptions, sortFirst: boolean): 
  * torch.unique: the distinct values of x (flattened), sorted; with `axis`,
  * the distinct slices along that axis, in lexicographic order. Options
  * returnInverse (where each element went, int32) and returnCounts (int32)
- * give `{values, inverse?, counts?}`. Every NaN is distinct from every other
+ * give `{values, inverse?, counts?}`. The order is one stable sort, or with
+ * an axis one per element of a slice (a radix sort of the slices). Every NaN is distinct from every other
  * value (as torch's values; torch 1.13's inverse and counts are wrong there).
  * No gradient. Reads the number of values (a device sync on CUDA).
  */
