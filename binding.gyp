@@ -35,6 +35,7 @@
         "<(antler_root)/native/cpu/rows.cpp",
         "<(antler_root)/native/cpu/rows_avx2.cpp",
         "<(antler_root)/native/cpu/scan.cpp",
+        "<(antler_root)/native/cpu/selection.cpp",
         "<(antler_root)/native/cpu/shape.cpp",
         "<(antler_root)/native/cpu/sru.cpp",
         "<(antler_root)/native/cpu/sru_avx2.cpp",

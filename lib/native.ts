@@ -120,6 +120,7 @@ export interface NativeAddon {
   ctcLossBackward(g: NativeHandle, lp: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, nll: NativeHandle, logAlpha: NativeHandle, blank: number, zeroInfinity: boolean): NativeHandle;
   /** topk's indices along axis: int32 of x's shape with that axis of size k, best first (argReduce's order). */
   topkIndices(x: NativeHandle, axis: number, k: number, largest: boolean): NativeHandle;
+  searchsorted(seq: NativeHandle, values: NativeHandle, right: boolean): NativeHandle;
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;

@@ -5,7 +5,7 @@
  * scatterReduce, maskedSelect, maskedScatter; and the ops whose result size
  * depends on the data (nonzero, argwhere, unique, uniqueConsecutive), which
  * read a few numbers back (a device sync on CUDA, as PyTorch's). searchsorted
- * and bucketize are one stable sort of the values merged with the boundaries.
+ * and bucketize are one native binary search per value (kernels/selection.h).
  * Every op is composed from recorded ops (permute, slice, gatherRows,
  * scatterAddRows, where, the stable sort), so gradients come from autograd
  * and every device runs them; scatterReduce's amax/amin record their own
@@ -19,7 +19,7 @@ import { arange, checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
 import {
   add, broadcastTo, concat, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
-  remainder, reshape, slice, stack, sub, sum, transpose, where, wrap,
+  remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
 } from './core';
 import { argsort, gather, gatherRows, indexSelect, scatterAddRows } from './indexing';
 import { pieces, tile } from './shape';
@@ -845,12 +845,12 @@ export interface SearchsortedOptions {
  * torch.searchsorted: for each value, the position in sortedSequence's last
  * axis where it would go to keep the order: the number of boundaries < v
  * (≤ v with right / side 'right'), int32. sortedSequence is 1-D (values any
- * shape) or [..., M] with values [..., K] of the same leading shape. NaN
- * sorts last, as in torch.sort: a NaN value goes after every number (torch
- * too); where the sequence itself holds NaN, torch's binary search gives
- * answers that depend on its path, antler the sorted order's. Done as one
- * stable sort of the values merged with the boundaries (O((K+M)·log(K+M))
- * per row, no [K, M] comparison), then a cumulative count. No gradient.
+ * shape) or [..., M] with values [..., K] of the same leading shape; mixed
+ * dtypes promote. One binary search per value, PyTorch's step for step
+ * (native/kernels/selection.h, on the CPU and CUDA): O(K·log M), no [K, M]
+ * comparison. A NaN value goes after every boundary; a sequence holding NaN
+ * (last, as torch.sort puts it) gives what PyTorch's search path gives.
+ * No gradient.
  */
 export function searchsorted(sortedSequence: Tensor, values: Tensor | number, options?: SearchsortedOptions): Tensor {
   const op = 'searchsorted';
@@ -891,18 +891,11 @@ export function searchsorted(sortedSequence: Tensor, values: Tensor | number, op
       seq = gather(seq, seq.rank - 1, sorter);
     }
     const outShape = v.shape.slice();
-    if (B * K === 0) return wrap(native().full(outShape, 'int32', v.device, 0));
-    if (M === 0) return wrap(native().full(outShape, 'int32', v.device, 0));
-    const s2 = reshape(seq, [B, M]), v2 = reshape(v, [B, K]);
-    // Ties keep the concatenation's order: values first counts boundaries < v, boundaries first ≤ v.
-    const merged = right ? concat([s2, v2], 1) : concat([v2, s2], 1);
-    const isBoundary = right
-      ? concat([wrap(native().full([B, M], 'float64', v.device, 1)), wrap(native().full([B, K], 'float64', v.device, 0))], 1)
-      : concat([wrap(native().full([B, K], 'float64', v.device, 0)), wrap(native().full([B, M], 'float64', v.device, 1))], 1);
-    const perm = argsort(merged, { axis: 1 });
-    const before = cumsum(gather(isBoundary, 1, perm), 1);
-    const where_ = slice(argsort(perm, { axis: 1 }), [0, right ? M : 0], [B, K]);
-    return reshape(gather(before, 1, where_).cast('int32'), outShape);
+    // One binary search per value (native/kernels/selection.h, PyTorch's), in the operands' promoted dtype.
+    const dtype = resultType(seq, v);
+    const s2 = reshape(seq.dtype === dtype ? seq : seq.cast(dtype), [B, M]);
+    const v2 = reshape(v.dtype === dtype ? v : v.cast(dtype), [B, K]);
+    return reshape(wrap(native().searchsorted(s2.handle, v2.handle, right)), outShape);
   }));
 }
 

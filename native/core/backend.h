@@ -293,6 +293,12 @@ class Backend {
   virtual void topk(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                     int64_t k, bool largest) = 0;
 
+  // searchsorted (kernels/selection.h): for each value of row b of values [B, K], the position in
+  // row b of the sorted seq [B, M] where it goes (boundaries < v, or ≤ v when right); out [B, K]
+  // int32. float32, float64 and int32.
+  virtual void searchsorted(const Device& d, DType t, int32_t* out, const void* seq, const void* values, int64_t B,
+                            int64_t M, int64_t K, bool right) = 0;
+
   // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none
   // blank, validated by the caller), inLen [N] in [1, T], tgtLen [N] in [0, S]: nll [N] and logAlpha
   // [N, T, 2S + 1] (−∞ outside each sample's lattice), saved for ctcLossBackward.

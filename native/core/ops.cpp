@@ -683,6 +683,22 @@ TensorPtr topkIndices(const Tensor& x, int64_t axisIn, int64_t k, bool largest) 
   return out;
 }
 
+TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right) {
+  const char* op = "searchsorted";
+  checkSameDevice(op, seq, values);
+  if (seq.dtype != values.dtype)
+    fail(Code::DtypeMismatch, op, ": seq is ", dtypeName(seq.dtype), " and values ", dtypeName(values.dtype), "; expected one dtype");
+  if (seq.shape.size() != 2 || values.shape.size() != 2 || seq.shape[0] != values.shape[0])
+    fail(Code::ShapeMismatch, op, ": expected seq [B, M] and values [B, K]; got ", shapeStr(seq.shape), " and ", shapeStr(values.shape));
+  const int64_t B = seq.shape[0], M = seq.shape[1], K = values.shape[1];
+  if (M > std::numeric_limits<int32_t>::max())
+    fail(Code::InvalidArgument, op, ": the sequence has ", M, " elements; int32 positions reach 2^31 − 1");
+  TensorPtr out = emptyTensor({B, K}, DType::Int32, seq.device());
+  if (!out->numel()) return out;
+  backendFor(seq.device()).searchsorted(seq.device(), seq.dtype, static_cast<int32_t*>(out->data()), seq.data(), values.data(), B, M, K, right);
+  return out;
+}
+
 // CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.
 // Their values (lengths in range, labels in [0, C) and not blank) are the caller's to check.
 static void checkCtc(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen, int64_t blank) {

@@ -65,6 +65,9 @@ TensorPtr argReduce(const Tensor& x, int64_t axis, bool largest);
 // elements of each line, best first, in argReduce's order (NaNs first, then the larger value, or
 // the smaller when !largest, then the lower index). 0 ≤ k ≤ n. float32, float64 and int32.
 TensorPtr topkIndices(const Tensor& x, int64_t axis, int64_t k, bool largest);
+// torch.searchsorted over rows: seq [B, M] sorted along its last axis, values [B, K] of its dtype and
+// device -> int32 [B, K], each value's position in its row (boundaries < v, or ≤ v when right).
+TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right);
 // CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
 // int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).
 std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen,

@@ -306,6 +306,10 @@ class CudaBackend final : public Backend {
             bool largest) override {
     cuda::topk(context(d), t, out, x, outer, n, inner, k, largest);
   }
+  void searchsorted(const Device& d, DType t, int32_t* out, const void* seq, const void* values, int64_t B, int64_t M,
+                    int64_t K, bool right) override {
+    cuda::searchsorted(context(d), t, out, seq, values, B, M, K, right);
+  }
   void ctcLoss(const Device& d, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,
                int64_t blank) override {

@@ -198,6 +198,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cumprodBackward", &Addon::guard<&Addon::cumprodBackward>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
+        InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
@@ -908,6 +909,13 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, "argReduce");
     const Tensor& x = tensorArg(info[0], "argReduce", "x");
     return wrap(info.Env(), ops::argReduce(x, intArg(info[1], "argReduce", "axis"), boolArg(info[2], "argReduce", "largest")));
+  }
+
+  // searchsorted(seq [B, M], values [B, K], right): int32 [B, K] positions in each sorted row
+  Napi::Value searchsorted(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "searchsorted");
+    return wrap(info.Env(), ops::searchsorted(tensorArg(info[0], "searchsorted", "seq"), tensorArg(info[1], "searchsorted", "values"),
+                                              boolArg(info[2], "searchsorted", "right")));
   }
 
   // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first

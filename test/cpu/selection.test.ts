@@ -382,18 +382,34 @@ describe(`selection ops (seed ${SEED})`, () => {
     });
   });
 
-  /** torch's searchsorted: the first position i with seq[i] ≥ v (left) or seq[i] > v (right); NaN values at the end. */
+  /**
+   * torch's searchsorted, its binary search transcribed (aten's cus_lower_bound / cus_upper_bound): for a sorted
+   * sequence, the first i with seq[i] ≥ v (left) or > v (right); a failed comparison (NaN) moves right.
+   */
   const searchRef = (seq: number[], v: number, right: boolean) => {
-    const i = seq.findIndex((b) => (right ? b > v : b >= v));
-    return i < 0 ? seq.length : i;
+    let lo = 0, hi = seq.length;
+    while (lo < hi) {
+      const mid = lo + ((hi - lo) >> 1);
+      if (right ? !(seq[mid] > v) : !(seq[mid] >= v)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   };
+  test('searchRef is the first position that keeps the order, for sequences without NaN', () => {
+    const seq = randomInts(rng, 9, -3, 3).sort((a, b) => a - b);
+    for (let v = -4; v <= 4; v++) for (const right of [false, true]) {
+      const i = seq.findIndex((b) => (right ? b > v : b >= v));
+      expect(searchRef(seq, v, right)).toBe(i < 0 ? seq.length : i);
+    }
+  });
 
   test('searchsorted and bucketize as torch.searchsorted / bucketize (ties, NaN, batches, sorter, int32)', () => {
     tidy(() => {
       for (const dtype of ['float64', 'float32', 'int32'] as const)
         for (const right of [false, true]) {
           const B = rng.int(1, 3), M = rng.int(0, 6), K = rng.int(0, 7);
-          const seqs = Array.from({ length: B }, () => randomInts(rng, M, -4, 4).sort((a, b) => a - b));
+          // NaN (as 5) goes last, where torch.sort puts it.
+          const seqs = Array.from({ length: B }, () => randomInts(rng, M, -4, 5).sort((a, b) => a - b).map((e) => (dtype !== 'int32' && e === 5 ? NaN : e)));
           const vals = Array.from({ length: B }, () => randomInts(rng, K, -5, 5).map((e) => (dtype !== 'int32' && e === 5 ? NaN : e)));
           const got = antler.searchsorted(tensor(seqs.flat(), [B, M], { dtype }), tensor(vals.flat(), [B, K], { dtype }), { right });
           expect(got.dtype).toBe('int32');
@@ -408,6 +424,10 @@ describe(`selection ops (seed ${SEED})`, () => {
       const sorter = tensor([1, 3, 2, 0], [4], I32);
       expectValues(antler.searchsorted(tensor(raw, [4], F64), tensor([2, -5, 9], [3], F64), { sorter }), [3], [2, 0, 4], 'sorter');
       expectValues(antler.searchsorted(tensor([1, 2], [2], F64), 1.5), [], [1], 'a number');
+      // torch 1.13: searchsorted([1, 2, nan], [nan, 2, 5], right=True) = [3, 3, 3]; left: [3, 1, 3].
+      expectValues(antler.searchsorted(tensor([1, 2, NaN], [3], F64), tensor([NaN, 2, 5], [3], F64), { right: true }), [3], [3, 3, 3], 'NaN in the sequence, right');
+      expectValues(antler.searchsorted(tensor([1, 2, NaN], [3], F64), tensor([NaN, 2, 5], [3], F64)), [3], [3, 1, 3], 'NaN in the sequence, left');
+      expectValues(antler.searchsorted(tensor([1, 2, 3], [3], I32), tensor([2.5], [1], F64)), [1], [2], 'mixed dtypes promote');
       expectValues(antler.searchsorted(tensor([1, 2, 3], [3], I32), 1.5), [], [1], 'a fraction into int32');
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [1, 2], F64), tensor([1, 2], [2, 1], F64)), 'SHAPE_MISMATCH');
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [2], F64), tensor([1], [1], F64), { right: true, side: 'left' }), 'INVALID_ARGUMENT');
