@@ -895,7 +895,9 @@ export function searchsorted(sortedSequence: Tensor, values: Tensor | number, op
     const dtype = resultType(seq, v);
     const s2 = reshape(seq.dtype === dtype ? seq : seq.cast(dtype), [B, M]);
     const v2 = reshape(v.dtype === dtype ? v : v.cast(dtype), [B, K]);
-    return reshape(wrap(native().searchsorted(s2.handle, v2.handle, right)), outShape);
+    const n = native();
+    if (typeof n.searchsorted !== 'function') fail('INTERNAL', `${op}: the loaded addon was built before searchsorted's kernel; rebuild it: npm run build`);
+    return reshape(wrap(n.searchsorted(s2.handle, v2.handle, right)), outShape);
   }));
 }
 
