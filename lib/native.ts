@@ -97,6 +97,8 @@ export interface NativeAddon {
   emptyCache(): void;
   unary(op: string, x: NativeHandle, p0: number, p1: number): NativeHandle;
   unaryBackward(op: string, x: NativeHandle, y: NativeHandle, gy: NativeHandle, p0: number, p1: number): NativeHandle;
+  /** lib/ops/pointwise.ts's special functions (native/kernels/pointwise.h): b null for the unary ones; p the polygamma order. */
+  pointwise(op: string, a: NativeHandle, b: NativeHandle | null, p: number): NativeHandle;
   reduce(op: 'sum' | 'max' | 'min' | 'prod', x: NativeHandle, axes: number[], keepDims: boolean): NativeHandle;
   permute(x: NativeHandle, perm: number[]): NativeHandle;
   slice(x: NativeHandle, begin: number[], size: number[]): NativeHandle;

@@ -23,6 +23,10 @@
 
 namespace antler {
 
+namespace kernels {
+enum class PointwiseOp : int;  // kernels/pointwise.h, included only where the functions are evaluated
+}
+
 struct RandomSpec {
   bool normal = false;   // uniform: a + (b - a) * u;  normal: a + b * z
   double a = 0.0, b = 1.0;
@@ -252,6 +256,10 @@ class Backend {
                      double p1) = 0;
   virtual void unaryBackward(const Device& d, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y,
                              const void* gy, int64_t n, double p0, double p1) = 0;
+  // y = op(a[, b]) of kernels/pointwise.h over n elements (b null unless the op is binary; p the
+  // polygamma order); float types only.
+  virtual void pointwise(const Device& d, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b,
+                         int64_t n, int p) = 0;
   // out[i] = reduce_j x[outOffset(i) + redOffset(j)]; Sum accumulates in double (int64 for int32);
   // Max/Min propagate NaN; redN >= 1 for Max/Min.
   virtual void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN,

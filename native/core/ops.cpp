@@ -360,6 +360,27 @@ TensorPtr unaryBackward(UnaryOp op, const Tensor& x, const Tensor& y, const Tens
   return out;
 }
 
+const char* pointwiseName(kernels::PointwiseOp op) {
+  static const char* names[] = {"lgamma", "polygamma", "erfinv", "sinc", "signbit", "atan2",
+                                "hypot", "fmod", "copysign", "xlogy", "logaddexp", "logaddexp2"};
+  static_assert(sizeof(names) / sizeof(names[0]) == kernels::kPointwiseOpCount, "a name for every PointwiseOp");
+  const int i = static_cast<int>(op);
+  return i >= 0 && i < kernels::kPointwiseOpCount ? names[i] : "pointwise";
+}
+
+TensorPtr pointwise(kernels::PointwiseOp op, const Tensor& a, const Tensor* b, int p) {
+  const char* name = pointwiseName(op);
+  checkFloating(name, a);
+  if (kernels::pointwiseIsBinary(op) != (b != nullptr))
+    fail(Code::InvalidArgument, name, ": expected ", b ? "one operand" : "two operands");
+  if (b) checkLike(name, "the second operand", a, *b);
+  if (p < 0 || p > 1000) fail(Code::InvalidArgument, name, ": order ", p, " is out of range; expected 0 to 1000");
+  TensorPtr out = emptyTensor(a.shape, a.dtype, a.device());
+  if (out->numel())
+    backendFor(a.device()).pointwise(a.device(), op, a.dtype, out->data(), a.data(), b ? b->data() : nullptr, a.numel(), p);
+  return out;
+}
+
 TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims) {
   const char* name = op == ReduceOp::Sum ? "sum" : op == ReduceOp::Max ? "max" : op == ReduceOp::Min ? "min" : "prod";
   const size_t rank = x.shape.size();

@@ -5,6 +5,7 @@
 #pragma once
 #include <string>
 
+#include "../kernels/pointwise.h"
 #include "backend.h"
 #include "tensor.h"
 
@@ -36,6 +37,10 @@ const char* unaryName(kernels::UnaryOp op);
 // ---- ops with gradients ----
 TensorPtr unary(kernels::UnaryOp op, const Tensor& x, double p0, double p1);
 TensorPtr unaryBackward(kernels::UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, double p0, double p1);
+// lib/ops/pointwise.ts's special functions (kernels/pointwise.h): b is null unless the op is binary,
+// then of a's shape, dtype and device; p is polygamma's order (0 ≤ p ≤ 1000).
+const char* pointwiseName(kernels::PointwiseOp op);
+TensorPtr pointwise(kernels::PointwiseOp op, const Tensor& a, const Tensor* b, int p);
 // Sum/Max/Min over `axes` (any order, negative counts from the end, empty = all).
 TensorPtr reduce(kernels::ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepDims);
 TensorPtr permute(const Tensor& x, const std::vector<int64_t>& perm);

@@ -65,6 +65,10 @@ class CpuBackend final : public Backend {
                      const void* gy, int64_t n, double p0, double p1) override {
     cpu::unaryBackward(op, t, gx, x, y, gy, n, p0, p1);
   }
+  void pointwise(const Device&, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n,
+                 int p) override {
+    cpu::pointwise(op, t, y, a, b, n, p);
+  }
   void reduce(const Device&, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
               const kernels::ReduceIndexer& idx) override {
     cpu::reduce(op, t, out, x, outN, redN, idx);

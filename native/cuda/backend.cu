@@ -270,6 +270,10 @@ class CudaBackend final : public Backend {
                      const void* gy, int64_t n, double p0, double p1) override {
     cuda::unaryBackward(context(d), op, t, gx, x, y, gy, n, p0, p1);
   }
+  void pointwise(const Device& d, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n,
+                 int p) override {
+    cuda::pointwise(context(d), op, t, y, a, b, n, p);
+  }
   void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
               const kernels::ReduceIndexer& idx) override {
     cuda::reduce(context(d), op, t, out, x, outN, redN, idx);

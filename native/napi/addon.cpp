@@ -183,6 +183,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("emptyCache", &Addon::guard<&Addon::emptyCache>),
         InstanceMethod("unary", &Addon::guard<&Addon::unary>),
         InstanceMethod("unaryBackward", &Addon::guard<&Addon::unaryBackward>),
+        InstanceMethod("pointwise", &Addon::guard<&Addon::pointwise>),
         InstanceMethod("reduce", &Addon::guard<&Addon::reduce>),
         InstanceMethod("permute", &Addon::guard<&Addon::permute>),
         InstanceMethod("slice", &Addon::guard<&Addon::slice>),
@@ -794,6 +795,23 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::unaryBackward(op, tensorArg(info[1], name, "x"), tensorArg(info[2], name, "y"),
                                                tensorArg(info[3], name, "gradient"), numberArg(info[4], name, "p0"),
                                                numberArg(info[5], name, "p1")));
+  }
+
+  // pointwise(op, a, b | null, p): lib/ops/pointwise.ts's special functions (kernels/pointwise.h)
+  Napi::Value pointwise(const Napi::CallbackInfo& info) {
+    expectArgs(info, 4, "pointwise");
+    const std::string opName = stringArg(info[0], "pointwise", "op");
+    int o = 0;
+    while (o < kernels::kPointwiseOpCount && opName != ops::pointwiseName(static_cast<kernels::PointwiseOp>(o))) ++o;
+    if (o == kernels::kPointwiseOpCount) fail(Code::InvalidArgument, "pointwise: unknown op '", opName, "'");
+    const auto op = static_cast<kernels::PointwiseOp>(o);
+    const char* name = ops::pointwiseName(op);
+    const Tensor& a = tensorArg(info[1], name, "a");
+    const Tensor* b = info[2].IsNull() ? nullptr : &tensorArg(info[2], name, "b");
+    const double p = numberArg(info[3], name, "p");
+    if (!(p >= 0 && p <= 1000 && p == static_cast<int>(p)))
+      fail(Code::InvalidArgument, name, ": order ", p, " is not an integer from 0 to 1000");
+    return wrap(info.Env(), ops::pointwise(op, a, b, static_cast<int>(p)));
   }
 
   // reduce(op, x, axes, keepDims)
