@@ -787,6 +787,90 @@ export class Tensor {
     return extraModule!.triu(this, diagonal);
   }
   // Methods of lib/ops/pointwise.ts (pointwiseModule), each the function with the tensor first.
+  /** atan2(this, x): the angle of (x, this) (torch's y.atan2(x)). */
+  atan2(x: Tensor | number): Tensor {
+    return pointwiseModule!.atan2(this, x);
+  }
+  /** √(this² + b²) without overflow (torch's x.hypot(b)). */
+  hypot(b: Tensor | number): Tensor {
+    return pointwiseModule!.hypot(this, b);
+  }
+  /** C's fmod, the dividend's sign (torch's x.fmod(b)). */
+  fmod(b: Tensor | number): Tensor {
+    return pointwiseModule!.fmod(this, b);
+  }
+  /** |this| with b's sign bit (torch's x.copysign(b)). */
+  copysign(b: Tensor | number): Tensor {
+    return pointwiseModule!.copysign(this, b);
+  }
+  /** this · ln y, 0 where this is 0 (torch's x.xlogy(y)). */
+  xlogy(y: Tensor | number): Tensor {
+    return pointwiseModule!.xlogy(this, y);
+  }
+  /** ln(e^this + e^b) (torch's x.logaddexp(b)). */
+  logaddexp(b: Tensor | number): Tensor {
+    return pointwiseModule!.logaddexp(this, b);
+  }
+  /** log₂(2^this + 2^b) (torch's x.logaddexp2(b)). */
+  logaddexp2(b: Tensor | number): Tensor {
+    return pointwiseModule!.logaddexp2(this, b);
+  }
+  /** this + weight·(end − this) (torch's x.lerp(end, weight)). */
+  lerp(end: Tensor, weight: Tensor | number): Tensor {
+    return pointwiseModule!.lerp(this, end, weight);
+  }
+  /** max(this, min) (torch's x.clamp_min(min)). */
+  clampMin(min: Tensor | number): Tensor {
+    return pointwiseModule!.clampMin(this, min);
+  }
+  /** min(this, max) (torch's x.clamp_max(max)). */
+  clampMax(max: Tensor | number): Tensor {
+    return pointwiseModule!.clampMax(this, max);
+  }
+  /** ln|Γ(this)| (torch's x.lgamma()). */
+  lgamma(): Tensor {
+    return pointwiseModule!.lgamma(this);
+  }
+  /** ψ(this) (torch's x.digamma()). */
+  digamma(): Tensor {
+    return pointwiseModule!.digamma(this);
+  }
+  /** ψ⁽ⁿ⁾(this) (torch's x.polygamma(n)). */
+  polygamma(n: number): Tensor {
+    return pointwiseModule!.polygamma(n, this);
+  }
+  /** erf⁻¹(this) (torch's x.erfinv()). */
+  erfinv(): Tensor {
+    return pointwiseModule!.erfinv(this);
+  }
+  /** sin(π this)/(π this), 1 at 0 (torch's x.sinc()). */
+  sinc(): Tensor {
+    return pointwiseModule!.sinc(this);
+  }
+  /** Degrees to radians (torch's x.deg2rad()). */
+  deg2rad(): Tensor {
+    return pointwiseModule!.deg2rad(this);
+  }
+  /** Radians to degrees (torch's x.rad2deg()). */
+  rad2deg(): Tensor {
+    return pointwiseModule!.rad2deg(this);
+  }
+  /** this − trunc(this) (torch's x.frac()). */
+  frac(): Tensor {
+    return pointwiseModule!.frac(this);
+  }
+  /** NaN and ±inf replaced (torch's x.nan_to_num()). */
+  nanToNum(options?: { nan?: number; posinf?: number; neginf?: number }): Tensor {
+    return pointwiseModule!.nanToNum(this, options);
+  }
+  /** The Heaviside step with values at 0 (torch's x.heaviside(values)). */
+  heaviside(values: Tensor | number): Tensor {
+    return pointwiseModule!.heaviside(this, values);
+  }
+  /** 1 where the sign bit is set, else 0 (torch's x.signbit(), as a number tensor). */
+  signbit(): Tensor {
+    return pointwiseModule!.signbit(this);
+  }
   // (end of pointwise methods)
 
   // Methods of lib/ops/statistics.ts (statisticsModule), each the function with the tensor first.
