@@ -1,0 +1,76 @@
+// lib/ops/pointwise.ts's native kernels (native/kernels/pointwise.h) on CUDA against the CPU: the
+// special functions and the binary ops on random and IEEE special inputs, both float dtypes, and
+// a gradient through them. CUDA's libm (lgamma, atan2, erf, …) may differ from glibc's by an ulp or
+// so, hence the tolerances. The composed ops are covered by the registry (opinfo.test.ts). Skips
+// where no GPU is usable.
+import * as antler from '../../lib';
+import { expectClose, makeSeededRng, randomArray } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeSeededRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU pointwise tests skipped: ${cuda.reason}`);
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
+  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
+    throw new Error(`CUDA is not available: ${cuda.reason}`);
+  });
+
+const read = (t: antler.Tensor) => Array.from(t.dataSync());
+const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, -2, 0.5, -2.5, 1e-300];
+const TOL = { float32: [2.4e-7, 1e-37], float64: [1e-13, 1e-300] } as const;
+
+run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
+  const unary: [string, (x: antler.Tensor) => antler.Tensor, number, number][] = [
+    ['lgamma', antler.lgamma, -20, 40],
+    ['digamma', antler.digamma, -20, 40],
+    ['polygamma(1)', (x) => antler.polygamma(1, x), -10, 30],
+    ['polygamma(4)', (x) => antler.polygamma(4, x), -10, 30],
+    ['erfinv', antler.erfinv, -1, 1],
+    ['sinc', antler.sinc, -10, 10],
+    ['signbit', antler.signbit, -1, 1],
+  ];
+  for (const [name, f, lo, hi] of unary)
+    test(`${name}: random and special inputs`, () =>
+      antler.tidy(() => {
+        const v = [...randomArray(rng, 3000, lo, hi), ...SPECIALS];
+        for (const dtype of ['float32', 'float64'] as const) {
+          const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.tensor(v, [v.length], { dtype, device }));
+          const out = f(g);
+          expect(out.device).toBe('cuda:0');
+          expectClose(read(out), read(f(c)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype}`);
+        }
+      }));
+
+  const binary: [string, (a: antler.Tensor, b: antler.Tensor) => antler.Tensor][] = [
+    ['atan2', antler.atan2], ['hypot', antler.hypot], ['fmod', antler.fmod], ['copysign', antler.copysign],
+    ['xlogy', antler.xlogy], ['logaddexp', antler.logaddexp], ['logaddexp2', antler.logaddexp2],
+  ];
+  for (const [name, f] of binary)
+    test(`${name}: broadcast random operands and every pair of specials`, () =>
+      antler.tidy(() => {
+        const a = [...randomArray(rng, 600, -20, 20), ...SPECIALS.flatMap((x) => SPECIALS.map(() => x))];
+        const b = [...randomArray(rng, 600, -20, 20), ...SPECIALS.flatMap(() => SPECIALS)];
+        for (const dtype of ['float32', 'float64'] as const) {
+          const [ca, ga] = ['cpu', 'cuda:0'].map((device) => antler.tensor(a, [a.length], { dtype, device }));
+          const [cb, gb] = ['cpu', 'cuda:0'].map((device) => antler.tensor(b, [b.length], { dtype, device }));
+          expectClose(read(f(ga, gb)), read(f(ca, cb)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype}`);
+          const [cr, gr] = ['cpu', 'cuda:0'].map((device) => antler.tensor(a.slice(0, 12), [4, 1, 3], { dtype, device }));
+          const [cc, gc] = ['cpu', 'cuda:0'].map((device) => antler.tensor(b.slice(0, 6), [2, 3], { dtype, device }));
+          expectClose(read(f(gr, gc)), read(f(cr, cc)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype} broadcast`);
+        }
+      }));
+
+  test('gradients through lgamma and atan2 on CUDA match the CPU', () =>
+    antler.tidy(() => {
+      const x = randomArray(rng, 50, 0.2, 5), y = randomArray(rng, 50, -3, 3);
+      const grads = (device: string) => {
+        const X = antler.tensor(x, [50], { dtype: 'float64', device, requiresGrad: true });
+        const Y = antler.tensor(y, [50], { dtype: 'float64', device, requiresGrad: true });
+        antler.sum(antler.add(antler.lgamma(X), antler.atan2(Y, X))).backward();
+        return [read(X.grad!), read(Y.grad!)];
+      };
+      const [c, g] = [grads('cpu'), grads('cuda:0')];
+      expectClose(g[0], c[0], 1e-13, 1e-300, 'x gradient');
+      expectClose(g[1], c[1], 1e-13, 1e-300, 'y gradient');
+    }));
+});
