@@ -627,6 +627,19 @@ describe(`op methods (seed ${SEED})`, () => {
       ['corrcoef', () => x.corrcoef(), () => a.corrcoef(x)],
       ['histc', () => x.histc({ bins: 5 }), () => a.histc(x, { bins: 5 })],
       ['bincount', () => idx.reshape([6]).bincount({ minlength: 4 }), () => a.bincount(idx.reshape([6]), { minlength: 4 })],
+      ['atan2', () => x.atan2(y), () => a.atan2(x, y)],
+      ['hypot', () => x.hypot(y), () => a.hypot(x, y)],
+      ['fmod', () => x.fmod(0.3), () => a.fmod(x, 0.3)],
+      ['copysign', () => x.copysign(y), () => a.copysign(x, y)],
+      ['xlogy', () => x.xlogy(y.abs()), () => a.xlogy(x, a.abs(y))],
+      ['logaddexp', () => x.logaddexp(y), () => a.logaddexp(x, y)],
+      ['logaddexp2', () => x.logaddexp2(y), () => a.logaddexp2(x, y)],
+      ['lerp', () => x.lerp(y, 0.3), () => a.lerp(x, y, 0.3)],
+      ['clampMin', () => x.clampMin(y), () => a.clampMin(x, y)],
+      ['clampMax', () => x.clampMax(0.2), () => a.clampMax(x, 0.2)],
+      ['polygamma', () => x.abs().add(0.5).polygamma(1), () => a.polygamma(1, a.add(a.abs(x), 0.5))],
+      ['nanToNum', () => x.log().nanToNum({ nan: 2 }), () => a.nanToNum(a.log(x), { nan: 2 })],
+      ['heaviside', () => x.heaviside(0.5), () => a.heaviside(x, 0.5)],
     ];
   }
   const make = (dtype: DType) => {
