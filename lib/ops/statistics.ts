@@ -221,8 +221,8 @@ export interface DiffOptions {
 
 /**
  * torch.diff: out[i] = x[i + 1] − x[i] along axis, `n` times, after
- * concatenating `prepend` and `append` (same rank as x, as PyTorch requires).
- * Each difference shortens the axis by one (to 0 at the least). float32,
+ * concatenating `prepend` and `append` (same rank as x, as PyTorch requires;
+ * n = 0 returns a copy of x without them, as torch's). Each difference shortens the axis by one (to 0 at the least). float32,
  * float64 and int32; the gradient comes through the subtractions.
  */
 export function diff(x: Tensor, options?: DiffOptions): Tensor {
@@ -241,13 +241,15 @@ export function diff(x: Tensor, options?: DiffOptions): Tensor {
       fail('SHAPE_MISMATCH', `${op}: options.${what} must have x's rank and shape except along axis ${ax} (x is ${shapeText(x.shape)}); got ${shapeText(t.shape)}`);
     parts.push(t);
   }
+  // n = 0 returns x, prepend and append unused (checked all the same), as torch's and numpy's.
+  if (n === 0) return add(x, 0);
   return tidy(() => {
     let y = parts.length > 1 ? concat(parts, ax) : x;
     for (let k = 0; k < n && y.shape[ax] > 0; k++) {
       const len = y.shape[ax];
       y = sub(narrow(y, ax, 1, len - 1), narrow(y, ax, 0, len - 1));
     }
-    return n === 0 ? add(y, 0) : y;
+    return y;
   });
 }
 
@@ -313,7 +315,8 @@ export function median(x: Tensor, axis?: number, keepDims = false): Tensor | { v
 
 /**
  * torch.nanmedian: median() ignoring NaNs (the lower median of the others; a
- * line of NaNs only gives NaN and the index of its first). See median.
+ * line of NaNs only gives NaN and the index of its first, where torch's is
+ * whichever its selection leaves). See median.
  */
 export function nanmedian(x: Tensor): Tensor;
 export function nanmedian(x: Tensor, axis: number, keepDims?: boolean): { values: Tensor; indices: Tensor };
@@ -331,8 +334,10 @@ function medianLike(op: string, x: Tensor, axis: number | undefined, keepDims: b
 
 /**
  * torch.kthvalue: `{ values, indices }` of the k-th smallest element (k from
- * 1) along axis (default −1); NaN sorts as the largest. The gradient goes to
- * the chosen element. float32, float64 and int32.
+ * 1) along axis (default −1); NaN sorts as the largest. At ties the index is
+ * the chosen element's in a stable sort (torch's selection leaves it
+ * unspecified). The gradient goes to the chosen element. float32, float64
+ * and int32.
  */
 export function kthvalue(x: Tensor, k: number, axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
   const op = 'kthvalue';
@@ -347,7 +352,10 @@ export function kthvalue(x: Tensor, k: number, axis = -1, keepDims = false): { v
 /**
  * torch.mode: `{ values, indices }` of the most frequent value along axis
  * (default −1); among equally frequent values the smallest, and its last
- * position as the index (PyTorch's CPU rule). NaNs are each their own value.
+ * position as the index (PyTorch's CPU result on lines of up to 16 elements;
+ * on longer ones its unstable sort may give any of the value's positions).
+ * NaNs are each their own value (on a line holding a NaN torch's result
+ * depends on where its sort happens to leave the NaN, often not a mode).
  * The gradient goes to the chosen element. float32, float64 and int32.
  */
 export function mode(x: Tensor, axis = -1, keepDims = false): { values: Tensor; indices: Tensor } {
@@ -496,7 +504,7 @@ function meanOf(op: string, x: Tensor, axis: Axis | undefined, keepDims: boolean
 
 /** Options of {@link cov}. */
 export interface CovOptions {
-  /** Subtracted from the (weighted) number of observations: 1 (default, Bessel's) or 0, any integer. */
+  /** Subtracted from the (weighted) number of observations: 1 (default, Bessel's) or 0, any integer (negative too). */
   correction?: number;
   /** int32 frequency weights, one per observation (column), ≥ 0. */
   fweights?: Tensor;
@@ -511,7 +519,7 @@ export interface CovOptions {
  * weights w = fweights·aweights the mean is Σ w·x / Σ w and the divisor
  * Σ w − correction·Σ(w·aweights)/Σ w (numpy's and torch's); a divisor ≤ 0
  * becomes 0 (∞ or NaN results; torch warns). Reads the weights to check they
- * are ≥ 0 (a sync on CUDA, as torch's check). float32 and float64; gradients
+ * are ≥ 0 and do not sum to 0 (a sync on CUDA, as torch's checks). float32 and float64; gradients
  * to x and aweights.
  */
 export function cov(x: Tensor, options?: CovOptions): Tensor {
@@ -520,7 +528,9 @@ export function cov(x: Tensor, options?: CovOptions): Tensor {
   checkFloat(x, op);
   if (x.rank > 2) fail('INVALID_ARGUMENT', `${op}: x must be 0-D, 1-D or 2-D (variables × observations); got shape ${shapeText(x.shape)}`);
   const o = checkOptions<CovOptions>(options, op, ['correction', 'fweights', 'aweights']);
-  const correction = o.correction === undefined ? 1 : checkInteger(o.correction, op, 'options.correction');
+  const correction = o.correction === undefined ? 1 : o.correction;
+  if (typeof correction !== 'number' || !Number.isSafeInteger(correction))
+    fail('INVALID_ARGUMENT', `${op}: options.correction must be an integer (negative too, as torch's); got ${describe(o.correction)}`);
   const obs = x.rank === 2 ? x.shape[1] : x.size;
   const checkWeights = (w: Tensor | undefined, what: string, int: boolean) => {
     if (w === undefined) return;
@@ -534,6 +544,14 @@ export function cov(x: Tensor, options?: CovOptions): Tensor {
   };
   checkWeights(o.fweights, 'fweights', true);
   checkWeights(o.aweights, 'aweights', false);
+  if (o.fweights || o.aweights) {
+    // torch refuses weights summing to 0 (nothing to normalise by); a read, as the ≥ 0 check's.
+    const total = noGrad(() => tidy(() => {
+      const f = o.fweights ? cast(o.fweights, 'float64') : undefined, a = o.aweights ? cast(o.aweights, 'float64') : undefined;
+      return sum(f && a ? mul(f, a) : (f ?? a)!).dataSync()[0];
+    }));
+    if (total === 0) fail('INVALID_ARGUMENT', `${op}: the weights (fweights × aweights) sum to 0; they cannot normalise the mean (torch refuses them too)`);
+  }
   return tidy(() => {
     const v = reshape(x, x.rank === 2 ? x.shape : [1, obs]);
     const aw = o.aweights ? reshape(cast(o.aweights, x.dtype), [obs]) : undefined;
@@ -583,8 +601,9 @@ export interface HistcOptions {
  * torch.histc: counts of x's elements in `bins` equal bins over [min, max]
  * (the data's smallest and largest when both are 0, widened by 1 each way
  * when they are equal); elements outside (and NaNs) are left out, the upper
- * end falls in the last bin. Bin k = ⌊(x − min)·bins / (max − min)⌋ in x's
- * precision, as torch's. A 1-D tensor of x's dtype; float32 and float64; no
+ * end falls in the last bin. Bin k = ⌊(x − min) / (max − min) · bins⌋ in x's
+ * precision, in that order, as torch 1.13's CPU loop. torch counts a NaN in
+ * the first bin (an unchecked float-to-integer cast); antler leaves it out. A 1-D tensor of x's dtype; float32 and float64; no
  * gradient. Reads the data's range when it is not given (a sync).
  */
 export function histc(x: Tensor, options?: HistcOptions): Tensor {
@@ -606,7 +625,9 @@ export function histc(x: Tensor, options?: HistcOptions): Tensor {
     if (x.dtype === 'float32') [lo, hi] = [Math.fround(lo), Math.fround(hi)];
     const flat = reshape(x, [x.size]);
     const inside = cast(mul(greaterEqual(flat, lo), lessEqual(flat, hi)), x.dtype);
-    const pos = minimum(floor(div(mul(sub(flat, lo), bins), sub(full([], hi, { dtype: x.dtype, device: x.device }), lo))), bins - 1);
+    // torch 1.13's order: (x − min) / (max − min) first, then · bins (in x's dtype); ·bins first
+    // puts some elements a bin off (float32 0.3 in 10 bins over [−1.5, 1.5]: torch's 5, not 6).
+    const pos = minimum(floor(mul(div(sub(flat, lo), sub(full([], hi, { dtype: x.dtype, device: x.device }), lo)), bins)), bins - 1);
     const index = cast(where(greater(inside, 0), pos, 0), 'int32');
     return scatterAdd(full([bins], 0, { dtype: x.dtype, device: x.device }), 0, index, inside);
   }));

@@ -296,7 +296,8 @@ describe(`diff (seed ${SEED})`, () => {
         const pv = pre ? draw(rng, prod(pre), dtype, 0, false) : [];
         const av = app ? draw(rng, prod(app), dtype, 0, false) : [];
         const n = rng.int(0, 4);
-        const lines = linesOf(v, shape, ax).map((l, li) => [...(pre ? linesOf(pv, pre, ax)[li] : []), ...l, ...(app ? linesOf(av, app, ax)[li] : [])]);
+        // torch's (and numpy's) n = 0 returns x: prepend and append are not concatenated.
+        const lines = linesOf(v, shape, ax).map((l, li) => (n === 0 ? l : [...(pre ? linesOf(pv, pre, ax)[li] : []), ...l, ...(app ? linesOf(av, app, ax)[li] : [])]));
         const want = lines.map((l) => {
           let d = l;
           for (let k = 0; k < n && d.length; k++) d = d.slice(1).map((e, i) => e - d[i]);
@@ -315,6 +316,12 @@ describe(`diff (seed ${SEED})`, () => {
       expectAntlerError(() => antler.diff(tensor(1, [])), 'INVALID_ARGUMENT', /0-d/);
       expectAntlerError(() => antler.diff(tensor([1, 2, 3, 4], [2, 2]), { append: tensor([1, 2], [2]) }), 'SHAPE_MISMATCH', /rank/);
       expectAntlerError(() => antler.diff(tensor([1, 2], [2]), { n: -1 }), 'INVALID_ARGUMENT');
+      // n = 0: x itself (a copy), prepend and append checked but unused, as torch.diff(x, 0, prepend=…).
+      const x = tensor([1, 4], [2], F64);
+      const y = antler.diff(x, { n: 0, prepend: tensor([5], [1], F64), append: tensor([7, 8], [2], F64) });
+      expect(y.shape).toEqual([2]);
+      expectExact(read(y), [1, 4]);
+      expectAntlerError(() => antler.diff(x, { n: 0, append: tensor([1, 2], [1, 2], F64) }), 'SHAPE_MISMATCH');
     }));
 });
 
@@ -542,8 +549,9 @@ describe(`varMean, stdMean, cov, corrcoef (seed ${SEED})`, () => {
         const oneD = vars === 1 && rng.next() < 0.5;
         const v = draw(rng, vars * obs, dtype, 0, false);
         const rows = Array.from({ length: vars }, (_, i) => v.slice(i * obs, (i + 1) * obs));
-        const correction = rng.int(0, 2);
+        const correction = rng.int(-1, 2);
         const fw = rng.next() < 0.5 ? Array.from({ length: obs }, () => rng.int(0, 3)) : undefined;
+        if (fw && !fw.some((e) => e !== 0)) fw[0] = 1; // weights summing to 0 are refused (tested below)
         const aw = rng.next() < 0.5 ? Array.from({ length: obs }, () => (dtype === 'float32' ? Math.fround(rng.uniform(0, 2)) : rng.uniform(0, 2))) : undefined;
         const x = make(v, oneD ? [obs] : [vars, obs], dtype);
         const c = antler.cov(x, { correction, fweights: fw && tensor(fw, [obs], I32), aweights: aw && tensor(aw, [obs], { dtype }) });
@@ -565,6 +573,13 @@ describe(`varMean, stdMean, cov, corrcoef (seed ${SEED})`, () => {
     tidy(() => {
       expectAntlerError(() => antler.cov(tensor([1, 2, 3, 4], [2, 2]), { fweights: tensor([1, -1], [2], I32) }), 'INVALID_ARGUMENT', /≥ 0/);
       expectAntlerError(() => antler.cov(tensor([1, 2, 3, 4], [2, 2]), { correction: 0.5 }), 'INVALID_ARGUMENT');
+      // Weights summing to 0 are refused, as torch's "weights sum to zero, can't be normalized".
+      expectAntlerError(() => antler.cov(tensor([1, 2, 3, 1], [2, 2]), { fweights: tensor([0, 0], [2], I32) }), 'INVALID_ARGUMENT', /sum to 0/);
+      expectAntlerError(() => antler.cov(tensor([1, 2, 3, 1], [2, 2]), { aweights: tensor([0, 0], [2]) }), 'INVALID_ARGUMENT', /sum to 0/);
+      expectAntlerError(() => antler.cov(tensor([1, 2, 3, 1], [2, 2]), { fweights: tensor([1, 0], [2], I32), aweights: tensor([0, 2], [2]) }), 'INVALID_ARGUMENT', /sum to 0/);
+      // A negative correction is torch's too: [1, 2, 4] with correction −1 divides by 4 (torch 1.13: 1.1667 = 14/3 / 4).
+      expectClose(read(antler.cov(tensor([1, 2, 4], [3], F64), { correction: -1 })), [14 / 3 / 4], 1e-15, 0, 'correction −1');
+      expectClose(read(antler.cov(tensor([1, 2, 4], [3], F64), { correction: -2, aweights: tensor([1, 2, 1], [3], F64) })), [covRef([[1, 2, 4]], -2, undefined, [1, 2, 1])[0]], 1e-15, 0, 'correction −2, aweights');
       expectExact(read(antler.corrcoef(tensor([2, 2, 2], [3], F64))), [NaN]);
       expectExact(read(antler.corrcoef(tensor([1, 2, 4], [1, 3], F64))), [1]);
       expectClose(read(antler.corrcoef(tensor([1, 2, 3, 2, 4, 6], [2, 3], F64))), [1, 1, 1, 1], 1e-15, 0, 'perfectly correlated');
@@ -581,7 +596,7 @@ describe(`varMean, stdMean, cov, corrcoef (seed ${SEED})`, () => {
 
 // ---------------------------------------------------------------- histc, bincount
 
-/** torch.histc's loop, in the input's precision (fr rounds to it): ⌊(x − lo)·bins / (hi − lo)⌋, the top edge in the last bin. */
+/** torch.histc's loop, in the input's precision (fr rounds to it): ⌊(x − lo) / (hi − lo) · bins⌋ (in that order), the top edge in the last bin. */
 function histcRef(v: readonly number[], bins: number, lo: number, hi: number, f32: boolean): number[] {
   const fr = f32 ? Math.fround : (e: number) => e;
   const data = v.filter((e) => !Number.isNaN(e));
@@ -590,7 +605,7 @@ function histcRef(v: readonly number[], bins: number, lo: number, hi: number, f3
   [lo, hi] = [fr(lo), fr(hi)];
   const out = new Array<number>(bins).fill(0);
   for (const e of data)
-    if (e >= lo && e <= hi) out[Math.min(bins - 1, Math.floor(fr(fr(fr(e - lo) * bins) / fr(hi - lo))))]++;
+    if (e >= lo && e <= hi) out[Math.min(bins - 1, Math.floor(fr(fr(fr(e - lo) / fr(hi - lo)) * bins)))]++;
   return out;
 }
 
@@ -610,6 +625,21 @@ describe(`histc, bincount (seed ${SEED})`, () => {
         expect(h.dtype).toBe(dtype);
         expectExact(read(h), histcRef(v, bins, lo, hi, dtype === 'float32'), `${dtype} bins ${bins} [${lo}, ${hi}]: [${v}]`);
       }
+      // Values on the bin grid, where the order of torch's (x − lo) / (hi − lo) · bins decides the bin.
+      for (let trial = 0; trial < 12; trial++) {
+        const dtype = trial % 2 ? 'float32' : 'float64';
+        const bins = rng.int(1, 13);
+        const lo = rng.int(-40, 10) / 10, hi = lo + rng.int(1, 50) / 10;
+        const v = Array.from({ length: 30 }, () => lo + ((hi - lo) * rng.int(-2, bins * 10 + 2)) / (bins * 10)).map((e) => (dtype === 'float32' ? Math.fround(e) : e));
+        expectExact(read(antler.histc(make(v, [30], dtype), { bins, min: lo, max: hi })), histcRef(v, bins, lo, hi, dtype === 'float32'), `grid ${dtype} bins ${bins} [${lo}, ${hi}]: [${v}]`);
+      }
+      // torch 1.13's bins, where ·bins before the division gives the next one up (down for −2.569…).
+      const oneBin = (v: number, bins: number, lo: number, hi: number, dtype: Dt) => read(antler.histc(tensor([v], [1], { dtype }), { bins, min: lo, max: hi })).indexOf(1);
+      expect(oneBin(0.3, 10, -1.5, 1.5, 'float32')).toBe(5);
+      expect(oneBin(-0.9, 10, -1.5, 1.5, 'float64')).toBe(1);
+      expect(oneBin(-0.30000000000000004, 10, -1.5, 1.5, 'float64')).toBe(3);
+      expect(oneBin(0.7, 10, 0.1, 3.1, 'float64')).toBe(1);
+      expect(oneBin(-2.5692307692307694, 13, -3.7, -1.6, 'float64')).toBe(7);
       expectExact(read(antler.histc(tensor([1, 2, 1], [3]), { bins: 4, min: 0, max: 3 })), [0, 2, 1, 0]);
       expectExact(read(antler.histc(tensor([5, 5], [2]), { bins: 2 })), [0, 2]);
       expectAntlerError(() => antler.histc(tensor([1, Infinity], [2])), 'INVALID_ARGUMENT', /not finite/);
