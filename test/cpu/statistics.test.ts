@@ -279,6 +279,33 @@ describe(`cummax, cummin (seed ${SEED})`, () => {
       expectExact(read(s.indices), [0]);
       expect(antler.cummax(antler.zeros([2, 0]), 1).values.shape).toEqual([2, 0]);
     }));
+
+  test("torch 1.13's outputs on fixed lines: ties (−0 = 0 too) take the later index and its value, a NaN sticks, ±∞", () =>
+    tidy(() => {
+      // [values, cummax values, cummax indices, cummin values, cummin indices], from torch 1.13 (CPU, float64).
+      const rows: number[][][] = [
+        [[1, 3, 3, NaN, 2, NaN, 5], [1, 3, 3, NaN, NaN, NaN, NaN], [0, 1, 2, 3, 3, 5, 5], [1, 1, 1, NaN, NaN, NaN, NaN], [0, 0, 0, 3, 3, 5, 5]],
+        [[2, -Infinity, 2, 1, Infinity, Infinity, 0], [2, 2, 2, 2, Infinity, Infinity, Infinity], [0, 0, 2, 2, 4, 5, 5], [2, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [0, 1, 1, 1, 1, 1, 1]],
+        [[0, -0, 0, -1, -1, NaN], [0, -0, 0, 0, 0, NaN], [0, 1, 2, 2, 2, 5], [0, -0, 0, -1, -1, NaN], [0, 1, 2, 3, 4, 5]],
+      ];
+      const same = (got: number[], want: number[], what: string) =>
+        expect(got.map((e, i) => Object.is(e, want[i]) || `${what}[${i}]: got ${Object.is(e, -0) ? '-0' : e}, want ${Object.is(want[i], -0) ? '-0' : want[i]}`)).toEqual(want.map(() => true));
+      for (const dtype of ['float64', 'float32'] as const)
+        for (const [v, mxv, mxi, mnv, mni] of rows) {
+          const x = tensor(v, [v.length], { dtype });
+          const mx = antler.cummax(x, 0), mn = antler.cummin(x, -1);
+          same(read(mx.values), mxv, `${dtype} cummax [${v}]`);
+          same(read(mx.indices), mxi, `${dtype} cummax indices [${v}]`);
+          same(read(mn.values), mnv, `${dtype} cummin [${v}]`);
+          same(read(mn.indices), mni, `${dtype} cummin indices [${v}]`);
+        }
+      const xi = tensor([3, 1, 3, 2, 1, 1], [6], I32);
+      expectExact(read(antler.cummax(xi, 0).indices), [0, 0, 2, 2, 2, 2]);
+      expectExact(read(antler.cummin(xi, 0).indices), [0, 1, 1, 1, 4, 5]);
+      const x2 = tensor([1, 5, 5, 1, 5, 5], [3, 2]);
+      expectExact(read(antler.cummax(x2, 0).indices), [0, 0, 1, 0, 2, 2]);
+      expectExact(read(antler.cummin(x2, 1).indices), [0, 0, 0, 1, 0, 1]);
+    }));
 });
 
 // ---------------------------------------------------------------- diff
@@ -478,7 +505,7 @@ describe(`quantile, nanquantile (seed ${SEED})`, () => {
           const what = `${op} ${dtype} [${shape}] axis ${axis} keepDims ${keepDims} ${interpolation} q [${used}]: [${v}]`;
           expect(y.shape).toEqual(wantShape);
           expect(y.dtype).toBe(dtype);
-          // float64 is bit-exact: the same ranks and torch's lerp formula.
+          // float64 is bit-exact against this reference (torch's fused lerp can be 1 ulp off both).
           if (f32) expectClose(read(y), want, 1e-6, 1e-6, what);
           else expectExact(read(y), want, what);
         }
