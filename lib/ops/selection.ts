@@ -531,7 +531,8 @@ function segmentedScan(v: Tensor, keys: Tensor, combine: (a: Tensor, b: Tensor) 
  * position named by index takes only src's values (one not named keeps x's).
  * index and src as scatterAdd's (index's corner of src is used). int32 is
  * reduced in float64 and wrapped back to int32 (exact while the sums and
- * products stay below 2^53); its 'mean' rounds down, as PyTorch's. Gradients to x and src: sum and mean
+ * products stay below 2^53); its 'mean' is the wrapped int32 sum divided
+ * rounding down, as PyTorch's. Gradients to x and src: sum and mean
  * spread the output's; prod's is the product of the other factors (exact at
  * zeros, no division); amax/amin's is shared evenly by the elements equal to
  * the result (x's only when it takes part; PyTorch 1.13 also counts an
@@ -561,8 +562,16 @@ export function scatterReduce(x: Tensor, axis: number, index: Tensor, src: Tenso
   if (x.dtype === 'int32')
     return tidy(() => {
       // No gradient: reduced in float64 (exact integers), back to int32 wrapping as PyTorch's overflow.
-      const r = noGrad(() => scatterReduce(x.cast('float64'), ax, index, src.cast('float64'), reduce, { includeSelf }));
-      return wrapInt32(reduce === 'mean' ? wrap(native().unary('floor', r.handle, 0, 0)) : r);
+      const xf = x.cast('float64'), sf = src.cast('float64');
+      if (reduce !== 'mean') return wrapInt32(noGrad(() => scatterReduce(xf, ax, index, sf, reduce, { includeSelf })));
+      // PyTorch sums in int32 (wrapping on overflow) and then divides by the count, rounding down: the sum is wrapped first.
+      return noGrad(() => {
+        const total = wrapInt32(scatterReduce(xf, ax, index, sf, 'sum', { includeSelf })).cast('float64');
+        const ones = wrap(native().full(src.shape.slice(), 'float64', x.device, 1));
+        const start = wrap(native().full(x.shape.slice(), 'float64', x.device, includeSelf ? 1 : 0));
+        const count = maximum(scatterReduce(start, ax, index, ones, 'sum'), 1);
+        return wrap(native().unary('floor', div(total, count).handle, 0, 0)).cast('int32');
+      });
     });
   return tidy(() => {
     const size = x.size, shape = x.shape;

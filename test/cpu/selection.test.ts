@@ -280,6 +280,11 @@ describe(`selection ops (seed ${SEED})`, () => {
       expectAntlerError(() => antler.scatterReduce(x, 0, tensor([0, 0, 0], [3], I32), tensor([1], [1], F64), 'sum'), 'SHAPE_MISMATCH');
       expectAntlerError(() => antler.scatterReduce(x, 0, tensor([0], [1], I32), tensor([1], [1], F64), 'max' as 'amax'), 'INVALID_ARGUMENT');
       expectExact(read(antler.scatterReduce(x, 0, tensor([], [0], I32), tensor([], [0], F64), 'prod')), [1, 2], 'empty index');
+      // int32 'mean' divides the int32 sum as PyTorch's, wrapped on overflow, rounding down: 1 − 2^31 − 2^31 wraps to 1, and 1 / 3 → 0;
+      // 3·(2^31 − 1) wraps to 2147483645, and / 3 → 715827881 (torch 1.13's values).
+      const i32 = (v: number[]) => tensor(v, [v.length], I32);
+      expectExact(read(antler.scatterReduce(i32([1, 2, 3]), 0, i32([0, 0, 1, 1]), i32([-2147483648, -2147483648, -7, 2]), 'mean')), [0, -1, 3], 'int32 mean, overflowing sum');
+      expectExact(read(antler.scatterReduce(i32([1, 2, 3]), 0, i32([0, 0, 0]), i32([2147483647, 2147483647, 2147483647]), 'mean', { includeSelf: false })), [715827881, 2, 3], 'int32 mean without x, overflowing sum');
     });
   });
 
