@@ -535,7 +535,8 @@ function segmentedScan(v: Tensor, keys: Tensor, combine: (a: Tensor, b: Tensor) 
  * rounding down, as PyTorch's. Gradients to x and src: sum and mean
  * spread the output's; prod's is the product of the other factors (exact at
  * zeros, no division); amax/amin's is shared evenly by the elements equal to
- * the result (x's only when it takes part; PyTorch 1.13 also counts an
+ * the result (a NaN result: by the NaN elements, where PyTorch 1.13's
+ * gradient is NaN; x's only when it takes part; PyTorch 1.13 also counts an
  * excluded x in the share, so its shares do not add up to one there).
  * The index is range-checked (one read of its extremes). prod, amax and
  * amin sort the positions (a stable sort) and reduce each run in log₂ steps.

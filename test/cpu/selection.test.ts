@@ -307,6 +307,12 @@ describe(`selection ops (seed ${SEED})`, () => {
         expectClose(read(x2.grad!), includeSelf ? [0, 0, 2 * 7] : [0, 0, 0], 1e-15, 0, `prod x grad ${includeSelf}`);
         expectClose(read(s2.grad!), includeSelf ? [0.5 * 2 * 5, 0, 0, 0, 2 * 4] : [0.5 * 5, 0, 0, 0, 2], 1e-15, 0, `prod src grad ${includeSelf}`);
       }
+      // A NaN result: the NaN elements share its gradient (torch 1.13's is NaN there).
+      const x3 = tensor([1], [1], { ...F64, requiresGrad: true });
+      const s3 = tensor([NaN, 1, NaN], [3], { ...F64, requiresGrad: true });
+      antler.scatterReduce(x3, 0, tensor([0, 0, 0], [3], I32), s3, 'amax').backward(tensor([3], [1], F64));
+      expectExact(read(x3.grad!), [0], 'amax NaN result, x grad');
+      expectExact(read(s3.grad!), [1.5, 0, 1.5], 'amax NaN result, src grad');
     });
   });
 
