@@ -90,31 +90,41 @@ ANTLER_HD double digamma(double x) {
   return digammaPositive(x);
 }
 
-// ψ⁽ⁿ⁾(x) = (−1)ⁿ⁺¹ n! ζ(n + 1, x) for x > 0, n ≥ 1: the Hurwitz zeta
+// ψ⁽ⁿ⁾(x) = (−1)ⁿ⁺¹ n! ζ(n + 1, x) for x ≥ ½, n ≥ 1: the Hurwitz zeta
 // ζ(s, x) = Σ_{k<N} (x + k)^(−s) + ζ(s, z), z = x + N ≥ 10 + 2n (where the tail's terms shrink fast), the
 // tail by Euler–Maclaurin:
 //   ζ(s, z) ≈ z^(1−s)/(s − 1) + z^(−s)/2 + Σ_{j=1..8} B_{2j}/(2j)! · s(s+1)…(s+2j−2) · z^(−s−2j+1).
+// Everything is summed relative to n!·x^(1−s) (the head's terms as (x/(x + k))^s / x, the tail as
+// (x/z)^(s−1) times its bracket), so that x^(−s) underflowing (trigamma(1e170) = 1e-170, not 0) or
+// n! overflowing (n > 170) loses nothing when the result itself is representable; that scale is
+// n!·x^(−n) directly where both factors are normal and finite, else exp(ln n! − n ln x).
 ANTLER_HD double polygammaPositive(int n, double x) {
   const double s = n + 1;
+  const double x0 = x;
   double head = 0;
   const double zMin = 10.0 + 2 * n;
   while (x < zMin) {
-    head += ::pow(x, -s);
+    head += ::pow(x0 / x, s) / x0;
     x += 1;
   }
   // B_{2j} / (2j)!
   const double b[8] = {1.0 / 12, -1.0 / 720, 1.0 / 30240, -1.0 / 1209600, 1.0 / 47900160,
                        -691.0 / 1307674368000.0, 1.0 / 74724249600.0, -3617.0 / 10670622842880000.0};
-  const double zs = ::pow(x, -s);
-  double tail = x * zs / (s - 1) + zs / 2;
-  double term = zs / x * s;  // s z^(−s−1), then times (s+1)(s+2) / z² per step
+  const double iz = 1 / x;
+  double bracket = 1 / (s - 1) + iz / 2;
+  double term = s * iz * iz;  // s z^(−2), then times (s+1)(s+2) / z² per step
   for (int j = 0; j < 8; ++j) {
-    tail += b[j] * term;
-    term *= (s + 2 * j + 1) * (s + 2 * j + 2) / (x * x);
+    bracket += b[j] * term;
+    term *= (s + 2 * j + 1) * (s + 2 * j + 2) * iz * iz;
   }
+  const double tail = (x == x0 ? 1.0 : ::pow(x0 / x, s - 1)) * bracket;
   double factorial = 1;
   for (int k = 2; k <= n; ++k) factorial *= k;
-  return ((n & 1) ? 1 : -1) * factorial * (head + tail);
+  const double power = ::pow(x0, -static_cast<double>(n));
+  const double scale = factorial < INFINITY && power >= 2.2250738585072014e-308 && power < INFINITY
+                           ? factorial * power
+                           : ::exp(lgamma(s) - n * ::log(x0));
+  return ((n & 1) ? 1 : -1) * scale * (head + tail);
 }
 
 // dⁿ/dxⁿ [π cot(πx)] = πⁿ⁺¹ Qₙ(cot πx), Q₀(c) = c, Qₖ₊₁(c) = −(1 + c²) Qₖ'(c);

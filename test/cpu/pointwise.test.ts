@@ -331,6 +331,12 @@ describe(`pointwise special functions (seed ${SEED})`, () => {
       }
       expectClose(at(1, [0, -1, -3, Infinity, -Infinity, NaN]), [Infinity, Infinity, Infinity, 0, NaN, NaN], 0, 0, 'trigamma specials');
       expectClose(at(2, [0, -2]), [-Infinity, -Infinity], 0, 0, 'ψ\'\' poles: torch\'s sign');
+      // Large x, where x^(−n−1) underflows but ψ⁽ⁿ⁾(x) ≈ (−1)ⁿ⁺¹ (n − 1)! x⁻ⁿ (1 + n/(2x)) does not (PyTorch's trigamma: 1e-170 at 1e170).
+      expectClose(at(1, [1e160, 1e170, 1e300, 1e307]), [1e-160, 1e-170, 1e-300, 1e-307], 1e-15, 0, 'trigamma of huge x');
+      expectClose(at(2, [1e100, 1e150]), [-1e-200, -1e-300], 1e-15, 0, 'ψ\'\' of huge x');
+      let fact39 = 1;
+      for (let k = 2; k <= 39; k++) fact39 *= k;
+      expectClose(at(40, [1e8]), [-fact39 * 1e-160 * 1e-160 * (1 + 20 / 1e8)], 1e-12, 0, 'ψ⁽⁴⁰⁾(1e8) ≈ −39!·1e-320');
       expect(tensor([1], [1], F64).polygamma(1).dataSync()[0]).toBeCloseTo(Math.PI ** 2 / 6, 14);
     });
     expectAntlerErrorInTidy(() => antler.polygamma(-1, tensor([1], [1])), 'INVALID_ARGUMENT', /polygamma: n must be an integer/);
