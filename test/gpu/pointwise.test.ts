@@ -37,7 +37,10 @@ run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
           const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.tensor(v, [v.length], { dtype, device }));
           const out = f(g);
           expect(out.device).toBe('cuda:0');
-          expectClose(read(out), read(f(c)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype}`);
+          // CUDA's accuracy table bounds lgamma by 4 ulp only outside about (−23, −2.26), where log|Γ|
+          // crosses 0 many times: an absolute tolerance there, as the relative one is unbounded at those zeros.
+          const atol = name === 'lgamma' ? (dtype === 'float64' ? 1e-13 : 1e-6) : TOL[dtype][1];
+          expectClose(read(out), read(f(c)), TOL[dtype][0], atol, `${name} ${dtype}`);
         }
       }));
 
