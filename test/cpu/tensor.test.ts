@@ -548,6 +548,7 @@ describe(`op methods (seed ${SEED})`, () => {
   const flat = (r: Result): Tensor[] => (typeof r === 'boolean' ? [] : r instanceof Tensor ? [r] : Array.isArray(r) ? r : [r.values, r.indices]);
   function cases(x: Tensor, y: Tensor, mask: Tensor, idx: Tensor): [string, () => Result, () => Result][] {
     const a = antler;
+    const perm = tensor([2, 0, 1], [3], { dtype: 'int32' });
     const vec = x.slice([0, 0], [1, -1]).reshape([-1]);
     const vec2 = y.slice([1, 0], [1, -1]).reshape([-1]);
     return [
@@ -627,6 +628,24 @@ describe(`op methods (seed ${SEED})`, () => {
       ['corrcoef', () => x.corrcoef(), () => a.corrcoef(x)],
       ['histc', () => x.histc({ bins: 5 }), () => a.histc(x, { bins: 5 })],
       ['bincount', () => idx.reshape([6]).bincount({ minlength: 4 }), () => a.bincount(idx.reshape([6]), { minlength: 4 })],
+      ['movedim', () => x.movedim(0, 1), () => a.movedim(x, 0, 1)],
+      ['swapaxes', () => x.swapaxes(0, -1), () => a.swapaxes(x, 0, -1)],
+      ['expand', () => x.unsqueeze(1).expand(3, 2, -1), () => a.expand(x.unsqueeze(1), 3, 2, -1)],
+      ['repeat', () => x.repeat(2, 1, 2), () => a.repeat(x, 2, 1, 2)],
+      ['repeatInterleave', () => x.repeatInterleave(2, { axis: 1 }), () => a.repeatInterleave(x, 2, { axis: 1 })],
+      ['rot90', () => x.rot90(3, [1, 0]), () => a.rot90(x, 3, [1, 0])],
+      ['tensorSplit', () => x.tensorSplit(3, 1), () => a.tensorSplit(x, 3, 1)],
+      ['take', () => x.take(idx), () => a.take(x, idx)],
+      ['takeAlongDim', () => x.takeAlongDim(idx, 1), () => a.takeAlongDim(x, idx, 1)],
+      ['indexAdd', () => x.indexAdd(0, perm, y, { alpha: 2 }), () => a.indexAdd(x, 0, perm, y, { alpha: 2 })],
+      ['indexCopy', () => x.indexCopy(0, perm, y), () => a.indexCopy(x, 0, perm, y)],
+      ['indexFill', () => x.indexFill(1, perm, 0.5), () => a.indexFill(x, 1, perm, 0.5)],
+      ['scatterReduce', () => x.scatterReduce(1, idx, y.slice([0, 0], [-1, 2]), 'sum'), () => a.scatterReduce(x, 1, idx, y.slice([0, 0], [-1, 2]), 'sum')],
+      ['maskedSelect', () => x.maskedSelect(mask), () => a.maskedSelect(x, mask)],
+      ['maskedScatter', () => x.maskedScatter(mask, y), () => a.maskedScatter(x, mask, y)],
+      ['nonzero', () => mask.nonzero({ asTuple: true }), () => a.nonzero(mask, { asTuple: true })],
+      ['unique', () => Object.values(idx.unique({ returnInverse: true, returnCounts: true })), () => Object.values(a.unique(idx, { returnInverse: true, returnCounts: true }))],
+      ['uniqueConsecutive', () => Object.values(idx.uniqueConsecutive({ returnCounts: true })), () => Object.values(a.uniqueConsecutive(idx, { returnCounts: true }))],
       ['atan2', () => x.atan2(y), () => a.atan2(x, y)],
       ['hypot', () => x.hypot(y), () => a.hypot(x, y)],
       ['fmod', () => x.fmod(0.3), () => a.fmod(x, 0.3)],
