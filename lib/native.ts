@@ -114,6 +114,10 @@ export interface NativeAddon {
   cumulative(op: 'sum' | 'prod', x: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
   /** The gradient of cumulative('prod', x, …) for the output's gradient gy (no division: exact with zeros). */
   cumprodBackward(x: NativeHandle, gy: NativeHandle, axis: number, exclusive: boolean, reverse: boolean): NativeHandle;
+  /** cummax (largest) or cummin along axis: [values (x's dtype), int32 indices] (a tie or NaN takes the index). */
+  cumExtreme(x: NativeHandle, axis: number, largest: boolean): [NativeHandle, NativeHandle];
+  /** logcumsumexp along axis (from the end when reverse), accumulated in double. Float types. */
+  logCumSumExp(x: NativeHandle, axis: number, reverse: boolean): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
   /** CTC loss of log_probs [T, N, C] against targets int32 [N, S] and int32 lengths [N]: [nll [N], logAlpha [N, T, 2S + 1]]. */

@@ -288,6 +288,15 @@ class Backend {
   // (kernels::cumprodBackwardLine). Float types only.
   virtual void cumprodBackward(const Device& d, DType t, void* gx, const void* x, const void* gy, int64_t outer,
                                int64_t n, int64_t inner, bool exclusive, bool reverse) = 0;
+  // cummax (largest) / cummin over the middle axis of x viewed as [outer, n, inner]
+  // (kernels::cumExtremeLine): values (x's dtype) and int32 indices, both x's shape; torch's tie and NaN
+  // rule. n < 2^31. float32, float64 and int32.
+  virtual void cumExtreme(const Device& d, DType t, void* values, int32_t* indices, const void* x, int64_t outer,
+                          int64_t n, int64_t inner, bool largest) = 0;
+  // logcumsumexp over the middle axis (kernels::logCumSumExpLine), from the end when reverse, in double.
+  // Float types only.
+  virtual void logCumSumExp(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n,
+                            int64_t inner, bool reverse) = 0;
 
   // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
   // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN

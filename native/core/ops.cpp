@@ -667,6 +667,32 @@ TensorPtr cumprodBackward(const Tensor& x, const Tensor& gy, int64_t axisIn, boo
   return out;
 }
 
+std::pair<TensorPtr, TensorPtr> cumExtreme(const Tensor& x, int64_t axisIn, bool largest) {
+  const char* name = largest ? "cummax" : "cummin";
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  if (n > std::numeric_limits<int32_t>::max())
+    fail(Code::InvalidArgument, name, ": axis ", axis, " has ", n, " elements; int32 indices reach 2^31 − 1");
+  TensorPtr values = emptyTensor(x.shape, x.dtype, x.device());
+  TensorPtr indices = emptyTensor(x.shape, DType::Int32, x.device());
+  if (!values->numel()) return {values, indices};
+  backendFor(x.device()).cumExtreme(x.device(), x.dtype, values->data(), static_cast<int32_t*>(indices->data()),
+                                    x.data(), outer, n, inner, largest);
+  return {values, indices};
+}
+
+TensorPtr logCumSumExp(const Tensor& x, int64_t axisIn, bool reverse) {
+  checkFloating("logcumsumexp", x);
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "logcumsumexp");
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  backendFor(x.device()).logCumSumExp(x.device(), x.dtype, out->data(), x.data(), outer, n, inner, reverse);
+  return out;
+}
+
 TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
   const char* name = largest ? "argmax" : "argmin";
   const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);

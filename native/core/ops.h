@@ -61,6 +61,12 @@ TensorPtr softmaxBackward(const Tensor& y, const Tensor& gy, int64_t axis, bool 
 TensorPtr cumulative(kernels::CumOp op, const Tensor& x, int64_t axis, bool exclusive, bool reverse);
 // The gradient of cumulative(Prod, x, axis, exclusive, reverse) given the output's gradient gy.
 TensorPtr cumprodBackward(const Tensor& x, const Tensor& gy, int64_t axis, bool exclusive, bool reverse);
+// torch.cummax (largest) / torch.cummin along `axis` (as cumulative's): values (x's dtype) and int32
+// indices, both x's shape; a tie or a NaN takes the index (the last tie, the latest NaN).
+// float32, float64 and int32.
+std::pair<TensorPtr, TensorPtr> cumExtreme(const Tensor& x, int64_t axis, bool largest);
+// torch.logcumsumexp along `axis` (as cumulative's; from the end when reverse), in double. Float types.
+TensorPtr logCumSumExp(const Tensor& x, int64_t axis, bool reverse);
 // torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.

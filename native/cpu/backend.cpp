@@ -97,6 +97,14 @@ class CpuBackend final : public Backend {
                        int64_t inner, bool exclusive, bool reverse) override {
     cpu::cumprodBackward(t, gx, x, gy, outer, n, inner, exclusive, reverse);
   }
+  void cumExtreme(const Device&, DType t, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n,
+                  int64_t inner, bool largest) override {
+    cpu::cumExtreme(t, values, indices, x, outer, n, inner, largest);
+  }
+  void logCumSumExp(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                    bool reverse) override {
+    cpu::logCumSumExp(t, out, x, outer, n, inner, reverse);
+  }
   void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cpu::argReduce(t, out, x, outer, n, inner, largest);

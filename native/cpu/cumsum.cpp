@@ -3,7 +3,9 @@
 // elements with the double accumulator of kernels/scan_axis.h; with inner > 1
 // blocks of neighbouring lines swept together over contiguous rows. Every line
 // is accumulated in the same order whatever the thread count. cumprod's
-// gradient walks each line twice (kernels::cumprodBackwardLine).
+// gradient walks each line twice (kernels::cumprodBackwardLine). cummax/cummin
+// (cumExtreme) and logcumsumexp run the same way with their per-element states
+// (kernels::CumExtremeState, kernels::LogSumExpState).
 #include <algorithm>
 #include <vector>
 
@@ -87,6 +89,84 @@ void cumprodBackward(DType t, void* gx, const void* x, const void* gy, int64_t o
     case DType::Int32: break;
   }
   fail(Code::Internal, "cumprodBackward: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void cumExtremeTyped(void* values, int32_t* indices, const void* x, int64_t outer, int64_t n, int64_t inner,
+                            bool largest) {
+  T* v = static_cast<T*>(values);
+  const T* in = static_cast<const T*>(x);
+  const int64_t work = outer * n * inner;
+  if (inner == 1) {
+    parallelFor(outer, work, [&](int64_t line) {
+      kernels::cumExtremeLine(v, indices, in, kernels::scanLineBase(line, n, inner), n, inner, largest);
+    });
+    return;
+  }
+  // inner > 1: blocks of neighbouring lines swept row by row, as cumulativeTyped's.
+  const int64_t blocks = (inner + kScanBlock - 1) / kScanBlock;
+  parallelFor(outer * blocks, work, [&](int64_t it) {
+    const int64_t b = it / blocks, j0 = (it % blocks) * kScanBlock;
+    const int64_t m = std::min(kScanBlock, inner - j0);
+    kernels::CumExtremeState<T> st[kScanBlock];
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t at = (b * n + k) * inner + j0;
+      for (int64_t j = 0; j < m; ++j) {
+        st[j].push(in[at + j], static_cast<int32_t>(k), largest);
+        v[at + j] = st[j].best;
+        indices[at + j] = st[j].index;
+      }
+    }
+  });
+}
+
+void cumExtreme(DType t, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n, int64_t inner,
+                bool largest) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return cumExtremeTyped<float>(values, indices, x, outer, n, inner, largest);
+    case DType::Float64: return cumExtremeTyped<double>(values, indices, x, outer, n, inner, largest);
+    case DType::Int32: return cumExtremeTyped<int32_t>(values, indices, x, outer, n, inner, largest);
+  }
+  fail(Code::Internal, "cumExtreme: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void logCumSumExpTyped(void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  T* o = static_cast<T*>(out);
+  const T* in = static_cast<const T*>(x);
+  const int64_t work = outer * n * inner;
+  if (inner == 1) {
+    parallelFor(outer, work, [&](int64_t line) {
+      kernels::logCumSumExpLine(o, in, kernels::scanLineBase(line, n, inner), n, inner, reverse);
+    });
+    return;
+  }
+  const int64_t blocks = (inner + kScanBlock - 1) / kScanBlock;
+  parallelFor(outer * blocks, work, [&](int64_t it) {
+    const int64_t b = it / blocks, j0 = (it % blocks) * kScanBlock;
+    const int64_t m = std::min(kScanBlock, inner - j0);
+    kernels::LogSumExpState st[kScanBlock];
+    std::fill(st, st + m, kernels::LogSumExpState{-INFINITY, 0.0});
+    for (int64_t step = 0; step < n; ++step) {
+      const int64_t k = reverse ? n - 1 - step : step;
+      const int64_t at = (b * n + k) * inner + j0;
+      for (int64_t j = 0; j < m; ++j) {
+        st[j].push(static_cast<double>(in[at + j]));
+        o[at + j] = static_cast<T>(st[j].value());
+      }
+    }
+  });
+}
+
+void logCumSumExp(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return logCumSumExpTyped<float>(out, x, outer, n, inner, reverse);
+    case DType::Float64: return logCumSumExpTyped<double>(out, x, outer, n, inner, reverse);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "logCumSumExp: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cpu

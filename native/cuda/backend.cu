@@ -302,6 +302,14 @@ class CudaBackend final : public Backend {
                        int64_t inner, bool exclusive, bool reverse) override {
     cuda::cumprodBackward(context(d), t, gx, x, gy, outer, n, inner, exclusive, reverse);
   }
+  void cumExtreme(const Device& d, DType t, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n,
+                  int64_t inner, bool largest) override {
+    cuda::cumExtreme(context(d), t, values, indices, x, outer, n, inner, largest);
+  }
+  void logCumSumExp(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                    bool reverse) override {
+    cuda::logCumSumExp(context(d), t, out, x, outer, n, inner, reverse);
+  }
   void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cuda::argReduce(context(d), t, out, x, outer, n, inner, largest);

@@ -1,5 +1,5 @@
 // cumsum and cumprod along one axis of x viewed as [outer, n, inner], and
-// cumprod's gradient: one thread per line (o, j), walking its n elements with
+// cumprod's gradient, cummax/cummin (cumExtreme) and logcumsumexp: one thread per line (o, j), walking its n elements with
 // the double accumulator of kernels/scan_axis.h, shared with the CPU.
 // Consecutive threads take consecutive inner positions j, so with inner > 1
 // every step's loads and stores are coalesced. A long axis with few lines
@@ -25,6 +25,19 @@ static __global__ void cumprodBackwardKernel(T* gx, const T* x, const T* gy, dou
   for (int64_t line = gridStart(); line < outer * inner; line += gridStride())
     kernels::cumprodBackwardLine(gx, x, gy, prefix, kernels::scanLineBase(line, n, inner), n, inner, exclusive,
                                  reverse);
+}
+
+template <typename T>
+static __global__ void cumExtremeKernel(T* values, int32_t* indices, const T* x, int64_t outer, int64_t n,
+                                        int64_t inner, bool largest) {
+  for (int64_t line = gridStart(); line < outer * inner; line += gridStride())
+    kernels::cumExtremeLine(values, indices, x, kernels::scanLineBase(line, n, inner), n, inner, largest);
+}
+
+template <typename T>
+static __global__ void logCumSumExpKernel(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  for (int64_t line = gridStart(); line < outer * inner; line += gridStride())
+    kernels::logCumSumExpLine(out, x, kernels::scanLineBase(line, n, inner), n, inner, reverse);
 }
 
 template <typename T>
@@ -66,6 +79,44 @@ void cumprodBackward(Context& ctx, DType t, void* gx, const void* x, const void*
     case DType::Int32: break;
   }
   fail(Code::Internal, "cumprodBackward: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void launchCumExtreme(Context& ctx, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n,
+                             int64_t inner, bool largest) {
+  cumExtremeKernel<T><<<gridFor(ctx, outer * inner), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(values), indices, static_cast<const T*>(x), outer, n, inner, largest);
+  ANTLER_LAUNCH_CHECK(largest ? "cummax" : "cummin");
+}
+
+void cumExtreme(Context& ctx, DType t, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n,
+                int64_t inner, bool largest) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchCumExtreme<float>(ctx, values, indices, x, outer, n, inner, largest);
+    case DType::Float64: return launchCumExtreme<double>(ctx, values, indices, x, outer, n, inner, largest);
+    case DType::Int32: return launchCumExtreme<int32_t>(ctx, values, indices, x, outer, n, inner, largest);
+  }
+  fail(Code::Internal, "cumExtreme: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void launchLogCumSumExp(Context& ctx, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                               bool reverse) {
+  logCumSumExpKernel<T><<<gridFor(ctx, outer * inner), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(out), static_cast<const T*>(x), outer, n, inner, reverse);
+  ANTLER_LAUNCH_CHECK("logcumsumexp");
+}
+
+void logCumSumExp(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
+                  bool reverse) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchLogCumSumExp<float>(ctx, out, x, outer, n, inner, reverse);
+    case DType::Float64: return launchLogCumSumExp<double>(ctx, out, x, outer, n, inner, reverse);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "logCumSumExp: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cuda

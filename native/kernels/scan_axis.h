@@ -1,5 +1,5 @@
 // Per-line math of cumsum and cumprod along one axis (and cumprod's
-// gradient), shared by cpu/cumsum.cpp and cuda/cumsum.cu. x is viewed as [outer, n, inner]: line l = (o, j), with
+// gradient), cummax/cummin and logcumsumexp, shared by cpu/cumsum.cpp and cuda/cumsum.cu. x is viewed as [outer, n, inner]: line l = (o, j), with
 // o = l / inner and j = l % inner, holds the n elements x[o, 0 … n−1, j],
 // inner apart. Consecutive lines are consecutive inner positions, so on the GPU
 // (one thread per line) neighbouring threads load neighbouring elements.
@@ -11,6 +11,7 @@
 // PyTorch's CPU cumsum/cumprod do for float) and rounded to the dtype once per
 // element.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "hd.h"
@@ -76,6 +77,71 @@ ANTLER_HD void cumprodBackwardLine(T* gx, const T* x, const T* gy, double* prefi
       gx[i] = static_cast<T>(prefix[i] * s);
       xNext = xi;
     }
+  }
+}
+
+// cummax (largest) / cummin: the running extreme of one line and its index,
+// torch's rule (cummax_cummin_helper): element k takes the place when it is a
+// new extreme or ties it (≥ / ≤: the last position on ties) or is NaN (so a
+// NaN, once seen, stays the value, its latest position the index). Compared
+// in the dtype itself (int32 exactly). Element 0 always takes it.
+template <typename T>
+struct CumExtremeState {
+  T best;
+  int32_t index;
+  ANTLER_HD void push(T v, int32_t k, bool largest) {
+    const bool takes = k == 0 || v != v || (largest ? v >= best : v <= best);
+    if (takes) {
+      best = v;
+      index = k;
+    }
+  }
+};
+
+// Scans one line of cummax/cummin: values (x's dtype) and indices (int32, the
+// position along the axis), both indexed as x. n < 2^31.
+template <typename T>
+ANTLER_HD void cumExtremeLine(T* values, int32_t* indices, const T* x, int64_t base, int64_t n, int64_t stride,
+                              bool largest) {
+  CumExtremeState<T> s{T(0), 0};
+  int64_t i = base;
+  for (int64_t k = 0; k < n; ++k, i += stride) {
+    s.push(x[i], static_cast<int32_t>(k), largest);
+    values[i] = s.best;
+    indices[i] = s.index;
+  }
+}
+
+// logcumsumexp's running log Σ exp(x_k), in double: the running maximum m and
+// s = Σ exp(x_k − m), rescaled when m grows; out = m + log s. Overflow-free
+// ([−1000, 0] gives [−1000, 0]); −∞ adds nothing (all −∞ so far gives −∞);
+// +∞ gives +∞ from there on (a second +∞ adds 1 to s, not ∞ − ∞); a NaN makes
+// s NaN for good, so the rest of the line is NaN.
+struct LogSumExpState {
+  double m, s;
+  ANTLER_HD void push(double v) {
+    if (v > m) {
+      s = s * exp(m - v) + 1.0;  // m = −∞ at first: exp(−∞) = 0
+      m = v;
+    } else if (v == m) {
+      if (v != -INFINITY) s += 1.0;
+    } else if (v != -INFINITY) {
+      s += exp(v - m);  // NaN v (or m = +∞ with finite v: exp(−∞) = 0) as it comes
+    }
+  }
+  ANTLER_HD double value() const { return m + log(s); }
+};
+
+// Scans one line of logcumsumexp (from the end when reverse: out_i = log Σ_{k ≥ i} exp(x_k)),
+// rounding to the dtype once per element. out may be x.
+template <typename T>
+ANTLER_HD void logCumSumExpLine(T* out, const T* x, int64_t base, int64_t n, int64_t stride, bool reverse) {
+  const int64_t step = reverse ? -stride : stride;
+  int64_t i = reverse ? base + (n - 1) * stride : base;
+  LogSumExpState s{-INFINITY, 0.0};
+  for (int64_t k = 0; k < n; ++k, i += step) {
+    s.push(static_cast<double>(x[i]));
+    out[i] = static_cast<T>(s.value());
   }
 }
 

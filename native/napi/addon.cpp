@@ -197,6 +197,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("softmaxBackward", &Addon::guard<&Addon::softmaxBackward>),
         InstanceMethod("cumulative", &Addon::guard<&Addon::cumulative>),
         InstanceMethod("cumprodBackward", &Addon::guard<&Addon::cumprodBackward>),
+        InstanceMethod("cumExtreme", &Addon::guard<&Addon::cumExtreme>),
+        InstanceMethod("logCumSumExp", &Addon::guard<&Addon::logCumSumExp>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
@@ -920,6 +922,25 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::cumprodBackward(tensorArg(info[0], "cumprod", "x"), tensorArg(info[1], "cumprod", "gradient"),
                                                  intArg(info[2], "cumprod", "axis"), boolArg(info[3], "cumprod", "exclusive"),
                                                  boolArg(info[4], "cumprod", "reverse")));
+  }
+
+  // cumExtreme(x, axis, largest) -> [values, indices]: cummax (largest) or cummin along axis
+  Napi::Value cumExtreme(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "cumExtreme");
+    const bool largest = boolArg(info[2], "cumExtreme", "largest");
+    const char* opName = largest ? "cummax" : "cummin";
+    auto [values, indices] = ops::cumExtreme(tensorArg(info[0], opName, "x"), intArg(info[1], opName, "axis"), largest);
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, wrap(info.Env(), values));
+    out.Set(1u, wrap(info.Env(), indices));
+    return out;
+  }
+
+  // logCumSumExp(x, axis, reverse): logcumsumexp along axis (from the end when reverse)
+  Napi::Value logCumSumExp(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "logCumSumExp");
+    return wrap(info.Env(), ops::logCumSumExp(tensorArg(info[0], "logcumsumexp", "x"), intArg(info[1], "logcumsumexp", "axis"),
+                                              boolArg(info[2], "logcumsumexp", "reverse")));
   }
 
   // argReduce(x, axis, largest): argmax (largest) or argmin along axis, int32
