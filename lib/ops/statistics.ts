@@ -18,6 +18,8 @@ import { argmax, gather, scatterAdd, sort } from './indexing';
 import { eye } from './extra';
 import { std, variance } from './reductions';
 import { narrow } from './shape';
+import { native } from '../native';
+import { log, wrap } from './core';
 
 type Axis = number | readonly number[];
 
@@ -127,69 +129,58 @@ export function countNonzero(x: Tensor, axis?: Axis): Tensor {
 // ---------------------------------------------------------------- scans
 
 /**
- * The inclusive scan of `step` along `ax` by doubling (Hillis–Steele): ⌈log₂ n⌉
- * passes of the elementwise step against the scan shifted by 1, 2, 4, …
- * (filled with `fill`). Recorded ops only: the gradient flows through them.
+ * The native logcumsumexp along `ax` (from the end when `reverse`), in double,
+ * recorded with torch's gradient Σ_{i ≥ j} g[i]·e^(x[j] − y[i]) (i ≤ j when
+ * reverse): itself recorded ops around the opposite scan, so differentiable again.
  */
-function scan(y: Tensor, ax: number, fill: number, step: (a: Tensor, b: Tensor) => Tensor): Tensor {
-  const n = y.shape[ax];
-  for (let s = 1; s < n; s *= 2) {
-    const pad = full(y.shape.map((d, i) => (i === ax ? s : d)), fill, { dtype: y.dtype, device: y.device });
-    y = step(y, concat([pad, narrow(y, ax, 0, n - s)], ax));
-  }
-  return y;
-}
-
-/** log(eᵃ + eᵇ) without overflow, recorded with the gradient g·e^(a − out) (0 where a is −∞). */
-function logAddExp(a: Tensor, b: Tensor): Tensor {
-  const out = noGrad(() => tidy(() => {
-    // a = b (±∞ included, where a − b is NaN) is a + log 2; a NaN propagates.
-    const m = maximum(a, b);
-    return where(equal(a, b), add(a, Math.LN2), add(m, log1p(exp(neg(abs(sub(a, b)))))));
-  }));
-  const part = (v: Tensor, gy: Tensor, y: Tensor) => where(equal(v, -Infinity), 0, mul(gy, exp(sub(v, y))));
-  return record(out, 'logcumsumexp', [a, b], (gy, [sa, sb, sy], needs) => [needs[0] ? part(sa, gy, sy) : null, needs[1] ? part(sb, gy, sy) : null], [a, b, out], true);
-}
-
-function neg(x: Tensor): Tensor {
-  return mul(x, -1);
+function logCumSumExpScan(x: Tensor, ax: number, reverse: boolean): Tensor {
+  const out = wrap(native().logCumSumExp(x.handle, ax, reverse));
+  return record(out, 'logcumsumexp', [x], (gy, [sx, sy]) => [logCumSumExpGrad(sx, sy, gy, ax, reverse)], [x, out], true);
 }
 
 /**
- * torch.logcumsumexp: out[i] = log Σ_{j ≤ i} exp(x[j]) along axis, computed
- * pairwise in log space (no overflow or underflow: [−1000, 0] gives
- * [−1000, log(1 + e⁻¹⁰⁰⁰)]); −∞ elements add nothing. float32 and float64.
- * The gradient is torch's, Σ_{i ≥ j} g[i]·e^(x[j] − out[i]).
+ * gx[j] = Σ_{i ≥ j} g[i]·e^(x[j] − y[i]) without overflow, as torch's: the positive and negative
+ * parts of g each summed in log space by the opposite scan, e^(x[j] + lcse_{i ≥ j}(log|g[i]| − y[i])).
+ * A y[i] of −∞ (all x so far −∞) contributes nothing (its x[j] are −∞: gradient 0, not NaN); log|g|
+ * is taken where g has the sign only, so the second derivative has no 0·∞ at g = 0.
+ */
+function logCumSumExpGrad(x: Tensor, y: Tensor, g: Tensor, ax: number, reverse: boolean): Tensor {
+  const yMissing = equal(y, -Infinity);
+  const part = (has: Tensor, mag: Tensor): Tensor => {
+    const logMag = where(has, log(where(has, mag, 1)), -Infinity);
+    const terms = where(yMissing, -Infinity, sub(logMag, y));
+    return exp(add(logCumSumExpScan(terms, ax, !reverse), x));
+  };
+  return sub(part(greater(g, 0), g), part(less(g, 0), mul(g, -1)));
+}
+
+/**
+ * torch.logcumsumexp: out[i] = log Σ_{j ≤ i} exp(x[j]) along axis, one native
+ * pass per line with a running maximum and sum in double (no overflow or
+ * underflow: [−1000, 0] gives [−1000, log(1 + e⁻¹⁰⁰⁰)]); −∞ elements add
+ * nothing, a NaN makes the rest of the line NaN. float32 and float64.
+ * The gradient is torch's, Σ_{i ≥ j} g[i]·e^(x[j] − out[i]), from recorded
+ * ops (a reverse logcumsumexp of log|g| − out), so differentiable again.
  */
 export function logcumsumexp(x: Tensor, axis: number): Tensor {
   const op = 'logcumsumexp';
   checkTensor(x, op, 'x');
   const ax = oneAxis(x, axis, op);
   checkFloat(x, op);
-  return tidy(() => {
-    const v = x.rank === 0 ? reshape(x, [1]) : x;
-    return reshape(scan(v, ax, -Infinity, logAddExp), x.shape);
-  });
+  return logCumSumExpScan(x, ax, false);
 }
 
 function cumExtreme(op: 'cummax' | 'cummin', x: Tensor, axis: number): { values: Tensor; indices: Tensor } {
   checkTensor(x, op, 'x');
   const ax = oneAxis(x, axis, op);
-  return tidy(() => {
-    const v = x.rank === 0 ? reshape(x, [1]) : x;
-    const n = v.shape[ax];
-    const idx = noGrad(() => tidy(() => {
-      const w = cast(v, 'float64');
-      const big = op === 'cummax' ? -Infinity : Infinity;
-      const run = scan(w, ax, big, op === 'cummax' ? maximum : minimum);
-      // torch's rule (cummax_cummin_helper): a new extreme or a tie (≥ / ≤) or a NaN takes the index,
-      // so ties give the last position and a NaN run the last NaN: the largest such position so far.
-      const takes = add(equal(w, run), notEqual(w, w));
-      const cand = where(greater(takes, 0), positions(n, ax, v.rank, v.device), -1);
-      return cast(scan(cand, ax, -1, maximum), 'int32');
-    }));
-    return { values: reshape(gather(v, ax, idx), x.shape), indices: reshape(idx, x.shape) };
-  });
+  // One native pass per line (torch's rule, cummax_cummin_helper): a new extreme or a tie (≥ / ≤)
+  // or a NaN takes the index, so ties give the last position and a NaN run the last NaN.
+  const [hv, hi] = native().cumExtreme(x.handle, ax, op === 'cummax');
+  const values = wrap(hv), indices = wrap(hi);
+  // The gradient goes to the element at each index: a scatterAdd along the axis (itself recorded).
+  const { shape, dtype, device } = x;
+  const back = (gy: Tensor, idx: Tensor): Tensor => (shape.length === 0 ? gy : scatterAdd(full(shape, 0, { dtype, device }), ax, idx, gy));
+  return { values: record(values, op, [x], (gy, [idx]) => [back(gy, idx)], [indices], true), indices };
 }
 
 /**
