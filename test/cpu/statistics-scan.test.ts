@@ -1,0 +1,234 @@
+/**
+ * The native scans behind cummax, cummin and logcumsumexp (kernels/scan_axis.h)
+ * on long axes (n = 5000, the one-line-per-iteration path, and the blocked path
+ * with inner > 1 and more than one block of 256 lines) against float64 JS
+ * transcriptions of PyTorch's definitions: cummax_cummin_helper's loop (ties
+ * take the last index, a NaN sticks) and log Σ_{j ≤ i} e^x[j]; NaN, ±∞ and
+ * ties; and the gradients (to the chosen element; torch's Σ_{i ≥ j}
+ * g[i]·e^(x[j] − y[i])) against the reference formula and central differences
+ * at a few sizes. test/cpu/statistics.test.ts covers the short cases.
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, Rng, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
+type Dt = 'float32' | 'float64' | 'int32';
+
+/** The lines of x along ax, in the row-major order of the other axes. */
+function linesOf(values: readonly number[], shape: readonly number[], ax: number): number[][] {
+  const n = shape[ax], inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
+  const out: number[][] = [];
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) out.push(Array.from({ length: n }, (_, k) => values[(o * n + k) * inner + i]));
+  return out;
+}
+
+/** Lines back into a row-major array of shape. */
+function fromLines(lines: number[][], shape: readonly number[], ax: number): number[] {
+  const n = shape[ax], inner = prod(shape.slice(ax + 1));
+  const out = new Array<number>(prod(shape));
+  lines.forEach((line, li) => {
+    const o = Math.floor(li / inner), i = li % inner;
+    line.forEach((v, k) => (out[(o * n + k) * inner + i] = v));
+  });
+  return out;
+}
+
+/** PyTorch's cummax_cummin_helper: a NaN or an element ≥ (≤) the running value takes over, index included. */
+function cumRef(line: readonly number[], op: 'max' | 'min'): { v: number[]; i: number[] } {
+  let out = line[0], idx = 0;
+  const v: number[] = [], i: number[] = [];
+  line.forEach((x, k) => {
+    if (Number.isNaN(x) || (!Number.isNaN(out) && (op === 'max' ? x >= out : x <= out))) {
+      out = x;
+      idx = k;
+    }
+    v.push(out);
+    i.push(idx);
+  });
+  return { v, i };
+}
+
+/** log Σ_{j ≤ i} e^x[j], pairwise in float64 (log-add-exp of the running value and the next element). */
+function lcseRef(line: readonly number[]): number[] {
+  let acc = -Infinity;
+  return line.map((v) => {
+    if (Number.isNaN(v) || Number.isNaN(acc)) return (acc = NaN);
+    const m = Math.max(acc, v);
+    acc = m === -Infinity ? -Infinity : m === Infinity ? Infinity : m + Math.log1p(Math.exp(-Math.abs(acc - v)));
+    return acc;
+  });
+}
+
+/** Σ_{i ≥ j} g[i]·e^(x[j] − y[i]) for one line (0 where x[j] = −∞). */
+function lcseGradRef(x: readonly number[], g: readonly number[]): number[] {
+  const y = lcseRef(x);
+  // Each term directly in float64 (e^(x[j] − y[i]) ≤ 1 as y[i] ≥ x[j]): O(n²), n = 5000 at most.
+  return x.map((xj, j) => {
+    if (xj === -Infinity) return 0;
+    let s = 0;
+    for (let i = j; i < x.length; i++) s += g[i] * Math.exp(xj - y[i]);
+    return s;
+  });
+}
+
+/** Integers with many ties, or halves and uniforms with NaN (a fraction nanRate) and ±∞. */
+function draw(r: Rng, n: number, dtype: Dt, nanRate: number): number[] {
+  return Array.from({ length: n }, () => {
+    if (dtype === 'int32') return r.int(-50, 50);
+    const u = r.next();
+    if (u < nanRate) return NaN;
+    if (u < nanRate + 0.002) return r.next() < 0.5 ? Infinity : -Infinity;
+    return r.next() < 0.5 ? r.int(-40, 40) / 2 : r.uniform(-20, 20);
+  }).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
+}
+
+// [lines, n] along axis 1 (inner 1), [n, lines] along 0 (blocked, one block) and [2, n, 300] along 1
+// (blocked, two blocks of 256 and 44 lines).
+const LONG: { shape: number[]; axis: number }[] = [
+  { shape: [3, 5000], axis: 1 },
+  { shape: [5000, 3], axis: 0 },
+  { shape: [2, 700, 300], axis: 1 },
+];
+
+describe(`cummax, cummin on long axes (seed ${SEED})`, () => {
+  test('values and indices match the loop exactly: every dtype, ties, NaN (rare and frequent), ±∞', () =>
+    tidy(() => {
+      for (const { shape, axis } of LONG)
+        for (const dtype of ['float64', 'float32', 'int32'] as const)
+          for (const nanRate of dtype === 'int32' ? [0] : [0, 0.0005, 0.05]) {
+            const v = draw(rng, prod(shape), dtype, nanRate);
+            const x = tensor(v, shape, { dtype });
+            for (const op of ['max', 'min'] as const) {
+              const refs = linesOf(v, shape, axis).map((l) => cumRef(l, op));
+              const r = op === 'max' ? antler.cummax(x, axis) : antler.cummin(x, axis);
+              const what = `cum${op} ${dtype} [${shape}] axis ${axis} NaN rate ${nanRate}`;
+              expect(r.values.dtype).toBe(dtype);
+              expect(r.indices.dtype).toBe('int32');
+              expectExact(read(r.values), fromLines(refs.map((q) => q.v), shape, axis), `${what} values`);
+              expectExact(read(r.indices), fromLines(refs.map((q) => q.i), shape, axis), `${what} indices`);
+            }
+          }
+    }));
+
+  test('a NaN run keeps its latest position; ties keep the last; −∞ and +∞ lines', () =>
+    tidy(() => {
+      const v = [2, NaN, 5, NaN, 9, 1, 2, 2, 2];
+      const r = antler.cummax(tensor(v, [9], F64), 0);
+      expectExact(read(r.values), [2, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN]);
+      expectExact(read(r.indices), [0, 1, 1, 3, 3, 3, 3, 3, 3]);
+      const t = antler.cummin(tensor([3, 1, 1, 4, 1], [5], F64), 0);
+      expectExact(read(t.indices), [0, 1, 2, 2, 4]);
+      const inf = antler.cummax(tensor([-Infinity, -Infinity, Infinity, 0, Infinity], [5], F64), 0);
+      expectExact(read(inf.values), [-Infinity, -Infinity, Infinity, Infinity, Infinity]);
+      expectExact(read(inf.indices), [0, 1, 2, 2, 4]);
+    }));
+
+  test('the gradient goes to the element at each index (n = 5000, both paths) and matches central differences', () =>
+    tidy(() => {
+      for (const { shape, axis } of LONG.slice(0, 2)) {
+        const v = Array.from({ length: prod(shape) }, () => rng.int(-30, 30));
+        const g = Array.from({ length: prod(shape) }, () => rng.uniform(-1, 1));
+        for (const op of ['max', 'min'] as const) {
+          const x = tensor(v, shape, { dtype: 'float64', requiresGrad: true });
+          const r = op === 'max' ? antler.cummax(x, axis) : antler.cummin(x, axis);
+          r.values.backward(tensor(g, shape, F64));
+          const idx = read(r.indices);
+          const want = new Array<number>(v.length).fill(0);
+          const n = shape[axis], inner = prod(shape.slice(axis + 1));
+          idx.forEach((k, p) => {
+            const o = Math.floor(p / (n * inner)), i = p % inner;
+            want[(o * n + k) * inner + i] += g[p];
+          });
+          expectClose(read(x.grad!), want, 1e-12, 1e-12, `cum${op} [${shape}] gradient`);
+        }
+      }
+      for (const n of [1, 2, 7, 40]) {
+        const v = Array.from({ length: 2 * n }, () => rng.uniform(-3, 3));
+        const c = Array.from({ length: 2 * n }, () => rng.uniform(-1, 1));
+        const loss = (vals: number[]) => read(antler.sum(antler.mul(antler.cummin(tensor(vals, [n, 2], F64), 0).values, tensor(c, [n, 2], F64))))[0];
+        const x = tensor(v, [n, 2], { dtype: 'float64', requiresGrad: true });
+        antler.sum(antler.mul(antler.cummin(x, 0).values, tensor(c, [n, 2], F64))).backward();
+        const h = 1e-6;
+        const numeric = v.map((_, i) => (loss(v.map((e, j) => (j === i ? e + h : e))) - loss(v.map((e, j) => (j === i ? e - h : e)))) / (2 * h));
+        expectClose(read(x.grad!), numeric, 1e-6, 1e-8, `cummin n ${n} central differences`);
+      }
+    }));
+});
+
+describe(`logcumsumexp on long axes (seed ${SEED})`, () => {
+  test('matches the float64 log-space scan over wide values, with −∞ and NaN, both dtypes and paths', () =>
+    tidy(() => {
+      for (const { shape, axis } of LONG)
+        for (const dtype of ['float64', 'float32'] as const)
+          for (const special of [false, true]) {
+            const v = Array.from({ length: prod(shape) }, () => {
+              const u = rng.next();
+              if (special && u < 0.01) return -Infinity;
+              if (special && u < 0.0104) return NaN;
+              return rng.uniform(-50, 50) * (rng.next() < 0.5 ? 1 : 0.01);
+            }).map((e) => (dtype === 'float32' ? Math.fround(e) : e));
+            const want = fromLines(linesOf(v, shape, axis).map(lcseRef), shape, axis);
+            const y = antler.logcumsumexp(tensor(v, shape, { dtype }), axis);
+            expect(y.dtype).toBe(dtype);
+            expectClose(read(y), want, dtype === 'float32' ? 2e-7 : 1e-13, dtype === 'float32' ? 1e-6 : 1e-12, `${dtype} [${shape}] axis ${axis}${special ? ' with −∞/NaN' : ''}`);
+          }
+    }));
+
+  test('large offsets do not overflow or underflow: ±1e30 and a run of equal values (log n)', () =>
+    tidy(() => {
+      const big = antler.logcumsumexp(tensor([1e30, 1e30, -1e30, 1e30 + 1e15], [4], F64), 0);
+      expectClose(read(big), [1e30, 1e30, 1e30, 1e30 + 1e15], 1e-15, 0, 'large');
+      const same = read(antler.logcumsumexp(antler.full([5000], 7, F64), 0));
+      expectClose(same, same.map((_, i) => 7 + Math.log(i + 1)), 1e-14, 1e-13, 'equal values');
+      expectExact(read(antler.logcumsumexp(tensor([-Infinity, -Infinity, 2], [3], F64), 0)), [-Infinity, -Infinity, 2]);
+      expectExact(read(antler.logcumsumexp(tensor(3, [], F64), 0)), [3]);
+    }));
+
+  test("the gradient is torch's Σ_{i ≥ j} g[i]·e^(x[j] − y[i]): n = 5000 (both paths), −∞ gives 0", () =>
+    tidy(() => {
+      for (const { shape, axis } of [
+        { shape: [2, 5000], axis: 1 },
+        { shape: [5000, 2], axis: 0 },
+      ])
+        for (const dtype of ['float64', 'float32'] as const) {
+          const v = Array.from({ length: prod(shape) }, () => (rng.next() < 0.01 ? -Infinity : rng.uniform(-20, 20))).map((e) => (dtype === 'float32' ? Math.fround(e) : e));
+          const g = Array.from({ length: prod(shape) }, () => (rng.next() < 0.05 ? 0 : rng.uniform(-1, 1))).map((e) => (dtype === 'float32' ? Math.fround(e) : e));
+          const x = tensor(v, shape, { dtype, requiresGrad: true });
+          antler.logcumsumexp(x, axis).backward(tensor(g, shape, { dtype }));
+          const gl = linesOf(g, shape, axis);
+          const want = fromLines(linesOf(v, shape, axis).map((l, li) => lcseGradRef(l, gl[li])), shape, axis);
+          expectClose(read(x.grad!), want, dtype === 'float32' ? 2e-4 : 1e-10, dtype === 'float32' ? 1e-4 : 1e-11, `${dtype} [${shape}] axis ${axis} gradient`);
+        }
+    }));
+
+  test('gradient and second derivative match central differences at a few sizes (a leading −∞ too)', () => {
+    for (const n of [1, 2, 7, 33]) {
+      const v = Array.from({ length: 2 * n }, (_, i) => (i === 0 && n > 1 ? -Infinity : rng.uniform(-2, 2)));
+      const c = Array.from({ length: 2 * n }, () => rng.uniform(-1, 1));
+      const run = (vals: number[], order: 0 | 1 | 2): number[] =>
+        tidy(() => {
+          const x = tensor(vals, [n, 2], { dtype: 'float64', requiresGrad: true });
+          // e^y keeps the loss finite where y is −∞ (the leading −∞: y[0] = −∞ in that column).
+          const y = antler.sum(antler.mul(antler.exp(antler.logcumsumexp(x, 0)), tensor(c, [n, 2], F64)));
+          if (order === 0) return read(y);
+          const [g] = antler.autograd.grad(y, x, { createGraph: order === 2 });
+          if (order === 1) return read(g!);
+          const n2 = antler.sum(antler.mul(g!, g!));
+          n2.backward();
+          return read(x.grad!);
+        });
+      const normOf = (vals: number[]) => run(vals, 1).reduce((a, e) => a + e * e, 0);
+      const h = 1e-5;
+      const fd = (f: (vals: number[]) => number) => v.map((e, i) => (e === -Infinity ? 0 : (f(v.map((w, j) => (j === i ? w + h : w))) - f(v.map((w, j) => (j === i ? w - h : w)))) / (2 * h)));
+      expectClose(run(v, 1), fd((vals) => run(vals, 0)[0]), 1e-6, 1e-6, `n ${n} gradient`);
+      expectClose(run(v, 2), fd(normOf), 1e-5, 1e-5, `n ${n} second derivative`);
+    }
+  });
+});
