@@ -1,25 +1,27 @@
 /**
  * Reductions and scans beyond core (PyTorch's reduction ops): amax, median,
- * quantile, cummax, … Each is composed from recorded ops (sort, gather,
- * cumsum, where, …), so it runs on the CPU and CUDA alike and its gradient
- * comes from autograd: the selecting ones (median, cummax, …) gather x at the
- * chosen indices, so the gradient goes to the chosen element.
+ * quantile, cummax, … Most are composed from recorded ops (sort, gather,
+ * cumsum, where, …), so they run on the CPU and CUDA alike and their gradients
+ * come from autograd: the selecting ones (median, …) gather x at the chosen
+ * indices, so the gradient goes to the chosen element. cummax/cummin and
+ * logcumsumexp are one native pass per line (kernels/scan_axis.h), their
+ * gradients recorded ops (a scatterAdd onto the indices; PyTorch's
+ * logcumsumexp backward through the same scan).
  */
 import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { arange, checkTensor, full, tensor, Tensor } from '../tensor';
+import { checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, cast, ceil, checkKeepDims, clamp, concat, cumsum, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log1p, matmul, max,
-  maximum, mean, min, minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sqrt, sub, sum, transpose, where,
+  add, broadcastTo, cast, ceil, checkKeepDims, clamp, concat, cumsum, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, matmul, max,
+  log, maximum, mean, min, minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sqrt, sub, sum, transpose, where, wrap,
 } from './core';
+import { native } from '../native';
 import { argmax, gather, scatterAdd, sort } from './indexing';
 import { eye } from './extra';
 import { std, variance } from './reductions';
 import { narrow } from './shape';
-import { native } from '../native';
-import { log, wrap } from './core';
 
 type Axis = number | readonly number[];
 
@@ -38,11 +40,6 @@ function oneAxis(x: Tensor, axis: unknown, op: string): number {
 /** 1 where x is NaN, else 0, as float64 (int32 has none). */
 function nanMask(x: Tensor): Tensor {
   return x.dtype === 'int32' ? full(x.shape, 0, { dtype: 'float64', device: x.device }) : cast(notEqual(x, x), 'float64');
-}
-
-/** 0, 1, …, n − 1 along axis `ax` of a rank-`rank` tensor (float64, size 1 on the other axes). */
-function positions(n: number, ax: number, rank: number, device: string): Tensor {
-  return reshape(arange(0, n, 1, { dtype: 'float64', device }), Array.from({ length: rank }, (_, i) => (i === ax ? n : 1)));
 }
 
 // ---------------------------------------------------------------- amax, amin, aminmax
