@@ -205,7 +205,7 @@ export function scatterAddRows(src: Tensor, index: Tensor, rows: number, name = 
 }
 
 /** The multi-index of flat position p in a tensor of the given shape, as text. */
-function position(shape: readonly number[], p: number): string {
+export function position(shape: readonly number[], p: number): string {
   const at: number[] = [];
   for (let d = shape.length - 1; d >= 0; d--) {
     at.unshift(p % shape[d]);

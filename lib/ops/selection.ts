@@ -21,7 +21,7 @@ import {
   add, broadcastTo, concat, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
   remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
 } from './core';
-import { argsort, gather, gatherRows, indexSelect, scatterAddRows } from './indexing';
+import { argsort, gather, gatherRows, indexSelect, position, scatterAddRows } from './indexing';
 import { pieces, tile } from './shape';
 
 // ---------------------------------------------------------------- helpers
@@ -50,16 +50,6 @@ function checkSource(source: unknown, x: Tensor, op: string, what = 'source'): T
 }
 
 const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
-/** The multi-index of flat position p in a tensor of the given shape, as text. */
-function position(shape: readonly number[], p: number): string {
-  const at: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    at.unshift(p % shape[d]);
-    p = Math.floor(p / shape[d]);
-  }
-  return shapeText(at);
-}
 
 /**
  * Rows of `table` [rows, cols] at the int32 positions `flat` [k], recorded

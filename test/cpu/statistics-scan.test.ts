@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
 import { expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, Rng, tensorCounts } from '../helpers';
+import { cumRef, fromLines, linesOf } from '../statistics-refs';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -19,41 +20,6 @@ expectNoLeaksInSuite(tensorCounts);
 const F64 = { dtype: 'float64' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
 type Dt = 'float32' | 'float64' | 'int32';
-
-/** The lines of x along ax, in the row-major order of the other axes. */
-function linesOf(values: readonly number[], shape: readonly number[], ax: number): number[][] {
-  const n = shape[ax], inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
-  const out: number[][] = [];
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) out.push(Array.from({ length: n }, (_, k) => values[(o * n + k) * inner + i]));
-  return out;
-}
-
-/** Lines back into a row-major array of shape. */
-function fromLines(lines: number[][], shape: readonly number[], ax: number): number[] {
-  const n = shape[ax], inner = prod(shape.slice(ax + 1));
-  const out = new Array<number>(prod(shape));
-  lines.forEach((line, li) => {
-    const o = Math.floor(li / inner), i = li % inner;
-    line.forEach((v, k) => (out[(o * n + k) * inner + i] = v));
-  });
-  return out;
-}
-
-/** PyTorch's cummax_cummin_helper: a NaN or an element ≥ (≤) the running value takes over, index included. */
-function cumRef(line: readonly number[], op: 'max' | 'min'): { v: number[]; i: number[] } {
-  let out = line[0], idx = 0;
-  const v: number[] = [], i: number[] = [];
-  line.forEach((x, k) => {
-    if (Number.isNaN(x) || (!Number.isNaN(out) && (op === 'max' ? x >= out : x <= out))) {
-      out = x;
-      idx = k;
-    }
-    v.push(out);
-    i.push(idx);
-  });
-  return { v, i };
-}
 
 /** log Σ_{j ≤ i} e^x[j], pairwise in float64 (log-add-exp of the running value and the next element). */
 function lcseRef(line: readonly number[]): number[] {

@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, prod, randomShape, Rng, tensorCounts } from '../helpers';
+import { cumRef, fromLines, linesOf } from '../statistics-refs';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -31,26 +32,6 @@ function draw(r: Rng, n: number, dtype: Dt, nanRate = 0.1, inf = true): number[]
     if (inf && u < nanRate + 0.03) return r.next() < 0.5 ? Infinity : -Infinity;
     return r.next() < 0.5 ? r.int(-3, 3) / 2 : r.uniform(-3, 3);
   }).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
-}
-
-/** The lines of x along ax, in the row-major order of the other axes. */
-function linesOf(values: readonly number[], shape: readonly number[], ax: number): number[][] {
-  const n = shape[ax], inner = prod(shape.slice(ax + 1)), outer = prod(shape.slice(0, ax));
-  const out: number[][] = [];
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) out.push(Array.from({ length: n }, (_, k) => values[(o * n + k) * inner + i]));
-  return out;
-}
-
-/** Lines (each of length m along ax) back into a row-major array of shape with shape[ax] = m. */
-function fromLines(lines: number[][], shape: readonly number[], ax: number): number[] {
-  const m = lines.length ? lines[0].length : 0, inner = prod(shape.slice(ax + 1));
-  const out = new Array<number>(lines.length * m);
-  lines.forEach((line, li) => {
-    const o = Math.floor(li / inner), i = li % inner;
-    line.forEach((v, k) => (out[(o * m + k) * inner + i] = v));
-  });
-  return out;
 }
 
 /** A stable argsort with NaN last (torch.sort's order). */
@@ -231,21 +212,6 @@ describe(`logcumsumexp second derivative (seed ${SEED})`, () => {
 });
 
 // ---------------------------------------------------------------- cummax, cummin
-
-/** PyTorch's cummax_cummin_helper: a NaN or an element ≥ (≤) the running value takes over, index included. */
-function cumRef(line: readonly number[], op: 'max' | 'min'): { v: number[]; i: number[] } {
-  let out = line[0], idx = 0;
-  const v: number[] = [], i: number[] = [];
-  line.forEach((x, k) => {
-    if (Number.isNaN(x) || (!Number.isNaN(out) && (op === 'max' ? x >= out : x <= out))) {
-      out = x;
-      idx = k;
-    }
-    v.push(out);
-    i.push(idx);
-  });
-  return { v, i };
-}
 
 describe(`cummax, cummin (seed ${SEED})`, () => {
   test("match PyTorch's loop (ties take the last index, NaN sticks) on random shapes, every axis and dtype", () =>
