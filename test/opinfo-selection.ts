@@ -2,7 +2,7 @@
 // Use opinfo.ts's helpers only inside samples() and bad thunks: this file is loaded while opinfo.ts is.
 import * as antler from '../lib';
 import type { Rng } from './helpers';
-import { vals } from './opinfo';
+import { distinctValues as distinct, vals } from './opinfo';
 import type { AuxSpec, InputSpec, OpInfo } from './opinfo';
 
 const anyVals = (rng: Rng, s: number[]): InputSpec => vals(rng, s, -1.5, 1.5);
@@ -10,17 +10,6 @@ const f64 = (values: number[], shape: number[]) => antler.tensor(values, shape, 
 const i32 = (values: number[], shape: number[]) => antler.tensor(values, shape, { dtype: 'int32' });
 const idx = (values: number[], shape = [values.length]): AuxSpec => ({ shape, values, dtype: 'int32' });
 const ints = (rng: Rng, count: number, lo: number, hi: number): number[] => Array.from({ length: count }, () => rng.int(lo, hi));
-
-/** Values spaced at least 0.05 apart (no ties), in random order. */
-function distinct(rng: Rng, shape: number[]): InputSpec {
-  const count = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01));
-  for (let i = v.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return { shape, values: v };
-}
 
 /** k distinct draws from [0, n) (k ≤ n). */
 function picks(rng: Rng, k: number, n: number): number[] {

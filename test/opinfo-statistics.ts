@@ -2,20 +2,10 @@
 // Use opinfo.ts's helpers only inside samples() and bad thunks: this file is loaded while opinfo.ts is.
 import * as antler from '../lib';
 import type { Rng } from './helpers';
+import { distinctValues as distinct } from './opinfo';
 import type { InputSpec, OpInfo } from './opinfo';
 
-/** Distinct values 0.05 apart (in random order): no ties, so selections and their gradients are unambiguous. */
-function distinct(rng: Rng, shape: number[]): InputSpec {
-  const count = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01));
-  for (let i = v.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return { shape, values: v };
-}
-
-/** Values in [−1.5, 1.5) with `nans` of them NaN. */
+/** Distinct values (distinctValues) with the entries at `nans` set to NaN. */
 function withNaNs(rng: Rng, shape: number[], nans: number[]): InputSpec {
   const spec = distinct(rng, shape);
   for (const i of nans) spec.values[i] = NaN;

@@ -1033,6 +1033,11 @@ function distinctAlong(rng: Rng, shape: number[], axis: number, n: number): AuxS
   return { shape, values, dtype: 'int32' };
 }
 
+/** Values of `shape`, distinct and spaced 0.05 apart, in random order: no ties for max, sort, median, …. */
+export function distinctValues(rng: Rng, shape: number[]): InputSpec {
+  return { shape, values: shuffledDistinct(rng, n(shape)) };
+}
+
 function shuffledDistinct(rng: Rng, count: number): number[] {
   // Distinct values spaced 0.05 apart so max/min have no ties, in random order.
   return shuffled(rng, Array.from({ length: count }, (_, i) => -1 + 0.05 * i + rng.uniform(0, 0.01)));
