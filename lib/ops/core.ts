@@ -45,13 +45,14 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow' | 'remainder' | 'floorDivide';
 type CompareName = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
 
-function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
+/** @internal Checks a binary op's operands: tensors or numbers, at least one tensor, live, on one device (`names` in the messages). */
+export function operands(op: string, a: unknown, b: unknown, names: readonly [string, string] = ["operand 'a'", "operand 'b'"]): [Tensor | number, Tensor | number] {
   if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
   // checkTensor rejects anything that is neither a number nor a live Tensor.
-  if (typeof a !== 'number' && !(a instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operand 'a' must be a Tensor or a number; got ${describe(a)}`);
-  if (typeof b !== 'number' && !(b instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: operand 'b' must be a Tensor or a number; got ${describe(b)}`);
-  if (typeof a !== 'number') checkTensor(a, op, "operand 'a'");
-  if (typeof b !== 'number') checkTensor(b, op, "operand 'b'");
+  if (typeof a !== 'number' && !(a instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${names[0]} must be a Tensor or a number; got ${describe(a)}`);
+  if (typeof b !== 'number' && !(b instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${names[1]} must be a Tensor or a number; got ${describe(b)}`);
+  if (typeof a !== 'number') checkTensor(a, op, names[0]);
+  if (typeof b !== 'number') checkTensor(b, op, names[1]);
   if (typeof a !== 'number' && typeof b !== 'number' && a.device !== b.device)
     fail('DEVICE_MISMATCH', `${op}: operands are on ${a.device} and ${b.device}; move one with .to('${a.device}')`);
   return [a, b];

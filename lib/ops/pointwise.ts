@@ -20,24 +20,12 @@ import { checkTensor, Tensor, zerosLike } from '../tensor';
 import { broadcastShapes, checkOptions, describe, shapeText } from '../validate';
 import {
   abs, add, broadcastTo, cast, clamp, cos, div, equal, exp, exp2, greater, greaterEqual, less, lessEqual, max, maximum, minimum, mul,
-  neg, notEqual, resultType, square, sub, sumToShape, trunc, where, wrap,
+  neg, notEqual, operands, resultType, square, sub, sumToShape, trunc, where, wrap,
 } from './core';
 
 type DTypeName = 'int32' | 'float32' | 'float64';
 type Special1 = 'lgamma' | 'polygamma' | 'erfinv' | 'sinc' | 'signbit';
 type Special2 = 'atan2' | 'hypot' | 'fmod' | 'copysign' | 'xlogy' | 'logaddexp' | 'logaddexp2';
-
-/** Checks a binary op's operands (tensors or numbers, at least one tensor, one device). */
-function operands(op: string, a: unknown, b: unknown, names: [string, string]): [Tensor | number, Tensor | number] {
-  for (const [v, what] of [[a, names[0]], [b, names[1]]] as const)
-    if (typeof v !== 'number' && !(v instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be a Tensor or a number; got ${describe(v)}`);
-  if (typeof a === 'number' && typeof b === 'number') fail('INVALID_ARGUMENT', `${op}: at least one operand must be a Tensor; got two numbers`);
-  if (a instanceof Tensor) checkTensor(a, op, names[0]);
-  if (b instanceof Tensor) checkTensor(b, op, names[1]);
-  if (a instanceof Tensor && b instanceof Tensor && a.device !== b.device)
-    fail('DEVICE_MISMATCH', `${op}: ${names[0]} is on ${a.device} and ${names[1]} on ${b.device}; move one with .to('${a.device}')`);
-  return [a as Tensor | number, b as Tensor | number];
-}
 
 /** The broadcast shape of two operands, or SHAPE_MISMATCH naming both. */
 function outShape(op: string, a: Tensor | number, b: Tensor | number): number[] {
