@@ -99,6 +99,16 @@ export function checkShape(v: unknown, op: string, what = 'shape'): number[] {
   return v.slice();
 }
 
+/**
+ * One axis of x in [−rank, rank), normalised (rank max(1, x.rank) unless given: a 0-d tensor takes 0
+ * and −1, as PyTorch's wrap_dim); INVALID_ARGUMENT naming `what` and x's shape otherwise.
+ */
+export function checkAxis(x: { readonly rank: number; readonly shape: readonly number[] }, axis: unknown, op: string, rank = Math.max(1, x.rank), what = 'axis'): number {
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
 export function checkNumber(v: unknown, op: string, what: string): number {
   if (typeof v !== 'number') fail('INVALID_ARGUMENT', `${op}: ${what} must be a number; got ${describe(v)}`);
   return v;

@@ -12,16 +12,8 @@ import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkInteger, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { checkAxis as oneAxis, checkBoolean, checkInteger, checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, checkKeepDims, equal, greater, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
-
-/** One axis of x, normalised (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim). */
-function oneAxis(x: Tensor, axis: unknown, op: string): number {
-  const rank = Math.max(1, x.rank);
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
-  return axis < 0 ? axis + rank : axis;
-}
 
 function checkIndexTensor(index: Tensor, op: string, what = 'index'): void {
   checkTensor(index, op, what);

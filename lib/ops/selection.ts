@@ -16,7 +16,7 @@ import { tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { broadcastShapes, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { broadcastShapes, checkAxis as axisOf, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
 import {
   add, broadcastTo, concat, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
   remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
@@ -25,13 +25,6 @@ import { argsort, gather, gatherRows, indexSelect, position, scatterAddRows } fr
 import { pieces, tile } from './shape';
 
 // ---------------------------------------------------------------- helpers
-
-/** One axis in [−rank, rank) (a 0-d tensor takes 0 and −1, as PyTorch's wrap_dim), normalised. */
-function axisOf(x: Tensor, axis: unknown, op: string, rank = Math.max(1, x.rank), what = 'axis'): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
-  return axis < 0 ? axis + rank : axis;
-}
 
 function checkIndexTensor(index: unknown, x: Tensor, op: string, what = 'index'): Tensor {
   if (!(index instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${what} must be an int32 Tensor; got ${describe(index)}`);

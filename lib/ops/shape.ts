@@ -9,16 +9,9 @@ import { isGradEnabled } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
-import { checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { checkAxis as axisOf, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
 import { broadcastTo, concat, reshape, slice } from './core';
 import { indexSelect } from './indexing';
-
-/** An axis in [−rank, rank) (0-d tensors take 0 and −1), normalised. */
-function axisOf(x: Tensor, axis: unknown, op: string, rank = Math.max(1, x.rank)): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
-  return axis < 0 ? axis + rank : axis;
-}
 
 /**
  * Removes axes of size 1: all of them, or those listed (torch.squeeze, tf.squeeze).

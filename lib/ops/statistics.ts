@@ -12,7 +12,7 @@ import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkAxis as oneAxis, checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
   add, broadcastTo, cast, ceil, checkKeepDims, clamp, concat, cumsum, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, matmul, max,
   log, maximum, mean, min, minimum, mul, normAxes, notEqual, permute, reducedCount, reshape, round, sqrt, sub, sum, transpose, where, wrap,
@@ -27,14 +27,6 @@ type Axis = number | readonly number[];
 
 function checkFloat(x: Tensor, op: string): void {
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: int32 input; cast to float32 or float64 first`);
-}
-
-/** One axis, normalised (a 0-d tensor takes 0 or −1, as PyTorch's). */
-function oneAxis(x: Tensor, axis: unknown, op: string): number {
-  const rank = Math.max(1, x.rank);
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    fail('INVALID_ARGUMENT', `${op}: axis must be an integer in [${-rank}, ${rank}) for a tensor of shape ${shapeText(x.shape)}; got ${describe(axis)}`);
-  return axis < 0 ? axis + rank : axis;
 }
 
 /** 1 where x is NaN, else 0, as float64 (int32 has none). */
