@@ -19,6 +19,7 @@ import {
 } from './core';
 import { native } from '../native';
 import { argmax, gather, scatterAdd, sort } from './indexing';
+import { lerp } from './pointwise';
 import { eye } from './extra';
 import { std, variance } from './reductions';
 import { narrow } from './shape';
@@ -380,16 +381,6 @@ export interface QuantileOptions {
 
 const INTERPOLATIONS: readonly string[] = ['linear', 'lower', 'higher', 'midpoint', 'nearest'];
 
-/**
- * torch.lerp's formula (from the nearer end). torch 1.13's CPU lerp rounds the
- * multiply-add once (fused), this twice: a result can be 1 ulp off PyTorch's
- * (4 of 600 float32/float64 quantiles of 100–4,096 elements).
- */
-function lerp(lo: Tensor, hi: Tensor, w: Tensor): Tensor {
-  const d = sub(hi, lo);
-  return where(less(w, 0.5), add(lo, mul(w, d)), sub(hi, mul(d, sub(1, w))));
-}
-
 function quantileLike(op: 'quantile' | 'nanquantile', x: Tensor, q: number | Tensor, options: QuantileOptions | undefined): Tensor {
   checkTensor(x, op, 'x');
   checkFloat(x, op);
@@ -440,6 +431,9 @@ function quantileLike(op: 'quantile' | 'nanquantile', x: Tensor, q: number | Ten
       return { lo: at(lo), hi: at(ceil(ranks)), w: interp === 'midpoint' ? full(withQ, 0.5, { dtype: v.dtype, device: v.device }) : sub(ranks, lo) };
     }));
     const lo = gather(v, ax, picks.lo);
+    // torch.lerp's formula (pointwise.ts's lerp, w in x's dtype). torch 1.13's CPU lerp rounds the
+    // multiply-add once (fused), this twice: a result can be 1 ulp off PyTorch's (4 of 600
+    // float32/float64 quantiles of 100–4,096 elements).
     const r = picks.hi && picks.w ? lerp(lo, gather(v, ax, picks.hi), picks.w) : lo;
     // The q axis first, as torch's.
     const moved = permute(r, [ax, ...r.shape.map((_, i) => i).filter((i) => i !== ax)]);
