@@ -165,9 +165,11 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
         model.zeroGrad();
         return value;
       };
-      const up = moved(h), down = moved(-2 * h);
+      // Central differences at h and h/2 combined by Richardson's rule (error O(h⁴)): the plain O(h²)
+      // difference reached 2.8e-7 against the analytic value on a steep draw (seed 28302160).
+      const up = moved(h), halfUp = moved(-h / 2), halfDown = moved(-h), down = moved(-h / 2);
       moved(h);
-      const fd = (up - down) / (2 * h);
+      const fd = (4 * (halfUp - halfDown) / h - (up - down) / (2 * h)) / 3;
       const analytic = g.reduce((s, gi, i) => s + gi.reduce((t, v, j) => t + v * d[i][j], 0), 0);
       expect(Math.abs(fd - analytic)).toBeLessThan(1e-7 * Math.max(1, Math.abs(analytic)));
       model.dispose();
