@@ -850,13 +850,14 @@ export const OPS: OpInfo[] = [
   },
   {
     name: 'smoothL1Loss(beta 0.5, sum)',
-    samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4]), { shape: [3, 4], values: new Array(12).fill(0) }] }],
+    // a − b away from 0 and from ±beta, where the second derivative jumps (double backward's H·v by differences).
+    samples: (rng) => [{ inputs: [avoiding(rng, [3, 4], [0, -0.5, 0.5]), { shape: [3, 4], values: new Array(12).fill(0) }] }],
     fn: ([a, b]) => antler.smoothL1Loss(a, b, { beta: 0.5, reduction: 'sum' }),
     bad: [['INVALID_ARGUMENT', () => antler.smoothL1Loss(t([1], [1]), t([1], [1]), { beta: -1 })]],
   },
   {
     name: 'huberLoss(delta 0.7, none)',
-    samples: (rng) => [{ inputs: [awayFromZero(rng, [2, 5]), { shape: [2, 5], values: new Array(10).fill(0) }] }],
+    samples: (rng) => [{ inputs: [avoiding(rng, [2, 5], [0, -0.7, 0.7]), { shape: [2, 5], values: new Array(10).fill(0) }] }],
     fn: ([a, b]) => antler.huberLoss(a, b, { delta: 0.7, reduction: 'none' }),
     bad: [['INVALID_ARGUMENT', () => antler.huberLoss(t([1], [1]), t([1], [1]), { delta: 0 })]],
   },
