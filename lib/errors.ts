@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CUDA_UNAVAILABLE'
   | 'CUDA_ERROR'
   | 'NOT_CONVERGED'
+  | 'LINALG_ERROR'
   | 'MODIFIED_IN_PLACE'
   | 'NOT_SUPPORTED'
   | 'BAD_FILE'

@@ -88,3 +88,4 @@ export type { LoadOptions, SafetensorsContents } from './io';
 export { sruRecurrence, sruRecurrenceReference } from './sru';
 export type { SruRecurrenceOptions } from './sru';
 export * as deer from './deer';
+export * as linalg from './ops/linalg';

@@ -127,6 +127,15 @@ export interface NativeAddon {
   /** topk's indices along axis: int32 of x's shape with that axis of size k, best first (argReduce's order). */
   topkIndices(x: NativeHandle, axis: number, k: number, largest: boolean): NativeHandle;
   searchsorted(seq: NativeHandle, values: NativeHandle, right: boolean): NativeHandle;
+
+  // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // (end of linalg-lu)
+
+  // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // (end of linalg-qr)
+
+  // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // (end of linalg-spectral)
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;

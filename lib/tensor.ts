@@ -21,6 +21,7 @@ import type * as PointwiseModule from './ops/pointwise';
 import type * as StatisticsModule from './ops/statistics';
 import type * as ProductsModule from './ops/products';
 import type * as SelectionModule from './ops/selection';
+import type * as LinalgModule from './ops/linalg';
 import {
   checkBoolean,
   checkDevice,
@@ -55,6 +56,7 @@ let pointwiseModule: typeof PointwiseModule | undefined;
 let statisticsModule: typeof StatisticsModule | undefined;
 let productsModule: typeof ProductsModule | undefined;
 let selectionModule: typeof SelectionModule | undefined;
+let linalgModule: typeof LinalgModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 /** The typed array of each dtype. */
@@ -1100,6 +1102,18 @@ export class Tensor {
   }
   // (end of selection methods)
 
+  // Methods of lib/ops/linalg-lu.ts (linalgModule), each the function with the tensor first.
+  // (end of linalg-lu methods)
+
+  // Methods of lib/ops/linalg-qr.ts (linalgModule), each the function with the tensor first.
+  // (end of linalg-qr methods)
+
+  // Methods of lib/ops/linalg-spectral.ts (linalgModule), each the function with the tensor first.
+  // (end of linalg-spectral methods)
+
+  // Methods of lib/ops/linalg-norms.ts (linalgModule), each the function with the tensor first.
+  // (end of linalg-norms methods)
+
   isNaN(): Tensor {
     return extraModule!.isNaN(this);
   }
@@ -1674,3 +1688,5 @@ statisticsModule = require('./ops/statistics') as typeof StatisticsModule;
 productsModule = require('./ops/products') as typeof ProductsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 selectionModule = require('./ops/selection') as typeof SelectionModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+linalgModule = require('./ops/linalg') as typeof LinalgModule;

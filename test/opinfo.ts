@@ -11,6 +11,10 @@ import { POINTWISE_OPS, POINTWISE_NOT_OPS } from './opinfo-pointwise';
 import { STATISTICS_OPS, STATISTICS_NOT_OPS } from './opinfo-statistics';
 import { PRODUCTS_OPS, PRODUCTS_NOT_OPS } from './opinfo-products';
 import { SELECTION_OPS, SELECTION_NOT_OPS } from './opinfo-selection';
+import { LINALG_LU_OPS, LINALG_LU_NOT_OPS } from './opinfo-linalg-lu';
+import { LINALG_QR_OPS, LINALG_QR_NOT_OPS } from './opinfo-linalg-qr';
+import { LINALG_SPECTRAL_OPS, LINALG_SPECTRAL_NOT_OPS } from './opinfo-linalg-spectral';
+import { LINALG_NORMS_OPS, LINALG_NORMS_NOT_OPS } from './opinfo-linalg-norms';
 
 export interface InputSpec {
   shape: number[];
@@ -1048,3 +1052,8 @@ function shuffledDistinct(rng: Rng, count: number): number[] {
 OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS);
 /** Exported functions of those families that are not differentiable ops (see opinfo.test.ts). */
 export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS];
+
+// torch.linalg (antler.linalg): entries named `linalg.<function>`.
+OPS.push(...LINALG_LU_OPS, ...LINALG_QR_OPS, ...LINALG_SPECTRAL_OPS, ...LINALG_NORMS_OPS);
+/** Functions of antler.linalg that are not differentiable ops (see opinfo.test.ts). */
+export const LINALG_NOT_OPS: string[] = [...LINALG_LU_NOT_OPS, ...LINALG_QR_NOT_OPS, ...LINALG_SPECTRAL_NOT_OPS, ...LINALG_NORMS_NOT_OPS];

@@ -316,6 +316,15 @@ class Backend {
   virtual void searchsorted(const Device& d, DType t, int32_t* out, const void* seq, const void* values, int64_t B,
                             int64_t M, int64_t K, bool right) = 0;
 
+  // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // (end of linalg-lu)
+
+  // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // (end of linalg-qr)
+
+  // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // (end of linalg-spectral)
+
   // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none
   // blank, validated by the caller), inLen [N] in [1, T], tgtLen [N] in [0, S]: nll [N] and logAlpha
   // [N, T, 2S + 1] (−∞ outside each sample's lattice), saved for ctcLossBackward.

@@ -746,6 +746,15 @@ TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right) {
   return out;
 }
 
+// linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+// (end of linalg-lu)
+
+// linalg-qr (Householder QR): native/kernels/linalg_qr.h
+// (end of linalg-qr)
+
+// linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+// (end of linalg-spectral)
+
 // CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.
 // Their values (lengths in range, labels in [0, C) and not blank) are the caller's to check.
 static void checkCtc(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen, int64_t blank) {

@@ -79,6 +79,15 @@ TensorPtr topkIndices(const Tensor& x, int64_t axis, int64_t k, bool largest);
 // torch.searchsorted over rows: seq [B, M] sorted along its last axis, values [B, K] of its dtype and
 // device -> int32 [B, K], each value's position in its row (boundaries < v, or ≤ v when right).
 TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right);
+
+// linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+// (end of linalg-lu)
+
+// linalg-qr (Householder QR): native/kernels/linalg_qr.h
+// (end of linalg-qr)
+
+// linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+// (end of linalg-spectral)
 // CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
 // int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).
 std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen,

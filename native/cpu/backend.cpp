@@ -117,6 +117,15 @@ class CpuBackend final : public Backend {
                     int64_t K, bool right) override {
     cpu::searchsorted(t, out, seq, values, B, M, K, right);
   }
+
+  // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // (end of linalg-lu)
+
+  // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // (end of linalg-qr)
+
+  // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // (end of linalg-spectral)
   void ctcLoss(const Device&, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,
                int64_t blank) override {

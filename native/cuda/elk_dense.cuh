@@ -20,17 +20,11 @@
 
 #include "../kernels/elk_dense.h"
 #include "../kernels/scan.h"
+#include "lanes.cuh"
 
 namespace antler::cuda::elk_dense {
 
 namespace k = kernels;
-
-// A thread block as the lane group of kernels/elk_dense.h.
-struct BlockLanes {
-  __device__ int64_t lane() const { return threadIdx.x; }
-  __device__ int64_t count() const { return blockDim.x; }
-  __device__ void sync() const { __syncthreads(); }
-};
 
 // Tasks are (batch element b, chunk q) at b·C + q; block i works on tasks i,
 // i + gridDim.x, … with workspace ws + i·wsSize.

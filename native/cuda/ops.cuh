@@ -54,6 +54,15 @@ void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_
           bool largest);
 void searchsorted(Context& ctx, DType t, int32_t* out, const void* seq, const void* values, int64_t B, int64_t M,
                   int64_t K, bool right);
+
+// linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+// (end of linalg-lu)
+
+// linalg-qr (Householder QR): native/kernels/linalg_qr.h
+// (end of linalg-qr)
+
+// linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+// (end of linalg-spectral)
 void ctcLoss(Context& ctx, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
              const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);
 void ctcLossBackward(Context& ctx, DType t, void* grad, const void* g, const void* lp, const int32_t* targets,

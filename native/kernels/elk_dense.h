@@ -26,7 +26,7 @@
 // an affine recurrence whose maps (E, g) compose as (E_t E, E_t g + g_t).
 //
 // Every routine runs on a group of `lanes` cooperating workers: one CPU
-// thread (SerialLanes) or a CUDA thread block (cuda/elk_dense.cuh). Workers
+// thread (lanes.h's SerialLanes) or a CUDA thread block (cuda/lanes.cuh). Workers
 // split the entries of each result, and `sync()` separates a phase that
 // writes a buffer from one that reads it. The building blocks lanesProduct,
 // lanesApply and denseCopy are one phase each and leave the sync to their
@@ -45,15 +45,9 @@
 
 #include "elk.h"
 #include "hd.h"
+#include "lanes.h"
 
 namespace antler::kernels {
-
-// One CPU thread working alone.
-struct SerialLanes {
-  ANTLER_HD int64_t lane() const { return 0; }
-  ANTLER_HD int64_t count() const { return 1; }
-  ANTLER_HD void sync() const {}
-};
 
 ANTLER_HD int64_t elkDenseElementSize(int64_t n) { return 3 * n * n + 2 * n; }
 

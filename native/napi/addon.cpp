@@ -202,6 +202,14 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
+        // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+        // (end of linalg-lu)
+
+        // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+        // (end of linalg-qr)
+
+        // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+        // (end of linalg-spectral)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
@@ -956,6 +964,15 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::searchsorted(tensorArg(info[0], "searchsorted", "seq"), tensorArg(info[1], "searchsorted", "values"),
                                               boolArg(info[2], "searchsorted", "right")));
   }
+
+  // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // (end of linalg-lu)
+
+  // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // (end of linalg-qr)
+
+  // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // (end of linalg-spectral)
 
   // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first
   Napi::Value topkIndices(const Napi::CallbackInfo& info) {

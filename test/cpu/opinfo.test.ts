@@ -5,7 +5,7 @@
 import * as antler from '../../lib';
 import { AntlerError, Tensor } from '../../lib';
 import { makeRng } from '../helpers';
-import { AuxSpec, InputSpec, OPS, FAMILY_NOT_OPS } from '../opinfo';
+import { AuxSpec, InputSpec, OPS, FAMILY_NOT_OPS, LINALG_NOT_OPS } from '../opinfo';
 
 const rng = makeRng();
 
@@ -55,6 +55,13 @@ describe(`op registry (seed ${rng.seed})`, () => {
       ...FAMILY_NOT_OPS,
     ]);
     const exported = Object.entries(antler).filter(([k, v]) => typeof v === 'function' && !notOps.has(k)).map(([k]) => k);
+    expect(exported.filter((k) => !names.has(k))).toEqual([]);
+  });
+
+  test('covers every differentiable function of antler.linalg (entries named linalg.<function>)', () => {
+    const names = new Set(OPS.map((o) => o.name.split('(')[0]));
+    const notOps = new Set(LINALG_NOT_OPS);
+    const exported = Object.entries(antler.linalg).filter(([k, v]) => typeof v === 'function' && !notOps.has(k)).map(([k]) => `linalg.${k}`);
     expect(exported.filter((k) => !names.has(k))).toEqual([]);
   });
 

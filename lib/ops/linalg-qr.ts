@@ -1,0 +1,2 @@
+/** torch.linalg (qr): qr, householderProduct, lstsq. Exported as `antler.linalg.*` (lib/ops/linalg.ts). */
+export {};
