@@ -31,8 +31,7 @@ import {
   checkShape,
   describe,
   DTYPES,
-  DType,
-} from './validate';
+  DType, numel } from './validate';
 
 export type { DType } from './validate';
 
@@ -95,7 +94,7 @@ function describeHandle(h: NativeHandle): { shape: readonly number[]; dtype: DTy
     // An addon built before describeInto existed (a stale local build): describe() it is.
     if (typeof n.metaBuffer !== 'function') {
       const [shape, dtype, device] = n.describe(h);
-      return { shape: Object.freeze(shape), dtype: dtype as DType, device, size: shape.reduce((a, b) => a * b, 1) };
+      return { shape: Object.freeze(shape), dtype: dtype as DType, device, size: numel(shape) };
     }
     meta = n.metaBuffer();
   }
@@ -1227,7 +1226,7 @@ export class Tensor {
     const head = `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}`;
     if (this.disposed) return `${head}, disposed)`;
     // An empty tensor with many empty rows ([2^31, 0]) is shown without building them.
-    if (this.size === 0 && this.shape.slice(0, -1).reduce((a, b) => a * b, 1) > 64) return `${head}, values=[])`;
+    if (this.size === 0 && numel(this.shape.slice(0, -1)) > 64) return `${head}, values=[])`;
     const float32 = this.dtype === 'float32';
     if (this.size <= 64) return `${head}, values=${formatValues(this.arraySync(), float32)})`;
     return `${head}, values=${formatValues(this.edges(), float32)})`;
@@ -1299,7 +1298,7 @@ function checkNestable(shape: readonly number[], op: string): void {
     outer *= shape[d];
     arrays += outer;
   }
-  const values = shape.reduce((a, b) => a * b, 1);
+  const values = numel(shape);
   const need = 8 * values + 40 * arrays;
   if (need < 2 ** 24) return; // small reads (toString's, a loop's) skip the heap query
   const room = getHeapStatistics().total_available_size;
@@ -1316,7 +1315,7 @@ function nest(data: TypedArray, shape: readonly number[]): NestedArray {
   const build = (offset: number, dim: number): NestedArray[] => {
     const n = shape[dim];
     if (dim === shape.length - 1) return Array.from(data.subarray(offset, offset + n));
-    const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    const stride = numel(shape.slice(dim + 1));
     const out: NestedArray[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = build(offset + i * stride, dim + 1);
     return out;
@@ -1459,7 +1458,7 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
   } else if (Array.isArray(values)) {
     inferred = inferShape(values, op);
     const dtype = requested ?? 'float32';
-    const n = inferred.reduce((a, b) => a * b, 1);
+    const n = numel(inferred);
     data = arrayFor(dtype, n);
     const flat = dtype === 'int32' ? new Float64Array(n) : data;
     flattenInto(values, inferred, 0, flat, { i: 0 }, op, '');
@@ -1475,12 +1474,12 @@ export function tensor(values: TensorLike, shape?: readonly number[], options?: 
   if (given && inferred.length > 1) {
     const last = inferred.length - 1;
     const fits = given.length >= inferred.length && inferred.slice(0, last).every((d, i) => d === given[i]) &&
-      given.slice(last).reduce((a, b) => a * b, 1) === inferred[last];
+      numel(given.slice(last)) === inferred[last];
     if (!fits)
       fail('SHAPE_MISMATCH', `${op}: the nested arrays have shape [${inferred.join(', ')}], not the given shape [${given.join(', ')}]; pass flat values (or reshape) to regroup them`);
   }
   const finalShape = given ?? inferred;
-  const count = finalShape.reduce((a, b) => a * b, 1);
+  const count = numel(finalShape);
   if (count !== data.length)
     fail('SHAPE_MISMATCH', `${op}: ${data.length} values were given for shape [${finalShape.join(', ')}], which needs ${count}`);
   return grad(new Tensor(native().fromData(data, finalShape, dtypeOfTyped(data)!, device)));

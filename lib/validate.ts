@@ -4,6 +4,9 @@ import { fail } from './errors';
 export type DType = 'float32' | 'float64' | 'int32';
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
 
+/** The number of elements of a shape (1 for a scalar's []). */
+export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
 export function describe(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';

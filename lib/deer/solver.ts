@@ -48,7 +48,7 @@ import { native } from '../native';
 import { add, broadcastTo, concat, matmul, mul, permute, relu, reshape, sigmoid, slice, stack, sub, sum, tanh, where, wrap } from '../ops/core';
 import { embedding } from '../ops/nn';
 import { checkTensor, Tensor, tensor, zerosLike } from '../tensor';
-import { checkBoolean, checkInteger, checkKnownKeys, describe, shapeText } from '../validate';
+import { checkBoolean, checkInteger, checkKnownKeys, describe, shapeText, numel } from '../validate';
 import { CellKind, cellNative } from './native-cells';
 import { converged as passes, elkStepUnchecked as elkStep, previousStates, residuals, scan as scanRaw } from './scan';
 import type { DeerNative, Residuals } from './scan';
@@ -255,7 +255,7 @@ export function selectBatch(x: Tensor, idx: number[]): Tensor {
   return tidy(() => {
     const [T, B] = x.shape;
     const rest = x.shape.slice(2);
-    const inner = rest.reduce((a, b) => a * b, 1);
+    const inner = numel(rest);
     const perm = x.shape.map((_, i) => i);
     perm[0] = 1;
     perm[1] = 0;

@@ -13,7 +13,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
-import { checkFinite, checkInteger, checkNumber, checkOptions, describe, shapeText } from '../validate';
+import { checkFinite, checkInteger, checkNumber, checkOptions, describe, shapeText, numel } from '../validate';
 
 /** The last argument of every random initialiser. */
 export interface InitOptions {
@@ -145,7 +145,7 @@ export function dirac(t: Tensor, groups = 1): Tensor {
     fail('INVALID_ARGUMENT', `${op}: the ${x.shape[0]} output channels do not divide into ${groups} groups`);
   const [out, inCh, ...kernel] = x.shape;
   const perGroup = out / groups;
-  const kernelSize = kernel.reduce((p, k) => p * k, 1);
+  const kernelSize = numel(kernel);
   // Row-major offset of the kernel's centre (⌊k / 2⌋ along each kernel axis).
   let centre = 0;
   for (const k of kernel) centre = centre * k + Math.floor(k / 2);
@@ -318,7 +318,7 @@ function fill(x: Tensor, make: () => Tensor): Tensor {
 function fans(x: Tensor, op: string): [number, number] {
   if (x.rank < 2)
     fail('SHAPE_MISMATCH', `${op}: fan in and fan out need a tensor of 2 or more dims ([out, in, ...]); got shape ${shapeText(x.shape)}`);
-  const receptive = x.shape.slice(2).reduce((p, k) => p * k, 1);
+  const receptive = numel(x.shape.slice(2));
   return [x.shape[1] * receptive, x.shape[0] * receptive];
 }
 

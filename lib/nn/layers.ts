@@ -10,7 +10,7 @@ import { batchNorm, bilinear, checkEps, dropout, dropoutMask, embedding, groupNo
 import { noGrad } from '../autograd/graph';
 import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText } from '../validate';
+import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText, numel } from '../validate';
 import { checkModuleInput, Module } from './module';
 
 interface Placement {
@@ -492,7 +492,7 @@ export class LayerNorm extends Module {
     if (like) checkModuleInput('LayerNorm', 'input', x, like);
     if (k === 1) return layerNorm(x, this.weight, this.bias, this.eps);
     // Several dims: normalise the flattened trailing block (reshapes are views; gradients flow through them).
-    const D = this.dims.reduce((a, b) => a * b, 1);
+    const D = numel(this.dims);
     return tidy(() => {
       const flat = (t: Tensor | null) => (t ? t.reshape([D]) : null);
       return layerNorm(x.reshape([...x.shape.slice(0, x.rank - k), D]), flat(this.weight), flat(this.bias), this.eps).reshape(x.shape);

@@ -9,7 +9,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
 import { checkTensor, Tensor } from '../tensor';
-import { checkBoolean, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { checkBoolean, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 
 /** @internal */
 export function wrap(h: NativeHandle): Tensor {
@@ -882,7 +882,7 @@ export function matmul(a: Tensor, b: Tensor, options?: { transposeA?: boolean; t
   // summed over the batch. Mismatched shapes go on to the native check.
   if (a.rank > 2 && b.rank === 2 && !tA && a.shape[a.rank - 1] === b.shape[tB ? 1 : 0]) {
     const lead = a.shape.slice(0, -1);
-    const rows = lead.reduce((p, v) => p * v, 1);
+    const rows = numel(lead);
     return tidy(() => reshape(matmul(reshape(a, [rows, a.shape[a.rank - 1]]), b, { transposeB: tB }), [...lead, b.shape[tB ? 0 : 1]]));
   }
   const out = wrap(native().matmul(a.handle, b.handle, tA, tB));

@@ -12,7 +12,7 @@ import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { nextDraw } from '../random';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { checkAxis as oneAxis, checkBoolean, checkInteger, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { checkAxis as oneAxis, checkBoolean, checkInteger, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 import { add, checkKeepDims, equal, greater, greaterEqual, less, log, max, maximum, min, mul, neg, notEqual, permute, readNumbers, remainder, reshape, slice, sub, sum, where, wrap } from './core';
 
 function checkIndexTensor(index: Tensor, op: string, what = 'index'): void {
@@ -239,7 +239,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 function flatPositions(xShape: readonly number[], ax: number, index: Tensor, device: string): Tensor {
   const n = xShape.length === 0 ? 1 : xShape[ax];
   const iShape = index.shape;
-  const strides = xShape.map((_, i) => xShape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const strides = xShape.map((_, i) => numel(xShape.slice(i + 1)));
   let flat = mul(index, xShape.length === 0 ? 1 : strides[ax]);
   for (let d = 0; d < iShape.length; d++) {
     // A size-1 index axis adds nothing; a stride of 0 (x is empty) has nothing to address.

@@ -4,7 +4,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, full, rand, tensor, Tensor, zeros } from '../tensor';
-import { checkBoolean, checkFinite, checkInt32, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInt32, checkInteger, checkOptions, describe, shapeText, numel } from '../validate';
 import { abs, add, div, equal, exp, greater, greaterEqual, matmul, max, maximum, mean, mul, neg, notEqual, permute, pow, reshape, rsqrt, sqrt, square, sub, sum, where, wrap } from './core';
 import { scatterAddRows } from './indexing';
 import { checkClassAxis, softCrossEntropy, weightedCrossEntropy } from './losses';
@@ -399,7 +399,7 @@ export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor |
   if (x2.shape[x2.rank - 1] !== I2) fail('SHAPE_MISMATCH', `${op}: x2 has ${x2.shape[x2.rank - 1]} features (shape ${shapeText(x2.shape)}); weight ${shapeText(weight.shape)} expects ${I2}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== O)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${O}], the weight's output features`);
   const lead = x1.shape.slice(0, -1);
-  const N = lead.reduce((a, b) => a * b, 1);
+  const N = numel(lead);
   return tidy(() => {
     // (x1 · W viewed as [in1, out · in2]) ⊙ x2 summed over in2: y[n, k] = Σ_ij x1[n, i] W[k, i, j] x2[n, j].
     const w = reshape(permute(weight, [1, 0, 2]), [I1, O * I2]);
@@ -556,7 +556,7 @@ export function groupNorm(x: Tensor, numGroups: number, options?: GroupNormOptio
     fail('INVALID_ARGUMENT', `${op}: x has ${C} channels (axis 1 of ${shapeText(x.shape)}), which numGroups = ${G} does not divide; expected the channel count to be a multiple of numGroups`);
   const eps = checkEps(op, o.eps);
   checkPerChannel(op, x, [['weight', o.weight], ['bias', o.bias]]);
-  const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  const inner = numel(x.shape.slice(2));
   // PyTorch's check (_verify_batch_size on [N·C/G, G, …]): one sample with a single value per group.
   if (N * (C / G) * inner === 1)
     fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per group; got x of shape ${shapeText(x.shape)} with numGroups = ${G} (one sample, one value in each group, as PyTorch refuses it)`);
@@ -608,7 +608,7 @@ export function instanceNorm(x: Tensor, options?: InstanceNormOptions): Tensor {
   if (!useInputStats && !hasRunning)
     fail('INVALID_ARGUMENT', `${op}: useInputStats: false normalises with the running statistics; pass runningMean and runningVar, or leave useInputStats true`);
   const [N, C] = x.shape;
-  const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  const inner = numel(x.shape.slice(2));
   if (useInputStats && inner === 1)
     fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got x of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
   return tidy(() => {

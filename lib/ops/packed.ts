@@ -16,7 +16,7 @@
 import { HELD_TENSORS, tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
-import { checkBoolean, checkDevice, checkInteger, checkNumber, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkDevice, checkInteger, checkNumber, checkOptions, describe, shapeText, numel } from '../validate';
 import { concat, reshape } from './core';
 import { gatherRows } from './indexing';
 import { Lengths, padSequence, readLengths } from './sequence';
@@ -94,7 +94,7 @@ function unpackIndex(L: Layout, Tp: number, batchFirst: boolean): Int32Array {
 
 /** x's rows ([rows, …tail] viewed as [rows, F]) at index, shaped [index.length, …tail]: one recorded gather. */
 function rowsOf(x: Tensor, rows: number, tail: number[], index: Int32Array): Tensor {
-  const F = tail.reduce((a, d) => a * d, 1);
+  const F = numel(tail);
   return reshape(gatherRows(reshape(x, [rows, F]), int32(index, x.device)), [index.length, ...tail]);
 }
 
@@ -351,7 +351,7 @@ export function padPackedSequence(sequence: PackedSequence, options?: PadPackedS
     fail('DTYPE_MISMATCH', `${op}: paddingValue ${value} is not an int32 (an integer in [-2147483648, 2147483647]) and data is int32`);
   const tail = data.shape.slice(1);
   return tidy(() => {
-    const F = tail.reduce((a, d) => a * d, 1);
+    const F = numel(tail);
     // One row of paddingValue past data's rows: the padding gathers it (and its gradient goes nowhere).
     const table = concat([reshape(data, [L.N, F]), full([1, F], value, { dtype: data.dtype, device: data.device })], 0);
     const rows = rowsOf(table, L.N + 1, tail, unpackIndex(L, Tp, batchFirst));

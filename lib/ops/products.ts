@@ -11,7 +11,7 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
-import { broadcastShapes, checkNumber, checkOptions, describe, shapeText } from '../validate';
+import { broadcastShapes, checkNumber, checkOptions, describe, shapeText, numel } from '../validate';
 import {
   abs, add, broadcastTo, cast, concat, equal, max, matmul, mul, permute, readNumbers, reshape, slice, sub, sum, where, min as minOf,
 } from './core';
@@ -19,7 +19,6 @@ import { isFinite as isFiniteT, norm } from './extra';
 import { pad } from './shape';
 
 const MAX_RANK = 8;
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Live tensors on one device and of one dtype (PyTorch's products do not promote). */
 function sameKind(op: string, ts: readonly Tensor[], names: readonly string[]): void {
@@ -85,7 +84,7 @@ function diagonalLast(x: Tensor, a1: number, a2: number, offset: number): Tensor
   const batch = others.map((i) => x.shape[i]);
   const r = x.shape[a1], c = x.shape[a2];
   const len = diagLength(r, c, offset);
-  const rows = prod(batch);
+  const rows = numel(batch);
   const flat = reshape(permuteIfNeeded(x, [...others, a1, a2]), [rows, r * c]);
   const start = len === 0 ? 0 : offset >= 0 ? offset : -offset * c;
   const need = start + len * (c + 1);
@@ -99,7 +98,7 @@ function diagonalLast(x: Tensor, a1: number, a2: number, offset: number): Tensor
 function diagEmbedLast(x: Tensor, r: number, c: number, offset: number): Tensor {
   const batch = x.shape.slice(0, -1);
   const len = x.shape[x.rank - 1];
-  const rows = prod(batch);
+  const rows = numel(batch);
   const start = len === 0 ? 0 : offset >= 0 ? offset : -offset * c;
   const spread = reshape(pad(reshape(x, [rows, len, 1]), [[0, 0], [0, 0], [0, c]]), [rows, len * (c + 1)]);
   const after = r * c - start - len * (c + 1);
@@ -301,8 +300,8 @@ function contractPair(a: Tensor, la: number[], b: Tensor, lb: number[], keep: Se
   b = full(b, lb);
   const dims = (t: Tensor, ls: number[], of: number[]) => of.map((l) => t.shape[ls.indexOf(l)]);
   const bs = dims(a, la, batch), ls = dims(a, la, left), ks = dims(a, la, contracted), rs = dims(b, lb, right);
-  const a3 = reshape(permuteIfNeeded(a, [...batch, ...left, ...contracted].map((l) => la.indexOf(l))), [prod(bs), prod(ls), prod(ks)]);
-  const b3 = reshape(permuteIfNeeded(b, [...batch, ...contracted, ...right].map((l) => lb.indexOf(l))), [prod(bs), prod(ks), prod(rs)]);
+  const a3 = reshape(permuteIfNeeded(a, [...batch, ...left, ...contracted].map((l) => la.indexOf(l))), [numel(bs), numel(ls), numel(ks)]);
+  const b3 = reshape(permuteIfNeeded(b, [...batch, ...contracted, ...right].map((l) => lb.indexOf(l))), [numel(bs), numel(ks), numel(rs)]);
   return [reshape(matmul(a3, b3), [...bs, ...ls, ...rs]), [...batch, ...left, ...right]];
 }
 
@@ -455,10 +454,10 @@ export function tensordot(a: Tensor, b: Tensor, dims: number | readonly [number 
     const sb = db.filter((ax, i) => y.shape[ax] !== 1 && x.shape[da[i]] === 1);
     if (sa.length) x = sum(x, sa, true);
     if (sb.length) y = sum(y, sb, true);
-    const k = prod(da.map((ax) => x.shape[ax]));
+    const k = numel(da.map((ax) => x.shape[ax]));
     const fa = freeA.map((i) => x.shape[i]), fb = freeB.map((i) => y.shape[i]);
-    const a2 = reshape(permuteIfNeeded(x, [...freeA, ...da]), [prod(fa), k]);
-    const b2 = reshape(permuteIfNeeded(y, [...db, ...freeB]), [k, prod(fb)]);
+    const a2 = reshape(permuteIfNeeded(x, [...freeA, ...da]), [numel(fa), k]);
+    const b2 = reshape(permuteIfNeeded(y, [...db, ...freeB]), [k, numel(fb)]);
     return reshape(matmul(a2, b2), [...fa, ...fb]);
   }));
 }

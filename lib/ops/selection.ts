@@ -16,7 +16,7 @@ import { tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, Tensor } from '../tensor';
-import { broadcastShapes, checkAxis as axisOf, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { broadcastShapes, checkAxis as axisOf, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 import {
   add, broadcastTo, concat, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
   remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
@@ -42,7 +42,6 @@ function checkSource(source: unknown, x: Tensor, op: string, what = 'source'): T
   return source;
 }
 
-const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /**
  * Rows of `table` [rows, cols] at the int32 positions `flat` [k], recorded
@@ -231,7 +230,7 @@ export function repeatInterleave(x: Tensor, repeats: number | Tensor, options?: 
     const v = reshape(x, shape);
     if (typeof repeats === 'number') {
       // [pre, n, 1, post] broadcast to [pre, n, r, post]: no index needed.
-      const pre = product(shape.slice(0, ax)), post = product(shape.slice(ax + 1));
+      const pre = numel(shape.slice(0, ax)), post = numel(shape.slice(ax + 1));
       return reshape(broadcastTo(reshape(v, [pre, n, 1, post]), [pre, n, repeats, post]), outShape);
     }
     const at = new Int32Array(total);
@@ -480,7 +479,7 @@ export interface ScatterReduceOptions {
 /** The row-major position in x of each element an index of x's rank names along ax (out[i][j][k] ↔ x[index[i][j][k]][j][k] for axis 0). */
 function flatPositions(xShape: readonly number[], ax: number, index: Tensor, device: string): Tensor {
   const iShape = index.shape;
-  const strides = xShape.map((_, i) => product(xShape.slice(i + 1)));
+  const strides = xShape.map((_, i) => numel(xShape.slice(i + 1)));
   let flat = mul(index, xShape.length === 0 ? 1 : strides[ax]);
   for (let d = 0; d < iShape.length; d++) {
     if (d === ax || iShape[d] === 1 || strides[d] === 0) continue;
@@ -656,7 +655,7 @@ export function maskedScatter(x: Tensor, mask: Tensor, source: Tensor): Tensor {
   const { shape } = checkMask(x, mask, op);
   checkSource(source, x, op);
   return tidy(() => {
-    const m = reshape(notEqual(broadcastTo(mask, shape), 0), [product(shape)]);
+    const m = reshape(notEqual(broadcastTo(mask, shape), 0), [numel(shape)]);
     const mf = m.cast('float64');
     const count = m.size ? readNumbers([sum(mf)])[0] : 0;
     if (count > source.size) fail('SHAPE_MISMATCH', `${op}: mask selects ${count} positions, but source ${shapeText(source.shape)} has only ${source.size} elements`);
@@ -695,7 +694,7 @@ export function nonzero(x: Tensor, options?: NonzeroOptions): Tensor | Tensor[] 
   return tidy(() => {
     const pos = nonzeroPositions(x);
     const count = pos.size;
-    const strides = x.shape.map((_, i) => product(x.shape.slice(i + 1)));
+    const strides = x.shape.map((_, i) => numel(x.shape.slice(i + 1)));
     const coords = x.shape.map((d, i) => (count === 0 ? pos : floorDivide(remainder(pos, strides[i] * d), strides[i])));
     if (asTuple) return x.rank === 0 ? [pos] : coords;
     if (x.rank === 0) return wrap(native().full([count, 0], 'int32', x.device, 0));
@@ -872,7 +871,7 @@ export function searchsorted(sortedSequence: Tensor, values: Tensor | number, op
       const lead = seqShape.slice(0, -1);
       if (v.rank !== sortedSequence.rank || !lead.every((d, i) => d === v.shape[i]))
         fail('SHAPE_MISMATCH', `${op}: values ${shapeText(v.shape)} must have sortedSequence's leading axes ${shapeText(lead)} (sortedSequence ${shapeText(seqShape)}), as torch's`);
-      B = product(lead);
+      B = numel(lead);
       K = v.shape[v.rank - 1];
     }
     let seq = sortedSequence;

@@ -9,7 +9,7 @@ import { isGradEnabled } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
-import { checkAxis as axisOf, checkNumber, checkOptions, checkShape, describe, shapeText } from '../validate';
+import { checkAxis as axisOf, checkNumber, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 import { broadcastTo, concat, reshape, slice } from './core';
 import { indexSelect } from './indexing';
 
@@ -47,7 +47,7 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   }
   const s = axisOf(x, startAxis, 'flatten'), e = axisOf(x, endAxis, 'flatten');
   if (s > e) fail('INVALID_ARGUMENT', `flatten: startAxis (${startAxis}) comes after endAxis (${endAxis}) for shape ${shapeText(x.shape)}`);
-  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  const merged = numel(x.shape.slice(s, e + 1));
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
@@ -190,7 +190,7 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
     let y = reshape(x, cur);
     cur.forEach((size, d) => {
       if (reps[d] === 1) return;
-      const pre = cur.slice(0, d).reduce((a, b) => a * b, 1), post = cur.slice(d + 1).reduce((a, b) => a * b, 1);
+      const pre = numel(cur.slice(0, d)), post = numel(cur.slice(d + 1));
       const big = broadcastTo(reshape(y, [pre, 1, size, post]), [pre, reps[d], size, post]);
       cur[d] = size * reps[d];
       y = reshape(big, cur);

@@ -17,7 +17,7 @@ import { crossEntropy, mseLoss } from '../ops/nn';
 import { equal, sum } from '../ops/core';
 import { argmax } from '../ops/indexing';
 import { checkTensor, Tensor, tensor } from '../tensor';
-import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, describe, numel } from '../validate';
 
 /** An epoch's logs (and evaluate()'s result): acc with the 'accuracy' metric, val* with validation data. */
 export interface Logs {
@@ -222,7 +222,7 @@ function prediction(out: unknown, op: string, loss: FitOptions<unknown>['loss'],
 function takeRows(x: Tensor, idx: Tensor): Tensor {
   return tidy(() => {
     const rest = x.shape.slice(1);
-    const flat = x.reshape([x.shape[0], rest.reduce((a, b) => a * b, 1)]);
+    const flat = x.reshape([x.shape[0], numel(rest)]);
     const table = x.dtype === 'int32' ? flat.cast('float64') : flat;
     const rows = new Tensor(native().gatherRows(table.handle, idx.handle));
     const back = x.dtype === 'int32' ? rows.cast('int32') : rows;
@@ -233,7 +233,7 @@ function takeRows(x: Tensor, idx: Tensor): Tensor {
 /** Fraction of rows whose first maximal logit is at the label: argmax on the device, one number read back. */
 function accuracyOf(pred: Tensor, labels: Tensor): number {
   const lead = pred.shape.slice(0, -1);
-  if (pred.rank < 1 || labels.size !== lead.reduce((a, b) => a * b, 1))
+  if (pred.rank < 1 || labels.size !== numel(lead))
     fail('INVALID_ARGUMENT', `the 'accuracy' metric compares the argmax over the last axis of the prediction [${pred.shape.join(', ')}] with class labels of shape [${lead.join(', ')}]; got labels of shape [${labels.shape.join(', ')}]`);
   if (labels.dtype !== 'int32')
     fail('INVALID_ARGUMENT', `the 'accuracy' metric compares class labels (int32) with the argmax of the prediction; got ${labels.dtype} targets (for regression targets leave the metric out; class labels go in as int32)`);
