@@ -11,11 +11,10 @@ import { CellKind, cellNative } from '../../lib/deer/native-cells';
 import { NativeHandle } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectClose, makeRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU deer cell tests skipped: ${cuda.reason}`);
+const run = gpuDescribe('deer cell tests');
 
 const KINDS: CellKind[] = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu'];
 const gatesOf = (kind: CellKind, H: number): number => (kind === 'gru' ? 3 * H : kind === 'lstm' ? 4 * H : H);

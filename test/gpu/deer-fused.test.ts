@@ -15,12 +15,11 @@ import { cellNative } from '../../lib/deer/native-cells';
 import { NativeHandle } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectAntlerError, expectClose, makeRng, maxAbs, randomArray, randomCellValues } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
 antler.setSeed(rng.u32());
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU fused DEER tests skipped: ${cuda.reason}`);
+const run = gpuDescribe('fused DEER tests');
 const emulated = process.env.ANTLER_GPU_EMULATED === '1';
 
 type Dt = 'float32' | 'float64';

@@ -5,11 +5,10 @@
 import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
 import { expectClose, makeRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU deer ODE tests skipped: ${cuda.reason}`);
+const run = gpuDescribe('deer ODE tests');
 
 run(`deer.expm on CUDA matches the CPU (seed ${rng.seed})`, () => {
   const cases = [{ count: 1, m: 1, scale: 1e-3 }, { count: 9, m: 4, scale: 0.5 }, { count: 5, m: 17, scale: 8 }, { count: 70000, m: 2, scale: 3 }, { count: 3, m: 33, scale: 40 }];

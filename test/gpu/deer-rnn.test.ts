@@ -6,12 +6,11 @@ import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, SRU } from '../../lib/nn';
 import { expectClose, makeRng, maxAbs, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
 antler.setSeed(rng.u32());
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU DEER RNN tests skipped: ${cuda.reason}`);
+const run = gpuDescribe('DEER RNN tests');
 
 type Dt = 'float32' | 'float64';
 type Net = GRU | LSTM | RNN;

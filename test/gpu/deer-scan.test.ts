@@ -5,11 +5,10 @@ import * as antler from '../../lib';
 import { DType, Tensor, tensor, tidy } from '../../lib';
 import { residuals } from '../../lib/deer/scan';
 import { expectClose, makeRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU deer.scan tests skipped: ${cuda.reason}`);
+const run = gpuDescribe('deer.scan tests');
 
 run(`deer.scan on CUDA matches the CPU (seed ${rng.seed})`, () => {
   const cases = [

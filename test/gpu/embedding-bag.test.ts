@@ -4,15 +4,10 @@
 // usable.
 import * as antler from '../../lib';
 import { expectClose, expectExact, makeSeededRng, randomArray, randomInts } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU embeddingBag tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('embeddingBag tests');
 
 const read = (t: antler.Tensor) => Array.from(t.dataSync());
 

@@ -4,15 +4,10 @@
 // the op registry (opinfo.test.ts). Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { expectAntlerError, expectExact, makeSeededRng, randomArray, randomInts } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU indexing tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('indexing tests');
 
 const read = (t: antler.Tensor) => Array.from(t.dataSync());
 

@@ -6,15 +6,10 @@ import * as antler from '../../lib';
 import { Tensor } from '../../lib';
 import { makeRng } from '../helpers';
 import { AuxSpec, InputSpec, OPS } from '../opinfo';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU op registry skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('op registry');
 
 function onDevice(specs: InputSpec[], aux: AuxSpec[], dtype: 'float32' | 'float64', device: string) {
   const xs = specs.map((s) => antler.tensor(s.values, s.shape, { dtype, device, requiresGrad: true }));

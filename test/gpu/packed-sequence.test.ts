@@ -4,15 +4,10 @@
 import * as antler from '../../lib';
 import { nn, PackedSequence, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, makeSeededRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU packed-sequence tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('packed-sequence tests');
 
 const read = (t: Tensor) => Array.from(t.dataSync());
 

@@ -5,15 +5,10 @@
 // where no GPU is usable.
 import * as antler from '../../lib';
 import { expectClose, makeSeededRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU pointwise tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('pointwise tests');
 
 const read = (t: antler.Tensor) => Array.from(t.dataSync());
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, -2, 0.5, -2.5, 1e-300];

@@ -8,15 +8,10 @@ import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
 import { SRU, SRUImpl } from '../../lib/sru';
 import { makeRng, randomArray, Rng } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU SRU tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('SRU tests');
 
 interface Config {
   name: string;

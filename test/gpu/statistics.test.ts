@@ -6,15 +6,10 @@
 // inner > 1 lines are covered. Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { expectClose, expectExact, makeSeededRng } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU statistics tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('statistics tests');
 
 const read = (t: antler.Tensor) => Array.from(t.dataSync());
 const small = process.env.ANTLER_GPU_EMULATED === '1';

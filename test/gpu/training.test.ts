@@ -4,14 +4,10 @@
 // on both devices: one seed, Philox).
 import * as antler from '../../lib';
 import { makeRng } from '../helpers';
+import { gpuDescribe } from './suite';
 
 const cuda = antler.backends().cuda;
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU training test skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('training test');
 
 const rng = makeRng();
 
