@@ -623,12 +623,14 @@ export const OPS: OpInfo[] = [
       { inputs: [anyVals(rng, [1, 2, 4])], note: 'nearest-exact, size 7' },
       { inputs: [anyVals(rng, [2, 1, 5])], note: 'linear, size 8' },
       { inputs: [anyVals(rng, [1, 3, 6])], note: 'linear, alignCorners, size 4' },
+      { inputs: [anyVals(rng, [2, 1, 7])], note: 'area, size 3' },
     ],
     fn: ([x]) => {
       const L = x.shape[2];
       if (L === 3) return antler.interpolate(x, { scaleFactor: 2.5 });
       if (L === 4) return antler.interpolate(x, { size: 7, mode: 'nearest-exact' });
       if (L === 5) return antler.interpolate(x, { size: 8, mode: 'linear' });
+      if (L === 7) return antler.interpolate(x, { size: 3, mode: 'area' });
       return antler.interpolate(x, { size: 4, mode: 'linear', alignCorners: true });
     },
     bad: [['SHAPE_MISMATCH', () => antler.interpolate(t([1, 2], [1, 2]), { size: 3 })], ['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2], [1, 1, 2]), { size: 3, scaleFactor: 2 })]],

@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors';
 import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
-import { alphaDropout, dropout1d, featureAlphaDropout, interpolate, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
+import { alphaDropout, dropout1d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -104,7 +104,7 @@ export class CircularPad1d extends Pad1d {
   protected readonly mode = 'circular';
 }
 
-/** nn.Upsample({size, scaleFactor, mode 'nearest', alignCorners, recomputeScaleFactor}): interpolate for [N, C, L]. */
+/** nn.Upsample({size, scaleFactor, mode 'nearest' (or 'nearest-exact', 'linear', 'area'), alignCorners, recomputeScaleFactor}): interpolate for [N, C, L]. */
 export class Upsample extends Module {
   readonly size?: number;
   readonly scaleFactor?: number;
@@ -120,8 +120,8 @@ export class Upsample extends Module {
     this.mode = o.mode ?? 'nearest';
     if (o.alignCorners !== undefined && o.alignCorners !== null) this.alignCorners = o.alignCorners;
     if (o.recomputeScaleFactor !== undefined && o.recomputeScaleFactor !== null) this.recomputeScaleFactor = o.recomputeScaleFactor;
-    if (!['nearest', 'linear', 'nearest-exact'].includes(this.mode as string))
-      fail('INVALID_ARGUMENT', `Upsample: mode must be 'nearest', 'nearest-exact' or 'linear'; got ${describe(o.mode)}`);
+    if (!INTERPOLATE_MODES.includes(this.mode))
+      fail('INVALID_ARGUMENT', `Upsample: mode must be 'nearest', 'nearest-exact', 'linear' or 'area'; got ${describe(o.mode)}`);
     if ((this.size === undefined) === (this.scaleFactor === undefined))
       fail('INVALID_ARGUMENT', `Upsample: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
     if (this.size !== undefined) checkInteger(this.size, 'Upsample', 'size', 1);

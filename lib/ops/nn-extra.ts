@@ -1,7 +1,7 @@
 /**
  * More of torch.nn.functional, composed from recorded ops (so with their
  * gradients): interpolate for [N, C, L] inputs ('nearest', 'nearest-exact',
- * 'linear'), and the alpha and channel-wise dropouts (alphaDropout,
+ * 'linear', 'area'), and the alpha and channel-wise dropouts (alphaDropout,
  * featureAlphaDropout, dropout1d). Index and weight vectors are built on the
  * host once per call with PyTorch's index arithmetic (in float32 for a
  * float32 input and float64 for float64, as its CPU kernels), then applied by gathers.
@@ -12,9 +12,12 @@ import { checkTensor, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { add, greaterEqual, mul, reshape, sub } from './core';
 import { indexSelect } from './indexing';
+import { adaptiveAvgPool1d } from './pool';
 
 /** interpolate's modes (the 1-D ones of torch.nn.functional.interpolate). */
-export type InterpolateMode = 'nearest' | 'linear' | 'nearest-exact';
+export type InterpolateMode = 'nearest' | 'linear' | 'nearest-exact' | 'area';
+/** The modes interpolate and nn.Upsample accept. */
+export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'area'];
 
 /** Options of {@link interpolate} (torch.nn.functional.interpolate's keywords). */
 export interface InterpolateOptions {
@@ -22,7 +25,7 @@ export interface InterpolateOptions {
   size?: number | readonly number[];
   /** The length's multiplier (a number or [s]): the output has floor(L · s); give this or size. */
   scaleFactor?: number | readonly number[];
-  /** 'nearest' (default), 'nearest-exact' or 'linear'. */
+  /** 'nearest' (default), 'nearest-exact', 'linear' or 'area' (adaptiveAvgPool1d to the output length). */
   mode?: InterpolateMode;
   /** 'linear' only: map the end samples onto each other (default false). */
   alignCorners?: boolean;
@@ -44,15 +47,16 @@ function single(v: unknown, op: string, what: string): number {
  * with s = 1/scaleFactor when scaleFactor is given (and recomputeScaleFactor
  * is not set), else L/out; 'linear' blends the two neighbours of
  * (j + 0.5) · s − 0.5 (clamped at 0), or of j · (L − 1)/(out − 1) with
- * alignCorners. Gradients flow to x.
+ * alignCorners; 'area' averages each of adaptiveAvgPool1d's windows (as
+ * PyTorch, which calls adaptive_avg_pool1d). Gradients flow to x.
  */
 export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   const op = 'interpolate';
   checkTensor(x, op, 'x');
   const o = checkOptions<InterpolateOptions>(options, op, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
   const mode = o.mode ?? 'nearest';
-  if (!['nearest', 'linear', 'nearest-exact'].includes(mode as string))
-    fail('INVALID_ARGUMENT', `${op}: mode must be 'nearest', 'nearest-exact' or 'linear' (1-D resampling); got ${describe(o.mode)}`);
+  if (!INTERPOLATE_MODES.includes(mode))
+    fail('INVALID_ARGUMENT', `${op}: mode must be 'nearest', 'nearest-exact', 'linear' or 'area' (1-D resampling); got ${describe(o.mode)}`);
   if (x.rank !== 3)
     fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected a 3-D input [N, C, L] (only 1-D resampling is supported)`);
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is int32; expected float32 or float64`);
@@ -74,6 +78,7 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
     if (!recompute) scaleArg = sf;
   }
   if (!(L > 0 && out > 0)) fail('INVALID_ARGUMENT', `${op}: input length ${L} and output length ${out} must be > 0 (x ${shapeText(x.shape)})`);
+  if (mode === 'area') return adaptiveAvgPool1d(x, out);
   const f = x.dtype === 'float32' ? Math.fround : (v: number) => v;
   // PyTorch's compute_scales_value: 1/scale_factor when one is passed, else in/out (in the kernel's precision).
   const scaleValue = (prec: (v: number) => number) => (scaleArg !== undefined && scaleArg > 0 ? prec(1 / scaleArg) : prec(prec(L) / out));

@@ -280,6 +280,42 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
     }
   });
 
+  test("mode 'area': the mean of each adaptive window [floor(jL/out), ceil((j+1)L/out)) (PyTorch's adaptive_avg_pool1d), by size and by scaleFactor, with gradients (float64)", () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const L = rng.int(1, 12), N = rng.int(1, 2), C = rng.int(1, 3);
+      const bySize = trial % 2 === 0;
+      const sf = Math.round(rng.uniform(0.3, 3.8) * 100) / 100;
+      const out = bySize ? rng.int(1, 15) : Math.max(1, Math.floor(L * sf));
+      const o = bySize ? { size: out } : { scaleFactor: Math.floor(L * sf) >= 1 ? sf : 1 };
+      const x = randomArray(rng, N * C * L);
+      const ref = (v: number[]): number[] => {
+        const y: number[] = [];
+        for (let nc = 0; nc < N * C; nc++)
+          for (let j = 0; j < out; j++) {
+            const a = Math.floor((j * L) / out), b = Math.ceil(((j + 1) * L) / out);
+            let sum = 0;
+            for (let k = a; k < b; k++) sum += v[nc * L + k];
+            y.push(sum / (b - a));
+          }
+        return y;
+      };
+      tidy(() => {
+        const xt = tensor(x, [N, C, L], F64).requiresGrad_();
+        const y = antler.interpolate(xt, { ...o, mode: 'area' });
+        const msg = `area L ${L} ${JSON.stringify(o)}`;
+        expect(y.shape).toEqual([N, C, out]);
+        expectClose(y.dataSync(), ref(x), 1e-14, 1e-14, msg);
+        const w = randomArray(rng, N * C * out);
+        y.backward(tensor(w, y.shape, F64));
+        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(ref(v), w), x), 1e-7, 1e-8, msg);
+        expectClose(new nn.Upsample({ ...o, mode: 'area' }).forward(xt).dataSync(), ref(x), 1e-14, 1e-14, msg);
+      });
+    }
+    // torch 1.13: F.interpolate(torch.arange(5.).view(1, 1, 5), size=3, mode='area') = [0.5, 2, 3.5].
+    tidy(() => expect(Array.from(antler.interpolate(antler.arange(0, 5, 1, F64).reshape([1, 1, 5]), { size: 3, mode: 'area' }).dataSync())).toEqual([0.5, 2, 3.5]));
+    tidy(() => expectAntlerError(() => antler.interpolate(antler.zeros([1, 1, 3]), { size: 2, mode: 'area', alignCorners: false }), 'INVALID_ARGUMENT', /alignCorners/));
+  });
+
   test('PyTorch\'s index rules on known cases (torch 1.13 values)', () => {
     tidy(() => {
       const x = tensor([0, 1, 5], [1, 1, 3], F64);
