@@ -131,6 +131,13 @@ export const PRODUCTS_OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.cdist(z([2, 3]), z([2, 4]))], ['INVALID_ARGUMENT', () => antler.cdist(z([2, 3]), z([2, 3]), -2)]],
   })),
   {
+    // p = 2 with more than 25 rows: PyTorch's matmul form (_euclidean_dist) and its backward.
+    name: 'cdist(p 2, matmul form)',
+    samples: (rng) => [[[27, 3], [4, 3]], [[2, 3, 2], [1, 30, 2]]].map(([s1, s2]) => ({ inputs: [vals(rng, s1, 0.2, 1), vals(rng, s2, -1, -0.2)] })),
+    fn: ([a, b]) => antler.cdist(a, b),
+    bad: [['INVALID_ARGUMENT', () => antler.cdist(z([30, 3]), z([2, 3]), 2, 'mm' as never)]],
+  },
+  {
     name: 'meshgrid(xy)',
     samples: (rng) => [of(rng, [3], [2], [])],
     fn: (xs) =>

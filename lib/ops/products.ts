@@ -10,11 +10,12 @@
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { checkTensor, Tensor } from '../tensor';
+import { checkTensor, onesLike, Tensor } from '../tensor';
 import { broadcastShapes, checkNumber, checkOptions, describe, shapeText, numel } from '../validate';
 import {
-  abs, add, broadcastTo, cast, concat, equal, max, matmul, mul, permute, readNumbers, reshape, slice, sub, sum, where, min as minOf,
+  abs, add, broadcastTo, cast, clamp, concat, div, equal, max, matmul, mul, permute, readNumbers, reshape, slice, sqrt, sub, sum, where, min as minOf,
 } from './core';
+import { noGrad, record } from '../autograd/graph';
 import { isFinite as isFiniteT, norm } from './extra';
 import { pad } from './shape';
 
@@ -576,12 +577,16 @@ export function cross(a: Tensor, b: Tensor, axis = -1): Tensor {
  * [..., P, R] (batch axes broadcast). p ≥ 0: 0 counts differing coordinates, Infinity takes
  * the largest |difference|. Gradients as PyTorch's: 0 at a zero distance and for a zero
  * coordinate difference; with p = ∞ each coordinate at the maximum gets the full gradient.
- * Computed from the differences ([..., P, R, M] elements on the way), PyTorch's exact path
- * (for p = 2 and more than 25 rows it switches to a matmul form by default). A NaN coordinate
+ * Computed from the differences ([..., P, R, M] elements on the way), except for p = 2 with
+ * `computeMode` 'use_mm_for_euclid_dist_if_necessary' (the default: when P > 25 or R > 25)
+ * or 'use_mm_for_euclid_dist': then as PyTorch's _euclidean_dist, √max(‖x‖² + ‖y‖² − 2x·y, 0)
+ * by one batched matmul ([..., P, R] on the way; cancellation makes small distances less
+ * accurate, as PyTorch's), with its gradient (0 where the distance is 0).
+ * 'donot_use_mm_for_euclid_dist' always takes the differences. A NaN coordinate
  * counts as differing for p = 0 (as torch.linalg.vector_norm; torch.cdist gives NaN) and gives
  * NaN for p = ∞ (torch.cdist skips it).
  */
-export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
+export function cdist(x1: Tensor, x2: Tensor, p = 2, computeMode: CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary'): Tensor {
   const op = 'cdist';
   sameKind(op, [x1, x2], ['x1', 'x2']);
   if (x1.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x1 and x2 are int32; expected float32 or float64 (as PyTorch)`);
@@ -591,6 +596,11 @@ export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
   if (typeof p !== 'number' || !(p >= 0)) fail('INVALID_ARGUMENT', `${op}: p must be a number >= 0 (Infinity allowed); got ${describe(p)}`);
   const batch = broadcastShapes([x1.shape.slice(0, -2), x2.shape.slice(0, -2)]);
   if (!batch) fail('SHAPE_MISMATCH', `${op}: the batch axes of x1 ${shapeText(x1.shape)} and x2 ${shapeText(x2.shape)} do not broadcast`);
+  if (!CDIST_MODES.includes(computeMode))
+    fail('INVALID_ARGUMENT', `${op}: computeMode must be one of ${CDIST_MODES.map((c) => `'${c}'`).join(', ')}; got ${describe(computeMode)}`);
+  const P = x1.shape[x1.rank - 2], R = x2.shape[x2.rank - 2];
+  if (p === 2 && m > 0 && (computeMode === 'use_mm_for_euclid_dist' || (computeMode === 'use_mm_for_euclid_dist_if_necessary' && (P > 25 || R > 25))))
+    return euclideanByMatmul(broadcastTo(x1, [...batch, P, m]), broadcastTo(x2, [...batch, R, m]));
   if (batch.length + 3 > MAX_RANK) fail('INVALID_ARGUMENT', `${op}: ${batch.length} batch axes need ${batch.length + 3} dims on the way; at most ${MAX_RANK} are supported`);
   return tidy(() => {
     const a = reshape(x1, [...x1.shape.slice(0, -1), 1, m]);
@@ -607,6 +617,30 @@ export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
     const value = reshape(top, top.shape.slice(0, -1));
     return where(isFiniteT(value), add(value, sub(s, s.detach())), value);
   });
+}
+
+/** cdist's computeMode (torch.cdist's compute_mode). */
+export type CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary' | 'use_mm_for_euclid_dist' | 'donot_use_mm_for_euclid_dist';
+const CDIST_MODES: readonly CdistComputeMode[] = ['use_mm_for_euclid_dist_if_necessary', 'use_mm_for_euclid_dist', 'donot_use_mm_for_euclid_dist'];
+
+/**
+ * PyTorch's _euclidean_dist of a [..., P, M] and b [..., R, M] (same batch axes): [−2a, ‖a‖², 1]
+ * times [b, 1, ‖b‖²]ᵀ, clamped at 0, square-rooted; recorded with PyTorch's backward
+ * (g/d, 0 where d = 0, pushed back by matmuls), itself recorded ops so twice differentiable.
+ */
+function euclideanByMatmul(a: Tensor, b: Tensor): Tensor {
+  const value = noGrad(() => tidy(() => {
+    const na = sum(mul(a, a), -1, true), nb = sum(mul(b, b), -1, true);
+    const left = concat([mul(a, -2), na, onesLike(na)], -1), right = concat([b, onesLike(nb), nb], -1);
+    return sqrt(clamp(matmul(left, right, { transposeB: true }), 0));
+  }));
+  return record(value, 'cdist', [a, b], (g, [sa, sb, d], needs) => {
+    const ratio = where(equal(d, 0), 0, div(g, d));
+    return [
+      needs[0] ? sub(mul(sa, sum(ratio, -1, true)), matmul(ratio, sb)) : null,
+      needs[1] ? sub(mul(sb, reshape(sum(ratio, -2), [...sb.shape.slice(0, -1), 1])), matmul(ratio, sa, { transposeA: true })) : null,
+    ];
+  }, [a, b, value], true);
 }
 
 /**

@@ -520,6 +520,46 @@ describe(`cross, cdist, meshgrid (seed ${SEED})`, () => {
     }
   });
 
+  test("cdist p = 2 by matmul (PyTorch's _euclidean_dist): more than 25 rows by default, or computeMode; values, gradients both ways (0 at zero distances), batches", () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const [P, R, M] = [rng.int(26, 40), rng.int(1, 5), rng.int(1, 6)];
+      const a = randomArray(rng, P * M), b = randomArray(rng, R * M);
+      // Row 0 of both is 0: a zero distance the matmul form gives exactly (gradient 0 there, PyTorch's
+      // mask). Equal nonzero rows are avoided: there the form's cancellation leaves ~1e-8, and
+      // PyTorch's gradient, like this one, is then g/1e-8.
+      for (let k = 0; k < M; k++) a[k] = b[k] = 0;
+      const w = randomArray(rng, P * R);
+      const ref = cdistRef(a, b, P, R, M, 2, w);
+      // The gradient to x2 by symmetry: cdist(x2, x1) is the transpose.
+      const wT = Array.from({ length: R * P }, (_, i) => w[(i % P) * R + Math.floor(i / P)]);
+      const ref2 = cdistRef(b, a, R, P, M, 2, wT);
+      const msg = `P ${P} R ${R} M ${M} (seed ${SEED})`;
+      for (const mode of ['use_mm_for_euclid_dist_if_necessary', 'use_mm_for_euclid_dist'] as const)
+        tidy(() => {
+          const x1 = tensor(a, [P, M], { ...F64, requiresGrad: true }), x2 = tensor(b, [R, M], { ...F64, requiresGrad: true });
+          const y = antler.cdist(x1, x2, 2, mode);
+          // By cancellation a zero distance may come out as √(rounding) ≈ 1e-8 (PyTorch's too).
+          expectClose(read(y), ref.d, 1e-7, 1e-7, msg);
+          antler.sum(antler.mul(y, t64(w, [P, R]))).backward();
+          expect(read(y)[0]).toBe(0);
+          expectClose(read(x1.grad!), ref.g, 1e-5, 1e-5, msg);
+          expectClose(read(x2.grad!), ref2.g, 1e-5, 1e-5, msg);
+        });
+      // The difference path still computes it exactly.
+      tidy(() => expectClose(read(antler.cdist(t64(a, [P, M]), t64(b, [R, M]), 2, 'donot_use_mm_for_euclid_dist')), ref.d, 1e-12, 1e-12, msg));
+    }
+    tidy(() => {
+      // A batch broadcast through the matmul form.
+      const a = randomArray(rng, 2 * 30 * 3), b = randomArray(rng, 4 * 3);
+      const y = antler.cdist(t64(a, [2, 30, 3]), t64(b, [1, 4, 3]));
+      expect(y.shape).toEqual([2, 30, 4]);
+      const ref = [0, 1].flatMap((k) => cdistRef(a.slice(k * 90, k * 90 + 90), b, 30, 4, 3, 2, new Array(120).fill(0)).d);
+      expectClose(read(y), ref, 1e-7, 1e-7);
+      const x = t64([1, 2, 3, 0.5, -1, 2], [2, 3]);
+      expectAntlerError(() => antler.cdist(x, x, 2, 'bad' as never), 'INVALID_ARGUMENT', /computeMode/);
+    });
+  });
+
   test('cdist batches broadcast; errors', () => {
     tidy(() => {
       const a = randomArray(rng, 2 * 3 * 2), b = randomArray(rng, 4 * 2);
