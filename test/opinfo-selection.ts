@@ -89,7 +89,8 @@ export const SELECTION_OPS: OpInfo[] = [
     name: 'tensorSplit',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 7])] }],
     fn: ([x]) => {
-      const parts = [...antler.tensorSplit(x, 3, 1), ...antler.tensorSplit(x, [-2, 9, 1], -1)];
+      // Sections, non-decreasing indices (consecutive pieces) and an index below an earlier one (slices).
+      const parts = [...antler.tensorSplit(x, 3, 1), ...antler.tensorSplit(x, [1, 1, -3, 6], 1), ...antler.tensorSplit(x, [-2, 9, 1], -1)];
       return antler.concat(parts.map((p) => p.reshape([-1])));
     },
     bad: [['INVALID_ARGUMENT', () => antler.tensorSplit(f64([1], []), 2)]],

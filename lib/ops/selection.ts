@@ -283,13 +283,16 @@ export function tensorSplit(x: Tensor, indicesOrSections: number | readonly numb
   });
   const clampAt = (v: number) => (v < 0 ? Math.max(0, v + L) : Math.min(v, L));
   const cuts = [0, ...indicesOrSections, L];
+  const ranges = cuts.slice(1).map((_, i) => {
+    const from = i === 0 ? 0 : clampAt(cuts[i]), to = i + 2 === cuts.length ? L : clampAt(cuts[i + 1]);
+    return [from, Math.max(0, to - from)];
+  });
+  // Non-decreasing indices cut x into consecutive pieces: split's halving cuts (backward
+  // O(x.size · log pieces)); otherwise (an index below an earlier one) each piece is its own slice.
+  if (ranges.every(([from], i) => i === 0 || from === ranges[i - 1][0] + ranges[i - 1][1])) return pieces(x, ax, ranges.map(([, len]) => len));
   const out: Tensor[] = [];
   try {
-    for (let i = 0; i + 1 < cuts.length; i++) {
-      const from = i === 0 ? 0 : clampAt(cuts[i]), to = i + 2 === cuts.length ? L : clampAt(cuts[i + 1]);
-      const len = Math.max(0, to - from);
-      out.push(slice(x, x.shape.map((_, d) => (d === ax ? (len ? from : 0) : 0)), x.shape.map((s, d) => (d === ax ? len : s))));
-    }
+    for (const [from, len] of ranges) out.push(slice(x, x.shape.map((_, d) => (d === ax ? (len ? from : 0) : 0)), x.shape.map((s, d) => (d === ax ? len : s))));
     return out;
   } catch (err) {
     for (const t of out) t.dispose();
