@@ -1111,6 +1111,10 @@ export class Tensor {
   // (end of linalg-spectral methods)
 
   // Methods of lib/ops/linalg-norms.ts (linalgModule), each the function with the tensor first.
+  /** exp of every square matrix [..., n, n] (torch's x.matrix_exp(); antler.linalg.matrixExp). */
+  matrixExp(): Tensor {
+    return linalgModule!.matrixExp(this);
+  }
   // (end of linalg-norms methods)
 
   isNaN(): Tensor {
