@@ -65,7 +65,8 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
   if (correction < 0) fail('INVALID_ARGUMENT', `${op}: correction must be ≥ 0 (1 is Bessel's, 0 the population ${op}); got ${correction}`);
   checkFloat(x, op);
   // PyTorch divides by max(0, n − correction): 0 degrees of freedom give ∞ (or NaN for 0/0).
-  const dof = Math.max(0, reducedCount(x, axes) - correction);
+  const n = reducedCount(x, axes);
+  const dof = Math.max(0, n - correction);
   const shape = keepDims ? keptShape(x, axes) : reducedShape(x, axes);
   return tidy(() => {
     const ax = axes.length ? axes : undefined;
@@ -74,13 +75,28 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
     const xs = op === 'std' && x.dtype === 'float32' ? cast(x, 'float64') : x;
     // Two passes (mean, then squared deviations): no cancellation for data far from 0.
     const d = sub(xs, mean(xs, ax, true));
-    const v = div(sum(mul(d, d), ax, true), dof);
+    const v = dof > 0 ? div(sum(mul(d, d), ax, true), dof) : noDegreesOfFreedom(xs, ax, n - correction);
     if (op === 'variance') return reshape(v, shape);
     // √v with a zero gradient where v = 0 (a constant slice), as torch.std, instead of ∞ · 0 = NaN.
     const zero = equal(v, 0);
     const r = reshape(where(zero, 0, sqrt(where(zero, 1, v))), shape);
     return xs === x ? r : cast(r, 'float32');
   });
+}
+
+/**
+ * The variance with n − correction ≤ 0: Σ (x − mean)² / 0, ∞ (NaN for a constant slice) as torch's,
+ * with torch 1.13's gradient (var_backward), (2 / (n − correction)) · g · (x − mean): ±∞ at
+ * correction n, finite (and of the other sign) beyond. The path through the mean is cut: its share,
+ * Σ (x − mean), is 0, but ∞ · 0 would turn every element's gradient into NaN.
+ */
+function noDegreesOfFreedom(x: Tensor, ax: number[] | undefined, nMinusCorrection: number): Tensor {
+  const d = sub(x, mean(x, ax, true).detach());
+  const s = sum(mul(d, d), ax, true);
+  if (nMinusCorrection === 0) return mul(s, Infinity);
+  // s/0 as the value, s/(n − correction)'s gradient: the difference of the two is added as a constant.
+  const scaled = mul(s, 1 / nMinusCorrection);
+  return add(scaled, sub(div(s, 0), scaled).detach());
 }
 
 /**

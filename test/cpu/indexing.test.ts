@@ -700,6 +700,32 @@ describe(`logSumExp, variance, std (seed ${SEED})`, () => {
       }
       x.dispose();
     }));
+
+  test("gradients with a correction of n or more are torch 1.13's 2(x − mean)·g/(n − correction): ±∞ at n, finite beyond; std's 0 beyond n, NaN at n (∞/∞); varMean's as variance's", () =>
+    tidy(() => {
+      const n = rng.int(3, 6);
+      const xs = randomArray(rng, n, -2, 2);
+      const m = xs.reduce((a, b) => a + b, 0) / n;
+      const x = tensor(xs, [n], { ...F64, requiresGrad: true });
+      for (const c of [n, n + 0.5, n + 3]) {
+        // torch's var_backward, (2 / (n − c)) · g · (x − mean), with 2/0 = ∞ at c = n (the same with or without an axis here;
+        // torch 1.13's backward without a dim fails at c ≥ n, returning a 0-d gradient).
+        const want = xs.map((v) => (c === n ? Infinity : 2 / (n - c)) * (v - m));
+        for (const axis of [undefined, 0]) {
+          backprop(() => antler.variance(x, axis, false, { correction: c }));
+          expectClose(read(x.grad!), want, 1e-13, 1e-15, `variance's gradient, correction ${c}, axis ${axis}`);
+          x.zeroGrad();
+          backprop(() => antler.varMean(x, axis, false, { correction: c })[0]);
+          expectClose(read(x.grad!), want, 1e-13, 1e-15, `varMean's gradient, correction ${c}, axis ${axis}`);
+          x.zeroGrad();
+          // std = √var: var's gradient / (2·∞), 0 beyond n and ∞/∞ = NaN at n.
+          backprop(() => antler.std(x, axis, false, { correction: c }));
+          expectExact(read(x.grad!), xs.map(() => (c === n ? NaN : 0)), `std's gradient, correction ${c}, axis ${axis}`);
+          x.zeroGrad();
+        }
+      }
+      x.dispose();
+    }));
 });
 
 describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
