@@ -75,7 +75,7 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
     const xs = op === 'std' && x.dtype === 'float32' ? cast(x, 'float64') : x;
     // Two passes (mean, then squared deviations): no cancellation for data far from 0.
     const d = sub(xs, mean(xs, ax, true));
-    const v = dof > 0 ? div(sum(mul(d, d), ax, true), dof) : noDegreesOfFreedom(xs, ax, n - correction);
+    const v = dof > 0 ? div(sum(mul(d, d), ax, true), dof) : noDegreesOfFreedom(xs, d, ax, n - correction);
     if (op === 'variance') return reshape(v, shape);
     // √v with a zero gradient where v = 0 (a constant slice), as torch.std, instead of ∞ · 0 = NaN.
     const zero = equal(v, 0);
@@ -87,16 +87,21 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
 /**
  * The variance with n − correction ≤ 0: Σ (x − mean)² / 0, ∞ (NaN for a constant slice) as torch's,
  * with torch 1.13's gradient (var_backward), (2 / (n − correction)) · g · (x − mean): ±∞ at
- * correction n, finite (and of the other sign) beyond. The path through the mean is cut: its share,
- * Σ (x − mean), is 0, but ∞ · 0 would turn every element's gradient into NaN.
+ * correction n, finite (and of the other sign) beyond. d is x − mean. At correction n the path
+ * through the mean is cut: its share, Σ (x − mean), is 0, but ∞ · 0 would turn every element's
+ * gradient into NaN. Beyond n it is kept, so that the gradient's own gradient is torch's,
+ * (2 / (n − correction)) · g · (v − mean(v)) along v.
  */
-function noDegreesOfFreedom(x: Tensor, ax: number[] | undefined, nMinusCorrection: number): Tensor {
-  const d = sub(x, mean(x, ax, true).detach());
+function noDegreesOfFreedom(x: Tensor, d: Tensor, ax: number[] | undefined, nMinusCorrection: number): Tensor {
+  if (nMinusCorrection === 0) {
+    const dc = sub(x, mean(x, ax, true).detach());
+    return mul(sum(mul(dc, dc), ax, true), Infinity);
+  }
+  // s/0 as the value, s/(n − correction)'s gradient (recorded on s: an s that overflowed to ∞ gives
+  // ∞ as torch's, where s/(n − correction) + (s/0 − s/(n − correction)) gave −∞ + ∞ = NaN).
   const s = sum(mul(d, d), ax, true);
-  if (nMinusCorrection === 0) return mul(s, Infinity);
-  // s/0 as the value, s/(n − correction)'s gradient: the difference of the two is added as a constant.
-  const scaled = mul(s, 1 / nMinusCorrection);
-  return add(scaled, sub(div(s, 0), scaled).detach());
+  const k = 1 / nMinusCorrection;
+  return record(noGrad(() => div(s, 0)), 'variance', [s], (g) => [mul(g, k)], [], true);
 }
 
 /**

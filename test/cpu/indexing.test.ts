@@ -726,6 +726,30 @@ describe(`logSumExp, variance, std (seed ${SEED})`, () => {
       }
       x.dispose();
     }));
+
+  test("beyond n: an overflowing Σ (x − mean)² is ∞ as torch's (not −∞ + ∞ = NaN); the gradient's own gradient is torch's, 2(v − mean v)/(n − correction)", () =>
+    tidy(() => {
+      // float32 (2^66)² overflows: torch gives ∞ and the gradient 2(x − mean)/(n − correction) = −2x.
+      const big = tensor([2 ** 66, -(2 ** 66)], [2], { requiresGrad: true });
+      for (const axis of [undefined, 0]) {
+        const v = antler.variance(big, axis, false, { correction: 3 });
+        expect(v.item()).toBe(Infinity);
+        v.backward();
+        expectExact(read(big.grad!), [-(2 ** 67), 2 ** 67], `overflow's gradient, axis ${axis}`);
+        big.zeroGrad();
+      }
+      big.dispose();
+      // var_backward is (2 / (n − c)) · g · (x − x.mean()), differentiable in x through the mean too: its product with
+      // w has the gradient (2 / (n − c)) · (w − mean(w)).
+      const n = rng.int(3, 6);
+      const c = n + rng.int(1, 3) + (rng.next() < 0.5 ? 0.5 : 0);
+      const xs = randomArray(rng, n, -2, 2), w = randomArray(rng, n);
+      const wm = w.reduce((p, q) => p + q, 0) / n;
+      const W = tensor(w, [n], F64);
+      const gradOf = antler.grad((x: Tensor) => antler.variance(x, 0, false, { correction: c }));
+      const hv = antler.grad((x: Tensor) => antler.sum(antler.mul(gradOf(x)[0], W)));
+      expectClose(read(hv(tensor(xs, [n], F64))[0]), w.map((v) => (2 / (n - c)) * (v - wm)), 1e-13, 1e-15, `H·w, n ${n}, correction ${c}`);
+    }));
 });
 
 describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
