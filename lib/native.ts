@@ -129,6 +129,8 @@ export interface NativeAddon {
   searchsorted(seq: NativeHandle, values: NativeHandle, right: boolean): NativeHandle;
 
   // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  /** Triangular solve (native/kernels/linalg_lu.h): A [B, n, n], rhs [B, n, k] (left: A X = rhs) or [B, k, n] (right: X A = rhs); X of rhs's shape. */
+  triangularSolve?(A: NativeHandle, rhs: NativeHandle, upper: boolean, left: boolean, unit: boolean): NativeHandle;
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

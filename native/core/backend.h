@@ -317,6 +317,11 @@ class Backend {
                             int64_t M, int64_t K, bool right) = 0;
 
   // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // Triangular solve (kernels::lanesTriangularSolveMatrix) of A [batch, n, n] (upper or lower triangle
+  // read; diagonal taken as 1 when unit) with B: left, A X = B with B and X [batch, n, k]; right,
+  // X A = B with B and X [batch, k, n]. Row-major, X fresh. Float types only.
+  virtual void triangularSolve(const Device& d, DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n,
+                               int64_t k, bool upper, bool left, bool unit) = 0;
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

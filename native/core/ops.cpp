@@ -747,6 +747,23 @@ TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right) {
 }
 
 // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+TensorPtr triangularSolve(const Tensor& A, const Tensor& rhs, bool upper, bool left, bool unit) {
+  const char* op = "solveTriangular";
+  checkSameDevice(op, A, rhs);
+  checkFloating(op, A);
+  if (A.dtype != rhs.dtype)
+    fail(Code::DtypeMismatch, op, ": A is ", dtypeName(A.dtype), " and B ", dtypeName(rhs.dtype), "; expected one dtype");
+  if (A.shape.size() != 3 || rhs.shape.size() != 3 || A.shape[1] != A.shape[2] || rhs.shape[0] != A.shape[0] ||
+      rhs.shape[left ? 1 : 2] != A.shape[1])
+    fail(Code::ShapeMismatch, op, ": expected A [B, n, n] and B ", left ? "[B, n, k]" : "[B, k, n]", "; got ",
+         shapeStr(A.shape), " and ", shapeStr(rhs.shape));
+  const int64_t batch = A.shape[0], n = A.shape[1], k = rhs.shape[left ? 2 : 1];
+  TensorPtr out = emptyTensor(rhs.shape, rhs.dtype, rhs.device());
+  if (!out->numel()) return out;
+  backendFor(A.device()).triangularSolve(A.device(), A.dtype, out->data(), A.data(), rhs.data(), batch, n, k, upper, left,
+                                         unit);
+  return out;
+}
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -81,6 +81,9 @@ TensorPtr topkIndices(const Tensor& x, int64_t axis, int64_t k, bool largest);
 TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right);
 
 // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+// torch.linalg.solve_triangular on flattened batches: A [B, n, n], rhs [B, n, k] (left: A X = rhs)
+// or [B, k, n] (right: X A = rhs), one float dtype, one device; returns X of rhs's shape.
+TensorPtr triangularSolve(const Tensor& A, const Tensor& rhs, bool upper, bool left, bool unit);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -45,6 +45,8 @@ void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t i
 void searchsorted(DType t, int32_t* out, const void* seq, const void* values, int64_t B, int64_t M, int64_t K, bool right);
 
 // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+void triangularSolve(DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n, int64_t k, bool upper,
+                     bool left, bool unit);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

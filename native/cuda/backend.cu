@@ -324,6 +324,10 @@ class CudaBackend final : public Backend {
   }
 
   // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  void triangularSolve(const Device& d, DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n, int64_t k,
+                       bool upper, bool left, bool unit) override {
+    cuda::triangularSolve(context(d), t, X, A, B, batch, n, k, upper, left, unit);
+  }
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

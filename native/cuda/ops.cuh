@@ -56,6 +56,8 @@ void searchsorted(Context& ctx, DType t, int32_t* out, const void* seq, const vo
                   int64_t K, bool right);
 
 // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+void triangularSolve(Context& ctx, DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n, int64_t k,
+                     bool upper, bool left, bool unit);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -203,6 +203,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
         // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+        InstanceMethod("triangularSolve", &Addon::guard<&Addon::triangularSolve>),
         // (end of linalg-lu)
 
         // linalg-qr (Householder QR): native/kernels/linalg_qr.h
@@ -966,6 +967,14 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
+  // triangularSolve(A [B, n, n], rhs [B, n, k] or [B, k, n], upper, left, unit): X of rhs's shape
+  Napi::Value triangularSolve(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "triangularSolve");
+    const char* op = "solveTriangular";
+    return wrap(info.Env(), ops::triangularSolve(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "B"),
+                                                 boolArg(info[2], op, "upper"), boolArg(info[3], op, "left"),
+                                                 boolArg(info[4], op, "unitriangular")));
+  }
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

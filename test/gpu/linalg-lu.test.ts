@@ -1,0 +1,44 @@
+// The native kernels of lib/ops/linalg-lu.ts (native/cuda/linalg_lu.cu: one thread block per matrix)
+// on CUDA against the CPU (native/cpu/linalg_lu.cpp), which runs the same math (kernels/linalg_lu.h)
+// on one lane: random batches of several sizes (block sizes from 32 to 256 threads, the batch
+// grid-strided), both triangles and sides, float32 and float64. The op registry (opinfo.test.ts)
+// runs the gradients on CUDA too. Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { expectClose, makeSeededRng, randomArray } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeSeededRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU linalg-lu tests skipped: ${cuda.reason}`);
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
+  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
+    throw new Error(`CUDA is not available: ${cuda.reason}`);
+  });
+
+const emulated = process.env.ANTLER_GPU_EMULATED === '1';
+const read = (t: antler.Tensor) => Array.from(t.dataSync());
+const both = (values: number[], shape: number[], dtype: 'float32' | 'float64') =>
+  ['cpu', 'cuda:0'].map((device) => antler.tensor(values, shape, { dtype, device }));
+
+/** Batches of n×n matrices with entries in [−0.5, 0.5) and the diagonal ±[1, 2): well conditioned. */
+function wellConditioned(B: number, n: number): number[] {
+  const v = randomArray(rng, B * n * n, -0.5, 0.5);
+  for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) v[b * n * n + i * n + i] = (rng.next() < 0.5 ? -1 : 1) * (1 + rng.next());
+  return v;
+}
+
+run(`linalg (lu family) on CUDA vs CPU (seed ${rng.seed})`, () => {
+  test('solveTriangular: both triangles and sides, unit diagonals, batches', () =>
+    antler.tidy(() => {
+      const sizes = emulated ? [[3, 1, 1], [2, 5, 3], [5, 9, 4]] : [[3, 1, 1], [2, 5, 3], [40, 9, 4], [3, 33, 17], [1, 64, 80], [500, 6, 2]];
+      for (const [B, n, k] of sizes)
+        for (const dtype of ['float32', 'float64'] as const)
+          for (const [upper, left, unit] of [[true, true, false], [false, true, true], [true, false, true], [false, false, false]] as const) {
+            const [ac, ag] = both(wellConditioned(B, n), [B, n, n], dtype);
+            const [bc, bg] = both(randomArray(rng, B * n * k, -2, 2), left ? [B, n, k] : [B, k, n], dtype);
+            const o = { upper, left, unitriangular: unit };
+            const tol = dtype === 'float32' ? 1e-4 : 1e-11;
+            expectClose(read(antler.linalg.solveTriangular(ag, bg, o)), read(antler.linalg.solveTriangular(ac, bc, o)), tol, tol, `B ${B} n ${n} k ${k} ${dtype} ${JSON.stringify(o)}`);
+          }
+    }));
+});
