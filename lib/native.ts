@@ -131,6 +131,12 @@ export interface NativeAddon {
   // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
   /** Triangular solve (native/kernels/linalg_lu.h): A [B, n, n], rhs [B, n, k] (left: A X = rhs) or [B, k, n] (right: X A = rhs); X of rhs's shape. */
   triangularSolve?(A: NativeHandle, rhs: NativeHandle, upper: boolean, left: boolean, unit: boolean): NativeHandle;
+  /** LU with partial pivoting (native/kernels/linalg_lu.h) of A [B, m, n]: [LU, pivots int32 [B, min(m, n)], info int32 [B]]. */
+  luFactor?(A: NativeHandle): [NativeHandle, NativeHandle, NativeHandle];
+  /** The row permutation int32 [B, m] of LU pivots [B, k] (1-based; row i of Pᵀ A is row perm[i] of A). */
+  luPermutation?(pivots: NativeHandle, m: number): NativeHandle;
+  /** Cholesky factorisation (native/kernels/linalg_lu.h) of A [B, n, n] (its lower triangle read): [L [B, n, n] lower, info int32 [B]]. */
+  cholesky?(A: NativeHandle): [NativeHandle, NativeHandle];
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -21,6 +21,19 @@ function wellConditioned(rng: Rng, shape: number[]): InputSpec {
   return spec;
 }
 
+/** Strictly diagonally dominant matrices with a positive diagonal (their determinant is positive). */
+function dominant(rng: Rng, shape: number[]): InputSpec {
+  const spec = wellConditioned(rng, shape);
+  spec.values = spec.values.map((v) => (Math.abs(v) >= 1.5 ? Math.abs(v) : v));
+  return spec;
+}
+
+/** M Mᵀ + n·I for M [..., n, n]: symmetric positive-definite, differentiable in M (the Cholesky entries' input). */
+function spdOf(M: antler.Tensor): antler.Tensor {
+  const n = M.shape[M.rank - 1];
+  return antler.add(antler.matmul(M, M, { transposeB: true }), antler.mul(antler.eye(n, n, { dtype: M.dtype as 'float64' }), n));
+}
+
 /** A solveTriangular entry: A's and B's shapes and the options. */
 const trsm = (note: string, aShape: number[], bShape: number[], o: antler.linalg.SolveTriangularOptions): OpInfo => ({
   name: `linalg.solveTriangular(${note})`,
@@ -48,6 +61,127 @@ export const LINALG_LU_OPS: OpInfo[] = [
   trsm('lower, right', [2, 4, 4], [2, 3, 4], { upper: false, left: false }),
   trsm('upper, unitriangular', [4, 4], [4, 3], { upper: true, unitriangular: true }),
   trsm('lower, right, unitriangular', [3, 3], [2, 3], { upper: false, left: false, unitriangular: true }),
+  {
+    name: 'linalg.luFactor',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }, { inputs: [vals(rng, [2, 4, 4], -1, 1)], note: 'batch' }],
+    fn: ([A]) => antler.linalg.luFactor(A).LU,
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.linalg.luFactor(z([3]))],
+      ['DTYPE_MISMATCH', () => antler.linalg.luFactor(z([2, 2], 'int32'))],
+      ['INVALID_ARGUMENT', () => antler.linalg.luFactor(antler.eye(2, 2, { dtype: 'float64' }), { pivot: false })],
+      ['LINALG_ERROR', () => antler.linalg.luFactor(z([2, 2]))],
+    ],
+  },
+  { name: 'linalg.luFactorEx', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([A]) => antler.linalg.luFactorEx(A).LU },
+  { name: 'linalg.lu(L)', samples: (rng) => [{ inputs: [vals(rng, [4, 4], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).L },
+  { name: 'linalg.lu(U)', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).U },
+  {
+    name: 'linalg.luSolve',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [3, 2], -1, 1)] }, { inputs: [wellConditioned(rng, [2, 3, 3]), vals(rng, [3, 2], -1, 1)], note: 'broadcast' }],
+    fn: ([A, B]) => {
+      const { LU, pivots } = antler.linalg.luFactor(A);
+      return antler.linalg.luSolve(LU, pivots, B);
+    },
+    bad: [
+      ['DTYPE_MISMATCH', () => antler.linalg.luSolve(z([2, 2]), z([2]), z([2, 1]))],
+      ['SHAPE_MISMATCH', () => antler.linalg.luSolve(z([2, 2]), z([3], 'int32'), z([2, 1]))],
+      ['SHAPE_MISMATCH', () => antler.linalg.luSolve(z([2, 2]), z([2], 'int32'), z([3, 1]))],
+    ],
+  },
+  {
+    name: 'linalg.luSolve(adjoint)',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [3, 2], -1, 1)] }],
+    fn: ([A, B]) => {
+      const { LU, pivots } = antler.linalg.luFactor(A);
+      return antler.linalg.luSolve(LU, pivots, B, { adjoint: true });
+    },
+  },
+  {
+    name: 'linalg.luSolve(right)',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [2, 3], -1, 1)] }],
+    fn: ([A, B]) => {
+      const { LU, pivots } = antler.linalg.luFactor(A);
+      return antler.linalg.luSolve(LU, pivots, B, { left: false });
+    },
+  },
+  {
+    name: 'linalg.luSolve(right, adjoint)',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [2, 3, 3]), vals(rng, [2, 1, 3], -1, 1)] }],
+    fn: ([A, B]) => {
+      const { LU, pivots } = antler.linalg.luFactor(A);
+      return antler.linalg.luSolve(LU, pivots, B, { left: false, adjoint: true });
+    },
+  },
+  {
+    name: 'linalg.solve',
+    samples: (rng) => [
+      { inputs: [wellConditioned(rng, [3, 3]), vals(rng, [3, 2], -1, 1)] },
+      { inputs: [wellConditioned(rng, [2, 3, 3]), vals(rng, [3], -1, 1)], note: 'vector, broadcast' },
+      { inputs: [wellConditioned(rng, [2, 3, 3]), vals(rng, [2, 3], -1, 1)], note: 'batch of vectors' },
+    ],
+    fn: ([A, B]) => antler.linalg.solve(A, B),
+    bad: [
+      ['LINALG_ERROR', () => antler.linalg.solve(z([2, 2]), z([2]))],
+      ['SHAPE_MISMATCH', () => antler.linalg.solve(z([2, 3]), z([2]))],
+      ['SHAPE_MISMATCH', () => antler.linalg.solve(antler.eye(2, 2, { dtype: 'float64' }), z([3]))],
+      ['DTYPE_MISMATCH', () => antler.linalg.solve(z([2, 2], 'int32'), z([2]))],
+    ],
+  },
+  { name: 'linalg.solve(right)', samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [2, 3], -1, 1)] }], fn: ([A, B]) => antler.linalg.solve(A, B, { left: false }) },
+  { name: 'linalg.solveEx', samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [3, 2], -1, 1)] }], fn: ([A, B]) => antler.linalg.solveEx(A, B).result },
+  {
+    name: 'linalg.inv',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3])] }, { inputs: [wellConditioned(rng, [2, 4, 4])], note: 'batch' }],
+    fn: ([A]) => antler.linalg.inv(A),
+    bad: [['LINALG_ERROR', () => antler.linalg.inv(z([2, 2]))], ['SHAPE_MISMATCH', () => antler.linalg.inv(z([2, 3]))]],
+  },
+  { name: 'linalg.invEx', samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3])] }], fn: ([A]) => antler.linalg.invEx(A).inverse },
+  {
+    name: 'linalg.det',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }, { inputs: [vals(rng, [2, 4, 4], -1, 1)], note: 'batch' }, { inputs: [vals(rng, [1, 1], -1, 1)], note: '1×1' }],
+    fn: ([A]) => antler.linalg.det(A),
+    bad: [['SHAPE_MISMATCH', () => antler.linalg.det(z([2, 3]))], ['DTYPE_MISMATCH', () => antler.linalg.det(z([2, 2], 'int32'))]],
+  },
+  { name: 'linalg.slogdet', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([A]) => antler.linalg.slogdet(A).logabsdet },
+  { name: 'linalg.logdet', samples: (rng) => [{ inputs: [dominant(rng, [2, 3, 3])] }], fn: ([A]) => antler.linalg.logdet(A) },
+  {
+    name: 'linalg.cholesky',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }, { inputs: [vals(rng, [2, 4, 4], -1, 1)], note: 'batch' }],
+    fn: ([M]) => antler.linalg.cholesky(spdOf(M)),
+    bad: [
+      ['LINALG_ERROR', () => antler.linalg.cholesky(antler.neg(antler.eye(2, 2, { dtype: 'float64' })))],
+      ['SHAPE_MISMATCH', () => antler.linalg.cholesky(z([2, 3]))],
+      ['DTYPE_MISMATCH', () => antler.linalg.cholesky(z([2, 2], 'int32'))],
+      ['INVALID_ARGUMENT', () => antler.linalg.cholesky(antler.eye(2, 2, { dtype: 'float64' }), { lower: true } as antler.linalg.CholeskyOptions)],
+    ],
+  },
+  { name: 'linalg.cholesky(upper)', samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }], fn: ([M]) => antler.linalg.cholesky(spdOf(M), { upper: true }) },
+  { name: 'linalg.choleskyEx', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([M]) => antler.linalg.choleskyEx(spdOf(M)).L },
+  {
+    name: 'linalg.matrixPower',
+    samples: (rng) => [{ inputs: [vals(rng, [3, 3], -0.8, 0.8)] }],
+    fn: ([A]) => antler.linalg.matrixPower(A, 5),
+    bad: [['INVALID_ARGUMENT', () => antler.linalg.matrixPower(z([2, 2]), 1.5)], ['SHAPE_MISMATCH', () => antler.linalg.matrixPower(z([2, 3]), 2)]],
+  },
+  { name: 'linalg.matrixPower(negative)', samples: (rng) => [{ inputs: [wellConditioned(rng, [2, 3, 3])] }], fn: ([A]) => antler.linalg.matrixPower(A, -3) },
+  { name: 'linalg.matrixPower(0, 1)', samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }], fn: ([A]) => antler.add(antler.linalg.matrixPower(A, 0), antler.linalg.matrixPower(A, 1)) },
+  {
+    name: 'linalg.tensorinv',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [6, 6])] }],
+    fn: ([A]) => antler.linalg.tensorinv(antler.reshape(A, [6, 2, 3]), 1),
+    bad: [['SHAPE_MISMATCH', () => antler.linalg.tensorinv(z([2, 3, 4]), 1)]],
+  },
+  {
+    name: 'linalg.tensorsolve',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [6, 6]), vals(rng, [2, 3], -1, 1)] }],
+    fn: ([A, B]) => antler.linalg.tensorsolve(antler.reshape(A, [2, 3, 6]), B),
+    bad: [['SHAPE_MISMATCH', () => antler.linalg.tensorsolve(z([2, 3, 6]), z([3, 2]))]],
+  },
+  {
+    name: 'linalg.tensorsolve(dims)',
+    samples: (rng) => [{ inputs: [wellConditioned(rng, [6, 6]), vals(rng, [2, 3], -1, 1)] }],
+    fn: ([A, B]) => antler.linalg.tensorsolve(antler.reshape(A, [6, 2, 3]), B, [0]),
+  },
 ];
 /** Functions of lib/ops/linalg-lu.ts that are not differentiable ops of their own (tested in their own files). */
 export const LINALG_LU_NOT_OPS: string[] = [];

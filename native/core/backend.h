@@ -322,6 +322,18 @@ class Backend {
   // X A = B with B and X [batch, k, n]. Row-major, X fresh. Float types only.
   virtual void triangularSolve(const Device& d, DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n,
                                int64_t k, bool upper, bool left, bool unit) = 0;
+  // LU factorisation with partial pivoting (kernels::lanesLuFactor; LAPACK getrf's result) of A [batch, m, n]
+  // row-major: LU [batch, m, n] (L unit lower below the diagonal, U on and above), pivots int32
+  // [batch, min(m, n)] 1-based, info int32 [batch] (k > 0: U[k − 1, k − 1] is 0). Float types only.
+  virtual void luFactor(const Device& d, DType t, void* LU, int32_t* pivots, int32_t* info, const void* A, int64_t batch,
+                        int64_t m, int64_t n) = 0;
+  // The row permutation of LU pivots [batch, k] on m rows (kernels::lanesLuPermutation): perm int32 [batch, m].
+  virtual void luPermutation(const Device& d, int32_t* perm, const int32_t* pivots, int64_t batch, int64_t k,
+                             int64_t m) = 0;
+  // Cholesky factorisation (kernels::lanesCholesky; LAPACK potrf, lower) of symmetric A [batch, n, n]
+  // row-major, its lower triangle read: L [batch, n, n] (strict upper zero), info int32 [batch] (k > 0:
+  // the leading minor of order k is not positive definite). Float types only.
+  virtual void cholesky(const Device& d, DType t, void* L, int32_t* info, const void* A, int64_t batch, int64_t n) = 0;
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -764,6 +764,46 @@ TensorPtr triangularSolve(const Tensor& A, const Tensor& rhs, bool upper, bool l
                                          unit);
   return out;
 }
+LuFactorResult luFactor(const Tensor& A) {
+  const char* op = "luFactor";
+  checkFloating(op, A);
+  if (A.shape.size() != 3) fail(Code::ShapeMismatch, op, ": expected A [B, m, n]; got ", shapeStr(A.shape));
+  const int64_t batch = A.shape[0], m = A.shape[1], n = A.shape[2], k = m < n ? m : n;
+  if (m > std::numeric_limits<int32_t>::max())
+    fail(Code::InvalidArgument, op, ": ", m, " rows; int32 pivots reach 2^31 − 1");
+  TensorPtr LU = emptyTensor(A.shape, A.dtype, A.device());
+  TensorPtr pivots = emptyTensor({batch, k}, DType::Int32, A.device());
+  TensorPtr info = emptyTensor({batch}, DType::Int32, A.device());
+  if (batch > 0)
+    backendFor(A.device()).luFactor(A.device(), A.dtype, LU->data(), static_cast<int32_t*>(pivots->data()),
+                                    static_cast<int32_t*>(info->data()), A.data(), batch, m, n);
+  return {LU, pivots, info};
+}
+
+TensorPtr luPermutation(const Tensor& pivots, int64_t m) {
+  const char* op = "luPermutation";
+  if (pivots.dtype != DType::Int32) fail(Code::DtypeMismatch, op, ": pivots must be int32; got ", dtypeName(pivots.dtype));
+  if (pivots.shape.size() != 2 || m < pivots.shape[1] || m > std::numeric_limits<int32_t>::max())
+    fail(Code::ShapeMismatch, op, ": expected pivots [B, k] and k ≤ m < 2^31; got ", shapeStr(pivots.shape), " and m = ", m);
+  const int64_t batch = pivots.shape[0], k = pivots.shape[1];
+  TensorPtr perm = emptyTensor({batch, m}, DType::Int32, pivots.device());
+  if (perm->numel())
+    backendFor(pivots.device()).luPermutation(pivots.device(), static_cast<int32_t*>(perm->data()),
+                                              static_cast<const int32_t*>(pivots.data()), batch, k, m);
+  return perm;
+}
+std::pair<TensorPtr, TensorPtr> cholesky(const Tensor& A) {
+  const char* op = "cholesky";
+  checkFloating(op, A);
+  if (A.shape.size() != 3 || A.shape[1] != A.shape[2])
+    fail(Code::ShapeMismatch, op, ": expected A [B, n, n]; got ", shapeStr(A.shape));
+  const int64_t batch = A.shape[0], n = A.shape[1];
+  TensorPtr L = emptyTensor(A.shape, A.dtype, A.device());
+  TensorPtr info = emptyTensor({batch}, DType::Int32, A.device());
+  if (batch > 0)
+    backendFor(A.device()).cholesky(A.device(), A.dtype, L->data(), static_cast<int32_t*>(info->data()), A.data(), batch, n);
+  return {L, info};
+}
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -84,6 +84,17 @@ TensorPtr searchsorted(const Tensor& seq, const Tensor& values, bool right);
 // torch.linalg.solve_triangular on flattened batches: A [B, n, n], rhs [B, n, k] (left: A X = rhs)
 // or [B, k, n] (right: X A = rhs), one float dtype, one device; returns X of rhs's shape.
 TensorPtr triangularSolve(const Tensor& A, const Tensor& rhs, bool upper, bool left, bool unit);
+// torch.linalg.lu_factor_ex on flattened batches: A [B, m, n] float → {LU [B, m, n], pivots int32
+// [B, min(m, n)], info int32 [B]}.
+struct LuFactorResult {
+  TensorPtr LU, pivots, info;
+};
+LuFactorResult luFactor(const Tensor& A);
+// The row permutation of LU pivots int32 [B, k] (1-based) on m ≥ k rows: perm int32 [B, m], row i of
+// Pᵀ A being row perm[i] of A. Pivots outside [1, m] are skipped.
+TensorPtr luPermutation(const Tensor& pivots, int64_t m);
+// torch.linalg.cholesky_ex on flattened batches: A [B, n, n] float → {L [B, n, n], info int32 [B]}.
+std::pair<TensorPtr, TensorPtr> cholesky(const Tensor& A);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

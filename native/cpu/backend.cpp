@@ -123,6 +123,16 @@ class CpuBackend final : public Backend {
                        bool upper, bool left, bool unit) override {
     cpu::triangularSolve(t, X, A, B, batch, n, k, upper, left, unit);
   }
+  void luFactor(const Device&, DType t, void* LU, int32_t* pivots, int32_t* info, const void* A, int64_t batch, int64_t m,
+                int64_t n) override {
+    cpu::luFactor(t, LU, pivots, info, A, batch, m, n);
+  }
+  void luPermutation(const Device&, int32_t* perm, const int32_t* pivots, int64_t batch, int64_t k, int64_t m) override {
+    cpu::luPermutation(perm, pivots, batch, k, m);
+  }
+  void cholesky(const Device&, DType t, void* L, int32_t* info, const void* A, int64_t batch, int64_t n) override {
+    cpu::cholesky(t, L, info, A, batch, n);
+  }
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -328,6 +328,16 @@ class CudaBackend final : public Backend {
                        bool upper, bool left, bool unit) override {
     cuda::triangularSolve(context(d), t, X, A, B, batch, n, k, upper, left, unit);
   }
+  void luFactor(const Device& d, DType t, void* LU, int32_t* pivots, int32_t* info, const void* A, int64_t batch, int64_t m,
+                int64_t n) override {
+    cuda::luFactor(context(d), t, LU, pivots, info, A, batch, m, n);
+  }
+  void luPermutation(const Device& d, int32_t* perm, const int32_t* pivots, int64_t batch, int64_t k, int64_t m) override {
+    cuda::luPermutation(context(d), perm, pivots, batch, k, m);
+  }
+  void cholesky(const Device& d, DType t, void* L, int32_t* info, const void* A, int64_t batch, int64_t n) override {
+    cuda::cholesky(context(d), t, L, info, A, batch, n);
+  }
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -58,6 +58,10 @@ void searchsorted(Context& ctx, DType t, int32_t* out, const void* seq, const vo
 // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
 void triangularSolve(Context& ctx, DType t, void* X, const void* A, const void* B, int64_t batch, int64_t n, int64_t k,
                      bool upper, bool left, bool unit);
+void luFactor(Context& ctx, DType t, void* LU, int32_t* pivots, int32_t* info, const void* A, int64_t batch, int64_t m,
+              int64_t n);
+void luPermutation(Context& ctx, int32_t* perm, const int32_t* pivots, int64_t batch, int64_t k, int64_t m);
+void cholesky(Context& ctx, DType t, void* L, int32_t* info, const void* A, int64_t batch, int64_t n);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h

@@ -60,4 +60,137 @@ ANTLER_HD void lanesTriangularSolveMatrix(const Lanes& L, int64_t n, int64_t k, 
   }
 }
 
+// LU factorisation with partial pivoting of one m×n row-major matrix, in place (LAPACK getrf's
+// result): A = P L U with L unit lower m×min(m, n) below the diagonal, U upper min(m, n)×n on and
+// above it. piv[j] (1-based, min(m, n) of them) is the row swapped with row j at step j: the first
+// row of the largest |a(i, j)|, i ≥ j (BLAS iamax's choice; a NaN is never preferred to a number
+// after it). A zero pivot column skips its swap and scaling (LAPACK's) and sets *info to the first
+// such step + 1 (else 0). Right-looking elimination: lane 0 searches the pivot and publishes it in
+// piv (global/shared memory seen by every lane after sync), lanes split the swap, the column
+// scaling and the rank-1 update.
+template <typename Lanes, typename T>
+ANTLER_HD void lanesLuFactor(const Lanes& L, int64_t m, int64_t n, T* A, int32_t* piv, int32_t* info) {
+  const int64_t lane = L.lane(), count = L.count(), kmin = m < n ? m : n;
+  if (lane == 0) *info = 0;
+  for (int64_t j = 0; j < kmin; ++j) {
+    if (lane == 0) {
+      int64_t p = j;
+      T best = A[j * n + j] < T(0) ? -A[j * n + j] : A[j * n + j];
+      for (int64_t i = j + 1; i < m; ++i) {
+        const T v = A[i * n + j] < T(0) ? -A[i * n + j] : A[i * n + j];
+        if (v > best) {
+          best = v;
+          p = i;
+        }
+      }
+      piv[j] = static_cast<int32_t>(p + 1);
+      if (A[p * n + j] == T(0) && *info == 0) *info = static_cast<int32_t>(j + 1);
+    }
+    L.sync();
+    const int64_t p = piv[j] - 1;
+    const T pivot = A[p * n + j];
+    if (pivot == T(0)) continue;  // every lane reads the same value: no lane waits alone
+    if (p != j)
+      for (int64_t c = lane; c < n; c += count) {
+        const T t = A[j * n + c];
+        A[j * n + c] = A[p * n + c];
+        A[p * n + c] = t;
+      }
+    L.sync();
+    for (int64_t i = j + 1 + lane; i < m; i += count) A[i * n + j] = A[i * n + j] / pivot;
+    L.sync();
+    const int64_t rows = m - j - 1, cols = n - j - 1;
+    for (int64_t e = lane; e < rows * cols; e += count) {
+      const int64_t i = j + 1 + e / cols, c = j + 1 + e % cols;
+      A[i * n + c] = A[i * n + c] - A[i * n + j] * A[j * n + c];
+    }
+    L.sync();
+  }
+}
+
+// The permutation of an LU factorisation's pivots (k of them, 1-based) on m rows: perm[i] is the row
+// of A that row i of Pᵀ A = L U came from (the swaps applied in order to 0 … m − 1). Serial (lane 0):
+// O(m + k). A pivot outside [1, m] is not applied.
+template <typename Lanes>
+ANTLER_HD void lanesLuPermutation(const Lanes& L, int64_t m, int64_t k, const int32_t* piv, int32_t* perm) {
+  if (L.lane() != 0) return;
+  for (int64_t i = 0; i < m; ++i) perm[i] = static_cast<int32_t>(i);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t p = static_cast<int64_t>(piv[i]) - 1;
+    if (p < 0 || p >= m || p == i) continue;
+    const int32_t t = perm[i];
+    perm[i] = perm[p];
+    perm[p] = t;
+  }
+}
+
+// Row swaps of X (n×k row-major) by LU pivots: in order (forward: Pᵀ X) or in reverse (P X). Lanes
+// split the columns; a pivot outside [1, n] is skipped.
+template <typename Lanes, typename T>
+ANTLER_HD void lanesApplyPivots(const Lanes& L, int64_t n, int64_t k, const int32_t* piv, T* X, bool forward) {
+  for (int64_t c = L.lane(); c < k; c += L.count())
+    for (int64_t s = 0; s < n; ++s) {
+      const int64_t i = forward ? s : n - 1 - s, p = static_cast<int64_t>(piv[i]) - 1;
+      if (p < 0 || p >= n || p == i) continue;
+      const T t = X[i * k + c];
+      X[i * k + c] = X[p * k + c];
+      X[p * k + c] = t;
+    }
+  L.sync();
+}
+
+// LU solve of one system (LAPACK getrs): LU n×n and piv from lanesLuFactor, B n×k; X receives
+// A⁻¹ B (A = P L U: X = U⁻¹ L⁻¹ Pᵀ B) or, with trans, A⁻ᵀ B (X = P L⁻ᵀ U⁻ᵀ B).
+template <typename Lanes, typename T>
+ANTLER_HD void lanesLuSolveMatrix(const Lanes& L, int64_t n, int64_t k, const T* LU, const int32_t* piv, const T* B,
+                                  T* X, bool trans) {
+  for (int64_t e = L.lane(); e < n * k; e += L.count()) X[e] = B[e];
+  L.sync();
+  const MatView<T> Xv{X, k, 1};
+  if (!trans) {
+    lanesApplyPivots(L, n, k, piv, X, true);
+    lanesTriangularSolve(L, n, k, MatView<const T>{LU, n, 1}, Xv, false, true);
+    lanesTriangularSolve(L, n, k, MatView<const T>{LU, n, 1}, Xv, true, false);
+  } else {
+    // Aᵀ = Uᵀ Lᵀ Pᵀ: Uᵀ is lower, Lᵀ unit upper.
+    lanesTriangularSolve(L, n, k, MatView<const T>{LU, 1, n}, Xv, false, false);
+    lanesTriangularSolve(L, n, k, MatView<const T>{LU, 1, n}, Xv, true, true);
+    lanesApplyPivots(L, n, k, piv, X, false);
+  }
+}
+
+// Cholesky factorisation of one symmetric n×n row-major matrix, in place (LAPACK potrf, lower):
+// M holds A on entry (its lower triangle read) and L with A = L Lᵀ on exit, the strict upper
+// triangle zeroed. A leading minor that is not positive definite (a pivot ≤ 0 or NaN) stops the
+// factorisation with *info = its order (LAPACK's), L then holding the columns done so far and
+// the partly updated rest; else *info = 0. Right-looking: per column, the square root, the
+// column's division and the trailing lower update, lanes splitting each phase.
+template <typename Lanes, typename T>
+ANTLER_HD void lanesCholesky(const Lanes& L, int64_t n, T* M, int32_t* info) {
+  const int64_t lane = L.lane(), count = L.count();
+  for (int64_t e = lane; e < n * n; e += count)
+    if (e % n > e / n) M[e] = T(0);
+  if (lane == 0) *info = 0;
+  L.sync();
+  for (int64_t j = 0; j < n; ++j) {
+    const T d = M[j * n + j];
+    if (!(d > T(0))) {
+      if (lane == 0) *info = static_cast<int32_t>(j + 1);
+      return;  // every lane read the same d: all return
+    }
+    const T s = ::sqrt(d);
+    L.sync();  // every lane has read M[j, j] before lane 0 overwrites it
+    if (lane == 0) M[j * n + j] = s;
+    for (int64_t i = j + 1 + lane; i < n; i += count) M[i * n + j] = M[i * n + j] / s;
+    L.sync();
+    // Trailing update of the lower triangle: M[i, c] −= M[i, j]·M[c, j], j < c ≤ i.
+    const int64_t r = n - j - 1;
+    for (int64_t e = lane; e < r * r; e += count) {
+      const int64_t i = j + 1 + e / r, c = j + 1 + e % r;
+      if (c <= i) M[i * n + c] = M[i * n + c] - M[i * n + j] * M[c * n + j];
+    }
+    L.sync();
+  }
+}
+
 }  // namespace antler::kernels

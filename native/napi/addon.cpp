@@ -204,6 +204,9 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
         // linalg-lu (LU factorisation, LU solve, triangular solve, Cholesky): native/kernels/linalg_lu.h
         InstanceMethod("triangularSolve", &Addon::guard<&Addon::triangularSolve>),
+        InstanceMethod("luFactor", &Addon::guard<&Addon::luFactor>),
+        InstanceMethod("luPermutation", &Addon::guard<&Addon::luPermutation>),
+        InstanceMethod("cholesky", &Addon::guard<&Addon::cholesky>),
         // (end of linalg-lu)
 
         // linalg-qr (Householder QR): native/kernels/linalg_qr.h
@@ -974,6 +977,31 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::triangularSolve(tensorArg(info[0], op, "A"), tensorArg(info[1], op, "B"),
                                                  boolArg(info[2], op, "upper"), boolArg(info[3], op, "left"),
                                                  boolArg(info[4], op, "unitriangular")));
+  }
+  // luFactor(A [B, m, n]) -> [LU, pivots int32 [B, min(m, n)], info int32 [B]]
+  Napi::Value luFactor(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "luFactor");
+    ops::LuFactorResult r = ops::luFactor(tensorArg(info[0], "luFactor", "A"));
+    Napi::Array out = Napi::Array::New(info.Env(), 3);
+    out.Set(0u, wrap(info.Env(), r.LU));
+    out.Set(1u, wrap(info.Env(), r.pivots));
+    out.Set(2u, wrap(info.Env(), r.info));
+    return out;
+  }
+
+  // luPermutation(pivots int32 [B, k], m) -> perm int32 [B, m]
+  Napi::Value luPermutation(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "luPermutation");
+    return wrap(info.Env(), ops::luPermutation(tensorArg(info[0], "luPermutation", "pivots"), intArg(info[1], "luPermutation", "m")));
+  }
+  // cholesky(A [B, n, n]) -> [L [B, n, n], info int32 [B]]
+  Napi::Value cholesky(const Napi::CallbackInfo& info) {
+    expectArgs(info, 1, "cholesky");
+    auto [L, inf] = ops::cholesky(tensorArg(info[0], "cholesky", "A"));
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, wrap(info.Env(), L));
+    out.Set(1u, wrap(info.Env(), inf));
+    return out;
   }
   // (end of linalg-lu)
 
