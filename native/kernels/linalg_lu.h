@@ -88,8 +88,9 @@ ANTLER_HD void lanesLuFactor(const Lanes& L, int64_t m, int64_t n, T* A, int32_t
     }
     L.sync();
     const int64_t p = piv[j] - 1;
-    const T pivot = A[p * n + j];
-    if (pivot == T(0)) continue;  // every lane reads the same value: no lane waits alone
+    const bool zero = A[p * n + j] == T(0);
+    L.sync();  // every lane has read the pivot before the swap moves it
+    if (zero) continue;  // every lane read the same value: all skip, no lane waits alone
     if (p != j)
       for (int64_t c = lane; c < n; c += count) {
         const T t = A[j * n + c];
@@ -97,6 +98,7 @@ ANTLER_HD void lanesLuFactor(const Lanes& L, int64_t m, int64_t n, T* A, int32_t
         A[p * n + c] = t;
       }
     L.sync();
+    const T pivot = A[j * n + j];
     for (int64_t i = j + 1 + lane; i < m; i += count) A[i * n + j] = A[i * n + j] / pivot;
     L.sync();
     const int64_t rows = m - j - 1, cols = n - j - 1;
@@ -121,41 +123,6 @@ ANTLER_HD void lanesLuPermutation(const Lanes& L, int64_t m, int64_t k, const in
     const int32_t t = perm[i];
     perm[i] = perm[p];
     perm[p] = t;
-  }
-}
-
-// Row swaps of X (n×k row-major) by LU pivots: in order (forward: Pᵀ X) or in reverse (P X). Lanes
-// split the columns; a pivot outside [1, n] is skipped.
-template <typename Lanes, typename T>
-ANTLER_HD void lanesApplyPivots(const Lanes& L, int64_t n, int64_t k, const int32_t* piv, T* X, bool forward) {
-  for (int64_t c = L.lane(); c < k; c += L.count())
-    for (int64_t s = 0; s < n; ++s) {
-      const int64_t i = forward ? s : n - 1 - s, p = static_cast<int64_t>(piv[i]) - 1;
-      if (p < 0 || p >= n || p == i) continue;
-      const T t = X[i * k + c];
-      X[i * k + c] = X[p * k + c];
-      X[p * k + c] = t;
-    }
-  L.sync();
-}
-
-// LU solve of one system (LAPACK getrs): LU n×n and piv from lanesLuFactor, B n×k; X receives
-// A⁻¹ B (A = P L U: X = U⁻¹ L⁻¹ Pᵀ B) or, with trans, A⁻ᵀ B (X = P L⁻ᵀ U⁻ᵀ B).
-template <typename Lanes, typename T>
-ANTLER_HD void lanesLuSolveMatrix(const Lanes& L, int64_t n, int64_t k, const T* LU, const int32_t* piv, const T* B,
-                                  T* X, bool trans) {
-  for (int64_t e = L.lane(); e < n * k; e += L.count()) X[e] = B[e];
-  L.sync();
-  const MatView<T> Xv{X, k, 1};
-  if (!trans) {
-    lanesApplyPivots(L, n, k, piv, X, true);
-    lanesTriangularSolve(L, n, k, MatView<const T>{LU, n, 1}, Xv, false, true);
-    lanesTriangularSolve(L, n, k, MatView<const T>{LU, n, 1}, Xv, true, false);
-  } else {
-    // Aᵀ = Uᵀ Lᵀ Pᵀ: Uᵀ is lower, Lᵀ unit upper.
-    lanesTriangularSolve(L, n, k, MatView<const T>{LU, 1, n}, Xv, false, false);
-    lanesTriangularSolve(L, n, k, MatView<const T>{LU, 1, n}, Xv, true, true);
-    lanesApplyPivots(L, n, k, piv, X, false);
   }
 }
 
