@@ -1102,6 +1102,30 @@ export class Tensor {
   // (end of selection methods)
 
   // Methods of lib/ops/linalg-lu.ts (linalgModule), each the function with the tensor first.
+  /** torch's x.det(): linalg.det(x). */
+  det(): Tensor {
+    return linalgModule!.det(this);
+  }
+  /** torch's x.slogdet(): linalg.slogdet(x), { sign, logabsdet }. */
+  slogdet(): { sign: Tensor; logabsdet: Tensor } {
+    return linalgModule!.slogdet(this);
+  }
+  /** torch's x.logdet(): linalg.logdet(x) (NaN for a negative determinant). */
+  logdet(): Tensor {
+    return linalgModule!.logdet(this);
+  }
+  /** torch's x.inverse(): linalg.inv(x). */
+  inverse(): Tensor {
+    return linalgModule!.inv(this);
+  }
+  /** torch's x.cholesky(upper = false) (torch.cholesky): linalg.cholesky(x, { upper }). */
+  cholesky(upper = false): Tensor {
+    return linalgModule!.cholesky(this, { upper });
+  }
+  /** torch's x.matrix_power(n): linalg.matrixPower(x, n). */
+  matrixPower(n: number): Tensor {
+    return linalgModule!.matrixPower(this, n);
+  }
   // (end of linalg-lu methods)
 
   // Methods of lib/ops/linalg-qr.ts (linalgModule), each the function with the tensor first.

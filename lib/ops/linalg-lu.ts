@@ -511,7 +511,10 @@ export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
   return tidy(() => {
     const f = factorSquare(A, op);
     const d = diagOf(f.LU);
-    const sign = noGrad(() => mul(prod(signOf(d), -1), pivotSign(f.pivots, A.dtype as DType)));
+    const sign = noGrad(() => {
+      const s = mul(prod(signOf(d), -1), pivotSign(f.pivots, A.dtype as DType));
+      return where(equal(s, 0), 0, s); // +0, not −0, for a singular matrix (torch's)
+    });
     return { sign, logabsdet: sum(log(abs(d)), -1) };
   });
 }

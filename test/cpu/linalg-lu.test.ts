@@ -7,7 +7,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { broadcastShape, expectAntlerErrorInTidy, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
+import { broadcastShape, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -15,6 +15,7 @@ expectNoLeaksInSuite(tensorCounts);
 
 const F64 = { dtype: 'float64' as const };
 const F32 = { dtype: 'float32' as const };
+const I32 = { dtype: 'int32' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
 
 /** Batches of n×n matrices, entries in [−0.5, 0.5), the diagonal ±[1, 2): well conditioned as triangles. */
@@ -82,6 +83,88 @@ function trsmBatchRef(A: number[], aBatch: number[], B: number[], bBatch: number
   }
   return { shape: [...batch, r, c], values };
 }
+
+
+/** LAPACK getrf by hand in float64: right-looking elimination, pivot = first row of the largest |a| (NaN never preferred). */
+function luRef(A: number[], m: number, n: number): { LU: number[]; piv: number[]; info: number } {
+  const a = A.slice();
+  const k = Math.min(m, n), piv: number[] = [];
+  let info = 0;
+  for (let j = 0; j < k; j++) {
+    let p = j;
+    for (let i = j + 1; i < m; i++) if (Math.abs(a[i * n + j]) > Math.abs(a[p * n + j])) p = i;
+    piv.push(p + 1);
+    if (a[p * n + j] === 0) {
+      if (!info) info = j + 1;
+      continue;
+    }
+    for (let c = 0; c < n; c++) [a[j * n + c], a[p * n + c]] = [a[p * n + c], a[j * n + c]];
+    for (let i = j + 1; i < m; i++) {
+      a[i * n + j] /= a[j * n + j];
+      for (let c = j + 1; c < n; c++) a[i * n + c] -= a[i * n + j] * a[j * n + c];
+    }
+  }
+  return { LU: a, piv, info };
+}
+
+/** det by the definition's Leibniz-free route: Gaussian elimination (luRef) sign × Π U[i, i]. */
+function detRef(A: number[], n: number): number {
+  const { LU, piv } = luRef(A, n, n);
+  let d = 1;
+  for (let i = 0; i < n; i++) d *= LU[i * n + i] * (piv[i] !== i + 1 ? -1 : 1);
+  return d;
+}
+
+/** X = A⁻¹ B (B n×k) by Gauss–Jordan elimination with partial pivoting on [A | B]. */
+function solveRef(A: number[], B: number[], n: number, k: number): number[] {
+  const w = n + k;
+  const M = Array.from({ length: n * w }, (_, e) => {
+    const i = Math.floor(e / w), c = e % w;
+    return c < n ? A[i * n + c] : B[i * k + c - n];
+  });
+  for (let j = 0; j < n; j++) {
+    let p = j;
+    for (let i = j + 1; i < n; i++) if (Math.abs(M[i * w + j]) > Math.abs(M[p * w + j])) p = i;
+    for (let c = 0; c < w; c++) [M[j * w + c], M[p * w + c]] = [M[p * w + c], M[j * w + c]];
+    const d = M[j * w + j];
+    for (let c = 0; c < w; c++) M[j * w + c] /= d;
+    for (let i = 0; i < n; i++) {
+      if (i === j) continue;
+      const f = M[i * w + j];
+      for (let c = 0; c < w; c++) M[i * w + c] -= f * M[j * w + c];
+    }
+  }
+  return Array.from({ length: n * k }, (_, e) => M[Math.floor(e / k) * w + n + (e % k)]);
+}
+
+/** Cholesky–Banachiewicz (row by row) in float64, the lower triangle of A read; info = order of the first bad minor. */
+function choleskyRef(A: number[], n: number): { L: number[]; info: number } {
+  const L = new Array<number>(n * n).fill(0);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * n + j];
+      for (let q = 0; q < j; q++) s -= L[i * n + q] * L[j * n + q];
+      if (i === j) {
+        if (!(s > 0)) return { L, info: i + 1 };
+        L[i * n + i] = Math.sqrt(s);
+      } else L[i * n + j] = s / L[j * n + j];
+    }
+  return { L, info: 0 };
+}
+
+/** A symmetric positive-definite n×n matrix M Mᵀ + n·I of random M. */
+function choleskyRefInput(n: number): number[] {
+  const m = randomArray(rng, n * n);
+  return matmulRef(m, transposeRef(m, n, n), n, n, n).map((x, e) => x + (e % (n + 1) === 0 ? n : 0));
+}
+
+const matmulRef = (A: number[], B: number[], m: number, k: number, n: number): number[] =>
+  Array.from({ length: m * n }, (_, e) => {
+    let s = 0;
+    for (let q = 0; q < k; q++) s += A[Math.floor(e / n) * k + q] * B[q * n + (e % n)];
+    return s;
+  });
+const transposeRef = (A: number[], m: number, n: number): number[] => Array.from({ length: m * n }, (_, e) => A[(e % m) * n + Math.floor(e / m)]);
 
 describe(`linalg (lu family) (seed ${SEED})`, () => {
   describe('solveTriangular', () => {
@@ -218,6 +301,266 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
             }
         });
       }
+    });
+  });
+  describe('LU', () => {
+    test('luFactorEx equals LAPACK getrf by hand (pivots exactly: the first largest |a|), square and rectangular, batches, float32', () => {
+      for (let trial = 0; trial < 20; trial++) {
+        const B = rng.int(1, 3), m = rng.int(1, 7), n = trial % 3 === 0 ? m : rng.int(1, 7);
+        // Half the trials in small integers: ties in |a| and exact zeros (singular matrices, zero pivots).
+        const ints = trial % 2 === 1;
+        const v = randomArray(rng, B * m * n, -2, 2).map((x) => (ints ? Math.round(x) : x));
+        const msg = `seed ${SEED}, trial ${trial}: B ${B}, ${m}×${n}, ints ${ints}`;
+        tidy(() => {
+          const r = antler.linalg.luFactorEx(tensor(v, [B, m, n], F64));
+          const r32 = antler.linalg.luFactorEx(tensor(v, [B, m, n], F32));
+          expect(r.LU.shape).toEqual([B, m, n]);
+          expect(r.pivots.shape).toEqual([B, Math.min(m, n)]);
+          expect(r.pivots.dtype).toBe('int32');
+          expect(r.info.shape).toEqual([B]);
+          const LU: number[] = [], piv: number[] = [], info: number[] = [];
+          for (let b = 0; b < B; b++) {
+            const ref = luRef(v.slice(b * m * n, (b + 1) * m * n), m, n);
+            LU.push(...ref.LU);
+            piv.push(...ref.piv);
+            info.push(ref.info);
+          }
+          expect(read(r.pivots)).toEqual(piv);
+          expect(read(r.info)).toEqual(info);
+          expectClose(read(r.LU), LU, 1e-12, 1e-12, msg);
+          if (!ints) {
+            expect(read(r32.pivots)).toEqual(piv);
+            expectClose(read(r32.LU), LU, 1e-4, 1e-4, `${msg} (float32)`);
+          }
+        });
+      }
+    });
+
+    test('lu reconstructs A = P L U (residual ≤ 10·n·eps·max|A|), P a permutation, L unit lower, U upper', () => {
+      for (const [m, n] of [[5, 5], [3, 6], [7, 2], [30, 30], [1, 1]]) {
+        const v = randomArray(rng, 2 * m * n);
+        tidy(() => {
+          const A = tensor(v, [2, m, n], F64);
+          const { P, L, U } = antler.linalg.lu(A);
+          const k = Math.min(m, n);
+          expect(P.shape).toEqual([2, m, m]);
+          expect(L.shape).toEqual([2, m, k]);
+          expect(U.shape).toEqual([2, k, n]);
+          const res = read(antler.sub(antler.matmul(P, antler.matmul(L, U)), A));
+          expect(Math.max(...res.map(Math.abs))).toBeLessThan(10 * Math.max(m, n) * 2 ** -52 * Math.max(...v.map(Math.abs)) * Math.max(m, n));
+          const p = read(P), l = read(L), u = read(U);
+          for (let b = 0; b < 2; b++) {
+            for (let i = 0; i < m; i++) expect(p.slice(b * m * m + i * m, b * m * m + (i + 1) * m).sort()).toEqual([...new Array(m - 1).fill(0), 1]);
+            for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) if (j >= i) expect(l[b * m * k + i * k + j]).toBe(i === j ? 1 : 0);
+            for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) expect(u[b * k * n + i * n + j]).toBe(0);
+          }
+        });
+      }
+    });
+
+    test('singular, NaN, empty and 1×1 inputs; luFactor and LINALG_ERROR name the batch element', () => {
+      tidy(() => {
+        // A zero column in the middle: info 2, the factorisation goes on (getrf's).
+        const r = antler.linalg.luFactorEx(tensor([1, 0, 2, 3, 0, 4, 5, 0, 7], [3, 3], F64));
+        expect(read(r.info)).toEqual([2]);
+        expect(read(r.pivots)).toEqual(luRef([1, 0, 2, 3, 0, 4, 5, 0, 7], 3, 3).piv);
+        const nan = antler.linalg.luFactorEx(tensor([NaN, 1, 2, 3], [2, 2], F64));
+        expect(nan.info.shape).toEqual([]);
+        // |NaN| > x and x > |NaN| are both false: the NaN row stays the pivot (BLAS iamax's rule; torch 1.13 gives [1, 2] too).
+        expect(read(nan.pivots)).toEqual([1, 2]);
+        expect(antler.linalg.luFactorEx(antler.zeros([0, 0], F64)).pivots.shape).toEqual([0]);
+        expect(antler.linalg.luFactorEx(antler.zeros([2, 0, 3], F64)).LU.shape).toEqual([2, 0, 3]);
+        expect(read(antler.linalg.det(antler.zeros([3, 0, 0], F64)))).toEqual([1, 1, 1]);
+        expect(read(antler.linalg.det(tensor([-3], [1, 1], F64)))).toEqual([-3]);
+        expect(read(antler.linalg.inv(tensor([4], [1, 1], F64)))).toEqual([0.25]);
+        const sing = tensor([1, 2, 3, 4, 1, 2, 2, 4], [2, 2, 2], F64);
+        expectAntlerErrorInTidy(() => antler.linalg.luFactor(sing), 'LINALG_ERROR', /linalg\.luFactor: the matrix at batch index 1 is singular \(U\[1, 1\]/);
+        expectAntlerErrorInTidy(() => antler.linalg.inv(sing), 'LINALG_ERROR', /linalg\.inv: the matrix at batch index 1 is singular/);
+        expectAntlerErrorInTidy(() => antler.linalg.solve(tensor([0, 0, 0, 0], [2, 2], F64), antler.ones([2], F64)), 'LINALG_ERROR', /linalg\.solve: the matrix is singular \(U\[0, 0\]/);
+        expectAntlerErrorInTidy(() => antler.linalg.luFactorEx(sing, { checkErrors: true }), 'LINALG_ERROR', /batch index 1/);
+        expect(read(antler.linalg.invEx(sing).info)).toEqual([0, 2]);
+        expect(read(antler.linalg.solveEx(sing, antler.ones([2, 2, 1], F64)).info)).toEqual([0, 2]);
+        expectAntlerErrorInTidy(() => antler.linalg.luFactor(tensor([1, 0, 0, 1], [2, 2], I32)), 'DTYPE_MISMATCH');
+        expectAntlerErrorInTidy(() => antler.linalg.lu(antler.eye(2, 2, F64), { pivot: false }), 'INVALID_ARGUMENT', /pivot/);
+      });
+    });
+
+    test('luSolve (both sides, adjoint, broadcast) and solve (torch\'s vector rule, left: false) against Gauss–Jordan', () => {
+      const n = 5, k = 3;
+      const Av = wellConditioned([2], n), Bv = randomArray(rng, 2 * n * k);
+      tidy(() => {
+        const A = tensor(Av, [2, n, n], F64);
+        const { LU, pivots } = antler.linalg.luFactor(A);
+        const refs = (f: (a: number[], b: number[]) => number[], bs: number) => [0, 1].flatMap((b) => f(Av.slice(b * n * n, (b + 1) * n * n), Bv.slice(b * bs, (b + 1) * bs)));
+        const left = refs((a, b) => solveRef(a, b, n, k), n * k);
+        const leftT = refs((a, b) => solveRef(transposeRef(a, n, n), b, n, k), n * k);
+        // X A = B ⟺ Aᵀ Xᵀ = Bᵀ; X Aᵀ = B ⟺ A Xᵀ = Bᵀ (B k×n).
+        const right = refs((a, b) => transposeRef(solveRef(transposeRef(a, n, n), transposeRef(b, k, n), n, k), n, k), k * n);
+        const rightT = refs((a, b) => transposeRef(solveRef(a, transposeRef(b, k, n), n, k), n, k), k * n);
+        const B = tensor(Bv, [2, n, k], F64), Br = tensor(Bv, [2, k, n], F64);
+        const msg = `seed ${SEED}`;
+        expectClose(read(antler.linalg.luSolve(LU, pivots, B)), left, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.luSolve(LU, pivots, B, { adjoint: true })), leftT, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.luSolve(LU, pivots, Br, { left: false })), right, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.luSolve(LU, pivots, Br, { left: false, adjoint: true })), rightT, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.solve(A, B)), left, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.solve(A, Br, { left: false })), right, 1e-11, 1e-11, msg);
+        expectClose(read(antler.linalg.solve(A.cast('float32'), B.cast('float32'))), left, 1e-4, 1e-4, `${msg} float32`);
+        // Vectors: B [n] broadcast over A's batch; B [2, n] (A's shape less its last dim) is a batch of vectors.
+        const b0 = Bv.slice(0, n);
+        const xv = antler.linalg.solve(A, tensor(b0, [n], F64));
+        expect(xv.shape).toEqual([2, n]);
+        expectClose(read(xv), [0, 1].flatMap((b) => solveRef(Av.slice(b * n * n, (b + 1) * n * n), b0, n, 1)), 1e-11, 1e-11, msg);
+        const xb = antler.linalg.solve(A, tensor(Bv.slice(0, 2 * n), [2, n], F64));
+        expect(xb.shape).toEqual([2, n]);
+        expectClose(read(xb), [0, 1].flatMap((b) => solveRef(Av.slice(b * n * n, (b + 1) * n * n), Bv.slice(b * n, (b + 1) * n), n, 1)), 1e-11, 1e-11, msg);
+        // B [n, 1] against A [2, n, n]: a matrix, broadcast.
+        expect(antler.linalg.solve(A, tensor(b0, [n, 1], F64)).shape).toEqual([2, n, 1]);
+        // A broadcast against B's batch.
+        expect(antler.linalg.solve(tensor(Av.slice(0, n * n), [1, n, n], F64), tensor(Bv, [2, n, k], F64)).shape).toEqual([2, n, k]);
+      });
+    });
+
+    test('inv, det, slogdet and logdet against Gauss–Jordan and elimination; signs, singular and negative determinants', () => {
+      for (const n of [1, 2, 3, 6]) {
+        const v = randomArray(rng, 3 * n * n, -1, 1);
+        tidy(() => {
+          const A = tensor(v, [3, n, n], F64);
+          const mats = [0, 1, 2].map((b) => v.slice(b * n * n, (b + 1) * n * n));
+          const eye = Array.from({ length: n * n }, (_, e) => (e % (n + 1) === 0 ? 1 : 0));
+          expectClose(read(antler.linalg.inv(A)), mats.flatMap((a) => solveRef(a, eye, n, n)), 1e-9, 1e-9, `inv seed ${SEED} n ${n}`);
+          const dets = mats.map((a) => detRef(a, n));
+          expectClose(read(antler.linalg.det(A)), dets, 1e-12, 1e-14, `det seed ${SEED} n ${n}`);
+          const { sign, logabsdet } = antler.linalg.slogdet(A);
+          expect(read(sign)).toEqual(dets.map(Math.sign));
+          expectClose(read(logabsdet), dets.map((d) => Math.log(Math.abs(d))), 1e-12, 1e-12, `slogdet seed ${SEED}`);
+          expectClose(read(antler.linalg.logdet(A)), dets.map((d) => (d < 0 ? NaN : Math.log(d))), 1e-12, 1e-12, `logdet seed ${SEED}`);
+          expectClose(read(antler.linalg.det(A.cast('float32'))), dets, 1e-4, 1e-5, `det float32 seed ${SEED}`);
+        });
+      }
+      tidy(() => {
+        const S = tensor([1, 2, 2, 4], [2, 2], F64);
+        expect(Math.abs(read(antler.linalg.det(S))[0])).toBe(0);
+        const { sign, logabsdet } = antler.linalg.slogdet(S);
+        expect(read(sign)).toEqual([0]);
+        expect(read(logabsdet)).toEqual([-Infinity]);
+        expect(read(antler.linalg.logdet(S))).toEqual([-Infinity]);
+        // A swap: det [[0, 1], [1, 0]] = −1, slogdet sign −1, logdet NaN.
+        const Q = tensor([0, 1, 1, 0], [2, 2], F64);
+        expect(read(antler.linalg.det(Q))).toEqual([-1]);
+        expect(read(antler.linalg.slogdet(Q).sign)).toEqual([-1]);
+        expect(Number.isNaN(read(antler.linalg.logdet(Q))[0])).toBe(true);
+        // No overflow: det of 1e200·I₂ overflows, logabsdet does not.
+        expectClose(read(antler.linalg.slogdet(antler.mul(antler.eye(2, 2, F64), 1e200)).logabsdet), [400 * Math.log(10)], 1e-14, 0, 'logabsdet');
+      });
+    });
+
+    test('det\'s gradient: g·det·A⁻ᵀ, and the cofactor matrix at singular A (torch 1.13 createGraph\'s value), never NaN', () => {
+      const cases: [number[], number, number[]][] = [
+        [[1, 2, 3, 2, 4, 6, 1, 0, 1], 3, [4, 4, -4, -2, -2, 2, 0, 0, 0]],
+        [[0, 1, 0, 0], 2, [0, 0, -1, 0]],
+        [[1, 2, 2, 4], 2, [4, -2, -2, 1]],
+        [[0, 0, 0, 0], 2, [0, 0, 0, 0]],
+        [[1, 2, 3, 4, 5, 6, 7, 8, 10], 3, [2, 2, -3, 4, -11, 6, -3, 6, -3]],
+      ];
+      for (const [v, n, cof] of cases)
+        for (const dtype of ['float64', 'float32'] as const)
+          tidy(() => {
+            const A = tensor(v, [n, n], { dtype, requiresGrad: true });
+            antler.linalg.det(A).backward();
+            const tol = dtype === 'float32' ? 1e-5 : 1e-13;
+            expectClose(read(A.grad!), cof, tol, tol, `det gradient of ${JSON.stringify(v)} (${dtype})`);
+          });
+    });
+
+    test('luFactor\'s backward refuses non-square matrices (torch has it)', () => {
+      tidy(() => {
+        const A = tensor(randomArray(rng, 6), [2, 3], { ...F64, requiresGrad: true });
+        const { LU } = antler.linalg.luFactor(A);
+        expectAntlerError(() => antler.sum(LU).backward(), 'NOT_SUPPORTED', /non-square/);
+      });
+    });
+  });
+
+  describe('cholesky', () => {
+    test('equals Cholesky–Banachiewicz; upper is Lᵀ; only the lower triangle is read; batches; float32', () => {
+      for (const n of [1, 2, 4, 9]) {
+        const M = randomArray(rng, 2 * n * n);
+        const S = [0, 1].flatMap((b) => {
+          const m = M.slice(b * n * n, (b + 1) * n * n);
+          return matmulRef(m, transposeRef(m, n, n), n, n, n).map((x, e) => x + (e % (n + 1) === 0 ? n : 0));
+        });
+        const ref = [0, 1].flatMap((b) => choleskyRef(S.slice(b * n * n, (b + 1) * n * n), n).L);
+        // The strict upper triangle poisoned with NaN: never read.
+        const poisoned = S.map((x, e) => ((e % (n * n)) % n > Math.floor((e % (n * n)) / n) ? NaN : x));
+        tidy(() => {
+          const L = antler.linalg.cholesky(tensor(poisoned, [2, n, n], F64));
+          expectClose(read(L), ref, 1e-12, 1e-12, `seed ${SEED} n ${n}`);
+          expectClose(read(antler.linalg.cholesky(tensor(S, [2, n, n], F64), { upper: true })), [0, 1].flatMap((b) => transposeRef(ref.slice(b * n * n, (b + 1) * n * n), n, n)), 1e-12, 1e-12, 'upper');
+          expectClose(read(antler.linalg.cholesky(tensor(S, [2, n, n], F32))), ref, 1e-5, 1e-5, 'float32');
+          const ex = antler.linalg.choleskyEx(tensor(S, [2, n, n], F64));
+          expect(read(ex.info)).toEqual([0, 0]);
+        });
+      }
+    });
+
+    test('not positive-definite: info is the order of the first bad leading minor; LINALG_ERROR names it and the batch element', () => {
+      tidy(() => {
+        // Leading minors 1, −3 (order 2 fails); then the zero matrix (order 1).
+        const A = tensor([1, 2, 0, 2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [2, 3, 3], F64);
+        // Lower triangle [1; 1 2; 0 2 1]: minors 1, 1, −3 (order 3 fails).
+        const bad = tensor([1, 0, 0, 1, 2, 0, 0, 2, 1], [1, 3, 3], F64);
+        expect(read(antler.linalg.choleskyEx(antler.concat([antler.eye(3, 3, F64).reshape([1, 3, 3]), bad], 0)).info)).toEqual([0, 3]);
+        expect(read(antler.linalg.choleskyEx(A).info)).toEqual([2, 1]);
+        expect(read(antler.linalg.choleskyEx(tensor([NaN], [1, 1], F64)).info)).toEqual([1]);
+        expect(read(antler.linalg.choleskyEx(tensor([1, 0, 0, NaN], [2, 2], F64)).info)).toEqual([2]);
+        expectAntlerErrorInTidy(() => antler.linalg.cholesky(A), 'LINALG_ERROR', /linalg\.cholesky: the matrix at batch index 0 is not positive-definite \(the leading minor of order 2 is not positive-definite\)/);
+        expectAntlerErrorInTidy(() => antler.linalg.choleskyEx(A, { checkErrors: true }), 'LINALG_ERROR', /order 2/);
+        expect(antler.linalg.cholesky(antler.zeros([0, 0], F64)).shape).toEqual([0, 0]);
+      });
+    });
+
+    test('gradient is symmetric (torch\'s) and flows to both triangles\' mirror: d/dM of cholesky(M Mᵀ + nI)', () => {
+      tidy(() => {
+        const n = 4;
+        const A = tensor(choleskyRefInput(n), [n, n], { ...F64, requiresGrad: true });
+        antler.sum(antler.linalg.cholesky(A)).backward();
+        const g = read(A.grad!);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(Math.abs(g[i * n + j] - g[j * n + i])).toBeLessThan(1e-14);
+      });
+    });
+  });
+
+  describe('compositions', () => {
+    test('matrixPower against repeated products (0, 1, positive and negative n), tensorinv and tensorsolve', () => {
+      const n = 3;
+      const v = wellConditioned([], n);
+      tidy(() => {
+        const A = tensor(v, [n, n], F64);
+        const eye: number[] = Array.from({ length: n * n }, (_, e) => (e % (n + 1) === 0 ? 1 : 0));
+        let p = eye;
+        const inverse = solveRef(v, eye, n, n);
+        let q = eye;
+        for (let k = 1; k <= 6; k++) {
+          p = matmulRef(p, v, n, n, n);
+          q = matmulRef(q, inverse, n, n, n);
+          expectClose(read(antler.linalg.matrixPower(A, k)), p, 1e-12, 1e-12, `A^${k}`);
+          expectClose(read(antler.linalg.matrixPower(A, -k)), q, 1e-10, 1e-10, `A^-${k}`);
+        }
+        expect(read(antler.linalg.matrixPower(antler.stack([A, A]), 0))).toEqual([...eye, ...eye]);
+        const X = antler.linalg.tensorinv(tensor(v.concat(v.slice(0, 0)), [3, 3], F64), 1);
+        expectClose(read(X), inverse, 1e-12, 1e-12, 'tensorinv');
+        const W = wellConditioned([], 6);
+        const b = randomArray(rng, 6);
+        const x = antler.linalg.tensorsolve(tensor(W, [2, 3, 2, 3], F64), tensor(b, [2, 3], F64));
+        expect(x.shape).toEqual([2, 3]);
+        expectClose(read(x), solveRef(W, b, 6, 1), 1e-11, 1e-11, 'tensorsolve');
+        const Ti = antler.linalg.tensorinv(tensor(W, [6, 2, 3], F64), 1);
+        expect(Ti.shape).toEqual([2, 3, 6]);
+        expectClose(read(Ti), solveRef(W, Array.from({ length: 36 }, (_, e) => (e % 7 === 0 ? 1 : 0)), 6, 6), 1e-11, 1e-11, 'tensorinv [6, 2, 3]');
+        expectAntlerErrorInTidy(() => antler.linalg.matrixPower(A, 0.5), 'INVALID_ARGUMENT');
+        expectAntlerErrorInTidy(() => antler.linalg.matrixPower(antler.zeros([2, 2], F64), -1), 'LINALG_ERROR');
+      });
     });
   });
 });

@@ -548,6 +548,9 @@ describe(`op methods (seed ${SEED})`, () => {
   const flat = (r: Result): Tensor[] => (typeof r === 'boolean' ? [] : r instanceof Tensor ? [r] : Array.isArray(r) ? r : [r.values, r.indices]);
   function cases(x: Tensor, y: Tensor, mask: Tensor, idx: Tensor): [string, () => Result, () => Result][] {
     const a = antler;
+    // Square matrices from x for the linalg methods: x[:, :3] + 3·I (invertible), and its M Mᵀ + I (positive-definite).
+    const square = () => a.add(x.slice([0, 0], [3, 3]), a.mul(a.eye(3, 3, { dtype: x.dtype as DType }), 3));
+    const spd = () => a.add(a.matmul(square(), square(), { transposeB: true }), a.eye(3, 3, { dtype: x.dtype as DType }));
     const perm = tensor([2, 0, 1], [3], { dtype: 'int32' });
     const vec = x.slice([0, 0], [1, -1]).reshape([-1]);
     const vec2 = y.slice([1, 0], [1, -1]).reshape([-1]);
@@ -659,6 +662,12 @@ describe(`op methods (seed ${SEED})`, () => {
       ['polygamma', () => x.abs().add(0.5).polygamma(1), () => a.polygamma(1, a.add(a.abs(x), 0.5))],
       ['nanToNum', () => x.log().nanToNum({ nan: 2 }), () => a.nanToNum(a.log(x), { nan: 2 })],
       ['heaviside', () => x.heaviside(0.5), () => a.heaviside(x, 0.5)],
+      ['det', () => square().det(), () => a.linalg.det(square())],
+      ['slogdet', () => Object.values(square().slogdet()), () => Object.values(a.linalg.slogdet(square()))],
+      ['logdet', () => spd().logdet(), () => a.linalg.logdet(spd())],
+      ['inverse', () => square().inverse(), () => a.linalg.inv(square())],
+      ['cholesky', () => spd().cholesky(true), () => a.linalg.cholesky(spd(), { upper: true })],
+      ['matrixPower', () => square().matrixPower(-2), () => a.linalg.matrixPower(square(), -2)],
     ];
   }
   const make = (dtype: DType) => {

@@ -41,4 +41,32 @@ run(`linalg (lu family) on CUDA vs CPU (seed ${rng.seed})`, () => {
             expectClose(read(antler.linalg.solveTriangular(ag, bg, o)), read(antler.linalg.solveTriangular(ac, bc, o)), tol, tol, `B ${B} n ${n} k ${k} ${dtype} ${JSON.stringify(o)}`);
           }
     }));
+  test('luFactor (pivots and info, rectangular, singular), lu, solve, det and cholesky', () =>
+    antler.tidy(() => {
+      const sizes = emulated ? [[3, 1, 1], [2, 4, 6], [5, 7, 3]] : [[3, 1, 1], [2, 4, 6], [40, 9, 9], [3, 33, 20], [1, 70, 70], [500, 5, 5]];
+      for (const [B, m, n] of sizes)
+        for (const dtype of ['float32', 'float64'] as const) {
+          const v = randomArray(rng, B * m * n);
+          if (B > 1) for (let e = 0; e < m * n; e++) v[e] = Math.floor(v[e] * 2); // element 0: small integers, singular often, ties in |.|
+          const [c, g] = both(v, [B, m, n], dtype);
+          const rc = antler.linalg.luFactorEx(c), rg = antler.linalg.luFactorEx(g);
+          const msg = `B ${B} m ${m} n ${n} ${dtype}`;
+          expect(read(rg.pivots)).toEqual(read(rc.pivots));
+          expect(read(rg.info)).toEqual(read(rc.info));
+          const tol = dtype === 'float32' ? 1e-4 : 1e-11;
+          expectClose(read(rg.LU), read(rc.LU), tol, tol, `LU ${msg}`);
+          if (m !== n) continue;
+          const [ac, ag] = both(wellConditioned(B, n), [B, n, n], dtype);
+          const [bc, bg] = both(randomArray(rng, B * n * 2), [B, n, 2], dtype);
+          expectClose(read(antler.linalg.solve(ag, bg)), read(antler.linalg.solve(ac, bc)), tol * 10, tol * 10, `solve ${msg}`);
+          expectClose(read(antler.linalg.det(ag)), read(antler.linalg.det(ac)), tol * 10, tol, `det ${msg}`);
+          const spd = (a: antler.Tensor) => antler.add(antler.matmul(a, a, { transposeB: true }), antler.eye(n, n, { dtype, device: a.device }));
+          const lc = antler.linalg.choleskyEx(spd(ac)), lg = antler.linalg.choleskyEx(spd(ag));
+          expectClose(read(lg.L), read(lc.L), tol * 10, tol * 10, `cholesky ${msg}`);
+          expect(read(lg.info)).toEqual(read(lc.info));
+          // Not positive-definite: the same info.
+          const nc = antler.linalg.choleskyEx(antler.neg(spd(ac))), ng = antler.linalg.choleskyEx(antler.neg(spd(ag)));
+          expect(read(ng.info)).toEqual(read(nc.info));
+        }
+    }));
 });
