@@ -6,7 +6,7 @@ import { native, type NativeAddon } from '../native';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkBoolean, checkOptions, type DType, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub, sum,
+  abs, add, broadcastTo, concat, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub, sum,
   transpose, where, wrap,
 } from './core';
 import { eye, tril, triu } from './extra';
@@ -164,21 +164,51 @@ function unpackLU(LU: Tensor): { L: Tensor; U: Tensor } {
   return { L: add(tril(Lpart, -1), I), U: triu(Upart) };
 }
 
-/**
- * torch's gradient of the LU factorisation (linalg_lu_backward, square case): with gL, gU the
- * gradients of L and U (packed in g: gL = tril(g, −1), gU = triu(g)),
- * gA = P L⁻ᵀ [tril(Lᵀ gL, −1) + triu(gU Uᵀ)] U⁻ᵀ, from recorded ops (triangular solves).
- */
-function luBackward(LU: Tensor, P: Tensor, g: Tensor): Tensor {
-  const { L, U } = unpackLU(LU);
-  const M = add(tril(matmul(L, tril(g, -1), { transposeA: true }), -1), triu(matmul(triu(g), U, { transposeB: true })));
-  const Y = solveTriangular(transpose(L), M, { upper: true, unitriangular: true });
-  return matmul(P, solveTriangular(transpose(U), Y, { upper: false, left: false }));
+/** Rows [r0, r0 + rows) and columns [c0, c0 + cols) of the last two axes. */
+function block(x: Tensor, r0: number, rows: number, c0: number, cols: number): Tensor {
+  const lead = x.shape.slice(0, -2);
+  return slice(x, [...lead.map(() => 0), r0, c0], [...lead.map(() => -1), rows, cols]);
 }
 
 /**
- * The native LU of A3 [N, m, n]: packed LU (recorded, with luBackward for square matrices; a
- * rectangular one's backward refuses), pivots int32 [N, min(m, n)] and info int32 [N].
+ * The gradient of the LU factorisation A = P L U (torch's linalg_lu_backward, derived here) from
+ * g, the gradient of the packed LU [.., m, n] (gL = its strict lower part, gU its upper part),
+ * from recorded ops (triangular solves: differentiable again). k = min(m, n).
+ * Square: gA = P L⁻ᵀ [tril(Lᵀ gL, −1) + triu(gU Uᵀ)] U⁻ᵀ.
+ * Wide (m < n, U = [U1 U2]): gA = P L⁻ᵀ [M U1⁻ᵀ, gU2] with
+ * M = tril(Lᵀ gL − gU2 U2ᵀ, −1) + triu(gU1 U1ᵀ).
+ * Tall (m > n, L = [L1; L2]): gA = P [L1⁻ᵀ M U⁻ᵀ; gL2 U⁻ᵀ] with
+ * M = tril(L1ᵀ gL1, −1) + triu(gU Uᵀ − L2ᵀ gL2).
+ */
+function luBackward(LU: Tensor, P: Tensor, g: Tensor): Tensor {
+  const [m, n] = LU.shape.slice(-2);
+  const { L, U } = unpackLU(LU);
+  const gL = tril(m > n ? g : block(g, 0, m, 0, m), -1), gU = triu(m < n ? g : block(g, 0, n, 0, n));
+  const t = { transposeA: true }, tB = { transposeB: true };
+  if (m === n) {
+    const M = add(tril(matmul(L, gL, t), -1), triu(matmul(gU, U, tB)));
+    const Y = solveTriangular(transpose(L), M, { upper: true, unitriangular: true });
+    return matmul(P, solveTriangular(transpose(U), Y, { upper: false, left: false }));
+  }
+  if (m < n) {
+    const U1 = block(U, 0, m, 0, m), U2 = block(U, 0, m, m, n - m);
+    const gU1 = block(gU, 0, m, 0, m), gU2 = block(gU, 0, m, m, n - m);
+    const M = add(tril(sub(matmul(L, gL, t), matmul(gU2, U2, tB)), -1), triu(matmul(gU1, U1, tB)));
+    const left = solveTriangular(transpose(U1), M, { upper: false, left: false });
+    const Y = solveTriangular(transpose(L), concat([left, gU2], -1), { upper: true, unitriangular: true });
+    return matmul(P, Y);
+  }
+  const L1 = block(L, 0, n, 0, n), L2 = block(L, n, m - n, 0, n);
+  const gL1 = block(gL, 0, n, 0, n), gL2 = block(g, n, m - n, 0, n);
+  const M = add(tril(matmul(L1, gL1, t), -1), triu(sub(matmul(gU, U, tB), matmul(L2, gL2, t))));
+  const top = solveTriangular(transpose(L1), M, { upper: true, unitriangular: true });
+  const Z = solveTriangular(transpose(U), concat([top, gL2], -2), { upper: false, left: false });
+  return matmul(P, Z);
+}
+
+/**
+ * The native LU of A3 [N, m, n]: packed LU (recorded, with luBackward), pivots int32
+ * [N, min(m, n)] and info int32 [N].
  */
 function luFactor3(A3: Tensor, op: string): { LU: Tensor; pivots: Tensor; info: Tensor } {
   const [hLU, hPiv, hInfo] = kernel('luFactor', op)(A3.handle);
@@ -186,7 +216,6 @@ function luFactor3(A3: Tensor, op: string): { LU: Tensor; pivots: Tensor; info: 
   const [m, n] = A3.shape.slice(1);
   const out = wrap(hLU);
   const LU = record(out, 'linalg.luFactor', [A3], (g, [sLU, sPiv]) => {
-    if (m !== n) fail('NOT_SUPPORTED', `${op}: the gradient of the LU factorisation of ${m}×${n} (non-square) matrices is not implemented (torch's covers it); factor square matrices`);
     return [luBackward(sLU, pivotsToP(sPiv, m, sLU.dtype as DType), g)];
   }, [out, pivots], true);
   return { LU, pivots, info };
@@ -215,9 +244,9 @@ function checkPivot(o: { pivot?: boolean }, op: string): void {
  * pivots int32 [..., min(m, n)], 1-based, row i was swapped with row pivots[i] − 1 at step i (the
  * first row of the largest |a|, as LAPACK); info int32 [...] is k > 0 when U[k − 1, k − 1] is 0
  * (a singular matrix: the factorisation is still complete), else 0. Native kernel
- * (native/kernels/linalg_lu.h; on CUDA one thread block per matrix). Differentiable in LU for
- * square A (torch's formula, from recorded triangular solves: twice differentiable); a
- * non-square A's backward is refused (torch has it).
+ * (native/kernels/linalg_lu.h; on CUDA one thread block per matrix). Differentiable in LU
+ * (torch's formulas for square, wide and tall A, from recorded triangular solves: twice
+ * differentiable).
  */
 export function luFactorEx(A: Tensor, options?: LuFactorExOptions): { LU: Tensor; pivots: Tensor; info: Tensor } {
   const op = 'linalg.luFactorEx';
@@ -255,7 +284,7 @@ export function luFactor(A: Tensor, options?: LuFactorOptions): { LU: Tensor; pi
 /**
  * torch.linalg.lu: A = P L U with P [..., m, m] a permutation matrix, L [..., m, k] unit lower,
  * U [..., k, n] upper (k = min(m, n)), from {@link luFactorEx} (no error on singular A, as torch's).
- * L and U are differentiable for square A (torch's formula).
+ * L and U are differentiable (torch's formulas, square and rectangular).
  */
 export function lu(A: Tensor, options?: LuFactorOptions): { P: Tensor; L: Tensor; U: Tensor } {
   const op = 'linalg.lu';
