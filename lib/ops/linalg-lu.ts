@@ -431,7 +431,8 @@ function solveImpl(op: string, A: Tensor, B: Tensor, options: SolveExOptions | u
 /**
  * torch.linalg.solve: X with A X = B (or X A = B with left: false), A [..., n, n]; B [..., n, k],
  * or a vector [..., n] when it is 1-D or has A's shape less its last dim (torch's rule; X then has
- * B's shape); batch dims broadcast. LU with partial pivoting (native), then two triangular solves.
+ * B's shape; with left: false a row vector, x A = b, where torch 1.13 refuses a vector); batch dims
+ * broadcast. LU with partial pivoting (native), then two triangular solves.
  * Throws LINALG_ERROR naming the batch element when a matrix is singular. Differentiable in A and B
  * (torch's gradients gB = A⁻ᵀ g, gA = −gB Xᵀ, here through the recorded LU factorisation and
  * solves: twice differentiable).
