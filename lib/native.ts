@@ -140,6 +140,8 @@ export interface NativeAddon {
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  /** torch.linalg.qr of A [B, m, n]: mode 0 reduced, 1 complete, 2 r (Q [B, m, 0]) → [Q, R]. */
+  linalgQr?(a: NativeHandle, mode: number): [NativeHandle, NativeHandle];
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

@@ -337,6 +337,11 @@ class Backend {
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // Householder QR (kernels/linalg_qr.h, LAPACK's geqrf + orgqr convention) of each of the B row-major
+  // m×n matrices of A: R [B, rRows, n] (rRows = min(m, n), or m for 'complete') and, when qCols > 0,
+  // Q [B, m, qCols] (qCols = min(m, n), or m for 'complete'). float32 and float64.
+  virtual void linalgQr(const Device& d, DType t, void* Q, void* R, const void* A, int64_t B, int64_t m, int64_t n,
+                        int64_t qCols, int64_t rRows) = 0;
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

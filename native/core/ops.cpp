@@ -807,6 +807,20 @@ std::pair<TensorPtr, TensorPtr> cholesky(const Tensor& A) {
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+std::pair<TensorPtr, TensorPtr> linalgQr(const Tensor& a, int64_t mode) {
+  const char* op = "linalg.qr";
+  if (!isFloating(a.dtype))
+    fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(a.dtype), " is not supported; expected float32 or float64");
+  if (a.shape.size() != 3) fail(Code::ShapeMismatch, op, ": expected A [B, m, n]; got ", shapeStr(a.shape));
+  if (mode < 0 || mode > 2) fail(Code::InvalidArgument, op, ": mode ", mode, " is not 0 (reduced), 1 (complete) or 2 (r)");
+  const int64_t B = a.shape[0], m = a.shape[1], n = a.shape[2], k = m < n ? m : n;
+  const int64_t qCols = mode == 0 ? k : mode == 1 ? m : 0, rRows = mode == 1 ? m : k;
+  TensorPtr Q = emptyTensor({B, m, qCols}, a.dtype, a.device());
+  TensorPtr R = emptyTensor({B, rRows, n}, a.dtype, a.device());
+  if (B > 0 && (Q->numel() > 0 || R->numel() > 0))
+    backendFor(a.device()).linalgQr(a.device(), a.dtype, Q->data(), R->data(), a.data(), B, m, n, qCols, rRows);
+  return {Q, R};
+}
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

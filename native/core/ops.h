@@ -98,6 +98,9 @@ std::pair<TensorPtr, TensorPtr> cholesky(const Tensor& A);
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+// torch.linalg.qr of a [B, m, n] (float32/float64): mode 0 'reduced' (Q [B, m, k], R [B, k, n], k = min(m, n)),
+// 1 'complete' (Q [B, m, m], R [B, m, n]), 2 'r' (R [B, k, n]; Q [B, m, 0]). Householder, LAPACK's signs.
+std::pair<TensorPtr, TensorPtr> linalgQr(const Tensor& a, int64_t mode);
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

@@ -136,6 +136,10 @@ class CpuBackend final : public Backend {
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  void linalgQr(const Device&, DType t, void* Q, void* R, const void* A, int64_t B, int64_t m, int64_t n,
+                int64_t qCols, int64_t rRows) override {
+    cpu::linalgQr(t, Q, R, A, B, m, n, qCols, rRows);
+  }
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

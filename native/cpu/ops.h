@@ -53,6 +53,7 @@ void cholesky(DType t, void* L, int32_t* info, const void* A, int64_t batch, int
 // (end of linalg-lu)
 
 // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+void linalgQr(DType t, void* Q, void* R, const void* A, int64_t B, int64_t m, int64_t n, int64_t qCols, int64_t rRows);
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h

@@ -210,6 +210,7 @@ class Addon : public Napi::Addon<Addon> {
         // (end of linalg-lu)
 
         // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+        InstanceMethod("linalgQr", &Addon::guard<&Addon::linalgQr>),
         // (end of linalg-qr)
 
         // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
@@ -1006,6 +1007,15 @@ class Addon : public Napi::Addon<Addon> {
   // (end of linalg-lu)
 
   // linalg-qr (Householder QR): native/kernels/linalg_qr.h
+  // linalgQr(a [B, m, n], mode 0 reduced | 1 complete | 2 r) -> [Q, R]
+  Napi::Value linalgQr(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "linalgQr");
+    auto [Q, R] = ops::linalgQr(tensorArg(info[0], "linalg.qr", "A"), intArg(info[1], "linalg.qr", "mode"));
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, wrap(info.Env(), Q));
+    out.Set(1u, wrap(info.Env(), R));
+    return out;
+  }
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
