@@ -1129,6 +1129,13 @@ export class Tensor {
   // (end of linalg-lu methods)
 
   // Methods of lib/ops/linalg-qr.ts (linalgModule), each the function with the tensor first.
+  /**
+   * torch's x.qr(some = true) (torch.qr): linalg.qr(x, { mode: some ? 'reduced' : 'complete' }), { Q, R } with
+   * LAPACK's signs, differentiable as linalg.qr.
+   */
+  qr(some = true): { Q: Tensor; R: Tensor } {
+    return linalgModule!.qr(this, { mode: some ? 'reduced' : 'complete' });
+  }
   // (end of linalg-qr methods)
 
   // Methods of lib/ops/linalg-spectral.ts (linalgModule), each the function with the tensor first.

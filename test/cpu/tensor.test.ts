@@ -668,6 +668,7 @@ describe(`op methods (seed ${SEED})`, () => {
       ['inverse', () => square().inverse(), () => a.linalg.inv(square())],
       ['cholesky', () => spd().cholesky(true), () => a.linalg.cholesky(spd(), { upper: true })],
       ['matrixPower', () => square().matrixPower(-2), () => a.linalg.matrixPower(square(), -2)],
+      ['qr', () => Object.values(x.qr(false)), () => Object.values(a.linalg.qr(x, { mode: 'complete' }))],
     ];
   }
   const make = (dtype: DType) => {
