@@ -54,6 +54,18 @@ export const LINALG_QR_OPS: OpInfo[] = [
     fn: ([A]) => both(antler.linalg.qr(A, { mode: 'complete' })),
   },
   {
+    name: 'linalg.householderProduct',
+    samples: (rng) => [
+      { inputs: [plain(rng, [5, 3]), plain(rng, [3])], note: 'k = n' },
+      { inputs: [plain(rng, [2, 4, 4]), plain(rng, [2, 2])], note: 'batch, k < n' },
+    ],
+    fn: ([A, tau]) => antler.linalg.householderProduct(A, tau),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.linalg.householderProduct(antler.zeros([3, 4], { dtype: 'float64' }), f64([1, 2], [2]))],
+      ['DTYPE_MISMATCH', () => antler.linalg.householderProduct(antler.zeros([4, 3], { dtype: 'float64' }), antler.tensor([1, 2], [2], { dtype: 'float32' }))],
+    ],
+  },
+  {
     name: 'linalg.lstsq',
     samples: (rng) => [
       { inputs: [dominant(rng, [5, 3]), plain(rng, [5, 2])], note: 'overdetermined' },

@@ -1,5 +1,5 @@
 /**
- * torch.linalg (qr): qr, lstsq. Exported as `antler.linalg.*` (lib/ops/linalg.ts).
+ * torch.linalg (qr): qr, householderProduct, lstsq. Exported as `antler.linalg.*` (lib/ops/linalg.ts).
  *
  * qr is a native batched Householder QR (native/kernels/linalg_qr.h, the
  * same math on the CPU and CUDA) with LAPACK's sign convention (geqrf +
@@ -12,7 +12,7 @@ import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
-import { checkTensor, Tensor, zeros } from '../tensor';
+import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { broadcastShapes, checkNumber, checkOptions, describe, shapeText } from '../validate';
 import { abs, add, broadcastTo, concat, greater, matmul, max, mul, reshape, slice, square, sub, sum, transpose, wrap } from './core';
 import { triu } from './extra';
@@ -125,6 +125,40 @@ export function qr(A: Tensor, options?: QrOptions): { Q: Tensor; R: Tensor } {
     }, [packed], true);
   const { Q, R } = split(packed);
   return { Q: Q ?? zeros([0], { dtype: a.dtype, device: a.device }), R };
+}
+
+/**
+ * torch.linalg.householder_product (LAPACK's orgqr): the first n columns of
+ * H_0 H_1 ⋯ H_{k−1} for A [..., m, n] (m ≥ n) and tau [..., k] (k ≤ n, the
+ * same batch axes), H_i = I − τ_i v_i v_iᵀ with v_i column i of A below the
+ * diagonal, 1 on it and 0 above (geqrf's Householder form). Composed of
+ * recorded ops (k rank-one updates of [..., m, n]), so both gradients come
+ * from autograd and are differentiable again.
+ */
+export function householderProduct(A: Tensor, tau: Tensor): Tensor {
+  const op = 'linalg.householderProduct';
+  const a = checkMatrix(A, op, 'A');
+  const t = checkTensor(tau, op, 'tau');
+  if (t.dtype !== a.dtype) fail('DTYPE_MISMATCH', `${op}: tau is ${t.dtype} and A ${a.dtype}; expected one float dtype (as torch's)`);
+  if (t.device !== a.device) fail('DEVICE_MISMATCH', `${op}: tau is on ${t.device} and A on ${a.device}`);
+  const m = a.shape[a.rank - 2], n = a.shape[a.rank - 1];
+  if (m < n) fail('SHAPE_MISMATCH', `${op}: A ${shapeText(a.shape)} must have at least as many rows as columns (input.shape[-2] must be greater than or equal to input.shape[-1], as torch's)`);
+  const batch = a.shape.slice(0, -2);
+  if (t.rank !== a.rank - 1 || !batch.every((d, i) => d === t.shape[i]))
+    fail('SHAPE_MISMATCH', `${op}: tau ${shapeText(t.shape)} must be [..., k] with A's batch axes ${shapeText(batch)} (A ${shapeText(a.shape)}), as torch's`);
+  const k = t.shape[t.rank - 1];
+  if (k > n) fail('SHAPE_MISMATCH', `${op}: tau has ${k} scalars but A ${shapeText(a.shape)} only ${n} columns (k ≤ n, as torch's)`);
+  const opts = { dtype: a.dtype, device: a.device };
+  const eyeMN = tensor(Array.from({ length: m * n }, (_, e) => (Math.floor(e / n) === e % n ? 1 : 0)), [m, n], opts);
+  let Q = broadcastTo(eyeMN, [...batch, m, n]);
+  for (let i = k - 1; i >= 0; i--) {
+    const below = tensor(Array.from({ length: m }, (_, r) => (r > i ? 1 : 0)), [m, 1], opts);
+    const unit = tensor(Array.from({ length: m }, (_, r) => (r === i ? 1 : 0)), [m, 1], opts);
+    const v = add(mul(columns(a, i, 1), below), unit);
+    const ti = reshape(columns(t, i, 1), [...batch, 1, 1]);
+    Q = sub(Q, mul(ti, matmul(v, matmul(v, Q, { transposeA: true }))));
+  }
+  return Q;
 }
 
 /** Options of {@link lstsq}. */

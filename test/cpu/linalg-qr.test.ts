@@ -19,7 +19,7 @@ const F64 = { dtype: 'float64' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
 
 /** Householder QR of one row-major m×n matrix (LAPACK's dgeqrf + dorgqr): Q m×qCols, R rRows×n. */
-function householderRef(a: number[], m: number, n: number, mode: 'reduced' | 'complete' | 'r'): { Q: number[]; R: number[]; qCols: number; rRows: number } {
+function householderRef(a: number[], m: number, n: number, mode: 'reduced' | 'complete' | 'r'): { Q: number[]; R: number[]; qCols: number; rRows: number; W: number[]; tau: number[] } {
   const W = a.slice();
   const k = Math.min(m, n);
   const tau = new Array(k).fill(0);
@@ -53,7 +53,7 @@ function householderRef(a: number[], m: number, n: number, mode: 'reduced' | 'co
       Q[j * qCols + c] -= w;
       for (let i = j + 1; i < m; i++) Q[i * qCols + c] -= W[i * n + j] * w;
     }
-  return { Q, R, qCols, rRows };
+  return { Q, R, qCols, rRows, W, tau };
 }
 
 /** Modified Gram–Schmidt (m ≥ n, full rank): Q m×n, R n×n with a positive diagonal. */
@@ -245,6 +245,34 @@ describe(`linalg.qr against float64 Householder and Gram–Schmidt references (s
       expectAntlerError(() => antler.linalg.qr(x, { mode: 'economic' as 'r' }), 'INVALID_ARGUMENT', /mode must be 'reduced', 'complete' or 'r'/);
       expectAntlerError(() => antler.linalg.qr(x, { mod: 'r' } as never), 'INVALID_ARGUMENT');
       expect(read(x)).toEqual([1, 2, 3, 4]);
+    }));
+});
+
+describe(`linalg.householderProduct against explicit reflector products (seed ${SEED})`, () => {
+  test('geqrf\'s form (the reference\'s reflectors and τ) gives Q; random A and τ give Π (I − τ_i v_i v_iᵀ)[:, :n]', () =>
+    tidy(() => {
+      for (const [batch, m, n, k] of [[[], 6, 4, 4], [[2], 5, 3, 2], [[], 4, 4, 3], [[], 3, 1, 1]] as [number[], number, number, number][]) {
+        const B = prod(batch);
+        const av = randomArray(rng, B * m * n), tv = randomArray(rng, B * k);
+        const got = read(antler.linalg.householderProduct(tensor(av, [...batch, m, n], F64), tensor(tv, [...batch, k], F64)));
+        matrices(av, B, m * n).forEach((a, b) => {
+          let P: number[] = Array.from({ length: m * m }, (_, e) => (Math.floor(e / m) === e % m ? 1 : 0));
+          for (let i = 0; i < k; i++) {
+            const v = Array.from({ length: m }, (_, r) => (r < i ? 0 : r === i ? 1 : a[r * n + i]));
+            const H = Array.from({ length: m * m }, (_, e) => (Math.floor(e / m) === e % m ? 1 : 0) - tv[b * k + i] * v[Math.floor(e / m)] * v[e % m]);
+            P = mm(P, H, m, m, m);
+          }
+          expectClose(got.slice(b * m * n, (b + 1) * m * n), P.filter((_, e) => e % m < n), 1e-12, 1e-12, `product ${b} (seed ${SEED})`);
+        });
+        if (m >= n && k === n && B === 1) {
+          const ref = householderRef(av, m, n, 'reduced');
+          const Q = read(antler.linalg.householderProduct(tensor(ref.W, [m, n], F64), tensor(ref.tau, [n], F64)));
+          expectClose(Q, ref.Q, 0, 1e-13, `Q from geqrf's form (seed ${SEED})`);
+        }
+      }
+      expectAntlerError(() => antler.linalg.householderProduct(antler.zeros([3, 4], F64), antler.zeros([3], F64)), 'SHAPE_MISMATCH', /at least as many rows as columns/);
+      expectAntlerError(() => antler.linalg.householderProduct(antler.zeros([4, 3], F64), antler.zeros([4], F64)), 'SHAPE_MISMATCH', /k ≤ n/);
+      expectAntlerError(() => antler.linalg.householderProduct(antler.zeros([2, 4, 3], F64), antler.zeros([1, 3], F64)), 'SHAPE_MISMATCH', /batch axes/);
     }));
 });
 
