@@ -13,6 +13,9 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#if !defined(__CUDACC__)
+#include <vector>
+#endif
 
 #include "hd.h"
 #include "lanes.h"
@@ -101,5 +104,83 @@ ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, 
   }
   L.sync();  // W and tau are reused by the group's next matrix
 }
+
+#if !defined(__CUDACC__)
+// The same routine for one CPU thread: every entry is the same sum in the same
+// order as the generic routine's (so the results are its to the bit); only the
+// loops are reordered, so that the innermost runs along contiguous rows (the
+// generic order walks a column, one entry per row, which thrashes the cache on
+// large matrices).
+template <typename T>
+inline void householderQr(const SerialLanes&, const QrDims& d, const T* A, T* W, T* tau, double* red, T* Q, T* R) {
+  const int64_t m = d.m, n = d.n, k = d.k, qc = d.qCols;
+  static thread_local std::vector<T> rowBuf;
+  const int64_t wide = n > qc ? n : qc;
+  if (static_cast<int64_t>(rowBuf.size()) < wide) rowBuf.resize(static_cast<size_t>(wide));
+  T* __restrict w = rowBuf.data();
+  for (int64_t e = 0; e < m * n; ++e) W[e] = A[e];
+  for (int64_t j = 0; j < k; ++j) {
+    double s = 0;
+    for (int64_t i = j + 1; i < m; ++i) {
+      const double x = static_cast<double>(W[i * n + j]);
+      s += x * x;
+    }
+    red[0] = s;
+    const double alpha = static_cast<double>(W[j * n + j]);
+    if (s == 0) {
+      tau[j] = T(0);
+      continue;
+    }
+    const double beta = -copysign(sqrt(alpha * alpha + s), alpha);
+    const T t = static_cast<T>((beta - alpha) / beta);
+    tau[j] = t;
+    const T scale = static_cast<T>(1 / (alpha - beta));
+    W[j * n + j] = static_cast<T>(beta);
+    for (int64_t i = j + 1; i < m; ++i) W[i * n + j] *= scale;
+    // w = (row j + Σ_i v_i row i)·τ over the columns right of j, then each row minus v_i w.
+    const int64_t c0 = j + 1;
+    for (int64_t c = c0; c < n; ++c) w[c] = W[j * n + c];
+    for (int64_t i = j + 1; i < m; ++i) {
+      const T vi = W[i * n + j];
+      const T* __restrict row = W + i * n;
+      for (int64_t c = c0; c < n; ++c) w[c] += vi * row[c];
+    }
+    for (int64_t c = c0; c < n; ++c) {
+      w[c] *= t;
+      W[j * n + c] -= w[c];
+    }
+    for (int64_t i = j + 1; i < m; ++i) {
+      const T vi = W[i * n + j];
+      T* __restrict row = W + i * n;
+      for (int64_t c = c0; c < n; ++c) row[c] -= vi * w[c];
+    }
+  }
+  for (int64_t e = 0; e < d.rRows * n; ++e) {
+    const int64_t i = e / n, c = e % n;
+    R[e] = i <= c ? W[i * n + c] : T(0);
+  }
+  if (qc == 0) return;
+  for (int64_t e = 0; e < m * qc; ++e) Q[e] = (e / qc == e % qc) ? T(1) : T(0);
+  for (int64_t j = k - 1; j >= 0; --j) {
+    const T t = tau[j];
+    if (t == T(0)) continue;
+    for (int64_t c = j; c < qc; ++c) w[c] = Q[j * qc + c];
+    for (int64_t i = j + 1; i < m; ++i) {
+      const T vi = W[i * n + j];
+      const T* __restrict row = Q + i * qc;
+      for (int64_t c = j; c < qc; ++c) w[c] += vi * row[c];
+    }
+    for (int64_t c = j; c < qc; ++c) {
+      w[c] *= t;
+      Q[j * qc + c] -= w[c];
+    }
+    for (int64_t i = j + 1; i < m; ++i) {
+      const T vi = W[i * n + j];
+      T* __restrict row = Q + i * qc;
+      for (int64_t c = j; c < qc; ++c) row[c] -= vi * w[c];
+    }
+  }
+}
+#endif
 
 }  // namespace antler::kernels
