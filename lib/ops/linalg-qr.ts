@@ -234,7 +234,7 @@ export function lstsq(A: Tensor, B: Tensor, options?: LstsqOptions): LstsqResult
   const empty = () => zeros([0], { dtype: a.dtype, device: a.device });
   let rank: Tensor, residuals: Tensor;
   if (driver === 'gelsy') {
-    rank = noGrad(() => tidy(() => {
+    rank = Math.min(m, n) === 0 ? zeros(batch, { dtype: 'int32', device: a.device }) : noGrad(() => tidy(() => {
       const d = abs(diagonal(R, { offset: 0, axis1: -2, axis2: -1 }));
       const tol = mul(max(d, -1, true), rcond);
       return sum(greater(d, tol).cast('float64'), -1).cast('int32');
@@ -250,7 +250,7 @@ export function lstsq(A: Tensor, B: Tensor, options?: LstsqOptions): LstsqResult
   } else {
     rank = zeros([0], { dtype: 'int32', device: a.device });
     // No gradient, as torch's (its residuals do not require grad); [..., 1] in the vector case too, as torch's.
-    residuals = m > n && n > 0 ? noGrad(() => sum(square(sub(matmul(Ab, X), Bb)), -2)) : empty();
+    residuals = m > n ? noGrad(() => sum(square(sub(matmul(Ab, X), Bb)), -2)) : empty();
   }
   const solution = vector ? reshape(X, X.shape.slice(0, -1)) : X;
   return { solution, residuals, rank, singularValues: empty() };

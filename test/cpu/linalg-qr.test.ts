@@ -309,6 +309,18 @@ describe(`linalg.lstsq against the normal equations in float64 (seed ${SEED})`, 
       });
     }));
 
+  test("empty inputs: torch's shapes (solution zeros, rank 0 for an empty matrix, residuals ‖B‖² when m > n = 0)", () =>
+    tidy(() => {
+      const shapes = (A: number[], Bs: number[], driver: 'gelsy' | 'gels') => {
+        const r = antler.linalg.lstsq(antler.zeros(A, F64), antler.ones(Bs, F64), { driver });
+        return [r.solution.shape, r.residuals.shape, r.rank.shape, read(r.solution), read(r.residuals), read(r.rank)];
+      };
+      expect(shapes([0, 3], [0, 2], 'gelsy')).toEqual([[3, 2], [0], [], [0, 0, 0, 0, 0, 0], [], [0]]);
+      expect(shapes([3, 0], [3, 2], 'gels')).toEqual([[0, 2], [2], [0], [], [3, 3], []]);
+      expect(shapes([0, 4, 3], [0, 4, 2], 'gelsy')).toEqual([[0, 3, 2], [0], [0], [], [], []]);
+      expect(shapes([0, 0], [0, 1], 'gels')).toEqual([[0, 1], [0], [0], [], [], []]);
+    }));
+
   test('vector right-hand sides, broadcast batches, rcond and rank-deficient inputs', () =>
     tidy(() => {
       const av = randomArray(rng, 2 * 5 * 3), bv = randomArray(rng, 5);
