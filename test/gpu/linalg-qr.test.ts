@@ -5,15 +5,10 @@
 // (test/opinfo-linalg-qr.ts) runs its entries on CUDA too. Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { expectClose, makeSeededRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU linalg.qr tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('linalg.qr tests');
 
 const emulated = process.env.ANTLER_GPU_EMULATED === '1';
 const read = (t: antler.Tensor) => Array.from(t.dataSync());
