@@ -145,6 +145,10 @@ export interface NativeAddon {
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  /** Symmetric eigendecomposition of A [B, n, n] (kernels/linalg_spectral.h): [w [B, n] ascending, V [B, n, n] (or [0] when not vectors), info [B] int32]. */
+  linalgEigh(A: NativeHandle, upper: boolean, vectors: boolean): NativeHandle[];
+  /** SVD of A [B, m, n]: [U [B, m, k|m], S [B, k] descending, Vh [B, k|n, n] (U, Vh [0] when not vectors), info [B] int32]. */
+  linalgSvd(A: NativeHandle, full: boolean, vectors: boolean): NativeHandle[];
   // (end of linalg-spectral)
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;

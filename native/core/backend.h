@@ -345,6 +345,15 @@ class Backend {
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // Symmetric eigendecomposition (kernels/linalg_spectral.h's lanesEigh) of A [B, n, n] (its lower triangle, or
+  // upper): w [B, n] ascending, V [B, n, n] (eigenvectors as columns; unused unless vectors), info [B] (0, or 1:
+  // not converged or non-finite, outputs NaN). float32 and float64.
+  virtual void linalgEigh(const Device& d, DType t, const void* A, int64_t B, int64_t n, bool upper, bool vectors,
+                          void* w, void* V, int32_t* info) = 0;
+  // SVD (lanesSvd) of A [B, m, n]: S [B, k] descending (k = min(m, n)); when vectors, U [B, m, k or m] and
+  // Vh [B, k or n, n] (reduced or full), info [B] as linalgEigh's.
+  virtual void linalgSvd(const Device& d, DType t, const void* A, int64_t B, int64_t m, int64_t n, bool full,
+                         bool vectors, void* U, void* S, void* Vh, int32_t* info) = 0;
   // (end of linalg-spectral)
 
   // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none

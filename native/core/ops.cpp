@@ -824,6 +824,37 @@ std::pair<TensorPtr, TensorPtr> linalgQr(const Tensor& a, int64_t mode) {
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+static void checkBatchedMatrix(const char* op, const Tensor& A, bool square) {
+  if (!isFloating(A.dtype))
+    fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(A.dtype), " is not supported; expected float32 or float64");
+  if (A.shape.size() != 3 || (square && A.shape[1] != A.shape[2]))
+    fail(Code::ShapeMismatch, op, ": expected ", square ? "[B, n, n]" : "[B, m, n]", "; got ", shapeStr(A.shape));
+}
+
+std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors) {
+  checkBatchedMatrix("linalgEigh", A, true);
+  const int64_t B = A.shape[0], n = A.shape[1];
+  TensorPtr w = emptyTensor({B, n}, A.dtype, A.device());
+  TensorPtr V = emptyTensor(vectors ? Shape{B, n, n} : Shape{0}, A.dtype, A.device());
+  TensorPtr info = emptyTensor({B}, DType::Int32, A.device());
+  if (B > 0)
+    backendFor(A.device()).linalgEigh(A.device(), A.dtype, A.data(), B, n, upper, vectors, w->data(), V->data(),
+                                      static_cast<int32_t*>(info->data()));
+  return {w, V, info};
+}
+
+std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors) {
+  checkBatchedMatrix("linalgSvd", A, false);
+  const int64_t B = A.shape[0], m = A.shape[1], n = A.shape[2], k = m < n ? m : n;
+  TensorPtr U = emptyTensor(vectors ? Shape{B, m, full ? m : k} : Shape{0}, A.dtype, A.device());
+  TensorPtr S = emptyTensor({B, k}, A.dtype, A.device());
+  TensorPtr Vh = emptyTensor(vectors ? Shape{B, full ? n : k, n} : Shape{0}, A.dtype, A.device());
+  TensorPtr info = emptyTensor({B}, DType::Int32, A.device());
+  if (B > 0)
+    backendFor(A.device()).linalgSvd(A.device(), A.dtype, A.data(), B, m, n, full, vectors, U->data(), S->data(),
+                                     Vh->data(), static_cast<int32_t*>(info->data()));
+  return {U, S, Vh, info};
+}
 // (end of linalg-spectral)
 
 // CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.

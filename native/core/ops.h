@@ -104,6 +104,11 @@ std::pair<TensorPtr, TensorPtr> linalgQr(const Tensor& a, int64_t mode);
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+// torch.linalg.eigh's factorisation of A [B, n, n] (float32/float64): {w [B, n], V [B, n, n] (or [0] when not
+// vectors), info [B] int32}.
+std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors);
+// torch.linalg.svd's factorisation of A [B, m, n]: {U, S [B, k], Vh, info [B] int32}; U and Vh are [0] when not vectors.
+std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors);
 // (end of linalg-spectral)
 // CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
 // int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).

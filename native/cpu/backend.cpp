@@ -143,6 +143,14 @@ class CpuBackend final : public Backend {
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  void linalgEigh(const Device&, DType t, const void* A, int64_t B, int64_t n, bool upper, bool vectors, void* w,
+                  void* V, int32_t* info) override {
+    cpu::linalgEigh(t, A, B, n, upper, vectors, w, V, info);
+  }
+  void linalgSvd(const Device&, DType t, const void* A, int64_t B, int64_t m, int64_t n, bool full, bool vectors,
+                 void* U, void* S, void* Vh, int32_t* info) override {
+    cpu::linalgSvd(t, A, B, m, n, full, vectors, U, S, Vh, info);
+  }
   // (end of linalg-spectral)
   void ctcLoss(const Device&, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,

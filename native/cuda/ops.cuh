@@ -70,6 +70,10 @@ void linalgQr(Context& ctx, DType t, void* Q, void* R, const void* A, int64_t B,
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+void linalgEigh(Context& ctx, DType t, const void* A, int64_t B, int64_t n, bool upper, bool vectors, void* w,
+                void* V, int32_t* info);
+void linalgSvd(Context& ctx, DType t, const void* A, int64_t B, int64_t m, int64_t n, bool full, bool vectors,
+               void* U, void* S, void* Vh, int32_t* info);
 // (end of linalg-spectral)
 void ctcLoss(Context& ctx, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
              const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);

@@ -1,10 +1,329 @@
 // Batched dense linear algebra: symmetric eigendecomposition (eigh) and SVD.
 // Math shared by the CPU (native/cpu/linalg_spectral.cpp) and CUDA
 // (native/cuda/linalg_spectral.cu) backends, written against a lane group (lanes.h).
+//
+// Both are Jacobi methods with the parallel (round-robin, "tournament") ordering:
+// a sweep is N − 1 rounds (N = n rounded up to even), each round pairs every index
+// with exactly one other (one pair holds the dummy index n when n is odd), so the
+// N/2 rotations of a round touch disjoint rows/columns and are applied at once:
+// lanes first over the pairs (the rotation angles), then over (pair, row/column).
+// Arithmetic is in double whatever the storage type (float32 inputs get float64
+// accuracy before the final rounding).
+//  - eigh: cyclic two-sided Jacobi on the symmetric matrix (read from its lower
+//    or upper triangle), accumulating V; a pair is rotated unless its entry is
+//    negligible (|a_pq| ≤ eps64·√|a_pp a_qq|, Demmel–Veselić), and a sweep with
+//    no rotation ends it; eigenvalues ascending, eigenvectors as columns.
+//  - SVD: one-sided Jacobi (Hestenes) on the columns of G = A (m ≥ n) or Aᵀ
+//    (m < n): column pairs are rotated until every pair is orthogonal to
+//    M·eps64 relative to their norms; the norms are the singular values
+//    (descending), the normalised columns the left vectors; columns for zero
+//    singular values and the extra columns of full matrices complete an
+//    orthonormal basis (Gram–Schmidt against the unit vectors, lane 0).
+// Both stop after kSpectralMaxSweeps sweeps; a matrix that did not converge or
+// holds a non-finite value gets info = 1 and NaN outputs (so NaN input ends).
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "hd.h"
 #include "lanes.h"
 
-namespace antler::kernels {}  // namespace antler::kernels
+namespace antler::kernels {
+
+constexpr int kSpectralMaxSweeps = 60;
+constexpr double kSpectralEps = 2.220446049250313e-16;
+
+// The index at position pos of round r of the round-robin schedule over N (even) indices: position 0 stays,
+// the others rotate.
+ANTLER_HD int64_t roundRobinIndex(int64_t pos, int64_t r, int64_t N) {
+  return pos == 0 ? 0 : 1 + (pos - 1 + r) % (N - 1);
+}
+
+// Pair k of round r: p < q (q may be the dummy index N − 1 ≥ n when n is odd).
+ANTLER_HD void roundRobinPair(int64_t k, int64_t r, int64_t N, int64_t& p, int64_t& q) {
+  const int64_t a = roundRobinIndex(k, r, N), b = roundRobinIndex(N - 1 - k, r, N);
+  p = a < b ? a : b;
+  q = a < b ? b : a;
+}
+
+// t = tan θ of the rotation solving t² + 2ζt − 1 = 0, the smaller root (|θ| ≤ π/4).
+ANTLER_HD double jacobiTangent(double zeta) {
+  const double az = fabs(zeta);
+  if (az > 1e150) return 0.5 / zeta;
+  const double t = 1.0 / (az + sqrt(1.0 + az * az));
+  return zeta < 0 ? -t : t;
+}
+
+// Doubles of scratch lanesEigh needs for an n×n matrix.
+ANTLER_HD int64_t eighScratchSize(int64_t n) {
+  const int64_t N = n + (n & 1);
+  return 2 * n * n + N + 4;
+}
+
+// Writes the ascending order of d[0 … n) (stride `stride`) into perm as doubles (lane 0 only; selection, O(n²)).
+ANTLER_HD void sortOrder(int64_t n, const double* d, int64_t stride, double* perm, bool descending) {
+  for (int64_t i = 0; i < n; ++i) perm[i] = static_cast<double>(i);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t best = i;
+    for (int64_t j = i + 1; j < n; ++j) {
+      const double a = d[static_cast<int64_t>(perm[j]) * stride], b = d[static_cast<int64_t>(perm[best]) * stride];
+      if (descending ? a > b : a < b) best = j;
+    }
+    const double t = perm[i];
+    perm[i] = perm[best];
+    perm[best] = t;
+  }
+}
+
+// Symmetric eigendecomposition of the n×n row-major A (its lower triangle, or its upper when `upper`): w [n]
+// ascending, V [n, n] with the eigenvectors as columns (when `vectors`), info (0, or 1 when not converged or
+// non-finite: then w and V are NaN). s: eighScratchSize(n) doubles.
+template <typename T, typename Lanes>
+ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool vectors, T* w, T* V, int32_t* info,
+                         double* s) {
+  const int64_t N = n + (n & 1), half = N / 2;
+  double* a = s;
+  double* v = a + n * n;
+  double* cs = v + n * n;   // N: (c, s) per pair, later the permutation
+  double* red = cs + N;     // [0]: state (0 go on, 1 converged, 2 failed)
+  const int64_t lane = L.lane(), count = L.count();
+  for (int64_t e = lane; e < n * n; e += count) {
+    const int64_t i = e / n, j = e % n;
+    const bool mine = upper ? i <= j : i >= j;
+    a[e] = static_cast<double>(mine ? A[e] : A[j * n + i]);
+    v[e] = i == j ? 1.0 : 0.0;
+  }
+  L.sync();
+  if (lane == 0) {
+    double all = 0;
+    for (int64_t e = 0; e < n * n; ++e) all += a[e] * a[e];
+    red[0] = 0;
+    red[1] = all <= 1.7e308 ? 1.0 : 0.0;   // finite (NaN compares false)
+  }
+  L.sync();
+  bool ok = red[1] != 0;
+  for (int sweep = 0; ok && n > 1; ++sweep) {
+    for (int64_t r = 0; r < N - 1; ++r) {
+      for (int64_t k = lane; k < half; k += count) {
+        int64_t p, q;
+        roundRobinPair(k, r, N, p, q);
+        double c = 1, sn = 0;
+        const double apq = q < n ? a[p * n + q] : 0.0;
+        if (fabs(apq) > 1e-300 && fabs(apq) > kSpectralEps * sqrt(fabs(a[p * n + p])) * sqrt(fabs(a[q * n + q]))) {
+          red[0] = 1;
+          const double t = jacobiTangent((a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]));
+          c = 1 / sqrt(1 + t * t);
+          sn = t * c;
+        }
+        cs[2 * k] = c;
+        cs[2 * k + 1] = sn;
+      }
+      L.sync();
+      for (int64_t e = lane; e < half * n; e += count) {   // rows p, q: Jᵀ A
+        const int64_t k = e / n, j = e % n;
+        int64_t p, q;
+        roundRobinPair(k, r, N, p, q);
+        if (q >= n) continue;
+        const double c = cs[2 * k], sn = cs[2 * k + 1], x = a[p * n + j], y = a[q * n + j];
+        a[p * n + j] = c * x - sn * y;
+        a[q * n + j] = sn * x + c * y;
+      }
+      L.sync();
+      for (int64_t e = lane; e < half * n; e += count) {   // columns p, q: (Jᵀ A) J and V J
+        const int64_t k = e / n, i = e % n;
+        int64_t p, q;
+        roundRobinPair(k, r, N, p, q);
+        if (q >= n) continue;
+        const double c = cs[2 * k], sn = cs[2 * k + 1];
+        double x = a[i * n + p], y = a[i * n + q];
+        a[i * n + p] = c * x - sn * y;
+        a[i * n + q] = sn * x + c * y;
+        x = v[i * n + p];
+        y = v[i * n + q];
+        v[i * n + p] = c * x - sn * y;
+        v[i * n + q] = sn * x + c * y;
+      }
+      L.sync();
+    }
+    const double rotated = red[0];
+    L.sync();
+    if (lane == 0) red[0] = 0;
+    L.sync();
+    if (rotated == 0) break;
+    if (sweep + 1 >= kSpectralMaxSweeps) ok = false;
+  }
+  if (lane == 0) sortOrder(n, a, n + 1, cs, false);
+  L.sync();
+  const double nan = NAN;
+  for (int64_t i = lane; i < n; i += count) {
+    const int64_t pi = static_cast<int64_t>(cs[i]);
+    w[i] = static_cast<T>(ok ? a[pi * n + pi] : nan);
+  }
+  if (vectors)
+    for (int64_t e = lane; e < n * n; e += count) {
+      const int64_t i = e / n, j = e % n;
+      V[e] = static_cast<T>(ok ? v[i * n + static_cast<int64_t>(cs[j])] : nan);
+    }
+  if (lane == 0) *info = ok ? 0 : 1;
+  L.sync();
+}
+
+// Doubles of scratch lanesSvd needs for an m×n matrix.
+ANTLER_HD int64_t svdScratchSize(int64_t m, int64_t n, bool vectors) {
+  const int64_t M = m > n ? m : n, N = m > n ? n : m, Np = N + (N & 1);
+  return M * N + N + Np + 4 + (vectors ? N * N + M * M + 2 * M : 0);
+}
+
+// Completes columns [0, cols) of the column-major M×cols matrix Uw: the columns with have[j] == 0 become unit
+// vectors orthogonal to every other column (Gram–Schmidt, twice, against the unit vectors e₀, e₁, …). Lane 0.
+ANTLER_HD void completeBasis(int64_t M, int64_t cols, double* Uw, const double* have, double* tmp) {
+  int64_t next = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    if (have[j] != 0) continue;
+    for (; next < M; ++next) {
+      for (int64_t i = 0; i < M; ++i) tmp[i] = i == next ? 1.0 : 0.0;
+      for (int pass = 0; pass < 2; ++pass)
+        for (int64_t c = 0; c < cols; ++c) {
+          if (c == j || (have[c] == 0 && c > j)) continue;
+          double d = 0;
+          for (int64_t i = 0; i < M; ++i) d += Uw[c * M + i] * tmp[i];
+          for (int64_t i = 0; i < M; ++i) tmp[i] -= d * Uw[c * M + i];
+        }
+      double nrm = 0;
+      for (int64_t i = 0; i < M; ++i) nrm += tmp[i] * tmp[i];
+      nrm = sqrt(nrm);
+      if (nrm > 0.5) {
+        for (int64_t i = 0; i < M; ++i) Uw[j * M + i] = tmp[i] / nrm;
+        ++next;
+        break;
+      }
+    }
+  }
+}
+
+// SVD of the m×n row-major A: S [k] descending (k = min(m, n)); when `vectors`, U [m, uc] and Vh [vr, n] row-major
+// with uc = vr = k (reduced) or uc = m, vr = n (full). info 0, or 1 when not converged or non-finite (then every
+// output is NaN). s: svdScratchSize(m, n, vectors) doubles.
+template <typename T, typename Lanes>
+ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool full, bool vectors, T* U, T* S, T* Vh,
+                        int32_t* info, double* s) {
+  const bool trans = m < n;
+  const int64_t M = trans ? n : m, N = trans ? m : n, Np = N + (N & 1), half = Np / 2;
+  double* G = s;              // M×N column-major
+  double* sv = G + M * N;     // N
+  double* cs = sv + N;        // Np: (c, s) per pair, later the permutation
+  double* red = cs + Np;      // [0]: rotated in this sweep; [1]: state
+  double* Vw = red + 4;       // N×N column-major (vectors)
+  double* Uw = Vw + N * N;    // M×M column-major (vectors): G's left vectors, completed
+  const int64_t lane = L.lane(), count = L.count();
+  for (int64_t e = lane; e < M * N; e += count) {
+    const int64_t j = e / M, i = e % M;   // G[i][j] = A[i][j], or Aᵀ[i][j] = A[j][i]
+    G[e] = static_cast<double>(trans ? A[j * n + i] : A[i * n + j]);
+  }
+  if (vectors)
+    for (int64_t e = lane; e < N * N; e += count) Vw[e] = e / N == e % N ? 1.0 : 0.0;
+  if (lane == 0) red[0] = 0;
+  L.sync();
+  bool ok = true;
+  for (int sweep = 0; N > 1; ++sweep) {
+    for (int64_t r = 0; r < Np - 1; ++r) {
+      for (int64_t k = lane; k < half; k += count) {
+        int64_t p, q;
+        roundRobinPair(k, r, Np, p, q);
+        double c = 1, sn = 0;
+        if (q < N) {
+          const double* gp = G + p * M;
+          const double* gq = G + q * M;
+          double al = 0, be = 0, ga = 0;
+          for (int64_t i = 0; i < M; ++i) {
+            al += gp[i] * gp[i];
+            be += gq[i] * gq[i];
+            ga += gp[i] * gq[i];
+          }
+          if (fabs(ga) > static_cast<double>(M) * kSpectralEps * sqrt(al) * sqrt(be)) {
+            const double t = jacobiTangent((be - al) / (2 * ga));
+            c = 1 / sqrt(1 + t * t);
+            sn = t * c;
+            red[0] = 1;
+          }
+        }
+        cs[2 * k] = c;
+        cs[2 * k + 1] = sn;
+      }
+      L.sync();
+      const int64_t rows = vectors ? M + N : M;
+      for (int64_t e = lane; e < half * rows; e += count) {
+        const int64_t k = e / rows, i = e % rows;
+        int64_t p, q;
+        roundRobinPair(k, r, Np, p, q);
+        if (q >= N || cs[2 * k + 1] == 0) continue;
+        const double c = cs[2 * k], sn = cs[2 * k + 1];
+        double* X = i < M ? G : Vw;
+        const int64_t ld = i < M ? M : N, ii = i < M ? i : i - M;
+        const double x = X[p * ld + ii], y = X[q * ld + ii];
+        X[p * ld + ii] = c * x - sn * y;
+        X[q * ld + ii] = sn * x + c * y;
+      }
+      L.sync();
+    }
+    const double rotated = red[0];
+    L.sync();
+    if (lane == 0) red[0] = 0;
+    L.sync();
+    if (rotated == 0) break;
+    if (sweep + 1 >= kSpectralMaxSweeps) {
+      ok = false;
+      break;
+    }
+  }
+  for (int64_t j = lane; j < N; j += count) {
+    double nrm = 0;
+    for (int64_t i = 0; i < M; ++i) nrm += G[j * M + i] * G[j * M + i];
+    sv[j] = sqrt(nrm);
+  }
+  L.sync();
+  if (lane == 0) {
+    bool finite = true;
+    for (int64_t j = 0; j < N; ++j) finite = finite && sv[j] <= 1.7e308;
+    red[1] = ok && finite ? 1.0 : 0.0;
+    sortOrder(N, sv, 1, cs, true);
+  }
+  L.sync();
+  ok = red[1] != 0;
+  const double nan = NAN;
+  for (int64_t j = lane; j < N; j += count) S[j] = static_cast<T>(ok ? sv[static_cast<int64_t>(cs[j])] : nan);
+  if (vectors) {
+    const int64_t uc = full ? M : N;   // columns of G's left factor
+    // Uw column j = G column perm[j] / its norm (zero singular values: marked for completion in red… via sv).
+    for (int64_t e = lane; e < M * N; e += count) {
+      const int64_t j = e / M, i = e % M, pj = static_cast<int64_t>(cs[j]);
+      const double d = sv[pj];
+      Uw[e] = d > 0 && ok ? G[pj * M + i] / d : 0.0;
+    }
+    L.sync();
+    if (lane == 0 && ok) {
+      double* have = Uw + M * M;   // M flags, then M of completeBasis's vector
+      double* tmp = have + M;
+      for (int64_t j = 0; j < uc; ++j) have[j] = j < N && sv[static_cast<int64_t>(cs[j])] > 0 ? 1.0 : 0.0;
+      completeBasis(M, uc, Uw, have, tmp);
+    }
+    L.sync();
+    // G's right factor in the permuted order: column j of Vw' = Vw column perm[j] (N×N).
+    // A = G: U = Uw (m×uc), Vh = Vw'ᵀ (N×N = n×n). A = Gᵀ: U = Vw' (N×N = m×m), Vh = Uwᵀ (uc×M = vr×n).
+    const int64_t ucA = trans ? N : uc, vrA = trans ? uc : N;
+    for (int64_t e = lane; e < m * ucA; e += count) {
+      const int64_t i = e / ucA, j = e % ucA;
+      const double x = trans ? Vw[static_cast<int64_t>(cs[j]) * N + i] : Uw[j * M + i];
+      U[e] = static_cast<T>(ok ? x : nan);
+    }
+    for (int64_t e = lane; e < vrA * n; e += count) {
+      const int64_t j = e / n, i = e % n;
+      const double x = trans ? Uw[j * M + i] : Vw[static_cast<int64_t>(cs[j]) * N + i];
+      Vh[e] = static_cast<T>(ok ? x : nan);
+    }
+  }
+  if (lane == 0) *info = ok ? 0 : 1;
+  L.sync();
+}
+
+}  // namespace antler::kernels

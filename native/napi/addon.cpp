@@ -214,6 +214,8 @@ class Addon : public Napi::Addon<Addon> {
         // (end of linalg-qr)
 
         // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+        InstanceMethod("linalgEigh", &Addon::guard<&Addon::linalgEigh>),
+        InstanceMethod("linalgSvd", &Addon::guard<&Addon::linalgSvd>),
         // (end of linalg-spectral)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
@@ -1019,6 +1021,25 @@ class Addon : public Napi::Addon<Addon> {
   // (end of linalg-qr)
 
   // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
+  // linalgEigh(A [B, n, n], upper, vectors) -> [w, V, info]
+  Napi::Value linalgEigh(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "linalgEigh");
+    auto outs = ops::linalgEigh(tensorArg(info[0], "linalgEigh", "A"), boolArg(info[1], "linalgEigh", "upper"),
+                                boolArg(info[2], "linalgEigh", "vectors"));
+    Napi::Array out = Napi::Array::New(info.Env(), outs.size());
+    for (size_t i = 0; i < outs.size(); ++i) out.Set(static_cast<uint32_t>(i), wrap(info.Env(), outs[i]));
+    return out;
+  }
+
+  // linalgSvd(A [B, m, n], full, vectors) -> [U, S, Vh, info]
+  Napi::Value linalgSvd(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "linalgSvd");
+    auto outs = ops::linalgSvd(tensorArg(info[0], "linalgSvd", "A"), boolArg(info[1], "linalgSvd", "full"),
+                               boolArg(info[2], "linalgSvd", "vectors"));
+    Napi::Array out = Napi::Array::New(info.Env(), outs.size());
+    for (size_t i = 0; i < outs.size(); ++i) out.Set(static_cast<uint32_t>(i), wrap(info.Env(), outs[i]));
+    return out;
+  }
   // (end of linalg-spectral)
 
   // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first
