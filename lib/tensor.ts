@@ -1139,6 +1139,13 @@ export class Tensor {
   // (end of linalg-qr methods)
 
   // Methods of lib/ops/linalg-spectral.ts (linalgModule), each the function with the tensor first.
+  /**
+   * torch.pinverse: the pseudo-inverse with singular values at or below rcond·σ₁ treated as 0 (linalg.pinv with
+   * atol 0, rtol rcond). (x.svd(), torch's older svd returning V, is left out: use linalg.svd.)
+   */
+  pinverse(rcond = 1e-15): Tensor {
+    return linalgModule!.pinv(this, { atol: 0, rtol: rcond });
+  }
   // (end of linalg-spectral methods)
 
   // Methods of lib/ops/linalg-norms.ts (linalgModule), each the function with the tensor first.

@@ -669,6 +669,7 @@ describe(`op methods (seed ${SEED})`, () => {
       ['cholesky', () => spd().cholesky(true), () => a.linalg.cholesky(spd(), { upper: true })],
       ['matrixPower', () => square().matrixPower(-2), () => a.linalg.matrixPower(square(), -2)],
       ['qr', () => Object.values(x.qr(false)), () => Object.values(a.linalg.qr(x, { mode: 'complete' }))],
+      ['pinverse', () => x.pinverse(1e-10), () => a.linalg.pinv(x, { atol: 0, rtol: 1e-10 })],
     ];
   }
   const make = (dtype: DType) => {

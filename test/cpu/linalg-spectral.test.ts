@@ -1,0 +1,345 @@
+/**
+ * lib/ops/linalg-spectral.ts (eigh, eigvalsh, svd, svdvals, pinv, matrixRank, cond) and
+ * lib/ops/linalg-svd-norms.ts against references written here in float64: eigenvalues by bisection on the
+ * inertia of A − λI (the signs of Gaussian elimination's pivots, Sylvester's law; closed forms for 2×2),
+ * singular values as the square roots of the eigenvalues of the smaller Gram matrix, the pseudo-inverse by
+ * the normal equations and Penrose's four conditions; reconstruction and orthogonality of the factors;
+ * repeated eigenvalues, rank-deficient matrices, m < n, empty dims, batches, transposed inputs, float32,
+ * NaN (LINALG_ERROR naming the batch index), bad inputs. Gradients are checked by the op registry
+ * (test/opinfo-linalg-spectral.ts); here PyTorch's conventions at repeated eigenvalues.
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { spectralMatrixNorm } from '../../lib/ops/linalg-svd-norms';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const L = antler.linalg;
+const F64 = { dtype: 'float64' as const };
+const F32 = { dtype: 'float32' as const };
+const EPS64 = 2.220446049250313e-16;
+const read = (t: Tensor) => Array.from(t.dataSync());
+
+type Mat = number[][];
+const toMat = (v: ArrayLike<number>, m: number, n: number, off = 0): Mat => Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => v[off + i * n + j]));
+const mT = (a: Mat): Mat => (a.length ? a[0].map((_, j) => a.map((r) => r[j])) : []);
+const mm = (a: Mat, b: Mat): Mat => a.map((r) => (b.length ? b[0] : []).map((_, j) => r.reduce((s, x, k) => s + x * b[k][j], 0)));
+const maxAbsDiff = (a: Mat, b: Mat): number => Math.max(0, ...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
+const eyeMat = (n: number): Mat => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+const frob = (a: Mat): number => Math.sqrt(a.flat().reduce((s, x) => s + x * x, 0));
+const randMat = (m: number, n: number): Mat => toMat(randomArray(rng, m * n), m, n);
+const symmetrize = (a: Mat): Mat => a.map((r, i) => r.map((x, j) => (x + a[j][i]) / 2));
+
+/** The number of eigenvalues of the symmetric a below lam: negative pivots of elimination without pivoting on a − lam·I. */
+function countBelow(a: Mat, lam: number): number {
+  const n = a.length;
+  const w = a.map((r, i) => r.map((x, j) => (i === j ? x - lam : x)));
+  let neg = 0;
+  for (let k = 0; k < n; k++) {
+    let p = w[k][k];
+    if (p === 0) p = -1e-300; // a pivot exactly 0 (λ an eigenvalue of a leading block): perturb, as the Sturm count does
+    if (p < 0) neg++;
+    for (let i = k + 1; i < n; i++) {
+      const f = w[i][k] / p;
+      for (let j = k + 1; j < n; j++) w[i][j] -= f * w[k][j];
+    }
+  }
+  return neg;
+}
+
+/** The eigenvalues of the symmetric a, ascending, by bisection on countBelow (independent of Jacobi). */
+function eigvalsRef(a: Mat): number[] {
+  const n = a.length;
+  const r = Math.max(1e-300, ...a.map((row) => row.reduce((s, x) => s + Math.abs(x), 0))); // Gershgorin
+  return Array.from({ length: n }, (_, k) => {
+    let lo = -r - 1, hi = r + 1;
+    for (let it = 0; it < 200 && hi - lo > 1e-15 * r; it++) {
+      const mid = (lo + hi) / 2;
+      if (countBelow(a, mid) > k) hi = mid;
+      else lo = mid;
+    }
+    return (lo + hi) / 2;
+  });
+}
+
+/** Singular values, descending: √ of the eigenvalues of the smaller Gram matrix. */
+function svdvalsRef(a: Mat, m: number, n: number): number[] {
+  const g = m >= n ? mm(mT(a), a) : mm(a, mT(a));
+  return eigvalsRef(g).map((x) => Math.sqrt(Math.max(0, x))).reverse();
+}
+
+/** A random orthogonal n×n matrix (Gram–Schmidt of a random one). */
+function randomOrthogonal(n: number): Mat {
+  const q: number[][] = [];
+  while (q.length < n) {
+    const v = randomArray(rng, n);
+    for (let pass = 0; pass < 2; pass++)
+      for (const u of q) {
+        const d = u.reduce((s, x, i) => s + x * v[i], 0);
+        for (let i = 0; i < n; i++) v[i] -= d * u[i];
+      }
+    const nr = Math.hypot(...v);
+    if (nr > 0.1) q.push(v.map((x) => x / nr));
+  }
+  return mT(q);
+}
+
+/** The matrices of a [..., m, n] tensor. */
+function mats(t: Tensor): Mat[] {
+  const m = t.shape[t.rank - 2], n = t.shape[t.rank - 1];
+  const v = t.dataSync(), B = prod(t.shape.slice(0, -2));
+  return Array.from({ length: B }, (_, b) => toMat(v, m, n, b * m * n));
+}
+function rows(t: Tensor): number[][] {
+  const k = t.shape[t.rank - 1], v = t.dataSync(), B = prod(t.shape.slice(0, -1));
+  return Array.from({ length: B }, (_, b) => Array.from(v.slice(b * k, b * k + k)));
+}
+
+/** Checks eigh's factors of the batch of symmetric matrices `as` (values against the reference). */
+function checkEigh(as: Mat[], w: Tensor, V: Tensor, tol: number, msg: string): void {
+  const ws = rows(w), Vs = mats(V);
+  as.forEach((a, b) => {
+    const n = a.length, scale = Math.max(1, frob(a));
+    expectClose(ws[b], eigvalsRef(a), 0, tol * scale, `${msg}: eigenvalues of matrix ${b} (seed ${SEED})`);
+    const VD = Vs[b].map((r) => r.map((x, j) => x * ws[b][j]));
+    expect(maxAbsDiff(mm(VD, mT(Vs[b])), a)).toBeLessThan(tol * scale);
+    expect(maxAbsDiff(mm(mT(Vs[b]), Vs[b]), eyeMat(n))).toBeLessThan(tol);
+  });
+}
+
+/** Checks svd's factors of the batch `as` (m×n): A = U diag(S) Vh, orthonormal U and Vh, S against the reference. */
+function checkSvd(as: Mat[], m: number, n: number, U: Tensor, S: Tensor, Vh: Tensor, tol: number, msg: string): void {
+  const Us = mats(U), Ss = rows(S), Vhs = mats(Vh);
+  const k = Math.min(m, n);
+  as.forEach((a, b) => {
+    const scale = Math.max(1, frob(a));
+    expectClose(Ss[b], svdvalsRef(a, m, n), 0, Math.sqrt(tol) * scale, `${msg}: singular values of matrix ${b} (seed ${SEED})`);
+    for (let j = 1; j < k; j++) expect(Ss[b][j]).toBeLessThanOrEqual(Ss[b][j - 1]);
+    const Uk = Us[b].map((r) => r.slice(0, k).map((x, j) => x * Ss[b][j]));
+    expect(maxAbsDiff(mm(Uk, Vhs[b].slice(0, k)), a)).toBeLessThan(tol * scale);
+    expect(maxAbsDiff(mm(mT(Us[b]), Us[b]), eyeMat(Us[b][0]?.length ?? 0))).toBeLessThan(tol);
+    expect(maxAbsDiff(mm(Vhs[b], mT(Vhs[b])), eyeMat(Vhs[b].length))).toBeLessThan(tol);
+  });
+}
+
+describe(`linalg spectral (seed ${SEED})`, () => {
+  test('eigh: 2×2 closed form and 3…9 against bisection, batches, both triangles, reconstruction, orthogonality', () =>
+    tidy(() => {
+      // 2×2: (a + c)/2 ± √(((a − c)/2)² + b²)
+      for (let trial = 0; trial < 5; trial++) {
+        const [a, b, c] = randomArray(rng, 3, -2, 2);
+        const r = Math.hypot((a - c) / 2, b);
+        const w = read(L.eigvalsh(tensor([a, b, b, c], [2, 2], F64)));
+        expectClose(w, [(a + c) / 2 - r, (a + c) / 2 + r], 0, 1e-14, `2×2 closed form (seed ${SEED})`);
+      }
+      for (const [batch, n] of [[[], 3], [[2], 5], [[2, 2], 4], [[1], 9], [[], 1]] as [number[], number][]) {
+        const B = prod(batch);
+        const as = Array.from({ length: B }, () => symmetrize(randMat(n, n)));
+        // Junk above the diagonal: UPLO 'L' must read only the lower triangle.
+        const lower = as.flatMap((a) => a.flatMap((r, i) => r.map((x, j) => (j > i ? 100 + x : x))));
+        const { eigenvalues, eigenvectors } = L.eigh(tensor(lower, [...batch, n, n], F64));
+        expect(eigenvalues.shape).toEqual([...batch, n]);
+        expect(eigenvectors.shape).toEqual([...batch, n, n]);
+        checkEigh(as, eigenvalues, eigenvectors, 50 * n * EPS64, `eigh ${n}×${n}`);
+        const upper = as.flatMap((a) => a.flatMap((r, i) => r.map((x, j) => (j < i ? -7 : x))));
+        const u = L.eigh(tensor(upper, [...batch, n, n], F64), { UPLO: 'U' });
+        checkEigh(as, u.eigenvalues, u.eigenvectors, 50 * n * EPS64, `eigh UPLO 'U' ${n}×${n}`);
+        expectClose(read(L.eigvalsh(tensor(upper, [...batch, n, n], F64), { UPLO: 'U' })), read(u.eigenvalues), 0, 0, 'eigvalsh = eigh values');
+      }
+    }));
+
+  test('eigh: repeated eigenvalues (values right, vectors orthonormal), diagonal and zero matrices, float32, transposed input', () =>
+    tidy(() => {
+      const n = 5;
+      const Q = randomOrthogonal(n);
+      const d = [1, 1, 1, -2, 3];
+      const a = mm(Q.map((r) => r.map((x, j) => x * d[j])), mT(Q));
+      const { eigenvalues: w, eigenvectors: V } = L.eigh(tensor(a.flat(), [n, n], F64));
+      expectClose(read(w), [-2, 1, 1, 1, 3], 0, 1e-13, `repeated (seed ${SEED})`);
+      checkEigh([a], w, V, 1e-13, 'repeated');
+      const diagM = [[3, 0, 0], [0, -1, 0], [0, 0, 2]];
+      checkEigh([diagM], ...Object.values(L.eigh(tensor(diagM.flat(), [3, 3], F64))) as [Tensor, Tensor], 1e-15, 'diagonal');
+      expect(read(L.eigvalsh(antler.zeros([3, 3], F64)))).toEqual([0, 0, 0]);
+      // float32: the same factors to float32 rounding.
+      const s = symmetrize(randMat(6, 6));
+      const f = L.eigh(tensor(s.flat(), [6, 6], F32));
+      expect(f.eigenvalues.dtype).toBe('float32');
+      checkEigh([s], f.eigenvalues, f.eigenvectors, 2e-6, 'float32');
+      // A transposed view (made contiguous by transpose) of a symmetric matrix's lower triangle = the upper one.
+      const xt = antler.transpose(tensor(s.flat(), [6, 6], F64), 0, 1);
+      checkEigh([s], ...Object.values(L.eigh(xt)) as [Tensor, Tensor], 1e-13, 'transposed');
+    }));
+
+  test('eigh: empty batches and n = 0; NaN and ±inf throw LINALG_ERROR naming the batch index; bad inputs; nothing damaged', () =>
+    tidy(() => {
+      expect(L.eigh(antler.zeros([0, 0], F64)).eigenvalues.shape).toEqual([0]);
+      expect(L.eigh(antler.zeros([2, 0, 0], F64)).eigenvectors.shape).toEqual([2, 0, 0]);
+      expect(L.eigvalsh(antler.zeros([0, 3, 3], F64)).shape).toEqual([0, 3]);
+      const v = symmetrize(randMat(3, 3)).flat();
+      const x = tensor([...v, ...v.map((e, i) => (i === 4 ? NaN : e)), ...v], [3, 3, 3], F64);
+      expectAntlerError(() => L.eigh(x), 'LINALG_ERROR', /linalg\.eigh: .*batch index 1/);
+      expectAntlerError(() => L.eigvalsh(tensor([1, Infinity, Infinity, 1], [2, 2], F64)), 'LINALG_ERROR', /linalg\.eigvalsh/);
+      expect(read(x)[13]).toBeNaN();
+      expectClose(read(x).slice(0, 9), v, 0, 0, 'input intact');
+      expectAntlerError(() => L.eigh(antler.zeros([3, 3], { dtype: 'int32' })), 'DTYPE_MISMATCH', /float32 or float64/);
+      expectAntlerError(() => L.eigh(antler.zeros([2, 3], F64)), 'SHAPE_MISMATCH', /square/);
+      expectAntlerError(() => L.eigvalsh(antler.zeros([3], F64)), 'SHAPE_MISMATCH', /at least 2 dims/);
+      expectAntlerError(() => L.eigh(antler.zeros([2, 2], F64), { UPLO: 'u' as 'U' }), 'INVALID_ARGUMENT', /UPLO/);
+    }));
+
+  test('svd: reduced and full, m ≥ n and m < n, batches, against the Gram reference; orthonormal completed bases', () =>
+    tidy(() => {
+      for (const [batch, m, n] of [[[], 4, 3], [[2], 3, 5], [[3], 6, 6], [[2, 1], 7, 2], [[], 1, 4], [[], 5, 1], [[], 1, 1]] as [number[], number, number][]) {
+        const B = prod(batch), k = Math.min(m, n);
+        const as = Array.from({ length: B }, () => randMat(m, n));
+        const x = tensor(as.flat(2), [...batch, m, n], F64);
+        const full = L.svd(x);
+        expect(full.U.shape).toEqual([...batch, m, m]);
+        expect(full.S.shape).toEqual([...batch, k]);
+        expect(full.Vh.shape).toEqual([...batch, n, n]);
+        checkSvd(as, m, n, full.U, full.S, full.Vh, 100 * Math.max(m, n) * EPS64, `svd full ${m}×${n}`);
+        const red = L.svd(x, { fullMatrices: false });
+        expect(red.U.shape).toEqual([...batch, m, k]);
+        expect(red.Vh.shape).toEqual([...batch, k, n]);
+        checkSvd(as, m, n, red.U, red.S, red.Vh, 100 * Math.max(m, n) * EPS64, `svd reduced ${m}×${n}`);
+        expectClose(read(L.svdvals(x)), read(red.S), 0, 1e-14, 'svdvals = svd S');
+        expectClose(read(L.cond(x)), rows(red.S).map((s) => s[0] / s[k - 1]), 1e-12, 0, 'cond');
+        expectClose(read(L.cond(x, -2)), rows(red.S).map((s) => s[k - 1] / s[0]), 1e-12, 0, 'cond −2');
+      }
+    }));
+
+  test('svd: rank-deficient (U, V still orthonormal), zero matrix, empty dims, float32, transposed input, NaN', () =>
+    tidy(() => {
+      for (const [m, n, r] of [[5, 4, 2], [3, 6, 1], [4, 4, 3]]) {
+        const a = mm(randMat(m, r), randMat(r, n));
+        const x = tensor(a.flat(), [m, n], F64);
+        const f = L.svd(x);
+        checkSvd([a], m, n, f.U, f.S, f.Vh, 1e-12, `rank ${r} ${m}×${n}`);
+        const s = read(f.S);
+        for (let j = r; j < Math.min(m, n); j++) expect(s[j]).toBeLessThan(1e-13 * s[0]);
+        expect(read(L.matrixRank(x))).toEqual([r]);
+        checkSvd([a], m, n, ...Object.values(L.svd(x, { fullMatrices: false })) as [Tensor, Tensor, Tensor], 1e-12, `rank ${r} reduced`);
+      }
+      const zero = L.svd(antler.zeros([3, 2], F64));
+      expect(read(zero.S)).toEqual([0, 0]);
+      checkSvd([[[0, 0], [0, 0], [0, 0]]], 3, 2, zero.U, zero.S, zero.Vh, 1e-15, 'zero');
+      // Empty: torch gives U [0, 0], S [0], Vh = I₃ for a 0×3 matrix (full).
+      const e = L.svd(antler.zeros([0, 3], F64));
+      expect([e.U.shape, e.S.shape, e.Vh.shape]).toEqual([[0, 0], [0], [3, 3]]);
+      expect(maxAbsDiff(mats(e.Vh)[0], eyeMat(3))).toBe(0);
+      const e2 = L.svd(antler.zeros([2, 3, 0], F64), { fullMatrices: false });
+      expect([e2.U.shape, e2.S.shape, e2.Vh.shape]).toEqual([[2, 3, 0], [2, 0], [2, 0, 0]]);
+      expect(L.svdvals(antler.zeros([0, 2, 2], F64)).shape).toEqual([0, 2]);
+      const a = randMat(5, 3);
+      const f32 = L.svd(tensor(a.flat(), [5, 3], F32));
+      expect(f32.S.dtype).toBe('float32');
+      checkSvd([a], 5, 3, f32.U, f32.S, f32.Vh, 2e-6, 'float32');
+      const xt = antler.transpose(tensor(a.flat(), [5, 3], F64), 0, 1);
+      checkSvd([mT(a)], 3, 5, ...Object.values(L.svd(xt)) as [Tensor, Tensor, Tensor], 1e-13, 'transposed');
+      expectAntlerError(() => L.svd(tensor([1, NaN, 0, 1, 2, 3], [2, 3], F64)), 'LINALG_ERROR', /linalg\.svd: .*the matrix/);
+      expectAntlerError(() => L.svdvals(tensor([...randomArray(rng, 4), 1, 2, Infinity, 3], [2, 2, 2], F64)), 'LINALG_ERROR', /batch index 1/);
+      expectAntlerError(() => L.svd(antler.zeros([2, 2], { dtype: 'int32' })), 'DTYPE_MISMATCH');
+      expectAntlerError(() => L.svd(antler.zeros([2, 2], F64), { full: true } as never), 'INVALID_ARGUMENT');
+    }));
+
+  test('pinv: the normal equations for full rank; Penrose conditions for rank-deficient, hermitian; tolerances; x.pinverse()', () =>
+    tidy(() => {
+      // Full column rank: pinv = (AᵀA)⁻¹Aᵀ (solved here by Gauss–Jordan).
+      const a = randMat(5, 3);
+      const g = mm(mT(a), a);
+      const inv = eyeMat(3);
+      const w = g.map((r) => r.slice());
+      for (let c = 0; c < 3; c++) {
+        const p = w[c][c];
+        for (let j = 0; j < 3; j++) {
+          w[c][j] /= p;
+          inv[c][j] /= p;
+        }
+        for (let i = 0; i < 3; i++)
+          if (i !== c) {
+            const f = w[i][c];
+            for (let j = 0; j < 3; j++) {
+              w[i][j] -= f * w[c][j];
+              inv[i][j] -= f * inv[c][j];
+            }
+          }
+      }
+      const ref = mm(inv, mT(a));
+      const p = L.pinv(tensor(a.flat(), [5, 3], F64));
+      expect(p.shape).toEqual([3, 5]);
+      expect(maxAbsDiff(mats(p)[0], ref)).toBeLessThan(1e-12);
+      expect(maxAbsDiff(mats(tensor(a.flat(), [5, 3], F64).pinverse())[0], ref)).toBeLessThan(1e-12);
+      // Rank-deficient (batched, m < n): Penrose's conditions AXA = A, XAX = X, AX and XA symmetric.
+      const penrose = (A: Mat, X: Mat, tol: number) => {
+        expect(maxAbsDiff(mm(mm(A, X), A), A)).toBeLessThan(tol);
+        expect(maxAbsDiff(mm(mm(X, A), X), X)).toBeLessThan(tol);
+        const AX = mm(A, X), XA = mm(X, A);
+        expect(maxAbsDiff(AX, mT(AX))).toBeLessThan(tol);
+        expect(maxAbsDiff(XA, mT(XA))).toBeLessThan(tol);
+      };
+      const bs = [mm(randMat(3, 2), randMat(2, 5)), mm(randMat(3, 1), randMat(1, 5))];
+      const pb = mats(L.pinv(tensor(bs.flat(2), [2, 3, 5], F64)));
+      bs.forEach((b, i) => penrose(b, pb[i], 1e-11));
+      const s = symmetrize(mm(randMat(4, 2), mT(randMat(4, 2))));
+      const sym = mm(s, mT(s));
+      penrose(sym, mats(L.pinv(tensor(sym.flat(), [4, 4], F64), { hermitian: true }))[0], 1e-10);
+      // atol above every singular value: all treated as 0.
+      expect(read(L.pinv(tensor(a.flat(), [5, 3], F64), { atol: 1e6 }))).toEqual(new Array(15).fill(0));
+      expect(L.pinv(antler.zeros([2, 0, 3], F64)).shape).toEqual([2, 3, 0]);
+    }));
+
+  test('matrixRank: default rtol, atol and rtol, hermitian, int32 batches, empty; not an op of the registry', () =>
+    tidy(() => {
+      const mk = (r: number) => mm(mm(randMat(4, r), eyeMat(r)), randMat(r, 4));
+      const x = tensor([mk(1), mk(2), mk(3), mk(4)].flat(2), [2, 2, 4, 4], F64);
+      const r = L.matrixRank(x);
+      expect(r.dtype).toBe('int32');
+      expect(r.shape).toEqual([2, 2]);
+      expect(read(r)).toEqual([1, 2, 3, 4]);
+      const d = tensor([[1, 0, 0], [0, 1e-3, 0], [0, 0, 1e-9]].flat(), [3, 3], F64);
+      expect(read(L.matrixRank(d))).toEqual([3]);
+      expect(read(L.matrixRank(d, { atol: 1e-6 }))).toEqual([2]);
+      expect(read(L.matrixRank(d, { rtol: 1e-2 }))).toEqual([1]);
+      expect(read(L.matrixRank(d, { atol: 1e-12, rtol: 1e-2 }))).toEqual([1]);
+      expect(read(L.matrixRank(tensor([[2, 0], [0, -1e-20]].flat(), [2, 2], F64), { hermitian: true }))).toEqual([1]);
+      expect(read(L.matrixRank(tensor([[2, 0], [0, -1]].flat(), [2, 2], F64), { hermitian: true }))).toEqual([2]);
+      expect(read(L.matrixRank(antler.zeros([2, 0, 3], F64)))).toEqual([0, 0]);
+      expectAntlerError(() => L.matrixRank(antler.zeros([2, 3], F64), { hermitian: true }), 'SHAPE_MISMATCH');
+      expectAntlerError(() => L.matrixRank(antler.zeros([2, 3], F64), { atol: 'x' } as never), 'INVALID_ARGUMENT');
+    }));
+
+  test('spectralMatrixNorm (matrixNorm ord 2, −2, nuc): axes, keepDims, against the reference singular values', () =>
+    tidy(() => {
+      const a = [randMat(3, 4), randMat(3, 4)];
+      // x [3, 2, 4] with the matrices along axes (0, 2).
+      const vals: number[] = [];
+      for (let i = 0; i < 3; i++) for (let b = 0; b < 2; b++) for (let j = 0; j < 4; j++) vals.push(a[b][i][j]);
+      const x = tensor(vals, [3, 2, 4], F64);
+      const s = a.map((m) => svdvalsRef(m, 3, 4));
+      expectClose(read(spectralMatrixNorm(x, 2, [0, 2], false)), s.map((v) => v[0]), 1e-12, 0, 'ord 2');
+      expectClose(read(spectralMatrixNorm(x, -2, [0, -1], false)), s.map((v) => v[2]), 1e-12, 0, 'ord −2');
+      expectClose(read(spectralMatrixNorm(x, 'nuc', [2, 0], false)), s.map((v) => v[0] + v[1] + v[2]), 1e-12, 0, 'nuc');
+      expect(spectralMatrixNorm(x, 2, [0, 2], true).shape).toEqual([1, 2, 1]);
+      expect(read(spectralMatrixNorm(antler.zeros([0, 3], F64), 'nuc', [0, 1], false))).toEqual([0]);
+      expectAntlerError(() => spectralMatrixNorm(antler.zeros([0, 3], F64), 2, [0, 1], false), 'INVALID_ARGUMENT');
+      expectAntlerError(() => spectralMatrixNorm(x, 2, [1, 1], false), 'INVALID_ARGUMENT');
+    }));
+
+  test("gradients at repeated eigenvalues follow PyTorch: eigenvalues finite, eigenvectors ±inf/NaN; svdvals of a rank-deficient matrix finite", () =>
+    tidy(() => {
+      const eye3 = antler.eye(3, undefined, F64);
+      const x = eye3.clone().requiresGrad_(true);
+      antler.sum(L.eigvalsh(x)).backward();
+      expectClose(read(x.grad!), read(eye3), 0, 1e-15, 'd Σλ / dA = I');
+      const y = eye3.clone().requiresGrad_(true);
+      const V = L.eigh(y).eigenvectors;
+      antler.sum(antler.mul(V, tensor(randomArray(rng, 9), [3, 3], F64))).backward();
+      expect(read(y.grad!).some((v) => !Number.isFinite(v))).toBe(true);
+      const r = tensor(mm(randMat(3, 1), randMat(1, 3)).flat(), [3, 3], F64).requiresGrad_(true);
+      antler.sum(L.svdvals(r)).backward();
+      expect(read(r.grad!).every((v) => Number.isFinite(v))).toBe(true);
+    }));
+});

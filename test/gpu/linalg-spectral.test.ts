@@ -1,0 +1,77 @@
+// The CUDA kernels of lib/ops/linalg-spectral.ts (native/cuda/linalg_spectral.cu: one thread block per matrix,
+// round-robin Jacobi rotations split over its threads) against the CPU (the same kernels/linalg_spectral.h math on
+// one thread), on random batches: the gauge-invariant quantities (eigenvalues, V diag(w) Vᵀ, V ⊙ V, S,
+// U diag(S) Vh, U ⊙ U, full bases' orthogonality), odd and even n, m < n, more matrices than blocks, float32,
+// NaN. Gradients run on CUDA in the op registry (opinfo.test.ts). Skips where no GPU is usable.
+import * as antler from '../../lib';
+import { expectAntlerError, expectClose, makeSeededRng, randomArray } from '../helpers';
+
+const cuda = antler.backends().cuda;
+const rng = makeSeededRng();
+const run = cuda.available ? describe : describe.skip;
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU linalg-spectral tests skipped: ${cuda.reason}`);
+if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
+  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
+    throw new Error(`CUDA is not available: ${cuda.reason}`);
+  });
+
+const EMULATED = process.env.ANTLER_GPU_EMULATED === '1';
+const L = antler.linalg;
+const read = (t: antler.Tensor) => Array.from(t.dataSync());
+const both = (values: number[], shape: number[], dtype: 'float32' | 'float64') =>
+  ['cpu', 'cuda:0'].map((device) => antler.tensor(values, shape, { dtype, device }));
+const mT = (x: antler.Tensor) => antler.transpose(x, -2, -1);
+const tol = (dtype: string) => (dtype === 'float64' ? 1e-11 : 2e-5);
+
+run(`linalg spectral on CUDA vs CPU (seed ${rng.seed})`, () => {
+  test('eigh: eigenvalues, V diag(w) Vᵀ, V ⊙ V and VᵀV = I agree on both devices', () =>
+    antler.tidy(() => {
+      const sizes = EMULATED ? [1, 2, 5] : [1, 2, 7, 16, 33];
+      for (const n of sizes)
+        for (const dtype of ['float64', 'float32'] as const) {
+          const B = EMULATED ? 3 : 20;
+          const v = randomArray(rng, B * n * n);
+          const [c, g] = both(v, [B, n, n], dtype).map((x) => antler.add(x, mT(x)));
+          const [rc, rg] = [c, g].map((x) => L.eigh(x));
+          expectClose(read(rg.eigenvalues), read(rc.eigenvalues), 0, tol(dtype) * n, `eigenvalues n=${n} ${dtype}`);
+          const recon = (r: antler.linalg.EighResult) => antler.matmul(antler.mul(r.eigenvectors, antler.unsqueeze(r.eigenvalues, -2)), mT(r.eigenvectors));
+          expectClose(read(recon(rg)), read(recon(rc)), 0, tol(dtype) * n, `V diag(w) Vᵀ n=${n} ${dtype}`);
+          const sq = (r: antler.linalg.EighResult) => antler.mul(r.eigenvectors, r.eigenvectors);
+          expectClose(read(sq(rg)), read(sq(rc)), 0, dtype === 'float64' ? 1e-8 : 1e-3, `V ⊙ V n=${n} ${dtype}`);
+          const I = antler.eye(n, undefined, { dtype, device: 'cuda:0' });
+          expectClose(read(antler.matmul(mT(rg.eigenvectors), rg.eigenvectors)), read(antler.broadcastTo(I, [B, n, n])), 0, tol(dtype) * n, `VᵀV n=${n}`);
+          expectClose(read(L.eigvalsh(g, { UPLO: 'U' })), read(rc.eigenvalues), 0, tol(dtype) * n, `eigvalsh 'U' n=${n}`);
+        }
+    }));
+
+  test('svd: S, U diag(S) Vh, U ⊙ U and orthonormal full bases agree on both devices (m ≥ n and m < n)', () =>
+    antler.tidy(() => {
+      const shapes = EMULATED ? [[3, 2], [2, 3], [4, 4]] : [[5, 3], [3, 8], [16, 16], [40, 7], [1, 9]];
+      for (const [m, n] of shapes)
+        for (const dtype of ['float64', 'float32'] as const) {
+          const B = EMULATED ? 3 : 24;
+          const [c, g] = both(randomArray(rng, B * m * n), [B, m, n], dtype);
+          const [rc, rg] = [c, g].map((x) => L.svd(x));
+          expectClose(read(rg.S), read(rc.S), 0, tol(dtype) * (m + n), `S ${m}×${n} ${dtype}`);
+          const k = Math.min(m, n);
+          const recon = (r: antler.linalg.SvdResult) => antler.matmul(antler.mul(antler.slice(r.U, [0, 0, 0], [-1, -1, k]), antler.unsqueeze(r.S, -2)), antler.slice(r.Vh, [0, 0, 0], [-1, k, -1]));
+          expectClose(read(recon(rg)), read(recon(rc)), 0, tol(dtype) * (m + n), `U diag(S) Vh ${m}×${n} ${dtype}`);
+          const Uk = (r: antler.linalg.SvdResult) => antler.slice(r.U, [0, 0, 0], [-1, -1, k]);
+          expectClose(read(antler.mul(Uk(rg), Uk(rg))), read(antler.mul(Uk(rc), Uk(rc))), 0, dtype === 'float64' ? 1e-8 : 1e-3, `U ⊙ U ${m}×${n}`);
+          for (const [Q, d] of [[rg.U, m], [mT(rg.Vh), n]] as [antler.Tensor, number][]) {
+            const I = antler.broadcastTo(antler.eye(d, undefined, { dtype, device: 'cuda:0' }), [B, d, d]);
+            expectClose(read(antler.matmul(mT(Q), Q)), read(I), 0, tol(dtype) * (m + n), `full basis ${m}×${n} ${dtype}`);
+          }
+          expectClose(read(L.svdvals(g)), read(rc.S), 0, tol(dtype) * (m + n), `svdvals ${m}×${n} ${dtype}`);
+        }
+    }));
+
+  test('NaN throws LINALG_ERROR on CUDA too (no hang); pinv agrees', () =>
+    antler.tidy(() => {
+      const [, g] = both([1, 2, 2, 4, 1, 2, 3, NaN], [2, 2, 2], 'float64');
+      expectAntlerError(() => L.eigh(g), 'LINALG_ERROR', /batch index 1/);
+      expectAntlerError(() => L.svd(g), 'LINALG_ERROR', /batch index 1/);
+      const [c2, g2] = both(randomArray(rng, 2 * 4 * 3), [2, 4, 3], 'float64');
+      expectClose(read(L.pinv(g2)), read(L.pinv(c2)), 0, 1e-10, 'pinv');
+    }));
+});
