@@ -8,11 +8,14 @@
 // N/2 rotations of a round touch disjoint rows/columns and are applied at once:
 // lanes first over the pairs (the rotation angles), then over (pair, row/column).
 // Arithmetic is in double whatever the storage type (float32 inputs get float64
-// accuracy before the final rounding).
+// accuracy before the final rounding), on the matrix scaled by a power of two to
+// a largest |entry| in [0.5, 1) (no overflow or underflow for extreme scales).
 //  - eigh: cyclic two-sided Jacobi on the symmetric matrix (read from its lower
 //    or upper triangle), accumulating V; a pair is rotated unless its entry is
-//    negligible (|a_pq| ≤ eps64·√|a_pp a_qq|, Demmel–Veselić), and a sweep with
-//    no rotation ends it; eigenvalues ascending, eigenvectors as columns.
+//    negligible (|a_pq| ≤ eps64·√|a_pp a_qq|, Demmel–Veselić, or ≤ eps64·‖A‖_F/n,
+//    so that a cluster of eigenvalues near 0 cannot keep rounding noise
+//    rotating), the rotated entry is set to 0, and a sweep with no rotation
+//    ends it; eigenvalues ascending, eigenvectors as columns.
 //  - SVD: one-sided Jacobi (Hestenes) on the columns of G = A (m ≥ n) or Aᵀ
 //    (m < n): column pairs are rotated until every pair is orthogonal to
 //    M·eps64 relative to their norms; the norms are the singular values
@@ -52,6 +55,26 @@ ANTLER_HD double jacobiTangent(double zeta) {
   if (az > 1e150) return 0.5 / zeta;
   const double t = 1.0 / (az + sqrt(1.0 + az * az));
   return zeta < 0 ? -t : t;
+}
+
+// Scales x[0 … size) by a power of two (exact) so that its largest |entry| is in [0.5, 1): no overflow of sums of
+// squares, no underflow of the products of a tiny matrix. Returns the factor that undoes it (1 when x is 0 or
+// holds a non-finite value, which the callers report). All lanes call it; it ends synced.
+template <typename Lanes>
+ANTLER_HD double lanesScaleUnit(const Lanes& L, int64_t size, double* x, double* slot) {
+  if (L.lane() == 0) {
+    double amax = 0;
+    for (int64_t e = 0; e < size; ++e) amax = fabs(x[e]) > amax ? fabs(x[e]) : amax;
+    int ex = 0;
+    if (amax > 0 && amax <= 1.7e308) frexp(amax, &ex);
+    *slot = ldexp(1.0, ex);
+  }
+  L.sync();
+  const double undo = *slot, by = 1 / undo;
+  if (undo != 1)
+    for (int64_t e = L.lane(); e < size; e += L.count()) x[e] *= by;
+  L.sync();
+  return undo;
 }
 
 // Doubles of scratch lanesEigh needs for an n×n matrix.
@@ -94,14 +117,17 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
     v[e] = i == j ? 1.0 : 0.0;
   }
   L.sync();
+  const double undo = lanesScaleUnit(L, n * n, a, red + 3);
   if (lane == 0) {
     double all = 0;
     for (int64_t e = 0; e < n * n; ++e) all += a[e] * a[e];
     red[0] = 0;
     red[1] = all <= 1.7e308 ? 1.0 : 0.0;   // finite (NaN compares false)
+    red[2] = kSpectralEps * sqrt(all) / static_cast<double>(n > 0 ? n : 1);   // the absolute floor
   }
   L.sync();
   bool ok = red[1] != 0;
+  const double floor = red[2];
   for (int sweep = 0; ok && n > 1; ++sweep) {
     for (int64_t r = 0; r < N - 1; ++r) {
       for (int64_t k = lane; k < half; k += count) {
@@ -109,7 +135,7 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
         roundRobinPair(k, r, N, p, q);
         double c = 1, sn = 0;
         const double apq = q < n ? a[p * n + q] : 0.0;
-        if (fabs(apq) > 1e-300 && fabs(apq) > kSpectralEps * sqrt(fabs(a[p * n + p])) * sqrt(fabs(a[q * n + q]))) {
+        if (fabs(apq) > floor && fabs(apq) > kSpectralEps * sqrt(fabs(a[p * n + p])) * sqrt(fabs(a[q * n + q]))) {
           red[0] = 1;
           const double t = jacobiTangent((a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]));
           c = 1 / sqrt(1 + t * t);
@@ -138,6 +164,8 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
         double x = a[i * n + p], y = a[i * n + q];
         a[i * n + p] = c * x - sn * y;
         a[i * n + q] = sn * x + c * y;
+        if (sn != 0 && i == p) a[i * n + q] = 0;   // what the rotation annihilates (exactly, but for rounding)
+        if (sn != 0 && i == q) a[i * n + p] = 0;
         x = v[i * n + p];
         y = v[i * n + q];
         v[i * n + p] = c * x - sn * y;
@@ -157,7 +185,7 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
   const double nan = NAN;
   for (int64_t i = lane; i < n; i += count) {
     const int64_t pi = static_cast<int64_t>(cs[i]);
-    w[i] = static_cast<T>(ok ? a[pi * n + pi] : nan);
+    w[i] = static_cast<T>(ok ? a[pi * n + pi] * undo : nan);
   }
   if (vectors)
     for (int64_t e = lane; e < n * n; e += count) {
@@ -175,29 +203,42 @@ ANTLER_HD int64_t svdScratchSize(int64_t m, int64_t n, bool vectors) {
 }
 
 // Completes columns [0, cols) of the column-major M×cols matrix Uw: the columns with have[j] == 0 become unit
-// vectors orthogonal to every other column (Gram–Schmidt, twice, against the unit vectors e₀, e₁, …). Lane 0.
+// vectors orthogonal to every other column (Gram–Schmidt, twice, of a unit vector e_i: the first whose residual
+// norm exceeds 1/2, else the one with the largest, which is at least √(missing/M)). tmp: M doubles. Lane 0.
+ANTLER_HD double basisResidual(int64_t M, int64_t cols, int64_t j, const double* Uw, const double* have, int64_t i,
+                               double* tmp) {
+  for (int64_t r = 0; r < M; ++r) tmp[r] = r == i ? 1.0 : 0.0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int64_t c = 0; c < cols; ++c) {
+      if (c == j || (have[c] == 0 && c > j)) continue;
+      double d = 0;
+      for (int64_t r = 0; r < M; ++r) d += Uw[c * M + r] * tmp[r];
+      for (int64_t r = 0; r < M; ++r) tmp[r] -= d * Uw[c * M + r];
+    }
+  double nrm = 0;
+  for (int64_t r = 0; r < M; ++r) nrm += tmp[r] * tmp[r];
+  return sqrt(nrm);
+}
+
 ANTLER_HD void completeBasis(int64_t M, int64_t cols, double* Uw, const double* have, double* tmp) {
-  int64_t next = 0;
+  int64_t start = 0;
   for (int64_t j = 0; j < cols; ++j) {
     if (have[j] != 0) continue;
-    for (; next < M; ++next) {
-      for (int64_t i = 0; i < M; ++i) tmp[i] = i == next ? 1.0 : 0.0;
-      for (int pass = 0; pass < 2; ++pass)
-        for (int64_t c = 0; c < cols; ++c) {
-          if (c == j || (have[c] == 0 && c > j)) continue;
-          double d = 0;
-          for (int64_t i = 0; i < M; ++i) d += Uw[c * M + i] * tmp[i];
-          for (int64_t i = 0; i < M; ++i) tmp[i] -= d * Uw[c * M + i];
-        }
-      double nrm = 0;
-      for (int64_t i = 0; i < M; ++i) nrm += tmp[i] * tmp[i];
-      nrm = sqrt(nrm);
-      if (nrm > 0.5) {
-        for (int64_t i = 0; i < M; ++i) Uw[j * M + i] = tmp[i] / nrm;
-        ++next;
-        break;
+    int64_t best = -1;
+    double bestNorm = -1;
+    for (int64_t t = 0; t < M; ++t) {
+      const int64_t i = (start + t) % M;
+      const double nrm = basisResidual(M, cols, j, Uw, have, i, tmp);
+      if (nrm > bestNorm) {
+        bestNorm = nrm;
+        best = i;
       }
+      if (nrm > 0.5) break;
     }
+    if (best < 0) continue;
+    const double nrm = basisResidual(M, cols, j, Uw, have, best, tmp);
+    for (int64_t r = 0; r < M; ++r) Uw[j * M + r] = tmp[r] / nrm;
+    start = best + 1;
   }
 }
 
@@ -224,6 +265,7 @@ ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool f
     for (int64_t e = lane; e < N * N; e += count) Vw[e] = e / N == e % N ? 1.0 : 0.0;
   if (lane == 0) red[0] = 0;
   L.sync();
+  const double undo = lanesScaleUnit(L, M * N, G, red + 3);
   bool ok = true;
   for (int sweep = 0; N > 1; ++sweep) {
     for (int64_t r = 0; r < Np - 1; ++r) {
@@ -291,7 +333,7 @@ ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool f
   L.sync();
   ok = red[1] != 0;
   const double nan = NAN;
-  for (int64_t j = lane; j < N; j += count) S[j] = static_cast<T>(ok ? sv[static_cast<int64_t>(cs[j])] : nan);
+  for (int64_t j = lane; j < N; j += count) S[j] = static_cast<T>(ok ? sv[static_cast<int64_t>(cs[j])] * undo : nan);
   if (vectors) {
     const int64_t uc = full ? M : N;   // columns of G's left factor
     // Uw column j = G column perm[j] / its norm (zero singular values: marked for completion in red… via sv).
