@@ -245,6 +245,30 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       expectAntlerError(() => L.svd(antler.zeros([2, 2], F64), { full: true } as never), 'INVALID_ARGUMENT');
     }));
 
+  test('low rank and extreme scales: PSD h·hᵀ of every rank, matrices scaled by 1e±200, one completed column (9×8 full)', () =>
+    tidy(() => {
+      for (let n = 2; n <= 8; n++)
+        for (let r = 0; r < n; r++) {
+          const h = randMat(n, r);
+          const a = r === 0 ? eyeMat(n).map((row) => row.map(() => 0)) : mm(h, mT(h));
+          const x = tensor(a.flat(), [n, n], F64);
+          checkEigh([a], ...Object.values(L.eigh(x)) as [Tensor, Tensor], 100 * n * EPS64, `PSD rank ${r} of ${n}×${n}`);
+          expect(read(L.matrixRank(x, { hermitian: true }))).toEqual([r]);
+        }
+      for (const scale of [1e200, 1e-200]) {
+        const a = symmetrize(randMat(5, 5));
+        const w = read(L.eigvalsh(tensor(a.flat().map((v) => v * scale), [5, 5], F64)));
+        expectClose(w.map((v) => v / scale), eigvalsRef(a), 1e-13, 1e-13, `eigvalsh scaled by ${scale}`);
+        const b = randMat(4, 6);
+        const f = L.svd(tensor(b.flat().map((v) => v * scale), [4, 6], F64));
+        expectClose(read(f.S).map((v) => v / scale), svdvalsRef(b, 4, 6), 1e-12, 0, `svd scaled by ${scale}`);
+        expect(maxAbsDiff(mm(mats(f.Vh)[0], mT(mats(f.Vh)[0])), eyeMat(6))).toBeLessThan(1e-14);
+      }
+      const c = randMat(9, 8);
+      const g = L.svd(tensor(c.flat(), [9, 8], F64));
+      checkSvd([c], 9, 8, g.U, g.S, g.Vh, 1e-13, 'one completed column');
+    }));
+
   test('pinv: the normal equations for full rank; Penrose conditions for rank-deficient, hermitian; tolerances; x.pinverse()', () =>
     tidy(() => {
       // Full column rank: pinv = (AᵀA)⁻¹Aᵀ (solved here by Gauss–Jordan).
@@ -273,7 +297,9 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       expect(maxAbsDiff(mats(p)[0], ref)).toBeLessThan(1e-12);
       expect(maxAbsDiff(mats(tensor(a.flat(), [5, 3], F64).pinverse())[0], ref)).toBeLessThan(1e-12);
       // Rank-deficient (batched, m < n): Penrose's conditions AXA = A, XAX = X, AX and XA symmetric.
-      const penrose = (A: Mat, X: Mat, tol: number) => {
+      // Rounding grows with ‖A‖ and ‖X‖ (X = A⁺ is large where A has small nonzero singular values): relative tolerance.
+      const penrose = (A: Mat, X: Mat, rel: number) => {
+        const tol = rel * (1 + frob(A)) * (1 + frob(X)) ** 2;
         expect(maxAbsDiff(mm(mm(A, X), A), A)).toBeLessThan(tol);
         expect(maxAbsDiff(mm(mm(X, A), X), X)).toBeLessThan(tol);
         const AX = mm(A, X), XA = mm(X, A);
@@ -282,10 +308,12 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       };
       const bs = [mm(randMat(3, 2), randMat(2, 5)), mm(randMat(3, 1), randMat(1, 5))];
       const pb = mats(L.pinv(tensor(bs.flat(2), [2, 3, 5], F64)));
-      bs.forEach((b, i) => penrose(b, pb[i], 1e-11));
-      const s = symmetrize(mm(randMat(4, 2), mT(randMat(4, 2))));
-      const sym = mm(s, mT(s));
-      penrose(sym, mats(L.pinv(tensor(sym.flat(), [4, 4], F64), { hermitian: true }))[0], 1e-10);
+      bs.forEach((b, i) => penrose(b, pb[i], 1e-13));
+      const h = randMat(4, 2);
+      const sym = mm(h, mT(h)); // symmetric, rank 2
+      penrose(sym, mats(L.pinv(tensor(sym.flat(), [4, 4], F64), { hermitian: true }))[0], 1e-13);
+      const symNeg = symmetrize(mm(h, mT(randMat(4, 2)))); // symmetric indefinite, rank ≤ 4
+      penrose(symNeg, mats(L.pinv(tensor(symNeg.flat(), [4, 4], F64), { hermitian: true }))[0], 1e-13);
       // atol above every singular value: all treated as 0.
       expect(read(L.pinv(tensor(a.flat(), [5, 3], F64), { atol: 1e6 }))).toEqual(new Array(15).fill(0));
       expect(L.pinv(antler.zeros([2, 0, 3], F64)).shape).toEqual([2, 3, 0]);
