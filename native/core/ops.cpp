@@ -824,7 +824,7 @@ std::pair<TensorPtr, TensorPtr> linalgQr(const Tensor& a, int64_t mode) {
 // (end of linalg-qr)
 
 // linalg-spectral (symmetric eigendecomposition (eigh), SVD): native/kernels/linalg_spectral.h
-static void checkBatchedMatrix(const char* op, const Tensor& A, bool square) {
+static void checkSpectralMatrix(const char* op, const Tensor& A, bool square) {
   if (!isFloating(A.dtype))
     fail(Code::DtypeMismatch, op, ": dtype ", dtypeName(A.dtype), " is not supported; expected float32 or float64");
   if (A.shape.size() != 3 || (square && A.shape[1] != A.shape[2]))
@@ -832,7 +832,7 @@ static void checkBatchedMatrix(const char* op, const Tensor& A, bool square) {
 }
 
 std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors) {
-  checkBatchedMatrix("linalgEigh", A, true);
+  checkSpectralMatrix("linalgEigh", A, true);
   const int64_t B = A.shape[0], n = A.shape[1];
   TensorPtr w = emptyTensor({B, n}, A.dtype, A.device());
   TensorPtr V = emptyTensor(vectors ? Shape{B, n, n} : Shape{0}, A.dtype, A.device());
@@ -844,7 +844,7 @@ std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors) {
 }
 
 std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors) {
-  checkBatchedMatrix("linalgSvd", A, false);
+  checkSpectralMatrix("linalgSvd", A, false);
   const int64_t B = A.shape[0], m = A.shape[1], n = A.shape[2], k = m < n ? m : n;
   TensorPtr U = emptyTensor(vectors ? Shape{B, m, full ? m : k} : Shape{0}, A.dtype, A.device());
   TensorPtr S = emptyTensor({B, k}, A.dtype, A.device());
