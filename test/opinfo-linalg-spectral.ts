@@ -139,9 +139,16 @@ export const LINALG_SPECTRAL_OPS: OpInfo[] = [
     samples: (rng) => [small(rng, [3, 3]), small(rng, [2, 4, 3])],
     fn: ([x]) => L.cond(lift(x)),
     bad: [
-      ['NOT_SUPPORTED', () => L.cond(z([3, 3]), 'fro')],
+      ['SHAPE_MISMATCH', () => L.cond(z([3, 2]), 'fro')],
+      ['INVALID_ARGUMENT', () => L.cond(z([3, 3]), 'spectral')],
       ['DTYPE_MISMATCH', () => L.cond(z([3, 3], 'int32'))],
     ],
+  },
+  {
+    // ‖A‖·‖A⁻¹‖ (square): one sample per order, told apart by the batch size.
+    name: 'linalg.cond(fro, nuc, ±1, ±inf)',
+    samples: (rng) => [1, 2, 3, 4, 5, 6].map((b) => small(rng, [b, 3, 3])),
+    fn: ([x]) => L.cond(lift(x), (['fro', 'nuc', 1, -1, Infinity, -Infinity] as const)[x.shape[0] - 1]),
   },
   {
     name: 'linalg.cond(p = −2)',

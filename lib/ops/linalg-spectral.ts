@@ -22,7 +22,9 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkNumber, checkOptions, describe, shapeText } from '../validate';
-import { add, cast, div, greater, matmul, max, maximum, mul, reshape, slice, sub, sum, transpose, where, wrap } from './core';
+import { add, cast, div, equal, greater, matmul, max, maximum, mul, reshape, slice, sub, sum, transpose, where, wrap } from './core';
+import { invEx } from './linalg-lu';
+import { matrixNorm, type MatrixNormOrd } from './linalg-norms';
 import { diagEmbed } from './products';
 import { unsqueeze } from './shape';
 
@@ -306,15 +308,30 @@ export function matrixRank(A: Tensor, options?: PinvOptions): Tensor {
   );
 }
 
+/** The orders linalg.cond takes besides 2 and −2: ‖A‖·‖A⁻¹‖ in that matrix norm. */
+const COND_BY_INVERSE: readonly (number | string)[] = ['fro', 'nuc', Infinity, -Infinity, 1, -1];
+
 /**
- * The condition number of A [..., m, n] in the 2-norm (p undefined or 2: σ₁/σₖ) or p = −2 (σₖ/σ₁), from the
- * singular values: torch.linalg.cond. Other p (fro, nuc, ±1, ±inf) are not supported yet (NOT_SUPPORTED).
+ * The condition number of A [..., m, n]: torch.linalg.cond. p undefined or 2: σ₁/σₖ, p = −2: σₖ/σ₁, from
+ * the singular values (any m, n). p 'fro', 'nuc', ±1, ±Infinity: ‖A‖_p·‖A⁻¹‖_p (square A only), Infinity
+ * where A is singular (the inverse's LU meets a zero pivot), as torch's; differentiable through the
+ * inverse and the norm (torch 1.13's backward of these orders fails on an in-place error).
  */
 export function cond(A: Tensor, p?: number | string): Tensor {
   const op = 'linalg.cond';
   const { m, n } = checkMatrix(A, op, false);
-  if (p !== undefined && p !== null && p !== 2 && p !== -2)
-    fail('NOT_SUPPORTED', `${op}: p = ${describe(p)} is not supported yet; p must be 2 (the default) or −2`);
+  if (p !== undefined && p !== null && p !== 2 && p !== -2) {
+    if (!COND_BY_INVERSE.includes(p))
+      fail('INVALID_ARGUMENT', `${op}: p must be 2 (the default), −2, 'fro', 'nuc', 1, −1, Infinity or −Infinity; got ${describe(p)}`);
+    if (m !== n) fail('SHAPE_MISMATCH', `${op}: p = ${describe(p)} needs square matrices (‖A‖·‖A⁻¹‖); A has shape ${shapeText(A.shape)}`);
+    if (n === 0) return zeros(A.shape.slice(0, -2), { dtype: A.dtype, device: A.device });
+    const ord = p as MatrixNormOrd;
+    return tidy(() => {
+      const { inverse, info } = invEx(A);
+      const c = mul(matrixNorm(A, { ord }), matrixNorm(inverse, { ord }));
+      return where(equal(info, 0), c, Infinity);
+    });
+  }
   const k = Math.min(m, n);
   if (k === 0) return zeros(A.shape.slice(0, -2), { dtype: A.dtype, device: A.device });
   return tidy(() => {

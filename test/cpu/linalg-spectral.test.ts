@@ -319,6 +319,48 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       expect(L.pinv(antler.zeros([2, 0, 3], F64)).shape).toEqual([2, 3, 0]);
     }));
 
+  test("cond with p 'fro', 'nuc', ±1, ±Infinity: ‖A‖·‖A⁻¹‖ against a Gauss–Jordan inverse in float64; Infinity when singular; square only", () =>
+    tidy(() => {
+      // A float64 reference inverse by Gauss–Jordan with partial pivoting.
+      const inverse = (a: Mat): Mat => {
+        const n = a.length, w = a.map((r, i) => [...r, ...eyeMat(n)[i]]);
+        for (let c = 0; c < n; c++) {
+          let p = c;
+          for (let r = c + 1; r < n; r++) if (Math.abs(w[r][c]) > Math.abs(w[p][c])) p = r;
+          [w[c], w[p]] = [w[p], w[c]];
+          const d = w[c][c];
+          w[c] = w[c].map((x) => x / d);
+          for (let r = 0; r < n; r++) if (r !== c) { const f = w[r][c]; w[r] = w[r].map((x, j) => x - f * w[c][j]); }
+        }
+        return w.map((r) => r.slice(n));
+      };
+      const sv = (a: Mat): number[] => read(L.svdvals(tensor(a.flat(), [a.length, a.length], F64)));
+      const norms: Record<string, (a: Mat) => number> = {
+        fro: frob,
+        nuc: (a) => sv(a).reduce((x, y) => x + y, 0),
+        '1': (a) => Math.max(...mT(a).map((c) => c.reduce((x, y) => x + Math.abs(y), 0))),
+        '-1': (a) => Math.min(...mT(a).map((c) => c.reduce((x, y) => x + Math.abs(y), 0))),
+        Infinity: (a) => Math.max(...a.map((r) => r.reduce((x, y) => x + Math.abs(y), 0))),
+        '-Infinity': (a) => Math.min(...a.map((r) => r.reduce((x, y) => x + Math.abs(y), 0))),
+      };
+      for (const n of [1, 2, 3, 5]) {
+        const as = [randMat(n, n), randMat(n, n)];
+        const x = tensor(as.flat(2), [2, n, n], F64);
+        for (const p of ['fro', 'nuc', 1, -1, Infinity, -Infinity] as const) {
+          const f = norms[String(p)];
+          expectClose(read(L.cond(x, p)), as.map((a) => f(a) * f(inverse(a))), 1e-10, 0, `cond p ${p} n ${n}`);
+        }
+      }
+      // torch 1.13: [[1, 2], [3, 4]] gives 15 (fro), 17 (nuc), 21 (±1/∞ max), 6 (min); singular → inf.
+      const a = tensor([1, 2, 3, 4], [2, 2], F64);
+      expectClose([...['fro', 'nuc', 1, Infinity, -1, -Infinity].map((p) => read(L.cond(a, p))[0])], [15, 17, 21, 21, 6, 6], 1e-13, 0, 'torch values');
+      expect(read(L.cond(tensor([1, 2, 2, 4], [2, 2], F64), 'fro'))).toEqual([Infinity]);
+      const z = (shape: number[]) => antler.zeros(shape, F64);
+      expect(L.cond(z([3, 0, 0]), 'fro').shape).toEqual([3]);
+      expectAntlerError(() => L.cond(z([2, 3]), 'fro'), 'SHAPE_MISMATCH', /square/);
+      expectAntlerError(() => L.cond(z([2, 2]), 3), 'INVALID_ARGUMENT', /p must be/);
+    }));
+
   test('matrixRank: default rtol, atol and rtol, hermitian, int32 batches, empty; not an op of the registry', () =>
     tidy(() => {
       const mk = (r: number) => mm(mm(randMat(4, r), eyeMat(r)), randMat(r, 4));
