@@ -566,7 +566,7 @@ export function logdet(A: Tensor): Tensor {
 
 /** Options of {@link cholesky}. */
 export interface CholeskyOptions {
-  /** Return the upper factor U = Lᵀ (A = Uᵀ U) instead of L (default false). */
+  /** Return the upper factor U (A = Uᵀ U), read from A's upper triangle as torch's, instead of L (default false). */
   upper?: boolean;
 }
 
@@ -602,7 +602,8 @@ function choleskyImpl(op: string, A: Tensor, options: CholeskyExOptions | undefi
   const upper = o.upper === undefined ? false : checkBoolean(o.upper, op, 'options.upper');
   if (o.checkErrors !== undefined && checkBoolean(o.checkErrors, op, 'options.checkErrors')) check = true;
   return tidy(() => {
-    const { A3, batch } = flatten3(A);
+    // upper reads A's upper triangle, as torch's (LAPACK potrf 'U'): the lower factor of Aᵀ, transposed.
+    const { A3, batch } = flatten3(upper ? transpose(A) : A);
     const r = cholesky3(A3, op);
     if (check) {
       const { b, k } = firstFailure(r.info);
@@ -615,7 +616,8 @@ function choleskyImpl(op: string, A: Tensor, options: CholeskyExOptions | undefi
 
 /**
  * torch.linalg.cholesky: L lower triangular with A = L Lᵀ for symmetric positive-definite A
- * [..., n, n] (only its lower triangle is read, as torch's), or U = Lᵀ with upper. Native
+ * [..., n, n] (only its lower triangle is read, as torch's), or U upper triangular with A = Uᵀ U
+ * with upper (then only A's upper triangle is read, as torch's). Native
  * (LAPACK potrf's algorithm, native/kernels/linalg_lu.h). Throws LINALG_ERROR naming the batch
  * element and the order of the first leading minor that is not positive-definite. The gradient
  * is torch's (symmetric), from recorded triangular solves: twice differentiable.

@@ -492,7 +492,7 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
   });
 
   describe('cholesky', () => {
-    test('equals Cholesky–Banachiewicz; upper is Lᵀ; only the lower triangle is read; batches; float32', () => {
+    test('equals Cholesky–Banachiewicz; upper is Lᵀ; only the lower triangle is read (the upper one with upper, as torch); batches; float32', () => {
       for (const n of [1, 2, 4, 9]) {
         const M = randomArray(rng, 2 * n * n);
         const S = [0, 1].flatMap((b) => {
@@ -506,6 +506,10 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           const L = antler.linalg.cholesky(tensor(poisoned, [2, n, n], F64));
           expectClose(read(L), ref, 1e-12, 1e-12, `seed ${SEED} n ${n}`);
           expectClose(read(antler.linalg.cholesky(tensor(S, [2, n, n], F64), { upper: true })), [0, 1].flatMap((b) => transposeRef(ref.slice(b * n * n, (b + 1) * n * n), n, n)), 1e-12, 1e-12, 'upper');
+          // upper reads only the upper triangle (torch's, LAPACK potrf 'U'): the strict lower one poisoned.
+          const poisonedLower = S.map((x, e) => ((e % (n * n)) % n < Math.floor((e % (n * n)) / n) ? NaN : x));
+          expectClose(read(antler.linalg.cholesky(tensor(poisonedLower, [2, n, n], F64), { upper: true })), [0, 1].flatMap((b) => transposeRef(ref.slice(b * n * n, (b + 1) * n * n), n, n)), 1e-12, 1e-12, 'upper, lower poisoned');
+          expect(read(antler.linalg.choleskyEx(tensor(poisonedLower, [2, n, n], F64), { upper: true }).info)).toEqual([0, 0]);
           expectClose(read(antler.linalg.cholesky(tensor(S, [2, n, n], F32))), ref, 1e-5, 1e-5, 'float32');
           const ex = antler.linalg.choleskyEx(tensor(S, [2, n, n], F64));
           expect(read(ex.info)).toEqual([0, 0]);
@@ -523,6 +527,8 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
         expect(read(antler.linalg.choleskyEx(A).info)).toEqual([2, 1]);
         expect(read(antler.linalg.choleskyEx(tensor([NaN], [1, 1], F64)).info)).toEqual([1]);
         expect(read(antler.linalg.choleskyEx(tensor([1, 0, 0, NaN], [2, 2], F64)).info)).toEqual([2]);
+        // upper: the minors of the upper triangle (torch's): [[1, 5], [0, 1]] fails at order 2, [[1, 0], [5, 1]] does not.
+        expect(read(antler.linalg.choleskyEx(tensor([1, 5, 0, 1, 1, 0, 5, 1], [2, 2, 2], F64), { upper: true }).info)).toEqual([2, 0]);
         expectAntlerErrorInTidy(() => antler.linalg.cholesky(A), 'LINALG_ERROR', /linalg\.cholesky: the matrix at batch index 0 is not positive-definite \(the leading minor of order 2 is not positive-definite\)/);
         expectAntlerErrorInTidy(() => antler.linalg.choleskyEx(A, { checkErrors: true }), 'LINALG_ERROR', /order 2/);
         expect(antler.linalg.cholesky(antler.zeros([0, 0], F64)).shape).toEqual([0, 0]);
