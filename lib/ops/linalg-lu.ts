@@ -3,7 +3,7 @@ import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, type NativeAddon } from '../native';
-import { arange, checkTensor, Tensor } from '../tensor';
+import { arange, checkTensor, Tensor, tensor } from '../tensor';
 import { broadcastShapes, checkBoolean, checkOptions, type DType, shapeText } from '../validate';
 import {
   abs, add, broadcastTo, concat, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub, sum,
@@ -491,12 +491,64 @@ function pivotSign(pivots: Tensor, dtype: DType): Tensor {
 const diagOf = (M: Tensor): Tensor => diagonal(M, { axis1: -2, axis2: -1 });
 
 /**
+ * The exact cofactor matrix of one n×n matrix from its LU factorisation (packed LU row-major, pivots
+ * 1-based), in float64 on the host: cof(A) = det(P)·P·L⁻ᵀ·adj(U)ᵀ (the cofactor matrix is
+ * multiplicative; cof(P) = det(P)·P, cof(L) = L⁻ᵀ). adj(U) of the upper triangular U is computed
+ * without dividing by its diagonal (zeros there are the point): adj(U)[i, j] = Π_{l<i} u_ll ·
+ * Π_{l>j} u_ll · m[i, j] with m[j, j] = 1 and m[i, j] = −Σ_{i<k≤j} u_ik·(Π_{i<l<k} u_ll)·m[k, j]
+ * (back substitution for U⁻¹ times Π_{i≤l≤j} u_ll). O(n³), no perturbation: exact up to rounding.
+ */
+function cofactorFromLU(LU: ArrayLike<number>, off: number, piv: ArrayLike<number>, poff: number, n: number): Float64Array {
+  const u = (i: number, j: number) => LU[off + i * n + j];
+  const pre = new Float64Array(n + 1), suf = new Float64Array(n + 1);
+  pre[0] = 1;
+  for (let i = 0; i < n; i++) pre[i + 1] = pre[i] * u(i, i);
+  suf[n] = 1;
+  for (let i = n - 1; i >= 0; i--) suf[i] = suf[i + 1] * u(i, i);
+  // C = cof(U) = adj(U)ᵀ (lower triangular): C[j, i] = adj(U)[i, j].
+  const C = new Float64Array(n * n);
+  const m = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    m[j] = 1;
+    for (let i = j - 1; i >= 0; i--) {
+      let acc = 0, c = 1;
+      for (let k = i + 1; k <= j; k++) {
+        acc += u(i, k) * c * m[k];
+        c *= u(k, k);
+      }
+      m[i] = -acc;
+    }
+    for (let i = 0; i <= j; i++) C[j * n + i] = pre[i] * suf[j + 1] * m[i];
+  }
+  // X = L⁻ᵀ C: Lᵀ is unit upper triangular (L's strict lower part is below LU's diagonal).
+  for (let i = n - 2; i >= 0; i--)
+    for (let k = i + 1; k < n; k++) {
+      const l = u(k, i);
+      if (l !== 0) for (let c = 0; c < n; c++) C[i * n + c] -= l * C[k * n + c];
+    }
+  // P X with P[perm[i], i] = 1 (row i of Pᵀ A is row perm[i] of A), times det(P) = ±1.
+  const perm = Array.from({ length: n }, (_, i) => i);
+  let sign = 1;
+  for (let i = 0; i < n; i++) {
+    const p = piv[poff + i] - 1;
+    if (p !== i && p >= 0 && p < n) {
+      [perm[i], perm[p]] = [perm[p], perm[i]];
+      sign = -sign;
+    }
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < n; c++) out[perm[i] * n + c] = sign * C[i * n + c];
+  return out;
+}
+
+/**
  * The cofactor matrix det(A)·A⁻ᵀ of A [..., n, n] (det's gradient for g = 1), from recorded ops
- * (the LU factorisation and solves: differentiable again where A is invertible). Exactly zero
- * pivots of U are moved to ε = eps·max |LU| (eps when LU is 0), so that A_ε = P L U_ε is
- * invertible: det(A_ε)·A_ε⁻ᵀ is the cofactor matrix when A is invertible (nothing moved) and
- * tends to it, to O(ε), when A is singular (its 1/ε parts times det(A_ε)'s ε) — torch 1.13's
- * value with createGraph (an SVD there), where its first-order gradient is 0.
+ * (the LU factorisation and solves: differentiable again where A is invertible). A matrix whose U
+ * has an exactly zero pivot (A singular) gets its exact cofactor matrix instead (cofactorFromLU, a
+ * constant computed on the host after a read of U's diagonal: torch 1.13's value with createGraph,
+ * an SVD there, where its first-order gradient is 0); its second derivative stays NaN, as before.
+ * The recorded path moves those zero pivots to ε = eps·max |LU| (eps when LU is 0) so that it stays
+ * finite where it is not used (its gradient is masked, not NaN, for the other batch elements).
  */
 function cofactor(A: Tensor, op: string): Tensor {
   const n = A.shape[A.rank - 1];
@@ -511,14 +563,38 @@ function cofactor(A: Tensor, op: string): Tensor {
   const LUe = add(f.LU, bump);
   const detE = mul(prod(diagOf(LUe), -1), pivotSign(f.pivots, A.dtype as DType));
   const invT = luSolveWithP(LUe, f.P, eye(n, n, { dtype: A.dtype as DType, device: A.device }), true, true);
-  return mul(reshape(detE, [...detE.shape, 1, 1]), invT);
+  const recorded = mul(reshape(detE, [...detE.shape, 1, 1]), invT);
+  // Singular matrices (an exactly zero pivot): the exact cofactor matrix, computed on the host.
+  const dv = noGrad(() => d.dataSync());
+  const N = n === 0 ? 0 : dv.length / n;
+  const singular: number[] = [];
+  for (let b = 0; b < N; b++) for (let i = 0; i < n; i++) if (dv[b * n + i] === 0) { singular.push(b); break; }
+  if (singular.length === 0) return recorded;
+  const { isSingular, exact } = noGrad(() => {
+    const LUv = f.LU.dataSync(), pv = f.pivots.dataSync();
+    const values = new Float64Array(N * n * n), mask = new Int32Array(N);
+    for (const b of singular) {
+      values.set(cofactorFromLU(LUv, b * n * n, pv, b * n, n), b * n * n);
+      mask[b] = 1;
+    }
+    const batch = A.shape.slice(0, -2);
+    return {
+      isSingular: notEqual(tensor(mask, [...batch, 1, 1], { dtype: 'int32', device: A.device }), 0),
+      exact: tensor(values, A.shape.slice(), { dtype: A.dtype as DType, device: A.device }),
+    };
+  });
+  // Recorded: the other batch elements stay differentiable (createGraph).
+  return where(isSingular, exact, recorded);
 }
 
 /**
  * torch.linalg.det: det A of A [..., n, n] = ±Π U[i, i] from LU with partial pivoting (0 for a
  * singular matrix, no error; 1 for n = 0). The gradient is g·det(A)·A⁻ᵀ (torch's), from recorded
- * ops (twice differentiable where A is invertible); at a singular A it is the cofactor matrix
- * (finite: see cofactor), which torch 1.13 gives with createGraph, where its plain backward gives 0.
+ * ops (twice differentiable where A is invertible); at a singular A it is the exact cofactor
+ * matrix (see cofactor: a host read of U's diagonal, a device sync on CUDA), which torch 1.13 gives
+ * with createGraph, where its plain backward gives 0. Second derivatives are NaN at an exactly
+ * singular A and lose accuracy near one (the cancellation in det·A⁻ᵀ, ∝ cond(A)·eps; torch 1.13
+ * switches to an SVD there).
  */
 export function det(A: Tensor): Tensor {
   const op = 'linalg.det';

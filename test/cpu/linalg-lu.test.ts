@@ -489,6 +489,68 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           });
     });
 
+    test('det\'s gradient at singular matrices with many zero pivots (nilpotent shifts, random integer rank drops) is the exact cofactor matrix', () => {
+      // The shift matrix (ones above the diagonal): every pivot of U is 0, the cofactor matrix is
+      // (−1)^(n−1) at [n − 1, 0] and 0 elsewhere (an ε-perturbed LU over/underflows here).
+      for (const [n, dtype] of [[6, 'float32'], [9, 'float32'], [22, 'float64'], [30, 'float64']] as const)
+        tidy(() => {
+          const v = new Array<number>(n * n).fill(0);
+          for (let i = 0; i + 1 < n; i++) v[i * n + i + 1] = 1;
+          const A = tensor(v, [n, n], { dtype, requiresGrad: true });
+          antler.linalg.det(A).backward();
+          const cof = new Array<number>(n * n).fill(0);
+          cof[(n - 1) * n] = n % 2 ? 1 : -1;
+          expect(read(A.grad!).map((x) => x + 0)).toEqual(cof); // + 0: −0 as 0
+        });
+      // Laplace expansion (exact on small integers) against random integer matrices, many singular.
+      const detLaplace = (M: number[], n: number): number => {
+        if (n === 0) return 1;
+        let s = 0;
+        for (let j = 0; j < n; j++) {
+          if (M[j] === 0) continue;
+          const sub: number[] = [];
+          for (let i = 1; i < n; i++) for (let c = 0; c < n; c++) if (c !== j) sub.push(M[i * n + c]);
+          s += (j % 2 ? -1 : 1) * M[j] * detLaplace(sub, n - 1);
+        }
+        return s;
+      };
+      const cofLaplace = (M: number[], n: number): number[] => {
+        const C: number[] = [];
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) {
+            const sub: number[] = [];
+            for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== i && c !== j) sub.push(M[r * n + c]);
+            C.push(((i + j) % 2 ? -1 : 1) * detLaplace(sub, n - 1));
+          }
+        return C;
+      };
+      let singular = 0;
+      for (let t = 0; t < 60; t++) {
+        const n = 2 + (t % 5);
+        const M = Array.from({ length: n * n }, () => Math.floor(rng.next() * 5) - 2);
+        if (t % 3 === 0) for (let c = 0; c < n; c++) M[n + c] = M[c]; // a repeated row
+        else if (t % 3 === 1) for (let i = 0; i < n; i++) M[i * n + (t % n)] = 0; // a zero column
+        if (detLaplace(M, n) === 0) singular++;
+        const cof = cofLaplace(M, n);
+        for (const dtype of ['float64', 'float32'] as const)
+          tidy(() => {
+            const A = tensor(M, [1, n, n], { dtype, requiresGrad: true });
+            antler.linalg.det(A).sum().backward();
+            const tol = dtype === 'float32' ? 1e-5 : 1e-12;
+            expectClose(read(A.grad!), cof, tol, tol * Math.max(1, ...cof.map(Math.abs)), `seed ${SEED}: det gradient of ${JSON.stringify(M)} (${dtype})`);
+          });
+      }
+      expect(singular).toBeGreaterThan(30);
+      // A batch of a singular and an invertible matrix: the invertible one stays twice differentiable.
+      tidy(() => {
+        const A = tensor([1, 2, 2, 4, 2, 1, 1, 3], [2, 2, 2], { ...F64, requiresGrad: true });
+        const [g] = antler.autograd.grad(antler.linalg.det(A).sum(), A, { createGraph: true });
+        expect(read(g!)).toEqual([4, -2, -2, 1, 3, -1, -1, 2]);
+        const [h] = antler.autograd.grad(g!.sum(), A);
+        expectClose(read(h!).slice(4), [1, -1, -1, 1], 1e-12, 1e-12, 'd/dA of the cofactor sum (invertible element)');
+      });
+    });
+
   });
 
   describe('cholesky', () => {
