@@ -552,6 +552,7 @@ function cofactorFromLU(LU: ArrayLike<number>, off: number, piv: ArrayLike<numbe
  */
 function cofactor(A: Tensor, op: string): Tensor {
   const n = A.shape[A.rank - 1];
+  if (n === 0) return mul(A, 0); // empty matrices: an empty gradient (nothing to reduce over for ε)
   const f = factorSquare(A, op);
   const d = diagOf(f.LU);
   const bump = noGrad(() => {

@@ -489,7 +489,7 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           });
     });
 
-    test('det\'s gradient at singular matrices with many zero pivots (nilpotent shifts, random integer rank drops) is the exact cofactor matrix', () => {
+    test('det\'s gradient at singular matrices with many zero pivots (nilpotent shifts, random integer rank drops) is the exact cofactor matrix; empty matrices', () => {
       // The shift matrix (ones above the diagonal): every pivot of U is 0, the cofactor matrix is
       // (−1)^(n−1) at [n − 1, 0] and 0 elsewhere (an ε-perturbed LU over/underflows here).
       for (const [n, dtype] of [[6, 'float32'], [9, 'float32'], [22, 'float64'], [30, 'float64']] as const)
@@ -541,6 +541,13 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           });
       }
       expect(singular).toBeGreaterThan(30);
+      // Empty matrices (det = 1): an empty gradient, no error.
+      for (const shape of [[0, 0], [2, 0, 0]])
+        tidy(() => {
+          const A = antler.zeros(shape, { ...F64, requiresGrad: true });
+          antler.linalg.det(A).sum().backward();
+          expect(A.grad!.shape).toEqual(shape);
+        });
       // A batch of a singular and an invertible matrix: the invertible one stays twice differentiable.
       tidy(() => {
         const A = tensor([1, 2, 2, 4, 2, 1, 1, 3], [2, 2, 2], { ...F64, requiresGrad: true });
