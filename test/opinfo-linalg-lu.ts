@@ -28,6 +28,32 @@ function dominant(rng: Rng, shape: number[]): InputSpec {
   return spec;
 }
 
+/**
+ * Batches of m×n matrices whose partial pivoting is decided by a wide margin: entries in
+ * [−0.3, 0.3), a dominant ±[1.5, 2.5) at (i, i) for i < min(m, n), then the rows shuffled (so P is
+ * not the identity). Column diagonal dominance survives elimination, so every pivot beats the
+ * rest of its column by ≥ 1.5 − (m − 1)·0.3 (m ≤ 5): finite-difference steps never switch a pivot,
+ * which random [−1, 1) entries do on some seeds (two rows with |a| 5e-5 apart).
+ */
+function pivoted(rng: Rng, shape: number[]): InputSpec {
+  const spec = vals(rng, shape, -0.3, 0.3);
+  const [m, n] = shape.slice(-2);
+  const count = spec.values.length / (m * n);
+  for (let b = 0; b < count; b++) {
+    const M = spec.values.slice(b * m * n, (b + 1) * m * n);
+    for (let i = 0; i < Math.min(m, n); i++) M[i * n + i] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(1.5, 2.5);
+    const order = Array.from({ length: m }, (_, i) => i);
+    for (let i = m - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    order.forEach((r, i) => {
+      for (let c = 0; c < n; c++) spec.values[b * m * n + i * n + c] = M[r * n + c];
+    });
+  }
+  return spec;
+}
+
 /** M Mᵀ + n·I for M [..., n, n]: symmetric positive-definite, differentiable in M (the Cholesky entries' input). */
 function spdOf(M: antler.Tensor): antler.Tensor {
   const n = M.shape[M.rank - 1];
@@ -63,7 +89,7 @@ export const LINALG_LU_OPS: OpInfo[] = [
   trsm('lower, right, unitriangular', [3, 3], [2, 3], { upper: false, left: false, unitriangular: true }),
   {
     name: 'linalg.luFactor',
-    samples: (rng) => [{ inputs: [vals(rng, [3, 3], -1, 1)] }, { inputs: [vals(rng, [2, 4, 4], -1, 1)], note: 'batch' }],
+    samples: (rng) => [{ inputs: [pivoted(rng, [3, 3])] }, { inputs: [pivoted(rng, [2, 4, 4])], note: 'batch' }],
     fn: ([A]) => antler.linalg.luFactor(A).LU,
     bad: [
       ['SHAPE_MISMATCH', () => antler.linalg.luFactor(z([3]))],
@@ -72,13 +98,13 @@ export const LINALG_LU_OPS: OpInfo[] = [
       ['LINALG_ERROR', () => antler.linalg.luFactor(z([2, 2]))],
     ],
   },
-  { name: 'linalg.luFactor(wide)', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 5], -1, 1)] }], fn: ([A]) => antler.linalg.luFactor(A).LU },
-  { name: 'linalg.luFactor(tall)', samples: (rng) => [{ inputs: [vals(rng, [2, 5, 3], -1, 1)] }], fn: ([A]) => antler.linalg.luFactor(A).LU },
-  { name: 'linalg.lu(L, wide)', samples: (rng) => [{ inputs: [vals(rng, [3, 4], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).L },
-  { name: 'linalg.lu(U, tall)', samples: (rng) => [{ inputs: [vals(rng, [4, 2], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).U },
-  { name: 'linalg.luFactorEx', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([A]) => antler.linalg.luFactorEx(A).LU },
-  { name: 'linalg.lu(L)', samples: (rng) => [{ inputs: [vals(rng, [4, 4], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).L },
-  { name: 'linalg.lu(U)', samples: (rng) => [{ inputs: [vals(rng, [2, 3, 3], -1, 1)] }], fn: ([A]) => antler.linalg.lu(A).U },
+  { name: 'linalg.luFactor(wide)', samples: (rng) => [{ inputs: [pivoted(rng, [2, 3, 5])] }], fn: ([A]) => antler.linalg.luFactor(A).LU },
+  { name: 'linalg.luFactor(tall)', samples: (rng) => [{ inputs: [pivoted(rng, [2, 5, 3])] }], fn: ([A]) => antler.linalg.luFactor(A).LU },
+  { name: 'linalg.lu(L, wide)', samples: (rng) => [{ inputs: [pivoted(rng, [3, 4])] }], fn: ([A]) => antler.linalg.lu(A).L },
+  { name: 'linalg.lu(U, tall)', samples: (rng) => [{ inputs: [pivoted(rng, [4, 2])] }], fn: ([A]) => antler.linalg.lu(A).U },
+  { name: 'linalg.luFactorEx', samples: (rng) => [{ inputs: [pivoted(rng, [2, 3, 3])] }], fn: ([A]) => antler.linalg.luFactorEx(A).LU },
+  { name: 'linalg.lu(L)', samples: (rng) => [{ inputs: [pivoted(rng, [4, 4])] }], fn: ([A]) => antler.linalg.lu(A).L },
+  { name: 'linalg.lu(U)', samples: (rng) => [{ inputs: [pivoted(rng, [2, 3, 3])] }], fn: ([A]) => antler.linalg.lu(A).U },
   {
     name: 'linalg.luSolve',
     samples: (rng) => [{ inputs: [wellConditioned(rng, [3, 3]), vals(rng, [3, 2], -1, 1)] }, { inputs: [wellConditioned(rng, [2, 3, 3]), vals(rng, [3, 2], -1, 1)], note: 'broadcast' }],
