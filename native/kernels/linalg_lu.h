@@ -101,10 +101,13 @@ ANTLER_HD void lanesLuFactor(const Lanes& L, int64_t m, int64_t n, T* A, int32_t
     const T pivot = A[j * n + j];
     for (int64_t i = j + 1 + lane; i < m; i += count) A[i * n + j] = A[i * n + j] / pivot;
     L.sync();
+    // Rounded twice (mulRn, addRn), not fused into an FMA by nvcc: CUDA's factors, pivots and info
+    // equal the CPU's bit for bit (an exactly singular matrix gives a zero pivot on both, and ties
+    // in |a| break alike).
     const int64_t rows = m - j - 1, cols = n - j - 1;
     for (int64_t e = lane; e < rows * cols; e += count) {
       const int64_t i = j + 1 + e / cols, c = j + 1 + e % cols;
-      A[i * n + c] = A[i * n + c] - A[i * n + j] * A[j * n + c];
+      A[i * n + c] = addRn(A[i * n + c], -mulRn(A[i * n + j], A[j * n + c]));
     }
     L.sync();
   }
