@@ -327,6 +327,13 @@ class Addon : public Napi::Addon<Addon> {
     }
   }
 
+  // An array of handles, one per tensor; a null tensor (an output not computed) as null.
+  Napi::Value wrapAll(Napi::Env env, const std::vector<TensorPtr>& ts) {
+    Napi::Array out = Napi::Array::New(env, ts.size());
+    for (size_t i = 0; i < ts.size(); ++i) out.Set(static_cast<uint32_t>(i), ts[i] ? wrap(env, ts[i]) : env.Null());
+    return out;
+  }
+
   Napi::Value wrap(Napi::Env env, TensorPtr t) {
     Napi::Object obj = Napi::Object::New(env);
     checkStatus(env, napi_type_tag_object(env, obj, &kHandleTag), "napi_type_tag_object");
@@ -945,10 +952,7 @@ class Addon : public Napi::Addon<Addon> {
     const bool largest = boolArg(info[2], "cumExtreme", "largest");
     const char* opName = largest ? "cummax" : "cummin";
     auto [values, indices] = ops::cumExtreme(tensorArg(info[0], opName, "x"), intArg(info[1], opName, "axis"), largest);
-    Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, wrap(info.Env(), values));
-    out.Set(1u, wrap(info.Env(), indices));
-    return out;
+    return wrapAll(info.Env(), {values, indices});
   }
 
   // logCumSumExp(x, axis, reverse): logcumsumexp along axis (from the end when reverse)
@@ -985,11 +989,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value luFactor(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "luFactor");
     ops::LuFactorResult r = ops::luFactor(tensorArg(info[0], "luFactor", "A"));
-    Napi::Array out = Napi::Array::New(info.Env(), 3);
-    out.Set(0u, wrap(info.Env(), r.LU));
-    out.Set(1u, wrap(info.Env(), r.pivots));
-    out.Set(2u, wrap(info.Env(), r.info));
-    return out;
+    return wrapAll(info.Env(), {r.LU, r.pivots, r.info});
   }
 
   // luPermutation(pivots int32 [B, k], m) -> perm int32 [B, m]
@@ -1001,10 +1001,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value cholesky(const Napi::CallbackInfo& info) {
     expectArgs(info, 1, "cholesky");
     auto [L, inf] = ops::cholesky(tensorArg(info[0], "cholesky", "A"));
-    Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, wrap(info.Env(), L));
-    out.Set(1u, wrap(info.Env(), inf));
-    return out;
+    return wrapAll(info.Env(), {L, inf});
   }
   // (end of linalg-lu)
 
@@ -1013,10 +1010,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value linalgQr(const Napi::CallbackInfo& info) {
     expectArgs(info, 2, "linalgQr");
     auto [Q, R] = ops::linalgQr(tensorArg(info[0], "linalg.qr", "A"), intArg(info[1], "linalg.qr", "mode"));
-    Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, wrap(info.Env(), Q));
-    out.Set(1u, wrap(info.Env(), R));
-    return out;
+    return wrapAll(info.Env(), {Q, R});
   }
   // (end of linalg-qr)
 
@@ -1026,9 +1020,7 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, "linalgEigh");
     auto outs = ops::linalgEigh(tensorArg(info[0], "linalgEigh", "A"), boolArg(info[1], "linalgEigh", "upper"),
                                 boolArg(info[2], "linalgEigh", "vectors"));
-    Napi::Array out = Napi::Array::New(info.Env(), outs.size());
-    for (size_t i = 0; i < outs.size(); ++i) out.Set(static_cast<uint32_t>(i), wrap(info.Env(), outs[i]));
-    return out;
+    return wrapAll(info.Env(), outs);
   }
 
   // linalgSvd(A [B, m, n], full, vectors) -> [U, S, Vh, info]
@@ -1036,9 +1028,7 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, "linalgSvd");
     auto outs = ops::linalgSvd(tensorArg(info[0], "linalgSvd", "A"), boolArg(info[1], "linalgSvd", "full"),
                                boolArg(info[2], "linalgSvd", "vectors"));
-    Napi::Array out = Napi::Array::New(info.Env(), outs.size());
-    for (size_t i = 0; i < outs.size(); ++i) out.Set(static_cast<uint32_t>(i), wrap(info.Env(), outs[i]));
-    return out;
+    return wrapAll(info.Env(), outs);
   }
   // (end of linalg-spectral)
 
@@ -1056,10 +1046,7 @@ class Addon : public Napi::Addon<Addon> {
     auto [nll, logAlpha] = ops::ctcLoss(tensorArg(info[0], "ctcLoss", "logProbs"), tensorArg(info[1], "ctcLoss", "targets"),
                                         tensorArg(info[2], "ctcLoss", "inputLengths"),
                                         tensorArg(info[3], "ctcLoss", "targetLengths"), intArg(info[4], "ctcLoss", "blank"));
-    Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, wrap(info.Env(), nll));
-    out.Set(1u, wrap(info.Env(), logAlpha));
-    return out;
+    return wrapAll(info.Env(), {nll, logAlpha});
   }
 
   // ctcLossBackward(g, logProbs, targets, inputLengths, targetLengths, nll, logAlpha, blank, zeroInfinity)
@@ -1079,10 +1066,7 @@ class Addon : public Napi::Addon<Addon> {
     auto [loss, valid] = ops::crossEntropy(tensorArg(info[0], "crossEntropy", "logits"),
                                            tensorArg(info[1], "crossEntropy", "labels"),
                                            intArg(info[2], "crossEntropy", "ignoreIndex"));
-    Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, wrap(info.Env(), loss));
-    out.Set(1u, wrap(info.Env(), valid));
-    return out;
+    return wrapAll(info.Env(), {loss, valid});
   }
 
   // crossEntropyBackward(logits, labels, g, ignoreIndex)
@@ -1120,11 +1104,7 @@ class Addon : public Napi::Addon<Addon> {
     const Tensor* w = optionalTensorArg(info[1], "layerNorm", "weight");
     const Tensor* b = optionalTensorArg(info[2], "layerNorm", "bias");
     ops::LayerNormResult r = ops::layerNorm(x, w, b, numberArg(info[3], "layerNorm", "eps"));
-    Napi::Array out = Napi::Array::New(info.Env(), 3);
-    out.Set(0u, wrap(info.Env(), r.y));
-    out.Set(1u, wrap(info.Env(), r.mean));
-    out.Set(2u, wrap(info.Env(), r.rstd));
-    return out;
+    return wrapAll(info.Env(), {r.y, r.mean, r.rstd});
   }
 
   // layerNormBackward(gy, x, mean, rstd, w|null, affine) -> [gx, gw|null, gb|null]
@@ -1135,11 +1115,7 @@ class Addon : public Napi::Addon<Addon> {
                                                    tensorArg(info[2], "layerNorm", "mean"), tensorArg(info[3], "layerNorm", "rstd"),
                                                    optionalTensorArg(info[4], "layerNorm", "weight"), affine);
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, g.gx));
-    out.Set(1u, g.gw ? wrap(env, g.gw) : env.Null());
-    out.Set(2u, g.gb ? wrap(env, g.gb) : env.Null());
-    return out;
+    return wrapAll(env, {g.gx, g.gw, g.gb});
   }
 
   // {d, dirs, k, hasSkipTerm, scaleX, activation}; values are checked by ops::sruForward/sruBackward.
@@ -1165,11 +1141,7 @@ class Addon : public Napi::Addon<Addon> {
                         tensorArg(info[3], op, "bias"), optionalTensorArg(info[4], op, "c0"),
                         optionalTensorArg(info[5], op, "maskPad"), o);
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, r.h));
-    out.Set(1u, wrap(env, r.c));
-    out.Set(2u, wrap(env, r.cLast));
-    return out;
+    return wrapAll(env, {r.h, r.c, r.cLast});
   }
 
   // sruBackward(U, x|null, weightC, bias, c0|null, maskPad|null, c, gh, gcLast, options, gcAll|null)
@@ -1184,13 +1156,7 @@ class Addon : public Napi::Addon<Addon> {
         tensorArg(info[6], op, "c"), tensorArg(info[7], op, "gradient of h"), tensorArg(info[8], op, "gradient of cLast"),
         optionalTensorArg(info[10], op, "gradient of c"), o);
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 5);
-    out.Set(0u, wrap(env, r.gU));
-    out.Set(1u, r.gx ? wrap(env, r.gx) : env.Null());
-    out.Set(2u, wrap(env, r.gWeightC));
-    out.Set(3u, wrap(env, r.gBias));
-    out.Set(4u, wrap(env, r.gc0));
-    return out;
+    return wrapAll(env, {r.gU, r.gx, r.gWeightC, r.gBias, r.gc0});
   }
 
   // sruDeer(U, x|null, weightC, bias, c0|null, maskPad|null, c, options, linearize)
@@ -1206,11 +1172,7 @@ class Addon : public Napi::Addon<Addon> {
         tensorArg(info[6], op, "c"), o, linearize);
     Napi::Env env = info.Env();
     if (!linearize) return wrap(env, r.h);
-    Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, r.F));
-    out.Set(1u, wrap(env, r.J));
-    out.Set(2u, wrap(env, r.bOff));
-    return out;
+    return wrapAll(env, {r.F, r.J, r.bOff});
   }
 
   // deerScan(A, b, y0) -> y
@@ -1245,12 +1207,7 @@ class Addon : public Napi::Addon<Addon> {
                                                  tensorArg(info[2], op, "y0"), tensorArg(info[3], op, "y"),
                                                  tensorArg(info[4], op, "gradient of y"), adjointOnly);
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 3);
-    auto orNull = [this, &env](const TensorPtr& t) -> Napi::Value { return t ? wrap(env, t) : env.Null(); };
-    out.Set(0u, orNull(g.gA));
-    out.Set(1u, wrap(env, g.gb));
-    out.Set(2u, orNull(g.gy0));
-    return out;
+    return wrapAll(env, {g.gA, g.gb, g.gy0});
   }
 
   // deerElk(a, u, yhat, y0, lambda) -> y
@@ -1271,11 +1228,7 @@ class Addon : public Napi::Addon<Addon> {
         optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
         stringArg(info[6], op, "jacobian"));
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, r.f));
-    out.Set(1u, r.J ? wrap(env, r.J) : env.Null());
-    out.Set(2u, r.bOff ? wrap(env, r.bOff) : env.Null());
-    return out;
+    return wrapAll(env, {r.f, r.J, r.bOff});
   }
 
   // cellSequential(kind, xp, Whh, bhh|null, y0) -> y
@@ -1326,10 +1279,7 @@ class Addon : public Napi::Addon<Addon> {
         optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "guess"),
         stringArg(info[6], op, "jacobian"), p);
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 2);
-    out.Set(0u, wrap(env, r.y));
-    out.Set(1u, wrap(env, r.status));
-    return out;
+    return wrapAll(env, {r.y, r.status});
   }
 
   // cellBackward(kind, xp, Whh, bhh|null, y0, y, g, adjoint) -> [gxp, ghh, gy0]
@@ -1341,11 +1291,7 @@ class Addon : public Napi::Addon<Addon> {
         optionalTensorArg(info[3], op, "bhh"), tensorArg(info[4], op, "y0"), tensorArg(info[5], op, "y"),
         tensorArg(info[6], op, "g"), boolArg(info[7], op, "adjoint"));
     Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env, 3);
-    out.Set(0u, wrap(env, g.gxp));
-    out.Set(1u, wrap(env, g.ghh));
-    out.Set(2u, wrap(env, g.gy0));
-    return out;
+    return wrapAll(env, {g.gxp, g.ghh, g.gy0});
   }
 
   Tensor& mutableTensorArg(const Napi::Value& v, const char* op, const char* what) {
