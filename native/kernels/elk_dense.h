@@ -46,6 +46,7 @@
 #include "elk.h"
 #include "hd.h"
 #include "lanes.h"
+#include "linalg_lu.h"  // pivotRow: LU's partial pivoting
 
 namespace antler::kernels {
 
@@ -115,21 +116,6 @@ ANTLER_HD void lanesApply(const Lanes& L, int64_t n, T* out, const T* X, bool tx
   }
 }
 
-// The row at or below k with the largest |M[·][k]| (the first of equals): partial pivoting.
-template <typename T>
-ANTLER_HD int64_t pivotRow(const T* M, int64_t n, int64_t k) {
-  int64_t p = k;
-  T best = M[k * n + k] < T(0) ? -M[k * n + k] : M[k * n + k];
-  for (int64_t i = k + 1; i < n; ++i) {
-    const T v = M[i * n + k] < T(0) ? -M[i * n + k] : M[i * n + k];
-    if (v > best) {
-      best = v;
-      p = i;
-    }
-  }
-  return p;
-}
-
 // Inv = M⁻¹ by Gauss–Jordan elimination with partial pivoting; M is destroyed,
 // f (n) and piv (1) are scratch.
 template <typename T, typename Lanes>
@@ -137,7 +123,7 @@ ANTLER_HD void lanesInvert(const Lanes& L, int64_t n, T* M, T* Inv, T* f, T* piv
   for (int64_t e = L.lane(); e < n * n; e += L.count()) Inv[e] = (e / n == e % n) ? T(1) : T(0);
   L.sync();
   for (int64_t k = 0; k < n; ++k) {
-    if (L.lane() == 0) piv[0] = static_cast<T>(pivotRow(M, n, k));
+    if (L.lane() == 0) piv[0] = static_cast<T>(pivotRow(M, n, n, k));
     L.sync();
     const int64_t p = static_cast<int64_t>(piv[0]);
     // Swap rows k and p of [M | Inv], the lanes over the 2n columns.
@@ -229,7 +215,7 @@ template <typename T>
 inline void lanesInvert(const SerialLanes&, int64_t n, T* M, T* Inv, T* f, T* piv) {
   for (int64_t e = 0; e < n * n; ++e) Inv[e] = (e / n == e % n) ? T(1) : T(0);
   for (int64_t k = 0; k < n; ++k) {
-    const int64_t p = pivotRow(M, n, k);
+    const int64_t p = pivotRow(M, n, n, k);
     piv[0] = static_cast<T>(p);
     if (p != k)
       for (T* X : {M, Inv})

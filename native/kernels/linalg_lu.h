@@ -60,6 +60,23 @@ ANTLER_HD void lanesTriangularSolveMatrix(const Lanes& L, int64_t n, int64_t k, 
   }
 }
 
+// Partial pivoting's row in column k of a matrix of `rows` rows stored with row stride ld: the first
+// row i ≥ k of the largest |M(i, k)| (BLAS iamax's choice; a NaN is never preferred to a number after
+// it). Also the dense ELK step's Gauss–Jordan inverse (elk_dense.h).
+template <typename T>
+ANTLER_HD int64_t pivotRow(const T* M, int64_t rows, int64_t ld, int64_t k) {
+  int64_t p = k;
+  T best = M[k * ld + k] < T(0) ? -M[k * ld + k] : M[k * ld + k];
+  for (int64_t i = k + 1; i < rows; ++i) {
+    const T v = M[i * ld + k] < T(0) ? -M[i * ld + k] : M[i * ld + k];
+    if (v > best) {
+      best = v;
+      p = i;
+    }
+  }
+  return p;
+}
+
 // LU factorisation with partial pivoting of one m×n row-major matrix, in place (LAPACK getrf's
 // result): A = P L U with L unit lower m×min(m, n) below the diagonal, U upper min(m, n)×n on and
 // above it. piv[j] (1-based, min(m, n) of them) is the row swapped with row j at step j: the first
@@ -74,15 +91,7 @@ ANTLER_HD void lanesLuFactor(const Lanes& L, int64_t m, int64_t n, T* A, int32_t
   if (lane == 0) *info = 0;
   for (int64_t j = 0; j < kmin; ++j) {
     if (lane == 0) {
-      int64_t p = j;
-      T best = A[j * n + j] < T(0) ? -A[j * n + j] : A[j * n + j];
-      for (int64_t i = j + 1; i < m; ++i) {
-        const T v = A[i * n + j] < T(0) ? -A[i * n + j] : A[i * n + j];
-        if (v > best) {
-          best = v;
-          p = i;
-        }
-      }
+      const int64_t p = pivotRow(A, m, n, j);
       piv[j] = static_cast<int32_t>(p + 1);
       if (A[p * n + j] == T(0) && *info == 0) *info = static_cast<int32_t>(j + 1);
     }
