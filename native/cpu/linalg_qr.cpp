@@ -17,7 +17,7 @@ static void linalgQrTyped(int64_t B, const kernels::QrDims& d, const T* A, T* Q,
     static thread_local std::vector<T> scratch;
     const size_t need = static_cast<size_t>(m * n + d.k + 1);
     if (scratch.size() < need) scratch.resize(need);
-    double red[1];
+    double red[2];
     kernels::householderQr(kernels::SerialLanes{}, d, A + b * m * n, scratch.data(), scratch.data() + m * n, red,
                            d.qCols > 0 ? Q + b * m * d.qCols : nullptr, R + b * d.rRows * n);
   });

@@ -28,13 +28,64 @@ struct QrDims {
   int64_t m, n, k, qCols, rRows;
 };
 
-// Doubles of reduction scratch a lane group of `count` lanes needs (red below).
-ANTLER_HD int64_t qrReductionSize(int64_t count) { return count < 1 ? 1 : count; }
+// Doubles of reduction scratch a lane group of `count` lanes needs (red below):
+// a (scale, sum of squares) pair per lane.
+ANTLER_HD int64_t qrReductionSize(int64_t count) { return 2 * (count < 1 ? 1 : count); }
+
+// ‖x‖ as LAPACK's dnrm2/dlassq keep it, scale·√ssq with scale = max |x_i|,
+// so that neither squares of huge entries overflow nor those of tiny
+// (float64) entries underflow to zero: adds x to one lane's (scale, ssq).
+ANTLER_HD void qrAccumulate(double x, double& scale, double& ssq) {
+  const double ax = fabs(x);
+  if (ax > scale) {
+    const double r = scale / ax;
+    ssq = 1 + ssq * (r * r);
+    scale = ax;
+  } else if (ax != 0) {  // NaN included: it makes ssq NaN
+    const double r = ax / scale;
+    ssq += r * r;
+  }
+}
+
+// dlarfg's reflector for column j from α and the lanes' (scale, ssq) pairs
+// red[2l], red[2l + 1]: false (H = I, τ = 0) when x_1… are all zero, else τ,
+// β and the v_i = (x_i / S)·rinv of the column scaled by S = max(|α|, |x_i|),
+// where every quantity is of order 1 (no overflow or underflow short of β's
+// own). An infinite entry gives LAPACK's NaN τ (and so NaN outputs).
+ANTLER_HD bool qrReflector(double alpha, const double* red, int64_t count, double& tau, double& beta, double& S,
+                                  double& rinv) {
+  bool zero = true;
+  S = fabs(alpha);
+  for (int64_t l = 0; l < count; ++l) {
+    if (red[2 * l + 1] != 0) zero = false;
+    if (red[2 * l] > S) S = red[2 * l];
+  }
+  if (zero) return false;
+  if (S > 1.7976931348623157e308) {  // an infinite entry: LAPACK's β = ∓∞, τ = NaN, v = x/∞ (0, NaN for ∞)
+    tau = beta = rinv = S - S;
+    beta = -copysign(S, alpha);
+    rinv = 1;
+    return true;
+  }
+  double s = 0;
+  for (int64_t l = 0; l < count; ++l)
+    if (red[2 * l + 1] != 0) {
+      const double r = red[2 * l] / S;
+      s += red[2 * l + 1] * (r * r);
+    }
+  const double a = alpha / S;
+  const double b = -copysign(sqrt(a * a + s), a);
+  tau = (b - a) / b;
+  rinv = 1 / (a - b);
+  beta = b * S;
+  return true;
+}
 
 // Householder QR of one row-major matrix A (m×n) by the lane group L. W
 // (m·n) and tau (k) are scratch of T, red (qrReductionSize(L.count()))
 // scratch of double; Q (m·qCols, or null when qCols is 0) and R (rRows·n) are
-// written. ‖x‖² is accumulated in double (no overflow for float32 inputs).
+// written. ‖x‖ is accumulated in double, scaled as LAPACK's dnrm2 (no
+// overflow or underflow of the squares, float64 included).
 template <typename T, typename Lanes>
 ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, T* tau, double* red, T* Q, T* R) {
   const int64_t m = d.m, n = d.n, k = d.k, qc = d.qCols;
@@ -42,33 +93,30 @@ ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, 
   for (int64_t e = lane; e < m * n; e += count) W[e] = A[e];
   L.sync();
   for (int64_t j = 0; j < k; ++j) {
-    // ‖x_1…‖² of column j below the diagonal, in lane-partial sums added in lane order.
-    double part = 0;
-    for (int64_t i = j + 1 + lane; i < m; i += count) {
-      const double x = static_cast<double>(W[i * n + j]);
-      part += x * x;
-    }
-    red[lane] = part;
+    // ‖x_1…‖ of column j below the diagonal as lane-partial (scale, ssq) pairs combined in lane order.
+    double sc = 0, ssq = 0;
+    for (int64_t i = j + 1 + lane; i < m; i += count) qrAccumulate(static_cast<double>(W[i * n + j]), sc, ssq);
+    red[2 * lane] = sc;
+    red[2 * lane + 1] = ssq;
     L.sync();
     if (lane == 0) {
-      double s = 0;
-      for (int64_t l = 0; l < count; ++l) s += red[l];
-      const double alpha = static_cast<double>(W[j * n + j]);
-      if (s == 0) {
+      double tj, beta, S, rinv;
+      if (!qrReflector(static_cast<double>(W[j * n + j]), red, count, tj, beta, S, rinv)) {
         tau[j] = T(0);
-        red[0] = 0;
       } else {
-        const double beta = -copysign(sqrt(alpha * alpha + s), alpha);
-        tau[j] = static_cast<T>((beta - alpha) / beta);
-        red[0] = 1 / (alpha - beta);
+        tau[j] = static_cast<T>(tj);
         W[j * n + j] = static_cast<T>(beta);
+        red[0] = S;
+        red[1] = rinv;
       }
     }
     L.sync();
-    const T scale = static_cast<T>(red[0]);
     const T t = tau[j];
-    if (t != T(0))
-      for (int64_t i = j + 1 + lane; i < m; i += count) W[i * n + j] *= scale;
+    if (t != T(0)) {
+      const double S = red[0], rinv = red[1];
+      for (int64_t i = j + 1 + lane; i < m; i += count)
+        W[i * n + j] = static_cast<T>(static_cast<double>(W[i * n + j]) / S * rinv);
+    }
     L.sync();
     // Columns right of j: c ← H_j c = c − τ v (vᵀ c), one lane per column.
     if (t != T(0))
@@ -120,23 +168,19 @@ inline void householderQr(const SerialLanes&, const QrDims& d, const T* A, T* W,
   T* __restrict w = rowBuf.data();
   for (int64_t e = 0; e < m * n; ++e) W[e] = A[e];
   for (int64_t j = 0; j < k; ++j) {
-    double s = 0;
-    for (int64_t i = j + 1; i < m; ++i) {
-      const double x = static_cast<double>(W[i * n + j]);
-      s += x * x;
-    }
-    red[0] = s;
-    const double alpha = static_cast<double>(W[j * n + j]);
-    if (s == 0) {
+    double sc = 0, ssq = 0;
+    for (int64_t i = j + 1; i < m; ++i) qrAccumulate(static_cast<double>(W[i * n + j]), sc, ssq);
+    red[0] = sc;
+    red[1] = ssq;
+    double tj, beta, S, rinv;
+    if (!qrReflector(static_cast<double>(W[j * n + j]), red, 1, tj, beta, S, rinv)) {
       tau[j] = T(0);
       continue;
     }
-    const double beta = -copysign(sqrt(alpha * alpha + s), alpha);
-    const T t = static_cast<T>((beta - alpha) / beta);
+    const T t = static_cast<T>(tj);
     tau[j] = t;
-    const T scale = static_cast<T>(1 / (alpha - beta));
     W[j * n + j] = static_cast<T>(beta);
-    for (int64_t i = j + 1; i < m; ++i) W[i * n + j] *= scale;
+    for (int64_t i = j + 1; i < m; ++i) W[i * n + j] = static_cast<T>(static_cast<double>(W[i * n + j]) / S * rinv);
     // w = (row j + Σ_i v_i row i)·τ over the columns right of j, then each row minus v_i w.
     const int64_t c0 = j + 1;
     for (int64_t c = c0; c < n; ++c) w[c] = W[j * n + c];

@@ -207,6 +207,26 @@ describe(`linalg.qr against float64 Householder and Gram–Schmidt references (s
       expect(read(z.R).every((v) => v === 0)).toBe(true);
     }));
 
+  test('huge and tiny columns (float64 2^±600, float32 2^±100): Q(A D) = Q(A) and R(A D) = R(A) D exactly (scaled norms, as LAPACK: no overflow to NaN, no underflow to H = I)', () =>
+    tidy(() => {
+      for (const [dtype, p] of [['float64', 600], ['float32', 100]] as const) {
+        const m = 6, n = 4;
+        const d = [2 ** -p, 1, 2 ** p, 2 ** -p];
+        const values = randomArray(rng, m * n).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
+        const base = antler.linalg.qr(tensor(values, [m, n], { dtype }), { mode: 'complete' });
+        const scaled = antler.linalg.qr(tensor(values.map((v, e) => v * d[e % n]), [m, n], { dtype }), { mode: 'complete' });
+        expect(read(scaled.Q)).toEqual(read(base.Q));
+        expect(read(scaled.R)).toEqual(read(base.R).map((v, e) => v * d[e % n]));
+        // The whole matrix scaled: every column norm's square over- or underflows float64.
+        const all = antler.linalg.qr(tensor(values.map((v) => v * 2 ** -p), [m, n], { dtype }));
+        expect(read(all.R)).toEqual(read(antler.linalg.qr(tensor(values, [m, n], { dtype })).R).map((v) => v * 2 ** -p));
+      }
+      // torch 1.13 (LAPACK): a tiny entry below the diagonal still makes a reflector (R[0, 0] = −1, not 1).
+      const f = antler.linalg.qr(tensor([1, 2, 1e-170, 3], [2, 2], F64));
+      expect(read(f.R)).toEqual([-1, -2, 0, 3]);
+      expect(read(f.Q)).toEqual([-1, -1e-170, -1e-170, 1]);
+    }));
+
   test('a NaN in one matrix of a batch: that matrix gives NaN, the others their factors; no hang', () =>
     tidy(() => {
       const values = randomArray(rng, 3 * 4 * 3);
