@@ -14,8 +14,8 @@ import { fail } from '../errors';
 import { native } from '../native';
 import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { broadcastShapes, checkNumber, checkOptions, describe, shapeText } from '../validate';
-import { abs, add, broadcastTo, concat, greater, matmul, max, mul, reshape, slice, square, sub, sum, transpose, wrap } from './core';
-import { triu } from './extra';
+import { abs, add, broadcastTo, concat, greater, matmul, max, mul, reshape, slice, square, sub, sum, transpose, where, wrap } from './core';
+import { isFinite, logicalNot, triu } from './extra';
 import { diagonal } from './products';
 import { solveTriangular } from './linalg-lu';
 
@@ -190,7 +190,7 @@ export interface LstsqResult {
  * Rank-deficient inputs: there is no column pivoting (torch's gelsy has
  * it), so 'gelsy' throws
  * LINALG_ERROR when the rank found is below min(m, n) (one read of the ranks,
- * a device sync), and 'gels' gives what unpivoted QR gives (inf/NaN or huge
+ * a device sync; not for a NaN or ±∞ input, whose solution is NaN as torch's), and 'gels' gives what unpivoted QR gives (inf/NaN or huge
  * values, as torch's gels). 'gelsd' and 'gelss' (SVD) throw NOT_SUPPORTED.
  * Differentiable through qr, the triangular solve and the products.
  */
@@ -234,15 +234,21 @@ export function lstsq(A: Tensor, B: Tensor, options?: LstsqOptions): LstsqResult
   const empty = () => zeros([0], { dtype: a.dtype, device: a.device });
   let rank: Tensor, residuals: Tensor;
   if (driver === 'gelsy') {
-    rank = Math.min(m, n) === 0 ? zeros(batch, { dtype: 'int32', device: a.device }) : noGrad(() => tidy(() => {
+    // check: the rank, or −1 where R's diagonal is not finite (a NaN or ±∞ input, whose solution is NaN as
+    // torch's: not a rank question to refuse).
+    const [rk, check] = Math.min(m, n) === 0 ? [zeros(batch, { dtype: 'int32', device: a.device }), null] : noGrad(() => tidy(() => {
       const d = abs(diagonal(R, { offset: 0, axis1: -2, axis2: -1 }));
       const tol = mul(max(d, -1, true), rcond);
-      return sum(greater(d, tol).cast('float64'), -1).cast('int32');
+      const r = sum(greater(d, tol).cast('float64'), -1);
+      const bad = greater(sum(logicalNot(isFinite(d)), -1), 0);
+      return [r.cast('int32'), where(bad, -1, r)] as [Tensor, Tensor];
     }));
-    if (Math.min(m, n) > 0) {
-      const ranks = rank.dataSync();
+    rank = rk;
+    if (check) {
+      const ranks = check.dataSync();
+      check.dispose();
       const full = Math.min(m, n);
-      const i = ranks.findIndex((r) => r < full);
+      const i = ranks.findIndex((r) => r >= 0 && r < full);
       if (i >= 0)
         fail('LINALG_ERROR', `${op}: the matrix at batch index ${i} is rank-deficient (rank ${ranks[i]} < ${full} by QR's diagonal with rcond ${rcond}); there is no column pivoting here (torch's gelsy has it): use driver 'gels' to get unpivoted QR's result`);
     }

@@ -357,6 +357,15 @@ describe(`linalg.lstsq against the normal equations in float64 (seed ${SEED})`, 
       // A zero column in matrix 1: rank 2 < 3; gelsy has no pivoting here and says so, naming the matrix.
       const dv = av.map((x, e) => (e >= 15 && e % 3 === 2 ? 0 : x));
       expectAntlerError(() => antler.linalg.lstsq(tensor(dv, [2, 5, 3], F64), tensor(bv, [1, 5], F64)), 'LINALG_ERROR', /batch index 1 is rank-deficient \(rank 2 < 3/);
+      // A NaN or ±∞ in matrix 0: NaN solution there (as torch's gelsy), not a rank-deficiency refusal; matrix 1 solved.
+      for (const bad of [NaN, Infinity]) {
+        const nv = av.slice();
+        nv[4] = bad;
+        const r = antler.linalg.lstsq(tensor(nv, [2, 5, 3], F64), tensor(bv, [1, 5], F64));
+        expect(read(r.solution).slice(0, 3).some(Number.isNaN)).toBe(true);
+        expect(read(r.solution).slice(3)).toEqual(read(v.solution).slice(3));
+        expect(read(r.rank)[1]).toBe(3);
+      }
       // rcond large enough to call a full-rank column dependent.
       expectAntlerError(() => antler.linalg.lstsq(tensor([1, 0, 0, 1e-3], [2, 2], F64), tensor([1, 1], [2], F64), { rcond: 0.01 }), 'LINALG_ERROR');
       expectClose(read(antler.linalg.lstsq(tensor([1, 0, 0, 1e-3], [2, 2], F64), tensor([1, 1], [2], F64), { rcond: 1e-4 }).solution), [1, 1000], 1e-12, 0, 'rcond 1e-4');
