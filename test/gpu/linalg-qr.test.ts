@@ -34,6 +34,18 @@ run(`linalg.qr on CUDA vs CPU (seed ${rng.seed})`, () => {
           }
         }));
 
+  test('huge and tiny float64 columns (2^±600: squares over/underflow): the lanes\' scaled norms give the CPU\'s factors', () =>
+    antler.tidy(() => {
+      const [B, m, n] = emulated ? [2, 40, 5] : [3, 300, 5];
+      const d = [2 ** -600, 1, 2 ** 600, 2 ** -600, 1];
+      const values = randomArray(rng, B * m * n).map((v, e) => v * d[e % n]);
+      const [c, g] = ['cpu', 'cuda:0'].map((device) => antler.linalg.qr(antler.tensor(values, [B, m, n], { dtype: 'float64', device })));
+      expectClose(read(g.Q), read(c.Q), 0, 1e-12 * m, `Q (seed ${rng.seed})`);
+      // R column by column relative to its scale.
+      expectClose(read(g.R).map((v, e) => v / d[e % n]), read(c.R).map((v, e) => v / d[e % n]), 0, 1e-12 * m, `R (seed ${rng.seed})`);
+      expect(read(g.Q).every(Number.isFinite)).toBe(true);
+    }));
+
   test('NaN in one matrix stays in that matrix (no hang)', () =>
     antler.tidy(() => {
       const values = randomArray(rng, 3 * 4 * 3);
