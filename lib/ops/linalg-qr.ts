@@ -148,6 +148,8 @@ export function householderProduct(A: Tensor, tau: Tensor): Tensor {
     fail('SHAPE_MISMATCH', `${op}: tau ${shapeText(t.shape)} must be [..., k] with A's batch axes ${shapeText(batch)} (A ${shapeText(a.shape)}), as torch's`);
   const k = t.shape[t.rank - 1];
   if (k > n) fail('SHAPE_MISMATCH', `${op}: tau has ${k} scalars but A ${shapeText(a.shape)} only ${n} columns (k ≤ n, as torch's)`);
+  // tidy: only Q outlives the call (the k rank-one updates' intermediates are the graph's to keep).
+  return tidy(() => {
   const opts = { dtype: a.dtype, device: a.device };
   const eyeMN = tensor(Array.from({ length: m * n }, (_, e) => (Math.floor(e / n) === e % n ? 1 : 0)), [m, n], opts);
   let Q = broadcastTo(eyeMN, [...batch, m, n]);
@@ -159,6 +161,7 @@ export function householderProduct(A: Tensor, tau: Tensor): Tensor {
     Q = sub(Q, mul(ti, matmul(v, matmul(v, Q, { transposeA: true }))));
   }
   return Q;
+  });
 }
 
 /** Options of {@link lstsq}. */
@@ -219,6 +222,8 @@ export function lstsq(A: Tensor, B: Tensor, options?: LstsqOptions): LstsqResult
   const batch = broadcastShapes([a.shape.slice(0, -2), b2.shape.slice(0, -2)]);
   if (!batch) fail('SHAPE_MISMATCH', `${op}: the batch axes of A ${shapeText(a.shape)} and B ${shapeText(b.shape)} do not broadcast`);
   const k = b2.shape[b2.rank - 1];
+  // tidy: only the results outlive the call, also when gelsy refuses a rank-deficient input.
+  return tidy(() => {
   const Ab = broadcastTo(a, [...batch, m, n]);
   const Bb = broadcastTo(b2, [...batch, m, k]);
   let X: Tensor, R: Tensor;
@@ -260,4 +265,5 @@ export function lstsq(A: Tensor, B: Tensor, options?: LstsqOptions): LstsqResult
   }
   const solution = vector ? reshape(X, X.shape.slice(0, -1)) : X;
   return { solution, residuals, rank, singularValues: empty() };
+  });
 }

@@ -341,6 +341,25 @@ describe(`linalg.lstsq against the normal equations in float64 (seed ${SEED})`, 
       expect(shapes([0, 0], [0, 1], 'gels')).toEqual([[0, 1], [0], [0], [], [], []]);
     }));
 
+  test('outside tidy: lstsq and householderProduct leave only their results, also when gelsy refuses', () => {
+    const A = tensor([3, 1, 0, 1, 3, 1, 0, 1, 3, 1, 1, 1], [4, 3], F64), Bt = tensor([1, 2, 3, 4], [4, 1], F64);
+    const deficient = tensor([1, 2, 2, 4, 3, 6], [3, 2], F64), b3 = tensor([1, 2, 3], [3, 1], F64), tau = tensor([1, 0.5], [2], F64);
+    const count = () => antler.memory().numTensors;
+    let before = count();
+    for (const driver of ['gelsy', 'gels'] as const) {
+      const r = antler.linalg.lstsq(A, Bt, { driver });
+      expect(count() - before).toBe(4);
+      [r.solution, r.residuals, r.rank, r.singularValues].forEach((t) => t.dispose());
+    }
+    expect(count()).toBe(before);
+    const H = antler.linalg.householderProduct(A, tau);
+    expect(count() - before).toBe(1);
+    H.dispose();
+    expectAntlerError(() => antler.linalg.lstsq(deficient, b3), 'LINALG_ERROR', /rank-deficient/);
+    expect(count()).toBe(before);
+    [A, Bt, deficient, b3, tau].forEach((t) => t.dispose());
+  });
+
   test('vector right-hand sides, broadcast batches, rcond and rank-deficient inputs', () =>
     tidy(() => {
       const av = randomArray(rng, 2 * 5 * 3), bv = randomArray(rng, 5);
