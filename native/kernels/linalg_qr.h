@@ -159,6 +159,29 @@ ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, 
 // loops are reordered, so that the innermost runs along contiguous rows (the
 // generic order walks a column, one entry per row, which thrashes the cache on
 // large matrices).
+// X ← (I − τ v vᵀ) X on rows j … m − 1 and columns c0 … c1 − 1 of X (row stride ldx), v = (1,
+// W[j + 1 …, j]) (W's row stride n): w = (row j + Σ_i v_i row i)·τ, then each row minus v_i w. Rows
+// walked contiguously; X may be W itself when the columns lie right of j.
+template <typename T>
+inline void reflectRows(int64_t m, int64_t n, int64_t j, const T* W, T t, T* X, int64_t ldx, int64_t c0, int64_t c1,
+                        T* __restrict w) {
+  for (int64_t c = c0; c < c1; ++c) w[c] = X[j * ldx + c];
+  for (int64_t i = j + 1; i < m; ++i) {
+    const T vi = W[i * n + j];
+    const T* __restrict row = X + i * ldx;
+    for (int64_t c = c0; c < c1; ++c) w[c] += vi * row[c];
+  }
+  for (int64_t c = c0; c < c1; ++c) {
+    w[c] *= t;
+    X[j * ldx + c] -= w[c];
+  }
+  for (int64_t i = j + 1; i < m; ++i) {
+    const T vi = W[i * n + j];
+    T* __restrict row = X + i * ldx;
+    for (int64_t c = c0; c < c1; ++c) row[c] -= vi * w[c];
+  }
+}
+
 template <typename T>
 inline void householderQr(const SerialLanes&, const QrDims& d, const T* A, T* W, T* tau, double* red, T* Q, T* R) {
   const int64_t m = d.m, n = d.n, k = d.k, qc = d.qCols;
@@ -181,23 +204,7 @@ inline void householderQr(const SerialLanes&, const QrDims& d, const T* A, T* W,
     tau[j] = t;
     W[j * n + j] = static_cast<T>(beta);
     for (int64_t i = j + 1; i < m; ++i) W[i * n + j] = static_cast<T>(static_cast<double>(W[i * n + j]) / S * rinv);
-    // w = (row j + Σ_i v_i row i)·τ over the columns right of j, then each row minus v_i w.
-    const int64_t c0 = j + 1;
-    for (int64_t c = c0; c < n; ++c) w[c] = W[j * n + c];
-    for (int64_t i = j + 1; i < m; ++i) {
-      const T vi = W[i * n + j];
-      const T* __restrict row = W + i * n;
-      for (int64_t c = c0; c < n; ++c) w[c] += vi * row[c];
-    }
-    for (int64_t c = c0; c < n; ++c) {
-      w[c] *= t;
-      W[j * n + c] -= w[c];
-    }
-    for (int64_t i = j + 1; i < m; ++i) {
-      const T vi = W[i * n + j];
-      T* __restrict row = W + i * n;
-      for (int64_t c = c0; c < n; ++c) row[c] -= vi * w[c];
-    }
+    reflectRows(m, n, j, W, t, W, n, j + 1, n, w);
   }
   for (int64_t e = 0; e < d.rRows * n; ++e) {
     const int64_t i = e / n, c = e % n;
@@ -208,21 +215,7 @@ inline void householderQr(const SerialLanes&, const QrDims& d, const T* A, T* W,
   for (int64_t j = k - 1; j >= 0; --j) {
     const T t = tau[j];
     if (t == T(0)) continue;
-    for (int64_t c = j; c < qc; ++c) w[c] = Q[j * qc + c];
-    for (int64_t i = j + 1; i < m; ++i) {
-      const T vi = W[i * n + j];
-      const T* __restrict row = Q + i * qc;
-      for (int64_t c = j; c < qc; ++c) w[c] += vi * row[c];
-    }
-    for (int64_t c = j; c < qc; ++c) {
-      w[c] *= t;
-      Q[j * qc + c] -= w[c];
-    }
-    for (int64_t i = j + 1; i < m; ++i) {
-      const T vi = W[i * n + j];
-      T* __restrict row = Q + i * qc;
-      for (int64_t c = j; c < qc; ++c) row[c] -= vi * w[c];
-    }
+    reflectRows(m, n, j, W, t, Q, qc, j, qc, w);
   }
 }
 #endif
