@@ -5,15 +5,10 @@
 // NaN. Gradients run on CUDA in the op registry (opinfo.test.ts). Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { expectAntlerError, expectClose, makeSeededRng, randomArray } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = antler.backends().cuda;
 const rng = makeSeededRng();
-const run = cuda.available ? describe : describe.skip;
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU !== '1') console.log(`GPU linalg-spectral tests skipped: ${cuda.reason}`);
-if (!cuda.available && process.env.ANTLER_REQUIRE_GPU === '1')
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`CUDA is not available: ${cuda.reason}`);
-  });
+const run = gpuDescribe('linalg-spectral tests');
 
 const EMULATED = process.env.ANTLER_GPU_EMULATED === '1';
 const L = antler.linalg;
