@@ -261,11 +261,29 @@ function checkTolerances(options: unknown, op: string, A: Tensor): { atol: numbe
   return { atol, rtol, hermitian };
 }
 
+// gA of P = A⁺ (PyTorch 1.13's pinv_backward, for every rank and for hermitian too: the derivative of A⁺ with the
+// rank held fixed, on the whole of A): m ≤ n: K = gᵀP, gA = −(PK)ᵀ + KPᵀ − AP·KPᵀ + PᵀP(gᵀ − KA);
+// m > n: K = Pgᵀ, gA = −(KP)ᵀ + (gᵀ − AK)PPᵀ + PᵀK − PᵀK·PA. Returned transposed back to A's [m, n] as gᵀ is.
+const pinvBackward: BackwardFn = (g, [P, A]) => {
+  const m = A.shape[A.rank - 2], n = A.shape[A.rank - 1];
+  const gh = mT(g), Ph = mT(P);
+  if (m <= n) {
+    const K = matmul(gh, P);
+    const KPh = matmul(K, Ph);
+    return [add(sub(sub(KPh, mT(matmul(P, K))), matmul(matmul(A, P), KPh)), matmul(matmul(Ph, P), sub(gh, matmul(K, A))))];
+  }
+  const K = matmul(P, gh);
+  const PhK = matmul(Ph, K);
+  return [sub(add(sub(matmul(matmul(sub(gh, matmul(A, K)), P), Ph), mT(matmul(K, P))), PhK), matmul(matmul(PhK, P), A))];
+};
+
 /**
  * The Moore–Penrose pseudo-inverse of A [..., m, n] ([..., n, m]):
  * torch.linalg.pinv, from the SVD (or eigh when `hermitian`), singular
  * values at or below max(atol, rtol·σ₁) treated as 0. atol and rtol are
- * numbers (torch also takes tensors).
+ * numbers (torch also takes tensors). The gradient is PyTorch's own for pinv
+ * (the derivative of A⁺ at fixed rank, finite for rank-deficient A; with
+ * `hermitian` too, on the whole of A, as torch), not the one through the SVD.
  */
 export function pinv(A: Tensor, options?: PinvOptions): Tensor {
   const op = 'linalg.pinv';
@@ -273,7 +291,7 @@ export function pinv(A: Tensor, options?: PinvOptions): Tensor {
   const { atol, rtol, hermitian } = checkTolerances(options, op, A);
   if (hermitian && m !== n) fail('SHAPE_MISMATCH', `${op}: hermitian needs square matrices; got shape ${shapeText(A.shape)}`);
   if (m === 0 || n === 0) return zeros([...A.shape.slice(0, -2), n, m], { dtype: A.dtype, device: A.device });
-  return tidy(() => {
+  const P = noGrad(() => tidy(() => {
     if (!hermitian) {
       const { U, S, Vh } = svd(A, { fullMatrices: false });
       const tol = maximum(mul(slice(S, S.shape.map(() => 0), [...S.shape.slice(0, -1), 1]), rtol), atol);
@@ -285,7 +303,8 @@ export function pinv(A: Tensor, options?: PinvOptions): Tensor {
     const tol = maximum(mul(max(wa, -1, true), rtol), atol);
     const winv = where(greater(wa, tol), div(1, w), 0);
     return matmul(mul(V, row(winv)), mT(V));
-  });
+  }));
+  return record(P, op, [A], pinvBackward, [P, A], true);
 }
 
 
@@ -313,9 +332,11 @@ const COND_BY_INVERSE: readonly (number | string)[] = ['fro', 'nuc', Infinity, -
 
 /**
  * The condition number of A [..., m, n]: torch.linalg.cond. p undefined or 2: σ₁/σₖ, p = −2: σₖ/σ₁, from
- * the singular values (any m, n). p 'fro', 'nuc', ±1, ±Infinity: ‖A‖_p·‖A⁻¹‖_p (square A only), Infinity
+ * the singular values (any m, n). p 'fro', ±1, ±Infinity: ‖A‖_p·‖A⁻¹‖_p (square A only), Infinity
  * where A is singular (the inverse's LU meets a zero pivot), as torch's; differentiable through the
- * inverse and the norm (torch 1.13's backward of these orders fails on an in-place error).
+ * inverse and the norm (torch 1.13's backward of these orders fails on an in-place error). p 'nuc'
+ * (square A only): Σσᵢ·Σ1/σᵢ from the singular values, as torch 1.13 computes it (Infinity where a
+ * singular value is 0, NaN for a zero matrix).
  */
 export function cond(A: Tensor, p?: number | string): Tensor {
   const op = 'linalg.cond';
@@ -325,6 +346,12 @@ export function cond(A: Tensor, p?: number | string): Tensor {
       fail('INVALID_ARGUMENT', `${op}: p must be 2 (the default), −2, 'fro', 'nuc', 1, −1, Infinity or −Infinity; got ${describe(p)}`);
     if (m !== n) fail('SHAPE_MISMATCH', `${op}: p = ${describe(p)} needs square matrices (‖A‖·‖A⁻¹‖); A has shape ${shapeText(A.shape)}`);
     if (n === 0) return zeros(A.shape.slice(0, -2), { dtype: A.dtype, device: A.device });
+    if (p === 'nuc')
+      return tidy(() => {
+        // torch 1.13 takes 'nuc' from the singular values, Σσ·Σ1/σ (no inverse: inf where a σ is 0, NaN for A = 0).
+        const S = svdvals(A);
+        return mul(sum(S, -1), sum(div(1, S), -1));
+      });
     const ord = p as MatrixNormOrd;
     return tidy(() => {
       const { inverse, info } = invEx(A);

@@ -319,6 +319,41 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       expect(L.pinv(antler.zeros([2, 0, 3], F64)).shape).toEqual([2, 3, 0]);
     }));
 
+  test("pinv's gradient is PyTorch's pinv_backward: finite for rank-deficient A (central differences at fixed rank); hermitian's is the general one", () =>
+    tidy(() => {
+      // At fixed rank (atol far above the perturbation h and far below the rank's singular values) pinv is smooth:
+      // central differences are the reference. The default tolerance gives the same finite gradient (torch 1.13 too).
+      // Exact zero singular values (diag(2, 0) and a 3×2 of rank 1) made the gradient through the SVD NaN (1/σ, 1/(σᵢ² − σⱼ²)).
+      const exact: [number, number, number, number[]][] = [[2, 2, 1, [2, 0, 0, 0]], [3, 2, 1, [1, 0, 0, 0, 0, 0]]];
+      const random = ([[4, 3, 2], [3, 5, 1], [4, 4, 3], [2, 2, 1]] as const).map(([m, n, r]) => [m, n, r, mm(randMat(m, r), randMat(r, n)).flat()] as [number, number, number, number[]]);
+      for (const [m, n, r, a] of [...exact, ...random]) {
+        const w = tensor(randomArray(rng, m * n), [n, m], F64);
+        const loss = (x: Tensor, atol?: number) => antler.sum(antler.mul(L.pinv(x, atol === undefined ? undefined : { atol }), w));
+        const h = 1e-6;
+        const fd = a.map((_, i) => {
+          const p = a.slice(), q = a.slice();
+          p[i] += h;
+          q[i] -= h;
+          return (read(loss(tensor(p, [m, n], F64), 1e-3))[0] - read(loss(tensor(q, [m, n], F64), 1e-3))[0]) / (2 * h);
+        });
+        const scale = Math.max(...fd.map(Math.abs));
+        for (const atol of [1e-3, undefined]) {
+          const x = tensor(a, [m, n], F64).requiresGrad_(true);
+          loss(x, atol).backward();
+          expectClose(read(x.grad!), fd, 0, 1e-6 * scale, `pinv gradient, rank ${r} of ${m}×${n}, atol ${atol}`);
+        }
+      }
+      // hermitian: torch differentiates A⁺ on the whole of A (not through eigh), so a symmetric A gets pinv's gradient.
+      const s = symmetrize(randMat(4, 4)).map((r, i) => r.map((x, j) => (i === j ? x + 4 : x)));
+      const w = tensor(randomArray(rng, 16), [4, 4], F64);
+      const grads = [false, true].map((hermitian) => {
+        const x = tensor(s.flat(), [4, 4], F64).requiresGrad_(true);
+        antler.sum(antler.mul(L.pinv(x, { hermitian }), w)).backward();
+        return read(x.grad!);
+      });
+      expectClose(grads[1], grads[0], 1e-10, 1e-12, 'pinv(hermitian) gradient = pinv gradient');
+    }));
+
   test("cond with p 'fro', 'nuc', ±1, ±Infinity: ‖A‖·‖A⁻¹‖ against a Gauss–Jordan inverse in float64; Infinity when singular; square only", () =>
     tidy(() => {
       // A float64 reference inverse by Gauss–Jordan with partial pivoting.
@@ -355,6 +390,16 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       const a = tensor([1, 2, 3, 4], [2, 2], F64);
       expectClose([...['fro', 'nuc', 1, Infinity, -1, -Infinity].map((p) => read(L.cond(a, p))[0])], [15, 17, 21, 21, 6, 6], 1e-13, 0, 'torch values');
       expect(read(L.cond(tensor([1, 2, 2, 4], [2, 2], F64), 'fro'))).toEqual([Infinity]);
+      // Singular matrices for every order (torch 1.13: a batch of [[1, 0], [0, 0]] and [[2, 1], [1, 2]] gives inf and
+      // 16/3 (nuc), 10/3 (fro), 3 (±1, ±inf); the zero matrix inf, but NaN for nuc, whose Σσ·Σ1/σ is 0·inf).
+      const sing = tensor([1, 0, 0, 0, 2, 1, 1, 2], [2, 2, 2], F64);
+      const zero2 = antler.zeros([2, 2], F64);
+      for (const [p, v] of [['nuc', 16 / 3], ['fro', 10 / 3], [1, 3], [-1, 3], [Infinity, 3], [-Infinity, 3]] as const) {
+        const c = read(L.cond(sing, p));
+        expect(c[0]).toBe(Infinity);
+        expectClose([c[1]], [v], 1e-13, 0, `cond p ${p} of a batch with a singular matrix`);
+        expect(read(L.cond(zero2, p))).toEqual([p === 'nuc' ? NaN : Infinity]);
+      }
       const z = (shape: number[]) => antler.zeros(shape, F64);
       expect(L.cond(z([3, 0, 0]), 'fro').shape).toEqual([3]);
       expectAntlerError(() => L.cond(z([2, 3]), 'fro'), 'SHAPE_MISMATCH', /square/);
