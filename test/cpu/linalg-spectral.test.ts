@@ -354,6 +354,30 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       expectClose(grads[1], grads[0], 1e-10, 1e-12, 'pinv(hermitian) gradient = pinv gradient');
     }));
 
+  test('eigh: graded positive definite D·M·D keeps its tiny eigenvalues relatively accurate (Demmel–Veselić)', () =>
+    tidy(() => {
+      // The reference: bisection on a log scale with the Sturm count of elimination without pivoting, which is
+      // relatively accurate on graded matrices (every entry's rounding is relative to its own d_i·d_j).
+      const eigRel = (a: Mat): number[] =>
+        Array.from({ length: a.length }, (_, k) => {
+          let lo = -1100, hi = Math.log2(a.reduce((x, r) => x + r.reduce((y, v) => y + Math.abs(v), 0), 0)) + 1;
+          for (let it = 0; it < 80; it++) {
+            const mid = (lo + hi) / 2;
+            if (countBelow(a, 2 ** mid) > k) hi = mid;
+            else lo = mid;
+          }
+          return 2 ** ((lo + hi) / 2);
+        });
+      for (const [n, g] of [[6, 3], [8, 2], [8, -2]]) {
+        const b = randMat(n, n);
+        const d = Array.from({ length: n }, (_, i) => 10 ** (-g * i));
+        const h = mm(b, mT(b)).map((r, i) => r.map((x, j) => (x + (i === j ? 1 : 0)) * d[i] * d[j]));
+        const ref = eigRel(h);
+        const w = read(L.eigvalsh(tensor(h.flat(), [n, n], F64)));
+        expectClose(w, ref, 1e-11, 0, `graded n ${n}, grading 10^${-g}·i (eigenvalues ${ref[0].toExponential(1)} … ${ref[n - 1].toExponential(1)})`);
+      }
+    }));
+
   test("cond with p 'fro', 'nuc', ±1, ±Infinity: ‖A‖·‖A⁻¹‖ against a Gauss–Jordan inverse in float64; Infinity when singular; square only", () =>
     tidy(() => {
       // A float64 reference inverse by Gauss–Jordan with partial pivoting.
