@@ -333,7 +333,8 @@ const COND_BY_INVERSE: readonly (number | string)[] = ['fro', 'nuc', Infinity, -
 /**
  * The condition number of A [..., m, n]: torch.linalg.cond. p undefined or 2: σ₁/σₖ, p = −2: σₖ/σ₁, from
  * the singular values (any m, n). p 'fro', ±1, ±Infinity: ‖A‖_p·‖A⁻¹‖_p (square A only), Infinity
- * where A is singular (the inverse's LU meets a zero pivot), as torch's; differentiable through the
+ * where A is singular (the inverse's LU meets a zero pivot) or the product is NaN (A holds NaN or ±inf),
+ * as torch's; differentiable through the
  * inverse and the norm (torch 1.13's backward of these orders fails on an in-place error). p 'nuc'
  * (square A only): Σσᵢ·Σ1/σᵢ from the singular values, as torch 1.13 computes it (Infinity where a
  * singular value is 0, NaN for a zero matrix).
@@ -356,7 +357,8 @@ export function cond(A: Tensor, p?: number | string): Tensor {
     return tidy(() => {
       const { inverse, info } = invEx(A);
       const c = mul(matrixNorm(A, { ord }), matrixNorm(inverse, { ord }));
-      return where(equal(info, 0), c, Infinity);
+      // torch 1.13 turns a NaN product into inf as well (nan_to_num): NaN or ±inf in A gives Infinity, not NaN.
+      return where(equal(info, 0), where(equal(c, c), c, Infinity), Infinity);
     });
   }
   const k = Math.min(m, n);
