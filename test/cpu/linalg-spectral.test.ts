@@ -211,6 +211,23 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       }
     }));
 
+  test('svd with fullMatrices on tall and wide matrices: the reduced factors completed to orthonormal bases (Householder QR of U / Vhᵀ)', () =>
+    tidy(() => {
+      for (const [batch, m, n] of [[[], 150, 2], [[2], 3, 120], [[], 40, 40], [[3], 17, 5], [[], 6, 0]] as [number[], number, number][]) {
+        const B = prod(batch), k = Math.min(m, n);
+        const as = Array.from({ length: B }, () => randMat(m, n));
+        const x = tensor(as.flat(2), [...batch, m, n], F64);
+        const full = L.svd(x), red = L.svd(x, { fullMatrices: false });
+        expect(full.U.shape).toEqual([...batch, m, m]);
+        expect(full.Vh.shape).toEqual([...batch, n, n]);
+        checkSvd(as, m, n, full.U, full.S, full.Vh, 100 * Math.max(m, n) * EPS64, `svd full ${m}×${n}`);
+        // The first k columns (rows) are the reduced factors themselves.
+        const first = (t: Tensor, axis: number) => read(antler.narrow(t, axis, 0, k));
+        expectClose(first(full.U, -1), read(red.U), 0, 0, 'U[:, :k]');
+        expectClose(first(full.Vh, -2), read(red.Vh), 0, 0, 'Vh[:k]');
+      }
+    }));
+
   test('svd: rank-deficient (U, V still orthonormal), zero matrix, empty dims, float32, transposed input, NaN', () =>
     tidy(() => {
       for (const [m, n, r] of [[5, 4, 2], [3, 6, 1], [4, 4, 3]]) {
