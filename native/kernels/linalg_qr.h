@@ -86,6 +86,17 @@ ANTLER_HD bool qrReflector(double alpha, const double* red, int64_t count, doubl
 // scratch of double; Q (m·qCols, or null when qCols is 0) and R (rRows·n) are
 // written. ‖x‖ is accumulated in double, scaled as LAPACK's dnrm2 (no
 // overflow or underflow of the squares, float64 included).
+// Column c of X (row stride ldx) ← (I − τ v vᵀ) column c on rows j … m − 1, v = (1, W[j + 1 …, j])
+// (W's row stride n): c − τ v (vᵀ c). X may be W itself for a column right of j.
+template <typename T>
+ANTLER_HD void reflectColumn(int64_t m, int64_t n, int64_t j, const T* W, T t, T* X, int64_t ldx, int64_t c) {
+  T w = X[j * ldx + c];
+  for (int64_t i = j + 1; i < m; ++i) w += W[i * n + j] * X[i * ldx + c];
+  w *= t;
+  X[j * ldx + c] -= w;
+  for (int64_t i = j + 1; i < m; ++i) X[i * ldx + c] -= W[i * n + j] * w;
+}
+
 template <typename T, typename Lanes>
 ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, T* tau, double* red, T* Q, T* R) {
   const int64_t m = d.m, n = d.n, k = d.k, qc = d.qCols;
@@ -120,13 +131,7 @@ ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, 
     L.sync();
     // Columns right of j: c ← H_j c = c − τ v (vᵀ c), one lane per column.
     if (t != T(0))
-      for (int64_t c = j + 1 + lane; c < n; c += count) {
-        T w = W[j * n + c];
-        for (int64_t i = j + 1; i < m; ++i) w += W[i * n + j] * W[i * n + c];
-        w *= t;
-        W[j * n + c] -= w;
-        for (int64_t i = j + 1; i < m; ++i) W[i * n + c] -= W[i * n + j] * w;
-      }
+      for (int64_t c = j + 1 + lane; c < n; c += count) reflectColumn(m, n, j, W, t, W, n, c);
     L.sync();
   }
   for (int64_t e = lane; e < d.rRows * n; e += count) {
@@ -140,13 +145,7 @@ ANTLER_HD void householderQr(const Lanes& L, const QrDims& d, const T* A, T* W, 
     for (int64_t j = k - 1; j >= 0; --j) {
       const T t = tau[j];
       if (t == T(0)) continue;  // the same for every lane
-      for (int64_t c = j + lane; c < qc; c += count) {
-        T w = Q[j * qc + c];
-        for (int64_t i = j + 1; i < m; ++i) w += W[i * n + j] * Q[i * qc + c];
-        w *= t;
-        Q[j * qc + c] -= w;
-        for (int64_t i = j + 1; i < m; ++i) Q[i * qc + c] -= W[i * n + j] * w;
-      }
+      for (int64_t c = j + lane; c < qc; c += count) reflectColumn(m, n, j, W, t, Q, qc, c);
       L.sync();
     }
   }

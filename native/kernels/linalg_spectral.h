@@ -63,6 +63,17 @@ ANTLER_HD double jacobiTangent(double zeta) {
   return zeta < 0 ? -t : t;
 }
 
+// The end of a sweep: whether any lane rotated (red[0], which the lanes set during the sweep), then red[0]
+// cleared for the next one. Every lane gets the same answer; it ends synced.
+template <typename Lanes>
+ANTLER_HD bool sweepRotated(const Lanes& L, double* red) {
+  const double rotated = red[0];
+  L.sync();
+  if (L.lane() == 0) red[0] = 0;
+  L.sync();
+  return rotated != 0;
+}
+
 // Scales x[0 … size) by a power of two (exact) so that its largest |entry| is in [0.5, 1): no overflow of sums of
 // squares, no underflow of the products of a tiny matrix. Returns the factor that undoes it (1 when x is 0 or
 // holds a non-finite value, which the callers report). All lanes call it; it ends synced.
@@ -180,11 +191,7 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
       }
       L.sync();
     }
-    const double rotated = red[0];
-    L.sync();
-    if (lane == 0) red[0] = 0;
-    L.sync();
-    if (rotated == 0) break;
+    if (!sweepRotated(L, red)) break;
     if (sweep + 1 >= kSpectralMaxSweeps) ok = false;
   }
   if (lane == 0) sortOrder(n, a, n + 1, cs, false);
@@ -315,11 +322,7 @@ ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool f
       }
       L.sync();
     }
-    const double rotated = red[0];
-    L.sync();
-    if (lane == 0) red[0] = 0;
-    L.sync();
-    if (rotated == 0) break;
+    if (!sweepRotated(L, red)) break;
     if (sweep + 1 >= kSpectralMaxSweeps) {
       ok = false;
       break;
