@@ -57,7 +57,7 @@ function pivoted(rng: Rng, shape: number[]): InputSpec {
 /** M Mᵀ + n·I for M [..., n, n]: symmetric positive-definite, differentiable in M (the Cholesky entries' input). */
 function spdOf(M: antler.Tensor): antler.Tensor {
   const n = M.shape[M.rank - 1];
-  return antler.add(antler.matmul(M, M, { transposeB: true }), antler.mul(antler.eye(n, n, { dtype: M.dtype as 'float64' }), n));
+  return antler.add(antler.matmul(M, M, { transposeB: true }), antler.mul(antler.eye(n, n, { dtype: M.dtype as 'float64', device: M.device }), n));
 }
 
 /** A solveTriangular entry: A's and B's shapes and the options. */
