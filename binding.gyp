@@ -24,6 +24,8 @@
         "<(antler_root)/native/cpu/linalg_lu.cpp",
         "<(antler_root)/native/cpu/linalg_qr.cpp",
         "<(antler_root)/native/cpu/linalg_spectral.cpp",
+        "<(antler_root)/native/cpu/random_gamma.cpp",
+        "<(antler_root)/native/cpu/random_discrete.cpp",
         "<(antler_root)/native/cpu/cells.cpp",
         "<(antler_root)/native/cpu/cells_avx2.cpp",
         "<(antler_root)/native/cpu/ctc.cpp",

@@ -150,6 +150,12 @@ export interface NativeAddon {
   /** SVD of A [B, m, n]: [U [B, m, k|m], S [B, k] descending, Vh [B, k|n, n] (U, Vh [0] when not vectors), info [B] int32]. */
   linalgSvd(A: NativeHandle, full: boolean, vectors: boolean): NativeHandle[];
   // (end of linalg-spectral)
+
+  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // (end of random-gamma)
+
+  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // (end of random-discrete)
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;

@@ -15,6 +15,7 @@ import { LINALG_LU_OPS, LINALG_LU_NOT_OPS } from './opinfo-linalg-lu';
 import { LINALG_QR_OPS, LINALG_QR_NOT_OPS } from './opinfo-linalg-qr';
 import { LINALG_SPECTRAL_OPS, LINALG_SPECTRAL_NOT_OPS } from './opinfo-linalg-spectral';
 import { LINALG_NORMS_OPS, LINALG_NORMS_NOT_OPS } from './opinfo-linalg-norms';
+import { RANDOM_SPECIAL_OPS, RANDOM_SPECIAL_NOT_OPS } from './opinfo-random-special';
 
 export interface InputSpec {
   shape: number[];
@@ -1051,9 +1052,9 @@ function shuffledDistinct(rng: Rng, count: number): number[] {
 }
 
 // The op families with registries of their own.
-OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS);
+OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS, ...RANDOM_SPECIAL_OPS);
 /** Exported functions of those families that are not differentiable ops (see opinfo.test.ts). */
-export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS];
+export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS, ...RANDOM_SPECIAL_NOT_OPS];
 
 // torch.linalg (antler.linalg): entries named `linalg.<function>`.
 OPS.push(...LINALG_LU_OPS, ...LINALG_QR_OPS, ...LINALG_SPECTRAL_OPS, ...LINALG_NORMS_OPS);

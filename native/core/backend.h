@@ -356,6 +356,12 @@ class Backend {
                          bool vectors, void* U, void* S, void* Vh, int32_t* info) = 0;
   // (end of linalg-spectral)
 
+  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // (end of random-gamma)
+
+  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // (end of random-discrete)
+
   // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none
   // blank, validated by the caller), inLen [N] in [1, T], tgtLen [N] in [0, S]: nll [N] and logAlpha
   // [N, T, 2S + 1] (−∞ outside each sample's lattice), saved for ctcLossBackward.

@@ -857,6 +857,12 @@ std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors) {
 }
 // (end of linalg-spectral)
 
+// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// (end of random-gamma)
+
+// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// (end of random-discrete)
+
 // CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.
 // Their values (lengths in range, labels in [0, C) and not blank) are the caller's to check.
 static void checkCtc(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen, int64_t blank) {

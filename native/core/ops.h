@@ -110,6 +110,12 @@ std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors);
 // torch.linalg.svd's factorisation of A [B, m, n]: {U, S [B, k], Vh, info [B] int32}; U and Vh are [0] when not vectors.
 std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors);
 // (end of linalg-spectral)
+
+// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// (end of random-gamma)
+
+// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// (end of random-discrete)
 // CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
 // int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).
 std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets, const Tensor& inLen, const Tensor& tgtLen,

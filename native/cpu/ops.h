@@ -62,6 +62,12 @@ void linalgEigh(DType t, const void* A, int64_t B, int64_t n, bool upper, bool v
 void linalgSvd(DType t, const void* A, int64_t B, int64_t m, int64_t n, bool full, bool vectors, void* U, void* S,
                void* Vh, int32_t* info);
 // (end of linalg-spectral)
+
+// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// (end of random-gamma)
+
+// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// (end of random-discrete)
 void ctcLoss(DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets, const int32_t* inLen,
              const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);
 void ctcLossBackward(DType t, void* grad, const void* g, const void* lp, const int32_t* targets, const int32_t* inLen,

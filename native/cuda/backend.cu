@@ -357,6 +357,12 @@ class CudaBackend final : public Backend {
     cuda::linalgSvd(context(d), t, A, B, m, n, full, vectors, U, S, Vh, info);
   }
   // (end of linalg-spectral)
+
+  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // (end of random-gamma)
+
+  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // (end of random-discrete)
   void ctcLoss(const Device& d, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,
                int64_t blank) override {

@@ -217,6 +217,12 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("linalgEigh", &Addon::guard<&Addon::linalgEigh>),
         InstanceMethod("linalgSvd", &Addon::guard<&Addon::linalgSvd>),
         // (end of linalg-spectral)
+
+        // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+        // (end of random-gamma)
+
+        // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+        // (end of random-discrete)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
@@ -1031,6 +1037,12 @@ class Addon : public Napi::Addon<Addon> {
     return wrapAll(info.Env(), outs);
   }
   // (end of linalg-spectral)
+
+  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // (end of random-gamma)
+
+  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // (end of random-discrete)
 
   // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first
   Napi::Value topkIndices(const Napi::CallbackInfo& info) {

@@ -12,7 +12,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { erfcRef, erfRef, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, Rng, tensorCounts } from '../helpers';
+import { digammaRef, erfcRef, erfRef, lgammaRef, lgammaStirling, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -60,40 +60,6 @@ const signBit = (v: number): boolean => {
 };
 
 // ---------------------------------------------------------------- references
-
-/** ln Γ(x) for x ≥ 15 by Stirling's series (terms to z^−13, below 1e-20 there). */
-function lgammaStirling(z: number): number {
-  const w = 1 / (z * z);
-  const series = (1 / z) * (1 / 12 - w * (1 / 360 - w * (1 / 1260 - w * (1 / 1680 - w * (1 / 1188 - w * (691 / 360360 - w / 156))))));
-  return (z - 0.5) * Math.log(z) - z + 0.5 * Math.log(2 * Math.PI) + series;
-}
-/** ln|Γ(x)|: Stirling above 15, the recurrence Γ(x) = Γ(x + m)/(x(x+1)…) below as one product, reflection below ½. */
-function lgammaRef(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  if (!Number.isFinite(x)) return Infinity;
-  if (x <= 0 && Number.isInteger(x)) return Infinity;
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * (x - Math.round(x))))) - lgammaRef(1 - x);
-  if (x >= 15) return lgammaStirling(x);
-  let prod = 1, z = x;
-  while (z < 15) (prod *= z), (z += 1);
-  return lgammaStirling(z) - Math.log(prod);
-}
-
-/** ψ(x): the recurrence up to z ≥ 40, then ln z − 1/(2z) − Σ B₂ₖ/(2k z²ᵏ) to k = 5 (error < 1e-20); reflection below ½. */
-function digammaRef(x: number): number {
-  if (Number.isNaN(x) || x === -Infinity) return NaN;
-  if (x === Infinity) return Infinity;
-  if (x === 0) return Object.is(x, -0) ? Infinity : -Infinity;
-  if (x < 0 && Number.isInteger(x)) return NaN;
-  if (x < 0.5) return digammaRef(1 - x) - Math.PI / Math.tan(Math.PI * (x - Math.round(x)));
-  const terms: number[] = [];
-  let z = x;
-  while (z < 40) (terms.push(1 / z), (z += 1));
-  const w = 1 / (z * z);
-  let acc = Math.log(z) - 0.5 / z - w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w / 132))));
-  for (let i = terms.length - 1; i >= 0; i--) acc -= terms[i];
-  return acc;
-}
 
 /** ψ⁽ⁿ⁾(x), n ≥ 1, by the backward recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + m) − (−1)ⁿ n! Σₖ (x + k)^−(n+1) from x + m ≥ 60 + n, with the Hurwitz tail there. */
 function polygammaRef(n: number, x: number): number {

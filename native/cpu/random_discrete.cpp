@@ -1,0 +1,2 @@
+// random-discrete: CPU loops over native/kernels/random_discrete.h.
+#include "../kernels/random_discrete.h"

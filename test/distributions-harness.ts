@@ -1,0 +1,481 @@
+/**
+ * The checks every univariate distribution of antler.distributions passes,
+ * against references written independently of the library: a density (or
+ * mass) formula per spec, in float64, and numerical integrals (tanh-sinh
+ * quadrature) or sums of it for normalisation, moments, entropy, cdf and KL;
+ * Kolmogorov–Smirnov and chi-square tests of samples; the implicit
+ * (quantile) derivative of rsample; finite differences of the library's own
+ * float64 results for its gradients; float32 against float64; expand; bad
+ * arguments. A family test runs `describeSpec(spec)` per spec.
+ *
+ * Not a test file itself.
+ */
+import * as antler from '../lib';
+import type { Tensor } from '../lib';
+import type { Distribution } from '../lib/distributions';
+import { expectAntlerError, expectClose, makeRng, runSeed, type Rng } from './helpers';
+
+export type Params = Record<string, number>;
+
+interface SpecBase {
+  /** The class name in antler.distributions. */
+  name: string;
+  /** Random parameters for one batch element (drawn where the reference is accurate). */
+  params(rng: Rng): Params;
+  /** The distribution over batch parameters given as tensors of shape [B] (float32 or float64, any device). */
+  build(p: Record<string, Tensor>, options?: { validateArgs?: boolean }): Distribution;
+  /** Parameter values the constructor must refuse (INVALID_ARGUMENT with validateArgs). */
+  bad: Params[];
+  /** Parameter names not to differentiate (integer counts). */
+  noGrad?: string[];
+  /** Expected mean/variance where they are not finite integrals (torch's NaN or Infinity), or undefined to integrate. */
+  moments?(p: Params): { mean?: number; variance?: number };
+  /** What the library does not implement (torch raises NotImplementedError there too). */
+  lacks?: ('cdf' | 'icdf' | 'entropy' | 'mode' | 'rsample' | 'variance' | 'mean')[];
+  /** Expected mode (torch's `mode`), when the library has one. */
+  mode?(p: Params): number;
+}
+
+export interface ContinuousSpec extends SpecBase {
+  kind: 'continuous';
+  /** log density at x (the reference: the textbook formula in float64). */
+  logPdf(p: Params, x: number): number;
+  /** The support's ends (may be infinite). */
+  support(p: Params): [number, number];
+  /**
+   * How rsample's gradient is checked: 'quantile' compares it with the
+   * implicit derivative −∂θF(x)/p(x) of a sample x (right for location-scale
+   * families, monotone transforms of them and inverse-cdf samplers); 'none'
+   * leaves it to the family's own test.
+   */
+  rsampleGrad?: 'quantile' | 'none';
+}
+
+export interface DiscreteSpec extends SpecBase {
+  kind: 'discrete';
+  /** log mass at the integer k (the reference formula). */
+  logPmf(p: Params, k: number): number;
+  /** Integers holding all but a negligible mass (< 1e-14) of the distribution. */
+  range(p: Params): [number, number];
+}
+
+export type Spec = ContinuousSpec | DiscreteSpec;
+
+// ---------------------------------------------------------------- quadrature
+
+/**
+ * ∫ₐᵇ f by tanh-sinh (finite ends), exp-sinh (one infinite end) or
+ * sinh-sinh (both) with step h: ~1e-13 for smooth integrands, and accurate
+ * for integrable singularities at finite ends (nodes near an end are placed
+ * by their distance from it, without cancellation). Non-finite f values at
+ * nodes count as 0 (underflowed densities).
+ */
+export function integrate(f: (x: number) => number, a: number, b: number, h = 1 / 64): number {
+  if (a === b) return 0;
+  if (a > b) return -integrate(f, b, a, h);
+  const hp = Math.PI / 2;
+  let total = 0;
+  const add = (x: number, w: number): void => {
+    if (!(w > 0) || !Number.isFinite(x)) return;
+    const v = f(x);
+    if (Number.isFinite(v)) total += w * v;
+  };
+  const T = 4.5;
+  for (let t = -T; t <= T + 1e-12; t += h) {
+    const u = hp * Math.sinh(t), du = hp * Math.cosh(t);
+    if (Number.isFinite(a) && Number.isFinite(b)) {
+      const d = (b - a) / 2;
+      // distance from the nearer end: d·(1 − tanh|u|) = 2d/(e^{2|u|}+1)
+      const off = (2 * d) / (Math.exp(2 * Math.abs(u)) + 1);
+      const x = u < 0 ? a + off : u > 0 ? b - off : a + d;
+      const c = Math.cosh(u);
+      add(x, (h * d * du) / (c * c));
+    } else if (Number.isFinite(a)) {
+      const e = Math.exp(u);
+      add(a + e, h * e * du);
+    } else if (Number.isFinite(b)) {
+      const e = Math.exp(u);
+      add(b - e, h * e * du);
+    } else {
+      add(Math.sinh(u), h * Math.cosh(u) * du);
+    }
+  }
+  return total;
+}
+
+const GL5_X = [-0.906179845938664, -0.5384693101056831, 0, 0.5384693101056831, 0.906179845938664];
+const GL5_W = [0.23692688505618908, 0.47862867049936647, 0.5688888888888889, 0.47862867049936647, 0.23692688505618908];
+/** ∫ₐᵇ f by 5-point Gauss–Legendre (exact to degree 9): for short intervals between neighbouring samples. */
+export function gauss5(f: (x: number) => number, a: number, b: number): number {
+  const c = (a + b) / 2, d = (b - a) / 2;
+  let s = 0;
+  for (let i = 0; i < 5; i++) s += GL5_W[i] * f(c + d * GL5_X[i]);
+  return s * d;
+}
+
+/** ∫ over the support of f(x)·p(x), p the spec's density. */
+function expectation(spec: ContinuousSpec, p: Params, g: (x: number) => number): number {
+  const [lo, hi] = spec.support(p);
+  return integrate((x) => {
+    const lp = spec.logPdf(p, x);
+    return lp === -Infinity ? 0 : g(x) * Math.exp(lp);
+  }, lo, hi);
+}
+
+/** Σ over the spec's range of g(k)·p(k). */
+function sumOver(spec: DiscreteSpec, p: Params, g: (k: number) => number): number {
+  const [lo, hi] = spec.range(p);
+  let s = 0;
+  for (let k = lo; k <= hi; k++) {
+    const lp = spec.logPmf(p, k);
+    if (lp > -Infinity) s += g(k) * Math.exp(lp);
+  }
+  return s;
+}
+
+/** The reference CDF at x: ∫ from the support's lower end (continuous) or the sum to ⌊x⌋ (discrete). */
+export function cdfRef(spec: Spec, p: Params, x: number): number {
+  if (spec.kind === 'discrete') {
+    const [lo] = spec.range(p);
+    let s = 0;
+    for (let k = lo; k <= Math.floor(x); k++) s += Math.exp(spec.logPmf(p, k));
+    return s;
+  }
+  const [lo, hi] = spec.support(p);
+  if (x <= lo) return 0;
+  if (x >= hi) return 1;
+  // Integrate over the shorter side for accuracy in the tails.
+  const left = integrate((t) => Math.exp(spec.logPdf(p, t)), lo, x);
+  if (left < 0.5) return left;
+  return 1 - integrate((t) => Math.exp(spec.logPdf(p, t)), x, hi);
+}
+
+/** Moments and entropy of the reference, by quadrature or summation. */
+export function referenceMoments(spec: Spec, p: Params): { total: number; mean: number; variance: number; entropy: number } {
+  const E = (g: (x: number) => number): number => (spec.kind === 'continuous' ? expectation(spec, p, g) : sumOver(spec, p, g));
+  const lp = (x: number): number => (spec.kind === 'continuous' ? spec.logPdf(p, x) : spec.logPmf(p, x));
+  const total = E(() => 1);
+  const mean = E((x) => x);
+  const variance = E((x) => (x - mean) * (x - mean));
+  const entropy = -E((x) => lp(x));
+  return { total, mean, variance, entropy };
+}
+
+// ---------------------------------------------------------------- helpers
+
+const B = 3;
+
+function drawBatch(spec: Spec, rng: Rng): Params[] {
+  return Array.from({ length: B }, () => spec.params(rng));
+}
+
+function tensorsOf(ps: Params[], dtype: 'float32' | 'float64', device = 'cpu', grad = false): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const k of Object.keys(ps[0])) out[k] = antler.tensor(ps.map((p) => p[k]), [ps.length], { dtype, device, requiresGrad: grad });
+  return out;
+}
+
+/** Points inside each element's support where the density is not negligible: quantile-spread samples of the reference. */
+function probePoints(spec: Spec, p: Params, rng: Rng, n: number): number[] {
+  if (spec.kind === 'discrete') {
+    const [lo, hi] = spec.range(p);
+    return Array.from({ length: n }, () => rng.int(lo, Math.min(hi, lo + 60)));
+  }
+  const [lo, hi] = spec.support(p);
+  const m = referenceMoments(spec, p);
+  const sd = Number.isFinite(m.variance) && m.variance > 0 ? Math.sqrt(m.variance) : 1;
+  const centre = Number.isFinite(m.mean) ? m.mean : 0;
+  const pts: number[] = [];
+  while (pts.length < n) {
+    const x = centre + sd * rng.uniform(-3, 3);
+    if (x > lo && x < hi && spec.logPdf(p, x) > -30) pts.push(x);
+  }
+  return pts;
+}
+
+const data = (t: Tensor): number[] => Array.from(t.dataSync());
+
+function has(spec: Spec, what: NonNullable<SpecBase['lacks']>[number]): boolean {
+  return !(spec.lacks ?? []).includes(what);
+}
+
+// ---------------------------------------------------------------- the checks
+
+/**
+ * The generic suite for one univariate spec. `device` runs the same checks
+ * with parameters on that device (the GPU project).
+ */
+export function describeSpec(spec: Spec, device = 'cpu'): void {
+  const SEED = runSeed();
+  describe(`${spec.name} (${device}, seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const ps = drawBatch(spec, rng);
+    const where = `${spec.name} params ${JSON.stringify(ps)} (seed ${SEED})`;
+
+    test('logProb equals the reference formula (float64), which integrates to 1', () => {
+      for (let b = 0; b < B; b++) expect(Math.abs(referenceMoments(spec, ps[b]).total - 1)).toBeLessThan(1e-8);
+      const pts = ps.map((p) => probePoints(spec, p, rng, 16));
+      const got = antler.tidy(() => {
+        const d = spec.build(tensorsOf(ps, 'float64', device));
+        // values [16, B]: column b holds element b's points
+        const v = antler.tensor(pts[0].flatMap((_, i) => pts.map((col) => col[i])), [16, B], { dtype: 'float64', device });
+        return data(d.logProb(v));
+      });
+      const want = pts[0].flatMap((_, i) => pts.map((col, b) => (spec.kind === 'continuous' ? spec.logPdf(ps[b], col[i]) : spec.logPmf(ps[b], col[i]))));
+      expectClose(got, want, 1e-10, 1e-10, `logProb ${where}`);
+    });
+
+    test('mean, variance and entropy equal the reference integrals', () => {
+      const refs = ps.map((p) => referenceMoments(spec, p));
+      antler.tidy(() => {
+        const d = spec.build(tensorsOf(ps, 'float64', device));
+        const want = (k: 'mean' | 'variance'): number[] => ps.map((p, b) => spec.moments?.(p)?.[k] ?? refs[b][k]);
+        if (has(spec, 'mean')) expectClose(data(d.mean), want('mean'), 1e-7, 1e-9, `mean ${where}`);
+        if (has(spec, 'variance')) expectClose(data(d.variance), want('variance'), 1e-7, 1e-9, `variance ${where}`);
+        if (has(spec, 'entropy')) expectClose(data(d.entropy()), refs.map((r) => r.entropy), 1e-7, 1e-9, `entropy ${where}`);
+        else expectAntlerError(() => d.entropy(), 'NOT_SUPPORTED');
+        if (spec.mode && has(spec, 'mode')) expectClose(data(d.mode), ps.map((p) => spec.mode!(p)), 1e-9, 1e-9, `mode ${where}`);
+      });
+    });
+
+    if (has(spec, 'cdf'))
+      test('cdf equals the reference integral, and icdf inverts it', () => {
+        const pts = ps.map((p) => probePoints(spec, p, rng, 8));
+        antler.tidy(() => {
+          const d = spec.build(tensorsOf(ps, 'float64', device));
+          const v = antler.tensor(pts[0].flatMap((_, i) => pts.map((col) => col[i])), [8, B], { dtype: 'float64', device });
+          const c = d.cdf(v);
+          expectClose(data(c), pts[0].flatMap((_, i) => pts.map((col, b) => cdfRef(spec, ps[b], col[i]))), 1e-8, 1e-10, `cdf ${where}`);
+          if (spec.kind === 'continuous' && has(spec, 'icdf')) expectClose(data(d.icdf(c)), data(v), 1e-7, 1e-9, `icdf(cdf(x)) ${where}`);
+        });
+      });
+
+    test('samples follow the distribution (KS or chi-square at p = 1e-6) and are repeatable from a seed', () => {
+      const N = 100000;
+      const seed = rng.u32();
+      const [s1, s2, shape] = antler.tidy(() => {
+        const d = spec.build(tensorsOf(ps, 'float64', device));
+        const a = d.sample([N], { seed });
+        expect(a.requiresGrad).toBe(false);
+        return [data(a), data(d.sample([N], { seed })), a.shape];
+      });
+      expect(shape).toEqual([N, B]);
+      expect(s2).toEqual(s1);
+      for (let b = 0; b < B; b++) {
+        const xs = Array.from({ length: N }, (_, i) => s1[i * B + b]);
+        // sample mean and variance within 6 standard errors (where the fourth moment is finite)
+        const ref = referenceMoments(spec, ps[b]);
+        const given = spec.moments?.(ps[b]);
+        if (given?.mean === undefined && given?.variance === undefined) {
+          const E = (g: (x: number) => number): number => (spec.kind === 'continuous' ? expectation(spec, ps[b], g) : sumOver(spec, ps[b], g));
+          const m4 = E((x) => (x - ref.mean) ** 4);
+          let sm = 0;
+          for (const x of xs) sm += x;
+          sm /= N;
+          let sv = 0;
+          for (const x of xs) sv += (x - sm) * (x - sm);
+          sv /= N - 1;
+          if (Number.isFinite(m4) && m4 < 1e6 * ref.variance * ref.variance) {
+            if (!(Math.abs(sm - ref.mean) <= 6 * Math.sqrt(ref.variance / N))) throw new Error(`sample mean ${sm}, expected ${ref.mean} ± ${6 * Math.sqrt(ref.variance / N)} for element ${b}: ${where}`);
+            const sdv = Math.sqrt(Math.max(m4 - ref.variance * ref.variance, 0) / N);
+            if (!(Math.abs(sv - ref.variance) <= 6 * sdv + 1e-12)) throw new Error(`sample variance ${sv}, expected ${ref.variance} ± ${6 * sdv} for element ${b}: ${where}`);
+          }
+        }
+        if (spec.kind === 'continuous') {
+          xs.sort((x, y) => x - y);
+          const [lo, hi] = spec.support(ps[b]);
+          expect(xs[0]).toBeGreaterThanOrEqual(lo);
+          expect(xs[N - 1]).toBeLessThanOrEqual(hi);
+          // the reference CDF at each sorted sample: integrate between neighbours
+          let F = cdfRef(spec, ps[b], xs[0]);
+          let D = Math.max(F, 1 / N - F);
+          for (let i = 1; i < N; i++) {
+            if (xs[i] > xs[i - 1]) F += gauss5((t) => Math.exp(spec.logPdf(ps[b], t)), xs[i - 1], xs[i]);
+            D = Math.max(D, Math.abs(F - i / N), Math.abs(F - (i + 1) / N));
+          }
+          if (!(D * Math.sqrt(N) < 2.7)) throw new Error(`KS statistic ${D * Math.sqrt(N)} ≥ 2.7 (p < 1e-6) for element ${b}: ${where}`);
+        } else {
+          for (const x of xs) if (x !== Math.round(x)) throw new Error(`non-integer sample ${x}: ${where}`);
+          const [lo, hi] = spec.range(ps[b]);
+          const counts = new Map<number, number>();
+          for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+          for (const k of counts.keys()) if (k < lo || k > hi || spec.logPmf(ps[b], k) === -Infinity) throw new Error(`sample ${k} outside the support: ${where}`);
+          // bins with expected count ≥ 20, the rest pooled
+          let chi = 0, dof = -1, poolE = 0, poolO = 0;
+          for (let k = lo; k <= hi; k++) {
+            const e = N * Math.exp(spec.logPmf(ps[b], k)), o = counts.get(k) ?? 0;
+            if (e >= 20) {
+              chi += ((o - e) * (o - e)) / e;
+              dof++;
+            } else (poolE += e), (poolO += o);
+          }
+          if (poolE > 0) {
+            chi += poolE >= 1 ? ((poolO - poolE) * (poolO - poolE)) / poolE : 0;
+            dof++;
+          }
+          // Wilson–Hilferty: chi/dof ≈ normal; z = 4.9 is p ≈ 5e-7
+          if (dof > 0) {
+            const z = (Math.cbrt(chi / dof) - (1 - 2 / (9 * dof))) / Math.sqrt(2 / (9 * dof));
+            if (!(z < 4.9)) throw new Error(`chi-square ${chi} on ${dof} dof (z ${z}) for element ${b}: ${where}`);
+          }
+        }
+      }
+    });
+
+    const rsample = spec.kind === 'continuous' && has(spec, 'rsample') && spec.rsampleGrad !== 'none';
+    if (rsample)
+      test("rsample's gradient equals the implicit (quantile) derivative −∂θF(x)/p(x)", () => {
+        const cs = spec as ContinuousSpec;
+        const names = Object.keys(ps[0]).filter((k) => !(spec.noGrad ?? []).includes(k));
+        const seed = rng.u32();
+        const S = 4;
+        const { xs, grads } = antler.tidy(() => {
+          const t = tensorsOf(ps, 'float64', device, true);
+          const x = spec.build(t).rsample([S], { seed });
+          x.sum().backward();
+          return { xs: data(x), grads: names.map((k) => (t[k].grad ? data(t[k].grad!) : new Array<number>(B).fill(0))) };
+        });
+        names.forEach((k, j) => {
+          const want = ps.map((p, b) => {
+            let g = 0;
+            for (let s = 0; s < S; s++) {
+              const x = xs[s * B + b];
+              const h = 1e-5 * Math.max(1, Math.abs(p[k]));
+              const F = (v: number): number => cdfRef(cs, { ...p, [k]: v }, x);
+              const dF = (F(p[k] + h) - F(p[k] - h)) / (2 * h);
+              g += -dF / Math.exp(cs.logPdf(p, x));
+            }
+            return g;
+          });
+          expectClose(grads[j], want, 1e-5, 1e-7, `d rsample / d ${k} ${where}`);
+        });
+      });
+
+    test('gradients of logProb, entropy, mean and variance equal finite differences (float64)', () => {
+      const names = Object.keys(ps[0]).filter((k) => !(spec.noGrad ?? []).includes(k));
+      const pts = ps.map((p) => probePoints(spec, p, rng, 4));
+      const vals = pts[0].flatMap((_, i) => pts.map((col) => col[i]));
+      const w = Array.from({ length: 4 * B }, () => rng.uniform(0.5, 1.5));
+      const parts: ((d: Distribution) => Tensor)[] = [
+        (d) => d.logProb(antler.tensor(vals, [4, B], { dtype: 'float64', device })).mul(antler.tensor(w, [4, B], { dtype: 'float64', device })).sum(),
+      ];
+      if (has(spec, 'entropy')) parts.push((d) => d.entropy().sum());
+      if (has(spec, 'mean') && !spec.moments) parts.push((d) => d.mean.mul(antler.tensor(w.slice(0, B), [B], { dtype: 'float64', device })).sum());
+      if (has(spec, 'variance') && !spec.moments) parts.push((d) => d.variance.sum());
+      if (spec.kind === 'continuous' && has(spec, 'cdf'))
+        parts.push((d) => d.cdf(antler.tensor(vals, [4, B], { dtype: 'float64', device })).mul(antler.tensor(w, [4, B], { dtype: 'float64', device })).sum());
+      parts.forEach((part, pi) => {
+        const value = (q: Params[]): number => antler.tidy(() => part(spec.build(tensorsOf(q, 'float64', device), { validateArgs: false })).item());
+        const grads = antler.tidy(() => {
+          const t = tensorsOf(ps, 'float64', device, true);
+          part(spec.build(t)).backward();
+          return names.map((k) => (t[k].grad ? data(t[k].grad!) : new Array<number>(B).fill(0)));
+        });
+        names.forEach((k, j) => {
+          const fd = ps.map((p, b) => {
+            const h = 1e-6 * Math.max(1, Math.abs(p[k]));
+            const up = ps.map((q, c) => (c === b ? { ...q, [k]: q[k] + h } : q));
+            const dn = ps.map((q, c) => (c === b ? { ...q, [k]: q[k] - h } : q));
+            return (value(up) - value(dn)) / (2 * h);
+          });
+          expectClose(grads[j], fd, 1e-5, 1e-6, `gradient ${pi} (0 logProb, then entropy/mean/variance/cdf as present) wrt ${k} ${where}`);
+        });
+      });
+    });
+
+    test('float32 agrees with float64', () => {
+      const pts = ps.map((p) => probePoints(spec, p, rng, 4));
+      const vals = pts[0].flatMap((_, i) => pts.map((col) => col[i]));
+      const run = (dtype: 'float32' | 'float64'): number[][] =>
+        antler.tidy(() => {
+          const d = spec.build(tensorsOf(ps, dtype, device));
+          expect(d.dtype).toBe(dtype);
+          const out = [data(d.logProb(antler.tensor(vals, [4, B], { dtype, device })))];
+          if (has(spec, 'entropy')) out.push(data(d.entropy()));
+          if (has(spec, 'mean')) out.push(data(d.mean));
+          if (has(spec, 'variance')) out.push(data(d.variance));
+          const s = d.sample([2], { seed: 7 });
+          expect(s.dtype).toBe(dtype);
+          return out;
+        });
+      const a = run('float32'), b = run('float64');
+      // float32 rounds the parameters too: compare against float64 of the same rounded inputs
+      a.forEach((x, i) => expectClose(x, b[i], 2e-4, 2e-4, `float32 result ${i} ${where}`));
+    });
+
+    test('expand, sample shapes, bad arguments, values outside the support', () => {
+      antler.tidy(() => {
+        const d = spec.build(tensorsOf(ps, 'float64', device));
+        expect(d.batchShape).toEqual([B]);
+        const e = d.expand([2, B]);
+        expect(e.batchShape).toEqual([2, B]);
+        expect(e.sample([5]).shape).toEqual([5, 2, B]);
+        const x = d.sample([3]);
+        expect(data(e.logProb(x.reshape([3, 1, B])))).toEqual(data(d.logProb(x).reshape([3, 1, B]).broadcastTo([3, 2, B])));
+        e.dispose();
+        expectAntlerError(() => d.expand([2]), 'SHAPE_MISMATCH');
+        expectAntlerError(() => d.logProb(antler.zeros([2, 2], { dtype: 'float64', device })), 'SHAPE_MISMATCH');
+      });
+      for (const bad of spec.bad) {
+        const full = { ...ps[0], ...bad };
+        expectAntlerError(() => antler.tidy(() => spec.build(tensorsOf([full], 'float64', device))), 'INVALID_ARGUMENT');
+        antler.tidy(() => {
+          spec.build(tensorsOf([full], 'float64', device), { validateArgs: false });
+        });
+      }
+      // a value outside the support
+      const p = ps[0];
+      const outside = spec.kind === 'discrete' ? [spec.range(p)[0] - 1, 0.5 + spec.range(p)[0]] : [spec.support(p)[0] - 1, spec.support(p)[1] + 1].filter(Number.isFinite);
+      for (const v of outside)
+        if (spec.kind === 'discrete' ? spec.logPmf(p, v) === -Infinity : spec.logPdf(p, v) === -Infinity)
+          expectAntlerError(() => antler.tidy(() => spec.build(tensorsOf([p], 'float64', device)).logProb(antler.tensor([v], [1], { dtype: 'float64', device }))), 'INVALID_ARGUMENT');
+    });
+
+    test('no tensor leaks: a distribution disposed after use frees what it made', () => {
+      const before = antler.memory().numTensors;
+      const t = tensorsOf(ps, 'float64', device);
+      const d = spec.build(t);
+      antler.tidy(() => {
+        d.logProb(d.sample([2]));
+        if (has(spec, 'mean')) void d.mean;
+      });
+      d.dispose();
+      antler.dispose(Object.values(t));
+      expect(antler.memory().numTensors).toBe(before);
+    });
+  });
+}
+
+/**
+ * KL(p ‖ q) from antler.distributions.klDivergence against the reference
+ * integral (sum) of p·(log p − log q) over p's support, for random
+ * parameters of both specs (float64).
+ */
+export function describeKL(P: Spec, Q: Spec, device = 'cpu'): void {
+  const SEED = runSeed();
+  test(`klDivergence(${P.name}, ${Q.name}) equals the reference integral (${device}, seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const pp = drawBatch(P, rng), qq = drawBatch(Q, rng);
+    const got = antler.tidy(() => data(antler.distributions.klDivergence(P.build(tensorsOf(pp, 'float64', device)), Q.build(tensorsOf(qq, 'float64', device)))));
+    const want = pp.map((p, b) => {
+      const q = qq[b];
+      if (P.kind === 'continuous' && Q.kind === 'continuous') {
+        const [lo, hi] = P.support(p);
+        const [qlo, qhi] = Q.support(q);
+        if (lo < qlo || hi > qhi) return Infinity;
+        return expectation(P, p, (x) => P.logPdf(p, x) - Q.logPdf(q, x));
+      }
+      if (P.kind === 'discrete' && Q.kind === 'discrete') {
+        let inf = false;
+        const v = sumOver(P, p, (k) => {
+          const lq = Q.logPmf(q, k);
+          if (lq === -Infinity) inf = true;
+          return P.logPmf(p, k) - lq;
+        });
+        return inf ? Infinity : v;
+      }
+      throw new Error('describeKL: mixed continuous and discrete specs');
+    });
+    expectClose(got, want, 1e-7, 1e-9, `KL(${P.name} ${JSON.stringify(pp)} ‖ ${Q.name} ${JSON.stringify(qq)}) (seed ${SEED})`);
+  });
+}
