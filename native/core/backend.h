@@ -357,6 +357,10 @@ class Backend {
   // (end of linalg-spectral)
 
   // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // x ~ Gamma(alpha[i], 1) per element from Philox stream s (kernels::standardGammaSample), float types.
+  virtual void standardGamma(const Device& d, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) = 0;
+  // Elementwise over same-shape a, x: op 0 standardGammaGrad(a, x), 1 P(a, x) (gammainc), 2 Q(a, x) (gammaincc).
+  virtual void gammaBinary(const Device& d, DType t, int op, void* out, const void* a, const void* x, int64_t n) = 0;
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

@@ -858,6 +858,26 @@ std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors) {
 // (end of linalg-spectral)
 
 // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+TensorPtr standardGamma(const Tensor& alpha, uint64_t seed, uint64_t stream) {
+  checkFloating("standardGamma", alpha);
+  kernels::PhiloxStream s;
+  s.key = kernels::PhiloxKey{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  s.stream0 = static_cast<uint32_t>(stream);
+  s.stream1 = static_cast<uint32_t>(stream >> 32);
+  TensorPtr out = emptyTensor(alpha.shape, alpha.dtype, alpha.device());
+  if (out->numel()) backendFor(alpha.device()).standardGamma(alpha.device(), alpha.dtype, out->data(), alpha.data(), out->numel(), s);
+  return out;
+}
+
+TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x) {
+  const char* name = op == 0 ? "standardGammaGrad" : op == 1 ? "gammainc" : "gammaincc";
+  if (op < 0 || op > 2) fail(Code::InvalidArgument, "gammaBinary: op ", op, " is not 0, 1 or 2");
+  checkFloating(name, a);
+  checkLike(name, "x", a, x);
+  TensorPtr out = emptyTensor(a.shape, a.dtype, a.device());
+  if (out->numel()) backendFor(a.device()).gammaBinary(a.device(), a.dtype, op, out->data(), a.data(), x.data(), out->numel());
+  return out;
+}
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

@@ -112,6 +112,11 @@ std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors);
 // (end of linalg-spectral)
 
 // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// x ~ Gamma(alpha, 1) elementwise (torch._standard_gamma), Philox (seed, stream); float types.
+TensorPtr standardGamma(const Tensor& alpha, uint64_t seed, uint64_t stream);
+// op 0: dx/dalpha of standardGamma at (a, x) (torch._standard_gamma_grad); 1: gammainc; 2: gammaincc.
+// a and x: same shape, dtype and device.
+TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x);
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

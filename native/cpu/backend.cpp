@@ -154,6 +154,12 @@ class CpuBackend final : public Backend {
   // (end of linalg-spectral)
 
   // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  void standardGamma(const Device&, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) override {
+    cpu::standardGamma(t, out, alpha, n, s);
+  }
+  void gammaBinary(const Device&, DType t, int op, void* out, const void* a, const void* x, int64_t n) override {
+    cpu::gammaBinary(t, op, out, a, x, n);
+  }
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

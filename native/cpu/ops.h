@@ -64,6 +64,8 @@ void linalgSvd(DType t, const void* A, int64_t B, int64_t m, int64_t n, bool ful
 // (end of linalg-spectral)
 
 // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+void standardGamma(DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s);
+void gammaBinary(DType t, int op, void* out, const void* a, const void* x, int64_t n);
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

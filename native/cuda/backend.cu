@@ -359,6 +359,12 @@ class CudaBackend final : public Backend {
   // (end of linalg-spectral)
 
   // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  void standardGamma(const Device& d, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) override {
+    cuda::standardGamma(context(d), t, out, alpha, n, s);
+  }
+  void gammaBinary(const Device& d, DType t, int op, void* out, const void* a, const void* x, int64_t n) override {
+    cuda::gammaBinary(context(d), t, op, out, a, x, n);
+  }
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h

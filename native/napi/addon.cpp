@@ -219,6 +219,8 @@ class Addon : public Napi::Addon<Addon> {
         // (end of linalg-spectral)
 
         // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+        InstanceMethod("standardGamma", &Addon::guard<&Addon::standardGamma>),
+        InstanceMethod("gammaBinary", &Addon::guard<&Addon::gammaBinary>),
         // (end of random-gamma)
 
         // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
@@ -1039,6 +1041,19 @@ class Addon : public Napi::Addon<Addon> {
   // (end of linalg-spectral)
 
   // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // standardGamma(alpha, seed, stream) -> x ~ Gamma(alpha, 1)
+  Napi::Value standardGamma(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "standardGamma");
+    return wrap(info.Env(), ops::standardGamma(tensorArg(info[0], "standardGamma", "alpha"), seedArg(info[1], "standardGamma", "seed"),
+                                               seedArg(info[2], "standardGamma", "stream")));
+  }
+
+  // gammaBinary(op, a, x): op 0 standardGammaGrad, 1 gammainc, 2 gammaincc
+  Napi::Value gammaBinary(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "gammaBinary");
+    return wrap(info.Env(), ops::gammaBinary(intArg(info[0], "gammaBinary", "op"), tensorArg(info[1], "gammaBinary", "a"),
+                                             tensorArg(info[2], "gammaBinary", "x")));
+  }
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
