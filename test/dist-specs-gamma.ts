@@ -2,20 +2,88 @@
  * Specs (reference formulas, float64) of the gamma family of antler.distributions,
  * for test/distributions-harness.ts. Not a test file.
  */
+import * as antler from '../lib';
 import type { Spec } from './distributions-harness';
+import { lgammaRef } from './helpers';
+
+const D = antler.distributions;
+const xlogy = (a: number, x: number): number => (a === 0 ? 0 : a * Math.log(x));
 
 // ---- helper B (gamma family): specs go below.
+// Gamma: rate^a x^(a-1) e^(-rate x) / Gamma(a) (torch's log_prob: xlogy(a, rate) + xlogy(a - 1, x) - rate x - lgamma(a)).
+const gammaLogPdf = (a: number, rate: number, x: number): number => xlogy(a, rate) + xlogy(a - 1, x) - rate * x - lgammaRef(a);
+
+export const gammaSpec: Spec = {
+  name: 'Gamma',
+  kind: 'continuous',
+  params: (rng) => ({ concentration: rng.uniform(0.7, 6), rate: rng.uniform(0.3, 3) }),
+  build: (p, o) => new D.Gamma(p.concentration, p.rate, o),
+  logPdf: ({ concentration, rate }, x) => gammaLogPdf(concentration, rate, x),
+  support: () => [0, Infinity],
+  mode: ({ concentration, rate }) => Math.max((concentration - 1) / rate, 0),
+  bad: [{ concentration: 0 }, { rate: -1 }],
+  lacks: ['icdf'],
+  rsampleGrad: 'quantile',
+};
+
+export const chi2Spec: Spec = {
+  name: 'Chi2',
+  kind: 'continuous',
+  params: (rng) => ({ df: rng.uniform(1.5, 12) }),
+  build: (p, o) => new D.Chi2(p.df, o),
+  logPdf: ({ df }, x) => gammaLogPdf(df / 2, 0.5, x),
+  support: () => [0, Infinity],
+  mode: ({ df }) => Math.max(df - 2, 0),
+  bad: [{ df: 0 }, { df: -2 }],
+  lacks: ['icdf'],
+  rsampleGrad: 'quantile',
+};
+
+export const betaSpec: Spec = {
+  name: 'Beta',
+  kind: 'continuous',
+  params: (rng) => ({ concentration1: rng.uniform(1.1, 5), concentration0: rng.uniform(1.1, 5) }),
+  build: (p, o) => new D.Beta(p.concentration1, p.concentration0, o),
+  logPdf: ({ concentration1: a, concentration0: b }, x) => xlogy(a - 1, x) + xlogy(b - 1, 1 - x) + lgammaRef(a + b) - lgammaRef(a) - lgammaRef(b),
+  support: () => [0, 1],
+  mode: ({ concentration1: a, concentration0: b }) => (a - 1) / (a + b - 2),
+  bad: [{ concentration1: 0 }, { concentration0: -1 }],
+  lacks: ['cdf', 'icdf'],
+  rsampleGrad: 'none',
+};
+
+export const studentTSpec: Spec = {
+  name: 'StudentT',
+  kind: 'continuous',
+  params: (rng) => ({ df: rng.uniform(4.5, 12), loc: rng.uniform(-2, 2), scale: rng.uniform(0.3, 2.5) }),
+  build: (p, o) => new D.StudentT(p.df, p.loc, p.scale, o),
+  logPdf: ({ df, loc, scale }, x) => {
+    const y = (x - loc) / scale;
+    return lgammaRef((df + 1) / 2) - lgammaRef(df / 2) - 0.5 * Math.log(df * Math.PI) - Math.log(scale) - ((df + 1) / 2) * Math.log1p((y * y) / df);
+  },
+  support: () => [-Infinity, Infinity],
+  mode: ({ loc }) => loc,
+  bad: [{ df: 0 }, { scale: 0 }, { scale: -1 }],
+  lacks: ['cdf', 'icdf'],
+  rsampleGrad: 'none',
+};
 // ---- end helper B
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
   // ---- helper B: list the specs here.
+  gammaSpec,
+  chi2Spec,
+  betaSpec,
+  studentTSpec,
   // ---- end helper B
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
 export const KL_PAIRS: [Spec, Spec][] = [
   // ---- helper B: pairs here.
+  [gammaSpec, gammaSpec],
+  [betaSpec, betaSpec],
   // ---- end helper B
 ];
 
