@@ -1,4 +1,5 @@
 // antler.distributions on CUDA: every spec of every family through the generic harness with parameters on the GPU.
+import * as antler from '../../lib';
 import { gpuDescribe } from './suite';
 import { describeKL, describeSpec } from '../distributions-harness';
 import * as ls from '../dist-specs-location-scale';
@@ -12,6 +13,27 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
   for (const f of families) for (const [p, q] of f.KL_PAIRS) describeKL(p, q, 'cuda');
   // ---- family GPU tests (native samplers against the CPU) go below, one block per helper.
   // ---- helper B
+  test('standardGamma on CUDA: the CPU values of the same seed (to rounding), and its gradient', () => {
+    antler.tidy(() => {
+      const n = process.env.ANTLER_GPU_EMULATED === '1' ? 64 : 4096;
+      for (const dtype of ['float32', 'float64'] as const) {
+        const values = Array.from({ length: n }, (_, i) => 0.05 + (i % 37) * 0.7);
+        const cpu = antler.tensor(values, [n], { dtype, requiresGrad: true });
+        const gpu = antler.tensor(values, [n], { dtype, device: 'cuda', requiresGrad: true });
+        const xc = antler.standardGamma(cpu, { seed: 11 }), xg = antler.standardGamma(gpu, { seed: 11 });
+        xc.sum().backward();
+        xg.sum().backward();
+        const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+        const a = xc.dataSync(), b = xg.to('cpu').dataSync();
+        for (let i = 0; i < n; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(a[i])));
+        const ga = cpu.grad!.dataSync(), gb = gpu.grad!.to('cpu').dataSync();
+        for (let i = 0; i < n; i++) expect(Math.abs(ga[i] - gb[i])).toBeLessThanOrEqual(10 * tol * Math.max(1, Math.abs(ga[i])));
+        const p = antler.gammainc(antler.tensor(values, [n], { dtype, device: 'cuda' }), xg.detach()).to('cpu').dataSync();
+        const pc = antler.gammainc(antler.tensor(values, [n], { dtype }), xc.detach()).dataSync();
+        for (let i = 0; i < n; i++) expect(Math.abs(p[i] - pc[i])).toBeLessThanOrEqual(tol);
+      }
+    });
+  });
   // ---- end helper B
   // ---- helper C
   // ---- end helper C
