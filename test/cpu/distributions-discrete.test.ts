@@ -1,6 +1,7 @@
 // antler.distributions, discrete family: every spec through the generic harness, then the family's own tests.
 import { describeKL, describeSpec } from '../distributions-harness';
-import { expectNoLeaksInSuite, tensorCounts } from '../helpers';
+import * as antler from '../../lib';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeRng, runSeed, tensorCounts } from '../helpers';
 import { KL_PAIRS, SPECS } from '../dist-specs-discrete';
 
 expectNoLeaksInSuite(tensorCounts);
@@ -8,6 +9,178 @@ for (const spec of SPECS) describeSpec(spec);
 describe('KL divergences', () => {
   for (const [p, q] of KL_PAIRS) describeKL(p, q);
   // ---- helper C: the family's own tests go below (test.todo placeholder removed when the first lands).
-  test.todo('the discrete family');
+});
+
+const D = antler.distributions;
+const data = (t: antler.Tensor): number[] => Array.from(t.dataSync());
+/** Random weights [B, K] in (0.1, 1) and their normalised float64 rows. */
+function weights(rng: ReturnType<typeof makeRng>, B: number, K: number): { w: number[]; p: number[][] } {
+  const w = Array.from({ length: B * K }, () => rng.uniform(0.1, 1));
+  const p = Array.from({ length: B }, (_, b) => {
+    const row = w.slice(b * K, b * K + K);
+    const s = row.reduce((a, x) => a + x, 0);
+    return row.map((x) => x / s);
+  });
+  return { w, p };
+}
+
+describe('OneHotCategorical and OneHotCategoricalStraightThrough (own tests)', () => {
+  const SEED = runSeed();
+  const B = 3, K = 4;
+
+  test(`logProb, entropy, mean, variance, mode, enumerateSupport against float64 references (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const { w, p } = weights(rng, B, K);
+    antler.tidy(() => {
+      for (const C of [D.OneHotCategorical, D.OneHotCategoricalStraightThrough]) {
+        const probs = antler.tensor(w, [B, K], { dtype: 'float64' });
+        const d = new C({ probs });
+        expect(d.batchShape).toEqual([B]);
+        expect(d.eventShape).toEqual([K]);
+        // every one-hot vector of every batch element
+        const e = d.enumerateSupport();
+        expect(e.shape).toEqual([K, B, K]);
+        expect(d.enumerateSupport(false).shape).toEqual([K, 1, K]);
+        const ev = data(e);
+        for (let k = 0; k < K; k++) for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) expect(ev[(k * B + b) * K + j]).toBe(j === k ? 1 : 0);
+        expectClose(data(d.logProb(e)), Array.from({ length: K * B }, (_, i) => Math.log(p[i % B][Math.floor(i / B)])), 1e-12, 1e-12, 'logProb');
+        expectClose(data(d.entropy()), p.map((r) => -r.reduce((a, x) => a + x * Math.log(x), 0)), 1e-12, 1e-12, 'entropy');
+        expectClose(data(d.mean), p.flat(), 1e-12, 1e-12, 'mean');
+        expectClose(data(d.variance), p.flat().map((x) => x * (1 - x)), 1e-12, 1e-12, 'variance');
+        expect(data(d.mode)).toEqual(p.flatMap((r) => r.map((x) => (x === Math.max(...r) ? 1 : 0))));
+        // the logits parametrisation gives the same distribution
+        const dl = new C({ logits: antler.log(probs).add(3) });
+        expectClose(data(dl.logProb(e)), data(d.logProb(e)), 1e-12, 1e-12, 'logProb from logits');
+        expectClose(data(dl.probs), p.flat(), 1e-12, 1e-12, 'probs from logits');
+        // outside the support, bad parameters, both or neither of probs/logits
+        expectAntlerError(() => d.logProb(antler.tensor([1, 1, 0, 0], [K], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+        expectAntlerError(() => d.logProb(antler.tensor([1, 0, 0], [3], { dtype: 'float64' })), 'SHAPE_MISMATCH');
+        expectAntlerError(() => new C({ probs: antler.tensor([0.5, -0.1, 0.6], [3], { dtype: 'float64' }) }), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new C({ probs, logits: probs } as never), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new C({} as never), 'INVALID_ARGUMENT');
+        // expand keeps the distribution
+        const x = d.expand([2, B]);
+        expect(x.batchShape).toEqual([2, B]);
+        expect(x.eventShape).toEqual([K]);
+        expectClose(data(x.entropy()), [...data(d.entropy()), ...data(d.entropy())], 0, 0, 'expanded entropy');
+        x.dispose();
+        d.dispose();
+        dl.dispose();
+      }
+    });
+  });
+
+  test(`samples are one-hot with class frequencies within 6 standard errors, repeatable from a seed (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 1);
+    const { w, p } = weights(rng, B, K);
+    const N = 50000;
+    const seed = rng.u32();
+    antler.tidy(() => {
+      const d = new D.OneHotCategorical({ probs: antler.tensor(w, [B, K], { dtype: 'float32' }) });
+      const s = d.sample([N], { seed });
+      expect(s.shape).toEqual([N, B, K]);
+      expect(s.dtype).toBe('float32');
+      const v = data(s);
+      expect(data(d.sample([N], { seed }))).toEqual(v);
+      const counts = Array.from({ length: B * K }, () => 0);
+      for (let n = 0; n < N; n++)
+        for (let b = 0; b < B; b++) {
+          let ones = 0;
+          for (let k = 0; k < K; k++) {
+            const x = v[(n * B + b) * K + k];
+            expect(x === 0 || x === 1).toBe(true);
+            ones += x;
+            counts[b * K + k] += x;
+          }
+          if (ones !== 1) throw new Error(`sample ${n}, element ${b} is not one-hot`);
+        }
+      for (let b = 0; b < B; b++)
+        for (let k = 0; k < K; k++) {
+          const q = p[b][k];
+          expect(Math.abs(counts[b * K + k] / N - q)).toBeLessThan(6 * Math.sqrt((q * (1 - q)) / N));
+        }
+    });
+  });
+
+  test(`rsample of the straight-through class carries the gradient of probs (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 2);
+    const { w, p } = weights(rng, B, K);
+    const g = Array.from({ length: 2 * B * K }, () => rng.uniform(-1, 1));
+    const { grad, s } = antler.tidy(() => {
+      const logits = antler.tensor(w.map(Math.log), [B, K], { dtype: 'float64', requiresGrad: true });
+      const d = new D.OneHotCategoricalStraightThrough({ logits });
+      const x = d.rsample([2], { seed: 11 });
+      expect(x.requiresGrad).toBe(true);
+      x.mul(antler.tensor(g, [2, B, K], { dtype: 'float64' })).sum().backward();
+      expect(data(x)).toEqual(data(d.sample([2], { seed: 11 })));
+      return { grad: data(logits.grad!), s: data(x) };
+    });
+    // d/dlogits of Σ_s g_s·softmax(logits): J = diag(p) − p pᵀ applied to G = Σ_s g_s
+    const want: number[] = [];
+    for (let b = 0; b < B; b++) {
+      const G = Array.from({ length: K }, (_, k) => g[b * K + k] + g[B * K + b * K + k]);
+      const pg = p[b].reduce((a, x, k) => a + x * G[k], 0);
+      for (let k = 0; k < K; k++) want.push(p[b][k] * (G[k] - pg));
+    }
+    expectClose(grad, want, 1e-10, 1e-12, 'straight-through gradient');
+    expect(s.every((x) => x === 0 || x === 1)).toBe(true);
+    antler.tidy(() => expectAntlerError(() => new D.OneHotCategorical({ probs: antler.tensor(w, [B, K]) }).rsample(), 'NOT_SUPPORTED'));
+  });
+
+  test(`klDivergence(OneHotCategorical, OneHotCategorical) equals Σ p log(p/q), ∞ where q has a zero p has not (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 3);
+    const a = weights(rng, B, K), b = weights(rng, B, K);
+    antler.tidy(() => {
+      const P = new D.OneHotCategorical({ probs: antler.tensor(a.w, [B, K], { dtype: 'float64' }) });
+      const Q = new D.OneHotCategorical({ logits: antler.tensor(b.w.map(Math.log), [B, K], { dtype: 'float64' }) });
+      expectClose(data(D.klDivergence(P, Q)), a.p.map((r, i) => r.reduce((s, x, k) => s + x * Math.log(x / b.p[i][k]), 0)), 1e-12, 1e-12, 'KL');
+      const Z = new D.OneHotCategorical({ probs: antler.tensor([0.5, 0.5, 0, 0.5, 0, 0.5], [2, 3], { dtype: 'float64' }) });
+      const Y = new D.OneHotCategorical({ probs: antler.tensor([0.5, 0.5, 0, 0.5, 0.5, 0], [2, 3], { dtype: 'float64' }) });
+      expectClose(data(D.klDivergence(Z, Y)), [0, Infinity], 0, 0, 'KL with zeros');
+    });
+  });
+});
+
+describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge values (own tests)', () => {
+  test('logits give the same logProb, entropy and probs as the probs they encode; probs 0 and 1', () => {
+    const rng = makeRng(runSeed());
+    const p = Array.from({ length: 5 }, () => rng.uniform(0.05, 0.95));
+    const l = p.map((x) => Math.log(x / (1 - x)));
+    antler.tidy(() => {
+      for (const C of [D.Bernoulli, D.Geometric]) {
+        const a = new C({ probs: antler.tensor(p, [5], { dtype: 'float64' }) });
+        const b = new C({ logits: antler.tensor(l, [5], { dtype: 'float64' }) });
+        const v = antler.tensor([0, 1, 1, 0, 1], [5], { dtype: 'float64' });
+        expectClose(data(b.logProb(v)), data(a.logProb(v)), 1e-12, 1e-12, `${C.name} logProb`);
+        expectClose(data(b.entropy()), data(a.entropy()), 1e-12, 1e-12, `${C.name} entropy`);
+        expectClose(data(b.probs), p, 1e-12, 1e-12, `${C.name} probs`);
+        expectClose(data(a.logits), l, 1e-12, 1e-12, `${C.name} logits`);
+      }
+      // Bernoulli: probs 0 and 1 give log-mass 0 and −∞ (torch clamps the logits to ±log((1−eps)/eps))
+      const e = new D.Bernoulli({ probs: antler.tensor([0, 1], [2], { dtype: 'float64' }) });
+      const lp = data(e.logProb(antler.tensor([[0, 1], [1, 0]], [2, 2], { dtype: 'float64' })));
+      expectClose([lp[0], lp[1]], [0, 0], 0, 1e-15, 'Bernoulli log-mass at certain outcomes');
+      expect(lp[2]).toBeLessThan(-30);
+      expect(lp[3]).toBeLessThan(-30);
+      expect(data(new D.Bernoulli({ probs: antler.tensor([0.5, 0.2, 0.7], [3]) }).mode)).toEqual([NaN, 0, 1]);
+      // Geometric: probs 1 gives P(0) = 1
+      expectClose(data(new D.Geometric({ probs: antler.tensor([1], [1], { dtype: 'float64' }) }).logProb(antler.tensor([0, 2], [2], { dtype: 'float64' }))), [0, -Infinity], 0, 0, 'Geometric(1)');
+      // Categorical: int32 samples, enumerateSupport, mode; a single class
+      const c = new D.Categorical({ logits: antler.tensor([0, 1, 2, 2, 1, 0], [2, 3]) });
+      expect(c.enumerateSupport().shape).toEqual([3, 2]);
+      expect(data(c.enumerateSupport())).toEqual([0, 0, 1, 1, 2, 2]);
+      expect(c.enumerateSupport(false).shape).toEqual([3, 1]);
+      expect(data(c.mode)).toEqual([2, 0]);
+      expect(c.sample([4], { seed: 3 }).dtype).toBe('int32');
+      const one = new D.Categorical({ probs: antler.tensor([2], [1]) });
+      expect(data(one.sample([6]))).toEqual([0, 0, 0, 0, 0, 0]);
+      // log of probs clamped to 1 − eps, as torch's probs_to_logits
+      expectClose([one.logProb(antler.tensor(0, [], { dtype: 'int32' })).item()], [Math.log1p(-(2 ** -23))], 1e-6, 0, 'Categorical with one class');
+      expect(data(new D.Bernoulli({ probs: 0.3 }).enumerateSupport())).toEqual([0, 1]);
+      expectAntlerError(() => new D.Categorical({ probs: 0.5 } as never), 'INVALID_ARGUMENT');
+      expectAntlerError(() => c.logProb(antler.tensor([3], [1])), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Bernoulli(antler.tensor([0.5], [1]) as never), 'INVALID_ARGUMENT');
+    });
+  });
   // ---- end helper C
 });
