@@ -4,6 +4,7 @@
  */
 import * as antler from '../lib';
 import type { Spec } from './distributions-harness';
+import { lgammaRef } from './helpers';
 
 // ---- helper C (discrete family): specs go below.
 const D = antler.distributions;
@@ -54,6 +55,33 @@ export const categoricalSpec: Spec = {
   lacks: ['cdf', 'icdf'],
   sampleDtype: 'int32',
 };
+/** Poisson(rate): P(k) = rateᵏ e^(−rate) / k!. */
+export const poissonSpec: Spec = {
+  name: 'Poisson',
+  kind: 'discrete',
+  params: (rng) => ({ rate: rng.uniform(0.5, 20) }),
+  build: (p, o) => new D.Poisson(p.rate, o),
+  logPmf: ({ rate }, k) => (k >= 0 && Number.isInteger(k) ? k * Math.log(rate) - rate - lgammaRef(k + 1) : -Infinity),
+  range: ({ rate }) => [0, Math.ceil(rate + 12 * Math.sqrt(rate) + 40)],
+  mode: ({ rate }) => Math.floor(rate),
+  bad: [{ rate: -1 }],
+  lacks: ['cdf', 'icdf', 'entropy', 'sample'],
+};
+
+/** Binomial(n, p): P(k) = C(n, k) pᵏ (1 − p)ⁿ⁻ᵏ. */
+export const binomialSpec: Spec = {
+  name: 'Binomial',
+  kind: 'discrete',
+  params: (rng) => ({ totalCount: rng.int(1, 40), probs: rng.uniform(0.05, 0.95) }),
+  build: (p, o) => new D.Binomial(p.totalCount, { probs: p.probs }, o),
+  logPmf: ({ totalCount: n, probs: p }, k) =>
+    k >= 0 && k <= n && Number.isInteger(k) ? lgammaRef(n + 1) - lgammaRef(k + 1) - lgammaRef(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p) : -Infinity,
+  range: ({ totalCount }) => [0, totalCount],
+  mode: ({ totalCount: n, probs: p }) => Math.min(Math.floor((n + 1) * p), n),
+  bad: [{ probs: -0.1 }, { probs: 1.2 }, { totalCount: -1 }, { totalCount: 2.5 }],
+  noGrad: ['totalCount'],
+  lacks: ['cdf', 'icdf', 'entropy', 'sample'],
+};
 // ---- end helper C
 
 /** Every univariate spec of this family. */
@@ -62,6 +90,8 @@ export const SPECS: Spec[] = [
   bernoulliSpec,
   geometricSpec,
   categoricalSpec,
+  poissonSpec,
+  binomialSpec,
   // ---- end helper C
 ];
 
@@ -71,6 +101,7 @@ export const KL_PAIRS: [Spec, Spec][] = [
   [bernoulliSpec, bernoulliSpec],
   [geometricSpec, geometricSpec],
   [categoricalSpec, categoricalSpec],
+  [poissonSpec, poissonSpec],
   // ---- end helper C
 ];
 

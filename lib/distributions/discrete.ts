@@ -10,7 +10,8 @@ import { Tensor, arange, rand, tensor } from '../tensor';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { describe } from '../validate';
-import { add, broadcastTo, clamp, div, equal, exp, floor, greaterEqual, less, log, log1p, mul, neg, reshape, sigmoid, softplus, sub, sum, where } from '../ops/core';
+import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, log, log1p, minimum, mul, neg, readNumbers, reshape, sigmoid, softplus, sub, sum, where } from '../ops/core';
+import { lgamma, xlogy } from '../ops/pointwise';
 import { logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
@@ -438,4 +439,142 @@ export class OneHotCategoricalStraightThrough extends OneHotCategorical {
     });
   }
 }
+/**
+ * The Poisson distribution (torch.distributions.Poisson): `new Poisson(rate)`,
+ * P(k) = rateᵏ e^(−rate) / k!. sample() is not implemented yet (it awaits the native
+ * Poisson sampler); entropy, cdf and icdf are not implemented in torch 1.13 either.
+ */
+export class Poisson extends Distribution {
+  readonly rate: Tensor;
+
+  constructor(rate: Param, options?: DistributionOptions) {
+    super(options);
+    const p = this.broadcastParams({ rate });
+    this.rate = p.rate;
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { rate: constraints.nonnegative };
+  }
+  get support(): constraints.Constraint {
+    return constraints.nonnegativeInteger;
+  }
+  get mean(): Tensor {
+    return this.rate.clone();
+  }
+  get mode(): Tensor {
+    return floor(this.rate);
+  }
+  get variance(): Tensor {
+    return this.rate.clone();
+  }
+  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
+    return this.notSupported('sample', ' yet (it awaits the native Poisson sampler)');
+  }
+  /** xlogy(k, rate) − rate − lgamma(k + 1) (torch's). */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      return sub(sub(xlogy(v, this.rate), this.rate), lgamma(add(v, 1)));
+    });
+  }
+  expand(batchShape: readonly number[]): Poisson {
+    return this.expandWith(batchShape, (grow) => new Poisson(grow(this.rate), { validateArgs: false }));
+  }
+}
+
+registerKL(Poisson, Poisson, (p, q) => tidy(() => sub(mul(p.rate, sub(log(p.rate), log(q.rate))), sub(p.rate, q.rate))));
+
+/** (max(x, 0) + x − min(x, 0)) / 2: x with half the gradient at 0 (torch's _clamp_by_zero). */
+function clampByZero(x: Tensor): Tensor {
+  return tidy(() => mul(sub(add(clamp(x, 0), x), clamp(x, -Infinity, 0)), 0.5));
+}
+
+/**
+ * The binomial distribution (torch.distributions.Binomial):
+ * `new Binomial(totalCount, { probs } | { logits })`, the number of successes in
+ * totalCount Bernoulli(probs) trials. sample() is not implemented yet (it awaits
+ * the native binomial sampler); entropy is not implemented (torch's needs one totalCount).
+ */
+export class Binomial extends Distribution {
+  readonly hasEnumerateSupport = true;
+  readonly totalCount: Tensor;
+  private readonly given: 'probs' | 'logits';
+  private readonly param: Tensor;
+
+  constructor(totalCount: Param, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    const { key, value } = pickParam('Binomial', params);
+    this.given = key;
+    const p = this.broadcastParams({ totalCount, [key]: value });
+    this.totalCount = p.totalCount;
+    this.param = p[key];
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { totalCount: constraints.nonnegativeInteger, probs: constraints.unitInterval, logits: constraints.real };
+  }
+  get support(): constraints.Constraint {
+    return constraints.integerInterval(0, this.totalCount);
+  }
+  get probs(): Tensor {
+    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
+  }
+  get logits(): Tensor {
+    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
+  }
+  get mean(): Tensor {
+    return tidy(() => mul(this.totalCount, this.probs));
+  }
+  /** ⌊(n + 1) p⌋, at most n (torch's). */
+  get mode(): Tensor {
+    return tidy(() => minimum(floor(mul(add(this.totalCount, 1), this.probs)), this.totalCount));
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const p = this.probs;
+      return mul(mul(this.totalCount, p), sub(1, p));
+    });
+  }
+  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
+    return this.notSupported('sample', ' yet (it awaits the native binomial sampler)');
+  }
+  /** torch's form: k·logits − lgamma(k+1) − lgamma(n−k+1) − (n·max(l,0) + n·log1p(e^−|l|) − lgamma(n+1)). */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const n = this.totalCount, l = this.logits;
+      const norm = sub(add(mul(n, clampByZero(l)), mul(n, log1p(exp(neg(abs(l)))))), lgamma(add(n, 1)));
+      return sub(sub(sub(mul(v, l), lgamma(add(v, 1))), lgamma(add(sub(n, v), 1))), norm);
+    });
+  }
+  /** 0, …, max(totalCount) along a new leading axis (one totalCount only, as torch). */
+  enumerateSupport(expand = true): Tensor {
+    const [lo, hi] = tidy(() => readNumbers([this.totalCount.min(), this.totalCount.max()]));
+    if (lo !== hi) fail('NOT_SUPPORTED', `Binomial.enumerateSupport: every totalCount must be the same; they range from ${lo} to ${hi}`);
+    return tidy(() => {
+      const v = reshape(arange(0, hi + 1, 1, { dtype: this.dtype, device: this.device }), [hi + 1, ...this.batchShape.map(() => 1)]);
+      return expand ? broadcastTo(v, [hi + 1, ...this.batchShape]).clone() : v;
+    });
+  }
+  expand(batchShape: readonly number[]): Binomial {
+    return this.expandWith(batchShape, (grow) => new Binomial(grow(this.totalCount), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
+  }
+}
+
+/**
+ * KL(Binomial ‖ Binomial) for equal totalCount: n·(p(logit p − logit q) + log1p(−p) − log1p(−q));
+ * ∞ where p's totalCount exceeds q's. NOT_SUPPORTED where it is smaller (as torch).
+ */
+registerKL(Binomial, Binomial, (p, q) => {
+  const [less0] = tidy(() => readNumbers([less(p.totalCount, q.totalCount).cast('float64').max()]));
+  if (less0 === 1) fail('NOT_SUPPORTED', 'klDivergence(Binomial, Binomial): p has a smaller totalCount than q somewhere (not implemented, as torch)');
+  return tidy(() => {
+    const pp = p.probs;
+    const kl = mul(p.totalCount, sub(add(mul(pp, sub(p.logits, q.logits)), log1p(neg(pp))), log1p(neg(q.probs))));
+    return where(greater(p.totalCount, q.totalCount), Infinity, kl);
+  });
+});
 // ---- end helper C

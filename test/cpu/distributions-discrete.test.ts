@@ -1,7 +1,7 @@
 // antler.distributions, discrete family: every spec through the generic harness, then the family's own tests.
 import { describeKL, describeSpec } from '../distributions-harness';
 import * as antler from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeRng, runSeed, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, runSeed, tensorCounts } from '../helpers';
 import { KL_PAIRS, SPECS } from '../dist-specs-discrete';
 
 expectNoLeaksInSuite(tensorCounts);
@@ -180,6 +180,34 @@ describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge
       expectAntlerError(() => new D.Categorical({ probs: 0.5 } as never), 'INVALID_ARGUMENT');
       expectAntlerError(() => c.logProb(antler.tensor([3], [1])), 'INVALID_ARGUMENT');
       expectAntlerError(() => new D.Bernoulli(antler.tensor([0.5], [1]) as never), 'INVALID_ARGUMENT');
+    });
+  });
+
+  test('Binomial: logits parametrisation, enumerateSupport, KL for equal and unequal totalCount; Poisson and Binomial do not sample yet', () => {
+    const rng = makeRng(runSeed());
+    const n = [7, 7, 7], p = [0, 1, 2].map(() => rng.uniform(0.05, 0.95)), q = [0, 1, 2].map(() => rng.uniform(0.05, 0.95));
+    const lbin = (m: number, r: number, k: number): number => lgammaRef(m + 1) - lgammaRef(k + 1) - lgammaRef(m - k + 1) + k * Math.log(r) + (m - k) * Math.log1p(-r);
+    antler.tidy(() => {
+      const T = (a: number[]): antler.Tensor => antler.tensor(a, [a.length], { dtype: 'float64' });
+      const a = new D.Binomial(T(n), { probs: T(p) });
+      const b = new D.Binomial(T(n), { logits: T(q.map((x) => Math.log(x / (1 - x)))) });
+      const e = a.enumerateSupport();
+      expect(e.shape).toEqual([8, 3]);
+      expect(a.enumerateSupport(false).shape).toEqual([8, 1]);
+      expectClose(data(b.logProb(e)), Array.from({ length: 24 }, (_, i) => lbin(7, q[i % 3], Math.floor(i / 3))), 1e-12, 1e-12, 'Binomial logits logProb');
+      const want = p.map((r, i) => {
+        let s = 0;
+        for (let k = 0; k <= 7; k++) s += Math.exp(lbin(7, r, k)) * (lbin(7, r, k) - lbin(7, q[i], k));
+        return s;
+      });
+      expectClose(data(D.klDivergence(a, b)), want, 1e-10, 1e-12, 'KL(Binomial ‖ Binomial)');
+      const big = new D.Binomial(T([9, 7, 8]), { probs: T(p) });
+      expectClose(data(D.klDivergence(big, b)), [Infinity, want[1], Infinity], 1e-10, 1e-12, 'KL with a larger totalCount');
+      expectAntlerError(() => D.klDivergence(b, big), 'NOT_SUPPORTED');
+      expectAntlerError(() => big.enumerateSupport(), 'NOT_SUPPORTED');
+      expectAntlerError(() => a.sample([2]), 'NOT_SUPPORTED');
+      expectAntlerError(() => new D.Poisson(T(p)).sample([2]), 'NOT_SUPPORTED');
+      expect(new D.Poisson(T([0])).logProb(T([0])).item()).toBe(0);
     });
   });
   // ---- end helper C
