@@ -110,5 +110,6 @@ export const OWN_TESTS: Record<string, string> = {
   // ---- helper C
   OneHotCategorical: 'test/cpu/distributions-discrete.test.ts',
   OneHotCategoricalStraightThrough: 'test/cpu/distributions-discrete.test.ts',
+  Multinomial: 'test/cpu/distributions-discrete.test.ts',
   // ---- end helper C
 };

@@ -577,4 +577,90 @@ registerKL(Binomial, Binomial, (p, q) => {
     return where(greater(p.totalCount, q.totalCount), Infinity, kl);
   });
 });
+/**
+ * The multinomial distribution (torch.distributions.Multinomial):
+ * `new Multinomial(totalCount, { probs } | { logits })`, the counts of totalCount
+ * categorical draws over K classes, eventShape [K]. Samples count Categorical draws
+ * (one uniform per draw); entropy is not implemented yet.
+ */
+export class Multinomial extends Distribution {
+  /** The number of draws (an integer, as torch's total_count). */
+  readonly totalCount: number;
+  /** @internal The categorical distribution of one draw. */
+  private readonly categorical: Categorical;
+
+  constructor(totalCount: number, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    if (typeof totalCount !== 'number' || !Number.isInteger(totalCount) || totalCount < 0)
+      fail('INVALID_ARGUMENT', `Multinomial: totalCount must be a nonnegative integer; got ${describe(totalCount)}`);
+    this.totalCount = totalCount;
+    const c = new Categorical(params, options);
+    this.categorical = c;
+    for (const t of (c as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
+    for (const t of (c as unknown as { held: Tensor[] }).held) this.held.push(t);
+    this.paramDtype = c.dtype;
+    this.paramDevice = c.device;
+    this.setShapes(c.batchShape, [c.numEvents]);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return this.categorical.argConstraints;
+  }
+  /** Nonnegative integer vectors summing to at most totalCount (torch's constraints.multinomial). */
+  get support(): constraints.Constraint {
+    const n = this.totalCount;
+    return new (class extends constraints.Constraint {
+      readonly isDiscrete = true;
+      readonly eventDim = 1;
+      check(value: Tensor): Tensor {
+        return tidy(() => {
+          const ok = mul(greaterEqual(value, 0), equal(value, floor(value))).cast('float32');
+          return mul(equal(sum(ok, -1), value.shape[value.rank - 1]), less(sum(value.cast('float64'), -1), n + 0.5)).cast('float32');
+        });
+      }
+      toString(): string {
+        return `Multinomial(upperBound=${n})`;
+      }
+    })();
+  }
+  get probs(): Tensor {
+    return this.categorical.probs;
+  }
+  get logits(): Tensor {
+    return this.categorical.logits;
+  }
+  get mean(): Tensor {
+    return tidy(() => mul(this.categorical.probs, this.totalCount));
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const p = this.categorical.probs;
+      return mul(mul(p, sub(1, p)), this.totalCount);
+    });
+  }
+  /** The counts of totalCount Categorical draws per sample (one uniform per draw), the parameters' dtype. */
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    const K = this.categorical.numEvents;
+    if (this.totalCount === 0) return tidy(() => broadcastTo(tensor(0, [], { dtype: this.dtype, device: this.device }), shape).clone());
+    return tidy(() => {
+      const idx = this.categorical.sample([this.totalCount, ...sampleShape], options);
+      return sum(oneHot(idx, K, { dtype: this.dtype }), 0);
+    });
+  }
+  /** lgamma(Σx + 1) − Σ lgamma(x + 1) + Σ x·logits, with 0·(−∞) = 0 (torch's). */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const l = this.categorical.logits;
+      const powers = sum(where(equal(v, 0), 0, mul(l, v)), -1);
+      return add(sub(lgamma(add(sum(v, -1), 1)), sum(lgamma(add(v, 1)), -1)), powers);
+    });
+  }
+  expand(batchShape: readonly number[]): Multinomial {
+    const arg = this.categorical.paramArg() as unknown as Record<string, Tensor>;
+    const key = Object.keys(arg)[0];
+    return this.expandWith(batchShape, (grow) => new Multinomial(this.totalCount, { [key]: grow(arg[key], 1) } as unknown as ProbsOrLogits, { validateArgs: false, [NORMALISED]: true } as DistributionOptions));
+  }
+}
 // ---- end helper C

@@ -210,5 +210,87 @@ describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge
       expect(new D.Poisson(T([0])).logProb(T([0])).item()).toBe(0);
     });
   });
+});
+
+describe('Multinomial (own tests)', () => {
+  const SEED = runSeed();
+  const B = 3, K = 4, n = 9;
+
+  test(`logProb, mean, variance against float64 references; logits; bad arguments; expand (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const { w, p } = weights(rng, B, K);
+    // random count vectors summing to n (and one summing to less, which torch also scores)
+    const counts: number[][] = Array.from({ length: B }, () => {
+      const c = new Array<number>(K).fill(0);
+      for (let i = 0; i < n; i++) c[rng.int(0, K - 1)]++;
+      return c;
+    });
+    const ref = (c: number[], r: number[]): number => {
+      const m = c.reduce((a, x) => a + x, 0);
+      return lgammaRef(m + 1) - c.reduce((a, x) => a + lgammaRef(x + 1), 0) + c.reduce((a, x, k) => a + x * Math.log(r[k]), 0);
+    };
+    antler.tidy(() => {
+      const probs = antler.tensor(w, [B, K], { dtype: 'float64' });
+      const d = new D.Multinomial(n, { probs });
+      expect(d.batchShape).toEqual([B]);
+      expect(d.eventShape).toEqual([K]);
+      const v = antler.tensor(counts.flat(), [B, K], { dtype: 'float64' });
+      expectClose(data(d.logProb(v)), counts.map((c, b) => ref(c, p[b])), 1e-12, 1e-12, 'logProb');
+      const dl = new D.Multinomial(n, { logits: antler.log(probs) });
+      expectClose(data(dl.logProb(v)), counts.map((c, b) => ref(c, p[b])), 1e-12, 1e-12, 'logProb from logits');
+      expectClose(data(d.mean), p.flat().map((x) => n * x), 1e-12, 1e-12, 'mean');
+      expectClose(data(d.variance), p.flat().map((x) => n * x * (1 - x)), 1e-12, 1e-12, 'variance');
+      // a zero probability and a zero count give 0·log 0 = 0
+      const z = new D.Multinomial(2, { probs: antler.tensor([0.5, 0.5, 0], [3], { dtype: 'float64' }) });
+      expectClose([z.logProb(antler.tensor([1, 1, 0], [3], { dtype: 'float64' })).item()], [Math.log(0.5)], 1e-12, 0, 'zero class');
+      expectAntlerError(() => d.logProb(antler.tensor([1, -1, 0, 0], [K], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => d.logProb(antler.tensor([0.5, 1, 0, 0], [K], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => d.logProb(antler.tensor([9, 1, 0, 0], [K], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Multinomial(2.5, { probs }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Multinomial(-1, { probs }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Multinomial(2, { probs: antler.tensor([0.5, -0.5, 1], [3]) }), 'INVALID_ARGUMENT');
+      const e = d.expand([2, B]);
+      expect(e.batchShape).toEqual([2, B]);
+      expectClose(data(e.logProb(v)), [...data(d.logProb(v)), ...data(d.logProb(v))], 0, 0, 'expanded logProb');
+      expect(e.sample([5]).shape).toEqual([5, 2, B, K]);
+      e.dispose();
+    });
+  });
+
+  test(`samples sum to totalCount, have the multinomial mean and variance within 6 standard errors, and are repeatable (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 1);
+    const { w, p } = weights(rng, B, K);
+    const N = 20000;
+    const seed = rng.u32();
+    antler.tidy(() => {
+      const d = new D.Multinomial(n, { probs: antler.tensor(w, [B, K], { dtype: 'float32' }) });
+      const s = d.sample([N], { seed });
+      expect(s.shape).toEqual([N, B, K]);
+      expect(s.dtype).toBe('float32');
+      const v = data(s);
+      expect(data(d.sample([N], { seed }))).toEqual(v);
+      for (let b = 0; b < B; b++)
+        for (let k = 0; k < K; k++) {
+          let m = 0, m2 = 0;
+          for (let i = 0; i < N; i++) {
+            const x = v[(i * B + b) * K + k];
+            m += x;
+            m2 += x * x;
+          }
+          m /= N;
+          const vr = m2 / N - m * m;
+          const mu = n * p[b][k], va = n * p[b][k] * (1 - p[b][k]);
+          expect(Math.abs(m - mu)).toBeLessThan(6 * Math.sqrt(va / N));
+          // the variance of the sample variance ≈ (μ4 − σ⁴)/N; bound μ4 ≤ 3σ⁴ + σ² for a binomial count
+          expect(Math.abs(vr - va)).toBeLessThan(6 * Math.sqrt((2 * va * va + va) / N));
+        }
+      for (let i = 0; i < N * B; i++) {
+        let t = 0;
+        for (let k = 0; k < K; k++) t += v[i * K + k];
+        if (t !== n) throw new Error(`sample ${i} sums to ${t}, not ${n}`);
+      }
+      expect(data(new D.Multinomial(0, { probs: antler.tensor([0.5, 0.5], [2]) }).sample([2]))).toEqual([0, 0, 0, 0]);
+    });
+  });
   // ---- end helper C
 });
