@@ -82,6 +82,20 @@ export const binomialSpec: Spec = {
   noGrad: ['totalCount'],
   lacks: ['cdf', 'icdf', 'entropy', 'sample'],
 };
+/** NegativeBinomial(r, p): P(k) = Γ(k + r) / (k! Γ(r)) (1 − p)^r p^k. */
+export const negativeBinomialSpec: Spec = {
+  name: 'NegativeBinomial',
+  kind: 'discrete',
+  params: (rng) => ({ totalCount: rng.uniform(0.5, 10), probs: rng.uniform(0.05, 0.7) }),
+  build: (p, o) => new D.NegativeBinomial(p.totalCount, { probs: p.probs }, o),
+  logPmf: ({ totalCount: r, probs: p }, k) =>
+    k >= 0 && Number.isInteger(k) ? lgammaRef(k + r) - lgammaRef(k + 1) - lgammaRef(r) + r * Math.log1p(-p) + k * Math.log(p) : -Infinity,
+  range: ({ totalCount: r, probs: p }) => [0, Math.ceil((r * p) / (1 - p) + (20 * Math.sqrt(r * p)) / (1 - p) + 250)],
+  mode: ({ totalCount: r, probs: p }) => Math.max(0, Math.floor(((r - 1) * p) / (1 - p))),
+  bad: [{ probs: 1 }, { probs: -0.1 }, { totalCount: -1 }],
+  // sample awaits helper B's standardGamma and the native Poisson sampler (integration enables it)
+  lacks: ['cdf', 'icdf', 'entropy', 'sample'],
+};
 // ---- end helper C
 
 /** Every univariate spec of this family. */
@@ -92,6 +106,7 @@ export const SPECS: Spec[] = [
   categoricalSpec,
   poissonSpec,
   binomialSpec,
+  negativeBinomialSpec,
   // ---- end helper C
 ];
 

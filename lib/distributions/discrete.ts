@@ -12,6 +12,7 @@ import { fail } from '../errors';
 import { describe } from '../validate';
 import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, log, log1p, minimum, mul, neg, readNumbers, reshape, sigmoid, softplus, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
+import { logSigmoid } from '../ops/extra';
 import { logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
@@ -661,6 +662,70 @@ export class Multinomial extends Distribution {
     const arg = this.categorical.paramArg() as unknown as Record<string, Tensor>;
     const key = Object.keys(arg)[0];
     return this.expandWith(batchShape, (grow) => new Multinomial(this.totalCount, { [key]: grow(arg[key], 1) } as unknown as ProbsOrLogits, { validateArgs: false, [NORMALISED]: true } as DistributionOptions));
+  }
+}
+/**
+ * The negative binomial distribution (torch.distributions.NegativeBinomial):
+ * `new NegativeBinomial(totalCount, { probs } | { logits })`, the number of successes
+ * (probability probs each) before totalCount failures, P(k) = Γ(k + r) / (k! Γ(r)) (1 − p)^r p^k.
+ * sample() is not implemented yet (torch's is a Poisson of a gamma draw: it awaits
+ * the gamma and Poisson samplers); entropy, cdf and icdf are not implemented (as torch).
+ */
+export class NegativeBinomial extends Distribution {
+  readonly totalCount: Tensor;
+  private readonly given: 'probs' | 'logits';
+  private readonly param: Tensor;
+
+  constructor(totalCount: Param, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    const { key, value } = pickParam('NegativeBinomial', params);
+    this.given = key;
+    const p = this.broadcastParams({ totalCount, [key]: value });
+    this.totalCount = p.totalCount;
+    this.param = p[key];
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { totalCount: constraints.nonnegative, probs: constraints.halfOpenInterval(0, 1), logits: constraints.real };
+  }
+  get support(): constraints.Constraint {
+    return constraints.nonnegativeInteger;
+  }
+  get probs(): Tensor {
+    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
+  }
+  get logits(): Tensor {
+    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
+  }
+  /** totalCount · e^logits. */
+  get mean(): Tensor {
+    return tidy(() => mul(this.totalCount, exp(this.logits)));
+  }
+  /** ⌊(totalCount − 1) e^logits⌋, at least 0. */
+  get mode(): Tensor {
+    return tidy(() => clamp(floor(mul(sub(this.totalCount, 1), exp(this.logits))), 0));
+  }
+  /** mean / sigmoid(−logits). */
+  get variance(): Tensor {
+    return tidy(() => div(this.mean, sigmoid(neg(this.logits))));
+  }
+  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
+    return this.notSupported('sample', ' yet (it awaits the gamma and Poisson samplers)');
+  }
+  /** r·logσ(−l) + k·logσ(l) + lgamma(r + k) − lgamma(k + 1) − lgamma(r), the normaliser 0 where r + k = 0 (torch's). */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const r = this.totalCount, l = this.logits;
+      const un = add(mul(r, logSigmoid(neg(l))), mul(v, logSigmoid(l)));
+      const rv = add(r, v);
+      const norm = where(equal(rv, 0), 0, add(add(neg(lgamma(rv)), lgamma(add(v, 1))), lgamma(r)));
+      return sub(un, norm);
+    });
+  }
+  expand(batchShape: readonly number[]): NegativeBinomial {
+    return this.expandWith(batchShape, (grow) => new NegativeBinomial(grow(this.totalCount), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
   }
 }
 // ---- end helper C

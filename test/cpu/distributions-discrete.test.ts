@@ -202,7 +202,10 @@ describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge
       });
       expectClose(data(D.klDivergence(a, b)), want, 1e-10, 1e-12, 'KL(Binomial ‖ Binomial)');
       const big = new D.Binomial(T([9, 7, 8]), { probs: T(p) });
-      expectClose(data(D.klDivergence(big, b)), [Infinity, want[1], Infinity], 1e-10, 1e-12, 'KL with a larger totalCount');
+      // (expectClose with rtol > 0 accepts anything for an infinite expectation: check those exactly)
+      const kb = data(D.klDivergence(big, b));
+      expect([kb[0], kb[2]]).toEqual([Infinity, Infinity]);
+      expectClose([kb[1]], [want[1]], 1e-10, 1e-12, 'KL with a larger totalCount');
       expectAntlerError(() => D.klDivergence(b, big), 'NOT_SUPPORTED');
       expectAntlerError(() => big.enumerateSupport(), 'NOT_SUPPORTED');
       expectAntlerError(() => a.sample([2]), 'NOT_SUPPORTED');
@@ -290,6 +293,30 @@ describe('Multinomial (own tests)', () => {
         if (t !== n) throw new Error(`sample ${i} sums to ${t}, not ${n}`);
       }
       expect(data(new D.Multinomial(0, { probs: antler.tensor([0.5, 0.5], [2]) }).sample([2]))).toEqual([0, 0, 0, 0]);
+    });
+  });
+});
+
+describe('NegativeBinomial sampling (own test)', () => {
+  // Skipped until integration: NegativeBinomial.sample needs helper B's standardGamma and the native
+  // Poisson sampler (torch's Poisson(Gamma(totalCount, e^−logits)) draw); the integration run enables it
+  // (and drops 'sample' from negativeBinomialSpec.lacks, which then runs the harness's chi-square test).
+  test.skip('samples have the negative binomial mean and variance within 6 standard errors and are repeatable', () => {
+    const rng = makeRng(runSeed());
+    const r = rng.uniform(0.5, 10), p = rng.uniform(0.05, 0.7);
+    const N = 100000, seed = rng.u32();
+    antler.tidy(() => {
+      const d = new D.NegativeBinomial(r, { probs: p });
+      const v = data(d.sample([N], { seed }));
+      expect(data(d.sample([N], { seed }))).toEqual(v);
+      const mu = (r * p) / (1 - p), va = mu / (1 - p);
+      let m = 0;
+      for (const x of v) {
+        if (!(x >= 0 && x === Math.round(x))) throw new Error(`sample ${x} is not a nonnegative integer`);
+        m += x;
+      }
+      m /= N;
+      expect(Math.abs(m - mu)).toBeLessThan(6 * Math.sqrt(va / N));
     });
   });
   // ---- end helper C
