@@ -15,6 +15,10 @@ export abstract class Constraint {
   readonly isDiscrete: boolean = false;
   /** How many rightmost dimensions form one event (checked together). */
   readonly eventDim: number = 0;
+  /** @internal What made it and with which bounds (for bijectTo/transformTo's dispatch). */
+  kind?: string;
+  /** @internal The factory's arguments (bounds, base constraint, reinterpreted dims). */
+  args?: readonly unknown[];
   /** 1 where the value satisfies the constraint, else 0 (float32, the value's shape less eventDim dims). */
   abstract check(value: Tensor): Tensor;
   abstract toString(): string;
@@ -42,6 +46,12 @@ class Simple extends Constraint {
 }
 
 type Bound = number | Tensor;
+/** Records a constraint's factory and arguments on it. */
+function tagged(c: Constraint, kind: string, args: readonly unknown[]): Constraint {
+  c.kind = kind;
+  c.args = args;
+  return c;
+}
 const bound = (b: Bound): string => (typeof b === 'number' ? String(b) : `a tensor of shape [${b.shape.join(', ')}]`);
 
 /** Any real number (not NaN; ±Infinity allowed, as torch's). */
@@ -50,23 +60,23 @@ export const real: Constraint = new Simple('Real()', (v) => sub(1, isNaN(v)));
 export const boolean: Constraint = new Simple('Boolean()', (v) => mul(greaterEqual(v, 0), lessEqual(v, 1)).cast('float32').mul(equal(v, floor(v))), true);
 /** Greater than lowerBound. */
 export function greaterThan(lowerBound: Bound): Constraint {
-  return new Simple(`GreaterThan(lower_bound=${bound(lowerBound)})`, (v) => greater(v, lowerBound));
+  return tagged(new Simple(`GreaterThan(lower_bound=${bound(lowerBound)})`, (v) => greater(v, lowerBound)), 'greaterThan', [lowerBound]);
 }
 /** At least lowerBound. */
 export function greaterThanEq(lowerBound: Bound): Constraint {
-  return new Simple(`GreaterThanEq(lower_bound=${bound(lowerBound)})`, (v) => greaterEqual(v, lowerBound));
+  return tagged(new Simple(`GreaterThanEq(lower_bound=${bound(lowerBound)})`, (v) => greaterEqual(v, lowerBound)), 'greaterThanEq', [lowerBound]);
 }
 /** Less than upperBound. */
 export function lessThan(upperBound: Bound): Constraint {
-  return new Simple(`LessThan(upper_bound=${bound(upperBound)})`, (v) => less(v, upperBound));
+  return tagged(new Simple(`LessThan(upper_bound=${bound(upperBound)})`, (v) => less(v, upperBound)), 'lessThan', [upperBound]);
 }
 /** In the closed interval [lowerBound, upperBound]. */
 export function interval(lowerBound: Bound, upperBound: Bound): Constraint {
-  return new Simple(`Interval(lower_bound=${bound(lowerBound)}, upper_bound=${bound(upperBound)})`, (v) => mul(greaterEqual(v, lowerBound), lessEqual(v, upperBound)));
+  return tagged(new Simple(`Interval(lower_bound=${bound(lowerBound)}, upper_bound=${bound(upperBound)})`, (v) => mul(greaterEqual(v, lowerBound), lessEqual(v, upperBound))), 'interval', [lowerBound, upperBound]);
 }
 /** In [lowerBound, upperBound). */
 export function halfOpenInterval(lowerBound: Bound, upperBound: Bound): Constraint {
-  return new Simple(`HalfOpenInterval(lower_bound=${bound(lowerBound)}, upper_bound=${bound(upperBound)})`, (v) => mul(greaterEqual(v, lowerBound), less(v, upperBound)));
+  return tagged(new Simple(`HalfOpenInterval(lower_bound=${bound(lowerBound)}, upper_bound=${bound(upperBound)})`, (v) => mul(greaterEqual(v, lowerBound), less(v, upperBound))), 'halfOpenInterval', [lowerBound, upperBound]);
 }
 /** Integers in [lowerBound, upperBound]. */
 export function integerInterval(lowerBound: Bound, upperBound: Bound): Constraint {
@@ -86,7 +96,7 @@ export const positiveInteger: Constraint = integerGreaterThan(1);
 /** `base` over the rightmost `reinterpretedBatchNdims` dims taken as one event (torch's constraints.independent). */
 export function independent(base: Constraint, reinterpretedBatchNdims: number): Constraint {
   const n = base.eventDim + reinterpretedBatchNdims;
-  return new (class extends Constraint {
+  const c = new (class extends Constraint {
     readonly isDiscrete = base.isDiscrete;
     readonly eventDim = n;
     check(value: Tensor): Tensor {
@@ -96,6 +106,7 @@ export function independent(base: Constraint, reinterpretedBatchNdims: number): 
       return `IndependentConstraint(${base}, ${reinterpretedBatchNdims})`;
     }
   })();
+  return tagged(c, 'independent', [base, reinterpretedBatchNdims]);
 }
 
 export const realVector: Constraint = independent(real, 1);
