@@ -4,5 +4,997 @@
  * TransformedDistribution, Independent, MixtureSameFamily, LogisticNormal.
  */
 // ---- helper D (transforms family)
-export {};
+import { Tensor } from '../tensor';
+import { tidy, HELD_TENSORS } from '../engine';
+import { fail } from '../errors';
+import { describe, shapeText } from '../validate';
+import { abs, add, clamp, cumprod, cumsum, div, exp, log, log1p, mul, neg, pow, reshape, sigmoid, softplus, sub, sum, tanh, atanh, where, broadcastTo } from '../ops/core';
+import { logSigmoid } from '../ops/extra';
+import { logSumExp } from '../ops/reductions';
+import { logSoftmax, softmax } from '../ops/nn';
+import { pad, unsqueeze } from '../ops/shape';
+import { diagEmbed, diagonal } from '../ops/products';
+import { gather } from '../ops/indexing';
+import { zeros } from '../tensor';
+import { Distribution, type DistributionOptions, type SampleOptions } from './distribution';
+import * as constraints from './constraints';
+import { klDivergence, registerKL } from './kl';
+import { Normal } from './location-scale';
+
+type Constraint = constraints.Constraint;
+
+/** Sums the rightmost n dims (torch's _sum_rightmost). */
+function sumRightmost(x: Tensor, n: number): Tensor {
+  if (n <= 0) return x;
+  return sum(x, Array.from({ length: n }, (_, i) => x.rank - 1 - i));
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The tiny and eps of a float dtype (torch.finfo). */
+function finfo(t: Tensor): { tiny: number; eps: number } {
+  return t.dtype === 'float64' ? { tiny: 2.2250738585072014e-308, eps: 2.220446049250313e-16 } : { tiny: 1.1754943508222875e-38, eps: 1.1920928955078125e-7 };
+}
+/** torch's clamp_probs: into [eps, 1 − eps]. */
+function clampProbs(p: Tensor): Tensor {
+  const { eps } = finfo(p);
+  return clamp(p, eps, 1 - eps);
+}
+
+function checkTensorArg(x: unknown, op: string, name: string): Tensor {
+  if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${name} must be a Tensor; got ${describe(x)}`);
+  if (x.isDisposed) fail('DISPOSED', `${op}: ${name} has been disposed`);
+  return x;
+}
+
+/**
+ * An invertible (or at least computable) map between constrained spaces
+ * (torch.distributions.transforms.Transform). `forward(x)` is torch's
+ * `__call__`; `inverse(y)` its `inv(y)`; `inv` the inverse transform.
+ */
+export abstract class Transform {
+  /** Whether the map is a bijection between domain and codomain. */
+  readonly bijective: boolean = false;
+  /** The constraint of valid inputs (its eventDim: how many rightmost dims form one input event). */
+  abstract get domain(): Constraint;
+  /** The constraint of the outputs. */
+  abstract get codomain(): Constraint;
+  /** +1 or −1 for monotone univariate maps (a tensor for an AffineTransform with a tensor scale). */
+  get sign(): number | Tensor {
+    return fail('NOT_SUPPORTED', `${this.name}.sign is not defined`);
+  }
+  /** The name in messages (the class name). */
+  get name(): string {
+    return this.constructor.name;
+  }
+  /** @internal the maps themselves (called inside tidy). */
+  protected abstract call(x: Tensor): Tensor;
+  protected inverseCall(_y: Tensor): Tensor {
+    return fail('NOT_SUPPORTED', `${this.name}.inverse is not implemented`);
+  }
+  protected ladj(_x: Tensor, _y: Tensor): Tensor {
+    return fail('NOT_SUPPORTED', `${this.name}.logAbsDetJacobian is not implemented`);
+  }
+  /** y = t(x) (torch's `t(x)`). */
+  forward(x: Tensor): Tensor {
+    checkTensorArg(x, `${this.name}.forward`, 'x');
+    return tidy(() => this.call(x));
+  }
+  /** x = t⁻¹(y) (a right inverse for non-bijective maps, as torch's). */
+  inverse(y: Tensor): Tensor {
+    checkTensorArg(y, `${this.name}.inverse`, 'y');
+    return tidy(() => this.inverseCall(y));
+  }
+  /** log |det dy/dx|, summed over the domain's event dims: shape x.shape less domain.eventDim dims. */
+  logAbsDetJacobian(x: Tensor, y: Tensor): Tensor {
+    checkTensorArg(x, `${this.name}.logAbsDetJacobian`, 'x');
+    checkTensorArg(y, `${this.name}.logAbsDetJacobian`, 'y');
+    return tidy(() => this.ladj(x, y));
+  }
+  /** The inverse transform (torch's `t.inv`): its forward is this inverse. */
+  get inv(): Transform {
+    return new InverseTransform(this);
+  }
+  /** The output shape for an input shape. */
+  forwardShape(shape: readonly number[]): number[] {
+    return [...shape];
+  }
+  /** The input shape for an output shape. */
+  inverseShape(shape: readonly number[]): number[] {
+    return [...shape];
+  }
+  /** Whether other is the same map (torch's __eq__: same class for parameterless transforms, else identity). */
+  equals(other: Transform): boolean {
+    return other === this;
+  }
+  toString(): string {
+    return `${this.name}()`;
+  }
+}
+
+class InverseTransform extends Transform {
+  constructor(readonly base: Transform) {
+    super();
+    (this as { bijective: boolean }).bijective = base.bijective;
+  }
+  get domain(): Constraint {
+    return this.base.codomain;
+  }
+  get codomain(): Constraint {
+    return this.base.domain;
+  }
+  get sign(): number | Tensor {
+    return this.base.sign;
+  }
+  get name(): string {
+    return `${this.base.name}.inv`;
+  }
+  get inv(): Transform {
+    return this.base;
+  }
+  protected call(x: Tensor): Tensor {
+    return this.base.inverse(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return this.base.forward(y);
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    return neg(this.base.logAbsDetJacobian(y, x));
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    return this.base.inverseShape(shape);
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    return this.base.forwardShape(shape);
+  }
+  equals(other: Transform): boolean {
+    return other instanceof InverseTransform && this.base.equals(other.base);
+  }
+}
+
+/** A parameterless transform: equal to every instance of its class. */
+abstract class Plain extends Transform {
+  equals(other: Transform): boolean {
+    return other === this || other.constructor === this.constructor;
+  }
+}
+
+/** y = exp(x) (torch's ExpTransform). */
+export class ExpTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.real;
+  }
+  get codomain(): Constraint {
+    return constraints.positive;
+  }
+  get sign(): number {
+    return 1;
+  }
+  protected call(x: Tensor): Tensor {
+    return exp(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return log(y);
+  }
+  protected ladj(x: Tensor): Tensor {
+    return x.clone();
+  }
+}
+
+/** y = x^exponent on x > 0 (torch's PowerTransform). */
+export class PowerTransform extends Transform {
+  readonly bijective = true;
+  constructor(readonly exponent: Tensor | number) {
+    super();
+    if (!(exponent instanceof Tensor) && typeof exponent !== 'number') fail('INVALID_ARGUMENT', `PowerTransform: exponent must be a Tensor or a number; got ${describe(exponent)}`);
+  }
+  get domain(): Constraint {
+    return constraints.positive;
+  }
+  get codomain(): Constraint {
+    return constraints.positive;
+  }
+  get sign(): number | Tensor {
+    const e = this.exponent;
+    return typeof e === 'number' ? Math.sign(e) : tidy(() => e.sign());
+  }
+  protected call(x: Tensor): Tensor {
+    return pow(x, this.exponent);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return pow(y, typeof this.exponent === 'number' ? 1 / this.exponent : div(1, this.exponent));
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    return log(abs(div(mul(y, this.exponent), x)));
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    return typeof this.exponent === 'number' ? [...shape] : broadcastOrFail(shape, this.exponent.shape, this.name);
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    return this.forwardShape(shape);
+  }
+  equals(other: Transform): boolean {
+    return other === this || (other instanceof PowerTransform && sameParam(this.exponent, other.exponent));
+  }
+}
+
+function sameParam(a: Tensor | number, b: Tensor | number): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return a === b;
+  return a === b;
+}
+
+function broadcastOrFail(a: readonly number[], b: readonly number[], op: string): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) fail('SHAPE_MISMATCH', `${op}: shapes ${shapeText(a)} and ${shapeText(b)} do not broadcast`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** y = σ(x) = 1/(1 + e^−x) (torch's SigmoidTransform; forward and inverse clamp to [eps, 1 − eps] as torch's). */
+export class SigmoidTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.real;
+  }
+  get codomain(): Constraint {
+    return constraints.unitInterval;
+  }
+  get sign(): number {
+    return 1;
+  }
+  protected call(x: Tensor): Tensor {
+    return clampProbs(sigmoid(x));
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    const c = clampProbs(y);
+    return sub(log(c), log1p(neg(c)));
+  }
+  protected ladj(x: Tensor): Tensor {
+    return sub(neg(softplus(neg(x))), softplus(x));
+  }
+}
+
+/** y = tanh(x) (torch's TanhTransform). */
+export class TanhTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.real;
+  }
+  get codomain(): Constraint {
+    return constraints.interval(-1, 1);
+  }
+  get sign(): number {
+    return 1;
+  }
+  protected call(x: Tensor): Tensor {
+    return tanh(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return atanh(y);
+  }
+  protected ladj(x: Tensor): Tensor {
+    // log(1 − tanh²x) = 2 (log 2 − x − softplus(−2x)), stable for large |x|
+    return mul(sub(sub(Math.LN2, x), softplus(mul(x, -2))), 2);
+  }
+}
+
+/** y = |x| (torch's AbsTransform; not bijective: inverse(y) = y). */
+export class AbsTransform extends Plain {
+  get domain(): Constraint {
+    return constraints.real;
+  }
+  get codomain(): Constraint {
+    return constraints.positive;
+  }
+  protected call(x: Tensor): Tensor {
+    return abs(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return y.clone();
+  }
+}
+
+/** y = loc + scale·x, elementwise; `eventDim` rightmost dims form one event (torch's AffineTransform). */
+export class AffineTransform extends Transform {
+  readonly bijective = true;
+  readonly eventDim: number;
+  constructor(readonly loc: Tensor | number, readonly scale: Tensor | number, options?: { eventDim?: number }) {
+    super();
+    for (const [k, v] of [['loc', loc], ['scale', scale]] as const)
+      if (!(v instanceof Tensor) && typeof v !== 'number') fail('INVALID_ARGUMENT', `AffineTransform: ${k} must be a Tensor or a number; got ${describe(v)}`);
+    const e = options?.eventDim ?? 0;
+    if (!Number.isInteger(e) || e < 0) fail('INVALID_ARGUMENT', `AffineTransform: eventDim must be a nonnegative integer; got ${describe(e)}`);
+    this.eventDim = e;
+  }
+  get domain(): Constraint {
+    return this.eventDim === 0 ? constraints.real : constraints.independent(constraints.real, this.eventDim);
+  }
+  get codomain(): Constraint {
+    return this.domain;
+  }
+  get sign(): number | Tensor {
+    const s = this.scale;
+    return typeof s === 'number' ? Math.sign(s) : tidy(() => s.sign());
+  }
+  protected call(x: Tensor): Tensor {
+    return add(this.loc, mul(this.scale, x));
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return div(sub(y, this.loc), this.scale);
+  }
+  protected ladj(x: Tensor): Tensor {
+    const s = this.scale;
+    const r = typeof s === 'number' ? mul(x, 0).add(Math.log(Math.abs(s))) : broadcastTo(log(abs(s)), broadcastOrFail(x.shape, s.shape, this.name));
+    return sumRightmost(r, this.eventDim);
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    let s = [...shape];
+    for (const p of [this.loc, this.scale]) if (typeof p !== 'number') s = broadcastOrFail(s, p.shape, this.name);
+    return s;
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    return this.forwardShape(shape);
+  }
+  equals(other: Transform): boolean {
+    return other === this || (other instanceof AffineTransform && other.eventDim === this.eventDim && sameParam(this.loc, other.loc) && sameParam(this.scale, other.scale));
+  }
+}
+
+/** y = softmax(x) over the last dim (torch's SoftmaxTransform; not bijective: inverse(y) = log y). */
+export class SoftmaxTransform extends Plain {
+  get domain(): Constraint {
+    return constraints.realVector;
+  }
+  get codomain(): Constraint {
+    return constraints.simplex;
+  }
+  protected call(x: Tensor): Tensor {
+    return softmax(x, -1);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return log(y);
+  }
+}
+
+/** log(K − i) for i = 1..K−1... the offsets of stick breaking: [n, n−1, …, 1] for a last dim of n. */
+function stickOffsets(n: number, like: Tensor): Tensor {
+  return tidy(() => log(sub(n + 1, cumsum(zeros([n], { dtype: like.dtype, device: like.device }).add(1), 0))));
+}
+
+/**
+ * The stick-breaking bijection from R^(K−1) onto the K-simplex (torch's
+ * StickBreakingTransform): z_i = σ(x_i − log(K − 1 − i)), y_i = z_i ∏_{j<i}(1 − z_j), y_K the rest.
+ */
+export class StickBreakingTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.realVector;
+  }
+  get codomain(): Constraint {
+    return constraints.simplex;
+  }
+  protected call(x: Tensor): Tensor {
+    const n = x.shape[x.rank - 1];
+    const z = clampProbs(sigmoid(sub(x, stickOffsets(n, x))));
+    const zc = cumprod(sub(1, z), -1);
+    const none = Array.from({ length: x.rank - 1 }, () => [0, 0] as [number, number]);
+    return mul(pad(z, [...none, [0, 1]], { value: 1 }), pad(zc, [...none, [1, 0]], { value: 1 }));
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    const k = y.shape[y.rank - 1];
+    const crop = y.slice([...Array(y.rank - 1).fill(0), 0], [...y.shape.slice(0, -1), k - 1]);
+    const sf = clamp(sub(1, cumsum(crop, -1)), finfo(y).tiny, Infinity);
+    return add(sub(log(crop), log(sf)), stickOffsets(k - 1, y));
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    const n = x.shape[x.rank - 1];
+    const xs = sub(x, stickOffsets(n, x));
+    const crop = y.slice([...Array(y.rank - 1).fill(0), 0], [...y.shape.slice(0, -1), n]);
+    return sum(add(sub(logSigmoid(xs), xs), log(crop)), -1);
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    if (shape.length < 1) fail('SHAPE_MISMATCH', 'StickBreakingTransform: too few dimensions on input');
+    return [...shape.slice(0, -1), shape[shape.length - 1] + 1];
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    if (shape.length < 1) fail('SHAPE_MISMATCH', 'StickBreakingTransform: too few dimensions on input');
+    return [...shape.slice(0, -1), shape[shape.length - 1] - 1];
+  }
+}
+
+/** Unconstrained matrices to lower-triangular ones with a positive diagonal: the diagonal exponentiated, the upper triangle dropped (torch's LowerCholeskyTransform). */
+export class LowerCholeskyTransform extends Plain {
+  get domain(): Constraint {
+    return constraints.independent(constraints.real, 2);
+  }
+  get codomain(): Constraint {
+    return constraints.lowerCholesky;
+  }
+  protected call(x: Tensor): Tensor {
+    return add(x.tril(-1), diagEmbed(exp(diagonal(x, { axis1: -2, axis2: -1 }))));
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return add(y.tril(-1), diagEmbed(log(diagonal(y, { axis1: -2, axis2: -1 }))));
+  }
+}
+
+/** parts applied in order (torch's ComposeTransform); no parts: the identity (torch's identity_transform). */
+export class ComposeTransform extends Transform {
+  readonly parts: Transform[];
+  constructor(parts: readonly Transform[]) {
+    super();
+    if (!Array.isArray(parts) || !parts.every((p) => p instanceof Transform)) fail('INVALID_ARGUMENT', `ComposeTransform: parts must be an array of Transforms; got ${describe(parts)}`);
+    this.parts = [...parts];
+    (this as { bijective: boolean }).bijective = this.parts.every((p) => p.bijective);
+  }
+  get domain(): Constraint {
+    if (this.parts.length === 0) return constraints.real;
+    let domain = this.parts[0].domain;
+    let e = this.parts[this.parts.length - 1].codomain.eventDim;
+    for (const p of [...this.parts].reverse()) e = Math.max(e + p.domain.eventDim - p.codomain.eventDim, p.domain.eventDim);
+    if (e > domain.eventDim) domain = constraints.independent(domain, e - domain.eventDim);
+    return domain;
+  }
+  get codomain(): Constraint {
+    if (this.parts.length === 0) return constraints.real;
+    let codomain = this.parts[this.parts.length - 1].codomain;
+    let e = this.parts[0].domain.eventDim;
+    for (const p of this.parts) e = Math.max(e + p.codomain.eventDim - p.domain.eventDim, p.codomain.eventDim);
+    if (e > codomain.eventDim) codomain = constraints.independent(codomain, e - codomain.eventDim);
+    return codomain;
+  }
+  get sign(): number | Tensor {
+    let s: number | Tensor = 1;
+    for (const p of this.parts) {
+      const q = p.sign;
+      s = typeof s === 'number' && typeof q === 'number' ? s * q : tidy(() => mul(s, q));
+    }
+    return s;
+  }
+  protected call(x: Tensor): Tensor {
+    let y = x.clone();
+    for (const p of this.parts) y = p.forward(y);
+    return y;
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    let x = y.clone();
+    for (const p of [...this.parts].reverse()) x = p.inverse(x);
+    return x;
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    if (this.parts.length === 0) return mul(x, 0);
+    const xs = [x];
+    for (let i = 0; i < this.parts.length - 1; i++) xs.push(this.parts[i].forward(xs[i]));
+    xs.push(y);
+    let e = this.domain.eventDim;
+    let total: Tensor | undefined;
+    this.parts.forEach((p, i) => {
+      const term = sumRightmost(p.logAbsDetJacobian(xs[i], xs[i + 1]), e - p.domain.eventDim);
+      total = total === undefined ? term : add(total, term);
+      e += p.codomain.eventDim - p.domain.eventDim;
+    });
+    return total!;
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    let s = [...shape];
+    for (const p of this.parts) s = p.forwardShape(s);
+    return s;
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    let s = [...shape];
+    for (const p of [...this.parts].reverse()) s = p.inverseShape(s);
+    return s;
+  }
+  equals(other: Transform): boolean {
+    return other === this || (other instanceof ComposeTransform && other.parts.length === this.parts.length && this.parts.every((p, i) => p.equals(other.parts[i])));
+  }
+}
+
+/** base with its rightmost reinterpretedBatchNdims dims taken as one event: the log-det summed over them (torch's IndependentTransform). */
+export class IndependentTransform extends Transform {
+  constructor(readonly base: Transform, readonly reinterpretedBatchNdims: number) {
+    super();
+    if (!(base instanceof Transform)) fail('INVALID_ARGUMENT', `IndependentTransform: base must be a Transform; got ${describe(base)}`);
+    if (!Number.isInteger(reinterpretedBatchNdims) || reinterpretedBatchNdims < 0) fail('INVALID_ARGUMENT', `IndependentTransform: reinterpretedBatchNdims must be a nonnegative integer; got ${describe(reinterpretedBatchNdims)}`);
+    (this as { bijective: boolean }).bijective = base.bijective;
+  }
+  get domain(): Constraint {
+    return constraints.independent(this.base.domain, this.reinterpretedBatchNdims);
+  }
+  get codomain(): Constraint {
+    return constraints.independent(this.base.codomain, this.reinterpretedBatchNdims);
+  }
+  get sign(): number | Tensor {
+    return this.base.sign;
+  }
+  protected call(x: Tensor): Tensor {
+    return this.base.forward(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return this.base.inverse(y);
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    return sumRightmost(this.base.logAbsDetJacobian(x, y), this.reinterpretedBatchNdims);
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    return this.base.forwardShape(shape);
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    return this.base.inverseShape(shape);
+  }
+  equals(other: Transform): boolean {
+    return other === this || (other instanceof IndependentTransform && other.reinterpretedBatchNdims === this.reinterpretedBatchNdims && this.base.equals(other.base));
+  }
+}
+
+/** Reshapes the rightmost dims from inShape to outShape (same size) (torch's ReshapeTransform); log-det 0. */
+export class ReshapeTransform extends Transform {
+  readonly bijective = true;
+  readonly inShape: number[];
+  readonly outShape: number[];
+  constructor(inShape: readonly number[], outShape: readonly number[]) {
+    super();
+    const ok = (s: unknown): boolean => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= 0);
+    if (!ok(inShape) || !ok(outShape)) fail('INVALID_ARGUMENT', `ReshapeTransform: inShape and outShape must be arrays of nonnegative integers; got ${describe(inShape)} and ${describe(outShape)}`);
+    const n = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+    if (n(inShape) !== n(outShape)) fail('INVALID_ARGUMENT', `ReshapeTransform: inShape ${shapeText(inShape)} and outShape ${shapeText(outShape)} have different sizes`);
+    this.inShape = [...inShape];
+    this.outShape = [...outShape];
+  }
+  get domain(): Constraint {
+    return constraints.independent(constraints.real, this.inShape.length);
+  }
+  get codomain(): Constraint {
+    return constraints.independent(constraints.real, this.outShape.length);
+  }
+  protected call(x: Tensor): Tensor {
+    return reshape(x, [...this.batchOf(x.shape, this.inShape), ...this.outShape]);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return reshape(y, [...this.batchOf(y.shape, this.outShape), ...this.inShape]);
+  }
+  protected ladj(x: Tensor): Tensor {
+    return zeros(this.batchOf(x.shape, this.inShape), { dtype: x.dtype as 'float32' | 'float64', device: x.device });
+  }
+  private batchOf(shape: readonly number[], event: readonly number[]): number[] {
+    const cut = shape.length - event.length;
+    if (cut < 0 || !sameShape(shape.slice(cut), event)) fail('SHAPE_MISMATCH', `ReshapeTransform: shape ${shapeText(shape)} must end in ${shapeText(event)}`);
+    return shape.slice(0, cut);
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    return [...this.batchOf(shape, this.inShape), ...this.outShape];
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    return [...this.batchOf(shape, this.outShape), ...this.inShape];
+  }
+  equals(other: Transform): boolean {
+    return other === this || (other instanceof ReshapeTransform && sameShape(other.inShape, this.inShape) && sameShape(other.outShape, this.outShape));
+  }
+}
+
+/** y = dist.cdf(x) onto [0, 1] (torch's CumulativeDistributionTransform); log-det = dist.logProb(x). */
+export class CumulativeDistributionTransform extends Transform {
+  readonly bijective = true;
+  constructor(readonly distribution: Distribution) {
+    super();
+    if (!(distribution instanceof Distribution)) fail('INVALID_ARGUMENT', `CumulativeDistributionTransform: expected a Distribution; got ${describe(distribution)}`);
+  }
+  get domain(): Constraint {
+    return this.distribution.support;
+  }
+  get codomain(): Constraint {
+    return constraints.unitInterval;
+  }
+  get sign(): number {
+    return 1;
+  }
+  protected call(x: Tensor): Tensor {
+    return this.distribution.cdf(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    return this.distribution.icdf(y);
+  }
+  protected ladj(x: Tensor): Tensor {
+    return this.distribution.logProb(x);
+  }
+}
+
+// -------------------------------------------------------- bijectTo / transformTo
+
+function isZero(b: unknown): boolean {
+  return b === 0;
+}
+
+function lookup(c: Constraint, op: string, bijective: boolean): Transform {
+  if (!(c instanceof constraints.Constraint)) fail('INVALID_ARGUMENT', `${op}: expected a Constraint; got ${describe(c)}`);
+  const a = c.args ?? [];
+  if (c === constraints.real) return new ComposeTransform([]);
+  switch (c.kind) {
+    case 'greaterThan':
+    case 'greaterThanEq':
+      return new ComposeTransform([new ExpTransform(), new AffineTransform(a[0] as Tensor | number, 1)]);
+    case 'lessThan':
+      return new ComposeTransform([new ExpTransform(), new AffineTransform(a[0] as Tensor | number, -1)]);
+    case 'interval':
+    case 'halfOpenInterval': {
+      const [lo, hi] = a as (Tensor | number)[];
+      if (isZero(lo) && hi === 1) return new SigmoidTransform();
+      const width = typeof lo === 'number' && typeof hi === 'number' ? hi - lo : sub(hi, lo);
+      return new ComposeTransform([new SigmoidTransform(), new AffineTransform(lo, width)]);
+    }
+    case 'independent':
+      return new IndependentTransform(lookup(a[0] as Constraint, op, bijective), a[1] as number);
+  }
+  if (c === constraints.simplex) return bijective ? new StickBreakingTransform() : new SoftmaxTransform();
+  if (c === constraints.lowerCholesky && !bijective) return new LowerCholeskyTransform();
+  return fail('NOT_SUPPORTED', `${op}: no transform is registered for ${c}`);
+}
+
+/**
+ * A bijective transform from unconstrained reals onto the constraint's set
+ * (torch's biject_to): real → identity, greaterThan(b)/positive → exp then
+ * b + y, lessThan(b) → b − exp, interval(a, b) → sigmoid (then a + (b − a)·y),
+ * simplex → stick breaking, independent(c, n) → IndependentTransform.
+ */
+export function bijectTo(constraint: Constraint): Transform {
+  return lookup(constraint, 'bijectTo', true);
+}
+
+/**
+ * A transform (not necessarily bijective) from unconstrained reals onto the
+ * constraint's set (torch's transform_to): as bijectTo but simplex → softmax,
+ * and lowerCholesky → LowerCholeskyTransform.
+ */
+export function transformTo(constraint: Constraint): Transform {
+  return lookup(constraint, 'transformTo', false);
+}
+
+// ------------------------------------------------------------- compositions
+
+/** The tensors a component distribution holds (kept alive by a tidy() returning the composition). */
+function heldOf(d: Distribution): Tensor[] {
+  return d[HELD_TENSORS]();
+}
+
+/**
+ * base's rightmost reinterpretedBatchNdims batch dims taken as event dims
+ * (torch's Independent): logProb and entropy summed over them. dispose()
+ * disposes the base too.
+ */
+export class Independent extends Distribution {
+  readonly baseDist: Distribution;
+  readonly reinterpretedBatchNdims: number;
+  constructor(baseDistribution: Distribution, reinterpretedBatchNdims: number, options?: DistributionOptions) {
+    super(options);
+    if (!(baseDistribution instanceof Distribution)) fail('INVALID_ARGUMENT', `Independent: baseDistribution must be a Distribution; got ${describe(baseDistribution)}`);
+    const n = reinterpretedBatchNdims;
+    if (!Number.isInteger(n) || n < 0 || n > baseDistribution.batchShape.length)
+      fail('INVALID_ARGUMENT', `Independent: reinterpretedBatchNdims must be an integer in [0, ${baseDistribution.batchShape.length}] (the base's batch rank); got ${describe(n)}`);
+    this.baseDist = baseDistribution;
+    this.reinterpretedBatchNdims = n;
+    const b = baseDistribution.batchShape, cut = b.length - n;
+    this.setShapes(b.slice(0, cut), [...b.slice(cut), ...baseDistribution.eventShape]);
+    (this as { hasRsample: boolean }).hasRsample = baseDistribution.hasRsample;
+    (this as { hasEnumerateSupport: boolean }).hasEnumerateSupport = n === 0 && baseDistribution.hasEnumerateSupport;
+    this.held.push(...heldOf(baseDistribution));
+  }
+  get dtype(): 'float32' | 'float64' {
+    return this.baseDist.dtype;
+  }
+  get device(): string {
+    return this.baseDist.device;
+  }
+  get support(): Constraint {
+    const s = this.baseDist.support;
+    return this.reinterpretedBatchNdims === 0 ? s : constraints.independent(s, this.reinterpretedBatchNdims);
+  }
+  get mean(): Tensor {
+    return this.baseDist.mean;
+  }
+  get mode(): Tensor {
+    return this.baseDist.mode;
+  }
+  get variance(): Tensor {
+    return this.baseDist.variance;
+  }
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return this.baseDist.sample(sampleShape, options);
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return this.baseDist.rsample(sampleShape, options);
+  }
+  logProb(value: Tensor): Tensor {
+    return tidy(() => sumRightmost(this.baseDist.logProb(value), this.reinterpretedBatchNdims));
+  }
+  entropy(): Tensor {
+    return tidy(() => sumRightmost(this.baseDist.entropy(), this.reinterpretedBatchNdims));
+  }
+  enumerateSupport(expand = true): Tensor {
+    if (this.reinterpretedBatchNdims > 0) return this.notSupported('enumerateSupport', ' (over more than one batch dim: as torch)');
+    return this.baseDist.enumerateSupport(expand);
+  }
+  expand(batchShape: readonly number[]): Independent {
+    const b = this.baseDist.batchShape;
+    const base = this.baseDist.expand([...batchShape, ...b.slice(b.length - this.reinterpretedBatchNdims)]);
+    return new Independent(base, this.reinterpretedBatchNdims, { validateArgs: false });
+  }
+  dispose(): void {
+    super.dispose();
+    this.baseDist.dispose();
+  }
+}
+
+/**
+ * base pushed through transforms (torch's TransformedDistribution):
+ * samples are tₙ(…t₁(x)), logProb by the change of variables. A base whose
+ * event is smaller than the transforms' domain is wrapped in Independent (as
+ * torch). dispose() disposes the base too.
+ */
+export class TransformedDistribution extends Distribution {
+  readonly baseDist: Distribution;
+  readonly transforms: Transform[];
+  constructor(baseDistribution: Distribution, transforms: Transform | readonly Transform[], options?: DistributionOptions) {
+    super(options);
+    if (!(baseDistribution instanceof Distribution)) fail('INVALID_ARGUMENT', `TransformedDistribution: baseDistribution must be a Distribution; got ${describe(baseDistribution)}`);
+    const list = transforms instanceof Transform ? [transforms] : transforms;
+    if (!Array.isArray(list) || !list.every((t) => t instanceof Transform))
+      fail('INVALID_ARGUMENT', `TransformedDistribution: transforms must be a Transform or an array of Transforms; got ${describe(transforms)}`);
+    this.transforms = [...list];
+    const t = new ComposeTransform(this.transforms);
+    let base = baseDistribution;
+    const baseShape = [...base.batchShape, ...base.eventShape];
+    const baseEventDim = base.eventShape.length;
+    const domainEventDim = t.domain.eventDim;
+    if (baseShape.length < domainEventDim)
+      fail('SHAPE_MISMATCH', `TransformedDistribution: the base's shape ${shapeText(baseShape)} has fewer dims than the transforms' domain event dim ${domainEventDim}`);
+    const forward = t.forwardShape(baseShape);
+    const expanded = t.inverseShape(forward);
+    if (!sameShape(baseShape, expanded)) {
+      if (expanded.length !== baseShape.length) fail('SHAPE_MISMATCH', `TransformedDistribution: the base's shape ${shapeText(baseShape)} changes rank to ${shapeText(expanded)} through the transforms`);
+      base = base.expand(expanded.slice(0, expanded.length - baseEventDim));
+    }
+    const reinterpreted = domainEventDim - baseEventDim;
+    if (reinterpreted > 0) base = new Independent(base, reinterpreted, { validateArgs: false });
+    this.baseDist = base;
+    const eventDim = t.codomain.eventDim + Math.max(baseEventDim - domainEventDim, 0);
+    const cut = forward.length - eventDim;
+    this.setShapes(forward.slice(0, cut), forward.slice(cut));
+    (this as { hasRsample: boolean }).hasRsample = baseDistribution.hasRsample;
+    this.held.push(...heldOf(base));
+    for (const tr of this.transforms) for (const p of paramsOf(tr)) this.held.push(p);
+  }
+  get dtype(): 'float32' | 'float64' {
+    return this.baseDist.dtype;
+  }
+  get device(): string {
+    return this.baseDist.device;
+  }
+  get support(): Constraint {
+    if (this.transforms.length === 0) return this.baseDist.support;
+    const c = this.transforms[this.transforms.length - 1].codomain;
+    return this.eventShape.length > c.eventDim ? constraints.independent(c, this.eventShape.length - c.eventDim) : c;
+  }
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return tidy(() => {
+      let x = this.baseDist.sample(sampleShape, options);
+      for (const t of this.transforms) x = t.forward(x);
+      return x;
+    });
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return tidy(() => {
+      let x = this.baseDist.rsample(sampleShape, options);
+      for (const t of this.transforms) x = t.forward(x);
+      return x;
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      let eventDim = this.eventShape.length;
+      let lp: Tensor | number = 0;
+      let y = value;
+      for (const t of [...this.transforms].reverse()) {
+        const x = t.inverse(y);
+        eventDim += t.domain.eventDim - t.codomain.eventDim;
+        lp = sub(lp, sumRightmost(t.logAbsDetJacobian(x, y), eventDim - t.domain.eventDim));
+        y = x;
+      }
+      return add(lp, sumRightmost(this.baseDist.logProb(y), eventDim - this.baseDist.eventShape.length));
+    });
+  }
+  /** torch's _monotonize_cdf: 1 − F where the composed transform decreases. */
+  private monotonize(v: Tensor): Tensor {
+    let s: number | Tensor = 1;
+    for (const t of this.transforms) {
+      const q = t.sign;
+      s = typeof s === 'number' && typeof q === 'number' ? s * q : mul(s, q);
+    }
+    if (s === 1) return v;
+    return add(mul(s, sub(v, 0.5)), 0.5);
+  }
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    return tidy(() => {
+      let v = value;
+      for (const t of [...this.transforms].reverse()) v = t.inverse(v);
+      return this.monotonize(this.baseDist.cdf(v));
+    });
+  }
+  icdf(p: Tensor): Tensor {
+    checkTensorArg(p, `${this.name}.icdf`, 'p');
+    return tidy(() => {
+      let v = this.baseDist.icdf(this.monotonize(p));
+      for (const t of this.transforms) v = t.forward(v);
+      return v;
+    });
+  }
+  expand(batchShape: readonly number[]): TransformedDistribution {
+    let shape = [...batchShape, ...this.eventShape];
+    for (const t of [...this.transforms].reverse()) shape = t.inverseShape(shape);
+    const base = this.baseDist.expand(shape.slice(0, shape.length - this.baseDist.eventShape.length));
+    return new TransformedDistribution(base, this.transforms, { validateArgs: false });
+  }
+  dispose(): void {
+    super.dispose();
+    this.baseDist.dispose();
+  }
+}
+
+function paramsOf(t: Transform): Tensor[] {
+  const out: Tensor[] = [];
+  const add1 = (v: unknown): void => {
+    if (v instanceof Tensor) out.push(v);
+  };
+  if (t instanceof AffineTransform) [t.loc, t.scale].forEach(add1);
+  if (t instanceof PowerTransform) add1(t.exponent);
+  if (t instanceof ComposeTransform) for (const p of t.parts) out.push(...paramsOf(p));
+  if (t instanceof IndependentTransform) out.push(...paramsOf(t.base));
+  if (t instanceof InverseTransform) out.push(...paramsOf(t.base));
+  if (t instanceof CumulativeDistributionTransform) out.push(...heldOf(t.distribution));
+  return out;
+}
+
+/**
+ * Normal(loc, scale) pushed through stick breaking onto the simplex (torch's
+ * LogisticNormal): loc and scale of shape [..., K−1], events of size K.
+ */
+export class LogisticNormal extends TransformedDistribution {
+  constructor(loc: Tensor | number, scale: Tensor | number, options?: DistributionOptions) {
+    const base = new Normal(loc, scale, options);
+    super(base, [new StickBreakingTransform()], options);
+  }
+  get argConstraints(): Record<string, Constraint> {
+    return { loc: constraints.real, scale: constraints.positive };
+  }
+  get loc(): Tensor {
+    return ((this.baseDist as Independent).baseDist as unknown as { loc: Tensor }).loc;
+  }
+  get scale(): Tensor {
+    return ((this.baseDist as Independent).baseDist as unknown as { scale: Tensor }).scale;
+  }
+  expand(batchShape: readonly number[]): LogisticNormal {
+    return this.expandWith(batchShape, (grow) => new LogisticNormal(grow(this.loc, 1), grow(this.scale, 1), { validateArgs: false }));
+  }
+}
+
+/** The duck type MixtureSameFamily needs of its mixing distribution (a Categorical). */
+interface Mixing extends Distribution {
+  readonly logits: Tensor;
+  readonly probs: Tensor;
+}
+
+/**
+ * A mixture of K components of one family (torch's MixtureSameFamily):
+ * `mixtureDistribution` a Categorical of batch shape B over K,
+ * `componentDistribution` of batch shape [...B, K]. dispose() disposes both.
+ */
+export class MixtureSameFamily extends Distribution {
+  readonly mixtureDistribution: Distribution;
+  readonly componentDistribution: Distribution;
+  constructor(mixtureDistribution: Distribution, componentDistribution: Distribution, options?: DistributionOptions) {
+    super(options);
+    const m = mixtureDistribution, c = componentDistribution;
+    if (!(m instanceof Distribution) || !('logits' in m)) fail('INVALID_ARGUMENT', `MixtureSameFamily: mixtureDistribution must be a Categorical; got ${describe(m)}`);
+    if (!(c instanceof Distribution)) fail('INVALID_ARGUMENT', `MixtureSameFamily: componentDistribution must be a Distribution; got ${describe(c)}`);
+    const mb = m.batchShape, cb = c.batchShape;
+    if (cb.length < 1 || !sameShape(mb, cb.slice(0, -1)))
+      fail('SHAPE_MISMATCH', `MixtureSameFamily: the component's batch shape ${shapeText(cb)} must be the mixture's ${shapeText(mb)} then K`);
+    const k = (m as Mixing).logits.shape;
+    if (k[k.length - 1] !== cb[cb.length - 1])
+      fail('SHAPE_MISMATCH', `MixtureSameFamily: the mixture has ${k[k.length - 1]} categories but the component batch's last dim is ${cb[cb.length - 1]}`);
+    this.mixtureDistribution = m;
+    this.componentDistribution = c;
+    this.setShapes(mb, c.eventShape);
+    this.held.push(...heldOf(m), ...heldOf(c));
+  }
+  get dtype(): 'float32' | 'float64' {
+    return this.componentDistribution.dtype;
+  }
+  get device(): string {
+    return this.componentDistribution.device;
+  }
+  get support(): Constraint {
+    return this.componentDistribution.support;
+  }
+  /** The mixing probabilities with singleton event dims appended: [...B, K, 1…]. */
+  private padded(t: Tensor): Tensor {
+    let x = t;
+    for (let i = 0; i < this.eventShape.length; i++) x = unsqueeze(x, -1);
+    return x;
+  }
+  private probsOf(): Tensor {
+    return softmax((this.mixtureDistribution as Mixing).logits, -1);
+  }
+  get mean(): Tensor {
+    return tidy(() => sum(mul(this.padded(this.probsOf()), this.componentDistribution.mean), -1 - this.eventShape.length));
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const p = this.padded(this.probsOf());
+      const ax = -1 - this.eventShape.length;
+      const cm = this.componentDistribution.mean;
+      const m = unsqueeze(sum(mul(p, cm), ax), ax);
+      return add(sum(mul(p, this.componentDistribution.variance), ax), sum(mul(p, sub(cm, m).square()), ax));
+    });
+  }
+  private padValue(x: Tensor): Tensor {
+    return unsqueeze(x, x.rank - this.eventShape.length);
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const lpx = this.componentDistribution.logProb(this.padValue(value));
+      return logSumExp(add(lpx, logSoftmax((this.mixtureDistribution as Mixing).logits, -1)), -1);
+    });
+  }
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    return tidy(() => sum(mul(this.componentDistribution.cdf(this.padValue(value)), this.probsOf()), -1));
+  }
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const seed = options?.seed;
+    const s2 = seed === undefined ? undefined : (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + 0x7f4a7c15) >>> 0;
+    return tidy(() => {
+      const shape = this.extendedShape(sampleShape);
+      const idx = this.mixtureDistribution.sample(sampleShape, { seed }).cast('int32');
+      const comps = this.componentDistribution.sample(sampleShape, { seed: s2 });
+      const e = this.eventShape.length;
+      let index = unsqueeze(idx, idx.rank);
+      for (let i = 0; i < e; i++) index = unsqueeze(index, -1);
+      const target = [...shape.slice(0, shape.length - e), 1, ...this.eventShape];
+      const g = gather(comps, comps.rank - 1 - e, broadcastTo(index, target).cast('int32'));
+      return reshape(g, shape);
+    });
+  }
+  expand(batchShape: readonly number[]): MixtureSameFamily {
+    const m = this.mixtureDistribution.expand(batchShape);
+    const c = this.componentDistribution.expand([...batchShape, this.componentDistribution.batchShape[this.componentDistribution.batchShape.length - 1]]);
+    return new MixtureSameFamily(m, c, { validateArgs: false });
+  }
+  dispose(): void {
+    super.dispose();
+    this.mixtureDistribution.dispose();
+    this.componentDistribution.dispose();
+  }
+}
+
+registerKL(Independent, Independent, (p, q) => {
+  if (p.reinterpretedBatchNdims !== q.reinterpretedBatchNdims) fail('NOT_SUPPORTED', `klDivergence: (Independent, Independent) with different reinterpretedBatchNdims (${p.reinterpretedBatchNdims} and ${q.reinterpretedBatchNdims})`);
+  return tidy(() => sumRightmost(klDivergence(p.baseDist, q.baseDist), p.reinterpretedBatchNdims));
+});
+
+registerKL(TransformedDistribution, TransformedDistribution, (p, q) => {
+  if (p.transforms.length !== q.transforms.length || !p.transforms.every((t, i) => t.equals(q.transforms[i])))
+    fail('NOT_SUPPORTED', 'klDivergence: (TransformedDistribution, TransformedDistribution) with different transforms');
+  if (!sameShape(p.eventShape, q.eventShape)) fail('NOT_SUPPORTED', 'klDivergence: (TransformedDistribution, TransformedDistribution) with different event shapes');
+  return klDivergence(p.baseDist, q.baseDist);
+});
 // ---- end helper D
