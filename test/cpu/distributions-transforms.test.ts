@@ -357,6 +357,10 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
       const base = new D.Normal(f64([0.3]), f64([0.8]));
       expectClose(arr(base.cdf(antler.neg(antler.log(y)))), ps.map((q) => 1 - q), 1e-12, 1e-14, 'icdf');
       expectClose(arr(d.cdf(y)), ps, 1e-12, 1e-14, 'cdf(icdf(p))');
+      // increasing: icdf(p) = exp(base icdf(p))
+      const inc = new D.TransformedDistribution(base, [new D.ExpTransform()]);
+      expectClose(arr(inc.icdf(f64(ps))), arr(antler.exp(base.icdf(f64(ps)))), 1e-14, 0, 'icdf, increasing');
+      expectClose(arr(inc.cdf(inc.icdf(f64(ps)))), ps, 1e-12, 1e-14, 'cdf(icdf(p)), increasing');
     });
   });
   // ---- end helper D
