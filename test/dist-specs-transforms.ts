@@ -17,9 +17,10 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
  */
 export class StandInCategorical extends D.Distribution {
   readonly logits: Tensor;
-  constructor(logits: Tensor, options?: { validateArgs?: boolean }) {
+  constructor(logits: Tensor, options?: { validateArgs?: boolean }, normalized = false) {
     super(options);
-    this.logits = this.own(antler.tidy(() => logits.sub(logits.logSumExp(-1, true))));
+    // expand() passes normalised logits: normalising again would move them by an ulp (expand must not change logProb)
+    this.logits = normalized ? logits : this.own(antler.tidy(() => logits.sub(logits.logSumExp(-1, true))));
     this.setShapes(logits.shape.slice(0, -1));
     this.paramDtype = logits.dtype as 'float32' | 'float64';
     this.paramDevice = logits.device;
@@ -39,7 +40,7 @@ export class StandInCategorical extends D.Distribution {
     });
   }
   expand(batchShape: readonly number[]): StandInCategorical {
-    return this.expandWith(batchShape, (grow) => new StandInCategorical(grow(this.logits, 1)));
+    return this.expandWith(batchShape, (grow) => new StandInCategorical(grow(this.logits, 1), { validateArgs: false }, true));
   }
 }
 
