@@ -51,6 +51,11 @@ export interface ContinuousSpec extends SpecBase {
    * leaves it to the family's own test.
    */
   rsampleGrad?: 'quantile' | 'none';
+  /**
+   * Points where the density is not smooth (Laplace's peak): the reference
+   * integrals are split there, as quadrature loses accuracy across a kink.
+   */
+  kinks?(p: Params): number[];
 }
 
 export interface DiscreteSpec extends SpecBase {
@@ -115,13 +120,21 @@ export function gauss5(f: (x: number) => number, a: number, b: number): number {
   return s * d;
 }
 
-/** ∫ over the support of f(x)·p(x), p the spec's density. */
-function expectation(spec: ContinuousSpec, p: Params, g: (x: number) => number): number {
+/** ∫ₐᵇ f, split at the cuts inside (a, b) (kinks of the integrand). */
+function integratePieces(f: (x: number) => number, a: number, b: number, cuts: number[]): number {
+  const ends = [a, ...cuts.filter((c) => c > a && c < b).sort((x, y) => x - y), b];
+  let s = 0;
+  for (let i = 0; i + 1 < ends.length; i++) s += integrate(f, ends[i], ends[i + 1]);
+  return s;
+}
+
+/** ∫ over the support of f(x)·p(x), p the spec's density (split at its kinks and `cuts`). */
+function expectation(spec: ContinuousSpec, p: Params, g: (x: number) => number, cuts: number[] = []): number {
   const [lo, hi] = spec.support(p);
-  return integrate((x) => {
+  return integratePieces((x) => {
     const lp = spec.logPdf(p, x);
     return lp === -Infinity ? 0 : g(x) * Math.exp(lp);
-  }, lo, hi);
+  }, lo, hi, [...(spec.kinks?.(p) ?? []), ...cuts]);
 }
 
 /** Σ over the spec's range of g(k)·p(k). */
@@ -147,9 +160,10 @@ export function cdfRef(spec: Spec, p: Params, x: number): number {
   if (x <= lo) return 0;
   if (x >= hi) return 1;
   // Integrate over the shorter side for accuracy in the tails.
-  const left = integrate((t) => Math.exp(spec.logPdf(p, t)), lo, x);
+  const cuts = spec.kinks?.(p) ?? [];
+  const left = integratePieces((t) => Math.exp(spec.logPdf(p, t)), lo, x, cuts);
   if (left < 0.5) return left;
-  return 1 - integrate((t) => Math.exp(spec.logPdf(p, t)), x, hi);
+  return 1 - integratePieces((t) => Math.exp(spec.logPdf(p, t)), x, hi, cuts);
 }
 
 /** Moments and entropy of the reference, by quadrature or summation. */
@@ -184,7 +198,10 @@ function probePoints(spec: Spec, p: Params, rng: Rng, n: number): number[] {
     return Array.from({ length: n }, () => rng.int(lo, Math.min(hi, lo + 60)));
   }
   const [lo, hi] = spec.support(p);
-  const m = referenceMoments(spec, p);
+  // Where the spec gives non-finite moments (Cauchy), quadrature's variance is a huge finite
+  // number: spreading points by it would almost never land where logPdf > −30 (an endless loop).
+  const given = spec.moments?.(p);
+  const m = given?.mean !== undefined || given?.variance !== undefined ? { mean: given.mean ?? NaN, variance: given.variance ?? NaN } : referenceMoments(spec, p);
   const sd = Number.isFinite(m.variance) && m.variance > 0 ? Math.sqrt(m.variance) : 1;
   const centre = Number.isFinite(m.mean) ? m.mean : 0;
   const pts: number[] = [];
@@ -468,7 +485,7 @@ export function describeKL(P: Spec, Q: Spec, device = 'cpu'): void {
         const [lo, hi] = P.support(p);
         const [qlo, qhi] = Q.support(q);
         if (lo < qlo || hi > qhi) return Infinity;
-        return expectation(P, p, (x) => P.logPdf(p, x) - Q.logPdf(q, x));
+        return expectation(P, p, (x) => P.logPdf(p, x) - Q.logPdf(q, x), Q.kinks?.(q) ?? []);
       }
       if (P.kind === 'discrete' && Q.kind === 'discrete') {
         let inf = false;
