@@ -21,12 +21,123 @@ export const normalSpec: Spec = {
 };
 
 // ---- helper A (location-scale family): specs of the other distributions go below.
+
+
+export const uniformSpec: Spec = {
+  name: 'Uniform',
+  kind: 'continuous',
+  params: (rng) => ({ low: rng.uniform(-3, 0), high: rng.uniform(0.5, 3) }),
+  build: (p, o) => new D.Uniform(p.low, p.high, o),
+  logPdf: ({ low, high }, x) => (x >= low && x < high ? -Math.log(high - low) : -Infinity),
+  support: ({ low, high }) => [low, high],
+  mode: () => NaN,
+  bad: [{ low: 1, high: 0 }, { low: 2, high: 2 }],
+  rsampleGrad: 'quantile',
+};
+
+export const exponentialSpec: Spec = {
+  name: 'Exponential',
+  kind: 'continuous',
+  params: (rng) => ({ rate: rng.uniform(0.3, 3) }),
+  build: (p, o) => new D.Exponential(p.rate, o),
+  logPdf: ({ rate }, x) => (x < 0 ? -Infinity : Math.log(rate) - rate * x),
+  support: () => [0, Infinity],
+  mode: () => 0,
+  bad: [{ rate: 0 }, { rate: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const laplaceSpec: Spec = {
+  name: 'Laplace',
+  kind: 'continuous',
+  params: (rng) => ({ loc: rng.uniform(-3, 3), scale: rng.uniform(0.2, 3) }),
+  build: (p, o) => new D.Laplace(p.loc, p.scale, o),
+  logPdf: ({ loc, scale }, x) => -Math.abs(x - loc) / scale - Math.log(2 * scale),
+  support: () => [-Infinity, Infinity],
+  kinks: ({ loc }) => [loc],
+  mode: ({ loc }) => loc,
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const cauchySpec: Spec = {
+  name: 'Cauchy',
+  kind: 'continuous',
+  params: (rng) => ({ loc: rng.uniform(-3, 3), scale: rng.uniform(0.2, 3) }),
+  build: (p, o) => new D.Cauchy(p.loc, p.scale, o),
+  logPdf: ({ loc, scale }, x) => -Math.log(Math.PI * scale * (1 + ((x - loc) / scale) ** 2)),
+  support: () => [-Infinity, Infinity],
+  moments: () => ({ mean: NaN, variance: Infinity }),
+  mode: ({ loc }) => loc,
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const gumbelSpec: Spec = {
+  name: 'Gumbel',
+  kind: 'continuous',
+  params: (rng) => ({ loc: rng.uniform(-3, 3), scale: rng.uniform(0.2, 3) }),
+  build: (p, o) => new D.Gumbel(p.loc, p.scale, o),
+  logPdf: ({ loc, scale }, x) => {
+    const z = (x - loc) / scale;
+    return -z - Math.exp(-z) - Math.log(scale);
+  },
+  support: () => [-Infinity, Infinity],
+  mode: ({ loc }) => loc,
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const halfNormalSpec: Spec = {
+  name: 'HalfNormal',
+  kind: 'continuous',
+  params: (rng) => ({ scale: rng.uniform(0.2, 3) }),
+  build: (p, o) => new D.HalfNormal(p.scale, o),
+  logPdf: ({ scale }, x) => (x < 0 ? -Infinity : Math.log(2) - 0.5 * (x / scale) ** 2 - Math.log(scale) - LOG_SQRT_2PI),
+  support: () => [0, Infinity],
+  mode: () => 0,
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const halfCauchySpec: Spec = {
+  name: 'HalfCauchy',
+  kind: 'continuous',
+  params: (rng) => ({ scale: rng.uniform(0.2, 3) }),
+  build: (p, o) => new D.HalfCauchy(p.scale, o),
+  logPdf: ({ scale }, x) => (x < 0 ? -Infinity : Math.log(2 / (Math.PI * scale * (1 + (x / scale) ** 2)))),
+  support: () => [0, Infinity],
+  moments: () => ({ mean: Infinity, variance: Infinity }),
+  mode: () => 0,
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+export const logNormalSpec: Spec = {
+  name: 'LogNormal',
+  kind: 'continuous',
+  params: (rng) => ({ loc: rng.uniform(-1, 1), scale: rng.uniform(0.2, 1) }),
+  build: (p, o) => new D.LogNormal(p.loc, p.scale, o),
+  logPdf: ({ loc, scale }, x) => (x <= 0 ? -Infinity : -0.5 * ((Math.log(x) - loc) / scale) ** 2 - Math.log(scale) - LOG_SQRT_2PI - Math.log(x)),
+  support: () => [0, Infinity],
+  mode: ({ loc, scale }) => Math.exp(loc - scale * scale),
+  bad: [{ scale: 0 }, { scale: -1 }],
+  rsampleGrad: 'quantile',
+};
 // ---- end helper A
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
   normalSpec,
   // ---- helper A: list the specs here.
+  uniformSpec,
+  exponentialSpec,
+  laplaceSpec,
+  cauchySpec,
+  gumbelSpec,
+  halfNormalSpec,
+  halfCauchySpec,
+  logNormalSpec,
   // ---- end helper A
 ];
 
@@ -34,6 +145,30 @@ export const SPECS: Spec[] = [
 export const KL_PAIRS: [Spec, Spec][] = [
   [normalSpec, normalSpec],
   // ---- helper A: pairs here.
+  [uniformSpec, uniformSpec],
+  [exponentialSpec, exponentialSpec],
+  [laplaceSpec, laplaceSpec],
+  [cauchySpec, cauchySpec],
+  [gumbelSpec, gumbelSpec],
+  [halfNormalSpec, halfNormalSpec],
+  [halfCauchySpec, halfCauchySpec],
+  [logNormalSpec, logNormalSpec],
+  [exponentialSpec, uniformSpec],
+  [gumbelSpec, uniformSpec],
+  [laplaceSpec, uniformSpec],
+  [normalSpec, uniformSpec],
+  [gumbelSpec, exponentialSpec],
+  [laplaceSpec, exponentialSpec],
+  [normalSpec, exponentialSpec],
+  [exponentialSpec, gumbelSpec],
+  [exponentialSpec, normalSpec],
+  [gumbelSpec, normalSpec],
+  [laplaceSpec, normalSpec],
+  [normalSpec, gumbelSpec],
+  [normalSpec, laplaceSpec],
+  [uniformSpec, exponentialSpec],
+  [uniformSpec, gumbelSpec],
+  [uniformSpec, normalSpec],
   // ---- end helper A
 ];
 
