@@ -70,7 +70,8 @@ export const cauchySpec: Spec = {
   moments: () => ({ mean: NaN, variance: Infinity }),
   mode: ({ loc }) => loc,
   bad: [{ scale: 0 }, { scale: -1 }],
-  rsampleGrad: 'quantile',
+  // samples reach 1e15, where a quadrature cdf cannot resolve the derivative: checked exactly in our own test
+  rsampleGrad: 'none',
 };
 
 export const gumbelSpec: Spec = {
@@ -110,7 +111,8 @@ export const halfCauchySpec: Spec = {
   moments: () => ({ mean: Infinity, variance: Infinity }),
   mode: () => 0,
   bad: [{ scale: 0 }, { scale: -1 }],
-  rsampleGrad: 'quantile',
+  // samples reach 1e15, where a quadrature cdf cannot resolve the derivative: checked exactly in our own test
+  rsampleGrad: 'none',
 };
 
 export const logNormalSpec: Spec = {

@@ -82,5 +82,24 @@ describe('location-scale edge behaviour (as torch 1.13)', () => {
       l.forEach((x, i) => expect(Math.abs(x - (1 - 3 * Math.sign(v[i]) * Math.log1p(-Math.abs(v[i]))))).toBeLessThan(1e-9));
     });
   });
+
+  test("Cauchy and HalfCauchy rsample's gradient: dx/dloc = 1, dx/dscale = (x − loc)/scale (the quantile map's derivative)", () => {
+    antler.tidy(() => {
+      const loc = antler.tensor([-1, 0.5, 2], [3], { dtype: 'float64', requiresGrad: true });
+      const scale = antler.tensor([0.3, 1.2, 2.5], [3], { dtype: 'float64', requiresGrad: true });
+      const x = new D.Cauchy(loc, scale).rsample([50], { seed: 5 });
+      x.sum().backward();
+      const xs = vals(x);
+      expect(vals(loc.grad!)).toEqual([50, 50, 50]);
+      const want = [0, 1, 2].map((b) => xs.filter((_, i) => i % 3 === b).reduce((s, v) => s + (v - vals(loc)[b]) / vals(scale)[b], 0));
+      vals(scale.grad!).forEach((g, b) => expect(Math.abs(g - want[b])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want[b]))));
+      const hs = antler.tensor([0.3, 1.2, 2.5], [3], { dtype: 'float64', requiresGrad: true });
+      const h = new D.HalfCauchy(hs).rsample([50], { seed: 6 });
+      h.sum().backward();
+      const hv = vals(h);
+      const hw = [0, 1, 2].map((b) => hv.filter((_, i) => i % 3 === b).reduce((s, v) => s + v / vals(hs)[b], 0));
+      vals(hs.grad!).forEach((g, b) => expect(Math.abs(g - hw[b])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(hw[b]))));
+    });
+  });
 });
 // ---- end helper A
