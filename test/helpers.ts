@@ -141,7 +141,7 @@ function fmt(x: number): string {
 
 /**
  * Fails unless |actual[i] - expected[i]| <= atol + rtol * |expected[i]| for
- * every i (NaN matches only NaN). The message names the first bad index.
+ * every i (NaN matches only NaN, ±Infinity only itself). The message names the first bad index.
  */
 export function expectClose(actual: Num, expected: Num, rtol: number, atol: number, msg = ''): void {
   if (actual.length !== expected.length)
@@ -154,7 +154,8 @@ export function expectClose(actual: Num, expected: Num, rtol: number, atol: numb
     const e = expected[i];
     if (Number.isNaN(e) || Number.isNaN(a)) {
       if (Number.isNaN(e) && Number.isNaN(a)) continue;
-    } else if (a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e)) {
+    } else if (a === e || (Number.isFinite(e) && Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      // An infinite expected value matches only itself (rtol·∞ would accept anything).
       continue;
     }
     bad++;
