@@ -7,9 +7,10 @@
 // function of (seed, stream, i) on either device. All arithmetic is in double whatever the element type.
 // The rejection loop is bounded at kGammaTries attempts (each rejects with probability < 0.05).
 //
-// standardGammaGrad: dx/dalpha = -dP(alpha, x)/dalpha / p(x; alpha) from the series
-// P(a, x) = sum_n x^(a+n) e^-x / Gamma(a+n+1): divided by p, term n is
-// s_n = x^(n+1) Gamma(a)/Gamma(a+n+1) and its a-derivative factor is log x - psi(a+n+1).
+// standardGammaGrad: dx/dalpha = -dP(alpha, x)/dalpha / p(x; alpha) = dQ/dalpha / p. Below x = alpha + 1 from the
+// series P(a, x) = sum_n x^(a+n) e^-x / Gamma(a+n+1): divided by p, term n is
+// s_n = x^(n+1) Gamma(a)/Gamma(a+n+1) and its a-derivative factor is log x - psi(a+n+1). From x = alpha + 1 up,
+// from Q's continued fraction and its alpha-derivative (standardGammaGradUpper), with no e^x / x^a factor.
 //
 // incompleteGamma: the regularized P(a, x) (series) or Q(a, x) (Lentz continued fraction), in double,
 // with torch's (calc_igamma / calc_igammac) values at the edges.
@@ -61,10 +62,8 @@ ANTLER_HD double standardGammaSample(const PhiloxStream& s, uint64_t index, doub
   return x < minPositive ? minPositive : x;
 }
 
-// The reparameterised gradient dx/dalpha of x ~ Gamma(alpha, 1); NaN outside alpha > 0, x >= 0.
-ANTLER_HD double standardGammaGrad(double a, double x) {
-  if (!(a > 0.0) || !(x >= 0.0) || gammaIsInf(a) || gammaIsInf(x)) return nan("");
-  if (x == 0.0) return 0.0;
+// dx/dalpha on the lower side (x < alpha + 1): -dP/dalpha / p from the series of P (terms below).
+ANTLER_HD double standardGammaGradLower(double a, double x) {
   const double lx = log(x);
   double sn = x / a, psi = digammaPositive(a) + 1.0 / a;  // s_0 and psi(a + 1)
   double sum = sn * (lx - psi);
@@ -76,6 +75,50 @@ ANTLER_HD double standardGammaGrad(double a, double x) {
     if (a + n > x && fabs(term) <= 1e-17 * fabs(sum) && sn <= 1e-17 * (fabs(sum) + sn)) break;
   }
   return -sum;
+}
+
+// dx/dalpha on the upper side (x >= alpha + 1): Q(a, x) = x^a e^-x F(a, x) / Gamma(a) with F the continued
+// fraction 1/(x + 1 - a - 1(1 - a)/(x + 3 - a - ...)), so dQ/da / p(x; a) = x ((log x - psi(a)) F + dF/da):
+// no exponential factor is ever formed (the series' terms grow like e^x / x^a there, overflowing past x ~ 700
+// and cancelling to nothing in the far tail). dF/da by differentiating each step of the modified Lentz
+// recurrence (an = -i (i - a), b_i = x + 2i + 1 - a: dan/da = i, db/da = -1).
+ANTLER_HD double standardGammaGradUpper(double a, double x) {
+  const double tiny = 1e-300;
+  const double lp = log(x) - digammaPositive(a);
+  double b = x + 1.0 - a;
+  double c = 1.0 / tiny, dc = 0.0;
+  double d = 1.0 / b, dd = d * d;  // d(1/b)/da = 1/b^2
+  double h = d, dh = dd;
+  double g = lp * h + dh;
+  for (int i = 1; i < 1000000; ++i) {
+    const double an = -i * (i - a), dan = i;
+    b += 2.0;
+    double den = an * d + b;
+    const double dden = dan * d + an * dd - 1.0;
+    if (fabs(den) < tiny) den = tiny;
+    double cn = b + an / c;
+    const double dcn = -1.0 + dan / c - an * dc / c / c;
+    if (fabs(cn) < tiny) cn = tiny;
+    d = 1.0 / den;
+    dd = -dden * d * d;
+    c = cn;
+    dc = dcn;
+    const double delta = d * c, ddelta = dd * c + d * dc;
+    dh = dh * delta + h * ddelta;
+    h *= delta;
+    const double gn = lp * h + dh;
+    const bool done = fabs(delta - 1.0) < 1e-16 && fabs(gn - g) <= 2e-16 * fabs(gn);
+    g = gn;
+    if (done) break;
+  }
+  return x * g;
+}
+
+// The reparameterised gradient dx/dalpha of x ~ Gamma(alpha, 1); NaN outside alpha > 0, x >= 0.
+ANTLER_HD double standardGammaGrad(double a, double x) {
+  if (!(a > 0.0) || !(x >= 0.0) || gammaIsInf(a) || gammaIsInf(x)) return nan("");
+  if (x == 0.0) return 0.0;
+  return x < a + 1.0 ? standardGammaGradLower(a, x) : standardGammaGradUpper(a, x);
 }
 
 // P(a, x) by its power series, for 0 < x < a + 1 (lgamma: available on both devices).
