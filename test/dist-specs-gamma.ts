@@ -67,6 +67,60 @@ export const studentTSpec: Spec = {
   lacks: ['cdf', 'icdf'],
   rsampleGrad: 'none',
 };
+// F(d1, d2): Γ((d1+d2)/2)/(Γ(d1/2)Γ(d2/2)) (d1/d2)^(d1/2) x^(d1/2−1) (1 + d1 x/d2)^(−(d1+d2)/2). df2 > 8 keeps the fourth moment finite.
+export const fisherSnedecorSpec: Spec = {
+  name: 'FisherSnedecor',
+  kind: 'continuous',
+  params: (rng) => ({ df1: rng.uniform(2.5, 12), df2: rng.uniform(9, 25) }),
+  build: (p, o) => new D.FisherSnedecor(p.df1, p.df2, o),
+  logPdf: ({ df1: a, df2: b }, x) =>
+    lgammaRef((a + b) / 2) - lgammaRef(a / 2) - lgammaRef(b / 2) + (a / 2) * Math.log(a / b) + (a / 2 - 1) * Math.log(x) - ((a + b) / 2) * Math.log1p((a * x) / b),
+  support: () => [0, Infinity],
+  mode: ({ df1: a, df2: b }) => ((a - 2) / a) * (b / (b + 2)),
+  bad: [{ df1: 0 }, { df2: -1 }],
+  lacks: ['entropy', 'cdf', 'icdf'],
+  rsampleGrad: 'none',
+};
+
+// Weibull(λ, k): (k/λ)(x/λ)^(k−1) e^(−(x/λ)^k) on x > 0.
+export const weibullSpec: Spec = {
+  name: 'Weibull',
+  kind: 'continuous',
+  params: (rng) => ({ scale: rng.uniform(0.4, 3), concentration: rng.uniform(1.2, 4) }),
+  build: (p, o) => new D.Weibull(p.scale, p.concentration, o),
+  logPdf: ({ scale: l, concentration: k }, x) => (x <= 0 ? -Infinity : Math.log(k / l) + (k - 1) * Math.log(x / l) - (x / l) ** k),
+  support: () => [0, Infinity],
+  mode: ({ scale: l, concentration: k }) => l * ((k - 1) / k) ** (1 / k),
+  bad: [{ scale: 0 }, { concentration: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+// Pareto(s, α): α s^α / x^(α+1) on x ≥ s. α > 4.5 keeps the fourth moment finite.
+export const paretoSpec: Spec = {
+  name: 'Pareto',
+  kind: 'continuous',
+  params: (rng) => ({ scale: rng.uniform(0.3, 3), alpha: rng.uniform(4.5, 9) }),
+  build: (p, o) => new D.Pareto(p.scale, p.alpha, o),
+  logPdf: ({ scale: s, alpha: a }, x) => (x < s ? -Infinity : Math.log(a) + a * Math.log(s) - (a + 1) * Math.log(x)),
+  support: ({ scale }) => [scale, Infinity],
+  mode: ({ scale }) => scale,
+  bad: [{ scale: 0 }, { alpha: -1 }],
+  rsampleGrad: 'quantile',
+};
+
+// Kumaraswamy(a, b): a b x^(a−1) (1 − x^a)^(b−1) on [0, 1]; mode ((a − 1)/(ab − 1))^(1/a) (the textbook value: torch 1.13's is NaN).
+export const kumaraswamySpec: Spec = {
+  name: 'Kumaraswamy',
+  kind: 'continuous',
+  params: (rng) => ({ concentration1: rng.uniform(1.2, 5), concentration0: rng.uniform(1.2, 5) }),
+  build: (p, o) => new D.Kumaraswamy(p.concentration1, p.concentration0, o),
+  logPdf: ({ concentration1: a, concentration0: b }, x) =>
+    x <= 0 || x >= 1 ? -Infinity : Math.log(a * b) + (a - 1) * Math.log(x) + (b - 1) * Math.log1p(-(x ** a)),
+  support: () => [0, 1],
+  mode: ({ concentration1: a, concentration0: b }) => ((a - 1) / (a * b - 1)) ** (1 / a),
+  bad: [{ concentration1: 0 }, { concentration0: -0.5 }],
+  rsampleGrad: 'quantile',
+};
 // ---- end helper B
 
 /** Every univariate spec of this family. */
@@ -76,6 +130,10 @@ export const SPECS: Spec[] = [
   chi2Spec,
   betaSpec,
   studentTSpec,
+  fisherSnedecorSpec,
+  weibullSpec,
+  paretoSpec,
+  kumaraswamySpec,
   // ---- end helper B
 ];
 
@@ -84,11 +142,17 @@ export const KL_PAIRS: [Spec, Spec][] = [
   // ---- helper B: pairs here.
   [gammaSpec, gammaSpec],
   [betaSpec, betaSpec],
+  [paretoSpec, paretoSpec],
+  [paretoSpec, gammaSpec],
+  [gammaSpec, paretoSpec],
+  [betaSpec, paretoSpec],
+  [paretoSpec, betaSpec],
   // ---- end helper B
 ];
 
 /** Classes of this family checked by their own tests instead of a spec, with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
   // ---- helper B
+  Dirichlet: 'test/cpu/distributions-gamma.test.ts',
   // ---- end helper B
 };

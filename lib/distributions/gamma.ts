@@ -4,10 +4,13 @@
  * Samples come from the native samplers of lib/ops/random-special.ts.
  */
 // ---- helper B (gamma family)
-import { Tensor, randn } from '../tensor';
+import { Tensor, full, rand, randn, tensor } from '../tensor';
 import { tidy } from '../engine';
-import { add, broadcastTo, clamp, div, exp, lessEqual, log, log1p, mul, rsqrt, square, stack, sub, where } from '../ops/core';
-import { select } from '../ops/shape';
+import { fail } from '../errors';
+import { broadcastShapes, describe } from '../validate';
+import { add, broadcastTo, cast, clamp, div, exp, expm1, less, lessEqual, log, log1p, maximum, mul, neg, pow, reciprocal, rsqrt, square, stack, sub, sum, where } from '../ops/core';
+import { all } from '../ops/reductions';
+import { select, unsqueeze } from '../ops/shape';
 import { digamma, lgamma, xlogy } from '../ops/pointwise';
 import { gammainc, standardGamma, standardGammaGrad } from '../ops/random-special';
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
@@ -15,6 +18,7 @@ import * as constraints from './constraints';
 import { registerKL } from './kl';
 
 const LOG_PI = Math.log(Math.PI);
+const EULER = 0.5772156649015329;
 
 /** One seed per independent draw of a sample: the caller's seed for the first, derived ones after (undefined stays undefined). */
 function seedAt(seed: number | undefined, k: number): number | undefined {
@@ -265,6 +269,382 @@ export class StudentT extends Distribution {
   }
 }
 
+/** The smallest positive normal number of a dtype (torch.finfo(dtype).tiny). */
+const tiny = (dtype: 'float32' | 'float64'): number => (dtype === 'float64' ? 2.2250738585072014e-308 : 1.1754943508222875e-38);
+
+/**
+ * Standard exponential draws −log1p(−U) of `shape`, U uniform on [0, 1) drawn in float64 (so 0 has probability
+ * 2^−53 in either dtype), then cast to `dtype`; constant (no gradient).
+ */
+function exponentialDraw(shape: number[], dtype: 'float32' | 'float64', device: string, seed: number | undefined): Tensor {
+  return tidy(() => {
+    const e = neg(log1p(neg(rand(shape, { dtype: 'float64', device, seed }))));
+    return dtype === 'float64' ? e : cast(e, dtype);
+  });
+}
+
+/**
+ * The Dirichlet distribution on the simplex (torch.distributions.Dirichlet(concentration)): concentration
+ * has shape [...batchShape, K] (at least one dimension; eventShape [K]); density
+ * Γ(Σα)/ΠΓ(α_i)·Π x_i^(α_i − 1). rsample normalises K standardGamma draws G/ΣG, differentiable through the
+ * gammas' implicit gradients (torch uses its own _dirichlet_grad; both are unbiased reparameterised
+ * gradients of the same law, not the same per sample). logProb uses xlogy (a 0 component with α = 1 gives
+ * a finite value where torch's log(x)·(α − 1) gives NaN). mode as torch 1.13: (α − 1)⁺/Σ(α − 1)⁺, and where
+ * every α < 1 the first vertex (torch's argmax of that NaN row).
+ */
+export class Dirichlet extends Distribution {
+  readonly concentration: Tensor;
+  readonly hasRsample = true;
+
+  constructor(concentration: Tensor, options?: DistributionOptions) {
+    super(options);
+    if (!(concentration instanceof Tensor) || concentration.rank < 1)
+      fail('INVALID_ARGUMENT', `Dirichlet: concentration must be a Tensor with at least one dimension (the event [K]); got ${concentration instanceof Tensor ? 'a scalar tensor' : describe(concentration)}`);
+    const p = this.broadcastParams({ concentration }, { eventDims: { concentration: 1 } });
+    this.concentration = p.concentration;
+    this.setShapes(this.batchShape, [concentration.shape[concentration.rank - 1]]);
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { concentration: constraints.independent(constraints.positive, 1) };
+  }
+  get support(): constraints.Constraint {
+    return constraints.simplex;
+  }
+  get mean(): Tensor {
+    return tidy(() => div(this.concentration, sum(this.concentration, -1, true)));
+  }
+  get mode(): Tensor {
+    return tidy(() => {
+      const c = this.concentration;
+      const cm1 = clamp(sub(c, 1), 0);
+      const m = div(cm1, sum(cm1, -1, true));
+      const K = this.eventShape[0];
+      const first = tensor(Array.from({ length: K }, (_, i) => (i === 0 ? 1 : 0)), [K], { dtype: this.dtype, device: this.device });
+      return where(unsqueeze(all(less(c, 1), -1), -1), first, m);
+    });
+  }
+  get variance(): Tensor {
+    const c = this.concentration;
+    return tidy(() => {
+      const c0 = sum(c, -1, true);
+      return div(mul(c, sub(c0, c)), mul(square(c0), add(c0, 1)));
+    });
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const g = gammaDraw(this.concentration, shape, options?.seed);
+      return div(g, sum(g, -1, true));
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const c = this.concentration;
+    return tidy(() => add(sum(xlogy(sub(c, 1), value), -1), sub(lgamma(sum(c, -1)), sum(lgamma(c), -1))));
+  }
+  entropy(): Tensor {
+    const c = this.concentration, k = this.eventShape[0];
+    return tidy(() => {
+      const a0 = sum(c, -1);
+      const t = sub(sub(sum(lgamma(c), -1), lgamma(a0)), mul(sub(k, a0), digamma(a0)));
+      return sub(t, sum(mul(sub(c, 1), digamma(c)), -1));
+    });
+  }
+  expand(batchShape: readonly number[]): Dirichlet {
+    return this.expandWith(batchShape, (grow) => new Dirichlet(grow(this.concentration, 1), { validateArgs: false }));
+  }
+}
+
+/**
+ * The F distribution (torch.distributions.FisherSnedecor(df1, df2)): density of (X1/df1)/(X2/df2) for
+ * X_i ~ Chi2(df_i). rsample as torch: X1/X2 with X_i ~ Gamma(df_i/2, df_i) (one standardGamma draw of both,
+ * differentiable), X2 and the result raised to the dtype's smallest normal number. mean NaN where df2 ≤ 2,
+ * variance NaN where df2 ≤ 4, mode NaN where df1 ≤ 2 (as torch). entropy, cdf, icdf: not implemented (as torch).
+ */
+export class FisherSnedecor extends Distribution {
+  readonly df1: Tensor;
+  readonly df2: Tensor;
+  readonly hasRsample = true;
+
+  constructor(df1: Param, df2: Param, options?: DistributionOptions) {
+    super(options);
+    const p = this.broadcastParams({ df1, df2 });
+    this.df1 = p.df1;
+    this.df2 = p.df2;
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { df1: constraints.positive, df2: constraints.positive };
+  }
+  get support(): constraints.Constraint {
+    return constraints.positive;
+  }
+  get mean(): Tensor {
+    return tidy(() => where(lessEqual(this.df2, 2), NaN, div(this.df2, sub(this.df2, 2))));
+  }
+  get mode(): Tensor {
+    const d1 = this.df1, d2 = this.df2;
+    return tidy(() => where(lessEqual(d1, 2), NaN, mul(div(sub(d1, 2), d1), div(d2, add(d2, 2)))));
+  }
+  get variance(): Tensor {
+    const d1 = this.df1, d2 = this.df2;
+    return tidy(() => {
+      const v = div(mul(mul(square(d2), 2), sub(add(d1, d2), 2)), mul(mul(d1, square(sub(d2, 2))), sub(d2, 4)));
+      return where(lessEqual(d2, 4), NaN, v);
+    });
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const c = stack([broadcastTo(mul(this.df1, 0.5), shape), broadcastTo(mul(this.df2, 0.5), shape)], -1);
+      const g = standardGamma(c, { seed: options?.seed });
+      const t = tiny(this.dtype);
+      const x1 = div(select(g, -1, 0), this.df1), x2 = maximum(div(select(g, -1, 1), this.df2), t);
+      return maximum(div(x1, x2), t);
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const c1 = mul(this.df1, 0.5), c2 = mul(this.df2, 0.5), c3 = div(this.df1, this.df2);
+      const t1 = sub(sub(lgamma(add(c1, c2)), lgamma(c1)), lgamma(c2));
+      const t2 = add(mul(c1, log(c3)), mul(sub(c1, 1), log(value)));
+      const t3 = mul(add(c1, c2), log1p(mul(c3, value)));
+      return sub(add(t1, t2), t3);
+    });
+  }
+  expand(batchShape: readonly number[]): FisherSnedecor {
+    return this.expandWith(batchShape, (grow) => new FisherSnedecor(grow(this.df1), grow(this.df2), { validateArgs: false }));
+  }
+}
+
+/**
+ * The Weibull distribution (torch.distributions.Weibull(scale, concentration)): P(X ≤ x) = 1 − exp(−(x/scale)^k),
+ * k = concentration. torch builds it as Exponential(1) through x ↦ x^(1/k) then ↦ scale·x; this class computes
+ * the same quantities directly. rsample = scale·E^(1/k) with E a standard exponential (an inverse-cdf sampler,
+ * differentiable in both parameters); cdf, icdf, mean, mode (NaN for k < 1, as torch), variance, entropy as torch.
+ */
+export class Weibull extends Distribution {
+  readonly scale: Tensor;
+  readonly concentration: Tensor;
+  readonly hasRsample = true;
+
+  constructor(scale: Param, concentration: Param, options?: DistributionOptions) {
+    super(options);
+    const p = this.broadcastParams({ scale, concentration });
+    this.scale = p.scale;
+    this.concentration = p.concentration;
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { scale: constraints.positive, concentration: constraints.positive };
+  }
+  get support(): constraints.Constraint {
+    return constraints.positive;
+  }
+  get mean(): Tensor {
+    return tidy(() => mul(this.scale, exp(lgamma(add(reciprocal(this.concentration), 1)))));
+  }
+  get mode(): Tensor {
+    const k = this.concentration;
+    return tidy(() => mul(this.scale, pow(div(sub(k, 1), k), reciprocal(k))));
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const r = reciprocal(this.concentration);
+      return mul(square(this.scale), sub(exp(lgamma(add(mul(r, 2), 1))), exp(mul(lgamma(add(r, 1)), 2))));
+    });
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const e = exponentialDraw(shape, this.dtype, this.device, options?.seed);
+      return mul(this.scale, exp(div(log(e), this.concentration)));
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const k = this.concentration;
+    return tidy(() => {
+      const lz = sub(log(value), log(this.scale));
+      return sub(add(sub(log(k), log(this.scale)), mul(sub(k, 1), lz)), exp(mul(k, lz)));
+    });
+  }
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    return tidy(() => neg(expm1(neg(pow(div(value, this.scale), this.concentration)))));
+  }
+  icdf(p: Tensor): Tensor {
+    return tidy(() => mul(this.scale, pow(neg(log1p(neg(p))), reciprocal(this.concentration))));
+  }
+  entropy(): Tensor {
+    return tidy(() => {
+      const r = reciprocal(this.concentration);
+      return add(add(mul(sub(1, r), EULER), log(mul(this.scale, r))), 1);
+    });
+  }
+  expand(batchShape: readonly number[]): Weibull {
+    return this.expandWith(batchShape, (grow) => new Weibull(grow(this.scale), grow(this.concentration), { validateArgs: false }));
+  }
+}
+
+/**
+ * The Pareto (type I) distribution (torch.distributions.Pareto(scale, alpha)): P(X > x) = (scale/x)^alpha on
+ * x ≥ scale. torch builds it as Exponential(alpha) through exp then ×scale; this class computes the same
+ * quantities directly. rsample = scale·exp(E/alpha), E standard exponential (inverse-cdf, differentiable).
+ * mean ∞ where alpha ≤ 1, variance ∞ where alpha ≤ 2 (torch's clamps); support greaterThanEq(scale).
+ */
+export class Pareto extends Distribution {
+  readonly scale: Tensor;
+  readonly alpha: Tensor;
+  readonly hasRsample = true;
+
+  constructor(scale: Param, alpha: Param, options?: DistributionOptions) {
+    super(options);
+    const p = this.broadcastParams({ scale, alpha });
+    this.scale = p.scale;
+    this.alpha = p.alpha;
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { alpha: constraints.positive, scale: constraints.positive };
+  }
+  get support(): constraints.Constraint {
+    return constraints.greaterThanEq(this.scale);
+  }
+  get mean(): Tensor {
+    return tidy(() => {
+      const a = clamp(this.alpha, 1);
+      return div(mul(a, this.scale), sub(a, 1));
+    });
+  }
+  get mode(): Tensor {
+    return this.scale.clone();
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const a = clamp(this.alpha, 2);
+      return div(mul(square(this.scale), a), mul(square(sub(a, 1)), sub(a, 2)));
+    });
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => mul(this.scale, exp(div(exponentialDraw(shape, this.dtype, this.device, options?.seed), this.alpha))));
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const a = this.alpha;
+    return tidy(() => sub(add(log(a), mul(a, log(this.scale))), mul(add(a, 1), log(value))));
+  }
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    return tidy(() => neg(expm1(mul(neg(this.alpha), log(div(value, this.scale))))));
+  }
+  icdf(p: Tensor): Tensor {
+    return tidy(() => mul(this.scale, exp(div(neg(log1p(neg(p))), this.alpha))));
+  }
+  entropy(): Tensor {
+    return tidy(() => add(log(div(this.scale, this.alpha)), add(reciprocal(this.alpha), 1)));
+  }
+  expand(batchShape: readonly number[]): Pareto {
+    return this.expandWith(batchShape, (grow) => new Pareto(grow(this.scale), grow(this.alpha), { validateArgs: false }));
+  }
+}
+
+/** torch's Kumaraswamy _moments: E[X^n] = b·B(1 + n/a, b) by lgamma. */
+function kumaraswamyMoment(a: Tensor, b: Tensor, n: number): Tensor {
+  return tidy(() => {
+    const arg1 = add(div(n, a), 1);
+    return mul(b, exp(sub(add(lgamma(arg1), lgamma(b)), lgamma(add(arg1, b)))));
+  });
+}
+
+/**
+ * The Kumaraswamy distribution on [0, 1] (torch.distributions.Kumaraswamy(concentration1, concentration0)):
+ * density a·b·x^(a−1)(1 − x^a)^(b−1), a = concentration1, b = concentration0. torch builds it from a uniform
+ * through x ↦ x^(1/b), x ↦ 1 − x, x ↦ x^(1/a); this class computes the same quantities directly. rsample =
+ * (1 − U^(1/b))^(1/a) (inverse-cdf, differentiable; 1 − U^(1/b) by expm1). mean/variance by torch's lgamma moments.
+ * mode: ((a − 1)/(ab − 1))^(1/a), NaN where a < 1 or b < 1 — torch 1.13's mode formula takes the log of
+ * 1 − b and is NaN for every parameter (a torch bug), so this one differs from it.
+ */
+export class Kumaraswamy extends Distribution {
+  readonly concentration1: Tensor;
+  readonly concentration0: Tensor;
+  readonly hasRsample = true;
+
+  constructor(concentration1: Param, concentration0: Param, options?: DistributionOptions) {
+    super(options);
+    const p = this.broadcastParams({ concentration1, concentration0 });
+    this.concentration1 = p.concentration1;
+    this.concentration0 = p.concentration0;
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { concentration1: constraints.positive, concentration0: constraints.positive };
+  }
+  get support(): constraints.Constraint {
+    return constraints.unitInterval;
+  }
+  get mean(): Tensor {
+    return kumaraswamyMoment(this.concentration1, this.concentration0, 1);
+  }
+  get mode(): Tensor {
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => {
+      const m = exp(div(sub(log(sub(a, 1)), log(sub(mul(a, b), 1))), a));
+      return where(less(a, 1), NaN, where(less(b, 1), NaN, m));
+    });
+  }
+  get variance(): Tensor {
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => sub(kumaraswamyMoment(a, b, 2), square(kumaraswamyMoment(a, b, 1))));
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      // log U for U uniform on (0, 1], minus a standard exponential draw (float64, then the dtype).
+      const logU = neg(exponentialDraw(shape, this.dtype, this.device, options?.seed));
+      return exp(div(log(neg(expm1(div(logU, this.concentration0)))), this.concentration1));
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => {
+      const la = mul(a, log(value));
+      const t = add(add(log(a), log(b)), mul(sub(a, 1), log(value)));
+      return add(t, mul(sub(b, 1), log(neg(expm1(la)))));
+    });
+  }
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => neg(expm1(mul(b, log1p(neg(pow(value, a)))))));
+  }
+  icdf(p: Tensor): Tensor {
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => exp(div(log(neg(expm1(div(log1p(neg(p)), b)))), a)));
+  }
+  entropy(): Tensor {
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => {
+      const t1 = sub(1, reciprocal(a)), t0 = sub(1, reciprocal(b));
+      const h0 = add(digamma(add(b, 1)), EULER);
+      return sub(sub(add(t0, mul(t1, h0)), log(a)), log(b));
+    });
+  }
+  expand(batchShape: readonly number[]): Kumaraswamy {
+    return this.expandWith(batchShape, (grow) => new Kumaraswamy(grow(this.concentration1), grow(this.concentration0), { validateArgs: false }));
+  }
+}
+
+/** Infinity of the pair's broadcast batch shape (torch's _infinite_like), for KL pairs whose supports do not nest. */
+function infiniteKL(p: Distribution, q: Distribution): Tensor {
+  const shape = broadcastShapes([p.batchShape, q.batchShape]) ?? p.batchShape;
+  return full(shape, Infinity, { dtype: p.dtype === 'float64' || q.dtype === 'float64' ? 'float64' : 'float32', device: p.device });
+}
+
 registerKL(Gamma, Gamma, (p, q) =>
   tidy(() => {
     const t1 = mul(q.concentration, log(div(p.rate, q.rate)));
@@ -286,4 +666,38 @@ registerKL(Beta, Beta, (p, q) =>
     return add(add(add(sub(t1, t2), t3), t4), t5);
   }),
 );
+registerKL(Dirichlet, Dirichlet, (p, q) =>
+  tidy(() => {
+    const sp = sum(p.concentration, -1), sq = sum(q.concentration, -1);
+    const t1 = sub(lgamma(sp), lgamma(sq));
+    const t2 = sum(sub(lgamma(p.concentration), lgamma(q.concentration)), -1);
+    const t3 = sub(p.concentration, q.concentration);
+    const t4 = sub(digamma(p.concentration), unsqueeze(digamma(sp), -1));
+    return add(sub(t1, t2), sum(mul(t3, t4), -1));
+  }),
+);
+
+registerKL(Pareto, Pareto, (p, q) =>
+  tidy(() => {
+    const alphaRatio = div(q.alpha, p.alpha);
+    const r = add(sub(mul(q.alpha, log(div(p.scale, q.scale))), log(alphaRatio)), sub(alphaRatio, 1));
+    return where(less(p.scale, q.scale), Infinity, r);
+  }),
+);
+
+registerKL(Pareto, Gamma, (p, q) =>
+  tidy(() => {
+    const common = add(log(p.scale), reciprocal(p.alpha));
+    const t1 = sub(log(p.alpha), common);
+    const t2 = sub(lgamma(q.concentration), mul(q.concentration, log(q.rate)));
+    const t3 = mul(sub(1, q.concentration), common);
+    const t4 = div(mul(mul(q.rate, p.alpha), p.scale), sub(p.alpha, 1));
+    return where(lessEqual(p.alpha, 1), Infinity, sub(add(add(add(t1, t2), t3), t4), 1));
+  }),
+);
+
+// Supports that do not nest (torch's _kl_gamma_infinity, _kl_beta_infinity, _kl_pareto_infinity).
+registerKL(Gamma, Pareto, infiniteKL);
+registerKL(Beta, Pareto, infiniteKL);
+registerKL(Pareto, Beta, infiniteKL);
 // ---- end helper B

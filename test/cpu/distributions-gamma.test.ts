@@ -1,7 +1,7 @@
 // antler.distributions, gamma family: every spec through the generic harness, then the family's own tests.
 import * as antler from '../../lib';
 import { describeKL, describeSpec, integrate } from '../distributions-harness';
-import { expectNoLeaksInSuite, lgammaRef, makeRng, runSeed, tensorCounts } from '../helpers';
+import { digammaRef, expectAntlerError, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, runSeed, tensorCounts } from '../helpers';
 import { KL_PAIRS, SPECS } from '../dist-specs-gamma';
 
 expectNoLeaksInSuite(tensorCounts);
@@ -164,6 +164,205 @@ describe(`gamma family own tests (ANTLER_TEST_SEED=${runSeed()})`, () => {
       expect(Math.abs(g1 - c0 / t ** 2)).toBeLessThan(0.05 * (c0 / t ** 2) + 0.002);
       expect(Math.abs(g0 + c1 / t ** 2)).toBeLessThan(0.05 * (c1 / t ** 2) + 0.002);
       d.dispose();
+    });
+  });
+
+  // ---- Dirichlet (eventShape [K]): own tests against JS transcriptions of torch 1.13's formulas and Monte Carlo.
+  const dirLogPdf = (c: number[], x: number[]): number => {
+    const s = c.reduce((p, v) => p + v, 0);
+    return c.reduce((acc, ci, i) => acc + xlogyRef(ci - 1, x[i]) - lgammaRef(ci), lgammaRef(s));
+  };
+  const xlogyRef = (a: number, x: number): number => (a === 0 ? 0 : a * Math.log(x));
+  const dirEntropy = (c: number[]): number => {
+    const k = c.length, a0 = c.reduce((p, v) => p + v, 0);
+    return c.reduce((acc, ci) => acc + lgammaRef(ci) - (ci - 1) * digammaRef(ci), -lgammaRef(a0) - (k - a0) * digammaRef(a0));
+  };
+  const dirKL = (p: number[], q: number[]): number => {
+    const sp = p.reduce((a, v) => a + v, 0), sq = q.reduce((a, v) => a + v, 0);
+    let r = lgammaRef(sp) - lgammaRef(sq);
+    p.forEach((pi, i) => (r += -(lgammaRef(pi) - lgammaRef(q[i])) + (pi - q[i]) * (digammaRef(pi) - digammaRef(sp))));
+    return r;
+  };
+  const randConc = (B: number, K: number, lo: number, hi: number): number[][] => Array.from({ length: B }, () => Array.from({ length: K }, () => rng.uniform(lo, hi)));
+  const randSimplex = (K: number): number[] => {
+    const e = Array.from({ length: K }, () => -Math.log(rng.uniform(1e-9, 1)));
+    const t = e.reduce((a, v) => a + v, 0);
+    return e.map((v) => v / t);
+  };
+
+  test('Dirichlet: logProb, mean, variance, mode, entropy vs the formulas (float64 and float32, batch and sample dims)', () => {
+    antler.tidy(() => {
+      const B = 3, K = rng.int(2, 6);
+      const cs = randConc(B, K, 0.3, 5);
+      cs[2] = cs[2].map((v) => v * 0.2 + 0.05); // every α < 1: torch's mode is the first vertex
+      for (const dtype of ['float64', 'float32'] as const) {
+        const conc = antler.tensor(cs.flat(), [B, K], { dtype });
+        const d = new antler.distributions.Dirichlet(conc);
+        expect(d.batchShape).toEqual([B]);
+        expect(d.eventShape).toEqual([K]);
+        const xs = Array.from({ length: 4 * B }, () => randSimplex(K)); // values [4, B, K]
+        const lp = data(d.logProb(antler.tensor(xs.flat(), [4, B, K], { dtype: 'float64' }).cast(dtype)));
+        const want = xs.map((x, i) => dirLogPdf(cs[i % B], x));
+        const tol = dtype === 'float64' ? 1e-10 : 2e-4;
+        expectClose(lp, want, tol, tol, 'Dirichlet.logProb');
+        const sums = cs.map((c) => c.reduce((a, v) => a + v, 0));
+        expectClose(data(d.mean), cs.flatMap((c, b) => c.map((v) => v / sums[b])), tol, tol, 'Dirichlet.mean');
+        expectClose(data(d.variance), cs.flatMap((c, b) => c.map((v) => (v * (sums[b] - v)) / (sums[b] ** 2 * (sums[b] + 1)))), tol, tol, 'Dirichlet.variance');
+        expectClose(data(d.entropy()), cs.map(dirEntropy), tol, tol, 'Dirichlet.entropy');
+        const modeWant = cs.flatMap((c) => {
+          if (c.every((v) => v < 1)) return c.map((_, i) => (i === 0 ? 1 : 0));
+          const m = c.map((v) => Math.max(v - 1, 0)), t = m.reduce((a, v) => a + v, 0);
+          return m.map((v) => v / t);
+        });
+        expectClose(data(d.mode), modeWant, tol, tol, 'Dirichlet.mode');
+        // a 0 component with α = 1 is finite (xlogy), as the density
+        const c1 = new antler.distributions.Dirichlet(antler.tensor([1, 2, 3], [3], { dtype }));
+        expectClose(data(c1.logProb(antler.tensor([0, 0.5, 0.5], [3], { dtype }))), [dirLogPdf([1, 2, 3], [0, 0.5, 0.5])], tol, tol, 'Dirichlet.logProb at a face');
+        const e = d.expand([2, B]);
+        expect(e.batchShape).toEqual([2, B]);
+        expect(e.sample([5], { seed: 3 }).shape).toEqual([5, 2, B, K]);
+      }
+    });
+  });
+
+  test('Dirichlet: 100k samples on the simplex with the right means, variances and entropy (Monte Carlo of −logProb); repeatable', () => {
+    antler.tidy(() => {
+      const K = 4, n = 100000;
+      const c = randConc(1, K, 0.4, 4)[0];
+      const d = new antler.distributions.Dirichlet(antler.tensor(c, [K], { dtype: 'float64' }));
+      const seed = rng.int(0, 2 ** 31);
+      const smp = d.sample([n], { seed });
+      expect(smp.shape).toEqual([n, K]);
+      const x = data(smp);
+      expect(data(d.sample([n], { seed }))).toEqual(x);
+      const s = c.reduce((a, v) => a + v, 0);
+      for (let i = 0; i < K; i++) {
+        let m = 0, v = 0;
+        for (let j = 0; j < n; j++) m += x[j * K + i];
+        m /= n;
+        for (let j = 0; j < n; j++) v += (x[j * K + i] - m) ** 2;
+        v /= n - 1;
+        const mu = c[i] / s, va = (c[i] * (s - c[i])) / (s * s * (s + 1));
+        // Beta(c_i, s − c_i) marginal: the sample variance's sd from its fourth central moment.
+        const a = c[i], b = s - c[i];
+        const m4 = (3 * a * b * (a * b * (s - 2) + 2 * s * s)) / (s ** 4 * (s + 1) * (s + 2) * (s + 3));
+        expect(Math.abs(m - mu)).toBeLessThan(6 * Math.sqrt(va / n));
+        expect(Math.abs(v - va)).toBeLessThan(6 * Math.sqrt((m4 - va * va) / n));
+      }
+      for (let j = 0; j < n; j++) {
+        let t = 0;
+        for (let i = 0; i < K; i++) t += x[j * K + i];
+        if (!(Math.abs(t - 1) < 1e-12 && x.slice(j * K, j * K + K).every((v) => v >= 0))) throw new Error(`sample ${j} off the simplex`);
+      }
+      const lp = data(d.logProb(smp));
+      const mean = lp.reduce((a, v) => a + v, 0) / n, sd = Math.sqrt(lp.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+      expect(Math.abs(-mean - dirEntropy(c))).toBeLessThan(6 * (sd / Math.sqrt(n)));
+      // float32 draws also land on the simplex
+      const f = data(new antler.distributions.Dirichlet(antler.tensor(c, [K])).sample([1000], { seed }));
+      for (let j = 0; j < 1000; j++) expect(Math.abs(f.slice(j * K, j * K + K).reduce((a, v) => a + v, 0) - 1)).toBeLessThan(1e-5);
+    });
+  });
+
+  test('Dirichlet rsample gradient is unbiased: mean of ∂(w·x)/∂α over draws equals ∂(w·E[x])/∂α (6 standard errors)', () => {
+    antler.tidy(() => {
+      const K = 3, chunks = 12, n = 4000;
+      const c = randConc(1, K, 0.5, 4)[0], w = [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)];
+      const s = c.reduce((a, v) => a + v, 0);
+      // ∂E[x_i]/∂α_j = (δ_ij s − α_i)/s²
+      const exact = c.map((_, j) => w.reduce((acc, wi, i) => acc + (wi * ((i === j ? s : 0) - c[i])) / (s * s), 0));
+      const est: number[][] = [];
+      const seed = rng.int(0, 2 ** 30);
+      for (let k = 0; k < chunks; k++) {
+        antler.tidy(() => {
+          const a = antler.tensor(c, [K], { dtype: 'float64', requiresGrad: true });
+          const x = new antler.distributions.Dirichlet(a).rsample([n], { seed: seed + k });
+          x.mul(antler.tensor(w, [K], { dtype: 'float64' })).sum().backward();
+          est.push(data(a.grad!).map((g) => g / n));
+        });
+      }
+      for (let j = 0; j < K; j++) {
+        const col = est.map((e) => e[j]);
+        const m = col.reduce((a, v) => a + v, 0) / chunks;
+        const se = Math.sqrt(col.reduce((a, v) => a + (v - m) ** 2, 0) / (chunks - 1) / chunks);
+        expect(Math.abs(m - exact[j])).toBeLessThan(6 * se + 1e-4 * Math.abs(exact[j]) + 1e-6);
+      }
+    });
+  });
+
+  test('Dirichlet: bad arguments (concentration ≤ 0, scalar, off-simplex and wrongly shaped values)', () => {
+    antler.tidy(() => {
+      const D = antler.distributions;
+      expectAntlerError(() => new D.Dirichlet(antler.tensor([1, 0, 2], [3])), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Dirichlet(antler.tensor([[1, 2], [3, -1]], [2, 2])), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Dirichlet(antler.tensor(2, [])), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.Dirichlet(2 as unknown as antler.Tensor), 'INVALID_ARGUMENT');
+      const d = new D.Dirichlet(antler.tensor([1, 2, 3], [3], { dtype: 'float64' }));
+      expectAntlerError(() => d.logProb(antler.tensor([0.5, 0.4, 0.2], [3], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => d.logProb(antler.tensor([1.2, -0.2, 0], [3], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => d.logProb(antler.tensor([0.5, 0.5], [2], { dtype: 'float64' })), 'SHAPE_MISMATCH');
+      // validateArgs: false skips both checks (torch's behaviour)
+      const u = new D.Dirichlet(antler.tensor([1, -2, 3], [3], { dtype: 'float64' }), { validateArgs: false });
+      expect(u.logProb(antler.tensor([0.5, 0.4, 0.2], [3], { dtype: 'float64' })).shape).toEqual([]);
+    });
+  });
+
+  test('KL(Dirichlet ‖ Dirichlet) vs the formula and a Monte Carlo estimate of E_p[log p − log q]', () => {
+    antler.tidy(() => {
+      const B = 2, K = 3;
+      const pc = randConc(B, K, 0.5, 4), qc = randConc(B, K, 0.5, 4);
+      const p = new antler.distributions.Dirichlet(antler.tensor(pc.flat(), [B, K], { dtype: 'float64' }));
+      const q = new antler.distributions.Dirichlet(antler.tensor(qc.flat(), [B, K], { dtype: 'float64' }));
+      const kl = data(antler.distributions.klDivergence(p, q));
+      expectClose(kl, pc.map((c, b) => dirKL(c, qc[b])), 1e-10, 1e-10, 'KL formula');
+      const n = 50000;
+      const x = p.sample([n], { seed: rng.int(0, 2 ** 31) });
+      const diff = data(p.logProb(x).sub(q.logProb(x))); // [n, B]
+      for (let b = 0; b < B; b++) {
+        const col = Array.from({ length: n }, (_, i) => diff[i * B + b]);
+        const m = col.reduce((a, v) => a + v, 0) / n, sd = Math.sqrt(col.reduce((a, v) => a + (v - m) ** 2, 0) / (n - 1));
+        expect(Math.abs(kl[b] - m)).toBeLessThan(6 * sd / Math.sqrt(n));
+      }
+    });
+  });
+
+  // ---- FisherSnedecor, Pareto: what the generic harness does not cover.
+  test('FisherSnedecor rsample gradient is unbiased: ∂E[Y]/∂df1 = 0, ∂E[Y]/∂df2 = −2/(df2 − 2)² (6 standard errors)', () => {
+    antler.tidy(() => {
+      const d1 = rng.uniform(3, 10), d2 = rng.uniform(10, 20), chunks = 12, n = 4000;
+      const est: number[][] = [];
+      const seed = rng.int(0, 2 ** 30);
+      for (let k = 0; k < chunks; k++) {
+        antler.tidy(() => {
+          const a = antler.tensor([d1], [1], { dtype: 'float64', requiresGrad: true }), b = antler.tensor([d2], [1], { dtype: 'float64', requiresGrad: true });
+          new antler.distributions.FisherSnedecor(a, b).rsample([n], { seed: seed + k }).sum().backward();
+          est.push([data(a.grad!)[0] / n, data(b.grad!)[0] / n]);
+        });
+      }
+      const exact = [0, -2 / (d2 - 2) ** 2];
+      for (let j = 0; j < 2; j++) {
+        const col = est.map((e) => e[j]);
+        const m = col.reduce((a, v) => a + v, 0) / chunks;
+        const se = Math.sqrt(col.reduce((a, v) => a + (v - m) ** 2, 0) / (chunks - 1) / chunks);
+        expect(Math.abs(m - exact[j])).toBeLessThan(6 * se + 1e-6);
+      }
+    });
+  });
+
+  test("torch's non-finite moments: FisherSnedecor mean/variance/mode NaN, Pareto mean/variance ∞, Weibull mode NaN for k < 1 (a fractional power of a negative number)", () => {
+    antler.tidy(() => {
+      const D = antler.distributions;
+      const f = new D.FisherSnedecor(antler.tensor([1, 3, 5], [3], { dtype: 'float64' }), antler.tensor([2, 4, 6], [3], { dtype: 'float64' }));
+      expect(data(f.mean)).toEqual([NaN, 2, 1.5]);
+      const v = data(f.variance);
+      expect(v.slice(0, 2)).toEqual([NaN, NaN]);
+      expect(v[2]).toBeCloseTo((2 * 36 * 9) / (5 * 16 * 2), 12);
+      expect(data(f.mode)[0]).toBeNaN();
+      const p = new D.Pareto(antler.tensor([2, 2, 2], [3], { dtype: 'float64' }), antler.tensor([0.5, 1.5, 3], [3], { dtype: 'float64' }));
+      expect(data(p.mean)).toEqual([Infinity, 6, 3]);
+      expect(data(p.variance).slice(0, 2)).toEqual([Infinity, Infinity]);
+      expectAntlerError(() => p.logProb(antler.tensor([1.9, 3, 3], [3], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expect(data(new D.Weibull(1, antler.tensor([0.7], [1], { dtype: 'float64' })).mode)[0]).toBeNaN();
+      expect(data(new D.Kumaraswamy(antler.tensor([0.5, 2], [2], { dtype: 'float64' }), antler.tensor([2, 0.5], [2], { dtype: 'float64' })).mode)).toEqual([NaN, NaN]);
     });
   });
   // ---- end helper B
