@@ -34,6 +34,32 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
       }
     });
   });
+  test('Dirichlet on CUDA: the CPU draws of the same seed (to rounding), logProb, entropy, KL and the rsample gradient', () => {
+    antler.tidy(() => {
+      const n = process.env.ANTLER_GPU_EMULATED === '1' ? 16 : 2048;
+      const c = [0.3, 1.7, 4.2, 0.9, 2.5, 0.6];
+      for (const dtype of ['float32', 'float64'] as const) {
+        const cc = antler.tensor(c, [2, 3], { dtype, requiresGrad: true }), cg = antler.tensor(c, [2, 3], { dtype, device: 'cuda', requiresGrad: true });
+        const dc = new antler.distributions.Dirichlet(cc), dg = new antler.distributions.Dirichlet(cg);
+        const xc = dc.rsample([n], { seed: 5 }), xg = dg.rsample([n], { seed: 5 });
+        const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+        const a = xc.dataSync(), b = xg.to('cpu').dataSync();
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol);
+        xc.mul(antler.tensor([1, -2, 3], [3], { dtype })).sum().backward();
+        xg.mul(antler.tensor([1, -2, 3], [3], { dtype, device: 'cuda' })).sum().backward();
+        const ga = cc.grad!.dataSync(), gb = cg.grad!.to('cpu').dataSync();
+        for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i] - gb[i])).toBeLessThanOrEqual(100 * tol * Math.max(1, Math.abs(ga[i])));
+        const lc = dc.logProb(xc.detach()).dataSync(), lg = dg.logProb(xg.detach()).to('cpu').dataSync();
+        for (let i = 0; i < lc.length; i++) expect(Math.abs(lc[i] - lg[i])).toBeLessThanOrEqual(1e3 * tol * Math.max(1, Math.abs(lc[i])));
+        const ec = dc.entropy().dataSync(), eg = dg.entropy().to('cpu').dataSync();
+        for (let i = 0; i < ec.length; i++) expect(Math.abs(ec[i] - eg[i])).toBeLessThanOrEqual(10 * tol);
+        const rev = [...c].reverse();
+        const qc = new antler.distributions.Dirichlet(antler.tensor(rev, [2, 3], { dtype })), qg = new antler.distributions.Dirichlet(antler.tensor(rev, [2, 3], { dtype, device: 'cuda' }));
+        const kc = antler.distributions.klDivergence(dc, qc).dataSync(), kg = antler.distributions.klDivergence(dg, qg).to('cpu').dataSync();
+        for (let i = 0; i < kc.length; i++) expect(Math.abs(kc[i] - kg[i])).toBeLessThanOrEqual(10 * tol);
+      }
+    });
+  });
   // ---- end helper B
   // ---- helper C
   // ---- end helper C
