@@ -128,6 +128,46 @@ export const logNormalSpec: Spec = {
 };
 // ---- end helper A
 
+// ---- helper A2: VonMises.
+
+/** log I_ν(x) (ν = 0, 1) by the power series Σ (x²/4)ᵏ/(k!(k+ν)!)·(x/2)^ν summed in log space (accurate for any x ≥ 0). */
+export function logBesselIRef(x: number, nu: 0 | 1): number {
+  if (x === 0) return nu === 0 ? 0 : -Infinity;
+  const lt = 2 * Math.log(x / 2);
+  const logs: number[] = [];
+  let lf = 0, lf1 = 0, top = -Infinity; // log k!, log (k+ν)!, the largest term
+  for (let k = 0; k < 100000; k++) {
+    if (k > 0) {
+      lf += Math.log(k);
+      lf1 += Math.log(k + nu);
+    }
+    const lterm = k * lt - lf - lf1;
+    logs.push(lterm);
+    top = Math.max(top, lterm);
+    if (k > x && lterm < top - 40) break;
+  }
+  let s = 0;
+  for (const l of logs) s += Math.exp(l - top);
+  return top + Math.log(s) + (nu === 1 ? Math.log(x / 2) : 0);
+}
+
+export const vonMisesSpec: Spec = {
+  name: 'VonMises',
+  kind: 'continuous',
+  params: (rng) => ({ loc: rng.uniform(-3, 3), concentration: rng.uniform(0.05, 12) }),
+  build: (p, o) => new D.VonMises(p.loc, p.concentration, o),
+  // periodic: torch's support is `real`, values are angles; [−π, π) holds one period for the integrals
+  logPdf: ({ loc, concentration }, x) => concentration * Math.cos(x - loc) - Math.log(2 * Math.PI) - logBesselIRef(concentration, 0),
+  support: () => [-Math.PI, Math.PI],
+  // circular mean and variance, as torch's
+  moments: ({ loc, concentration }) => ({ mean: loc, variance: 1 - Math.exp(logBesselIRef(concentration, 1) - logBesselIRef(concentration, 0)) }),
+  mode: ({ loc }) => loc,
+  lacks: ['cdf', 'icdf', 'entropy', 'rsample'],
+  bad: [{ concentration: 0 }, { concentration: -1 }],
+  rsampleGrad: 'none',
+};
+// ---- end helper A2
+
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
   normalSpec,
@@ -141,6 +181,9 @@ export const SPECS: Spec[] = [
   halfCauchySpec,
   logNormalSpec,
   // ---- end helper A
+  // ---- helper A2
+  vonMisesSpec,
+  // ---- end helper A2
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
@@ -178,4 +221,8 @@ export const KL_PAIRS: [Spec, Spec][] = [
 export const OWN_TESTS: Record<string, string> = {
   // ---- helper A: e.g. MultivariateNormal: 'test/cpu/distributions-location-scale.test.ts'
   // ---- end helper A
+  // ---- helper A2
+  MultivariateNormal: 'test/cpu/distributions-location-scale.test.ts',
+  LowRankMultivariateNormal: 'test/cpu/distributions-location-scale.test.ts',
+  // ---- end helper A2
 };
