@@ -130,8 +130,21 @@ export const logNormalSpec: Spec = {
 
 // ---- helper A2: VonMises.
 
-/** log I_ν(x) (ν = 0, 1) by the power series Σ (x²/4)ᵏ/(k!(k+ν)!)·(x/2)^ν summed in log space (accurate for any x ≥ 0). */
+const besselMemo = new Map<string, number>();
+/**
+ * log I_ν(x) (ν = 0, 1) by the power series (x/2)^ν Σ (x²/4)ᵏ/(k!(k+ν)!) summed in log space
+ * (accurate for any x ≥ 0); memoised, as the KS test evaluates the density ~500,000 times.
+ */
 export function logBesselIRef(x: number, nu: 0 | 1): number {
+  const key = `${nu}:${x}`;
+  let v = besselMemo.get(key);
+  if (v === undefined) {
+    if (besselMemo.size > 10000) besselMemo.clear();
+    besselMemo.set(key, (v = logBesselISeries(x, nu)));
+  }
+  return v;
+}
+function logBesselISeries(x: number, nu: 0 | 1): number {
   if (x === 0) return nu === 0 ? 0 : -Infinity;
   const lt = 2 * Math.log(x / 2);
   const logs: number[] = [];
