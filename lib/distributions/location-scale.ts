@@ -1214,16 +1214,22 @@ export class VonMises extends Distribution {
         let done = logicalOr(isNaN(kappa), isNaN(loc));
         for (let k = 0; k < 200; k++) {
           if (readNumbers([all(done).cast('float64')])[0] === 1) break;
-          const u = rand([3, ...shape], { dtype: this.dtype, device: this.device, seed: roundSeed(options?.seed, k) });
-          const part = (i: number): Tensor => reshape(slice(u, [i, ...shape.map(() => 0)], [1, ...shape]), shape);
-          const u1 = part(0), u2 = part(1), u3 = part(2);
-          const z = cos(mul(u1, Math.PI));
-          const f = div(add(mul(r, z), 1), add(r, z));
-          const c = mul(kappa, sub(r, f));
-          const accept = logicalOr(greater(sub(mul(c, sub(2, c)), u2), 0), greaterEqual(sub(add(log(div(c, u2)), 1), c), 0));
-          const fresh = logicalAnd(accept, logicalNot(done));
-          x = where(fresh, mul(sign(sub(u3, 0.5)), acos(f)), x);
-          done = logicalOr(done, accept);
+          // one round's intermediates are freed at its end: only x and done carry over
+          const [x2, done2] = tidy(() => {
+            const u = rand([3, ...shape], { dtype: this.dtype, device: this.device, seed: roundSeed(options?.seed, k) });
+            const part = (i: number): Tensor => reshape(slice(u, [i, ...shape.map(() => 0)], [1, ...shape]), shape);
+            const u1 = part(0), u2 = part(1), u3 = part(2);
+            const z = cos(mul(u1, Math.PI));
+            const f = div(add(mul(r, z), 1), add(r, z));
+            const c = mul(kappa, sub(r, f));
+            const accept = logicalOr(greater(sub(mul(c, sub(2, c)), u2), 0), greaterEqual(sub(add(log(div(c, u2)), 1), c), 0));
+            const fresh = logicalAnd(accept, logicalNot(done));
+            return [where(fresh, mul(sign(sub(u3, 0.5)), acos(f)), x), logicalOr(done, accept)];
+          });
+          x.dispose();
+          done.dispose();
+          x = x2;
+          done = done2;
         }
         return sub(remainder(add(add(x, Math.PI), loc), 2 * Math.PI), Math.PI);
       }),
