@@ -63,5 +63,34 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
   // ---- end helper B
   // ---- helper C
   // ---- end helper C
+  // ---- helper A2
+  test('MultivariateNormal, LowRankMultivariateNormal and VonMises on CUDA: the CPU values (logProb, entropy, moments, KL, seeded rsample, gradients)', () => {
+    const D = antler.distributions;
+    const on = (device: string) =>
+      antler.tidy(() => {
+        const f = (v: number[], s: number[], g = false) => antler.tensor(v, s, { dtype: 'float64', device, requiresGrad: g });
+        const loc = f([0.5, -1, 0.2, 1, 2, 3], [2, 3], true);
+        const cov = f([2, 0.3, 0.1, 0.3, 1, 0.2, 0.1, 0.2, 1.5], [3, 3], true);
+        const p = new D.MultivariateNormal(loc, { covarianceMatrix: cov });
+        const q = new D.MultivariateNormal(f([0, 0, 0], [3]), { precisionMatrix: f([1, 0.2, 0, 0.2, 2, 0.1, 0, 0.1, 1], [3, 3]) });
+        const lr = new D.LowRankMultivariateNormal(loc, f([1, 0.5, 0.2, -0.3, 0.1, 0.4], [3, 2]), f([0.5, 1, 2], [3]));
+        const x = f([0.1, 0.2, 0.3, 1, 1, 1, -1, 0, 1, 2, 2, 2], [2, 2, 3]);
+        const lp = p.logProb(x);
+        const r = p.rsample([5], { seed: 9 });
+        const rl = lr.rsample([5], { seed: 9 });
+        lp.sum().add(r.square().sum()).add(rl.square().sum()).backward();
+        const vm = new D.VonMises(f([0.3, -1, 2], [3]), f([0.5, 30, 4], [3]));
+        const out = [lp, p.entropy(), p.variance, p.precisionMatrix, lr.logProb(x), lr.entropy(), lr.precisionMatrix, lr.scaleTril,
+          D.klDivergence(p, q), D.klDivergence(lr, q), D.klDivergence(q, lr), D.klDivergence(lr, lr), r, rl, loc.grad!, cov.grad!,
+          vm.logProb(f([0, 1, 3], [3])), vm.variance];
+        const s = vm.sample([1000], { seed: 4 });
+        expect(s.device).toBe(loc.device);
+        for (const v of s.to('cpu').dataSync()) expect(v >= -Math.PI && v < Math.PI).toBe(true);
+        return out.map((t) => Array.from(t.to('cpu').dataSync()));
+      });
+    const a = on('cpu'), b = on('cuda');
+    a.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - b[i][j])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(x)))));
+  });
+  // ---- end helper A2
   // ---- end family GPU tests
 });
