@@ -11,9 +11,10 @@ const D = antler.distributions;
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /**
- * A test-only stand-in for family C's Categorical (until it lands): `logits`
- * [..., K] (normalised), `probs`, and `sample` by inverse cdf of one uniform
- * draw per event. MixtureSameFamily needs only this duck type.
+ * A minimal duck-typed mixing distribution (what MixtureSameFamily needs of a
+ * Categorical): `logits` [..., K] (normalised), `probs`, and `sample` by
+ * inverse cdf of one uniform draw per event. The specs use the real
+ * Categorical; the family's test uses this one to check the duck typing.
  */
 export class StandInCategorical extends D.Distribution {
   readonly logits: Tensor;
@@ -73,7 +74,7 @@ export const decreasingSpec: Spec = {
   rsampleGrad: 'quantile',
 };
 
-/** MixtureSameFamily(Categorical([w, 1 − w]), Normal([loc1, loc2], [scale1, scale2])): the mixture density. */
+/** MixtureSameFamily(Categorical({ logits: log [w, 1 − w] }), Normal([loc1, loc2], [scale1, scale2])): the mixture density. */
 export const mixtureSpec: Spec = {
   name: 'MixtureSameFamily',
   kind: 'continuous',
@@ -83,7 +84,7 @@ export const mixtureSpec: Spec = {
     const [logits, loc, scale] = antler.tidy(() => [antler.stack([p.w.log(), antler.log1p(p.w.neg())], -1), antler.stack([p.loc1, p.loc2], -1), antler.stack([p.scale1, p.scale2], -1)]);
     const made = [logits, loc, scale];
     try {
-      const d = new D.MixtureSameFamily(new StandInCategorical(logits), new D.Normal(loc, scale, o), o);
+      const d = new D.MixtureSameFamily(new D.Categorical({ logits }, o), new D.Normal(loc, scale, o), o);
       const dispose = d.dispose.bind(d);
       d.dispose = () => {
         dispose();
@@ -127,5 +128,6 @@ export const OWN_TESTS: Record<string, string> = {
   // ---- helper D
   Independent: 'test/cpu/distributions-transforms.test.ts',
   LogisticNormal: 'test/cpu/distributions-transforms.test.ts',
+  LKJCholesky: 'test/cpu/distributions-transforms.test.ts',
   // ---- end helper D
 };

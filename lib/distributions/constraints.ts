@@ -170,3 +170,92 @@ export const dependent: Constraint = new (class extends Constraint {
     return 'Dependent()';
   }
 })();
+
+// ---- helper D (transforms family)
+import { concat, stack as stackTensors } from '../ops/core';
+import { narrow, select } from '../ops/shape';
+import { norm as vecNorm } from '../ops/extra';
+import { fail } from '../errors';
+import { describe } from '../validate';
+
+function checkParts(cseq: unknown, op: string): Constraint[] {
+  if (!Array.isArray(cseq) || cseq.length === 0 || !cseq.every((c) => c instanceof Constraint))
+    fail('INVALID_ARGUMENT', `${op}: cseq must be a nonempty array of Constraints; got ${describe(cseq)}`);
+  return [...(cseq as Constraint[])];
+}
+
+/**
+ * The constraints cseq applied to consecutive slices of `lengths[i]` entries
+ * along `axis`, in torch.cat's way (torch's constraints.cat; lengths default to
+ * 1 each). eventDim: the largest of the parts'.
+ */
+export function cat(cseq: readonly Constraint[], axis = 0, lengths?: readonly number[]): Constraint {
+  const parts = checkParts(cseq, 'constraints.cat');
+  if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `constraints.cat: axis must be an integer; got ${describe(axis)}`);
+  const lens = lengths === undefined ? parts.map(() => 1) : [...lengths];
+  if (lens.length !== parts.length || !lens.every((n) => Number.isInteger(n) && n >= 0))
+    fail('INVALID_ARGUMENT', `constraints.cat: lengths must hold one nonnegative integer per constraint (${parts.length}); got [${lens.join(', ')}]`);
+  const c = new (class extends Constraint {
+    readonly isDiscrete = parts.some((p) => p.isDiscrete);
+    readonly eventDim = Math.max(...parts.map((p) => p.eventDim));
+    check(value: Tensor): Tensor {
+      return tidy(() => {
+        let start = 0;
+        const checks = parts.map((p, i) => {
+          const v = narrow(value, axis, start, lens[i]);
+          start += lens[i];
+          return p.check(v);
+        });
+        return concat(checks, axis);
+      });
+    }
+    toString(): string {
+      return `Cat([${parts.join(', ')}], dim=${axis}, lengths=[${lens.join(', ')}])`;
+    }
+  })();
+  return tagged(c, 'cat', [parts, axis, lens]);
+}
+
+/**
+ * The constraint cseq[i] applied to the i-th entry along `axis`, in
+ * torch.stack's way (torch's constraints.stack). eventDim: the largest of the
+ * parts', plus 1 when axis falls inside the event dims (as torch).
+ */
+export function stack(cseq: readonly Constraint[], axis = 0): Constraint {
+  const parts = checkParts(cseq, 'constraints.stack');
+  if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `constraints.stack: axis must be an integer; got ${describe(axis)}`);
+  const m = Math.max(...parts.map((p) => p.eventDim));
+  const c = new (class extends Constraint {
+    readonly isDiscrete = parts.some((p) => p.isDiscrete);
+    readonly eventDim = axis + m < 0 ? m + 1 : m;
+    check(value: Tensor): Tensor {
+      return tidy(() => stackTensors(parts.map((p, i) => p.check(select(value, axis, i))), axis));
+    }
+    toString(): string {
+      return `Stack([${parts.join(', ')}], dim=${axis})`;
+    }
+  })();
+  return tagged(c, 'stack', [parts, axis]);
+}
+
+/**
+ * Cholesky factors of correlation matrices (torch's constraints.corr_cholesky):
+ * lower-triangular, positive diagonal, every row of unit Euclidean norm
+ * (to eps·n·10, as torch).
+ */
+export const corrCholesky: Constraint = new (class extends Constraint {
+  readonly eventDim = 2;
+  check(value: Tensor): Tensor {
+    return tidy(() => {
+      const n = value.shape[value.rank - 1];
+      const eps = value.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7;
+      const rowNorm = vecNorm(value.detach(), 2, -1);
+      const unit = all(lessEqual(abs(sub(rowNorm, 1)), eps * n * 10), -1).cast('float32');
+      return mul(lowerCholesky.check(value), unit);
+    });
+  }
+  toString(): string {
+    return 'CorrCholesky()';
+  }
+})();
+// ---- end helper D

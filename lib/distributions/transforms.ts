@@ -8,18 +8,21 @@ import { Tensor } from '../tensor';
 import { tidy, HELD_TENSORS } from '../engine';
 import { fail } from '../errors';
 import { describe, shapeText } from '../validate';
-import { abs, add, clamp, cumprod, cumsum, div, exp, log, log1p, mul, neg, pow, reshape, sigmoid, softplus, sub, sum, tanh, atanh, where, broadcastTo } from '../ops/core';
-import { logSigmoid } from '../ops/extra';
+import { abs, add, clamp, concat, cumprod, cumsum, div, exp, expm1, log, log1p, mul, neg, pow, reshape, sigmoid, softplus, sqrt, square, stack, sub, sum, tanh, atanh, where, broadcastTo } from '../ops/core';
+import { eye, logSigmoid, norm as vecNorm } from '../ops/extra';
+import { lgamma } from '../ops/pointwise';
+import { noGrad } from '../autograd/graph';
 import { logSumExp } from '../ops/reductions';
 import { logSoftmax, softmax } from '../ops/nn';
-import { pad, unsqueeze } from '../ops/shape';
+import { narrow, pad, select, unsqueeze } from '../ops/shape';
 import { diagEmbed, diagonal } from '../ops/products';
-import { gather } from '../ops/indexing';
-import { zeros } from '../tensor';
+import { gather, indexSelect } from '../ops/indexing';
+import { randn, tensor, zeros } from '../tensor';
 import { Distribution, type DistributionOptions, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { klDivergence, registerKL } from './kl';
 import { Normal } from './location-scale';
+import { Beta } from './gamma';
 
 type Constraint = constraints.Constraint;
 
@@ -425,6 +428,241 @@ export class LowerCholeskyTransform extends Plain {
   }
 }
 
+/** y = softplus(x) = log(1 + eˣ) (linear above x = 20, as torch's) (torch's SoftplusTransform). */
+export class SoftplusTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.real;
+  }
+  get codomain(): Constraint {
+    return constraints.positive;
+  }
+  get sign(): number {
+    return 1;
+  }
+  protected call(x: Tensor): Tensor {
+    return softplus(x);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    // log(eʸ − 1) = log(−expm1(−y)) + y, as torch
+    return add(log(neg(expm1(neg(y)))), y);
+  }
+  protected ladj(x: Tensor): Tensor {
+    return neg(softplus(neg(x)));
+  }
+}
+
+/** The axis as a nonnegative index of a tensor of rank `rank` (SHAPE_MISMATCH when outside). */
+function normAxis(axis: number, rank: number, op: string): number {
+  if (axis < -rank || axis >= rank) fail('SHAPE_MISMATCH', `${op}: axis ${axis} is outside a tensor of rank ${rank}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
+function checkParts(tseq: unknown, op: string): Transform[] {
+  if (!Array.isArray(tseq) || tseq.length === 0 || !tseq.every((t) => t instanceof Transform))
+    fail('INVALID_ARGUMENT', `${op}: transforms must be a nonempty array of Transforms; got ${describe(tseq)}`);
+  return [...(tseq as Transform[])];
+}
+
+/** The event dim of a transform whose domain and codomain have the same one (torch's Transform.event_dim). */
+function eventDimOf(t: Transform, op: string): number {
+  const a = t.domain.eventDim, b = t.codomain.eventDim;
+  if (a !== b) fail('NOT_SUPPORTED', `${op}: ${t.name} changes the event dim (${a} to ${b}); its parts must keep it`);
+  return a;
+}
+
+/**
+ * transforms[i] applied to consecutive slices of lengths[i] entries along
+ * `axis`, in torch.cat's way (torch's CatTransform(tseq, dim, lengths);
+ * lengths default to 1 each). The log-det pieces are concatenated along axis,
+ * or summed when axis falls inside the event dims (as torch).
+ */
+export class CatTransform extends Transform {
+  readonly transforms: Transform[];
+  readonly axis: number;
+  readonly lengths: number[];
+  /** The largest event dim of the parts. */
+  readonly eventDim: number;
+  constructor(transforms: readonly Transform[], axis = 0, lengths?: readonly number[]) {
+    super();
+    this.transforms = checkParts(transforms, 'CatTransform');
+    if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `CatTransform: axis must be an integer; got ${describe(axis)}`);
+    const lens = lengths === undefined ? this.transforms.map(() => 1) : lengths;
+    if (!Array.isArray(lens) || lens.length !== this.transforms.length || !lens.every((n) => Number.isInteger(n) && n >= 0))
+      fail('INVALID_ARGUMENT', `CatTransform: lengths must hold one nonnegative integer per transform (${this.transforms.length}); got ${describe(lengths)}`);
+    this.axis = axis;
+    this.lengths = [...lens];
+    this.eventDim = Math.max(...this.transforms.map((t) => eventDimOf(t, 'CatTransform')));
+    (this as { bijective: boolean }).bijective = this.transforms.every((t) => t.bijective);
+  }
+  get domain(): Constraint {
+    return constraints.cat(this.transforms.map((t) => t.domain), this.axis, this.lengths);
+  }
+  get codomain(): Constraint {
+    return constraints.cat(this.transforms.map((t) => t.codomain), this.axis, this.lengths);
+  }
+  /** The slices of x along axis, one per part (checks the length). */
+  private pieces(x: Tensor, what: string): Tensor[] {
+    const ax = normAxis(this.axis, x.rank, `${this.name}`);
+    const total = this.lengths.reduce((a, b) => a + b, 0);
+    if (x.shape[ax] !== total) fail('SHAPE_MISMATCH', `${this.name}: ${what} of shape ${shapeText(x.shape)} must have ${total} (the sum of lengths) entries along axis ${this.axis}`);
+    let start = 0;
+    return this.lengths.map((n) => {
+      const s = narrow(x, ax, start, n);
+      start += n;
+      return s;
+    });
+  }
+  protected call(x: Tensor): Tensor {
+    const xs = this.pieces(x, 'x');
+    return concat(this.transforms.map((t, i) => t.forward(xs[i])), this.axis);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    const ys = this.pieces(y, 'y');
+    return concat(this.transforms.map((t, i) => t.inverse(ys[i])), this.axis);
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    const xs = this.pieces(x, 'x'), ys = this.pieces(y, 'y');
+    const parts = this.transforms.map((t, i) => sumRightmost(t.logAbsDetJacobian(xs[i], ys[i]), this.eventDim - t.domain.eventDim));
+    const d = (this.axis >= 0 ? this.axis - x.rank : this.axis) + this.eventDim;
+    if (d < 0) return concat(parts, d);
+    return parts.reduce((a, b) => add(a, b));
+  }
+}
+
+/**
+ * transforms[i] applied to the i-th entry along `axis`, in torch.stack's way
+ * (torch's StackTransform(tseq, dim)); the log-det pieces are stacked along axis.
+ */
+export class StackTransform extends Transform {
+  readonly transforms: Transform[];
+  readonly axis: number;
+  constructor(transforms: readonly Transform[], axis = 0) {
+    super();
+    this.transforms = checkParts(transforms, 'StackTransform');
+    if (!Number.isInteger(axis)) fail('INVALID_ARGUMENT', `StackTransform: axis must be an integer; got ${describe(axis)}`);
+    this.axis = axis;
+    (this as { bijective: boolean }).bijective = this.transforms.every((t) => t.bijective);
+  }
+  get domain(): Constraint {
+    return constraints.stack(this.transforms.map((t) => t.domain), this.axis);
+  }
+  get codomain(): Constraint {
+    return constraints.stack(this.transforms.map((t) => t.codomain), this.axis);
+  }
+  private pieces(x: Tensor, what: string): Tensor[] {
+    const ax = normAxis(this.axis, x.rank, `${this.name}`);
+    if (x.shape[ax] !== this.transforms.length)
+      fail('SHAPE_MISMATCH', `${this.name}: ${what} of shape ${shapeText(x.shape)} must have ${this.transforms.length} (one per transform) entries along axis ${this.axis}`);
+    return this.transforms.map((_, i) => select(x, ax, i));
+  }
+  protected call(x: Tensor): Tensor {
+    const xs = this.pieces(x, 'x');
+    return stack(this.transforms.map((t, i) => t.forward(xs[i])), this.axis);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    const ys = this.pieces(y, 'y');
+    return stack(this.transforms.map((t, i) => t.inverse(ys[i])), this.axis);
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    const xs = this.pieces(x, 'x'), ys = this.pieces(y, 'y');
+    return stack(this.transforms.map((t, i) => t.logAbsDetJacobian(xs[i], ys[i])), this.axis);
+  }
+}
+
+/** The flat positions (row order) of the entries of an n×n matrix with j < i + diag + 1 (torch's tril mask). */
+function trilPositions(n: number, diag: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (j < i + diag + 1) out.push(i * n + j);
+  return out;
+}
+
+/** torch's vec_to_tril_matrix: [..., N] into [..., n, n], the entries in row order below diagonal diag, zeros elsewhere. */
+function vecToTril(vec: Tensor, n: number, diag: number): Tensor {
+  const N = vec.shape[vec.rank - 1];
+  const pos = trilPositions(n, diag);
+  const idx = new Array<number>(n * n).fill(N);
+  pos.forEach((p, k) => (idx[p] = k));
+  const batch = vec.shape.slice(0, -1);
+  const padded = concat([vec, zeros([...batch, 1], { dtype: vec.dtype as 'float32' | 'float64', device: vec.device })], -1);
+  const flat = indexSelect(padded, -1, tensor(idx, [n * n], { dtype: 'int32', device: vec.device }));
+  return reshape(flat, [...batch, n, n]);
+}
+
+/** torch's tril_matrix_to_vec: the entries of [..., n, n] below diagonal diag in row order, [..., N]. */
+function trilToVec(mat: Tensor, diag: number): Tensor {
+  const n = mat.shape[mat.rank - 1];
+  const batch = mat.shape.slice(0, -2);
+  const pos = trilPositions(n, diag);
+  if (pos.length === 0) return zeros([...batch, 0], { dtype: mat.dtype as 'float32' | 'float64', device: mat.device });
+  return indexSelect(reshape(mat, [...batch, n * n]), -1, tensor(pos, [pos.length], { dtype: 'int32', device: mat.device }));
+}
+
+/** D with D(D − 1)/2 = N (SHAPE_MISMATCH when N is not such a number). */
+function corrDim(N: number, op: string): number {
+  const D = Math.round(Math.sqrt(0.25 + 2 * N) + 0.5);
+  if ((D * (D - 1)) / 2 !== N) fail('SHAPE_MISMATCH', `${op}: the last dim ${N} is not D(D − 1)/2 for an integer D (the strictly lower triangle of a D×D matrix)`);
+  return D;
+}
+
+/**
+ * Unconstrained vectors of length D(D − 1)/2 to Cholesky factors of D×D
+ * correlation matrices (torch's CorrCholeskyTransform): the vector fills the
+ * strictly lower triangle in row order through tanh (clamped to ±(1 − eps)),
+ * and each row is scaled by a signed stick breaking so that it has unit norm
+ * with a positive diagonal. logAbsDetJacobian is taken with respect to the
+ * flattened strictly lower triangle of y (as torch).
+ */
+export class CorrCholeskyTransform extends Plain {
+  readonly bijective = true;
+  get domain(): Constraint {
+    return constraints.realVector;
+  }
+  get codomain(): Constraint {
+    return constraints.corrCholesky;
+  }
+  protected call(x: Tensor): Tensor {
+    if (x.rank < 1) fail('SHAPE_MISMATCH', `${this.name}: x must have at least one dimension; got shape ${shapeText(x.shape)}`);
+    const D = corrDim(x.shape[x.rank - 1], this.name);
+    const { eps } = finfo(x);
+    const r = vecToTril(clamp(tanh(x), -1 + eps, 1 - eps), D, -1);
+    const z1mSqrt = cumprod(sqrt(sub(1, square(r))), -1);
+    const none = Array.from({ length: x.rank - 1 }, () => [0, 0] as [number, number]);
+    const shifted = pad(narrow(z1mSqrt, -1, 0, D - 1), [...none, [0, 0], [1, 0]], { value: 1 });
+    return mul(add(r, eye(D, D, { dtype: x.dtype as 'float32' | 'float64', device: x.device })), shifted);
+  }
+  protected inverseCall(y: Tensor): Tensor {
+    this.checkSquare(y);
+    const D = y.shape[y.rank - 1];
+    const none = Array.from({ length: y.rank - 1 }, () => [0, 0] as [number, number]);
+    const cs = sub(1, cumsum(square(y), -1));
+    const shifted = pad(narrow(cs, -1, 0, D - 1), [...none, [1, 0]], { value: 1 });
+    const t = div(trilToVec(y, -1), sqrt(trilToVec(shifted, -1)));
+    return div(log(div(add(1, t), sub(1, t))), 2);
+  }
+  protected ladj(x: Tensor, y: Tensor): Tensor {
+    this.checkSquare(y);
+    const y1m = sub(1, cumsum(square(y), -1));
+    const stick = mul(sum(log(trilToVec(y1m, -2)), -1), 0.5);
+    const tanhPart = mul(sum(sub(add(x, softplus(mul(x, -2))), Math.LN2), -1), -2);
+    return add(stick, tanhPart);
+  }
+  private checkSquare(y: Tensor): void {
+    if (y.rank < 2 || y.shape[y.rank - 1] !== y.shape[y.rank - 2]) fail('SHAPE_MISMATCH', `${this.name}: y must be a batch of square matrices [..., D, D]; got shape ${shapeText(y.shape)}`);
+  }
+  forwardShape(shape: readonly number[]): number[] {
+    if (shape.length < 1) fail('SHAPE_MISMATCH', `${this.name}: too few dimensions on input`);
+    const D = corrDim(shape[shape.length - 1], this.name);
+    return [...shape.slice(0, -1), D, D];
+  }
+  inverseShape(shape: readonly number[]): number[] {
+    if (shape.length < 2) fail('SHAPE_MISMATCH', `${this.name}: too few dimensions on input`);
+    if (shape[shape.length - 1] !== shape[shape.length - 2]) fail('SHAPE_MISMATCH', `${this.name}: input is not square: ${shapeText(shape)}`);
+    const D = shape[shape.length - 1];
+    return [...shape.slice(0, -2), (D * (D - 1)) / 2];
+  }
+}
+
 /** parts applied in order (torch's ComposeTransform); no parts: the identity (torch's identity_transform). */
 export class ComposeTransform extends Transform {
   readonly parts: Transform[];
@@ -631,7 +869,12 @@ function lookup(c: Constraint, op: string, bijective: boolean): Transform {
     }
     case 'independent':
       return new IndependentTransform(lookup(a[0] as Constraint, op, bijective), a[1] as number);
+    case 'cat':
+      return new CatTransform((a[0] as Constraint[]).map((p) => lookup(p, op, bijective)), a[1] as number, a[2] as number[]);
+    case 'stack':
+      return new StackTransform((a[0] as Constraint[]).map((p) => lookup(p, op, bijective)), a[1] as number);
   }
+  if (c === constraints.corrCholesky) return new CorrCholeskyTransform();
   if (c === constraints.simplex) return bijective ? new StickBreakingTransform() : new SoftmaxTransform();
   if (c === constraints.lowerCholesky && !bijective) return new LowerCholeskyTransform();
   return fail('NOT_SUPPORTED', `${op}: no transform is registered for ${c}`);
@@ -641,7 +884,9 @@ function lookup(c: Constraint, op: string, bijective: boolean): Transform {
  * A bijective transform from unconstrained reals onto the constraint's set
  * (torch's biject_to): real → identity, greaterThan(b)/positive → exp then
  * b + y, lessThan(b) → b − exp, interval(a, b) → sigmoid (then a + (b − a)·y),
- * simplex → stick breaking, independent(c, n) → IndependentTransform.
+ * simplex → stick breaking, independent(c, n) → IndependentTransform,
+ * corrCholesky → CorrCholeskyTransform, cat/stack → CatTransform/StackTransform
+ * of the parts' bijections. positiveDefinite has none (as torch 1.13).
  */
 export function bijectTo(constraint: Constraint): Transform {
   return lookup(constraint, 'bijectTo', true);
@@ -650,7 +895,7 @@ export function bijectTo(constraint: Constraint): Transform {
 /**
  * A transform (not necessarily bijective) from unconstrained reals onto the
  * constraint's set (torch's transform_to): as bijectTo but simplex → softmax,
- * and lowerCholesky → LowerCholeskyTransform.
+ * lowerCholesky → LowerCholeskyTransform, cat/stack of the parts' transformTo.
  */
 export function transformTo(constraint: Constraint): Transform {
   return lookup(constraint, 'transformTo', false);
@@ -856,6 +1101,7 @@ function paramsOf(t: Transform): Tensor[] {
   if (t instanceof AffineTransform) [t.loc, t.scale].forEach(add1);
   if (t instanceof PowerTransform) add1(t.exponent);
   if (t instanceof ComposeTransform) for (const p of t.parts) out.push(...paramsOf(p));
+  if (t instanceof CatTransform || t instanceof StackTransform) for (const p of t.transforms) out.push(...paramsOf(p));
   if (t instanceof IndependentTransform) out.push(...paramsOf(t.base));
   if (t instanceof InverseTransform) out.push(...paramsOf(t.base));
   if (t instanceof CumulativeDistributionTransform) out.push(...heldOf(t.distribution));
@@ -907,7 +1153,8 @@ export class MixtureSameFamily extends Distribution {
     const mb = m.batchShape, cb = c.batchShape;
     if (cb.length < 1 || !sameShape(mb, cb.slice(0, -1)))
       fail('SHAPE_MISMATCH', `MixtureSameFamily: the component's batch shape ${shapeText(cb)} must be the mixture's ${shapeText(mb)} then K`);
-    const k = (m as Mixing).logits.shape;
+    // a real Categorical's logits getter makes a new tensor: read its shape inside tidy
+    const k = tidy(() => (m as Mixing).logits.shape);
     if (k[k.length - 1] !== cb[cb.length - 1])
       fail('SHAPE_MISMATCH', `MixtureSameFamily: the mixture has ${k[k.length - 1]} categories but the component batch's last dim is ${cb[cb.length - 1]}`);
     this.mixtureDistribution = m;
@@ -983,6 +1230,91 @@ export class MixtureSameFamily extends Distribution {
     super.dispose();
     this.mixtureDistribution.dispose();
     this.componentDistribution.dispose();
+  }
+}
+
+// ------------------------------------------------------------- LKJCholesky
+
+/** A second seed for a sample's second independent draw (undefined stays undefined). */
+function secondSeed(seed: number | undefined): number | undefined {
+  return seed === undefined ? undefined : (Math.imul((seed >>> 0) ^ 0x27d4eb2f, 0x9e3779b1) + 0x632be5ab) >>> 0;
+}
+
+/**
+ * The LKJ distribution over Cholesky factors L of dim×dim correlation
+ * matrices (torch's LKJCholesky(dim, concentration = 1)): the density of
+ * L Lᵀ is proportional to det(L Lᵀ)^(η − 1), η = concentration. Samples by
+ * the onion method (one Beta and one normal draw per row, as torch); no
+ * rsample, mean, variance or entropy (as torch). eventShape [dim, dim].
+ */
+export class LKJCholesky extends Distribution {
+  /** The matrix size D (≥ 2). */
+  readonly dim: number;
+  /** η > 0, of the batch shape. */
+  readonly concentration: Tensor;
+  constructor(dim: number, concentration: Tensor | number = 1, options?: DistributionOptions) {
+    super(options);
+    if (!Number.isInteger(dim) || dim < 2) fail('INVALID_ARGUMENT', `LKJCholesky: dim must be an integer ≥ 2; got ${describe(dim)}`);
+    this.dim = dim;
+    const p = this.broadcastParams({ concentration });
+    this.concentration = p.concentration;
+    this.setShapes(this.batchShape, [dim, dim]);
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, Constraint> {
+    return { concentration: constraints.positive };
+  }
+  get support(): Constraint {
+    return constraints.corrCholesky;
+  }
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    const d = this.dim, dtype = this.dtype, device = this.device;
+    return noGrad(() =>
+      tidy(() => {
+        // row i ≥ 1 of L is sqrt(y_i)·(a uniform direction in its first i coordinates), y_i ~ Beta(i/2, η + (D − 2)/2 − (i − 1)/2)
+        const offset = tensor([0, ...Array.from({ length: d - 1 }, (_, i) => i)], [d], { dtype, device });
+        const c1 = add(offset, 0.5);
+        const c0 = sub(unsqueeze(add(this.concentration.detach(), 0.5 * (d - 2)), -1), mul(offset, 0.5));
+        const beta = new Beta(c1, c0, { validateArgs: false });
+        let y: Tensor;
+        try {
+          y = unsqueeze(beta.sample(sampleShape, { seed: options?.seed }), -1);
+        } finally {
+          beta.dispose();
+        }
+        const { tiny } = finfo(y);
+        const u = randn(shape, { dtype, device, seed: secondSeed(options?.seed) }).tril(-1);
+        // the first row is all zeros: 0/tiny = 0 where torch fills its 0/0 with 0
+        const dir = div(u, clamp(vecNorm(u, 2, -1, true), tiny, Infinity));
+        const w = mul(sqrt(y), dir);
+        const diag = sqrt(clamp(sub(1, sum(square(w), -1)), tiny, Infinity));
+        return add(w, diagEmbed(diag));
+      }),
+    );
+  }
+  /**
+   * Σᵢ₌₂..D (2(η − 1) + D − i) log L_ii − log of the normaliser
+   * (D − 1)/2·log π + mvlgamma(η + (D − 2)/2, D − 1) − (D − 1)·lgamma(η + (D − 1)/2), as torch.
+   */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const d = this.dim, dm1 = d - 1, dtype = this.dtype, device = this.device;
+      const diagEl = narrow(diagonal(value, { axis1: -2, axis2: -1 }), -1, 1, dm1);
+      const orders = tensor(Array.from({ length: dm1 }, (_, k) => d - (k + 2)), [dm1], { dtype, device });
+      const order = add(mul(unsqueeze(sub(this.concentration, 1), -1), 2), orders);
+      const unnormalized = sum(mul(order, log(diagEl)), -1);
+      const alpha = add(this.concentration, 0.5 * dm1);
+      // mvlgamma(a, p) = p(p − 1)/4·log π + Σⱼ₌₁..p lgamma(a + (1 − j)/2), with a = alpha − 1/2, p = D − 1
+      const halves = tensor(Array.from({ length: dm1 }, (_, j) => -0.5 - j / 2), [dm1], { dtype, device });
+      const mvl = add(sum(lgamma(add(unsqueeze(alpha, -1), halves)), -1), (dm1 * (dm1 - 1) * Math.log(Math.PI)) / 4);
+      const normalizer = sub(add(mvl, 0.5 * dm1 * Math.log(Math.PI)), mul(lgamma(alpha), dm1));
+      return sub(unnormalized, normalizer);
+    });
+  }
+  expand(batchShape: readonly number[]): LKJCholesky {
+    return this.expandWith(batchShape, (grow) => new LKJCholesky(this.dim, grow(this.concentration), { validateArgs: false }));
   }
 }
 

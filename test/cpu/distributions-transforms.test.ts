@@ -1,7 +1,7 @@
 // antler.distributions, transforms family: every spec through the generic harness, then the family's own tests.
 import { describeKL, describeSpec } from '../distributions-harness';
 import * as antler from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeRng, randomArray, runSeed, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, randomArray, runSeed, tensorCounts } from '../helpers';
 import { KL_PAIRS, SPECS, StandInCategorical } from '../dist-specs-transforms';
 
 expectNoLeaksInSuite(tensorCounts);
@@ -320,7 +320,7 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
     const loc = randomArray(rng, K * 2, -2, 2), scale = randomArray(rng, K * 2, 0.3, 1.5);
     const v = randomArray(rng, 10, -3, 3);
     antler.tidy(() => {
-      const mix = new StandInCategorical(f64(p.map(Math.log)));
+      const mix = new D.Categorical({ probs: f64(p) });
       const comp = new D.Independent(new D.Normal(f64(loc, [K, 2]), f64(scale, [K, 2])), 1);
       const d = new D.MixtureSameFamily(mix, comp);
       expect(d.batchShape).toEqual([]);
@@ -339,6 +339,9 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
       for (const j of [0, 1]) expect(Math.abs(sm[j] - mean[j])).toBeLessThan(6 * Math.sqrt(vari[j] / 20000));
       expect(arr(d.sample([3], { seed: 5 }))).toEqual(arr(d.sample([3], { seed: 5 })));
       expectAntlerError(() => new D.MixtureSameFamily(mix, new D.Normal(f64([0, 1]), 1)), 'SHAPE_MISMATCH');
+      // the duck typing: any Distribution with logits/probs/sample mixes the same way
+      const duck = new D.MixtureSameFamily(new StandInCategorical(f64(p.map(Math.log))), comp);
+      expectClose(arr(duck.logProb(f64(v, [5, 2]))), want, 1e-12, 1e-12, 'duck-typed mixture logProb');
     });
   });
 
@@ -366,6 +369,251 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
       const inc = new D.TransformedDistribution(base, [new D.ExpTransform()]);
       expectClose(arr(inc.icdf(f64(ps))), arr(antler.exp(base.icdf(f64(ps)))), 1e-14, 0, 'icdf, increasing');
       expectClose(arr(inc.cdf(inc.icdf(f64(ps)))), ps, 1e-12, 1e-14, 'cdf(icdf(p)), increasing');
+    });
+  });
+  describe('second part: Softplus, Cat, Stack, CorrCholesky transforms; LKJCholesky', () => {
+    const SEED2 = runSeed();
+    const rng2 = makeRng(SEED2 + 101);
+    const C = D.constraints;
+    const softplusRef = (v: number): number => (v > 20 ? v : Math.log1p(Math.exp(v)));
+
+    test(`SoftplusTransform: values (linear above 20, as torch), inverse, log-det vs central differences (seed ${SEED2})`, () => {
+      const x = [...randomArray(rng2, 6, -5, 5), 25, -30];
+      antler.tidy(() => {
+        const t = new D.SoftplusTransform();
+        const X = f64(x);
+        const Y = t.forward(X);
+        expectClose(arr(Y), x.map(softplusRef), 1e-14, 1e-300, 'softplus');
+        // log(eʸ − 1), written plainly in JS (y moderate)
+        const mid = x.slice(0, 6);
+        expectClose(arr(t.inverse(f64(mid.map(softplusRef)))), mid, 1e-10, 1e-12, 'inverse');
+        const want = mid.map((v) => Math.log((softplusRef(v + 1e-6) - softplusRef(v - 1e-6)) / 2e-6));
+        expectClose(arr(t.logAbsDetJacobian(f64(mid), t.forward(f64(mid)))), want, 1e-6, 1e-7, 'log-det');
+        expect(t.bijective).toBe(true);
+        expect(t.sign).toBe(1);
+        expect(t.equals(new D.SoftplusTransform())).toBe(true);
+        expect(t.codomain).toBe(C.positive);
+      });
+    });
+
+    test(`CatTransform: slices along axis, log-det concatenated (batch axis) or summed (event axis) vs the Jacobian (seed ${SEED2})`, () => {
+      const x = randomArray(rng2, 15, -2, 2), sc = randomArray(rng2, 2, 0.5, 2);
+      antler.tidy(() => {
+        // elementwise parts along axis 1 of [3, 5]: exp on columns 0–1, 1 + 2x on 2–3, sigmoid on 4
+        const t = new D.CatTransform([new D.ExpTransform(), new D.AffineTransform(1, 2), new D.SigmoidTransform()], 1, [2, 2, 1]);
+        const X = f64(x, [3, 5]);
+        const Y = t.forward(X);
+        const col = (k: number): number => k % 5;
+        const f = (v: number, k: number): number => (col(k) < 2 ? Math.exp(v) : col(k) < 4 ? 1 + 2 * v : 1 / (1 + Math.exp(-v)));
+        const dfl = (v: number, k: number): number => (col(k) < 2 ? v : col(k) < 4 ? Math.LN2 : -Math.log1p(Math.exp(-v)) - Math.log1p(Math.exp(v)));
+        expectClose(arr(Y), x.map(f), 1e-14, 1e-15, 'cat forward');
+        expectClose(arr(t.inverse(Y)), x, 1e-12, 1e-12, 'cat inverse');
+        const L = t.logAbsDetJacobian(X, Y);
+        expect(L.shape).toEqual([3, 5]);
+        expectClose(arr(L), x.map(dfl), 1e-12, 1e-12, 'cat log-det (concatenated)');
+        expect(t.bijective).toBe(true);
+        expect(t.eventDim).toBe(0);
+        expect(antler.all(t.codomain.check(Y)).item()).toBe(1);
+        // event parts along the last axis: Affine(eventDim 1) on 2, Independent(Exp, 1) on 3 → one event of 5, log-det summed
+        const e = new D.CatTransform([new D.AffineTransform(0, f64(sc), { eventDim: 1 }), new D.IndependentTransform(new D.ExpTransform(), 1)], -1, [2, 3]);
+        expect(e.eventDim).toBe(1);
+        expect(e.domain.eventDim).toBe(1);
+        const Ye = e.forward(X);
+        const le = arr(e.logAbsDetJacobian(X, Ye));
+        expect(le.length).toBe(3);
+        const rows = [0, 1, 2].map((r) => logAbsDet(jacobian((u) => fwd(e, u), x.slice(5 * r, 5 * r + 5))));
+        expectClose(le, rows, 1e-6, 1e-6, 'cat log-det (summed over the event)');
+        expectAntlerError(() => t.forward(f64(x.slice(0, 12), [3, 4])), 'SHAPE_MISMATCH');
+        expectAntlerError(() => new D.CatTransform([], 0), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.CatTransform([new D.ExpTransform()], 0, [1, 2]), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.CatTransform([new D.CorrCholeskyTransform()], 0), 'NOT_SUPPORTED');
+      });
+    });
+
+    test(`StackTransform: one transform per entry along axis, log-det stacked; cat/stack constraints and bijectTo (seed ${SEED2})`, () => {
+      const x = randomArray(rng2, 24, -2, 2);
+      antler.tidy(() => {
+        const t = new D.StackTransform([new D.ExpTransform(), new D.TanhTransform(), new D.SoftplusTransform()], 1);
+        const X = f64(x, [2, 3, 4]);
+        const Y = t.forward(X);
+        const which = (k: number): number => Math.floor(k / 4) % 3;
+        const f = (v: number, k: number): number => [Math.exp(v), Math.tanh(v), softplusRef(v)][which(k)];
+        expectClose(arr(Y), x.map(f), 1e-14, 1e-15, 'stack forward');
+        expectClose(arr(t.inverse(Y)), x, 1e-12, 1e-12, 'stack inverse');
+        const num = x.map((v, k) => Math.log(Math.abs((f(v + 1e-6, k) - f(v - 1e-6, k)) / 2e-6)));
+        const L = t.logAbsDetJacobian(X, Y);
+        expect(L.shape).toEqual([2, 3, 4]);
+        expectClose(arr(L), num, 1e-6, 1e-7, 'stack log-det');
+        expectAntlerError(() => t.forward(f64(x.slice(0, 16), [2, 2, 4])), 'SHAPE_MISMATCH');
+        expectAntlerError(() => t.forward(f64(x.slice(0, 3), [3])), 'SHAPE_MISMATCH');
+        // constraints: torch's eventDim rules, checks per slice
+        const cs = C.stack([C.positive, C.real], -1);
+        expect(cs.eventDim).toBe(1);
+        expect(C.stack([C.positive, C.real], 0).eventDim).toBe(0);
+        expect(C.cat([C.positive, C.realVector], -1, [1, 2]).eventDim).toBe(1);
+        // per entry, stacked back along the axis (torch's _Stack.check does not reduce the event)
+        expect(arr(cs.check(f64([1, -5, -1, 3, 0.5, NaN], [3, 2])))).toEqual([1, 1, 0, 1, 1, 0]);
+        const cc = C.cat([C.positive, C.unitInterval], 0, [2, 1]);
+        expect(arr(cc.check(f64([3, -1, 0.5])))).toEqual([1, 0, 1]);
+        expect(arr(cc.check(f64([3, 1, 1.5])))).toEqual([1, 1, 0]);
+        // bijectTo/transformTo of cat and stack: the parts' transforms, onto the constraint
+        for (const [c, shape] of [[cc, [3, 2]], [C.stack([C.greaterThan(2), C.interval(-1, 3), C.real], 1), [2, 3, 4]]] as const) {
+          for (const how of [D.bijectTo, D.transformTo]) {
+            const tr = how(c);
+            expect(tr.constructor.name).toBe(c === cc ? 'CatTransform' : 'StackTransform');
+            const u = f64(randomArray(rng2, shape.reduce((a, b) => a * b, 1), -3, 3), [...shape]);
+            const y = tr.forward(u);
+            expect(antler.all(c.check(y)).item()).toBe(1);
+            expectClose(arr(tr.inverse(y)), arr(u), 1e-8, 1e-8, `${c} inverse`);
+          }
+        }
+        expectAntlerError(() => C.cat([C.positive], 0, [1, 1]), 'INVALID_ARGUMENT');
+        expectAntlerError(() => C.stack([], 0), 'INVALID_ARGUMENT');
+      });
+    });
+
+    /** Stan's row-wise construction in JS: y_ij = tanh(x)·(what is left of the row's unit norm). */
+    const corrCholRef = (x: number[]): number[][] => {
+      const N = x.length, D2 = Math.round(Math.sqrt(0.25 + 2 * N) + 0.5);
+      const L = Array.from({ length: D2 }, () => new Array<number>(D2).fill(0));
+      let k = 0;
+      for (let i = 0; i < D2; i++) {
+        let left = 1;
+        for (let j = 0; j < i; j++) {
+          const r = Math.tanh(x[k++]);
+          L[i][j] = r * Math.sqrt(left);
+          left -= L[i][j] ** 2;
+        }
+        L[i][i] = Math.sqrt(left);
+      }
+      return L;
+    };
+    const strictLower = (m: number[], n: number): number[] => m.filter((_, p) => Math.floor(p / n) > p % n);
+
+    test(`CorrCholeskyTransform: rows of unit norm as Stan's construction, inverse, log-det vs the N×N Jacobian (seed ${SEED2})`, () => {
+      const t = new D.CorrCholeskyTransform();
+      for (const Dm of [2, 3, 4, 5]) {
+        const N = (Dm * (Dm - 1)) / 2;
+        const x = randomArray(rng2, 2 * N, -1.5, 1.5);
+        antler.tidy(() => {
+          const X = f64(x, [2, N]);
+          const Y = t.forward(X);
+          expect(Y.shape).toEqual([2, Dm, Dm]);
+          const want = [0, 1].flatMap((b) => corrCholRef(x.slice(b * N, b * N + N)).flat());
+          expectClose(arr(Y), want, 1e-13, 1e-15, `D = ${Dm} forward`);
+          expect(arr(C.corrCholesky.check(Y))).toEqual([1, 1]);
+          expectClose(arr(t.inverse(Y)), x, 1e-9, 1e-10, `D = ${Dm} inverse`);
+          const ld = arr(t.logAbsDetJacobian(X, Y));
+          for (const b of [0, 1]) {
+            const J = jacobian((u) => strictLower(fwd(t, u), Dm), x.slice(b * N, b * N + N));
+            expectClose([ld[b]], [logAbsDet(J)], 1e-6, 1e-6, `D = ${Dm} log-det`);
+          }
+          expect(t.forwardShape([7, N])).toEqual([7, Dm, Dm]);
+          expect(t.inverseShape([7, Dm, Dm])).toEqual([7, N]);
+        });
+      }
+      antler.tidy(() => {
+        expectAntlerError(() => t.forward(f64([1, 2, 3, 4])), 'SHAPE_MISMATCH');
+        expectAntlerError(() => t.inverseShape([2, 3]), 'SHAPE_MISMATCH');
+        // large |x|: tanh clamped to ±(1 − eps) as torch, still a valid factor
+        const Y = t.forward(f64([40, -40, 40]));
+        expect(C.corrCholesky.check(Y).item()).toBe(1);
+        expect(arr(Y).every(Number.isFinite)).toBe(true);
+        expect(D.bijectTo(C.corrCholesky).constructor.name).toBe('CorrCholeskyTransform');
+        expect(D.transformTo(C.corrCholesky).constructor.name).toBe('CorrCholeskyTransform');
+        expectAntlerError(() => D.bijectTo(C.positiveDefinite), 'NOT_SUPPORTED');
+        // the constraint: lower triangular, positive diagonal, unit rows
+        expect(arr(C.corrCholesky.check(f64([1, 0, 0.6, 0.8, 1, 0, 0.6, -0.8, 1, 0.1, 0.6, 0.8, 1.1, 0, 0.6, 0.8], [4, 2, 2])))).toEqual([1, 0, 0, 0]);
+      });
+    });
+
+    /** LKJCholesky's log density in JS: Σᵢ (2(η − 1) + D − i) log L_ii (i = 2..D, 1-based) minus log of the normaliser (Lewandowski et al., as torch). */
+    const lkjRef = (Dm: number, eta: number, L: number[]): number => {
+      let s = 0;
+      for (let i = 2; i <= Dm; i++) s += (2 * (eta - 1) + Dm - i) * Math.log(L[(i - 1) * Dm + (i - 1)]);
+      const dm1 = Dm - 1, alpha = eta + 0.5 * dm1;
+      let mvl = (dm1 * (dm1 - 1) * Math.log(Math.PI)) / 4;
+      for (let j = 1; j <= dm1; j++) mvl += lgammaRef(alpha - 0.5 + (1 - j) / 2);
+      return s - (0.5 * dm1 * Math.log(Math.PI) + mvl - dm1 * lgammaRef(alpha));
+    };
+
+    test(`LKJCholesky: logProb vs the formula in JS; D = 2 integrates to 1; expand; bad args (seed ${SEED2})`, () => {
+      for (const Dm of [2, 3, 5]) {
+        const N = (Dm * (Dm - 1)) / 2;
+        const eta = randomArray(rng2, 3, 0.3, 4);
+        const x = randomArray(rng2, 2 * 3 * N, -1.5, 1.5);
+        antler.tidy(() => {
+          const d = new D.LKJCholesky(Dm, f64(eta));
+          expect(d.batchShape).toEqual([3]);
+          expect(d.eventShape).toEqual([Dm, Dm]);
+          const Ls = Array.from({ length: 6 }, (_, r) => corrCholRef(x.slice(r * N, r * N + N)).flat());
+          const V = f64(Ls.flat(), [2, 3, Dm, Dm]);
+          const lp = d.logProb(V);
+          expect(lp.shape).toEqual([2, 3]);
+          expectClose(arr(lp), Ls.map((L, r) => lkjRef(Dm, eta[r % 3], L)), 1e-11, 1e-11, `D = ${Dm} logProb`);
+          const e = d.expand([2, 3]);
+          expect(e.batchShape).toEqual([2, 3]);
+          expectClose(arr(e.logProb(V)), arr(lp), 1e-15, 0, 'expand keeps logProb');
+        });
+      }
+      // D = 2: L = [[1, 0], [r, √(1 − r²)]], a density in r on (−1, 1): ∫ exp(logProb) dr = 1 (midpoint rule after r = tanh(u))
+      antler.tidy(() => {
+        const eta = [0.6, 1, 3.5];
+        const d = new D.LKJCholesky(2, f64(eta));
+        const n = 4000, h = 24 / n;
+        const us = Array.from({ length: n }, (_, i) => -12 + (i + 0.5) * h);
+        const vals = us.flatMap((u) => {
+          const r = Math.tanh(u);
+          return [0, 1, 2].flatMap(() => [1, 0, r, Math.sqrt(1 - r * r)]);
+        });
+        const lp = arr(d.logProb(f64(vals, [n, 3, 2, 2])));
+        const tot = [0, 1, 2].map((b) => us.reduce((s, u, i) => s + Math.exp(lp[i * 3 + b]) * (1 - Math.tanh(u) ** 2) * h, 0));
+        expectClose(tot, [1, 1, 1], 2e-4, 0, '∫ p = 1 for D = 2');
+      });
+      antler.tidy(() => {
+        expectAntlerError(() => new D.LKJCholesky(1, 1), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.LKJCholesky(2.5, 1), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.LKJCholesky(3, 0), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.LKJCholesky(3, f64([1, -1])), 'INVALID_ARGUMENT');
+        const d = new D.LKJCholesky(3, 2);
+        expectAntlerError(() => d.logProb(f64([1, 0, 0, 0.5, 0.5, 0, 0, 0, 1], [3, 3])), 'INVALID_ARGUMENT');
+        expectAntlerError(() => d.logProb(f64([1, 0, 0, 1], [2, 2])), 'SHAPE_MISMATCH');
+        expectAntlerError(() => d.rsample(), 'NOT_SUPPORTED');
+        expectAntlerError(() => d.entropy(), 'NOT_SUPPORTED');
+      });
+    });
+
+    test(`LKJCholesky.sample: valid correlation factors; off-diagonal correlations have mean 0, variance 1/(2η + D − 1), 4th moment as Beta (seed ${SEED2})`, () => {
+      const Dm = 4, eta = [0.7, 2.5], n = 20000;
+      antler.tidy(() => {
+        const d = new D.LKJCholesky(Dm, f64(eta));
+        const s = d.sample([n], { seed: SEED2 });
+        expect(s.shape).toEqual([n, 2, Dm, Dm]);
+        expect(antler.all(C.corrCholesky.check(s)).item()).toBe(1);
+        expect(arr(d.sample([3], { seed: 9 }))).toEqual(arr(d.sample([3], { seed: 9 })));
+        expect(arr(d.sample([3], { seed: 9 }))).not.toEqual(arr(d.sample([3], { seed: 10 })));
+        const corr = arr(antler.matmul(s, s.transpose(-1, -2)));
+        for (const [b, e] of eta.entries()) {
+          const v = 1 / (2 * e + Dm - 1), m4 = 3 / ((2 * e + Dm - 1) * (2 * e + Dm + 1));
+          for (let i = 1; i < Dm; i++)
+            for (let j = 0; j < i; j++) {
+              let s1 = 0, s2 = 0, s4 = 0;
+              for (let k = 0; k < n; k++) {
+                const r = corr[((k * 2 + b) * Dm + i) * Dm + j];
+                s1 += r;
+                s2 += r * r;
+                s4 += r ** 4;
+              }
+              expect(Math.abs(s1 / n)).toBeLessThan(6 * Math.sqrt(v / n));
+              expect(Math.abs(s2 / n - v)).toBeLessThan(6 * Math.sqrt((m4 - v * v) / n));
+              expect(Math.abs(s4 / n - m4)).toBeLessThan(0.1 * m4);
+            }
+          // the diagonal of the correlation matrix is 1
+          for (let k = 0; k < 50; k++) for (let i = 0; i < Dm; i++) expect(Math.abs(corr[((k * 2 + b) * Dm + i) * Dm + i] - 1)).toBeLessThan(1e-12);
+        }
+        expect(d.sample().shape).toEqual([2, Dm, Dm]);
+        expect(new D.LKJCholesky(3, 1.5).sample([5], { seed: 1 }).dtype).toBe('float32');
+      });
     });
   });
   // ---- end helper D
