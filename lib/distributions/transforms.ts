@@ -11,6 +11,7 @@ import { describe, shapeText } from '../validate';
 import { abs, add, clamp, concat, cumprod, cumsum, div, exp, expm1, log, log1p, mul, neg, pow, reshape, sigmoid, softplus, sqrt, square, stack, sub, sum, tanh, atanh, where, broadcastTo } from '../ops/core';
 import { eye, logSigmoid, norm as vecNorm } from '../ops/extra';
 import { lgamma } from '../ops/pointwise';
+
 import { noGrad } from '../autograd/graph';
 import { logSumExp } from '../ops/reductions';
 import { logSoftmax, softmax } from '../ops/nn';
@@ -1244,7 +1245,11 @@ function secondSeed(seed: number | undefined): number | undefined {
  * The LKJ distribution over Cholesky factors L of dim×dim correlation
  * matrices (torch's LKJCholesky(dim, concentration = 1)): the density of
  * L Lᵀ is proportional to det(L Lᵀ)^(η − 1), η = concentration. Samples by
- * the onion method (one Beta and one normal draw per row, as torch); no
+ * the onion method (one Beta and one normal draw per row, vectorised as
+ * torch's, but with the paper's Beta(k/2, ·) for a row of k off-diagonal
+ * entries where torch 1.13 has Beta(k − 1/2, ·), which makes its samples for
+ * dim ≥ 3 disagree with its logProb); every off-diagonal correlation then has
+ * the LKJ marginal, (r + 1)/2 ~ Beta(η − 1 + dim/2, η − 1 + dim/2). No
  * rsample, mean, variance or entropy (as torch). eventShape [dim, dim].
  */
 export class LKJCholesky extends Distribution {
@@ -1274,7 +1279,9 @@ export class LKJCholesky extends Distribution {
       tidy(() => {
         // row i ≥ 1 of L is sqrt(y_i)·(a uniform direction in its first i coordinates), y_i ~ Beta(i/2, η + (D − 2)/2 − (i − 1)/2)
         const offset = tensor([0, ...Array.from({ length: d - 1 }, (_, i) => i)], [d], { dtype, device });
-        const c1 = add(offset, 0.5);
+        // Beta(k/2, ·) for a row with k off-diagonal entries (Lewandowski et al. 2009, §3.2); torch 1.13 uses
+        // offset + 1/2 = k − 1/2 here, whose rows k ≥ 2 do not follow its own logProb (their correlations are too wide)
+        const c1 = add(mul(offset, 0.5), 0.5);
         const c0 = sub(unsqueeze(add(this.concentration.detach(), 0.5 * (d - 2)), -1), mul(offset, 0.5));
         const beta = new Beta(c1, c0, { validateArgs: false });
         let y: Tensor;
