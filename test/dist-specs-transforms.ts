@@ -129,5 +129,6 @@ export const OWN_TESTS: Record<string, string> = {
   Independent: 'test/cpu/distributions-transforms.test.ts',
   LogisticNormal: 'test/cpu/distributions-transforms.test.ts',
   LKJCholesky: 'test/cpu/distributions-transforms.test.ts',
+  Wishart: 'test/cpu/distributions-transforms.test.ts',
   // ---- end helper D
 };

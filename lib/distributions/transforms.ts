@@ -7,10 +7,12 @@
 import { Tensor } from '../tensor';
 import { tidy, HELD_TENSORS } from '../engine';
 import { fail } from '../errors';
-import { describe, shapeText } from '../validate';
-import { abs, add, clamp, concat, cumprod, cumsum, div, exp, expm1, log, log1p, mul, neg, pow, reshape, sigmoid, softplus, sqrt, square, stack, sub, sum, tanh, atanh, where, broadcastTo } from '../ops/core';
+import { broadcastShapes, describe, shapeText } from '../validate';
+import { abs, add, clamp, concat, cumprod, cumsum, div, exp, expm1, lessEqual, log, log1p, matmul, mul, neg, pow, reshape, sigmoid, softplus, sqrt, square, stack, sub, sum, tanh, atanh, transpose, where, broadcastTo } from '../ops/core';
 import { eye, logSigmoid, norm as vecNorm } from '../ops/extra';
-import { lgamma } from '../ops/pointwise';
+import { digamma, lgamma } from '../ops/pointwise';
+import { cholesky, inv, slogdet, solveTriangular } from '../ops/linalg-lu';
+import { standardGamma } from '../ops/random-special';
 
 import { noGrad } from '../autograd/graph';
 import { logSumExp } from '../ops/reductions';
@@ -1322,6 +1324,173 @@ export class LKJCholesky extends Distribution {
   }
   expand(batchShape: readonly number[]): LKJCholesky {
     return this.expandWith(batchShape, (grow) => new LKJCholesky(this.dim, grow(this.concentration), { validateArgs: false }));
+  }
+}
+
+// ------------------------------------------------------------------ Wishart
+
+/** One of the three ways to give Wishart's scale. */
+export type WishartScale = { covarianceMatrix: Tensor; precisionMatrix?: undefined; scaleTril?: undefined } | { precisionMatrix: Tensor; covarianceMatrix?: undefined; scaleTril?: undefined } | { scaleTril: Tensor; covarianceMatrix?: undefined; precisionMatrix?: undefined };
+
+/** mvlgamma(a, p) = p(p − 1)/4·log π + Σⱼ₌₀..p₋₁ lgamma(a − j/2), elementwise in a (torch.mvlgamma). */
+function mvlgamma(a: Tensor, p: number): Tensor {
+  const js = tensor(Array.from({ length: p }, (_, j) => -j / 2), [p], { dtype: a.dtype as 'float32' | 'float64', device: a.device });
+  return add(sum(lgamma(add(unsqueeze(a, -1), js)), -1), (p * (p - 1) * Math.log(Math.PI)) / 4);
+}
+/** Σⱼ₌₀..p₋₁ digamma(a − j/2) (torch's _mvdigamma). */
+function mvdigamma(a: Tensor, p: number): Tensor {
+  const js = tensor(Array.from({ length: p }, (_, j) => -j / 2), [p], { dtype: a.dtype as 'float32' | 'float64', device: a.device });
+  return sum(digamma(add(unsqueeze(a, -1), js)), -1);
+}
+/** A seed for the k-th independent draw of one sample (undefined stays undefined). */
+function seedFor(seed: number | undefined, k: number): number | undefined {
+  return seed === undefined || k === 0 ? seed : (Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(0x7f4a7c15, k)) >>> 0;
+}
+
+/**
+ * The Wishart distribution over p×p positive-definite matrices
+ * (torch.distributions.Wishart): `new Wishart(df, { covarianceMatrix } |
+ * { precisionMatrix } | { scaleTril }, options?)` — exactly one scale, of
+ * shape [..., p, p]; df > p − 1 of the batch shape. rsample by the Bartlett
+ * decomposition (χ² diagonal from standardGamma, normal below it;
+ * differentiable in df and the scale), redrawing singular samples up to
+ * `maxTryCorrection` times (default 10, as torch). logProb, mean, mode (NaN
+ * where df ≤ p + 1), variance, entropy as torch.
+ */
+export class Wishart extends Distribution {
+  readonly hasRsample = true;
+  /** Degrees of freedom, of the batch shape. */
+  readonly df: Tensor;
+  /** @internal The lower Cholesky factor of the covariance, [...batchShape, p, p]. */
+  private readonly tril: Tensor;
+  private readonly given: 'covarianceMatrix' | 'precisionMatrix' | 'scaleTril';
+  private readonly param: Tensor;
+  constructor(df: Tensor | number, scale: WishartScale, options?: DistributionOptions) {
+    super(options);
+    if (scale === null || typeof scale !== 'object') fail('INVALID_ARGUMENT', `Wishart: the scale must be { covarianceMatrix }, { precisionMatrix } or { scaleTril }; got ${describe(scale)}`);
+    const keys = (['covarianceMatrix', 'precisionMatrix', 'scaleTril'] as const).filter((k) => (scale as Record<string, unknown>)[k] !== undefined);
+    if (keys.length !== 1) fail('INVALID_ARGUMENT', `Wishart: give exactly one of covarianceMatrix, precisionMatrix, scaleTril; got ${keys.length === 0 ? 'none' : keys.join(' and ')}`);
+    const key = keys[0];
+    const value = (scale as Record<string, unknown>)[key];
+    if (!(value instanceof Tensor) || value.rank < 2 || value.shape[value.rank - 1] !== value.shape[value.rank - 2])
+      fail('INVALID_ARGUMENT', `Wishart: ${key} must be a Tensor of square matrices [..., p, p]; got ${value instanceof Tensor ? `shape ${shapeText(value.shape)}` : describe(value)}`);
+    this.given = key;
+    const p = this.broadcastParams({ df, [key]: value }, { eventDims: { [key]: 2 } });
+    const n = value.shape[value.rank - 1];
+    this.setShapes(this.batchShape, [n, n]);
+    this.df = p.df;
+    this.param = p[key];
+    this.checkArgs(p);
+    this.tril = key === 'scaleTril' ? this.param : this.own(tidy(() => (key === 'covarianceMatrix' ? cholesky(this.param) : cholesky(inv(this.param)))));
+  }
+  get argConstraints(): Record<string, Constraint> {
+    const n = this.eventShape[0] ?? 1;
+    return { df: constraints.greaterThan(n - 1), covarianceMatrix: constraints.positiveDefinite, precisionMatrix: constraints.positiveDefinite, scaleTril: constraints.lowerCholesky };
+  }
+  get support(): Constraint {
+    return constraints.positiveDefinite;
+  }
+  /** L with L Lᵀ the covariance (a new tensor). */
+  get scaleTril(): Tensor {
+    return this.tril.clone();
+  }
+  /** L Lᵀ (a new tensor). */
+  get covarianceMatrix(): Tensor {
+    return this.given === 'covarianceMatrix' ? this.param.clone() : tidy(() => matmul(this.tril, transpose(this.tril, -1, -2)));
+  }
+  /** (L Lᵀ)⁻¹ (a new tensor). */
+  get precisionMatrix(): Tensor {
+    if (this.given === 'precisionMatrix') return this.param.clone();
+    return tidy(() => {
+      const n = this.eventShape[0];
+      const li = solveTriangular(this.tril, broadcastTo(eye(n, n, { dtype: this.dtype, device: this.device }), this.tril.shape), { upper: false });
+      return matmul(transpose(li, -1, -2), li);
+    });
+  }
+  private dfMat(): Tensor {
+    return unsqueeze(unsqueeze(this.df, -1), -1);
+  }
+  /** df·Σ. */
+  get mean(): Tensor {
+    return tidy(() => mul(this.dfMat(), this.covarianceMatrix));
+  }
+  /** (df − p − 1)·Σ, NaN where df ≤ p + 1 (as torch). */
+  get mode(): Tensor {
+    return tidy(() => {
+      const f = sub(this.dfMat(), this.eventShape[0] + 1);
+      return mul(where(lessEqual(f, 0), NaN, f), this.covarianceMatrix);
+    });
+  }
+  /** Var X_ij = df·(Σ_ij² + Σ_ii Σ_jj). */
+  get variance(): Tensor {
+    return tidy(() => {
+      const V = this.covarianceMatrix;
+      const d = diagonal(V, { axis1: -2, axis2: -1 });
+      return mul(this.dfMat(), add(square(V), mul(unsqueeze(d, -1), unsqueeze(d, -2))));
+    });
+  }
+  /** One Bartlett draw: (L A)(L A)ᵀ with A lower triangular, A_ii = √χ²(df − i) (at least eps), A_ij ~ N(0, 1) below. */
+  private bartlett(sampleShape: readonly number[], seed: number | undefined, k: number): Tensor {
+    const n = this.eventShape[0];
+    const shape = this.extendedShape(sampleShape);
+    const { eps } = finfo(this.df);
+    const offs = tensor(Array.from({ length: n }, (_, i) => -i / 2), [n], { dtype: this.dtype, device: this.device });
+    const half = broadcastTo(add(unsqueeze(mul(this.df, 0.5), -1), offs), shape.slice(0, -1));
+    const chi = sqrt(mul(standardGamma(half, { seed: seedFor(seed, 2 * k) }), 2));
+    const noise = randn(shape, { dtype: this.dtype, device: this.device, seed: seedFor(seed, 2 * k + 1) }).tril(-1);
+    const A = add(noise, diagEmbed(clamp(chi, eps, Infinity)));
+    const LA = matmul(this.tril, A);
+    return matmul(LA, transpose(LA, -1, -2));
+  }
+  /**
+   * Draws by the Bartlett decomposition. A draw that is not numerically
+   * positive-definite (possible for p − 1 < df < p) is redrawn up to
+   * maxTryCorrection times (whole draws, selected per sample element).
+   */
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions & { maxTryCorrection?: number }): Tensor {
+    const tries = options?.maxTryCorrection ?? 10;
+    if (!Number.isInteger(tries) || tries < 0) fail('INVALID_ARGUMENT', `Wishart.rsample: maxTryCorrection must be a nonnegative integer; got ${describe(tries)}`);
+    const seed = options?.seed;
+    return tidy(() => {
+      let s = this.bartlett(sampleShape, seed, 0);
+      for (let k = 1; k <= tries; k++) {
+        const bad = noGrad(() => sub(1, constraints.positiveDefinite.check(s.detach())));
+        if (bad.sum().item() === 0) break;
+        s = where(unsqueeze(unsqueeze(bad, -1), -1), this.bartlett(sampleShape, seed, k), s);
+      }
+      return s;
+    });
+  }
+  /**
+   * −df(p log 2/2 + Σ log L_ii) − mvlgamma(df/2, p) + (df − p − 1)/2·log|det X| − tr(Σ⁻¹X)/2.
+   */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const n = this.eventShape[0];
+      const nu = this.df;
+      const logDiag = sum(log(diagonal(this.tril, { axis1: -2, axis2: -1 })), -1);
+      const shape = broadcastShapes([value.shape, [...this.batchShape, n, n]])!;
+      const Lb = broadcastTo(this.tril, shape);
+      const B = solveTriangular(Lb, broadcastTo(value, shape), { upper: false });
+      const Cm = solveTriangular(Lb, transpose(B, -1, -2), { upper: false });
+      const tr = sum(diagonal(Cm, { axis1: -2, axis2: -1 }), -1);
+      const ld = slogdet(value).logabsdet;
+      return sub(add(sub(mul(neg(nu), add(logDiag, (n * Math.LN2) / 2)), mvlgamma(mul(nu, 0.5), n)), mul(div(sub(nu, n + 1), 2), ld)), div(tr, 2));
+    });
+  }
+  /** (p + 1)(p log 2/2 + Σ log L_ii) + mvlgamma(df/2, p) − (df − p − 1)/2·mvdigamma(df/2, p) + df·p/2. */
+  entropy(): Tensor {
+    return tidy(() => {
+      const n = this.eventShape[0];
+      const nu = this.df;
+      const logDiag = sum(log(diagonal(this.tril, { axis1: -2, axis2: -1 })), -1);
+      const h = mul(nu, 0.5);
+      return add(sub(add(mul(add(logDiag, (n * Math.LN2) / 2), n + 1), mvlgamma(h, n)), mul(div(sub(nu, n + 1), 2), mvdigamma(h, n))), mul(nu, n / 2));
+    });
+  }
+  expand(batchShape: readonly number[]): Wishart {
+    return this.expandWith(batchShape, (grow) => new Wishart(grow(this.df), { [this.given]: grow(this.param, 2) } as unknown as WishartScale, { validateArgs: false }));
   }
 }
 

@@ -1,7 +1,7 @@
 // antler.distributions, transforms family: every spec through the generic harness, then the family's own tests.
 import { describeKL, describeSpec } from '../distributions-harness';
 import * as antler from '../../lib';
-import { expectAntlerError, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, randomArray, runSeed, tensorCounts } from '../helpers';
+import { digammaRef, expectAntlerError, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, randomArray, runSeed, tensorCounts } from '../helpers';
 import { KL_PAIRS, SPECS, StandInCategorical } from '../dist-specs-transforms';
 
 expectNoLeaksInSuite(tensorCounts);
@@ -371,7 +371,7 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
       expectClose(arr(inc.cdf(inc.icdf(f64(ps)))), ps, 1e-12, 1e-14, 'cdf(icdf(p)), increasing');
     });
   });
-  describe('second part: Softplus, Cat, Stack, CorrCholesky transforms; LKJCholesky', () => {
+  describe('second part: Softplus, Cat, Stack, CorrCholesky transforms; LKJCholesky, Wishart', () => {
     const SEED2 = runSeed();
     const rng2 = makeRng(SEED2 + 101);
     const C = D.constraints;
@@ -613,6 +613,153 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
         }
         expect(d.sample().shape).toEqual([2, Dm, Dm]);
         expect(new D.LKJCholesky(3, 1.5).sample([5], { seed: 1 }).dtype).toBe('float32');
+      });
+    });
+
+    // ---- Wishart: references in JS (Cholesky, inverse, log-det by elimination; mvlgamma/mvdigamma from lgammaRef/digammaRef)
+    const cholRef = (S: number[][]): number[][] => {
+      const n = S.length, L = S.map(() => new Array<number>(n).fill(0));
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j <= i; j++) {
+          let s = S[i][j];
+          for (let k = 0; k < j; k++) s -= L[i][k] * L[j][k];
+          L[i][j] = i === j ? Math.sqrt(s) : s / L[j][j];
+        }
+      return L;
+    };
+    const invRef = (A: number[][]): number[][] => {
+      const n = A.length, m = A.map((r, i) => [...r, ...A.map((_, j) => (i === j ? 1 : 0))]);
+      for (let c = 0; c < n; c++) {
+        let p = c;
+        for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
+        [m[c], m[p]] = [m[p], m[c]];
+        const d = m[c][c];
+        for (let k = 0; k < 2 * n; k++) m[c][k] /= d;
+        for (let r = 0; r < n; r++)
+          if (r !== c) {
+            const f = m[r][c];
+            for (let k = 0; k < 2 * n; k++) m[r][k] -= f * m[c][k];
+          }
+      }
+      return m.map((r) => r.slice(n));
+    };
+    const mm = (A: number[][], B: number[][]): number[][] => A.map((r) => B[0].map((_, j) => r.reduce((s, v, k) => s + v * B[k][j], 0)));
+    const tr = (A: number[][]): number[][] => A[0].map((_, j) => A.map((r) => r[j]));
+    const mvlgammaRef = (a: number, p: number): number => (p * (p - 1) * Math.log(Math.PI)) / 4 + Array.from({ length: p }, (_, j) => lgammaRef(a - j / 2)).reduce((x, y) => x + y, 0);
+    const mvdigammaRef = (a: number, p: number): number => Array.from({ length: p }, (_, j) => digammaRef(a - j / 2)).reduce((x, y) => x + y, 0);
+    /** The Wishart log density (Bishop 2.155): (ν − p − 1)/2 log|X| − tr(Σ⁻¹X)/2 − νp/2 log 2 − ν/2 log|Σ| − mvlgamma(ν/2, p). */
+    const wishartLpRef = (nu: number, S: number[][], X: number[][]): number => {
+      const p = S.length, Si = invRef(S);
+      const t = X.reduce((s, r, i) => s + r.reduce((u, v, j) => u + Si[j][i] * v, 0), 0);
+      return ((nu - p - 1) / 2) * logAbsDet(X) - t / 2 - ((nu * p) / 2) * Math.LN2 - (nu / 2) * logAbsDet(S) - mvlgammaRef(nu / 2, p);
+    };
+    const wishartEntRef = (nu: number, S: number[][]): number => {
+      const p = S.length;
+      return ((p + 1) / 2) * logAbsDet(S) + ((p * (p + 1)) / 2) * Math.LN2 + mvlgammaRef(nu / 2, p) - ((nu - p - 1) / 2) * mvdigammaRef(nu / 2, p) + (nu * p) / 2;
+    };
+    const randomSpd = (p: number): number[][] => {
+      const A = Array.from({ length: p }, () => randomArray(rng2, p, -1, 1));
+      return mm(A, tr(A)).map((r, i) => r.map((v, j) => v + (i === j ? 0.5 : 0)));
+    };
+
+    test(`Wishart: logProb, entropy, mean, mode, variance vs formulas in JS, for each of the three scales (seed ${SEED2})`, () => {
+      for (const p of [1, 2, 3, 4]) {
+        const S = [randomSpd(p), randomSpd(p)];
+        const df = [p - 1 + 0.3 + 4 * rng2.uniform(0, 1), p + 2 + 3 * rng2.uniform(0, 1)];
+        const Xs = [0, 1, 2].flatMap(() => [0, 1].map(() => randomSpd(p)));
+        antler.tidy(() => {
+          const Sig = f64(S.flat(2), [2, p, p]);
+          const Lt = f64(S.map(cholRef).flat(2), [2, p, p]);
+          const P = f64(S.map(invRef).flat(2), [2, p, p]);
+          const X = f64(Xs.flat(2), [3, 2, p, p]);
+          const lpWant = Xs.map((x, k) => wishartLpRef(df[k % 2], S[k % 2], x));
+          for (const scale of [{ covarianceMatrix: Sig }, { precisionMatrix: P }, { scaleTril: Lt }] as antler.distributions.WishartScale[]) {
+            const w = new D.Wishart(f64(df), scale);
+            const what = `p = ${p}, ${Object.keys(scale)[0]}`;
+            expect(w.batchShape).toEqual([2]);
+            expect(w.eventShape).toEqual([p, p]);
+            expectClose(arr(w.logProb(X)), lpWant, 1e-10, 1e-10, `${what} logProb`);
+            expectClose(arr(w.entropy()), df.map((nu, b) => wishartEntRef(nu, S[b])), 1e-10, 1e-10, `${what} entropy`);
+            expectClose(arr(w.mean), S.flatMap((s, b) => s.flat().map((v) => df[b] * v)), 1e-10, 1e-12, `${what} mean`);
+            const mode = S.flatMap((s, b) => s.flat().map((v) => (df[b] > p + 1 ? (df[b] - p - 1) * v : NaN)));
+            const got = arr(w.mode);
+            expect(got.map(Number.isNaN)).toEqual(mode.map(Number.isNaN));
+            expectClose(got.filter((v) => !Number.isNaN(v)), mode.filter((v) => !Number.isNaN(v)), 1e-10, 1e-12, `${what} mode`);
+            expectClose(arr(w.variance), S.flatMap((s, b) => s.flatMap((r, i) => r.map((v, j) => df[b] * (v * v + s[i][i] * s[j][j])))), 1e-10, 1e-12, `${what} variance`);
+            expectClose(arr(w.covarianceMatrix), S.flat(2), 1e-10, 1e-12, `${what} covarianceMatrix`);
+            expectClose(arr(w.precisionMatrix), S.map(invRef).flat(2), 1e-9, 1e-10, `${what} precisionMatrix`);
+            expectClose(arr(w.scaleTril), S.map(cholRef).flat(2), 1e-10, 1e-12, `${what} scaleTril`);
+          }
+          const e = new D.Wishart(f64(df), { scaleTril: Lt }).expand([3, 2]);
+          expect(e.batchShape).toEqual([3, 2]);
+          expectClose(arr(e.logProb(X)), lpWant, 1e-10, 1e-10, 'expand');
+        });
+      }
+    });
+
+    test(`Wishart: logProb's gradients (float64) vs central differences; bad arguments (seed ${SEED2})`, () => {
+      const p = 3, S = randomSpd(p), Lr = cholRef(S), X = randomSpd(p), nu = 3.7;
+      antler.tidy(() => {
+        const df = antler.tensor(nu, [], { dtype: 'float64', requiresGrad: true });
+        const L = antler.tensor(Lr.flat(), [p, p], { dtype: 'float64', requiresGrad: true });
+        new D.Wishart(df, { scaleTril: L }).logProb(f64(X.flat(), [p, p])).backward();
+        const h = 1e-6;
+        const lpAt = (n: number, l: number[][]): number => wishartLpRef(n, mm(l, tr(l)), X);
+        expectClose([df.grad!.item()], [(lpAt(nu + h, Lr) - lpAt(nu - h, Lr)) / (2 * h)], 1e-6, 1e-7, 'd logProb / d df');
+        const gL = arr(L.grad!);
+        const want = Lr.flatMap((r, i) => r.map((_, j) => {
+          if (j > i) return 0;
+          const up = Lr.map((q) => [...q]), dn = Lr.map((q) => [...q]);
+          up[i][j] += h;
+          dn[i][j] -= h;
+          return (lpAt(nu, up) - lpAt(nu, dn)) / (2 * h);
+        }));
+        expectClose(gL.filter((_, k) => Math.floor(k / p) >= k % p), want.filter((_, k) => Math.floor(k / p) >= k % p), 1e-6, 1e-7, 'd logProb / d scaleTril');
+        const I = f64([1, 0, 0, 1], [2, 2]);
+        expectAntlerError(() => new D.Wishart(3, {} as never), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.Wishart(3, { covarianceMatrix: I, scaleTril: I } as never), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.Wishart(3, { covarianceMatrix: f64([1, 2, 3, 4, 5, 6], [2, 3]) }), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.Wishart(0.9, { covarianceMatrix: I }), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.Wishart(3, { covarianceMatrix: f64([1, 2, 2, 1], [2, 2]) }), 'INVALID_ARGUMENT');
+        expectAntlerError(() => new D.Wishart(3, { scaleTril: f64([1, 1, 0, 1], [2, 2]) }), 'INVALID_ARGUMENT');
+        const w = new D.Wishart(3, { covarianceMatrix: I });
+        expectAntlerError(() => w.logProb(f64([1, 2, 2, 1], [2, 2])), 'INVALID_ARGUMENT');
+        expectAntlerError(() => w.logProb(f64([1, 0, 0, 0, 1, 0, 0, 0, 1], [3, 3])), 'SHAPE_MISMATCH');
+        expectAntlerError(() => w.rsample([2], { maxTryCorrection: -1 }), 'INVALID_ARGUMENT');
+      });
+    });
+
+    test(`Wishart.rsample (Bartlett): positive-definite draws, mean and variance of samples, E ∂tr(X)/∂df = tr Σ, E ∂tr(X)/∂L = 2 df L (seed ${SEED2})`, () => {
+      const p = 3, S = randomSpd(p), Lr = cholRef(S), nu = 2.6 + 3 * rng2.uniform(0, 1), n = 20000;
+      antler.tidy(() => {
+        const w = new D.Wishart(nu, { scaleTril: f64(Lr.flat(), [p, p]) });
+        const s = w.sample([n], { seed: SEED2 });
+        expect(s.shape).toEqual([n, p, p]);
+        expect(antler.all(C.positiveDefinite.check(s)).item()).toBe(1);
+        expect(arr(w.sample([2], { seed: 4 }))).toEqual(arr(w.sample([2], { seed: 4 })));
+        const xs = arr(s);
+        for (let e = 0; e < p * p; e++) {
+          const i = Math.floor(e / p), j = e % p;
+          const m = nu * S[i][j], v = nu * (S[i][j] ** 2 + S[i][i] * S[j][j]);
+          let s1 = 0, s2 = 0;
+          for (let k = 0; k < n; k++) {
+            s1 += xs[k * p * p + e];
+            s2 += (xs[k * p * p + e] - m) ** 2;
+          }
+          expect(Math.abs(s1 / n - m)).toBeLessThan(6 * Math.sqrt(v / n));
+          expect(Math.abs(s2 / n - v) / v).toBeLessThan(0.15);
+        }
+        // pathwise gradients, one draw per batch element: their mean is the gradient of the mean
+        const B = 4000;
+        const df = antler.tensor(new Array<number>(B).fill(nu), [B], { dtype: 'float64', requiresGrad: true });
+        const L = antler.tensor(Lr.flat(), [p, p], { dtype: 'float64', requiresGrad: true });
+        const x = new D.Wishart(df, { scaleTril: L }).rsample([], { seed: SEED2 + 1 });
+        antler.sum(x.diagonal({ axis1: -2, axis2: -1 })).backward();
+        const g = arr(df.grad!);
+        const gm = g.reduce((a, b) => a + b) / B, gsd = Math.sqrt(g.reduce((a, b) => a + (b - gm) ** 2, 0) / B);
+        const trS = S.reduce((a, r, i) => a + r[i], 0);
+        expect(Math.abs(gm - trS)).toBeLessThan(6 * (gsd / Math.sqrt(B)) + 1e-9);
+        expectClose(arr(L.grad!).map((v) => v / B), Lr.flat().map((v) => 2 * nu * v), 0.1, 0.05 * Math.max(...Lr.flat().map(Math.abs)) * nu, 'E ∂tr X/∂L');
       });
     });
   });
