@@ -1,7 +1,8 @@
 /**
  * Transforms and transformed distributions (torch.distributions.transforms
  * and its compositions): Transform and its bijections, bijectTo/transformTo,
- * TransformedDistribution, Independent, MixtureSameFamily, LogisticNormal.
+ * TransformedDistribution, Independent, MixtureSameFamily, LogisticNormal,
+ * and the matrix distributions built on them: LKJCholesky, Wishart.
  */
 // ---- helper D (transforms family)
 import { Tensor } from '../tensor';
