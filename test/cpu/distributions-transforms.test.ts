@@ -762,6 +762,17 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
         expectClose(arr(L.grad!).map((v) => v / B), Lr.flat().map((v) => 2 * nu * v), 0.1, 0.05 * Math.max(...Lr.flat().map(Math.abs)) * nu, 'E ∂tr X/∂L');
       });
     });
+
+    test('Wishart.rsample redraws draws that are not numerically positive-definite (df just above p − 1), up to maxTryCorrection times', () => {
+      antler.tidy(() => {
+        const w = new D.Wishart(f64([2.02]), { covarianceMatrix: antler.eye(3, 3, { dtype: 'float64' }) });
+        const bad = (tries: number): number => 5000 - antler.sum(C.positiveDefinite.check(w.rsample([5000], { seed: 1, maxTryCorrection: tries }))).item();
+        const none = bad(0), some = bad(10);
+        // a χ²(0.02) diagonal entry is often below eps: a large share of single draws is singular
+        expect(none).toBeGreaterThan(500);
+        expect(some).toBeLessThanOrEqual(none / 100);
+      });
+    });
   });
   // ---- end helper D
 });
