@@ -92,5 +92,47 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
     a.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - b[i][j])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(x)))));
   });
   // ---- end helper A2
+  // ---- helper D
+  test('transforms family on CUDA: Softplus/Cat/Stack/CorrCholesky values and log-dets, LKJCholesky and Wishart draws and densities are the CPU ones', () => {
+    const D = antler.distributions;
+    const close = (got: antler.Tensor, want: antler.Tensor, tol: number, what: string): void => {
+      expect(got.device.startsWith('cuda')).toBe(true);
+      const x = got.to('cpu').dataSync(), y = want.dataSync();
+      expect(x.length).toBe(y.length);
+      for (let i = 0; i < x.length; i++)
+        if (!(Math.abs(x[i] - y[i]) <= tol * Math.max(1, Math.abs(y[i])))) throw new Error(`${what}: [${i}] cuda ${x[i]} vs cpu ${y[i]}`);
+    };
+    antler.tidy(() => {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const tol = dtype === 'float64' ? 1e-10 : 2e-4;
+        const vals = Array.from({ length: 24 }, (_, i) => 1.5 * Math.sin(1.7 * i + 0.3));
+        const xc = antler.tensor(vals, [4, 6], { dtype }), xg = antler.tensor(vals, [4, 6], { dtype, device: 'cuda' });
+        const ts = [
+          new D.CorrCholeskyTransform(),
+          new D.CatTransform([new D.ExpTransform(), new D.SoftplusTransform()], -1, [2, 4]),
+          new D.StackTransform([new D.TanhTransform(), new D.SigmoidTransform(), new D.ExpTransform(), new D.SoftplusTransform()], 0),
+        ];
+        for (const t of ts) {
+          const yc = t.forward(xc), yg = t.forward(xg);
+          close(yg, yc, tol, `${t.name} forward (${dtype})`);
+          close(t.logAbsDetJacobian(xg, yg), t.logAbsDetJacobian(xc, yc), tol, `${t.name} logAbsDetJacobian (${dtype})`);
+          close(t.inverse(yg), t.inverse(yc), 10 * tol, `${t.name} inverse (${dtype})`);
+        }
+        const eta = [0.5, 2];
+        const lc = new D.LKJCholesky(4, antler.tensor(eta, [2], { dtype })), lg = new D.LKJCholesky(4, antler.tensor(eta, [2], { dtype, device: 'cuda' }));
+        const sc = lc.sample([50], { seed: 3 }), sg = lg.sample([50], { seed: 3 });
+        close(sg, sc, 10 * tol, `LKJCholesky.sample (${dtype})`);
+        close(lg.logProb(sc.to('cuda')), lc.logProb(sc), tol, `LKJCholesky.logProb (${dtype})`);
+        const L = [1.2, 0, 0, -0.4, 0.8, 0, 0.3, 0.5, 1.1];
+        const wc = new D.Wishart(antler.tensor([2.5, 6], [2], { dtype }), { scaleTril: antler.tensor(L, [3, 3], { dtype }) });
+        const wg = new D.Wishart(antler.tensor([2.5, 6], [2], { dtype, device: 'cuda' }), { scaleTril: antler.tensor(L, [3, 3], { dtype, device: 'cuda' }) });
+        const xw = wc.sample([20], { seed: 5 });
+        close(wg.sample([20], { seed: 5 }), xw, 20 * tol, `Wishart.sample (${dtype})`);
+        close(wg.logProb(xw.to('cuda')), wc.logProb(xw), 10 * tol, `Wishart.logProb (${dtype})`);
+        close(wg.entropy(), wc.entropy(), tol, `Wishart.entropy (${dtype})`);
+      }
+    });
+  });
+  // ---- end helper D
   // ---- end family GPU tests
 });
