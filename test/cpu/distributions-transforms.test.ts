@@ -613,6 +613,8 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
         }
         expect(d.sample().shape).toEqual([2, Dm, Dm]);
         expect(new D.LKJCholesky(3, 1.5).sample([5], { seed: 1 }).dtype).toBe('float32');
+        // float32 draws are valid factors too (unit rows to eps·D·10), small η (mass near singular matrices) included
+        for (const e of [0.3, 5]) expect(antler.all(C.corrCholesky.check(new D.LKJCholesky(6, e).sample([2000], { seed: SEED2 }))).item()).toBe(1);
       });
     });
 
