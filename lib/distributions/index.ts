@@ -13,3 +13,4 @@ export * from './location-scale';
 export * from './gamma';
 export * from './discrete';
 export * from './transforms';
+import './kl-cross';

@@ -1,0 +1,168 @@
+/**
+ * KL divergences between classes of different families (torch 1.13's
+ * torch/distributions/kl.py, "Different distributions"): the closed forms
+ * and the pairs that are +Infinity because p's support is not inside q's.
+ * The families register the pairs within themselves; this module, imported
+ * by index.ts after them, registers the rest of torch 1.13's pairs whose two
+ * classes exist here. Subclasses follow by the registry's dispatch (Chi2 is
+ * a Gamma). Results broadcast to the batch shapes of both p and q.
+ *
+ * Differences from torch: the Uniform → Beta and Uniform → Gamma forms use
+ * x·log x = 0 at x = 0 (xlogy), so a Uniform with an end at 0 (or at 1 for
+ * Beta) gets its finite KL where torch's 0·log 0 gives NaN; and where
+ * those KLs are +Infinity their gradient is 0, not torch's NaN.
+ */
+import type { Tensor } from '../tensor';
+import { full } from '../tensor';
+import { tidy } from '../engine';
+import { add, clamp, div, exp, greater, less, log, log1p, mul, neg, reciprocal, square, sub, where } from '../ops/core';
+import { logicalOr } from '../ops/extra';
+import { digamma, lgamma, xlogy } from '../ops/pointwise';
+import { broadcastShapes } from '../validate';
+import { Distribution } from './distribution';
+import { registerKL } from './kl';
+import { Exponential, Gumbel, Laplace, Normal, Uniform } from './location-scale';
+import { Beta, Gamma } from './gamma';
+import { Bernoulli, Binomial, Poisson } from './discrete';
+
+/** The Euler–Mascheroni constant (torch's euler_constant). */
+const EULER = 0.5772156649015329;
+
+/** +Infinity of the broadcast batch shape of p and q (torch's _infinite_like, broadcast with q). */
+function infiniteLike(p: Distribution, q: Distribution): Tensor {
+  const shape = broadcastShapes([p.batchShape, q.batchShape]) ?? p.batchShape;
+  return full(shape, Infinity, { dtype: p.dtype, device: p.device });
+}
+
+/**
+ * x·log x with 0·log 0 = 0 (torch's _x_log_x is x * x.log(), NaN at 0), and 0 with a zero gradient below 0:
+ * only where the KL is +Infinity does x go negative, and there the value is replaced, but a NaN would
+ * still reach the gradient (torch's does).
+ */
+function xLogX(x: Tensor): Tensor {
+  const c = clamp(x, 0);
+  return xlogy(c, c);
+}
+
+// ---- +Infinity: p's support is not inside q's.
+for (const [P, Q] of [
+  [Exponential, Beta],
+  [Gamma, Beta],
+  [Gamma, Uniform],
+  [Gumbel, Beta],
+  [Gumbel, Gamma],
+  [Laplace, Beta],
+  [Laplace, Gamma],
+  [Normal, Beta],
+  [Normal, Gamma],
+  [Poisson, Bernoulli],
+  [Poisson, Binomial],
+] as const)
+  registerKL(P, Q, infiniteLike);
+
+// ---- Closed forms.
+
+registerKL(Bernoulli, Poisson, (p, q) =>
+  tidy(() => sub(neg(p.entropy()), sub(mul(p.probs, log(q.rate)), q.rate))),
+);
+
+/** E[X] of a Beta: c1/(c1 + c0). */
+function betaMean(p: Beta): Tensor {
+  return div(p.concentration1, add(p.concentration1, p.concentration0));
+}
+
+registerKL(Beta, Exponential, (p, q) =>
+  tidy(() => add(sub(neg(p.entropy()), log(q.rate)), mul(q.rate, betaMean(p)))),
+);
+
+registerKL(Beta, Gamma, (p, q) =>
+  tidy(() => {
+    const t1 = neg(p.entropy());
+    const t2 = sub(lgamma(q.concentration), mul(q.concentration, log(q.rate)));
+    const t3 = mul(sub(q.concentration, 1), sub(digamma(p.concentration1), digamma(add(p.concentration1, p.concentration0))));
+    const t4 = mul(q.rate, betaMean(p));
+    return add(sub(add(t1, t2), t3), t4);
+  }),
+);
+
+registerKL(Beta, Normal, (p, q) =>
+  tidy(() => {
+    const m = betaMean(p);
+    const v = square(q.scale);
+    const t1 = neg(p.entropy());
+    const t2 = mul(log(mul(v, 2 * Math.PI)), 0.5);
+    const t3 = mul(add(div(mul(m, sub(1, m)), add(add(p.concentration1, p.concentration0), 1)), square(m)), 0.5);
+    const t4 = mul(q.loc, m);
+    const t5 = mul(square(q.loc), 0.5);
+    return add(add(t1, t2), div(add(sub(t3, t4), t5), v));
+  }),
+);
+
+registerKL(Beta, Uniform, (p, q) =>
+  tidy(() => {
+    const r = add(neg(p.entropy()), log(sub(q.high, q.low)));
+    return where(logicalOr(greater(q.low, 0), less(q.high, 1)), Infinity, r);
+  }),
+);
+
+registerKL(Exponential, Gamma, (p, q) =>
+  tidy(() => {
+    const ratio = div(q.rate, p.rate);
+    const t1 = neg(mul(q.concentration, log(ratio)));
+    return sub(add(add(add(t1, ratio), lgamma(q.concentration)), mul(q.concentration, EULER)), 1 + EULER);
+  }),
+);
+
+registerKL(Gamma, Exponential, (p, q) =>
+  tidy(() => add(sub(neg(p.entropy()), log(q.rate)), div(mul(q.rate, p.concentration), p.rate))),
+);
+
+registerKL(Gamma, Gumbel, (p, q) =>
+  tidy(() => {
+    const a = p.concentration;
+    const bs = mul(p.rate, q.scale);
+    const ls = div(q.loc, q.scale);
+    const t1 = sub(sub(mul(sub(a, 1), digamma(a)), lgamma(a)), a);
+    const t2 = add(log(bs), div(a, bs));
+    // exp(ls)·(1 + 1/bs)^(−a), as one exp (no overflow of exp(ls) alone)
+    const t3 = sub(exp(sub(ls, mul(a, log1p(reciprocal(bs))))), ls);
+    return add(add(t1, t2), t3);
+  }),
+);
+
+registerKL(Gamma, Normal, (p, q) =>
+  tidy(() => {
+    const a = p.concentration;
+    const v = square(q.scale);
+    const b2 = square(p.rate);
+    const t1 = sub(sub(mul(log(mul(mul(b2, v), 2 * Math.PI)), 0.5), a), lgamma(a));
+    const t2 = div(mul(add(square(a), a), 0.5), b2);
+    const t3 = div(mul(q.loc, a), p.rate);
+    const t4 = mul(square(q.loc), 0.5);
+    return add(add(t1, mul(sub(a, 1), digamma(a))), div(add(sub(t2, t3), t4), v));
+  }),
+);
+
+registerKL(Uniform, Beta, (p, q) =>
+  tidy(() => {
+    const w = sub(p.high, p.low);
+    const t1 = log(w);
+    const t2 = div(mul(sub(q.concentration1, 1), sub(sub(xLogX(p.high), xLogX(p.low)), w)), w);
+    const t3 = div(mul(sub(q.concentration0, 1), add(sub(xLogX(sub(1, p.high)), xLogX(sub(1, p.low))), w)), w);
+    const t4 = sub(add(lgamma(q.concentration1), lgamma(q.concentration0)), lgamma(add(q.concentration1, q.concentration0)));
+    const r = sub(sub(add(t3, t4), t1), t2);
+    return where(logicalOr(greater(p.high, 1), less(p.low, 0)), Infinity, r);
+  }),
+);
+
+registerKL(Uniform, Gamma, (p, q) =>
+  tidy(() => {
+    const w = sub(p.high, p.low);
+    const t1 = log(w);
+    const t2 = sub(lgamma(q.concentration), mul(q.concentration, log(q.rate)));
+    const t3 = div(mul(sub(1, q.concentration), sub(sub(xLogX(p.high), xLogX(p.low)), w)), w);
+    const t4 = mul(q.rate, mul(add(p.high, p.low), 0.5));
+    const r = add(add(add(neg(t1), t2), t3), t4);
+    return where(less(p.low, 0), Infinity, r);
+  }),
+);
