@@ -103,10 +103,24 @@ function klGrid(P: Spec, pp: Params[], Q: Spec, qq: Params[], dtype: Dtype = 'fl
   return antler.tidy(() => data(D.klDivergence(buildBatch(P, pp, [pp.length, 1], dtype).d, buildBatch(Q, qq, [qq.length], dtype).d)));
 }
 
+/** Whether p's support lies inside q's (continuous: the specs' intervals; discrete: every k p gives mass has q-mass). */
+function supportInside(P: Spec, p: Params, Q: Spec, q: Params): boolean {
+  if (P.kind === 'continuous' && Q.kind === 'continuous') {
+    const [lo, hi] = P.support(p), [qlo, qhi] = Q.support(q);
+    return lo >= qlo && hi <= qhi;
+  }
+  if (P.kind === 'discrete' && Q.kind === 'discrete') {
+    const [lo, hi] = P.range(p);
+    for (let k = lo; k <= hi; k++) if (P.logPmf(p, k) > -Infinity && Q.logPmf(q, k) === -Infinity) return false;
+    return true;
+  }
+  throw new Error('supportInside: mixed continuous and discrete specs');
+}
+
 describe(`cross-family KL: broadcasting, float32, gradients (ANTLER_TEST_SEED=${SEED})`, () => {
   for (const [what, P, Q] of PAIRS) {
     const title = `${P.name} ‖ ${Q.name}${what ? ` (${what})` : ''}`;
-    test(`${title}: batch [3, 1] with [4] gives [3, 4], each element the KL of its own pair; float32 agrees`, () => {
+    test(`${title}: batch [3, 1] with [4] gives [3, 4], each element the KL of its own pair, +Infinity exactly where the supports do not nest; float32 agrees`, () => {
       const rng = makeRng(SEED);
       const pp = Array.from({ length: 3 }, () => P.params(rng)), qq = Array.from({ length: 4 }, () => Q.params(rng));
       const shape = antler.tidy(() => D.klDivergence(buildBatch(P, pp, [3, 1], 'float64').d, buildBatch(Q, qq, [4], 'float64').d).shape);
@@ -115,7 +129,10 @@ describe(`cross-family KL: broadcasting, float32, gradients (ANTLER_TEST_SEED=${
       const one = pp.flatMap((p) => qq.map((q) => klGrid(P, [p], Q, [q])[0] ?? NaN));
       // Elementwise the same computation: equal up to the last bits of broadcast arithmetic.
       expectClose(grid, one, 1e-12, 1e-12, `${title} grid vs one pair at a time (seed ${SEED})`);
-      expect(grid.every((v) => v === Infinity || Number.isFinite(v))).toBe(true);
+      // +Infinity exactly where p's support is not inside q's (checked here because expectClose, and so
+      // describeKL, accepts any value where the reference is +Infinity: |a − ∞| ≤ rtol·∞).
+      const inf = pp.flatMap((p) => qq.map((q) => !supportInside(P, p, Q, q)));
+      expect(grid.map((v) => (v === Infinity ? 'inf' : Number.isFinite(v) ? 'finite' : String(v)))).toEqual(inf.map((i) => (i ? 'inf' : 'finite')));
       const f32 = klGrid(P, pp, Q, qq, 'float32');
       grid.forEach((v, i) => {
         if (v === Infinity) expect(f32[i]).toBe(Infinity);
