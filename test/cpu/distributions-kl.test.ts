@@ -290,6 +290,14 @@ describe("torch 1.13's KL pairs", () => {
     }
   });
 
+  test('Bernoulli with probs 0 and 1 against a Poisson: λ and λ − log λ (as torch 1.13)', () => {
+    antler.tidy(() => {
+      const kl = data(D.klDivergence(new D.Bernoulli({ probs: f64([0, 1, 0.5]) }), new D.Poisson(f64([2, 3, 0.5]))));
+      // Σ_k p(k) log(p(k)/q(k)), q(k) = λᵏe^(−λ)/k!: p = δ0 → λ; p = δ1 → λ − log λ; p = ½ → −log 2 − ½ log λ + λ.
+      expectClose(kl, [2, 3 - Math.log(3), -Math.log(2) - 0.5 * Math.log(0.5) + 0.5], 1e-12, 1e-12, 'KL(Bernoulli ‖ Poisson) at probs 0, 1, ½');
+    });
+  });
+
   test('Uniform with an end at 0 or 1: finite KL to a Beta and to a Gamma (0·log 0 = 0, where torch 1.13 gives NaN)', () => {
     antler.tidy(() => {
       const u = new D.Uniform(f64([0, 0.25, 0]), f64([0.5, 1, 1]));
