@@ -232,6 +232,8 @@ export const KL_PAIRS: [Spec, Spec][] = [
 
 /** Classes of this family checked by their own tests instead of a spec (multivariate ones), with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
+  // abstract: the base of Normal, Laplace, Cauchy, Gumbel and LogNormal, covered through their specs
+  LocationScale: 'test/dist-specs-location-scale.ts (normalSpec, laplaceSpec, cauchySpec, gumbelSpec, logNormalSpec)',
   // ---- helper A: e.g. MultivariateNormal: 'test/cpu/distributions-location-scale.test.ts'
   // ---- end helper A
   // ---- helper A2

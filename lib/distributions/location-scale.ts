@@ -24,8 +24,13 @@ import { registerKL } from './kl';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
-/** The normal distribution N(loc, scale²) (torch.distributions.Normal). */
-export class Normal extends Distribution {
+/**
+ * The base of the distributions with a real `loc` and a positive `scale`
+ * (Normal, Laplace, Cauchy, Gumbel, LogNormal): their parameters, checks,
+ * support (the real line unless a subclass says otherwise) and expand.
+ * Not a distribution of its own (torch has no such class).
+ */
+export abstract class LocationScale extends Distribution {
   readonly loc: Tensor;
   readonly scale: Tensor;
   readonly hasRsample = true;
@@ -43,6 +48,14 @@ export class Normal extends Distribution {
   get support(): constraints.Constraint {
     return constraints.real;
   }
+  /** @internal expand() for a subclass whose constructor is (loc, scale, options). */
+  protected expandAs<D extends LocationScale>(C: new (loc: Param, scale: Param, options?: DistributionOptions) => D, batchShape: readonly number[]): D {
+    return this.expandWith(batchShape, (grow) => new C(grow(this.loc), grow(this.scale), { validateArgs: false }));
+  }
+}
+
+/** The normal distribution N(loc, scale²) (torch.distributions.Normal). */
+export class Normal extends LocationScale {
   get mean(): Tensor {
     return this.loc.clone();
   }
@@ -74,7 +87,7 @@ export class Normal extends Distribution {
     return tidy(() => add(log(this.scale), 0.5 + LOG_SQRT_2PI));
   }
   expand(batchShape: readonly number[]): Normal {
-    return this.expandWith(batchShape, (grow) => new Normal(grow(this.loc), grow(this.scale), { validateArgs: false }));
+    return this.expandAs(Normal, batchShape);
   }
 }
 
@@ -231,24 +244,7 @@ export class Exponential extends Distribution {
 }
 
 /** The Laplace distribution: density exp(−|x − loc|/scale)/(2·scale) (torch.distributions.Laplace). */
-export class Laplace extends Distribution {
-  readonly loc: Tensor;
-  readonly scale: Tensor;
-  readonly hasRsample = true;
-
-  constructor(loc: Param, scale: Param, options?: DistributionOptions) {
-    super(options);
-    const p = this.broadcastParams({ loc, scale });
-    this.loc = p.loc;
-    this.scale = p.scale;
-    this.checkArgs(p);
-  }
-  get argConstraints(): Record<string, constraints.Constraint> {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  get support(): constraints.Constraint {
-    return constraints.real;
-  }
+export class Laplace extends LocationScale {
   get mean(): Tensor {
     return this.loc.clone();
   }
@@ -290,7 +286,7 @@ export class Laplace extends Distribution {
     return tidy(() => add(log(mul(this.scale, 2)), 1));
   }
   expand(batchShape: readonly number[]): Laplace {
-    return this.expandWith(batchShape, (grow) => new Laplace(grow(this.loc), grow(this.scale), { validateArgs: false }));
+    return this.expandAs(Laplace, batchShape);
   }
 }
 
@@ -298,24 +294,7 @@ export class Laplace extends Distribution {
  * The Cauchy distribution: density 1/(π·scale·(1 + ((x − loc)/scale)²))
  * (torch.distributions.Cauchy). mean is NaN and variance +Infinity, as torch's.
  */
-export class Cauchy extends Distribution {
-  readonly loc: Tensor;
-  readonly scale: Tensor;
-  readonly hasRsample = true;
-
-  constructor(loc: Param, scale: Param, options?: DistributionOptions) {
-    super(options);
-    const p = this.broadcastParams({ loc, scale });
-    this.loc = p.loc;
-    this.scale = p.scale;
-    this.checkArgs(p);
-  }
-  get argConstraints(): Record<string, constraints.Constraint> {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  get support(): constraints.Constraint {
-    return constraints.real;
-  }
+export class Cauchy extends LocationScale {
   get mean(): Tensor {
     return fullBatch(this, NaN);
   }
@@ -345,7 +324,7 @@ export class Cauchy extends Distribution {
     return tidy(() => add(log(this.scale), Math.log(4 * Math.PI)));
   }
   expand(batchShape: readonly number[]): Cauchy {
-    return this.expandWith(batchShape, (grow) => new Cauchy(grow(this.loc), grow(this.scale), { validateArgs: false }));
+    return this.expandAs(Cauchy, batchShape);
   }
 }
 
@@ -355,24 +334,7 @@ export class Cauchy extends Distribution {
  * torch builds it as a transformed Uniform(tiny, 1 − eps), this class
  * computes the same results directly).
  */
-export class Gumbel extends Distribution {
-  readonly loc: Tensor;
-  readonly scale: Tensor;
-  readonly hasRsample = true;
-
-  constructor(loc: Param, scale: Param, options?: DistributionOptions) {
-    super(options);
-    const p = this.broadcastParams({ loc, scale });
-    this.loc = p.loc;
-    this.scale = p.scale;
-    this.checkArgs(p);
-  }
-  get argConstraints(): Record<string, constraints.Constraint> {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  get support(): constraints.Constraint {
-    return constraints.real;
-  }
+export class Gumbel extends LocationScale {
   get mean(): Tensor {
     return tidy(() => add(this.loc, mul(this.scale, EULER)));
   }
@@ -411,7 +373,7 @@ export class Gumbel extends Distribution {
     return tidy(() => add(log(this.scale), 1 + EULER));
   }
   expand(batchShape: readonly number[]): Gumbel {
-    return this.expandWith(batchShape, (grow) => new Gumbel(grow(this.loc), grow(this.scale), { validateArgs: false }));
+    return this.expandAs(Gumbel, batchShape);
   }
 }
 
@@ -527,21 +489,7 @@ export class HalfCauchy extends Distribution {
  * builds it as a transformed Normal, this class computes the same results
  * directly). `loc` and `scale` are the underlying normal's.
  */
-export class LogNormal extends Distribution {
-  readonly loc: Tensor;
-  readonly scale: Tensor;
-  readonly hasRsample = true;
-
-  constructor(loc: Param, scale: Param, options?: DistributionOptions) {
-    super(options);
-    const p = this.broadcastParams({ loc, scale });
-    this.loc = p.loc;
-    this.scale = p.scale;
-    this.checkArgs(p);
-  }
-  get argConstraints(): Record<string, constraints.Constraint> {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
+export class LogNormal extends LocationScale {
   get support(): constraints.Constraint {
     return constraints.positive;
   }
@@ -579,7 +527,7 @@ export class LogNormal extends Distribution {
     return tidy(() => add(add(log(this.scale), 0.5 + LOG_SQRT_2PI), this.loc));
   }
   expand(batchShape: readonly number[]): LogNormal {
-    return this.expandWith(batchShape, (grow) => new LogNormal(grow(this.loc), grow(this.scale), { validateArgs: false }));
+    return this.expandAs(LogNormal, batchShape);
   }
 }
 
