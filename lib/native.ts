@@ -159,6 +159,8 @@ export interface NativeAddon {
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  /** op 0: Poisson(a) per element; op 1: Binomial(a = count, b = prob), b same shape/dtype/device. Philox seed, stream. Float types. */
+  discreteSample(op: number, a: NativeHandle, b: NativeHandle | null, seed: number, stream: number): NativeHandle;
   // (end of random-discrete)
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;

@@ -25,6 +25,7 @@ export const RANDOM_SPECIAL_OPS: OpInfo[] = [
   })),
   // ---- end helper B
   // ---- helper C
+  // (none: poisson and binomial are samplers without gradients, in RANDOM_SPECIAL_NOT_OPS)
   // ---- end helper C
 ];
 
@@ -35,5 +36,7 @@ export const RANDOM_SPECIAL_NOT_OPS: string[] = [
   'standardGammaGrad', // @internal: standardGamma's gradient kernel, checked there against quadrature
   // ---- end helper B
   // ---- helper C
+  'poisson', // a sampler (no gradient, as torch): chi-square, moment, edge and error tests in test/cpu/distributions-discrete.test.ts
+  'binomial', // a sampler (no gradient, as torch): the same tests there
   // ---- end helper C
 ];

@@ -84,4 +84,51 @@ export function gammaincc(a: Tensor, x: Tensor): Tensor {
 // ---- end helper B
 
 // ---- helper C (random-discrete): poisson, binomial
+/** The same-dtype, same-device operands of a binary sampler, broadcast to one shape. */
+function discreteOperands(op: string, a: Tensor, b: Tensor, names: [string, string]): [Tensor, Tensor] {
+  checkTensor(a, op, names[0]);
+  checkTensor(b, op, names[1]);
+  if (a.dtype === 'int32' || b.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: dtypes ${a.dtype} and ${b.dtype}; expected float32 or float64 (cast int32 first)`);
+  if (a.dtype !== b.dtype) fail('DTYPE_MISMATCH', `${op}: ${names[0]} is ${a.dtype} and ${names[1]} ${b.dtype}; expected one dtype (as torch)`);
+  if (a.device !== b.device) fail('DEVICE_MISMATCH', `${op}: ${names[0]} is on ${a.device} and ${names[1]} on ${b.device}; move one with .to('${a.device}')`);
+  const shape = broadcastShapes([a.shape, b.shape]);
+  if (!shape) fail('SHAPE_MISMATCH', `${op}: shapes ${shapeText(a.shape)} and ${shapeText(b.shape)} do not broadcast`);
+  const fit = (t: Tensor): Tensor => (shapeText(t.shape) === shapeText(shape) ? t : broadcastTo(t, shape));
+  return [fit(a), fit(b)];
+}
+
+/**
+ * k ~ Poisson(rate) elementwise (torch.poisson): one draw per element of `rate` (any shape, float32 or
+ * float64; the counts are stored in that dtype, as torch). rate < 10 by inversion of the cdf with one
+ * uniform, rate ≥ 10 by Hörmann's transformed rejection (PTRS), in double, from the element's own Philox
+ * counter blocks: with a `seed` the result is the same on every call and on CPU and CUDA. rate 0 gives 0,
+ * +∞ gives +∞; negative or NaN rates give NaN (torch throws for those: the check would cost a device read).
+ * Not differentiable (as torch: the result carries no gradient).
+ */
+export function poisson(rate: Tensor, options?: { seed?: number }): Tensor {
+  const op = 'poisson';
+  checkTensor(rate, op, 'rate');
+  const o = checkOptions<{ seed: number }>(options, op, ['seed']);
+  if (rate.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: rate has dtype int32; expected float32 or float64`);
+  const { seed, stream } = nextDraw(o.seed, op);
+  return wrap(native().discreteSample(0, rate.handle, null, seed, stream));
+}
+
+/**
+ * k ~ Binomial(count, prob) elementwise with broadcasting (torch.binomial): count and prob float32 or
+ * float64 of one dtype and device; the counts are stored in that dtype. For q = min(prob, 1 − prob):
+ * count·q < 10 by inversion with one uniform, else Hörmann's BTRS, in double, from each element's own
+ * Philox counter blocks (repeatable with a `seed`, the same on CPU and CUDA). count 0 or prob 0 gives 0,
+ * prob 1 gives count; count negative, non-integer, infinite or NaN, or prob outside [0, 1] or NaN gives
+ * NaN (torch clamps count ≤ 0 to 0 and prob to [0, 1], and draws from non-integer counts). Not differentiable.
+ */
+export function binomial(count: Tensor, prob: Tensor, options?: { seed?: number }): Tensor {
+  const op = 'binomial';
+  const o = checkOptions<{ seed: number }>(options, op, ['seed']);
+  return tidy(() => {
+    const [c, p] = discreteOperands(op, count, prob, ['count', 'prob']);
+    const { seed, stream } = nextDraw(o.seed, op);
+    return wrap(native().discreteSample(1, c.handle, p.handle, seed, stream));
+  });
+}
 // ---- end helper C

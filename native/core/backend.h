@@ -364,6 +364,9 @@ class Backend {
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // op 0: out[i] ~ Poisson(a[i]); op 1: out[i] ~ Binomial(a[i], b[i]) (b: same length), from Philox stream s; float types.
+  virtual void discreteSample(const Device& d, DType t, int op, void* out, const void* a, const void* b, int64_t n,
+                              const kernels::PhiloxStream& s) = 0;
   // (end of random-discrete)
 
   // CTC loss (kernels/ctc.h) of log-probabilities lp [T, N, C] against targets [N, S] (int32, none

@@ -881,6 +881,23 @@ TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x) {
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+TensorPtr discreteSample(int op, const Tensor& a, const Tensor* b, uint64_t seed, uint64_t stream) {
+  if (op < 0 || op > 1) fail(Code::InvalidArgument, "discreteSample: op ", op, " is not 0 or 1");
+  const char* name = op == 0 ? "poisson" : "binomial";
+  checkFloating(name, a);
+  if (op == 1) {
+    if (!b) fail(Code::InvalidArgument, "binomial: prob is missing");
+    checkLike(name, "prob", a, *b);
+  }
+  kernels::PhiloxStream s;
+  s.key = kernels::PhiloxKey{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  s.stream0 = static_cast<uint32_t>(stream);
+  s.stream1 = static_cast<uint32_t>(stream >> 32) ^ (op == 0 ? 0x706f6973u : 0x62696e6fu);  // "pois", "bino"
+  TensorPtr out = emptyTensor(a.shape, a.dtype, a.device());
+  if (out->numel())
+    backendFor(a.device()).discreteSample(a.device(), a.dtype, op, out->data(), a.data(), op == 1 ? b->data() : a.data(), out->numel(), s);
+  return out;
+}
 // (end of random-discrete)
 
 // CTC operands: lp [T, N, C] float, targets int32 [N, S], inLen and tgtLen int32 [N], on one device.

@@ -120,6 +120,9 @@ TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x);
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// op 0: torch.poisson(a); op 1: torch.binomial(a = count, b = prob), b same shape/dtype/device (ignored for op 0).
+// Philox (seed, stream), the stream's high word tagged per op so that seeded draws of other samplers do not share counters.
+TensorPtr discreteSample(int op, const Tensor& a, const Tensor* b, uint64_t seed, uint64_t stream);
 // (end of random-discrete)
 // CTC loss (kernels/ctc.h): log_probs [T, N, C] float, targets int32 [N, S], input and target lengths
 // int32 [N] (values checked by the caller) -> nll [N] and logAlpha [N, T, 2S + 1] (saved for backward).

@@ -163,6 +163,10 @@ class CpuBackend final : public Backend {
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  void discreteSample(const Device&, DType t, int op, void* out, const void* a, const void* b, int64_t n,
+                      const kernels::PhiloxStream& s) override {
+    cpu::discreteSample(t, op, out, a, b, n, s);
+  }
   // (end of random-discrete)
   void ctcLoss(const Device&, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,

@@ -368,6 +368,10 @@ class CudaBackend final : public Backend {
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  void discreteSample(const Device& d, DType t, int op, void* out, const void* a, const void* b, int64_t n,
+                      const kernels::PhiloxStream& s) override {
+    cuda::discreteSample(context(d), t, op, out, a, b, n, s);
+  }
   // (end of random-discrete)
   void ctcLoss(const Device& d, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
                const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S,

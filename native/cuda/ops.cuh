@@ -82,6 +82,7 @@ void gammaBinary(Context& ctx, DType t, int op, void* out, const void* a, const 
 // (end of random-gamma)
 
 // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+void discreteSample(Context& ctx, DType t, int op, void* out, const void* a, const void* b, int64_t n, const kernels::PhiloxStream& s);
 // (end of random-discrete)
 void ctcLoss(Context& ctx, DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets,
              const int32_t* inLen, const int32_t* tgtLen, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank);

@@ -224,6 +224,7 @@ class Addon : public Napi::Addon<Addon> {
         // (end of random-gamma)
 
         // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+        InstanceMethod("discreteSample", &Addon::guard<&Addon::discreteSample>),
         // (end of random-discrete)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
@@ -1057,6 +1058,14 @@ class Addon : public Napi::Addon<Addon> {
   // (end of random-gamma)
 
   // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // discreteSample(op, a, b | null, seed, stream): op 0 poisson(a), 1 binomial(a = count, b = prob)
+  Napi::Value discreteSample(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "discreteSample");
+    const int op = intArg(info[0], "discreteSample", "op");
+    const Tensor& a = tensorArg(info[1], "discreteSample", "a");
+    const Tensor* b = info[2].IsNull() || info[2].IsUndefined() ? nullptr : &tensorArg(info[2], "discreteSample", "b");
+    return wrap(info.Env(), ops::discreteSample(op, a, b, seedArg(info[3], "discreteSample", "seed"), seedArg(info[4], "discreteSample", "stream")));
+  }
   // (end of random-discrete)
 
   // topkIndices(x, axis, k, largest): int32 indices of the k best along axis, best first
