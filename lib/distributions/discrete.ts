@@ -10,7 +10,7 @@ import { Tensor, arange, rand, tensor } from '../tensor';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { describe } from '../validate';
-import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, log, log1p, minimum, mul, neg, readNumbers, reshape, sigmoid, softplus, sub, sum, where } from '../ops/core';
+import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log, log1p, minimum, mul, neg, pow, readNumbers, reshape, sigmoid, softplus, square, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
 import { logSigmoid } from '../ops/extra';
 import { logSumExp } from '../ops/reductions';
@@ -21,6 +21,7 @@ import { broadcastShapes } from '../validate';
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { registerKL } from './kl';
+import { binomial, poisson, standardGamma } from '../ops/random-special';
 
 /** `{ probs }` or `{ logits }` (exactly one), as torch's probs=/logits= keywords. */
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
@@ -34,6 +35,13 @@ const minOf = (dtype: 'float32' | 'float64'): number => (dtype === 'float32' ? -
 
 /** @internal Marks options of a Categorical built from an already normalised parameter (expand). */
 const NORMALISED = Symbol('normalised');
+
+/** log n! for a nonnegative integer n (a host number). */
+function logFactorial(n: number): number {
+  let acc = 0;
+  for (let k = 2; k <= n; k++) acc += Math.log(k);
+  return acc;
+}
 
 /** Which of probs/logits the caller gave (refuses both or neither). */
 function pickParam(name: string, arg: unknown): { key: 'probs' | 'logits'; value: Param } {
@@ -442,8 +450,8 @@ export class OneHotCategoricalStraightThrough extends OneHotCategorical {
 }
 /**
  * The Poisson distribution (torch.distributions.Poisson): `new Poisson(rate)`,
- * P(k) = rateᵏ e^(−rate) / k!. sample() is not implemented yet (it awaits the native
- * Poisson sampler); entropy, cdf and icdf are not implemented in torch 1.13 either.
+ * P(k) = rateᵏ e^(−rate) / k!. sample() draws with the native `poisson` sampler; entropy,
+ * cdf and icdf are not implemented (as torch 1.13).
  */
 export class Poisson extends Distribution {
   readonly rate: Tensor;
@@ -469,8 +477,10 @@ export class Poisson extends Distribution {
   get variance(): Tensor {
     return this.rate.clone();
   }
-  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
-    return this.notSupported('sample', ' yet (it awaits the native Poisson sampler)');
+  /** torch.poisson(rate) per element of [...sampleShape, ...batchShape] (counts in the parameters' dtype). */
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => poisson(broadcastTo(this.rate.detach(), shape), { seed: options?.seed }));
   }
   /** xlogy(k, rate) − rate − lgamma(k + 1) (torch's). */
   logProb(value: Tensor): Tensor {
@@ -495,8 +505,8 @@ function clampByZero(x: Tensor): Tensor {
 /**
  * The binomial distribution (torch.distributions.Binomial):
  * `new Binomial(totalCount, { probs } | { logits })`, the number of successes in
- * totalCount Bernoulli(probs) trials. sample() is not implemented yet (it awaits
- * the native binomial sampler); entropy is not implemented (torch's needs one totalCount).
+ * totalCount Bernoulli(probs) trials. sample() draws with the native `binomial` sampler;
+ * entropy sums over the support, and needs one totalCount everywhere (as torch 1.13).
  */
 export class Binomial extends Distribution {
   readonly hasEnumerateSupport = true;
@@ -538,12 +548,34 @@ export class Binomial extends Distribution {
       return mul(mul(this.totalCount, p), sub(1, p));
     });
   }
-  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
-    return this.notSupported('sample', ' yet (it awaits the native binomial sampler)');
+  /** torch.binomial(totalCount, probs) per element of [...sampleShape, ...batchShape] (counts in the parameters' dtype). */
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => binomial(broadcastTo(this.totalCount.detach(), shape), broadcastTo(this.probs.detach(), shape), { seed: options?.seed }));
+  }
+  /**
+   * −Σₖ P(k) log P(k) over k = 0 … totalCount (torch 1.13's: NOT_SUPPORTED unless totalCount is the
+   * same everywhere; one device read).
+   */
+  entropy(): Tensor {
+    const [lo, hi] = tidy(() => readNumbers([this.totalCount.min(), this.totalCount.max()]));
+    if (lo !== hi) fail('NOT_SUPPORTED', `Binomial.entropy: every totalCount must be the same (as torch); they range from ${lo} to ${hi}`);
+    return tidy(() => {
+      const lp = this.logProbUnchecked(this.supportValues(0, hi));
+      return neg(sum(mul(exp(lp), lp), 0));
+    });
+  }
+  /** @internal lo, …, hi as [hi − lo + 1, 1, …, 1] (batch rank ones). */
+  supportValues(lo: number, hi: number): Tensor {
+    return tidy(() => reshape(arange(lo, hi + 1, 1, { dtype: this.dtype, device: this.device }), [hi - lo + 1, ...this.batchShape.map(() => 1)]));
   }
   /** torch's form: k·logits − lgamma(k+1) − lgamma(n−k+1) − (n·max(l,0) + n·log1p(e^−|l|) − lgamma(n+1)). */
   logProb(value: Tensor): Tensor {
     this.validateSample(value);
+    return this.logProbUnchecked(value);
+  }
+  /** @internal logProb without the value checks. */
+  logProbUnchecked(value: Tensor): Tensor {
     return tidy(() => {
       const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
       const n = this.totalCount, l = this.logits;
@@ -582,7 +614,7 @@ registerKL(Binomial, Binomial, (p, q) => {
  * The multinomial distribution (torch.distributions.Multinomial):
  * `new Multinomial(totalCount, { probs } | { logits })`, the counts of totalCount
  * categorical draws over K classes, eventShape [K]. Samples count Categorical draws
- * (one uniform per draw); entropy is not implemented yet.
+ * (one uniform per draw); entropy as torch 1.13 (the marginal binomials' sums).
  */
 export class Multinomial extends Distribution {
   /** The number of draws (an integer, as torch's total_count). */
@@ -648,6 +680,25 @@ export class Multinomial extends Distribution {
       return sum(oneHot(idx, K, { dtype: this.dtype }), 0);
     });
   }
+  /**
+   * torch 1.13's: n·H(Categorical) − lgamma(n + 1) + Σₖ₌₁ⁿ Σᵢ Binomial(n, pᵢ).P(k)·lgamma(k + 1)
+   * (the marginal counts' binomials, built from probs).
+   */
+  entropy(): Tensor {
+    const n = this.totalCount;
+    return tidy(() => {
+      const term1 = sub(mul(this.categorical.entropy(), n), logFactorial(n));
+      if (n === 0) return term1;
+      const bin = new Binomial(n, { probs: this.categorical.probs }, { validateArgs: false });
+      try {
+        const k = bin.supportValues(1, n);
+        const term2 = sum(sum(mul(exp(bin.logProbUnchecked(k)), lgamma(add(k, 1))), 0), -1);
+        return add(term1, term2);
+      } finally {
+        bin.dispose();
+      }
+    });
+  }
   /** lgamma(Σx + 1) − Σ lgamma(x + 1) + Σ x·logits, with 0·(−∞) = 0 (torch's). */
   logProb(value: Tensor): Tensor {
     this.validateSample(value);
@@ -668,8 +719,8 @@ export class Multinomial extends Distribution {
  * The negative binomial distribution (torch.distributions.NegativeBinomial):
  * `new NegativeBinomial(totalCount, { probs } | { logits })`, the number of successes
  * (probability probs each) before totalCount failures, P(k) = Γ(k + r) / (k! Γ(r)) (1 − p)^r p^k.
- * sample() is not implemented yet (torch's is a Poisson of a gamma draw: it awaits
- * the gamma and Poisson samplers); entropy, cdf and icdf are not implemented (as torch).
+ * sample() is torch's Poisson of a gamma draw, poisson(standardGamma(totalCount)·e^logits);
+ * entropy, cdf and icdf are not implemented (as torch).
  */
 export class NegativeBinomial extends Distribution {
   readonly totalCount: Tensor;
@@ -709,8 +760,19 @@ export class NegativeBinomial extends Distribution {
   get variance(): Tensor {
     return tidy(() => div(this.mean, sigmoid(neg(this.logits))));
   }
-  sample(_sampleShape: readonly number[] = [], _options?: SampleOptions): Tensor {
-    return this.notSupported('sample', ' yet (it awaits the gamma and Poisson samplers)');
+  /**
+   * poisson(G·e^logits) with G ~ Gamma(totalCount, 1) from standardGamma (torch's Poisson(Gamma(totalCount,
+   * rate = e^−logits))); 0 where totalCount is 0. The gamma and Poisson draws use disjoint Philox streams
+   * for one seed.
+   */
+  sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const r = broadcastTo(this.totalCount.detach(), shape);
+      const g = standardGamma(where(greater(r, 0), r, 1), { seed: options?.seed });
+      const rate = where(greater(r, 0), mul(g, exp(broadcastTo(this.logits.detach(), shape))), 0);
+      return poisson(rate, { seed: options?.seed });
+    });
   }
   /** r·logσ(−l) + k·logσ(l) + lgamma(r + k) − lgamma(k + 1) − lgamma(r), the normaliser 0 where r + k = 0 (torch's). */
   logProb(value: Tensor): Tensor {
@@ -728,4 +790,377 @@ export class NegativeBinomial extends Distribution {
     return this.expandWith(batchShape, (grow) => new NegativeBinomial(grow(this.totalCount), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
   }
 }
+/** log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|) (half-gradient at 0 through clampByZero). */
+function softplusStable(x: Tensor): Tensor {
+  return tidy(() => add(clampByZero(x), log1p(exp(neg(abs(x))))));
+}
+
+/** torch's clamp_probs: probs clamped to [eps, 1 − eps] of their dtype. */
+function clampProbs(p: Tensor): Tensor {
+  const eps = epsOf(p.dtype as 'float32' | 'float64');
+  return clamp(p, eps, 1 - eps);
+}
+
+/**
+ * The logit of a relaxed Bernoulli variable (torch.distributions.LogitRelaxedBernoulli):
+ * `new LogitRelaxedBernoulli(temperature, { probs } | { logits })`, X = (logit U + logits)/temperature with
+ * U ~ Uniform(0, 1) (a logistic distribution of location logits/temperature and scale 1/temperature). rsample
+ * as torch (U and probs clamped to [eps, 1 − eps]); logProb log T + d − 2 log(1 + eᵈ), d = logits − T·x
+ * (written without overflow). temperature is broadcast with the parameter (torch keeps it outside batchShape).
+ */
+export class LogitRelaxedBernoulli extends Distribution {
+  readonly hasRsample = true;
+  readonly temperature: Tensor;
+  private readonly given: 'probs' | 'logits';
+  private readonly param: Tensor;
+
+  constructor(temperature: Param, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    const { key, value } = pickParam(new.target.name, params);
+    this.given = key;
+    const p = this.broadcastParams({ temperature, [key]: value });
+    this.temperature = p.temperature;
+    this.param = p[key];
+    this.checkArgs(p);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { temperature: constraints.positive, probs: constraints.unitInterval, logits: constraints.real };
+  }
+  get support(): constraints.Constraint {
+    return constraints.real;
+  }
+  get probs(): Tensor {
+    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
+  }
+  get logits(): Tensor {
+    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
+  }
+  /** (log u − log1p(−u) + log p − log1p(−p)) / temperature, u and p clamped to [eps, 1 − eps] (torch's). */
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const p = clampProbs(broadcastTo(this.probs, shape));
+      const u = clampProbs(rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed }));
+      return div(add(sub(log(u), log1p(neg(u))), sub(log(p), log1p(neg(p)))), this.temperature);
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.logProbUnchecked(value);
+  }
+  /** @internal */
+  logProbUnchecked(value: Tensor): Tensor {
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const d = sub(this.logits, mul(v, this.temperature));
+      return sub(add(log(this.temperature), d), mul(softplusStable(d), 2));
+    });
+  }
+  expand(batchShape: readonly number[]): LogitRelaxedBernoulli {
+    return this.expandWith(batchShape, (grow) => new LogitRelaxedBernoulli(grow(this.temperature), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
+  }
+}
+
+/**
+ * The relaxed Bernoulli (Concrete) distribution on (0, 1) (torch.distributions.RelaxedBernoulli):
+ * `new RelaxedBernoulli(temperature, { probs } | { logits })`, sigmoid of a LogitRelaxedBernoulli. rsample
+ * is sigmoid(x) clamped to [tiny, 1 − eps] (torch's SigmoidTransform); logProb(y) =
+ * LogitRelaxedBernoulli.logProb(x) + softplus(x) + softplus(−x), x = logit(y) with y clamped to [tiny, 1 − eps].
+ */
+export class RelaxedBernoulli extends Distribution {
+  readonly hasRsample = true;
+  /** The distribution of logit(X). */
+  readonly baseDist: LogitRelaxedBernoulli;
+
+  constructor(temperature: Param, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    const b = new LogitRelaxedBernoulli(temperature, params, options);
+    this.baseDist = b;
+    for (const t of (b as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
+    for (const t of (b as unknown as { held: Tensor[] }).held) this.held.push(t);
+    this.paramDtype = b.dtype;
+    this.paramDevice = b.device;
+    this.setShapes(b.batchShape, []);
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return this.baseDist.argConstraints;
+  }
+  get support(): constraints.Constraint {
+    return constraints.unitInterval;
+  }
+  get temperature(): Tensor {
+    return this.baseDist.temperature.clone();
+  }
+  get probs(): Tensor {
+    return this.baseDist.probs;
+  }
+  get logits(): Tensor {
+    return this.baseDist.logits;
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return tidy(() => {
+      const y = sigmoid(this.baseDist.rsample(sampleShape, options));
+      return clamp(y, tinyOf(this.dtype), 1 - epsOf(this.dtype));
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const y = clamp(v, tinyOf(this.dtype), 1 - epsOf(this.dtype));
+      const x = sub(log(y), log1p(neg(y)));
+      return add(this.baseDist.logProbUnchecked(x), add(softplusStable(x), softplusStable(neg(x))));
+    });
+  }
+  expand(batchShape: readonly number[]): RelaxedBernoulli {
+    const b = this.baseDist as unknown as { given: 'probs' | 'logits'; param: Tensor; temperature: Tensor };
+    return this.expandWith(batchShape, (grow) => new RelaxedBernoulli(grow(b.temperature), { [b.given]: grow(b.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
+  }
+}
+
+/** The temperature as a tensor of the parameters' dtype and device (a number becomes a scalar the distribution owns). */
+function temperatureTensor(d: { own(t: Tensor): Tensor }, temperature: Param, dtype: 'float32' | 'float64', device: string, name: string): Tensor {
+  if (typeof temperature === 'number') return d.own(tensor(temperature, [], { dtype, device }));
+  if (!(temperature instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: temperature must be a Tensor or a number; got ${describe(temperature)}`);
+  if (temperature.device !== device) fail('DEVICE_MISMATCH', `${name}: temperature is on ${temperature.device} but the parameter on ${device}`);
+  return temperature.dtype === dtype ? temperature : d.own(temperature.cast(dtype));
+}
+
+/**
+ * The log of a relaxed one-hot categorical variable (torch.distributions.ExpRelaxedCategorical):
+ * `new ExpRelaxedCategorical(temperature, { probs } | { logits })`, eventShape [K], support real vectors.
+ * rsample: s = (logits + G)/temperature with Gumbel noise G = −log(−log U) (U clamped to [eps, 1 − eps]),
+ * then s − logsumexp(s). logProb(x) = lgamma(K) + (K − 1) log T + Σ(z − logsumexp(z)), z = logits − T·x
+ * (torch's). temperature broadcasts against [..., K] as in torch (a number or a scalar tensor is the usual use).
+ */
+export class ExpRelaxedCategorical extends Distribution {
+  readonly hasRsample = true;
+  readonly temperature: Tensor;
+  /** @internal The categorical distribution of the parameters (normalised). */
+  protected readonly categorical: Categorical;
+
+  constructor(temperature: Param, params: ProbsOrLogits, options?: DistributionOptions) {
+    super(options);
+    const c = new Categorical(params, options);
+    this.categorical = c;
+    for (const t of (c as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
+    for (const t of (c as unknown as { held: Tensor[] }).held) this.held.push(t);
+    this.paramDtype = c.dtype;
+    this.paramDevice = c.device;
+    this.setShapes(c.batchShape, [c.numEvents]);
+    this.temperature = temperatureTensor(this as unknown as { own(t: Tensor): Tensor }, temperature, c.dtype, c.device, new.target.name);
+    if (this.temperature === temperature) this.held.push(temperature);
+    if (this.validateArgs) {
+      const [ok] = tidy(() => readNumbers([greater(this.temperature, 0).cast('float64').min()]));
+      if (ok !== 1) fail('INVALID_ARGUMENT', `${new.target.name}: temperature must satisfy the constraint GreaterThan(lowerBound=0); some of its values do not`);
+    }
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return this.categorical.argConstraints;
+  }
+  get support(): constraints.Constraint {
+    return constraints.realVector;
+  }
+  get probs(): Tensor {
+    return this.categorical.probs;
+  }
+  get logits(): Tensor {
+    return this.categorical.logits;
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => {
+      const u = clampProbs(rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed }));
+      const g = neg(log(neg(log(u))));
+      const s = div(add(this.categorical.logits, g), this.temperature);
+      return sub(s, logSumExp(s, -1, true));
+    });
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.logProbUnchecked(value);
+  }
+  /** @internal */
+  logProbUnchecked(value: Tensor): Tensor {
+    const K = this.categorical.numEvents;
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const T = this.temperature;
+      const logScale = add(mul(log(T), K - 1), logFactorial(K - 1));
+      const z = sub(this.categorical.logits, mul(v, T));
+      return add(sum(sub(z, logSumExp(z, -1, true)), -1), logScale);
+    });
+  }
+  expand(batchShape: readonly number[]): ExpRelaxedCategorical {
+    const arg = this.categorical.paramArg() as unknown as Record<string, Tensor>;
+    const key = Object.keys(arg)[0];
+    const Ctor = this.constructor as new (t: Param, p: ProbsOrLogits, o?: DistributionOptions) => ExpRelaxedCategorical;
+    return this.expandWith(batchShape, (grow) => new Ctor(this.temperature, { [key]: grow(arg[key], 1) } as unknown as ProbsOrLogits, { validateArgs: false, [NORMALISED]: true } as DistributionOptions));
+  }
+}
+
+/**
+ * The relaxed one-hot categorical (Concrete / Gumbel-softmax) distribution on the simplex
+ * (torch.distributions.RelaxedOneHotCategorical): `new RelaxedOneHotCategorical(temperature, { probs } | { logits })`,
+ * eventShape [K]; exp of an ExpRelaxedCategorical. rsample = softmax((logits + G)/temperature);
+ * logProb(y) = ExpRelaxedCategorical.logProb(log y) − Σ log y (torch's ExpTransform Jacobian).
+ */
+export class RelaxedOneHotCategorical extends ExpRelaxedCategorical {
+  get support(): constraints.Constraint {
+    return constraints.simplex;
+  }
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    return tidy(() => exp(super.rsample(sampleShape, options)));
+  }
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const x = log(value.dtype === this.dtype ? value : value.cast(this.dtype));
+      return sub(this.logProbUnchecked(x), sum(x, -1));
+    });
+  }
+  expand(batchShape: readonly number[]): RelaxedOneHotCategorical {
+    return super.expand(batchShape) as RelaxedOneHotCategorical;
+  }
+}
+
+/**
+ * The continuous Bernoulli distribution on [0, 1] (torch.distributions.ContinuousBernoulli, Loaiza-Ganem &
+ * Cunningham 2019): `new ContinuousBernoulli({ probs } | { logits }, { lims?: [lo, hi], validateArgs? })`,
+ * density C(λ) λˣ (1 − λ)¹⁻ˣ. As torch 1.13: probs are clamped to [eps, 1 − eps] (after validation);
+ * inside lims (default [0.499, 0.501]) the log normaliser, mean and variance use torch's Taylor expansions
+ * about 1/2 and cdf/icdf the uniform's; rsample is icdf of a uniform draw.
+ */
+export class ContinuousBernoulli extends Distribution {
+  readonly hasRsample = true;
+  private readonly given: 'probs' | 'logits';
+  private readonly param: Tensor;
+  /** The interval about 1/2 where the Taylor expansions replace the closed forms. */
+  readonly lims: [number, number];
+
+  constructor(params: ProbsOrLogits, options?: DistributionOptions & { lims?: [number, number] }) {
+    super(options);
+    const lims = options?.lims ?? [0.499, 0.501];
+    if (!Array.isArray(lims) || lims.length !== 2 || !lims.every((x) => typeof x === 'number' && x >= 0 && x <= 1) || !(lims[0] <= lims[1]))
+      fail('INVALID_ARGUMENT', `ContinuousBernoulli: lims must be [lo, hi] with 0 ≤ lo ≤ hi ≤ 1; got ${describe(lims)}`);
+    this.lims = [lims[0], lims[1]];
+    const { key, value } = pickParam('ContinuousBernoulli', params);
+    this.given = key;
+    const p = this.broadcastParams({ [key]: value });
+    this.checkArgs(p);
+    this.param = key === 'probs' ? this.own(tidy(() => clampProbs(p.probs))) : p.logits;
+  }
+  get argConstraints(): Record<string, constraints.Constraint> {
+    return { probs: constraints.unitInterval, logits: constraints.real };
+  }
+  get support(): constraints.Constraint {
+    return constraints.unitInterval;
+  }
+  /** probs clamped to [eps, 1 − eps] (from logits: sigmoid, clamped). */
+  get probs(): Tensor {
+    return this.given === 'probs' ? this.param.clone() : tidy(() => clampProbs(sigmoid(this.param)));
+  }
+  get logits(): Tensor {
+    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
+  }
+  /** probs outside [lo, hi] (1) or inside (0), and probs cut to lo inside. */
+  private region(p: Tensor): { outside: Tensor; cut: Tensor } {
+    const outside = add(lessEqual(p, this.lims[0]).cast(this.dtype), greater(p, this.lims[1]).cast(this.dtype));
+    const o = greater(outside, 0);
+    return { outside: o, cut: where(o, p, this.lims[0]) };
+  }
+  /** @internal torch's _cont_bern_log_norm: log C(λ), the Taylor expansion log 2 + (4/3 + 104/45 x) x, x = (λ − 1/2)², inside lims. */
+  logNormaliser(): Tensor {
+    return tidy(() => {
+      const p = this.probs;
+      const { outside, cut } = this.region(p);
+      const below = where(lessEqual(cut, 0.5), cut, 0);
+      const above = where(greaterEqual(cut, 0.5), cut, 1);
+      const logNorm = sub(log(abs(sub(log1p(neg(cut)), log(cut)))), where(lessEqual(cut, 0.5), log1p(mul(below, -2)), log(sub(mul(above, 2), 1))));
+      const x = square(sub(p, 0.5));
+      const taylor = add(mul(add(mul(x, 104 / 45), 4 / 3), x), Math.LN2);
+      return where(outside, logNorm, taylor);
+    });
+  }
+  get mean(): Tensor {
+    return tidy(() => {
+      const p = this.probs;
+      const { outside, cut } = this.region(p);
+      const mus = add(div(cut, sub(mul(cut, 2), 1)), div(1, sub(log1p(neg(cut)), log(cut))));
+      const x = sub(p, 0.5);
+      const taylor = add(mul(add(mul(square(x), 16 / 45), 1 / 3), x), 0.5);
+      return where(outside, mus, taylor);
+    });
+  }
+  get variance(): Tensor {
+    return tidy(() => {
+      const p = this.probs;
+      const { outside, cut } = this.region(p);
+      const vars = add(div(mul(cut, sub(cut, 1)), square(sub(1, mul(cut, 2)))), div(1, square(sub(log1p(neg(cut)), log(cut)))));
+      const x = square(sub(p, 0.5));
+      const taylor = sub(1 / 12, mul(sub(1 / 15, mul(x, 128 / 945)), x));
+      return where(outside, vars, taylor);
+    });
+  }
+  /** icdf of uniform draws (differentiable w.r.t. the parameter). */
+  rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return tidy(() => this.icdfUnchecked(rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed })));
+  }
+  /** −BCEWithLogits(logits, x) + log C (torch's). */
+  logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const l = this.logits;
+      return add(sub(mul(v, l), softplusStable(l)), this.logNormaliser());
+    });
+  }
+  /** (λˣ (1 − λ)¹⁻ˣ + λ − 1)/(2λ − 1), x inside lims; 0 at x ≤ 0 and 1 at x ≥ 1 (torch's). */
+  cdf(value: Tensor): Tensor {
+    this.validateSample(value, 'cdf');
+    return tidy(() => {
+      const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const { outside, cut } = this.region(this.probs);
+      const cdfs = div(add(mul(pow(cut, v), pow(sub(1, cut), sub(1, v))), sub(cut, 1)), sub(mul(cut, 2), 1));
+      const unbounded = where(outside, cdfs, v);
+      return where(lessEqual(v, 0), 0, where(greaterEqual(v, 1), 1, unbounded));
+    });
+  }
+  /** (log1p(−λ + u(2λ − 1)) − log1p(−λ)) / (log λ − log1p(−λ)), u inside lims (torch's; not validated, as torch). */
+  icdf(value: Tensor): Tensor {
+    if (!(value instanceof Tensor)) fail('INVALID_ARGUMENT', `ContinuousBernoulli.icdf: value must be a Tensor; got ${describe(value)}`);
+    return this.icdfUnchecked(value);
+  }
+  private icdfUnchecked(value: Tensor): Tensor {
+    return tidy(() => {
+      const u = value.dtype === this.dtype ? value : value.cast(this.dtype);
+      const { outside, cut } = this.region(this.probs);
+      const l1 = log1p(neg(cut));
+      const q = div(sub(log1p(add(neg(cut), mul(u, sub(mul(cut, 2), 1)))), l1), sub(log(cut), l1));
+      return where(outside, q, u);
+    });
+  }
+  /** mean·(log(1 − λ) − log λ) − log C − log(1 − λ) (torch's). */
+  entropy(): Tensor {
+    return tidy(() => {
+      const p = this.probs;
+      const l0 = log1p(neg(p)), l1 = log(p);
+      return sub(sub(mul(this.mean, sub(l0, l1)), this.logNormaliser()), l0);
+    });
+  }
+  expand(batchShape: readonly number[]): ContinuousBernoulli {
+    return this.expandWith(batchShape, (grow) => new ContinuousBernoulli({ [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false, lims: this.lims }));
+  }
+}
+
+/** KL(ContinuousBernoulli ‖ ContinuousBernoulli) = mean_p (logit p − logit q) + log C_p + log(1 − p) − log C_q − log(1 − q) (torch's). */
+registerKL(ContinuousBernoulli, ContinuousBernoulli, (p, q) =>
+  tidy(() => {
+    const t1 = mul(p.mean, sub(p.logits, q.logits));
+    const t2 = add(p.logNormaliser(), log1p(neg(p.probs)));
+    const t3 = sub(neg(q.logNormaliser()), log1p(neg(q.probs)));
+    return add(add(t1, t2), t3);
+  }),
+);
 // ---- end helper C

@@ -183,7 +183,7 @@ describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge
     });
   });
 
-  test('Binomial: logits parametrisation, enumerateSupport, KL for equal and unequal totalCount; Poisson and Binomial do not sample yet', () => {
+  test('Binomial: logits parametrisation, enumerateSupport, KL for equal and unequal totalCount; sample shapes', () => {
     const rng = makeRng(runSeed());
     const n = [7, 7, 7], p = [0, 1, 2].map(() => rng.uniform(0.05, 0.95)), q = [0, 1, 2].map(() => rng.uniform(0.05, 0.95));
     const lbin = (m: number, r: number, k: number): number => lgammaRef(m + 1) - lgammaRef(k + 1) - lgammaRef(m - k + 1) + k * Math.log(r) + (m - k) * Math.log1p(-r);
@@ -208,8 +208,8 @@ describe('Bernoulli, Geometric, Categorical: the logits parametrisation and edge
       expectClose([kb[1]], [want[1]], 1e-10, 1e-12, 'KL with a larger totalCount');
       expectAntlerError(() => D.klDivergence(b, big), 'NOT_SUPPORTED');
       expectAntlerError(() => big.enumerateSupport(), 'NOT_SUPPORTED');
-      expectAntlerError(() => a.sample([2]), 'NOT_SUPPORTED');
-      expectAntlerError(() => new D.Poisson(T(p)).sample([2]), 'NOT_SUPPORTED');
+      expect(a.sample([2]).shape).toEqual([2, ...a.batchShape]);
+      expect(new D.Poisson(T(p)).sample([2]).shape).toEqual([2, ...a.batchShape]);
       expect(new D.Poisson(T([0])).logProb(T([0])).item()).toBe(0);
     });
   });
@@ -298,10 +298,8 @@ describe('Multinomial (own tests)', () => {
 });
 
 describe('NegativeBinomial sampling (own test)', () => {
-  // Skipped until integration: NegativeBinomial.sample needs helper B's standardGamma and the native
-  // Poisson sampler (torch's Poisson(Gamma(totalCount, e^−logits)) draw); the integration run enables it
-  // (and drops 'sample' from negativeBinomialSpec.lacks, which then runs the harness's chi-square test).
-  test.skip('samples have the negative binomial mean and variance within 6 standard errors and are repeatable', () => {
+  // torch's Poisson(Gamma(totalCount, e^−logits)) draw; negativeBinomialSpec also runs the harness's chi-square test.
+  test('samples have the negative binomial mean and variance within 6 standard errors and are repeatable', () => {
     const rng = makeRng(runSeed());
     const r = rng.uniform(0.5, 10), p = rng.uniform(0.05, 0.7);
     const N = 100000, seed = rng.u32();
@@ -319,5 +317,359 @@ describe('NegativeBinomial sampling (own test)', () => {
       expect(Math.abs(m - mu)).toBeLessThan(6 * Math.sqrt(va / N));
     });
   });
-  // ---- end helper C
 });
+
+// ---- helper C (second part): samplers, entropies, relaxations
+/** Pearson chi-square of integer samples against a pmf over [lo, hi] (cells with expectation < 5 pooled); throws above p ≈ 5e-7. */
+function chiSquare(samples: ArrayLike<number>, logPmf: (k: number) => number, lo: number, hi: number, what: string): void {
+  const N = samples.length;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < N; i++) {
+    const x = samples[i];
+    if (!(x >= lo && x <= hi && x === Math.round(x))) throw new Error(`${what}: sample ${x} is not an integer in [${lo}, ${hi}]`);
+    counts.set(x, (counts.get(x) ?? 0) + 1);
+  }
+  let chi = 0, dof = -1, poolE = 0, poolO = 0;
+  for (let k = lo; k <= hi; k++) {
+    const e = N * Math.exp(logPmf(k)), o = counts.get(k) ?? 0;
+    if (e >= 5) {
+      chi += ((o - e) * (o - e)) / e;
+      dof++;
+    } else {
+      poolE += e;
+      poolO += o;
+    }
+  }
+  if (poolE >= 1) {
+    chi += ((poolO - poolE) * (poolO - poolE)) / poolE;
+    dof++;
+  } else if (poolO > 3) throw new Error(`${what}: ${poolO} samples where the pmf expects ${poolE}`);
+  if (dof < 1) return;
+  const z = (Math.cbrt(chi / dof) - (1 - 2 / (9 * dof))) / Math.sqrt(2 / (9 * dof));
+  if (!(z < 4.9)) throw new Error(`${what}: chi-square ${chi} on ${dof} dof (z ${z})`);
+}
+const poissonLogPmf = (rate: number) => (k: number): number => k * Math.log(rate) - rate - lgammaRef(k + 1);
+const binomialLogPmf = (n: number, p: number) => (k: number): number =>
+  k < 0 || k > n ? -Infinity : lgammaRef(n + 1) - lgammaRef(k + 1) - lgammaRef(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
+const meanVar = (x: ArrayLike<number>): [number, number] => {
+  let m = 0, v = 0;
+  for (let i = 0; i < x.length; i++) m += x[i];
+  m /= x.length;
+  for (let i = 0; i < x.length; i++) v += (x[i] - m) ** 2;
+  return [m, v / (x.length - 1)];
+};
+
+describe('poisson and binomial samplers (own tests)', () => {
+  const SEED = runSeed();
+  const N = 100000;
+
+  test(`poisson: chi-square against the pmf for inversion (rate < 10) and PTRS (rate ≥ 10) rates, float64 and float32 (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const rates = [rng.uniform(0.05, 1), rng.uniform(1, 9.9), rng.uniform(10, 12), rng.uniform(12, 200), 10];
+    for (const dtype of ['float64', 'float32'] as const)
+      for (const rate of rates) {
+        const seed = rng.u32();
+        const x = antler.tidy(() => data(antler.poisson(antler.full([N], rate, { dtype }), { seed })));
+        const r = dtype === 'float32' ? Math.fround(rate) : rate;
+        chiSquare(x, poissonLogPmf(r), 0, Math.ceil(r + 12 * Math.sqrt(r) + 40), `poisson(${r}) ${dtype} seed ${seed}`);
+        const [m, v] = meanVar(x);
+        expect(Math.abs(m - r)).toBeLessThan(6 * Math.sqrt(r / N));
+        expect(Math.abs(v - r)).toBeLessThan(6 * Math.sqrt((r + 2 * r * r) / N));
+      }
+  });
+
+  test(`poisson: large rates' moments, repeatability per element, edge values, dtype errors (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 1);
+    for (const rate of [1e4, 3e7]) {
+      const x = antler.tidy(() => data(antler.poisson(antler.full([N], rate, { dtype: 'float64' }), { seed: rng.u32() })));
+      const [m, v] = meanVar(x);
+      expect(Math.abs(m - rate)).toBeLessThan(6 * Math.sqrt(rate / N));
+      expect(Math.abs(v / rate - 1)).toBeLessThan(6 * Math.sqrt(2 / N));
+      expect(x.every((k) => k === Math.round(k))).toBe(true);
+    }
+    antler.tidy(() => {
+      const rates = antler.tensor([0.5, 20, 3, 400], [2, 2], { dtype: 'float64' });
+      const a = data(antler.poisson(rates, { seed: 42 }));
+      expect(data(antler.poisson(rates, { seed: 42 }))).toEqual(a);
+      // element i depends on (seed, i) only: a longer draw starts with the same values
+      const long = data(antler.poisson(antler.tensor([0.5, 20, 3, 400, 7, 7], [6], { dtype: 'float64' }), { seed: 42 }));
+      expect(long.slice(0, 4)).toEqual(a);
+      const u1 = data(antler.poisson(antler.full([64], 30, { dtype: 'float64' })));
+      const u2 = data(antler.poisson(antler.full([64], 30, { dtype: 'float64' })));
+      expect(u1).not.toEqual(u2);
+      const e = data(antler.poisson(antler.tensor([0, -1, NaN, Infinity, 1e-300], [5], { dtype: 'float64' }), { seed: 3 }));
+      expect(e[0]).toBe(0);
+      expect(e[1]).toBeNaN();
+      expect(e[2]).toBeNaN();
+      expect(e[3]).toBe(Infinity);
+      expect(e[4]).toBe(0);
+      const f = antler.poisson(antler.tensor([2.5], [1], { dtype: 'float32' }), { seed: 1 });
+      expect(f.dtype).toBe('float32');
+      expect(antler.poisson(antler.zeros([0, 3]), { seed: 1 }).shape).toEqual([0, 3]);
+    });
+    antler.tidy(() => {
+      expectAntlerError(() => antler.poisson(antler.tensor([1], [1], { dtype: 'int32' })), 'DTYPE_MISMATCH');
+      expectAntlerError(() => antler.poisson([1] as unknown as antler.Tensor), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.poisson(antler.tensor([1], [1]), { seed: -1 }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.poisson(antler.tensor([1], [1]), { sed: 1 } as unknown as { seed: number }), 'INVALID_ARGUMENT');
+    });
+  });
+
+  test(`binomial: chi-square against the pmf for inversion (n·min(p, 1−p) < 10) and BTRS, p on both sides of 1/2 (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 2);
+    const cases: [number, number][] = [
+      [rng.int(1, 12), rng.uniform(0.02, 0.98)],
+      [rng.int(20, 60), rng.uniform(0.05, 0.15)],
+      [rng.int(20, 60), rng.uniform(0.85, 0.95)],
+      [rng.int(40, 200), rng.uniform(0.3, 0.7)],
+      [rng.int(1000, 100000), rng.uniform(0.01, 0.99)],
+      [100, 0.1],
+    ];
+    for (const dtype of ['float64', 'float32'] as const)
+      for (const [n, p0] of cases) {
+        const p = dtype === 'float32' ? Math.fround(p0) : p0;
+        const seed = rng.u32();
+        const x = antler.tidy(() => data(antler.binomial(antler.full([N], n, { dtype }), antler.full([N], p, { dtype }), { seed })));
+        const sd = Math.sqrt(n * p * (1 - p));
+        chiSquare(x, binomialLogPmf(n, p), Math.max(0, Math.floor(n * p - 12 * sd - 20)), Math.min(n, Math.ceil(n * p + 12 * sd + 20)), `binomial(${n}, ${p}) ${dtype} seed ${seed}`);
+        const [m, v] = meanVar(x);
+        expect(Math.abs(m - n * p)).toBeLessThan(6 * Math.sqrt((sd * sd) / N));
+        expect(Math.abs(v / (sd * sd) - 1)).toBeLessThan(6 * Math.sqrt(3 / N));
+      }
+  });
+
+  test(`binomial: broadcasting, huge counts, repeatability, edge values, dtype/shape errors (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 3);
+    const n = 1e9, p = rng.uniform(0.2, 0.8);
+    const x = antler.tidy(() => data(antler.binomial(antler.full([N], n, { dtype: 'float64' }), antler.full([1], p, { dtype: 'float64' }), { seed: rng.u32() })));
+    const [m, v] = meanVar(x);
+    expect(Math.abs(m - n * p)).toBeLessThan(6 * Math.sqrt((n * p * (1 - p)) / N));
+    expect(Math.abs(v / (n * p * (1 - p)) - 1)).toBeLessThan(6 * Math.sqrt(3 / N));
+    antler.tidy(() => {
+      const c = antler.tensor([3, 50, 1000], [3, 1], { dtype: 'float64' });
+      const q = antler.tensor([0.2, 0.7], [1, 2], { dtype: 'float64' });
+      const a = antler.binomial(c, q, { seed: 9 });
+      expect(a.shape).toEqual([3, 2]);
+      expect(data(antler.binomial(c, q, { seed: 9 }))).toEqual(data(a));
+      const f = (vals: number[]) => antler.tensor(vals, [vals.length], { dtype: 'float64' });
+      const e = data(antler.binomial(f([0, 0, 5, 5, -1, 2.5, 5, 5, Infinity, NaN, 5]), f([0.3, 2, 0, 1, 0.3, 0.3, -0.1, 1.1, 0.5, 0.5, NaN]), { seed: 4 }));
+      expect(e.slice(0, 4)).toEqual([0, NaN, 0, 5].map((z, i) => (i === 1 ? e[1] : z)));
+      expect(e[1]).toBeNaN(); // prob outside [0, 1] even with count 0
+      for (const i of [4, 5, 6, 7, 8, 9, 10]) expect(e[i]).toBeNaN();
+      expect(antler.binomial(antler.zeros([0]), antler.zeros([0])).shape).toEqual([0]);
+    });
+    antler.tidy(() => {
+      const f32 = antler.tensor([1], [1]);
+      const f64 = antler.tensor([1], [1], { dtype: 'float64' });
+      expectAntlerError(() => antler.binomial(f32, f64), 'DTYPE_MISMATCH');
+      expectAntlerError(() => antler.binomial(antler.tensor([1], [1], { dtype: 'int32' }), antler.tensor([1], [1], { dtype: 'int32' })), 'DTYPE_MISMATCH');
+      expectAntlerError(() => antler.binomial(antler.zeros([2]), antler.zeros([3])), 'SHAPE_MISMATCH');
+      expectAntlerError(() => antler.binomial(f32, 0.5 as unknown as antler.Tensor), 'INVALID_ARGUMENT');
+      const before = antler.memory().numTensors;
+      expectAntlerError(() => antler.binomial(antler.zeros([2]), antler.zeros([3])), 'SHAPE_MISMATCH');
+      expect(antler.memory().numTensors).toBe(before + 2); // only the two operands: nothing half-made is left
+    });
+  });
+});
+
+describe('Binomial.entropy and Multinomial.entropy (own tests)', () => {
+  const SEED = runSeed();
+  test(`Binomial.entropy needs one totalCount; Multinomial.entropy equals −Σ P log P over all count vectors (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    antler.tidy(() => {
+      const d = new D.Binomial(antler.tensor([3, 4], [2], { dtype: 'float64' }), { probs: 0.3 });
+      expectAntlerError(() => d.entropy(), 'NOT_SUPPORTED');
+      // totalCount 0: entropy 0
+      expect(Math.abs(data(new D.Binomial(0, { probs: antler.tensor([0.3], [1], { dtype: 'float64' }) }).entropy())[0])).toBe(0);
+      const B = 2, K = 3, n = rng.int(1, 6);
+      const { w, p } = weights(rng, B, K);
+      const m = new D.Multinomial(n, { probs: antler.tensor(w, [B, K], { dtype: 'float64' }) });
+      const want = p.map((r) => {
+        let h = 0;
+        for (let a = 0; a <= n; a++)
+          for (let b = 0; a + b <= n; b++) {
+            const c = [a, b, n - a - b];
+            const lp = lgammaRef(n + 1) - c.reduce((s, x) => s + lgammaRef(x + 1), 0) + c.reduce((s, x, k) => s + x * Math.log(r[k]), 0);
+            h -= Math.exp(lp) * lp;
+          }
+        return h;
+      });
+      expectClose(data(m.entropy()), want, 1e-10, 1e-12, `Multinomial(${n}).entropy`);
+      expect(data(new D.Multinomial(0, { probs: antler.tensor(w, [B, K], { dtype: 'float64' }) }).entropy())).toEqual([0, 0]);
+    });
+  });
+});
+
+/** The RelaxedOneHotCategorical density on the simplex (K − 1 free coordinates), from the Concrete density formula. */
+function concreteLogDensity(y: number[], p: number[], T: number): number {
+  const K = y.length;
+  // (K − 1)! T^(K−1) Π (pₖ y_k^(−T−1)) / (Σ pₖ y_k^(−T))^K
+  let s = 0, l = lgammaRef(K) + (K - 1) * Math.log(T);
+  for (let k = 0; k < K; k++) {
+    l += Math.log(p[k]) - (T + 1) * Math.log(y[k]);
+    s += p[k] * Math.pow(y[k], -T);
+  }
+  return l - K * Math.log(s);
+}
+
+describe('ExpRelaxedCategorical and RelaxedOneHotCategorical (own tests)', () => {
+  const SEED = runSeed();
+  const B = 2, K = 3;
+  test(`logProb against the Concrete density (and its log-space change of variables), shapes, bad arguments (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const { w, p } = weights(rng, B, K);
+    const T = rng.uniform(0.3, 2);
+    const pts = Array.from({ length: B }, () => {
+      const g = Array.from({ length: K }, () => rng.uniform(0.05, 1));
+      const s = g.reduce((a, x) => a + x, 0);
+      return g.map((x) => x / s);
+    });
+    antler.tidy(() => {
+      const probs = antler.tensor(w, [B, K], { dtype: 'float64' });
+      const r = new D.RelaxedOneHotCategorical(T, { probs });
+      expect(r.batchShape).toEqual([B]);
+      expect(r.eventShape).toEqual([K]);
+      const y = antler.tensor(pts.flat(), [B, K], { dtype: 'float64' });
+      const want = pts.map((yy, b) => concreteLogDensity(yy, p[b], T));
+      expectClose(data(r.logProb(y)), want, 1e-10, 1e-12, 'RelaxedOneHotCategorical.logProb');
+      // ExpRelaxedCategorical: the density of x = log y, i.e. the simplex density times Π y_k
+      const e = new D.ExpRelaxedCategorical(antler.tensor(T, [], { dtype: 'float64' }), { logits: antler.log(probs) });
+      const wantE = want.map((l, b) => l + pts[b].reduce((a, v) => a + Math.log(v), 0));
+      expectClose(data(e.logProb(antler.log(y))), wantE, 1e-10, 1e-12, 'ExpRelaxedCategorical.logProb');
+      expectAntlerError(() => r.logProb(antler.tensor([0.5, 0.6, 0.1, 0.2, 0.3, 0.5], [B, K], { dtype: 'float64' })), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.RelaxedOneHotCategorical(-1, { probs }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.RelaxedOneHotCategorical(1, { probs, logits: probs } as unknown as { probs: antler.Tensor }), 'INVALID_ARGUMENT');
+      expect(r.expand([4, B]).batchShape).toEqual([4, B]);
+      expectClose(data(r.expand([4, B]).logProb(y)), [...want, ...want, ...want, ...want], 1e-10, 1e-12, 'expand');
+      expectClose(data(r.probs), p.flat(), 1e-14, 1e-15, 'probs');
+      expectClose(data(e.probs), p.flat(), 1e-14, 1e-15, 'probs from logits');
+    });
+  });
+
+  test(`rsample: on the simplex, repeatable, Gumbel-max limit, sample mean vs the density's integral (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 1);
+    const { w, p } = weights(rng, 1, K);
+    const T = rng.uniform(0.5, 1.5);
+    const N = 100000, seed = rng.u32();
+    antler.tidy(() => {
+      const probs = antler.tensor(w, [1, K], { dtype: 'float64' });
+      const r = new D.RelaxedOneHotCategorical(T, { probs });
+      const s = r.rsample([N], { seed });
+      expect(s.shape).toEqual([N, 1, K]);
+      const v = data(s);
+      expect(data(r.sample([N], { seed }))).toEqual(v);
+      const mean = new Array<number>(K).fill(0), sq = new Array<number>(K).fill(0);
+      for (let i = 0; i < N; i++) {
+        let t = 0;
+        for (let k = 0; k < K; k++) {
+          const x = v[i * K + k];
+          t += x;
+          mean[k] += x / N;
+          sq[k] += (x * x) / N;
+        }
+        if (Math.abs(t - 1) > 1e-12) throw new Error(`sample ${i} sums to ${t}`);
+      }
+      // E[y_0] by 2-D quadrature of the density over the simplex (y_0 = a, y_1 = (1 − a) b)
+      const q = (f: (y: number[]) => number): number => {
+        const M = 400;
+        let acc = 0;
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < M; j++) {
+            const a = (i + 0.5) / M, b = (j + 0.5) / M;
+            const y = [a, (1 - a) * b, (1 - a) * (1 - b)];
+            acc += f(y) * Math.exp(concreteLogDensity(y, p[0], T)) * (1 - a);
+          }
+        return acc / (M * M);
+      };
+      if (T >= 0.8) {
+        // the density is bounded enough for the midpoint rule only when T is not small
+        for (let k = 0; k < K; k++) {
+          const mk = q((y) => y[k]);
+          const sdk = Math.sqrt(sq[k] - mean[k] * mean[k]);
+          expect(Math.abs(mean[k] - mk)).toBeLessThan(6 * sdk / Math.sqrt(N) + 2e-3);
+        }
+      }
+      // ExpRelaxedCategorical shares the draw: exp of its samples are these samples
+      const e = new D.ExpRelaxedCategorical(T, { probs });
+      expectClose(data(antler.exp(e.rsample([N], { seed }))), v, 1e-12, 1e-14, 'exp(ExpRelaxedCategorical) = RelaxedOneHotCategorical');
+      // at a low temperature the argmax frequencies are the categorical probabilities (Gumbel-max)
+      const lo = new D.RelaxedOneHotCategorical(0.05, { probs });
+      const am = data(lo.sample([N], { seed }).argmax(-1));
+      for (let k = 0; k < K; k++) {
+        const f = am.filter((a) => a === k).length / N;
+        expect(Math.abs(f - p[0][k])).toBeLessThan(6 * Math.sqrt((p[0][k] * (1 - p[0][k])) / N));
+      }
+    });
+  });
+
+  test(`rsample carries gradients to the logits and the temperature (float64 central differences at a fixed seed) (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 2);
+    const l0 = Array.from({ length: K }, () => rng.uniform(-1, 1));
+    const T0 = rng.uniform(0.5, 2);
+    const wts = Array.from({ length: 4 * K }, () => rng.uniform(-1, 1));
+    const f = (l: number[], T: number): number =>
+      antler.tidy(() => {
+        const d = new D.RelaxedOneHotCategorical(antler.tensor(T, [], { dtype: 'float64' }), { logits: antler.tensor(l, [K], { dtype: 'float64' }) });
+        return antler.sum(antler.mul(d.rsample([4], { seed: 5 }), antler.tensor(wts, [4, K], { dtype: 'float64' }))).dataSync()[0];
+      });
+    const [gl, gT] = antler.tidy(() => {
+      const lt = antler.tensor(l0, [K], { dtype: 'float64' }).requiresGrad_(true);
+      const Tt = antler.tensor(T0, [], { dtype: 'float64' }).requiresGrad_(true);
+      const out = antler.sum(antler.mul(new D.RelaxedOneHotCategorical(Tt, { logits: lt }).rsample([4], { seed: 5 }), antler.tensor(wts, [4, K], { dtype: 'float64' })));
+      const [a, b] = antler.autograd.grad(out, [lt, Tt]);
+      return [data(a!), data(b!)];
+    });
+    const h = 1e-6;
+    const fdl = l0.map((_, i) => (f(l0.map((x, j) => (j === i ? x + h : x)), T0) - f(l0.map((x, j) => (j === i ? x - h : x)), T0)) / (2 * h));
+    expectClose(gl, fdl, 1e-6, 1e-8, 'd/dlogits');
+    expectClose(gT, [(f(l0, T0 + h) - f(l0, T0 - h)) / (2 * h)], 1e-6, 1e-8, 'd/dtemperature');
+  });
+});
+
+describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', () => {
+  const SEED = runSeed();
+  test(`logProb, mean, variance, entropy by the Taylor expansions equal the exact values; cdf/icdf are the uniform's, as torch (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const ls = [0.5, rng.uniform(0.4991, 0.4999), rng.uniform(0.5001, 0.501), 0.499];
+    const xs = ls.map(() => rng.uniform(0, 1));
+    // exact C(λ) and moments by 2000-panel Simpson on [0, 1] (smooth integrands)
+    const simpson = (g: (x: number) => number): number => {
+      const M = 2000;
+      let acc = g(0) + g(1);
+      for (let i = 1; i < M; i++) acc += (i % 2 ? 4 : 2) * g(i / M);
+      return acc / (3 * M);
+    };
+    const exact = ls.map((l) => {
+      const un = (x: number): number => Math.pow(l, x) * Math.pow(1 - l, 1 - x);
+      const Z = simpson(un);
+      const m = simpson((x) => (x * un(x)) / Z);
+      const v = simpson((x) => ((x - m) ** 2 * un(x)) / Z);
+      const h = -simpson((x) => (un(x) / Z) * Math.log(un(x) / Z));
+      return { logC: -Math.log(Z), m, v, h };
+    });
+    antler.tidy(() => {
+      const d = new D.ContinuousBernoulli({ probs: antler.tensor(ls, [4], { dtype: 'float64' }) });
+      const x = antler.tensor(xs, [4], { dtype: 'float64' });
+      expectClose(data(d.logProb(x)), ls.map((l, i) => exact[i].logC + xs[i] * Math.log(l) + (1 - xs[i]) * Math.log1p(-l)), 1e-10, 1e-12, 'logProb');
+      expectClose(data(d.mean), exact.map((e) => e.m), 1e-10, 1e-12, 'mean');
+      // λ = 0.499 = lims[0] is outside (le), where torch's closed-form variance loses ~1e-9 to cancellation (its terms are ~6e4)
+      expectClose(data(d.variance), exact.map((e) => e.v), 1e-7, 1e-12, 'variance');
+      expectClose(data(d.variance).slice(0, 3), exact.slice(0, 3).map((e) => e.v), 1e-11, 1e-14, 'variance (Taylor)');
+      expectClose(data(d.entropy()), exact.map((e) => e.h), 1e-9, 1e-12, 'entropy');
+      // torch's cdf/icdf inside the window: the identity
+      expect(data(d.cdf(x)).slice(0, 3)).toEqual(xs.slice(0, 3));
+      expect(data(d.icdf(x)).slice(0, 3)).toEqual(xs.slice(0, 3));
+      // lims moves the window: with lims [0.3, 0.7] λ = 0.6 uses the expansions (cdf = x), without it the closed form
+      const w = new D.ContinuousBernoulli({ probs: 0.6 }, { lims: [0.3, 0.7] });
+      expect(data(w.cdf(antler.tensor([0.25], [1])))).toEqual([0.25]);
+      const c = new D.ContinuousBernoulli({ probs: antler.tensor([0.6], [1], { dtype: 'float64' }) });
+      expectClose(data(c.cdf(antler.tensor([0.25], [1], { dtype: 'float64' }))), [(Math.pow(0.6, 0.25) * Math.pow(0.4, 0.75) + 0.6 - 1) / 0.2], 1e-12, 1e-14, 'cdf');
+      expectAntlerError(() => new D.ContinuousBernoulli({ probs: 0.6 }, { lims: [0.7, 0.3] }), 'INVALID_ARGUMENT');
+      // logits ±large: probs clamp to [eps, 1 − eps] (torch's), finite logProb
+      const e = new D.ContinuousBernoulli({ logits: antler.tensor([-50, 50], [2], { dtype: 'float64' }) });
+      expect(data(e.probs)).toEqual([2 ** -52, 1 - 2 ** -52]);
+      expect(data(e.logProb(antler.tensor([0.5, 0.5], [2], { dtype: 'float64' }))).every(Number.isFinite)).toBe(true);
+    });
+  });
+});
+// ---- end helper C
