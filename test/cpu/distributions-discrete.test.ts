@@ -438,6 +438,16 @@ describe('poisson and binomial samplers (own tests)', () => {
       }
   });
 
+  test(`the rejection samplers' acceptance steps: chi-square of 2,000,000 draws (PTRS at rate 10-30, BTRS at n·p 10-50) (seed ${SEED})`, () => {
+    const rng = makeRng(SEED + 4);
+    const M = 2000000;
+    const rate = rng.uniform(10, 30), n = rng.int(40, 100), p = rng.uniform(0.25, 0.5);
+    const x = antler.tidy(() => antler.poisson(antler.full([M], rate, { dtype: 'float64' }), { seed: rng.u32() }).dataSync());
+    chiSquare(x, poissonLogPmf(rate), 0, Math.ceil(rate + 12 * Math.sqrt(rate) + 40), `poisson(${rate}) × ${M}`);
+    const y = antler.tidy(() => antler.binomial(antler.full([M], n, { dtype: 'float64' }), antler.full([M], p, { dtype: 'float64' }), { seed: rng.u32() }).dataSync());
+    chiSquare(y, binomialLogPmf(n, p), 0, n, `binomial(${n}, ${p}) × ${M}`);
+  });
+
   test(`binomial: broadcasting, huge counts, repeatability, edge values, dtype/shape errors (seed ${SEED})`, () => {
     const rng = makeRng(SEED + 3);
     const n = 1e9, p = rng.uniform(0.2, 0.8);
