@@ -62,6 +62,40 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
   });
   // ---- end helper B
   // ---- helper C
+  test('poisson and binomial on CUDA: the CPU values of the same seed (both algorithm branches, edges), and the distributions\' samples', () => {
+    antler.tidy(() => {
+      const n = process.env.ANTLER_GPU_EMULATED === '1' ? 64 : 4096;
+      for (const dtype of ['float32', 'float64'] as const) {
+        // rates and counts on both sides of the inversion / rejection switch (10), p on both sides of 1/2, edges
+        const rates = Array.from({ length: n }, (_, i) => (i % 41 === 0 ? [0, -1, NaN, Infinity][(i / 41) % 4] : 0.05 + (i % 23) * 1.7 + (i % 5) * 40));
+        const counts = Array.from({ length: n }, (_, i) => (i % 43 === 0 ? [0, -1, 2.5, NaN][(i / 43) % 4] : (i % 17) * 9 + (i % 3) * 1000));
+        const probs = Array.from({ length: n }, (_, i) => (i % 47 === 0 ? [0, 1, -0.1, 1.5][(i / 47) % 4] : 0.02 + ((i * 7) % 97) / 100));
+        const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string): void => {
+          let bad = 0;
+          for (let i = 0; i < a.length; i++) if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) bad++;
+          // the values are integers from double arithmetic: a device's log/exp may flip a rare acceptance, no more
+          if (bad > Math.max(1, a.length / 1000)) throw new Error(`${what} ${dtype}: ${bad} of ${a.length} values differ between CUDA and CPU`);
+        };
+        const cpuRate = antler.tensor(rates, [n], { dtype }), gpuRate = antler.tensor(rates, [n], { dtype, device: 'cuda' });
+        same(antler.poisson(cpuRate, { seed: 21 }).dataSync(), antler.poisson(gpuRate, { seed: 21 }).to('cpu').dataSync(), 'poisson');
+        const cc = antler.tensor(counts, [n], { dtype }), pc = antler.tensor(probs, [n], { dtype });
+        const cg = cc.to('cuda'), pg = pc.to('cuda');
+        same(antler.binomial(cc, pc, { seed: 22 }).dataSync(), antler.binomial(cg, pg, { seed: 22 }).to('cpu').dataSync(), 'binomial');
+        // the distributions' samplers on the GPU: the draws stay there, equal to the CPU's
+        const D = antler.distributions;
+        const rc = antler.tensor([3, 30], [2], { dtype }), pr = antler.tensor([0.3, 0.8], [2], { dtype });
+        const nb = new D.NegativeBinomial(rc.to('cuda'), { probs: pr.to('cuda') }).sample([8], { seed: 5 });
+        expect(nb.device).toMatch(/^cuda/);
+        // the gamma draw differs by rounding between devices: a count may move by one, rarely
+        const nbc = new D.NegativeBinomial(rc, { probs: pr }).sample([8], { seed: 5 }).dataSync(), nbg = nb.to('cpu').dataSync();
+        let moved = 0;
+        for (let i = 0; i < 16; i++) if (nbc[i] !== nbg[i]) moved += Math.abs(nbc[i] - nbg[i]) === 1 ? 1 : 100;
+        expect(moved).toBeLessThanOrEqual(1);
+        const bs = new D.Binomial(rc.to('cuda'), { probs: pr.to('cuda') }).sample([8], { seed: 6 });
+        same(bs.to('cpu').dataSync(), new D.Binomial(rc, { probs: pr }).sample([8], { seed: 6 }).dataSync(), 'Binomial.sample');
+      }
+    });
+  });
   // ---- end helper C
   // ---- helper A2
   test('MultivariateNormal, LowRankMultivariateNormal and VonMises on CUDA: the CPU values (logProb, entropy, moments, KL, seeded rsample, gradients)', () => {
