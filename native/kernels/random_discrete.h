@@ -13,8 +13,9 @@
 // Element i of a draw reads only the Philox blocks i*kDiscreteBlocks ... i*kDiscreteBlocks + kDiscreteBlocks - 1
 // of its (seed, stream), so a value is a pure function of (seed, stream, i) on either device; all arithmetic
 // is in double. Every loop is bounded: the inversions stop after kInversionSteps terms (mean < 10; the mass
-// beyond is below double's resolution), the rejections after kDiscreteBlocks attempts (each rejects with
-// probability < 0.25, so exhausting them has probability < 1e-19); an exhausted rejection returns the mode.
+// beyond is below double's resolution), the rejections after kDiscreteBlocks attempts (below 2^-32 to exhaust
+// even if an attempt accepted only half the time; Hörmann reports rates near 0.9); an exhausted rejection
+// returns the mode.
 #pragma once
 #include "hd.h"
 #include "philox.h"
