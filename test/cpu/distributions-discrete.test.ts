@@ -682,4 +682,27 @@ describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', (
     });
   });
 });
+describe('RelaxedBernoulli at low temperatures (own tests)', () => {
+  const SEED = runSeed();
+  test(`logProb vs the transformed logistic density for T < 1; P(Y > 1/2) = probs at every temperature (seed ${SEED})`, () => {
+    const rng = makeRng(SEED);
+    const T = [rng.uniform(0.05, 0.3), rng.uniform(0.3, 1)], p = [rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9)];
+    const ys = [rng.uniform(0.001, 0.999), rng.uniform(0.001, 0.999)];
+    const ref = (t: number, q: number, y: number): number => {
+      const x = Math.log(y) - Math.log1p(-y), d = Math.log(q / (1 - q)) - t * x;
+      return Math.log(t) + d - 2 * (Math.max(d, 0) + Math.log1p(Math.exp(-Math.abs(d)))) - Math.log(y) - Math.log1p(-y);
+    };
+    const N = 100000;
+    antler.tidy(() => {
+      const d = new D.RelaxedBernoulli(antler.tensor(T, [2], { dtype: 'float64' }), { probs: antler.tensor(p, [2], { dtype: 'float64' }) });
+      expectClose(data(d.logProb(antler.tensor(ys, [2], { dtype: 'float64' }))), ys.map((y, i) => ref(T[i], p[i], y)), 1e-10, 1e-12, 'logProb');
+      const s = data(d.sample([N], { seed: rng.u32() }));
+      for (let i = 0; i < 2; i++) {
+        let above = 0;
+        for (let j = 0; j < N; j++) above += s[j * 2 + i] > 0.5 ? 1 : 0;
+        expect(Math.abs(above / N - p[i])).toBeLessThan(6 * Math.sqrt((p[i] * (1 - p[i])) / N));
+      }
+    });
+  });
+});
 // ---- end helper C
