@@ -10,19 +10,20 @@
  * Differences from torch: the Uniform → Beta and Uniform → Gamma forms use
  * x·log x = 0 at x = 0 (xlogy), so a Uniform with an end at 0 (or at 1 for
  * Beta) gets its finite KL where torch's 0·log 0 gives NaN; and where
- * those KLs are +Infinity their gradient is 0, not torch's NaN.
+ * those KLs (and Pareto's to an Exponential, a Normal, and the Uniform's to
+ * a Pareto) are +Infinity their gradient is 0, not torch's NaN or ±Infinity.
  */
 import type { Tensor } from '../tensor';
 import { full } from '../tensor';
 import { tidy } from '../engine';
-import { add, clamp, div, exp, greater, less, log, log1p, mul, neg, reciprocal, square, sub, where } from '../ops/core';
+import { add, clamp, div, exp, greater, less, lessEqual, log, log1p, mul, neg, reciprocal, square, sub, where } from '../ops/core';
 import { logicalOr } from '../ops/extra';
 import { digamma, lgamma, xlogy } from '../ops/pointwise';
 import { broadcastShapes } from '../validate';
 import { Distribution } from './distribution';
 import { registerKL } from './kl';
 import { Exponential, Gumbel, Laplace, Normal, Uniform } from './location-scale';
-import { Beta, Gamma } from './gamma';
+import { Beta, Gamma, Pareto } from './gamma';
 import { Bernoulli, Binomial, Poisson } from './discrete';
 
 /** The Euler–Mascheroni constant (torch's euler_constant). */
@@ -47,14 +48,20 @@ function xLogX(x: Tensor): Tensor {
 // ---- +Infinity: p's support is not inside q's.
 for (const [P, Q] of [
   [Exponential, Beta],
+  [Exponential, Pareto],
   [Gamma, Beta],
   [Gamma, Uniform],
   [Gumbel, Beta],
   [Gumbel, Gamma],
+  [Gumbel, Pareto],
   [Laplace, Beta],
   [Laplace, Gamma],
+  [Laplace, Pareto],
   [Normal, Beta],
   [Normal, Gamma],
+  [Normal, Pareto],
+  // Pareto's support [scale, ∞) is unbounded above: never inside a Uniform's (torch: unconditionally).
+  [Pareto, Uniform],
   [Poisson, Bernoulli],
   [Poisson, Binomial],
 ] as const)
@@ -164,5 +171,48 @@ registerKL(Uniform, Gamma, (p, q) =>
     const t4 = mul(q.rate, mul(add(p.high, p.low), 0.5));
     const r = add(add(add(neg(t1), t2), t3), t4);
     return where(less(p.low, 0), Infinity, r);
+  }),
+);
+
+/** x − c where x > c, else 1: a denominator that stays finite and nonzero where the KL is replaced by +Infinity (no NaN gradient there). */
+function safeMinus(x: Tensor, c: number): Tensor {
+  return where(greater(x, c), sub(x, c), 1);
+}
+
+// Pareto → Exponential: +Infinity where α ≤ 1 (the Pareto's mean, and so E[−log q], is infinite).
+registerKL(Pareto, Exponential, (p, q) =>
+  tidy(() => {
+    const a = p.alpha;
+    const sr = mul(p.scale, q.rate);
+    const t1 = log(div(a, sr));
+    const t2 = reciprocal(a);
+    const t3 = div(mul(a, sr), safeMinus(a, 1));
+    return where(lessEqual(a, 1), Infinity, sub(add(sub(t1, t2), t3), 1));
+  }),
+);
+
+// Pareto → Normal: +Infinity where α ≤ 2 (the Pareto's second moment is infinite).
+registerKL(Pareto, Normal, (p, q) =>
+  tidy(() => {
+    const a = p.alpha;
+    const v2 = mul(square(q.scale), 2);
+    const common = div(p.scale, safeMinus(a, 1));
+    const t1 = log(div(mul(q.scale, a), p.scale));
+    const t2 = reciprocal(a);
+    const t3 = div(mul(a, square(common)), safeMinus(a, 2));
+    const t4 = square(sub(mul(a, common), q.loc));
+    const r = sub(add(sub(add(t1, 0.5 * Math.log(2 * Math.PI)), t2), div(add(t3, t4), v2)), 1);
+    return where(lessEqual(a, 2), Infinity, r);
+  }),
+);
+
+// Uniform → Pareto: +Infinity where low < scale (the Uniform puts mass below the Pareto's support).
+// log(α·s^α·w) as log α + α log s + log w (torch's s^α overflows for large α).
+registerKL(Uniform, Pareto, (p, q) =>
+  tidy(() => {
+    const w = sub(p.high, p.low);
+    const t1 = add(add(log(q.alpha), mul(q.alpha, log(q.scale))), log(w));
+    const t2 = div(sub(sub(xLogX(p.high), xLogX(p.low)), w), w);
+    return where(less(p.low, q.scale), Infinity, sub(mul(t2, add(q.alpha, 1)), t1));
   }),
 );
