@@ -3,9 +3,9 @@
 // differences, and that every pair torch 1.13 registers whose two classes exist here is registered.
 import * as antler from '../../lib';
 import type { Distribution } from '../../lib/distributions';
-import { describeKL, integrate, type Params, type Spec } from '../distributions-harness';
-import { expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, runSeed, tensorCounts } from '../helpers';
-import { betaSpec, chi2Spec, gammaSpec } from '../dist-specs-gamma';
+import { describeKL, integrate, type ContinuousSpec, type Params, type Spec } from '../distributions-harness';
+import { digammaRef, expectClose, expectNoLeaksInSuite, lgammaRef, makeRng, runSeed, tensorCounts } from '../helpers';
+import { betaSpec, chi2Spec, gammaSpec, paretoSpec } from '../dist-specs-gamma';
 import { exponentialSpec, gumbelSpec, laplaceSpec, normalSpec, uniformSpec } from '../dist-specs-location-scale';
 import { bernoulliSpec, binomialSpec, poissonSpec } from '../dist-specs-discrete';
 
@@ -29,11 +29,36 @@ const uniformPositive = variant(uniformSpec, (rng) => {
 const uniformStraddle = variant(uniformSpec, (rng) => ({ low: rng.uniform(-0.4, 0.4), high: rng.uniform(0.6, 1.4) }));
 /** Beta with concentrations below 1 (a density unbounded at the ends). */
 const betaSmall = variant(betaSpec, (rng) => ({ concentration1: rng.uniform(0.5, 1.2), concentration0: rng.uniform(0.5, 1.2) }));
+/** Uniform far enough above 0 to lie inside the Pareto spec's supports (scale ≤ 3): finite KL to a Pareto. */
+const uniformAbove = variant(uniformSpec, (rng) => {
+  const low = rng.uniform(3, 5);
+  return { low, high: low + rng.uniform(0.1, 3) };
+});
+/**
+ * Pareto with α in (2.5, 4.5): heavy tails with finite second moments (finite KL to an Exponential and a Normal).
+ * Below 2.5 the KL integrand to a Normal decays as x^(1−α), slower than the harness's quadrature resolves to its
+ * rtol 1e-7 (~4e-7 at α = 2.2): α just above 2 is checked by the moment formula test below.
+ */
+const paretoTail = variant(paretoSpec, (rng) => ({ scale: rng.uniform(0.3, 3), alpha: rng.uniform(2.5, 4.5) }));
+/** Pareto with α in (0.5, 3.5): around 1 and 2, where the KL to an Exponential (α ≤ 1) or a Normal (α ≤ 2) is +Infinity. */
+const paretoHeavy = variant(paretoSpec, (rng) => ({ scale: rng.uniform(0.3, 3), alpha: rng.uniform(0.5, 3.5) }));
 /** Gamma with concentration below 1 (a density unbounded at 0). */
 const gammaSmall = variant(gammaSpec, (rng) => ({ concentration: rng.uniform(0.5, 1), rate: rng.uniform(0.3, 3) }));
 
+/**
+ * How a pair is checked beyond the default: `infinite` where the KL is +Infinity although the supports nest (a
+ * moment of p that q's log density needs is infinite); `noIntegral` for variants whose reference integral does not
+ * see that infinity (checked by the grid test's `infinite` instead).
+ */
+interface PairOptions {
+  infinite?: (p: Params, q: Params) => boolean;
+  noIntegral?: boolean;
+}
+/** Pareto's α at or below which its KL to an Exponential (mean) or a Normal (second moment) is +Infinity. */
+const alphaAtMost = (c: number) => (p: Params): boolean => p.alpha <= c;
+
 /** The pairs kl-cross.ts registers (torch 1.13's "Different distributions" between families), with variants. */
-const PAIRS: [string, Spec, Spec][] = [
+const PAIRS: [string, Spec, Spec, PairOptions?][] = [
   ['', bernoulliSpec, poissonSpec],
   ['', poissonSpec, bernoulliSpec],
   ['', poissonSpec, binomialSpec],
@@ -73,16 +98,78 @@ const PAIRS: [string, Spec, Spec][] = [
   ['Chi2 as a Gamma', exponentialSpec, chi2Spec],
   ['Chi2 as a Gamma', betaSpec, chi2Spec],
   ['Chi2 as a Gamma', uniformPositive, chi2Spec],
+  // Pareto (gamma family) with the location-scale family.
+  ['', exponentialSpec, paretoSpec],
+  ['', gumbelSpec, paretoSpec],
+  ['', laplaceSpec, paretoSpec],
+  ['', normalSpec, paretoSpec],
+  ['', paretoSpec, uniformSpec],
+  ['Uniform above 0', paretoSpec, uniformAbove],
+  ['', paretoSpec, exponentialSpec, { infinite: alphaAtMost(1) }],
+  ['Pareto with α in (2.5, 4.5)', paretoTail, exponentialSpec, { infinite: alphaAtMost(1) }],
+  ['Pareto with α around 1', paretoHeavy, exponentialSpec, { infinite: alphaAtMost(1), noIntegral: true }],
+  ['', paretoSpec, normalSpec, { infinite: alphaAtMost(2) }],
+  ['Pareto with α in (2.5, 4.5)', paretoTail, normalSpec, { infinite: alphaAtMost(2) }],
+  ['Pareto with α around 2', paretoHeavy, normalSpec, { infinite: alphaAtMost(2), noIntegral: true }],
+  ['', uniformSpec, paretoSpec],
+  ['Uniform above the scale', uniformAbove, paretoSpec],
+  ['Uniform with low ≥ 0, around the scale', uniformPositive, paretoSpec],
 ];
 
 describe('cross-family KL divergences against the reference integrals', () => {
-  for (const [what, p, q] of PAIRS) {
-    // The reference quadrature loses ~1e-7 near a Beta's unbounded ends (the harness's rtol): those
-    // pairs are checked by the float64 gradient tests below and against torch in development.
+  for (const [what, p, q, opts] of PAIRS) {
+    // A Beta's unbounded ends cost the harness's quadrature ~1.5e-7 (its rtol 1e-7; seed 1 fails): those
+    // pairs are checked against the substituted integral below instead.
     if (p === betaSmall) continue;
+    if (opts?.noIntegral) continue;
     if (what === '') describeKL(p, q);
     else describe(what, () => describeKL(p, q));
   }
+});
+
+/**
+ * KL(Beta(a, b) ‖ q) = ∫ p (log p − log q) with the ends' singularities substituted away (a, b < 1 make p
+ * unbounded there, and x alone loses the distance to 1): on [0, ½] x = t^(1/a), so x^(a−1) dx = dt/a; on [½, 1]
+ * 1 − x = t^(1/b), so (1 − x)^(b−1) dx = dt/b; log x and log(1 − x) come from t. Both pieces are smooth but for
+ * log t, which tanh-sinh integrates to ~1e-14.
+ */
+function betaKLRef(a: number, b: number, logQ: (x: number) => number): number {
+  const logB = lgammaRef(a) + lgammaRef(b) - lgammaRef(a + b);
+  const lower = integrate((t) => {
+    const lx = Math.log(t) / a, x = Math.exp(lx), l1x = Math.log1p(-x);
+    const logP = (a - 1) * lx + (b - 1) * l1x - logB;
+    return (Math.exp((b - 1) * l1x - logB) / a) * (logP - logQ(x));
+  }, 0, 0.5 ** a);
+  const upper = integrate((t) => {
+    const ly = Math.log(t) / b, y = Math.exp(ly), lx = Math.log1p(-y);
+    const logP = (a - 1) * lx + (b - 1) * ly - logB;
+    return (Math.exp((a - 1) * lx - logB) / b) * (logP - logQ(1 - y));
+  }, 0, 0.5 ** b);
+  return lower + upper;
+}
+
+/** Uniform covering [0, 1] (finite KL of a Beta to it). */
+const uniformCover = variant(uniformSpec, (rng) => ({ low: rng.uniform(-1, 0), high: rng.uniform(1, 2) }));
+
+describe(`Beta with concentrations < 1: KL against the integral with the ends substituted (ANTLER_TEST_SEED=${runSeed()})`, () => {
+  for (const Q of [exponentialSpec, gammaSpec, gammaSmall, normalSpec, uniformCover] as ContinuousSpec[]) {
+    test(`Beta ‖ ${Q.name}`, () => {
+      const seed = runSeed();
+      const rng = makeRng(seed);
+      const pp = Array.from({ length: 6 }, () => ({ concentration1: rng.uniform(0.3, 1.2), concentration0: rng.uniform(0.3, 1.2) }));
+      const qq = pp.map(() => Q.params(rng));
+      const got = antler.tidy(() => data(D.klDivergence(buildBatch(betaSpec, pp, [6], 'float64').d, buildBatch(Q, qq, [6], 'float64').d)));
+      const want = pp.map((p, i) => betaKLRef(p.concentration1, p.concentration0, (x) => Q.logPdf(qq[i], x)));
+      expectClose(got, want, 1e-10, 1e-12, `KL(Beta ${JSON.stringify(pp)} ‖ ${Q.name} ${JSON.stringify(qq)}) (seed ${seed})`);
+    });
+  }
+  test('the substituted integral is the harness quadrature where both are accurate (concentrations > 1)', () => {
+    // Beta(2.5, 3.5) ‖ Exponential(1.3) by the formula of moments: −H(p) − log λ + λ E[X].
+    const a = 2.5, b = 3.5, lam = 1.3;
+    const logB = lgammaRef(a) + lgammaRef(b) - lgammaRef(a + b);
+    const H = logB - (a - 1) * digammaRef(a) - (b - 1) * digammaRef(b) + (a + b - 2) * digammaRef(a + b);
+    expectClose([betaKLRef(a, b, (x) => Math.log(lam) - lam * x)], [-H - Math.log(lam) + (lam * a) / (a + b)], 1e-12, 1e-12, 'betaKLRef');
+  });
 });
 
 // ---------------------------------------------------------------- broadcasting, float32, gradients
@@ -118,7 +205,7 @@ function supportInside(P: Spec, p: Params, Q: Spec, q: Params): boolean {
 }
 
 describe(`cross-family KL: broadcasting, float32, gradients (ANTLER_TEST_SEED=${SEED})`, () => {
-  for (const [what, P, Q] of PAIRS) {
+  for (const [what, P, Q, opts] of PAIRS) {
     const title = `${P.name} ‖ ${Q.name}${what ? ` (${what})` : ''}`;
     test(`${title}: batch [3, 1] with [4] gives [3, 4], each element the KL of its own pair, +Infinity exactly where the supports do not nest; float32 agrees`, () => {
       const rng = makeRng(SEED);
@@ -129,9 +216,9 @@ describe(`cross-family KL: broadcasting, float32, gradients (ANTLER_TEST_SEED=${
       const one = pp.flatMap((p) => qq.map((q) => klGrid(P, [p], Q, [q])[0] ?? NaN));
       // Elementwise the same computation: equal up to the last bits of broadcast arithmetic.
       expectClose(grid, one, 1e-12, 1e-12, `${title} grid vs one pair at a time (seed ${SEED})`);
-      // +Infinity exactly where p's support is not inside q's (checked here because expectClose, and so
-      // describeKL, accepts any value where the reference is +Infinity: |a − ∞| ≤ rtol·∞).
-      const inf = pp.flatMap((p) => qq.map((q) => !supportInside(P, p, Q, q)));
+      // +Infinity exactly where p's support is not inside q's or a moment q's log density needs is infinite
+      // (describeKL's reference knows only the former; the variants with the latter skip it).
+      const inf = pp.flatMap((p) => qq.map((q) => !supportInside(P, p, Q, q) || (opts?.infinite?.(p, q) ?? false)));
       expect(grid.map((v) => (v === Infinity ? 'inf' : Number.isFinite(v) ? 'finite' : String(v)))).toEqual(inf.map((i) => (i ? 'inf' : 'finite')));
       const f32 = klGrid(P, pp, Q, qq, 'float32');
       grid.forEach((v, i) => {
@@ -232,7 +319,7 @@ describe("torch 1.13's KL pairs", () => {
   test('every torch 1.13 pair whose two classes exist in antler.distributions is registered (klDivergence does not throw NOT_SUPPORTED)', () => {
     const present = TORCH_PAIRS.filter(([p, q]) => isClass(p) && isClass(q));
     // The pairs among main's classes when this was written, at least (the list grows as classes are added).
-    expect(present.length).toBeGreaterThanOrEqual(55);
+    expect(present.length).toBeGreaterThanOrEqual(73);
     const missing: string[] = [];
     for (const [p, q] of present) {
       if (!FACTORIES[p] || !FACTORIES[q]) {
@@ -271,6 +358,11 @@ describe("torch 1.13's KL pairs", () => {
       (t) => [new D.Normal(t([1, 2], [2, 1]), 1), new D.Chi2(t([2, 3, 4]))],
       (t) => [new D.Poisson(t([1, 2], [2, 1])), new D.Bernoulli({ probs: t([0.2, 0.3, 0.4]) })],
       (t) => [new D.Poisson(t([1, 2], [2, 1])), new D.Binomial(t([2, 3, 4]), { probs: 0.5 })],
+      (t) => [new D.Exponential(t([1, 2], [2, 1])), new D.Pareto(t([1, 2, 3]), 2)],
+      (t) => [new D.Gumbel(t([1, 2], [2, 1]), 1), new D.Pareto(t([1, 2, 3]), 2)],
+      (t) => [new D.Laplace(t([1, 2], [2, 1]), 1), new D.Pareto(t([1, 2, 3]), 2)],
+      (t) => [new D.Normal(t([1, 2], [2, 1]), 1), new D.Pareto(t([1, 2, 3]), 2)],
+      (t) => [new D.Pareto(t([1, 2], [2, 1]), 3), new D.Uniform(t([0, 1, 2]), 100)],
       // a scalar q: p's batch shape
       (t) => [new D.Normal(t([1, 2, 3, 4, 5, 6], [2, 3]), 1), new D.Gamma(2, 3)],
     ];
@@ -295,6 +387,38 @@ describe("torch 1.13's KL pairs", () => {
       const kl = data(D.klDivergence(new D.Bernoulli({ probs: f64([0, 1, 0.5]) }), new D.Poisson(f64([2, 3, 0.5]))));
       // Σ_k p(k) log(p(k)/q(k)), q(k) = λᵏe^(−λ)/k!: p = δ0 → λ; p = δ1 → λ − log λ; p = ½ → −log 2 − ½ log λ + λ.
       expectClose(kl, [2, 3 - Math.log(3), -Math.log(2) - 0.5 * Math.log(0.5) + 0.5], 1e-12, 1e-12, 'KL(Bernoulli ‖ Poisson) at probs 0, 1, ½');
+    });
+  });
+
+  test('Pareto against an Exponential and a Normal, and a Uniform against a Pareto: the closed forms from entropy and moments, +Infinity from α ≤ 1, α ≤ 2, low < scale on, zero gradients there', () => {
+    antler.tidy(() => {
+      // KL(p ‖ q) = −H(p) − E_p[log q]; Pareto(s, α): H = log(s/α) + 1/α + 1, E[X] = αs/(α − 1), E[X²] = αs²/(α − 2).
+      const s = [0.5, 2, 1, 1, 3, 0.7], a = [1, 1.0001, 2, 2.0001, 5, 0.9];
+      const H = s.map((si, i) => Math.log(si / a[i]) + 1 / a[i] + 1);
+      const m1 = s.map((si, i) => (a[i] * si) / (a[i] - 1)), m2 = s.map((si, i) => (a[i] * si * si) / (a[i] - 2));
+      const rate = 1.5, mu = 0.4, sigma = 1.3;
+      const scale = antler.tensor(s, [6], { dtype: 'float64', requiresGrad: true }), alpha = antler.tensor(a, [6], { dtype: 'float64', requiresGrad: true });
+      const p = new D.Pareto(scale, alpha);
+      const ke = D.klDivergence(p, new D.Exponential(f64([rate])));
+      expectClose(data(ke), s.map((_, i) => (a[i] <= 1 ? Infinity : -H[i] - Math.log(rate) + rate * m1[i])), 1e-9, 1e-12, 'KL(Pareto ‖ Exponential)');
+      const kn = D.klDivergence(p, new D.Normal(f64([mu]), f64([sigma])));
+      const wantN = s.map((_, i) =>
+        a[i] <= 2 ? Infinity : -H[i] + 0.5 * Math.log(2 * Math.PI * sigma * sigma) + (m2[i] - 2 * mu * m1[i] + mu * mu) / (2 * sigma * sigma),
+      );
+      expectClose(data(kn), wantN, 1e-9, 1e-12, 'KL(Pareto ‖ Normal)');
+      // Where the KL is +Infinity the gradient is 0 (a finite denominator there; torch 1.13: NaN or ±Infinity at α = 1, 2).
+      antler.sum(antler.add(antler.where(antler.less(ke, Infinity), ke, 0), antler.where(antler.less(kn, Infinity), kn, 0))).backward();
+      const ga = data(alpha.grad!);
+      expect(ga.every(Number.isFinite)).toBe(true);
+      expect([ga[0], ga[5]]).toEqual([0, 0]); // α = 1 and 0.9: +Infinity for both q
+      expect(data(scale.grad!).every(Number.isFinite)).toBe(true);
+      // Uniform(l, h) ‖ Pareto(s, α) = −log(h − l) − log α − α log s + (α + 1) E_u[log x]; low = scale is finite (torch: low < scale).
+      const lo = [1, 2, 0.5, 0], hi = [2, 2.5, 4, 1], sc = [1, 1.5, 1, 0.2], al = [3, 0.5, 2, 4];
+      const ku = data(D.klDivergence(new D.Uniform(f64(lo), f64(hi)), new D.Pareto(f64(sc), f64(al))));
+      const eLog = (l: number, h: number): number => (h * Math.log(h) - (l > 0 ? l * Math.log(l) : 0)) / (h - l) - 1;
+      const wantU = lo.map((l, i) => (l < sc[i] ? Infinity : -Math.log(hi[i] - l) - Math.log(al[i]) - al[i] * Math.log(sc[i]) + (al[i] + 1) * eLog(l, hi[i])));
+      expectClose(ku, wantU, 1e-12, 1e-12, 'KL(Uniform ‖ Pareto)');
+      expect(ku.slice(2)).toEqual([Infinity, Infinity]);
     });
   });
 
