@@ -12,6 +12,10 @@
  * Beta) gets its finite KL where torch's 0·log 0 gives NaN; and where
  * those KLs (and Pareto's to an Exponential, a Normal, and the Uniform's to
  * a Pareto) are +Infinity their gradient is 0, not torch's NaN or ±Infinity.
+ * (ContinuousBernoulli, Uniform) and (Uniform, ContinuousBernoulli) are
+ * +Infinity only where the supports do not nest (a Uniform q with low > 0 or
+ * high < 1; a Uniform p with low < 0 or high > 1): torch 1.13 also gives
+ * +Infinity where they touch (low = 0 or high = 1), where the KL is finite.
  */
 import type { Tensor } from '../tensor';
 import { full } from '../tensor';
@@ -24,7 +28,7 @@ import { Distribution } from './distribution';
 import { registerKL } from './kl';
 import { Exponential, Gumbel, Laplace, Normal, Uniform } from './location-scale';
 import { Beta, Gamma, Pareto } from './gamma';
-import { Bernoulli, Binomial, Poisson } from './discrete';
+import { Bernoulli, Binomial, ContinuousBernoulli, Poisson } from './discrete';
 
 /** The Euler–Mascheroni constant (torch's euler_constant). */
 const EULER = 0.5772156649015329;
@@ -64,6 +68,14 @@ for (const [P, Q] of [
   [Pareto, Uniform],
   [Poisson, Bernoulli],
   [Poisson, Binomial],
+  // ContinuousBernoulli's support is [0, 1]: nothing unbounded fits in it, and it does not fit in a Pareto's.
+  [ContinuousBernoulli, Pareto],
+  [Exponential, ContinuousBernoulli],
+  [Gamma, ContinuousBernoulli],
+  [Gumbel, ContinuousBernoulli],
+  [Laplace, ContinuousBernoulli],
+  [Normal, ContinuousBernoulli],
+  [Pareto, ContinuousBernoulli],
 ] as const)
   registerKL(P, Q, infiniteLike);
 
@@ -214,5 +226,40 @@ registerKL(Uniform, Pareto, (p, q) =>
     const t1 = add(add(log(q.alpha), mul(q.alpha, log(q.scale))), log(w));
     const t2 = div(sub(sub(xLogX(p.high), xLogX(p.low)), w), w);
     return where(less(p.low, q.scale), Infinity, sub(mul(t2, add(q.alpha, 1)), t1));
+  }),
+);
+
+/** E_p[−log q] + (−H(p)) for a ContinuousBernoulli q: −H(p) − mean·logit λ − log(1 − λ) − log C(λ) (torch's). */
+function toContinuousBernoulli(negEntropy: Tensor, mean: Tensor, q: ContinuousBernoulli): Tensor {
+  return sub(sub(sub(negEntropy, mul(mean, q.logits)), log1p(neg(q.probs))), q.logNormaliser());
+}
+
+registerKL(Beta, ContinuousBernoulli, (p, q) => tidy(() => toContinuousBernoulli(neg(p.entropy()), betaMean(p), q)));
+
+// Uniform → ContinuousBernoulli: +Infinity where the Uniform leaves [0, 1].
+registerKL(Uniform, ContinuousBernoulli, (p, q) =>
+  tidy(() => {
+    const r = toContinuousBernoulli(neg(log(sub(p.high, p.low))), mul(add(p.high, p.low), 0.5), q);
+    return where(logicalOr(greater(p.high, 1), less(p.low, 0)), Infinity, r);
+  }),
+);
+
+registerKL(ContinuousBernoulli, Exponential, (p, q) => tidy(() => add(sub(neg(p.entropy()), log(q.rate)), mul(q.rate, p.mean))));
+
+registerKL(ContinuousBernoulli, Normal, (p, q) =>
+  tidy(() => {
+    const m = p.mean;
+    const t1 = neg(p.entropy());
+    const t2 = add(mul(add(square(div(q.loc, q.scale)), Math.log(2 * Math.PI)), 0.5), log(q.scale));
+    const t3 = div(sub(add(p.variance, square(m)), mul(mul(q.loc, m), 2)), mul(square(q.scale), 2));
+    return add(add(t1, t2), t3);
+  }),
+);
+
+// ContinuousBernoulli → Uniform: +Infinity where the Uniform does not cover [0, 1].
+registerKL(ContinuousBernoulli, Uniform, (p, q) =>
+  tidy(() => {
+    const r = add(neg(p.entropy()), log(sub(q.high, q.low)));
+    return where(logicalOr(greater(q.low, 0), less(q.high, 1)), Infinity, r);
   }),
 );
