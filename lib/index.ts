@@ -70,7 +70,7 @@ export * from './ops/pointwise';
 export * from './ops/statistics';
 export * from './ops/products';
 export * from './ops/selection';
-export * from './ops/random-special';
+export { standardGamma, gammainc, gammaincc, poisson, binomial } from './ops/random-special';
 export { conv1d, convTranspose1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';

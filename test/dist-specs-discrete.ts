@@ -186,6 +186,8 @@ export const KL_PAIRS: [Spec, Spec][] = [
 
 /** Classes of this family checked by their own tests instead of a spec, with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
+  // abstract: the base of Bernoulli, Geometric, Binomial, NegativeBinomial, LogitRelaxedBernoulli, ContinuousBernoulli (their specs)
+  BinaryProbs: 'test/dist-specs-discrete.ts (the specs of its subclasses)',
   // ---- helper C
   OneHotCategorical: 'test/cpu/distributions-discrete.test.ts',
   OneHotCategoricalStraightThrough: 'test/cpu/distributions-discrete.test.ts',

@@ -33,7 +33,6 @@ export const RANDOM_SPECIAL_OPS: OpInfo[] = [
 export const RANDOM_SPECIAL_NOT_OPS: string[] = [
   // ---- helper B
   'standardGamma', // a sampler: value, moment and gradient tests in test/cpu/distributions-gamma.test.ts
-  'standardGammaGrad', // @internal: standardGamma's gradient kernel, checked there against quadrature
   // ---- end helper B
   // ---- helper C
   'poisson', // a sampler (no gradient, as torch): chi-square, moment, edge and error tests in test/cpu/distributions-discrete.test.ts

@@ -62,33 +62,54 @@ function probsToLogits(p: Tensor, binary: boolean): Tensor {
   });
 }
 
+/**
+ * The base of the distributions parametrised by one success probability,
+ * given as `{ probs }` or `{ logits }` (Bernoulli, Geometric, Binomial,
+ * NegativeBinomial, LogitRelaxedBernoulli, ContinuousBernoulli): the choice,
+ * its broadcasting and checks, and the `probs`/`logits` getters. Not a
+ * distribution of its own (torch has no such class).
+ */
+export abstract class BinaryProbs extends Distribution {
+  /** @internal Which of probs/logits was given. */
+  protected given: 'probs' | 'logits' = 'probs';
+  /** @internal The given one, broadcast. */
+  protected param!: Tensor;
+
+  /**
+   * @internal Takes `{ probs }` or `{ logits }` (exactly one), broadcasts it
+   * with the other parameters, checks them all, and returns them broadcast.
+   */
+  protected initProbs(params: unknown, others: Record<string, Param> = {}): Record<string, Tensor> {
+    const { key, value } = pickParam(this.name, params);
+    this.given = key;
+    const p = this.broadcastParams({ ...others, [key]: value });
+    this.param = p[key];
+    this.checkArgs(p);
+    return p;
+  }
+  /** P(success) (a new tensor). */
+  get probs(): Tensor {
+    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
+  }
+  /** log(p / (1 − p)), probs clamped to [eps, 1 − eps] as torch (a new tensor). */
+  get logits(): Tensor {
+    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
+  }
+}
+
 /** The Bernoulli distribution on {0, 1} (torch.distributions.Bernoulli): `new Bernoulli({ probs } | { logits })`. */
-export class Bernoulli extends Distribution {
+export class Bernoulli extends BinaryProbs {
   readonly hasEnumerateSupport = true;
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
 
   constructor(params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
-    const { key, value } = pickParam('Bernoulli', params);
-    this.given = key;
-    const p = this.broadcastParams({ [key]: value });
-    this.param = p[key];
-    this.checkArgs(p);
+    this.initProbs(params);
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { probs: constraints.unitInterval, logits: constraints.real };
   }
   get support(): constraints.Constraint {
     return constraints.boolean;
-  }
-  /** P(X = 1) (a new tensor). */
-  get probs(): Tensor {
-    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
-  }
-  /** log(p / (1 − p)), probs clamped to [eps, 1 − eps] as torch. */
-  get logits(): Tensor {
-    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
   }
   get mean(): Tensor {
     return this.probs;
@@ -165,29 +186,17 @@ registerKL(Bernoulli, Bernoulli, (p, q) =>
  * The number of failures before the first success in Bernoulli(probs)
  * trials (torch.distributions.Geometric): `new Geometric({ probs } | { logits })`.
  */
-export class Geometric extends Distribution {
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
+export class Geometric extends BinaryProbs {
 
   constructor(params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
-    const { key, value } = pickParam('Geometric', params);
-    this.given = key;
-    const p = this.broadcastParams({ [key]: value });
-    this.param = p[key];
-    this.checkArgs(p);
+    this.initProbs(params);
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { probs: constraints.unitInterval, logits: constraints.real };
   }
   get support(): constraints.Constraint {
     return constraints.nonnegativeInteger;
-  }
-  get probs(): Tensor {
-    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
-  }
-  get logits(): Tensor {
-    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
   }
   get mean(): Tensor {
     return tidy(() => sub(div(1, this.probs), 1));
@@ -508,32 +517,19 @@ function clampByZero(x: Tensor): Tensor {
  * totalCount Bernoulli(probs) trials. sample() draws with the native `binomial` sampler;
  * entropy sums over the support, and needs one totalCount everywhere (as torch 1.13).
  */
-export class Binomial extends Distribution {
+export class Binomial extends BinaryProbs {
   readonly hasEnumerateSupport = true;
   readonly totalCount: Tensor;
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
 
   constructor(totalCount: Param, params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
-    const { key, value } = pickParam('Binomial', params);
-    this.given = key;
-    const p = this.broadcastParams({ totalCount, [key]: value });
-    this.totalCount = p.totalCount;
-    this.param = p[key];
-    this.checkArgs(p);
+    this.totalCount = this.initProbs(params, { totalCount }).totalCount;
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { totalCount: constraints.nonnegativeInteger, probs: constraints.unitInterval, logits: constraints.real };
   }
   get support(): constraints.Constraint {
     return constraints.integerInterval(0, this.totalCount);
-  }
-  get probs(): Tensor {
-    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
-  }
-  get logits(): Tensor {
-    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
   }
   get mean(): Tensor {
     return tidy(() => mul(this.totalCount, this.probs));
@@ -722,31 +718,18 @@ export class Multinomial extends Distribution {
  * sample() is torch's Poisson of a gamma draw, poisson(standardGamma(totalCount)·e^logits);
  * entropy, cdf and icdf are not implemented (as torch).
  */
-export class NegativeBinomial extends Distribution {
+export class NegativeBinomial extends BinaryProbs {
   readonly totalCount: Tensor;
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
 
   constructor(totalCount: Param, params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
-    const { key, value } = pickParam('NegativeBinomial', params);
-    this.given = key;
-    const p = this.broadcastParams({ totalCount, [key]: value });
-    this.totalCount = p.totalCount;
-    this.param = p[key];
-    this.checkArgs(p);
+    this.totalCount = this.initProbs(params, { totalCount }).totalCount;
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { totalCount: constraints.nonnegative, probs: constraints.halfOpenInterval(0, 1), logits: constraints.real };
   }
   get support(): constraints.Constraint {
     return constraints.nonnegativeInteger;
-  }
-  get probs(): Tensor {
-    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
-  }
-  get logits(): Tensor {
-    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
   }
   /** totalCount · e^logits. */
   get mean(): Tensor {
@@ -808,32 +791,19 @@ function clampProbs(p: Tensor): Tensor {
  * as torch (U and probs clamped to [eps, 1 − eps]); logProb log T + d − 2 log(1 + eᵈ), d = logits − T·x
  * (written without overflow). temperature is broadcast with the parameter (torch keeps it outside batchShape).
  */
-export class LogitRelaxedBernoulli extends Distribution {
+export class LogitRelaxedBernoulli extends BinaryProbs {
   readonly hasRsample = true;
   readonly temperature: Tensor;
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
 
   constructor(temperature: Param, params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
-    const { key, value } = pickParam(new.target.name, params);
-    this.given = key;
-    const p = this.broadcastParams({ temperature, [key]: value });
-    this.temperature = p.temperature;
-    this.param = p[key];
-    this.checkArgs(p);
+    this.temperature = this.initProbs(params, { temperature }).temperature;
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { temperature: constraints.positive, probs: constraints.unitInterval, logits: constraints.real };
   }
   get support(): constraints.Constraint {
     return constraints.real;
-  }
-  get probs(): Tensor {
-    return this.given === 'probs' ? this.param.clone() : sigmoid(this.param);
-  }
-  get logits(): Tensor {
-    return this.given === 'logits' ? this.param.clone() : probsToLogits(this.param, true);
   }
   /** (log u − log1p(−u) + log p − log1p(−p)) / temperature, u and p clamped to [eps, 1 − eps] (torch's). */
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
@@ -1031,10 +1001,8 @@ export class RelaxedOneHotCategorical extends ExpRelaxedCategorical {
  * inside lims (default [0.499, 0.501]) the log normaliser, mean and variance use torch's Taylor expansions
  * about 1/2 and cdf/icdf the uniform's; rsample is icdf of a uniform draw.
  */
-export class ContinuousBernoulli extends Distribution {
+export class ContinuousBernoulli extends BinaryProbs {
   readonly hasRsample = true;
-  private readonly given: 'probs' | 'logits';
-  private readonly param: Tensor;
   /** The interval about 1/2 where the Taylor expansions replace the closed forms. */
   readonly lims: [number, number];
 
@@ -1044,11 +1012,8 @@ export class ContinuousBernoulli extends Distribution {
     if (!Array.isArray(lims) || lims.length !== 2 || !lims.every((x) => typeof x === 'number' && x >= 0 && x <= 1) || !(lims[0] <= lims[1]))
       fail('INVALID_ARGUMENT', `ContinuousBernoulli: lims must be [lo, hi] with 0 ≤ lo ≤ hi ≤ 1; got ${describe(lims)}`);
     this.lims = [lims[0], lims[1]];
-    const { key, value } = pickParam('ContinuousBernoulli', params);
-    this.given = key;
-    const p = this.broadcastParams({ [key]: value });
-    this.checkArgs(p);
-    this.param = key === 'probs' ? this.own(tidy(() => clampProbs(p.probs))) : p.logits;
+    const p = this.initProbs(params);
+    if (this.given === 'probs') this.param = this.own(tidy(() => clampProbs(p.probs)));
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { probs: constraints.unitInterval, logits: constraints.real };
