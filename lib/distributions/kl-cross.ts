@@ -20,7 +20,12 @@
 import type { Tensor } from '../tensor';
 import { full } from '../tensor';
 import { tidy } from '../engine';
-import { add, clamp, div, exp, greater, less, lessEqual, log, log1p, mul, neg, reciprocal, square, sub, where } from '../ops/core';
+import { add, broadcastTo, clamp, div, exp, greater, less, lessEqual, log, log1p, mul, neg, reciprocal, square, sub, sum, where } from '../ops/core';
+import { fail } from '../errors';
+import { solveTriangular } from '../ops/linalg-lu';
+import { diagonal } from '../ops/products';
+import { mvdigamma, mvlgamma } from './multivariate-gamma';
+import { Wishart } from './transforms';
 import { logicalOr } from '../ops/extra';
 import { digamma, lgamma, xlogy } from '../ops/pointwise';
 import { broadcastShapes } from '../validate';
@@ -261,5 +266,26 @@ registerKL(ContinuousBernoulli, Uniform, (p, q) =>
   tidy(() => {
     const r = add(neg(p.entropy()), log(sub(q.high, q.low)));
     return where(logicalOr(greater(q.low, 0), less(q.high, 1)), Infinity, r);
+  }),
+);
+
+// Wishart → Wishart: torch 1.13 reaches it through its generic exponential-family (Bregman) rule; the
+// same quantity in closed form, with d the dimension and Σ = L Lᵀ:
+// (ν_q/2)(log|Σ_q| − log|Σ_p|) + (ν_p/2)(tr(Σ_q⁻¹Σ_p) − d) + log Γ_d(ν_q/2) − log Γ_d(ν_p/2) + ((ν_p − ν_q)/2) ψ_d(ν_p/2).
+registerKL(Wishart, Wishart, (p, q) =>
+  tidy(() => {
+    const d = p.eventShape[0];
+    if (q.eventShape[0] !== d) fail('SHAPE_MISMATCH', `klDivergence(Wishart, Wishart): ${d}×${d} against ${q.eventShape[0]}×${q.eventShape[0]} matrices`);
+    const Lp = p.scaleTril, Lq = q.scaleTril;
+    const logDet = (L: Tensor): Tensor => mul(sum(log(diagonal(L, { axis1: -2, axis2: -1 })), -1), 2);
+    const shape = broadcastShapes([Lp.shape, Lq.shape])!;
+    const M = solveTriangular(broadcastTo(Lq, shape), broadcastTo(Lp, shape), { upper: false });
+    const tr = sum(square(M), [-2, -1]);
+    const hp = mul(p.df, 0.5), hq = mul(q.df, 0.5);
+    const t1 = mul(hq, sub(logDet(Lq), logDet(Lp)));
+    const t2 = mul(hp, sub(tr, d));
+    const t3 = sub(mvlgamma(hq, d), mvlgamma(hp, d));
+    const t4 = mul(sub(hp, hq), mvdigamma(hp, d));
+    return add(add(t1, t2), add(t3, t4));
   }),
 );

@@ -27,6 +27,7 @@ import * as constraints from './constraints';
 import { klDivergence, registerKL } from './kl';
 import { Normal } from './location-scale';
 import { Beta } from './gamma';
+import { mvdigamma, mvlgamma } from './multivariate-gamma';
 
 type Constraint = constraints.Constraint;
 
@@ -1333,16 +1334,6 @@ export class LKJCholesky extends Distribution {
 /** One of the three ways to give Wishart's scale. */
 export type WishartScale = { covarianceMatrix: Tensor; precisionMatrix?: undefined; scaleTril?: undefined } | { precisionMatrix: Tensor; covarianceMatrix?: undefined; scaleTril?: undefined } | { scaleTril: Tensor; covarianceMatrix?: undefined; precisionMatrix?: undefined };
 
-/** mvlgamma(a, p) = p(p − 1)/4·log π + Σⱼ₌₀..p₋₁ lgamma(a − j/2), elementwise in a (torch.mvlgamma). */
-function mvlgamma(a: Tensor, p: number): Tensor {
-  const js = tensor(Array.from({ length: p }, (_, j) => -j / 2), [p], { dtype: a.dtype as 'float32' | 'float64', device: a.device });
-  return add(sum(lgamma(add(unsqueeze(a, -1), js)), -1), (p * (p - 1) * Math.log(Math.PI)) / 4);
-}
-/** Σⱼ₌₀..p₋₁ digamma(a − j/2) (torch's _mvdigamma). */
-function mvdigamma(a: Tensor, p: number): Tensor {
-  const js = tensor(Array.from({ length: p }, (_, j) => -j / 2), [p], { dtype: a.dtype as 'float32' | 'float64', device: a.device });
-  return sum(digamma(add(unsqueeze(a, -1), js)), -1);
-}
 /** A seed for the k-th independent draw of one sample (undefined stays undefined). */
 function seedFor(seed: number | undefined, k: number): number | undefined {
   return seed === undefined || k === 0 ? seed : (Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(0x7f4a7c15, k)) >>> 0;
