@@ -46,7 +46,7 @@ export const betaSpec: Spec = {
   build: (p, o) => new D.Beta(p.concentration1, p.concentration0, o),
   logPdf: ({ concentration1: a, concentration0: b }, x) => xlogy(a - 1, x) + xlogy(b - 1, 1 - x) + lgammaRef(a + b) - lgammaRef(a) - lgammaRef(b),
   support: () => [0, 1],
-  mode: ({ concentration1: a, concentration0: b }) => (a - 1) / (a + b - 2),
+  mode: ({ concentration1: a, concentration0: b }) => (a < 1 && b < 1 ? 1 : Math.max(a - 1, 0) / (Math.max(a - 1, 0) + Math.max(b - 1, 0))),
   bad: [{ concentration1: 0 }, { concentration0: -1 }],
   lacks: ['cdf', 'icdf'],
   rsampleGrad: 'none',

@@ -162,8 +162,12 @@ export class Beta extends Distribution {
     return tidy(() => div(this.concentration1, add(this.concentration1, this.concentration0)));
   }
   get mode(): Tensor {
-    // torch: the Dirichlet mode's first component, (c1 − 1)/(c1 + c0 − 2).
-    return tidy(() => div(sub(this.concentration1, 1), sub(add(this.concentration1, this.concentration0), 2)));
+    // torch: the Dirichlet mode's first component, (c1 − 1)⁺/((c1 − 1)⁺ + (c0 − 1)⁺), and 1 (the first vertex) where both are below 1.
+    const a = this.concentration1, b = this.concentration0;
+    return tidy(() => {
+      const p = clamp(sub(a, 1), 0), q = clamp(sub(b, 1), 0);
+      return where(less(maximum(a, b), 1), 1, div(p, add(p, q)));
+    });
   }
   get variance(): Tensor {
     const a = this.concentration1, b = this.concentration0;

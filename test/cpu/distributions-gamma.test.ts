@@ -368,3 +368,21 @@ describe(`gamma family own tests (ANTLER_TEST_SEED=${runSeed()})`, () => {
   });
   // ---- end helper B
 });
+
+describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {
+  const rng = makeRng();
+
+  test("Beta.mode is torch's (the Dirichlet mode's first component): (c1 − 1)⁺/((c1 − 1)⁺ + (c0 − 1)⁺), 1 where both are below 1", () => {
+    antler.tidy(() => {
+      const c1 = [0.5, 3, 0.5, 2, rng.uniform(1.1, 9), rng.uniform(0.05, 0.95), 1, 1.5];
+      const c0 = [3, 0.5, 0.5, 3, rng.uniform(1.1, 9), rng.uniform(1.1, 9), 1, 1];
+      // torch 1.13: Dirichlet mode with (c − 1).clamp(min=0), and the first vertex where every c < 1; 0/0 stays NaN.
+      const ref = c1.map((a, i) => {
+        const p = Math.max(a - 1, 0), q = Math.max(c0[i] - 1, 0);
+        return a < 1 && c0[i] < 1 ? 1 : p / (p + q);
+      });
+      const b = new antler.distributions.Beta(antler.tensor(c1, [8], { dtype: 'float64' }), antler.tensor(c0, [8], { dtype: 'float64' }));
+      expectClose(data(b.mode), ref, 1e-14, 1e-15, 'Beta.mode');
+    });
+  });
+});
