@@ -10,6 +10,7 @@ import { fail } from '../errors';
 import { broadcastShapes, describe } from '../validate';
 import { add, broadcastTo, cast, clamp, div, exp, expm1, less, lessEqual, log, log1p, maximum, mul, neg, pow, reciprocal, rsqrt, square, stack, sub, sum, where } from '../ops/core';
 import { all } from '../ops/reductions';
+import { isFinite, logicalAnd } from '../ops/extra';
 import { select, unsqueeze } from '../ops/shape';
 import { digamma, lgamma, xlogy } from '../ops/pointwise';
 import { gammainc, standardGamma, standardGammaGrad } from '../ops/random-special';
@@ -83,7 +84,9 @@ export class Gamma extends Distribution {
       // ∂aP(a, y) = −(dy/da of the implicit gradient)·p(y; a), added as (a − stop(a))·stop(∂aP), which is 0 in value.
       const dens = exp(sub(sub(mul(sub(ad, 1), log(y)), y), lgamma(ad)));
       const dPda = mul(mul(standardGammaGrad(ad, y.detach()), dens), -1);
-      return add(p, mul(sub(a, ad), dPda));
+      // P(a, 0) = 0 and P(a, ∞) = 1 for every a: the derivative is 0 there (the formula's 0·∞ and ∞/∞ are NaN).
+      const inside = logicalAnd(less(0, y.detach()), isFinite(y.detach()));
+      return add(p, mul(sub(a, ad), where(inside, dPda, 0)));
     });
   }
   entropy(): Tensor {

@@ -385,4 +385,19 @@ describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {
       expectClose(data(b.mode), ref, 1e-14, 1e-15, 'Beta.mode');
     });
   });
+
+  test('Gamma.cdf at the support ends: 0 at x = 0 (any concentration, 1 included) and 1 at x = ∞ (torch 2: gammainc(α, rate·x)), gradient w.r.t. α 0 there', () => {
+    antler.tidy(() => {
+      const conc = [0.5, 1, rng.uniform(0.05, 0.95), rng.uniform(1.5, 20)];
+      for (const dtype of ['float64', 'float32'] as const) {
+        const a = antler.tensor(conc, [4], { dtype, requiresGrad: true });
+        const g = new antler.distributions.Gamma(a, antler.tensor([rng.uniform(0.2, 5)], [1], { dtype }));
+        const x = antler.tensor([0, Infinity], [2, 1], { dtype });
+        const c = g.cdf(x);
+        expect(data(c)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+        const [da] = antler.autograd.grad(c.sum(), [a]);
+        expect(data(da!)).toEqual([0, 0, 0, 0]);
+      }
+    });
+  });
 });
