@@ -134,7 +134,13 @@ export class Chi2 extends Gamma {
     return { df: constraints.positive };
   }
   expand(batchShape: readonly number[]): Chi2 {
-    return this.expandWith(batchShape, (grow) => new Chi2(tidy(() => mul(grow(this.concentration), 2)), { validateArgs: false }));
+    return this.expandWith(batchShape, (grow) => {
+      // The df tensor made here belongs to the new distribution (its constructor owns only df/2).
+      const df = tidy(() => mul(grow(this.concentration), 2));
+      const d = new Chi2(df, { validateArgs: false });
+      d.own(df);
+      return d;
+    });
   }
 }
 

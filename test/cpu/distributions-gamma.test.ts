@@ -400,4 +400,19 @@ describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {
       }
     });
   });
+
+  test('Chi2.expand: disposing the expanded distribution frees everything it made (outside tidy)', () => {
+    const df = antler.tensor([rng.uniform(0.5, 9), rng.uniform(0.5, 9)], [2], { dtype: 'float64' });
+    const before = antler.memory().numTensors;
+    const c = new antler.distributions.Chi2(df);
+    const e = c.expand([3, 2]);
+    expect(e.batchShape).toEqual([3, 2]);
+    const m = e.mean;
+    expect(data(m).slice(0, 2)).toEqual(data(df));
+    m.dispose();
+    e.dispose();
+    c.dispose();
+    expect(antler.memory().numTensors).toBe(before);
+    df.dispose();
+  });
 });
