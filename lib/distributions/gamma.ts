@@ -248,8 +248,10 @@ export class StudentT extends Distribution {
   }
   get variance(): Tensor {
     return tidy(() => {
-      const v = div(mul(square(this.scale), this.df), sub(this.df, 2));
-      return where(lessEqual(this.df, 1), NaN, where(lessEqual(this.df, 2), Infinity, v));
+      // The formula sees df = 3 where it is masked, so its gradient there is 0 (torch's), not 0·∞ = NaN.
+      const low = lessEqual(this.df, 2), df = where(low, 3, this.df);
+      const v = div(mul(square(this.scale), df), sub(df, 2));
+      return where(lessEqual(this.df, 1), NaN, where(low, Infinity, v));
     });
   }
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
@@ -394,17 +396,23 @@ export class FisherSnedecor extends Distribution {
     return constraints.positive;
   }
   get mean(): Tensor {
-    return tidy(() => where(lessEqual(this.df2, 2), NaN, div(this.df2, sub(this.df2, 2))));
+    return tidy(() => {
+      // The formula sees df2 = 3 where it is masked: gradient 0 there (torch's), not NaN.
+      const low = lessEqual(this.df2, 2), d2 = where(low, 3, this.df2);
+      return where(low, NaN, div(d2, sub(d2, 2)));
+    });
   }
   get mode(): Tensor {
     const d1 = this.df1, d2 = this.df2;
     return tidy(() => where(lessEqual(d1, 2), NaN, mul(div(sub(d1, 2), d1), div(d2, add(d2, 2)))));
   }
   get variance(): Tensor {
-    const d1 = this.df1, d2 = this.df2;
+    const d1 = this.df1;
     return tidy(() => {
+      // The formula sees df2 = 5 where it is masked: gradient 0 there (torch's), not NaN.
+      const low = lessEqual(this.df2, 4), d2 = where(low, 5, this.df2);
       const v = div(mul(mul(square(d2), 2), sub(add(d1, d2), 2)), mul(mul(d1, square(sub(d2, 2))), sub(d2, 4)));
-      return where(lessEqual(d2, 4), NaN, v);
+      return where(low, NaN, v);
     });
   }
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {

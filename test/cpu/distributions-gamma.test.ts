@@ -415,4 +415,21 @@ describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {
     expect(antler.memory().numTensors).toBe(before);
     df.dispose();
   });
+
+  test("masked moments have gradient 0 where torch's do (not NaN): StudentT.variance at df = 2, FisherSnedecor.mean at df2 = 2 and variance at df2 = 2, 4", () => {
+    antler.tidy(() => {
+      const D = antler.distributions;
+      const grad = (f: (x: antler.Tensor) => antler.Tensor, v: number[]): number[] => {
+        const x = antler.tensor(v, [v.length], { dtype: 'float64', requiresGrad: true });
+        return data(antler.autograd.grad(f(x).sum(), [x])[0]!);
+      };
+      const df = rng.uniform(2.5, 9), d1 = rng.uniform(0.5, 9), s = rng.uniform(0.5, 3);
+      // d/ddf s²·df/(df − 2) = −2s²/(df − 2)²; d/dd2 d2/(d2 − 2) = −2/(d2 − 2)².
+      expectClose(grad((x) => new D.StudentT(x, 0, s).variance, [1, 2, df]), [0, 0, (-2 * s * s) / (df - 2) ** 2], 1e-12, 1e-12, 'StudentT.variance d/ddf');
+      expectClose(grad((x) => new D.StudentT(antler.tensor([1, 2, df], [3], { dtype: 'float64' }), 0, x).variance, [s, s, s]), [0, 0, (2 * s * df) / (df - 2)], 1e-12, 1e-12, 'StudentT.variance d/dscale');
+      expectClose(grad((x) => new D.FisherSnedecor(d1, x).mean, [1, 2, df]), [0, 0, -2 / (df - 2) ** 2], 1e-12, 1e-12, 'FisherSnedecor.mean d/ddf2');
+      const g = grad((x) => new D.FisherSnedecor(d1, x).variance, [2, 4]);
+      expect(g).toEqual([0, 0]);
+    });
+  });
 });
