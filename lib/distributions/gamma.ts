@@ -586,6 +586,7 @@ function kumaraswamyMoment(a: Tensor, b: Tensor, n: number): Tensor {
  * density a·b·x^(a−1)(1 − x^a)^(b−1), a = concentration1, b = concentration0. torch builds it from a uniform
  * through x ↦ x^(1/b), x ↦ 1 − x, x ↦ x^(1/a); this class computes the same quantities directly. rsample =
  * (1 − U^(1/b))^(1/a) (inverse-cdf, differentiable; 1 − U^(1/b) by expm1). mean/variance by torch's lgamma moments.
+ * logProb uses xlogy: at x = 0 with a = 1 (x = 1 with b = 1) it is the density's limit log b (log a), where torch gives NaN.
  * mode: ((a − 1)/(ab − 1))^(1/a), NaN where a < 1 or b < 1 — torch 1.13's mode formula takes the log of
  * 1 − b and is NaN for every parameter (a torch bug), so this one differs from it.
  */
@@ -633,9 +634,10 @@ export class Kumaraswamy extends Distribution {
     this.validateSample(value);
     const a = this.concentration1, b = this.concentration0;
     return tidy(() => {
+      // xlogy: 0·log 0 = 0, so a = 1 at x = 0 and b = 1 at x = 1 give the density's finite limit (torch's NaN).
       const la = mul(a, log(value));
-      const t = add(add(log(a), log(b)), mul(sub(a, 1), log(value)));
-      return add(t, mul(sub(b, 1), log(neg(expm1(la)))));
+      const t = add(add(log(a), log(b)), xlogy(sub(a, 1), value));
+      return add(t, xlogy(sub(b, 1), neg(expm1(la))));
     });
   }
   cdf(value: Tensor): Tensor {

@@ -432,4 +432,17 @@ describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {
       expect(g).toEqual([0, 0]);
     });
   });
+
+  test('Kumaraswamy.logProb at the support ends is the density limit where it is finite (a = 1 at 0, b = 1 at 1), not NaN (float64 and float32)', () => {
+    antler.tidy(() => {
+      const D = antler.distributions;
+      const a = rng.uniform(1.5, 6), b = rng.uniform(1.5, 6);
+      // density a·b·x^(a−1)(1 − x^a)^(b−1): b at x = 0 when a = 1, a at x = 1 when b = 1; 0 (−∞) at 0 for a > 1 and at 1 for b > 1.
+      const k = new D.Kumaraswamy(antler.tensor([1, a, 1, a], [4], { dtype: 'float64' }), antler.tensor([b, 1, 1, b], [4], { dtype: 'float64' }));
+      expectClose(data(k.logProb(antler.tensor([0, 1, 0, 0], [4], { dtype: 'float64' }))), [Math.log(b), Math.log(a), 0, -Infinity], 1e-14, 1e-14, 'at the ends');
+      expectClose(data(k.logProb(antler.tensor([1, 0, 1, 1], [4], { dtype: 'float64' }))), [-Infinity, -Infinity, 0, -Infinity], 1e-14, 1e-14, 'at the other ends');
+      const k32 = new D.Kumaraswamy(antler.tensor([1, a], [2]), antler.tensor([b, 1], [2]));
+      expectClose(data(k32.logProb(antler.tensor([0, 1], [2]))), [Math.log(b), Math.log(a)], 1e-6, 1e-6, 'float32');
+    });
+  });
 });
