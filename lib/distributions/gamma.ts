@@ -189,9 +189,11 @@ export class Beta extends Distribution {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
       const c = stack([broadcastTo(this.concentration1, shape), broadcastTo(this.concentration0, shape)], -1);
-      const g = standardGamma(c, { seed: options?.seed });
+      // Gammas in float64 (as torch's _sample_dirichlet): in float32 both underflow to the floor for small c, giving 0.5.
+      const g = standardGamma(this.dtype === 'float32' ? cast(c, 'float64') : c, { seed: options?.seed });
       const g1 = select(g, -1, 0), g0 = select(g, -1, 1);
-      return div(g1, add(g1, g0));
+      const x = div(g1, add(g1, g0));
+      return this.dtype === 'float32' ? cast(x, 'float32') : x;
     });
   }
   logProb(value: Tensor): Tensor {
@@ -349,8 +351,11 @@ export class Dirichlet extends Distribution {
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
-      const g = gammaDraw(this.concentration, shape, options?.seed);
-      return div(g, sum(g, -1, true));
+      // Gammas in float64 (as torch's _sample_dirichlet): in float32 all K underflow to the floor for small α, giving 1/K.
+      const f32 = this.dtype === 'float32';
+      const g = gammaDraw(f32 ? cast(this.concentration, 'float64') : this.concentration, shape, options?.seed);
+      const x = div(g, sum(g, -1, true));
+      return f32 ? cast(x, 'float32') : x;
     });
   }
   logProb(value: Tensor): Tensor {
