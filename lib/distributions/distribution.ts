@@ -280,7 +280,8 @@ export abstract class Distribution {
 
   /**
    * @internal Throws INVALID_ARGUMENT naming the first parameter that breaks
-   * its constraint (when validateArgs). One device read for all of them.
+   * its constraint (when validateArgs), after freeing the tensors the
+   * distribution made. One device read for all of them.
    */
   protected checkArgs(params: Record<string, Tensor>): void {
     if (!this.validateArgs) return;
@@ -288,9 +289,13 @@ export abstract class Distribution {
     const names = Object.keys(params).filter((k) => cons[k] !== undefined);
     if (names.length === 0) return;
     const ok = tidy(() => readNumbers(names.map((k) => all(cons[k].check(params[k])).cast('float64'))));
-    names.forEach((k, i) => {
-      if (ok[i] !== 1) fail('INVALID_ARGUMENT', `${this.name}: ${k} (shape ${shapeText(params[k].shape)}) must satisfy the constraint ${cons[k]}; some of its values do not`);
-    });
+    const bad = names.findIndex((_, i) => ok[i] !== 1);
+    if (bad < 0) return;
+    const k = names[bad];
+    const message = `${this.name}: ${k} (shape ${shapeText(params[k].shape)}) must satisfy the constraint ${cons[k]}; some of its values do not`;
+    // The constructor fails: free what it made so far (a caller outside tidy() has no handle to it).
+    this.dispose();
+    fail('INVALID_ARGUMENT', message);
   }
 
   /**

@@ -103,3 +103,16 @@ describe('antler.distributions', () => {
     antler.dispose(mu);
   });
 });
+
+describe('second reading', () => {
+  test('a constructor refusing its arguments outside tidy() frees the tensors it made (numbers, broadcasts)', () => {
+    const before = antler.memory().numTensors;
+    const scale = antler.tensor([1, -1, 2], [3]);
+    const conc = antler.tensor([-1], [1]), rate = antler.ones([2, 1]);
+    expectAntlerError(() => new D.Normal(0, scale), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new D.Gamma(conc, rate), 'INVALID_ARGUMENT');
+    expectAntlerError(() => new D.Chi2(-1), 'INVALID_ARGUMENT');
+    expect(antler.memory().numTensors - before).toBe(3);
+    antler.dispose([scale, conc, rate]);
+  });
+});
