@@ -689,10 +689,12 @@ function batchMajor(x: Tensor, batch: readonly number[]): { X: Tensor; back: (y:
   const n = x.shape[x.rank - 1];
   const total = broadcastShapes([x.shape.slice(0, -1), batch]);
   if (total === null) fail('SHAPE_MISMATCH', `value of shape ${shapeText(x.shape)} does not broadcast with the batch shape ${shapeText(batch)}`);
-  const sampleDims = total.slice(0, total.length - batch.length);
+  // The batch dims as broadcast with the value's (a batch dim of size 1 grows to the value's, as in torch).
+  const r = batch.length;
+  const sampleDims = total.slice(0, total.length - r);
+  batch = total.slice(total.length - r);
   const S = sampleDims.reduce((a, b) => a * b, 1);
   const xb = broadcastTo(x, [...total, n]);
-  const r = batch.length;
   const X = permute(reshape(xb, [S, ...batch, n]), [...Array.from({ length: r }, (_, i) => i + 1), r + 1, 0]);
   return {
     X,

@@ -507,3 +507,34 @@ describe('VonMises beyond the harness', () => {
   });
 });
 // ---- end helper A2
+
+describe('second reading', () => {
+  const D = antler.distributions;
+  const t64 = (v: number[], shape: number[]): antler.Tensor => antler.tensor(v, shape, { dtype: 'float64' });
+  const vals = (t: antler.Tensor): number[] => Array.from(t.dataSync());
+
+  test('MultivariateNormal / LowRankMultivariateNormal logProb: batch dims of size 1 broadcast with the value ([1] batch, [3, n] value → [3], as torch)', () => {
+    antler.tidy(() => {
+      // Σ = L Lᵀ with L = [[1, 0], [0.5, 2]]; log N(x; 0, Σ) = −½‖L⁻¹x‖² − log|L| − log 2π
+      const ref = (x: number[]): number => {
+        const z0 = x[0], z1 = (x[1] - 0.5 * z0) / 2;
+        return -0.5 * (z0 * z0 + z1 * z1) - Math.log(2) - Math.log(2 * Math.PI);
+      };
+      const xs = [[1, 2], [3, 4], [5, 6]];
+      const d = new D.MultivariateNormal(t64([0, 0], [1, 2]), { scaleTril: t64([1, 0, 0.5, 2], [1, 2, 2]) });
+      const lp = d.logProb(t64(xs.flat(), [3, 2]));
+      expect(lp.shape).toEqual([3]);
+      expectClose(vals(lp), xs.map(ref), 1e-12, 1e-12, 'MVN batch [1]');
+      const d2 = new D.MultivariateNormal(t64([0, 0, 0, 0], [2, 1, 2]), { scaleTril: t64([1, 0, 0.5, 2], [2, 2]) });
+      const lp2 = d2.logProb(t64(xs.flat(), [3, 2]));
+      expect(lp2.shape).toEqual([2, 3]);
+      expectClose(vals(lp2), [...xs.map(ref), ...xs.map(ref)], 1e-12, 1e-12, 'MVN batch [2, 1]');
+      // W Wᵀ + diag(D) with W = [[1], [0.5]], D = [1, 3]: Σ = [[2, 0.5], [0.5, 3.25]]
+      const lr = new D.LowRankMultivariateNormal(t64([0, 0], [1, 2]), t64([1, 0.5], [1, 2, 1]), t64([1, 3], [1, 2]));
+      const lp3 = lr.logProb(t64(xs.flat(), [3, 2]));
+      expect(lp3.shape).toEqual([3]);
+      const full = new D.MultivariateNormal(t64([0, 0], [2]), { covarianceMatrix: t64([2, 0.5, 0.5, 3.25], [2, 2]) });
+      expectClose(vals(lp3), vals(full.logProb(t64(xs.flat(), [3, 2]))), 1e-12, 1e-12, 'LowRankMVN batch [1]');
+    });
+  });
+});
