@@ -1373,7 +1373,12 @@ export class Wishart extends Distribution {
     this.df = p.df;
     this.param = p[key];
     this.checkArgs(p);
-    this.tril = key === 'scaleTril' ? this.param : this.own(tidy(() => (key === 'covarianceMatrix' ? cholesky(this.param) : cholesky(inv(this.param)))));
+    try {
+      this.tril = key === 'scaleTril' ? this.param : this.own(tidy(() => (key === 'covarianceMatrix' ? cholesky(this.param) : cholesky(inv(this.param)))));
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
   get argConstraints(): Record<string, Constraint> {
     const n = this.eventShape[0] ?? 1;

@@ -778,3 +778,15 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
   });
   // ---- end helper D
 });
+
+describe('second reading', () => {
+  test('Wishart whose Cholesky fails (validateArgs false) leaks nothing outside tidy', () => {
+    const npd = f64([1, 2, 2, 1], [2, 2]);
+    for (const make of [() => new D.Wishart(3, { covarianceMatrix: npd }, { validateArgs: false }), () => new D.Wishart(3, { precisionMatrix: npd }, { validateArgs: false })]) {
+      const before = antler.memory().numTensors;
+      expect(make).toThrow();
+      expect(antler.memory().numTensors).toBe(before);
+    }
+    npd.dispose();
+  });
+});
