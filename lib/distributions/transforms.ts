@@ -315,6 +315,8 @@ export class AffineTransform extends Transform {
   readonly eventDim: number;
   constructor(readonly loc: Tensor | number, readonly scale: Tensor | number, options?: { eventDim?: number }) {
     super();
+    if (options !== undefined && (options === null || typeof options !== 'object'))
+      fail('INVALID_ARGUMENT', `AffineTransform: the third argument is the options { eventDim }; got ${describe(options)} (torch's positional event_dim goes in as { eventDim })`);
     for (const [k, v] of [['loc', loc], ['scale', scale]] as const)
       if (!(v instanceof Tensor) && typeof v !== 'number') fail('INVALID_ARGUMENT', `AffineTransform: ${k} must be a Tensor or a number; got ${describe(v)}`);
     const e = options?.eventDim ?? 0;

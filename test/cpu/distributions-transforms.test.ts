@@ -789,4 +789,9 @@ describe('second reading', () => {
     }
     npd.dispose();
   });
+
+  test("AffineTransform: torch's positional event_dim (a number where the options go) is refused, not silently taken as eventDim 0", () => {
+    expectAntlerError(() => new (D.AffineTransform as unknown as new (l: number, s: number, e: number) => unknown)(0, 2, 1), 'INVALID_ARGUMENT');
+    expect(new D.AffineTransform(0, 2, { eventDim: 1 }).eventDim).toBe(1);
+  });
 });
