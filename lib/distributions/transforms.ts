@@ -1162,6 +1162,10 @@ export class MixtureSameFamily extends Distribution {
       fail('SHAPE_MISMATCH', `MixtureSameFamily: the component's batch shape ${shapeText(cb)} must be the mixture's ${shapeText(mb)} then K`);
     // a real Categorical's logits getter makes a new tensor: read its shape inside tidy
     const k = tidy(() => (m as Mixing).logits.shape);
+    // torch requires a Categorical: event shape [] and logits [...batchShape, K] (refuses OneHotCategorical,
+    // the relaxed ones, and a Bernoulli/Binomial batch whose logits would pass for K categories)
+    if (m.eventShape.length !== 0 || k.length !== mb.length + 1)
+      fail('INVALID_ARGUMENT', `MixtureSameFamily: mixtureDistribution must be a Categorical (event shape [], logits [...batchShape, K]); got a ${m.constructor.name} of event shape ${shapeText(m.eventShape)} and logits ${shapeText(k)}`);
     if (k[k.length - 1] !== cb[cb.length - 1])
       fail('SHAPE_MISMATCH', `MixtureSameFamily: the mixture has ${k[k.length - 1]} categories but the component batch's last dim is ${cb[cb.length - 1]}`);
     this.mixtureDistribution = m;

@@ -794,4 +794,16 @@ describe('second reading', () => {
     expectAntlerError(() => new (D.AffineTransform as unknown as new (l: number, s: number, e: number) => unknown)(0, 2, 1), 'INVALID_ARGUMENT');
     expect(new D.AffineTransform(0, 2, { eventDim: 1 }).eventDim).toBe(1);
   });
+
+  test('MixtureSameFamily refuses a mixing distribution that is not a Categorical (OneHotCategorical, Binomial with logits), as torch', () => {
+    antler.tidy(() => {
+      const comps = new D.Normal(f64([0, 10, 20], [3]), 1);
+      expectAntlerError(() => new D.MixtureSameFamily(new D.OneHotCategorical({ logits: f64([0, 1, 2], [3]) }), comps), 'INVALID_ARGUMENT');
+      expectAntlerError(() => new D.MixtureSameFamily(new D.RelaxedOneHotCategorical(0.5, { logits: f64([0, 1, 2], [3]) }), comps), 'INVALID_ARGUMENT');
+      // batch [2] of Binomials: logits [2] would pass as "2 categories" of a batch [] mixture
+      expectAntlerError(() => new D.MixtureSameFamily(new D.Binomial(f64([3, 3], [2]), { logits: f64([0, 1], [2]) }), new D.Normal(f64([0, 1, 2, 3], [2, 2]), 1)), 'INVALID_ARGUMENT');
+      const ok = new D.MixtureSameFamily(new D.Categorical({ logits: f64([0, 1, 2], [3]) }), comps);
+      expect(ok.sample([4]).shape).toEqual([4]);
+    });
+  });
 });
