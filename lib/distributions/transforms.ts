@@ -1008,10 +1008,9 @@ export class TransformedDistribution extends Distribution {
       fail('SHAPE_MISMATCH', `TransformedDistribution: the base's shape ${shapeText(baseShape)} has fewer dims than the transforms' domain event dim ${domainEventDim}`);
     const forward = t.forwardShape(baseShape);
     const expanded = t.inverseShape(forward);
-    if (!sameShape(baseShape, expanded)) {
-      if (expanded.length !== baseShape.length) fail('SHAPE_MISMATCH', `TransformedDistribution: the base's shape ${shapeText(baseShape)} changes rank to ${shapeText(expanded)} through the transforms`);
-      base = base.expand(expanded.slice(0, expanded.length - baseEventDim));
-    }
+    // transforms whose parameters broadcast the shape (AffineTransform(loc [3], …) on a scalar base) expand the
+    // base's batch, rank included (as torch)
+    if (!sameShape(baseShape, expanded)) base = base.expand(expanded.slice(0, expanded.length - baseEventDim));
     const reinterpreted = domainEventDim - baseEventDim;
     if (reinterpreted > 0) base = new Independent(base, reinterpreted, { validateArgs: false });
     this.baseDist = base;

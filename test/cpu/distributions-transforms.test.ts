@@ -806,4 +806,27 @@ describe('second reading', () => {
       expect(ok.sample([4]).shape).toEqual([4]);
     });
   });
+
+  test("TransformedDistribution: transforms whose parameters add batch dims expand the base (torch: Normal(0, 1) through AffineTransform(loc [3], 2) has batch [3])", () => {
+    antler.tidy(() => {
+      const d = new D.TransformedDistribution(new D.Normal(f64([0], []), 1), [new D.AffineTransform(f64([0, 1, 2], [3]), 2)]);
+      expect(d.batchShape).toEqual([3]);
+      expect(d.eventShape).toEqual([]);
+      expect(d.sample([4]).shape).toEqual([4, 3]);
+      // log N((x − loc)/2; 0, 1) − log 2
+      const lp = arr(d.logProb(f64([0, 1, 2], [3])));
+      expectClose(lp, [0, 1, 2].map(() => normalLp(0, 1, 0) - Math.log(2)), 1e-12, 1e-12, 'logProb');
+      expect(d.expand([2, 3]).batchShape).toEqual([2, 3]);
+      // base batch [2], loc [3, 2]: batch [3, 2]; with eventDim 1: batch [3], event [2]
+      const loc = f64([0, 1, 2, 3, 4, 5], [3, 2]);
+      const d2 = new D.TransformedDistribution(new D.Normal(f64([0, 1], [2]), 1), [new D.AffineTransform(loc, 2)]);
+      expect(d2.batchShape).toEqual([3, 2]);
+      const x = [0, 1];
+      const ref2 = [0, 1, 2].flatMap((i) => x.map((xj, j) => normalLp(j, 1, (xj - (2 * i + j)) / 2) - Math.log(2)));
+      expectClose(arr(d2.logProb(f64(x, [2]))), ref2, 1e-12, 1e-12, 'logProb, batch [3, 2]');
+      const d3 = new D.TransformedDistribution(new D.Normal(f64([0, 1], [2]), 1), [new D.AffineTransform(loc, 2, { eventDim: 1 })]);
+      expect([d3.batchShape, d3.eventShape]).toEqual([[3], [2]]);
+      expectClose(arr(d3.logProb(f64(x, [2]))), [0, 1, 2].map((i) => ref2[2 * i] + ref2[2 * i + 1]), 1e-12, 1e-12, 'logProb, event [2]');
+    });
+  });
 });
