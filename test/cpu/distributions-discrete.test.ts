@@ -705,4 +705,27 @@ describe('RelaxedBernoulli at low temperatures (own tests)', () => {
     });
   });
 });
+describe('second reading', () => {
+  test('Bernoulli and Geometric: logProb and entropy gradients w.r.t. large finite logits are finite (float32 ±100, float64 ±800), = value − sigmoid(logits)', () => {
+    antler.tidy(() => {
+      for (const [dt, big] of [['float32', 100], ['float64', 800]] as const) {
+        const lv = [big, -big, 3];
+        const l = antler.tensor(lv, [3], { dtype: dt });
+        l.requiresGrad = true;
+        const v = [1, 0, 1];
+        const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+        const d = new D.Bernoulli({ logits: l });
+        const [g] = antler.autograd.grad(d.logProb(antler.tensor(v, [3], { dtype: dt })).sum(), [l]);
+        expectClose(data(g!), lv.map((x, i) => v[i] - sig(x)), 1e-6, 1e-12, `${dt} Bernoulli logProb grad`);
+        // dH/dl = −l·σ(l)(1 − σ(l))
+        const [ge] = antler.autograd.grad(d.entropy().sum(), [l]);
+        expectClose(data(ge!), lv.map((x) => -x * sig(x) * (1 - sig(x))), 1e-5, 1e-12, `${dt} Bernoulli entropy grad`);
+        const gd = new D.Geometric({ logits: l });
+        const [gg] = antler.autograd.grad(gd.entropy().sum(), [l]);
+        // at −big probs underflows to 0 and torch's entropy is NaN too: only +big and 3
+        expect([data(gg!)[0], data(gg!)[2]].every(Number.isFinite)).toBe(true);
+      }
+    });
+  });
+});
 // ---- end helper C
