@@ -157,16 +157,13 @@ export class Bernoulli extends BinaryProbs {
 /** −BCEWithLogits(l, v) = v·l − softplus(l), stable for large |l|: v·l − max(l, 0) − log1p(exp(−|l|)). */
 function bceNeg(l: Tensor, v: Tensor): Tensor {
   return tidy(() => {
-    // softplus(l) = l + softplus(−l); pick the form whose exp cannot overflow, with torch's gradient sigmoid(l).
-    const sp = where(greaterEqual(l, 0), add(l, softplusExact(neg(l))), softplusExact(l));
+    // softplus(l) = max(l, 0) + log1p(e^−|l|): no exp can overflow in either branch (a where() over an
+    // overflowing branch gives 0·NaN = NaN gradients at large |l|), gradient sigmoid(l) (1/2 at 0).
+    const sp = softplusStable(l);
     const t = mul(v, l);
     // 0·(−∞) is 0 (probs 0 or 1 given as logits ∓∞)
     return sub(where(equal(v, 0), 0, t), sp);
   });
-}
-/** log1p(exp(x)) for x ≤ 0 (no threshold). */
-function softplusExact(x: Tensor): Tensor {
-  return log1p(exp(x));
 }
 
 registerKL(Bernoulli, Bernoulli, (p, q) =>
