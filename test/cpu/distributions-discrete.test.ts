@@ -727,5 +727,16 @@ describe('second reading', () => {
       }
     });
   });
+  test('Geometric refuses probs 0 (INVALID_ARGUMENT, as torch 1.13\'s "to be positive"), no leak; validateArgs: false and logits −∞ still build', () => {
+    const before = antler.memory().numTensors;
+    expectAntlerError(() => antler.tidy(() => new D.Geometric({ probs: antler.tensor([0.5, 0], [2], { dtype: 'float64' }) })), 'INVALID_ARGUMENT');
+    expectAntlerError(() => antler.tidy(() => new D.Geometric({ probs: 0 })), 'INVALID_ARGUMENT');
+    expect(antler.memory().numTensors).toBe(before);
+    antler.tidy(() => {
+      expect(data(new D.Geometric({ probs: 0 }, { validateArgs: false }).mean)).toEqual([Infinity]);
+      expect(data(new D.Geometric({ logits: -Infinity }).probs)).toEqual([0]);
+      expect(data(new D.Geometric({ probs: 1 }).mean)).toEqual([0]);
+    });
+  });
 });
 // ---- end helper C
