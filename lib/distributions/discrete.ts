@@ -13,7 +13,7 @@ import { describe } from '../validate';
 import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log, log1p, minimum, mul, neg, pow, readNumbers, reshape, sigmoid, softplus, square, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
 import { logSigmoid } from '../ops/extra';
-import { logSumExp } from '../ops/reductions';
+import { all, logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
 import { cumsum } from '../ops/core';
@@ -185,9 +185,14 @@ registerKL(Bernoulli, Bernoulli, (p, q) =>
  */
 export class Geometric extends BinaryProbs {
 
+  /** probs must be in (0, 1] (torch 1.13 checks probs > 0 beyond unitInterval); logits any real. */
   constructor(params: ProbsOrLogits, options?: DistributionOptions) {
     super(options);
     this.initProbs(params);
+    if (this.validateArgs && this.given === 'probs') {
+      const [ok] = tidy(() => readNumbers([all(greater(this.param, 0)).cast('float64')]));
+      if (ok !== 1) fail('INVALID_ARGUMENT', `Geometric: probs (shape [${this.param.shape.join(', ')}]) must be positive (as torch); some of its values are 0`);
+    }
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return { probs: constraints.unitInterval, logits: constraints.real };
