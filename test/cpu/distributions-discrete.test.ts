@@ -738,5 +738,39 @@ describe('second reading', () => {
       expect(data(new D.Geometric({ probs: 1 }).mean)).toEqual([0]);
     });
   });
+  test('Categorical.sample over a large K does not build a [samples, K] comparison (peak memory O(samples + K), as torch.multinomial), and keeps its distribution', () => {
+    const K = 20000, S = 2000;
+    antler.tidy(() => {
+      const w = antler.rand([K], { dtype: 'float32', seed: 5 });
+      const d = new D.Categorical({ probs: w });
+      antler.resetPeakMemory();
+      const base = antler.memory().devices.cpu.numBytes;
+      const x = d.sample([S], { seed: 9 });
+      const peak = antler.memory().devices.cpu.peakBytes - base;
+      expect(x.shape).toEqual([S]);
+      // S·K int32 comparisons would be 160 MB; the cumulative sums and the draws are well under 2 MB
+      expect(peak).toBeLessThan(2e6);
+      const xs = data(x);
+      expect(xs.every((k) => Number.isInteger(k) && k >= 0 && k < K)).toBe(true);
+    });
+    // zero-probability categories (first, inside, last) are never drawn; the rest by their weights
+    antler.tidy(() => {
+      const p = [0, 0.2, 0, 0.5, 0.3, 0];
+      const d = new D.Categorical({ probs: antler.tensor([p, p.slice().reverse()], [2, 6], { dtype: 'float64' }) });
+      const N = 60000;
+      const xs = data(d.sample([N], { seed: 3 }));
+      for (let b = 0; b < 2; b++) {
+        const q = b === 0 ? p : p.slice().reverse();
+        const cnt = new Array(6).fill(0);
+        for (let i = 0; i < N; i++) cnt[xs[i * 2 + b]]++;
+        for (let k = 0; k < 6; k++) {
+          if (q[k] === 0) expect(cnt[k]).toBe(0);
+          else expect(Math.abs(cnt[k] / N - q[k])).toBeLessThan(6 * Math.sqrt((q[k] * (1 - q[k])) / N));
+        }
+      }
+      expect(data(d.sample([5, 3], { seed: 1 }))).toEqual(data(d.sample([5, 3], { seed: 1 })));
+      expect(d.sample([5, 3]).shape).toEqual([5, 3, 2]);
+    });
+  });
 });
 // ---- end helper C
