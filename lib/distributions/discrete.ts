@@ -18,6 +18,7 @@ import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
 import { cumsum } from '../ops/core';
 import { broadcastShapes } from '../validate';
+import { searchsorted } from '../ops/selection';
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { registerKL } from './kl';
@@ -298,16 +299,20 @@ export class Categorical extends Distribution {
   }
   /**
    * Inverse cdf: one uniform draw u per sample element, the sample is the number
-   * of categories whose cumulative probability is ≤ u (the last category excluded), int32.
+   * of categories whose cumulative probability is ≤ u (the last category excluded), int32,
+   * found by a binary search per draw (searchsorted): O(samples·log K) time and
+   * O(samples + batch·K) memory, as torch.multinomial (no [samples, K] comparison).
    */
   sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const shape = this.extendedShape(sampleShape);
     const K = this.numEvents;
+    const S = sampleShape.reduce((a, b) => a * b, 1);
+    const B = this.batchShape.reduce((a, b) => a * b, 1);
     return tidy(() => {
-      const u = rand([...shape, 1], { dtype: this.dtype, device: this.device, seed: options?.seed });
-      if (K === 1) return reshape(mul(u, 0), shape).cast('int32');
-      const c = cumsum(this.probs.detach(), -1).slice([...this.batchShape.map(() => 0), 0], [...this.batchShape, K - 1]);
-      return sum(greaterEqual(u, c).cast('int32'), -1);
+      const u = rand([S, B], { dtype: this.dtype, device: this.device, seed: options?.seed });
+      if (K === 1 || S * B === 0) return reshape(mul(u, 0), shape).cast('int32');
+      const c = reshape(cumsum(this.probs.detach(), -1).slice([...this.batchShape.map(() => 0), 0], [...this.batchShape, K - 1]), [B, K - 1]);
+      return reshape(searchsorted(c, u.transpose(0, 1), { right: true }).transpose(0, 1), shape);
     });
   }
   logProb(value: Tensor): Tensor {
