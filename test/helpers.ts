@@ -59,11 +59,17 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** The run's seed: ANTLER_TEST_SEED if set, else the clock mixed with OS randomness. */
+let drawnSeed: number | undefined;
+/**
+ * The run's seed: ANTLER_TEST_SEED if set, else the clock mixed with OS
+ * randomness, drawn once per test file (every call in a file returns the
+ * same seed, so the one a title prints is the one its draws used).
+ */
 export function runSeed(): number {
   const env = process.env.ANTLER_TEST_SEED;
   if (env !== undefined && env !== '') return Number(env) >>> 0;
-  return (Date.now() ^ randomBytes(4).readUInt32LE(0)) >>> 0;
+  drawnSeed ??= (Date.now() ^ randomBytes(4).readUInt32LE(0)) >>> 0;
+  return drawnSeed;
 }
 
 export function makeRng(seed = runSeed()): Rng {
