@@ -151,14 +151,14 @@ export interface NativeAddon {
   linalgSvd(A: NativeHandle, full: boolean, vectors: boolean): NativeHandle[];
   // (end of linalg-spectral)
 
-  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
   /** x ~ Gamma(alpha, 1) per element (Philox seed, stream; element i from its own counter blocks). Float types. */
   standardGamma(alpha: NativeHandle, seed: number, stream: number): NativeHandle;
   /** Elementwise over same-shape a, x: op 0 dx/dα of standardGamma, 1 gammainc P(a, x), 2 gammaincc Q(a, x). */
   gammaBinary(op: number, a: NativeHandle, x: NativeHandle): NativeHandle;
   // (end of random-gamma)
 
-  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
   /** op 0: Poisson(a) per element; op 1: Binomial(a = count, b = prob), b same shape/dtype/device. Philox seed, stream. Float types. */
   discreteSample(op: number, a: NativeHandle, b: NativeHandle | null, seed: number, stream: number): NativeHandle;
   // (end of random-discrete)

@@ -6,7 +6,6 @@ import * as antler from '../lib';
 import type { Spec } from './distributions-harness';
 import { lgammaRef } from './helpers';
 
-// ---- helper C (discrete family): specs go below.
 const D = antler.distributions;
 
 /** Bernoulli(probs): P(1) = p, P(0) = 1 − p. */
@@ -155,11 +154,9 @@ export const continuousBernoulliSpec: Spec = {
   lacks: ['mode'],
   rsampleGrad: 'quantile',
 };
-// ---- end helper C
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
-  // ---- helper C: list the specs here.
   bernoulliSpec,
   geometricSpec,
   categoricalSpec,
@@ -170,29 +167,24 @@ export const SPECS: Spec[] = [
   logitRelaxedBernoulliSpec,
   relaxedBernoulliSpec,
   continuousBernoulliSpec,
-  // ---- end helper C
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
 export const KL_PAIRS: [Spec, Spec][] = [
-  // ---- helper C: pairs here.
   [bernoulliSpec, bernoulliSpec],
   [geometricSpec, geometricSpec],
   [categoricalSpec, categoricalSpec],
   [poissonSpec, poissonSpec],
   [continuousBernoulliSpec, continuousBernoulliSpec],
-  // ---- end helper C
 ];
 
 /** Classes of this family checked by their own tests instead of a spec, with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
   // abstract: the base of Bernoulli, Geometric, Binomial, NegativeBinomial, LogitRelaxedBernoulli, ContinuousBernoulli (their specs)
   BinaryProbs: 'test/dist-specs-discrete.ts (the specs of its subclasses)',
-  // ---- helper C
   OneHotCategorical: 'test/cpu/distributions-discrete.test.ts',
   OneHotCategoricalStraightThrough: 'test/cpu/distributions-discrete.test.ts',
   Multinomial: 'test/cpu/distributions-discrete.test.ts',
   ExpRelaxedCategorical: 'test/cpu/distributions-discrete.test.ts',
   RelaxedOneHotCategorical: 'test/cpu/distributions-discrete.test.ts',
-  // ---- end helper C
 };

@@ -9,7 +9,6 @@ import { lgammaRef } from './helpers';
 const D = antler.distributions;
 const xlogy = (a: number, x: number): number => (a === 0 ? 0 : a * Math.log(x));
 
-// ---- helper B (gamma family): specs go below.
 // Gamma: rate^a x^(a-1) e^(-rate x) / Gamma(a) (torch's log_prob: xlogy(a, rate) + xlogy(a - 1, x) - rate x - lgamma(a)).
 const gammaLogPdf = (a: number, rate: number, x: number): number => xlogy(a, rate) + xlogy(a - 1, x) - rate * x - lgammaRef(a);
 
@@ -121,11 +120,9 @@ export const kumaraswamySpec: Spec = {
   bad: [{ concentration1: 0 }, { concentration0: -0.5 }],
   rsampleGrad: 'quantile',
 };
-// ---- end helper B
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
-  // ---- helper B: list the specs here.
   gammaSpec,
   chi2Spec,
   betaSpec,
@@ -134,12 +131,10 @@ export const SPECS: Spec[] = [
   weibullSpec,
   paretoSpec,
   kumaraswamySpec,
-  // ---- end helper B
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
 export const KL_PAIRS: [Spec, Spec][] = [
-  // ---- helper B: pairs here.
   [gammaSpec, gammaSpec],
   [betaSpec, betaSpec],
   [paretoSpec, paretoSpec],
@@ -147,12 +142,9 @@ export const KL_PAIRS: [Spec, Spec][] = [
   [gammaSpec, paretoSpec],
   [betaSpec, paretoSpec],
   [paretoSpec, betaSpec],
-  // ---- end helper B
 ];
 
 /** Classes of this family checked by their own tests instead of a spec, with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
-  // ---- helper B
   Dirichlet: 'test/cpu/distributions-gamma.test.ts',
-  // ---- end helper B
 };

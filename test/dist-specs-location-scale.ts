@@ -20,7 +20,6 @@ export const normalSpec: Spec = {
   rsampleGrad: 'quantile',
 };
 
-// ---- helper A (location-scale family): specs of the other distributions go below.
 
 
 export const uniformSpec: Spec = {
@@ -126,9 +125,7 @@ export const logNormalSpec: Spec = {
   bad: [{ scale: 0 }, { scale: -1 }],
   rsampleGrad: 'quantile',
 };
-// ---- end helper A
 
-// ---- helper A2: VonMises.
 
 const besselMemo = new Map<string, number>();
 /**
@@ -179,12 +176,10 @@ export const vonMisesSpec: Spec = {
   bad: [{ concentration: 0 }, { concentration: -1 }],
   rsampleGrad: 'none',
 };
-// ---- end helper A2
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
   normalSpec,
-  // ---- helper A: list the specs here.
   uniformSpec,
   exponentialSpec,
   laplaceSpec,
@@ -193,16 +188,12 @@ export const SPECS: Spec[] = [
   halfNormalSpec,
   halfCauchySpec,
   logNormalSpec,
-  // ---- end helper A
-  // ---- helper A2
   vonMisesSpec,
-  // ---- end helper A2
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
 export const KL_PAIRS: [Spec, Spec][] = [
   [normalSpec, normalSpec],
-  // ---- helper A: pairs here.
   [uniformSpec, uniformSpec],
   [exponentialSpec, exponentialSpec],
   [laplaceSpec, laplaceSpec],
@@ -227,17 +218,12 @@ export const KL_PAIRS: [Spec, Spec][] = [
   [uniformSpec, exponentialSpec],
   [uniformSpec, gumbelSpec],
   [uniformSpec, normalSpec],
-  // ---- end helper A
 ];
 
 /** Classes of this family checked by their own tests instead of a spec (multivariate ones), with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
   // abstract: the base of Normal, Laplace, Cauchy, Gumbel and LogNormal, covered through their specs
   LocationScale: 'test/dist-specs-location-scale.ts (normalSpec, laplaceSpec, cauchySpec, gumbelSpec, logNormalSpec)',
-  // ---- helper A: e.g. MultivariateNormal: 'test/cpu/distributions-location-scale.test.ts'
-  // ---- end helper A
-  // ---- helper A2
   MultivariateNormal: 'test/cpu/distributions-location-scale.test.ts',
   LowRankMultivariateNormal: 'test/cpu/distributions-location-scale.test.ts',
-  // ---- end helper A2
 };

@@ -6,7 +6,6 @@ import * as antler from '../lib';
 import type { Tensor } from '../lib';
 import type { Spec } from './distributions-harness';
 
-// ---- helper D (transforms family): specs go below.
 const D = antler.distributions;
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -105,30 +104,23 @@ export const mixtureSpec: Spec = {
   lacks: ['entropy', 'icdf', 'rsample', 'mode'],
   rsampleGrad: 'none',
 };
-// ---- end helper D
 
 /** Every univariate spec of this family. */
 export const SPECS: Spec[] = [
-  // ---- helper D: list the specs here.
   expNormalSpec,
   decreasingSpec,
   mixtureSpec,
-  // ---- end helper D
 ];
 
 /** Pairs with a closed-form KL registered, checked against the reference integral. */
 export const KL_PAIRS: [Spec, Spec][] = [
-  // ---- helper D: pairs here.
   [expNormalSpec, expNormalSpec],
-  // ---- end helper D
 ];
 
 /** Classes of this family checked by their own tests instead of a spec, with the test that checks them. */
 export const OWN_TESTS: Record<string, string> = {
-  // ---- helper D
   Independent: 'test/cpu/distributions-transforms.test.ts',
   LogisticNormal: 'test/cpu/distributions-transforms.test.ts',
   LKJCholesky: 'test/cpu/distributions-transforms.test.ts',
   Wishart: 'test/cpu/distributions-transforms.test.ts',
-  // ---- end helper D
 };

@@ -3,12 +3,9 @@ import * as antler from '../lib';
 import type { OpInfo } from './opinfo';
 import { vals } from './opinfo';
 
-// ---- helper B
 const f64 = (values: number[], shape: number[]) => antler.tensor(values, shape, { dtype: 'float64' });
-// ---- end helper B
 
 export const RANDOM_SPECIAL_OPS: OpInfo[] = [
-  // ---- helper B
   ...(['gammainc', 'gammaincc'] as const).map((name): OpInfo => ({
     name,
     // x differentiable, a (aux, float64; cast to x's dtype) broadcast along x's last axis. No gradient w.r.t. a (as torch).
@@ -23,19 +20,12 @@ export const RANDOM_SPECIAL_OPS: OpInfo[] = [
       ['INVALID_ARGUMENT', () => antler[name](f64([1], [1]), [1] as unknown as antler.Tensor)],
     ],
   })),
-  // ---- end helper B
-  // ---- helper C
   // (none: poisson and binomial are samplers without gradients, in RANDOM_SPECIAL_NOT_OPS)
-  // ---- end helper C
 ];
 
 /** Exported functions of lib/ops/random-special.ts that are not differentiable ops (tested in test/cpu/distributions-*.test.ts). */
 export const RANDOM_SPECIAL_NOT_OPS: string[] = [
-  // ---- helper B
   'standardGamma', // a sampler: value, moment and gradient tests in test/cpu/distributions-gamma.test.ts
-  // ---- end helper B
-  // ---- helper C
   'poisson', // a sampler (no gradient, as torch): chi-square, moment, edge and error tests in test/cpu/distributions-discrete.test.ts
   'binomial', // a sampler (no gradient, as torch): the same tests there
-  // ---- end helper C
 ];

@@ -171,7 +171,6 @@ export const dependent: Constraint = new (class extends Constraint {
   }
 })();
 
-// ---- helper D (transforms family)
 import { concat, stack as stackTensors } from '../ops/core';
 import { narrow, select } from '../ops/shape';
 import { norm as vecNorm } from '../ops/extra';
@@ -258,4 +257,3 @@ export const corrCholesky: Constraint = new (class extends Constraint {
     return 'CorrCholesky()';
   }
 })();
-// ---- end helper D

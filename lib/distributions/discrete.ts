@@ -5,7 +5,6 @@
  * RelaxedBernoulli, LogitRelaxedBernoulli, RelaxedOneHotCategorical,
  * ExpRelaxedCategorical.
  */
-// ---- helper C (discrete family)
 import { Tensor, arange, rand, tensor } from '../tensor';
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -1135,4 +1134,3 @@ registerKL(ContinuousBernoulli, ContinuousBernoulli, (p, q) =>
     return add(add(t1, t2), t3);
   }),
 );
-// ---- end helper C

@@ -3,7 +3,6 @@
  * StudentT, FisherSnedecor, Weibull, Pareto, Kumaraswamy, NegativeBinomial.
  * Samples come from the native samplers of lib/ops/random-special.ts.
  */
-// ---- helper B (gamma family)
 import { Tensor, full, rand, randn, tensor } from '../tensor';
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -728,4 +727,3 @@ registerKL(Pareto, Gamma, (p, q) =>
 registerKL(Gamma, Pareto, infiniteKL);
 registerKL(Beta, Pareto, infiniteKL);
 registerKL(Pareto, Beta, infiniteKL);
-// ---- end helper B

@@ -99,7 +99,6 @@ registerKL(Normal, Normal, (p, q) =>
   }),
 );
 
-// ---- helper A (location-scale family): the other distributions of this file go below.
 
 const EULER = 0.5772156649015329;
 const LOG_2 = Math.log(2);
@@ -666,7 +665,6 @@ registerKL(Uniform, Normal, (p, q) =>
     return add(t1, div(mul(add(t2, t3), 0.5), square(q.scale)));
   }),
 );
-// ---- helper A2: MultivariateNormal, LowRankMultivariateNormal, VonMises.
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -1189,4 +1187,3 @@ export class VonMises extends Distribution {
     return this.expandWith(batchShape, (grow) => new VonMises(grow(this.loc), grow(this.concentration), { validateArgs: false }));
   }
 }
-// ---- end helper A

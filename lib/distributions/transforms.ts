@@ -4,7 +4,6 @@
  * TransformedDistribution, Independent, MixtureSameFamily, LogisticNormal,
  * and the matrix distributions built on them: LKJCholesky, Wishart.
  */
-// ---- helper D (transforms family)
 import { Tensor } from '../tensor';
 import { tidy, HELD_TENSORS } from '../engine';
 import { fail } from '../errors';
@@ -1507,4 +1506,3 @@ registerKL(TransformedDistribution, TransformedDistribution, (p, q) => {
   if (!sameShape(p.eventShape, q.eventShape)) fail('NOT_SUPPORTED', 'klDivergence: (TransformedDistribution, TransformedDistribution) with different event shapes');
   return klDivergence(p.baseDist, q.baseDist);
 });
-// ---- end helper D

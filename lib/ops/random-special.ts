@@ -5,7 +5,6 @@
  * poisson (torch.poisson), binomial (torch.binomial), gammainc/gammaincc
  * (torch.special.gammainc/gammaincc).
  */
-// ---- helper B (random-gamma): standardGamma, gammainc, gammaincc
 import { record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -81,9 +80,7 @@ export function gammainc(a: Tensor, x: Tensor): Tensor {
 export function gammaincc(a: Tensor, x: Tensor): Tensor {
   return incompleteGamma('gammaincc', a, x);
 }
-// ---- end helper B
 
-// ---- helper C (random-discrete): poisson, binomial
 /** The same-dtype, same-device operands of a binary sampler, broadcast to one shape. */
 function discreteOperands(op: string, a: Tensor, b: Tensor, names: [string, string]): [Tensor, Tensor] {
   checkTensor(a, op, names[0]);
@@ -131,4 +128,3 @@ export function binomial(count: Tensor, prob: Tensor, options?: { seed?: number 
     return wrap(native().discreteSample(1, c.handle, p.handle, seed, stream));
   });
 }
-// ---- end helper C

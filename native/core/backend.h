@@ -356,14 +356,14 @@ class Backend {
                          bool vectors, void* U, void* S, void* Vh, int32_t* info) = 0;
   // (end of linalg-spectral)
 
-  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
   // x ~ Gamma(alpha[i], 1) per element from Philox stream s (kernels::standardGammaSample), float types.
   virtual void standardGamma(const Device& d, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) = 0;
   // Elementwise over same-shape a, x: op 0 standardGammaGrad(a, x), 1 P(a, x) (gammainc), 2 Q(a, x) (gammaincc).
   virtual void gammaBinary(const Device& d, DType t, int op, void* out, const void* a, const void* x, int64_t n) = 0;
   // (end of random-gamma)
 
-  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
   // op 0: out[i] ~ Poisson(a[i]); op 1: out[i] ~ Binomial(a[i], b[i]) (b: same length), from Philox stream s; float types.
   virtual void discreteSample(const Device& d, DType t, int op, void* out, const void* a, const void* b, int64_t n,
                               const kernels::PhiloxStream& s) = 0;

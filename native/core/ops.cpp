@@ -857,7 +857,7 @@ std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors) {
 }
 // (end of linalg-spectral)
 
-// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
 TensorPtr standardGamma(const Tensor& alpha, uint64_t seed, uint64_t stream) {
   checkFloating("standardGamma", alpha);
   kernels::PhiloxStream s;
@@ -880,7 +880,7 @@ TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x) {
 }
 // (end of random-gamma)
 
-// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
 TensorPtr discreteSample(int op, const Tensor& a, const Tensor* b, uint64_t seed, uint64_t stream) {
   if (op < 0 || op > 1) fail(Code::InvalidArgument, "discreteSample: op ", op, " is not 0 or 1");
   const char* name = op == 0 ? "poisson" : "binomial";

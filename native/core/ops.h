@@ -111,7 +111,7 @@ std::vector<TensorPtr> linalgEigh(const Tensor& A, bool upper, bool vectors);
 std::vector<TensorPtr> linalgSvd(const Tensor& A, bool full, bool vectors);
 // (end of linalg-spectral)
 
-// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
 // x ~ Gamma(alpha, 1) elementwise (torch._standard_gamma), Philox (seed, stream); float types.
 TensorPtr standardGamma(const Tensor& alpha, uint64_t seed, uint64_t stream);
 // op 0: dx/dalpha of standardGamma at (a, x) (torch._standard_gamma_grad); 1: gammainc; 2: gammaincc.
@@ -119,7 +119,7 @@ TensorPtr standardGamma(const Tensor& alpha, uint64_t seed, uint64_t stream);
 TensorPtr gammaBinary(int op, const Tensor& a, const Tensor& x);
 // (end of random-gamma)
 
-// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
 // op 0: torch.poisson(a); op 1: torch.binomial(a = count, b = prob), b same shape/dtype/device (ignored for op 0).
 // Philox (seed, stream), the stream's high word tagged per op so that seeded draws of other samplers do not share counters.
 TensorPtr discreteSample(int op, const Tensor& a, const Tensor* b, uint64_t seed, uint64_t stream);

@@ -153,7 +153,7 @@ class CpuBackend final : public Backend {
   }
   // (end of linalg-spectral)
 
-  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
   void standardGamma(const Device&, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) override {
     cpu::standardGamma(t, out, alpha, n, s);
   }
@@ -162,7 +162,7 @@ class CpuBackend final : public Backend {
   }
   // (end of random-gamma)
 
-  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
   void discreteSample(const Device&, DType t, int op, void* out, const void* a, const void* b, int64_t n,
                       const kernels::PhiloxStream& s) override {
     cpu::discreteSample(t, op, out, a, b, n, s);

@@ -63,12 +63,12 @@ void linalgSvd(DType t, const void* A, int64_t B, int64_t m, int64_t n, bool ful
                void* Vh, int32_t* info);
 // (end of linalg-spectral)
 
-// random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+// random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
 void standardGamma(DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s);
 void gammaBinary(DType t, int op, void* out, const void* a, const void* x, int64_t n);
 // (end of random-gamma)
 
-// random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+// random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
 void discreteSample(DType t, int op, void* out, const void* a, const void* b, int64_t n, const kernels::PhiloxStream& s);
 // (end of random-discrete)
 void ctcLoss(DType t, void* nll, void* logAlpha, const void* lp, const int32_t* targets, const int32_t* inLen,

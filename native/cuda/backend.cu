@@ -358,7 +358,7 @@ class CudaBackend final : public Backend {
   }
   // (end of linalg-spectral)
 
-  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
   void standardGamma(const Device& d, DType t, void* out, const void* alpha, int64_t n, const kernels::PhiloxStream& s) override {
     cuda::standardGamma(context(d), t, out, alpha, n, s);
   }
@@ -367,7 +367,7 @@ class CudaBackend final : public Backend {
   }
   // (end of random-gamma)
 
-  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
   void discreteSample(const Device& d, DType t, int op, void* out, const void* a, const void* b, int64_t n,
                       const kernels::PhiloxStream& s) override {
     cuda::discreteSample(context(d), t, op, out, a, b, n, s);

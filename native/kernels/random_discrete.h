@@ -1,4 +1,4 @@
-// random-discrete: samplers shared by the CPU and CUDA backends (helper's work; see lib/ops/random-special.ts).
+// random-discrete: samplers shared by the CPU and CUDA backends (see lib/ops/random-special.ts).
 //
 // poissonSample: k ~ Poisson(rate). rate < 10: inversion of the cdf with one uniform (the pmf by the
 // recurrence p(k+1) = p(k) rate/(k+1) from e^-rate). rate >= 10: Hörmann's transformed rejection with

@@ -1,4 +1,4 @@
-// random-gamma: samplers shared by the CPU and CUDA backends (helper's work; see lib/ops/random-special.ts).
+// random-gamma: samplers shared by the CPU and CUDA backends (see lib/ops/random-special.ts).
 //
 // standardGammaSample: x ~ Gamma(alpha, 1) by Marsaglia & Tsang ("A simple method for generating gamma
 // variables", ACM TOMS 2000), alpha < 1 boosted as Gamma(alpha + 1) * U^(1/alpha). Element i of a draw

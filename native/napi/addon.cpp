@@ -218,12 +218,12 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("linalgSvd", &Addon::guard<&Addon::linalgSvd>),
         // (end of linalg-spectral)
 
-        // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+        // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
         InstanceMethod("standardGamma", &Addon::guard<&Addon::standardGamma>),
         InstanceMethod("gammaBinary", &Addon::guard<&Addon::gammaBinary>),
         // (end of random-gamma)
 
-        // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+        // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
         InstanceMethod("discreteSample", &Addon::guard<&Addon::discreteSample>),
         // (end of random-discrete)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
@@ -1041,7 +1041,7 @@ class Addon : public Napi::Addon<Addon> {
   }
   // (end of linalg-spectral)
 
-  // random-gamma (gamma sampler and its gradient; helper B): native/kernels/random_gamma.h
+  // random-gamma (gamma sampler and its gradient): native/kernels/random_gamma.h
   // standardGamma(alpha, seed, stream) -> x ~ Gamma(alpha, 1)
   Napi::Value standardGamma(const Napi::CallbackInfo& info) {
     expectArgs(info, 3, "standardGamma");
@@ -1057,7 +1057,7 @@ class Addon : public Napi::Addon<Addon> {
   }
   // (end of random-gamma)
 
-  // random-discrete (Poisson and binomial samplers; helper C): native/kernels/random_discrete.h
+  // random-discrete (Poisson and binomial samplers): native/kernels/random_discrete.h
   // discreteSample(op, a, b | null, seed, stream): op 0 poisson(a), 1 binomial(a = count, b = prob)
   Napi::Value discreteSample(const Napi::CallbackInfo& info) {
     expectArgs(info, 5, "discreteSample");

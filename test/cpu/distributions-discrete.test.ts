@@ -8,7 +8,6 @@ expectNoLeaksInSuite(tensorCounts);
 for (const spec of SPECS) describeSpec(spec);
 describe('KL divergences', () => {
   for (const [p, q] of KL_PAIRS) describeKL(p, q);
-  // ---- helper C: the family's own tests go below (test.todo placeholder removed when the first lands).
 });
 
 const D = antler.distributions;
@@ -319,7 +318,6 @@ describe('NegativeBinomial sampling (own test)', () => {
   });
 });
 
-// ---- helper C (second part): samplers, entropies, relaxations
 /** Pearson chi-square of integer samples against a pmf over [lo, hi] (cells with expectation < 5 pooled); throws above p ≈ 5e-7. */
 function chiSquare(samples: ArrayLike<number>, logPmf: (k: number) => number, lo: number, hi: number, what: string): void {
   const N = samples.length;
@@ -773,4 +771,3 @@ describe('second reading', () => {
     });
   });
 });
-// ---- end helper C

@@ -9,7 +9,6 @@ expectNoLeaksInSuite(tensorCounts);
 for (const spec of SPECS) describeSpec(spec);
 describe('KL divergences', () => {
   for (const [p, q] of KL_PAIRS) describeKL(p, q);
-  // ---- helper B: the family's own tests go below (test.todo placeholder removed when the first lands).
 });
 
 // Independent float64 references: P(a, x) = ∫₀ˣ t^(a−1) e^(−t) dt / Γ(a) by tanh-sinh quadrature (no series).
@@ -366,7 +365,6 @@ describe(`gamma family own tests (ANTLER_TEST_SEED=${runSeed()})`, () => {
       expect(data(new D.Kumaraswamy(antler.tensor([0.5, 2], [2], { dtype: 'float64' }), antler.tensor([2, 0.5], [2], { dtype: 'float64' })).mode)).toEqual([NaN, NaN]);
     });
   });
-  // ---- end helper B
 });
 
 describe(`second reading (ANTLER_TEST_SEED=${runSeed()})`, () => {

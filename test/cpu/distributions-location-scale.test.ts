@@ -10,7 +10,6 @@ describe('KL divergences', () => {
   for (const [p, q] of KL_PAIRS) describeKL(p, q);
 });
 
-// ---- helper A: the family's own tests (multivariate distributions, special cases) go below.
 describe('location-scale edge behaviour (as torch 1.13)', () => {
   const D = antler.distributions;
   const f64 = (v: number[]): antler.Tensor => antler.tensor(v, [v.length], { dtype: 'float64' });
@@ -102,8 +101,6 @@ describe('location-scale edge behaviour (as torch 1.13)', () => {
     });
   });
 });
-// ---- end helper A
-// ---- helper A2: MultivariateNormal, LowRankMultivariateNormal, VonMises (own tests).
 describe('MultivariateNormal and LowRankMultivariateNormal (references in JS float64)', () => {
   const D = antler.distributions;
   const SEED = runSeed();
@@ -506,7 +503,6 @@ describe('VonMises beyond the harness', () => {
     });
   });
 });
-// ---- end helper A2
 
 describe('second reading', () => {
   const D = antler.distributions;

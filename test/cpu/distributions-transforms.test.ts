@@ -8,7 +8,6 @@ expectNoLeaksInSuite(tensorCounts);
 for (const spec of SPECS) describeSpec(spec);
 describe('KL divergences', () => {
   for (const [p, q] of KL_PAIRS) describeKL(p, q);
-  // ---- helper D: the family's own tests go below (test.todo placeholder removed when the first lands).
   // Own tests: transforms (round trips, log|det J| against the numerical Jacobian), bijectTo/transformTo,
   // Independent, LogisticNormal, MixtureSameFamily with vector events, KL of the compositions.
 });
@@ -776,7 +775,6 @@ describe('Independent, LogisticNormal, MixtureSameFamily with events, KL of comp
       });
     });
   });
-  // ---- end helper D
 });
 
 describe('second reading', () => {

@@ -11,8 +11,6 @@ const families = [ls, gamma, discrete, transforms];
 gpuDescribe('distributions')('distributions on CUDA', () => {
   for (const f of families) for (const spec of f.SPECS) describeSpec(spec, 'cuda');
   for (const f of families) for (const [p, q] of f.KL_PAIRS) describeKL(p, q, 'cuda');
-  // ---- family GPU tests (native samplers against the CPU) go below, one block per helper.
-  // ---- helper B
   test('standardGamma on CUDA: the CPU values of the same seed (to rounding), and its gradient', () => {
     antler.tidy(() => {
       const n = process.env.ANTLER_GPU_EMULATED === '1' ? 64 : 4096;
@@ -60,8 +58,6 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
       }
     });
   });
-  // ---- end helper B
-  // ---- helper C
   test('poisson and binomial on CUDA: the CPU values of the same seed (both algorithm branches, edges), and the distributions\' samples', () => {
     antler.tidy(() => {
       const n = process.env.ANTLER_GPU_EMULATED === '1' ? 64 : 4096;
@@ -96,8 +92,6 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
       }
     });
   });
-  // ---- end helper C
-  // ---- helper A2
   test('MultivariateNormal, LowRankMultivariateNormal and VonMises on CUDA: the CPU values (logProb, entropy, moments, KL, seeded rsample, gradients)', () => {
     const D = antler.distributions;
     const on = (device: string) =>
@@ -125,8 +119,6 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
     const a = on('cpu'), b = on('cuda');
     a.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - b[i][j])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(x)))));
   });
-  // ---- end helper A2
-  // ---- helper D
   test('transforms family on CUDA: Softplus/Cat/Stack/CorrCholesky values and log-dets, LKJCholesky and Wishart draws and densities are the CPU ones', () => {
     const D = antler.distributions;
     const close = (got: antler.Tensor, want: antler.Tensor, tol: number, what: string): void => {
@@ -167,6 +159,4 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
       }
     });
   });
-  // ---- end helper D
-  // ---- end family GPU tests
 });
