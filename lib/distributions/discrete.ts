@@ -21,17 +21,12 @@ import { searchsorted } from '../ops/selection';
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { registerKL } from './kl';
+import { clampProbs, finfo } from './util';
 import { binomial, poisson, standardGamma } from '../ops/random-special';
 
 /** `{ probs }` or `{ logits }` (exactly one), as torch's probs=/logits= keywords. */
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 
-/** The machine epsilon of a float dtype (torch.finfo(dtype).eps). */
-const epsOf = (dtype: 'float32' | 'float64'): number => (dtype === 'float32' ? 2 ** -23 : 2 ** -52);
-/** The smallest normal number of a float dtype (torch.finfo(dtype).tiny). */
-const tinyOf = (dtype: 'float32' | 'float64'): number => (dtype === 'float32' ? 2 ** -126 : 2 ** -1022);
-/** The most negative finite number of a float dtype (torch.finfo(dtype).min). */
-const minOf = (dtype: 'float32' | 'float64'): number => (dtype === 'float32' ? -3.4028234663852886e38 : -Number.MAX_VALUE);
 
 /** @internal Marks options of a Categorical built from an already normalised parameter (expand). */
 const NORMALISED = Symbol('normalised');
@@ -56,7 +51,7 @@ function pickParam(name: string, arg: unknown): { key: 'probs' | 'logits'; value
 /** torch's probs_to_logits: probs clamped to [eps, 1 − eps], then log-odds (binary) or log. */
 function probsToLogits(p: Tensor, binary: boolean): Tensor {
   return tidy(() => {
-    const eps = epsOf(p.dtype as 'float32' | 'float64');
+    const eps = finfo(p.dtype).eps;
     const ps = clamp(p, eps, 1 - eps);
     return binary ? sub(log(ps), log1p(neg(ps))) : log(ps);
   });
@@ -216,7 +211,7 @@ export class Geometric extends BinaryProbs {
   sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
-      const u = rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed, minval: tinyOf(this.dtype) });
+      const u = rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed, minval: finfo(this.dtype).tiny });
       return floor(div(log(u), log1p(neg(this.probs.detach()))));
     });
   }
@@ -325,7 +320,7 @@ export class Categorical extends Distribution {
   }
   /** −Σ p log p, logits clamped below at the dtype's most negative number (as torch). */
   entropy(): Tensor {
-    return tidy(() => neg(sum(mul(clamp(this.logits, minOf(this.dtype)), this.probs), -1)));
+    return tidy(() => neg(sum(mul(clamp(this.logits, finfo(this.dtype).min), this.probs), -1)));
   }
   /** 0, …, K − 1 along a new leading axis (int32). */
   enumerateSupport(expand = true): Tensor {
@@ -384,11 +379,7 @@ export class OneHotCategorical extends Distribution {
     super(options);
     const c = new Categorical(params, options);
     this.categorical = c;
-    for (const t of (c as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
-    for (const t of (c as unknown as { held: Tensor[] }).held) this.held.push(t);
-    this.paramDtype = c.dtype;
-    this.paramDevice = c.device;
-    this.setShapes(c.batchShape, [c.numEvents]);
+    this.adopt(c, [c.numEvents]);
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return this.categorical.argConstraints;
@@ -631,11 +622,7 @@ export class Multinomial extends Distribution {
     this.totalCount = totalCount;
     const c = new Categorical(params, options);
     this.categorical = c;
-    for (const t of (c as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
-    for (const t of (c as unknown as { held: Tensor[] }).held) this.held.push(t);
-    this.paramDtype = c.dtype;
-    this.paramDevice = c.device;
-    this.setShapes(c.batchShape, [c.numEvents]);
+    this.adopt(c, [c.numEvents]);
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return this.categorical.argConstraints;
@@ -784,12 +771,6 @@ function softplusStable(x: Tensor): Tensor {
   return tidy(() => add(clampByZero(x), log1p(exp(neg(abs(x))))));
 }
 
-/** torch's clamp_probs: probs clamped to [eps, 1 − eps] of their dtype. */
-function clampProbs(p: Tensor): Tensor {
-  const eps = epsOf(p.dtype as 'float32' | 'float64');
-  return clamp(p, eps, 1 - eps);
-}
-
 /**
  * The logit of a relaxed Bernoulli variable (torch.distributions.LogitRelaxedBernoulli):
  * `new LogitRelaxedBernoulli(temperature, { probs } | { logits })`, X = (logit U + logits)/temperature with
@@ -852,11 +833,7 @@ export class RelaxedBernoulli extends Distribution {
     super(options);
     const b = new LogitRelaxedBernoulli(temperature, params, options);
     this.baseDist = b;
-    for (const t of (b as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
-    for (const t of (b as unknown as { held: Tensor[] }).held) this.held.push(t);
-    this.paramDtype = b.dtype;
-    this.paramDevice = b.device;
-    this.setShapes(b.batchShape, []);
+    this.adopt(b, []);
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return this.baseDist.argConstraints;
@@ -876,14 +853,14 @@ export class RelaxedBernoulli extends Distribution {
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     return tidy(() => {
       const y = sigmoid(this.baseDist.rsample(sampleShape, options));
-      return clamp(y, tinyOf(this.dtype), 1 - epsOf(this.dtype));
+      return clamp(y, finfo(this.dtype).tiny, 1 - finfo(this.dtype).eps);
     });
   }
   logProb(value: Tensor): Tensor {
     this.validateSample(value);
     return tidy(() => {
       const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
-      const y = clamp(v, tinyOf(this.dtype), 1 - epsOf(this.dtype));
+      const y = clamp(v, finfo(this.dtype).tiny, 1 - finfo(this.dtype).eps);
       const x = sub(log(y), log1p(neg(y)));
       return add(this.baseDist.logProbUnchecked(x), add(softplusStable(x), softplusStable(neg(x))));
     });
@@ -919,11 +896,7 @@ export class ExpRelaxedCategorical extends Distribution {
     super(options);
     const c = new Categorical(params, options);
     this.categorical = c;
-    for (const t of (c as unknown as { owned: Tensor[] }).owned) this.owned.push(t);
-    for (const t of (c as unknown as { held: Tensor[] }).held) this.held.push(t);
-    this.paramDtype = c.dtype;
-    this.paramDevice = c.device;
-    this.setShapes(c.batchShape, [c.numEvents]);
+    this.adopt(c, [c.numEvents]);
     this.temperature = temperatureTensor(this as unknown as { own(t: Tensor): Tensor }, temperature, c.dtype, c.device, new.target.name);
     if (this.temperature === temperature) this.held.push(temperature);
     if (this.validateArgs) {

@@ -214,6 +214,20 @@ export abstract class Distribution {
     return d;
   }
 
+  /**
+   * @internal For a distribution built around another (OneHotCategorical
+   * around a Categorical, RelaxedBernoulli around its logit form): takes over
+   * the inner one's tensors (freed by this one's dispose(), kept by a tidy()
+   * returning it), dtype and device, and its batch shape with `eventShape`.
+   */
+  protected adopt(inner: Distribution, eventShape: readonly number[]): void {
+    this.owned.push(...inner.owned);
+    this.held.push(...inner.held);
+    this.paramDtype = inner.paramDtype;
+    this.paramDevice = inner.paramDevice;
+    this.setShapes(inner.batchShape, eventShape);
+  }
+
   /** @internal Registers a tensor the distribution made and returns it. */
   protected own(t: Tensor): Tensor {
     this.owned.push(t);

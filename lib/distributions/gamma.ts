@@ -3,10 +3,10 @@
  * StudentT, FisherSnedecor, Weibull, Pareto, Kumaraswamy, NegativeBinomial.
  * Samples come from the native samplers of lib/ops/random-special.ts.
  */
-import { Tensor, full, rand, randn, tensor } from '../tensor';
+import { Tensor, rand, randn, tensor } from '../tensor';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { broadcastShapes, describe } from '../validate';
+import { describe } from '../validate';
 import { add, broadcastTo, cast, clamp, div, exp, expm1, less, lessEqual, log, log1p, maximum, mul, neg, pow, reciprocal, rsqrt, square, stack, sub, sum, where } from '../ops/core';
 import { all } from '../ops/reductions';
 import { isFinite, logicalAnd } from '../ops/extra';
@@ -16,14 +16,10 @@ import { gammainc, standardGamma, standardGammaGrad } from '../ops/random-specia
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { registerKL } from './kl';
+import { deriveSeed, finfo, infiniteLike } from './util';
 
 const LOG_PI = Math.log(Math.PI);
 const EULER = 0.5772156649015329;
-
-/** One seed per independent draw of a sample: the caller's seed for the first, derived ones after (undefined stays undefined). */
-function seedAt(seed: number | undefined, k: number): number | undefined {
-  return seed === undefined ? undefined : (Math.imul(seed >>> 0, 0x9e3779b1) + 0x7f4a7c15 * (k + 1)) >>> 0;
-}
 
 /** Gamma(shape) draws per element of `concentration` broadcast to `shape`, through standardGamma (differentiable). */
 function gammaDraw(concentration: Tensor, shape: number[], seed: number | undefined): Tensor {
@@ -259,7 +255,7 @@ export class StudentT extends Distribution {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
       const z = randn(shape, { dtype: this.dtype, device: this.device, seed: options?.seed });
-      const v = mul(gammaDraw(mul(this.df, 0.5), shape, seedAt(options?.seed, 0)), 2);
+      const v = mul(gammaDraw(mul(this.df, 0.5), shape, deriveSeed(options?.seed, 0)), 2);
       return add(this.loc, mul(this.scale, mul(z, rsqrt(div(v, this.df)))));
     });
   }
@@ -285,8 +281,6 @@ export class StudentT extends Distribution {
   }
 }
 
-/** The smallest positive normal number of a dtype (torch.finfo(dtype).tiny). */
-const tiny = (dtype: 'float32' | 'float64'): number => (dtype === 'float64' ? 2.2250738585072014e-308 : 1.1754943508222875e-38);
 
 /**
  * Standard exponential draws −log1p(−U) of `shape`, U uniform on [0, 1) drawn in float64 (so 0 has probability
@@ -424,7 +418,7 @@ export class FisherSnedecor extends Distribution {
     return tidy(() => {
       const c = stack([broadcastTo(mul(this.df1, 0.5), shape), broadcastTo(mul(this.df2, 0.5), shape)], -1);
       const g = standardGamma(c, { seed: options?.seed });
-      const t = tiny(this.dtype);
+      const t = finfo(this.dtype).tiny;
       const x1 = div(select(g, -1, 0), this.df1), x2 = maximum(div(select(g, -1, 1), this.df2), t);
       return maximum(div(x1, x2), t);
     });
@@ -666,12 +660,6 @@ export class Kumaraswamy extends Distribution {
   }
 }
 
-/** Infinity of the pair's broadcast batch shape (torch's _infinite_like), for KL pairs whose supports do not nest. */
-function infiniteKL(p: Distribution, q: Distribution): Tensor {
-  const shape = broadcastShapes([p.batchShape, q.batchShape]) ?? p.batchShape;
-  return full(shape, Infinity, { dtype: p.dtype === 'float64' || q.dtype === 'float64' ? 'float64' : 'float32', device: p.device });
-}
-
 registerKL(Gamma, Gamma, (p, q) =>
   tidy(() => {
     const t1 = mul(q.concentration, log(div(p.rate, q.rate)));
@@ -724,6 +712,6 @@ registerKL(Pareto, Gamma, (p, q) =>
 );
 
 // Supports that do not nest (torch's _kl_gamma_infinity, _kl_beta_infinity, _kl_pareto_infinity).
-registerKL(Gamma, Pareto, infiniteKL);
-registerKL(Beta, Pareto, infiniteKL);
-registerKL(Pareto, Beta, infiniteKL);
+registerKL(Gamma, Pareto, infiniteLike);
+registerKL(Beta, Pareto, infiniteLike);
+registerKL(Pareto, Beta, infiniteLike);

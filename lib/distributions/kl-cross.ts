@@ -18,7 +18,6 @@
  * +Infinity where they touch (low = 0 or high = 1), where the KL is finite.
  */
 import type { Tensor } from '../tensor';
-import { full } from '../tensor';
 import { tidy } from '../engine';
 import { add, broadcastTo, clamp, div, exp, greater, less, lessEqual, log, log1p, mul, neg, reciprocal, square, sub, sum, where } from '../ops/core';
 import { fail } from '../errors';
@@ -29,20 +28,14 @@ import { Wishart } from './transforms';
 import { logicalOr } from '../ops/extra';
 import { digamma, lgamma, xlogy } from '../ops/pointwise';
 import { broadcastShapes } from '../validate';
-import { Distribution } from './distribution';
 import { registerKL } from './kl';
+import { infiniteLike } from './util';
 import { Exponential, Gumbel, Laplace, Normal, Uniform } from './location-scale';
 import { Beta, Gamma, Pareto } from './gamma';
 import { Bernoulli, Binomial, ContinuousBernoulli, Poisson } from './discrete';
 
 /** The Euler–Mascheroni constant (torch's euler_constant). */
 const EULER = 0.5772156649015329;
-
-/** +Infinity of the broadcast batch shape of p and q (torch's _infinite_like, broadcast with q). */
-function infiniteLike(p: Distribution, q: Distribution): Tensor {
-  const shape = broadcastShapes([p.batchShape, q.batchShape]) ?? p.batchShape;
-  return full(shape, Infinity, { dtype: p.dtype, device: p.device });
-}
 
 /**
  * x·log x with 0·log 0 = 0 (torch's _x_log_x is x * x.log(), NaN at 0), and 0 with a zero gradient below 0:

@@ -21,6 +21,7 @@ import { shapeText } from '../validate';
 import { Distribution, type DistributionOptions, type Param, type SampleOptions } from './distribution';
 import * as constraints from './constraints';
 import { registerKL } from './kl';
+import { deriveSeed, finfo, infiniteLike } from './util';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -102,19 +103,10 @@ registerKL(Normal, Normal, (p, q) =>
 
 const EULER = 0.5772156649015329;
 const LOG_2 = Math.log(2);
-/** torch.finfo(dtype).eps and .tiny. */
-const EPS = { float32: 2 ** -23, float64: 2 ** -52 };
-const TINY = { float32: 2 ** -126, float64: 2 ** -1022 };
 
 /** Uniform draws of shape in [lo, hi) in the distribution's dtype and device. */
 function uniformDraw(d: Distribution, shape: number[], seed: number | undefined, lo = 0, hi = 1): Tensor {
   return rand(shape, { dtype: d.dtype, device: d.device, seed, minval: lo, maxval: hi });
-}
-
-/** A tensor of +Infinity of the broadcast batch shape of p and q (torch's _infinite_like). */
-function infiniteLike(p: Distribution, q: Distribution): Tensor {
-  const shape = broadcastShapes([p.batchShape, q.batchShape]) ?? p.batchShape;
-  return full(shape, Infinity, { dtype: p.dtype, device: p.device });
 }
 
 /** The value broadcast with the batch shape, for results that do not read it elementwise. */
@@ -260,7 +252,7 @@ export class Laplace extends LocationScale {
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
-      const u = uniformDraw(this, shape, options?.seed, EPS[this.dtype] - 1, 1);
+      const u = uniformDraw(this, shape, options?.seed, finfo(this.dtype).eps - 1, 1);
       return sub(this.loc, mul(mul(this.scale, sign(u)), log1p(neg(abs(u)))));
     });
   }
@@ -350,7 +342,7 @@ export class Gumbel extends LocationScale {
   rsample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => {
-      const u = clamp(uniformDraw(this, shape, options?.seed), TINY[this.dtype], 1 - EPS[this.dtype]);
+      const u = clamp(uniformDraw(this, shape, options?.seed), finfo(this.dtype).tiny, 1 - finfo(this.dtype).eps);
       return sub(this.loc, mul(this.scale, log(neg(log(u)))));
     });
   }
@@ -1099,11 +1091,6 @@ function logBesselI(x: Tensor, order: 0 | 1): Tensor {
   });
 }
 
-/** A derived seed for round k of a rejection sampler (undefined stays undefined: the global stream). */
-function roundSeed(seed: number | undefined, k: number): number | undefined {
-  return seed === undefined ? undefined : (Math.imul((seed ^ 0x2c1b3c6d) >>> 0, 0x85ebca6b) + Math.imul(k + 1, 0xc2b2ae35)) >>> 0;
-}
-
 /**
  * The von Mises distribution on the circle (torch.distributions.VonMises): density
  * exp(κ cos(x − loc))/(2π I₀(κ)). loc and values are angles (any real, as torch's
@@ -1164,7 +1151,7 @@ export class VonMises extends Distribution {
           if (readNumbers([all(done).cast('float64')])[0] === 1) break;
           // one round's intermediates are freed at its end: only x and done carry over
           const [x2, done2] = tidy(() => {
-            const u = rand([3, ...shape], { dtype: this.dtype, device: this.device, seed: roundSeed(options?.seed, k) });
+            const u = rand([3, ...shape], { dtype: this.dtype, device: this.device, seed: deriveSeed(options?.seed, k) });
             const part = (i: number): Tensor => reshape(slice(u, [i, ...shape.map(() => 0)], [1, ...shape]), shape);
             const u1 = part(0), u2 = part(1), u3 = part(2);
             const z = cos(mul(u1, Math.PI));

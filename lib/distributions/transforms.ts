@@ -22,6 +22,7 @@ import { diagEmbed, diagonal } from '../ops/products';
 import { gather, indexSelect } from '../ops/indexing';
 import { randn, tensor, zeros } from '../tensor';
 import { Distribution, type DistributionOptions, type SampleOptions } from './distribution';
+import { clampProbs, deriveSeed, finfo } from './util';
 import * as constraints from './constraints';
 import { klDivergence, registerKL } from './kl';
 import { Normal } from './location-scale';
@@ -40,15 +41,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** The tiny and eps of a float dtype (torch.finfo). */
-function finfo(t: Tensor): { tiny: number; eps: number } {
-  return t.dtype === 'float64' ? { tiny: 2.2250738585072014e-308, eps: 2.220446049250313e-16 } : { tiny: 1.1754943508222875e-38, eps: 1.1920928955078125e-7 };
-}
-/** torch's clamp_probs: into [eps, 1 − eps]. */
-function clampProbs(p: Tensor): Tensor {
-  const { eps } = finfo(p);
-  return clamp(p, eps, 1 - eps);
-}
 
 function checkTensorArg(x: unknown, op: string, name: string): Tensor {
   if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: ${name} must be a Tensor; got ${describe(x)}`);
@@ -399,7 +391,7 @@ export class StickBreakingTransform extends Plain {
   protected inverseCall(y: Tensor): Tensor {
     const k = y.shape[y.rank - 1];
     const crop = y.slice([...Array(y.rank - 1).fill(0), 0], [...y.shape.slice(0, -1), k - 1]);
-    const sf = clamp(sub(1, cumsum(crop, -1)), finfo(y).tiny, Infinity);
+    const sf = clamp(sub(1, cumsum(crop, -1)), finfo(y.dtype).tiny, Infinity);
     return add(sub(log(crop), log(sf)), stickOffsets(k - 1, y));
   }
   protected ladj(x: Tensor, y: Tensor): Tensor {
@@ -630,7 +622,7 @@ export class CorrCholeskyTransform extends Plain {
   protected call(x: Tensor): Tensor {
     if (x.rank < 1) fail('SHAPE_MISMATCH', `${this.name}: x must have at least one dimension; got shape ${shapeText(x.shape)}`);
     const D = corrDim(x.shape[x.rank - 1], this.name);
-    const { eps } = finfo(x);
+    const { eps } = finfo(x.dtype);
     const r = vecToTril(clamp(tanh(x), -1 + eps, 1 - eps), D, -1);
     const z1mSqrt = cumprod(sqrt(sub(1, square(r))), -1);
     const none = Array.from({ length: x.rank - 1 }, () => [0, 0] as [number, number]);
@@ -1217,7 +1209,7 @@ export class MixtureSameFamily extends Distribution {
   }
   sample(sampleShape: readonly number[] = [], options?: SampleOptions): Tensor {
     const seed = options?.seed;
-    const s2 = seed === undefined ? undefined : (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + 0x7f4a7c15) >>> 0;
+    const s2 = deriveSeed(seed, 0);
     return tidy(() => {
       const shape = this.extendedShape(sampleShape);
       const idx = this.mixtureDistribution.sample(sampleShape, { seed }).cast('int32');
@@ -1243,11 +1235,6 @@ export class MixtureSameFamily extends Distribution {
 }
 
 // ------------------------------------------------------------- LKJCholesky
-
-/** A second seed for a sample's second independent draw (undefined stays undefined). */
-function secondSeed(seed: number | undefined): number | undefined {
-  return seed === undefined ? undefined : (Math.imul((seed >>> 0) ^ 0x27d4eb2f, 0x9e3779b1) + 0x632be5ab) >>> 0;
-}
 
 /**
  * The LKJ distribution over Cholesky factors L of dim×dim correlation
@@ -1298,8 +1285,8 @@ export class LKJCholesky extends Distribution {
         } finally {
           beta.dispose();
         }
-        const { tiny } = finfo(y);
-        const u = randn(shape, { dtype, device, seed: secondSeed(options?.seed) }).tril(-1);
+        const { tiny } = finfo(y.dtype);
+        const u = randn(shape, { dtype, device, seed: deriveSeed(options?.seed, 0) }).tril(-1);
         // the first row is all zeros: 0/tiny = 0 where torch fills its 0/0 with 0
         const dir = div(u, clamp(vecNorm(u, 2, -1, true), tiny, Infinity));
         const w = mul(sqrt(y), dir);
@@ -1337,11 +1324,6 @@ export class LKJCholesky extends Distribution {
 
 /** One of the three ways to give Wishart's scale. */
 export type WishartScale = { covarianceMatrix: Tensor; precisionMatrix?: undefined; scaleTril?: undefined } | { precisionMatrix: Tensor; covarianceMatrix?: undefined; scaleTril?: undefined } | { scaleTril: Tensor; covarianceMatrix?: undefined; precisionMatrix?: undefined };
-
-/** A seed for the k-th independent draw of one sample (undefined stays undefined). */
-function seedFor(seed: number | undefined, k: number): number | undefined {
-  return seed === undefined || k === 0 ? seed : (Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(0x7f4a7c15, k)) >>> 0;
-}
 
 /**
  * The Wishart distribution over p×p positive-definite matrices
@@ -1434,11 +1416,11 @@ export class Wishart extends Distribution {
   private bartlett(sampleShape: readonly number[], seed: number | undefined, k: number): Tensor {
     const n = this.eventShape[0];
     const shape = this.extendedShape(sampleShape);
-    const { eps } = finfo(this.df);
+    const { eps } = finfo(this.df.dtype);
     const offs = tensor(Array.from({ length: n }, (_, i) => -i / 2), [n], { dtype: this.dtype, device: this.device });
     const half = broadcastTo(add(unsqueeze(mul(this.df, 0.5), -1), offs), shape.slice(0, -1));
-    const chi = sqrt(mul(standardGamma(half, { seed: seedFor(seed, 2 * k) }), 2));
-    const noise = randn(shape, { dtype: this.dtype, device: this.device, seed: seedFor(seed, 2 * k + 1) }).tril(-1);
+    const chi = sqrt(mul(standardGamma(half, { seed: deriveSeed(seed, 2 * k) }), 2));
+    const noise = randn(shape, { dtype: this.dtype, device: this.device, seed: deriveSeed(seed, 2 * k + 1) }).tril(-1);
     const A = add(noise, diagEmbed(clamp(chi, eps, Infinity)));
     const LA = matmul(this.tril, A);
     return matmul(LA, transpose(LA, -1, -2));
