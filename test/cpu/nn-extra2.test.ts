@@ -285,8 +285,10 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
       const L = rng.int(1, 12), N = rng.int(1, 2), C = rng.int(1, 3);
       const bySize = trial % 2 === 0;
       const sf = Math.round(rng.uniform(0.3, 3.8) * 100) / 100;
-      const out = bySize ? rng.int(1, 15) : Math.max(1, Math.floor(L * sf));
-      const o = bySize ? { size: out } : { scaleFactor: Math.floor(L * sf) >= 1 ? sf : 1 };
+      // A scale factor that would give no output is replaced by 1 (output length L).
+      const sfUsed = Math.floor(L * sf) >= 1 ? sf : 1;
+      const out = bySize ? rng.int(1, 15) : Math.floor(L * sfUsed);
+      const o = bySize ? { size: out } : { scaleFactor: sfUsed };
       const x = randomArray(rng, N * C * L);
       const ref = (v: number[]): number[] => {
         const y: number[] = [];
