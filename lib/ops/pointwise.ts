@@ -5,9 +5,10 @@
  *
  * The special functions and the binary ops whose edge cases C defines (atan2,
  * hypot, fmod, copysign, xlogy, logaddexp, logaddexp2) run one native kernel
- * (native/kernels/pointwise.h) that evaluates in double and rounds once, on
- * operands broadcast to the output's shape; their gradients are written below
- * in recorded ops, so they differentiate again. The rest are compositions of
+ * (native/kernels/pointwise.h) that evaluates in double and rounds once,
+ * reading broadcast operands in place (a number as one 0-d value, never a
+ * tensor of the output's size); their gradients are written below in recorded
+ * ops, so they differentiate again, and summed back over the broadcast axes. The rest are compositions of
  * recorded ops. int32 operands are promoted to float32, as PyTorch promotes
  * integers for these (where PyTorch refuses integers, e.g. hypot, antler
  * promotes too); fmod keeps int32 as torch.fmod does.
@@ -19,7 +20,7 @@ import { native } from '../native';
 import { checkTensor, Tensor, zerosLike } from '../tensor';
 import { broadcastShapes, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, cast, clamp, cos, div, equal, exp, exp2, greater, greaterEqual, less, lessEqual, max, maximum, minimum, mul,
+  abs, add, cast, clamp, cos, div, equal, exp, exp2, greater, greaterEqual, less, lessEqual, max, maximum, minimum, mul,
   neg, notEqual, operands, resultType, square, sub, sumToShape, trunc, where, wrap,
 } from './core';
 
@@ -35,29 +36,30 @@ function outShape(op: string, a: Tensor | number, b: Tensor | number): number[] 
   return s;
 }
 
-/** v as a tensor of `dtype` and `shape` on `device`: a recorded cast and broadcast (gradients flow back), or a constant for a number. */
-function operandTensor(v: Tensor | number, dtype: DTypeName, shape: number[], device: string): Tensor {
-  const t = typeof v === 'number' ? wrap(native().full([], dtype, device, v)) : v.dtype === dtype ? v : cast(v, dtype);
-  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-  return same ? t : broadcastTo(t, shape);
+/** v as a tensor of `dtype` on `device`: a recorded cast (gradients flow back), or a 0-d constant for a number; the kernel broadcasts it. */
+function operandTensor(v: Tensor | number, dtype: DTypeName, device: string): Tensor {
+  return typeof v === 'number' ? wrap(native().full([], dtype, device, v)) : v.dtype === dtype ? v : cast(v, dtype);
 }
 
-/** y = op(a, b) by the native kernel on float operands broadcast to one shape; grads(gy, A, B, y) in recorded ops. */
+/**
+ * y = op(a, b) by the native kernel on float operands, broadcast in the kernel; grads(gy, A, B, y) in recorded
+ * ops, each summed back to its operand's shape (the broadcast axes) as broadcastTo's gradient would.
+ */
 function special2(
   op: Special2, aIn: unknown, bIn: unknown, names: [string, string],
   grads: (gy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null],
 ): Tensor {
   const [a, b] = operands(op, aIn, bIn, names);
-  const shape = outShape(op, a, b);
+  outShape(op, a, b);
   let dtype = resultType(a, b);
   if (dtype === 'int32') dtype = 'float32';
   const device = (typeof a === 'number' ? (b as Tensor) : a).device;
   return tidy(() => {
-    const A = operandTensor(a, dtype, shape, device), B = operandTensor(b, dtype, shape, device);
+    const A = operandTensor(a, dtype, device), B = operandTensor(b, dtype, device);
     const out = wrap(native().pointwise(op, A.handle, B.handle, 0));
     return record(out, op, [A, B], (gy, [sa, sb, sy], needs) => {
       const [ga, gb] = grads(gy, sa, sb, sy);
-      return [needs[0] ? ga : null, needs[1] ? gb : null];
+      return [needs[0] && ga ? sumToShape(ga, sa.shape) : null, needs[1] && gb ? sumToShape(gb, sb.shape) : null];
     }, [A, B, out], true);
   });
 }
@@ -105,12 +107,12 @@ export function hypot(a: Tensor | number, b: Tensor | number): Tensor {
 export function fmod(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('fmod', a, b, ['a', 'b']);
   if (resultType(x, y) === 'int32') {
-    const shape = outShape('fmod', x, y);
+    outShape('fmod', x, y);
     const device = (typeof x === 'number' ? (y as Tensor) : x).device;
     return tidy(() => {
       const zero = typeof y === 'number' ? y === 0 : y.size > 0 && readAny(equal(y, 0));
       if (zero) fail('INVALID_ARGUMENT', `fmod: integer division by zero (the divisor ${typeof y === 'number' ? 'is 0' : 'has a 0 entry'}); cast to float32 or float64 for NaN there`);
-      const A = operandTensor(x, 'float64', shape, device), B = operandTensor(y, 'float64', shape, device);
+      const A = operandTensor(x, 'float64', device), B = operandTensor(y, 'float64', device);
       // Exact in float64 for int32 operands, and |fmod(a, b)| ≤ |a| fits int32.
       const wide = wrap(native().pointwise('fmod', A.handle, B.handle, 0));
       return wrap(native().cast(wide.handle, 'int32'));

@@ -257,9 +257,10 @@ class Backend {
   virtual void unaryBackward(const Device& d, kernels::UnaryOp op, DType t, void* gx, const void* x, const void* y,
                              const void* gy, int64_t n, double p0, double p1) = 0;
   // y = op(a[, b]) of kernels/pointwise.h over n elements (b null unless the op is binary; p the
-  // polygamma order); float types only.
+  // polygamma order); float types only. idx null: a, b and y share one shape; else y[i] =
+  // op(a[ia], b[ib]) at idx's offsets of i (strides 0 along broadcast dims).
   virtual void pointwise(const Device& d, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b,
-                         int64_t n, int p) = 0;
+                         int64_t n, int p, const kernels::BroadcastIndexer* idx) = 0;
   // out[i] = reduce_j x[outOffset(i) + redOffset(j)]; Sum accumulates in double (int64 for int32);
   // Max/Min propagate NaN; redN >= 1 for Max/Min.
   virtual void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN,

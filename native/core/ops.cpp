@@ -373,11 +373,28 @@ TensorPtr pointwise(kernels::PointwiseOp op, const Tensor& a, const Tensor* b, i
   checkFloating(name, a);
   if (kernels::pointwiseIsBinary(op) != (b != nullptr))
     fail(Code::InvalidArgument, name, ": expected ", b ? "one operand" : "two operands");
-  if (b) checkLike(name, "the second operand", a, *b);
   if (p < 0 || p > 1000) fail(Code::InvalidArgument, name, ": order ", p, " is out of range; expected 0 to 1000");
-  TensorPtr out = emptyTensor(a.shape, a.dtype, a.device());
-  if (out->numel())
-    backendFor(a.device()).pointwise(a.device(), op, a.dtype, out->data(), a.data(), b ? b->data() : nullptr, a.numel(), p);
+  if (!b || b->shape == a.shape) {
+    if (b) checkLike(name, "the second operand", a, *b);
+    TensorPtr out = emptyTensor(a.shape, a.dtype, a.device());
+    if (out->numel())
+      backendFor(a.device()).pointwise(a.device(), op, a.dtype, out->data(), a.data(), b ? b->data() : nullptr, a.numel(), p, nullptr);
+    return out;
+  }
+  // Broadcast operands (a 0-d one for a number) are read through their strides, not expanded.
+  checkSameDevice(name, a, *b);
+  checkSameDtype(name, a, *b);
+  const Shape outShape = broadcastShapes(a.shape, b->shape, name);
+  checkShape(outShape, name);
+  TensorPtr out = emptyTensor(outShape, a.dtype, a.device());
+  const int64_t n = out->numel();
+  if (!n) return out;
+  kernels::BroadcastIndexer idx{};
+  idx.ndim = static_cast<int>(outShape.size());
+  for (int i = 0; i < idx.ndim; ++i) idx.shape[i] = outShape[i];
+  broadcastStrides(a.shape, outShape, idx.strideA);
+  broadcastStrides(b->shape, outShape, idx.strideB);
+  backendFor(a.device()).pointwise(a.device(), op, a.dtype, out->data(), a.data(), b->data(), n, p, &idx);
   return out;
 }
 

@@ -38,7 +38,8 @@ const char* unaryName(kernels::UnaryOp op);
 TensorPtr unary(kernels::UnaryOp op, const Tensor& x, double p0, double p1);
 TensorPtr unaryBackward(kernels::UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, double p0, double p1);
 // lib/ops/pointwise.ts's special functions (kernels/pointwise.h): b is null unless the op is binary,
-// then of a's shape, dtype and device; p is polygamma's order (0 ≤ p ≤ 1000).
+// then of a's dtype and device, the two shapes broadcasting to the output's (read in place, not
+// expanded); p is polygamma's order (0 ≤ p ≤ 1000).
 const char* pointwiseName(kernels::PointwiseOp op);
 TensorPtr pointwise(kernels::PointwiseOp op, const Tensor& a, const Tensor* b, int p);
 // Sum/Max/Min over `axes` (any order, negative counts from the end, empty = all).

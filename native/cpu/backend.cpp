@@ -66,8 +66,8 @@ class CpuBackend final : public Backend {
     cpu::unaryBackward(op, t, gx, x, y, gy, n, p0, p1);
   }
   void pointwise(const Device&, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n,
-                 int p) override {
-    cpu::pointwise(op, t, y, a, b, n, p);
+                 int p, const kernels::BroadcastIndexer* idx) override {
+    cpu::pointwise(op, t, y, a, b, n, p, idx);
   }
   void reduce(const Device&, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
               const kernels::ReduceIndexer& idx) override {

@@ -26,7 +26,8 @@ void unaryBackward(kernels::UnaryOp op, DType t, void* gx, const void* x, const 
                    double p0, double p1);
 void reduce(kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
             const kernels::ReduceIndexer& idx);
-void pointwise(kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n, int p);
+void pointwise(kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n, int p,
+               const kernels::BroadcastIndexer* idx);
 void copyStrided(DType t, void* dst, const void* src, int64_t n, const kernels::StridedIndexer& idx);
 void where(DType t, DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
            const kernels::TernaryIndexer& idx);

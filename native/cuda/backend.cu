@@ -271,8 +271,8 @@ class CudaBackend final : public Backend {
     cuda::unaryBackward(context(d), op, t, gx, x, y, gy, n, p0, p1);
   }
   void pointwise(const Device& d, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n,
-                 int p) override {
-    cuda::pointwise(context(d), op, t, y, a, b, n, p);
+                 int p, const kernels::BroadcastIndexer* idx) override {
+    cuda::pointwise(context(d), op, t, y, a, b, n, p, idx);
   }
   void reduce(const Device& d, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
               const kernels::ReduceIndexer& idx) override {

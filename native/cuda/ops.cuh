@@ -33,7 +33,8 @@ void unaryBackward(Context& ctx, kernels::UnaryOp op, DType t, void* gx, const v
                    int64_t n, double p0, double p1);
 void reduce(Context& ctx, kernels::ReduceOp op, DType t, void* out, const void* x, int64_t outN, int64_t redN,
             const kernels::ReduceIndexer& idx);
-void pointwise(Context& ctx, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n, int p);
+void pointwise(Context& ctx, kernels::PointwiseOp op, DType t, void* y, const void* a, const void* b, int64_t n, int p,
+               const kernels::BroadcastIndexer* idx);
 void copyStrided(Context& ctx, DType t, void* dst, const void* src, int64_t n, const kernels::StridedIndexer& idx);
 void where(Context& ctx, DType t, DType condType, void* out, const void* cond, const void* a, const void* b, int64_t n,
            const kernels::TernaryIndexer& idx);

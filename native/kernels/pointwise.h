@@ -1,7 +1,8 @@
 // Elementwise functions of lib/ops/pointwise.ts that no composition of recorded
 // ops gives accurately or with C's edge cases: log|Γ|, the polygamma
 // functions, erf⁻¹, sinc, signbit, and the binary atan2, hypot, fmod,
-// copysign, xlogy, logaddexp and logaddexp2 (operands of one shape). Written
+// copysign, xlogy, logaddexp and logaddexp2 (operands read through a
+// BroadcastIndexer where their shapes differ). Written
 // once for the CPU loops (cpu/pointwise.cpp) and the CUDA kernels
 // (cuda/pointwise.cu). Every function works in double; a float32 tensor's
 // value is the double result rounded once (within ½ ulp of the float64 op).

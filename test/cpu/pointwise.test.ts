@@ -164,6 +164,55 @@ describe(`pointwise binary ops (seed ${SEED})`, () => {
     });
   });
 
+  test('broadcast operands are read in place: the peak is the output alone (no operand expanded to its shape)', () => {
+    // A number operand is one 0-d value and a [n, 1] × [1, m] pair is read through its strides: before the
+    // kernels broadcast, each was first copied to the output's shape (twice the output's bytes at the peak).
+    const [n, m] = [rng.int(150, 260), rng.int(150, 260)];
+    const x64 = tensor(uniform(rng, n * m, -3, 3), [n, m], F64), x32 = x64.cast('float32');
+    const col = tensor(uniform(rng, n, -3, 3), [n, 1], F64), row = tensor(uniform(rng, m, -3, 3), [1, m], F64);
+    const ints = tensor(Array.from({ length: n * m }, (_, i) => i - 500), [n, m], { dtype: 'int32' });
+    // [what, the op, the bytes it may allocate: its output (fmod's int32: its float64 copies too) and 0-d constants]
+    const cases: [string, () => Tensor, number][] = [
+      ['atan2(x, number)', () => antler.atan2(x64, 0.5), n * m * 8],
+      ['atan2(number, x) float32', () => antler.atan2(0.5, x32), n * m * 4],
+      ['hypot([n, 1], [1, m])', () => antler.hypot(col, row), n * m * 8],
+      ['logaddexp([n, m], [1, m])', () => antler.logaddexp(x64, row), n * m * 8],
+      ['xlogy([n, 1], x) float32 with float64', () => antler.xlogy(col, x32), n * m * 8 + n * m * 8],
+      ['fmod int32 with a number', () => antler.fmod(ints, 7), n * m * (8 + 8 + 4)],
+    ];
+    for (const [what, f, bytes] of cases)
+      tidy(() => {
+        const before = antler.memory().devices.cpu.numBytes;
+        antler.resetPeakMemory();
+        f();
+        const peak = antler.memory().devices.cpu.peakBytes - before;
+        if (peak > bytes + 256) throw new Error(`${what}: peak ${peak} bytes above the output's ${bytes} (n ${n}, m ${m}, seed ${SEED})`);
+      });
+    for (const t of [x64, x32, col, row, ints]) t.dispose();
+  });
+
+  test('gradients of broadcast operands (and of a number\'s partner) sum over the broadcast axes', () => {
+    tidy(() => {
+      const [n, m] = [rng.int(2, 5), rng.int(2, 5)];
+      const c = uniform(rng, n, 0.5, 2), r = uniform(rng, m, 0.5, 2);
+      const C = tensor(c, [n, 1], { dtype: 'float64', requiresGrad: true }), R = tensor(r, [m], { dtype: 'float64', requiresGrad: true });
+      antler.sum(antler.atan2(C, R)).backward();
+      // ∂/∂c Σⱼ atan2(c, rⱼ) = Σⱼ rⱼ / (c² + rⱼ²); ∂/∂rⱼ = Σᵢ −cᵢ / (cᵢ² + rⱼ²).
+      expect(C.grad!.shape).toEqual([n, 1]);
+      expect(R.grad!.shape).toEqual([m]);
+      expectClose(read(C.grad!), c.map((ci) => r.reduce((s, rj) => s + rj / (ci * ci + rj * rj), 0)), 1e-14, 0, 'atan2 broadcast ∂y');
+      expectClose(read(R.grad!), r.map((rj) => c.reduce((s, ci) => s - ci / (ci * ci + rj * rj), 0)), 1e-14, 0, 'atan2 broadcast ∂x');
+      const X = tensor(c, [n], { dtype: 'float64', requiresGrad: true });
+      antler.sum(antler.hypot(3, X)).backward();
+      expectClose(read(X.grad!), c.map((v) => v / Math.hypot(3, v)), 1e-15, 0, 'hypot(number, x) ∂x');
+      // A float32 operand with a float64 one: the cast's gradient too.
+      const F = tensor(c.map(Math.fround), [n, 1], { requiresGrad: true });
+      antler.sum(antler.logaddexp(F, tensor(r, [m], F64))).backward();
+      expect(F.grad!.dtype).toBe('float32');
+      expectClose(read(F.grad!), c.map((ci) => r.reduce((s, rj) => s + 1 / (1 + Math.exp(rj - Math.fround(ci))), 0)), 1e-6, 0, 'logaddexp mixed dtypes ∂a');
+    });
+  });
+
   test('fmod: int32 stays int32 (exact, sign of the dividend); a zero int32 divisor throws', () => {
     tidy(() => {
       const a = Array.from({ length: 50 }, () => rng.int(-1000, 1000)), b = Array.from({ length: 50 }, () => rng.int(1, 30) * (rng.next() < 0.5 ? -1 : 1));

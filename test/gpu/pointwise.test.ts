@@ -39,7 +39,7 @@ run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
         }
       }));
 
-  const binary: [string, (a: antler.Tensor, b: antler.Tensor) => antler.Tensor][] = [
+  const binary: [string, (a: antler.Tensor | number, b: antler.Tensor | number) => antler.Tensor][] = [
     ['atan2', antler.atan2], ['hypot', antler.hypot], ['fmod', antler.fmod], ['copysign', antler.copysign],
     ['xlogy', antler.xlogy], ['logaddexp', antler.logaddexp], ['logaddexp2', antler.logaddexp2],
   ];
@@ -55,6 +55,14 @@ run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
           const [cr, gr] = ['cpu', 'cuda:0'].map((device) => antler.tensor(a.slice(0, 12), [4, 1, 3], { dtype, device }));
           const [cc, gc] = ['cpu', 'cuda:0'].map((device) => antler.tensor(b.slice(0, 6), [2, 3], { dtype, device }));
           expectClose(read(f(gr, gc)), read(f(cr, cc)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype} broadcast`);
+          // A number on either side (one 0-d value the kernel broadcasts), and a column against a row.
+          expectClose(read(f(ga, -2.5)), read(f(ca, -2.5)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype} (x, number)`);
+          expectClose(read(f(0.5, gb)), read(f(0.5, cb)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype} (number, x)`);
+          const [ccol, gcol] = ['cpu', 'cuda:0'].map((device) => antler.tensor(a.slice(0, 40), [40, 1], { dtype, device }));
+          const [crow, grow] = ['cpu', 'cuda:0'].map((device) => antler.tensor(b.slice(0, 30), [1, 30], { dtype, device }));
+          const out = f(gcol, grow);
+          expect(out.shape).toEqual([40, 30]);
+          expectClose(read(out), read(f(ccol, crow)), TOL[dtype][0], TOL[dtype][1], `${name} ${dtype} column with row`);
         }
       }));
 
