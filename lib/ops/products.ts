@@ -36,15 +36,33 @@ function sameKind(op: string, ts: readonly Tensor[], names: readonly string[]): 
  * fn on the operands, or, when they are int32, on float64 copies with the result brought back to
  * int32, refused when it does not fit int32. Exact: `bound` (default fn itself) on the operands'
  * absolute values bounds every partial sum, and where that reaches 2^53 (float64 could round, so
- * the answer could be silently wrong) the op is refused too.
+ * the answer could be silently wrong) the op is refused too. `quick`, where an op gives one, bounds
+ * those same partial sums from each operand's largest |entry| (read with the result's range, in
+ * the one sync); the second pass of fn on |operands| then runs only where quick's bound reaches
+ * 2^52 (2^52 leaves room for the rounding of quick's own few float products), so the outcome,
+ * result or refusal, is the same as with the second pass always.
  */
-function intVia64(op: string, ts: readonly Tensor[], fn: (ts: Tensor[]) => Tensor, bound: (abs: Tensor[]) => Tensor = fn): Tensor {
+function intVia64(
+  op: string, ts: readonly Tensor[], fn: (ts: Tensor[]) => Tensor, bound: (abs: Tensor[]) => Tensor = fn,
+  quick?: (maxAbs: number[]) => number,
+): Tensor {
   if (ts.length === 0 || ts[0].dtype !== 'int32') return fn([...ts]);
   return tidy(() => {
     const wide64 = ts.map((t) => cast(t, 'float64'));
     const wide = fn(wide64);
     if (wide.size > 0) {
-      const [lo, hi, top] = readNumbers([minOf(wide), max(wide), max(bound(wide64.map((t) => abs(t))))]);
+      const exactTop = (): Tensor => max(bound(wide64.map((t) => abs(t))));
+      // Each nonempty operand's min and max (|entry| ≤ the larger of their magnitudes), when quick can use them.
+      const ranged = quick ? ts.filter((t) => t.size > 0) : [];
+      const reads = readNumbers([minOf(wide), max(wide), ...(quick ? ranged.flatMap((t) => [minOf(t), max(t)]) : [exactTop()])]);
+      const [lo, hi] = reads;
+      let top = reads[2];
+      if (quick) {
+        let j = 2;
+        const maxAbs = ts.map((t) => (t.size > 0 ? Math.max(Math.abs(reads[j++]), Math.abs(reads[j++])) : 0));
+        const q = quick(maxAbs);
+        top = q < 2 ** 52 ? q : readNumbers([exactTop()])[0];
+      }
       if (!(top < 2 ** 53))
         fail('DTYPE_MISMATCH', `${op}: the int32 operands' products and sums reach ${top}, beyond 2^53 where float64 (antler's exact int32 path; it has no int64) rounds; compute in float64 instead`);
       for (const v of [lo, hi])
@@ -54,6 +72,12 @@ function intVia64(op: string, ts: readonly Tensor[], fn: (ts: Tensor[]) => Tenso
     return cast(wide, 'int32');
   });
 }
+
+/** quick of intVia64 for a product contracting k terms per entry: k · max|a| · max|b|. */
+const productQuick = (k: number) => ([a, b]: number[]): number => k * a * b;
+
+/** quick of intVia64 for beta · input + alpha · (a product contracting k terms): |beta| · max|input| + |alpha| · k · max|a| · max|b|. */
+const addProductQuick = (beta: number, alpha: number, k: number) => ([x, a, b]: number[]): number => Math.abs(beta) * x + Math.abs(alpha) * k * a * b;
 
 /** An integer axis in [−rank, rank), normalised. */
 function axisIn(v: unknown, rank: number, op: string, what: string): number {
@@ -323,7 +347,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
   rankIs('mm', a, 'a', 2, '[n, k]');
   rankIs('mm', b, 'b', 2, '[k, m]');
   innerMatch('mm', a, b, 1, 0, ['a', 'b']);
-  return intVia64('mm', [a, b], ([x, y]) => matmul(x, y));
+  return intVia64('mm', [a, b], ([x, y]) => matmul(x, y), undefined, productQuick(a.shape[1]));
 }
 
 /** Batched matrix product of two 3-D tensors (torch.bmm): [B, n, k] × [B, k, m] → [B, n, m]; batches must match (no broadcasting). */
@@ -333,7 +357,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   rankIs('bmm', b, 'b', 3, '[B, k, m]');
   if (a.shape[0] !== b.shape[0]) fail('SHAPE_MISMATCH', `bmm: a ${shapeText(a.shape)} and b ${shapeText(b.shape)} have batches of ${a.shape[0]} and ${b.shape[0]}; expected equal`);
   innerMatch('bmm', a, b, 2, 1, ['a', 'b']);
-  return intVia64('bmm', [a, b], ([x, y]) => matmul(x, y));
+  return intVia64('bmm', [a, b], ([x, y]) => matmul(x, y), undefined, productQuick(a.shape[2]));
 }
 
 /** Matrix-vector product (torch.mv): [n, k] × [k] → [n]. */
@@ -342,7 +366,7 @@ export function mv(m: Tensor, v: Tensor): Tensor {
   rankIs('mv', m, 'm', 2, '[n, k]');
   rankIs('mv', v, 'v', 1, '[k]');
   innerMatch('mv', m, v, 1, 0, ['m', 'v']);
-  return intVia64('mv', [m, v], ([x, y]) => matmul(x, y));
+  return intVia64('mv', [m, v], ([x, y]) => matmul(x, y), undefined, productQuick(m.shape[1]));
 }
 
 /** Options of addmm, addmv, baddbmm and addbmm: out = beta · input + alpha · product (both default 1). */
@@ -353,8 +377,8 @@ export interface AddProductOptions {
   alpha?: number;
 }
 
-/** beta · input + alpha · product, input broadcast to the product's shape; beta 0 ignores input (its NaN too), as PyTorch. */
-function addProduct(op: string, input: Tensor, ts: Tensor[], names: string[], options: unknown, outShape: number[], product: (ts: Tensor[]) => Tensor): Tensor {
+/** beta · input + alpha · product (contracting k terms per entry), input broadcast to the product's shape; beta 0 ignores input (its NaN too), as PyTorch. */
+function addProduct(op: string, input: Tensor, ts: Tensor[], names: string[], options: unknown, outShape: number[], k: number, product: (ts: Tensor[]) => Tensor): Tensor {
   const o = checkOptions<AddProductOptions>(options, op, ['beta', 'alpha']);
   const beta = o.beta === undefined ? 1 : checkNumber(o.beta, op, 'beta');
   const alpha = o.alpha === undefined ? 1 : checkNumber(o.alpha, op, 'alpha');
@@ -368,7 +392,7 @@ function addProduct(op: string, input: Tensor, ts: Tensor[], names: string[], op
     const scaled = alpha === 1 ? p : mul(p, alpha);
     if (beta === 0) return scaled;
     return add(beta === 1 ? x : mul(x, beta), scaled);
-  }), ([x, ...rest]) => add(mul(x, Math.abs(beta)), mul(product(rest), Math.abs(alpha))));
+  }), ([x, ...rest]) => add(mul(x, Math.abs(beta)), mul(product(rest), Math.abs(alpha))), addProductQuick(beta, alpha, k));
 }
 
 /** beta · input + alpha · (m1 @ m2) (torch.addmm): m1 [n, k], m2 [k, m], input broadcastable to [n, m]. */
@@ -377,7 +401,7 @@ export function addmm(input: Tensor, m1: Tensor, m2: Tensor, options?: AddProduc
   rankIs('addmm', m1, 'm1', 2, '[n, k]');
   rankIs('addmm', m2, 'm2', 2, '[k, m]');
   innerMatch('addmm', m1, m2, 1, 0, ['m1', 'm2']);
-  return addProduct('addmm', input, [m1, m2], ['m1', 'm2'], options, [m1.shape[0], m2.shape[1]], ([x, y]) => matmul(x, y));
+  return addProduct('addmm', input, [m1, m2], ['m1', 'm2'], options, [m1.shape[0], m2.shape[1]], m1.shape[1], ([x, y]) => matmul(x, y));
 }
 
 /** beta · input + alpha · (mat @ vec) (torch.addmv): mat [n, k], vec [k], input broadcastable to [n]. */
@@ -386,7 +410,7 @@ export function addmv(input: Tensor, mat: Tensor, vec: Tensor, options?: AddProd
   rankIs('addmv', mat, 'mat', 2, '[n, k]');
   rankIs('addmv', vec, 'vec', 1, '[k]');
   innerMatch('addmv', mat, vec, 1, 0, ['mat', 'vec']);
-  return addProduct('addmv', input, [mat, vec], ['mat', 'vec'], options, [mat.shape[0]], ([x, y]) => matmul(x, y));
+  return addProduct('addmv', input, [mat, vec], ['mat', 'vec'], options, [mat.shape[0]], mat.shape[1], ([x, y]) => matmul(x, y));
 }
 
 /** beta · input + alpha · bmm(b1, b2) (torch.baddbmm): b1 [B, n, k], b2 [B, k, m], input broadcastable to [B, n, m]. */
@@ -396,7 +420,7 @@ export function baddbmm(input: Tensor, b1: Tensor, b2: Tensor, options?: AddProd
   rankIs('baddbmm', b2, 'b2', 3, '[B, k, m]');
   if (b1.shape[0] !== b2.shape[0]) fail('SHAPE_MISMATCH', `baddbmm: b1 ${shapeText(b1.shape)} and b2 ${shapeText(b2.shape)} have batches of ${b1.shape[0]} and ${b2.shape[0]}; expected equal`);
   innerMatch('baddbmm', b1, b2, 2, 1, ['b1', 'b2']);
-  return addProduct('baddbmm', input, [b1, b2], ['b1', 'b2'], options, [b1.shape[0], b1.shape[1], b2.shape[2]], ([x, y]) => matmul(x, y));
+  return addProduct('baddbmm', input, [b1, b2], ['b1', 'b2'], options, [b1.shape[0], b1.shape[1], b2.shape[2]], b1.shape[2], ([x, y]) => matmul(x, y));
 }
 
 /**
@@ -410,7 +434,7 @@ export function addbmm(input: Tensor, b1: Tensor, b2: Tensor, options?: AddProdu
   if (b1.shape[0] !== b2.shape[0]) fail('SHAPE_MISMATCH', `addbmm: b1 ${shapeText(b1.shape)} and b2 ${shapeText(b2.shape)} have batches of ${b1.shape[0]} and ${b2.shape[0]}; expected equal`);
   innerMatch('addbmm', b1, b2, 2, 1, ['b1', 'b2']);
   const [B, n, k] = b1.shape, m = b2.shape[2];
-  return addProduct('addbmm', input, [b1, b2], ['b1', 'b2'], options, [n, m], ([x, y]) =>
+  return addProduct('addbmm', input, [b1, b2], ['b1', 'b2'], options, [n, m], B * k, ([x, y]) =>
     matmul(reshape(permute(x, [1, 0, 2]), [n, B * k]), reshape(y, [B * k, m])));
 }
 

@@ -8,7 +8,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import type { Rng } from '../helpers';
 
 const rng = makeRng();
@@ -294,6 +294,89 @@ describe(`mm, bmm, mv and the add* forms (seed ${SEED})`, () => {
       expectAntlerError(() => antler.cross(i32([65536, 0, 0], [3]), i32([0, 65536, 0], [3])), 'DTYPE_MISMATCH', /4294967296 does not fit int32/);
       expectExact(read(antler.kron(i32([-3, 7], [2]), i32([46340], [1]))), [-139020, 324380]);
     });
+  });
+
+  test('int32 products: exact or refused as the exact bound Σ|a||b| decides (the quick bound and the second pass agree), random magnitudes up to 2^31', () => {
+    // Reference in BigInt: every partial sum is within Σ|terms| (+ |beta|·|input|), the 2^53 refusal is decided by
+    // that sum, then the result must fit int32.
+    const I32 = { dtype: 'int32' as const };
+    // Entries below 2^e in magnitude; half the trials put e(a) + e(b) near 53, where the bounds decide.
+    const draw = (len: number, e: number): number[] =>
+      Array.from({ length: len }, () => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.floor(rng.uniform(-1, 1) * 2 ** e))));
+    let exact = 0, refused53 = 0, refusedFit = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const [n, k, m] = [rng.int(1, 3), rng.int(1, 5), rng.int(1, 3)];
+      const ea = rng.int(0, 31), eb = rng.next() < 0.5 ? rng.int(0, 31) : Math.max(0, Math.min(31, rng.int(50, 55) - ea));
+      const a = draw(n * k, ea), b = draw(k * m, eb), inp = draw(m, rng.int(0, 31));
+      const beta = rng.pick([0, 1, -1, 3]), alpha = rng.pick([1, -1, 2]);
+      const abs = (v: bigint) => (v < 0n ? -v : v);
+      // Per output entry: the product's sum and Σ|a||b|; mm's want and bound from those, the add* forms' with beta · input.
+      const mmWant: bigint[] = [], outs: bigint[] = [];
+      let mmBound = 0n, top = 0n;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < m; j++) {
+          let sum = 0n, mag = 0n;
+          for (let l = 0; l < k; l++) {
+            const t = BigInt(a[i * k + l]) * BigInt(b[l * m + j]);
+            sum += t;
+            mag += abs(t);
+          }
+          const x = BigInt(inp[j]);
+          mmWant.push(sum);
+          outs.push(BigInt(beta) * x + BigInt(alpha) * sum);
+          if (mag > mmBound) mmBound = mag;
+          const t = abs(BigInt(beta)) * abs(x) + abs(BigInt(alpha)) * mag;
+          if (t > top) top = t;
+        }
+      const msg = `trial ${trial}: n ${n} k ${k} m ${m} beta ${beta} alpha ${alpha} (seed ${SEED})`;
+      const check = (call: () => Tensor, want: bigint[], bound: bigint) => {
+        if (bound >= 2n ** 53n) expectAntlerErrorInTidy(call, 'DTYPE_MISMATCH', /2\^53/);
+        else if (want.some((v) => v < -(2n ** 31n) || v >= 2n ** 31n)) expectAntlerErrorInTidy(call, 'DTYPE_MISMATCH', /does not fit int32/);
+        else tidy(() => expect([msg, read(call())]).toEqual([msg, want.map(Number)]));
+      };
+      const A = tensor(a, [n, k], I32), Bt = tensor(b, [k, m], I32), X = tensor(inp, [m], I32);
+      if (mmBound >= 2n ** 53n) refused53++;
+      else if (mmWant.some((v) => v < -(2n ** 31n) || v >= 2n ** 31n)) refusedFit++;
+      else exact++;
+      check(() => antler.mm(A, Bt), mmWant, mmBound);
+      check(() => antler.bmm(A.reshape([1, n, k]), Bt.reshape([1, k, m])).reshape([n, m]), mmWant, mmBound);
+      check(() => antler.addmm(X, A, Bt, { beta, alpha }), outs, top);
+      check(() => antler.addbmm(X, A.reshape([1, n, k]), Bt.reshape([1, k, m]), { beta, alpha }), outs, top);
+      if (m === 1) {
+        check(() => antler.mv(A, Bt.reshape([k])), mmWant, mmBound);
+        check(() => antler.addmv(X.reshape([1]).broadcastTo([n]), A, Bt.reshape([k]), { beta, alpha }), outs, top);
+      }
+      for (const t of [A, Bt, X]) t.dispose();
+    }
+    // All three outcomes drawn (magnitude exponents 0 to 31 per operand).
+    expect([exact > 0, refused53 > 0, refusedFit > 0, SEED]).toEqual([true, true, true, SEED]);
+  });
+
+  test('int32 products: the quick bound below 2^52 decides alone (no second pass on |operands|); at 2^52 and up the second pass does, exactly', () => {
+    const I32 = { dtype: 'int32' as const };
+    tidy(() => {
+      // k · max|a| · max|b| = 2 · 2^30 · 2^21 = 2^52: the second pass runs and finds Σ|a||b| = 2^52 < 2^53, so the
+      // cancelling sum is exact (0), as before the quick bound.
+      expectExact(read(antler.mm(tensor([2 ** 30, 2 ** 30], [1, 2], I32), tensor([2 ** 21, -(2 ** 21)], [2, 1], I32))), [0]);
+      // k · max|a| · max|b| = 4 · 2^30 · 2^21 = 2^53, Σ|a||b| = 2^52 + 2^21: exact (2^21), not refused on the quick bound.
+      expectExact(read(antler.mm(tensor([2 ** 30, 2 ** 30, 1, 1], [1, 4], I32), tensor([2 ** 21, -(2 ** 21), 2 ** 21, 0], [4, 1], I32))), [2 ** 21]);
+      // Σ|a||b| = 2^53 exactly: refused (the second pass's verdict).
+      expectAntlerError(() => antler.mm(tensor([2 ** 30, 2 ** 30], [1, 2], I32), tensor([2 ** 22, -(2 ** 22)], [2, 1], I32)), 'DTYPE_MISMATCH', /2\^53/);
+    });
+    // The cost: below 2^52 the op allocates its float64 copies, the float64 product and the int32 result; the second
+    // pass would add |a|, |b| and their product (as many bytes again as the copies and the product).
+    const [n, k, m] = [rng.int(40, 70), rng.int(40, 70), rng.int(40, 70)];
+    const a = tensor(Array.from({ length: n * k }, () => rng.int(-1000, 1000)), [n, k], I32);
+    const b = tensor(Array.from({ length: k * m }, () => rng.int(-1000, 1000)), [k, m], I32);
+    tidy(() => {
+      const before = antler.memory().devices.cpu.numBytes;
+      antler.resetPeakMemory();
+      antler.mm(a, b);
+      const peak = antler.memory().devices.cpu.peakBytes - before, allowed = 8 * (n * k + k * m + n * m) + 4 * n * m + 1024;
+      if (peak > allowed) throw new Error(`mm int32 [${n}, ${k}] × [${k}, ${m}]: peak ${peak} bytes, above ${allowed} (seed ${SEED})`);
+    });
+    a.dispose();
+    b.dispose();
   });
 });
 
