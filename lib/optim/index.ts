@@ -444,13 +444,14 @@ export interface ASGDOptions {
  * eta = lr / (1 + lambd·lr·step)^alpha and mu = 1 / max(1, step − t0) for the
  * next step, as torch 2.x's single-tensor ASGD (eta starts at lr, mu at 1).
  * `eta`, `mu` and `step` are numbers of the state (PyTorch keeps scalar
- * tensors of the default dtype, float32, so its eta and mu are rounded to
- * float32; and its CPU add with alpha rounds grad + wd·param and
- * param − eta·grad once, as a fused multiply-add, where this kernel rounds
- * twice: against torch 1.13 over 300 steps with t0 20, float64 parameters
- * were 2e-7 apart relatively, 1e-16 with torch's default dtype float64;
- * float32 ones 3e-6, 0 against a fused emulation); `ax` the averaged
- * parameter. One fused native kernel per parameter.
+ * tensors of its default dtype); a float32 parameter's step uses them rounded
+ * to float32, a float64 one's exact, and the update rounds as torch 1.13's
+ * CPU and CUDA kernels do (grad + wd·param and param − eta·grad each one
+ * fused multiply-add, the rest one rounding per op). Against torch 1.13 over
+ * 50 steps, float32 parameters and `ax` are equal to the bit (torch's
+ * default dtype float32), float64 ones too with torch's default dtype
+ * float64 (with float32 its eta and mu are rounded: 2e-7 apart relatively).
+ * `ax` is the averaged parameter. One fused native kernel per parameter.
  */
 export class ASGD extends Optimizer<ASGDOptions> {
   constructor(params: ParamsArg<ASGDOptions>, options: Partial<ASGDOptions> = {}) {
@@ -474,7 +475,9 @@ export class ASGD extends Optimizer<ASGDOptions> {
     const eta = (st.eta as number | undefined) ?? o.lr;
     const mu = (st.mu as number | undefined) ?? 1;
     const ax = this.buffer(st, 'ax', p);
-    native().asgdStep(p.handle, g.handle, ax.handle, { lambd: o.lambd, eta, mu, weightDecay: o.weightDecay, maximize: o.maximize });
+    // torch keeps eta and mu as tensors of its default dtype: rounded as a float32 parameter's, exact for float64.
+    const r = p.dtype === 'float32' ? Math.fround : (v: number) => v;
+    native().asgdStep(p.handle, g.handle, ax.handle, { lambd: o.lambd, eta: r(eta), mu: r(mu), weightDecay: o.weightDecay, maximize: o.maximize });
     st.step = step;
     st.eta = o.lr / (1 + o.lambd * o.lr * step) ** o.alpha;
     st.mu = 1 / Math.max(1, step - o.t0);

@@ -482,13 +482,32 @@ inline AsgdCoeffs<T> asgdCoeffs(const Params& p) {
 // torch.optim.ASGD:
 //   g = ±grad (+ wd·param);  param ·= 1 − λ·eta;  param += (−eta)·g
 //   mu ≠ 1: ax += (param − ax)·mu;  else ax = param
+// Rounded as torch 1.13 rounds them, on both backends: its add with alpha (grad.add(param, alpha=wd),
+// param.add_(grad, alpha=−eta)) is one fused multiply-add (the CPU kernel's vectorised fmadd; nvcc's
+// contraction on CUDA), the rest are separate ops each rounded once (mulRn/addRn keep nvcc from fusing).
+// a·b + c rounded once, on the host (std::fma) and on the device.
+ANTLER_HD float fusedMulAdd(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+ANTLER_HD double fusedMulAdd(double a, double b, double c) {
+#if defined(__CUDA_ARCH__)
+  return __fma_rn(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+
 template <typename T>
 ANTLER_HD void asgdUpdate(const AsgdCoeffs<T>& c, T& param, T grad, T& ax) {
   T g = c.maximize ? -grad : grad;
-  if (c.weightDecay != T(0)) g = g + c.weightDecay * param;
-  param = param * c.decayKeep;
-  param = param + c.negEta * g;
-  if (c.averaging) ax = ax + (param - ax) * c.mu;
+  if (c.weightDecay != T(0)) g = fusedMulAdd(c.weightDecay, param, g);
+  param = mulRn(param, c.decayKeep);
+  param = fusedMulAdd(c.negEta, g, param);
+  if (c.averaging) ax = addRn(ax, mulRn(addRn(param, -ax), c.mu));
   else ax = param;
 }
 

@@ -282,6 +282,41 @@ function asgdRef(param: Float64Array, grad: ArrayLike<number>, s: { step: number
   s.mu = 1 / Math.max(1, s.step - o.t0); // 1 / max(1, step - t0)
 }
 
+/** a·b + c of float32 values rounded once to float32: the double sum rounded to odd, then to float32 (exact, as 53 ≥ 2·24 + 2 bits). */
+const fmaBits = new Float64Array(1);
+const fmaWord = new BigInt64Array(fmaBits.buffer);
+function fma32(a: number, b: number, c: number): number {
+  const p = a * b; // exact: 24 + 24 bits
+  const s = p + c;
+  const bv = s - p;
+  const e = p - (s - bv) + (c - bv); // s + e = p + c exactly (TwoSum)
+  if (e === 0 || !Number.isFinite(s)) return Math.fround(s);
+  fmaBits[0] = s;
+  if ((fmaWord[0] & 1n) === 0n) fmaWord[0] += e > 0 === s > 0 ? 1n : -1n; // the odd neighbour on the exact value's side
+  return Math.fround(fmaBits[0]);
+}
+
+/**
+ * torch 1.13's ASGD of a float32 parameter (its default dtype float32), rounded as it rounds: eta and mu
+ * float32 tensors; grad.add(param, alpha=wd) and param.add_(grad, alpha=−eta) each one fused multiply-add
+ * (its CPU kernel's vectorised fmadd); param.mul_(1 − λ·eta), param.sub(ax), .mul(mu) and ax.add_ one
+ * rounding each.
+ */
+function asgdRef32(param: Float32Array, grad: ArrayLike<number>, s: { step: number; eta: number; mu: number; ax: Float32Array }, o: AsgdOpts): void {
+  const f = Math.fround;
+  s.step += 1;
+  for (let i = 0; i < param.length; i++) {
+    let g = o.maximize ? -grad[i] : grad[i];
+    if (o.weightDecay !== 0) g = fma32(f(o.weightDecay), param[i], g);
+    param[i] = param[i] * f(1 - o.lambd * s.eta);
+    param[i] = fma32(f(-s.eta), g, param[i]);
+    if (s.mu !== 1) s.ax[i] = s.ax[i] + f(f(param[i] - s.ax[i]) * s.mu);
+    else s.ax[i] = param[i];
+  }
+  s.eta = f(o.lr / (1 + o.lambd * o.lr * s.step) ** o.alpha);
+  s.mu = f(1 / Math.max(1, s.step - o.t0));
+}
+
 // ---------------------------------------------------------------- drivers
 
 /** Largest |a − e| / max(|e|, 1e-3): relative, floored so values near 0 compare absolutely. */
@@ -856,6 +891,37 @@ describe(`Rprop and ASGD match torch.optim, 20 float64 steps (seed ${SEED})`, ()
       expectExact((opt.state.get(params[0])!.ax as Tensor).dataSync(), params[0].dataSync(), 'ax while mu is 1');
     }
     expect(maxRelDiff(params[0].dataSync(), init[0])).toBeGreaterThan(1e-4);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
+  test.each([
+    [{ lr: 0.05, lambd: 0.01, t0: 5, weightDecay: 0.1 }],
+    [{ lr: 0.03, alpha: 0.5, t0: 10, maximize: true }],
+    [{ lr: 0.2, lambd: 0.3, alpha: 1, t0: 0, weightDecay: 0.5 }],
+    // Steps 2 and 22: 1 − λ·eta rounds to another float32 with eta exact than with eta rounded to float32 first.
+    [{ lr: 0.2, lambd: 0.5, alpha: 1, t0: 10, weightDecay: 0.05 }],
+  ] as Partial<AsgdOpts>[][])('ASGD float32 equals torch 1.13 to the bit over 50 steps (fused multiply-adds, float32 eta and mu) %j', (opts) => {
+    const o = { ...ASGD_DEFAULTS, ...opts };
+    const sizes = [37, 64, 1];
+    const ref = sizes.map((n) => Float32Array.from(initValues(rng, n)));
+    const params = ref.map((r) => tensor(r, [r.length], { requiresGrad: true }));
+    const states = ref.map((r) => ({ step: 0, eta: Math.fround(o.lr), mu: 1, ax: new Float32Array(r.length) }));
+    const opt = new optim.ASGD(params, opts);
+    for (let k = 0; k < 50; k++) {
+      const scale = rng.uniform(0.05, 3);
+      const grads = sizes.map((n) => Float32Array.from(randomArray(rng, n, -scale, scale)));
+      params.forEach((p, i) => {
+        p.zeroGrad();
+        p.grad = tensor(grads[i], p.shape);
+      });
+      opt.step();
+      ref.forEach((r, i) => asgdRef32(r, grads[i], states[i], o));
+    }
+    params.forEach((p, i) => {
+      expectExact(p.dataSync(), ref[i], `ASGD float32 param ${i} ${JSON.stringify(opts)} (seed ${SEED})`, true);
+      expectExact((opt.state.get(p)!.ax as Tensor).dataSync(), states[i].ax, `ASGD float32 ax ${i} (seed ${SEED})`, true);
+    });
     opt.dispose();
     antler.dispose(params);
   });
