@@ -166,6 +166,8 @@ export interface NativeAddon {
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;
   scatterAddRows(g: NativeHandle, indices: NativeHandle, rows: number): NativeHandle;
+  /** table[indices[i], :] = rows[i, :] in place (table [R, C], indices int32 [n], rows [n, C]); an index outside [0, R) writes nothing. */
+  setRows(table: NativeHandle, indices: NativeHandle, rows: NativeHandle): void;
   /** Q of the QR factorisation of an m×n matrix (m >= n, stored column by column), in place; R's diagonal made non-negative. */
   orthonormalizeColumns(a: Float64Array, m: number, n: number, allowLapack: boolean): 'lapack' | 'householder';
   layerNorm(x: NativeHandle, w: NativeHandle | null, b: NativeHandle | null, eps: number): [NativeHandle, NativeHandle, NativeHandle];

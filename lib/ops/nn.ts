@@ -219,22 +219,23 @@ function onesLike(idx: Tensor, dtype: string): Tensor {
 export function renormRows(indices: Tensor, weight: Tensor, maxNorm: number, p: number): void {
   noGrad(() =>
     tidy(() => {
-      const rows = weight.shape[0];
       const rowNorms = (t: Tensor) => {
         const a = abs(t);
         return p === Infinity ? max(a, 1, true) : p === 2 ? sqrt(sum(mul(a, a), 1, true)) : pow(sum(pow(a, p), 1, true), 1 / p);
       };
-      // The rows the indices use (the gather checks the indices; the scatter below trusts them): when
-      // none is above maxNorm (the usual case once every row was renormalised) nothing is written, and
-      // the cost is that of the lookup rather than of the whole table.
+      // The rows the indices use (the gather checks the indices): when none is above maxNorm (the usual case
+      // once every row was renormalised) nothing is written, and the weight's version is unchanged.
       if (indices.size === 0) return;
-      const looked = wrap(native().gatherRows(weight.handle, indices.handle));
+      const flat = reshape(indices, [indices.size]);
+      const looked = wrap(native().gatherRows(weight.handle, flat.handle)); // [n, dim]
+      const norms = rowNorms(looked);
+      const over = greater(norms, maxNorm);
       // Counted, not max()ed: a NaN row (never renormalised, as PyTorch's norm > max_norm) must not hide the others.
-      if (!(sum(greater(rowNorms(reshape(looked, [indices.size, weight.shape[1]])), maxNorm)).item() > 0)) return;
-      const used = greater(wrap(native().scatterAddRows(onesLike(indices, weight.dtype).handle, indices.handle, rows)), 0);
-      const norms = rowNorms(weight);
-      const scale = where(mul(used, greater(norms, maxNorm)), div(maxNorm, add(norms, 1e-7)), 1);
-      weight.assign(mul(weight, scale));
+      if (!(sum(over).item() > 0)) return;
+      // Only the used rows are written back (a repeated index writes the same row each time), each scaled
+      // as the whole table was before: by maxNorm / (norm + 1e-7) above maxNorm, else by 1 (unchanged).
+      const scaled = mul(looked, where(over, div(maxNorm, add(norms, 1e-7)), 1));
+      native().setRows(weight.handle, flat.handle, scaled.handle);
     }),
   );
 }

@@ -399,6 +399,10 @@ class Backend {
   // gtable[idx[i], :] += g[i, :]; gtable is zeroed by the caller; indices already validated.
   virtual void scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
                               int64_t cols) = 0;
+  // table[idx[i], :] = src[i, :] in place for table [rows, cols] (embedding's maxNorm); an idx[i] outside
+  // [0, rows) writes nothing, and a repeated index carries the same row each time (else which lands is unspecified).
+  virtual void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n,
+                       int64_t rows, int64_t cols) = 0;
 
   // Rows of D: mean, rstd = 1/sqrt(biased var + eps) saved per row; y = (x − mean)·rstd·w + b
   // (w, b may be null). Backward gives gx and, when non-null, gw = Σ_rows gy·x̂, gb = Σ_rows gy

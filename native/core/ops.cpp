@@ -1051,6 +1051,24 @@ TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
   return out;
 }
 
+void setRows(Tensor& table, const Tensor& indices, const Tensor& src) {
+  checkSameDevice("setRows", table, indices);
+  checkSameDevice("setRows", table, src);
+  checkFloating("setRows", table);
+  if (indices.dtype != DType::Int32) fail(Code::DtypeMismatch, "setRows: indices must be int32; got ", dtypeName(indices.dtype));
+  if (src.dtype != table.dtype)
+    fail(Code::DtypeMismatch, "setRows: the rows are ", dtypeName(src.dtype), " and the table ", dtypeName(table.dtype));
+  if (table.shape.size() != 2 || indices.shape.size() != 1 || src.shape.size() != 2 || src.shape[0] != indices.shape[0] ||
+      src.shape[1] != table.shape[1])
+    fail(Code::ShapeMismatch, "setRows: expected a table [R, C], indices [n] and rows [n, C]; got ", shapeStr(table.shape),
+         ", ", shapeStr(indices.shape), " and ", shapeStr(src.shape));
+  if (!src.numel()) return;
+  // An index outside [0, R) writes nothing (no host read of the indices; callers check them, as renormRows's gather).
+  backendFor(table.device()).setRows(table.device(), table.dtype, table.data(), src.data(),
+                                     static_cast<const int32_t*>(indices.data()), indices.numel(), table.shape[0],
+                                     table.shape[1]);
+}
+
 LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, double eps) {
   checkFloating("layerNorm", x);
   if (x.shape.empty()) fail(Code::ShapeMismatch, "layerNorm: input must have at least 1 dim");

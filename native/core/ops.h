@@ -139,6 +139,9 @@ TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const
 // table [R, C], indices int32 of any shape -> [...indices.shape, C]
 TensorPtr gatherRows(const Tensor& table, const Tensor& indices);
 TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows);
+// table[indices[i], :] = src[i, :] in place: table [R, C], indices int32 [n], src [n, C] of the table's dtype
+// and device. An index outside [0, R) writes nothing; a repeated index must carry the same row each time.
+void setRows(Tensor& table, const Tensor& indices, const Tensor& src);
 struct LayerNormResult { TensorPtr y, mean, rstd; };
 LayerNormResult layerNorm(const Tensor& x, const Tensor* w, const Tensor* b, double eps);
 struct LayerNormGrads { TensorPtr gx, gw, gb; };

@@ -194,6 +194,16 @@ class CpuBackend final : public Backend {
                       int64_t cols) override {
     cpu::scatterAddRows(t, gtable, g, idx, n, cols);
   }
+  void setRows(const Device&, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
+               int64_t cols) override {
+    const size_t rowBytes = static_cast<size_t>(cols) * dtypeSize(t);
+    char* dst = static_cast<char*>(table);
+    const char* from = static_cast<const char*>(src);
+    cpu::parallelFor(n, n * cols, [&](int64_t i) {
+      if (idx[i] >= 0 && idx[i] < rows)
+        std::memcpy(dst + static_cast<size_t>(idx[i]) * rowBytes, from + static_cast<size_t>(i) * rowBytes, rowBytes);
+    });
+  }
   void layerNorm(const Device&, DType t, void* y, void* mean, void* rstd, const void* x, const void* w,
                  const void* b, int64_t N, int64_t D, double eps) override {
     cpu::layerNorm(t, y, mean, rstd, x, w, b, N, D, eps);

@@ -400,6 +400,10 @@ class CudaBackend final : public Backend {
                       int64_t cols) override {
     cuda::scatterAddRows(context(d), t, gtable, g, idx, n, cols);
   }
+  void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
+               int64_t cols) override {
+    cuda::setRows(context(d), t, table, src, idx, n, rows, cols);
+  }
   void layerNorm(const Device& d, DType t, void* y, void* mean, void* rstd, const void* x, const void* w,
                  const void* b, int64_t N, int64_t D, double eps) override {
     cuda::layerNorm(context(d), t, y, mean, rstd, x, w, b, N, D, eps);

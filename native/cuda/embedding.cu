@@ -36,6 +36,17 @@ static __global__ void scatterAddRowsKernel(T* gtable, const T* g, const int32_t
   }
 }
 
+//   table[idx[i], c] = src[i, c] (a repeated index carries the same row each time; one outside [0, rows)
+//   writes nothing)
+template <typename T>
+static __global__ void setRowsKernel(T* table, const T* src, const int32_t* idx, int64_t n, int64_t rows, int64_t cols) {
+  for (int64_t e = gridStart(); e < n * cols; e += gridStride()) {
+    const int64_t i = e / cols, c = e % cols;
+    const int64_t r = idx[i];
+    if (r >= 0 && r < rows) table[r * cols + c] = src[e];
+  }
+}
+
 template <typename T>
 static int64_t launchGatherRows(Context& ctx, void* out, const void* table, const int32_t* idx, int64_t n,
                                 int64_t rows, int64_t cols) {
@@ -79,6 +90,23 @@ void scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const in
     case DType::Int32: break;
   }
   fail(Code::Internal, "scatterAddRows: dtype ", dtypeName(t), " is not supported");
+}
+
+void setRows(Context& ctx, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
+             int64_t cols) {
+  if (n <= 0 || cols <= 0) return;
+  switch (t) {
+    case DType::Float32:
+      setRowsKernel<float><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
+          static_cast<float*>(table), static_cast<const float*>(src), idx, n, rows, cols);
+      break;
+    case DType::Float64:
+      setRowsKernel<double><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
+          static_cast<double*>(table), static_cast<const double*>(src), idx, n, rows, cols);
+      break;
+    case DType::Int32: fail(Code::Internal, "setRows: dtype ", dtypeName(t), " is not supported");
+  }
+  ANTLER_LAUNCH_CHECK("setRows");
 }
 
 }  // namespace antler::cuda

@@ -97,6 +97,8 @@ void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, c
 int64_t gatherRows(Context& ctx, DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows,
                    int64_t cols);
 void scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols);
+void setRows(Context& ctx, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
+             int64_t cols);
 void layerNorm(Context& ctx, DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
                int64_t N, int64_t D, double eps);
 void layerNormBackward(Context& ctx, DType t, void* gx, void* gw, void* gb, const void* gy, const void* x,

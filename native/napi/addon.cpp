@@ -232,6 +232,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
         InstanceMethod("scatterAddRows", &Addon::guard<&Addon::scatterAddRows>),
+        InstanceMethod("setRows", &Addon::guard<&Addon::setRows>),
         InstanceMethod("orthonormalizeColumns", &Addon::guard<&Addon::orthonormalizeColumns>),
         InstanceMethod("layerNorm", &Addon::guard<&Addon::layerNorm>),
         InstanceMethod("layerNormBackward", &Addon::guard<&Addon::layerNormBackward>),
@@ -1126,6 +1127,15 @@ class Addon : public Napi::Addon<Addon> {
     if (rows < 0) fail(Code::InvalidArgument, "embedding: rows must be >= 0");
     return wrap(info.Env(), ops::scatterAddRows(tensorArg(info[0], "embedding", "gradient"),
                                                 tensorArg(info[1], "embedding", "indices"), rows));
+  }
+
+  // setRows(table, indices, rows): table[indices[i], :] = rows[i, :] in place
+  Napi::Value setRows(const Napi::CallbackInfo& info) {
+    expectArgs(info, 3, "setRows");
+    Tensor& table = mutableTensorArg(info[0], "setRows", "table");
+    ops::setRows(table, tensorArg(info[1], "setRows", "indices"), tensorArg(info[2], "setRows", "rows"));
+    written({&table});
+    return info.Env().Undefined();
   }
 
   const Tensor* optionalTensorArg(const Napi::Value& v, const char* op, const char* what) {

@@ -1226,6 +1226,36 @@ describe(`Embedding (seed ${SEED})`, () => {
     withNaN.dispose();
   });
 
+  test('maxNorm writes only the rows the lookup uses (no op over the whole table); the other rows keep their bits, the used ones are renormalised (float32, repeated and 2-D indices)', () => {
+    const [num, dim] = [rng.int(300, 400), rng.int(3, 7)];
+    const W = randomArray(rng, num * dim, -3, 3).map((v, k) => (k % 11 === 0 ? -0 : v)); // a few −0 entries
+    const maxNorm = rng.uniform(0.5, 2);
+    const idx = [...randomInts(rng, 9, 0, num - 1), 0, 0]; // row 0 twice more
+    const emb = new nn.Embedding(num, dim, { maxNorm });
+    tidy(() => antler.noGrad(() => emb.weight.assign(tensor(W, [num, dim]))));
+    const before = Float32Array.from(emb.weight.dataSync());
+    const I = tensor(idx, [1, idx.length], { dtype: 'int32' });
+    const info = antler.profile(() => tidy(() => emb.forward(I)));
+    // The old renormalisation built [num, 1] norms and scaled the whole [num, dim] table.
+    for (const k of info.kernels)
+      for (const sh of k.outputShapes) if (sh[0] === num) throw new Error(`${k.name} made a tensor of shape [${sh}], as many rows as the table (seed ${SEED})`);
+    const after = emb.weight.dataSync();
+    const used = new Set(idx);
+    for (let r = 0; r < num; r++) {
+      const row = Array.from(before.slice(r * dim, (r + 1) * dim));
+      const got = Array.from(after.slice(r * dim, (r + 1) * dim));
+      if (!used.has(r)) {
+        for (let j = 0; j < dim; j++) if (!Object.is(got[j], row[j])) throw new Error(`unused row ${r} changed at ${j}: ${row[j]} -> ${got[j]} (seed ${SEED})`);
+        continue;
+      }
+      const n = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
+      expectClose(got, n > maxNorm ? row.map((v) => (v * maxNorm) / (n + 1e-7)) : row, 2e-6, 1e-7, `used row ${r} (norm ${n}, maxNorm ${maxNorm}, seed ${SEED})`);
+    }
+    expectExact(info.result.dataSync(), idx.flatMap((r) => Array.from(after.slice(r * dim, (r + 1) * dim))), 'the lookup reads the renormalised rows');
+    info.result.dispose();
+    antler.dispose([I, emb]);
+  });
+
   test('fromPretrained copies the vectors (frozen by default, no draw from the generator); freeze: false trains them; paddingIdx keeps its row and stops its gradient', () => {
     const [num, dim] = [rng.int(3, 8), rng.int(2, 5)];
     const vals = randomArray(rng, num * dim);
