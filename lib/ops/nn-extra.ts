@@ -12,6 +12,7 @@ import { checkTensor, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { add, greaterEqual, mul, reshape, sub } from './core';
 import { indexSelect } from './indexing';
+import { dropoutMask } from './nn';
 import { adaptiveAvgPool1d } from './pool';
 
 /** interpolate's modes (the 1-D ones of torch.nn.functional.interpolate). */
@@ -167,8 +168,10 @@ function applyDropout(op: string, x: Tensor, args: { p: number; seed?: number; k
     fail('SHAPE_MISMATCH', `${op}: keep has shape ${shapeText(args.keep.shape)}; expected the noise shape ${shapeText(noiseShape)} (x ${shapeText(x.shape)})`);
   return tidy(() => {
     if (p === 1) return mul(x, 0);
+    // dropout1d: dropout's scaled mask (dropoutMask: the same rand draw, so a seed replays as before); a
+    // replayed keep mask scaled as that one is. The alpha dropouts need the 0/1 keep mask itself.
+    if (!alpha) return mul(x, args.keep ? mul(args.keep, 1 / (1 - p)) : dropoutMask(noiseShape, p, { dtype: x.dtype as 'float32' | 'float64', device: x.device, seed }));
     const keep = args.keep ?? greaterEqual(rand(noiseShape, { dtype: x.dtype, device: x.device, seed }), p);
-    if (!alpha) return mul(x, mul(keep, 1 / (1 - p)));
     const a = 1 / Math.sqrt((ALPHA * ALPHA * p + 1) * (1 - p));
     return add(mul(x, mul(keep, a)), mul(add(keep, p - 1), ALPHA * a));
   });

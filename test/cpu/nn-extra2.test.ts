@@ -12,6 +12,7 @@
 import * as antler from '../../lib';
 import { nn, tensor, tidy, type Tensor } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { dropoutMask } from '../../lib/ops/nn';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -479,6 +480,23 @@ describe(`alpha and channel-wise dropouts (seed ${SEED})`, () => {
         expectExact(f(x, 0.5, { training: false }).dataSync(), x.dataSync(), f.name);
         expectExact(f(x, 0).dataSync(), x.dataSync(), f.name);
         expectExact(f(x, 1).dataSync(), new Array(x.size).fill(0), f.name);
+      }
+    });
+  });
+
+  test("dropout1d's seeded draw is dropout's mask (dropoutMask) of [N, C, 1]: rand(seed) >= p, scaled by 1/(1 − p), as before", () => {
+    tidy(() => {
+      for (const [shape, noise, dtype] of [[[3, 7, 5], [3, 7, 1], 'float64'], [[6, 4], [6, 1], 'float32']] as const) {
+        const p = 0.3, seed = 1000 + Math.floor(rng.next() * 1e6);
+        const x = randomArray(rng, size(shape)).map((v) => v + 4); // no zeros: a kept entry is nonzero
+        const y = antler.dropout1d(tensor(x, [...shape], { dtype }), p, { seed }).dataSync();
+        const u = antler.rand([...noise], { dtype, seed }).dataSync();
+        const mask = dropoutMask([...noise], p, { dtype, seed }).dataSync();
+        const L = shape[shape.length - 1];
+        const s = dtype === 'float32' ? Math.fround(1 / (1 - p)) : 1 / (1 - p);
+        const want = x.map((v, i) => (u[Math.floor(i / L)] >= p ? (dtype === 'float32' ? Math.fround(Math.fround(v) * s) : v * s) : 0));
+        expectExact(y, want, `dropout1d ${dtype} seed ${seed}`);
+        expectExact(y, x.map((v, i) => (dtype === 'float32' ? Math.fround(Math.fround(v) * mask[Math.floor(i / L)]) : v * mask[Math.floor(i / L)])), `dropoutMask ${dtype}`);
       }
     });
   });
