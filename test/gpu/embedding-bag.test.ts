@@ -51,4 +51,26 @@ run(`embeddingBag on CUDA vs CPU (seed ${rng.seed})`, () => {
           expectClose(g.gp, c.gp, tol, tol, `${what}: perSampleWeights gradient`);
         }
     }));
+
+  test('embedding maxNorm on CUDA renormalises the same rows as on the CPU (the in-place row scatter) and leaves the others to the bit', () =>
+    antler.tidy(() => {
+      const [rows, dim] = [rng.int(50, 200), rng.int(1, 40)];
+      const W = randomArray(rng, rows * dim, -3, 3);
+      const idx = [...randomInts(rng, 2 * rng.int(1, 15), 0, rows - 1), 0, 0]; // row 0 repeated; an even count for [2, n / 2]
+      const maxNorm = rng.uniform(0.5, 3);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [c, g] = ['cpu', 'cuda:0'].map((device) => {
+          const w = antler.tensor(W, [rows, dim], { dtype, device });
+          const out = antler.embedding(antler.tensor(idx, [2, idx.length / 2], { dtype: 'int32', device }), w, { maxNorm });
+          return { out: read(out), w: read(w) };
+        });
+        // The norms are sums whose order may differ between the devices: the used rows agree to rounding.
+        const tol = dtype === 'float64' ? 1e-13 : 1e-5;
+        expectClose(g.w, c.w, tol, tol, `weight after the renormalisation, ${dtype}`);
+        expectClose(g.out, c.out, tol, tol, `lookup, ${dtype}`);
+        const used = new Set(idx);
+        const unused = (v: number[]) => v.filter((_, k) => !used.has(Math.floor(k / dim)));
+        expectExact(unused(g.w), unused(W.map((v) => (dtype === 'float32' ? Math.fround(v) : v))), `rows not looked up, ${dtype}`);
+      }
+    }));
 });
