@@ -9,7 +9,6 @@ import {
   add,
   AntlerError,
   arange,
-  backends,
   div,
   DType,
   dispose,
@@ -44,22 +43,10 @@ import {
   randomInts,
   typeName,
 } from '../helpers';
+import { gpuDescribe } from './suite';
 
-const cuda = backends().cuda;
-const available = cuda.available;
-const reason = cuda.reason ?? 'unknown reason';
-const required = process.env.ANTLER_REQUIRE_GPU === '1';
-
-if (!available && required) {
-  test('a CUDA device is required (ANTLER_REQUIRE_GPU=1)', () => {
-    throw new Error(`ANTLER_REQUIRE_GPU=1 but CUDA is not available: ${reason}`);
-  });
-}
-
-if (!available && !required) {
-  // Printed once, so a CPU-only run says why the GPU suite did nothing.
-  console.log(`GPU suite skipped: ${reason}`);
-}
+// Skips without a CUDA device (one line saying why), fails under ANTLER_REQUIRE_GPU=1: the shared preamble.
+const run = gpuDescribe('suite');
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -107,7 +94,7 @@ function randomShapePair(): [number[], number[]] {
   return [derive(), derive()];
 }
 
-(available ? describe : describe.skip)(`CUDA vs CPU (seed ${SEED})`, () => {
+run(`CUDA vs CPU (seed ${SEED})`, () => {
   let baseline = 0;
   beforeAll(() => {
     baseline = memory().numTensors;
