@@ -3,12 +3,13 @@ import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, type NativeAddon } from '../native';
-import { arange, checkTensor, Tensor, tensor } from '../tensor';
+import { arange, checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkBoolean, checkOptions, type DType, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, concat, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub, sum,
-  transpose, where, wrap,
+  abs, add, broadcastTo, concat, cumprod, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub,
+  sum, transpose, where, wrap,
 } from './core';
+import { any } from './reductions';
 import { eye, tril, triu } from './extra';
 import { diagEmbed, diagonal } from './products';
 
@@ -491,64 +492,46 @@ function pivotSign(pivots: Tensor, dtype: DType): Tensor {
 const diagOf = (M: Tensor): Tensor => diagonal(M, { axis1: -2, axis2: -1 });
 
 /**
- * The exact cofactor matrix of one n×n matrix from its LU factorisation (packed LU row-major, pivots
- * 1-based), in float64 on the host: cof(A) = det(P)·P·L⁻ᵀ·adj(U)ᵀ (the cofactor matrix is
- * multiplicative; cof(P) = det(P)·P, cof(L) = L⁻ᵀ). adj(U) of the upper triangular U is computed
- * without dividing by its diagonal (zeros there are the point): adj(U)[i, j] = Π_{l<i} u_ll ·
- * Π_{l>j} u_ll · m[i, j] with m[j, j] = 1 and m[i, j] = −Σ_{i<k≤j} u_ik·(Π_{i<l<k} u_ll)·m[k, j]
- * (back substitution for U⁻¹ times Π_{i≤l≤j} u_ll). O(n³), no perturbation: exact up to rounding.
+ * The exact cofactor matrices of square A [..., n, n] from their LU factorisation A = P L U (packed
+ * LU, P and pivots as factorSquare gives them), on the device (recorded ops under noGrad, no host
+ * read), in float64: cof(A) = det(P)·P·L⁻ᵀ·cof(U) (the cofactor matrix is multiplicative; cof(P) =
+ * det(P)·P, cof(L) = L⁻ᵀ). cof(U) = adj(U)ᵀ of the upper triangular U is computed without dividing
+ * by its diagonal (zeros there are the point): adj(U)[i, j] = Π_{l<i} u_ll · Π_{l>j} u_ll · m[i, j]
+ * with m = (I + W)⁻¹, W[i, k] = u_ik·Π_{i<l<k} u_ll for k > i (the back substitution for U⁻¹
+ * times Π_{i≤l≤j} u_ll: m[j, j] = 1, m[i, j] = −Σ_{i<k≤j} W[i, k]·m[k, j]; I + W is unit
+ * triangular, so its solve divides by nothing). The partial products are exclusive cumulative
+ * products (no logs, no quotients). O(n³) per matrix, no perturbation: exact up to rounding.
  */
-function cofactorFromLU(LU: ArrayLike<number>, off: number, piv: ArrayLike<number>, poff: number, n: number): Float64Array {
-  const u = (i: number, j: number) => LU[off + i * n + j];
-  const pre = new Float64Array(n + 1), suf = new Float64Array(n + 1);
-  pre[0] = 1;
-  for (let i = 0; i < n; i++) pre[i + 1] = pre[i] * u(i, i);
-  suf[n] = 1;
-  for (let i = n - 1; i >= 0; i--) suf[i] = suf[i + 1] * u(i, i);
-  // C = cof(U) = adj(U)ᵀ (lower triangular): C[j, i] = adj(U)[i, j].
-  const C = new Float64Array(n * n);
-  const m = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    m[j] = 1;
-    for (let i = j - 1; i >= 0; i--) {
-      let acc = 0, c = 1;
-      for (let k = i + 1; k <= j; k++) {
-        acc += u(i, k) * c * m[k];
-        c *= u(k, k);
-      }
-      m[i] = -acc;
-    }
-    for (let i = 0; i <= j; i++) C[j * n + i] = pre[i] * suf[j + 1] * m[i];
-  }
-  // X = L⁻ᵀ C: Lᵀ is unit upper triangular (L's strict lower part is below LU's diagonal).
-  for (let i = n - 2; i >= 0; i--)
-    for (let k = i + 1; k < n; k++) {
-      const l = u(k, i);
-      if (l !== 0) for (let c = 0; c < n; c++) C[i * n + c] -= l * C[k * n + c];
-    }
-  // P X with P[perm[i], i] = 1 (row i of Pᵀ A is row perm[i] of A), times det(P) = ±1.
-  const perm = Array.from({ length: n }, (_, i) => i);
-  let sign = 1;
-  for (let i = 0; i < n; i++) {
-    const p = piv[poff + i] - 1;
-    if (p !== i && p >= 0 && p < n) {
-      [perm[i], perm[p]] = [perm[p], perm[i]];
-      sign = -sign;
-    }
-  }
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let c = 0; c < n; c++) out[perm[i] * n + c] = sign * C[i * n + c];
-  return out;
+function exactCofactor(LU: Tensor, P: Tensor, pivots: Tensor): Tensor {
+  const n = LU.shape[LU.rank - 1];
+  const lead = LU.shape.slice(0, -2);
+  const LU64 = toDtype(LU, 'float64');
+  const U = triu(LU64);
+  const d = diagOf(LU64); // [..., n]
+  const idx = arange(0, n, 1, { dtype: 'int32', device: LU.device });
+  // Row i: u_ll for l > i, else 1; its exclusive cumulative product at k is Π_{i<l<k} u_ll.
+  const masked = where(less(reshape(idx, [n, 1]), reshape(idx, [1, n])), reshape(d, [...lead, 1, n]), 1);
+  const W = mul(U, cumprod(masked, -1, { exclusive: true }));
+  const I = eye(n, n, { dtype: 'float64', device: LU.device });
+  const m = solveTriangular(W, toShape(I, [...lead, n, n]), { upper: true, unitriangular: true });
+  const pre = cumprod(d, -1, { exclusive: true }); // Π_{l<i} u_ll
+  const suf = cumprod(d, -1, { exclusive: true, reverse: true }); // Π_{l>j} u_ll
+  const adj = mul(mul(reshape(pre, [...lead, n, 1]), m), reshape(suf, [...lead, 1, n]));
+  // L⁻ᵀ cof(U): Lᵀ is unit upper triangular (L's strict lower part is below LU's diagonal).
+  const X = solveTriangular(transpose(LU64), transpose(adj), { upper: true, unitriangular: true });
+  const sgn = reshape(pivotSign(pivots, 'float64'), [...lead, 1, 1]);
+  return mul(matmul(toDtype(P, 'float64'), X), sgn);
 }
 
 /**
  * The cofactor matrix det(A)·A⁻ᵀ of A [..., n, n] (det's gradient for g = 1), from recorded ops
  * (the LU factorisation and solves: differentiable again where A is invertible). A matrix whose U
- * has an exactly zero pivot (A singular) gets its exact cofactor matrix instead (cofactorFromLU, a
- * constant computed on the host after a read of U's diagonal: torch 1.13's value with createGraph,
- * an SVD there, where its first-order gradient is 0); its second derivative stays NaN, as before.
- * The recorded path moves those zero pivots to ε = eps·max |LU| (eps when LU is 0) so that it stays
- * finite where it is not used (its gradient is masked, not NaN, for the other batch elements).
+ * has an exactly zero pivot (A singular) gets its exact cofactor matrix instead (exactCofactor, a
+ * constant: torch 1.13's value with createGraph, an SVD there, where its first-order gradient is 0);
+ * its second derivative stays NaN, as before. Both are computed for every batch element and the
+ * choice is made per element on the device (where), so there is no host read (no device sync on
+ * CUDA). The recorded path moves those zero pivots to ε = eps·max |LU| (eps when LU is 0) so that
+ * it stays finite where it is not used (its gradient is masked, not NaN, for the other batch elements).
  */
 function cofactor(A: Tensor, op: string): Tensor {
   const n = A.shape[A.rank - 1];
@@ -565,25 +548,11 @@ function cofactor(A: Tensor, op: string): Tensor {
   const detE = mul(prod(diagOf(LUe), -1), pivotSign(f.pivots, A.dtype as DType));
   const invT = luSolveWithP(LUe, f.P, eye(n, n, { dtype: A.dtype as DType, device: A.device }), true, true);
   const recorded = mul(reshape(detE, [...detE.shape, 1, 1]), invT);
-  // Singular matrices (an exactly zero pivot): the exact cofactor matrix, computed on the host.
-  const dv = noGrad(() => d.dataSync());
-  const N = n === 0 ? 0 : dv.length / n;
-  const singular: number[] = [];
-  for (let b = 0; b < N; b++) for (let i = 0; i < n; i++) if (dv[b * n + i] === 0) { singular.push(b); break; }
-  if (singular.length === 0) return recorded;
-  const { isSingular, exact } = noGrad(() => {
-    const LUv = f.LU.dataSync(), pv = f.pivots.dataSync();
-    const values = new Float64Array(N * n * n), mask = new Int32Array(N);
-    for (const b of singular) {
-      values.set(cofactorFromLU(LUv, b * n * n, pv, b * n, n), b * n * n);
-      mask[b] = 1;
-    }
-    const batch = A.shape.slice(0, -2);
-    return {
-      isSingular: notEqual(tensor(mask, [...batch, 1, 1], { dtype: 'int32', device: A.device }), 0),
-      exact: tensor(values, A.shape.slice(), { dtype: A.dtype as DType, device: A.device }),
-    };
-  });
+  // Singular matrices (an exactly zero pivot): the exact cofactor matrix, selected per batch element.
+  const { isSingular, exact } = noGrad(() => ({
+    isSingular: reshape(any(equal(d, 0), -1), [...A.shape.slice(0, -2), 1, 1]),
+    exact: toDtype(exactCofactor(f.LU, f.P, f.pivots), A.dtype as DType),
+  }));
   // Recorded: the other batch elements stay differentiable (createGraph).
   return where(isSingular, exact, recorded);
 }
@@ -592,7 +561,7 @@ function cofactor(A: Tensor, op: string): Tensor {
  * torch.linalg.det: det A of A [..., n, n] = ±Π U[i, i] from LU with partial pivoting (0 for a
  * singular matrix, no error; 1 for n = 0). The gradient is g·det(A)·A⁻ᵀ (torch's), from recorded
  * ops (twice differentiable where A is invertible); at a singular A it is the exact cofactor
- * matrix (see cofactor: a host read of U's diagonal, a device sync on CUDA), which torch 1.13 gives
+ * matrix (see cofactor: chosen per batch element on the device, no host read), which torch 1.13 gives
  * with createGraph, where its plain backward gives 0. Second derivatives are NaN at an exactly
  * singular A and lose accuracy near one (the cancellation in det·A⁻ᵀ, ∝ cond(A)·eps; torch 1.13
  * switches to an SVD there).

@@ -18,6 +18,31 @@ const F32 = { dtype: 'float32' as const };
 const I32 = { dtype: 'int32' as const };
 const read = (t: Tensor) => Array.from(t.dataSync());
 
+/** det by Laplace expansion along the first row (exact on small integers). */
+const detLaplace = (M: number[], n: number): number => {
+  if (n === 0) return 1;
+  let s = 0;
+  for (let j = 0; j < n; j++) {
+    if (M[j] === 0) continue;
+    const sub: number[] = [];
+    for (let i = 1; i < n; i++) for (let c = 0; c < n; c++) if (c !== j) sub.push(M[i * n + c]);
+    s += (j % 2 ? -1 : 1) * M[j] * detLaplace(sub, n - 1);
+  }
+  return s;
+};
+
+/** The cofactor matrix by minors (Laplace), exact on small integers. */
+const cofLaplace = (M: number[], n: number): number[] => {
+  const C: number[] = [];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const sub: number[] = [];
+      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== i && c !== j) sub.push(M[r * n + c]);
+      C.push(((i + j) % 2 ? -1 : 1) * detLaplace(sub, n - 1));
+    }
+  return C;
+};
+
 /** Batches of n×n matrices, entries in [−0.5, 0.5), the diagonal ±[1, 2): well conditioned as triangles. */
 function wellConditioned(batch: number[], n: number): number[] {
   const v = randomArray(rng, prod(batch) * n * n, -0.5, 0.5);
@@ -503,27 +528,6 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           expect(read(A.grad!).map((x) => x + 0)).toEqual(cof); // + 0: −0 as 0
         });
       // Laplace expansion (exact on small integers) against random integer matrices, many singular.
-      const detLaplace = (M: number[], n: number): number => {
-        if (n === 0) return 1;
-        let s = 0;
-        for (let j = 0; j < n; j++) {
-          if (M[j] === 0) continue;
-          const sub: number[] = [];
-          for (let i = 1; i < n; i++) for (let c = 0; c < n; c++) if (c !== j) sub.push(M[i * n + c]);
-          s += (j % 2 ? -1 : 1) * M[j] * detLaplace(sub, n - 1);
-        }
-        return s;
-      };
-      const cofLaplace = (M: number[], n: number): number[] => {
-        const C: number[] = [];
-        for (let i = 0; i < n; i++)
-          for (let j = 0; j < n; j++) {
-            const sub: number[] = [];
-            for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== i && c !== j) sub.push(M[r * n + c]);
-            C.push(((i + j) % 2 ? -1 : 1) * detLaplace(sub, n - 1));
-          }
-        return C;
-      };
       let singular = 0;
       for (let t = 0; t < 60; t++) {
         const n = 2 + (t % 5);
@@ -556,6 +560,36 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
         const [h] = antler.autograd.grad(g!.sum(), A);
         expectClose(read(h!).slice(4), [1, -1, -1, 1], 1e-12, 1e-12, 'd/dA of the cofactor sum (invertible element)');
       });
+    });
+
+    test('det\'s gradient chooses the cofactor path per batch element on the device: no host read; rank n − 1, n − 2 and regular matrices mixed in a batch', () => {
+      // Every host read in lib goes through Tensor's dataSync or data (item, arraySync and array call them).
+      const reads = ['dataSync', 'data', 'to'] as const;
+      for (let t = 0; t < 8; t++) {
+        const n = 2 + (t % 4);
+        // Integer products B C (B n×r, C r×n) of rank ≤ r: r = n (mostly regular), n − 1, n − 2; and a zero matrix.
+        const ranks = [n, n - 1, Math.max(n - 2, 0), 0, n - 1, n];
+        const mats = ranks.map((r) => {
+          const B = Array.from({ length: n * r }, () => Math.floor(rng.next() * 5) - 2);
+          const C = Array.from({ length: r * n }, () => Math.floor(rng.next() * 5) - 2);
+          return r === 0 ? new Array<number>(n * n).fill(0) : matmulRef(B, C, n, r, n);
+        });
+        const cof = mats.flatMap((M) => cofLaplace(M, n));
+        for (const dtype of ['float64', 'float32'] as const)
+          tidy(() => {
+            const A = tensor(mats.flat(), [2, 3, n, n], { dtype, requiresGrad: true });
+            const spies = reads.map((name) => jest.spyOn(Tensor.prototype, name));
+            try {
+              antler.linalg.det(A).sum().backward();
+              for (const [i, spy] of spies.entries()) expect([reads[i], spy.mock.calls.length]).toEqual([reads[i], 0]);
+            } finally {
+              for (const spy of spies) spy.mockRestore();
+            }
+            const tol = dtype === 'float32' ? 1e-5 : 1e-12;
+            const scale = Math.max(1, ...cof.map(Math.abs));
+            expectClose(read(A.grad!), cof, tol, tol * scale, `seed ${SEED}: det gradient of ranks ${ranks} (n = ${n}, ${dtype})`);
+          });
+      }
     });
 
   });
