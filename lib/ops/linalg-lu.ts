@@ -6,7 +6,7 @@ import { native, type NativeAddon } from '../native';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkBoolean, checkOptions, type DType, shapeText } from '../validate';
 import {
-  abs, add, broadcastTo, concat, cumprod, equal, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, sign as signOf, slice, sub,
+  abs, add, broadcastTo, concat, cumprod, equal, greater, less, log, matmul, max, mul, neg, notEqual, permute, prod, remainder, reshape, resultType, slice, sub,
   sum, transpose, where, wrap,
 } from './core';
 import { any } from './reductions';
@@ -580,6 +580,9 @@ export function det(A: Tensor): Tensor {
  * torch.linalg.slogdet: sign (±1, 0 for a singular matrix) and logabsdet = log |det A| (−∞ when
  * singular) of A [..., n, n], from LU with partial pivoting (no overflow: a sum of logs).
  * logabsdet is differentiable (g·A⁻ᵀ, through the recorded factorisation); sign is not.
+ * A matrix whose LU has a NaN pivot (A holds a NaN) gets sign 0 and logabsdet NaN, as torch 1.13
+ * (its sign is Π sgn(U[i, i])·det(P) with sgn(NaN) = 0). The zero sign is +0 here, where torch
+ * 1.13 gives −0 when the permutation is odd (det(P) = −1).
  */
 export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
   const op = 'linalg.slogdet';
@@ -588,8 +591,10 @@ export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
     const f = factorSquare(A, op);
     const d = diagOf(f.LU);
     const sign = noGrad(() => {
-      const s = mul(prod(signOf(d), -1), pivotSign(f.pivots, A.dtype as DType));
-      return where(equal(s, 0), 0, s); // +0, not −0, for a singular matrix (torch's)
+      // sgn(x) = [x > 0] − [x < 0]: 0 at NaN (torch's sgn), where sign(x) keeps NaN.
+      const sgn = sub(greater(d, 0).cast(A.dtype as DType), less(d, 0).cast(A.dtype as DType));
+      const s = mul(prod(sgn, -1), pivotSign(f.pivots, A.dtype as DType));
+      return where(equal(s, 0), 0, s); // +0, not −0, for a singular (or NaN) matrix
     });
     return { sign, logabsdet: sum(log(abs(d)), -1) };
   });

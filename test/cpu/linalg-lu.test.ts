@@ -494,6 +494,22 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
         // No overflow: det of 1e200·I₂ overflows, logabsdet does not.
         expectClose(read(antler.linalg.slogdet(antler.mul(antler.eye(2, 2, F64), 1e200)).logabsdet), [400 * Math.log(10)], 1e-14, 0, 'logabsdet');
       });
+      // NaN entries (torch 1.13: sign 0 from sgn(NaN) = 0, logabsdet, det and logdet NaN, and NaN gradients),
+      // in a batch with a regular matrix that keeps its values; float64 and float32.
+      for (const dtype of ['float64', 'float32'] as const)
+        tidy(() => {
+          const mats = [[NaN, 1, 2, 3], [1, 2, 3, NaN], [NaN, NaN, NaN, NaN], [0, 0, 0, NaN], [2, 1, 1, 3]];
+          const A = tensor(mats.flat(), [5, 2, 2], { dtype, requiresGrad: true });
+          const { sign, logabsdet } = antler.linalg.slogdet(A);
+          expect(read(sign)).toEqual([0, 0, 0, 0, 1]);
+          expect(read(logabsdet).slice(0, 4).every(Number.isNaN)).toBe(true);
+          expectClose(read(logabsdet).slice(4), [Math.log(5)], 1e-6, 0, `logabsdet (${dtype})`);
+          expect(read(antler.linalg.det(A)).map((x, b) => (b < 4 ? Number.isNaN(x) : x))).toEqual([true, true, true, true, 5]);
+          expect(read(antler.linalg.logdet(A)).slice(0, 4).every(Number.isNaN)).toBe(true);
+          logabsdet.sum().backward();
+          expect(read(A.grad!).slice(0, 16).every(Number.isNaN)).toBe(true);
+          expectClose(read(A.grad!).slice(16), [0.6, -0.2, -0.2, 0.4], 1e-6, 1e-6, `logabsdet gradient (${dtype})`);
+        });
     });
 
     test('det\'s gradient: g·det·A⁻ᵀ, and the cofactor matrix at singular A (torch 1.13 createGraph\'s value), never NaN', () => {
