@@ -52,8 +52,8 @@ export function unaryDerivative(op: UnaryName, x: Tensor, y: Tensor, gy: Tensor,
     case 'sqrt':
       return div(gy, mul(y, 2));
     case 'abs':
-      // x > 0: gy, x < 0: −gy, 0 (and NaN): 0.
-      return where(greater(x, 0), gy, where(less(x, 0), neg(gy), 0));
+      // gy·sgn(x) as torch's (not an indicator): x > 0: gy, x < 0: −gy, 0 (and NaN): gy·0 (NaN for a NaN or inf gy).
+      return where(greater(x, 0), gy, where(less(x, 0), neg(gy), mul(gy, 0)));
     case 'pow':
       return p0 === 0 ? mul(gy, 0) : mul(gy, mul(pow(x, p0 - 1), p0));
     case 'clamp': {

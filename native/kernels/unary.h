@@ -9,7 +9,7 @@
 //   Softplus y = log1p(e^x); x > 20 gives x (PyTorch's beta=1, threshold=20)   σ(x) (1 for x > 20)
 //   Gelu     y = ½ x (1 + erf(x/√2))        Φ(x) + x φ(x)
 //   Sqrt     y = √x                         1/(2y)
-//   Abs      y = |x|                        sign(x) (0 at 0)
+//   Abs      y = |x|                        sign(x) (0 at 0 and NaN; multiplied: a NaN or inf gy gives NaN)
 //   Pow      y = x^p0                       p0 x^(p0-1) (0 where p0 == 0)
 //   Clamp    y = min(max(x, p0), p1)        [p0 <= x <= p1] (NaN stays NaN)
 //   Square   y = x²                         2x
@@ -273,7 +273,7 @@ ANTLER_HD_ALWAYS_INLINE T unaryGrad(UnaryOp op, T x, T y, T gy, double p0, doubl
         return gy * (cdf + x * pdf);
       }
       case UnaryOp::Sqrt: return gy / (T(2) * y);
-      case UnaryOp::Abs: return x > T(0) ? gy : (x < T(0) ? -gy : T(0));
+      case UnaryOp::Abs: return x > T(0) ? gy : (x < T(0) ? -gy : gy * T(0));   // gy·sgn(x), torch's: NaN·0 is NaN
       case UnaryOp::Pow: {
         if (p0 == 0.0) return T(0);
         return gy * (static_cast<T>(p0) * pow_(x, static_cast<T>(p0 - 1.0)));

@@ -873,6 +873,25 @@ describe(`gradients at the kinks: the graph-building backward keeps PyTorch's co
         }
       }));
 
+  test('abs at NaN, ±0, ±inf and ±1 with upstream gradients 1, 0, −1, NaN, ±inf: gy·sgn(x) as torch 1.13 (NaN·0 is NaN), bit for bit; float32 and float64, plain and createGraph', () =>
+    tidy(() => {
+      // torch 1.13's abs backward is grad * sgn(self) (derivatives.yaml), sgn(NaN) = sgn(±0) = 0: a multiply, not a mask.
+      const xs = [NaN, 0, -0, Infinity, -Infinity, 1, -1];
+      const gs = [1, 0, -1, NaN, Infinity, -Infinity];
+      const xv = xs.flatMap((x) => gs.map(() => x)), gv = xs.flatMap(() => gs);
+      const sgn = (v: number) => (v > 0 ? 1 : v < 0 ? -1 : 0);
+      const want = xv.map((x, i) => gv[i] * sgn(x));
+      for (const dtype of ['float32', 'float64'] as const)
+        for (const createGraph of [false, true]) {
+          const x = tensor(xv, [xv.length], { dtype, requiresGrad: true });
+          antler.abs(x).backward(tensor(gv, [gv.length], { dtype }), { createGraph });
+          const got = Array.from(x.grad!.dataSync());
+          const bad = got.flatMap((g, i) => (Object.is(g, want[i]) ? [] : [`x ${xv[i]}, gy ${gv[i]}: ${g}, torch ${want[i]}`]));
+          expect([`${dtype}, createGraph ${createGraph}`, bad]).toEqual([`${dtype}, createGraph ${createGraph}`, []]);
+          x.dispose();
+        }
+    }));
+
   test('cumprod along an axis of one element and of a 0-d tensor: exclusive gives 1 (gradient 0), inclusive x (gradient gy), plain and createGraph', () =>
     tidy(() => {
       const xs = randomArray(rng, 3, 0.5, 2), gs = randomArray(rng, 3, 0.5, 2);
