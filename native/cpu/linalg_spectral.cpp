@@ -15,7 +15,7 @@ namespace {
 
 template <typename T>
 void eigh(const T* A, int64_t B, int64_t n, bool upper, bool vectors, T* w, T* V, int32_t* info) {
-  const int64_t scratch = k::eighScratchSize(n);
+  const int64_t scratch = k::eighScratchSize(n, vectors);
   parallelFor(B, B * n * n * n * 8, [&](int64_t b) {
     std::vector<double> s(static_cast<size_t>(scratch));
     k::lanesEigh(k::SerialLanes{}, n, A + b * n * n, upper, vectors, w + b * n, vectors ? V + b * n * n : nullptr,
@@ -26,7 +26,7 @@ void eigh(const T* A, int64_t B, int64_t n, bool upper, bool vectors, T* w, T* V
 template <typename T>
 void svd(const T* A, int64_t B, int64_t m, int64_t n, bool full, bool vectors, T* U, T* S, T* Vh, int32_t* info) {
   const int64_t kk = m < n ? m : n, uc = full ? m : kk, vr = full ? n : kk;
-  const int64_t scratch = k::svdScratchSize(m, n, vectors);
+  const int64_t scratch = k::svdScratchSize(m, n, full, vectors);
   parallelFor(B, B * m * n * (kk + 1) * 8, [&](int64_t b) {
     std::vector<double> s(static_cast<size_t>(scratch));
     k::lanesSvd(k::SerialLanes{}, m, n, A + b * m * n, full, vectors, vectors ? U + b * m * uc : nullptr, S + b * kk,

@@ -47,7 +47,7 @@ template <typename T>
 void launchEigh(Context& ctx, const void* A, int64_t B, int64_t n, bool upper, bool vectors, void* w, void* V,
                 int32_t* info) {
   const unsigned blocks = spectralBlocks(ctx, B);
-  const int64_t size = k::eighScratchSize(n);
+  const int64_t size = k::eighScratchSize(n, vectors);
   PoolBuffer ws(ctx, static_cast<size_t>(blocks) * static_cast<size_t>(size) * sizeof(double));
   eighKernel<T><<<blocks, spectralThreads(((n + 1) / 2) * n), 0, ctx.stream>>>(
       static_cast<const T*>(A), B, n, upper, vectors, static_cast<T*>(w), static_cast<T*>(V), info,
@@ -59,7 +59,7 @@ template <typename T>
 void launchSvd(Context& ctx, const void* A, int64_t B, int64_t m, int64_t n, bool full, bool vectors, void* U,
                void* S, void* Vh, int32_t* info) {
   const unsigned blocks = spectralBlocks(ctx, B);
-  const int64_t size = k::svdScratchSize(m, n, vectors);
+  const int64_t size = k::svdScratchSize(m, n, full, vectors);
   const int64_t M = m > n ? m : n, N = m > n ? n : m;
   PoolBuffer ws(ctx, static_cast<size_t>(blocks) * static_cast<size_t>(size) * sizeof(double));
   svdKernel<T><<<blocks, spectralThreads(((N + 1) / 2) * (M + N)), 0, ctx.stream>>>(

@@ -11,7 +11,7 @@
 // accuracy before the final rounding), on the matrix scaled by a power of two to
 // a largest |entry| in [0.5, 1) (no overflow or underflow for extreme scales).
 //  - eigh: cyclic two-sided Jacobi on the symmetric matrix (read from its lower
-//    or upper triangle), accumulating V; a pair is rotated unless its entry is
+//    or upper triangle), accumulating V (when asked); a pair is rotated unless its entry is
 //    negligible (|a_pq| ≤ eps64·√|a_pp a_qq|, Demmel–Veselić, which keeps the
 //    small eigenvalues of graded positive definite matrices relatively accurate;
 //    from sweep kEighFloorSweep on also ≤ eps64·‖A‖_F/n, so that a cluster of
@@ -94,10 +94,10 @@ ANTLER_HD double lanesScaleUnit(const Lanes& L, int64_t size, double* x, double*
   return undo;
 }
 
-// Doubles of scratch lanesEigh needs for an n×n matrix.
-ANTLER_HD int64_t eighScratchSize(int64_t n) {
+// Doubles of scratch lanesEigh needs for an n×n matrix (V's n×n only when `vectors`).
+ANTLER_HD int64_t eighScratchSize(int64_t n, bool vectors) {
   const int64_t N = n + (n & 1);
-  return 2 * n * n + N + 4;
+  return (vectors ? 2 : 1) * n * n + N + 4;
 }
 
 // Writes the ascending order of d[0 … n) (stride `stride`) into perm as doubles (lane 0 only; selection, O(n²)).
@@ -116,22 +116,22 @@ ANTLER_HD void sortOrder(int64_t n, const double* d, int64_t stride, double* per
 }
 
 // Symmetric eigendecomposition of the n×n row-major A (its lower triangle, or its upper when `upper`): w [n]
-// ascending, V [n, n] with the eigenvectors as columns (when `vectors`), info (0, or 1 when not converged or
-// non-finite: then w and V are NaN). s: eighScratchSize(n) doubles.
+// ascending, V [n, n] with the eigenvectors as columns (when `vectors`; else the rotations are not accumulated),
+// info (0, or 1 when not converged or non-finite: then w and V are NaN). s: eighScratchSize(n, vectors) doubles.
 template <typename T, typename Lanes>
 ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool vectors, T* w, T* V, int32_t* info,
                          double* s) {
   const int64_t N = n + (n & 1), half = N / 2;
   double* a = s;
-  double* v = a + n * n;
-  double* cs = v + n * n;   // N: (c, s) per pair, later the permutation
+  double* v = a + n * n;                        // n×n, only when vectors
+  double* cs = a + (vectors ? 2 : 1) * n * n;   // N: (c, s) per pair, later the permutation
   double* red = cs + N;     // [0]: state (0 go on, 1 converged, 2 failed)
   const int64_t lane = L.lane(), count = L.count();
   for (int64_t e = lane; e < n * n; e += count) {
     const int64_t i = e / n, j = e % n;
     const bool mine = upper ? i <= j : i >= j;
     a[e] = static_cast<double>(mine ? A[e] : A[j * n + i]);
-    v[e] = i == j ? 1.0 : 0.0;
+    if (vectors) v[e] = i == j ? 1.0 : 0.0;
   }
   L.sync();
   const double undo = lanesScaleUnit(L, n * n, a, red + 3);
@@ -184,6 +184,7 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
         a[i * n + q] = sn * x + c * y;
         if (sn != 0 && i == p) a[i * n + q] = 0;   // what the rotation annihilates (exactly, but for rounding)
         if (sn != 0 && i == q) a[i * n + p] = 0;
+        if (!vectors) continue;
         x = v[i * n + p];
         y = v[i * n + q];
         v[i * n + p] = c * x - sn * y;
@@ -210,10 +211,10 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
   L.sync();
 }
 
-// Doubles of scratch lanesSvd needs for an m×n matrix.
-ANTLER_HD int64_t svdScratchSize(int64_t m, int64_t n, bool vectors) {
+// Doubles of scratch lanesSvd needs for an m×n matrix: G's left factor Uw is M×M for full matrices, M×N reduced.
+ANTLER_HD int64_t svdScratchSize(int64_t m, int64_t n, bool full, bool vectors) {
   const int64_t M = m > n ? m : n, N = m > n ? n : m, Np = N + (N & 1);
-  return M * N + N + Np + 4 + (vectors ? N * N + M * M + 2 * M : 0);
+  return M * N + N + Np + 4 + (vectors ? N * N + M * (full ? M : N) + 2 * M : 0);
 }
 
 // Completes columns [0, cols) of the column-major M×cols matrix Uw: the columns with have[j] == 0 become unit
@@ -258,7 +259,7 @@ ANTLER_HD void completeBasis(int64_t M, int64_t cols, double* Uw, const double* 
 
 // SVD of the m×n row-major A: S [k] descending (k = min(m, n)); when `vectors`, U [m, uc] and Vh [vr, n] row-major
 // with uc = vr = k (reduced) or uc = m, vr = n (full). info 0, or 1 when not converged or non-finite (then every
-// output is NaN). s: svdScratchSize(m, n, vectors) doubles.
+// output is NaN). s: svdScratchSize(m, n, full, vectors) doubles.
 template <typename T, typename Lanes>
 ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool full, bool vectors, T* U, T* S, T* Vh,
                         int32_t* info, double* s) {
@@ -269,7 +270,7 @@ ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool f
   double* cs = sv + N;        // Np: (c, s) per pair, later the permutation
   double* red = cs + Np;      // [0]: rotated in this sweep; [1]: state
   double* Vw = red + 4;       // N×N column-major (vectors)
-  double* Uw = Vw + N * N;    // M×M column-major (vectors): G's left vectors, completed
+  double* Uw = Vw + N * N;    // M×uc column-major (vectors; uc = M full, N reduced): G's left vectors, completed
   const int64_t lane = L.lane(), count = L.count();
   for (int64_t e = lane; e < M * N; e += count) {
     const int64_t j = e / M, i = e % M;   // G[i][j] = A[i][j], or Aᵀ[i][j] = A[j][i]
@@ -354,7 +355,7 @@ ANTLER_HD void lanesSvd(const Lanes& L, int64_t m, int64_t n, const T* A, bool f
     }
     L.sync();
     if (lane == 0 && ok) {
-      double* have = Uw + M * M;   // M flags, then M of completeBasis's vector
+      double* have = Uw + M * uc;   // uc flags, then M of completeBasis's vector
       double* tmp = have + M;
       for (int64_t j = 0; j < uc; ++j) have[j] = j < N && sv[static_cast<int64_t>(cs[j])] > 0 ? 1.0 : 0.0;
       completeBasis(M, uc, Uw, have, tmp);
