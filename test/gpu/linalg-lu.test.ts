@@ -64,4 +64,22 @@ run(`linalg (lu family) on CUDA vs CPU (seed ${rng.seed})`, () => {
           expect(read(ng.info)).toEqual(read(nc.info));
         }
     }));
+  test("det's gradient on CUDA (the exact cofactor chosen per batch element on the device) equals the CPU's; singular and regular mixed", () =>
+    antler.tidy(() => {
+      for (const n of emulated ? [3] : [3, 6])
+        for (const dtype of ['float32', 'float64'] as const) {
+          // Element 0 regular, 1 a repeated row (rank n − 1), 2 two zero rows (rank ≤ n − 2, cofactor 0), 3 the shift matrix.
+          const v = randomArray(rng, 4 * n * n);
+          for (let c = 0; c < n; c++) v[n * n + n + c] = v[n * n + c];
+          for (let c = 0; c < 2 * n; c++) v[2 * n * n + c] = 0;
+          for (let e = 0; e < n * n; e++) v[3 * n * n + e] = e % (n + 1) === 1 ? 1 : 0;
+          const grads = ['cpu', 'cuda:0'].map((device) => {
+            const A = antler.tensor(v, [4, n, n], { dtype, device, requiresGrad: true });
+            antler.linalg.det(A).sum().backward();
+            return read(A.grad!);
+          });
+          const tol = dtype === 'float32' ? 1e-4 : 1e-11;
+          expectClose(grads[1], grads[0], tol, tol, `det gradient n ${n} ${dtype}`);
+        }
+    }));
 });

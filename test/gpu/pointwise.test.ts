@@ -79,4 +79,18 @@ run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
       expectClose(g[0], c[0], 1e-13, 1e-300, 'x gradient');
       expectClose(g[1], c[1], 1e-13, 1e-300, 'y gradient');
     }));
+
+  test("abs's backward on CUDA is gy·sgn(x) bit for bit (torch 1.13's: NaN·0 is NaN at x = ±0 and NaN), float32 and float64", () =>
+    antler.tidy(() => {
+      const xs = [NaN, 0, -0, Infinity, -Infinity, 1, -1], gs = [1, 0, -1, NaN, Infinity, -Infinity];
+      const xv = xs.flatMap((x) => gs.map(() => x)), gv = xs.flatMap(() => gs);
+      const sgn = (v: number) => (v > 0 ? 1 : v < 0 ? -1 : 0);
+      const want = xv.map((x, i) => gv[i] * sgn(x));
+      for (const dtype of ['float32', 'float64'] as const) {
+        const X = antler.tensor(xv, [xv.length], { dtype, device: 'cuda:0', requiresGrad: true });
+        antler.abs(X).backward(antler.tensor(gv, [gv.length], { dtype, device: 'cuda:0' }));
+        const bad = read(X.grad!).flatMap((g, i) => (Object.is(g, want[i]) ? [] : [`x ${xv[i]}, gy ${gv[i]}: ${g}, want ${want[i]}`]));
+        expect([dtype, bad]).toEqual([dtype, []]);
+      }
+    }));
 });
