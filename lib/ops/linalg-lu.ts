@@ -528,10 +528,12 @@ function exactCofactor(LU: Tensor, P: Tensor, pivots: Tensor): Tensor {
  * (the LU factorisation and solves: differentiable again where A is invertible). A matrix whose U
  * has an exactly zero pivot (A singular) gets its exact cofactor matrix instead (exactCofactor, a
  * constant: torch 1.13's value with createGraph, an SVD there, where its first-order gradient is 0);
- * its second derivative stays NaN, as before. Both are computed for every batch element and the
- * choice is made per element on the device (where), so there is no host read (no device sync on
- * CUDA). The recorded path moves those zero pivots to ε = eps·max |LU| (eps when LU is 0) so that
- * it stays finite where it is not used (its gradient is masked, not NaN, for the other batch elements).
+ * its second derivative stays NaN, as before. On CUDA both are computed for every batch element and
+ * the choice is made per element on the device (where): no host read, no device sync. On the CPU
+ * (synchronous: a read is a copy) a read of whether any matrix is singular skips the exact path
+ * when none is. The recorded path moves those zero pivots to ε = eps·max |LU| (eps when LU is 0)
+ * so that it stays finite where it is not used (its gradient is masked, not NaN, for the other
+ * batch elements).
  */
 function cofactor(A: Tensor, op: string): Tensor {
   const n = A.shape[A.rank - 1];
@@ -549,10 +551,11 @@ function cofactor(A: Tensor, op: string): Tensor {
   const invT = luSolveWithP(LUe, f.P, eye(n, n, { dtype: A.dtype as DType, device: A.device }), true, true);
   const recorded = mul(reshape(detE, [...detE.shape, 1, 1]), invT);
   // Singular matrices (an exactly zero pivot): the exact cofactor matrix, selected per batch element.
-  const { isSingular, exact } = noGrad(() => ({
-    isSingular: reshape(any(equal(d, 0), -1), [...A.shape.slice(0, -2), 1, 1]),
-    exact: toDtype(exactCofactor(f.LU, f.P, f.pivots), A.dtype as DType),
-  }));
+  const isSingular = noGrad(() => reshape(any(equal(d, 0), -1), [...A.shape.slice(0, -2), 1, 1]));
+  // On the CPU (ops run synchronously: a read is a copy, not a sync) the exact path is skipped when no
+  // matrix needs it, as it costs about as much as the recorded one; on CUDA both run, no host read.
+  if (A.device === 'cpu' && noGrad(() => any(isSingular)).item() === 0) return recorded;
+  const exact = noGrad(() => toDtype(exactCofactor(f.LU, f.P, f.pivots), A.dtype as DType));
   // Recorded: the other batch elements stay differentiable (createGraph).
   return where(isSingular, exact, recorded);
 }
@@ -561,7 +564,7 @@ function cofactor(A: Tensor, op: string): Tensor {
  * torch.linalg.det: det A of A [..., n, n] = ±Π U[i, i] from LU with partial pivoting (0 for a
  * singular matrix, no error; 1 for n = 0). The gradient is g·det(A)·A⁻ᵀ (torch's), from recorded
  * ops (twice differentiable where A is invertible); at a singular A it is the exact cofactor
- * matrix (see cofactor: chosen per batch element on the device, no host read), which torch 1.13 gives
+ * matrix (see cofactor: chosen per batch element on the device, no host read on CUDA), which torch 1.13 gives
  * with createGraph, where its plain backward gives 0. Second derivatives are NaN at an exactly
  * singular A and lose accuracy near one (the cancellation in det·A⁻ᵀ, ∝ cond(A)·eps; torch 1.13
  * switches to an SVD there).

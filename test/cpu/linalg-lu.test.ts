@@ -578,7 +578,7 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
       });
     });
 
-    test('det\'s gradient chooses the cofactor path per batch element on the device: no host read; rank n − 1, n − 2 and regular matrices mixed in a batch', () => {
+    test('det\'s gradient chooses the cofactor path per batch element on the device: rank n − 1, n − 2 and regular matrices mixed in a batch; on the CPU at most one host read (test/gpu/linalg-lu.test.ts: none on CUDA)', () => {
       // Every host read in lib goes through Tensor's dataSync or data (item, arraySync and array call them).
       const reads = ['dataSync', 'data', 'to'] as const;
       for (let t = 0; t < 8; t++) {
@@ -597,7 +597,8 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
             const spies = reads.map((name) => jest.spyOn(Tensor.prototype, name));
             try {
               antler.linalg.det(A).sum().backward();
-              for (const [i, spy] of spies.entries()) expect([reads[i], spy.mock.calls.length]).toEqual([reads[i], 0]);
+              // One read on the CPU: whether any matrix is singular (skips the exact path when none is).
+              expect(spies.map((spy) => spy.mock.calls.length)).toEqual([1, 0, 0]);
             } finally {
               for (const spy of spies) spy.mockRestore();
             }
