@@ -872,6 +872,10 @@ export class Tensor {
   signbit(): Tensor {
     return pointwiseModule!.signbit(this);
   }
+  /** this ** exponent in float64 (torch's x.float_power(exponent)). */
+  floatPower(exponent: Tensor | number): Tensor {
+    return pointwiseModule!.floatPower(this, exponent);
+  }
   // (end of pointwise methods)
 
   // Methods of lib/ops/statistics.ts (statisticsModule), each the function with the tensor first.
@@ -1042,8 +1046,12 @@ export class Tensor {
     return selectionModule!.rot90(this, k, axes);
   }
   /** torch's x.tensor_split(indices_or_sections, dim). */
-  tensorSplit(indicesOrSections: number | readonly number[], axis = 0): Tensor[] {
+  tensorSplit(indicesOrSections: number | readonly number[] | Tensor, axis = 0): Tensor[] {
     return selectionModule!.tensorSplit(this, indicesOrSections, axis);
+  }
+  /** A copy of length elements along axis from start (torch's x.narrow_copy(dim, start, length)). */
+  narrowCopy(axis: number, start: number, length: number): Tensor {
+    return selectionModule!.narrowCopy(this, axis, start, length);
   }
   /** torch's x.take(index). */
   take(index: Tensor): Tensor {

@@ -139,6 +139,13 @@ export const POINTWISE_OPS: OpInfo[] = [
   { name: 'rad2deg', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.rad2deg(x) },
   { name: 'frac', samples: (rng) => [{ inputs: [awayFromSteps(rng, [2, 3])] }], fn: ([x]) => antler.frac(x) },
   { name: 'nanToNum', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }], fn: ([x]) => antler.nanToNum(x, { nan: 1 }) },
+  {
+    // float64 whatever the inputs: cast back so that the float32 run compares in its own dtype.
+    name: 'floatPower',
+    samples: (rng) => [{ inputs: [vals(rng, [2, 3], 0.2, 2), vals(rng, [3], -1.5, 1.5)] }, { inputs: [vals(rng, [4], 0.2, 2), vals(rng, [], 0.5, 2.5)] }],
+    fn: ([x, e]) => antler.floatPower(x, e).cast(x.dtype),
+    bad: [['INVALID_ARGUMENT', () => antler.floatPower(2 as unknown as Tensor, 3)], ['SHAPE_MISMATCH', () => antler.floatPower(t64([1, 2], [2]), t64([1, 2, 3], [3]))]],
+  },
 ];
 /** Exported functions of lib/ops/pointwise.ts that are not differentiable ops of their own (tested in their own files). */
 export const POINTWISE_NOT_OPS: string[] = ['heaviside', 'signbit'];

@@ -96,6 +96,40 @@ export const SELECTION_OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.tensorSplit(f64([1], []), 2)]],
   },
   {
+    name: 'tensorSplit(tensor indices, pieces gathered)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 7])] }],
+    fn: ([x]) => {
+      // Out of order with empty pieces (total 11 · ⌈log₂ 6⌉ < 7 · 6: gathered and halved), and a 0-d tensor of sections.
+      const parts = [...antler.tensorSplit(x, i32([5, 1, 1, 1, 6], [5]), 1), ...antler.tensorSplit(x, antler.tensor(2, [], { dtype: 'int32' }), 0)];
+      return antler.concat(parts.map((p) => p.reshape([-1])));
+    },
+    bad: [
+      ['DTYPE_MISMATCH', () => antler.tensorSplit(f64([1, 2], [2]), f64([1], [1]))],
+      ['SHAPE_MISMATCH', () => antler.tensorSplit(f64([1, 2], [2]), i32([1], [1, 1]))],
+    ],
+  },
+  {
+    name: 'narrowCopy',
+    samples: (rng) => [{ inputs: [anyVals(rng, [3, 5])] }],
+    fn: ([x]) => antler.narrowCopy(x, 1, -4, 3),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.narrowCopy(f64([1, 2, 3], [3]), 0, 1, 3)],
+      ['INVALID_ARGUMENT', () => antler.narrowCopy(f64([1], []), 0, 0, 1)],
+    ],
+  },
+  {
+    name: 'vander',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [4])], note: 'N = x.size' },
+      { inputs: [{ shape: [3], values: [0, rng.uniform(0.5, 1.5), -rng.uniform(0.5, 1.5)] }], note: 'x = 0: exact products' },
+    ],
+    fn: ([x]) => antler.concat([antler.vander(x).reshape([-1]), antler.vander(x, 5, true).reshape([-1])]),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.vander(f64([1, 2], [1, 2]))],
+      ['INVALID_ARGUMENT', () => antler.vander(f64([1, 2], [2]), -1)],
+    ],
+  },
+  {
     name: 'take',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 4])], aux: [idx([-1, 0, 5, 11, -12, 3], [2, 3])] }],
     fn: ([x], [i]) => antler.take(x, i),

@@ -349,3 +349,21 @@ export function signbit(x: Tensor): Tensor {
   if (x.dtype === 'int32') return less(x, 0);
   return special1('signbit', x, 0, null);
 }
+
+// ---------------------------------------------------------------- floatPower
+// (its own import: the block is appended so as not to touch the imports above)
+import { pow as powOf } from './core';
+
+/**
+ * torch.float_power: x ** exponent computed and returned in float64 (both
+ * operands cast to float64 first, whatever their dtype; broadcast together;
+ * one may be a number). The gradients are pow's, in float64, and reach a
+ * float32 operand through the cast (in its own dtype), as torch's.
+ */
+export function floatPower(x: Tensor | number, exponent: Tensor | number): Tensor {
+  const op = 'floatPower';
+  operands(op, x, exponent, ['x', 'exponent']);
+  outShape(op, x, exponent);
+  const f64 = (v: Tensor | number) => (typeof v === 'number' || v.dtype === 'float64' ? v : cast(v, 'float64'));
+  return tidy(() => powOf(f64(x), f64(exponent)));
+}

@@ -11,14 +11,14 @@
  * and every device runs them; scatterReduce's amax/amin record their own
  * backward (ties share the gradient evenly). Indices are int32.
  */
-import { noGrad, record } from '../autograd/graph';
+import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { native } from '../native';
 import { arange, checkTensor, Tensor } from '../tensor';
 import { broadcastShapes, checkAxis as axisOf, checkBoolean, checkInteger, checkNumber, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 import {
-  add, broadcastTo, concat, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
+  add, broadcastTo, clone, concat, cumprod, cumsum, div, equal, flip, floorDivide, greater, less, maximum, min, minimum, max, mul, notEqual, permute, readNumbers,
   remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
 } from './core';
 import { argsort, gather, gatherRows, indexSelect, position, scatterAddRows } from './indexing';
@@ -264,14 +264,26 @@ export function rot90(x: Tensor, k = 1, axes: readonly [number, number] = [0, 1]
  * torch.tensor_split: x cut along `axis` (default 0) into n pieces of sizes
  * differing by one at most (the first size % n one longer), or at the given
  * indices (Python slices between them: negative ones count from the end,
- * pieces may be empty). Slices, so gradients land in place.
+ * pieces may be empty). indicesOrSections may also be an int32 tensor, as
+ * torch's tensor_indices_or_sections: 0-d for a number of sections, 1-D for
+ * indices (read back: a device sync on CUDA). Slices, so gradients land in
+ * place; the backward is O(x.size · log pieces) for indices in order
+ * (consecutive halves), and for indices out of order at most that of one
+ * slice per piece or of the pieces gathered and halved, whichever is less.
  */
-export function tensorSplit(x: Tensor, indicesOrSections: number | readonly number[], axis = 0): Tensor[] {
+export function tensorSplit(x: Tensor, indicesOrSections: number | readonly number[] | Tensor, axis = 0): Tensor[] {
   const op = 'tensorSplit';
   checkTensor(x, op, 'x');
   if (x.rank === 0) fail('INVALID_ARGUMENT', `${op}: x is 0-d; expected at least one axis to split`);
   const ax = axisOf(x, axis, op);
   const L = x.shape[ax];
+  if (indicesOrSections instanceof Tensor) {
+    const t = checkTensor(indicesOrSections, op, 'indicesOrSections');
+    if (t.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: a tensor of indices or sections must be int32; got ${t.dtype}`);
+    if (t.rank > 1) fail('SHAPE_MISMATCH', `${op}: a tensor of indices or sections must be 0-d (sections) or 1-D (indices); got shape ${shapeText(t.shape)}`);
+    const v = Array.from(t.dataSync() as Int32Array);
+    return tensorSplit(x, t.rank === 0 ? v[0] : v, ax);
+  }
   if (typeof indicesOrSections === 'number') {
     const n = checkInteger(indicesOrSections, op, 'sections', 1);
     const q = Math.floor(L / n), r = L % n;
@@ -288,16 +300,71 @@ export function tensorSplit(x: Tensor, indicesOrSections: number | readonly numb
     return [from, Math.max(0, to - from)];
   });
   // Non-decreasing indices cut x into consecutive pieces: split's halving cuts (backward
-  // O(x.size · log pieces)); otherwise (an index below an earlier one) each piece is its own slice.
-  if (ranges.every(([from], i) => i === 0 || from === ranges[i - 1][0] + ranges[i - 1][1])) return pieces(x, ax, ranges.map(([, len]) => len));
-  const out: Tensor[] = [];
-  try {
-    for (const [from, len] of ranges) out.push(slice(x, x.shape.map((_, d) => (d === ax ? (len ? from : 0) : 0)), x.shape.map((s, d) => (d === ax ? len : s))));
-    return out;
-  } catch (err) {
-    for (const t of out) t.dispose();
-    throw err;
+  // O(x.size · log pieces)). Otherwise (an index below an earlier one: pieces overlap, or are empty)
+  // one slice per piece costs a whole x-sized gradient per piece, O(x.size · pieces); when the pieces
+  // hold fewer elements than that (total · log₂ pieces < L · pieces), their positions are gathered into
+  // one tensor (one indexSelect, whose backward is one scatter-add) that is cut by halving instead.
+  const lens = ranges.map(([, len]) => len);
+  if (ranges.every(([from], i) => i === 0 || from === ranges[i - 1][0] + ranges[i - 1][1])) return pieces(x, ax, lens);
+  const total = lens.reduce((a, b) => a + b, 0);
+  if (!x.requiresGrad || !isGradEnabled() || total * Math.ceil(Math.log2(lens.length)) >= L * lens.length) {
+    const out: Tensor[] = [];
+    try {
+      for (const [from, len] of ranges) out.push(slice(x, x.shape.map((_, d) => (d === ax ? (len ? from : 0) : 0)), x.shape.map((s, d) => (d === ax ? len : s))));
+      return out;
+    } catch (err) {
+      for (const t of out) t.dispose();
+      throw err;
+    }
   }
+  const at = new Int32Array(total);
+  let k = 0;
+  for (const [from, len] of ranges) for (let i = 0; i < len; i++) at[k++] = from + i;
+  return tidy(() => pieces(indexSelect(x, ax, wrap(native().fromData(at, [total], 'int32', x.device))), ax, lens));
+}
+
+/**
+ * torch.narrow_copy: a copy (its own storage) of `length` elements along
+ * `axis` from `start` (negative counts from the end), the other axes whole;
+ * narrow's checks. The gradient lands in place (torch 1.13's narrow_copy has
+ * none).
+ */
+export function narrowCopy(x: Tensor, axis: number, start: number, length: number): Tensor {
+  checkTensor(x, 'narrowCopy', 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', 'narrowCopy: x is 0-d; there is no axis to narrow');
+  const ax = axisOf(x, axis, 'narrowCopy');
+  const n = x.shape[ax];
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < -n || start > n)
+    fail('INVALID_ARGUMENT', `narrowCopy: start must be an integer in [${-n}, ${n}] for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(start)}`);
+  const from = start < 0 ? start + n : start;
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > n)
+    fail('INVALID_ARGUMENT', `narrowCopy: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
+  return tidy(() => clone(slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)))));
+}
+
+/**
+ * torch.vander: the Vandermonde matrix of the 1-D x, [x.size, N] (N = x.size
+ * by default; N ≥ 0): column j is x^(N−1−j), or x^j with `increasing`.
+ * Built as torch's, a running product (cumprod) of x after a column of ones,
+ * so the powers are exact products (0^0 = 1) and the gradient is exact at
+ * x = 0. float32, float64 and int32 (which stays int32, wrapping; torch's
+ * int64).
+ */
+export function vander(x: Tensor, N?: number, increasing = false): Tensor {
+  const op = 'vander';
+  checkTensor(x, op, 'x');
+  if (x.rank !== 1) fail('SHAPE_MISMATCH', `${op}: x must be 1-D; got shape ${shapeText(x.shape)}`);
+  const n = x.size;
+  const cols = N === undefined || N === null ? n : checkInteger(N, op, 'N');
+  if (cols < 0) fail('INVALID_ARGUMENT', `${op}: N must be ≥ 0; got ${cols}`);
+  checkBoolean(increasing, op, 'increasing');
+  return tidy(() => {
+    const ones = wrap(native().full([n, Math.min(cols, 1)], x.dtype, x.device, 1));
+    if (cols <= 1) return ones;
+    const powers = cumprod(broadcastTo(reshape(x, [n, 1]), [n, cols - 1]), 1);
+    const v = concat([ones, powers], 1);
+    return increasing ? v : flip(v, 1);
+  });
 }
 
 // ---------------------------------------------------------------- take, takeAlongDim
@@ -775,13 +842,33 @@ function uniqueOf(op: string, x: Tensor, o: UniqueOptions, sortFirst: boolean): 
     const { rows, back } = byAxis ? frontRows(x, ax) : { rows: reshape(x, [x.size, 1]), back: (r: Tensor) => reshape(r, [r.shape[0]]) };
     const n = rows.shape[0];
     let order: Tensor | null = null;
-    if (sortFirst && n > 1) {
-      // Lexicographic order of the rows: stable sorts by each column, last column first.
+    const w = rows.shape[1];
+    if (sortFirst && n > 1 && w === 1) order = argsort(reshape(rows, [n]));
+    else if (sortFirst && n > 1 && x.device !== 'cpu') {
+      // On a GPU, lexicographic order by stable sorts on the device, one per column, last column
+      // first (reading the slices back would move all of x to the host).
       order = arange(0, n, 1, { dtype: 'int32', device: x.device });
-      for (let c = rows.shape[1] - 1; c >= 0; c--) {
+      for (let c = w - 1; c >= 0; c--) {
         const col = reshape(gatherRows(slice(rows, [0, c], [n, 1]), order), [n]);
         order = reshape(gatherRows(reshape(order, [n, 1]), argsort(col)), [n]);
       }
+    } else if (sortFirst && n > 1) {
+      // On the CPU, lexicographic order of the rows: one sort of the row numbers, comparing rows
+      // element by element up to the first difference (as torch's unique_dim), on the values in
+      // host memory (NaN after everything, NaNs tied: the order the stable sorts by column give;
+      // ties keep the input's order). O(n log n) comparisons, most ending in a few elements, where
+      // a stable sort per column cost n · log n per element of a row.
+      const v = rows.dataSync();
+      const rank = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : a === b ? 0 : a !== a ? (b !== b ? 0 : 1) : -1);
+      const idx = Array.from({ length: n }, (_, i) => i);
+      idx.sort((p, q) => {
+        for (let c = 0, i = p * w, j = q * w; c < w; c++, i++, j++) {
+          const r = rank(v[i], v[j]);
+          if (r !== 0) return r;
+        }
+        return p - q;
+      });
+      order = wrap(native().fromData(Int32Array.from(idx), [n], 'int32', x.device));
     }
     const sorted = order ? gatherRows(rows, order) : rows;
     const { starts, groupOf, counts } = groupRuns(sorted);
@@ -802,7 +889,9 @@ function uniqueOf(op: string, x: Tensor, o: UniqueOptions, sortFirst: boolean): 
  * the distinct slices along that axis, in lexicographic order. Options
  * returnInverse (where each element went, int32) and returnCounts (int32)
  * give `{values, inverse?, counts?}`. The order is one stable sort, or with
- * an axis one per element of a slice (a radix sort of the slices). Every NaN is distinct from every other
+ * an axis on the CPU one sort of the slices compared lexicographically (as
+ * torch's unique_dim sorts them), on CUDA one stable sort per element of a
+ * slice on the device. Every NaN is distinct from every other
  * value (as torch's values; torch 1.13's inverse and counts are wrong there).
  * No gradient. Reads the number of values (a device sync on CUDA).
  */

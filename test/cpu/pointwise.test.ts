@@ -434,3 +434,32 @@ describe(`pointwise special functions (seed ${SEED})`, () => {
     });
   });
 });
+
+describe(`floatPower (seed ${SEED})`, () => {
+  test('float_power: computed and returned in float64 for every dtype, broadcast, numbers either side; gradients in each operand dtype', () => {
+    tidy(() => {
+      const xv = uniform(rng, 6, 0.1, 3), ev = uniform(rng, 3, -2, 2);
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        const xs = dtype === 'int32' ? xv.map((v) => Math.round(v) + 1) : xv;
+        const x = tensor(xs, [2, 3], { dtype });
+        const xd = read(x); // the values as stored (float32 rounded), exact in double
+        const y = antler.floatPower(x, tensor(ev, [3], F64));
+        expect(y.dtype).toBe('float64');
+        expectClose(read(y), xd.map((b, i) => Math.pow(b, ev[i % 3])), 1e-15, 0, `${dtype} base (seed ${SEED})`);
+        expectClose(read(antler.floatPower(2, x)), xd.map((b) => Math.pow(2, b)), 1e-15, 0, 'number base');
+        expectClose(read(x.floatPower(0.5)), xd.map((b) => Math.sqrt(b)), 1e-15, 0, 'method, number exponent');
+      }
+      const x = tensor(xv, [2, 3], { dtype: 'float32', requiresGrad: true });
+      const e = tensor(ev, [3], { dtype: 'float32', requiresGrad: true });
+      antler.sum(antler.floatPower(x, e)).backward();
+      expect(x.grad!.dtype).toBe('float32');
+      expect(e.grad!.dtype).toBe('float32');
+      const xd = read(x), ed = read(e);
+      // d/dx x^e = e·x^(e−1); d/de = Σ over the broadcast rows of x^e·log x.
+      expectClose(read(x.grad!), xd.map((b, i) => ed[i % 3] * Math.pow(b, ed[i % 3] - 1)), 1e-6, 0, 'gradient of x');
+      expectClose(read(e.grad!), ed.map((p, j) => [0, 1].reduce((acc, r) => acc + Math.pow(xd[r * 3 + j], p) * Math.log(xd[r * 3 + j]), 0)), 1e-6, 0, 'gradient of exponent');
+      expectAntlerErrorInTidy(() => antler.floatPower(2 as unknown as Tensor, 3), 'INVALID_ARGUMENT');
+      expectAntlerErrorInTidy(() => antler.floatPower(tensor([1, 2], [2], F64), tensor([1, 2, 3], [3], F64)), 'SHAPE_MISMATCH');
+    });
+  });
+});

@@ -445,4 +445,92 @@ describe(`selection ops (seed ${SEED})`, () => {
       expectAntlerError(() => antler.searchsorted(tensor([1, 2], [2], F64), tensor([1], [1], F64), { sorter: tensor([0, 2], [2], I32) }), 'INVALID_ARGUMENT');
     });
   });
+
+  test('unique along an axis: random slices with repeats and NaN, in lexicographic order (NaN after every number, each NaN-holding slice its own)', () => {
+    tidy(() => {
+      for (let trial = 0; trial < 4; trial++) {
+        const n = rng.int(0, 40), w = rng.int(1, 4), axis = rng.int(0, 1);
+        // Few distinct rows: draw a small pool and pick from it, with a NaN here and there.
+        const pool = Array.from({ length: rng.int(1, 6) }, () => randomInts(rng, w, -2, 2).map((e) => (e === 2 && trial % 2 ? NaN : e)));
+        const rows = Array.from({ length: n }, () => pool[rng.int(0, pool.length - 1)]);
+        const flat = axis === 0 ? rows.flat() : Array.from({ length: w }, (_, c) => rows.map((r) => r[c])).flat();
+        const x = tensor(flat, axis === 0 ? [n, w] : [w, n], F64);
+        // Reference: sort the row numbers lexicographically (NaN last, NaNs tied), then a new group per row unless
+        // it equals the previous one element for element (NaN equals nothing).
+        const cmp = (a: number, b: number) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : Number.isNaN(b) ? -1 : a - b);
+        const order = rows.map((_, i) => i).sort((p, q) => {
+          for (let c = 0; c < w; c++) if (cmp(rows[p][c], rows[q][c]) !== 0) return cmp(rows[p][c], rows[q][c]);
+          return p - q;
+        });
+        const groups: number[][] = [];
+        const inverse = new Array<number>(n);
+        order.forEach((r, k) => {
+          if (k === 0 || !rows[r].every((e, c) => e === rows[order[k - 1]][c])) groups.push([]);
+          groups[groups.length - 1].push(r);
+          inverse[r] = groups.length - 1;
+        });
+        const values = groups.map((g) => rows[g[0]]);
+        const u = antler.unique(x, { axis, returnInverse: true, returnCounts: true });
+        const want = axis === 0 ? values.flat() : Array.from({ length: w }, (_, c) => values.map((r) => r[c])).flat();
+        expectValues(u.values, axis === 0 ? [groups.length, w] : [w, groups.length], want, `unique axis ${axis} of ${n} slices`);
+        expectExact(read(u.inverse!), inverse, 'inverse');
+        expectExact(read(u.counts!), groups.map((g) => g.length), 'counts');
+      }
+    });
+  });
+
+  test('tensorSplit takes an int32 tensor: 1-D indices or 0-d sections (torch.tensor_split); out-of-order pieces get the gradient in place', () => {
+    tidy(() => {
+      const L = rng.int(3, 9);
+      const x = tensor(randomArray(rng, 2 * L), [2, L], F64);
+      const idx = randomInts(rng, rng.int(1, 6), -L - 1, L + 1);
+      const same = (a: Tensor[], b: Tensor[], msg: string) => {
+        expect(a.length).toBe(b.length);
+        a.forEach((t, i) => expectValues(t, b[i].shape.slice(), read(b[i]), `${msg} piece ${i}`));
+      };
+      same(antler.tensorSplit(x, tensor(idx, [idx.length], I32), 1), antler.tensorSplit(x, idx, 1), `indices ${idx}`);
+      same(x.tensorSplit(tensor([2], [], I32), -1), antler.tensorSplit(x, 2, -1), 'sections');
+      // The gradient of Σ_k w_k · Σ piece_k: each position gets the weights of the pieces that hold it (Python slices).
+      const cuts = [0, 5, 1, 1, 1, 1, 3, 0];
+      const xs = tensor(randomArray(rng, 8), [8], { dtype: 'float64', requiresGrad: true });
+      const ps = antler.tensorSplit(xs, cuts.slice(1));
+      const wts = ps.map(() => rng.uniform(-2, 2));
+      ps.map((p, k) => antler.mul(antler.sum(p), wts[k])).reduce((a, b) => antler.add(a, b)).backward();
+      const want = new Array<number>(8).fill(0);
+      const bounds = [...cuts, 8];
+      for (let k = 0; k + 1 < bounds.length; k++) for (let i = bounds[k]; i < bounds[k + 1]; i++) want[i] += wts[k];
+      expectClose(read(xs.grad!), want, 1e-15, 1e-15, `out-of-order gradient (seed ${SEED})`);
+      expectAntlerError(() => antler.tensorSplit(x, tensor([1.5], [1], F64)), 'DTYPE_MISMATCH');
+      expectAntlerError(() => antler.tensorSplit(x, tensor([1, 2], [1, 2], I32)), 'SHAPE_MISMATCH');
+    });
+  });
+
+  test('narrowCopy (torch.narrow_copy) and vander (torch.vander): values against loops, shapes, int32, bad input', () => {
+    tidy(() => {
+      const [r, c] = [rng.int(1, 4), rng.int(1, 6)];
+      const v = randomArray(rng, r * c);
+      const x = tensor(v, [r, c], F64);
+      const start = rng.int(-c, c), from = start < 0 ? start + c : start, len = rng.int(0, c - from);
+      const nc = antler.narrowCopy(x, -1, start, len);
+      expectValues(nc, [r, len], mapRef(v, [r, c], [r, len], ([i, j]) => [i, from + j]), `narrowCopy start ${start} length ${len}`);
+      expectValues(x.narrowCopy(0, 0, 1), [1, c], v.slice(0, c), 'method');
+      expectAntlerError(() => antler.narrowCopy(x, 1, from, c - from + 1), 'INVALID_ARGUMENT');
+      const n = rng.int(0, 5), N = rng.int(0, 6);
+      const xv = randomArray(rng, n, -2, 2);
+      if (n > 1) xv[rng.int(0, n - 1)] = 0;
+      // Column j: x^(N−1−j) (x^j with increasing), a product of j factors (0^0 = 1).
+      const powr = (b: number, e: number) => { let p = 1; for (let k = 0; k < e; k++) p *= b; return p; };
+      for (const increasing of [false, true]) {
+        const want = xv.flatMap((b) => Array.from({ length: N }, (_, j) => powr(b, increasing ? j : N - 1 - j)));
+        expectValues(antler.vander(tensor(xv, [n], F64), N, increasing), [n, N], want, `vander N ${N} increasing ${increasing}`);
+      }
+      expectValues(antler.vander(tensor(xv, [n], F64)), [n, n], xv.flatMap((b) => Array.from({ length: n }, (_, j) => powr(b, n - 1 - j))), 'N = size');
+      const vi = antler.vander(tensor([2, -3, 0], [3], I32), 3);
+      expect(vi.dtype).toBe('int32');
+      expectValues(vi, [3, 3], [4, 2, 1, 9, -3, 1, 0, 0, 1], 'int32');
+      expectAntlerError(() => antler.vander(tensor([1, 2], [1, 2], F64)), 'SHAPE_MISMATCH');
+      expectAntlerError(() => antler.vander(tensor([1, 2], [2], F64), -1), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.vander(tensor([1, 2], [2], F64), 1.5), 'INVALID_ARGUMENT');
+    });
+  });
 });
