@@ -118,6 +118,8 @@ export interface NativeAddon {
   cumExtreme(x: NativeHandle, axis: number, largest: boolean): [NativeHandle, NativeHandle];
   /** logcumsumexp along axis (from the end when reverse), accumulated in double. Float types. */
   logCumSumExp(x: NativeHandle, axis: number, reverse: boolean): NativeHandle;
+  /** logcumsumexp's gradient from x, its output y and y's gradient gy (kernels::logCumSumExpBackwardLine); absent from addons built before it. */
+  logCumSumExpBackward?(x: NativeHandle, y: NativeHandle, gy: NativeHandle, axis: number, reverse: boolean): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
   /** CTC loss of log_probs [T, N, C] against targets int32 [N, S] and int32 lengths [N]: [nll [N], logAlpha [N, T, 2S + 1]]. */

@@ -6,9 +6,10 @@
  * indices, so the gradient goes to the chosen element. cummax/cummin and
  * logcumsumexp are one native pass per line (kernels/scan_axis.h), their
  * gradients recorded ops (a scatterAdd onto the indices; PyTorch's
- * logcumsumexp backward through the same scan).
+ * logcumsumexp backward through the same scan, or one native reverse pass
+ * when no graph of the gradient is built).
  */
-import { noGrad, record } from '../autograd/graph';
+import { isGradEnabled, noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
@@ -121,11 +122,18 @@ export function countNonzero(x: Tensor, axis?: Axis): Tensor {
 /**
  * The native logcumsumexp along `ax` (from the end when `reverse`), in double,
  * recorded with torch's gradient Σ_{i ≥ j} g[i]·e^(x[j] − y[i]) (i ≤ j when
- * reverse): itself recorded ops around the opposite scan, so differentiable again.
+ * reverse): one native pass per line against the scan's order
+ * (kernels::logCumSumExpBackwardLine) when no graph of the gradient is being
+ * built, else recorded ops around the opposite scan, so differentiable again.
  */
 function logCumSumExpScan(x: Tensor, ax: number, reverse: boolean): Tensor {
   const out = wrap(native().logCumSumExp(x.handle, ax, reverse));
-  return record(out, 'logcumsumexp', [x], (gy, [sx, sy]) => [logCumSumExpGrad(sx, sy, gy, ax, reverse)], [x, out], true);
+  return record(out, 'logcumsumexp', [x], (gy, [sx, sy]) => {
+    // Recording on means a backward that builds a graph (createGraph): the recorded formula.
+    const n = native();
+    if (isGradEnabled() || n.logCumSumExpBackward === undefined) return [logCumSumExpGrad(sx, sy, gy, ax, reverse)];
+    return [wrap(n.logCumSumExpBackward(sx.handle, sy.handle, gy.handle, ax, reverse))];
+  }, [x, out], true);
 }
 
 /**
@@ -149,8 +157,10 @@ function logCumSumExpGrad(x: Tensor, y: Tensor, g: Tensor, ax: number, reverse: 
  * pass per line with a running maximum and sum in double (no overflow or
  * underflow: [−1000, 0] gives [−1000, log(1 + e⁻¹⁰⁰⁰)]); −∞ elements add
  * nothing, a NaN makes the rest of the line NaN. float32 and float64.
- * The gradient is torch's, Σ_{i ≥ j} g[i]·e^(x[j] − out[i]), from recorded
- * ops (a reverse logcumsumexp of log|g| − out), so differentiable again.
+ * The gradient is torch's, Σ_{i ≥ j} g[i]·e^(x[j] − out[i]): one native pass
+ * per line against the scan's order (overflow-free, in double), or with
+ * createGraph recorded ops (a reverse logcumsumexp of log|g| − out), so
+ * differentiable again. Both give 0 over a leading −∞ run (torch: NaN).
  */
 export function logcumsumexp(x: Tensor, axis: number): Tensor {
   const op = 'logcumsumexp';

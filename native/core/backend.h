@@ -298,6 +298,10 @@ class Backend {
   // Float types only.
   virtual void logCumSumExp(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n,
                             int64_t inner, bool reverse) = 0;
+  // logcumsumexp's gradient gx from x, its output y and y's gradient gy, one pass per line against the
+  // scan's order (kernels::logCumSumExpBackwardLine). Float types only.
+  virtual void logCumSumExpBackward(const Device& d, DType t, void* gx, const void* x, const void* y, const void* gy,
+                                    int64_t outer, int64_t n, int64_t inner, bool reverse) = 0;
 
   // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
   // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN

@@ -710,6 +710,20 @@ TensorPtr logCumSumExp(const Tensor& x, int64_t axisIn, bool reverse) {
   return out;
 }
 
+TensorPtr logCumSumExpBackward(const Tensor& x, const Tensor& y, const Tensor& gy, int64_t axisIn, bool reverse) {
+  checkFloating("logcumsumexp", x);
+  checkLike("logcumsumexp", "output", x, y);
+  checkLike("logcumsumexp", "gradient", x, gy);
+  const int64_t axis = normalizeAxis(axisIn, x.shape.size(), "logcumsumexp");
+  TensorPtr out = emptyTensor(x.shape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  int64_t outer, n, inner;
+  softmaxDims(x.shape, axis, outer, n, inner);
+  backendFor(x.device()).logCumSumExpBackward(x.device(), x.dtype, out->data(), x.data(), y.data(), gy.data(), outer, n,
+                                              inner, reverse);
+  return out;
+}
+
 TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
   const char* name = largest ? "argmax" : "argmin";
   const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);

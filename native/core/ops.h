@@ -68,6 +68,8 @@ TensorPtr cumprodBackward(const Tensor& x, const Tensor& gy, int64_t axis, bool 
 std::pair<TensorPtr, TensorPtr> cumExtreme(const Tensor& x, int64_t axis, bool largest);
 // torch.logcumsumexp along `axis` (as cumulative's; from the end when reverse), in double. Float types.
 TensorPtr logCumSumExp(const Tensor& x, int64_t axis, bool reverse);
+// logcumsumexp's gradient from x, its output y and y's gradient gy (all x's shape and dtype).
+TensorPtr logCumSumExpBackward(const Tensor& x, const Tensor& y, const Tensor& gy, int64_t axis, bool reverse);
 // torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.

@@ -105,6 +105,10 @@ class CpuBackend final : public Backend {
                     bool reverse) override {
     cpu::logCumSumExp(t, out, x, outer, n, inner, reverse);
   }
+  void logCumSumExpBackward(const Device&, DType t, void* gx, const void* x, const void* y, const void* gy,
+                            int64_t outer, int64_t n, int64_t inner, bool reverse) override {
+    cpu::logCumSumExpBackward(t, gx, x, y, gy, outer, n, inner, reverse);
+  }
   void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cpu::argReduce(t, out, x, outer, n, inner, largest);

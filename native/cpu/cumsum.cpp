@@ -169,4 +169,44 @@ void logCumSumExp(DType t, void* out, const void* x, int64_t outer, int64_t n, i
   fail(Code::Internal, "logCumSumExp: dtype ", dtypeName(t), " is not supported");
 }
 
+template <typename T>
+static void logCumSumExpBackwardTyped(void* gx, const void* x, const void* y, const void* gy, int64_t outer, int64_t n,
+                                      int64_t inner, bool reverse) {
+  T* g = static_cast<T*>(gx);
+  const T *in = static_cast<const T*>(x), *out = static_cast<const T*>(y), *go = static_cast<const T*>(gy);
+  const int64_t work = outer * n * inner;
+  if (inner == 1) {
+    parallelFor(outer, work, [&](int64_t line) {
+      kernels::logCumSumExpBackwardLine(g, in, out, go, kernels::scanLineBase(line, n, inner), n, inner, reverse);
+    });
+    return;
+  }
+  // Blocks of neighbouring lines swept row by row, as logCumSumExpTyped, against the scan's order.
+  const int64_t blocks = (inner + kScanBlock - 1) / kScanBlock;
+  parallelFor(outer * blocks, work, [&](int64_t it) {
+    const int64_t b = it / blocks, j0 = (it % blocks) * kScanBlock;
+    const int64_t m = std::min(kScanBlock, inner - j0);
+    kernels::LogCumSumExpGradState st[kScanBlock];
+    std::fill(st, st + m, kernels::LogCumSumExpGradState{0.0, 0.0, false});
+    for (int64_t step = 0; step < n; ++step) {
+      const int64_t k = reverse ? step : n - 1 - step;
+      const int64_t at = (b * n + k) * inner + j0;
+      for (int64_t j = 0; j < m; ++j)
+        g[at + j] = static_cast<T>(st[j].push(static_cast<double>(in[at + j]), static_cast<double>(out[at + j]),
+                                              static_cast<double>(go[at + j])));
+    }
+  });
+}
+
+void logCumSumExpBackward(DType t, void* gx, const void* x, const void* y, const void* gy, int64_t outer, int64_t n,
+                          int64_t inner, bool reverse) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return logCumSumExpBackwardTyped<float>(gx, x, y, gy, outer, n, inner, reverse);
+    case DType::Float64: return logCumSumExpBackwardTyped<double>(gx, x, y, gy, outer, n, inner, reverse);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "logCumSumExpBackward: dtype ", dtypeName(t), " is not supported");
+}
+
 }  // namespace antler::cpu

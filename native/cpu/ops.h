@@ -41,6 +41,8 @@ void cumprodBackward(DType t, void* gx, const void* x, const void* gy, int64_t o
 void cumExtreme(DType t, void* values, int32_t* indices, const void* x, int64_t outer, int64_t n, int64_t inner,
                 bool largest);
 void logCumSumExp(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool reverse);
+void logCumSumExpBackward(DType t, void* gx, const void* x, const void* y, const void* gy, int64_t outer, int64_t n,
+                          int64_t inner, bool reverse);
 void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
 void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest);
 void searchsorted(DType t, int32_t* out, const void* seq, const void* values, int64_t B, int64_t M, int64_t K, bool right);

@@ -310,6 +310,10 @@ class CudaBackend final : public Backend {
                     bool reverse) override {
     cuda::logCumSumExp(context(d), t, out, x, outer, n, inner, reverse);
   }
+  void logCumSumExpBackward(const Device& d, DType t, void* gx, const void* x, const void* y, const void* gy,
+                            int64_t outer, int64_t n, int64_t inner, bool reverse) override {
+    cuda::logCumSumExpBackward(context(d), t, gx, x, y, gy, outer, n, inner, reverse);
+  }
   void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cuda::argReduce(context(d), t, out, x, outer, n, inner, largest);

@@ -41,6 +41,13 @@ static __global__ void logCumSumExpKernel(T* out, const T* x, int64_t outer, int
 }
 
 template <typename T>
+static __global__ void logCumSumExpBackwardKernel(T* gx, const T* x, const T* y, const T* gy, int64_t outer, int64_t n,
+                                                  int64_t inner, bool reverse) {
+  for (int64_t line = gridStart(); line < outer * inner; line += gridStride())
+    kernels::logCumSumExpBackwardLine(gx, x, y, gy, kernels::scanLineBase(line, n, inner), n, inner, reverse);
+}
+
+template <typename T>
 static void launchCumulative(Context& ctx, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                              CumOp op, bool exclusive, bool reverse) {
   cumulativeKernel<T><<<gridFor(ctx, outer * inner), kBlockSize, 0, ctx.stream>>>(
@@ -117,6 +124,26 @@ void logCumSumExp(Context& ctx, DType t, void* out, const void* x, int64_t outer
     case DType::Int32: break;
   }
   fail(Code::Internal, "logCumSumExp: dtype ", dtypeName(t), " is not supported");
+}
+
+template <typename T>
+static void launchLogCumSumExpBackward(Context& ctx, void* gx, const void* x, const void* y, const void* gy,
+                                       int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  logCumSumExpBackwardKernel<T><<<gridFor(ctx, outer * inner), kBlockSize, 0, ctx.stream>>>(
+      static_cast<T*>(gx), static_cast<const T*>(x), static_cast<const T*>(y), static_cast<const T*>(gy), outer, n,
+      inner, reverse);
+  ANTLER_LAUNCH_CHECK("logcumsumexp backward");
+}
+
+void logCumSumExpBackward(Context& ctx, DType t, void* gx, const void* x, const void* y, const void* gy, int64_t outer,
+                          int64_t n, int64_t inner, bool reverse) {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  switch (t) {
+    case DType::Float32: return launchLogCumSumExpBackward<float>(ctx, gx, x, y, gy, outer, n, inner, reverse);
+    case DType::Float64: return launchLogCumSumExpBackward<double>(ctx, gx, x, y, gy, outer, n, inner, reverse);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "logCumSumExpBackward: dtype ", dtypeName(t), " is not supported");
 }
 
 }  // namespace antler::cuda

@@ -49,6 +49,8 @@ void cumExtreme(Context& ctx, DType t, void* values, int32_t* indices, const voi
                 int64_t inner, bool largest);
 void logCumSumExp(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                   bool reverse);
+void logCumSumExpBackward(Context& ctx, DType t, void* gx, const void* x, const void* y, const void* gy, int64_t outer,
+                          int64_t n, int64_t inner, bool reverse);
 void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                bool largest);
 void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,

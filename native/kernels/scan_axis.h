@@ -145,4 +145,44 @@ ANTLER_HD void logCumSumExpLine(T* out, const T* x, int64_t base, int64_t n, int
   }
 }
 
+// logcumsumexp's gradient, torch's gx_k = Σ_{i ≥ k} g_i·e^(x_k − y_i) (i from k on in the scan's
+// order), in one pass against that order, in double: with r_k = Σ_{i ≥ k} g_i·e^(y_k − y_i),
+//   r_k = g_k + e^(y_k − y_{k+1})·r_{k+1},   gx_k = e^(x_k − y_k)·r_k,
+// where both factors are ≤ 1 (y never decreases along the scan and x_k ≤ y_k): no overflow. The
+// recorded formula's edge values (lib/ops/statistics.ts, logCumSumExpGrad): a y_k of −∞ (all x so
+// far −∞) gives 0 and passes nothing on; a factor of exactly 0 (x_k = −∞, or finite under y_k = +∞)
+// gives or passes 0 whatever r is; a NaN g_k adds nothing (as torch's log-space sums, which take
+// the positive and negative g apart); a NaN x or y gives NaN. Elements are pushed from the last
+// in the scan's order to the first.
+struct LogCumSumExpGradState {
+  double r, yNext;
+  bool started;
+  ANTLER_HD double push(double x, double y, double g) {
+    double carry = 0.0;
+    if (started && y != -INFINITY) {
+      const double f = exp(y - yNext);
+      carry = f == 0.0 ? 0.0 : f * r;
+    }
+    r = (g == g ? g : 0.0) + carry;
+    yNext = y;
+    started = true;
+    if (y == -INFINITY) return 0.0;
+    const double w = exp(x - y);
+    return w == 0.0 ? 0.0 : w * r;
+  }
+};
+
+// The gradient of one line of logCumSumExpLine (same base, n, stride, reverse) from x, its output y
+// and the output's gradient gy. gx may be gy.
+template <typename T>
+ANTLER_HD void logCumSumExpBackwardLine(T* gx, const T* x, const T* y, const T* gy, int64_t base, int64_t n,
+                                        int64_t stride, bool reverse) {
+  // The scan's last element first: index n − 1 forwards, 0 when reverse.
+  const int64_t step = reverse ? stride : -stride;
+  int64_t i = reverse ? base : base + (n - 1) * stride;
+  LogCumSumExpGradState s{0.0, 0.0, false};
+  for (int64_t k = 0; k < n; ++k, i += step)
+    gx[i] = static_cast<T>(s.push(static_cast<double>(x[i]), static_cast<double>(y[i]), static_cast<double>(gy[i])));
+}
+
 }  // namespace antler::kernels

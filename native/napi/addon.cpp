@@ -199,6 +199,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cumprodBackward", &Addon::guard<&Addon::cumprodBackward>),
         InstanceMethod("cumExtreme", &Addon::guard<&Addon::cumExtreme>),
         InstanceMethod("logCumSumExp", &Addon::guard<&Addon::logCumSumExp>),
+        InstanceMethod("logCumSumExpBackward", &Addon::guard<&Addon::logCumSumExpBackward>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
@@ -970,6 +971,14 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 3, "logCumSumExp");
     return wrap(info.Env(), ops::logCumSumExp(tensorArg(info[0], "logcumsumexp", "x"), intArg(info[1], "logcumsumexp", "axis"),
                                               boolArg(info[2], "logcumsumexp", "reverse")));
+  }
+
+  // logCumSumExpBackward(x, y, gy, axis, reverse): logcumsumexp's gradient from x, its output y and y's gradient
+  Napi::Value logCumSumExpBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "logCumSumExpBackward");
+    return wrap(info.Env(), ops::logCumSumExpBackward(tensorArg(info[0], "logcumsumexp", "x"), tensorArg(info[1], "logcumsumexp", "output"),
+                                                      tensorArg(info[2], "logcumsumexp", "gradient"), intArg(info[3], "logcumsumexp", "axis"),
+                                                      boolArg(info[4], "logcumsumexp", "reverse")));
   }
 
   // argReduce(x, axis, largest): argmax (largest) or argmin along axis, int32

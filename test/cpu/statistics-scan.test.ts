@@ -198,3 +198,52 @@ describe(`logcumsumexp on long axes (seed ${SEED})`, () => {
     }
   });
 });
+
+describe(`logcumsumexp's native backward (seed ${SEED})`, () => {
+  test('the plain backward is one native pass; it gives the recorded (createGraph) formula\'s values, edge values included (−∞ runs, +∞, NaN x, NaN and 0 gradients)', () => {
+    {
+      for (const dtype of ['float64', 'float32'] as const)
+        for (const { shape, axis } of [{ shape: [3, 9], axis: 1 }, { shape: [9, 3], axis: 0 }, { shape: [2, 9, 3], axis: 1 }]) {
+          const L = shape[axis];
+          const v = Array.from({ length: prod(shape) }, () => rng.uniform(-30, 30));
+          const g = Array.from({ length: prod(shape) }, () => (rng.next() < 0.15 ? 0 : rng.uniform(-1, 1)));
+          // Per line (walking the axis): a leading −∞ run, a −∞ in the middle, +∞ (and a finite value after it),
+          // a NaN x, a NaN gradient: each in its own line where there are enough lines.
+          const lines = linesOf(v.map((_, i) => i), shape, axis);
+          const put = (line: number, k: number, val: number, arr = v) => { if (line < lines.length) arr[lines[line][k]] = val; };
+          put(0, 0, -Infinity); put(0, 1, -Infinity); put(0, 4, -Infinity);
+          put(1, 3, Infinity); put(1, 6, Infinity);
+          put(2, 5, NaN);
+          put(3, 2, NaN, g); put(3, L - 1, -Infinity);
+          // The native entry points each backward runs (profile() sees every addon call).
+          const run = (createGraph: boolean): [number[], string[]] =>
+            tidy(() => {
+              const x = tensor(v, shape, { dtype, requiresGrad: true });
+              const y = antler.logcumsumexp(x, axis), gy = tensor(g, shape, { dtype });
+              const p = antler.profile(() => antler.autograd.grad(y, x, { gradOutputs: gy, createGraph })[0]!);
+              return [read(p.result), p.kernels.map((k) => k.name)];
+            });
+          const [plain, plainOps] = run(false);
+          expect(plainOps.filter((k) => k.startsWith('logCumSumExp'))).toEqual(['logCumSumExpBackward']);
+          const [recorded, recordedOps] = run(true);
+          expect(recordedOps).not.toContain('logCumSumExpBackward');
+          expect(recordedOps).toContain('logCumSumExp');
+          const what = `${dtype} [${shape}] axis ${axis}`;
+          // Same NaNs, infinities and zeros; the finite rest to rounding (each path rounds its scan differently).
+          plain.forEach((p, i) => {
+            const r = recorded[i];
+            if (!Number.isFinite(r) || r === 0) expect({ what, i, p }).toEqual({ what, i, p: r });
+          });
+          expectClose(plain.map((p, i) => (Number.isFinite(recorded[i]) ? p : 0)), recorded.map((r) => (Number.isFinite(r) ? r : 0)), dtype === 'float32' ? 1e-5 : 1e-13, dtype === 'float32' ? 1e-6 : 1e-14, what);
+          // And the float64 reference where it is defined (lines without ±∞ or NaN).
+          if (dtype === 'float64') {
+            const gl = linesOf(g, shape, axis), vl = linesOf(v, shape, axis), pl = linesOf(plain, shape, axis);
+            vl.forEach((l, li) => {
+              if (l.every((e) => Number.isFinite(e) || e === -Infinity) && gl[li].every((e) => !Number.isNaN(e)))
+                expectClose(pl[li], lcseGradRef(l, gl[li]), 1e-12, 1e-14, `${what} line ${li}`);
+            });
+          }
+        }
+    }
+  });
+});

@@ -77,6 +77,17 @@ static void cumsumCase(int64_t outer, int64_t n, int64_t inner, int sms) {
       antler::cuda::cumprodBackward(ctx, t, gG.p(), f.p(), gy.p(), outer, n, inner, exclusive, reverse);
       antler::cpu::cumprodBackward(t, gC.p(), f.p(), gy.p(), outer, n, inner, exclusive, reverse);
       check("cumprod backward" + opts, gG, gC);
+      if (exclusive) continue;
+      // logcumsumexp and its one-pass gradient (kernels::logCumSumExpBackwardLine), on x scaled to ±20.
+      auto lG = Buf<T>::nan(total), lC = Buf<T>::nan(total);
+      Buf<T> xs(total, -20, 20);
+      antler::cuda::logCumSumExp(ctx, t, lG.p(), xs.p(), outer, n, inner, reverse);
+      antler::cpu::logCumSumExp(t, lC.p(), xs.p(), outer, n, inner, reverse);
+      check("logcumsumexp" + opts, lG, lC);
+      auto hG = Buf<T>::nan(total), hC = Buf<T>::nan(total);
+      antler::cuda::logCumSumExpBackward(ctx, t, hG.p(), xs.p(), lC.p(), gy.p(), outer, n, inner, reverse);
+      antler::cpu::logCumSumExpBackward(t, hC.p(), xs.p(), lC.p(), gy.p(), outer, n, inner, reverse);
+      check("logcumsumexp backward" + opts, hG, hC);
     }
 }
 
