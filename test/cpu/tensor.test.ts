@@ -638,6 +638,8 @@ describe(`op methods (seed ${SEED})`, () => {
       ['repeatInterleave', () => x.repeatInterleave(2, { axis: 1 }), () => a.repeatInterleave(x, 2, { axis: 1 })],
       ['rot90', () => x.rot90(3, [1, 0]), () => a.rot90(x, 3, [1, 0])],
       ['tensorSplit', () => x.tensorSplit(3, 1), () => a.tensorSplit(x, 3, 1)],
+      ['narrowCopy', () => x.narrowCopy(1, 1, 2), () => a.narrowCopy(x, 1, 1, 2)],
+      ['floatPower', () => x.floatPower(2), () => a.floatPower(x, 2)],
       ['take', () => x.take(idx), () => a.take(x, idx)],
       ['takeAlongDim', () => x.takeAlongDim(idx, 1), () => a.takeAlongDim(x, idx, 1)],
       ['indexAdd', () => x.indexAdd(0, perm, y, { alpha: 2 }), () => a.indexAdd(x, 0, perm, y, { alpha: 2 })],
