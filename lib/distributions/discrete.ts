@@ -149,15 +149,18 @@ export class Bernoulli extends BinaryProbs {
   }
 }
 
-/** −BCEWithLogits(l, v) = v·l − softplus(l), stable for large |l|: v·l − max(l, 0) − log1p(exp(−|l|)). */
+/**
+ * −BCEWithLogits(l, v) = v·l − softplus(l), stable for large |l| and exact at l = ±∞:
+ * −[(1 − v)·max(l, 0) + v·max(−l, 0) + log1p(e^−|l|)], each product 0 where its factor v or 1 − v is 0 (the limit
+ * l → ±∞ of v·l − softplus(l): 0 at v = 1, l = +∞ and at v = 0, l = −∞, −∞ elsewhere; torch 1.13 gives NaN there).
+ */
 function bceNeg(l: Tensor, v: Tensor): Tensor {
   return tidy(() => {
-    // softplus(l) = max(l, 0) + log1p(e^−|l|): no exp can overflow in either branch (a where() over an
-    // overflowing branch gives 0·NaN = NaN gradients at large |l|), gradient sigmoid(l) (1/2 at 0).
-    const sp = softplusStable(l);
-    const t = mul(v, l);
-    // 0·(−∞) is 0 (probs 0 or 1 given as logits ∓∞)
-    return sub(where(equal(v, 0), 0, t), sp);
+    // no exp can overflow (a where() over an overflowing branch gives 0·NaN = NaN gradients at large |l|); gradient
+    // v − sigmoid(l) (v − 1/2 at 0, through clampByZero's half-gradient), 0 at the exact limits above.
+    const up = mul(sub(1, v), where(equal(v, 1), 0, clampByZero(l)));
+    const down = mul(v, where(equal(v, 0), 0, clampByZero(neg(l))));
+    return neg(add(add(up, down), log1p(exp(neg(abs(l))))));
   });
 }
 
@@ -503,9 +506,9 @@ export class Poisson extends Distribution {
 
 registerKL(Poisson, Poisson, (p, q) => tidy(() => sub(mul(p.rate, sub(log(p.rate), log(q.rate))), sub(p.rate, q.rate))));
 
-/** (max(x, 0) + x − min(x, 0)) / 2: x with half the gradient at 0 (torch's _clamp_by_zero). */
+/** max(x, 0) with half the gradient at 0 (torch's _clamp_by_zero; here 0 at x = −∞ and no overflow near the float max, where torch's (max(x, 0) + x − min(x, 0))/2 gives NaN and ∞). */
 function clampByZero(x: Tensor): Tensor {
-  return tidy(() => mul(sub(add(clamp(x, 0), x), clamp(x, -Infinity, 0)), 0.5));
+  return tidy(() => where(equal(x, 0), mul(x, 0.5), clamp(x, 0)));
 }
 
 /**
@@ -871,14 +874,6 @@ export class RelaxedBernoulli extends Distribution {
   }
 }
 
-/** The temperature as a tensor of the parameters' dtype and device (a number becomes a scalar the distribution owns). */
-function temperatureTensor(d: { own(t: Tensor): Tensor }, temperature: Param, dtype: 'float32' | 'float64', device: string, name: string): Tensor {
-  if (typeof temperature === 'number') return d.own(tensor(temperature, [], { dtype, device }));
-  if (!(temperature instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: temperature must be a Tensor or a number; got ${describe(temperature)}`);
-  if (temperature.device !== device) fail('DEVICE_MISMATCH', `${name}: temperature is on ${temperature.device} but the parameter on ${device}`);
-  return temperature.dtype === dtype ? temperature : d.own(temperature.cast(dtype));
-}
-
 /**
  * The log of a relaxed one-hot categorical variable (torch.distributions.ExpRelaxedCategorical):
  * `new ExpRelaxedCategorical(temperature, { probs } | { logits })`, eventShape [K], support real vectors.
@@ -897,12 +892,19 @@ export class ExpRelaxedCategorical extends Distribution {
     const c = new Categorical(params, options);
     this.categorical = c;
     this.adopt(c, [c.numEvents]);
-    this.temperature = temperatureTensor(this as unknown as { own(t: Tensor): Tensor }, temperature, c.dtype, c.device, new.target.name);
+    this.temperature = this.temperatureTensor(temperature, c.dtype, c.device, new.target.name);
     if (this.temperature === temperature) this.held.push(temperature);
     if (this.validateArgs) {
       const [ok] = tidy(() => readNumbers([greater(this.temperature, 0).cast('float64').min()]));
       if (ok !== 1) fail('INVALID_ARGUMENT', `${new.target.name}: temperature must satisfy the constraint GreaterThan(lowerBound=0); some of its values do not`);
     }
+  }
+  /** The temperature as a tensor of the parameters' dtype and device (a number becomes a scalar the distribution owns). */
+  private temperatureTensor(temperature: Param, dtype: 'float32' | 'float64', device: string, name: string): Tensor {
+    if (typeof temperature === 'number') return this.own(tensor(temperature, [], { dtype, device }));
+    if (!(temperature instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: temperature must be a Tensor or a number; got ${describe(temperature)}`);
+    if (temperature.device !== device) fail('DEVICE_MISMATCH', `${name}: temperature is on ${temperature.device} but the parameter on ${device}`);
+    return temperature.dtype === dtype ? temperature : this.own(temperature.cast(dtype));
   }
   get argConstraints(): Record<string, constraints.Constraint> {
     return this.categorical.argConstraints;
@@ -1051,13 +1053,12 @@ export class ContinuousBernoulli extends BinaryProbs {
     const shape = this.extendedShape(sampleShape);
     return tidy(() => this.icdfUnchecked(rand(shape, { dtype: this.dtype, device: this.device, seed: options?.seed })));
   }
-  /** −BCEWithLogits(logits, x) + log C (torch's). */
+  /** −BCEWithLogits(logits, x) + log C (torch's; at logits ±∞ the limit: log C at x = 1 resp. 0, −∞ elsewhere, where torch 1.13 gives NaN at some). */
   logProb(value: Tensor): Tensor {
     this.validateSample(value);
     return tidy(() => {
       const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
-      const l = this.logits;
-      return add(sub(mul(v, l), softplusStable(l)), this.logNormaliser());
+      return add(bceNeg(this.logits, v), this.logNormaliser());
     });
   }
   /** (λˣ (1 − λ)¹⁻ˣ + λ − 1)/(2λ − 1), x inside lims; 0 at x ≤ 0 and 1 at x ≥ 1 (torch's). */

@@ -679,6 +679,41 @@ describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', (
       expect(data(e.logProb(antler.tensor([0.5, 0.5], [2], { dtype: 'float64' }))).every(Number.isFinite)).toBe(true);
     });
   });
+  test('logits ±∞ and ±1e3 (float64, float32): logProb is the limit of v·l − softplus(l) + log C (−∞ off the bound value, log C on it; torch 1.13 gives NaN at some), gradients v − sigmoid(l), finite; Bernoulli too', () => {
+    antler.tidy(() => {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const eps = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+        // log C(λ) = log((log λ − log(1 − λ))/(2λ − 1)) at λ = 1 − eps (symmetric in λ ↔ 1 − λ)
+        const lam = 1 - eps, logC = Math.log((Math.log(lam) - Math.log(eps)) / (2 * lam - 1));
+        const vs = [0, 0.3, 1];
+        for (const l of [Infinity, -Infinity, 1e3, -1e3]) {
+          // v·l − softplus(l) = −(1 − v)·l − log1p(e^−l) (l > 0) or v·l − log1p(eˡ) (l < 0), 0·∞ = 0
+          const bce = (v: number): number => (l > 0 ? (v === 1 ? 0 : -(1 - v) * l) - Math.log1p(Math.exp(-l)) : (v === 0 ? 0 : v * l) - Math.log1p(Math.exp(l)));
+          const sig = l > 0 ? 1 : 0;
+          const lt = antler.tensor([l], [1], { dtype, requiresGrad: true });
+          const d = new D.ContinuousBernoulli({ logits: lt });
+          const lp = d.logProb(antler.tensor(vs, [3], { dtype }));
+          const got = data(lp), want = vs.map((v) => bce(v) + logC);
+          vs.forEach((_, i) => {
+            if (Number.isFinite(want[i])) expect(Math.abs(got[i] - want[i])).toBeLessThan((dtype === 'float64' ? 1e-12 : 3e-6) * Math.max(1, Math.abs(want[i])));
+            else expect(got[i]).toBe(want[i]);
+          });
+          lp.sum().backward();
+          expect(Math.abs(data(lt.grad!)[0] - vs.reduce((acc, v) => acc + v - sig, 0))).toBeLessThan(1e-6);
+          // the moments, cdf and entropy at ±∞ are those of the clamped probs (as at ±1e3, as torch)
+          const f = new D.ContinuousBernoulli({ logits: antler.tensor([Math.sign(l) * 1e3], [1], { dtype }) });
+          expect(data(d.mean)).toEqual(data(f.mean));
+          expect(data(d.entropy())).toEqual(data(f.entropy()));
+          expect(data(d.cdf(antler.tensor(vs, [3], { dtype })))).toEqual(data(f.cdf(antler.tensor(vs, [3], { dtype }))));
+          expect(data(d.entropy()).every(Number.isFinite)).toBe(true);
+          // Bernoulli shares the −BCE: log p at logits ±∞ is 0 on the sure value and −∞ on the other
+          const b = new D.Bernoulli({ logits: antler.tensor([l], [1], { dtype }) });
+          const bl = data(b.logProb(antler.tensor([0, 1], [2], { dtype })));
+          expectClose(bl, [bce(0), bce(1)], 1e-12, 0, 'Bernoulli logProb at large logits');
+        }
+      }
+    });
+  });
 });
 describe('RelaxedBernoulli at low temperatures (own tests)', () => {
   const SEED = runSeed();
