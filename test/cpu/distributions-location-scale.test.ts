@@ -533,4 +533,37 @@ describe('second reading', () => {
       expectClose(vals(lp3), vals(full.logProb(t64(xs.flat(), [3, 2]))), 1e-12, 1e-12, 'LowRankMVN batch [1]');
     });
   });
+
+  test('MultivariateNormal / LowRankMultivariateNormal with event size n = 0: logProb, entropy and KL are zeros of the batch (the density of ℝ⁰\'s one point is 1; torch 1.13 throws for MVN and LowRank rank 0, gives these zeros for LowRank rank ≥ 1), samples [..., 0]', () => {
+    antler.tidy(() => {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const z = (shape: number[]): antler.Tensor => antler.zeros(shape, { dtype });
+        const dists: [string, () => antler.distributions.Distribution][] = [
+          ['covarianceMatrix', () => new D.MultivariateNormal(z([3, 0]), { covarianceMatrix: z([3, 0, 0]) })],
+          ['scaleTril', () => new D.MultivariateNormal(z([3, 0]), { scaleTril: z([3, 0, 0]) })],
+          ['precisionMatrix', () => new D.MultivariateNormal(z([3, 0]), { precisionMatrix: z([3, 0, 0]) })],
+          ['LowRank rank 2', () => new D.LowRankMultivariateNormal(z([3, 0]), z([3, 0, 2]), antler.ones([3, 0], { dtype }))],
+          ['LowRank rank 0', () => new D.LowRankMultivariateNormal(z([3, 0]), z([3, 0, 0]), antler.ones([3, 0], { dtype }))],
+        ];
+        for (const [name, make] of dists) {
+          const d = make();
+          expect([name, d.batchShape, d.eventShape]).toEqual([name, [3], [0]]);
+          const lp = d.logProb(z([2, 3, 0]));
+          expect([name, lp.shape, vals(lp).map((v) => v + 0)]).toEqual([name, [2, 3], [0, 0, 0, 0, 0, 0]]);
+          expect([name, d.logProb(z([3, 0])).shape]).toEqual([name, [3]]);
+          expect([name, d.entropy().shape, vals(d.entropy()).map((v) => v + 0)]).toEqual([name, [3], [0, 0, 0]]);
+          expect([name, d.sample([2]).shape, d.rsample().shape, d.mean.shape, d.variance.shape]).toEqual([name, [2, 3, 0], [3, 0], [3, 0], [3, 0]]);
+          expect([name, vals(D.klDivergence(d, d)).map((v) => v + 0)]).toEqual([name, [0, 0, 0]]);
+        }
+        // no batch: a scalar log density; the gradient w.r.t. loc is the empty [0]
+        const loc = antler.zeros([0], { dtype, requiresGrad: true });
+        const d0 = new D.MultivariateNormal(loc, { scaleTril: z([0, 0]) });
+        const lp0 = d0.logProb(z([0]));
+        expect([lp0.shape, vals(lp0).map((v) => v + 0)]).toEqual([[], [0]]);
+        expect(d0.logProb(z([5, 0])).shape).toEqual([5]);
+        lp0.backward();
+        expect(loc.grad!.shape).toEqual([0]);
+      }
+    });
+  });
 });
