@@ -1,5 +1,6 @@
 // antler.distributions on CUDA: every spec of every family through the generic harness with parameters on the GPU.
 import * as antler from '../../lib';
+import { standardGammaGrad } from '../../lib/ops/random-special';
 import { gpuDescribe } from './suite';
 import { describeKL, describeSpec } from '../distributions-harness';
 import * as ls from '../dist-specs-location-scale';
@@ -30,6 +31,17 @@ gpuDescribe('distributions')('distributions on CUDA', () => {
         const pc = antler.gammainc(antler.tensor(values, [n], { dtype }), xc.detach()).dataSync();
         for (let i = 0; i < n; i++) expect(Math.abs(p[i] - pc[i])).toBeLessThanOrEqual(tol);
       }
+    });
+  });
+  test('standardGammaGrad on CUDA for α ≥ 100 (the large-α expansion inside [α/2, 2α], the series / fraction outside): the CPU values', () => {
+    antler.tidy(() => {
+      const as: number[] = [], xs: number[] = [];
+      for (const a of [100, 2345.6, 1e5, 3.3e6, 1e8])
+        for (const lam of [0.3, 0.5, 0.9, 1, 1 + 3 / Math.sqrt(a), 1.7, 2, 2.4]) (as.push(a), xs.push(lam * a));
+      const n = as.length;
+      const gc = standardGammaGrad(antler.tensor(as, [n], { dtype: 'float64' }), antler.tensor(xs, [n], { dtype: 'float64' })).dataSync();
+      const gg = standardGammaGrad(antler.tensor(as, [n], { dtype: 'float64', device: 'cuda' }), antler.tensor(xs, [n], { dtype: 'float64', device: 'cuda' })).to('cpu').dataSync();
+      for (let i = 0; i < n; i++) expect(Math.abs(gc[i] - gg[i])).toBeLessThanOrEqual(1e-12 * Math.abs(gc[i]));
     });
   });
   test('Dirichlet on CUDA: the CPU draws of the same seed (to rounding), logProb, entropy, KL and the rsample gradient', () => {
