@@ -187,7 +187,7 @@ static void logCumSumExpBackwardTyped(void* gx, const void* x, const void* y, co
     const int64_t b = it / blocks, j0 = (it % blocks) * kScanBlock;
     const int64_t m = std::min(kScanBlock, inner - j0);
     kernels::LogCumSumExpGradState st[kScanBlock];
-    std::fill(st, st + m, kernels::LogCumSumExpGradState{0.0, 0.0, false});
+    std::fill(st, st + m, kernels::LogCumSumExpGradState{0.0, 0.0, false, false, false, false});
     for (int64_t step = 0; step < n; ++step) {
       const int64_t k = reverse ? step : n - 1 - step;
       const int64_t at = (b * n + k) * inner + j0;

@@ -148,27 +148,41 @@ ANTLER_HD void logCumSumExpLine(T* out, const T* x, int64_t base, int64_t n, int
 // logcumsumexp's gradient, torch's gx_k = Σ_{i ≥ k} g_i·e^(x_k − y_i) (i from k on in the scan's
 // order), in one pass against that order, in double: with r_k = Σ_{i ≥ k} g_i·e^(y_k − y_i),
 //   r_k = g_k + e^(y_k − y_{k+1})·r_{k+1},   gx_k = e^(x_k − y_k)·r_k,
-// where both factors are ≤ 1 (y never decreases along the scan and x_k ≤ y_k): no overflow. The
-// recorded formula's edge values (lib/ops/statistics.ts, logCumSumExpGrad): a y_k of −∞ (all x so
-// far −∞) gives 0 and passes nothing on; a factor of exactly 0 (x_k = −∞, or finite under y_k = +∞)
-// gives or passes 0 whatever r is; a NaN g_k adds nothing (as torch's log-space sums, which take
-// the positive and negative g apart); a NaN x or y gives NaN. Elements are pushed from the last
-// in the scan's order to the first.
+// where both factors are ≤ 1 (y never decreases along the scan and x_k ≤ y_k): no overflow. r sums
+// the terms with finite y_i and finite g_i; the others are flags, so the non-finite results are the
+// recorded formula's (lib/ops/statistics.ts, logCumSumExpGrad: torch's log-space sums
+// e^(x_k + lcse_{i ≥ k}(log|g_i| − y_i)) of the positive and the negative g apart):
+//   - a term of y_i = −∞ (all x so far −∞) or of a NaN or zero g_i adds nothing;
+//   - a NaN y_i (a NaN x at or before i), or an infinite g_i under y_i = +∞ (∞ − ∞), makes
+//     gx NaN for every k ≤ i;
+//   - an infinite g_i under a finite y_i makes gx_k ±∞ for finite x_k (NaN when both signs
+//     occur), NaN for x_k = −∞ (−∞ + ∞);
+//   - otherwise x_k = −∞ gives 0 (a leading −∞ run included: torch's is NaN there), x_k = +∞
+//     NaN (−∞ + ∞ in log space), and a finite x_k under y_k = +∞ gives 0.
+// Elements are pushed from the last in the scan's order to the first.
 struct LogCumSumExpGradState {
-  double r, yNext;
-  bool started;
+  double r, yRef;    // r relative to yRef, the latest finite y pushed (none while !finite)
+  bool finite, nan, posInf, negInf;
   ANTLER_HD double push(double x, double y, double g) {
-    double carry = 0.0;
-    if (started && y != -INFINITY) {
-      const double f = exp(y - yNext);
-      carry = f == 0.0 ? 0.0 : f * r;
+    const bool gInf = g == INFINITY || g == -INFINITY;
+    if (y != y) {
+      nan = true;
+    } else if (y == INFINITY) {
+      if (gInf) nan = true;
+    } else if (y != -INFINITY) {
+      if (g == INFINITY) posInf = true;
+      if (g == -INFINITY) negInf = true;
+      const double carry = finite ? exp(y - yRef) * r : 0.0;
+      r = (g == g && !gInf ? g : 0.0) + carry;
+      yRef = y;
+      finite = true;
     }
-    r = (g == g ? g : 0.0) + carry;
-    yNext = y;
-    started = true;
-    if (y == -INFINITY) return 0.0;
-    const double w = exp(x - y);
-    return w == 0.0 ? 0.0 : w * r;
+    if (nan || x != x || x == INFINITY) return NAN;
+    if (x == -INFINITY) return posInf || negInf ? NAN : 0.0;
+    if (posInf) return negInf ? NAN : INFINITY;
+    if (negInf) return -INFINITY;
+    if (y == INFINITY) return 0.0;
+    return exp(x - y) * r;
   }
 };
 
@@ -180,7 +194,7 @@ ANTLER_HD void logCumSumExpBackwardLine(T* gx, const T* x, const T* y, const T* 
   // The scan's last element first: index n − 1 forwards, 0 when reverse.
   const int64_t step = reverse ? stride : -stride;
   int64_t i = reverse ? base : base + (n - 1) * stride;
-  LogCumSumExpGradState s{0.0, 0.0, false};
+  LogCumSumExpGradState s{0.0, 0.0, false, false, false, false};
   for (int64_t k = 0; k < n; ++k, i += step)
     gx[i] = static_cast<T>(s.push(static_cast<double>(x[i]), static_cast<double>(y[i]), static_cast<double>(gy[i])));
 }

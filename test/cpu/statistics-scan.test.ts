@@ -246,4 +246,52 @@ describe(`logcumsumexp's native backward (seed ${SEED})`, () => {
         }
     }
   });
+
+  test('non-finite values reach earlier positions as in the recorded formula: −∞ x before a NaN or an infinite gradient is NaN, an infinite gradient under +∞ poisons the line', () => {
+    // Each line [x, g] with the recorded (torch's log-space) result: a term of g_i·e^(x_k − y_i) that is 0·∞ or NaN
+    // reaches every earlier k, even where e^(x_k − y_i) is 0.
+    const lines: [number[], number[], number[]][] = [
+      // x = −∞ in the middle, a NaN x after it: NaN everywhere (the −∞ position too).
+      [[1, -Infinity, NaN], [0.5, 0.5, 0.5], [NaN, NaN, NaN]],
+      // An infinite gradient under a finite y: ±∞ at finite x, NaN at x = −∞ (−∞ + ∞).
+      [[1, -Infinity, 2], [0.5, 0.5, -Infinity], [-Infinity, NaN, -Infinity]],
+      // An infinite gradient under y = +∞ (∞ − ∞): NaN back to the start.
+      [[-2, 1, Infinity], [0.5, 0.5, Infinity], [NaN, NaN, NaN]],
+      // A finite gradient under y = +∞ adds nothing: finite before the +∞, 0 after it at finite x.
+      [[0, Infinity, 3], [1, 2, 4], [1, NaN, 0]],
+      // Both signs of infinite gradients: NaN where both reach (∞ − ∞), −∞ where only −∞ does.
+      [[0, 0, 0], [Infinity, 1, -Infinity], [NaN, -Infinity, -Infinity]],
+    ];
+    for (const dtype of ['float64', 'float32'] as const)
+      for (const inner of [1, 3])
+        for (const [xv, gv, want] of lines)
+          tidy(() => {
+            // [3, inner] along axis 0: inner copies of the line (the blocked path for inner > 1).
+            const x = tensor(xv.flatMap((v) => new Array<number>(inner).fill(v)), [xv.length, inner], { dtype, requiresGrad: true });
+            const gy = tensor(gv.flatMap((v) => new Array<number>(inner).fill(v)), [xv.length, inner], { dtype });
+            const got = (createGraph: boolean) => read(antler.autograd.grad(antler.logcumsumexp(x, 0), x, { gradOutputs: gy, createGraph })[0]!);
+            const w = want.flatMap((v) => new Array<number>(inner).fill(v));
+            const what = `${dtype} inner ${inner} x [${xv}] g [${gv}]`;
+            for (const [path, vals] of [['plain', got(false)], ['createGraph', got(true)]] as const)
+              vals.forEach((v, i) => {
+                if (Number.isFinite(w[i])) expect(Math.abs(v - w[i]) <= 1e-6 * Math.max(1, Math.abs(w[i])) ? null : { what, path, i, v, want: w[i] }).toBeNull();
+                else expect({ what, path, i, v }).toEqual({ what, path, i, v: w[i] });
+              });
+          });
+    // Random short lines full of ±∞, NaN and infinite gradients: the plain pass classifies as the recorded formula.
+    for (let trial = 0; trial < 300; trial++)
+      tidy(() => {
+        const n = rng.int(1, 6);
+        const xv = Array.from({ length: n }, () => (rng.next() < 0.35 ? rng.pick([-Infinity, Infinity, NaN, -Infinity, 30, -30]) : rng.uniform(-5, 5)));
+        const gv = Array.from({ length: n }, () => (rng.next() < 0.2 ? rng.pick([NaN, Infinity, -Infinity, 0]) : rng.uniform(-2, 2)));
+        const x = tensor(xv, [n], { dtype: 'float64', requiresGrad: true }), gy = tensor(gv, [n], F64);
+        const [plain, recorded] = [false, true].map((createGraph) => read(antler.autograd.grad(antler.logcumsumexp(x, 0), x, { gradOutputs: gy, createGraph })[0]!));
+        const what = `x [${xv}] g [${gv}] (seed ${SEED})`;
+        plain.forEach((p, i) => {
+          const r = recorded[i];
+          if (!Number.isFinite(r) || r === 0) expect({ what, i, p }).toEqual({ what, i, p: r });
+          else expect(Math.abs(p - r) <= 1e-12 * Math.max(1, Math.abs(r)) ? null : { what, i, p, r }).toBeNull();
+        });
+      });
+  });
 });
