@@ -188,7 +188,9 @@ void rpropStep(DType t, void* param, const void* grad, void* prev, void* stepSiz
 // ASGD's update rounds two of its steps once, as fused multiply-adds (std::fma: a library call on the
 // x86-64 baseline). Where the CPU has FMA, GCC's run-time chosen clone makes each one instruction and
 // vectorises the loop; both clones round alike (an fma is exact either way, the rest are single IEEE ops).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// The clones are chosen by an ifunc resolver, which glibc's loader runs and musl's (Alpine) and MinGW's
+// lack: GCC there rejects target_clones ("the call requires 'ifunc'"), so only glibc gets them.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
 #define ANTLER_FMA_CLONES __attribute__((target_clones("fma", "default")))
 #else
 #define ANTLER_FMA_CLONES
