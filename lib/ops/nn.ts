@@ -179,6 +179,8 @@ export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOp
     if (maxNorm < 0) fail('INVALID_ARGUMENT', `${op}: maxNorm must be >= 0; got ${maxNorm}`);
     const p = o.normType === undefined ? 2 : checkNumberArg(o.normType, op, 'normType');
     if (!(p > 0)) fail('INVALID_ARGUMENT', `${op}: normType must be > 0 (Infinity for the largest entry); got ${p}`);
+    // The rows are renormalised in place: a float table (torch's norm rejects an integer one too).
+    if (weight.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: maxNorm renormalises the weight's rows in place, so the weight must be float32 or float64; got int32`);
     renormRows(indices, weight, maxNorm, p);
   } else if (o.normType !== undefined) checkNumberArg(o.normType, op, 'normType');
   const out = wrap(native().gatherRows(weight.handle, indices.handle));

@@ -1214,6 +1214,11 @@ describe(`Embedding (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => e.forward(tensor([0, 3], [2], { dtype: 'int32' })), 'INVALID_ARGUMENT', /outside \[0, 3\)/);
     expect(Array.from(e.weight.dataSync())).toEqual(before); // a bad index leaves the table as it was
     e.dispose();
+    // An int32 table cannot be renormalised in place (torch 1.13: norm() rejects it): embedding's error, not an internal op's.
+    const intTable = tensor([3, 4, 1, 0], [2, 2], { dtype: 'int32' });
+    expectAntlerErrorInTidy(() => antler.embedding(tensor([0, 1], [2], { dtype: 'int32' }), intTable, { maxNorm: 1 }), 'DTYPE_MISMATCH', /^embedding: maxNorm .* float32 or float64; got int32/);
+    expect(Array.from(intTable.dataSync())).toEqual([3, 4, 1, 0]);
+    intTable.dispose();
     // A NaN row looked up is left as it is (NaN > maxNorm is false) and does not hide the rows above maxNorm (torch 1.13: [[NaN, 1], [0.6, 0.8], [0.1, 0.1]]).
     const withNaN = new nn.Embedding(3, 2, { maxNorm: 1, dtype: 'float64' });
     tidy(() => {
