@@ -11,7 +11,7 @@ import { fail } from '../errors';
 import { describe } from '../validate';
 import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log, log1p, minimum, mul, neg, pow, readNumbers, reshape, sigmoid, softplus, square, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
-import { logSigmoid } from '../ops/extra';
+import { logSigmoid, logicalAnd } from '../ops/extra';
 import { all, logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
@@ -157,9 +157,11 @@ export class Bernoulli extends BinaryProbs {
 function bceNeg(l: Tensor, v: Tensor): Tensor {
   return tidy(() => {
     // no exp can overflow (a where() over an overflowing branch gives 0·NaN = NaN gradients at large |l|); gradient
-    // v − sigmoid(l) (v − 1/2 at 0, through clampByZero's half-gradient), 0 at the exact limits above.
-    const up = mul(sub(1, v), where(equal(v, 1), 0, clampByZero(l)));
-    const down = mul(v, where(equal(v, 0), 0, clampByZero(neg(l))));
+    // v − sigmoid(l) (v − 1/2 at 0, through clampByZero's half-gradient), 0 at the exact limits above. Only the 0·∞
+    // products are masked: at v = 1 (0) with l finite the gradient in v stays l (torch's; Bernoulli/Geometric entropy
+    // given probs 1 or 0 differentiates through v with the clamped logits).
+    const up = mul(sub(1, v), where(logicalAnd(equal(v, 1), equal(l, Infinity)), 0, clampByZero(l)));
+    const down = mul(v, where(logicalAnd(equal(v, 0), equal(l, -Infinity)), 0, clampByZero(neg(l))));
     return neg(add(add(up, down), log1p(exp(neg(abs(l))))));
   });
 }

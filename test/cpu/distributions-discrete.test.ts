@@ -714,6 +714,25 @@ describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', (
       }
     });
   });
+  test('Bernoulli/Geometric entropy given probs 0 or 1: the gradient in probs goes through v with the clamped logits (torch 1.13: ∓log((1 − eps)/eps)), not 0', () => {
+    antler.tidy(() => {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const eps = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+        const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+        // probsToLogits clamps to [eps, 1 − eps] (zero gradient there): the logits are ±L, L = log((1 − eps)/eps)
+        const L = Math.log1p(-eps) - Math.log(eps);
+        const grad = (make: (p: antler.Tensor) => { entropy(): antler.Tensor }, pv: number[]): number[] => {
+          const p = antler.tensor(pv, [pv.length], { dtype, requiresGrad: true });
+          make(p).entropy().sum().backward();
+          return data(p.grad!);
+        };
+        // Bernoulli: H = −v·l + softplus(l), ∂H/∂v = −l (torch's; the exact derivative −logit(p) is ∓∞ there)
+        expectClose(grad((p) => new D.Bernoulli({ probs: p }), [0, 1]), [L, -L], tol, 0, `Bernoulli entropy gradient at probs 0, 1 (${dtype})`);
+        // Geometric at p = 1: H = −bceNeg(l, v)/v, ∂H/∂v = −l − softplus(−l) at v = 1, l = L
+        expectClose(grad((p) => new D.Geometric({ probs: p }), [1]), [-L - Math.log1p(Math.exp(-L))], tol, 0, `Geometric entropy gradient at probs 1 (${dtype})`);
+      }
+    });
+  });
 });
 describe('RelaxedBernoulli at low temperatures (own tests)', () => {
   const SEED = runSeed();
