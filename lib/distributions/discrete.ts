@@ -151,18 +151,17 @@ export class Bernoulli extends BinaryProbs {
 
 /**
  * −BCEWithLogits(l, v) = v·l − softplus(l), stable for large |l| and exact at l = ±∞:
- * −[(1 − v)·max(l, 0) + v·max(−l, 0) + log1p(e^−|l|)], each product 0 where its factor v or 1 − v is 0 (the limit
+ * −[(1 − v)·softplus(l) + v·softplus(−l)], each product 0 where its factor v or 1 − v is 0 and the softplus ∞ (the limit
  * l → ±∞ of v·l − softplus(l): 0 at v = 1, l = +∞ and at v = 0, l = −∞, −∞ elsewhere; torch 1.13 gives NaN there).
  */
 function bceNeg(l: Tensor, v: Tensor): Tensor {
   return tidy(() => {
-    // no exp can overflow (a where() over an overflowing branch gives 0·NaN = NaN gradients at large |l|); gradient
-    // v − sigmoid(l) (v − 1/2 at 0, through clampByZero's half-gradient), 0 at the exact limits above. Only the 0·∞
-    // products are masked: at v = 1 (0) with l finite the gradient in v stays l (torch's; Bernoulli/Geometric entropy
-    // given probs 1 or 0 differentiates through v with the clamped logits).
-    const up = mul(sub(1, v), where(logicalAnd(equal(v, 1), equal(l, Infinity)), 0, clampByZero(l)));
-    const down = mul(v, where(logicalAnd(equal(v, 0), equal(l, -Infinity)), 0, clampByZero(neg(l))));
-    return neg(add(add(up, down), log1p(exp(neg(abs(l))))));
+    // no exp can overflow (softplusStable); gradient v − sigmoid(l), second derivative −sigmoid′(l) (also at l = 0), 0 at
+    // the exact limits above. Only the 0·∞ products are masked: at v = 1 (0) with l finite the gradient in v stays l
+    // (torch's; Bernoulli/Geometric entropy given probs 1 or 0 differentiates through v with the clamped logits).
+    const up = mul(sub(1, v), where(logicalAnd(equal(v, 1), equal(l, Infinity)), 0, softplusStable(l)));
+    const down = mul(v, where(logicalAnd(equal(v, 0), equal(l, -Infinity)), 0, softplusStable(neg(l))));
+    return neg(add(up, down));
   });
 }
 
@@ -508,10 +507,6 @@ export class Poisson extends Distribution {
 
 registerKL(Poisson, Poisson, (p, q) => tidy(() => sub(mul(p.rate, sub(log(p.rate), log(q.rate))), sub(p.rate, q.rate))));
 
-/** max(x, 0) with half the gradient at 0 (torch's _clamp_by_zero; here 0 at x = −∞ and no overflow near the float max, where torch's (max(x, 0) + x − min(x, 0))/2 gives NaN and ∞). */
-function clampByZero(x: Tensor): Tensor {
-  return tidy(() => where(equal(x, 0), mul(x, 0.5), clamp(x, 0)));
-}
 
 /**
  * The binomial distribution (torch.distributions.Binomial):
@@ -577,7 +572,7 @@ export class Binomial extends BinaryProbs {
     return tidy(() => {
       const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
       const n = this.totalCount, l = this.logits;
-      const norm = sub(add(mul(n, clampByZero(l)), mul(n, log1p(exp(neg(abs(l)))))), lgamma(add(n, 1)));
+      const norm = sub(mul(n, softplusStable(l)), lgamma(add(n, 1)));
       return sub(sub(sub(mul(v, l), lgamma(add(v, 1))), lgamma(add(sub(n, v), 1))), norm);
     });
   }
@@ -771,9 +766,17 @@ export class NegativeBinomial extends BinaryProbs {
     return this.expandWith(batchShape, (grow) => new NegativeBinomial(grow(this.totalCount), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
   }
 }
-/** log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|) (half-gradient at 0 through clampByZero). */
+/**
+ * log(1 + eˣ) without overflow and to full precision (native softplus returns x above 20): [x > 0]·x + log1p(eᵐ),
+ * m = −x above 0 and x at or below (−|x| with derivative −1 resp. 1, never sign(0) = 0), so eᵐ ≤ 1 and the result is
+ * smooth at 0: gradient sigmoid(x), second derivative sigmoid′(x) there too (max(x, 0) + log1p(e^−|x|) gave 0 at x = 0,
+ * not 1/4 as torch's BCE-with-logits double backward); ∞ at x = ∞, 0 at −∞.
+ */
 function softplusStable(x: Tensor): Tensor {
-  return tidy(() => add(clampByZero(x), log1p(exp(neg(abs(x))))));
+  return tidy(() => {
+    const pos = greater(x, 0);
+    return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
+  });
 }
 
 /**

@@ -734,6 +734,36 @@ describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', (
     });
   });
 });
+describe('second derivatives in the logits at 0 (own tests)', () => {
+  test('Bernoulli, ContinuousBernoulli, Binomial, LogitRelaxedBernoulli, RelaxedBernoulli logProb and Bernoulli/Geometric entropy: d²/dl² at l = 0 equals the central difference of the first derivative (max(l, 0) + log1p(e^−|l|) gave 0 there: −σ′(0) = −1/4 lost)', () => {
+    antler.tidy(() => {
+      const f64 = { dtype: 'float64' as const };
+      const cases: [string, (l: antler.Tensor) => antler.Tensor][] = [
+        ['Bernoulli.logProb', (l) => new D.Bernoulli({ logits: l }).logProb(antler.tensor([0, 1], [2], f64))],
+        ['Bernoulli.entropy', (l) => new D.Bernoulli({ logits: l }).entropy()],
+        ['ContinuousBernoulli.logProb', (l) => new D.ContinuousBernoulli({ logits: l }).logProb(antler.tensor([0.3, 0.9], [2], f64))],
+        ['Binomial.logProb', (l) => new D.Binomial(5, { logits: l }).logProb(antler.tensor([2, 5], [2], f64))],
+        ['Geometric.entropy', (l) => new D.Geometric({ logits: l }).entropy()],
+        ['LogitRelaxedBernoulli.logProb', (l) => new D.LogitRelaxedBernoulli(0.5, { logits: l }).logProb(antler.tensor([0.5, 0], [2], f64))],
+        ['RelaxedBernoulli.logProb', (l) => new D.RelaxedBernoulli(0.5, { logits: l }).logProb(antler.tensor([0.3, 0.5], [2], f64))],
+      ];
+      const h = 1e-4;
+      for (const [name, f] of cases) {
+        const first = (x: number): number => {
+          const l = antler.tensor([x, x], [2], { dtype: 'float64', requiresGrad: true });
+          const [g] = antler.autograd.grad(f(l).sum(), l);
+          return data(g!).reduce((acc, v) => acc + v, 0);
+        };
+        const l = antler.tensor([0, 0], [2], { dtype: 'float64', requiresGrad: true });
+        const [g1] = antler.autograd.grad(f(l).sum(), l, { createGraph: true });
+        const [g2] = antler.autograd.grad(g1!.sum(), l);
+        const got = data(g2!).reduce((acc, v) => acc + v, 0);
+        const want = (first(h) - first(-h)) / (2 * h);
+        expect([name, Math.abs(got - want) < 1e-6 * Math.max(1, Math.abs(want))]).toEqual([name, true]);
+      }
+    });
+  });
+});
 describe('RelaxedBernoulli at low temperatures (own tests)', () => {
   const SEED = runSeed();
   test(`logProb vs the transformed logistic density for T < 1; P(Y > 1/2) = probs at every temperature (seed ${SEED})`, () => {
