@@ -11,7 +11,7 @@ import { fail } from '../errors';
 import { describe } from '../validate';
 import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log, log1p, minimum, mul, neg, pow, readNumbers, reshape, sigmoid, softplus, square, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
-import { logSigmoid, logicalAnd } from '../ops/extra';
+import { logicalAnd } from '../ops/extra';
 import { all, logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
@@ -756,7 +756,8 @@ export class NegativeBinomial extends BinaryProbs {
     return tidy(() => {
       const v = value.dtype === this.dtype ? value : value.cast(this.dtype);
       const r = this.totalCount, l = this.logits;
-      const un = add(mul(r, logSigmoid(neg(l))), mul(v, logSigmoid(l)));
+      // r·logσ(−l) + v·logσ(l), logσ(x) = −softplus(−x) (smooth at 0: the second derivative −(r + v)σ′(0) there, as torch)
+      const un = neg(add(mul(r, softplusStable(l)), mul(v, softplusStable(neg(l)))));
       const rv = add(r, v);
       const norm = where(equal(rv, 0), 0, add(add(neg(lgamma(rv)), lgamma(add(v, 1))), lgamma(r)));
       return sub(un, norm);

@@ -735,7 +735,7 @@ describe('ContinuousBernoulli inside torch\'s Taylor window lims (own tests)', (
   });
 });
 describe('second derivatives in the logits at 0 (own tests)', () => {
-  test('Bernoulli, ContinuousBernoulli, Binomial, LogitRelaxedBernoulli, RelaxedBernoulli logProb and Bernoulli/Geometric entropy: d²/dl² at l = 0 equals the central difference of the first derivative (max(l, 0) + log1p(e^−|l|) gave 0 there: −σ′(0) = −1/4 lost)', () => {
+  test('Bernoulli, ContinuousBernoulli, Binomial, NegativeBinomial, LogitRelaxedBernoulli, RelaxedBernoulli logProb and Bernoulli/Geometric entropy: d²/dl² at l = 0 equals the central difference of the first derivative (max(l, 0) + log1p(e^−|l|) gave 0 there: −σ′(0) = −1/4 lost)', () => {
     antler.tidy(() => {
       const f64 = { dtype: 'float64' as const };
       const cases: [string, (l: antler.Tensor) => antler.Tensor][] = [
@@ -743,6 +743,7 @@ describe('second derivatives in the logits at 0 (own tests)', () => {
         ['Bernoulli.entropy', (l) => new D.Bernoulli({ logits: l }).entropy()],
         ['ContinuousBernoulli.logProb', (l) => new D.ContinuousBernoulli({ logits: l }).logProb(antler.tensor([0.3, 0.9], [2], f64))],
         ['Binomial.logProb', (l) => new D.Binomial(5, { logits: l }).logProb(antler.tensor([2, 5], [2], f64))],
+        ['NegativeBinomial.logProb', (l) => new D.NegativeBinomial(3, { logits: l }).logProb(antler.tensor([2, 0], [2], f64))],
         ['Geometric.entropy', (l) => new D.Geometric({ logits: l }).entropy()],
         ['LogitRelaxedBernoulli.logProb', (l) => new D.LogitRelaxedBernoulli(0.5, { logits: l }).logProb(antler.tensor([0.5, 0], [2], f64))],
         ['RelaxedBernoulli.logProb', (l) => new D.RelaxedBernoulli(0.5, { logits: l }).logProb(antler.tensor([0.3, 0.5], [2], f64))],
