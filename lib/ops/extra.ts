@@ -104,7 +104,10 @@ export function norm(x: Tensor, p: number | 'fro' = 2, axis?: number | readonly 
     const zero = equal(m, 0);
     // Unscaled where the largest is infinite (∞ then, as torch) or NaN.
     const scale = where(logicalOr(zero, notEqual(less(m, Infinity), 1)), 1, m.detach());
-    const s = sum(pow(div(a, scale), ord), ax, true);
+    // Zero entries are raised on ones and masked, so their gradient is 0 (torch's norm_backward
+    // fills 0 where x = 0) and not ∞ · sgn(0) = NaN for p < 1.
+    const z = equal(a, 0);
+    const s = sum(where(z, 0, pow(div(where(z, 1, a), scale), ord)), ax, true);
     const root = mul(pow(where(zero, 1, s), 1 / ord), scale);
     const out = where(zero, 0, root);
     return keepDims ? out : ax ? squeeze(out, ax) : reshape(out, []);
@@ -338,10 +341,17 @@ export function dot(a: Tensor, b: Tensor): Tensor {
 
 // ---------------------------------------------------------------- activations
 
-/** log σ(x) = min(x, 0) − log1p(e^−|x|) (torch.nn.functional.logsigmoid), stable at both ends. */
+/**
+ * log σ(x) = min(x, 0) − log1p(e^−|x|) (torch.nn.functional.logsigmoid), stable at both ends.
+ * −|x| is taken as where(x < 0, x, −x), so the second derivative at 0 is −σ′(0) = −1/4 (abs's kink
+ * would drop it to 0; torch 1.13 gives −1/4).
+ */
 export function logSigmoid(x: Tensor): Tensor {
   checkTensor(x, 'logSigmoid', 'x');
-  return tidy(() => sub(minimum(x, 0), log1p(exp(neg(abs(x))))));
+  return tidy(() => {
+    const below = less(x, 0);
+    return sub(where(below, x, 0), log1p(exp(where(below, x, neg(x)))));
+  });
 }
 
 /**

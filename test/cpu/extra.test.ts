@@ -54,6 +54,13 @@ describe(`activations (seed ${SEED})`, () => {
       const { y, g } = valueAndGradOf(antler.hardswish, [Infinity, -Infinity]);
       expect([y, g]).toEqual([[Infinity, 0], [1, 0]]);
       expectExact(valueAndGradOf(antler.logSigmoid, [Infinity, -Infinity]).y, [0, -Infinity]);
+      expectExact(valueAndGradOf(antler.logSigmoid, [Infinity, -Infinity]).g, [0, 1]);
+      // The second derivative −σ(x)σ(−x), at 0 too (−1/4; a |x| kink would give 0).
+      const x2 = tensor([0, 1.5, -2], [3], { ...F64, requiresGrad: true });
+      const [d1] = antler.autograd.grad(antler.sum(antler.logSigmoid(x2)), [x2], { createGraph: true });
+      const [d2] = antler.autograd.grad(antler.sum(d1!), [x2]);
+      const sig = (v: number) => 1 / (1 + Math.exp(-v));
+      expectClose(read(d2!), [0, 1.5, -2].map((v) => -sig(v) * sig(-v)), 1e-15, 0, 'logSigmoid second derivative');
       for (const [name, f] of ACTIVATIONS) expect({ name, y: read(f(tensor([NaN], [1], F64)))[0] }).toEqual({ name, y: NaN });
     }));
 
@@ -175,6 +182,15 @@ describe(`masks, norms, tests, creation (seed ${SEED})`, () => {
         const z = tensor([0, 0, 0, 3, -4, 0], [2, 3], { ...F64, requiresGrad: true });
         antler.sum(antler.norm(z, p, 1)).backward();
         expect({ p, g: read(z.grad!).slice(0, 3) }).toEqual({ p, g: [0, 0, 0] });
+      }
+      // p < 1: a zero entry of a nonzero norm has gradient 0 (torch's norm_backward masks x = 0), not
+      // ∞ · sgn(0) = NaN; the others (|x|/‖x‖)^(p−1)·sgn(x).
+      for (const p of [0.5, 0.3]) {
+        const v = [0, 1.5, 0, -2];
+        const z = tensor(v, [4], { ...F64, requiresGrad: true });
+        antler.norm(z, p).backward();
+        const nrm = v.reduce((a, b) => a + Math.abs(b) ** p, 0) ** (1 / p);
+        expectClose(read(z.grad!), v.map((e) => (e === 0 ? 0 : Math.sign(e) * (Math.abs(e) / nrm) ** (p - 1))), 1e-13, 0, `p = ${p}: gradient with zero entries`);
       }
       // p = 0 counts the nonzeros: a result that requires grad (torch's vector_norm) with a zero gradient everywhere.
       const z0 = tensor([0, 1.5, 0, 3, -4, 0], [2, 3], { ...F64, requiresGrad: true });
