@@ -8,6 +8,7 @@
 #include "../core/error.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/philox.h"
+#include "broadcast_rows.h"
 #include "lanes.h"
 #include "ops.h"
 #include "parallel.h"
@@ -118,36 +119,11 @@ static inline void binaryRow(T* o, const T* x, const T* y, int64_t len, int64_t 
   }
 }
 
-// Broadcasting: the output row by row along its innermost dimension, each
-// row's input offsets found once by the indexer.
+// Broadcasting: the output row by row along its innermost dimension (broadcast_rows.h).
 template <BinaryOp Op, typename T>
-static void binaryBroadcast(T* o, const T* x, const T* y, int64_t n, kernels::BroadcastIndexer idx) {
-  // Longer rows: drop trailing dimensions of extent 1, then fold the innermost
-  // dimension into the next one while both inputs step through them as one
-  // (stride[d] = stride[d + 1] · extent[d + 1], which a broadcast 0 satisfies too).
-  while (idx.ndim > 1 && idx.shape[idx.ndim - 1] == 1) --idx.ndim;
-  while (idx.ndim > 1) {
-    const int d = idx.ndim - 2;
-    const int64_t e = idx.shape[d + 1];
-    if (idx.strideA[d] != idx.strideA[d + 1] * e || idx.strideB[d] != idx.strideB[d + 1] * e) break;
-    idx.shape[d] *= e;
-    idx.strideA[d] = idx.strideA[d + 1];
-    idx.strideB[d] = idx.strideB[d + 1];
-    --idx.ndim;
-  }
-  const int last = idx.ndim - 1;
-  const int64_t len = idx.shape[last];
-  if (len <= 0) return;
-  const int64_t rows = n / len, sx = idx.strideA[last], sy = idx.strideB[last];
-  // Tasks are pieces of rows, so a few long rows (a tensor times a 0-d one) still spread over the threads.
-  constexpr int64_t kPiece = 16384;
-  const int64_t pieces = (len + kPiece - 1) / kPiece;
-  parallelFor(rows * pieces, n, [&](int64_t task) {
-    const int64_t r = task / pieces, j0 = (task % pieces) * kPiece;
-    const int64_t m = len - j0 < kPiece ? len - j0 : kPiece;
-    int64_t oa, ob;
-    idx.offsets(r * len, oa, ob);
-    binaryRow<Op, T>(o + r * len + j0, x + oa + j0 * sx, y + ob + j0 * sy, m, sx, sy);
+static void binaryBroadcast(T* o, const T* x, const T* y, int64_t n, const kernels::BroadcastIndexer& idx) {
+  forEachBroadcastRow(idx, n, 16384, 1, [&](int64_t at, int64_t ox, int64_t oy, int64_t m, int64_t sx, int64_t sy) {
+    binaryRow<Op, T>(o + at, x + ox, y + oy, m, sx, sy);
   });
 }
 

@@ -4,6 +4,7 @@
 // through their strides, never expanded to the output's shape.
 #include "../core/error.h"
 #include "../kernels/pointwise.h"
+#include "broadcast_rows.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -21,40 +22,14 @@ static void pointwiseTyped(PointwiseOp op, T* y, const T* a, const T* b, int64_t
   });
 }
 
-// Broadcast binary operands: the output row by row along its innermost
-// dimension (after folding the dimensions both operands step through as one),
-// each row's operand offsets found once by the indexer, the operands' steps
-// along the row 1 or 0.
+// Broadcast binary operands: the output row by row along its innermost dimension (broadcast_rows.h), the
+// operands' steps along a row 1 or 0.
 template <typename T>
 static void pointwiseBroadcast(PointwiseOp op, T* y, const T* a, const T* b, int64_t n, int p,
-                               kernels::BroadcastIndexer idx) {
-  while (idx.ndim > 1 && idx.shape[idx.ndim - 1] == 1) --idx.ndim;
-  while (idx.ndim > 1) {
-    const int d = idx.ndim - 2;
-    const int64_t e = idx.shape[d + 1];
-    if (idx.strideA[d] != idx.strideA[d + 1] * e || idx.strideB[d] != idx.strideB[d + 1] * e) break;
-    idx.shape[d] *= e;
-    idx.strideA[d] = idx.strideA[d + 1];
-    idx.strideB[d] = idx.strideB[d + 1];
-    --idx.ndim;
-  }
-  const int last = idx.ndim - 1;
-  const int64_t len = idx.shape[last];
-  if (len <= 0) return;
-  const int64_t rows = n / len, sa = idx.strideA[last], sb = idx.strideB[last];
-  // Tasks are pieces of rows, so a few long rows (a tensor with a number) still spread over the threads.
-  constexpr int64_t kPiece = 4096;
-  const int64_t pieces = (len + kPiece - 1) / kPiece;
-  parallelFor(rows * pieces, n * kPointwiseCost, [&](int64_t task) {
-    const int64_t r = task / pieces, j0 = (task % pieces) * kPiece;
-    const int64_t m = len - j0 < kPiece ? len - j0 : kPiece;
-    int64_t oa, ob;
-    idx.offsets(r * len, oa, ob);
-    const T* ar = a + oa + j0 * sa;
-    const T* br = b + ob + j0 * sb;
-    T* yr = y + r * len + j0;
+                               const kernels::BroadcastIndexer& idx) {
+  forEachBroadcastRow(idx, n, 4096, kPointwiseCost, [&](int64_t at, int64_t oa, int64_t ob, int64_t m, int64_t sa, int64_t sb) {
     for (int64_t j = 0; j < m; ++j)
-      yr[j] = static_cast<T>(kernels::applyPointwise(op, ar[j * sa], static_cast<double>(br[j * sb]), p));
+      y[at + j] = static_cast<T>(kernels::applyPointwise(op, a[oa + j * sa], static_cast<double>(b[ob + j * sb]), p));
   });
 }
 
