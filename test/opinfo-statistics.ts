@@ -43,8 +43,12 @@ export const STATISTICS_OPS: OpInfo[] = [
   },
   {
     name: 'logcumsumexp',
-    samples: (rng) => [{ inputs: [distinct(rng, [3, 5])] }, { inputs: [{ shape: [6], values: Array.from({ length: 6 }, () => rng.uniform(-30, 30)) }], note: 'wide range' }],
-    fn: ([x]) => antler.logcumsumexp(x, -1),
+    samples: (rng) => [
+      { inputs: [distinct(rng, [3, 5])] },
+      { inputs: [{ shape: [6], values: Array.from({ length: 6 }, () => rng.uniform(-30, 30)) }], note: 'wide range' },
+      { inputs: [distinct(rng, [4, 3])], note: 'axis 0 (the native backward\'s blocked lines, inner 3)' },
+    ],
+    fn: ([x]) => antler.logcumsumexp(x, x.rank === 2 && x.shape[1] === 3 ? 0 : -1),
     bad: [['DTYPE_MISMATCH', () => antler.logcumsumexp(antler.tensor([1], [1], { dtype: 'int32' }), 0)], ['INVALID_ARGUMENT', () => antler.logcumsumexp(f64([1], [1]), 1)]],
   },
   { name: 'cummax(axis 0)', samples: one([7, 3]), fn: ([x]) => antler.cummax(x, 0).values, bad: [['INVALID_ARGUMENT', () => antler.cummax(f64([1], [1]), 0.5)]] },

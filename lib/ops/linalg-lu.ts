@@ -585,7 +585,8 @@ export function det(A: Tensor): Tensor {
  * logabsdet is differentiable (g·A⁻ᵀ, through the recorded factorisation); sign is not.
  * A matrix whose LU has a NaN pivot (A holds a NaN) gets sign 0 and logabsdet NaN, as torch 1.13
  * (its sign is Π sgn(U[i, i])·det(P) with sgn(NaN) = 0). The zero sign is +0 here, where torch
- * 1.13 gives −0 when the permutation is odd (det(P) = −1).
+ * 1.13 gives −0 when the permutation is odd (det(P) = −1). logabsdet's gradient at a singular A is
+ * NaN (torch 1.13 gives ±∞ there).
  */
 export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
   const op = 'linalg.slogdet';

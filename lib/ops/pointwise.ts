@@ -21,7 +21,7 @@ import { checkTensor, Tensor, zerosLike } from '../tensor';
 import { broadcastShapes, checkOptions, describe, shapeText } from '../validate';
 import {
   abs, add, cast, clamp, cos, div, equal, exp, exp2, greater, greaterEqual, less, lessEqual, max, maximum, minimum, mul,
-  neg, notEqual, operands, resultType, square, sub, sumToShape, trunc, where, wrap,
+  neg, notEqual, operands, pow, resultType, square, sub, sumToShape, trunc, where, wrap,
 } from './core';
 
 type DTypeName = 'int32' | 'float32' | 'float64';
@@ -351,8 +351,6 @@ export function signbit(x: Tensor): Tensor {
 }
 
 // ---------------------------------------------------------------- floatPower
-// (its own import: the block is appended so as not to touch the imports above)
-import { pow as powOf } from './core';
 
 /**
  * torch.float_power: x ** exponent computed and returned in float64 (both
@@ -365,5 +363,5 @@ export function floatPower(x: Tensor | number, exponent: Tensor | number): Tenso
   operands(op, x, exponent, ['x', 'exponent']);
   outShape(op, x, exponent);
   const f64 = (v: Tensor | number) => (typeof v === 'number' || v.dtype === 'float64' ? v : cast(v, 'float64'));
-  return tidy(() => powOf(f64(x), f64(exponent)));
+  return tidy(() => pow(f64(x), f64(exponent)));
 }

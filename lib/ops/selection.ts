@@ -339,7 +339,8 @@ export function narrowCopy(x: Tensor, axis: number, start: number, length: numbe
   const from = start < 0 ? start + n : start;
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > n)
     fail('INVALID_ARGUMENT', `narrowCopy: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
-  return tidy(() => clone(slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)))));
+  // slice already copies into its own storage (no views in antler).
+  return slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)));
 }
 
 /**
