@@ -132,12 +132,18 @@ describe(`linalg.qr against float64 Householder and Gram–Schmidt references (s
           const ref = householderRef(a, m, n, mode);
           const scale = Math.max(1, maxAbsOf(a));
           const tol = 10 * Math.max(m, n) * 2 ** -52 * scale;
-          expectClose(Rs[b], ref.R, 0, tol, `R of matrix ${b} (seed ${SEED})`);
+          // Two backward-stable QRs agree entrywise only to ~κ(A)·eps: the condition estimated by the
+          // reference R's diagonal (capped, so a wrong factor still fails). Seed 3974855692's 4×4 with
+          // κ = 278: R[2, 3] off the exact value by 1.1e-14 (antler) and 8.9e-15 (the reference).
+          const diag = Array.from({ length: Math.min(k, ref.rRows) }, (_, i) => Math.abs(ref.R[i * n + i]));
+          const cond = diag.length ? Math.min(1e4, Math.max(1, Math.max(...diag) / Math.max(Math.min(...diag), 1e-300))) : 1;
+          const fwdTol = tol * cond;
+          expectClose(Rs[b], ref.R, 0, fwdTol, `R of matrix ${b} (seed ${SEED})`);
           Rs[b].forEach((v, e) => {
             if (Math.floor(e / n) > e % n) expect(v).toBe(0);
           });
           if (mode === 'r') return;
-          expectClose(Qs[b], ref.Q, 0, tol, `Q of matrix ${b} (seed ${SEED})`);
+          expectClose(Qs[b], ref.Q, 0, fwdTol, `Q of matrix ${b} (seed ${SEED})`);
           // Q R = A (the complete R's extra rows are zero) and QᵀQ = I.
           const kk = Math.min(qCols, rRows);
           const Qk = Qs[b].filter((_, e) => e % qCols < kk), Rk = Rs[b].slice(0, kk * n);
