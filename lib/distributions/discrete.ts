@@ -11,7 +11,7 @@ import { fail } from '../errors';
 import { describe } from '../validate';
 import { abs, add, broadcastTo, clamp, div, equal, exp, floor, greater, greaterEqual, less, lessEqual, log, log1p, minimum, mul, neg, pow, readNumbers, reshape, sigmoid, softplus, square, sub, sum, where } from '../ops/core';
 import { lgamma, xlogy } from '../ops/pointwise';
-import { logicalAnd } from '../ops/extra';
+import { logicalAnd, softplusStable } from '../ops/extra';
 import { all, logSumExp } from '../ops/reductions';
 import { softmax } from '../ops/nn';
 import { gather, oneHot } from '../ops/indexing';
@@ -766,18 +766,6 @@ export class NegativeBinomial extends BinaryProbs {
   expand(batchShape: readonly number[]): NegativeBinomial {
     return this.expandWith(batchShape, (grow) => new NegativeBinomial(grow(this.totalCount), { [this.given]: grow(this.param) } as unknown as ProbsOrLogits, { validateArgs: false }));
   }
-}
-/**
- * log(1 + eˣ) without overflow and to full precision (native softplus returns x above 20): [x > 0]·x + log1p(eᵐ),
- * m = −x above 0 and x at or below (−|x| with derivative −1 resp. 1, never sign(0) = 0), so eᵐ ≤ 1 and the result is
- * smooth at 0: gradient sigmoid(x), second derivative sigmoid′(x) there too (max(x, 0) + log1p(e^−|x|) gave 0 at x = 0,
- * not 1/4 as torch's BCE-with-logits double backward); ∞ at x = ∞, 0 at −∞.
- */
-function softplusStable(x: Tensor): Tensor {
-  return tidy(() => {
-    const pos = greater(x, 0);
-    return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
-  });
 }
 
 /**

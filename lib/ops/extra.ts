@@ -342,16 +342,24 @@ export function dot(a: Tensor, b: Tensor): Tensor {
 // ---------------------------------------------------------------- activations
 
 /**
- * log σ(x) = min(x, 0) − log1p(e^−|x|) (torch.nn.functional.logsigmoid), stable at both ends.
- * −|x| is taken as where(x < 0, x, −x), so the second derivative at 0 is −σ′(0) = −1/4 (abs's kink
- * would drop it to 0; torch 1.13 gives −1/4).
+ * log(1 + eˣ) with no threshold and no overflow: [x > 0]·x + log1p(eᵐ), m = −x above 0 and x at or
+ * below, so its second derivative at 0 is σ′(0) = 1/4 (a |x| kink would drop it). Internal: the
+ * distributions' exact softplus (torch's `softplus` switches to x above its threshold 20).
+ */
+export function softplusStable(x: Tensor): Tensor {
+  return tidy(() => {
+    const pos = greater(x, 0);
+    return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
+  });
+}
+
+/**
+ * log σ(x) = −softplus(−x) (torch.nn.functional.logsigmoid), stable at both ends, its second
+ * derivative at 0 −σ′(0) = −1/4 as torch 1.13's (softplusStable).
  */
 export function logSigmoid(x: Tensor): Tensor {
   checkTensor(x, 'logSigmoid', 'x');
-  return tidy(() => {
-    const below = less(x, 0);
-    return sub(where(below, x, 0), log1p(exp(where(below, x, neg(x)))));
-  });
+  return tidy(() => neg(softplusStable(neg(x))));
 }
 
 /**
