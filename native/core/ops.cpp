@@ -185,6 +185,16 @@ static void broadcastStrides(const Shape& in, const Shape& outShape, int64_t* st
   }
 }
 
+// The indexer reading a and b (broadcastable to outShape) at each output index.
+static kernels::BroadcastIndexer broadcastIndexer(const Shape& a, const Shape& b, const Shape& outShape) {
+  kernels::BroadcastIndexer idx{};
+  idx.ndim = static_cast<int>(outShape.size());
+  for (int i = 0; i < idx.ndim; ++i) idx.shape[i] = outShape[i];
+  broadcastStrides(a, outShape, idx.strideA);
+  broadcastStrides(b, outShape, idx.strideB);
+  return idx;
+}
+
 TensorPtr binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binaryName(op);
   checkSameDevice(name, a, b);
@@ -201,11 +211,7 @@ TensorPtr binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     be.binary(a.device(), op, a.dtype, out->data(), a.data(), b.data(), n, nullptr);
     return out;
   }
-  kernels::BroadcastIndexer idx{};
-  idx.ndim = static_cast<int>(outShape.size());
-  for (int i = 0; i < idx.ndim; ++i) idx.shape[i] = outShape[i];
-  broadcastStrides(a.shape, outShape, idx.strideA);
-  broadcastStrides(b.shape, outShape, idx.strideB);
+  const kernels::BroadcastIndexer idx = broadcastIndexer(a.shape, b.shape, outShape);
   be.binary(a.device(), op, a.dtype, out->data(), a.data(), b.data(), n, &idx);
   return out;
 }
@@ -389,11 +395,7 @@ TensorPtr pointwise(kernels::PointwiseOp op, const Tensor& a, const Tensor* b, i
   TensorPtr out = emptyTensor(outShape, a.dtype, a.device());
   const int64_t n = out->numel();
   if (!n) return out;
-  kernels::BroadcastIndexer idx{};
-  idx.ndim = static_cast<int>(outShape.size());
-  for (int i = 0; i < idx.ndim; ++i) idx.shape[i] = outShape[i];
-  broadcastStrides(a.shape, outShape, idx.strideA);
-  broadcastStrides(b->shape, outShape, idx.strideB);
+  const kernels::BroadcastIndexer idx = broadcastIndexer(a.shape, b->shape, outShape);
   backendFor(a.device()).pointwise(a.device(), op, a.dtype, out->data(), a.data(), b->data(), n, p, &idx);
   return out;
 }
