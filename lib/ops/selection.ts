@@ -22,7 +22,7 @@ import {
   remainder, reshape, resultType, slice, stack, sub, sum, transpose, where, wrap,
 } from './core';
 import { argsort, gather, gatherRows, indexSelect, position, scatterAddRows } from './indexing';
-import { pieces, tile } from './shape';
+import { narrowAs, pieces, tile } from './shape';
 
 // ---------------------------------------------------------------- helpers
 
@@ -330,17 +330,8 @@ export function tensorSplit(x: Tensor, indicesOrSections: number | readonly numb
  * none).
  */
 export function narrowCopy(x: Tensor, axis: number, start: number, length: number): Tensor {
-  checkTensor(x, 'narrowCopy', 'x');
-  if (x.rank === 0) fail('INVALID_ARGUMENT', 'narrowCopy: x is 0-d; there is no axis to narrow');
-  const ax = axisOf(x, axis, 'narrowCopy');
-  const n = x.shape[ax];
-  if (typeof start !== 'number' || !Number.isInteger(start) || start < -n || start > n)
-    fail('INVALID_ARGUMENT', `narrowCopy: start must be an integer in [${-n}, ${n}] for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(start)}`);
-  const from = start < 0 ? start + n : start;
-  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > n)
-    fail('INVALID_ARGUMENT', `narrowCopy: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
-  // slice already copies into its own storage (no views in antler).
-  return slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)));
+  // narrow already copies into its own storage (no views in antler).
+  return narrowAs('narrowCopy', x, axis, start, length);
 }
 
 /**

@@ -73,15 +73,20 @@ export function select(x: Tensor, axis: number, index: number): Tensor {
  * start counts from the end), the other axes whole.
  */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
-  checkTensor(x, 'narrow', 'x');
-  if (x.rank === 0) fail('INVALID_ARGUMENT', 'narrow: x is 0-d; there is no axis to narrow');
-  const ax = axisOf(x, axis, 'narrow', x.rank);
+  return narrowAs('narrow', x, axis, start, length);
+}
+
+/** narrow's work with its messages naming `op` (narrow, narrowCopy). */
+export function narrowAs(op: string, x: Tensor, axis: number, start: number, length: number): Tensor {
+  checkTensor(x, op, 'x');
+  if (x.rank === 0) fail('INVALID_ARGUMENT', `${op}: x is 0-d; there is no axis to narrow`);
+  const ax = axisOf(x, axis, op, x.rank);
   const n = x.shape[ax];
   if (typeof start !== 'number' || !Number.isInteger(start) || start < -n || start > n)
-    fail('INVALID_ARGUMENT', `narrow: start must be an integer in [${-n}, ${n}] for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(start)}`);
+    fail('INVALID_ARGUMENT', `${op}: start must be an integer in [${-n}, ${n}] for axis ${axis} of shape ${shapeText(x.shape)}; got ${describe(start)}`);
   const from = start < 0 ? start + n : start;
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > n)
-    fail('INVALID_ARGUMENT', `narrow: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
+    fail('INVALID_ARGUMENT', `${op}: length must be an integer in [0, ${n - from}] (from ${from} along axis ${axis} of shape ${shapeText(x.shape)}); got ${describe(length)}`);
   return slice(x, x.shape.map((_, i) => (i === ax ? from : 0)), x.shape.map((d, i) => (i === ax ? length : d)));
 }
 
