@@ -1,7 +1,7 @@
 /** Devices and backends. */
 import { fail } from './errors';
 import { native, NativeBackends } from './native';
-import { checkDevice } from './validate';
+import { checkDevice, describe } from './validate';
 
 let defaultDevice = 'cpu';
 
@@ -39,6 +39,31 @@ export function synchronize(device = defaultDevice): void {
 /** Sets the number of CPU threads (OpenMP and BLAS). */
 export function setNumThreads(n: number): void {
   native().setNumThreads(n);
+}
+
+const LINALG_LIBRARIES = ['default', 'lapack', 'builtin'] as const;
+/** Which code the CPU linear-algebra ops run (see {@link preferredLinalgLibrary}). */
+export type LinalgLibrary = (typeof LINALG_LIBRARIES)[number];
+
+/**
+ * Gets, and with an argument first sets, which code the CPU linear-algebra ops run on (like
+ * torch.backends.cuda.preferred_linalg_library): 'default' uses LAPACK from the OpenBLAS opened at run time
+ * for matrices large enough that it is faster (eigh, SVD, LU, Cholesky, QR and the triangular solves), and the
+ * built-in batched kernels for small matrices and where there is no LAPACK; 'lapack' uses LAPACK at every size
+ * (NOT_SUPPORTED where it is missing: see backends().cpu.lapack); 'builtin' never uses it. Results agree to
+ * rounding; the built-in Jacobi eigh and SVD give small eigenvalues of graded matrices relative accuracy,
+ * LAPACK's (as torch's) absolute accuracy. The setting is per process.
+ */
+export function preferredLinalgLibrary(library?: LinalgLibrary): LinalgLibrary {
+  if (library !== undefined) {
+    const code = (LINALG_LIBRARIES as readonly unknown[]).indexOf(library);
+    if (code < 0)
+      fail('INVALID_ARGUMENT', `preferredLinalgLibrary: library must be one of ${LINALG_LIBRARIES.map((l) => `'${l}'`).join(', ')}; got ${describe(library)}`);
+    if (library === 'lapack' && !backends().cpu.lapack)
+      fail('NOT_SUPPORTED', `preferredLinalgLibrary: 'lapack' needs LAPACK from an OpenBLAS opened at run time; this process has none (${backends().cpu.blas})`);
+    return LINALG_LIBRARIES[native().linalgLibrary(code)];
+  }
+  return LINALG_LIBRARIES[native().linalgLibrary()];
 }
 
 /** Releases the buffers the allocators keep for reuse: GPU memory to the driver, large CPU buffers to the C library (memory().devices[d].cachedBytes drops to 0). */

@@ -45,9 +45,10 @@ export type { DType, TypedArray, DataTypeMap, ConvertibleTypedArray, NestedArray
 export { tidy, keep, dispose } from './engine';
 export { memory, resetPeakMemory } from './memory';
 export type { MemoryInfo, DeviceMemoryInfo } from './memory';
+export type { LinalgLibrary } from './device';
 export { profile, time } from './profile';
 export type { ProfileInfo, ProfileKernel, ProfileOptions, ProfileSummaryRow, TimingInfo } from './profile';
-export { backends, getDefaultDevice, setDefaultDevice, synchronize, setNumThreads, emptyCache } from './device';
+export { backends, getDefaultDevice, setDefaultDevice, synchronize, setNumThreads, emptyCache, preferredLinalgLibrary } from './device';
 export { setSeed } from './random';
 export { buildInfo } from './info';
 export * as nn from './nn';

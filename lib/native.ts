@@ -28,6 +28,8 @@ export interface NativeBackends {
     threads: number;
     openmp: boolean;
     blas: string;
+    /** Whether LAPACK (from the OpenBLAS opened at run time) is there for the large-matrix linalg paths. */
+    lapack: boolean;
     /** The copy of the compute-bound loops in use: 'avx2' where the CPU supports it, else 'baseline' (ANTLER_CPU_ISA=baseline forces it). */
     isa: 'avx2' | 'baseline';
     /** Whether this CPU and this build can run the AVX2 copy. */
@@ -94,6 +96,7 @@ export interface NativeAddon {
   memory(): Record<string, NativeMemory>;
   synchronize(device: string): void;
   setNumThreads(n: number): void;
+  linalgLibrary(code?: number): number;
   emptyCache(): void;
   unary(op: string, x: NativeHandle, p0: number, p1: number): NativeHandle;
   unaryBackward(op: string, x: NativeHandle, y: NativeHandle, gy: NativeHandle, p0: number, p1: number): NativeHandle;

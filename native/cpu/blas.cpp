@@ -60,6 +60,7 @@ Library open() {
     lib.dorgqr = reinterpret_cast<DorgqrFn>(dlsym(handle, "dorgqr_"));
     if (!lib.dgeqrf || !lib.dorgqr) lib.dgeqrf = nullptr, lib.dorgqr = nullptr;
     lib.loaded = true;
+    lib.handle = handle;
     std::string where = name;
     Dl_info info{};
     if (dladdr(reinterpret_cast<void*>(sgemm), &info) && info.dli_fname) where = info.dli_fname;
@@ -108,6 +109,36 @@ void setWantedThreads(int n) {
 std::shared_mutex& threadCountLock() {
   static std::shared_mutex m;
   return m;
+}
+
+void* lapackSymbol(const char* name) {
+#if defined(ANTLER_WITH_OPENBLAS)
+  const Library& lib = library();
+  return lib.handle ? dlsym(lib.handle, name) : nullptr;
+#else
+  (void)name;
+  return nullptr;
+#endif
+}
+
+namespace {
+std::atomic<int> preferred{static_cast<int>(LinalgLibrary::Default)};
+}
+
+LinalgLibrary preferredLinalg() {
+  return static_cast<LinalgLibrary>(preferred.load());
+}
+
+void setPreferredLinalg(LinalgLibrary lib) {
+  preferred.store(static_cast<int>(lib));
+}
+
+bool useLapack(int64_t n, int64_t threshold, std::initializer_list<const char*> routines) {
+  const LinalgLibrary p = preferredLinalg();
+  if (p == LinalgLibrary::Builtin || (p == LinalgLibrary::Default && n < threshold)) return false;
+  for (const char* r : routines)
+    if (!lapackSymbol(r)) return false;
+  return true;
 }
 
 }  // namespace antler::cpu::blas

@@ -1,8 +1,10 @@
 #pragma once
 // OpenBLAS, opened at run time (dlopen) rather than linked: one binary (a
 // prebuilt one, or a node-gyp build) loads on machines without it and uses it
-// on machines with it. Only the CBLAS GEMMs, the thread setter and LAPACK's QR
-// (nn.init.orthogonal_) are used.
+// on machines with it. The CBLAS GEMMs, the thread setter, LAPACK's QR
+// (nn.init.orthogonal_) and, for large single matrices, LAPACK's factorisations (lapackSymbol).
+#include <cstdint>
+#include <initializer_list>
 #include <shared_mutex>
 #include <string>
 
@@ -30,6 +32,8 @@ struct Library {
   DgeqrfFn dgeqrf = nullptr;          // LAPACK's QR, when exported (a NO_LAPACK build has none)
   DorgqrFn dorgqr = nullptr;
   bool loaded = false;
+  // The open library (null when none): LAPACK's routines are looked up from it by lapackSymbol().
+  void* handle = nullptr;
   // "OpenBLAS 0.3.21 … (/usr/lib/…/libopenblas.so.0)" or why the built-in GEMM is used.
   std::string description;
 };
@@ -49,5 +53,22 @@ void setWantedThreads(int n);
 // Held exclusively while the thread count is switched (a small GEMM, setNumThreads), shared
 // by the other GEMMs (see gemm.cpp).
 std::shared_mutex& threadCountLock();
+
+// LAPACK's Fortran routines from the opened OpenBLAS (every argument by pointer, then the hidden lengths of
+// character arguments), or null when there is no library or it lacks the name (a NO_LAPACK build). Look a
+// routine up once (a function-local static) and cast it to its prototype.
+void* lapackSymbol(const char* name);
+
+// Which code the CPU linalg ops (eigh, SVD, LU, Cholesky, QR, triangular solves) run on one matrix:
+//  Default: LAPACK from OpenBLAS for matrices at least as large as the op's threshold (where it is faster),
+//           the built-in batched kernels below it and when LAPACK is missing;
+//  Lapack:  LAPACK at every size (set only when it is available);
+//  Builtin: the built-in kernels at every size.
+enum class LinalgLibrary { Default = 0, Lapack = 1, Builtin = 2 };
+LinalgLibrary preferredLinalg();
+void setPreferredLinalg(LinalgLibrary lib);
+// Whether a matrix whose size measure is n (the op decides: n of n×n, min(m, n) of m×n) goes to LAPACK:
+// the preference above, the op's threshold for Default, and lapackSymbol(name) != null for every name.
+bool useLapack(int64_t n, int64_t threshold, std::initializer_list<const char*> routines);
 
 }  // namespace antler::cpu::blas

@@ -16,6 +16,7 @@
 #include "../core/error.h"
 #include "../core/ops.h"
 #include "../core/tensor.h"
+#include "../cpu/blas.h"
 #include "../cpu/gemm.h"
 #include "../cpu/isa.h"
 #include "../cpu/linalg.h"
@@ -180,6 +181,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("memory", &Addon::guard<&Addon::memory>),
         InstanceMethod("synchronize", &Addon::guard<&Addon::synchronize>),
         InstanceMethod("setNumThreads", &Addon::guard<&Addon::setNumThreads>),
+        InstanceMethod("linalgLibrary", &Addon::guard<&Addon::linalgLibrary>),
         InstanceMethod("emptyCache", &Addon::guard<&Addon::emptyCache>),
         InstanceMethod("unary", &Addon::guard<&Addon::unary>),
         InstanceMethod("unaryBackward", &Addon::guard<&Addon::unaryBackward>),
@@ -440,6 +442,7 @@ class Addon : public Napi::Addon<Addon> {
     cpu.Set("threads", cpu::numThreads());
     cpu.Set("openmp", cpu::openmpEnabled());
     cpu.Set("blas", cpu::blasName());
+    cpu.Set("lapack", cpu::blas::lapackSymbol("dgetrf_") != nullptr);
     cpu.Set("isa", cpu::cpuIsa());
     cpu.Set("avx2Supported", cpu::cpuAvx2Supported());
 
@@ -789,6 +792,21 @@ class Addon : public Napi::Addon<Addon> {
       fail(Code::InvalidArgument, "setNumThreads: threads must be an integer from 1 to 1024; got ", describeValue(info[0]));
     cpu::setNumThreads(static_cast<int>(n));
     return info.Env().Undefined();
+  }
+
+  // linalgLibrary(): the CPU linalg preference (0 default, 1 lapack, 2 builtin); linalgLibrary(code) sets it
+  // first (1 only where LAPACK is available).
+  Napi::Value linalgLibrary(const Napi::CallbackInfo& info) {
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      const double c = numberArg(info[0], "preferredLinalgLibrary", "library");
+      if (!(c == 0 || c == 1 || c == 2))
+        fail(Code::InvalidArgument, "preferredLinalgLibrary: library code must be 0, 1 or 2; got ", describeValue(info[0]));
+      if (c == 1 && !cpu::blas::lapackSymbol("dgetrf_"))
+        fail(Code::InvalidArgument, "preferredLinalgLibrary: 'lapack' needs LAPACK from OpenBLAS at run time, and this process has none (",
+             cpu::blasName(), ")");
+      cpu::blas::setPreferredLinalg(static_cast<cpu::blas::LinalgLibrary>(static_cast<int>(c)));
+    }
+    return Napi::Number::New(info.Env(), static_cast<int>(cpu::blas::preferredLinalg()));
   }
 
   Napi::Value emptyCache(const Napi::CallbackInfo& info) {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expectClose, matmul2d } from '../helpers';
-import { backends, buildInfo, getDefaultDevice, setDefaultDevice, setNumThreads, AntlerError } from '../../lib';
+import { backends, buildInfo, getDefaultDevice, preferredLinalgLibrary, setDefaultDevice, setNumThreads, AntlerError } from '../../lib';
 
 describe('backends', () => {
   const b = backends();
@@ -140,6 +140,27 @@ describe('BLAS, opened at run time', () => {
     const blas = backends().cpu.blas;
     expect(blas).toMatch(/^OpenBLAS .*\(.*libopenblas[^)]*\)$|^built-in blocked GEMM \(no OpenBLAS found at run time: .*apt-get install libopenblas0/);
     if (systemHasOpenblas) expect(blas).toMatch(/^OpenBLAS /);
+  });
+
+  test("preferredLinalgLibrary: 'default' at start, set and read back, 'lapack' only where LAPACK is there, bad names thrown; ANTLER_BLAS=off has no LAPACK", () => {
+    expect(preferredLinalgLibrary()).toBe('default');
+    expect(typeof backends().cpu.lapack).toBe('boolean');
+    if (systemHasOpenblas && !/ANTLER_BLAS=off/.test(buildInfo().blas) && !process.env.ANTLER_OPENBLAS) expect(backends().cpu.lapack).toBe(true);
+    try {
+      expect(preferredLinalgLibrary('builtin')).toBe('builtin');
+      expect(preferredLinalgLibrary()).toBe('builtin');
+      if (backends().cpu.lapack) expect(preferredLinalgLibrary('lapack')).toBe('lapack');
+      else expect(() => preferredLinalgLibrary('lapack')).toThrow(expect.objectContaining({ code: 'NOT_SUPPORTED' }));
+      const before = preferredLinalgLibrary();
+      for (const bad of ['LAPACK', 'cusolver', 1, null])
+        expect(() => preferredLinalgLibrary(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(preferredLinalgLibrary()).toBe(before);
+    } finally {
+      preferredLinalgLibrary('default');
+    }
+    const lib = JSON.stringify(path.join(root, 'lib'));
+    const off = child(`const a = require(${lib}); let c = ''; try { a.preferredLinalgLibrary('lapack'); } catch (e) { c = e.code; } process.stdout.write(JSON.stringify([a.backends().cpu.lapack, c]))`, { ANTLER_BLAS: 'off' });
+    expect(JSON.parse(off)).toEqual([false, 'NOT_SUPPORTED']);
   });
 
   test('ANTLER_BLAS=off and a bad ANTLER_OPENBLAS give the built-in GEMM, saying why; it matches a float64 product (blocked edges, transposes, batches)', () => {

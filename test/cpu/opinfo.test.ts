@@ -47,7 +47,7 @@ describe(`op registry (seed ${rng.seed})`, () => {
       'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'argmax', 'argmin', 'argsort', 'oneHot', 'multinomial',
       'floorDivide', 'any', 'all',
       'noGrad', 'isGradEnabled', 'valueAndGrad', 'grad', 'hvp', 'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory', 'profile', 'time', 'checkpoint', 'checkpointSequential', 'customGrad',
-      'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'setSeed', 'buildInfo',
+      'backends', 'getDefaultDevice', 'setDefaultDevice', 'synchronize', 'setNumThreads', 'emptyCache', 'preferredLinalgLibrary', 'setSeed', 'buildInfo',
       'fit', 'evaluate', 'save', 'saveAsync', 'load', 'loadAsync', 'parseSafetensors', 'serializeSafetensors',
       'sruRecurrence', 'sruRecurrenceReference',
       'PackedSequence', // a class; its functions (packPaddedSequence, …) have entries
