@@ -1,6 +1,6 @@
 // The CUDA kernels of lib/ops/linalg-spectral.ts (native/cuda/linalg_spectral.cu: one thread block per matrix,
-// round-robin Jacobi rotations split over its threads) against the CPU (the same kernels/linalg_spectral.h math on
-// one thread), on random batches: the gauge-invariant quantities (eigenvalues, V diag(w) Vᵀ, V ⊙ V, S,
+// round-robin Jacobi rotations split over its threads; svd from min(m, n) = 16 on: kernels/linalg_bidiag.h's
+// bidiagonalisation and QR, reflectors and rotations split over them) against the CPU (the same math on one thread), on random batches: the gauge-invariant quantities (eigenvalues, V diag(w) Vᵀ, V ⊙ V, S,
 // U diag(S) Vh, U ⊙ U, full bases' orthogonality), odd and even n, m < n, more matrices than blocks, float32,
 // NaN. Gradients run on CUDA in the op registry (opinfo.test.ts). Skips where no GPU is usable.
 import * as antler from '../../lib';
@@ -41,7 +41,7 @@ run(`linalg spectral on CUDA vs CPU (seed ${rng.seed})`, () => {
 
   test('svd: S, U diag(S) Vh, U ⊙ U and orthonormal full bases agree on both devices (m ≥ n and m < n)', () =>
     antler.tidy(() => {
-      const shapes = EMULATED ? [[3, 2], [2, 3], [4, 4]] : [[5, 3], [3, 8], [16, 16], [40, 7], [1, 9]];
+      const shapes = EMULATED ? [[3, 2], [2, 3], [4, 4], [18, 16], [16, 21]] : [[5, 3], [3, 8], [16, 16], [40, 7], [1, 9], [70, 50], [30, 90]];
       for (const [m, n] of shapes)
         for (const dtype of ['float64', 'float32'] as const) {
           const B = EMULATED ? 3 : 24;

@@ -1,0 +1,285 @@
+/**
+ * The built-in SVD of larger matrices (native/kernels/linalg_bidiag.h: Householder bidiagonalisation and
+ * bidiagonal QR, which lanesSvd runs from min(m, n) = 16 on; Jacobi below) under
+ * preferredLinalgLibrary('builtin'), against references written here in float64: singular values as the
+ * largest eigenvalues of the Jordan–Wielandt matrix [0 A; Aᵀ 0] (its eigenvalues are ±σ_i and zeros;
+ * Householder tridiagonalisation, then bisection on the Sturm count: absolute accuracy ~(m+n)·eps·‖A‖, also
+ * for the smallest σ), and matrices built as U₀ diag(s) V₀ᵀ with known s. Reconstruction and orthogonality
+ * to ~n·eps; square, tall and wide, reduced and full, float32 and float64, rank-deficient (repeated zero
+ * singular values), repeated and graded singular values, scales 1e±200, NaN, batches, a finite-difference
+ * gradient.
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { native } from '../../lib/native';
+import { wrap } from '../../lib/ops/core';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const L = antler.linalg;
+const F64 = { dtype: 'float64' as const };
+const F32 = { dtype: 'float32' as const };
+const EPS64 = 2.220446049250313e-16;
+const EPS32 = 1.1920928955078125e-7;
+const read = (t: Tensor) => Array.from(t.dataSync());
+
+type Mat = number[][];
+const toMat = (v: ArrayLike<number>, m: number, n: number, off = 0): Mat => Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => v[off + i * n + j]));
+const mT = (a: Mat): Mat => (a.length ? a[0].map((_, j) => a.map((r) => r[j])) : []);
+const mm = (a: Mat, b: Mat): Mat => {
+  const n = b.length ? b[0].length : 0;
+  return a.map((r) => {
+    const out = new Array<number>(n).fill(0);
+    r.forEach((x, k) => {
+      if (x !== 0) for (let j = 0; j < n; j++) out[j] += x * b[k][j];
+    });
+    return out;
+  });
+};
+const frob = (a: Mat): number => Math.sqrt(a.flat().reduce((s, x) => s + x * x, 0));
+const sub = (a: Mat, b: Mat): Mat => a.map((r, i) => r.map((x, j) => x - b[i][j]));
+const eyeMat = (n: number): Mat => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+const randMat = (m: number, n: number): Mat => toMat(randomArray(rng, m * n), m, n);
+const maxAbsDiff = (a: Mat, b: Mat): number => Math.max(0, ...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
+
+/** The symmetric a reduced to tridiagonal (d, e) by Householder reflections, O(n³) (rank-2 updates). */
+function tridiagonalize(a: Mat): { d: number[]; e: number[] } {
+  const n = a.length;
+  const w = a.map((r) => r.slice());
+  for (let k = 0; k + 2 < n; k++) {
+    const len = n - k - 1;
+    const v = Array.from({ length: len }, (_, i) => w[k + 1 + i][k]);
+    const nx = Math.hypot(...v);
+    if (nx === 0) continue;
+    v[0] += v[0] < 0 ? -nx : nx;
+    const vv = v.reduce((s, t) => s + t * t, 0);
+    // H = I − 2vvᵀ/vv on rows/columns k+1…: W ← H W H = W − v qᵀ − q vᵀ with p = 2Wv/vv, q = p − (vᵀp/vv) v.
+    const p = Array.from({ length: len }, (_, i) => (2 / vv) * v.reduce((s, t, j) => s + w[k + 1 + i][k + 1 + j] * t, 0));
+    const K = v.reduce((s, t, i) => s + t * p[i], 0) / vv;
+    const q = p.map((t, i) => t - K * v[i]);
+    for (let i = 0; i < len; i++) for (let j = 0; j < len; j++) w[k + 1 + i][k + 1 + j] -= v[i] * q[j] + q[i] * v[j];
+    w[k + 1][k] = w[k][k + 1] = v[0] < 0 ? nx : -nx;
+    for (let i = 1; i < len; i++) w[k + 1 + i][k] = w[k][k + 1 + i] = 0;
+  }
+  return { d: w.map((r, i) => r[i]), e: w.slice(1).map((r, i) => r[i]) };
+}
+
+/** The number of eigenvalues of the tridiagonal (d, e) below lam (Sturm count of the LDLᵀ pivots). */
+function countBelow(d: number[], e: number[], lam: number, pivmin: number): number {
+  let neg = 0, q = 1;
+  for (let i = 0; i < d.length; i++) {
+    q = d[i] - lam - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
+    if (Math.abs(q) < pivmin) q = -pivmin;
+    if (q < 0) neg++;
+  }
+  return neg;
+}
+
+/** σ_1 ≥ … ≥ σ_k of the m×n a: the k largest eigenvalues of [0 a; aᵀ 0], by bisection (independent of the kernel). */
+function svdvalsRef(a: Mat): number[] {
+  const m = a.length, n = a[0].length, N = m + n, k = Math.min(m, n);
+  const jw = Array.from({ length: N }, (_, i) => Array.from({ length: N }, (_, j) => (i < m && j >= m ? a[i][j - m] : i >= m && j < m ? a[j][i - m] : 0)));
+  const { d, e } = tridiagonalize(jw);
+  const r = Math.max(1e-300, ...d.map((x, i) => Math.abs(x) + (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < N - 1 ? Math.abs(e[i]) : 0)));
+  const pivmin = 1e-290 * Math.max(1, r);
+  return Array.from({ length: k }, (_, t) => {
+    const idx = N - 1 - t; // the (idx+1)-th smallest eigenvalue
+    let lo = -r - 1, hi = r + 1;
+    for (let it = 0; it < 200 && hi - lo > 1e-16 * r; it++) {
+      const mid = (lo + hi) / 2;
+      if (mid <= lo || mid >= hi) break;
+      if (countBelow(d, e, mid, pivmin) > idx) hi = mid;
+      else lo = mid;
+    }
+    return Math.max(0, (lo + hi) / 2);
+  });
+}
+
+/** A random orthogonal n×n matrix (Gram–Schmidt, twice, of random vectors). */
+function randomOrthogonal(n: number): Mat {
+  const q: number[][] = [];
+  while (q.length < n) {
+    const v = randomArray(rng, n);
+    for (let pass = 0; pass < 2; pass++)
+      for (const u of q) {
+        const dd = u.reduce((s, x, i) => s + x * v[i], 0);
+        for (let i = 0; i < n; i++) v[i] -= dd * u[i];
+      }
+    const nr = Math.hypot(...v);
+    if (nr > 0.1) q.push(v.map((x) => x / nr));
+  }
+  return mT(q);
+}
+
+/** U₀ diag(s) V₀ᵀ (m×n) with random orthogonal U₀, V₀: singular values s exactly (to the rounding of the product). */
+function withSingularValues(m: number, n: number, s: number[]): Mat {
+  const U0 = randomOrthogonal(m), V0 = randomOrthogonal(n);
+  const US = U0.map((r) => r.slice(0, s.length).map((x, j) => x * s[j]));
+  return mm(US, mT(V0).slice(0, s.length));
+}
+
+function builtin<R>(f: () => R): R {
+  antler.preferredLinalgLibrary('builtin');
+  try {
+    return f();
+  } finally {
+    antler.preferredLinalgLibrary('default');
+  }
+}
+
+/**
+ * Checks one svd (fullMatrices or not) of the m×n a: ‖A − U S Vh‖_F ≤ tol·‖A‖_F, UᵀU = I and Vh Vhᵀ = I to tol,
+ * S ≥ 0 descending and within atol of ref (default: the Jordan–Wielandt reference, atol = tol·σ₁).
+ */
+function checkSvd(a: Mat, f: { U: Tensor; S: Tensor; Vh: Tensor }, tol: number, msg: string, ref = svdvalsRef(a), atol = tol * ref[0]): void {
+  const m = a.length, n = a[0].length, k = Math.min(m, n);
+  const U = toMat(f.U.dataSync(), m, f.U.shape[1]), S = read(f.S), Vh = toMat(f.Vh.dataSync(), f.Vh.shape[0], n);
+  const at = `${msg} (seed ${SEED})`;
+  for (let j = 0; j < k; j++) {
+    expect(S[j]).toBeGreaterThanOrEqual(0);
+    if (j > 0) expect(S[j]).toBeLessThanOrEqual(S[j - 1]);
+  }
+  expectClose(S, ref, 0, atol, `${at}: singular values`);
+  const USV = mm(U.map((r) => r.slice(0, k).map((x, j) => x * S[j])), Vh.slice(0, k));
+  const rec = frob(sub(USV, a)) / Math.max(frob(a), 1e-300);
+  if (!(rec <= tol)) throw new Error(`${at}: ‖A − U S Vh‖/‖A‖ = ${rec} > ${tol}`);
+  const ou = maxAbsDiff(mm(mT(U), U), eyeMat(U[0].length)), ov = maxAbsDiff(mm(Vh, mT(Vh)), eyeMat(Vh.length));
+  if (!(ou <= tol && ov <= tol)) throw new Error(`${at}: orthogonality ${ou}, ${ov} > ${tol}`);
+}
+
+describe(`built-in SVD of larger matrices: bidiagonalisation and bidiagonal QR (seed ${SEED})`, () => {
+  test('square, tall and wide around and above the switch (16), float64 reduced and full: values, reconstruction, orthogonality; svdvals = S', () =>
+    builtin(() =>
+      tidy(() => {
+        for (const [m, n] of [[15, 15], [16, 16], [17, 16], [16, 40], [70, 70], [150, 60], [60, 150]]) {
+          const a = randMat(m, n), k = Math.min(m, n), ref = svdvalsRef(a);
+          const x = tensor(a.flat(), [m, n], F64);
+          const tol = 4 * Math.max(m, n) * EPS64;
+          const red = L.svd(x, { fullMatrices: false });
+          expect(red.U.shape).toEqual([m, k]);
+          expect(red.Vh.shape).toEqual([k, n]);
+          checkSvd(a, red, tol, `reduced ${m}×${n}`, ref);
+          const full = L.svd(x);
+          expect(full.U.shape).toEqual([m, m]);
+          expect(full.Vh.shape).toEqual([n, n]);
+          checkSvd(a, full, tol, `full ${m}×${n}`, ref);
+          expectClose(read(L.svdvals(x)), read(red.S), 0, 2 * k * EPS64 * ref[0], `svdvals ${m}×${n}`);
+          // The transposed input is the transposed problem: the same values.
+          expectClose(read(L.svdvals(antler.transpose(x, 0, 1))), read(red.S), 0, 2 * k * EPS64 * ref[0], `svdvals of xᵀ ${m}×${n}`);
+        }
+      })));
+
+  test("the kernel's own full matrices (U M×M from the reflectors) for m ≥ n and m < n, and a batch equal to single calls", () =>
+    builtin(() =>
+      tidy(() => {
+        for (const [m, n] of [[50, 20], [20, 50], [33, 33]]) {
+          const as = [randMat(m, n), randMat(m, n), randMat(m, n)];
+          const x = tensor(as.flat(2), [3, m, n], F64);
+          const [U, S, Vh, info] = native().linalgSvd(x.handle, true, true).map(wrap);
+          expect(read(info)).toEqual([0, 0, 0]);
+          expect(U.shape).toEqual([3, m, m]);
+          expect(Vh.shape).toEqual([3, n, n]);
+          as.forEach((a, b) => {
+            const pick = (t: Tensor) => antler.squeeze(antler.narrow(t, 0, b, 1), 0);
+            checkSvd(a, { U: pick(U), S: pick(S), Vh: pick(Vh) }, 4 * Math.max(m, n) * EPS64, `kernel full ${m}×${n} #${b}`);
+            const one = L.svd(tensor(a.flat(), [m, n], F64), { fullMatrices: false });
+            expectClose(read(pick(S)), read(one.S), 0, 0, `batch = single ${m}×${n} #${b}`);
+          });
+        }
+      })));
+
+  test('float32 storage (double arithmetic inside): values and factors to float32 rounding', () =>
+    builtin(() =>
+      tidy(() => {
+        for (const [m, n] of [[70, 50], [40, 90]]) {
+          const a = randMat(m, n).map((r) => r.map((v) => Math.fround(v)));
+          const x = tensor(a.flat(), [m, n], F32);
+          const f = L.svd(x, { fullMatrices: false });
+          expect(f.S.dtype).toBe('float32');
+          checkSvd(a, f, 8 * EPS32 * Math.sqrt(Math.max(m, n)), `float32 ${m}×${n}`);
+          // Each value is the float64 one rounded: within one float32 ulp of σ₁.
+          expectClose(read(L.svdvals(x)), svdvalsRef(a), 0, 2 * EPS32 * svdvalsRef(a)[0], `float32 svdvals ${m}×${n}`);
+        }
+      })));
+
+  test('rank-deficient (repeated zero singular values; U, Vh still orthonormal and complete), the zero matrix, repeated and graded singular values', () =>
+    builtin(() =>
+      tidy(() => {
+        for (const [m, n, r] of [[60, 40, 10], [30, 80, 5], [40, 40, 1], [25, 25, 24]]) {
+          const a = mm(randMat(m, r), randMat(r, n));
+          const x = tensor(a.flat(), [m, n], F64);
+          const tol = 4 * Math.max(m, n) * EPS64;
+          const full = L.svd(x);
+          checkSvd(a, full, tol, `rank ${r} of ${m}×${n} full`);
+          checkSvd(a, L.svd(x, { fullMatrices: false }), tol, `rank ${r} of ${m}×${n} reduced`);
+          const s = read(full.S);
+          for (let j = r; j < Math.min(m, n); j++) expect(s[j]).toBeLessThan(Math.max(m, n) * EPS64 * s[0]);
+          expect(s[r - 1]).toBeGreaterThan(1e-6 * s[0]);
+        }
+        const zero = L.svd(antler.zeros([20, 30], F64));
+        expect(read(zero.S)).toEqual(new Array(20).fill(0));
+        checkSvd(new Array(20).fill(0).map(() => new Array(30).fill(0)), zero, 1e-15, 'zero 20×30', new Array(20).fill(0), 0);
+        // Known singular values: repeated (a cluster of 5 equal, then pairs), and graded over twelve decades.
+        const repeated = [4, 4, 4, 4, 4, 2, 2, 1, 1, ...new Array(11).fill(0.5)];
+        const graded = Array.from({ length: 20 }, (_, j) => 10 ** (-12 * j / 19));
+        for (const [m, n, s] of [[30, 20, repeated], [20, 45, repeated], [20, 20, graded], [50, 20, graded]] as [number, number, number[]][]) {
+          const a = withSingularValues(m, n, s);
+          const tol = 4 * Math.max(m, n) * EPS64;
+          checkSvd(a, L.svd(tensor(a.flat(), [m, n], F64), { fullMatrices: false }), tol, `given values ${m}×${n}`, s, 2 * tol * s[0]);
+        }
+      })));
+
+  test('scales 1e±200 (the power-of-two scaling), NaN and inf (LINALG_ERROR naming the batch index), nothing damaged', () =>
+    builtin(() =>
+      tidy(() => {
+        const b = randMat(30, 20), ref = svdvalsRef(b);
+        for (const scale of [1e200, 1e-200, 1e-300]) {
+          const f = L.svd(tensor(b.flat().map((v) => v * scale), [30, 20], F64), { fullMatrices: false });
+          expectClose(read(f.S).map((v) => v / scale), ref, 1e-13, 0, `svd scaled by ${scale} (seed ${SEED})`);
+          const U = toMat(f.U.dataSync(), 30, 20), Vh = toMat(f.Vh.dataSync(), 20, 20);
+          expect(maxAbsDiff(mm(mT(U), U), eyeMat(20))).toBeLessThan(1e-13);
+          expect(maxAbsDiff(mm(Vh, mT(Vh)), eyeMat(20))).toBeLessThan(1e-13);
+        }
+        const good = randMat(20, 24).flat(), bad = randMat(20, 24).flat();
+        bad[7 * 24 + 3] = NaN;
+        const x = tensor([...good, ...bad], [2, 20, 24], F64);
+        expectAntlerError(() => L.svd(x), 'LINALG_ERROR', /batch index 1/);
+        expectAntlerError(() => L.svdvals(x), 'LINALG_ERROR', /batch index 1/);
+        bad[7 * 24 + 3] = Infinity;
+        expectAntlerError(() => L.svdvals(tensor(bad, [20, 24], F64)), 'LINALG_ERROR', /linalg\.svdvals/);
+        // The kernel's outputs for the bad matrix are NaN, the good one's untouched.
+        const [, S, , info] = native().linalgSvd(x.handle, false, true).map(wrap);
+        expect(read(info)).toEqual([0, 1]);
+        const s = read(S);
+        expect(s.slice(20).every((v) => Number.isNaN(v))).toBe(true);
+        expectClose(s.slice(0, 20), svdvalsRef(toMat(good, 20, 24)), 0, 100 * EPS64 * s[0], 'good matrix beside a NaN one');
+        expect(read(x).slice(0, 480)).toEqual(good);
+      })));
+
+  test('gradient above the switch (float64, central differences): S, U ⊙ U and Vh ⊙ Vh (sign-free)', () =>
+    builtin(() =>
+      tidy(() => {
+        const m = 20, n = 17;
+        const a = randMat(m, n).flat();
+        const [w, cu, cv] = [randomArray(rng, n), randomArray(rng, m * n), randomArray(rng, n * n)];
+        const lossOf = (x: Tensor): Tensor => {
+          const f = L.svd(x, { fullMatrices: false });
+          return antler.add(antler.add(antler.sum(antler.mul(f.S, tensor(w, [n], F64))), antler.sum(antler.mul(antler.mul(f.U, f.U), tensor(cu, [m, n], F64)))),
+            antler.sum(antler.mul(antler.mul(f.Vh, f.Vh), tensor(cv, [n, n], F64))));
+        };
+        const x = tensor(a, [m, n], F64).requiresGrad_(true);
+        lossOf(x).backward();
+        const g = read(x.grad!);
+        const h = 1e-6;
+        for (const idx of Array.from({ length: 12 }, () => rng.int(0, m * n - 1))) {
+          const plus = a.slice(), minus = a.slice();
+          plus[idx] += h;
+          minus[idx] -= h;
+          const fd = (read(lossOf(tensor(plus, [m, n], F64)))[0] - read(lossOf(tensor(minus, [m, n], F64)))[0]) / (2 * h);
+          expectClose([g[idx]], [fd], 1e-5, 1e-6, `d loss / d a[${idx}] (seed ${SEED})`);
+        }
+      })));
+});
