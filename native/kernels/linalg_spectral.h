@@ -214,13 +214,14 @@ ANTLER_HD void lanesEigh(const Lanes& L, int64_t n, const T* A, bool upper, bool
 
 // From min(m, n) = kSvdBidiagMinN on, lanesSvd is lanesSvdBidiag (linalg_bidiag.h: Householder bidiagonalisation and
 // bidiagonal QR, O(M·N²)) rather than one-sided Jacobi (O(M·N²) per sweep, ≈ 6…10 sweeps). One float64 matrix on one
-// CPU thread (SerialLanes, g++ -O3), Jacobi / bidiagonal in ms, svd reduced (svdvals):
-//   N×N:    8: 0.016 / 0.004 (0.009 / 0.003)   16: 0.17 / 0.019 (0.092 / 0.013)   32: 1.5 / 0.092 (0.84 / 0.054)
-//           64: 26 / 0.56 (11 / 0.25)          128: 377 / 3.6 (188 / 1.3)
-//   4N×N:   8: 0.037 / 0.007 (0.030 / 0.005)   16: 0.37 / 0.041 (0.30 / 0.023)   32: 3.4 / 0.26 (2.9 / 0.13)
-//           64: 74 / 1.7 (63 / 0.73)           128: 857 / 32 (637 / 5.0)
-// Below 16 Jacobi stays: tiny batched matrices keep its relative accuracy (small singular values of graded
-// matrices) and, on CUDA, its parallel rounds (the bidiagonal QR's chase runs on one lane).
+// CPU thread (SerialLanes, g++ -O3, CPU time, best of several), Jacobi / bidiagonal in ms, svd reduced (svdvals):
+//   N×N:    8: 0.016 / 0.004 (0.009 / 0.003)   16: 0.17 / 0.020 (0.094 / 0.014)   32: 1.6 / 0.086 (0.82 / 0.054)
+//           64: 14 / 0.49 (7.3 / 0.25)         128: 123 / 3.2 (65 / 1.3)
+//   4N×N:   8: 0.039 / 0.007 (0.031 / 0.005)   16: 0.38 / 0.042 (0.31 / 0.024)   32: 3.5 / 0.25 (2.8 / 0.13)
+//           64: 32 / 1.6 (26 / 0.72)           128: 287 / 11 (232 / 4.7)
+// The bidiagonal path is faster on the CPU at every size measured (4× at 8); below 16 Jacobi stays all the same, so
+// that batches of tiny matrices keep its relative accuracy (small singular values of graded matrices) and, on CUDA
+// (not measured: no GPU here), its parallel rounds, where the bidiagonal QR's bulge chase runs on one lane.
 constexpr int64_t kSvdBidiagMinN = 16;
 
 template <typename T, typename Lanes>
