@@ -2,17 +2,20 @@
  * torch.linalg (spectral): eigh, eigvalsh, svd, svdvals, pinv, matrixRank, cond.
  * Exported as `antler.linalg.*` (lib/ops/linalg.ts).
  *
- * The factorisations are one native op each (native/kernels/linalg_spectral.h:
- * Jacobi methods with the parallel round-robin ordering, in float64 arithmetic
- * for both float types; CPU and CUDA share the math): a symmetric
- * eigendecomposition (two-sided Jacobi) and an SVD (one-sided Jacobi). They take
+ * The factorisations are one native op each: on the CPU, LAPACK from the
+ * opened OpenBLAS (dsyevd, dgesdd) for matrices from the size where it is faster
+ * (native/cpu/linalg_spectral.cpp; preferredLinalgLibrary chooses), else the
+ * built-in kernels shared by CPU and CUDA in float64 arithmetic for both float
+ * types: a two-sided Jacobi eigendecomposition (native/kernels/linalg_spectral.h)
+ * and, below 16, a one-sided Jacobi SVD; from 16 Householder bidiagonalisation
+ * and implicit-shift bidiagonal QR (native/kernels/linalg_bidiag.h). They take
  * [..., m, n] batches (flattened to [B, m, n] for the kernel). Each output is
  * recorded as its own node on A, with PyTorch 1.13's backward for that output
  * (linalg_eig_backward's Hermitian case, svd_backward), built from recorded
  * ops; the other outputs a backward reads are connected as sibling outputs, so
  * second derivatives are exact. An output that is never used sends no gradient,
  * as an undefined gradient in PyTorch. A matrix the kernel cannot factor (it
- * holds NaN or ±inf, or Jacobi ran out of sweeps) throws LINALG_ERROR naming its
+ * holds NaN or ±inf, or the iteration did not converge) throws LINALG_ERROR naming its
  * batch index (PyTorch raises too; this costs one host read of the info flags).
  * pinv, matrixRank and cond are composed from those ops, as in PyTorch.
  */
@@ -52,7 +55,7 @@ function checkInfo(info: Tensor, op: string, batch: readonly number[]): void {
   const b = flags.findIndex((f) => f !== 0);
   if (b < 0) return;
   const where_ = batch.length ? `the matrix at batch index ${b}` : 'the matrix';
-  fail('LINALG_ERROR', `${op}: the algorithm failed to converge for ${where_}: it holds NaN or ±inf (or its Jacobi sweeps ran out)`);
+  fail('LINALG_ERROR', `${op}: the algorithm failed to converge for ${where_}: it holds NaN or ±inf (or the iteration did not converge)`);
 }
 
 /** The last two axes swapped. */
