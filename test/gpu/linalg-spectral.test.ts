@@ -1,6 +1,7 @@
 // The CUDA kernels of lib/ops/linalg-spectral.ts (native/cuda/linalg_spectral.cu: one thread block per matrix,
-// round-robin Jacobi rotations split over its threads; svd from min(m, n) = 16 on: kernels/linalg_bidiag.h's
-// bidiagonalisation and QR, reflectors and rotations split over them) against the CPU (the same math on one thread), on random batches: the gauge-invariant quantities (eigenvalues, V diag(w) Vᵀ, V ⊙ V, S,
+// round-robin Jacobi rotations split over its threads; eigh above n = 32: kernels/linalg_tridiag.h's tridiagonalisation
+// and QR; svd from min(m, n) = 16 on: kernels/linalg_bidiag.h's bidiagonalisation and QR, reflectors and rotations
+// split over them) against the CPU (the same math on one thread), on random batches: the gauge-invariant quantities (eigenvalues, V diag(w) Vᵀ, V ⊙ V, S,
 // U diag(S) Vh, U ⊙ U, full bases' orthogonality), odd and even n, m < n, more matrices than blocks, float32,
 // NaN. Gradients run on CUDA in the op registry (opinfo.test.ts). Skips where no GPU is usable.
 import * as antler from '../../lib';
@@ -21,10 +22,12 @@ const tol = (dtype: string) => (dtype === 'float64' ? 1e-11 : 2e-5);
 run(`linalg spectral on CUDA vs CPU (seed ${rng.seed})`, () => {
   test('eigh: eigenvalues, V diag(w) Vᵀ, V ⊙ V and VᵀV = I agree on both devices', () =>
     antler.tidy(() => {
-      const sizes = EMULATED ? [1, 2, 5] : [1, 2, 7, 16, 33];
+      // Above 32 (kEighTridiagMin) the Householder + implicit QR route of kernels/linalg_tridiag.h: its phases split
+      // over the block's threads with barriers between them, which the emulation's shuffled barrier rounds exercise.
+      const sizes = EMULATED ? [1, 2, 5, 34] : [1, 2, 7, 16, 33, 64, 129];
       for (const n of sizes)
         for (const dtype of ['float64', 'float32'] as const) {
-          const B = EMULATED ? 3 : 20;
+          const B = EMULATED ? (n > 32 ? 2 : 3) : n > 64 ? 3 : 20;
           const v = randomArray(rng, B * n * n);
           const [c, g] = both(v, [B, n, n], dtype).map((x) => antler.add(x, mT(x)));
           const [rc, rg] = [c, g].map((x) => L.eigh(x));
