@@ -12,7 +12,7 @@
 //     the reflectors, done before the rotations (4n³/3 flops for Q where applying the reflectors to Z afterwards
 //     costs 2n³).
 //  3. Implicit symmetric QR with Wilkinson shifts (§8.3.3, Algorithm 8.3.2) on the tridiagonal (d, e): e_i is
-//     negligible (set to 0, deflating) when |e_i| ≤ eps·(|d_i| + |d_{i+1}|) or below 1e-300; each sweep works on
+//     negligible (set to 0, deflating) when |e_i| ≤ eps·(|d_i| + |d_{i+1}|) or ≤ 1e-290; each sweep works on
 //     the lowest unreduced block, chasing the bulge from its top. Lane 0 runs the sweep on (d, e) and records its
 //     rotations; then every lane applies them, in order, to its own components of the eigenvector rows (rows in
 //     parallel: a rotation mixes two rows, each lane its columns of them). Without vectors lane 0 runs the
@@ -30,6 +30,8 @@ namespace antler::kernels {
 // LAPACK's dsteqr allows 30 QR sweeps per eigenvalue; Wilkinson's shift needs 2–3 on average.
 constexpr int kTridiagMaxSweepsPerValue = 30;
 constexpr double kTridiagEps = 2.220446049250313e-16;   // float64's unit roundoff ×2 (kSpectralEps)
+// Off-diagonal mass below this counts as zero (the matrix is scaled to a largest |entry| in [0.5, 1)).
+constexpr double kTridiagTiny = 1e-290;
 
 // Doubles of work lanesTridiagEigen needs beyond the matrix and the eigenvector rows: d, e, τ, p (n each), the
 // rotations of a sweep (2n) and 4 slots.
@@ -51,15 +53,20 @@ ANTLER_HD void lanesTridiagonalize(const Lanes& L, int64_t n, double* a, double*
     if (lane == 0) {
       double amax = 0;
       for (int64_t j = 1; j < m; ++j) amax = fabs(x[j]) > amax ? fabs(x[j]) : amax;
-      double t = 0, beta = x[0];
-      if (amax > 0) {   // else H_k = I (the column is already β e₁)
+      double t = 0, beta = x[0], xnorm = 0;
+      if (amax > 0) {
         double ss = 0;
         for (int64_t j = 1; j < m; ++j) {
           const double y = x[j] / amax;
           ss += y * y;
         }
+        xnorm = amax * sqrt(ss);
+      }
+      // Else H_k = I: the column is β e₁ already, or the rest of it is below kTridiagTiny (rounding noise of a
+      // matrix whose largest entry is ≥ 1/2, dropped: 1/(α − β) would overflow in the subnormal range).
+      if (xnorm > kTridiagTiny) {
         const double alpha = x[0];
-        beta = -copysign(hypot(alpha, amax * sqrt(ss)), alpha);
+        beta = -copysign(hypot(alpha, xnorm), alpha);
         t = (beta - alpha) / beta;
         const double f = 1 / (alpha - beta);
         for (int64_t j = 1; j < m; ++j) x[j] *= f;
@@ -151,7 +158,7 @@ ANTLER_HD void lanesFormReflectorsTransposed(const Lanes& L, int64_t n, const do
 
 ANTLER_HD bool tridiagNegligible(const double* d, const double* e, int64_t i) {
   const double x = fabs(e[i]);
-  return x <= kTridiagEps * (fabs(d[i]) + fabs(d[i + 1])) || x < 1e-300;
+  return x <= kTridiagEps * (fabs(d[i]) + fabs(d[i + 1])) || x <= kTridiagTiny;
 }
 
 // One implicit QR sweep with the Wilkinson shift on the unreduced block lo … hi (< hi: e ≠ 0) of (d, e): the

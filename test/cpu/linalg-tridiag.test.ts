@@ -219,6 +219,23 @@ describe(`eigh above the Jacobi sizes: tridiagonal reduction and implicit QR (se
     expect(rz.V).toEqual(Array.from({ length: 1600 }, (_, e) => (Math.floor(e / 40) === e % 40 ? 1 : 0)));
   });
 
+  test('low rank (the all-ones matrix, h·hᵀ of rank 1 and 3): columns of rounding noise that shrink into the subnormal range', () => {
+    for (const n of [40, 101]) {
+      const ones = new Array(n * n).fill(1);
+      checkFactors(ones, eighOf(ones, n, 'float64'), [...new Array(n - 1).fill(0), n], n, 'float64', `all-ones n ${n}`);
+      for (const rank of [1, 3]) {
+        const h = randomArray(rng, n * rank);
+        const a = Array.from({ length: n * n }, (_, e) => {
+          const i = Math.floor(e / n), j = e % n;
+          let s = 0;
+          for (let k = 0; k < rank; k++) s += h[i * rank + k] * h[j * rank + k];
+          return s;
+        });
+        checkFactors(a, eighOf(a, n, 'float64'), eigvalsRef(a, n), n, 'float64', `rank ${rank} n ${n}`);
+      }
+    }
+  });
+
   test('scales 1e150 and 1e-150 (no overflow or underflow): the unscaled values times the scale, residuals relative to ‖A‖', () => {
     const n = 48;
     const a = randomSymmetric(n);
