@@ -6,9 +6,11 @@
  * opened OpenBLAS (dsyevd, dgesdd) for matrices from the size where it is faster
  * (native/cpu/linalg_spectral.cpp; preferredLinalgLibrary chooses), else the
  * built-in kernels shared by CPU and CUDA in float64 arithmetic for both float
- * types: a two-sided Jacobi eigendecomposition (native/kernels/linalg_spectral.h)
- * and, below 16, a one-sided Jacobi SVD; from 16 Householder bidiagonalisation
- * and implicit-shift bidiagonal QR (native/kernels/linalg_bidiag.h). They take
+ * types: up to n = 32 a two-sided Jacobi eigendecomposition
+ * (native/kernels/linalg_spectral.h), above it Householder tridiagonalisation and
+ * implicit QR with Wilkinson shifts (linalg_tridiag.h); below min(m, n) = 16 a
+ * one-sided Jacobi SVD, from 16 Householder bidiagonalisation and implicit-shift
+ * bidiagonal QR (linalg_bidiag.h). They take
  * [..., m, n] batches (flattened to [B, m, n] for the kernel). Each output is
  * recorded as its own node on A, with PyTorch 1.13's backward for that output
  * (linalg_eig_backward's Hermitian case, svd_backward), built from recorded

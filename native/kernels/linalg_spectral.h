@@ -97,14 +97,15 @@ ANTLER_HD double lanesScaleUnit(const Lanes& L, int64_t size, double* x, double*
     for (int64_t e = 0; e < size; ++e) amax = fabs(x[e]) > amax ? fabs(x[e]) : amax;
     int ex = 0;
     if (amax > 0 && amax <= 1.7e308) frexp(amax, &ex);
-    *slot = ldexp(1.0, ex);
+    *slot = ex;
   }
   L.sync();
-  const double undo = *slot, by = 1 / undo;
-  if (undo != 1)
-    for (int64_t e = L.lane(); e < size; e += L.count()) x[e] *= by;
+  // ldexp, not a multiply by 2^−ex: for a subnormal largest entry (ex < −1021) 2^−ex overflows to +inf.
+  const int ex = static_cast<int>(*slot);
+  if (ex != 0)
+    for (int64_t e = L.lane(); e < size; e += L.count()) x[e] = ldexp(x[e], -ex);
   L.sync();
-  return undo;
+  return ldexp(1.0, ex);
 }
 
 // Doubles of scratch lanesEigh needs for an n×n matrix (V's n×n only when `vectors`; the tridiagonal route's work

@@ -1,7 +1,7 @@
 /**
  * eigh / eigvalsh / svd / svdvals on the CPU under each preferredLinalgLibrary: 'default' (LAPACK's dsyevd and
  * dgesdd from the opened OpenBLAS at and above the ops' thresholds, native/cpu/linalg_spectral.cpp), 'lapack' (at
- * every size) and 'builtin' (the Jacobi kernels). Against references written here in float64, independent of both:
+ * every size) and 'builtin' (the built-in kernels). Against references written here in float64, independent of both:
  * eigenvalues by Householder tridiagonalisation and Sturm bisection, singular values by Householder
  * bidiagonalisation and Sturm bisection of the Golub–Kahan tridiagonal (eigenvalues ±σ); A V = V diag(w), VᵀV = I,
  * A = U diag(S) Vh with orthonormal factors, the orders. Also: the kernels' contracts at small sizes under 'lapack'

@@ -326,6 +326,29 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       checkSvd([c], 9, 8, g.U, g.S, g.Vh, 1e-13, 'one completed column');
     }));
 
+  test('subnormal matrices (largest entry below 2^−1022) on every route: the power-of-two scaling reaches them (2^−ex overflowed to +inf)', () => {
+    // d·I plus a subnormal off-diagonal pair: eigenvalues d ± e exactly representable, singular values the same.
+    const d = 3e-310, e = 1e-310;
+    try {
+      for (const lib of ['builtin', 'default', ...(antler.backends().cpu.lapack ? ['lapack' as const] : [])] as const) {
+        antler.preferredLinalgLibrary(lib);
+        for (const n of [5, 20, 40]) // Jacobi; the bidiagonal SVD (≥ 16) and the tridiagonal eigh (> 32)
+          tidy(() => {
+            const a = new Array<number>(n * n).fill(0);
+            for (let i = 0; i < n; i++) a[i * n + i] = d;
+            a[1] = a[n] = e;
+            const want = [d - e, ...new Array<number>(n - 2).fill(d), d + e];
+            const w = read(L.eigvalsh(tensor(a, [n, n], F64)));
+            expectClose(w, want, 0, 1e-323 * 4 + 1e-6 * d, `eigvalsh ${lib} n ${n}`);
+            const s = read(L.svdvals(tensor(a, [n, n], F64)));
+            expectClose(s, [...want].reverse(), 0, 1e-323 * 4 + 1e-6 * d, `svdvals ${lib} n ${n}`);
+          });
+      }
+    } finally {
+      antler.preferredLinalgLibrary('default');
+    }
+  });
+
   test('pinv: the normal equations for full rank; Penrose conditions for rank-deficient, hermitian; tolerances; x.pinverse()', () =>
     tidy(() => {
       // Full column rank: pinv = (AᵀA)⁻¹Aᵀ (solved here by Gauss–Jordan).
