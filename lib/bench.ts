@@ -2,7 +2,8 @@
  * `npm run bench`: every number is a ratio against a peer measured in the
  * same run on the same machine. Suites: matmul (antler CPU vs antler CUDA vs
  * PyTorch when python3 with torch is importable), sru (lib/bench-sru.ts),
- * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts), optim (lib/bench-optim.ts),
+ * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts), optim (lib/bench-optim.ts), linalg
+ * (lib/bench-linalg.ts: one large matrix through each factorisation),
  * overhead (lib/bench-overhead.ts) and isa (lib/bench-isa.ts: the CPU loops'
  * AVX2 copy against their baseline copy).
  */
@@ -12,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchDeer } from './bench-deer';
 import { benchIsa } from './bench-isa';
+import { benchLinalg } from './bench-linalg';
 import { benchOde } from './bench-ode';
 import { benchOptim } from './bench-optim';
 import { benchOverhead } from './bench-overhead';
@@ -57,7 +59,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, overhead: benchOverhead, isa: benchIsa };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
