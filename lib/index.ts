@@ -56,6 +56,7 @@ export * as optim from './optim';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from './ops/nn';
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from './ops/nn-extra';
+export { dropout2d } from './ops/nn-extra';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from './ops/nn-extra';
 export { embeddingBag } from './ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';
@@ -75,6 +76,8 @@ export { standardGamma, gammainc, gammaincc, poisson, binomial } from './ops/ran
 export { conv1d, convTranspose1d } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from './ops/pool';
+export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from './ops/pool';
 export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';
 export type { Conv1dOptions, ConvTranspose1dOptions } from './ops/conv';

@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors';
 import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
-import { alphaDropout, dropout1d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
+import { alphaDropout, dropout1d, dropout2d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -156,4 +156,8 @@ export class FeatureAlphaDropout extends DropoutBase {
 /** nn.Dropout1d(p = 0.5): dropout1d (whole channels of [N, C, L] or [C, L]) in training mode. */
 export class Dropout1d extends DropoutBase {
   protected readonly fn = dropout1d;
+}
+/** nn.Dropout2d(p = 0.5): dropout2d (whole channels of [N, C, H, W] or [C, H, W]) in training mode. */
+export class Dropout2d extends DropoutBase {
+  protected readonly fn = dropout2d;
 }

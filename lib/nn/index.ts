@@ -5,6 +5,7 @@ export {
   Linear, Conv1d, ConvTranspose1d, Embedding, EmbeddingBag, Dropout, LayerNorm, BatchNorm1d, GroupNorm, InstanceNorm1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Sequential, ModuleList, ReLU, Tanh, Sigmoid, GELU, LeakyReLU, ELU, SiLU, Softplus,
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU, CELU, Softshrink, Hardshrink, Tanhshrink, Threshold, RReLU, PReLU, Bilinear,
 } from './layers';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, InstanceNorm2d } from './layers';
 export { ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { DictInput } from './containers';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from '../ops/nn';
@@ -19,6 +20,8 @@ export { oneHot } from '../ops/indexing';
 export { conv1d, convTranspose1d } from '../ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from '../ops/pool';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from '../ops/pool';
+export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from '../ops/pool';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';
@@ -28,6 +31,8 @@ export { PairwiseDistance, CosineSimilarity, ConstantPad1d, ZeroPad1d, Reflectio
 export { pairwiseDistance, cosineSimilarity } from '../ops/extra';
 export type { PairwiseDistanceOptions } from '../ops/extra';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from '../ops/nn-extra';
+export { dropout2d } from '../ops/nn-extra';
+export { Dropout2d } from './extra-layers';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from '../ops/nn-extra';
 export * as init from './init';
 export * as utils from './utils';

@@ -6,6 +6,7 @@ import { conv1d, Conv1dOptions, convGeometry, convTranspose1d, ConvTranspose1dOp
 import { pad, PadMode } from '../ops/shape';
 import { celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, prelu, relu6, rrelu, rreluBounds, selu, softshrink, softsign, tanhshrink, threshold } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, AvgPool2dOptions, maxPool2d, MaxPool2dOptions, pair2d, poolGeometry2d, Size2d } from '../ops/pool';
 import { batchNorm, bilinear, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
@@ -562,8 +563,10 @@ export interface BatchNorm1dOptions extends Placement {
  * (int32 here, int64 there; PyTorch's files load).
  */
 export class BatchNorm1d extends NormBase {
+  /** The name in messages (BatchNorm2d's its own). */
+  protected static readonly opName: string = 'BatchNorm1d';
   constructor(numFeatures: number, options?: BatchNorm1dOptions) {
-    super('BatchNorm1d', numFeatures, options, { affine: true, trackRunningStats: true, nullMomentum: true });
+    super((new.target as unknown as typeof BatchNorm1d).opName, numFeatures, options, { affine: true, trackRunningStats: true, nullMomentum: true });
   }
 
   forward(x: Tensor): Tensor {
@@ -659,6 +662,92 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module {
   }
 }
 
+/**
+ * nn.MaxPool2d: the maximum of each window over the last two axes of
+ * [N, C, H, W] or [C, H, W] (see maxPool2d); sizes are kept as [h, w]; with
+ * returnIndices, forward gives `{values, indices}` (flattened H·W positions).
+ */
+export class MaxPool2d<R extends boolean = false> extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly ceilMode: boolean;
+  readonly returnIndices: boolean;
+  constructor(kernelSize: Size2d, options?: Omit<MaxPool2dOptions, 'returnIndices'> & { returnIndices?: R }) {
+    super();
+    const o = checkOptions<MaxPool2dOptions>(options, 'MaxPool2d', ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+    const [h, w] = poolGeometry2d('MaxPool2d', kernelSize, o).map((a) => a.g);
+    [this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode] = [[h.K, w.K], [h.stride, w.stride], [h.padding, w.padding], [h.dilation, w.dilation], h.ceil];
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'MaxPool2d', 'returnIndices');
+  }
+  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
+    const { kernelSize, stride, padding, dilation, ceilMode, returnIndices } = this;
+    return maxPool2d(x, kernelSize, { stride, padding, dilation, ceilMode, returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+  }
+}
+
+/** nn.AvgPool2d: the mean of each window over the last two axes (see avgPool2d); sizes kept as [h, w]. */
+export class AvgPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
+  readonly divisorOverride: number | null;
+  constructor(kernelSize: Size2d, options?: AvgPool2dOptions) {
+    super();
+    const op = 'AvgPool2d';
+    const o = checkOptions<AvgPool2dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
+    const [h, w] = poolGeometry2d(op, kernelSize, o).map((a) => a.g);
+    [this.kernelSize, this.stride, this.padding, this.ceilMode] = [[h.K, w.K], [h.stride, w.stride], [h.padding, w.padding], h.ceil];
+    this.countIncludePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, op, 'countIncludePad');
+    this.divisorOverride = o.divisorOverride ?? null;
+    if (this.divisorOverride !== null && (checkInteger(this.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER) === 0))
+      fail('INVALID_ARGUMENT', `${op}: divisorOverride must be a nonzero integer; got 0`);
+  }
+  forward(x: Tensor): Tensor {
+    const { kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride } = this;
+    return avgPool2d(x, kernelSize, { stride, padding, ceilMode, countIncludePad, divisorOverride });
+  }
+}
+
+/** outputSize of the adaptive 2-D pools checked: a number, [h, w], null or null entries (the input's size). */
+function adaptiveSize2d(op: string, outputSize: unknown): number | null | [number | null, number | null] {
+  if (outputSize === null) return null;
+  const [h, w, ah, aw] = pair2d(outputSize as number | null, op, 'outputSize');
+  if (h !== null) checkInteger(h, op, `outputSize${ah}`, 1);
+  if (w !== null) checkInteger(w, op, `outputSize${aw}`, 1);
+  return Array.isArray(outputSize) ? [h ?? null, w ?? null] : (outputSize as number);
+}
+
+/** nn.AdaptiveAvgPool2d: the last two axes averaged down to outputSize (a number, [h, w]; null keeps that axis's size). */
+export class AdaptiveAvgPool2d extends Module {
+  readonly outputSize: number | null | [number | null, number | null];
+  constructor(outputSize: number | null | readonly [number | null, number | null]) {
+    super();
+    this.outputSize = adaptiveSize2d('AdaptiveAvgPool2d', outputSize);
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+/** nn.AdaptiveMaxPool2d: the maximum over each of outputSize windows of the last two axes. */
+export class AdaptiveMaxPool2d<R extends boolean = false> extends Module {
+  readonly outputSize: number | null | [number | null, number | null];
+  readonly returnIndices: boolean;
+  constructor(outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: R }) {
+    super();
+    this.outputSize = adaptiveSize2d('AdaptiveMaxPool2d', outputSize);
+    const o = checkOptions<{ returnIndices: boolean }>(options, 'AdaptiveMaxPool2d', ['returnIndices']);
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'AdaptiveMaxPool2d', 'returnIndices');
+  }
+  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
+    return adaptiveMaxPool2d(x, this.outputSize, { returnIndices: this.returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+  }
+}
+
 /** GroupNorm's options (PyTorch's keywords). */
 export interface GroupNormModuleOptions extends Placement {
   /** Added to the variance before its square root (default 1e-5). */
@@ -737,8 +826,10 @@ export interface InstanceNorm1dOptions extends Placement {
 export class InstanceNorm1d extends NormBase {
   declare readonly momentum: number;
 
+  /** The name in messages (InstanceNorm2d's its own). */
+  protected static readonly opName: string = 'InstanceNorm1d';
   constructor(numFeatures: number, options?: InstanceNorm1dOptions) {
-    super('InstanceNorm1d', numFeatures, options, { affine: false, trackRunningStats: false, nullMomentum: false });
+    super((new.target as unknown as typeof InstanceNorm1d).opName, numFeatures, options, { affine: false, trackRunningStats: false, nullMomentum: false });
   }
 
   forward(x: Tensor): Tensor {
@@ -759,6 +850,54 @@ export class InstanceNorm1d extends NormBase {
     if (x.rank === 3) return run(x);
     // Unbatched [C, L]: a batch of one, as PyTorch's _handle_no_batch_input.
     return tidy(() => run(x.reshape([1, ...x.shape])).reshape(x.shape));
+  }
+}
+
+/**
+ * Batch normalisation over a mini-batch of images (torch.nn.BatchNorm2d):
+ * input [N, C, H, W], normalised per channel over N, H and W. BatchNorm1d on
+ * [N, C, H·W] (the same options, running statistics, state dict and
+ * momentum null's cumulative average; optim.updateBn resets it too).
+ */
+export class BatchNorm2d extends BatchNorm1d {
+  protected static readonly opName: string = 'BatchNorm2d';
+  forward(x: Tensor): Tensor {
+    const op = 'BatchNorm2d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, H, W]; got shape ${shapeText(x.shape)}`);
+    if (x.shape[1] !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${x.shape[1]} channels (axis 1 of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const like = this.weight ?? this.runningMean;
+    if (like) checkModuleInput(op, 'input', x, like);
+    const [N, C, H, W] = x.shape;
+    return tidy(() => super.forward(x.reshape([N, C, H * W])).reshape(x.shape));
+  }
+}
+
+/**
+ * Instance normalisation of images (torch.nn.InstanceNorm2d): input
+ * [N, C, H, W], or unbatched [C, H, W]; each sample's channel normalised over
+ * H and W. InstanceNorm1d on [N, C, H·W] (the same options, running
+ * statistics and state dict); H·W = 1 is refused where the instance's
+ * statistics are used, as PyTorch refuses it.
+ */
+export class InstanceNorm2d extends InstanceNorm1d {
+  protected static readonly opName: string = 'InstanceNorm2d';
+  forward(x: Tensor): Tensor {
+    const op = 'InstanceNorm2d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, H, W] or unbatched [C, H, W]; got shape ${shapeText(x.shape)}`);
+    const C = x.shape[x.rank - 3];
+    if (C !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (axis ${x.rank - 3} of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const like = this.weight ?? this.runningMean;
+    if (like) checkModuleInput(op, 'input', x, like);
+    const HW = x.shape[x.rank - 2] * x.shape[x.rank - 1];
+    if (HW === 1 && (this.training || !this.trackRunningStats))
+      fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got input of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
+    return tidy(() => super.forward(x.reshape([...x.shape.slice(0, -2), HW])).reshape(x.shape));
   }
 }
 

@@ -221,3 +221,19 @@ export function dropout1d(x: Tensor, p = 0.5, options?: DropoutExtraOptions): Te
   const shape = x.rank === 3 ? [x.shape[0], x.shape[1], 1] : [x.shape[0], 1];
   return applyDropout('dropout1d', x, a, shape, false);
 }
+
+/**
+ * torch.nn.functional.dropout2d: zeroes whole channels of x [N, C, H, W] (or
+ * unbatched [C, H, W]) with probability p, scaling the rest by 1/(1 − p); the
+ * draw is dropout1d's (dropoutMask of the noise shape [N, C, 1, 1]). A 3-D
+ * input is unbatched [C, H, W], as PyTorch 2 takes it (PyTorch 1.13 treats
+ * it as [N, C, L] with a deprecation warning).
+ */
+export function dropout2d(x: Tensor, p = 0.5, options?: DropoutExtraOptions): Tensor {
+  const a = dropoutArgs('dropout2d', x, p, options);
+  if (x.rank !== 3 && x.rank !== 4)
+    fail('SHAPE_MISMATCH', `dropout2d: x has shape ${shapeText(x.shape)}; expected 3-D [C, H, W] or 4-D [N, C, H, W] (channel-wise dropout over two spatial axes)`);
+  if (!a.training || a.p === 0 || x.size === 0) return reshape(x, x.shape);
+  const shape = x.rank === 4 ? [x.shape[0], x.shape[1], 1, 1] : [x.shape[0], 1, 1];
+  return applyDropout('dropout2d', x, a, shape, false);
+}
