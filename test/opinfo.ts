@@ -343,6 +343,12 @@ export const OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.dropout1d(t([1, 2], [2]), 0.5)]],
   },
   {
+    name: 'dropout2d(keep)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 2, 2])], aux: [{ shape: [2, 3, 1, 1], values: [1, 0, 1, 0, 1, 1], dtype: 'float64' }] }],
+    fn: ([x], [keep]) => antler.dropout2d(x, 0.25, { keep: keep.dtype === x.dtype ? keep : keep.cast(x.dtype) }),
+    bad: [['SHAPE_MISMATCH', () => antler.dropout2d(t([1, 2], [1, 2]), 0.5)]],
+  },
+  {
     name: 'layerNorm',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 5]), anyVals(rng, [5]), anyVals(rng, [5])] }],
     fn: ([x, w, b]) => antler.layerNorm(x, w, b),
@@ -385,6 +391,34 @@ export const OPS: OpInfo[] = [
   },
   { name: 'adaptiveAvgPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 7])] }], fn: ([x]) => antler.adaptiveAvgPool1d(x, 3) },
   { name: 'adaptiveMaxPool1d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 5])] }], fn: ([x]) => antler.adaptiveMaxPool1d(x, 3) },
+  {
+    name: 'maxPool2d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 5, 6])] },
+      { inputs: [anyVals(rng, [2, 6, 5])], note: 'unbatched, [h, w] sizes, overlapping windows, padding, dilation, ceil mode' },
+    ],
+    fn: ([x]) => (x.rank === 4 ? antler.maxPool2d(x, 2) : antler.maxPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 1], dilation: [2, 1], ceilMode: true })),
+    bad: [['INVALID_ARGUMENT', () => antler.maxPool2d(t([1, 2, 3, 4], [1, 1, 2, 2]), 2, { padding: [0, 2] })]],
+  },
+  {
+    name: 'avgPool2d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 5, 6])], note: 'ceil mode, padding left out of the divisor' },
+      { inputs: [anyVals(rng, [2, 4, 5])], note: 'unbatched, divisorOverride' },
+    ],
+    fn: ([x]) =>
+      x.rank === 4
+        ? antler.avgPool2d(x, [3, 2], { stride: 2, padding: [1, 0], ceilMode: true, countIncludePad: false })
+        : antler.avgPool2d(x, 2, { stride: 1, padding: 1, divisorOverride: 3 }),
+    bad: [['SHAPE_MISMATCH', () => antler.avgPool2d(t([1, 2], [1, 1, 1, 2]), 2)]],
+  },
+  { name: 'adaptiveAvgPool2d', samples: (rng) => [{ inputs: [anyVals(rng, [2, 2, 5, 7])] }], fn: ([x]) => antler.adaptiveAvgPool2d(x, [3, 4]) },
+  {
+    name: 'adaptiveMaxPool2d',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 5, 4])], note: 'unbatched' }],
+    fn: ([x]) => antler.adaptiveMaxPool2d(x, [3, null]),
+    bad: [['INVALID_ARGUMENT', () => antler.adaptiveMaxPool2d(t([1, 2], [1, 1, 1, 2]), [0, 1])]],
+  },
   {
     name: 'groupNorm',
     samples: (rng) => [
