@@ -360,6 +360,20 @@ describe(`BatchNorm2d, InstanceNorm2d and Dropout2d (seed ${SEED})`, () => {
       }
     }));
 
+  test("optim.updateBn recomputes a BatchNorm2d's statistics too (a BatchNorm1d subclass, as PyTorch's _BatchNorm check)", () =>
+    tidy(() => {
+      const bn = new nn.BatchNorm2d(2, { dtype: 'float64' });
+      const batches = [0, 1].map(() => randomArray(rng, 3 * 2 * 2 * 3, -1, 2));
+      bn.forward(tensor(randomArray(rng, 24, 5, 9), [2, 2, 2, 3], { dtype: 'float64' })); // stale statistics
+      bn.eval();
+      antler.optim.updateBn(batches.map((b) => tensor(b, [3, 2, 2, 3], { dtype: 'float64' })), bn);
+      const mean = [0, 1].map((c) => batches.reduce((acc, b) => acc + stats(b, 3, 2, 6, null, c).mean, 0) / 2);
+      expectClose(bn.runningMean!.dataSync(), mean, 1e-14, 1e-14, 'cumulative average of the batch means');
+      expect(bn.training).toBe(false);
+      expect(bn.momentum).toBe(0.1);
+      bn.dispose();
+    }));
+
   test('InstanceNorm2d: each (n, c) plane normalised over H, W; unbatched [C, H, W]; running statistics with trackRunningStats', () =>
     tidy(() => {
       const [N, C, H, W] = [2, 3, 3, 4];
