@@ -805,9 +805,13 @@ export abstract class Module {
    * module too (which says so).
    */
   toString(): string {
+    const scalar = (v: unknown) => ['number', 'boolean', 'string'].includes(typeof v);
+    const text = (v: unknown): string => (typeof v === 'string' ? `'${v.replace(/['\\]/g, '\\$&')}'` : String(v));
+    // Scalars, and short arrays of scalars or nulls (a 2-D layer's [h, w] sizes, LayerNorm's normalizedShape).
+    const shown = (v: unknown) => scalar(v) || (Array.isArray(v) && v.length <= 16 && v.every((e) => e === null || scalar(e)));
     const settings = Object.entries(this)
-      .filter(([k, v]) => ['number', 'boolean', 'string'].includes(typeof v) && !HIDDEN_SETTINGS.has(k) && !/(Value|Handle|Version)$/.test(k))
-      .map(([k, v]) => `${k}: ${typeof v === 'string' ? `'${v.replace(/['\\]/g, '\\$&')}'` : v}`);
+      .filter(([k, v]) => shown(v) && !HIDDEN_SETTINGS.has(k) && !/(Value|Handle|Version)$/.test(k))
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${v.map(text).join(', ')}]` : text(v)}`);
     const name = `${this.constructor.name}${this.disposedModule ? ' (disposed)' : ''}`;
     // Every registered name, a module held under two of them under both, as PyTorch's repr lists _modules.
     const children = this.disposedModule ? [] : [...this.childModules().entries()];

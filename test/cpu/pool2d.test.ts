@@ -308,6 +308,9 @@ describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
       const am = new nn.AdaptiveMaxPool2d(2, { returnIndices: true }).forward(x);
       expectExact(am.indices.dataSync(), antler.adaptiveMaxPool2d(x, [2, 2], { returnIndices: true }).indices.dataSync());
       expect(new nn.AdaptiveMaxPool2d(4).forward(x).shape).toEqual([2, 2, 4, 4]);
+      // toString shows the [h, w] sizes (short arrays of scalars or nulls), as PyTorch's repr shows its tuples
+      expect(String(mp)).toBe('MaxPool2d(kernelSize: [3, 3], stride: [2, 1], padding: [1, 1], dilation: [1, 1], ceilMode: false, returnIndices: true)');
+      expect(String(new nn.AdaptiveAvgPool2d([null, 3]))).toBe('AdaptiveAvgPool2d(outputSize: [null, 3])');
     }));
 });
 
