@@ -756,6 +756,40 @@ export const OPS: OpInfo[] = [
     ],
   },
   {
+    // Told apart by the input's shape: [2, 2, 5, 4] stride [2, 1], padding [1, 0]; unbatched 'same' with dilation [1, 2]; 4 channels depthwise (groups 4).
+    name: 'conv2d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 5, 4]), anyVals(rng, [3, 2, 3, 2]), anyVals(rng, [3])], note: 'stride [2, 1], padding [1, 0]' },
+      { inputs: [anyVals(rng, [2, 4, 5]), anyVals(rng, [2, 2, 2, 3]), anyVals(rng, [2])], note: "unbatched, 'same' with an even kernel height, dilation [1, 2]" },
+      { inputs: [anyVals(rng, [1, 4, 4, 3]), anyVals(rng, [4, 1, 2, 2]), anyVals(rng, [4])], note: 'depthwise (groups 4), padding 1, dilation 2' },
+    ],
+    fn: ([x, w, b]) =>
+      x.rank === 3 ? antler.conv2d(x, w, b, { padding: 'same', dilation: [1, 2] })
+        : x.shape[1] === 4 ? antler.conv2d(x, w, b, { groups: 4, padding: 1, dilation: 2 })
+          : antler.conv2d(x, w, b, { stride: [2, 1], padding: [1, 0] }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.conv2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]))],
+      ['INVALID_ARGUMENT', () => antler.conv2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1], [1, 1, 1, 1]), null, { stride: [1, 0] })],
+    ],
+  },
+  {
+    // Told apart by the input's shape: [2, 2, 3, 2] stride [2, 3], padding [1, 0], outputPadding [1, 2]; unbatched dilation 2, padding [2, 1] (taps dropped); groups 2.
+    name: 'convTranspose2d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 3, 2]), anyVals(rng, [2, 2, 3, 2]), anyVals(rng, [2])], note: 'stride [2, 3], padding [1, 0], outputPadding [1, 2]' },
+      { inputs: [anyVals(rng, [2, 3, 2]), anyVals(rng, [2, 2, 2, 3]), anyVals(rng, [2])], note: 'unbatched, dilation 2, padding [2, 1]' },
+      { inputs: [anyVals(rng, [1, 4, 2, 3]), anyVals(rng, [4, 1, 2, 2]), anyVals(rng, [2])], note: 'groups 2, stride 2' },
+    ],
+    fn: ([x, w, b]) =>
+      x.rank === 3 ? antler.convTranspose2d(x, w, b, { dilation: 2, padding: [2, 1] })
+        : x.shape[1] === 4 ? antler.convTranspose2d(x, w, b, { groups: 2, stride: 2 })
+          : antler.convTranspose2d(x, w, b, { stride: [2, 3], padding: [1, 0], outputPadding: [1, 2] }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.convTranspose2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1, 2, 3, 4, 5, 6, 7, 8], [2, 1, 2, 2]))],
+      ['INVALID_ARGUMENT', () => antler.convTranspose2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1], [1, 1, 1, 1]), null, { stride: 2, outputPadding: [0, 2] })],
+    ],
+  },
+  {
     name: 'scaledDotProductAttention',
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [2, 5, 4]), anyVals(rng, [2, 5, 3]), anyVals(rng, [3, 5])], note: 'a float mask (differentiable)' },

@@ -2,7 +2,7 @@
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
-import { conv1d, Conv1dOptions, convGeometry, convTranspose1d, ConvTranspose1dOptions, convTransposeGeometry } from '../ops/conv';
+import { conv1d, Conv1dOptions, conv2d, Conv2dOptions, conv2dGeometry, convGeometry, convPair, convTranspose1d, ConvTranspose1dOptions, convTranspose2d, ConvTranspose2dOptions, convTranspose2dGeometry, convTransposeGeometry } from '../ops/conv';
 import { pad, PadMode } from '../ops/shape';
 import { celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, prelu, relu6, rrelu, rreluBounds, selu, softshrink, softsign, tanhshrink, threshold } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
@@ -194,6 +194,144 @@ export class ConvTranspose1d extends Module {
     if (want < min || want > max)
       fail('INVALID_ARGUMENT', `${op}: requested an output size of ${shapeText(size)}, but valid sizes range from ${min} to ${max} (for an input of length ${L})`);
     return convTranspose1d(x, this.weight, this.bias, { ...this.options, outputPadding: want - min });
+  }
+}
+
+/** torch.nn.Conv2d's and ConvTranspose2d's kernelSize (one number or [height, width]) as [kH, kW], checked. */
+function kernelPair(op: string, kernelSize: number | readonly [number, number]): [number, number] {
+  const [kh, kw] = convPair<number>(op, 'kernelSize', kernelSize);
+  return [checkInteger(kh, op, 'kernelSize', 1), checkInteger(kw, op, 'kernelSize', 1)];
+}
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dModuleOptions extends Conv2dOptions {
+  bias?: boolean;
+  /** How the padding is filled (PyTorch's padding_mode), as {@link Conv1d}'s: 'zeros' (default), 'reflect' (padding less than the axis's size), 'replicate' or 'circular' (padding at most the size). */
+  paddingMode?: Conv1dPaddingMode;
+}
+
+/**
+ * torch.nn.Conv2d: weight [out, in / groups, kH, kW] and bias [out], both
+ * U(±1/√(in / groups · kH · kW)) as PyTorch's reset_parameters
+ * (kaiming_uniform with a = √5); kernelSize, stride, padding and dilation
+ * one number or [height, width]; forward(x [N, in, H, W] or [in, H, W]) is
+ * conv2d with the layer's options. paddingMode other than 'zeros' pads the
+ * input's height and width with pad's mode of that name first (the amounts
+ * conv2d's zeros would take, 'same' included), then convolves without
+ * padding, as PyTorch.
+ */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly options: Conv2dOptions;
+  readonly paddingMode: Conv1dPaddingMode;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options?: Conv2dModuleOptions & Placement) {
+    super();
+    const op = 'Conv2d';
+    const o = placement(checkOptions<Conv2dModuleOptions & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
+    const [kH, kW] = kernelPair(op, kernelSize);
+    let groups: number;
+    [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, kH, o);
+    this.kernelSize = [kH, kW];
+    const mode = o.paddingMode === undefined ? 'zeros' : o.paddingMode;
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode as string))
+      fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(o.paddingMode)}`);
+    this.paddingMode = mode;
+    this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
+    conv2dGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kH, kW, this.options); // the options, checked now rather than at the first forward
+    // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kH · kW.
+    const bound = 1 / Math.sqrt((inChannels / groups) * kH * kW);
+    this.weight = this.registerParameter('weight', uniform([outChannels, inChannels / groups, kH, kW], bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = 'Conv2d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+    if (this.paddingMode === 'zeros') return conv2d(x, this.weight, this.bias, this.options);
+    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, H, W] or unbatched [${this.inChannels}, H, W]`);
+    // PyTorch pads with the mode (each side as conv2d's zeros would be), then convolves with padding 0.
+    const [kH, kW] = this.kernelSize;
+    const gs = conv2dGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kH, kW, this.options);
+    const pads: [number, number][] = x.shape.map(() => [0, 0]);
+    gs.forEach((g, i) => {
+      const size = x.shape[x.rank - 2 + i], axis = i === 0 ? 'height' : 'width';
+      if (this.paddingMode === 'reflect' && Math.max(g.left, g.right) >= size)
+        fail('INVALID_ARGUMENT', `${op}: paddingMode 'reflect' needs padding less than the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
+      if (this.paddingMode === 'circular' && Math.max(g.left, g.right) > size)
+        fail('INVALID_ARGUMENT', `${op}: paddingMode 'circular' needs padding at most the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
+      pads[x.rank - 2 + i] = [g.left, g.right];
+    });
+    if (pads.every(([l, r]) => !l && !r)) return conv2d(x, this.weight, this.bias, { ...this.options, padding: 0 });
+    return tidy(() => conv2d(pad(x, pads, { mode: this.paddingMode as PadMode }), this.weight, this.bias, { ...this.options, padding: 0 }));
+  }
+}
+
+/** Options of {@link ConvTranspose2d}. */
+export interface ConvTranspose2dModuleOptions extends ConvTranspose2dOptions {
+  bias?: boolean;
+}
+
+/**
+ * torch.nn.ConvTranspose2d: weight [in, out / groups, kH, kW] and bias
+ * [out], both U(±1/√(out / groups · kH · kW)) as PyTorch's reset_parameters
+ * (kaiming_uniform with a = √5 over the fan-in that
+ * _calculate_fan_in_and_fan_out reads from this layout: weight.size(1) · kH ·
+ * kW); forward(x [N, in, H, W] or [in, H, W], {outputSize}) is
+ * convTranspose2d with the layer's options. outputSize (PyTorch's
+ * output_size: [Hout, Wout], or with the batch and channel axes) picks the
+ * outputPadding that gives that size, each in [min, min + stride − 1] along
+ * its axis, min the size with outputPadding 0.
+ */
+export class ConvTranspose2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly options: ConvTranspose2dOptions;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options?: ConvTranspose2dModuleOptions & Placement) {
+    super();
+    const op = 'ConvTranspose2d';
+    const o = placement(checkOptions<ConvTranspose2dModuleOptions & Placement>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation', 'bias', 'dtype', 'device']), op);
+    const [kH, kW] = kernelPair(op, kernelSize);
+    let groups: number;
+    [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, kH, o);
+    this.kernelSize = [kH, kW];
+    this.options = { stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, dilation: o.dilation, groups };
+    convTranspose2dGeometry(op, Number.MAX_SAFE_INTEGER / 4, Number.MAX_SAFE_INTEGER / 4, kH, kW, this.options); // the options, checked now
+    // PyTorch: fan_in = weight.size(1) · kH · kW = out / groups · kH · kW, for the weight and the bias.
+    const bound = 1 / Math.sqrt((outChannels / groups) * kH * kW);
+    this.weight = this.registerParameter('weight', uniform([inChannels, outChannels / groups, kH, kW], bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+  }
+
+  forward(x: Tensor, options?: { outputSize?: readonly number[] }): Tensor {
+    const op = 'ConvTranspose2d';
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+    const fo = checkOptions<{ outputSize: readonly number[] }>(options, op, ['outputSize']);
+    if (fo.outputSize === undefined) return convTranspose2d(x, this.weight, this.bias, this.options);
+    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, H, W] or unbatched [${this.inChannels}, H, W]`);
+    const size = fo.outputSize;
+    if (!Array.isArray(size) || (size.length !== 2 && size.length !== x.rank) || !size.every((v) => typeof v === 'number' && Number.isInteger(v)))
+      fail('INVALID_ARGUMENT', `${op}: for ${x.rank}-D input, outputSize must hold 2 or ${x.rank} integers (as PyTorch's output_size); got ${describe(size)}`);
+    const gs = convTranspose2dGeometry(op, x.shape[x.rank - 2], x.shape[x.rank - 1], this.kernelSize[0], this.kernelSize[1], { ...this.options, outputPadding: 0 });
+    const outputPadding = gs.map((g, i) => {
+      const want = size[size.length - 2 + i], min = g.Lout, max = min + g.stride - 1;
+      if (want < min || want > max)
+        fail('INVALID_ARGUMENT', `${op}: requested an output size of ${shapeText(size)}, but valid sizes range from [${gs.map((h) => h.Lout).join(', ')}] to [${gs.map((h) => h.Lout + h.stride - 1).join(', ')}] (for an input of shape ${shapeText(x.shape)})`);
+      return want - min;
+    }) as [number, number];
+    return convTranspose2d(x, this.weight, this.bias, { ...this.options, outputPadding });
   }
 }
 

@@ -5,7 +5,9 @@
  * autograd (the index select's is a scatter-add, the GEMM's are GEMMs).
  * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
  * GEMM giving every (input position, tap, output channel) contribution, then
- * one row scatter-add (col2im) into the output positions.
+ * one row scatter-add (col2im) into the output positions. conv2d and
+ * convTranspose2d are the same with the kernel taps over both spatial axes
+ * (the per-axis geometry shared with the 1-D ops).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -26,8 +28,8 @@ export interface Conv1dOptions {
   groups?: number;
 }
 
-/** @internal The padding on each side and the output length; checks the options. */
-export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions): { left: number; right: number; stride: number; dilation: number; Lout: number } {
+/** @internal The padding on each side and the output length along one spatial axis (`axis` names it in messages: 'length', 'height', 'width'); checks the options. */
+export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions, axis = 'length'): { left: number; right: number; stride: number; dilation: number; Lout: number } {
   const positive = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('INVALID_ARGUMENT', `${op}: ${what} must be a positive integer; got ${describe(v)}`);
     return v;
@@ -45,7 +47,7 @@ export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions)
   else fail('INVALID_ARGUMENT', `${op}: padding must be an integer ≥ 0, 'valid' or 'same'; got ${describe(o.padding)}`);
   const Lout = Math.floor((L + left + right - span - 1) / stride) + 1;
   if (Lout < 1)
-    fail('SHAPE_MISMATCH', `${op}: the input's length ${L} (padded to ${L + left + right}) is shorter than the kernel's span ${span + 1} (kernel ${K}, dilation ${dilation})`);
+    fail('SHAPE_MISMATCH', `${op}: the input's ${axis} ${L} (padded to ${L + left + right}) is shorter than the kernel's span ${span + 1} (kernel ${K}, dilation ${dilation})`);
   return { left, right, stride, dilation, Lout };
 }
 
@@ -113,8 +115,8 @@ export interface ConvTranspose1dOptions {
   dilation?: number;
 }
 
-/** @internal The checked options and output length of a transposed convolution (PyTorch's rules). */
-export function convTransposeGeometry(op: string, L: number, K: number, o: ConvTranspose1dOptions): { stride: number; padding: number; outputPadding: number; dilation: number; Lout: number } {
+/** @internal The checked options and output length of a transposed convolution along one spatial axis (PyTorch's rules; `axis` names it in messages). */
+export function convTransposeGeometry(op: string, L: number, K: number, o: ConvTranspose1dOptions, axis = 'length'): { stride: number; padding: number; outputPadding: number; dilation: number; Lout: number } {
   const integer = (v: unknown, what: string, min: number, dflt: number) => {
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail('INVALID_ARGUMENT', `${op}: ${what} must be ${min === 1 ? 'a positive integer' : 'an integer ≥ 0'}; got ${describe(v)}`);
@@ -128,7 +130,7 @@ export function convTransposeGeometry(op: string, L: number, K: number, o: ConvT
     fail('INVALID_ARGUMENT', `${op}: outputPadding must be smaller than either stride or dilation (as PyTorch); got outputPadding ${outputPadding}, stride ${stride}, dilation ${dilation}`);
   const Lout = (L - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1;
   if (Lout < 1)
-    fail('SHAPE_MISMATCH', `${op}: the output length (${L} − 1)·${stride} − 2·${padding} + ${dilation}·(${K} − 1) + ${outputPadding} + 1 = ${Lout} is less than 1 (input length ${L}, stride ${stride}, padding ${padding}, dilation ${dilation}, kernel ${K}, outputPadding ${outputPadding})`);
+    fail('SHAPE_MISMATCH', `${op}: the output ${axis} (${L} − 1)·${stride} − 2·${padding} + ${dilation}·(${K} − 1) + ${outputPadding} + 1 = ${Lout} is less than 1 (input ${axis} ${L}, stride ${stride}, padding ${padding}, dilation ${dilation}, kernel ${K}, outputPadding ${outputPadding})`);
   return { stride, padding, outputPadding, dilation, Lout };
 }
 
@@ -201,5 +203,195 @@ export function convTranspose1d(x: Tensor, weight: Tensor, bias: Tensor | null =
     let out = G === 1 ? permute(reshape(y, [N, g.Lout, Cout]), [0, 2, 1]) : reshape(permute(reshape(y, [N, G, g.Lout, Og]), [0, 1, 3, 2]), [N, Cout, g.Lout]);
     if (bias) out = add(out, reshape(bias, [Cout, 1]));
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
+  });
+}
+
+/** Options of {@link conv2d} (torch.nn.functional.conv2d's): each of stride, padding and dilation one number for both spatial axes or [height, width]. */
+export interface Conv2dOptions {
+  stride?: number | readonly [number, number];
+  /** Zeros on both sides of each spatial axis: a number, [height, width], 'valid' (0) or 'same' (the output as large as the input; stride 1 only). */
+  padding?: number | readonly [number, number] | 'valid' | 'same';
+  dilation?: number | readonly [number, number];
+  /** Channel groups (PyTorch's groups): groups = inChannels is a depthwise convolution. */
+  groups?: number;
+}
+
+/** @internal A 2-D option (one value for both spatial axes, or [height, width]) as its two values; the geometry checks each. */
+export function convPair<T>(op: string, what: string, v: T | readonly number[] | undefined): [T | number | undefined, T | number | undefined] {
+  if (!Array.isArray(v)) return [v as T | undefined, v as T | undefined];
+  if (v.length !== 2 || !v.every((e) => typeof e === 'number'))
+    fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or [height, width]; got ${describe(v)}`);
+  return [v[0], v[1]];
+}
+
+/** @internal conv2d's geometry: {@link convGeometry} along the height and along the width. */
+export function conv2dGeometry(op: string, H: number, W: number, kH: number, kW: number, o: Conv2dOptions): [ReturnType<typeof convGeometry>, ReturnType<typeof convGeometry>] {
+  const [sh, sw] = convPair<number>(op, 'stride', o.stride);
+  const [ph, pw] = convPair<number | 'valid' | 'same'>(op, 'padding', o.padding);
+  const [dh, dw] = convPair<number>(op, 'dilation', o.dilation);
+  return [convGeometry(op, H, kH, { stride: sh, padding: ph, dilation: dh }, 'height'), convGeometry(op, W, kW, { stride: sw, padding: pw, dilation: dw }, 'width')];
+}
+
+/** @internal The checks conv2d and convTranspose2d share: the groups and the input's rank, dtype and device against the weight's, and the bias. */
+function check2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, groups: unknown, layout: string): number {
+  checkTensor(x, op, 'input');
+  checkTensor(weight, op, 'weight');
+  if (bias !== null && bias !== undefined) checkTensor(bias, op, 'bias');
+  const G = groups === undefined ? 1 : groups;
+  if (typeof G !== 'number' || !Number.isInteger(G) || G < 1) fail('INVALID_ARGUMENT', `${op}: groups must be a positive integer; got ${describe(G)}`);
+  if (weight.rank !== 4) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected ${layout}`);
+  if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
+  if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
+  if (bias) {
+    if (bias.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: bias is ${bias.dtype} and weight ${weight.dtype}; expected one dtype`);
+    if (bias.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: bias is on ${bias.device} and weight on ${weight.device}`);
+  }
+  return G;
+}
+
+/**
+ * A 2-D convolution (cross-correlation, as PyTorch's
+ * torch.nn.functional.conv2d): x [N, Cin, H, W] (or [Cin, H, W]), weight
+ * [Cout, Cin / groups, kH, kW], bias [Cout] or null → [N, Cout, Hout, Wout]
+ * (or [Cout, Hout, Wout]); along each axis Hout = ⌊(H + 2·padding −
+ * dilation·(kH − 1) − 1) / stride⌋ + 1 ('same' pads dilation·(k − 1) split
+ * with the extra zero after, as PyTorch). im2col by one indexSelect of the
+ * padded input's flattened positions, then one GEMM (batched over the
+ * groups); the gradients come from autograd.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Tensor {
+  const op = 'conv2d';
+  const o = checkOptions<Conv2dOptions>(options, op, ['stride', 'padding', 'dilation', 'groups']);
+  const G = check2d(op, x, weight, bias, o.groups, '[outChannels, inChannels / groups, kernelHeight, kernelWidth]');
+  const [Cout, Cg, kH, kW] = weight.shape;
+  const Cin = Cg * G, KK = kH * kW;
+  if (KK === 0 || Cg === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size and input channels of 0 are not a convolution`);
+  if (Cout < G) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}); ${G} groups need at least ${G}`);
+  if (Cout % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
+  if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, H, W] or unbatched [${Cin}, H, W]`);
+  const unbatched = x.rank === 3;
+  const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
+  if (C !== Cin)
+    fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  const [gh, gw] = conv2dGeometry(op, H, W, kH, kW, o);
+  const Hp = H + gh.left + gh.right, Wp = W + gw.left + gw.right, P = gh.Lout * gw.Lout;
+  const padded = gh.left || gh.right || gw.left || gw.right;
+  if (padded) checkShape([N, Cin, Hp, Wp], op, 'the padded input shape');
+  checkShape([N, Cin, P * KK], op, 'the unfolded input (every output position\'s kernel taps)');
+  return tidy(() => {
+    const xb = unbatched ? reshape(x, [1, Cin, H, W]) : x;
+    const xp = padded ? pad(xb, [[0, 0], [0, 0], [gh.left, gh.right], [gw.left, gw.right]]) : xb;
+    // The flattened padded positions of every output position's kH·kW taps, as [Hout·Wout·kH·kW].
+    const taps = new Int32Array(P * KK);
+    let at = 0;
+    for (let i = 0; i < gh.Lout; i++)
+      for (let j = 0; j < gw.Lout; j++)
+        for (let a = 0; a < kH; a++)
+          for (let b = 0; b < kW; b++) taps[at++] = (i * gh.stride + a * gh.dilation) * Wp + j * gw.stride + b * gw.dilation;
+    const cols = indexSelect(reshape(xp, [N, Cin, Hp * Wp]), 2, tensor(taps, [P * KK], { dtype: 'int32', device: x.device })); // [N, Cin, P·KK]
+    let out: Tensor;
+    if (G === 1) {
+      const patches = reshape(permute(reshape(cols, [N, Cin, P, KK]), [0, 2, 1, 3]), [N, P, Cin * KK]);
+      const y = linear(patches, reshape(weight, [Cout, Cin * KK]), bias ?? null); // [N, P, Cout]
+      out = reshape(permute(y, [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout]);
+    } else {
+      // Each group's patches [N, G, P, Cg·KK] times its weights [G, Cout/G, Cg·KK]ᵀ: one batched GEMM.
+      const patches = reshape(permute(reshape(cols, [N, G, Cg, P, KK]), [0, 1, 3, 2, 4]), [N, G, P, Cg * KK]);
+      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * KK]), { transposeB: true }); // [N, G, P, Cout/G]
+      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
+      if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
+    }
+    return unbatched ? reshape(out, [Cout, gh.Lout, gw.Lout]) : out;
+  });
+}
+
+/** Options of {@link convTranspose2d} (torch.nn.functional.conv_transpose2d's): each but groups one number for both spatial axes or [height, width]. */
+export interface ConvTranspose2dOptions {
+  stride?: number | readonly [number, number];
+  /** dilation·(k − 1) − padding zeros on both sides of each axis of the input, as PyTorch's: the output loses `padding` positions at each end. */
+  padding?: number | readonly [number, number];
+  /** Positions added at the end of each axis of the output (PyTorch's output_padding); smaller than that axis's stride or dilation. */
+  outputPadding?: number | readonly [number, number];
+  /** Channel groups: weight [inChannels, outChannels / groups, kH, kW]. */
+  groups?: number;
+  dilation?: number | readonly [number, number];
+}
+
+/** @internal convTranspose2d's geometry: {@link convTransposeGeometry} along the height and along the width. */
+export function convTranspose2dGeometry(op: string, H: number, W: number, kH: number, kW: number, o: ConvTranspose2dOptions): [ReturnType<typeof convTransposeGeometry>, ReturnType<typeof convTransposeGeometry>] {
+  const [sh, sw] = convPair<number>(op, 'stride', o.stride);
+  const [ph, pw] = convPair<number>(op, 'padding', o.padding);
+  const [oh, ow] = convPair<number>(op, 'outputPadding', o.outputPadding);
+  const [dh, dw] = convPair<number>(op, 'dilation', o.dilation);
+  return [
+    convTransposeGeometry(op, H, kH, { stride: sh, padding: ph, outputPadding: oh, dilation: dh }, 'height'),
+    convTransposeGeometry(op, W, kW, { stride: sw, padding: pw, outputPadding: ow, dilation: dw }, 'width'),
+  ];
+}
+
+/**
+ * A 2-D transposed convolution (torch.nn.functional.conv_transpose2d, the
+ * gradient of conv2d with respect to its input): x [N, Cin, H, W] (or [Cin,
+ * H, W]), weight [Cin, Cout / groups, kH, kW], bias [Cout] or null → [N,
+ * Cout, Hout, Wout] (or [Cout, Hout, Wout]), along each axis Hout = (H −
+ * 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1; y[n, co,
+ * i·sH + a·dH − pH, j·sW + b·dW − pW] += x[n, ci, i, j]·w[ci, co mod (Cout /
+ * groups), a, b] over the input channels ci of co's group, positions outside
+ * the output dropped. One GEMM (batched over the groups), then one row
+ * scatter-add (col2im), as convTranspose1d; the gradients come from autograd.
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: ConvTranspose2dOptions): Tensor {
+  const op = 'convTranspose2d';
+  const o = checkOptions<ConvTranspose2dOptions>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
+  const G = check2d(op, x, weight, bias, o.groups, '[inChannels, outChannels / groups, kernelHeight, kernelWidth]');
+  const [Cin, Og, kH, kW] = weight.shape;
+  const Cout = Og * G, KK = kH * kW;
+  if (KK === 0 || Og === 0 || Cin === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size or channel count of 0 is not a convolution`);
+  if (Cin % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cin} input channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
+  if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, H, W] or unbatched [${Cin}, H, W]`);
+  const unbatched = x.rank === 3;
+  const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
+  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)} expects ${Cin}`);
+  if (H === 0 || W === 0) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; its height or width is 0`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  const [gh, gw] = convTranspose2dGeometry(op, H, W, kH, kW, o);
+  const Cg = Cin / G, HW = H * W, Q = gh.Lout * gw.Lout;
+  checkShape([N, Cout, gh.Lout, gw.Lout], op, 'the output shape');
+  checkShape([N * G * HW * KK + 1, Og], op, 'the contributions');
+  return tidy(() => {
+    const xb = unbatched ? reshape(x, [1, Cin, H, W]) : x;
+    // Every contribution x[n, ci, i, j]·w[ci, o, a, b] summed over ci of a group, as rows (n, g, i, j, a, b) of Og columns.
+    let contrib: Tensor;
+    if (G === 1) {
+      const wk = reshape(permute(weight, [2, 3, 1, 0]), [KK * Og, Cin]); // [(a, b, o), ci]
+      contrib = linear(permute(xb, [0, 2, 3, 1]), wk, null); // [N, H, W, KK·Og]
+    } else {
+      const xg = permute(reshape(xb, [N, G, Cg, HW]), [0, 1, 3, 2]); // [N, G, HW, Cg]
+      const wg = reshape(permute(reshape(weight, [G, Cg, Og, KK]), [0, 3, 2, 1]), [G, KK * Og, Cg]);
+      contrib = matmul(xg, wg, { transposeB: true }); // [N, G, HW, KK·Og]
+    }
+    // Row (B, i, j, a, b) lands in output row B·Q + p·Wout + q, p = i·sH + a·dH − pH, q = j·sW + b·dW − pW; one spare row past the end takes those outside.
+    const B = N * G, rows = B * Q, per = HW * KK;
+    const local = new Int32Array(per);
+    let dropped = false, at = 0;
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++)
+        for (let a = 0; a < kH; a++)
+          for (let b = 0; b < kW; b++) {
+            const p = i * gh.stride + a * gh.dilation - gh.padding, q = j * gw.stride + b * gw.dilation - gw.padding;
+            const inside = p >= 0 && p < gh.Lout && q >= 0 && q < gw.Lout;
+            if (!inside) dropped = true;
+            local[at++] = inside ? p * gw.Lout + q : -1;
+          }
+    const target = new Int32Array(B * per);
+    for (let b = 0; b < B; b++) for (let r = 0; r < per; r++) target[b * per + r] = local[r] < 0 ? rows : b * Q + local[r];
+    const index = tensor(target, [B * per], { dtype: 'int32', device: x.device });
+    let y = scatterAddRows(reshape(contrib, [B * per, Og]), index, dropped ? rows + 1 : rows, op);
+    if (dropped) y = slice(y, [0, 0], [rows, Og]);
+    let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout])
+      : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
+    if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
+    return unbatched ? reshape(out, [Cout, gh.Lout, gw.Lout]) : out;
   });
 }
