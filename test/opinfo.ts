@@ -790,6 +790,32 @@ export const OPS: OpInfo[] = [
     ],
   },
   {
+    // Told apart by the input's rank: [2, 2, 4, 5] kernel [2, 3], stride [1, 2], padding 1; unbatched kernel 2, dilation [2, 1].
+    name: 'unfold',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 2, 4, 5])], note: 'kernel [2, 3], stride [1, 2], padding 1' },
+      { inputs: [anyVals(rng, [2, 3, 3])], note: 'unbatched, kernel 2, dilation [2, 1]' },
+    ],
+    fn: ([x]) => (x.rank === 3 ? antler.unfold(x, 2, { dilation: [2, 1] }) : antler.unfold(x, [2, 3], { stride: [1, 2], padding: 1 })),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.unfold(t([1, 2, 3, 4], [1, 2, 2]), 3)],
+      ['INVALID_ARGUMENT', () => antler.unfold(t([1, 2, 3, 4], [1, 1, 2, 2]), 0)],
+    ],
+  },
+  {
+    // Told apart by the input's rank: [2, 8, 9] into [4, 5], kernel 2, stride 2, padding 1 (taps in the padding dropped); unbatched [4, 9] into [4, 4], kernel 2.
+    name: 'fold',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [2, 8, 9])], note: 'output [4, 5], kernel 2, stride 2, padding 1' },
+      { inputs: [anyVals(rng, [4, 9])], note: 'unbatched, output [4, 4], kernel 2 (overlaps summed)' },
+    ],
+    fn: ([x]) => (x.rank === 2 ? antler.fold(x, [4, 4], 2) : antler.fold(x, [4, 5], 2, { stride: 2, padding: 1 })),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.fold(t([1, 2, 3, 4, 5, 6], [1, 3, 2]), [3, 3], 2)],
+      ['INVALID_ARGUMENT', () => antler.fold(t([1, 2, 3, 4], [1, 4, 1]), [0, 2], 2)],
+    ],
+  },
+  {
     name: 'scaledDotProductAttention',
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 3, 4]), anyVals(rng, [2, 5, 4]), anyVals(rng, [2, 5, 3]), anyVals(rng, [3, 5])], note: 'a float mask (differentiable)' },

@@ -6,7 +6,7 @@ export {
   LogSigmoid, Hardtanh, ReLU6, Softsign, Mish, Hardswish, Hardsigmoid, SELU, GLU, CELU, Softshrink, Hardshrink, Tanhshrink, Threshold, RReLU, PReLU, Bilinear,
 } from './layers';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, InstanceNorm2d } from './layers';
-export { Conv2d, ConvTranspose2d } from './layers';
+export { Conv2d, ConvTranspose2d, Unfold, Fold } from './layers';
 export { ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { DictInput } from './containers';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from '../ops/nn';
@@ -19,7 +19,7 @@ export type { Conv2dModuleOptions, ConvTranspose2dModuleOptions } from './layers
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from '../ops/losses';
 export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
-export { conv1d, convTranspose1d, conv2d, convTranspose2d } from '../ops/conv';
+export { conv1d, convTranspose1d, conv2d, convTranspose2d, unfold, fold } from '../ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../ops/pool';
 export type { MaxPool1dOptions, AvgPool1dOptions } from '../ops/pool';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from '../ops/pool';

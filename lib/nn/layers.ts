@@ -2,7 +2,7 @@
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
-import { conv1d, Conv1dOptions, conv2d, Conv2dOptions, conv2dGeometry, convGeometry, convPair, convTranspose1d, ConvTranspose1dOptions, convTranspose2d, ConvTranspose2dOptions, convTranspose2dGeometry, convTransposeGeometry } from '../ops/conv';
+import { conv1d, Conv1dOptions, conv2d, Conv2dOptions, conv2dGeometry, convGeometry, convPair, convTranspose1d, ConvTranspose1dOptions, convTranspose2d, ConvTranspose2dOptions, convTranspose2dGeometry, convTransposeGeometry, checkUnfoldOptions, fold, unfold, UnfoldOptions } from '../ops/conv';
 import { pad, PadMode } from '../ops/shape';
 import { celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, prelu, relu6, rrelu, rreluBounds, selu, softshrink, softsign, tanhshrink, threshold } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
@@ -332,6 +332,32 @@ export class ConvTranspose2d extends Module {
       return want - min;
     }) as [number, number];
     return convTranspose2d(x, this.weight, this.bias, { ...this.options, outputPadding });
+  }
+}
+
+/** torch.nn.Unfold: {@link unfold} (im2col) with the layer's kernelSize, dilation, padding and stride. */
+export class Unfold extends Module {
+  readonly options: UnfoldOptions;
+  constructor(readonly kernelSize: number | readonly [number, number], options?: UnfoldOptions) {
+    super();
+    this.options = checkOptions<UnfoldOptions>(options, 'Unfold', ['dilation', 'padding', 'stride']);
+    checkUnfoldOptions('Unfold', kernelSize, this.options); // now rather than at the first forward
+  }
+  forward(x: Tensor): Tensor {
+    return unfold(x, this.kernelSize, this.options);
+  }
+}
+
+/** torch.nn.Fold: {@link fold} (col2im) into the layer's outputSize with its kernelSize, dilation, padding and stride. */
+export class Fold extends Module {
+  readonly options: UnfoldOptions;
+  constructor(readonly outputSize: number | readonly [number, number], readonly kernelSize: number | readonly [number, number], options?: UnfoldOptions) {
+    super();
+    this.options = checkOptions<UnfoldOptions>(options, 'Fold', ['dilation', 'padding', 'stride']);
+    checkUnfoldOptions('Fold', kernelSize, this.options, outputSize);
+  }
+  forward(x: Tensor): Tensor {
+    return fold(x, this.outputSize, this.kernelSize, this.options);
   }
 }
 

@@ -249,6 +249,30 @@ function check2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | un
   return G;
 }
 
+/** @internal Checks that im2col's padded input and its result fit a tensor. */
+function checkIm2col(op: string, N: number, C: number, H: number, W: number, KK: number, gh: ReturnType<typeof convGeometry>, gw: ReturnType<typeof convGeometry>): void {
+  if (gh.left || gh.right || gw.left || gw.right) checkShape([N, C, H + gh.left + gh.right, W + gw.left + gw.right], op, 'the padded input shape');
+  checkShape([N, C, gh.Lout * gw.Lout * KK], op, 'the unfolded input (every output position\'s kernel taps)');
+}
+
+/**
+ * @internal im2col: x [N, C, H, W] zero-padded as the geometry says, then one
+ * indexSelect of the flattened padded positions of every output position's
+ * kH·kW taps → [N, C, Hout·Wout·kH·kW] (output position major, then tap).
+ */
+function im2col(x: Tensor, kH: number, kW: number, gh: ReturnType<typeof convGeometry>, gw: ReturnType<typeof convGeometry>): Tensor {
+  const [N, C, H, W] = x.shape;
+  const Hp = H + gh.left + gh.right, Wp = W + gw.left + gw.right, KK = kH * kW;
+  const xp = gh.left || gh.right || gw.left || gw.right ? pad(x, [[0, 0], [0, 0], [gh.left, gh.right], [gw.left, gw.right]]) : x;
+  const taps = new Int32Array(gh.Lout * gw.Lout * KK);
+  let at = 0;
+  for (let i = 0; i < gh.Lout; i++)
+    for (let j = 0; j < gw.Lout; j++)
+      for (let a = 0; a < kH; a++)
+        for (let b = 0; b < kW; b++) taps[at++] = (i * gh.stride + a * gh.dilation) * Wp + j * gw.stride + b * gw.dilation;
+  return indexSelect(reshape(xp, [N, C, Hp * Wp]), 2, tensor(taps, [taps.length], { dtype: 'int32', device: x.device }));
+}
+
 /**
  * A 2-D convolution (cross-correlation, as PyTorch's
  * torch.nn.functional.conv2d): x [N, Cin, H, W] (or [Cin, H, W]), weight
@@ -275,21 +299,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
   const [gh, gw] = conv2dGeometry(op, H, W, kH, kW, o);
-  const Hp = H + gh.left + gh.right, Wp = W + gw.left + gw.right, P = gh.Lout * gw.Lout;
-  const padded = gh.left || gh.right || gw.left || gw.right;
-  if (padded) checkShape([N, Cin, Hp, Wp], op, 'the padded input shape');
-  checkShape([N, Cin, P * KK], op, 'the unfolded input (every output position\'s kernel taps)');
+  const P = gh.Lout * gw.Lout;
+  checkIm2col(op, N, Cin, H, W, KK, gh, gw);
   return tidy(() => {
-    const xb = unbatched ? reshape(x, [1, Cin, H, W]) : x;
-    const xp = padded ? pad(xb, [[0, 0], [0, 0], [gh.left, gh.right], [gw.left, gw.right]]) : xb;
-    // The flattened padded positions of every output position's kH·kW taps, as [Hout·Wout·kH·kW].
-    const taps = new Int32Array(P * KK);
-    let at = 0;
-    for (let i = 0; i < gh.Lout; i++)
-      for (let j = 0; j < gw.Lout; j++)
-        for (let a = 0; a < kH; a++)
-          for (let b = 0; b < kW; b++) taps[at++] = (i * gh.stride + a * gh.dilation) * Wp + j * gw.stride + b * gw.dilation;
-    const cols = indexSelect(reshape(xp, [N, Cin, Hp * Wp]), 2, tensor(taps, [P * KK], { dtype: 'int32', device: x.device })); // [N, Cin, P·KK]
+    const cols = im2col(unbatched ? reshape(x, [1, Cin, H, W]) : x, kH, kW, gh, gw); // [N, Cin, P·KK]
     let out: Tensor;
     if (G === 1) {
       const patches = reshape(permute(reshape(cols, [N, Cin, P, KK]), [0, 2, 1, 3]), [N, P, Cin * KK]);
@@ -393,5 +406,105 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
       : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
     if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
     return unbatched ? reshape(out, [Cout, gh.Lout, gw.Lout]) : out;
+  });
+}
+
+/** Options of {@link unfold} and {@link fold} (torch.nn.functional.unfold's / fold's): each one number for both spatial axes or [height, width]. */
+export interface UnfoldOptions {
+  dilation?: number | readonly [number, number];
+  /** Zeros on both sides of each spatial axis: a number or [height, width]. */
+  padding?: number | readonly [number, number];
+  stride?: number | readonly [number, number];
+}
+
+/** @internal unfold's and fold's options checked and their geometry for an [H, W] image (padding a number or a pair, as PyTorch's). */
+function unfoldGeometry(op: string, H: number, W: number, kernelSize: unknown, options: UnfoldOptions | undefined): { kH: number; kW: number; gh: ReturnType<typeof convGeometry>; gw: ReturnType<typeof convGeometry> } {
+  const o = checkOptions<UnfoldOptions>(options, op, ['dilation', 'padding', 'stride']);
+  const [kH, kW] = convPair<number>(op, 'kernelSize', kernelSize as number);
+  for (const k of [kH, kW])
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) fail('INVALID_ARGUMENT', `${op}: kernelSize must be a positive integer or [height, width] of them; got ${describe(kernelSize)}`);
+  if (typeof o.padding === 'string') fail('INVALID_ARGUMENT', `${op}: padding must be an integer ≥ 0 or [height, width] of them; got ${describe(o.padding)}`);
+  const [gh, gw] = conv2dGeometry(op, H, W, kH as number, kW as number, o);
+  return { kH: kH as number, kW: kW as number, gh, gw };
+}
+
+/**
+ * torch.nn.functional.unfold (im2col): the sliding kH × kW blocks of x [N,
+ * C, H, W] (or [C, H, W]), zero-padded, as columns → [N, C·kH·kW, L] (or [C·kH·kW,
+ * L]), row c·kH·kW + a·kW + b holding channel c's tap (a, b), column l = i·Wout
+ * + j the block at (i·stride, j·stride), L = Hout·Wout with conv2d's output
+ * sizes. One indexSelect (conv2d's im2col); the gradient is its scatter-add.
+ */
+export function unfold(x: Tensor, kernelSize: number | readonly [number, number], options?: UnfoldOptions): Tensor {
+  const op = 'unfold';
+  checkTensor(x, op, 'input');
+  if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, C, H, W] or unbatched [C, H, W]`);
+  const unbatched = x.rank === 3;
+  const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
+  const { kH, kW, gh, gw } = unfoldGeometry(op, H, W, kernelSize, options);
+  const KK = kH * kW, P = gh.Lout * gw.Lout;
+  checkIm2col(op, N, C, H, W, KK, gh, gw);
+  return tidy(() => {
+    const cols = im2col(unbatched ? reshape(x, [1, C, H, W]) : x, kH, kW, gh, gw); // [N, C, P·KK]
+    const out = reshape(permute(reshape(cols, [N, C, P, KK]), [0, 1, 3, 2]), [N, C * KK, P]);
+    return unbatched ? reshape(out, [C * KK, P]) : out;
+  });
+}
+
+/** @internal fold's outputSize (a number or [height, width]) as [H, W], checked. */
+function foldSize(op: string, outputSize: unknown): [number, number] {
+  const [H, W] = convPair<number>(op, 'outputSize', outputSize as number);
+  for (const v of [H, W])
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('INVALID_ARGUMENT', `${op}: outputSize must be a positive integer or [height, width] of them; got ${describe(outputSize)}`);
+  return [H as number, W as number];
+}
+
+/** @internal Checks unfold's options (and fold's outputSize, when given) without an input: nn.Unfold and nn.Fold check theirs when built. */
+export function checkUnfoldOptions(op: string, kernelSize: unknown, options: UnfoldOptions, outputSize?: unknown): void {
+  if (outputSize === undefined) unfoldGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kernelSize, options);
+  else unfoldGeometry(op, ...foldSize(op, outputSize), kernelSize, options);
+}
+
+/**
+ * torch.nn.functional.fold (col2im), the adjoint of {@link unfold}: x [N,
+ * C·kH·kW, L] (or [C·kH·kW, L]) holding the blocks of an outputSize [H, W]
+ * image → [N, C, H, W] (or [C, H, W]), each block's values added at its
+ * positions (overlaps summed, those in the padding dropped); L must be the
+ * number of blocks unfold gives for that size. One row scatter-add; the
+ * gradient is its gather.
+ */
+export function fold(x: Tensor, outputSize: number | readonly [number, number], kernelSize: number | readonly [number, number], options?: UnfoldOptions): Tensor {
+  const op = 'fold';
+  checkTensor(x, op, 'input');
+  const [H, W] = foldSize(op, outputSize);
+  const { kH, kW, gh, gw } = unfoldGeometry(op, H, W, kernelSize, options);
+  const KK = kH * kW, P = gh.Lout * gw.Lout, HW = H * W;
+  if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, C·${KK}, ${P}] or unbatched [C·${KK}, ${P}]`);
+  const unbatched = x.rank === 2;
+  const [N, CK, L] = unbatched ? [1, ...x.shape] : x.shape;
+  if (CK % KK !== 0 || CK === 0)
+    fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; its ${unbatched ? 'first' : 'second'} axis ${CK} must be a positive multiple of the kernel's ${kH}·${kW} = ${KK} taps`);
+  if (L !== P)
+    fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; an output of [${H}, ${W}] with kernel [${kH}, ${kW}], stride [${gh.stride}, ${gw.stride}], padding [${gh.left}, ${gw.left}] and dilation [${gh.dilation}, ${gw.dilation}] has ${gh.Lout}·${gw.Lout} = ${P} blocks, not ${L}`);
+  const C = CK / KK;
+  checkShape([N, C, H, W], op, 'the output shape');
+  return tidy(() => {
+    // Row (a, b, i, j) of the [KK·P, N·C] columns lands in image row r·W + s; one spare row past the end takes those in the padding.
+    const target = new Int32Array(KK * P);
+    let dropped = false, at = 0;
+    for (let a = 0; a < kH; a++)
+      for (let b = 0; b < kW; b++)
+        for (let i = 0; i < gh.Lout; i++)
+          for (let j = 0; j < gw.Lout; j++) {
+            const r = i * gh.stride + a * gh.dilation - gh.left, s = j * gw.stride + b * gw.dilation - gw.left;
+            const inside = r >= 0 && r < H && s >= 0 && s < W;
+            if (!inside) dropped = true;
+            target[at++] = inside ? r * W + s : HW;
+          }
+    const src = permute(reshape(x, [N * C, KK * P]), [1, 0]); // [KK·P, N·C]
+    let y = scatterAddRows(src, tensor(target, [KK * P], { dtype: 'int32', device: x.device }), dropped ? HW + 1 : HW, op);
+    if (dropped) y = slice(y, [0, 0], [HW, N * C]);
+    const out = reshape(permute(y, [1, 0]), [N, C, H, W]);
+    return unbatched ? reshape(out, [C, H, W]) : out;
   });
 }

@@ -388,3 +388,108 @@ describe(`nn.Conv2d and nn.ConvTranspose2d (seed ${SEED})`, () => {
     }
   });
 });
+
+/** unfold's definition: out[n, (c·kH + a)·kW + b, i·Wout + j] = xpad[n, c, i·sh + a·dh, j·sw + b·dw]. */
+function unfoldRef(x: readonly number[], N: number, C: number, q: Geometry) {
+  const { H, W, kH, kW } = q;
+  const Hout = Math.floor((H + 2 * q.ph[0] - q.dh * (kH - 1) - 1) / q.sh) + 1, Wout = Math.floor((W + 2 * q.pw[0] - q.dw * (kW - 1) - 1) / q.sw) + 1;
+  const L = Hout * Wout, y = new Array<number>(N * C * kH * kW * L).fill(0);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let a = 0; a < kH; a++)
+        for (let b = 0; b < kW; b++)
+          for (let i = 0; i < Hout; i++)
+            for (let j = 0; j < Wout; j++) {
+              const r = i * q.sh + a * q.dh - q.ph[0], s = j * q.sw + b * q.dw - q.pw[0];
+              if (r >= 0 && r < H && s >= 0 && s < W) y[((n * C + c) * kH * kW + a * kW + b) * L + i * Wout + j] = x[((n * C + c) * H + r) * W + s];
+            }
+  return { y, L };
+}
+
+/** fold's definition: image[n, c, i·sh + a·dh − ph, j·sw + b·dw − pw] += cols[n, (c·kH + a)·kW + b, i·Wout + j], positions in the padding dropped. */
+function foldRef(cols: readonly number[], N: number, C: number, q: Geometry) {
+  const { H, W, kH, kW } = q;
+  const Hout = Math.floor((H + 2 * q.ph[0] - q.dh * (kH - 1) - 1) / q.sh) + 1, Wout = Math.floor((W + 2 * q.pw[0] - q.dw * (kW - 1) - 1) / q.sw) + 1;
+  const L = Hout * Wout, y = new Array<number>(N * C * H * W).fill(0);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let a = 0; a < kH; a++)
+        for (let b = 0; b < kW; b++)
+          for (let i = 0; i < Hout; i++)
+            for (let j = 0; j < Wout; j++) {
+              const r = i * q.sh + a * q.dh - q.ph[0], s = j * q.sw + b * q.dw - q.pw[0];
+              if (r >= 0 && r < H && s >= 0 && s < W) y[((n * C + c) * H + r) * W + s] += cols[((n * C + c) * kH * kW + a * kW + b) * L + i * Wout + j];
+            }
+  return y;
+}
+
+describe(`unfold / fold, nn.Unfold / nn.Fold (seed ${SEED})`, () => {
+  /** A random geometry with symmetric padding (as unfold takes) and its options. */
+  const randomUnfold = () => {
+    for (;;) {
+      const { q } = randomConv();
+      const p0 = rng.int(0, 2), p1 = rng.int(0, 2);
+      const g: Geometry = { ...q, ph: [p0, p0], pw: [p1, p1] };
+      if (g.H + 2 * p0 < g.dh * (g.kH - 1) + 1 || g.W + 2 * p1 < g.dw * (g.kW - 1) + 1) continue;
+      return { q: g, C: rng.int(1, 3), kernelSize: [g.kH, g.kW] as [number, number], options: { stride: [g.sh, g.sw] as [number, number], padding: [p0, p1] as [number, number], dilation: [g.dh, g.dw] as [number, number] } };
+    }
+  };
+
+  test('unfold and fold equal their definitions (blocks gathered; blocks summed back, overlaps added, the padding dropped), unbatched, float32; fold is unfold\'s adjoint', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 20; trial++) {
+        const { q, C, kernelSize, options } = randomUnfold();
+        const N = q.N, KK = q.kH * q.kW;
+        const what = `${JSON.stringify({ ...q, C })} (seed ${SEED})`;
+        const xs = randomArray(rng, N * C * q.H * q.W);
+        const ref = unfoldRef(xs, N, C, q);
+        const u = antler.unfold(tensor(xs, [N, C, q.H, q.W], F64), kernelSize, options);
+        expect(u.shape).toEqual([N, C * KK, ref.L]);
+        expectClose(u.dataSync(), ref.y, 0, 0, `unfold ${what}`);
+        const uu = antler.unfold(tensor(xs.slice(0, C * q.H * q.W), [C, q.H, q.W], F64), kernelSize, options);
+        expect(uu.shape).toEqual([C * KK, ref.L]);
+        expectClose(uu.dataSync(), ref.y.slice(0, C * KK * ref.L), 0, 0, `unbatched unfold ${what}`);
+        const cs = randomArray(rng, N * C * KK * ref.L);
+        const fref = foldRef(cs, N, C, q);
+        const f = antler.fold(tensor(cs, [N, C * KK, ref.L], F64), [q.H, q.W], kernelSize, options);
+        expect(f.shape).toEqual([N, C, q.H, q.W]);
+        expectClose(f.dataSync(), fref, 1e-14, 1e-14, `fold ${what}`);
+        const fu = antler.fold(tensor(cs.slice(0, C * KK * ref.L), [C * KK, ref.L], F64), [q.H, q.W], kernelSize, options);
+        expectClose(fu.dataSync(), fref.slice(0, C * q.H * q.W), 1e-14, 1e-14, `unbatched fold ${what}`);
+        expectClose(antler.fold(tensor(cs, [N, C * KK, ref.L]), [q.H, q.W], kernelSize, options).dataSync(), fref, 1e-5, 1e-5, `float32 fold ${what}`);
+        const lhs = dot(ref.y, cs), rhs = dot(xs, fref);
+        expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(lhs)));
+      }
+    }));
+
+  test('conv2d is the weight times unfold\'s columns', () =>
+    tidy(() => {
+      const { q, C, kernelSize, options } = randomUnfold();
+      const O = rng.int(1, 4);
+      const x = antler.randn([q.N, C, q.H, q.W], F64), w = antler.randn([O, C, q.kH, q.kW], F64);
+      const cols = antler.unfold(x, kernelSize, options);
+      const viaCols = antler.matmul(antler.reshape(w, [O, C * q.kH * q.kW]), cols);
+      const y = antler.conv2d(x, w, null, options);
+      expectClose(y.dataSync(), viaCols.dataSync(), 1e-12, 1e-12, `${JSON.stringify(q)} (seed ${SEED})`);
+    }));
+
+  test('nn.Unfold and nn.Fold are the functions with their options; bad inputs raise AntlerError', () =>
+    tidy(() => {
+      const u = new nn.Unfold([2, 3], { stride: [1, 2], padding: 1 }), f = new nn.Fold([4, 5], [2, 3], { stride: [1, 2], padding: 1 });
+      const x = antler.randn([2, 3, 4, 5], F64);
+      const cols = u.forward(x);
+      expectClose(cols.dataSync(), antler.unfold(x, [2, 3], { stride: [1, 2], padding: 1 }).dataSync(), 0, 0, 'Unfold');
+      expectClose(f.forward(cols).dataSync(), antler.fold(cols, [4, 5], [2, 3], { stride: [1, 2], padding: 1 }).dataSync(), 0, 0, 'Fold');
+      expect(u.parameters()).toEqual([]);
+      expectAntlerError(() => antler.unfold(antler.zeros([3, 4]), 2), 'SHAPE_MISMATCH', /^unfold: input has shape \[3, 4\]; expected \[N, C, H, W\] or unbatched \[C, H, W\]$/);
+      expectAntlerError(() => antler.unfold(x, 5), 'SHAPE_MISMATCH', /^unfold: the input's height 4 \(padded to 4\) is shorter than the kernel's span 5/);
+      expectAntlerError(() => antler.unfold(x, [2, 0]), 'INVALID_ARGUMENT', /^unfold: kernelSize must be a positive integer or \[height, width\] of them; got an array \[2, 0\]$/);
+      expectAntlerError(() => antler.unfold(x, 2, { padding: 'same' as unknown as number }), 'INVALID_ARGUMENT', /^unfold: padding must be an integer ≥ 0 or \[height, width\] of them; got 'same'$/);
+      expectAntlerError(() => antler.fold(antler.zeros([2, 10, 4]), [3, 3], 2), 'SHAPE_MISMATCH', /^fold: input has shape \[2, 10, 4\]; its second axis 10 must be a positive multiple of the kernel's 2·2 = 4 taps$/);
+      expectAntlerError(() => antler.fold(antler.zeros([2, 8, 5]), [3, 3], 2), 'SHAPE_MISMATCH', /^fold: input has shape \[2, 8, 5\]; an output of \[3, 3\] with kernel \[2, 2\], stride \[1, 1\], padding \[0, 0\] and dilation \[1, 1\] has 2·2 = 4 blocks, not 5$/);
+      expectAntlerError(() => antler.fold(antler.zeros([2, 8, 4]), [3, 0], 2), 'INVALID_ARGUMENT', /^fold: outputSize must be a positive integer or \[height, width\] of them; got an array \[3, 0\]$/);
+      expectAntlerError(() => antler.fold(antler.zeros([8]), [3, 3], 2), 'SHAPE_MISMATCH', /^fold: input has shape \[8\]; expected \[N, C·4, 4\] or unbatched \[C·4, 4\]$/);
+      expectAntlerError(() => new nn.Fold([3, 3], 2, { stride: 0 }), 'INVALID_ARGUMENT', /^Fold: stride must be a positive integer; got 0$/);
+      expectAntlerError(() => new nn.Unfold(2, { dilations: 2 } as unknown as antler.UnfoldOptions), 'INVALID_ARGUMENT', /dilations/);
+    }));
+});
