@@ -36,6 +36,9 @@ namespace antler::kernels {
 // Rotations the QR iteration may spend, in units of N² (LAPACK's dbdsqr allows 6; random matrices use ≈ 2).
 constexpr int kBidiagMaxSweepsPerN = 6;
 constexpr double kBidiagMinNormal = 2.2250738585072014e-308;
+// Reflector mass at or below this counts as zero (G is scaled to a largest |entry| in [0.5, 1)): linalg_tridiag.h's
+// kTridiagTiny.
+constexpr double kBidiagTiny = 1e-290;
 // tol = eps^(7/8) ≈ 2e-14 (eps^(−1/8) ≈ 90 units of roundoff; Demmel–Kahan's choice between 10 and 100).
 constexpr double kBidiagTol = 90.50966799187809 * kSpectralEps;
 
@@ -196,12 +199,15 @@ ANTLER_HD void bidiagRotateColumns(const Lanes& L, int64_t rows, double* X, int6
 }
 
 // Lane 0: the reflector that maps x = (α, x[1 … len)) (stride `stride`) to (β, 0 …): τ, β, v = x[1 …]/(α − β) in place
-// (LAPACK's dlarfg; τ = 0 and β = α when x[1 …] is zero). Norms on x scaled by its largest entry.
+// (LAPACK's dlarfg; τ = 0 and β = α when x[1 …] is zero, or at most kBidiagTiny: rounding noise of G, whose largest
+// entry is ≥ 1/2, dropped, as 1/(α − β) would overflow in the subnormal range and fill the reflector with NaN — the
+// reduction of a low-rank matrix such as all-ones 70×70 shrinks its noise columns by ~1e-15 a step until it gets
+// there). Norms on x scaled by its largest entry.
 ANTLER_HD void bidiagReflector(double* x, int64_t len, int64_t stride, double& tau, double& beta) {
   const double alpha = x[0];
   double amax = 0;
   for (int64_t i = 1; i < len; ++i) amax = fmax(amax, fabs(x[i * stride]));
-  if (amax == 0) {
+  if (amax <= kBidiagTiny) {
     tau = 0;
     beta = alpha;
     return;

@@ -232,6 +232,29 @@ describe(`built-in SVD of larger matrices: bidiagonalisation and bidiagonal QR (
         }
       })));
 
+  test('rank-1 matrices whose reduction shrinks to the subnormal range (all-ones, equal rows): no NaN reflector', () =>
+    builtin(() =>
+      tidy(() => {
+        // The all-ones 70×70's bidiagonalisation leaves noise columns shrinking ~1e-15 a step (1e-14, 1e-45, …):
+        // a reflector of subnormal mass had 1/(α − β) = inf and filled G with NaN (LINALG_ERROR "did not converge").
+        // Every row equal to one random row fails the same way at 70×70 and 200×150.
+        const v = randomArray(rng, 150);
+        for (const [m, n, kind] of [[70, 70, 'ones'], [100, 100, 'ones'], [120, 90, 'ones'], [90, 120, 'ones'], [70, 70, 'rows'], [200, 150, 'rows']] as [number, number, string][]) {
+          const a = Array.from({ length: m }, () => Array.from({ length: n }, (_, j) => (kind === 'ones' ? 1 : v[j])));
+          const k = Math.min(m, n), tol = 4 * Math.max(m, n) * EPS64;
+          const s1 = kind === 'ones' ? Math.sqrt(m * n) : Math.sqrt(m) * Math.hypot(...v.slice(0, n));
+          const ref = [s1, ...new Array(k - 1).fill(0)];
+          for (const dtype of [F64, F32]) {
+            const x = tensor(a.flat(), [m, n], dtype);
+            const t = dtype === F64 ? tol : 8 * EPS32 * Math.sqrt(Math.max(m, n));
+            const ad = dtype === F64 ? a : a.map((r) => r.map((y) => Math.fround(y)));
+            checkSvd(ad, L.svd(x, { fullMatrices: false }), t, `${kind} ${m}×${n} reduced ${dtype.dtype}`, ref, t * s1);
+            checkSvd(ad, L.svd(x), t, `${kind} ${m}×${n} full ${dtype.dtype}`, ref, t * s1);
+            expectClose(read(L.svdvals(x)), ref, 0, t * s1, `${kind} ${m}×${n} svdvals ${dtype.dtype} (seed ${SEED})`);
+          }
+        }
+      })));
+
   test('scales 1e±200 (the power-of-two scaling), NaN and inf (LINALG_ERROR naming the batch index), nothing damaged', () =>
     builtin(() =>
       tidy(() => {
