@@ -64,6 +64,22 @@ run(`linalg spectral on CUDA vs CPU (seed ${rng.seed})`, () => {
         }
     }));
 
+  test('svd of matrices whose rows are all equal (rank 1): the bidiagonal route drops subnormal reflector mass (no NaN)', () =>
+    antler.tidy(() => {
+      // CUDA runs kernels/linalg_bidiag.h at every size from 16: its reduction of a rank-1 matrix leaves noise columns
+      // shrinking into the subnormal range, where a reflector used to fill with NaN (LINALG_ERROR from 33×33 on).
+      const shapes = EMULATED ? [[34, 34]] : [[34, 34], [70, 70], [200, 150]];
+      for (const [m, n] of shapes)
+        for (const dtype of ['float64', 'float32'] as const) {
+          const row = randomArray(rng, n);
+          const g = antler.tensor(Array.from({ length: m }, () => row).flat(), [m, n], { dtype, device: 'cuda:0' });
+          const r = L.svd(g, { fullMatrices: false });
+          const s = read(r.S), s1 = Math.sqrt(m) * Math.hypot(...row);
+          expectClose(s, [s1, ...new Array(Math.min(m, n) - 1).fill(0)], 0, tol(dtype) * (m + n) * s1, `S of equal rows ${m}×${n} ${dtype}`);
+          expectClose(read(antler.matmul(antler.mul(r.U, antler.unsqueeze(r.S, -2)), r.Vh)), read(g), 0, tol(dtype) * (m + n) * s1, `U diag(S) Vh ${m}×${n} ${dtype}`);
+        }
+    }));
+
   test('NaN throws LINALG_ERROR on CUDA too (no hang); pinv agrees', () =>
     antler.tidy(() => {
       const [, g] = both([1, 2, 2, 4, 1, 2, 3, NaN], [2, 2, 2], 'float64');
