@@ -227,6 +227,24 @@ describe(`CPU factorisations through LAPACK (seed ${SEED})`, () => {
     });
   });
 
+  (HAVE_LAPACK ? test : test.skip)("'default' runs LAPACK above the thresholds: the same bits as 'lapack', other bits than 'builtin' (the routes are taken)", () =>
+    tidy(() => {
+      // Every check above holds on either route, so a LAPACK path that silently fell back to the kernels (a routine
+      // name not found, a threshold never reached) would pass them: LAPACK's blocked order rounds otherwise.
+      const n = 64, a = randomMatrix(n, n, 2), q = randomMatrix(300, 280), s = spd(n), b = randomMatrix(n, 5);
+      const runs = (lib: Lib) =>
+        under(lib, () => {
+          const A = tensor(a, [n, n], F64), S = tensor(s, [n, n], F64), B = tensor(b, [n, 5], F64);
+          return [antler.linalg.luFactor(A).LU, antler.linalg.cholesky(S), antler.linalg.solveTriangular(A, B, { upper: false }),
+            antler.linalg.qr(tensor(q, [300, 280], F64)).R].map(read);
+        });
+      const [d, l, bi] = (['default', 'lapack', 'builtin'] as Lib[]).map(runs);
+      ['luFactor', 'cholesky', 'solveTriangular', 'qr'].forEach((op, i) => {
+        expect([op, d[i]]).toEqual([op, l[i]]);
+        expect([op, d[i]]).not.toEqual([op, bi[i]]);
+      });
+    }));
+
   describe("small matrices under 'lapack' equal the built-in kernels (the existing contracts)", () => {
     const it = HAVE_LAPACK ? test : test.skip;
 
