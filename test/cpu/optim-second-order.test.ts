@@ -990,10 +990,11 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     const q = quadratic(A, b, x, opt, []);
     opt.step(q.closure);
     const D = Array.from((opt.state.get(x)!.expHessianDiagSq as Tensor).dataSync(), Math.sqrt);
-    // Var(z_i (Hz)_i) = Σ_{j≠i} H_ij²: allow 5 standard errors.
+    // Var(z_i (Hz)_i) = Σ_{j≠i} H_ij²: allow 6 standard errors (the mean of 2,000 sums of 3 independent signs is
+    // near normal: 2e-9 a check; 5 of them was 5.7e-7 a check, 2.3e-6 a run of the n = 4 checks).
     A.forEach((row, i) => {
       const se = Math.sqrt(row.reduce((s, v, j) => s + (j === i ? 0 : v * v), 0) / probes);
-      expect(Math.abs(D[i] - row[i])).toBeLessThan(5 * se + 1e-9);
+      expect(Math.abs(D[i] - row[i])).toBeLessThan(6 * se + 1e-9);
     });
     q.dispose();
     opt.dispose();
