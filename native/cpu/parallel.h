@@ -15,13 +15,14 @@ namespace antler::cpu {
 constexpr int64_t kParallelWork = 32768;
 
 // body(i) for i in [0, n): on the OpenMP threads (static schedule) when `work`
-// reaches kParallelWork, else on the calling thread without entering an
-// OpenMP region at all. (libgomp's `parallel for if (false)` still costs about
+// reaches kParallelWork and there are at least two iterations, else on the
+// calling thread without entering an OpenMP region at all (one iteration gains
+// nothing from a team: one large matrix paid the wake-up of the others). (libgomp's `parallel for if (false)` still costs about
 // 3 µs and a futex syscall per region: most of a small op's native time.)
 template <typename Body>
 inline void parallelFor(int64_t n, int64_t work, Body&& body) {
 #if defined(_OPENMP)
-  if (work >= kParallelWork) {
+  if (work >= kParallelWork && n > 1) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) body(i);
     return;
