@@ -1035,6 +1035,9 @@ export class BatchNorm2d extends BatchNorm1d {
     const like = this.weight ?? this.runningMean;
     if (like) checkModuleInput(op, 'input', x, like);
     const [N, C, H, W] = x.shape;
+    // Checked here so the message names this module and the 4-D input (batchNorm would see [N, C, H·W]).
+    if (N * H * W === 1 && (this.training || this.runningMean === null))
+      fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per channel when using the batch's statistics; got input of shape ${shapeText(x.shape)} (N·H·W = 1: its variance is 0; PyTorch refuses it too)`);
     return tidy(() => super.forward(x.reshape([N, C, H * W])).reshape(x.shape));
   }
 }

@@ -467,7 +467,11 @@ describe('errors', () => {
       expectAntlerError(() => in3.forward(x.reshape([2, 2, 16])), 'SHAPE_MISMATCH', /InstanceNorm2d: input has 2 channels \(axis 0/);
       expectAntlerError(() => in2.forward(x.reshape([4, 16])), 'SHAPE_MISMATCH', /InstanceNorm2d: expected input/);
       expectAntlerError(() => in2.forward(tensor([1, 2], [1, 2, 1, 1], { dtype: 'float64' })), 'INVALID_ARGUMENT', /InstanceNorm2d: expected more than 1 spatial element .* got input of shape \[1, 2, 1, 1\]/);
+      const one = tensor([1, 2], [1, 2, 1, 1], { dtype: 'float64' });
+      expectAntlerError(() => bn2.cast('float64').forward(one), 'INVALID_ARGUMENT', /BatchNorm2d: expected more than 1 value per channel .* got input of shape \[1, 2, 1, 1\]/);
       expect(bn2.numBatchesTracked!.item()).toBe(0);
+      bn2.eval(); // the running statistics: one value per channel is fine
+      expect(bn2.forward(one).shape).toEqual([1, 2, 1, 1]);
       for (const m of [bn2, bn3, in2, in3]) m.dispose();
       expectAntlerError(() => antler.dropout2d(x.reshape([4, 16]), 0.5), 'SHAPE_MISMATCH', /dropout2d: x has shape \[4, 16\]/);
       expectAntlerError(() => antler.dropout2d(x, 1.5), 'INVALID_ARGUMENT');
