@@ -372,6 +372,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const Cg = Cin / G, HW = H * W, Q = gh.Lout * gw.Lout;
   checkShape([N, Cout, gh.Lout, gw.Lout], op, 'the output shape');
   checkShape([N * G * HW * KK + 1, Og], op, 'the contributions');
+  checkShape([N * G * (Q + 1), Og], op, 'the scatter-add\'s rows');
   return tidy(() => {
     const xb = unbatched ? reshape(x, [1, Cin, H, W]) : x;
     // Every contribution x[n, ci, i, j]·w[ci, o, a, b] summed over ci of a group, as rows (n, g, i, j, a, b) of Og columns.
@@ -384,8 +385,10 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
       const wg = reshape(permute(reshape(weight, [G, Cg, Og, KK]), [0, 3, 2, 1]), [G, KK * Og, Cg]);
       contrib = matmul(xg, wg, { transposeB: true }); // [N, G, HW, KK·Og]
     }
-    // Row (B, i, j, a, b) lands in output row B·Q + p·Wout + q, p = i·sH + a·dH − pH, q = j·sW + b·dW − pW; one spare row past the end takes those outside.
-    const B = N * G, rows = B * Q, per = HW * KK;
+    // Row (B, i, j, a, b) lands in output row B·R + p·Wout + q, p = i·sH + a·dH − pH, q = j·sW + b·dW − pW: R = Q rows per
+    // (sample, group), one more (row Q) taking those outside where any are. The index is built on the device from the
+    // per-block targets and the blocks' offsets (O(H·W·kH·kW + N·G) on the host, not O(N·G·H·W·kH·kW)).
+    const B = N * G, per = HW * KK;
     const local = new Int32Array(per);
     let dropped = false, at = 0;
     for (let i = 0; i < H; i++)
@@ -395,13 +398,13 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
             const p = i * gh.stride + a * gh.dilation - gh.padding, q = j * gw.stride + b * gw.dilation - gw.padding;
             const inside = p >= 0 && p < gh.Lout && q >= 0 && q < gw.Lout;
             if (!inside) dropped = true;
-            local[at++] = inside ? p * gw.Lout + q : -1;
+            local[at++] = inside ? p * gw.Lout + q : Q;
           }
-    const target = new Int32Array(B * per);
-    for (let b = 0; b < B; b++) for (let r = 0; r < per; r++) target[b * per + r] = local[r] < 0 ? rows : b * Q + local[r];
-    const index = tensor(target, [B * per], { dtype: 'int32', device: x.device });
-    let y = scatterAddRows(reshape(contrib, [B * per, Og]), index, dropped ? rows + 1 : rows, op);
-    if (dropped) y = slice(y, [0, 0], [rows, Og]);
+    const R = dropped ? Q + 1 : Q;
+    const offsets = tensor(Int32Array.from({ length: B }, (_, b) => b * R), [B, 1], { dtype: 'int32', device: x.device });
+    const index = reshape(add(offsets, tensor(local, [1, per], { dtype: 'int32', device: x.device })), [B * per]);
+    let y = scatterAddRows(reshape(contrib, [B * per, Og]), index, B * R, op);
+    if (dropped) y = slice(reshape(y, [B, R, Og]), [0, 0, 0], [B, Q, Og]);
     let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout])
       : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
     if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
