@@ -135,6 +135,20 @@ export function convTransposeGeometry(op: string, L: number, K: number, o: ConvT
 }
 
 /**
+ * @internal col2im of the transposed convolutions: sums the contribution rows of B blocks (a sample's group each;
+ * contrib's rows in block order, Og columns) into [B, Q, Og], row r of a block landing in row local[r] of its block,
+ * or nowhere when local[r] = Q (`dropped` says whether any does). The index is built on the device from the
+ * per-block targets and the blocks' offsets: O(local + B) on the host, not O(B · local).
+ */
+function scatterBlocks(contrib: Tensor, local: Int32Array, B: number, Og: number, Q: number, dropped: boolean, device: string, op: string): Tensor {
+  const per = local.length, R = dropped ? Q + 1 : Q;
+  const offsets = tensor(Int32Array.from({ length: B }, (_, b) => b * R), [B, 1], { dtype: 'int32', device });
+  const index = reshape(add(offsets, tensor(local, [1, per], { dtype: 'int32', device })), [B * per]);
+  const y = scatterAddRows(reshape(contrib, [B * per, Og]), index, B * R, op);
+  return dropped ? slice(reshape(y, [B, R, Og]), [0, 0, 0], [B, Q, Og]) : reshape(y, [B, Q, Og]);
+}
+
+/**
  * A 1-D transposed convolution (torch.nn.functional.conv_transpose1d, the
  * gradient of conv1d with respect to its input): x [N, Cin, L] (or [Cin,
  * L]), weight [Cin, Cout / groups, K], bias [Cout] or null → [N, Cout, Lout]
@@ -174,6 +188,7 @@ export function convTranspose1d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const Cg = Cin / G;
   checkShape([N, Cout, g.Lout], op, 'the output shape');
   checkShape([N * G * L * K + 1, Og], op, 'the contributions');
+  checkShape([N * G * (g.Lout + 1), Og], op, 'the scatter-add\'s rows');
   return tidy(() => {
     const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
     // Every contribution x[n, ci, i]·w[ci, o, k] summed over ci of a group, as rows (n, g, i, k) of Og columns.
@@ -186,20 +201,17 @@ export function convTranspose1d(x: Tensor, weight: Tensor, bias: Tensor | null =
       const wg = reshape(permute(reshape(weight, [G, Cg, Og, K]), [0, 3, 2, 1]), [G, K * Og, Cg]);
       contrib = matmul(xg, wg, { transposeB: true }); // [N, G, L, K·Og]
     }
-    // Row (b, i, k) lands in output row b·Lout + i·stride + k·dilation − padding; one spare row past the end takes those outside [0, Lout).
-    const B = N * G, rows = B * g.Lout;
-    const target = new Int32Array(B * L * K);
+    // Row (b, i, k) lands in row i·stride + k·dilation − padding of block b (sample, group); Lout for those outside [0, Lout).
+    const local = new Int32Array(L * K);
     let dropped = false;
     for (let i = 0; i < L; i++)
       for (let k = 0; k < K; k++) {
         const p = i * g.stride + k * g.dilation - g.padding;
         const inside = p >= 0 && p < g.Lout;
         if (!inside) dropped = true;
-        for (let b = 0; b < B; b++) target[(b * L + i) * K + k] = inside ? b * g.Lout + p : rows;
+        local[i * K + k] = inside ? p : g.Lout;
       }
-    const index = tensor(target, [B * L * K], { dtype: 'int32', device: x.device });
-    let y = scatterAddRows(reshape(contrib, [B * L * K, Og]), index, dropped ? rows + 1 : rows, 'convTranspose1d');
-    if (dropped) y = slice(y, [0, 0], [rows, Og]);
+    const y = scatterBlocks(contrib, local, N * G, Og, g.Lout, dropped, x.device, op); // [N·G, Lout, Og]
     let out = G === 1 ? permute(reshape(y, [N, g.Lout, Cout]), [0, 2, 1]) : reshape(permute(reshape(y, [N, G, g.Lout, Og]), [0, 1, 3, 2]), [N, Cout, g.Lout]);
     if (bias) out = add(out, reshape(bias, [Cout, 1]));
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
@@ -385,11 +397,9 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
       const wg = reshape(permute(reshape(weight, [G, Cg, Og, KK]), [0, 3, 2, 1]), [G, KK * Og, Cg]);
       contrib = matmul(xg, wg, { transposeB: true }); // [N, G, HW, KK·Og]
     }
-    // Row (B, i, j, a, b) lands in output row B·R + p·Wout + q, p = i·sH + a·dH − pH, q = j·sW + b·dW − pW: R = Q rows per
-    // (sample, group), one more (row Q) taking those outside where any are. The index is built on the device from the
-    // per-block targets and the blocks' offsets (O(H·W·kH·kW + N·G) on the host, not O(N·G·H·W·kH·kW)).
-    const B = N * G, per = HW * KK;
-    const local = new Int32Array(per);
+    // Row (B, i, j, a, b) lands in row p·Wout + q of block B (sample, group), p = i·sH + a·dH − pH, q = j·sW + b·dW − pW;
+    // Q for those outside.
+    const local = new Int32Array(HW * KK);
     let dropped = false, at = 0;
     for (let i = 0; i < H; i++)
       for (let j = 0; j < W; j++)
@@ -400,11 +410,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
             if (!inside) dropped = true;
             local[at++] = inside ? p * gw.Lout + q : Q;
           }
-    const R = dropped ? Q + 1 : Q;
-    const offsets = tensor(Int32Array.from({ length: B }, (_, b) => b * R), [B, 1], { dtype: 'int32', device: x.device });
-    const index = reshape(add(offsets, tensor(local, [1, per], { dtype: 'int32', device: x.device })), [B * per]);
-    let y = scatterAddRows(reshape(contrib, [B * per, Og]), index, B * R, op);
-    if (dropped) y = slice(reshape(y, [B, R, Og]), [0, 0, 0], [B, Q, Og]);
+    const y = scatterBlocks(contrib, local, N * G, Og, Q, dropped, x.device, op); // [N·G, Q, Og]
     let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout])
       : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
     if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
