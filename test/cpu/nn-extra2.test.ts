@@ -109,11 +109,18 @@ describe(`pairwiseDistance and the similarity modules (seed ${SEED})`, () => {
       const eps = rng.pick([1e-6, 0.1, 0]);
       const keepdim = rng.next() < 0.5;
       const [sa, sb] = rng.pick([[[N, D], [N, D]], [[N, D], [D]], [[D], [D]], [[2, N, D], [N, 1]], [[1, D], [N, D]]] as number[][][]);
-      // Differences at least 0.2 away from zero (|x1 − x2 + eps|), so the norm is smooth there.
-      const a = randomArray(rng, size(sa), -1, 1);
-      const b = randomArray(rng, size(sb), -1, 1).map((v) => v);
+      // Every broadcast difference x1 − x2 + eps at least 0.05 away from zero, so the norm is smooth within the
+      // finite differences' step (a ∈ ±[0.2, 1.2], b ∈ ±[0.06, 0.36] alone did not ensure it: seed 169542699 drew
+      // a − b + 0.1 = 9.4e-7 with D = 1, where ‖·‖ is |·| and the central difference straddled the kink).
       const bump = (xs: number[]) => xs.map((v) => v + (v >= 0 ? 0.2 : -0.2));
-      const av = bump(a), bv = bump(b).map((v) => -v * 0.3); // a ∈ ±[0.2, 1.2], b ∈ ∓[0.06, 0.36] of opposite sign: |a − b| ≥ 0.2
+      const rank = Math.max(sa.length, sb.length);
+      const pa = [...Array(rank - sa.length).fill(1), ...sa], pb = [...Array(rank - sb.length).fill(1), ...sb];
+      const pairs = pa.map((d, i) => Math.max(d, pb[i]));
+      let av: number[], bv: number[];
+      do {
+        av = bump(randomArray(rng, size(sa), -1, 1));
+        bv = bump(randomArray(rng, size(sb), -1, 1)).map((v) => -v * 0.3);
+      } while (!Array.from({ length: size(pairs) }, (_, i) => bRead(av, sa, pairs, i) - bRead(bv, sb, pairs, i) + eps).every((d) => Math.abs(d) >= 0.05));
       const ref = pairwiseRef(av, sa, bv, sb, p, eps);
       tidy(() => {
         const x1 = tensor(av, sa, F64).requiresGrad_(), x2 = tensor(bv, sb, F64).requiresGrad_();
