@@ -227,8 +227,10 @@ describe(`built-in SVD of larger matrices: bidiagonalisation and bidiagonal QR (
         const graded = Array.from({ length: 20 }, (_, j) => 10 ** (-12 * j / 19));
         for (const [m, n, s] of [[30, 20, repeated], [20, 45, repeated], [20, 20, graded], [50, 20, graded]] as [number, number, number[]][]) {
           const a = withSingularValues(m, n, s);
+          // Reconstruction and orthogonality within 8·max(m, n)·eps: graded 20×20 measured (3,000 draws) median 24,
+          // p99 86, max 90 eps (LAPACK's dgesdd on the same: 8, 47, 49); 4·max(m, n) = 80 failed CI seed 2894468826.
           const tol = 4 * Math.max(m, n) * EPS64;
-          checkSvd(a, L.svd(tensor(a.flat(), [m, n], F64), { fullMatrices: false }), tol, `given values ${m}×${n}`, s, 2 * tol * s[0]);
+          checkSvd(a, L.svd(tensor(a.flat(), [m, n], F64), { fullMatrices: false }), 2 * tol, `given values ${m}×${n}`, s, 2 * tol * s[0]);
         }
       })));
 
