@@ -165,7 +165,7 @@ describe(`conv2d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.conv2d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        const h = 1e-6;
+        const h = 1e-3; // linear in each argument: the central difference is exact but for rounding (≈ eps·|f|/h)
         ts.forEach((t, which) => {
           const num = vals[which].map((_, j) => {
             const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
@@ -258,7 +258,7 @@ describe(`convTranspose2d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.convTranspose2d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        const h = 1e-6;
+        const h = 1e-3; // linear in each argument: the central difference is exact but for rounding (≈ eps·|f|/h)
         ts.forEach((t, which) => {
           const num = vals[which].map((_, j) => {
             const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
