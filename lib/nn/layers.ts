@@ -80,6 +80,14 @@ function convChannels(op: string, inChannels: number, outChannels: number, kerne
   return [sizes[0], sizes[1], sizes[2], groups];
 }
 
+/** A convolution module's paddingMode ('zeros' when not given), or INVALID_ARGUMENT. */
+function checkPaddingMode(op: string, mode: unknown): Conv1dPaddingMode {
+  const m = mode === undefined ? 'zeros' : mode;
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(m as string))
+    fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(mode)}`);
+  return m as Conv1dPaddingMode;
+}
+
 /**
  * torch.nn.Conv1d: weight [out, in / groups, kernelSize] and bias [out],
  * both U(±1/√(in / groups · kernelSize)) as in PyTorch; forward(x [N, in, L]
@@ -103,10 +111,7 @@ export class Conv1d extends Module {
     const o = placement(checkOptions<Conv1dModuleOptions & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
     let groups: number;
     [this.inChannels, this.outChannels, this.kernelSize, groups] = convChannels(op, inChannels, outChannels, kernelSize, o);
-    const mode = o.paddingMode === undefined ? 'zeros' : o.paddingMode;
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode as string))
-      fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(o.paddingMode)}`);
-    this.paddingMode = mode;
+    this.paddingMode = checkPaddingMode(op, o.paddingMode);
     this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
     convGeometry(op, Number.MAX_SAFE_INTEGER, kernelSize, this.options); // the options, checked now rather than at the first forward
     // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kernelSize.
@@ -237,10 +242,7 @@ export class Conv2d extends Module {
     let groups: number;
     [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, kH, o);
     this.kernelSize = [kH, kW];
-    const mode = o.paddingMode === undefined ? 'zeros' : o.paddingMode;
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode as string))
-      fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular'; got ${describe(o.paddingMode)}`);
-    this.paddingMode = mode;
+    this.paddingMode = checkPaddingMode(op, o.paddingMode);
     this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
     conv2dGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kH, kW, this.options); // the options, checked now rather than at the first forward
     // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kH · kW.
