@@ -104,32 +104,64 @@ export class CircularPad1d extends Pad1d {
   protected readonly mode = 'circular';
 }
 
-/** nn.Upsample({size, scaleFactor, mode 'nearest' (or 'nearest-exact', 'linear', 'area'), alignCorners, recomputeScaleFactor}): interpolate for [N, C, L]. */
+/** Upsample's size or scaleFactor: a number, or a list of 1 to 3 (one per spatial axis; a one-element list kept as its number). */
+function upsampleSetting(v: unknown, name: string, what: string, check: (e: number) => void): number | number[] {
+  if (Array.isArray(v)) {
+    if (v.length < 1 || v.length > 3)
+      fail('INVALID_ARGUMENT', `${name}: ${what} must be a number or a list of one per spatial axis (1 to 3); got ${describe(v)}`);
+    v.forEach((e) => check(e));
+    return v.length === 1 ? (v[0] as number) : (v.slice() as number[]);
+  }
+  check(v as number);
+  return v as number;
+}
+
+/**
+ * nn.Upsample({size, scaleFactor, mode 'nearest' (or 'nearest-exact', 'linear', 'bilinear', 'bicubic',
+ * 'trilinear', 'area'), alignCorners, recomputeScaleFactor}): interpolate for [N, C, L], [N, C, H, W] or
+ * [N, C, D, H, W] (size and scaleFactor a number or one per spatial axis).
+ */
 export class Upsample extends Module {
-  readonly size?: number;
-  readonly scaleFactor?: number;
+  readonly size?: number | number[];
+  readonly scaleFactor?: number | number[];
   readonly mode: InterpolateMode;
   readonly alignCorners?: boolean;
   readonly recomputeScaleFactor?: boolean;
   constructor(options?: InterpolateOptions) {
     super();
-    const o = checkOptions<InterpolateOptions>(options, 'Upsample', ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
-    const one = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
-    if (o.size !== undefined && o.size !== null) this.size = one(o.size) as number;
-    if (o.scaleFactor !== undefined && o.scaleFactor !== null) this.scaleFactor = one(o.scaleFactor) as number;
+    const name = new.target.name;
+    const o = checkOptions<InterpolateOptions>(options, name, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
     this.mode = o.mode ?? 'nearest';
+    if (!INTERPOLATE_MODES.includes(this.mode))
+      fail('INVALID_ARGUMENT', `${name}: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear' or 'area'; got ${describe(o.mode)}`);
+    if (o.size !== undefined && o.size !== null) this.size = upsampleSetting(o.size, name, 'size', (e) => checkInteger(e, name, 'size', 1));
+    if (o.scaleFactor !== undefined && o.scaleFactor !== null)
+      this.scaleFactor = upsampleSetting(o.scaleFactor, name, 'scaleFactor', (e) => {
+        if (!(checkFinite(e, name, 'scaleFactor') > 0)) fail('INVALID_ARGUMENT', `${name}: scaleFactor must be > 0; got ${describe(o.scaleFactor)}`);
+      });
     if (o.alignCorners !== undefined && o.alignCorners !== null) this.alignCorners = o.alignCorners;
     if (o.recomputeScaleFactor !== undefined && o.recomputeScaleFactor !== null) this.recomputeScaleFactor = o.recomputeScaleFactor;
-    if (!INTERPOLATE_MODES.includes(this.mode))
-      fail('INVALID_ARGUMENT', `Upsample: mode must be 'nearest', 'nearest-exact', 'linear' or 'area'; got ${describe(o.mode)}`);
     if ((this.size === undefined) === (this.scaleFactor === undefined))
-      fail('INVALID_ARGUMENT', `Upsample: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
-    if (this.size !== undefined) checkInteger(this.size, 'Upsample', 'size', 1);
-    if (this.scaleFactor !== undefined && !(checkFinite(this.scaleFactor, 'Upsample', 'scaleFactor') > 0))
-      fail('INVALID_ARGUMENT', `Upsample: scaleFactor must be > 0; got ${this.scaleFactor}`);
+      fail('INVALID_ARGUMENT', `${name}: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
   }
   forward(x: Tensor): Tensor {
     return interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners, recomputeScaleFactor: this.recomputeScaleFactor });
+  }
+}
+
+/** nn.UpsamplingNearest2d({size, scaleFactor}): Upsample with mode 'nearest' (PyTorch's deprecated alias, kept for its files). */
+export class UpsamplingNearest2d extends Upsample {
+  constructor(options?: { size?: number | readonly number[]; scaleFactor?: number | readonly number[] }) {
+    const o = checkOptions<{ size: number | readonly number[]; scaleFactor: number | readonly number[] }>(options, 'UpsamplingNearest2d', ['size', 'scaleFactor']);
+    super({ size: o.size, scaleFactor: o.scaleFactor, mode: 'nearest' });
+  }
+}
+
+/** nn.UpsamplingBilinear2d({size, scaleFactor}): Upsample with mode 'bilinear' and alignCorners true (as PyTorch's). */
+export class UpsamplingBilinear2d extends Upsample {
+  constructor(options?: { size?: number | readonly number[]; scaleFactor?: number | readonly number[] }) {
+    const o = checkOptions<{ size: number | readonly number[]; scaleFactor: number | readonly number[] }>(options, 'UpsamplingBilinear2d', ['size', 'scaleFactor']);
+    super({ size: o.size, scaleFactor: o.scaleFactor, mode: 'bilinear', alignCorners: true });
   }
 }
 

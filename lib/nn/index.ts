@@ -35,6 +35,7 @@ export type { PairwiseDistanceOptions } from '../ops/extra';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from '../ops/nn-extra';
 export { dropout2d } from '../ops/nn-extra';
 export { Dropout2d } from './extra-layers';
+export { UpsamplingNearest2d, UpsamplingBilinear2d } from './extra-layers';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from '../ops/nn-extra';
 export * as init from './init';
 export * as utils from './utils';

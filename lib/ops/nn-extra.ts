@@ -1,7 +1,7 @@
 /**
  * More of torch.nn.functional, composed from recorded ops (so with their
- * gradients): interpolate for [N, C, L] inputs ('nearest', 'nearest-exact',
- * 'linear', 'area'), and the alpha and channel-wise dropouts (alphaDropout,
+ * gradients): interpolate for [N, C, L], [N, C, H, W] and [N, C, D, H, W]
+ * inputs (separable: one 1-D resample per spatial axis), and the alpha and channel-wise dropouts (alphaDropout,
  * featureAlphaDropout, dropout1d). Index and weight vectors are built on the
  * host once per call with PyTorch's index arithmetic (in float32 for a
  * float32 input and float64 for float64, as its CPU kernels), then applied by gathers.
@@ -13,93 +13,116 @@ import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeT
 import { add, greaterEqual, mul, reshape, sub } from './core';
 import { indexSelect } from './indexing';
 import { dropoutMask } from './nn';
-import { adaptiveAvgPool1d } from './pool';
+import { adaptiveAvgPool1d, adaptiveAvgPool2d } from './pool';
 
-/** interpolate's modes (the 1-D ones of torch.nn.functional.interpolate). */
-export type InterpolateMode = 'nearest' | 'linear' | 'nearest-exact' | 'area';
+/** interpolate's modes (torch.nn.functional.interpolate's, but 'antialias'). */
+export type InterpolateMode = 'nearest' | 'linear' | 'nearest-exact' | 'area' | 'bilinear' | 'bicubic' | 'trilinear';
 /** The modes interpolate and nn.Upsample accept. */
-export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'area'];
+export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'];
+/** The modes that take alignCorners (PyTorch's interpolating modes). */
+const ALIGNING_MODES: readonly InterpolateMode[] = ['linear', 'bilinear', 'bicubic', 'trilinear'];
+/** The one input rank of each interpolating mode (the nearest modes and 'area' take 3-, 4- and 5-D). */
+const MODE_RANK: Partial<Record<InterpolateMode, number>> = { linear: 3, bilinear: 4, bicubic: 4, trilinear: 5 };
+const RANK_TEXT: Record<number, string> = { 3: '3-D input [N, C, L]', 4: '4-D input [N, C, H, W]', 5: '5-D input [N, C, D, H, W]' };
 
 /** Options of {@link interpolate} (torch.nn.functional.interpolate's keywords). */
 export interface InterpolateOptions {
-  /** The output length (a number or [L]); give this or scaleFactor. */
+  /** The output's spatial size: a number (every spatial axis) or one entry per spatial axis; give this or scaleFactor. */
   size?: number | readonly number[];
-  /** The length's multiplier (a number or [s]): the output has floor(L · s); give this or size. */
+  /** The spatial multipliers (a number or one per spatial axis): each axis gets floor(in · s); give this or size. */
   scaleFactor?: number | readonly number[];
-  /** 'nearest' (default), 'nearest-exact', 'linear' or 'area' (adaptiveAvgPool1d to the output length). */
+  /**
+   * 'nearest' (default), 'nearest-exact', 'linear' (3-D), 'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D),
+   * or 'area' (adaptive average pooling to the output size; 3-D and 4-D).
+   */
   mode?: InterpolateMode;
-  /** 'linear' only: map the end samples onto each other (default false). */
+  /** The interpolating modes only: map the corner samples onto each other (default false). */
   alignCorners?: boolean;
   /** With scaleFactor: compute the source positions from the sizes instead of 1/scaleFactor (default false). */
   recomputeScaleFactor?: boolean;
 }
 
-/** One value or a one-element list (PyTorch's tuple for one spatial axis). */
-function single(v: unknown, op: string, what: string): number {
-  const x = Array.isArray(v) ? (v.length === 1 ? v[0] : fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or a one-element list (one spatial axis); got ${describe(v)}`)) : v;
-  if (typeof x !== 'number') fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or a one-element list; got ${describe(v)}`);
-  return x;
+/** size or scaleFactor: a number (every spatial axis) or a list of one per spatial axis (PyTorch's tuple). */
+function perAxis(v: unknown, op: string, what: string, x: Tensor): number[] {
+  const dim = x.rank - 2;
+  if (Array.isArray(v)) {
+    if (v.length !== dim)
+      fail(
+        'INVALID_ARGUMENT',
+        `${op}: ${what} must be a number or ${dim === 1 ? 'a one-element list' : `a list of ${dim}`} (one entry per spatial axis of x ${shapeText(x.shape)}); got ${describe(v)}`,
+      );
+    return v.map((e) => (typeof e === 'number' ? e : fail('INVALID_ARGUMENT', `${op}: ${what} must hold numbers; got ${describe(v)}`)));
+  }
+  if (typeof v !== 'number') fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or ${dim === 1 ? 'a one-element list' : `a list of ${dim}`}; got ${describe(v)}`);
+  return new Array<number>(dim).fill(v);
 }
 
 /**
- * torch.nn.functional.interpolate for a 3-D input [N, C, L] (other ranks are
- * refused): resamples the last axis to `size`, or to floor(L · scaleFactor).
- * 'nearest' takes source floor(j · s), 'nearest-exact' floor((j + 0.5) · s),
- * with s = 1/scaleFactor when scaleFactor is given (and recomputeScaleFactor
- * is not set), else L/out; 'linear' blends the two neighbours of
- * (j + 0.5) · s − 0.5 (clamped at 0), or of j · (L − 1)/(out − 1) with
- * alignCorners; 'area' averages each of adaptiveAvgPool1d's windows (as
- * PyTorch, which calls adaptive_avg_pool1d). Gradients flow to x.
+ * PyTorch's get_cubic_upsample_coefficients: the cubic convolution kernel (A = −0.75) at the four taps
+ * of fraction t, evaluated in float64 (each weight rounded to x's dtype by the caller).
  */
-export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
-  const op = 'interpolate';
-  checkTensor(x, op, 'x');
-  const o = checkOptions<InterpolateOptions>(options, op, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
-  const mode = o.mode ?? 'nearest';
-  if (!INTERPOLATE_MODES.includes(mode))
-    fail('INVALID_ARGUMENT', `${op}: mode must be 'nearest', 'nearest-exact', 'linear' or 'area' (1-D resampling); got ${describe(o.mode)}`);
-  if (x.rank !== 3)
-    fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected a 3-D input [N, C, L] (only 1-D resampling is supported)`);
-  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is int32; expected float32 or float64`);
-  const hasSize = o.size !== undefined && o.size !== null, hasScale = o.scaleFactor !== undefined && o.scaleFactor !== null;
-  if (hasSize === hasScale) fail('INVALID_ARGUMENT', `${op}: give exactly one of size and scaleFactor (as PyTorch); got ${hasSize ? 'both' : 'neither'}`);
-  const align = o.alignCorners === undefined || o.alignCorners === null ? undefined : checkBoolean(o.alignCorners, op, 'alignCorners');
-  if (align !== undefined && mode !== 'linear')
-    fail('INVALID_ARGUMENT', `${op}: alignCorners can only be set with mode 'linear' (as PyTorch); mode is '${mode}'`);
-  const recompute = o.recomputeScaleFactor === undefined || o.recomputeScaleFactor === null ? false : checkBoolean(o.recomputeScaleFactor, op, 'recomputeScaleFactor');
-  if (recompute && !hasScale) fail('INVALID_ARGUMENT', `${op}: recomputeScaleFactor needs scaleFactor (size was given)`);
-  const L = x.shape[2];
-  let out: number, scaleArg: number | undefined;
-  if (hasSize) {
-    out = checkInteger(single(o.size, op, 'size'), op, 'size');
-  } else {
-    const sf = checkFinite(single(o.scaleFactor, op, 'scaleFactor'), op, 'scaleFactor');
-    if (!(sf > 0)) fail('INVALID_ARGUMENT', `${op}: scaleFactor must be > 0; got ${sf}`);
-    out = Math.floor(L * sf);
-    if (!recompute) scaleArg = sf;
-  }
-  if (!(L > 0 && out > 0)) fail('INVALID_ARGUMENT', `${op}: input length ${L} and output length ${out} must be > 0 (x ${shapeText(x.shape)})`);
-  if (mode === 'area') return adaptiveAvgPool1d(x, out);
+function cubicWeights(t: number): [number, number, number, number] {
+  const A = -0.75;
+  // cubic_convolution1 (|d| <= 1): ((A + 2)·d − (A + 3))·d·d + 1; cubic_convolution2 (1 < |d| < 2): ((A·d − 5A)·d + 8A)·d − 4A.
+  const c1 = (d: number) => ((A + 2) * d - (A + 3)) * d * d + 1;
+  const c2 = (d: number) => ((A * d - 5 * A) * d + 8 * A) * d - 4 * A;
+  const u = 1 - t;
+  return [c2(t + 1), c1(t), c1(u), c2(u + 1)];
+}
+
+/**
+ * One recorded 1-D resample of axis `axis` of x to length `out` (PyTorch's
+ * per-axis index and weight rules): gathers along the axis, blended by
+ * weights in x's dtype. `scaleArg` is the scale factor PyTorch's kernel is
+ * handed (undefined: in/out).
+ */
+function resampleAxis(x: Tensor, axis: number, out: number, mode: InterpolateMode, align: boolean, scaleArg: number | undefined): Tensor {
+  const L = x.shape[axis];
   const f = x.dtype === 'float32' ? Math.fround : (v: number) => v;
   // PyTorch's compute_scales_value: 1/scale_factor when one is passed, else in/out (in the kernel's precision).
   const scaleValue = (prec: (v: number) => number) => (scaleArg !== undefined && scaleArg > 0 ? prec(1 / scaleArg) : prec(prec(L) / out));
   const index = (a: ArrayLike<number>) => tensor(Int32Array.from(a), [out], { dtype: 'int32', device: x.device });
-  if (mode !== 'linear') {
+  const weightShape = x.shape.map((d, i) => (i === axis ? out : 1));
+  const weight = (a: Float64Array) => tensor(a, weightShape, { dtype: x.dtype, device: x.device });
+  if (mode === 'nearest' || mode === 'nearest-exact') {
     const src = new Int32Array(out);
     // The CPU kernel's HelperInterpNearest(Exact): the scale and source position in x's precision
     // (double for float64), then floorf — the position rounded to float before its floor — capped at L − 1.
     // 'nearest' takes scale · j; 'nearest-exact' max(scale · (j + 0.5) − 0.5, 0) + 0.5.
     const s = scaleValue(f);
-    // (No shortcut for out = L or 2L, as the CPU kernel: with a scaleFactor, 1/scaleFactor decides.)
+    // (No shortcut for out = L or 2L, as the CPU kernel: with a scaleFactor, 1/scaleFactor decides.
+    // This is torch 1.13's generic kernel, the one a contiguous [N, C, …] input with C > 1 takes; for
+    // C = 1 its 2-D/3-D 'nearest' goes the channels-last way, with a float scale and those shortcuts.)
     for (let j = 0; j < out; j++) {
       const real = mode === 'nearest' ? f(s * j) : f(Math.max(f(f(s * f(j + 0.5)) - 0.5), 0) + 0.5);
       src[j] = Math.min(Math.floor(Math.fround(real)), L - 1);
     }
-    return tidy(() => indexSelect(x, 2, index(src)));
+    return indexSelect(x, axis, index(src));
+  }
+  const scale = align ? (out > 1 ? f(f(L - 1) / (out - 1)) : 0) : scaleValue(f);
+  if (mode === 'bicubic') {
+    // upsample_bicubic2d: the unclamped source position (cubic), its floor k and fraction t (guard_index_and_lambda),
+    // get_cubic_upsample_coefficients(t), and the taps k − 1 … k + 2 clamped into [0, L − 1]. The position and
+    // weights are float64, each weight rounded to x's dtype once: torch 1.13's differ from these by a few
+    // rounding errors (measured ≤ 2.3e-15 in float64 and ≤ 6.1e-7 in float32 over 300 random 1-D draws; its
+    // float32 arithmetic is further off), so bicubic is close to PyTorch's, not bit-identical.
+    const taps = [0, 1, 2, 3].map(() => new Int32Array(out)), ws = [0, 1, 2, 3].map(() => new Float64Array(out));
+    for (let j = 0; j < out; j++) {
+      const real = align ? scale * j : scale * (j + 0.5) - 0.5;
+      const k = Math.min(Math.floor(real), L - 1);
+      const c = cubicWeights(Math.min(Math.max(real - k, 0), 1));
+      for (let i = 0; i < 4; i++) {
+        taps[i][j] = Math.max(Math.min(k - 1 + i, L - 1), 0);
+        ws[i][j] = f(c[i]);
+      }
+    }
+    // Summed tap by tap in x's dtype, as the kernel accumulates.
+    let y = mul(indexSelect(x, axis, index(taps[0])), weight(ws[0]));
+    for (let i = 1; i < 4; i++) y = add(y, mul(indexSelect(x, axis, index(taps[i])), weight(ws[i])));
+    return y;
   }
   // upsample_linear1d: area_pixel_compute_scale / _source_index and guard_index_and_lambda, in opmath (float for float32).
   const i0 = new Int32Array(out), i1 = new Int32Array(out), w0 = new Float64Array(out), w1 = new Float64Array(out);
-  const scale = align ? (out > 1 ? f(f(L - 1) / (out - 1)) : 0) : scaleValue(f);
   for (let j = 0; j < out; j++) {
     if (out === L) {
       i0[j] = i1[j] = j;
@@ -117,9 +140,72 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
     w1[j] = lambda;
     w0[j] = f(1 - lambda);
   }
+  return add(mul(indexSelect(x, axis, index(i0)), weight(w0)), mul(indexSelect(x, axis, index(i1)), weight(w1)));
+}
+
+/**
+ * torch.nn.functional.interpolate for a 3-D [N, C, L], 4-D [N, C, H, W] or
+ * 5-D [N, C, D, H, W] input: resamples the spatial axes to `size`, or each
+ * to floor(in · scaleFactor). Separable: one recorded 1-D resample per
+ * spatial axis, the last axis first (the order of PyTorch's CPU kernels'
+ * nested sums), each with PyTorch's per-axis source rule. 'nearest' takes
+ * source floor(j · s), 'nearest-exact' floor((j + 0.5) · s), with s =
+ * 1/scaleFactor when scaleFactor is given (and recomputeScaleFactor is not
+ * set), else in/out; 'linear' (3-D), 'bilinear' (4-D) and 'trilinear' (5-D)
+ * blend the two neighbours of (j + 0.5) · s − 0.5 (clamped at 0), or of
+ * j · (in − 1)/(out − 1) with alignCorners; 'bicubic' (4-D) weighs the four
+ * neighbours of the unclamped position by the cubic convolution kernel with
+ * A = −0.75, reading clamped indices at the borders; 'area' averages each
+ * of adaptiveAvgPool1d's / adaptiveAvgPool2d's windows (as PyTorch; 5-D
+ * 'area' is refused: there is no adaptiveAvgPool3d). Gradients flow to x.
+ */
+export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
+  const op = 'interpolate';
+  checkTensor(x, op, 'x');
+  const o = checkOptions<InterpolateOptions>(options, op, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor']);
+  const mode = o.mode ?? 'nearest';
+  if (!INTERPOLATE_MODES.includes(mode))
+    fail('INVALID_ARGUMENT', `${op}: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear' or 'area'; got ${describe(o.mode)}`);
+  if (x.rank < 3 || x.rank > 5)
+    fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected a 3-D input [N, C, L], 4-D [N, C, H, W] or 5-D [N, C, D, H, W] (1-, 2- or 3-D resampling)`);
+  const need = MODE_RANK[mode];
+  if (need !== undefined && need !== x.rank)
+    fail('INVALID_ARGUMENT', `${op}: mode '${mode}' needs a ${RANK_TEXT[need]} (as PyTorch); got x of shape ${shapeText(x.shape)} (${x.rank}-D)`);
+  if (mode === 'area' && x.rank === 5)
+    fail('NOT_SUPPORTED', `${op}: mode 'area' of a 5-D input ${shapeText(x.shape)} needs adaptiveAvgPool3d, which antler does not have; 'area' takes 3-D and 4-D inputs`);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is int32; expected float32 or float64`);
+  const hasSize = o.size !== undefined && o.size !== null, hasScale = o.scaleFactor !== undefined && o.scaleFactor !== null;
+  if (hasSize === hasScale) fail('INVALID_ARGUMENT', `${op}: give exactly one of size and scaleFactor (as PyTorch); got ${hasSize ? 'both' : 'neither'}`);
+  const align = o.alignCorners === undefined || o.alignCorners === null ? undefined : checkBoolean(o.alignCorners, op, 'alignCorners');
+  if (align !== undefined && !ALIGNING_MODES.includes(mode))
+    fail('INVALID_ARGUMENT', `${op}: alignCorners can only be set with mode 'linear', 'bilinear', 'bicubic' or 'trilinear' (as PyTorch); mode is '${mode}'`);
+  const recompute = o.recomputeScaleFactor === undefined || o.recomputeScaleFactor === null ? false : checkBoolean(o.recomputeScaleFactor, op, 'recomputeScaleFactor');
+  if (recompute && !hasScale) fail('INVALID_ARGUMENT', `${op}: recomputeScaleFactor needs scaleFactor (size was given)`);
+  const inSizes = x.shape.slice(2);
+  let outs: number[], scales: (number | undefined)[];
+  if (hasSize) {
+    outs = perAxis(o.size, op, 'size', x).map((v) => checkInteger(v, op, 'size'));
+    scales = outs.map(() => undefined);
+  } else {
+    const sfs = perAxis(o.scaleFactor, op, 'scaleFactor', x).map((v) => checkFinite(v, op, 'scaleFactor'));
+    sfs.forEach((sf) => {
+      if (!(sf > 0)) fail('INVALID_ARGUMENT', `${op}: scaleFactor must be > 0; got ${describe(o.scaleFactor)}`);
+    });
+    outs = sfs.map((sf, i) => Math.floor(inSizes[i] * sf));
+    scales = sfs.map((sf) => (recompute ? undefined : sf));
+  }
+  if (!(inSizes.every((v) => v > 0) && outs.every((v) => v > 0)))
+    fail(
+      'INVALID_ARGUMENT',
+      x.rank === 3
+        ? `${op}: input length ${inSizes[0]} and output length ${outs[0]} must be > 0 (x ${shapeText(x.shape)})`
+        : `${op}: input spatial size ${shapeText(inSizes)} and output size ${shapeText(outs)} must be > 0 (x ${shapeText(x.shape)})`,
+    );
+  if (mode === 'area') return x.rank === 3 ? adaptiveAvgPool1d(x, outs[0]) : adaptiveAvgPool2d(x, [outs[0], outs[1]]);
   return tidy(() => {
-    const w = (a: Float64Array) => tensor(a, [out], { dtype: x.dtype, device: x.device });
-    return add(mul(indexSelect(x, 2, index(i0)), w(w0)), mul(indexSelect(x, 2, index(i1)), w(w1)));
+    let y = x;
+    for (let i = outs.length - 1; i >= 0; i--) y = resampleAxis(y, i + 2, outs[i], mode, align === true, scales[i]);
+    return y;
   });
 }
 
