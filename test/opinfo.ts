@@ -670,6 +670,44 @@ export const OPS: OpInfo[] = [
     },
     bad: [['SHAPE_MISMATCH', () => antler.interpolate(t([1, 2], [1, 2]), { size: 3 })], ['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2], [1, 1, 2]), { size: 3, scaleFactor: 2 })]],
   },
+  {
+    // 2-D resampling, one sample per mode, told apart by W; 'bicubic' reads clamped taps at the borders.
+    name: 'interpolate (2-D)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 3, 2])], note: 'nearest, scaleFactor [1.5, 2.5]' },
+      { inputs: [anyVals(rng, [2, 1, 2, 3])], note: 'bilinear, size [3, 5]' },
+      { inputs: [anyVals(rng, [1, 2, 3, 4])], note: 'bicubic, size [4, 3], alignCorners' },
+      { inputs: [anyVals(rng, [1, 1, 4, 5])], note: 'bicubic, scaleFactor 1.7' },
+      { inputs: [anyVals(rng, [1, 2, 4, 6])], note: 'area, size [2, 4]' },
+    ],
+    fn: ([x]) => {
+      const W = x.shape[3];
+      if (W === 2) return antler.interpolate(x, { scaleFactor: [1.5, 2.5] });
+      if (W === 3) return antler.interpolate(x, { size: [3, 5], mode: 'bilinear' });
+      if (W === 4) return antler.interpolate(x, { size: [4, 3], mode: 'bicubic', alignCorners: true });
+      if (W === 5) return antler.interpolate(x, { scaleFactor: 1.7, mode: 'bicubic' });
+      return antler.interpolate(x, { size: [2, 4], mode: 'area' });
+    },
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2, 3, 4], [1, 1, 2, 2]), { size: 3, mode: 'trilinear' })],
+      ['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2, 3, 4], [1, 1, 2, 2]), { size: [3, 3, 3] })],
+    ],
+  },
+  {
+    name: 'interpolate (3-D)',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 2, 3, 2])], note: 'trilinear, size [3, 2, 4]' },
+      { inputs: [anyVals(rng, [2, 1, 2, 2, 3])], note: 'trilinear, scaleFactor 1.5, alignCorners' },
+      { inputs: [anyVals(rng, [1, 1, 3, 2, 4])], note: 'nearest-exact, size [2, 3, 3]' },
+    ],
+    fn: ([x]) => {
+      const W = x.shape[4];
+      if (W === 2) return antler.interpolate(x, { size: [3, 2, 4], mode: 'trilinear' });
+      if (W === 3) return antler.interpolate(x, { scaleFactor: 1.5, mode: 'trilinear', alignCorners: true });
+      return antler.interpolate(x, { size: [2, 3, 3], mode: 'nearest-exact' });
+    },
+    bad: [['NOT_SUPPORTED', () => antler.interpolate(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), { size: 1, mode: 'area' })]],
+  },
   { name: 'cosineSimilarity', samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4]), awayFromZero(rng, [3, 4])] }], fn: ([a, b]) => antler.cosineSimilarity(a, b) },
   { name: 'outer', samples: (rng) => [{ inputs: [anyVals(rng, [3]), anyVals(rng, [4])] }], fn: ([a, b]) => antler.outer(a, b), bad: [['SHAPE_MISMATCH', () => antler.outer(t([1, 2], [1, 2]), t([1], [1]))]] },
   {
