@@ -1,6 +1,6 @@
 /**
  * Small modules over functional ops: PairwiseDistance, CosineSimilarity, the
- * 1-D padding modules, Upsample, and the alpha and channel-wise dropouts
+ * 1-, 2- and 3-D padding modules, Upsample, and the alpha and channel-wise dropouts
  * (PyTorch's names, defaults and settings).
  */
 import { fail } from '../errors';
@@ -48,6 +48,32 @@ export class CosineSimilarity extends Module {
   }
 }
 
+/** The sides a padding module's tuple names, in PyTorch's order (the last axis first). */
+const PAD_SIDES = ['left', 'right', 'top', 'bottom', 'front', 'back'];
+/** The input layouts a padding module over `dims` spatial axes takes (unbatched or batched). */
+const PAD_LAYOUTS: Record<number, string> = { 1: '[C, L] or [N, C, L]', 2: '[C, H, W] or [N, C, H, W]', 3: '[C, D, H, W] or [N, C, D, H, W]' };
+
+/** A padding module's padding, checked: an integer (every side) or PyTorch's tuple of 2·dims sides, each an integer >= 0. */
+function padSides(name: string, padding: unknown, dims: number): number[] {
+  const sides = typeof padding === 'number' ? new Array<number>(2 * dims).fill(padding) : padding;
+  if (!Array.isArray(sides) || sides.length !== 2 * dims)
+    fail('INVALID_ARGUMENT', `${name}: padding must be an integer or [${PAD_SIDES.slice(0, 2 * dims).join(', ')}]; got ${describe(padding)}`);
+  return sides.map((v, i) => checkInteger(v, name, `padding (${PAD_SIDES[i]})`));
+}
+
+/** A padding module's forward: pad's `mode` on the last dims axes of x (dims + 1 or dims + 2 axes), sides as padSides gives them. */
+function padForward(name: string, x: Tensor, sides: readonly number[], mode: PadMode, value: number | undefined): Tensor {
+  const dims = sides.length / 2;
+  checkTensor(x, name, 'input');
+  if (x.rank !== dims + 1 && x.rank !== dims + 2) fail('SHAPE_MISMATCH', `${name}: input has shape ${shapeText(x.shape)}; expected ${PAD_LAYOUTS[dims]}`);
+  // Side pair k (left/right, top/bottom, front/back) pads the k-th axis from the end.
+  const pads = x.shape.map((_, i): [number, number] => {
+    const k = x.rank - 1 - i;
+    return k < dims ? [sides[2 * k], sides[2 * k + 1]] : [0, 0];
+  });
+  return pad(x, pads, { mode, ...(value === undefined ? {} : { value }) });
+}
+
 /** The 1-D padding modules' common part: [left, right] on the last axis of [C, L] or [N, C, L]. */
 abstract class Pad1d extends Module {
   readonly paddingLeft: number;
@@ -55,24 +81,103 @@ abstract class Pad1d extends Module {
   protected abstract readonly mode: PadMode;
   constructor(padding: number | readonly [number, number]) {
     super();
-    const name = new.target.name;
-    const pair = typeof padding === 'number' ? [padding, padding] : padding;
-    if (!Array.isArray(pair) || pair.length !== 2)
-      fail('INVALID_ARGUMENT', `${name}: padding must be an integer or [left, right]; got ${describe(padding)}`);
-    this.paddingLeft = checkInteger(pair[0], name, 'padding (left)');
-    this.paddingRight = checkInteger(pair[1], name, 'padding (right)');
+    [this.paddingLeft, this.paddingRight] = padSides(new.target.name, padding, 1);
   }
   protected fill(): number | undefined {
     return undefined;
   }
   forward(x: Tensor): Tensor {
-    const name = this.constructor.name;
-    checkTensor(x, name, 'input');
-    if (x.rank !== 2 && x.rank !== 3) fail('SHAPE_MISMATCH', `${name}: input has shape ${shapeText(x.shape)}; expected [C, L] or [N, C, L]`);
-    const pads = x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [this.paddingLeft, this.paddingRight] : [0, 0]));
-    const v = this.fill();
-    return pad(x, pads, { mode: this.mode, ...(v === undefined ? {} : { value: v }) });
+    return padForward(this.constructor.name, x, [this.paddingLeft, this.paddingRight], this.mode, this.fill());
   }
+}
+
+/**
+ * The 2-D and 3-D padding modules' common part: `padding` as PyTorch's tuple, [left, right, top,
+ * bottom] (2-D) or [left, right, top, bottom, front, back] (3-D), on the last 2 or 3 axes.
+ */
+abstract class PadNd extends Module {
+  /** [left, right, top, bottom(, front, back)]. */
+  readonly padding: number[];
+  protected abstract readonly mode: PadMode;
+  constructor(padding: number | readonly number[], dims: number) {
+    super();
+    this.padding = padSides(new.target.name, padding, dims);
+  }
+  protected fill(): number | undefined {
+    return undefined;
+  }
+  forward(x: Tensor): Tensor {
+    return padForward(this.constructor.name, x, this.padding, this.mode, this.fill());
+  }
+}
+/** The 2-D padding modules: [C, H, W] or [N, C, H, W]; padding an integer >= 0 or [left, right, top, bottom]. */
+abstract class Pad2d extends PadNd {
+  constructor(padding: number | readonly [number, number, number, number]) {
+    super(padding, 2);
+  }
+}
+/** The 3-D padding modules: [C, D, H, W] or [N, C, D, H, W]; padding an integer >= 0 or [left, right, top, bottom, front, back]. */
+abstract class Pad3d extends PadNd {
+  constructor(padding: number | readonly [number, number, number, number, number, number]) {
+    super(padding, 3);
+  }
+}
+
+/** nn.ConstantPad2d(padding, value): pads the last two axes with value. */
+export class ConstantPad2d extends Pad2d {
+  protected readonly mode = 'constant';
+  readonly value: number;
+  constructor(padding: number | readonly [number, number, number, number], value: number) {
+    super(padding);
+    this.value = checkFinite(value, 'ConstantPad2d', 'value');
+  }
+  protected fill(): number {
+    return this.value;
+  }
+}
+/** nn.ZeroPad2d(padding): ConstantPad2d with 0. */
+export class ZeroPad2d extends Pad2d {
+  protected readonly mode = 'constant';
+}
+/** nn.ReflectionPad2d(padding): mirrors without repeating the edge (each padding < its axis's size). */
+export class ReflectionPad2d extends Pad2d {
+  protected readonly mode = 'reflect';
+}
+/** nn.ReplicationPad2d(padding): repeats the edge elements. */
+export class ReplicationPad2d extends Pad2d {
+  protected readonly mode = 'replicate';
+}
+/** nn.CircularPad2d(padding): wraps around (each padding <= its axis's size). */
+export class CircularPad2d extends Pad2d {
+  protected readonly mode = 'circular';
+}
+/** nn.ConstantPad3d(padding, value): pads the last three axes with value. */
+export class ConstantPad3d extends Pad3d {
+  protected readonly mode = 'constant';
+  readonly value: number;
+  constructor(padding: number | readonly [number, number, number, number, number, number], value: number) {
+    super(padding);
+    this.value = checkFinite(value, 'ConstantPad3d', 'value');
+  }
+  protected fill(): number {
+    return this.value;
+  }
+}
+/** nn.ZeroPad3d(padding): ConstantPad3d with 0. */
+export class ZeroPad3d extends Pad3d {
+  protected readonly mode = 'constant';
+}
+/** nn.ReflectionPad3d(padding): mirrors without repeating the edge (each padding < its axis's size). */
+export class ReflectionPad3d extends Pad3d {
+  protected readonly mode = 'reflect';
+}
+/** nn.ReplicationPad3d(padding): repeats the edge elements. */
+export class ReplicationPad3d extends Pad3d {
+  protected readonly mode = 'replicate';
+}
+/** nn.CircularPad3d(padding): wraps around (each padding <= its axis's size). */
+export class CircularPad3d extends Pad3d {
+  protected readonly mode = 'circular';
 }
 
 /** nn.ConstantPad1d(padding, value): pads the last axis of [C, L] / [N, C, L] with value (padding an integer >= 0 or [left, right]). */
