@@ -57,6 +57,7 @@ export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from './ops/nn-extra';
 export { dropout2d } from './ops/nn-extra';
+export { pixelShuffle, pixelUnshuffle, channelShuffle } from './ops/nn-extra';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from './ops/nn-extra';
 export { embeddingBag } from './ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';

@@ -708,6 +708,24 @@ export const OPS: OpInfo[] = [
     },
     bad: [['NOT_SUPPORTED', () => antler.interpolate(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), { size: 1, mode: 'area' })]],
   },
+  {
+    name: 'pixelShuffle',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 8, 2, 3])], note: 'r 2' }, { inputs: [anyVals(rng, [2, 1, 9, 1, 2])], note: 'r 3, two batch axes' }],
+    fn: ([x]) => antler.pixelShuffle(x, x.rank === 4 ? 2 : 3),
+    bad: [['SHAPE_MISMATCH', () => antler.pixelShuffle(t([1, 2, 3], [1, 3, 1, 1]), 2)]],
+  },
+  {
+    name: 'pixelUnshuffle',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 2, 4, 6])], note: 'r 2' }, { inputs: [anyVals(rng, [1, 3, 3])], note: 'r 3, unbatched' }],
+    fn: ([x]) => antler.pixelUnshuffle(x, x.rank === 4 ? 2 : 3),
+    bad: [['SHAPE_MISMATCH', () => antler.pixelUnshuffle(t([1, 2, 3], [1, 1, 3]), 2)]],
+  },
+  {
+    name: 'channelShuffle',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 6, 3])], note: 'groups 3' }, { inputs: [anyVals(rng, [1, 4, 2, 2])], note: 'groups 2, 2-D' }],
+    fn: ([x]) => antler.channelShuffle(x, x.rank === 3 ? 3 : 2),
+    bad: [['SHAPE_MISMATCH', () => antler.channelShuffle(t([1, 2, 3], [1, 3, 1]), 2)]],
+  },
   { name: 'cosineSimilarity', samples: (rng) => [{ inputs: [awayFromZero(rng, [3, 4]), awayFromZero(rng, [3, 4])] }], fn: ([a, b]) => antler.cosineSimilarity(a, b) },
   { name: 'outer', samples: (rng) => [{ inputs: [anyVals(rng, [3]), anyVals(rng, [4])] }], fn: ([a, b]) => antler.outer(a, b), bad: [['SHAPE_MISMATCH', () => antler.outer(t([1, 2], [1, 2]), t([1], [1]))]] },
   {

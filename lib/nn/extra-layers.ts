@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors';
 import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
-import { alphaDropout, dropout1d, dropout2d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions } from '../ops/nn-extra';
+import { alphaDropout, channelShuffle, dropout1d, dropout2d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions, pixelShuffle, pixelUnshuffle } from '../ops/nn-extra';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -267,6 +267,37 @@ export class UpsamplingBilinear2d extends Upsample {
   constructor(options?: { size?: number | readonly number[]; scaleFactor?: number | readonly number[] }) {
     const o = checkOptions<{ size: number | readonly number[]; scaleFactor: number | readonly number[] }>(options, 'UpsamplingBilinear2d', ['size', 'scaleFactor']);
     super({ size: o.size, scaleFactor: o.scaleFactor, mode: 'bilinear', alignCorners: true });
+  }
+}
+
+/** nn.PixelShuffle(upscaleFactor): pixelShuffle, [*, C·r², H, W] to [*, C, H·r, W·r]. */
+export class PixelShuffle extends Module {
+  constructor(readonly upscaleFactor: number) {
+    super();
+    checkInteger(upscaleFactor, 'PixelShuffle', 'upscaleFactor', 1);
+  }
+  forward(x: Tensor): Tensor {
+    return pixelShuffle(x, this.upscaleFactor);
+  }
+}
+/** nn.PixelUnshuffle(downscaleFactor): pixelUnshuffle, [*, C, H·r, W·r] to [*, C·r², H, W]. */
+export class PixelUnshuffle extends Module {
+  constructor(readonly downscaleFactor: number) {
+    super();
+    checkInteger(downscaleFactor, 'PixelUnshuffle', 'downscaleFactor', 1);
+  }
+  forward(x: Tensor): Tensor {
+    return pixelUnshuffle(x, this.downscaleFactor);
+  }
+}
+/** nn.ChannelShuffle(groups): channelShuffle of [N, C, *]. */
+export class ChannelShuffle extends Module {
+  constructor(readonly groups: number) {
+    super();
+    checkInteger(groups, 'ChannelShuffle', 'groups', 1);
+  }
+  forward(x: Tensor): Tensor {
+    return channelShuffle(x, this.groups);
   }
 }
 

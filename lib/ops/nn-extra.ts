@@ -10,7 +10,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, rand, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, greaterEqual, mul, reshape, sub } from './core';
+import { add, greaterEqual, mul, permute, reshape, sub } from './core';
 import { indexSelect } from './indexing';
 import { dropoutMask } from './nn';
 import { adaptiveAvgPool1d, adaptiveAvgPool2d } from './pool';
@@ -206,6 +206,72 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
     let y = x;
     for (let i = outs.length - 1; i >= 0; i--) y = resampleAxis(y, i + 2, outs[i], mode, align === true, scales[i]);
     return y;
+  });
+}
+
+/** The factor of pixelShuffle / pixelUnshuffle and the groups of channelShuffle: an integer >= 1. */
+function positiveFactor(v: unknown, op: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('INVALID_ARGUMENT', `${op}: ${what} must be an integer >= 1; got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * torch.nn.functional.pixel_shuffle: [*, C·r², H, W] to [*, C, H·r, W·r] (any number of leading batch
+ * axes, at least one channel axis): out[…, c, h·r + i, w·r + j] = x[…, c·r² + i·r + j, h, w]. A reshape,
+ * permute and reshape, so gradients flow.
+ */
+export function pixelShuffle(x: Tensor, upscaleFactor: number): Tensor {
+  const op = 'pixelShuffle';
+  checkTensor(x, op, 'x');
+  const r = positiveFactor(upscaleFactor, op, 'upscaleFactor');
+  if (x.rank < 3) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected at least 3 axes [*, C·r², H, W]`);
+  const lead = x.shape.slice(0, -3), [C, H, W] = x.shape.slice(-3);
+  if (C % (r * r) !== 0)
+    fail('SHAPE_MISMATCH', `${op}: x has ${C} channels (axis -3 of ${shapeText(x.shape)}); expected a multiple of upscaleFactor² = ${r * r}`);
+  const b = lead.length;
+  return tidy(() => {
+    const y = reshape(x, [...lead, C / (r * r), r, r, H, W]);
+    // [*, c, i, j, h, w] → [*, c, h, i, w, j]
+    const p = permute(y, [...lead.map((_, i) => i), b, b + 3, b + 1, b + 4, b + 2]);
+    return reshape(p, [...lead, C / (r * r), H * r, W * r]);
+  });
+}
+
+/**
+ * torch.nn.functional.pixel_unshuffle, pixelShuffle's inverse: [*, C, H·r, W·r] to [*, C·r², H, W]
+ * (H·r and W·r multiples of downscaleFactor r).
+ */
+export function pixelUnshuffle(x: Tensor, downscaleFactor: number): Tensor {
+  const op = 'pixelUnshuffle';
+  checkTensor(x, op, 'x');
+  const r = positiveFactor(downscaleFactor, op, 'downscaleFactor');
+  if (x.rank < 3) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected at least 3 axes [*, C, H·r, W·r]`);
+  const lead = x.shape.slice(0, -3), [C, H, W] = x.shape.slice(-3);
+  if (H % r !== 0 || W % r !== 0)
+    fail('SHAPE_MISMATCH', `${op}: x has height ${H} and width ${W} (shape ${shapeText(x.shape)}); expected both multiples of downscaleFactor ${r}`);
+  const b = lead.length;
+  return tidy(() => {
+    const y = reshape(x, [...lead, C, H / r, r, W / r, r]);
+    // [*, c, h, i, w, j] → [*, c, i, j, h, w]
+    const p = permute(y, [...lead.map((_, i) => i), b, b + 2, b + 4, b + 1, b + 3]);
+    return reshape(p, [...lead, C * r * r, H / r, W / r]);
+  });
+}
+
+/**
+ * torch.nn.functional.channel_shuffle (ShuffleNet's): x [N, C, *] (at least 3 axes) with its C channels
+ * read as [groups, C/groups] and transposed: out channel k·groups + g = in channel g·(C/groups) + k.
+ */
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  const op = 'channelShuffle';
+  checkTensor(x, op, 'x');
+  const g = positiveFactor(groups, op, 'groups');
+  if (x.rank < 3) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected at least 3 axes [N, C, *] (as PyTorch)`);
+  const [N, C, ...rest] = x.shape;
+  if (C % g !== 0) fail('SHAPE_MISMATCH', `${op}: x has ${C} channels (shape ${shapeText(x.shape)}); expected a multiple of groups ${g}`);
+  return tidy(() => {
+    const y = reshape(x, [N, g, C / g, ...rest]);
+    return reshape(permute(y, [0, 2, 1, ...rest.map((_, i) => i + 3)]), x.shape);
   });
 }
 
