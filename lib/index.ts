@@ -56,7 +56,7 @@ export * as optim from './optim';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from './ops/nn';
 export type { BatchNormOptions, GroupNormOptions, InstanceNormOptions } from './ops/nn';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from './ops/nn-extra';
-export { dropout2d } from './ops/nn-extra';
+export { dropout2d, dropout3d } from './ops/nn-extra';
 export { pixelShuffle, pixelUnshuffle, channelShuffle } from './ops/nn-extra';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from './ops/nn-extra';
 export { embeddingBag } from './ops/embedding-bag';

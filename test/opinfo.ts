@@ -349,6 +349,12 @@ export const OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.dropout2d(t([1, 2], [1, 2]), 0.5)]],
   },
   {
+    name: 'dropout3d(keep)',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 2, 2, 1, 2])], aux: [{ shape: [2, 2, 1, 1, 1], values: [0, 1, 1, 0], dtype: 'float64' }] }],
+    fn: ([x], [keep]) => antler.dropout3d(x, 0.25, { keep: keep.dtype === x.dtype ? keep : keep.cast(x.dtype) }),
+    bad: [['SHAPE_MISMATCH', () => antler.dropout3d(t([1, 2], [1, 1, 2]), 0.5)]],
+  },
+  {
     name: 'layerNorm',
     samples: (rng) => [{ inputs: [anyVals(rng, [3, 5]), anyVals(rng, [5]), anyVals(rng, [5])] }],
     fn: ([x, w, b]) => antler.layerNorm(x, w, b),

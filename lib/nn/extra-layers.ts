@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors';
 import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
-import { alphaDropout, channelShuffle, dropout1d, dropout2d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions, pixelShuffle, pixelUnshuffle } from '../ops/nn-extra';
+import { alphaDropout, channelShuffle, dropout1d, dropout2d, dropout3d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions, pixelShuffle, pixelUnshuffle } from '../ops/nn-extra';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -328,4 +328,8 @@ export class Dropout1d extends DropoutBase {
 /** nn.Dropout2d(p = 0.5): dropout2d (whole channels of [N, C, H, W] or [C, H, W]) in training mode. */
 export class Dropout2d extends DropoutBase {
   protected readonly fn = dropout2d;
+}
+/** nn.Dropout3d(p = 0.5): dropout3d (whole channels of [N, C, D, H, W] or [C, D, H, W]) in training mode. */
+export class Dropout3d extends DropoutBase {
+  protected readonly fn = dropout3d;
 }

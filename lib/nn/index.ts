@@ -33,9 +33,9 @@ export { PairwiseDistance, CosineSimilarity, ConstantPad1d, ZeroPad1d, Reflectio
 export { pairwiseDistance, cosineSimilarity } from '../ops/extra';
 export type { PairwiseDistanceOptions } from '../ops/extra';
 export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from '../ops/nn-extra';
-export { dropout2d } from '../ops/nn-extra';
+export { dropout2d, dropout3d } from '../ops/nn-extra';
 export { pixelShuffle, pixelUnshuffle, channelShuffle } from '../ops/nn-extra';
-export { Dropout2d } from './extra-layers';
+export { Dropout2d, Dropout3d } from './extra-layers';
 export { UpsamplingNearest2d, UpsamplingBilinear2d } from './extra-layers';
 export { ConstantPad2d, ZeroPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './extra-layers';
 export { ConstantPad3d, ZeroPad3d, ReflectionPad3d, ReplicationPad3d, CircularPad3d } from './extra-layers';

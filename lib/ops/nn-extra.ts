@@ -389,3 +389,17 @@ export function dropout2d(x: Tensor, p = 0.5, options?: DropoutExtraOptions): Te
   const shape = x.rank === 4 ? [x.shape[0], x.shape[1], 1, 1] : [x.shape[0], 1, 1];
   return applyDropout('dropout2d', x, a, shape, false);
 }
+
+/**
+ * torch.nn.functional.dropout3d: zeroes whole channels of x [N, C, D, H, W] (or unbatched
+ * [C, D, H, W], as PyTorch reads a 4-D input) with probability p, scaling the rest by 1/(1 − p); the
+ * draw is dropout2d's (dropoutMask of the noise shape [N, C, 1, 1, 1]).
+ */
+export function dropout3d(x: Tensor, p = 0.5, options?: DropoutExtraOptions): Tensor {
+  const a = dropoutArgs('dropout3d', x, p, options);
+  if (x.rank !== 4 && x.rank !== 5)
+    fail('SHAPE_MISMATCH', `dropout3d: x has shape ${shapeText(x.shape)}; expected 4-D [C, D, H, W] or 5-D [N, C, D, H, W] (channel-wise dropout over three spatial axes)`);
+  if (!a.training || a.p === 0 || x.size === 0) return reshape(x, x.shape);
+  const shape = x.rank === 5 ? [x.shape[0], x.shape[1], 1, 1, 1] : [x.shape[0], 1, 1, 1];
+  return applyDropout('dropout3d', x, a, shape, false);
+}
