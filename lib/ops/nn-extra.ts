@@ -1,10 +1,12 @@
 /**
  * More of torch.nn.functional, composed from recorded ops (so with their
  * gradients): interpolate for [N, C, L], [N, C, H, W] and [N, C, D, H, W]
- * inputs (separable: one 1-D resample per spatial axis), and the alpha and channel-wise dropouts (alphaDropout,
- * featureAlphaDropout, dropout1d). Index and weight vectors are built on the
- * host once per call with PyTorch's index arithmetic (in float32 for a
- * float32 input and float64 for float64, as its CPU kernels), then applied by gathers.
+ * inputs (separable: one 1-D resample per spatial axis), pixelShuffle,
+ * pixelUnshuffle and channelShuffle, and the alpha and channel-wise dropouts
+ * (alphaDropout, featureAlphaDropout, dropout1d, dropout2d, dropout3d).
+ * interpolate's index and weight vectors are built on the host once per call
+ * with PyTorch's index arithmetic (in float32 for a float32 input and float64
+ * for float64, as its CPU kernels), then applied by gathers.
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
