@@ -5,9 +5,10 @@
  * autograd (the index select's is a scatter-add, the GEMM's are GEMMs).
  * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
  * GEMM giving every (input position, tap, output channel) contribution, then
- * one row scatter-add (col2im) into the output positions. conv2d and
- * convTranspose2d are the same with the kernel taps over both spatial axes
- * (the per-axis geometry shared with the 1-D ops).
+ * one row scatter-add (col2im) into the output positions. conv2d /
+ * convTranspose2d and conv3d / convTranspose3d are one k-D implementation
+ * (convNd, convTransposeNd) with the kernel taps over k spatial axes (the
+ * per-axis geometry shared with the 1-D ops).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
@@ -228,30 +229,57 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/** Options of {@link conv3d} (torch.nn.functional.conv3d's): each of stride, padding and dilation one number for every spatial axis or [depth, height, width]. */
+export interface Conv3dOptions {
+  stride?: number | readonly [number, number, number];
+  /** Zeros on both sides of each spatial axis: a number, [depth, height, width], 'valid' (0) or 'same' (the output as large as the input; stride 1 only). */
+  padding?: number | readonly [number, number, number] | 'valid' | 'same';
+  dilation?: number | readonly [number, number, number];
+  /** Channel groups (PyTorch's groups): groups = inChannels is a depthwise convolution. */
+  groups?: number;
+}
+
+/** The spatial axes' names (messages) and letters (shapes in messages) of the 2-D and 3-D ops. */
+const AXES: Record<number, { names: string[]; letters: string; kernel: string }> = {
+  2: { names: ['height', 'width'], letters: 'H, W', kernel: 'kernelHeight, kernelWidth' },
+  3: { names: ['depth', 'height', 'width'], letters: 'D, H, W', kernel: 'kernelDepth, kernelHeight, kernelWidth' },
+};
+
+/** @internal A k-D option (one value for every spatial axis, or one per axis: [height, width] or [depth, height, width]) as its k values; the geometry checks each. */
+export function convTuple<T>(op: string, what: string, v: T | readonly number[] | undefined, k: number): (T | number | undefined)[] {
+  if (!Array.isArray(v)) return new Array<T | undefined>(k).fill(v as T | undefined);
+  if (v.length !== k || !v.every((e) => typeof e === 'number'))
+    fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or [${AXES[k].names.join(', ')}]; got ${describe(v)}`);
+  return v.slice();
+}
+
 /** @internal A 2-D option (one value for both spatial axes, or [height, width]) as its two values; the geometry checks each. */
 export function convPair<T>(op: string, what: string, v: T | readonly number[] | undefined): [T | number | undefined, T | number | undefined] {
-  if (!Array.isArray(v)) return [v as T | undefined, v as T | undefined];
-  if (v.length !== 2 || !v.every((e) => typeof e === 'number'))
-    fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or [height, width]; got ${describe(v)}`);
-  return [v[0], v[1]];
+  return convTuple(op, what, v, 2) as [T | number | undefined, T | number | undefined];
+}
+
+/** @internal The k-D convolution's geometry: {@link convGeometry} along each spatial axis (sizes and kernel sizes per axis). */
+export function convNdGeometry(op: string, sizes: readonly number[], ks: readonly number[], o: Conv2dOptions | Conv3dOptions): ReturnType<typeof convGeometry>[] {
+  const k = sizes.length;
+  const s = convTuple<number>(op, 'stride', o.stride, k);
+  const p = convTuple<number | 'valid' | 'same'>(op, 'padding', o.padding, k);
+  const d = convTuple<number>(op, 'dilation', o.dilation, k);
+  return sizes.map((L, i) => convGeometry(op, L, ks[i], { stride: s[i] as number, padding: p[i] as number, dilation: d[i] as number }, AXES[k].names[i]));
 }
 
 /** @internal conv2d's geometry: {@link convGeometry} along the height and along the width. */
 export function conv2dGeometry(op: string, H: number, W: number, kH: number, kW: number, o: Conv2dOptions): [ReturnType<typeof convGeometry>, ReturnType<typeof convGeometry>] {
-  const [sh, sw] = convPair<number>(op, 'stride', o.stride);
-  const [ph, pw] = convPair<number | 'valid' | 'same'>(op, 'padding', o.padding);
-  const [dh, dw] = convPair<number>(op, 'dilation', o.dilation);
-  return [convGeometry(op, H, kH, { stride: sh, padding: ph, dilation: dh }, 'height'), convGeometry(op, W, kW, { stride: sw, padding: pw, dilation: dw }, 'width')];
+  return convNdGeometry(op, [H, W], [kH, kW], o) as [ReturnType<typeof convGeometry>, ReturnType<typeof convGeometry>];
 }
 
-/** @internal The checks conv2d and convTranspose2d share: the groups and the input's rank, dtype and device against the weight's, and the bias. */
-function check2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, groups: unknown, layout: string): number {
+/** @internal The checks the k-D convolutions share: the groups and the input's dtype and device against the weight's (rank k + 2), and the bias's. */
+function checkConvNd(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, groups: unknown, layout: string, k: number): number {
   checkTensor(x, op, 'input');
   checkTensor(weight, op, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(bias, op, 'bias');
   const G = groups === undefined ? 1 : groups;
   if (typeof G !== 'number' || !Number.isInteger(G) || G < 1) fail('INVALID_ARGUMENT', `${op}: groups must be a positive integer; got ${describe(G)}`);
-  if (weight.rank !== 4) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected ${layout}`);
+  if (weight.rank !== k + 2) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; expected ${layout}`);
   if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
   if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
   if (bias) {
@@ -261,28 +289,77 @@ function check2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | un
   return G;
 }
 
+const product = (v: readonly number[]): number => v.reduce((a, b) => a * b, 1);
+
+/** Row-major strides of a grid of the given sizes. */
+const gridStrides = (sizes: readonly number[]): number[] => sizes.map((_, d) => product(sizes.slice(d + 1)));
+
+/** Every sum of one entry of each list, the first list's varying slowest (row-major): the flat offsets of a grid of per-axis offsets. */
+function gridSums(lists: readonly (readonly number[])[]): number[] {
+  let sums = [0];
+  for (const l of lists) sums = sums.flatMap((s) => l.map((v) => s + v));
+  return sums;
+}
+
 /** @internal Checks that im2col's padded input and its result fit a tensor. */
-function checkIm2col(op: string, N: number, C: number, H: number, W: number, KK: number, gh: ReturnType<typeof convGeometry>, gw: ReturnType<typeof convGeometry>): void {
-  if (gh.left || gh.right || gw.left || gw.right) checkShape([N, C, H + gh.left + gh.right, W + gw.left + gw.right], op, 'the padded input shape');
-  checkShape([N, C, gh.Lout * gw.Lout * KK], op, 'the unfolded input (every output position\'s kernel taps)');
+function checkIm2col(op: string, N: number, C: number, sizes: readonly number[], KK: number, gs: readonly ReturnType<typeof convGeometry>[]): void {
+  if (gs.some((g) => g.left || g.right)) checkShape([N, C, ...sizes.map((L, d) => L + gs[d].left + gs[d].right)], op, 'the padded input shape');
+  checkShape([N, C, product(gs.map((g) => g.Lout)) * KK], op, 'the unfolded input (every output position\'s kernel taps)');
 }
 
 /**
- * @internal im2col: x [N, C, H, W] zero-padded as the geometry says, then one
- * indexSelect of the flattened padded positions of every output position's
- * kH·kW taps → [N, C, Hout·Wout·kH·kW] (output position major, then tap).
+ * @internal im2col over k spatial axes: x [N, C, ...sizes] zero-padded as the
+ * geometry says, then one indexSelect of the flattened padded positions of
+ * every output position's taps → [N, C, P·KK] (P the output positions, KK
+ * the kernel taps, both row-major; output position major, then tap).
  */
-function im2col(x: Tensor, kH: number, kW: number, gh: ReturnType<typeof convGeometry>, gw: ReturnType<typeof convGeometry>): Tensor {
-  const [N, C, H, W] = x.shape;
-  const Hp = H + gh.left + gh.right, Wp = W + gw.left + gw.right, KK = kH * kW;
-  const xp = gh.left || gh.right || gw.left || gw.right ? pad(x, [[0, 0], [0, 0], [gh.left, gh.right], [gw.left, gw.right]]) : x;
-  const taps = new Int32Array(gh.Lout * gw.Lout * KK);
+function im2col(x: Tensor, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[]): Tensor {
+  const [N, C, ...sizes] = x.shape;
+  const padded = sizes.map((L, d) => L + gs[d].left + gs[d].right), strides = gridStrides(padded);
+  const xp = gs.some((g) => g.left || g.right) ? pad(x, [[0, 0], [0, 0], ...gs.map((g): [number, number] => [g.left, g.right])]) : x;
+  const starts = gridSums(gs.map((g, d) => Array.from({ length: g.Lout }, (_, i) => i * g.stride * strides[d])));
+  const offsets = gridSums(ks.map((K, d) => Array.from({ length: K }, (_, a) => a * gs[d].dilation * strides[d])));
+  const taps = new Int32Array(starts.length * offsets.length);
   let at = 0;
-  for (let i = 0; i < gh.Lout; i++)
-    for (let j = 0; j < gw.Lout; j++)
-      for (let a = 0; a < kH; a++)
-        for (let b = 0; b < kW; b++) taps[at++] = (i * gh.stride + a * gh.dilation) * Wp + j * gw.stride + b * gw.dilation;
-  return indexSelect(reshape(xp, [N, C, Hp * Wp]), 2, tensor(taps, [taps.length], { dtype: 'int32', device: x.device }));
+  for (const s of starts) for (const t of offsets) taps[at++] = s + t;
+  return indexSelect(reshape(xp, [N, C, product(padded)]), 2, tensor(taps, [taps.length], { dtype: 'int32', device: x.device }));
+}
+
+/** conv2d and conv3d: the k-D convolution over x's last k axes (messages as `op`'s). */
+function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: Conv2dOptions | Conv3dOptions | undefined): Tensor {
+  const ax = AXES[k];
+  const o = checkOptions<Conv2dOptions | Conv3dOptions>(options, op, ['stride', 'padding', 'dilation', 'groups']);
+  const G = checkConvNd(op, x, weight, bias, o.groups, `[outChannels, inChannels / groups, ${ax.kernel}]`, k);
+  const [Cout, Cg, ...ks] = weight.shape;
+  const Cin = Cg * G, KK = product(ks);
+  if (KK === 0 || Cg === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size and input channels of 0 are not a convolution`);
+  if (Cout < G) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}); ${G} groups need at least ${G}`);
+  if (Cout % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
+  if (x.rank !== k + 1 && x.rank !== k + 2) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, ${ax.letters}] or unbatched [${Cin}, ${ax.letters}]`);
+  const unbatched = x.rank === k + 1;
+  const [N, C, ...sizes] = unbatched ? [1, ...x.shape] : x.shape;
+  if (C !== Cin)
+    fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  const gs = convNdGeometry(op, sizes, ks, o);
+  const outSizes = gs.map((g) => g.Lout), P = product(outSizes);
+  checkIm2col(op, N, Cin, sizes, KK, gs);
+  return tidy(() => {
+    const cols = im2col(unbatched ? reshape(x, [1, ...x.shape]) : x, ks, gs); // [N, Cin, P·KK]
+    let out: Tensor;
+    if (G === 1) {
+      const patches = reshape(permute(reshape(cols, [N, Cin, P, KK]), [0, 2, 1, 3]), [N, P, Cin * KK]);
+      const y = linear(patches, reshape(weight, [Cout, Cin * KK]), bias ?? null); // [N, P, Cout]
+      out = reshape(permute(y, [0, 2, 1]), [N, Cout, ...outSizes]);
+    } else {
+      // Each group's patches [N, G, P, Cg·KK] times its weights [G, Cout/G, Cg·KK]ᵀ: one batched GEMM.
+      const patches = reshape(permute(reshape(cols, [N, G, Cg, P, KK]), [0, 1, 3, 2, 4]), [N, G, P, Cg * KK]);
+      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * KK]), { transposeB: true }); // [N, G, P, Cout/G]
+      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, ...outSizes]);
+      if (bias) out = add(out, reshape(bias, [Cout, ...outSizes.map(() => 1)]));
+    }
+    return unbatched ? reshape(out, [Cout, ...outSizes]) : out;
+  });
 }
 
 /**
@@ -296,39 +373,20 @@ function im2col(x: Tensor, kH: number, kW: number, gh: ReturnType<typeof convGeo
  * groups); the gradients come from autograd.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Tensor {
-  const op = 'conv2d';
-  const o = checkOptions<Conv2dOptions>(options, op, ['stride', 'padding', 'dilation', 'groups']);
-  const G = check2d(op, x, weight, bias, o.groups, '[outChannels, inChannels / groups, kernelHeight, kernelWidth]');
-  const [Cout, Cg, kH, kW] = weight.shape;
-  const Cin = Cg * G, KK = kH * kW;
-  if (KK === 0 || Cg === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size and input channels of 0 are not a convolution`);
-  if (Cout < G) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}); ${G} groups need at least ${G}`);
-  if (Cout % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cout} output channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
-  if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, H, W] or unbatched [${Cin}, H, W]`);
-  const unbatched = x.rank === 3;
-  const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
-  if (C !== Cin)
-    fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
-  const [gh, gw] = conv2dGeometry(op, H, W, kH, kW, o);
-  const P = gh.Lout * gw.Lout;
-  checkIm2col(op, N, Cin, H, W, KK, gh, gw);
-  return tidy(() => {
-    const cols = im2col(unbatched ? reshape(x, [1, Cin, H, W]) : x, kH, kW, gh, gw); // [N, Cin, P·KK]
-    let out: Tensor;
-    if (G === 1) {
-      const patches = reshape(permute(reshape(cols, [N, Cin, P, KK]), [0, 2, 1, 3]), [N, P, Cin * KK]);
-      const y = linear(patches, reshape(weight, [Cout, Cin * KK]), bias ?? null); // [N, P, Cout]
-      out = reshape(permute(y, [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout]);
-    } else {
-      // Each group's patches [N, G, P, Cg·KK] times its weights [G, Cout/G, Cg·KK]ᵀ: one batched GEMM.
-      const patches = reshape(permute(reshape(cols, [N, G, Cg, P, KK]), [0, 1, 3, 2, 4]), [N, G, P, Cg * KK]);
-      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * KK]), { transposeB: true }); // [N, G, P, Cout/G]
-      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
-      if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
-    }
-    return unbatched ? reshape(out, [Cout, gh.Lout, gw.Lout]) : out;
-  });
+  return convNd('conv2d', 2, x, weight, bias, options);
+}
+
+/**
+ * A 3-D convolution (cross-correlation, as PyTorch's
+ * torch.nn.functional.conv3d): x [N, Cin, D, H, W] (or [Cin, D, H, W]),
+ * weight [Cout, Cin / groups, kD, kH, kW], bias [Cout] or null → [N, Cout,
+ * Dout, Hout, Wout] (or unbatched), each axis's size as conv2d's ('same'
+ * pads dilation·(k − 1) split with the extra zero after, as PyTorch). The
+ * same im2col and GEMM as conv2d over three axes; the gradients come from
+ * autograd.
+ */
+export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv3dOptions): Tensor {
+  return convNd('conv3d', 3, x, weight, bias, options);
 }
 
 /** Options of {@link convTranspose2d} (torch.nn.functional.conv_transpose2d's): each but groups one number for both spatial axes or [height, width]. */
@@ -343,16 +401,91 @@ export interface ConvTranspose2dOptions {
   dilation?: number | readonly [number, number];
 }
 
+/** Options of {@link convTranspose3d} (torch.nn.functional.conv_transpose3d's): each but groups one number for every spatial axis or [depth, height, width]. */
+export interface ConvTranspose3dOptions {
+  stride?: number | readonly [number, number, number];
+  /** dilation·(k − 1) − padding zeros on both sides of each axis of the input, as PyTorch's: the output loses `padding` positions at each end. */
+  padding?: number | readonly [number, number, number];
+  /** Positions added at the end of each axis of the output (PyTorch's output_padding); smaller than that axis's stride or dilation. */
+  outputPadding?: number | readonly [number, number, number];
+  /** Channel groups: weight [inChannels, outChannels / groups, kD, kH, kW]. */
+  groups?: number;
+  dilation?: number | readonly [number, number, number];
+}
+
+/** @internal The k-D transposed convolution's geometry: {@link convTransposeGeometry} along each spatial axis. */
+export function convTransposeNdGeometry(op: string, sizes: readonly number[], ks: readonly number[], o: ConvTranspose2dOptions | ConvTranspose3dOptions): ReturnType<typeof convTransposeGeometry>[] {
+  const k = sizes.length;
+  const s = convTuple<number>(op, 'stride', o.stride, k);
+  const p = convTuple<number>(op, 'padding', o.padding, k);
+  const op_ = convTuple<number>(op, 'outputPadding', o.outputPadding, k);
+  const d = convTuple<number>(op, 'dilation', o.dilation, k);
+  return sizes.map((L, i) =>
+    convTransposeGeometry(op, L, ks[i], { stride: s[i] as number, padding: p[i] as number, outputPadding: op_[i] as number, dilation: d[i] as number }, AXES[k].names[i]));
+}
+
 /** @internal convTranspose2d's geometry: {@link convTransposeGeometry} along the height and along the width. */
 export function convTranspose2dGeometry(op: string, H: number, W: number, kH: number, kW: number, o: ConvTranspose2dOptions): [ReturnType<typeof convTransposeGeometry>, ReturnType<typeof convTransposeGeometry>] {
-  const [sh, sw] = convPair<number>(op, 'stride', o.stride);
-  const [ph, pw] = convPair<number>(op, 'padding', o.padding);
-  const [oh, ow] = convPair<number>(op, 'outputPadding', o.outputPadding);
-  const [dh, dw] = convPair<number>(op, 'dilation', o.dilation);
-  return [
-    convTransposeGeometry(op, H, kH, { stride: sh, padding: ph, outputPadding: oh, dilation: dh }, 'height'),
-    convTransposeGeometry(op, W, kW, { stride: sw, padding: pw, outputPadding: ow, dilation: dw }, 'width'),
-  ];
+  return convTransposeNdGeometry(op, [H, W], [kH, kW], o) as [ReturnType<typeof convTransposeGeometry>, ReturnType<typeof convTransposeGeometry>];
+}
+
+/** convTranspose2d and convTranspose3d: the k-D transposed convolution over x's last k axes (messages as `op`'s). */
+function convTransposeNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: ConvTranspose2dOptions | ConvTranspose3dOptions | undefined): Tensor {
+  const ax = AXES[k];
+  const o = checkOptions<ConvTranspose2dOptions | ConvTranspose3dOptions>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
+  const G = checkConvNd(op, x, weight, bias, o.groups, `[inChannels, outChannels / groups, ${ax.kernel}]`, k);
+  const [Cin, Og, ...ks] = weight.shape;
+  const Cout = Og * G, KK = product(ks);
+  if (KK === 0 || Og === 0 || Cin === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size or channel count of 0 is not a convolution`);
+  if (Cin % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cin} input channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
+  if (x.rank !== k + 1 && x.rank !== k + 2) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, ${ax.letters}] or unbatched [${Cin}, ${ax.letters}]`);
+  const unbatched = x.rank === k + 1;
+  const [N, C, ...sizes] = unbatched ? [1, ...x.shape] : x.shape;
+  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)} expects ${Cin}`);
+  if (sizes.includes(0))
+    fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; its ${ax.names.slice(0, -1).join(', ')} or ${ax.names[k - 1]} is 0`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  const gs = convTransposeNdGeometry(op, sizes, ks, o);
+  const outSizes = gs.map((g) => g.Lout);
+  const Cg = Cin / G, S = product(sizes), Q = product(outSizes);
+  checkShape([N, Cout, ...outSizes], op, 'the output shape');
+  checkShape([N * G * S * KK + 1, Og], op, 'the contributions');
+  checkShape([N * G * (Q + 1), Og], op, 'the scatter-add\'s rows');
+  return tidy(() => {
+    const xb = unbatched ? reshape(x, [1, ...x.shape]) : x;
+    // Every contribution x[n, ci, i…]·w[ci, o, a…] summed over ci of a group, as rows (n, g, i…, a…) of Og columns.
+    const taps = ks.map((_, d) => d + 2);
+    let contrib: Tensor;
+    if (G === 1) {
+      const wk = reshape(permute(weight, [...taps, 1, 0]), [KK * Og, Cin]); // [(a…, o), ci]
+      contrib = linear(permute(xb, [0, ...taps, 1]), wk, null); // [N, …sizes, KK·Og]
+    } else {
+      const xg = permute(reshape(xb, [N, G, Cg, S]), [0, 1, 3, 2]); // [N, G, S, Cg]
+      const wg = reshape(permute(reshape(weight, [G, Cg, Og, KK]), [0, 3, 2, 1]), [G, KK * Og, Cg]);
+      contrib = matmul(xg, wg, { transposeB: true }); // [N, G, S, KK·Og]
+    }
+    // Row (B, i…, a…) lands in the output's flat position of (i·s + a·d − p per axis) in block B (sample, group); Q for those outside.
+    const inStrides = gridStrides(sizes), tapStrides = gridStrides(ks), outStrides = gridStrides(outSizes);
+    const local = new Int32Array(S * KK);
+    let dropped = false, at = 0;
+    for (let i = 0; i < S; i++)
+      for (let t = 0; t < KK; t++) {
+        let flat = 0, inside = true;
+        for (let d = 0; d < k; d++) {
+          const g = gs[d];
+          const p = (Math.floor(i / inStrides[d]) % sizes[d]) * g.stride + (Math.floor(t / tapStrides[d]) % ks[d]) * g.dilation - g.padding;
+          if (p < 0 || p >= g.Lout) inside = false;
+          flat += p * outStrides[d];
+        }
+        if (!inside) dropped = true;
+        local[at++] = inside ? flat : Q;
+      }
+    const y = scatterBlocks(contrib, local, N * G, Og, Q, dropped, x.device, op); // [N·G, Q, Og]
+    let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, ...outSizes])
+      : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, ...outSizes]);
+    if (bias) out = add(out, reshape(bias, [Cout, ...outSizes.map(() => 1)]));
+    return unbatched ? reshape(out, [Cout, ...outSizes]) : out;
+  });
 }
 
 /**
@@ -367,55 +500,19 @@ export function convTranspose2dGeometry(op: string, H: number, W: number, kH: nu
  * scatter-add (col2im), as convTranspose1d; the gradients come from autograd.
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: ConvTranspose2dOptions): Tensor {
-  const op = 'convTranspose2d';
-  const o = checkOptions<ConvTranspose2dOptions>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
-  const G = check2d(op, x, weight, bias, o.groups, '[inChannels, outChannels / groups, kernelHeight, kernelWidth]');
-  const [Cin, Og, kH, kW] = weight.shape;
-  const Cout = Og * G, KK = kH * kW;
-  if (KK === 0 || Og === 0 || Cin === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size or channel count of 0 is not a convolution`);
-  if (Cin % G !== 0) fail('SHAPE_MISMATCH', `${op}: weight has ${Cin} input channels (shape ${shapeText(weight.shape)}), not divisible into ${G} groups`);
-  if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${Cin}, H, W] or unbatched [${Cin}, H, W]`);
-  const unbatched = x.rank === 3;
-  const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
-  if (C !== Cin) fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)} expects ${Cin}`);
-  if (H === 0 || W === 0) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; its height or width is 0`);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
-  const [gh, gw] = convTranspose2dGeometry(op, H, W, kH, kW, o);
-  const Cg = Cin / G, HW = H * W, Q = gh.Lout * gw.Lout;
-  checkShape([N, Cout, gh.Lout, gw.Lout], op, 'the output shape');
-  checkShape([N * G * HW * KK + 1, Og], op, 'the contributions');
-  checkShape([N * G * (Q + 1), Og], op, 'the scatter-add\'s rows');
-  return tidy(() => {
-    const xb = unbatched ? reshape(x, [1, Cin, H, W]) : x;
-    // Every contribution x[n, ci, i, j]·w[ci, o, a, b] summed over ci of a group, as rows (n, g, i, j, a, b) of Og columns.
-    let contrib: Tensor;
-    if (G === 1) {
-      const wk = reshape(permute(weight, [2, 3, 1, 0]), [KK * Og, Cin]); // [(a, b, o), ci]
-      contrib = linear(permute(xb, [0, 2, 3, 1]), wk, null); // [N, H, W, KK·Og]
-    } else {
-      const xg = permute(reshape(xb, [N, G, Cg, HW]), [0, 1, 3, 2]); // [N, G, HW, Cg]
-      const wg = reshape(permute(reshape(weight, [G, Cg, Og, KK]), [0, 3, 2, 1]), [G, KK * Og, Cg]);
-      contrib = matmul(xg, wg, { transposeB: true }); // [N, G, HW, KK·Og]
-    }
-    // Row (B, i, j, a, b) lands in row p·Wout + q of block B (sample, group), p = i·sH + a·dH − pH, q = j·sW + b·dW − pW;
-    // Q for those outside.
-    const local = new Int32Array(HW * KK);
-    let dropped = false, at = 0;
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++)
-        for (let a = 0; a < kH; a++)
-          for (let b = 0; b < kW; b++) {
-            const p = i * gh.stride + a * gh.dilation - gh.padding, q = j * gw.stride + b * gw.dilation - gw.padding;
-            const inside = p >= 0 && p < gh.Lout && q >= 0 && q < gw.Lout;
-            if (!inside) dropped = true;
-            local[at++] = inside ? p * gw.Lout + q : Q;
-          }
-    const y = scatterBlocks(contrib, local, N * G, Og, Q, dropped, x.device, op); // [N·G, Q, Og]
-    let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, gh.Lout, gw.Lout])
-      : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, gh.Lout, gw.Lout]);
-    if (bias) out = add(out, reshape(bias, [Cout, 1, 1]));
-    return unbatched ? reshape(out, [Cout, gh.Lout, gw.Lout]) : out;
-  });
+  return convTransposeNd('convTranspose2d', 2, x, weight, bias, options);
+}
+
+/**
+ * A 3-D transposed convolution (torch.nn.functional.conv_transpose3d, the
+ * gradient of conv3d with respect to its input): x [N, Cin, D, H, W] (or
+ * unbatched), weight [Cin, Cout / groups, kD, kH, kW], bias [Cout] or null →
+ * [N, Cout, Dout, Hout, Wout], each axis's size as convTranspose2d's
+ * (outputPadding per axis); the same GEMM and col2im scatter-add over three
+ * axes; the gradients come from autograd.
+ */
+export function convTranspose3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: ConvTranspose3dOptions): Tensor {
+  return convTransposeNd('convTranspose3d', 3, x, weight, bias, options);
 }
 
 /** Options of {@link unfold} and {@link fold} (torch.nn.functional.unfold's / fold's): each one number for both spatial axes or [height, width]. */
@@ -452,9 +549,9 @@ export function unfold(x: Tensor, kernelSize: number | readonly [number, number]
   const [N, C, H, W] = unbatched ? [1, ...x.shape] : x.shape;
   const { kH, kW, gh, gw } = unfoldGeometry(op, H, W, kernelSize, options);
   const KK = kH * kW, P = gh.Lout * gw.Lout;
-  checkIm2col(op, N, C, H, W, KK, gh, gw);
+  checkIm2col(op, N, C, [H, W], KK, [gh, gw]);
   return tidy(() => {
-    const cols = im2col(unbatched ? reshape(x, [1, C, H, W]) : x, kH, kW, gh, gw); // [N, C, P·KK]
+    const cols = im2col(unbatched ? reshape(x, [1, C, H, W]) : x, [kH, kW], [gh, gw]); // [N, C, P·KK]
     const out = reshape(permute(reshape(cols, [N, C, P, KK]), [0, 1, 3, 2]), [N, C * KK, P]);
     return unbatched ? reshape(out, [C * KK, P]) : out;
   });

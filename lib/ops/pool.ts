@@ -1,6 +1,7 @@
 /**
  * 1-D pooling (torch.nn.functional's max_pool1d, avg_pool1d,
- * adaptive_avg_pool1d and adaptive_max_pool1d): every output position's
+ * adaptive_avg_pool1d and adaptive_max_pool1d) and their 2-D and 3-D
+ * counterparts (the 1-D windows per axis combined): every output position's
  * window is gathered by one indexSelect of the (padded) input, as conv1d's
  * im2col, then reduced; the gradients come from autograd (a max's through
  * the gather at its argmax, so all of it goes to the one element picked, as
@@ -46,13 +47,13 @@ interface Windows {
 }
 
 /**
- * The input as [N, C, L] (1-D) or [N, C, H, W] (2-D), checked; and whether it
- * came unbatched [C, L] / [C, H, W]. `sizes` are the spatial axes' lengths.
+ * The input as [N, C, L] (1-D), [N, C, H, W] (2-D) or [N, C, D, H, W] (3-D),
+ * checked; and whether it came unbatched [C, …]. `sizes` are the spatial axes' lengths.
  */
-function poolInput(op: string, x: Tensor, spatial: 1 | 2 = 1): { N: number; C: number; L: number; sizes: number[]; unbatched: boolean } {
+function poolInput(op: string, x: Tensor, spatial: 1 | 2 | 3 = 1): { N: number; C: number; L: number; sizes: number[]; unbatched: boolean } {
   checkTensor(x, op, 'input');
-  if (x.rank !== spatial + 1 && x.rank !== spatial + 2)
-    fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected ${spatial === 1 ? '[N, C, L] or unbatched [C, L]' : '[N, C, H, W] or unbatched [C, H, W]'}`);
+  const axes = ['L', 'H, W', 'D, H, W'][spatial - 1];
+  if (x.rank !== spatial + 1 && x.rank !== spatial + 2) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, C, ${axes}] or unbatched [C, ${axes}]`);
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input must be float32 or float64; got int32 (cast it first)`);
   const unbatched = x.rank === spatial + 1;
   const [N, C, ...sizes] = unbatched ? [1, ...x.shape] : x.shape;
@@ -232,10 +233,13 @@ export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { ret
   return tidy(() => maxOfWindows(unbatched ? reshape(x, [1, ...x.shape]) : x, L, w, unbatched, ri));
 }
 
-// ---- 2-D pooling: the 1-D geometry per axis, combined into windows over the flattened H·W plane ----
+// ---- 2-D and 3-D pooling: the 1-D geometry per axis, combined into windows over the flattened spatial grid ----
 
 /** A 2-D pool's size option: one number for both axes, or [h, w]. */
 export type Size2d = number | readonly [number, number];
+
+/** A 3-D pool's size option: one number for every axis, or [d, h, w]. */
+export type Size3d = number | readonly [number, number, number];
 
 /** Options of {@link maxPool2d} (torch.nn.functional.max_pool2d's keywords; each size a number or [h, w]). */
 export interface MaxPool2dOptions {
@@ -263,11 +267,64 @@ export interface AvgPool2dOptions {
   divisorOverride?: number | null;
 }
 
+/** Options of {@link maxPool3d} (torch.nn.functional.max_pool3d's keywords; each size a number or [d, h, w]). */
+export interface MaxPool3dOptions {
+  /** The step between windows (default, or null: the kernel size). */
+  stride?: Size3d | null;
+  /** −∞ on both sides of each axis, at most half the kernel size (default 0). */
+  padding?: Size3d;
+  /** The spacing of a window's taps (default 1). */
+  dilation?: Size3d;
+  /** Round the output size up: a last, partial window that starts inside the input (or the left padding) counts. */
+  ceilMode?: boolean;
+  /** Also return the indices of the maxima in the flattened D·H·W volume (int32), as `{values, indices}`. */
+  returnIndices?: boolean;
+}
+
+/** Options of {@link avgPool3d}. */
+export interface AvgPool3dOptions {
+  stride?: Size3d | null;
+  /** Zeros on both sides of each axis, at most half the kernel size (default 0). */
+  padding?: Size3d;
+  ceilMode?: boolean;
+  /** Count the padding's zeros in each window's divisor (default true, as PyTorch's). */
+  countIncludePad?: boolean;
+  /** Divide every window's sum by this (a nonzero integer) instead (default null: the window's size). */
+  divisorOverride?: number | null;
+}
+
+/** The size options' shape in messages, and the spatial axes' names, of the k-D pools. */
+const POOL_AXES: Record<number, { tuple: string; names: string[] }> = {
+  2: { tuple: '[h, w]', names: ['height', 'width'] },
+  3: { tuple: '[d, h, w]', names: ['depth', 'height', 'width'] },
+};
+
+/** @internal A k-D size option as its k values (a number for all) and each axis's label in messages ('[i]' where it came as a tuple), checked for shape only (the values by poolGeometry). */
+export function tupleNd<T>(v: T | readonly T[] | undefined, op: string, what: string, k: number): { values: (T | undefined)[]; at: string[] } {
+  if (!Array.isArray(v)) return { values: new Array<T | undefined>(k).fill(v as T | undefined), at: new Array<string>(k).fill('') };
+  if (v.length !== k) fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or ${POOL_AXES[k].tuple}; got ${describe(v)}`);
+  return { values: v.slice(), at: v.map((_, i) => `[${i}]`) };
+}
+
 /** @internal A size option as [h, w] (a number for both), checked for shape only (the values by poolGeometry). */
 export function pair2d<T>(v: T | readonly [T, T] | undefined, op: string, what: string): [T | undefined, T | undefined, string, string] {
-  if (!Array.isArray(v)) return [v as T | undefined, v as T | undefined, '', ''];
-  if (v.length !== 2) fail('INVALID_ARGUMENT', `${op}: ${what} must be a number or [h, w]; got ${describe(v)}`);
-  return [v[0], v[1], '[0]', '[1]'];
+  const { values, at } = tupleNd<T>(v, op, what, 2);
+  return [values[0], values[1], at[0], at[1]];
+}
+
+type NdWindowOptions = { stride?: Size2d | Size3d | null; padding?: Size2d | Size3d; dilation?: Size2d | Size3d; ceilMode?: boolean };
+
+/** @internal The k-D pooling options per axis: each axis's poolGeometry options, with its label. */
+export function poolGeometryNd(op: string, kernelSize: unknown, o: NdWindowOptions, k: number): { k: unknown; o: WindowOptions; at: string; g: ReturnType<typeof poolGeometry> }[] {
+  const ks = tupleNd(kernelSize, op, 'kernelSize', k);
+  const s = tupleNd(o.stride as number | null | undefined, op, 'stride', k);
+  const p = tupleNd(o.padding as number | undefined, op, 'padding', k);
+  const d = tupleNd(o.dilation as number | undefined, op, 'dilation', k);
+  return Array.from({ length: k }, (_, i) => {
+    // An axis is named in messages where any of its options came as a tuple.
+    const axis = { k: ks.values[i], o: { stride: s.values[i], padding: p.values[i], dilation: d.values[i], ceilMode: o.ceilMode }, at: ks.at[i] || s.at[i] || p.at[i] || d.at[i] || '' };
+    return { ...axis, g: poolGeometry(op, axis.k, axis.o, axis.at) };
+  });
 }
 
 /** @internal The 2-D pooling options per axis: [height's, width's] of poolGeometry's options, with each axis's label. */
@@ -276,54 +333,126 @@ export function poolGeometry2d(
   kernelSize: unknown,
   o: { stride?: Size2d | null; padding?: Size2d; dilation?: Size2d; ceilMode?: boolean },
 ): { k: unknown; o: WindowOptions; at: string; g: ReturnType<typeof poolGeometry> }[] {
-  const k = pair2d(kernelSize as Size2d, op, 'kernelSize');
-  const s = pair2d(o.stride, op, 'stride');
-  const p = pair2d(o.padding, op, 'padding');
-  const d = pair2d(o.dilation, op, 'dilation');
-  // An axis is named in messages where any of its options came as [h, w].
-  const at = (i: 0 | 1): string => (k[2 + i] || s[2 + i] || p[2 + i] || d[2 + i] || '') as string;
-  return ([0, 1] as const).map((i) => {
-    const axis = { k: k[i], o: { stride: s[i], padding: p[i], dilation: d[i], ceilMode: o.ceilMode }, at: at(i) };
-    return { ...axis, g: poolGeometry(op, axis.k, axis.o, axis.at) };
-  });
+  return poolGeometryNd(op, kernelSize, o, 2);
 }
 
-/** The windows of both axes combined: taps into the flattened H·W plane, −1 where either axis's is outside (or absent). */
-function planeWindows(h: Windows, w: Windows, H: number, W: number): Windows & { OH: number; OW: number } {
+/** The index of each axis of a row-major grid of the given sizes at flat position i. */
+function unravel(i: number, sizes: readonly number[]): number[] {
+  const out = new Array<number>(sizes.length);
+  for (let d = sizes.length - 1; d >= 0; d--) {
+    out[d] = i % sizes[d];
+    i = Math.floor(i / sizes[d]);
+  }
+  return out;
+}
+
+/**
+ * The windows of every axis combined: taps into the flattened spatial grid
+ * (output positions row-major, each window's taps row-major), −1 where any
+ * axis's is outside (or absent); `each(t, a)` sees every output position's
+ * per-axis indices t and tap's per-axis indices a.
+ */
+function gridWindows(ws: readonly Windows[], sizes: readonly number[], each?: (t: number[], a: number[]) => void): Windows & { outSizes: number[] } {
+  const outSizes = ws.map((w) => w.Lout), kSizes = ws.map((w) => w.K);
+  const Lout = outSizes.reduce((a, b) => a * b, 1), K = kSizes.reduce((a, b) => a * b, 1);
+  const strides = sizes.map((_, d) => sizes.slice(d + 1).reduce((a, b) => a * b, 1));
+  const tapsOf = Array.from({ length: K }, (_, s) => unravel(s, kSizes));
   const taps: number[] = [];
-  for (let i = 0; i < h.Lout; i++)
-    for (let j = 0; j < w.Lout; j++)
-      for (let a = 0; a < h.K; a++)
-        for (let b = 0; b < w.K; b++) {
-          const ph = h.taps[i * h.K + a], pw = w.taps[j * w.K + b];
-          taps.push(ph >= 0 && ph < H && pw >= 0 && pw < W ? ph * W + pw : -1);
-        }
-  return { taps, Lout: h.Lout * w.Lout, K: h.K * w.K, OH: h.Lout, OW: w.Lout };
+  for (let o = 0; o < Lout; o++) {
+    const t = unravel(o, outSizes);
+    for (const a of tapsOf) {
+      let flat = 0, inside = true;
+      for (let d = 0; d < ws.length; d++) {
+        const p = ws[d].taps[t[d] * ws[d].K + a[d]];
+        if (p < 0 || p >= sizes[d]) inside = false;
+        flat += p * strides[d];
+      }
+      taps.push(inside ? flat : -1);
+      if (each) each(t, a);
+    }
+  }
+  return { taps, Lout, K, outSizes };
 }
 
-/** Both axes' sliding windows, from checked options. */
-function slidingWindows2d(op: string, H: number, W: number, kernelSize: unknown, o: { stride?: Size2d | null; padding?: Size2d; dilation?: Size2d; ceilMode?: boolean }) {
-  const [gh, gw] = poolGeometry2d(op, kernelSize, o);
-  const h = slidingWindows(op, H, gh.k, gh.o, 'height', gh.at);
-  const w = slidingWindows(op, W, gw.k, gw.o, 'width', gw.at);
-  return { h, w, plane: planeWindows(h, w, H, W) };
+/** Every axis's sliding windows, from checked options. */
+function slidingWindowsNd(op: string, sizes: readonly number[], kernelSize: unknown, o: NdWindowOptions) {
+  const ws = poolGeometryNd(op, kernelSize, o, sizes.length).map((g, d) => slidingWindows(op, sizes[d], g.k, g.o, POOL_AXES[sizes.length].names[d], g.at));
+  return { ws, grid: gridWindows(ws, sizes) };
 }
 
-/** The output size: a number, [h, w], null (or a null entry) for the input's size. */
-function adaptiveWindows2d(op: string, H: number, W: number, outputSize: unknown) {
-  if (outputSize === undefined) fail('INVALID_ARGUMENT', `${op}: outputSize must be an integer >= 1, [h, w] or null; got undefined`);
-  const [oh, ow, ah, aw] = pair2d(outputSize as number | null, op, 'outputSize');
-  const h = adaptiveWindows(op, H, oh ?? H, 'height', ah);
-  const w = adaptiveWindows(op, W, ow ?? W, 'width', aw);
-  return { h, w, plane: planeWindows(h, w, H, W) };
+/** Every axis's adaptive windows; the output size a number, a tuple, null (or a null entry) for the input's size. */
+function adaptiveWindowsNd(op: string, sizes: readonly number[], outputSize: unknown) {
+  const k = sizes.length;
+  if (outputSize === undefined) fail('INVALID_ARGUMENT', `${op}: outputSize must be an integer >= 1, ${POOL_AXES[k].tuple} or null; got undefined`);
+  const { values, at } = tupleNd(outputSize as number | null, op, 'outputSize', k);
+  return sizes.map((L, d) => adaptiveWindows(op, L, values[d] ?? L, POOL_AXES[k].names[d], at[d]));
 }
 
-/** y [N, C, OH·OW] (or [C, OH·OW]) as [N, C, OH, OW] (or [C, OH, OW]). */
-function toPlane<T extends Tensor | { values: Tensor; indices: Tensor }>(r: T, OH: number, OW: number): T {
-  const shape = (t: Tensor) => [...t.shape.slice(0, -1), OH, OW];
+/** y [N, C, P] (or [C, P]) as [N, C, ...outSizes] (or [C, ...outSizes]). */
+function toGrid<T extends Tensor | { values: Tensor; indices: Tensor }>(r: T, outSizes: readonly number[]): T {
+  const shape = (t: Tensor) => [...t.shape.slice(0, -1), ...outSizes];
   if (r instanceof Tensor) return reshape(r, shape(r)) as T;
   const { values, indices } = r as { values: Tensor; indices: Tensor };
   return { values: reshape(values, shape(values)), indices: reshape(indices, shape(indices)) } as T;
+}
+
+/** maxPool2d and maxPool3d: the k-D max pool (indices in the flattened spatial grid). */
+function maxPoolNd(op: string, k: 2 | 3, x: Tensor, kernelSize: unknown, options: MaxPool2dOptions | MaxPool3dOptions | undefined): Tensor | { values: Tensor; indices: Tensor } {
+  const o = checkOptions<MaxPool2dOptions | MaxPool3dOptions>(options, op, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+  const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
+  const { grid } = slidingWindowsNd(op, sizes, kernelSize, o);
+  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  return tidy(() => toGrid(maxOfWindows(reshape(x, [N, C, L]), L, grid, unbatched, ri), grid.outSizes));
+}
+
+/** avgPool2d and avgPool3d: the k-D average pool. */
+function avgPoolNd(op: string, k: 2 | 3, x: Tensor, kernelSize: unknown, options: AvgPool2dOptions | AvgPool3dOptions | undefined): Tensor {
+  const o = checkOptions<AvgPool2dOptions | AvgPool3dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
+  const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
+  const { ws, grid } = slidingWindowsNd(op, sizes, kernelSize, o);
+  const includePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, op, 'countIncludePad');
+  let override: number | null = null;
+  if (o.divisorOverride !== undefined && o.divisorOverride !== null) {
+    override = checkInteger(o.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER);
+    if (override === 0) fail('INVALID_ARGUMENT', `${op}: divisorOverride must be a nonzero integer; got 0`);
+  }
+  // The product of each axis's divisor, output positions row-major.
+  const divisors = ws.map((w, d) => windowDivisors(w, sizes[d], includePad)).reduce((acc, dv) => acc.flatMap((a) => dv.map((b) => a * b)), [1]);
+  return tidy(() => {
+    const cols = gatherWindows(reshape(x, [N, C, L]), L, grid.taps, grid.Lout, grid.K, 0);
+    const y = div(sum(cols, 3), tensor(override === null ? divisors : divisors.map(() => override as number), [grid.Lout], { dtype: x.dtype, device: x.device }));
+    return reshape(y, unbatched ? [C, ...grid.outSizes] : [N, C, ...grid.outSizes]);
+  });
+}
+
+/** adaptiveAvgPool2d and adaptiveAvgPool3d. */
+function adaptiveAvgPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown): Tensor {
+  const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
+  const ws = adaptiveWindowsNd(op, sizes, outputSize);
+  // As adaptiveAvgPool1d's: each window's taps weighted 1/size, the absent ones (reading 0) 0.
+  const weights: number[] = [];
+  const grid = gridWindows(ws, sizes, (t, a) => {
+    let size = 1, present = true;
+    for (let d = 0; d < k; d++) {
+      size *= ws[d].lengths[t[d]];
+      if (a[d] >= ws[d].lengths[t[d]]) present = false;
+    }
+    weights.push(present ? 1 / size : 0);
+  });
+  return tidy(() => {
+    const cols = gatherWindows(reshape(x, [N, C, L]), L, grid.taps, grid.Lout, grid.K, 0);
+    const y = sum(mul(cols, tensor(weights, [grid.Lout, grid.K], { dtype: x.dtype, device: x.device })), 3);
+    return reshape(y, unbatched ? [C, ...grid.outSizes] : [N, C, ...grid.outSizes]);
+  });
+}
+
+/** adaptiveMaxPool2d and adaptiveMaxPool3d. */
+function adaptiveMaxPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown, options: { returnIndices?: boolean } | undefined): Tensor | { values: Tensor; indices: Tensor } {
+  const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
+  const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
+  const grid = gridWindows(adaptiveWindowsNd(op, sizes, outputSize), sizes); // absent taps read the window's first (maxOfWindows)
+  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  return tidy(() => toGrid(maxOfWindows(reshape(x, [N, C, L]), L, grid, unbatched, ri), grid.outSizes));
 }
 
 /**
@@ -338,12 +467,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOpti
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options: MaxPool2dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOptions): Tensor | { values: Tensor; indices: Tensor };
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOptions): Tensor | { values: Tensor; indices: Tensor } {
-  const op = 'maxPool2d';
-  const o = checkOptions<MaxPool2dOptions>(options, op, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
-  const { N, C, L, sizes, unbatched } = poolInput(op, x, 2);
-  const { plane } = slidingWindows2d(op, sizes[0], sizes[1], kernelSize, o);
-  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
-  return tidy(() => toPlane(maxOfWindows(reshape(x, [N, C, L]), L, plane, unbatched, ri), plane.OH, plane.OW));
+  return maxPoolNd('maxPool2d', 2, x, kernelSize, options);
 }
 
 /**
@@ -353,24 +477,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOpti
  * the padded input in ceil mode), or divisorOverride where given.
  */
 export function avgPool2d(x: Tensor, kernelSize: Size2d, options?: AvgPool2dOptions): Tensor {
-  const op = 'avgPool2d';
-  const o = checkOptions<AvgPool2dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
-  const { N, C, L, sizes, unbatched } = poolInput(op, x, 2);
-  const [H, W] = sizes;
-  const { h, w, plane } = slidingWindows2d(op, H, W, kernelSize, o);
-  const includePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, op, 'countIncludePad');
-  let override: number | null = null;
-  if (o.divisorOverride !== undefined && o.divisorOverride !== null) {
-    override = checkInteger(o.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER);
-    if (override === 0) fail('INVALID_ARGUMENT', `${op}: divisorOverride must be a nonzero integer; got 0`);
-  }
-  const dh = windowDivisors(h, H, includePad), dw = windowDivisors(w, W, includePad);
-  const divisors = dh.flatMap((a) => dw.map((b) => override ?? a * b));
-  return tidy(() => {
-    const cols = gatherWindows(reshape(x, [N, C, L]), L, plane.taps, plane.Lout, plane.K, 0);
-    const y = div(sum(cols, 3), tensor(divisors, [plane.Lout], { dtype: x.dtype, device: x.device }));
-    return reshape(y, unbatched ? [C, plane.OH, plane.OW] : [N, C, plane.OH, plane.OW]);
-  });
+  return avgPoolNd('avgPool2d', 2, x, kernelSize, options);
 }
 
 /**
@@ -379,21 +486,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2d, options?: AvgPool2dOpti
  * entry for the input's size), each axis's as adaptiveAvgPool1d's.
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null]): Tensor {
-  const op = 'adaptiveAvgPool2d';
-  const { N, C, L, sizes, unbatched } = poolInput(op, x, 2);
-  const { h, w, plane } = adaptiveWindows2d(op, sizes[0], sizes[1], outputSize);
-  // As adaptiveAvgPool1d's: each window's taps weighted 1/size, the absent ones (reading 0) 0.
-  const weights = new Array<number>(plane.Lout * plane.K);
-  let at = 0;
-  for (let i = 0; i < h.Lout; i++)
-    for (let j = 0; j < w.Lout; j++)
-      for (let a = 0; a < h.K; a++)
-        for (let b = 0; b < w.K; b++) weights[at++] = a < h.lengths[i] && b < w.lengths[j] ? 1 / (h.lengths[i] * w.lengths[j]) : 0;
-  return tidy(() => {
-    const cols = gatherWindows(reshape(x, [N, C, L]), L, plane.taps, plane.Lout, plane.K, 0);
-    const y = sum(mul(cols, tensor(weights, [plane.Lout, plane.K], { dtype: x.dtype, device: x.device })), 3);
-    return reshape(y, unbatched ? [C, plane.OH, plane.OW] : [N, C, plane.OH, plane.OW]);
-  });
+  return adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize);
 }
 
 /** torch.nn.functional.adaptive_max_pool2d: the maximum over each of adaptiveAvgPool2d's windows (indices in the flattened H·W plane). */
@@ -401,10 +494,47 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonl
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options: { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
-  const op = 'adaptiveMaxPool2d';
-  const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
-  const { N, C, L, sizes, unbatched } = poolInput(op, x, 2);
-  const { plane } = adaptiveWindows2d(op, sizes[0], sizes[1], outputSize); // absent taps read the window's first (maxOfWindows)
-  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
-  return tidy(() => toPlane(maxOfWindows(reshape(x, [N, C, L]), L, plane, unbatched, ri), plane.OH, plane.OW));
+  return adaptiveMaxPoolNd('adaptiveMaxPool2d', 2, x, outputSize, options);
+}
+
+/**
+ * torch.nn.functional.max_pool3d: the maximum of each window of x
+ * [N, C, D, H, W] (or [C, D, H, W]) → [N, C, OD, OH, OW], each axis's output
+ * size as maxPool1d's (kernelSize, stride, padding and dilation a number or
+ * [d, h, w]). Indices (returnIndices) are positions in the flattened D·H·W
+ * volume, as PyTorch's; ties, NaN, padding and empty windows as maxPool1d's
+ * (the window scanned depth, then row, then column).
+ */
+export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions & { returnIndices?: false }): Tensor;
+export function maxPool3d(x: Tensor, kernelSize: Size3d, options: MaxPool3dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
+export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions): Tensor | { values: Tensor; indices: Tensor };
+export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions): Tensor | { values: Tensor; indices: Tensor } {
+  return maxPoolNd('maxPool3d', 3, x, kernelSize, options);
+}
+
+/**
+ * torch.nn.functional.avg_pool3d: the mean of each window of x
+ * [N, C, D, H, W] (or [C, D, H, W]); the divisor is the product of each
+ * axis's (as avgPool2d's), or divisorOverride where given.
+ */
+export function avgPool3d(x: Tensor, kernelSize: Size3d, options?: AvgPool3dOptions): Tensor {
+  return avgPoolNd('avgPool3d', 3, x, kernelSize, options);
+}
+
+/**
+ * torch.nn.functional.adaptive_avg_pool3d: x [N, C, D, H, W] (or
+ * [C, D, H, W]) averaged over outputSize windows per axis (a number,
+ * [d, h, w], null or a null entry for the input's size), each axis's as
+ * adaptiveAvgPool1d's.
+ */
+export function adaptiveAvgPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null]): Tensor {
+  return adaptiveAvgPoolNd('adaptiveAvgPool3d', 3, x, outputSize);
+}
+
+/** torch.nn.functional.adaptive_max_pool3d: the maximum over each of adaptiveAvgPool3d's windows (indices in the flattened D·H·W volume). */
+export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: false }): Tensor;
+export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options: { returnIndices: true }): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
+  return adaptiveMaxPoolNd('adaptiveMaxPool3d', 3, x, outputSize, options);
 }
