@@ -79,9 +79,13 @@ export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './op
 export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from './ops/pool';
 export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from './ops/pool';
+export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d } from './ops/pool';
+export type { MaxPool3dOptions, AvgPool3dOptions, Size3d } from './ops/pool';
 export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';
 export type { Conv1dOptions, ConvTranspose1dOptions, Conv2dOptions, ConvTranspose2dOptions, UnfoldOptions } from './ops/conv';
+export { conv3d, convTranspose3d } from './ops/conv';
+export type { Conv3dOptions, ConvTranspose3dOptions } from './ops/conv';
 export type { PadSequenceOptions, Lengths } from './ops/sequence';
 export { PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, unpadSequence } from './ops/packed';
 export type { PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceOptions, UnpadSequenceOptions } from './ops/packed';

@@ -426,6 +426,34 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.adaptiveMaxPool2d(t([1, 2], [1, 1, 1, 2]), [0, 1])]],
   },
   {
+    name: 'maxPool3d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 3, 4, 4])] },
+      { inputs: [anyVals(rng, [2, 4, 3, 5])], note: 'unbatched, [d, h, w] sizes, overlapping windows, padding, dilation, ceil mode' },
+    ],
+    fn: ([x]) => (x.rank === 5 ? antler.maxPool3d(x, 2) : antler.maxPool3d(x, [2, 3, 2], { stride: [2, 1, 2], padding: [1, 1, 0], dilation: [1, 1, 2], ceilMode: true })),
+    bad: [['INVALID_ARGUMENT', () => antler.maxPool3d(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), 2, { padding: [0, 0, 2] })]],
+  },
+  {
+    name: 'avgPool3d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 4, 3, 5])], note: 'ceil mode, padding left out of the divisor' },
+      { inputs: [anyVals(rng, [2, 3, 2, 3])], note: 'unbatched, divisorOverride' },
+    ],
+    fn: ([x]) =>
+      x.rank === 5
+        ? antler.avgPool3d(x, [2, 3, 2], { stride: 2, padding: [1, 1, 0], ceilMode: true, countIncludePad: false })
+        : antler.avgPool3d(x, 2, { stride: 1, padding: 1, divisorOverride: 5 }),
+    bad: [['SHAPE_MISMATCH', () => antler.avgPool3d(t([1, 2], [1, 1, 1, 1, 2]), 2)]],
+  },
+  { name: 'adaptiveAvgPool3d', samples: (rng) => [{ inputs: [anyVals(rng, [1, 2, 3, 5, 4])] }], fn: ([x]) => antler.adaptiveAvgPool3d(x, [2, 3, null]) },
+  {
+    name: 'adaptiveMaxPool3d',
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3, 5, 4])], note: 'unbatched' }],
+    fn: ([x]) => antler.adaptiveMaxPool3d(x, [2, null, 3]),
+    bad: [['INVALID_ARGUMENT', () => antler.adaptiveMaxPool3d(t([1, 2], [1, 1, 1, 1, 2]), [1, 0, 1])]],
+  },
+  {
     name: 'groupNorm',
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [4]), anyVals(rng, [4])], note: '2 groups, [N, C, L]' },
@@ -849,6 +877,40 @@ export const OPS: OpInfo[] = [
     bad: [
       ['SHAPE_MISMATCH', () => antler.convTranspose2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1, 2, 3, 4, 5, 6, 7, 8], [2, 1, 2, 2]))],
       ['INVALID_ARGUMENT', () => antler.convTranspose2d(t([1, 2, 3, 4], [1, 1, 2, 2]), t([1], [1, 1, 1, 1]), null, { stride: 2, outputPadding: [0, 2] })],
+    ],
+  },
+  {
+    // Told apart by the input's shape: [1, 2, 3, 4, 3] stride [2, 1, 2], padding [1, 0, 1]; unbatched 'same' with an even kernel, dilation [1, 2, 1]; 4 channels depthwise (groups 4).
+    name: 'conv3d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 3, 4, 3]), anyVals(rng, [2, 2, 2, 3, 2]), anyVals(rng, [2])], note: 'stride [2, 1, 2], padding [1, 0, 1]' },
+      { inputs: [anyVals(rng, [2, 3, 2, 4]), anyVals(rng, [2, 2, 2, 1, 2]), anyVals(rng, [2])], note: "unbatched, 'same' with even kernels, dilation [1, 1, 2]" },
+      { inputs: [anyVals(rng, [1, 4, 3, 3, 2]), anyVals(rng, [4, 1, 2, 2, 1]), anyVals(rng, [4])], note: 'depthwise (groups 4), padding 1, dilation 2' },
+    ],
+    fn: ([x, w, b]) =>
+      x.rank === 4 ? antler.conv3d(x, w, b, { padding: 'same', dilation: [1, 1, 2] })
+        : x.shape[1] === 4 ? antler.conv3d(x, w, b, { groups: 4, padding: 1, dilation: 2 })
+          : antler.conv3d(x, w, b, { stride: [2, 1, 2], padding: [1, 0, 1] }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.conv3d(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), t([1, 2], [1, 2, 1, 1, 1]))],
+      ['INVALID_ARGUMENT', () => antler.conv3d(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), t([1], [1, 1, 1, 1, 1]), null, { stride: [1, 0, 1] })],
+    ],
+  },
+  {
+    // Told apart by the input's shape: [1, 2, 2, 3, 2] stride [2, 1, 3], padding [1, 0, 0], outputPadding [1, 0, 2]; unbatched dilation 2, padding [1, 2, 1] (taps dropped); groups 2.
+    name: 'convTranspose3d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 2, 3, 2]), anyVals(rng, [2, 2, 3, 2, 2]), anyVals(rng, [2])], note: 'stride [2, 1, 3], padding [1, 0, 0], outputPadding [1, 0, 2]' },
+      { inputs: [anyVals(rng, [2, 2, 3, 2]), anyVals(rng, [2, 1, 2, 2, 3]), anyVals(rng, [1])], note: 'unbatched, dilation 2, padding [1, 2, 1]' },
+      { inputs: [anyVals(rng, [1, 4, 2, 2, 2]), anyVals(rng, [4, 1, 2, 2, 2]), anyVals(rng, [2])], note: 'groups 2, stride 2' },
+    ],
+    fn: ([x, w, b]) =>
+      x.rank === 4 ? antler.convTranspose3d(x, w, b, { dilation: 2, padding: [1, 2, 1] })
+        : x.shape[1] === 4 ? antler.convTranspose3d(x, w, b, { groups: 2, stride: 2 })
+          : antler.convTranspose3d(x, w, b, { stride: [2, 1, 3], padding: [1, 0, 0], outputPadding: [1, 0, 2] }),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.convTranspose3d(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), t([1, 2], [2, 1, 1, 1, 1]))],
+      ['INVALID_ARGUMENT', () => antler.convTranspose3d(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), t([1], [1, 1, 1, 1, 1]), null, { stride: 2, outputPadding: [0, 0, 2] })],
     ],
   },
   {

@@ -7,6 +7,7 @@ export {
 } from './layers';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, InstanceNorm2d } from './layers';
 export { Conv2d, ConvTranspose2d, Unfold, Fold } from './layers';
+export { Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, BatchNorm3d, InstanceNorm3d } from './layers';
 export { ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { DictInput } from './containers';
 export { softmax, softmin, logSoftmax, crossEntropy, mseLoss, embedding, dropout, dropoutMask, layerNorm, batchNorm, groupNorm, instanceNorm, linear, bilinear } from '../ops/nn';
@@ -16,6 +17,7 @@ export { embeddingBag } from '../ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from '../ops/embedding-bag';
 export type { EmbeddingBagModuleOptions, BatchNorm1dOptions, GroupNormModuleOptions, InstanceNorm1dOptions, Conv1dModuleOptions, Conv1dPaddingMode, ConvTranspose1dModuleOptions } from './layers';
 export type { Conv2dModuleOptions, ConvTranspose2dModuleOptions } from './layers';
+export type { Conv3dModuleOptions, ConvTranspose3dModuleOptions } from './layers';
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, gaussianNllLoss, poissonNllLoss, klDiv, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from '../ops/losses';
 export type { KlDivOptions, KlDivReduction } from '../ops/losses';
 export { oneHot } from '../ops/indexing';
@@ -24,6 +26,10 @@ export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from '../o
 export type { MaxPool1dOptions, AvgPool1dOptions } from '../ops/pool';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from '../ops/pool';
 export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from '../ops/pool';
+export { conv3d, convTranspose3d } from '../ops/conv';
+export type { Conv3dOptions, ConvTranspose3dOptions } from '../ops/conv';
+export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d } from '../ops/pool';
+export type { MaxPool3dOptions, AvgPool3dOptions, Size3d } from '../ops/pool';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';
 export type { RNNForwardOptions, RNNCellBaseOptions, RNNCellOptions } from './rnn';

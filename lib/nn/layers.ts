@@ -2,11 +2,12 @@
 import { dispose, isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { add, div, elu, exp, gelu, geluApproximate, greater, leakyRelu, log1p, mul, relu, sigmoid, silu, softplus, tanh, where } from '../ops/core';
-import { conv1d, Conv1dOptions, conv2d, Conv2dOptions, conv2dGeometry, convGeometry, convPair, convTranspose1d, ConvTranspose1dOptions, convTranspose2d, ConvTranspose2dOptions, convTranspose2dGeometry, convTransposeGeometry, checkUnfoldOptions, fold, unfold, UnfoldOptions } from '../ops/conv';
+import { conv1d, Conv1dOptions, conv2d, Conv2dOptions, conv3d, Conv3dOptions, convGeometry, convNdGeometry, convTranspose1d, ConvTranspose1dOptions, convTranspose2d, ConvTranspose2dOptions, convTranspose3d, ConvTranspose3dOptions, convTransposeGeometry, convTransposeNdGeometry, convTuple, checkUnfoldOptions, fold, unfold, UnfoldOptions } from '../ops/conv';
 import { pad, PadMode } from '../ops/shape';
 import { celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logSigmoid, mish, prelu, relu6, rrelu, rreluBounds, selu, softshrink, softsign, tanhshrink, threshold } from '../ops/extra';
 import { adaptiveAvgPool1d, adaptiveMaxPool1d, avgPool1d, AvgPool1dOptions, maxPool1d, MaxPool1dOptions, poolGeometry } from '../ops/pool';
-import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, AvgPool2dOptions, maxPool2d, MaxPool2dOptions, pair2d, poolGeometry2d, Size2d } from '../ops/pool';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, AvgPool2dOptions, maxPool2d, MaxPool2dOptions, poolGeometryNd, Size2d, tupleNd } from '../ops/pool';
+import { adaptiveAvgPool3d, adaptiveMaxPool3d, avgPool3d, AvgPool3dOptions, maxPool3d, MaxPool3dOptions, Size3d } from '../ops/pool';
 import { batchNorm, bilinear, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
 import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
@@ -202,10 +203,58 @@ export class ConvTranspose1d extends Module {
   }
 }
 
-/** torch.nn.Conv2d's and ConvTranspose2d's kernelSize (one number or [height, width]) as [kH, kW], checked. */
-function kernelPair(op: string, kernelSize: number | readonly [number, number]): [number, number] {
-  const [kh, kw] = convPair<number>(op, 'kernelSize', kernelSize);
-  return [checkInteger(kh, op, 'kernelSize', 1), checkInteger(kw, op, 'kernelSize', 1)];
+/** The spatial axes' names and letters (messages) of the 2-D and 3-D convolution modules. */
+const CONV_AXES: Record<number, { names: string[]; letters: string }> = {
+  2: { names: ['height', 'width'], letters: 'H, W' },
+  3: { names: ['depth', 'height', 'width'], letters: 'D, H, W' },
+};
+
+/**
+ * What the 2-D and 3-D convolution modules share (PyTorch's _ConvNd): the
+ * channels and kernel sizes checked (kernelSize one number or one per
+ * spatial axis), `check` run on the groups before any parameter exists, then
+ * weight [out, in / groups, ...kernel] ([in, out / groups, ...kernel]
+ * transposed) and bias [out], both U(±1/√fanIn) as PyTorch's
+ * reset_parameters (kaiming_uniform with a = √5; fanIn = weight.size(1) ·
+ * the kernel's taps, so out / groups · taps for the transposed ones).
+ */
+abstract class ConvNdModule extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly number[];
+  weight: Tensor;
+  bias: Tensor | null;
+  /** The name in messages. */
+  protected readonly opName: string;
+
+  protected constructor(op: string, k: number, transposed: boolean, inChannels: number, outChannels: number, kernelSize: unknown, o: { bias?: boolean; groups?: number } & Placement, check: (groups: number, ks: number[]) => void) {
+    super();
+    this.opName = op;
+    const ks = convTuple<number>(op, 'kernelSize', kernelSize as number, k).map((v) => checkInteger(v, op, 'kernelSize', 1));
+    let groups: number;
+    [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, ks[0], o);
+    this.kernelSize = ks;
+    check(groups, ks);
+    const taps = ks.reduce((a, b) => a * b, 1);
+    const bound = 1 / Math.sqrt(((transposed ? outChannels : inChannels) / groups) * taps);
+    const shape = transposed ? [inChannels, outChannels / groups, ...ks] : [outChannels, inChannels / groups, ...ks];
+    this.weight = this.registerParameter('weight', uniform(shape, bound, o))!;
+    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+  }
+
+  /** The input checked against the module's dtype and device. */
+  protected checkForward(op: string, x: Tensor): void {
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
+  }
+
+  /** The input's rank checked: [N, in, ...] or unbatched [in, ...] with the kernel's spatial axes. */
+  protected checkRank(op: string, x: Tensor): void {
+    const k = this.kernelSize.length, letters = CONV_AXES[k].letters;
+    if (x.rank !== k + 1 && x.rank !== k + 2)
+      fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, ${letters}] or unbatched [${this.inChannels}, ${letters}]`);
+  }
 }
 
 /** Options of {@link Conv2d}. */
@@ -213,6 +262,58 @@ export interface Conv2dModuleOptions extends Conv2dOptions {
   bias?: boolean;
   /** How the padding is filled (PyTorch's padding_mode), as {@link Conv1d}'s: 'zeros' (default), 'reflect' (padding less than the axis's size), 'replicate' or 'circular' (padding at most the size). */
   paddingMode?: Conv1dPaddingMode;
+}
+
+/** Options of {@link Conv3d}. */
+export interface Conv3dModuleOptions extends Conv3dOptions {
+  bias?: boolean;
+  /** How the padding is filled (PyTorch's padding_mode), as {@link Conv2d}'s. */
+  paddingMode?: Conv1dPaddingMode;
+}
+
+/** Conv2d and Conv3d: the options checked when built; forward is the functional convolution, paddingMode other than 'zeros' padding first. */
+abstract class PaddedConvNd extends ConvNdModule {
+  readonly options: Conv2dOptions | Conv3dOptions;
+  readonly paddingMode: Conv1dPaddingMode;
+
+  protected constructor(op: string, k: 2 | 3, inChannels: number, outChannels: number, kernelSize: unknown, options: (Conv2dModuleOptions | Conv3dModuleOptions) & Placement | undefined) {
+    const o = placement(checkOptions<Conv2dModuleOptions & Placement>(options as Conv2dModuleOptions, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
+    let checked: { mode: Conv1dPaddingMode; options: Conv2dOptions | Conv3dOptions } | undefined;
+    super(op, k, false, inChannels, outChannels, kernelSize, o, (groups, ks) => {
+      const mode = checkPaddingMode(op, o.paddingMode);
+      const opts = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
+      convNdGeometry(op, new Array<number>(k).fill(Number.MAX_SAFE_INTEGER), ks, opts); // the options, checked now rather than at the first forward
+      checked = { mode, options: opts };
+    });
+    this.paddingMode = checked!.mode;
+    this.options = checked!.options;
+  }
+
+  /** The functional convolution of this dimension. */
+  private conv(x: Tensor, options: Conv2dOptions | Conv3dOptions): Tensor {
+    return this.kernelSize.length === 2 ? conv2d(x, this.weight, this.bias, options as Conv2dOptions) : conv3d(x, this.weight, this.bias, options as Conv3dOptions);
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = this.opName;
+    this.checkForward(op, x);
+    if (this.paddingMode === 'zeros') return this.conv(x, this.options);
+    this.checkRank(op, x);
+    // PyTorch pads with the mode (each side as the zeros would be), then convolves with padding 0.
+    const k = this.kernelSize.length;
+    const gs = convNdGeometry(op, new Array<number>(k).fill(Number.MAX_SAFE_INTEGER), this.kernelSize, this.options);
+    const pads: [number, number][] = x.shape.map(() => [0, 0]);
+    gs.forEach((g, i) => {
+      const size = x.shape[x.rank - k + i], axis = CONV_AXES[k].names[i];
+      if (this.paddingMode === 'reflect' && Math.max(g.left, g.right) >= size)
+        fail('INVALID_ARGUMENT', `${op}: paddingMode 'reflect' needs padding less than the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
+      if (this.paddingMode === 'circular' && Math.max(g.left, g.right) > size)
+        fail('INVALID_ARGUMENT', `${op}: paddingMode 'circular' needs padding at most the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
+      pads[x.rank - k + i] = [g.left, g.right];
+    });
+    if (pads.every(([l, r]) => !l && !r)) return this.conv(x, { ...this.options, padding: 0 });
+    return tidy(() => this.conv(pad(x, pads, { mode: this.paddingMode as PadMode }), { ...this.options, padding: 0 }));
+  }
 }
 
 /**
@@ -225,59 +326,81 @@ export interface Conv2dModuleOptions extends Conv2dOptions {
  * conv2d's zeros would take, 'same' included), then convolves without
  * padding, as PyTorch.
  */
-export class Conv2d extends Module {
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: readonly [number, number];
-  readonly options: Conv2dOptions;
-  readonly paddingMode: Conv1dPaddingMode;
-  weight: Tensor;
-  bias: Tensor | null;
+export class Conv2d extends PaddedConvNd {
+  declare readonly kernelSize: readonly [number, number];
+  declare readonly options: Conv2dOptions;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options?: Conv2dModuleOptions & Placement) {
-    super();
-    const op = 'Conv2d';
-    const o = placement(checkOptions<Conv2dModuleOptions & Placement>(options, op, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device']), op);
-    const [kH, kW] = kernelPair(op, kernelSize);
-    let groups: number;
-    [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, kH, o);
-    this.kernelSize = [kH, kW];
-    this.paddingMode = checkPaddingMode(op, o.paddingMode);
-    this.options = { stride: o.stride, padding: o.padding, dilation: o.dilation, groups };
-    conv2dGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kH, kW, this.options); // the options, checked now rather than at the first forward
-    // PyTorch's reset_parameters: U(±1/√fan_in), fan_in = inChannels / groups · kH · kW.
-    const bound = 1 / Math.sqrt((inChannels / groups) * kH * kW);
-    this.weight = this.registerParameter('weight', uniform([outChannels, inChannels / groups, kH, kW], bound, o))!;
-    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+    super('Conv2d', 2, inChannels, outChannels, kernelSize, options);
   }
+}
 
-  forward(x: Tensor): Tensor {
-    const op = 'Conv2d';
-    this.checkUsable(op);
-    checkTensor(x, op, 'input');
-    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
-    if (this.paddingMode === 'zeros') return conv2d(x, this.weight, this.bias, this.options);
-    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, H, W] or unbatched [${this.inChannels}, H, W]`);
-    // PyTorch pads with the mode (each side as conv2d's zeros would be), then convolves with padding 0.
-    const [kH, kW] = this.kernelSize;
-    const gs = conv2dGeometry(op, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, kH, kW, this.options);
-    const pads: [number, number][] = x.shape.map(() => [0, 0]);
-    gs.forEach((g, i) => {
-      const size = x.shape[x.rank - 2 + i], axis = i === 0 ? 'height' : 'width';
-      if (this.paddingMode === 'reflect' && Math.max(g.left, g.right) >= size)
-        fail('INVALID_ARGUMENT', `${op}: paddingMode 'reflect' needs padding less than the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
-      if (this.paddingMode === 'circular' && Math.max(g.left, g.right) > size)
-        fail('INVALID_ARGUMENT', `${op}: paddingMode 'circular' needs padding at most the input's ${axis}; got padding [${g.left}, ${g.right}] for an input of ${axis} ${size} (shape ${shapeText(x.shape)})`);
-      pads[x.rank - 2 + i] = [g.left, g.right];
-    });
-    if (pads.every(([l, r]) => !l && !r)) return conv2d(x, this.weight, this.bias, { ...this.options, padding: 0 });
-    return tidy(() => conv2d(pad(x, pads, { mode: this.paddingMode as PadMode }), this.weight, this.bias, { ...this.options, padding: 0 }));
+/**
+ * torch.nn.Conv3d: weight [out, in / groups, kD, kH, kW] and bias [out],
+ * both U(±1/√(in / groups · kD · kH · kW)) as PyTorch's reset_parameters;
+ * kernelSize, stride, padding and dilation one number or [depth, height,
+ * width]; forward(x [N, in, D, H, W] or [in, D, H, W]) is conv3d with the
+ * layer's options; paddingMode as Conv2d's (over the three spatial axes).
+ */
+export class Conv3d extends PaddedConvNd {
+  declare readonly kernelSize: readonly [number, number, number];
+  declare readonly options: Conv3dOptions;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number, number], options?: Conv3dModuleOptions & Placement) {
+    super('Conv3d', 3, inChannels, outChannels, kernelSize, options);
   }
 }
 
 /** Options of {@link ConvTranspose2d}. */
 export interface ConvTranspose2dModuleOptions extends ConvTranspose2dOptions {
   bias?: boolean;
+}
+
+/** Options of {@link ConvTranspose3d}. */
+export interface ConvTranspose3dModuleOptions extends ConvTranspose3dOptions {
+  bias?: boolean;
+}
+
+/** ConvTranspose2d and ConvTranspose3d: the options checked when built; forward's outputSize picks outputPadding per axis. */
+abstract class TransposedConvNd extends ConvNdModule {
+  readonly options: ConvTranspose2dOptions | ConvTranspose3dOptions;
+
+  protected constructor(op: string, k: 2 | 3, inChannels: number, outChannels: number, kernelSize: unknown, options: (ConvTranspose2dModuleOptions | ConvTranspose3dModuleOptions) & Placement | undefined) {
+    const o = placement(checkOptions<ConvTranspose2dModuleOptions & Placement>(options as ConvTranspose2dModuleOptions, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation', 'bias', 'dtype', 'device']), op);
+    let checked: ConvTranspose2dOptions | ConvTranspose3dOptions | undefined;
+    super(op, k, true, inChannels, outChannels, kernelSize, o, (groups, ks) => {
+      const opts = { stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, dilation: o.dilation, groups };
+      convTransposeNdGeometry(op, new Array<number>(k).fill(Number.MAX_SAFE_INTEGER / 4), ks, opts); // the options, checked now
+      checked = opts;
+    });
+    this.options = checked!;
+  }
+
+  /** The functional transposed convolution of this dimension. */
+  private convT(x: Tensor, options: ConvTranspose2dOptions | ConvTranspose3dOptions): Tensor {
+    return this.kernelSize.length === 2
+      ? convTranspose2d(x, this.weight, this.bias, options as ConvTranspose2dOptions)
+      : convTranspose3d(x, this.weight, this.bias, options as ConvTranspose3dOptions);
+  }
+
+  forward(x: Tensor, options?: { outputSize?: readonly number[] }): Tensor {
+    const op = this.opName;
+    this.checkForward(op, x);
+    const fo = checkOptions<{ outputSize: readonly number[] }>(options, op, ['outputSize']);
+    if (fo.outputSize === undefined) return this.convT(x, this.options);
+    this.checkRank(op, x);
+    const k = this.kernelSize.length, size = fo.outputSize;
+    if (!Array.isArray(size) || (size.length !== k && size.length !== x.rank) || !size.every((v) => typeof v === 'number' && Number.isInteger(v)))
+      fail('INVALID_ARGUMENT', `${op}: for ${x.rank}-D input, outputSize must hold ${k} or ${x.rank} integers (as PyTorch's output_size); got ${describe(size)}`);
+    const gs = convTransposeNdGeometry(op, x.shape.slice(x.rank - k), this.kernelSize, { ...this.options, outputPadding: 0 });
+    const outputPadding = gs.map((g, i) => {
+      const want = size[size.length - k + i], min = g.Lout, max = min + g.stride - 1;
+      if (want < min || want > max)
+        fail('INVALID_ARGUMENT', `${op}: requested an output size of ${shapeText(size)}, but valid sizes range from [${gs.map((h) => h.Lout).join(', ')}] to [${gs.map((h) => h.Lout + h.stride - 1).join(', ')}] (for an input of shape ${shapeText(x.shape)})`);
+      return want - min;
+    });
+    return this.convT(x, { ...this.options, outputPadding } as unknown as ConvTranspose2dOptions);
+  }
 }
 
 /**
@@ -291,49 +414,29 @@ export interface ConvTranspose2dModuleOptions extends ConvTranspose2dOptions {
  * outputPadding that gives that size, each in [min, min + stride − 1] along
  * its axis, min the size with outputPadding 0.
  */
-export class ConvTranspose2d extends Module {
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: readonly [number, number];
-  readonly options: ConvTranspose2dOptions;
-  weight: Tensor;
-  bias: Tensor | null;
+export class ConvTranspose2d extends TransposedConvNd {
+  declare readonly kernelSize: readonly [number, number];
+  declare readonly options: ConvTranspose2dOptions;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options?: ConvTranspose2dModuleOptions & Placement) {
-    super();
-    const op = 'ConvTranspose2d';
-    const o = placement(checkOptions<ConvTranspose2dModuleOptions & Placement>(options, op, ['stride', 'padding', 'outputPadding', 'groups', 'dilation', 'bias', 'dtype', 'device']), op);
-    const [kH, kW] = kernelPair(op, kernelSize);
-    let groups: number;
-    [this.inChannels, this.outChannels, , groups] = convChannels(op, inChannels, outChannels, kH, o);
-    this.kernelSize = [kH, kW];
-    this.options = { stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, dilation: o.dilation, groups };
-    convTranspose2dGeometry(op, Number.MAX_SAFE_INTEGER / 4, Number.MAX_SAFE_INTEGER / 4, kH, kW, this.options); // the options, checked now
-    // PyTorch: fan_in = weight.size(1) · kH · kW = out / groups · kH · kW, for the weight and the bias.
-    const bound = 1 / Math.sqrt((outChannels / groups) * kH * kW);
-    this.weight = this.registerParameter('weight', uniform([inChannels, outChannels / groups, kH, kW], bound, o))!;
-    this.bias = this.registerParameter('bias', o.bias === false ? null : uniform([outChannels], bound, o));
+    super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, options);
   }
+}
 
-  forward(x: Tensor, options?: { outputSize?: readonly number[] }): Tensor {
-    const op = 'ConvTranspose2d';
-    this.checkUsable(op);
-    checkTensor(x, op, 'input');
-    if (this.weight) checkModuleInput(op, 'input', x, this.weight);
-    const fo = checkOptions<{ outputSize: readonly number[] }>(options, op, ['outputSize']);
-    if (fo.outputSize === undefined) return convTranspose2d(x, this.weight, this.bias, this.options);
-    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; expected [N, ${this.inChannels}, H, W] or unbatched [${this.inChannels}, H, W]`);
-    const size = fo.outputSize;
-    if (!Array.isArray(size) || (size.length !== 2 && size.length !== x.rank) || !size.every((v) => typeof v === 'number' && Number.isInteger(v)))
-      fail('INVALID_ARGUMENT', `${op}: for ${x.rank}-D input, outputSize must hold 2 or ${x.rank} integers (as PyTorch's output_size); got ${describe(size)}`);
-    const gs = convTranspose2dGeometry(op, x.shape[x.rank - 2], x.shape[x.rank - 1], this.kernelSize[0], this.kernelSize[1], { ...this.options, outputPadding: 0 });
-    const outputPadding = gs.map((g, i) => {
-      const want = size[size.length - 2 + i], min = g.Lout, max = min + g.stride - 1;
-      if (want < min || want > max)
-        fail('INVALID_ARGUMENT', `${op}: requested an output size of ${shapeText(size)}, but valid sizes range from [${gs.map((h) => h.Lout).join(', ')}] to [${gs.map((h) => h.Lout + h.stride - 1).join(', ')}] (for an input of shape ${shapeText(x.shape)})`);
-      return want - min;
-    }) as [number, number];
-    return convTranspose2d(x, this.weight, this.bias, { ...this.options, outputPadding });
+/**
+ * torch.nn.ConvTranspose3d: weight [in, out / groups, kD, kH, kW] and bias
+ * [out], both U(±1/√(out / groups · kD · kH · kW)) as PyTorch's
+ * reset_parameters; forward(x [N, in, D, H, W] or [in, D, H, W],
+ * {outputSize}) is convTranspose3d with the layer's options; outputSize
+ * ([Dout, Hout, Wout], or with the batch and channel axes) picks
+ * outputPadding per axis as ConvTranspose2d's.
+ */
+export class ConvTranspose3d extends TransposedConvNd {
+  declare readonly kernelSize: readonly [number, number, number];
+  declare readonly options: ConvTranspose3dOptions;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number, number], options?: ConvTranspose3dModuleOptions & Placement) {
+    super('ConvTranspose3d', 3, inChannels, outChannels, kernelSize, options);
   }
 }
 
@@ -829,44 +932,76 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module {
 }
 
 /**
+ * What MaxPool2d and MaxPool3d share: the options checked when built, each
+ * size kept as one value per spatial axis; forward is the functional pool.
+ */
+abstract class MaxPoolNdModule extends Module {
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  readonly dilation: number[];
+  readonly ceilMode: boolean;
+  readonly returnIndices: boolean;
+  protected constructor(op: string, k: 2 | 3, kernelSize: unknown, options: MaxPool2dOptions | MaxPool3dOptions | undefined) {
+    super();
+    const o = checkOptions<MaxPool2dOptions | MaxPool3dOptions>(options, op, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+    const gs = poolGeometryNd(op, kernelSize, o, k).map((a) => a.g);
+    [this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode] = [gs.map((g) => g.K), gs.map((g) => g.stride), gs.map((g) => g.padding), gs.map((g) => g.dilation), gs[0].ceil];
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  }
+  forward(x: Tensor): Tensor | { values: Tensor; indices: Tensor } {
+    const { kernelSize, stride, padding, dilation, ceilMode, returnIndices } = this;
+    const o = { stride, padding, dilation, ceilMode, returnIndices };
+    return kernelSize.length === 2 ? maxPool2d(x, kernelSize as [number, number], o as unknown as MaxPool2dOptions) : maxPool3d(x, kernelSize as [number, number, number], o as unknown as MaxPool3dOptions);
+  }
+}
+
+/**
  * nn.MaxPool2d: the maximum of each window over the last two axes of
  * [N, C, H, W] or [C, H, W] (see maxPool2d); sizes are kept as [h, w]; with
  * returnIndices, forward gives `{values, indices}` (flattened H·W positions).
  */
-export class MaxPool2d<R extends boolean = false> extends Module {
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number];
-  readonly ceilMode: boolean;
-  readonly returnIndices: boolean;
+export class MaxPool2d<R extends boolean = false> extends MaxPoolNdModule {
+  declare readonly kernelSize: [number, number];
+  declare readonly stride: [number, number];
+  declare readonly padding: [number, number];
+  declare readonly dilation: [number, number];
   constructor(kernelSize: Size2d, options?: Omit<MaxPool2dOptions, 'returnIndices'> & { returnIndices?: R }) {
-    super();
-    const o = checkOptions<MaxPool2dOptions>(options, 'MaxPool2d', ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
-    const [h, w] = poolGeometry2d('MaxPool2d', kernelSize, o).map((a) => a.g);
-    [this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode] = [[h.K, w.K], [h.stride, w.stride], [h.padding, w.padding], [h.dilation, w.dilation], h.ceil];
-    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'MaxPool2d', 'returnIndices');
+    super('MaxPool2d', 2, kernelSize, options);
   }
-  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
-    const { kernelSize, stride, padding, dilation, ceilMode, returnIndices } = this;
-    return maxPool2d(x, kernelSize, { stride, padding, dilation, ceilMode, returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
-  }
+  declare forward: (x: Tensor) => R extends true ? { values: Tensor; indices: Tensor } : Tensor;
 }
 
-/** nn.AvgPool2d: the mean of each window over the last two axes (see avgPool2d); sizes kept as [h, w]. */
-export class AvgPool2d extends Module {
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
+/**
+ * nn.MaxPool3d: the maximum of each window over the last three axes of
+ * [N, C, D, H, W] or [C, D, H, W] (see maxPool3d); sizes are kept as
+ * [d, h, w]; with returnIndices, forward gives `{values, indices}`
+ * (flattened D·H·W positions).
+ */
+export class MaxPool3d<R extends boolean = false> extends MaxPoolNdModule {
+  declare readonly kernelSize: [number, number, number];
+  declare readonly stride: [number, number, number];
+  declare readonly padding: [number, number, number];
+  declare readonly dilation: [number, number, number];
+  constructor(kernelSize: Size3d, options?: Omit<MaxPool3dOptions, 'returnIndices'> & { returnIndices?: R }) {
+    super('MaxPool3d', 3, kernelSize, options);
+  }
+  declare forward: (x: Tensor) => R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+}
+
+/** What AvgPool2d and AvgPool3d share: the options checked when built, each size kept as one value per spatial axis. */
+abstract class AvgPoolNdModule extends Module {
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
-  constructor(kernelSize: Size2d, options?: AvgPool2dOptions) {
+  protected constructor(op: string, k: 2 | 3, kernelSize: unknown, options: AvgPool2dOptions | AvgPool3dOptions | undefined) {
     super();
-    const op = 'AvgPool2d';
-    const o = checkOptions<AvgPool2dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
-    const [h, w] = poolGeometry2d(op, kernelSize, o).map((a) => a.g);
-    [this.kernelSize, this.stride, this.padding, this.ceilMode] = [[h.K, w.K], [h.stride, w.stride], [h.padding, w.padding], h.ceil];
+    const o = checkOptions<AvgPool2dOptions | AvgPool3dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
+    const gs = poolGeometryNd(op, kernelSize, o, k).map((a) => a.g);
+    [this.kernelSize, this.stride, this.padding, this.ceilMode] = [gs.map((g) => g.K), gs.map((g) => g.stride), gs.map((g) => g.padding), gs[0].ceil];
     this.countIncludePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, op, 'countIncludePad');
     this.divisorOverride = o.divisorOverride ?? null;
     if (this.divisorOverride !== null && (checkInteger(this.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER) === 0))
@@ -874,44 +1009,101 @@ export class AvgPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     const { kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride } = this;
-    return avgPool2d(x, kernelSize, { stride, padding, ceilMode, countIncludePad, divisorOverride });
+    const o = { stride, padding, ceilMode, countIncludePad, divisorOverride };
+    return kernelSize.length === 2 ? avgPool2d(x, kernelSize as [number, number], o as unknown as AvgPool2dOptions) : avgPool3d(x, kernelSize as [number, number, number], o as unknown as AvgPool3dOptions);
   }
 }
 
-/** outputSize of the adaptive 2-D pools checked: a number, [h, w], null or null entries (the input's size). */
-function adaptiveSize2d(op: string, outputSize: unknown): number | null | [number | null, number | null] {
-  if (outputSize === null) return null;
-  const [h, w, ah, aw] = pair2d(outputSize as number | null, op, 'outputSize');
-  if (h !== null) checkInteger(h, op, `outputSize${ah}`, 1);
-  if (w !== null) checkInteger(w, op, `outputSize${aw}`, 1);
-  return Array.isArray(outputSize) ? [h ?? null, w ?? null] : (outputSize as number);
+/** nn.AvgPool2d: the mean of each window over the last two axes (see avgPool2d); sizes kept as [h, w]. */
+export class AvgPool2d extends AvgPoolNdModule {
+  declare readonly kernelSize: [number, number];
+  declare readonly stride: [number, number];
+  declare readonly padding: [number, number];
+  constructor(kernelSize: Size2d, options?: AvgPool2dOptions) {
+    super('AvgPool2d', 2, kernelSize, options);
+  }
+}
+
+/** nn.AvgPool3d: the mean of each window over the last three axes (see avgPool3d); sizes kept as [d, h, w]. */
+export class AvgPool3d extends AvgPoolNdModule {
+  declare readonly kernelSize: [number, number, number];
+  declare readonly stride: [number, number, number];
+  declare readonly padding: [number, number, number];
+  constructor(kernelSize: Size3d, options?: AvgPool3dOptions) {
+    super('AvgPool3d', 3, kernelSize, options);
+  }
+}
+
+type AdaptiveSize = number | null | (number | null)[];
+
+/** What the adaptive 2-D and 3-D pools share: outputSize checked (a number, one per axis, null or null entries: the input's size). */
+abstract class AdaptivePoolNdModule extends Module {
+  readonly outputSize: AdaptiveSize;
+  protected constructor(op: string, k: 2 | 3, outputSize: unknown) {
+    super();
+    if (outputSize === null) this.outputSize = null;
+    else {
+      const { values, at } = tupleNd(outputSize as number | null, op, 'outputSize', k);
+      values.forEach((v, d) => v !== null && checkInteger(v, op, `outputSize${at[d]}`, 1));
+      this.outputSize = Array.isArray(outputSize) ? values.map((v) => v ?? null) : (outputSize as number);
+    }
+  }
+}
+
+/** AdaptiveAvgPool2d and AdaptiveAvgPool3d: forward is the functional pool. */
+abstract class AdaptiveAvgPoolNdModule extends AdaptivePoolNdModule {
+  forward(x: Tensor): Tensor {
+    const size = this.outputSize;
+    return this instanceof AdaptiveAvgPool2d ? adaptiveAvgPool2d(x, size as [number, number]) : adaptiveAvgPool3d(x, size as [number, number, number]);
+  }
 }
 
 /** nn.AdaptiveAvgPool2d: the last two axes averaged down to outputSize (a number, [h, w]; null keeps that axis's size). */
-export class AdaptiveAvgPool2d extends Module {
-  readonly outputSize: number | null | [number | null, number | null];
+export class AdaptiveAvgPool2d extends AdaptiveAvgPoolNdModule {
+  declare readonly outputSize: number | null | [number | null, number | null];
   constructor(outputSize: number | null | readonly [number | null, number | null]) {
-    super();
-    this.outputSize = adaptiveSize2d('AdaptiveAvgPool2d', outputSize);
+    super('AdaptiveAvgPool2d', 2, outputSize);
   }
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPool2d(x, this.outputSize);
+}
+
+/** nn.AdaptiveAvgPool3d: the last three axes averaged down to outputSize (a number, [d, h, w]; null keeps that axis's size). */
+export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNdModule {
+  declare readonly outputSize: number | null | [number | null, number | null, number | null];
+  constructor(outputSize: number | null | readonly [number | null, number | null, number | null]) {
+    super('AdaptiveAvgPool3d', 3, outputSize);
+  }
+}
+
+/** AdaptiveMaxPool2d and AdaptiveMaxPool3d: returnIndices checked when built; forward is the functional pool. */
+abstract class AdaptiveMaxPoolNdModule extends AdaptivePoolNdModule {
+  readonly returnIndices: boolean;
+  protected constructor(op: string, k: 2 | 3, outputSize: unknown, options: { returnIndices?: boolean } | undefined) {
+    super(op, k, outputSize);
+    const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
+    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  }
+  forward(x: Tensor): Tensor | { values: Tensor; indices: Tensor } {
+    const size = this.outputSize, o = { returnIndices: this.returnIndices };
+    return this instanceof AdaptiveMaxPool2d ? adaptiveMaxPool2d(x, size as [number, number], o) : adaptiveMaxPool3d(x, size as [number, number, number], o);
   }
 }
 
 /** nn.AdaptiveMaxPool2d: the maximum over each of outputSize windows of the last two axes. */
-export class AdaptiveMaxPool2d<R extends boolean = false> extends Module {
-  readonly outputSize: number | null | [number | null, number | null];
-  readonly returnIndices: boolean;
+export class AdaptiveMaxPool2d<R extends boolean = false> extends AdaptiveMaxPoolNdModule {
+  declare readonly outputSize: number | null | [number | null, number | null];
   constructor(outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: R }) {
-    super();
-    this.outputSize = adaptiveSize2d('AdaptiveMaxPool2d', outputSize);
-    const o = checkOptions<{ returnIndices: boolean }>(options, 'AdaptiveMaxPool2d', ['returnIndices']);
-    this.returnIndices = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, 'AdaptiveMaxPool2d', 'returnIndices');
+    super('AdaptiveMaxPool2d', 2, outputSize, options);
   }
-  forward(x: Tensor): R extends true ? { values: Tensor; indices: Tensor } : Tensor {
-    return adaptiveMaxPool2d(x, this.outputSize, { returnIndices: this.returnIndices }) as R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+  declare forward: (x: Tensor) => R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+}
+
+/** nn.AdaptiveMaxPool3d: the maximum over each of outputSize windows of the last three axes. */
+export class AdaptiveMaxPool3d<R extends boolean = false> extends AdaptiveMaxPoolNdModule {
+  declare readonly outputSize: number | null | [number | null, number | null, number | null];
+  constructor(outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: R }) {
+    super('AdaptiveMaxPool3d', 3, outputSize, options);
   }
+  declare forward: (x: Tensor) => R extends true ? { values: Tensor; indices: Tensor } : Tensor;
 }
 
 /** GroupNorm's options (PyTorch's keywords). */
@@ -1019,28 +1211,72 @@ export class InstanceNorm1d extends NormBase {
   }
 }
 
+/** The spatial axes' letters in the 2-D and 3-D norms' messages. */
+const NORM_AXES: Record<number, string[]> = { 2: ['H', 'W'], 3: ['D', 'H', 'W'] };
+
+/** BatchNorm2d and BatchNorm3d: BatchNorm1d on [N, C, spatial size] (the same options, running statistics, state dict and momentum null's cumulative average). */
+abstract class SpatialBatchNorm extends BatchNorm1d {
+  /** BatchNorm1d's forward over the k spatial axes flattened, with this module's name and shapes in messages. */
+  protected forwardSpatial(op: string, k: number, x: Tensor): Tensor {
+    this.checkUsable(op);
+    checkTensor(x, op, 'input');
+    const axes = NORM_AXES[k];
+    if (x.rank !== k + 2) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, ${axes.join(', ')}]; got shape ${shapeText(x.shape)}`);
+    if (x.shape[1] !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${x.shape[1]} channels (axis 1 of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const like = this.weight ?? this.runningMean;
+    if (like) checkModuleInput(op, 'input', x, like);
+    const [N, C] = x.shape, S = numel(x.shape.slice(2));
+    // Checked here so the message names this module and its input (batchNorm would see [N, C, S]).
+    if (N * S === 1 && (this.training || this.runningMean === null))
+      fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per channel when using the batch's statistics; got input of shape ${shapeText(x.shape)} (N·${axes.join('·')} = 1: its variance is 0; PyTorch refuses it too)`);
+    return tidy(() => super.forward(x.reshape([N, C, S])).reshape(x.shape));
+  }
+}
+
 /**
  * Batch normalisation over a mini-batch of images (torch.nn.BatchNorm2d):
  * input [N, C, H, W], normalised per channel over N, H and W. BatchNorm1d on
  * [N, C, H·W] (the same options, running statistics, state dict and
  * momentum null's cumulative average; optim.updateBn resets it too).
  */
-export class BatchNorm2d extends BatchNorm1d {
+export class BatchNorm2d extends SpatialBatchNorm {
   protected static readonly opName: string = 'BatchNorm2d';
   forward(x: Tensor): Tensor {
-    const op = 'BatchNorm2d';
+    return this.forwardSpatial('BatchNorm2d', 2, x);
+  }
+}
+
+/**
+ * Batch normalisation over a mini-batch of volumes (torch.nn.BatchNorm3d):
+ * input [N, C, D, H, W], normalised per channel over N, D, H and W.
+ * BatchNorm1d on [N, C, D·H·W], as BatchNorm2d (the same options, running
+ * statistics, state dict; optim.updateBn resets it too).
+ */
+export class BatchNorm3d extends SpatialBatchNorm {
+  protected static readonly opName: string = 'BatchNorm3d';
+  forward(x: Tensor): Tensor {
+    return this.forwardSpatial('BatchNorm3d', 3, x);
+  }
+}
+
+/** InstanceNorm2d and InstanceNorm3d: InstanceNorm1d on [N, C, spatial size] (the same options, running statistics and state dict). */
+abstract class SpatialInstanceNorm extends InstanceNorm1d {
+  /** InstanceNorm1d's forward over the k spatial axes flattened ([N, C, ...] or unbatched [C, ...]), with this module's name and shapes in messages. */
+  protected forwardSpatial(op: string, k: number, x: Tensor): Tensor {
     this.checkUsable(op);
     checkTensor(x, op, 'input');
-    if (x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, H, W]; got shape ${shapeText(x.shape)}`);
-    if (x.shape[1] !== this.numFeatures)
-      fail('SHAPE_MISMATCH', `${op}: input has ${x.shape[1]} channels (axis 1 of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
+    const axes = NORM_AXES[k].join(', ');
+    if (x.rank !== k + 1 && x.rank !== k + 2) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, ${axes}] or unbatched [C, ${axes}]; got shape ${shapeText(x.shape)}`);
+    const C = x.shape[x.rank - k - 1];
+    if (C !== this.numFeatures)
+      fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (axis ${x.rank - k - 1} of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
     const like = this.weight ?? this.runningMean;
     if (like) checkModuleInput(op, 'input', x, like);
-    const [N, C, H, W] = x.shape;
-    // Checked here so the message names this module and the 4-D input (batchNorm would see [N, C, H·W]).
-    if (N * H * W === 1 && (this.training || this.runningMean === null))
-      fail('INVALID_ARGUMENT', `${op}: expected more than 1 value per channel when using the batch's statistics; got input of shape ${shapeText(x.shape)} (N·H·W = 1: its variance is 0; PyTorch refuses it too)`);
-    return tidy(() => super.forward(x.reshape([N, C, H * W])).reshape(x.shape));
+    const S = numel(x.shape.slice(x.rank - k));
+    if (S === 1 && (this.training || !this.trackRunningStats))
+      fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got input of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
+    return tidy(() => super.forward(x.reshape([...x.shape.slice(0, -k), S])).reshape(x.shape));
   }
 }
 
@@ -1051,22 +1287,23 @@ export class BatchNorm2d extends BatchNorm1d {
  * statistics and state dict); H·W = 1 is refused where the instance's
  * statistics are used, as PyTorch refuses it.
  */
-export class InstanceNorm2d extends InstanceNorm1d {
+export class InstanceNorm2d extends SpatialInstanceNorm {
   protected static readonly opName: string = 'InstanceNorm2d';
   forward(x: Tensor): Tensor {
-    const op = 'InstanceNorm2d';
-    this.checkUsable(op);
-    checkTensor(x, op, 'input');
-    if (x.rank !== 3 && x.rank !== 4) fail('SHAPE_MISMATCH', `${op}: expected input [N, C, H, W] or unbatched [C, H, W]; got shape ${shapeText(x.shape)}`);
-    const C = x.shape[x.rank - 3];
-    if (C !== this.numFeatures)
-      fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (axis ${x.rank - 3} of ${shapeText(x.shape)}); expected numFeatures = ${this.numFeatures}`);
-    const like = this.weight ?? this.runningMean;
-    if (like) checkModuleInput(op, 'input', x, like);
-    const HW = x.shape[x.rank - 2] * x.shape[x.rank - 1];
-    if (HW === 1 && (this.training || !this.trackRunningStats))
-      fail('INVALID_ARGUMENT', `${op}: expected more than 1 spatial element per instance when using the input's statistics; got input of shape ${shapeText(x.shape)} (its variance would be 0; PyTorch refuses it too)`);
-    return tidy(() => super.forward(x.reshape([...x.shape.slice(0, -2), HW])).reshape(x.shape));
+    return this.forwardSpatial('InstanceNorm2d', 2, x);
+  }
+}
+
+/**
+ * Instance normalisation of volumes (torch.nn.InstanceNorm3d): input
+ * [N, C, D, H, W], or unbatched [C, D, H, W]; each sample's channel
+ * normalised over D, H and W. InstanceNorm1d on [N, C, D·H·W], as
+ * InstanceNorm2d (D·H·W = 1 refused where the instance's statistics are used).
+ */
+export class InstanceNorm3d extends SpatialInstanceNorm {
+  protected static readonly opName: string = 'InstanceNorm3d';
+  forward(x: Tensor): Tensor {
+    return this.forwardSpatial('InstanceNorm3d', 3, x);
   }
 }
 
