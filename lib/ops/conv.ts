@@ -424,11 +424,6 @@ export function convTransposeNdGeometry(op: string, sizes: readonly number[], ks
     convTransposeGeometry(op, L, ks[i], { stride: s[i] as number, padding: p[i] as number, outputPadding: op_[i] as number, dilation: d[i] as number }, AXES[k].names[i]));
 }
 
-/** @internal convTranspose2d's geometry: {@link convTransposeGeometry} along the height and along the width. */
-export function convTranspose2dGeometry(op: string, H: number, W: number, kH: number, kW: number, o: ConvTranspose2dOptions): [ReturnType<typeof convTransposeGeometry>, ReturnType<typeof convTransposeGeometry>] {
-  return convTransposeNdGeometry(op, [H, W], [kH, kW], o) as [ReturnType<typeof convTransposeGeometry>, ReturnType<typeof convTransposeGeometry>];
-}
-
 /** convTranspose2d and convTranspose3d: the k-D transposed convolution over x's last k axes (messages as `op`'s). */
 function convTransposeNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: ConvTranspose2dOptions | ConvTranspose3dOptions | undefined): Tensor {
   const ax = AXES[k];

@@ -306,12 +306,6 @@ export function tupleNd<T>(v: T | readonly T[] | undefined, op: string, what: st
   return { values: v.slice(), at: v.map((_, i) => `[${i}]`) };
 }
 
-/** @internal A size option as [h, w] (a number for both), checked for shape only (the values by poolGeometry). */
-export function pair2d<T>(v: T | readonly [T, T] | undefined, op: string, what: string): [T | undefined, T | undefined, string, string] {
-  const { values, at } = tupleNd<T>(v, op, what, 2);
-  return [values[0], values[1], at[0], at[1]];
-}
-
 type NdWindowOptions = { stride?: Size2d | Size3d | null; padding?: Size2d | Size3d; dilation?: Size2d | Size3d; ceilMode?: boolean };
 
 /** @internal The k-D pooling options per axis: each axis's poolGeometry options, with its label. */
@@ -325,15 +319,6 @@ export function poolGeometryNd(op: string, kernelSize: unknown, o: NdWindowOptio
     const axis = { k: ks.values[i], o: { stride: s.values[i], padding: p.values[i], dilation: d.values[i], ceilMode: o.ceilMode }, at: ks.at[i] || s.at[i] || p.at[i] || d.at[i] || '' };
     return { ...axis, g: poolGeometry(op, axis.k, axis.o, axis.at) };
   });
-}
-
-/** @internal The 2-D pooling options per axis: [height's, width's] of poolGeometry's options, with each axis's label. */
-export function poolGeometry2d(
-  op: string,
-  kernelSize: unknown,
-  o: { stride?: Size2d | null; padding?: Size2d; dilation?: Size2d; ceilMode?: boolean },
-): { k: unknown; o: WindowOptions; at: string; g: ReturnType<typeof poolGeometry> }[] {
-  return poolGeometryNd(op, kernelSize, o, 2);
 }
 
 /** The index of each axis of a row-major grid of the given sizes at flat position i. */
