@@ -10,6 +10,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { outSize, values } from '../pool-refs';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -20,14 +21,6 @@ interface Ref {
   idx: number[];
   gx: number[];
   Lout: number;
-}
-
-/** PyTorch's output length (pooling_output_shape), or 0 where it raises. */
-function outLength(L: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  const room = L + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
-  let n = Math.floor(room / s) + 1;
-  if (ceil && (n - 1) * s >= L + p) n--;
-  return Math.max(n, 0);
 }
 
 /** Each row of x [rows, L] reduced over windows given as lists of input positions (−1 or ≥ L: padding). */
@@ -60,7 +53,7 @@ function poolRows(x: number[], rows: number, L: number, windows: number[][], red
 }
 
 function slidingRef(x: number[], rows: number, L: number, k: number, s: number, p: number, d: number, ceil: boolean, g: (n: number) => number[], reduce: 'max' | 'avg', includePad = true): Ref {
-  const Lout = outLength(L, k, s, p, d, ceil);
+  const Lout = outSize(L, k, s, p, d, ceil);
   const windows = Array.from({ length: Lout }, (_, t) => Array.from({ length: k }, (_, j) => t * s - p + j * d));
   const divisors = windows.map((w) => {
     const start = w[0];
@@ -76,17 +69,6 @@ function adaptiveRef(x: number[], rows: number, L: number, out: number, g: numbe
     return Array.from({ length: b - a }, (_, j) => a + j);
   });
   return poolRows(x, rows, L, windows, reduce === 'max' ? 'max' : { divisors: windows.map((w) => w.length) }, g);
-}
-
-/** Random values, with ties (rounded) and NaNs now and then. */
-function values(n: number): number[] {
-  const v = randomArray(rng, n, -3, 3);
-  const mode = rng.next();
-  if (mode < 0.3) return v.map(Math.round);
-  if (mode < 0.4) return v.map((x) => (rng.next() < 0.1 ? NaN : x));
-  // Masked with −∞ (a padded sequence): whole windows of it pick their first in-input element, never the padding.
-  if (mode < 0.55) return v.map((x) => (rng.next() < 0.6 ? -Infinity : x));
-  return v;
 }
 
 function check(name: string, got: Tensor | { values: Tensor; indices: Tensor }, x: Tensor, ref: Ref, shape: number[], gv: number[]): void {
@@ -110,9 +92,9 @@ describe(`1-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const k = rng.int(1, 5), d = rng.int(1, 3), p = rng.int(0, Math.floor(k / 2));
         const s = rng.pick([undefined, 1, 2, 3]);
         const ceil = rng.next() < 0.5;
-        if (outLength(L, k, s ?? k, p, d, ceil) < 1) return;
+        if (outSize(L, k, s ?? k, p, d, ceil) < 1) return;
         tried++;
-        const xv = values(N * C * L);
+        const xv = values(rng, N * C * L);
         const shape = rng.next() < 0.2 && N === 1 ? [C, L] : [N, C, L];
         const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
         let gv: number[] = [];
@@ -130,7 +112,7 @@ describe(`1-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const k = rng.int(1, 5), p = rng.int(0, Math.floor(k / 2));
         const s = rng.pick([undefined, 1, 2, 3]);
         const ceil = rng.next() < 0.5, includePad = rng.next() < 0.5;
-        if (outLength(L, k, s ?? k, p, 1, ceil) < 1) return;
+        if (outSize(L, k, s ?? k, p, 1, ceil) < 1) return;
         tried++;
         const xv = randomArray(rng, N * C * L, -3, 3);
         const shape = [N, C, L];
@@ -147,7 +129,7 @@ describe(`1-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const [N, C, L] = [rng.int(1, 3), rng.int(1, 3), rng.int(1, 12)];
         const out = rng.int(1, 14);
         const kind = rng.pick(['max', 'avg'] as const);
-        const xv = kind === 'max' ? values(N * C * L) : randomArray(rng, N * C * L);
+        const xv = kind === 'max' ? values(rng, N * C * L) : randomArray(rng, N * C * L);
         const x = tensor(xv, [N, C, L], { dtype: 'float64', requiresGrad: true });
         const gv = randomArray(rng, N * C * out);
         const ref = adaptiveRef(xv, N * C, L, out, gv, kind);

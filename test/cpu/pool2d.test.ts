@@ -12,18 +12,11 @@ import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { dropoutMask } from '../../lib/ops/nn';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
 const rng = makeRng();
 const SEED = rng.seed;
 expectNoLeaksInSuite(tensorCounts);
-
-/** PyTorch's output size along one axis (pooling_output_shape), or 0 where it raises. */
-function outSize(L: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  const room = L + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
-  let n = Math.floor(room / s) + 1;
-  if (ceil && (n - 1) * s >= L + p) n--;
-  return Math.max(n, 0);
-}
 
 interface Ref {
   y: number[];
@@ -109,26 +102,6 @@ function adaptiveRef(x: number[], rows: number, H: number, W: number, OH: number
   return poolPlanes(x, rows, H, W, windows, OH, OW, reduce === 'max' ? 'max' : windows.map((w) => w.length), g);
 }
 
-/** Random values, with ties (rounded), NaNs and −∞ masks now and then. */
-function values(n: number): number[] {
-  const v = randomArray(rng, n, -3, 3);
-  const mode = rng.next();
-  if (mode < 0.3) return v.map(Math.round);
-  if (mode < 0.4) return v.map((x) => (rng.next() < 0.1 ? NaN : x));
-  if (mode < 0.55) return v.map((x) => (rng.next() < 0.6 ? -Infinity : x));
-  return v;
-}
-
-/** n distinct values in random order (no ties: the maximum is differentiable). */
-function distinct(n: number): number[] {
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.173 + rng.uniform(0, 0.05));
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return v;
-}
-
 function check(name: string, got: Tensor | { values: Tensor; indices: Tensor }, x: Tensor, ref: Ref, lead: number[], gv: number[]): void {
   const y = got instanceof Tensor ? got : got.values;
   expect(y.shape).toEqual([...lead, ref.OH, ref.OW]);
@@ -156,24 +129,6 @@ function geometry(H: number, W: number, dilated: boolean): Geometry | null {
   return { k, s, p, d, ceil };
 }
 
-/** Central differences of sum(f(x)·g) in float64, one element at a time. */
-// The pools are piecewise linear and the inputs (distinct()) at least 0.12 apart, so a step of 1e-4 never crosses a
-// piece and the central difference is exact but for rounding: about eps·|Σ y·g|/h ≈ 1e-10 (h = 1e-6 made it ≈ 1e-8,
-// the test's atol: CI seed 2662006043 missed by 1.16e-8 on avgPool2d, which is linear).
-function finiteDifferences(f: (x: Tensor) => Tensor, xv: number[], shape: number[], gv: number[], h = 1e-4): number[] {
-  return xv.map((_, i) =>
-    tidy(() => {
-      const at = (e: number) => {
-        const v = xv.slice();
-        v[i] += e;
-        const y = f(tensor(v, shape, { dtype: 'float64' }));
-        return Array.from(y.dataSync()).reduce((acc, yi, j) => acc + yi * gv[j], 0);
-      };
-      return (at(h) - at(-h)) / (2 * h);
-    }),
-  );
-}
-
 describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
   test('maxPool2d: random geometries (stride, padding, dilation, ceil mode per axis), indices in the H·W plane, ties, NaN, −∞, gradients', () => {
     let tried = 0;
@@ -183,7 +138,7 @@ describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const geo = geometry(H, W, true);
         if (!geo) return;
         tried++;
-        const xv = values(N * C * H * W);
+        const xv = values(rng, N * C * H * W);
         const unbatched = N === 1 && rng.next() < 0.3;
         const shape = unbatched ? [C, H, W] : [N, C, H, W];
         const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
@@ -235,7 +190,7 @@ describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const os: [number | null, number | null] = [rng.next() < 0.15 ? null : rng.int(1, 10), rng.next() < 0.15 ? null : rng.int(1, 10)];
         const [OH, OW] = [os[0] ?? H, os[1] ?? W];
         const kind = rng.pick(['max', 'avg'] as const);
-        const xv = kind === 'max' ? values(N * C * H * W) : randomArray(rng, N * C * H * W);
+        const xv = kind === 'max' ? values(rng, N * C * H * W) : randomArray(rng, N * C * H * W);
         const unbatched = N === 1 && rng.next() < 0.3;
         const shape = unbatched ? [C, H, W] : [N, C, H, W];
         const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
@@ -263,7 +218,7 @@ describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
     for (const [name, f] of cases)
       tidy(() => {
         const shape = [2, 2, 5, 6];
-        const xv = distinct(120);
+        const xv = distinct(rng, 120);
         const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
         const y = f(x);
         const gv = randomArray(rng, y.size);
@@ -318,14 +273,6 @@ describe(`2-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
 });
 
 describe(`BatchNorm2d, InstanceNorm2d and Dropout2d (seed ${SEED})`, () => {
-  /** Per-channel mean and biased variance of x [N, C, H, W] over N, H, W (or, perInstance, over H, W of each (n, c)). */
-  function stats(xv: number[], N: number, C: number, HW: number, n: number | null, c: number): { mean: number; varB: number; count: number } {
-    const vals: number[] = [];
-    for (let i = 0; i < N; i++) if (n === null || n === i) for (let j = 0; j < HW; j++) vals.push(xv[(i * C + c) * HW + j]);
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    return { mean, varB: vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length, count: vals.length };
-  }
-
   test('BatchNorm2d: training normalises over N, H, W and updates running statistics (momentum 0.1 and null); eval uses them', () =>
     tidy(() => {
       for (const momentum of [0.1, null, 0.3]) {
@@ -387,19 +334,7 @@ describe(`BatchNorm2d, InstanceNorm2d and Dropout2d (seed ${SEED})`, () => {
       const xv = randomArray(rng, N * C * HW, -2, 2);
       const m = new nn.InstanceNorm2d(C, { affine: true, trackRunningStats: true, dtype: 'float64' });
       const y = m.forward(tensor(xv, [N, C, H, W], { dtype: 'float64' }));
-      const want = new Array<number>(xv.length);
-      const rm = new Array<number>(C).fill(0), rv = new Array<number>(C).fill(1);
-      for (let c = 0; c < C; c++) {
-        let meanSum = 0, varSum = 0;
-        for (let n = 0; n < N; n++) {
-          const { mean, varB, count } = stats(xv, N, C, HW, n, c);
-          for (let j = 0; j < HW; j++) want[(n * C + c) * HW + j] = (xv[(n * C + c) * HW + j] - mean) / Math.sqrt(varB + 1e-5);
-          meanSum += mean;
-          varSum += (varB * count) / (count - 1);
-        }
-        rm[c] = 0.9 * rm[c] + 0.1 * (meanSum / N);
-        rv[c] = 0.9 * rv[c] + 0.1 * (varSum / N);
-      }
+      const { want, rm, rv } = instanceNormRef(xv, N, C, HW);
       expectClose(y.dataSync(), want, 1e-12, 1e-12, 'instance norm');
       expectClose(m.runningMean!.dataSync(), rm, 1e-13, 1e-14, 'running mean');
       expectClose(m.runningVar!.dataSync(), rv, 1e-13, 1e-14, 'running var');

@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
+import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -19,14 +20,6 @@ expectNoLeaksInSuite(tensorCounts);
 const F64 = { dtype: 'float64' as const };
 type Triple = [number, number, number];
 const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
-
-/** PyTorch's output size along one axis (pooling_output_shape), or 0 where it raises. */
-function outSize(L: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  const room = L + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
-  let n = Math.floor(room / s) + 1;
-  if (ceil && (n - 1) * s >= L + p) n--;
-  return Math.max(n, 0);
-}
 
 interface Ref {
   y: number[];
@@ -115,26 +108,6 @@ function adaptiveRef(x: number[], rows: number, size: Triple, out: Triple, g: nu
   return poolVolumes(x, rows, size, windows, out, reduce === 'max' ? 'max' : windows.map((w) => w.length), g);
 }
 
-/** Random values, with ties (rounded), NaNs and −∞ masks now and then. */
-function values(n: number): number[] {
-  const v = randomArray(rng, n, -3, 3);
-  const mode = rng.next();
-  if (mode < 0.3) return v.map(Math.round);
-  if (mode < 0.4) return v.map((x) => (rng.next() < 0.1 ? NaN : x));
-  if (mode < 0.55) return v.map((x) => (rng.next() < 0.6 ? -Infinity : x));
-  return v;
-}
-
-/** n distinct values in random order, at least 0.12 apart (no ties: the maximum is differentiable). */
-function distinct(n: number): number[] {
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.173 + rng.uniform(0, 0.05));
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return v;
-}
-
 function check(name: string, got: Tensor | { values: Tensor; indices: Tensor }, x: Tensor, ref: Ref, lead: number[], gv: number[]): void {
   const y = got instanceof Tensor ? got : got.values;
   expect(y.shape).toEqual([...lead, ...ref.out]);
@@ -162,23 +135,6 @@ function geometry(size: Triple, dilated: boolean): Geometry | null {
   return { k, s, p, d, ceil };
 }
 
-/** Central differences of sum(f(x)·g) in float64, one element at a time. */
-// The pools are piecewise linear and the inputs (distinct()) at least 0.12 apart, so a step of 1e-4 never crosses a
-// piece and the central difference is exact but for rounding (≈ eps·|Σ y·g|/h ≈ 1e-10), as in pool2d.test.ts.
-function finiteDifferences(f: (x: Tensor) => Tensor, xv: number[], shape: number[], gv: number[], h = 1e-4): number[] {
-  return xv.map((_, i) =>
-    tidy(() => {
-      const at = (e: number) => {
-        const v = xv.slice();
-        v[i] += e;
-        const y = f(tensor(v, shape, F64));
-        return Array.from(y.dataSync()).reduce((acc, yi, j) => acc + yi * gv[j], 0);
-      };
-      return (at(h) - at(-h)) / (2 * h);
-    }),
-  );
-}
-
 const randomSize = (lo: number, hi: number) => [rng.int(lo, hi), rng.int(lo, hi), rng.int(lo, hi)] as Triple;
 
 describe(`3-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
@@ -190,7 +146,7 @@ describe(`3-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const geo = geometry(size, true);
         if (!geo) return;
         tried++;
-        const xv = values(N * C * prod(size));
+        const xv = values(rng, N * C * prod(size));
         const unbatched = N === 1 && rng.next() < 0.3;
         const shape = unbatched ? [C, ...size] : [N, C, ...size];
         const x = tensor(xv, shape, { ...F64, requiresGrad: true });
@@ -243,7 +199,7 @@ describe(`3-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
         const os = [0, 1, 2].map(() => (rng.next() < 0.15 ? null : rng.int(1, 7))) as [number | null, number | null, number | null];
         const out = os.map((v, t) => v ?? size[t]) as Triple;
         const kind = rng.pick(['max', 'avg'] as const);
-        const xv = kind === 'max' ? values(N * C * prod(size)) : randomArray(rng, N * C * prod(size));
+        const xv = kind === 'max' ? values(rng, N * C * prod(size)) : randomArray(rng, N * C * prod(size));
         const unbatched = N === 1 && rng.next() < 0.3;
         const shape = unbatched ? [C, ...size] : [N, C, ...size];
         const x = tensor(xv, shape, { ...F64, requiresGrad: true });
@@ -271,7 +227,7 @@ describe(`3-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
     for (const [name, f] of cases)
       tidy(() => {
         const shape = [1, 2, 3, 4, 5];
-        const xv = distinct(prod(shape));
+        const xv = distinct(rng, prod(shape));
         const x = tensor(xv, shape, { ...F64, requiresGrad: true });
         const y = f(x);
         const gv = randomArray(rng, y.size);
@@ -325,14 +281,6 @@ describe(`3-D pooling against PyTorch's definitions (seed ${SEED})`, () => {
 });
 
 describe(`BatchNorm3d and InstanceNorm3d (seed ${SEED})`, () => {
-  /** Per-channel mean and biased variance of x [N, C, S] over N and S (or, for instance n, over S of (n, c)). */
-  function stats(xv: number[], N: number, C: number, S: number, n: number | null, c: number): { mean: number; varB: number; count: number } {
-    const vals: number[] = [];
-    for (let i = 0; i < N; i++) if (n === null || n === i) for (let j = 0; j < S; j++) vals.push(xv[(i * C + c) * S + j]);
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    return { mean, varB: vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length, count: vals.length };
-  }
-
   test('BatchNorm3d: training normalises over N, D, H, W and updates running statistics (momentum 0.1 and null); eval uses them; state dict', () =>
     tidy(() => {
       for (const momentum of [0.1, null]) {
@@ -388,19 +336,7 @@ describe(`BatchNorm3d and InstanceNorm3d (seed ${SEED})`, () => {
       const m = new nn.InstanceNorm3d(C, { affine: true, trackRunningStats: true, dtype: 'float64' });
       expect(Object.keys(m.stateDict())).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
       const y = m.forward(tensor(xv, [N, C, ...size], F64));
-      const want = new Array<number>(xv.length);
-      const rm = new Array<number>(C).fill(0), rv = new Array<number>(C).fill(1);
-      for (let c = 0; c < C; c++) {
-        let meanSum = 0, varSum = 0;
-        for (let n = 0; n < N; n++) {
-          const { mean, varB, count } = stats(xv, N, C, S, n, c);
-          for (let j = 0; j < S; j++) want[(n * C + c) * S + j] = (xv[(n * C + c) * S + j] - mean) / Math.sqrt(varB + 1e-5);
-          meanSum += mean;
-          varSum += (varB * count) / (count - 1);
-        }
-        rm[c] = 0.9 * rm[c] + 0.1 * (meanSum / N);
-        rv[c] = 0.9 * rv[c] + 0.1 * (varSum / N);
-      }
+      const { want, rm, rv } = instanceNormRef(xv, N, C, S);
       expectClose(y.dataSync(), want, 1e-12, 1e-12, 'instance norm');
       expectClose(m.runningMean!.dataSync(), rm, 1e-13, 1e-14, 'running mean');
       expectClose(m.runningVar!.dataSync(), rv, 1e-13, 1e-14, 'running var');
