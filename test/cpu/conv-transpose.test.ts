@@ -13,6 +13,7 @@
 import * as antler from '../../lib';
 import { nn, optim, tensor, Tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { dot, expectGradsMatchCentral } from '../conv-refs';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -58,12 +59,6 @@ function randomGeometry(): Geometry {
 }
 
 const options = (q: Geometry) => ({ stride: q.stride, padding: q.padding, dilation: q.dilation, outputPadding: q.outputPadding, groups: q.G });
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 describe(`convTranspose1d (seed ${SEED})`, () => {
   test("equals the direct sum of PyTorch's definition over random geometries (stride, padding, dilation, outputPadding, groups, depthwise), unbatched, float32", () =>
     tidy(() => {
@@ -120,16 +115,7 @@ describe(`convTranspose1d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.convTranspose1d(ts[0], ts[1], ts[2], options(q));
         y.backward(tensor(W, y.shape.slice(), F64));
-        const h = 1e-6;
-        ts.forEach((t, which) => {
-          const num = vals[which].map((_, j) => {
-            const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
-            up[which][j] += h;
-            down[which][j] -= h;
-            return (f(up) - f(down)) / (2 * h);
-          });
-          expectClose(t.grad!.dataSync(), num, 1e-6, 1e-7, `grad ${['x', 'weight', 'bias'][which]} ${JSON.stringify(q)} (seed ${SEED})`);
-        });
+        expectGradsMatchCentral(ts, vals, f, `${JSON.stringify(q)} (seed ${SEED})`, 1e-6);
       });
     }
   });

@@ -12,6 +12,7 @@
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { dot, expectGradsMatchCentral } from '../conv-refs';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -100,12 +101,6 @@ function randomTranspose(): { q: Geometry; options: antler.ConvTranspose2dOption
   }
 }
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 describe(`conv2d (seed ${SEED})`, () => {
   test("equals the direct sum of PyTorch's definition over random geometries (stride, padding as a number, a pair, 'same' and 'valid', dilation, groups), unbatched, float32", () =>
     tidy(() => {
@@ -165,16 +160,7 @@ describe(`conv2d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.conv2d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        const h = 1e-3; // linear in each argument: the central difference is exact but for rounding (≈ eps·|f|/h)
-        ts.forEach((t, which) => {
-          const num = vals[which].map((_, j) => {
-            const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
-            up[which][j] += h;
-            down[which][j] -= h;
-            return (f(up) - f(down)) / (2 * h);
-          });
-          expectClose(t.grad!.dataSync(), num, 1e-6, 1e-7, `grad ${['x', 'weight', 'bias'][which]} ${JSON.stringify({ ...q, ...options })} (seed ${SEED})`);
-        });
+        expectGradsMatchCentral(ts, vals, f, `${JSON.stringify({ ...q, ...options })} (seed ${SEED})`);
       });
     }
   });
@@ -258,16 +244,7 @@ describe(`convTranspose2d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.convTranspose2d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        const h = 1e-3; // linear in each argument: the central difference is exact but for rounding (≈ eps·|f|/h)
-        ts.forEach((t, which) => {
-          const num = vals[which].map((_, j) => {
-            const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
-            up[which][j] += h;
-            down[which][j] -= h;
-            return (f(up) - f(down)) / (2 * h);
-          });
-          expectClose(t.grad!.dataSync(), num, 1e-6, 1e-7, `grad ${['x', 'weight', 'bias'][which]} ${JSON.stringify(q)} (seed ${SEED})`);
-        });
+        expectGradsMatchCentral(ts, vals, f, `${JSON.stringify(q)} (seed ${SEED})`);
       });
     }
   });

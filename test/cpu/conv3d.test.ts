@@ -12,6 +12,7 @@
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { dot, expectGradsMatchCentral } from '../conv-refs';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -108,25 +109,6 @@ function randomTranspose(): { q: Geometry; options: antler.ConvTranspose3dOption
   }
 }
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
-/** Central differences (step h) of f at vals, each argument in turn, against the tensors' gradients. */
-function checkGrads(ts: antler.Tensor[], vals: number[][], f: (v: number[][]) => number, h: number, what: string) {
-  ts.forEach((t, which) => {
-    const num = vals[which].map((_, j) => {
-      const up = vals.map((v) => v.slice()), down = vals.map((v) => v.slice());
-      up[which][j] += h;
-      down[which][j] -= h;
-      return (f(up) - f(down)) / (2 * h);
-    });
-    expectClose(t.grad!.dataSync(), num, 1e-6, 1e-7, `grad ${['x', 'weight', 'bias'][which]} ${what}`);
-  });
-}
-
 describe(`conv3d (seed ${SEED})`, () => {
   test("equals the direct sum of PyTorch's definition over random geometries (stride, padding as a number, a triple, 'same' and 'valid', dilation, groups), unbatched, float32", () =>
     tidy(() => {
@@ -186,8 +168,7 @@ describe(`conv3d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.conv3d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        // Linear in each argument: the central difference is exact but for rounding (≈ eps·|f|/h), so a large step.
-        checkGrads(ts, vals, (v) => dot(conv3dRef(v[0], v[1], v[2], q).y, Wt), 1e-3, `${JSON.stringify({ ...q, ...options })} (seed ${SEED})`);
+        expectGradsMatchCentral(ts, vals, (v) => dot(conv3dRef(v[0], v[1], v[2], q).y, Wt), `${JSON.stringify({ ...q, ...options })} (seed ${SEED})`);
       });
     }
   });
@@ -261,7 +242,7 @@ describe(`convTranspose3d (seed ${SEED})`, () => {
         const ts = vals.map((v, i) => tensor(v, shapes[i], { ...F64, requiresGrad: true }));
         const y = antler.convTranspose3d(ts[0], ts[1], ts[2], options);
         y.backward(tensor(Wt, y.shape.slice(), F64));
-        checkGrads(ts, vals, (v) => dot(convTranspose3dRef(v[0], v[1], v[2], q).y, Wt), 1e-3, `${JSON.stringify(q)} (seed ${SEED})`);
+        expectGradsMatchCentral(ts, vals, (v) => dot(convTranspose3dRef(v[0], v[1], v[2], q).y, Wt), `${JSON.stringify(q)} (seed ${SEED})`);
       });
     }
   });
