@@ -400,9 +400,11 @@ class Backend {
   // [0, rows), or −1 (waits for the device to read that flag).
   virtual int64_t gatherRows(const Device& d, DType t, void* out, const void* table, const int32_t* idx, int64_t n,
                              int64_t rows, int64_t cols) = 0;
-  // gtable[idx[i], :] += g[i, :]; gtable is zeroed by the caller; indices already validated.
-  virtual void scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                              int64_t cols) = 0;
+  // gtable[idx[i], :] += g[i, :] for gtable [rows, cols], zeroed by the caller. Returns the first i with idx[i]
+  // outside [0, rows), or −1 (waits for the device to read that flag); a bad index adds nothing (the CPU checks
+  // every index before it writes at all).
+  virtual int64_t scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                                 int64_t rows, int64_t cols) = 0;
   // table[idx[i], :] = src[i, :] in place for table [rows, cols] (embedding's maxNorm); an idx[i] outside
   // [0, rows) writes nothing, and a repeated index carries the same row each time (else which lands is unspecified).
   virtual void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n,

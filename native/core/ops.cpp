@@ -1059,11 +1059,18 @@ TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
     fail(Code::ShapeMismatch, "embedding: gradient of shape ", shapeStr(g.shape), " does not match indices ", shapeStr(indices.shape));
   const int64_t cols = g.shape.back();
   TensorPtr out = emptyTensor({rows, cols}, g.dtype, g.device());
-  if (!out->numel()) return out;
+  if (!out->numel()) {
+    if (indices.numel() && rows == 0) fail(Code::InvalidArgument, "embedding: indices into a table of 0 rows");
+    return out;
+  }
   backendFor(g.device()).fill(g.device(), out->data(), g.dtype, out->numel(), 0.0);
-  if (indices.numel())
-    backendFor(g.device()).scatterAddRows(g.device(), g.dtype, out->data(), g.data(),
-                                          static_cast<const int32_t*>(indices.data()), indices.numel(), cols);
+  if (indices.numel()) {
+    // Every index is checked (a bad one adds nothing), so a caller's index bug fails here, never writes astray.
+    const int64_t bad = backendFor(g.device()).scatterAddRows(g.device(), g.dtype, out->data(), g.data(),
+                                                              static_cast<const int32_t*>(indices.data()),
+                                                              indices.numel(), rows, cols);
+    if (bad >= 0) fail(Code::InvalidArgument, "embedding: gradient index at position ", bad, " is outside [0, ", rows, ")");
+  }
   return out;
 }
 

@@ -194,9 +194,9 @@ class CpuBackend final : public Backend {
                      int64_t rows, int64_t cols) override {
     return cpu::gatherRows(t, out, table, idx, n, rows, cols);
   }
-  void scatterAddRows(const Device&, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                      int64_t cols) override {
-    cpu::scatterAddRows(t, gtable, g, idx, n, cols);
+  int64_t scatterAddRows(const Device&, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                         int64_t rows, int64_t cols) override {
+    return cpu::scatterAddRows(t, gtable, g, idx, n, rows, cols);
   }
   void setRows(const Device&, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
                int64_t cols) override {

@@ -69,8 +69,9 @@
   X(int64_t, gatherRows,                                                                                               \
     (DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows, int64_t cols),              \
     (t, out, table, idx, n, rows, cols))                                                                               \
-  X(void, scatterAddRows, (DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols),       \
-    (t, gtable, g, idx, n, cols))                                                                                      \
+  X(int64_t, scatterAddRows,                                                                                           \
+    (DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows, int64_t cols),               \
+    (t, gtable, g, idx, n, rows, cols))                                                                                \
   X(void, layerNorm,                                                                                                   \
     (DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b, int64_t N, int64_t D,    \
      double eps),                                                                                                      \

@@ -84,7 +84,7 @@ int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const
 void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,
                           int64_t C, int64_t ignoreIndex);
 int64_t gatherRows(DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows, int64_t cols);
-void scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols);
+int64_t scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows, int64_t cols);
 void layerNorm(DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b, int64_t N,
                int64_t D, double eps);
 void layerNormBackward(DType t, void* gx, void* gw, void* gb, const void* gy, const void* x, const void* mean,

@@ -307,13 +307,20 @@ static void scatterAddRowsTyped(T* gtable, const T* g, const int32_t* idx, int64
   });
 }
 
-void scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols) {
-  if (n <= 0 || cols <= 0) return;
+// Returns the first i with idx[i] outside [0, rows), found before any write (gtable is then untouched), or −1.
+int64_t scatterAddRows(DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows,
+                       int64_t cols) {
+  if (n <= 0) return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] < 0 || idx[i] >= rows) return i;
+  if (cols <= 0) return -1;
   switch (t) {
     case DType::Float32:
-      return scatterAddRowsTyped(static_cast<float*>(gtable), static_cast<const float*>(g), idx, n, cols);
+      scatterAddRowsTyped(static_cast<float*>(gtable), static_cast<const float*>(g), idx, n, cols);
+      return -1;
     case DType::Float64:
-      return scatterAddRowsTyped(static_cast<double*>(gtable), static_cast<const double*>(g), idx, n, cols);
+      scatterAddRowsTyped(static_cast<double*>(gtable), static_cast<const double*>(g), idx, n, cols);
+      return -1;
     case DType::Int32: break;
   }
   fail(Code::Internal, "scatterAddRows: dtype ", dtypeName(t), " is not supported");

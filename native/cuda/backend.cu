@@ -400,9 +400,9 @@ class CudaBackend final : public Backend {
                      int64_t rows, int64_t cols) override {
     return cuda::gatherRows(context(d), t, out, table, idx, n, rows, cols);
   }
-  void scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                      int64_t cols) override {
-    cuda::scatterAddRows(context(d), t, gtable, g, idx, n, cols);
+  int64_t scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                         int64_t rows, int64_t cols) override {
+    return cuda::scatterAddRows(context(d), t, gtable, g, idx, n, rows, cols);
   }
   void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
                int64_t cols) override {

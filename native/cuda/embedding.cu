@@ -28,11 +28,19 @@ static __global__ void gatherRowsKernel(T* out, const T* table, const int32_t* i
 //   gtable[idx[i], c] += g[i, c]
 // Repeated indices meet in atomicAdd, so float sums of a repeated row vary in
 // the last bits from run to run (as PyTorch's CUDA embedding backward may).
+// An index outside [0, rows) adds nothing and lowers *badIndex to i, as in
+// gatherRowsKernel.
 template <typename T>
-static __global__ void scatterAddRowsKernel(T* gtable, const T* g, const int32_t* idx, int64_t n, int64_t cols) {
+static __global__ void scatterAddRowsKernel(T* gtable, const T* g, const int32_t* idx, int64_t n, int64_t rows,
+                                            int64_t cols, unsigned long long* badIndex) {
   for (int64_t e = gridStart(); e < n * cols; e += gridStride()) {
     const int64_t i = e / cols, c = e % cols;
-    atomicAdd(gtable + static_cast<int64_t>(idx[i]) * cols + c, g[e]);
+    const int64_t r = idx[i];
+    if (r < 0 || r >= rows) {
+      if (c == 0) atomicMin(badIndex, static_cast<unsigned long long>(i));
+    } else {
+      atomicAdd(gtable + r * cols + c, g[e]);
+    }
   }
 }
 
@@ -63,11 +71,18 @@ static int64_t launchGatherRows(Context& ctx, void* out, const void* table, cons
 }
 
 template <typename T>
-static void launchScatterAddRows(Context& ctx, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                                 int64_t cols) {
+static int64_t launchScatterAddRows(Context& ctx, void* gtable, const void* g, const int32_t* idx, int64_t n,
+                                    int64_t rows, int64_t cols) {
+  PoolBuffer flag(ctx, sizeof(unsigned long long));
+  unsigned long long* badIndex = static_cast<unsigned long long*>(flag.get());
+  ANTLER_CUDA_CHECK(cudaMemsetAsync(badIndex, 0xFF, sizeof(unsigned long long), ctx.stream));
   scatterAddRowsKernel<T><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
-      static_cast<T*>(gtable), static_cast<const T*>(g), idx, n, cols);
+      static_cast<T*>(gtable), static_cast<const T*>(g), idx, n, rows, cols, badIndex);
   ANTLER_LAUNCH_CHECK("scatterAddRows");
+  unsigned long long host = kNoBadIndex;
+  ANTLER_CUDA_CHECK(cudaMemcpyAsync(&host, badIndex, sizeof(host), cudaMemcpyDeviceToHost, ctx.stream));
+  ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  return host == kNoBadIndex ? -1 : static_cast<int64_t>(host);
 }
 
 // The gather only copies values, so int32 tables work too.
@@ -82,11 +97,12 @@ int64_t gatherRows(Context& ctx, DType t, void* out, const void* table, const in
   fail(Code::Internal, "gatherRows: unknown dtype ", static_cast<int>(t));
 }
 
-void scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t cols) {
-  if (n <= 0 || cols <= 0) return;
+int64_t scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows,
+                       int64_t cols) {
+  if (n <= 0 || cols <= 0) return -1;
   switch (t) {
-    case DType::Float32: return launchScatterAddRows<float>(ctx, gtable, g, idx, n, cols);
-    case DType::Float64: return launchScatterAddRows<double>(ctx, gtable, g, idx, n, cols);
+    case DType::Float32: return launchScatterAddRows<float>(ctx, gtable, g, idx, n, rows, cols);
+    case DType::Float64: return launchScatterAddRows<double>(ctx, gtable, g, idx, n, rows, cols);
     case DType::Int32: break;
   }
   fail(Code::Internal, "scatterAddRows: dtype ", dtypeName(t), " is not supported");
