@@ -1,18 +1,25 @@
 /**
  * embeddingBag: PyTorch's torch.nn.functional.embedding_bag, composed of
  * recorded ops that run on every device (the row gather and scatter-add,
- * arithmetic, argmax). The bag layout is read on the host once per call
- * (the indices and offsets are small int32 vectors); the table's rows are
- * then looked up, weighted and reduced by a few whole-tensor ops, with no
- * loop over bags on tensors.
+ * arithmetic, argmax). Modes 'sum' and 'mean' stay on the device: each
+ * index's bag comes from a search of the offsets, and the indices' and
+ * offsets' checks ride on the index checks of the row gather and the
+ * scatter-add (the native ops' own flags), so the layout is read on the host
+ * only to word an error. Mode 'max' (its padded slots depend on the bags'
+ * lengths) and maxNorm (it writes the table in place, so the layout is
+ * checked first) read the layout on the host once per call. The rows are
+ * looked up, weighted and reduced by a few whole-tensor ops, with no loop
+ * over bags on tensors.
  */
 import { tidy } from '../engine';
-import { fail } from '../errors';
+import { AntlerError, fail } from '../errors';
+import { native } from '../native';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkOptions, describe, shapeText } from '../validate';
-import { add, concat, div, mul, reshape, where } from './core';
+import { add, concat, div, equal, greater, less, max, maximum, mul, notEqual, reshape, slice, sub, where, wrap } from './core';
 import { argmax, gatherRows, scatterAddRows } from './indexing';
 import { renormRows } from './nn';
+import { searchsorted } from './selection';
 
 /** How embeddingBag reduces each bag's rows (PyTorch's mode). */
 export type EmbeddingBagMode = 'sum' | 'mean' | 'max';
@@ -69,9 +76,11 @@ const OPTION_KEYS = ['offsets', 'mode', 'perSampleWeights', 'includeLastOffset',
  *     to equal the input's length, where the two agree).
  * Gradients reach `weight` and `perSampleWeights` (second derivatives too:
  * the row gather and scatter-add are each other's recorded gradients).
- * The indices and offsets are read on the host once per call (a device
- * sync for CUDA tensors). PyTorch's scale_grad_by_freq and sparse are not
- * offered.
+ * Modes 'sum' and 'mean' read nothing back but the index flags of the row
+ * gather and the scatter-add (on CUDA a stream sync each, as embedding's);
+ * mode 'max', or any mode with maxNorm, reads the indices and offsets on the
+ * host once per call (a device sync for CUDA tensors). PyTorch's
+ * scale_grad_by_freq and sparse are not offered.
  */
 export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingBagOptions): Tensor {
   const op = 'embeddingBag';
@@ -91,19 +100,15 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
 
   // The offsets: given for a 1-D input, the row starts of a 2-D one.
   const offsets = o.offsets ?? undefined; // null is none
-  let starts: ArrayLike<number>;
   if (input.rank === 2) {
     if (offsets !== undefined)
       fail('INVALID_ARGUMENT', `${op}: a 2-D input is a batch of fixed-length bags, so offsets must be absent; got offsets of shape ${describe(offsets instanceof Tensor ? offsets.shape : offsets)}`);
-    const [b, n] = input.shape;
-    starts = Array.from({ length: b }, (_, i) => i * n);
   } else {
     if (offsets === undefined) fail('INVALID_ARGUMENT', `${op}: a 1-D input needs offsets, an int32 1-D tensor of where each bag starts; got none`);
     checkTensor(offsets, op, 'offsets');
     if (offsets.dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: offsets must be int32; got ${offsets.dtype} (cast it with .cast('int32'))`);
     if (offsets.rank !== 1) fail('SHAPE_MISMATCH', `${op}: offsets must be 1-D; got shape ${shapeText(offsets.shape)}`);
     if (offsets.device !== input.device) fail('DEVICE_MISMATCH', `${op}: input is on ${input.device} and offsets on ${offsets.device}; expected one device`);
-    starts = offsets.dataSync();
   }
 
   // perSampleWeights: mode 'sum', the input's shape, the table's dtype and device.
@@ -135,31 +140,13 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
     if (maxNorm < 0) fail('INVALID_ARGUMENT', `${op}: maxNorm must be >= 0; got ${maxNorm}`);
   }
 
-  // The indices, read once: every one a row of the table (all of them, as the renormalisation uses them all).
-  const idx = input.dataSync();
-  const n = idx.length;
-  for (let i = 0; i < n; i++) {
-    const v = idx[i];
-    if (v < 0 || v >= rows) {
-      const at = input.rank === 2 ? `[${Math.floor(i / input.shape[1])}, ${i % input.shape[1]}]` : `[${i}]`;
-      fail('INVALID_ARGUMENT', `${op}: input${at} is ${v}, outside [0, ${rows}), the rows of weight ${shapeText(weight.shape)}`);
-    }
-  }
-
-  // The bags: [starts[b], starts[b + 1]) (the last to n, or with includeLastOffset to the last offset).
-  const m = starts.length;
-  if (m > 0) {
-    if (starts[0] !== 0) fail('INVALID_ARGUMENT', `${op}: offsets[0] must be 0 (the first bag starts the input); got ${starts[0]}`);
-    for (let b = 1; b < m; b++)
-      if (starts[b] < starts[b - 1]) fail('INVALID_ARGUMENT', `${op}: offsets must be non-decreasing; got offsets[${b - 1}] = ${starts[b - 1]} > offsets[${b}] = ${starts[b]}`);
-    if (starts[m - 1] > n) fail('INVALID_ARGUMENT', `${op}: offsets[${m - 1}] = ${starts[m - 1]} is beyond the input's length ${n}; expected offsets <= ${n}`);
-  }
+  const n = input.size;
+  const m = input.rank === 2 ? input.shape[0] : offsets!.size; // the bags' starts
   // A 2-D input makes one bag per row whatever includeLastOffset says (as PyTorch's since pytorch/pytorch#168159).
   const csr = lastOffset && input.rank === 1;
-  // PyTorch's checks: at least one offset, and (since pytorch/pytorch#190775) two for a non-empty input.
-  if (csr && (m < 1 || (m < 2 && n > 0)))
-    fail('INVALID_ARGUMENT', `${op}: with includeLastOffset, offsets needs the bags' starts and the end of the last bag, at least ${n > 0 ? 2 : 1} entries for an input of length ${n}; got ${m}`);
   const bags = csr ? Math.max(m - 1, 0) : m;
+  if (mode !== 'max' && maxNorm === undefined && n > 0 && bags > 0) return bagsOnDevice(input, weight, offsets, { op, bags, csr, pad, psw, mean: mode === 'mean' });
+  const { idx, starts } = readLayout(input, weight, offsets, csr, op);
   // Typed arrays: the layout is rebuilt at every call, and tensor() takes an Int32Array whole where a
   // number[] is checked entry by entry (about 8x the host time of a bag-of-words batch with arrays).
   const keptAll = new Int32Array(n); // the row of each index kept, bag by bag
@@ -247,5 +234,95 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
     const maxima = reshape(gatherRows(reshape(looked, [S * dim, 1]), reshape(flat, [bagIds.length * dim]), op), [bagIds.length, dim]);
     // Each maximum to its bag; an empty bag (or one of padding only) gets zeros and passes no gradient.
     return scatterAddRows(maxima, int(bagIds, [bagIds.length]), bags, op);
+  });
+}
+
+/**
+ * The indices and the bags' starts, read on the host, after embeddingBag's checks of the layout: every
+ * index a row of weight (all of them, as the renormalisation uses them all), offsets[0] = 0, the offsets
+ * non-decreasing and none beyond the input's length, and with includeLastOffset enough of them. Throws
+ * the first that fails.
+ */
+function readLayout(input: Tensor, weight: Tensor, offsets: Tensor | undefined, csr: boolean, op: string): { idx: ArrayLike<number>; starts: ArrayLike<number> } {
+  const rows = weight.shape[0];
+  const idx = input.dataSync();
+  const n = idx.length;
+  for (let i = 0; i < n; i++) {
+    const v = idx[i];
+    if (v < 0 || v >= rows) {
+      const at = input.rank === 2 ? `[${Math.floor(i / input.shape[1])}, ${i % input.shape[1]}]` : `[${i}]`;
+      fail('INVALID_ARGUMENT', `${op}: input${at} is ${v}, outside [0, ${rows}), the rows of weight ${shapeText(weight.shape)}`);
+    }
+  }
+  // The bags: [starts[b], starts[b + 1]) (the last to n, or with includeLastOffset to the last offset).
+  const starts = input.rank === 2 ? Array.from({ length: input.shape[0] }, (_, i) => i * input.shape[1]) : offsets!.dataSync();
+  const m = starts.length;
+  if (m > 0) {
+    if (starts[0] !== 0) fail('INVALID_ARGUMENT', `${op}: offsets[0] must be 0 (the first bag starts the input); got ${starts[0]}`);
+    for (let b = 1; b < m; b++)
+      if (starts[b] < starts[b - 1]) fail('INVALID_ARGUMENT', `${op}: offsets must be non-decreasing; got offsets[${b - 1}] = ${starts[b - 1]} > offsets[${b}] = ${starts[b]}`);
+    if (starts[m - 1] > n) fail('INVALID_ARGUMENT', `${op}: offsets[${m - 1}] = ${starts[m - 1]} is beyond the input's length ${n}; expected offsets <= ${n}`);
+  }
+  // PyTorch's checks: at least one offset, and (since pytorch/pytorch#190775) two for a non-empty input.
+  if (csr && (m < 1 || (m < 2 && n > 0)))
+    fail('INVALID_ARGUMENT', `${op}: with includeLastOffset, offsets needs the bags' starts and the end of the last bag, at least ${n > 0 ? 2 : 1} entries for an input of length ${n}; got ${m}`);
+  return { idx, starts };
+}
+
+interface DeviceBagOptions {
+  op: string;
+  bags: number;
+  csr: boolean;
+  pad: number; // the padding row, or −1
+  psw: Tensor | undefined;
+  mean: boolean;
+}
+
+/**
+ * Modes 'sum' and 'mean' of a non-empty input with at least one bag, and no maxNorm, with no host read:
+ * the bag of input position i is (the number of bag starts ≤ i) − 1, a search of the starts; an index
+ * of padding, or after the last offset with includeLastOffset, goes to an extra bag `bags` that is
+ * dropped. readLayout's checks ride on the index checks of the row gather (the indices) and of the
+ * scatter-add into the bags (every bag index −1 when a check of the offsets fails); when either fails,
+ * readLayout, run then, words the error (nothing was written that anyone keeps).
+ */
+function bagsOnDevice(input: Tensor, weight: Tensor, offsets: Tensor | undefined, o: DeviceBagOptions): Tensor {
+  const { op, bags, pad, psw } = o;
+  const n = input.size, dim = weight.shape[1];
+  const device = weight.device;
+  const checked = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof AntlerError && err.code === 'INVALID_ARGUMENT') readLayout(input, weight, offsets, o.csr, op);
+      throw err;
+    }
+  };
+  return tidy(() => {
+    const flat = reshape(input, [n]);
+    const rowsOut = checked(() => gatherRows(weight, flat, op)); // [n, dim]
+    const positions = wrap(native().arange(0, n, 1, 'int32', device));
+    const starts = offsets ?? wrap(native().arange(0, n, input.shape[1], 'int32', device));
+    let bagOf = sub(searchsorted(starts, positions, { right: true }), 1); // [n]: a position after the last offset gets `bags`
+    if (pad >= 0) bagOf = where(equal(flat, pad), bags, bagOf);
+    if (offsets !== undefined) {
+      // The offsets' checks (comparisons give 0 or 1; no cast to int32, whose range check would read back).
+      const m = offsets.size;
+      let failing = add(notEqual(slice(offsets, [0], [1]), 0), greater(slice(offsets, [m - 1], [1]), n)); // offsets[0] ≠ 0, offsets[m − 1] > n
+      if (m > 1) failing = add(failing, reshape(max(less(slice(offsets, [1], [m - 1]), slice(offsets, [0], [m - 1]))), [1])); // a decrease
+      bagOf = where(failing, -1, bagOf);
+    }
+    let rowsKept = rowsOut;
+    if (psw !== undefined) {
+      // A dropped index passes its weight no gradient, even through a row of ∞ or NaN (0 · ∞ would be NaN).
+      if (pad >= 0 || o.csr) rowsKept = where(reshape(equal(bagOf, bags), [n, 1]), 0, rowsOut);
+      rowsKept = mul(rowsKept, reshape(psw, [n, 1]));
+    }
+    const sums = slice(checked(() => scatterAddRows(rowsKept, bagOf, bags + 1, op)), [0, 0], [bags, dim]);
+    if (!o.mean) return sums;
+    // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
+    const ones = wrap(native().full([n, 1], weight.dtype, device, 1));
+    const counts = slice(wrap(native().scatterAddRows(ones.handle, bagOf.handle, bags + 1)), [0, 0], [bags, 1]);
+    return div(sums, maximum(counts, 1));
   });
 }

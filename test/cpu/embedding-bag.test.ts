@@ -361,6 +361,57 @@ describe(`embeddingBag (seed ${SEED})`, () => {
       }
     }));
 
+  test("modes 'sum' and 'mean' read nothing back (each index's bag is searched for on the device; the checks ride on the row gather's), backward included; 'max' reads the layout once", () =>
+    tidy(() => {
+      const rows = rng.int(3, 7), dim = rng.int(1, 4);
+      const W = randomArray(rng, rows * dim, -2, 2);
+      const n = rng.int(4, 12);
+      const idx = randomInts(rng, n, 0, rows - 1);
+      const cut = [...new Set([0, ...randomInts(rng, rng.int(1, 4), 0, n)])].sort((a, b) => a - b);
+      {
+        const cases: [string, Layout, RefOptions, boolean][] = [
+          ['sum', { input: idx, shape: [n], offsets: cut, includeLastOffset: false }, { mode: 'sum', psw: randomArray(rng, n) }, false],
+          ['mean, paddingIdx', { input: idx, shape: [n], offsets: cut, includeLastOffset: false }, { mode: 'mean', pad: idx[0] }, false],
+          ['sum, includeLastOffset', { input: idx, shape: [n], offsets: [...cut.filter((c) => c < n - 1), n - 1], includeLastOffset: true }, { mode: 'sum', pad: idx[n - 1], psw: randomArray(rng, n) }, false],
+          ['mean, 2-D', { input: idx.slice(0, 2 * Math.floor(n / 2)), shape: [Math.floor(n / 2), 2], includeLastOffset: false }, { mode: 'mean' }, false],
+          ['max', { input: idx, shape: [n], offsets: cut, includeLastOffset: false }, { mode: 'max' }, true],
+        ];
+        for (const [what, lay, ro, hostRead] of cases) {
+          const w = tensor(W, [rows, dim], { dtype: 'float64', requiresGrad: true });
+          const psw = ro.psw && tensor(Array.from(ro.psw), lay.shape, { dtype: 'float64', requiresGrad: true });
+          const input = int32(lay.input, lay.shape), offsets = lay.offsets && int32(lay.offsets, [lay.offsets.length]);
+          // profile() lists every native call, host reads (dataSync) included.
+          const run = antler.profile(() => {
+            const y = embeddingBag(input, w, { offsets, includeLastOffset: lay.includeLastOffset, mode: ro.mode, paddingIdx: ro.pad, perSampleWeights: psw });
+            antler.sum(y).backward();
+            return y;
+          });
+          const out = run.result;
+          // 'max' reads the input and the offsets.
+          expect({ what, reads: run.kernelNames.filter((k) => k === 'dataSync').length }).toEqual({ what, reads: hostRead ? 2 : 0 });
+          expectClose(out.dataSync(), bagRef(W, dim, lay, ro).out, 1e-14, 1e-15, what);
+        }
+      }
+    }));
+
+  test('bad offsets or indices fail before maxNorm writes the table (nothing is damaged)', () =>
+    tidy(() => {
+      const W = randomArray(rng, 8, 5, 9); // every row above maxNorm 1
+      const w = tensor(W, [4, 2]);
+      const before = Array.from(w.dataSync());
+      for (const mode of ['sum', 'mean', 'max'] as const) {
+        expectAntlerError(() => embeddingBag(int32([0, 1, 2], [3]), w, { offsets: int32([0, 2, 1], [3]), maxNorm: 1, mode }), 'INVALID_ARGUMENT', /non-decreasing/);
+        expectAntlerError(() => embeddingBag(int32([0, 1, 2], [3]), w, { offsets: int32([1], [1]), maxNorm: 1, mode }), 'INVALID_ARGUMENT', /offsets\[0\] must be 0/);
+        expectAntlerError(() => embeddingBag(int32([0, 9, 2], [3]), w, { offsets: int32([0], [1]), maxNorm: 1, mode }), 'INVALID_ARGUMENT', /input\[1\] is 9, outside \[0, 4\)/);
+        expectExact(w.dataSync(), before, mode);
+      }
+      // Good ones renormalise, then look the new rows up.
+      const out = embeddingBag(int32([0, 1], [2]), w, { offsets: int32([0], [1]), maxNorm: 1, mode: 'sum' });
+      const norm = (r: number) => Math.hypot(before[2 * r], before[2 * r + 1]);
+      const scaled = [0, 1].map((r) => [0, 1].map((d) => (before[2 * r + d] * 1) / (norm(r) + 1e-7)));
+      expectClose(out.dataSync(), [scaled[0][0] + scaled[1][0], scaled[0][1] + scaled[1][1]], 1e-6, 0, 'renormalised sum');
+    }));
+
   test('errors say what was passed and what was expected', () =>
     tidy(() => {
       const w = tensor(randomArray(rng, 8), [4, 2]);
