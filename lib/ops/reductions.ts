@@ -86,22 +86,17 @@ function moments(op: 'variance' | 'std', x: Tensor, axis: number | readonly numb
 
 /**
  * The variance with n − correction ≤ 0: Σ (x − mean)² / 0, ∞ (NaN for a constant slice) as torch's,
- * with torch 1.13's gradient (var_backward), (2 / (n − correction)) · g · (x − mean): ±∞ at
- * correction n, finite (and of the other sign) beyond. d is x − mean. At correction n the path
- * through the mean is cut: its share, Σ (x − mean), is 0, but ∞ · 0 would turn every element's
- * gradient into NaN. Beyond n it is kept, so that the gradient's own gradient is torch's,
- * (2 / (n − correction)) · g · (v − mean(v)) along v.
+ * with torch 1.13's gradient (var_backward) as its formula, (2 / (n − correction)) · g · (x − mean(x)),
+ * recorded on x: ±∞ at correction n (NaN where x equals its mean), finite (and of the other sign)
+ * beyond (−0 for a constant slice). Differentiating that formula again gives torch's second derivative,
+ * (2 / (n − correction)) · (w − mean(w)) along w: ∞ − ∞ = NaN at correction n. (Through the sum of
+ * squares, Σ (x − mean) = 0 would be multiplied by ∞: its rounding would make every gradient NaN.)
+ * d is x − mean; an s that overflowed to ∞ gives ∞, not −∞ + ∞ = NaN.
  */
 function noDegreesOfFreedom(x: Tensor, d: Tensor, ax: number[] | undefined, nMinusCorrection: number): Tensor {
-  if (nMinusCorrection === 0) {
-    const dc = sub(x, mean(x, ax, true).detach());
-    return mul(sum(mul(dc, dc), ax, true), Infinity);
-  }
-  // s/0 as the value, s/(n − correction)'s gradient (recorded on s: an s that overflowed to ∞ gives
-  // ∞ as torch's, where s/(n − correction) + (s/0 − s/(n − correction)) gave −∞ + ∞ = NaN).
-  const s = sum(mul(d, d), ax, true);
-  const k = 1 / nMinusCorrection;
-  return record(noGrad(() => div(s, 0)), 'variance', [s], (g) => [mul(g, k)], [], true);
+  const k = 2 / nMinusCorrection; // ∞ at correction n
+  const v = noGrad(() => div(sum(mul(d, d), ax, true), 0));
+  return record(v, 'variance', [x], (g, [sx]) => [mul(mul(g, k), sub(sx, mean(sx, ax, true)))], [x], true);
 }
 
 /**

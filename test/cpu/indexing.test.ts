@@ -750,6 +750,31 @@ describe(`logSumExp, variance, std (seed ${SEED})`, () => {
       const hv = antler.grad((x: Tensor) => antler.sum(antler.mul(gradOf(x)[0], W)));
       expectClose(read(hv(tensor(xs, [n], F64))[0]), w.map((v) => (2 / (n - c)) * (v - wm)), 1e-13, 1e-15, `H·w, n ${n}, correction ${c}`);
     }));
+
+  test("at correction n the gradient's own gradient is torch 1.13's NaN (∞ · (w − mean w): ∞ − ∞); a constant slice's gradient is NaN at n and −0 beyond, std's NaN", () =>
+    tidy(() => {
+      const n = rng.int(2, 6);
+      const xs = randomArray(rng, n, -2, 2), w = randomArray(rng, n);
+      const W = tensor(w, [n], F64);
+      for (const axis of [undefined, 0]) {
+        // torch's var_backward, (2 / (n − c)) · g · (x − x.mean()), differentiated along w: (2/0) · (w − mean(w)), ∞ − ∞ in every entry.
+        const gradOf = antler.grad((x: Tensor) => antler.variance(x, axis, false, { correction: n }));
+        const hv = antler.grad((x: Tensor) => antler.sum(antler.mul(gradOf(x)[0], W)));
+        expectExact(read(hv(tensor(xs, [n], F64))[0]), xs.map(() => NaN), `H·w at correction n = ${n}, axis ${axis}`);
+        // A constant slice: Σ (x − mean)² = 0, so the value is 0/0 = NaN; the gradient (2 / (n − c)) · 0 is NaN at c = n and −0 beyond.
+        const k = rng.uniform(-2, 2);
+        for (const c of [n, n + 1, n + 2.5]) {
+          const x = tensor(new Array<number>(n).fill(k), [n], { ...F64, requiresGrad: true });
+          const v = antler.variance(x, axis, false, { correction: c });
+          expect(Number.isNaN(v.item())).toBe(true);
+          v.backward();
+          expectExact(read(x.grad!), new Array<number>(n).fill(c === n ? NaN : -0), `constant x, correction ${c}, axis ${axis}`, true);
+          const y = tensor(new Array<number>(n).fill(k), [n], { ...F64, requiresGrad: true });
+          antler.std(y, axis, false, { correction: c }).backward();
+          expectExact(read(y.grad!), new Array<number>(n).fill(NaN), `std, constant x, correction ${c}, axis ${axis}`);
+        }
+      }
+    }));
 });
 
 describe(`losses against PyTorch's formulas (seed ${SEED})`, () => {
