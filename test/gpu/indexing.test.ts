@@ -4,6 +4,7 @@
 // the op registry (opinfo.test.ts). Skips where no GPU is usable.
 import * as antler from '../../lib';
 import { expectAntlerError, expectExact, makeSeededRng, randomArray, randomInts } from '../helpers';
+import { native } from '../../lib/native';
 import { gpuDescribe } from './suite';
 
 const rng = makeSeededRng();
@@ -118,5 +119,29 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       expectExact(read(x), [1, 2, 3, 4, 5, 6]);
       const cpuIdx = antler.tensor([[0, 1]], [1, 2], { dtype: 'int32' });
       expectAntlerError(() => antler.gather(x, 1, cpuIdx), 'DEVICE_MISMATCH', /cuda/);
+    }));
+
+  test("scatterAddRows (embedding's backward and the scatter-adds built on it) checks its row indices on CUDA: the CPU's error, the first bad position; valid ones sum as on the CPU", () =>
+    antler.tidy(() => {
+      const lib = native();
+      const n = rng.int(5, 40), rows = rng.int(1, 9), cols = rng.int(1, 70);
+      const g = randomArray(rng, n * cols);
+      const idx = randomInts(rng, n, 0, rows - 1);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [gc, gg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(g, [n, cols], { dtype, device }));
+        const [ic, ig] = ['cpu', 'cuda:0'].map((device) => antler.tensor(idx, [n], { dtype: 'int32', device }));
+        const sum = (t: antler.Tensor, i: antler.Tensor) => read(new antler.Tensor(lib.scatterAddRows(t.handle, i.handle, rows)));
+        const want = sum(gc, ic);
+        sum(gg, ig).forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[k]))));
+        const at = rng.int(0, n - 2);
+        const wrong = [...idx];
+        wrong[at] = rng.next() < 0.5 ? -1 : rows;
+        wrong[at + 1] = rows + 5; // a later bad one: the first is named
+        const [bc, bg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(wrong, [n], { dtype: 'int32', device }));
+        const message = `embedding: gradient index at position ${at} is outside [0, ${rows})`;
+        expect(expectAntlerError(() => lib.scatterAddRows(gc.handle, bc.handle, rows), 'INVALID_ARGUMENT').message).toBe(message);
+        expect(expectAntlerError(() => lib.scatterAddRows(gg.handle, bg.handle, rows), 'INVALID_ARGUMENT').message).toBe(message);
+        expectExact(read(bg), wrong, 'the indices are unchanged');
+      }
     }));
 });
