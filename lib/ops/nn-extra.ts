@@ -119,9 +119,7 @@ function resampleAxis(x: Tensor, axis: number, out: number, mode: InterpolateMod
       }
     }
     // Summed tap by tap in x's dtype, as the kernel accumulates.
-    let y = mul(indexSelect(x, axis, index(taps[0])), weight(ws[0]));
-    for (let i = 1; i < 4; i++) y = add(y, mul(indexSelect(x, axis, index(taps[i])), weight(ws[i])));
-    return y;
+    return blend(x, axis, taps, ws, index, weight);
   }
   // upsample_linear1d: area_pixel_compute_scale / _source_index and guard_index_and_lambda, in opmath (float for float32).
   const i0 = new Int32Array(out), i1 = new Int32Array(out), w0 = new Float64Array(out), w1 = new Float64Array(out);
@@ -142,7 +140,41 @@ function resampleAxis(x: Tensor, axis: number, out: number, mode: InterpolateMod
     w1[j] = lambda;
     w0[j] = f(1 - lambda);
   }
-  return add(mul(indexSelect(x, axis, index(i0)), weight(w0)), mul(indexSelect(x, axis, index(i1)), weight(w1)));
+  return blend(x, axis, [i0, i1], [w0, w1], index, weight);
+}
+
+/**
+ * Σ_i x gathered at taps[i] along axis · ws[i], summed in order (w0·x0 + w1·x1 + …). Each gather,
+ * product and partial sum is disposed once used (the recorded graph keeps what its backward needs),
+ * so a resample holds about two output-sized buffers at a time instead of every intermediate until
+ * interpolate's tidy ends.
+ */
+function blend(
+  x: Tensor,
+  axis: number,
+  taps: readonly Int32Array[],
+  ws: readonly Float64Array[],
+  index: (a: ArrayLike<number>) => Tensor,
+  weight: (a: Float64Array) => Tensor,
+): Tensor {
+  let y: Tensor | undefined;
+  for (let i = 0; i < taps.length; i++) {
+    const idx = index(taps[i]);
+    const g = indexSelect(x, axis, idx);
+    idx.dispose();
+    const w = weight(ws[i]);
+    const p = mul(g, w);
+    g.dispose();
+    w.dispose();
+    if (y === undefined) y = p;
+    else {
+      const s = add(y, p);
+      y.dispose();
+      p.dispose();
+      y = s;
+    }
+  }
+  return y as Tensor;
 }
 
 /**
@@ -206,7 +238,12 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   if (mode === 'area') return x.rank === 3 ? adaptiveAvgPool1d(x, outs[0]) : adaptiveAvgPool2d(x, [outs[0], outs[1]]);
   return tidy(() => {
     let y = x;
-    for (let i = outs.length - 1; i >= 0; i--) y = resampleAxis(y, i + 2, outs[i], mode, align === true, scales[i]);
+    for (let i = outs.length - 1; i >= 0; i--) {
+      const next = resampleAxis(y, i + 2, outs[i], mode, align === true, scales[i]);
+      // The previous axis's result is no longer needed (the graph keeps what backward reads).
+      if (y !== x) y.dispose();
+      y = next;
+    }
     return y;
   });
 }
