@@ -8,7 +8,7 @@ import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
 import { alphaDropout, channelShuffle, dropout1d, dropout2d, dropout3d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions, pixelShuffle, pixelUnshuffle } from '../ops/nn-extra';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
-import { checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { Module } from './module';
 
 /** nn.PairwiseDistance({p 2, eps 1e-6, keepdim false}): pairwiseDistance(x1, x2) over the last axis. */
@@ -209,13 +209,16 @@ export class CircularPad1d extends Pad1d {
   protected readonly mode = 'circular';
 }
 
-/** Upsample's size or scaleFactor: a number, or a list of 1 to 3 (one per spatial axis; a one-element list kept as its number). */
+/**
+ * Upsample's size or scaleFactor: a number (every spatial axis), or a list of 1 to 3 kept as a list (one per
+ * spatial axis: a one-element list fits a 3-D input only, as PyTorch's `(5,)`, where a number fits any rank).
+ */
 function upsampleSetting(v: unknown, name: string, what: string, check: (e: number) => void): number | number[] {
   if (Array.isArray(v)) {
     if (v.length < 1 || v.length > 3)
       fail('INVALID_ARGUMENT', `${name}: ${what} must be a number or a list of one per spatial axis (1 to 3); got ${describe(v)}`);
     v.forEach((e) => check(e));
-    return v.length === 1 ? (v[0] as number) : (v.slice() as number[]);
+    return v.slice() as number[];
   }
   check(v as number);
   return v as number;
@@ -244,8 +247,8 @@ export class Upsample extends Module {
       this.scaleFactor = upsampleSetting(o.scaleFactor, name, 'scaleFactor', (e) => {
         if (!(checkFinite(e, name, 'scaleFactor') > 0)) fail('INVALID_ARGUMENT', `${name}: scaleFactor must be > 0; got ${describe(o.scaleFactor)}`);
       });
-    if (o.alignCorners !== undefined && o.alignCorners !== null) this.alignCorners = o.alignCorners;
-    if (o.recomputeScaleFactor !== undefined && o.recomputeScaleFactor !== null) this.recomputeScaleFactor = o.recomputeScaleFactor;
+    if (o.alignCorners !== undefined && o.alignCorners !== null) this.alignCorners = checkBoolean(o.alignCorners, name, 'alignCorners');
+    if (o.recomputeScaleFactor !== undefined && o.recomputeScaleFactor !== null) this.recomputeScaleFactor = checkBoolean(o.recomputeScaleFactor, name, 'recomputeScaleFactor');
     if ((this.size === undefined) === (this.scaleFactor === undefined))
       fail('INVALID_ARGUMENT', `${name}: give exactly one of size and scaleFactor; got ${this.size === undefined ? 'neither' : 'both'}`);
   }

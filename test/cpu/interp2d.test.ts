@@ -197,6 +197,13 @@ describe(`interpolate 2-D and 3-D (seed ${SEED})`, () => {
       expectAntlerError(() => new nn.UpsamplingBilinear2d({ size: [5, 7], mode: 'nearest' } as never), 'INVALID_ARGUMENT', /mode/);
       expectAntlerError(() => new nn.Upsample({ size: [2, 0], mode: 'bilinear' }), 'INVALID_ARGUMENT', /size must be an integer >= 1/);
       expectAntlerError(() => new nn.Upsample({ scaleFactor: [2, -1] }), 'INVALID_ARGUMENT', /scaleFactor must be > 0/);
+      // A one-element list is one spatial axis (PyTorch's (5,)): refused for a 4-D input, as interpolate and torch
+      // refuse it, not read as 5 for every axis.
+      expectAntlerError(() => new nn.Upsample({ size: [5] }).forward(x), 'INVALID_ARGUMENT', /size must be a number or a list of 2 .*got an array \[5\]/);
+      expectAntlerError(() => new nn.Upsample({ scaleFactor: [2], mode: 'bilinear' }).forward(x), 'INVALID_ARGUMENT', /scaleFactor must be a number or a list of 2/);
+      expect(new nn.Upsample({ size: [5] }).size).toEqual([5]);
+      expectAntlerError(() => new nn.Upsample({ size: 5, mode: 'bilinear', alignCorners: 'yes' as never }), 'INVALID_ARGUMENT', /Upsample: alignCorners must be a boolean/);
+      expectAntlerError(() => new nn.Upsample({ scaleFactor: 2, recomputeScaleFactor: 1 as never }), 'INVALID_ARGUMENT', /Upsample: recomputeScaleFactor must be a boolean/);
     });
   });
 

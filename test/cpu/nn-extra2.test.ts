@@ -368,7 +368,9 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
       const up = new nn.Upsample({ scaleFactor: 2.5, mode: 'linear', alignCorners: false });
       expect(String(up)).toBe("Upsample(scaleFactor: 2.5, mode: 'linear', alignCorners: false)");
       expectExact(up.forward(x64).dataSync(), antler.interpolate(x64, { scaleFactor: 2.5, mode: 'linear', alignCorners: false }).dataSync());
-      expect(String(new nn.Upsample({ size: [9] }))).toBe("Upsample(size: 9, mode: 'nearest')");
+      // A one-element list stays a list (PyTorch's (9,)): it fits a 3-D input only.
+      expect(String(new nn.Upsample({ size: [9] }))).toBe("Upsample(size: [9], mode: 'nearest')");
+      expectExact(new nn.Upsample({ size: [9] }).forward(x64).dataSync(), antler.interpolate(x64, { size: 9 }).dataSync());
     });
   });
 
