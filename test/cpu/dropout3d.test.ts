@@ -62,6 +62,10 @@ describe(`dropout3d and Dropout3d (seed ${SEED})`, () => {
       const a = mod.forward(x).dataSync();
       antler.setSeed(11);
       expectExact(mod.forward(x).dataSync(), a, 'module replays antler.setSeed');
+      // In training mode the module is dropout3d with its p (not the identity): the same draw as the function's.
+      antler.setSeed(11);
+      expectExact(a, antler.dropout3d(x, 0.5).dataSync(), 'module in training mode is dropout3d(x, p)');
+      expect(Array.from(a)).not.toEqual(Array.from(x.dataSync()));
       mod.eval();
       expectExact(mod.forward(x).dataSync(), x.dataSync(), 'eval: identity');
       expect(String(new nn.Dropout3d(0.2))).toBe('Dropout3d(p: 0.2)');
