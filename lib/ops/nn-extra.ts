@@ -108,6 +108,12 @@ function resampleAxis(x: Tensor, axis: number, out: number, mode: InterpolateMod
     // weights are float64, each weight rounded to x's dtype once: torch 1.13's differ from these by a few
     // rounding errors (measured ≤ 2.3e-15 in float64 and ≤ 6.1e-7 in float32 over 300 random 1-D draws; its
     // float32 arithmetic is further off), so bicubic is close to PyTorch's, not bit-identical.
+    // (Measured further: the float64 weights of the torch 1.13 build checked here are this formula with two
+    // contractions its compiler made, fma(scale, j + 0.5, −0.5) for the position and an fma for c2's
+    // (· x + 8A) step: 1738 of 1738 weights matched. JavaScript has no fma, and its float32 weights matched
+    // none of 192 variants tried (float or double position, each multiply-add fused or not; best 806 of 1409);
+    // float32 evaluation with or without fmas did not lower the worst error over 600 random 2-D cases
+    // (16.5 → 26.7 / 19.6 units of 2^-24 of max |y|), so the weights stay float64, rounded once.)
     const taps = [0, 1, 2, 3].map(() => new Int32Array(out)), ws = [0, 1, 2, 3].map(() => new Float64Array(out));
     for (let j = 0; j < out; j++) {
       const real = align ? scale * j : scale * (j + 0.5) - 0.5;
