@@ -1,19 +1,19 @@
 /**
  * The built-in SVD of larger matrices (native/kernels/linalg_bidiag.h: Householder bidiagonalisation and
  * bidiagonal QR, which lanesSvd runs from min(m, n) = 16 on; Jacobi below) under
- * preferredLinalgLibrary('builtin'), against references written here in float64: singular values as the
- * largest eigenvalues of the Jordan–Wielandt matrix [0 A; Aᵀ 0] (its eigenvalues are ±σ_i and zeros;
- * Householder tridiagonalisation, then bisection on the Sturm count: absolute accuracy ~(m+n)·eps·‖A‖, also
- * for the smallest σ), and matrices built as U₀ diag(s) V₀ᵀ with known s. Reconstruction and orthogonality
- * to ~n·eps; square, tall and wide, reduced and full, float32 and float64, rank-deficient (repeated zero
- * singular values), repeated and graded singular values, scales 1e±200, NaN, batches, a finite-difference
- * gradient.
+ * preferredLinalgLibrary('builtin'), against the float64 references of test/linalg-reference.ts: singular values
+ * by Householder bidiagonalisation and bisection on the Golub–Kahan tridiagonal (eigenvalues ±σ_i: absolute
+ * accuracy ~(m+n)·eps·‖A‖, also for the smallest σ), and matrices built as U₀ diag(s) V₀ᵀ with known s.
+ * Reconstruction and orthogonality to ~n·eps; square, tall and wide, reduced and full, float32 and float64,
+ * rank-deficient (repeated zero singular values), repeated and graded singular values, scales 1e±200, NaN, batches,
+ * a finite-difference gradient.
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { eyeMat, frob, Mat, maxAbsDiff, mm, mT, sub, svdvalsRef, toMat, withSingularValues as withSingularValuesOf } from '../linalg-reference';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -26,100 +26,8 @@ const EPS64 = 2.220446049250313e-16;
 const EPS32 = 1.1920928955078125e-7;
 const read = (t: Tensor) => Array.from(t.dataSync());
 
-type Mat = number[][];
-const toMat = (v: ArrayLike<number>, m: number, n: number, off = 0): Mat => Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => v[off + i * n + j]));
-const mT = (a: Mat): Mat => (a.length ? a[0].map((_, j) => a.map((r) => r[j])) : []);
-const mm = (a: Mat, b: Mat): Mat => {
-  const n = b.length ? b[0].length : 0;
-  return a.map((r) => {
-    const out = new Array<number>(n).fill(0);
-    r.forEach((x, k) => {
-      if (x !== 0) for (let j = 0; j < n; j++) out[j] += x * b[k][j];
-    });
-    return out;
-  });
-};
-const frob = (a: Mat): number => Math.sqrt(a.flat().reduce((s, x) => s + x * x, 0));
-const sub = (a: Mat, b: Mat): Mat => a.map((r, i) => r.map((x, j) => x - b[i][j]));
-const eyeMat = (n: number): Mat => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
 const randMat = (m: number, n: number): Mat => toMat(randomArray(rng, m * n), m, n);
-const maxAbsDiff = (a: Mat, b: Mat): number => Math.max(0, ...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
-
-/** The symmetric a reduced to tridiagonal (d, e) by Householder reflections, O(n³) (rank-2 updates). */
-function tridiagonalize(a: Mat): { d: number[]; e: number[] } {
-  const n = a.length;
-  const w = a.map((r) => r.slice());
-  for (let k = 0; k + 2 < n; k++) {
-    const len = n - k - 1;
-    const v = Array.from({ length: len }, (_, i) => w[k + 1 + i][k]);
-    const nx = Math.hypot(...v);
-    if (nx === 0) continue;
-    v[0] += v[0] < 0 ? -nx : nx;
-    const vv = v.reduce((s, t) => s + t * t, 0);
-    // H = I − 2vvᵀ/vv on rows/columns k+1…: W ← H W H = W − v qᵀ − q vᵀ with p = 2Wv/vv, q = p − (vᵀp/vv) v.
-    const p = Array.from({ length: len }, (_, i) => (2 / vv) * v.reduce((s, t, j) => s + w[k + 1 + i][k + 1 + j] * t, 0));
-    const K = v.reduce((s, t, i) => s + t * p[i], 0) / vv;
-    const q = p.map((t, i) => t - K * v[i]);
-    for (let i = 0; i < len; i++) for (let j = 0; j < len; j++) w[k + 1 + i][k + 1 + j] -= v[i] * q[j] + q[i] * v[j];
-    w[k + 1][k] = w[k][k + 1] = v[0] < 0 ? nx : -nx;
-    for (let i = 1; i < len; i++) w[k + 1 + i][k] = w[k][k + 1 + i] = 0;
-  }
-  return { d: w.map((r, i) => r[i]), e: w.slice(1).map((r, i) => r[i]) };
-}
-
-/** The number of eigenvalues of the tridiagonal (d, e) below lam (Sturm count of the LDLᵀ pivots). */
-function countBelow(d: number[], e: number[], lam: number, pivmin: number): number {
-  let neg = 0, q = 1;
-  for (let i = 0; i < d.length; i++) {
-    q = d[i] - lam - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
-    if (Math.abs(q) < pivmin) q = -pivmin;
-    if (q < 0) neg++;
-  }
-  return neg;
-}
-
-/** σ_1 ≥ … ≥ σ_k of the m×n a: the k largest eigenvalues of [0 a; aᵀ 0], by bisection (independent of the kernel). */
-function svdvalsRef(a: Mat): number[] {
-  const m = a.length, n = a[0].length, N = m + n, k = Math.min(m, n);
-  const jw = Array.from({ length: N }, (_, i) => Array.from({ length: N }, (_, j) => (i < m && j >= m ? a[i][j - m] : i >= m && j < m ? a[j][i - m] : 0)));
-  const { d, e } = tridiagonalize(jw);
-  const r = Math.max(1e-300, ...d.map((x, i) => Math.abs(x) + (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < N - 1 ? Math.abs(e[i]) : 0)));
-  const pivmin = 1e-290 * Math.max(1, r);
-  return Array.from({ length: k }, (_, t) => {
-    const idx = N - 1 - t; // the (idx+1)-th smallest eigenvalue
-    let lo = -r - 1, hi = r + 1;
-    for (let it = 0; it < 200 && hi - lo > 1e-16 * r; it++) {
-      const mid = (lo + hi) / 2;
-      if (mid <= lo || mid >= hi) break;
-      if (countBelow(d, e, mid, pivmin) > idx) hi = mid;
-      else lo = mid;
-    }
-    return Math.max(0, (lo + hi) / 2);
-  });
-}
-
-/** A random orthogonal n×n matrix (Gram–Schmidt, twice, of random vectors). */
-function randomOrthogonal(n: number): Mat {
-  const q: number[][] = [];
-  while (q.length < n) {
-    const v = randomArray(rng, n);
-    for (let pass = 0; pass < 2; pass++)
-      for (const u of q) {
-        const dd = u.reduce((s, x, i) => s + x * v[i], 0);
-        for (let i = 0; i < n; i++) v[i] -= dd * u[i];
-      }
-    const nr = Math.hypot(...v);
-    if (nr > 0.1) q.push(v.map((x) => x / nr));
-  }
-  return mT(q);
-}
-
-/** U₀ diag(s) V₀ᵀ (m×n) with random orthogonal U₀, V₀: singular values s exactly (to the rounding of the product). */
-function withSingularValues(m: number, n: number, s: number[]): Mat {
-  const U0 = randomOrthogonal(m), V0 = randomOrthogonal(n);
-  const US = U0.map((r) => r.slice(0, s.length).map((x, j) => x * s[j]));
-  return mm(US, mT(V0).slice(0, s.length));
-}
+const withSingularValues = (m: number, n: number, s: number[]): Mat => withSingularValuesOf(rng, m, n, s);
 
 function builtin<R>(f: () => R): R {
   antler.preferredLinalgLibrary('builtin');

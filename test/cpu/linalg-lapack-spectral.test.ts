@@ -1,8 +1,8 @@
 /**
  * eigh / eigvalsh / svd / svdvals on the CPU under each preferredLinalgLibrary: 'default' (LAPACK's dsyevd and
  * dgesdd from the opened OpenBLAS at and above the ops' thresholds, native/cpu/linalg_spectral.cpp), 'lapack' (at
- * every size) and 'builtin' (the built-in kernels). Against references written here in float64, independent of both:
- * eigenvalues by Householder tridiagonalisation and Sturm bisection, singular values by Householder
+ * every size) and 'builtin' (the built-in kernels). Against test/linalg-reference.ts's float64 references, independent
+ * of both: eigenvalues by Householder tridiagonalisation and Sturm bisection, singular values by Householder
  * bidiagonalisation and Sturm bisection of the Golub–Kahan tridiagonal (eigenvalues ±σ); A V = V diag(w), VᵀV = I,
  * A = U diag(S) Vh with orthonormal factors, the orders. Also: the kernels' contracts at small sizes under 'lapack'
  * (batches, m ≠ n, 1×1, empty, one triangle read), float32 computed in float64 and rounded, NaN and ±inf, and
@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
+import { eigvalsRef, frob, svdvalsRef } from '../linalg-reference';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -45,115 +46,6 @@ function randomSymmetric(n: number, dt: DT): Float64Array {
   return dt === 'float32' ? a.map(Math.fround) : a;
 }
 const randomMatrix = (m: number, n: number, dt: DT): Float64Array => (dt === 'float32' ? randn(m * n).map(Math.fround) : randn(m * n));
-const frob = (a: Float64Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0));
-
-/** Householder tridiagonalisation of the symmetric n×n a (row-major): diagonal d, off-diagonal e. O(n³). */
-function tridiagonalize(a0: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
-  const a = Float64Array.from(a0), v = new Float64Array(n), p = new Float64Array(n);
-  const e = new Float64Array(Math.max(0, n - 1));
-  for (let k = 0; k + 2 < n; k++) {
-    // v reflects x = a[k+1.., k] onto ∓‖x‖e₁: H = I − β v vᵀ, then A ← H A H by the rank-2 update A − v wᵀ − w vᵀ.
-    let nx = 0;
-    for (let i = k + 1; i < n; i++) nx += a[i * n + k] ** 2;
-    nx = Math.sqrt(nx);
-    if (nx === 0) continue;
-    v.fill(0);
-    for (let i = k + 1; i < n; i++) v[i] = a[i * n + k];
-    v[k + 1] += v[k + 1] < 0 ? -nx : nx;
-    let vv = 0;
-    for (let i = k + 1; i < n; i++) vv += v[i] * v[i];
-    const beta = 2 / vv;
-    let vp = 0;
-    for (let i = k; i < n; i++) {
-      let s = 0;
-      for (let j = k + 1; j < n; j++) s += a[i * n + j] * v[j];
-      p[i] = beta * s;
-      vp += v[i] * p[i];
-    }
-    const K = (beta * vp) / 2;
-    for (let i = k; i < n; i++) p[i] -= K * v[i];
-    for (let i = k; i < n; i++) for (let j = k; j < n; j++) a[i * n + j] -= v[i] * p[j] + p[i] * v[j];
-  }
-  for (let i = 0; i + 1 < n; i++) e[i] = a[(i + 1) * n + i];
-  return { d: Float64Array.from({ length: n }, (_, i) => a[i * n + i]), e };
-}
-
-/** Householder bidiagonalisation of the m×n a (row-major, m ≥ n): diagonal d (n), superdiagonal f (n − 1). O(mn²). */
-function bidiagonalize(a0: Float64Array, m: number, n: number): { d: Float64Array; f: Float64Array } {
-  const a = Float64Array.from(a0), d = new Float64Array(n), f = new Float64Array(Math.max(0, n - 1));
-  const reflect = (len: number, get: (i: number) => number): { v: Float64Array; beta: number; alpha: number } => {
-    const v = Float64Array.from({ length: len }, (_, i) => get(i));
-    const nx = frob(v);
-    if (nx === 0) return { v, beta: 0, alpha: 0 };
-    const alpha = v[0] < 0 ? nx : -nx;
-    v[0] -= alpha;
-    return { v, beta: 2 / v.reduce((s, x) => s + x * x, 0), alpha };
-  };
-  for (let k = 0; k < n; k++) {
-    const L1 = reflect(m - k, (i) => a[(k + i) * n + k]); // zero column k below the diagonal
-    d[k] = L1.alpha;
-    for (let j = k + 1; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < m - k; i++) s += L1.v[i] * a[(k + i) * n + j];
-      s *= L1.beta;
-      for (let i = 0; i < m - k; i++) a[(k + i) * n + j] -= s * L1.v[i];
-    }
-    if (k + 1 >= n) continue;
-    const R = reflect(n - k - 1, (j) => a[k * n + k + 1 + j]); // zero row k right of the superdiagonal
-    f[k] = R.alpha;
-    for (let i = k + 1; i < m; i++) {
-      let s = 0;
-      for (let j = 0; j < n - k - 1; j++) s += a[i * n + k + 1 + j] * R.v[j];
-      s *= R.beta;
-      for (let j = 0; j < n - k - 1; j++) a[i * n + k + 1 + j] -= s * R.v[j];
-    }
-  }
-  return { d, f };
-}
-
-/** The eigenvalues of the symmetric tridiagonal (d, e), ascending, by bisection on the Sturm count of its LDLᵀ pivots. */
-function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): number[] {
-  const n = d.length;
-  const r = Math.max(1e-300, ...Array.from(d, (x, i) => Math.abs(x) + (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < n - 1 ? Math.abs(e[i]) : 0)));
-  const pivmin = 1e-290 * Math.max(1, r);
-  const below = (lam: number): number => {
-    let neg = 0, q = 1;
-    for (let i = 0; i < n; i++) {
-      q = d[i] - lam - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
-      if (Math.abs(q) < pivmin) q = -pivmin;
-      if (q < 0) neg++;
-    }
-    return neg;
-  };
-  return Array.from({ length: n }, (_, k) => {
-    let lo = -r - 1, hi = r + 1;
-    for (let it = 0; it < 200 && hi - lo > 1e-16 * r; it++) {
-      const mid = (lo + hi) / 2;
-      if (mid <= lo || mid >= hi) break;
-      if (below(mid) > k) hi = mid;
-      else lo = mid;
-    }
-    return (lo + hi) / 2;
-  });
-}
-
-const eigvalsRef = (a: Float64Array, n: number): number[] => {
-  const { d, e } = tridiagonalize(a, n);
-  return tridiagonalEigenvalues(d, e);
-};
-
-/** Singular values of the m×n a, descending: the largest min(m, n) eigenvalues of the Golub–Kahan tridiagonal of its bidiagonal form. */
-function svdvalsRef(a: Float64Array, m: number, n: number): number[] {
-  const at = m >= n ? a : Float64Array.from({ length: m * n }, (_, e) => a[(e % m) * n + Math.floor(e / m)]);
-  const [M, N] = m >= n ? [m, n] : [n, m];
-  const { d, f } = bidiagonalize(at, M, N);
-  const off = new Float64Array(2 * N - 1);
-  for (let i = 0; i < N; i++) {
-    off[2 * i] = d[i];
-    if (i + 1 < N) off[2 * i + 1] = f[i];
-  }
-  return tridiagonalEigenvalues(new Float64Array(2 * N), off).slice(N).reverse();
-}
 
 /** max |A V − V diag(w)| and max |VᵀV − I| of matrix b of a batch (A row-major n×n). */
 function eighResiduals(a: Float64Array, w: Float64Array, V: Float64Array, n: number, b: number): [number, number] {

@@ -1,8 +1,9 @@
 /**
  * lib/ops/linalg-spectral.ts (eigh, eigvalsh, svd, svdvals, pinv, matrixRank, cond) and
- * lib/ops/linalg-svd-norms.ts against references written here in float64: eigenvalues by bisection on the
- * inertia of A − λI (the signs of Gaussian elimination's pivots, Sylvester's law; closed forms for 2×2),
- * singular values as the square roots of the eigenvalues of the smaller Gram matrix, the pseudo-inverse by
+ * lib/ops/linalg-svd-norms.ts against float64 references: test/linalg-reference.ts's eigenvalues (Householder
+ * tridiagonalisation, bisection on the Sturm count) and singular values (bisection on the Golub–Kahan tridiagonal
+ * of a Householder bidiagonalisation), and ones written here: closed forms for 2×2, bisection on the inertia of
+ * A − λI (the signs of Gaussian elimination's pivots, Sylvester's law) for graded matrices, the pseudo-inverse by
  * the normal equations and Penrose's four conditions; reconstruction and orthogonality of the factors;
  * repeated eigenvalues, rank-deficient matrices, m < n, empty dims, batches, transposed inputs, float32,
  * NaN (LINALG_ERROR naming the batch index), bad inputs. Gradients are checked by the op registry
@@ -12,6 +13,7 @@ import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
 import { spectralMatrixNorm } from '../../lib/ops/linalg-svd-norms';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
+import { eigvalsRef, eyeMat, frob, Mat, maxAbsDiff, mm, mT, randomOrthogonal as randomOrthogonalOf, svdvalsRef, toMat } from '../linalg-reference';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -23,13 +25,6 @@ const F32 = { dtype: 'float32' as const };
 const EPS64 = 2.220446049250313e-16;
 const read = (t: Tensor) => Array.from(t.dataSync());
 
-type Mat = number[][];
-const toMat = (v: ArrayLike<number>, m: number, n: number, off = 0): Mat => Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => v[off + i * n + j]));
-const mT = (a: Mat): Mat => (a.length ? a[0].map((_, j) => a.map((r) => r[j])) : []);
-const mm = (a: Mat, b: Mat): Mat => a.map((r) => (b.length ? b[0] : []).map((_, j) => r.reduce((s, x, k) => s + x * b[k][j], 0)));
-const maxAbsDiff = (a: Mat, b: Mat): number => Math.max(0, ...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
-const eyeMat = (n: number): Mat => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-const frob = (a: Mat): number => Math.sqrt(a.flat().reduce((s, x) => s + x * x, 0));
 const randMat = (m: number, n: number): Mat => toMat(randomArray(rng, m * n), m, n);
 const symmetrize = (a: Mat): Mat => a.map((r, i) => r.map((x, j) => (x + a[j][i]) / 2));
 
@@ -50,82 +45,7 @@ function countBelow(a: Mat, lam: number): number {
   return neg;
 }
 
-/**
- * The symmetric a reduced to tridiagonal form (diagonal d, off-diagonal e) by Householder reflections
- * H = I − 2vvᵀ/vᵀv applied on both sides: backward stable, so its eigenvalues are a's to ~n·eps·‖a‖.
- */
-function tridiagonalize(a: Mat): { d: number[]; e: number[] } {
-  const n = a.length;
-  let w = a.map((r) => r.slice());
-  for (let k = 0; k + 2 < n; k++) {
-    const x = w.slice(k + 1).map((r) => r[k]);
-    const nx = Math.hypot(...x);
-    if (nx === 0) continue;
-    const v = x.slice();
-    v[0] += x[0] < 0 ? -nx : nx;
-    const vv = v.reduce((s, t) => s + t * t, 0);
-    const H = eyeMat(n);
-    for (let i = 0; i < v.length; i++) for (let j = 0; j < v.length; j++) H[k + 1 + i][k + 1 + j] -= (2 * v[i] * v[j]) / vv;
-    w = mm(mm(H, w), H);
-  }
-  return { d: w.map((r, i) => r[i]), e: w.slice(1).map((r, i) => r[i]) };
-}
-
-/** The number of eigenvalues of the tridiagonal (d, e) below lam: the Sturm count of its LDLᵀ pivots. */
-function countBelowTridiagonal(d: number[], e: number[], lam: number, pivmin: number): number {
-  let neg = 0, q = 1;
-  for (let i = 0; i < d.length; i++) {
-    q = d[i] - lam - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
-    if (Math.abs(q) < pivmin) q = -pivmin;
-    if (q < 0) neg++;
-  }
-  return neg;
-}
-
-/**
- * The eigenvalues of the symmetric a, ascending (independent of Jacobi): Householder tridiagonalisation,
- * then bisection on the Sturm count (LAPACK's dstebz route), accurate to ~n·eps·‖a‖. (Bisection on the
- * dense countBelow lost 1e-12 on a rank-3 PSD 8×8, seed 859943214: elimination without pivoting is not
- * stable for an indefinite shifted matrix.)
- */
-function eigvalsRef(a: Mat): number[] {
-  const n = a.length;
-  const { d, e } = tridiagonalize(a);
-  const r = Math.max(1e-300, ...d.map((x, i) => Math.abs(x) + (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < n - 1 ? Math.abs(e[i]) : 0))); // Gershgorin
-  const pivmin = 1e-290 * Math.max(1, r); // replaces an exact 0 pivot (−∞ after it still counts right)
-  return Array.from({ length: n }, (_, k) => {
-    let lo = -r - 1, hi = r + 1;
-    for (let it = 0; it < 2000 && hi - lo > 1e-15 * r; it++) {
-      const mid = (lo + hi) / 2;
-      if (mid <= lo || mid >= hi) break;
-      if (countBelowTridiagonal(d, e, mid, pivmin) > k) hi = mid;
-      else lo = mid;
-    }
-    return (lo + hi) / 2;
-  });
-}
-
-/** Singular values, descending: √ of the eigenvalues of the smaller Gram matrix. */
-function svdvalsRef(a: Mat, m: number, n: number): number[] {
-  const g = m >= n ? mm(mT(a), a) : mm(a, mT(a));
-  return eigvalsRef(g).map((x) => Math.sqrt(Math.max(0, x))).reverse();
-}
-
-/** A random orthogonal n×n matrix (Gram–Schmidt of a random one). */
-function randomOrthogonal(n: number): Mat {
-  const q: number[][] = [];
-  while (q.length < n) {
-    const v = randomArray(rng, n);
-    for (let pass = 0; pass < 2; pass++)
-      for (const u of q) {
-        const d = u.reduce((s, x, i) => s + x * v[i], 0);
-        for (let i = 0; i < n; i++) v[i] -= d * u[i];
-      }
-    const nr = Math.hypot(...v);
-    if (nr > 0.1) q.push(v.map((x) => x / nr));
-  }
-  return mT(q);
-}
+const randomOrthogonal = (n: number): Mat => randomOrthogonalOf(rng, n);
 
 /** The matrices of a [..., m, n] tensor. */
 function mats(t: Tensor): Mat[] {

@@ -1,10 +1,10 @@
 /**
  * linalg.eigh and eigvalsh above kEighTridiagMin (n > 32): the built-in Householder tridiagonalisation and implicit
  * QR with Wilkinson shifts (native/kernels/linalg_tridiag.h, which lanesEigh dispatches to), run under
- * preferredLinalgLibrary('builtin') so that no LAPACK route takes these sizes. Checked against float64 references
- * written here: eigenvalues by bisection on the Sturm count of a tridiagonal reduction by Givens rotations (a
- * different reduction from the kernel's Householder reflectors, and bisection instead of QR), or of the matrix
- * itself when it is tridiagonal; A V = V diag(w) and VᵀV = I to ~n·eps; repeated eigenvalues, diagonal, zero,
+ * preferredLinalgLibrary('builtin') so that no LAPACK route takes these sizes. Checked against the float64 references
+ * of test/linalg-reference.ts: eigenvalues by bisection on the Sturm count of a tridiagonal reduction by Givens
+ * rotations (a different reduction from the kernel's Householder reflectors, and bisection instead of QR), or of the
+ * matrix itself when it is tridiagonal; A V = V diag(w) and VᵀV = I to ~n·eps; repeated eigenvalues, diagonal, zero,
  * 1e±150 scales, both triangles (junk in the other), float32, batches, NaN/±inf (LINALG_ERROR, NaN outputs with
  * info 1 from the kernel); the gradient by central differences.
  */
@@ -13,6 +13,7 @@ import { Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { wrap } from '../../lib/ops/core';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { eigvalsRef as eigvalsOf, frob, mT, randomOrthogonal, tridiagonalEigvals } from '../linalg-reference';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -40,64 +41,8 @@ function withJunk(a: number[], n: number, upper: boolean): number[] {
   });
 }
 
-const frob = (a: ArrayLike<number>): number => Math.sqrt(Array.from(a).reduce((s, x) => s + x * x, 0));
-
-/**
- * The symmetric a (n×n) reduced to tridiagonal form by Givens rotations (planes (k+1, i) zeroing a[i][k], applied to
- * both sides): diagonal d, off-diagonal e.
- */
-function givensTridiagonal(a: ArrayLike<number>, n: number): { d: number[]; e: number[] } {
-  const w = Float64Array.from(a);
-  for (let k = 0; k + 2 < n; k++)
-    for (let i = k + 2; i < n; i++) {
-      const x = w[(k + 1) * n + k], y = w[i * n + k];
-      if (y === 0) continue;
-      const r = Math.hypot(x, y), c = x / r, s = y / r;
-      const p = k + 1;
-      for (let j = 0; j < n; j++) {   // rows p, i
-        const u = w[p * n + j], v = w[i * n + j];
-        w[p * n + j] = c * u + s * v;
-        w[i * n + j] = c * v - s * u;
-      }
-      for (let j = 0; j < n; j++) {   // columns p, i
-        const u = w[j * n + p], v = w[j * n + i];
-        w[j * n + p] = c * u + s * v;
-        w[j * n + i] = c * v - s * u;
-      }
-    }
-  return { d: Array.from({ length: n }, (_, i) => w[i * n + i]), e: Array.from({ length: n - 1 }, (_, i) => w[(i + 1) * n + i]) };
-}
-
-/** The eigenvalues (ascending) of the tridiagonal (d, e): bisection on the Sturm count of its LDLᵀ pivots. */
-function tridiagonalEigvals(d: number[], e: number[]): number[] {
-  const n = d.length;
-  const r = Math.max(1e-300, ...d.map((x, i) => Math.abs(x) + (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < n - 1 ? Math.abs(e[i]) : 0)));
-  const pivmin = 1e-290 * Math.max(1, r);
-  const below = (lam: number): number => {
-    let neg = 0, q = 1;
-    for (let i = 0; i < n; i++) {
-      q = d[i] - lam - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
-      if (Math.abs(q) < pivmin) q = -pivmin;
-      if (q < 0) neg++;
-    }
-    return neg;
-  };
-  return Array.from({ length: n }, (_, k) => {
-    let lo = -r * (1 + 1e-15), hi = r * (1 + 1e-15);
-    for (let it = 0; it < 200; it++) {
-      const mid = (lo + hi) / 2;
-      if (mid <= lo || mid >= hi) break;
-      if (below(mid) > k) hi = mid;
-      else lo = mid;
-    }
-    return (lo + hi) / 2;
-  });
-}
-
-const eigvalsRef = (a: ArrayLike<number>, n: number): number[] => {
-  const { d, e } = givensTridiagonal(a, n);
-  return tridiagonalEigvals(d, e);
-};
+/** The eigenvalues of the symmetric a (n×n), ascending: Givens reduction (not the kernel's Householder), bisection. */
+const eigvalsRef = (a: ArrayLike<number>, n: number): number[] => eigvalsOf(a, n, 'givens');
 
 /** max |A V − V diag(w)| / ‖A‖_F and max |VᵀV − I| for the row-major a, V (n×n) and w. */
 function residuals(a: ArrayLike<number>, V: ArrayLike<number>, w: ArrayLike<number>, n: number): { res: number; orth: number } {
@@ -167,18 +112,7 @@ describe(`eigh above the Jacobi sizes: tridiagonal reduction and implicit QR (se
 
   test('repeated eigenvalues Q diag(1, 1, 1, 2, 2, 2, …) Qᵀ: the values, an orthonormal V, A V = V diag(w)', () => {
     for (const n of [36, 100]) {
-      // Q: Gram–Schmidt (twice) of a random matrix's columns.
-      const q: number[][] = [];
-      while (q.length < n) {
-        const v = randomArray(rng, n);
-        for (let pass = 0; pass < 2; pass++)
-          for (const u of q) {
-            const d = u.reduce((s, x, i) => s + x * v[i], 0);
-            for (let i = 0; i < n; i++) v[i] -= d * u[i];
-          }
-        const nr = Math.hypot(...v);
-        if (nr > 0.1) q.push(v.map((x) => x / nr));
-      }
+      const q = mT(randomOrthogonal(rng, n));   // Q's columns, the eigenvectors
       const lam = Array.from({ length: n }, (_, k) => 1 + Math.floor(k / 3));
       const a = Array.from({ length: n * n }, (_, e) => {
         const i = Math.floor(e / n), j = e % n;
