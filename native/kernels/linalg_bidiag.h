@@ -55,8 +55,13 @@ ANTLER_HD int64_t svdBidiagScratchSize(int64_t m, int64_t n, bool full, bool vec
   return M * N + 10 * N + M + 8 + (vectors ? M * (full ? M : N) + N * N : 0);
 }
 
-// The plane rotation [c s; −s c] with c·f + s·g = r, −s·f + c·g = 0 (scaled: no overflow or underflow of squares).
+// The plane rotation [c s; −s c] with c·f + s·g = r, −s·f + c·g = 0. With |f| and |g| in [1e−150, 1e150] (their
+// squares and sum normal) from f, g themselves; else on f, g scaled by the larger (no overflow or underflow of
+// squares). Scaling always (f/sc, g/sc: one more rounding in the smaller) left c² + s² further from 1: the QR's U and
+// V lost orthogonality ≈ 4× faster than LAPACK's dbdsqr (random 200×200: 131 eps median against dgesvd's 29; unscaled
+// 26), as LAPACK's dlartg also scales only outside such a range.
 ANTLER_HD void bidiagRotation(double f, double g, double& c, double& s, double& r) {
+  const double fa = fabs(f), ga = fabs(g);
   if (g == 0) {
     c = 1;
     s = 0;
@@ -65,8 +70,13 @@ ANTLER_HD void bidiagRotation(double f, double g, double& c, double& s, double& 
     c = 0;
     s = 1;
     r = g;
+  } else if (fa >= 1e-150 && fa <= 1e150 && ga >= 1e-150 && ga <= 1e150) {
+    const double rr = sqrt(f * f + g * g);
+    c = f / rr;
+    s = g / rr;
+    r = rr;
   } else {
-    const double sc = fabs(f) > fabs(g) ? fabs(f) : fabs(g), fs = f / sc, gs = g / sc, rr = sqrt(fs * fs + gs * gs);
+    const double sc = fa > ga ? fa : ga, fs = f / sc, gs = g / sc, rr = sqrt(fs * fs + gs * gs);
     c = fs / rr;
     s = gs / rr;
     r = sc * rr;
