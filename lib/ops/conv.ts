@@ -294,11 +294,30 @@ const product = (v: readonly number[]): number => v.reduce((a, b) => a * b, 1);
 /** Row-major strides of a grid of the given sizes. */
 const gridStrides = (sizes: readonly number[]): number[] => sizes.map((_, d) => product(sizes.slice(d + 1)));
 
-/** Every sum of one entry of each list, the first list's varying slowest (row-major): the flat offsets of a grid of per-axis offsets. */
-function gridSums(lists: readonly (readonly number[])[]): number[] {
-  let sums = [0];
-  for (const l of lists) sums = sums.flatMap((s) => l.map((v) => s + v));
-  return sums;
+/**
+ * @internal Every (position, tap) pair of a k-D grid as a flat offset: positions row-major, then each position's taps
+ * row-major ([P·T], P and T the products of the axes' counts and taps); each the sum over the axes of that axis's
+ * offset(i, a), NaN where any axis's is NaN (outside). Built axis by axis in typed arrays (the host cost of the 2-D
+ * loops it replaced).
+ */
+export function gridOffsets(axes: readonly { count: number; taps: number; offset: (i: number, a: number) => number }[]): Float64Array {
+  let acc = new Float64Array([0]), P = 1, T = 1;
+  for (const { count, taps, offset } of axes) {
+    const table = new Float64Array(count * taps);
+    for (let i = 0; i < count; i++) for (let a = 0; a < taps; a++) table[i * taps + a] = offset(i, a);
+    const next = new Float64Array(P * count * T * taps);
+    let at = 0;
+    for (let p = 0; p < P; p++)
+      for (let i = 0; i < count; i++)
+        for (let t = 0; t < T; t++) {
+          const base = acc[p * T + t];
+          for (let a = 0; a < taps; a++) next[at++] = base + table[i * taps + a];
+        }
+    acc = next;
+    P *= count;
+    T *= taps;
+  }
+  return acc;
 }
 
 /** @internal Checks that im2col's padded input and its result fit a tensor. */
@@ -317,11 +336,7 @@ function im2col(x: Tensor, ks: readonly number[], gs: readonly ReturnType<typeof
   const [N, C, ...sizes] = x.shape;
   const padded = sizes.map((L, d) => L + gs[d].left + gs[d].right), strides = gridStrides(padded);
   const xp = gs.some((g) => g.left || g.right) ? pad(x, [[0, 0], [0, 0], ...gs.map((g): [number, number] => [g.left, g.right])]) : x;
-  const starts = gridSums(gs.map((g, d) => Array.from({ length: g.Lout }, (_, i) => i * g.stride * strides[d])));
-  const offsets = gridSums(ks.map((K, d) => Array.from({ length: K }, (_, a) => a * gs[d].dilation * strides[d])));
-  const taps = new Int32Array(starts.length * offsets.length);
-  let at = 0;
-  for (const s of starts) for (const t of offsets) taps[at++] = s + t;
+  const taps = Int32Array.from(gridOffsets(gs.map((g, d) => ({ count: g.Lout, taps: ks[d], offset: (i: number, a: number) => (i * g.stride + a * g.dilation) * strides[d] }))));
   return indexSelect(reshape(xp, [N, C, product(padded)]), 2, tensor(taps, [taps.length], { dtype: 'int32', device: x.device }));
 }
 
@@ -460,21 +475,22 @@ function convTransposeNd(op: string, k: number, x: Tensor, weight: Tensor, bias:
       contrib = matmul(xg, wg, { transposeB: true }); // [N, G, S, KK·Og]
     }
     // Row (B, i…, a…) lands in the output's flat position of (i·s + a·d − p per axis) in block B (sample, group); Q for those outside.
-    const inStrides = gridStrides(sizes), tapStrides = gridStrides(ks), outStrides = gridStrides(outSizes);
+    const outStrides = gridStrides(outSizes);
+    const flat = gridOffsets(gs.map((g, d) => ({
+      count: sizes[d],
+      taps: ks[d],
+      offset: (i: number, a: number) => {
+        const p = i * g.stride + a * g.dilation - g.padding;
+        return p >= 0 && p < g.Lout ? p * outStrides[d] : NaN;
+      },
+    })));
     const local = new Int32Array(S * KK);
-    let dropped = false, at = 0;
-    for (let i = 0; i < S; i++)
-      for (let t = 0; t < KK; t++) {
-        let flat = 0, inside = true;
-        for (let d = 0; d < k; d++) {
-          const g = gs[d];
-          const p = (Math.floor(i / inStrides[d]) % sizes[d]) * g.stride + (Math.floor(t / tapStrides[d]) % ks[d]) * g.dilation - g.padding;
-          if (p < 0 || p >= g.Lout) inside = false;
-          flat += p * outStrides[d];
-        }
-        if (!inside) dropped = true;
-        local[at++] = inside ? flat : Q;
-      }
+    let dropped = false;
+    for (let j = 0; j < local.length; j++) {
+      const inside = !Number.isNaN(flat[j]);
+      if (!inside) dropped = true;
+      local[j] = inside ? flat[j] : Q;
+    }
     const y = scatterBlocks(contrib, local, N * G, Og, Q, dropped, x.device, op); // [N·G, Q, Og]
     let out = G === 1 ? reshape(permute(reshape(y, [N, Q, Cout]), [0, 2, 1]), [N, Cout, ...outSizes])
       : reshape(permute(reshape(y, [N, G, Q, Og]), [0, 1, 3, 2]), [N, Cout, ...outSizes]);

@@ -13,6 +13,7 @@ import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { add, div, mul, reshape, sum } from './core';
 import { argmax, gather, indexSelect } from './indexing';
+import { gridOffsets } from './conv';
 import { pad } from './shape';
 
 /** Options of {@link maxPool1d} (torch.nn.functional.max_pool1d's keywords). */
@@ -321,42 +322,26 @@ export function poolGeometryNd(op: string, kernelSize: unknown, o: NdWindowOptio
   });
 }
 
-/** The index of each axis of a row-major grid of the given sizes at flat position i. */
-function unravel(i: number, sizes: readonly number[]): number[] {
-  const out = new Array<number>(sizes.length);
-  for (let d = sizes.length - 1; d >= 0; d--) {
-    out[d] = i % sizes[d];
-    i = Math.floor(i / sizes[d]);
-  }
-  return out;
-}
-
 /**
  * The windows of every axis combined: taps into the flattened spatial grid
  * (output positions row-major, each window's taps row-major), −1 where any
- * axis's is outside (or absent); `each(t, a)` sees every output position's
- * per-axis indices t and tap's per-axis indices a.
+ * axis's is outside (or absent).
  */
-function gridWindows(ws: readonly Windows[], sizes: readonly number[], each?: (t: number[], a: number[]) => void): Windows & { outSizes: number[] } {
-  const outSizes = ws.map((w) => w.Lout), kSizes = ws.map((w) => w.K);
-  const Lout = outSizes.reduce((a, b) => a * b, 1), K = kSizes.reduce((a, b) => a * b, 1);
+function gridWindows(ws: readonly Windows[], sizes: readonly number[]): Windows & { outSizes: number[] } {
   const strides = sizes.map((_, d) => sizes.slice(d + 1).reduce((a, b) => a * b, 1));
-  const tapsOf = Array.from({ length: K }, (_, s) => unravel(s, kSizes));
+  const flat = gridOffsets(ws.map((w, d) => ({
+    count: w.Lout,
+    taps: w.K,
+    offset: (i: number, a: number) => {
+      const p = w.taps[i * w.K + a];
+      return p >= 0 && p < sizes[d] ? p * strides[d] : NaN;
+    },
+  })));
+  // Small integers (| 0: flat positions fit int32, as the gather's indices), which V8 keeps unboxed: a double-valued array made gatherWindows twice as slow.
   const taps: number[] = [];
-  for (let o = 0; o < Lout; o++) {
-    const t = unravel(o, outSizes);
-    for (const a of tapsOf) {
-      let flat = 0, inside = true;
-      for (let d = 0; d < ws.length; d++) {
-        const p = ws[d].taps[t[d] * ws[d].K + a[d]];
-        if (p < 0 || p >= sizes[d]) inside = false;
-        flat += p * strides[d];
-      }
-      taps.push(inside ? flat : -1);
-      if (each) each(t, a);
-    }
-  }
-  return { taps, Lout, K, outSizes };
+  for (let j = 0; j < flat.length; j++) taps.push(Number.isNaN(flat[j]) ? -1 : flat[j] | 0);
+  const outSizes = ws.map((w) => w.Lout);
+  return { taps, Lout: outSizes.reduce((a, b) => a * b, 1), K: ws.reduce((a, w) => a * w.K, 1), outSizes };
 }
 
 /** Every axis's sliding windows, from checked options. */
@@ -414,16 +399,10 @@ function avgPoolNd(op: string, k: 2 | 3, x: Tensor, kernelSize: unknown, options
 function adaptiveAvgPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown): Tensor {
   const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
   const ws = adaptiveWindowsNd(op, sizes, outputSize);
-  // As adaptiveAvgPool1d's: each window's taps weighted 1/size, the absent ones (reading 0) 0.
-  const weights: number[] = [];
-  const grid = gridWindows(ws, sizes, (t, a) => {
-    let size = 1, present = true;
-    for (let d = 0; d < k; d++) {
-      size *= ws[d].lengths[t[d]];
-      if (a[d] >= ws[d].lengths[t[d]]) present = false;
-    }
-    weights.push(present ? 1 / size : 0);
-  });
+  const grid = gridWindows(ws, sizes);
+  // As adaptiveAvgPool1d's: each window's taps weighted 1/size (the product of its axes' lengths), the absent ones (−1, reading 0) 0.
+  const size = ws.reduce((acc, w) => acc.flatMap((a) => w.lengths.map((l) => a * l)), [1]);
+  const weights = grid.taps.map((p, j) => (p < 0 ? 0 : 1 / size[Math.floor(j / grid.K)]));
   return tidy(() => {
     const cols = gatherWindows(reshape(x, [N, C, L]), L, grid.taps, grid.Lout, grid.K, 0);
     const y = sum(mul(cols, tensor(weights, [grid.Lout, grid.K], { dtype: x.dtype, device: x.device })), 3);
