@@ -479,7 +479,10 @@ export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOpti
 /**
  * torch.nn.functional.avg_pool3d: the mean of each window of x
  * [N, C, D, H, W] (or [C, D, H, W]); the divisor is the product of each
- * axis's (as avgPool2d's), or divisorOverride where given.
+ * axis's (as avgPool2d's), or divisorOverride where given. An input smaller
+ * than the kernel along an axis is pooled where the padding makes room (as
+ * avg_pool2d and max_pool3d do), where PyTorch 1.13's avg_pool3d alone
+ * refuses it ("input image ... smaller than kernel size").
  */
 export function avgPool3d(x: Tensor, kernelSize: Size3d, options?: AvgPool3dOptions): Tensor {
   return avgPoolNd('avgPool3d', 3, x, kernelSize, options);

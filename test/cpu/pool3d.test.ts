@@ -370,6 +370,7 @@ describe('errors', () => {
       expectAntlerError(() => new nn.AdaptiveMaxPool3d([1, 2] as unknown as Triple), 'INVALID_ARGUMENT', /^AdaptiveMaxPool3d: outputSize must be a number or \[d, h, w\]; got/);
       const bn = new nn.BatchNorm3d(2, F64);
       const inorm = new nn.InstanceNorm3d(2);
+      const tracked = new nn.InstanceNorm3d(2, { trackRunningStats: true });
       try {
         expectAntlerError(() => bn.forward(tensor([1, 2, 3, 4], [2, 2, 1, 1])), 'SHAPE_MISMATCH', /^BatchNorm3d: expected input \[N, C, D, H, W\]; got shape \[2, 2, 1, 1\]$/);
         expectAntlerError(() => bn.forward(tensor(randomArray(rng, 6), [1, 3, 1, 2, 1], F64)), 'SHAPE_MISMATCH', /^BatchNorm3d: input has 3 channels \(axis 1 of \[1, 3, 1, 2, 1\]\); expected numFeatures = 2$/);
@@ -377,10 +378,19 @@ describe('errors', () => {
         expectAntlerError(() => bn.forward(x.cast('float32')), 'DTYPE_MISMATCH', /^BatchNorm3d: input is float32; the module is float64/);
         expectAntlerError(() => inorm.forward(tensor([1, 2], [2, 1, 1, 1])), 'INVALID_ARGUMENT', /^InstanceNorm3d: expected more than 1 spatial element per instance/);
         expectAntlerError(() => inorm.forward(tensor([1, 2], [2, 1, 1])), 'SHAPE_MISMATCH', /^InstanceNorm3d: expected input \[N, C, D, H, W\] or unbatched \[C, D, H, W\]; got shape \[2, 1, 1\]$/);
+        // In eval mode InstanceNorm3d without running statistics still uses the instance's (refused for D·H·W = 1, as
+        // PyTorch); with them, and BatchNorm3d with its running statistics, one value per channel is fine.
+        inorm.eval();
+        expectAntlerError(() => inorm.forward(tensor([1, 2], [2, 1, 1, 1])), 'INVALID_ARGUMENT', /^InstanceNorm3d: expected more than 1 spatial element per instance/);
+        tracked.eval();
+        tidy(() => expect(tracked.forward(tensor([1, 2], [2, 1, 1, 1])).shape).toEqual([2, 1, 1, 1]));
+        bn.eval();
+        tidy(() => expect(bn.forward(tensor([1, 2], [1, 2, 1, 1, 1], F64)).shape).toEqual([1, 2, 1, 1, 1]));
         expect(bn.numBatchesTracked!.item()).toBe(0);
       } finally {
         bn.dispose();
         inorm.dispose();
+        tracked.dispose();
       }
       expectExact(x.dataSync(), before, 'input undamaged');
       expect(antler.maxPool3d(x, 2).shape).toEqual([1, 2, 1, 2, 2]);
