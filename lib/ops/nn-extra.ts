@@ -15,7 +15,7 @@ import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeT
 import { add, greaterEqual, mul, permute, reshape, sub } from './core';
 import { indexSelect } from './indexing';
 import { dropoutMask } from './nn';
-import { adaptiveAvgPool1d, adaptiveAvgPool2d } from './pool';
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d } from './pool';
 
 /** interpolate's modes (torch.nn.functional.interpolate's, but 'antialias'). */
 export type InterpolateMode = 'nearest' | 'linear' | 'nearest-exact' | 'area' | 'bilinear' | 'bicubic' | 'trilinear';
@@ -35,7 +35,7 @@ export interface InterpolateOptions {
   scaleFactor?: number | readonly number[];
   /**
    * 'nearest' (default), 'nearest-exact', 'linear' (3-D), 'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D),
-   * or 'area' (adaptive average pooling to the output size; 3-D and 4-D).
+   * or 'area' (adaptive average pooling to the output size; every rank).
    */
   mode?: InterpolateMode;
   /** The interpolating modes only: map the corner samples onto each other (default false). */
@@ -196,8 +196,8 @@ function blend(
  * j · (in − 1)/(out − 1) with alignCorners; 'bicubic' (4-D) weighs the four
  * neighbours of the unclamped position by the cubic convolution kernel with
  * A = −0.75, reading clamped indices at the borders; 'area' averages each
- * of adaptiveAvgPool1d's / adaptiveAvgPool2d's windows (as PyTorch; 5-D
- * 'area' is refused: there is no adaptiveAvgPool3d). Gradients flow to x.
+ * of adaptiveAvgPool1d's / adaptiveAvgPool2d's / adaptiveAvgPool3d's windows
+ * (as PyTorch). Gradients flow to x.
  */
 export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   const op = 'interpolate';
@@ -211,8 +211,6 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   const need = MODE_RANK[mode];
   if (need !== undefined && need !== x.rank)
     fail('INVALID_ARGUMENT', `${op}: mode '${mode}' needs a ${RANK_TEXT[need]} (as PyTorch); got x of shape ${shapeText(x.shape)} (${x.rank}-D)`);
-  if (mode === 'area' && x.rank === 5)
-    fail('NOT_SUPPORTED', `${op}: mode 'area' of a 5-D input ${shapeText(x.shape)} needs adaptiveAvgPool3d, which antler does not have; 'area' takes 3-D and 4-D inputs`);
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is int32; expected float32 or float64`);
   const hasSize = o.size !== undefined && o.size !== null, hasScale = o.scaleFactor !== undefined && o.scaleFactor !== null;
   if (hasSize === hasScale) fail('INVALID_ARGUMENT', `${op}: give exactly one of size and scaleFactor (as PyTorch); got ${hasSize ? 'both' : 'neither'}`);
@@ -241,7 +239,8 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
         ? `${op}: input length ${inSizes[0]} and output length ${outs[0]} must be > 0 (x ${shapeText(x.shape)})`
         : `${op}: input spatial size ${shapeText(inSizes)} and output size ${shapeText(outs)} must be > 0 (x ${shapeText(x.shape)})`,
     );
-  if (mode === 'area') return x.rank === 3 ? adaptiveAvgPool1d(x, outs[0]) : adaptiveAvgPool2d(x, [outs[0], outs[1]]);
+  if (mode === 'area')
+    return x.rank === 3 ? adaptiveAvgPool1d(x, outs[0]) : x.rank === 4 ? adaptiveAvgPool2d(x, [outs[0], outs[1]]) : adaptiveAvgPool3d(x, [outs[0], outs[1], outs[2]]);
   return tidy(() => {
     let y = x;
     for (let i = outs.length - 1; i >= 0; i--) {

@@ -174,12 +174,14 @@ describe(`interpolate 2-D and 3-D (seed ${SEED})`, () => {
     });
   });
 
-  test("mode 'area' of a 4-D input is adaptiveAvgPool2d to the output size; 5-D 'area' is refused", () => {
+  test("mode 'area' of a 4-D input is adaptiveAvgPool2d to the output size, of a 5-D input adaptiveAvgPool3d", () => {
     tidy(() => {
       const x = tensor(randomArray(rng, 2 * 3 * 5 * 7), [2, 3, 5, 7], F64);
       expectExact(antler.interpolate(x, { size: [3, 4], mode: 'area' }).dataSync(), antler.adaptiveAvgPool2d(x, [3, 4]).dataSync());
       expectExact(antler.interpolate(x, { scaleFactor: [0.5, 1.5], mode: 'area' }).dataSync(), antler.adaptiveAvgPool2d(x, [2, 10]).dataSync());
-      expectAntlerError(() => antler.interpolate(antler.zeros([1, 1, 2, 2, 2]), { size: 1, mode: 'area' }), 'NOT_SUPPORTED', /'area' of a 5-D input \[1, 1, 2, 2, 2\] needs adaptiveAvgPool3d/);
+      const v = tensor(randomArray(rng, 2 * 3 * 5 * 7 * 4), [2, 3, 5, 7, 4], F64);
+      expectExact(antler.interpolate(v, { size: [2, 3, 4], mode: 'area' }).dataSync(), antler.adaptiveAvgPool3d(v, [2, 3, 4]).dataSync());
+      expectExact(antler.interpolate(v, { scaleFactor: [0.5, 1.5, 2], mode: 'area' }).dataSync(), antler.adaptiveAvgPool3d(v, [2, 10, 8]).dataSync());
     });
   });
 
