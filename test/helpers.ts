@@ -203,6 +203,19 @@ export function maxAbs(xs: Num): number {
   return m;
 }
 
+/** Central differences (step h) of a scalar function of a float64 vector: its gradient at x. */
+export function numGrad(f: (x: number[]) => number, x: number[], h: number): number[] {
+  return x.map((_, i) => {
+    const up = x.slice(), dn = x.slice();
+    up[i] += h;
+    dn[i] -= h;
+    return (f(up) - f(dn)) / (2 * h);
+  });
+}
+
+/** Σ y[i]·w[i]: a fixed random weighting that turns an output into the scalar numGrad differentiates. */
+export const dotW = (y: ArrayLike<number>, w: ArrayLike<number>): number => Array.from(y).reduce((s, v, i) => s + v * w[i], 0);
+
 // ---------------------------------------------------------------- float64 references
 
 /** ln Γ(x) for x ≥ 15 by Stirling's series (terms to z^−13, below 1e-20 there). */

@@ -10,7 +10,10 @@
  */
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, numGrad, dotW, randomArray, tensorCounts } from '../helpers';
+
+/** The central differences' step (the ops are linear in x: exact but for rounding). */
+const H = 1e-3;
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -89,16 +92,6 @@ function applyTaps(x: readonly number[], shape: readonly number[], taps: Taps[])
   return y;
 }
 
-/** Central differences of a scalar function of a float64 vector (the op is linear: exact but for rounding). */
-function numGrad(f: (x: number[]) => number, x: number[], h = 1e-3): number[] {
-  return x.map((_, i) => {
-    const up = x.slice(), dn = x.slice();
-    up[i] += h;
-    dn[i] -= h;
-    return (f(up) - f(dn)) / (2 * h);
-  });
-}
-const dotW = (y: ArrayLike<number>, w: ArrayLike<number>) => Array.from(y).reduce((s, v, i) => s + v * w[i], 0);
 
 const MODES: Record<number, readonly string[]> = { 4: ['nearest', 'nearest-exact', 'bilinear', 'bicubic'], 5: ['nearest', 'nearest-exact', 'trilinear'] };
 
@@ -135,7 +128,7 @@ describe(`interpolate 2-D and 3-D (seed ${SEED})`, () => {
         expectClose(y.dataSync(), applyTaps(x, shape, taps), 1e-13, 1e-14, msg);
         const w = randomArray(rng, y.size);
         y.backward(tensor(w, y.shape, F64));
-        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(applyTaps(v, shape, taps), w), x), 1e-8, 1e-9, msg);
+        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(applyTaps(v, shape, taps), w), x, H), 1e-8, 1e-9, msg);
         // nn.Upsample forwards the same settings.
         expectExact(new nn.Upsample({ ...o, mode: mode as antler.InterpolateMode, alignCorners }).forward(xt).dataSync(), y.dataSync(), msg);
       });

@@ -11,8 +11,11 @@
  */
 import * as antler from '../../lib';
 import { nn, tensor, tidy, type Tensor } from '../../lib';
-import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, numGrad, dotW, randomArray, tensorCounts } from '../helpers';
 import { dropoutMask } from '../../lib/ops/nn';
+
+/** The central differences' step. */
+const H = 1e-6;
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -22,16 +25,6 @@ const F64 = { dtype: 'float64' as const };
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const ALPHA = 1.7580993408473766;
 
-/** Central differences of a scalar function of a float64 vector. */
-function numGrad(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const up = x.slice(), dn = x.slice();
-    up[i] += h;
-    dn[i] -= h;
-    return (f(up) - f(dn)) / (2 * h);
-  });
-}
-const dotW = (y: ArrayLike<number>, w: ArrayLike<number>) => Array.from(y).reduce((s, v, i) => s + v * w[i], 0);
 
 /** The value of element i of shape `to` read from a tensor of shape `from` that broadcasts to it (right-aligned). */
 function bRead(vals: number[], from: readonly number[], to: readonly number[], i: number): number {
@@ -131,8 +124,8 @@ describe(`pairwiseDistance and the similarity modules (seed ${SEED})`, () => {
         if (p === Infinity) return; // the max's kink: ties are unlikely but not excluded; checked at p < ∞
         const w = randomArray(rng, ref.out.length);
         y.backward(tensor(w, y.shape, F64));
-        expectClose(x1.grad!.dataSync(), numGrad((v) => dotW(pairwiseRef(v, sa, bv, sb, p, eps).out, w), av), 1e-6, 1e-7, `${msg} d/dx1`);
-        expectClose(x2.grad!.dataSync(), numGrad((v) => dotW(pairwiseRef(av, sa, v, sb, p, eps).out, w), bv), 1e-6, 1e-7, `${msg} d/dx2`);
+        expectClose(x1.grad!.dataSync(), numGrad((v) => dotW(pairwiseRef(v, sa, bv, sb, p, eps).out, w), av, H), 1e-6, 1e-7, `${msg} d/dx1`);
+        expectClose(x2.grad!.dataSync(), numGrad((v) => dotW(pairwiseRef(av, sa, v, sb, p, eps).out, w), bv, H), 1e-6, 1e-7, `${msg} d/dx2`);
       });
     }
   });
@@ -283,7 +276,7 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
         expectClose(y.dataSync(), applyInterp(x, [N, C, L], r), 1e-14, 1e-14, msg);
         const w = randomArray(rng, N * C * r.out);
         y.backward(tensor(w, y.shape, F64));
-        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(applyInterp(v, [N, C, L], r), w), x), 1e-7, 1e-8, msg);
+        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(applyInterp(v, [N, C, L], r), w), x, H), 1e-7, 1e-8, msg);
       });
     }
   });
@@ -317,7 +310,7 @@ describe(`interpolate and nn.Upsample (seed ${SEED})`, () => {
         expectClose(y.dataSync(), ref(x), 1e-14, 1e-14, msg);
         const w = randomArray(rng, N * C * out);
         y.backward(tensor(w, y.shape, F64));
-        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(ref(v), w), x), 1e-7, 1e-8, msg);
+        expectClose(xt.grad!.dataSync(), numGrad((v) => dotW(ref(v), w), x, H), 1e-7, 1e-8, msg);
         expectClose(new nn.Upsample({ ...o, mode: 'area' }).forward(xt).dataSync(), ref(x), 1e-14, 1e-14, msg);
       });
     }
