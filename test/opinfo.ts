@@ -616,9 +616,13 @@ export const OPS: OpInfo[] = [
   },
   {
     name: 'pad',
-    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }],
-    fn: ([x]) => antler.pad(x, [[1, 0], [2, 1]], { value: 0.5 }),
-    bad: [['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])], ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]])]],
+    samples: (rng) => [{ inputs: [anyVals(rng, [2, 3])] }, { inputs: [anyVals(rng, [3, 4])], note: 'negative sides crop' }],
+    fn: ([x]) => antler.pad(x, x.shape[0] === 2 ? [[1, 0], [2, 1]] : [[-1, 2], [1, -2]], { value: 0.5 }),
+    bad: [
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[1, 1], [0, 0]])],
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-2, -1]])],
+      ['INVALID_ARGUMENT', () => antler.pad(t([1, 2], [2]), [[-1, 0]], { mode: 'reflect' })],
+    ],
   },
   {
     // One sample per mode, told apart by the input's shape; two padded axes in the first.

@@ -53,13 +53,22 @@ const PAD_SIDES = ['left', 'right', 'top', 'bottom', 'front', 'back'];
 /** The input layouts a padding module over `dims` spatial axes takes (unbatched or batched). */
 const PAD_LAYOUTS: Record<number, string> = { 1: '[C, L] or [N, C, L]', 2: '[C, H, W] or [N, C, H, W]', 3: '[C, D, H, W] or [N, C, D, H, W]' };
 
-/** A padding module's padding, checked: an integer (every side) or PyTorch's tuple of 2·dims sides, each an integer >= 0. */
-function padSides(name: string, padding: unknown, dims: number): number[] {
+/**
+ * A padding module's padding, checked: an integer (every side) or PyTorch's tuple of 2·dims sides, each an
+ * integer >= 0, or any integer for the constant modules (`crops`: a negative side crops, as PyTorch's).
+ */
+function padSides(name: string, padding: unknown, dims: number, crops: boolean): number[] {
   const sides = typeof padding === 'number' ? new Array<number>(2 * dims).fill(padding) : padding;
   if (!Array.isArray(sides) || sides.length !== 2 * dims)
     fail('INVALID_ARGUMENT', `${name}: padding must be an integer or [${PAD_SIDES.slice(0, 2 * dims).join(', ')}]; got ${describe(padding)}`);
-  return sides.map((v, i) => checkInteger(v, name, `padding (${PAD_SIDES[i]})`));
+  return sides.map((v, i) => {
+    if (!crops) return checkInteger(v, name, `padding (${PAD_SIDES[i]})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail('INVALID_ARGUMENT', `${name}: padding (${PAD_SIDES[i]}) must be an integer (negative crops); got ${describe(v)}`);
+    return v;
+  });
 }
+/** Whether a padding module class pads with a constant (and so takes negative sides, crops): its static `crops`. */
+const cropsOf = (cls: unknown): boolean => (cls as { crops?: boolean }).crops === true;
 
 /** A padding module's forward: pad's `mode` on the last dims axes of x (dims + 1 or dims + 2 axes), sides as padSides gives them. */
 function padForward(name: string, x: Tensor, sides: readonly number[], mode: PadMode, value: number | undefined): Tensor {
@@ -81,7 +90,7 @@ abstract class Pad1d extends Module {
   protected abstract readonly mode: PadMode;
   constructor(padding: number | readonly [number, number]) {
     super();
-    [this.paddingLeft, this.paddingRight] = padSides(new.target.name, padding, 1);
+    [this.paddingLeft, this.paddingRight] = padSides(new.target.name, padding, 1, cropsOf(new.target));
   }
   protected fill(): number | undefined {
     return undefined;
@@ -101,7 +110,7 @@ abstract class PadNd extends Module {
   protected abstract readonly mode: PadMode;
   constructor(padding: number | readonly number[], dims: number) {
     super();
-    this.padding = padSides(new.target.name, padding, dims);
+    this.padding = padSides(new.target.name, padding, dims, cropsOf(new.target));
   }
   protected fill(): number | undefined {
     return undefined;
@@ -125,6 +134,8 @@ abstract class Pad3d extends PadNd {
 
 /** nn.ConstantPad2d(padding, value): pads the last two axes with value. */
 export class ConstantPad2d extends Pad2d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
   readonly value: number;
   constructor(padding: number | readonly [number, number, number, number], value: number) {
@@ -137,6 +148,8 @@ export class ConstantPad2d extends Pad2d {
 }
 /** nn.ZeroPad2d(padding): ConstantPad2d with 0. */
 export class ZeroPad2d extends Pad2d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
 }
 /** nn.ReflectionPad2d(padding): mirrors without repeating the edge (each padding < its axis's size). */
@@ -153,6 +166,8 @@ export class CircularPad2d extends Pad2d {
 }
 /** nn.ConstantPad3d(padding, value): pads the last three axes with value. */
 export class ConstantPad3d extends Pad3d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
   readonly value: number;
   constructor(padding: number | readonly [number, number, number, number, number, number], value: number) {
@@ -165,6 +180,8 @@ export class ConstantPad3d extends Pad3d {
 }
 /** nn.ZeroPad3d(padding): ConstantPad3d with 0. */
 export class ZeroPad3d extends Pad3d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
 }
 /** nn.ReflectionPad3d(padding): mirrors without repeating the edge (each padding < its axis's size). */
@@ -180,8 +197,10 @@ export class CircularPad3d extends Pad3d {
   protected readonly mode = 'circular';
 }
 
-/** nn.ConstantPad1d(padding, value): pads the last axis of [C, L] / [N, C, L] with value (padding an integer >= 0 or [left, right]). */
+/** nn.ConstantPad1d(padding, value): pads the last axis of [C, L] / [N, C, L] with value (padding an integer or [left, right]; a negative side crops). */
 export class ConstantPad1d extends Pad1d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
   readonly value: number;
   constructor(padding: number | readonly [number, number], value: number) {
@@ -194,6 +213,8 @@ export class ConstantPad1d extends Pad1d {
 }
 /** nn.ZeroPad1d(padding): ConstantPad1d with 0. */
 export class ZeroPad1d extends Pad1d {
+  /** A negative side crops (PyTorch's negative padding). */
+  static readonly crops = true;
   protected readonly mode = 'constant';
 }
 /** nn.ReflectionPad1d(padding): mirrors without repeating the edge (each side's padding < L). */

@@ -224,7 +224,9 @@ export interface PadOptions {
  * Pads x: `paddings[i] = [before, after]` for each axis, as tf.pad
  * (torch.nn.functional.pad lists them from the last axis backwards). Mode
  * 'constant' (default) adds `value` (default 0), and its gradient is the
- * slice of the unpadded region; 'reflect', 'replicate' and 'circular' (as
+ * slice of the unpadded region; a negative side crops that many elements
+ * (as PyTorch's negative padding; 'constant' only, the crops at most the
+ * axis); 'reflect', 'replicate' and 'circular' (as
  * torch.nn.functional.pad's, which takes them on the last one to three axes;
  * here on any axis) take each padded axis' positions with one indexSelect,
  * so the gradient scatter-adds the copies back.
@@ -240,8 +242,13 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   if (!Array.isArray(paddings) || paddings.length !== x.rank)
     fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${shapeText(x.shape)}); got ${describe(paddings)}`);
   paddings.forEach((p, i) => {
-    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0))
-      fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0; got ${describe(p)}`);
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isSafeInteger(v)))
+      fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers; got ${describe(p)}`);
+    if (mode !== 'constant' && (p[0] < 0 || p[1] < 0))
+      fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0 in mode '${mode}' (a negative padding, a crop, is 'constant' only); got ${describe(p)}`);
+    const n = x.shape[i], kept = n - Math.max(0, -p[0]) - Math.max(0, -p[1]);
+    if (kept < 0)
+      fail('INVALID_ARGUMENT', `pad: paddings[${i}] = [${p[0]}, ${p[1]}] crops ${n - kept} elements from axis ${i} of size ${n} (shape ${shapeText(x.shape)}); the crops must total at most its size`);
   });
   if (x.dtype === 'int32' && !Number.isInteger(value)) fail('DTYPE_MISMATCH', `pad: the value ${value} is not an integer and x is int32; cast x first`);
   if (mode !== 'constant')
@@ -260,8 +267,14 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
     paddings.forEach(([before, after], ax) => {
       if (!before && !after) return;
       if (mode === 'constant') {
+        // A negative side crops (PyTorch's negative padding): the kept middle first, then the blocks of value.
+        if (before < 0 || after < 0) {
+          const cropBefore = Math.max(0, -before);
+          y = narrow(y, ax, cropBefore, y.shape[ax] - cropBefore - Math.max(0, -after));
+          [before, after] = [Math.max(0, before), Math.max(0, after)];
+        }
         const block = (n: number) => full(y.shape.map((d, i) => (i === ax ? n : d)), value, { dtype: x.dtype, device: x.device });
-        y = concat([...(before ? [block(before)] : []), y, ...(after ? [block(after)] : [])], ax);
+        if (before || after) y = concat([...(before ? [block(before)] : []), y, ...(after ? [block(after)] : [])], ax);
         return;
       }
       // The source position of each padded position j − before, j in [0, n + before + after).

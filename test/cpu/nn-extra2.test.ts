@@ -247,7 +247,7 @@ describe(`1-D padding modules (seed ${SEED})`, () => {
       expectAntlerError(() => new nn.ReflectionPad1d(2).forward(tensor([1, 2, 3], [3])), 'SHAPE_MISMATCH', /\[3\]; expected \[C, L\] or \[N, C, L\]/);
       expectAntlerError(() => new nn.ReflectionPad1d(3).forward(tensor([1, 2, 3], [1, 3])), 'INVALID_ARGUMENT', /reflect padding/);
       expectAntlerError(() => new nn.CircularPad1d([0, 4]).forward(tensor([1, 2, 3], [1, 3])), 'INVALID_ARGUMENT', /circular padding/);
-      expectAntlerError(() => new nn.ZeroPad1d(-1), 'INVALID_ARGUMENT', /padding \(left\) must be an integer >= 0/);
+      expectAntlerError(() => new nn.ReplicationPad1d(-1), 'INVALID_ARGUMENT', /padding \(left\) must be an integer >= 0/);
       expectAntlerError(() => new nn.ZeroPad1d([1, 2, 3] as never), 'INVALID_ARGUMENT', /integer or \[left, right\]/);
       expectAntlerError(() => new nn.ConstantPad1d(1, NaN), 'INVALID_ARGUMENT', /value/);
     });

@@ -5,6 +5,7 @@
  * unbatched shapes, paddings as a number or PyTorch's (left, right, top, bottom[, front, back]) tuple;
  * gradients as the loop's adjoint; settings; errors (rank, tuple length, reflect's padding < size); no leaks.
  */
+import * as antler from '../../lib';
 import { nn, tensor, tidy, type Tensor } from '../../lib';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
@@ -71,12 +72,17 @@ describe(`2-D and 3-D padding modules (seed ${SEED})`, () => {
       for (let trial = 0; trial < 6; trial++) {
         const spatial = Array.from({ length: dims }, () => rng.int(2, 5));
         const shape = [...(trial % 2 === 0 ? [rng.int(1, 2)] : []), rng.int(1, 3), ...spatial];
-        // Each side within its mode's limit: reflect < size, circular <= size (the smallest axis bounds a number).
+        // Each side within its mode's limit: reflect < size, circular <= size (the smallest axis bounds a number);
+        // the constant modes also crop (a negative side, at most half the axis, so both sides together fit it).
         const limit = (n: number) => (mode === 'reflect' ? n - 1 : mode === 'circular' ? n : 4);
+        const least = (n: number) => (mode === 'constant' ? -Math.floor(n / 2) : 0);
         const asNumber = trial % 3 === 0;
         const sides = asNumber
-          ? new Array<number>(2 * dims).fill(rng.int(0, Math.min(...spatial.map(limit))))
-          : Array.from({ length: 2 * dims }, (_, j) => rng.int(0, limit(spatial[dims - 1 - Math.floor(j / 2)])));
+          ? new Array<number>(2 * dims).fill(rng.int(Math.max(...spatial.map(least)), Math.min(...spatial.map(limit))))
+          : Array.from({ length: 2 * dims }, (_, j) => {
+              const n = spatial[dims - 1 - Math.floor(j / 2)];
+              return rng.int(least(n), limit(n));
+            });
         const x = randomArray(rng, prod(shape));
         const msg = `${name} ${JSON.stringify(shape)} padding ${JSON.stringify(sides)}`;
         const ref = padRef(x, shape, sides, mode, value);
@@ -115,6 +121,9 @@ describe(`2-D and 3-D padding modules (seed ${SEED})`, () => {
       expectAntlerError(() => new nn.ZeroPad2d([1, 2] as never), 'INVALID_ARGUMENT', /ZeroPad2d: padding must be an integer or \[left, right, top, bottom\]; got/);
       expectAntlerError(() => new nn.ReplicationPad3d([1, 2, 3, 4] as never), 'INVALID_ARGUMENT', /\[left, right, top, bottom, front, back\]/);
       expectAntlerError(() => new nn.CircularPad2d([1, 1, -1, 0]), 'INVALID_ARGUMENT', /padding \(top\) must be an integer >= 0/);
+      expectAntlerError(() => new nn.ZeroPad2d([1, 1, 0.5, 0]), 'INVALID_ARGUMENT', /ZeroPad2d: padding \(top\) must be an integer \(negative crops\); got 0.5/);
+      // Crops beyond the axis (PyTorch: "start (0) + length (-1) exceeds dimension size").
+      expectAntlerError(() => new nn.ZeroPad2d([-2, -2, 0, 0]).forward(tensor([1, 2, 3], [1, 1, 3])), 'INVALID_ARGUMENT', /pad: paddings\[2\] = \[-2, -2\] crops 4 elements from axis 2 of size 3/);
       expectAntlerError(() => new nn.ConstantPad3d([0, 0, 0, 0, 0, 1.5], 0), 'INVALID_ARGUMENT', /padding \(back\)/);
       expectAntlerError(() => new nn.ConstantPad2d(1, NaN), 'INVALID_ARGUMENT', /value/);
       const x = tensor(randomArray(rng, 2 * 3), [1, 2, 3], F64);
@@ -122,6 +131,30 @@ describe(`2-D and 3-D padding modules (seed ${SEED})`, () => {
       expectAntlerError(() => new nn.CircularPad2d([4, 0, 0, 0]).forward(x), 'INVALID_ARGUMENT', /circular padding/);
       // The input survives a refused call.
       expect(Array.from(x.shape)).toEqual([1, 2, 3]);
+    });
+  });
+  test("negative padding crops (PyTorch's F.pad and ConstantPad), 'constant' only; the gradient is zero where cropped", () => {
+    tidy(() => {
+      // torch 1.13: F.pad(arange(6.), (-1, 2)) = [1, 2, 3, 4, 5, 0, 0]; (-2, -3) = [2]; (-6, 1) = [0]; (-3, -3) = [].
+      const x = antler.arange(0, 6, 1, F64).requiresGrad_();
+      expectExact(antler.pad(x, [[-1, 2]]).dataSync(), [1, 2, 3, 4, 5, 0, 0]);
+      expectExact(antler.pad(x, [[-2, -3]]).dataSync(), [2]);
+      expectExact(antler.pad(x, [[-6, 1]], { value: 7 }).dataSync(), [7]);
+      expect(antler.pad(x, [[-3, -3]]).shape).toEqual([0]);
+      antler.pad(x, [[-1, 2]], { value: 3 }).backward(tensor([1, 2, 3, 4, 5, 6, 7], [7], F64));
+      expectExact(x.grad!.dataSync(), [0, 1, 2, 3, 4, 5]);
+      // torch 1.13: nn.ConstantPad1d((-1, 1), 3.)(arange(6.).reshape(1, 1, 6)) = [1, 2, 3, 4, 5, 3];
+      // nn.ZeroPad2d((-1, 1, 0, -1))(arange(6.).reshape(1, 2, 3)) = [[1, 2, 0]].
+      expectExact(new nn.ConstantPad1d([-1, 1], 3).forward(antler.reshape(antler.arange(0, 6, 1, F64), [1, 1, 6])).dataSync(), [1, 2, 3, 4, 5, 3]);
+      const z = new nn.ZeroPad2d([-1, 1, 0, -1]).forward(antler.reshape(antler.arange(0, 6, 1, F64), [1, 2, 3]));
+      expect(z.shape).toEqual([1, 1, 3]);
+      expectExact(z.dataSync(), [1, 2, 0]);
+      // The other modes refuse a crop (PyTorch's reflect/circular crops mix the two orders); so do their modules.
+      for (const mode of ['reflect', 'replicate', 'circular'] as const)
+        expectAntlerError(() => antler.pad(x, [[-1, 2]], { mode }), 'INVALID_ARGUMENT', new RegExp(`integers >= 0 in mode '${mode}' \\(a negative padding, a crop, is 'constant' only\\); got an array \\[-1, 2\\]`));
+      expectAntlerError(() => new nn.ReflectionPad1d([-1, 0]), 'INVALID_ARGUMENT', /padding \(left\) must be an integer >= 0/);
+      expectAntlerError(() => antler.pad(x, [[-7, 2]]), 'INVALID_ARGUMENT', /crops 7 elements from axis 0 of size 6/);
+      expectAntlerError(() => antler.pad(x, [[0.5, 0]]), 'INVALID_ARGUMENT', /paddings\[0\] must be \[before, after\], integers; got an array \[0.5, 0\]/);
     });
   });
 });
