@@ -170,7 +170,12 @@ export interface NativeAddon {
   crossEntropy(logits: NativeHandle, labels: NativeHandle, ignoreIndex: number): [NativeHandle, NativeHandle];
   crossEntropyBackward(logits: NativeHandle, labels: NativeHandle, g: NativeHandle, ignoreIndex: number): NativeHandle;
   gatherRows(table: NativeHandle, indices: NativeHandle): NativeHandle;
-  scatterAddRows(g: NativeHandle, indices: NativeHandle, rows: number): NativeHandle;
+  /**
+   * [rows, cols]: g's rows [n, cols] summed at int32 indices [n]. A bad index (outside [0, rows)) adds nothing; it
+   * throws INVALID_ARGUMENT on the CPU always and on CUDA only when `checked` (a readback and a stream sync there).
+   * Pass false only for indices valid by construction or already validated (a gather's backward, host-checked ones).
+   */
+  scatterAddRows(g: NativeHandle, indices: NativeHandle, rows: number, checked: boolean): NativeHandle;
   /** table[indices[i], :] = rows[i, :] in place (table [R, C], indices int32 [n], rows [n, C]); an index outside [0, R) writes nothing. */
   setRows(table: NativeHandle, indices: NativeHandle, rows: NativeHandle): void;
   /** Q of the QR factorisation of an m×n matrix (m >= n, stored column by column), in place; R's diagonal made non-negative. */

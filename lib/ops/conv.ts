@@ -145,7 +145,7 @@ function scatterBlocks(contrib: Tensor, local: Int32Array, B: number, Og: number
   const per = local.length, R = dropped ? Q + 1 : Q;
   const offsets = tensor(Int32Array.from({ length: B }, (_, b) => b * R), [B, 1], { dtype: 'int32', device });
   const index = reshape(add(offsets, tensor(local, [1, per], { dtype: 'int32', device })), [B * per]);
-  const y = scatterAddRows(reshape(contrib, [B * per, Og]), index, B * R, op);
+  const y = scatterAddRows(reshape(contrib, [B * per, Og]), index, B * R, false, op); // in range by construction
   return dropped ? slice(reshape(y, [B, R, Og]), [0, 0, 0], [B, Q, Og]) : reshape(y, [B, Q, Og]);
 }
 
@@ -619,7 +619,7 @@ export function fold(x: Tensor, outputSize: number | readonly [number, number], 
             target[at++] = inside ? r * W + s : HW;
           }
     const src = permute(reshape(x, [N * C, KK * P]), [1, 0]); // [KK·P, N·C]
-    let y = scatterAddRows(src, tensor(target, [KK * P], { dtype: 'int32', device: x.device }), dropped ? HW + 1 : HW, op);
+    let y = scatterAddRows(src, tensor(target, [KK * P], { dtype: 'int32', device: x.device }), dropped ? HW + 1 : HW, false, op); // in range by construction
     if (dropped) y = slice(y, [0, 0], [HW, N * C]);
     const out = reshape(permute(y, [1, 0]), [N, C, H, W]);
     return unbatched ? reshape(out, [C, H, W]) : out;

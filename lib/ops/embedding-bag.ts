@@ -175,7 +175,7 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
     if (mode !== 'max' || kept.length === 0) {
       let rowsOut = gatherRows(weight, int(kept, [kept.length]), op);
       if (psw !== undefined) rowsOut = mul(rowsOut, gatherRows(reshape(psw, [n, 1]), int(posOf, [posOf.length]), op));
-      const sums = scatterAddRows(rowsOut, int(bagOf, [bagOf.length]), bags, op);
+      const sums = scatterAddRows(rowsOut, int(bagOf, [bagOf.length]), bags, false, op); // built on the host after readLayout
       if (mode !== 'mean') return sums;
       // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
       return div(sums, tensor(Float64Array.from(counts, (c) => Math.max(c, 1)), [bags, 1], { dtype: weight.dtype, device }));
@@ -233,7 +233,7 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
     const flat = at.length === 1 ? at[0] : concat(at, 0); // [non-empty bags, dim]
     const maxima = reshape(gatherRows(reshape(looked, [S * dim, 1]), reshape(flat, [bagIds.length * dim]), op), [bagIds.length, dim]);
     // Each maximum to its bag; an empty bag (or one of padding only) gets zeros and passes no gradient.
-    return scatterAddRows(maxima, int(bagIds, [bagIds.length]), bags, op);
+    return scatterAddRows(maxima, int(bagIds, [bagIds.length]), bags, false, op);
   });
 }
 
@@ -318,11 +318,12 @@ function bagsOnDevice(input: Tensor, weight: Tensor, offsets: Tensor | undefined
       if (pad >= 0 || o.csr) rowsKept = where(reshape(equal(bagOf, bags), [n, 1]), 0, rowsOut);
       rowsKept = mul(rowsKept, reshape(psw, [n, 1]));
     }
-    const sums = slice(checked(() => scatterAddRows(rowsKept, bagOf, bags + 1, op)), [0, 0], [bags, dim]);
+    // Checked (CUDA reads its flag back): a failing offsets check made every bag index −1, and this is where it shows.
+    const sums = slice(checked(() => scatterAddRows(rowsKept, bagOf, bags + 1, true, op)), [0, 0], [bags, dim]);
     if (!o.mean) return sums;
     // The mean over each bag's kept indices; an empty bag's sum (0) stays 0.
     const ones = wrap(native().full([n, 1], weight.dtype, device, 1));
-    const counts = slice(wrap(native().scatterAddRows(ones.handle, bagOf.handle, bags + 1)), [0, 0], [bags, 1]);
+    const counts = slice(wrap(native().scatterAddRows(ones.handle, bagOf.handle, bags + 1, false)), [0, 0], [bags, 1]); // bagOf checked by the sums
     return div(sums, maximum(counts, 1));
   });
 }

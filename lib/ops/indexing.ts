@@ -187,12 +187,17 @@ function gatherRowsChecked(table: Tensor, flatIndex: Tensor, op: string, describ
 export function gatherRows(table: Tensor, index: Tensor, name = 'gatherRows'): Tensor {
   const out = wrap(native().gatherRows(table.handle, index.handle));
   const rows = table.shape[0];
-  return record(out, name, [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows)], [index], true);
+  // The forward gather checked these indices: the backward's scatter-add need not (no CUDA sync).
+  return record(out, name, [table], (gy, [idx]) => [scatterAddRows(gy, idx, rows, false)], [index], true);
 }
 
-/** @internal src's rows summed into `rows` rows at int32 `index` (native scatterAddRows), recorded as `name`: the gradient is the gather of those rows. */
-export function scatterAddRows(src: Tensor, index: Tensor, rows: number, name = 'scatterAddRows'): Tensor {
-  const out = wrap(native().scatterAddRows(src.handle, index.handle, rows));
+/**
+ * @internal src's rows summed into `rows` rows at int32 `index` (native scatterAddRows), recorded as `name`: the
+ * gradient is the gather of those rows. `checked`: whether CUDA reads back its index check (a stream sync); the
+ * CPU always checks. Pass true only for indices nothing has validated yet (see native().scatterAddRows).
+ */
+export function scatterAddRows(src: Tensor, index: Tensor, rows: number, checked: boolean, name = 'scatterAddRows'): Tensor {
+  const out = wrap(native().scatterAddRows(src.handle, index.handle, rows, checked));
   return record(out, name, [src], (gy, [idx]) => [gatherRows(gy, idx)], [index], true);
 }
 
@@ -317,11 +322,11 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
     if (x.dtype === 'int32') {
       // No gradient to keep: the native scatter is float-only, and float64 sums int32 values exactly;
       // wrapped to int32 (two's complement, as PyTorch's scatter_add overflows), then added, wrapping.
-      const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size));
+      const sums = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size, false));
       const wrapped = sub(remainder(add(sums, 2 ** 31), 2 ** 32), 2 ** 31);
       return add(x, reshape(wrapped.cast('int32'), x.shape));
     }
-    const added = scatterAddRows(column, flat, x.size, op);
+    const added = scatterAddRows(column, flat, x.size, false, op); // scatterPlan checked flat
     return add(x, reshape(added, x.shape));
   });
 }
@@ -352,7 +357,7 @@ export function scatter(x: Tensor, axis: number, index: Tensor, src: Tensor | nu
     if (index.size === 0) return add(x, 0);
     // How many times each position of x is named (float64 counts are exact).
     const ones = wrap(native().full([index.size, 1], 'float64', x.device, 1));
-    const counts = reshape(wrap(native().scatterAddRows(ones.handle, flat.handle, x.size)), x.shape);
+    const counts = reshape(wrap(native().scatterAddRows(ones.handle, flat.handle, x.size, false)), x.shape); // scatterPlan checked flat
     const hit = greater(counts, 0);
     if (value !== null) return where(hit, value, x);
     if (readNumbers([max(counts)])[0] > 1) {
@@ -363,11 +368,11 @@ export function scatter(x: Tensor, axis: number, index: Tensor, src: Tensor | nu
     const column = srcColumn(src as Tensor, index);
     if (x.dtype === 'int32') {
       // int32 values travel exactly through float64; no gradient to keep.
-      const written = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size));
+      const written = wrap(native().scatterAddRows(column.cast('float64').handle, flat.handle, x.size, false));
       return where(hit, reshape(written, x.shape).cast('int32'), x);
     }
     // Each position is written once at most, so the scatter-add of src is src put in place.
-    const written = scatterAddRows(column, flat, x.size, op);
+    const written = scatterAddRows(column, flat, x.size, false, op);
     return where(hit, reshape(written, x.shape), x);
   });
 }

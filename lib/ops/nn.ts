@@ -186,10 +186,11 @@ export function embedding(indices: Tensor, weight: Tensor, options?: EmbeddingOp
   const out = wrap(native().gatherRows(weight.handle, indices.handle));
   return record(out, op, [weight], (gy, [idx]) => {
     // Recorded (gatherRows is its gradient): a second derivative goes through it.
-    let g = scatterAddRows(gy, idx, rows);
+    // Unchecked on CUDA: the forward gather checked the same indices.
+    let g = scatterAddRows(gy, idx, rows, false);
     if (byFreq) {
       // Each row's gradient over the number of times the indices use it (at least 1).
-      const counts = wrap(native().scatterAddRows(onesLike(idx, g.dtype).handle, idx.handle, rows));
+      const counts = wrap(native().scatterAddRows(onesLike(idx, g.dtype).handle, idx.handle, rows, false));
       const scaled = div(g, maximum(counts, 1));
       g.dispose();
       counts.dispose();

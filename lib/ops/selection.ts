@@ -453,18 +453,18 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, source: Tensor,
     const { back } = frontRows(x, ax);
     const rows = frontRows(source, ax).rows;
     if (x.dtype === 'int32') {
-      const sums = wrap(native().scatterAddRows(mul(rows.cast('float64'), alpha).handle, idx.handle, n));
+      const sums = wrap(native().scatterAddRows(mul(rows.cast('float64'), alpha).handle, idx.handle, n, false)); // checkRange read it
       return wrapInt32(add(x.cast('float64'), back(sums)));
     }
-    const added = scatterAddRows(alpha === 1 ? rows : mul(rows, alpha), idx, n, op);
+    const added = scatterAddRows(alpha === 1 ? rows : mul(rows, alpha), idx, n, false, op);
     return add(x, back(added));
   });
 }
 
-/** How many times index names each of n rows, as float64 [n] (a constant). */
+/** How many times index names each of n rows, as float64 [n] (a constant); idx already range-checked (checkRange). */
 function rowCounts(idx: Tensor, n: number, device: string): Tensor {
   const ones = wrap(native().full([idx.size, 1], 'float64', device, 1));
-  return reshape(wrap(native().scatterAddRows(ones.handle, idx.handle, n)), [n]);
+  return reshape(wrap(native().scatterAddRows(ones.handle, idx.handle, n, false)), [n]);
 }
 
 /** mask [n] (along ax) shaped to broadcast against x. */
@@ -497,8 +497,8 @@ export function indexCopy(x: Tensor, axis: number, index: Tensor, source: Tensor
     const rows = frontRows(source, ax).rows;
     // Each row is written once at most, so the scatter-add puts source's rows in place.
     const written = x.dtype === 'int32'
-      ? back(wrap(native().scatterAddRows(rows.cast('float64').handle, idx.handle, n))).cast('int32')
-      : back(scatterAddRows(rows, idx, n, op));
+      ? back(wrap(native().scatterAddRows(rows.cast('float64').handle, idx.handle, n, false))).cast('int32')
+      : back(scatterAddRows(rows, idx, n, false, op)); // checkRange read idx
     return where(hit, written, x);
   });
 }
@@ -625,7 +625,8 @@ export function scatterReduce(x: Tensor, axis: number, index: Tensor, src: Tenso
     const column = reshape(corner, [index.size]);
     const counts = reshape(rowCounts(flat, size, x.device), shape);
     const hit = greater(counts, 0);
-    const placed = (rows: Tensor) => reshape(scatterAddRows(reshape(rows, [rows.size, 1]), flat, size, op), shape);
+    // index passed checkRange, so every flat position (and its sorted keys) is in range: unchecked scatter-adds.
+    const placed = (rows: Tensor) => reshape(scatterAddRows(reshape(rows, [rows.size, 1]), flat, size, false, op), shape);
     if (reduce === 'sum') return includeSelf ? add(x, placed(column)) : where(hit, placed(column), x);
     if (reduce === 'mean') {
       const total = includeSelf ? add(x, placed(column)) : placed(column);
@@ -638,11 +639,11 @@ export function scatterReduce(x: Tensor, axis: number, index: Tensor, src: Tenso
     const M = flat.size;
     const ends = concat([notEqual(slice(keys, [0], [M - 1]), slice(keys, [1], [M - 1])), wrap(native().full([1], 'int32', x.device, 1))], 0);
     // Each run's total sits at its last element; the others are replaced by 0 before the scatter-add.
-    const runTotals = (scanned: Tensor) => reshape(wrap(native().scatterAddRows(reshape(where(ends, scanned, 0), [M, 1]).handle, keys.handle, size)), shape);
+    const runTotals = (scanned: Tensor) => reshape(wrap(native().scatterAddRows(reshape(where(ends, scanned, 0), [M, 1]).handle, keys.handle, size, false)), shape);
     if (reduce === 'prod') {
       const sorted = reshape(gatherRows(reshape(column, [M, 1]), perm), [M]);
       const scanned = segmentedScan(sorted, keys, mul, 1);
-      const totals = reshape(scatterAddRows(reshape(where(ends, scanned, 0), [M, 1]), keys, size, op), shape);
+      const totals = reshape(scatterAddRows(reshape(where(ends, scanned, 0), [M, 1]), keys, size, false, op), shape);
       return where(hit, includeSelf ? mul(x, totals) : totals, x);
     }
     const pick = reduce === 'amax' ? maximum : minimum;
@@ -654,7 +655,7 @@ export function scatterReduce(x: Tensor, axis: number, index: Tensor, src: Tenso
     // The elements equal to the result share its gradient evenly (constants saved for backward).
     const selfIs = includeSelf ? sameValue(x, r) : where(hit, 0, sameValue(x, r));
     const srcIs = sameValue(column, reshape(wrap(native().gatherRows(reshape(r, [size, 1]).handle, flat.handle)), [M]));
-    const share = add(selfIs, reshape(wrap(native().scatterAddRows(reshape(srcIs, [M, 1]).handle, flat.handle, size)), shape));
+    const share = add(selfIs, reshape(wrap(native().scatterAddRows(reshape(srcIs, [M, 1]).handle, flat.handle, size, false)), shape));
     return record(r, op, [x, column], (gy, [sIs, cIs, cnt, pos], needs) => {
       const g = div(gy, cnt);
       return [
@@ -817,7 +818,7 @@ function groupRuns(rows: Tensor): { starts: Tensor; groupOf: Tensor; counts: Ten
   const groupOf = sub(ids, 1).cast('int32');
   // Each group's first row: the positions of the group starts summed into their group (one each).
   const at = where(newGroup, arange(0, n, 1, { dtype: 'float64', device: dev }), 0);
-  const startsF = reshape(wrap(native().scatterAddRows(reshape(at, [n, 1]).handle, groupOf.handle, G)), [G]);
+  const startsF = reshape(wrap(native().scatterAddRows(reshape(at, [n, 1]).handle, groupOf.handle, G, false)), [G]); // groupOf in [0, G) by construction
   const next = concat([slice(startsF, [1], [G - 1]), wrap(native().full([1], 'float64', dev, n))], 0);
   return { starts: startsF.cast('int32'), groupOf, counts: sub(next, startsF).cast('int32') };
 }
@@ -868,7 +869,7 @@ function uniqueOf(op: string, x: Tensor, o: UniqueOptions, sortFirst: boolean): 
     const result: UniqueResult = { values };
     if (returnInverse) {
       // Row order[i] of the input is in group groupOf[i]: put the groups back in the input's order.
-      const inv = order && n ? wrap(native().scatterAddRows(reshape(groupOf.cast('float64'), [n, 1]).handle, order.handle, n)).cast('int32') : groupOf;
+      const inv = order && n ? wrap(native().scatterAddRows(reshape(groupOf.cast('float64'), [n, 1]).handle, order.handle, n, false)).cast('int32') : groupOf; // order: a permutation
       result.inverse = reshape(inv, byAxis ? [n] : x.shape);
     }
     if (returnCounts) result.counts = counts;

@@ -400,11 +400,13 @@ class Backend {
   // [0, rows), or −1 (waits for the device to read that flag).
   virtual int64_t gatherRows(const Device& d, DType t, void* out, const void* table, const int32_t* idx, int64_t n,
                              int64_t rows, int64_t cols) = 0;
-  // gtable[idx[i], :] += g[i, :] for gtable [rows, cols], zeroed by the caller. Returns the first i with idx[i]
-  // outside [0, rows), or −1 (waits for the device to read that flag); a bad index adds nothing (the CPU checks
-  // every index before it writes at all).
+  // gtable[idx[i], :] += g[i, :] for gtable [rows, cols], zeroed by the caller. A bad index (outside [0, rows))
+  // adds nothing on any backend. Returns the first i with a bad idx[i], or −1. `checked` says whether the caller
+  // needs that answer: true, the device's flag is read back (a stream sync on CUDA); false (indices valid by
+  // construction or already validated), CUDA neither reads nor waits and returns −1. The CPU checks every index
+  // before it writes at all, whatever `checked` says (cheap, and it keeps an internal index bug failing the tests).
   virtual int64_t scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                                 int64_t rows, int64_t cols) = 0;
+                                 int64_t rows, int64_t cols, bool checked) = 0;
   // table[idx[i], :] = src[i, :] in place for table [rows, cols] (embedding's maxNorm); an idx[i] outside
   // [0, rows) writes nothing, and a repeated index carries the same row each time (else which lands is unspecified).
   virtual void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n,

@@ -1052,7 +1052,7 @@ TensorPtr gatherRows(const Tensor& table, const Tensor& indices) {
   return out;
 }
 
-TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
+TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows, bool checked) {
   checkSameDevice("embedding", g, indices);
   if (indices.dtype != DType::Int32) fail(Code::DtypeMismatch, "embedding: indices must be int32");
   if (g.shape.size() != indices.shape.size() + 1 || !std::equal(indices.shape.begin(), indices.shape.end(), g.shape.begin()))
@@ -1065,10 +1065,10 @@ TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows) {
   }
   backendFor(g.device()).fill(g.device(), out->data(), g.dtype, out->numel(), 0.0);
   if (indices.numel()) {
-    // Every index is checked (a bad one adds nothing), so a caller's index bug fails here, never writes astray.
+    // A bad index adds nothing on any backend; it throws here on the CPU always, on CUDA when `checked`.
     const int64_t bad = backendFor(g.device()).scatterAddRows(g.device(), g.dtype, out->data(), g.data(),
                                                               static_cast<const int32_t*>(indices.data()),
-                                                              indices.numel(), rows, cols);
+                                                              indices.numel(), rows, cols, checked);
     if (bad >= 0) fail(Code::InvalidArgument, "embedding: gradient index at position ", bad, " is outside [0, ", rows, ")");
   }
   return out;

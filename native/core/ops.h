@@ -140,7 +140,11 @@ std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor&
 TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);
 // table [R, C], indices int32 of any shape -> [...indices.shape, C]
 TensorPtr gatherRows(const Tensor& table, const Tensor& indices);
-TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows);
+// out [rows, cols] = the rows of g summed at int32 indices. Every index is range-checked (a bad one throws
+// INVALID_ARGUMENT naming its position) on the CPU always, on CUDA only when `checked` (the check costs a stream
+// sync there); unchecked on CUDA, a bad index adds nothing and nothing throws. Pass checked = false only for
+// indices valid by construction or already validated on the device (a gather's backward).
+TensorPtr scatterAddRows(const Tensor& g, const Tensor& indices, int64_t rows, bool checked);
 // table[indices[i], :] = src[i, :] in place: table [R, C], indices int32 [n], src [n, C] of the table's dtype
 // and device. An index outside [0, R) writes nothing; a repeated index must carry the same row each time.
 void setRows(Tensor& table, const Tensor& indices, const Tensor& src);

@@ -195,7 +195,7 @@ class CpuBackend final : public Backend {
     return cpu::gatherRows(t, out, table, idx, n, rows, cols);
   }
   int64_t scatterAddRows(const Device&, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                         int64_t rows, int64_t cols) override {
+                         int64_t rows, int64_t cols, bool /*checked: the CPU always checks*/) override {
     return cpu::scatterAddRows(t, gtable, g, idx, n, rows, cols);
   }
   void setRows(const Device&, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,

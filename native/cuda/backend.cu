@@ -401,8 +401,8 @@ class CudaBackend final : public Backend {
     return cuda::gatherRows(context(d), t, out, table, idx, n, rows, cols);
   }
   int64_t scatterAddRows(const Device& d, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                         int64_t rows, int64_t cols) override {
-    return cuda::scatterAddRows(context(d), t, gtable, g, idx, n, rows, cols);
+                         int64_t rows, int64_t cols, bool checked) override {
+    return cuda::scatterAddRows(context(d), t, gtable, g, idx, n, rows, cols, checked);
   }
   void setRows(const Device& d, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
                int64_t cols) override {

@@ -29,7 +29,7 @@ static __global__ void gatherRowsKernel(T* out, const T* table, const int32_t* i
 // Repeated indices meet in atomicAdd, so float sums of a repeated row vary in
 // the last bits from run to run (as PyTorch's CUDA embedding backward may).
 // An index outside [0, rows) adds nothing and lowers *badIndex to i, as in
-// gatherRowsKernel.
+// gatherRowsKernel (badIndex null: the caller did not ask).
 template <typename T>
 static __global__ void scatterAddRowsKernel(T* gtable, const T* g, const int32_t* idx, int64_t n, int64_t rows,
                                             int64_t cols, unsigned long long* badIndex) {
@@ -37,7 +37,7 @@ static __global__ void scatterAddRowsKernel(T* gtable, const T* g, const int32_t
     const int64_t i = e / cols, c = e % cols;
     const int64_t r = idx[i];
     if (r < 0 || r >= rows) {
-      if (c == 0) atomicMin(badIndex, static_cast<unsigned long long>(i));
+      if (c == 0 && badIndex) atomicMin(badIndex, static_cast<unsigned long long>(i));
     } else {
       atomicAdd(gtable + r * cols + c, g[e]);
     }
@@ -72,7 +72,14 @@ static int64_t launchGatherRows(Context& ctx, void* out, const void* table, cons
 
 template <typename T>
 static int64_t launchScatterAddRows(Context& ctx, void* gtable, const void* g, const int32_t* idx, int64_t n,
-                                    int64_t rows, int64_t cols) {
+                                    int64_t rows, int64_t cols, bool checked) {
+  // Unchecked: no flag, no readback, no sync (a bad index still adds nothing).
+  if (!checked) {
+    scatterAddRowsKernel<T><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
+        static_cast<T*>(gtable), static_cast<const T*>(g), idx, n, rows, cols, nullptr);
+    ANTLER_LAUNCH_CHECK("scatterAddRows");
+    return -1;
+  }
   PoolBuffer flag(ctx, sizeof(unsigned long long));
   unsigned long long* badIndex = static_cast<unsigned long long*>(flag.get());
   ANTLER_CUDA_CHECK(cudaMemsetAsync(badIndex, 0xFF, sizeof(unsigned long long), ctx.stream));
@@ -98,11 +105,11 @@ int64_t gatherRows(Context& ctx, DType t, void* out, const void* table, const in
 }
 
 int64_t scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows,
-                       int64_t cols) {
+                       int64_t cols, bool checked) {
   if (n <= 0 || cols <= 0) return -1;
   switch (t) {
-    case DType::Float32: return launchScatterAddRows<float>(ctx, gtable, g, idx, n, rows, cols);
-    case DType::Float64: return launchScatterAddRows<double>(ctx, gtable, g, idx, n, rows, cols);
+    case DType::Float32: return launchScatterAddRows<float>(ctx, gtable, g, idx, n, rows, cols, checked);
+    case DType::Float64: return launchScatterAddRows<double>(ctx, gtable, g, idx, n, rows, cols, checked);
     case DType::Int32: break;
   }
   fail(Code::Internal, "scatterAddRows: dtype ", dtypeName(t), " is not supported");

@@ -98,8 +98,9 @@ void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, c
                           int64_t N, int64_t C, int64_t ignoreIndex);
 int64_t gatherRows(Context& ctx, DType t, void* out, const void* table, const int32_t* idx, int64_t n, int64_t rows,
                    int64_t cols);
+// checked = false: no flag, no readback, no sync; returns −1 (a bad index still adds nothing).
 int64_t scatterAddRows(Context& ctx, DType t, void* gtable, const void* g, const int32_t* idx, int64_t n, int64_t rows,
-                       int64_t cols);
+                       int64_t cols, bool checked);
 void setRows(Context& ctx, DType t, void* table, const void* src, const int32_t* idx, int64_t n, int64_t rows,
              int64_t cols);
 void layerNorm(Context& ctx, DType t, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,

@@ -1147,13 +1147,14 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::gatherRows(tensorArg(info[0], "embedding", "table"), tensorArg(info[1], "embedding", "indices")));
   }
 
-  // scatterAddRows(g, indices, rows)
+  // scatterAddRows(g, indices, rows, checked): see ops::scatterAddRows for `checked`
   Napi::Value scatterAddRows(const Napi::CallbackInfo& info) {
-    expectArgs(info, 3, "embeddingBackward");
+    expectArgs(info, 4, "embeddingBackward");
     const int64_t rows = intArg(info[2], "embedding", "rows");
     if (rows < 0) fail(Code::InvalidArgument, "embedding: rows must be >= 0");
+    const bool checked = boolArg(info[3], "embedding", "checked");
     return wrap(info.Env(), ops::scatterAddRows(tensorArg(info[0], "embedding", "gradient"),
-                                                tensorArg(info[1], "embedding", "indices"), rows));
+                                                tensorArg(info[1], "embedding", "indices"), rows, checked));
   }
 
   // setRows(table, indices, rows): table[indices[i], :] = rows[i, :] in place

@@ -366,16 +366,16 @@ describe(`bad calls straight into the native addon (seed ${SEED})`, () => {
     expectAntlerError(c.call, c.code, c.name);
   });
 
-  test('scatterAddRows checks every row index (a bad one fails naming its position and the table size; it used to write outside the table)', () => {
+  test('scatterAddRows checks every row index (a bad one fails naming its position and the table size; it used to write outside the table), on the CPU whether checked or not', () => {
     const before = memory().numTensors;
     tidy(() => {
-    for (const dtype of ['float32', 'float64'] as const) {
+    for (const dtype of ['float32', 'float64'] as const) for (const checked of [true, false]) {
       const n = 2 + Math.floor(rng.next() * 6), rows = 1 + Math.floor(rng.next() * 5), cols = 1 + Math.floor(rng.next() * 4);
       const g = randomArray(rng, n * cols);
       const idx = randomInts(rng, n, 0, rows - 1);
       const G = tensor(g, [n, cols], { dtype });
       // Valid indices (every row, repeats summed) are accepted and summed as the definition says.
-      const good = lib.scatterAddRows(G.handle, tensor(idx, [n], { dtype: 'int32' }).handle, rows);
+      const good = lib.scatterAddRows(G.handle, tensor(idx, [n], { dtype: 'int32' }).handle, rows, checked);
       const want = new Array<number>(rows * cols).fill(0);
       for (let i = 0; i < n; i++) for (let c = 0; c < cols; c++) want[idx[i] * cols + c] += g[i * cols + c];
       const got = Array.from(lib.dataSync(good) as Float32Array | Float64Array);
@@ -387,13 +387,13 @@ describe(`bad calls straight into the native addon (seed ${SEED})`, () => {
         const wrong = [...idx];
         wrong[at] = bad;
         const I = tensor(wrong, [n], { dtype: 'int32' });
-        const err = thrownAntlerError(() => lib.scatterAddRows(G.handle, I.handle, rows), 'INVALID_ARGUMENT');
+        const err = thrownAntlerError(() => lib.scatterAddRows(G.handle, I.handle, rows, checked), 'INVALID_ARGUMENT');
         expect(err.message).toBe(`embedding: gradient index at position ${at} is outside [0, ${rows})`);
         expectExact(Array.from(I.dataSync()), wrong, 'the indices are untouched');
         expectExact(Array.from(G.dataSync()), Array.from(tensor(g, [n, cols], { dtype }).dataSync()), 'the gradient is untouched');
       }
       // Indices into a table of no rows are all bad.
-      expect(thrownAntlerError(() => lib.scatterAddRows(G.handle, tensor(idx, [n], { dtype: 'int32' }).handle, 0), 'INVALID_ARGUMENT').message).toBe('embedding: indices into a table of 0 rows');
+      expect(thrownAntlerError(() => lib.scatterAddRows(G.handle, tensor(idx, [n], { dtype: 'int32' }).handle, 0, checked), 'INVALID_ARGUMENT').message).toBe('embedding: indices into a table of 0 rows');
     }
     });
     expect(memory().numTensors).toBe(before);

@@ -200,16 +200,30 @@ static void embeddingCase(int64_t n, int64_t rows, int64_t cols, bool badIndex, 
   emu::checkEqual(std::string(sizeof(T) == 8 ? "float64" : "float32") + " gatherRows bad index " + shape, badG, badC);
   if (!badIndex) check("gatherRows " + shape, outG, outC);
   Buf<T> gtG(rows * cols, 0, 0), gtC(rows * cols, 0, 0);
-  const int64_t sBadG = antler::cuda::scatterAddRows(ctx, t, gtG.p(), g.p(), idx.data(), n, rows, cols);
+  const int64_t sBadG = antler::cuda::scatterAddRows(ctx, t, gtG.p(), g.p(), idx.data(), n, rows, cols, true);
+  // Unchecked (checked = false): no flag read back, so -1 even with a bad index, which still adds nothing.
+  Buf<T> gtU(rows * cols, 0, 0);
+  const int64_t sBadU = antler::cuda::scatterAddRows(ctx, t, gtU.p(), g.p(), idx.data(), n, rows, cols, false);
+  emu::checkEqual(std::string(sizeof(T) == 8 ? "float64" : "float32") + " unchecked scatterAddRows reports nothing " + shape, sBadU, int64_t(-1));
   const int64_t sBadC = antler::cpu::scatterAddRows(t, gtC.p(), g.p(), idx.data(), n, rows, cols);
   emu::checkEqual(std::string(sizeof(T) == 8 ? "float64" : "float32") + " scatterAddRows bad index " + shape, sBadG, sBadC);
   if (badIndex) {
     // The CPU checks every index before it adds anything; CUDA's kernel adds the good rows and skips the bad one.
     Buf<T> zeros(rows * cols, 0, 0);
     check("scatterAddRows with a bad index writes nothing " + shape, gtC, zeros);
+    // Both CUDA paths add the good rows: the CPU's sums with the bad row's gradient zeroed (sent to row 0).
+    std::vector<int32_t> idxGood = idx;
+    idxGood[static_cast<size_t>(n / 2)] = 0;
+    Buf<T> gGood = g;
+    for (int64_t c = 0; c < cols; ++c) gGood.v[static_cast<size_t>((n / 2) * cols + c)] = T(0);
+    Buf<T> gtRef(rows * cols, 0, 0);
+    antler::cpu::scatterAddRows(t, gtRef.p(), gGood.p(), idxGood.data(), n, rows, cols);
+    check("scatterAddRows with a bad index adds the good rows " + shape, gtG, gtRef, 10);
+    check("unchecked scatterAddRows with a bad index adds the good rows " + shape, gtU, gtRef, 10);
     return;
   }
   check("scatterAddRows " + shape, gtG, gtC, 10);
+  check("unchecked scatterAddRows " + shape, gtU, gtC, 10);
 }
 
 // ---------------------------------------------------------------- reductions and shapes

@@ -121,7 +121,7 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       expectAntlerError(() => antler.gather(x, 1, cpuIdx), 'DEVICE_MISMATCH', /cuda/);
     }));
 
-  test("scatterAddRows (embedding's backward and the scatter-adds built on it) checks its row indices on CUDA: the CPU's error, the first bad position; valid ones sum as on the CPU", () =>
+  test("scatterAddRows (embedding's backward and the scatter-adds built on it) checks its row indices on CUDA when checked: the CPU's error, the first bad position; valid ones sum as on the CPU", () =>
     antler.tidy(() => {
       const lib = native();
       const n = rng.int(5, 40), rows = rng.int(1, 9), cols = rng.int(1, 70);
@@ -130,17 +130,23 @@ run(`indexing on CUDA vs CPU (seed ${rng.seed})`, () => {
       for (const dtype of ['float32', 'float64'] as const) {
         const [gc, gg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(g, [n, cols], { dtype, device }));
         const [ic, ig] = ['cpu', 'cuda:0'].map((device) => antler.tensor(idx, [n], { dtype: 'int32', device }));
-        const sum = (t: antler.Tensor, i: antler.Tensor) => read(new antler.Tensor(lib.scatterAddRows(t.handle, i.handle, rows)));
-        const want = sum(gc, ic);
-        sum(gg, ig).forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[k]))));
+        const sum = (t: antler.Tensor, i: antler.Tensor, checked: boolean) => read(new antler.Tensor(lib.scatterAddRows(t.handle, i.handle, rows, checked)));
+        const want = sum(gc, ic, true);
+        for (const checked of [true, false])
+          sum(gg, ig, checked).forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[k]))));
         const at = rng.int(0, n - 2);
         const wrong = [...idx];
         wrong[at] = rng.next() < 0.5 ? -1 : rows;
         wrong[at + 1] = rows + 5; // a later bad one: the first is named
         const [bc, bg] = ['cpu', 'cuda:0'].map((device) => antler.tensor(wrong, [n], { dtype: 'int32', device }));
         const message = `embedding: gradient index at position ${at} is outside [0, ${rows})`;
-        expect(expectAntlerError(() => lib.scatterAddRows(gc.handle, bc.handle, rows), 'INVALID_ARGUMENT').message).toBe(message);
-        expect(expectAntlerError(() => lib.scatterAddRows(gg.handle, bg.handle, rows), 'INVALID_ARGUMENT').message).toBe(message);
+        for (const checked of [true, false])
+          expect(expectAntlerError(() => lib.scatterAddRows(gc.handle, bc.handle, rows, checked), 'INVALID_ARGUMENT').message).toBe(message);
+        expect(expectAntlerError(() => lib.scatterAddRows(gg.handle, bg.handle, rows, true), 'INVALID_ARGUMENT').message).toBe(message);
+        // Unchecked (no readback, no sync): CUDA throws nothing and the bad indices add nothing.
+        const good = new Array<number>(rows * cols).fill(0);
+        wrong.forEach((r, i) => { if (r >= 0 && r < rows) for (let c = 0; c < cols; c++) good[r * cols + c] += g[i * cols + c]; });
+        sum(gg, bg, false).forEach((v, k) => expect(Math.abs(v - good[k])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(good[k]))));
         expectExact(read(bg), wrong, 'the indices are unchanged');
       }
     }));
