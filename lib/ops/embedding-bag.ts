@@ -78,9 +78,9 @@ const OPTION_KEYS = ['offsets', 'mode', 'perSampleWeights', 'includeLastOffset',
  * the row gather and scatter-add are each other's recorded gradients).
  * Modes 'sum' and 'mean' read nothing back but the index flags of the row
  * gather and the scatter-add (on CUDA a stream sync each, as embedding's);
- * mode 'max', or any mode with maxNorm, reads the indices and offsets on the
- * host once per call (a device sync for CUDA tensors). PyTorch's
- * scale_grad_by_freq and sparse are not offered.
+ * mode 'max', or any mode with maxNorm or a table of 0 columns, reads the
+ * indices and offsets on the host once per call (a device sync for CUDA
+ * tensors). PyTorch's scale_grad_by_freq and sparse are not offered.
  */
 export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingBagOptions): Tensor {
   const op = 'embeddingBag';
@@ -145,7 +145,9 @@ export function embeddingBag(input: Tensor, weight: Tensor, options?: EmbeddingB
   // A 2-D input makes one bag per row whatever includeLastOffset says (as PyTorch's since pytorch/pytorch#168159).
   const csr = lastOffset && input.rank === 1;
   const bags = csr ? Math.max(m - 1, 0) : m;
-  if (mode !== 'max' && maxNorm === undefined && n > 0 && bags > 0) return bagsOnDevice(input, weight, offsets, { op, bags, csr, pad, psw, mean: mode === 'mean' });
+  // A table of 0 columns goes to the host path: the device path's checks ride on the row gather's and the
+  // scatter-add's, which have no element to check with 0 columns (bad indices or offsets went through).
+  if (mode !== 'max' && maxNorm === undefined && n > 0 && bags > 0 && dim > 0) return bagsOnDevice(input, weight, offsets, { op, bags, csr, pad, psw, mean: mode === 'mean' });
   const { idx, starts } = readLayout(input, weight, offsets, csr, op);
   // Typed arrays: the layout is rebuilt at every call, and tensor() takes an Int32Array whole where a
   // number[] is checked entry by entry (about 8x the host time of a bag-of-words batch with arrays).
@@ -279,7 +281,8 @@ interface DeviceBagOptions {
 }
 
 /**
- * Modes 'sum' and 'mean' of a non-empty input with at least one bag, and no maxNorm, with no host read:
+ * Modes 'sum' and 'mean' of a non-empty input with at least one bag, a table of at least one column, and
+ * no maxNorm, with no host read:
  * the bag of input position i is (the number of bag starts ≤ i) − 1, a search of the starts; an index
  * of padding, or after the last offset with includeLastOffset, goes to an extra bag `bags` that is
  * dropped. readLayout's checks ride on the index checks of the row gather (the indices) and of the

@@ -394,6 +394,27 @@ describe(`embeddingBag (seed ${SEED})`, () => {
       }
     }));
 
+  test("a table of 0 columns still checks the indices and offsets in modes 'sum' and 'mean' (the device path let them through: its checks are the row gather's and scatter-add's, idle with 0 columns)", () =>
+    tidy(() => {
+      const rows = rng.int(1, 6), n = rng.int(2, 9);
+      const w = tensor([], [rows, 0], { dtype: rng.next() < 0.5 ? 'float32' : 'float64' });
+      const idx = randomInts(rng, n, 0, rows - 1);
+      const at = rng.int(0, n - 1);
+      const bad = [...idx];
+      bad[at] = rng.next() < 0.5 ? -rng.int(1, 3) : rows + rng.int(0, 3);
+      const cut = rng.int(1, n - 1);
+      const message = (f: () => unknown) => expectAntlerError(f, 'INVALID_ARGUMENT').message;
+      for (const mode of ['sum', 'mean'] as const) {
+        expect(message(() => embeddingBag(int32(bad, [n]), w, { offsets: int32([0, cut], [2]), mode }))).toBe(`embeddingBag: input[${at}] is ${bad[at]}, outside [0, ${rows}), the rows of weight [${rows}, 0]`);
+        expect(message(() => embeddingBag(int32(bad, [1, n]), w, { mode }))).toBe(`embeddingBag: input[0, ${at}] is ${bad[at]}, outside [0, ${rows}), the rows of weight [${rows}, 0]`);
+        expect(message(() => embeddingBag(int32(idx, [n]), w, { offsets: int32([cut, n], [2]), mode }))).toBe(`embeddingBag: offsets[0] must be 0 (the first bag starts the input); got ${cut}`);
+        expect(message(() => embeddingBag(int32(idx, [n]), w, { offsets: int32([0, n, cut], [3]), mode }))).toBe(`embeddingBag: offsets must be non-decreasing; got offsets[1] = ${n} > offsets[2] = ${cut}`);
+        expect(message(() => embeddingBag(int32(idx, [n]), w, { offsets: int32([0, n + 1], [2]), includeLastOffset: true, mode }))).toBe(`embeddingBag: offsets[1] = ${n + 1} is beyond the input's length ${n}; expected offsets <= ${n}`);
+        // Good ones give [bags, 0].
+        expect(embeddingBag(int32(idx, [n]), w, { offsets: int32([0, cut], [2]), mode }).shape).toEqual([2, 0]);
+      }
+    }));
+
   test('bad offsets or indices fail before maxNorm writes the table (nothing is damaged)', () =>
     tidy(() => {
       const W = randomArray(rng, 8, 5, 9); // every row above maxNorm 1
