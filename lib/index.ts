@@ -100,3 +100,4 @@ export type { SruRecurrenceOptions } from './sru';
 export * as deer from './deer';
 export * as linalg from './ops/linalg';
 export * as distributions from './distributions';
+export * as data from './data';
