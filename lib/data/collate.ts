@@ -10,6 +10,14 @@ import { checkBoolean, checkNumber, checkOptions, describe, shapeText } from '..
 /** A collate function: the items of one batch → the batch. */
 export type CollateFn<T = unknown, B = unknown> = (items: T[]) => B;
 
+/** The type defaultCollate gives for items of type T (tensors for tensors, numbers, booleans and typed arrays). */
+export type Collated<T> = T extends Tensor ? Tensor
+  : T extends number | boolean | ArrayBufferView ? Tensor
+  : T extends string ? string[]
+  : T extends readonly unknown[] ? { -readonly [K in keyof T]: Collated<T[K]> }
+  : T extends object ? { [K in keyof T]: Collated<T[K]> }
+  : unknown;
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 

@@ -4,12 +4,12 @@ import { fail } from '../errors';
 import { indexSelect } from '../ops/indexing';
 import { tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
-import { CollateFn, defaultCollate } from './collate';
+import { CollateFn, Collated, defaultCollate } from './collate';
 import { checkDataset, checkIndex, Dataset, IterableDataset, TensorDataset } from './datasets';
 import { BatchSampler, RandomSampler, Sampler, SequentialSampler } from './samplers';
 
 /** Options of DataLoader. */
-export interface DataLoaderOptions<T = unknown, B = unknown> {
+export interface DataLoaderOptions<T = unknown, B = Collated<T>> {
   /** Items per batch (default 1). */
   batchSize?: number;
   /** A fresh random order each epoch (default false; a RandomSampler). */
@@ -38,11 +38,13 @@ export interface DataLoaderOptions<T = unknown, B = unknown> {
  * batch's rows with one indexSelect per tensor (no per-item tensors); the
  * batch is the same array of stacked rows defaultCollate would give.
  *
+ * The batch's type B is what collateFn returns (Collated<T> for the default).
+ *
  * Option conflicts are PyTorch's: sampler with shuffle; batchSampler with
  * batchSize (other than 1), shuffle, sampler or dropLast; an IterableDataset
  * with shuffle, sampler or batchSampler.
  */
-export class DataLoader<T = unknown, B = unknown> implements Iterable<B>, AsyncIterable<B> {
+export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, AsyncIterable<B> {
   readonly dataset: Dataset<T> | IterableDataset<T>;
   readonly batchSize: number | null;
   readonly dropLast: boolean;

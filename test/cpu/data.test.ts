@@ -331,7 +331,7 @@ describe(`DataLoader (seed ${SEED})`, () => {
     let seen: number[] = [];
     for (let epoch = 0; epoch < 3; epoch++) {
       const order: number[] = [];
-      for (const [bx, by] of loader as Iterable<Tensor[]>) {
+      for (const [bx, by] of loader) {
         expect(bx.shape[1]).toBe(2);
         expect(by.dtype).toBe('int32');
         const ids = read(by);
@@ -345,8 +345,8 @@ describe(`DataLoader (seed ${SEED})`, () => {
       expect(order).not.toEqual(seen);
       seen = order;
     }
-    for (const batch of slow as Iterable<Tensor[]>) {
-      expect(batch.length).toBe(2);
+    for (const batch of slow) {
+      expect((batch as Tensor[]).length).toBe(2);
       disposeAll(batch);
     }
     const dl = new data.DataLoader(ds, { batchSize: 4, dropLast: true });
