@@ -15,7 +15,7 @@ import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, matmul, permute, reshape, slice } from './core';
-import { indexSelect, scatterAddRows } from './indexing';
+import { gatherRows, indexSelect, scatterAddRows } from './indexing';
 import { linear } from './nn';
 import { pad } from './shape';
 
@@ -79,27 +79,15 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
   if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
+  if (bias) {
+    if (bias.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: bias is ${bias.dtype} and weight ${weight.dtype}; expected one dtype`);
+    if (bias.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: bias is on ${bias.device} and weight on ${weight.device}`);
+  }
   const g = convGeometry(op, L, K, o);
   if (g.left || g.right) checkShape([N, Cin, L + g.left + g.right], op, 'the padded input shape');
+  checkShape([N * G * g.Lout * K + 1, Cg], op, 'the unfolded input (every output position\'s kernel taps)');
   return tidy(() => {
-    const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
-    const xp = g.left || g.right ? pad(xb, [[0, 0], [0, 0], [g.left, g.right]]) : xb;
-    // Positions of every output step's K taps: t·stride + k·dilation, as [Lout·K].
-    const taps = new Int32Array(g.Lout * K);
-    for (let t = 0; t < g.Lout; t++) for (let k = 0; k < K; k++) taps[t * K + k] = t * g.stride + k * g.dilation;
-    const cols = indexSelect(xp, 2, tensor(taps, [g.Lout * K], { dtype: 'int32', device: x.device })); // [N, Cin, Lout·K]
-    let out: Tensor;
-    if (G === 1) {
-      const patches = reshape(permute(reshape(cols, [N, Cin, g.Lout, K]), [0, 2, 1, 3]), [N, g.Lout, Cin * K]);
-      const y = linear(patches, reshape(weight, [Cout, Cin * K]), bias ?? null); // [N, Lout, Cout]
-      out = permute(y, [0, 2, 1]);
-    } else {
-      // Each group's patches [N, G, Lout, Cg·K] times its weights [G, Cout/G, Cg·K]ᵀ: one batched GEMM.
-      const patches = reshape(permute(reshape(cols, [N, G, Cg, g.Lout, K]), [0, 1, 3, 2, 4]), [N, G, g.Lout, Cg * K]);
-      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * K]), { transposeB: true }); // [N, G, Lout, Cout/G]
-      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, g.Lout]);
-      if (bias) out = add(out, reshape(bias, [Cout, 1]));
-    }
+    const out = convForward(unbatched ? reshape(x, [1, Cin, L]) : x, weight, bias ?? null, [K], [g], G);
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
   });
 }
@@ -359,22 +347,38 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
   const gs = convNdGeometry(op, sizes, ks, o);
   const outSizes = gs.map((g) => g.Lout), P = product(outSizes);
   checkIm2col(op, N, Cin, sizes, KK, gs);
+  checkShape([N * G * P * KK + 1, Cg], op, 'the unfolded input rows');
   return tidy(() => {
-    const cols = im2col(unbatched ? reshape(x, [1, ...x.shape]) : x, ks, gs); // [N, Cin, P·KK]
-    let out: Tensor;
-    if (G === 1) {
-      const patches = reshape(permute(reshape(cols, [N, Cin, P, KK]), [0, 2, 1, 3]), [N, P, Cin * KK]);
-      const y = linear(patches, reshape(weight, [Cout, Cin * KK]), bias ?? null); // [N, P, Cout]
-      out = reshape(permute(y, [0, 2, 1]), [N, Cout, ...outSizes]);
-    } else {
-      // Each group's patches [N, G, P, Cg·KK] times its weights [G, Cout/G, Cg·KK]ᵀ: one batched GEMM.
-      const patches = reshape(permute(reshape(cols, [N, G, Cg, P, KK]), [0, 1, 3, 2, 4]), [N, G, P, Cg * KK]);
-      const y = matmul(patches, reshape(weight, [G, Cout / G, Cg * KK]), { transposeB: true }); // [N, G, P, Cout/G]
-      out = reshape(permute(y, [0, 1, 3, 2]), [N, Cout, ...outSizes]);
-      if (bias) out = add(out, reshape(bias, [Cout, ...outSizes.map(() => 1)]));
-    }
+    const out = convForward(unbatched ? reshape(x, [1, ...x.shape]) : x, weight, bias ?? null, ks, gs, G);
     return unbatched ? reshape(out, [Cout, ...outSizes]) : out;
   });
+}
+
+/**
+ * @internal The convolutions' im2col and GEMM over k spatial axes (x batched [N, Cin, ...sizes], checked): the padded
+ * input channels-last per group as rows [N·G·S, Cg] (one permute of the input), one row gather of every output
+ * position's taps → [N, G, P, KK·Cg] (position major, then tap, then channel), and one batched GEMM of each group's
+ * weights [Og, KK·Cg] against those patches transposed → [N, G, Og, P], already the output's [N, Cout, ...outSizes]
+ * order: no copy of the KK-times larger columns is permuted (forward or backward). Gradients from autograd (the
+ * gather's is a row scatter-add).
+ */
+function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number): Tensor {
+  const [N, Cin, ...sizes] = x.shape;
+  const [Cout, Cg] = weight.shape;
+  const Og = Cout / G, KK = product(ks), k = ks.length;
+  const outSizes = gs.map((g) => g.Lout), P = product(outSizes);
+  const padded = sizes.map((L, d) => L + gs[d].left + gs[d].right), S = product(padded), strides = gridStrides(padded);
+  const xp = gs.some((g) => g.left || g.right) ? pad(x, [[0, 0], [0, 0], ...gs.map((g): [number, number] => [g.left, g.right])]) : x;
+  const rows = reshape(permute(reshape(xp, [N, G, Cg, S]), [0, 1, 3, 2]), [N * G * S, Cg]); // [(n, g, s), c]
+  // Row of every (position, tap) in a block (sample, group), position major; the blocks' offsets added on the device.
+  const local = Int32Array.from(gridOffsets(gs.map((g, d) => ({ count: g.Lout, taps: ks[d], offset: (i: number, a: number) => (i * g.stride + a * g.dilation) * strides[d] }))));
+  const offsets = tensor(Int32Array.from({ length: N * G }, (_, b) => b * S), [N * G, 1], { dtype: 'int32', device: x.device });
+  const index = add(offsets, tensor(local, [1, P * KK], { dtype: 'int32', device: x.device })); // [N·G, P·KK]
+  const patches = reshape(gatherRows(rows, index), [N, G, P, KK * Cg]);
+  // weight [Cout, Cg, ...ks] as [G, Og, (tap, c)] to match the patches' columns.
+  const wg = reshape(permute(reshape(weight, [G, Og, Cg, KK]), [0, 1, 3, 2]), [G, Og, KK * Cg]);
+  const y = reshape(matmul(wg, patches, { transposeB: true }), [N, Cout, ...outSizes]); // [N, G, Og, P]
+  return bias ? add(y, reshape(bias, [Cout, ...new Array<number>(k).fill(1)])) : y;
 }
 
 /**
