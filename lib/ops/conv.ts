@@ -1,8 +1,9 @@
 /**
- * conv1d (torch.nn.functional.conv1d): im2col by one indexSelect of the
- * padded input's positions, then one GEMM (linear) over every output
- * position, or one batched GEMM over the groups; the gradients come from
- * autograd (the index select's is a scatter-add, the GEMM's are GEMMs).
+ * conv1d (torch.nn.functional.conv1d): im2col by one row gather of the
+ * padded input channels-last (every output position's taps), then one
+ * batched GEMM over the samples and groups straight into the output's
+ * layout; the gradients come from autograd (the gather's is a row
+ * scatter-add, the GEMM's are GEMMs).
  * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
  * GEMM giving every (input position, tap, output channel) contribution, then
  * one row scatter-add (col2im) into the output positions. conv2d /
@@ -315,7 +316,7 @@ function checkIm2col(op: string, N: number, C: number, sizes: readonly number[],
 }
 
 /**
- * @internal im2col over k spatial axes: x [N, C, ...sizes] zero-padded as the
+ * @internal im2col over k spatial axes (unfold's; the convolutions gather channels-last in convForward): x [N, C, ...sizes] zero-padded as the
  * geometry says, then one indexSelect of the flattened padded positions of
  * every output position's taps → [N, C, P·KK] (P the output positions, KK
  * the kernel taps, both row-major; output position major, then tap).
@@ -387,9 +388,9 @@ function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonl
  * [Cout, Cin / groups, kH, kW], bias [Cout] or null → [N, Cout, Hout, Wout]
  * (or [Cout, Hout, Wout]); along each axis Hout = ⌊(H + 2·padding −
  * dilation·(kH − 1) − 1) / stride⌋ + 1 ('same' pads dilation·(k − 1) split
- * with the extra zero after, as PyTorch). im2col by one indexSelect of the
- * padded input's flattened positions, then one GEMM (batched over the
- * groups); the gradients come from autograd.
+ * with the extra zero after, as PyTorch). im2col by one row gather of the
+ * padded input channels-last, then one GEMM (batched over the samples and
+ * groups) into the output's layout; the gradients come from autograd.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Tensor {
   return convNd('conv2d', 2, x, weight, bias, options);

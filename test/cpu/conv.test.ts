@@ -153,6 +153,9 @@ describe(`conv1d (seed ${SEED})`, () => {
       expectAntlerError(() => antler.conv1d(x, w, null, { stride: 0 }), 'INVALID_ARGUMENT', /^conv1d: stride must be a positive integer; got 0$/);
       expectAntlerError(() => antler.conv1d(x, w, null, { padding: -1 }), 'INVALID_ARGUMENT', /padding must be an integer ≥ 0, 'valid' or 'same'; got -1/);
       expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3, 3], { dtype: 'float64' })), 'DTYPE_MISMATCH', /input is float32 and weight float64/);
+      // The bias's dtype is checked by conv1d itself, for any groups (not promoted, and not refused under linear's name).
+      expectAntlerError(() => antler.conv1d(x, w, antler.zeros([4], { dtype: 'float64' })), 'DTYPE_MISMATCH', /^conv1d: bias is float64 and weight float32; expected one dtype$/);
+      expectAntlerError(() => antler.conv1d(antler.zeros([2, 4, 10]), antler.zeros([4, 2, 3]), antler.zeros([4], { dtype: 'float64' }), { groups: 2 }), 'DTYPE_MISMATCH', /^conv1d: bias is float64 and weight float32/);
       expectAntlerError(() => antler.conv1d(x, w, null, { groups: 0 }), 'INVALID_ARGUMENT', /groups must be a positive integer; got 0/);
       expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 3, 0])), 'SHAPE_MISMATCH', /kernel size and input channels of 0/);
       expectAntlerError(() => antler.conv1d(antler.zeros([2, 4, 10]), antler.zeros([0, 2, 1]), null, { groups: 2 }), 'SHAPE_MISMATCH', /2 groups need at least 2/);
