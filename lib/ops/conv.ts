@@ -318,14 +318,16 @@ function checkIm2col(op: string, N: number, C: number, sizes: readonly number[],
 /**
  * @internal im2col over k spatial axes (unfold's; the convolutions gather channels-last in convForward): x [N, C, ...sizes] zero-padded as the
  * geometry says, then one indexSelect of the flattened padded positions of
- * every output position's taps → [N, C, P·KK] (P the output positions, KK
- * the kernel taps, both row-major; output position major, then tap).
+ * every output position's taps → [N, C, KK·P] (KK the kernel taps, P the
+ * output positions, both row-major; tap major, then output position: [N, C·KK, P] by a reshape).
  */
 function im2col(x: Tensor, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[]): Tensor {
   const [N, C, ...sizes] = x.shape;
   const padded = sizes.map((L, d) => L + gs[d].left + gs[d].right), strides = gridStrides(padded);
   const xp = gs.some((g) => g.left || g.right) ? pad(x, [[0, 0], [0, 0], ...gs.map((g): [number, number] => [g.left, g.right])]) : x;
-  const taps = Int32Array.from(gridOffsets(gs.map((g, d) => ({ count: g.Lout, taps: ks[d], offset: (i: number, a: number) => (i * g.stride + a * g.dilation) * strides[d] }))));
+  const byPosition = gridOffsets(gs.map((g, d) => ({ count: g.Lout, taps: ks[d], offset: (i: number, a: number) => (i * g.stride + a * g.dilation) * strides[d] })));
+  const KK = product(ks), P = byPosition.length / KK, taps = new Int32Array(byPosition.length);
+  for (let p = 0; p < P; p++) for (let a = 0; a < KK; a++) taps[a * P + p] = byPosition[p * KK + a];
   return indexSelect(reshape(xp, [N, C, product(padded)]), 2, tensor(taps, [taps.length], { dtype: 'int32', device: x.device }));
 }
 
@@ -567,8 +569,7 @@ export function unfold(x: Tensor, kernelSize: number | readonly [number, number]
   const KK = kH * kW, P = gh.Lout * gw.Lout;
   checkIm2col(op, N, C, [H, W], KK, [gh, gw]);
   return tidy(() => {
-    const cols = im2col(unbatched ? reshape(x, [1, C, H, W]) : x, [kH, kW], [gh, gw]); // [N, C, P·KK]
-    const out = reshape(permute(reshape(cols, [N, C, P, KK]), [0, 1, 3, 2]), [N, C * KK, P]);
+    const out = reshape(im2col(unbatched ? reshape(x, [1, C, H, W]) : x, [kH, kW], [gh, gw]), [N, C * KK, P]); // [N, C, KK·P] as [N, C·KK, P]
     return unbatched ? reshape(out, [C * KK, P]) : out;
   });
 }
