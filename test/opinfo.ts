@@ -737,14 +737,16 @@ export const OPS: OpInfo[] = [
       { inputs: [anyVals(rng, [1, 2, 2, 3, 2])], note: 'trilinear, size [3, 2, 4]' },
       { inputs: [anyVals(rng, [2, 1, 2, 2, 3])], note: 'trilinear, scaleFactor 1.5, alignCorners' },
       { inputs: [anyVals(rng, [1, 1, 3, 2, 4])], note: 'nearest-exact, size [2, 3, 3]' },
+      { inputs: [anyVals(rng, [1, 2, 3, 4, 5])], note: "area (adaptiveAvgPool3d), size [2, 3, 2]" },
     ],
     fn: ([x]) => {
       const W = x.shape[4];
       if (W === 2) return antler.interpolate(x, { size: [3, 2, 4], mode: 'trilinear' });
       if (W === 3) return antler.interpolate(x, { scaleFactor: 1.5, mode: 'trilinear', alignCorners: true });
+      if (W === 5) return antler.interpolate(x, { size: [2, 3, 2], mode: 'area' });
       return antler.interpolate(x, { size: [2, 3, 3], mode: 'nearest-exact' });
     },
-    bad: [['NOT_SUPPORTED', () => antler.interpolate(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), { size: 1, mode: 'area' })]],
+    bad: [['INVALID_ARGUMENT', () => antler.interpolate(t([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 2, 2]), { size: 1, mode: 'bicubic' })]],
   },
   {
     name: 'pixelShuffle',
