@@ -83,7 +83,7 @@ export class Subset<T = unknown> extends Dataset<T> {
     super();
     const op = 'Subset';
     this.dataset = checkDataset(dataset, op) as Dataset<T>;
-    if (!Array.isArray(indices) && !ArrayBuffer.isView(indices)) fail('INVALID_ARGUMENT', `${op}: indices must be an array of integers; got ${describe(indices)}`);
+    if (!Array.isArray(indices) && !(ArrayBuffer.isView(indices) && !(indices instanceof DataView))) fail('INVALID_ARGUMENT', `${op}: indices must be an array of integers; got ${describe(indices)}`);
     this.indices = Array.from(indices as ArrayLike<number>, (i, k) => checkIndex(i, dataset.length, `${op}: indices[${k}]`));
   }
 

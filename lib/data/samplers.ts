@@ -87,6 +87,7 @@ export class RandomSampler implements Sampler {
 
   *[Symbol.iterator](): Iterator<number> {
     const n = this.#source.length, m = this.length;
+    if (n === 0 && m > 0) fail('INVALID_ARGUMENT', `RandomSampler: the dataSource is empty; numSamples ${m} indices cannot be drawn from 0 items`);
     const u = this.#gen.next();
     if (this.replacement) {
       for (let k = 0; k < m; k++) yield randomBelow(u, n);

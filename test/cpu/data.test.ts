@@ -106,6 +106,12 @@ describe(`datasets (seed ${SEED})`, () => {
     expectAntlerError(() => data.randomSplit(ds, [1, 1]), 'INVALID_ARGUMENT', /^randomSplit: the lengths sum to 2; they must sum to the dataset's length 3/);
     expectAntlerError(() => data.randomSplit(ds, [0.5, 0.4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is 0\.5; lengths must be integers/);
     expectAntlerError(() => data.randomSplit(ds, [-1, 4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is -1/);
+    expectAntlerError(() => new data.Subset(ds, new DataView(new ArrayBuffer(8)) as never), 'INVALID_ARGUMENT', /^Subset: indices must be an array of integers; got a DataView/);
+    // numSamples indices from an empty dataset: an error (PyTorch 1.13 raises too), not index -1 or an endless loop.
+    const empty = new ListDataset<number>([]);
+    for (const replacement of [true, false])
+      expectAntlerError(() => [...new data.RandomSampler(empty, { numSamples: 3, replacement, seed: 1 })], 'INVALID_ARGUMENT', /^RandomSampler: the dataSource is empty; numSamples 3 indices cannot be drawn from 0 items/);
+    expect([...new data.RandomSampler(empty, { seed: 1 })]).toEqual([]);
     x.dispose();
   });
 });
