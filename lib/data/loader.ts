@@ -59,6 +59,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     const shuffle = o.shuffle === undefined ? false : checkBoolean(o.shuffle, op, 'shuffle');
     this.dropLast = o.dropLast === undefined ? false : checkBoolean(o.dropLast, op, 'dropLast');
     const batchSize = o.batchSize === undefined ? 1 : checkInteger(o.batchSize, op, 'batchSize', 1);
+    if (o.seed !== undefined) checkInteger(o.seed, op, 'seed');
     if (o.collateFn !== undefined && typeof o.collateFn !== 'function') fail('INVALID_ARGUMENT', `${op}: collateFn must be a function; got ${describe(o.collateFn)}`);
     this.collateFn = o.collateFn ?? (defaultCollate as CollateFn<T, B>);
     const iterableOf = (v: unknown, what: string) => {
@@ -88,8 +89,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       this.sampler = o.sampler ?? (shuffle ? new RandomSampler(dataset, { seed: o.seed }) : new SequentialSampler(dataset));
       this.batchSampler = new BatchSampler(this.sampler, batchSize, this.dropLast);
     }
-    if (o.seed !== undefined && !shuffle) checkInteger(o.seed, op, 'seed');
-    this.#fast = dataset instanceof TensorDataset && this.collateFn === (defaultCollate as unknown);
+    // Only TensorDataset's own getItem may be bypassed: a subclass that overrides it (a transform) takes the per-item path.
+    this.#fast = dataset instanceof TensorDataset && dataset.getItem === TensorDataset.prototype.getItem && this.collateFn === (defaultCollate as unknown);
   }
 
   /** The number of batches an epoch yields (PyTorch's len(loader)); unknown for an IterableDataset. */
@@ -101,7 +102,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
   }
 
   #batch(indices: number[]): B {
-    if (this.#fast) {
+    if (this.#fast && indices.length > 0) {
       const ds = this.dataset as unknown as TensorDataset;
       const n = ds.length;
       indices.forEach((i, k) => checkIndex(i, n, `DataLoader: batch index ${k}`));

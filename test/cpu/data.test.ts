@@ -410,6 +410,8 @@ describe(`DataLoader (seed ${SEED})`, () => {
     expectAntlerError(() => new data.DataLoader(ds, { batchsize: 2 } as never), 'INVALID_ARGUMENT', /DataLoader/);
     expectAntlerError(() => new data.DataLoader({} as never), 'INVALID_ARGUMENT', /^DataLoader: dataset must be a Dataset/);
     expectAntlerError(() => new data.DataLoader(ds, { collateFn: 3 } as never), 'INVALID_ARGUMENT', /^DataLoader: collateFn must be a function/);
+    for (const shuffle of [true, false])
+      expectAntlerError(() => new data.DataLoader(ds, { shuffle, seed: -1 }), 'INVALID_ARGUMENT', /^DataLoader: seed must be an integer >= 0; got -1/);
     class Stream extends data.IterableDataset<number> {
       *[Symbol.iterator]() {
         yield 1;
@@ -424,6 +426,39 @@ describe(`DataLoader (seed ${SEED})`, () => {
     expect(epochs(new data.DataLoader(big, { batchSize: 7, shuffle: true, seed }))).toEqual(e1);
     expect(e1[0]).not.toEqual(e1[1]);
     expect(sorted(e1[2])).toEqual(range(30));
+  });
+
+  test('a TensorDataset subclass overriding getItem takes the per-item path; the base class takes the fast path', () => {
+    const x = tensor(Array.from({ length: 12 }, () => rng.uniform(-1, 1)), [6, 2], { dtype: 'float64' });
+    const y = tensor(range(6), [6], { dtype: 'int32' });
+    // A transform in getItem (as a PyTorch user subclasses a dataset): the loader must call it.
+    class Doubled extends data.TensorDataset {
+      getItem(i: number) {
+        const [xi, yi] = super.getItem(i);
+        return [antler.mul(xi, 2), yi];
+      }
+    }
+    const before = antler.memory().numTensors;
+    for (const [bx, by] of new data.DataLoader(new Doubled(x, y), { batchSize: 4 })) {
+      const xs = read(x);
+      expectExact(read(bx), read(by).flatMap((i) => [2 * xs[2 * i], 2 * xs[2 * i + 1]]));
+      disposeAll([bx, by]);
+    }
+    expect(antler.memory().numTensors).toBe(before);
+    // The base class: one indexSelect per tensor, no getItem.
+    const spy = jest.spyOn(data.TensorDataset.prototype, 'getItem');
+    try {
+      for (const b of new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4, shuffle: true, seed: rng.u32() })) disposeAll(b);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    // An empty batch from a batchSampler: refused as the per-item path refuses it, not a [0, …] batch.
+    for (const collateFn of [undefined, (items: Tensor[][]) => data.defaultCollate(items)])
+      expectAntlerError(() => [...new data.DataLoader(new data.TensorDataset(x, y), { batchSampler: [[]], collateFn })], 'INVALID_ARGUMENT', /^defaultCollate: expected a non-empty array of items/);
+    expect(antler.memory().numTensors).toBe(before);
+    x.dispose();
+    y.dispose();
   });
 
   test('end to end: a GRU on variable-length sequences through DataLoader + padCollate; the loss falls', () => {
