@@ -120,20 +120,26 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       // The items are pulled inside the batch's tidy: tensors the stream makes for them are freed after collation.
       const size = this.batchSize as number;
       const it = (this.dataset as IterableDataset<T>)[Symbol.iterator]();
-      for (let done = false; !done; ) {
-        const batch = tidy(() => {
-          const items: T[] = [];
-          while (items.length < size) {
-            const r = it.next();
-            if (r.done) {
-              done = true;
-              break;
+      let done = false;
+      try {
+        while (!done) {
+          const batch = tidy(() => {
+            const items: T[] = [];
+            while (items.length < size) {
+              const r = it.next();
+              if (r.done) {
+                done = true;
+                break;
+              }
+              items.push(r.value);
             }
-            items.push(r.value);
-          }
-          return items.length === 0 || (items.length < size && this.dropLast) ? null : { b: this.collateFn(items) as never };
-        });
-        if (batch) yield (batch as { b: B }).b;
+            return items.length === 0 || (items.length < size && this.dropLast) ? null : { b: this.collateFn(items) as never };
+          });
+          if (batch) yield (batch as { b: B }).b;
+        }
+      } finally {
+        // Left early (a break, an error): close the stream as for-of would, so its finally blocks run.
+        if (!done) it.return?.();
       }
       return;
     }

@@ -461,6 +461,42 @@ describe(`DataLoader (seed ${SEED})`, () => {
     y.dispose();
   });
 
+  test('leaving an IterableDataset loader early (break, an error, async break) closes the stream', async () => {
+    let open = 0, closed = 0;
+    class Stream extends data.IterableDataset<number> {
+      *[Symbol.iterator]() {
+        open++;
+        try {
+          for (let i = 0; i < 100; i++) yield i;
+        } finally {
+          closed++;
+        }
+      }
+    }
+    const loader = new data.DataLoader(new Stream(), { batchSize: 4 });
+    for (const b of loader) {
+      (b as Tensor).dispose();
+      break;
+    }
+    expect([open, closed]).toEqual([1, 1]);
+    expect(() => {
+      for (const b of loader) {
+        (b as Tensor).dispose();
+        throw new Error('body');
+      }
+    }).toThrow('body');
+    expect([open, closed]).toEqual([2, 2]);
+    for await (const b of loader) {
+      (b as Tensor).dispose();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      break;
+    }
+    expect([open, closed]).toEqual([3, 3]);
+    // Run to the end: closed once, by the stream itself.
+    expect([...loader].map((b) => { (b as Tensor).dispose(); return 1; }).length).toBe(25);
+    expect([open, closed]).toEqual([4, 4]);
+  });
+
   test('end to end: a GRU on variable-length sequences through DataLoader + padCollate; the loss falls', () => {
     // Task: the mean of a sequence of scalars (lengths 2..8), read from the GRU's final hidden state.
     const N = 64;
