@@ -76,7 +76,7 @@ function collateAt(items: readonly unknown[], path: string): unknown {
     const keys = Object.keys(objs[0]);
     objs.forEach((o, i) => {
       const ks = Object.keys(o);
-      if (ks.length !== keys.length || keys.some((k) => !(k in o)))
+      if (ks.length !== keys.length || keys.some((k) => !Object.prototype.hasOwnProperty.call(o, k)))
         fail('INVALID_ARGUMENT', `${op}: ${where(i)} has keys [${ks.join(', ')}] and ${where(0)} [${keys.join(', ')}]; the items' objects must have the same keys`);
     });
     const out: Record<string, unknown> = {};

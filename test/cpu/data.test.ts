@@ -286,6 +286,8 @@ describe(`collation (seed ${SEED})`, () => {
     expectAntlerError(() => data.defaultCollate([a, c]), 'DTYPE_MISMATCH', /^defaultCollate: item 1 is float64 and item 0 float32/);
     expectAntlerError(() => data.defaultCollate([[a, 1], [a]]), 'SHAPE_MISMATCH', /^defaultCollate: item 1 has 1 elements and item 0 2/);
     expectAntlerError(() => data.defaultCollate([{ p: 1 }, { q: 1 }]), 'INVALID_ARGUMENT', /^defaultCollate: item 1 has keys \[q\] and item 0 \[p\]/);
+    // A key found only on the prototype (toString) is not the item's own key.
+    expectAntlerError(() => data.defaultCollate([{ toString: 1 }, { q: 1 }]), 'INVALID_ARGUMENT', /^defaultCollate: item 1 has keys \[q\] and item 0 \[toString\]/);
     expectAntlerError(() => data.defaultCollate([1, 'a']), 'INVALID_ARGUMENT', /^defaultCollate: item 1 is string and item 0 number/);
     expectAntlerError(() => data.defaultCollate([null]), 'INVALID_ARGUMENT', /^defaultCollate: item 0 is null; expected a Tensor/);
     expectAntlerError(() => data.defaultCollate([]), 'INVALID_ARGUMENT', /^defaultCollate: expected a non-empty array/);
