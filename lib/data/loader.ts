@@ -20,7 +20,11 @@ export interface DataLoaderOptions<T = unknown, B = Collated<T>> {
   batchSampler?: Iterable<number[]>;
   /** Drop the last, short batch (default false). */
   dropLast?: boolean;
-  /** Items → batch (default defaultCollate). */
+  /**
+   * Items → batch (default defaultCollate). It runs inside tidy(): the tensors
+   * of its result are kept when they sit in arrays, plain objects, Maps or Sets
+   * (what tidy() searches); tensors held by a class instance are freed.
+   */
   collateFn?: CollateFn<T, B>;
   /** Seeds shuffle's RandomSampler (PyTorch's generator); without it shuffling draws from antler's global generator. */
   seed?: number;
