@@ -103,6 +103,9 @@ describe(`datasets (seed ${SEED})`, () => {
     const ds = new data.TensorDataset(x);
     expectAntlerError(() => ds.getItem(3), 'INVALID_ARGUMENT', /^TensorDataset\.getItem: index 3 is out of range; expected an integer in \[0, 3\)/);
     expectAntlerError(() => new data.Subset(ds, [0, 5]), 'INVALID_ARGUMENT', /^Subset: indices\[1\]: index 5 is out of range/);
+    // No Python-style negative indices (PyTorch's Subset and ConcatDataset take them): an error, as the README says.
+    expectAntlerError(() => new data.Subset(ds, [-1]), 'INVALID_ARGUMENT', /^Subset: indices\[0\]: index -1 is out of range; expected an integer in \[0, 3\)/);
+    expectAntlerError(() => new data.ConcatDataset([ds, ds]).getItem(-1), 'INVALID_ARGUMENT', /^ConcatDataset\.getItem: index -1 is out of range; expected an integer in \[0, 6\)/);
     expectAntlerError(() => data.randomSplit(ds, [1, 1]), 'INVALID_ARGUMENT', /^randomSplit: the lengths sum to 2; they must sum to the dataset's length 3/);
     expectAntlerError(() => data.randomSplit(ds, [0.5, 0.4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is 0\.5; lengths must be integers/);
     expectAntlerError(() => data.randomSplit(ds, [-1, 4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is -1/);
