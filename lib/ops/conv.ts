@@ -15,7 +15,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
-import { add, matmul, permute, reshape, slice } from './core';
+import { add, concat, matmul, permute, reshape, slice } from './core';
 import { gatherRows, indexSelect, scatterAddRows } from './indexing';
 import { linear } from './nn';
 import { pad } from './shape';
@@ -87,6 +87,7 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const g = convGeometry(op, L, K, o);
   if (g.left || g.right) checkShape([N, Cin, L + g.left + g.right], op, 'the padded input shape');
   checkShape([N * G * g.Lout * K + 1, Cg], op, 'the unfolded input (every output position\'s kernel taps)');
+  checkConvRows(op, [L + g.left + g.right]);
   return tidy(() => {
     const out = convForward(unbatched ? reshape(x, [1, Cin, L]) : x, weight, bias ?? null, [K], [g], G);
     return unbatched ? reshape(out, [Cout, g.Lout]) : out;
@@ -351,10 +352,20 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
   const outSizes = gs.map((g) => g.Lout), P = product(outSizes);
   checkIm2col(op, N, Cin, sizes, KK, gs);
   checkShape([N * G * P * KK + 1, Cg], op, 'the unfolded input rows');
+  checkConvRows(op, sizes.map((L, d) => L + gs[d].left + gs[d].right));
   return tidy(() => {
     const out = convForward(unbatched ? reshape(x, [1, ...x.shape]) : x, weight, bias ?? null, ks, gs, G);
     return unbatched ? reshape(out, [Cout, ...outSizes]) : out;
   });
+}
+
+/** @internal Rows one int32 row gather can index (0 … 2^31 − 1). */
+export const GATHER_ROWS = 2 ** 31;
+
+/** @internal Refuses a padded input whose positions per channel S alone exceed the row gather's int32 index (convForward splits N·G·S, never S). */
+function checkConvRows(op: string, padded: readonly number[]): void {
+  const S = product(padded);
+  if (S > GATHER_ROWS) fail('INVALID_ARGUMENT', `${op}: the padded input has ${S} positions per channel ([${padded.join(', ')}]); the row gather's int32 indices reach 2^31 − 1`);
 }
 
 /**
@@ -363,9 +374,36 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
  * position's taps → [N, G, P, KK·Cg] (position major, then tap, then channel), and one batched GEMM of each group's
  * weights [Og, KK·Cg] against those patches transposed → [N, G, Og, P], already the output's [N, Cout, ...outSizes]
  * order: no copy of the KK-times larger columns is permuted (forward or backward). Gradients from autograd (the
- * gather's is a row scatter-add).
+ * gather's is a row scatter-add). More than `maxRows` (2^31) rows N·G·S in all are convolved in pieces of samples
+ * and groups (the int32 row index reaches 2^31 − 1), the pieces concatenated.
  */
-function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number): Tensor {
+export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number, maxRows = GATHER_ROWS): Tensor {
+  const [N, , ...sizes] = x.shape;
+  const S = product(sizes.map((L, d) => L + gs[d].left + gs[d].right));
+  if (N * G * S <= maxRows) return convBlocks(x, weight, bias, ks, gs, G);
+  // Too many rows for one int32 index (block offsets b·S would wrap): groups in pieces of gc, samples in pieces of nc,
+  // each piece's rows [nc·gc·S, Cg] within maxRows (S ≤ maxRows: checked by checkConvRows).
+  if (S > maxRows) fail('INVALID_ARGUMENT', `convolution: ${S} padded positions per channel; the row gather's int32 indices reach ${maxRows - 1}`);
+  const [Cout, Cg] = weight.shape;
+  const Og = Cout / G, zeros = sizes.map(() => 0);
+  const gc = Math.min(G, Math.floor(maxRows / S)), nc = Math.max(1, Math.min(N, Math.floor(maxRows / (gc * S))));
+  const byGroups: Tensor[] = [];
+  for (let g0 = 0; g0 < G; g0 += gc) {
+    const gn = Math.min(gc, G - g0);
+    const w = gn === G ? weight : slice(weight, [g0 * Og, 0, ...ks.map(() => 0)], [gn * Og, Cg, ...ks]);
+    const b = bias && gn !== G ? slice(bias, [g0 * Og], [gn * Og]) : bias;
+    const bySamples: Tensor[] = [];
+    for (let n0 = 0; n0 < N; n0 += nc) {
+      const nn = Math.min(nc, N - n0);
+      bySamples.push(convBlocks(slice(x, [n0, g0 * Cg, ...zeros], [nn, gn * Cg, ...sizes]), w, b, ks, gs, gn));
+    }
+    byGroups.push(bySamples.length === 1 ? bySamples[0] : concat(bySamples, 0));
+  }
+  return byGroups.length === 1 ? byGroups[0] : concat(byGroups, 1);
+}
+
+/** @internal convForward's one piece: every block's (sample, group) rows indexed by one int32 gather (N·G·S ≤ 2^31 rows). */
+function convBlocks(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number): Tensor {
   const [N, Cin, ...sizes] = x.shape;
   const [Cout, Cg] = weight.shape;
   const Og = Cout / G, KK = product(ks), k = ks.length;

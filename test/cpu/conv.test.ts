@@ -7,6 +7,8 @@
  */
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
+import { convForward, convGeometry } from '../../lib/ops/conv';
+import * as indexing from '../../lib/ops/indexing';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
@@ -163,5 +165,54 @@ describe(`conv1d (seed ${SEED})`, () => {
       expectAntlerError(() => antler.conv1d(x, antler.zeros([4, 2, 3]), null, { groups: 2 }), 'SHAPE_MISMATCH', /input has 3 channels .* with 2 groups expects 4/);
       expectAntlerError(() => new nn.Conv1d(6, 4, 3, { groups: 4 }), 'INVALID_ARGUMENT', /must both be divisible by groups \(4\)/);
       expectAntlerError(() => new nn.Conv1d(3, 4, 3, { dilation: 0 }), 'INVALID_ARGUMENT', /^Conv1d: dilation must be a positive integer; got 0$/);
+    }));
+});
+
+describe(`convolutions past one int32 row gather (seed ${SEED})`, () => {
+  // The gather's int32 row index reaches 2^31 − 1: N·G·S rows beyond it are convolved in pieces of samples and groups.
+  // Block offsets b·S past 2^31 wrapped in the Int32Array before (silently wrong rows from 2^32 on); 2^31 rows need
+  // 8 GB, so the pieces are checked here with convForward's limit lowered to a few blocks.
+  test('in pieces (limit lowered): conv1d against the definition, conv2d / conv3d against one piece, gradients equal', () =>
+    tidy(() => {
+      const F = { dtype: 'float64' as const };
+      for (let trial = 0; trial < 6; trial++) {
+        const k = rng.int(1, 3), G = rng.int(1, 4), Cg = rng.int(1, 2), Og = rng.int(1, 2), N = rng.int(1, 4);
+        const Cin = G * Cg, Cout = G * Og, sizes = Array.from({ length: k }, () => rng.int(2, 5)), ks = sizes.map((L) => rng.int(1, L));
+        const o = { stride: rng.int(1, 2), padding: rng.int(0, 1), dilation: 1, groups: G };
+        const gs = sizes.map((L, d) => convGeometry('t', L, ks[d], o));
+        const S = gs.reduce((a, g, d) => a * (sizes[d] + g.left + g.right), 1);
+        const maxRows = S * rng.int(1, Math.max(1, N * G - 1)); // S ≤ maxRows < N·G·S unless N·G = 1
+        const xv = randomArray(rng, N * Cin * sizes.reduce((a, b) => a * b, 1)), wv = randomArray(rng, Cout * Cg * ks.reduce((a, b) => a * b, 1)), bv = randomArray(rng, Cout);
+        const x = tensor(xv, [N, Cin, ...sizes], F), w = tensor(wv, [Cout, Cg, ...ks], F), b = tensor(bv, [Cout], F);
+        [x, w, b].forEach((t) => (t.requiresGrad = true));
+        const whole = [antler.conv1d, antler.conv2d, antler.conv3d][k - 1](x, w, b, k === 1 ? o : { ...o, stride: o.stride, padding: o.padding });
+        const gathers = jest.spyOn(indexing, 'gatherRows');
+        const pieces = convForward(x, w, b, ks, gs, G, maxRows);
+        // Every gather's table within the limit (its rows int32-indexable), so more than one when N·G·S exceeds it.
+        const tables = gathers.mock.calls.map(([table]) => table.shape[0]);
+        gathers.mockRestore();
+        expect(Math.max(...tables)).toBeLessThanOrEqual(maxRows);
+        expect(tables.reduce((a, t) => a + t, 0)).toBe(N * G * S);
+        const what = JSON.stringify({ N, Cin, Cout, sizes, ks, ...o, maxRows, S });
+        expect(pieces.shape).toEqual(whole.shape);
+        if (k === 1) {
+          const full = new Array<number>(Cout * Cin * ks[0]).fill(0);
+          for (let oc = 0; oc < Cout; oc++) for (let c = 0; c < Cg; c++) for (let a = 0; a < ks[0]; a++) full[(oc * Cin + Math.floor(oc / Og) * Cg + c) * ks[0] + a] = wv[(oc * Cg + c) * ks[0] + a];
+          expectClose(pieces.dataSync(), conv1dRef(xv, full, bv, N, Cin, sizes[0], Cout, ks[0], o.stride, o.padding, o.padding, 1).y, 1e-12, 1e-12, what);
+        } else expectClose(pieces.dataSync(), whole.dataSync(), 1e-12, 1e-12, what);
+        const r = antler.randn(whole.shape, F);
+        const g1 = antler.autograd.grad(antler.sum(antler.mul(whole, r)), [x, w, b]);
+        const g2 = antler.autograd.grad(antler.sum(antler.mul(pieces, r)), [x, w, b]);
+        g1.forEach((g, i) => expectClose(g2[i]!.dataSync(), g!.dataSync(), 1e-12, 1e-12, `${what} gradient ${i}`));
+      }
+    }));
+
+  test('a padded input with more than 2^31 positions per channel is refused before anything is allocated', () =>
+    tidy(() => {
+      const before = antler.memory().numTensors;
+      expectAntlerError(() => antler.conv1d(antler.ones([1, 1, 1]), antler.ones([1, 1, 1]), null, { padding: 2 ** 38 }), 'INVALID_ARGUMENT',
+        /^conv1d: the padded input has 549755813889 positions per channel \(\[549755813889\]\); the row gather's int32 indices reach 2\^31 − 1$/);
+      expectAntlerError(() => antler.conv2d(antler.ones([1, 1, 1, 1]), antler.ones([1, 1, 1, 1]), null, { padding: [2 ** 17, 2 ** 17] }), 'INVALID_ARGUMENT', /^conv2d: the padded input has \d+ positions per channel \(\[262145, 262145\]\)/);
+      expect(antler.memory().numTensors).toBe(before + 4); // the four inputs only
     }));
 });
