@@ -125,6 +125,11 @@ export function convTransposeGeometry(op: string, L: number, K: number, o: ConvT
   return { stride, padding, outputPadding, dilation, Lout };
 }
 
+/** @internal Refuses more scatter-add rows than scatterBlocks's int32 index reaches (its block offsets b·R would wrap: silently wrong rows). */
+function checkScatterRows(op: string, rows: number): void {
+  if (rows > 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the col2im scatter-add has ${rows} rows (samples · groups · (output positions + 1)); its int32 row indices reach 2^31 − 1`);
+}
+
 /**
  * @internal col2im of the transposed convolutions: sums the contribution rows of B blocks (a sample's group each;
  * contrib's rows in block order, Og columns) into [B, Q, Og], row r of a block landing in row local[r] of its block,
@@ -180,6 +185,7 @@ export function convTranspose1d(x: Tensor, weight: Tensor, bias: Tensor | null =
   checkShape([N, Cout, g.Lout], op, 'the output shape');
   checkShape([N * G * L * K + 1, Og], op, 'the contributions');
   checkShape([N * G * (g.Lout + 1), Og], op, 'the scatter-add\'s rows');
+  checkScatterRows(op, N * G * (g.Lout + 1));
   return tidy(() => {
     const xb = unbatched ? reshape(x, [1, Cin, L]) : x;
     // Every contribution x[n, ci, i]·w[ci, o, k] summed over ci of a group, as rows (n, g, i, k) of Og columns.
@@ -506,6 +512,7 @@ function convTransposeNd(op: string, k: number, x: Tensor, weight: Tensor, bias:
   checkShape([N, Cout, ...outSizes], op, 'the output shape');
   checkShape([N * G * S * KK + 1, Og], op, 'the contributions');
   checkShape([N * G * (Q + 1), Og], op, 'the scatter-add\'s rows');
+  checkScatterRows(op, N * G * (Q + 1));
   return tidy(() => {
     const xb = unbatched ? reshape(x, [1, ...x.shape]) : x;
     // Every contribution x[n, ci, i…]·w[ci, o, a…] summed over ci of a group, as rows (n, g, i…, a…) of Og columns.

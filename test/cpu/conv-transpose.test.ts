@@ -142,6 +142,13 @@ describe(`convTranspose1d (seed ${SEED})`, () => {
       expectAntlerError(() => antler.convTranspose1d(x, w, null, { padding: 'same' as never }), 'INVALID_ARGUMENT', /^convTranspose1d: padding must be an integer ≥ 0; got 'same'$/);
       expectAntlerError(() => antler.convTranspose1d(x, w, null, { output_padding: 1 } as never), 'INVALID_ARGUMENT', /unknown option 'output_padding'/);
       expectAntlerError(() => antler.convTranspose1d(x, w, null, { groups: 0 }), 'INVALID_ARGUMENT', /groups must be a positive integer; got 0/);
+      // col2im's int32 row index reaches 2^31 − 1: more scatter-add rows are refused before anything is allocated
+      // (the block offsets and targets wrapped in their Int32Arrays: silently wrong rows).
+      const before = antler.memory().numTensors;
+      expectAntlerError(() => antler.convTranspose1d(antler.ones([1, 1, 2]), antler.ones([1, 1, 1]), null, { stride: 2 ** 38 }), 'INVALID_ARGUMENT',
+        /^convTranspose1d: the col2im scatter-add has 274877906946 rows \(samples · groups · \(output positions \+ 1\)\); its int32 row indices reach 2\^31 − 1$/);
+      expectAntlerError(() => antler.convTranspose2d(antler.ones([1, 1, 2, 2]), antler.ones([1, 1, 1, 1]), null, { stride: [2 ** 19, 2 ** 19] }), 'INVALID_ARGUMENT', /^convTranspose2d: the col2im scatter-add has 274878955522 rows/);
+      expect(antler.memory().numTensors).toBe(before + 4); // the four inputs only
     }));
 });
 
