@@ -368,10 +368,10 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
 /** @internal Rows one int32 row gather can index (0 … 2^31 − 1). */
 export const GATHER_ROWS = 2 ** 31;
 
-/** @internal Refuses a padded input whose positions per channel S alone exceed the row gather's int32 index (convForward splits N·G·S, never S). */
+/** @internal Refuses a padded input whose positions per channel S alone exceed a gather's int32 index (convForward splits N·G·S, never S; unfold's indexSelect takes S positions). */
 function checkConvRows(op: string, padded: readonly number[]): void {
   const S = product(padded);
-  if (S > GATHER_ROWS) fail('INVALID_ARGUMENT', `${op}: the padded input has ${S} positions per channel ([${padded.join(', ')}]); the row gather's int32 indices reach 2^31 − 1`);
+  if (S > GATHER_ROWS) fail('INVALID_ARGUMENT', `${op}: the padded input has ${S} positions per channel ([${padded.join(', ')}]); the gather's int32 indices reach 2^31 − 1`);
 }
 
 /**
@@ -613,6 +613,7 @@ export function unfold(x: Tensor, kernelSize: number | readonly [number, number]
   const { kH, kW, gh, gw } = unfoldGeometry(op, H, W, kernelSize, options);
   const KK = kH * kW, P = gh.Lout * gw.Lout;
   checkIm2col(op, N, C, [H, W], KK, [gh, gw]);
+  checkConvRows(op, [H + gh.left + gh.right, W + gw.left + gw.right]);
   return tidy(() => {
     const out = reshape(im2col(unbatched ? reshape(x, [1, C, H, W]) : x, [kH, kW], [gh, gw]), [N, C * KK, P]); // [N, C, KK·P] as [N, C·KK, P]
     return unbatched ? reshape(out, [C * KK, P]) : out;
@@ -656,6 +657,8 @@ export function fold(x: Tensor, outputSize: number | readonly [number, number], 
     fail('SHAPE_MISMATCH', `${op}: input has shape ${shapeText(x.shape)}; an output of [${H}, ${W}] with kernel [${kH}, ${kW}], stride [${gh.stride}, ${gw.stride}], padding [${gh.left}, ${gw.left}] and dilation [${gh.dilation}, ${gw.dilation}] has ${gh.Lout}·${gw.Lout} = ${P} blocks, not ${L}`);
   const C = CK / KK;
   checkShape([N, C, H, W], op, 'the output shape');
+  // Its targets r·W + s (and HW, the spare row) are int32: they wrapped past 2^31 − 1.
+  if (HW >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: the output has ${H}·${W} = ${HW} positions per channel; col2im's int32 row indices reach 2^31 − 1`);
   return tidy(() => {
     // Row (a, b, i, j) of the [KK·P, N·C] columns lands in image row r·W + s; one spare row past the end takes those in the padding.
     const target = new Int32Array(KK * P);

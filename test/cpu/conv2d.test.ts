@@ -468,5 +468,12 @@ describe(`unfold / fold, nn.Unfold / nn.Fold (seed ${SEED})`, () => {
       expectAntlerError(() => antler.fold(antler.zeros([8]), [3, 3], 2), 'SHAPE_MISMATCH', /^fold: input has shape \[8\]; expected \[N, C·4, 4\] or unbatched \[C·4, 4\]$/);
       expectAntlerError(() => new nn.Fold([3, 3], 2, { stride: 0 }), 'INVALID_ARGUMENT', /^Fold: stride must be a positive integer; got 0$/);
       expectAntlerError(() => new nn.Unfold(2, { dilations: 2 } as unknown as antler.UnfoldOptions), 'INVALID_ARGUMENT', /dilations/);
+      // Positions past int32 (their Int32Array indices wrapped: silently wrong rows) refused before anything is allocated.
+      const before = antler.memory().numTensors;
+      expectAntlerError(() => antler.unfold(antler.ones([1, 1, 1, 1]), 1, { padding: 2 ** 18 }), 'INVALID_ARGUMENT',
+        /^unfold: the padded input has 274878955521 positions per channel \(\[524289, 524289\]\); the gather's int32 indices reach 2\^31 − 1$/);
+      expectAntlerError(() => antler.fold(antler.ones([1, 1, 4]), [2 ** 19, 2 ** 19], 1, { stride: 2 ** 18 }), 'INVALID_ARGUMENT',
+        /^fold: the output has 524288·524288 = 274877906944 positions per channel; col2im's int32 row indices reach 2\^31 − 1$/);
+      expect(antler.memory().numTensors).toBe(before + 2); // the two inputs only
     }));
 });
