@@ -242,7 +242,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   if (!Array.isArray(paddings) || paddings.length !== x.rank)
     fail('INVALID_ARGUMENT', `pad: paddings must hold one [before, after] pair per axis (${x.rank} for shape ${shapeText(x.shape)}); got ${describe(paddings)}`);
   paddings.forEach((p, i) => {
-    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isSafeInteger(v)))
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isInteger(v)))
       fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers; got ${describe(p)}`);
     if (mode !== 'constant' && (p[0] < 0 || p[1] < 0))
       fail('INVALID_ARGUMENT', `pad: paddings[${i}] must be [before, after], integers >= 0 in mode '${mode}' (a negative padding, a crop, is 'constant' only); got ${describe(p)}`);
