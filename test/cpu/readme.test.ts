@@ -81,6 +81,25 @@ assert.deepEqual(Object.keys(back).sort(), Object.keys(model.stateDict()).sort()
 for (const [k, t] of Object.entries(model.stateDict())) assert.deepEqual(Array.from(back[k].dataSync()), Array.from(t.dataSync()), k);`,
   },
   {
+    marker: 'const loader = new antler.data.DataLoader(new antler.data.TensorDataset(x, y), { batchSize: 32, shuffle: true });',
+    // Two classes by the sign of x0 + x1: a linear model learns them from the loader's batches.
+    pre: `const { nn, optim } = antler;
+const x = antler.randn([256, 2], { seed: ${seed} });
+const v = x.dataSync();
+const y = antler.tensor(Array.from({ length: 256 }, (_, i) => Number(v[2 * i] + v[2 * i + 1] > 0)), undefined, { dtype: 'int32' });
+const model = new nn.Linear(2, 2);
+const opt = new optim.Adam(model.parameters(), { lr: 0.05 });
+const lossOf = () => antler.tidy(() => antler.crossEntropy(model.forward(x), y).item());
+const before = lossOf();
+const alive = antler.memory().numTensors;`,
+    post: `const after = lossOf();
+assert.equal(loader.length, 8);
+// 80 Adam steps on separable data: far below both the start and the untrained log 2 ≈ 0.69.
+assert.ok(after < 0.3 && after < before, \`loss \${before} → \${after}\`);
+// Nothing but the optimizer's state stays (80 batches of 2 tensors each were disposed).
+assert.ok(antler.memory().numTensors <= alive + 8, \`tensors \${alive} → \${antler.memory().numTensors}\`);`,
+  },
+  {
     marker: "const opt = new optim.LBFGS(model.parameters(), { lineSearchFn: 'strong_wolfe' });",
     pre: `const { nn, optim } = antler;
 const model = new nn.Sequential(new nn.Linear(2, 64), new nn.GELU(), new nn.Linear(64, 3));
