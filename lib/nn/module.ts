@@ -486,16 +486,17 @@ export abstract class Module {
    * out of tidy() scopes, the tensor it replaces freed, freed with the
    * module (nn.utils.weightNorm's recomputed weight). null frees the one held.
    */
-  static holdOwned(m: Module, key: string, t: Tensor | null): void {
+  static holdOwned(m: Module, key: string, t: Tensor | null, onProperty = true): void {
     const old = m.ownedTensors.get(key);
     const self = m as unknown as Record<string, unknown>;
+    // onProperty false: held only (nn.utils.parametrize's weight for one forward: its property is a getter).
     if (t) {
       isolated(() => keep(t));
       m.ownedTensors.set(key, t);
-      self[key] = t;
+      if (onProperty) self[key] = t;
     } else {
       m.ownedTensors.delete(key);
-      delete self[key];
+      if (onProperty) delete self[key];
     }
     if (old && old !== t && !old.isDisposed) old.dispose();
   }
@@ -1049,6 +1050,11 @@ export function checkedParameters(m: Module, op: string, specs: readonly [name: 
     // A weight recomputed before each forward (nn.utils.weightNorm) stands where the parameter was.
     let t = all.get(name);
     if (!t && (t = Module.owned(m, name))) all.set(name, t);
+    // A parametrized tensor (nn.utils.parametrize) is read through its property's getter.
+    if (!t && typeof Object.getOwnPropertyDescriptor(m, name)?.get === 'function') {
+      const v = (m as unknown as Record<string, unknown>)[name];
+      if (v instanceof Tensor) all.set(name, (t = v));
+    }
     if (!t) {
       if (required) fail('INVALID_ARGUMENT', `${op}: parameter '${name}' is missing (set to null?); expected a parameter of shape [${shape.join(', ')}] (assign nn.parameter(t))`);
       return;

@@ -190,3 +190,9 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
 export { clipGradNorm, clipGradValue } from '../optim/index';
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, padSequence, unpadSequence. */
 export * as rnn from './utils-rnn';
+import { cached, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm, SpectralNorm } from './parametrize';
+export type { OrthogonalMap, OrthogonalOptions, Parametrization, SpectralNormOptions } from './parametrize';
+/** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached (see lib/nn/parametrize.ts). */
+export const parametrize = { registerParametrization, removeParametrizations, isParametrized, cached, ParametrizationList } as const;
+/** torch.nn.utils.parametrizations: spectralNorm and orthogonal, and their parametrization modules. */
+export const parametrizations = { spectralNorm, orthogonal, SpectralNorm, Orthogonal } as const;

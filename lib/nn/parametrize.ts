@@ -1,0 +1,729 @@
+/**
+ * antler.nn.utils.parametrize (torch.nn.utils.parametrize) and
+ * antler.nn.utils.parametrizations (torch.nn.utils.parametrizations:
+ * spectralNorm, orthogonal): a module's parameter replaced by a function of
+ * another tensor, `module.parametrizations[name].original`, recomputed when
+ * the module's `name` is read.
+ *
+ * Tensor lifetimes (antler's own rule; PyTorch has no tidy):
+ * - inside the module's forward (a forward pre-hook and a forward hook mark
+ *   it), the first read computes the tensor and the module holds it: every
+ *   later read in that forward gets the same tensor (as PyTorch's Linear reads
+ *   self.weight once: spectralNorm's power iteration runs once per forward),
+ *   and it is freed when the next forward starts, by
+ *   removeParametrizations, or with the module (dispose()). Clone it to keep it.
+ * - elsewhere each read computes a new tensor, which belongs to the caller's
+ *   tidy() scope like any op's result (outside tidy(): dispose it).
+ * - inside cached(fn), every read of a parametrized tensor (in a forward or
+ *   not) gets the one computed at the first read; those tensors are freed
+ *   when the outermost cached() returns, except the ones fn returns.
+ * A forward that throws leaves its tensor as the value read until the
+ * module's next forward starts.
+ */
+import { noGrad } from '../autograd/graph';
+import { isolated, keep, tidy } from '../engine';
+import { AntlerError, fail } from '../errors';
+import { add, broadcastTo, clone, concat, div, matmul, mul, reshape, permute, sign, sub, sum, square, transpose, trunc } from '../ops/core';
+import { allClose, dot, eye, normalize, tril } from '../ops/extra';
+import { solve } from '../ops/linalg-lu';
+import { matrixExp } from '../ops/linalg-norms';
+import { householderProduct, qr } from '../ops/linalg-qr';
+import { diagonal, mv } from '../ops/products';
+import { narrow, unsqueeze } from '../ops/shape';
+import { randn, Tensor, zeros } from '../tensor';
+import { checkOptions, describe } from '../validate';
+import { native } from '../native';
+import { ModuleDict } from './containers';
+import { Module, onModuleClone } from './module';
+
+/** A parametrization: a module whose forward maps the original tensor to the parametrized one; rightInverse (optional) maps back. */
+export interface Parametrization extends Module {
+  forward(x: Tensor): Tensor;
+  rightInverse?(x: Tensor): Tensor;
+}
+
+const props = (m: Module) => m as unknown as Record<string, unknown>;
+
+/** The key of the tensor a module holds for the current forward (Module.holdOwned, not on a property). */
+const heldKey = (name: string) => `\0parametrized:${name}`;
+
+/**
+ * The parametrizations of one tensor and its original (torch's
+ * ParametrizationList): `original` is a parameter, the parametrizations are
+ * registered as 0, 1, … (state dict: `parametrizations.weight.original`,
+ * `parametrizations.weight.0._u`, …). Made by registerParametrization.
+ */
+export class ParametrizationList extends Module implements Iterable<Parametrization> {
+  declare original: Tensor;
+  /** True when a parametrization registered with unsafe: true (shapes and dtypes are then not checked). */
+  unsafe: boolean;
+  private readonly items: Parametrization[] = [];
+
+  /** @internal Use registerParametrization. */
+  constructor(first: Parametrization, original: Tensor, unsafe: boolean) {
+    super();
+    this.unsafe = unsafe;
+    this.append(first);
+    this.registerParameter('original', original);
+    props(this).original = original;
+  }
+
+  /** @internal Adds p at the end (registered under the next number). */
+  append(p: Parametrization): this {
+    this.registerModule(String(this.items.length), p);
+    this.items.push(p);
+    return this;
+  }
+
+  /** The i-th parametrization. */
+  get(i: number): Parametrization {
+    const n = this.items.length;
+    if (!Number.isInteger(i) || i < -n || i >= n) fail('INVALID_ARGUMENT', `ParametrizationList.get: index must be an integer in [${-n}, ${n}); got ${describe(i)}`);
+    return this.items[i < 0 ? i + n : i];
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  [Symbol.iterator](): IterableIterator<Parametrization> {
+    return this.items[Symbol.iterator]();
+  }
+
+  /** The parametrized tensor: the parametrizations applied to `original` in order (recorded; the caller's scope owns it). */
+  forward(): Tensor {
+    this.checkUsable('ParametrizationList');
+    return tidy(() => {
+      let x = this.original;
+      this.items.forEach((p, i) => {
+        const y: unknown = p.forward(x);
+        if (!(y instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: parametrization ${i} (${p.constructor.name}) must return a Tensor; got ${describe(y)}`);
+        x = y;
+      });
+      return x;
+    });
+  }
+
+  /**
+   * Sets `original` so that the parametrized tensor is `value`: each
+   * parametrization's rightInverse, last to first, under noGrad, then the
+   * result copied into `original` (the same parameter object, so optimizers
+   * stay bound). A parametrization without rightInverse throws NOT_SUPPORTED.
+   */
+  rightInverse(value: Tensor): void {
+    const x = noGrad(() =>
+      tidy(() => {
+        let v = value;
+        for (let i = this.items.length - 1; i >= 0; i--) {
+          const p = this.items[i];
+          if (typeof p.rightInverse !== 'function')
+            fail('NOT_SUPPORTED', `parametrize: parametrization ${i} (${p.constructor.name}) does not implement rightInverse, so the parametrized tensor cannot be assigned (PyTorch: RuntimeError)`);
+          v = checkInverse(p.rightInverse(v), i, p);
+        }
+        if (v.dtype !== this.original.dtype) fail('DTYPE_MISMATCH', `parametrize: rightInverse returned ${v.dtype} while 'original' is ${this.original.dtype}`);
+        return v === value ? clone(v) : v;
+      }),
+    );
+    setData(this.original, x);
+  }
+}
+
+function checkInverse(v: unknown, i: number, p: Module): Tensor {
+  if (!(v instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: rightInverse of parametrization ${i} (${p.constructor.name}) must return a Tensor; got ${describe(v)}`);
+  return v;
+}
+
+/** t takes src's values (and shape, as torch's set_), keeping its identity (optimizers stay bound); src is consumed. */
+function setData(t: Tensor, src: Tensor): void {
+  if (sameShape(src.shape, t.shape) && src.dtype === t.dtype) noGrad(() => t.assign(src));
+  else t.replaceData(native().reshape(src.handle, src.shape.slice()));
+  src.dispose();
+}
+
+/** Per host module: the forward being run (its tensors held), and the ids of the two hooks that mark it. */
+interface HostState {
+  active: boolean;
+  pre: number;
+  post: number;
+}
+const hosts = new WeakMap<Module, HostState>();
+
+onModuleClone((from, to) => {
+  const st = hosts.get(from);
+  if (st) hosts.set(to, { active: false, pre: st.pre, post: st.post });
+});
+
+/** cached()'s depth and the tensors computed in it. */
+let cacheDepth = 0;
+const cache = new Map<Module, Map<string, Tensor>>();
+
+function listOf(m: Module, name: string): ParametrizationList | null {
+  const d = props(m).parametrizations;
+  return d instanceof ModuleDict && d.has(name) ? (d.get(name) as ParametrizationList) : null;
+}
+
+/** The getter of a parametrized property. */
+function readParametrized(m: Module, name: string): Tensor {
+  const list = listOf(m, name);
+  if (!list) fail('INVALID_ARGUMENT', `parametrize: '${name}' of this ${m.constructor.name} is no longer parametrized`);
+  if (cacheDepth > 0) {
+    const hit = cache.get(m)?.get(name);
+    if (hit && !hit.isDisposed) return hit;
+    const t = list.forward();
+    if (t !== list.original) {
+      isolated(() => keep(t));
+      if (!cache.has(m)) cache.set(m, new Map());
+      cache.get(m)!.set(name, t);
+    }
+    return t;
+  }
+  const st = hosts.get(m);
+  if (st?.active) {
+    const held = Module.owned(m, heldKey(name));
+    if (held && !held.isDisposed) return held;
+    const t = list.forward();
+    if (t !== list.original) Module.holdOwned(m, heldKey(name), t, false);
+    return t;
+  }
+  return list.forward();
+}
+
+function writeParametrized(m: Module, name: string, v: unknown): void {
+  const list = listOf(m, name);
+  if (!list) fail('INVALID_ARGUMENT', `parametrize: '${name}' of this ${m.constructor.name} is no longer parametrized`);
+  if (!(v instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: '${name}' is parametrized, so it takes a Tensor (set through rightInverse); got ${describe(v)}`);
+  if (v.isDisposed) fail('DISPOSED', `parametrize: the tensor assigned to '${name}' has been disposed`);
+  list.rightInverse(v);
+  Module.holdOwned(m, heldKey(name), null, false);
+}
+
+function injectProperty(m: Module, name: string): void {
+  Object.defineProperty(m, name, {
+    // `this`: the module read (a copy made by clone() reads its own parametrizations).
+    get(this: Module) {
+      return readParametrized(this, name);
+    },
+    set(this: Module, v: unknown) {
+      writeParametrized(this, name, v);
+    },
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+function ensureHooks(m: Module): void {
+  if (hosts.has(m) && Module.hookHandle(m, hosts.get(m)!.pre)) return;
+  const pre = m.registerForwardPreHook(
+    (mod) => {
+      const st = hosts.get(mod);
+      if (!st) return;
+      // A new forward: the tensors held for the previous one are freed (recomputed at the first read).
+      const d = props(mod).parametrizations;
+      if (d instanceof ModuleDict) for (const n of d.keys()) Module.holdOwned(mod, heldKey(n), null, false);
+      st.active = true;
+    },
+    { prepend: true },
+  );
+  const post = m.registerForwardHook((mod) => {
+    const st = hosts.get(mod);
+    if (st) st.active = false;
+  });
+  hosts.set(m, { active: false, pre: pre.id, post: post.id });
+}
+
+function checkModule(module: unknown, op: string): Module {
+  if (!(module instanceof Module)) fail('INVALID_ARGUMENT', `${op}: expected a Module; got ${describe(module)}`);
+  if (module.isDisposed) fail('DISPOSED', `${op}: the ${module.constructor.name} module has been disposed`);
+  return module;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * Parametrizes `module[name]` (torch.nn.utils.parametrize.register_parametrization):
+ * the parameter moves to `module.parametrizations[name].original` (the same
+ * tensor object, so optimizers made before stay bound; state dict key
+ * `parametrizations.<name>.original`, and the parametrization's own buffers
+ * under `parametrizations.<name>.0.…`), and reading `module[name]` returns
+ * `parametrization.forward(original)` (several parametrizations of one
+ * name chain, in registration order). On the first registration, original
+ * becomes `parametrization.rightInverse(weight)` when it has one (one
+ * throwing NOT_SUPPORTED is skipped, as PyTorch skips NotImplementedError);
+ * assigning `module[name] = t` sets original to the rightInverse chain of t.
+ * Unless unsafe, the result must keep the tensor's shape and dtype
+ * (SHAPE_MISMATCH / DTYPE_MISMATCH). The parametrization takes the module's
+ * training mode. Parameters only (not buffers); one original tensor
+ * (a rightInverse returning several is not supported). See the module
+ * TSDoc for when the computed tensor is freed. Returns the module.
+ *
+ *   class Symmetric extends nn.Module { forward(x: Tensor) { return add(tril(x), transpose(tril(x, -1))); } }
+ *   nn.utils.parametrize.registerParametrization(fc, 'weight', new Symmetric());
+ */
+export function registerParametrization<M extends Module>(module: M, name: string, parametrization: Parametrization, options?: { unsafe?: boolean }): M {
+  const op = 'registerParametrization';
+  const m = checkModule(module, op);
+  if (typeof name !== 'string' || name === '' || name.includes('.')) fail('INVALID_ARGUMENT', `${op}: name must be a parameter's name; got ${describe(name)}`);
+  if (!(parametrization instanceof Module) || typeof parametrization.forward !== 'function')
+    fail('INVALID_ARGUMENT', `${op}: the parametrization must be a Module whose forward maps the original tensor to '${name}'; got ${describe(parametrization)}`);
+  const o = checkOptions<{ unsafe: boolean }>(options, op, ['unsafe']);
+  if (o.unsafe !== undefined && typeof o.unsafe !== 'boolean') fail('INVALID_ARGUMENT', `${op}: unsafe must be a boolean; got ${describe(o.unsafe)}`);
+  const unsafe = o.unsafe ?? false;
+  parametrization.train(m.training);
+  const existing = listOf(m, name);
+  if (existing) {
+    if (!unsafe) {
+      // PyTorch's checks: forward and rightInverse map tensors of module[name]'s shape and dtype to themselves.
+      tidy(() => {
+        const Y = readParametrized(m, name);
+        const X: unknown = parametrization.forward(Y);
+        checkResult(op, name, X, Y, 'parametrization');
+        if (typeof parametrization.rightInverse === 'function') {
+          let Z: unknown;
+          try {
+            Z = noGrad(() => parametrization.rightInverse!(X as Tensor));
+          } catch (e) {
+            if (!(e instanceof AntlerError && e.code === 'NOT_SUPPORTED')) throw e;
+          }
+          if (Z !== undefined) checkResult(op, name, Z, Y, 'parametrization.rightInverse');
+        }
+      });
+    }
+    existing.append(parametrization);
+    existing.unsafe ||= unsafe;
+    Module.holdOwned(m, heldKey(name), null, false);
+    return module;
+  }
+  const own = new Map(m.namedParameters('', false).filter(([n]) => !n.includes('.')));
+  const original = own.get(name);
+  if (!original || props(m)[name] !== original)
+    fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parameter or parametrized tensor '${name}'; its parameters: ${[...own.keys()].join(', ') || 'none'}`);
+  if (original.isDisposed) fail('DISPOSED', `${op}: parameter '${name}' has been disposed`);
+  // Everything is checked before anything changes: a refused registration leaves the module as it was.
+  const initial = noGrad(() =>
+    tidy(() => {
+      if (typeof parametrization.rightInverse !== 'function') return null;
+      let v: unknown;
+      try {
+        v = parametrization.rightInverse(original);
+      } catch (e) {
+        if (e instanceof AntlerError && e.code === 'NOT_SUPPORTED') return null;
+        throw e;
+      }
+      const t = checkInverse(v, 0, parametrization);
+      if (t.dtype !== original.dtype)
+        fail('DTYPE_MISMATCH', `${op}: rightInverse returned ${t.dtype} for '${name}' of dtype ${original.dtype} (when rightInverse returns one tensor it may not change the dtype, as PyTorch)`);
+      return t === original ? null : t;
+    }),
+  );
+  if (!unsafe) {
+    tidy(() => {
+      const Z: unknown = parametrization.forward(initial ?? original);
+      checkResult(op, name, Z, original, 'parametrization', initial);
+    });
+  }
+  const requiresGrad = original.requiresGrad;
+  if (initial) setData(original, initial);
+  delete props(m)[name];
+  const list = new ParametrizationList(parametrization, original, unsafe);
+  original.requiresGrad = requiresGrad;
+  if (!(props(m).parametrizations instanceof ModuleDict)) props(m).parametrizations = new ModuleDict();
+  const dict = props(m).parametrizations as ModuleDict;
+  dict.set(name, list);
+  props(dict)[name] = list;
+  injectProperty(m, name);
+  ensureHooks(m);
+  return module;
+}
+
+function checkResult(op: string, name: string, X: unknown, Y: Tensor, what: string, dispose?: Tensor | null): void {
+  const fails = (code: 'INVALID_ARGUMENT' | 'DTYPE_MISMATCH' | 'SHAPE_MISMATCH', msg: string): never => {
+    dispose?.dispose();
+    return fail(code, msg);
+  };
+  if (!(X instanceof Tensor)) fails('INVALID_ARGUMENT', `${op}: ${what} must return a Tensor; got ${describe(X)}`);
+  const x = X as Tensor;
+  if (x.dtype !== Y.dtype)
+    fails('DTYPE_MISMATCH', `${op}: ${what} returned ${x.dtype} for '${name}' of dtype ${Y.dtype}; a parametrization may not change the dtype unless unsafe: true (PyTorch's rule)`);
+  if (!sameShape(x.shape, Y.shape))
+    fails('SHAPE_MISMATCH', `${op}: ${what} returned shape [${x.shape.join(', ')}] for '${name}' of shape [${Y.shape.join(', ')}]; a parametrization may not change the shape unless unsafe: true (PyTorch's rule)`);
+}
+
+/**
+ * True when `module[name]` is parametrized, or with no name when any of its
+ * tensors is (torch.nn.utils.parametrize.is_parametrized).
+ */
+export function isParametrized(module: Module, name?: string): boolean {
+  if (!(module instanceof Module)) return false;
+  const d = props(module).parametrizations;
+  if (!(d instanceof ModuleDict)) return false;
+  return name === undefined ? d.size > 0 : d.has(name);
+}
+
+/**
+ * Undoes registerParametrization for `name`
+ * (torch.nn.utils.parametrize.remove_parametrizations): `module[name]` is a
+ * parameter again — the same tensor object as `original` (optimizers stay
+ * bound), holding the parametrized value (leaveParametrized, default) or
+ * original's own value. The parametrizations are dropped (not disposed: the
+ * caller may reuse them); `module.parametrizations` goes with the last one.
+ * Returns the module.
+ */
+export function removeParametrizations<M extends Module>(module: M, name: string, leaveParametrized = true): M {
+  const op = 'removeParametrizations';
+  const m = checkModule(module, op);
+  if (typeof leaveParametrized !== 'boolean') fail('INVALID_ARGUMENT', `${op}: leaveParametrized must be a boolean; got ${describe(leaveParametrized)}`);
+  const list = listOf(m, name);
+  if (!list) fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parametrization of ${describe(name)}`);
+  const original = list.original;
+  if (leaveParametrized) {
+    const t = noGrad(() =>
+      tidy(() => {
+        const v = readParametrized(m, name);
+        return v === original ? null : clone(v);
+      }),
+    );
+    if (t) setData(original, t);
+  }
+  Module.holdOwned(m, heldKey(name), null, false);
+  cache.get(m)?.delete(name);
+  delete props(m)[name];
+  const dict = props(m).parametrizations as ModuleDict;
+  dict.delete(name);
+  delete props(dict)[name];
+  (list as unknown as Record<string, unknown>).original = null;
+  if (dict.size === 0) {
+    delete props(m).parametrizations;
+    const st = hosts.get(m);
+    if (st) {
+      Module.hookHandle(m, st.pre)?.remove();
+      Module.hookHandle(m, st.post)?.remove();
+      hosts.delete(m);
+    }
+  }
+  const requiresGrad = original.requiresGrad;
+  props(m)[name] = original;
+  original.requiresGrad = requiresGrad;
+  return module;
+}
+
+/**
+ * Runs fn with parametrized tensors cached (torch.nn.utils.parametrize.cached):
+ * each is computed at its first read and that tensor is returned by every
+ * later read, in any module's forward or outside, until the outermost
+ * cached() returns (say, one weight for every step of a hand-written
+ * recurrence). Then the cached tensors are freed, except those fn returns
+ * (in a Tensor, array or plain object). Synchronous fn only.
+ */
+export function cached<T>(fn: () => T): T {
+  if (typeof fn !== 'function') fail('INVALID_ARGUMENT', `cached: expected a function; got ${describe(fn)}`);
+  cacheDepth++;
+  let result: T | undefined;
+  try {
+    result = fn();
+    return result;
+  } finally {
+    cacheDepth--;
+    if (cacheDepth === 0) {
+      const returned = new Set<unknown>();
+      const visit = (v: unknown, depth: number) => {
+        if (v instanceof Tensor) returned.add(v);
+        else if (depth < 4 && Array.isArray(v)) v.forEach((x) => visit(x, depth + 1));
+        else if (depth < 4 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((x) => visit(x, depth + 1));
+      };
+      visit(result, 0);
+      for (const byName of cache.values()) for (const t of byName.values()) if (!returned.has(t) && !t.isDisposed) t.dispose();
+      cache.clear();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// torch.nn.utils.parametrizations
+
+/** weight reshaped to a matrix with `dim` first (torch's _reshape_weight_to_matrix). */
+function weightMatrix(w: Tensor, dim: number): Tensor {
+  const p = dim === 0 ? w : permute(w, [dim, ...w.shape.map((_, i) => i).filter((i) => i !== dim)]);
+  return reshape(p, [p.shape[0], p.size / Math.max(p.shape[0], 1)]);
+}
+
+/**
+ * spectralNorm's parametrization (torch's _SpectralNorm): weight / σ, σ the
+ * power-iteration estimate uᵀ W v of the largest singular value of the
+ * weight as a matrix (`dim` first, the rest flattened). Buffers `_u` [h]
+ * and `_v` [w]: updated in place by nPowerIterations steps at each
+ * forward in training mode (not in eval). A 1-D weight is normalised.
+ */
+export class SpectralNorm extends Module {
+  readonly dim: number;
+  readonly eps: number;
+  readonly nPowerIterations: number;
+  declare _u: Tensor;
+  declare _v: Tensor;
+
+  constructor(weight: Tensor, nPowerIterations = 1, dim = 0, eps = 1e-12, seed?: number) {
+    super();
+    const op = 'spectralNorm';
+    const nd = weight.rank;
+    if (!Number.isInteger(dim) || dim >= Math.max(nd, 1) || dim < -Math.max(nd, 1))
+      fail('INVALID_ARGUMENT', `${op}: dim must be an integer in [${-nd}, ${nd - 1}] for a weight of shape [${weight.shape.join(', ')}]; got ${describe(dim)}`);
+    if (!Number.isInteger(nPowerIterations) || nPowerIterations <= 0)
+      fail('INVALID_ARGUMENT', `${op}: nPowerIterations must be a positive integer; got ${describe(nPowerIterations)}`);
+    if (typeof eps !== 'number' || !(eps > 0)) fail('INVALID_ARGUMENT', `${op}: eps must be a positive number; got ${describe(eps)}`);
+    if (weight.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: the weight is int32; expected float32 or float64`);
+    this.dim = dim < 0 ? dim + nd : dim;
+    this.eps = eps;
+    this.nPowerIterations = nPowerIterations;
+    if (nd > 1) {
+      const [u, v] = noGrad(() =>
+        tidy(() => {
+          const Wm = weightMatrix(weight, this.dim);
+          const [h, w] = Wm.shape;
+          const place = { dtype: weight.dtype as 'float32' | 'float64', device: weight.device };
+          // torch: u ~ N(0, 1) [h] then v ~ N(0, 1) [w], each normalised; a seed fixes both draws.
+          const u0 = randn([h], { ...place, ...(seed === undefined ? {} : { seed }) });
+          const v0 = randn([w], { ...place, ...(seed === undefined ? {} : { seed: (seed + 1) >>> 0 }) });
+          return [normalize(u0, { axis: 0, eps }), normalize(v0, { axis: 0, eps })];
+        }),
+      );
+      this._u = this.registerBuffer('_u', u);
+      this._v = this.registerBuffer('_v', v);
+      noGrad(() => tidy(() => this.powerMethod(weightMatrix(weight, this.dim), 15)));
+    }
+  }
+
+  /** u ← normalize(W v), v ← normalize(Wᵀ u), n times, in place (unrecorded). */
+  private powerMethod(Wm: Tensor, n: number): void {
+    noGrad(() => {
+      for (let i = 0; i < n; i++)
+        tidy(() => {
+          this._u.assign(normalize(mv(Wm, this._v), { axis: 0, eps: this.eps }));
+          this._v.assign(normalize(mv(transpose(Wm), this._u), { axis: 0, eps: this.eps }));
+        });
+    });
+  }
+
+  forward(weight: Tensor): Tensor {
+    if (weight.rank === 1) return normalize(weight, { axis: 0, eps: this.eps });
+    return tidy(() => {
+      const Wm = weightMatrix(weight, this.dim);
+      if (this.training) this.powerMethod(Wm, this.nPowerIterations);
+      // Copies: the in-place updates of the next forward must not change what this one's graph saved.
+      const sigma = dot(clone(this._u), mv(Wm, clone(this._v)));
+      return div(weight, sigma);
+    });
+  }
+
+  /** The identity (torch's): assigning module.weight sets the original to it. */
+  rightInverse(value: Tensor): Tensor {
+    return value;
+  }
+}
+
+/** Options of spectralNorm. */
+export interface SpectralNormOptions {
+  /** The parameter (default 'weight'). */
+  name?: string;
+  /** Power-iteration steps per training forward (default 1). */
+  nPowerIterations?: number;
+  /** Added to norms (default 1e-12). */
+  eps?: number;
+  /** The output axis (default 0, or 1 for ConvTranspose1d/2d/3d, as PyTorch). */
+  dim?: number | null;
+  /** Fixes the random start of u and v (antler's RNG; default: the global stream). */
+  seed?: number;
+}
+
+/**
+ * Spectral normalisation (torch.nn.utils.parametrizations.spectral_norm;
+ * Miyato et al. 2018), as a parametrization: `module[name]` reads as
+ * W / σ(W), σ estimated by power iteration with buffers u and v (state dict:
+ * `parametrizations.weight.original`, `parametrizations.weight.0._u`,
+ * `parametrizations.weight.0._v`). As torch: u and v start normalised
+ * N(0, 1) draws followed by 15 power iterations, and each forward in
+ * training mode (and the registration check) runs nPowerIterations more
+ * under noGrad; eval() freezes them. Returns the module.
+ *
+ *   const rnn = nn.utils.parametrizations.spectralNorm(new nn.GRU(8, 16), { name: 'weight_hh_l0' });
+ */
+export function spectralNorm<M extends Module>(module: M, options?: SpectralNormOptions): M {
+  const op = 'spectralNorm';
+  const m = checkModule(module, op);
+  const o = checkOptions<SpectralNormOptions>(options, op, ['name', 'nPowerIterations', 'eps', 'dim', 'seed']);
+  const name = o.name ?? 'weight';
+  const transposed = ['ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d'].includes(m.constructor.name);
+  const dim = o.dim ?? (transposed ? 1 : 0);
+  if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(o.seed)}`);
+  // A parametrized weight is read (computed) in this scope only: the parametrization keeps no reference to it.
+  const p = tidy(() => {
+    const weight = props(m)[name];
+    if (!(weight instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parameter '${name}'; got ${describe(weight)} there`);
+    return new SpectralNorm(weight, o.nPowerIterations ?? 1, dim, o.eps ?? 1e-12, o.seed);
+  });
+  try {
+    return registerParametrization(module, name, p);
+  } catch (e) {
+    p.dispose();
+    throw e;
+  }
+}
+
+/** The maps orthogonal() offers. */
+export type OrthogonalMap = 'matrix_exp' | 'cayley' | 'householder';
+
+/** Q with R's diagonal signs folded in (torch's _make_orthogonal: Q · sgn(diag R)). */
+function makeOrthogonal(A: Tensor): Tensor {
+  return tidy(() => {
+    const { Q, R } = qr(A);
+    return mul(Q, unsqueeze(sign(diagonal(R, { axis1: -2, axis2: -1 })), -2));
+  });
+}
+
+/**
+ * orthogonal's parametrization (torch's _Orthogonal): maps any matrix (or
+ * batch) X of the weight's shape to an orthogonal one (orthonormal columns,
+ * or rows when wide): matrix_exp exp(A), cayley (I − A/2)⁻¹(I + A/2) with A
+ * the skew-symmetric part of X's lower triangle, householder the product of
+ * the reflections in X's strict lower triangle; with useTrivialization the
+ * result is multiplied by the buffer `base`, set by rightInverse.
+ */
+export class Orthogonal extends Module {
+  readonly shape: readonly number[];
+  readonly orthogonalMap: OrthogonalMap;
+  readonly useTrivialization: boolean;
+  readonly seed: number | undefined;
+  declare base: Tensor | undefined;
+
+  constructor(weight: Tensor, orthogonalMap: OrthogonalMap, useTrivialization = true, seed?: number) {
+    super();
+    this.shape = weight.shape.slice();
+    this.orthogonalMap = orthogonalMap;
+    this.useTrivialization = useTrivialization;
+    this.seed = seed;
+  }
+
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      let X = x;
+      let n = X.shape[X.rank - 2], k = X.shape[X.rank - 1];
+      const transposed = n < k;
+      if (transposed) {
+        X = transpose(X);
+        [n, k] = [k, n];
+      }
+      let Q: Tensor;
+      if (this.orthogonalMap === 'householder') {
+        const A = tril(X, -1);
+        const tau = div(2, add(1, sum(square(A), -2)));
+        Q = householderProduct(A, tau);
+        // torch: Q · X.diagonal().int() (each column's sign, truncated toward zero).
+        Q = mul(Q, unsqueeze(trunc(diagonal(X, { axis1: -2, axis2: -1 })), -2));
+      } else {
+        X = tril(X);
+        if (n !== k) X = concat([X, zeros([...X.shape.slice(0, -2), n, n - k], { dtype: X.dtype as 'float32' | 'float64', device: X.device })], -1);
+        const A = sub(X, transpose(X));
+        if (this.orthogonalMap === 'matrix_exp') Q = matrixExp(A);
+        else {
+          const I = eye(n, n, { dtype: A.dtype as 'float32' | 'float64', device: A.device });
+          Q = solve(sub(I, mul(A, 0.5)), add(I, mul(A, 0.5)));
+        }
+        if (n !== k) Q = narrow(Q, -1, 0, k);
+      }
+      if (this.base) Q = matmul(this.base, Q);
+      return transposed ? transpose(Q) : Q;
+    });
+  }
+
+  /**
+   * torch's right_inverse: with useTrivialization, base becomes Q completed
+   * to an orthogonal n × n matrix (Q itself when square and orthogonal to
+   * 10·n·ε, else Q of its QR with R's diagonal made positive; a tall Q is
+   * completed with normal draws) and the original −I (forward then gives
+   * base's first columns). Without it, NOT_SUPPORTED (matrix_exp and cayley
+   * cannot be assigned, as in torch; householder needs geqrf, which antler
+   * lacks).
+   */
+  rightInverse(Qin: Tensor): Tensor {
+    const op = 'orthogonal';
+    if (!sameShape(Qin.shape, this.shape))
+      fail('SHAPE_MISMATCH', `${op}: expected a matrix or batch of matrices of shape [${this.shape.join(', ')}]; got [${Qin.shape.join(', ')}]`);
+    if (!this.useTrivialization)
+      fail('NOT_SUPPORTED', `${op}: the ${this.orthogonalMap} map cannot be assigned to when useTrivialization is false (PyTorch: NotImplementedError)`);
+    const base = noGrad(() =>
+      tidy(() => {
+        let Q = Qin;
+        let n = Q.shape[Q.rank - 2], k = Q.shape[Q.rank - 1];
+        if (n < k) {
+          Q = transpose(Q);
+          [n, k] = [k, n];
+        }
+        const place = { dtype: Q.dtype as 'float32' | 'float64', device: Q.device };
+        if (n === k) {
+          const eps = Q.dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+          const gram = matmul(Q, Q, { transposeA: true });
+          const I = broadcastTo(eye(k, k, place), gram.shape);
+          return allClose(gram, I, { atol: 10 * n * eps, rtol: 1e-5 }) ? clone(Q) : makeOrthogonal(Q);
+        }
+        const N = randn([...Q.shape.slice(0, -2), n, n - k], { ...place, ...(this.seed === undefined ? {} : { seed: this.seed }) });
+        return makeOrthogonal(concat([Q, N], -1));
+      }),
+    );
+    if (this.base) {
+      noGrad(() => this.base!.assign(base));
+      base.dispose();
+    } else this.base = this.registerBuffer('base', base);
+    const r = Qin.shape[Qin.rank - 2], c = Qin.shape[Qin.rank - 1];
+    return tidy(() => clone(broadcastTo(mul(eye(r, c, { dtype: Qin.dtype as 'float32' | 'float64', device: Qin.device }), -1), Qin.shape)));
+  }
+}
+
+/** Options of orthogonal. */
+export interface OrthogonalOptions {
+  /** The parameter (default 'weight'). */
+  name?: string;
+  /** Default: 'matrix_exp' for a square weight, 'householder' otherwise (PyTorch's). */
+  orthogonalMap?: OrthogonalMap;
+  /** Multiply by a stored orthogonal base (default true, PyTorch's). false works with matrix_exp and cayley only. */
+  useTrivialization?: boolean;
+  /** Fixes the normal draws that complete a non-square weight's base (default: the global stream). */
+  seed?: number;
+}
+
+/**
+ * Orthogonal weights (torch.nn.utils.parametrizations.orthogonal):
+ * `module[name]` (a matrix, or a batch over the leading axes) reads as an
+ * orthogonal matrix — orthonormal columns, or rows when it is wide — and
+ * stays one through training. At registration the weight becomes its QR's
+ * Q (made orthogonal as torch does: see Orthogonal.rightInverse);
+ * assigning `module[name] = Q` sets it to (the completion of) Q. State
+ * dict: `parametrizations.weight.original` and
+ * `parametrizations.weight.0.base`. Registered unsafe, as in torch.
+ * Returns the module.
+ *
+ *   const lstm = nn.utils.parametrizations.orthogonal(new nn.LSTM(8, 16), { name: 'weight_hh_l0' });  // [64, 16]: householder
+ */
+export function orthogonal<M extends Module>(module: M, options?: OrthogonalOptions): M {
+  const op = 'orthogonal';
+  const m = checkModule(module, op);
+  const o = checkOptions<OrthogonalOptions>(options, op, ['name', 'orthogonalMap', 'useTrivialization', 'seed']);
+  const name = o.name ?? 'weight';
+  const weight = Object.getOwnPropertyDescriptor(m, name)?.get ? listOf(m, name)?.original : props(m)[name];
+  if (!(weight instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parameter '${name}'; got ${describe(weight)} there`);
+  if (weight.rank < 2) fail('SHAPE_MISMATCH', `${op}: expected a matrix or batch of matrices; got a tensor of ${weight.rank} dimensions (shape [${weight.shape.join(', ')}])`);
+  if (weight.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: the weight is int32; expected float32 or float64`);
+  const square = weight.shape[weight.rank - 1] === weight.shape[weight.rank - 2];
+  const map = o.orthogonalMap ?? (square ? 'matrix_exp' : 'householder');
+  if (map !== 'matrix_exp' && map !== 'cayley' && map !== 'householder')
+    fail('INVALID_ARGUMENT', `${op}: orthogonalMap must be 'matrix_exp', 'cayley' or 'householder'; got ${describe(o.orthogonalMap)}`);
+  const triv = o.useTrivialization ?? true;
+  if (typeof triv !== 'boolean') fail('INVALID_ARGUMENT', `${op}: useTrivialization must be a boolean; got ${describe(triv)}`);
+  if (!triv && map === 'householder')
+    fail('NOT_SUPPORTED', `${op}: householder with useTrivialization false needs geqrf (torch's right_inverse), which antler does not have; use useTrivialization true (the default) or another map`);
+  if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(o.seed)}`);
+  const p = new Orthogonal(weight, map, triv, o.seed);
+  try {
+    return registerParametrization(module, name, p, { unsafe: true });
+  } catch (e) {
+    p.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * nn.utils.parametrize and nn.utils.parametrizations (torch 1.13's): a
+ * parametrization applied on read with the gradient reaching `original`
+ * (central differences in float64), PyTorch's state-dict names, assignment
+ * through rightInverse, removeParametrizations, cached(), clone();
+ * spectralNorm's σ against the largest singular value of a matrix built
+ * with known singular values, u/v frozen in eval, a state-dict round trip;
+ * orthogonal's WᵀW = I for every map and square/tall/wide shapes, training
+ * keeping it orthogonal; a GRU/LSTM's weight_hh_l0 parametrized; errors.
+ */
+import { add, noGrad, nn, optim, sub, sum, square, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
+import { withSingularValues } from '../linalg-reference';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
+const P = nn.utils.parametrize;
+const PS = nn.utils.parametrizations;
+const keysOf = (m: nn.Module) => tidy(() => Object.keys(m.stateDict()));
+const props = (m: nn.Module) => m as unknown as Record<string, Tensor>;
+const listOf = (m: nn.Module, name = 'weight') => (props(m).parametrizations as unknown as nn.ModuleDict).get(name) as unknown as { original: Tensor; length: number };
+
+/** X ↦ tril(X) + tril(X, −1)ᵀ: a symmetric matrix (the torch tutorial's parametrization), with rightInverse tril. */
+class Symmetric extends nn.Module {
+  forward(x: Tensor): Tensor {
+    return tidy(() => add(tril(x), transpose(tril(x, -1))));
+  }
+  rightInverse(w: Tensor): Tensor {
+    return tril(w);
+  }
+}
+/** X ↦ 2X, no rightInverse. */
+class Double extends nn.Module {
+  forward(x: Tensor): Tensor {
+    return mul(x, 2);
+  }
+}
+/** The wrong shape. */
+class Shrink extends nn.Module {
+  forward(x: Tensor): Tensor {
+    return tidy(() => sum(x, 0));
+  }
+}
+
+function symRef(a: number[], n: number): number[] {
+  const out = new Array<number>(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = i >= j ? a[i * n + j] : a[j * n + i];
+  return out;
+}
+
+function matmulRef(a: number[], b: number[], m: number, k: number, n: number, ta = false): number[] {
+  const out = new Array<number>(m * n).fill(0);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) out[i * n + j] += (ta ? a[l * m + i] : a[i * k + l]) * b[l * n + j];
+  return out;
+}
+
+/** max |WᵀW − I| (W m × n with m ≥ n) or |WWᵀ − I| (wide), float64. */
+function orthError(w: number[], m: number, n: number): number {
+  const tall = m >= n;
+  const k = tall ? n : m;
+  const g = tall ? matmulRef(w, w, n, m, n, true) : matmulRef(w, transposeRef(w, m, n), m, n, m);
+  let worst = 0;
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) worst = Math.max(worst, Math.abs(g[i * k + j] - (i === j ? 1 : 0)));
+  return worst;
+}
+function transposeRef(a: number[], m: number, n: number): number[] {
+  const out = new Array<number>(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = a[i * n + j];
+  return out;
+}
+
+describe(`nn.utils.parametrize (seed ${SEED})`, () => {
+  test('a parametrization is applied on read; the gradient reaches original (central differences, float64)', () => {
+    const n = 4;
+    const fc = new nn.Linear(n, 3, F64);
+    const sq = new nn.Linear(n, n, F64);
+    fc.dispose();
+    const before = read(sq.weight);
+    P.registerParametrization(sq, 'weight', new Symmetric());
+    expect(P.isParametrized(sq)).toBe(true);
+    expect(P.isParametrized(sq, 'weight')).toBe(true);
+    expect(P.isParametrized(sq, 'bias')).toBe(false);
+    // rightInverse on registration: original = tril(weight); the weight reads symmetric.
+    const orig = listOf(sq).original;
+    expectClose(read(orig), before.map((v, i) => (i % n <= Math.floor(i / n) ? v : 0)), 0, 0, 'original');
+    tidy(() => expectClose(read(sq.weight), symRef(read(orig), n), 0, 0, 'weight'));
+    expect(keysOf(sq)).toEqual(['bias', 'parametrizations.weight.original']);
+    expect(sq.parameters()).toContain(orig);
+    const x = tensor(randomArray(rng, 2 * n), [2, n], F64);
+    const lossAt = () => tidy(() => sum(square(sq.forward(x))).item());
+    tidy(() => sum(square(sq.forward(x))).backward());
+    const g = read(orig.grad!);
+    const h = 1e-6, base = read(orig);
+    const fd = base.map((_, i) => {
+      const at = (d: number) => {
+        tidy(() => orig.assign(tensor(base.map((v, j) => (j === i ? v + d : v)), [n, n], F64)));
+        return lossAt();
+      };
+      const r = (at(h) - at(-h)) / (2 * h);
+      return r;
+    });
+    tidy(() => orig.assign(tensor(base, [n, n], F64)));
+    expectClose(g, fd, 1e-6, 1e-7, 'd loss / d original');
+    // The upper triangle of original never reaches the weight: its gradient is exactly 0.
+    g.forEach((v, i) => (i % n > Math.floor(i / n) ? expect(v).toBe(0) : null));
+    x.dispose();
+    sq.dispose();
+  });
+
+  test('assignment goes through rightInverse; chained parametrizations; removeParametrizations keeps the value', () => {
+    const m = new nn.Linear(3, 3, F64);
+    P.registerParametrization(m, 'weight', new Symmetric());
+    const orig = listOf(m).original;
+    const w = randomArray(rng, 9);
+    tidy(() => {
+      props(m).weight = tensor(w, [3, 3], F64);
+    });
+    expectClose(read(orig), w.map((v, i) => (i % 3 <= Math.floor(i / 3) ? v : 0)), 0, 0, 'original after assignment');
+    P.registerParametrization(m, 'weight', new Double());
+    expect(listOf(m).length).toBe(2);
+    expect(keysOf(m)).toEqual(['bias', 'parametrizations.weight.original']);
+    tidy(() => expectClose(read(props(m).weight), symRef(read(orig), 3).map((v) => 2 * v), 0, 0, 'chained'));
+    // Double has no rightInverse: assigning is refused, nothing changes.
+    const o0 = read(orig);
+    tidy(() => expectAntlerError(() => (props(m).weight = tensor(w, [3, 3], F64)), 'NOT_SUPPORTED', /does not implement rightInverse/));
+    expect(read(orig)).toEqual(o0);
+    const expected = tidy(() => read(props(m).weight));
+    P.removeParametrizations(m, 'weight');
+    expect(P.isParametrized(m)).toBe(false);
+    expect(props(m).weight).toBe(orig); // the same object: optimizers stay bound
+    expect(read(props(m).weight)).toEqual(expected);
+    expect(keysOf(m)).toEqual(['bias', 'weight']);
+    expect('parametrizations' in m).toBe(false);
+    // leaveParametrized false: the original's own value.
+    const m2 = new nn.Linear(3, 3, F64);
+    P.registerParametrization(m2, 'weight', new Double());
+    const o2 = read(listOf(m2).original);
+    P.removeParametrizations(m2, 'weight', false);
+    expect(read(props(m2).weight)).toEqual(o2);
+    m.dispose();
+    m2.dispose();
+  });
+
+  test('one computation per forward; cached() shares one tensor; clone() copies the parametrization; no leaks', () => {
+    let calls = 0;
+    class Count extends nn.Module {
+      forward(x: Tensor): Tensor {
+        calls++;
+        return mul(x, 1);
+      }
+    }
+    const m = new nn.Linear(3, 2, F64);
+    P.registerParametrization(m, 'weight', new Count());
+    calls = 0;
+    const x = tensor(randomArray(rng, 6), [2, 3], F64);
+    const start = memory().numTensors;
+    for (let i = 0; i < 3; i++) tidy(() => void m.forward(x));
+    expect(calls).toBe(3); // Linear reads weight several times per forward: computed once each
+    // The module holds the last forward's weight (one tensor), nothing else is left.
+    expect(memory().numTensors).toBe(start + 1);
+    calls = 0;
+    const [a, b] = P.cached(() => [props(m).weight, props(m).weight]);
+    expect(a).toBe(b);
+    expect(calls).toBe(1);
+    expect(a.isDisposed).toBe(false); // returned: the caller's
+    a.dispose();
+    P.cached(() => {
+      tidy(() => void m.forward(x));
+      tidy(() => void m.forward(x));
+      return null;
+    });
+    expect(calls).toBe(2);
+    // The forwards in cached() used the cached weight (freed at its end) and freed the one held before.
+    expect(memory().numTensors).toBe(start);
+    const c = m.clone();
+    expect(P.isParametrized(c, 'weight')).toBe(true);
+    expect(keysOf(c)).toEqual(keysOf(m));
+    expect(listOf(c).original).not.toBe(listOf(m).original);
+    tidy(() => expect(read(c.forward(x))).toEqual(read(m.forward(x))));
+    // Independent: changing the copy's original leaves the original module alone.
+    tidy(() => listOf(c).original.assign(mul(listOf(c).original, 3)));
+    tidy(() => expect(read(c.forward(x))).not.toEqual(read(m.forward(x))));
+    P.removeParametrizations(c, 'weight');
+    expect(P.isParametrized(m, 'weight')).toBe(true);
+    c.dispose();
+    x.dispose();
+    m.dispose();
+  });
+
+  test('errors: codes, and a refused registration changes nothing', () => {
+    const m = new nn.Linear(3, 2, F64);
+    const w = m.weight;
+    expectAntlerError(() => P.registerParametrization(m, 'kernel', new Double()), 'INVALID_ARGUMENT', /no parameter or parametrized tensor 'kernel'; its parameters: weight, bias/);
+    expectAntlerError(() => P.registerParametrization(m, 'weight', {} as nn.Module as never), 'INVALID_ARGUMENT', /must be a Module/);
+    expectAntlerError(() => P.registerParametrization(m, 'weight', new Shrink()), 'SHAPE_MISMATCH', /returned shape \[3\] for 'weight' of shape \[2, 3\]/);
+    expect(m.weight).toBe(w);
+    expect(P.isParametrized(m)).toBe(false);
+    expect(keysOf(m)).toEqual(['weight', 'bias']);
+    P.registerParametrization(m, 'weight', new Shrink(), { unsafe: true });
+    tidy(() => expect(props(m).weight.shape).toEqual([3]));
+    expectAntlerError(() => P.removeParametrizations(m, 'bias'), 'INVALID_ARGUMENT', /no parametrization of 'bias'/);
+    expectAntlerError(() => P.registerParametrization(m, 'weight', new Double(), { unsafe: 1 as never }), 'INVALID_ARGUMENT', /unsafe must be a boolean/);
+    expectAntlerError(() => (props(m).weight = 3 as never), 'INVALID_ARGUMENT', /takes a Tensor/);
+    expectAntlerError(() => PS.orthogonal(m, { name: 'bias' }), 'SHAPE_MISMATCH', /matrix or batch of matrices; got a tensor of 1 dimensions/);
+    const sq = new nn.Linear(3, 3, F64);
+    expectAntlerError(() => PS.orthogonal(sq, { orthogonalMap: 'qr' as never }), 'INVALID_ARGUMENT', /orthogonalMap must be/);
+    sq.dispose();
+    expectAntlerError(() => PS.spectralNorm(m, { name: 'nope' }), 'INVALID_ARGUMENT', /no parameter 'nope'/);
+    expectAntlerError(() => PS.spectralNorm(m, { name: 'bias', nPowerIterations: 0 }), 'INVALID_ARGUMENT', /nPowerIterations must be a positive integer/);
+    m.dispose();
+  });
+});
+
+describe(`nn.utils.parametrizations.spectralNorm (seed ${SEED})`, () => {
+  test('σ equals the largest singular value after many power iterations; u, v frozen in eval; PyTorch names', () => {
+    const [m, n] = [5, 4];
+    const s = [3 + rng.uniform(0, 1), 1.5, 0.7, 0.2];
+    const W = withSingularValues(rng, m, n, s).flat();
+    const fc = new nn.Linear(n, m, F64);
+    tidy(() => fc.weight.assign(tensor(W, [m, n], F64)));
+    PS.spectralNorm(fc, { nPowerIterations: 60, seed: 7 });
+    expect(keysOf(fc)).toEqual(['bias', 'parametrizations.weight.original', 'parametrizations.weight.0._u', 'parametrizations.weight.0._v']);
+    const sn = (listOf(fc) as unknown as { get(i: number): nn.Module }).get(0) as unknown as { _u: Tensor; _v: Tensor };
+    const w = tidy(() => read(props(fc).weight));
+    // weight = W / σ elementwise: σ = W / weight; the largest singular value of W is s[0] (gap ratio 2: 2^-75 after 75 steps).
+    const sigmas = W.map((v, i) => v / w[i]);
+    expectClose(sigmas, W.map(() => s[0]), 1e-12, 0, 'sigma');
+    // u = W v / ‖W v‖ (float64 reference), unit vectors.
+    const u = read(sn._u), v = read(sn._v);
+    const Wv = matmulRef(W, v, m, n, 1);
+    const nWv = Math.hypot(...Wv);
+    expectClose(u, Wv.map((x) => x / nWv), 1e-10, 1e-12, 'u');
+    fc.eval();
+    const u0 = read(sn._u);
+    tidy(() => void props(fc).weight);
+    tidy(() => void fc.forward(tensor(randomArray(rng, n), [1, n], F64)));
+    expect(read(sn._u)).toEqual(u0);
+    fc.train();
+    // A read in training mode steps u again (converged: to rounding).
+    tidy(() => void props(fc).weight);
+    expectClose(read(sn._u), u0, 1e-12, 1e-14, 'u after a training read');
+    fc.dispose();
+  });
+
+  test('training-mode reads step u and v (torch: 15 steps on registration, 1 in the registration check, 1 per read)', () => {
+    const W = randomArray(rng, 12);
+    const fc = new nn.Linear(4, 3, F64);
+    tidy(() => fc.weight.assign(tensor(W, [3, 4], F64)));
+    // Two modules with the same seed: one registered in eval (no step in the check), one in training mode.
+    const ev = new nn.Linear(4, 3, F64);
+    tidy(() => ev.weight.assign(tensor(W, [3, 4], F64)));
+    ev.eval();
+    PS.spectralNorm(fc, { seed: 3 });
+    PS.spectralNorm(ev, { seed: 3 });
+    const get = (mm: nn.Module) => (listOf(mm) as unknown as { get(i: number): { _u: Tensor; _v: Tensor } }).get(0);
+    // One float64 step of the reference power iteration takes ev's (u, v) to fc's.
+    const v0 = read(get(ev)._v);
+    const u1 = matmulRef(W, v0, 3, 4, 1), nu = Math.hypot(...u1);
+    const un = u1.map((x) => x / nu);
+    const v1 = matmulRef(W, un, 4, 3, 1, true), nv = Math.hypot(...v1);
+    expectClose(read(get(fc)._u), un, 1e-13, 1e-14, 'u after the check step');
+    expectClose(read(get(fc)._v), v1.map((x) => x / nv), 1e-13, 1e-14, 'v after the check step');
+    // σ = uᵀ W v with the stored vectors.
+    const u = read(get(ev)._u), v = read(get(ev)._v);
+    const sigma = u.reduce((a, ui, i) => a + ui * matmulRef(W, v, 3, 4, 1)[i], 0);
+    tidy(() => expectClose(read(props(ev).weight), W.map((x) => x / sigma), 1e-14, 0, 'W / sigma'));
+    fc.dispose();
+    ev.dispose();
+  });
+
+  test('state dict round trip: a module loaded from another gives the same outputs; dim 1 for ConvTranspose1d; gradient', () => {
+    const a = PS.spectralNorm(new nn.Linear(4, 3, F64), { seed: 1 });
+    const b = PS.spectralNorm(new nn.Linear(4, 3, F64), { seed: 2 });
+    tidy(() => b.loadStateDict(a.stateDict()));
+    a.eval();
+    b.eval();
+    const x = tensor(randomArray(rng, 8), [2, 4], F64);
+    tidy(() => expect(read(b.forward(x))).toEqual(read(a.forward(x))));
+    // The gradient of a loss reaches the original weight.
+    a.train();
+    tidy(() => sum(square(a.forward(x))).backward());
+    expect(listOf(a).original.grad).not.toBeNull();
+    const ct = PS.spectralNorm(new nn.ConvTranspose1d(2, 5, 3, F64), { seed: 4 });
+    const sn = (listOf(ct) as unknown as { get(i: number): { _u: Tensor; _v: Tensor; dim: number } }).get(0);
+    expect(sn.dim).toBe(1);
+    expect(sn._u.shape).toEqual([5]); // the weight [in 2, out 5, k 3] with dim 1 first: [5, 6]
+    expect(sn._v.shape).toEqual([6]);
+    x.dispose();
+    a.dispose();
+    b.dispose();
+    ct.dispose();
+  });
+});
+
+describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
+  const shapes: [number, number][] = [[4, 4], [6, 3], [3, 6]];
+  for (const map of ['matrix_exp', 'cayley', 'householder'] as const)
+    for (const [o, i] of shapes)
+      test(`${map} ${o}×${i}: WᵀW = I to 1e-12 at registration, after an assignment and after training steps`, () => {
+        const fc = new nn.Linear(i, o, F64);
+        PS.orthogonal(fc, { orthogonalMap: map, seed: 5 });
+        expect(keysOf(fc)).toEqual(['bias', 'parametrizations.weight.original', 'parametrizations.weight.0.base']);
+        tidy(() => expect(orthError(read(props(fc).weight), o, i)).toBeLessThan(1e-12));
+        const x = tensor(randomArray(rng, 8 * i), [8, i], F64);
+        const y = tensor(randomArray(rng, 8 * o), [8, o], F64);
+        const opt = new optim.Adam(fc.parameters(), { lr: 0.05 });
+        const loss = () => tidy(() => sum(square(sub(fc.forward(x), y))).item());
+        const first = loss();
+        for (let k = 0; k < 20; k++)
+          tidy(() => {
+            opt.zeroGrad();
+            sum(square(sub(fc.forward(x), y))).backward();
+            opt.step();
+          });
+        expect(loss()).toBeLessThan(first);
+        tidy(() => expect(orthError(read(props(fc).weight), o, i)).toBeLessThan(1e-12));
+        // Assigning an orthogonal matrix: the weight becomes it (its completion's first columns).
+        const q = tidy(() => read(props(fc).weight));
+        tidy(() => void (props(fc).weight = tensor(q, [o, i], F64)));
+        tidy(() => expectClose(read(props(fc).weight), q, 0, 1e-13, 'assigned'));
+        opt.dispose?.();
+        x.dispose();
+        y.dispose();
+        fc.dispose();
+      });
+
+  test("PyTorch's default map: matrix_exp when square, householder otherwise; GRU/LSTM weight_hh_l0 forward and backward, sequential and deer", () => {
+    const sq = PS.orthogonal(new nn.Linear(3, 3, F64));
+    expect((listOf(sq) as unknown as { get(i: number): { orthogonalMap: string } }).get(0).orthogonalMap).toBe('matrix_exp');
+    const tall = PS.orthogonal(new nn.Linear(3, 5, F64));
+    expect((listOf(tall) as unknown as { get(i: number): { orthogonalMap: string } }).get(0).orthogonalMap).toBe('householder');
+    sq.dispose();
+    tall.dispose();
+    for (const Rnn of [nn.GRU, nn.LSTM]) {
+      const [I, H] = [3, 4];
+      const rnn = PS.orthogonal(new Rnn(I, H, { dtype: 'float64' }) as nn.Module, { name: 'weight_hh_l0', seed: 9 });
+      expect(keysOf(rnn)).toContain('parametrizations.weight_hh_l0.original');
+      tidy(() => expect(orthError(read(props(rnn).weight_hh_l0), props(rnn).weight_hh_l0.shape[0], H)).toBeLessThan(1e-12));
+      const x = tensor(randomArray(rng, 5 * 2 * I), [5, 2, I], F64);
+      const outs: number[][] = [];
+      for (const mode of ['sequential', 'deer'] as const) {
+        tidy(() => {
+          const out = (rnn.forward as (x: Tensor, s?: unknown, o?: unknown) => { output: Tensor })(x, null, { mode });
+          outs.push(read(out.output));
+          sum(square(out.output)).backward();
+        });
+        const g = listOf(rnn, 'weight_hh_l0').original.grad;
+        expect(g).not.toBeNull();
+        expect(read(g!).some((v) => v !== 0)).toBe(true);
+        rnn.zeroGrad();
+      }
+      expectClose(outs[1], outs[0], 1e-8, 1e-10, `${Rnn.name} deer vs sequential`);
+      // The recurrence uses the orthogonal matrix: a plain module with the same weights agrees.
+      const plain = new Rnn(I, H, { dtype: 'float64' }) as nn.Module;
+      tidy(() => {
+        for (const [k, t] of Object.entries(plain.stateDict())) {
+          const src = k === 'weight_hh_l0' ? props(rnn).weight_hh_l0 : rnn.stateDict()[k];
+          noGrad(() => t.assign(src));
+        }
+      });
+      tidy(() => {
+        const out = (plain.forward as (x: Tensor) => { output: Tensor })(x);
+        expectClose(read(out.output), outs[0], 1e-12, 1e-13, `${Rnn.name} vs plain`);
+      });
+      plain.dispose();
+      x.dispose();
+      rnn.dispose();
+    }
+  });
+
+  test('useTrivialization false: matrix_exp keeps the weight as original (not assignable); householder is NOT_SUPPORTED', () => {
+    const fc = new nn.Linear(3, 3, F64);
+    const w = read(fc.weight);
+    PS.orthogonal(fc, { useTrivialization: false });
+    expect(read(listOf(fc).original)).toEqual(w);
+    expect(keysOf(fc)).toEqual(['bias', 'parametrizations.weight.original']);
+    tidy(() => expect(orthError(read(props(fc).weight), 3, 3)).toBeLessThan(1e-12));
+    tidy(() => expectAntlerError(() => (props(fc).weight = matmul(props(fc).weight, props(fc).weight)), 'NOT_SUPPORTED', /cannot be assigned/));
+    const wide = new nn.Linear(3, 4, F64);
+    expectAntlerError(() => PS.orthogonal(wide, { orthogonalMap: 'householder', useTrivialization: false }), 'NOT_SUPPORTED', /geqrf/);
+    wide.dispose();
+    fc.dispose();
+  });
+});
