@@ -1,12 +1,16 @@
 /**
- * antler.nn.utils (torch.nn.utils): weight normalisation, a model's
+ * antler.nn.utils (torch.nn.utils): weight normalisation, spectral
+ * normalisation (hook style; parametrize and parametrizations), a model's
  * parameters as one flat vector and back, and `rnn` (torch.nn.utils.rnn:
  * packed sequences).
  */
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { concat, div, mul, reshape, slice, sqrt, square, sum } from '../ops/core';
+import { clone, concat, div, mul, permute, reshape, slice, sqrt, square, sum, transpose } from '../ops/core';
+import { dot, normalize } from '../ops/extra';
+import { mv } from '../ops/products';
+import { randn } from '../tensor';
 import { Tensor } from '../tensor';
 import { describe } from '../validate';
 import { Module, onModuleClone, parameter, type RemovableHandle } from './module';
@@ -128,6 +132,137 @@ export function removeWeightNorm<M extends Module>(module: M, name = 'weight'): 
   return module;
 }
 
+interface SpectralNormHook {
+  dim: number;
+  nPowerIterations: number;
+  eps: number;
+  handle: RemovableHandle;
+}
+
+/** Hook-style spectral norms applied, per module and parameter name. */
+const spectralNorms = new WeakMap<Module, Map<string, SpectralNormHook>>();
+
+onModuleClone((from, to) => {
+  const records = spectralNorms.get(from);
+  if (!records) return;
+  const copied = new Map<string, SpectralNormHook>();
+  for (const [name, r] of records) {
+    const h = Module.hookHandle(to, r.handle.id);
+    if (h) copied.set(name, { ...r, handle: h });
+  }
+  spectralNorms.set(to, copied);
+});
+
+/** The weight as a matrix with `dim` first (torch's reshape_weight_to_matrix). */
+function asMatrix(w: Tensor, dim: number): Tensor {
+  const p = dim === 0 ? w : permute(w, [dim, ...w.shape.map((_, i) => i).filter((i) => i !== dim)]);
+  return reshape(p, [p.shape[0], p.size / Math.max(p.shape[0], 1)]);
+}
+
+/** w = w_orig / σ, σ = uᵀ W v after nPowerIterations (v then u) in training mode; held on property `name`. */
+function computeSpectral(module: Module, name: string, r: { dim: number; nPowerIterations: number; eps: number }, powerIteration: boolean): void {
+  const w = props(module)[`${name}_orig`], u = props(module)[`${name}_u`], v = props(module)[`${name}_v`];
+  if (!(w instanceof Tensor) || !(u instanceof Tensor) || !(v instanceof Tensor))
+    fail('INVALID_ARGUMENT', `spectralNorm: the module's '${name}_orig', '${name}_u' and '${name}_v' must be its parameter and buffers; got ${describe(w)}, ${describe(u)} and ${describe(v)}`);
+  for (const [t, s] of [[w, 'orig'], [u, 'u'], [v, 'v']] as const) if (t.isDisposed) fail('DISPOSED', `spectralNorm: the module's '${name}_${s}' has been disposed`);
+  const out = tidy(() => {
+    const Wm = asMatrix(w, r.dim);
+    if (powerIteration)
+      noGrad(() => {
+        for (let i = 0; i < r.nPowerIterations; i++)
+          tidy(() => {
+            v.assign(normalize(mv(transpose(Wm), u), { axis: 0, eps: r.eps }));
+            u.assign(normalize(mv(Wm, v), { axis: 0, eps: r.eps }));
+          });
+      });
+    // Copies: a later step's in-place update must not change what this forward's graph saved.
+    return div(w, dot(clone(u), mv(Wm, clone(v))));
+  });
+  Module.holdOwned(module, name, out);
+}
+
+/**
+ * Spectral normalisation with a forward pre-hook (torch.nn.utils.spectral_norm,
+ * the older API; see nn.utils.parametrizations.spectralNorm for the
+ * parametrization): the parameter `name` becomes `${name}_orig`, with
+ * buffers `${name}_u` and `${name}_v` (normalised N(0, 1) draws; `seed`
+ * fixes them), and before every forward `module[name]` is recomputed as
+ * `${name}_orig` / σ, σ = uᵀ W v with W the weight as a matrix (`dim` first:
+ * default 0, 1 for ConvTranspose layers, as torch), after nPowerIterations
+ * steps (v then u, under noGrad) in training mode only. State dict keys
+ * `${name}_orig`, `${name}_u`, `${name}_v`, as torch's. Until the first
+ * forward `module[name]` is a copy of the weight (torch: its data). The
+ * module owns the recomputed weight, as weightNorm's. Returns the module.
+ */
+export function spectralNorm<M extends Module>(module: M, name = 'weight', nPowerIterations = 1, eps = 1e-12, dim: number | null = null, seed?: number): M {
+  const op = 'spectralNorm';
+  if (!(module instanceof Module)) fail('INVALID_ARGUMENT', `${op}: expected a Module; got ${describe(module)}`);
+  if (typeof name !== 'string' || name === '') fail('INVALID_ARGUMENT', `${op}: name must be a parameter's name; got ${describe(name)}`);
+  if (spectralNorms.get(module)?.has(name)) fail('INVALID_ARGUMENT', `${op}: '${name}' of this ${module.constructor.name} already has a spectral norm (PyTorch: cannot register two spectral_norm hooks on the same parameter)`);
+  if (!Number.isInteger(nPowerIterations) || nPowerIterations <= 0) fail('INVALID_ARGUMENT', `${op}: nPowerIterations must be a positive integer; got ${describe(nPowerIterations)}`);
+  if (typeof eps !== 'number' || !(eps > 0)) fail('INVALID_ARGUMENT', `${op}: eps must be a positive number; got ${describe(eps)}`);
+  const own = new Map(module.namedParameters('', false).filter(([n]) => !n.includes('.')));
+  const weight = own.get(name);
+  if (!weight) fail('INVALID_ARGUMENT', `${op}: this ${module.constructor.name} has no parameter '${name}'; its parameters: ${[...own.keys()].join(', ') || 'none'}`);
+  for (const suffix of ['_orig', '_u', '_v'])
+    if (`${name}${suffix}` in module) fail('INVALID_ARGUMENT', `${op}: this ${module.constructor.name} already has a property '${name}${suffix}'`);
+  const transposed = ['ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d'].includes(module.constructor.name);
+  const rank = weight.rank;
+  let d = dim ?? (transposed ? 1 : 0);
+  if (!Number.isInteger(d) || rank < 1 || d < -rank || d >= rank)
+    fail('INVALID_ARGUMENT', `${op}: dim must be null or an integer in [${-rank}, ${rank - 1}] for '${name}' of shape [${weight.shape.join(', ')}]; got ${describe(dim)}`);
+  if (d < 0) d += rank;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(seed)}`);
+  const [u, v, w0] = noGrad(() =>
+    tidy(() => {
+      const [h, w] = asMatrix(weight, d).shape;
+      const place = { dtype: weight.dtype as 'float32' | 'float64', device: weight.device };
+      const draw = (n: number, s: number | undefined) => normalize(randn([n], { ...place, ...(s === undefined ? {} : { seed: s }) }), { axis: 0, eps });
+      return [draw(h, seed), draw(w, seed === undefined ? undefined : (seed + 1) >>> 0), weight.clone()];
+    }),
+  );
+  delete props(module)[name];
+  props(module)[`${name}_orig`] = weight;
+  const reg = module as unknown as { registerBuffer(n: string, t: Tensor): Tensor };
+  props(module)[`${name}_u`] = reg.registerBuffer(`${name}_u`, u);
+  props(module)[`${name}_v`] = reg.registerBuffer(`${name}_v`, v);
+  Module.holdOwned(module, name, w0);
+  const record = { dim: d, nPowerIterations, eps };
+  const handle = module.registerForwardPreHook((m) => {
+    computeSpectral(m, name, record, m.training);
+  });
+  if (!spectralNorms.has(module)) spectralNorms.set(module, new Map());
+  spectralNorms.get(module)!.set(name, { ...record, handle });
+  return module;
+}
+
+/**
+ * Undoes spectralNorm (torch.nn.utils.remove_spectral_norm): `name` becomes
+ * one parameter again holding `${name}_orig` / σ with the stored u, v (no
+ * power step); `${name}_orig`, `${name}_u` and `${name}_v` are freed.
+ * Returns the module.
+ */
+export function removeSpectralNorm<M extends Module>(module: M, name = 'weight'): M {
+  const op = 'removeSpectralNorm';
+  if (!(module instanceof Module)) fail('INVALID_ARGUMENT', `${op}: expected a Module; got ${describe(module)}`);
+  const hook = spectralNorms.get(module)?.get(name);
+  if (!hook) fail('INVALID_ARGUMENT', `${op}: no spectral norm of ${describe(name)} in this ${module.constructor.name}`);
+  const orig = props(module)[`${name}_orig`] as Tensor;
+  const w = noGrad(() => {
+    computeSpectral(module, name, hook, false);
+    return Module.owned(module, name)!.clone();
+  });
+  hook.handle.remove();
+  spectralNorms.get(module)!.delete(name);
+  Module.holdOwned(module, name, null);
+  delete props(module)[`${name}_u`];
+  delete props(module)[`${name}_v`];
+  delete props(module)[`${name}_orig`];
+  orig.dispose();
+  props(module)[name] = parameter(w);
+  return module;
+}
+
 /** The tensors of `parameters` (an array, or a module's parameters()), checked. */
 function tensorList(parameters: unknown, op: string): Tensor[] {
   const list = parameters instanceof Module ? parameters.parameters() : parameters;
@@ -190,9 +325,9 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
 export { clipGradNorm, clipGradValue } from '../optim/index';
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, padSequence, unpadSequence. */
 export * as rnn from './utils-rnn';
-import { cached, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm, SpectralNorm } from './parametrize';
+import { cached, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm as spectralNormParametrization, SpectralNorm } from './parametrize';
 export type { OrthogonalMap, OrthogonalOptions, Parametrization, SpectralNormOptions } from './parametrize';
 /** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached (see lib/nn/parametrize.ts). */
 export const parametrize = { registerParametrization, removeParametrizations, isParametrized, cached, ParametrizationList } as const;
 /** torch.nn.utils.parametrizations: spectralNorm and orthogonal, and their parametrization modules. */
-export const parametrizations = { spectralNorm, orthogonal, SpectralNorm, Orthogonal } as const;
+export const parametrizations = { spectralNorm: spectralNormParametrization, orthogonal, SpectralNorm, Orthogonal } as const;

@@ -386,3 +386,65 @@ describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
     fc.dispose();
   });
 });
+
+describe(`nn.utils.spectralNorm, the hook-style API (seed ${SEED})`, () => {
+  const normalizeRef = (a: number[]) => {
+    const n = Math.max(Math.hypot(...a), 1e-12);
+    return a.map((x) => x / n);
+  };
+
+  test("torch's names; one step (v then u) per training forward, none in eval; removeSpectralNorm; clone", () => {
+    const [o, i] = [3, 5];
+    const fc = nn.utils.spectralNorm(new nn.Linear(i, o, F64), 'weight', 1, 1e-12, null, 11);
+    expect(keysOf(fc)).toEqual(['bias', 'weight_orig', 'weight_u', 'weight_v']);
+    const W = read(props(fc).weight_orig), u0 = read(props(fc).weight_u);
+    expect(read(props(fc).weight)).toEqual(W); // until the first forward: the weight's values
+    const x = tensor(randomArray(rng, 2 * i), [2, i], F64);
+    tidy(() => void fc.forward(x));
+    const v1 = normalizeRef(matmulRef(W, u0, i, o, 1, true));
+    const u1 = normalizeRef(matmulRef(W, v1, o, i, 1));
+    expectClose(read(props(fc).weight_v), v1, 1e-13, 1e-15, 'v');
+    expectClose(read(props(fc).weight_u), u1, 1e-13, 1e-15, 'u');
+    const sigma = u1.reduce((a, ui, k) => a + ui * matmulRef(W, v1, o, i, 1)[k], 0);
+    expectClose(read(props(fc).weight), W.map((w) => w / sigma), 1e-13, 0, 'weight');
+    // The gradient reaches weight_orig.
+    tidy(() => sum(square(fc.forward(x))).backward());
+    expect(props(fc).weight_orig.grad).not.toBeNull();
+    fc.eval();
+    const u2 = read(props(fc).weight_u);
+    tidy(() => void fc.forward(x));
+    expect(read(props(fc).weight_u)).toEqual(u2);
+    const copy = fc.clone();
+    tidy(() => expect(read(copy.forward(x))).toEqual(read(fc.forward(x))));
+    nn.utils.removeSpectralNorm(copy);
+    expect(keysOf(copy)).toEqual(['bias', 'weight']);
+    tidy(() => void fc.forward(x)); // the original keeps its hook
+    expect(keysOf(fc)).toEqual(['bias', 'weight_orig', 'weight_u', 'weight_v']);
+    const v = read(props(fc).weight_v), u = read(props(fc).weight_u), Wn = read(props(fc).weight_orig);
+    const s = u.reduce((a, ui, k) => a + ui * matmulRef(Wn, v, o, i, 1)[k], 0);
+    nn.utils.removeSpectralNorm(fc);
+    expectClose(read(fc.weight), Wn.map((w) => w / s), 1e-13, 0, 'removed');
+    expectAntlerError(() => nn.utils.removeSpectralNorm(fc), 'INVALID_ARGUMENT', /no spectral norm of 'weight'/);
+    copy.dispose();
+    x.dispose();
+    fc.dispose();
+  });
+
+  test('a GRU weight_hh_l0 (dim 0), a ConvTranspose1d (dim 1), errors', () => {
+    const gru = nn.utils.spectralNorm(new nn.GRU(3, 4, { dtype: 'float64' }), 'weight_hh_l0');
+    expect(keysOf(gru)).toContain('weight_hh_l0_orig');
+    expect(props(gru).weight_hh_l0_u.shape).toEqual([12]);
+    const x = tensor(randomArray(rng, 4 * 3), [4, 1, 3], F64);
+    tidy(() => sum(square((gru.forward(x) as { output: Tensor }).output)).backward());
+    expect(read(props(gru).weight_hh_l0_orig.grad!).some((g) => g !== 0)).toBe(true);
+    const ct = nn.utils.spectralNorm(new nn.ConvTranspose1d(2, 5, 3, F64));
+    expect(props(ct).weight_u.shape).toEqual([5]);
+    expect(props(ct).weight_v.shape).toEqual([6]);
+    expectAntlerError(() => nn.utils.spectralNorm(ct), 'INVALID_ARGUMENT', /already has a spectral norm/);
+    expectAntlerError(() => nn.utils.spectralNorm(ct, 'kernel'), 'INVALID_ARGUMENT', /has no parameter 'kernel'/);
+    expectAntlerError(() => nn.utils.spectralNorm(ct, 'bias', 0), 'INVALID_ARGUMENT', /nPowerIterations must be a positive integer/);
+    x.dispose();
+    gru.dispose();
+    ct.dispose();
+  });
+});
