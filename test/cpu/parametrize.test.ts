@@ -197,6 +197,18 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
     expectAntlerError(() => P.registerParametrization(m, 'kernel', new Double()), 'INVALID_ARGUMENT', /no parameter or parametrized tensor 'kernel'; its parameters: weight, bias/);
     expectAntlerError(() => P.registerParametrization(m, 'weight', {} as nn.Module as never), 'INVALID_ARGUMENT', /must be a Module/);
     expectAntlerError(() => P.registerParametrization(m, 'weight', new Shrink()), 'SHAPE_MISMATCH', /returned shape \[3\] for 'weight' of shape \[2, 3\]/);
+    class NotATensor extends nn.Module {
+      forward(): unknown {
+        return [1, 2];
+      }
+    }
+    expectAntlerError(() => P.registerParametrization(m, 'weight', new NotATensor() as never), 'INVALID_ARGUMENT', /parametrization must return a Tensor; got/);
+    class Cast extends nn.Module {
+      forward(x: Tensor): Tensor {
+        return x.cast('float32');
+      }
+    }
+    expectAntlerError(() => P.registerParametrization(m, 'weight', new Cast()), 'DTYPE_MISMATCH', /returned float32 for 'weight' of dtype float64/);
     expect(m.weight).toBe(w);
     expect(P.isParametrized(m)).toBe(false);
     expect(keysOf(m)).toEqual(['weight', 'bias']);
@@ -327,6 +339,29 @@ describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
         y.dispose();
         fc.dispose();
       });
+
+  test('float32: orthogonal to float32 rounding; the optimizer made before registration stays bound; a 1-D spectral norm normalises', () => {
+    for (const map of ['matrix_exp', 'cayley', 'householder'] as const) {
+      const fc = new nn.Linear(5, 7);
+      const w = fc.weight;
+      const opt = new optim.SGD(fc.parameters(), { lr: 0.1 });
+      PS.orthogonal(fc, { orthogonalMap: map, seed: 1 });
+      expect(listOf(fc).original).toBe(w);
+      const x = tensor(randomArray(rng, 10), [2, 5]);
+      tidy(() => {
+        sum(square(fc.forward(x))).backward();
+        opt.step();
+      });
+      tidy(() => expect(orthError(read(props(fc).weight), 7, 5)).toBeLessThan(2e-6));
+      x.dispose();
+      fc.dispose();
+    }
+    const b = PS.spectralNorm(new nn.Linear(3, 4, F64), { name: 'bias' });
+    const raw = read(listOf(b, 'bias').original);
+    const nb = Math.hypot(...raw);
+    tidy(() => expectClose(read(props(b).bias), raw.map((v) => v / nb), 1e-15, 0, '1-D'));
+    b.dispose();
+  });
 
   test("PyTorch's default map: matrix_exp when square, householder otherwise; GRU/LSTM weight_hh_l0 forward and backward, sequential and deer", () => {
     const sq = PS.orthogonal(new nn.Linear(3, 3, F64));
