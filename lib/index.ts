@@ -92,7 +92,7 @@ export type { PackPaddedSequenceOptions, PadPackedSequenceOptions, PackSequenceO
 export { l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, ctcLoss, klDiv, gaussianNllLoss, poissonNllLoss, marginRankingLoss, hingeEmbeddingLoss, softMarginLoss, cosineEmbeddingLoss, tripletMarginLoss, multiMarginLoss, multilabelSoftMarginLoss, multilabelMarginLoss } from './ops/losses';
 export type { CtcLossOptions, KlDivOptions, KlDivReduction, GaussianNllOptions, PoissonNllOptions, MarginRankingLossOptions, HingeEmbeddingLossOptions, CosineEmbeddingLossOptions, TripletMarginLossOptions, MultiMarginLossOptions, MultilabelSoftMarginLossOptions } from './ops/losses';
 export { fit, evaluate } from './train/fit';
-export type { FitOptions, FitOptimizer, LossFn, ForwardOutput, History, Callbacks, Logs, BatchLogs } from './train/fit';
+export type { FitOptions, FitOptimizer, LossFn, ForwardOutput, History, Callbacks, Logs, BatchLogs, FitData, FitBatch, EvaluateOptions } from './train/fit';
 export { save, saveAsync, load, loadAsync, parseSafetensors, serializeSafetensors } from './io';
 export type { LoadOptions, SafetensorsContents } from './io';
 export { sruRecurrence, sruRecurrenceReference } from './sru';

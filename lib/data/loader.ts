@@ -1,5 +1,5 @@
 /** torch.utils.data.DataLoader: batches of a dataset, sync and async iteration. */
-import { tidy } from '../engine';
+import { tidyMade } from '../engine';
 import { fail } from '../errors';
 import { indexSelect } from '../ops/indexing';
 import { tensor } from '../tensor';
@@ -7,6 +7,20 @@ import { checkBoolean, checkInteger, checkOptions, describe } from '../validate'
 import { CollateFn, Collated, defaultCollate } from './collate';
 import { checkDataset, checkIndex, Dataset, IterableDataset, TensorDataset } from './datasets';
 import { BatchSampler, RandomSampler, Sampler, SequentialSampler } from './samplers';
+
+/**
+ * @internal The tensors a DataLoader made for the batches it yielded (not
+ * those a collateFn or a dataset passed through as they were): fit() and
+ * evaluate() free these after each step, and only these.
+ */
+export const freshBatchTensors = new WeakSet<object>();
+
+/** tidy(fn), the tensors it made marked fresh. */
+function made<R>(fn: () => R): R {
+  const r = tidyMade(fn as () => never);
+  for (const t of r.made) freshBatchTensors.add(t);
+  return r.result as R;
+}
 
 /** Options of DataLoader. */
 export interface DataLoaderOptions<T = unknown, B = Collated<T>> {
@@ -110,13 +124,13 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       const ds = this.dataset as unknown as TensorDataset;
       const n = ds.length;
       indices.forEach((i, k) => checkIndex(i, n, `DataLoader: batch index ${k}`));
-      return tidy(() => {
+      return made(() => {
         const idx = tensor(Int32Array.from(indices), [indices.length], { dtype: 'int32', device: ds.tensors[0].device });
         return ds.tensors.map((t) => indexSelect(t, 0, t.device === idx.device ? idx : idx.to(t.device)));
       }) as unknown as B;
     }
     const ds = this.dataset as Dataset<T>;
-    return tidy(() => this.collateFn(indices.map((i) => ds.getItem(i))) as never) as B;
+    return made(() => this.collateFn(indices.map((i) => ds.getItem(i))) as never) as B;
   }
 
   *#batches(): Generator<B> {
@@ -127,7 +141,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       let done = false;
       try {
         while (!done) {
-          const batch = tidy(() => {
+          const batch = made(() => {
             const items: T[] = [];
             while (items.length < size) {
               const r = it.next();

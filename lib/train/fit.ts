@@ -5,14 +5,15 @@
  */
 import { SingleBar, Presets } from 'cli-progress';
 import { noGrad } from '../autograd/graph';
-import { tidy } from '../engine';
+import { HELD_TENSORS, tidy } from '../engine';
+import { DataLoader, freshBatchTensors } from '../data/loader';
 import { fail } from '../errors';
 import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RNN } from '../nn/rnn';
 import { SRU, SRUCell } from '../sru/module';
-import type { PackedSequence } from '../ops/packed';
+import { PackedSequence } from '../ops/packed';
 import { crossEntropy, mseLoss } from '../ops/nn';
 import { equal, sum } from '../ops/core';
 import { argmax } from '../ops/indexing';
@@ -66,9 +67,37 @@ export interface FitOptimizer {
   readonly requiresClosure?: boolean;
 }
 
+/**
+ * What fit() and evaluate() take as data: whole-dataset tensors {x, y}
+ * (batched along axis 0 by fit), or batches — a data.DataLoader, or any
+ * Iterable or AsyncIterable of them (an array of batches, a generator).
+ */
+export type FitData = { x: Tensor; y: Tensor } | Iterable<unknown> | AsyncIterable<unknown>;
+
+/**
+ * A batch as fit() and evaluate() use it: model.forward(x, ...args) and
+ * loss(prediction, y). What the `batch` option returns.
+ */
+export interface FitBatch {
+  /** The forward's first argument (a Tensor, or a PackedSequence). */
+  x: unknown;
+  /** The target the loss compares with; its first dim is the batch's size (the weight of its loss in the means). */
+  y: Tensor;
+  /** More forward arguments, after x (a batch's lengths, say). */
+  args?: readonly unknown[];
+}
+
 export interface FitOptions<P = Tensor> {
-  /** Inputs and targets: whole-dataset tensors, batched along axis 0. */
-  data: { x: Tensor; y: Tensor };
+  /**
+   * Inputs and targets: whole-dataset tensors {x, y}, batched along axis 0;
+   * or batches: a data.DataLoader, or any Iterable or AsyncIterable of them,
+   * each [x, y] or {x, y} (other batches through the `batch` option). A
+   * re-iterable (a DataLoader, an array) is iterated once per epoch; a
+   * one-shot iterator (a generator) runs one epoch, or `stepsPerEpoch`
+   * batches per epoch. batchSize, shuffle and seed belong to whole tensors
+   * (a DataLoader has its own).
+   */
+  data: FitData;
   loss: LossFn<P> | Module | 'crossEntropy' | 'mse';
   optimizer: FitOptimizer;
   /** The epoch to end before (epochs − initialEpoch epochs run). */
@@ -78,7 +107,9 @@ export interface FitOptions<P = Tensor> {
    * callbacks and the history count from it. Default 0.
    */
   initialEpoch?: number;
+  /** Rows per batch for whole tensors (default 32); refused with batches (a DataLoader's batchSize is its own). */
   batchSize?: number;
+  /** Shuffle whole tensors' rows each epoch (default true); refused with batches (a DataLoader's shuffle is its own). */
   shuffle?: boolean;
   /**
    * Seed for the shuffling order. Without one, each fit() draws its order from
@@ -87,7 +118,30 @@ export interface FitOptions<P = Tensor> {
    * run resumed with initialEpoch and the same seed sees the same orders.
    */
   seed?: number;
-  validation?: { x: Tensor; y: Tensor };
+  /** Validation data, evaluated after each epoch: whole tensors (in batches of batchSize) or re-iterable batches, as data. */
+  validation?: FitData;
+  /**
+   * With batches: maps each batch to the forward's inputs and the target,
+   * e.g. `([x, lengths, y]) => ({ x, y, args: [lengths] })` for padCollate's
+   * batches and a model whose forward(x, lengths). It runs inside the
+   * step's tidy(): tensors it makes are freed after the step.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  batch?: (batch: any) => FitBatch;
+  /**
+   * With batches: at most this many batches per epoch (Keras's
+   * steps_per_epoch). A one-shot iterator is then drawn on across epochs,
+   * and training ends after the epoch in which it runs out.
+   */
+  stepsPerEpoch?: number;
+  /**
+   * Free each batch's tensors after its step. Default: a DataLoader's
+   * batches are (the tensors it made for them, not those a collateFn or
+   * dataset passed through as they were); other iterables' are the caller's.
+   * true frees every tensor of every batch (a generator of fresh batches);
+   * false none.
+   */
+  disposeBatches?: boolean;
   /**
    * Extra metrics; 'accuracy' compares argmax of predictions with int32
    * labels. As Keras's, the training acc is the running accuracy of each
@@ -248,15 +302,235 @@ function accuracyOf(pred: Tensor, labels: Tensor): number {
   });
 }
 
-/** Evaluates mean loss (and accuracy) over a dataset without gradients. */
-export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor }, loss: FitOptions<P>['loss'], options?: { batchSize?: number; metrics?: readonly 'accuracy'[] }): Logs {
+
+/** True for batches (an Iterable or AsyncIterable), false for whole tensors {x, y}. */
+function isBatches(d: unknown): d is Iterable<unknown> | AsyncIterable<unknown> {
+  if (d === null || typeof d !== 'object') return false;
+  return typeof (d as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/** A batch's contents, for an error message: what each entry is. */
+function describeBatch(b: unknown): string {
+  const one = (v: unknown): string => v instanceof Tensor ? (v.isDisposed ? 'a disposed Tensor' : `Tensor [${v.shape.join(', ')}] ${v.dtype}`) : describe(v);
+  if (Array.isArray(b)) return `an array of ${b.length}${b.length ? ` (${b.map(one).join(', ')})` : ''}`;
+  if (isPlain(b)) return `an object {${Object.entries(b).map(([k, v]) => `${k}: ${one(v)}`).join(', ')}}`;
+  return one(b);
+}
+
+/** How a batch's tensors are freed after its step. */
+type Release = 'fresh' | 'all' | 'none';
+
+/** The batch tensors of `b` (in arrays, plain objects, Maps, Sets, a PackedSequence), each once. */
+function batchTensors(b: unknown): Tensor[] {
+  const out = new Set<Tensor>();
+  const seen = new Set<unknown>();
+  const stack = [b];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (v instanceof Tensor) out.add(v);
+    else if (v instanceof PackedSequence) stack.push(...v[HELD_TENSORS]());
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v instanceof Map) stack.push(...v.values());
+    else if (v instanceof Set) stack.push(...v);
+    else if (isPlain(v)) stack.push(...Object.values(v));
+  }
+  return [...out];
+}
+
+function releaseBatch(b: unknown, how: Release): void {
+  if (how === 'none') return;
+  for (const t of batchTensors(b)) if (how === 'all' || freshBatchTensors.has(t)) t.dispose();
+}
+
+/** The forward's input, the target and more forward arguments of one batch (the `batch` option's, or [x, y] / {x, y}). */
+function splitBatch(raw: unknown, map: ((b: unknown) => unknown) | undefined, op: string, where: string): { x: unknown; y: Tensor; args: readonly unknown[]; size: number } {
+  let x: unknown, y: unknown, args: unknown = [];
+  if (map) {
+    const m = map(raw);
+    if (!isPlain(m) || !('x' in m) || !('y' in m))
+      fail('INVALID_ARGUMENT', `${op}: the batch option must return { x, y, args? } (model.forward(x, ...args), loss(prediction, y)); for ${where} it returned ${describeBatch(m)}`);
+    ({ x, y } = m);
+    if (m.args !== undefined) args = m.args;
+    if (!Array.isArray(args)) fail('INVALID_ARGUMENT', `${op}: the batch option's args must be an array of forward arguments after x; for ${where} it returned ${describe(args)}`);
+    if (!(y instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: the batch option's y must be a Tensor (the target); for ${where} it returned ${describe(y)}`);
+  } else {
+    const input = (v: unknown) => v instanceof Tensor || v instanceof PackedSequence;
+    if (Array.isArray(raw) && raw.length === 2 && input(raw[0]) && raw[1] instanceof Tensor) [x, y] = raw;
+    else if (isPlain(raw) && Object.keys(raw).length === 2 && input(raw.x) && raw.y instanceof Tensor) ({ x, y } = raw);
+    else
+      fail('INVALID_ARGUMENT', `${op}: ${where} is ${describeBatch(raw)}; a batch must be [x, y] or {x, y} with x a Tensor (or PackedSequence) and y a Tensor. Map other batches with the batch option, e.g. batch: ([x, lengths, y]) => ({ x, y, args: [lengths] }) calls model.forward(x, lengths)`);
+  }
+  const target = checkTensor(y as Tensor, op, `${where}'s y`);
+  for (const t of batchTensors([x, args]))
+    if (t.isDisposed) fail('DISPOSED', `${op}: ${where} holds a disposed tensor (did an iterable yield a tensor it had freed, or one fit() had freed after an earlier step? fit frees only what disposeBatches says)`);
+  return { x, y: target, args: args as unknown[], size: target.rank ? target.shape[0] : 1 };
+}
+
+type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
+
+/**
+ * The batches' source: its iterator per epoch (async when the data has
+ * Symbol.asyncIterator, as a DataLoader: it yields to the event loop between
+ * batches), whether it is one-shot (its iterator is itself), and the batches
+ * per epoch when known (a DataLoader's length, an array's).
+ */
+function openBatches(data: Iterable<unknown> | AsyncIterable<unknown>, op: string, what: string, preferAsync: boolean) {
+  const hasAsync = typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+  const hasSync = typeof (data as Iterable<unknown>)[Symbol.iterator] === 'function';
+  const async = hasAsync && (preferAsync || !hasSync);
+  const open = (): AnyIterator => {
+    const it = async ? (data as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (data as Iterable<unknown>)[Symbol.iterator]();
+    if (it === null || typeof it !== 'object' || typeof (it as Iterator<unknown>).next !== 'function')
+      fail('INVALID_ARGUMENT', `${op}: ${what}[Symbol.${async ? 'asyncIterator' : 'iterator'}]() must return an iterator; got ${describe(it)}`);
+    return it;
+  };
+  const first = open();
+  let total: number | null = null;
+  if (Array.isArray(data)) total = data.length;
+  else if (data instanceof DataLoader) {
+    try {
+      total = data.length;
+    } catch {
+      total = null; // an IterableDataset's: unknown
+    }
+  }
+  return { first, open, oneShot: (first as unknown) === data, total, async };
+}
+
+/** The next batch of an iterator (either kind). */
+async function nextOf(it: AnyIterator): Promise<IteratorResult<unknown>> {
+  return await it.next();
+}
+
+/** Closes an iterator left before its end (for-of's return()), so a generator's finally blocks run. */
+async function closeIt(it: AnyIterator): Promise<void> {
+  await it.return?.();
+}
+
+/** evaluate()'s options. */
+export interface EvaluateOptions {
+  /** Rows per batch for whole tensors (default 256); refused with batches. */
+  batchSize?: number;
+  metrics?: readonly 'accuracy'[];
+  /** With batches: as fit()'s batch option. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  batch?: (batch: any) => FitBatch;
+  /** With batches: as fit()'s disposeBatches. */
+  disposeBatches?: boolean;
+}
+
+function releaseOf(d: unknown, v: unknown, op: string): Release {
+  if (v === undefined) return d instanceof DataLoader ? 'fresh' : 'none';
+  return checkBoolean(v, op, 'disposeBatches') ? 'all' : 'none';
+}
+
+function checkBatchFn(v: unknown, op: string): ((b: unknown) => FitBatch) | undefined {
+  if (v !== undefined && typeof v !== 'function') fail('INVALID_ARGUMENT', `${op}: batch must be a function (batch) => ({ x, y, args? }); got ${describe(v)}`);
+  return v as ((b: unknown) => FitBatch) | undefined;
+}
+
+/** Sums of one evaluation over batches: loss·size, correct·size, rows. */
+interface EvalSums { total: number; correct: number; rows: number }
+
+/** One batch's evaluation (no gradients, inside the caller's noGrad and eval mode); its tensors freed as `how` says. */
+function evalBatch(model: Module, raw: unknown, k: number, fn: LossFn<unknown>, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[], map: ((b: unknown) => unknown) | undefined, how: Release, sums: EvalSums, op: string, what: string): void {
+  try {
+    tidy(() => {
+      const b = splitBatch(raw, map, op, `${what} batch ${k}`);
+      const pred = prediction(model.forward(b.x, ...b.args), op, loss, metrics);
+      sums.total += scalarLoss(fn(pred, b.y), op) * b.size;
+      if (metrics.includes('accuracy')) sums.correct += accuracyOf(pred, b.y) * b.size;
+      sums.rows += b.size;
+    });
+  } finally {
+    releaseBatch(raw, how);
+  }
+}
+
+function evalLogs(s: EvalSums, metrics: readonly 'accuracy'[], op: string, what: string): Logs {
+  if (s.rows === 0) fail('INVALID_ARGUMENT', `${op}: ${what} yielded no batches (or only empty ones)`);
+  const logs: Logs = { loss: s.total / s.rows };
+  if (metrics.includes('accuracy')) logs.acc = s.correct / s.rows;
+  return logs;
+}
+
+/** evaluate() over batches, asynchronously (fit's validation, and evaluate() of an AsyncIterable). */
+async function evaluateBatches(model: Module, data: Iterable<unknown> | AsyncIterable<unknown>, fn: LossFn<unknown>, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[], map: ((b: unknown) => unknown) | undefined, how: Release, op: string, what: string): Promise<Logs> {
+  const { first: it } = openBatches(data, op, what, true);
+  const sums: EvalSums = { total: 0, correct: 0, rows: 0 };
+  const wasTraining = model.training;
+  let done = false;
+  try {
+    for (let k = 0; ; k++) {
+      const r = await nextOf(it);
+      if (r.done) {
+        done = true;
+        break;
+      }
+      model.eval();
+      noGrad(() => evalBatch(model, r.value, k, fn, loss, metrics, map, how, sums, op, what));
+    }
+  } finally {
+    model.train(wasTraining);
+    if (!done) await closeIt(it);
+  }
+  return evalLogs(sums, metrics, op, what);
+}
+
+/**
+ * Evaluates mean loss (and accuracy) without gradients, in eval mode: over
+ * whole tensors {x, y} (in batches of batchSize), or over batches (a
+ * data.DataLoader, any Iterable of [x, y] or {x, y}, or the `batch` option's
+ * mapping), each batch's loss and accuracy weighted by its size (y's first
+ * dim), as Keras. An AsyncIterable that is not also an Iterable gives a
+ * Promise. A DataLoader's batches are freed after use (disposeBatches).
+ */
+export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor } | Iterable<unknown>, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Logs;
+export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: AsyncIterable<unknown>, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Promise<Logs>;
+export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: FitData, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Logs | Promise<Logs> {
   checkModel(model, 'evaluate');
-  checkBatchAxis(model, checkData(data, 'evaluate', 'data').x, 'evaluate');
+  const batches = isBatches(data);
+  if (!batches) checkBatchAxis(model, checkData(data, 'evaluate', 'data').x, 'evaluate');
   const fn = lossOf(loss as FitOptions<unknown>['loss'], 'evaluate');
-  const eo = checkOptions<{ batchSize: number; metrics: readonly 'accuracy'[] }>(options, 'evaluate', ['batchSize', 'metrics']);
+  const eo = checkOptions<EvaluateOptions>(options, 'evaluate', ['batchSize', 'metrics', 'batch', 'disposeBatches']);
   const metrics = checkMetrics(eo.metrics, 'evaluate');
+  if (batches) {
+    if (eo.batchSize !== undefined) fail('INVALID_ARGUMENT', `evaluate: batchSize is for whole tensors {x, y}; the batches are the data's own (a DataLoader's batchSize)`);
+    const map = checkBatchFn(eo.batch, 'evaluate');
+    const how = releaseOf(data, eo.disposeBatches, 'evaluate');
+    const l = loss as FitOptions<unknown>['loss'];
+    if (typeof (data as Iterable<unknown>)[Symbol.iterator] !== 'function') return evaluateBatches(model, data, fn, l, metrics, map, how, 'evaluate', 'data');
+    // Synchronous over an Iterable (a DataLoader too).
+    const it = openBatches(data, 'evaluate', 'data', false).first as Iterator<unknown>;
+    const sums: EvalSums = { total: 0, correct: 0, rows: 0 };
+    const wasTraining = model.training;
+    let done = false;
+    try {
+      for (let k = 0; ; k++) {
+        const r = it.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        model.eval();
+        noGrad(() => evalBatch(model, r.value, k, fn, l, metrics, map, how, sums, 'evaluate', 'data'));
+      }
+    } finally {
+      model.train(wasTraining);
+      if (!done) it.return?.();
+    }
+    return evalLogs(sums, metrics, 'evaluate', 'data');
+  }
+  if (eo.batch !== undefined || eo.disposeBatches !== undefined)
+    fail('INVALID_ARGUMENT', `evaluate: ${eo.batch !== undefined ? 'batch' : 'disposeBatches'} is for batches (a DataLoader, an iterable); data is whole tensors {x, y}`);
   const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
-  const n = data.x.shape[0];
+  const { x: dx, y: dy } = data as { x: Tensor; y: Tensor };
+  const n = dx.shape[0];
   const wasTraining = model.training;
   model.eval();
   let total = 0, correct = 0;
@@ -265,8 +539,8 @@ export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data:
       for (let start = 0; start < n; start += bs) {
         const size = Math.min(bs, n - start);
         tidy(() => {
-          const xb = data.x.slice([start], [size]);
-          const yb = data.y.slice([start], [size]);
+          const xb = dx.slice([start], [size]);
+          const yb = dy.slice([start], [size]);
           const pred = prediction(model.forward(xb), 'evaluate', loss as FitOptions<unknown>['loss'], metrics);
           total += scalarLoss(fn(pred, yb), 'evaluate') * size;
           if (metrics.includes('accuracy')) correct += accuracyOf(pred, yb) * size;
@@ -293,11 +567,28 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   checkModel(model, 'fit');
   const o = checkOptions<FitOptions<unknown>>(options, 'fit', [
     'data', 'loss', 'optimizer', 'epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
+    'batch', 'stepsPerEpoch', 'disposeBatches',
   ]) as FitOptions<unknown>;
-  if (!o.data) fail('INVALID_ARGUMENT', 'fit: data {x, y} is required');
-  const { x, y } = checkData(o.data, 'fit', 'data');
-  checkBatchAxis(model, x, 'fit');
-  if (o.validation !== undefined && o.validation !== null) checkLike(checkData(o.validation, 'fit', 'validation'), { x, y });
+  if (!o.data) fail('INVALID_ARGUMENT', 'fit: data is required: {x, y} tensors, or batches (a data.DataLoader, an iterable)');
+  const iterable = isBatches(o.data);
+  const valIterable = isBatches(o.validation);
+  let x: Tensor | null = null, y: Tensor | null = null;
+  if (iterable) {
+    // Keras refuses batch_size with a dataset: the batches are the loader's.
+    for (const k of ['batchSize', 'shuffle', 'seed'] as const)
+      if (o[k] !== undefined) fail('INVALID_ARGUMENT', `fit: ${k} is for whole tensors {x, y}; with batches (${describe(o.data)}) the batches and their order are the data's own (give the DataLoader its batchSize, shuffle and seed)`);
+    if (o.stepsPerEpoch !== undefined) checkInteger(o.stepsPerEpoch, 'fit', 'stepsPerEpoch', 1);
+  } else {
+    ({ x, y } = checkData(o.data, 'fit', 'data'));
+    checkBatchAxis(model, x, 'fit');
+    for (const k of ['batch', 'stepsPerEpoch', 'disposeBatches'] as const)
+      if (o[k] !== undefined) fail('INVALID_ARGUMENT', `fit: ${k} is for batches (a data.DataLoader, an iterable); data is whole tensors {x, y}`);
+  }
+  const map = checkBatchFn(o.batch, 'fit');
+  if (o.validation !== undefined && o.validation !== null && !valIterable) {
+    const v = checkData(o.validation, 'fit', 'validation');
+    if (x && y) checkLike(v, { x, y });
+  }
   if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
   if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
   const optimizer = checkOptimizer(o.optimizer);
@@ -306,17 +597,28 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const metrics = checkMetrics(o.metrics, 'fit');
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
   const initialEpoch = checkInteger(o.initialEpoch ?? 0, 'fit', 'initialEpoch', 0);
-  const n = x.shape[0];
+  const release = releaseOf(o.data, o.disposeBatches, 'fit');
+  const valRelease = valIterable ? releaseOf(o.validation, o.disposeBatches, 'fit') : 'none';
+  const n = x ? x.shape[0] : 0;
   const givenBatchSize = checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1);
   const batchSize = Math.min(givenBatchSize, Math.max(1, n));
-  const batches = Math.ceil(n / batchSize);
+  const steps = o.stepsPerEpoch;
+  const runs = epochs - initialEpoch;
+  const source = iterable ? openBatches(o.data as Iterable<unknown>, 'fit', 'data', true) : null;
+  if (source?.oneShot && steps === undefined && runs > 1)
+    fail('INVALID_ARGUMENT', `fit: data is a one-shot iterator (its [Symbol.iterator]() returns itself, as a generator's), which cannot be iterated again for ${runs} epochs: pass a re-iterable (a data.DataLoader, an array, an object whose [Symbol.iterator]() starts anew), one epoch, or stepsPerEpoch to draw that many batches of it per epoch`);
+  if (valIterable && runs > 1 && openBatches(o.validation as Iterable<unknown>, 'fit', 'validation', true).oneShot)
+    fail('INVALID_ARGUMENT', `fit: validation is a one-shot iterator, evaluated after each of ${runs} epochs: pass a re-iterable (a data.DataLoader, an array)`);
+  // Batches per epoch, when known (the progress bar's total).
+  const known = source ? (source.total === null ? steps ?? null : Math.min(source.total, steps ?? Infinity)) : Math.ceil(n / batchSize);
   const callbacks = checkCallbacks(o.callbacks);
   const verbose = o.verbose ?? 1;
   const tty = Boolean(process.stdout.isTTY) && verbose === 1;
   // A seed given: that order every time. Otherwise one draw from the global generator (setSeed()).
   // Each epoch's order is a function of the draw and the epoch's number, so that a run resumed with
   // initialEpoch (and the same seed) shuffles its later epochs as the uninterrupted run did.
-  const draw = nextDraw(o.seed, 'fit');
+  // (Batches from an iterable take no draw: their order is theirs.)
+  const draw = iterable ? { seed: 0, stream: 0 } : nextDraw(o.seed, 'fit');
   const seedBits = (draw.seed % 4294967296) ^ Math.floor(draw.seed / 4294967296) ^ Math.imul(draw.stream, 0x9e3779b1);
   const epochRng = (epoch: number) => mulberry32(seedBits ^ Math.imul(epoch + 1, 0x85ebca6b));
   const history: History = { epoch: [], history: { loss: [] } };
@@ -325,77 +627,132 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     for (const cb of callbacks) await (cb[name] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
   };
 
+  /** One training step on a batch: its loss, and its accuracy before the step with the metric. */
+  const trainStep = (get: () => { x: unknown; y: Tensor; args: readonly unknown[] }): { loss: number; acc?: number } => {
+    let batchAcc: number | undefined;
+    const lossValue = tidy(() => {
+      const { x: xb, y: yb, args } = get();
+      const batchLoss = (): number => {
+        optimizer.zeroGrad();
+        const pred = prediction(model.forward(xb, ...args), 'fit', o.loss, metrics);
+        // The batch's accuracy before its step (a closure optimizer's first evaluation, whose loss it reports).
+        if (withAcc && batchAcc === undefined) batchAcc = accuracyOf(pred, yb);
+        const l = lossFn(pred, yb);
+        const value = scalarLoss(l, 'fit');
+        l.backward();
+        return value;
+      };
+      // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
+      if (!needsClosure) return batchLoss();
+      const value: unknown = optimizer.step(batchLoss);
+      if (typeof value !== 'number')
+        fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
+      return value;
+    });
+    if (!needsClosure) optimizer.step();
+    return batchAcc === undefined ? { loss: lossValue } : { loss: lossValue, acc: batchAcc };
+  };
+
   const wasTraining = model.training;
   model.stopTraining = false;
+  // The iterator of batches the current epoch draws from (a one-shot's is kept across epochs).
+  let it: AnyIterator | null = source ? source.first : null;
+  let ranOut = false;
   try {
     model.train();
     await call('onTrainBegin');
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       await call('onEpochBegin', epoch);
-      const order = Array.from({ length: n }, (_, i) => i);
-      const rng = epochRng(epoch);
-      if (o.shuffle !== false)
-        for (let i = n - 1; i > 0; i--) {
-          const j = Math.floor(rng() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
-        }
-      const bar = tty ? new SingleBar({
+      let order: number[] = [];
+      if (!source) {
+        order = Array.from({ length: n }, (_, i) => i);
+        const rng = epochRng(epoch);
+        if (o.shuffle !== false)
+          for (let i = n - 1; i > 0; i--) {
+            const j = Math.floor(rng() * (i + 1));
+            [order[i], order[j]] = [order[j], order[i]];
+          }
+      }
+      const bar = tty && known !== null ? new SingleBar({
         format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s`,
         // The terminal's cursor and line wrapping are left as they are (the bar cuts its line to the
         // terminal's width itself): a Ctrl-C, which ends the process at once, leaves nothing to restore.
         hideCursor: false,
         linewrap: true,
       }, Presets.shades_classic) : null;
-      bar?.start(batches, 0, { loss: '-', rate: '-' });
+      bar?.start(known ?? 0, 0, { loss: '-', rate: '-' });
       const t0 = performance.now();
-      let lossSum = 0, seen = 0, correct = 0;
+      let lossSum = 0, seen = 0, correct = 0, b = 0;
       try {
-        for (let b = 0; b < batches; b++) {
-          await call('onBatchBegin', b);
-          const start = b * batchSize;
-          const size = Math.min(batchSize, n - start);
-          let batchAcc: number | undefined;
-          // Training mode for every batch: a callback may have switched to eval() (to sample, say) since.
-          model.train();
-          const lossValue = tidy(() => {
-            const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: x.device });
-            const xb = takeRows(x, idx);
-            const yb = takeRows(y, idx.device === y.device ? idx : idx.to(y.device));
-            const batchLoss = (): number => {
-              optimizer.zeroGrad();
-              const pred = prediction(model.forward(xb), 'fit', o.loss, metrics);
-              // The batch's accuracy before its step (a closure optimizer's first evaluation, whose loss it reports).
-              if (withAcc && batchAcc === undefined) batchAcc = accuracyOf(pred, yb);
-              const l = lossFn(pred, yb);
-              const value = scalarLoss(l, 'fit');
-              l.backward();
-              return value;
-            };
-            // L-BFGS and AdaHessian evaluate the batch's loss themselves, as often as they need.
-            if (!needsClosure) return batchLoss();
-            const value: unknown = optimizer.step(batchLoss);
-            if (typeof value !== 'number')
-              fail('INVALID_ARGUMENT', `fit: optimizer.step(closure) must return the loss (a number), as optimizers with requiresClosure do; got ${describe(value)}`);
-            return value;
-          });
-          if (!needsClosure) optimizer.step();
-          lossSum += lossValue * size;
+        for (; source ? steps === undefined || b < steps : b < (known as number); b++) {
+          let size: number;
+          let r: { loss: number; acc?: number };
+          if (source) {
+            it ??= source.open();
+            const next = await nextOf(it);
+            if (next.done) {
+              ranOut = true;
+              break;
+            }
+            const raw = next.value;
+            try {
+              await call('onBatchBegin', b);
+              // Training mode for every batch: a callback may have switched to eval() (to sample, say) since.
+              model.train();
+              let s = 0;
+              r = trainStep(() => {
+                const sb = splitBatch(raw, map, 'fit', `batch ${b} of epoch ${epoch}`);
+                s = sb.size;
+                return sb;
+              });
+              size = s;
+            } finally {
+              // Also when the step or a callback throws: the batch in hand is freed.
+              releaseBatch(raw, release);
+            }
+          } else {
+            await call('onBatchBegin', b);
+            const start = b * batchSize;
+            size = Math.min(batchSize, n - start);
+            model.train();
+            r = trainStep(() => {
+              const idx = tensor(Int32Array.from(order.slice(start, start + size)), [size], { device: (x as Tensor).device });
+              return { x: takeRows(x as Tensor, idx), y: takeRows(y as Tensor, idx.device === (y as Tensor).device ? idx : idx.to((y as Tensor).device)), args: [] };
+            });
+          }
+          lossSum += r.loss * size;
           seen += size;
-          if (batchAcc !== undefined) correct += batchAcc * size;
+          if (r.acc !== undefined) correct += r.acc * size;
           const rate = ((b + 1) * 1000) / (performance.now() - t0);
-          bar?.update(b + 1, { loss: lossValue.toFixed(4), rate: rate.toFixed(1) });
-          await call('onBatchEnd', b, batchAcc === undefined ? { loss: lossValue, size } : { loss: lossValue, acc: batchAcc, size });
-          if (model.stopTraining) break; // set by a callback (early stopping): the epoch ends here
-          // Let timers (the progress bar) and finalizers run during long epochs.
-          if (b % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+          bar?.update(b + 1, { loss: r.loss.toFixed(4), rate: rate.toFixed(1) });
+          await call('onBatchEnd', b, r.acc === undefined ? { loss: r.loss, size } : { loss: r.loss, acc: r.acc, size });
+          if (model.stopTraining) {
+            b++;
+            break; // set by a callback (early stopping): the epoch ends here
+          }
+          // Let timers (the progress bar) and finalizers run during long epochs (an async iterator yields on its own).
+          if (b % 32 === 31 && !source?.async) await new Promise((resolve) => setImmediate(resolve));
         }
       } finally {
         bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
       }
+      if (source && !source.oneShot) {
+        // A re-iterable starts anew next epoch: this epoch's iterator is closed if left before its end.
+        if (!ranOut && it) await closeIt(it);
+        it = null;
+        ranOut = false;
+      }
+      if (seen === 0) {
+        // A one-shot iterator that ran out at an epoch's start ends training; no batch at all is an error.
+        if (source?.oneShot && epoch > initialEpoch) break;
+        fail('INVALID_ARGUMENT', `fit: data yielded no batches in epoch ${epoch}${source ? '' : ''} (or only batches of no rows)`);
+      }
       const logs: Logs = { loss: lossSum / seen };
       if (withAcc) logs.acc = correct / seen;
       if (o.validation) {
-        const v = evaluate(model, o.validation, o.loss, { metrics, batchSize: givenBatchSize });
+        const v = valIterable
+          ? await evaluateBatches(model, o.validation as Iterable<unknown>, lossFn, o.loss, metrics, map, valRelease, 'fit', 'validation')
+          : evaluate(model, o.validation as { x: Tensor; y: Tensor }, o.loss, { metrics, batchSize: givenBatchSize });
         logs.valLoss = v.loss;
         if (v.acc !== undefined) logs.valAcc = v.acc;
       }
@@ -403,15 +760,17 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
       for (const [k, v] of Object.entries(logs)) ((history.history as Record<string, number[]>)[k] ??= []).push(v);
       if (verbose === 1) {
         const secs = (performance.now() - t0) / 1000;
-        console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(batches / secs).toFixed(1)} steps/s)`);
+        console.log(`epoch ${epoch + 1}/${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${secs.toFixed(2)} s, ${(b / secs).toFixed(1)} steps/s)`);
       }
       await call('onEpochEnd', epoch, logs);
-      if (model.stopTraining) break;
+      if (model.stopTraining || ranOut) break; // a one-shot iterator that ran out ends training (Keras)
     }
     await call('onTrainEnd');
     return history;
   } finally {
     // The mode the model had before fit() (evaluate() does the same).
     model.train(wasTraining);
+    // An iterator left open (an error, early stopping, a one-shot's rest) is closed, as for-of would.
+    if (it && !ranOut) await closeIt(it);
   }
 }

@@ -1,0 +1,417 @@
+/**
+ * fit() and evaluate() over batches: a data.DataLoader, arrays of batches,
+ * generators (one-shot iterators) and AsyncIterables. The loader path equals
+ * the whole-tensor path bit for bit when it yields the same batches in the
+ * same order; padCollate batches train a GRU/LSTM with lengths; the batch
+ * tensors a DataLoader made are freed (and only those), also when a step or a
+ * callback ends the epoch early; errors name what the batch held.
+ */
+import * as antler from '../../lib';
+import { BatchLogs, data, evaluate, fit, History, nn, optim, Tensor, tensor, tidy } from '../../lib';
+import { expectAntlerError, expectClose, expectNoLeaksInSuite, expectRejects, makeSeededRng, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+
+expectNoLeaksInSuite(tensorCounts);
+
+const live = () => antler.memory().numTensors;
+
+/** n points of 3 features, 3 classes by a random linear rule. */
+function points(n: number): { x: Tensor; y: Tensor } {
+  const xs = randomArray(rng, n * 3);
+  const labels = Array.from({ length: n }, (_, i) => {
+    const s = xs[3 * i] + 0.5 * xs[3 * i + 1] - xs[3 * i + 2];
+    return s < -0.3 ? 0 : s < 0.3 ? 1 : 2;
+  });
+  return { x: tensor(xs, [n, 3]), y: tensor(labels, [n], { dtype: 'int32' }) };
+}
+
+/** The same initial weights each call (a seed drawn per file). */
+const MODEL_SEED = rng.u32();
+function mlp(): nn.Sequential {
+  antler.setSeed(MODEL_SEED);
+  return new nn.Sequential(new nn.Linear(3, 8), new nn.Tanh(), new nn.Linear(8, 3));
+}
+
+const weights = (m: nn.Module) => m.parameters().map((p) => Array.from(p.dataSync()));
+
+describe(`fit() over a DataLoader equals the whole-tensor path (seed ${SEED})`, () => {
+  test.each([['SGD with momentum', false], ['L-BFGS (a closure optimizer)', true]] as const)(
+    '%s: a TensorDataset loader without shuffle gives the same losses, accuracies, validation and weights, bit for bit',
+    async (_name, lbfgs) => {
+      const n = rng.int(30, 60);
+      const bs = rng.int(4, 16);
+      const { x, y } = points(n);
+      const val = points(rng.int(10, 30));
+      const makeOpt = (m: nn.Module) => (lbfgs ? new optim.LBFGS(m.parameters(), { maxIter: 3 }) : new optim.SGD(m.parameters(), { lr: 0.2, momentum: 0.9 }));
+      const run = async (viaLoader: boolean): Promise<{ h: History; batches: BatchLogs[]; w: number[][]; ev: antler.Logs }> => {
+        const model = mlp();
+        const opt = makeOpt(model);
+        const batches: BatchLogs[] = [];
+        const common = { loss: 'crossEntropy' as const, optimizer: opt, epochs: 3, verbose: 0 as const, metrics: ['accuracy' as const], callbacks: { onBatchEnd: (_b: number, l: BatchLogs) => void batches.push({ ...l }) } };
+        const h = viaLoader
+          ? await fit(model, { ...common, data: new data.DataLoader(new data.TensorDataset(x, y), { batchSize: bs }), validation: new data.DataLoader(new data.TensorDataset(val.x, val.y), { batchSize: bs }) })
+          : await fit(model, { ...common, data: { x, y }, validation: val, batchSize: bs, shuffle: false });
+        const ev = viaLoader
+          ? evaluate(model, new data.DataLoader(new data.TensorDataset(val.x, val.y), { batchSize: bs }), 'crossEntropy', { metrics: ['accuracy'] })
+          : evaluate(model, val, 'crossEntropy', { metrics: ['accuracy'], batchSize: bs });
+        const w = weights(model);
+        model.dispose();
+        opt.dispose();
+        return { h, batches, w, ev };
+      };
+      const a = await run(false);
+      const before = live();
+      const b = await run(true);
+      expect(live()).toBe(before); // every batch the loaders made was freed
+      expect(b.h).toEqual(a.h);
+      expect(b.batches).toEqual(a.batches);
+      expect(b.batches.map((l) => l.size)).toEqual(Array.from({ length: 3 }, () => Array.from({ length: Math.ceil(n / bs) }, (_, k) => Math.min(bs, n - k * bs))).flat());
+      expect(b.w).toEqual(a.w);
+      expect(b.ev).toEqual(a.ev);
+      expect(a.h.history.valLoss![2]).toBe(a.ev.loss);
+      antler.dispose([x, y, val.x, val.y]);
+    },
+  );
+
+  test('an array of pre-built batches, an AsyncIterable and an async generator train as the loader does; the caller keeps their tensors', async () => {
+    const n = rng.int(20, 40), bs = rng.int(3, 9);
+    const { x, y } = points(n);
+    const pre: [Tensor, Tensor][] = [];
+    for (let s = 0; s < n; s += bs) pre.push([x.slice([s], [Math.min(bs, n - s)]), y.slice([s], [Math.min(bs, n - s)])]);
+    const run = async (d: antler.FitData, epochs: number) => {
+      const model = mlp();
+      const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+      const h = await fit(model, { data: d, loss: 'crossEntropy', optimizer: opt, epochs, verbose: 0 });
+      const w = weights(model);
+      model.dispose();
+      opt.dispose();
+      return { loss: h.history.loss, w };
+    };
+    const viaTensors = await (async () => {
+      const model = mlp();
+      const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+      const h = await fit(model, { data: { x, y }, loss: 'crossEntropy', optimizer: opt, epochs: 2, batchSize: bs, shuffle: false, verbose: 0 });
+      const w = weights(model);
+      model.dispose();
+      opt.dispose();
+      return { loss: h.history.loss, w };
+    })();
+    const count = live();
+    // The same tensors are yielded in both epochs: they stay the caller's.
+    expect(await run(pre, 2)).toEqual(viaTensors);
+    expect(pre.every(([a, b]) => !a.isDisposed && !b.isDisposed)).toBe(true);
+    const asyncIterable: AsyncIterable<[Tensor, Tensor]> = {
+      async *[Symbol.asyncIterator]() {
+        for (const b of pre) yield b;
+      },
+    };
+    expect(await run(asyncIterable, 2)).toEqual(viaTensors);
+    // An async generator is one-shot: one epoch, as {x: .., y: ..} objects.
+    async function* once() {
+      for (const [bx, by] of pre) yield { x: bx, y: by };
+    }
+    const one = await run(once(), 1);
+    expect(one.loss[0]).toBe(viaTensors.loss[0]);
+    expect(live()).toBe(count);
+    // evaluate of an AsyncIterable gives a Promise; of an array, Logs at once.
+    const model = mlp();
+    const p = evaluate(model, asyncIterable, 'crossEntropy', { metrics: ['accuracy'] });
+    expect(p).toBeInstanceOf(Promise);
+    const e1 = await p;
+    const e2 = evaluate(model, pre, 'crossEntropy', { metrics: ['accuracy'] });
+    const e3 = evaluate(model, { x, y }, 'crossEntropy', { metrics: ['accuracy'], batchSize: bs });
+    expect(e1).toEqual(e3);
+    expect(e2).toEqual(e3);
+    model.dispose();
+    antler.dispose([pre, x, y]);
+  });
+
+  test("evaluate's means are weighted by batch sizes (Keras): uneven batches agree with one whole batch and a float64 reference", () => {
+    const n = rng.int(20, 50);
+    const { x, y } = points(n);
+    const model = mlp();
+    const bs = rng.int(3, 7);
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: bs, shuffle: true });
+    const e = evaluate(model, loader, 'crossEntropy', { metrics: ['accuracy'] });
+    // The float64 reference from the logits, row by row.
+    const logits = antler.noGrad(() => tidy(() => (model.forward(x) as Tensor).dataSync()));
+    const labels = y.dataSync();
+    let loss = 0, correct = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.subarray(3 * i, 3 * i + 3));
+      const mx = Math.max(...row);
+      loss += mx + Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0)) - row[labels[i]];
+      if (row.indexOf(mx) === labels[i]) correct++;
+    }
+    expectClose([e.loss], [loss / n], 1e-5, 1e-6, 'weighted mean loss');
+    expect(e.acc).toBeCloseTo(correct / n, 12);
+    model.dispose();
+    antler.dispose([x, y]);
+  });
+});
+
+/** Sequences of 2 features, lengths 2…9; the class is whether the sum of the first feature over the sequence is positive. */
+class Sequences extends data.Dataset<[Tensor, number]> {
+  readonly items: [Tensor, number][] = [];
+  constructor(n: number) {
+    super();
+    for (let i = 0; i < n; i++) {
+      const T = rng.int(2, 9);
+      const v = randomArray(rng, 2 * T);
+      let s = 0;
+      for (let t = 0; t < T; t++) s += v[2 * t];
+      this.items.push([tensor(v, [T, 2]), s > 0 ? 1 : 0]);
+    }
+  }
+  getItem(i: number): [Tensor, number] {
+    return this.items[i];
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  dispose(): void {
+    antler.dispose(this.items.map((it) => it[0]));
+  }
+}
+
+describe(`padCollate batches into recurrent layers with lengths (seed ${SEED})`, () => {
+  class Classifier extends nn.Module {
+    rnn: nn.GRU | nn.LSTM;
+    head = new nn.Linear(8, 2);
+    constructor(kind: 'GRU' | 'LSTM') {
+      super();
+      this.rnn = kind === 'GRU' ? new nn.GRU(2, 8) : new nn.LSTM(2, 8);
+    }
+    /** x [T, B, 2] (padCollate's time-major default), lengths [B]: each sequence's state at its last real step. */
+    forward(x: Tensor, lengths: Tensor): Tensor {
+      const out = (this.rnn as nn.GRU).forward(x, null, { lengths });
+      return this.head.forward(out.hidden.squeeze(0));
+    }
+  }
+
+  test.each(['GRU', 'LSTM'] as const)('%s: the batch option maps [padded, lengths, y] to forward(x, lengths); the loss falls; nothing leaks', async (kind) => {
+    const ds = new Sequences(48);
+    const loader = new data.DataLoader(ds, { batchSize: 8, shuffle: true, seed: rng.u32(), collateFn: data.padCollate() });
+    antler.setSeed(MODEL_SEED);
+    const model = new Classifier(kind);
+    const opt = new optim.Adam(model.parameters(), { lr: 0.02 });
+    const counts: number[] = [];
+    const h = await fit(model, {
+      data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 12, verbose: 0, metrics: ['accuracy'],
+      batch: ([x, lengths, y]: [Tensor, Tensor, Tensor]) => ({ x, y, args: [lengths] }),
+      validation: loader,
+      callbacks: { onEpochEnd: () => void counts.push(live()) },
+    });
+    const loss = h.history.loss;
+    expect(loss[loss.length - 1]).toBeLessThan(0.75 * loss[0]);
+    expect(h.history.valLoss![11]).toBeLessThan(h.history.valLoss![0]);
+    // Flat over epochs: the optimizer's state is made in the first one, then nothing stays.
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    // The dataset's stored sequences are the caller's still.
+    expect(ds.items.every(([s]) => !s.isDisposed)).toBe(true);
+    model.dispose();
+    opt.dispose();
+    ds.dispose();
+  });
+
+  test('without the batch option, a batch of three is refused with what it held', async () => {
+    const ds = new Sequences(6);
+    const loader = new data.DataLoader(ds, { batchSize: 3, collateFn: data.padCollate() });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const before = live();
+    await expectRejects(fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, verbose: 0 }), 'INVALID_ARGUMENT',
+      /fit: batch 0 of epoch 0 is an array of 3 \(Tensor \[\d, 3, 2\] float32, Tensor \[3\] int32, Tensor \[3\] int32\); a batch must be \[x, y\] or \{x, y\}.*batch: \(\[x, lengths, y\]\)/);
+    expect(live()).toBe(before); // the refused batch was freed
+    expectAntlerError(() => evaluate(model, loader, 'crossEntropy'), 'INVALID_ARGUMENT', /evaluate: data batch 0 is an array of 3/);
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    ds.dispose();
+  });
+});
+
+describe(`batch ownership and leaks (seed ${SEED})`, () => {
+  test("a DataLoader's batches are freed after each step, also when a callback stops early or the loss throws mid-epoch; the generator is closed", async () => {
+    const { x, y } = points(40);
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4, shuffle: true });
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const before = live();
+    const stopAt = rng.int(0, 9);
+    const h = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0, callbacks: { onBatchEnd: (b) => { if (b === stopAt) model.stopTraining = true; } } });
+    expect(h.epoch).toEqual([0]);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    let calls = 0;
+    const throwAt = rng.int(1, 9);
+    const failing = (p: Tensor, t: Tensor) => {
+      if (++calls === throwAt) throw new Error('loss failed');
+      return antler.crossEntropy(p, t);
+    };
+    await expect(fit(model, { data: loader, loss: failing, optimizer: opt, epochs: 2, verbose: 0 })).rejects.toThrow('loss failed');
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    // A throwing onBatchBegin: the batch it came with is freed too.
+    await expect(fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, verbose: 0, callbacks: { onBatchBegin: () => { throw new Error('callback failed'); } } })).rejects.toThrow('callback failed');
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    // A generator left mid-way is closed (its finally runs), as for-of would.
+    let closed = false;
+    function* gen() {
+      try {
+        for (const b of loader) yield b;
+      } finally {
+        closed = true;
+      }
+    }
+    calls = 0;
+    await expect(fit(model, { data: gen(), loss: failing, optimizer: opt, verbose: 0, disposeBatches: true })).rejects.toThrow('loss failed');
+    expect(closed).toBe(true);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+
+  test('disposeBatches: true frees a generator\'s fresh batches; false leaves a DataLoader\'s to the caller; a collateFn passing stored tensors through keeps them', async () => {
+    const { x, y } = points(24);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const before = live();
+    function* fresh() {
+      for (let s = 0; s < 24; s += 6) yield tidy(() => [x.slice([s], [6]).mul(1), y.slice([s], [6]).add(0)]);
+    }
+    await fit(model, { data: fresh(), loss: 'crossEntropy', optimizer: opt, verbose: 0, disposeBatches: true });
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    // Without it, a generator's batches are the caller's: 4 batches of 2 tensors stay.
+    const kept: unknown[] = [];
+    await fit(model, { data: fresh(), loss: 'crossEntropy', optimizer: opt, verbose: 0, batch: (b: [Tensor, Tensor]) => (kept.push(b), { x: b[0], y: b[1] }) });
+    opt.zeroGrad();
+    expect(live()).toBe(before + 8);
+    antler.dispose(kept);
+    kept.length = 0;
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 6 });
+    await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, verbose: 0, disposeBatches: false, batch: (b: [Tensor, Tensor]) => (kept.push(b), { x: b[0], y: b[1] }) });
+    opt.zeroGrad();
+    expect(live()).toBe(before + 8);
+    antler.dispose(kept);
+    // A collateFn that returns a dataset's stored tensors as they are: not the loader's to free.
+    const stored = [0, 1, 2].map(() => points(5));
+    class Stored extends data.Dataset<{ x: Tensor; y: Tensor }> {
+      getItem(i: number) {
+        return stored[i];
+      }
+      get length() {
+        return 3;
+      }
+    }
+    const passThrough = new data.DataLoader(new Stored(), { batchSize: 1, collateFn: (items: { x: Tensor; y: Tensor }[]) => items[0] });
+    const h = await fit(model, { data: passThrough, loss: 'crossEntropy', optimizer: opt, epochs: 2, verbose: 0 });
+    expect(h.epoch).toEqual([0, 1]);
+    expect(stored.every((s) => !s.x.isDisposed && !s.y.isDisposed)).toBe(true);
+    antler.dispose(stored);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+});
+
+describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
+  test('stepsPerEpoch cuts a re-iterable epoch; draws a one-shot iterator on across epochs; training ends when it runs out', async () => {
+    const { x, y } = points(30);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
+    const sizes: number[][] = [];
+    const cb = { onEpochBegin: () => void sizes.push([]), onBatchEnd: (_b: number, l: BatchLogs) => void sizes[sizes.length - 1].push(l.size) };
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4 });
+    const h1 = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 2, verbose: 0, callbacks: cb });
+    expect(h1.epoch).toEqual([0, 1, 2]);
+    expect(sizes).toEqual([[4, 4], [4, 4], [4, 4]]);
+    // An endless generator with stepsPerEpoch: 3 epochs of 5 batches, then closed.
+    let drawn = 0, closed = false;
+    function* endless() {
+      try {
+        for (;;) {
+          drawn++;
+          yield { x: x.slice([0], [3]), y: y.slice([0], [3]) };
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    sizes.length = 0;
+    const h2 = await fit(model, { data: endless(), loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 5, verbose: 0, disposeBatches: true, callbacks: cb });
+    expect(h2.epoch).toEqual([0, 1, 2]);
+    expect(drawn).toBe(15);
+    expect(closed).toBe(true);
+    // A finite one: 7 batches, 3 per epoch → epochs 0, 1 and a short 2 (one batch), then it ran out.
+    function* seven() {
+      for (let k = 0; k < 7; k++) yield [x.slice([k], [2]), y.slice([k], [2])];
+    }
+    sizes.length = 0;
+    const h3 = await fit(model, { data: seven(), loss: 'crossEntropy', optimizer: opt, epochs: 10, stepsPerEpoch: 3, verbose: 0, disposeBatches: true, callbacks: cb });
+    expect(h3.epoch).toEqual([0, 1, 2]);
+    expect(sizes).toEqual([[2, 2, 2], [2, 2, 2], [2]]);
+    // Six: runs out exactly at the end of epoch 1; epoch 2 gets nothing and is not logged.
+    function* six() {
+      for (let k = 0; k < 6; k++) yield [x.slice([k], [2]), y.slice([k], [2])];
+    }
+    expect((await fit(model, { data: six(), loss: 'crossEntropy', optimizer: opt, epochs: 10, stepsPerEpoch: 3, verbose: 0, disposeBatches: true })).epoch).toEqual([0, 1]);
+    // initialEpoch counts as with tensors.
+    const h4 = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 4, initialEpoch: 2, verbose: 0 });
+    expect(h4.epoch).toEqual([2, 3]);
+    opt.zeroGrad();
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+});
+
+describe(`errors (seed ${SEED})`, () => {
+  test('conflicting options, one-shot iterators for several epochs, unknown batch shapes, empty data', async () => {
+    const { x, y } = points(12);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4 });
+    const base = { loss: 'crossEntropy' as const, optimizer: opt, verbose: 0 as const };
+    const before = live();
+    for (const k of ['batchSize', 'shuffle', 'seed'] as const)
+      await expectRejects(fit(model, { ...base, data: loader, [k]: k === 'shuffle' ? false : 8 }), 'INVALID_ARGUMENT', new RegExp(`fit: ${k} is for whole tensors \\{x, y\\}; with batches \\(a DataLoader\\)`));
+    for (const k of ['batch', 'stepsPerEpoch', 'disposeBatches'] as const)
+      await expectRejects(fit(model, { ...base, data: { x, y }, [k]: k === 'batch' ? (b: unknown) => b : k === 'stepsPerEpoch' ? 2 : true } as never), 'INVALID_ARGUMENT', new RegExp(`fit: ${k} is for batches`));
+    await expectRejects(fit(model, { ...base, data: loader, stepsPerEpoch: 0 }), 'INVALID_ARGUMENT', /stepsPerEpoch/);
+    await expectRejects(fit(model, { ...base, data: loader, disposeBatches: 'yes' as never }), 'INVALID_ARGUMENT', /disposeBatches/);
+    await expectRejects(fit(model, { ...base, data: loader, batch: 3 as never }), 'INVALID_ARGUMENT', /batch must be a function/);
+    function* gen() {
+      yield [x, y];
+    }
+    await expectRejects(fit(model, { ...base, data: gen(), epochs: 2 }), 'INVALID_ARGUMENT', /one-shot iterator .* cannot be iterated again for 2 epochs.*stepsPerEpoch/);
+    await expectRejects(fit(model, { ...base, data: loader, epochs: 2, validation: gen() }), 'INVALID_ARGUMENT', /validation is a one-shot iterator/);
+    await expectRejects(fit(model, { ...base, data: [] }), 'INVALID_ARGUMENT', /data yielded no batches in epoch 0/);
+    await expectRejects(fit(model, { ...base, data: [[x, y, y]] }), 'INVALID_ARGUMENT', /batch 0 of epoch 0 is an array of 3 \(Tensor \[12, 3\] float32, Tensor \[12\] int32, Tensor \[12\] int32\)/);
+    await expectRejects(fit(model, { ...base, data: [{ x, y, w: y }] }), 'INVALID_ARGUMENT', /is an object \{x: Tensor \[12, 3\] float32, y: Tensor \[12\] int32, w: Tensor \[12\] int32\}/);
+    await expectRejects(fit(model, { ...base, data: [x] }), 'INVALID_ARGUMENT', /batch 0 of epoch 0 is Tensor \[12, 3\] float32; a batch must be/);
+    await expectRejects(fit(model, { ...base, data: [[x, 3]] }), 'INVALID_ARGUMENT', /an array of 2 \(Tensor \[12, 3\] float32, 3\)/);
+    await expectRejects(fit(model, { ...base, data: [[x, y]], batch: (() => [x, y]) as never }), 'INVALID_ARGUMENT', /the batch option must return \{ x, y, args\? \}.*for batch 0 of epoch 0 it returned an array of 2/);
+    await expectRejects(fit(model, { ...base, data: [[x, y]], batch: () => ({ x, y: 1 as never }) }), 'INVALID_ARGUMENT', /the batch option's y must be a Tensor/);
+    await expectRejects(fit(model, { ...base, data: [[x, y]], batch: () => ({ x, y, args: y as never }) }), 'INVALID_ARGUMENT', /args must be an array/);
+    const gone = x.mul(1);
+    gone.dispose();
+    await expectRejects(fit(model, { ...base, data: [[gone, y]] }), 'DISPOSED', /batch 0 of epoch 0 holds a disposed tensor/);
+    expectAntlerError(() => evaluate(model, loader, 'crossEntropy', { batchSize: 4 }), 'INVALID_ARGUMENT', /evaluate: batchSize is for whole tensors/);
+    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batch: (b: unknown) => b as never }), 'INVALID_ARGUMENT', /evaluate: batch is for batches/);
+    expectAntlerError(() => evaluate(model, [], 'crossEntropy'), 'INVALID_ARGUMENT', /evaluate: data yielded no batches/);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
+});
