@@ -434,6 +434,11 @@ function checkBatchFn(v: unknown, op: string): ((b: unknown) => FitBatch) | unde
   return v as ((b: unknown) => FitBatch) | undefined;
 }
 
+/** The message for an option of batches given with whole tensors (a number as `batch` is batchSize misspelt, most likely). */
+function forBatches(op: string, k: string, v: unknown): string {
+  return `${op}: ${k} is for batches (a DataLoader, an iterable); data is whole tensors {x, y}${k === 'batch' && typeof v === 'number' ? ` (rows per batch are batchSize; got batch: ${v})` : ''}`;
+}
+
 /** Sums of one evaluation over batches: loss·size, correct·size, rows. */
 interface EvalSums { total: number; correct: number; rows: number }
 
@@ -526,8 +531,7 @@ export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data:
     }
     return evalLogs(sums, metrics, 'evaluate', 'data');
   }
-  if (eo.batch !== undefined || eo.disposeBatches !== undefined)
-    fail('INVALID_ARGUMENT', `evaluate: ${eo.batch !== undefined ? 'batch' : 'disposeBatches'} is for batches (a DataLoader, an iterable); data is whole tensors {x, y}`);
+  if (eo.batch !== undefined || eo.disposeBatches !== undefined) fail('INVALID_ARGUMENT', forBatches('evaluate', eo.batch !== undefined ? 'batch' : 'disposeBatches', eo.batch));
   const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
   const { x: dx, y: dy } = data as { x: Tensor; y: Tensor };
   const n = dx.shape[0];
@@ -582,7 +586,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     ({ x, y } = checkData(o.data, 'fit', 'data'));
     checkBatchAxis(model, x, 'fit');
     for (const k of ['batch', 'stepsPerEpoch', 'disposeBatches'] as const)
-      if (o[k] !== undefined) fail('INVALID_ARGUMENT', `fit: ${k} is for batches (a data.DataLoader, an iterable); data is whole tensors {x, y}`);
+      if (o[k] !== undefined) fail('INVALID_ARGUMENT', forBatches('fit', k, o[k]));
   }
   const map = checkBatchFn(o.batch, 'fit');
   if (o.validation !== undefined && o.validation !== null && !valIterable) {

@@ -304,7 +304,7 @@ describe(`fit on concentric rings (seed ${SEED})`, () => {
     await expectRejects(fit(model, { ...base, optimizer: opt, loss: () => 1 as never }), 'INVALID_ARGUMENT', /^fit: the loss function must return a Tensor; got 1$/);
     expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { metrics: ['acc'] as never }), 'INVALID_ARGUMENT', /^evaluate: unknown metric 'acc'/);
     expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batchSize: 0 }), 'INVALID_ARGUMENT', /^evaluate: batchSize must be an integer >= 1; got 0$/);
-    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batch: 8 } as never), 'INVALID_ARGUMENT', /^evaluate: unknown option 'batch'/);
+    expectAntlerError(() => evaluate(model, { x, y }, 'crossEntropy', { batch: 8 } as never), 'INVALID_ARGUMENT', /^evaluate: batch is for batches .*data is whole tensors \{x, y\} \(rows per batch are batchSize; got batch: 8\)$/);
     expect(model.parameters().every((p) => p.grad === null)).toBe(true);
     expect(tensorCounts()).toEqual(before);
     model.dispose();
