@@ -566,7 +566,14 @@ function scalarLoss(l: unknown, op: string): number {
   return l.item();
 }
 
-/** Trains `model` and returns the History (loss per epoch, plus validation and metrics). */
+/**
+ * Trains `model` and returns the History (loss per epoch, plus validation and
+ * metrics). `data` is whole tensors {x, y}, batched (and shuffled) by fit, or
+ * batches: a data.DataLoader or any Iterable / AsyncIterable of [x, y] or
+ * {x, y} batches (others through `batch`), iterated once per epoch (a
+ * one-shot iterator: one epoch, or `stepsPerEpoch` batches per epoch). A
+ * DataLoader's batch tensors are freed after each step (`disposeBatches`).
+ */
 export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, options: FitOptions<P>): Promise<History> {
   checkModel(model, 'fit');
   const o = checkOptions<FitOptions<unknown>>(options, 'fit', [

@@ -116,10 +116,10 @@ const alive = antler.memory().numTensors;`,
     post: `assert.deepEqual(history.epoch, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 const h = history.history;
 assert.equal(h.valLoss!.length, 10);
-// 80 Adam steps on separable data: well below the untrained log 2 ≈ 0.69, and evaluate() scores what the last validation did.
+// 80 Adam steps on separable data: well below the untrained log 2 ≈ 0.69 (worst 0.167 over 150 seeds), and evaluate() scores what the last validation did.
 assert.ok(h.loss[9] < 0.3 && h.loss[9] < h.loss[0], \`loss \${h.loss[0]} → \${h.loss[9]}\`);
 assert.equal(scores.loss, h.valLoss![9]);
-assert.ok(scores.acc! > 0.9, 'accuracy ' + scores.acc);
+assert.ok(scores.acc! > 0.85, 'accuracy ' + scores.acc); // worst 0.93 over 150 seeds
 // The loaders' batches were freed after each step: only the optimizer's state and the gradients stay.
 assert.ok(antler.memory().numTensors <= alive + 8, \`tensors \${alive} → \${antler.memory().numTensors}\`);`,
   },
