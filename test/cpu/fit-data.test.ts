@@ -217,6 +217,35 @@ describe(`padCollate batches into recurrent layers with lengths (seed ${SEED})`,
     ds.dispose();
   });
 
+  test('a bare nn.GRU takes the lengths as args: [null, { lengths }]: evaluate equals each sequence run alone, unpadded', () => {
+    const ds = new Sequences(rng.int(5, 12));
+    const targets = ds.items.map(() => tensor(randomArray(rng, 3), [3]));
+    const paired = ds.items.map(([seq], i) => [seq, targets[i]] as [Tensor, Tensor]);
+    const items = new (class extends data.Dataset<[Tensor, Tensor]> {
+      getItem(i: number): [Tensor, Tensor] {
+        return paired[i];
+      }
+      get length(): number {
+        return paired.length;
+      }
+    })();
+    const loader = new data.DataLoader(items, { batchSize: rng.int(2, 5), collateFn: data.padCollate() });
+    const gru = new nn.GRU(2, 3);
+    const loss = (out: nn.RNNOutput, y: Tensor) => antler.mseLoss(out.hidden.squeeze(0), y);
+    const e = evaluate(gru, loader, loss, { batch: ([x, lengths, y]: [Tensor, Tensor, Tensor]) => ({ x, y, args: [null, { lengths }] }) });
+    // Reference: each sequence alone (no padding), its last hidden state against its target, the mean over rows and features.
+    let sq = 0;
+    antler.noGrad(() => paired.forEach(([seq, t]) => tidy(() => {
+      const h = gru.forward(seq.unsqueeze(1)).hidden.dataSync();
+      const tv = t.dataSync();
+      for (let j = 0; j < 3; j++) sq += (h[j] - tv[j]) ** 2;
+    })));
+    expectClose([e.loss], [sq / (3 * paired.length)], 1e-5, 1e-7, 'GRU with lengths');
+    gru.dispose();
+    antler.dispose(targets);
+    ds.dispose();
+  });
+
   test('without the batch option, a batch of three is refused with what it held', async () => {
     const ds = new Sequences(6);
     const loader = new data.DataLoader(ds, { batchSize: 3, collateFn: data.padCollate() });
