@@ -51,7 +51,9 @@ export interface DataLoaderOptions<T = unknown, B = Collated<T>> {
  * epoch; with shuffle each epoch has a fresh order.
  *
  * The batches' tensors are new and the caller's: dispose them, or run each
- * step inside tidy(). The tensors the items and collation make on the way are
+ * step inside tidy(); fit() and evaluate() given the loader free them after
+ * each step (those the loader made, not a dataset's tensors a collateFn
+ * passed through as they were). The tensors the items and collation make on the way are
  * freed. Fast path: a TensorDataset with the default collate takes each
  * batch's rows with one indexSelect per tensor (no per-item tensors); the
  * batch is the same array of stacked rows defaultCollate would give.
