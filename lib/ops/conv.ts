@@ -11,12 +11,14 @@
  * (convNd, convTransposeNd) with the kernel taps over k spatial axes (the
  * per-axis geometry shared with the 1-D ops).
  */
+import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
-import { add, concat, matmul, permute, reshape, slice } from './core';
+import { add, concat, matmul, mul, permute, reshape, slice, stack, sum, wrap } from './core';
 import { gatherRows, indexSelect, scatterAddRows } from './indexing';
+import { native } from '../native';
 import { linear } from './nn';
 import { pad } from './shape';
 
@@ -365,6 +367,9 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
   });
 }
 
+/** @internal Which convolution paths convForward may take (tests and the benchmark turn the depthwise path off to compare it with the row gather's). */
+export const convPaths = { depthwise: true };
+
 /** @internal Rows one int32 row gather can index (0 … 2^31 − 1). */
 export const GATHER_ROWS = 2 ** 31;
 
@@ -385,6 +390,7 @@ function checkConvRows(op: string, padded: readonly number[]): void {
  */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number, maxRows = GATHER_ROWS): Tensor {
   const [N, , ...sizes] = x.shape;
+  if (convPaths.depthwise && G > 1 && weight.shape[1] === 1 && gs.every((g) => g.stride === 1)) return depthwiseConv(x, weight, bias, ks, gs, G);
   const S = product(sizes.map((L, d) => L + gs[d].left + gs[d].right));
   if (N * G * S <= maxRows) return convBlocks(x, weight, bias, ks, gs, G);
   // Too many rows for one int32 index (block offsets b·S would wrap): groups in pieces of gc, samples in pieces of nc,
@@ -406,6 +412,82 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: 
     byGroups.push(bySamples.length === 1 ? bySamples[0] : concat(bySamples, 0));
   }
   return byGroups.length === 1 ? byGroups[0] : concat(byGroups, 1);
+}
+
+/**
+ * @internal The depthwise convolution (one input channel per group, groups > 1, any channel multiplier m = Cout / Cin;
+ * stride 1 on every axis): a sum over the kernel taps of the padded input's shifted window times that tap's weight
+ * per channel, no im2col (the row gather's rows would be one value wide). See {@link depthwiseTaps}.
+ */
+function depthwiseConv(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number): Tensor {
+  const Cout = weight.shape[0], KK = product(ks), k = ks.length;
+  const xp = gs.some((g) => g.left || g.right) ? zeroPad(x, gs.map((g) => g.left), gs.map((g) => g.left + g.right)) : x;
+  // Each tap's window start along each axis (taps row-major, as the weight's).
+  const starts = Array.from({ length: KK }, (_, a) => {
+    const at = new Array<number>(k);
+    for (let d = k - 1; d >= 0; d--) {
+      at[d] = (a % ks[d]) * gs[d].dilation;
+      a = Math.floor(a / ks[d]);
+    }
+    return at;
+  });
+  const y = depthwiseTaps(xp, reshape(weight, [G, Cout / G, KK]), starts, gs.map((g) => g.Lout));
+  return bias ? add(y, reshape(bias, [Cout, ...new Array<number>(k).fill(1)])) : y;
+}
+
+/**
+ * @internal x [N, C, ...sizes] zero-padded on its spatial axes: `before` zeros ahead of each axis, `extra` more
+ * positions in all along it. One native copy into zeros (pad's 'constant' mode concatenates blocks of zeros axis by
+ * axis: 3–4× as long on [32, 128, 56, 56]); the gradient is the slice of the unpadded region.
+ */
+function zeroPad(x: Tensor, before: readonly number[], extra: readonly number[]): Tensor {
+  const begin = [0, 0, ...before], shape = x.shape.map((n, i) => (i < 2 ? n : n + extra[i - 2]));
+  const out = wrap(native().sliceBackward(x.handle, shape, begin));
+  return record(out, 'pad', [x], (g) => [slice(g, begin, x.shape)], [], true);
+}
+
+/**
+ * @internal y [N, C·m, ...outSizes] = Σ_a window_a(xp) · w[:, :, a] for xp [N, C, ...] and w [C, m, KK], window_a the
+ * outSizes positions from starts[a] on (channel c's m outputs c·m … c·m + m − 1, as a depthwise convolution's with
+ * multiplier m). Computed unrecorded (each tap's window, product and running sum freed as it goes) and recorded as
+ * one node saving only xp and w (not KK output-sized windows); its backward is recorded ops, so twice differentiable:
+ * the input's gradient is this op again (the output gradient zero-padded by each axis's span, the windows mirrored),
+ * the weight's one product and sum per tap.
+ */
+function depthwiseTaps(xp: Tensor, w: Tensor, starts: readonly (readonly number[])[], outSizes: readonly number[]): Tensor {
+  const [N, C, ...sizes] = xp.shape, m = w.shape[1];
+  const ones = outSizes.map(() => 1);
+  const window = (t: Tensor, at: readonly number[]) => slice(t, [0, 0, ...at], [N, C, ...outSizes]);
+  const out = tidy(() => noGrad(() => {
+    let acc: Tensor | null = null;
+    starts.forEach((at, a) => {
+      const next = tidy(() => {
+        const v = window(xp, at);
+        const t = mul(m === 1 ? v : reshape(v, [N, C, 1, ...outSizes]), reshape(slice(w, [0, 0, a], [C, m, 1]), m === 1 ? [C, ...ones] : [C, m, ...ones]));
+        return acc ? add(acc, t) : t;
+      });
+      acc?.dispose();
+      acc = next;
+    });
+    return reshape(acc as unknown as Tensor, [N, C * m, ...outSizes]);
+  }));
+  return record(out, 'depthwiseConv', [xp, w], (gy, [sx, sw], [needX, needW]) => {
+    let gx: Tensor | null = null, gw: Tensor | null = null;
+    if (needX) {
+      // xp's gradient at s is Σ_a gy[s − starts[a]]·w_a: the same sum over the zero-padded gy with mirrored windows.
+      const span = sizes.map((L, d) => L - outSizes[d]);
+      const gyp = zeroPad(gy, span, span.map((e) => 2 * e));
+      const g = depthwiseTaps(gyp, reshape(sw, [C * m, 1, starts.length]), starts.map((at) => at.map((v, d) => span[d] - v)), sizes);
+      gx = m === 1 ? g : sum(reshape(g, [N, C, m, ...sizes]), 2);
+    }
+    if (needW) {
+      // w[c, j, a]'s gradient: Σ over samples and positions of gy[n, c·m + j]·window_a(xp)[n, c].
+      const gy4 = reshape(gy, [N, C, m, ...outSizes]), spatial = outSizes.map((_, d) => d + 3);
+      // (the spatial axes summed first, then the samples: one strided reduction over [0, 3, …] took 2–3× as long)
+      gw = stack(starts.map((at) => sum(sum(mul(gy4, reshape(window(sx, at), [N, C, 1, ...outSizes])), spatial), 0)), 2); // [C, m, KK]
+    }
+    return [gx, gw];
+  }, [xp, w], true);
 }
 
 /** @internal convForward's one piece: every block's (sample, group) rows indexed by one int32 gather (N·G·S ≤ 2^31 rows). */

@@ -7,7 +7,8 @@
  */
 import * as antler from '../../lib';
 import { nn, tensor, tidy } from '../../lib';
-import { convForward, convGeometry } from '../../lib/ops/conv';
+import { convForward, convGeometry, convPaths } from '../../lib/ops/conv';
+import { convNdRef, dot, expectGradsMatchCentral } from '../conv-refs';
 import * as indexing from '../../lib/ops/indexing';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
@@ -187,7 +188,14 @@ describe(`convolutions past one int32 row gather (seed ${SEED})`, () => {
         [x, w, b].forEach((t) => (t.requiresGrad = true));
         const whole = [antler.conv1d, antler.conv2d, antler.conv3d][k - 1](x, w, b, k === 1 ? o : { ...o, stride: o.stride, padding: o.padding });
         const gathers = jest.spyOn(indexing, 'gatherRows');
-        const pieces = convForward(x, w, b, ks, gs, G, maxRows);
+        // (the row gather's pieces: depthwise shapes would take the depthwise path, which gathers nothing)
+        convPaths.depthwise = false;
+        let pieces: antler.Tensor;
+        try {
+          pieces = convForward(x, w, b, ks, gs, G, maxRows);
+        } finally {
+          convPaths.depthwise = true;
+        }
         // Every gather's table within the limit (its rows int32-indexable), so more than one when N·G·S exceeds it.
         const tables = gathers.mock.calls.map(([table]) => table.shape[0]);
         gathers.mockRestore();
@@ -214,5 +222,109 @@ describe(`convolutions past one int32 row gather (seed ${SEED})`, () => {
         /^conv1d: the padded input has 549755813889 positions per channel \(\[549755813889\]\); the gather's int32 indices reach 2\^31 − 1$/);
       expectAntlerError(() => antler.conv2d(antler.ones([1, 1, 1, 1]), antler.ones([1, 1, 1, 1]), null, { padding: [2 ** 17, 2 ** 17] }), 'INVALID_ARGUMENT', /^conv2d: the padded input has \d+ positions per channel \(\[262145, 262145\]\)/);
       expect(antler.memory().numTensors).toBe(before + 4); // the four inputs only
+    }));
+});
+
+describe(`depthwise convolutions: the sum over taps (seed ${SEED})`, () => {
+  // groups = in (> 1) with stride 1 take convForward's depthwise path (no row gather); stride 2 the row gather.
+  const convs = [antler.conv1d, antler.conv2d, antler.conv3d] as const;
+  const F = { dtype: 'float64' as const };
+  const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
+  /** A random depthwise case: k axes, C channels, multiplier m, per-axis kernel, dilation, padding; stride 1 unless `strided`. */
+  const draw = (k: number, strided = false) => {
+    const C = rng.int(2, 4), m = rng.int(1, 3), N = rng.int(1, 2);
+    const ks = Array.from({ length: k }, () => rng.int(1, k === 3 ? 2 : 3)), dil = ks.map(() => rng.int(1, 2));
+    const stride = ks.map(() => (strided ? rng.int(1, 2) : 1));
+    const mode = k === 1 ? rng.pick(['number', 'same', 'valid'] as const) : rng.pick(['number', 'axes', 'same', 'valid'] as const);
+    const pads = ks.map(() => rng.int(0, 2));
+    const padding = mode === 'number' ? pads.fill(pads[0]) && pads[0] : mode === 'axes' ? pads : mode;
+    const spans = ks.map((K, d) => dil[d] * (K - 1));
+    const left = spans.map((e, d) => (mode === 'same' ? Math.floor(e / 2) : mode === 'valid' ? 0 : pads[d]));
+    const right = spans.map((e, d) => (mode === 'same' ? e - left[d] : left[d]));
+    const sizes = spans.map((e) => e + rng.int(1, 4));
+    const s = stride.every((v) => v === 1) ? padding : typeof padding === 'string' ? 0 : padding;
+    if (s === 0) left.fill(0), right.fill(0);
+    const options = { groups: C, padding: s, dilation: k === 1 ? dil[0] : dil, stride: k === 1 ? stride[0] : stride } as never;
+    return { C, m, N, ks, dil, stride, left, right, sizes, options, what: JSON.stringify({ N, C, m, sizes, ks, dil, stride, padding: s }) };
+  };
+
+  test('equals the definition: 1-D/2-D/3-D, multipliers, dilation, each padding form, batch 1 and unbatched, float64 and float32; stride 1 gathers nothing', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 24; trial++) {
+        const k = rng.int(1, 3), c = draw(k, trial % 4 === 3);
+        const { C, m, N, ks, sizes } = c, Cout = C * m;
+        const xv = randomArray(rng, N * C * prod(sizes)), wv = randomArray(rng, Cout * prod(ks)), bv = rng.next() < 0.5 ? randomArray(rng, Cout) : null;
+        const ref = convNdRef(xv, wv, bv, N, C, sizes, Cout, ks, C, c.stride, c.left, c.right, c.dil);
+        const gathers = jest.spyOn(indexing, 'gatherRows');
+        const y = convs[k - 1](tensor(xv, [N, C, ...sizes], F), tensor(wv, [Cout, 1, ...ks], F), bv ? tensor(bv, [Cout], F) : null, c.options);
+        const gathered = gathers.mock.calls.length;
+        gathers.mockRestore();
+        if (c.stride.every((v) => v === 1)) expect(gathered).toBe(0);
+        expect(y.shape).toEqual([N, Cout, ...ref.outSizes]);
+        expectClose(y.dataSync(), ref.y, 1e-12, 1e-12, c.what);
+        const f32 = convs[k - 1](tensor(xv, [N, C, ...sizes]), tensor(wv, [Cout, 1, ...ks]), bv ? tensor(bv, [Cout]) : null, c.options);
+        expectClose(f32.dataSync(), ref.y, 1e-5, 1e-5, `float32 ${c.what}`);
+        const u = convs[k - 1](tensor(xv.slice(0, C * prod(sizes)), [C, ...sizes], F), tensor(wv, [Cout, 1, ...ks], F), bv ? tensor(bv, [Cout], F) : null, c.options);
+        expect(u.shape).toEqual([Cout, ...ref.outSizes]);
+        expectClose(u.dataSync(), ref.y.slice(0, Cout * prod(ref.outSizes)), 1e-12, 1e-12, `unbatched ${c.what}`);
+      }
+    }));
+
+  test('gradients of input, weight and bias against central differences of the definition', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 9; trial++) {
+        const k = (trial % 3) + 1, c = draw(k);
+        const { C, m, N, ks, sizes } = c, Cout = C * m;
+        const vals = [randomArray(rng, N * C * prod(sizes)), randomArray(rng, Cout * prod(ks)), randomArray(rng, Cout)];
+        const ts = [tensor(vals[0], [N, C, ...sizes], F), tensor(vals[1], [Cout, 1, ...ks], F), tensor(vals[2], [Cout], F)];
+        ts.forEach((t) => (t.requiresGrad = true));
+        const y = convs[k - 1](ts[0], ts[1], ts[2], c.options);
+        const r = randomArray(rng, y.size);
+        antler.sum(antler.mul(y, tensor(r, y.shape, F))).backward();
+        expectGradsMatchCentral(ts, vals, (v) => dot(convNdRef(v[0], v[1], v[2], N, C, sizes, Cout, ks, C, c.stride, c.left, c.right, c.dil).y, r), c.what);
+      }
+    }));
+
+  test('double backward equals the row gather path\'s (second derivatives through the recorded backward)', () =>
+    tidy(() => {
+      for (let trial = 0; trial < 6; trial++) {
+        const k = (trial % 3) + 1, c = draw(k);
+        const { C, m, N, ks, sizes } = c, Cout = C * m;
+        const x = tensor(randomArray(rng, N * C * prod(sizes)), [N, C, ...sizes], F), w = tensor(randomArray(rng, Cout * prod(ks)), [Cout, 1, ...ks], F);
+        const b = tensor(randomArray(rng, Cout), [Cout], F);
+        [x, w, b].forEach((t) => (t.requiresGrad = true));
+        const second = (depthwise: boolean) => {
+          convPaths.depthwise = depthwise;
+          try {
+            const y = convs[k - 1](x, w, b, c.options);
+            const r = antler.randn(y.shape, { ...F, seed: 7 } as never);
+            const [gx, gw] = antler.autograd.grad(antler.sum(antler.mul(antler.mul(y, y), r)), [x, w], { createGraph: true });
+            const s = antler.add(antler.sum(antler.mul(gx!, antler.sin(x))), antler.sum(antler.mul(gw!, antler.cos(w))));
+            return antler.autograd.grad(s, [x, w, b]).map((g) => g!.dataSync());
+          } finally {
+            convPaths.depthwise = true;
+          }
+        };
+        const fast = second(true), gathered = second(false);
+        fast.forEach((g, i) => expectClose(g, gathered[i], 1e-10, 1e-10, `${c.what} second derivative ${i}`));
+      }
+    }));
+
+  test('nn.Conv1d/2d/3d with groups = in and each paddingMode equal the definition (the mode\'s padding, then the taps)', () =>
+    tidy(() => {
+      const modules = [nn.Conv1d, nn.Conv2d, nn.Conv3d] as const;
+      for (const mode of ['zeros', 'reflect', 'replicate', 'circular'] as const)
+        for (let k = 1; k <= 3; k++) {
+          const C = rng.int(2, 3), m = rng.int(1, 2), K = rng.int(2, 3), p = rng.int(1, K - 1), dilation = rng.int(1, 2);
+          const sizes = Array.from({ length: k }, () => dilation * (K - 1) + rng.int(2, 4));
+          const layer = new (modules[k - 1] as typeof nn.Conv2d)(C, C * m, K, { groups: C, padding: p, dilation, paddingMode: mode, dtype: 'float64' } as never);
+          const xv = randomArray(rng, 2 * C * prod(sizes));
+          const y = layer.forward(tensor(xv, [2, C, ...sizes], F));
+          const ks = sizes.map(() => K), pads = sizes.map(() => p);
+          const ref = convNdRef(xv, layer.weight.dataSync(), layer.bias!.dataSync(), 2, C, sizes, C * m, ks, C, ks.map(() => 1), pads, pads, ks.map(() => dilation), mode);
+          expect(y.shape).toEqual([2, C * m, ...ref.outSizes]);
+          expectClose(y.dataSync(), ref.y, 1e-12, 1e-12, JSON.stringify({ mode, k, C, m, K, p, dilation, sizes }));
+          layer.dispose();
+        }
     }));
 });
