@@ -497,7 +497,7 @@ function convBlocks(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly
   const Og = Cout / G, KK = product(ks), k = ks.length;
   const outSizes = gs.map((g) => g.Lout), P = product(outSizes);
   const padded = sizes.map((L, d) => L + gs[d].left + gs[d].right), S = product(padded), strides = gridStrides(padded);
-  const xp = gs.some((g) => g.left || g.right) ? pad(x, [[0, 0], [0, 0], ...gs.map((g): [number, number] => [g.left, g.right])]) : x;
+  const xp = gs.some((g) => g.left || g.right) ? zeroPad(x, gs.map((g) => g.left), gs.map((g) => g.left + g.right)) : x;
   const rows = reshape(permute(reshape(xp, [N, G, Cg, S]), [0, 1, 3, 2]), [N * G * S, Cg]); // [(n, g, s), c]
   // Row of every (position, tap) in a block (sample, group), position major; the blocks' offsets added on the device.
   const local = Int32Array.from(gridOffsets(gs.map((g, d) => ({ count: g.Lout, taps: ks[d], offset: (i: number, a: number) => (i * g.stride + a * g.dilation) * strides[d] }))));
