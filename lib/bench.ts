@@ -4,13 +4,15 @@
  * PyTorch when python3 with torch is importable), sru (lib/bench-sru.ts),
  * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts), optim (lib/bench-optim.ts), linalg
  * (lib/bench-linalg.ts: one large matrix through each factorisation),
- * overhead (lib/bench-overhead.ts) and isa (lib/bench-isa.ts: the CPU loops'
- * AVX2 copy against their baseline copy).
+ * overhead (lib/bench-overhead.ts), isa (lib/bench-isa.ts: the CPU loops'
+ * AVX2 copy against their baseline copy) and conv (lib/bench-conv.ts: dense,
+ * depthwise, grouped and 3-D convolutions, forward and forward + backward).
  */
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { benchConv } from './bench-conv';
 import { benchDeer } from './bench-deer';
 import { benchIsa } from './bench-isa';
 import { benchLinalg } from './bench-linalg';
@@ -59,7 +61,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa, conv: benchConv };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
