@@ -3,7 +3,9 @@
  * padded input channels-last (every output position's taps), then one
  * batched GEMM over the samples and groups straight into the output's
  * layout; the gradients come from autograd (the gather's is a row
- * scatter-add, the GEMM's are GEMMs).
+ * scatter-add, the GEMM's are GEMMs). A depthwise convolution (one input
+ * channel per group, stride 1) is a sum over the taps of shifted windows
+ * times each channel's tap weight instead (depthwiseConv).
  * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
  * GEMM giving every (input position, tap, output channel) contribution, then
  * one row scatter-add (col2im) into the output positions. conv2d /
@@ -386,7 +388,8 @@ function checkConvRows(op: string, padded: readonly number[]): void {
  * weights [Og, KK·Cg] against those patches transposed → [N, G, Og, P], already the output's [N, Cout, ...outSizes]
  * order: no copy of the KK-times larger columns is permuted (forward or backward). Gradients from autograd (the
  * gather's is a row scatter-add). More than `maxRows` (2^31) rows N·G·S in all are convolved in pieces of samples
- * and groups (the int32 row index reaches 2^31 − 1), the pieces concatenated.
+ * and groups (the int32 row index reaches 2^31 − 1), the pieces concatenated. Depthwise convolutions (groups > 1 of one
+ * input channel each) with stride 1 go to depthwiseConv (no gather; no row limit).
  */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number, maxRows = GATHER_ROWS): Tensor {
   const [N, , ...sizes] = x.shape;
