@@ -310,6 +310,18 @@ describe(`depthwise convolutions: the sum over taps (seed ${SEED})`, () => {
       }
     }));
 
+  test('the forward keeps only the padded input for backward (the gather kept KK output-sized patches)', () =>
+    tidy(() => {
+      const x = antler.randn([2, 8, 20, 20], { ...F, requiresGrad: true } as never), w = antler.randn([16, 1, 3, 3], { ...F, requiresGrad: true } as never);
+      const before = antler.memory().numBytes;
+      const y = antler.conv2d(x, w, null, { padding: 1, groups: 8 });
+      const held = antler.memory().numBytes - before, bytes = (shape: readonly number[]) => prod(shape) * 8;
+      // The output and the zero-padded input [2, 8, 22, 22]; 9 windows of the output's size would be 9 · 51200 bytes more.
+      expect(held).toBeLessThanOrEqual(bytes(y.shape) + bytes([2, 8, 22, 22]) + 1024);
+      antler.sum(y).backward();
+      expect(w.grad!.shape).toEqual([16, 1, 3, 3]);
+    }));
+
   test('nn.Conv1d/2d/3d with groups = in and each paddingMode equal the definition (the mode\'s padding, then the taps)', () =>
     tidy(() => {
       const modules = [nn.Conv1d, nn.Conv2d, nn.Conv3d] as const;
