@@ -55,19 +55,34 @@ static __global__ void setRowsKernel(T* table, const T* src, const int32_t* idx,
   }
 }
 
+// The first bad index position a kernel reports: a device word set to kNoBadIndex on the stream when
+// made, lowered by the kernel's atomicMin, and read back (a sync) by read(): -1 when no index was bad.
+class BadIndexFlag {
+ public:
+  explicit BadIndexFlag(Context& ctx) : ctx_(ctx), buffer_(ctx, sizeof(unsigned long long)) {
+    ANTLER_CUDA_CHECK(cudaMemsetAsync(get(), 0xFF, sizeof(unsigned long long), ctx_.stream));
+  }
+  unsigned long long* get() const { return static_cast<unsigned long long*>(buffer_.get()); }
+  int64_t read() const {
+    unsigned long long host = kNoBadIndex;
+    ANTLER_CUDA_CHECK(cudaMemcpyAsync(&host, get(), sizeof(host), cudaMemcpyDeviceToHost, ctx_.stream));
+    ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+    return host == kNoBadIndex ? -1 : static_cast<int64_t>(host);
+  }
+
+ private:
+  Context& ctx_;
+  PoolBuffer buffer_;
+};
+
 template <typename T>
 static int64_t launchGatherRows(Context& ctx, void* out, const void* table, const int32_t* idx, int64_t n,
                                 int64_t rows, int64_t cols) {
-  PoolBuffer flag(ctx, sizeof(unsigned long long));
-  unsigned long long* badIndex = static_cast<unsigned long long*>(flag.get());
-  ANTLER_CUDA_CHECK(cudaMemsetAsync(badIndex, 0xFF, sizeof(unsigned long long), ctx.stream));
+  BadIndexFlag flag(ctx);
   gatherRowsKernel<T><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
-      static_cast<T*>(out), static_cast<const T*>(table), idx, n, rows, cols, badIndex);
+      static_cast<T*>(out), static_cast<const T*>(table), idx, n, rows, cols, flag.get());
   ANTLER_LAUNCH_CHECK("gatherRows");
-  unsigned long long host = kNoBadIndex;
-  ANTLER_CUDA_CHECK(cudaMemcpyAsync(&host, badIndex, sizeof(host), cudaMemcpyDeviceToHost, ctx.stream));
-  ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  return host == kNoBadIndex ? -1 : static_cast<int64_t>(host);
+  return flag.read();
 }
 
 template <typename T>
@@ -80,16 +95,11 @@ static int64_t launchScatterAddRows(Context& ctx, void* gtable, const void* g, c
     ANTLER_LAUNCH_CHECK("scatterAddRows");
     return -1;
   }
-  PoolBuffer flag(ctx, sizeof(unsigned long long));
-  unsigned long long* badIndex = static_cast<unsigned long long*>(flag.get());
-  ANTLER_CUDA_CHECK(cudaMemsetAsync(badIndex, 0xFF, sizeof(unsigned long long), ctx.stream));
+  BadIndexFlag flag(ctx);
   scatterAddRowsKernel<T><<<gridFor(ctx, n * cols), kBlockSize, 0, ctx.stream>>>(
-      static_cast<T*>(gtable), static_cast<const T*>(g), idx, n, rows, cols, badIndex);
+      static_cast<T*>(gtable), static_cast<const T*>(g), idx, n, rows, cols, flag.get());
   ANTLER_LAUNCH_CHECK("scatterAddRows");
-  unsigned long long host = kNoBadIndex;
-  ANTLER_CUDA_CHECK(cudaMemcpyAsync(&host, badIndex, sizeof(host), cudaMemcpyDeviceToHost, ctx.stream));
-  ANTLER_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  return host == kNoBadIndex ? -1 : static_cast<int64_t>(host);
+  return flag.read();
 }
 
 // The gather only copies values, so int32 tables work too.
