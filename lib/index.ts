@@ -73,6 +73,7 @@ export * from './ops/pointwise';
 export * from './ops/statistics';
 export * from './ops/products';
 export * from './ops/selection';
+export * from './ops/construct';
 export { standardGamma, gammainc, gammaincc, poisson, binomial } from './ops/random-special';
 export { conv1d, convTranspose1d, conv2d, convTranspose2d, unfold, fold } from './ops/conv';
 export { maxPool1d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d } from './ops/pool';

@@ -16,6 +16,7 @@ import { LINALG_QR_OPS, LINALG_QR_NOT_OPS } from './opinfo-linalg-qr';
 import { LINALG_SPECTRAL_OPS, LINALG_SPECTRAL_NOT_OPS } from './opinfo-linalg-spectral';
 import { LINALG_NORMS_OPS, LINALG_NORMS_NOT_OPS } from './opinfo-linalg-norms';
 import { RANDOM_SPECIAL_OPS, RANDOM_SPECIAL_NOT_OPS } from './opinfo-random-special';
+import { CONSTRUCT_OPS, CONSTRUCT_NOT_OPS } from './opinfo-construct';
 
 export interface InputSpec {
   shape: number[];
@@ -1276,9 +1277,9 @@ function shuffledDistinct(rng: Rng, count: number): number[] {
 }
 
 // The op families with registries of their own.
-OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS, ...RANDOM_SPECIAL_OPS);
+OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS, ...RANDOM_SPECIAL_OPS, ...CONSTRUCT_OPS);
 /** Exported functions of those families that are not differentiable ops (see opinfo.test.ts). */
-export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS, ...RANDOM_SPECIAL_NOT_OPS];
+export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS, ...RANDOM_SPECIAL_NOT_OPS, ...CONSTRUCT_NOT_OPS];
 
 // torch.linalg (antler.linalg): entries named `linalg.<function>`.
 OPS.push(...LINALG_LU_OPS, ...LINALG_QR_OPS, ...LINALG_SPECTRAL_OPS, ...LINALG_NORMS_OPS);

@@ -1,0 +1,176 @@
+/**
+ * Building tensors out of others, with PyTorch 1.13's semantics: blockDiag
+ * (torch.block_diag), cartesianProd (torch.cartesian_prod), combinations
+ * (torch.combinations), and the index tables triuIndices / trilIndices
+ * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64).
+ * blockDiag, cartesianProd and combinations are composed from recorded ops
+ * (reshape, cast, pad, concat, meshgrid, stack, indexSelect), so gradients
+ * come from autograd and every device runs them; the positions combinations
+ * gathers and the index tables are counted on the host (no device sync).
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, resolveCreate, tensor, Tensor, zeros } from '../tensor';
+import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { cast, clone, concat, reshape, resultType, slice, stack } from './core';
+import { indexSelect } from './indexing';
+import { meshgrid } from './products';
+import { pad } from './shape';
+
+/** The tensors of a variadic call (f(a, b, c) or f([a, b, c])), each live and on one device. */
+function tensorsOf(op: string, args: readonly (Tensor | readonly Tensor[])[]): Tensor[] {
+  const ts = (args.length === 1 && Array.isArray(args[0]) ? args[0] : args) as Tensor[];
+  ts.forEach((t, i) => {
+    if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: tensors[${i}] must be a Tensor; got ${describe(t)}`);
+    checkTensor(t, op, `tensors[${i}]`);
+    if (t.device !== ts[0].device)
+      fail('DEVICE_MISMATCH', `${op}: tensors[${i}] is on ${t.device} and tensors[0] on ${ts[0].device}; move one with .to('${ts[0].device}')`);
+  });
+  return ts;
+}
+
+/**
+ * torch.block_diag: the inputs as blocks down the diagonal of one matrix, zeros elsewhere. Each
+ * input is 0-d (a 1×1 block), 1-D of size n (a 1×n block) or 2-D; the result is [Σ rows, Σ cols].
+ * The tensors may come as one array too. Mixed dtypes promote as torch's (result_type: tensors
+ * with dimensions decide, 0-d ones count only when they bring floating point to integers). No
+ * tensors give a float32 [1, 0], as torch's. Gradients: each block's slice of the output's.
+ */
+export function blockDiag(...tensors: (Tensor | readonly Tensor[])[]): Tensor {
+  const op = 'blockDiag';
+  const ts = tensorsOf(op, tensors);
+  ts.forEach((t, i) => {
+    if (t.rank > 2) fail('SHAPE_MISMATCH', `${op}: tensors[${i}] has shape ${shapeText(t.shape)}; expected 0-d, 1-D or 2-D (as torch.block_diag)`);
+  });
+  if (ts.length === 0) return zeros([1, 0]);
+  const dtype = resultType(...ts);
+  const blocks = ts.map((t) => (t.rank === 2 ? t.shape.slice() : [1, t.rank === 1 ? t.shape[0] : 1]));
+  const cols = blocks.reduce((s, b) => s + b[1], 0);
+  return tidy(() => {
+    let at = 0;
+    const rows = ts.map((t, i) => {
+      const [, c] = blocks[i];
+      const m = reshape(t.dtype === dtype ? t : cast(t, dtype), blocks[i]);
+      const row = pad(m, [[0, 0], [at, cols - at - c]]);
+      at += c;
+      return row;
+    });
+    return concat(rows, 0);
+  });
+}
+
+/**
+ * torch.cartesian_prod: for k 1-D tensors of sizes n1, …, nk (one dtype, as torch's, which goes
+ * through meshgrid), the [n1·…·nk, k] tuples in lexicographic order (the last input varying
+ * fastest). One tensor gives a copy of it, 1-D (torch's special case, which returns the input
+ * itself). The tensors may come as one array too. Gradients sum back to each input.
+ */
+export function cartesianProd(...tensors: (Tensor | readonly Tensor[])[]): Tensor {
+  const op = 'cartesianProd';
+  const ts = tensorsOf(op, tensors);
+  if (ts.length === 0) fail('INVALID_ARGUMENT', `${op}: expected at least one tensor`);
+  ts.forEach((t, i) => {
+    if (t.rank !== 1) fail('SHAPE_MISMATCH', `${op}: tensors[${i}] has shape ${shapeText(t.shape)}; expected 1-D`);
+    if (t.dtype !== ts[0].dtype)
+      fail('DTYPE_MISMATCH', `${op}: tensors[${i}] is ${t.dtype} and tensors[0] ${ts[0].dtype}; expected one dtype (as torch's; cast one with .cast('${ts[0].dtype}'))`);
+  });
+  if (ts.length > 8) fail('INVALID_ARGUMENT', `${op}: ${ts.length} tensors; at most 8 are supported (antler's 8-dim limit on the grids)`);
+  if (ts.length === 1) return clone(ts[0]);
+  return tidy(() => {
+    const grids = meshgrid(ts);
+    const size = grids[0].size;
+    return stack(grids.map((g) => reshape(g, [size])), 1);
+  });
+}
+
+export interface CombinationsOptions {
+  /** Let an element repeat within a combination (default false), as torch's with_replacement. */
+  withReplacement?: boolean;
+}
+
+/** n choose k as a float (exact while below 2^53; only compared with a limit). */
+function choose(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return Math.round(c);
+}
+
+/**
+ * torch.combinations: the length-r combinations of the elements of the 1-D x, as the rows of a
+ * [count, r] tensor, in torch's order (lexicographic in the positions, as itertools.combinations,
+ * or combinations_with_replacement with `{withReplacement: true}`). r = 0 gives an empty 1-D
+ * tensor ([0], torch's); r above x's size without replacement gives [0, r]. Gradients sum back to
+ * x's elements (each row gathers from x). The positions are counted on the host; at most
+ * 2^31 − 1 elements in the result (int32 positions).
+ */
+export function combinations(x: Tensor, r = 2, options?: CombinationsOptions): Tensor {
+  const op = 'combinations';
+  checkTensor(x, op, 'x');
+  if (x.rank !== 1) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected 1-D`);
+  checkInteger(r, op, 'r', 0);
+  const o = checkOptions<CombinationsOptions>(options, op, ['withReplacement']);
+  const rep = o.withReplacement === undefined ? false : checkBoolean(o.withReplacement, op, 'withReplacement');
+  if (r === 0) return slice(x, [0], [0]);
+  const n = x.shape[0];
+  const count = rep ? choose(n + r - 1, r) : choose(n, r);
+  if (count * r > 2 ** 31 - 1)
+    fail('INVALID_ARGUMENT', `${op}: ${rep ? 'with' : 'without'} replacement, r = ${r} of ${n} elements gives ${count} combinations (${count * r} elements); at most 2^31 − 1 elements are supported`);
+  const positions = new Int32Array(count * r);
+  // The combination in `at`, advanced in place: the rightmost position that can still grow grows,
+  // and the ones after it restart from it (or just past it without replacement).
+  const at = Array.from({ length: r }, (_, k) => (rep ? 0 : k));
+  for (let row = 0; row < count; row++) {
+    positions.set(at, row * r);
+    let k = r - 1;
+    while (k >= 0 && at[k] === (rep ? n - 1 : n - r + k)) k--;
+    if (k < 0) break;
+    at[k] += 1;
+    for (let j = k + 1; j < r; j++) at[j] = rep ? at[k] : at[j - 1] + 1;
+  }
+  return tidy(() => reshape(indexSelect(x, 0, tensor(positions, [count * r], { dtype: 'int32', device: x.device })), [count, r]));
+}
+
+/** The [2, k] int32 table of rows(i) and columns(i) for the kept (i, j), row by row. */
+function triangleIndices(op: string, row: number, col: number, offset: number, options: unknown, keep: (i: number) => [number, number]): Tensor {
+  checkInteger(row, op, 'row', 0);
+  checkInteger(col, op, 'col', 0);
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) fail('INVALID_ARGUMENT', `${op}: offset must be an integer; got ${describe(offset)}`);
+  const { dtype, device } = resolveCreate(options, op, [], 'int32');
+  if (dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: dtype must be 'int32' (antler's index dtype, where torch's default is int64); got '${dtype}'`);
+  if (row >= 2 ** 31 || col >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: row ${row} and col ${col} must be below 2^31 (int32 indices)`);
+  let k = 0;
+  for (let i = 0; i < row; i++) {
+    const [lo, hi] = keep(i);
+    k += Math.max(0, hi - lo);
+  }
+  if (2 * k > 2 ** 31 - 1) fail('INVALID_ARGUMENT', `${op}: row ${row}, col ${col} and offset ${offset} keep ${k} positions; at most 2^30 − 1 are supported`);
+  const out = new Int32Array(2 * k);
+  let e = 0;
+  for (let i = 0; i < row; i++) {
+    const [lo, hi] = keep(i);
+    for (let j = lo; j < hi; j++, e++) {
+      out[e] = i;
+      out[k + e] = j;
+    }
+  }
+  return tensor(out, [2, k], { dtype: 'int32', device });
+}
+
+/**
+ * torch.triu_indices: the positions (i, j) of a row × col matrix's upper triangle, j ≥ i + offset
+ * (offset 0 the main diagonal, positive above it, negative below), as an int32 [2, k] tensor of
+ * rows then columns, row by row (torch's order). Options: `{device}`, and `{dtype}` only 'int32'
+ * (antler's index dtype; torch's default is int64). Not differentiable (indices).
+ */
+export function triuIndices(row: number, col: number, offset = 0, options?: { dtype?: 'int32'; device?: string }): Tensor {
+  return triangleIndices('triuIndices', row, col, offset, options, (i) => [Math.min(col, Math.max(0, i + offset)), col]);
+}
+
+/**
+ * torch.tril_indices: the positions (i, j) of a row × col matrix's lower triangle, j ≤ i + offset,
+ * as an int32 [2, k] tensor, row by row; as triuIndices otherwise.
+ */
+export function trilIndices(row: number, col: number, offset = 0, options?: { dtype?: 'int32'; device?: string }): Tensor {
+  return triangleIndices('trilIndices', row, col, offset, options, (i) => [0, Math.max(0, Math.min(col, i + offset + 1))]);
+}

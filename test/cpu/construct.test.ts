@@ -1,0 +1,338 @@
+/**
+ * lib/ops/construct.ts (blockDiag, cartesianProd, combinations, triuIndices, trilIndices) against
+ * float64 loops written from PyTorch's definitions, on fresh random inputs (sizes and values drawn
+ * from the file's seed): the block-diagonal matrix filled entry by entry, the Cartesian product and
+ * the combinations enumerated by nested counters (torch's order), the triangle tables by scanning
+ * every (i, j) of the matrix. Gradients against the same references by central differences; the
+ * op registry (test/opinfo-construct.ts) checks float32 and double backward too.
+ */
+import * as antler from '../../lib';
+import { Tensor, tensor, tidy } from '../../lib';
+import { dotW, expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, numGrad, randomArray, tensorCounts } from '../helpers';
+
+const rng = makeRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+const F64 = { dtype: 'float64' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+// ---------------------------------------------------------------- references
+
+/** torch.block_diag's matrix: block i at (Σ rows before, Σ cols before), 0-d as 1×1, 1-D of n as 1×n. */
+function blockDiagRef(values: number[][], shapes: number[][]): { out: number[]; shape: number[] } {
+  const dims = shapes.map((s) => (s.length === 2 ? s : [1, s.length === 1 ? s[0] : 1]));
+  const R = dims.reduce((a, d) => a + d[0], 0), C = dims.reduce((a, d) => a + d[1], 0);
+  const out = new Array(R * C).fill(0);
+  let r0 = 0, c0 = 0;
+  dims.forEach(([r, c], k) => {
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[(r0 + i) * C + c0 + j] = values[k][i * c + j];
+    r0 += r;
+    c0 += c;
+  });
+  return { out, shape: [R, C] };
+}
+
+/** Rows of the Cartesian product, the last factor varying fastest (a mixed-radix counter). */
+function cartesianRef(values: number[][]): number[] {
+  const sizes = values.map((v) => v.length);
+  const out: number[] = [];
+  for (let n = 0; n < size(sizes); n++) {
+    let r = n;
+    const at = sizes.map(() => 0);
+    for (let k = sizes.length - 1; k >= 0; k--) {
+      at[k] = r % sizes[k];
+      r = Math.floor(r / sizes[k]);
+    }
+    at.forEach((i, k) => out.push(values[k][i]));
+  }
+  return out;
+}
+
+/** Every r-tuple of positions, nondecreasing (with replacement) or increasing, in lexicographic order. */
+function combinationsRef(n: number, r: number, rep: boolean): number[][] {
+  const rows: number[][] = [];
+  const rec = (prefix: number[], from: number) => {
+    if (prefix.length === r) {
+      rows.push(prefix);
+      return;
+    }
+    for (let i = from; i < n; i++) rec([...prefix, i], rep ? i : i + 1);
+  };
+  rec([], 0);
+  return rows;
+}
+
+/** (i, j) of a row × col matrix with j ≥ i + offset (upper) or j ≤ i + offset (lower), row-major. */
+function triangleRef(row: number, col: number, offset: number, upper: boolean): [number[], number[]] {
+  const is: number[] = [], js: number[] = [];
+  for (let i = 0; i < row; i++)
+    for (let j = 0; j < col; j++)
+      if (upper ? j - i >= offset : j - i <= offset) {
+        is.push(i);
+        js.push(j);
+      }
+  return [is, js];
+}
+
+/** A random shape of rank 0–2 with dims in [0, 3] (0 sometimes: empty blocks). */
+const blockShape = (): number[] => Array.from({ length: rng.int(0, 2) }, () => (rng.next() < 0.15 ? 0 : rng.int(1, 3)));
+
+// ---------------------------------------------------------------- blockDiag
+
+describe(`blockDiag (seed ${SEED})`, () => {
+  test('0-d, 1-D and 2-D blocks (some empty) in float64 and float32: the reference matrix, exactly; array and variadic calls agree', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const shapes = Array.from({ length: rng.int(1, 4) }, blockShape);
+      const values = shapes.map((s) => randomArray(rng, size(s), -2, 2));
+      const ref = blockDiagRef(values, shapes);
+      for (const dtype of ['float64', 'float32'] as const) {
+        tidy(() => {
+          const ts = values.map((v, i) => tensor(v, shapes[i], { dtype }));
+          const y = antler.blockDiag(...ts);
+          expect(y.shape).toEqual(ref.shape);
+          expect(y.dtype).toBe(dtype);
+          expectExact(read(y), dtype === 'float32' ? ref.out.map(Math.fround) : ref.out, `shapes ${JSON.stringify(shapes)} ${dtype}`);
+          expectExact(read(antler.blockDiag(ts)), read(y), 'array form');
+        });
+      }
+    }
+  });
+
+  test("mixed dtypes promote as torch's result_type (0-d blocks only lift integers to floating point); no tensors give float32 [1, 0]", () => {
+    tidy(() => {
+      const i1 = tensor([1, 2], [2], { dtype: 'int32' });
+      const f1 = tensor([3.5], [1]);
+      const d0 = tensor(2.5, [], F64);
+      const i0 = tensor(7, [], { dtype: 'int32' });
+      expect(antler.blockDiag(i1, f1).dtype).toBe('float32');
+      expect(antler.blockDiag(d0, f1).dtype).toBe('float32'); // torch: float32
+      expect(antler.blockDiag(d0, i1).dtype).toBe('float64'); // torch: float64
+      expect(antler.blockDiag(i0, i1).dtype).toBe('int32');
+      expect(antler.blockDiag(f1, tensor([[1, 2]], [1, 2], F64)).dtype).toBe('float64');
+      const m = antler.blockDiag(i0, i1, f1);
+      expectExact(read(m), [7, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 3.5]);
+      const none = antler.blockDiag();
+      expect(none.shape).toEqual([1, 0]);
+      expect(none.dtype).toBe('float32');
+      expect(antler.blockDiag(antler.zeros([0])).shape).toEqual([1, 0]);
+      expect(antler.blockDiag(antler.zeros([2, 0]), antler.zeros([0, 3])).shape).toEqual([2, 3]);
+    });
+  });
+
+  test('gradient: each block gets its slice of the upstream gradient (central differences of the reference), through a promotion too', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const shapes = Array.from({ length: rng.int(1, 3) }, () => Array.from({ length: rng.int(0, 2) }, () => rng.int(1, 3)));
+      const values = shapes.map((s) => randomArray(rng, size(s)));
+      const ref = blockDiagRef(values, shapes);
+      const w = randomArray(rng, ref.out.length);
+      tidy(() => {
+        const leaves = values.map((v, i) => tensor(v, shapes[i], { dtype: i === 0 ? 'float32' : 'float64', requiresGrad: true }));
+        antler.blockDiag(leaves).backward(tensor(w, ref.shape, F64));
+        leaves.forEach((leaf, k) => {
+          const num = numGrad((xk) => dotW(blockDiagRef(values.map((v, j) => (j === k ? xk : v)), shapes).out, w), values[k], 1e-6);
+          expectClose(read(leaf.grad!), num, 1e-6, 1e-6, `block ${k} of ${JSON.stringify(shapes)}`);
+        });
+      });
+    }
+  });
+
+  test('errors: a 3-D block (SHAPE_MISMATCH), a non-tensor (INVALID_ARGUMENT), a disposed block; nothing left behind', () => {
+    tidy(() => {
+      const a = antler.zeros([2, 2]);
+      expectAntlerError(() => antler.blockDiag(a, antler.zeros([1, 2, 2])), 'SHAPE_MISMATCH', /tensors\[1\] has shape \[1, 2, 2\]; expected 0-d, 1-D or 2-D/);
+      expectAntlerError(() => antler.blockDiag(a, 3 as never), 'INVALID_ARGUMENT', /tensors\[1\] must be a Tensor; got 3/);
+      const gone = antler.zeros([2]);
+      gone.dispose();
+      expectAntlerError(() => antler.blockDiag(a, gone), 'DISPOSED');
+      expectExact(read(a), [0, 0, 0, 0]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- cartesianProd
+
+describe(`cartesianProd (seed ${SEED})`, () => {
+  test('1–4 factors of sizes 0–4: the rows of the reference product (last factor fastest), float64, float32 and int32', () => {
+    for (let trial = 0; trial < 16; trial++) {
+      const values = Array.from({ length: rng.int(2, 4) }, () => randomArray(rng, rng.next() < 0.1 ? 0 : rng.int(1, 4), -3, 3).map((v) => Math.round(v * 8) / 8));
+      const k = values.length;
+      const ref = cartesianRef(values);
+      for (const dtype of ['float64', 'float32', 'int32'] as const) {
+        const vs = dtype === 'int32' ? values.map((v) => v.map((x) => Math.round(x * 8))) : values;
+        const r = dtype === 'int32' ? cartesianRef(vs) : ref;
+        tidy(() => {
+          const y = antler.cartesianProd(...vs.map((v) => tensor(v, [v.length], { dtype })));
+          expect(y.shape).toEqual([r.length / k, k]);
+          expect(y.dtype).toBe(dtype);
+          expectExact(read(y), r, `sizes ${values.map((v) => v.length)} ${dtype}`);
+        });
+      }
+    }
+  });
+
+  test("one factor: a copy of it, 1-D (torch's special case), with its own storage and the identity gradient", () => {
+    tidy(() => {
+      const v = randomArray(rng, 5);
+      const x = tensor(v, [5], { dtype: 'float64', requiresGrad: true });
+      const y = antler.cartesianProd([x]);
+      expect(y.shape).toEqual([5]);
+      expect(y).not.toBe(x);
+      expectExact(read(y), v);
+      const w = randomArray(rng, 5);
+      y.backward(tensor(w, [5], F64));
+      expectExact(read(x.grad!), w);
+    });
+  });
+
+  test('gradient: each factor sums the upstream gradient over the rows that use each of its elements (central differences)', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const values = Array.from({ length: rng.int(2, 3) }, () => randomArray(rng, rng.int(1, 3)));
+      const ref = cartesianRef(values);
+      const w = randomArray(rng, ref.length);
+      tidy(() => {
+        const leaves = values.map((v) => tensor(v, [v.length], { dtype: 'float64', requiresGrad: true }));
+        antler.cartesianProd(...leaves).backward(tensor(w, [ref.length / values.length, values.length], F64));
+        leaves.forEach((leaf, k) => {
+          const num = numGrad((xk) => dotW(cartesianRef(values.map((v, j) => (j === k ? xk : v))), w), values[k], 1e-6);
+          expectClose(read(leaf.grad!), num, 1e-6, 1e-6, `factor ${k}`);
+        });
+      });
+    }
+  });
+
+  test('errors: no tensors, a 0-d or 2-D factor, mixed dtypes (as torch) and more than 8 factors are refused with codes', () => {
+    tidy(() => {
+      const a = tensor([1, 2], [2]);
+      expectAntlerError(() => antler.cartesianProd(), 'INVALID_ARGUMENT', /at least one tensor/);
+      expectAntlerError(() => antler.cartesianProd(tensor(1, [])), 'SHAPE_MISMATCH', /tensors\[0\] has shape \[\]; expected 1-D/);
+      expectAntlerError(() => antler.cartesianProd(a, antler.zeros([2, 2])), 'SHAPE_MISMATCH', /tensors\[1\] has shape \[2, 2\]/);
+      expectAntlerError(() => antler.cartesianProd(a, tensor([1], [1], F64)), 'DTYPE_MISMATCH', /tensors\[1\] is float64 and tensors\[0\] float32/);
+      expectAntlerError(() => antler.cartesianProd(...Array.from({ length: 9 }, () => a)), 'INVALID_ARGUMENT', /at most 8/);
+      expectExact(read(a), [1, 2]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- combinations
+
+describe(`combinations (seed ${SEED})`, () => {
+  test("every n in 0–6 and r in 0–7, with and without replacement: the reference rows in torch's order; r = 0 gives [0], r > n without replacement [0, r]", () => {
+    for (let n = 0; n <= 6; n++) {
+      const v = randomArray(rng, n, -2, 2);
+      for (let r = 0; r <= 7; r++) {
+        for (const withReplacement of [false, true]) {
+          tidy(() => {
+            const y = antler.combinations(tensor(v, [n], F64), r, { withReplacement });
+            if (r === 0) {
+              expect(y.shape).toEqual([0]);
+              return;
+            }
+            const rows = combinationsRef(n, r, withReplacement);
+            expect(y.shape).toEqual([rows.length, r]);
+            expectExact(read(y), rows.flatMap((row) => row.map((i) => v[i])), `n ${n} r ${r} ${withReplacement}`);
+          });
+        }
+      }
+    }
+  });
+
+  test('default r = 2 without replacement; float32 and int32 inputs keep their dtype', () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3, 4], [4], { dtype: 'int32' });
+      const y = antler.combinations(x);
+      expect(y.dtype).toBe('int32');
+      expectExact(read(y), [1, 2, 1, 3, 1, 4, 2, 3, 2, 4, 3, 4]);
+      const f = antler.combinations(tensor([0.5, -1, 2], [3]), 2, { withReplacement: true });
+      expect(f.dtype).toBe('float32');
+      expectExact(read(f), [0.5, 0.5, 0.5, -1, 0.5, 2, -1, -1, -1, 2, 2, 2]);
+    });
+  });
+
+  test('gradient: each element collects the upstream gradient of every place it appears in (central differences), r = 0 gives zeros', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const n = rng.int(1, 5), r = rng.int(1, 3), rep = rng.next() < 0.5;
+      const v = randomArray(rng, n);
+      const rows = combinationsRef(n, r, rep);
+      const w = randomArray(rng, rows.length * r);
+      tidy(() => {
+        const x = tensor(v, [n], { dtype: 'float64', requiresGrad: true });
+        const y = antler.combinations(x, r, { withReplacement: rep });
+        if (y.size === 0) return;
+        y.backward(tensor(w, y.shape, F64));
+        const num = numGrad((xv) => dotW(rows.flatMap((row) => row.map((i) => xv[i])), w), v, 1e-6);
+        expectClose(read(x.grad!), num, 1e-6, 1e-6, `n ${n} r ${r} ${rep}`);
+      });
+    }
+    tidy(() => {
+      const x = tensor([1, 2, 3], [3], { dtype: 'float64', requiresGrad: true });
+      antler.sum(antler.combinations(x, 0)).backward();
+      expectExact(read(x.grad!), [0, 0, 0]);
+    });
+  });
+
+  test('errors: x not 1-D, r negative or fractional, an unknown option, a result past int32 positions; x unchanged', () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3], [3]);
+      expectAntlerError(() => antler.combinations(antler.zeros([2, 2])), 'SHAPE_MISMATCH', /x has shape \[2, 2\]; expected 1-D/);
+      expectAntlerError(() => antler.combinations(tensor(1, [])), 'SHAPE_MISMATCH');
+      expectAntlerError(() => antler.combinations(x, -1), 'INVALID_ARGUMENT', /r must be an integer >= 0; got -1/);
+      expectAntlerError(() => antler.combinations(x, 1.5), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.combinations(x, 2, { replacement: true } as never), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.combinations(x, 2, { withReplacement: 1 as never }), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.combinations(antler.zeros([2000]), 4), 'INVALID_ARGUMENT', /at most 2\^31 − 1 elements/);
+      expectExact(read(x), [1, 2, 3]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- triuIndices / trilIndices
+
+describe(`triuIndices and trilIndices (seed ${SEED})`, () => {
+  test('random sizes 0–6 and offsets from below −col to above row: the scanned (i, j), row-major, int32 [2, k]', () => {
+    for (let trial = 0; trial < 60; trial++) {
+      const row = rng.int(0, 6), col = rng.int(0, 6), offset = rng.int(-8, 8);
+      for (const upper of [true, false]) {
+        tidy(() => {
+          const y = upper ? antler.triuIndices(row, col, offset) : antler.trilIndices(row, col, offset);
+          const [is, js] = triangleRef(row, col, offset, upper);
+          expect(y.dtype).toBe('int32');
+          expect(y.shape).toEqual([2, is.length]);
+          expectExact(read(y), [...is, ...js], `${upper ? 'triu' : 'tril'}(${row}, ${col}, ${offset})`);
+        });
+      }
+    }
+  });
+
+  test('default offset 0; the indices pick the triangle that triu/tril keep (gather through them)', () => {
+    tidy(() => {
+      expectExact(read(antler.triuIndices(3, 4)), [0, 0, 0, 0, 1, 1, 1, 2, 2, 0, 1, 2, 3, 1, 2, 3, 2, 3]);
+      expectExact(read(antler.trilIndices(3, 4)), [0, 1, 1, 2, 2, 2, 0, 0, 1, 0, 1, 2]);
+      const r = rng.int(1, 5), c = rng.int(1, 5), off = rng.int(-2, 2);
+      const m = tensor(randomArray(rng, r * c), [r, c], F64);
+      for (const [idx, kept] of [[antler.triuIndices(r, c, off), antler.triu(m, off)], [antler.trilIndices(r, c, off), antler.tril(m, off)]] as const) {
+        const [is, js] = [read(idx).slice(0, idx.shape[1]), read(idx).slice(idx.shape[1])];
+        const all = read(kept);
+        const picked = is.map((i, e) => all[i * c + js[e]]);
+        const mv = read(m);
+        expectExact(picked, is.map((i, e) => mv[i * c + js[e]]));
+        // Every entry triu/tril keep nonzero is listed.
+        expect(all.filter((v) => v !== 0).length).toBe(is.length);
+      }
+    });
+  });
+
+  test("errors: negative or fractional sizes, a fractional offset, a non-int32 dtype, requiresGrad; {dtype: 'int32'} and {device} accepted", () => {
+    expectAntlerError(() => antler.triuIndices(-1, 3), 'INVALID_ARGUMENT', /row must be an integer >= 0; got -1/);
+    expectAntlerError(() => antler.trilIndices(3, 2.5), 'INVALID_ARGUMENT', /col must be an integer >= 0/);
+    expectAntlerError(() => antler.triuIndices(3, 3, 0.5), 'INVALID_ARGUMENT', /offset must be an integer; got 0.5/);
+    expectAntlerError(() => antler.trilIndices(3, 3, 0, { dtype: 'float32' as never }), 'DTYPE_MISMATCH', /dtype must be 'int32'/);
+    expectAntlerError(() => antler.trilIndices(3, 3, 0, { requiresGrad: true } as never), 'DTYPE_MISMATCH');
+    expectAntlerError(() => antler.triuIndices(3, 3, 0, { size: 2 } as never), 'INVALID_ARGUMENT');
+    tidy(() => {
+      const y = antler.triuIndices(2, 2, 0, { dtype: 'int32', device: 'cpu' });
+      expect(y.device).toBe('cpu');
+      expectExact(read(y), [0, 0, 1, 0, 1, 1]);
+    });
+  });
+});

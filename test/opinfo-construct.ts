@@ -1,0 +1,48 @@
+// Registry entries of lib/ops/construct.ts (appended to OPS in test/opinfo.ts).
+// Use opinfo.ts's helpers only inside samples() and bad thunks: this file is loaded while opinfo.ts is.
+import * as antler from '../lib';
+import type { Rng } from './helpers';
+import { vals } from './opinfo';
+import type { OpInfo, Sample } from './opinfo';
+
+const v = (rng: Rng, shape: number[]) => vals(rng, shape, -1.5, 1.5);
+const of = (rng: Rng, ...shapes: number[][]): Sample => ({ inputs: shapes.map((s) => v(rng, s)) });
+const f64 = (values: number[], shape: number[]) => antler.tensor(values, shape, { dtype: 'float64' });
+
+export const CONSTRUCT_OPS: OpInfo[] = [
+  {
+    name: 'blockDiag',
+    samples: (rng) => [of(rng, [2, 3], [], [4]), of(rng, [1, 2], [3, 1]), { ...of(rng, [2], [0, 2], [2, 2]), note: 'an empty block' }],
+    fn: (xs) => antler.blockDiag(...xs),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.blockDiag(f64([1, 2], [2]), antler.zeros([1, 1, 1]))],
+      ['INVALID_ARGUMENT', () => antler.blockDiag(f64([1], [1]), [1] as never)],
+    ],
+  },
+  {
+    name: 'cartesianProd',
+    samples: (rng) => [of(rng, [3], [2]), of(rng, [2], [1], [3]), { ...of(rng, [4]), note: 'one factor: a copy' }],
+    fn: (xs) => antler.cartesianProd(...xs),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.cartesianProd(f64([1, 2], [2]), f64([1], []))],
+      ['DTYPE_MISMATCH', () => antler.cartesianProd(f64([1, 2], [2]), antler.zeros([2]))],
+      ['INVALID_ARGUMENT', () => antler.cartesianProd()],
+    ],
+  },
+  {
+    name: 'combinations',
+    samples: (rng) => [of(rng, [4]), of(rng, [1])],
+    fn: ([x]) => antler.combinations(x),
+    bad: [
+      ['SHAPE_MISMATCH', () => antler.combinations(antler.zeros([2, 2]))],
+      ['INVALID_ARGUMENT', () => antler.combinations(f64([1, 2], [2]), -1)],
+    ],
+  },
+  {
+    name: 'combinations(r 3, withReplacement)',
+    samples: (rng) => [of(rng, [3]), of(rng, [0])],
+    fn: ([x]) => antler.combinations(x, 3, { withReplacement: true }),
+  },
+];
+/** Exported functions of lib/ops/construct.ts that are not differentiable ops (tested in test/cpu/construct.test.ts). */
+export const CONSTRUCT_NOT_OPS: string[] = ['triuIndices', 'trilIndices'];
