@@ -21,6 +21,7 @@ import type * as PointwiseModule from './ops/pointwise';
 import type * as StatisticsModule from './ops/statistics';
 import type * as ProductsModule from './ops/products';
 import type * as SelectionModule from './ops/selection';
+import type * as ConstructModule from './ops/construct';
 import type * as LinalgModule from './ops/linalg';
 import {
   checkBoolean,
@@ -55,6 +56,7 @@ let pointwiseModule: typeof PointwiseModule | undefined;
 let statisticsModule: typeof StatisticsModule | undefined;
 let productsModule: typeof ProductsModule | undefined;
 let selectionModule: typeof SelectionModule | undefined;
+let constructModule: typeof ConstructModule | undefined;
 let linalgModule: typeof LinalgModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
@@ -1109,6 +1111,21 @@ export class Tensor {
   }
   // (end of selection methods)
 
+  // Methods of lib/ops/construct.ts (constructModule), each the function with the tensor first.
+  /** torch's x.flipud(): reversed along axis 0. */
+  flipud(): Tensor {
+    return constructModule!.flipud(this);
+  }
+  /** torch's x.fliplr(): reversed along axis 1. */
+  fliplr(): Tensor {
+    return constructModule!.fliplr(this);
+  }
+  /** torch's x.diagflat(offset): x flattened onto a diagonal of a square matrix. */
+  diagflat(offset = 0): Tensor {
+    return constructModule!.diagflat(this, offset);
+  }
+  // (end of construct methods)
+
   // Methods of lib/ops/linalg-lu.ts (linalgModule), each the function with the tensor first.
   /** torch's x.det(): linalg.det(x). */
   det(): Tensor {
@@ -1737,5 +1754,7 @@ statisticsModule = require('./ops/statistics') as typeof StatisticsModule;
 productsModule = require('./ops/products') as typeof ProductsModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 selectionModule = require('./ops/selection') as typeof SelectionModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+constructModule = require('./ops/construct') as typeof ConstructModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 linalgModule = require('./ops/linalg') as typeof LinalgModule;

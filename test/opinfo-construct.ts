@@ -43,6 +43,65 @@ export const CONSTRUCT_OPS: OpInfo[] = [
     samples: (rng) => [of(rng, [3]), of(rng, [0])],
     fn: ([x]) => antler.combinations(x, 3, { withReplacement: true }),
   },
+  ...(['atleast1d', 'atleast2d', 'atleast3d'] as const).map((name): OpInfo => ({
+    name,
+    samples: (rng) => [of(rng, []), of(rng, [3]), of(rng, [2, 3])],
+    fn: ([x]) => antler[name](x),
+    bad: [['INVALID_ARGUMENT', () => antler[name](f64([1], [1]), 2 as never)]],
+  })),
+  {
+    name: 'hstack',
+    samples: (rng) => [of(rng, [2], [], [3]), of(rng, [2, 1], [2, 3])],
+    fn: (xs) => antler.hstack(xs),
+    bad: [['INVALID_ARGUMENT', () => antler.hstack([])], ['SHAPE_MISMATCH', () => antler.hstack([antler.zeros([2, 2]), antler.zeros([3, 2])])]],
+  },
+  {
+    name: 'vstack',
+    samples: (rng) => [of(rng, [3], [3]), of(rng, [1, 2], [2], [3, 2])],
+    fn: (xs) => antler.vstack(xs),
+    bad: [['INVALID_ARGUMENT', () => antler.vstack([])], ['SHAPE_MISMATCH', () => antler.vstack([f64([1, 2], [2]), f64([1], [1])])]],
+  },
+  {
+    name: 'rowStack',
+    samples: (rng) => [of(rng, [], []), of(rng, [2, 2], [2])],
+    fn: (xs) => antler.rowStack(xs),
+    bad: [['INVALID_ARGUMENT', () => antler.rowStack([])]],
+  },
+  {
+    name: 'dstack',
+    samples: (rng) => [of(rng, [3], [3]), of(rng, [2, 2], [2, 2, 2])],
+    fn: (xs) => antler.dstack(xs),
+    bad: [['INVALID_ARGUMENT', () => antler.dstack([])], ['SHAPE_MISMATCH', () => antler.dstack([antler.zeros([2, 2]), antler.zeros([2, 3])])]],
+  },
+  {
+    name: 'columnStack',
+    samples: (rng) => [of(rng, [3], [3, 2], [3]), of(rng, [], [1, 2])],
+    fn: (xs) => antler.columnStack(xs),
+    bad: [['INVALID_ARGUMENT', () => antler.columnStack([])], ['SHAPE_MISMATCH', () => antler.columnStack([f64([1, 2], [2]), f64([1], [1])])]],
+  },
+  {
+    name: 'flipud',
+    samples: (rng) => [of(rng, [4]), of(rng, [3, 2])],
+    fn: ([x]) => antler.flipud(x),
+    bad: [['SHAPE_MISMATCH', () => antler.flipud(f64([1], []))]],
+  },
+  {
+    name: 'fliplr',
+    samples: (rng) => [of(rng, [2, 3]), of(rng, [2, 3, 2])],
+    fn: ([x]) => antler.fliplr(x),
+    bad: [['SHAPE_MISMATCH', () => antler.fliplr(f64([1, 2], [2]))]],
+  },
+  {
+    name: 'diagflat',
+    samples: (rng) => [of(rng, [2, 2]), of(rng, [])],
+    fn: ([x]) => antler.diagflat(x),
+    bad: [['INVALID_ARGUMENT', () => antler.diagflat(f64([1, 2], [2]), 0.5)]],
+  },
+  {
+    name: 'diagflat(offset -2)',
+    samples: (rng) => [of(rng, [3])],
+    fn: ([x]) => antler.diagflat(x, -2),
+  },
 ];
 /** Exported functions of lib/ops/construct.ts that are not differentiable ops (tested in test/cpu/construct.test.ts). */
 export const CONSTRUCT_NOT_OPS: string[] = ['triuIndices', 'trilIndices'];

@@ -2,19 +2,21 @@
  * Building tensors out of others, with PyTorch 1.13's semantics: blockDiag
  * (torch.block_diag), cartesianProd (torch.cartesian_prod), combinations
  * (torch.combinations), and the index tables triuIndices / trilIndices
- * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64).
- * blockDiag, cartesianProd and combinations are composed from recorded ops
- * (reshape, cast, pad, concat, meshgrid, stack, indexSelect), so gradients
- * come from autograd and every device runs them; the positions combinations
- * gathers and the index tables are counted on the host (no device sync).
+ * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64);
+ * atleast1d/2d/3d, the stacks hstack, vstack (rowStack), dstack and
+ * columnStack, flipud / fliplr and diagflat. All but the index tables are
+ * composed from recorded ops (reshape, cast, pad, concat, flip, meshgrid,
+ * stack, indexSelect, diagEmbed), so gradients come from autograd and every
+ * device runs them; the positions combinations gathers and the index tables
+ * are counted on the host (no device sync).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, resolveCreate, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { cast, clone, concat, reshape, resultType, slice, stack } from './core';
+import { cast, clone, concat, flip, reshape, resultType, slice, stack } from './core';
 import { indexSelect } from './indexing';
-import { meshgrid } from './products';
+import { diagEmbed, meshgrid } from './products';
 import { pad } from './shape';
 
 /** The tensors of a variadic call (f(a, b, c) or f([a, b, c])), each live and on one device. */
@@ -173,4 +175,115 @@ export function triuIndices(row: number, col: number, offset = 0, options?: { dt
  */
 export function trilIndices(row: number, col: number, offset = 0, options?: { dtype?: 'int32'; device?: string }): Tensor {
   return triangleIndices('trilIndices', row, col, offset, options, (i) => [0, Math.max(0, Math.min(col, i + offset + 1))]);
+}
+
+// ---------------------------------------------------------------- at least n dims, stacks, flips
+
+/** x reshaped to at least `rank` dims the way torch.atleast_{1,2,3}d does (always a new tensor: a reshape). */
+function atLeast(x: Tensor, rank: 1 | 2 | 3): Tensor {
+  const s = x.shape;
+  let to: number[];
+  if (s.length >= rank) to = s.slice();
+  else if (s.length === 0) to = Array.from({ length: rank }, () => 1);
+  else if (rank === 2) to = [1, s[0]];
+  else to = s.length === 1 ? [1, s[0], 1] : [s[0], s[1], 1];
+  return reshape(x, to);
+}
+
+function atLeastOf(op: string, rank: 1 | 2 | 3, args: readonly (Tensor | readonly Tensor[])[]): Tensor | Tensor[] {
+  const single = args.length === 1 && args[0] instanceof Tensor;
+  const ts = tensorsOf(op, args);
+  if (single) return atLeast(ts[0], rank);
+  return ts.map((t) => atLeast(t, rank));
+}
+
+/**
+ * torch.atleast_1d: a 0-d tensor as [1], others reshaped to themselves. One tensor gives one
+ * tensor; several (or an array) give an array. Always new tensors (reshapes; torch returns the
+ * input itself when it has the dims already), so each result is disposed on its own.
+ */
+export function atleast1d(x: Tensor): Tensor;
+export function atleast1d(...tensors: (Tensor | readonly Tensor[])[]): Tensor[];
+export function atleast1d(...tensors: (Tensor | readonly Tensor[])[]): Tensor | Tensor[] {
+  return atLeastOf('atleast1d', 1, tensors);
+}
+
+/** torch.atleast_2d: 0-d as [1, 1], 1-D [n] as [1, n]; otherwise as atleast1d. */
+export function atleast2d(x: Tensor): Tensor;
+export function atleast2d(...tensors: (Tensor | readonly Tensor[])[]): Tensor[];
+export function atleast2d(...tensors: (Tensor | readonly Tensor[])[]): Tensor | Tensor[] {
+  return atLeastOf('atleast2d', 2, tensors);
+}
+
+/** torch.atleast_3d: 0-d as [1, 1, 1], 1-D [n] as [1, n, 1], 2-D [m, n] as [m, n, 1]; otherwise as atleast1d. */
+export function atleast3d(x: Tensor): Tensor;
+export function atleast3d(...tensors: (Tensor | readonly Tensor[])[]): Tensor[];
+export function atleast3d(...tensors: (Tensor | readonly Tensor[])[]): Tensor | Tensor[] {
+  return atLeastOf('atleast3d', 3, tensors);
+}
+
+/** The tensors of a stack op: a non-empty array, live, on one device. */
+function stackInputs(op: string, tensors: readonly Tensor[]): Tensor[] {
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0) fail('INVALID_ARGUMENT', `${op}: expected a non-empty array of tensors; got ${describe(tensors)}`);
+  return tensorsOf(op, [tensors]);
+}
+
+/**
+ * torch.hstack: the tensors joined column-wise: concat along axis 0 when the first is 1-D (after
+ * 0-d ones become [1]), else along axis 1. Mixed dtypes promote as concat's (torch.cat's).
+ */
+export function hstack(tensors: readonly Tensor[]): Tensor {
+  const ts = stackInputs('hstack', tensors);
+  return tidy(() => {
+    const ms = ts.map((t) => atLeast(t, 1));
+    return concat(ms, ms[0].rank === 1 ? 0 : 1);
+  });
+}
+
+/** torch.vstack: the tensors joined row-wise: each at least 2-D (1-D [n] as [1, n]), concat along axis 0. */
+export function vstack(tensors: readonly Tensor[]): Tensor {
+  const ts = stackInputs('vstack', tensors);
+  return tidy(() => concat(ts.map((t) => atLeast(t, 2)), 0));
+}
+
+/** torch.row_stack, an alias of vstack. */
+export function rowStack(tensors: readonly Tensor[]): Tensor {
+  const ts = stackInputs('rowStack', tensors);
+  return tidy(() => concat(ts.map((t) => atLeast(t, 2)), 0));
+}
+
+/** torch.dstack: the tensors joined depth-wise: each at least 3-D (as atleast3d), concat along axis 2. */
+export function dstack(tensors: readonly Tensor[]): Tensor {
+  const ts = stackInputs('dstack', tensors);
+  return tidy(() => concat(ts.map((t) => atLeast(t, 3)), 2));
+}
+
+/** torch.column_stack: 0-d and 1-D tensors as columns ([n, 1]), others as they are, concat along axis 1. */
+export function columnStack(tensors: readonly Tensor[]): Tensor {
+  const ts = stackInputs('columnStack', tensors);
+  return tidy(() => concat(ts.map((t) => (t.rank <= 1 ? reshape(t, [t.size, 1]) : reshape(t, t.shape))), 1));
+}
+
+/** torch.flipud: x reversed along axis 0 (x at least 1-D). A copy, as torch's. */
+export function flipud(x: Tensor): Tensor {
+  checkTensor(x, 'flipud', 'x');
+  if (x.rank < 1) fail('SHAPE_MISMATCH', `flipud: x has shape ${shapeText(x.shape)}; expected at least 1 dim`);
+  return flip(x, [0]);
+}
+
+/** torch.fliplr: x reversed along axis 1 (x at least 2-D). A copy, as torch's. */
+export function fliplr(x: Tensor): Tensor {
+  checkTensor(x, 'fliplr', 'x');
+  if (x.rank < 2) fail('SHAPE_MISMATCH', `fliplr: x has shape ${shapeText(x.shape)}; expected at least 2 dims`);
+  return flip(x, [1]);
+}
+
+/**
+ * torch.diagflat: x flattened (any rank, 0-d as one element) onto the `offset`-th diagonal of a
+ * square matrix of side size + |offset|, zeros elsewhere. Gradient: the diagonal, reshaped to x.
+ */
+export function diagflat(x: Tensor, offset = 0): Tensor {
+  checkTensor(x, 'diagflat', 'x');
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) fail('INVALID_ARGUMENT', `diagflat: offset must be an integer; got ${describe(offset)}`);
+  return tidy(() => diagEmbed(reshape(x, [x.size]), { offset }));
 }

@@ -336,3 +336,167 @@ describe(`triuIndices and trilIndices (seed ${SEED})`, () => {
     });
   });
 });
+
+// ---------------------------------------------------------------- atleast*, stacks, flips, diagflat
+
+/** torch.atleast_{k}d's shape, from its documentation's table. */
+function atLeastShape(s: number[], k: 1 | 2 | 3): number[] {
+  if (s.length >= k) return s;
+  if (k === 1) return [1];
+  if (k === 2) return s.length === 0 ? [1, 1] : [1, s[0]];
+  return s.length === 0 ? [1, 1, 1] : s.length === 1 ? [1, s[0], 1] : [s[0], s[1], 1];
+}
+
+/** Row-major concatenation along axis (the shapes agree elsewhere), element by element. */
+function catRef(values: number[][], shapes: number[][], axis: number): { out: number[]; shape: number[] } {
+  const shape = shapes[0].slice();
+  shape[axis] = shapes.reduce((a, s) => a + s[axis], 0);
+  const out = new Array(size(shape)).fill(NaN);
+  const outer = size(shape.slice(0, axis)), inner = size(shape.slice(axis + 1));
+  let at = 0;
+  shapes.forEach((s, k) => {
+    for (let o = 0; o < outer; o++)
+      for (let a = 0; a < s[axis]; a++)
+        for (let i = 0; i < inner; i++) out[(o * shape[axis] + at + a) * inner + i] = values[k][(o * s[axis] + a) * inner + i];
+    at += s[axis];
+  });
+  return { out, shape };
+}
+
+type StackName = 'hstack' | 'vstack' | 'rowStack' | 'dstack' | 'columnStack';
+/** What torch's stack functions make of the inputs (shapes reshaped, then one axis). */
+function stackRef(name: StackName, values: number[][], shapes: number[][]): { out: number[]; shape: number[] } {
+  if (name === 'hstack') {
+    const s1 = shapes.map((s) => atLeastShape(s, 1));
+    return catRef(values, s1, s1[0].length === 1 ? 0 : 1);
+  }
+  if (name === 'vstack' || name === 'rowStack') return catRef(values, shapes.map((s) => atLeastShape(s, 2)), 0);
+  if (name === 'dstack') return catRef(values, shapes.map((s) => atLeastShape(s, 3)), 2);
+  return catRef(values, shapes.map((s) => (s.length <= 1 ? [size(s), 1] : s)), 1);
+}
+
+/** Random shapes that the stack joins: `free` is the joined axis of the reshaped inputs. */
+function stackShapes(name: StackName): number[][] {
+  const k = rng.int(1, 3);
+  const n = rng.int(1, 3), m = rng.int(1, 3);
+  const pick = <T>(xs: T[]) => xs[rng.int(0, xs.length - 1)];
+  switch (name) {
+    case 'hstack':
+      return pick([() => Array.from({ length: k }, () => (rng.next() < 0.3 ? [] : [rng.int(0, 3)])), () => Array.from({ length: k }, () => [n, rng.int(0, 3), m])])();
+    case 'vstack':
+    case 'rowStack':
+      return pick([() => Array.from({ length: k }, () => [n]), () => Array.from({ length: k }, () => [rng.int(1, 3), n]), () => Array.from({ length: k }, () => [])])();
+    case 'dstack':
+      return pick([() => Array.from({ length: k }, () => [n]), () => Array.from({ length: k }, () => [n, m]), () => Array.from({ length: k }, () => [n, m, rng.int(1, 2)])])();
+    default:
+      return Array.from({ length: k }, () => pick([[n], [n, rng.int(1, 3)], ...(n === 1 ? [[]] : [])]));
+  }
+}
+
+describe(`atleast1d/2d/3d, hstack/vstack/rowStack/dstack/columnStack, flipud/fliplr, diagflat (seed ${SEED})`, () => {
+  test("atleast1d/2d/3d: torch's table of shapes for ranks 0–4, values unchanged; one tensor gives a tensor, several or an array an array", () => {
+    tidy(() => {
+      for (const k of [1, 2, 3] as const) {
+        const f = [antler.atleast1d, antler.atleast2d, antler.atleast3d][k - 1];
+        const shapes = [0, 1, 2, 3, 4].map((r) => Array.from({ length: r }, () => rng.int(1, 3)));
+        const vs = shapes.map((s) => randomArray(rng, size(s)));
+        const ts = vs.map((v, i) => tensor(v, shapes[i], F64));
+        for (let i = 0; i < ts.length; i++) {
+          const y = f(ts[i]);
+          expect(y).toBeInstanceOf(Tensor);
+          expect(y).not.toBe(ts[i]);
+          expect(y.shape).toEqual(atLeastShape(shapes[i], k));
+          expectExact(read(y), vs[i]);
+        }
+        const many = f(ts[0], ts[1]) as Tensor[];
+        const arr = f(ts) as Tensor[];
+        expect(many.map((t) => t.shape)).toEqual([0, 1].map((i) => atLeastShape(shapes[i], k)));
+        expect(arr.map((t) => t.shape)).toEqual(shapes.map((s) => atLeastShape(s, k)));
+      }
+      expect(antler.atleast2d(tensor(3, [])).shape).toEqual([1, 1]);
+      expect(antler.atleast3d(tensor([1, 2], [2])).shape).toEqual([1, 2, 1]);
+      expect(antler.atleast3d(antler.zeros([2, 3])).shape).toEqual([2, 3, 1]);
+    });
+  });
+
+  test('the stacks: random shapes each joins, against the element-by-element concatenation of the reshaped inputs; float32, float64, int32 and mixed (promoted)', () => {
+    for (const name of ['hstack', 'vstack', 'rowStack', 'dstack', 'columnStack'] as const) {
+      for (let trial = 0; trial < 8; trial++) {
+        const shapes = stackShapes(name);
+        const values = shapes.map((s) => randomArray(rng, size(s), -4, 4).map(Math.round));
+        const ref = stackRef(name, values, shapes);
+        const dtypes = shapes.map(() => rng.pick(['float32', 'float64', 'int32'] as const));
+        tidy(() => {
+          const y = antler[name](values.map((v, i) => tensor(v, shapes[i], { dtype: dtypes[i] })));
+          expect(y.shape).toEqual(ref.shape);
+          expect(y.dtype).toBe(dtypes.includes('float64') ? 'float64' : dtypes.includes('float32') ? 'float32' : 'int32');
+          expectExact(read(y), ref.out, `${name} ${JSON.stringify(shapes)}`);
+        });
+      }
+    }
+  });
+
+  test('the stacks, flips and diagflat: gradients against central differences of the references', () => {
+    for (const name of ['hstack', 'vstack', 'dstack', 'columnStack'] as const) {
+      const shapes = stackShapes(name);
+      const values = shapes.map((s) => randomArray(rng, size(s)));
+      const ref = stackRef(name, values, shapes);
+      const w = randomArray(rng, ref.out.length);
+      tidy(() => {
+        const leaves = values.map((v, i) => tensor(v, shapes[i], { dtype: 'float64', requiresGrad: true }));
+        antler[name](leaves).backward(tensor(w, ref.shape, F64));
+        leaves.forEach((leaf, k) => {
+          const num = numGrad((xk) => dotW(stackRef(name, values.map((v, j) => (j === k ? xk : v)), shapes).out, w), values[k], 1e-6);
+          expectClose(read(leaf.grad!), num, 1e-6, 1e-6, `${name} input ${k} of ${JSON.stringify(shapes)}`);
+        });
+      });
+    }
+    // At least 2 × 2, so that neither flip is the identity.
+    const r = rng.int(2, 4), c = rng.int(2, 4), off = rng.int(-2, 2);
+    const v = randomArray(rng, r * c);
+    const flipRef = (xv: number[], ud: boolean) => xv.map((_, e) => {
+      const i = Math.floor(e / c), j = e % c;
+      return ud ? xv[(r - 1 - i) * c + j] : xv[i * c + (c - 1 - j)];
+    });
+    const n = r * c + Math.abs(off);
+    const diagRef = (xv: number[]) => {
+      const out = new Array(n * n).fill(0);
+      xv.forEach((x, k) => (out[(off >= 0 ? k : k - off) * n + (off >= 0 ? k + off : k)] = x));
+      return out;
+    };
+    const w = randomArray(rng, n * n);
+    tidy(() => {
+      for (const [f, ref] of [[(x: Tensor) => x.flipud(), (xv: number[]) => flipRef(xv, true)], [(x: Tensor) => x.fliplr(), (xv: number[]) => flipRef(xv, false)], [(x: Tensor) => x.diagflat(off), diagRef]] as const) {
+        const x = tensor(v, [r, c], { dtype: 'float64', requiresGrad: true });
+        const y = f(x);
+        expectExact(read(y), ref(v));
+        const wy = w.slice(0, y.size);
+        y.backward(tensor(wy, y.shape, F64));
+        expectClose(read(x.grad!), numGrad((xv) => dotW(ref(xv), wy), v, 1e-6), 1e-6, 1e-6, `shape [${r}, ${c}] offset ${off}`);
+      }
+      expect(antler.diagflat(tensor(2, [])).shape).toEqual([1, 1]);
+      expectExact(read(antler.diagflat(tensor([1, 2], [2]), -1)), [0, 0, 0, 1, 0, 0, 0, 2, 0]);
+      expectExact(read(antler.flipud(tensor([1, 2, 3], [3]))), [3, 2, 1]);
+      const x3 = antler.arange(12, undefined, 1, F64).reshape([2, 3, 2]);
+      expectExact(read(antler.fliplr(x3)), [4, 5, 2, 3, 0, 1, 10, 11, 8, 9, 6, 7]);
+      expectExact(read(antler.flipud(x3)), [6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5]);
+    });
+  });
+
+  test('errors: empty or non-array stacks, shapes that do not join, flips of too few dims, a fractional diagflat offset; inputs unchanged', () => {
+    tidy(() => {
+      const a = tensor([1, 2], [2]);
+      for (const name of ['hstack', 'vstack', 'rowStack', 'dstack', 'columnStack'] as const) {
+        expectAntlerError(() => antler[name]([]), 'INVALID_ARGUMENT', /expected a non-empty array of tensors/);
+        expectAntlerError(() => antler[name](a as never), 'INVALID_ARGUMENT');
+      }
+      expectAntlerError(() => antler.vstack([a, tensor([1, 2, 3], [3])]), 'SHAPE_MISMATCH');
+      expectAntlerError(() => antler.hstack([antler.zeros([2, 2]), antler.zeros([3, 2])]), 'SHAPE_MISMATCH');
+      expectAntlerError(() => antler.atleast2d(a, 3 as never), 'INVALID_ARGUMENT', /tensors\[1\] must be a Tensor/);
+      expectAntlerError(() => antler.flipud(tensor(1, [])), 'SHAPE_MISMATCH', /expected at least 1 dim/);
+      expectAntlerError(() => antler.fliplr(a), 'SHAPE_MISMATCH', /x has shape \[2\]; expected at least 2 dims/);
+      expectAntlerError(() => antler.diagflat(a, 0.5), 'INVALID_ARGUMENT', /offset must be an integer; got 0.5/);
+      expectExact(read(a), [1, 2]);
+    });
+  });
+});
