@@ -102,6 +102,30 @@ export const CONSTRUCT_OPS: OpInfo[] = [
     samples: (rng) => [of(rng, [3])],
     fn: ([x]) => antler.diagflat(x, -2),
   },
+  {
+    name: 'trapezoid',
+    samples: (rng) => [of(rng, [3, 4]), of(rng, [5])],
+    fn: ([y]) => antler.trapezoid(y, { dx: 0.5 }),
+    bad: [['SHAPE_MISMATCH', () => antler.trapezoid(f64([1], []))], ['INVALID_ARGUMENT', () => antler.trapezoid(f64([1, 2], [2]), { axis: 1 })]],
+  },
+  {
+    name: 'trapezoid(x, axis 0)',
+    samples: (rng) => [of(rng, [3, 2], [3]), of(rng, [4, 2], [4, 1])],
+    fn: ([y, x]) => antler.trapezoid(y, x, { axis: 0 }),
+    bad: [['SHAPE_MISMATCH', () => antler.trapezoid(f64([1, 2], [2]), f64([1, 2, 3], [3]))]],
+  },
+  {
+    name: 'cumulativeTrapezoid',
+    samples: (rng) => [of(rng, [2, 4]), of(rng, [1])],
+    fn: ([y]) => antler.cumulativeTrapezoid(y),
+    bad: [['SHAPE_MISMATCH', () => antler.cumulativeTrapezoid(f64([1], []))]],
+  },
+  {
+    name: 'cumulativeTrapezoid(x, axis -1)',
+    samples: (rng) => [of(rng, [2, 4], [4]), of(rng, [2, 3], [2, 3])],
+    fn: ([y, x]) => antler.cumulativeTrapezoid(y, x, { axis: -1 }),
+    bad: [['INVALID_ARGUMENT', () => antler.cumulativeTrapezoid(f64([1, 2], [2]), f64([1, 2], [2]), { dx: 1 })]],
+  },
 ];
 /** Exported functions of lib/ops/construct.ts that are not differentiable ops (tested in test/cpu/construct.test.ts). */
 export const CONSTRUCT_NOT_OPS: string[] = ['triuIndices', 'trilIndices'];

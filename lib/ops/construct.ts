@@ -4,7 +4,8 @@
  * (torch.combinations), and the index tables triuIndices / trilIndices
  * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64);
  * atleast1d/2d/3d, the stacks hstack, vstack (rowStack), dstack and
- * columnStack, flipud / fliplr and diagflat. All but the index tables are
+ * columnStack, flipud / fliplr and diagflat; and the trapezoid rule,
+ * trapezoid / cumulativeTrapezoid. All but the index tables are
  * composed from recorded ops (reshape, cast, pad, concat, flip, meshgrid,
  * stack, indexSelect, diagEmbed), so gradients come from autograd and every
  * device runs them; the positions combinations gathers and the index tables
@@ -13,11 +14,11 @@
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, resolveCreate, tensor, Tensor, zeros } from '../tensor';
-import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { cast, clone, concat, flip, reshape, resultType, slice, stack } from './core';
+import { broadcastShapes, checkAxis, checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import { add, broadcastTo, cast, clone, concat, cumsum, flip, mul, reshape, resultType, slice, stack, sub, sum } from './core';
 import { indexSelect } from './indexing';
 import { diagEmbed, meshgrid } from './products';
-import { pad } from './shape';
+import { narrow, pad, select } from './shape';
 
 /** The tensors of a variadic call (f(a, b, c) or f([a, b, c])), each live and on one device. */
 function tensorsOf(op: string, args: readonly (Tensor | readonly Tensor[])[]): Tensor[] {
@@ -286,4 +287,112 @@ export function diagflat(x: Tensor, offset = 0): Tensor {
   checkTensor(x, 'diagflat', 'x');
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) fail('INVALID_ARGUMENT', `diagflat: offset must be an integer; got ${describe(offset)}`);
   return tidy(() => diagEmbed(reshape(x, [x.size]), { offset }));
+}
+
+// ---------------------------------------------------------------- the trapezoid rule
+
+export interface TrapezoidOptions {
+  /** The spacing of the samples when no x is given (default 1), torch's dx. */
+  dx?: number;
+  /** The axis integrated along (default −1), torch's dim. */
+  axis?: number;
+}
+
+/** The checked arguments of trapezoid / cumulativeTrapezoid: y, x (or undefined), dx, the axis (and as given). */
+function trapezoidArgs(op: string, y: Tensor, x: Tensor | TrapezoidOptions | null | undefined, options: TrapezoidOptions | undefined) {
+  checkTensor(y, op, 'y');
+  if (x !== undefined && x !== null && !(x instanceof Tensor)) {
+    if (options !== undefined) fail('INVALID_ARGUMENT', `${op}: the second argument is x (a Tensor) when options follow it; got ${describe(x)}`);
+    options = x as TrapezoidOptions;
+    x = undefined;
+  }
+  const o = checkOptions<TrapezoidOptions>(options, op, ['dx', 'axis']);
+  if (y.rank === 0) fail('SHAPE_MISMATCH', `${op}: y is 0-d; expected at least 1 dim (the samples' axis)`);
+  const given = o.axis === undefined ? -1 : o.axis;
+  const axis = checkAxis(y, given, op);
+  const xt = x instanceof Tensor ? checkTensor(x, op, 'x') : undefined;
+  if (xt !== undefined) {
+    if (o.dx !== undefined) fail('INVALID_ARGUMENT', `${op}: x and dx were both given (${describe(o.dx)}); give one (as torch)`);
+    if (xt.device !== y.device) fail('DEVICE_MISMATCH', `${op}: x is on ${xt.device} and y on ${y.device}; move one with .to('${y.device}')`);
+  }
+  const dx = o.dx === undefined ? 1 : checkFinite(o.dx, op, 'dx');
+  return { xt, dx, axis, given };
+}
+
+/**
+ * The widths x[i+1] − x[i] along the axis, in x's dtype, shaped to broadcast with y's pairs: a 1-D x
+ * (one position per sample) along y's axis; otherwise torch's x.diff(dim), the same axis argument on x's
+ * own rank, the product broadcasting.
+ */
+function widths(op: string, y: Tensor, xt: Tensor, axis: number, given: number): Tensor {
+  const n = y.shape[axis];
+  const pairsShape = y.shape.map((s, k) => (k === axis ? Math.max(n - 1, 0) : s));
+  let width: Tensor;
+  if (xt.rank === 0) fail('SHAPE_MISMATCH', `${op}: x is 0-d; expected the samples' positions, 1-D or broadcasting with y`);
+  if (xt.rank === 1) {
+    if (xt.shape[0] !== n)
+      fail('SHAPE_MISMATCH', `${op}: x has ${xt.shape[0]} positions and y ${n} samples along axis ${given}; expected one x value for each sample point`);
+    const m = Math.max(n - 1, 0);
+    width = reshape(sub(narrow(xt, 0, Math.min(1, n), m), narrow(xt, 0, 0, m)), y.shape.map((s, k) => (k === axis ? m : 1)));
+  } else {
+    const xa = checkAxis(xt, given, op, xt.rank, 'axis (on x)');
+    const k = xt.shape[xa];
+    const m = Math.max(k - 1, 0);
+    width = sub(narrow(xt, xa, Math.min(1, k), m), narrow(xt, xa, 0, m));
+  }
+  if (broadcastShapes([pairsShape, width.shape]) === null)
+    fail('SHAPE_MISMATCH', `${op}: x's widths ${shapeText(width.shape)} do not broadcast with y's pairs ${shapeText(pairsShape)} (x ${shapeText(xt.shape)}, y ${shapeText(y.shape)}, axis ${given})`);
+  return width;
+}
+
+/** y[i] + y[i+1] along the axis (y has at least one sample there), in y's dtype. */
+const pairSums = (y: Tensor, axis: number): Tensor => {
+  const n = y.shape[axis];
+  return add(narrow(y, axis, 1, n - 1), narrow(y, axis, 0, n - 1));
+};
+
+/**
+ * torch.trapezoid: the trapezoid rule along `axis` (default −1): Σ (y[i] + y[i+1])/2 · (x[i+1] − x[i]),
+ * with x a 1-D tensor of the samples' positions (one per sample) or a tensor whose differences
+ * along the axis broadcast with y's, or evenly spaced by `{dx}` (default 1) when x is left out:
+ * trapezoid(y, x, {axis}) or trapezoid(y, {dx, axis}). torch's arithmetic, step for step (so its
+ * dtypes: int32 samples integrate in float32, except that no samples give y's dtype's zeros): with
+ * dx, (Σ y − (y[0] + y[n−1])/2)·dx; with x, Σ (x[i+1] − x[i])·(y[i] + y[i+1]), halved. One sample
+ * gives 0. Gradients to y and x.
+ */
+export function trapezoid(y: Tensor, x?: Tensor | TrapezoidOptions | null, options?: TrapezoidOptions): Tensor {
+  const op = 'trapezoid';
+  const { xt, dx, axis, given } = trapezoidArgs(op, y, x, options);
+  // No samples: zeros of y's shape less the axis, in y's dtype (torch's, before looking at x).
+  if (y.shape[axis] === 0) return sum(y, axis);
+  return tidy(() => {
+    if (xt === undefined) return mul(sub(sum(y, axis), mul(add(select(y, axis, 0), select(y, axis, -1)), 0.5)), dx);
+    return mul(sum(mul(widths(op, y, xt, axis, given), pairSums(y, axis)), axis), 0.5);
+  });
+}
+
+/**
+ * torch.cumulative_trapezoid: the running trapezoid rule along `axis`: its size there is n − 1
+ * (0 for an empty axis), element i the integral from the first sample to sample i + 1. Arguments
+ * as trapezoid's; torch's arithmetic: with dx, the running sum of dx/2·(y[i] + y[i+1]); with x, of
+ * (x[i+1] − x[i])·(y[i] + y[i+1]), halved.
+ */
+export function cumulativeTrapezoid(y: Tensor, x?: Tensor | TrapezoidOptions | null, options?: TrapezoidOptions): Tensor {
+  const op = 'cumulativeTrapezoid';
+  const { xt, dx, axis, given } = trapezoidArgs(op, y, x, options);
+  return tidy(() => {
+    if (y.shape[axis] === 0) {
+      // No pairs: an empty axis, in the dtype the products would have (x still checked, as torch's).
+      const none = narrow(y, axis, 0, 0);
+      if (xt === undefined) return cast(none, resultType(y, 0.5));
+      const shape = broadcastShapes([none.shape, widths(op, y, xt, axis, given).shape])!;
+      return cast(broadcastTo(none, shape), resultType(y, xt, 0.5));
+    }
+    if (xt === undefined) {
+      // dx / 2 is a float (torch's Python float) even when integral: int32 pairs become float32.
+      const pairs = pairSums(y, axis);
+      return cumsum(mul(pairs.dtype === 'int32' ? cast(pairs, 'float32') : pairs, dx / 2), axis);
+    }
+    return mul(cumsum(mul(widths(op, y, xt, axis, given), pairSums(y, axis)), axis), 0.5);
+  });
 }

@@ -500,3 +500,147 @@ describe(`atleast1d/2d/3d, hstack/vstack/rowStack/dstack/columnStack, flipud/fli
     });
   });
 });
+
+// ---------------------------------------------------------------- trapezoid, cumulativeTrapezoid
+
+/**
+ * The trapezoid rule along `axis` of y (row-major, shape ys), positions from pos(line, i) (the i-th
+ * sample's position on that line): the running areas (cumulative) or their sum, by the definition
+ * Σ (y[i] + y[i+1])/2 · (x[i+1] − x[i]).
+ */
+function trapezoidRef(y: number[], ys: number[], axis: number, pos: (outer: number, inner: number, i: number) => number, cumulative: boolean): { out: number[]; shape: number[] } {
+  const n = ys[axis];
+  const outer = size(ys.slice(0, axis)), inner = size(ys.slice(axis + 1));
+  const m = Math.max(n - 1, 0);
+  const shape = cumulative ? ys.map((s, k) => (k === axis ? m : s)) : ys.filter((_, k) => k !== axis);
+  const out = new Array(size(shape)).fill(0);
+  for (let o = 0; o < outer; o++)
+    for (let q = 0; q < inner; q++) {
+      let acc = 0;
+      for (let i = 0; i + 1 < n; i++) {
+        const at = (j: number) => y[(o * n + j) * inner + q];
+        acc += ((at(i) + at(i + 1)) / 2) * (pos(o, q, i + 1) - pos(o, q, i));
+        if (cumulative) out[(o * m + i) * inner + q] = acc;
+      }
+      if (!cumulative) out[o * inner + q] = acc;
+    }
+  return { out, shape };
+}
+
+describe(`trapezoid and cumulativeTrapezoid (seed ${SEED})`, () => {
+  const randomCase = () => {
+    const rank = rng.int(1, 3);
+    const ys = Array.from({ length: rank }, () => rng.int(1, 4));
+    const axis = rng.int(-rank, rank - 1);
+    return { ys, axis, ax: axis < 0 ? axis + rank : axis, y: randomArray(rng, size(ys), -2, 2) };
+  };
+
+  test('evenly spaced ({dx}, default 1), 1-D x, and x broadcasting along the axis: the definition on random shapes and axes, float64 and float32', () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const { ys, axis, ax, y } = randomCase();
+      const n = ys[ax];
+      const dx = rng.pick([1, 0.5, -1.25]);
+      const x1 = randomArray(rng, n, -3, 3);
+      // An x of y's rank with size 1 on some other axes (broadcast), full on the sampled one.
+      const xs = ys.map((s, k) => (k === ax || rng.next() < 0.5 ? s : 1));
+      const xn = randomArray(rng, size(xs), -3, 3);
+      const xnStrides = xs.map((_, k) => size(xs.slice(k + 1)));
+      const posN = (o: number, q: number, i: number) => {
+        // y's index (o, i, q) -> its coordinates -> x's flat index (size-1 axes at 0).
+        const coords = [...unflat(o, ys.slice(0, ax)), i, ...unflat(q, ys.slice(ax + 1))];
+        return xn[coords.reduce((a, c, k) => a + (xs[k] === 1 ? 0 : c) * xnStrides[k], 0)];
+      };
+      for (const cumulative of [false, true]) {
+        const f = cumulative ? antler.cumulativeTrapezoid : antler.trapezoid;
+        const refs = [
+          trapezoidRef(y, ys, ax, (_o, _q, i) => i * dx, cumulative),
+          trapezoidRef(y, ys, ax, (_o, _q, i) => x1[i], cumulative),
+          trapezoidRef(y, ys, ax, posN, cumulative),
+        ];
+        for (const dtype of ['float64', 'float32'] as const) {
+          tidy(() => {
+            const yt = tensor(y, ys, { dtype });
+            const outs = [
+              dx === 1 && rng.next() < 0.5 ? f(yt, { axis }) : f(yt, { dx, axis }),
+              f(yt, tensor(x1, [n], { dtype }), { axis }),
+              f(yt, tensor(xn, xs, { dtype }), { axis }),
+            ];
+            outs.forEach((out, k) => {
+              expect(out.shape).toEqual(refs[k].shape);
+              expect(out.dtype).toBe(dtype);
+              const tol = dtype === 'float64' ? 1e-12 : 2e-6;
+              expectClose(read(out), refs[k].out, tol, tol * 10, `${cumulative ? 'cumulative ' : ''}case ${k} y ${JSON.stringify(ys)} axis ${axis}`);
+            });
+          });
+        }
+      }
+    }
+  });
+
+  test("fewer than two samples: 0 (trapezoid) or an empty axis (cumulative); int32 integrates in float32, no samples keep y's dtype (torch's)", () => {
+    tidy(() => {
+      expectExact(read(antler.trapezoid(tensor([[5], [7]], [2, 1]))), [0, 0]);
+      expect(antler.cumulativeTrapezoid(tensor([5], [1])).shape).toEqual([0]);
+      const e = antler.trapezoid(antler.zeros([2, 0], { dtype: 'int32' }), { axis: 1 });
+      expect(e.shape).toEqual([2]);
+      expect(e.dtype).toBe('int32');
+      const i = antler.trapezoid(tensor([1, 2, 4], [3], { dtype: 'int32' }), { dx: 2 });
+      expect(i.dtype).toBe('float32');
+      expectExact(read(i), [9]);
+      const c = antler.cumulativeTrapezoid(tensor([1, 2, 4], [3], { dtype: 'int32' }), { dx: 2 });
+      expect(c.dtype).toBe('float32');
+      expectExact(read(c), [3, 9]);
+      expectExact(read(antler.trapezoid(tensor([1, 2, 3], [3]), tensor([0, 1, 3], [3]))), [6.5]);
+      expect(antler.trapezoid(tensor([1, 2], [2]), tensor([0, 1], [2], F64)).dtype).toBe('float64');
+    });
+  });
+
+  test('gradients to y and x against central differences of the definition', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const { ys, axis, ax, y } = randomCase();
+      const n = ys[ax];
+      const x1 = randomArray(rng, n, -3, 3);
+      for (const cumulative of [false, true]) {
+        const ref = (yv: number[], xv: number[]) => trapezoidRef(yv, ys, ax, (_o, _q, i) => xv[i], cumulative);
+        const r0 = ref(y, x1);
+        const w = randomArray(rng, r0.out.length);
+        tidy(() => {
+          const yt = tensor(y, ys, { dtype: 'float64', requiresGrad: true });
+          const xt = tensor(x1, [n], { dtype: 'float64', requiresGrad: true });
+          const out = (cumulative ? antler.cumulativeTrapezoid : antler.trapezoid)(yt, xt, { axis });
+          if (out.size === 0) return;
+          out.backward(tensor(w, out.shape, F64));
+          expectClose(read(yt.grad!), numGrad((yv) => dotW(ref(yv, x1).out, w), y, 1e-6), 1e-6, 1e-6, `y of ${JSON.stringify(ys)} axis ${axis}`);
+          expectClose(read(xt.grad!), numGrad((xv) => dotW(ref(y, xv).out, w), x1, 1e-6), 1e-6, 1e-6, `x of ${JSON.stringify(ys)} axis ${axis}`);
+        });
+      }
+    }
+  });
+
+  test("errors: 0-d y, an axis out of range, x's positions not one per sample or not broadcasting, x with dx, a non-finite dx, unknown options; inputs unchanged", () => {
+    tidy(() => {
+      const y = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      for (const f of [antler.trapezoid, antler.cumulativeTrapezoid]) {
+        expectAntlerError(() => f(tensor(1, [])), 'SHAPE_MISMATCH', /y is 0-d/);
+        expectAntlerError(() => f(y, { axis: 2 }), 'INVALID_ARGUMENT', /axis must be an integer in \[-2, 2\)/);
+        expectAntlerError(() => f(y, tensor([0, 1], [2])), 'SHAPE_MISMATCH', /x has 2 positions and y 3 samples along axis -1; expected one x value for each sample point/);
+        expectAntlerError(() => f(y, antler.zeros([3, 3])), 'SHAPE_MISMATCH', /do not broadcast/);
+        expectAntlerError(() => f(y, tensor([0, 1, 2], [3]), { dx: 2 }), 'INVALID_ARGUMENT', /x and dx were both given/);
+        expectAntlerError(() => f(y, { dx: Infinity }), 'INVALID_ARGUMENT');
+        expectAntlerError(() => f(y, { dim: 0 } as never), 'INVALID_ARGUMENT');
+        expectAntlerError(() => f(y, { dx: 1 }, { axis: 0 }), 'INVALID_ARGUMENT', /the second argument is x/);
+      }
+      expectExact(read(y), [1, 2, 3, 4, 5, 6]);
+    });
+  });
+});
+
+/** The coordinates of flat index f in a row-major shape. */
+function unflat(f: number, shape: number[]): number[] {
+  const out = new Array(shape.length).fill(0);
+  for (let k = shape.length - 1; k >= 0; k--) {
+    out[k] = f % shape[k];
+    f = Math.floor(f / shape[k]);
+  }
+  return out;
+}
