@@ -1124,6 +1124,26 @@ export class Tensor {
   diagflat(offset = 0): Tensor {
     return constructModule!.diagflat(this, offset);
   }
+  /** torch's x.hsplit(indices_or_sections). */
+  hsplit(indicesOrSections: number | readonly number[]): Tensor[] {
+    return constructModule!.hsplit(this, indicesOrSections);
+  }
+  /** torch's x.vsplit(indices_or_sections). */
+  vsplit(indicesOrSections: number | readonly number[]): Tensor[] {
+    return constructModule!.vsplit(this, indicesOrSections);
+  }
+  /** torch's x.dsplit(indices_or_sections). */
+  dsplit(indicesOrSections: number | readonly number[]): Tensor[] {
+    return constructModule!.dsplit(this, indicesOrSections);
+  }
+  /** torch's x.unbind(dim): the slices along axis (x.unstack(axis)). */
+  unbind(axis = 0): Tensor[] {
+    return constructModule!.unbind(this, axis);
+  }
+  /** torch's x.moveaxis(source, destination) (x.movedim). */
+  moveaxis(source: number | readonly number[], destination: number | readonly number[]): Tensor {
+    return constructModule!.moveaxis(this, source, destination);
+  }
   // (end of construct methods)
 
   // Methods of lib/ops/linalg-lu.ts (linalgModule), each the function with the tensor first.

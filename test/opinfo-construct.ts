@@ -4,6 +4,10 @@ import * as antler from '../lib';
 import type { Rng } from './helpers';
 import { vals } from './opinfo';
 import type { OpInfo, Sample } from './opinfo';
+import type { Tensor } from '../lib';
+
+/** Pieces joined back along axis, each scaled by its position + 1 (so a piece in the wrong place shows in the gradient). */
+const rejoin = (ps: Tensor[], axis: number) => antler.tidy(() => antler.concat(ps.map((p, i) => antler.mul(p, i + 1)), axis));
 
 const v = (rng: Rng, shape: number[]) => vals(rng, shape, -1.5, 1.5);
 const of = (rng: Rng, ...shapes: number[][]): Sample => ({ inputs: shapes.map((s) => v(rng, s)) });
@@ -125,6 +129,36 @@ export const CONSTRUCT_OPS: OpInfo[] = [
     samples: (rng) => [of(rng, [2, 4], [4]), of(rng, [2, 3], [2, 3])],
     fn: ([y, x]) => antler.cumulativeTrapezoid(y, x, { axis: -1 }),
     bad: [['INVALID_ARGUMENT', () => antler.cumulativeTrapezoid(f64([1, 2], [2]), f64([1, 2], [2]), { dx: 1 })]],
+  },
+  {
+    name: 'hsplit',
+    samples: (rng) => [of(rng, [2, 4]), of(rng, [6])],
+    fn: ([x]) => rejoin(antler.hsplit(x, 2), x.rank === 1 ? 0 : 1),
+    bad: [['INVALID_ARGUMENT', () => antler.hsplit(antler.zeros([2, 3]), 2)], ['SHAPE_MISMATCH', () => antler.hsplit(f64([1], []), 1)]],
+  },
+  {
+    name: 'vsplit',
+    samples: (rng) => [of(rng, [5, 2])],
+    fn: ([x]) => rejoin(antler.vsplit(x, [1, 3]), 0),
+    bad: [['SHAPE_MISMATCH', () => antler.vsplit(f64([1, 2], [2]), 2)]],
+  },
+  {
+    name: 'dsplit',
+    samples: (rng) => [of(rng, [2, 1, 4])],
+    fn: ([x]) => rejoin(antler.dsplit(x, 2), 2),
+    bad: [['SHAPE_MISMATCH', () => antler.dsplit(antler.zeros([2, 2]), 2)]],
+  },
+  {
+    name: 'unbind',
+    samples: (rng) => [of(rng, [2, 3])],
+    fn: ([x]) => antler.tidy(() => antler.stack(antler.unbind(x, 1).map((p, i) => antler.mul(p, i + 1)), 0)),
+    bad: [['INVALID_ARGUMENT', () => antler.unbind(f64([1], []))]],
+  },
+  {
+    name: 'moveaxis',
+    samples: (rng) => [of(rng, [2, 3, 4])],
+    fn: ([x]) => antler.moveaxis(x, 0, -1),
+    bad: [['INVALID_ARGUMENT', () => antler.moveaxis(antler.zeros([2, 2]), 0, 2)]],
   },
 ];
 /** Exported functions of lib/ops/construct.ts that are not differentiable ops (tested in test/cpu/construct.test.ts). */

@@ -4,7 +4,8 @@
  * (torch.combinations), and the index tables triuIndices / trilIndices
  * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64);
  * atleast1d/2d/3d, the stacks hstack, vstack (rowStack), dstack and
- * columnStack, flipud / fliplr and diagflat; and the trapezoid rule,
+ * columnStack, the splits hsplit / vsplit / dsplit, torch's names unbind
+ * and moveaxis for unstack and movedim, flipud / fliplr and diagflat; and the trapezoid rule,
  * trapezoid / cumulativeTrapezoid. All but the index tables are
  * composed from recorded ops (reshape, cast, pad, concat, flip, meshgrid,
  * stack, indexSelect, diagEmbed), so gradients come from autograd and every
@@ -18,7 +19,8 @@ import { broadcastShapes, checkAxis, checkBoolean, checkFinite, checkInteger, ch
 import { add, broadcastTo, cast, clone, concat, cumsum, flip, mul, reshape, resultType, slice, stack, sub, sum } from './core';
 import { indexSelect } from './indexing';
 import { diagEmbed, meshgrid } from './products';
-import { narrow, pad, select } from './shape';
+import { narrow, pad, select, unstack } from './shape';
+import { movedim, tensorSplit } from './selection';
 
 /** The tensors of a variadic call (f(a, b, c) or f([a, b, c])), each live and on one device. */
 function tensorsOf(op: string, args: readonly (Tensor | readonly Tensor[])[]): Tensor[] {
@@ -395,4 +397,47 @@ export function cumulativeTrapezoid(y: Tensor, x?: Tensor | TrapezoidOptions | n
     }
     return mul(cumsum(mul(widths(op, y, xt, axis, given), pairSums(y, axis)), axis), 0.5);
   });
+}
+
+// ---------------------------------------------------------------- splits and torch's other names
+
+/** torch's hsplit/vsplit/dsplit: tensorSplit along `axis`, x of at least `rank` dims, a number of sections dividing the axis. */
+function splitAlong(op: string, x: Tensor, indicesOrSections: number | readonly number[], rank: number, axis: number): Tensor[] {
+  checkTensor(x, op, 'x');
+  if (x.rank < rank) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected at least ${rank} dim${rank === 1 ? '' : 's'}`);
+  const ax = x.rank === 1 ? 0 : axis;
+  if (typeof indicesOrSections === 'number') {
+    checkInteger(indicesOrSections, op, 'sections', 1);
+    if (x.shape[ax] % indicesOrSections !== 0)
+      fail('INVALID_ARGUMENT', `${op}: axis ${ax} of size ${x.shape[ax]} (shape ${shapeText(x.shape)}) does not divide into ${indicesOrSections} equal sections; give indices to cut it unevenly`);
+  }
+  return tensorSplit(x, indicesOrSections, ax);
+}
+
+/**
+ * torch.hsplit: x cut along axis 1 (axis 0 for a 1-D x) into `sections` equal pieces (the size
+ * must divide, as torch's) or at the given indices (as tensorSplit's). Gradients land in place.
+ */
+export function hsplit(x: Tensor, indicesOrSections: number | readonly number[]): Tensor[] {
+  return splitAlong('hsplit', x, indicesOrSections, 1, 1);
+}
+
+/** torch.vsplit: as hsplit along axis 0, x at least 2-D. */
+export function vsplit(x: Tensor, indicesOrSections: number | readonly number[]): Tensor[] {
+  return splitAlong('vsplit', x, indicesOrSections, 2, 0);
+}
+
+/** torch.dsplit: as hsplit along axis 2, x at least 3-D. */
+export function dsplit(x: Tensor, indicesOrSections: number | readonly number[]): Tensor[] {
+  return splitAlong('dsplit', x, indicesOrSections, 3, 2);
+}
+
+/** torch.unbind: the slices of x along `axis` (default 0), each without that axis; the repo's unstack. */
+export function unbind(x: Tensor, axis = 0): Tensor[] {
+  return unstack(x, axis);
+}
+
+/** torch.moveaxis: the repo's movedim (torch's alias of torch.movedim). */
+export function moveaxis(x: Tensor, source: number | readonly number[], destination: number | readonly number[]): Tensor {
+  return movedim(x, source, destination);
 }

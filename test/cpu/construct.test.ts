@@ -644,3 +644,77 @@ function unflat(f: number, shape: number[]): number[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------- hsplit / vsplit / dsplit, unbind, moveaxis
+
+/** The piece of x (row-major, shape s) from `from` to `to` along axis, element by element. */
+function pieceRef(x: number[], s: number[], axis: number, from: number, to: number): number[] {
+  const outer = size(s.slice(0, axis)), inner = size(s.slice(axis + 1));
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) for (let a = from; a < to; a++) for (let i = 0; i < inner; i++) out.push(x[(o * s[axis] + a) * inner + i]);
+  return out;
+}
+
+describe(`hsplit, vsplit, dsplit, unbind, moveaxis (seed ${SEED})`, () => {
+  test("equal sections and index cuts along torch's axes (hsplit of a 1-D x along 0): the reference pieces; Tensor methods agree", () => {
+    for (let trial = 0; trial < 12; trial++) {
+      for (const [name, rank, axis] of [['hsplit', 1, 1], ['vsplit', 2, 0], ['dsplit', 3, 2]] as const) {
+        const s = Array.from({ length: rng.int(rank, 3) }, () => rng.int(1, 3));
+        const ax = s.length === 1 ? 0 : axis;
+        const sections = rng.int(1, 3);
+        s[ax] = sections * rng.int(0, 2);
+        const x = randomArray(rng, size(s));
+        const cuts = [rng.int(-2, 4), rng.int(0, 5)];
+        tidy(() => {
+          const xt = tensor(x, s, F64);
+          const even = antler[name](xt, sections);
+          expect(even.length).toBe(sections);
+          const len = s[ax] / sections;
+          even.forEach((p, i) => expectExact(read(p), pieceRef(x, s, ax, i * len, (i + 1) * len), `${name} ${JSON.stringify(s)} section ${i}`));
+          const byIdx = xt[name](cuts);
+          const L = s[ax];
+          const at = (v: number) => (v < 0 ? Math.max(0, v + L) : Math.min(v, L));
+          const bounds = [0, at(cuts[0]), at(cuts[1]), L];
+          expect(byIdx.length).toBe(3);
+          byIdx.forEach((p, i) => expectExact(read(p), pieceRef(x, s, ax, bounds[i], Math.max(bounds[i], bounds[i + 1])), `${name} cuts ${cuts} piece ${i}`));
+        });
+      }
+    }
+  });
+
+  test('gradients land in place (hsplit); unbind and moveaxis are unstack and movedim under torch\'s names, methods too', () => {
+    tidy(() => {
+      const v = randomArray(rng, 12);
+      const x = tensor(v, [3, 4], { dtype: 'float64', requiresGrad: true });
+      const [a, b] = antler.hsplit(x, 2);
+      antler.add(antler.sum(antler.mul(a, 2)), antler.sum(antler.mul(b, 3))).backward();
+      expectExact(read(x.grad!), [2, 2, 3, 3, 2, 2, 3, 3, 2, 2, 3, 3]);
+      const y = tensor(randomArray(rng, 24), [2, 3, 4], F64);
+      const u = antler.unbind(y, 1), w = y.unbind(-2), ref = antler.unstack(y, 1);
+      expect(u.length).toBe(3);
+      u.forEach((p, i) => {
+        expect(p.shape).toEqual([2, 4]);
+        expectExact(read(p), read(ref[i]));
+        expectExact(read(w[i]), read(ref[i]));
+      });
+      const m = antler.moveaxis(y, 0, -1);
+      expect(m.shape).toEqual([3, 4, 2]);
+      expectExact(read(m), read(antler.movedim(y, 0, -1)));
+      expectExact(read(y.moveaxis([0, 1], [2, 0])), read(antler.movedim(y, [0, 1], [2, 0])));
+    });
+  });
+
+  test('errors: too few dims, sections that do not divide the axis or are not positive integers, indices not integers; x unchanged', () => {
+    tidy(() => {
+      const x = antler.zeros([2, 4]);
+      expectAntlerError(() => antler.hsplit(tensor(1, []), 1), 'SHAPE_MISMATCH', /expected at least 1 dim$/);
+      expectAntlerError(() => antler.vsplit(tensor([1, 2], [2]), 2), 'SHAPE_MISMATCH', /expected at least 2 dims/);
+      expectAntlerError(() => antler.dsplit(x, 2), 'SHAPE_MISMATCH', /x has shape \[2, 4\]; expected at least 3 dims/);
+      expectAntlerError(() => antler.hsplit(x, 3), 'INVALID_ARGUMENT', /axis 1 of size 4 \(shape \[2, 4\]\) does not divide into 3 equal sections/);
+      expectAntlerError(() => antler.hsplit(x, 0), 'INVALID_ARGUMENT', /sections must be an integer >= 1/);
+      expectAntlerError(() => antler.vsplit(x, [0.5]), 'INVALID_ARGUMENT');
+      expectAntlerError(() => antler.unbind(tensor(1, [])), 'INVALID_ARGUMENT');
+      expectExact(read(x), new Array(8).fill(0));
+    });
+  });
+});
