@@ -162,4 +162,4 @@ export const CONSTRUCT_OPS: OpInfo[] = [
   },
 ];
 /** Exported functions of lib/ops/construct.ts that are not differentiable ops (tested in test/cpu/construct.test.ts). */
-export const CONSTRUCT_NOT_OPS: string[] = ['triuIndices', 'trilIndices'];
+export const CONSTRUCT_NOT_OPS: string[] = ['triuIndices', 'trilIndices', 'logspace'];

@@ -5,7 +5,7 @@
  * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64);
  * atleast1d/2d/3d, the stacks hstack, vstack (rowStack), dstack and
  * columnStack, the splits hsplit / vsplit / dsplit, torch's names unbind
- * and moveaxis for unstack and movedim, flipud / fliplr and diagflat; and the trapezoid rule,
+ * and moveaxis for unstack and movedim, flipud / fliplr and diagflat; logspace; and the trapezoid rule,
  * trapezoid / cumulativeTrapezoid. All but the index tables are
  * composed from recorded ops (reshape, cast, pad, concat, flip, meshgrid,
  * stack, indexSelect, diagEmbed), so gradients come from autograd and every
@@ -440,4 +440,45 @@ export function unbind(x: Tensor, axis = 0): Tensor[] {
 /** torch.moveaxis: the repo's movedim (torch's alias of torch.movedim). */
 export function moveaxis(x: Tensor, source: number | readonly number[], destination: number | readonly number[]): Tensor {
   return movedim(x, source, destination);
+}
+
+// ---------------------------------------------------------------- logspace
+
+export interface LogspaceOptions {
+  /** The base of the powers (default 10), torch's base. */
+  base?: number;
+  dtype?: 'float32' | 'float64' | 'int32';
+  device?: string;
+  requiresGrad?: boolean;
+}
+
+/**
+ * torch.logspace: `steps` powers base^e with the exponents e evenly spaced from start to end, both
+ * included (float32 by default). torch's CPU arithmetic: the exponents in the result's dtype (int32:
+ * in double, from start and end truncated toward zero, the powers truncated), the first half counted
+ * up from start and the second down from end, then base^e in double. Values are made on the host
+ * (steps numbers) and copied to the device.
+ */
+export function logspace(start: number, end: number, steps: number, options?: LogspaceOptions): Tensor {
+  const op = 'logspace';
+  checkFinite(start, op, 'start');
+  checkFinite(end, op, 'end');
+  checkInteger(steps, op, 'steps', 0);
+  const { dtype: asked, device, rest, grad } = resolveCreate(options, op, ['base']);
+  const dtype = asked ?? 'float32';
+  const base = rest.base === undefined ? 10 : checkFinite(rest.base, op, 'base');
+  const f32 = dtype === 'float32' ? Math.fround : (v: number) => v;
+  const [s0, e0] = dtype === 'int32' ? [Math.trunc(start), Math.trunc(end)] : [f32(start), f32(end)];
+  const step = steps > 1 ? f32(f32(e0 - s0) / (steps - 1)) : 0;
+  const half = Math.floor(steps / 2);
+  const values = Array.from({ length: steps }, (_, i) => {
+    // One step is base^start (torch's), as linspace's start alone.
+    const e = steps === 1 || i < half ? f32(s0 + f32(step * i)) : f32(e0 - f32(step * (steps - i - 1)));
+    return base ** e;
+  });
+  if (dtype === 'int32') {
+    const bad = values.findIndex((v) => !(Math.trunc(v) >= -(2 ** 31) && Math.trunc(v) < 2 ** 31));
+    if (bad >= 0) fail('INVALID_ARGUMENT', `${op}: value ${bad}, ${values[bad]}, is outside int32's range [-2^31, 2^31); use a float dtype`);
+  }
+  return grad(tensor(dtype === 'int32' ? values.map(Math.trunc) : values, [steps], { dtype, device }));
 }

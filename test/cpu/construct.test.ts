@@ -718,3 +718,42 @@ describe(`hsplit, vsplit, dsplit, unbind, moveaxis (seed ${SEED})`, () => {
     });
   });
 });
+
+// ---------------------------------------------------------------- logspace
+
+describe(`logspace (seed ${SEED})`, () => {
+  test('base^e for exponents evenly spaced from start to end: the definition in float64 (1e-14) and float32 (2e-6), random ends, steps and bases; int32 powers exact', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const start = rng.uniform(-4, 4), end = rng.uniform(-4, 4), steps = rng.int(0, 40), base = rng.pick([10, 2, 0.5, rng.uniform(0.2, 5)]);
+      const ref = Array.from({ length: steps }, (_, i) => base ** (steps === 1 ? start : start + ((end - start) * i) / (steps - 1)));
+      tidy(() => {
+        const d = antler.logspace(start, end, steps, { base, dtype: 'float64' });
+        expect(d.shape).toEqual([steps]);
+        expectClose(read(d), ref, 1e-14, 0, `logspace(${start}, ${end}, ${steps}, base ${base}) float64`);
+        const f = antler.logspace(start, end, steps, { base });
+        expect(f.dtype).toBe('float32');
+        expectClose(read(f), ref, 2e-6, 0, `float32`);
+      });
+    }
+    tidy(() => {
+      const i = antler.logspace(0, 4, 5, { base: 3, dtype: 'int32' });
+      expect(i.dtype).toBe('int32');
+      expectExact(read(i), [1, 3, 9, 27, 81]);
+      expectExact(read(antler.logspace(0, 3, 4)), [1, 10, 100, 1000]);
+      expectExact(read(antler.logspace(2, 5, 1, { base: 2 })), [4]);
+      expect(antler.logspace(0, 1, 0).shape).toEqual([0]);
+      const g = antler.logspace(0, 1, 3, { dtype: 'float64', requiresGrad: true });
+      expect(g.requiresGrad).toBe(true);
+    });
+  });
+
+  test('errors: non-finite ends or base, negative or fractional steps, int32 values past its range, unknown options', () => {
+    expectAntlerError(() => antler.logspace(0, Infinity, 3), 'INVALID_ARGUMENT');
+    expectAntlerError(() => antler.logspace(0, 1, -1), 'INVALID_ARGUMENT', /steps must be an integer >= 0/);
+    expectAntlerError(() => antler.logspace(0, 1, 2.5), 'INVALID_ARGUMENT');
+    expectAntlerError(() => antler.logspace(0, 1, 3, { base: NaN }), 'INVALID_ARGUMENT');
+    expectAntlerError(() => antler.logspace(0, 10, 3, { dtype: 'int32' }), 'INVALID_ARGUMENT', /outside int32's range/);
+    expectAntlerError(() => antler.logspace(0, 1, 3, { bass: 2 } as never), 'INVALID_ARGUMENT');
+    expectAntlerError(() => antler.logspace(0, 1, 3, { dtype: 'int32', requiresGrad: true }), 'DTYPE_MISMATCH');
+  });
+});
