@@ -5,12 +5,14 @@
  * (torch.triu_indices / tril_indices, int32 where PyTorch's are int64);
  * atleast1d/2d/3d, the stacks hstack, vstack (rowStack), dstack and
  * columnStack, the splits hsplit / vsplit / dsplit, torch's names unbind
- * and moveaxis for unstack and movedim, flipud / fliplr and diagflat; logspace; and the trapezoid rule,
- * trapezoid / cumulativeTrapezoid. All but the index tables are
- * composed from recorded ops (reshape, cast, pad, concat, flip, meshgrid,
- * stack, indexSelect, diagEmbed), so gradients come from autograd and every
- * device runs them; the positions combinations gathers and the index tables
- * are counted on the host (no device sync).
+ * and moveaxis for unstack and movedim, flipud / fliplr and diagflat;
+ * logspace; and the trapezoid rule, trapezoid / cumulativeTrapezoid. All
+ * but the index tables and logspace (creation ops) are composed from
+ * recorded ops (reshape, cast, pad, concat, flip, meshgrid, stack,
+ * indexSelect, diagEmbed, narrow, sum, cumsum, tensorSplit), so gradients
+ * come from autograd and every device runs them; the positions combinations
+ * gathers, the index tables and logspace's values are computed on the host
+ * (no device sync).
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
