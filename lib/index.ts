@@ -59,6 +59,8 @@ export { interpolate, alphaDropout, featureAlphaDropout, dropout1d } from './ops
 export { dropout2d, dropout3d } from './ops/nn-extra';
 export { pixelShuffle, pixelUnshuffle, channelShuffle } from './ops/nn-extra';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from './ops/nn-extra';
+export { gridSample, affineGrid, localResponseNorm } from './ops/grid';
+export type { GridSampleMode, GridSamplePaddingMode, GridSampleOptions, AffineGridOptions, LocalResponseNormOptions } from './ops/grid';
 export { embeddingBag } from './ops/embedding-bag';
 export type { EmbeddingBagMode, EmbeddingBagOptions } from './ops/embedding-bag';
 export { argmax, argmin, topk, sort, argsort, gather, scatter, scatterAdd, indexSelect, oneHot, multinomial } from './ops/indexing';

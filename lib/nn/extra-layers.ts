@@ -1,11 +1,12 @@
 /**
  * Small modules over functional ops: PairwiseDistance, CosineSimilarity, the
- * 1-, 2- and 3-D padding modules, Upsample, and the alpha and channel-wise dropouts
+ * 1-, 2- and 3-D padding modules, Upsample, LocalResponseNorm, and the alpha and channel-wise dropouts
  * (PyTorch's names, defaults and settings).
  */
 import { fail } from '../errors';
 import { cosineSimilarity, pairwiseDistance } from '../ops/extra';
 import { alphaDropout, channelShuffle, dropout1d, dropout2d, dropout3d, featureAlphaDropout, interpolate, INTERPOLATE_MODES, InterpolateMode, InterpolateOptions, pixelShuffle, pixelUnshuffle } from '../ops/nn-extra';
+import { localResponseNorm } from '../ops/grid';
 import { pad, PadMode } from '../ops/shape';
 import { checkTensor, Tensor } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
@@ -322,6 +323,27 @@ export class ChannelShuffle extends Module {
   }
   forward(x: Tensor): Tensor {
     return channelShuffle(x, this.groups);
+  }
+}
+
+/**
+ * nn.LocalResponseNorm(size, {alpha 1e-4, beta 0.75, k 1}): localResponseNorm over the channels of
+ * [N, C, *] (3 or more axes): x / (k + α·mean of x² over `size` neighbouring channels)^β.
+ */
+export class LocalResponseNorm extends Module {
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+  constructor(readonly size: number, options?: { alpha?: number; beta?: number; k?: number }) {
+    super();
+    checkInteger(size, 'LocalResponseNorm', 'size', 1);
+    const o = checkOptions<{ alpha: number; beta: number; k: number }>(options, 'LocalResponseNorm', ['alpha', 'beta', 'k']);
+    this.alpha = o.alpha === undefined ? 1e-4 : checkFinite(o.alpha, 'LocalResponseNorm', 'alpha');
+    this.beta = o.beta === undefined ? 0.75 : checkFinite(o.beta, 'LocalResponseNorm', 'beta');
+    this.k = o.k === undefined ? 1 : checkFinite(o.k, 'LocalResponseNorm', 'k');
+  }
+  forward(x: Tensor): Tensor {
+    return localResponseNorm(x, this.size, { alpha: this.alpha, beta: this.beta, k: this.k });
   }
 }
 

@@ -46,6 +46,7 @@ export { UpsamplingNearest2d, UpsamplingBilinear2d } from './extra-layers';
 export { ConstantPad2d, ZeroPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './extra-layers';
 export { ConstantPad3d, ZeroPad3d, ReflectionPad3d, ReplicationPad3d, CircularPad3d } from './extra-layers';
 export { PixelShuffle, PixelUnshuffle, ChannelShuffle } from './extra-layers';
+export { LocalResponseNorm } from './extra-layers';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from '../ops/nn-extra';
 export * as init from './init';
 export * as utils from './utils';

@@ -1,0 +1,366 @@
+/**
+ * Spatial transformers and local response normalisation, composed from
+ * recorded ops (so with their gradients, double backward included, on every
+ * device): gridSample (torch.nn.functional.grid_sample for [N, C, H, W] and
+ * [N, C, D, H, W] inputs), affineGrid (F.affine_grid) and localResponseNorm
+ * (F.local_response_norm).
+ *
+ * gridSample reads x as a channels-last table [N·H·W, C] (or [N·D·H·W, C])
+ * and makes one row gather per corner (bilinear/trilinear), per point
+ * (nearest) or per tap (bicubic's 16), each weighted by a [points, 1] weight
+ * computed from the grid with PyTorch's coordinate rules by recorded ops, so
+ * the grid's gradient is the weights' and x's is the gathers' scatter-add.
+ */
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { checkTensor, tensor, Tensor, zeros } from '../tensor';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
+import {
+  abs, add, clamp, concat, div, equal, floor, greaterEqual, lessEqual, matmul, mul, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
+} from './core';
+import { gatherRows, scatterAddRows } from './indexing';
+import { noGrad, record } from '../autograd/graph';
+
+/** gridSample's interpolation modes (F.grid_sample's; 'bilinear' is trilinear for a 5-D input). */
+export type GridSampleMode = 'bilinear' | 'nearest' | 'bicubic';
+/** gridSample's padding modes (F.grid_sample's). */
+export type GridSamplePaddingMode = 'zeros' | 'border' | 'reflection';
+
+/** Options of {@link gridSample} (F.grid_sample's keywords). */
+export interface GridSampleOptions {
+  /** 'bilinear' (default; trilinear for 5-D), 'nearest' or 'bicubic' (4-D only). */
+  mode?: GridSampleMode;
+  /** What out-of-range positions read: 'zeros' (default), 'border' (clipped) or 'reflection' (reflected, then clipped). */
+  paddingMode?: GridSamplePaddingMode;
+  /** −1 and 1 are the centres of the corner pixels (true) or their outer edges (false, the default). */
+  alignCorners?: boolean;
+}
+
+/** Options of {@link affineGrid}. */
+export interface AffineGridOptions {
+  /** As gridSample's: −1 and 1 at the corner pixels' centres (true) or outer edges (false, the default). */
+  alignCorners?: boolean;
+}
+
+/** Options of {@link localResponseNorm} (F.local_response_norm's keywords). */
+export interface LocalResponseNormOptions {
+  /** The multiplier of the window's mean square (default 1e-4). */
+  alpha?: number;
+  /** The exponent (default 0.75). */
+  beta?: number;
+  /** The additive constant (default 1). */
+  k?: number;
+}
+
+const MODES: readonly GridSampleMode[] = ['bilinear', 'nearest', 'bicubic'];
+const PADDINGS: readonly GridSamplePaddingMode[] = ['zeros', 'border', 'reflection'];
+
+/** PyTorch's grid_sampler_unnormalize: a grid coordinate in [−1, 1] to a pixel position along an axis of `size`. */
+function unnormalize(c: Tensor, size: number, align: boolean): Tensor {
+  // align: ((c + 1) / 2)·(size − 1); else ((c + 1)·size − 1) / 2.
+  return align ? mul(div(add(c, 1), 2), size - 1) : div(sub(mul(add(c, 1), size), 1), 2);
+}
+
+/**
+ * PyTorch's reflect_coordinates: c reflected about twiceLow/2 and twiceHigh/2 until it lies between them
+ * (|c − min| split into whole spans, flips, and the rest, extra; an even number of flips keeps extra + min,
+ * an odd one span − extra + min). 0 when the two bounds coincide.
+ */
+function reflect(c: Tensor, twiceLow: number, twiceHigh: number): Tensor {
+  if (twiceLow === twiceHigh) return mul(c, 0);
+  const lo = twiceLow / 2, span = (twiceHigh - twiceLow) / 2;
+  const d = abs(sub(c, lo));
+  const extra = remainder(d, span);
+  const flips = floor(div(d, span));
+  const even = equal(remainder(flips, 2), 0);
+  return where(even, add(extra, lo), sub(span + lo, extra));
+}
+
+/**
+ * PyTorch's compute_coordinates: 'border' clips into [0, size − 1]; 'reflection' reflects about the borders
+ * (−0.5 and size − 0.5 without alignCorners, 0 and size − 1 with) and clips; 'zeros' leaves c. A NaN
+ * coordinate becomes 0 under 'border' and 'reflection' (torch 1.13's CPU kernels read pixel 0 there).
+ */
+function pad(c: Tensor, size: number, padding: GridSamplePaddingMode, align: boolean): Tensor {
+  if (padding === 'zeros') return c;
+  const r = padding === 'reflection' ? (align ? reflect(c, 0, 2 * (size - 1)) : reflect(c, -1, 2 * size - 1)) : c;
+  return where(notEqual(r, r), 0, clamp(r, 0, size - 1));
+}
+
+/** PyTorch's cubic convolution weights (A = −0.75) of the four taps at fraction t: recorded, so t's gradient flows. */
+function cubicWeights(t: Tensor): Tensor[] {
+  const A = -0.75;
+  // |d| <= 1: ((A + 2)·d − (A + 3))·d·d + 1; 1 < |d| < 2: ((A·d − 5A)·d + 8A)·d − 4A.
+  const c1 = (d: Tensor) => add(mul(mul(sub(mul(d, A + 2), A + 3), d), d), 1);
+  const c2 = (d: Tensor) => sub(mul(add(mul(sub(mul(d, A), 5 * A), d), 8 * A), d), 4 * A);
+  const u = sub(1, t);
+  return [c2(add(t, 1)), c1(t), c1(u), c2(add(u, 1))];
+}
+
+/**
+ * The flat table row and the weight of one tap at integer positions `pos` (one float tensor [P, 1] per
+ * spatial axis, in the axis order of `sizes`), weighted by `weight` [P, 1] (undefined: 1). A position
+ * outside [0, size − 1] on any axis contributes 0: its weight is masked and its index clamped for the gather.
+ */
+function tap(base: Tensor, pos: Tensor[], sizes: number[], weight: Tensor | undefined): { index: Tensor; weight: Tensor } {
+  return tidy(() => {
+    let flat = base;
+    let mask: Tensor | undefined;
+    let stride = 1;
+    for (let a = sizes.length - 1; a >= 0; a--) {
+      const p = pos[a];
+      const inside = mul(greaterEqual(p, 0), lessEqual(p, sizes[a] - 1));
+      mask = mask === undefined ? inside : mul(mask, inside);
+      // A NaN or far-off position reads a valid row (masked out); int32 only after clamping.
+      const idx = where(notEqual(p, p), 0, clamp(p, 0, sizes[a] - 1)).cast('int32');
+      flat = add(flat, stride === 1 ? idx : mul(idx, stride));
+      stride *= sizes[a];
+    }
+    // (Comparisons give 0/1 in the position's dtype, x's.)
+    return { index: reshape(flat, [flat.shape[0]]), weight: weight === undefined ? mask! : mul(weight, mask!) };
+  });
+}
+
+/**
+ * Σₖ table[indexₖ] · weightₖ ([P, C] from table [R, C], int32 indices [P] and weights [P, 1]), recorded as one
+ * op that saves only the table, the weights and the indices: the backward gathers the rows again for the
+ * weights' gradients (Σ_c gy · table[indexₖ]) and scatter-adds gy · weightₖ into the table's, one tap at a
+ * time, so neither direction holds more than a few [P, C] tensors (the plain composition of gathers and
+ * products would save every tap's rows). The backward is itself recorded ops: double backward works.
+ */
+function blendRows(table: Tensor, index: Tensor[], weight: Tensor[]): Tensor {
+  const rows = table.shape[0];
+  const out = noGrad(() => {
+    let acc: Tensor | undefined;
+    for (let k = 0; k < index.length; k++) {
+      const g = gatherRows(table, index[k], 'gridSample');
+      const term = mul(g, weight[k]);
+      g.dispose();
+      const next = acc === undefined ? term : add(acc, term);
+      if (acc !== undefined) {
+        acc.dispose();
+        term.dispose();
+      }
+      acc = next;
+    }
+    return acc!;
+  });
+  const K = index.length;
+  return record(
+    out,
+    'gridSample',
+    [table, ...weight],
+    (gy, saved, needs) => {
+      const t = saved[0], ws = saved.slice(1, 1 + K), idx = saved.slice(1 + K);
+      const grads: (Tensor | null)[] = [null];
+      if (needs[0]) {
+        let acc: Tensor | undefined;
+        for (let k = 0; k < K; k++) {
+          const scaled = mul(gy, ws[k]);
+          const term = scatterAddRows(scaled, idx[k], rows, false, 'gridSampleBackward');
+          scaled.dispose();
+          const next = acc === undefined ? term : add(acc, term);
+          if (acc !== undefined) {
+            acc.dispose();
+            term.dispose();
+          }
+          acc = next;
+        }
+        grads[0] = acc!;
+      }
+      for (let k = 0; k < K; k++) {
+        if (!needs[1 + k]) {
+          grads.push(null);
+          continue;
+        }
+        const g = gatherRows(t, idx[k], 'gridSampleBackward');
+        const prod = mul(gy, g);
+        g.dispose();
+        grads.push(sum(prod, 1, true));
+        prod.dispose();
+      }
+      return grads;
+    },
+    [table, ...weight, ...index],
+    true,
+  );
+}
+
+/**
+ * torch.nn.functional.grid_sample: samples x [N, C, H, W] at the points of grid [N, Ho, Wo, 2] (each (x, y)
+ * in [−1, 1] across the width and height; values outside read the padding) into [N, C, Ho, Wo], or x
+ * [N, C, D, H, W] at grid [N, Do, Ho, Wo, 3] ((x, y, z)) into [N, C, Do, Ho, Wo]. mode 'bilinear' (default;
+ * trilinear for 5-D) blends the 4 (8) neighbours, 'nearest' reads the nearest pixel (ties to even, as
+ * torch's nearbyint), 'bicubic' (4-D only) the cubic convolution (A = −0.75) of the 4×4 neighbours.
+ * paddingMode 'zeros' (default) lets out-of-range neighbours contribute 0, 'border' clips positions into
+ * the image, 'reflection' reflects them about the borders (−0.5 and size − 0.5 without alignCorners) and
+ * clips; bicubic applies the padding to each tap's position, as torch. alignCorners false (default): −1 and
+ * 1 are the outer edges of the corner pixels, true: their centres. Gradients flow to x and grid (the
+ * grid's is 0 for 'nearest'). NaN grid values follow torch 1.13's CPU kernels: 'zeros' gives NaN
+ * (bilinear, bicubic) or 0 (nearest); 'border' and 'reflection' read position 0 (bilinear, nearest) or
+ * give NaN (bicubic, whose weights are NaN).
+ */
+export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions): Tensor {
+  const op = 'gridSample';
+  checkTensor(x, op, 'x');
+  checkTensor(grid, op, 'grid');
+  const o = checkOptions<GridSampleOptions>(options, op, ['mode', 'paddingMode', 'alignCorners']);
+  const mode = o.mode ?? 'bilinear';
+  if (!MODES.includes(mode)) fail('INVALID_ARGUMENT', `${op}: mode must be 'bilinear', 'nearest' or 'bicubic'; got ${describe(o.mode)}`);
+  const padding = o.paddingMode ?? 'zeros';
+  if (!PADDINGS.includes(padding)) fail('INVALID_ARGUMENT', `${op}: paddingMode must be 'zeros', 'border' or 'reflection'; got ${describe(o.paddingMode)}`);
+  const align = o.alignCorners === undefined || o.alignCorners === null ? false : checkBoolean(o.alignCorners, op, 'alignCorners');
+  if (x.rank !== 4 && x.rank !== 5)
+    fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected a 4-D input [N, C, H, W] or 5-D [N, C, D, H, W]`);
+  const dims = x.rank - 2;
+  if (grid.rank !== x.rank || grid.shape[grid.rank - 1] !== dims)
+    fail(
+      'SHAPE_MISMATCH',
+      `${op}: grid has shape ${shapeText(grid.shape)}; for x ${shapeText(x.shape)} expected ${dims === 2 ? '[N, Ho, Wo, 2]' : '[N, Do, Ho, Wo, 3]'}`,
+    );
+  if (grid.shape[0] !== x.shape[0])
+    fail('SHAPE_MISMATCH', `${op}: grid has batch size ${grid.shape[0]} (shape ${shapeText(grid.shape)}) and x ${x.shape[0]} (shape ${shapeText(x.shape)}); expected the same`);
+  if (mode === 'bicubic' && dims !== 2) fail('INVALID_ARGUMENT', `${op}: mode 'bicubic' needs a 4-D input [N, C, H, W] (as PyTorch); got x of shape ${shapeText(x.shape)}`);
+  if (x.dtype === 'int32' || grid.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is ${x.dtype} and grid ${grid.dtype}; expected float32 or float64`);
+  if (x.dtype !== grid.dtype) fail('DTYPE_MISMATCH', `${op}: x is ${x.dtype} and grid ${grid.dtype}; expected the same dtype`);
+  if (x.device !== grid.device) fail('DEVICE_MISMATCH', `${op}: x is on ${x.device} and grid on ${grid.device}; expected the same device`);
+  const [N, C, ...sizes] = x.shape;
+  const outSizes = grid.shape.slice(1, -1);
+  if (sizes.some((s) => s === 0)) fail('INVALID_ARGUMENT', `${op}: x has an empty spatial axis (shape ${shapeText(x.shape)})`);
+  const inner = sizes.reduce((a, b) => a * b, 1), per = outSizes.reduce((a, b) => a * b, 1);
+  const P = N * per;
+  const outShape = [N, C, ...outSizes];
+  return tidy(() => {
+    if (P === 0 || C === 0) return zeros(outShape, { dtype: x.dtype, device: x.device });
+    // The channels-last table [N·inner, C] and each point's batch row offset n·inner.
+    const table = reshape(permute(x, [0, ...sizes.map((_, i) => i + 2), 1]), [N * inner, C]);
+    const baseHost = new Int32Array(P);
+    for (let p = 0; p < P; p++) baseHost[p] = Math.floor(p / per) * inner;
+    const base = tensor(baseHost, [P, 1], { dtype: 'int32', device: x.device });
+    // Grid component k addresses spatial axis dims − 1 − k (x: width, y: height, z: depth).
+    const g = reshape(grid, [P, dims]);
+    const coords = sizes.map((s, a) => unnormalize(slice(g, [0, dims - 1 - a], [P, 1]), s, align));
+    const taps: { index: Tensor; weight: Tensor }[] = [];
+    if (mode === 'nearest') {
+      taps.push(tap(base, coords.map((c, a) => round(pad(c, sizes[a], padding, align))), sizes, undefined));
+    } else if (mode === 'bilinear') {
+      const src = coords.map((c, a) => pad(c, sizes[a], padding, align));
+      const lo = src.map((c) => floor(c));
+      // Weights along each axis: the low corner (lo + 1 − c), the high one (c − lo).
+      const wHi = src.map((c, a) => sub(c, lo[a]));
+      const wLo = src.map((c, a) => sub(add(lo[a], 1), c));
+      const hiPos = lo.map((l) => add(l, 1));
+      for (let corner = 0; corner < 1 << dims; corner++) {
+        const high = sizes.map((_, a) => ((corner >> a) & 1) === 1);
+        const weight = tidy(() => high.map((h, a) => (h ? wHi[a] : wLo[a])).reduce((acc, w) => mul(acc, w)));
+        taps.push(tap(base, high.map((h, a) => (h ? hiPos[a] : lo[a])), sizes, weight));
+        weight.dispose();
+      }
+    } else {
+      // bicubic: the unpadded position, its floor and fraction; the padding goes on each tap's position.
+      const lo = coords.map((c) => floor(c));
+      const ws = coords.map((c, a) => cubicWeights(sub(c, lo[a])));
+      const pos = lo.map((l, a) => [0, 1, 2, 3].map((i) => pad(add(l, i - 1), sizes[a], padding, align)));
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          const weight = mul(ws[0][i], ws[1][j]);
+          taps.push(tap(base, [pos[0][i], pos[1][j]], sizes, weight));
+          weight.dispose();
+        }
+    }
+    const out = blendRows(table, taps.map((t) => t.index), taps.map((t) => t.weight));
+    const y = reshape(out!, [N, ...outSizes, C]);
+    return permute(y, [0, dims + 1, ...outSizes.map((_, i) => i + 1)]);
+  });
+}
+
+/** PyTorch's linspace_from_neg_one: n points from −1 to 1, scaled by (n − 1)/n without alignCorners; [0] for n <= 1. */
+function steps(n: number, align: boolean): number[] {
+  if (n <= 1) return new Array<number>(n).fill(0);
+  return Array.from({ length: n }, (_, i) => {
+    const v = -1 + (2 * i) / (n - 1);
+    return align ? v : (v * (n - 1)) / n;
+  });
+}
+
+/**
+ * torch.nn.functional.affine_grid: the sampling grid of the affine maps theta [N, 2, 3] over an output of
+ * size [N, C, H, W] (grid [N, H, W, 2]) or theta [N, 3, 4] over [N, C, D, H, W] (grid [N, D, H, W, 3]):
+ * grid[n, …] = theta[n] · (x, y[, z], 1), with x, y, z running from −1 to 1 across the width, height and
+ * depth (pixel centres: alignCorners true reaches ±1 at the corner pixels, false (default) stops half a
+ * pixel inside, ±(n − 1)/n). Gradients flow to theta.
+ */
+export function affineGrid(theta: Tensor, size: readonly number[], options?: AffineGridOptions): Tensor {
+  const op = 'affineGrid';
+  checkTensor(theta, op, 'theta');
+  const o = checkOptions<AffineGridOptions>(options, op, ['alignCorners']);
+  const align = o.alignCorners === undefined || o.alignCorners === null ? false : checkBoolean(o.alignCorners, op, 'alignCorners');
+  if (!Array.isArray(size) || (size.length !== 4 && size.length !== 5))
+    fail('INVALID_ARGUMENT', `${op}: size must be a list of 4 ([N, C, H, W]) or 5 ([N, C, D, H, W]) integers; got ${describe(size)}`);
+  size.forEach((d) => checkInteger(d, op, 'size', 1));
+  const dims = size.length - 2;
+  if (theta.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: theta is int32; expected float32 or float64`);
+  if (theta.rank !== 3 || theta.shape[1] !== dims || theta.shape[2] !== dims + 1 || theta.shape[0] !== size[0])
+    fail(
+      'SHAPE_MISMATCH',
+      `${op}: theta has shape ${shapeText(theta.shape)}; for size ${shapeText(size)} expected ${shapeText([size[0], dims, dims + 1])} (an affine map per batch element)`,
+    );
+  const spatial = size.slice(2);
+  const per = spatial.reduce((a, b) => a * b, 1);
+  // The base grid [dims + 1, per]: row k is coordinate k (x of the width, y of the height, z of the depth), then ones.
+  const axes = spatial.map((s) => steps(s, align));
+  const host = new Float64Array((dims + 1) * per);
+  for (let p = 0; p < per; p++) {
+    let rest = p;
+    for (let a = dims - 1; a >= 0; a--) {
+      const i = rest % spatial[a];
+      rest = Math.floor(rest / spatial[a]);
+      host[(dims - 1 - a) * per + p] = axes[a][i];
+    }
+    host[dims * per + p] = 1;
+  }
+  return tidy(() => {
+    const baseT = tensor(host, [dims + 1, per], { dtype: theta.dtype, device: theta.device });
+    const g = matmul(theta, baseT); // [N, dims, per]
+    return reshape(permute(g, [0, 2, 1]), [size[0], ...spatial, dims]);
+  });
+}
+
+/**
+ * torch.nn.functional.local_response_norm over the channels (axis 1) of x [N, C, *] (3 or more axes):
+ * y = x / (k + α·mean(x²))^β, the mean over the `size` channels c − ⌊size/2⌋ … c + ⌊(size − 1)/2⌋, zeros
+ * past the ends (the divisor is always size, as torch's zero-padded average pooling). Gradients flow.
+ */
+export function localResponseNorm(x: Tensor, size: number, options?: LocalResponseNormOptions): Tensor {
+  const op = 'localResponseNorm';
+  checkTensor(x, op, 'x');
+  const n = checkInteger(size, op, 'size', 1);
+  const o = checkOptions<LocalResponseNormOptions>(options, op, ['alpha', 'beta', 'k']);
+  const alpha = o.alpha === undefined ? 1e-4 : checkFinite(o.alpha, op, 'alpha');
+  const beta = o.beta === undefined ? 0.75 : checkFinite(o.beta, op, 'beta');
+  const k = o.k === undefined ? 1 : checkFinite(o.k, op, 'k');
+  if (x.rank < 3) fail('SHAPE_MISMATCH', `${op}: x has shape ${shapeText(x.shape)}; expected 3 or more axes [N, C, *] (as PyTorch)`);
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: x is int32; expected float32 or float64`);
+  const C = x.shape[1];
+  if (x.size === 0) return tidy(() => mul(x, 1));
+  const before = Math.floor(n / 2), after = Math.floor((n - 1) / 2);
+  return tidy(() => {
+    const sq = square(x);
+    // Zero channels before and after, as torch's zero padding (constants: no gradient).
+    const zerosOf = (m: number) => zeros([x.shape[0], m, ...x.shape.slice(2)], { dtype: x.dtype, device: x.device });
+    const parts: Tensor[] = [...(before > 0 ? [zerosOf(before)] : []), sq, ...(after > 0 ? [zerosOf(after)] : [])];
+    const padded = parts.length === 1 ? sq : concat(parts, 1);
+    let acc: Tensor | undefined;
+    for (let j = 0; j < n; j++) {
+      const part = slice(padded, [0, j], [-1, C]);
+      const next = acc === undefined ? part : add(acc, part);
+      if (acc !== undefined) {
+        acc.dispose();
+        part.dispose();
+      }
+      acc = next;
+    }
+    const denom = pow(add(mul(acc!, alpha / n), k), beta);
+    return div(x, denom);
+  });
+}
