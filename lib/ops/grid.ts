@@ -5,18 +5,21 @@
  * [N, C, D, H, W] inputs), affineGrid (F.affine_grid) and localResponseNorm
  * (F.local_response_norm).
  *
- * gridSample reads x as a channels-last table [N·H·W, C] (or [N·D·H·W, C])
- * and makes one row gather per corner (bilinear/trilinear), per point
- * (nearest) or per tap (bicubic's 16), each weighted by a [points, 1] weight
- * computed from the grid with PyTorch's coordinate rules by recorded ops, so
- * the grid's gradient is the weights' and x's is the gathers' scatter-add.
+ * gridSample reads x as a channels-last table [N·H·W + 1, C] (or
+ * [N·D·H·W + 1, C]; the last row zeros, what out-of-range taps read) and
+ * makes one row gather per corner (bilinear/trilinear), per point (nearest)
+ * or per tap (bicubic's 16). The tap rows are integers computed without
+ * recording; the per-axis weights [points, 1] are computed from the grid with
+ * PyTorch's coordinate rules by recorded ops, so the grid's gradient is the
+ * weights'. One recorded op (blendRows) blends the gathers and re-gathers in
+ * its backward, so fwd + bwd hold a few output-sized tensors, not one per tap.
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, clamp, concat, div, equal, floor, greaterEqual, lessEqual, matmul, mul, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
+  abs, add, clamp, concat, div, equal, floor, greaterEqual, lessEqual, matmul, mul, neg, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
 } from './core';
 import { gatherRows, scatterAddRows } from './indexing';
 import { noGrad, record } from '../autograd/graph';
@@ -87,103 +90,149 @@ function pad(c: Tensor, size: number, padding: GridSamplePaddingMode, align: boo
   return where(notEqual(r, r), 0, clamp(r, 0, size - 1));
 }
 
-/** PyTorch's cubic convolution weights (A = −0.75) of the four taps at fraction t: recorded, so t's gradient flows. */
+/**
+ * PyTorch's cubic convolution weights (A = −0.75) of the four taps at fraction t (get_cubic_upsample_coefficients:
+ * c2(t + 1), c1(t), c1(1 − t), c2(2 − t) with c1(d) = ((A + 2)·d − (A + 3))·d·d + 1 and
+ * c2(d) = ((A·d − 5A)·d + 8A)·d − 4A). Each is recorded as one op that saves only t: its derivative
+ * (c1'(d) = (3(A + 2)·d − 2(A + 3))·d, c2'(d) = (3A·d − 10A)·d + 8A, times ±1) is recomputed from t by
+ * recorded ops, so the weights' graphs hold one [P, 1] tensor per axis, and double backward works.
+ */
 function cubicWeights(t: Tensor): Tensor[] {
   const A = -0.75;
-  // |d| <= 1: ((A + 2)·d − (A + 3))·d·d + 1; 1 < |d| < 2: ((A·d − 5A)·d + 8A)·d − 4A.
   const c1 = (d: Tensor) => add(mul(mul(sub(mul(d, A + 2), A + 3), d), d), 1);
   const c2 = (d: Tensor) => sub(mul(add(mul(sub(mul(d, A), 5 * A), d), 8 * A), d), 4 * A);
-  const u = sub(1, t);
-  return [c2(add(t, 1)), c1(t), c1(u), c2(add(u, 1))];
-}
-
-/**
- * The flat table row and the weight of one tap at integer positions `pos` (one float tensor [P, 1] per
- * spatial axis, in the axis order of `sizes`), weighted by `weight` [P, 1] (undefined: 1). A position
- * outside [0, size − 1] on any axis contributes 0: its weight is masked and its index clamped for the gather.
- */
-function tap(base: Tensor, pos: Tensor[], sizes: number[], weight: Tensor | undefined): { index: Tensor; weight: Tensor } {
-  return tidy(() => {
-    let flat = base;
-    let mask: Tensor | undefined;
-    let stride = 1;
-    for (let a = sizes.length - 1; a >= 0; a--) {
-      const p = pos[a];
-      const inside = mul(greaterEqual(p, 0), lessEqual(p, sizes[a] - 1));
-      mask = mask === undefined ? inside : mul(mask, inside);
-      // A NaN or far-off position reads a valid row (masked out); int32 only after clamping.
-      const idx = where(notEqual(p, p), 0, clamp(p, 0, sizes[a] - 1)).cast('int32');
-      flat = add(flat, stride === 1 ? idx : mul(idx, stride));
-      stride *= sizes[a];
-    }
-    // (Comparisons give 0/1 in the position's dtype, x's.)
-    return { index: reshape(flat, [flat.shape[0]]), weight: weight === undefined ? mask! : mul(weight, mask!) };
+  const d1 = (d: Tensor) => mul(sub(mul(d, 3 * (A + 2)), 2 * (A + 3)), d);
+  const d2 = (d: Tensor) => add(mul(sub(mul(d, 3 * A), 10 * A), d), 8 * A);
+  // Tap i: the kernel, its argument as a function of t, and the sign of that argument's slope.
+  const taps: [(d: Tensor) => Tensor, (d: Tensor) => Tensor, (s: Tensor) => Tensor, number][] = [
+    [c2, d2, (s) => add(s, 1), 1],
+    [c1, d1, (s) => s, 1],
+    [c1, d1, (s) => sub(1, s), -1],
+    [c2, d2, (s) => sub(2, s), -1],
+  ];
+  return taps.map(([f, df, arg, sign]) => {
+    const out = noGrad(() => tidy(() => f(arg(t))));
+    return record(out, 'gridSampleCubic', [t], (gy, [st]) => [tidy(() => mul(gy, sign === 1 ? df(arg(st)) : neg(df(arg(st)))))], [t], true);
   });
 }
 
 /**
- * Σₖ table[indexₖ] · weightₖ ([P, C] from table [R, C], int32 indices [P] and weights [P, 1]), recorded as one
- * op that saves only the table, the weights and the indices: the backward gathers the rows again for the
- * weights' gradients (Σ_c gy · table[indexₖ]) and scatter-adds gy · weightₖ into the table's, one tap at a
- * time, so neither direction holds more than a few [P, C] tensors (the plain composition of gathers and
- * products would save every tap's rows). The backward is itself recorded ops: double backward works.
+ * The table rows [P] (int32) of one tap at integer positions `pos` (one float tensor [P, 1] per spatial
+ * axis, in the axis order of `sizes`, not recorded): base + the flat offset, or `zeroRow` (the table's
+ * all-zero last row) where a position lies outside [0, size − 1] on any axis or is NaN: such a tap
+ * contributes 0 · its weight, as torch's per-corner bounds check (a NaN weight still gives NaN).
  */
-function blendRows(table: Tensor, index: Tensor[], weight: Tensor[]): Tensor {
-  const rows = table.shape[0];
+function tapRows(base: Tensor, pos: Tensor[], sizes: number[], zeroRow: number): Tensor {
+  // Axis by axis, each step in its own tidy (these [P, 1] temporaries add up for a small C).
+  let flat = base;
+  let inside: Tensor | undefined;
+  let stride = 1;
+  for (let a = sizes.length - 1; a >= 0; a--) {
+    const p = pos[a], st = stride;
+    const [nextInside, nextFlat] = tidy(() => {
+      const ok = mul(greaterEqual(p, 0), lessEqual(p, sizes[a] - 1));
+      // int32 only after clamping (NaN and far-off positions are replaced by zeroRow below).
+      const idx = where(notEqual(p, p), 0, clamp(p, 0, sizes[a] - 1)).cast('int32');
+      return [inside === undefined ? ok : mul(inside, ok), add(flat, st === 1 ? idx : mul(idx, st))];
+    });
+    if (inside !== undefined) inside.dispose();
+    if (flat !== base) flat.dispose();
+    inside = nextInside;
+    flat = nextFlat;
+    stride *= sizes[a];
+  }
+  const rows = tidy(() => reshape(where(inside!, flat, zeroRow), [flat.shape[0]]));
+  antlerDispose(inside!, flat);
+  return rows;
+}
+
+/** Every combination of one tap per axis (taps[a] taps along axis a), the first axis slowest. */
+function combos(taps: number[]): number[][] {
+  let out: number[][] = [[]];
+  for (const t of taps) out = out.flatMap((c) => Array.from({ length: t }, (_, i) => [...c, i]));
+  return out;
+}
+
+/**
+ * Σ over tap combinations k of table[rows[k]] · Π_a factors[a][k_a]: [P, C] from table [R, C], the int32
+ * rows [P] of each combination (combos' order) and separable per-axis weights [P, 1]. Recorded as one op
+ * that saves only the table, the factors and the rows: the backward gathers each combination's rows again
+ * for the factors' gradients (Σ_c gy · table[rows[k]] times the other axes' factors) and scatter-adds
+ * gy · weight into the table's, one combination at a time, so neither direction holds more than a few
+ * [P, C] tensors (a composition of gathers and products would save every tap's rows and weights). The
+ * backward is itself recorded ops: double backward works.
+ */
+function blendRows(table: Tensor, rows: Tensor[], factors: Tensor[][]): Tensor {
+  const R = table.shape[0];
+  const taps = factors.map((f) => f.length);
+  const all = combos(taps);
+  const weightOf = (fs: Tensor[][], k: number[]) => tidy(() => k.map((i, a) => fs[a][i]).reduce((acc, f) => mul(acc, f)));
   const out = noGrad(() => {
     let acc: Tensor | undefined;
-    for (let k = 0; k < index.length; k++) {
-      const g = gatherRows(table, index[k], 'gridSample');
-      const term = mul(g, weight[k]);
-      g.dispose();
+    all.forEach((k, ci) => {
+      const w = weightOf(factors, k);
+      const g = gatherRows(table, rows[ci], 'gridSample');
+      const term = mul(g, w);
+      antlerDispose(g, w);
       const next = acc === undefined ? term : add(acc, term);
-      if (acc !== undefined) {
-        acc.dispose();
-        term.dispose();
-      }
+      if (acc !== undefined) antlerDispose(acc, term);
       acc = next;
-    }
+    });
     return acc!;
   });
-  const K = index.length;
+  const flatFactors = factors.flat();
   return record(
     out,
     'gridSample',
-    [table, ...weight],
+    [table, ...flatFactors],
     (gy, saved, needs) => {
-      const t = saved[0], ws = saved.slice(1, 1 + K), idx = saved.slice(1 + K);
-      const grads: (Tensor | null)[] = [null];
-      if (needs[0]) {
-        let acc: Tensor | undefined;
-        for (let k = 0; k < K; k++) {
-          const scaled = mul(gy, ws[k]);
-          const term = scatterAddRows(scaled, idx[k], rows, false, 'gridSampleBackward');
-          scaled.dispose();
-          const next = acc === undefined ? term : add(acc, term);
-          if (acc !== undefined) {
-            acc.dispose();
-            term.dispose();
-          }
-          acc = next;
+      const t = saved[0];
+      let at = 1;
+      const fs = taps.map((n) => saved.slice(at, (at += n)));
+      const idx = saved.slice(at);
+      let gTable: Tensor | undefined;
+      // The factors' gradients, accumulated per axis and tap.
+      const gF: (Tensor | undefined)[][] = taps.map((n) => new Array<Tensor | undefined>(n).fill(undefined));
+      const needF = taps.map((n, a) => Array.from({ length: n }, (_, i) => needs[1 + taps.slice(0, a).reduce((s, v) => s + v, 0) + i]));
+      const anyF = needF.some((l) => l.some((v) => v));
+      const accumulate = (prev: Tensor | undefined, term: Tensor): Tensor => {
+        if (prev === undefined) return term;
+        const next = add(prev, term);
+        antlerDispose(prev, term);
+        return next;
+      };
+      all.forEach((k, ci) => {
+        if (needs[0]) {
+          const w = weightOf(fs, k);
+          const scaled = mul(gy, w);
+          const term = scatterAddRows(scaled, idx[ci], R, false, 'gridSampleBackward');
+          antlerDispose(w, scaled);
+          gTable = accumulate(gTable, term);
         }
-        grads[0] = acc!;
-      }
-      for (let k = 0; k < K; k++) {
-        if (!needs[1 + k]) {
-          grads.push(null);
-          continue;
+        if (anyF) {
+          const g = gatherRows(t, idx[ci], 'gridSampleBackward');
+          const prod = mul(gy, g);
+          const d = sum(prod, 1, true); // [P, 1]: Σ_c gy · table[rows]
+          antlerDispose(g, prod);
+          k.forEach((i, a) => {
+            if (!needF[a][i]) return;
+            const others = k.map((j, b) => (b === a ? undefined : fs[b][j])).filter((f): f is Tensor => f !== undefined);
+            const term = others.length === 0 ? d : tidy(() => others.reduce((acc, f) => mul(acc, f), d));
+            gF[a][i] = accumulate(gF[a][i], term === d ? mul(d, 1) : term);
+          });
+          d.dispose();
         }
-        const g = gatherRows(t, idx[k], 'gridSampleBackward');
-        const prod = mul(gy, g);
-        g.dispose();
-        grads.push(sum(prod, 1, true));
-        prod.dispose();
-      }
-      return grads;
+      });
+      return [needs[0] ? gTable! : null, ...gF.flatMap((l, a) => l.map((g, i) => (needF[a][i] ? g ?? null : null)))];
     },
-    [table, ...weight, ...index],
+    [table, ...flatFactors, ...rows],
     true,
   );
+}
+
+/** Disposes the given tensors (intermediates of the loops above). */
+function antlerDispose(...ts: Tensor[]): void {
+  for (const t of ts) t.dispose();
 }
 
 /**
@@ -232,44 +281,52 @@ export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions)
   const outShape = [N, C, ...outSizes];
   return tidy(() => {
     if (P === 0 || C === 0) return zeros(outShape, { dtype: x.dtype, device: x.device });
-    // The channels-last table [N·inner, C] and each point's batch row offset n·inner.
-    const table = reshape(permute(x, [0, ...sizes.map((_, i) => i + 2), 1]), [N * inner, C]);
+    // The channels-last table [N·inner + 1, C], its last row zeros (what out-of-range taps read), and
+    // each point's batch row offset n·inner.
+    const cl = reshape(permute(x, [0, ...sizes.map((_, i) => i + 2), 1]), [N * inner, C]);
+    const table = concat([cl, zeros([1, C], { dtype: x.dtype, device: x.device })], 0);
+    cl.dispose();
+    const zeroRow = N * inner;
     const baseHost = new Int32Array(P);
     for (let p = 0; p < P; p++) baseHost[p] = Math.floor(p / per) * inner;
     const base = tensor(baseHost, [P, 1], { dtype: 'int32', device: x.device });
     // Grid component k addresses spatial axis dims − 1 − k (x: width, y: height, z: depth).
+    // Each stage in its own tidy: only what the next one reads stays (and what the graph saved).
     const g = reshape(grid, [P, dims]);
-    const coords = sizes.map((s, a) => unnormalize(slice(g, [0, dims - 1 - a], [P, 1]), s, align));
-    const taps: { index: Tensor; weight: Tensor }[] = [];
+    const coords = sizes.map((s, a) => tidy(() => unnormalize(slice(g, [0, dims - 1 - a], [P, 1]), s, align)));
+    g.dispose();
+    let out: Tensor;
     if (mode === 'nearest') {
-      taps.push(tap(base, coords.map((c, a) => round(pad(c, sizes[a], padding, align))), sizes, undefined));
+      // The grid's gradient is 0 (rounding): the positions are not recorded, and the result is one gather.
+      const rows = noGrad(() => tidy(() => tapRows(base, coords.map((c, a) => round(pad(c, sizes[a], padding, align))), sizes, zeroRow)));
+      out = gatherRows(table, rows, 'gridSample');
     } else if (mode === 'bilinear') {
-      const src = coords.map((c, a) => pad(c, sizes[a], padding, align));
-      const lo = src.map((c) => floor(c));
-      // Weights along each axis: the low corner (lo + 1 − c), the high one (c − lo).
-      const wHi = src.map((c, a) => sub(c, lo[a]));
-      const wLo = src.map((c, a) => sub(add(lo[a], 1), c));
-      const hiPos = lo.map((l) => add(l, 1));
-      for (let corner = 0; corner < 1 << dims; corner++) {
-        const high = sizes.map((_, a) => ((corner >> a) & 1) === 1);
-        const weight = tidy(() => high.map((h, a) => (h ? wHi[a] : wLo[a])).reduce((acc, w) => mul(acc, w)));
-        taps.push(tap(base, high.map((h, a) => (h ? hiPos[a] : lo[a])), sizes, weight));
-        weight.dispose();
-      }
+      const src = coords.map((c, a) => tidy(() => pad(c, sizes[a], padding, align)));
+      coords.forEach((c, a) => c !== src[a] && c.dispose()); // ('zeros' returns c itself)
+      // The corners' positions (not recorded: floor's gradient is 0) and the weights along each axis:
+      // the low corner's lo + 1 − c, the high one's c − lo.
+      const lo = noGrad(() => src.map((c) => floor(c)));
+      const factors = src.map((c, a) => tidy(() => [sub(add(lo[a], 1), c), sub(c, lo[a])]));
+      antlerDispose(...src);
+      const rows = noGrad(() => tidy(() => {
+        const hi = lo.map((l) => add(l, 1));
+        return combos(sizes.map(() => 2)).map((k) => tapRows(base, k.map((h, a) => (h === 1 ? hi[a] : lo[a])), sizes, zeroRow));
+      }));
+      antlerDispose(...lo);
+      out = blendRows(table, rows, factors);
     } else {
       // bicubic: the unpadded position, its floor and fraction; the padding goes on each tap's position.
-      const lo = coords.map((c) => floor(c));
-      const ws = coords.map((c, a) => cubicWeights(sub(c, lo[a])));
-      const pos = lo.map((l, a) => [0, 1, 2, 3].map((i) => pad(add(l, i - 1), sizes[a], padding, align)));
-      for (let i = 0; i < 4; i++)
-        for (let j = 0; j < 4; j++) {
-          const weight = mul(ws[0][i], ws[1][j]);
-          taps.push(tap(base, [pos[0][i], pos[1][j]], sizes, weight));
-          weight.dispose();
-        }
+      const lo = noGrad(() => coords.map((c) => floor(c)));
+      const factors = coords.map((c, a) => tidy(() => cubicWeights(sub(c, lo[a]))));
+      antlerDispose(...coords);
+      const rows = noGrad(() => tidy(() => {
+        const pos = lo.map((l, a) => [0, 1, 2, 3].map((i) => pad(add(l, i - 1), sizes[a], padding, align)));
+        return combos([4, 4]).map((k) => tapRows(base, k.map((i, a) => pos[a][i]), sizes, zeroRow));
+      }));
+      antlerDispose(...lo);
+      out = blendRows(table, rows, factors);
     }
-    const out = blendRows(table, taps.map((t) => t.index), taps.map((t) => t.weight));
-    const y = reshape(out!, [N, ...outSizes, C]);
+    const y = reshape(out, [N, ...outSizes, C]);
     return permute(y, [0, dims + 1, ...outSizes.map((_, i) => i + 1)]);
   });
 }
