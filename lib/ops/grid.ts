@@ -181,13 +181,16 @@ function blendRows(table: Tensor, rows: Tensor[], factors: Tensor[][]): Tensor {
     return acc!;
   });
   const flatFactors = factors.flat();
+  // The table is read back only for the factors' gradients: with a constant grid (only x needing a
+  // gradient) it is not saved, and the x-sized copy goes when gridSample returns.
+  const keepTable = flatFactors.some((f) => f.requiresGrad);
   return record(
     out,
     'gridSample',
     [table, ...flatFactors],
     (gy, saved, needs) => {
-      const t = saved[0];
-      let at = 1;
+      const t = keepTable ? saved[0] : undefined;
+      let at = keepTable ? 1 : 0;
       const fs = taps.map((n) => saved.slice(at, (at += n)));
       const idx = saved.slice(at);
       let gTable: Tensor | undefined;
@@ -210,7 +213,7 @@ function blendRows(table: Tensor, rows: Tensor[], factors: Tensor[][]): Tensor {
           gTable = accumulate(gTable, term);
         }
         if (anyF) {
-          const g = gatherRows(t, idx[ci], 'gridSampleBackward');
+          const g = gatherRows(t!, idx[ci], 'gridSampleBackward');
           const prod = mul(gy, g);
           const d = sum(prod, 1, true); // [P, 1]: Σ_c gy · table[rows]
           antlerDispose(g, prod);
@@ -225,7 +228,7 @@ function blendRows(table: Tensor, rows: Tensor[], factors: Tensor[][]): Tensor {
       });
       return [needs[0] ? gTable! : null, ...gF.flatMap((l, a) => l.map((g, i) => (needF[a][i] ? g ?? null : null)))];
     },
-    [table, ...flatFactors, ...rows],
+    [...(keepTable ? [table] : []), ...flatFactors, ...rows],
     true,
   );
 }
