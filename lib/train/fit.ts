@@ -137,7 +137,8 @@ export interface FitOptions<P = Tensor> {
   /**
    * Free each batch's tensors after its step. Default: a DataLoader's
    * batches are (the tensors it made for them, not those a collateFn or
-   * dataset passed through as they were); other iterables' are the caller's.
+   * dataset passed through as they were, nor those made under keep());
+   * other iterables' are the caller's.
    * true frees every tensor of every batch (a generator of fresh batches);
    * false none.
    */
@@ -344,7 +345,8 @@ function batchTensors(b: unknown): Tensor[] {
 
 function releaseBatch(b: unknown, how: Release): void {
   if (how === 'none') return;
-  for (const t of batchTensors(b)) if (how === 'all' || freshBatchTensors.has(t)) t.dispose();
+  // A tensor made under keep() (a dataset's lazily filled cache) is exempt, as from tidy().
+  for (const t of batchTensors(b)) if (how === 'all' || (freshBatchTensors.has(t) && !t.kept)) t.dispose();
 }
 
 /** The forward's input, the target and more forward arguments of one batch (the `batch` option's, or [x, y] / {x, y}). */

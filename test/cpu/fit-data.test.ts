@@ -351,6 +351,36 @@ describe(`batch ownership and leaks (seed ${SEED})`, () => {
     opt.dispose();
     antler.dispose([x, y]);
   });
+
+  test("a dataset's cache filled lazily under keep() inside the loader is not freed: kept tensors are exempt, as from tidy()", async () => {
+    const { x, y } = points(12);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const before = live();
+    // getItem makes each item once, on first use (inside the loader's batch scope), and keeps it for later epochs.
+    const cache: ({ x: Tensor; y: Tensor } | undefined)[] = [];
+    class Cached extends data.Dataset<{ x: Tensor; y: Tensor }> {
+      getItem(i: number) {
+        return (cache[i] ??= { x: antler.keep(x.slice([4 * i], [4]).mul(1)), y: antler.keep(y.slice([4 * i], [4]).add(0)) });
+      }
+      get length() {
+        return 3;
+      }
+    }
+    const loader = new data.DataLoader(new Cached(), { batchSize: 1, collateFn: (items: { x: Tensor; y: Tensor }[]) => items[0] });
+    const epochs = rng.int(2, 4);
+    const h = await fit(model, { data: loader, validation: loader, loss: 'crossEntropy', optimizer: opt, epochs, verbose: 0 });
+    expect(h.epoch).toHaveLength(epochs);
+    expect(cache.every((c) => c && !c.x.isDisposed && !c.y.isDisposed)).toBe(true);
+    expect(evaluate(model, loader, 'crossEntropy').loss).toBe(h.history.valLoss![epochs - 1]);
+    expect(cache.every((c) => c && !c.x.isDisposed && !c.y.isDisposed)).toBe(true);
+    antler.dispose(cache);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y]);
+  });
 });
 
 describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
