@@ -139,8 +139,10 @@ export interface FitOptions<P = Tensor> {
    * batches are (the tensors it made for them, not those a collateFn or
    * dataset passed through as they were, nor those made under keep());
    * other iterables' are the caller's.
-   * true frees every tensor of every batch (a generator of fresh batches);
-   * false none.
+   * true frees every tensor of every batch (a generator of fresh batches),
+   * of validation's only when it is a one-shot iterator too (a re-iterable
+   * validation, as an array, yields its batches again next epoch: it keeps
+   * the default); false none.
    */
   disposeBatches?: boolean;
   /**
@@ -611,7 +613,11 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const epochs = checkInteger(o.epochs ?? 1, 'fit', 'epochs', 1);
   const initialEpoch = checkInteger(o.initialEpoch ?? 0, 'fit', 'initialEpoch', 0);
   const release = releaseOf(o.data, o.disposeBatches, 'fit');
-  const valRelease = valIterable ? releaseOf(o.validation, o.disposeBatches, 'fit') : 'none';
+  const valOneShot = valIterable && openBatches(o.validation as Iterable<unknown>, 'fit', 'validation', true).oneShot;
+  // disposeBatches: true frees validation's batches only when it is one-shot: a re-iterable validation
+  // yields the same stored tensors again next epoch (an array's, a dataset's passed through), so it
+  // keeps its default (a DataLoader's made tensors freed, others the caller's).
+  const valRelease: Release = !valIterable ? 'none' : releaseOf(o.validation, o.disposeBatches === true && !valOneShot ? undefined : o.disposeBatches, 'fit');
   const n = x ? x.shape[0] : 0;
   const givenBatchSize = checkInteger(o.batchSize ?? 32, 'fit', 'batchSize', 1);
   const batchSize = Math.min(givenBatchSize, Math.max(1, n));
@@ -620,7 +626,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const source = iterable ? openBatches(o.data as Iterable<unknown>, 'fit', 'data', true) : null;
   if (source?.oneShot && steps === undefined && runs > 1)
     fail('INVALID_ARGUMENT', `fit: data is a one-shot iterator (its [Symbol.iterator]() returns itself, as a generator's), which cannot be iterated again for ${runs} epochs: pass a re-iterable (a data.DataLoader, an array, an object whose [Symbol.iterator]() starts anew), one epoch, or stepsPerEpoch to draw that many batches of it per epoch`);
-  if (valIterable && runs > 1 && openBatches(o.validation as Iterable<unknown>, 'fit', 'validation', true).oneShot)
+  if (valOneShot && runs > 1)
     fail('INVALID_ARGUMENT', `fit: validation is a one-shot iterator, evaluated after each of ${runs} epochs: pass a re-iterable (a data.DataLoader, an array)`);
   // Batches per epoch, when known (the progress bar's total).
   const known = source ? (source.total === null ? steps ?? null : Math.min(source.total, steps ?? Infinity)) : Math.ceil(n / batchSize);

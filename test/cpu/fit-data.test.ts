@@ -352,6 +352,37 @@ describe(`batch ownership and leaks (seed ${SEED})`, () => {
     antler.dispose([x, y]);
   });
 
+  test("disposeBatches: true for a generator's fresh batches leaves a re-iterable validation's stored tensors alone (an array's, a dataset's passed through)", async () => {
+    const { x, y } = points(12);
+    const v = points(rng.int(4, 9));
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const before = live();
+    function* fresh() {
+      for (;;) yield tidy(() => [x.slice([0], [4]).mul(1), y.slice([0], [4]).add(0)]);
+    }
+    const common = { loss: 'crossEntropy' as const, optimizer: opt, epochs: 3, stepsPerEpoch: 2, verbose: 0 as const, disposeBatches: true };
+    const h1 = await fit(model, { ...common, data: fresh(), validation: [[v.x, v.y]] });
+    expect(h1.epoch).toEqual([0, 1, 2]);
+    expect(v.x.isDisposed || v.y.isDisposed).toBe(false);
+    expect(h1.history.valLoss![2]).toBe(evaluate(model, v, 'crossEntropy').loss);
+    // A DataLoader whose collateFn hands the dataset's tensors through: they are not the loader's, true or not.
+    const passThrough = new data.DataLoader(new data.TensorDataset(v.x, v.y), { batchSize: 64, collateFn: () => [v.x, v.y] });
+    const h2 = await fit(model, { ...common, data: fresh(), validation: passThrough });
+    expect(h2.epoch).toEqual([0, 1, 2]);
+    expect(v.x.isDisposed || v.y.isDisposed).toBe(false);
+    // A one-shot validation (one epoch) follows disposeBatches: its fresh batches are freed.
+    function* freshVal() {
+      yield tidy(() => [v.x.mul(1), v.y.add(0)]);
+    }
+    await fit(model, { ...common, epochs: 1, data: fresh(), validation: freshVal() });
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, v.x, v.y]);
+  });
+
   test("a dataset's cache filled lazily under keep() inside the loader is not freed: kept tensors are exempt, as from tidy()", async () => {
     const { x, y } = points(12);
     const model = mlp();
