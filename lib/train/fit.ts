@@ -681,7 +681,23 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     model.train();
     await call('onTrainBegin');
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
-      await call('onEpochBegin', epoch);
+      // A one-shot iterator drawn on across epochs: the epoch's first batch is drawn before the epoch
+      // begins, so that one which ran out at the last epoch's end ends training here, with no
+      // onEpochBegin left without its onEpochEnd.
+      let pending: IteratorResult<unknown> | null = null;
+      if (source?.oneShot && epoch > initialEpoch && it) {
+        pending = await nextOf(it);
+        if (pending.done) {
+          ranOut = true;
+          break;
+        }
+      }
+      try {
+        await call('onEpochBegin', epoch);
+      } catch (e) {
+        if (pending) releaseBatch(pending.value, release);
+        throw e;
+      }
       let order: number[] = [];
       if (!source) {
         order = Array.from({ length: n }, (_, i) => i);
@@ -708,7 +724,8 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
           let r: { loss: number; acc?: number };
           if (source) {
             it ??= source.open();
-            const next = await nextOf(it);
+            const next = pending ?? (await nextOf(it));
+            pending = null;
             if (next.done) {
               ranOut = true;
               break;

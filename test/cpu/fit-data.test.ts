@@ -463,6 +463,44 @@ describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
     opt.dispose();
     antler.dispose([x, y]);
   });
+  test('a one-shot iterator that runs out at an epoch\'s end: training ends before the next epoch begins (every onEpochBegin has its onEpochEnd); a re-iterable restarts each epoch', async () => {
+    const { x, y } = points(24);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
+    const before = live();
+    const steps = rng.int(2, 4), full = rng.int(1, 3);
+    const count = steps * full;
+    function* batches() {
+      for (let k = 0; k < count; k++) yield tidy(() => [x.slice([k], [2]).mul(1), y.slice([k], [2]).add(0)]);
+    }
+    const events: string[] = [];
+    const callbacks = {
+      onEpochBegin: (e: number) => void events.push(`begin ${e}`),
+      onEpochEnd: (e: number) => void events.push(`end ${e}`),
+      onTrainEnd: () => void events.push('train end'),
+    };
+    const h = await fit(model, { data: batches(), loss: 'crossEntropy', optimizer: opt, epochs: full + 3, stepsPerEpoch: steps, verbose: 0, disposeBatches: true, callbacks });
+    expect(h.epoch).toEqual(Array.from({ length: full }, (_, e) => e));
+    expect(events).toEqual([...Array.from({ length: full }, (_, e) => [`begin ${e}`, `end ${e}`]).flat(), 'train end']);
+    // The batch drawn before an epoch begins is freed when onEpochBegin throws.
+    let begun = 0;
+    await expect(fit(model, {
+      data: batches(), loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 1, verbose: 0, disposeBatches: true,
+      callbacks: { onEpochBegin: () => { if (++begun === 2) throw new Error('begin failed'); } },
+    })).rejects.toThrow('begin failed');
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    // stepsPerEpoch with a re-iterable: each epoch starts anew (its first batches), unlike a one-shot iterator.
+    const labels = tensor(Array.from({ length: 24 }, (_, i) => i % 3), [24], { dtype: 'int32' });
+    const loader = new data.DataLoader(new data.TensorDataset(x, labels), { batchSize: 1 });
+    const firsts: number[] = [];
+    await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 2, verbose: 0, batch: ([a, b]: [Tensor, Tensor]) => (firsts.push(b.dataSync()[0]), { x: a, y: b }) });
+    expect(firsts).toEqual([0, 1, 0, 1, 0, 1]);
+    opt.zeroGrad();
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, labels]);
+  });
 });
 
 describe(`progress off a terminal (seed ${SEED})`, () => {
