@@ -501,6 +501,8 @@ async function evaluateBatches(model: Module, data: Iterable<unknown> | AsyncIte
  */
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: { x: Tensor; y: Tensor } | Iterable<unknown>, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Logs;
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: AsyncIterable<unknown>, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Promise<Logs>;
+/** Data typed as FitData (fit()'s validation, say): Logs, or a Promise of them for an AsyncIterable that is not an Iterable. */
+export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: FitData, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Logs | Promise<Logs>;
 export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data: FitData, loss: FitOptions<P>['loss'], options?: EvaluateOptions): Logs | Promise<Logs> {
   checkModel(model, 'evaluate');
   const batches = isBatches(data);

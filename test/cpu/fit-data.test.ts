@@ -128,6 +128,24 @@ describe(`fit() over a DataLoader equals the whole-tensor path (seed ${SEED})`, 
     antler.dispose([pre, x, y]);
   });
 
+  test('evaluate() takes data typed as FitData (what fit() takes as validation): Logs for an Iterable, a Promise for an AsyncIterable', async () => {
+    const { x, y } = points(rng.int(6, 20));
+    const model = mlp();
+    const whole = evaluate(model, { x, y }, 'crossEntropy');
+    // A helper that scores whatever fit() would validate on.
+    const score = (d: antler.FitData) => evaluate(model, d, 'crossEntropy');
+    expect(score({ x, y })).toEqual(whole);
+    expect(score([[x, y]])).toEqual(whole);
+    async function* once() {
+      yield [x, y];
+    }
+    const pending = score(once());
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).toEqual(whole);
+    model.dispose();
+    antler.dispose([x, y]);
+  });
+
   test("evaluate's means are weighted by batch sizes (Keras): uneven batches agree with one whole batch and a float64 reference", () => {
     const n = rng.int(20, 50);
     const { x, y } = points(n);
