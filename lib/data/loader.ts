@@ -1,8 +1,8 @@
 /** torch.utils.data.DataLoader: batches of a dataset, sync and async iteration. */
-import { tidyMade } from '../engine';
+import { HELD_TENSORS, tidyMade } from '../engine';
 import { fail } from '../errors';
 import { indexSelect } from '../ops/indexing';
-import { tensor } from '../tensor';
+import { tensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
 import { CollateFn, Collated, defaultCollate } from './collate';
 import { checkDataset, checkIndex, Dataset, IterableDataset, TensorDataset } from './datasets';
@@ -15,10 +15,40 @@ import { BatchSampler, RandomSampler, Sampler, SequentialSampler } from './sampl
  */
 export const freshBatchTensors = new WeakSet<object>();
 
-/** tidy(fn), the tensors it made marked fresh. */
+const isPlain = (v: object): boolean => Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null;
+
+/**
+ * @internal The tensors of a batch — in arrays, plain objects, Maps, Sets and
+ * what holds tensors as a PackedSequence does — each once.
+ */
+export function batchTensors(b: unknown): Tensor[] {
+  const out = new Set<Tensor>();
+  const seen = new Set<unknown>();
+  const stack = [b];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    const held = (v as { [HELD_TENSORS]?: unknown })[HELD_TENSORS];
+    if (v instanceof Tensor) out.add(v);
+    else if (typeof held === 'function') stack.push(...(held.call(v) as unknown[]));
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v instanceof Map) stack.push(...v.values());
+    else if (v instanceof Set) stack.push(...v);
+    else if (isPlain(v)) stack.push(...Object.values(v));
+  }
+  return [...out];
+}
+
+/**
+ * tidy(fn), the tensors it made marked fresh; those its result holds that it
+ * did not make (passed through as they were: a dataset's, or a batch that any
+ * loader made before, served again) are unmarked: not this batch's to free.
+ */
 function made<R>(fn: () => R): R {
   const r = tidyMade(fn as () => never);
   for (const t of r.made) freshBatchTensors.add(t);
+  for (const t of batchTensors(r.result)) if (!r.made.has(t)) freshBatchTensors.delete(t);
   return r.result as R;
 }
 

@@ -5,8 +5,8 @@
  */
 import { SingleBar, Presets } from 'cli-progress';
 import { noGrad } from '../autograd/graph';
-import { HELD_TENSORS, tidy } from '../engine';
-import { DataLoader, freshBatchTensors } from '../data/loader';
+import { tidy } from '../engine';
+import { batchTensors, DataLoader, freshBatchTensors } from '../data/loader';
 import { fail } from '../errors';
 import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
@@ -325,25 +325,6 @@ function describeBatch(b: unknown): string {
 
 /** How a batch's tensors are freed after its step. */
 type Release = 'fresh' | 'all' | 'none';
-
-/** The batch tensors of `b` (in arrays, plain objects, Maps, Sets, a PackedSequence), each once. */
-function batchTensors(b: unknown): Tensor[] {
-  const out = new Set<Tensor>();
-  const seen = new Set<unknown>();
-  const stack = [b];
-  while (stack.length) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
-    seen.add(v);
-    if (v instanceof Tensor) out.add(v);
-    else if (v instanceof PackedSequence) stack.push(...v[HELD_TENSORS]());
-    else if (Array.isArray(v)) stack.push(...v);
-    else if (v instanceof Map) stack.push(...v.values());
-    else if (v instanceof Set) stack.push(...v);
-    else if (isPlain(v)) stack.push(...Object.values(v));
-  }
-  return [...out];
-}
 
 function releaseBatch(b: unknown, how: Release): void {
   if (how === 'none') return;

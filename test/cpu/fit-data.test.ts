@@ -401,6 +401,37 @@ describe(`batch ownership and leaks (seed ${SEED})`, () => {
     antler.dispose([x, y, v.x, v.y]);
   });
 
+  test('batches a loader made before, served again by a second loader passing them through, are not freed by fit (the second loader did not make them)', async () => {
+    const { x, y } = points(rng.int(12, 30));
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    // Batches made once (say, an expensive collation), then shuffled as items of a second loader.
+    const pre = [...new data.DataLoader(new data.TensorDataset(x, y), { batchSize: rng.int(3, 6) })];
+    const before = live();
+    class Batches extends data.Dataset<Tensor[]> {
+      getItem(i: number) {
+        return pre[i];
+      }
+      get length() {
+        return pre.length;
+      }
+    }
+    const loader = new data.DataLoader(new Batches(), { batchSize: 1, shuffle: true, seed: rng.u32(), collateFn: (items: Tensor[][]) => items[0] });
+    const h = await fit(model, { data: loader, validation: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0 });
+    expect(h.epoch).toEqual([0, 1, 2]);
+    expect(pre.every(([a, b]) => !a.isDisposed && !b.isDisposed)).toBe(true);
+    expect(evaluate(model, loader, 'crossEntropy').loss).toBeCloseTo(h.history.valLoss![2], 6);
+    expect(pre.every(([a, b]) => !a.isDisposed && !b.isDisposed)).toBe(true);
+    // The first loader's batches handed to evaluate() directly are still its own: freed after use.
+    const first = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4 });
+    evaluate(model, first, 'crossEntropy');
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([pre, x, y]);
+  });
+
   test("a dataset's cache filled lazily under keep() inside the loader is not freed: kept tensors are exempt, as from tidy()", async () => {
     const { x, y } = points(12);
     const model = mlp();
