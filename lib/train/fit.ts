@@ -131,7 +131,9 @@ export interface FitOptions<P = Tensor> {
   /**
    * With batches: at most this many batches per epoch (Keras's
    * steps_per_epoch). A one-shot iterator is then drawn on across epochs,
-   * and training ends after the epoch in which it runs out.
+   * and training ends after the epoch in which it runs out; a re-iterable
+   * starts anew each epoch (its first batches again, unlike Keras's going on
+   * where a tf.data dataset left off).
    */
   stepsPerEpoch?: number;
   /**
