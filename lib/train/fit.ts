@@ -350,7 +350,7 @@ function splitBatch(raw: unknown, map: ((b: unknown) => unknown) | undefined, op
     if (Array.isArray(raw) && raw.length === 2 && input(raw[0]) && raw[1] instanceof Tensor) [x, y] = raw;
     else if (isPlain(raw) && Object.keys(raw).length === 2 && input(raw.x) && raw.y instanceof Tensor) ({ x, y } = raw);
     else
-      fail('INVALID_ARGUMENT', `${op}: ${where} is ${describeBatch(raw)}; a batch must be [x, y] or {x, y} with x a Tensor (or PackedSequence) and y a Tensor. Map other batches with the batch option, e.g. batch: ([x, lengths, y]) => ({ x, y, args: [lengths] }) calls model.forward(x, lengths)`);
+      fail('INVALID_ARGUMENT', `${op}: ${where} is ${describeBatch(raw)}; a batch must be [x, y] or {x, y} with x a Tensor (or PackedSequence) and y a Tensor. Map other batches with the batch option, e.g. batch: ([x, lengths, y]) => ({ x, y, args: [lengths] }) calls model.forward(x, lengths)${raw instanceof Tensor ? '. (An array [x, y] of whole tensors is two batches: whole tensors are {x, y}, Keras\'s (x, y); one batch is [[x, y]].)' : ''}`);
   }
   const target = checkTensor(y as Tensor, op, `${where}'s y`);
   for (const t of batchTensors([x, args]))
@@ -585,6 +585,12 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
       if (o[k] !== undefined) fail('INVALID_ARGUMENT', forBatches('fit', k, o[k]));
   }
   const map = checkBatchFn(o.batch, 'fit');
+  // An array of validation batches is checked before training: one refused only after the first
+  // epoch (Keras's validation_data=(xVal, yVal) written [xVal, yVal], say) would waste that epoch.
+  if (Array.isArray(o.validation)) {
+    if (o.validation.length === 0) fail('INVALID_ARGUMENT', 'fit: validation is an empty array: no batches to evaluate after each epoch');
+    if (!map) o.validation.forEach((b, k) => splitBatch(b, undefined, 'fit', `validation batch ${k}`));
+  }
   if (o.validation !== undefined && o.validation !== null && !valIterable) {
     const v = checkData(o.validation, 'fit', 'validation');
     if (x && y) checkLike(v, { x, y });

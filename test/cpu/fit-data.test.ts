@@ -608,6 +608,31 @@ describe(`the event loop (seed ${SEED})`, () => {
 });
 
 describe(`errors (seed ${SEED})`, () => {
+  test("an array validation is checked before training: Keras's (xVal, yVal) written [xVal, yVal], an empty one, a bad batch; no epoch runs", async () => {
+    const { x, y } = points(12);
+    const v = points(6);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const w0 = weights(model);
+    let epochs = 0;
+    const base = { loss: 'crossEntropy' as const, optimizer: opt, verbose: 0 as const, data: new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4 }), callbacks: { onEpochBegin: () => void epochs++ } };
+    const before = live();
+    await expectRejects(fit(model, { ...base, validation: [v.x, v.y] }), 'INVALID_ARGUMENT',
+      /fit: validation batch 0 is Tensor \[6, 3\] float32; a batch must be \[x, y\] or \{x, y\}.*whole tensors are \{x, y\}, Keras's \(x, y\); one batch is \[\[x, y\]\]/);
+    await expectRejects(fit(model, { ...base, validation: [] }), 'INVALID_ARGUMENT', /fit: validation is an empty array/);
+    await expectRejects(fit(model, { ...base, validation: [[v.x, v.y], [v.x, v.y, v.y]] }), 'INVALID_ARGUMENT', /fit: validation batch 1 is an array of 3/);
+    expect(epochs).toBe(0);
+    expect(weights(model)).toEqual(w0);
+    // With the batch option the batches are the mapping's to read: an array of bare tensors is fine (an autoencoder's).
+    const h = await fit(model, { ...base, data: [v.x], validation: [v.x], loss: 'mse', batch: (t: Tensor) => ({ x: t, y: t }) });
+    expect(h.history.valLoss).toHaveLength(1);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, v.x, v.y]);
+  });
+
   test('conflicting options, one-shot iterators for several epochs, unknown batch shapes, empty data', async () => {
     const { x, y } = points(12);
     const model = mlp();
