@@ -130,10 +130,10 @@ export interface FitOptions<P = Tensor> {
   batch?: (batch: any) => FitBatch;
   /**
    * With batches: at most this many batches per epoch (Keras's
-   * steps_per_epoch). A one-shot iterator is then drawn on across epochs,
-   * and training ends after the epoch in which it runs out; a re-iterable
-   * starts anew each epoch (its first batches again, unlike Keras's going on
-   * where a tf.data dataset left off).
+   * steps_per_epoch). Each epoch goes on where the last one stopped: a
+   * one-shot iterator is drawn on across epochs and training ends after the
+   * epoch in which it runs out (Keras); a re-iterable that runs out starts
+   * anew (a DataLoader's next order), so epochs walk through the data.
    */
   stepsPerEpoch?: number;
   /**
@@ -667,6 +667,8 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   model.stopTraining = false;
   // The iterator of batches the current epoch draws from (a one-shot's is kept across epochs).
   let it: AnyIterator | null = source ? source.first : null;
+  // Batches drawn from `it` since it was opened (a re-iterable that runs out after some starts anew).
+  let drawn = 0;
   let ranOut = false;
   try {
     model.train();
@@ -714,13 +716,23 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
           let size: number;
           let r: { loss: number; acc?: number };
           if (source) {
-            it ??= source.open();
-            const next = pending ?? (await nextOf(it));
+            if (!it) {
+              it = source.open();
+              drawn = 0;
+            }
+            let next = pending ?? (await nextOf(it));
             pending = null;
+            if (next.done && !source.oneShot && steps !== undefined && drawn > 0) {
+              // A re-iterable cut by stepsPerEpoch that ran out starts anew (a DataLoader's next order).
+              it = source.open();
+              drawn = 0;
+              next = await nextOf(it);
+            }
             if (next.done) {
               ranOut = true;
               break;
             }
+            drawn++;
             const raw = next.value;
             try {
               await call('onBatchBegin', b);
@@ -763,8 +775,9 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
       } finally {
         bar?.stop(); // also when a step or a callback throws: the terminal gets its cursor back
       }
-      if (source && !source.oneShot) {
-        // A re-iterable starts anew next epoch: this epoch's iterator is closed if left before its end.
+      if (source && !source.oneShot && (steps === undefined || ranOut)) {
+        // A re-iterable starts anew next epoch (with stepsPerEpoch it goes on where this one stopped):
+        // this epoch's iterator is closed if left before its end.
         if (!ranOut && it) await closeIt(it);
         it = null;
         ranOut = false;

@@ -512,7 +512,7 @@ describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
     opt.dispose();
     antler.dispose([x, y]);
   });
-  test('a one-shot iterator that runs out at an epoch\'s end: training ends before the next epoch begins (every onEpochBegin has its onEpochEnd); a re-iterable restarts each epoch', async () => {
+  test('a one-shot iterator that runs out at an epoch\'s end: training ends before the next epoch begins (every onEpochBegin has its onEpochEnd); a re-iterable with stepsPerEpoch goes on across epochs, starting anew when it runs out', async () => {
     const { x, y } = points(24);
     const model = mlp();
     const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
@@ -539,16 +539,19 @@ describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
     })).rejects.toThrow('begin failed');
     opt.zeroGrad();
     expect(live()).toBe(before);
-    // stepsPerEpoch with a re-iterable: each epoch starts anew (its first batches), unlike a one-shot iterator.
-    const labels = tensor(Array.from({ length: 24 }, (_, i) => i % 3), [24], { dtype: 'int32' });
-    const loader = new data.DataLoader(new data.TensorDataset(x, labels), { batchSize: 1 });
-    const firsts: number[] = [];
-    await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 2, verbose: 0, batch: ([a, b]: [Tensor, Tensor]) => (firsts.push(b.dataSync()[0]), { x: a, y: b }) });
-    expect(firsts).toEqual([0, 1, 0, 1, 0, 1]);
+    // stepsPerEpoch with a re-iterable: each epoch goes on where the last stopped; run out, it starts anew.
+    const labels = tensor(Array.from({ length: 5 }, (_, i) => i % 3), [5], { dtype: 'int32' });
+    const rows = x.slice([0], [5]);
+    const loader = new data.DataLoader(new data.TensorDataset(rows, labels), { batchSize: 1 });
+    const firsts: number[][] = [];
+    const perEpoch = { onEpochBegin: () => void firsts.push([]) };
+    const h = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 3, verbose: 0, callbacks: perEpoch, batch: ([a, b]: [Tensor, Tensor]) => (firsts[firsts.length - 1].push(b.dataSync()[0]), { x: a, y: b }) });
+    expect(h.epoch).toEqual([0, 1, 2]);
+    expect(firsts).toEqual([[0, 1, 2], [0, 1, 0], [1, 2, 0]]);
     opt.zeroGrad();
     model.dispose();
     opt.dispose();
-    antler.dispose([x, y, labels]);
+    antler.dispose([x, y, labels, rows]);
   });
 });
 
