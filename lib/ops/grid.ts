@@ -19,7 +19,7 @@ import { fail } from '../errors';
 import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, clamp, concat, div, equal, floor, greaterEqual, lessEqual, matmul, mul, neg, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
+  abs, add, clamp, concat, div, equal, floor, greater, greaterEqual, less, lessEqual, matmul, mul, neg, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
 } from './core';
 import { gatherRows, scatterAddRows } from './indexing';
 import { noGrad, record } from '../autograd/graph';
@@ -83,11 +83,15 @@ function reflect(c: Tensor, twiceLow: number, twiceHigh: number): Tensor {
  * PyTorch's compute_coordinates: 'border' clips into [0, size − 1]; 'reflection' reflects about the borders
  * (−0.5 and size − 0.5 without alignCorners, 0 and size − 1 with) and clips; 'zeros' leaves c. A NaN
  * coordinate becomes 0 under 'border' and 'reflection' (torch 1.13's CPU kernels read pixel 0 there).
+ * The gradient passes only strictly inside (0, size − 1): as torch's clip_coordinates_set_grad, a position
+ * exactly on a border counts as clipped (gradient 0), where clamp's would pass it (the corners of an
+ * alignCorners identity grid lie exactly there).
  */
 function pad(c: Tensor, size: number, padding: GridSamplePaddingMode, align: boolean): Tensor {
   if (padding === 'zeros') return c;
   const r = padding === 'reflection' ? (align ? reflect(c, 0, 2 * (size - 1)) : reflect(c, -1, 2 * size - 1)) : c;
-  return where(notEqual(r, r), 0, clamp(r, 0, size - 1));
+  const [inside, clipped] = noGrad(() => [mul(greater(r, 0), less(r, size - 1)), where(notEqual(r, r), 0, clamp(r, 0, size - 1))]);
+  return where(inside, r, clipped);
 }
 
 /**
@@ -300,9 +304,23 @@ export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions)
     g.dispose();
     let out: Tensor;
     if (mode === 'nearest') {
-      // The grid's gradient is 0 (rounding): the positions are not recorded, and the result is one gather.
+      // The grid's gradient is 0 (rounding): the positions are not recorded, and the result is one gather,
+      // recorded with the grid as an input (as torch: the result requires grad when the grid does, and the
+      // grid's gradient is zeros, not absent).
       const rows = noGrad(() => tidy(() => tapRows(base, coords.map((c, a) => round(pad(c, sizes[a], padding, align))), sizes, zeroRow)));
-      out = gatherRows(table, rows, 'gridSample');
+      const gathered = noGrad(() => gatherRows(table, rows, 'gridSample'));
+      const R = table.shape[0], gridShape = grid.shape;
+      out = record(
+        gathered,
+        'gridSample',
+        [table, grid],
+        (gy, [idx], needs) => [
+          needs[0] ? scatterAddRows(gy, idx, R, false, 'gridSampleBackward') : null,
+          needs[1] ? zeros(gridShape, { dtype: gy.dtype, device: gy.device }) : null,
+        ],
+        [rows],
+        true,
+      );
     } else if (mode === 'bilinear') {
       const src = coords.map((c, a) => tidy(() => pad(c, sizes[a], padding, align)));
       coords.forEach((c, a) => c !== src[a] && c.dispose()); // ('zeros' returns c itself)

@@ -214,6 +214,52 @@ describe(`gridSample (seed ${SEED})`, () => {
     antler.dispose([x, g]);
   });
 
+  test('grid gradient at positions exactly on a border is 0 (torch counts the borders as clipped), at interior integers the right slope', () => {
+    // x [1, 1, 3, 4]; the height position 1.3 (smooth), the width position u on a border, reflected onto one,
+    // or an interior integer. torch's clip_coordinates_set_grad gives 0 along the width on the borders.
+    const xs = [1, 1, 3, 4], xv = Array.from({ length: 12 }, () => rng.uniform(-1, 1));
+    for (const padding of ['border', 'reflection'] as Padding[])
+      for (const align of [false, true]) {
+        const us = [0, 3, 1, 2, ...(padding === 'reflection' ? (align ? [6, -3] : [-0.5, 3.5, -1]) : [-2, 5])];
+        const g = us.flatMap((u) => [normalize(u, 4, align), normalize(1.3, 3, align)]);
+        const c: Case = { xs, x: xv, gs: [1, 1, us.length, 2], g, mode: 'bilinear', padding, align };
+        const got = tidy(() => {
+          const gt = tensor(g, c.gs, { ...F64, requiresGrad: true });
+          antler.sum(antler.gridSample(tensor(xv, xs, F64), gt, { paddingMode: padding, alignCorners: align })).backward();
+          return Array.from(gt.grad!.dataSync());
+        });
+        const h = 1e-7;
+        const shifted = (i: number, d: number) => gridSampleRef({ ...c, g: g.map((v, q) => (q === i ? v + d : v)) });
+        us.forEach((u, p) => {
+          const where = `${padding}, alignCorners ${align}, width position ${u} (seed ${SEED})`;
+          // Along the height: smooth, a central difference. Along the width: 0 on a border; the right slope at 1 and 2.
+          const dy = (shifted(2 * p + 1, h)[p] - shifted(2 * p + 1, -h)[p]) / (2 * h);
+          expect({ where, err: Math.abs(got[2 * p + 1] - dy) < 1e-6 }).toEqual({ where, err: true });
+          const dx = u === 1 || u === 2 ? (shifted(2 * p, h)[p] - shifted(2 * p, 0)[p]) / h : 0;
+          expect({ where, err: Math.abs(got[2 * p] - dx) < 1e-6 }).toEqual({ where, err: true });
+        });
+      }
+  });
+
+  test("nearest: the result requires grad when the grid does, and the grid's gradient is zeros (as torch), x's counts the picks", () => {
+    const g = tensor([0.2, -0.4, -0.7, 0.9, 0.25, -0.3], [1, 1, 3, 2], { ...F64, requiresGrad: true });
+    const x = tensor([1, 2, 3, 4, 5, 6], [1, 1, 2, 3], { ...F64, requiresGrad: true });
+    tidy(() => {
+      const y = antler.gridSample(x.detach(), g, { mode: 'nearest' });
+      expect(y.requiresGrad).toBe(true);
+      antler.sum(y).backward();
+    });
+    expect(Array.from(g.grad!.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    g.zeroGrad();
+    tidy(() => antler.sum(antler.mul(antler.gridSample(x, g, { mode: 'nearest' }), 2)).backward());
+    expect(Array.from(g.grad!.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    // (width, height) positions (1.3, 0.1), (−0.05, 1.4), (1.375, 0.2) round to (1, 0), (0, 1), (1, 0).
+    expect(Array.from(x.grad!.dataSync())).toEqual([0, 4, 0, 2, 0, 0]);
+    g.grad!.dispose();
+    x.grad!.dispose();
+    antler.dispose([g, x]);
+  });
+
   test('gradients for x and grid match central differences of the definition (float64, grids away from kinks)', () => {
     for (const [mode, padding, align, dims] of COMBOS) {
       const c = randomCase(rng, mode, padding, align, dims, true);
