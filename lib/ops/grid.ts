@@ -252,9 +252,12 @@ function antlerDispose(...ts: Tensor[]): void {
  * the image, 'reflection' reflects them about the borders (−0.5 and size − 0.5 without alignCorners) and
  * clips; bicubic applies the padding to each tap's position, as torch. alignCorners false (default): −1 and
  * 1 are the outer edges of the corner pixels, true: their centres. Gradients flow to x and grid (the
- * grid's is 0 for 'nearest'). NaN grid values follow torch 1.13's CPU kernels: 'zeros' gives NaN
+ * grid's is zeros for 'nearest', and 0 along an axis where a 'border' or 'reflection' position lies
+ * exactly on a border, as torch). NaN grid values follow torch 1.13's 4-D CPU kernel: 'zeros' gives NaN
  * (bilinear, bicubic) or 0 (nearest); 'border' and 'reflection' read position 0 (bilinear, nearest) or
- * give NaN (bicubic, whose weights are NaN).
+ * give NaN (bicubic, whose weights are NaN). torch 1.13's 5-D CPU kernel differs from its 4-D one (it
+ * rounds nearest's ties away from zero, and reads NaN and ±inf at the last pixel, or 0 with 'zeros'):
+ * here 5-D inputs follow the 4-D rules.
  */
 export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions): Tensor {
   const op = 'gridSample';
