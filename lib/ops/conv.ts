@@ -486,8 +486,9 @@ function depthwiseTaps(xp: Tensor, w: Tensor, starts: readonly (readonly number[
     if (needW) {
       // w[c, j, a]'s gradient: Σ over samples and positions of gy[n, c·m + j]·window_a(xp)[n, c].
       const gy4 = reshape(gy, [N, C, m, ...outSizes]), spatial = outSizes.map((_, d) => d + 3);
-      // (the spatial axes summed first, then the samples: one strided reduction over [0, 3, …] took 2–3× as long)
-      gw = stack(starts.map((at) => sum(sum(mul(gy4, reshape(window(sx, at), [N, C, 1, ...outSizes])), spatial), 0)), 2); // [C, m, KK]
+      // (the spatial axes summed first, then the samples: one strided reduction over [0, 3, …] took 2–3× as long; each
+      // tap's output-sized window and product freed before the next tap's, not KK of them held to the end of backward)
+      gw = stack(starts.map((at) => tidy(() => sum(sum(mul(gy4, reshape(window(sx, at), [N, C, 1, ...outSizes])), spatial), 0))), 2); // [C, m, KK]
     }
     return [gx, gw];
   }, [xp, w], true);

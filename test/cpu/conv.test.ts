@@ -339,4 +339,16 @@ describe(`depthwise convolutions: the sum over taps (seed ${SEED})`, () => {
           layer.dispose();
         }
     }));
+
+  test('the backward holds one tap\'s weight-gradient product at a time (not KK output-sized products to its end)', () =>
+    tidy(() => {
+      // [2, 8, 20, 20] 5×5: 8.7 outputs' bytes at the backward's peak; 54.5 when every tap's window and product were held.
+      const x = antler.randn([2, 8, 20, 20], { ...F, requiresGrad: true } as never), w = antler.randn([8, 1, 5, 5], { ...F, requiresGrad: true } as never);
+      const y = antler.conv2d(x, w, null, { padding: 2, groups: 8 }), gy = antler.randn(y.shape, F as never);
+      const before = antler.memory().numBytes;
+      antler.resetPeakMemory();
+      y.backward(gy);
+      expect(antler.memory().devices.cpu.peakBytes - before).toBeLessThanOrEqual(16 * y.size * 8);
+      expect(w.grad!.shape).toEqual([8, 1, 5, 5]);
+    }));
 });
