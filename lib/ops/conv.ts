@@ -369,8 +369,34 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
   });
 }
 
-/** @internal Which convolution paths convForward may take (tests and the benchmark turn the depthwise path off to compare it with the row gather's). */
-export const convPaths = { depthwise: true };
+/**
+ * @internal Which convolution paths convForward may take (tests and the benchmark turn the depthwise path off to compare
+ * it with the row gather's). `depthwiseCpuRule`: on the CPU, the depthwise path only where it measured faster than the
+ * row gather (see {@link takesDepthwise}); tests turn the rule off to send small shapes down the depthwise path.
+ */
+export const convPaths = { depthwise: true, depthwiseCpuRule: true };
+
+/**
+ * @internal Output elements N·C·P from which the CPU takes the depthwise path (channel multiplier 1). Measured
+ * (interleaved medians, loaded 2-core EPYC, float32, forward + backward, row gather / depthwise): [8, 512, 128] k 3
+ * 0.76, k 15 0.58; [8, 128, 28, 28] 7×7 0.43; [8, 128, 32, 32] 3×3 0.64; [64, 512, 7, 7] 3×3 0.50; [512, 32, 8, 8] 0.51;
+ * [8, 512, 512] k 3 1.2; [8, 512, 1024] k 3 1.45, k 15 1.23; [8, 256, 1024] k 31 1.01; [4, 32, 16, 32, 32] 3×3×3 1.5;
+ * [32, 128, 56, 56] 3×3 1.5; [4, 64, 112, 112] 3×3 1.13. Multipliers m > 1 measured slower at every size
+ * ([8, 64, 56, 56] m 2: 0.63; [8, 32, 56, 56] m 8: 0.33; [8, 32, 28, 28] m 8: 0.23).
+ */
+export const DEPTHWISE_CPU_MIN = 2 ** 21;
+
+/**
+ * @internal Whether convForward sends a convolution to depthwiseConv: one input channel per group (groups > 1), stride 1
+ * on every axis; on the CPU (unless convPaths.depthwiseCpuRule is off) only with multiplier 1 and at least
+ * DEPTHWISE_CPU_MIN output elements, where it measured faster than the row gather (per-tap passes over short
+ * windows cost more than the gather and GEMM below that). Other devices always (not measured).
+ */
+function takesDepthwise(x: Tensor, weight: Tensor, gs: readonly ReturnType<typeof convGeometry>[], G: number): boolean {
+  if (!convPaths.depthwise || G <= 1 || weight.shape[1] !== 1 || !gs.every((g) => g.stride === 1)) return false;
+  if (!convPaths.depthwiseCpuRule || x.device !== 'cpu') return true;
+  return weight.shape[0] === G && x.shape[0] * G * product(gs.map((g) => g.Lout)) >= DEPTHWISE_CPU_MIN;
+}
 
 /** @internal Rows one int32 row gather can index (0 … 2^31 − 1). */
 export const GATHER_ROWS = 2 ** 31;
@@ -389,11 +415,11 @@ function checkConvRows(op: string, padded: readonly number[]): void {
  * order: no copy of the KK-times larger columns is permuted (forward or backward). Gradients from autograd (the
  * gather's is a row scatter-add). More than `maxRows` (2^31) rows N·G·S in all are convolved in pieces of samples
  * and groups (the int32 row index reaches 2^31 − 1), the pieces concatenated. Depthwise convolutions (groups > 1 of one
- * input channel each) with stride 1 go to depthwiseConv (no gather; no row limit).
+ * input channel each) with stride 1 go to depthwiseConv (no gather; no row limit) where takesDepthwise says so.
  */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number, maxRows = GATHER_ROWS): Tensor {
   const [N, , ...sizes] = x.shape;
-  if (convPaths.depthwise && G > 1 && weight.shape[1] === 1 && gs.every((g) => g.stride === 1)) return depthwiseConv(x, weight, bias, ks, gs, G);
+  if (takesDepthwise(x, weight, gs, G)) return depthwiseConv(x, weight, bias, ks, gs, G);
   const S = product(sizes.map((L, d) => L + gs[d].left + gs[d].right));
   if (N * G * S <= maxRows) return convBlocks(x, weight, bias, ks, gs, G);
   // Too many rows for one int32 index (block offsets b·S would wrap): groups in pieces of gc, samples in pieces of nc,
