@@ -82,6 +82,8 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (C !== Cin)
     fail('SHAPE_MISMATCH', `${op}: input has ${C} channels (shape ${shapeText(x.shape)}); the weight ${shapeText(weight.shape)}${G > 1 ? ` with ${G} groups` : ''} expects ${Cin}`);
   if (x.dtype !== weight.dtype) fail('DTYPE_MISMATCH', `${op}: input is ${x.dtype} and weight ${weight.dtype}; expected one dtype`);
+  // (int32 refused on every path, as the row gather's GEMM refuses it: the depthwise path's products would take it)
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input and weight are int32; expected float32 or float64 (cast them first)`);
   if (x.device !== weight.device) fail('DEVICE_MISMATCH', `${op}: input is on ${x.device} and weight on ${weight.device}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) fail('SHAPE_MISMATCH', `${op}: bias has shape ${shapeText(bias.shape)}; expected [${Cout}]`);
   if (bias) {
@@ -347,6 +349,8 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
   const ax = AXES[k];
   const o = checkOptions<Conv2dOptions | Conv3dOptions>(options, op, ['stride', 'padding', 'dilation', 'groups']);
   const G = checkConvNd(op, x, weight, bias, o.groups, `[outChannels, inChannels / groups, ${ax.kernel}]`, k);
+  // (int32 refused on every path, as the row gather's GEMM refuses it: the depthwise path's products would take it)
+  if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input and weight are int32; expected float32 or float64 (cast them first)`);
   const [Cout, Cg, ...ks] = weight.shape;
   const Cin = Cg * G, KK = product(ks);
   if (KK === 0 || Cg === 0) fail('SHAPE_MISMATCH', `${op}: weight has shape ${shapeText(weight.shape)}; a kernel size and input channels of 0 are not a convolution`);

@@ -380,4 +380,21 @@ describe('depthwise convolutions on the CPU: the path where it measured faster',
       [x, w, w2].forEach((t) => t.dispose());
     }
   });
+
+  test('int32 refused on every path (the sum over taps would have taken it, the gather\'s GEMM refused it)', () =>
+    tidy(() => {
+      const I = { dtype: 'int32' as const };
+      for (const rule of [true, false]) {
+        convPaths.depthwiseCpuRule = rule;
+        try {
+          expectAntlerError(() => antler.conv1d(antler.zeros([1, 2, 5], I), antler.zeros([2, 1, 3], I), null, { groups: 2 }), 'DTYPE_MISMATCH',
+            /^conv1d: input and weight are int32; expected float32 or float64 \(cast them first\)$/);
+          expectAntlerError(() => antler.conv2d(antler.zeros([2, 5, 5], I), antler.zeros([2, 1, 3, 3], I), null, { groups: 2 }), 'DTYPE_MISMATCH', /^conv2d: input and weight are int32/);
+          expectAntlerError(() => antler.conv3d(antler.zeros([1, 2, 3, 3, 3], I), antler.zeros([4, 1, 1, 1, 1], I), null, { groups: 2 }), 'DTYPE_MISMATCH', /^conv3d: input and weight are int32/);
+          expectAntlerError(() => antler.conv2d(antler.zeros([1, 2, 5, 5], I), antler.zeros([3, 2, 3, 3], I)), 'DTYPE_MISMATCH', /^conv2d: input and weight are int32/);
+        } finally {
+          convPaths.depthwiseCpuRule = true;
+        }
+      }
+    }));
 });
