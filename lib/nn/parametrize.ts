@@ -18,10 +18,12 @@
  *   not) gets the one computed at the first read; those tensors are freed
  *   when the outermost cached() returns, except the ones fn returns.
  * A forward that throws leaves its tensor as the value read until the
- * module's next forward starts.
+ * module's next forward starts. A result the parametrizations did not make
+ * (one returning `original` or a buffer of its own as it is) belongs to its
+ * owner: it is neither held nor freed by the module or cached().
  */
 import { noGrad } from '../autograd/graph';
-import { isolated, keep, tidy } from '../engine';
+import { isolated, keep, tidy, tidyMade } from '../engine';
 import { AntlerError, fail } from '../errors';
 import { add, broadcastTo, clone, concat, div, matmul, mul, reshape, permute, sign, sub, sum, square, transpose, trunc } from '../ops/core';
 import { allClose, dot, eye, normalize, tril } from '../ops/extra';
@@ -92,8 +94,17 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
 
   /** The parametrized tensor: the parametrizations applied to `original` in order (recorded; the caller's scope owns it). */
   forward(): Tensor {
+    return this.compute().t;
+  }
+
+  /**
+   * @internal forward(), and whether its result was made by it (false: a
+   * tensor that existed before, e.g. `original` or a parametrization's
+   * buffer, which its owner keeps and frees: the module must not hold it).
+   */
+  compute(): { t: Tensor; made: boolean } {
     this.checkUsable('ParametrizationList');
-    return tidy(() => {
+    const { result, made } = tidyMade(() => {
       let x = this.original;
       this.items.forEach((p, i) => {
         const y: unknown = p.forward(x);
@@ -102,6 +113,7 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
       });
       return x;
     });
+    return { t: result, made: made.has(result) };
   }
 
   /**
@@ -156,6 +168,8 @@ onModuleClone((from, to) => {
 /** cached()'s depth and the tensors computed in it. */
 let cacheDepth = 0;
 const cache = new Map<Module, Map<string, Tensor>>();
+/** Tensors cached before their parametrization was removed: freed with the others when the outermost cached() returns. */
+const uncached: Tensor[] = [];
 
 function listOf(m: Module, name: string): ParametrizationList | null {
   const d = props(m).parametrizations;
@@ -169,8 +183,8 @@ function readParametrized(m: Module, name: string): Tensor {
   if (cacheDepth > 0) {
     const hit = cache.get(m)?.get(name);
     if (hit && !hit.isDisposed) return hit;
-    const t = list.forward();
-    if (t !== list.original) {
+    const { t, made } = list.compute();
+    if (made) {
       isolated(() => keep(t));
       if (!cache.has(m)) cache.set(m, new Map());
       cache.get(m)!.set(name, t);
@@ -181,8 +195,8 @@ function readParametrized(m: Module, name: string): Tensor {
   if (st?.active) {
     const held = Module.owned(m, heldKey(name));
     if (held && !held.isDisposed) return held;
-    const t = list.forward();
-    if (t !== list.original) Module.holdOwned(m, heldKey(name), t, false);
+    const { t, made } = list.compute();
+    if (made) Module.holdOwned(m, heldKey(name), t, false);
     return t;
   }
   return list.forward();
@@ -385,6 +399,8 @@ export function removeParametrizations<M extends Module>(module: M, name: string
     if (t) setData(original, t);
   }
   Module.holdOwned(m, heldKey(name), null, false);
+  const stale = cache.get(m)?.get(name);
+  if (stale) uncached.push(stale);
   cache.get(m)?.delete(name);
   delete props(m)[name];
   const dict = props(m).parametrizations as ModuleDict;
@@ -431,8 +447,9 @@ export function cached<T>(fn: () => T): T {
         else if (depth < 4 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((x) => visit(x, depth + 1));
       };
       visit(result, 0);
-      for (const byName of cache.values()) for (const t of byName.values()) if (!returned.has(t) && !t.isDisposed) t.dispose();
+      for (const t of [...[...cache.values()].flatMap((byName) => [...byName.values()]), ...uncached]) if (!returned.has(t) && !t.isDisposed) t.dispose();
       cache.clear();
+      uncached.length = 0;
     }
   }
 }

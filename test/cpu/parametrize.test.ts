@@ -191,6 +191,66 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
     m.dispose();
   });
 
+  test('removeParametrizations inside cached(): the tensor cached for it is freed when cached() returns', () => {
+    const m = new nn.Linear(3, 3, F64);
+    P.registerParametrization(m, 'weight', new Double());
+    const start = memory().numTensors;
+    const kept = P.cached(() => {
+      const w = props(m).weight;
+      expect(props(m).weight).toBe(w);
+      const value = read(w);
+      P.removeParametrizations(m, 'weight');
+      expect(read(m.weight)).toEqual(value);
+      // The cached tensor stays readable to the end of the scope.
+      expect(read(w)).toEqual(value);
+      return w.isDisposed;
+    });
+    expect(kept).toBe(false);
+    expect(memory().numTensors).toBe(start);
+    // Returned from cached(): the caller's, as any cached tensor.
+    P.registerParametrization(m, 'weight', new Double());
+    const back = P.cached(() => {
+      const w = props(m).weight;
+      P.removeParametrizations(m, 'weight', false);
+      return w;
+    });
+    expect(back.isDisposed).toBe(false);
+    back.dispose();
+    expect(memory().numTensors).toBe(start);
+    m.dispose();
+  });
+
+  test('a parametrization returning a tensor it owns (a buffer): neither held nor freed by the module, in a forward or in cached()', () => {
+    class Fixed extends nn.Module {
+      declare c: Tensor;
+      constructor(c: Tensor) {
+        super();
+        this.c = this.registerBuffer('c', c);
+      }
+      forward(): Tensor {
+        return this.c;
+      }
+    }
+    const c = tensor(randomArray(rng, 6), [2, 3], F64);
+    const fixed = new Fixed(c);
+    const m = new nn.Linear(3, 2, F64);
+    P.registerParametrization(m, 'weight', fixed);
+    const x = tensor(randomArray(rng, 3), [1, 3], F64);
+    const expected = read(c);
+    for (let i = 0; i < 3; i++) tidy(() => void m.forward(x));
+    expect(c.isDisposed).toBe(false);
+    P.cached(() => tidy(() => void m.forward(x)));
+    expect(c.isDisposed).toBe(false);
+    tidy(() => expect(read(props(m).weight)).toEqual(expected));
+    // The forward used it: y = x cᵀ + bias.
+    tidy(() => {
+      const xv = read(x), b = read(m.bias!);
+      expectClose(read(m.forward(x) as Tensor), [0, 1].map((o) => b[o] + xv.reduce((a, v, k) => a + v * expected[o * 3 + k], 0)), 1e-15, 0, 'forward');
+    });
+    x.dispose();
+    m.dispose();
+  });
+
   test('errors: codes, and a refused registration changes nothing', () => {
     const m = new nn.Linear(3, 2, F64);
     const w = m.weight;
