@@ -36,6 +36,7 @@ import { randn, Tensor, zeros } from '../tensor';
 import { checkOptions, describe } from '../validate';
 import { native } from '../native';
 import { ModuleDict } from './containers';
+import { ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './layers';
 import { Module, onModuleClone } from './module';
 
 /** A parametrization: a module whose forward maps the original tensor to the parametrized one; rightInverse (optional) maps back. */
@@ -249,6 +250,11 @@ function checkModule(module: unknown, op: string): Module {
   if (!(module instanceof Module)) fail('INVALID_ARGUMENT', `${op}: expected a Module; got ${describe(module)}`);
   if (module.isDisposed) fail('DISPOSED', `${op}: the ${module.constructor.name} module has been disposed`);
   return module;
+}
+
+/** @internal An nn.ConvTranspose1d/2d/3d, or a subclass (torch's isinstance test for spectral norm's default dim 1). */
+export function isConvTranspose(m: Module): boolean {
+  return m instanceof ConvTranspose1d || m instanceof ConvTranspose2d || m instanceof ConvTranspose3d;
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -567,8 +573,7 @@ export function spectralNorm<M extends Module>(module: M, options?: SpectralNorm
   const m = checkModule(module, op);
   const o = checkOptions<SpectralNormOptions>(options, op, ['name', 'nPowerIterations', 'eps', 'dim', 'seed']);
   const name = o.name ?? 'weight';
-  const transposed = ['ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d'].includes(m.constructor.name);
-  const dim = o.dim ?? (transposed ? 1 : 0);
+  const dim = o.dim ?? (isConvTranspose(m) ? 1 : 0);
   if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(o.seed)}`);
   // A parametrized weight is read (computed) in this scope only: the parametrization keeps no reference to it.
   const p = tidy(() => {

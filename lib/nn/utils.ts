@@ -206,9 +206,8 @@ export function spectralNorm<M extends Module>(module: M, name = 'weight', nPowe
   if (!weight) fail('INVALID_ARGUMENT', `${op}: this ${module.constructor.name} has no parameter '${name}'; its parameters: ${[...own.keys()].join(', ') || 'none'}`);
   for (const suffix of ['_orig', '_u', '_v'])
     if (`${name}${suffix}` in module) fail('INVALID_ARGUMENT', `${op}: this ${module.constructor.name} already has a property '${name}${suffix}'`);
-  const transposed = ['ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d'].includes(module.constructor.name);
   const rank = weight.rank;
-  let d = dim ?? (transposed ? 1 : 0);
+  let d = dim ?? (isConvTranspose(module) ? 1 : 0);
   if (!Number.isInteger(d) || rank < 1 || d < -rank || d >= rank)
     fail('INVALID_ARGUMENT', `${op}: dim must be null or an integer in [${-rank}, ${rank - 1}] for '${name}' of shape [${weight.shape.join(', ')}]; got ${describe(dim)}`);
   if (d < 0) d += rank;
@@ -325,7 +324,7 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
 export { clipGradNorm, clipGradValue } from '../optim/index';
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, padSequence, unpadSequence. */
 export * as rnn from './utils-rnn';
-import { cached, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm as spectralNormParametrization, SpectralNorm } from './parametrize';
+import { cached, isConvTranspose, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm as spectralNormParametrization, SpectralNorm } from './parametrize';
 export type { OrthogonalMap, OrthogonalOptions, Parametrization, SpectralNormOptions } from './parametrize';
 /** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached (see lib/nn/parametrize.ts). */
 export const parametrize = { registerParametrization, removeParametrizations, isParametrized, cached, ParametrizationList } as const;

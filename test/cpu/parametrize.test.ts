@@ -525,6 +525,20 @@ describe(`nn.utils.spectralNorm, the hook-style API (seed ${SEED})`, () => {
     fc.dispose();
   });
 
+  test("a subclass of a ConvTranspose layer takes dim 1 too (torch's isinstance), in both spectral norms", () => {
+    class Up extends nn.ConvTranspose2d {}
+    const a = nn.utils.spectralNorm(new Up(2, 5, 3, F64));
+    expect(props(a).weight_u.shape).toEqual([5]); // weight [in 2, out 5, 3, 3] with dim 1 first: [5, 18]
+    expect(props(a).weight_v.shape).toEqual([18]);
+    const b = PS.spectralNorm(new Up(2, 5, 3, F64));
+    const sn = (listOf(b) as unknown as { get(i: number): { _u: Tensor; _v: Tensor; dim: number } }).get(0);
+    expect(sn.dim).toBe(1);
+    expect(sn._u.shape).toEqual([5]);
+    expect(sn._v.shape).toEqual([18]);
+    a.dispose();
+    b.dispose();
+  });
+
   test('a GRU weight_hh_l0 (dim 0), a ConvTranspose1d (dim 1), errors', () => {
     const gru = nn.utils.spectralNorm(new nn.GRU(3, 4, { dtype: 'float64' }), 'weight_hh_l0');
     expect(keysOf(gru)).toContain('weight_hh_l0_orig');
