@@ -444,6 +444,14 @@ export abstract class Module {
     const state: HookState = { pre: [], post: [], ownForward };
     const module = this;
     const forward = function (this: unknown, ...given: unknown[]): unknown {
+      forwardDepths.set(module, (forwardDepths.get(module) ?? 0) + 1);
+      try {
+        return runHooked(given);
+      } finally {
+        forwardDepths.set(module, forwardDepths.get(module)! - 1);
+      }
+    };
+    const runHooked = (given: unknown[]): unknown => {
       let args = given;
       // A copy of each list: a hook may remove itself (or another) as it runs.
       for (const { hook } of [...state.pre]) {
@@ -504,6 +512,15 @@ export abstract class Module {
   /** @internal The tensor m holds on `key` by holdOwned, or undefined. */
   static owned(m: Module, key: string): Tensor | undefined {
     return m.ownedTensors.get(key);
+  }
+
+  /**
+   * @internal How many calls of m's forward are running (1 in a forward, more
+   * when it calls itself; 0 after one that threw), counted while m has
+   * forward hooks (nn.utils.parametrize registers one).
+   */
+  static forwardDepth(m: Module): number {
+    return forwardDepths.get(m) ?? 0;
   }
 
   /**
@@ -1013,6 +1030,8 @@ interface HookState {
   ownForward: PropertyDescriptor | null;
 }
 let hookCounter = 0;
+/** The forward calls of each module running now (nested ones counted), while it has forward hooks (wrapForward keeps it). */
+const forwardDepths = new WeakMap<Module, number>();
 
 /** Own fields that are bookkeeping, not settings (toString leaves them out). */
 const HIDDEN_SETTINGS = new Set(['training', 'stopTraining', 'disposedModule', 'syncedAt', 'opName', 'kind', 'frozen']);

@@ -6,19 +6,20 @@
  * the module's `name` is read.
  *
  * Tensor lifetimes (antler's own rule; PyTorch has no tidy):
- * - inside the module's forward (a forward pre-hook and a forward hook mark
- *   it), the first read computes the tensor and the module holds it: every
- *   later read in that forward gets the same tensor (as PyTorch's Linear reads
- *   self.weight once: spectralNorm's power iteration runs once per forward),
- *   and it is freed when the next forward starts, by
- *   removeParametrizations, or with the module (dispose()). Clone it to keep it.
+ * - inside the module's forward, the first read computes the tensor and the
+ *   module holds it: every later read in that forward gets the same tensor
+ *   (as PyTorch's Linear reads self.weight once: spectralNorm's power
+ *   iteration runs once per forward; a call of the module's own forward from
+ *   inside it, as a recursive module makes, shares it too), and it is freed
+ *   when the next forward starts, by removeParametrizations, or with the
+ *   module (dispose()). Clone it to keep it.
  * - elsewhere each read computes a new tensor, which belongs to the caller's
  *   tidy() scope like any op's result (outside tidy(): dispose it).
  * - inside cached(fn), every read of a parametrized tensor (in a forward or
  *   not) gets the one computed at the first read; those tensors are freed
  *   when the outermost cached() returns, except the ones fn returns.
- * A forward that throws leaves its tensor as the value read until the
- * module's next forward starts. A result the parametrizations did not make
+ * A forward that throws leaves its tensor held until the module's next
+ * forward starts (reads after it are outside the forward). A result the parametrizations did not make
  * (one returning `original` or a buffer of its own as it is) belongs to its
  * owner: it is neither held nor freed by the module or cached().
  */
@@ -153,17 +154,15 @@ function setData(t: Tensor, src: Tensor): void {
   src.dispose();
 }
 
-/** Per host module: the forward being run (its tensors held), and the ids of the two hooks that mark it. */
+/** Per host module: the id of the forward pre-hook that frees the tensors held for its previous forward. */
 interface HostState {
-  active: boolean;
   pre: number;
-  post: number;
 }
 const hosts = new WeakMap<Module, HostState>();
 
 onModuleClone((from, to) => {
   const st = hosts.get(from);
-  if (st) hosts.set(to, { active: false, pre: st.pre, post: st.post });
+  if (st) hosts.set(to, { pre: st.pre });
 });
 
 /** cached()'s depth and the tensors computed in it. */
@@ -192,8 +191,8 @@ function readParametrized(m: Module, name: string): Tensor {
     }
     return t;
   }
-  const st = hosts.get(m);
-  if (st?.active) {
+  // In the module's forward (Module.forwardDepth: its calls running, a nested call of its own included).
+  if (hosts.has(m) && Module.forwardDepth(m) > 0) {
     const held = Module.owned(m, heldKey(name));
     if (held && !held.isDisposed) return held;
     const { t, made } = list.compute();
@@ -230,20 +229,15 @@ function ensureHooks(m: Module): void {
   if (hosts.has(m) && Module.hookHandle(m, hosts.get(m)!.pre)) return;
   const pre = m.registerForwardPreHook(
     (mod) => {
-      const st = hosts.get(mod);
-      if (!st) return;
       // A new forward: the tensors held for the previous one are freed (recomputed at the first read).
+      // A call of its own forward from inside it (a recursive module) keeps the outer call's: that call may still use them.
+      if (!hosts.has(mod) || Module.forwardDepth(mod) > 1) return;
       const d = props(mod).parametrizations;
       if (d instanceof ModuleDict) for (const n of d.keys()) Module.holdOwned(mod, heldKey(n), null, false);
-      st.active = true;
     },
     { prepend: true },
   );
-  const post = m.registerForwardHook((mod) => {
-    const st = hosts.get(mod);
-    if (st) st.active = false;
-  });
-  hosts.set(m, { active: false, pre: pre.id, post: post.id });
+  hosts.set(m, { pre: pre.id });
 }
 
 function checkModule(module: unknown, op: string): Module {
@@ -418,7 +412,6 @@ export function removeParametrizations<M extends Module>(module: M, name: string
     const st = hosts.get(m);
     if (st) {
       Module.hookHandle(m, st.pre)?.remove();
-      Module.hookHandle(m, st.post)?.remove();
       hosts.delete(m);
     }
   }

@@ -8,7 +8,7 @@
  * orthogonal's WᵀW = I for every map and square/tall/wide shapes, training
  * keeping it orthogonal; a GRU/LSTM's weight_hh_l0 parametrized; errors.
  */
-import { add, noGrad, nn, optim, sub, sum, square, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
+import { add, noGrad, nn, optim, sub, sum, square, tanh, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
 import { withSingularValues } from '../linalg-reference';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
@@ -247,6 +247,57 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
       const xv = read(x), b = read(m.bias!);
       expectClose(read(m.forward(x) as Tensor), [0, 1].map((o) => b[o] + xv.reduce((a, v, k) => a + v * expected[o * 3 + k], 0)), 1e-15, 0, 'forward');
     });
+    x.dispose();
+    m.dispose();
+  });
+
+  test('a module whose forward calls itself (a recursive net) shares one weight over the nested calls; gradient as with the weight computed once', () => {
+    class Recursive extends nn.Module {
+      declare weight: Tensor;
+      constructor(w: Tensor) {
+        super();
+        this.weight = nn.parameter(w);
+      }
+      // h_d = tanh(h_{d−1} Wᵀ + x W), h_0 = x: the weight is read before the nested call and used after it.
+      forward(x: Tensor, depth = 2): Tensor {
+        const w = this.weight;
+        const h = depth > 0 ? (this.forward(x, depth - 1) as Tensor) : x;
+        return tanh(add(matmul(h, transpose(w)), matmul(x, w)));
+      }
+    }
+    const n = 3;
+    const w0 = randomArray(rng, n * n);
+    const m = new Recursive(tensor(w0, [n, n], F64));
+    let calls = 0;
+    class CountDouble extends nn.Module {
+      forward(x: Tensor): Tensor {
+        calls++;
+        return mul(x, 2);
+      }
+    }
+    P.registerParametrization(m, 'weight', new CountDouble());
+    const x = tensor(randomArray(rng, 2 * n), [2, n], F64);
+    calls = 0;
+    const y = tidy(() => {
+      const out = m.forward(x) as Tensor;
+      sum(square(out)).backward();
+      return read(out);
+    });
+    expect(calls).toBe(1);
+    // Reference: the same recursion with W = 2·w0 as a plain tensor; d loss / d original = 2 · d loss / d W.
+    const W = tensor(w0.map((v) => 2 * v), [n, n], F64);
+    W.requiresGrad = true;
+    const plain = (d: number): Tensor => tanh(add(matmul(d > 0 ? plain(d - 1) : x, transpose(W)), matmul(x, W)));
+    tidy(() => {
+      const out = plain(2);
+      expectClose(y, read(out), 1e-15, 0, 'output');
+      sum(square(out)).backward();
+    });
+    expectClose(read(listOf(m).original.grad!), read(W.grad!).map((g) => 2 * g), 1e-14, 1e-15, 'gradient');
+    // After a forward that throws, reads are outside any forward: a new tensor each, the caller's.
+    expect(() => tidy(() => m.forward(tensor([1, 2], [1, 2], F64)))).toThrow();
+    tidy(() => expect(props(m).weight).not.toBe(props(m).weight));
+    W.dispose();
     x.dispose();
     m.dispose();
   });
