@@ -165,6 +165,12 @@ onModuleClone((from, to) => {
   if (st) hosts.set(to, { pre: st.pre });
 });
 
+/** The parametrizations spectralNorm() and orthogonal() made (and their copies): removeParametrizations disposes them. */
+const madeHere = new WeakSet<Module>();
+onModuleClone((from, to) => {
+  if (madeHere.has(from)) madeHere.add(to);
+});
+
 /** cached()'s depth and the tensors computed in it. */
 let cacheDepth = 0;
 const cache = new Map<Module, Map<string, Tensor>>();
@@ -378,8 +384,10 @@ export function isParametrized(module: Module, name?: string): boolean {
  * (torch.nn.utils.parametrize.remove_parametrizations): `module[name]` is a
  * parameter again — the same tensor object as `original` (optimizers stay
  * bound), holding the parametrized value (leaveParametrized, default) or
- * original's own value. The parametrizations are dropped (not disposed: the
- * caller may reuse them); `module.parametrizations` goes with the last one.
+ * original's own value. The parametrizations are dropped: the ones
+ * spectralNorm() and orthogonal() made are disposed with their buffers,
+ * the caller's own are not (the caller may reuse them);
+ * `module.parametrizations` goes with the last one.
  * Returns the module.
  */
 export function removeParametrizations<M extends Module>(module: M, name: string, leaveParametrized = true): M {
@@ -407,6 +415,8 @@ export function removeParametrizations<M extends Module>(module: M, name: string
   dict.delete(name);
   delete props(dict)[name];
   (list as unknown as Record<string, unknown>).original = null;
+  // Nobody else holds what spectralNorm() / orthogonal() made: its buffers (u, v, base) go with it.
+  for (const p of list) if (madeHere.has(p) && !p.isDisposed) p.dispose();
   if (dict.size === 0) {
     delete props(m).parametrizations;
     const st = hosts.get(m);
@@ -575,7 +585,9 @@ export function spectralNorm<M extends Module>(module: M, options?: SpectralNorm
     return new SpectralNorm(weight, o.nPowerIterations ?? 1, dim, o.eps ?? 1e-12, o.seed);
   });
   try {
-    return registerParametrization(module, name, p);
+    registerParametrization(module, name, p);
+    madeHere.add(p);
+    return module;
   } catch (e) {
     p.dispose();
     throw e;
@@ -736,7 +748,9 @@ export function orthogonal<M extends Module>(module: M, options?: OrthogonalOpti
   if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(o.seed)}`);
   const p = new Orthogonal(weight, map, triv, o.seed);
   try {
-    return registerParametrization(module, name, p, { unsafe: true });
+    registerParametrization(module, name, p, { unsafe: true });
+    madeHere.add(p);
+    return module;
   } catch (e) {
     p.dispose();
     throw e;

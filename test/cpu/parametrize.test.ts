@@ -302,6 +302,37 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
     m.dispose();
   });
 
+  test('removeParametrizations frees the buffers of what spectralNorm() and orthogonal() made (on a copy too), not a parametrization of the caller', () => {
+    const start = memory().numTensors;
+    for (const make of [(m: nn.Linear) => PS.spectralNorm(m), (m: nn.Linear) => PS.orthogonal(m)]) {
+      const m = make(new nn.Linear(4, 3, F64));
+      const c = m.clone();
+      for (const mm of [m, c]) {
+        P.removeParametrizations(mm, 'weight');
+        mm.dispose();
+      }
+      expect(memory().numTensors).toBe(start);
+    }
+    class Scaled extends nn.Module {
+      declare s: Tensor;
+      constructor() {
+        super();
+        this.s = this.registerBuffer('s', tensor([2], [1], F64));
+      }
+      forward(x: Tensor): Tensor {
+        return mul(x, this.s);
+      }
+    }
+    const mine = new Scaled();
+    const m = new nn.Linear(4, 3, F64);
+    P.registerParametrization(m, 'weight', mine);
+    P.removeParametrizations(m, 'weight');
+    expect(mine.s.isDisposed).toBe(false);
+    mine.dispose();
+    m.dispose();
+    expect(memory().numTensors).toBe(start);
+  });
+
   test('errors: codes, and a refused registration changes nothing', () => {
     const m = new nn.Linear(3, 2, F64);
     const w = m.weight;
