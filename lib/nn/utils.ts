@@ -70,7 +70,9 @@ function computeWeight(module: Module, name: string, dim: number): void {
  * forward reads the parameter from its property (Linear, Conv1d, …) or by
  * name (GRU/LSTM/RNN's weight_hh_l0, …). Create the optimizer after this.
  * The module owns the recomputed weight: each forward frees the previous
- * one (clone() `module[name]` to keep it). Returns the module.
+ * one (clone() `module[name]` to keep it); a call of the module's own
+ * forward from inside it (a recursive module) shares the outer call's.
+ * Returns the module.
  *
  *   const fc = nn.utils.weightNorm(new nn.Linear(20, 40));  // fc.weight_g [40, 1], fc.weight_v [40, 20]
  */
@@ -99,6 +101,8 @@ export function weightNorm<M extends Module>(module: M, name = 'weight', dim: nu
   computeWeight(module, name, d);
   // The module the hook is called with, not this one: a copy (clone()) runs the same hook for itself.
   const handle = module.registerForwardPreHook((m) => {
+    // A call of the module's own forward from inside it (a recursive module) keeps the outer call's weight: it may still use it.
+    if (Module.forwardDepth(m) > 1) return;
     computeWeight(m, name, d);
   });
   if (!weightNorms.has(module)) weightNorms.set(module, new Map());
@@ -188,11 +192,13 @@ function computeSpectral(module: Module, name: string, r: { dim: number; nPowerI
  * buffers `${name}_u` and `${name}_v` (normalised N(0, 1) draws; `seed`
  * fixes them), and before every forward `module[name]` is recomputed as
  * `${name}_orig` / σ, σ = uᵀ W v with W the weight as a matrix (`dim` first:
- * default 0, 1 for ConvTranspose layers, as torch), after nPowerIterations
+ * default 0, 1 for ConvTranspose layers and subclasses, as torch), after nPowerIterations
  * steps (v then u, under noGrad) in training mode only. State dict keys
  * `${name}_orig`, `${name}_u`, `${name}_v`, as torch's. Until the first
  * forward `module[name]` is a copy of the weight (torch: its data). The
- * module owns the recomputed weight, as weightNorm's. Returns the module.
+ * module owns the recomputed weight, as weightNorm's (a nested call of its
+ * own forward shares the outer call's: one power step, where torch steps
+ * at each call). Returns the module.
  */
 export function spectralNorm<M extends Module>(module: M, name = 'weight', nPowerIterations = 1, eps = 1e-12, dim: number | null = null, seed?: number): M {
   const op = 'spectralNorm';
@@ -228,6 +234,8 @@ export function spectralNorm<M extends Module>(module: M, name = 'weight', nPowe
   Module.holdOwned(module, name, w0);
   const record = { dim: d, nPowerIterations, eps };
   const handle = module.registerForwardPreHook((m) => {
+    // As weightNorm's: a nested call of the module's own forward shares the outer call's weight (one power step).
+    if (Module.forwardDepth(m) > 1) return;
     computeSpectral(m, name, record, m.training);
   });
   if (!spectralNorms.has(module)) spectralNorms.set(module, new Map());

@@ -621,6 +621,42 @@ describe(`nn.utils.spectralNorm, the hook-style API (seed ${SEED})`, () => {
     b.dispose();
   });
 
+  test('a module whose forward calls itself: the nested calls share the outer call\'s weight (hook-style spectralNorm and weightNorm), gradient as with it computed once', () => {
+    class Recursive extends nn.Module {
+      declare weight: Tensor;
+      constructor(w: Tensor) {
+        super();
+        this.weight = nn.parameter(w);
+      }
+      forward(x: Tensor, depth = 2): Tensor {
+        const w = this.weight;
+        const h = depth > 0 ? (this.forward(x, depth - 1) as Tensor) : x;
+        return tanh(add(matmul(h, transpose(w)), matmul(x, w)));
+      }
+    }
+    const n = 3;
+    const x = tensor(randomArray(rng, 2 * n), [2, n], F64);
+    for (const kind of ['spectral', 'weight'] as const) {
+      const m = new Recursive(tensor(randomArray(rng, n * n), [n, n], F64));
+      const orig = kind === 'spectral' ? nn.utils.spectralNorm(m, 'weight', 1, 1e-12, null, 5) && props(m).weight_orig : null;
+      if (kind === 'weight') nn.utils.weightNorm(m, 'weight', null);
+      const y = tidy(() => {
+        const out = m.forward(x) as Tensor;
+        sum(square(out)).backward();
+        return read(out);
+      });
+      // The weight the forward used (held until the next one) as a plain tensor through the same recursion.
+      const W = props(m).weight.clone();
+      W.requiresGrad = true;
+      const plain = (d: number): Tensor => tanh(add(matmul(d > 0 ? plain(d - 1) : x, transpose(W)), matmul(x, W)));
+      tidy(() => expectClose(y, read(plain(2)), 1e-15, 0, `${kind}: output`));
+      if (orig) expect(read(orig.grad!).some((g) => g !== 0)).toBe(true);
+      W.dispose();
+      m.dispose();
+    }
+    x.dispose();
+  });
+
   test('a GRU weight_hh_l0 (dim 0), a ConvTranspose1d (dim 1), errors', () => {
     const gru = nn.utils.spectralNorm(new nn.GRU(3, 4, { dtype: 'float64' }), 'weight_hh_l0');
     expect(keysOf(gru)).toContain('weight_hh_l0_orig');
