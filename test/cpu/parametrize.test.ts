@@ -9,7 +9,7 @@
  * keeping it orthogonal; a GRU/LSTM's weight_hh_l0 parametrized; errors.
  */
 import { add, noGrad, nn, optim, sub, sum, square, tanh, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
-import { withSingularValues } from '../linalg-reference';
+import { eyeMat, maxAbsDiff, mm, toMat, withSingularValues } from '../linalg-reference';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
@@ -22,6 +22,7 @@ const P = nn.utils.parametrize;
 const PS = nn.utils.parametrizations;
 const keysOf = (m: nn.Module) => tidy(() => Object.keys(m.stateDict()));
 const props = (m: nn.Module) => m as unknown as Record<string, Tensor>;
+type OrthMap = 'matrix_exp' | 'cayley' | 'householder';
 const listOf = (m: nn.Module, name = 'weight') => (props(m).parametrizations as unknown as nn.ModuleDict).get(name) as unknown as { original: Tensor; length: number };
 
 /** X ↦ tril(X) + tril(X, −1)ᵀ: a symmetric matrix (the torch tutorial's parametrization), with rightInverse tril. */
@@ -481,6 +482,75 @@ describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
         y.dispose();
         fc.dispose();
       });
+
+  test("each map's values against float64 references (exp by scaled Taylor series, Cayley by elimination, the Householder product), square without trivialization and tall with base", () => {
+    const tril = (X: number[][], k = 0) => X.map((r, i) => r.map((v, j) => (j - i <= k ? v : 0)));
+    const skewOf = (X: number[][], n: number) => {
+      const L = tril(X).map((r) => [...r, ...new Array<number>(n - r.length).fill(0)]);
+      return L.map((r, i) => r.map((v, j) => v - L[j][i]));
+    };
+    const expRef = (A: number[][]) => {
+      const n = A.length, k = 10;
+      const B = A.map((r) => r.map((v) => v / 2 ** k));
+      let term = eyeMat(n), E = eyeMat(n);
+      for (let t = 1; t <= 25; t++) {
+        term = mm(term, B).map((r) => r.map((v) => v / t));
+        E = E.map((r, i) => r.map((v, j) => v + term[i][j]));
+      }
+      for (let t = 0; t < k; t++) E = mm(E, E);
+      return E;
+    };
+    const cayleyRef = (A: number[][]) => {
+      // (I − A/2) Q = (I + A/2), Gauss–Jordan with partial pivoting.
+      const n = A.length;
+      const M = A.map((r, i) => r.map((v, j) => (i === j ? 1 : 0) - v / 2));
+      const R = A.map((r, i) => r.map((v, j) => (i === j ? 1 : 0) + v / 2));
+      for (let c = 0; c < n; c++) {
+        let p = c;
+        for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
+        [M[c], M[p]] = [M[p], M[c]];
+        [R[c], R[p]] = [R[p], R[c]];
+        for (let r = 0; r < n; r++) {
+          if (r === c) continue;
+          const f = M[r][c] / M[c][c];
+          M[r] = M[r].map((v, j) => v - f * M[c][j]);
+          R[r] = R[r].map((v, j) => v - f * R[c][j]);
+        }
+      }
+      return R.map((r, i) => r.map((v) => v / M[i][i]));
+    };
+    const householderRef = (X: number[][]) => {
+      const n = X.length, k = X[0].length;
+      let H = eyeMat(n);
+      for (let i = 0; i < k; i++) {
+        const v = X.map((r, q) => (q < i ? 0 : q === i ? 1 : r[i]));
+        const tau = 2 / (1 + X.reduce((a, r, q) => a + (q > i ? r[i] * r[i] : 0), 0));
+        H = mm(H, eyeMat(n).map((r, a) => r.map((e, b) => e - tau * v[a] * v[b])));
+      }
+      return H.map((r) => r.slice(0, k).map((v, j) => v * Math.trunc(X[j][j])));
+    };
+    const cases: [OrthMap, number, number, boolean][] = [
+      ['matrix_exp', 4, 4, false],
+      ['cayley', 4, 4, false],
+      ['matrix_exp', 6, 3, true],
+      ['cayley', 6, 3, true],
+      ['householder', 6, 3, true],
+    ];
+    for (const [map, n, k, triv] of cases) {
+      const fc = new nn.Linear(k, n, F64);
+      PS.orthogonal(fc, { orthogonalMap: map, useTrivialization: triv, seed: 2 });
+      const orig = listOf(fc).original;
+      // Off-diagonal draws of size ~0.5 around original's start (−I with trivialization: the diagonal stays −1).
+      const x = randomArray(rng, n * k).map((v, i) => (triv && i % (k + 1) === 0 && i < k * k ? -1 : 0.5 * v));
+      tidy(() => noGrad(() => orig.assign(tensor(x, [n, k], F64))));
+      const X = toMat(x, n, k);
+      const Q = map === 'householder' ? householderRef(X) : (map === 'matrix_exp' ? expRef : cayleyRef)(skewOf(X, n)).map((r) => r.slice(0, k));
+      const base = triv ? toMat(read((listOf(fc) as unknown as { get(i: number): { base: Tensor } }).get(0).base), n, n) : eyeMat(n);
+      const W = mm(base, Q);
+      tidy(() => expect(maxAbsDiff(toMat(read(props(fc).weight), n, k), W)).toBeLessThan(1e-12));
+      fc.dispose();
+    }
+  });
 
   test('float32: orthogonal to float32 rounding; the optimizer made before registration stays bound; a 1-D spectral norm normalises', () => {
     for (const map of ['matrix_exp', 'cayley', 'householder'] as const) {
