@@ -12,7 +12,9 @@
  *   iteration runs once per forward; a call of the module's own forward from
  *   inside it, as a recursive module makes, shares it too), and it is freed
  *   when the next forward starts, by removeParametrizations, or with the
- *   module (dispose()). Clone it to keep it.
+ *   module (dispose()). Clone it to keep it. An assignment to `name` in the
+ *   forward sets it aside (freed when the next forward starts): the next
+ *   read computes the new value.
  * - elsewhere each read computes a new tensor, which belongs to the caller's
  *   tidy() scope like any op's result (outside tidy(): dispose it).
  * - inside cached(fn), every read of a parametrized tensor (in a forward or
@@ -48,8 +50,36 @@ export interface Parametrization extends Module {
 
 const props = (m: Module) => m as unknown as Record<string, unknown>;
 
-/** The key of the tensor a module holds for the current forward (Module.holdOwned, not on a property). */
-const heldKey = (name: string) => `\0parametrized:${name}`;
+/**
+ * Per module and name: how many held tensors an assignment (or a new
+ * parametrization) inside the module's forward set aside; they stay until
+ * the next forward starts, since the forward may still use them.
+ */
+const generations = new WeakMap<Module, Map<string, number>>();
+const generationOf = (m: Module, name: string) => generations.get(m)?.get(name) ?? 0;
+
+/** The key of the tensor a module holds for the current forward (Module.holdOwned, not on a property); gen > 0: one set aside. */
+const heldKey = (name: string, gen = 0) => (gen === 0 ? `\0parametrized:${name}` : `\0parametrized:${name}#${gen}`);
+const currentKey = (m: Module, name: string) => heldKey(name, generationOf(m, name));
+
+/** Frees every tensor held for `name`, the ones set aside included. */
+function freeHeld(m: Module, name: string): void {
+  for (let g = generationOf(m, name); g >= 0; g--) Module.holdOwned(m, heldKey(name, g), null, false);
+  generations.get(m)?.delete(name);
+}
+
+/**
+ * The held tensor of `name` is out of date (an assignment, a parametrization
+ * added): freed now outside the module's forward; inside it, set aside until
+ * the next forward (the forward may still use it) and the next read computes
+ * a new one.
+ */
+function releaseHeld(m: Module, name: string): void {
+  if (Module.forwardDepth(m) === 0) return freeHeld(m, name);
+  if (!Module.owned(m, currentKey(m, name))) return;
+  if (!generations.has(m)) generations.set(m, new Map());
+  generations.get(m)!.set(name, generationOf(m, name) + 1);
+}
 
 /**
  * The parametrizations of one tensor and its original (torch's
@@ -163,6 +193,8 @@ const hosts = new WeakMap<Module, HostState>();
 onModuleClone((from, to) => {
   const st = hosts.get(from);
   if (st) hosts.set(to, { pre: st.pre });
+  const g = generations.get(from);
+  if (g) generations.set(to, new Map(g));
 });
 
 /** The parametrizations spectralNorm() and orthogonal() made (and their copies): removeParametrizations disposes them. */
@@ -199,10 +231,10 @@ function readParametrized(m: Module, name: string): Tensor {
   }
   // In the module's forward (Module.forwardDepth: its calls running, a nested call of its own included).
   if (hosts.has(m) && Module.forwardDepth(m) > 0) {
-    const held = Module.owned(m, heldKey(name));
+    const held = Module.owned(m, currentKey(m, name));
     if (held && !held.isDisposed) return held;
     const { t, made } = list.compute();
-    if (made) Module.holdOwned(m, heldKey(name), t, false);
+    if (made) Module.holdOwned(m, currentKey(m, name), t, false);
     return t;
   }
   return list.forward();
@@ -214,7 +246,7 @@ function writeParametrized(m: Module, name: string, v: unknown): void {
   if (!(v instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: '${name}' is parametrized, so it takes a Tensor (set through rightInverse); got ${describe(v)}`);
   if (v.isDisposed) fail('DISPOSED', `parametrize: the tensor assigned to '${name}' has been disposed`);
   list.rightInverse(v);
-  Module.holdOwned(m, heldKey(name), null, false);
+  releaseHeld(m, name);
 }
 
 function injectProperty(m: Module, name: string): void {
@@ -239,7 +271,7 @@ function ensureHooks(m: Module): void {
       // A call of its own forward from inside it (a recursive module) keeps the outer call's: that call may still use them.
       if (!hosts.has(mod) || Module.forwardDepth(mod) > 1) return;
       const d = props(mod).parametrizations;
-      if (d instanceof ModuleDict) for (const n of d.keys()) Module.holdOwned(mod, heldKey(n), null, false);
+      if (d instanceof ModuleDict) for (const n of d.keys()) freeHeld(mod, n);
     },
     { prepend: true },
   );
@@ -310,7 +342,7 @@ export function registerParametrization<M extends Module>(module: M, name: strin
     }
     existing.append(parametrization);
     existing.unsafe ||= unsafe;
-    Module.holdOwned(m, heldKey(name), null, false);
+    releaseHeld(m, name);
     return module;
   }
   const own = new Map(m.namedParameters('', false).filter(([n]) => !n.includes('.')));
@@ -406,7 +438,7 @@ export function removeParametrizations<M extends Module>(module: M, name: string
     );
     if (t) setData(original, t);
   }
-  Module.holdOwned(m, heldKey(name), null, false);
+  freeHeld(m, name);
   const stale = cache.get(m)?.get(name);
   if (stale) uncached.push(stale);
   cache.get(m)?.delete(name);

@@ -334,6 +334,50 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
     expect(memory().numTensors).toBe(start);
   });
 
+  test('an assignment to the parametrized tensor inside the forward: the tensor read before stays usable, the next read is the new value; freed at the next forward', () => {
+    class Projecting extends nn.Module {
+      declare weight: Tensor;
+      constructor(w: Tensor) {
+        super();
+        this.weight = nn.parameter(w);
+      }
+      forward(x: Tensor): Tensor {
+        const w = this.weight;
+        this.weight = mul(w, 0.9);
+        return add(matmul(x, w), matmul(x, this.weight));
+      }
+    }
+    const n = 3;
+    const m = new Projecting(tensor(randomArray(rng, n * n), [n, n], F64));
+    P.registerParametrization(m, 'weight', new Symmetric());
+    const x = tensor(randomArray(rng, 2 * n), [2, n], F64);
+    const w1 = tidy(() => read(props(m).weight));
+    const start = memory().numTensors;
+    // Symmetric's rightInverse is tril: the weight after the assignment is 0.9·w1 exactly as read back.
+    const y = tidy(() => {
+      const out = m.forward(x) as Tensor;
+      sum(square(out)).backward();
+      return read(out);
+    });
+    expect(listOf(m).original.grad).not.toBeNull();
+    const xv = read(x);
+    const ref = [0, 1].flatMap((r) => [0, 1, 2].map((c) => 1.9 * [0, 1, 2].reduce((a, k) => a + xv[r * n + k] * w1[k * n + c], 0)));
+    expectClose(y, ref, 1e-14, 1e-15, 'x·w + x·(0.9 w)');
+    // Two tensors held (the set-aside one and the new one) until the next forward, which frees both
+    // (counted without graphs: a held tensor with one keeps what its graph saved).
+    const counted = memory().numTensors;
+    noGrad(() => tidy(() => void m.forward(x)));
+    const held = memory().numTensors;
+    noGrad(() => tidy(() => void m.forward(x)));
+    expect(memory().numTensors).toBe(held);
+    expect(held).toBeLessThanOrEqual(counted);
+    expect(held).toBe(start + 3); // the two held tensors and original's .grad
+    P.removeParametrizations(m, 'weight');
+    expect(memory().numTensors).toBe(start + 1); // original's .grad
+    x.dispose();
+    m.dispose();
+  });
+
   test('errors: codes, and a refused registration changes nothing', () => {
     const m = new nn.Linear(3, 2, F64);
     const w = m.weight;
