@@ -74,6 +74,20 @@ function transposeRef(a: number[], m: number, n: number): number[] {
   return out;
 }
 
+/** A recursive net: h_d = tanh(h_{d−1} Wᵀ + x W), h_0 = x; the weight is read before the nested call and used after it. */
+class Recursive extends nn.Module {
+  declare weight: Tensor;
+  constructor(w: Tensor) {
+    super();
+    this.weight = nn.parameter(w);
+  }
+  forward(x: Tensor, depth = 2): Tensor {
+    const w = this.weight;
+    const h = depth > 0 ? (this.forward(x, depth - 1) as Tensor) : x;
+    return tanh(add(matmul(h, transpose(w)), matmul(x, w)));
+  }
+}
+
 describe(`nn.utils.parametrize (seed ${SEED})`, () => {
   test('a parametrization is applied on read; the gradient reaches original (central differences, float64)', () => {
     const n = 4;
@@ -253,19 +267,6 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
   });
 
   test('a module whose forward calls itself (a recursive net) shares one weight over the nested calls; gradient as with the weight computed once', () => {
-    class Recursive extends nn.Module {
-      declare weight: Tensor;
-      constructor(w: Tensor) {
-        super();
-        this.weight = nn.parameter(w);
-      }
-      // h_d = tanh(h_{d−1} Wᵀ + x W), h_0 = x: the weight is read before the nested call and used after it.
-      forward(x: Tensor, depth = 2): Tensor {
-        const w = this.weight;
-        const h = depth > 0 ? (this.forward(x, depth - 1) as Tensor) : x;
-        return tanh(add(matmul(h, transpose(w)), matmul(x, w)));
-      }
-    }
     const n = 3;
     const w0 = randomArray(rng, n * n);
     const m = new Recursive(tensor(w0, [n, n], F64));
@@ -736,18 +737,6 @@ describe(`nn.utils.spectralNorm, the hook-style API (seed ${SEED})`, () => {
   });
 
   test('a module whose forward calls itself: the nested calls share the outer call\'s weight (hook-style spectralNorm and weightNorm), gradient as with it computed once', () => {
-    class Recursive extends nn.Module {
-      declare weight: Tensor;
-      constructor(w: Tensor) {
-        super();
-        this.weight = nn.parameter(w);
-      }
-      forward(x: Tensor, depth = 2): Tensor {
-        const w = this.weight;
-        const h = depth > 0 ? (this.forward(x, depth - 1) as Tensor) : x;
-        return tanh(add(matmul(h, transpose(w)), matmul(x, w)));
-      }
-    }
     const n = 3;
     const x = tensor(randomArray(rng, 2 * n), [2, n], F64);
     for (const kind of ['spectral', 'weight'] as const) {
