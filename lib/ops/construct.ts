@@ -325,8 +325,9 @@ function trapezoidArgs(op: string, y: Tensor, x: Tensor | TrapezoidOptions | nul
 
 /**
  * The widths x[i+1] − x[i] along the axis, in x's dtype, shaped to broadcast with y's pairs: a 1-D x
- * (one position per sample) along y's axis; otherwise torch's x.diff(dim), the same axis argument on x's
- * own rank, the product broadcasting.
+ * (one position per sample) along y's axis; otherwise torch's: x with fewer dims than y gets leading
+ * 1s up to y's rank, then its differences along y's axis (counted on y's rank, so axis 1 of a
+ * [3, 4, 2] y with a [4, 2] x is x's axis 0), the product broadcasting.
  */
 function widths(op: string, y: Tensor, xt: Tensor, axis: number, given: number): Tensor {
   const n = y.shape[axis];
@@ -339,10 +340,12 @@ function widths(op: string, y: Tensor, xt: Tensor, axis: number, given: number):
     const m = Math.max(n - 1, 0);
     width = reshape(sub(narrow(xt, 0, Math.min(1, n), m), narrow(xt, 0, 0, m)), y.shape.map((s, k) => (k === axis ? m : 1)));
   } else {
-    const xa = checkAxis(xt, given, op, xt.rank, 'axis (on x)');
-    const k = xt.shape[xa];
+    // torch's: x padded with leading 1s to y's rank (a larger x is used as it is), then the axis
+    // as resolved on y.
+    const xv = xt.rank < y.rank ? reshape(xt, [...new Array<number>(y.rank - xt.rank).fill(1), ...xt.shape]) : xt;
+    const k = xv.shape[axis];
     const m = Math.max(k - 1, 0);
-    width = sub(narrow(xt, xa, Math.min(1, k), m), narrow(xt, xa, 0, m));
+    width = sub(narrow(xv, axis, Math.min(1, k), m), narrow(xv, axis, 0, m));
   }
   if (broadcastShapes([pairsShape, width.shape]) === null)
     fail('SHAPE_MISMATCH', `${op}: x's widths ${shapeText(width.shape)} do not broadcast with y's pairs ${shapeText(pairsShape)} (x ${shapeText(xt.shape)}, y ${shapeText(y.shape)}, axis ${given})`);
@@ -358,7 +361,8 @@ const pairSums = (y: Tensor, axis: number): Tensor => {
 /**
  * torch.trapezoid: the trapezoid rule along `axis` (default −1): Σ (y[i] + y[i+1])/2 · (x[i+1] − x[i]),
  * with x a 1-D tensor of the samples' positions (one per sample) or a tensor whose differences
- * along the axis broadcast with y's, or evenly spaced by `{dx}` (default 1) when x is left out:
+ * along the axis broadcast with y's (an x of fewer dims gets leading 1s first, so the axis, counted
+ * on y's rank, names the same dim of both, as torch's), or evenly spaced by `{dx}` (default 1) when x is left out:
  * trapezoid(y, x, {axis}) or trapezoid(y, {dx, axis}). torch's arithmetic, step for step (so its
  * dtypes: int32 samples integrate in float32, except that no samples give y's dtype's zeros): with
  * dx, (Σ y − (y[0] + y[n−1])/2)·dx; with x, Σ (x[i+1] − x[i])·(y[i] + y[i+1]), halved. One sample

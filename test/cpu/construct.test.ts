@@ -595,6 +595,38 @@ describe(`trapezoid and cumulativeTrapezoid (seed ${SEED})`, () => {
     });
   });
 
+  test("x with fewer dims than y (not 1-D): leading 1s up to y's rank, the axis counted on y's rank, positive or negative (torch's); a larger x that torch refuses is refused", () => {
+    for (let trial = 0; trial < 12; trial++) {
+      const rank = rng.int(3, 4);
+      const ys = Array.from({ length: rank }, () => rng.int(2, 4));
+      const xr = rng.int(2, rank - 1);
+      // x's dims are y's last xr ones, each kept or 1 (broadcast), the sampled axis among them.
+      const ax = rng.int(rank - xr, rank - 1);
+      const xs = ys.slice(rank - xr).map((s, k) => (k + rank - xr === ax || rng.next() < 0.5 ? s : 1));
+      const y = randomArray(rng, size(ys), -2, 2);
+      const xv = randomArray(rng, size(xs), -3, 3);
+      const xStrides = xs.map((_, k) => size(xs.slice(k + 1)));
+      const pos = (o: number, q: number, i: number) => {
+        const coords = [...unflat(o, ys.slice(0, ax)), i, ...unflat(q, ys.slice(ax + 1))].slice(rank - xr);
+        return xv[coords.reduce((a, c, k) => a + (xs[k] === 1 ? 0 : c) * xStrides[k], 0)];
+      };
+      for (const cumulative of [false, true]) {
+        const ref = trapezoidRef(y, ys, ax, pos, cumulative);
+        for (const axis of [ax, ax - rank]) {
+          tidy(() => {
+            const out = (cumulative ? antler.cumulativeTrapezoid : antler.trapezoid)(tensor(y, ys, F64), tensor(xv, xs, F64), { axis });
+            expect(out.shape).toEqual(ref.shape);
+            expectClose(read(out), ref.out, 1e-12, 1e-12, `${cumulative ? 'cumulative ' : ''}y ${JSON.stringify(ys)} x ${JSON.stringify(xs)} axis ${axis}`);
+          });
+        }
+      }
+    }
+    tidy(() => {
+      // torch.trapezoid(torch.ones(2, 3), torch.ones(2, 3, 3)) fails: dim -1 is x's axis 1, whose widths [2, 2, 3] do not broadcast with [2, 2].
+      for (const f of [antler.trapezoid, antler.cumulativeTrapezoid]) expectAntlerError(() => f(antler.ones([2, 3]), antler.ones([2, 3, 3])), 'SHAPE_MISMATCH', /do not broadcast/);
+    });
+  });
+
   test('gradients to y and x against central differences of the definition', () => {
     for (let trial = 0; trial < 6; trial++) {
       const { ys, axis, ax, y } = randomCase();
