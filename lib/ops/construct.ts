@@ -138,24 +138,40 @@ export function combinations(x: Tensor, r = 2, options?: CombinationsOptions): T
   return tidy(() => reshape(indexSelect(x, 0, tensor(positions, [count * r], { dtype: 'int32', device: x.device })), [count, r]));
 }
 
-/** The [2, k] int32 table of rows(i) and columns(i) for the kept (i, j), row by row. */
-function triangleIndices(op: string, row: number, col: number, offset: number, options: unknown, keep: (i: number) => [number, number]): Tensor {
+/** Σ over rows i in [0, row) of clamp(i + c, 0, col), exactly (BigInt: the sums pass 2^53 near 2^31 sizes). */
+function clampedRowSum(row: number, col: number, c: number): bigint {
+  const clampRow = (v: number) => BigInt(Math.min(row, Math.max(0, v)));
+  const lo = clampRow(1 - c); // the first row keeping something
+  const hi = clampRow(col - c); // the first row keeping all col
+  const m = hi > lo ? hi : lo;
+  const bc = BigInt(c);
+  // Rows lo … m − 1 keep i + c; rows m … row − 1 keep col.
+  return ((m - lo) * (lo + m - 1n + 2n * bc)) / 2n + (BigInt(row) - m) * BigInt(col);
+}
+
+/**
+ * The [2, k] int32 table of the kept (i, j), row by row: upper, j ≥ i + offset; lower, j ≤ i + offset.
+ * k is counted in closed form and the loop visits only the rows that keep something (time O(k),
+ * not O(row), so a refusal or a small table near 2^31 rows is immediate).
+ */
+function triangleIndices(op: string, row: number, col: number, offset: number, options: unknown, upper: boolean): Tensor {
   checkInteger(row, op, 'row', 0);
   checkInteger(col, op, 'col', 0);
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) fail('INVALID_ARGUMENT', `${op}: offset must be an integer; got ${describe(offset)}`);
   const { dtype, device } = resolveCreate(options, op, [], 'int32');
   if (dtype !== 'int32') fail('DTYPE_MISMATCH', `${op}: dtype must be 'int32' (antler's index dtype, where torch's default is int64); got '${dtype}'`);
   if (row >= 2 ** 31 || col >= 2 ** 31) fail('INVALID_ARGUMENT', `${op}: row ${row} and col ${col} must be below 2^31 (int32 indices)`);
-  let k = 0;
-  for (let i = 0; i < row; i++) {
-    const [lo, hi] = keep(i);
-    k += Math.max(0, hi - lo);
-  }
-  if (2 * k > 2 ** 31 - 1) fail('INVALID_ARGUMENT', `${op}: row ${row}, col ${col} and offset ${offset} keep ${k} positions; at most 2^30 − 1 are supported`);
+  const big = upper ? BigInt(row) * BigInt(col) - clampedRowSum(row, col, offset) : clampedRowSum(row, col, offset + 1);
+  if (2n * big > 2n ** 31n - 1n) fail('INVALID_ARGUMENT', `${op}: row ${row}, col ${col} and offset ${offset} keep ${big} positions; at most 2^30 − 1 are supported (int32 [2, k])`);
+  const k = Number(big);
+  // The rows that keep something: upper, i + offset < col; lower, i + offset ≥ 0.
+  const first = upper ? 0 : Math.min(row, Math.max(0, -offset));
+  const last = upper ? Math.min(row, Math.max(0, col - offset)) : row;
   const out = new Int32Array(2 * k);
   let e = 0;
-  for (let i = 0; i < row; i++) {
-    const [lo, hi] = keep(i);
+  for (let i = first; i < last && e < k; i++) {
+    const lo = upper ? Math.min(col, Math.max(0, i + offset)) : 0;
+    const hi = upper ? col : Math.max(0, Math.min(col, i + offset + 1));
     for (let j = lo; j < hi; j++, e++) {
       out[e] = i;
       out[k + e] = j;
@@ -171,7 +187,7 @@ function triangleIndices(op: string, row: number, col: number, offset: number, o
  * (antler's index dtype; torch's default is int64). Not differentiable (indices).
  */
 export function triuIndices(row: number, col: number, offset = 0, options?: { dtype?: 'int32'; device?: string }): Tensor {
-  return triangleIndices('triuIndices', row, col, offset, options, (i) => [Math.min(col, Math.max(0, i + offset)), col]);
+  return triangleIndices('triuIndices', row, col, offset, options, true);
 }
 
 /**
@@ -179,7 +195,7 @@ export function triuIndices(row: number, col: number, offset = 0, options?: { dt
  * as an int32 [2, k] tensor, row by row; as triuIndices otherwise.
  */
 export function trilIndices(row: number, col: number, offset = 0, options?: { dtype?: 'int32'; device?: string }): Tensor {
-  return triangleIndices('trilIndices', row, col, offset, options, (i) => [0, Math.max(0, Math.min(col, i + offset + 1))]);
+  return triangleIndices('trilIndices', row, col, offset, options, false);
 }
 
 // ---------------------------------------------------------------- at least n dims, stacks, flips

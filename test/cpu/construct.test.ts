@@ -322,6 +322,18 @@ describe(`triuIndices and trilIndices (seed ${SEED})`, () => {
     });
   });
 
+  test('sizes near 2^31: the count is exact in the refusal, and a small table of a huge matrix comes back without scanning every row', () => {
+    // (2^31 − 1)·2^31/2 positions: past 2^53, so a float sum of the rows' counts is off.
+    expectAntlerError(() => antler.triuIndices(2 ** 31 - 1, 2 ** 31 - 1), 'INVALID_ARGUMENT', /keep 2305843008139952128 positions; at most 2\^30 − 1/);
+    expectAntlerError(() => antler.trilIndices(46341, 46341), 'INVALID_ARGUMENT', /keep 1073767311 positions/);
+    tidy(() => {
+      expectExact(read(antler.triuIndices(2 ** 31 - 1, 1)), [0, 0]);
+      expectExact(read(antler.triuIndices(2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 2)), [0, 2 ** 31 - 2]);
+      expectExact(read(antler.trilIndices(2 ** 31 - 1, 2, -(2 ** 31) + 4)), [2 ** 31 - 4, 2 ** 31 - 3, 2 ** 31 - 3, 2 ** 31 - 2, 2 ** 31 - 2, 0, 0, 1, 0, 1]);
+      expect(antler.trilIndices(2 ** 31 - 1, 0).shape).toEqual([2, 0]);
+    });
+  });
+
   test("errors: negative or fractional sizes, a fractional offset, a non-int32 dtype, requiresGrad; {dtype: 'int32'} and {device} accepted", () => {
     expectAntlerError(() => antler.triuIndices(-1, 3), 'INVALID_ARGUMENT', /row must be an integer >= 0; got -1/);
     expectAntlerError(() => antler.trilIndices(3, 2.5), 'INVALID_ARGUMENT', /col must be an integer >= 0/);
