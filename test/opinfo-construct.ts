@@ -119,6 +119,11 @@ export const CONSTRUCT_OPS: OpInfo[] = [
     bad: [['SHAPE_MISMATCH', () => antler.trapezoid(f64([1, 2], [2]), f64([1, 2, 3], [3]))]],
   },
   {
+    name: 'trapezoid(x of fewer dims, axis 1)',
+    samples: (rng) => [{ ...of(rng, [2, 3, 2], [3, 2]), note: "x padded to [1, 3, 2]: axis 1 is x's axis 0 (torch's)" }, of(rng, [2, 4, 3], [4, 1])],
+    fn: ([y, x]) => antler.tidy(() => antler.add(antler.trapezoid(y, x, { axis: 1 }), antler.sum(antler.cumulativeTrapezoid(y, x, { axis: 1 }), 1))),
+  },
+  {
     name: 'cumulativeTrapezoid',
     samples: (rng) => [of(rng, [2, 4]), of(rng, [1])],
     fn: ([y]) => antler.cumulativeTrapezoid(y),
