@@ -98,6 +98,7 @@ export interface CombinationsOptions {
 /** n choose k as a float (exact while below 2^53; only compared with a limit). */
 function choose(n: number, k: number): number {
   if (k < 0 || k > n) return 0;
+  k = Math.min(k, n - k); // C(n, k) = C(n, n − k): at most n/2 steps
   let c = 1;
   for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
   return Math.round(c);
@@ -125,8 +126,9 @@ export function combinations(x: Tensor, r = 2, options?: CombinationsOptions): T
     fail('INVALID_ARGUMENT', `${op}: ${rep ? 'with' : 'without'} replacement, r = ${r} of ${n} elements gives ${count} combinations (${count * r} elements); at most 2^31 − 1 elements are supported`);
   const positions = new Int32Array(count * r);
   // The combination in `at`, advanced in place: the rightmost position that can still grow grows,
-  // and the ones after it restart from it (or just past it without replacement).
-  const at = Array.from({ length: r }, (_, k) => (rep ? 0 : k));
+  // and the ones after it restart from it (or just past it without replacement). None (r > n, or
+  // no elements): no counter, whatever r is.
+  const at = new Int32Array(count === 0 ? 0 : r).map((_, k) => (rep ? 0 : k));
   for (let row = 0; row < count; row++) {
     positions.set(at, row * r);
     let k = r - 1;

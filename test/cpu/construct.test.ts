@@ -271,6 +271,13 @@ describe(`combinations (seed ${SEED})`, () => {
     });
   });
 
+  test('a huge r with no combinations (r > n, or no elements) gives [0, r] at once, without a counter of r entries (which exhausted the heap: a fatal crash)', () => {
+    tidy(() => {
+      expect(antler.combinations(tensor([1, 2, 3], [3]), 2 ** 31 - 1).shape).toEqual([0, 2 ** 31 - 1]);
+      expect(antler.combinations(antler.zeros([0]), 2 ** 31 - 1, { withReplacement: true }).shape).toEqual([0, 2 ** 31 - 1]);
+    });
+  });
+
   test('errors: x not 1-D, r negative or fractional, an unknown option, a result past int32 positions; x unchanged', () => {
     tidy(() => {
       const x = tensor([1, 2, 3], [3]);
