@@ -478,10 +478,11 @@ export interface LogspaceOptions {
 
 /**
  * torch.logspace: `steps` powers base^e with the exponents e evenly spaced from start to end, both
- * included (float32 by default). torch's CPU arithmetic: the exponents in the result's dtype (int32:
- * in double, from start and end truncated toward zero, the powers truncated), the first half counted
- * up from start and the second down from end, then base^e in double. Values are made on the host
- * (steps numbers) and copied to the device.
+ * included (float32 by default). torch 1.13's CPU arithmetic (RangeFactories.cpp): start and end
+ * in the result's dtype (int32: truncated toward zero) and their difference too (float32 rounds it),
+ * the step and the exponents in double, the first half counted up from start and the second down
+ * from end, base^e in double, rounded (int32: truncated) to the dtype; one step is base^start with
+ * start as given. Values are made on the host (steps numbers) and copied to the device.
  */
 export function logspace(start: number, end: number, steps: number, options?: LogspaceOptions): Tensor {
   const op = 'logspace';
@@ -493,11 +494,12 @@ export function logspace(start: number, end: number, steps: number, options?: Lo
   const base = rest.base === undefined ? 10 : checkFinite(rest.base, op, 'base');
   const f32 = dtype === 'float32' ? Math.fround : (v: number) => v;
   const [s0, e0] = dtype === 'int32' ? [Math.trunc(start), Math.trunc(end)] : [f32(start), f32(end)];
-  const step = steps > 1 ? f32(f32(e0 - s0) / (steps - 1)) : 0;
+  // The difference in the dtype, then a double step; exponents in double (not rounded to float32).
+  const step = steps > 1 ? f32(e0 - s0) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
   const values = Array.from({ length: steps }, (_, i) => {
-    // One step is base^start (torch's), as linspace's start alone.
-    const e = steps === 1 || i < half ? f32(s0 + f32(step * i)) : f32(e0 - f32(step * (steps - i - 1)));
+    // One step is base^start with start as given (torch fills pow(base, start as a double)).
+    const e = steps === 1 ? start : i < half ? s0 + step * i : e0 - step * (steps - i - 1);
     return base ** e;
   });
   if (dtype === 'int32') {

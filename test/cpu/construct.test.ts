@@ -798,6 +798,23 @@ describe(`logspace (seed ${SEED})`, () => {
     });
   });
 
+  test("float32 as torch's CPU loop, to the bit (ends in float32, step and exponents in double); one step is base^start unrounded, int32 truncating the power", () => {
+    tidy(() => {
+      // torch.logspace(26.789, -26.08, 14).tolist() and torch.logspace(-4.688, -3.669, 23)[12] in torch 1.13; exponents
+      // rounded to float32 first are off by up to 4.7e-6 relative here.
+      expectExact(read(antler.logspace(26.789, -26.08, 14)), [
+        6.15176262256491e26, 5.274161920733886e22, 4.5217580619032166e18, 387669116846080.0, 33236486144.0, 2849502.25, 244.29966735839844,
+        0.020944826304912567, 1.7956870124180568e-6, 1.5395171248933082e-10, 1.3198920546743289e-14, 1.131598380813874e-18, 9.70166321680895e-23,
+        8.31763922145753e-27,
+      ]);
+      expect(read(antler.logspace(-4.688, -3.669, 23))[12]).toBe(7.375953282462433e-5);
+      // torch fills pow(base, start as a double): 10^1.7 = 50.1 → 50 (not 10^1), 2^-0.5 → 0, 3^2.9 rounded once to float32.
+      expectExact(read(antler.logspace(1.7, 5, 1, { dtype: 'int32' })), [50]);
+      expectExact(read(antler.logspace(-0.5, 3, 1, { base: 2, dtype: 'int32' })), [0]);
+      expectExact(read(antler.logspace(2.9, 0, 1, { base: 3 })), [24.19087791442871]);
+    });
+  });
+
   test('errors: non-finite ends or base, negative or fractional steps, int32 values past its range, unknown options', () => {
     expectAntlerError(() => antler.logspace(0, Infinity, 3), 'INVALID_ARGUMENT');
     expectAntlerError(() => antler.logspace(0, 1, -1), 'INVALID_ARGUMENT', /steps must be an integer >= 0/);
