@@ -545,8 +545,8 @@ describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
     const loader = new data.DataLoader(new data.TensorDataset(rows, labels), { batchSize: 1 });
     const firsts: number[][] = [];
     const perEpoch = { onEpochBegin: () => void firsts.push([]) };
-    const h = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 3, verbose: 0, callbacks: perEpoch, batch: ([a, b]: [Tensor, Tensor]) => (firsts[firsts.length - 1].push(b.dataSync()[0]), { x: a, y: b }) });
-    expect(h.epoch).toEqual([0, 1, 2]);
+    const hw = await fit(model, { data: loader, loss: 'crossEntropy', optimizer: opt, epochs: 3, stepsPerEpoch: 3, verbose: 0, callbacks: perEpoch, batch: ([a, b]: [Tensor, Tensor]) => (firsts[firsts.length - 1].push(b.dataSync()[0]), { x: a, y: b }) });
+    expect(hw.epoch).toEqual([0, 1, 2]);
     expect(firsts).toEqual([[0, 1, 2], [0, 1, 0], [1, 2, 0]]);
     opt.zeroGrad();
     model.dispose();
