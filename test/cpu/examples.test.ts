@@ -71,6 +71,24 @@ describe(`examples (seed ${seed})`, () => {
     expect(r.stdout).toMatch(/held-out 0: target \d+ +read/);
   }, 240_000);
 
+  test('seq-classify.ts trains an LSTM with an orthogonal weight_hh_l0 through fit() over bucketed, padded DataLoader batches, then evaluates', () => {
+    for (const orthogonal of ['true', 'false']) {
+      const r = example('seq-classify.ts', ['--epochs', '2', '--batch', '8', '--hidden', '8', '--embed', '4', '--train', '40', '--val', '16', '--maxLen', '12', '--orthogonal', orthogonal, '--seed', seed]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      // One line per epoch (two: patience 3 cannot stop it sooner), with the training and validation figures.
+      const epochs = r.stdout.split('\n').filter((l) => /^epoch +\d+/.test(l));
+      expect(epochs).toHaveLength(2);
+      for (const l of epochs) expect(l).toMatch(/train loss \d+\.\d+ acc \d+\.\d% +val loss \d+\.\d+ acc \d+\.\d%/);
+      expect(r.stdout).toMatch(/^test: loss \d+\.\d+ +accuracy \d+\.\d% over 16 held-out strings$/m);
+      // The parametrization keeps WᵀW = I through training (float32); without it there is no such line.
+      const gap = /max \|WᵀW − I\| (\S+)/.exec(r.stdout);
+      if (orthogonal === 'true') expect(Number(gap![1])).toBeLessThan(1e-5);
+      else expect(gap).toBeNull();
+      expect(r.stdout.split('\n').filter((l) => /^test \d: [.ab]+ +truth (a more|b more|equal) +read (a more|b more|equal)$/.test(l))).toHaveLength(4);
+    }
+  }, 240_000);
+
   test('seq2seq-attention.ts trains a GRU encoder–decoder with multi-head attention for a few steps, with Adam and with RMSprop', () => {
     for (const opt of ['adam', 'rmsprop']) {
       const r = example('seq2seq-attention.ts', ['--steps', '3', '--every', '1', '--batch', '5', '--hidden', '8', '--digits', '4', '--optim', opt, '--seed', seed]);
