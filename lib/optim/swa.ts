@@ -9,6 +9,7 @@ import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { Module } from '../nn/module';
 import { BatchNorm1d } from '../nn/layers';
+import { batchTensors, DataLoader, freshBatchTensors } from '../data/loader';
 import { noGrad } from '../autograd/graph';
 import { add, div, mul, sub } from '../ops/core';
 import { full, Tensor, tensor, zeros } from '../tensor';
@@ -243,7 +244,8 @@ export class SWALR extends LRScheduler {
  * Recomputes the batch-norm statistics of `model` (torch.optim.swa_utils.update_bn):
  * every BatchNorm1d's running statistics are reset and set to the
  * cumulative average over one pass of `loader` (an iterable of input
- * tensors, or of arrays whose first item is the input), the model in
+ * tensors, or of arrays whose first item is the input: a data.DataLoader,
+ * whose batches are freed after use as by fit()), the model in
  * training mode and without recording; momenta and mode are restored after.
  * For the averaged weights of an AveragedModel, whose statistics were the
  * model's.
@@ -267,12 +269,19 @@ export function updateBn(loader: Iterable<unknown>, model: Module): void {
     }),
   );
   model.train();
+  // A DataLoader's batches are freed after use, as fit()'s (other iterables' items are the caller's).
+  const release = loader instanceof DataLoader;
   try {
     let k = 0;
     for (const item of loader) {
       const x = Array.isArray(item) ? item[0] : item;
       if (!(x instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: loader item ${k} must be a Tensor or an array starting with one; got ${describe(item)}`);
-      noGrad(() => tidy(() => void (model as Module & { forward(x: Tensor): unknown }).forward(x)));
+      try {
+        noGrad(() => tidy(() => void (model as Module & { forward(x: Tensor): unknown }).forward(x)));
+      } finally {
+        // The tensors the loader made for this batch, not those it passed through nor those made under keep() (fit's rule).
+        if (release) for (const t of batchTensors(item)) if (freshBatchTensors.has(t) && !t.kept) t.dispose();
+      }
       k++;
     }
   } finally {

@@ -220,6 +220,46 @@ describe(`optim.swa_utils (seed ${SEED})`, () => {
     }
   });
 
+  test("updateBn over a data.DataLoader frees each batch the loader made (fit's rule) and keeps the dataset's tensors; the statistics as over the batches' tensors", () => {
+    // No last batch of one row (batch norm refuses it in training mode): N = kB, or kB + 2 with B = 3.
+    const inF = rng.int(1, 3), outF = rng.int(1, 3), B = rng.int(2, 3), N = B * rng.int(2, 4) + (B === 3 ? 2 * rng.int(0, 1) : 0);
+    const x = tensor(randomArray(rng, N * inF, -2, 2), [N, inF], F64), y = tensor(randomArray(rng, N), [N], F64);
+    const model = new Net(inF, outF), twin = new Net(inF, outF);
+    try {
+      scramble(model);
+      antler.noGrad(() => twin.parameters().forEach((p, i) => p.assign(model.parameters()[i])));
+      const loader = new antler.data.DataLoader(new antler.data.TensorDataset(x, y), { batchSize: B });
+      const before = antler.memory().numTensors;
+      optim.updateBn(loader, model);
+      // Before the fix every batch's [x, y] stayed behind: 2 tensors per batch.
+      expect(antler.memory().numTensors).toBe(before);
+      expect(x.isDisposed || y.isDisposed).toBe(false);
+      // An array of batches a DataLoader made is the caller's (as fit's rule): kept.
+      const kept = [...loader];
+      try {
+        optim.updateBn(kept, model);
+        expect(kept.some(([a, b]) => a.isDisposed || b.isDisposed)).toBe(false);
+      } finally {
+        kept.forEach(([a, b]) => antler.dispose([a, b]));
+      }
+      optim.updateBn(loader, model);
+      // The same statistics as over the rows taken by hand, in the loader's order.
+      const rows = Array.from({ length: Math.ceil(N / B) }, (_, k) => antler.narrow(x, 0, k * B, Math.min(B, N - k * B)));
+      try {
+        optim.updateBn(rows, twin);
+      } finally {
+        rows.forEach((t) => t.dispose());
+      }
+      expectClose(model.bn.runningMean!.dataSync(), Array.from(twin.bn.runningMean!.dataSync()), 1e-15, 1e-15, `seed ${SEED}`);
+      expectClose(model.bn.runningVar!.dataSync(), Array.from(twin.bn.runningVar!.dataSync()), 1e-15, 1e-15, `seed ${SEED}`);
+    } finally {
+      model.dispose();
+      twin.dispose();
+      x.dispose();
+      y.dispose();
+    }
+  });
+
   test('errors: make missing or giving the model or another architecture, a bad avgFn result, bad SWALR and updateBn arguments', () => {
     const model = new Net(3, 2);
     try {
