@@ -28,7 +28,7 @@
 import { noGrad } from '../autograd/graph';
 import { isolated, keep, tidy, tidyMade } from '../engine';
 import { AntlerError, fail } from '../errors';
-import { add, broadcastTo, clone, concat, div, matmul, mul, reshape, permute, sign, sub, sum, square, transpose, trunc } from '../ops/core';
+import { add, broadcastTo, clone, concat, div, matmul, mul, reshape, permute, sign, sub, sum, square, transpose } from '../ops/core';
 import { allClose, dot, eye, normalize, tril } from '../ops/extra';
 import { solve } from '../ops/linalg-lu';
 import { matrixExp } from '../ops/linalg-norms';
@@ -674,8 +674,11 @@ export class Orthogonal extends Module {
         const A = tril(X, -1);
         const tau = div(2, add(1, sum(square(A), -2)));
         Q = householderProduct(A, tau);
-        // torch: Q · X.diagonal().int() (each column's sign, truncated toward zero).
-        Q = mul(Q, unsqueeze(trunc(diagonal(X, { axis1: -2, axis2: -1 })), -2));
+        // Q · sign(X's diagonal): each column's sign, the diagonal ±1 (−1 from rightInverse) and not
+        // differentiated. torch 1.13 multiplies by X.diagonal().int(), which truncates toward zero: a
+        // weight decay step or a finite-difference probe that moves a −1 to −0.99… zeroes the column
+        // (the weight collapses after one AdamW step); the sign is the same at ±1 and stays orthogonal.
+        Q = mul(Q, unsqueeze(sign(diagonal(X, { axis1: -2, axis2: -1 })), -2));
       } else {
         X = tril(X);
         if (n !== k) X = concat([X, zeros([...X.shape.slice(0, -2), n, n - k], { dtype: X.dtype as 'float32' | 'float64', device: X.device })], -1);

@@ -8,7 +8,7 @@
  * orthogonal's WᵀW = I for every map and square/tall/wide shapes, training
  * keeping it orthogonal; a GRU/LSTM's weight_hh_l0 parametrized; errors.
  */
-import { add, noGrad, nn, optim, sub, sum, square, tanh, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
+import { add, autograd, noGrad, nn, optim, sub, sum, square, tanh, Tensor, tensor, tidy, transpose, tril, matmul, mul, memory } from '../../lib';
 import { eyeMat, maxAbsDiff, mm, toMat, withSingularValues } from '../linalg-reference';
 import { expectAntlerError, expectClose, expectNoLeaksInSuite, makeSeededRng, randomArray, tensorCounts } from '../helpers';
 
@@ -572,7 +572,7 @@ describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
         const tau = 2 / (1 + X.reduce((a, r, q) => a + (q > i ? r[i] * r[i] : 0), 0));
         H = mm(H, eyeMat(n).map((r, a) => r.map((e, b) => e - tau * v[a] * v[b])));
       }
-      return H.map((r) => r.slice(0, k).map((v, j) => v * Math.trunc(X[j][j])));
+      return H.map((r) => r.slice(0, k).map((v, j) => v * Math.sign(X[j][j])));
     };
     const cases: [OrthMap, number, number, boolean][] = [
       ['matrix_exp', 4, 4, false],
@@ -661,6 +661,75 @@ describe(`nn.utils.parametrizations.orthogonal (seed ${SEED})`, () => {
       plain.dispose();
       x.dispose();
       rnn.dispose();
+    }
+  });
+
+  test("householder: a diagonal of original moved off -1 (AdamW's weight decay, a finite-difference probe) keeps the weight orthogonal, each column's sign as the diagonal's (torch 1.13's trunc zeroes it)", () => {
+    // An LSTM's weight_hh_l0 is tall ([4H, H]): householder by default.
+    const H = rng.int(2, 4);
+    const fc = PS.orthogonal(new nn.Linear(H, 4 * H, F64), { seed: 3 });
+    const orig = listOf(fc).original;
+    const x = tensor(randomArray(rng, 3 * H), [3, H], F64);
+    const opt = new optim.AdamW(fc.parameters(), { lr: 1e-3 }); // weightDecay 0.01 by default, as torch's
+    try {
+      tidy(() => {
+        sum(square(fc.forward(x))).backward();
+        opt.step();
+      });
+      // The diagonal decayed to −(1 − lr·wd); before, the weight was all zeros here (WᵀW = 0).
+      const d = tidy(() => read(orig).filter((_, i) => i % (H + 1) === 0 && i < H * H));
+      for (const v of d) {
+        expect(v).toBeGreaterThan(-1);
+        expect(v).toBeLessThan(-0.99);
+      }
+      tidy(() => expect(orthError(read(props(fc).weight), 4 * H, H)).toBeLessThan(1e-12));
+      // A diagonal of −0.5 or −1.5 gives the weight of −1 (the strict lower triangle unchanged); +0.7 flips that column.
+      const at = (diag: number[]) => tidy(() => {
+        const v = read(orig);
+        diag.forEach((e, j) => (v[j * (H + 1)] = e));
+        noGrad(() => orig.assign(tensor(v, orig.shape, F64)));
+        return read(props(fc).weight);
+      });
+      const ref = at(new Array<number>(H).fill(-1));
+      expect(maxAbsDiff([at(new Array<number>(H).fill(-0.5))], [ref])).toBe(0);
+      expect(maxAbsDiff([at(new Array<number>(H).fill(-1.5))], [ref])).toBe(0);
+      const flipped = at([0.7, ...new Array<number>(H - 1).fill(-1)]);
+      expect(maxAbsDiff([flipped], [ref.map((v, i) => (i % H === 0 ? -v : v))])).toBe(0);
+    } finally {
+      opt.dispose();
+      x.dispose();
+      fc.dispose();
+    }
+  });
+
+  test("householder: central differences of the gradient along any direction of original (what AdaHessian's fallback for recurrent layers takes) agree with the exact Hessian product (a probe moved the diagonal off -1: torch's trunc zeroed the weight there)", () => {
+    const H = rng.int(2, 3);
+    const fc = PS.orthogonal(new nn.Linear(H, 4 * H, F64), { seed: 5 });
+    const orig = listOf(fc).original;
+    const xs = tensor(randomArray(rng, 3 * H), [3, H], F64);
+    const v = tensor(randomArray(rng, 4 * H * H), [4 * H, H], F64); // the diagonal included
+    const loss = () => sum(square(tanh(fc.forward(xs))));
+    try {
+      tidy(() => {
+        const [g] = autograd.grad(loss(), [orig], { createGraph: true });
+        const hv = read(autograd.grad(sum(mul(g!, v)), [orig])[0]!);
+        const h = 1e-5;
+        const gradAt = (s: number) =>
+          tidy(() => {
+            noGrad(() => orig.assign(add(orig, mul(v, s))));
+            const r = read(autograd.grad(loss(), [orig])[0]!);
+            noGrad(() => orig.assign(sub(orig, mul(v, s))));
+            return r;
+          });
+        const gp = gradAt(h), gm = gradAt(-h);
+        const fd = gp.map((e, i) => (e - gm[i]) / (2 * h));
+        // Measured: 1e-9 after the fix; before it the probes had a zero weight (differences of order 1/h).
+        expect(maxAbsDiff([fd], [hv])).toBeLessThan(1e-6 * Math.max(1, ...hv.map(Math.abs)));
+      });
+    } finally {
+      xs.dispose();
+      v.dispose();
+      fc.dispose();
     }
   });
 
