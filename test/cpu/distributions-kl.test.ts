@@ -273,11 +273,14 @@ describe(`cross-family KL: broadcasting, float32, gradients (ANTLER_TEST_SEED=${
         const base = side === 'p' ? pp : qq;
         g.forEach((gi, i) => {
           // ContinuousBernoulli's closed forms cancel near probs 1/2 (torch's formulas): its KL values carry ~1e-10 of
-          // rounding there, which a step of 1e-6 turns into ~1e-4 of difference error; 1e-4 keeps the truncation at ~1e-8.
+          // rounding there, which a step of 1e-6 turns into ~1e-4 of difference error. A step of 1e-4 instead, but its
+          // truncation, O(h²·f'''), reached 1.6e-5 at probs 0.959 (CI seed 1720799771: differences at h, h/2, h/4 off
+          // by 1.64e-5, 4.1e-6, 1.02e-6 — the h² law); so Richardson's (4·D(h/2) − D(h))/3 from h = 2e-4, truncation O(h⁴).
           const cb = P.name === 'ContinuousBernoulli' || Q.name === 'ContinuousBernoulli';
-          const h = (cb ? 1e-4 : 1e-6) * Math.max(1, Math.abs(base[i][k]));
+          const h = (cb ? 2e-4 : 1e-6) * Math.max(1, Math.abs(base[i][k]));
           const shift = (d: number): Params[] => base.map((x, j) => (j === i ? { ...x, [k]: x[k] + d } : x));
-          const fd = side === 'p' ? (total(shift(h), qq) - total(shift(-h), qq)) / (2 * h) : (total(pp, shift(h)) - total(pp, shift(-h))) / (2 * h);
+          const diff = (d: number) => (side === 'p' ? (total(shift(d), qq) - total(shift(-d), qq)) / (2 * d) : (total(pp, shift(d)) - total(pp, shift(-d))) / (2 * d));
+          const fd = cb ? (4 * diff(h / 2) - diff(h)) / 3 : diff(h);
           expectClose([gi], [fd], 1e-5, 1e-6, `${title} ∂/∂${key}[${i}] (seed ${SEED + 1})`);
         });
       }
