@@ -18,7 +18,8 @@ export type Collated<T> = T extends Tensor ? Tensor
   : T extends object ? { [K in keyof T]: Collated<T[K]> }
   : unknown;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+/** @internal An object literal or a null-prototype object (what collation, batches and fit() recurse into). */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 function collateAt(items: readonly unknown[], path: string): unknown {

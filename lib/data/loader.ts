@@ -4,7 +4,7 @@ import { fail } from '../errors';
 import { indexSelect } from '../ops/indexing';
 import { tensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe } from '../validate';
-import { CollateFn, Collated, defaultCollate } from './collate';
+import { CollateFn, Collated, defaultCollate, isPlainObject } from './collate';
 import { checkDataset, checkIndex, Dataset, IterableDataset, TensorDataset } from './datasets';
 import { BatchSampler, RandomSampler, Sampler, SequentialSampler } from './samplers';
 
@@ -14,8 +14,6 @@ import { BatchSampler, RandomSampler, Sampler, SequentialSampler } from './sampl
  * evaluate() free these after each step, and only these.
  */
 export const freshBatchTensors = new WeakSet<object>();
-
-const isPlain = (v: object): boolean => Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null;
 
 /**
  * @internal The tensors of a batch — in arrays, plain objects, Maps, Sets and
@@ -35,9 +33,18 @@ export function batchTensors(b: unknown): Tensor[] {
     else if (Array.isArray(v)) stack.push(...v);
     else if (v instanceof Map) stack.push(...v.values());
     else if (v instanceof Set) stack.push(...v);
-    else if (isPlain(v)) stack.push(...Object.values(v));
+    else if (isPlainObject(v)) stack.push(...Object.values(v));
   }
   return [...out];
+}
+
+/**
+ * @internal Frees the tensors of batch `b` a DataLoader made for it (not those
+ * passed through, nor those made under keep(), as tidy() spares them): what
+ * fit(), evaluate() and optim.updateBn do after each step.
+ */
+export function releaseFreshBatch(b: unknown): void {
+  for (const t of batchTensors(b)) if (freshBatchTensors.has(t) && !t.kept) t.dispose();
 }
 
 /**

@@ -9,7 +9,7 @@ import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { Module } from '../nn/module';
 import { BatchNorm1d } from '../nn/layers';
-import { batchTensors, DataLoader, freshBatchTensors } from '../data/loader';
+import { DataLoader, releaseFreshBatch } from '../data/loader';
 import { noGrad } from '../autograd/graph';
 import { add, div, mul, sub } from '../ops/core';
 import { full, Tensor, tensor, zeros } from '../tensor';
@@ -279,8 +279,8 @@ export function updateBn(loader: Iterable<unknown>, model: Module): void {
       try {
         noGrad(() => tidy(() => void (model as Module & { forward(x: Tensor): unknown }).forward(x)));
       } finally {
-        // The tensors the loader made for this batch, not those it passed through nor those made under keep() (fit's rule).
-        if (release) for (const t of batchTensors(item)) if (freshBatchTensors.has(t) && !t.kept) t.dispose();
+        // The tensors the loader made for this batch (fit's rule).
+        if (release) releaseFreshBatch(item);
       }
       k++;
     }

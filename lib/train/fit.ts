@@ -6,7 +6,8 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
-import { batchTensors, DataLoader, freshBatchTensors } from '../data/loader';
+import { isPlainObject } from '../data/collate';
+import { batchTensors, DataLoader, releaseFreshBatch } from '../data/loader';
 import { fail } from '../errors';
 import { native } from '../native';
 import { mulberry32, nextDraw } from '../random';
@@ -314,14 +315,12 @@ function isBatches(d: unknown): d is Iterable<unknown> | AsyncIterable<unknown> 
   return typeof (d as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
-const isPlain = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 /** A batch's contents, for an error message: what each entry is. */
 function describeBatch(b: unknown): string {
   const one = (v: unknown): string => v instanceof Tensor ? (v.isDisposed ? 'a disposed Tensor' : `Tensor [${v.shape.join(', ')}] ${v.dtype}`) : describe(v);
   if (Array.isArray(b)) return `an array of ${b.length}${b.length ? ` (${b.map(one).join(', ')})` : ''}`;
-  if (isPlain(b)) return `an object {${Object.entries(b).map(([k, v]) => `${k}: ${one(v)}`).join(', ')}}`;
+  if (isPlainObject(b)) return `an object {${Object.entries(b).map(([k, v]) => `${k}: ${one(v)}`).join(', ')}}`;
   return one(b);
 }
 
@@ -329,9 +328,8 @@ function describeBatch(b: unknown): string {
 type Release = 'fresh' | 'all' | 'none';
 
 function releaseBatch(b: unknown, how: Release): void {
-  if (how === 'none') return;
-  // A tensor made under keep() (a dataset's lazily filled cache) is exempt, as from tidy().
-  for (const t of batchTensors(b)) if (how === 'all' || (freshBatchTensors.has(t) && !t.kept)) t.dispose();
+  if (how === 'fresh') releaseFreshBatch(b);
+  else if (how === 'all') for (const t of batchTensors(b)) t.dispose();
 }
 
 /** The forward's input, the target and more forward arguments of one batch (the `batch` option's, or [x, y] / {x, y}). */
@@ -339,7 +337,7 @@ function splitBatch(raw: unknown, map: ((b: unknown) => unknown) | undefined, op
   let x: unknown, y: unknown, args: unknown = [];
   if (map) {
     const m = map(raw);
-    if (!isPlain(m) || !('x' in m) || !('y' in m))
+    if (!isPlainObject(m) || !('x' in m) || !('y' in m))
       fail('INVALID_ARGUMENT', `${op}: the batch option must return { x, y, args? } (model.forward(x, ...args), loss(prediction, y)); for ${where} it returned ${describeBatch(m)}`);
     ({ x, y } = m);
     if (m.args !== undefined) args = m.args;
@@ -348,7 +346,7 @@ function splitBatch(raw: unknown, map: ((b: unknown) => unknown) | undefined, op
   } else {
     const input = (v: unknown) => v instanceof Tensor || v instanceof PackedSequence;
     if (Array.isArray(raw) && raw.length === 2 && input(raw[0]) && raw[1] instanceof Tensor) [x, y] = raw;
-    else if (isPlain(raw) && Object.keys(raw).length === 2 && input(raw.x) && raw.y instanceof Tensor) ({ x, y } = raw);
+    else if (isPlainObject(raw) && Object.keys(raw).length === 2 && input(raw.x) && raw.y instanceof Tensor) ({ x, y } = raw);
     else
       fail('INVALID_ARGUMENT', `${op}: ${where} is ${describeBatch(raw)}; a batch must be [x, y] or {x, y} with x a Tensor (or PackedSequence) and y a Tensor. Map other batches with the batch option, e.g. batch: ([x, lengths, y]) => ({ x, y, args: [lengths] }) calls model.forward(x, lengths)${raw instanceof Tensor ? '. (An array [x, y] of whole tensors is two batches: whole tensors are {x, y}, Keras\'s (x, y); one batch is [[x, y]].)' : ''}`);
   }
