@@ -18,7 +18,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
-import { add, concat, matmul, mul, permute, reshape, slice, stack, sum, wrap } from './core';
+import { add, concat, matmul, mul, permute, reshape, slice, sliceBackward, stack, sum, wrap } from './core';
 import { gatherRows, indexSelect, scatterAddRows } from './indexing';
 import { native } from '../native';
 import { linear } from './nn';
@@ -474,9 +474,7 @@ function depthwiseConv(x: Tensor, weight: Tensor, bias: Tensor | null, ks: reado
  * axis: 3–4× as long on [32, 128, 56, 56]); the gradient is the slice of the unpadded region.
  */
 function zeroPad(x: Tensor, before: readonly number[], extra: readonly number[]): Tensor {
-  const begin = [0, 0, ...before], shape = x.shape.map((n, i) => (i < 2 ? n : n + extra[i - 2]));
-  const out = wrap(native().sliceBackward(x.handle, shape, begin));
-  return record(out, 'pad', [x], (g) => [slice(g, begin, x.shape)], [], true);
+  return sliceBackward(x, x.shape.map((n, i) => (i < 2 ? n : n + extra[i - 2])), [0, 0, ...before]);
 }
 
 /**

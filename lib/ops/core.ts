@@ -767,8 +767,11 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return record(out, 'slice', [x], (gy) => [sliceBackward(gy, x.shape, b)], [], true);
 }
 
-/** slice()'s gradient: gy placed at `begin` in zeros of `shape`; recorded (its own gradient is the slice back). */
-function sliceBackward(gy: Tensor, shape: readonly number[], begin: number[]): Tensor {
+/**
+ * @internal slice()'s gradient: gy placed at `begin` in zeros of `shape`, one native copy; recorded (its own
+ * gradient is the slice back). Also pad()'s zero padding and the convolutions' padded input.
+ */
+export function sliceBackward(gy: Tensor, shape: readonly number[], begin: number[]): Tensor {
   const out = wrap(native().sliceBackward(gy.handle, shape.slice(), begin));
   return record(out, 'sliceBackward', [gy], (g) => [slice(g, begin, gy.shape)], [], true);
 }

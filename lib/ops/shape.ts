@@ -10,7 +10,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, tensor, Tensor } from '../tensor';
 import { checkAxis as axisOf, checkNumber, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
-import { broadcastTo, concat, reshape, slice } from './core';
+import { broadcastTo, concat, reshape, slice, sliceBackward } from './core';
 import { indexSelect } from './indexing';
 
 /**
@@ -264,6 +264,15 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   checkShape(x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]), 'pad', 'the padded shape');
   return tidy(() => {
     let y = x;
+    if (mode === 'constant' && value === 0) {
+      // Zeros: the crops (negative sides) first, then one native copy into zeros of the padded shape (no blocks).
+      paddings.forEach(([before, after], ax) => {
+        if (before < 0 || after < 0) y = narrow(y, ax, Math.max(0, -before), y.shape[ax] - Math.max(0, -before) - Math.max(0, -after));
+      });
+      if (paddings.some(([before, after]) => before > 0 || after > 0))
+        y = sliceBackward(y, y.shape.map((n, ax) => n + Math.max(0, paddings[ax][0]) + Math.max(0, paddings[ax][1])), paddings.map(([before]) => Math.max(0, before)));
+      return y === x ? reshape(x, x.shape) : y;
+    }
     paddings.forEach(([before, after], ax) => {
       if (!before && !after) return;
       if (mode === 'constant') {
