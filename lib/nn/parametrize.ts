@@ -498,8 +498,8 @@ export function cached<T>(fn: () => T): T {
 // ---------------------------------------------------------------------------------------------
 // torch.nn.utils.parametrizations
 
-/** weight reshaped to a matrix with `dim` first (torch's _reshape_weight_to_matrix). */
-function weightMatrix(w: Tensor, dim: number): Tensor {
+/** @internal weight reshaped to a matrix with `dim` first (torch's _reshape_weight_to_matrix); both spectral norms'. */
+export function weightMatrix(w: Tensor, dim: number): Tensor {
   const p = dim === 0 ? w : permute(w, [dim, ...w.shape.map((_, i) => i).filter((i) => i !== dim)]);
   return reshape(p, [p.shape[0], p.size / Math.max(p.shape[0], 1)]);
 }

@@ -7,7 +7,7 @@
 import { noGrad } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { clone, concat, div, mul, permute, reshape, slice, sqrt, square, sum, transpose } from '../ops/core';
+import { clone, concat, div, mul, reshape, slice, sqrt, square, sum, transpose } from '../ops/core';
 import { dot, normalize } from '../ops/extra';
 import { mv } from '../ops/products';
 import { randn } from '../tensor';
@@ -157,12 +157,6 @@ onModuleClone((from, to) => {
   spectralNorms.set(to, copied);
 });
 
-/** The weight as a matrix with `dim` first (torch's reshape_weight_to_matrix). */
-function asMatrix(w: Tensor, dim: number): Tensor {
-  const p = dim === 0 ? w : permute(w, [dim, ...w.shape.map((_, i) => i).filter((i) => i !== dim)]);
-  return reshape(p, [p.shape[0], p.size / Math.max(p.shape[0], 1)]);
-}
-
 /** w = w_orig / σ, σ = uᵀ W v after nPowerIterations (v then u) in training mode; held on property `name`. */
 function computeSpectral(module: Module, name: string, r: { dim: number; nPowerIterations: number; eps: number }, powerIteration: boolean): void {
   const w = props(module)[`${name}_orig`], u = props(module)[`${name}_u`], v = props(module)[`${name}_v`];
@@ -170,7 +164,7 @@ function computeSpectral(module: Module, name: string, r: { dim: number; nPowerI
     fail('INVALID_ARGUMENT', `spectralNorm: the module's '${name}_orig', '${name}_u' and '${name}_v' must be its parameter and buffers; got ${describe(w)}, ${describe(u)} and ${describe(v)}`);
   for (const [t, s] of [[w, 'orig'], [u, 'u'], [v, 'v']] as const) if (t.isDisposed) fail('DISPOSED', `spectralNorm: the module's '${name}_${s}' has been disposed`);
   const out = tidy(() => {
-    const Wm = asMatrix(w, r.dim);
+    const Wm = weightMatrix(w, r.dim);
     if (powerIteration)
       noGrad(() => {
         for (let i = 0; i < r.nPowerIterations; i++)
@@ -220,7 +214,7 @@ export function spectralNorm<M extends Module>(module: M, name = 'weight', nPowe
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) fail('INVALID_ARGUMENT', `${op}: seed must be a non-negative integer; got ${describe(seed)}`);
   const [u, v, w0] = noGrad(() =>
     tidy(() => {
-      const [h, w] = asMatrix(weight, d).shape;
+      const [h, w] = weightMatrix(weight, d).shape;
       const place = { dtype: weight.dtype as 'float32' | 'float64', device: weight.device };
       const draw = (n: number, s: number | undefined) => normalize(randn([n], { ...place, ...(s === undefined ? {} : { seed: s }) }), { axis: 0, eps });
       return [draw(h, seed), draw(w, seed === undefined ? undefined : (seed + 1) >>> 0), weight.clone()];
@@ -332,7 +326,7 @@ export function vectorToParameters(vec: Tensor, parameters: readonly Tensor[] | 
 export { clipGradNorm, clipGradValue } from '../optim/index';
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, unpackSequence, padSequence, unpadSequence. */
 export * as rnn from './utils-rnn';
-import { cached, isConvTranspose, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm as spectralNormParametrization, SpectralNorm } from './parametrize';
+import { cached, isConvTranspose, weightMatrix, isParametrized, orthogonal, Orthogonal, ParametrizationList, registerParametrization, removeParametrizations, spectralNorm as spectralNormParametrization, SpectralNorm } from './parametrize';
 export type { OrthogonalMap, OrthogonalOptions, Parametrization, SpectralNormOptions } from './parametrize';
 /** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached (see lib/nn/parametrize.ts). */
 export const parametrize = { registerParametrization, removeParametrizations, isParametrized, cached, ParametrizationList } as const;
