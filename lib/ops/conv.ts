@@ -20,7 +20,6 @@ import { checkTensor, tensor, Tensor } from '../tensor';
 import { checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, concat, matmul, mul, permute, reshape, slice, sliceBackward, stack, sum, wrap } from './core';
 import { gatherRows, indexSelect, scatterAddRows } from './indexing';
-import { native } from '../native';
 import { linear } from './nn';
 import { pad } from './shape';
 
@@ -470,8 +469,8 @@ function depthwiseConv(x: Tensor, weight: Tensor, bias: Tensor | null, ks: reado
 
 /**
  * @internal x [N, C, ...sizes] zero-padded on its spatial axes: `before` zeros ahead of each axis, `extra` more
- * positions in all along it. One native copy into zeros (pad's 'constant' mode concatenates blocks of zeros axis by
- * axis: 3–4× as long on [32, 128, 56, 56]); the gradient is the slice of the unpadded region.
+ * positions in all along it: one native copy into zeros (as pad()'s zero padding, without its checks); the gradient
+ * is the slice of the unpadded region.
  */
 function zeroPad(x: Tensor, before: readonly number[], extra: readonly number[]): Tensor {
   return sliceBackward(x, x.shape.map((n, i) => (i < 2 ? n : n + extra[i - 2])), [0, 0, ...before]);
