@@ -8,7 +8,7 @@ import { cumprodDerivative, unaryDerivative } from './derivatives';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { checkTensor, Tensor } from '../tensor';
+import { checkTensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkOptions, checkShape, describe, shapeText, numel } from '../validate';
 
 /** @internal */
@@ -785,7 +785,12 @@ export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
   return record(out, 'flip', [x], (gy) => [flip(gy, ax)], [], true);
 }
 
-/** Joins tensors along an existing axis. */
+/**
+ * Joins tensors along an existing axis (torch.cat). As torch.cat (1.13), a 1-D tensor of shape [0] is
+ * skipped whatever its rank and the axis (`concat([empty [0], x])` is a copy of x): it takes part in
+ * the dtype promotion only, and its gradient is zeros of shape [0]. The axis is checked against the
+ * tensors that are not skipped; when all are, the result is of shape [0].
+ */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs as unknown) || xs.length === 0) fail('INVALID_ARGUMENT', `concat: expected a non-empty array of tensors; got ${describe(xs)}`);
   xs.forEach((t, i) => checkTensor(t, 'concat', `tensors[${i}]`));
@@ -799,11 +804,51 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
       alike.forEach((t, i) => t !== xs[i] && t.dispose());
     }
   }
+  if (xs.some(skippedByCat)) return concatSkipping(xs, axis);
   const out = wrap(native().concat(xs.map((t) => t.handle), axis));
   const ax = axis < 0 ? axis + xs[0].rank : axis;
   return record(out, 'concat', xs, (gy) => {
     let at = 0;
     return xs.map((t) => {
+      const begin = t.shape.map((_, i) => (i === ax ? at : 0));
+      at += t.shape[ax];
+      return slice(gy, begin, t.shape);
+    });
+  }, [], true);
+}
+
+/** torch.cat's legacy rule: a 1-D tensor of no elements is left out (its shape needs to match nothing). */
+function skippedByCat(t: Tensor): boolean {
+  return t.rank === 1 && t.shape[0] === 0;
+}
+
+/** concat() of tensors of one dtype, some of them skipped (1-D, shape [0]): the others' concat; zeros [0] the skipped ones' gradients. */
+function concatSkipping(xs: readonly Tensor[], axis: number): Tensor {
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) fail('INVALID_ARGUMENT', `concat: axis must be an integer; got ${describe(axis)}`);
+  xs.forEach((t, i) => {
+    if (t.device !== xs[0].device) fail('DEVICE_MISMATCH', `concat: tensors[${i}] is on ${t.device} and tensors[0] on ${xs[0].device}; move one with .to()`);
+  });
+  const kept = xs.map((t, i) => [t, i] as const).filter(([t]) => !skippedByCat(t));
+  let out: Tensor;
+  let ax = 0;
+  if (kept.length === 0) {
+    // All skipped: torch.cat gives shape [0] whatever the axis.
+    out = wrap(native().concat([xs[0].handle], 0));
+  } else {
+    const [first, i0] = kept[0];
+    const rank = first.rank;
+    ax = axis < 0 ? axis + rank : axis;
+    if (rank === 0) fail('INVALID_ARGUMENT', `concat: tensors[${i0}] is 0-d; scalars cannot be concatenated, reshape them to [1] first`);
+    if (!(ax >= 0 && ax < rank)) fail('INVALID_ARGUMENT', `concat: axis ${axis} is out of range for tensors of rank ${rank} (tensors[${i0}] has shape ${shapeText(first.shape)}; 1-D tensors of shape [0] are skipped); expected ${-rank} to ${rank - 1}`);
+    for (const [t, i] of kept)
+      if (t.rank !== rank || t.shape.some((d, k) => k !== ax && d !== first.shape[k]))
+        fail('SHAPE_MISMATCH', `concat: tensors[${i}] has shape ${shapeText(t.shape)} and tensors[${i0}] ${shapeText(first.shape)}; all dims but axis ${ax} must match (1-D tensors of shape [0] are skipped)`);
+    out = wrap(native().concat(kept.map(([t]) => t.handle), ax));
+  }
+  return record(out, 'concat', xs, (gy) => {
+    let at = 0;
+    return xs.map((t) => {
+      if (skippedByCat(t)) return zeros([0], { dtype: t.dtype, device: t.device });
       const begin = t.shape.map((_, i) => (i === ax ? at : 0));
       at += t.shape[ax];
       return slice(gy, begin, t.shape);

@@ -546,6 +546,89 @@ function trapezoidRef(y: number[], ys: number[], axis: number, pos: (outer: numb
   return { out, shape };
 }
 
+describe(`concat and hstack skip 1-D tensors of shape [0], as torch.cat 1.13 (seed ${SEED})`, () => {
+  test('empty 1-D tensors anywhere in the list, any rank and axis of the others: the reference concatenation of the others; the dtype promoted over all (the skipped too)', () => {
+    const dts = ['float32', 'float64', 'int32'] as const;
+    for (let trial = 0; trial < 12; trial++) {
+      const rank = rng.int(1, 3);
+      const axis = rng.int(0, rank - 1);
+      const base = Array.from({ length: rank }, () => rng.int(1, 3));
+      const shapes = Array.from({ length: rng.int(1, 3) }, () => base.map((d, i) => (i === axis ? rng.int(0, 3) : d)));
+      const values = shapes.map((sh) => randomArray(rng, size(sh), -4, 4).map(Math.round));
+      const ref = catRef(values, shapes, axis);
+      const dtypes = shapes.map(() => rng.pick(dts));
+      const empties = Array.from({ length: rng.int(1, 3) }, () => ({ at: rng.int(0, shapes.length), dtype: rng.pick(dts) }));
+      const all = [...dtypes, ...empties.map((e) => e.dtype)];
+      tidy(() => {
+        const list: Tensor[] = values.map((v, i) => tensor(v, shapes[i], { dtype: dtypes[i] }));
+        for (const e of empties) list.splice(e.at, 0, antler.zeros([0], { dtype: e.dtype }));
+        const what = `${list.map((t) => `[${t.shape}] ${t.dtype}`).join(', ')} along ${axis}`;
+        const y = antler.concat(list, rng.pick([axis, axis - rank]));
+        expect(y.shape).toEqual(ref.shape);
+        expect(y.dtype).toBe(all.includes('float64') ? 'float64' : all.includes('float32') ? 'float32' : 'int32');
+        expectExact(read(y), ref.out, what);
+      });
+    }
+  });
+
+  test("torch's cases: all skipped give [0] (promoted, any axis); the axis is checked against the others' rank; hstack skips them, vstack (a [1, 0] row) does not; errors leave the inputs unchanged", () => {
+    tidy(() => {
+      const e32 = antler.zeros([0]), e64 = antler.zeros([0], F64);
+      const x = tensor(randomArray(rng, 6), [2, 3]);
+      // torch.cat([torch.empty(0), torch.randn(2, 3)], 1) and at either end: x.
+      for (const list of [[e32, x], [x, e32], [e32, x, e64]]) {
+        const y = antler.concat(list, 1);
+        expect(y.shape).toEqual([2, 3]);
+        expectClose(read(y), read(x), 0, 0);
+      }
+      expect(antler.concat([e32, x], 1).dtype).toBe('float32');
+      expect(antler.concat([e64, x]).dtype).toBe('float64');
+      expect(antler.concat([antler.zeros([0], { dtype: 'int32' }), x]).dtype).toBe('float32');
+      const allEmpty = antler.concat([e32, e64], 5);
+      expect([allEmpty.shape, allEmpty.dtype]).toEqual([[0], 'float64']);
+      expect(antler.concat([e32], -3).shape).toEqual([0]);
+      // torch: IndexError "Dimension out of range (expected to be in range of [-2, 1], but got 2)".
+      expectAntlerError(() => antler.concat([x, e32], 2), 'INVALID_ARGUMENT', /concat: axis 2 is out of range for tensors of rank 2.*expected -2 to 1/);
+      expectAntlerError(() => antler.concat([e32, x], -3), 'INVALID_ARGUMENT', /axis -3 is out of range/);
+      expectAntlerError(() => antler.concat([antler.zeros([3]), e32, x]), 'SHAPE_MISMATCH', /concat: tensors\[2\] has shape \[2, 3\] and tensors\[0\] \[3\]/);
+      expectAntlerError(() => antler.concat([e32, antler.zeros([0, 3]), antler.zeros([2, 4])]), 'SHAPE_MISMATCH', /tensors\[2\] has shape \[2, 4\] and tensors\[1\] \[0, 3\]/);
+      expectAntlerError(() => antler.concat([e32, tensor(1, [])]), 'INVALID_ARGUMENT', /tensors\[1\] is 0-d/);
+      expectAntlerError(() => antler.concat([e32, x], 0.5), 'INVALID_ARGUMENT', /axis must be an integer/);
+      expect(antler.hstack([e32, x]).shape).toEqual([2, 3]);
+      expect(antler.hstack([x, e32]).shape).toEqual([2, 3]);
+      expect(antler.hstack([e32, tensor([1, 2], [2])]).shape).toEqual([2]);
+      expectAntlerError(() => antler.vstack([e32, x]), 'SHAPE_MISMATCH');
+      expect(x.shape).toEqual([2, 3]);
+      expect([e32.shape, e64.shape]).toEqual([[0], [0]]);
+    });
+  });
+
+  test('gradients: the others get their slices of the upstream gradient; a skipped tensor gets zeros of shape [0] in its own dtype (torch: tensor([]))', () => {
+    tidy(() => {
+      const r = rng.int(1, 3), c1 = rng.int(1, 3), c2 = rng.int(1, 3);
+      const a = tensor(randomArray(rng, r * c1), [r, c1], { dtype: 'float64', requiresGrad: true });
+      const b = tensor(randomArray(rng, r * c2), [r, c2], { dtype: 'float32', requiresGrad: true });
+      const e64 = antler.zeros([0], { dtype: 'float64', requiresGrad: true });
+      const e32 = antler.zeros([0], { requiresGrad: true });
+      const y = antler.concat([e32, a, e64, b], 1);
+      expect(y.dtype).toBe('float64');
+      const w = randomArray(rng, r * (c1 + c2));
+      y.backward(tensor(w, y.shape, F64));
+      const wRows = Array.from({ length: r }, (_, i) => w.slice(i * (c1 + c2), (i + 1) * (c1 + c2)));
+      expectExact(read(a.grad!), wRows.flatMap((row) => row.slice(0, c1)));
+      expectClose(read(b.grad!), wRows.flatMap((row) => row.slice(c1)), 1e-6, 1e-7);
+      for (const [e, dt] of [[e32, 'float32'], [e64, 'float64']] as const) {
+        expect(e.grad).not.toBeNull();
+        expect([e.grad!.shape, e.grad!.dtype]).toEqual([[0], dt]);
+      }
+      // All skipped: each gets its zeros [0].
+      const f = antler.zeros([0], { dtype: 'float64', requiresGrad: true });
+      antler.concat([f, f], 1).sum().backward();
+      expect([f.grad!.shape, f.grad!.dtype]).toEqual([[0], 'float64']);
+    });
+  });
+});
+
 describe(`trapezoid and cumulativeTrapezoid (seed ${SEED})`, () => {
   const randomCase = () => {
     const rank = rng.int(1, 3);
