@@ -119,8 +119,21 @@ export interface FitOptions<P = Tensor> {
    * run resumed with initialEpoch and the same seed sees the same orders.
    */
   seed?: number;
-  /** Validation data, evaluated after each epoch: whole tensors (in batches of batchSize) or re-iterable batches, as data. */
+  /**
+   * Validation data, evaluated after each epoch: whole tensors (in batches of batchSize) or batches, as
+   * data: re-iterable ones, or a one-shot iterator with `validationSteps`.
+   */
   validation?: FitData;
+  /**
+   * With validation batches: at most this many batches per validation (Keras's validation_steps). A
+   * re-iterable (a DataLoader, an array) starts from its beginning at each validation, so every epoch is
+   * validated on the same batches (Keras: "the evaluation will start from the beginning of the dataset
+   * at each epoch"; a shuffling DataLoader draws its next order); a one-shot iterator (a generator) goes
+   * on where the last validation stopped, and one that yields nothing at a validation is an error.
+   * Ignored with whole-tensor validation, as Keras's is ("only relevant if validation_data is … a
+   * dataset") and without validation.
+   */
+  validationSteps?: number;
   /**
    * With batches: maps each batch to the forward's inputs and the target,
    * e.g. `([x, lengths, y]) => ({ x, y, args: [lengths] })` for padCollate's
@@ -407,6 +420,13 @@ export interface EvaluateOptions {
   batch?: (batch: any) => FitBatch;
   /** With batches: as fit()'s disposeBatches. */
   disposeBatches?: boolean;
+  /**
+   * With batches: evaluate at most this many batches (Keras's evaluate(steps)). A re-iterable starts
+   * from its beginning at each call; a one-shot iterator (a generator) is left where it stopped, so the
+   * next call goes on from there. Refused with whole tensors, as Keras's ("not supported with array
+   * inputs").
+   */
+  steps?: number;
 }
 
 function releaseOf(d: unknown, v: unknown, op: string): Release {
@@ -450,13 +470,18 @@ function evalLogs(s: EvalSums, metrics: readonly 'accuracy'[], op: string, what:
 }
 
 /** evaluate() over batches, asynchronously (fit's validation, and evaluate() of an AsyncIterable). */
-async function evaluateBatches(model: Module, data: Iterable<unknown> | AsyncIterable<unknown>, fn: LossFn<unknown>, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[], map: ((b: unknown) => unknown) | undefined, how: Release, op: string, what: string): Promise<Logs> {
-  const { first: it } = openBatches(data, op, what, true);
+async function evaluateBatches(model: Module, data: Iterable<unknown> | AsyncIterable<unknown>, fn: LossFn<unknown>, loss: FitOptions<unknown>['loss'], metrics: readonly 'accuracy'[], map: ((b: unknown) => unknown) | undefined, how: Release, op: string, what: string, steps?: number): Promise<Logs> {
+  const { first: it, oneShot } = openBatches(data, op, what, true);
   const sums: EvalSums = { total: 0, correct: 0, rows: 0 };
   const wasTraining = model.training;
-  let done = false;
+  // done: ran out; cut: stopped after `steps` batches (a one-shot iterator is then left open to go on from).
+  let done = false, cut = false;
   try {
     for (let k = 0; ; k++) {
+      if (steps !== undefined && k >= steps) {
+        cut = true;
+        break;
+      }
       const r = await nextOf(it);
       if (r.done) {
         done = true;
@@ -467,7 +492,7 @@ async function evaluateBatches(model: Module, data: Iterable<unknown> | AsyncIte
     }
   } finally {
     model.train(wasTraining);
-    if (!done) await closeIt(it);
+    if (!done && !(cut && oneShot)) await closeIt(it);
   }
   return evalLogs(sums, metrics, op, what);
 }
@@ -489,21 +514,27 @@ export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data:
   const batches = isBatches(data);
   if (!batches) checkBatchAxis(model, checkData(data, 'evaluate', 'data').x, 'evaluate');
   const fn = lossOf(loss as FitOptions<unknown>['loss'], 'evaluate');
-  const eo = checkOptions<EvaluateOptions>(options, 'evaluate', ['batchSize', 'metrics', 'batch', 'disposeBatches']);
+  const eo = checkOptions<EvaluateOptions>(options, 'evaluate', ['batchSize', 'metrics', 'batch', 'disposeBatches', 'steps']);
   const metrics = checkMetrics(eo.metrics, 'evaluate');
   if (batches) {
     if (eo.batchSize !== undefined) fail('INVALID_ARGUMENT', `evaluate: batchSize is for whole tensors {x, y}; the batches are the data's own (a DataLoader's batchSize)`);
     const map = checkBatchFn(eo.batch, 'evaluate');
     const how = releaseOf(data, eo.disposeBatches, 'evaluate');
+    const steps = eo.steps === undefined ? undefined : checkInteger(eo.steps, 'evaluate', 'steps', 1);
     const l = loss as FitOptions<unknown>['loss'];
-    if (typeof (data as Iterable<unknown>)[Symbol.iterator] !== 'function') return evaluateBatches(model, data, fn, l, metrics, map, how, 'evaluate', 'data');
+    if (typeof (data as Iterable<unknown>)[Symbol.iterator] !== 'function') return evaluateBatches(model, data, fn, l, metrics, map, how, 'evaluate', 'data', steps);
     // Synchronous over an Iterable (a DataLoader too).
-    const it = openBatches(data, 'evaluate', 'data', false).first as Iterator<unknown>;
+    const { first, oneShot } = openBatches(data, 'evaluate', 'data', false);
+    const it = first as Iterator<unknown>;
     const sums: EvalSums = { total: 0, correct: 0, rows: 0 };
     const wasTraining = model.training;
-    let done = false;
+    let done = false, cut = false;
     try {
       for (let k = 0; ; k++) {
+        if (steps !== undefined && k >= steps) {
+          cut = true;
+          break;
+        }
         const r = it.next();
         if (r.done) {
           done = true;
@@ -514,11 +545,13 @@ export function evaluate<M extends Module, P = ForwardOutput<M>>(model: M, data:
       }
     } finally {
       model.train(wasTraining);
-      if (!done) it.return?.();
+      if (!done && !(cut && oneShot)) it.return?.();
     }
     return evalLogs(sums, metrics, 'evaluate', 'data');
   }
-  if (eo.batch !== undefined || eo.disposeBatches !== undefined) fail('INVALID_ARGUMENT', forBatches('evaluate', eo.batch !== undefined ? 'batch' : 'disposeBatches', eo.batch));
+  // Keras's evaluate(steps=…): "This argument is not supported with array inputs" (tf.keras 2.x docs).
+  for (const k of ['batch', 'disposeBatches', 'steps'] as const)
+    if (eo[k] !== undefined) fail('INVALID_ARGUMENT', forBatches('evaluate', k, eo[k]));
   const bs = eo.batchSize === undefined ? 256 : checkInteger(eo.batchSize, 'evaluate', 'batchSize', 1);
   const { x: dx, y: dy } = data as { x: Tensor; y: Tensor };
   const n = dx.shape[0];
@@ -565,7 +598,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   checkModel(model, 'fit');
   const o = checkOptions<FitOptions<unknown>>(options, 'fit', [
     'data', 'loss', 'optimizer', 'epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validation', 'metrics', 'callbacks', 'verbose',
-    'batch', 'stepsPerEpoch', 'disposeBatches',
+    'batch', 'stepsPerEpoch', 'disposeBatches', 'validationSteps',
   ]) as FitOptions<unknown>;
   if (!o.data) fail('INVALID_ARGUMENT', 'fit: data is required: {x, y} tensors, or batches (a data.DataLoader, an iterable)');
   const iterable = isBatches(o.data);
@@ -593,6 +626,9 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     const v = checkData(o.validation, 'fit', 'validation');
     if (x && y) checkLike(v, { x, y });
   }
+  // Checked always, used with validation batches only: Keras ignores validation_steps for array validation
+  // data ("Only relevant if validation_data is provided and is a tf.data dataset", tf.keras 2.x fit docs).
+  const valSteps = o.validationSteps === undefined ? undefined : checkInteger(o.validationSteps, 'fit', 'validationSteps', 1);
   if (o.shuffle !== undefined) checkBoolean(o.shuffle, 'fit', 'shuffle');
   if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1) fail('INVALID_ARGUMENT', `fit: verbose must be 0 (silent) or 1 (progress); got ${describe(o.verbose)}`);
   const optimizer = checkOptimizer(o.optimizer);
@@ -615,8 +651,8 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
   const source = iterable ? openBatches(o.data as Iterable<unknown>, 'fit', 'data', true) : null;
   if (source?.oneShot && steps === undefined && runs > 1)
     fail('INVALID_ARGUMENT', `fit: data is a one-shot iterator (its [Symbol.iterator]() returns itself, as a generator's), which cannot be iterated again for ${runs} epochs: pass a re-iterable (a data.DataLoader, an array, an object whose [Symbol.iterator]() starts anew), one epoch, or stepsPerEpoch to draw that many batches of it per epoch`);
-  if (valOneShot && runs > 1)
-    fail('INVALID_ARGUMENT', `fit: validation is a one-shot iterator, evaluated after each of ${runs} epochs: pass a re-iterable (a data.DataLoader, an array)`);
+  if (valOneShot && valSteps === undefined && runs > 1)
+    fail('INVALID_ARGUMENT', `fit: validation is a one-shot iterator, evaluated after each of ${runs} epochs: pass a re-iterable (a data.DataLoader, an array), or validationSteps to draw that many batches of it per validation`);
   // Batches per epoch, when known (the progress bar's total).
   const known = source ? (source.total === null ? steps ?? null : Math.min(source.total, steps ?? Infinity)) : Math.ceil(n / batchSize);
   const callbacks = checkCallbacks(o.callbacks);
@@ -789,7 +825,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
       if (withAcc) logs.acc = correct / seen;
       if (o.validation) {
         const v = valIterable
-          ? await evaluateBatches(model, o.validation as Iterable<unknown>, lossFn, o.loss, metrics, map, valRelease, 'fit', 'validation')
+          ? await evaluateBatches(model, o.validation as Iterable<unknown>, lossFn, o.loss, metrics, map, valRelease, 'fit', 'validation', valSteps)
           : evaluate(model, o.validation as { x: Tensor; y: Tensor }, o.loss, { metrics, batchSize: givenBatchSize });
         logs.valLoss = v.loss;
         if (v.acc !== undefined) logs.valAcc = v.acc;
@@ -810,5 +846,7 @@ export async function fit<M extends Module, P = ForwardOutput<M>>(model: M, opti
     model.train(wasTraining);
     // An iterator left open (an error, early stopping, a one-shot's rest) is closed, as for-of would.
     if (it && !ranOut) await closeIt(it);
+    // So is a one-shot validation drawn validationSteps at a time (its rest is not evaluated).
+    if (valOneShot && valSteps !== undefined) await closeIt(o.validation as unknown as AnyIterator);
   }
 }

@@ -555,6 +555,153 @@ describe(`epochs, stepsPerEpoch and one-shot iterators (seed ${SEED})`, () => {
   });
 });
 
+describe(`validationSteps and evaluate's steps (seed ${SEED})`, () => {
+  /** A re-iterable of batches that records which it yields and whether an iterator was left early. */
+  function recorded(list: [Tensor, Tensor][]) {
+    const log = { yielded: [] as number[][], closed: 0 };
+    const src = {
+      *[Symbol.iterator]() {
+        const seen: number[] = [];
+        log.yielded.push(seen);
+        let k = 0;
+        try {
+          for (; k < list.length; k++) {
+            seen.push(k);
+            yield list[k];
+          }
+        } finally {
+          if (k < list.length) log.closed++;
+        }
+      },
+    };
+    return { src, log };
+  }
+
+  test('a re-iterable validation starts from its beginning at each validation and evaluates validationSteps batches (as evaluate of those batches); tensor validation ignores it', async () => {
+    const { x, y } = points(16);
+    const v = points(12);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const sizes = [2, 3, 1, 4, 2];
+    let at = 0;
+    const list = sizes.map((n) => { const b: [Tensor, Tensor] = [v.x.slice([at], [n]), v.y.slice([at], [n])]; at += n; return b; });
+    const before = live();
+    const k = rng.int(1, 4);
+    const { src, log } = recorded(list);
+    // The reference: evaluate() over the first k batches only, with the weights at each epoch's end.
+    const expected: number[] = [], expectedAcc: number[] = [];
+    const h = await fit(model, {
+      data: new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 4 }), loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0,
+      metrics: ['accuracy'], validation: src, validationSteps: k,
+      callbacks: { onEpochEnd: () => { const r = evaluate(model, list.slice(0, k), 'crossEntropy', { metrics: ['accuracy'] }); expected.push(r.loss); expectedAcc.push(r.acc as number); } },
+    });
+    expect(log.yielded).toEqual([0, 1, 2].map(() => Array.from({ length: k }, (_, i) => i)));
+    expect(log.closed).toBe(3); // each validation's iterator closed when left before its end
+    expect(h.history.valLoss).toEqual(expected);
+    expect(h.history.valAcc).toEqual(expectedAcc);
+    // Not all batches: the loss differs from the whole validation's (the batches differ in their rows).
+    const whole = evaluate(model, list, 'crossEntropy').loss;
+    expect(evaluate(model, list, 'crossEntropy', { steps: k }).loss).not.toBeCloseTo(whole, 6);
+    // More steps than batches: all of them, as without validationSteps.
+    const h2 = await fit(model, { data: [[x, y]], loss: 'crossEntropy', optimizer: opt, epochs: 1, verbose: 0, validation: list, validationSteps: 9, callbacks: { onEpochEnd: (_e, l) => void expect(l.valLoss).toBe(evaluate(model, list, 'crossEntropy').loss) } });
+    expect(h2.history.valLoss).toHaveLength(1);
+    // Whole-tensor validation: ignored, as Keras's validation_steps with arrays.
+    const seed = rng.u32();
+    const run = async (extra: object) => {
+      const m = mlp();
+      const o = new optim.SGD(m.parameters(), { lr: 0.1 });
+      const r = await fit(m, { data: { x, y }, loss: 'crossEntropy', optimizer: o, epochs: 2, verbose: 0, seed, validation: v, batchSize: 4, ...extra });
+      m.dispose();
+      o.dispose();
+      return r.history.valLoss;
+    };
+    expect(await run({ validationSteps: 1 })).toEqual(await run({}));
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, v.x, v.y, ...list.flat()]);
+  });
+
+  test('a one-shot validation goes on where the last validation stopped; it is closed when fit ends; one that runs dry is an error', async () => {
+    const { x, y } = points(8);
+    const v = points(14);
+    const model = mlp();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const list: [Tensor, Tensor][] = Array.from({ length: 7 }, (_, i) => [v.x.slice([2 * i], [2]), v.y.slice([2 * i], [2])]);
+    const before = live();
+    let drawn = 0, closed = false;
+    function* gen(n: number) {
+      try {
+        for (let i = 0; i < n; i++) {
+          drawn++;
+          yield list[i];
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const steps = 2;
+    const expected: number[] = [];
+    let epoch = 0;
+    const h = await fit(model, {
+      data: [[x, y]], loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0, validation: gen(7), validationSteps: steps,
+      callbacks: { onEpochEnd: () => void expected.push(evaluate(model, list.slice(steps * epoch, steps * ++epoch), 'crossEntropy').loss) },
+    });
+    expect(h.history.valLoss).toEqual(expected);
+    expect(drawn).toBe(6);
+    expect(closed).toBe(true);
+    // A short last validation (one batch of the two) is what it got; none at all is an error.
+    drawn = 0;
+    const h2 = await fit(model, { data: [[x, y]], loss: 'crossEntropy', optimizer: opt, epochs: 2, verbose: 0, validation: gen(3), validationSteps: steps });
+    expect(h2.history.valLoss).toHaveLength(2);
+    await expectRejects(fit(model, { data: [[x, y]], loss: 'crossEntropy', optimizer: opt, epochs: 3, verbose: 0, validation: gen(4), validationSteps: steps }), 'INVALID_ARGUMENT', /fit: validation yielded no batches/);
+    opt.zeroGrad();
+    expect(live()).toBe(before);
+    model.dispose();
+    opt.dispose();
+    antler.dispose([x, y, v.x, v.y, ...list.flat()]);
+  });
+
+  test("evaluate's steps: the first steps batches of a re-iterable or a DataLoader; a one-shot iterator is left where it stopped (sync and async); refused with whole tensors", async () => {
+    const v = points(12);
+    const model = mlp();
+    const list: [Tensor, Tensor][] = Array.from({ length: 4 }, (_, i) => [v.x.slice([3 * i], [3]), v.y.slice([3 * i], [3])]);
+    const before = live();
+    const k = rng.int(1, 3);
+    const ref = (a: number, b: number) => evaluate(model, list.slice(a, b), 'crossEntropy', { metrics: ['accuracy'] });
+    expect(evaluate(model, list, 'crossEntropy', { steps: k, metrics: ['accuracy'] })).toEqual(ref(0, k));
+    const loader = new data.DataLoader(new data.TensorDataset(v.x, v.y), { batchSize: 3 });
+    expectClose([evaluate(model, loader, 'crossEntropy', { steps: k }).loss], [ref(0, k).loss], 1e-6, 1e-7);
+    let closed = false;
+    function* gen() {
+      try {
+        yield* list;
+      } finally {
+        closed = true;
+      }
+    }
+    const g = gen();
+    expect(evaluate(model, g, 'crossEntropy', { steps: 1 })).toEqual(evaluate(model, list.slice(0, 1), 'crossEntropy'));
+    expect(closed).toBe(false);
+    expect(evaluate(model, g, 'crossEntropy', { steps: 2 })).toEqual(evaluate(model, list.slice(1, 3), 'crossEntropy'));
+    expect(evaluate(model, g, 'crossEntropy', { steps: 5 })).toEqual(evaluate(model, list.slice(3), 'crossEntropy'));
+    expect(closed).toBe(true);
+    async function* agen() {
+      yield* list;
+    }
+    const ag = agen();
+    expect((await evaluate(model, ag, 'crossEntropy', { steps: 3 })).loss).toBe(evaluate(model, list.slice(0, 3), 'crossEntropy').loss);
+    expect((await evaluate(model, ag, 'crossEntropy')).loss).toBe(evaluate(model, list.slice(3), 'crossEntropy').loss);
+    expectAntlerError(() => evaluate(model, v, 'crossEntropy', { steps: 2 }), 'INVALID_ARGUMENT', /evaluate: steps is for batches/);
+    expectAntlerError(() => evaluate(model, list, 'crossEntropy', { steps: 0 }), 'INVALID_ARGUMENT', /evaluate: steps/);
+    await expectRejects(fit(model, { data: list, loss: 'crossEntropy', optimizer: { zeroGrad() {}, step() {} }, verbose: 0, validation: list, validationSteps: 1.5 }), 'INVALID_ARGUMENT', /fit: validationSteps/);
+    expect(live()).toBe(before);
+    model.dispose();
+    antler.dispose([v.x, v.y, ...list.flat()]);
+  });
+});
+
 describe(`progress off a terminal (seed ${SEED})`, () => {
   test('verbose 1 prints one line per epoch with batches, its steps/s counted from the batches run', async () => {
     const { x, y } = points(20);
@@ -654,7 +801,7 @@ describe(`errors (seed ${SEED})`, () => {
       yield [x, y];
     }
     await expectRejects(fit(model, { ...base, data: gen(), epochs: 2 }), 'INVALID_ARGUMENT', /one-shot iterator .* cannot be iterated again for 2 epochs.*stepsPerEpoch/);
-    await expectRejects(fit(model, { ...base, data: loader, epochs: 2, validation: gen() }), 'INVALID_ARGUMENT', /validation is a one-shot iterator/);
+    await expectRejects(fit(model, { ...base, data: loader, epochs: 2, validation: gen() }), 'INVALID_ARGUMENT', /validation is a one-shot iterator.*or validationSteps/);
     await expectRejects(fit(model, { ...base, data: [] }), 'INVALID_ARGUMENT', /data yielded no batches in epoch 0/);
     await expectRejects(fit(model, { ...base, data: [[x, y, y]] }), 'INVALID_ARGUMENT', /batch 0 of epoch 0 is an array of 3 \(Tensor \[12, 3\] float32, Tensor \[12\] int32, Tensor \[12\] int32\)/);
     await expectRejects(fit(model, { ...base, data: [{ x, y, w: y }] }), 'INVALID_ARGUMENT', /is an object \{x: Tensor \[12, 3\] float32, y: Tensor \[12\] int32, w: Tensor \[12\] int32\}/);
