@@ -165,6 +165,19 @@ export abstract class Module {
   }
 
   /**
+   * @internal Unregisters buffer `name` of m without freeing it (it moves elsewhere: a parametrization's
+   * original); its property stays until deleted. False when m has no such buffer.
+   */
+  static releaseBuffer(m: Module, name: string): boolean {
+    return m.buffers.delete(name);
+  }
+
+  /** @internal Registers t as buffer `name` of m (registerBuffer from outside the class: a parametrization's original). */
+  static addBuffer(m: Module, name: string, t: Tensor): Tensor {
+    return m.registerBuffer(name, t);
+  }
+
+  /**
    * @internal Property `key` was deleted: what it registered goes too. A
    * buffer is freed with it, as a replaced one is (adoptBuffer); a parameter
    * or sub-module may be shared (tied weights), so it is left to its owner.

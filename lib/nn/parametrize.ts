@@ -40,12 +40,17 @@ import { checkOptions, describe } from '../validate';
 import { native } from '../native';
 import { ModuleDict } from './containers';
 import { ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './layers';
-import { Module, onModuleClone } from './module';
+import { Module, onModuleClone, parameter } from './module';
 
-/** A parametrization: a module whose forward maps the original tensor to the parametrized one; rightInverse (optional) maps back. */
+/**
+ * A parametrization: a module whose forward maps the original tensor to the parametrized one;
+ * rightInverse (optional) maps back. The first parametrization of a tensor may depend on several
+ * originals: its rightInverse returns an array of tensors (original0, original1, …) and its forward
+ * takes them all, forward(original0, original1, …).
+ */
 export interface Parametrization extends Module {
-  forward(x: Tensor): Tensor;
-  rightInverse?(x: Tensor): Tensor;
+  forward(x: Tensor, ...more: Tensor[]): Tensor;
+  rightInverse?(x: Tensor): Tensor | readonly Tensor[];
 }
 
 const props = (m: Module) => m as unknown as Record<string, unknown>;
@@ -83,23 +88,50 @@ function releaseHeld(m: Module, name: string): void {
 
 /**
  * The parametrizations of one tensor and its original (torch's
- * ParametrizationList): `original` is a parameter, the parametrizations are
- * registered as 0, 1, … (state dict: `parametrizations.weight.original`,
- * `parametrizations.weight.0._u`, …). Made by registerParametrization.
+ * ParametrizationList): `original` is a parameter (a buffer when the
+ * parametrized tensor was one), the parametrizations are registered as
+ * 0, 1, … (state dict: `parametrizations.weight.original`,
+ * `parametrizations.weight.0._u`, …). When the first parametrization's
+ * rightInverse returned several tensors, they are `original0`,
+ * `original1`, … instead (isTensor false). Made by registerParametrization.
  */
 export class ParametrizationList extends Module implements Iterable<Parametrization> {
+  /** The original tensor (when isTensor). */
   declare original: Tensor;
   /** True when a parametrization registered with unsafe: true (shapes and dtypes are then not checked). */
   unsafe: boolean;
+  /** True for one original (`original`); false for several (`original0`, `original1`, …). */
+  readonly isTensor: boolean;
+  /** How many originals there are. */
+  readonly ntensors: number;
+  /** @internal True when the originals are buffers (the parametrized tensor was a buffer). */
+  readonly ofBuffers: boolean;
   private readonly items: Parametrization[] = [];
 
-  /** @internal Use registerParametrization. */
-  constructor(first: Parametrization, original: Tensor, unsafe: boolean) {
+  /** @internal Use registerParametrization. `originals`: one tensor, or the several a rightInverse returned. */
+  constructor(first: Parametrization, originals: Tensor | readonly Tensor[], unsafe: boolean, buffers: boolean) {
     super();
     this.unsafe = unsafe;
+    this.ofBuffers = buffers;
+    this.isTensor = originals instanceof Tensor;
+    const list = originals instanceof Tensor ? [originals] : originals;
+    this.ntensors = list.length;
     this.append(first);
-    this.registerParameter('original', original);
-    props(this).original = original;
+    list.forEach((t, i) => {
+      const name = this.isTensor ? 'original' : `original${i}`;
+      if (buffers) Module.addBuffer(this, name, t);
+      else {
+        const requiresGrad = t.requiresGrad;
+        this.registerParameter(name, t);
+        t.requiresGrad = requiresGrad;
+      }
+      props(this)[name] = t;
+    });
+  }
+
+  /** The originals in order: [original], or [original0, original1, …]. */
+  originals(): Tensor[] {
+    return this.isTensor ? [this.original] : Array.from({ length: this.ntensors }, (_, i) => props(this)[`original${i}`] as Tensor);
   }
 
   /** @internal Adds p at the end (registered under the next number). */
@@ -137,9 +169,10 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
   compute(): { t: Tensor; made: boolean } {
     this.checkUsable('ParametrizationList');
     const { result, made } = tidyMade(() => {
-      let x = this.original;
+      const originals = this.originals();
+      let x = originals[0];
       this.items.forEach((p, i) => {
-        const y: unknown = p.forward(x);
+        const y: unknown = i === 0 ? p.forward(x, ...originals.slice(1)) : p.forward(x);
         if (!(y instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: parametrization ${i} (${p.constructor.name}) must return a Tensor; got ${describe(y)}`);
         x = y;
       });
@@ -149,32 +182,59 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
   }
 
   /**
-   * Sets `original` so that the parametrized tensor is `value`: each
+   * Sets the originals so that the parametrized tensor is `value`: each
    * parametrization's rightInverse, last to first, under noGrad, then the
-   * result copied into `original` (the same parameter object, so optimizers
-   * stay bound). A parametrization without rightInverse throws NOT_SUPPORTED.
+   * result copied into `original` (or, with several originals, the tensors
+   * the first's rightInverse returns into original0, original1, …: as many
+   * as there are, each of its original's dtype; the shapes may change), the
+   * same tensor objects, so optimizers stay bound. A parametrization
+   * without rightInverse throws NOT_SUPPORTED. Nothing changes when one
+   * throws.
    */
   rightInverse(value: Tensor): void {
-    const x = noGrad(() =>
+    const originals = this.originals();
+    const xs = noGrad(() =>
       tidy(() => {
-        let v = value;
+        let v: Tensor | readonly Tensor[] = value;
         for (let i = this.items.length - 1; i >= 0; i--) {
           const p = this.items[i];
           if (typeof p.rightInverse !== 'function')
             fail('NOT_SUPPORTED', `parametrize: parametrization ${i} (${p.constructor.name}) does not implement rightInverse, so the parametrized tensor cannot be assigned (PyTorch: RuntimeError)`);
-          v = checkInverse(p.rightInverse(v), i, p);
+          const r: unknown = p.rightInverse(v as Tensor);
+          v = i === 0 && !this.isTensor ? checkInverses(r, p, this.ntensors) : checkInverse(r, i, p);
         }
-        if (v.dtype !== this.original.dtype) fail('DTYPE_MISMATCH', `parametrize: rightInverse returned ${v.dtype} while 'original' is ${this.original.dtype}`);
-        return v === value ? clone(v) : v;
+        const vs = v instanceof Tensor ? [v] : v;
+        vs.forEach((t, i) => {
+          const what = this.isTensor ? "'original'" : `'original${i}'`;
+          if (t.dtype !== originals[i].dtype) fail('DTYPE_MISMATCH', `parametrize: rightInverse returned ${this.isTensor ? '' : `as tensor ${i} `}${t.dtype} while ${what} is ${originals[i].dtype}`);
+        });
+        // Each a tensor of its own (setData consumes it): value itself, an original or one returned twice is copied.
+        return vs.map((t, i) => (t === value || originals.includes(t) || vs.indexOf(t) !== i ? clone(t) : t));
       }),
     );
-    setData(this.original, x);
+    xs.forEach((x, i) => setData(originals[i], x));
   }
 }
 
 function checkInverse(v: unknown, i: number, p: Module): Tensor {
   if (!(v instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: rightInverse of parametrization ${i} (${p.constructor.name}) must return a Tensor; got ${describe(v)}`);
   return v;
+}
+
+/**
+ * The first parametrization's rightInverse result where several originals are expected (`n`; any number ≥ 1 at
+ * registration, n null): an array of tensors (torch's Sequence).
+ */
+function checkInverses(v: unknown, p: Module, n: number | null): Tensor[] {
+  const who = `rightInverse of parametrization 0 (${p.constructor.name})`;
+  if (!Array.isArray(v)) fail('INVALID_ARGUMENT', `parametrize: ${who} must return ${n === null ? 'a Tensor or an array of tensors' : `an array of ${n} tensors (one per original)`}; got ${describe(v)}`);
+  if (n !== null && v.length !== n) fail('INVALID_ARGUMENT', `parametrize: ${who} must return an array of ${n} tensors (original0 … original${n - 1}); got an array of ${v.length}`);
+  if (v.length === 0) fail('INVALID_ARGUMENT', `parametrize: ${who} returned an empty array; expected a Tensor or an array of tensors (the originals the forward takes)`);
+  v.forEach((t, i) => {
+    if (!(t instanceof Tensor)) fail('INVALID_ARGUMENT', `parametrize: ${who} must return a Tensor or an array of tensors; got ${describe(t)} as element ${i}`);
+    if (t.isDisposed) fail('DISPOSED', `parametrize: ${who} returned a disposed tensor as element ${i}`);
+  });
+  return v as Tensor[];
 }
 
 /** t takes src's values (and shape, as torch's set_), keeping its identity (optimizers stay bound); src is consumed. */
@@ -304,9 +364,18 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
  * assigning `module[name] = t` sets original to the rightInverse chain of t.
  * Unless unsafe, the result must keep the tensor's shape and dtype
  * (SHAPE_MISMATCH / DTYPE_MISMATCH). The parametrization takes the module's
- * training mode. Parameters only (not buffers); one original tensor
- * (a rightInverse returning several is not supported). See the module
- * TSDoc for when the computed tensor is freed. Returns the module.
+ * training mode. A buffer is parametrized the same way: its original stays
+ * a buffer (no gradient; `parametrizations.<name>.original` in the state
+ * dict). When the first parametrization's rightInverse returns an array of
+ * tensors, they are copied into new originals `original0`, `original1`, …
+ * (parameters that require a gradient as the tensor did, or buffers), its
+ * forward takes them all (`forward(original0, original1, …)`), and the
+ * tensor that was `module[name]` is no longer the module's (torch drops it:
+ * an optimizer made before holds it and not the new originals; the
+ * finalizer frees it when nobody holds it, or dispose() it). A
+ * parametrization registered after the first takes and gives one tensor.
+ * See the module TSDoc for when the computed tensor is freed. Returns the
+ * module.
  *
  *   class Symmetric extends nn.Module { forward(x: Tensor) { return add(tril(x), transpose(tril(x, -1))); } }
  *   nn.utils.parametrize.registerParametrization(fc, 'weight', new Symmetric());
@@ -345,14 +414,17 @@ export function registerParametrization<M extends Module>(module: M, name: strin
     releaseHeld(m, name);
     return module;
   }
-  const own = new Map(m.namedParameters('', false).filter(([n]) => !n.includes('.')));
-  const original = own.get(name);
+  const ownOf = (list: [string, Tensor][]) => new Map(list.filter(([n]) => !n.includes('.')));
+  const params = ownOf(m.namedParameters('', false)), buffers = ownOf(m.namedBuffers('', false));
+  const isBuffer = !params.has(name) && buffers.has(name);
+  const original = params.get(name) ?? buffers.get(name);
   if (!original || props(m)[name] !== original)
-    fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parameter or parametrized tensor '${name}'; its parameters: ${[...own.keys()].join(', ') || 'none'}`);
-  if (original.isDisposed) fail('DISPOSED', `${op}: parameter '${name}' has been disposed`);
+    fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parameter, buffer or parametrized tensor '${name}'; its parameters: ${[...params.keys()].join(', ') || 'none'}; its buffers: ${[...buffers.keys()].join(', ') || 'none'}`);
+  if (original.isDisposed) fail('DISPOSED', `${op}: ${isBuffer ? 'buffer' : 'parameter'} '${name}' has been disposed`);
   // Everything is checked before anything changes: a refused registration leaves the module as it was.
+  // initial: null (original as it is), original's new value, or the several originals (each a tensor of its own).
   const initial = noGrad(() =>
-    tidy(() => {
+    tidy((): Tensor | Tensor[] | null => {
       if (typeof parametrization.rightInverse !== 'function') return null;
       let v: unknown;
       try {
@@ -361,22 +433,37 @@ export function registerParametrization<M extends Module>(module: M, name: strin
         if (e instanceof AntlerError && e.code === 'NOT_SUPPORTED') return null;
         throw e;
       }
-      const t = checkInverse(v, 0, parametrization);
-      if (t.dtype !== original.dtype)
-        fail('DTYPE_MISMATCH', `${op}: rightInverse returned ${t.dtype} for '${name}' of dtype ${original.dtype} (when rightInverse returns one tensor it may not change the dtype, as PyTorch)`);
-      return t === original ? null : t;
+      if (Array.isArray(v)) {
+        const ts = checkInverses(v, parametrization, null);
+        // Copies, unrecorded (noGrad): leaves of their own, whatever rightInverse returned (original itself, one tensor twice).
+        return ts.map((t) => clone(t));
+      }
+      if (!(v instanceof Tensor)) fail('INVALID_ARGUMENT', `${op}: rightInverse of ${parametrization.constructor.name} must return a Tensor or an array of tensors; got ${describe(v)}`);
+      if (v.dtype !== original.dtype)
+        fail('DTYPE_MISMATCH', `${op}: rightInverse returned ${v.dtype} for '${name}' of dtype ${original.dtype} (when rightInverse returns one tensor it may not change the dtype, as PyTorch)`);
+      return v === original ? null : v;
     }),
   );
+  const dropInitial = () => (Array.isArray(initial) ? initial.forEach((t) => t.dispose()) : initial?.dispose());
   if (!unsafe) {
-    tidy(() => {
-      const Z: unknown = parametrization.forward(initial ?? original);
-      checkResult(op, name, Z, original, 'parametrization', initial);
-    });
+    try {
+      tidy(() => {
+        const Z: unknown = Array.isArray(initial) ? parametrization.forward(initial[0], ...initial.slice(1)) : parametrization.forward(initial ?? original);
+        checkResult(op, name, Z, original, 'parametrization');
+      });
+    } catch (e) {
+      dropInitial();
+      throw e;
+    }
   }
   const requiresGrad = original.requiresGrad;
-  if (initial) setData(original, initial);
+  // Several originals: new tensors that require a gradient as the tensor did (torch's Parameter(original_i)); the
+  // tensor itself leaves the module (an optimizer made before still holds it; the finalizer frees it when nobody does).
+  if (Array.isArray(initial)) for (const t of initial) t.requiresGrad = requiresGrad;
+  else if (initial) setData(original, initial);
+  if (isBuffer) Module.releaseBuffer(m, name);
   delete props(m)[name];
-  const list = new ParametrizationList(parametrization, original, unsafe);
+  const list = new ParametrizationList(parametrization, Array.isArray(initial) ? initial : original, unsafe, isBuffer);
   original.requiresGrad = requiresGrad;
   if (!(props(m).parametrizations instanceof ModuleDict)) props(m).parametrizations = new ModuleDict();
   const dict = props(m).parametrizations as ModuleDict;
@@ -387,11 +474,8 @@ export function registerParametrization<M extends Module>(module: M, name: strin
   return module;
 }
 
-function checkResult(op: string, name: string, X: unknown, Y: Tensor, what: string, dispose?: Tensor | null): void {
-  const fails = (code: 'INVALID_ARGUMENT' | 'DTYPE_MISMATCH' | 'SHAPE_MISMATCH', msg: string): never => {
-    dispose?.dispose();
-    return fail(code, msg);
-  };
+function checkResult(op: string, name: string, X: unknown, Y: Tensor, what: string): void {
+  const fails = (code: 'INVALID_ARGUMENT' | 'DTYPE_MISMATCH' | 'SHAPE_MISMATCH', msg: string): never => fail(code, msg);
   if (!(X instanceof Tensor)) fails('INVALID_ARGUMENT', `${op}: ${what} must return a Tensor; got ${describe(X)}`);
   const x = X as Tensor;
   if (x.dtype !== Y.dtype)
@@ -414,9 +498,15 @@ export function isParametrized(module: Module, name?: string): boolean {
 /**
  * Undoes registerParametrization for `name`
  * (torch.nn.utils.parametrize.remove_parametrizations): `module[name]` is a
- * parameter again — the same tensor object as `original` (optimizers stay
- * bound), holding the parametrized value (leaveParametrized, default) or
- * original's own value. The parametrizations are dropped: the ones
+ * parameter (or buffer) again — the same tensor object as `original`
+ * (optimizers stay bound), holding the parametrized value
+ * (leaveParametrized, default) or original's own value. With several
+ * originals (original0, original1, …) there is no such tensor: `module[name]`
+ * becomes a new tensor holding the parametrized value, a parameter when that
+ * value requires a gradient, else a buffer (torch's rule; add it to your
+ * optimizer), and leaveParametrized false is refused (INVALID_ARGUMENT, as
+ * torch's ValueError); the originals are left to whoever holds them (an
+ * optimizer; the finalizer frees them when nobody does). The parametrizations are dropped: the ones
  * spectralNorm() and orthogonal() made are disposed with their buffers,
  * the caller's own are not (the caller may reuse them);
  * `module.parametrizations` goes with the last one.
@@ -428,8 +518,17 @@ export function removeParametrizations<M extends Module>(module: M, name: string
   if (typeof leaveParametrized !== 'boolean') fail('INVALID_ARGUMENT', `${op}: leaveParametrized must be a boolean; got ${describe(leaveParametrized)}`);
   const list = listOf(m, name);
   if (!list) fail('INVALID_ARGUMENT', `${op}: this ${m.constructor.name} has no parametrization of ${describe(name)}`);
-  const original = list.original;
-  if (leaveParametrized) {
+  if (!list.isTensor && !leaveParametrized)
+    fail('INVALID_ARGUMENT', `${op}: '${name}' is parametrized in terms of ${list.ntensors} tensors (original0 … original${list.ntensors - 1}), so it cannot be left unparametrized (leaveParametrized: false); leave it parametrized (PyTorch: ValueError)`);
+  // Several originals: the parametrized value as a new tensor, a parameter when it requires a gradient (torch reads it with grad on).
+  let value: { t: Tensor; requiresGrad: boolean } | null = null;
+  if (!list.isTensor)
+    value = tidy(() => {
+      const v = readParametrized(m, name);
+      return { t: noGrad(() => clone(v)), requiresGrad: v.requiresGrad };
+    });
+  const original = list.isTensor ? list.original : value!.t;
+  if (leaveParametrized && list.isTensor) {
     const t = noGrad(() =>
       tidy(() => {
         const v = readParametrized(m, name);
@@ -446,7 +545,11 @@ export function removeParametrizations<M extends Module>(module: M, name: string
   const dict = props(m).parametrizations as ModuleDict;
   dict.delete(name);
   delete props(dict)[name];
-  (list as unknown as Record<string, unknown>).original = null;
+  if (list.isTensor) {
+    // A buffer is moved, not freed (setting the list's property to null would free a buffer).
+    if (list.ofBuffers) Module.releaseBuffer(list, 'original');
+    (list as unknown as Record<string, unknown>).original = null;
+  }
   // Nobody else holds what spectralNorm() / orthogonal() made: its buffers (u, v, base) go with it.
   for (const p of list) if (madeHere.has(p) && !p.isDisposed) p.dispose();
   if (dict.size === 0) {
@@ -457,9 +560,14 @@ export function removeParametrizations<M extends Module>(module: M, name: string
       hosts.delete(m);
     }
   }
-  const requiresGrad = original.requiresGrad;
-  props(m)[name] = original;
-  original.requiresGrad = requiresGrad;
+  if (value ? !value.requiresGrad : list.ofBuffers) {
+    Module.addBuffer(m, name, original);
+    props(m)[name] = original;
+  } else {
+    const requiresGrad = value ? true : original.requiresGrad;
+    props(m)[name] = value ? parameter(original) : original;
+    original.requiresGrad = requiresGrad;
+  }
   return module;
 }
 

@@ -382,7 +382,7 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
   test('errors: codes, and a refused registration changes nothing', () => {
     const m = new nn.Linear(3, 2, F64);
     const w = m.weight;
-    expectAntlerError(() => P.registerParametrization(m, 'kernel', new Double()), 'INVALID_ARGUMENT', /no parameter or parametrized tensor 'kernel'; its parameters: weight, bias/);
+    expectAntlerError(() => P.registerParametrization(m, 'kernel', new Double()), 'INVALID_ARGUMENT', /no parameter, buffer or parametrized tensor 'kernel'; its parameters: weight, bias; its buffers: none/);
     expectAntlerError(() => P.registerParametrization(m, 'weight', {} as nn.Module as never), 'INVALID_ARGUMENT', /must be a Module/);
     expectAntlerError(() => P.registerParametrization(m, 'weight', new Shrink()), 'SHAPE_MISMATCH', /returned shape \[3\] for 'weight' of shape \[2, 3\]/);
     class NotATensor extends nn.Module {
@@ -412,6 +412,211 @@ describe(`nn.utils.parametrize (seed ${SEED})`, () => {
     expectAntlerError(() => PS.spectralNorm(m, { name: 'nope' }), 'INVALID_ARGUMENT', /no parameter 'nope'/);
     expectAntlerError(() => PS.spectralNorm(m, { name: 'bias', nPowerIterations: 0 }), 'INVALID_ARGUMENT', /nPowerIterations must be a positive integer/);
     m.dispose();
+  });
+});
+
+/** A module with a buffer `b` [n] and a Linear (torch: register_buffer('b', …) next to nn.Linear(2, 2)). */
+class WithBuffer extends nn.Module {
+  lin = new nn.Linear(2, 2, F64);
+  declare b: Tensor;
+  constructor(values: number[]) {
+    super();
+    this.b = this.registerBuffer('b', tensor(values, [values.length], F64));
+  }
+  forward(x: Tensor): Tensor {
+    return this.lin.forward(x);
+  }
+}
+/** X ↦ 2X with rightInverse X/2. */
+class Scale extends nn.Module {
+  forward(x: Tensor): Tensor {
+    return mul(x, 2);
+  }
+  rightInverse(y: Tensor): Tensor {
+    return mul(y, 0.5);
+  }
+}
+/**
+ * torch's RankOne example with an exact projection for rank-one matrices: forward(x, y) = x yᵀ;
+ * rightInverse(Z) = [Z[:, 0], Z[0, :] / Z[0, 0]]. `bad` makes rightInverse misbehave as torch's error cases.
+ */
+class RankOne extends nn.Module {
+  bad: 'none' | 'number' | 'element' | 'three' | 'dtype' | 'tensor' = 'none';
+  forward(x: Tensor, y: Tensor): Tensor {
+    return matmul(x.reshape([x.shape[0], 1]), y.reshape([1, y.shape[0]]));
+  }
+  rightInverse(z: Tensor): Tensor | Tensor[] {
+    const [r, c] = z.shape;
+    const col = z.slice([0, 0], [r, 1]).reshape([r]);
+    const row = mul(z.slice([0, 0], [1, c]).reshape([c]), 1 / z.slice([0, 0], [1, 1]).item());
+    if (this.bad === 'number') return 3 as never;
+    if (this.bad === 'element') return [col, 3 as never];
+    if (this.bad === 'three') return [col, row, row];
+    if (this.bad === 'dtype') return [col, row.cast('float32')];
+    if (this.bad === 'tensor') return col;
+    return [col, row];
+  }
+}
+type PList = InstanceType<typeof P.ParametrizationList>;
+const outerRef = (x: number[], y: number[]) => x.flatMap((a) => y.map((b) => a * b));
+
+describe(`parametrized buffers and several originals (torch 1.13's rules) (seed ${SEED})`, () => {
+  test("a buffer: original stays a buffer (parametrizations.b.original, torch's state dict), no gradient; assignment, loadStateDict, removal back to a buffer, the same tensor", () => {
+    const vals = randomArray(rng, 3);
+    const m = new WithBuffer(vals);
+    const b = m.b;
+    P.registerParametrization(m, 'b', new Scale());
+    // torch 1.13: ['lin.weight', 'lin.bias', 'parametrizations.b.original'], parameters lin.* only.
+    expect(keysOf(m)).toEqual(['lin.weight', 'lin.bias', 'parametrizations.b.original']);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(['lin.weight', 'lin.bias']);
+    expect(m.namedBuffers().map(([n]) => n)).toEqual(['parametrizations.b.original']);
+    const list = listOf(m, 'b');
+    expect(list.original).toBe(b);
+    expect(b.requiresGrad).toBe(false);
+    expectClose(read(b), vals.map((v) => v / 2), 1e-15, 0);
+    tidy(() => {
+      expectClose(read(props(m).b), vals, 1e-15, 0);
+      expect(props(m).b.requiresGrad).toBe(false);
+    });
+    const target = randomArray(rng, 3);
+    tidy(() => void (props(m).b = tensor(target, [3], F64)));
+    expectClose(read(b), target.map((v) => v / 2), 1e-15, 0);
+    // A state dict saved from the parametrized module loads into another one.
+    const other = P.registerParametrization(new WithBuffer([0, 0, 0]), 'b', new Scale());
+    tidy(() => other.loadStateDict(m.stateDict()));
+    tidy(() => expectClose(read(props(other).b), target, 1e-15, 0));
+    other.dispose();
+    P.removeParametrizations(m, 'b', false);
+    expect(m.b).toBe(b);
+    expect(P.isParametrized(m)).toBe(false);
+    expect(m.namedBuffers().map(([n]) => n)).toEqual(['b']);
+    expect(keysOf(m)).toEqual(['b', 'lin.weight', 'lin.bias']);
+    expectClose(read(m.b), target.map((v) => v / 2), 1e-15, 0);
+    // leaveParametrized: the buffer holds the parametrized value.
+    P.registerParametrization(m, 'b', new Scale());
+    P.removeParametrizations(m, 'b');
+    expect(m.b).toBe(b);
+    expect(b.isDisposed).toBe(false);
+    expectClose(read(m.b), target.map((v) => v / 2), 1e-15, 0);
+    m.dispose();
+    expect(b.isDisposed).toBe(true);
+  });
+
+  test('several originals: original0, original1 (parameters, in the state dict); forward(original0, original1); gradients to both (float64 reference); assignment through the chain', () => {
+    const [r, c] = [rng.int(2, 4), rng.int(2, 4)];
+    const lin = new nn.Linear(c, r, F64);
+    const w0 = lin.weight;
+    const wv = read(w0);
+    P.registerParametrization(lin, 'weight', new RankOne());
+    // torch 1.13: ['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1'].
+    expect(keysOf(lin)).toEqual(['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1']);
+    expect(lin.namedParameters().map(([n]) => n)).toEqual(['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1']);
+    const list = (props(lin).parametrizations as unknown as nn.ModuleDict).get('weight') as unknown as PList;
+    expect([list.isTensor, list.ntensors, props(list).original]).toEqual([false, 2, undefined]);
+    const [o0, o1] = list.originals();
+    expect(o0.requiresGrad && o1.requiresGrad).toBe(true);
+    const x = wv.filter((_, k) => k % c === 0), y = wv.slice(0, c).map((v) => v / wv[0]);
+    expectClose(read(o0), x, 1e-15, 0);
+    expectClose(read(o1), y, 1e-15, 1e-15);
+    tidy(() => expectClose(read(props(lin).weight), outerRef(x, y), 1e-14, 1e-15));
+    // d/dx Σ G ∘ x yᵀ = G y, d/dy = Gᵀ x.
+    const G = randomArray(rng, r * c);
+    tidy(() => sum(mul(props(lin).weight, tensor(G, [r, c], F64))).backward());
+    expectClose(read(o0.grad!), x.map((_, i) => y.reduce((a, yj, j) => a + G[i * c + j] * yj, 0)), 1e-12, 1e-14);
+    expectClose(read(o1.grad!), y.map((_, j) => x.reduce((a, xi, i) => a + G[i * c + j] * xi, 0)), 1e-12, 1e-14);
+    lin.zeroGrad();
+    // A parametrization after it takes the one tensor it makes; assignment runs Scale's rightInverse, then RankOne's.
+    P.registerParametrization(lin, 'weight', new Scale());
+    expect(keysOf(lin)).toEqual(['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1']);
+    const u = randomArray(rng, r), v = randomArray(rng, c);
+    tidy(() => void (props(lin).weight = tensor(outerRef(u, v), [r, c], F64)));
+    expect(list.originals()[0]).toBe(o0);
+    expect(list.originals()[1]).toBe(o1);
+    expectClose(read(o0), u.map((a) => (a * v[0]) / 2), 1e-14, 1e-15);
+    tidy(() => expectClose(read(props(lin).weight), outerRef(u, v), 1e-13, 1e-14));
+    // Removal: leaveParametrized false is refused (torch's ValueError); true makes a new parameter of the value.
+    expectAntlerError(() => P.removeParametrizations(lin, 'weight', false), 'INVALID_ARGUMENT', /parametrized in terms of 2 tensors.*cannot be left unparametrized/);
+    expect(P.isParametrized(lin, 'weight')).toBe(true);
+    P.removeParametrizations(lin, 'weight');
+    expect(P.isParametrized(lin)).toBe(false);
+    expect(lin.weight).not.toBe(w0);
+    expect(lin.weight.requiresGrad).toBe(true);
+    expect(lin.namedParameters().map(([n]) => n).sort()).toEqual(['bias', 'weight']);
+    expectClose(read(lin.weight), outerRef(u, v), 1e-13, 1e-14);
+    // The tensor replaced at registration and the originals are no longer the module's (torch drops them): freed here.
+    for (const t of [w0, o0, o1]) expect(t.isDisposed).toBe(false);
+    for (const t of [w0, o0, o1]) t.dispose();
+    lin.dispose();
+  });
+
+  test("several originals of a buffer, and of a parameter that requires no gradient: buffers / no-gradient originals, removal back to a buffer (torch's rule)", () => {
+    const m = new WithBuffer(randomArray(rng, 4));
+    class Split extends nn.Module {
+      forward(a: Tensor, b: Tensor): Tensor {
+        return add(a, b);
+      }
+      rightInverse(x: Tensor): Tensor[] {
+        return [mul(x, 0.25), mul(x, 0.75)];
+      }
+    }
+    const b = m.b;
+    const bv = read(b);
+    P.registerParametrization(m, 'b', new Split());
+    expect(keysOf(m)).toEqual(['lin.weight', 'lin.bias', 'parametrizations.b.original0', 'parametrizations.b.original1']);
+    expect(m.namedBuffers().map(([n]) => n)).toEqual(['parametrizations.b.original0', 'parametrizations.b.original1']);
+    const originals = (listOf(m, 'b') as unknown as PList).originals();
+    expectClose(read(originals[1]), bv.map((t) => 0.75 * t), 1e-15, 0);
+    tidy(() => expectClose(read(props(m).b), bv, 1e-15, 0));
+    P.removeParametrizations(m, 'b');
+    expect(m.namedBuffers().map(([n]) => n)).toEqual(['b']);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(['lin.weight', 'lin.bias']);
+    expectClose(read(m.b), bv, 1e-15, 0);
+    for (const t of [b, ...originals]) t.dispose();
+    // A parameter that requires no gradient: originals without one; removal makes a buffer (torch: a plain tensor).
+    const lin = new nn.Linear(3, 2, F64);
+    const w0 = lin.weight;
+    w0.requiresGrad = false;
+    P.registerParametrization(lin, 'weight', new Split());
+    const os = (listOf(lin) as unknown as PList).originals();
+    expect(os.map((t) => t.requiresGrad)).toEqual([false, false]);
+    expect(lin.namedParameters().map(([n]) => n)).toEqual(['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1']);
+    P.removeParametrizations(lin, 'weight');
+    expect(lin.namedBuffers().map(([n]) => n)).toEqual(['weight']);
+    expect(lin.namedParameters().map(([n]) => n)).toEqual(['bias']);
+    for (const t of [w0, ...os]) t.dispose();
+    lin.dispose();
+    m.dispose();
+  });
+
+  test("errors as torch's: rightInverse returning neither a tensor nor an array (or an array holding something else) at registration; on assignment the wrong count, a dtype, a tensor for several; nothing changes", () => {
+    const lin = new nn.Linear(3, 2, F64);
+    const w0 = lin.weight;
+    const p = new RankOne();
+    p.bad = 'number';
+    expectAntlerError(() => P.registerParametrization(lin, 'weight', p), 'INVALID_ARGUMENT', /must return a Tensor or an array of tensors; got 3/);
+    p.bad = 'element';
+    expectAntlerError(() => P.registerParametrization(lin, 'weight', p), 'INVALID_ARGUMENT', /must return a Tensor or an array of tensors; got 3 as element 1/);
+    expect(P.isParametrized(lin)).toBe(false);
+    expect(lin.weight).toBe(w0);
+    expect(keysOf(lin)).toEqual(['weight', 'bias']);
+    p.bad = 'none';
+    P.registerParametrization(lin, 'weight', p);
+    const [o0, o1] = (listOf(lin) as unknown as PList).originals();
+    const before = [read(o0), read(o1)];
+    const value = tensor([1, 2, 3, 2, 4, 6], [2, 3], F64);
+    for (const [bad, code, re] of [
+      ['three', 'INVALID_ARGUMENT', /must return an array of 2 tensors \(original0 … original1\); got an array of 3/],
+      ['dtype', 'DTYPE_MISMATCH', /returned as tensor 1 float32 while 'original1' is float64/],
+      ['tensor', 'INVALID_ARGUMENT', /must return an array of 2 tensors \(one per original\); got a Tensor/],
+    ] as const) {
+      p.bad = bad;
+      expectAntlerError(() => (props(lin).weight = value), code, re);
+      expect([read(o0), read(o1)]).toEqual(before);
+    }
+    value.dispose();
+    P.removeParametrizations(lin, 'weight');
+    for (const t of [w0, o0, o1]) t.dispose();
+    lin.dispose();
   });
 });
 
