@@ -381,6 +381,14 @@ export function packSequence(sequences: readonly Tensor[], options?: PackSequenc
     if (s.rank === 0) fail('SHAPE_MISMATCH', `${op}: sequences[${i}] is a scalar; each sequence needs a time axis first ([T, …])`);
     if (s.shape[0] === 0) fail('INVALID_ARGUMENT', `${op}: sequences[${i}] has length 0 (shape ${shapeText(s.shape)}); every sequence needs at least one step, as PyTorch`);
   });
+  // padSequence checks these too, but under its own name; the caller called packSequence.
+  const first = sequences[0];
+  sequences.forEach((s, i) => {
+    if (s.rank !== first.rank || s.shape.some((d, k) => k > 0 && d !== first.shape[k]))
+      fail('SHAPE_MISMATCH', `${op}: sequences[${i}] has shape ${shapeText(s.shape)}; every sequence must be [Tᵢ${first.shape.slice(1).map((d) => `, ${d}`).join('')}] like sequences[0] (${shapeText(first.shape)})`);
+    if (s.dtype !== first.dtype) fail('DTYPE_MISMATCH', `${op}: sequences[${i}] is ${s.dtype}; sequences[0] is ${first.dtype}`);
+    if (s.device !== first.device) fail('DEVICE_MISMATCH', `${op}: sequences[${i}] is on ${s.device}; sequences[0] is on ${first.device}`);
+  });
   const lens = sequences.map((s) => s.shape[0]);
   if (enforceSorted)
     for (let b = 1; b < lens.length; b++)
