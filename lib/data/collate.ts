@@ -139,6 +139,14 @@ export function padCollate(options?: PadCollateOptions): CollateFn<Tensor | read
       if (s.rank === 0) fail('SHAPE_MISMATCH', `${op}: item ${i}'s sequence is a scalar; a sequence needs a time axis first ([T, …])`);
       return s;
     });
+    // padSequence and packSequence check these too, but under their own names and by sequence index.
+    const first = seqs[0];
+    seqs.forEach((s, i) => {
+      if (s.rank !== first.rank || s.shape.some((d, k) => k > 0 && d !== first.shape[k]))
+        fail('SHAPE_MISMATCH', `${op}: item ${i}'s sequence has shape ${shapeText(s.shape)} and item 0's ${shapeText(first.shape)}; sequences may differ only in length (the first axis)`);
+      if (s.dtype !== first.dtype) fail('DTYPE_MISMATCH', `${op}: item ${i}'s sequence is ${s.dtype} and item 0's ${first.dtype}`);
+      if (s.device !== first.device) fail('DEVICE_MISMATCH', `${op}: item ${i}'s sequence is on ${s.device} and item 0's on ${first.device}`);
+    });
     return tidy(() => {
       const tails = tuples ? items.map((it) => (it as unknown[]).slice(1)) : [];
       tails.forEach((t, i) => {

@@ -326,6 +326,13 @@ describe(`collation (seed ${SEED})`, () => {
     disposeAll([padded, lengths, ys, tm, tmLengths, packed, ys2, seqs]);
     expectAntlerError(() => data.padCollate()([1, 2] as never), 'INVALID_ARGUMENT', /^padCollate: item 0 is 1; each item must be a sequence tensor/);
     expectAntlerError(() => data.padCollate({ batchfirst: true } as never), 'INVALID_ARGUMENT', /padCollate/);
+    // Mismatched sequences are reported by padCollate, by item, with or without pack (not by padSequence/packSequence).
+    for (const pack of [false, true]) tidy(() => {
+      const f = data.padCollate({ pack });
+      const zeros = antler.zeros;
+      expectAntlerError(() => f([zeros([3, 2]), zeros([2, 3])]), 'SHAPE_MISMATCH', /^padCollate: item 1's sequence has shape \[2, 3\] and item 0's \[3, 2\]; sequences may differ only in length/);
+      expectAntlerError(() => f([[zeros([3, 2]), 0], [zeros([2, 2], { dtype: 'float64' }), 1]]), 'DTYPE_MISMATCH', /^padCollate: item 1's sequence is float64 and item 0's float32$/);
+    });
   });
 });
 
