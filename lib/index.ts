@@ -104,3 +104,6 @@ export * as deer from './deer';
 export * as linalg from './ops/linalg';
 export * as distributions from './distributions';
 export * as data from './data';
+export * as signal from './signal';
+export { hannWindow, hammingWindow, blackmanWindow, bartlettWindow, kaiserWindow, stft, istft } from './ops/signal';
+export type { WindowOptions, HammingWindowOptions, KaiserWindowOptions, StftOptions, IstftOptions } from './ops/signal';

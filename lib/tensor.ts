@@ -22,6 +22,7 @@ import type * as StatisticsModule from './ops/statistics';
 import type * as ProductsModule from './ops/products';
 import type * as SelectionModule from './ops/selection';
 import type * as ConstructModule from './ops/construct';
+import type * as SignalModule from './ops/signal';
 import type * as LinalgModule from './ops/linalg';
 import {
   checkBoolean,
@@ -57,6 +58,7 @@ let statisticsModule: typeof StatisticsModule | undefined;
 let productsModule: typeof ProductsModule | undefined;
 let selectionModule: typeof SelectionModule | undefined;
 let constructModule: typeof ConstructModule | undefined;
+let signalModule: typeof SignalModule | undefined;
 let linalgModule: typeof LinalgModule | undefined;
 /** The typed arrays a tensor's values come back as (float32, float64, int32). */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
@@ -1253,6 +1255,13 @@ export class Tensor {
   select(axis: number, index: number): Tensor {
     return shapeModule!.select(this, axis, index);
   }
+  /**
+   * The windows of `size` elements along `axis`, `step` apart, as a new last axis (torch's
+   * x.unfold(dimension, size, step)): axis becomes floor((n − size)/step) + 1 long.
+   */
+  unfold(axis: number, size: number, step: number): Tensor {
+    return signalModule!.unfold(this, axis, size, step);
+  }
   /** length elements along axis from start (torch's x.narrow(dim, start, length)). */
   narrow(axis: number, start: number, length: number): Tensor {
     return shapeModule!.narrow(this, axis, start, length);
@@ -1776,5 +1785,7 @@ productsModule = require('./ops/products') as typeof ProductsModule;
 selectionModule = require('./ops/selection') as typeof SelectionModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 constructModule = require('./ops/construct') as typeof ConstructModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+signalModule = require('./ops/signal') as typeof SignalModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 linalgModule = require('./ops/linalg') as typeof LinalgModule;

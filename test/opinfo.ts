@@ -18,6 +18,7 @@ import { LINALG_NORMS_OPS, LINALG_NORMS_NOT_OPS } from './opinfo-linalg-norms';
 import { RANDOM_SPECIAL_OPS, RANDOM_SPECIAL_NOT_OPS } from './opinfo-random-special';
 import { CONSTRUCT_OPS, CONSTRUCT_NOT_OPS } from './opinfo-construct';
 import { GRID_OPS, GRID_NOT_OPS } from './opinfo-grid';
+import { SIGNAL_OPS, SIGNAL_NOT_OPS } from './opinfo-signal';
 
 export interface InputSpec {
   shape: number[];
@@ -1278,9 +1279,9 @@ function shuffledDistinct(rng: Rng, count: number): number[] {
 }
 
 // The op families with registries of their own.
-OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS, ...RANDOM_SPECIAL_OPS, ...CONSTRUCT_OPS, ...GRID_OPS);
+OPS.push(...POINTWISE_OPS, ...STATISTICS_OPS, ...PRODUCTS_OPS, ...SELECTION_OPS, ...RANDOM_SPECIAL_OPS, ...CONSTRUCT_OPS, ...GRID_OPS, ...SIGNAL_OPS);
 /** Exported functions of those families that are not differentiable ops (see opinfo.test.ts). */
-export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS, ...RANDOM_SPECIAL_NOT_OPS, ...CONSTRUCT_NOT_OPS, ...GRID_NOT_OPS];
+export const FAMILY_NOT_OPS: string[] = [...POINTWISE_NOT_OPS, ...STATISTICS_NOT_OPS, ...PRODUCTS_NOT_OPS, ...SELECTION_NOT_OPS, ...RANDOM_SPECIAL_NOT_OPS, ...CONSTRUCT_NOT_OPS, ...GRID_NOT_OPS, ...SIGNAL_NOT_OPS];
 
 // torch.linalg (antler.linalg): entries named `linalg.<function>`.
 OPS.push(...LINALG_LU_OPS, ...LINALG_QR_OPS, ...LINALG_SPECTRAL_OPS, ...LINALG_NORMS_OPS);

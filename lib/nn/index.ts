@@ -49,6 +49,8 @@ export { PixelShuffle, PixelUnshuffle, ChannelShuffle } from './extra-layers';
 export { LocalResponseNorm } from './extra-layers';
 export type { InterpolateMode, InterpolateOptions, DropoutExtraOptions } from '../ops/nn-extra';
 export * as init from './init';
+export { Spectrogram, MelScale, MelSpectrogram, AmplitudeToDB, MFCC } from './audio';
+export type { AudioModuleOptions, SpectrogramModuleOptions } from './audio';
 export * as utils from './utils';
 export { MultiheadAttention, generateSquareSubsequentMask } from './attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './attention';

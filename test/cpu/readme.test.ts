@@ -200,6 +200,21 @@ for (let b = 0; b < B; b++) {
 }`,
   },
   {
+    marker: 'const melSpec = new antler.nn.MelSpectrogram({ sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80 });',
+    pre: '',
+    post: `assert.deepEqual(feats.shape, [2, 80, 101]);
+assert.deepEqual(output.shape, [2, 101, 256]);
+assert.deepEqual(spec.shape, [2, 257, 126, 2]);
+assert.deepEqual(back.shape, [2, 16000]);
+{
+  const a = back.dataSync(), w = waveform.dataSync();
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - w[i]) <= 1e-4 * (1 + Math.abs(w[i])), 'istft(stft(x)) at ' + i + ': ' + a[i] + ' vs ' + w[i]);
+}
+assert.deepEqual(mfcc.shape, [2, 13, 101]);
+assert.deepEqual(frames.shape, [2, 98, 400]);
+assert.deepEqual(Array.from(frames.slice([1, 3, 0], [1, 1, 400]).dataSync()), Array.from(waveform.slice([1, 480], [1, 400]).dataSync()));`,
+  },
+  {
     marker: 'class Field extends antler.nn.Module {',
     pre: `const B = 3;
 const y0 = antler.randn([B, 2], { seed: ${seed} });
