@@ -728,7 +728,9 @@ describe(`op methods (seed ${SEED})`, () => {
         k !== 'constructor' && k !== 'toString' && typeof Object.getOwnPropertyDescriptor(Tensor.prototype, k)!.value === 'function' && typeof (antler as Record<string, unknown>)[k] === 'function';
       const methods = Object.getOwnPropertyNames(Tensor.prototype).filter(isOpMethod);
       // Those tested in their own files (the arithmetic, unary ops, reductions, shape and sort methods).
-      const elsewhere = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'neg', 'matmul', 'clamp', 'cast', 'clone', 'reshape', 'transpose', 'permute', 'slice', 'flip', 'squeeze', 'unsqueeze', 'expandDims', 'flatten', 'softmax', 'logSoftmax', 'sum', 'prod', 'mean', 'max', 'min', 'cumsum', 'cumprod', 'argmax', 'argmin', 'sort', 'argsort', 'dispose'];
+      // x.unfold(axis, size, step) is torch.Tensor.unfold (signal.unfold, test/cpu/signal.test.ts), not the
+      // top-level unfold (torch.nn.functional.unfold's im2col) that shares its name.
+      const elsewhere = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'neg', 'matmul', 'clamp', 'cast', 'clone', 'reshape', 'transpose', 'permute', 'slice', 'flip', 'squeeze', 'unsqueeze', 'expandDims', 'flatten', 'softmax', 'logSoftmax', 'sum', 'prod', 'mean', 'max', 'min', 'cumsum', 'cumprod', 'argmax', 'argmin', 'sort', 'argsort', 'dispose', 'unfold'];
       const unaryNames = methods.filter((k) => !covered.has(k) && !elsewhere.includes(k));
       // What remains must be the plain unary ops (x.exp() = exp(x)), checked here in one go.
       for (const name of unaryNames) {
