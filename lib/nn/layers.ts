@@ -714,9 +714,9 @@ export class Dropout extends Module {
     return this;
   }
 
-  dispose(): void {
+  /** The frozen mask, freed with the module (also when a parent module is disposed). */
+  protected releaseHeld(): void {
     this.unfreeze();
-    super.dispose();
   }
 }
 

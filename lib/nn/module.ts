@@ -778,11 +778,17 @@ export abstract class Module {
     for (const p of this.parameters()) p.zeroGrad(setToNone);
   }
 
-  /** Frees every parameter and buffer (of sub-modules too); forward() then throws DISPOSED. */
+  /**
+   * Frees every parameter and buffer (of sub-modules too), and what each
+   * module holds besides (a NeuralODE's or an RNN's warm-start solution, a
+   * frozen Dropout's mask); forward() then throws DISPOSED.
+   */
   dispose(): void {
     const outer = disposing;
     disposing = true;
     try {
+      // A sub-module's own dispose() is not called (a module reached along two paths would run it twice): its hook is.
+      for (const m of this.modules()) m.releaseHeld();
       for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) t.dispose();
       for (const m of this.modules())
         for (const t of m.ownedTensors.values()) if (!t.isDisposed) t.dispose();
@@ -791,6 +797,14 @@ export abstract class Module {
       disposing = outer;
     }
   }
+
+  /**
+   * @internal Frees the tensors a module keeps outside its parameters,
+   * buffers and owned tensors (a warm start, a frozen mask). dispose() calls
+   * it on this module and on every sub-module, so a subclass that keeps such
+   * tensors overrides this rather than dispose().
+   */
+  protected releaseHeld(): void {}
 
   /** `using m = new nn.Linear(…)` disposes the module at the end of the block. */
   [Symbol.dispose](): void {

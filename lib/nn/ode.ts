@@ -79,8 +79,8 @@ export class NeuralODE extends Module {
     return out;
   }
 
-  dispose(): void {
+  /** The warm-start solution, freed with the module (also when a parent module is disposed). */
+  protected releaseHeld(): void {
     this.warm.dispose();
-    super.dispose();
   }
 }

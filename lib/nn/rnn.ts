@@ -489,10 +489,9 @@ abstract class RNNBase extends Module {
     };
   }
 
-  /** Frees the parameters and the warm-start solutions. */
-  dispose(): void {
+  /** The warm-start solutions, freed with the module (also when a parent module is disposed). */
+  protected releaseHeld(): void {
     for (const w of this.warm) w.dispose();
-    super.dispose();
   }
 }
 

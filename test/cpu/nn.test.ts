@@ -882,6 +882,43 @@ describe(`Dropout lifetime (seed ${SEED})`, () => {
       baseline.excuse(before);
     }
   });
+
+  test('disposing a parent frees what its sub-modules hold: a frozen Dropout\'s mask, a GRU\'s and a NeuralODE\'s warm starts', () => {
+    const before = tensorCounts();
+    const f64 = { dtype: 'float64' } as const;
+    const [B, H] = [rng.int(2, 5), rng.int(2, 4)];
+    class Field extends nn.Module {
+      lin = new nn.Linear(H, H, f64);
+      forward(_t: Tensor, y: Tensor): Tensor {
+        return antler.tanh(this.lin.forward(y));
+      }
+    }
+    class Model extends nn.Module {
+      drop = new nn.Dropout(0.25).freeze();
+      gru = new nn.GRU(H, H, { ...f64, mode: 'deer', deer: { warmStart: true } });
+      ode = new nn.NeuralODE(new Field(), { warmStart: true });
+      forward(x: Tensor): Tensor {
+        return this.drop.forward(x);
+      }
+    }
+    const model = new Model();
+    const x = randn([3, B, H], f64);
+    tidy(() => {
+      model.drop.forward(x);
+      model.gru.forward(x);
+      model.ode.forward(antler.zeros([B, H], f64), [0, 0.5, 1]);
+    });
+    // Each holds a tensor now (the mask, the GRU's solution, the ODE's solution): three beyond x and the parameters.
+    const params = model.parameters().length;
+    expect(tensorCounts().numTensors - before.numTensors).toBe(1 + params + 3);
+    x.dispose();
+    model.dispose();
+    try {
+      expect(tensorCounts()).toEqual(before);
+    } finally {
+      baseline.excuse(before);
+    }
+  });
 });
 
 describe(`LayerNorm (seed ${SEED})`, () => {
