@@ -34,6 +34,7 @@
         "<(antler_root)/native/cpu/elementwise.cpp",
         "<(antler_root)/native/cpu/elk.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",
+        "<(antler_root)/native/cpu/grid_sample.cpp",
         "<(antler_root)/native/cpu/isa.cpp",
         "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",

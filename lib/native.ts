@@ -129,6 +129,10 @@ export interface NativeAddon {
   ctcLoss(lp: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, blank: number): [NativeHandle, NativeHandle];
   /** The gradient of Σ g·nll with respect to log_probs, [T, N, C]. */
   ctcLossBackward(g: NativeHandle, lp: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, nll: NativeHandle, logAlpha: NativeHandle, blank: number, zeroInfinity: boolean): NativeHandle;
+  /** F.grid_sample of x [N, C, *in] (2 or 3 spatial axes) at grid [N, *out, dims]: mode 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border, 2 reflection. */
+  gridSample(x: NativeHandle, grid: NativeHandle, mode: number, padding: number, alignCorners: boolean): NativeHandle;
+  /** gridSample's gradients from gy (the output's shape): [gx, gGrid], each null unless asked for. */
+  gridSampleBackward(gy: NativeHandle, x: NativeHandle, grid: NativeHandle, mode: number, padding: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [NativeHandle | null, NativeHandle | null];
   /** topk's indices along axis: int32 of x's shape with that axis of size k, best first (argReduce's order). */
   topkIndices(x: NativeHandle, axis: number, k: number, largest: boolean): NativeHandle;
   searchsorted(seq: NativeHandle, values: NativeHandle, right: boolean): NativeHandle;

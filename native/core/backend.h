@@ -387,6 +387,16 @@ class Backend {
                                const void* logAlpha, int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank,
                                bool zeroInfinity) = 0;
 
+  // gridSample (kernels/grid_sample.h): out [N, C, per] from x [N, C, inner] (inner = Π sizes[0 … dims − 1],
+  // dims 2 or 3) at grid [N, per, dims]; mode and padding are kernels::GridSampleMode / GridSamplePadding.
+  virtual void gridSample(const Device& d, DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C,
+                          const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align) = 0;
+  // Its gradients from gy [N, C, per]: gx (x's shape, overwritten) and gg (grid's shape); either may be null
+  // (not wanted).
+  virtual void gridSampleBackward(const Device& d, DType t, void* gx, void* gg, const void* gy, const void* x,
+                                  const void* grid, int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims,
+                                  int mode, int padding, bool align) = 0;
+
   // Per row i of logits [N, C]: loss[i] = logsumexp(x_i) − x_i[label_i], valid[i] = 1; a row whose label
   // is ignoreIndex gets loss 0, valid 0. Returns the first row whose label is neither in [0, C) nor
   // ignoreIndex, or −1 (waits for the device to read that flag).

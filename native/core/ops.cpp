@@ -991,6 +991,67 @@ TensorPtr ctcLossBackward(const Tensor& g, const Tensor& lp, const Tensor& targe
   return grad;
 }
 
+// gridSample operands: x [N, C, *sizes] (2 or 3 spatial axes, none empty) and grid [N, *out, dims] of one
+// float dtype on one device; mode 0–2 (bicubic 4-D only), padding 0–2. Returns the spatial rank.
+static int checkGridSample(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding) {
+  const char* op = "gridSample";
+  checkFloating(op, x);
+  checkSameDtype(op, x, grid);
+  checkSameDevice(op, x, grid);
+  const size_t rank = x.shape.size();
+  if (rank != 4 && rank != 5) fail(Code::ShapeMismatch, op, ": x has shape ", shapeStr(x.shape), "; expected [N, C, H, W] or [N, C, D, H, W]");
+  const int dims = static_cast<int>(rank) - 2;
+  if (grid.shape.size() != rank || grid.shape[rank - 1] != dims || grid.shape[0] != x.shape[0])
+    fail(Code::ShapeMismatch, op, ": grid has shape ", shapeStr(grid.shape), "; for x ", shapeStr(x.shape), " expected [",
+         x.shape[0], ", *, ", dims, "] with ", dims, " output axes");
+  for (size_t a = 2; a < rank; ++a)
+    if (x.shape[a] == 0) fail(Code::InvalidArgument, op, ": x has an empty spatial axis (shape ", shapeStr(x.shape), ")");
+  if (mode < 0 || mode > 2) fail(Code::InvalidArgument, op, ": mode ", mode, " is not 0 (bilinear), 1 (nearest) or 2 (bicubic)");
+  if (padding < 0 || padding > 2) fail(Code::InvalidArgument, op, ": padding ", padding, " is not 0 (zeros), 1 (border) or 2 (reflection)");
+  if (mode == 2 && dims != 2) fail(Code::InvalidArgument, op, ": bicubic needs a 4-D input; got x of shape ", shapeStr(x.shape));
+  return dims;
+}
+
+TensorPtr gridSample(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding, bool align) {
+  const int dims = checkGridSample(x, grid, mode, padding);
+  const int64_t N = x.shape[0], C = x.shape[1];
+  Shape outShape{N, C};
+  int64_t per = 1;
+  for (int a = 0; a < dims; ++a) {
+    outShape.push_back(grid.shape[1 + a]);
+    per *= grid.shape[1 + a];
+  }
+  checkShape(outShape, "gridSample");
+  TensorPtr out = emptyTensor(outShape, x.dtype, x.device());
+  if (!out->numel()) return out;
+  backendFor(x.device()).gridSample(x.device(), x.dtype, out->data(), x.data(), grid.data(), N, C, x.shape.data() + 2,
+                                    per, dims, static_cast<int>(mode), static_cast<int>(padding), align);
+  return out;
+}
+
+std::pair<TensorPtr, TensorPtr> gridSampleBackward(const Tensor& gy, const Tensor& x, const Tensor& grid, int64_t mode,
+                                                   int64_t padding, bool align, bool needX, bool needGrid) {
+  const int dims = checkGridSample(x, grid, mode, padding);
+  checkSameDtype("gridSample", x, gy);
+  checkSameDevice("gridSample", x, gy);
+  const int64_t N = x.shape[0], C = x.shape[1];
+  Shape outShape{N, C};
+  int64_t per = 1;
+  for (int a = 0; a < dims; ++a) {
+    outShape.push_back(grid.shape[1 + a]);
+    per *= grid.shape[1 + a];
+  }
+  if (gy.shape != outShape)
+    fail(Code::ShapeMismatch, "gridSample: the gradient has shape ", shapeStr(gy.shape), "; expected ", shapeStr(outShape));
+  TensorPtr gx = needX ? emptyTensor(x.shape, x.dtype, x.device()) : nullptr;
+  TensorPtr gg = needGrid ? emptyTensor(grid.shape, grid.dtype, grid.device()) : nullptr;
+  if ((gx && gx->numel()) || (gg && gg->numel()))
+    backendFor(x.device()).gridSampleBackward(x.device(), x.dtype, gx ? gx->data() : nullptr, gg ? gg->data() : nullptr,
+                                              gy.data(), x.data(), grid.data(), N, C, x.shape.data() + 2, per, dims,
+                                              static_cast<int>(mode), static_cast<int>(padding), align);
+  return {gx, gg};
+}
+
 static void checkLabels(const Tensor& logits, const Tensor& labels, const char* op) {
   checkFloating(op, logits);
   checkSameDevice(op, logits, labels);

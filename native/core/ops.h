@@ -135,6 +135,13 @@ std::pair<TensorPtr, TensorPtr> ctcLoss(const Tensor& lp, const Tensor& targets,
 TensorPtr ctcLossBackward(const Tensor& g, const Tensor& lp, const Tensor& targets, const Tensor& inLen,
                           const Tensor& tgtLen, const Tensor& nll, const Tensor& logAlpha, int64_t blank,
                           bool zeroInfinity);
+// gridSample (kernels/grid_sample.h): x [N, C, H, W] or [N, C, D, H, W] float at grid [N, Ho, Wo, 2] or
+// [N, Do, Ho, Wo, 3] (same dtype and device) -> [N, C, Ho, Wo] or [N, C, Do, Ho, Wo]; mode 0 bilinear,
+// 1 nearest, 2 bicubic (4-D only); padding 0 zeros, 1 border, 2 reflection.
+TensorPtr gridSample(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding, bool align);
+// Its gradients from gy (the output's shape): {gx or null, gg or null} as needX / needGrid ask.
+std::pair<TensorPtr, TensorPtr> gridSampleBackward(const Tensor& gy, const Tensor& x, const Tensor& grid, int64_t mode,
+                                                   int64_t padding, bool align, bool needX, bool needGrid);
 // logits [..., C] with labels int32 [...]: per-row loss and valid mask, both shaped like labels.
 std::pair<TensorPtr, TensorPtr> crossEntropy(const Tensor& logits, const Tensor& labels, int64_t ignoreIndex);
 TensorPtr crossEntropyBackward(const Tensor& logits, const Tensor& labels, const Tensor& g, int64_t ignoreIndex);

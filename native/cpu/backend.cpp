@@ -182,6 +182,15 @@ class CpuBackend final : public Backend {
                        int64_t N, int64_t C, int64_t S, int64_t blank, bool zeroInfinity) override {
     cpu::ctcLossBackward(t, grad, g, lp, targets, inLen, tgtLen, nll, logAlpha, T, N, C, S, blank, zeroInfinity);
   }
+  void gridSample(const Device&, DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C,
+                  const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align) override {
+    cpu::gridSample(t, out, x, grid, N, C, sizes, per, dims, mode, padding, align);
+  }
+  void gridSampleBackward(const Device&, DType t, void* gx, void* gg, const void* gy, const void* x, const void* grid,
+                          int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding,
+                          bool align) override {
+    cpu::gridSampleBackward(t, gx, gg, gy, x, grid, N, C, sizes, per, dims, mode, padding, align);
+  }
   int64_t crossEntropy(const Device&, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cpu::crossEntropy(t, loss, valid, logits, labels, N, C, ignoreIndex);

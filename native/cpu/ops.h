@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), cumsum.cpp (cumulative, cumprodBackward, cumExtreme, logCumSumExp), argreduce.cpp (argReduce), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumulative, cumprodBackward, cumExtreme, logCumSumExp), argreduce.cpp (argReduce), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), grid_sample.cpp (gridSample, gridSampleBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -79,6 +79,10 @@ void ctcLoss(DType t, void* nll, void* logAlpha, const void* lp, const int32_t* 
 void ctcLossBackward(DType t, void* grad, const void* g, const void* lp, const int32_t* targets, const int32_t* inLen,
                      const int32_t* tgtLen, const void* nll, const void* logAlpha, int64_t T, int64_t N, int64_t C,
                      int64_t S, int64_t blank, bool zeroInfinity);
+void gridSample(DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C, const int64_t* sizes,
+                int64_t per, int dims, int mode, int padding, bool align);
+void gridSampleBackward(DType t, void* gx, void* gg, const void* gy, const void* x, const void* grid, int64_t N,
+                        int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align);
 int64_t crossEntropy(DType t, void* loss, void* valid, const void* logits, const int32_t* labels, int64_t N, int64_t C,
                      int64_t ignoreIndex);
 void crossEntropyBackward(DType t, void* gx, const void* logits, const int32_t* labels, const void* g, int64_t N,

@@ -388,6 +388,15 @@ class CudaBackend final : public Backend {
     cuda::ctcLossBackward(context(d), t, grad, g, lp, targets, inLen, tgtLen, nll, logAlpha, T, N, C, S, blank,
                           zeroInfinity);
   }
+  void gridSample(const Device& d, DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C,
+                  const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align) override {
+    cuda::gridSample(context(d), t, out, x, grid, N, C, sizes, per, dims, mode, padding, align);
+  }
+  void gridSampleBackward(const Device& d, DType t, void* gx, void* gg, const void* gy, const void* x, const void* grid,
+                          int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding,
+                          bool align) override {
+    cuda::gridSampleBackward(context(d), t, gx, gg, gy, x, grid, N, C, sizes, per, dims, mode, padding, align);
+  }
   int64_t crossEntropy(const Device& d, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                        int64_t N, int64_t C, int64_t ignoreIndex) override {
     return cuda::crossEntropy(context(d), t, loss, valid, logits, labels, N, C, ignoreIndex);

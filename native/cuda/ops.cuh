@@ -23,6 +23,7 @@ void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
 // unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, topk.cu, ctc.cu,
+// grid_sample.cu (gridSample, gridSampleBackward),
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
 // deerScanBackward), elk.cu (deerElk), cells.cu (cellLinearize, cellSequential, cellBackward), deer_fused.cu (cellDeerSolve),
@@ -92,6 +93,11 @@ void ctcLoss(Context& ctx, DType t, void* nll, void* logAlpha, const void* lp, c
 void ctcLossBackward(Context& ctx, DType t, void* grad, const void* g, const void* lp, const int32_t* targets,
                      const int32_t* inLen, const int32_t* tgtLen, const void* nll, const void* logAlpha, int64_t T,
                      int64_t N, int64_t C, int64_t S, int64_t blank, bool zeroInfinity);
+void gridSample(Context& ctx, DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C,
+                const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align);
+void gridSampleBackward(Context& ctx, DType t, void* gx, void* gg, const void* gy, const void* x, const void* grid,
+                        int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding,
+                        bool align);
 int64_t crossEntropy(Context& ctx, DType t, void* loss, void* valid, const void* logits, const int32_t* labels,
                      int64_t N, int64_t C, int64_t ignoreIndex);
 void crossEntropyBackward(Context& ctx, DType t, void* gx, const void* logits, const int32_t* labels, const void* g,

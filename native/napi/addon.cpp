@@ -231,6 +231,8 @@ class Addon : public Napi::Addon<Addon> {
         // (end of random-discrete)
         InstanceMethod("ctcLoss", &Addon::guard<&Addon::ctcLoss>),
         InstanceMethod("ctcLossBackward", &Addon::guard<&Addon::ctcLossBackward>),
+        InstanceMethod("gridSample", &Addon::guard<&Addon::gridSample>),
+        InstanceMethod("gridSampleBackward", &Addon::guard<&Addon::gridSampleBackward>),
         InstanceMethod("crossEntropy", &Addon::guard<&Addon::crossEntropy>),
         InstanceMethod("crossEntropyBackward", &Addon::guard<&Addon::crossEntropyBackward>),
         InstanceMethod("gatherRows", &Addon::guard<&Addon::gatherRows>),
@@ -1122,6 +1124,25 @@ class Addon : public Napi::Addon<Addon> {
                                                  tensorArg(info[4], op, "targetLengths"), tensorArg(info[5], op, "nll"),
                                                  tensorArg(info[6], op, "logAlpha"), intArg(info[7], op, "blank"),
                                                  boolArg(info[8], op, "zeroInfinity")));
+  }
+
+  // gridSample(x, grid, mode, padding, alignCorners) -> out
+  Napi::Value gridSample(const Napi::CallbackInfo& info) {
+    expectArgs(info, 5, "gridSample");
+    const char* op = "gridSample";
+    return wrap(info.Env(), ops::gridSample(tensorArg(info[0], op, "x"), tensorArg(info[1], op, "grid"), intArg(info[2], op, "mode"),
+                                            intArg(info[3], op, "padding"), boolArg(info[4], op, "alignCorners")));
+  }
+
+  // gridSampleBackward(gy, x, grid, mode, padding, alignCorners, needX, needGrid) -> [gx | null, gGrid | null]
+  Napi::Value gridSampleBackward(const Napi::CallbackInfo& info) {
+    expectArgs(info, 8, "gridSampleBackward");
+    const char* op = "gridSample";
+    auto [gx, gg] = ops::gridSampleBackward(tensorArg(info[0], op, "gradient"), tensorArg(info[1], op, "x"),
+                                            tensorArg(info[2], op, "grid"), intArg(info[3], op, "mode"),
+                                            intArg(info[4], op, "padding"), boolArg(info[5], op, "alignCorners"),
+                                            boolArg(info[6], op, "needX"), boolArg(info[7], op, "needGrid"));
+    return wrapAll(info.Env(), {gx, gg});
   }
 
   // crossEntropy(logits, labels, ignoreIndex) -> [loss, valid]

@@ -1,0 +1,239 @@
+// gridSample's per-point math (F.grid_sample), shared by cpu/grid_sample.cpp and cuda/grid_sample.cu.
+//
+// Along a spatial axis of `size` pixels, a grid value g becomes the pixel position c (unnormalize):
+//   alignCorners: c = ((g + 1) / 2)·(size − 1);  else c = ((g + 1)·size − 1) / 2.
+// Padding (PyTorch's compute_coordinates) maps c to src: 'zeros' leaves it; 'reflection' reflects it
+// about −0.5 and size − 0.5 (0 and size − 1 with alignCorners); 'border' and 'reflection' then clip it
+// into [0, size − 1] (NaN → 0). The gradient passes only strictly inside (0, size − 1), as torch's
+// clip_coordinates_set_grad (a position on a border counts as clipped).
+// Taps per axis: bilinear lo = ⌊src⌋ and lo + 1 with weights lo + 1 − src and src − lo; nearest
+// nearbyint(src) with weight 1 (no grid gradient); bicubic (no padding on the position itself)
+// lo = ⌊c⌋, t = c − lo, taps lo − 1 … lo + 2, each padded, with the cubic convolution weights (A = −0.75)
+// c2(t + 1), c1(t), c1(1 − t), c2(2 − t). A tap outside [0, size − 1] on any axis (or NaN) reads 0
+// (0 · weight: a NaN weight still gives NaN). Weights of a point are products over the axes.
+// The formulas and their evaluation order follow lib/ops/grid.ts's composite (gridSampleComposite),
+// which the tests compare against.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "hd.h"
+
+namespace antler::kernels {
+
+enum GridSampleMode : int { kGridBilinear = 0, kGridNearest = 1, kGridBicubic = 2 };
+enum GridSamplePadding : int { kGridZeros = 0, kGridBorder = 1, kGridReflection = 2 };
+
+// The taps of one point along one axis.
+template <typename T>
+struct GridAxisTaps {
+  int n;              // taps along the axis: 2 (bilinear), 1 (nearest), 4 (bicubic)
+  int64_t pos[4];     // the pixel index of each tap, −1 where it lies outside [0, size − 1] or is NaN
+  T w[4];             // its weight
+  T dw[4];            // d w / d src (bilinear ∓1, bicubic the cubic's derivative in t, nearest 0)
+  bool pass;          // the gradient passes the padding (strictly inside, or 'zeros')
+  T dsrc;             // d src / d c where it passes (±1: reflection flips the direction)
+};
+
+template <typename T>
+ANTLER_HD T gridUnnormalize(T g, int64_t size, bool align) {
+  return align ? ((g + T(1)) / T(2)) * T(size - 1) : ((g + T(1)) * T(size) - T(1)) / T(2);
+}
+
+// d(loss)/dg from d(loss)/dc, as the composite's recorded mul/div order.
+template <typename T>
+ANTLER_HD T gridUnnormalizeBackward(T gc, int64_t size, bool align) {
+  return align ? (gc * T(size - 1)) / T(2) : (gc / T(2)) * T(size);
+}
+
+// PyTorch's reflect_coordinates about twiceLow/2 and twiceHigh/2, and its slope (±1) in *slope.
+template <typename T>
+ANTLER_HD T gridReflect(T c, T twiceLow, T twiceHigh, T* slope) {
+  if (twiceLow == twiceHigh) {
+    *slope = T(0);
+    return c * T(0);
+  }
+  const T lo = twiceLow / T(2), span = (twiceHigh - twiceLow) / T(2);
+  const T diff = c - lo;
+  const T d = fabs(diff);
+  // fmod in double, rounded once (the library's remainder; d >= 0, span > 0: no sign fix-up).
+  const T extra = static_cast<T>(fmod(static_cast<double>(d), static_cast<double>(span)));
+  const T flips = floor(d / span);
+  const bool even = static_cast<T>(fmod(static_cast<double>(flips), 2.0)) == T(0);
+  const T sign = diff > T(0) ? T(1) : (diff < T(0) ? T(-1) : T(0));
+  *slope = even ? sign : -sign;
+  return even ? extra + lo : (span + lo) - extra;
+}
+
+// compute_coordinates: src from c, with whether the gradient passes and d src / d c.
+template <typename T>
+ANTLER_HD T gridPad(T c, int64_t size, int padding, bool align, bool* pass, T* dsrc) {
+  if (padding == kGridZeros) {
+    *pass = true;
+    *dsrc = T(1);
+    return c;
+  }
+  T slope = T(1);
+  T r = c;
+  if (padding == kGridReflection)
+    r = align ? gridReflect(c, T(0), T(2 * (size - 1)), &slope) : gridReflect(c, T(-1), T(2 * size - 1), &slope);
+  const T hi = T(size - 1);
+  if (r > T(0) && r < hi) {
+    *pass = true;
+    *dsrc = slope;
+    return r;
+  }
+  *pass = false;
+  *dsrc = T(0);
+  if (r != r) return T(0);
+  return r < T(0) ? T(0) : (r > hi ? hi : r);
+}
+
+// A tap's pixel index, or −1 outside [0, size − 1] (NaN included).
+template <typename T>
+ANTLER_HD int64_t gridTapIndex(T p, int64_t size) {
+  return (p >= T(0) && p <= T(size - 1)) ? static_cast<int64_t>(p) : int64_t{-1};
+}
+
+// PyTorch's cubic convolution kernels (A = −0.75) and their derivatives.
+template <typename T>
+ANTLER_HD T gridCubic1(T d) {
+  return ((d * T(1.25) - T(2.25)) * d) * d + T(1);
+}
+template <typename T>
+ANTLER_HD T gridCubic2(T d) {
+  return ((d * T(-0.75) - T(-3.75)) * d + T(-6)) * d - T(-3);
+}
+template <typename T>
+ANTLER_HD T gridCubic1Slope(T d) {
+  return (d * T(3.75) - T(4.5)) * d;
+}
+template <typename T>
+ANTLER_HD T gridCubic2Slope(T d) {
+  return (d * T(-2.25) - T(-7.5)) * d + T(-6);
+}
+
+// The taps of grid value g along an axis of `size` pixels.
+template <typename T>
+ANTLER_HD void gridAxisTaps(GridAxisTaps<T>& a, T g, int64_t size, int mode, int padding, bool align) {
+  const T c = gridUnnormalize(g, size, align);
+  if (mode == kGridBicubic) {
+    const T lo = floor(c), t = c - lo;
+    a.n = 4;
+    a.pass = true;
+    a.dsrc = T(1);
+    a.w[0] = gridCubic2(t + T(1));
+    a.w[1] = gridCubic1(t);
+    a.w[2] = gridCubic1(T(1) - t);
+    a.w[3] = gridCubic2(T(2) - t);
+    a.dw[0] = gridCubic2Slope(t + T(1));
+    a.dw[1] = gridCubic1Slope(t);
+    a.dw[2] = -gridCubic1Slope(T(1) - t);
+    a.dw[3] = -gridCubic2Slope(T(2) - t);
+    for (int i = 0; i < 4; ++i) {
+      bool p;
+      T ds;
+      a.pos[i] = gridTapIndex(gridPad(lo + T(i - 1), size, padding, align, &p, &ds), size);
+    }
+    return;
+  }
+  const T src = gridPad(c, size, padding, align, &a.pass, &a.dsrc);
+  if (mode == kGridNearest) {
+    a.n = 1;
+    a.pos[0] = gridTapIndex(static_cast<T>(rint(src)), size);
+    a.w[0] = T(1);
+    a.dw[0] = T(0);
+    a.pass = false;
+    return;
+  }
+  const T lo = floor(src);
+  a.n = 2;
+  a.w[0] = (lo + T(1)) - src;
+  a.w[1] = src - lo;
+  a.dw[0] = T(-1);
+  a.dw[1] = T(1);
+  a.pos[0] = gridTapIndex(lo, size);
+  a.pos[1] = gridTapIndex(lo + T(1), size);
+}
+
+// The taps of one point on every axis (axis 0 the slowest spatial axis: D or H); grid component
+// k addresses axis dims − 1 − k (x the width, y the height, z the depth). Returns the number of tap
+// combinations (the product of the axes' counts).
+template <typename T>
+ANTLER_HD int gridPointTaps(GridAxisTaps<T>* axes, const T* gp, const int64_t* sizes, int dims, int mode, int padding,
+                            bool align) {
+  int total = 1;
+  for (int a = 0; a < dims; ++a) {
+    gridAxisTaps(axes[a], gp[dims - 1 - a], sizes[a], mode, padding, align);
+    total *= axes[a].n;
+  }
+  return total;
+}
+
+// Every tap combination of one point (the first axis slowest; `total` of them): its flat pixel offset
+// (−1 when any axis is out of range) and its weight (the axes' weights multiplied in axis order).
+// Nested loops, not a division per axis and combination: those cost more than the rest of the point.
+template <typename T>
+ANTLER_HD void gridCombos(const GridAxisTaps<T>* axes, const int64_t* sizes, int dims, int64_t* off, T* w) {
+  const GridAxisTaps<T>& a0 = axes[0];
+  const GridAxisTaps<T>& a1 = axes[1];
+  int k = 0;
+  if (dims == 2) {
+    for (int i = 0; i < a0.n; ++i)
+      for (int j = 0; j < a1.n; ++j, ++k) {
+        w[k] = a0.w[i] * a1.w[j];
+        off[k] = a0.pos[i] >= 0 && a1.pos[j] >= 0 ? a0.pos[i] * sizes[1] + a1.pos[j] : int64_t{-1};
+      }
+    return;
+  }
+  const GridAxisTaps<T>& a2 = axes[2];
+  for (int i = 0; i < a0.n; ++i)
+    for (int j = 0; j < a1.n; ++j)
+      for (int l = 0; l < a2.n; ++l, ++k) {
+        w[k] = (a0.w[i] * a1.w[j]) * a2.w[l];
+        off[k] = a0.pos[i] >= 0 && a1.pos[j] >= 0 && a2.pos[l] >= 0 ? (a0.pos[i] * sizes[1] + a1.pos[j]) * sizes[2] + a2.pos[l]
+                                                                     : int64_t{-1};
+      }
+}
+
+// The grid gradient of one point from dot[k] = Σ_c gy[c] · x[c, tap k] (0 for a tap out of range; k in
+// gridCombos' order): per axis a, gF[a][i] = Σ_{k: k_a = i} dot[k] · Π_{b≠a} w_b[k_b], then
+// d/dg = unnormalizeBackward((Σ_i gF[a][i] · dw[a][i]) · dsrc) where the gradient passes, else 0.
+template <typename T>
+ANTLER_HD void gridPointGridGrad(T* gg, const GridAxisTaps<T>* axes, const int64_t* sizes, int dims, const T* dot,
+                                 bool align) {
+  T gF[3][4];
+  for (int a = 0; a < 3; ++a)
+    for (int i = 0; i < 4; ++i) gF[a][i] = T(0);
+  const GridAxisTaps<T>& a0 = axes[0];
+  const GridAxisTaps<T>& a1 = axes[1];
+  int k = 0;
+  if (dims == 2) {
+    for (int i = 0; i < a0.n; ++i)
+      for (int j = 0; j < a1.n; ++j, ++k) {
+        gF[0][i] += dot[k] * a1.w[j];
+        gF[1][j] += dot[k] * a0.w[i];
+      }
+  } else {
+    const GridAxisTaps<T>& a2 = axes[2];
+    for (int i = 0; i < a0.n; ++i)
+      for (int j = 0; j < a1.n; ++j)
+        for (int l = 0; l < a2.n; ++l, ++k) {
+          gF[0][i] += (dot[k] * a1.w[j]) * a2.w[l];
+          gF[1][j] += (dot[k] * a0.w[i]) * a2.w[l];
+          gF[2][l] += (dot[k] * a0.w[i]) * a1.w[j];
+        }
+  }
+  for (int a = 0; a < dims; ++a) {
+    T gc = T(0);
+    if (axes[a].pass) {
+      T s = T(0);
+      for (int i = 0; i < axes[a].n; ++i) s += gF[a][i] * axes[a].dw[i];
+      gc = gridUnnormalizeBackward(s * axes[a].dsrc, sizes[a], align);
+    }
+    gg[dims - 1 - a] = gc;
+  }
+}
+
+}  // namespace antler::kernels
