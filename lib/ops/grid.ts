@@ -1,28 +1,29 @@
 /**
- * Spatial transformers and local response normalisation, composed from
- * recorded ops (so with their gradients, double backward included, on every
- * device): gridSample (torch.nn.functional.grid_sample for [N, C, H, W] and
- * [N, C, D, H, W] inputs), affineGrid (F.affine_grid) and localResponseNorm
- * (F.local_response_norm).
+ * Spatial transformers and local response normalisation: gridSample (torch.nn.functional.grid_sample for
+ * [N, C, H, W] and [N, C, D, H, W] inputs), affineGrid (F.affine_grid) and localResponseNorm
+ * (F.local_response_norm), with their gradients, double backward included, on every device.
  *
- * gridSample reads x as a channels-last table [N·H·W + 1, C] (or
- * [N·D·H·W + 1, C]; the last row zeros, what out-of-range taps read) and
- * makes one row gather per corner (bilinear/trilinear), per point (nearest)
- * or per tap (bicubic's 16). The tap rows are integers computed without
- * recording; the per-axis weights [points, 1] are computed from the grid with
- * PyTorch's coordinate rules by recorded ops, so the grid's gradient is the
- * weights'. One recorded op (blendRows) blends the gathers and re-gathers in
- * its backward, so fwd + bwd hold a few output-sized tensors, not one per tap.
+ * gridSample runs native kernels (native/kernels/grid_sample.h; CPU and CUDA): the forward holds only its
+ * result, and one native backward gives x's and the grid's gradients. A backward that builds a graph
+ * (createGraph) differentiates the composite below instead, recomputed from the saved x and grid.
+ *
+ * The composite (gridSampleComposite; the tests' reference for the kernels) reads x as a channels-last
+ * table [N·H·W + 1, C] (or [N·D·H·W + 1, C]; the last row zeros, what out-of-range taps read) and
+ * makes one row gather per corner (bilinear/trilinear), per point (nearest) or per tap (bicubic's 16). The
+ * tap rows are integers computed without recording; the per-axis weights [points, 1] are computed from the
+ * grid with PyTorch's coordinate rules by recorded ops, so the grid's gradient is the weights'. One
+ * recorded op (blendRows) blends the gathers and re-gathers in its backward.
  */
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import {
-  abs, add, clamp, concat, div, equal, floor, greater, greaterEqual, less, lessEqual, matmul, mul, neg, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where,
+  abs, add, clamp, concat, div, equal, floor, greater, greaterEqual, less, lessEqual, matmul, mul, neg, notEqual, pow, permute, remainder, reshape, round, slice, square, sub, sum, where, wrap,
 } from './core';
 import { gatherRows, scatterAddRows } from './indexing';
-import { noGrad, record } from '../autograd/graph';
+import { edgeOf, gradients, isGradEnabled, noGrad, record } from '../autograd/graph';
+import { native } from '../native';
 
 /** gridSample's interpolation modes (F.grid_sample's; 'bilinear' is trilinear for a 5-D input). */
 export type GridSampleMode = 'bilinear' | 'nearest' | 'bicubic';
@@ -257,7 +258,9 @@ function antlerDispose(...ts: Tensor[]): void {
  * (bilinear, bicubic) or 0 (nearest); 'border' and 'reflection' read position 0 (bilinear, nearest) or
  * give NaN (bicubic, whose weights are NaN). torch 1.13's 5-D CPU kernel differs from its 4-D one (it
  * rounds nearest's ties away from zero, and reads NaN and ±inf at the last pixel, or 0 with 'zeros'):
- * here 5-D inputs follow the 4-D rules.
+ * here 5-D inputs follow the 4-D rules. Native kernels on the CPU and CUDA: the forward holds only its
+ * result (x and the grid are kept as views for the backward); the CPU backward is bit-deterministic, the
+ * CUDA one sums x's gradient with atomics (as torch's), so its rounding varies from run to run.
  */
 export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions): Tensor {
   const op = 'gridSample';
@@ -286,6 +289,51 @@ export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions)
   const [N, C, ...sizes] = x.shape;
   const outSizes = grid.shape.slice(1, -1);
   if (sizes.some((s) => s === 0)) fail('INVALID_ARGUMENT', `${op}: x has an empty spatial axis (shape ${shapeText(x.shape)})`);
+  const P = N * outSizes.reduce((a, b) => a * b, 1);
+  if (P === 0 || C === 0) return zeros([N, C, ...outSizes], { dtype: x.dtype, device: x.device });
+  return gridSampleNative(x, grid, mode, padding, align);
+}
+
+const MODE_CODES: Record<GridSampleMode, number> = { bilinear: 0, nearest: 1, bicubic: 2 };
+const PADDING_CODES: Record<GridSamplePaddingMode, number> = { zeros: 0, border: 1, reflection: 2 };
+
+/**
+ * gridSample by the native kernels (native/kernels/grid_sample.h): the forward holds only its result (x and
+ * the grid are saved as views), and the backward is one native call giving x's and the grid's gradients.
+ * A backward that builds a graph (createGraph: a second derivative) instead differentiates the composite
+ * (gridSampleComposite) recomputed from the saved x and grid, so double backward works as before; the
+ * native backward itself has no recorded formulation.
+ */
+function gridSampleNative(x: Tensor, grid: Tensor, mode: GridSampleMode, padding: GridSamplePaddingMode, align: boolean): Tensor {
+  const m = MODE_CODES[mode], p = PADDING_CODES[padding];
+  const out = wrap(native().gridSample(x.handle, grid.handle, m, p, align));
+  return record(
+    out,
+    'gridSample',
+    [x, grid],
+    (gy, [xs, gs], needs) => {
+      if (isGradEnabled()) {
+        // createGraph: the composite's gradients, recorded, connected to x's and the grid's graphs.
+        const y = gridSampleComposite(xs, gs, mode, padding, align);
+        return gradients(y, gy, [needs[0] ? edgeOf(xs) : null, needs[1] ? edgeOf(gs) : null], true);
+      }
+      const [gx, gg] = native().gridSampleBackward(gy.handle, xs.handle, gs.handle, m, p, align, needs[0], needs[1]);
+      return [gx ? wrap(gx) : null, gg ? wrap(gg) : null];
+    },
+    [x, grid],
+    true,
+  );
+}
+
+/**
+ * @internal gridSample composed from recorded ops (arguments validated by gridSample; the native path's
+ * reference in the tests, and its differentiable backward): x read as a channels-last table, one row
+ * gather per tap, one recorded blend (see the file's header).
+ */
+export function gridSampleComposite(x: Tensor, grid: Tensor, mode: GridSampleMode, padding: GridSamplePaddingMode, align: boolean): Tensor {
+  const dims = x.rank - 2;
+  const [N, C, ...sizes] = x.shape;
+  const outSizes = grid.shape.slice(1, -1);
   const inner = sizes.reduce((a, b) => a * b, 1), per = outSizes.reduce((a, b) => a * b, 1);
   const P = N * per;
   const outShape = [N, C, ...outSizes];

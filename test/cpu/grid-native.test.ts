@@ -1,0 +1,194 @@
+/**
+ * gridSample's native kernels (native/kernels/grid_sample.h) against the composite it replaced
+ * (gridSampleComposite: recorded gathers and blends, checked against torch's definitions in grid.test.ts),
+ * over fresh random configurations: every mode × paddingMode × alignCorners, 4-D and 5-D, float64 and
+ * float32, grids with positions off the image, on pixel centres and borders, NaN and ±inf; values and both
+ * gradients. Also: the memory the native path holds, bit-determinism of the CPU backward across thread
+ * counts, and double backward (through the composite) against differences of the native first derivative.
+ */
+import * as antler from '../../lib';
+import { tensor, tidy } from '../../lib';
+import { gridSampleComposite } from '../../lib/ops/grid';
+import { expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
+
+const rng = makeSeededRng();
+const SEED = rng.seed;
+expectNoLeaksInSuite(tensorCounts);
+
+type Mode = 'bilinear' | 'nearest' | 'bicubic';
+type Padding = 'zeros' | 'border' | 'reflection';
+type Float = 'float32' | 'float64';
+const MODES: Mode[] = ['bilinear', 'nearest', 'bicubic'];
+const PADDINGS: Padding[] = ['zeros', 'border', 'reflection'];
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const read = (t: antler.Tensor) => Array.from(t.dataSync());
+
+/**
+ * Grid values for spatial sizes (slowest first) whose pixel positions run from 3 before the image to 3
+ * after it; `special` of them land exactly on a pixel centre, a half-pixel, a border or ±1, and (with
+ * `nonFinite`) a few are NaN or ±inf.
+ */
+function gridValues(r: Rng, points: number, sizes: number[], align: boolean, special: number, nonFinite: boolean): number[] {
+  const dims = sizes.length;
+  const out: number[] = [];
+  for (let p = 0; p < points; p++)
+    for (let k = 0; k < dims; k++) {
+      const size = sizes[dims - 1 - k];
+      const u = r.next() < special ? r.pick([0, size - 1, -0.5, size - 0.5, r.int(-2, size + 1), r.int(-2, size + 1) + 0.5]) : r.uniform(-3, size + 2);
+      let v = align ? (size === 1 ? r.uniform(-1.5, 1.5) : (2 * u) / (size - 1) - 1) : (2 * u + 1) / size - 1;
+      if (r.next() < special / 4) v = r.pick([-1, 1]);
+      if (nonFinite && r.next() < 0.04) v = r.pick([NaN, Infinity, -Infinity]);
+      out.push(v);
+    }
+  return out;
+}
+
+interface Config {
+  xs: number[];
+  gs: number[];
+  mode: Mode;
+  padding: Padding;
+  align: boolean;
+}
+
+function randomConfig(r: Rng, mode: Mode, padding: Padding, align: boolean): Config {
+  const dims = mode === 'bicubic' ? 2 : r.pick([2, 3]);
+  const sizes = Array.from({ length: dims }, () => r.int(1, dims === 2 ? 7 : 4));
+  const outSizes = Array.from({ length: dims }, () => r.int(1, dims === 2 ? 5 : 3));
+  const N = r.int(1, 3), C = r.int(1, 4);
+  return { xs: [N, C, ...sizes], gs: [N, ...outSizes, dims], mode, padding, align };
+}
+
+/** gridSample's value and gradients (seeded by W) by the native path or the composite. */
+function run(c: Config, xv: number[], gv: number[], W: number[], dtype: Float, composite: boolean) {
+  return tidy(() => {
+    const x = tensor(xv, c.xs, { dtype, requiresGrad: true });
+    const g = tensor(gv, c.gs, { dtype, requiresGrad: true });
+    const y = composite ? gridSampleComposite(x, g, c.mode, c.padding, c.align) : antler.gridSample(x, g, { mode: c.mode, paddingMode: c.padding, alignCorners: c.align });
+    y.backward(tensor(W, y.shape, { dtype }));
+    return { y: read(y), gx: read(x.grad!), gg: read(g.grad!) };
+  });
+}
+
+const label = (c: Config) => `${c.mode}, ${c.padding}, alignCorners ${c.align}, x ${JSON.stringify(c.xs)}, grid ${JSON.stringify(c.gs)}`;
+
+describe(`gridSample's native kernels (seed ${SEED})`, () => {
+  test('match the composite in float64 over random configurations (every mode × padding × alignCorners, 4-D and 5-D, borders, NaN, ±inf): values and both gradients', () => {
+    for (const mode of MODES)
+      for (const padding of PADDINGS)
+        for (const align of [false, true])
+          for (let rep = 0; rep < 3; rep++) {
+            const c = randomConfig(rng, mode, padding, align);
+            const P = c.gs[0] * prod(c.gs.slice(1, -1));
+            const xv = randomArray(rng, prod(c.xs), -2, 2);
+            const gv = gridValues(rng, P, c.xs.slice(2), align, 0.3, rep === 2);
+            const W = randomArray(rng, c.xs[0] * c.xs[1] * prod(c.gs.slice(1, -1)));
+            const nat = run(c, xv, gv, W, 'float64', false);
+            const ref = run(c, xv, gv, W, 'float64', true);
+            const what = `${label(c)} (grid ${JSON.stringify(gv)})`;
+            expectClose(nat.y, ref.y, 1e-13, 1e-13, `${what}: values`);
+            expectClose(nat.gx, ref.gx, 1e-13, 1e-13, `${what}: x's gradient`);
+            expectClose(nat.gg, ref.gg, 1e-12, 1e-12, `${what}: the grid's gradient`);
+          }
+  });
+
+  test('match the composite in float32 within float32 rounding (finite grids away from pixel boundaries)', () => {
+    for (const mode of MODES)
+      for (const padding of PADDINGS)
+        for (const align of [false, true]) {
+          const c = randomConfig(rng, mode, padding, align);
+          const P = c.gs[0] * prod(c.gs.slice(1, -1));
+          const xv = randomArray(rng, prod(c.xs), -2, 2);
+          const gv = gridValues(rng, P, c.xs.slice(2), align, 0, false);
+          const W = randomArray(rng, c.xs[0] * c.xs[1] * prod(c.gs.slice(1, -1)));
+          const nat = run(c, xv, gv, W, 'float32', false);
+          const ref = run(c, xv, gv, W, 'float32', true);
+          expectClose(nat.y, ref.y, 1e-5, 1e-5, `${label(c)}: values`);
+          expectClose(nat.gx, ref.gx, 1e-5, 1e-5, `${label(c)}: x's gradient`);
+          expectClose(nat.gg, ref.gg, 1e-4, 1e-4, `${label(c)}: the grid's gradient`);
+        }
+  });
+
+  test('hold only the result after the forward (x and the grid saved as views) and peak at the gradients', () => {
+    for (const [mode, C, dims] of [['bilinear', 3, 2], ['nearest', 1, 2], ['bicubic', 1, 2], ['bilinear', 4, 3]] as [Mode, number, number][]) {
+      const sizes = dims === 2 ? [24, 24] : [8, 8, 8];
+      const x = antler.randn([2, C, ...sizes], { requiresGrad: true, seed: 1 });
+      const g = tidy(() => antler.sub(antler.mul(antler.rand([2, ...sizes, dims], { seed: 2 }), 2.4), 1.2));
+      g.requiresGrad = true;
+      const outBytes = 2 * C * prod(sizes) * 4;
+      const before = antler.memory().devices.cpu.numBytes;
+      antler.resetPeakMemory();
+      const y = antler.gridSample(x, g, { mode });
+      const held = (antler.memory().devices.cpu.numBytes - before) / outBytes;
+      const seed = antler.onesLike(y);
+      y.backward(seed);
+      // y, the seed and backward's copy of it, x's gradient (x-sized: one output here) and the grid's (dims / C
+      // outputs); measured exactly that (the composite: 2.5–10.7 held, 4.3–20 peak).
+      const peak = (antler.memory().devices.cpu.peakBytes - before) / outBytes;
+      antler.dispose([x, g, y, seed, x.grad!, g.grad!]);
+      if (!(held === 1 && peak <= 4 + dims / C + 1e-9))
+        throw new Error(`${mode}, C = ${C}, ${dims + 2}-D: ${held} outputs held after forward (expected 1), peak ${peak} (bound ${4 + dims / C})`);
+    }
+  });
+
+  test('the CPU backward is bit-identical for 1 and several threads (each task owns a channel block of one batch item)', () => {
+    const original = antler.backends().cpu.threads;
+    const c: Config = { xs: [2, 5, 40, 40], gs: [2, 40, 40, 2], mode: 'bicubic', padding: 'reflection', align: false };
+    const xv = randomArray(rng, prod(c.xs), -2, 2);
+    // Points from a tenth of the image: many land on the same pixels (the scatter's collisions).
+    const gv = randomArray(rng, 2 * 40 * 40 * 2, -0.1, 0.1);
+    const W = randomArray(rng, 2 * 5 * 40 * 40);
+    try {
+      const runs = [1, 3, 4].map((t) => {
+        antler.setNumThreads(t);
+        return run(c, xv, gv, W, 'float32', false);
+      });
+      for (const r of runs.slice(1)) {
+        expectExact(r.gx, runs[0].gx, "x's gradient");
+        expectExact(r.gg, runs[0].gg, "the grid's gradient");
+      }
+    } finally {
+      antler.setNumThreads(original);
+    }
+  });
+
+  test('double backward (through the composite) matches central differences of the native first derivative: x and grid, 4-D and 5-D', () => {
+    for (const [mode, padding, dims] of [['bilinear', 'reflection', 2], ['bicubic', 'border', 2], ['bilinear', 'zeros', 3]] as [Mode, Padding, number][]) {
+      const sizes = dims === 2 ? [4, 5] : [3, 3, 4];
+      const outSizes = dims === 2 ? [3, 2] : [2, 2, 2];
+      const c: Config = { xs: [2, 2, ...sizes], gs: [2, ...outSizes, dims], mode, padding, align: false };
+      const P = 2 * prod(outSizes);
+      const xv = randomArray(rng, prod(c.xs), -2, 2);
+      // Positions at least 0.1 from integers and half-integers: away from the kinks of floor and the clips.
+      const gv: number[] = [];
+      for (let p = 0; p < P; p++)
+        for (let k = 0; k < dims; k++) {
+          const size = sizes[dims - 1 - k];
+          const u = rng.int(-1, size) + rng.pick([0.1, 0.6]) + rng.uniform(0, 0.3);
+          gv.push((2 * u + 1) / size - 1);
+        }
+      const W = randomArray(rng, 2 * P), V = randomArray(rng, gv.length), U = randomArray(rng, xv.length);
+      // f = Σ V · ∂(Σ W · y)/∂grid + Σ U · ∂(Σ W · y)/∂x: the native first derivative when not creating a graph.
+      const f = (xs: number[], gs: number[], create: boolean) =>
+        tidy(() => {
+          const x = tensor(xs, c.xs, { dtype: 'float64', requiresGrad: true }), g = tensor(gs, c.gs, { dtype: 'float64', requiresGrad: true });
+          const y = antler.gridSample(x, g, { mode, paddingMode: padding });
+          const [dx, dg] = antler.autograd.grad(antler.sum(antler.mul(y, tensor(W, y.shape, { dtype: 'float64' }))), [x, g], { createGraph: create });
+          const s = antler.add(antler.sum(antler.mul(dg!, tensor(V, c.gs, { dtype: 'float64' }))), antler.sum(antler.mul(dx!, tensor(U, c.xs, { dtype: 'float64' }))));
+          if (!create) return { value: s.item(), gx: [] as number[], gg: [] as number[] };
+          s.backward();
+          return { value: s.item(), gx: read(x.grad!), gg: read(g.grad!) };
+        });
+      const got = f(xv, gv, true);
+      const h = 1e-6;
+      const diff = (i: number, onX: boolean) => {
+        const bump = (vs: number[], d: number) => vs.map((v, q) => (q === i ? v + d : v));
+        const hi = onX ? f(bump(xv, h), gv, false) : f(xv, bump(gv, h), false);
+        const lo = onX ? f(bump(xv, -h), gv, false) : f(xv, bump(gv, -h), false);
+        return (hi.value - lo.value) / (2 * h);
+      };
+      expectClose(got.gx, xv.map((_, i) => diff(i, true)), 1e-6, 1e-6, `${mode} ${padding} ${dims + 2}-D: x's second derivative`);
+      expectClose(got.gg, gv.map((_, i) => diff(i, false)), 1e-5, 1e-5, `${mode} ${padding} ${dims + 2}-D: the grid's second derivative`);
+    }
+  });
+});
