@@ -5,14 +5,16 @@
  * deer (lib/bench-deer.ts), ode (lib/bench-ode.ts), optim (lib/bench-optim.ts), linalg
  * (lib/bench-linalg.ts: one large matrix through each factorisation),
  * overhead (lib/bench-overhead.ts), isa (lib/bench-isa.ts: the CPU loops'
- * AVX2 copy against their baseline copy) and conv (lib/bench-conv.ts: dense,
- * depthwise, grouped and 3-D convolutions, forward and forward + backward).
+ * AVX2 copy against their baseline copy), conv (lib/bench-conv.ts: dense,
+ * depthwise, grouped and 3-D convolutions, forward and forward + backward) and grid (lib/bench-grid.ts:
+ * gridSample's native kernels against the composite and PyTorch).
  */
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchConv } from './bench-conv';
+import { benchGrid } from './bench-grid';
 import { benchDeer } from './bench-deer';
 import { benchIsa } from './bench-isa';
 import { benchLinalg } from './bench-linalg';
@@ -61,7 +63,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa, conv: benchConv };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa, conv: benchConv, grid: benchGrid };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);
