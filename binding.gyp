@@ -31,6 +31,7 @@
         "<(antler_root)/native/cpu/ctc.cpp",
         "<(antler_root)/native/cpu/cumsum.cpp",
         "<(antler_root)/native/cpu/deer_fused.cpp",
+        "<(antler_root)/native/cpu/depthwise.cpp",
         "<(antler_root)/native/cpu/elementwise.cpp",
         "<(antler_root)/native/cpu/elk.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",

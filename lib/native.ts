@@ -123,6 +123,12 @@ export interface NativeAddon {
   logCumSumExp(x: NativeHandle, axis: number, reverse: boolean): NativeHandle;
   /** logcumsumexp's gradient from x, its output y and y's gradient gy (kernels::logCumSumExpBackwardLine); absent from addons built before it. */
   logCumSumExpBackward?(x: NativeHandle, y: NativeHandle, gy: NativeHandle, axis: number, reverse: boolean): NativeHandle;
+  /** Depthwise convolution (native/kernels/depthwise.h): x [N, C, in…], w [C·m, 1, k…] → [N, C·m, ...outSizes]; padding is each axis's left zeros. Absent from addons built before it. */
+  depthwiseConv?(x: NativeHandle, w: NativeHandle, outSizes: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
+  /** depthwiseConv's input gradient from gy and w → inShape [N, C, in…]. */
+  depthwiseConvBackwardInput?(gy: NativeHandle, w: NativeHandle, inShape: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
+  /** depthwiseConv's weight gradient from x and gy → [C·m, 1, ...kernelSizes] (a fixed-order double sum). */
+  depthwiseConvBackwardWeight?(x: NativeHandle, gy: NativeHandle, kernelSizes: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */
   argReduce(x: NativeHandle, axis: number, largest: boolean): NativeHandle;
   /** CTC loss of log_probs [T, N, C] against targets int32 [N, S] and int32 lengths [N]: [nll [N], logAlpha [N, T, 2S + 1]]. */

@@ -829,9 +829,11 @@ export const OPS: OpInfo[] = [
       { inputs: [anyVals(rng, [2, 3, 9]), anyVals(rng, [4, 3, 3]), anyVals(rng, [4])], note: 'stride 2, padding 1' },
       { inputs: [anyVals(rng, [3, 8]), anyVals(rng, [2, 3, 4]), anyVals(rng, [2])], note: "unbatched, 'same' with an even kernel, dilation 2" },
       { inputs: [anyVals(rng, [2, 4, 7]), anyVals(rng, [6, 2, 3]), anyVals(rng, [6])], note: 'groups 2, padding 1' },
+      { inputs: [anyVals(rng, [2, 3, 10]), anyVals(rng, [6, 1, 3]), anyVals(rng, [6])], note: 'depthwise (groups 3) multiplier 2, stride 2, padding 1, dilation 2' },
     ],
     fn: ([x, w, b]) =>
-      x.rank === 2 ? antler.conv1d(x, w, b, { padding: 'same', dilation: 2 })
+      x.rank === 3 && w.shape[1] === 1 ? antler.conv1d(x, w, b, { groups: 3, stride: 2, padding: 1, dilation: 2 })
+      : x.rank === 2 ? antler.conv1d(x, w, b, { padding: 'same', dilation: 2 })
         : w.shape[1] * 2 === x.shape[1] ? antler.conv1d(x, w, b, { groups: 2, padding: 1 })
           : antler.conv1d(x, w, b, { stride: 2, padding: 1 }),
     bad: [['SHAPE_MISMATCH', () => antler.conv1d(t([1, 2, 3, 4], [1, 2, 2]), t([1, 2, 3, 4, 5, 6], [1, 3, 2]))]],
@@ -861,9 +863,11 @@ export const OPS: OpInfo[] = [
       { inputs: [anyVals(rng, [2, 2, 5, 4]), anyVals(rng, [3, 2, 3, 2]), anyVals(rng, [3])], note: 'stride [2, 1], padding [1, 0]' },
       { inputs: [anyVals(rng, [2, 4, 5]), anyVals(rng, [2, 2, 2, 3]), anyVals(rng, [2])], note: "unbatched, 'same' with an even kernel height, dilation [1, 2]" },
       { inputs: [anyVals(rng, [1, 4, 4, 3]), anyVals(rng, [4, 1, 2, 2]), anyVals(rng, [4])], note: 'depthwise (groups 4), padding 1, dilation 2' },
+      { inputs: [anyVals(rng, [2, 3, 5, 6]), anyVals(rng, [6, 1, 3, 2]), anyVals(rng, [6])], note: 'depthwise (groups 3) multiplier 2, stride [2, 1], padding [1, 0], dilation [1, 2]' },
     ],
     fn: ([x, w, b]) =>
-      x.rank === 3 ? antler.conv2d(x, w, b, { padding: 'same', dilation: [1, 2] })
+      x.rank === 4 && x.shape[1] === 3 ? antler.conv2d(x, w, b, { groups: 3, stride: [2, 1], padding: [1, 0], dilation: [1, 2] })
+      : x.rank === 3 ? antler.conv2d(x, w, b, { padding: 'same', dilation: [1, 2] })
         : x.shape[1] === 4 ? antler.conv2d(x, w, b, { groups: 4, padding: 1, dilation: 2 })
           : antler.conv2d(x, w, b, { stride: [2, 1], padding: [1, 0] }),
     bad: [
@@ -895,9 +899,11 @@ export const OPS: OpInfo[] = [
       { inputs: [anyVals(rng, [1, 2, 3, 4, 3]), anyVals(rng, [2, 2, 2, 3, 2]), anyVals(rng, [2])], note: 'stride [2, 1, 2], padding [1, 0, 1]' },
       { inputs: [anyVals(rng, [2, 3, 2, 4]), anyVals(rng, [2, 2, 2, 1, 2]), anyVals(rng, [2])], note: "unbatched, 'same' with even kernels, dilation [1, 1, 2]" },
       { inputs: [anyVals(rng, [1, 4, 3, 3, 2]), anyVals(rng, [4, 1, 2, 2, 1]), anyVals(rng, [4])], note: 'depthwise (groups 4), padding 1, dilation 2' },
+      { inputs: [anyVals(rng, [1, 2, 4, 3, 5]), anyVals(rng, [4, 1, 2, 2, 3]), anyVals(rng, [4])], note: 'depthwise (groups 2) multiplier 2, stride [1, 2, 2], padding [0, 1, 1]' },
     ],
     fn: ([x, w, b]) =>
-      x.rank === 4 ? antler.conv3d(x, w, b, { padding: 'same', dilation: [1, 1, 2] })
+      x.rank === 5 && w.shape[1] === 1 && x.shape[1] === 2 ? antler.conv3d(x, w, b, { groups: 2, stride: [1, 2, 2], padding: [0, 1, 1] })
+      : x.rank === 4 ? antler.conv3d(x, w, b, { padding: 'same', dilation: [1, 1, 2] })
         : x.shape[1] === 4 ? antler.conv3d(x, w, b, { groups: 4, padding: 1, dilation: 2 })
           : antler.conv3d(x, w, b, { stride: [2, 1, 2], padding: [1, 0, 1] }),
     bad: [

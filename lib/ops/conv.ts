@@ -4,8 +4,9 @@
  * batched GEMM over the samples and groups straight into the output's
  * layout; the gradients come from autograd (the gather's is a row
  * scatter-add, the GEMM's are GEMMs). A depthwise convolution (one input
- * channel per group, stride 1) is a sum over the taps of shifted windows
- * times each channel's tap weight instead (depthwiseConv).
+ * channel per group) is one native kernel instead (nativeDepthwise,
+ * native/kernels/depthwise.h; any stride, padding, dilation and channel
+ * multiplier), its two gradients native kernels too.
  * convTranspose1d (torch.nn.functional.conv_transpose1d) is the reverse: one
  * GEMM giving every (input position, tap, output channel) contribution, then
  * one row scatter-add (col2im) into the output positions. conv2d /
@@ -21,6 +22,7 @@ import { checkOptions, checkShape, describe, shapeText } from '../validate';
 import { add, concat, matmul, mul, permute, reshape, slice, sliceBackward, stack, sum, wrap } from './core';
 import { gatherRows, indexSelect, scatterAddRows } from './indexing';
 import { linear } from './nn';
+import { native } from '../native';
 import { pad } from './shape';
 
 /** Options of {@link conv1d}. */
@@ -60,6 +62,8 @@ export function convGeometry(op: string, L: number, K: number, o: Conv1dOptions,
  * A 1-D convolution (cross-correlation, as PyTorch's): x [N, Cin, L] (or
  * [Cin, L]), weight [Cout, Cin / groups, K], bias [Cout] or null → [N, Cout,
  * Lout] (or [Cout, Lout]); Lout = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1.
+ * A depthwise convolution (groups = inChannels > 1, weight [m·Cin, 1, K]) is one native kernel, its gradients
+ * native kernels too (differentiable again); other groupings are im2col and a GEMM.
  */
 export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv1dOptions): Tensor {
   const op = 'conv1d';
@@ -373,11 +377,13 @@ function convNd(op: string, k: number, x: Tensor, weight: Tensor, bias: Tensor |
 }
 
 /**
- * @internal Which convolution paths convForward may take (tests and the benchmark turn the depthwise path off to compare
- * it with the row gather's). `depthwiseCpuRule`: on the CPU, the depthwise path only where it measured faster than the
+ * @internal Which convolution paths convForward may take (tests and the benchmark turn the depthwise paths off to compare
+ * them with the row gather's). `depthwiseNative`: the native depthwise kernel (nativeDepthwise) for every depthwise
+ * convolution; off (or an addon built before it), stride-1 depthwise convolutions take the sum over taps
+ * (depthwiseConv) where takesDepthwise says so. `depthwiseCpuRule`: on the CPU, the depthwise path only where it measured faster than the
  * row gather (see {@link takesDepthwise}); tests turn the rule off to send small shapes down the depthwise path.
  */
-export const convPaths = { depthwise: true, depthwiseCpuRule: true };
+export const convPaths = { depthwise: true, depthwiseCpuRule: true, depthwiseNative: true };
 
 /**
  * @internal Output elements N·C·P from which the CPU takes the depthwise path (channel multiplier 1). Measured
@@ -422,6 +428,10 @@ function checkConvRows(op: string, padded: readonly number[]): void {
  */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number, maxRows = GATHER_ROWS): Tensor {
   const [N, , ...sizes] = x.shape;
+  if (takesNativeDepthwise(weight, G)) {
+    const y = nativeDepthwise(x, weight, gs);
+    return bias ? add(y, reshape(bias, [weight.shape[0], ...ks.map(() => 1)])) : y;
+  }
   if (takesDepthwise(x, weight, gs, G)) return depthwiseConv(x, weight, bias, ks, gs, G);
   const S = product(sizes.map((L, d) => L + gs[d].left + gs[d].right));
   if (N * G * S <= maxRows) return convBlocks(x, weight, bias, ks, gs, G);
@@ -521,6 +531,55 @@ function depthwiseTaps(xp: Tensor, w: Tensor, starts: readonly (readonly number[
   }, [xp, w], true);
 }
 
+/** @internal Whether convForward sends a depthwise convolution (groups > 1 of one input channel each) to the native kernel. */
+function takesNativeDepthwise(weight: Tensor, G: number): boolean {
+  return convPaths.depthwise && convPaths.depthwiseNative && G > 1 && weight.shape[1] === 1 && native().depthwiseConv !== undefined;
+}
+
+/** The per-axis parameters of a native depthwise convolution (padding: each axis's left zeros; the right ones only show in the output's size). */
+interface DepthwiseParams {
+  stride: number[];
+  padding: number[];
+  dilation: number[];
+}
+
+/**
+ * @internal The native depthwise convolution y [N, C·m, ...outSizes] of x [N, C, ...sizes] with w [C·m, 1, ...ks]
+ * (kernels/depthwise.h), recorded with native backward ops: gx = depthwiseInputGrad(gy, w), gw =
+ * depthwiseWeightGrad(x, gy). Each of the three is recorded with a backward made of the others (the input gradient
+ * is linear in (gy, w), the weight gradient bilinear in (x, gy)), so every order of derivative works.
+ */
+function nativeDepthwise(x: Tensor, weight: Tensor, gs: readonly ReturnType<typeof convGeometry>[]): Tensor {
+  const p: DepthwiseParams = { stride: gs.map((g) => g.stride), padding: gs.map((g) => g.left), dilation: gs.map((g) => g.dilation) };
+  return depthwiseForward(x, weight, gs.map((g) => g.Lout), p);
+}
+
+function depthwiseForward(x: Tensor, w: Tensor, outSizes: readonly number[], p: DepthwiseParams): Tensor {
+  const out = wrap(native().depthwiseConv!(x.handle, w.handle, outSizes.slice(), p.stride, p.padding, p.dilation));
+  return record(out, 'depthwiseConv', [x, w], (gy, [sx, sw], [needX, needW]) => [
+    needX ? depthwiseInputGrad(gy, sw, sx.shape, p) : null,
+    needW ? depthwiseWeightGrad(sx, gy, sw.shape.slice(2), p) : null,
+  ], [x, w], true);
+}
+
+/** gx [N, C, ...] = the adjoint of depthwiseForward(·, w) applied to gy; its derivatives: gy's is depthwiseForward(ggx, w), w's depthwiseWeightGrad(ggx, gy). */
+function depthwiseInputGrad(gy: Tensor, w: Tensor, inShape: readonly number[], p: DepthwiseParams): Tensor {
+  const out = wrap(native().depthwiseConvBackwardInput!(gy.handle, w.handle, inShape.slice(), p.stride, p.padding, p.dilation));
+  return record(out, 'depthwiseConvBackwardInput', [gy, w], (ggx, [sgy, sw], [needGy, needW]) => [
+    needGy ? depthwiseForward(ggx, sw, sgy.shape.slice(2), p) : null,
+    needW ? depthwiseWeightGrad(ggx, sgy, sw.shape.slice(2), p) : null,
+  ], [gy, w], true);
+}
+
+/** gw [C·m, 1, ...ks] = Σ gy·(the input's taps); its derivatives: x's is depthwiseInputGrad(gy, ggw), gy's depthwiseForward(x, ggw). */
+function depthwiseWeightGrad(x: Tensor, gy: Tensor, ks: readonly number[], p: DepthwiseParams): Tensor {
+  const out = wrap(native().depthwiseConvBackwardWeight!(x.handle, gy.handle, ks.slice(), p.stride, p.padding, p.dilation));
+  return record(out, 'depthwiseConvBackwardWeight', [x, gy], (ggw, [sx, sgy], [needX, needGy]) => [
+    needX ? depthwiseInputGrad(sgy, ggw, sx.shape, p) : null,
+    needGy ? depthwiseForward(sx, ggw, sgy.shape.slice(2), p) : null,
+  ], [x, gy], true);
+}
+
 /** @internal convForward's one piece: every block's (sample, group) rows indexed by one int32 gather (N·G·S ≤ 2^31 rows). */
 function convBlocks(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly number[], gs: readonly ReturnType<typeof convGeometry>[], G: number): Tensor {
   const [N, Cin, ...sizes] = x.shape;
@@ -549,7 +608,9 @@ function convBlocks(x: Tensor, weight: Tensor, bias: Tensor | null, ks: readonly
  * dilation·(kH − 1) − 1) / stride⌋ + 1 ('same' pads dilation·(k − 1) split
  * with the extra zero after, as PyTorch). im2col by one row gather of the
  * padded input channels-last, then one GEMM (batched over the samples and
- * groups) into the output's layout; the gradients come from autograd.
+ * groups) into the output's layout; the gradients come from autograd. A
+ * depthwise convolution (groups = inChannels > 1) is one native kernel
+ * instead, its gradients native kernels too.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Tensor {
   return convNd('conv2d', 2, x, weight, bias, options);

@@ -10,6 +10,7 @@
 
 #include "../kernels/cells.h"
 #include "../kernels/deer_fused.h"
+#include "../kernels/depthwise.h"
 #include "../kernels/elk.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
@@ -302,6 +303,16 @@ class Backend {
   // scan's order (kernels::logCumSumExpBackwardLine). Float types only.
   virtual void logCumSumExpBackward(const Device& d, DType t, void* gx, const void* x, const void* y, const void* gy,
                                     int64_t outer, int64_t n, int64_t inner, bool reverse) = 0;
+
+  // Depthwise convolution (kernels/depthwise.h; groups = input channels, multiplier g.m): y [N, C·m, out…] from x
+  // [N, C, in…] and w [C·m, 1, k…]; its input gradient gx [N, C, in…] from gy and w (a gather, no atomics); its
+  // weight gradient gw [C·m, 1, k…] from x and gy (a fixed-order double sum: the same result every run). Float types.
+  virtual void depthwiseConv(const Device& d, DType t, void* y, const void* x, const void* w,
+                             const kernels::DepthwiseGeometry& g) = 0;
+  virtual void depthwiseConvBackwardInput(const Device& d, DType t, void* gx, const void* gy, const void* w,
+                                          const kernels::DepthwiseGeometry& g) = 0;
+  virtual void depthwiseConvBackwardWeight(const Device& d, DType t, void* gw, const void* x, const void* gy,
+                                           const kernels::DepthwiseGeometry& g) = 0;
 
   // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
   // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN

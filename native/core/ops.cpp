@@ -726,6 +726,101 @@ TensorPtr logCumSumExpBackward(const Tensor& x, const Tensor& y, const Tensor& g
   return out;
 }
 
+// The checked geometry of a depthwise convolution from x's shape [N, C, in…], w's [C·m, 1, k…] and y's [N, C·m, out…]
+// (k = 1…3 spatial axes, laid into the last k of three). Per-axis sizes and parameters stay below 2^31 so that
+// o·s + a·d never overflows int64.
+static kernels::DepthwiseGeometry depthwiseGeometry(const char* op, const Shape& xs, const Shape& ws, const Shape& ys,
+                                                    const std::vector<int64_t>& stride,
+                                                    const std::vector<int64_t>& padding,
+                                                    const std::vector<int64_t>& dilation) {
+  const size_t r = xs.size();
+  if (r < 3 || r > 5)
+    fail(Code::ShapeMismatch, op, ": input has shape ", shapeStr(xs), "; expected [N, C, ...spatial] with 1 to 3 spatial axes");
+  const size_t k = r - 2;
+  if (ws.size() != r || ws[1] != 1)
+    fail(Code::ShapeMismatch, op, ": weight has shape ", shapeStr(ws), "; expected [C·m, 1, ...kernel] with ", k, " kernel axes");
+  if (ys.size() != r)
+    fail(Code::ShapeMismatch, op, ": output has shape ", shapeStr(ys), "; expected rank ", r);
+  const int64_t N = xs[0], C = xs[1], Cout = ws[0];
+  if (C < 1 || Cout < C || Cout % C != 0)
+    fail(Code::ShapeMismatch, op, ": weight has ", Cout, " output channels (shape ", shapeStr(ws), "); expected a positive multiple of the input's ", C, " channels");
+  if (ys[0] != N || ys[1] != Cout)
+    fail(Code::ShapeMismatch, op, ": output has shape ", shapeStr(ys), "; expected [", N, ", ", Cout, ", ...]");
+  if (stride.size() != k || padding.size() != k || dilation.size() != k)
+    fail(Code::InvalidArgument, op, ": stride, padding and dilation need ", k, " values each; got ", stride.size(), ", ",
+         padding.size(), " and ", dilation.size());
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  kernels::DepthwiseGeometry g{};
+  g.N = N;
+  g.C = C;
+  g.m = Cout / C;
+  for (size_t d = 0; d < 3; ++d) g.in[d] = g.out[d] = g.k[d] = g.stride[d] = g.dil[d] = 1, g.pad[d] = 0;
+  for (size_t d = 0; d < k; ++d) {
+    const size_t at = 3 - k + d;
+    const int64_t L = xs[2 + d], K = ws[2 + d], O = ys[2 + d];
+    if (L < 1 || K < 1 || O < 1 || L >= kLimit || K >= kLimit || O >= kLimit)
+      fail(Code::ShapeMismatch, op, ": spatial sizes must be in [1, 2^31); got input ", shapeStr(xs), ", weight ", shapeStr(ws),
+           ", output ", shapeStr(ys));
+    if (stride[d] < 1 || dilation[d] < 1 || padding[d] < 0 || stride[d] >= kLimit || dilation[d] >= kLimit || padding[d] >= kLimit)
+      fail(Code::InvalidArgument, op, ": axis ", d, " has stride ", stride[d], ", padding ", padding[d], ", dilation ",
+           dilation[d], "; expected stride and dilation in [1, 2^31), padding in [0, 2^31)");
+    g.in[at] = L, g.k[at] = K, g.out[at] = O, g.stride[at] = stride[d], g.pad[at] = padding[d], g.dil[at] = dilation[d];
+  }
+  return g;
+}
+
+static void checkDepthwiseOperands(const char* op, const Tensor& a, const Tensor& b) {
+  checkFloating(op, a);
+  checkSameDtype(op, a, b);
+  checkSameDevice(op, a, b);
+}
+
+TensorPtr depthwiseConv(const Tensor& x, const Tensor& w, const Shape& outSizes, const std::vector<int64_t>& stride,
+                        const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation) {
+  const char* op = "depthwiseConv";
+  checkDepthwiseOperands(op, x, w);
+  if (x.shape.size() < 3 || w.shape.empty())
+    fail(Code::ShapeMismatch, op, ": input has shape ", shapeStr(x.shape), " and weight ", shapeStr(w.shape), "; expected [N, C, ...spatial] and [C·m, 1, ...kernel]");
+  Shape ys{x.shape[0], w.shape[0]};
+  ys.insert(ys.end(), outSizes.begin(), outSizes.end());
+  checkShape(ys, op);
+  const kernels::DepthwiseGeometry g = depthwiseGeometry(op, x.shape, w.shape, ys, stride, padding, dilation);
+  TensorPtr y = emptyTensor(ys, x.dtype, x.device());
+  if (!y->numel()) return y;
+  backendFor(x.device()).depthwiseConv(x.device(), x.dtype, y->data(), x.data(), w.data(), g);
+  return y;
+}
+
+TensorPtr depthwiseConvBackwardInput(const Tensor& gy, const Tensor& w, const Shape& inShape,
+                                     const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                     const std::vector<int64_t>& dilation) {
+  const char* op = "depthwiseConv input gradient";
+  checkDepthwiseOperands(op, gy, w);
+  checkShape(inShape, op);
+  const kernels::DepthwiseGeometry g = depthwiseGeometry(op, inShape, w.shape, gy.shape, stride, padding, dilation);
+  TensorPtr gx = emptyTensor(inShape, gy.dtype, gy.device());
+  if (!gx->numel()) return gx;
+  backendFor(gy.device()).depthwiseConvBackwardInput(gy.device(), gy.dtype, gx->data(), gy.data(), w.data(), g);
+  return gx;
+}
+
+TensorPtr depthwiseConvBackwardWeight(const Tensor& x, const Tensor& gy, const Shape& kernelSizes,
+                                      const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                      const std::vector<int64_t>& dilation) {
+  const char* op = "depthwiseConv weight gradient";
+  checkDepthwiseOperands(op, x, gy);
+  if (gy.shape.size() < 2)
+    fail(Code::ShapeMismatch, op, ": gradient has shape ", shapeStr(gy.shape), "; expected [N, C·m, ...spatial]");
+  Shape ws{gy.shape[1], 1};
+  ws.insert(ws.end(), kernelSizes.begin(), kernelSizes.end());
+  checkShape(ws, op);
+  const kernels::DepthwiseGeometry g = depthwiseGeometry(op, x.shape, ws, gy.shape, stride, padding, dilation);
+  if (g.N == 0) return full(ws, x.dtype, x.device(), 0.0);  // no terms: the sums are 0
+  TensorPtr gw = emptyTensor(ws, x.dtype, x.device());
+  backendFor(x.device()).depthwiseConvBackwardWeight(x.device(), x.dtype, gw->data(), x.data(), gy.data(), g);
+  return gw;
+}
+
 TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
   const char* name = largest ? "argmax" : "argmin";
   const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);

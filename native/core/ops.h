@@ -70,6 +70,19 @@ std::pair<TensorPtr, TensorPtr> cumExtreme(const Tensor& x, int64_t axis, bool l
 TensorPtr logCumSumExp(const Tensor& x, int64_t axis, bool reverse);
 // logcumsumexp's gradient from x, its output y and y's gradient gy (all x's shape and dtype).
 TensorPtr logCumSumExpBackward(const Tensor& x, const Tensor& y, const Tensor& gy, int64_t axis, bool reverse);
+// Depthwise convolution (groups = input channels; kernels/depthwise.h) over k = 1…3 spatial axes, PyTorch's
+// cross-correlation with zero padding: x [N, C, in…] and w [C·m, 1, k…] → y [N, C·m, out…] (outSizes given: the right
+// padding only shows there); `padding` is each axis's left padding. The input gradient takes gy [N, C·m, out…] and w
+// to [N, C, in…] (inShape); the weight gradient takes x and gy to w's shape [C·m, 1, k…] (kernelSizes). Float types;
+// every shape and parameter checked here (SHAPE_MISMATCH, INVALID_ARGUMENT, DTYPE_MISMATCH, DEVICE_MISMATCH).
+TensorPtr depthwiseConv(const Tensor& x, const Tensor& w, const Shape& outSizes, const std::vector<int64_t>& stride,
+                        const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation);
+TensorPtr depthwiseConvBackwardInput(const Tensor& gy, const Tensor& w, const Shape& inShape,
+                                     const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                     const std::vector<int64_t>& dilation);
+TensorPtr depthwiseConvBackwardWeight(const Tensor& x, const Tensor& gy, const Shape& kernelSizes,
+                                      const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                      const std::vector<int64_t>& dilation);
 // torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.

@@ -109,6 +109,18 @@ class CpuBackend final : public Backend {
                             int64_t outer, int64_t n, int64_t inner, bool reverse) override {
     cpu::logCumSumExpBackward(t, gx, x, y, gy, outer, n, inner, reverse);
   }
+  void depthwiseConv(const Device&, DType t, void* y, const void* x, const void* w,
+                     const kernels::DepthwiseGeometry& g) override {
+    cpu::depthwiseConv(t, y, x, w, g);
+  }
+  void depthwiseConvBackwardInput(const Device&, DType t, void* gx, const void* gy, const void* w,
+                                  const kernels::DepthwiseGeometry& g) override {
+    cpu::depthwiseConvBackwardInput(t, gx, gy, w, g);
+  }
+  void depthwiseConvBackwardWeight(const Device&, DType t, void* gw, const void* x, const void* gy,
+                                   const kernels::DepthwiseGeometry& g) override {
+    cpu::depthwiseConvBackwardWeight(t, gw, x, gy, g);
+  }
   void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cpu::argReduce(t, out, x, outer, n, inner, largest);

@@ -314,6 +314,18 @@ class CudaBackend final : public Backend {
                             int64_t outer, int64_t n, int64_t inner, bool reverse) override {
     cuda::logCumSumExpBackward(context(d), t, gx, x, y, gy, outer, n, inner, reverse);
   }
+  void depthwiseConv(const Device& d, DType t, void* y, const void* x, const void* w,
+                     const kernels::DepthwiseGeometry& g) override {
+    cuda::depthwiseConv(context(d), t, y, x, w, g);
+  }
+  void depthwiseConvBackwardInput(const Device& d, DType t, void* gx, const void* gy, const void* w,
+                                  const kernels::DepthwiseGeometry& g) override {
+    cuda::depthwiseConvBackwardInput(context(d), t, gx, gy, w, g);
+  }
+  void depthwiseConvBackwardWeight(const Device& d, DType t, void* gw, const void* x, const void* gy,
+                                   const kernels::DepthwiseGeometry& g) override {
+    cuda::depthwiseConvBackwardWeight(context(d), t, gw, x, gy, g);
+  }
   void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cuda::argReduce(context(d), t, out, x, outer, n, inner, largest);

@@ -202,6 +202,9 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("cumExtreme", &Addon::guard<&Addon::cumExtreme>),
         InstanceMethod("logCumSumExp", &Addon::guard<&Addon::logCumSumExp>),
         InstanceMethod("logCumSumExpBackward", &Addon::guard<&Addon::logCumSumExpBackward>),
+        InstanceMethod("depthwiseConv", &Addon::guard<&Addon::depthwiseConv>),
+        InstanceMethod("depthwiseConvBackwardInput", &Addon::guard<&Addon::depthwiseConvBackwardInput>),
+        InstanceMethod("depthwiseConvBackwardWeight", &Addon::guard<&Addon::depthwiseConvBackwardWeight>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
@@ -984,6 +987,33 @@ class Addon : public Napi::Addon<Addon> {
     const char* opName = largest ? "cummax" : "cummin";
     auto [values, indices] = ops::cumExtreme(tensorArg(info[0], opName, "x"), intArg(info[1], opName, "axis"), largest);
     return wrapAll(info.Env(), {values, indices});
+  }
+
+  // depthwiseConv(x, w, outSizes, stride, padding, dilation): ops::depthwiseConv (padding: each axis's left zeros)
+  Napi::Value depthwiseConv(const Napi::CallbackInfo& info) {
+    const char* op = "depthwiseConv";
+    expectArgs(info, 6, op);
+    return wrap(info.Env(), ops::depthwiseConv(tensorArg(info[0], op, "x"), tensorArg(info[1], op, "weight"),
+                                               intListArg(info[2], op, "outSizes"), intListArg(info[3], op, "stride"),
+                                               intListArg(info[4], op, "padding"), intListArg(info[5], op, "dilation")));
+  }
+
+  // depthwiseConvBackwardInput(gy, w, inShape, stride, padding, dilation): the input gradient [N, C, in…]
+  Napi::Value depthwiseConvBackwardInput(const Napi::CallbackInfo& info) {
+    const char* op = "depthwiseConvBackwardInput";
+    expectArgs(info, 6, op);
+    return wrap(info.Env(), ops::depthwiseConvBackwardInput(tensorArg(info[0], op, "gradient"), tensorArg(info[1], op, "weight"),
+                                                            shapeArg(info[2], op, "inShape"), intListArg(info[3], op, "stride"),
+                                                            intListArg(info[4], op, "padding"), intListArg(info[5], op, "dilation")));
+  }
+
+  // depthwiseConvBackwardWeight(x, gy, kernelSizes, stride, padding, dilation): the weight gradient [C·m, 1, k…]
+  Napi::Value depthwiseConvBackwardWeight(const Napi::CallbackInfo& info) {
+    const char* op = "depthwiseConvBackwardWeight";
+    expectArgs(info, 6, op);
+    return wrap(info.Env(), ops::depthwiseConvBackwardWeight(tensorArg(info[0], op, "x"), tensorArg(info[1], op, "gradient"),
+                                                             intListArg(info[2], op, "kernelSizes"), intListArg(info[3], op, "stride"),
+                                                             intListArg(info[4], op, "padding"), intListArg(info[5], op, "dilation")));
   }
 
   // logCumSumExp(x, axis, reverse): logcumsumexp along axis (from the end when reverse)

@@ -227,9 +227,10 @@ describe(`convolutions past one int32 row gather (seed ${SEED})`, () => {
 
 describe(`depthwise convolutions: the sum over taps (seed ${SEED})`, () => {
   // groups = in (> 1) with stride 1 take convForward's depthwise path (no row gather); stride 2 the row gather. The CPU's
-  // dispatch rule (multiplier 1 and 2^21 output elements and more) is turned off here so that these small shapes take it.
-  beforeAll(() => (convPaths.depthwiseCpuRule = false));
-  afterAll(() => (convPaths.depthwiseCpuRule = true));
+  // dispatch rule (multiplier 1 and 2^21 output elements and more) is turned off here so that these small shapes take it,
+  // and the native kernel (test/cpu/conv-depthwise.test.ts) too: this is the path of addons built without it.
+  beforeAll(() => ((convPaths.depthwiseCpuRule = false), (convPaths.depthwiseNative = false)));
+  afterAll(() => ((convPaths.depthwiseCpuRule = true), (convPaths.depthwiseNative = true)));
   const convs = [antler.conv1d, antler.conv2d, antler.conv3d] as const;
   const F = { dtype: 'float64' as const };
   const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
@@ -366,9 +367,15 @@ describe('depthwise convolutions on the CPU: the path where it measured faster',
       gathers.mockRestore();
     }
   };
-  test('multiplier 1 from 2^21 output elements (N·C·positions) on: the sum over taps; below, or multiplier > 1, the row gather', () => {
+  test('the native kernel at every size, multiplier and stride (no gather); without it, the sum over taps where it measured faster', () => {
     const x = antler.randn([1, 2048, 1024]), w = antler.randn([2048, 1, 3]), w2 = antler.randn([4096, 1, 3]);
     try {
+      expect(gathered(() => antler.conv1d(x, w, null, { groups: 2048 }))).toBe(false);
+      expect(gathered(() => antler.conv1d(x, w2, null, { padding: 1, groups: 2048, stride: 2 }))).toBe(false);
+      expect(gathered(() => antler.conv2d(antler.randn([2, 4, 8, 8]), antler.randn([8, 1, 3, 3]), null, { padding: 1, groups: 4 }))).toBe(false);
+      expect(gathered(() => antler.conv2d(antler.randn([2, 4, 8, 8]), antler.randn([8, 2, 3, 3]), null, { padding: 1, groups: 2 }))).toBe(true); // not depthwise
+      // The sum over taps (an addon without the native kernel): multiplier 1 from 2^21 output elements (N·C·positions) on.
+      convPaths.depthwiseNative = false;
       expect(gathered(() => antler.conv1d(x, w, null, { padding: 1, groups: 2048 }))).toBe(false); // 2048·1024 = 2^21 outputs
       expect(gathered(() => antler.conv1d(x, w, null, { groups: 2048 }))).toBe(true); // 2048·1022
       expect(gathered(() => antler.conv1d(x, w2, null, { padding: 1, groups: 2048 }))).toBe(true); // multiplier 2
@@ -377,6 +384,7 @@ describe('depthwise convolutions on the CPU: the path where it measured faster',
       expect(gathered(() => antler.conv2d(antler.randn([2, 4, 8, 8]), antler.randn([4, 1, 3, 3]), null, { padding: 1, groups: 4 }))).toBe(false);
     } finally {
       convPaths.depthwiseCpuRule = true;
+      convPaths.depthwiseNative = true;
       [x, w, w2].forEach((t) => t.dispose());
     }
   });

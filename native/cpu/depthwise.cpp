@@ -1,0 +1,181 @@
+// Depthwise convolution on the CPU (kernels/depthwise.h's formulas): the forward pass and the input gradient one
+// (sample, channel) plane per OpenMP iteration, walking output rows with each tap's valid range precomputed so the
+// innermost loop over the width is branch-free (vectorised at stride 1); the weight gradient one output channel per
+// iteration, every tap's sum in a double accumulator in a fixed order (the same result every run).
+#include <algorithm>
+#include <vector>
+
+#include "../core/error.h"
+#include "../kernels/depthwise.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+using kernels::DepthwiseGeometry;
+using kernels::depthwiseValidRange;
+
+// y[ow] += wv·x[ow·s + off] for ow in [lo, hi).
+template <typename T>
+static inline void axpyRow(T* __restrict y, const T* __restrict x, T wv, int64_t lo, int64_t hi, int64_t s, int64_t off) {
+  if (s == 1) {
+    const T* xs = x + off;
+    for (int64_t o = lo; o < hi; ++o) y[o] += wv * xs[o];
+  } else {
+    for (int64_t o = lo; o < hi; ++o) y[o] += wv * x[o * s + off];
+  }
+}
+
+// x[o·s + off] += wv·y[o] for o in [lo, hi).
+template <typename T>
+static inline void scatterRow(T* __restrict x, const T* __restrict y, T wv, int64_t lo, int64_t hi, int64_t s, int64_t off) {
+  if (s == 1) {
+    T* xs = x + off;
+    for (int64_t o = lo; o < hi; ++o) xs[o] += wv * y[o];
+  } else {
+    for (int64_t o = lo; o < hi; ++o) x[o * s + off] += wv * y[o];
+  }
+}
+
+template <typename T>
+static void forwardT(T* y, const T* x, const T* w, const DepthwiseGeometry& g) {
+  const int64_t planes = g.N * g.C * g.m, P = g.outPlane(), KK = g.taps();
+  parallelFor(planes, planes * P * KK, [&](int64_t plane) {
+    const int64_t co = plane % (g.C * g.m), n = plane / (g.C * g.m);
+    const T* xp = x + (n * g.C + co / g.m) * g.inPlane();
+    const T* wp = w + co * KK;
+    T* yp = y + plane * P;
+    std::fill(yp, yp + P, T(0));
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+        T* yr = yp + (o0 * g.out[1] + o1) * g.out[2];
+        for (int64_t a = 0; a < g.k[0]; ++a) {
+          const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+          if (i0 < 0 || i0 >= g.in[0]) continue;
+          for (int64_t b = 0; b < g.k[1]; ++b) {
+            const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+            if (i1 < 0 || i1 >= g.in[1]) continue;
+            const T* xr = xp + (i0 * g.in[1] + i1) * g.in[2];
+            for (int64_t e = 0; e < g.k[2]; ++e) {
+              const int64_t off = e * g.dil[2] - g.pad[2];
+              int64_t lo, hi;
+              depthwiseValidRange(off, g.stride[2], g.in[2], g.out[2], lo, hi);
+              axpyRow(yr, xr, wp[(a * g.k[1] + b) * g.k[2] + e], lo, hi, g.stride[2], off);
+            }
+          }
+        }
+      }
+  });
+}
+
+// Each gy row scattered into the input rows its taps touch, within the (sample, channel) plane this iteration owns
+// (no races, a fixed order); contiguous at width stride 1, strided otherwise. (The per-point gather CUDA uses,
+// kernels::depthwiseInputGradPoint, measured ~100× slower here at stride 2: two int64 divisions per tap and axis.)
+template <typename T>
+static void inputGradT(T* gx, const T* gy, const T* w, const DepthwiseGeometry& g) {
+  const int64_t planes = g.N * g.C, S = g.inPlane(), P = g.outPlane(), KK = g.taps();
+  parallelFor(planes, planes * P * KK * g.m, [&](int64_t plane) {
+    const int64_t c = plane % g.C, n = plane / g.C;
+    T* gp = gx + plane * S;
+    std::fill(gp, gp + S, T(0));
+    for (int64_t j = 0; j < g.m; ++j) {
+      const int64_t co = c * g.m + j;
+      const T* gyp = gy + (n * g.C * g.m + co) * P;
+      const T* wp = w + co * KK;
+      for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+        for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+          const T* gr = gyp + (o0 * g.out[1] + o1) * g.out[2];
+          for (int64_t a = 0; a < g.k[0]; ++a) {
+            const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+            if (i0 < 0 || i0 >= g.in[0]) continue;
+            for (int64_t b = 0; b < g.k[1]; ++b) {
+              const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+              if (i1 < 0 || i1 >= g.in[1]) continue;
+              T* xr = gp + (i0 * g.in[1] + i1) * g.in[2];
+              for (int64_t e = 0; e < g.k[2]; ++e) {
+                const int64_t off = e * g.dil[2] - g.pad[2];
+                int64_t lo, hi;
+                depthwiseValidRange(off, g.stride[2], g.in[2], g.out[2], lo, hi);
+                scatterRow(xr, gr, wp[(a * g.k[1] + b) * g.k[2] + e], lo, hi, g.stride[2], off);
+              }
+            }
+          }
+        }
+    }
+  });
+}
+
+// Σ_o gy_row[o]·x_row[o·s + off] over [lo, hi), in double.
+template <typename T>
+static inline double dotRow(const T* __restrict gr, const T* __restrict xr, int64_t lo, int64_t hi, int64_t s, int64_t off) {
+  double acc = 0.0;
+  if (s == 1) {
+    const T* xs = xr + off;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t o = lo; o < hi; ++o) acc += static_cast<double>(gr[o]) * static_cast<double>(xs[o]);
+  } else {
+    for (int64_t o = lo; o < hi; ++o) acc += static_cast<double>(gr[o]) * static_cast<double>(xr[o * s + off]);
+  }
+  return acc;
+}
+
+template <typename T>
+static void weightGradT(T* gw, const T* x, const T* gy, const DepthwiseGeometry& g) {
+  const int64_t Cout = g.C * g.m, P = g.outPlane(), KK = g.taps();
+  parallelFor(Cout, Cout * g.N * P * KK, [&](int64_t co) {
+    std::vector<double> acc(static_cast<size_t>(KK), 0.0);
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* xp = x + (n * g.C + co / g.m) * g.inPlane();
+      const T* gyp = gy + (n * Cout + co) * P;
+      for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+        for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+          const T* gr = gyp + (o0 * g.out[1] + o1) * g.out[2];
+          for (int64_t a = 0; a < g.k[0]; ++a) {
+            const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+            if (i0 < 0 || i0 >= g.in[0]) continue;
+            for (int64_t b = 0; b < g.k[1]; ++b) {
+              const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+              if (i1 < 0 || i1 >= g.in[1]) continue;
+              const T* xr = xp + (i0 * g.in[1] + i1) * g.in[2];
+              for (int64_t e = 0; e < g.k[2]; ++e) {
+                const int64_t off = e * g.dil[2] - g.pad[2];
+                int64_t lo, hi;
+                depthwiseValidRange(off, g.stride[2], g.in[2], g.out[2], lo, hi);
+                acc[(a * g.k[1] + b) * g.k[2] + e] += dotRow(gr, xr, lo, hi, g.stride[2], off);
+              }
+            }
+          }
+        }
+    }
+    for (int64_t t = 0; t < KK; ++t) gw[co * KK + t] = static_cast<T>(acc[t]);
+  });
+}
+
+void depthwiseConv(DType t, void* y, const void* x, const void* w, const DepthwiseGeometry& g) {
+  switch (t) {
+    case DType::Float32: return forwardT(static_cast<float*>(y), static_cast<const float*>(x), static_cast<const float*>(w), g);
+    case DType::Float64: return forwardT(static_cast<double*>(y), static_cast<const double*>(x), static_cast<const double*>(w), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "depthwiseConv: dtype ", dtypeName(t), " is not supported");
+}
+
+void depthwiseConvBackwardInput(DType t, void* gx, const void* gy, const void* w, const DepthwiseGeometry& g) {
+  switch (t) {
+    case DType::Float32: return inputGradT(static_cast<float*>(gx), static_cast<const float*>(gy), static_cast<const float*>(w), g);
+    case DType::Float64: return inputGradT(static_cast<double*>(gx), static_cast<const double*>(gy), static_cast<const double*>(w), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "depthwiseConvBackwardInput: dtype ", dtypeName(t), " is not supported");
+}
+
+void depthwiseConvBackwardWeight(DType t, void* gw, const void* x, const void* gy, const DepthwiseGeometry& g) {
+  switch (t) {
+    case DType::Float32: return weightGradT(static_cast<float*>(gw), static_cast<const float*>(x), static_cast<const float*>(gy), g);
+    case DType::Float64: return weightGradT(static_cast<double*>(gw), static_cast<const double*>(x), static_cast<const double*>(gy), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "depthwiseConvBackwardWeight: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cpu
