@@ -105,16 +105,18 @@ static void inputGradT(T* gx, const T* gy, const T* w, const DepthwiseGeometry& 
   });
 }
 
-// Σ_o gy_row[o]·x_row[o·s + off] over [lo, hi), in double.
+// Σ_o gy_row[o]·x_row[o·s + off] over [lo, hi): one row's sum in T (vectorised at stride 1, T's lanes), which the
+// caller adds to its double accumulator. (Every product in double measured 25 ms single-threaded for [8, 128, 56, 56]
+// 3×3, 1.7× the forward; a row is at most the output's width, so float32's row sums lose little.)
 template <typename T>
-static inline double dotRow(const T* __restrict gr, const T* __restrict xr, int64_t lo, int64_t hi, int64_t s, int64_t off) {
-  double acc = 0.0;
+static inline T dotRow(const T* __restrict gr, const T* __restrict xr, int64_t lo, int64_t hi, int64_t s, int64_t off) {
+  T acc = T(0);
   if (s == 1) {
     const T* xs = xr + off;
 #pragma omp simd reduction(+ : acc)
-    for (int64_t o = lo; o < hi; ++o) acc += static_cast<double>(gr[o]) * static_cast<double>(xs[o]);
+    for (int64_t o = lo; o < hi; ++o) acc += gr[o] * xs[o];
   } else {
-    for (int64_t o = lo; o < hi; ++o) acc += static_cast<double>(gr[o]) * static_cast<double>(xr[o * s + off]);
+    for (int64_t o = lo; o < hi; ++o) acc += gr[o] * xr[o * s + off];
   }
   return acc;
 }
@@ -141,7 +143,7 @@ static void weightGradT(T* gw, const T* x, const T* gy, const DepthwiseGeometry&
                 const int64_t off = e * g.dil[2] - g.pad[2];
                 int64_t lo, hi;
                 depthwiseValidRange(off, g.stride[2], g.in[2], g.out[2], lo, hi);
-                acc[(a * g.k[1] + b) * g.k[2] + e] += dotRow(gr, xr, lo, hi, g.stride[2], off);
+                acc[(a * g.k[1] + b) * g.k[2] + e] += static_cast<double>(dotRow(gr, xr, lo, hi, g.stride[2], off));
               }
             }
           }
