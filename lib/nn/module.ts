@@ -78,8 +78,8 @@ function dotted(prefix: unknown, op: string): string {
   return prefix && !prefix.endsWith('.') ? `${prefix}.` : prefix;
 }
 
-/** weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
-function snakeCase(key: string): string {
+/** @internal weightC → weight_c (a name PyTorch's state dicts use for a camelCase property). */
+export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
@@ -175,6 +175,11 @@ export abstract class Module {
   /** @internal Registers t as buffer `name` of m (registerBuffer from outside the class: a parametrization's original). */
   static addBuffer(m: Module, name: string, t: Tensor): Tensor {
     return m.registerBuffer(name, t);
+  }
+
+  /** @internal Registers t as parameter `name` of m (registerParameter from outside the class: a parametrized tensor put back). */
+  static addParameter(m: Module, name: string, t: Tensor): Tensor {
+    return m.registerParameter(name, t);
   }
 
   /**

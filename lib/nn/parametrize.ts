@@ -40,7 +40,7 @@ import { checkOptions, describe } from '../validate';
 import { native } from '../native';
 import { ModuleDict } from './containers';
 import { ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './layers';
-import { Module, onModuleClone, parameter } from './module';
+import { Module, onModuleClone, parameter, snakeCase } from './module';
 
 /**
  * A parametrization: a module whose forward maps the original tensor to the parametrized one;
@@ -309,18 +309,45 @@ function writeParametrized(m: Module, name: string, v: unknown): void {
   releaseHeld(m, name);
 }
 
-function injectProperty(m: Module, name: string): void {
-  Object.defineProperty(m, name, {
-    // `this`: the module read (a copy made by clone() reads its own parametrizations).
-    get(this: Module) {
-      return readParametrized(this, name);
-    },
+/** The getters injectProperty made, and the parametrized tensor each reads (a clone's accessors are the same functions). */
+const getterOf = new WeakMap<object, string>();
+
+/** Makes property `key` of m read and assign parametrized tensor `name` (`key` is `name`, or its alias: aliasOf). */
+function injectProperty(m: Module, name: string, key = name): void {
+  // `this`: the module read (a copy made by clone() reads its own parametrizations).
+  const get = function (this: Module) {
+    return readParametrized(this, name);
+  };
+  getterOf.set(get, name);
+  Object.defineProperty(m, key, {
+    get,
     set(this: Module, v: unknown) {
       writeParametrized(this, name, v);
     },
     configurable: true,
     enumerable: false,
   });
+}
+
+/**
+ * The own camelCase property holding tensor `name` (t) of m where m's class declares `name` as its alias, a
+ * prototype accessor (SRUCell's weight_c reads weightC, BatchNorm's running_mean runningMean), or null. The
+ * module's own code reads that property, so it is parametrized with `name` (torch's module reads
+ * self.running_mean: the parametrized value).
+ */
+function aliasOf(m: Module, name: string, t: Tensor): string | null {
+  if (Object.prototype.hasOwnProperty.call(m, name)) return null;
+  return Object.keys(m).find((k) => k !== name && snakeCase(k) === name && props(m)[k] === t) ?? null;
+}
+
+/** The alias property parametrized with `name` (aliasOf at registration), or null. */
+function parametrizedAlias(m: Module, name: string): string | null {
+  return (
+    Object.getOwnPropertyNames(m).find((k) => {
+      const get = k === name ? undefined : Object.getOwnPropertyDescriptor(m, k)?.get;
+      return get !== undefined && getterOf.get(get) === name;
+    }) ?? null
+  );
 }
 
 function ensureHooks(m: Module): void {
@@ -457,11 +484,13 @@ export function registerParametrization<M extends Module>(module: M, name: strin
     }
   }
   const requiresGrad = original.requiresGrad;
+  const alias = aliasOf(m, name, original);
   // Several originals: new tensors that require a gradient as the tensor did (torch's Parameter(original_i)); the
   // tensor itself leaves the module (an optimizer made before still holds it; the finalizer frees it when nobody does).
   if (Array.isArray(initial)) for (const t of initial) t.requiresGrad = requiresGrad;
   else if (initial) setData(original, initial);
   if (isBuffer) Module.releaseBuffer(m, name);
+  if (alias !== null) delete props(m)[alias];
   delete props(m)[name];
   const list = new ParametrizationList(parametrization, Array.isArray(initial) ? initial : original, unsafe, isBuffer);
   original.requiresGrad = requiresGrad;
@@ -470,6 +499,7 @@ export function registerParametrization<M extends Module>(module: M, name: strin
   dict.set(name, list);
   props(dict)[name] = list;
   injectProperty(m, name);
+  if (alias !== null) injectProperty(m, name, alias);
   ensureHooks(m);
   return module;
 }
@@ -541,6 +571,8 @@ export function removeParametrizations<M extends Module>(module: M, name: string
   const stale = cache.get(m)?.get(name);
   if (stale) uncached.push(stale);
   cache.get(m)?.delete(name);
+  const alias = parametrizedAlias(m, name);
+  if (alias !== null) delete props(m)[alias];
   delete props(m)[name];
   const dict = props(m).parametrizations as ModuleDict;
   dict.delete(name);
@@ -560,12 +592,15 @@ export function removeParametrizations<M extends Module>(module: M, name: string
       hosts.delete(m);
     }
   }
+  // An alias (SRUCell's weightC for weight_c) holds the tensor again, registered under `name`.
   if (value ? !value.requiresGrad : list.ofBuffers) {
     Module.addBuffer(m, name, original);
-    props(m)[name] = original;
+    props(m)[alias ?? name] = original;
   } else {
     const requiresGrad = value ? true : original.requiresGrad;
-    props(m)[name] = value ? parameter(original) : original;
+    if (value) parameter(original);
+    if (alias !== null) Module.addParameter(m, name, original);
+    props(m)[alias ?? name] = original;
     original.requiresGrad = requiresGrad;
   }
   return module;

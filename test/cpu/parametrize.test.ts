@@ -588,6 +588,55 @@ describe(`parametrized buffers and several originals (torch 1.13's rules) (seed 
     m.dispose();
   });
 
+  test("a tensor its class reads through a camelCase alias (BatchNorm's runningVar for running_var, SRUCell's weightC for weight_c, scaleX for scale_x): the forward uses the parametrized value, torch's names; removal puts the same tensor back under both", () => {
+    const bn = new nn.BatchNorm1d(3, F64);
+    bn.eval();
+    const rv = bn.runningVar!;
+    const x = tensor(randomArray(rng, 12), [4, 3], F64);
+    const y0 = tidy(() => read(bn.forward(x)));
+    P.registerParametrization(bn, 'running_var', new Scale());
+    // torch 1.13: these keys; the eval forward unchanged (2 · 1/2: the parametrized running_var is 1), original 0.5.
+    expect(keysOf(bn)).toEqual(['weight', 'bias', 'running_mean', 'num_batches_tracked', 'parametrizations.running_var.original']);
+    expect(read(rv)).toEqual([0.5, 0.5, 0.5]);
+    tidy(() => expectClose(read(bn.forward(x)), y0, 1e-15, 0));
+    tidy(() => expect(read(bn.runningVar!)).toEqual([1, 1, 1]));
+    // Training updates the computed running_var in place, not original (torch: original stays 0.5).
+    bn.train();
+    tidy(() => void bn.forward(x));
+    expect(read(rv)).toEqual([0.5, 0.5, 0.5]);
+    P.removeParametrizations(bn, 'running_var', false);
+    expect(bn.runningVar).toBe(rv);
+    expect(props(bn).running_var).toBe(rv);
+    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['running_mean', 'num_batches_tracked', 'running_var']);
+    bn.dispose();
+
+    // SRUCell: weight_c (a parameter) doubled by Double (no rightInverse: original is weightC as it was).
+    const cell = new nn.SRUCell(3, 3, F64);
+    const ref = cell.clone();
+    const wc = cell.weightC;
+    tidy(() => noGrad(() => void ref.weightC.assign(mul(ref.weightC, 2))));
+    const xs = tensor(randomArray(rng, 3 * 2 * 3), [3, 2, 3], F64);
+    const expected = tidy(() => read(ref.forward(xs).output));
+    P.registerParametrization(cell, 'weight_c', new Double());
+    // torch: no second name for the original (antler registered the raw weightC as a parameter 'weightC').
+    expect(keysOf(cell)).toEqual(['weight', 'bias', 'scale_x', 'parametrizations.weight_c.original']);
+    expect(cell.parameters()).toHaveLength(3);
+    tidy(() => expectClose(read(cell.forward(xs).output), expected, 1e-14, 1e-15));
+    P.removeParametrizations(cell, 'weight_c');
+    expect(cell.weightC).toBe(wc);
+    expect(props(cell).weight_c).toBe(wc);
+    expect(keysOf(cell)).toEqual(['weight', 'bias', 'weight_c', 'scale_x']);
+    tidy(() => expectClose(read(cell.forward(xs).output), expected, 1e-14, 1e-15));
+    // scale_x (a buffer) through scaleX: Scale leaves the forward as it was.
+    P.registerParametrization(cell, 'scale_x', new Scale());
+    expect(keysOf(cell)).toEqual(['weight', 'bias', 'weight_c', 'parametrizations.scale_x.original']);
+    tidy(() => expectClose(read(cell.forward(xs).output), expected, 1e-14, 1e-15));
+    P.removeParametrizations(cell, 'scale_x');
+    expect(keysOf(cell)).toEqual(['weight', 'bias', 'weight_c', 'scale_x']);
+    tidy(() => expectClose(read(cell.forward(xs).output), expected, 1e-14, 1e-15));
+    for (const d of [cell, ref, x, xs]) d.dispose();
+  });
+
   test("errors as torch's: rightInverse returning neither a tensor nor an array (or an array holding something else) at registration; on assignment the wrong count, a dtype, a tensor for several; nothing changes", () => {
     const lin = new nn.Linear(3, 2, F64);
     const w0 = lin.weight;
