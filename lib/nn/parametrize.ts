@@ -397,9 +397,10 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
  * tensors, they are copied into new originals `original0`, `original1`, …
  * (parameters that require a gradient as the tensor did, or buffers), its
  * forward takes them all (`forward(original0, original1, …)`), and the
- * tensor that was `module[name]` is no longer the module's (torch drops it:
- * an optimizer made before holds it and not the new originals; the
- * finalizer frees it when nobody holds it, or dispose() it). A
+ * tensor that was `module[name]` is no longer the module's (torch drops it):
+ * a buffer is freed, as a buffer the module drops is; a parameter is left
+ * to its holders (an optimizer made before holds it and not the new
+ * originals; the finalizer frees it when nobody holds it, or dispose() it). A
  * parametrization registered after the first takes and gives one tensor.
  * See the module TSDoc for when the computed tensor is freed. Returns the
  * module.
@@ -486,14 +487,17 @@ export function registerParametrization<M extends Module>(module: M, name: strin
   const requiresGrad = original.requiresGrad;
   const alias = aliasOf(m, name, original);
   // Several originals: new tensors that require a gradient as the tensor did (torch's Parameter(original_i)); the
-  // tensor itself leaves the module (an optimizer made before still holds it; the finalizer frees it when nobody does).
-  if (Array.isArray(initial)) for (const t of initial) t.requiresGrad = requiresGrad;
+  // tensor itself leaves the module: a parameter is left to its holders (an optimizer made before; the finalizer
+  // frees it when nobody holds it), a buffer is freed, as a buffer the module drops is (Module.forget).
+  const several = Array.isArray(initial);
+  if (several) for (const t of initial) t.requiresGrad = requiresGrad;
   else if (initial) setData(original, initial);
-  if (isBuffer) Module.releaseBuffer(m, name);
+  // One original: the same tensor moves to the list (a buffer is moved, not freed).
+  if (isBuffer && !several) Module.releaseBuffer(m, name);
   if (alias !== null) delete props(m)[alias];
   delete props(m)[name];
-  const list = new ParametrizationList(parametrization, Array.isArray(initial) ? initial : original, unsafe, isBuffer);
-  original.requiresGrad = requiresGrad;
+  const list = new ParametrizationList(parametrization, several ? initial : original, unsafe, isBuffer);
+  if (!several) original.requiresGrad = requiresGrad;
   if (!(props(m).parametrizations instanceof ModuleDict)) props(m).parametrizations = new ModuleDict();
   const dict = props(m).parametrizations as ModuleDict;
   dict.set(name, list);
@@ -535,8 +539,9 @@ export function isParametrized(module: Module, name?: string): boolean {
  * becomes a new tensor holding the parametrized value, a parameter when that
  * value requires a gradient, else a buffer (torch's rule; add it to your
  * optimizer), and leaveParametrized false is refused (INVALID_ARGUMENT, as
- * torch's ValueError); the originals are left to whoever holds them (an
- * optimizer; the finalizer frees them when nobody does). The parametrizations are dropped: the ones
+ * torch's ValueError); the originals are freed when they are buffers, else
+ * left to whoever holds them (an optimizer; the finalizer frees them when
+ * nobody does). The parametrizations are dropped: the ones
  * spectralNorm() and orthogonal() made are disposed with their buffers,
  * the caller's own are not (the caller may reuse them);
  * `module.parametrizations` goes with the last one.
@@ -581,6 +586,9 @@ export function removeParametrizations<M extends Module>(module: M, name: string
     // A buffer is moved, not freed (setting the list's property to null would free a buffer).
     if (list.ofBuffers) Module.releaseBuffer(list, 'original');
     (list as unknown as Record<string, unknown>).original = null;
+  } else if (list.ofBuffers) {
+    // Several buffers: dropped with the list, so freed as a module's dropped buffer is (Module.forget).
+    for (let i = 0; i < list.ntensors; i++) delete props(list)[`original${i}`];
   }
   // Nobody else holds what spectralNorm() / orthogonal() made: its buffers (u, v, base) go with it.
   for (const p of list) if (madeHere.has(p) && !p.isDisposed) p.dispose();

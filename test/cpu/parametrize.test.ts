@@ -561,7 +561,11 @@ describe(`parametrized buffers and several originals (torch 1.13's rules) (seed 
     }
     const b = m.b;
     const bv = read(b);
+    const live = memory().numTensors;
     P.registerParametrization(m, 'b', new Split());
+    // The buffer the module dropped is freed, as a replaced or deleted buffer is (nobody else holds a buffer).
+    expect(b.isDisposed).toBe(true);
+    expect(memory().numTensors).toBe(live + 1);
     expect(keysOf(m)).toEqual(['lin.weight', 'lin.bias', 'parametrizations.b.original0', 'parametrizations.b.original1']);
     expect(m.namedBuffers().map(([n]) => n)).toEqual(['parametrizations.b.original0', 'parametrizations.b.original1']);
     const originals = (listOf(m, 'b') as unknown as PList).originals();
@@ -571,7 +575,9 @@ describe(`parametrized buffers and several originals (torch 1.13's rules) (seed 
     expect(m.namedBuffers().map(([n]) => n)).toEqual(['b']);
     expect(m.namedParameters().map(([n]) => n)).toEqual(['lin.weight', 'lin.bias']);
     expectClose(read(m.b), bv, 1e-15, 0);
-    for (const t of [b, ...originals]) t.dispose();
+    // So are the originals, buffers dropped with the list: nothing left behind.
+    expect(originals.map((t) => t.isDisposed)).toEqual([true, true]);
+    expect(memory().numTensors).toBe(live);
     // A parameter that requires no gradient: originals without one; removal makes a buffer (torch: a plain tensor).
     const lin = new nn.Linear(3, 2, F64);
     const w0 = lin.weight;
