@@ -193,8 +193,8 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
    */
   rightInverse(value: Tensor): void {
     const originals = this.originals();
-    const xs = noGrad(() =>
-      tidy(() => {
+    const { result: vs, made } = noGrad(() =>
+      tidyMade(() => {
         let v: Tensor | readonly Tensor[] = value;
         for (let i = this.items.length - 1; i >= 0; i--) {
           const p = this.items[i];
@@ -208,10 +208,12 @@ export class ParametrizationList extends Module implements Iterable<Parametrizat
           const what = this.isTensor ? "'original'" : `'original${i}'`;
           if (t.dtype !== originals[i].dtype) fail('DTYPE_MISMATCH', `parametrize: rightInverse returned ${this.isTensor ? '' : `as tensor ${i} `}${t.dtype} while ${what} is ${originals[i].dtype}`);
         });
-        // Each a tensor of its own (setData consumes it): value itself, an original or one returned twice is copied.
-        return vs.map((t, i) => (t === value || originals.includes(t) || vs.indexOf(t) !== i ? clone(t) : t));
+        return vs;
       }),
     );
+    // Each a tensor of its own (setData consumes it): one that existed before (value itself, an original, a
+    // parametrization's buffer) or one returned twice is copied.
+    const xs = noGrad(() => vs.map((t, i) => (made.has(t) && vs.indexOf(t) === i ? t : clone(t))));
     xs.forEach((x, i) => setData(originals[i], x));
   }
 }
@@ -451,8 +453,8 @@ export function registerParametrization<M extends Module>(module: M, name: strin
   if (original.isDisposed) fail('DISPOSED', `${op}: ${isBuffer ? 'buffer' : 'parameter'} '${name}' has been disposed`);
   // Everything is checked before anything changes: a refused registration leaves the module as it was.
   // initial: null (original as it is), original's new value, or the several originals (each a tensor of its own).
-  const initial = noGrad(() =>
-    tidy((): Tensor | Tensor[] | null => {
+  const { result: inverse, made } = noGrad(() =>
+    tidyMade((): Tensor | Tensor[] | null => {
       if (typeof parametrization.rightInverse !== 'function') return null;
       let v: unknown;
       try {
@@ -472,6 +474,8 @@ export function registerParametrization<M extends Module>(module: M, name: strin
       return v === original ? null : v;
     }),
   );
+  // A tensor that existed before (a parametrization's buffer) is copied: setData consumes what it is given.
+  const initial = inverse instanceof Tensor && !made.has(inverse) ? noGrad(() => clone(inverse)) : inverse;
   const dropInitial = () => (Array.isArray(initial) ? initial.forEach((t) => t.dispose()) : initial?.dispose());
   if (!unsafe) {
     try {

@@ -643,6 +643,51 @@ describe(`parametrized buffers and several originals (torch 1.13's rules) (seed 
     for (const d of [cell, ref, x, xs]) d.dispose();
   });
 
+  test("a rightInverse returning a tensor that existed before (the parametrization's own buffer) at registration or on assignment: copied into the original, the buffer left as it was", () => {
+    /** forward(x) = x + base; rightInverse gives base's values back whatever it is given (a reset to base: x = 0). */
+    class Offset extends nn.Module {
+      declare base: Tensor;
+      declare zero: Tensor;
+      constructor(n: number) {
+        super();
+        this.base = this.registerBuffer('base', tensor(randomArray(rng, n), [n], F64));
+        this.zero = this.registerBuffer('zero', tensor(new Array<number>(n).fill(0), [n], F64));
+      }
+      forward(x: Tensor, s?: Tensor): Tensor {
+        return s ? add(mul(x, s), this.base) : add(x, this.base);
+      }
+      rightInverse(): Tensor | Tensor[] {
+        return this.zero;
+      }
+    }
+    class Both extends Offset {
+      rightInverse(): Tensor[] {
+        return [this.zero, this.base];
+      }
+    }
+    const m = new WithBuffer(randomArray(rng, 3));
+    const p = new Offset(3);
+    const base = read(p.base);
+    P.registerParametrization(m, 'b', p);
+    expect(p.zero.isDisposed).toBe(false);
+    tidy(() => expectClose(read(props(m).b), base, 0, 0));
+    tidy(() => void (props(m).b = tensor([1, 2, 3], [3], F64)));
+    expect(p.zero.isDisposed).toBe(false);
+    tidy(() => expectClose(read(props(m).b), base, 0, 0));
+    P.removeParametrizations(m, 'b');
+    const lin = new nn.Linear(3, 1, F64);
+    const q = new Both(3);
+    const w0 = lin.weight;
+    P.registerParametrization(lin, 'weight', q, { unsafe: true });
+    const os = (listOf(lin) as unknown as PList).originals();
+    tidy(() => void (props(lin).weight = tensor([1, 2, 3], [1, 3], F64)));
+    expect([q.zero.isDisposed, q.base.isDisposed]).toEqual([false, false]);
+    tidy(() => expectClose(read(props(lin).weight), read(q.base), 0, 0));
+    P.removeParametrizations(lin, 'weight');
+    // The parameters the module dropped are left to their holders (none here).
+    for (const d of [m, p, lin, q, w0, ...os]) d.dispose();
+  });
+
   test("errors as torch's: rightInverse returning neither a tensor nor an array (or an array holding something else) at registration; on assignment the wrong count, a dtype, a tensor for several; nothing changes", () => {
     const lin = new nn.Linear(3, 2, F64);
     const w0 = lin.weight;
