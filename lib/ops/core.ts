@@ -787,7 +787,7 @@ export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
 
 /**
  * Joins tensors along an existing axis (torch.cat). As torch.cat (1.13), a 1-D tensor of shape [0] is
- * skipped whatever its rank and the axis (`concat([empty [0], x])` is a copy of x): it takes part in
+ * skipped whatever the others' rank and the axis (`concat([empty [0], x])` is a copy of x): it takes part in
  * the dtype promotion only, and its gradient is zeros of shape [0]. The axis is checked against the
  * tensors that are not skipped; when all are, the result is of shape [0].
  */
