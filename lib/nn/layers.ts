@@ -1392,8 +1392,10 @@ export class Sequential extends Module {
     layers.forEach((m, i) => {
       const next: unknown = m.forward(h);
       // The previous layer's output is freed once used, unless it is the input or the layer handed it
-      // back unchanged (an empty Sequential, an identity): then it is still the value passed on.
-      if (h !== x && h !== next) h.dispose();
+      // back unchanged (an empty Sequential, an identity): then it is still the value passed on. A kept
+      // one (a forward hook's captured activation, a layer's cache, a parameter or buffer a layer
+      // returned) belongs to whoever kept it.
+      if (h !== x && h !== next && !h.kept) h.dispose();
       if (!(next instanceof Tensor) && i + 1 < layers.length) {
         const keys = next !== null && typeof next === 'object' ? ` with keys ${Object.keys(next).join(', ')}` : '';
         const what = describe(next);

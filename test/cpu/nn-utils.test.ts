@@ -283,6 +283,42 @@ describe(`forward hooks (seed ${SEED})`, () => {
     expectAntlerError(() => new nn.ReLU().registerForwardHook(3 as never), 'INVALID_ARGUMENT', /registerForwardHook: expected a function; got 3/);
   });
 
+  test('a Sequential leaves alone a layer output that a forward hook or the layer kept (feature extraction), and frees the others', () => {
+    const net = new nn.Sequential(new nn.Linear(3, 4, F64), new nn.Tanh(), new nn.Linear(4, 2, F64));
+    class Cache extends nn.Module {
+      last: Tensor | null = null;
+      forward(x: Tensor) {
+        this.last = antler.keep(antler.mul(x, 2));
+        return this.last;
+      }
+    }
+    const cache = new Cache();
+    const net2 = new nn.Sequential(cache, new nn.Linear(3, 1, F64));
+    const feats: Tensor[] = [];
+    const h = (net.layers[0] as nn.Module).registerForwardHook((_m, _a, out) => {
+      feats.push(antler.keep(out as Tensor));
+    });
+    const xv = randomArray(rng, 15);
+    const x = tensor(xv, [5, 3], F64);
+    const before = antler.memory().numTensors;
+    const y = antler.noGrad(() => net.forward(x));
+    // the Linear's output itself, alive and unchanged after the Tanh and the last Linear used it
+    const w = read((net.layers[0] as nn.Linear).weight);
+    const b = read((net.layers[0] as nn.Linear).bias!);
+    const want = Array.from({ length: 20 }, (_, k) => b[k % 4] + [0, 1, 2].reduce((a, j) => a + xv[Math.floor(k / 4) * 3 + j] * w[(k % 4) * 3 + j], 0));
+    expect(feats[0].isDisposed).toBe(false);
+    expectClose(read(feats[0]), want, 1e-12, 1e-12);
+    // y and the kept feature are the only new tensors (no graph holds any: noGrad): the Tanh's output was freed
+    expect(antler.memory().numTensors).toBe(before + 2);
+    const y2 = net2.forward(x);
+    expect(cache.last!.isDisposed).toBe(false);
+    expectClose(read(cache.last!), xv.map((v) => 2 * v), 0, 0);
+    h.remove();
+    antler.dispose([x, y, y2, feats[0], cache.last!]);
+    net.dispose();
+    net2.dispose();
+  });
+
   test('a module whose forward is its own property (an arrow function) gets it back when the last hook goes', () => {
     class Twice extends nn.Module {
       forward = (x: Tensor) => antler.mul(x, 2);
