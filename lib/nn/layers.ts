@@ -1349,10 +1349,72 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
 
   /** The i-th module; a negative i counts from the end, as in Python. */
   get(i: number): M {
+    return this.items[this.position(i, 'get')];
+  }
+
+  /** Replaces the i-th module (PyTorch's `list[i] = m`; a negative i counts from the end); the old one stays the caller's. */
+  set(i: number, m: M): this {
+    const at = this.position(i, 'set');
+    this.checkItem(m, 'set');
+    this.items[at] = m;
+    this.renumber(at);
+    return this;
+  }
+
+  /**
+   * Puts m at position index, moving the modules from there on one place up
+   * and renaming them (PyTorch's insert): index in [0, length]; length appends.
+   */
+  insert(index: number, m: M): this {
+    const n = this.items.length;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > n)
+      fail('INVALID_ARGUMENT', `ModuleList.insert: index must be an integer in [0, ${n}] for a list of ${n}; got ${describe(index)}`);
+    this.checkItem(m, 'insert');
+    this.items.splice(index, 0, m);
+    this.renumber(index);
+    return this;
+  }
+
+  /**
+   * Removes the i-th module (the last by default; a negative i counts from
+   * the end) and returns it, renaming the ones after it (PyTorch's pop):
+   * the module is the caller's from then on.
+   */
+  pop(i = -1): M {
+    const at = this.position(i, 'pop');
+    const [m] = this.items.splice(at, 1);
+    this.renumber(at);
+    return m;
+  }
+
+  /**
+   * A new ModuleList of the modules from start up to (not including) end, as
+   * Array.prototype.slice takes them (PyTorch's `list[start:end]`): the same
+   * modules, shared, not copies.
+   */
+  slice(start?: number, end?: number): ModuleList<M> {
+    for (const [name, v] of [['start', start], ['end', end]] as const)
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v)))
+        fail('INVALID_ARGUMENT', `ModuleList.slice: ${name} must be an integer; got ${describe(v)}`);
+    return new ModuleList(this.items.slice(start, end));
+  }
+
+  private position(i: unknown, op: string): number {
     const n = this.items.length;
     if (typeof i !== 'number' || !Number.isInteger(i) || i < -n || i >= n)
-      fail('INVALID_ARGUMENT', `ModuleList.get: index must be an integer in [${-n}, ${n}) for a list of ${n}; got ${describe(i)}`);
-    return this.items[i < 0 ? i + n : i];
+      fail('INVALID_ARGUMENT', `ModuleList.${op}: index must be an integer in [${-n}, ${n}) for a list of ${n}; got ${describe(i)}`);
+    return i < 0 ? i + n : i;
+  }
+
+  private checkItem(m: unknown, op: string): void {
+    if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `ModuleList.${op}: expected a Module; got ${describe(m)}`);
+  }
+
+  /** Registers items[from…] again under their positions (and drops a name past the end), keeping the registry in list order. */
+  private renumber(from: number): void {
+    // The list grew or shrank by at most one: its old names end below length + 1.
+    for (let i = from; i <= this.items.length; i++) Module.forget(this, String(i));
+    for (let i = from; i < this.items.length; i++) this.registerModule(String(i), this.items[i]);
   }
 
   get length(): number {

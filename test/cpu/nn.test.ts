@@ -387,6 +387,49 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     net.dispose();
     x.dispose();
   });
+  test('ModuleList insert, pop, set and slice renumber the registry as PyTorch’s (state-dict keys follow the list), and check their arguments', () => {
+    const F64 = { dtype: 'float64' as const };
+    const mk = (i: number, o: number) => new nn.Linear(i, o, F64);
+    const a = mk(1, 2), b = mk(2, 3), c = mk(3, 4), d = mk(4, 5), e = mk(5, 6);
+    const list = new nn.ModuleList<nn.Linear>([a, b, c]);
+    // key → weight shape, in state-dict order
+    const layout = () => tidy(() => Object.entries(list.stateDict()).filter(([k]) => k.endsWith('weight')).map(([k, t]) => `${k}:${t.shape.join('x')}`));
+    list.insert(1, d);
+    expect([...list]).toEqual([a, d, b, c]);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '2.weight:3x2', '3.weight:4x3']);
+    list.insert(4, e);
+    list.insert(0, e); // the same module twice: listed once by parameters(), under both names by stateDict()
+    expect(list.length).toBe(6);
+    expect(layout()).toEqual(['0.weight:6x5', '1.weight:2x1', '2.weight:5x4', '3.weight:3x2', '4.weight:4x3', '5.weight:6x5']);
+    expect(list.parameters().length).toBe(10);
+    expect(list.pop()).toBe(e);
+    expect(list.pop(1)).toBe(a);
+    expect(list.pop(-2)).toBe(b);
+    expect([...list]).toEqual([e, d, c]);
+    expect(layout()).toEqual(['0.weight:6x5', '1.weight:5x4', '2.weight:4x3']);
+    list.set(-1, b);
+    expect(layout()).toEqual(['0.weight:6x5', '1.weight:5x4', '2.weight:3x2']);
+    const part = list.slice(1);
+    expect([...part]).toEqual([d, b]);
+    expect(part.get(0)).toBe(d); // shared, not copied
+    expect(tidy(() => Object.keys(part.stateDict()))).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    expect([...list.slice(-2, -1)]).toEqual([d]);
+    expect(list.slice(3).length).toBe(0);
+    // a state dict of the renumbered list loads back into a fresh list of the same layout
+    const copy = new nn.ModuleList([mk(5, 6), mk(4, 5), mk(2, 3)]);
+    tidy(() => copy.loadStateDict(list.stateDict()));
+    expect(Array.from(copy.get(2).weight.dataSync())).toEqual(Array.from(b.weight.dataSync()));
+    expectAntlerErrorInTidy(() => list.insert(4, a), 'INVALID_ARGUMENT', /ModuleList\.insert: index must be an integer in \[0, 3\] for a list of 3; got 4/);
+    expectAntlerErrorInTidy(() => list.insert(-1, a), 'INVALID_ARGUMENT', /ModuleList\.insert: index/);
+    expectAntlerErrorInTidy(() => list.insert(0, 3 as never), 'INVALID_ARGUMENT', /ModuleList\.insert: expected a Module; got 3/);
+    expectAntlerErrorInTidy(() => list.pop(3), 'INVALID_ARGUMENT', /ModuleList\.pop: index must be an integer in \[-3, 3\)/);
+    expectAntlerErrorInTidy(() => new nn.ModuleList().pop(), 'INVALID_ARGUMENT', /for a list of 0/);
+    expectAntlerErrorInTidy(() => list.set(0.5, a), 'INVALID_ARGUMENT', /ModuleList\.set: index/);
+    expectAntlerErrorInTidy(() => list.slice('1' as never), 'INVALID_ARGUMENT', /ModuleList\.slice: start must be an integer/);
+    expect(layout()).toEqual(['0.weight:6x5', '1.weight:5x4', '2.weight:3x2']);
+    for (const m of [a, b, c, d, e]) m.dispose();
+    copy.dispose();
+  });
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
     expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);
