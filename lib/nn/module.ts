@@ -106,6 +106,8 @@ export abstract class Module {
   private disposedModule = false;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor>();
+  /** Buffers registered with persistent: false: in namedBuffers(), not in stateDict() (PyTorch's _non_persistent_buffers_set). */
+  private readonly nonPersistent = new Set<string>();
   private readonly childMap = new Map<string, Module>();
   /** The forward hooks (registerForwardPreHook / registerForwardHook) and the forward they wrap; null while there are none. */
   private hookState: HookState | null = null;
@@ -156,7 +158,10 @@ export abstract class Module {
     const name = m.buffers.has(key) ? key : alias !== null && m.buffers.has(alias) ? alias : null;
     if (name === null) return;
     const old = m.buffers.get(name)!;
-    if (v === null) m.buffers.delete(name);
+    if (v === null) {
+      m.buffers.delete(name);
+      m.nonPersistent.delete(name);
+    }
     else if (v instanceof Tensor && !v.isDisposed && v !== old) m.buffers.set(name, isolated(() => keep(v)));
     else return;
     const self = m as unknown as Record<string, unknown>;
@@ -233,12 +238,23 @@ export abstract class Module {
     return t;
   }
 
-  /** Registers a non-trainable tensor saved in the state dict (e.g. running stats). */
-  protected registerBuffer(name: string, t: Tensor): Tensor {
+  /**
+   * Registers a non-trainable tensor (running statistics), moved by to() and
+   * cast() with the parameters and saved in the state dict; `persistent:
+   * false` (PyTorch's register_buffer(…, persistent=False): a constant such
+   * as a causal mask or a positional table) leaves it out of stateDict() and
+   * of what loadStateDict() expects, as PyTorch's, while namedBuffers()
+   * still lists it.
+   */
+  protected registerBuffer(name: string, t: Tensor, options?: { persistent?: boolean }): Tensor {
     this.checkNewName(name, 'registerBuffer', this.buffers);
     checkTensor(t, 'registerBuffer', `'${name}'`);
+    const o = checkOptions<{ persistent: boolean }>(options, 'registerBuffer', ['persistent']);
+    const persistent = o.persistent === undefined ? true : checkBoolean(o.persistent, 'registerBuffer', 'persistent');
     keep(t);
     this.buffers.set(name, t);
+    if (persistent) this.nonPersistent.delete(name);
+    else this.nonPersistent.add(name);
     return t;
   }
 
@@ -632,6 +648,11 @@ export abstract class Module {
     }
   }
 
+  /** The parameters, then the buffers saved in the state dict (not the persistent: false ones), by name. */
+  private persistentEntries(): Map<string, Tensor | null> {
+    return new Map<string, Tensor | null>([...this.params, ...[...this.buffers].filter(([n]) => !this.nonPersistent.has(n))]);
+  }
+
   private childModules(): Map<string, Module> {
     this.sync();
     return this.childMap;
@@ -684,7 +705,7 @@ export abstract class Module {
     const out: Record<string, Tensor> = {};
     // Module by module, each one's parameters then its buffers (PyTorch's state_dict order).
     const entries: [string, Tensor][] = [];
-    this.collect('', (m) => new Map<string, Tensor | null>([...m.params, ...m.buffers]), entries);
+    this.collect('', (m) => m.persistentEntries(), entries);
     for (const [n, t] of entries) out[n] = t.detach();
     return out;
   }
@@ -702,7 +723,10 @@ export abstract class Module {
     const o = checkOptions<{ strict: boolean }>(options, 'loadStateDict', ['strict']);
     const strict = o.strict === undefined ? true : checkBoolean(o.strict, 'loadStateDict', 'strict');
     if (dict === null || typeof dict !== 'object') fail('INVALID_ARGUMENT', `loadStateDict: expected an object of tensors; got ${describe(dict)}`);
-    const own = new Map([...this.namedParameters('', false), ...this.namedBuffers('', false)]);
+    // What stateDict() lists, in its order (PyTorch's missing_keys order), a shared tensor under each name.
+    const ownEntries: [string, Tensor][] = [];
+    this.collect('', (m) => m.persistentEntries(), ownEntries);
+    const own = new Map(ownEntries);
     const given = new Set([...own].filter(([k]) => k in dict).map(([, t]) => t));
     const missingKeys = [...own].filter(([k, t]) => !(k in dict) && !given.has(t)).map(([k]) => k);
     const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));

@@ -430,6 +430,52 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     for (const m of [a, b, c, d, e]) m.dispose();
     copy.dispose();
   });
+  test('registerBuffer(name, t, {persistent: false}) is a buffer left out of the state dict, as PyTorch’s; loadStateDict reports missing keys in state-dict order', () => {
+    class Masked extends nn.Module {
+      fc = new nn.Linear(3, 3, { dtype: 'float64' });
+      mask: Tensor;
+      scale: Tensor;
+      constructor() {
+        super();
+        this.mask = this.registerBuffer('mask', tidy(() => antler.triu(antler.ones([3, 3], { dtype: 'float64' }))), { persistent: false });
+        this.scale = this.registerBuffer('scale', antler.full([3], 2, { dtype: 'float64' }));
+      }
+      forward(x: Tensor): Tensor {
+        return tidy(() => antler.mul(antler.matmul(x, antler.mul(this.fc.weight, this.mask)), this.scale));
+      }
+    }
+    class Outer extends nn.Module {
+      inner = new Masked();
+      bn = new nn.BatchNorm1d(3, { dtype: 'float64' });
+      forward(x: Tensor): Tensor {
+        return this.bn.forward(this.inner.forward(x));
+      }
+    }
+    const net = new Outer();
+    const keys = (m: nn.Module) => tidy(() => Object.keys(m.stateDict()));
+    const sdKeys = ['inner.scale', 'inner.fc.weight', 'inner.fc.bias', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked'];
+    expect(keys(net)).toEqual(sdKeys);
+    expect(net.namedBuffers().map(([k]) => k)).toEqual(['inner.mask', 'inner.scale', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']);
+    // a state dict without the mask (PyTorch's, for such a module) loads strictly; one with it is refused
+    const other = new Outer();
+    tidy(() => antler.noGrad(() => other.inner.fc.weight.assign(antler.randn([3, 3], { dtype: 'float64' }))));
+    expect(tidy(() => net.loadStateDict(other.stateDict()))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(Array.from(net.inner.fc.weight.dataSync())).toEqual(Array.from(other.inner.fc.weight.dataSync()));
+    expect(Array.from(net.inner.mask.dataSync())).toEqual([1, 1, 1, 0, 1, 1, 0, 0, 1]);
+    expectAntlerErrorInTidy(() => net.loadStateDict({ ...net.stateDict(), 'inner.mask': antler.zeros([3, 3], { dtype: 'float64' }) }), 'INVALID_ARGUMENT', /unexpected: inner\.mask/);
+    // missing keys in state-dict order: each module's parameters, then its buffers, then its children
+    const { missingKeys } = tidy(() => net.loadStateDict({ 'inner.fc.weight': net.stateDict()['inner.fc.weight'] }, { strict: false }));
+    expect(missingKeys).toEqual(sdKeys.filter((k) => k !== 'inner.fc.weight'));
+    // cast moves it with the others; clone keeps it out of the copy's state dict
+    net.cast('float32');
+    expect(net.inner.mask.dtype).toBe('float32');
+    const copy = net.clone();
+    expect(keys(copy)).toEqual(sdKeys);
+    expect(copy.namedBuffers().length).toBe(5);
+    const bad = new Masked();
+    expectAntlerErrorInTidy(() => (bad as unknown as { registerBuffer(n: string, t: Tensor, o: unknown): Tensor }).registerBuffer('b', antler.zeros([1]), { persistent: 1 }), 'INVALID_ARGUMENT', /registerBuffer: persistent must be a boolean/);
+    for (const m of [net, other, copy, bad]) m.dispose();
+  });
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
     expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);
