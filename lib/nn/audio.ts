@@ -5,13 +5,13 @@
  * buffers under torchaudio's names (window, mel_scale.fb, dct_mat), moved by
  * to() and saved in state dicts.
  */
-import { isolated } from '../engine';
+import { isolated, tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import type { DType } from '../tensor';
 import { checkDevice, checkFinite, checkInteger, checkOptions, describe } from '../validate';
 import { cast } from '../ops/core';
-import { amplitudeToDB, applyFilterbank, createDct, melFilterbank, melParts, melToMfcc, mfccParts, spectrogram } from '../ops/audio';
+import { amplitudeToDB, applyFilterbank, createDct, melFilterbank, melParts, melToMfcc, mfccParts, spectrogramWith } from '../ops/audio';
 import type { MelSpectrogramOptions, MfccOptions, SpectrogramOptions } from '../ops/audio';
 import { hannWindow } from '../ops/signal';
 import { Module } from './module';
@@ -50,6 +50,7 @@ const SPEC_KEYS = ['nFft', 'hopLength', 'winLength', 'pad', 'power', 'normalized
 /** nn.Spectrogram (torchaudio.transforms.Spectrogram): waveform [..., time] → [..., nFft/2 + 1, frames] (power 2 by default). */
 export class Spectrogram extends Module {
   readonly options: Readonly<SpectrogramOptions>;
+  private basisKey = '';
   constructor(options?: SpectrogramModuleOptions) {
     super();
     const o = checkOptions<SpectrogramModuleOptions>(options, 'Spectrogram', [...SPEC_KEYS, 'window', 'dtype', 'device']);
@@ -63,8 +64,23 @@ export class Spectrogram extends Module {
     this.registerBuffer('window', w);
   }
   forward(waveform: Tensor): Tensor {
+    this.checkUsable('Spectrogram');
     checkTensor(waveform, 'Spectrogram', 'waveform');
-    return spectrogram(waveform, { ...this.options, window: asDtype(bufferOf(this, 'window'), waveform) });
+    return tidy(() => spectrogramWith(waveform, { ...this.options, window: asDtype(bufferOf(this, 'window'), waveform) }, (key, make) => this.basisFor(key, make)));
+  }
+
+  /**
+   * stft's cos/sin basis, made on the first forward and held by the module (freed with it, or
+   * when a waveform of another dtype or device needs another): building it costs more than the
+   * DFT's GEMM on short batches.
+   */
+  private basisFor(key: string, make: () => Tensor): Tensor {
+    const held = Module.owned(this, 'stftBasis');
+    if (held && !held.isDisposed && this.basisKey === key) return held;
+    const made = make();
+    Module.holdOwned(this, 'stftBasis', made, false);
+    this.basisKey = key;
+    return made;
   }
 }
 
@@ -82,8 +98,9 @@ export class MelScale extends Module {
     this.registerBuffer('fb', fb);
   }
   forward(spec: Tensor): Tensor {
+    this.checkUsable('MelScale');
     checkTensor(spec, 'MelScale', 'spec');
-    return applyFilterbank(spec, asDtype(bufferOf(this, 'fb'), spec), 'MelScale');
+    return tidy(() => applyFilterbank(spec, asDtype(bufferOf(this, 'fb'), spec), 'MelScale'));
   }
 }
 
@@ -104,7 +121,8 @@ export class MelSpectrogram extends Module {
     this.melScale = this.registerModule('mel_scale', new MelScale({ nMels: p.nMels, sampleRate: p.sampleRate, fMin: p.fMin, fMax: p.fMax, nStft: Math.floor(p.nFft / 2) + 1, ...p.fb, ...where }));
   }
   forward(waveform: Tensor): Tensor {
-    return this.melScale.forward(this.spectrogram.forward(waveform));
+    this.checkUsable('MelSpectrogram');
+    return tidy(() => this.melScale.forward(this.spectrogram.forward(waveform)));
   }
 }
 
@@ -122,6 +140,7 @@ export class AmplitudeToDB extends Module {
     if (this.topDb !== null && this.topDb < 0) fail('INVALID_ARGUMENT', `AmplitudeToDB: topDb must be >= 0; got ${this.topDb}`);
   }
   forward(x: Tensor): Tensor {
+    this.checkUsable('AmplitudeToDB');
     return amplitudeToDB(x, { multiplier: this.multiplier, topDb: this.topDb });
   }
 }
@@ -144,7 +163,10 @@ export class MFCC extends Module {
     this.MelSpectrogram = this.registerModule('MelSpectrogram', new MelSpectrogram({ ...(p.mel as Omit<MelSpectrogramOptions, 'window'>), ...where }));
   }
   forward(waveform: Tensor): Tensor {
-    const mel = this.MelSpectrogram.forward(waveform);
-    return melToMfcc(mel, asDtype(bufferOf(this, 'dct_mat'), mel), this.logMels);
+    this.checkUsable('MFCC');
+    return tidy(() => {
+      const mel = this.MelSpectrogram.forward(waveform);
+      return melToMfcc(mel, asDtype(bufferOf(this, 'dct_mat'), mel), this.logMels);
+    });
   }
 }

@@ -12,7 +12,8 @@ import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, des
 import { add, clamp, div, log, log10, matmul, max, maximum, mul, pow, reshape, sqrt, sub, sum, transpose } from './core';
 import { pad } from './shape';
 import type { PadMode } from './shape';
-import { hannWindow, stft } from './signal';
+import { hannWindow, stftWith } from './signal';
+import type { BasisSource } from './signal';
 
 /** Options of {@link spectrogram} (torchaudio.functional.spectrogram's arguments, camelCase). */
 export interface SpectrogramOptions {
@@ -47,6 +48,11 @@ const SPECTROGRAM_KEYS = ['nFft', 'hopLength', 'winLength', 'window', 'pad', 'po
  * everywhere; other powers go through (re² + im²)^(power/2).
  */
 export function spectrogram(waveform: Tensor, options?: SpectrogramOptions): Tensor {
+  return spectrogramWith(waveform, options);
+}
+
+/** @internal spectrogram with stft's cos/sin basis from `source` (nn.Spectrogram's cache). */
+export function spectrogramWith(waveform: Tensor, options: SpectrogramOptions | undefined, source?: BasisSource): Tensor {
   const op = 'spectrogram';
   checkTensor(waveform, op, 'waveform');
   const o = checkOptions<SpectrogramOptions>(options, op, SPECTROGRAM_KEYS);
@@ -64,10 +70,10 @@ export function spectrogram(waveform: Tensor, options?: SpectrogramOptions): Ten
     const window = o.window === undefined ? hannWindow(winLength, { dtype: waveform.dtype === 'float64' ? 'float64' : 'float32', device: waveform.device }) : o.window;
     let x = waveform;
     if (padding > 0) x = pad(x, x.shape.map((_, i) => (i === x.rank - 1 ? [padding, padding] : [0, 0]) as [number, number]));
-    let spec = stft(x, {
+    let spec = stftWith(x, {
       nFft, hopLength, winLength, window, center: o.center, padMode: o.padMode, onesided: o.onesided,
       normalized: norm === 'frameLength',
-    });
+    }, source);
     if (norm === true || norm === 'window') {
       const energy = window ? sqrt(sum(mul(window, window))) : Math.sqrt(winLength);
       spec = div(spec, energy);

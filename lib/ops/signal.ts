@@ -229,11 +229,19 @@ function checkFraming(op: string, o: { nFft?: unknown; hopLength?: unknown; winL
 }
 
 /**
+ * @internal Where stft finds its cos/sin basis: called with a key naming the
+ * basis (nFft, winLength, frequencies, scale, dtype, device) and a maker; a
+ * cache returns the tensor it holds for that key (kept out of tidy scopes) or
+ * the maker's, which it then holds. nn.Spectrogram keeps one per module.
+ */
+export type BasisSource = (key: string, make: () => Tensor) => Tensor;
+
+/**
  * cos and −sin of 2πk(n + left)/nFft for n < win and k < K, [win, 2K]
- * (cos columns, then −sin), times `scale`; the window, when given, scales row n.
+ * (cos columns, then −sin), times `scale` (and rowWeight(k)), the window not applied.
  * The angle's k·(n + left) is reduced mod nFft first, so large indices lose no precision.
  */
-function dftBasis(f: Framing, K: number, scale: number, x: Tensor, rowWeight?: (k: number) => number): Tensor {
+function rawBasis(f: Framing, K: number, scale: number, x: Tensor, rowWeight?: (k: number) => number): Tensor {
   const { nFft, win, left } = f;
   const v = new Float64Array(win * 2 * K);
   for (let n = 0; n < win; n++)
@@ -243,8 +251,14 @@ function dftBasis(f: Framing, K: number, scale: number, x: Tensor, rowWeight?: (
       v[n * 2 * K + k] = w * Math.cos(a);
       v[n * 2 * K + K + k] = -w * Math.sin(a);
     }
-  const basis = tensor(v, [win, 2 * K], { dtype: x.dtype, device: x.device });
-  return f.window ? mul(basis, reshape(f.window, [win, 1])) : basis;
+  return tensor(v, [win, 2 * K], { dtype: x.dtype, device: x.device });
+}
+
+/** rawBasis (from `source` when given) with the window, when given, scaling row n. */
+function dftBasis(f: Framing, K: number, scale: number, x: Tensor, source?: BasisSource): Tensor {
+  const make = () => rawBasis(f, K, scale, x);
+  const basis = source ? source(`${f.nFft},${f.win},${K},${scale},${x.dtype},${x.device}`, make) : make();
+  return f.window ? mul(basis, reshape(f.window, [f.win, 1])) : basis;
 }
 
 /**
@@ -257,6 +271,11 @@ function dftBasis(f: Framing, K: number, scale: number, x: Tensor, rowWeight?: (
  * gradients reach x and the window.
  */
 export function stft(x: Tensor, options: StftOptions): Tensor {
+  return stftWith(x, options);
+}
+
+/** @internal stft with its cos/sin basis from `source` (a module's cache). */
+export function stftWith(x: Tensor, options: StftOptions, source?: BasisSource): Tensor {
   const op = 'stft';
   checkTensor(x, op, 'x');
   floatDtype(x, op);
@@ -284,7 +303,7 @@ export function stft(x: Tensor, options: StftOptions): Tensor {
     if (center) xp = pad(xp, [[0, 0], [half, half]], { mode: padMode as PadMode });
     const used = slice(xp, [0, f.left], [B, (frames - 1) * f.hop + f.win]);
     const fr = reshape(unfold(used, 1, f.win, f.hop), [B * frames, f.win]);
-    const basis = dftBasis(f, K, normalized ? 1 / Math.sqrt(f.nFft) : 1, x);
+    const basis = dftBasis(f, K, normalized ? 1 / Math.sqrt(f.nFft) : 1, x, source);
     const spec = reshape(matmul(fr, basis), [B, frames, 2, K]);
     return reshape(permute(spec, [0, 3, 1, 2]), [...batch, K, frames, 2]);
   });
@@ -354,7 +373,8 @@ export function istft(x: Tensor, options: IstftOptions): Tensor {
     const even = f.nFft % 2 === 0;
     const weight = onesided ? (k: number) => (k === 0 || (even && k === half) ? 1 : 2) : undefined;
     // The synthesis basis is the analysis one transposed ([2K, win]: cos rows, then −sin rows), window included.
-    const basis = permute(dftBasis(f, K, scale, x, weight), [1, 0]);
+    const raw = rawBasis(f, K, scale, x, weight);
+    const basis = permute(f.window ? mul(raw, reshape(f.window, [f.win, 1])) : raw, [1, 0]);
     const spec = reshape(permute(reshape(x, [B, K, frames, 2]), [0, 2, 3, 1]), [B * frames, 2 * K]);
     const fr = reshape(matmul(spec, basis), [B, frames, f.win]);
     const y = overlapAdd(fr, f.hop, f.left, full, op);

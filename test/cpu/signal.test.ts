@@ -403,6 +403,32 @@ describe(`signal (seed ${rng.seed})`, () => {
     expectAntlerError(() => new antler.nn.MFCC({ sampleRate: 8000, melKwargs: { sampleRate: 16000 } }), 'INVALID_ARGUMENT', /differ/);
   });
 
+  test('nn.Spectrogram builds its cos/sin basis once and holds it: reused, rebuilt for another dtype, freed with the module', () => {
+    const before = tensorCounts();
+    const m = new antler.nn.MelSpectrogram({ sampleRate: 8000, nFft: 16, nMels: 5 });
+    const buffers = tensorCounts().numTensors - before.numTensors; // window and fb
+    const xs = randomArray(rng, 2 * 48);
+    const x = antler.tensor(xs, [2, 48]);
+    const y1 = m.forward(x) as Tensor;
+    // One more tensor lives after the first forward (the basis), and none after the next ones: a forward
+    // outside tidy() leaves only its output (not the composite's spectrogram or transposed filterbank).
+    expect(tensorCounts().numTensors).toBe(before.numTensors + buffers + 3);
+    const y2 = m.forward(x) as Tensor;
+    expect(tensorCounts().numTensors).toBe(before.numTensors + buffers + 4);
+    expect(read(y2)).toEqual(read(y1));
+    // The same numbers as the functional form, whose basis is made per call.
+    antler.tidy(() => expectClose(read(y1), read(signal.melSpectrogram(x, { sampleRate: 8000, nFft: 16, nMels: 5 })), 1e-6, 1e-6, 'module vs functional'));
+    // A float64 waveform needs a float64 basis (not the float32 one cast): the one held is replaced, not added to.
+    const x64 = antler.tensor(xs, [2, 48], F64);
+    const y3 = m.forward(x64) as Tensor;
+    expect(y3.dtype).toBe('float64');
+    expect(tensorCounts().numTensors).toBe(before.numTensors + buffers + 6);
+    for (const t of [x, y1, y2, y3, x64]) t.dispose();
+    m.dispose();
+    expect(tensorCounts()).toEqual(before);
+    expectAntlerError(() => m.forward(x64), 'DISPOSED', /MelSpectrogram module has been disposed/);
+  });
+
   test('no tensors leak from the ops, nor from a call that throws', () => {
     const x = antler.tensor(randomArray(rng, 64), [2, 32], F64);
     const w = antler.hannWindow(8, F64);
