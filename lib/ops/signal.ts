@@ -333,7 +333,8 @@ export interface IstftOptions {
  * The inverse of {@link stft} (torch.istft, real output): x [..., freq, frames, 2]
  * → [..., time]. Each frame's inverse DFT (one GEMM; onesided spectra are
  * taken as Hermitian, the imaginary parts of the DC and Nyquist bins
- * ignored as irfft does; two-sided ones give the real part) is windowed,
+ * ignored as irfft does; of a two-sided spectrum only the first nFft/2 + 1
+ * bins are read, as torch's irfft-based istft does) is windowed,
  * overlap-added, and divided by the overlapped squared window.
  */
 export function istft(x: Tensor, options: IstftOptions): Tensor {
@@ -371,11 +372,15 @@ export function istft(x: Tensor, options: IstftOptions): Tensor {
       fail('INVALID_ARGUMENT', `${op}: the window's overlap-add falls to ${lowest} (< 1e-11) in the output (nFft ${f.nFft}, hopLength ${f.hop}, winLength ${f.win}): the window fails NOLA; use a smaller hopLength or another window`);
     const scale = (normalized ? Math.sqrt(f.nFft) : 1) / f.nFft;
     const even = f.nFft % 2 === 0;
-    const weight = onesided ? (k: number) => (k === 0 || (even && k === half) ? 1 : 2) : undefined;
-    // The synthesis basis is the analysis one transposed ([2K, win]: cos rows, then −sin rows), window included.
-    const raw = rawBasis(f, K, scale, x, weight);
+    const weight = (k: number) => (k === 0 || (even && k === half) ? 1 : 2);
+    // torch.istft's real output is irfft of the first nFft/2 + 1 bins, also for a two-sided
+    // spectrum (its upper half unread), so every spectrum is taken as Hermitian.
+    const H = half + 1;
+    const lower = K === H ? reshape(x, [B, K, frames, 2]) : slice(reshape(x, [B, K, frames, 2]), [0, 0, 0, 0], [B, H, frames, 2]);
+    // The synthesis basis is the analysis one transposed ([2H, win]: cos rows, then −sin rows), window included.
+    const raw = rawBasis(f, H, scale, x, weight);
     const basis = permute(f.window ? mul(raw, reshape(f.window, [f.win, 1])) : raw, [1, 0]);
-    const spec = reshape(permute(reshape(x, [B, K, frames, 2]), [0, 2, 3, 1]), [B * frames, 2 * K]);
+    const spec = reshape(permute(lower, [0, 2, 3, 1]), [B * frames, 2 * H]);
     const fr = reshape(matmul(spec, basis), [B, frames, f.win]);
     const y = overlapAdd(fr, f.hop, f.left, full, op);
     let out = div(slice(y, [0, start], [B, stop - start]), envUsed);

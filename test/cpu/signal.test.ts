@@ -246,6 +246,25 @@ describe(`signal (seed ${rng.seed})`, () => {
     }
   });
 
+  test('istft: a two-sided spectrum is read as torch 1.13 reads it (irfft of its first nFft/2 + 1 bins, the rest unread)', () => {
+    // torch.istft(view_as_complex(spec8), 8, 2, 8, hann_window(8), center=True, onesided=False) for the 8 × 6 spectrum
+    // of the same formula as the tables' gives ISTFT_HANN, the onesided result of its first 5 rows: torch's real istft
+    // slices a two-sided spectrum to nFft/2 + 1 bins and runs irfft. The real part of a full inverse DFT differs
+    // wherever the spectrum is not Hermitian, as this one is not.
+    const spec: number[] = [];
+    for (let f = 0; f < 8; f++) for (let t = 0; t < 6; t++) for (let c = 0; c < 2; c++) spec.push(Math.sin(1.3 * f + 0.7 * t + 0.4 * c));
+    antler.tidy(() => {
+      const s = antler.tensor(spec, [8, 6, 2], { ...F64, requiresGrad: true });
+      const y = antler.istft(s, { nFft: 8, hopLength: 2, window: antler.hannWindow(8, F64), onesided: false });
+      expectClose(read(y), ISTFT_HANN, 1e-12, 1e-13, 'two-sided hann, center');
+      // The upper bins are unread: their gradient is 0, as torch's.
+      antler.sum(y).backward();
+      const g = read(s.grad!);
+      expect(g.slice(5 * 12).every((v) => v === 0)).toBe(true);
+      expect(maxAbs(g.slice(0, 5 * 12))).toBeGreaterThan(0);
+    });
+  });
+
   test('istft: gradient by central differences through the envelope division, and bad arguments', () => {
     const specVals = randomArray(rng, 5 * 4 * 2);
     const ws = hannRef(8);
