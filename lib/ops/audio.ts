@@ -9,7 +9,7 @@ import { fail } from '../errors';
 import { checkTensor, tensor, Tensor } from '../tensor';
 import type { DType } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, clamp, div, log, log10, matmul, max, maximum, mul, pow, reshape, sqrt, sub, sum, transpose } from './core';
+import { add, clamp, div, equal, log, log10, matmul, max, maximum, mul, pow, reshape, sqrt, sub, sum, transpose, where } from './core';
 import { pad } from './shape';
 import type { PadMode } from './shape';
 import { hannWindow, stftWith } from './signal';
@@ -45,7 +45,8 @@ const SPECTROGRAM_KEYS = ['nFft', 'hopLength', 'winLength', 'window', 'pad', 'po
  * The spectrogram of waveform [..., time] (torchaudio.functional.spectrogram):
  * |stft|^power [..., freq, frames], or with power null the spectrum
  * [..., freq, frames, 2]. |X|² is re² + im², so power 2 has a gradient
- * everywhere; other powers go through (re² + im²)^(power/2).
+ * everywhere; other powers go through (re² + im²)^(power/2), with gradient 0 at
+ * a zero bin (torch's for power >= 1; torch's is NaN there for power < 1).
  */
 export function spectrogram(waveform: Tensor, options?: SpectrogramOptions): Tensor {
   return spectrogramWith(waveform, options);
@@ -82,8 +83,11 @@ export function spectrogramWith(waveform: Tensor, options: SpectrogramOptions | 
     const last = spec.rank - 1;
     const sq = sum(mul(spec, spec), last);
     if (power === 2) return sq;
-    if (power === 1) return sqrt(sq);
-    return pow(sq, power / 2);
+    // The root is taken of sq where sq > 0 and of 1 elsewhere, so a zero bin (silence, zero
+    // padding) has gradient 0, as torch's |X| (whose backward is sgn(X), 0 at 0), not 0·∞ = NaN.
+    const zero = equal(sq, 0);
+    const safe = where(zero, 1, sq);
+    return where(zero, 0, power === 1 ? sqrt(safe) : pow(safe, power / 2));
   });
 }
 

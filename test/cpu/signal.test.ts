@@ -312,6 +312,28 @@ describe(`signal (seed ${rng.seed})`, () => {
     expectAntlerError(() => signal.spectrogram(antler.zeros([20]), { nFft: 8, normalized: 'energy' as never }), 'INVALID_ARGUMENT', /normalized must be/);
   });
 
+  test('spectrogram: power 1 and 1.5 have gradient 0 at zero bins (silence, zero padding), as torch |X|.pow(p), not NaN', () => {
+    // torch: x = zeros(16, requires_grad); stft(x, 8, 2, window=hann).abs().pow(p).sum().backward() gives x.grad = 0 for
+    // p = 1 and 1.5 (abs's backward is sgn(X), 0 at 0). A waveform half silence keeps its other gradients too.
+    const xs = [...new Array(24).fill(0), ...randomArray(rng, 24)];
+    for (const power of [1, 1.5]) {
+      antler.tidy(() => {
+        const z = antler.zeros([16], { ...F64, requiresGrad: true });
+        antler.sum(signal.spectrogram(z, { nFft: 8, hopLength: 2, power })).backward();
+        expect(read(z.grad!).every((v) => v === 0)).toBe(true);
+        const x = antler.tensor(xs, [48], { ...F64, requiresGrad: true });
+        const W = antler.tensor(randomArray(rng, 5 * 11), [5, 11], F64);
+        antler.sum(antler.mul(signal.spectrogram(x, { nFft: 8, hopLength: 4, power, center: false }), W)).backward();
+        const g = read(x.grad!);
+        expect(g.every(Number.isFinite)).toBe(true);
+        const f = (v: number[]) => antler.noGrad(() => antler.tidy(() =>
+          antler.sum(antler.mul(signal.spectrogram(antler.tensor(v, [48], F64), { nFft: 8, hopLength: 4, power, center: false }), W)).item()));
+        // Central differences away from the silent frames (where |X| has a kink).
+        expectClose(g.slice(28), numGrad(f, xs, 1e-6).slice(28), 1e-6, 1e-8, `power ${power} d/dx`);
+      });
+    }
+  });
+
   test('melFilterbank: torchaudio melscale_fbanks in float64 (htk and slaney scales, both norms)', () => {
     const table = FBANKS as Record<string, number[][]>;
     for (const [key, expected] of Object.entries(table)) {
