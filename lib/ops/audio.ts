@@ -326,6 +326,9 @@ export function melToMfcc(mel: Tensor, dct: Tensor, logMels: boolean): Tensor {
  * (torchaudio.transforms.MFCC's computation): melSpectrogram(melKwargs),
  * amplitudeToDB (power, topDb 80) or log(mel + 1e-6), then the DCT-II of
  * createDct(nMfcc, nMels, norm) over the mel axis: [..., nMfcc, frames].
+ * As torchaudio's, the decibels' floor (maximum − 80) is over the last three
+ * axes of the mel spectrogram: a waveform batch [batch, time] shares one
+ * maximum across its items.
  */
 export function mfcc(waveform: Tensor, options?: MfccOptions): Tensor {
   const op = 'mfcc';

@@ -375,6 +375,12 @@ describe(`signal (seed ${rng.seed})`, () => {
       expectClose(read(signal.amplitudeToDB(x, { topDb: 20 })), floored, 1e-13, 1e-12, 'topDb 20, 4-D');
       const whole = p.slice(0, 20).map((v) => Math.max(v, Math.max(...p.slice(0, 20)) - 15));
       expectClose(read(signal.amplitudeToDB(antler.tensor(xs.slice(0, 20), [4, 5], F64), { topDb: 15 })), whole, 1e-13, 1e-12, 'topDb 15, 2-D');
+      // 3-D [batch, freq, time] (a batch of mel spectrograms, mfcc's case) is one item, as torchaudio's: a loud
+      // first row (×1e6, +60 dB) floors the quiet second one at its own maximum − topDb.
+      const loud = xs.slice(0, 40).map((v, i) => (i < 20 ? v * 1e6 : v));
+      const pl = loud.map((v) => 10 * Math.log10(Math.max(v, 1e-10)));
+      const top = Math.max(...pl);
+      expectClose(read(signal.amplitudeToDB(antler.tensor(loud, [2, 4, 5], F64), { topDb: 70 })), pl.map((v) => Math.max(v, top - 70)), 1e-13, 1e-12, 'topDb 70, 3-D shares one maximum');
     });
     expectAntlerError(() => signal.amplitudeToDB(antler.ones([3]), { topDb: 80 }), 'SHAPE_MISMATCH', /at least 2 axes/);
     expectAntlerError(() => signal.amplitudeToDB(antler.ones([3]), { amin: 0 }), 'INVALID_ARGUMENT', /amin must be > 0/);

@@ -50,6 +50,8 @@ run(`signal ops on CUDA vs CPU (seed ${rng.seed})`, () => {
     const gpu = new antler.nn.MFCC({ sampleRate: 16000, nMfcc: 13, melKwargs: { nFft: 128, hopLength: 64, nMels: 24 }, device: 'cuda' });
     const moved = new antler.nn.MelSpectrogram({ sampleRate: 16000, nFft: 128, nMels: 24 });
     const melCpu = new antler.nn.MelSpectrogram({ sampleRate: 16000, nFft: 128, nMels: 24 });
+    // A forward on the CPU first: the stft basis it holds is on the CPU, and one on cuda:0 is made after to().
+    antler.tidy(() => moved.forward(antler.tensor(xs, [3, 400])));
     moved.to('cuda');
     antler.tidy(() => {
       const a = cpu.forward(antler.tensor(xs, [3, 400])) as Tensor;
