@@ -90,10 +90,14 @@ ANTLER_HD T gridPad(T c, int64_t size, int padding, bool align, bool* pass, T* d
   return r < T(0) ? T(0) : (r > hi ? hi : r);
 }
 
-// A tap's pixel index, or −1 outside [0, size − 1] (NaN included).
+// A tap's pixel index, or −1 outside [0, size − 1] (NaN included). The bound is checked on the integer:
+// T(size − 1) rounds (float32 above 2^24: size − 1 = 16777219 becomes 16777220), and a position equal to
+// the rounded bound would index one past the axis (the next row, channel or batch item, or past the buffer).
 template <typename T>
 ANTLER_HD int64_t gridTapIndex(T p, int64_t size) {
-  return (p >= T(0) && p <= T(size - 1)) ? static_cast<int64_t>(p) : int64_t{-1};
+  if (!(p >= T(0) && p <= T(size - 1))) return int64_t{-1};
+  const int64_t i = static_cast<int64_t>(p);
+  return i < size ? i : int64_t{-1};
 }
 
 // PyTorch's cubic convolution kernels (A = −0.75) and their derivatives.

@@ -191,4 +191,32 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
       expectClose(got.gg, gv.map((_, i) => diff(i, false)), 1e-5, 1e-5, `${mode} ${padding} ${dims + 2}-D: the grid's second derivative`);
     }
   });
+  test('a float32 position equal to the rounded last index reads and writes nothing beyond its axis (size − 1 above 2^24 rounds up)', () => {
+    // W = 16777220: float32(W − 1) = 16777220 = W, so alignCorners' g = 1 (position W − 1, computed as W) passed a
+    // float comparison with the rounded bound and indexed element W: channel 1's first pixel (read into
+    // channel 0's result, and channel 0's gradient added into channel 1's). Channel 0 is zeros, channel 1 sevens.
+    const W = 16777220;
+    const x = tidy(() => antler.concat([antler.zeros([1, 1, 1, W]), antler.mul(antler.ones([1, 1, 1, W]), 7)], 1));
+    x.requiresGrad = true;
+    const g = tensor([1, 0, 0.999999, 0], [1, 1, 2, 2]);
+    try {
+      for (const mode of MODES)
+        for (const padding of PADDINGS)
+          tidy(() => {
+            const y = antler.gridSample(x, g, { mode, paddingMode: padding, alignCorners: true });
+            const got = read(y);
+            // Channel 0 reads zeros wherever it reads; channel 1 sevens (bicubic's weights sum to 1) or 0.
+            if (got[0] !== 0 || got[1] !== 0) throw new Error(`${mode}, ${padding}: channel 0 read ${got.slice(0, 2)} (expected 0: it holds zeros)`);
+            for (const v of got.slice(2)) if (!(Math.abs(v) <= 7 + 1e-3)) throw new Error(`${mode}, ${padding}: channel 1 read ${got.slice(2)}`);
+            // Only channel 0's result is seeded: channel 1's gradient stays zero (nearest and bicubic put weight 1
+            // on the tap at W; the backward once per mode: x's gradient is 128 MB).
+            if (padding !== 'zeros') return;
+            const [gx] = antler.autograd.grad(antler.sum(antler.mul(y, tensor([1, 1, 0, 0], y.shape))), [x]);
+            const leak = antler.sum(antler.abs(antler.slice(gx!, [0, 1, 0, 0], [1, 1, 1, W]))).item();
+            if (leak !== 0) throw new Error(`${mode}, ${padding}: channel 0's gradient reached channel 1 (Σ|gx[:, 1]| = ${leak})`);
+          });
+    } finally {
+      antler.dispose([x, g]);
+    }
+  });
 });
