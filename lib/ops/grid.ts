@@ -260,7 +260,8 @@ function antlerDispose(...ts: Tensor[]): void {
  * rounds nearest's ties away from zero, and reads NaN and ±inf at the last pixel, or 0 with 'zeros'):
  * here 5-D inputs follow the 4-D rules. Native kernels on the CPU and CUDA: the forward holds only its
  * result (x and the grid are kept as views for the backward); the CPU backward is bit-deterministic, the
- * CUDA one sums x's gradient with atomics (as torch's), so its rounding varies from run to run.
+ * CUDA one sums x's gradient with atomics (as torch's), so its rounding varies from run to run. An empty
+ * result (N, C or an output axis 0) is recorded too: x's and the grid's gradients are zeros, as torch's.
  */
 export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions): Tensor {
   const op = 'gridSample';
@@ -289,8 +290,7 @@ export function gridSample(x: Tensor, grid: Tensor, options?: GridSampleOptions)
   const [N, C, ...sizes] = x.shape;
   const outSizes = grid.shape.slice(1, -1);
   if (sizes.some((s) => s === 0)) fail('INVALID_ARGUMENT', `${op}: x has an empty spatial axis (shape ${shapeText(x.shape)})`);
-  const P = N * outSizes.reduce((a, b) => a * b, 1);
-  if (P === 0 || C === 0) return zeros([N, C, ...outSizes], { dtype: x.dtype, device: x.device });
+  // (An empty result is recorded too: x's and the grid's gradients are then zeros, as torch's.)
   return gridSampleNative(x, grid, mode, padding, align);
 }
 
@@ -307,12 +307,15 @@ const PADDING_CODES: Record<GridSamplePaddingMode, number> = { zeros: 0, border:
 function gridSampleNative(x: Tensor, grid: Tensor, mode: GridSampleMode, padding: GridSamplePaddingMode, align: boolean): Tensor {
   const m = MODE_CODES[mode], p = PADDING_CODES[padding];
   const out = wrap(native().gridSample(x.handle, grid.handle, m, p, align));
+  // An empty result's gradients are zeros that depend on nothing: the native backward gives them (the
+  // composite records nothing for an empty result, so there is no graph to differentiate).
+  const empty = out.shape.some((s) => s === 0);
   return record(
     out,
     'gridSample',
     [x, grid],
     (gy, [xs, gs], needs) => {
-      if (isGradEnabled()) {
+      if (isGradEnabled() && !empty) {
         // createGraph: the composite's gradients, recorded, connected to x's and the grid's graphs.
         const y = gridSampleComposite(xs, gs, mode, padding, align);
         return gradients(y, gy, [needs[0] ? edgeOf(xs) : null, needs[1] ? edgeOf(gs) : null], true);

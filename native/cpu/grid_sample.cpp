@@ -56,7 +56,8 @@ template <typename T>
 void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
   const int64_t points = g.N * g.per;
   if (gg) {
-    if (g.mode == kernels::kGridNearest) {
+    if (g.mode == kernels::kGridNearest || g.C == 0) {
+      // (No channels: Σ_c is empty, and the gradient 0 even where a NaN grid value makes a weight NaN.)
       std::fill(gg, gg + points * g.dims, T(0));
     } else {
       parallelFor(points, points * g.C * 8, [&](int64_t q) {
@@ -78,7 +79,7 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
       });
     }
   }
-  if (gx) {
+  if (gx && g.N * g.C > 0) {
     std::fill(gx, gx + g.N * g.C * g.inner, T(0));
     // Channel blocks per batch item: enough tasks to keep the threads busy when N is small.
     const int64_t threads = std::max<int64_t>(1, numThreads());

@@ -219,4 +219,27 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
       antler.dispose([x, g]);
     }
   });
+
+  test('empty results (N = 0, C = 0, an empty output axis) are recorded: zero gradients of x and the grid, as torch, double backward included', () => {
+    for (const [xs, gs] of [
+      [[0, 2, 3, 3], [0, 2, 2, 2]],
+      [[2, 0, 3, 3], [2, 2, 2, 2]],
+      [[2, 3, 3, 3], [2, 0, 2, 2]],
+      [[1, 0, 2, 3, 3], [1, 2, 2, 2, 3]],
+    ] as [number[], number[]][])
+      for (const mode of ['bilinear', 'nearest'] as Mode[])
+        for (const create of [false, true])
+          tidy(() => {
+            const x = antler.randn(xs, { dtype: 'float64', requiresGrad: true, seed: 5 });
+            // A NaN grid value too: with no channels its gradient is still 0 (nothing is summed).
+            const g = tensor(Array.from({ length: prod(gs) }, (_, i) => (i === 1 ? NaN : 0.3)), gs, { dtype: 'float64', requiresGrad: true });
+            const y = antler.gridSample(x, g, { mode });
+            expect(y.shape).toEqual([xs[0], xs[1], ...gs.slice(1, -1)]);
+            const [dx, dg] = antler.autograd.grad(antler.sum(y), [x, g], { createGraph: create });
+            expect(dx!.shape).toEqual(xs);
+            expect(dg!.shape).toEqual(gs);
+            expectExact(read(dx!), new Array(prod(xs)).fill(0), `${JSON.stringify(xs)}: x's gradient`);
+            expectExact(read(dg!), new Array(prod(gs)).fill(0), `${JSON.stringify(xs)}, grid ${JSON.stringify(gs)}: the grid's gradient`);
+          });
+  });
 });

@@ -44,4 +44,31 @@ run(`gridSample on CUDA vs CPU (seed ${rng.seed})`, () => {
             }
           }
   });
+  test("one gradient at a time (the kernel without x's or without the grid's gradient) and empty results (the memsets)", () => {
+    const xs = [2, 3, 5, 6], gs = [2, 4, 3, 2];
+    const X = randomArray(rng, prod(xs), -2, 2), G = randomArray(rng, prod(gs), -1.3, 1.3), W = randomArray(rng, 2 * 3 * 4 * 3);
+    for (const mode of ['bilinear', 'nearest', 'bicubic'] as const)
+      for (const which of ['x', 'grid'] as const) {
+        const [c, g] = ['cpu', 'cuda:0'].map((device) =>
+          antler.tidy(() => {
+            const x = antler.tensor(X, xs, { dtype: 'float64', device, requiresGrad: which === 'x' });
+            const grid = antler.tensor(G, gs, { dtype: 'float64', device, requiresGrad: which === 'grid' });
+            const y = antler.gridSample(x, grid, { mode, paddingMode: 'reflection' });
+            const [d] = antler.autograd.grad(antler.sum(antler.mul(y, antler.tensor(W, y.shape, { dtype: 'float64', device }))), [which === 'x' ? x : grid]);
+            return read(d!);
+          }),
+        );
+        expectClose(g, c, 1e-12, 1e-12, `${mode}: the gradient of ${which} alone`);
+      }
+    // C = 0 (the grid's gradient memset to zeros) and no output points (x's gradient memset to zeros).
+    for (const [exs, egs] of [[[2, 0, 3, 3], [2, 2, 2, 2]], [[2, 3, 3, 3], [2, 0, 2, 2]]]) {
+      antler.tidy(() => {
+        const x = antler.ones(exs, { device: 'cuda:0', requiresGrad: true });
+        const grid = antler.ones(egs, { device: 'cuda:0', requiresGrad: true });
+        const [dx, dg] = antler.autograd.grad(antler.sum(antler.gridSample(x, grid)), [x, grid]);
+        expect(read(dx!)).toEqual(new Array(prod(exs)).fill(0));
+        expect(read(dg!)).toEqual(new Array(prod(egs)).fill(0));
+      });
+    }
+  });
 });
