@@ -1413,8 +1413,7 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   /** Registers items[from…] again under their positions (and drops a name past the end), keeping the registry in list order. */
   private renumber(from: number): void {
     // The list grew or shrank by at most one: its old names end below length + 1.
-    for (let i = from; i <= this.items.length; i++) Module.forget(this, String(i));
-    for (let i = from; i < this.items.length; i++) this.registerModule(String(i), this.items[i]);
+    Module.renumberChildren(this, this.items, from, this.items.length + 1);
   }
 
   get length(): number {
@@ -1430,11 +1429,118 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   }
 }
 
-/** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
+/**
+ * Modules applied in order; children are named 0, 1, 2, ... as in PyTorch.
+ * Edited as torch.nn.Sequential: append, insert, extend, pop, set, get and
+ * slice; after each edit the children are named 0, 1, 2, … again in list
+ * order (so stateDict()'s keys follow the list, as PyTorch's after the same
+ * edit).
+ */
 export class Sequential extends Module {
   constructor(...layers: Module[]) {
     super();
-    layers.forEach((m, i) => this.registerModule(String(i), m));
+    layers.forEach((m, i) => {
+      if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential: layer ${i} must be a Module; got ${describe(m)}`);
+      this.registerModule(String(i), m);
+    });
+  }
+
+  /** The number of layers (PyTorch's len(seq)). */
+  get length(): number {
+    return this.registeredChildren().length;
+  }
+
+  /** The i-th layer; a negative i counts from the end, as in Python (PyTorch's seq[i]). */
+  get(i: number): Module {
+    const layers = this.registeredChildren();
+    return layers[this.position(i, 'get', layers.length)];
+  }
+
+  /** Replaces the i-th layer (PyTorch's `seq[i] = m`; a negative i counts from the end); the old one stays the caller's. */
+  set(i: number, m: Module): this {
+    const layers = this.registeredChildren();
+    const at = this.position(i, 'set', layers.length);
+    this.checkLayer(m, 'set');
+    layers[at] = m;
+    Module.renumberChildren(this, layers, at, layers.length);
+    return this;
+  }
+
+  /** Adds m at the end, named by its position (PyTorch's append). */
+  append(m: Module): this {
+    this.checkLayer(m, 'append');
+    this.registerModule(String(this.length), m);
+    return this;
+  }
+
+  /**
+   * Puts m at position index, moving the layers from there on one place up
+   * and renaming them (PyTorch's insert): index in [−length, length]; a
+   * negative one counts from the end, length appends.
+   */
+  insert(index: number, m: Module): this {
+    const layers = this.registeredChildren();
+    const n = layers.length;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < -n || index > n)
+      fail('INVALID_ARGUMENT', `Sequential.insert: index must be an integer in [${-n}, ${n}] for a Sequential of ${n}; got ${describe(index)}`);
+    this.checkLayer(m, 'insert');
+    const at = index < 0 ? index + n : index;
+    layers.splice(at, 0, m);
+    Module.renumberChildren(this, layers, at, n);
+    return this;
+  }
+
+  /** Appends each module of ms (an array, another Sequential, any iterable of modules), in order (PyTorch's extend). */
+  extend(ms: Iterable<Module> | Sequential): this {
+    const list = ms instanceof Sequential ? ms.registeredChildren() : ms !== null && typeof (ms as Partial<Iterable<Module>>)?.[Symbol.iterator] === 'function' ? [...ms] : null;
+    if (list === null) fail('INVALID_ARGUMENT', `Sequential.extend: expected a Sequential or an array (iterable) of modules; got ${describe(ms)}`);
+    // Every item checked before any is added: a bad one leaves the Sequential as it was.
+    list.forEach((m, i) => {
+      if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential.extend: item ${i} must be a Module; got ${describe(m)}`);
+    });
+    for (const m of list) this.append(m);
+    return this;
+  }
+
+  /**
+   * Removes the i-th layer (the last by default; a negative i counts from
+   * the end) and returns it, renaming the ones after it (PyTorch's pop): the
+   * module is the caller's from then on.
+   */
+  pop(i = -1): Module {
+    const layers = this.registeredChildren();
+    const at = this.position(i, 'pop', layers.length);
+    const [m] = layers.splice(at, 1);
+    Module.renumberChildren(this, layers, at, layers.length + 1);
+    return m;
+  }
+
+  /**
+   * A new Sequential of the layers from start up to (not including) end, as
+   * Array.prototype.slice takes them (PyTorch's `seq[start:end]`): the same
+   * modules, shared, not copies, named 0, 1, … (PyTorch 1.13's slice keeps
+   * the original names, so its state dict of seq[1:] starts at '1.'; rename
+   * keys when moving such a state dict).
+   */
+  slice(start?: number, end?: number): Sequential {
+    for (const [name, v] of [['start', start], ['end', end]] as const)
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v)))
+        fail('INVALID_ARGUMENT', `Sequential.slice: ${name} must be an integer; got ${describe(v)}`);
+    return new Sequential(...this.registeredChildren().slice(start, end));
+  }
+
+  private position(i: unknown, op: string, n: number): number {
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < -n || i >= n)
+      fail('INVALID_ARGUMENT', `Sequential.${op}: index must be an integer in [${-n}, ${n}) for a Sequential of ${n}; got ${describe(i)}`);
+    return i < 0 ? i + n : i;
+  }
+
+  private checkLayer(m: unknown, op: string): void {
+    if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential.${op}: expected a Module; got ${describe(m)}`);
+  }
+
+  [Symbol.iterator](): IterableIterator<Module> {
+    return this.registeredChildren()[Symbol.iterator]();
   }
 
   /**

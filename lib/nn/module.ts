@@ -182,6 +182,24 @@ export abstract class Module {
     return m.registerBuffer(name, t);
   }
 
+  /**
+   * @internal Registers items[from…] as m's children "from", "from + 1", …
+   * again, after an edit of a numbered container (ModuleList, Sequential),
+   * so that the registry, and with it stateDict()'s keys, follows the list as
+   * PyTorch's renumbered _modules; names from items.length up to `before`
+   * (the old length) are dropped. A numbered own property (`seq['0'] = m`)
+   * goes with its name, or the next sync() would register it again.
+   */
+  static renumberChildren(m: Module, items: readonly Module[], from: number, before: number): void {
+    const self = m as unknown as Record<string, unknown>;
+    for (let i = from; i < Math.max(before, items.length); i++) {
+      const key = String(i);
+      if (Object.prototype.hasOwnProperty.call(self, key)) delete self[key];
+      else Module.forget(m, key);
+    }
+    for (let i = from; i < items.length; i++) m.registerModule(String(i), items[i]);
+  }
+
   /** @internal Registers t as parameter `name` of m (registerParameter from outside the class: a parametrized tensor put back). */
   static addParameter(m: Module, name: string, t: Tensor): Tensor {
     return m.registerParameter(name, t);

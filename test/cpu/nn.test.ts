@@ -476,6 +476,62 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     expectAntlerErrorInTidy(() => (bad as unknown as { registerBuffer(n: string, t: Tensor, o: unknown): Tensor }).registerBuffer('b', antler.zeros([1]), { persistent: 1 }), 'INVALID_ARGUMENT', /registerBuffer: persistent must be a boolean/);
     for (const m of [net, other, copy, bad]) m.dispose();
   });
+  test('Sequential append, insert, extend, pop, set, get and slice rename the layers as PyTorch 1.13’s (state-dict keys follow the list); forward runs the edited order', () => {
+    const F64 = { dtype: 'float64' as const };
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((i) => new nn.Linear(i, i + 1, F64));
+    const r = new nn.ReLU();
+    const seq = new nn.Sequential(a, r, b);
+    const layout = () => tidy(() => Object.entries(seq.stateDict()).filter(([k]) => k.endsWith('weight')).map(([k, t]) => `${k}:${t.shape.join('x')}`));
+    // Expected keys: torch 1.13's nn.Sequential after the same edits (python3, torch 1.13.0a0).
+    expect(seq.append(c).insert(1, d)).toBe(seq);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '3.weight:3x2', '4.weight:4x3']);
+    seq.insert(-1, e);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '3.weight:3x2', '4.weight:6x5', '5.weight:4x3']);
+    expect(seq.pop(2)).toBe(r);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '2.weight:3x2', '3.weight:6x5', '4.weight:4x3']);
+    expect(seq.pop()).toBe(c);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '2.weight:3x2', '3.weight:6x5']);
+    seq.extend([c]);
+    expect(layout()).toEqual(['0.weight:2x1', '1.weight:5x4', '2.weight:3x2', '3.weight:6x5', '4.weight:4x3']);
+    seq.set(0, c);
+    expect(layout()).toEqual(['0.weight:4x3', '1.weight:5x4', '2.weight:3x2', '3.weight:6x5', '4.weight:4x3']);
+    expect(seq.length).toBe(5);
+    expect([...seq]).toEqual([c, d, b, e, c]);
+    expect(seq.get(-1)).toBe(c);
+    expect(seq.layers).toEqual([c, d, b, e, c]);
+    seq.set(0, a).pop(); // [a, d, b, e]: a chain 1 → 2 → … shapes do not chain; forward over a consistent one below
+    const chain = new nn.Sequential(a);
+    chain.extend(new nn.Sequential(b, c)).insert(1, new nn.Tanh());
+    const x = randn([3, 1], F64);
+    const y = chain.forward(x);
+    const ref = tidy(() => c.forward(b.forward(antler.tanh(a.forward(x)))));
+    expectExact(y.dataSync(), ref.dataSync());
+    // A renumbered state dict loads into a fresh Sequential of the same layout.
+    const part = seq.slice(1, 3);
+    expect([...part]).toEqual([d, b]);
+    expect(tidy(() => Object.keys(part.stateDict()))).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    const fresh = new nn.Sequential(new nn.Linear(4, 5, F64), new nn.Linear(2, 3, F64));
+    tidy(() => fresh.loadStateDict(part.stateDict()));
+    expectExact(fresh.get(1).parameters()[0].dataSync(), b.weight.dataSync());
+    // A layer assigned as a property (seq['0'] = m) is renamed with the others, not registered twice.
+    const s2 = new nn.Sequential(new nn.ReLU(), new nn.Tanh());
+    (s2 as unknown as Record<string, nn.Module>)['0'] = e;
+    s2.insert(0, d);
+    expect(s2.layers.map((m) => m.constructor.name)).toEqual(['Linear', 'Linear', 'Tanh']);
+    expect(tidy(() => Object.keys(s2.stateDict()))).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    expect(s2.get(1)).toBe(e);
+    expectAntlerErrorInTidy(() => seq.insert(5, a), 'INVALID_ARGUMENT', /Sequential\.insert: index must be an integer in \[-4, 4\] for a Sequential of 4; got 5/);
+    expectAntlerErrorInTidy(() => seq.append(3 as never), 'INVALID_ARGUMENT', /Sequential\.append: expected a Module; got 3/);
+    expectAntlerErrorInTidy(() => seq.extend([a, 'b' as never]), 'INVALID_ARGUMENT', /Sequential\.extend: item 1 must be a Module; got 'b'/);
+    expectAntlerErrorInTidy(() => seq.pop(4), 'INVALID_ARGUMENT', /Sequential\.pop: index must be an integer in \[-4, 4\)/);
+    expectAntlerErrorInTidy(() => seq.get(0.5), 'INVALID_ARGUMENT', /Sequential\.get: index/);
+    expectAntlerErrorInTidy(() => seq.slice('1' as never), 'INVALID_ARGUMENT', /Sequential\.slice: start must be an integer/);
+    expectAntlerErrorInTidy(() => new nn.Sequential(a, null as never), 'INVALID_ARGUMENT', /Sequential: layer 1 must be a Module; got null/);
+    expect(seq.length).toBe(4); // the failed edits changed nothing
+    for (const m of [a, b, c, d, e]) m.dispose();
+    for (const t of [x, y, ref]) t.dispose();
+    fresh.dispose();
+  });
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
     expectAntlerErrorInTidy(() => lin.cast('int32' as never), 'INVALID_ARGUMENT', /Module\.cast: dtype must be 'float32' or 'float64'.*got 'int32'/);
