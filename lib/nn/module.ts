@@ -4,7 +4,8 @@
  * layouts follow PyTorch so state dicts move between the two.
  */
 import { inspect } from 'node:util';
-import { noGrad } from '../autograd/graph';
+import { defineFunction } from '../autograd/function';
+import { isGradEnabled, noGrad } from '../autograd/graph';
 import { isolated, keep } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -375,12 +376,47 @@ export abstract class Module {
     return this.addHook('post', hook, options, 'registerForwardHook');
   }
 
-  private addHook(kind: 'pre' | 'post', hook: ForwardPreHook | ForwardHook, options: { prepend?: boolean } | undefined, op: string): RemovableHandle {
+  /**
+   * Runs hook(module, gradInput, gradOutput) once per backward pass through
+   * each forward call made while it is registered (PyTorch's
+   * register_full_backward_hook): gradOutput holds the gradients of the
+   * forward's output tensors (its result, or each Tensor of an array it
+   * returned), gradInput those of its positional arguments (null for an
+   * argument that is not a Tensor or does not require grad). It may return
+   * undefined (the gradients as they are) or an array of gradInput's length
+   * whose Tensors (each of its gradient's shape, dtype and device) replace
+   * them on their way to the inputs; null keeps one. When no input requires
+   * grad, the hook gets an all-null gradInput and must return undefined (or
+   * all nulls), as PyTorch. As in PyTorch the forward sees identity copies of
+   * its tensor arguments (the gradient's way back), and writing one in place
+   * (assign) is refused; forward hooks see the output before it is wrapped.
+   * Backward through these copies is not twice differentiable (createGraph
+   * through a hooked module is NOT_SUPPORTED). Returns a handle whose
+   * remove() unregisters the hook (forward calls made before keep it).
+   *
+   *   layer.registerFullBackwardHook((m, gin, gout) => { norms.push(antler.norm(gout[0]).item()); });
+   */
+  registerFullBackwardHook(hook: FullBackwardHook, options?: { prepend?: boolean }): RemovableHandle {
+    return this.addHook('backward', hook, options, 'registerFullBackwardHook');
+  }
+
+  /**
+   * Runs hook(module, gradOutput) when the gradients of a forward call's
+   * outputs are known, before the module's own backward (PyTorch 2's
+   * register_full_backward_pre_hook): it may return undefined or an array
+   * of gradOutput's length whose Tensors (each of its gradient's shape)
+   * replace them; full backward hooks then see the replaced gradOutput.
+   */
+  registerFullBackwardPreHook(hook: FullBackwardPreHook, options?: { prepend?: boolean }): RemovableHandle {
+    return this.addHook('backwardPre', hook, options, 'registerFullBackwardPreHook');
+  }
+
+  private addHook(kind: HookKind, hook: ForwardPreHook | ForwardHook | FullBackwardHook | FullBackwardPreHook, options: { prepend?: boolean } | undefined, op: string): RemovableHandle {
     if (typeof hook !== 'function') fail('INVALID_ARGUMENT', `Module.${op}: expected a function; got ${describe(hook)}`);
     const o = checkOptions<{ prepend: boolean }>(options, `Module.${op}`, ['prepend']);
     const prepend = o.prepend === undefined ? false : checkBoolean(o.prepend, `Module.${op}`, 'prepend');
     const state = this.hookState ?? this.wrapForward();
-    const list = kind === 'pre' ? state.pre : state.post;
+    const list = state[kind];
     const entry = { id: ++hookCounter, hook } as HookEntry;
     if (prepend) list.unshift(entry);
     else list.push(entry);
@@ -394,7 +430,7 @@ export abstract class Module {
         const i = list.indexOf(entry);
         if (i < 0) return;
         list.splice(i, 1);
-        if (state.pre.length === 0 && state.post.length === 0 && this.hookState === state) this.unwrapForward(state);
+        if (HOOK_KINDS.every((k) => state[k].length === 0) && this.hookState === state) this.unwrapForward(state);
       },
     };
   }
@@ -406,7 +442,7 @@ export abstract class Module {
   static hookHandle(m: Module, id: number): RemovableHandle | null {
     const state = m.hookState;
     if (!state) return null;
-    for (const list of [state.pre, state.post]) {
+    for (const list of HOOK_KINDS.map((k) => state[k])) {
       const entry = list.find((e) => e.id === id);
       if (entry) return m.handleOf(state, list, entry);
     }
@@ -482,8 +518,7 @@ export abstract class Module {
     if (hooks) {
       if (hooks.ownForward) Object.defineProperty(target, 'forward', { ...hooks.ownForward });
       const state = copy.wrapForward();
-      state.pre.push(...hooks.pre.map((e) => ({ ...e })));
-      state.post.push(...hooks.post.map((e) => ({ ...e })));
+      for (const k of HOOK_KINDS) state[k].push(...hooks[k].map((e) => ({ ...e })));
     }
     return copy;
   }
@@ -493,7 +528,7 @@ export abstract class Module {
     const self = this as unknown as Record<string, unknown>;
     const ownForward = Object.prototype.hasOwnProperty.call(self, 'forward') ? Object.getOwnPropertyDescriptor(self, 'forward')! : null;
     let inner = self.forward as (...a: unknown[]) => unknown;
-    const state: HookState = { pre: [], post: [], ownForward };
+    const state: HookState = { pre: [], post: [], backward: [], backwardPre: [], ownForward };
     const module = this;
     const forward = function (this: unknown, ...given: unknown[]): unknown {
       forwardDepths.set(module, (forwardDepths.get(module) ?? 0) + 1);
@@ -510,12 +545,24 @@ export abstract class Module {
         const r = (hook as ForwardPreHook)(module, args);
         if (r !== undefined) args = Array.isArray(r) ? [...r] : [r];
       }
-      let out = inner.apply(module, args);
-      for (const { hook } of [...state.post]) {
-        const r = (hook as ForwardHook)(module, args, out);
-        if (r !== undefined) out = r;
+      const backward = (state.backward.length > 0 || state.backwardPre.length > 0) && isGradEnabled() ? new BackwardHooks(module, state, args) : null;
+      if (backward) args = backward.wrapInputs();
+      let out: unknown;
+      try {
+        out = inner.apply(module, args);
+        for (const { hook } of [...state.post]) {
+          const r = (hook as ForwardHook)(module, args, out);
+          if (r !== undefined) out = r;
+        }
+      } catch (e) {
+        try {
+          backward?.release(null);
+        } catch {
+          // the forward's own error is the one to report
+        }
+        throw e;
       }
-      return out;
+      return backward ? backward.wrapOutputs(out) : out;
     };
     // Not enumerable: the registry walk and toString() look at the module's own enumerable properties.
     // An accessor: a forward assigned while hooks are registered (m.forward = f) is the one they wrap,
@@ -928,6 +975,145 @@ export abstract class Module {
 export type ForwardPreHook = (module: Module, args: unknown[]) => unknown;
 /** A forward hook: (module, args, output) → undefined or a new output. */
 export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown;
+/** A full backward hook: (module, gradInput, gradOutput) → undefined or the new gradInput (see registerFullBackwardHook). */
+export type FullBackwardHook = (module: Module, gradInput: (Tensor | null)[], gradOutput: (Tensor | null)[]) => (Tensor | null | undefined)[] | undefined | void;
+/** A full backward pre-hook: (module, gradOutput) → undefined or the new gradOutput (see registerFullBackwardPreHook). */
+export type FullBackwardPreHook = (module: Module, gradOutput: (Tensor | null)[]) => (Tensor | null | undefined)[] | undefined | void;
+
+/** The identity op the hooks ride on: its results are copies of its tensor arguments; its backward runs `onGrad`. */
+const hookIdentity = defineFunction<unknown[]>({
+  name: 'BackwardHookFunction',
+  forward: (ctx, ...ts) => {
+    ctx.onGrad = ts[ts.length - 1];
+    return ts.slice(0, -1) as Tensor[];
+  },
+  backward: (ctx, ...grads) => [...(ctx.onGrad as (g: Tensor[]) => (Tensor | null)[])(grads), null],
+});
+
+/**
+ * One forward call's full backward hooks (PyTorch's BackwardHook): its tensor
+ * arguments that require grad, and its output tensors, pass through an
+ * identity node each side; the output side's backward records gradOutput
+ * (after the pre-hooks), the input side's runs the hooks with gradInput.
+ */
+class BackwardHooks {
+  private inputs: { at: number; copy: Tensor; node: unknown }[] = [];
+  private gradOutput: (Tensor | null)[] | null = null;
+  constructor(private readonly module: Module, private readonly state: HookState, private readonly args: unknown[]) {}
+
+  /** The arguments with each tensor that requires grad replaced by its identity copy. */
+  wrapInputs(): unknown[] {
+    const at = this.args.flatMap((a, i) => (a instanceof Tensor && !a.isDisposed && a.requiresGrad && a.dtype !== 'int32' ? [i] : []));
+    if (at.length === 0) return this.args;
+    const originals = at.map((i) => this.args[i] as Tensor);
+    const made = hookIdentity(...originals, (grads: Tensor[]) => this.inputGrads(grads)) as Tensor[];
+    this.inputs = at.map((i, k) => ({ at: i, copy: made[k], node: made[k].gradFn }));
+    const out = [...this.args];
+    for (const { at: i, copy } of this.inputs) out[i] = copy;
+    return out;
+  }
+
+  /** The output with each Tensor (the result, or an array's Tensors) that requires grad replaced by its identity copy. */
+  wrapOutputs(out: unknown): unknown {
+    const list = out instanceof Tensor ? [out] : Array.isArray(out) ? out : [];
+    const at = list.flatMap((t, i) => (t instanceof Tensor && !t.isDisposed && t.requiresGrad && t.dtype !== 'int32' ? [i] : []));
+    if (at.length === 0) {
+      this.release(out);
+      return out;
+    }
+    const originals = at.map((i) => list[i] as Tensor);
+    const made = hookIdentity(...originals, (grads: Tensor[]) => this.outputGrads(grads)) as Tensor[];
+    const wrapped = [...list];
+    at.forEach((i, k) => (wrapped[i] = made[k]));
+    this.release(wrapped);
+    // The output before wrapping is freed, unless something holds it (a forward hook or the module kept it; it is an argument).
+    for (const t of originals) if (!t.isDisposed && !t.kept && !this.args.includes(t)) t.dispose();
+    this.gradCount = list.length;
+    this.outputAt = at;
+    return out instanceof Tensor ? wrapped[0] : wrapped;
+  }
+
+  private gradCount = 0;
+  private outputAt: number[] = [];
+
+  /** Frees the input copies once the forward is done, unless they are (part of) the result or were kept. */
+  release(result: unknown): void {
+    const held = result instanceof Tensor ? [result] : Array.isArray(result) ? result : [];
+    for (const e of this.inputs) {
+      const c = e.copy;
+      if (c.isDisposed) continue;
+      // A copy written in place by the forward now has another node: PyTorch refuses that (the copy is its view of the input).
+      if (c.gradFn !== e.node)
+        fail('INVALID_ARGUMENT', `${this.module.constructor.name}: its forward modified argument ${e.at} in place (assign), which a module with a full backward hook refuses (as PyTorch's "BackwardHookFunctionBackward is a view and is being modified inplace"); write into a copy instead`);
+      if (!held.includes(c) && !c.kept) c.dispose();
+    }
+  }
+
+  /** The output side's backward: gradOutput through the pre-hooks; with no input that requires grad, the hooks run here. */
+  private outputGrads(grads: Tensor[]): (Tensor | null)[] {
+    let gout: (Tensor | null)[] = new Array(this.gradCount).fill(null);
+    this.outputAt.forEach((i, k) => (gout[i] = grads[k]));
+    for (const { hook } of [...this.state.backwardPre]) {
+      const r = (hook as FullBackwardPreHook)(this.module, [...gout]);
+      if (r !== undefined) gout = this.replacement(r, gout, 'registerFullBackwardPreHook', 'gradOutput');
+    }
+    if (this.inputs.length === 0) {
+      const gin = new Array<Tensor | null>(this.args.length).fill(null);
+      for (const { hook } of [...this.state.backward]) {
+        const r = (hook as FullBackwardHook)(this.module, [...gin], [...gout]);
+        if (r !== undefined && !(Array.isArray(r) && r.every((g) => g === null || g === undefined)))
+          fail('INVALID_ARGUMENT', `${this.module.constructor.name}: a full backward hook of a module none of whose inputs requires grad must return undefined or nulls (there is no gradInput to replace; PyTorch raises too); got ${describe(r)}`);
+      }
+    } else {
+      // The pass frees gradOutput once this node is done: the input side, later in the same pass, reads aliases,
+      // freed there, or when the pass is over if it never runs (autograd.grad of a parameter only).
+      this.dropGradOutput();
+      const kept = gout.map((g) => (g === null ? null : g.sharedAlias()));
+      this.gradOutput = kept;
+      queueMicrotask(() => {
+        if (this.gradOutput === kept) this.dropGradOutput();
+      });
+    }
+    return this.outputAt.map((i) => gout[i]);
+  }
+
+  /** The input side's backward: the hooks with (gradInput, gradOutput); their replacements go on to the inputs. */
+  private inputGrads(grads: Tensor[]): (Tensor | null)[] {
+    let gin = new Array<Tensor | null>(this.args.length).fill(null);
+    this.inputs.forEach((e, k) => (gin[e.at] = grads[k]));
+    const gout = this.gradOutput ?? [];
+    try {
+      for (const { hook } of [...this.state.backward]) {
+        const r = (hook as FullBackwardHook)(this.module, [...gin], [...gout]);
+        if (r !== undefined) gin = this.replacement(r, gin, 'registerFullBackwardHook', 'gradInput');
+      }
+    } finally {
+      this.dropGradOutput();
+    }
+    return this.inputs.map((e) => gin[e.at]);
+  }
+
+  private dropGradOutput(): void {
+    for (const g of this.gradOutput ?? []) if (g && !g.isDisposed) g.dispose();
+    this.gradOutput = null;
+  }
+
+  /** A hook's returned list checked against the one it replaces: the same length, each Tensor of its gradient's shape, dtype and device. */
+  private replacement(r: unknown, old: (Tensor | null)[], op: string, what: string): (Tensor | null)[] {
+    const name = this.module.constructor.name;
+    if (!Array.isArray(r) || r.length !== old.length)
+      fail('INVALID_ARGUMENT', `${name}: a ${op} hook returned ${Array.isArray(r) ? `an array of ${r.length}` : describe(r)}; expected undefined or an array of ${old.length} (one per ${what} entry, null to keep it)`);
+    return old.map((g, i) => {
+      const n = r[i] as unknown;
+      if (n === null || n === undefined) return g;
+      if (!(n instanceof Tensor) || n.isDisposed) fail('INVALID_ARGUMENT', `${name}: a ${op} hook's ${what}[${i}] must be a Tensor or null; got ${n instanceof Tensor ? 'a disposed Tensor' : describe(n)}`);
+      if (g === null) fail('INVALID_ARGUMENT', `${name}: a ${op} hook returned a Tensor for ${what}[${i}], which has no gradient (not a Tensor that requires grad); expected null there`);
+      if (n.rank !== g.rank || n.shape.some((d, k) => d !== g.shape[k]) || n.dtype !== g.dtype || n.device !== g.device)
+        fail('SHAPE_MISMATCH', `${name}: a ${op} hook's ${what}[${i}] is ${n.dtype} [${n.shape.join(', ')}] on ${n.device}; expected the gradient's ${g.dtype} [${g.shape.join(', ')}] on ${g.device}`);
+      return n;
+    });
+  }
+}
 /**
  * @internal Called for each (module, copy) pair Module.clone() made, once the
  * whole copy is done: state held outside a module (nn.utils.weightNorm's
@@ -1095,11 +1281,15 @@ export interface RemovableHandle {
 }
 interface HookEntry {
   id: number;
-  hook: ForwardPreHook | ForwardHook;
+  hook: ForwardPreHook | ForwardHook | FullBackwardHook | FullBackwardPreHook;
 }
+type HookKind = 'pre' | 'post' | 'backward' | 'backwardPre';
+const HOOK_KINDS: readonly HookKind[] = ['pre', 'post', 'backward', 'backwardPre'];
 interface HookState {
   pre: HookEntry[];
   post: HookEntry[];
+  backward: HookEntry[];
+  backwardPre: HookEntry[];
   /** The module's own forward property the wrapper replaced (put back when the last hook goes), or null (the class's). */
   ownForward: PropertyDescriptor | null;
 }
