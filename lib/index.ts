@@ -83,6 +83,8 @@ export type { MaxPool1dOptions, AvgPool1dOptions } from './ops/pool';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from './ops/pool';
 export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from './ops/pool';
 export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d } from './ops/pool';
+export { maxUnpool1d, maxUnpool2d, maxUnpool3d } from './ops/unpool';
+export type { MaxUnpoolOptions } from './ops/unpool';
 export type { MaxPool3dOptions, AvgPool3dOptions, Size3d } from './ops/pool';
 export { scaledDotProductAttention } from './ops/attention';
 export type { ScaledDotProductAttentionOptions } from './ops/attention';

@@ -457,6 +457,20 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.adaptiveMaxPool3d(t([1, 2], [1, 1, 1, 1, 2]), [1, 0, 1])]],
   },
   {
+    name: 'maxUnpool2d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 2, 2])], note: 'each value back in its 2×2 window of a 4×4 plane' },
+      { inputs: [anyVals(rng, [2, 2, 3])], note: 'unbatched, outputSize past the default' },
+    ],
+    fn: ([x]) => {
+      const at = (v: number[]) => antler.tensor(v, x.rank === 4 ? [1, 2, 2, 2] : [2, 2, 3], { dtype: 'int32', device: x.device });
+      return x.rank === 4
+        ? antler.nn.maxUnpool2d(x, at([5, 2, 12, 15, 0, 7, 9, 10]), 2)
+        : antler.nn.maxUnpool2d(x, at([0, 8, 16, 24, 29, 1, 3, 7, 11, 13, 20, 27]), 2, { outputSize: [5, 6] });
+    },
+    bad: [['INVALID_ARGUMENT', () => antler.nn.maxUnpool1d(t([1, 2], [1, 1, 2]), antler.tensor([0, 4], [1, 1, 2], { dtype: 'int32' }), 2)]],
+  },
+  {
     name: 'groupNorm',
     samples: (rng) => [
       { inputs: [anyVals(rng, [2, 4, 3]), anyVals(rng, [4]), anyVals(rng, [4])], note: '2 groups, [N, C, L]' },

@@ -7,6 +7,7 @@ export {
 } from './layers';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, InstanceNorm2d } from './layers';
 export { Conv2d, ConvTranspose2d, Unfold, Fold } from './layers';
+export { MaxUnpool1d, MaxUnpool2d, MaxUnpool3d } from './layers';
 export { Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, BatchNorm3d, InstanceNorm3d } from './layers';
 export { ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { DictInput } from './containers';
@@ -29,6 +30,8 @@ export type { MaxPool2dOptions, AvgPool2dOptions, Size2d } from '../ops/pool';
 export { conv3d, convTranspose3d } from '../ops/conv';
 export type { Conv3dOptions, ConvTranspose3dOptions } from '../ops/conv';
 export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d } from '../ops/pool';
+export { maxUnpool1d, maxUnpool2d, maxUnpool3d } from '../ops/unpool';
+export type { MaxUnpoolOptions } from '../ops/unpool';
 export type { MaxPool3dOptions, AvgPool3dOptions, Size3d } from '../ops/pool';
 export { SRU, SRUCell } from '../sru';
 export { GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell } from './rnn';

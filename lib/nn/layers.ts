@@ -10,6 +10,7 @@ import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, AvgPool2dOptions, maxP
 import { adaptiveAvgPool3d, adaptiveMaxPool3d, avgPool3d, AvgPool3dOptions, maxPool3d, MaxPool3dOptions, Size3d } from '../ops/pool';
 import { batchNorm, bilinear, checkEps, dropout, dropoutMask, embedding, groupNorm, instanceNorm, layerNorm, linear } from '../ops/nn';
 import { noGrad } from '../autograd/graph';
+import { maxUnpool1d, maxUnpool2d, maxUnpool3d, unpoolGeometry } from '../ops/unpool';
 import { embeddingBag, EmbeddingBagMode } from '../ops/embedding-bag';
 import { checkTensor, full, rand, randn, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkDevice, checkFinite, checkInteger, checkOptions, describe, DType, shapeText, numel } from '../validate';
@@ -987,6 +988,49 @@ export class MaxPool3d<R extends boolean = false> extends MaxPoolNdModule {
     super('MaxPool3d', 3, kernelSize, options);
   }
   declare forward: (x: Tensor) => R extends true ? { values: Tensor; indices: Tensor } : Tensor;
+}
+
+/** What MaxUnpool1d/2d/3d share: the pool's kernelSize, stride and padding, checked when built, one value per spatial axis. */
+abstract class MaxUnpoolNdModule extends Module {
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  protected constructor(op: string, k: 1 | 2 | 3, kernelSize: unknown, options: { stride?: unknown; padding?: unknown } | undefined) {
+    super();
+    const o = checkOptions<{ stride?: unknown; padding?: unknown }>(options, op, ['stride', 'padding']);
+    const g = unpoolGeometry(op, k, kernelSize, o);
+    [this.kernelSize, this.stride, this.padding] = [g.kernel, g.stride, g.padding];
+  }
+  /** x and the indices maxPool returned for it; outputSize as the functional's (the pool's input size, for an odd one). */
+  forward(x: Tensor, indices: Tensor, outputSize?: readonly number[] | null): Tensor {
+    const f = [maxUnpool1d, maxUnpool2d, maxUnpool3d][this.kernelSize.length - 1] as unknown as (x: Tensor, i: Tensor, k: number[], o: object) => Tensor;
+    return f(x, indices, this.kernelSize, { stride: this.stride, padding: this.padding, outputSize });
+  }
+}
+
+/**
+ * nn.MaxUnpool1d: maxUnpool1d with the pool's kernelSize, stride and
+ * padding: `unpool.forward(values, indices)` puts each value back where
+ * MaxPool1d({returnIndices: true}) found it, zeros elsewhere.
+ */
+export class MaxUnpool1d extends MaxUnpoolNdModule {
+  constructor(kernelSize: number, options?: { stride?: number | null; padding?: number }) {
+    super('MaxUnpool1d', 1, kernelSize, options);
+  }
+}
+
+/** nn.MaxUnpool2d: maxUnpool2d with the pool's sizes (each a number or [h, w]; kept as [h, w]). */
+export class MaxUnpool2d extends MaxUnpoolNdModule {
+  constructor(kernelSize: Size2d, options?: { stride?: Size2d | null; padding?: Size2d }) {
+    super('MaxUnpool2d', 2, kernelSize, options);
+  }
+}
+
+/** nn.MaxUnpool3d: maxUnpool3d with the pool's sizes (each a number or [d, h, w]; kept as [d, h, w]). */
+export class MaxUnpool3d extends MaxUnpoolNdModule {
+  constructor(kernelSize: Size3d, options?: { stride?: Size3d | null; padding?: Size3d }) {
+    super('MaxUnpool3d', 3, kernelSize, options);
+  }
 }
 
 /** What AvgPool2d and AvgPool3d share: the options checked when built, each size kept as one value per spatial axis. */
