@@ -1602,7 +1602,14 @@ export class Sequential extends Module {
     let h = x;
     const layers = this.layers;
     layers.forEach((m, i) => {
-      const next: unknown = m.forward(h);
+      let next: unknown;
+      try {
+        next = m.forward(h);
+      } catch (e) {
+        // The previous layer's output is Sequential's to free, whether the next layer used it or threw.
+        if (h !== x && !h.isDisposed && !h.kept) h.dispose();
+        throw e;
+      }
       // The previous layer's output is freed once used, unless it is the input or the layer handed it
       // back unchanged (an empty Sequential, an identity): then it is still the value passed on. A kept
       // one (a forward hook's captured activation, a layer's cache, a parameter or buffer a layer

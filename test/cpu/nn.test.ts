@@ -635,6 +635,26 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     tail.dispose();
   });
 
+  test('Sequential frees the previous layer’s output when the next layer throws (outside tidy), and none when a layer hands the same tensor on twice', () => {
+    class Boom extends nn.Module {
+      forward(): never {
+        throw new Error('boom');
+      }
+    }
+    const lin = new nn.Linear(2, 2);
+    const x = ones([1, 2]);
+    const before = antler.memory().numTensors;
+    expect(() => new nn.Sequential(lin, new Boom()).forward(x)).toThrow('boom');
+    expect(antler.memory().numTensors).toBe(before);
+    expect(x.isDisposed).toBe(false);
+    const id = new nn.Identity();
+    const y = new nn.Sequential(lin, id, id, new nn.Tanh()).forward(x);
+    y.dispose();
+    expect(antler.memory().numTensors).toBe(before);
+    x.dispose();
+    lin.dispose();
+  });
+
   test('a module given an input of another dtype or device names itself and both ways to convert', () => {
     const lin = new nn.Linear(3, 2), norm = new nn.LayerNorm(3, { dtype: 'float64' }), conv = new nn.Conv1d(3, 2, 2);
     tidy(() => {
