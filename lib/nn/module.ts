@@ -380,8 +380,9 @@ export abstract class Module {
    * Runs hook(module, gradInput, gradOutput) once per backward pass through
    * each forward call made while it is registered (PyTorch's
    * register_full_backward_hook): gradOutput holds the gradients of the
-   * forward's output tensors (its result, or each Tensor of an array it
-   * returned), gradInput those of its positional arguments (null for an
+   * forward's output tensors (its result, each Tensor of an array it
+   * returned, or each field of a plain object: a recurrent layer's {output,
+   * hidden, stats}, null for a field that is not a Tensor), gradInput those of its positional arguments (null for an
    * argument that is not a Tensor or does not require grad). It may return
    * undefined (the gradients as they are) or an array of gradInput's length
    * whose Tensors (each of its gradient's shape, dtype and device) replace
@@ -990,6 +991,14 @@ const hookIdentity = defineFunction<unknown[]>({
   backward: (ctx, ...grads) => [...(ctx.onGrad as (g: Tensor[]) => (Tensor | null)[])(grads), null],
 });
 
+/** What a forward returned, as a list: the Tensor, an array's entries, or a plain object's field values (in order); else nothing. */
+function outputTensors(out: unknown): unknown[] {
+  if (out instanceof Tensor) return [out];
+  if (Array.isArray(out)) return out;
+  if (out !== null && typeof out === 'object' && Object.getPrototypeOf(out) === Object.prototype) return Object.values(out);
+  return [];
+}
+
 /**
  * One forward call's full backward hooks (PyTorch's BackwardHook): its tensor
  * arguments that require grad, and its output tensors, pass through an
@@ -1013,9 +1022,9 @@ class BackwardHooks {
     return out;
   }
 
-  /** The output with each Tensor (the result, or an array's Tensors) that requires grad replaced by its identity copy. */
+  /** The output with each Tensor (the result, an array's, or a plain object's fields: a recurrent layer's {output, hN}) that requires grad replaced by its identity copy. */
   wrapOutputs(out: unknown): unknown {
-    const list = out instanceof Tensor ? [out] : Array.isArray(out) ? out : [];
+    const list = outputTensors(out);
     const at = list.flatMap((t, i) => (t instanceof Tensor && !t.isDisposed && t.requiresGrad && t.dtype !== 'int32' ? [i] : []));
     if (at.length === 0) {
       this.release(out);
@@ -1030,7 +1039,10 @@ class BackwardHooks {
     for (const t of originals) if (!t.isDisposed && !t.kept && !this.args.includes(t)) t.dispose();
     this.gradCount = list.length;
     this.outputAt = at;
-    return out instanceof Tensor ? wrapped[0] : wrapped;
+    if (out instanceof Tensor) return wrapped[0];
+    if (Array.isArray(out)) return wrapped;
+    const keys = Object.keys(out as object);
+    return Object.fromEntries(keys.map((k, i) => [k, wrapped[i]]));
   }
 
   private gradCount = 0;
@@ -1038,7 +1050,7 @@ class BackwardHooks {
 
   /** Frees the input copies once the forward is done, unless they are (part of) the result or were kept. */
   release(result: unknown): void {
-    const held = result instanceof Tensor ? [result] : Array.isArray(result) ? result : [];
+    const held = outputTensors(result);
     for (const e of this.inputs) {
       const c = e.copy;
       if (c.isDisposed) continue;

@@ -149,6 +149,31 @@ describe(`full backward hooks (seed ${SEED})`, () => {
     lin.dispose();
   });
 
+  test('a recurrent layer’s {output, hidden, stats}: gradOutput per field (null for stats), gradInput the input’s gradient, the same as without the hook', () => {
+    const gru = new nn.GRU(3, 4, F64);
+    const x = tensor(randomArray(rng, 5 * 2 * 3, -1, 1), [5, 2, 3], F64).requiresGrad_();
+    const lossOf = () => tidy(() => {
+      const r = gru.forward(x) as unknown as { output: Tensor; hidden: Tensor };
+      antler.add(antler.sum(r.output), antler.mul(antler.sum(r.hidden), 2)).backward();
+    });
+    lossOf();
+    const plain = read(x.grad!)!;
+    x.zeroGrad();
+    gru.zeroGrad();
+    const seen: { gin: (number[] | null)[]; gout: (number[] | null)[] }[] = [];
+    gru.registerFullBackwardHook((_m, gin, gout) => void seen.push({ gin: gin.map(read), gout: gout.map(read) }));
+    lossOf();
+    expect(seen.length).toBe(1);
+    expect(seen[0].gout.length).toBe(3);
+    expectClose(seen[0].gout[0]!, new Array(5 * 2 * 4).fill(1), 0, 0);
+    expectClose(seen[0].gout[1]!, new Array(2 * 4).fill(2), 0, 0);
+    expect(seen[0].gout[2]).toBeNull();
+    expectClose(seen[0].gin[0]!, plain, 1e-12, 1e-12);
+    expectClose(read(x.grad!)!, plain, 1e-12, 1e-12);
+    x.dispose();
+    gru.dispose();
+  });
+
   test('writing an input in place inside forward is refused (as PyTorch); forward, hooks and backward leak nothing; no hook, no copies', () => {
     class Doubler extends nn.Module {
       forward(x: Tensor): Tensor {
