@@ -1369,7 +1369,15 @@ for (const [snake, camel] of [['running_mean', 'runningMean'], ['running_var', '
  * iterate over it (or get(i)) in the forward of the module holding it.
  */
 export class ModuleList<M extends Module = Module> extends Module implements Iterable<M> {
-  private readonly items: M[] = [];
+  /**
+   * The modules in list order: the registered children, as PyTorch's
+   * ModuleList reads its _modules, so a numbered property assigned from
+   * JavaScript (`list[0] = m`, PyTorch's __setitem__) is seen by get(),
+   * iteration and stateDict() alike. A copy: edits go through the methods.
+   */
+  private get items(): M[] {
+    return this.registeredChildren() as M[];
+  }
   constructor(modules: Iterable<M> = []) {
     super();
     if (modules === null || typeof (modules as Partial<Iterable<M>>)[Symbol.iterator] !== 'function')
@@ -1381,7 +1389,6 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   append(m: M): this {
     if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `ModuleList: item ${this.items.length} must be a Module; got ${describe(m)}`);
     this.registerModule(String(this.items.length), m);
-    this.items.push(m);
     return this;
   }
 
@@ -1400,8 +1407,9 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   set(i: number, m: M): this {
     const at = this.position(i, 'set');
     this.checkItem(m, 'set');
-    this.items[at] = m;
-    this.renumber(at);
+    const items = this.items;
+    items[at] = m;
+    Module.renumberChildren(this, items, at, items.length);
     return this;
   }
 
@@ -1414,8 +1422,9 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > n)
       fail('INVALID_ARGUMENT', `ModuleList.insert: index must be an integer in [0, ${n}] for a list of ${n}; got ${describe(index)}`);
     this.checkItem(m, 'insert');
-    this.items.splice(index, 0, m);
-    this.renumber(index);
+    const items = this.items;
+    items.splice(index, 0, m);
+    Module.renumberChildren(this, items, index, n);
     return this;
   }
 
@@ -1426,8 +1435,9 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
    */
   pop(i = -1): M {
     const at = this.position(i, 'pop');
-    const [m] = this.items.splice(at, 1);
-    this.renumber(at);
+    const items = this.items;
+    const [m] = items.splice(at, 1);
+    Module.renumberChildren(this, items, at, items.length + 1);
     return m;
   }
 
@@ -1452,12 +1462,6 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
 
   private checkItem(m: unknown, op: string): void {
     if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `ModuleList.${op}: expected a Module; got ${describe(m)}`);
-  }
-
-  /** Registers items[from…] again under their positions (and drops a name past the end), keeping the registry in list order. */
-  private renumber(from: number): void {
-    // The list grew or shrank by at most one: its old names end below length + 1.
-    Module.renumberChildren(this, this.items, from, this.items.length + 1);
   }
 
   get length(): number {

@@ -635,6 +635,19 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     tail.dispose();
   });
 
+  test('ModuleList: a numbered property assigned from JavaScript (list[0] = m, PyTorch’s __setitem__) is what get(), iteration and stateDict() see alike', () => {
+    const [a, b, c] = [1, 2, 3].map((o) => new nn.Linear(1, o));
+    const list = new nn.ModuleList([a, b]);
+    (list as unknown as Record<string, nn.Module>)['0'] = c;
+    expect(list.get(0)).toBe(c);
+    expect([...list]).toEqual([c, b]);
+    expect(tidy(() => list.stateDict()['0.weight'].shape)).toEqual([3, 1]);
+    list.insert(0, a);
+    expect([...list]).toEqual([a, c, b]);
+    expect(tidy(() => Object.entries(list.stateDict()).filter(([k]) => k.endsWith('weight')).map(([k, t]) => `${k}:${t.shape.join('x')}`))).toEqual(['0.weight:1x1', '1.weight:3x1', '2.weight:2x1']);
+    for (const m of [a, b, c]) m.dispose();
+  });
+
   test('Sequential frees the previous layer’s output when the next layer throws (outside tidy), and none when a layer hands the same tensor on twice', () => {
     class Boom extends nn.Module {
       forward(): never {
