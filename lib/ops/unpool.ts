@@ -3,7 +3,7 @@
  * returnIndices, composed of scatterReduce and gather (one implementation on
  * CPU and CUDA).
  */
-import { defineFunction } from '../autograd/function';
+import { noGrad, record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { checkTensor, full, arange, Tensor } from '../tensor';
@@ -44,16 +44,15 @@ export function unpoolGeometry(op: string, k: number, kernelSize: unknown, o: { 
   return { kernel, stride, padding };
 }
 
-/** max_unpool's gradient is the output's gradient read back at the indices (torch's gather). */
-const unpoolFunction = defineFunction<[Tensor, Tensor, Tensor]>({
-  name: 'maxUnpool',
-  // x [N, C, L] and idx [N, C, L] (int32); owner [N, C, P]: which element of x lands where (−1: none).
-  forward: (ctx, x, idx, owner) => {
-    ctx.saveForBackward(idx);
-    return where(greaterEqual(owner, 0), gather(x, 2, cast(maximum(owner, 0), 'int32')), 0);
-  },
-  backward: (ctx, gy) => [gather(gy, 2, ctx.savedTensors[0]), null, null],
-});
+/**
+ * x [N, C, L] unpooled into [N, C, P]; owner [N, C, P]: which element of x lands where (−1: none), idx [N, C, L]
+ * (int32) x's positions. x's gradient is the output's gradient read back at the indices (torch's gather, every
+ * element of a repeated index included); that backward is itself recorded (gather), so it is twice differentiable.
+ */
+function unpoolRows(x: Tensor, idx: Tensor, owner: Tensor): Tensor {
+  const out = noGrad(() => where(greaterEqual(owner, 0), gather(x, 2, cast(maximum(owner, 0), 'int32')), 0));
+  return record(out, 'maxUnpool', [x], (gy, [sidx]) => [gather(gy, 2, sidx)], [idx], true);
+}
 
 function maxUnpoolNd(op: string, k: number, x: Tensor, indices: Tensor, kernelSize: unknown, options: MaxUnpoolOptions<unknown> | undefined): Tensor {
   checkTensor(x, op, 'x');
@@ -97,7 +96,7 @@ function maxUnpoolNd(op: string, k: number, x: Tensor, indices: Tensor, kernelSi
     // Which element lands at each position: the last one naming it (PyTorch's CPU loop writes in order, the last write stays).
     const positions = add(full([N, C, L], 0, { dtype: 'float64', device: x.device }), arange(0, L, 1, { dtype: 'float64', device: x.device }));
     const owner = L === 0 ? full([N, C, P], -1, { dtype: 'float64', device: x.device }) : scatterReduce(full([N, C, P], -1, { dtype: 'float64', device: x.device }), 2, idx, positions, 'amax');
-    const y = unpoolFunction(reshape(x, [N, C, L]), idx, owner) as Tensor;
+    const y = unpoolRows(reshape(x, [N, C, L]), idx, owner);
     return reshape(y, outShape);
   });
 }

@@ -84,4 +84,29 @@ describe(`maxUnpool (seed ${SEED})`, () => {
       expectClose(read(v.grad!), iv.map((i, j) => wv[Math.floor(j / L) * plane + i]), 0, 0);
       for (const t of [x, values, indices, v, y, w]) t.dispose();
     });
+  test('double backward: the gradient x gets (the output gradient gathered at the indices, repeats included) is differentiable in that output gradient', () => {
+    // Overlapping 1-D windows (stride 1: indices repeat) and a 2-D pool; g = ∂Σ(y·w)/∂v = w read at the indices, so
+    // ∂Σ(g·u)/∂w puts each u at its index, repeats adding up (float64 reference written here).
+    for (const [shape, k, stride] of [[[2, 3, 9], 3, 1], [[2, 2, 6, 4], 2, 2]] as const) {
+      const x = tensor(randomArray(rng, shape.reduce((a, b) => a * b, 1)), [...shape], F64);
+      const pool = shape.length === 3 ? antler.maxPool1d(x, k, { stride, returnIndices: true }) : antler.maxPool2d(x, k, { stride, returnIndices: true });
+      const v = pool.values.detach().requiresGrad_();
+      const y = shape.length === 3 ? antler.nn.maxUnpool1d(v, pool.indices, k, { stride, outputSize: [shape[2]] }) : antler.nn.maxUnpool2d(v, pool.indices, k, { stride });
+      const wv = randomArray(rng, y.size);
+      const w = tensor(wv, y.shape, F64).requiresGrad_();
+      const uv = randomArray(rng, v.size);
+      const plane = y.shape.slice(2).reduce((a, b) => a * b, 1);
+      const L = v.shape.slice(2).reduce((a, b) => a * b, 1);
+      const iv = read(pool.indices);
+      const gw = tidy(() => {
+        const [g] = antler.autograd.grad(antler.sum(antler.mul(y, w)), [v], { createGraph: true });
+        expectClose(read(g!), iv.map((i, j) => wv[Math.floor(j / L) * plane + i]), 0, 0);
+        return antler.autograd.grad(antler.sum(antler.mul(g!, tensor(uv, v.shape, F64))), [w])[0]!;
+      });
+      const ref = new Array<number>(y.size).fill(0);
+      iv.forEach((i, j) => (ref[Math.floor(j / L) * plane + i] += uv[j]));
+      expectClose(read(gw), ref, 1e-15, 0);
+      for (const t of [x, pool.values, pool.indices, v, y, w, gw]) t.dispose();
+    }
+  });
 });
