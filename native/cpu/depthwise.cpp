@@ -37,6 +37,22 @@ static inline void scatterRow(T* __restrict x, const T* __restrict y, T wv, int6
   }
 }
 
+// Whether v[0..n) holds no NaN or infinity (Σ v·0 is 0 exactly then, NaN otherwise; vectorised).
+template <typename T>
+static inline bool allFinite(const T* __restrict v, int64_t n) {
+  T z = T(0);
+#pragma omp simd reduction(+ : z)
+  for (int64_t i = 0; i < n; ++i) z += v[i] * T(0);
+  return z == T(0);
+}
+
+// Whether some output's tap falls outside the input (the left padding, or outputs reaching past the input's end).
+static bool touchesPadding(const DepthwiseGeometry& g) {
+  for (int d = 0; d < 3; ++d)
+    if (g.pad[d] > 0 || (g.out[d] - 1) * g.stride[d] + (g.k[d] - 1) * g.dil[d] >= g.in[d]) return true;
+  return false;
+}
+
 template <typename T>
 static void forwardT(T* y, const T* x, const T* w, const DepthwiseGeometry& g) {
   const int64_t planes = g.N * g.C * g.m, P = g.outPlane(), KK = g.taps();
@@ -45,6 +61,10 @@ static void forwardT(T* y, const T* x, const T* w, const DepthwiseGeometry& g) {
     const T* xp = x + (n * g.C + co / g.m) * g.inPlane();
     const T* wp = w + co * KK;
     T* yp = y + plane * P;
+    if (!allFinite(wp, KK)) {  // a NaN/infinite weight: its padded taps add w·0 too (NaN), as PyTorch's CPU conv
+      for (int64_t o = 0; o < P; ++o) yp[o] = kernels::depthwiseForwardPoint(x, w, g, plane * P + o);
+      return;
+    }
     std::fill(yp, yp + P, T(0));
     for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
       for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
@@ -147,6 +167,16 @@ static void weightGradT(T* gw, const T* x, const T* gy, const DepthwiseGeometry&
               }
             }
           }
+        }
+    }
+    if (touchesPadding(g)) {  // a NaN/infinite gy where a tap falls in the padding adds gy·0 (NaN), as PyTorch's CPU conv
+      bool finite = true;
+      for (int64_t n = 0; n < g.N && finite; ++n) finite = allFinite(gy + (n * Cout + co) * P, P);
+      if (!finite)
+        for (int64_t t = 0; t < KK; ++t) {
+          double s = 0.0;
+          for (int64_t q = 0; q < g.N * P; ++q) s += kernels::depthwiseWeightGradTerm(x, gy, g, co, t, q);
+          acc[t] = s;
         }
     }
     for (int64_t t = 0; t < KK; ++t) gw[co * KK + t] = static_cast<T>(acc[t]);

@@ -21,7 +21,9 @@ struct DepthwiseGeometry {
   ANTLER_HD int64_t taps() const { return k[0] * k[1] * k[2]; }
 };
 
-// y at output element `idx` of [N, C·m, out…] (row-major), summed over the taps in row-major order.
+// y at output element `idx` of [N, C·m, out…] (row-major), summed over the taps in row-major order. A tap that falls in
+// the padding adds w·0 (PyTorch's CPU convolution multiplies the padded zeros: a NaN or infinite weight makes the border
+// outputs NaN too, as the row gather path's explicit padding does), not nothing.
 template <typename T>
 ANTLER_HD T depthwiseForwardPoint(const T* x, const T* w, const DepthwiseGeometry& g, int64_t idx) {
   const int64_t o2 = idx % g.out[2], o1 = (idx / g.out[2]) % g.out[1], o0 = (idx / (g.out[2] * g.out[1])) % g.out[0];
@@ -31,14 +33,14 @@ ANTLER_HD T depthwiseForwardPoint(const T* x, const T* w, const DepthwiseGeometr
   T acc = T(0);
   for (int64_t a = 0; a < g.k[0]; ++a) {
     const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
-    if (i0 < 0 || i0 >= g.in[0]) continue;
+    const bool in0 = i0 >= 0 && i0 < g.in[0];
     for (int64_t b = 0; b < g.k[1]; ++b) {
       const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
-      if (i1 < 0 || i1 >= g.in[1]) continue;
+      const bool in1 = in0 && i1 >= 0 && i1 < g.in[1];
       for (int64_t e = 0; e < g.k[2]; ++e) {
         const int64_t i2 = o2 * g.stride[2] - g.pad[2] + e * g.dil[2];
-        if (i2 < 0 || i2 >= g.in[2]) continue;
-        acc += xp[(i0 * g.in[1] + i1) * g.in[2] + i2] * wp[(a * g.k[1] + b) * g.k[2] + e];
+        const T wv = wp[(a * g.k[1] + b) * g.k[2] + e];
+        acc += (in1 && i2 >= 0 && i2 < g.in[2]) ? xp[(i0 * g.in[1] + i1) * g.in[2] + i2] * wv : wv * T(0);
       }
     }
   }
@@ -81,8 +83,8 @@ ANTLER_HD T depthwiseInputGradPoint(const T* gy, const T* w, const DepthwiseGeom
   return acc;
 }
 
-// One term of gw[co, tap]: gy[n, co, o]·x[n, c, o·s − p + tap·d] for the q-th (n, o) pair (q < N·outPlane), 0 where
-// the tap falls in the padding.
+// One term of gw[co, tap]: gy[n, co, o]·x[n, c, o·s − p + tap·d] for the q-th (n, o) pair (q < N·outPlane), gy·0
+// where the tap falls in the padding (0, or NaN where gy is NaN or infinite: PyTorch's CPU sum over the padded input).
 template <typename T>
 ANTLER_HD double depthwiseWeightGradTerm(const T* x, const T* gy, const DepthwiseGeometry& g, int64_t co, int64_t tap,
                                           int64_t q) {
@@ -92,9 +94,10 @@ ANTLER_HD double depthwiseWeightGradTerm(const T* x, const T* gy, const Depthwis
   const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
   const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
   const int64_t i2 = o2 * g.stride[2] - g.pad[2] + e * g.dil[2];
-  if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) return 0.0;
+  const double gv = static_cast<double>(gy[(n * g.C * g.m + co) * P + o]);
+  if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) return gv * 0.0;  // gy·(padded 0)
   const T xv = x[(n * g.C + co / g.m) * g.inPlane() + (i0 * g.in[1] + i1) * g.in[2] + i2];
-  return static_cast<double>(gy[(n * g.C * g.m + co) * P + o]) * static_cast<double>(xv);
+  return gv * static_cast<double>(xv);
 }
 
 // The range [lo, hi) of output positions o along one axis whose tap (offset a·d − p) lands inside [0, L):

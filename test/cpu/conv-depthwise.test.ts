@@ -161,6 +161,29 @@ describe(`native depthwise convolution (seed ${SEED})`, () => {
       expectAntlerError(() => antler.conv2d(antler.randn([1, 3, 2, 2]), antler.randn([3, 1, 3, 3]), null, { groups: 3 }), 'SHAPE_MISMATCH', /^conv2d: the input's height 2/);
     }));
 
+  test('a NaN or infinite weight or gradient meets the padding as PyTorch\'s CPU conv does (w·0 and gy·0 are NaN), as the row gather', () =>
+    tidy(() => {
+      // torch 1.13 F.conv1d(ones(1, 2, 4), w = [[NaN, 1, 1], [1, 1, inf]], padding=1, groups=2) = [[NaN]·4, [inf, inf, inf, NaN]]
+      const y = antler.conv1d(antler.ones([1, 2, 4], F), tensor([NaN, 1, 1, 1, 1, Infinity], [2, 1, 3], F), null, { groups: 2, padding: 1 });
+      expectClose(y.dataSync(), [NaN, NaN, NaN, NaN, Infinity, Infinity, Infinity, NaN], 0, 0, 'forward');
+      for (let trial = 0; trial < 12; trial++) {
+        const k = (trial % 3) + 1, c = draw(k);
+        const { C, m, N, ks, sizes } = c, Cout = C * m;
+        const xv = randomArray(rng, N * C * prod(sizes)), wv = randomArray(rng, Cout * prod(ks));
+        wv[rng.int(0, wv.length - 1)] = rng.pick([NaN, Infinity, -Infinity]);
+        const run = (nativePath: boolean) => withPath(nativePath, () => {
+          const x = tensor(xv, [N, C, ...sizes], { ...F, requiresGrad: true } as never), w = tensor(wv, [Cout, 1, ...ks], { ...F, requiresGrad: true } as never);
+          const y = convs[k - 1](x, w, null, c.options);
+          // gy: y's own values (NaN/inf where y is) times a random field, so the weight gradient meets non-finite gy
+          const gy = antler.mul(y.detach(), antler.randn(y.shape, { ...F, seed: trial } as never));
+          const [gx, gw] = antler.autograd.grad(antler.sum(antler.mul(y, gy)), [x, w]);
+          return [y, gx!, gw!].map((t) => t.dataSync());
+        });
+        const ref = run(false);
+        run(true).forEach((v, i) => expectClose(v, ref[i], 1e-12, 1e-12, `${c.what} result ${i}`));
+      }
+    }));
+
   test('N = 0: an empty output and a zero weight gradient', () =>
     tidy(() => {
       const x = antler.zeros([0, 2, 5], { requiresGrad: true } as never), w = antler.randn([4, 1, 3], { requiresGrad: true } as never);
