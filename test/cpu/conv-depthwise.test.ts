@@ -135,6 +135,16 @@ describe(`native depthwise convolution (seed ${SEED})`, () => {
       for (let i = 0; i < 3; i++) expectExact(run(), first, `run ${i}`);
     }));
 
+  test('the float32 weight gradient of a long 1-D row is its float64 value rounded (rows summed in chunks, not one float32 sum)', () =>
+    tidy(() => {
+      // [1, 2, 2^18] k 4 causal, positive values: one float32 sum per row erred 3.2e-6 relative (torch 1.13: 3.8e-6 at 2^20)
+      const L = 2 ** 18, n = native();
+      const x = antler.add(antler.rand([1, 2, L], { seed: 1 } as never), 0.5), gy = antler.add(antler.rand([1, 2, L], { seed: 2 } as never), 0.5);
+      const gw = (a: antler.Tensor, b: antler.Tensor) => wrap(n.depthwiseConvBackwardWeight!(a.handle, b.handle, [4], [1], [3], [1])).dataSync();
+      const exact = gw(x.cast('float64'), gy.cast('float64'));
+      expectClose(gw(x, gy), exact, 2.5e-7, 0, 'float32 weight gradient');
+    }));
+
   test('the native ops check what they are given: AntlerErrors with codes, the operands intact', () =>
     tidy(() => {
       const n = native();
@@ -166,6 +176,10 @@ describe(`native depthwise convolution (seed ${SEED})`, () => {
       // torch 1.13 F.conv1d(ones(1, 2, 4), w = [[NaN, 1, 1], [1, 1, inf]], padding=1, groups=2) = [[NaN]·4, [inf, inf, inf, NaN]]
       const y = antler.conv1d(antler.ones([1, 2, 4], F), tensor([NaN, 1, 1, 1, 1, Infinity], [2, 1, 3], F), null, { groups: 2, padding: 1 });
       expectClose(y.dataSync(), [NaN, NaN, NaN, NaN, Infinity, Infinity, Infinity, NaN], 0, 0, 'forward');
+      // Outputs that see only padding (k 1, padding 2): torch's weight gradient for gy = inf there is NaN (inf·0).
+      const gy = tensor([Infinity, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 2, 6], F);
+      const gw = wrap(native().depthwiseConvBackwardWeight!(tensor([1, 2, 3, 4], [1, 2, 2], F).handle, gy.handle, [1], [1], [2], [1]));
+      expectClose(gw.dataSync(), [NaN, 7], 0, 0, 'weight gradient, outputs in the padding alone');
       for (let trial = 0; trial < 12; trial++) {
         const k = (trial % 3) + 1, c = draw(k);
         const { C, m, N, ks, sizes } = c, Cout = C * m;
