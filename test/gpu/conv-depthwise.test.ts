@@ -41,6 +41,22 @@ run(`depthwise convolution on CUDA vs CPU (seed ${rng.seed})`, () => {
       }
     }));
 
+  test('a NaN or infinite weight or gradient meets the padding as on the CPU (PyTorch\'s CPU conv: w·0 and gy·0 are NaN)', () =>
+    antler.tidy(() => {
+      const F = { dtype: 'float64' } as never;
+      const on = (device: string) => {
+        const o = { dtype: 'float64', device, requiresGrad: true } as never;
+        const x = antler.tensor([0.5, -1, 2, 0.25, 1, 3, -2, 0.5], [1, 2, 4], o), w = antler.tensor([NaN, 1, 1, 1, 1, Infinity], [2, 1, 3], o);
+        const y = antler.conv1d(x, w, null, { groups: 2, padding: 1 });
+        const gy = antler.tensor([Infinity, 1, 1, 1, 1, 1, 1, NaN], [1, 2, 4], F).to(device);
+        const [gx, gw] = antler.autograd.grad(antler.sum(antler.mul(y, gy)), [x, w]);
+        return [y, gx!, gw!].map((t) => t.to('cpu').dataSync());
+      };
+      const cpu = on('cpu'), gpu = on('cuda');
+      expect([cpu[0][0], cpu[0][3], cpu[0][7], cpu[2][0], cpu[2][5]].every(Number.isNaN)).toBe(true); // the padded taps' w·0, gy·0 (torch 1.13 CPU)
+      gpu.forEach((v, i) => expectClose(v, cpu[i], 1e-12, 1e-12, `result ${i}`));
+    }));
+
   test('the weight gradient is the same bits every run (one block per output channel and tap, a fixed reduction tree)', () =>
     antler.tidy(() => {
       const x = antler.randn([2, 16, 21, 23], { seed: 1 } as never).to('cuda');
