@@ -1008,7 +1008,11 @@ function outputTensors(out: unknown): unknown[] {
 class BackwardHooks {
   private inputs: { at: number; copy: Tensor; node: unknown }[] = [];
   private gradOutput: (Tensor | null)[] | null = null;
-  constructor(private readonly module: Module, private readonly state: HookState, private readonly args: unknown[]) {}
+  /** The hooks registered when the forward ran (as torch 1.13's _call_impl takes its list): one removed before backward still fires for this call, one added after does not. */
+  private readonly hooks: { backward: FullBackwardHook[]; backwardPre: FullBackwardPreHook[] };
+  constructor(private readonly module: Module, state: HookState, private readonly args: unknown[]) {
+    this.hooks = { backward: state.backward.map((e) => e.hook as FullBackwardHook), backwardPre: state.backwardPre.map((e) => e.hook as FullBackwardPreHook) };
+  }
 
   /** The arguments with each tensor that requires grad replaced by its identity copy. */
   wrapInputs(): unknown[] {
@@ -1065,13 +1069,13 @@ class BackwardHooks {
   private outputGrads(grads: Tensor[]): (Tensor | null)[] {
     let gout: (Tensor | null)[] = new Array(this.gradCount).fill(null);
     this.outputAt.forEach((i, k) => (gout[i] = grads[k]));
-    for (const { hook } of [...this.state.backwardPre]) {
+    for (const hook of this.hooks.backwardPre) {
       const r = (hook as FullBackwardPreHook)(this.module, [...gout]);
       if (r !== undefined) gout = this.replacement(r, gout, 'registerFullBackwardPreHook', 'gradOutput');
     }
     if (this.inputs.length === 0) {
       const gin = new Array<Tensor | null>(this.args.length).fill(null);
-      for (const { hook } of [...this.state.backward]) {
+      for (const hook of this.hooks.backward) {
         const r = (hook as FullBackwardHook)(this.module, [...gin], [...gout]);
         if (r !== undefined && !(Array.isArray(r) && r.every((g) => g === null || g === undefined)))
           fail('INVALID_ARGUMENT', `${this.module.constructor.name}: a full backward hook of a module none of whose inputs requires grad must return undefined or nulls (there is no gradInput to replace; PyTorch raises too); got ${describe(r)}`);
@@ -1093,9 +1097,12 @@ class BackwardHooks {
   private inputGrads(grads: Tensor[]): (Tensor | null)[] {
     let gin = new Array<Tensor | null>(this.args.length).fill(null);
     this.inputs.forEach((e, k) => (gin[e.at] = grads[k]));
-    const gout = this.gradOutput ?? [];
+    // A gradient that reached the inputs without passing the outputs (a tensor nested in the result, which is not
+    // wrapped, or a path outside the forward's result): torch 1.13's hook returns early there, and so do these.
+    if (this.gradOutput === null) return grads;
+    const gout = this.gradOutput;
     try {
-      for (const { hook } of [...this.state.backward]) {
+      for (const hook of this.hooks.backward) {
         const r = (hook as FullBackwardHook)(this.module, [...gin], [...gout]);
         if (r !== undefined) gin = this.replacement(r, gin, 'registerFullBackwardHook', 'gradInput');
       }

@@ -210,4 +210,43 @@ describe(`full backward hooks (seed ${SEED})`, () => {
     seq.dispose();
     d.dispose();
   });
+  test('the hooks are those registered when the forward ran (torch 1.13 takes its list there): one removed before backward fires, one added after does not; a gradient that reaches the inputs around the outputs fires none', () => {
+    const n = rng.int(2, 6);
+    const xv = randomArray(rng, n, -2, 2);
+    const m = new nn.Tanh();
+    const fired: string[] = [];
+    const keep = m.registerForwardHook(() => undefined);
+    const removed = m.registerFullBackwardHook(() => void fired.push('removed'));
+    const removedPre = m.registerFullBackwardPreHook(() => void fired.push('removedPre'));
+    const x = tensor(xv, undefined, F64).requiresGrad_();
+    tidy(() => {
+      const y = m.forward(x);
+      removed.remove();
+      removedPre.remove();
+      const late = m.registerFullBackwardHook(() => void fired.push('late'));
+      antler.sum(y).backward();
+      late.remove();
+    });
+    expect(fired).toEqual(['removedPre', 'removed']);
+    expectClose(read(x.grad!)!, xv.map((v) => 1 - Math.tanh(v) ** 2), 1e-12, 1e-12);
+    keep.remove();
+    x.zeroGrad();
+    // A tensor nested in the result is not wrapped (torch 1.13 wraps the top level only): a loss of it alone reaches x
+    // without passing the output side, where torch's hook returns early; the gradient is the plain one.
+    class Nested extends nn.Module {
+      forward(a: Tensor): unknown[] {
+        return [antler.mul(a, 2), [antler.mul(a, 3)]];
+      }
+    }
+    const q = new Nested();
+    const calls: number[] = [];
+    q.registerFullBackwardHook((_m, _gin, gout) => void calls.push(gout.length));
+    tidy(() => {
+      const [, [h]] = q.forward(x) as [Tensor, Tensor[]];
+      antler.sum(h).backward();
+    });
+    expect(calls).toEqual([]);
+    expect(read(x.grad!)).toEqual(xv.map(() => 3));
+    x.dispose();
+  });
 });
