@@ -87,7 +87,8 @@ function maxUnpoolNd(op: string, k: number, x: Tensor, indices: Tensor, kernelSi
   const outShape = [...x.shape.slice(0, x.rank - k), ...out];
   return tidy(() => {
     const idx = reshape(indices, [N, C, L]);
-    if (L > 0) {
+    const empty = N * C * L === 0;
+    if (!empty) {
       const [lo, hi] = readNumbers([min(idx), max(idx)]);
       // PyTorch raises for an index outside the output plane ("Found an invalid max index").
       if (lo < 0 || hi >= P)
@@ -95,7 +96,7 @@ function maxUnpoolNd(op: string, k: number, x: Tensor, indices: Tensor, kernelSi
     }
     // Which element lands at each position: the last one naming it (PyTorch's CPU loop writes in order, the last write stays).
     const positions = add(full([N, C, L], 0, { dtype: 'float64', device: x.device }), arange(0, L, 1, { dtype: 'float64', device: x.device }));
-    const owner = L === 0 ? full([N, C, P], -1, { dtype: 'float64', device: x.device }) : scatterReduce(full([N, C, P], -1, { dtype: 'float64', device: x.device }), 2, idx, positions, 'amax');
+    const owner = empty ? full([N, C, P], -1, { dtype: 'float64', device: x.device }) : scatterReduce(full([N, C, P], -1, { dtype: 'float64', device: x.device }), 2, idx, positions, 'amax');
     const y = unpoolRows(reshape(x, [N, C, L]), idx, owner);
     return reshape(y, outShape);
   });

@@ -109,4 +109,22 @@ describe(`maxUnpool (seed ${SEED})`, () => {
       for (const t of [x, pool.values, pool.indices, v, y, w, gw]) t.dispose();
     }
   });
+  test('an empty batch (N = 0, or C = 0 of an unbatched x) gives torch 1.13\'s empty result and an empty gradient, not min()\'s error', () => {
+    const k = rng.int(1, 4);
+    const c = rng.int(1, 4), l = rng.int(1, 5);
+    for (const shape of [[0, c, l], [0, l]]) {
+      tidy(() => {
+        const x = antler.zeros(shape, { dtype: 'float32' }).requiresGrad_();
+        const y = antler.maxUnpool1d(x, antler.zeros(shape, { dtype: 'int32' }), k);
+        expect(y.shape).toEqual([...shape.slice(0, -1), (l - 1) * k + k]);
+        antler.sum(y).backward();
+        expect(x.grad!.shape).toEqual(shape);
+        x.zeroGrad();
+      });
+    }
+    tidy(() => {
+      const y = antler.maxUnpool2d(antler.zeros([0, c, 2, 3]), antler.zeros([0, c, 2, 3], { dtype: 'int32' }), 2);
+      expect(y.shape).toEqual([0, c, 4, 6]);
+    });
+  });
 });
