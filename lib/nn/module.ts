@@ -10,7 +10,7 @@ import { isolated, keep } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { PackedSequence } from '../ops/packed';
-import { checkTensor, Tensor } from '../tensor';
+import { checkTensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkDevice, checkOptions, describe } from '../validate';
 
 /** Tensors that are some module's parameter, or were marked as one by parameter(). */
@@ -382,8 +382,12 @@ export abstract class Module {
    * register_full_backward_hook): gradOutput holds the gradients of the
    * forward's output tensors (its result, each Tensor of an array it
    * returned, or each field of a plain object: a recurrent layer's {output,
-   * hidden, stats}, null for a field that is not a Tensor), gradInput those of its positional arguments (null for an
-   * argument that is not a Tensor or does not require grad). It may return
+   * hidden, stats}, null for a field that is not a Tensor; a Tensor nested
+   * deeper is not wrapped, as torch 1.13's), gradInput those of its
+   * positional arguments (null for an argument that is not a Tensor; zeros
+   * of its shape and dtype for a Tensor that does not require grad while
+   * another does, as torch 1.13, a replacement there dropped). The hooks
+   * are those registered when the forward ran, as torch's. It may return
    * undefined (the gradients as they are) or an array of gradInput's length
    * whose Tensors (each of its gradient's shape, dtype and device) replace
    * them on their way to the inputs; null keeps one. When no input requires
@@ -1021,6 +1025,9 @@ class BackwardHooks {
     const originals = at.map((i) => this.args[i] as Tensor);
     const made = hookIdentity(...originals, (grads: Tensor[]) => this.inputGrads(grads)) as Tensor[];
     this.inputs = at.map((i, k) => ({ at: i, copy: made[k], node: made[k].gradFn }));
+    // torch 1.13 passes every Tensor argument through its BackwardHookFunction once one requires grad: one that does
+    // not gets its materialized zeros (its own shape, dtype and device) in gradInput.
+    this.zeroInputs = this.args.flatMap((a, i) => (a instanceof Tensor && !a.isDisposed && !at.includes(i) ? [{ at: i, shape: a.shape, dtype: a.dtype, device: a.device }] : []));
     const out = [...this.args];
     for (const { at: i, copy } of this.inputs) out[i] = copy;
     return out;
@@ -1051,6 +1058,7 @@ class BackwardHooks {
 
   private gradCount = 0;
   private outputAt: number[] = [];
+  private zeroInputs: { at: number; shape: readonly number[]; dtype: Tensor['dtype']; device: string }[] = [];
 
   /** Frees the input copies once the forward is done, unless they are (part of) the result or were kept. */
   release(result: unknown): void {
@@ -1101,15 +1109,23 @@ class BackwardHooks {
     // wrapped, or a path outside the forward's result): torch 1.13's hook returns early there, and so do these.
     if (this.gradOutput === null) return grads;
     const gout = this.gradOutput;
+    const made = this.zeroInputs.map((z) => zeros(z.shape, { dtype: z.dtype, device: z.device }));
+    this.zeroInputs.forEach((z, k) => (gin[z.at] = made[k]));
     try {
       for (const hook of this.hooks.backward) {
         const r = (hook as FullBackwardHook)(this.module, [...gin], [...gout]);
         if (r !== undefined) gin = this.replacement(r, gin, 'registerFullBackwardHook', 'gradInput');
       }
+      const passed = this.inputs.map((e) => gin[e.at]);
+      // The zeros go nowhere (torch drops them, and what a hook puts in their place): freed unless passed on.
+      for (const t of made) if (!t.isDisposed && !passed.includes(t)) t.dispose();
+      return passed;
+    } catch (e) {
+      for (const t of made) if (!t.isDisposed) t.dispose();
+      throw e;
     } finally {
       this.dropGradOutput();
     }
-    return this.inputs.map((e) => gin[e.at]);
   }
 
   private dropGradOutput(): void {

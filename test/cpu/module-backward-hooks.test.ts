@@ -65,15 +65,39 @@ describe(`full backward hooks (seed ${SEED})`, () => {
     expectClose(read(b.grad!)!, gb, 1e-12, 1e-12);
     expect(seen.length).toBe(1); // the removed hook no longer fires
     h2.remove();
-    // An input that needs no gradient has a null gradInput (torch 1.13 gives zeros there: see the README).
+    // A Tensor argument that needs no gradient while another does gets zeros of its shape and dtype, as torch 1.13
+    // (python3: gin (tensor([1., 1.]), tensor([0., 0.])) for x + z with z plain; int64 zeros for an integer z); a
+    // replacement there goes nowhere (torch drops it).
     const got: (number[] | null)[][] = [];
-    m.registerFullBackwardHook((_m, gin) => void got.push(gin.map(read)));
+    const dtypes: (string | null)[][] = [];
+    m.registerFullBackwardHook((_m, gin) => {
+      got.push(gin.map(read));
+      dtypes.push(gin.map((g) => (g === null ? null : g.dtype)));
+      return [null, antler.add(gin[1]!, 5), null];
+    });
     a.zeroGrad();
     const bNo = tensor(bv, undefined, F64);
     lossOf(a, bNo).backward();
     expect(got.length).toBe(1);
     expectClose(got[0][0]!, ga, 1e-12, 1e-12);
-    expect(got[0][1]).toBeNull();
+    expect(got[0][1]).toEqual(bv.map(() => 0));
+    expect(got[0][2]).toBeNull();
+    expect(dtypes[0]).toEqual(['float64', 'float64', null]);
+    expectClose(read(a.grad!)!, ga, 1e-12, 1e-12);
+    expect(bNo.grad).toBeNull();
+    class WithMask extends nn.Module {
+      forward(x: Tensor, mask: Tensor): Tensor {
+        return antler.mul(x, 2);
+      }
+    }
+    const wm = new WithMask();
+    const masks: (string | number[] | null)[][] = [];
+    wm.registerFullBackwardHook((_m, gin) => void masks.push(gin.map((g) => (g === null ? null : g.dtype)), gin.map(read)));
+    const mask = tensor([1, 0, 1], [3], { dtype: 'int32' });
+    const xm = tensor([1, 2, 3], [3], F64).requiresGrad_();
+    tidy(() => antler.sum(wm.forward(xm, mask)).backward());
+    expect(masks).toEqual([['float64', 'int32'], [[2, 2, 2], [0, 0, 0]]]);
+    for (const t of [mask, xm]) t.dispose();
     for (const t of [a, b, bNo]) t.dispose();
     m.dispose();
   });
