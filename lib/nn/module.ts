@@ -1035,6 +1035,8 @@ class BackwardHooks {
 
   /** The output with each Tensor (the result, an array's, or a plain object's fields: a recurrent layer's {output, hN}) that requires grad replaced by its identity copy. */
   wrapOutputs(out: unknown): unknown {
+    // The in-place refusal before the result is wrapped (release frees what it returned and the copies).
+    if (this.inputs.some((e) => !e.copy.isDisposed && e.copy.gradFn !== e.node)) this.release(out);
     const list = outputTensors(out);
     const at = list.flatMap((t, i) => (t instanceof Tensor && !t.isDisposed && t.requiresGrad && t.dtype !== 'int32' ? [i] : []));
     if (at.length === 0) {
@@ -1063,13 +1065,16 @@ class BackwardHooks {
   /** Frees the input copies once the forward is done, unless they are (part of) the result or were kept. */
   release(result: unknown): void {
     const held = outputTensors(result);
+    // A copy written in place by the forward now has another node: PyTorch refuses that (the copy is its view of the input).
+    const modified = this.inputs.find((e) => !e.copy.isDisposed && e.copy.gradFn !== e.node);
+    if (modified) {
+      // Refused: the copies and the forward's result (not an argument, not kept) are freed, as a throwing forward's would be.
+      for (const t of [...this.inputs.map((e) => e.copy), ...held]) if (t instanceof Tensor && !t.isDisposed && !t.kept && !this.args.includes(t)) t.dispose();
+      fail('INVALID_ARGUMENT', `${this.module.constructor.name}: its forward modified argument ${modified.at} in place (assign), which a module with a full backward hook refuses (as PyTorch's "BackwardHookFunctionBackward is a view and is being modified inplace"); write into a copy instead`);
+    }
     for (const e of this.inputs) {
       const c = e.copy;
-      if (c.isDisposed) continue;
-      // A copy written in place by the forward now has another node: PyTorch refuses that (the copy is its view of the input).
-      if (c.gradFn !== e.node)
-        fail('INVALID_ARGUMENT', `${this.module.constructor.name}: its forward modified argument ${e.at} in place (assign), which a module with a full backward hook refuses (as PyTorch's "BackwardHookFunctionBackward is a view and is being modified inplace"); write into a copy instead`);
-      if (!held.includes(c) && !c.kept) c.dispose();
+      if (!c.isDisposed && !held.includes(c) && !c.kept) c.dispose();
     }
   }
 

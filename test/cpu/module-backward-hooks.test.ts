@@ -273,4 +273,23 @@ describe(`full backward hooks (seed ${SEED})`, () => {
     expect(read(x.grad!)).toEqual(xv.map(() => 3));
     x.dispose();
   });
+  test('a refused in-place write outside tidy frees the input copies and the forward\'s result (none left behind)', () => {
+    const n = rng.int(1, 5);
+    const fill = tensor(randomArray(rng, n, -1, 1), undefined, F64);
+    class Writer extends nn.Module {
+      forward(x: Tensor, y: Tensor): Tensor[] {
+        x.assign(fill);
+        return [antler.mul(x, y), antler.add(x, y)];
+      }
+    }
+    const w = new Writer();
+    w.registerFullBackwardHook(() => undefined);
+    const x = tensor(randomArray(rng, n, -1, 1), undefined, F64).requiresGrad_();
+    const y = tensor(randomArray(rng, n, -1, 1), undefined, F64).requiresGrad_();
+    const [x2, y2] = tidy(() => [antler.mul(x, 1), antler.mul(y, 1)]);
+    const before = memory().numTensors;
+    expectAntlerError(() => w.forward(x2, y2), 'INVALID_ARGUMENT', /Writer: its forward modified argument 0 in place/);
+    expect(memory().numTensors).toBe(before);
+    for (const t of [fill, x, y, x2, y2]) t.dispose();
+  });
 });
