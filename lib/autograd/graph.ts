@@ -691,7 +691,31 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
  * into the gradient of the node the edge points to. Pending gradients are
  * freed even when a backward function throws.
  */
+/** How many backward passes are running (a checkpoint's recompute runs one inside another), and what runs when the outermost ends. */
+let passDepth = 0;
+const passEnd: (() => void)[] = [];
+
+/**
+ * @internal Runs fn once the backward pass now running (the outermost, when one runs inside another) is over,
+ * whether it returned or threw; at once when none runs. A full backward hook's gradOutput, kept for the input
+ * side of the same pass, is freed this way when that side never runs (autograd.grad of a parameter only).
+ */
+export function afterBackwardPass(fn: () => void): void {
+  if (passDepth === 0) fn();
+  else passEnd.push(fn);
+}
+
 function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
+  passDepth += 1;
+  try {
+    propagateOnce(start, gradient, order, sink, owned, createGraph);
+  } finally {
+    passDepth -= 1;
+    if (passDepth === 0) for (const fn of passEnd.splice(0)) fn();
+  }
+}
+
+function propagateOnce(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
   const freed = order.find((n) => n.freed);
   if (freed) {
     if (owned) gradient.dispose();

@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import { defineFunction } from '../autograd/function';
-import { isGradEnabled, noGrad } from '../autograd/graph';
+import { afterBackwardPass, isGradEnabled, noGrad } from '../autograd/graph';
 import { isolated, keep } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
@@ -1095,11 +1095,12 @@ class BackwardHooks {
       }
     } else {
       // The pass frees gradOutput once this node is done: the input side, later in the same pass, reads aliases,
-      // freed there, or when the pass is over if it never runs (autograd.grad of a parameter only).
+      // freed there, or when the pass is over if it never runs (autograd.grad of a parameter only; not at a
+      // microtask: a synchronous loop of such passes would hold one gradOutput per iteration until it ends).
       this.dropGradOutput();
       const kept = gout.map((g) => (g === null ? null : g.sharedAlias()));
       this.gradOutput = kept;
-      queueMicrotask(() => {
+      afterBackwardPass(() => {
         if (this.gradOutput === kept) this.dropGradOutput();
       });
     }

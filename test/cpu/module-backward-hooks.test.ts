@@ -292,4 +292,33 @@ describe(`full backward hooks (seed ${SEED})`, () => {
     expect(memory().numTensors).toBe(before);
     for (const t of [fill, x, y, x2, y2]) t.dispose();
   });
+  test('autograd.grad of a parameter only (the input side never runs) holds no gradOutput once it returns, so a synchronous loop does not pile them up; a hooked module around a checkpoint still gets its gradOutput', () => {
+    const n = rng.int(2, 5);
+    const lin = new nn.Linear(n, n, F64);
+    let fired = 0;
+    lin.registerFullBackwardHook(() => void fired++);
+    const x = tensor(randomArray(rng, 2 * n, -1, 1), [2, n], F64).requiresGrad_();
+    const before = memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const gs = tidy(() => autograd.grad(antler.sum(antler.tanh(lin.forward(x))), [lin.weight]));
+      gs.forEach((g) => g!.dispose());
+      expect(memory().numTensors).toBe(before);
+    }
+    expect(fired).toBe(0); // torch 1.13: the input side's node does not run, nor the hook
+    class Ckpt extends nn.Module {
+      inner = lin;
+      forward(t: Tensor): Tensor {
+        return antler.checkpoint((u: Tensor) => antler.tanh(this.inner.forward(u)), t);
+      }
+    }
+    const c = new Ckpt();
+    const gouts: number[][] = [];
+    c.registerFullBackwardHook((_m, _gin, gout) => void gouts.push(read(gout[0])!));
+    tidy(() => antler.sum(antler.mul(c.forward(x), 3)).backward());
+    expect(gouts).toEqual([new Array(2 * n).fill(3)]);
+    expect(fired).toBe(1);
+    x.dispose();
+    lin.zeroGrad();
+    c.dispose();
+  });
 });
