@@ -684,13 +684,6 @@ function topologicalOrder(start: Node, enter: (n: Node) => boolean, done?: (n: N
   return order;
 }
 
-/**
- * Runs the backward functions of `order` (topological, start last) from
- * `gradient` at start. Each gradient for an edge goes to `sink` first, which
- * returns true when it took it (owning the tensor); otherwise it is summed
- * into the gradient of the node the edge points to. Pending gradients are
- * freed even when a backward function throws.
- */
 /** How many backward passes are running (a checkpoint's recompute runs one inside another), and what runs when the outermost ends. */
 let passDepth = 0;
 const passEnd: (() => void)[] = [];
@@ -705,6 +698,13 @@ export function afterBackwardPass(fn: () => void): void {
   else passEnd.push(fn);
 }
 
+/**
+ * Runs the backward functions of `order` (topological, start last) from
+ * `gradient` at start. Each gradient for an edge goes to `sink` first, which
+ * returns true when it took it (owning the tensor); otherwise it is summed
+ * into the gradient of the node the edge points to. Pending gradients are
+ * freed even when a backward function throws.
+ */
 function propagate(start: Node, gradient: Tensor, order: Node[], sink: (e: NonNullable<Edge>, g: Tensor) => boolean, owned = false, createGraph = false): void {
   passDepth += 1;
   try {
