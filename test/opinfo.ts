@@ -457,6 +457,34 @@ export const OPS: OpInfo[] = [
     bad: [['INVALID_ARGUMENT', () => antler.adaptiveMaxPool3d(t([1, 2], [1, 1, 1, 1, 2]), [1, 0, 1])]],
   },
   {
+    name: 'maxUnpool1d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 3])], note: 'each value back in its window of 2 in a row of 6' },
+      { inputs: [anyVals(rng, [2, 4])], note: 'unbatched, outputSize past the default (9 for 8)' },
+    ],
+    fn: ([x]) => {
+      const at = (v: number[]) => antler.tensor(v, x.shape, { dtype: 'int32', device: x.device });
+      return x.rank === 3
+        ? antler.maxUnpool1d(x, at([1, 2, 5, 0, 3, 4]), 2)
+        : antler.maxUnpool1d(x, at([0, 3, 4, 8, 1, 2, 5, 7]), 2, { outputSize: [9] });
+    },
+    bad: [['INVALID_ARGUMENT', () => antler.maxUnpool1d(t([1, 2], [1, 1, 2]), antler.tensor([0, -1], [1, 1, 2], { dtype: 'int32' }), 2)]],
+  },
+  {
+    name: 'maxUnpool3d',
+    samples: (rng) => [
+      { inputs: [anyVals(rng, [1, 2, 2, 1, 2])], note: 'each value back in its 2×2×2 window of a 4×2×4 volume' },
+      { inputs: [anyVals(rng, [1, 1, 2, 2])], note: 'unbatched, stride 1 windows, distinct indices' },
+    ],
+    fn: ([x]) => {
+      const at = (v: number[]) => antler.tensor(v, x.shape, { dtype: 'int32', device: x.device });
+      return x.rank === 5
+        ? antler.maxUnpool3d(x, at([0, 7, 27, 30, 9, 6, 17, 31]), 2)
+        : antler.maxUnpool3d(x, at([0, 2, 7, 8]), [1, 2, 2], { stride: 1 });
+    },
+    bad: [['SHAPE_MISMATCH', () => antler.maxUnpool3d(t([1, 2], [1, 2]), antler.tensor([0, 1], [1, 2], { dtype: 'int32' }), 2)]],
+  },
+  {
     name: 'maxUnpool2d',
     samples: (rng) => [
       { inputs: [anyVals(rng, [1, 2, 2, 2])], note: 'each value back in its 2×2 window of a 4×4 plane' },
