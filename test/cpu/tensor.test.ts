@@ -38,7 +38,9 @@ beforeAll(() => {
   baseline = memory().numTensors;
 });
 afterAll(() => {
-  expect(memory().numTensors).toBe(baseline);
+  // memory() counts the process's tensors: garbage an earlier file in this worker left to the finalizer can be
+  // counted in the baseline and freed meanwhile (CI: baseline 2, end 0), so the check is that this file adds none.
+  expect(memory().numTensors).toBeLessThanOrEqual(baseline);
 });
 
 describe(`creation (seed ${SEED})`, () => {
