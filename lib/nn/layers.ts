@@ -1478,18 +1478,54 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
 }
 
 /**
- * Modules applied in order; children are named 0, 1, 2, ... as in PyTorch.
+ * Modules applied in order; children are named 0, 1, 2, ... as in PyTorch,
+ * or by the names given (PyTorch's `Sequential(OrderedDict(...))`): pass a
+ * Map, an array of [name, module] pairs, or a plain object, so that
+ * stateDict()'s keys ('features.conv1.weight') match a PyTorch model built so.
  * Edited as torch.nn.Sequential: append, insert, extend, pop, set, get and
- * slice; after each edit the children are named 0, 1, 2, … again in list
- * order (so stateDict()'s keys follow the list, as PyTorch's after the same
- * edit).
+ * slice. set keeps the name at that position and slice keeps the names (its
+ * state dict of seq.slice(1) starts at '1.', as PyTorch's seq[1:]); pop and
+ * insert name every layer 0, 1, 2, … again in list order (PyTorch renumbers
+ * after a deletion too; its insert fails on named layers).
  */
 export class Sequential extends Module {
-  constructor(...layers: Module[]) {
+  constructor(...layers: Module[]);
+  constructor(named: ReadonlyMap<string, Module> | readonly (readonly [string, Module])[] | Readonly<Record<string, Module>>);
+  constructor(...args: unknown[]) {
     super();
-    layers.forEach((m, i) => {
-      if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential: layer ${i} must be a Module; got ${describe(m)}`);
-      this.registerModule(String(i), m);
+    for (const [name, m] of Sequential.entriesOf(args)) this.registerModule(name, m);
+  }
+
+  /** The [name, layer] pairs the constructor's arguments stand for, checked. */
+  private static entriesOf(args: unknown[]): [string, Module][] {
+    const a = args[0];
+    if (args.length !== 1 || a instanceof Module || a === null || typeof a !== 'object') {
+      args.forEach((m, i) => {
+        if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential: layer ${i} must be a Module; got ${describe(m)}${i === 0 && args.length > 1 && m !== null && typeof m === 'object' ? ' (named layers come as the only argument: a Map, an array of [name, module] pairs or a plain object)' : ''}`);
+      });
+      return args.map((m, i) => [String(i), m as Module]);
+    }
+    let entries: unknown[];
+    if (a instanceof Map) entries = [...a.entries()];
+    else if (Array.isArray(a)) entries = a;
+    else {
+      const keys = Object.keys(a);
+      // A plain object lists integer-like keys first, in numeric order, whatever order they were written in.
+      const numeric = keys.filter((k) => /^(0|[1-9][0-9]*)$/.test(k));
+      if (numeric.length && numeric.length < keys.length)
+        fail('INVALID_ARGUMENT', `Sequential: a plain object mixing numeric names (${numeric.slice(0, 3).map((k) => `'${k}'`).join(', ')}) with others loses their order (JavaScript lists integer keys first): pass a Map or an array of [name, module] pairs`);
+      entries = keys.map((k) => [k, (a as Record<string, unknown>)[k]]);
+    }
+    const seen = new Set<string>();
+    return entries.map((e, i) => {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string')
+        fail('INVALID_ARGUMENT', `Sequential: named layer ${i} must be a [name, module] pair with a string name; got ${describe(e)}${e instanceof Module ? ' (for an array of modules, spread it: new Sequential(...layers))' : ''}`);
+      const [name, m] = e as [string, unknown];
+      if (name === '' || name.includes('.')) fail('INVALID_ARGUMENT', `Sequential: a layer's name must be a non-empty string without '.'; got '${name}'`);
+      if (!(m instanceof Module)) fail('INVALID_ARGUMENT', `Sequential: layer '${name}' must be a Module; got ${describe(m)}`);
+      if (seen.has(name)) fail('INVALID_ARGUMENT', `Sequential: the name '${name}' is given twice`);
+      seen.add(name);
+      return [name, m];
     });
   }
 
@@ -1504,27 +1540,38 @@ export class Sequential extends Module {
     return layers[this.position(i, 'get', layers.length)];
   }
 
-  /** Replaces the i-th layer (PyTorch's `seq[i] = m`; a negative i counts from the end); the old one stays the caller's. */
+  /**
+   * Replaces the i-th layer (PyTorch's `seq[i] = m`; a negative i counts from
+   * the end), under the same name; the old one stays the caller's.
+   */
   set(i: number, m: Module): this {
-    const layers = this.registeredChildren();
-    const at = this.position(i, 'set', layers.length);
+    const entries = this.registeredEntries();
+    const at = this.position(i, 'set', entries.length);
     this.checkLayer(m, 'set');
-    layers[at] = m;
-    Module.renumberChildren(this, layers, at, layers.length);
+    entries[at] = [entries[at][0], m];
+    Module.replaceChildren(this, entries);
     return this;
   }
 
-  /** Adds m at the end, named by its position (PyTorch's append). */
+  /**
+   * Adds m at the end, named by its position (PyTorch's append). Where that
+   * name is taken (a slice or named layers), the next free number: PyTorch
+   * would put m in place of the layer of that name.
+   */
   append(m: Module): this {
     this.checkLayer(m, 'append');
-    this.registerModule(String(this.length), m);
+    const names = new Set(this.registeredEntries().map(([k]) => k));
+    let n = names.size;
+    while (names.has(String(n))) n++;
+    this.registerModule(String(n), m);
     return this;
   }
 
   /**
    * Puts m at position index, moving the layers from there on one place up
-   * and renaming them (PyTorch's insert): index in [−length, length]; a
-   * negative one counts from the end, length appends.
+   * (PyTorch's insert): index in [−length, length]; a negative one counts
+   * from the end, length appends. The layers are then named 0, 1, 2, … in
+   * order.
    */
   insert(index: number, m: Module): this {
     const layers = this.registeredChildren();
@@ -1534,7 +1581,7 @@ export class Sequential extends Module {
     this.checkLayer(m, 'insert');
     const at = index < 0 ? index + n : index;
     layers.splice(at, 0, m);
-    Module.renumberChildren(this, layers, at, n);
+    Module.replaceChildren(this, layers.map((l, k) => [String(k), l]));
     return this;
   }
 
@@ -1552,29 +1599,28 @@ export class Sequential extends Module {
 
   /**
    * Removes the i-th layer (the last by default; a negative i counts from
-   * the end) and returns it, renaming the ones after it (PyTorch's pop): the
-   * module is the caller's from then on.
+   * the end) and returns it (PyTorch's pop); the others are then named 0, 1,
+   * 2, … in order, as PyTorch's. The module is the caller's from then on.
    */
   pop(i = -1): Module {
     const layers = this.registeredChildren();
     const at = this.position(i, 'pop', layers.length);
     const [m] = layers.splice(at, 1);
-    Module.renumberChildren(this, layers, at, layers.length + 1);
+    Module.replaceChildren(this, layers.map((l, k) => [String(k), l]));
     return m;
   }
 
   /**
    * A new Sequential of the layers from start up to (not including) end, as
    * Array.prototype.slice takes them (PyTorch's `seq[start:end]`): the same
-   * modules, shared, not copies, named 0, 1, … (PyTorch 1.13's slice keeps
-   * the original names, so its state dict of seq[1:] starts at '1.'; rename
-   * keys when moving such a state dict).
+   * modules, shared, not copies, under the same names (the state dict of
+   * seq.slice(1) starts at '1.', as PyTorch's seq[1:]).
    */
   slice(start?: number, end?: number): Sequential {
     for (const [name, v] of [['start', start], ['end', end]] as const)
       if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v)))
         fail('INVALID_ARGUMENT', `Sequential.slice: ${name} must be an integer; got ${describe(v)}`);
-    return new Sequential(...this.registeredChildren().slice(start, end));
+    return new Sequential(this.registeredEntries().slice(start, end));
   }
 
   private position(i: unknown, op: string, n: number): number {

@@ -201,6 +201,21 @@ export abstract class Module {
     for (let i = from; i < items.length; i++) m.registerModule(String(i), items[i]);
   }
 
+  /**
+   * @internal Makes `entries` m's children, in that order and under those
+   * names, dropping every child registered before (a named Sequential's
+   * edit: PyTorch rebuilds its _modules OrderedDict). A child held through an
+   * own property (`seq['0'] = m`) goes with its property.
+   */
+  static replaceChildren(m: Module, entries: readonly (readonly [string, Module])[]): void {
+    const self = m as unknown as Record<string, unknown>;
+    for (const key of [...m.childModules().keys()]) {
+      if (Object.prototype.hasOwnProperty.call(self, key)) delete self[key];
+      else Module.forget(m, key);
+    }
+    for (const [key, c] of entries) m.registerModule(key, c);
+  }
+
   /** @internal Registers t as parameter `name` of m (registerParameter from outside the class: a parametrized tensor put back). */
   static addParameter(m: Module, name: string, t: Tensor): Tensor {
     return m.registerParameter(name, t);
@@ -731,6 +746,11 @@ export abstract class Module {
   /** @internal Every registered child in registration order, a child held under two names twice (Sequential's layers). */
   protected registeredChildren(): Module[] {
     return [...this.childModules().values()];
+  }
+
+  /** @internal registeredChildren() with their names. */
+  protected registeredEntries(): [string, Module][] {
+    return [...this.childModules().entries()];
   }
 
   /**

@@ -506,11 +506,11 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     const y = chain.forward(x);
     const ref = tidy(() => c.forward(b.forward(antler.tanh(a.forward(x)))));
     expectExact(y.dataSync(), ref.dataSync());
-    // A renumbered state dict loads into a fresh Sequential of the same layout.
+    // A slice keeps the names (torch 1.13's seq[1:3] state dict starts at '1.'), and loads into a Sequential named so.
     const part = seq.slice(1, 3);
     expect([...part]).toEqual([d, b]);
-    expect(tidy(() => Object.keys(part.stateDict()))).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
-    const fresh = new nn.Sequential(new nn.Linear(4, 5, F64), new nn.Linear(2, 3, F64));
+    expect(tidy(() => Object.keys(part.stateDict()))).toEqual(['1.weight', '1.bias', '2.weight', '2.bias']);
+    const fresh = new nn.Sequential([['1', new nn.Linear(4, 5, F64)], ['2', new nn.Linear(2, 3, F64)]]);
     tidy(() => fresh.loadStateDict(part.stateDict()));
     expectExact(fresh.get(1).parameters()[0].dataSync(), b.weight.dataSync());
     // A layer assigned as a property (seq['0'] = m) is renamed with the others, not registered twice.
@@ -531,6 +531,54 @@ describe(`modules built PyTorch's way, by assignment (seed ${SEED})`, () => {
     for (const m of [a, b, c, d, e]) m.dispose();
     for (const t of [x, y, ref]) t.dispose();
     fresh.dispose();
+  });
+  test('Sequential with named layers (PyTorch’s Sequential(OrderedDict)): state-dict keys, forward order, and edits as torch 1.13’s', () => {
+    const F64 = { dtype: 'float64' as const };
+    const enc = new nn.Linear(3, 4, F64), act = new nn.Tanh(), dec = new nn.Linear(4, 2, F64);
+    const names = (m: nn.Sequential) => m.namedChildren().map(([k]) => k);
+    const keys = (m: nn.Module) => tidy(() => Object.keys(m.stateDict()));
+    // The three spellings give the same registry, in the order written.
+    const seq = new nn.Sequential([['enc', enc], ['act', act], ['dec', dec]]);
+    expect(names(new nn.Sequential(new Map<string, nn.Module>([['enc', enc], ['act', act], ['dec', dec]])))).toEqual(['enc', 'act', 'dec']);
+    expect(names(new nn.Sequential({ enc, act, dec }))).toEqual(['enc', 'act', 'dec']);
+    expect(names(new nn.Sequential({ 2: dec, 0: enc }))).toEqual(['0', '2']);
+    // torch 1.13: nn.Sequential(OrderedDict(enc=Linear(3,4), act=Tanh(), dec=Linear(4,2))).state_dict().keys()
+    expect(keys(seq)).toEqual(['enc.weight', 'enc.bias', 'dec.weight', 'dec.bias']);
+    const x = randn([5, 3], F64);
+    tidy(() => expectExact(seq.forward(x).dataSync(), dec.forward(antler.tanh(enc.forward(x))).dataSync()));
+    // A state dict saved from a named PyTorch Sequential (the keys above) loads by name.
+    const twin = new nn.Sequential({ enc: new nn.Linear(3, 4, F64), act: new nn.Tanh(), dec: new nn.Linear(4, 2, F64) });
+    tidy(() => twin.loadStateDict(seq.stateDict()));
+    tidy(() => expectExact(twin.forward(x).dataSync(), seq.forward(x).dataSync()));
+    // Edits, against torch 1.13 after the same ones: seq[1:] keeps the names; seq[0] = m keeps 'enc';
+    // append names by length ('3' here; where that name is taken torch would overwrite that layer, antler takes the
+    // next free number); pop renumbers every layer 0, 1, … (torch's __delitem__).
+    expect(names(seq.slice(1))).toEqual(['act', 'dec']);
+    expect(keys(seq.slice(-1))).toEqual(['dec.weight', 'dec.bias']);
+    const enc2 = new nn.Linear(3, 4, F64);
+    seq.set(0, enc2);
+    expect(names(seq)).toEqual(['enc', 'act', 'dec']);
+    expect(seq.get(0)).toBe(enc2);
+    const tail = new nn.Sequential(new nn.ReLU(), new nn.Tanh(), new nn.Sigmoid()).slice(1);
+    expect(names(tail)).toEqual(['1', '2']);
+    tail.append(new nn.ReLU());
+    expect(tail.namedChildren().map(([k, m]) => `${k}:${m.constructor.name}`)).toEqual(['1:Tanh', '2:Sigmoid', '3:ReLU']);
+    seq.append(new nn.ReLU());
+    expect(names(seq)).toEqual(['enc', 'act', 'dec', '3']);
+    expect(seq.pop(1)).toBe(act);
+    expect(names(seq)).toEqual(['0', '1', '2']);
+    expect(keys(seq)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    const named = new nn.Sequential({ a: new nn.ReLU(), b: new nn.Tanh() });
+    named.insert(1, new nn.Sigmoid());
+    expect(named.namedChildren().map(([k, m]) => `${k}:${m.constructor.name}`)).toEqual(['0:ReLU', '1:Sigmoid', '2:Tanh']);
+    // Refusals name what was passed.
+    expectAntlerErrorInTidy(() => new nn.Sequential({ a: act, 1: act }), 'INVALID_ARGUMENT', /mixing numeric names \('1'\).*pass a Map or an array of \[name, module\] pairs/);
+    expectAntlerErrorInTidy(() => new nn.Sequential([act] as never), 'INVALID_ARGUMENT', /named layer 0 must be a \[name, module\] pair.*spread it: new Sequential\(\.\.\.layers\)/);
+    expectAntlerErrorInTidy(() => new nn.Sequential([['a', act], ['a', dec]]), 'INVALID_ARGUMENT', /the name 'a' is given twice/);
+    expectAntlerErrorInTidy(() => new nn.Sequential([['a.b', act]]), 'INVALID_ARGUMENT', /name must be a non-empty string without '\.'; got 'a\.b'/);
+    expectAntlerErrorInTidy(() => new nn.Sequential({ a: 3 } as never), 'INVALID_ARGUMENT', /layer 'a' must be a Module; got 3/);
+    for (const m of [enc, dec, enc2, twin]) m.dispose();
+    x.dispose();
   });
   test('Module.cast takes float32 or float64 only; a cached input with requiresGrad is not a parameter', () => {
     const lin = new nn.Linear(2, 2);
