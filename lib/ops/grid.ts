@@ -328,18 +328,38 @@ function gridSampleNative(x: Tensor, grid: Tensor, mode: GridSampleMode, padding
   );
 }
 
+/** @internal Rows one int32 row gather can index (0 … 2^31 − 1): the composite's table rows N·D·H·W + 1 at most. */
+export const GRID_TABLE_ROWS = 2 ** 31;
+
 /**
  * @internal gridSample composed from recorded ops (arguments validated by gridSample; the native path's
  * reference in the tests, and its differentiable backward): x read as a channels-last table, one row
- * gather per tap, one recorded blend (see the file's header).
+ * gather per tap, one recorded blend (see the file's header). The table's rows are addressed by int32
+ * indices, so a batch whose N·D·H·W + 1 rows exceed `maxRows` (2^31; a parameter for the tests) is sampled
+ * in pieces of samples, the pieces concatenated; one sample with more spatial positions than that is
+ * refused (INVALID_ARGUMENT) instead of wrapping to wrong rows.
  */
-export function gridSampleComposite(x: Tensor, grid: Tensor, mode: GridSampleMode, padding: GridSamplePaddingMode, align: boolean): Tensor {
+export function gridSampleComposite(x: Tensor, grid: Tensor, mode: GridSampleMode, padding: GridSamplePaddingMode, align: boolean, maxRows = GRID_TABLE_ROWS): Tensor {
   const dims = x.rank - 2;
   const [N, C, ...sizes] = x.shape;
   const outSizes = grid.shape.slice(1, -1);
   const inner = sizes.reduce((a, b) => a * b, 1), per = outSizes.reduce((a, b) => a * b, 1);
   const P = N * per;
   const outShape = [N, C, ...outSizes];
+  if (P > 0 && C > 0 && N * inner + 1 > maxRows) {
+    // Row n·inner + i of the table is sample n's position i, and row N·inner its zero row: int32 reaches maxRows − 1.
+    if (inner + 1 > maxRows)
+      fail('INVALID_ARGUMENT', `gridSample: the input's ${sizes.join('·')} = ${inner} spatial positions per sample are more than the composite's int32 row index reaches (${maxRows - 1}, one row kept for out-of-range taps); sample a smaller input, or tiles of it`);
+    const nc = Math.floor((maxRows - 1) / inner);
+    return tidy(() => {
+      const pieces: Tensor[] = [];
+      for (let n0 = 0; n0 < N; n0 += nc) {
+        const nn = Math.min(nc, N - n0);
+        pieces.push(gridSampleComposite(slice(x, [n0, ...x.shape.slice(1).map(() => 0)], [nn, ...x.shape.slice(1)]), slice(grid, [n0, ...grid.shape.slice(1).map(() => 0)], [nn, ...grid.shape.slice(1)]), mode, padding, align, maxRows));
+      }
+      return concat(pieces, 0);
+    });
+  }
   return tidy(() => {
     if (P === 0 || C === 0) return zeros(outShape, { dtype: x.dtype, device: x.device });
     // The channels-last table [N·inner + 1, C], its last row zeros (what out-of-range taps read), and

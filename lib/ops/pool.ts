@@ -58,7 +58,19 @@ function poolInput(op: string, x: Tensor, spatial: 1 | 2 | 3 = 1): { N: number; 
   if (x.dtype === 'int32') fail('DTYPE_MISMATCH', `${op}: input must be float32 or float64; got int32 (cast it first)`);
   const unbatched = x.rank === spatial + 1;
   const [N, C, ...sizes] = unbatched ? [1, ...x.shape] : x.shape;
-  return { N, C, L: sizes.reduce((a, b) => a * b, 1), sizes, unbatched };
+  return { N, C, L: checkPoolPositions(op, sizes), sizes, unbatched };
+}
+
+/**
+ * @internal The positions per channel L = Π sizes, refused (INVALID_ARGUMENT) where the windows' int32 taps
+ * cannot reach them: a tap reads position p < L, or L itself (the fill column past the input), and the
+ * returned indices are int32 too, so L must stay below 2^31 (past it the taps would wrap to wrong positions).
+ */
+export function checkPoolPositions(op: string, sizes: readonly number[]): number {
+  const L = sizes.reduce((a, b) => a * b, 1);
+  if (L >= 2 ** 31)
+    fail('INVALID_ARGUMENT', `${op}: the input has ${sizes.join('·')} = ${L} positions per channel; pooling indexes them (and returns indices) as int32, which reaches 2^31 − 1 = 2147483647 positions, one kept for the padding`);
+  return L;
 }
 
 type WindowOptions = { stride?: number | null; padding?: number; dilation?: number; ceilMode?: boolean };

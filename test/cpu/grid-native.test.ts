@@ -8,8 +8,8 @@
  */
 import * as antler from '../../lib';
 import { tensor, tidy } from '../../lib';
-import { gridSampleComposite } from '../../lib/ops/grid';
-import { expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
+import { gridSampleComposite, GRID_TABLE_ROWS } from '../../lib/ops/grid';
+import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, randomArray, Rng, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -241,5 +241,43 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
             expectExact(read(dx!), new Array(prod(xs)).fill(0), `${JSON.stringify(xs)}: x's gradient`);
             expectExact(read(dg!), new Array(prod(gs)).fill(0), `${JSON.stringify(xs)}, grid ${JSON.stringify(gs)}: the grid's gradient`);
           });
+  });
+
+  test('the composite samples a batch past its int32 table rows in pieces of samples (same values and gradients) and refuses one sample past them', () => {
+    for (const mode of MODES)
+      for (const padding of PADDINGS) {
+        const align = rng.next() < 0.5;
+        const c = randomConfig(rng, mode, padding, align);
+        c.xs[0] = c.gs[0] = rng.int(3, 5);
+        const inner = prod(c.xs.slice(2)), P = c.gs[0] * prod(c.gs.slice(1, -1));
+        const xv = randomArray(rng, prod(c.xs), -2, 2);
+        const gv = gridValues(rng, P, c.xs.slice(2), align, 0.3, false);
+        const W = randomArray(rng, c.xs[0] * c.xs[1] * prod(c.gs.slice(1, -1)));
+        const whole = run(c, xv, gv, W, 'float64', true);
+        // Table rows N·inner + 1 over the limit: pieces of 1 and of 2 samples (the last piece shorter for odd N).
+        for (const per of [1, 2]) {
+          const pieces = tidy(() => {
+            const x = tensor(xv, c.xs, { dtype: 'float64', requiresGrad: true });
+            const g = tensor(gv, c.gs, { dtype: 'float64', requiresGrad: true });
+            const y = gridSampleComposite(x, g, c.mode, c.padding, c.align, per * inner + 1);
+            y.backward(tensor(W, y.shape, { dtype: 'float64' }));
+            return { y: read(y), gx: read(x.grad!), gg: read(g.grad!) };
+          });
+          const what = `${label(c)}, pieces of ${per}`;
+          expectExact(pieces.y, whole.y, `${what}: values`);
+          expectExact(pieces.gx, whole.gx, `${what}: x's gradient`);
+          expectExact(pieces.gg, whole.gg, `${what}: the grid's gradient`);
+        }
+        tidy(() => {
+          const x = tensor(xv, c.xs, { dtype: 'float64' });
+          const g = tensor(gv, c.gs, { dtype: 'float64' });
+          expectAntlerError(() => gridSampleComposite(x, g, c.mode, c.padding, c.align, inner), 'INVALID_ARGUMENT', new RegExp(`${inner} spatial positions per sample .*\\(${inner - 1}, one row kept`));
+        });
+      }
+    // At the real limit, before any tensor is touched (shapes only: 2^31 positions of one sample, 8 GiB of float32).
+    const big = { shape: [1, 1, 2 ** 16, 2 ** 15], rank: 4, dtype: 'float32', device: 'cpu' } as unknown as antler.Tensor;
+    const grid = { shape: [1, 1, 1, 2], rank: 4, dtype: 'float32', device: 'cpu' } as unknown as antler.Tensor;
+    expect(GRID_TABLE_ROWS).toBe(2 ** 31);
+    expectAntlerError(() => gridSampleComposite(big, grid, 'bilinear', 'zeros', false), 'INVALID_ARGUMENT', /65536·32768 = 2147483648 spatial positions per sample .*\(2147483647, one row kept/);
   });
 });

@@ -11,6 +11,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { dropoutMask } from '../../lib/ops/nn';
+import { checkPoolPositions } from '../../lib/ops/pool';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
@@ -416,3 +417,17 @@ describe('errors', () => {
       expectExact(x.dataSync(), before, 'input unchanged');
     }));
 });
+
+describe('pooling past int32 positions', () => {
+  // The check every pooling op runs on its input's spatial sizes (poolInput), on shapes alone: such an input is 8 GiB of float32.
+  test('2^31 positions per channel or more are refused; one fewer passes (its fill column is index 2^31 − 1)', () => {
+    expect(checkPoolPositions('maxPool2d', [2 ** 16, 2 ** 15 - 1])).toBe(2 ** 31 - 2 ** 16);
+    expect(checkPoolPositions('maxPool1d', [2 ** 31 - 1])).toBe(2 ** 31 - 1);
+    expectAntlerError(() => checkPoolPositions('maxPool1d', [2 ** 31]), 'INVALID_ARGUMENT', /maxPool1d: the input has 2147483648 = 2147483648 positions per channel; .*int32/);
+    expectAntlerError(() => checkPoolPositions('avgPool2d', [2 ** 16, 2 ** 15]), 'INVALID_ARGUMENT', /avgPool2d: the input has 65536·32768 = 2147483648 positions/);
+    expectAntlerError(() => checkPoolPositions('maxPool3d', [2 ** 11, 2 ** 11, 2 ** 11]), 'INVALID_ARGUMENT', /maxPool3d: the input has 2048·2048·2048 = 8589934592 positions/);
+    // Ordinary inputs keep working through the same check.
+    tidy(() => expect(antler.maxPool2d(tensor([1, 5, 3, 2], [1, 1, 2, 2]), 2).dataSync()[0]).toBe(5));
+  });
+});
+
