@@ -66,6 +66,17 @@ function checkGroupKeys(g: object, op: string, allowed: readonly string[], where
 /** Each parameter group's learning rate before any scheduler touched it (PyTorch's 'initial_lr'; see LRScheduler). */
 export const initialLrs = new WeakMap<object, number>();
 
+/**
+ * The namespaces of an optimizer's stateDict() keys. loadStateDict() reads these alone, so a whole
+ * checkpoint ({...model.stateDict(), ...opt.stateDict(), ...sched.stateDict()}) loads as it is: a
+ * module's keys are its attribute paths (weight, lstm.bias_ih_l0, 0.weight), which start with one of
+ * these words only where a model names a submodule state, scalars, param_groups or optimizer.
+ */
+const OPTIMIZER_KEY = /^(param_groups|state|scalars|optimizer)\./;
+/** What an unknown key under those namespaces may be, and the way out. */
+const FOREIGN_HINT =
+  ' (keys outside param_groups., state., scalars. and optimizer. are skipped, so a whole checkpoint loads; a key under these names from a model whose submodule is so named is not: save the model\'s stateDict() in its own file, or its keys under a prefix such as model.)';
+
 export type ParamGroup<O> = { params: Tensor[] } & O;
 export type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
 
@@ -325,6 +336,13 @@ export abstract class Optimizer<O extends object> {
    * Restores what stateDict() gave (from this optimizer's kind, over the same
    * parameters). Everything is checked before anything changes; the tensors
    * are copied (cast and moved to each parameter's dtype and device).
+   * Only the keys under `param_groups.`, `state.`, `scalars.` and
+   * `optimizer.` are read, and strictly (an unknown one there throws
+   * INVALID_ARGUMENT), so `dict` may be a whole checkpoint holding the
+   * model's and a scheduler's keys too: `d = load(f); model.loadStateDict(d,
+   * { strict: false }); opt.loadStateDict(d); sched.loadStateDict(d)`. A
+   * dict with none of the optimizer's keys throws INVALID_ARGUMENT naming
+   * the first few it has.
    */
   loadStateDict(dict: Record<string, Tensor>): void {
     const op = `${this.name}.loadStateDict`;
@@ -341,9 +359,15 @@ export abstract class Optimizer<O extends object> {
     };
     const optionKeys = Object.keys(this.defaults).filter((key) => key !== 'lr');
     const options = this.paramGroups.map(() => ({}) as Record<string, unknown>);
-    for (const [k, t] of Object.entries(dict)) {
-      // A scheduler's stateDict() saved in the same file: its loadStateDict() reads those.
-      if (k.startsWith('scheduler.')) continue;
+    const entries = Object.entries(dict);
+    // A whole checkpoint may hold the model's keys and a scheduler's beside these: only the optimizer's
+    // namespaces are read (and checked strictly: a key there that is not this optimizer's is refused).
+    const mine = entries.filter(([k]) => OPTIMIZER_KEY.test(k));
+    if (!mine.length && entries.length) {
+      const shown = entries.slice(0, 4).map(([k]) => `'${k}'`).join(', ');
+      fail('INVALID_ARGUMENT', `${op}: the dict holds none of an optimizer's keys (param_groups.g.<option>, state.i.<name>, scalars.i.<name>, optimizer.<counter>); it has ${entries.length} other${entries.length === 1 ? '' : 's'} (${shown}${entries.length > 4 ? ', …' : ''}): pass what ${this.name}.stateDict() returned, or a checkpoint that holds it (a model's stateDict() loads with model.loadStateDict())`);
+    }
+    for (const [k, t] of mine) {
       checkTensor(t, op, `'${k}'`);
       let m: RegExpExecArray | null;
       if ((m = /^param_groups\.(\d+)\.(\w+)$/.exec(k)) && optionKeys.includes(m[2])) {
@@ -373,7 +397,7 @@ export abstract class Optimizer<O extends object> {
         const kind = m[1] === 'state' ? known.tensors : known.numbers;
         if (!kind.includes(m[3])) {
           const list = [...known.tensors.map((n) => `state.i.${n}`), ...known.numbers.map((n) => `scalars.i.${n}`)];
-          fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; ${this.name} keeps ${list.length ? list.join(', ') : 'nothing'} per parameter`);
+          fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; ${this.name} keeps ${list.length ? list.join(', ') : 'nothing'} per parameter${FOREIGN_HINT}`);
         }
         const st = states.get(i) ?? {};
         states.set(i, st);
@@ -385,7 +409,7 @@ export abstract class Optimizer<O extends object> {
           st[m[3]] = t;
         }
       } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && Object.hasOwn(own, m[1])) counters[m[1]] = scalarOf(k, t);
-      else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.<option>, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())`);
+      else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.<option>, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())${FOREIGN_HINT}`);
     }
     // stateDict() always has each group's lr (torch's load_state_dict needs its param_groups too).
     const missing = lrs.map((_, gi) => `param_groups.${gi}.lr`).filter((k) => !Object.hasOwn(dict, k));
