@@ -26,11 +26,14 @@ export abstract class IterableDataset<T = unknown> {
   abstract [Symbol.iterator](): Iterator<T>;
 }
 
-/** @internal Checks an index into a dataset of n items. */
+/**
+ * @internal Checks an index into a dataset of n items and returns it in [0, n): a negative one counts from
+ * the end (−1 the last), as Python's indexing of torch's TensorDataset, ConcatDataset and a Subset's list.
+ */
 export function checkIndex(index: unknown, n: number, op: string): number {
-  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n)
-    fail('INVALID_ARGUMENT', `${op}: index ${describe(index)} is out of range; expected an integer in [0, ${n})`);
-  return index;
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < -n || index >= n)
+    fail('INVALID_ARGUMENT', `${op}: index ${describe(index)} is out of range; expected an integer in [${-n}, ${n}) (negative ones count from the end) for ${n} item${n === 1 ? '' : 's'}`);
+  return index < 0 ? index + n : index;
 }
 
 /** @internal A Dataset or any object with getItem and a length. */
@@ -68,13 +71,22 @@ export class TensorDataset extends Dataset<Tensor[]> {
     return this.tensors[0].shape[0];
   }
 
+  /** Row `index` of each tensor; a negative index counts from the end (−1 the last row), as torch's. */
   getItem(index: number): Tensor[] {
-    checkIndex(index, this.length, 'TensorDataset.getItem');
-    return this.tensors.map((t) => select(t, 0, index));
+    const i = checkIndex(index, this.length, 'TensorDataset.getItem');
+    return this.tensors.map((t) => select(t, 0, i));
   }
 }
 
-/** torch.utils.data.Subset: the items of `dataset` at `indices`, in that order. */
+/**
+ * torch.utils.data.Subset: the items of `dataset` at `indices`, in that order.
+ * An index may be negative, counting from the end of `dataset` (−1 its last
+ * item), as torch's Subset of a TensorDataset or a list takes it; `indices`
+ * holds them counted from the start (so a dataset whose getItem takes only
+ * 0 ≤ i < length works too, where torch would pass it the negative index).
+ * An index outside [−length, length) is refused (INVALID_ARGUMENT) here,
+ * not at the first getItem as in torch. getItem(i) takes a negative i too.
+ */
 export class Subset<T = unknown> extends Dataset<T> {
   readonly dataset: Dataset<T>;
   readonly indices: readonly number[];
@@ -119,8 +131,9 @@ export class ConcatDataset<T = unknown> extends Dataset<T> {
     return this.cumulativeSizes[this.cumulativeSizes.length - 1];
   }
 
+  /** Item `index` of the datasets in order; a negative index counts from the end, as torch's. */
   getItem(index: number): T {
-    checkIndex(index, this.length, 'ConcatDataset.getItem');
+    index = checkIndex(index, this.length, 'ConcatDataset.getItem');
     let k = 0;
     while (index >= this.cumulativeSizes[k]) k++;
     return this.datasets[k].getItem(index - (k === 0 ? 0 : this.cumulativeSizes[k - 1]));

@@ -162,9 +162,10 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     if (this.#fast && indices.length > 0) {
       const ds = this.dataset as unknown as TensorDataset;
       const n = ds.length;
-      indices.forEach((i, k) => checkIndex(i, n, `DataLoader: batch index ${k}`));
+      // A negative index (a SubsetRandomSampler's, as torch takes it) counts from the end, as getItem's.
+      const rows = indices.map((i, k) => checkIndex(i, n, `DataLoader: batch index ${k}`));
       return made(() => {
-        const idx = tensor(Int32Array.from(indices), [indices.length], { dtype: 'int32', device: ds.tensors[0].device });
+        const idx = tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32', device: ds.tensors[0].device });
         return ds.tensors.map((t) => indexSelect(t, 0, t.device === idx.device ? idx : idx.to(t.device)));
       }) as unknown as B;
     }

@@ -26,10 +26,10 @@ function sizeOf(v: unknown, op: string, what = 'dataSource'): number {
   return n;
 }
 
-function indexArray(v: unknown, op: string, what: string): number[] {
+function indexArray(v: unknown, op: string, what: string, negative = false): number[] {
   if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) fail('INVALID_ARGUMENT', `${op}: ${what} must be an array of integers; got ${describe(v)}`);
   return Array.from(v as ArrayLike<number>, (i, k) => {
-    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0) fail('INVALID_ARGUMENT', `${op}: ${what}[${k}] is ${describe(i)}; expected an integer ≥ 0`);
+    if (typeof i !== 'number' || !Number.isInteger(i) || (!negative && i < 0)) fail('INVALID_ARGUMENT', `${op}: ${what}[${k}] is ${describe(i)}; expected an integer${negative ? '' : ' ≥ 0'}`);
     return i;
   });
 }
@@ -105,14 +105,18 @@ export interface SubsetRandomSamplerOptions {
   seed?: number;
 }
 
-/** torch.utils.data.SubsetRandomSampler: the given indices in a fresh random order each epoch. */
+/**
+ * torch.utils.data.SubsetRandomSampler: the given indices in a fresh random order each epoch. As torch's,
+ * they are yielded as given: a negative one counts from the end of the dataset that reads it (checked there).
+ */
 export class SubsetRandomSampler implements Sampler {
   readonly indices: readonly number[];
   readonly #gen: EpochGenerator;
 
   constructor(indices: ArrayLike<number>, options?: SubsetRandomSamplerOptions) {
     const op = 'SubsetRandomSampler';
-    this.indices = indexArray(indices, op, 'indices');
+    // Yielded as given, as torch's: a negative index counts from the end of the dataset (checked there).
+    this.indices = indexArray(indices, op, 'indices', true);
     const o = checkOptions<SubsetRandomSamplerOptions>(options, op, ['seed']);
     this.#gen = new EpochGenerator(o.seed, op);
   }

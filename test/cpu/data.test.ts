@@ -8,7 +8,7 @@
 import * as antler from '../../lib';
 import { data, nn, optim, Tensor, tensor, tidy } from '../../lib';
 import { CHI_Z } from '../distributions-harness';
-import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeRng, tensorCounts } from '../helpers';
+import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -94,6 +94,41 @@ describe(`datasets (seed ${SEED})`, () => {
     expect(c[1].indices).toEqual(d[1].indices);
   });
 
+  test("negative indices count from the end, as torch 1.13's (Subset(TensorDataset(x), [-1, 0]), subset[-1], ConcatDataset[-1], SubsetRandomSampler through a DataLoader)", () => {
+    const n = rng.int(3, 8);
+    const xs = randomArray(rng, n * 2, -1, 1), ys = range(n);
+    const x = tensor(xs, [n, 2], { dtype: 'float64' }), y = tensor(ys, [n], { dtype: 'int32' });
+    const ds = new data.TensorDataset(x, y);
+    const row = (item: () => Tensor[]) => tidy(() => item().map((v) => Array.from(v.dataSync())));
+    const k = rng.int(1, n);
+    // torch: TensorDataset(x)[-k] is row n − k; Subset(ds, [-1, 0]) gives rows n − 1 and 0 and keeps the indices as given
+    // (antler keeps them counted from the start); Subset(...)[-1] is its last item (a list's [-1]).
+    expect(row(() => ds.getItem(-k))).toEqual([xs.slice(2 * (n - k), 2 * (n - k) + 2), [n - k]]);
+    const sub = new data.Subset(ds, [-1, 0, -n]);
+    expect(sub.indices).toEqual([n - 1, 0, 0]);
+    expect(row(() => sub.getItem(0))).toEqual([xs.slice(2 * (n - 1), 2 * n), [n - 1]]);
+    expect(row(() => sub.getItem(-2))).toEqual([xs.slice(0, 2), [0]]);
+    const cat = new data.ConcatDataset([ds, new data.Subset(ds, [1])]);
+    expect(row(() => cat.getItem(-1))).toEqual([xs.slice(2, 4), [1]]);
+    expect(row(() => cat.getItem(-2))).toEqual([xs.slice(2 * (n - 1), 2 * n), [n - 1]]);
+    // A dataset of our own that takes only 0 ≤ i < length (torch would hand it −1 and fail): the Subset counts from its end.
+    const list = new ListDataset(range(n).map((i) => 10 * i));
+    expect(new data.Subset(list, [-1]).getItem(0)).toBe(10 * (n - 1));
+    // SubsetRandomSampler yields its indices as given (torch: list(SubsetRandomSampler([-1, 0])) holds −1); the
+    // DataLoader's batch (the TensorDataset fast path and the per-item path) reads them from the end.
+    const sampler = new data.SubsetRandomSampler([-1, 0], { seed: rng.u32() });
+    expect([...sampler].sort()).toEqual([-1, 0]);
+    for (const collateFn of [undefined, (items: Tensor[][]) => antler.stack(items.map((it) => it[1]))]) {
+      const loader = new data.DataLoader(ds, { batchSize: 2, sampler, ...(collateFn ? { collateFn } : {}) });
+      for (const batch of loader) {
+        const labels = Array.from((Array.isArray(batch) ? (batch as Tensor[])[1] : (batch as Tensor)).dataSync()).sort((a, b) => a - b);
+        expect(labels).toEqual([0, n - 1]);
+        antler.dispose(batch as never);
+      }
+    }
+    antler.dispose([x, y]);
+  });
+
   test('errors', () => {
     const x = tensor(range(6), [3, 2]);
     const z = antler.zeros([4]);
@@ -101,11 +136,14 @@ describe(`datasets (seed ${SEED})`, () => {
     expectAntlerError(() => new data.TensorDataset(), 'INVALID_ARGUMENT', /^TensorDataset: expected at least one tensor/);
     z.dispose();
     const ds = new data.TensorDataset(x);
-    expectAntlerError(() => ds.getItem(3), 'INVALID_ARGUMENT', /^TensorDataset\.getItem: index 3 is out of range; expected an integer in \[0, 3\)/);
+    expectAntlerError(() => ds.getItem(3), 'INVALID_ARGUMENT', /^TensorDataset\.getItem: index 3 is out of range; expected an integer in \[-3, 3\) \(negative ones count from the end\) for 3 items/);
+    expectAntlerError(() => ds.getItem(-4), 'INVALID_ARGUMENT', /^TensorDataset\.getItem: index -4 is out of range; expected an integer in \[-3, 3\)/);
     expectAntlerError(() => new data.Subset(ds, [0, 5]), 'INVALID_ARGUMENT', /^Subset: indices\[1\]: index 5 is out of range/);
-    // No Python-style negative indices (PyTorch's Subset and ConcatDataset take them): an error, as the README says.
-    expectAntlerError(() => new data.Subset(ds, [-1]), 'INVALID_ARGUMENT', /^Subset: indices\[0\]: index -1 is out of range; expected an integer in \[0, 3\)/);
-    expectAntlerError(() => new data.ConcatDataset([ds, ds]).getItem(-1), 'INVALID_ARGUMENT', /^ConcatDataset\.getItem: index -1 is out of range; expected an integer in \[0, 6\)/);
+    // Python-style negative indices count from the end (below); past −length they are refused (torch: IndexError at getItem).
+    expectAntlerError(() => new data.Subset(ds, [-4]), 'INVALID_ARGUMENT', /^Subset: indices\[0\]: index -4 is out of range; expected an integer in \[-3, 3\)/);
+    expectAntlerError(() => new data.Subset(ds, [0]).getItem(-2), 'INVALID_ARGUMENT', /^Subset\.getItem: index -2 is out of range; expected an integer in \[-1, 1\)/);
+    expectAntlerError(() => new data.ConcatDataset([ds, ds]).getItem(-7), 'INVALID_ARGUMENT', /^ConcatDataset\.getItem: index -7 is out of range; expected an integer in \[-6, 6\)/);
+    expectAntlerError(() => new data.SubsetRandomSampler([0, 1.5]), 'INVALID_ARGUMENT', /^SubsetRandomSampler: indices\[1\] is 1\.5; expected an integer$/);
     expectAntlerError(() => data.randomSplit(ds, [1, 1]), 'INVALID_ARGUMENT', /^randomSplit: the lengths sum to 2; they must sum to the dataset's length 3/);
     expectAntlerError(() => data.randomSplit(ds, [0.5, 0.4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is 0\.5; lengths must be integers/);
     expectAntlerError(() => data.randomSplit(ds, [-1, 4]), 'INVALID_ARGUMENT', /^randomSplit: lengths\[0\] is -1/);
