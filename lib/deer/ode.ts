@@ -73,9 +73,14 @@ export interface OdeOptions {
   /** Relative tolerance on the Newton update: |Δy| ≤ atol + rtol·|y| at every grid point and unit (default 1e-5 float32, 1e-10 float64). */
   rtol?: number;
   /**
-   * Newton iterations before falling back to RK4 (default 100). Convergence
-   * is judged on the update between two iterates, so a solve needs at least
-   * 2 (the second confirms the first).
+   * Newton iterations before falling back to RK4 (default 100), an integer
+   * >= 1. Convergence is judged on the update between an iterate and the one
+   * before it (the first iteration's against the guess), as the RNN path
+   * judges its residual at the guess too: 1 iteration converges only from a
+   * guess that is already the solution to tolerance (an `initialGuess` or a
+   * NeuralODE's warm start from the same problem); from the default guess,
+   * y0 at every point, a solve needs at least 2 (the second confirms the
+   * first, even for a linear field whose first iterate is exact).
    */
   maxIters?: number;
   /** A first guess for y [T + 1, B, n] (default y0 at every point). */
@@ -442,7 +447,7 @@ function deerSolve(p: Problem, y0: Tensor, x: Tensor | undefined, guess: Tensor,
           ? `${nonFinite.length === failed.length ? '' : `(${nonFinite.length} of them) `}diverged to a non-finite update after ${ran} Newton iteration${ran === 1 ? '' : 's'}`
           : `did not converge in ${o.maxIters} Newton iteration${o.maxIters === 1 ? '' : 's'}`;
         const worstText = Number.isFinite(worst) ? `worst update ${worst.toExponential(3)}` : 'an update not finite';
-        const way = nonFinite.length ? 'refine the grid or use method \'rk4\'' : `raise maxIters${o.maxIters < 2 ? ' (at least 2: the second iterate confirms the first)' : ''}, refine the grid, or use method 'rk4'`;
+        const way = nonFinite.length ? 'refine the grid or use method \'rk4\'' : `raise maxIters${o.maxIters < 2 ? ' (1 iteration passes only from a guess that is already the solution: the test compares each iterate with the one before, the first with the guess; from y0 at every point a solve needs at least 2)' : ''}, refine the grid, or use method 'rk4'`;
         fail('NOT_CONVERGED', `${p.op}: ${failed.length} of ${B} sequences ${how} (${worstText}, tolerance |Δy| ≤ atol ${o.atol} + rtol ${o.rtol}·|y| at every point); ${way}, or drop strict to fall back to RK4`);
       }
       stats.fallback = true;

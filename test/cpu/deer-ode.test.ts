@@ -557,8 +557,48 @@ describe(`deer.solveIVP (seed ${SEED})`, () => {
     });
     expect(y0.grad).not.toBeNull();
     expect(Number.isFinite(maxAbsOf(y0.grad!.dataSync()))).toBe(true);
-    expectAntlerError(() => solveIVP(ft.f, y0, grid, { maxIters: 1, strict: true }), 'NOT_CONVERGED', /did not converge in 1 Newton/);
+    expectAntlerError(() => solveIVP(ft.f, y0, grid, { maxIters: 1, strict: true }), 'NOT_CONVERGED', /did not converge in 1 Newton iteration .*raise maxIters \(1 iteration passes only from a guess that is already the solution: .*from y0 at every point a solve needs at least 2\)/);
     y0.dispose();
+    ft.dispose();
+  });
+
+  test('maxIters 1 converges from a guess that is already the solution (the first update is judged against the guess), and not from y0 at every point', () => {
+    const n = 3, H = 8, B = 2, T = 20;
+    const F = makeField(rng, n, H, 1);
+    const y0v = randomArray(rng, B * n, -1, 1);
+    const grid = uniformGrid(T, 2);
+    const ft = fieldTensors(F, 'float64', false);
+    tidy(() => {
+      const y0 = make(y0v, [B, n]);
+      const full = solveIVP(ft.f, y0, grid);
+      expect(full.stats.fallback).toBe(false);
+      expect(full.stats.iterations).toBeGreaterThan(2);
+      const ref = full.y.dataSync();
+      // The converged answer as the guess: one iteration, no retry, no fallback; the same fixed point.
+      const warm = solveIVP(ft.f, y0, grid, { maxIters: 1, initialGuess: full.y, strict: true });
+      expect([warm.stats.iterations, warm.stats.fallback, warm.stats.retriedSequences]).toEqual([1, false, []]);
+      expect(warm.stats.converged).toEqual([true, true]);
+      expectClose(warm.y.dataSync(), ref, 1e-9, 1e-9, 'one iteration from the solution');
+      // A guess off by more than the tolerance: not confirmed in one iteration, retried from y0 (also one), then RK4.
+      const off = solveIVP(ft.f, y0, grid, { maxIters: 1, initialGuess: antler.add(full.y, 1e-3) });
+      expect([off.stats.fallback, off.stats.retriedSequences, off.stats.fallbackSequences]).toEqual([true, [0, 1], [0, 1]]);
+      // A linear field's first iterate from y0 is exact, yet only the second iteration confirms it.
+      const A = make(randomArray(rng, n * n, -0.5, 0.5), [n, n]);
+      const lin: OdeFunc = (_t, y) => antler.matmul(y, A);
+      expect(solveIVP(lin, y0, grid, { maxIters: 1 }).stats.fallback).toBe(true);
+      const two = solveIVP(lin, y0, grid, { maxIters: 2, strict: true }).stats;
+      expect([two.iterations, two.fallback]).toEqual([2, false]);
+    });
+    // A NeuralODE's warm start is such a guess: after a solve that converged, one iteration suffices on the same input.
+    const cube: OdeFunc = (_t, y) => antler.neg(antler.mul(antler.mul(y, y), y));
+    const ode = new NeuralODE(cube, { warmStart: true, maxIters: 1 });
+    tidy(() => {
+      const y0 = make(y0v, [B, n]);
+      expect(ode.forward(y0, grid, undefined, { maxIters: 100 }).stats.fallback).toBe(false);
+      const again = ode.forward(y0, grid).stats;
+      expect([again.iterations, again.fallback]).toEqual([1, false]);
+    });
+    ode.dispose();
     ft.dispose();
   });
 
