@@ -69,8 +69,22 @@ function poolInput(op: string, x: Tensor, spatial: 1 | 2 | 3 = 1): { N: number; 
 export function checkPoolPositions(op: string, sizes: readonly number[]): number {
   const L = sizes.reduce((a, b) => a * b, 1);
   if (L >= 2 ** 31)
-    fail('INVALID_ARGUMENT', `${op}: the input has ${sizes.join('·')} = ${L} positions per channel; pooling indexes them (and returns indices) as int32, which reaches 2^31 − 1 = 2147483647 positions, one kept for the padding`);
+    fail('INVALID_ARGUMENT', `${op}: the input has ${sizes.length > 1 ? `${sizes.join('·')} = ` : ''}${L} positions per channel; pooling indexes them (and returns indices) as int32, which reaches 2^31 − 1 = 2147483647, an index kept for the padding: at most 2147483647 positions`);
   return L;
+}
+
+/**
+ * @internal The most window taps (output positions × taps per window, per channel) pooling lays out: the
+ * windows are built as JavaScript arrays, which V8 cannot grow past about 1.1·10^8 elements (it aborts the
+ * process, "invalid size error", or throws a RangeError); an input whose windows need more is refused first.
+ */
+export const POOL_TAPS = 1e8;
+
+/** @internal Refuses windows of `outSizes` output positions × `taps` taps each past `limit` (INVALID_ARGUMENT). */
+export function checkPoolTaps(op: string, outSizes: readonly number[], taps: readonly number[], limit = POOL_TAPS): void {
+  const P = outSizes.reduce((a, b) => a * b, 1), K = taps.reduce((a, b) => a * b, 1);
+  if (P * K > limit)
+    fail('INVALID_ARGUMENT', `${op}: the windows need ${P * K} taps per channel (${outSizes.join('·')} output positions × ${taps.join('·')} tap${K === 1 ? '' : 's'} each); pooling lays them out in host arrays of at most ${limit} (JavaScript cannot hold more): pool the input in tiles, or with a larger stride`);
 }
 
 type WindowOptions = { stride?: number | null; padding?: number; dilation?: number; ceilMode?: boolean };
@@ -105,6 +119,7 @@ function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOpt
   if (ceil && (Lout - 1) * stride >= L + padding) Lout--;
   if (Lout < 1)
     fail('SHAPE_MISMATCH', `${op}: the input's ${extent} ${L} (padded to ${L + 2 * padding}) is shorter than the window's span ${span} (kernel${at} ${K}, dilation${at} ${dilation})`);
+  checkPoolTaps(op, [Lout], [K]);
   const taps: number[] = [];
   for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(t * stride - padding + k * dilation);
   return { taps, Lout, K, stride, padding };
@@ -114,9 +129,11 @@ function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOpt
 function adaptiveWindows(op: string, L: number, outputSize: unknown, extent = 'length', at = ''): Windows & { lengths: number[] } {
   const out = checkInteger(outputSize, op, `outputSize${at}`, 1);
   if (L === 0) fail('SHAPE_MISMATCH', `${op}: the input's ${extent} is 0; adaptive pooling needs at least one element`);
+  checkPoolTaps(op, [out], [1]); // each window has a tap at least: refused before its bounds are laid out
   const starts = Array.from({ length: out }, (_, i) => Math.floor((i * L) / out));
   const lengths = starts.map((s, i) => Math.ceil(((i + 1) * L) / out) - s);
   const K = lengths.reduce((m, n) => Math.max(m, n), 0);
+  checkPoolTaps(op, [out], [K]);
   const taps: number[] = [];
   for (let i = 0; i < out; i++) for (let k = 0; k < K; k++) taps.push(k < lengths[i] ? starts[i] + k : -1);
   return { taps, Lout: out, K, lengths };
@@ -339,7 +356,8 @@ export function poolGeometryNd(op: string, kernelSize: unknown, o: NdWindowOptio
  * (output positions row-major, each window's taps row-major), −1 where any
  * axis's is outside (or absent).
  */
-function gridWindows(ws: readonly Windows[], sizes: readonly number[]): Windows & { outSizes: number[] } {
+function gridWindows(op: string, ws: readonly Windows[], sizes: readonly number[]): Windows & { outSizes: number[] } {
+  checkPoolTaps(op, ws.map((w) => w.Lout), ws.map((w) => w.K));
   const strides = sizes.map((_, d) => sizes.slice(d + 1).reduce((a, b) => a * b, 1));
   const flat = gridOffsets(ws.map((w, d) => ({
     count: w.Lout,
@@ -359,7 +377,7 @@ function gridWindows(ws: readonly Windows[], sizes: readonly number[]): Windows 
 /** Every axis's sliding windows, from checked options. */
 function slidingWindowsNd(op: string, sizes: readonly number[], kernelSize: unknown, o: NdWindowOptions) {
   const ws = poolGeometryNd(op, kernelSize, o, sizes.length).map((g, d) => slidingWindows(op, sizes[d], g.k, g.o, POOL_AXES[sizes.length].names[d], g.at));
-  return { ws, grid: gridWindows(ws, sizes) };
+  return { ws, grid: gridWindows(op, ws, sizes) };
 }
 
 /** Every axis's adaptive windows; the output size a number, a tuple, null (or a null entry) for the input's size. */
@@ -411,7 +429,7 @@ function avgPoolNd(op: string, k: 2 | 3, x: Tensor, kernelSize: unknown, options
 function adaptiveAvgPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown): Tensor {
   const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
   const ws = adaptiveWindowsNd(op, sizes, outputSize);
-  const grid = gridWindows(ws, sizes);
+  const grid = gridWindows(op, ws, sizes);
   // As adaptiveAvgPool1d's: each window's taps weighted 1/size (the product of its axes' lengths), the absent ones (−1, reading 0) 0.
   const size = ws.reduce((acc, w) => acc.flatMap((a) => w.lengths.map((l) => a * l)), [1]);
   const weights = grid.taps.map((p, j) => (p < 0 ? 0 : 1 / size[Math.floor(j / grid.K)]));
@@ -426,7 +444,7 @@ function adaptiveAvgPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown)
 function adaptiveMaxPoolNd(op: string, k: 2 | 3, x: Tensor, outputSize: unknown, options: { returnIndices?: boolean } | undefined): Tensor | { values: Tensor; indices: Tensor } {
   const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
   const { N, C, L, sizes, unbatched } = poolInput(op, x, k);
-  const grid = gridWindows(adaptiveWindowsNd(op, sizes, outputSize), sizes); // absent taps read the window's first (maxOfWindows)
+  const grid = gridWindows(op, adaptiveWindowsNd(op, sizes, outputSize), sizes); // absent taps read the window's first (maxOfWindows)
   const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
   return tidy(() => toGrid(maxOfWindows(reshape(x, [N, C, L]), L, grid, unbatched, ri), grid.outSizes));
 }

@@ -11,7 +11,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { dropoutMask } from '../../lib/ops/nn';
-import { checkPoolPositions } from '../../lib/ops/pool';
+import { checkPoolPositions, checkPoolTaps, POOL_TAPS } from '../../lib/ops/pool';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
@@ -423,11 +423,51 @@ describe('pooling past int32 positions', () => {
   test('2^31 positions per channel or more are refused; one fewer passes (its fill column is index 2^31 − 1)', () => {
     expect(checkPoolPositions('maxPool2d', [2 ** 16, 2 ** 15 - 1])).toBe(2 ** 31 - 2 ** 16);
     expect(checkPoolPositions('maxPool1d', [2 ** 31 - 1])).toBe(2 ** 31 - 1);
-    expectAntlerError(() => checkPoolPositions('maxPool1d', [2 ** 31]), 'INVALID_ARGUMENT', /maxPool1d: the input has 2147483648 = 2147483648 positions per channel; .*int32/);
+    expectAntlerError(() => checkPoolPositions('maxPool1d', [2 ** 31]), 'INVALID_ARGUMENT', /maxPool1d: the input has 2147483648 positions per channel; .*int32/);
     expectAntlerError(() => checkPoolPositions('avgPool2d', [2 ** 16, 2 ** 15]), 'INVALID_ARGUMENT', /avgPool2d: the input has 65536·32768 = 2147483648 positions/);
     expectAntlerError(() => checkPoolPositions('maxPool3d', [2 ** 11, 2 ** 11, 2 ** 11]), 'INVALID_ARGUMENT', /maxPool3d: the input has 2048·2048·2048 = 8589934592 positions/);
     // Ordinary inputs keep working through the same check.
     tidy(() => expect(antler.maxPool2d(tensor([1, 5, 3, 2], [1, 1, 2, 2]), 2).dataSync()[0]).toBe(5));
+  });
+
+  // A shape-only stand-in: the checks run before any data is read (a real one would be gigabytes).
+  const standIn = (shape: number[]): Tensor => {
+    const t = Object.create(Tensor.prototype) as Tensor;
+    for (const [k, v] of Object.entries({ shape, rank: shape.length, dtype: 'float32', device: 'cpu', isDisposed: false, handle: {} })) Object.defineProperty(t, k, { value: v });
+    return t;
+  };
+  const big = { 1: [1, 1, 2 ** 31], 2: [1, 1, 2 ** 16, 2 ** 15], 3: [1, 1, 2 ** 11, 2 ** 10, 2 ** 10] } as Record<number, number[]>;
+  const pools: [string, (x: Tensor) => unknown, number][] = [
+    ['maxPool1d', (x) => antler.maxPool1d(x, 2), 1], ['avgPool1d', (x) => antler.avgPool1d(x, 2), 1],
+    ['adaptiveAvgPool1d', (x) => antler.adaptiveAvgPool1d(x, 2), 1], ['adaptiveMaxPool1d', (x) => antler.adaptiveMaxPool1d(x, 2), 1],
+    ['maxPool2d', (x) => antler.maxPool2d(x, 2), 2], ['avgPool2d', (x) => antler.avgPool2d(x, 2), 2],
+    ['adaptiveAvgPool2d', (x) => antler.adaptiveAvgPool2d(x, 2), 2], ['adaptiveMaxPool2d', (x) => antler.adaptiveMaxPool2d(x, 2), 2],
+    ['maxPool3d', (x) => antler.maxPool3d(x, 2), 3], ['avgPool3d', (x) => antler.avgPool3d(x, 2), 3],
+    ['adaptiveAvgPool3d', (x) => antler.adaptiveAvgPool3d(x, 2), 3], ['adaptiveMaxPool3d', (x) => antler.adaptiveMaxPool3d(x, 2), 3],
+  ];
+
+  test('every pooling function runs the check: 2^31 positions per channel refused (batched and unbatched)', () => {
+    for (const [name, f, k] of pools) {
+      expectAntlerError(() => f(standIn(big[k])), 'INVALID_ARGUMENT', new RegExp(`^${name}: the input has .*2147483648 positions per channel; pooling indexes them .* as int32`));
+      expectAntlerError(() => f(standIn(big[k].slice(1))), 'INVALID_ARGUMENT', new RegExp(`^${name}: the input has .*2147483648 positions per channel`));
+    }
+  });
+
+  test('windows of more taps than a JavaScript array holds are refused before they are laid out (V8 aborted the process, or threw a RangeError)', () => {
+    // 1-D: 2^27 windows of one tap (V8 cannot grow an array past about 1.1e8 elements: "Fatal JavaScript invalid size error").
+    expectAntlerError(() => antler.maxPool1d(standIn([1, 1, 2 ** 27]), 1, { stride: 1 }), 'INVALID_ARGUMENT', /^maxPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\); .*at most 100000000/);
+    expectAntlerError(() => antler.adaptiveMaxPool1d(standIn([1, 2 ** 27]), 1000), 'INVALID_ARGUMENT', /^adaptiveMaxPool1d: the windows need 134219000 taps per channel \(1000 output positions × 134219 taps each\)/);
+    expectAntlerError(() => antler.adaptiveAvgPool1d(standIn([1, 2 ** 20]), 2 ** 27), 'INVALID_ARGUMENT', /^adaptiveAvgPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\)/);
+    // 2-D: a 3×3 "same" max pool (a heatmap's peaks) over 4096×4096: 1.5e8 taps, well below 2^31 positions.
+    expectAntlerError(() => antler.maxPool2d(standIn([1, 1, 4096, 4096]), 3, { stride: 1, padding: 1 }), 'INVALID_ARGUMENT', /^maxPool2d: the windows need 150994944 taps per channel \(4096·4096 output positions × 3·3 taps each\); pooling lays them out in host arrays of at most 100000000 .*pool the input in tiles, or with a larger stride$/);
+    expectAntlerError(() => antler.avgPool3d(standIn([2, 512, 512, 512]), 2, { stride: 1 }), 'INVALID_ARGUMENT', /^avgPool3d: the windows need 1067462648 taps per channel \(511·511·511 output positions × 2·2·2 taps each\)/);
+    expectAntlerError(() => antler.adaptiveAvgPool2d(standIn([1, 1, 8192, 8192]), [8191, 8191]), 'INVALID_ARGUMENT', /^adaptiveAvgPool2d: the windows need \d+ taps per channel \(8191·8191 output positions × 2·2 taps each\)/);
+    // At the limit exactly: allowed.
+    expect(() => checkPoolTaps('maxPool2d', [10 ** 4, 10 ** 4], [1, 1])).not.toThrow();
+    expectAntlerError(() => checkPoolTaps('maxPool2d', [10 ** 4, 10 ** 4 + 1], [1, 1]), 'INVALID_ARGUMENT', /100010000 taps/);
+    expect(POOL_TAPS).toBe(1e8);
+    // An ordinary pool through the same checks.
+    tidy(() => expect(Array.from(antler.maxPool1d(tensor([1, 5, 3, 2], [1, 1, 4]), 3, { stride: 1, padding: 1 }).dataSync())).toEqual([5, 5, 5, 3]));
   });
 });
 
