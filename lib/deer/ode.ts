@@ -75,12 +75,14 @@ export interface OdeOptions {
   /**
    * Newton iterations before falling back to RK4 (default 100), an integer
    * >= 1. Convergence is judged on the update between an iterate and the one
-   * before it (the first iteration's against the guess), as the RNN path
-   * judges its residual at the guess too: 1 iteration converges only from a
-   * guess that is already the solution to tolerance (an `initialGuess` or a
-   * NeuralODE's warm start from the same problem); from the default guess,
-   * y0 at every point, a solve needs at least 2 (the second confirms the
-   * first, even for a linear field whose first iterate is exact).
+   * before it (the first iteration's against the guess): 1 iteration
+   * converges only from a guess that is already the solution to tolerance
+   * (an `initialGuess` or a NeuralODE's warm start from the same problem);
+   * from the default guess, y0 at every point, a solve needs at least 2 (the
+   * second confirms the first, even for a linear field whose first iterate
+   * is exact). The RNN path (deer.cellRecurrence) differs here: it judges
+   * the recurrence's residual at each iterate, so there 1 iteration can
+   * converge from the default guess when its step is exact (T = 1).
    */
   maxIters?: number;
   /** A first guess for y [T + 1, B, n] (default y0 at every point). */

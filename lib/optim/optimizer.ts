@@ -340,7 +340,8 @@ export abstract class Optimizer<O extends object> {
    * `optimizer.` are read, and strictly (an unknown one there throws
    * INVALID_ARGUMENT), so `dict` may be a whole checkpoint holding the
    * model's and a scheduler's keys too: `d = load(f); model.loadStateDict(d,
-   * { strict: false }); opt.loadStateDict(d); sched.loadStateDict(d)`. A
+   * { strict: false }); opt.loadStateDict(d); sched.loadStateDict(d)` (check
+   * the missingKeys the model's returns: strict false passes over them). A
    * dict with none of the optimizer's keys throws INVALID_ARGUMENT naming
    * the first few it has.
    */
