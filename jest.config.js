@@ -7,7 +7,7 @@ process.env.ANTLER_POISON = process.env.ANTLER_POISON || '1';
 
 const common = {
   preset: 'ts-jest',
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/jest-environment.js',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', target: 'ES2022', lib: ['ES2022', 'esnext.disposable'], types: ['node', 'jest'], esModuleInterop: true, strict: true, skipLibCheck: true } }] },
 };
 

@@ -626,17 +626,48 @@ export interface SuiteBaseline<C> {
 }
 
 /**
- * Registers beforeAll/afterAll hooks that fail the suite unless counts() is
- * back at its value from before the first test: every test disposes what it
- * made, so a leak anywhere shows here.
+ * Tests of this file that have failed so far: counted by the suites' jest
+ * environment (test/jest-environment.js); 0 under any other environment.
+ */
+export function failedTestCount(): number {
+  return (globalThis as { __antlerFailedTests?: number }).__antlerFailedTests ?? 0;
+}
+
+/**
+ * The end-of-suite leak check: fails if any count is above its value at the
+ * start. Fewer is no leak: memory() counts the worker's tensors, and garbage an
+ * earlier file in the worker left to the finalizer can be counted at the start
+ * and freed meanwhile (CI: tensor.test.ts, baseline 2, end 0). When a test has
+ * failed since `failuresAtStart` the check is skipped, with a note on stderr: a
+ * test that throws midway never reaches its dispose() calls, and its own failure
+ * is the report.
+ */
+export function expectCountsAtMost<C extends { [K in keyof C]: number }>(now: C, start: C, failuresAtStart: number): void {
+  const failed = failedTestCount() - failuresAtStart;
+  if (failed > 0) {
+    console.warn(`leak check skipped: ${failed} test(s) of this suite failed, leaving their tensors undisposed`);
+    return;
+  }
+  const grown = (Object.keys(start) as (keyof C & string)[]).filter((k) => now[k] > start[k]);
+  if (grown.length)
+    throw new Error(`leak: ${grown.map((k) => `${k} ${start[k]} at the start, ${now[k]} at the end`).join('; ')}`);
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that fail the suite if counts() has grown
+ * past its value from before the first test: every test disposes what it made,
+ * so a leak anywhere shows here (see expectCountsAtMost: a count may shrink, and
+ * the check is skipped after a failed test of the suite).
  */
 export function expectNoLeaksInSuite<C extends { [K in keyof C]: number }>(counts: () => C): SuiteBaseline<C> {
   let start: C;
+  let failuresAtStart = 0;
   beforeAll(() => {
     start = counts();
+    failuresAtStart = failedTestCount();
   });
   afterAll(() => {
-    expect(counts()).toEqual(start);
+    expectCountsAtMost(counts(), start, failuresAtStart);
   });
   return {
     excuse(before) {

@@ -12,6 +12,7 @@ import {
   expectAntlerErrorInTidy,
   expectClose,
   expectExact,
+  expectNoLeaksInSuite,
   makeRng,
   matmul2d,
   matmulRef,
@@ -20,6 +21,7 @@ import {
   prod,
   randomArray,
   randomInts,
+  tensorCounts,
   unravel,
 } from '../helpers';
 
@@ -74,13 +76,7 @@ function broadcastPair(): [number[], number[]] {
   return [derive(), derive()];
 }
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = memory().numTensors;
-});
-afterAll(() => {
-  expect(memory().numTensors).toBe(baseline);
-});
+expectNoLeaksInSuite(tensorCounts);
 
 describe(`binary ops (seed ${SEED})`, () => {
   for (const op of BINARY) {

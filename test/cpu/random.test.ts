@@ -10,6 +10,7 @@ import {
   expectAntlerError,
   expectClose,
   expectExact,
+  expectNoLeaksInSuite,
   makeRng,
   mulhi32,
   mulhilo32BigInt,
@@ -18,6 +19,7 @@ import {
   poisonCheck,
   prod,
   RandomDtype,
+  tensorCounts,
   uniformFloat,
 } from '../helpers';
 
@@ -46,13 +48,7 @@ function randomShapeWithSize(): number[] {
   return shape;
 }
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = memory().numTensors;
-});
-afterAll(() => {
-  expect(memory().numTensors).toBe(baseline);
-});
+expectNoLeaksInSuite(tensorCounts);
 
 describe(`Philox4x32-10 reference (seed ${SEED})`, () => {
   test('16-bit-split mulhi matches BigInt', () => {

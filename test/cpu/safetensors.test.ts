@@ -6,7 +6,7 @@
  * failures.
  */
 // helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
-import { expectExact, makeRng, prod, randomArray, Rng } from '../helpers';
+import { expectExact, expectNoLeaksInSuite, makeRng, prod, randomArray, Rng, tensorCounts } from '../helpers';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -25,15 +25,13 @@ const WIRE: Record<DType, { name: string; size: number }> = {
 };
 
 let dir = '';
-let baseline = 0;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-safetensors-'));
-  baseline = memory().numTensors;
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
-  expect(memory().numTensors).toBe(baseline);
 });
+expectNoLeaksInSuite(tensorCounts);
 afterEach(() => jest.restoreAllMocks());
 
 let fileCounter = 0;

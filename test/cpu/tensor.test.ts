@@ -4,7 +4,7 @@
  */
 // helpers first: it gives jest's context Symbol.dispose before the library defines Tensor.
 import { format, inspect } from 'node:util';
-import { expectAntlerError, expectExact, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, typeName } from '../helpers';
+import { expectAntlerError, expectExact, expectNoLeaksInSuite, makeRng, nestRef, poisonCheck, prod, randomArray, randomInts, randomShape, tensorCounts, typeName } from '../helpers';
 import {
   arange,
   DType,
@@ -33,15 +33,8 @@ function stored(values: number[], dtype: DType): number[] {
   return values.slice();
 }
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = memory().numTensors;
-});
-afterAll(() => {
-  // memory() counts the process's tensors: garbage an earlier file in this worker left to the finalizer can be
-  // counted in the baseline and freed meanwhile (CI: baseline 2, end 0), so the check is that this file adds none.
-  expect(memory().numTensors).toBeLessThanOrEqual(baseline);
-});
+// The count may end below the baseline (an earlier file's garbage freed by its finalizer): see expectCountsAtMost.
+expectNoLeaksInSuite(tensorCounts);
 
 describe(`creation (seed ${SEED})`, () => {
   test('typed arrays keep their dtype and values', () =>

@@ -33,6 +33,7 @@ import {
   broadcastShape,
   expectClose,
   expectExact,
+  expectNoLeaksInSuite,
   makeRng,
   matmulRef,
   maxAbs,
@@ -41,6 +42,7 @@ import {
   prod,
   randomArray,
   randomInts,
+  tensorCounts,
   typeName,
 } from '../helpers';
 import { gpuDescribe } from './suite';
@@ -95,13 +97,7 @@ function randomShapePair(): [number[], number[]] {
 }
 
 run(`CUDA vs CPU (seed ${SEED})`, () => {
-  let baseline = 0;
-  beforeAll(() => {
-    baseline = memory().numTensors;
-  });
-  afterAll(() => {
-    expect(memory().numTensors).toBe(baseline);
-  });
+  expectNoLeaksInSuite(tensorCounts);
 
   test('full / zeros / ones / arange are exact', () => {
     for (const dtype of DTYPES) {
