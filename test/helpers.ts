@@ -637,7 +637,9 @@ export function failedTestCount(): number {
  * The end-of-suite leak check: fails if any count is above its value at the
  * start. Fewer is no leak: memory() counts the worker's tensors, and garbage an
  * earlier file in the worker left to the finalizer can be counted at the start
- * and freed meanwhile (CI: tensor.test.ts, baseline 2, end 0). When a test has
+ * and freed meanwhile (CI: tensor.test.ts, baseline 2, end 0; the environment,
+ * test/jest-environment.js, collects it before each file, so this is the
+ * fallback should some escape that collection). When a test has
  * failed since `failuresAtStart` the check is skipped, with a note on stderr: a
  * test that throws midway never reaches its dispose() calls, and its own failure
  * is the report.
