@@ -4,7 +4,7 @@
 // so, hence the tolerances. The composed ops are covered by the registry (opinfo.test.ts). Skips
 // where no GPU is usable.
 import * as antler from '../../lib';
-import { expectClose, makeSeededRng, randomArray } from '../helpers';
+import { digammaRef, expectClose, makeSeededRng, randomArray } from '../helpers';
 import { gpuDescribe } from './suite';
 
 const rng = makeSeededRng();
@@ -76,7 +76,11 @@ run(`pointwise kernels on CUDA vs CPU (seed ${rng.seed})`, () => {
         return [read(X.grad!), read(Y.grad!)];
       };
       const [c, g] = [grads('cpu'), grads('cuda:0')];
-      expectClose(g[0], c[0], 1e-13, 1e-300, 'x gradient');
+      // The x gradient is ψ(x) − y/(x² + y²): where the terms nearly cancel (about 5% of draws of 50 points
+      // have one 250× below its terms), a few ulps of either term are a large error relative to the sum, so
+      // each element's tolerance is 1e-13 of its terms' magnitudes.
+      const terms = x.map((xv, i) => Math.abs(digammaRef(xv)) + Math.abs(y[i]) / (xv * xv + y[i] * y[i]));
+      g[0].forEach((v, i) => expectClose([v], [c[0][i]], 0, 1e-13 * terms[i], `x gradient [${i}] (seed ${rng.seed})`));
       expectClose(g[1], c[1], 1e-13, 1e-300, 'y gradient');
     }));
 
