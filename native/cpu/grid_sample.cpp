@@ -24,84 +24,148 @@ struct GridGeometry {
   bool align;
 };
 
-// Flat offsets (−1: reads 0) and weights of every tap combination of point p (of batch item n).
-template <typename T>
-int pointTaps(const GridGeometry& g, const T* grid, int64_t point, kernels::GridAxisTaps<T>* axes, int64_t* off, T* w) {
-  const int total = kernels::gridPointTaps(axes, grid + point * g.dims, g.sizes, g.dims, g.mode, g.padding, g.align);
-  kernels::gridCombos(axes, g.sizes, g.dims, off, w);
-  return total;
-}
+// One point's taps on every axis, and every tap combination's flat offset (−1: reads 0) and weight.
+template <typename T, int Mode, int Dims>
+struct PointTaps {
+  static constexpr int K = kernels::gridPointTapCount<Mode, Dims>();
+  kernels::GridAxisTaps<T, Mode> axes[Dims];
+  int64_t off[K];
+  T w[K];
+  void make(const GridGeometry& g, const T* grid, int64_t point) {
+    kernels::gridPointTaps<Mode, Dims>(axes, grid + point * Dims, g.sizes, g.padding, g.align);
+    kernels::gridCombos<Mode, Dims>(axes, g.sizes, off, w);
+  }
+};
 
-template <typename T>
+template <typename T, int Mode, int Dims>
 void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
+  using Taps = PointTaps<T, Mode, Dims>;
   const int64_t points = g.N * g.per;
   parallelFor(points, points * g.C * 8, [&](int64_t q) {
     const int64_t n = q / g.per, p = q % g.per;
-    kernels::GridAxisTaps<T> axes[3];
-    int64_t off[16];
-    T w[16];
-    const int total = pointTaps(g, grid, q, axes, off, w);
+    Taps t;
+    t.make(g, grid, q);
     const T* xn = x + n * g.C * g.inner;
     T* on = out + n * g.C * g.per + p;
     for (int64_t c = 0; c < g.C; ++c) {
       const T* xc = xn + c * g.inner;
       T acc = T(0);
-      for (int k = 0; k < total; ++k) acc += (off[k] >= 0 ? xc[off[k]] : T(0)) * w[k];
+      for (int k = 0; k < Taps::K; ++k) acc += (t.off[k] >= 0 ? xc[t.off[k]] : T(0)) * t.w[k];
       on[c * g.per] = acc;
     }
   });
 }
 
-template <typename T>
-void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
-  const int64_t points = g.N * g.per;
-  if (gg) {
-    if (g.mode == kernels::kGridNearest || g.C == 0) {
-      // (No channels: Σ_c is empty, and the gradient 0 even where a NaN grid value makes a weight NaN.)
-      std::fill(gg, gg + points * g.dims, T(0));
-    } else {
-      parallelFor(points, points * g.C * 8, [&](int64_t q) {
-        const int64_t n = q / g.per, p = q % g.per;
-        kernels::GridAxisTaps<T> axes[3];
-        int64_t off[16];
-        T w[16], dot[16];
-        const int total = pointTaps(g, grid, q, axes, off, w);
-        for (int k = 0; k < total; ++k) dot[k] = T(0);
-        const T* xn = x + n * g.C * g.inner;
-        const T* gyn = gy + n * g.C * g.per + p;
-        for (int64_t c = 0; c < g.C; ++c) {
-          const T gyc = gyn[c * g.per];
-          const T* xc = xn + c * g.inner;
-          for (int k = 0; k < total; ++k)
-            if (off[k] >= 0) dot[k] += gyc * xc[off[k]];
-        }
-        kernels::gridPointGridGrad(gg + q * g.dims, axes, g.sizes, g.dims, dot, g.align);
-      });
+// The grid's gradient of point q (of batch item n) from Σ_c gy · x over each tap; with gx, also adds each
+// channel's gy · weight into x's gradient (the caller owns batch item n's whole gradient then).
+template <typename T, int Mode, int Dims>
+inline void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g, int64_t n,
+                          int64_t p) {
+  using Taps = PointTaps<T, Mode, Dims>;
+  const int64_t q = n * g.per + p;
+  Taps t;
+  t.make(g, grid, q);
+  T dot[Taps::K];
+  for (int k = 0; k < Taps::K; ++k) dot[k] = T(0);
+  const T* xn = x + n * g.C * g.inner;
+  const T* gyn = gy + n * g.C * g.per + p;
+  for (int64_t c = 0; c < g.C; ++c) {
+    const T gyc = gyn[c * g.per];
+    const T* xc = xn + c * g.inner;
+    for (int k = 0; k < Taps::K; ++k)
+      if (t.off[k] >= 0) dot[k] += gyc * xc[t.off[k]];
+    if (gx) {
+      T* gxc = gx + (n * g.C + c) * g.inner;
+      for (int k = 0; k < Taps::K; ++k)
+        if (t.off[k] >= 0) gxc[t.off[k]] += gyc * t.w[k];
     }
   }
-  if (gx && g.N * g.C > 0) {
-    std::fill(gx, gx + g.N * g.C * g.inner, T(0));
-    // Channel blocks per batch item: enough tasks to keep the threads busy when N is small.
-    const int64_t threads = std::max<int64_t>(1, numThreads());
-    const int64_t blocks = std::min<int64_t>(g.C, std::max<int64_t>(1, (4 * threads + g.N - 1) / g.N));
+  kernels::gridPointGridGrad<Mode, Dims>(gg + q * Dims, t.axes, g.sizes, dot, g.align);
+}
+
+template <typename T, int Mode, int Dims>
+void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
+  using Taps = PointTaps<T, Mode, Dims>;
+  const int64_t points = g.N * g.per;
+  const bool needsGrid = gg && g.mode != kernels::kGridNearest && g.C > 0;
+  if (gg && !needsGrid) {
+    // Nearest has no grid gradient. (No channels: Σ_c is empty, and the gradient 0 even where a NaN grid
+    // value makes a weight NaN.)
+    std::fill(gg, gg + points * Dims, T(0));
+  }
+  const bool needsX = gx && g.N * g.C > 0;
+  if (needsX) std::fill(gx, gx + g.N * g.C * g.inner, T(0));
+  // Channel blocks per batch item: enough tasks to keep the threads busy when N is small. One block per item
+  // (N a multiple of the thread count, or at least 4 items per thread) computes both gradients in one pass
+  // over the points; the grid's gradient sums Σ_c in the same order either way, and each element of x's
+  // gradient sums over the points in order whatever the blocks, so the thread count changes no bit.
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  const int64_t blocks = g.N % threads == 0 || g.N >= 4 * threads
+                             ? 1
+                             : std::min<int64_t>(g.C, std::max<int64_t>(1, (4 * threads + g.N - 1) / g.N));
+  if (needsGrid && needsX && blocks == 1) {
+    parallelFor(g.N, points * g.C * 8, [&](int64_t n) {
+      for (int64_t p = 0; p < g.per; ++p) backwardPoint<T, Mode, Dims>(gx, gg, gy, x, grid, g, n, p);
+    });
+    return;
+  }
+  if (needsGrid) {
+    parallelFor(points, points * g.C * 8, [&](int64_t q) {
+      backwardPoint<T, Mode, Dims>(nullptr, gg, gy, x, grid, g, q / g.per, q % g.per);
+    });
+  }
+  if (needsX) {
     const int64_t width = (g.C + blocks - 1) / blocks;
     parallelFor(g.N * blocks, points * g.C * 8, [&](int64_t task) {
       const int64_t n = task / blocks, c0 = (task % blocks) * width, c1 = std::min(g.C, c0 + width);
       if (c0 >= c1) return;
-      kernels::GridAxisTaps<T> axes[3];
-      int64_t off[16];
-      T w[16];
+      Taps t;
       for (int64_t p = 0; p < g.per; ++p) {
-        const int total = pointTaps(g, grid, n * g.per + p, axes, off, w);
+        t.make(g, grid, n * g.per + p);
         for (int64_t c = c0; c < c1; ++c) {
           const T gyc = gy[(n * g.C + c) * g.per + p];
           T* gxc = gx + (n * g.C + c) * g.inner;
-          for (int k = 0; k < total; ++k)
-            if (off[k] >= 0) gxc[off[k]] += gyc * w[k];
+          for (int k = 0; k < Taps::K; ++k)
+            if (t.off[k] >= 0) gxc[t.off[k]] += gyc * t.w[k];
         }
       }
     });
   }
+}
+
+// The kernels for the geometry's mode and number of spatial axes (compile-time tap counts).
+template <typename T>
+void forwardAny(T* out, const T* x, const T* grid, const GridGeometry& g) {
+  const bool three = g.dims == 3;
+  switch (g.mode) {
+    case kernels::kGridBilinear:
+      return three ? forwardTyped<T, kernels::kGridBilinear, 3>(out, x, grid, g) : forwardTyped<T, kernels::kGridBilinear, 2>(out, x, grid, g);
+    case kernels::kGridNearest:
+      return three ? forwardTyped<T, kernels::kGridNearest, 3>(out, x, grid, g) : forwardTyped<T, kernels::kGridNearest, 2>(out, x, grid, g);
+    case kernels::kGridBicubic:
+      if (!three) return forwardTyped<T, kernels::kGridBicubic, 2>(out, x, grid, g);
+      break;
+    default: break;
+  }
+  fail(Code::Internal, "gridSample: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
+}
+
+template <typename T>
+void backwardAny(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
+  const bool three = g.dims == 3;
+  switch (g.mode) {
+    case kernels::kGridBilinear:
+      return three ? backwardTyped<T, kernels::kGridBilinear, 3>(gx, gg, gy, x, grid, g)
+                   : backwardTyped<T, kernels::kGridBilinear, 2>(gx, gg, gy, x, grid, g);
+    case kernels::kGridNearest:
+      return three ? backwardTyped<T, kernels::kGridNearest, 3>(gx, gg, gy, x, grid, g)
+                   : backwardTyped<T, kernels::kGridNearest, 2>(gx, gg, gy, x, grid, g);
+    case kernels::kGridBicubic:
+      if (!three) return backwardTyped<T, kernels::kGridBicubic, 2>(gx, gg, gy, x, grid, g);
+      break;
+    default: break;
+  }
+  fail(Code::Internal, "gridSampleBackward: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
 }
 
 GridGeometry geometry(int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding,
@@ -122,9 +186,9 @@ void gridSample(DType t, void* out, const void* x, const void* grid, int64_t N, 
   if (N * C * per == 0) return;
   switch (t) {
     case DType::Float32:
-      return forwardTyped(static_cast<float*>(out), static_cast<const float*>(x), static_cast<const float*>(grid), g);
+      return forwardAny(static_cast<float*>(out), static_cast<const float*>(x), static_cast<const float*>(grid), g);
     case DType::Float64:
-      return forwardTyped(static_cast<double*>(out), static_cast<const double*>(x), static_cast<const double*>(grid), g);
+      return forwardAny(static_cast<double*>(out), static_cast<const double*>(x), static_cast<const double*>(grid), g);
     default: break;
   }
   fail(Code::Internal, "gridSample: unsupported dtype ", static_cast<int>(t));
@@ -135,10 +199,10 @@ void gridSampleBackward(DType t, void* gx, void* gg, const void* gy, const void*
   const GridGeometry g = geometry(N, C, sizes, per, dims, mode, padding, align);
   switch (t) {
     case DType::Float32:
-      return backwardTyped(static_cast<float*>(gx), static_cast<float*>(gg), static_cast<const float*>(gy),
+      return backwardAny(static_cast<float*>(gx), static_cast<float*>(gg), static_cast<const float*>(gy),
                            static_cast<const float*>(x), static_cast<const float*>(grid), g);
     case DType::Float64:
-      return backwardTyped(static_cast<double*>(gx), static_cast<double*>(gg), static_cast<const double*>(gy),
+      return backwardAny(static_cast<double*>(gx), static_cast<double*>(gg), static_cast<const double*>(gy),
                            static_cast<const double*>(x), static_cast<const double*>(grid), g);
     default: break;
   }

@@ -15,63 +15,89 @@ struct GridSampleShape {
   bool align;
 };
 
-template <typename T>
-__device__ __forceinline__ int gridSampleTaps(const GridSampleShape& s, const T* grid, int64_t q,
-                                               kernels::GridAxisTaps<T>* axes, int64_t* off, T* w) {
-  const int total = kernels::gridPointTaps(axes, grid + q * s.dims, s.sizes, s.dims, s.mode, s.padding, s.align);
-  kernels::gridCombos(axes, s.sizes, s.dims, off, w);
-  return total;
-}
+// The kernels are templated on the mode and the number of spatial axes: the taps' arrays have compile-time
+// sizes and stay in registers (a runtime-sized tap array sat in 512–912 bytes of local memory per thread).
+template <typename T, int Mode, int Dims>
+struct GridSamplePointTaps {
+  static constexpr int K = kernels::gridPointTapCount<Mode, Dims>();
+  kernels::GridAxisTaps<T, Mode> axes[Dims];
+  int64_t off[K];
+  T w[K];
+  __device__ __forceinline__ void make(const GridSampleShape& s, const T* grid, int64_t q) {
+    kernels::gridPointTaps<Mode, Dims>(axes, grid + q * Dims, s.sizes, s.padding, s.align);
+    kernels::gridCombos<Mode, Dims>(axes, s.sizes, off, w);
+  }
+};
 
-template <typename T>
+template <typename T, int Mode, int Dims>
 static __global__ void gridSampleKernel(T* out, const T* x, const T* grid, GridSampleShape s) {
+  using Taps = GridSamplePointTaps<T, Mode, Dims>;
   for (int64_t q = gridStart(); q < s.N * s.per; q += gridStride()) {
     const int64_t n = q / s.per, p = q % s.per;
-    kernels::GridAxisTaps<T> axes[3];
-    int64_t off[16];
-    T w[16];
-    const int total = gridSampleTaps(s, grid, q, axes, off, w);
+    Taps t;
+    t.make(s, grid, q);
     const T* xn = x + n * s.C * s.inner;
     T* on = out + n * s.C * s.per + p;
     for (int64_t c = 0; c < s.C; ++c) {
       const T* xc = xn + c * s.inner;
       T acc = T(0);
-      for (int k = 0; k < total; ++k) acc += (off[k] >= 0 ? xc[off[k]] : T(0)) * w[k];
+#pragma unroll
+      for (int k = 0; k < Taps::K; ++k) acc += (t.off[k] >= 0 ? xc[t.off[k]] : T(0)) * t.w[k];
       on[c * s.per] = acc;
     }
   }
 }
 
 // gx (zeroed before) and gg may each be null.
-template <typename T>
+template <typename T, int Mode, int Dims>
 static __global__ void gridSampleBackwardKernel(T* gx, T* gg, const T* gy, const T* x, const T* grid, GridSampleShape s) {
+  using Taps = GridSamplePointTaps<T, Mode, Dims>;
   for (int64_t q = gridStart(); q < s.N * s.per; q += gridStride()) {
     const int64_t n = q / s.per, p = q % s.per;
-    kernels::GridAxisTaps<T> axes[3];
-    int64_t off[16];
-    T w[16], dot[16];
-    const int total = gridSampleTaps(s, grid, q, axes, off, w);
-    for (int k = 0; k < total; ++k) dot[k] = T(0);
+    Taps t;
+    t.make(s, grid, q);
+    T dot[Taps::K];
+#pragma unroll
+    for (int k = 0; k < Taps::K; ++k) dot[k] = T(0);
     const T* xn = x + n * s.C * s.inner;
     for (int64_t c = 0; c < s.C; ++c) {
       const T gyc = gy[(n * s.C + c) * s.per + p];
       const T* xc = xn + c * s.inner;
       T* gxc = gx ? gx + (n * s.C + c) * s.inner : nullptr;
-      for (int k = 0; k < total; ++k) {
-        if (off[k] < 0) continue;
-        if (gg) dot[k] += gyc * xc[off[k]];
-        if (gxc) atomicAdd(gxc + off[k], gyc * w[k]);
+#pragma unroll
+      for (int k = 0; k < Taps::K; ++k) {
+        if (t.off[k] < 0) continue;
+        if (gg) dot[k] += gyc * xc[t.off[k]];
+        if (gxc) atomicAdd(gxc + t.off[k], gyc * t.w[k]);
       }
     }
     if (gg) {
-      if (s.mode == kernels::kGridNearest) {
-        for (int a = 0; a < s.dims; ++a) gg[q * s.dims + a] = T(0);
+      if (Mode == kernels::kGridNearest) {
+        for (int a = 0; a < Dims; ++a) gg[q * Dims + a] = T(0);
       } else {
-        kernels::gridPointGridGrad(gg + q * s.dims, axes, s.sizes, s.dims, dot, s.align);
+        kernels::gridPointGridGrad<Mode, Dims>(gg + q * Dims, t.axes, s.sizes, dot, s.align);
       }
     }
   }
 }
+
+// Launches kernel<T, Mode, Dims> for the shape's mode and spatial axes (bicubic is 4-D only, as F.grid_sample).
+#define ANTLER_GRID_SAMPLE_LAUNCH(KERNEL, T, NAME, ...)                                                            \
+  do {                                                                                                           \
+    const bool three = s.dims == 3;                                                                              \
+    if (s.mode == kernels::kGridBilinear && !three)                                                              \
+      KERNEL<T, kernels::kGridBilinear, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                  \
+    else if (s.mode == kernels::kGridBilinear)                                                                   \
+      KERNEL<T, kernels::kGridBilinear, 3><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                  \
+    else if (s.mode == kernels::kGridNearest && !three)                                                          \
+      KERNEL<T, kernels::kGridNearest, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
+    else if (s.mode == kernels::kGridNearest)                                                                    \
+      KERNEL<T, kernels::kGridNearest, 3><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
+    else if (s.mode == kernels::kGridBicubic && !three)                                                          \
+      KERNEL<T, kernels::kGridBicubic, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
+    else                                                                                                         \
+      fail(Code::Internal, NAME ": unsupported mode ", s.mode, " for ", s.dims, " spatial axes");                \
+  } while (0)
 
 static GridSampleShape gridSampleShape(int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode,
                                        int padding, bool align) {
@@ -90,12 +116,12 @@ void gridSample(Context& ctx, DType t, void* out, const void* x, const void* gri
   const unsigned blocks = gridFor(ctx, N * per);
   switch (t) {
     case DType::Float32:
-      gridSampleKernel<float><<<blocks, kBlockSize, 0, ctx.stream>>>(
-          static_cast<float*>(out), static_cast<const float*>(x), static_cast<const float*>(grid), s);
+      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleKernel, float, "gridSample", static_cast<float*>(out),
+                                static_cast<const float*>(x), static_cast<const float*>(grid), s);
       break;
     case DType::Float64:
-      gridSampleKernel<double><<<blocks, kBlockSize, 0, ctx.stream>>>(
-          static_cast<double*>(out), static_cast<const double*>(x), static_cast<const double*>(grid), s);
+      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleKernel, double, "gridSample", static_cast<double*>(out),
+                                static_cast<const double*>(x), static_cast<const double*>(grid), s);
       break;
     default: fail(Code::Internal, "gridSample: unsupported dtype ", static_cast<int>(t));
   }
@@ -118,12 +144,12 @@ void gridSampleBackward(Context& ctx, DType t, void* gx, void* gg, const void* g
   const unsigned blocks = gridFor(ctx, N * per);
   switch (t) {
     case DType::Float32:
-      gridSampleBackwardKernel<float><<<blocks, kBlockSize, 0, ctx.stream>>>(
+      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleBackwardKernel, float, "gridSampleBackward",
           static_cast<float*>(gx), static_cast<float*>(gg), static_cast<const float*>(gy), static_cast<const float*>(x),
           static_cast<const float*>(grid), s);
       break;
     case DType::Float64:
-      gridSampleBackwardKernel<double><<<blocks, kBlockSize, 0, ctx.stream>>>(
+      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleBackwardKernel, double, "gridSampleBackward",
           static_cast<double*>(gx), static_cast<double*>(gg), static_cast<const double*>(gy),
           static_cast<const double*>(x), static_cast<const double*>(grid), s);
       break;
@@ -131,5 +157,7 @@ void gridSampleBackward(Context& ctx, DType t, void* gx, void* gg, const void* g
   }
   ANTLER_LAUNCH_CHECK("gridSampleBackward");
 }
+
+#undef ANTLER_GRID_SAMPLE_LAUNCH
 
 }  // namespace antler::cuda

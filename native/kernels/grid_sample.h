@@ -25,13 +25,21 @@ namespace antler::kernels {
 enum GridSampleMode : int { kGridBilinear = 0, kGridNearest = 1, kGridBicubic = 2 };
 enum GridSamplePadding : int { kGridZeros = 0, kGridBorder = 1, kGridReflection = 2 };
 
+// Taps along one axis for a mode: 2 (bilinear), 1 (nearest), 4 (bicubic). The kernels are templated on the
+// mode (and the number of spatial axes) so that the tap arrays have compile-time sizes: unrolled loops, and on
+// CUDA registers rather than local memory.
+template <int Mode>
+ANTLER_HD constexpr int gridAxisTapCount() {
+  return Mode == kGridBicubic ? 4 : (Mode == kGridNearest ? 1 : 2);
+}
+
 // The taps of one point along one axis.
-template <typename T>
+template <typename T, int Mode>
 struct GridAxisTaps {
-  int n;              // taps along the axis: 2 (bilinear), 1 (nearest), 4 (bicubic)
-  int64_t pos[4];     // the pixel index of each tap, −1 where it lies outside [0, size − 1] or is NaN
-  T w[4];             // its weight
-  T dw[4];            // d w / d src (bilinear ∓1, bicubic the cubic's derivative in t, nearest 0)
+  static constexpr int n = gridAxisTapCount<Mode>();
+  int64_t pos[n];     // the pixel index of each tap, −1 where it lies outside [0, size − 1] or is NaN
+  T w[n];             // its weight
+  T dw[n];            // d w / d src (bilinear ∓1, bicubic the cubic's derivative in t, nearest 0)
   bool pass;          // the gradient passes the padding (strictly inside, or 'zeros')
   T dsrc;             // d src / d c where it passes (±1: reflection flips the direction)
 };
@@ -119,12 +127,11 @@ ANTLER_HD T gridCubic2Slope(T d) {
 }
 
 // The taps of grid value g along an axis of `size` pixels.
-template <typename T>
-ANTLER_HD void gridAxisTaps(GridAxisTaps<T>& a, T g, int64_t size, int mode, int padding, bool align) {
+template <int Mode, typename T>
+ANTLER_HD void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t size, int padding, bool align) {
   const T c = gridUnnormalize(g, size, align);
-  if (mode == kGridBicubic) {
+  if constexpr (Mode == kGridBicubic) {
     const T lo = floor(c), t = c - lo;
-    a.n = 4;
     a.pass = true;
     a.dsrc = T(1);
     a.w[0] = gridCubic2(t + T(1));
@@ -135,66 +142,69 @@ ANTLER_HD void gridAxisTaps(GridAxisTaps<T>& a, T g, int64_t size, int mode, int
     a.dw[1] = gridCubic1Slope(t);
     a.dw[2] = -gridCubic1Slope(T(1) - t);
     a.dw[3] = -gridCubic2Slope(T(2) - t);
-    for (int i = 0; i < 4; ++i) {
-      bool p;
-      T ds;
-      a.pos[i] = gridTapIndex(gridPad(lo + T(i - 1), size, padding, align, &p, &ds), size);
-    }
-    return;
-  }
-  const T src = gridPad(c, size, padding, align, &a.pass, &a.dsrc);
-  if (mode == kGridNearest) {
-    a.n = 1;
+    // (Spelled out: nvcc leaves this loop rolled, and the taps then in local memory.)
+    bool p;
+    T ds;
+    a.pos[0] = gridTapIndex(gridPad(lo + T(-1), size, padding, align, &p, &ds), size);
+    a.pos[1] = gridTapIndex(gridPad(lo + T(0), size, padding, align, &p, &ds), size);
+    a.pos[2] = gridTapIndex(gridPad(lo + T(1), size, padding, align, &p, &ds), size);
+    a.pos[3] = gridTapIndex(gridPad(lo + T(2), size, padding, align, &p, &ds), size);
+  } else if constexpr (Mode == kGridNearest) {
+    const T src = gridPad(c, size, padding, align, &a.pass, &a.dsrc);
     a.pos[0] = gridTapIndex(static_cast<T>(rint(src)), size);
     a.w[0] = T(1);
     a.dw[0] = T(0);
     a.pass = false;
-    return;
+  } else {
+    const T src = gridPad(c, size, padding, align, &a.pass, &a.dsrc);
+    const T lo = floor(src);
+    a.w[0] = (lo + T(1)) - src;
+    a.w[1] = src - lo;
+    a.dw[0] = T(-1);
+    a.dw[1] = T(1);
+    a.pos[0] = gridTapIndex(lo, size);
+    a.pos[1] = gridTapIndex(lo + T(1), size);
   }
-  const T lo = floor(src);
-  a.n = 2;
-  a.w[0] = (lo + T(1)) - src;
-  a.w[1] = src - lo;
-  a.dw[0] = T(-1);
-  a.dw[1] = T(1);
-  a.pos[0] = gridTapIndex(lo, size);
-  a.pos[1] = gridTapIndex(lo + T(1), size);
+}
+
+// The number of tap combinations of one point: the product of its axes' tap counts.
+template <int Mode, int Dims>
+ANTLER_HD constexpr int gridPointTapCount() {
+  return Dims == 2 ? gridAxisTapCount<Mode>() * gridAxisTapCount<Mode>()
+                   : gridAxisTapCount<Mode>() * gridAxisTapCount<Mode>() * gridAxisTapCount<Mode>();
 }
 
 // The taps of one point on every axis (axis 0 the slowest spatial axis: D or H); grid component
-// k addresses axis dims − 1 − k (x the width, y the height, z the depth). Returns the number of tap
-// combinations (the product of the axes' counts).
-template <typename T>
-ANTLER_HD int gridPointTaps(GridAxisTaps<T>* axes, const T* gp, const int64_t* sizes, int dims, int mode, int padding,
-                            bool align) {
-  int total = 1;
-  for (int a = 0; a < dims; ++a) {
-    gridAxisTaps(axes[a], gp[dims - 1 - a], sizes[a], mode, padding, align);
-    total *= axes[a].n;
-  }
-  return total;
+// k addresses axis Dims − 1 − k (x the width, y the height, z the depth).
+template <int Mode, int Dims, typename T>
+ANTLER_HD void gridPointTaps(GridAxisTaps<T, Mode>* axes, const T* gp, const int64_t* sizes, int padding, bool align) {
+  // (Spelled out, not a loop over a: each axis a compile-time index, so that nvcc keeps the taps in registers.)
+  gridAxisTaps<Mode>(axes[0], gp[Dims - 1], sizes[0], padding, align);
+  gridAxisTaps<Mode>(axes[1], gp[Dims - 2], sizes[1], padding, align);
+  if constexpr (Dims == 3) gridAxisTaps<Mode>(axes[2], gp[0], sizes[2], padding, align);
 }
 
-// Every tap combination of one point (the first axis slowest; `total` of them): its flat pixel offset
-// (−1 when any axis is out of range) and its weight (the axes' weights multiplied in axis order).
+// Every tap combination of one point (the first axis slowest; gridPointTapCount of them): its flat pixel
+// offset (−1 when any axis is out of range) and its weight (the axes' weights multiplied in axis order).
 // Nested loops, not a division per axis and combination: those cost more than the rest of the point.
-template <typename T>
-ANTLER_HD void gridCombos(const GridAxisTaps<T>* axes, const int64_t* sizes, int dims, int64_t* off, T* w) {
-  const GridAxisTaps<T>& a0 = axes[0];
-  const GridAxisTaps<T>& a1 = axes[1];
+template <int Mode, int Dims, typename T>
+ANTLER_HD void gridCombos(const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, int64_t* off, T* w) {
+  constexpr int n = gridAxisTapCount<Mode>();
+  const GridAxisTaps<T, Mode>& a0 = axes[0];
+  const GridAxisTaps<T, Mode>& a1 = axes[1];
   int k = 0;
-  if (dims == 2) {
-    for (int i = 0; i < a0.n; ++i)
-      for (int j = 0; j < a1.n; ++j, ++k) {
+  if constexpr (Dims == 2) {
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j, ++k) {
         w[k] = a0.w[i] * a1.w[j];
         off[k] = a0.pos[i] >= 0 && a1.pos[j] >= 0 ? a0.pos[i] * sizes[1] + a1.pos[j] : int64_t{-1};
       }
     return;
   }
-  const GridAxisTaps<T>& a2 = axes[2];
-  for (int i = 0; i < a0.n; ++i)
-    for (int j = 0; j < a1.n; ++j)
-      for (int l = 0; l < a2.n; ++l, ++k) {
+  const GridAxisTaps<T, Mode>& a2 = axes[Dims - 1];
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      for (int l = 0; l < n; ++l, ++k) {
         w[k] = (a0.w[i] * a1.w[j]) * a2.w[l];
         off[k] = a0.pos[i] >= 0 && a1.pos[j] >= 0 && a2.pos[l] >= 0 ? (a0.pos[i] * sizes[1] + a1.pos[j]) * sizes[2] + a2.pos[l]
                                                                      : int64_t{-1};
@@ -204,39 +214,39 @@ ANTLER_HD void gridCombos(const GridAxisTaps<T>* axes, const int64_t* sizes, int
 // The grid gradient of one point from dot[k] = Σ_c gy[c] · x[c, tap k] (0 for a tap out of range; k in
 // gridCombos' order): per axis a, gF[a][i] = Σ_{k: k_a = i} dot[k] · Π_{b≠a} w_b[k_b], then
 // d/dg = unnormalizeBackward((Σ_i gF[a][i] · dw[a][i]) · dsrc) where the gradient passes, else 0.
-template <typename T>
-ANTLER_HD void gridPointGridGrad(T* gg, const GridAxisTaps<T>* axes, const int64_t* sizes, int dims, const T* dot,
-                                 bool align) {
-  T gF[3][4];
-  for (int a = 0; a < 3; ++a)
-    for (int i = 0; i < 4; ++i) gF[a][i] = T(0);
-  const GridAxisTaps<T>& a0 = axes[0];
-  const GridAxisTaps<T>& a1 = axes[1];
+template <int Mode, int Dims, typename T>
+ANTLER_HD void gridPointGridGrad(T* gg, const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, const T* dot, bool align) {
+  constexpr int n = gridAxisTapCount<Mode>();
+  T gF[Dims][n];
+  for (int a = 0; a < Dims; ++a)
+    for (int i = 0; i < n; ++i) gF[a][i] = T(0);
+  const GridAxisTaps<T, Mode>& a0 = axes[0];
+  const GridAxisTaps<T, Mode>& a1 = axes[1];
   int k = 0;
-  if (dims == 2) {
-    for (int i = 0; i < a0.n; ++i)
-      for (int j = 0; j < a1.n; ++j, ++k) {
+  if constexpr (Dims == 2) {
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j, ++k) {
         gF[0][i] += dot[k] * a1.w[j];
         gF[1][j] += dot[k] * a0.w[i];
       }
   } else {
-    const GridAxisTaps<T>& a2 = axes[2];
-    for (int i = 0; i < a0.n; ++i)
-      for (int j = 0; j < a1.n; ++j)
-        for (int l = 0; l < a2.n; ++l, ++k) {
+    const GridAxisTaps<T, Mode>& a2 = axes[Dims - 1];
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        for (int l = 0; l < n; ++l, ++k) {
           gF[0][i] += (dot[k] * a1.w[j]) * a2.w[l];
           gF[1][j] += (dot[k] * a0.w[i]) * a2.w[l];
-          gF[2][l] += (dot[k] * a0.w[i]) * a1.w[j];
+          gF[Dims - 1][l] += (dot[k] * a0.w[i]) * a1.w[j];
         }
   }
-  for (int a = 0; a < dims; ++a) {
+  for (int a = 0; a < Dims; ++a) {
     T gc = T(0);
     if (axes[a].pass) {
       T s = T(0);
-      for (int i = 0; i < axes[a].n; ++i) s += gF[a][i] * axes[a].dw[i];
+      for (int i = 0; i < n; ++i) s += gF[a][i] * axes[a].dw[i];
       gc = gridUnnormalizeBackward(s * axes[a].dsrc, sizes[a], align);
     }
-    gg[dims - 1 - a] = gc;
+    gg[Dims - 1 - a] = gc;
   }
 }
 
