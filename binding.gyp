@@ -36,6 +36,7 @@
         "<(antler_root)/native/cpu/elk.cpp",
         "<(antler_root)/native/cpu/gemm.cpp",
         "<(antler_root)/native/cpu/grid_sample.cpp",
+        "<(antler_root)/native/cpu/grid_sample_avx2.cpp",
         "<(antler_root)/native/cpu/isa.cpp",
         "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",

@@ -3,7 +3,8 @@
 // command line, and PyTorch when python3 imports torch), each timing one call per request; the coordinator
 // asks them in turn, case by case, so that load changes on a shared machine hit every column alike. Prints the
 // median per case and implementation and each antler addon's ratio PyTorch / antler (above 1: antler faster).
-//   node scripts/bench-grid-interleaved.js [--reps 15] [--threads 2] LABEL=path/to/antler.node ...
+//   node scripts/bench-grid-interleaved.js [--reps 15] [--threads 2] LABEL=path/to/antler.node[@baseline] ...
+// (@baseline: that worker runs with ANTLER_CPU_ISA=baseline, the x86-64 baseline copy of the CPU loops.)
 // (needs dist/: npx tsc -p tsconfig.json; PyTorch from $ANTLER_PYTHON, else /usr/bin/python3). Cases: lib/bench-grid.ts's shapes, float32 and float64, forward
 // and forward + backward (x's and the grid's gradients from the output's sum), zeros padding, alignCorners false.
 'use strict';
@@ -84,9 +85,16 @@ async function main() {
   for (let k = 0; k < argv.length; k++) {
     if (argv[k] === '--reps') reps = Number(argv[++k]);
     else if (argv[k] === '--threads') threads = Number(argv[++k]);
-    else { const [label, file] = argv[k].split('='); addons.push([label, path.resolve(file)]); }
+    else {
+      const [label, spec] = argv[k].split('=');
+      const [file, isa] = spec.split('@');
+      addons.push([label, path.resolve(file), isa]);
+    }
   }
-  const impls = addons.map(([label, file]) => [label, worker(process.execPath, ['-e', NODE_WORKER, JSON.stringify(CASES), String(threads)], { ANTLER_BINARY: file })]);
+  const impls = addons.map(([label, file, isa]) => [
+    label,
+    worker(process.execPath, ['-e', NODE_WORKER, JSON.stringify(CASES), String(threads)], { ANTLER_BINARY: file, ...(isa ? { ANTLER_CPU_ISA: isa } : {}) }),
+  ]);
   impls.push(['pytorch', worker(process.env.ANTLER_PYTHON || '/usr/bin/python3', ['-c', PY_WORKER, JSON.stringify(CASES), String(threads)], {})]);
   const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   console.log(`threads ${threads}, ${reps} interleaved repeats after 2 warm-ups; load average ${require('node:os').loadavg().map((v) => v.toFixed(1)).join(' ')}`);

@@ -1,18 +1,23 @@
 // gridSample on the CPU (kernels/grid_sample.h): x [N, C, *in] sampled at grid [N, *out, dims].
-// Forward: one parallelFor iteration per output point, its taps made once and applied to every channel.
+// Forward: tasks of up to 256 output points of one batch item; each point's taps made once and applied to
+// every channel.
 // Backward: the grid's gradient per point (Σ_c gy · x over each tap, then gridPointGridGrad), and the
 // input's by tasks that each own a block of channels of one batch item, walking that item's points in
 // order: no two threads write one element and the summation order does not depend on the thread count,
-// so the result is bit-deterministic.
+// so the result is bit-deterministic. When each task owns a whole batch item, one pass over its points
+// makes both gradients (each point's taps made once).
+// Compiled twice (isa.h): here for the x86-64 baseline, and for AVX2 through grid_sample_avx2.cpp, where
+// floor and rint are single instructions (SSE4.1's round) instead of library calls. Same bits either way.
 #include <algorithm>
 #include <cstring>
 
 #include "../core/error.h"
 #include "../kernels/grid_sample.h"
+#include "isa.h"
 #include "ops.h"
 #include "parallel.h"
 
-namespace antler::cpu {
+namespace antler::cpu::ANTLER_ISA_NS {
 
 namespace {
 
@@ -24,6 +29,9 @@ struct GridGeometry {
   bool align;
 };
 
+// Points per task of the loops over points.
+constexpr int64_t kGridChunk = 256;
+
 // One point's taps on every axis, and every tap combination's flat offset (−1: reads 0) and weight.
 template <typename T, int Mode, int Dims>
 struct PointTaps {
@@ -31,8 +39,10 @@ struct PointTaps {
   kernels::GridAxisTaps<T, Mode> axes[Dims];
   int64_t off[K];
   T w[K];
-  void make(const GridGeometry& g, const T* grid, int64_t point) {
-    kernels::gridPointTaps<Mode, Dims>(axes, grid + point * Dims, g.sizes, g.padding, g.align);
+  // Slopes: the weights' derivatives too (the grid's gradient needs them).
+  template <bool Slopes>
+  ANTLER_HD_ALWAYS_INLINE void make(const GridGeometry& g, const T* grid, int64_t point) {
+    kernels::gridPointTaps<Mode, Dims, Slopes>(axes, grid + point * Dims, g.sizes, g.padding, g.align);
     kernels::gridCombos<Mode, Dims>(axes, g.sizes, off, w);
   }
 };
@@ -40,18 +50,21 @@ struct PointTaps {
 template <typename T, int Mode, int Dims>
 void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
   using Taps = PointTaps<T, Mode, Dims>;
-  const int64_t points = g.N * g.per;
-  parallelFor(points, points * g.C * 8, [&](int64_t q) {
-    const int64_t n = q / g.per, p = q % g.per;
-    Taps t;
-    t.make(g, grid, q);
+  // Tasks of up to kGridChunk points of one batch item (no division per point).
+  const int64_t chunks = (g.per + kGridChunk - 1) / kGridChunk;
+  parallelFor(g.N * chunks, g.N * g.per * g.C * 8, [&](int64_t task) {
+    const int64_t n = task / chunks, p0 = (task % chunks) * kGridChunk, p1 = std::min(g.per, p0 + kGridChunk);
     const T* xn = x + n * g.C * g.inner;
-    T* on = out + n * g.C * g.per + p;
-    for (int64_t c = 0; c < g.C; ++c) {
-      const T* xc = xn + c * g.inner;
-      T acc = T(0);
-      for (int k = 0; k < Taps::K; ++k) acc += (t.off[k] >= 0 ? xc[t.off[k]] : T(0)) * t.w[k];
-      on[c * g.per] = acc;
+    for (int64_t p = p0; p < p1; ++p) {
+      Taps t;
+      t.template make<false>(g, grid, n * g.per + p);
+      T* on = out + n * g.C * g.per + p;
+      for (int64_t c = 0; c < g.C; ++c) {
+        const T* xc = xn + c * g.inner;
+        T acc = T(0);
+        for (int k = 0; k < Taps::K; ++k) acc += (t.off[k] >= 0 ? xc[t.off[k]] : T(0)) * t.w[k];
+        on[c * g.per] = acc;
+      }
     }
   });
 }
@@ -64,7 +77,7 @@ inline void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, 
   using Taps = PointTaps<T, Mode, Dims>;
   const int64_t q = n * g.per + p;
   Taps t;
-  t.make(g, grid, q);
+  t.template make<true>(g, grid, q);
   T dot[Taps::K];
   for (int k = 0; k < Taps::K; ++k) dot[k] = T(0);
   const T* xn = x + n * g.C * g.inner;
@@ -110,8 +123,10 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
     return;
   }
   if (needsGrid) {
-    parallelFor(points, points * g.C * 8, [&](int64_t q) {
-      backwardPoint<T, Mode, Dims>(nullptr, gg, gy, x, grid, g, q / g.per, q % g.per);
+    const int64_t chunks = (g.per + kGridChunk - 1) / kGridChunk;
+    parallelFor(g.N * chunks, points * g.C * 8, [&](int64_t task) {
+      const int64_t n = task / chunks, p0 = (task % chunks) * kGridChunk, p1 = std::min(g.per, p0 + kGridChunk);
+      for (int64_t p = p0; p < p1; ++p) backwardPoint<T, Mode, Dims>(nullptr, gg, gy, x, grid, g, n, p);
     });
   }
   if (needsX) {
@@ -121,7 +136,7 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
       if (c0 >= c1) return;
       Taps t;
       for (int64_t p = 0; p < g.per; ++p) {
-        t.make(g, grid, n * g.per + p);
+        t.template make<false>(g, grid, n * g.per + p);
         for (int64_t c = c0; c < c1; ++c) {
           const T gyc = gy[(n * g.C + c) * g.per + p];
           T* gxc = gx + (n * g.C + c) * g.inner;
@@ -209,4 +224,4 @@ void gridSampleBackward(DType t, void* gx, void* gg, const void* gy, const void*
   fail(Code::Internal, "gridSampleBackward: unsupported dtype ", static_cast<int>(t));
 }
 
-}  // namespace antler::cpu
+}  // namespace antler::cpu::ANTLER_ISA_NS

@@ -1,7 +1,7 @@
 // The CPU's vectorised, compute-bound loop families (unary.cpp: exp, tanh,
 // sigmoid… and their gradients; rows.cpp: softmax, cross-entropy, layer
 // norm, embedding rows; sru.cpp: the fused SRU recurrence; cells.cpp: the
-// DEER cells) are compiled twice: once for the x86-64 baseline
+// DEER cells; grid_sample.cpp: gridSample's kernels) are compiled twice: once for the x86-64 baseline
 // (SSE2), as every other file, and once more for AVX2 through the
 // *_avx2.cpp wrappers (isa_avx2_prelude.h). The entry points below (ops.h)
 // pick a copy at run time: AVX2 when the CPU and the OS support it, unless
@@ -95,6 +95,14 @@
      void* bOff),                                                                                                      \
     (t, cfg, jac, in, f, J, bOff))                                                                                     \
   X(void, cellSequential, (DType t, const kernels::CellConfig& cfg, const CellInputs& in, void* y), (t, cfg, in, y))  \
+  X(void, gridSample,                                                                                                  \
+    (DType t, void* out, const void* x, const void* grid, int64_t N, int64_t C, const int64_t* sizes, int64_t per,   \
+     int dims, int mode, int padding, bool align),                                                                     \
+    (t, out, x, grid, N, C, sizes, per, dims, mode, padding, align))                                                  \
+  X(void, gridSampleBackward,                                                                                          \
+    (DType t, void* gx, void* gg, const void* gy, const void* x, const void* grid, int64_t N, int64_t C,             \
+     const int64_t* sizes, int64_t per, int dims, int mode, int padding, bool align),                                 \
+    (t, gx, gg, gy, x, grid, N, C, sizes, per, dims, mode, padding, align))                                           \
   X(void, cellBackward,                                                                                                \
     (DType t, const kernels::CellConfig& cfg, const CellInputs& in, const void* g, bool adjoint, void* gxp,          \
      void* ghh, void* gy0),                                                                                            \

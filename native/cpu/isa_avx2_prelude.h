@@ -22,6 +22,7 @@
 
 #include "../core/error.h"
 #include "../kernels/cells.h"
+#include "../kernels/grid_sample.h"
 #include "../kernels/rows.h"
 #include "../kernels/sru.h"
 #include "../kernels/unary.h"

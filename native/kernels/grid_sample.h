@@ -25,6 +25,8 @@ namespace antler::kernels {
 enum GridSampleMode : int { kGridBilinear = 0, kGridNearest = 1, kGridBicubic = 2 };
 enum GridSamplePadding : int { kGridZeros = 0, kGridBorder = 1, kGridReflection = 2 };
 
+// The per-point functions below are always inlined on the host (ANTLER_HD_ALWAYS_INLINE): g++ left
+// gridAxisTaps a call per axis, which cost the unrolled loops and, in the AVX2 copy, the inline rounding.
 // Taps along one axis for a mode: 2 (bilinear), 1 (nearest), 4 (bicubic). The kernels are templated on the
 // mode (and the number of spatial axes) so that the tap arrays have compile-time sizes: unrolled loops, and on
 // CUDA registers rather than local memory.
@@ -76,7 +78,7 @@ ANTLER_HD T gridReflect(T c, T twiceLow, T twiceHigh, T* slope) {
 
 // compute_coordinates: src from c, with whether the gradient passes and d src / d c.
 template <typename T>
-ANTLER_HD T gridPad(T c, int64_t size, int padding, bool align, bool* pass, T* dsrc) {
+ANTLER_HD_ALWAYS_INLINE T gridPad(T c, int64_t size, int padding, bool align, bool* pass, T* dsrc) {
   if (padding == kGridZeros) {
     *pass = true;
     *dsrc = T(1);
@@ -127,8 +129,9 @@ ANTLER_HD T gridCubic2Slope(T d) {
 }
 
 // The taps of grid value g along an axis of `size` pixels.
-template <int Mode, typename T>
-ANTLER_HD void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t size, int padding, bool align) {
+// Slopes: also the weights' derivatives dw (the backward's; the forward leaves them unset).
+template <int Mode, bool Slopes = true, typename T>
+ANTLER_HD_ALWAYS_INLINE void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t size, int padding, bool align) {
   const T c = gridUnnormalize(g, size, align);
   if constexpr (Mode == kGridBicubic) {
     const T lo = floor(c), t = c - lo;
@@ -138,10 +141,12 @@ ANTLER_HD void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t size, int pad
     a.w[1] = gridCubic1(t);
     a.w[2] = gridCubic1(T(1) - t);
     a.w[3] = gridCubic2(T(2) - t);
-    a.dw[0] = gridCubic2Slope(t + T(1));
-    a.dw[1] = gridCubic1Slope(t);
-    a.dw[2] = -gridCubic1Slope(T(1) - t);
-    a.dw[3] = -gridCubic2Slope(T(2) - t);
+    if (Slopes) {
+      a.dw[0] = gridCubic2Slope(t + T(1));
+      a.dw[1] = gridCubic1Slope(t);
+      a.dw[2] = -gridCubic1Slope(T(1) - t);
+      a.dw[3] = -gridCubic2Slope(T(2) - t);
+    }
     // (Spelled out: nvcc leaves this loop rolled, and the taps then in local memory.)
     bool p;
     T ds;
@@ -176,19 +181,19 @@ ANTLER_HD constexpr int gridPointTapCount() {
 
 // The taps of one point on every axis (axis 0 the slowest spatial axis: D or H); grid component
 // k addresses axis Dims − 1 − k (x the width, y the height, z the depth).
-template <int Mode, int Dims, typename T>
-ANTLER_HD void gridPointTaps(GridAxisTaps<T, Mode>* axes, const T* gp, const int64_t* sizes, int padding, bool align) {
+template <int Mode, int Dims, bool Slopes = true, typename T>
+ANTLER_HD_ALWAYS_INLINE void gridPointTaps(GridAxisTaps<T, Mode>* axes, const T* gp, const int64_t* sizes, int padding, bool align) {
   // (Spelled out, not a loop over a: each axis a compile-time index, so that nvcc keeps the taps in registers.)
-  gridAxisTaps<Mode>(axes[0], gp[Dims - 1], sizes[0], padding, align);
-  gridAxisTaps<Mode>(axes[1], gp[Dims - 2], sizes[1], padding, align);
-  if constexpr (Dims == 3) gridAxisTaps<Mode>(axes[2], gp[0], sizes[2], padding, align);
+  gridAxisTaps<Mode, Slopes>(axes[0], gp[Dims - 1], sizes[0], padding, align);
+  gridAxisTaps<Mode, Slopes>(axes[1], gp[Dims - 2], sizes[1], padding, align);
+  if constexpr (Dims == 3) gridAxisTaps<Mode, Slopes>(axes[2], gp[0], sizes[2], padding, align);
 }
 
 // Every tap combination of one point (the first axis slowest; gridPointTapCount of them): its flat pixel
 // offset (−1 when any axis is out of range) and its weight (the axes' weights multiplied in axis order).
 // Nested loops, not a division per axis and combination: those cost more than the rest of the point.
 template <int Mode, int Dims, typename T>
-ANTLER_HD void gridCombos(const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, int64_t* off, T* w) {
+ANTLER_HD_ALWAYS_INLINE void gridCombos(const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, int64_t* off, T* w) {
   constexpr int n = gridAxisTapCount<Mode>();
   const GridAxisTaps<T, Mode>& a0 = axes[0];
   const GridAxisTaps<T, Mode>& a1 = axes[1];
@@ -215,7 +220,7 @@ ANTLER_HD void gridCombos(const GridAxisTaps<T, Mode>* axes, const int64_t* size
 // gridCombos' order): per axis a, gF[a][i] = Σ_{k: k_a = i} dot[k] · Π_{b≠a} w_b[k_b], then
 // d/dg = unnormalizeBackward((Σ_i gF[a][i] · dw[a][i]) · dsrc) where the gradient passes, else 0.
 template <int Mode, int Dims, typename T>
-ANTLER_HD void gridPointGridGrad(T* gg, const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, const T* dot, bool align) {
+ANTLER_HD_ALWAYS_INLINE void gridPointGridGrad(T* gg, const GridAxisTaps<T, Mode>* axes, const int64_t* sizes, const T* dot, bool align) {
   constexpr int n = gridAxisTapCount<Mode>();
   T gF[Dims][n];
   for (int a = 0; a < Dims; ++a)
