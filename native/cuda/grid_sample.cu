@@ -81,23 +81,54 @@ static __global__ void gridSampleBackwardKernel(T* gx, T* gg, const T* gy, const
   }
 }
 
-// Launches kernel<T, Mode, Dims> for the shape's mode and spatial axes (bicubic is 4-D only, as F.grid_sample).
-#define ANTLER_GRID_SAMPLE_LAUNCH(KERNEL, T, NAME, ...)                                                            \
-  do {                                                                                                           \
-    const bool three = s.dims == 3;                                                                              \
-    if (s.mode == kernels::kGridBilinear && !three)                                                              \
-      KERNEL<T, kernels::kGridBilinear, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                  \
-    else if (s.mode == kernels::kGridBilinear)                                                                   \
-      KERNEL<T, kernels::kGridBilinear, 3><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                  \
-    else if (s.mode == kernels::kGridNearest && !three)                                                          \
-      KERNEL<T, kernels::kGridNearest, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
-    else if (s.mode == kernels::kGridNearest)                                                                    \
-      KERNEL<T, kernels::kGridNearest, 3><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
-    else if (s.mode == kernels::kGridBicubic && !three)                                                          \
-      KERNEL<T, kernels::kGridBicubic, 2><<<blocks, kBlockSize, 0, ctx.stream>>>(__VA_ARGS__);                   \
-    else                                                                                                         \
-      fail(Code::Internal, NAME ": unsupported mode ", s.mode, " for ", s.dims, " spatial axes");                \
-  } while (0)
+template <typename T, int Mode, int Dims>
+static void gridSampleLaunch(Context& ctx, unsigned blocks, T* out, const T* x, const T* grid, const GridSampleShape& s) {
+  gridSampleKernel<T, Mode, Dims><<<blocks, kBlockSize, 0, ctx.stream>>>(out, x, grid, s);
+}
+
+template <typename T, int Mode, int Dims>
+static void gridSampleBackwardLaunch(Context& ctx, unsigned blocks, T* gx, T* gg, const T* gy, const T* x, const T* grid,
+                                     const GridSampleShape& s) {
+  gridSampleBackwardKernel<T, Mode, Dims><<<blocks, kBlockSize, 0, ctx.stream>>>(gx, gg, gy, x, grid, s);
+}
+
+// The kernels for the shape's mode and spatial axes (bicubic is 4-D only, as F.grid_sample).
+template <typename T>
+static void gridSampleTyped(Context& ctx, unsigned blocks, T* out, const T* x, const T* grid, const GridSampleShape& s) {
+  const bool three = s.dims == 3;
+  switch (s.mode) {
+    case kernels::kGridBilinear:
+      return three ? gridSampleLaunch<T, kernels::kGridBilinear, 3>(ctx, blocks, out, x, grid, s)
+                   : gridSampleLaunch<T, kernels::kGridBilinear, 2>(ctx, blocks, out, x, grid, s);
+    case kernels::kGridNearest:
+      return three ? gridSampleLaunch<T, kernels::kGridNearest, 3>(ctx, blocks, out, x, grid, s)
+                   : gridSampleLaunch<T, kernels::kGridNearest, 2>(ctx, blocks, out, x, grid, s);
+    case kernels::kGridBicubic:
+      if (!three) return gridSampleLaunch<T, kernels::kGridBicubic, 2>(ctx, blocks, out, x, grid, s);
+      break;
+    default: break;
+  }
+  fail(Code::Internal, "gridSample: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
+}
+
+template <typename T>
+static void gridSampleBackwardTyped(Context& ctx, unsigned blocks, T* gx, T* gg, const T* gy, const T* x, const T* grid,
+                                    const GridSampleShape& s) {
+  const bool three = s.dims == 3;
+  switch (s.mode) {
+    case kernels::kGridBilinear:
+      return three ? gridSampleBackwardLaunch<T, kernels::kGridBilinear, 3>(ctx, blocks, gx, gg, gy, x, grid, s)
+                   : gridSampleBackwardLaunch<T, kernels::kGridBilinear, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
+    case kernels::kGridNearest:
+      return three ? gridSampleBackwardLaunch<T, kernels::kGridNearest, 3>(ctx, blocks, gx, gg, gy, x, grid, s)
+                   : gridSampleBackwardLaunch<T, kernels::kGridNearest, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
+    case kernels::kGridBicubic:
+      if (!three) return gridSampleBackwardLaunch<T, kernels::kGridBicubic, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
+      break;
+    default: break;
+  }
+  fail(Code::Internal, "gridSampleBackward: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
+}
 
 static GridSampleShape gridSampleShape(int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode,
                                        int padding, bool align) {
@@ -116,12 +147,11 @@ void gridSample(Context& ctx, DType t, void* out, const void* x, const void* gri
   const unsigned blocks = gridFor(ctx, N * per);
   switch (t) {
     case DType::Float32:
-      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleKernel, float, "gridSample", static_cast<float*>(out),
-                                static_cast<const float*>(x), static_cast<const float*>(grid), s);
+      gridSampleTyped(ctx, blocks, static_cast<float*>(out), static_cast<const float*>(x), static_cast<const float*>(grid), s);
       break;
     case DType::Float64:
-      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleKernel, double, "gridSample", static_cast<double*>(out),
-                                static_cast<const double*>(x), static_cast<const double*>(grid), s);
+      gridSampleTyped(ctx, blocks, static_cast<double*>(out), static_cast<const double*>(x), static_cast<const double*>(grid),
+                      s);
       break;
     default: fail(Code::Internal, "gridSample: unsupported dtype ", static_cast<int>(t));
   }
@@ -144,20 +174,17 @@ void gridSampleBackward(Context& ctx, DType t, void* gx, void* gg, const void* g
   const unsigned blocks = gridFor(ctx, N * per);
   switch (t) {
     case DType::Float32:
-      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleBackwardKernel, float, "gridSampleBackward",
-          static_cast<float*>(gx), static_cast<float*>(gg), static_cast<const float*>(gy), static_cast<const float*>(x),
-          static_cast<const float*>(grid), s);
+      gridSampleBackwardTyped(ctx, blocks, static_cast<float*>(gx), static_cast<float*>(gg), static_cast<const float*>(gy),
+                              static_cast<const float*>(x), static_cast<const float*>(grid), s);
       break;
     case DType::Float64:
-      ANTLER_GRID_SAMPLE_LAUNCH(gridSampleBackwardKernel, double, "gridSampleBackward",
-          static_cast<double*>(gx), static_cast<double*>(gg), static_cast<const double*>(gy),
-          static_cast<const double*>(x), static_cast<const double*>(grid), s);
+      gridSampleBackwardTyped(ctx, blocks, static_cast<double*>(gx), static_cast<double*>(gg),
+                              static_cast<const double*>(gy), static_cast<const double*>(x),
+                              static_cast<const double*>(grid), s);
       break;
     default: fail(Code::Internal, "gridSampleBackward: unsupported dtype ", static_cast<int>(t));
   }
   ANTLER_LAUNCH_CHECK("gridSampleBackward");
 }
-
-#undef ANTLER_GRID_SAMPLE_LAUNCH
 
 }  // namespace antler::cuda

@@ -63,7 +63,7 @@ describe(`CPU loops: the AVX2 copy (seed ${SEED})`, () => {
     `no function of the AVX2 objects that the linker may share with baseline code (weak: inline functions, templates) uses an instruction beyond x86-64, and their only global functions are the isa_avx2 entry points${checkable ? '' : ' (objects or binutils not found)'}`,
     () => {
       expect(objects.map(objectName).sort()).toEqual(wrappers);
-      expect(wrappers).toEqual(['cells_avx2', 'rows_avx2', 'sru_avx2', 'unary_avx2']);
+      expect(wrappers).toEqual(['cells_avx2', 'grid_sample_avx2', 'rows_avx2', 'sru_avx2', 'unary_avx2']);
       const beyondBaseline = /^\s*[0-9a-f]+:\s+(v[a-z0-9]+|popcnt|lzcnt|tzcnt|andn|bextr|shlx|shrx|sarx|pdep|pext|rorx|mulx|crc32)\b/;
       for (const obj of objects) {
         const symbols = spawnSync('nm', ['--defined-only', '-P', obj], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => l.split(' '));
