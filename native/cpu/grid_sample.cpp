@@ -69,11 +69,20 @@ void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
   });
 }
 
-// The grid's gradient of point q (of batch item n) from Σ_c gy · x over each tap; with gx, also adds each
-// channel's gy · weight into x's gradient (the caller owns batch item n's whole gradient then).
+// One point's share of the backward (point p of batch item n): with gg, the grid's gradient of the point from
+// Σ_c gy · x over each tap (every channel: c0 = 0, c1 = C); with gx, each channel c0 ≤ c < c1 adds gy · weight into
+// x's gradient (the caller owns those channels of batch item n). Never inlined nor cloned: the fused pass and the
+// two separate passes run this one copy of the code, so they compute the same bits, NaNs' signs and payloads included (inlined
+// into each caller, g++ ordered the operands of a commutative + or · differently, and where two NaNs meet the first
+// operand's comes out: the gradients' NaNs then changed sign with the thread count).
+#if defined(__clang__)
+#define ANTLER_GRID_ONE_COPY __attribute__((noinline))
+#else
+#define ANTLER_GRID_ONE_COPY __attribute__((noipa))  // noinline, and no clone specialised for a constant argument
+#endif
 template <typename T, int Mode, int Dims>
-inline void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g, int64_t n,
-                          int64_t p) {
+ANTLER_GRID_ONE_COPY void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g,
+                                             int64_t n, int64_t p, int64_t c0, int64_t c1) {
   using Taps = PointTaps<T, Mode, Dims>;
   const int64_t q = n * g.per + p;
   Taps t;
@@ -82,23 +91,24 @@ inline void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, 
   for (int k = 0; k < Taps::K; ++k) dot[k] = T(0);
   const T* xn = x + n * g.C * g.inner;
   const T* gyn = gy + n * g.C * g.per + p;
-  for (int64_t c = 0; c < g.C; ++c) {
+  for (int64_t c = c0; c < c1; ++c) {
     const T gyc = gyn[c * g.per];
-    const T* xc = xn + c * g.inner;
-    for (int k = 0; k < Taps::K; ++k)
-      if (t.off[k] >= 0) dot[k] += gyc * xc[t.off[k]];
+    if (gg) {
+      const T* xc = xn + c * g.inner;
+      for (int k = 0; k < Taps::K; ++k)
+        if (t.off[k] >= 0) dot[k] += gyc * xc[t.off[k]];
+    }
     if (gx) {
       T* gxc = gx + (n * g.C + c) * g.inner;
       for (int k = 0; k < Taps::K; ++k)
         if (t.off[k] >= 0) gxc[t.off[k]] += gyc * t.w[k];
     }
   }
-  kernels::gridPointGridGrad<Mode, Dims>(gg + q * Dims, t.axes, g.sizes, dot, g.align);
+  if (gg) kernels::gridPointGridGrad<Mode, Dims>(gg + q * Dims, t.axes, g.sizes, dot, g.align);
 }
 
 template <typename T, int Mode, int Dims>
 void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
-  using Taps = PointTaps<T, Mode, Dims>;
   const int64_t points = g.N * g.per;
   const bool needsGrid = gg && g.mode != kernels::kGridNearest && g.C > 0;
   if (gg && !needsGrid) {
@@ -111,14 +121,15 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
   // Channel blocks per batch item: enough tasks to keep the threads busy when N is small. One block per item
   // (N a multiple of the thread count, or at least 4 items per thread) computes both gradients in one pass
   // over the points; the grid's gradient sums Σ_c in the same order either way, and each element of x's
-  // gradient sums over the points in order whatever the blocks, so the thread count changes no bit.
+  // gradient sums over the points in order whatever the blocks, both in the one backwardPoint, so the thread
+  // count changes no bit.
   const int64_t threads = std::max<int64_t>(1, numThreads());
   const int64_t blocks = g.N % threads == 0 || g.N >= 4 * threads
                              ? 1
                              : std::min<int64_t>(g.C, std::max<int64_t>(1, (4 * threads + g.N - 1) / g.N));
   if (needsGrid && needsX && blocks == 1) {
     parallelFor(g.N, points * g.C * 8, [&](int64_t n) {
-      for (int64_t p = 0; p < g.per; ++p) backwardPoint<T, Mode, Dims>(gx, gg, gy, x, grid, g, n, p);
+      for (int64_t p = 0; p < g.per; ++p) backwardPoint<T, Mode, Dims>(gx, gg, gy, x, grid, g, n, p, 0, g.C);
     });
     return;
   }
@@ -126,7 +137,7 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
     const int64_t chunks = (g.per + kGridChunk - 1) / kGridChunk;
     parallelFor(g.N * chunks, points * g.C * 8, [&](int64_t task) {
       const int64_t n = task / chunks, p0 = (task % chunks) * kGridChunk, p1 = std::min(g.per, p0 + kGridChunk);
-      for (int64_t p = p0; p < p1; ++p) backwardPoint<T, Mode, Dims>(nullptr, gg, gy, x, grid, g, n, p);
+      for (int64_t p = p0; p < p1; ++p) backwardPoint<T, Mode, Dims>(nullptr, gg, gy, x, grid, g, n, p, 0, g.C);
     });
   }
   if (needsX) {
@@ -134,16 +145,7 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
     parallelFor(g.N * blocks, points * g.C * 8, [&](int64_t task) {
       const int64_t n = task / blocks, c0 = (task % blocks) * width, c1 = std::min(g.C, c0 + width);
       if (c0 >= c1) return;
-      Taps t;
-      for (int64_t p = 0; p < g.per; ++p) {
-        t.template make<false>(g, grid, n * g.per + p);
-        for (int64_t c = c0; c < c1; ++c) {
-          const T gyc = gy[(n * g.C + c) * g.per + p];
-          T* gxc = gx + (n * g.C + c) * g.inner;
-          for (int k = 0; k < Taps::K; ++k)
-            if (t.off[k] >= 0) gxc[t.off[k]] += gyc * t.w[k];
-        }
-      }
+      for (int64_t p = 0; p < g.per; ++p) backwardPoint<T, Mode, Dims>(gx, nullptr, gy, x, grid, g, n, p, c0, c1);
     });
   }
 }

@@ -152,6 +152,47 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
     }
   });
 
+  test("the CPU backward's bytes do not depend on the thread count (one pass or two), NaNs' signs included: every mode × padding, float32 and float64, 4-D and 5-D, grids with NaN and ±inf", () => {
+    // 1 thread: one task per batch item computes both gradients in one pass; 3 threads with N = 2 (4 with N = 3):
+    // the grid's gradient and x's (by channel blocks) in separate passes. ±inf makes NaN weights of the opposite
+    // sign to a NaN grid value's, and border/reflection bicubic taps of an infinite position land on the image:
+    // an element of x's gradient adds NaNs of both signs (the first operand's comes out). Compared as bytes.
+    const original = antler.backends().cpu.threads;
+    const bytes = (t: antler.Tensor) => {
+      const a = t.dataSync();
+      return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+    };
+    try {
+      for (const dtype of ['float32', 'float64'] as Float[])
+        for (const mode of MODES)
+          for (const padding of PADDINGS)
+            for (const dims of mode === 'bicubic' ? [2] : [2, 3])
+              for (const N of [2, 3]) {
+                const sizes = dims === 2 ? [5, 6] : [3, 4, 4];
+                const outSizes = dims === 2 ? [6, 5] : [3, 3, 4];
+                const align = rng.next() < 0.5;
+                const c: Config = { xs: [N, 5, ...sizes], gs: [N, ...outSizes, dims], mode, padding, align };
+                const P = N * prod(outSizes);
+                const xv = randomArray(rng, prod(c.xs), -2, 2);
+                const gv = gridValues(rng, P, sizes, align, 0.3, false).map((v) => (rng.next() < 0.3 ? rng.pick([NaN, Infinity, -Infinity]) : v));
+                const W = randomArray(rng, N * 5 * prod(outSizes));
+                const runs = [1, N === 2 ? 3 : 4].map((threads) => {
+                  antler.setNumThreads(threads);
+                  return tidy(() => {
+                    const x = tensor(xv, c.xs, { dtype, requiresGrad: true });
+                    const g = tensor(gv, c.gs, { dtype, requiresGrad: true });
+                    antler.gridSample(x, g, { mode, paddingMode: padding, alignCorners: align }).backward(tensor(W, [N, 5, ...outSizes], { dtype }));
+                    return { gx: bytes(x.grad!), gg: bytes(g.grad!) };
+                  });
+                });
+                if (runs[1].gx !== runs[0].gx) throw new Error(`${label(c)}, ${dtype}: x's gradient's bytes differ between 1 thread and ${N === 2 ? 3 : 4}`);
+                if (runs[1].gg !== runs[0].gg) throw new Error(`${label(c)}, ${dtype}: the grid's gradient's bytes differ between 1 thread and ${N === 2 ? 3 : 4}`);
+              }
+    } finally {
+      antler.setNumThreads(original);
+    }
+  });
+
   test('double backward (through the composite) matches central differences of the native first derivative: x and grid, 4-D and 5-D', () => {
     for (const [mode, padding, dims] of [['bilinear', 'reflection', 2], ['bicubic', 'border', 2], ['bilinear', 'zeros', 3]] as [Mode, Padding, number][]) {
       const sizes = dims === 2 ? [4, 5] : [3, 3, 4];
