@@ -153,36 +153,18 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
 // The kernels for the geometry's mode and number of spatial axes (compile-time tap counts).
 template <typename T>
 void forwardAny(T* out, const T* x, const T* grid, const GridGeometry& g) {
-  const bool three = g.dims == 3;
-  switch (g.mode) {
-    case kernels::kGridBilinear:
-      return three ? forwardTyped<T, kernels::kGridBilinear, 3>(out, x, grid, g) : forwardTyped<T, kernels::kGridBilinear, 2>(out, x, grid, g);
-    case kernels::kGridNearest:
-      return three ? forwardTyped<T, kernels::kGridNearest, 3>(out, x, grid, g) : forwardTyped<T, kernels::kGridNearest, 2>(out, x, grid, g);
-    case kernels::kGridBicubic:
-      if (!three) return forwardTyped<T, kernels::kGridBicubic, 2>(out, x, grid, g);
-      break;
-    default: break;
-  }
-  fail(Code::Internal, "gridSample: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
+  const bool done = kernels::withGridInstance(g.mode, g.dims, [&](auto mode, auto dims) {
+    forwardTyped<T, decltype(mode)::value, decltype(dims)::value>(out, x, grid, g);
+  });
+  if (!done) fail(Code::Internal, "gridSample: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
 }
 
 template <typename T>
 void backwardAny(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g) {
-  const bool three = g.dims == 3;
-  switch (g.mode) {
-    case kernels::kGridBilinear:
-      return three ? backwardTyped<T, kernels::kGridBilinear, 3>(gx, gg, gy, x, grid, g)
-                   : backwardTyped<T, kernels::kGridBilinear, 2>(gx, gg, gy, x, grid, g);
-    case kernels::kGridNearest:
-      return three ? backwardTyped<T, kernels::kGridNearest, 3>(gx, gg, gy, x, grid, g)
-                   : backwardTyped<T, kernels::kGridNearest, 2>(gx, gg, gy, x, grid, g);
-    case kernels::kGridBicubic:
-      if (!three) return backwardTyped<T, kernels::kGridBicubic, 2>(gx, gg, gy, x, grid, g);
-      break;
-    default: break;
-  }
-  fail(Code::Internal, "gridSampleBackward: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
+  const bool done = kernels::withGridInstance(g.mode, g.dims, [&](auto mode, auto dims) {
+    backwardTyped<T, decltype(mode)::value, decltype(dims)::value>(gx, gg, gy, x, grid, g);
+  });
+  if (!done) fail(Code::Internal, "gridSampleBackward: unsupported mode ", g.mode, " for ", g.dims, " spatial axes");
 }
 
 GridGeometry geometry(int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode, int padding,

@@ -95,39 +95,19 @@ static void gridSampleBackwardLaunch(Context& ctx, unsigned blocks, T* gx, T* gg
 // The kernels for the shape's mode and spatial axes (bicubic is 4-D only, as F.grid_sample).
 template <typename T>
 static void gridSampleTyped(Context& ctx, unsigned blocks, T* out, const T* x, const T* grid, const GridSampleShape& s) {
-  const bool three = s.dims == 3;
-  switch (s.mode) {
-    case kernels::kGridBilinear:
-      return three ? gridSampleLaunch<T, kernels::kGridBilinear, 3>(ctx, blocks, out, x, grid, s)
-                   : gridSampleLaunch<T, kernels::kGridBilinear, 2>(ctx, blocks, out, x, grid, s);
-    case kernels::kGridNearest:
-      return three ? gridSampleLaunch<T, kernels::kGridNearest, 3>(ctx, blocks, out, x, grid, s)
-                   : gridSampleLaunch<T, kernels::kGridNearest, 2>(ctx, blocks, out, x, grid, s);
-    case kernels::kGridBicubic:
-      if (!three) return gridSampleLaunch<T, kernels::kGridBicubic, 2>(ctx, blocks, out, x, grid, s);
-      break;
-    default: break;
-  }
-  fail(Code::Internal, "gridSample: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
+  const bool done = kernels::withGridInstance(s.mode, s.dims, [&](auto mode, auto dims) {
+    gridSampleLaunch<T, decltype(mode)::value, decltype(dims)::value>(ctx, blocks, out, x, grid, s);
+  });
+  if (!done) fail(Code::Internal, "gridSample: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
 }
 
 template <typename T>
 static void gridSampleBackwardTyped(Context& ctx, unsigned blocks, T* gx, T* gg, const T* gy, const T* x, const T* grid,
                                     const GridSampleShape& s) {
-  const bool three = s.dims == 3;
-  switch (s.mode) {
-    case kernels::kGridBilinear:
-      return three ? gridSampleBackwardLaunch<T, kernels::kGridBilinear, 3>(ctx, blocks, gx, gg, gy, x, grid, s)
-                   : gridSampleBackwardLaunch<T, kernels::kGridBilinear, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
-    case kernels::kGridNearest:
-      return three ? gridSampleBackwardLaunch<T, kernels::kGridNearest, 3>(ctx, blocks, gx, gg, gy, x, grid, s)
-                   : gridSampleBackwardLaunch<T, kernels::kGridNearest, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
-    case kernels::kGridBicubic:
-      if (!three) return gridSampleBackwardLaunch<T, kernels::kGridBicubic, 2>(ctx, blocks, gx, gg, gy, x, grid, s);
-      break;
-    default: break;
-  }
-  fail(Code::Internal, "gridSampleBackward: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
+  const bool done = kernels::withGridInstance(s.mode, s.dims, [&](auto mode, auto dims) {
+    gridSampleBackwardLaunch<T, decltype(mode)::value, decltype(dims)::value>(ctx, blocks, gx, gg, gy, x, grid, s);
+  });
+  if (!done) fail(Code::Internal, "gridSampleBackward: unsupported mode ", s.mode, " for ", s.dims, " spatial axes");
 }
 
 static GridSampleShape gridSampleShape(int64_t N, int64_t C, const int64_t* sizes, int64_t per, int dims, int mode,

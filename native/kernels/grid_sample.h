@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "hd.h"
 
@@ -252,6 +253,29 @@ ANTLER_HD_ALWAYS_INLINE void gridPointGridGrad(T* gg, const GridAxisTaps<T, Mode
       gc = gridUnnormalizeBackward(s * axes[a].dsrc, sizes[a], align);
     }
     gg[Dims - 1 - a] = gc;
+  }
+}
+
+// The compile-time instance of a runtime (mode, spatial axes), for the backends' dispatch (host code):
+// calls f(std::integral_constant<int, Mode>{}, std::integral_constant<int, Dims>{}) and returns true, or
+// returns false where there is none (bicubic is 4-D only, as F.grid_sample; an unknown mode).
+template <typename F>
+inline bool withGridInstance(int mode, int dims, F&& f) {
+  using Two = std::integral_constant<int, 2>;
+  using Three = std::integral_constant<int, 3>;
+  const bool three = dims == 3;
+  switch (mode) {
+    case kGridBilinear:
+      three ? f(std::integral_constant<int, kGridBilinear>{}, Three{}) : f(std::integral_constant<int, kGridBilinear>{}, Two{});
+      return true;
+    case kGridNearest:
+      three ? f(std::integral_constant<int, kGridNearest>{}, Three{}) : f(std::integral_constant<int, kGridNearest>{}, Two{});
+      return true;
+    case kGridBicubic:
+      if (three) return false;
+      f(std::integral_constant<int, kGridBicubic>{}, Two{});
+      return true;
+    default: return false;
   }
 }
 
