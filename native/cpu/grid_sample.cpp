@@ -32,24 +32,9 @@ struct GridGeometry {
 // Points per task of the loops over points.
 constexpr int64_t kGridChunk = 256;
 
-// One point's taps on every axis, and every tap combination's flat offset (−1: reads 0) and weight.
-template <typename T, int Mode, int Dims>
-struct PointTaps {
-  static constexpr int K = kernels::gridPointTapCount<Mode, Dims>();
-  kernels::GridAxisTaps<T, Mode> axes[Dims];
-  int64_t off[K];
-  T w[K];
-  // Slopes: the weights' derivatives too (the grid's gradient needs them).
-  template <bool Slopes>
-  ANTLER_HD_ALWAYS_INLINE void make(const GridGeometry& g, const T* grid, int64_t point) {
-    kernels::gridPointTaps<Mode, Dims, Slopes>(axes, grid + point * Dims, g.sizes, g.padding, g.align);
-    kernels::gridCombos<Mode, Dims>(axes, g.sizes, off, w);
-  }
-};
-
 template <typename T, int Mode, int Dims>
 void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
-  using Taps = PointTaps<T, Mode, Dims>;
+  using Taps = kernels::GridPointTaps<T, Mode, Dims>;
   // Tasks of up to kGridChunk points of one batch item (no division per point).
   const int64_t chunks = (g.per + kGridChunk - 1) / kGridChunk;
   parallelFor(g.N * chunks, g.N * g.per * g.C * 8, [&](int64_t task) {
@@ -83,7 +68,7 @@ void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
 template <typename T, int Mode, int Dims>
 ANTLER_GRID_ONE_COPY void backwardPoint(T* gx, T* gg, const T* gy, const T* x, const T* grid, const GridGeometry& g,
                                              int64_t n, int64_t p, int64_t c0, int64_t c1) {
-  using Taps = PointTaps<T, Mode, Dims>;
+  using Taps = kernels::GridPointTaps<T, Mode, Dims>;
   const int64_t q = n * g.per + p;
   Taps t;
   t.template make<true>(g, grid, q);

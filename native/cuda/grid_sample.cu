@@ -18,20 +18,8 @@ struct GridSampleShape {
 // The kernels are templated on the mode and the number of spatial axes: the taps' arrays have compile-time
 // sizes and stay in registers (a runtime-sized tap array sat in 512–912 bytes of local memory per thread).
 template <typename T, int Mode, int Dims>
-struct GridSamplePointTaps {
-  static constexpr int K = kernels::gridPointTapCount<Mode, Dims>();
-  kernels::GridAxisTaps<T, Mode> axes[Dims];
-  int64_t off[K];
-  T w[K];
-  __device__ __forceinline__ void make(const GridSampleShape& s, const T* grid, int64_t q) {
-    kernels::gridPointTaps<Mode, Dims>(axes, grid + q * Dims, s.sizes, s.padding, s.align);
-    kernels::gridCombos<Mode, Dims>(axes, s.sizes, off, w);
-  }
-};
-
-template <typename T, int Mode, int Dims>
 static __global__ void gridSampleKernel(T* out, const T* x, const T* grid, GridSampleShape s) {
-  using Taps = GridSamplePointTaps<T, Mode, Dims>;
+  using Taps = kernels::GridPointTaps<T, Mode, Dims>;
   for (int64_t q = gridStart(); q < s.N * s.per; q += gridStride()) {
     const int64_t n = q / s.per, p = q % s.per;
     Taps t;
@@ -51,7 +39,7 @@ static __global__ void gridSampleKernel(T* out, const T* x, const T* grid, GridS
 // gx (zeroed before) and gg may each be null.
 template <typename T, int Mode, int Dims>
 static __global__ void gridSampleBackwardKernel(T* gx, T* gg, const T* gy, const T* x, const T* grid, GridSampleShape s) {
-  using Taps = GridSamplePointTaps<T, Mode, Dims>;
+  using Taps = kernels::GridPointTaps<T, Mode, Dims>;
   for (int64_t q = gridStart(); q < s.N * s.per; q += gridStride()) {
     const int64_t n = q / s.per, p = q % s.per;
     Taps t;

@@ -256,6 +256,22 @@ ANTLER_HD_ALWAYS_INLINE void gridPointGridGrad(T* gg, const GridAxisTaps<T, Mode
   }
 }
 
+// One point's taps on every axis, and every tap combination's flat offset (−1: reads 0) and weight, in
+// arrays of compile-time size (on CUDA they stay in registers). Geometry: any struct with sizes, padding
+// and align (the CPU's and CUDA's); Slopes: the weights' derivatives too (the grid's gradient needs them).
+template <typename T, int Mode, int Dims>
+struct GridPointTaps {
+  static constexpr int K = gridPointTapCount<Mode, Dims>();
+  GridAxisTaps<T, Mode> axes[Dims];
+  int64_t off[K];
+  T w[K];
+  template <bool Slopes = true, typename Geometry>
+  ANTLER_HD_ALWAYS_INLINE void make(const Geometry& g, const T* grid, int64_t point) {
+    gridPointTaps<Mode, Dims, Slopes>(axes, grid + point * Dims, g.sizes, g.padding, g.align);
+    gridCombos<Mode, Dims>(axes, g.sizes, off, w);
+  }
+};
+
 // The compile-time instance of a runtime (mode, spatial axes), for the backends' dispatch (host code):
 // calls f(std::integral_constant<int, Mode>{}, std::integral_constant<int, Dims>{}) and returns true, or
 // returns false where there is none (bicubic is 4-D only, as F.grid_sample; an unknown mode).
