@@ -41,6 +41,7 @@
         "<(antler_root)/native/cpu/optim.cpp",
         "<(antler_root)/native/cpu/parallel.cpp",
         "<(antler_root)/native/cpu/pointwise.cpp",
+        "<(antler_root)/native/cpu/pool.cpp",
         "<(antler_root)/native/cpu/rows.cpp",
         "<(antler_root)/native/cpu/rows_avx2.cpp",
         "<(antler_root)/native/cpu/scan.cpp",

@@ -127,6 +127,12 @@ export interface NativeAddon {
   depthwiseConv?(x: NativeHandle, w: NativeHandle, outSizes: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
   /** depthwiseConv's input gradient from gy and w → inShape [N, C, in…]. */
   depthwiseConvBackwardInput?(gy: NativeHandle, w: NativeHandle, inShape: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
+  /** Max pooling (native/kernels/pool.h) of x [N, C, in…] → [values, int32 indices in the flattened in… plane (−1: a window with no input element)]; padding is each axis's left. Absent from addons built before it. */
+  maxPool?(x: NativeHandle, outSizes: number[], kernel: number[], stride: number[], padding: number[], dilation: number[]): [NativeHandle, NativeHandle];
+  /** Average pooling of x [N, C, in…] → [N, C, ...outSizes]; divisor 0: each window's own (the padding counted where includePad). */
+  avgPool?(x: NativeHandle, outSizes: number[], kernel: number[], stride: number[], padding: number[], includePad: boolean, divisor: number): NativeHandle;
+  /** avgPool's adjoint: gy [N, C, out…] → inShape [N, C, in…]. */
+  avgPoolBackward?(gy: NativeHandle, inShape: number[], kernel: number[], stride: number[], padding: number[], includePad: boolean, divisor: number): NativeHandle;
   /** depthwiseConv's weight gradient from x and gy → [C·m, 1, ...kernelSizes] (a fixed-order double sum). */
   depthwiseConvBackwardWeight?(x: NativeHandle, gy: NativeHandle, kernelSizes: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */

@@ -11,6 +11,7 @@
 #include "../kernels/cells.h"
 #include "../kernels/deer_fused.h"
 #include "../kernels/depthwise.h"
+#include "../kernels/pool.h"
 #include "../kernels/elk.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/indexers.h"
@@ -313,6 +314,14 @@ class Backend {
                                           const kernels::DepthwiseGeometry& g) = 0;
   virtual void depthwiseConvBackwardWeight(const Device& d, DType t, void* gw, const void* x, const void* gy,
                                            const kernels::DepthwiseGeometry& g) = 0;
+
+  // Max and average pooling over g.planes (sample, channel) planes (kernels/pool.h): the max's values y [planes,
+  // out…] and int32 indices (flat in-plane positions, −1 for a window with no input element); the average y, and its
+  // adjoint gx [planes, in…] from gy (a gather per input element on CUDA, no atomics). Float types.
+  virtual void maxPool(const Device& d, DType t, void* y, int32_t* indices, const void* x,
+                       const kernels::PoolGeometry& g) = 0;
+  virtual void avgPool(const Device& d, DType t, void* y, const void* x, const kernels::PoolGeometry& g) = 0;
+  virtual void avgPoolBackward(const Device& d, DType t, void* gx, const void* gy, const kernels::PoolGeometry& g) = 0;
 
   // argmax (largest) or argmin over the middle axis of x viewed as [outer, n, inner] (kernels/argreduce.h):
   // out [outer, inner] int32 holds the index of each line's extreme, the first on ties, the first NaN

@@ -821,6 +821,87 @@ TensorPtr depthwiseConvBackwardWeight(const Tensor& x, const Tensor& gy, const S
   return gw;
 }
 
+// The checked geometry of a pool of x's shape [N, C, in…] (k = 1…3 spatial axes, laid into the last k of three). Per
+// axis: sizes and parameters in [1, 2^31) (padding in [0, k/2], PyTorch's limit), and the last window starting inside
+// the input (o·s − p < L: the sizes floor or ceil mode give), so an average's window always holds an input element;
+// the plane's in… positions below 2^31 (the indices are int32).
+static kernels::PoolGeometry poolGeometry(const char* op, const Shape& xs, const PoolParams& p) {
+  const size_t r = xs.size();
+  if (r < 3 || r > 5)
+    fail(Code::ShapeMismatch, op, ": input has shape ", shapeStr(xs), "; expected [N, C, ...spatial] with 1 to 3 spatial axes");
+  const size_t k = r - 2;
+  if (p.outSizes.size() != k || p.kernel.size() != k || p.stride.size() != k || p.padding.size() != k || p.dilation.size() != k)
+    fail(Code::InvalidArgument, op, ": outSizes, kernel, stride, padding and dilation need ", k, " values each; got ",
+         p.outSizes.size(), ", ", p.kernel.size(), ", ", p.stride.size(), ", ", p.padding.size(), " and ", p.dilation.size());
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  kernels::PoolGeometry g{};
+  g.planes = xs[0] * xs[1];
+  g.includePad = p.includePad;
+  g.divisor = p.divisor;
+  for (size_t d = 0; d < 3; ++d) g.in[d] = g.out[d] = g.k[d] = g.stride[d] = g.dil[d] = 1, g.pad[d] = 0;
+  int64_t plane = 1;
+  for (size_t d = 0; d < k; ++d) {
+    const size_t at = 3 - k + d;
+    const int64_t L = xs[2 + d], K = p.kernel[d], O = p.outSizes[d], s = p.stride[d], pd = p.padding[d], dl = p.dilation[d];
+    if (L < 1 || L >= kLimit || O < 1 || O >= kLimit)
+      fail(Code::ShapeMismatch, op, ": spatial sizes must be in [1, 2^31); got input ", shapeStr(xs), " and output sizes ", shapeStr(p.outSizes));
+    if (K < 1 || K >= kLimit || s < 1 || s >= kLimit || dl < 1 || dl >= kLimit || pd < 0 || 2 * pd > K)
+      fail(Code::InvalidArgument, op, ": axis ", d, " has kernel ", K, ", stride ", s, ", padding ", pd, ", dilation ", dl,
+           "; expected kernel, stride and dilation in [1, 2^31), padding in [0, kernel / 2]");
+    if ((O - 1) * s - pd >= L)
+      fail(Code::ShapeMismatch, op, ": axis ", d, "'s last window (output ", O - 1, " of ", O, ") starts at ", (O - 1) * s - pd,
+           ", past the input's ", L, " positions");
+    plane *= L;
+    if (plane >= kLimit)
+      fail(Code::InvalidArgument, op, ": input ", shapeStr(xs), " has 2^31 or more positions per plane; the indices are int32");
+    g.in[at] = L, g.out[at] = O, g.k[at] = K, g.stride[at] = s, g.pad[at] = pd, g.dil[at] = dl;
+  }
+  return g;
+}
+
+static Shape poolOutShape(const Shape& xs, const Shape& outSizes) {
+  Shape ys{xs[0], xs[1]};
+  ys.insert(ys.end(), outSizes.begin(), outSizes.end());
+  return ys;
+}
+
+std::pair<TensorPtr, TensorPtr> maxPool(const Tensor& x, const PoolParams& p) {
+  const char* op = "maxPool";
+  checkFloating(op, x);
+  const kernels::PoolGeometry g = poolGeometry(op, x.shape, p);
+  const Shape ys = poolOutShape(x.shape, p.outSizes);
+  checkShape(ys, op);
+  TensorPtr values = emptyTensor(ys, x.dtype, x.device());
+  TensorPtr indices = emptyTensor(ys, DType::Int32, x.device());
+  if (values->numel())
+    backendFor(x.device()).maxPool(x.device(), x.dtype, values->data(), static_cast<int32_t*>(indices->data()), x.data(), g);
+  return {values, indices};
+}
+
+TensorPtr avgPool(const Tensor& x, const PoolParams& p) {
+  const char* op = "avgPool";
+  checkFloating(op, x);
+  const kernels::PoolGeometry g = poolGeometry(op, x.shape, p);
+  const Shape ys = poolOutShape(x.shape, p.outSizes);
+  checkShape(ys, op);
+  TensorPtr y = emptyTensor(ys, x.dtype, x.device());
+  if (y->numel()) backendFor(x.device()).avgPool(x.device(), x.dtype, y->data(), x.data(), g);
+  return y;
+}
+
+TensorPtr avgPoolBackward(const Tensor& gy, const Shape& inShape, const PoolParams& p) {
+  const char* op = "avgPool gradient";
+  checkFloating(op, gy);
+  checkShape(inShape, op);
+  const kernels::PoolGeometry g = poolGeometry(op, inShape, p);
+  const Shape ys = poolOutShape(inShape, p.outSizes);
+  if (gy.shape != ys)
+    fail(Code::ShapeMismatch, op, ": gradient has shape ", shapeStr(gy.shape), "; expected ", shapeStr(ys));
+  TensorPtr gx = emptyTensor(inShape, gy.dtype, gy.device());
+  if (gx->numel()) backendFor(gy.device()).avgPoolBackward(gy.device(), gy.dtype, gx->data(), gy.data(), g);
+  return gx;
+}
+
 TensorPtr argReduce(const Tensor& x, int64_t axisIn, bool largest) {
   const char* name = largest ? "argmax" : "argmin";
   const int64_t axis = normalizeAxis(axisIn, x.shape.size(), name);

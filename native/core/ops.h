@@ -83,6 +83,20 @@ TensorPtr depthwiseConvBackwardInput(const Tensor& gy, const Tensor& w, const Sh
 TensorPtr depthwiseConvBackwardWeight(const Tensor& x, const Tensor& gy, const Shape& kernelSizes,
                                       const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                                       const std::vector<int64_t>& dilation);
+// Max and average pooling (kernels/pool.h) of x [N, C, in…] over k = 1…3 spatial axes with the given output sizes,
+// kernel sizes, strides, left paddings and dilations (k values each): maxPool → {values [N, C, out…], int32 indices
+// in the flattened in… plane (−1 for a window with no input element)}; avgPool → y (divisor 0: each window's own,
+// counting the padding where includePad); avgPoolBackward → avgPool's adjoint gx (inShape) from gy [N, C, out…].
+// Float types; shapes and parameters checked here (SHAPE_MISMATCH, INVALID_ARGUMENT, DTYPE_MISMATCH).
+struct PoolParams {
+  Shape outSizes;
+  std::vector<int64_t> kernel, stride, padding, dilation;
+  bool includePad = true;
+  int64_t divisor = 0;
+};
+std::pair<TensorPtr, TensorPtr> maxPool(const Tensor& x, const PoolParams& p);
+TensorPtr avgPool(const Tensor& x, const PoolParams& p);
+TensorPtr avgPoolBackward(const Tensor& gy, const Shape& inShape, const PoolParams& p);
 // torch.argmax (largest) / torch.argmin along `axis` (negative counts from the end; a scalar takes 0
 // or −1): int32 of x's shape without that axis; the first index on ties, the first NaN if any.
 // The axis must not be empty. float32, float64 and int32.

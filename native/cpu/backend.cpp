@@ -121,6 +121,15 @@ class CpuBackend final : public Backend {
                                    const kernels::DepthwiseGeometry& g) override {
     cpu::depthwiseConvBackwardWeight(t, gw, x, gy, g);
   }
+  void maxPool(const Device&, DType t, void* y, int32_t* indices, const void* x, const kernels::PoolGeometry& g) override {
+    cpu::maxPool(t, y, indices, x, g);
+  }
+  void avgPool(const Device&, DType t, void* y, const void* x, const kernels::PoolGeometry& g) override {
+    cpu::avgPool(t, y, x, g);
+  }
+  void avgPoolBackward(const Device&, DType t, void* gx, const void* gy, const kernels::PoolGeometry& g) override {
+    cpu::avgPoolBackward(t, gx, gy, g);
+  }
   void argReduce(const Device&, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cpu::argReduce(t, out, x, outer, n, inner, largest);

@@ -2,7 +2,7 @@
 // file per family: elementwise.cpp (fill, arange, random, cast, binary,
 // binaryScalar, sumAll), unary.cpp (unary, unaryBackward), shape.cpp (reduce,
 // copyStrided, where), rows.cpp (softmax, crossEntropy, gatherRows,
-// scatterAddRows, layerNorm), cumsum.cpp (cumulative, cumprodBackward, cumExtreme, logCumSumExp), argreduce.cpp (argReduce), depthwise.cpp (depthwiseConv and its gradients), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), grid_sample.cpp (gridSample, gridSampleBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
+// scatterAddRows, layerNorm), cumsum.cpp (cumulative, cumprodBackward, cumExtreme, logCumSumExp), argreduce.cpp (argReduce), depthwise.cpp (depthwiseConv and its gradients), pool.cpp (maxPool, avgPool, avgPoolBackward), topk.cpp (topk), ctc.cpp (ctcLoss, ctcLossBackward), grid_sample.cpp (gridSample, gridSampleBackward), sru.cpp (sruForward, sruBackward, sruDeer), scan.cpp
 // (deerScan, deerScanBackward), elk.cpp (deerElk), cells.cpp (cellLinearize, cellSequential,
 // cellBackward), optim.cpp
 // (sgdStep, adamStep). Signatures and contracts are those of core/backend.h
@@ -46,6 +46,9 @@ void logCumSumExpBackward(DType t, void* gx, const void* x, const void* y, const
 void depthwiseConv(DType t, void* y, const void* x, const void* w, const kernels::DepthwiseGeometry& g);
 void depthwiseConvBackwardInput(DType t, void* gx, const void* gy, const void* w, const kernels::DepthwiseGeometry& g);
 void depthwiseConvBackwardWeight(DType t, void* gw, const void* x, const void* gy, const kernels::DepthwiseGeometry& g);
+void maxPool(DType t, void* y, int32_t* indices, const void* x, const kernels::PoolGeometry& g);
+void avgPool(DType t, void* y, const void* x, const kernels::PoolGeometry& g);
+void avgPoolBackward(DType t, void* gx, const void* gy, const kernels::PoolGeometry& g);
 void argReduce(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, bool largest);
 void topk(DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest);
 void searchsorted(DType t, int32_t* out, const void* seq, const void* values, int64_t B, int64_t M, int64_t K, bool right);

@@ -326,6 +326,16 @@ class CudaBackend final : public Backend {
                                    const kernels::DepthwiseGeometry& g) override {
     cuda::depthwiseConvBackwardWeight(context(d), t, gw, x, gy, g);
   }
+  void maxPool(const Device& d, DType t, void* y, int32_t* indices, const void* x,
+               const kernels::PoolGeometry& g) override {
+    cuda::maxPool(context(d), t, y, indices, x, g);
+  }
+  void avgPool(const Device& d, DType t, void* y, const void* x, const kernels::PoolGeometry& g) override {
+    cuda::avgPool(context(d), t, y, x, g);
+  }
+  void avgPoolBackward(const Device& d, DType t, void* gx, const void* gy, const kernels::PoolGeometry& g) override {
+    cuda::avgPoolBackward(context(d), t, gx, gy, g);
+  }
   void argReduce(const Device& d, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                  bool largest) override {
     cuda::argReduce(context(d), t, out, x, outer, n, inner, largest);

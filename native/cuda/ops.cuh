@@ -22,7 +22,7 @@ void dot(Context& ctx, DType t, const void* a, const void* b, int64_t n, void* o
 void matmulTiled(Context& ctx, DType t, const MatmulArgs& args);
 
 // Ops with gradients; contracts in core/backend.h. Files: unary.cu (unary,
-// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, depthwise.cu, topk.cu, ctc.cu,
+// unaryBackward), shape.cu (reduce, copyStrided, where), softmax.cu, cumsum.cu, argreduce.cu, depthwise.cu, pool.cu, topk.cu, ctc.cu,
 // grid_sample.cu (gridSample, gridSampleBackward),
 // loss.cu (crossEntropy), embedding.cu (gatherRows, scatterAddRows),
 // layernorm.cu, sru.cu (sruForward, sruBackward, sruDeer), scan.cu (deerScan,
@@ -57,6 +57,9 @@ void depthwiseConvBackwardInput(Context& ctx, DType t, void* gx, const void* gy,
                                 const kernels::DepthwiseGeometry& g);
 void depthwiseConvBackwardWeight(Context& ctx, DType t, void* gw, const void* x, const void* gy,
                                  const kernels::DepthwiseGeometry& g);
+void maxPool(Context& ctx, DType t, void* y, int32_t* indices, const void* x, const kernels::PoolGeometry& g);
+void avgPool(Context& ctx, DType t, void* y, const void* x, const kernels::PoolGeometry& g);
+void avgPoolBackward(Context& ctx, DType t, void* gx, const void* gy, const kernels::PoolGeometry& g);
 void argReduce(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner,
                bool largest);
 void topk(Context& ctx, DType t, void* out, const void* x, int64_t outer, int64_t n, int64_t inner, int64_t k,

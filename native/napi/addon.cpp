@@ -205,6 +205,9 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("depthwiseConv", &Addon::guard<&Addon::depthwiseConv>),
         InstanceMethod("depthwiseConvBackwardInput", &Addon::guard<&Addon::depthwiseConvBackwardInput>),
         InstanceMethod("depthwiseConvBackwardWeight", &Addon::guard<&Addon::depthwiseConvBackwardWeight>),
+        InstanceMethod("maxPool", &Addon::guard<&Addon::maxPool>),
+        InstanceMethod("avgPool", &Addon::guard<&Addon::avgPool>),
+        InstanceMethod("avgPoolBackward", &Addon::guard<&Addon::avgPoolBackward>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
@@ -1014,6 +1017,51 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::depthwiseConvBackwardWeight(tensorArg(info[0], op, "x"), tensorArg(info[1], op, "gradient"),
                                                              intListArg(info[2], op, "kernelSizes"), intListArg(info[3], op, "stride"),
                                                              intListArg(info[4], op, "padding"), intListArg(info[5], op, "dilation")));
+  }
+
+  // maxPool(x, outSizes, kernel, stride, padding, dilation) -> [values, indices]: ops::maxPool (padding: each axis's left)
+  Napi::Value maxPool(const Napi::CallbackInfo& info) {
+    const char* op = "maxPool";
+    expectArgs(info, 6, op);
+    ops::PoolParams p;
+    p.outSizes = shapeArg(info[1], op, "outSizes");
+    p.kernel = intListArg(info[2], op, "kernel");
+    p.stride = intListArg(info[3], op, "stride");
+    p.padding = intListArg(info[4], op, "padding");
+    p.dilation = intListArg(info[5], op, "dilation");
+    auto [values, indices] = ops::maxPool(tensorArg(info[0], op, "x"), p);
+    return wrapAll(info.Env(), {values, indices});
+  }
+
+  // The average pool's parameters from info[from…]: kernel, stride, padding, includePad, divisor (0: the window's).
+  static ops::PoolParams avgPoolParams(const Napi::CallbackInfo& info, size_t from, const char* op) {
+    ops::PoolParams p;
+    p.kernel = intListArg(info[from], op, "kernel");
+    p.stride = intListArg(info[from + 1], op, "stride");
+    p.padding = intListArg(info[from + 2], op, "padding");
+    p.dilation.assign(p.kernel.size(), 1);
+    p.includePad = boolArg(info[from + 3], op, "includePad");
+    p.divisor = intArg(info[from + 4], op, "divisor");
+    return p;
+  }
+
+  // avgPool(x, outSizes, kernel, stride, padding, includePad, divisor): ops::avgPool
+  Napi::Value avgPool(const Napi::CallbackInfo& info) {
+    const char* op = "avgPool";
+    expectArgs(info, 7, op);
+    ops::PoolParams p = avgPoolParams(info, 2, op);
+    p.outSizes = shapeArg(info[1], op, "outSizes");
+    return wrap(info.Env(), ops::avgPool(tensorArg(info[0], op, "x"), p));
+  }
+
+  // avgPoolBackward(gy, inShape, kernel, stride, padding, includePad, divisor): avgPool's adjoint [N, C, in…]
+  Napi::Value avgPoolBackward(const Napi::CallbackInfo& info) {
+    const char* op = "avgPoolBackward";
+    expectArgs(info, 7, op);
+    const Tensor& gy = tensorArg(info[0], op, "gradient");
+    ops::PoolParams p = avgPoolParams(info, 2, op);
+    if (gy.shape.size() >= 2) p.outSizes.assign(gy.shape.begin() + 2, gy.shape.end());
+    return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), p));
   }
 
   // logCumSumExp(x, axis, reverse): logcumsumexp along axis (from the end when reverse)

@@ -1,0 +1,162 @@
+// Max and average pooling on the CPU (kernels/pool.h's rules): one (sample, channel) plane per OpenMP iteration, every
+// output's valid tap range [lo, hi) precomputed per axis, so the loops over a window's taps carry no bounds test. The
+// average's adjoint scatters each output's gy / divisor into its window's taps within the plane the iteration owns
+// (ascending outputs: the order CUDA's per-input gather sums in).
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "../core/error.h"
+#include "../kernels/pool.h"
+#include "ops.h"
+#include "parallel.h"
+
+namespace antler::cpu {
+
+using kernels::PoolGeometry;
+
+namespace {
+
+// Per axis: each output's valid taps [lo, hi) and its window's first position o·s − p.
+struct AxisTaps {
+  std::vector<int64_t> lo, hi, base;
+};
+
+AxisTaps axisTaps(const PoolGeometry& g, int d) {
+  AxisTaps t;
+  const size_t n = static_cast<size_t>(g.out[d]);
+  t.lo.resize(n), t.hi.resize(n), t.base.resize(n);
+  for (int64_t o = 0; o < g.out[d]; ++o) {
+    kernels::poolTapRange(o, g.stride[d], g.pad[d], g.dil[d], g.k[d], g.in[d], t.lo[o], t.hi[o]);
+    t.base[o] = o * g.stride[d] - g.pad[d];
+  }
+  return t;
+}
+
+// The divisors of every output position of a plane (row-major), in T.
+template <typename T>
+std::vector<T> divisors(const PoolGeometry& g) {
+  std::vector<T> dv(static_cast<size_t>(g.outPlane()));
+  size_t j = 0;
+  for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+    for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+      for (int64_t o2 = 0; o2 < g.out[2]; ++o2) dv[j++] = static_cast<T>(kernels::poolDivisor(g, o0, o1, o2));
+  return dv;
+}
+
+template <typename T>
+void maxT(T* y, int32_t* indices, const T* x, const PoolGeometry& g) {
+  const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
+  const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
+  const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
+  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
+    const T* xp = x + plane * S;
+    T* yp = y + plane * P;
+    int32_t* ip = indices + plane * P;
+    int64_t j = 0;
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
+          const int64_t lo0 = t0.lo[o0], hi0 = t0.hi[o0], lo1 = t1.lo[o1], hi1 = t1.hi[o1], lo2 = t2.lo[o2], hi2 = t2.hi[o2];
+          if (lo0 == hi0 || lo1 == hi1 || lo2 == hi2) {
+            yp[j] = -std::numeric_limits<T>::infinity();
+            ip[j] = -1;
+            continue;
+          }
+          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
+          int64_t at = ((b0 + lo0 * d0) * H + b1 + lo1 * d1) * W + b2 + lo2 * d2;
+          T best = xp[at];
+          for (int64_t a = lo0; a < hi0; ++a)
+            for (int64_t b = lo1; b < hi1; ++b) {
+              const int64_t row = ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
+              for (int64_t e = lo2; e < hi2; ++e) {
+                const T v = xp[row + e * d2];
+                if (kernels::poolMaxBeats(v, best)) best = v, at = row + e * d2;
+              }
+            }
+          yp[j] = best;
+          ip[j] = static_cast<int32_t>(at);
+        }
+  });
+}
+
+template <typename T>
+void avgT(T* y, const T* x, const PoolGeometry& g) {
+  const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
+  const std::vector<T> dv = divisors<T>(g);
+  const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
+  const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
+  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
+    const T* xp = x + plane * S;
+    T* yp = y + plane * P;
+    int64_t j = 0;
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
+          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
+          T acc = T(0);
+          for (int64_t a = t0.lo[o0]; a < t0.hi[o0]; ++a)
+            for (int64_t b = t1.lo[o1]; b < t1.hi[o1]; ++b) {
+              const T* row = xp + ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
+              for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) acc += row[e * d2];
+            }
+          yp[j] = acc / dv[j];
+        }
+  });
+}
+
+template <typename T>
+void avgAdjointT(T* gx, const T* gy, const PoolGeometry& g) {
+  const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
+  const std::vector<T> dv = divisors<T>(g);
+  const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
+  const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
+  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
+    T* gp = gx + plane * S;
+    const T* gyp = gy + plane * P;
+    std::fill(gp, gp + S, T(0));
+    int64_t j = 0;
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
+          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
+          const T v = gyp[j] / dv[j];
+          for (int64_t a = t0.lo[o0]; a < t0.hi[o0]; ++a)
+            for (int64_t b = t1.lo[o1]; b < t1.hi[o1]; ++b) {
+              T* row = gp + ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
+              for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) row[e * d2] += v;
+            }
+        }
+  });
+}
+
+}  // namespace
+
+void maxPool(DType t, void* y, int32_t* indices, const void* x, const PoolGeometry& g) {
+  switch (t) {
+    case DType::Float32: return maxT(static_cast<float*>(y), indices, static_cast<const float*>(x), g);
+    case DType::Float64: return maxT(static_cast<double*>(y), indices, static_cast<const double*>(x), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "maxPool: dtype ", dtypeName(t), " is not supported");
+}
+
+void avgPool(DType t, void* y, const void* x, const PoolGeometry& g) {
+  switch (t) {
+    case DType::Float32: return avgT(static_cast<float*>(y), static_cast<const float*>(x), g);
+    case DType::Float64: return avgT(static_cast<double*>(y), static_cast<const double*>(x), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "avgPool: dtype ", dtypeName(t), " is not supported");
+}
+
+void avgPoolBackward(DType t, void* gx, const void* gy, const PoolGeometry& g) {
+  switch (t) {
+    case DType::Float32: return avgAdjointT(static_cast<float*>(gx), static_cast<const float*>(gy), g);
+    case DType::Float64: return avgAdjointT(static_cast<double*>(gx), static_cast<const double*>(gy), g);
+    case DType::Int32: break;
+  }
+  fail(Code::Internal, "avgPoolBackward: dtype ", dtypeName(t), " is not supported");
+}
+
+}  // namespace antler::cpu

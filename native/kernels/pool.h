@@ -1,0 +1,144 @@
+// Max and average pooling over 1 to 3 spatial axes (PyTorch's max_pool/avg_pool; 1-D and 2-D as 3-D with leading unit
+// axes), one (sample, channel) plane of in… positions at a time:
+//   window of output o along an axis: taps i = o·s − p + a·d, a ∈ [0, k); only the taps inside [0, L) are read
+//   max: the first in-input tap (row-major over the window) holding the maximum, a NaN the maximum (the first NaN);
+//        −∞ and index −1 for a window with no tap inside the input (possible with dilation)
+//   avg: Σ of the in-input taps / divisor, the divisor the product over axes of (countIncludePad) the window clipped
+//        to the padded input, else clipped to the input; or divisorOverride where nonzero
+//   avg's adjoint: gx[i] = Σ_{o whose window holds i} gy[o] / divisor[o], in ascending o
+// The per-point forms are the CUDA kernels' (one thread per output, per input element for the adjoint); the CPU walks
+// each plane with every output's valid tap range precomputed per axis (native/cpu/pool.cpp), summing in the same order.
+#pragma once
+#include "hd.h"
+
+namespace antler::kernels {
+
+struct PoolGeometry {
+  int64_t planes;                                          // N·C
+  int64_t in[3], out[3], k[3], stride[3], pad[3], dil[3];  // per axis (depth, height, width); left padding
+  bool includePad;                                         // avg: count the padding in the divisor
+  int64_t divisor;                                         // avg: divisorOverride, 0 for the window's own
+
+  ANTLER_HD int64_t inPlane() const { return in[0] * in[1] * in[2]; }
+  ANTLER_HD int64_t outPlane() const { return out[0] * out[1] * out[2]; }
+};
+
+// The taps a ∈ [lo, hi) of output o along one axis whose position o·s − p + a·d lies in [0, L) (lo = hi: none).
+ANTLER_HD void poolTapRange(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t L, int64_t& lo, int64_t& hi) {
+  const int64_t start = o * s - p;
+  lo = start >= 0 ? 0 : (-start + d - 1) / d;
+  hi = L - start <= 0 ? 0 : (L - 1 - start) / d + 1;
+  if (hi > k) hi = k;
+  if (lo > hi) lo = hi;
+}
+
+// avg's divisor along one axis for output o (PyTorch's: the window clipped to the padded input, then to the input
+// where the padding is not counted).
+ANTLER_HD int64_t poolAxisDivisor(int64_t o, int64_t s, int64_t p, int64_t k, int64_t L, bool includePad) {
+  const int64_t start = o * s - p;
+  const int64_t end = start + k < L + p ? start + k : L + p;
+  if (includePad) return end - start;
+  return (end < L ? end : L) - (start > 0 ? start : 0);
+}
+
+// The divisor of output (o0, o1, o2), as a double (the product of the axes' integers, exact below 2^53).
+ANTLER_HD double poolDivisor(const PoolGeometry& g, int64_t o0, int64_t o1, int64_t o2) {
+  if (g.divisor != 0) return static_cast<double>(g.divisor);
+  return static_cast<double>(poolAxisDivisor(o0, g.stride[0], g.pad[0], g.k[0], g.in[0], g.includePad)) *
+         static_cast<double>(poolAxisDivisor(o1, g.stride[1], g.pad[1], g.k[1], g.in[1], g.includePad)) *
+         static_cast<double>(poolAxisDivisor(o2, g.stride[2], g.pad[2], g.k[2], g.in[2], g.includePad));
+}
+
+// Whether v replaces best as a window's maximum: larger, or the first NaN.
+template <typename T>
+ANTLER_HD bool poolMaxBeats(T v, T best) {
+  return v > best || (v != v && best == best);
+}
+
+// The output element `idx` of [planes, out…] (row-major): its maximum and the flat in-plane index of the tap holding it.
+template <typename T>
+ANTLER_HD void poolMaxPoint(const T* x, const PoolGeometry& g, int64_t idx, T& value, int32_t& index) {
+  const int64_t o2 = idx % g.out[2], o1 = (idx / g.out[2]) % g.out[1], o0 = (idx / (g.out[2] * g.out[1])) % g.out[0];
+  const T* xp = x + (idx / g.outPlane()) * g.inPlane();
+  int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+  poolTapRange(o0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.in[0], lo0, hi0);
+  poolTapRange(o1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.in[1], lo1, hi1);
+  poolTapRange(o2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.in[2], lo2, hi2);
+  if (lo0 == hi0 || lo1 == hi1 || lo2 == hi2) {
+    value = -static_cast<T>(INFINITY);
+    index = -1;
+    return;
+  }
+  const int64_t b0 = o0 * g.stride[0] - g.pad[0], b1 = o1 * g.stride[1] - g.pad[1], b2 = o2 * g.stride[2] - g.pad[2];
+  int64_t at = ((b0 + lo0 * g.dil[0]) * g.in[1] + b1 + lo1 * g.dil[1]) * g.in[2] + b2 + lo2 * g.dil[2];
+  T best = xp[at];
+  for (int64_t a = lo0; a < hi0; ++a)
+    for (int64_t b = lo1; b < hi1; ++b) {
+      const int64_t row = ((b0 + a * g.dil[0]) * g.in[1] + b1 + b * g.dil[1]) * g.in[2] + b2;
+      for (int64_t e = lo2; e < hi2; ++e) {
+        const T v = xp[row + e * g.dil[2]];
+        if (poolMaxBeats(v, best)) best = v, at = row + e * g.dil[2];
+      }
+    }
+  value = best;
+  index = static_cast<int32_t>(at);
+}
+
+// The output element `idx` of [planes, out…]: the average of its window.
+template <typename T>
+ANTLER_HD T poolAvgPoint(const T* x, const PoolGeometry& g, int64_t idx) {
+  const int64_t o2 = idx % g.out[2], o1 = (idx / g.out[2]) % g.out[1], o0 = (idx / (g.out[2] * g.out[1])) % g.out[0];
+  const T* xp = x + (idx / g.outPlane()) * g.inPlane();
+  int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+  poolTapRange(o0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.in[0], lo0, hi0);
+  poolTapRange(o1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.in[1], lo1, hi1);
+  poolTapRange(o2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.in[2], lo2, hi2);
+  const int64_t b0 = o0 * g.stride[0] - g.pad[0], b1 = o1 * g.stride[1] - g.pad[1], b2 = o2 * g.stride[2] - g.pad[2];
+  T acc = T(0);
+  for (int64_t a = lo0; a < hi0; ++a)
+    for (int64_t b = lo1; b < hi1; ++b) {
+      const T* row = xp + ((b0 + a * g.dil[0]) * g.in[1] + b1 + b * g.dil[1]) * g.in[2] + b2;
+      for (int64_t e = lo2; e < hi2; ++e) acc += row[e * g.dil[2]];
+    }
+  return acc / static_cast<T>(poolDivisor(g, o0, o1, o2));
+}
+
+// The outputs [lo, hi] along one axis whose window's taps could reach input position i: o·s − p ≤ i ≤ o·s − p + (k−1)·d.
+ANTLER_HD void poolSourceRange(int64_t i, int64_t s, int64_t p, int64_t d, int64_t k, int64_t out, int64_t& lo, int64_t& hi) {
+  const int64_t top = i + p, bottom = i + p - (k - 1) * d;
+  lo = bottom <= 0 ? 0 : (bottom + s - 1) / s;
+  hi = top < 0 ? -1 : top / s;
+  if (hi > out - 1) hi = out - 1;
+}
+
+// Whether output o's window along one axis has a tap at input position i.
+ANTLER_HD bool poolHasTap(int64_t i, int64_t o, int64_t s, int64_t p, int64_t d, int64_t k) {
+  const int64_t t = i + p - o * s;
+  return t >= 0 && t % d == 0 && t / d < k;
+}
+
+// avg's adjoint at input element `idx` of [planes, in…]: Σ gy[o] / divisor[o] over the outputs whose windows hold it,
+// in ascending o (the CPU's scatter order).
+template <typename T>
+ANTLER_HD T poolAvgAdjointPoint(const T* gy, const PoolGeometry& g, int64_t idx) {
+  const int64_t i2 = idx % g.in[2], i1 = (idx / g.in[2]) % g.in[1], i0 = (idx / (g.in[2] * g.in[1])) % g.in[0];
+  const T* gp = gy + (idx / g.inPlane()) * g.outPlane();
+  int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+  poolSourceRange(i0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.out[0], lo0, hi0);
+  poolSourceRange(i1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.out[1], lo1, hi1);
+  poolSourceRange(i2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.out[2], lo2, hi2);
+  T acc = T(0);
+  for (int64_t o0 = lo0; o0 <= hi0; ++o0) {
+    if (!poolHasTap(i0, o0, g.stride[0], g.pad[0], g.dil[0], g.k[0])) continue;
+    for (int64_t o1 = lo1; o1 <= hi1; ++o1) {
+      if (!poolHasTap(i1, o1, g.stride[1], g.pad[1], g.dil[1], g.k[1])) continue;
+      for (int64_t o2 = lo2; o2 <= hi2; ++o2) {
+        if (!poolHasTap(i2, o2, g.stride[2], g.pad[2], g.dil[2], g.k[2])) continue;
+        acc += gp[(o0 * g.out[1] + o1) * g.out[2] + o2] / static_cast<T>(poolDivisor(g, o0, o1, o2));
+      }
+    }
+  }
+  return acc;
+}
+
+}  // namespace antler::kernels
