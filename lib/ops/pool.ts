@@ -1,18 +1,25 @@
 /**
  * 1-D pooling (torch.nn.functional's max_pool1d, avg_pool1d,
  * adaptive_avg_pool1d and adaptive_max_pool1d) and their 2-D and 3-D
- * counterparts (the 1-D windows per axis combined): every output position's
- * window is gathered by one indexSelect of the (padded) input, as conv1d's
- * im2col, then reduced; the gradients come from autograd (a max's through
- * the gather at its argmax, so all of it goes to the one element picked, as
- * PyTorch's; overlapping windows add up).
+ * counterparts. The sliding-window pools (max and avg, 1-D to 3-D) run as
+ * native kernels (native/kernels/pool.h: each window read in place, its valid
+ * taps precomputed per axis; CPU and CUDA): a max's gradient is a recorded
+ * scatterAdd of the output's gradient at its indices (all of it to the one
+ * element picked, as PyTorch's; overlapping windows add up), an average's
+ * the native adjoint, each of the average's pair the other's backward. The
+ * adaptive pools, and the composite the kernels replaced (maxPoolComposite,
+ * avgPoolComposite: the tests' reference), gather every output position's
+ * window by one indexSelect of the (padded) input, as conv1d's im2col, then
+ * reduce; their gradients come from autograd.
  */
+import { record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { checkTensor, tensor, Tensor } from '../tensor';
+import { native } from '../native';
+import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
-import { add, div, mul, reshape, sum } from './core';
-import { argmax, gather, indexSelect } from './indexing';
+import { add, div, less, mul, reshape, slice, sum, where, wrap } from './core';
+import { argmax, gather, indexSelect, scatterAdd } from './indexing';
 import { gridOffsets } from './conv';
 import { pad } from './shape';
 
@@ -111,6 +118,14 @@ export function poolGeometry(op: string, kernelSize: unknown, o: WindowOptions, 
  * in messages, `at` its options: see poolGeometry).
  */
 function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOptions, extent = 'length', at = ''): Windows & { stride: number; padding: number } {
+  const { K, stride, padding, dilation, Lout } = windowAxis(op, L, kernelSize, o, extent, at);
+  const taps: number[] = [];
+  for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(t * stride - padding + k * dilation);
+  return { taps, Lout, K, stride, padding };
+}
+
+/** @internal One axis's checked pooling geometry and its output length (slidingWindows' without the taps). */
+export function windowAxis(op: string, L: number, kernelSize: unknown, o: WindowOptions, extent = 'length', at = ''): { K: number; stride: number; padding: number; dilation: number; Lout: number } {
   const { K, stride, padding, dilation, ceil } = poolGeometry(op, kernelSize, o, at);
   const span = dilation * (K - 1) + 1;
   const room = L + 2 * padding - span;
@@ -120,9 +135,7 @@ function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOpt
   if (Lout < 1)
     fail('SHAPE_MISMATCH', `${op}: the input's ${extent} ${L} (padded to ${L + 2 * padding}) is shorter than the window's span ${span} (kernel${at} ${K}, dilation${at} ${dilation})`);
   checkPoolTaps(op, [Lout], [K]);
-  const taps: number[] = [];
-  for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(t * stride - padding + k * dilation);
-  return { taps, Lout, K, stride, padding };
+  return { K, stride, padding, dilation, Lout };
 }
 
 /** PyTorch's adaptive windows: output i covers [⌊i·L/out⌋, ⌈(i+1)·L/out⌉); a shorter one's extra taps are −1. */
@@ -191,6 +204,10 @@ export function maxPool1d(x: Tensor, kernelSize: number, options?: MaxPool1dOpti
 export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function maxPool1d(x: Tensor, kernelSize: number, options?: MaxPool1dOptions): Tensor | { values: Tensor; indices: Tensor };
 export function maxPool1d(x: Tensor, kernelSize: number, options?: MaxPool1dOptions): Tensor | { values: Tensor; indices: Tensor } {
+  return nativeMaxPool('maxPool1d', 1, x, kernelSize, options) ?? maxPool1dComposite(x, kernelSize, options);
+}
+
+function maxPool1dComposite(x: Tensor, kernelSize: number, options?: MaxPool1dOptions): Tensor | { values: Tensor; indices: Tensor } {
   const op = 'maxPool1d';
   const o = checkOptions<MaxPool1dOptions>(options, op, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
   const { L, unbatched } = poolInput(op, x);
@@ -218,6 +235,10 @@ function windowDivisors(w: Windows & { stride: number; padding: number }, L: num
  * input divides by the part inside it, as PyTorch's.
  */
 export function avgPool1d(x: Tensor, kernelSize: number, options?: AvgPool1dOptions): Tensor {
+  return nativeAvgPool('avgPool1d', 1, x, kernelSize, options) ?? avgPool1dComposite(x, kernelSize, options);
+}
+
+function avgPool1dComposite(x: Tensor, kernelSize: number, options?: AvgPool1dOptions): Tensor {
   const op = 'avgPool1d';
   const o = checkOptions<AvgPool1dOptions>(options, op, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
   const { N, C, L, unbatched } = poolInput(op, x);
@@ -461,7 +482,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOpti
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options: MaxPool2dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOptions): Tensor | { values: Tensor; indices: Tensor };
 export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOptions): Tensor | { values: Tensor; indices: Tensor } {
-  return maxPoolNd('maxPool2d', 2, x, kernelSize, options);
+  return nativeMaxPool('maxPool2d', 2, x, kernelSize, options) ?? maxPoolNd('maxPool2d', 2, x, kernelSize, options);
 }
 
 /**
@@ -471,7 +492,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2d, options?: MaxPool2dOpti
  * the padded input in ceil mode), or divisorOverride where given.
  */
 export function avgPool2d(x: Tensor, kernelSize: Size2d, options?: AvgPool2dOptions): Tensor {
-  return avgPoolNd('avgPool2d', 2, x, kernelSize, options);
+  return nativeAvgPool('avgPool2d', 2, x, kernelSize, options) ?? avgPoolNd('avgPool2d', 2, x, kernelSize, options);
 }
 
 /**
@@ -503,7 +524,7 @@ export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOpti
 export function maxPool3d(x: Tensor, kernelSize: Size3d, options: MaxPool3dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions): Tensor | { values: Tensor; indices: Tensor };
 export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions): Tensor | { values: Tensor; indices: Tensor } {
-  return maxPoolNd('maxPool3d', 3, x, kernelSize, options);
+  return nativeMaxPool('maxPool3d', 3, x, kernelSize, options) ?? maxPoolNd('maxPool3d', 3, x, kernelSize, options);
 }
 
 /**
@@ -515,7 +536,7 @@ export function maxPool3d(x: Tensor, kernelSize: Size3d, options?: MaxPool3dOpti
  * refuses it ("input image ... smaller than kernel size").
  */
 export function avgPool3d(x: Tensor, kernelSize: Size3d, options?: AvgPool3dOptions): Tensor {
-  return avgPoolNd('avgPool3d', 3, x, kernelSize, options);
+  return nativeAvgPool('avgPool3d', 3, x, kernelSize, options) ?? avgPoolNd('avgPool3d', 3, x, kernelSize, options);
 }
 
 /**
@@ -534,4 +555,126 @@ export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonl
 export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
   return adaptiveMaxPoolNd('adaptiveMaxPool3d', 3, x, outputSize, options);
+}
+
+/**
+ * @internal Which path the sliding-window pools take: `native` (the default) the kernels of native/kernels/pool.h
+ * (no window gather: the composite below laid out every window's taps, K× the output, and took 27 s for a 3×3
+ * stride-1 maxPool2d over 2048²); off (or an addon built before them), the composite (tests compare the two).
+ */
+export const poolPaths = { native: true };
+
+/**
+ * @internal The composite max pool (every window gathered, then argmax and gather; gradients from autograd): the
+ * tests' reference for the native kernels. k = 1, 2 or 3 spatial axes; the options are maxPool1d/2d/3d's.
+ */
+export function maxPoolComposite(k: 1 | 2 | 3, x: Tensor, kernelSize: Size3d, options?: MaxPool3dOptions): Tensor | { values: Tensor; indices: Tensor } {
+  if (k === 1) return maxPool1dComposite(x, kernelSize as number, options as MaxPool1dOptions);
+  return maxPoolNd(k === 2 ? 'maxPool2d' : 'maxPool3d', k, x, kernelSize, options);
+}
+
+/** @internal The composite average pool (every window gathered and summed), the tests' reference; options avgPool1d/2d/3d's. */
+export function avgPoolComposite(k: 1 | 2 | 3, x: Tensor, kernelSize: Size3d, options?: AvgPool3dOptions): Tensor {
+  if (k === 1) return avgPool1dComposite(x, kernelSize as number, options as AvgPool1dOptions);
+  return avgPoolNd(k === 2 ? 'avgPool2d' : 'avgPool3d', k, x, kernelSize, options);
+}
+
+/** The native path's parameters per spatial axis (padding: the left; the right only shows in outSizes). */
+interface PoolAxes {
+  outSizes: number[];
+  kernel: number[];
+  stride: number[];
+  padding: number[];
+  dilation: number[];
+}
+
+/**
+ * The checked geometry of a k-D sliding-window pool, every check and message the composite's (in its order), or null
+ * where the native kernels do not take it (turned off, an addon without them, a spatial axis of length 0).
+ */
+function nativePoolInput(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown, o: NdWindowOptions): { N: number; C: number; sizes: number[]; unbatched: boolean; axes: PoolAxes } | null {
+  const { N, C, sizes, unbatched } = poolInput(op, x, k);
+  const geo = k === 1
+    ? [windowAxis(op, sizes[0], kernelSize, o as WindowOptions)]
+    : poolGeometryNd(op, kernelSize, o, k).map((g, d) => windowAxis(op, sizes[d], g.k, g.o, POOL_AXES[k].names[d], g.at));
+  if (k > 1) checkPoolTaps(op, geo.map((g) => g.Lout), geo.map((g) => g.K)); // the composite's limit, kept on both paths
+  if (!poolPaths.native || native().maxPool === undefined || sizes.some((s) => s === 0)) return null;
+  const axes = { outSizes: geo.map((g) => g.Lout), kernel: geo.map((g) => g.K), stride: geo.map((g) => g.stride), padding: geo.map((g) => g.padding), dilation: geo.map((g) => g.dilation) };
+  return { N, C, sizes, unbatched, axes };
+}
+
+/** maxPool1d/2d/3d on the native kernel (null: the composite's turn), the gradient scattered to each output's index. */
+function nativeMaxPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown, options: MaxPool1dOptions | MaxPool2dOptions | MaxPool3dOptions | undefined): Tensor | { values: Tensor; indices: Tensor } | null {
+  const o = checkOptions<MaxPool3dOptions>(options, op, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+  const g = nativePoolInput(op, k, x, kernelSize, o);
+  if (g === null) return null;
+  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  return tidy(() => {
+    const xb = reshape(x, [g.N, g.C, ...g.sizes]);
+    const a = g.axes;
+    const [hv, hi] = native().maxPool!(xb.handle, a.outSizes, a.kernel, a.stride, a.padding, a.dilation);
+    const indices = wrap(hi);
+    const L = g.sizes.reduce((p, q) => p * q, 1);
+    // Some window holds no input element (index −1) only where some axis has an output whose taps all miss the input.
+    const empty = a.outSizes.some((n, d) => Array.from({ length: n }, (_, i) => i).some((i) => {
+      const start = i * a.stride[d] - a.padding[d];
+      for (let t = 0; t < a.kernel[d]; t++) if (start + t * a.dilation[d] >= 0 && start + t * a.dilation[d] < g.sizes[d]) return false;
+      return true;
+    }));
+    const values = record(wrap(hv), 'maxPool', [xb], (gy, [idx]) => [maxPoolScatter(gy, idx, L, empty, xb.shape)], [indices], true);
+    const shape = g.unbatched ? [g.C, ...a.outSizes] : [g.N, g.C, ...a.outSizes];
+    const v = g.unbatched ? reshape(values, shape) : values;
+    return ri ? { values: v, indices: g.unbatched ? reshape(indices, shape) : indices } : v;
+  });
+}
+
+/**
+ * The max pool's gradient: gy [N, C, out…] added at each output's index in x [N, C, L] (a recorded scatterAdd, so its
+ * own gradient is a gather and double backward works); a window with no input element (index −1) adds nowhere.
+ */
+function maxPoolScatter(gy: Tensor, indices: Tensor, L: number, empty: boolean, inShape: readonly number[]): Tensor {
+  const [N, C] = inShape;
+  const P = gy.size / Math.max(1, N * C);
+  return tidy(() => {
+    if (gy.size === 0) return zeros(inShape, { dtype: gy.dtype, device: gy.device });
+    const idx = reshape(indices, [N, C, P]);
+    const src = reshape(gy, [N, C, P]);
+    if (!empty) return reshape(scatterAdd(zeros([N, C, L], { dtype: gy.dtype, device: gy.device }), 2, idx, src), inShape);
+    // −1 goes to a spare column L, dropped after.
+    const safe = where(less(idx, 0), L, idx);
+    const full = scatterAdd(zeros([N, C, L + 1], { dtype: gy.dtype, device: gy.device }), 2, safe, src);
+    return reshape(slice(full, [0, 0, 0], [N, C, L]), inShape);
+  });
+}
+
+/** avgPool1d/2d/3d on the native kernel (null: the composite's turn); its gradient the native adjoint, paired (each the other's backward). */
+function nativeAvgPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown, options: AvgPool1dOptions | AvgPool2dOptions | AvgPool3dOptions | undefined): Tensor | null {
+  const o = checkOptions<AvgPool3dOptions>(options, op, k === 1 ? ['stride', 'padding', 'ceilMode', 'countIncludePad'] : ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
+  const g = nativePoolInput(op, k, x, kernelSize, o);
+  if (g === null) return null;
+  const includePad = o.countIncludePad === undefined ? true : checkBoolean(o.countIncludePad, op, 'countIncludePad');
+  let override = 0;
+  if (k > 1 && o.divisorOverride !== undefined && o.divisorOverride !== null) {
+    override = checkInteger(o.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER);
+    if (override === 0) fail('INVALID_ARGUMENT', `${op}: divisorOverride must be a nonzero integer; got 0`);
+  }
+  const p: AvgParams = { ...g.axes, includePad, divisor: override };
+  return tidy(() => {
+    const y = avgForward(reshape(x, [g.N, g.C, ...g.sizes]), p);
+    return g.unbatched ? reshape(y, [g.C, ...p.outSizes]) : y;
+  });
+}
+
+type AvgParams = PoolAxes & { includePad: boolean; divisor: number };
+
+function avgForward(x: Tensor, p: AvgParams): Tensor {
+  const out = wrap(native().avgPool!(x.handle, p.outSizes, p.kernel, p.stride, p.padding, p.includePad, p.divisor));
+  const inShape = x.shape.slice();
+  return record(out, 'avgPool', [x], (gy) => [avgAdjoint(gy, inShape, p)], [], true);
+}
+
+/** avgPool's adjoint (its gradient): gx [N, C, in…] from gy; its own gradient is avgPool of ggx. */
+function avgAdjoint(gy: Tensor, inShape: readonly number[], p: AvgParams): Tensor {
+  const out = wrap(native().avgPoolBackward!(gy.handle, inShape.slice(), p.kernel, p.stride, p.padding, p.includePad, p.divisor));
+  return record(out, 'avgPoolBackward', [gy], (ggx) => [avgForward(ggx, p)], [], true);
 }
