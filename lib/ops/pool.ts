@@ -119,12 +119,16 @@ export function poolGeometry(op: string, kernelSize: unknown, o: WindowOptions, 
  */
 function slidingWindows(op: string, L: number, kernelSize: unknown, o: WindowOptions, extent = 'length', at = ''): Windows & { stride: number; padding: number } {
   const { K, stride, padding, dilation, Lout } = windowAxis(op, L, kernelSize, o, extent, at);
+  checkPoolTaps(op, [Lout], [K]);
   const taps: number[] = [];
   for (let t = 0; t < Lout; t++) for (let k = 0; k < K; k++) taps.push(t * stride - padding + k * dilation);
   return { taps, Lout, K, stride, padding };
 }
 
-/** @internal One axis's checked pooling geometry and its output length (slidingWindows' without the taps). */
+/**
+ * @internal One axis's checked pooling geometry and its output length (slidingWindows' without the taps, so without
+ * the composite's POOL_TAPS limit: the native kernels lay out no taps).
+ */
 export function windowAxis(op: string, L: number, kernelSize: unknown, o: WindowOptions, extent = 'length', at = ''): { K: number; stride: number; padding: number; dilation: number; Lout: number } {
   const { K, stride, padding, dilation, ceil } = poolGeometry(op, kernelSize, o, at);
   const span = dilation * (K - 1) + 1;
@@ -134,7 +138,6 @@ export function windowAxis(op: string, L: number, kernelSize: unknown, o: Window
   if (ceil && (Lout - 1) * stride >= L + padding) Lout--;
   if (Lout < 1)
     fail('SHAPE_MISMATCH', `${op}: the input's ${extent} ${L} (padded to ${L + 2 * padding}) is shorter than the window's span ${span} (kernel${at} ${K}, dilation${at} ${dilation})`);
-  checkPoolTaps(op, [Lout], [K]);
   return { K, stride, padding, dilation, Lout };
 }
 
@@ -597,7 +600,7 @@ function nativePoolInput(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknow
   const geo = k === 1
     ? [windowAxis(op, sizes[0], kernelSize, o as WindowOptions)]
     : poolGeometryNd(op, kernelSize, o, k).map((g, d) => windowAxis(op, sizes[d], g.k, g.o, POOL_AXES[k].names[d], g.at));
-  if (k > 1) checkPoolTaps(op, geo.map((g) => g.Lout), geo.map((g) => g.K)); // the composite's limit, kept on both paths
+  // No POOL_TAPS limit here: the native kernels lay out no taps (the composite, where it is taken, checks its own).
   if (!poolPaths.native || native().maxPool === undefined || sizes.some((s) => s === 0)) return null;
   const axes = { outSizes: geo.map((g) => g.Lout), kernel: geo.map((g) => g.K), stride: geo.map((g) => g.stride), padding: geo.map((g) => g.padding), dilation: geo.map((g) => g.dilation) };
   return { N, C, sizes, unbatched, axes };
@@ -615,12 +618,18 @@ function nativeMaxPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown,
     const [hv, hi] = native().maxPool!(xb.handle, a.outSizes, a.kernel, a.stride, a.padding, a.dilation);
     const indices = wrap(hi);
     const L = g.sizes.reduce((p, q) => p * q, 1);
-    // Some window holds no input element (index −1) only where some axis has an output whose taps all miss the input.
-    const empty = a.outSizes.some((n, d) => Array.from({ length: n }, (_, i) => i).some((i) => {
-      const start = i * a.stride[d] - a.padding[d];
-      for (let t = 0; t < a.kernel[d]; t++) if (start + t * a.dilation[d] >= 0 && start + t * a.dilation[d] < g.sizes[d]) return false;
-      return true;
-    }));
+    // Some window holds no input element (index −1) only where some axis has an output whose taps all miss the input
+    // (kernels/pool.h's poolTapRange in closed form: O(outputs) per axis, no arrays).
+    const empty = a.outSizes.some((n, d) => {
+      const [s, p, dl, K, Ld] = [a.stride[d], a.padding[d], a.dilation[d], a.kernel[d], g.sizes[d]];
+      for (let i = 0; i < n; i++) {
+        const start = i * s - p;
+        const lo = start >= 0 ? 0 : Math.ceil(-start / dl);
+        const hi = Ld - start <= 0 ? 0 : Math.min(K, Math.floor((Ld - 1 - start) / dl) + 1);
+        if (lo >= hi) return true;
+      }
+      return false;
+    });
     const values = record(wrap(hv), 'maxPool', [xb], (gy, [idx]) => [maxPoolScatter(gy, idx, L, empty, xb.shape)], [indices], true);
     const shape = g.unbatched ? [g.C, ...a.outSizes] : [g.N, g.C, ...a.outSizes];
     const v = g.unbatched ? reshape(values, shape) : values;

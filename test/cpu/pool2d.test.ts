@@ -11,7 +11,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { dropoutMask } from '../../lib/ops/nn';
-import { checkPoolPositions, checkPoolTaps, POOL_TAPS } from '../../lib/ops/pool';
+import { avgPoolComposite, checkPoolPositions, checkPoolTaps, maxPoolComposite, POOL_TAPS, poolPaths } from '../../lib/ops/pool';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
@@ -453,14 +453,14 @@ describe('pooling past int32 positions', () => {
     }
   });
 
-  test('windows of more taps than a JavaScript array holds are refused before they are laid out (V8 aborted the process, or threw a RangeError)', () => {
+  test('windows of more taps than a JavaScript array holds are refused by the composite and adaptive pools before they are laid out (V8 aborted the process, or threw a RangeError)', () => {
     // 1-D: 2^27 windows of one tap (V8 cannot grow an array past about 1.1e8 elements: "Fatal JavaScript invalid size error").
-    expectAntlerError(() => antler.maxPool1d(standIn([1, 1, 2 ** 27]), 1, { stride: 1 }), 'INVALID_ARGUMENT', /^maxPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\); .*at most 100000000/);
+    expectAntlerError(() => maxPoolComposite(1, standIn([1, 1, 2 ** 27]), 1, { stride: 1 }), 'INVALID_ARGUMENT', /^maxPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\); .*at most 100000000/);
     expectAntlerError(() => antler.adaptiveMaxPool1d(standIn([1, 2 ** 27]), 1000), 'INVALID_ARGUMENT', /^adaptiveMaxPool1d: the windows need 134219000 taps per channel \(1000 output positions × 134219 taps each\)/);
     expectAntlerError(() => antler.adaptiveAvgPool1d(standIn([1, 2 ** 20]), 2 ** 27), 'INVALID_ARGUMENT', /^adaptiveAvgPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\)/);
     // 2-D: a 3×3 "same" max pool (a heatmap's peaks) over 4096×4096: 1.5e8 taps, well below 2^31 positions.
-    expectAntlerError(() => antler.maxPool2d(standIn([1, 1, 4096, 4096]), 3, { stride: 1, padding: 1 }), 'INVALID_ARGUMENT', /^maxPool2d: the windows need 150994944 taps per channel \(4096·4096 output positions × 3·3 taps each\); pooling lays them out in host arrays of at most 100000000 .*pool the input in tiles, or with a larger stride$/);
-    expectAntlerError(() => antler.avgPool3d(standIn([2, 512, 512, 512]), 2, { stride: 1 }), 'INVALID_ARGUMENT', /^avgPool3d: the windows need 1067462648 taps per channel \(511·511·511 output positions × 2·2·2 taps each\)/);
+    expectAntlerError(() => maxPoolComposite(2, standIn([1, 1, 4096, 4096]), 3, { stride: 1, padding: 1 }), 'INVALID_ARGUMENT', /^maxPool2d: the windows need 150994944 taps per channel \(4096·4096 output positions × 3·3 taps each\); pooling lays them out in host arrays of at most 100000000 .*pool the input in tiles, or with a larger stride$/);
+    expectAntlerError(() => avgPoolComposite(3, standIn([2, 512, 512, 512]), 2, { stride: 1 }), 'INVALID_ARGUMENT', /^avgPool3d: the windows need 1067462648 taps per channel \(511·511·511 output positions × 2·2·2 taps each\)/);
     expectAntlerError(() => antler.adaptiveAvgPool2d(standIn([1, 1, 8192, 8192]), [8191, 8191]), 'INVALID_ARGUMENT', /^adaptiveAvgPool2d: the windows need \d+ taps per channel \(8191·8191 output positions × 2·2 taps each\)/);
     // At the limit exactly: allowed.
     expect(() => checkPoolTaps('maxPool2d', [10 ** 4, 10 ** 4], [1, 1])).not.toThrow();
@@ -468,6 +468,36 @@ describe('pooling past int32 positions', () => {
     expect(POOL_TAPS).toBe(1e8);
     // An ordinary pool through the same checks.
     tidy(() => expect(Array.from(antler.maxPool1d(tensor([1, 5, 3, 2], [1, 1, 4]), 3, { stride: 1, padding: 1 }).dataSync())).toEqual([5, 5, 5, 3]));
+  });
+
+  test('the native sliding-window pools take windows past the composite 10^8-tap limit (they lay out none); the composite, where switched to, still refuses', () => {
+    // 1100² positions × 11·11 taps = 1.46·10^8 taps per channel: 4.8 MB of input, no JavaScript array of taps.
+    const n = 1100, K = 11, half = 5;
+    const opts = { stride: 1, padding: half };
+    tidy(() => {
+      const x = antler.reshape(antler.arange(0, n * n, 1, { dtype: 'float32' }), [1, 1, n, n]);
+      const y = antler.maxPool2d(x, K, opts) as Tensor;
+      expect(y.shape).toEqual([1, 1, n, n]);
+      const v = y.dataSync();
+      // x[i, j] = i·n + j grows along both axes: each window's maximum is its clipped bottom-right corner.
+      let bad = -1;
+      for (let i = 0; i < n && bad < 0; i++)
+        for (let j = 0; j < n; j++)
+          if (v[i * n + j] !== Math.min(i + half, n - 1) * n + Math.min(j + half, n - 1)) { bad = i * n + j; break; }
+      expect(bad).toBe(-1);
+      const a = antler.avgPool2d(x, K, { ...opts, divisorOverride: 1 }) as Tensor; // window sums, the padding counting 0
+      expect(a.shape).toEqual([1, 1, n, n]);
+      expect(a.dataSync()[0]).toBe(90 * n + 90); // Σ_{i,j<6} (i·n + j) = 6·15·n + 6·15
+      expect(antler.maxPool1d(antler.reshape(x, [1, 1, n * n]), 121, { stride: 1, padding: 60 }).shape).toEqual([1, 1, n * n]);
+      poolPaths.native = false;
+      try {
+        expectAntlerError(() => antler.maxPool2d(x, K, opts), 'INVALID_ARGUMENT', /^maxPool2d: the windows need 146410000 taps per channel/);
+        expectAntlerError(() => antler.avgPool2d(x, K, opts), 'INVALID_ARGUMENT', /^avgPool2d: the windows need 146410000 taps per channel/);
+        expectAntlerError(() => antler.maxPool1d(antler.reshape(x, [1, 1, n * n]), 121, { stride: 1, padding: 60 }), 'INVALID_ARGUMENT', /^maxPool1d: the windows need 146410000 taps per channel/);
+      } finally {
+        poolPaths.native = true;
+      }
+    });
   });
 });
 
