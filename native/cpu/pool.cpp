@@ -1,4 +1,5 @@
-// Max and average pooling on the CPU (kernels/pool.h's rules): one (sample, channel) plane per OpenMP iteration, every
+// Max and average pooling on the CPU (kernels/pool.h's rules): the forwards one output row (sample, channel, o0, o1) per
+// OpenMP iteration (so a single plane, N·C = 1, still uses every thread), the adjoint one (sample, channel) plane; every
 // output's valid tap range [lo, hi) precomputed per axis, so the loops over a window's taps carry no bounds test. The
 // average's adjoint scatters each output's gy / divisor into its window's taps within the plane the iteration owns
 // (ascending outputs: the order CUDA's per-input gather sums in).
@@ -49,34 +50,34 @@ void maxT(T* y, int32_t* indices, const T* x, const PoolGeometry& g) {
   const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
   const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
   const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
-  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
+  const int64_t rows = g.out[0] * g.out[1];  // output rows (o0, o1) per plane: the parallel unit, so one plane uses the team too
+  parallelFor(g.planes * rows, g.planes * P * KK, [&](int64_t r) {
+    const int64_t plane = r / rows, o0 = (r % rows) / g.out[1], o1 = r % g.out[1];
     const T* xp = x + plane * S;
-    T* yp = y + plane * P;
-    int32_t* ip = indices + plane * P;
-    int64_t j = 0;
-    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
-        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
-          const int64_t lo0 = t0.lo[o0], hi0 = t0.hi[o0], lo1 = t1.lo[o1], hi1 = t1.hi[o1], lo2 = t2.lo[o2], hi2 = t2.hi[o2];
-          if (lo0 == hi0 || lo1 == hi1 || lo2 == hi2) {
-            yp[j] = -std::numeric_limits<T>::infinity();
-            ip[j] = -1;
-            continue;
+    T* yp = y + r * g.out[2];
+    int32_t* ip = indices + r * g.out[2];
+    const int64_t lo0 = t0.lo[o0], hi0 = t0.hi[o0], lo1 = t1.lo[o1], hi1 = t1.hi[o1], b0 = t0.base[o0], b1 = t1.base[o1];
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+      const int64_t lo2 = t2.lo[o2], hi2 = t2.hi[o2];
+      if (lo0 == hi0 || lo1 == hi1 || lo2 == hi2) {
+        yp[o2] = -std::numeric_limits<T>::infinity();
+        ip[o2] = -1;
+        continue;
+      }
+      const int64_t b2 = t2.base[o2];
+      int64_t at = ((b0 + lo0 * d0) * H + b1 + lo1 * d1) * W + b2 + lo2 * d2;
+      T best = xp[at];
+      for (int64_t a = lo0; a < hi0; ++a)
+        for (int64_t b = lo1; b < hi1; ++b) {
+          const int64_t row = ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
+          for (int64_t e = lo2; e < hi2; ++e) {
+            const T v = xp[row + e * d2];
+            if (kernels::poolMaxBeats(v, best)) best = v, at = row + e * d2;
           }
-          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
-          int64_t at = ((b0 + lo0 * d0) * H + b1 + lo1 * d1) * W + b2 + lo2 * d2;
-          T best = xp[at];
-          for (int64_t a = lo0; a < hi0; ++a)
-            for (int64_t b = lo1; b < hi1; ++b) {
-              const int64_t row = ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
-              for (int64_t e = lo2; e < hi2; ++e) {
-                const T v = xp[row + e * d2];
-                if (kernels::poolMaxBeats(v, best)) best = v, at = row + e * d2;
-              }
-            }
-          yp[j] = best;
-          ip[j] = static_cast<int32_t>(at);
         }
+      yp[o2] = best;
+      ip[o2] = static_cast<int32_t>(at);
+    }
   });
 }
 
@@ -86,22 +87,23 @@ void avgT(T* y, const T* x, const PoolGeometry& g) {
   const std::vector<T> dv = divisors<T>(g);
   const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
   const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
-  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
+  const int64_t rows = g.out[0] * g.out[1];  // output rows (o0, o1) per plane: the parallel unit, as maxT's
+  parallelFor(g.planes * rows, g.planes * P * KK, [&](int64_t r) {
+    const int64_t plane = r / rows, o0 = (r % rows) / g.out[1], o1 = r % g.out[1];
     const T* xp = x + plane * S;
-    T* yp = y + plane * P;
-    int64_t j = 0;
-    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
-        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
-          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
-          T acc = T(0);
-          for (int64_t a = t0.lo[o0]; a < t0.hi[o0]; ++a)
-            for (int64_t b = t1.lo[o1]; b < t1.hi[o1]; ++b) {
-              const T* row = xp + ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
-              for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) acc += row[e * d2];
-            }
-          yp[j] = acc / dv[j];
+    T* yp = y + r * g.out[2];
+    const T* dvp = dv.data() + (r % rows) * g.out[2];
+    const int64_t b0 = t0.base[o0], b1 = t1.base[o1];
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+      const int64_t b2 = t2.base[o2];
+      T acc = T(0);
+      for (int64_t a = t0.lo[o0]; a < t0.hi[o0]; ++a)
+        for (int64_t b = t1.lo[o1]; b < t1.hi[o1]; ++b) {
+          const T* row = xp + ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
+          for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) acc += row[e * d2];
         }
+      yp[o2] = acc / dvp[o2];
+    }
   });
 }
 

@@ -171,6 +171,35 @@ describe(`the pools' native kernels (seed ${SEED})`, () => {
         }
   });
 
+  test('inputs large enough for the OpenMP team (past kParallelWork: one plane split by output rows, and several planes) match the composite', () => {
+    const W = (n: number) => values(rng, n, false);
+    const cases: Config[] = [
+      { k: 2, shape: [1, 1, 150, 130], kernel: [3, 4], options: { stride: [1, 2], padding: [1, 2], dilation: [2, 1], ceilMode: true, returnIndices: true } },
+      { k: 3, shape: [2, 3, 9, 20, 21], kernel: [2, 3, 3], options: { stride: 1, padding: [1, 1, 0], dilation: 1, ceilMode: false, returnIndices: true } },
+      { k: 1, shape: [1, 40000], kernel: [3], options: { stride: 1, padding: 1, dilation: 1, ceilMode: false, returnIndices: true } },
+    ];
+    for (const c of cases)
+      for (const max of [true, false]) {
+        const o = { ...c.options };
+        if (!max) {
+          delete o.dilation;
+          delete o.returnIndices;
+          o.countIncludePad = false;
+        }
+        const cc = { ...c, options: o };
+        const xv = values(rng, prod(c.shape), true);
+        const w = W(prod(c.shape) * 2);
+        const a = run(cc, max, xv, 'float64', false, (n) => w.slice(0, n));
+        const b = run(cc, max, xv, 'float64', true, (n) => w.slice(0, n));
+        const msg = label(cc, 'float64');
+        if (max) {
+          expectExact(a.y, b.y, `${msg}: values`);
+          expectExact(a.idx, b.idx, `${msg}: indices`);
+        } else expectClose(a.y, b.y, 1e-15, 1e-15, `${msg}: values`);
+        expectClose(a.gx, b.gx, 1e-15, 1e-15, `${msg}: gradient`);
+      }
+  });
+
   test('memory: the native pools and their gradients free every tensor they make', () => {
     const before = antler.memory().numTensors;
     tidy(() => {
