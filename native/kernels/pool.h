@@ -55,21 +55,34 @@ ANTLER_HD bool poolMaxBeats(T v, T best) {
   return v > best || (v != v && best == best);
 }
 
+// Output element idx of [planes, out…]: its plane, its position o per axis, and its window's in-input taps
+// [lo, hi) per axis (tap t reads input position base + t·dilation).
+struct PoolWindow {
+  int64_t plane, o[3], lo[3], hi[3], base[3];
+  ANTLER_HD PoolWindow(const PoolGeometry& g, int64_t idx) {
+    o[2] = idx % g.out[2];
+    o[1] = (idx / g.out[2]) % g.out[1];
+    o[0] = (idx / (g.out[2] * g.out[1])) % g.out[0];
+    plane = idx / g.outPlane();
+    for (int a = 0; a < 3; ++a) {
+      poolTapRange(o[a], g.stride[a], g.pad[a], g.dil[a], g.k[a], g.in[a], lo[a], hi[a]);
+      base[a] = o[a] * g.stride[a] - g.pad[a];
+    }
+  }
+};
+
 // The output element `idx` of [planes, out…] (row-major): its maximum and the flat in-plane index of the tap holding it.
 template <typename T>
 ANTLER_HD void poolMaxPoint(const T* x, const PoolGeometry& g, int64_t idx, T& value, int32_t& index) {
-  const int64_t o2 = idx % g.out[2], o1 = (idx / g.out[2]) % g.out[1], o0 = (idx / (g.out[2] * g.out[1])) % g.out[0];
-  const T* xp = x + (idx / g.outPlane()) * g.inPlane();
-  int64_t lo0, hi0, lo1, hi1, lo2, hi2;
-  poolTapRange(o0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.in[0], lo0, hi0);
-  poolTapRange(o1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.in[1], lo1, hi1);
-  poolTapRange(o2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.in[2], lo2, hi2);
+  const PoolWindow w(g, idx);
+  const T* xp = x + w.plane * g.inPlane();
+  const int64_t lo0 = w.lo[0], hi0 = w.hi[0], lo1 = w.lo[1], hi1 = w.hi[1], lo2 = w.lo[2], hi2 = w.hi[2];
   if (lo0 == hi0 || lo1 == hi1 || lo2 == hi2) {
     value = -static_cast<T>(INFINITY);
     index = -1;
     return;
   }
-  const int64_t b0 = o0 * g.stride[0] - g.pad[0], b1 = o1 * g.stride[1] - g.pad[1], b2 = o2 * g.stride[2] - g.pad[2];
+  const int64_t b0 = w.base[0], b1 = w.base[1], b2 = w.base[2];
   int64_t at = ((b0 + lo0 * g.dil[0]) * g.in[1] + b1 + lo1 * g.dil[1]) * g.in[2] + b2 + lo2 * g.dil[2];
   T best = xp[at];
   for (int64_t a = lo0; a < hi0; ++a)
@@ -87,20 +100,17 @@ ANTLER_HD void poolMaxPoint(const T* x, const PoolGeometry& g, int64_t idx, T& v
 // The output element `idx` of [planes, out…]: the average of its window.
 template <typename T>
 ANTLER_HD T poolAvgPoint(const T* x, const PoolGeometry& g, int64_t idx) {
-  const int64_t o2 = idx % g.out[2], o1 = (idx / g.out[2]) % g.out[1], o0 = (idx / (g.out[2] * g.out[1])) % g.out[0];
-  const T* xp = x + (idx / g.outPlane()) * g.inPlane();
-  int64_t lo0, hi0, lo1, hi1, lo2, hi2;
-  poolTapRange(o0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.in[0], lo0, hi0);
-  poolTapRange(o1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.in[1], lo1, hi1);
-  poolTapRange(o2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.in[2], lo2, hi2);
-  const int64_t b0 = o0 * g.stride[0] - g.pad[0], b1 = o1 * g.stride[1] - g.pad[1], b2 = o2 * g.stride[2] - g.pad[2];
+  const PoolWindow w(g, idx);
+  const T* xp = x + w.plane * g.inPlane();
+  const int64_t lo0 = w.lo[0], hi0 = w.hi[0], lo1 = w.lo[1], hi1 = w.hi[1], lo2 = w.lo[2], hi2 = w.hi[2];
+  const int64_t b0 = w.base[0], b1 = w.base[1], b2 = w.base[2];
   T acc = T(0);
   for (int64_t a = lo0; a < hi0; ++a)
     for (int64_t b = lo1; b < hi1; ++b) {
       const T* row = xp + ((b0 + a * g.dil[0]) * g.in[1] + b1 + b * g.dil[1]) * g.in[2] + b2;
       for (int64_t e = lo2; e < hi2; ++e) acc += row[e * g.dil[2]];
     }
-  return acc / static_cast<T>(poolDivisor(g, o0, o1, o2));
+  return acc / static_cast<T>(poolDivisor(g, w.o[0], w.o[1], w.o[2]));
 }
 
 // The outputs [lo, hi] along one axis whose window's taps could reach input position i: o·s − p ≤ i ≤ o·s − p + (k−1)·d.
