@@ -22,9 +22,10 @@ const cxx = process.env.CXX || 'g++';
 // -ffp-contract=off as the addon's CPU build: the bit-exact checks must see two separately rounded operations.
 const FLAGS = ['-std=c++20', '-O1', '-ffp-contract=off', '-Wno-unknown-pragmas', `-I${path.join(root, 'test/emu/include')}`];
 const COMMON = ['test/emu/allocator_emu.cpp', 'native/cpu/blas.cpp', 'native/cpu/gemm.cpp', 'native/cpu/parallel.cpp', 'native/core/error.cpp'];
-// The CPU loop families with an AVX2 copy, both copies and the dispatch (native/cpu/isa.h): linked whole,
-// as isa.cpp's entry points refer to all of them.
-const ISA = ['isa', ...['cells', 'rows', 'sru', 'unary'].flatMap((f) => [f, `${f}_avx2`])].map((f) => `native/cpu/${f}.cpp`);
+// The CPU loop families with an AVX2 copy (every native/cpu/<family>_avx2.cpp), both copies and the dispatch
+// (native/cpu/isa.h): linked whole, as isa.cpp's entry points refer to all of them.
+const AVX2_FAMILIES = fs.readdirSync(path.join(root, 'native/cpu')).filter((f) => f.endsWith('_avx2.cpp')).sort().map((f) => f.slice(0, -'_avx2.cpp'.length));
+const ISA = ['isa', ...AVX2_FAMILIES.flatMap((f) => [f, `${f}_avx2`])].map((f) => `native/cpu/${f}.cpp`);
 const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(dir, f));
 
 const PROGRAMS = {
