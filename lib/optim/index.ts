@@ -576,8 +576,10 @@ export abstract class LRScheduler {
   private lastLrs: number[] = [];
   private apply(): void {
     // Every group's lr first, then all of them: a schedule that throws for one group changes none.
-    const lrs = this.optimizer.paramGroups.map((g, i) => this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i));
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]));
+    // The groups this scheduler was made with: one added later (addParamGroup) keeps its lr.
+    const groups = this.optimizer.paramGroups.slice(0, this.baseLrs.length);
+    const lrs = groups.map((g, i) => this.chained(g.lr, this.baseLrs[i], this.lastEpoch, i));
+    groups.forEach((g, i) => (g.lr = lrs[i]));
     this.lastLrs = lrs;
   }
   /** @internal For subclasses that move their own counters (CosineAnnealingWarmRestarts.step(epoch)). */
@@ -1232,7 +1234,7 @@ export class SequentialLR {
       // PyTorch's scheduler.step(0): the next scheduler starts at its epoch 0, from the base lrs (its closed
       // form), except those without one, which go on from the current lr as there (MultiplicativeLR times
       // λ(0); SWALR one annealing step further, its own step count not reset).
-      if (!s.continuesAtMilestone) this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.baseLrs[i]));
+      if (!s.continuesAtMilestone) this.optimizer.paramGroups.slice(0, s.baseLrs.length).forEach((g, i) => (g.lr = s.baseLrs[i]));
       s.restart(true);
     } else s.step();
   }
@@ -1398,7 +1400,7 @@ export class ReduceLROnPlateau {
       this.numBadEpochs = 0; // bad epochs in cooldown are not counted
     }
     if (this.numBadEpochs > this.patience) {
-      this.optimizer.paramGroups.forEach((g, i) => {
+      this.optimizer.paramGroups.slice(0, this.minLrs.length).forEach((g, i) => {
         const next = Math.max(g.lr * this.factor, this.minLrs[i]);
         if (g.lr - next > this.eps) {
           g.lr = next;

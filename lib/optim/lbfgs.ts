@@ -107,6 +107,11 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     });
   }
 
+  /** L-BFGS keeps one parameter group (torch's LBFGS refuses a second one too): always throws INVALID_ARGUMENT. */
+  override addParamGroup(_group: { params: Tensor[] | Tensor } & Partial<LBFGSOptions>): void {
+    fail('INVALID_ARGUMENT', 'LBFGS.addParamGroup: L-BFGS supports one parameter group only (it treats the parameters as one vector, with one history); make a new LBFGS over all the parameters instead');
+  }
+
   protected validate(g: LBFGSOptions, name: string): void {
     checkLr(g.lr, name);
     checkInteger(g.maxIter, name, 'maxIter', 1);

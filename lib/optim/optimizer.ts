@@ -109,28 +109,56 @@ export abstract class Optimizer<O extends object> {
     this.defaults = { ...defaults, ...(options as Partial<O> | undefined) };
     const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
     const seen = new Set<Tensor>();
-    this.paramGroups = groups.map((g0, gi) => {
-      // A group's params may be one Tensor, as PyTorch accepts (it wraps it in a list).
-      const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : g0;
-      if (!g || typeof g !== 'object' || !Array.isArray(g.params))
-        fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
-      checkGroupKeys(g, name, ['params', ...keys], ` in parameter group ${gi}`, this.userKeys);
-      const where = new Map<Tensor, number>();
-      g.params.forEach((p, pi) => {
-        if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
-        if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
-        if (p.dtype === 'int32') fail('DTYPE_MISMATCH', `${name}: parameters must be float32 or float64`);
-        // PyTorch warns and would step such a parameter twice; here it is an error.
-        if (where.has(p))
-          fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} is the same tensor as parameter ${where.get(p)} (shape [${p.shape.join(', ')}]); pass each parameter once (Module.parameters() lists a shared one once)`);
-        if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} (shape [${p.shape.join(', ')}]) also appears in an earlier parameter group; a parameter may belong to one group only`);
-        where.set(p, pi);
-        seen.add(p);
-      });
-      const merged = { ...this.defaults, ...g } as ParamGroup<O>;
-      this.validate(merged, name);
-      return merged;
+    this.paramGroups = groups.map((g0, gi) => this.makeGroup(g0, gi, seen, name));
+  }
+
+  /**
+   * A parameter group checked (an object with a params array, or one Tensor as
+   * params; keys this optimizer knows or the user's own; leaf float
+   * parameters, each once and in no other group: `seen`, which gains them)
+   * and merged over the defaults.
+   */
+  private makeGroup(g0: unknown, gi: number, seen: Set<Tensor>, name: string): ParamGroup<O> {
+    // A group's params may be one Tensor, as PyTorch accepts (it wraps it in a list).
+    const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : (g0 as { params: Tensor[] } & Partial<O>);
+    if (!g || typeof g !== 'object' || !Array.isArray(g.params))
+      fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
+    checkGroupKeys(g, name, ['params', ...Object.keys(this.defaults)], ` in parameter group ${gi}`, this.userKeys);
+    const where = new Map<Tensor, number>();
+    const fresh = new Set<Tensor>();
+    g.params.forEach((p, pi) => {
+      if (!(p instanceof Tensor)) fail('INVALID_ARGUMENT', `${name}: parameters must be Tensors; got ${describe(p)}`);
+      if (p.isDisposed) fail('DISPOSED', `${name}: parameter ${pi} of group ${gi} has been disposed`);
+      if (!p.isLeaf) fail('INVALID_ARGUMENT', `${name}: can only optimize leaf tensors`);
+      if (p.dtype === 'int32') fail('DTYPE_MISMATCH', `${name}: parameters must be float32 or float64`);
+      // PyTorch warns and would step such a parameter twice; here it is an error.
+      if (where.has(p))
+        fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} is the same tensor as parameter ${where.get(p)} (shape [${p.shape.join(', ')}]); pass each parameter once (Module.parameters() lists a shared one once)`);
+      if (seen.has(p)) fail('INVALID_ARGUMENT', `${name}: parameter ${pi} of group ${gi} (shape [${p.shape.join(', ')}]) also appears in an earlier parameter group; a parameter may belong to one group only`);
+      where.set(p, pi);
+      fresh.add(p);
     });
+    const merged = { ...this.defaults, ...g } as ParamGroup<O>;
+    this.validate(merged, name);
+    for (const p of fresh) seen.add(p);
+    return merged;
+  }
+
+  /**
+   * Adds a parameter group while training (torch.optim's add_param_group:
+   * unfreezing a backbone for fine-tuning): `{ params, ...options }`, the
+   * options not given taken from the optimizer's defaults (the
+   * constructor's options over the optimizer's own). Its parameters must be
+   * in no other group. Checked before anything changes. Its parameters'
+   * state starts at their first step. A scheduler made earlier leaves the
+   * new group's lr as it is (it schedules the groups it was made with).
+   */
+  addParamGroup(group: { params: Tensor[] | Tensor } & Partial<O>): void {
+    const op = `${this.name}.addParamGroup`;
+    const seen = new Set(this.paramGroups.flatMap((g) => g.params));
+    if (group && typeof group === 'object' && (Array.isArray(group.params) ? group.params.length === 0 : false))
+      fail('INVALID_ARGUMENT', `${op}: the group's params array is empty; pass { params: [tensors…], ...options }`);
+    this.paramGroups.push(this.makeGroup(group, this.paramGroups.length, seen, op));
   }
 
   protected abstract validate(group: O, name: string): void;

@@ -1001,6 +1001,64 @@ describe(`Rprop and ASGD match torch.optim, 20 float64 steps (seed ${SEED})`, ()
 });
 
 describe(`optimizer mechanics (seed ${SEED})`, () => {
+  test('addParamGroup adds a group mid-training (torch add_param_group): defaults inherited, fresh state, checked, saved', () => {
+    const { params, ref } = makeParams(rng);
+    const [a, b, c, d] = params;
+    const opt = new optim.SGD([{ params: [a, b], lr: 0.1 }], { momentum: 0.9, lr: 0.5 });
+    const sched = new optim.StepLR(opt, 1, 0.5);
+    const opts: SgdOpts[] = [
+      { ...SGD_DEFAULTS, lr: 0.1, momentum: 0.9 },
+      { ...SGD_DEFAULTS, lr: 0.01, momentum: 0.9, nesterov: true },
+    ];
+    const states = params.map(() => ({ buf: null as Float64Array | null }));
+    const groupOf = [0, 0, 1, 1];
+    const train = (n: number, active: number) => {
+      for (let s = 0; s < n; s++) {
+        const grads = drawGrads(rng);
+        params.forEach((p, i) => (i < active ? setGrad(p, grads[i]) : p.zeroGrad()));
+        opt.step();
+        params.forEach((_, i) => i < active && sgdRef(ref[i], grads[i], states[i], opts[groupOf[i]]));
+        sched.step();
+        opts[0].lr = opt.paramGroups[0].lr;
+      }
+    };
+    train(3, 2);
+    // Refused, and nothing changes: a parameter already in a group, an unknown option, a bad value, no params.
+    expectAntlerError(() => opt.addParamGroup({ params: [c, a] }), 'INVALID_ARGUMENT', /parameter 1 of group 1 .*also appears in an earlier parameter group/);
+    expectAntlerError(() => opt.addParamGroup({ params: [c], betas: [0.9, 0.99] } as never), 'INVALID_ARGUMENT', /betas/);
+    expectAntlerError(() => opt.addParamGroup({ params: [c], momentum: -1 }), 'INVALID_ARGUMENT', /momentum must be ≥ 0/);
+    expectAntlerError(() => opt.addParamGroup({ params: [] }), 'INVALID_ARGUMENT', /empty/);
+    expectAntlerError(() => opt.addParamGroup(null as never), 'INVALID_ARGUMENT', /params array/);
+    expect(opt.paramGroups.length).toBe(1);
+    // A group given one Tensor as params, as torch accepts, then another with its own options over the defaults.
+    opt.addParamGroup({ params: c, lr: 0.01, nesterov: true });
+    opt.addParamGroup({ params: [d], lr: 0.01, nesterov: true, name: 'head' } as never);
+    expect(opt.paramGroups.map((g) => [g.params.length, g.lr, g.momentum, g.nesterov])).toEqual([
+      [2, 0.1 * 0.5 ** 3, 0.9, false],
+      [1, 0.01, 0.9, true],
+      [1, 0.01, 0.9, true],
+    ]);
+    // The scheduler made before schedules its own group; the new ones keep their lr.
+    train(4, 4);
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual([0.1 * 0.5 ** 7, 0.01, 0.01]);
+    params.forEach((p, i) => expect(maxRelDiff(p.dataSync(), ref[i])).toBeLessThanOrEqual(TOL));
+    // The new groups' state is saved and loads into an optimizer made with the same groups.
+    const dict = opt.stateDict();
+    expect(Object.keys(dict)).toEqual(expect.arrayContaining(['param_groups.2.lr', 'param_groups.2.nesterov', 'state.3.momentumBuffer']));
+    const again = new optim.SGD([{ params: [a, b] }, { params: [c] }, { params: [d] }], { momentum: 0.9 });
+    again.loadStateDict(dict);
+    expect(again.paramGroups.map((g) => [g.lr, g.nesterov])).toEqual(opt.paramGroups.map((g) => [g.lr, g.nesterov]));
+    expectExact((again.state.get(d)!.momentumBuffer as Tensor).dataSync(), (opt.state.get(d)!.momentumBuffer as Tensor).dataSync(), 'the added group\'s buffer');
+    antler.dispose(Object.values(dict));
+    again.dispose();
+    // L-BFGS keeps one group, as torch's.
+    const lbfgs = new optim.LBFGS([a]);
+    expectAntlerError(() => lbfgs.addParamGroup({ params: [b] }), 'INVALID_ARGUMENT', /one parameter group/);
+    expect(lbfgs.paramGroups.length).toBe(1);
+    opt.dispose();
+    antler.dispose(params);
+  });
+
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
     const [a, b, c, d] = params;
