@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../tensor';
 import { fail } from '../errors';
-import { describe } from '../validate';
+import { broadcastShapes, describe } from '../validate';
 import { Distribution } from './distribution';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,5 +50,8 @@ export function klDivergence(p: Distribution, q: Distribution): Tensor {
     if (!best || dp < best.dp || (dp === best.dp && dq < best.dq)) best = { fn: r.fn, dp, dq };
   }
   if (!best) fail('NOT_SUPPORTED', `klDivergence: no closed form is registered for (${p.constructor.name}, ${q.constructor.name}); registerKL adds one`);
+  // The result has the broadcast batch shape: say so for shapes that do not broadcast, rather than the closed form's first op.
+  if (!broadcastShapes([p.batchShape, q.batchShape]))
+    fail('SHAPE_MISMATCH', `klDivergence(${p.constructor.name}, ${q.constructor.name}): p's batch shape [${p.batchShape.join(', ')}] and q's [${q.batchShape.join(', ')}] do not broadcast (the KL has their broadcast batch shape: align them, e.g. with unsqueeze on a parameter or expand)`);
   return best.fn(p, q);
 }

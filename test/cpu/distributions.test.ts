@@ -48,6 +48,21 @@ describe('antler.distributions', () => {
       expectAntlerError(() => D.klDivergence(new Other(), new D.Normal(0, 1)), 'NOT_SUPPORTED', /no closed form is registered for \(Other, Normal\)/);
     });
     expectAntlerError(() => D.klDivergence({} as never, {} as never), 'INVALID_ARGUMENT');
+    // Batch shapes that do not broadcast: one clear error naming both, from the built-in closed forms and a registered one.
+    antler.tidy(() => {
+      const pairs: [antler.distributions.Distribution, antler.distributions.Distribution, string][] = [
+        [new D.Uniform(antler.zeros([3]), antler.ones([3])), new D.Normal(antler.zeros([3, 4]), antler.ones([4])), 'Uniform, Normal'],
+        [new D.Exponential(antler.ones([2, 3])), new D.Gumbel(antler.zeros([3, 1]), antler.ones([4])), 'Exponential, Gumbel'],
+        [new D.Normal(antler.zeros([2]), 1), new D.Normal(antler.zeros([5]), 1), 'Normal, Normal'],
+        [new Narrow(antler.zeros([2]), 1), new D.Normal(antler.zeros([3]), 1), 'Narrow, Normal'],
+      ];
+      for (const [p, q, names] of pairs) {
+        const re = new RegExp(`klDivergence\\(${names}\\): p's batch shape \\[${p.batchShape.join(', ')}\\] and q's \\[${q.batchShape.join(', ')}\\] do not broadcast`);
+        expectAntlerError(() => D.klDivergence(p, q), 'SHAPE_MISMATCH', re);
+      }
+      // Shapes that broadcast still give the broadcast batch shape.
+      expect(D.klDivergence(new D.Normal(antler.zeros([3, 1]), 1), new D.Normal(antler.zeros([4]), 2)).shape).toEqual([3, 4]);
+    });
     expectAntlerError(() => D.registerKL(Object as never, D.Normal, () => antler.zeros([])), 'INVALID_ARGUMENT');
   });
 
