@@ -1273,6 +1273,9 @@ export class ChainedScheduler {
     if (!Array.isArray(schedulers) || schedulers.length === 0) fail('INVALID_ARGUMENT', `ChainedScheduler: expected a non-empty array of schedulers; got ${describe(schedulers)}`);
     schedulers.forEach((s, i) => {
       if (!(s instanceof LRScheduler)) fail('INVALID_ARGUMENT', `ChainedScheduler: schedulers[${i}] must be an LRScheduler; got ${describe(s)}`);
+      // As torch 2.x's (1.13 did not check): getLastLr and the chain's meaning assume one optimizer.
+      if (s.optimizer !== schedulers[0].optimizer)
+        fail('INVALID_ARGUMENT', `ChainedScheduler: schedulers[${i}] drives another optimizer than schedulers[0]; the schedulers of a chain must all drive one optimizer (step the others' schedulers yourself)`);
     });
     this.schedulers = [...schedulers];
   }

@@ -2234,7 +2234,12 @@ describe(`learning-rate schedulers (seed ${SEED})`, () => {
     const c = twoGroups();
     const s1 = new optim.ExponentialLR(c.opt, 0.5), s2 = new optim.LinearLR(c.opt, 0.25, 1, 4);
     expect(new optim.ChainedScheduler([s2, s1]).getLastLr()).toEqual(c.opt.paramGroups.map((g) => g.lr));
-    antler.dispose([p, ...c.params]);
+    // Its schedulers must drive one optimizer (as torch 2.x's; its getLastLr reads the first's groups).
+    const other = twoGroups();
+    const lrs = other.opt.paramGroups.map((g) => g.lr);
+    expectAntlerError(() => new optim.ChainedScheduler([s1, new optim.ExponentialLR(other.opt, 1)]), 'INVALID_ARGUMENT', /schedulers\[1\] drives another optimizer than schedulers\[0\]/);
+    expect(other.opt.paramGroups.map((g) => g.lr)).toEqual(lrs);
+    antler.dispose([p, ...c.params, ...other.params]);
   });
 
   test('OneCycleLR with two groups: each its own maxLr and momenta; Adam keeps each group\'s beta2', () => {
