@@ -100,6 +100,14 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     this.seed = d.seed === null ? tidy(() => rand([], { dtype: 'int32', minval: 0, maxval: 2 ** 31 - 1 }).item()) : checkInteger(d.seed, 'AdaHessian', 'seed');
   }
 
+  /** As Optimizer.addParamGroup; the whole-step options (updateEach, nProbes, hvp, fdStep, seed) are refused in it, as in the constructor's groups. */
+  override addParamGroup(group: { params: Tensor[] | Tensor } & Partial<AdaHessianOptions>): void {
+    if (group && typeof group === 'object')
+      for (const k of GLOBAL)
+        if (k in group) fail('INVALID_ARGUMENT', `AdaHessian.addParamGroup: ${k} applies to the whole step; pass it in the constructor's options, not in a parameter group`);
+    super.addParamGroup(group);
+  }
+
   /** Frees the moments; the next step starts afresh (a refresh first). */
   dispose(): void {
     this.steps = 0;

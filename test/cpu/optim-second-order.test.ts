@@ -925,6 +925,25 @@ describe(`AdaHessian (seed ${SEED})`, () => {
     q.dispose();
   });
 
+  test('addParamGroup mid-training: the new group steps by its own options from fresh moments; the whole-step options are refused in it', () => {
+    const shapes = [[5], [3, 7], [2, 2, 3]];
+    const q = separable(rng, shapes);
+    const defaults = { betas: [0.8, 0.95] as [number, number], eps: 1e-3, updateEach: 1, hessianPower: 0.8, averageConvKernel: true, blockSize: null, weightDecay: 0, lr: 0.03 };
+    const added = { hessianPower: 0.5, weightDecay: 0.1, lr: 0.05 };
+    const opt = new optim.AdaHessian([q.params[0], q.params[1]], { ...defaults, nProbes: 2 });
+    const before = 3, after = 4;
+    for (let s = 0; s < before; s++) opt.step(q.closure(opt));
+    for (const k of ['nProbes', 'updateEach', 'hvp', 'fdStep', 'seed'])
+      expectAntlerError(() => opt.addParamGroup({ params: [q.params[2]], [k]: k === 'hvp' ? 'exact' : 2 }), 'INVALID_ARGUMENT', new RegExp(`addParamGroup: ${k} applies to the whole step`));
+    expect(opt.paramGroups.length).toBe(1);
+    opt.addParamGroup({ params: [q.params[2]], ...added });
+    for (let s = 0; s < after; s++) opt.step(q.closure(opt));
+    expectClose(q.params[0].dataSync(), separableRef(q, 0, shapes[0], defaults, before + after), 1e-6, 1e-9, 'param 0');
+    expectClose(q.params[2].dataSync(), separableRef(q, 2, shapes[2], { ...defaults, ...added }, after), 1e-6, 1e-9, 'the added param');
+    opt.dispose();
+    q.dispose();
+  });
+
   test('with a Hessian that is not diagonal, |z ⊙ H z| is averaged over kernels and blocks after the absolute value (as the paper\'s code)', () => {
     // L = ½ vᵀ A v, v the entries of a kernel W [3, 2, 4] and a matrix M [2, 6] (blockSize 3), A symmetric
     // and indefinite, so z ⊙ A z has entries of both signs within a kernel or a block. With forward
