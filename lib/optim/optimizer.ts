@@ -156,8 +156,6 @@ export abstract class Optimizer<O extends object> {
   addParamGroup(group: { params: Tensor[] | Tensor } & Partial<O>): void {
     const op = `${this.name}.addParamGroup`;
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
-    if (group && typeof group === 'object' && (Array.isArray(group.params) ? group.params.length === 0 : false))
-      fail('INVALID_ARGUMENT', `${op}: the group's params array is empty; pass { params: [tensors…], ...options }`);
     this.paramGroups.push(this.makeGroup(group, this.paramGroups.length, seen, op));
   }
 

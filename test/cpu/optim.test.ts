@@ -1027,8 +1027,10 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerError(() => opt.addParamGroup({ params: [c, a] }), 'INVALID_ARGUMENT', /parameter 1 of group 1 .*also appears in an earlier parameter group/);
     expectAntlerError(() => opt.addParamGroup({ params: [c], betas: [0.9, 0.99] } as never), 'INVALID_ARGUMENT', /betas/);
     expectAntlerError(() => opt.addParamGroup({ params: [c], momentum: -1 }), 'INVALID_ARGUMENT', /momentum must be ≥ 0/);
-    expectAntlerError(() => opt.addParamGroup({ params: [] }), 'INVALID_ARGUMENT', /empty/);
     expectAntlerError(() => opt.addParamGroup(null as never), 'INVALID_ARGUMENT', /params array/);
+    const nonLeaf = c.mul(2);
+    expectAntlerError(() => opt.addParamGroup({ params: [nonLeaf] }), 'INVALID_ARGUMENT', /leaf/);
+    nonLeaf.dispose();
     expect(opt.paramGroups.length).toBe(1);
     // A group given one Tensor as params, as torch accepts, then another with its own options over the defaults.
     opt.addParamGroup({ params: c, lr: 0.01, nesterov: true });
