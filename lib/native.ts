@@ -133,6 +133,12 @@ export interface NativeAddon {
   avgPool?(x: NativeHandle, outSizes: number[], kernel: number[], stride: number[], padding: number[], includePad: boolean, divisor: number): NativeHandle;
   /** avgPool's adjoint: gy [N, C, out…] → inShape [N, C, in…]. */
   avgPoolBackward?(gy: NativeHandle, inShape: number[], kernel: number[], stride: number[], padding: number[], includePad: boolean, divisor: number): NativeHandle;
+  /** Adaptive max pooling (PyTorch's windows [⌊o·L/out⌋, ⌈(o+1)·L/out⌉) per axis) of x [N, C, in…] → [values, int32 indices in the flattened in… plane]. Absent from addons built before it. */
+  adaptiveMaxPool?(x: NativeHandle, outSizes: number[]): [NativeHandle, NativeHandle];
+  /** Adaptive average pooling of x [N, C, in…] → [N, C, ...outSizes] (each window's sum over its size). */
+  adaptiveAvgPool?(x: NativeHandle, outSizes: number[]): NativeHandle;
+  /** adaptiveAvgPool's adjoint: gy [N, C, out…] → inShape [N, C, in…]. */
+  adaptiveAvgPoolBackward?(gy: NativeHandle, inShape: number[]): NativeHandle;
   /** depthwiseConv's weight gradient from x and gy → [C·m, 1, ...kernelSizes] (a fixed-order double sum). */
   depthwiseConvBackwardWeight?(x: NativeHandle, gy: NativeHandle, kernelSizes: number[], stride: number[], padding: number[], dilation: number[]): NativeHandle;
   /** argmax (largest) or argmin along axis: int32 of x's shape without it (first index on ties, first NaN). */

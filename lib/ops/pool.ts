@@ -15,7 +15,7 @@
 import { record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { native } from '../native';
+import { native, NativeHandle } from '../native';
 import { checkTensor, tensor, Tensor, zeros } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { add, div, less, mul, reshape, slice, sum, where, wrap } from './core';
@@ -143,8 +143,7 @@ export function windowAxis(op: string, L: number, kernelSize: unknown, o: Window
 
 /** PyTorch's adaptive windows: output i covers [⌊i·L/out⌋, ⌈(i+1)·L/out⌉); a shorter one's extra taps are −1. */
 function adaptiveWindows(op: string, L: number, outputSize: unknown, extent = 'length', at = ''): Windows & { lengths: number[] } {
-  const out = checkInteger(outputSize, op, `outputSize${at}`, 1);
-  if (L === 0) fail('SHAPE_MISMATCH', `${op}: the input's ${extent} is 0; adaptive pooling needs at least one element`);
+  const out = adaptiveAxis(op, L, outputSize, extent, at);
   checkPoolTaps(op, [out], [1]); // each window has a tap at least: refused before its bounds are laid out
   const starts = Array.from({ length: out }, (_, i) => Math.floor((i * L) / out));
   const lengths = starts.map((s, i) => Math.ceil(((i + 1) * L) / out) - s);
@@ -153,6 +152,13 @@ function adaptiveWindows(op: string, L: number, outputSize: unknown, extent = 'l
   const taps: number[] = [];
   for (let i = 0; i < out; i++) for (let k = 0; k < K; k++) taps.push(k < lengths[i] ? starts[i] + k : -1);
   return { taps, Lout: out, K, lengths };
+}
+
+/** One axis's checked adaptive output size (adaptiveWindows' checks without the taps: the native kernels lay out none). */
+function adaptiveAxis(op: string, L: number, outputSize: unknown, extent = 'length', at = ''): number {
+  const out = checkInteger(outputSize, op, `outputSize${at}`, 1);
+  if (L === 0) fail('SHAPE_MISMATCH', `${op}: the input's ${extent} is 0; adaptive pooling needs at least one element`);
+  return out;
 }
 
 /**
@@ -261,6 +267,10 @@ function avgPool1dComposite(x: Tensor, kernelSize: number, options?: AvgPool1dOp
  * (outputSize 1: the mean over time).
  */
 export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
+  return nativeAdaptiveAvgPool('adaptiveAvgPool1d', 1, x, outputSize) ?? adaptiveAvgPool1dComposite(x, outputSize);
+}
+
+function adaptiveAvgPool1dComposite(x: Tensor, outputSize: number): Tensor {
   const op = 'adaptiveAvgPool1d';
   const { N, C, L, unbatched } = poolInput(op, x);
   const w = adaptiveWindows(op, L, outputSize);
@@ -279,6 +289,10 @@ export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { ret
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options: { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
+  return nativeAdaptiveMaxPool('adaptiveMaxPool1d', 1, x, outputSize, options) ?? adaptiveMaxPool1dComposite(x, outputSize, options);
+}
+
+function adaptiveMaxPool1dComposite(x: Tensor, outputSize: number, options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
   const op = 'adaptiveMaxPool1d';
   const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
   const { L, unbatched } = poolInput(op, x);
@@ -406,10 +420,14 @@ function slidingWindowsNd(op: string, sizes: readonly number[], kernelSize: unkn
 
 /** Every axis's adaptive windows; the output size a number, a tuple, null (or a null entry) for the input's size. */
 function adaptiveWindowsNd(op: string, sizes: readonly number[], outputSize: unknown) {
-  const k = sizes.length;
+  const { values, at } = adaptiveSizeNd(op, sizes.length, outputSize);
+  return sizes.map((L, d) => adaptiveWindows(op, L, values[d] ?? L, POOL_AXES[sizes.length].names[d], at[d]));
+}
+
+/** A k-D adaptive pool's outputSize as k entries (null: the input's size) and their labels in messages. */
+function adaptiveSizeNd(op: string, k: number, outputSize: unknown): { values: (number | null | undefined)[]; at: string[] } {
   if (outputSize === undefined) fail('INVALID_ARGUMENT', `${op}: outputSize must be an integer >= 1, ${POOL_AXES[k].tuple} or null; got undefined`);
-  const { values, at } = tupleNd(outputSize as number | null, op, 'outputSize', k);
-  return sizes.map((L, d) => adaptiveWindows(op, L, values[d] ?? L, POOL_AXES[k].names[d], at[d]));
+  return tupleNd(outputSize as number | null, op, 'outputSize', k);
 }
 
 /** y [N, C, P] (or [C, P]) as [N, C, ...outSizes] (or [C, ...outSizes]). */
@@ -504,7 +522,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2d, options?: AvgPool2dOpti
  * entry for the input's size), each axis's as adaptiveAvgPool1d's.
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null]): Tensor {
-  return adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize);
+  return nativeAdaptiveAvgPool('adaptiveAvgPool2d', 2, x, outputSize) ?? adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize);
 }
 
 /** torch.nn.functional.adaptive_max_pool2d: the maximum over each of adaptiveAvgPool2d's windows (indices in the flattened H·W plane). */
@@ -512,7 +530,7 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonl
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options: { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | null | readonly [number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
-  return adaptiveMaxPoolNd('adaptiveMaxPool2d', 2, x, outputSize, options);
+  return nativeAdaptiveMaxPool('adaptiveMaxPool2d', 2, x, outputSize, options) ?? adaptiveMaxPoolNd('adaptiveMaxPool2d', 2, x, outputSize, options);
 }
 
 /**
@@ -549,7 +567,7 @@ export function avgPool3d(x: Tensor, kernelSize: Size3d, options?: AvgPool3dOpti
  * adaptiveAvgPool1d's.
  */
 export function adaptiveAvgPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null]): Tensor {
-  return adaptiveAvgPoolNd('adaptiveAvgPool3d', 3, x, outputSize);
+  return nativeAdaptiveAvgPool('adaptiveAvgPool3d', 3, x, outputSize) ?? adaptiveAvgPoolNd('adaptiveAvgPool3d', 3, x, outputSize);
 }
 
 /** torch.nn.functional.adaptive_max_pool3d: the maximum over each of adaptiveAvgPool3d's windows (indices in the flattened D·H·W volume). */
@@ -557,13 +575,14 @@ export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonl
 export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options: { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool3d(x: Tensor, outputSize: number | null | readonly [number | null, number | null, number | null], options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
-  return adaptiveMaxPoolNd('adaptiveMaxPool3d', 3, x, outputSize, options);
+  return nativeAdaptiveMaxPool('adaptiveMaxPool3d', 3, x, outputSize, options) ?? adaptiveMaxPoolNd('adaptiveMaxPool3d', 3, x, outputSize, options);
 }
 
 /**
- * @internal Which path the sliding-window pools take: `native` (the default) the kernels of native/kernels/pool.h
- * (no window gather: the composite below laid out every window's taps, K× the output, and took 27 s for a 3×3
- * stride-1 maxPool2d over 2048²); off (or an addon built before them), the composite (tests compare the two).
+ * @internal Which path the sliding-window and adaptive pools take: `native` (the default) the kernels of
+ * native/kernels/pool.h (no window gather: the composite below laid out every window's taps, K× the output, and took
+ * 27 s for a 3×3 stride-1 maxPool2d over 2048²); off (or an addon built before them), the composite (tests compare the
+ * two).
  */
 export const poolPaths = { native: true };
 
@@ -580,6 +599,22 @@ export function maxPoolComposite(k: 1 | 2 | 3, x: Tensor, kernelSize: Size3d, op
 export function avgPoolComposite(k: 1 | 2 | 3, x: Tensor, kernelSize: Size3d, options?: AvgPool3dOptions): Tensor {
   if (k === 1) return avgPool1dComposite(x, kernelSize as number, options as AvgPool1dOptions);
   return avgPoolNd(k === 2 ? 'avgPool2d' : 'avgPool3d', k, x, kernelSize, options);
+}
+
+/**
+ * @internal The composite adaptive max pool (every window gathered, the shorter ones' absent taps reading the window's
+ * first, then argmax and gather; gradients from autograd): the tests' reference for the native kernels. k = 1, 2 or 3
+ * spatial axes; outputSize and options adaptiveMaxPool1d/2d/3d's.
+ */
+export function adaptiveMaxPoolComposite(k: 1 | 2 | 3, x: Tensor, outputSize: unknown, options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor } {
+  if (k === 1) return adaptiveMaxPool1dComposite(x, outputSize as number, options);
+  return adaptiveMaxPoolNd(k === 2 ? 'adaptiveMaxPool2d' : 'adaptiveMaxPool3d', k, x, outputSize, options);
+}
+
+/** @internal The composite adaptive average pool (every window gathered, weighted 1/size and summed), the tests' reference. */
+export function adaptiveAvgPoolComposite(k: 1 | 2 | 3, x: Tensor, outputSize: unknown): Tensor {
+  if (k === 1) return adaptiveAvgPool1dComposite(x, outputSize as number);
+  return adaptiveAvgPoolNd(k === 2 ? 'adaptiveAvgPool2d' : 'adaptiveAvgPool3d', k, x, outputSize);
 }
 
 /** The native path's parameters per spatial axis (padding: the left; the right only shows in outSizes). */
@@ -617,7 +652,6 @@ function nativeMaxPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown,
     const a = g.axes;
     const [hv, hi] = native().maxPool!(xb.handle, a.outSizes, a.kernel, a.stride, a.padding, a.dilation);
     const indices = wrap(hi);
-    const L = g.sizes.reduce((p, q) => p * q, 1);
     // Some window holds no input element (index −1) only where some axis has an output whose taps all miss the input
     // (kernels/pool.h's poolTapRange in closed form: O(outputs) per axis, no arrays).
     const empty = a.outSizes.some((n, d) => {
@@ -630,11 +664,21 @@ function nativeMaxPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown,
       }
       return false;
     });
-    const values = record(wrap(hv), 'maxPool', [xb], (gy, [idx]) => [maxPoolScatter(gy, idx, L, empty, xb.shape)], [indices], true);
-    const shape = g.unbatched ? [g.C, ...a.outSizes] : [g.N, g.C, ...a.outSizes];
-    const v = g.unbatched ? reshape(values, shape) : values;
-    return ri ? { values: v, indices: g.unbatched ? reshape(indices, shape) : indices } : v;
+    return maxPoolResult('maxPool', xb, hv, indices, empty, g.unbatched, a.outSizes, ri);
   });
+}
+
+/**
+ * A native max pool's values (the handle hv; its gradient scattered to each output's index, recorded as `node`) and
+ * indices, shaped back to an unbatched input's [C, out…] where it came so.
+ */
+function maxPoolResult(node: string, xb: Tensor, hv: NativeHandle, indices: Tensor, empty: boolean, unbatched: boolean, outSizes: readonly number[], ri: boolean): Tensor | { values: Tensor; indices: Tensor } {
+  const [N, C, ...sizes] = xb.shape;
+  const L = sizes.reduce((p, q) => p * q, 1);
+  const values = record(wrap(hv), node, [xb], (gy, [idx]) => [maxPoolScatter(gy, idx, L, empty, xb.shape)], [indices], true);
+  const shape = unbatched ? [C, ...outSizes] : [N, C, ...outSizes];
+  const v = unbatched ? reshape(values, shape) : values;
+  return ri ? { values: v, indices: unbatched ? reshape(indices, shape) : indices } : v;
 }
 
 /**
@@ -667,23 +711,70 @@ function nativeAvgPool(op: string, k: 1 | 2 | 3, x: Tensor, kernelSize: unknown,
     override = checkInteger(o.divisorOverride, op, 'divisorOverride', -Number.MAX_SAFE_INTEGER);
     if (override === 0) fail('INVALID_ARGUMENT', `${op}: divisorOverride must be a nonzero integer; got 0`);
   }
-  const p: AvgParams = { ...g.axes, includePad, divisor: override };
+  const p: AvgParams = { ...g.axes, includePad, divisor: override, adaptive: false };
   return tidy(() => {
     const y = avgForward(reshape(x, [g.N, g.C, ...g.sizes]), p);
     return g.unbatched ? reshape(y, [g.C, ...p.outSizes]) : y;
   });
 }
 
-type AvgParams = PoolAxes & { includePad: boolean; divisor: number };
+/** An average pool's parameters: the sliding window's (kernel … divisor), or adaptive (outSizes alone, the rest unused). */
+type AvgParams = PoolAxes & { includePad: boolean; divisor: number; adaptive: boolean };
 
 function avgForward(x: Tensor, p: AvgParams): Tensor {
-  const out = wrap(native().avgPool!(x.handle, p.outSizes, p.kernel, p.stride, p.padding, p.includePad, p.divisor));
+  const out = wrap(p.adaptive
+    ? native().adaptiveAvgPool!(x.handle, p.outSizes)
+    : native().avgPool!(x.handle, p.outSizes, p.kernel, p.stride, p.padding, p.includePad, p.divisor));
   const inShape = x.shape.slice();
-  return record(out, 'avgPool', [x], (gy) => [avgAdjoint(gy, inShape, p)], [], true);
+  return record(out, p.adaptive ? 'adaptiveAvgPool' : 'avgPool', [x], (gy) => [avgAdjoint(gy, inShape, p)], [], true);
 }
 
-/** avgPool's adjoint (its gradient): gx [N, C, in…] from gy; its own gradient is avgPool of ggx. */
+/** avgPool's (or adaptiveAvgPool's) adjoint, its gradient: gx [N, C, in…] from gy; its own gradient is the pool of ggx. */
 function avgAdjoint(gy: Tensor, inShape: readonly number[], p: AvgParams): Tensor {
-  const out = wrap(native().avgPoolBackward!(gy.handle, inShape.slice(), p.kernel, p.stride, p.padding, p.includePad, p.divisor));
-  return record(out, 'avgPoolBackward', [gy], (ggx) => [avgForward(ggx, p)], [], true);
+  const out = wrap(p.adaptive
+    ? native().adaptiveAvgPoolBackward!(gy.handle, inShape.slice())
+    : native().avgPoolBackward!(gy.handle, inShape.slice(), p.kernel, p.stride, p.padding, p.includePad, p.divisor));
+  return record(out, p.adaptive ? 'adaptiveAvgPoolBackward' : 'avgPoolBackward', [gy], (ggx) => [avgForward(ggx, p)], [], true);
+}
+
+/**
+ * The checked input and output sizes of a k-D adaptive pool, every check and message the composite's (in its order)
+ * but its 10^8-tap limit (the native kernels lay out no taps), or null where the native kernels do not take it
+ * (turned off, or an addon without them).
+ */
+function nativeAdaptiveInput(op: string, k: 1 | 2 | 3, x: Tensor, outputSize: unknown): { N: number; C: number; sizes: number[]; unbatched: boolean; outSizes: number[] } | null {
+  const { N, C, sizes, unbatched } = poolInput(op, x, k);
+  let outSizes: number[];
+  if (k === 1) outSizes = [adaptiveAxis(op, sizes[0], outputSize)];
+  else {
+    const { values, at } = adaptiveSizeNd(op, k, outputSize);
+    outSizes = sizes.map((L, d) => adaptiveAxis(op, L, values[d] ?? L, POOL_AXES[k].names[d], at[d]));
+  }
+  if (!poolPaths.native || native().adaptiveMaxPool === undefined) return null;
+  return { N, C, sizes, unbatched, outSizes };
+}
+
+/** adaptiveMaxPool1d/2d/3d on the native kernel (null: the composite's turn), the gradient scattered to each output's index. */
+function nativeAdaptiveMaxPool(op: string, k: 1 | 2 | 3, x: Tensor, outputSize: unknown, options: { returnIndices?: boolean } | undefined): Tensor | { values: Tensor; indices: Tensor } | null {
+  const o = checkOptions<{ returnIndices: boolean }>(options, op, ['returnIndices']);
+  const g = nativeAdaptiveInput(op, k, x, outputSize);
+  if (g === null) return null;
+  const ri = o.returnIndices === undefined ? false : checkBoolean(o.returnIndices, op, 'returnIndices');
+  return tidy(() => {
+    const xb = reshape(x, [g.N, g.C, ...g.sizes]);
+    const [hv, hi] = native().adaptiveMaxPool!(xb.handle, g.outSizes);
+    // An adaptive window always holds an input element: no index −1.
+    return maxPoolResult('adaptiveMaxPool', xb, hv, wrap(hi), false, g.unbatched, g.outSizes, ri);
+  });
+}
+
+/** adaptiveAvgPool1d/2d/3d on the native kernel (null: the composite's turn), its gradient the native adjoint, paired. */
+function nativeAdaptiveAvgPool(op: string, k: 1 | 2 | 3, x: Tensor, outputSize: unknown): Tensor | null {
+  const g = nativeAdaptiveInput(op, k, x, outputSize);
+  if (g === null) return null;
+  const p: AvgParams = { outSizes: g.outSizes, kernel: [], stride: [], padding: [], dilation: [], includePad: true, divisor: 0, adaptive: true };
+  return tidy(() => {
+    const y = avgForward(reshape(x, [g.N, g.C, ...g.sizes]), p);
+    return g.unbatched ? reshape(y, [g.C, ...g.outSizes]) : y;
+  });
 }

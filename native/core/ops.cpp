@@ -830,7 +830,9 @@ static kernels::PoolGeometry poolGeometry(const char* op, const Shape& xs, const
   if (r < 3 || r > 5)
     fail(Code::ShapeMismatch, op, ": input has shape ", shapeStr(xs), "; expected [N, C, ...spatial] with 1 to 3 spatial axes");
   const size_t k = r - 2;
-  if (p.outSizes.size() != k || p.kernel.size() != k || p.stride.size() != k || p.padding.size() != k || p.dilation.size() != k)
+  if (p.adaptive && p.outSizes.size() != k)
+    fail(Code::InvalidArgument, op, ": outSizes needs ", k, " values for input ", shapeStr(xs), "; got ", p.outSizes.size());
+  if (!p.adaptive && (p.outSizes.size() != k || p.kernel.size() != k || p.stride.size() != k || p.padding.size() != k || p.dilation.size() != k))
     fail(Code::InvalidArgument, op, ": outSizes, kernel, stride, padding and dilation need ", k, " values each; got ",
          p.outSizes.size(), ", ", p.kernel.size(), ", ", p.stride.size(), ", ", p.padding.size(), " and ", p.dilation.size());
   constexpr int64_t kLimit = int64_t(1) << 31;
@@ -838,23 +840,31 @@ static kernels::PoolGeometry poolGeometry(const char* op, const Shape& xs, const
   g.planes = xs[0] * xs[1];
   g.includePad = p.includePad;
   g.divisor = p.divisor;
+  g.adaptive = p.adaptive;
   for (size_t d = 0; d < 3; ++d) g.in[d] = g.out[d] = g.k[d] = g.stride[d] = g.dil[d] = 1, g.pad[d] = 0;
   int64_t plane = 1;
   for (size_t d = 0; d < k; ++d) {
     const size_t at = 3 - k + d;
-    const int64_t L = xs[2 + d], K = p.kernel[d], O = p.outSizes[d], s = p.stride[d], pd = p.padding[d], dl = p.dilation[d];
+    const int64_t L = xs[2 + d], O = p.outSizes[d];
     if (L < 1 || L >= kLimit || O < 1 || O >= kLimit)
       fail(Code::ShapeMismatch, op, ": spatial sizes must be in [1, 2^31); got input ", shapeStr(xs), " and output sizes ", shapeStr(p.outSizes));
+    plane *= L;
+    if (plane >= kLimit)
+      fail(Code::InvalidArgument, op, ": input ", shapeStr(xs), " has 2^31 or more positions per plane; the indices are int32");
+    g.in[at] = L, g.out[at] = O;
+    // Adaptive: k is the longest window (⌈L/O⌉ + 1 at most, L at most), the CPU's work estimate only.
+    if (p.adaptive) {
+      g.k[at] = std::min(L, (L + O - 1) / O + 1);
+      continue;
+    }
+    const int64_t K = p.kernel[d], s = p.stride[d], pd = p.padding[d], dl = p.dilation[d];
     if (K < 1 || K >= kLimit || s < 1 || s >= kLimit || dl < 1 || dl >= kLimit || pd < 0 || 2 * pd > K)
       fail(Code::InvalidArgument, op, ": axis ", d, " has kernel ", K, ", stride ", s, ", padding ", pd, ", dilation ", dl,
            "; expected kernel, stride and dilation in [1, 2^31), padding in [0, kernel / 2]");
     if ((O - 1) * s - pd >= L)
       fail(Code::ShapeMismatch, op, ": axis ", d, "'s last window (output ", O - 1, " of ", O, ") starts at ", (O - 1) * s - pd,
            ", past the input's ", L, " positions");
-    plane *= L;
-    if (plane >= kLimit)
-      fail(Code::InvalidArgument, op, ": input ", shapeStr(xs), " has 2^31 or more positions per plane; the indices are int32");
-    g.in[at] = L, g.out[at] = O, g.k[at] = K, g.stride[at] = s, g.pad[at] = pd, g.dil[at] = dl;
+    g.k[at] = K, g.stride[at] = s, g.pad[at] = pd, g.dil[at] = dl;
   }
   return g;
 }

@@ -87,12 +87,15 @@ TensorPtr depthwiseConvBackwardWeight(const Tensor& x, const Tensor& gy, const S
 // kernel sizes, strides, left paddings and dilations (k values each): maxPool → {values [N, C, out…], int32 indices
 // in the flattened in… plane (−1 for a window with no input element)}; avgPool → y (divisor 0: each window's own,
 // counting the padding where includePad); avgPoolBackward → avgPool's adjoint gx (inShape) from gy [N, C, out…].
-// Float types; shapes and parameters checked here (SHAPE_MISMATCH, INVALID_ARGUMENT, DTYPE_MISMATCH).
+// adaptive: PyTorch's adaptive windows to outSizes instead (kernel, stride, padding, dilation empty and unused; any
+// output size in [1, 2^31), larger than the input's too). Float types; shapes and parameters checked here
+// (SHAPE_MISMATCH, INVALID_ARGUMENT, DTYPE_MISMATCH).
 struct PoolParams {
   Shape outSizes;
   std::vector<int64_t> kernel, stride, padding, dilation;
   bool includePad = true;
   int64_t divisor = 0;
+  bool adaptive = false;
 };
 std::pair<TensorPtr, TensorPtr> maxPool(const Tensor& x, const PoolParams& p);
 TensorPtr avgPool(const Tensor& x, const PoolParams& p);

@@ -1,8 +1,9 @@
 // Max and average pooling on the CPU (kernels/pool.h's rules): the forwards one output row (sample, channel, o0, o1) per
-// OpenMP iteration (so a single plane, N·C = 1, still uses every thread), the adjoint one (sample, channel) plane; every
-// output's valid tap range [lo, hi) precomputed per axis, so the loops over a window's taps carry no bounds test. The
-// average's adjoint scatters each output's gy / divisor into its window's taps within the plane the iteration owns
-// (ascending outputs: the order CUDA's per-input gather sums in).
+// OpenMP iteration (so a single plane, N·C = 1, still uses every thread), the adjoint one input row (sample, channel,
+// i0, i1); every output's valid tap range [lo, hi) precomputed per axis, so the loops over a window's taps carry no
+// bounds test. The average's adjoint scatters each output's gy / divisor into its window's taps within the row the
+// iteration owns (ascending outputs: the order CUDA's per-input gather sums in). Sliding and adaptive windows alike
+// (kernels::poolAxisTaps).
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -18,7 +19,7 @@ using kernels::PoolGeometry;
 
 namespace {
 
-// Per axis: each output's valid taps [lo, hi) and its window's first position o·s − p.
+// Per axis: each output's valid taps [lo, hi) and its window's first position (o·s − p; adaptive: ⌊o·L/out⌋).
 struct AxisTaps {
   std::vector<int64_t> lo, hi, base;
 };
@@ -27,10 +28,7 @@ AxisTaps axisTaps(const PoolGeometry& g, int d) {
   AxisTaps t;
   const size_t n = static_cast<size_t>(g.out[d]);
   t.lo.resize(n), t.hi.resize(n), t.base.resize(n);
-  for (int64_t o = 0; o < g.out[d]; ++o) {
-    kernels::poolTapRange(o, g.stride[d], g.pad[d], g.dil[d], g.k[d], g.in[d], t.lo[o], t.hi[o]);
-    t.base[o] = o * g.stride[d] - g.pad[d];
-  }
+  for (int64_t o = 0; o < g.out[d]; ++o) kernels::poolAxisTaps(g, d, o, t.lo[o], t.hi[o], t.base[o]);
   return t;
 }
 
@@ -107,28 +105,52 @@ void avgT(T* y, const T* x, const PoolGeometry& g) {
   });
 }
 
+// Per axis: for each input position i, the outputs [lo, hi] whose windows hold it (kernels::poolAxisSources, those
+// without a tap at i dropped), as one flat list per axis with offsets (ascending o).
+struct AxisSources {
+  std::vector<int64_t> start, outs;
+};
+
+AxisSources axisSources(const PoolGeometry& g, int d) {
+  AxisSources t;
+  t.start.reserve(static_cast<size_t>(g.in[d]) + 1);
+  for (int64_t i = 0; i < g.in[d]; ++i) {
+    t.start.push_back(static_cast<int64_t>(t.outs.size()));
+    int64_t lo, hi;
+    kernels::poolAxisSources(g, d, i, lo, hi);
+    for (int64_t o = lo; o <= hi; ++o)
+      if (kernels::poolAxisHasTap(g, d, i, o)) t.outs.push_back(o);
+  }
+  t.start.push_back(static_cast<int64_t>(t.outs.size()));
+  return t;
+}
+
+// avg's adjoint one input row (sample, channel, i0, i1) per OpenMP iteration (so one plane uses every thread too):
+// the row zeroed, then each output row (o0, o1) whose windows reach it, ascending, scatters its gy / divisor into the
+// row's taps. Every element sums its terms in ascending (o0, o1, o2), the serial scatter's and CUDA's order, so the
+// result is the same bit for bit whatever the thread count.
 template <typename T>
 void avgAdjointT(T* gx, const T* gy, const PoolGeometry& g) {
-  const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
+  const AxisTaps t2 = axisTaps(g, 2);
+  const AxisSources s0 = axisSources(g, 0), s1 = axisSources(g, 1);
   const std::vector<T> dv = divisors<T>(g);
-  const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
-  const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
-  parallelFor(g.planes, g.planes * P * KK, [&](int64_t plane) {
-    T* gp = gx + plane * S;
+  const int64_t P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
+  const int64_t d2 = g.dil[2], W = g.in[2];
+  const int64_t rows = g.in[0] * g.in[1];  // input rows (i0, i1) per plane: the parallel unit
+  parallelFor(g.planes * rows, g.planes * P * KK, [&](int64_t r) {
+    const int64_t plane = r / rows, i0 = (r % rows) / g.in[1], i1 = r % g.in[1];
+    T* row = gx + r * W;
     const T* gyp = gy + plane * P;
-    std::fill(gp, gp + S, T(0));
-    int64_t j = 0;
-    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
-        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++j) {
-          const int64_t b0 = t0.base[o0], b1 = t1.base[o1], b2 = t2.base[o2];
-          const T v = gyp[j] / dv[j];
-          for (int64_t a = t0.lo[o0]; a < t0.hi[o0]; ++a)
-            for (int64_t b = t1.lo[o1]; b < t1.hi[o1]; ++b) {
-              T* row = gp + ((b0 + a * d0) * H + b1 + b * d1) * W + b2;
-              for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) row[e * d2] += v;
-            }
+    std::fill(row, row + W, T(0));
+    for (int64_t a = s0.start[i0]; a < s0.start[i0 + 1]; ++a)
+      for (int64_t b = s1.start[i1]; b < s1.start[i1 + 1]; ++b) {
+        const int64_t j = (s0.outs[a] * g.out[1] + s1.outs[b]) * g.out[2];
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+          const T v = gyp[j + o2] / dv[j + o2];
+          T* at = row + t2.base[o2];
+          for (int64_t e = t2.lo[o2]; e < t2.hi[o2]; ++e) at[e * d2] += v;
         }
+      }
   });
 }
 

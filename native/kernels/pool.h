@@ -6,6 +6,9 @@
 //   avg: Σ of the in-input taps / divisor, the divisor the product over axes of (countIncludePad) the window clipped
 //        to the padded input, else clipped to the input; or divisorOverride where nonzero
 //   avg's adjoint: gx[i] = Σ_{o whose window holds i} gy[o] / divisor[o], in ascending o
+//   adaptive (PyTorch's adaptive_max/avg_pool): output o's window along an axis is [⌊o·L/out⌋, ⌈(o+1)·L/out⌉) (never
+//        empty, no padding, no dilation; windows overlap where out does not divide L), the divisor its size; the rest
+//        (max's rules, the adjoint's order) as above, through the per-axis functions poolAxisTaps/poolAxisSources
 // The per-point forms are the CUDA kernels' (one thread per output, per input element for the adjoint); the CPU walks
 // each plane with every output's valid tap range precomputed per axis (native/cpu/pool.cpp), summing in the same order.
 #pragma once
@@ -17,6 +20,7 @@ struct PoolGeometry {
   int64_t planes;                                          // N·C
   int64_t in[3], out[3], k[3], stride[3], pad[3], dil[3];  // per axis (depth, height, width); left padding
   bool includePad;                                         // avg: count the padding in the divisor
+  bool adaptive;                                           // adaptive windows (k, stride, pad, dil unused: 1, 1, 0, 1)
   int64_t divisor;                                         // avg: divisorOverride, 0 for the window's own
 
   ANTLER_HD int64_t inPlane() const { return in[0] * in[1] * in[2]; }
@@ -41,12 +45,34 @@ ANTLER_HD int64_t poolAxisDivisor(int64_t o, int64_t s, int64_t p, int64_t k, in
   return (end < L ? end : L) - (start > 0 ? start : 0);
 }
 
+// An adaptive window's first position along an axis of length L cut into `out` windows: ⌊o·L/out⌋ (o·L < 2^62).
+ANTLER_HD int64_t poolAdaptiveStart(int64_t o, int64_t L, int64_t out) { return o * L / out; }
+// Its end (exclusive): ⌈(o+1)·L/out⌉.
+ANTLER_HD int64_t poolAdaptiveEnd(int64_t o, int64_t L, int64_t out) { return ((o + 1) * L + out - 1) / out; }
+
+// Output o's window along axis a: its in-input taps [lo, hi) and tap 0's position base (tap t reads base + t·dil[a]).
+ANTLER_HD void poolAxisTaps(const PoolGeometry& g, int a, int64_t o, int64_t& lo, int64_t& hi, int64_t& base) {
+  if (g.adaptive) {
+    base = poolAdaptiveStart(o, g.in[a], g.out[a]);
+    lo = 0;
+    hi = poolAdaptiveEnd(o, g.in[a], g.out[a]) - base;
+    return;
+  }
+  poolTapRange(o, g.stride[a], g.pad[a], g.dil[a], g.k[a], g.in[a], lo, hi);
+  base = o * g.stride[a] - g.pad[a];
+}
+
+// avg's divisor along axis a for output o: poolAxisDivisor's, or an adaptive window's size.
+ANTLER_HD int64_t poolAxisDivisorOf(const PoolGeometry& g, int a, int64_t o) {
+  if (g.adaptive) return poolAdaptiveEnd(o, g.in[a], g.out[a]) - poolAdaptiveStart(o, g.in[a], g.out[a]);
+  return poolAxisDivisor(o, g.stride[a], g.pad[a], g.k[a], g.in[a], g.includePad);
+}
+
 // The divisor of output (o0, o1, o2), as a double (the product of the axes' integers, exact below 2^53).
 ANTLER_HD double poolDivisor(const PoolGeometry& g, int64_t o0, int64_t o1, int64_t o2) {
   if (g.divisor != 0) return static_cast<double>(g.divisor);
-  return static_cast<double>(poolAxisDivisor(o0, g.stride[0], g.pad[0], g.k[0], g.in[0], g.includePad)) *
-         static_cast<double>(poolAxisDivisor(o1, g.stride[1], g.pad[1], g.k[1], g.in[1], g.includePad)) *
-         static_cast<double>(poolAxisDivisor(o2, g.stride[2], g.pad[2], g.k[2], g.in[2], g.includePad));
+  return static_cast<double>(poolAxisDivisorOf(g, 0, o0)) * static_cast<double>(poolAxisDivisorOf(g, 1, o1)) *
+         static_cast<double>(poolAxisDivisorOf(g, 2, o2));
 }
 
 // Whether v replaces best as a window's maximum: larger, or the first NaN.
@@ -64,10 +90,7 @@ struct PoolWindow {
     o[1] = (idx / g.out[2]) % g.out[1];
     o[0] = (idx / (g.out[2] * g.out[1])) % g.out[0];
     plane = idx / g.outPlane();
-    for (int a = 0; a < 3; ++a) {
-      poolTapRange(o[a], g.stride[a], g.pad[a], g.dil[a], g.k[a], g.in[a], lo[a], hi[a]);
-      base[a] = o[a] * g.stride[a] - g.pad[a];
-    }
+    for (int a = 0; a < 3; ++a) poolAxisTaps(g, a, o[a], lo[a], hi[a], base[a]);
   }
 };
 
@@ -127,6 +150,21 @@ ANTLER_HD bool poolHasTap(int64_t i, int64_t o, int64_t s, int64_t p, int64_t d,
   return t >= 0 && t % d == 0 && t / d < k;
 }
 
+// The outputs [lo, hi] along axis a whose window may hold input position i (adaptive: exactly those,
+// ⌊i·out/L⌋ ≤ o ≤ ⌈(i+1)·out/L⌉ − 1), and whether output o's does.
+ANTLER_HD void poolAxisSources(const PoolGeometry& g, int a, int64_t i, int64_t& lo, int64_t& hi) {
+  if (g.adaptive) {
+    lo = i * g.out[a] / g.in[a];
+    hi = ((i + 1) * g.out[a] + g.in[a] - 1) / g.in[a] - 1;
+    return;
+  }
+  poolSourceRange(i, g.stride[a], g.pad[a], g.dil[a], g.k[a], g.out[a], lo, hi);
+}
+ANTLER_HD bool poolAxisHasTap(const PoolGeometry& g, int a, int64_t i, int64_t o) {
+  if (g.adaptive) return true;
+  return poolHasTap(i, o, g.stride[a], g.pad[a], g.dil[a], g.k[a]);
+}
+
 // avg's adjoint at input element `idx` of [planes, in…]: Σ gy[o] / divisor[o] over the outputs whose windows hold it,
 // in ascending o (the CPU's scatter order).
 template <typename T>
@@ -134,16 +172,16 @@ ANTLER_HD T poolAvgAdjointPoint(const T* gy, const PoolGeometry& g, int64_t idx)
   const int64_t i2 = idx % g.in[2], i1 = (idx / g.in[2]) % g.in[1], i0 = (idx / (g.in[2] * g.in[1])) % g.in[0];
   const T* gp = gy + (idx / g.inPlane()) * g.outPlane();
   int64_t lo0, hi0, lo1, hi1, lo2, hi2;
-  poolSourceRange(i0, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.out[0], lo0, hi0);
-  poolSourceRange(i1, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.out[1], lo1, hi1);
-  poolSourceRange(i2, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.out[2], lo2, hi2);
+  poolAxisSources(g, 0, i0, lo0, hi0);
+  poolAxisSources(g, 1, i1, lo1, hi1);
+  poolAxisSources(g, 2, i2, lo2, hi2);
   T acc = T(0);
   for (int64_t o0 = lo0; o0 <= hi0; ++o0) {
-    if (!poolHasTap(i0, o0, g.stride[0], g.pad[0], g.dil[0], g.k[0])) continue;
+    if (!poolAxisHasTap(g, 0, i0, o0)) continue;
     for (int64_t o1 = lo1; o1 <= hi1; ++o1) {
-      if (!poolHasTap(i1, o1, g.stride[1], g.pad[1], g.dil[1], g.k[1])) continue;
+      if (!poolAxisHasTap(g, 1, i1, o1)) continue;
       for (int64_t o2 = lo2; o2 <= hi2; ++o2) {
-        if (!poolHasTap(i2, o2, g.stride[2], g.pad[2], g.dil[2], g.k[2])) continue;
+        if (!poolAxisHasTap(g, 2, i2, o2)) continue;
         acc += gp[(o0 * g.out[1] + o1) * g.out[2] + o2] / static_cast<T>(poolDivisor(g, o0, o1, o2));
       }
     }

@@ -208,6 +208,9 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("maxPool", &Addon::guard<&Addon::maxPool>),
         InstanceMethod("avgPool", &Addon::guard<&Addon::avgPool>),
         InstanceMethod("avgPoolBackward", &Addon::guard<&Addon::avgPoolBackward>),
+        InstanceMethod("adaptiveMaxPool", &Addon::guard<&Addon::adaptiveMaxPool>),
+        InstanceMethod("adaptiveAvgPool", &Addon::guard<&Addon::adaptiveAvgPool>),
+        InstanceMethod("adaptiveAvgPoolBackward", &Addon::guard<&Addon::adaptiveAvgPoolBackward>),
         InstanceMethod("argReduce", &Addon::guard<&Addon::argReduce>),
         InstanceMethod("topkIndices", &Addon::guard<&Addon::topkIndices>),
         InstanceMethod("searchsorted", &Addon::guard<&Addon::searchsorted>),
@@ -1060,6 +1063,38 @@ class Addon : public Napi::Addon<Addon> {
     expectArgs(info, 7, op);
     const Tensor& gy = tensorArg(info[0], op, "gradient");
     ops::PoolParams p = avgPoolParams(info, 2, op);
+    if (gy.shape.size() >= 2) p.outSizes.assign(gy.shape.begin() + 2, gy.shape.end());
+    return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), p));
+  }
+
+  // adaptiveMaxPool(x, outSizes) -> [values, indices]: ops::maxPool over PyTorch's adaptive windows
+  Napi::Value adaptiveMaxPool(const Napi::CallbackInfo& info) {
+    const char* op = "adaptiveMaxPool";
+    expectArgs(info, 2, op);
+    ops::PoolParams p;
+    p.adaptive = true;
+    p.outSizes = shapeArg(info[1], op, "outSizes");
+    auto [values, indices] = ops::maxPool(tensorArg(info[0], op, "x"), p);
+    return wrapAll(info.Env(), {values, indices});
+  }
+
+  // adaptiveAvgPool(x, outSizes): ops::avgPool over PyTorch's adaptive windows
+  Napi::Value adaptiveAvgPool(const Napi::CallbackInfo& info) {
+    const char* op = "adaptiveAvgPool";
+    expectArgs(info, 2, op);
+    ops::PoolParams p;
+    p.adaptive = true;
+    p.outSizes = shapeArg(info[1], op, "outSizes");
+    return wrap(info.Env(), ops::avgPool(tensorArg(info[0], op, "x"), p));
+  }
+
+  // adaptiveAvgPoolBackward(gy, inShape): adaptiveAvgPool's adjoint [N, C, in…]
+  Napi::Value adaptiveAvgPoolBackward(const Napi::CallbackInfo& info) {
+    const char* op = "adaptiveAvgPoolBackward";
+    expectArgs(info, 2, op);
+    const Tensor& gy = tensorArg(info[0], op, "gradient");
+    ops::PoolParams p;
+    p.adaptive = true;
     if (gy.shape.size() >= 2) p.outSizes.assign(gy.shape.begin() + 2, gy.shape.end());
     return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), p));
   }

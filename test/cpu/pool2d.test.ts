@@ -11,7 +11,7 @@
 import * as antler from '../../lib';
 import { nn, Tensor, tensor, tidy } from '../../lib';
 import { dropoutMask } from '../../lib/ops/nn';
-import { avgPoolComposite, checkPoolPositions, checkPoolTaps, maxPoolComposite, POOL_TAPS, poolPaths } from '../../lib/ops/pool';
+import { adaptiveAvgPoolComposite, adaptiveMaxPoolComposite, avgPoolComposite, checkPoolPositions, checkPoolTaps, maxPoolComposite, POOL_TAPS, poolPaths } from '../../lib/ops/pool';
 import { expectAntlerError, expectClose, expectExact, expectNoLeaksInSuite, makeRng, randomArray, tensorCounts } from '../helpers';
 import { distinct, finiteDifferences, instanceNormRef, outSize, stats, values } from '../pool-refs';
 
@@ -453,15 +453,15 @@ describe('pooling past int32 positions', () => {
     }
   });
 
-  test('windows of more taps than a JavaScript array holds are refused by the composite and adaptive pools before they are laid out (V8 aborted the process, or threw a RangeError)', () => {
+  test('windows of more taps than a JavaScript array holds are refused by the composites (sliding-window and adaptive) before they are laid out (V8 aborted the process, or threw a RangeError)', () => {
     // 1-D: 2^27 windows of one tap (V8 cannot grow an array past about 1.1e8 elements: "Fatal JavaScript invalid size error").
     expectAntlerError(() => maxPoolComposite(1, standIn([1, 1, 2 ** 27]), 1, { stride: 1 }), 'INVALID_ARGUMENT', /^maxPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\); .*at most 100000000/);
-    expectAntlerError(() => antler.adaptiveMaxPool1d(standIn([1, 2 ** 27]), 1000), 'INVALID_ARGUMENT', /^adaptiveMaxPool1d: the windows need 134219000 taps per channel \(1000 output positions × 134219 taps each\)/);
-    expectAntlerError(() => antler.adaptiveAvgPool1d(standIn([1, 2 ** 20]), 2 ** 27), 'INVALID_ARGUMENT', /^adaptiveAvgPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\)/);
+    expectAntlerError(() => adaptiveMaxPoolComposite(1, standIn([1, 2 ** 27]), 1000), 'INVALID_ARGUMENT', /^adaptiveMaxPool1d: the windows need 134219000 taps per channel \(1000 output positions × 134219 taps each\)/);
+    expectAntlerError(() => adaptiveAvgPoolComposite(1, standIn([1, 2 ** 20]), 2 ** 27), 'INVALID_ARGUMENT', /^adaptiveAvgPool1d: the windows need 134217728 taps per channel \(134217728 output positions × 1 tap each\)/);
     // 2-D: a 3×3 "same" max pool (a heatmap's peaks) over 4096×4096: 1.5e8 taps, well below 2^31 positions.
     expectAntlerError(() => maxPoolComposite(2, standIn([1, 1, 4096, 4096]), 3, { stride: 1, padding: 1 }), 'INVALID_ARGUMENT', /^maxPool2d: the windows need 150994944 taps per channel \(4096·4096 output positions × 3·3 taps each\); pooling lays them out in host arrays of at most 100000000 .*pool the input in tiles, or with a larger stride$/);
     expectAntlerError(() => avgPoolComposite(3, standIn([2, 512, 512, 512]), 2, { stride: 1 }), 'INVALID_ARGUMENT', /^avgPool3d: the windows need 1067462648 taps per channel \(511·511·511 output positions × 2·2·2 taps each\)/);
-    expectAntlerError(() => antler.adaptiveAvgPool2d(standIn([1, 1, 8192, 8192]), [8191, 8191]), 'INVALID_ARGUMENT', /^adaptiveAvgPool2d: the windows need \d+ taps per channel \(8191·8191 output positions × 2·2 taps each\)/);
+    expectAntlerError(() => adaptiveAvgPoolComposite(2, standIn([1, 1, 8192, 8192]), [8191, 8191]), 'INVALID_ARGUMENT', /^adaptiveAvgPool2d: the windows need \d+ taps per channel \(8191·8191 output positions × 2·2 taps each\)/);
     // At the limit exactly: allowed.
     expect(() => checkPoolTaps('maxPool2d', [10 ** 4, 10 ** 4], [1, 1])).not.toThrow();
     expectAntlerError(() => checkPoolTaps('maxPool2d', [10 ** 4, 10 ** 4 + 1], [1, 1]), 'INVALID_ARGUMENT', /100010000 taps/);
