@@ -1,16 +1,17 @@
 /**
  * 1-D pooling (torch.nn.functional's max_pool1d, avg_pool1d,
  * adaptive_avg_pool1d and adaptive_max_pool1d) and their 2-D and 3-D
- * counterparts. The sliding-window pools (max and avg, 1-D to 3-D) run as
- * native kernels (native/kernels/pool.h: each window read in place, its valid
- * taps precomputed per axis; CPU and CUDA): a max's gradient is a recorded
- * scatterAdd of the output's gradient at its indices (all of it to the one
- * element picked, as PyTorch's; overlapping windows add up), an average's
- * the native adjoint, each of the average's pair the other's backward. The
- * adaptive pools, and the composite the kernels replaced (maxPoolComposite,
- * avgPoolComposite: the tests' reference), gather every output position's
- * window by one indexSelect of the (padded) input, as conv1d's im2col, then
- * reduce; their gradients come from autograd.
+ * counterparts. The sliding-window and adaptive pools (max and avg, 1-D to
+ * 3-D) run as native kernels (native/kernels/pool.h: each window read in
+ * place, its valid taps precomputed per axis; CPU and CUDA): a max's gradient
+ * is a recorded scatterAdd of the output's gradient at its indices (all of it
+ * to the one element picked, as PyTorch's; overlapping windows add up), an
+ * average's the native adjoint, each of the average's pair the other's
+ * backward. The composites the kernels replaced (maxPoolComposite,
+ * avgPoolComposite, adaptiveMaxPoolComposite, adaptiveAvgPoolComposite: the
+ * tests' reference) gather every output position's window by one indexSelect
+ * of the (padded) input, as conv1d's im2col, then reduce; their gradients come
+ * from autograd.
  */
 import { record } from '../autograd/graph';
 import { tidy } from '../engine';
@@ -264,7 +265,9 @@ function avgPool1dComposite(x: Tensor, kernelSize: number, options?: AvgPool1dOp
 /**
  * torch.nn.functional.adaptive_avg_pool1d: x [N, C, L] (or [C, L]) averaged
  * over outputSize windows, window i covering [⌊i·L/out⌋, ⌈(i+1)·L/out⌉)
- * (outputSize 1: the mean over time).
+ * (outputSize 1: the mean over time; larger than L: overlapping windows), each
+ * window's sum divided by its length, on the native kernel (its gradient the
+ * native adjoint).
  */
 export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
   return nativeAdaptiveAvgPool('adaptiveAvgPool1d', 1, x, outputSize) ?? adaptiveAvgPool1dComposite(x, outputSize);
@@ -284,7 +287,10 @@ function adaptiveAvgPool1dComposite(x: Tensor, outputSize: number): Tensor {
   });
 }
 
-/** torch.nn.functional.adaptive_max_pool1d: the maximum over each of adaptiveAvgPool1d's windows. */
+/**
+ * torch.nn.functional.adaptive_max_pool1d: the maximum over each of adaptiveAvgPool1d's windows (the first of equal
+ * maxima, the first NaN), on the native kernel; returnIndices gives int32 positions in the input's last axis.
+ */
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options: { returnIndices: true }): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool1d(x: Tensor, outputSize: number, options?: { returnIndices?: boolean }): Tensor | { values: Tensor; indices: Tensor };

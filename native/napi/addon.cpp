@@ -1067,36 +1067,34 @@ class Addon : public Napi::Addon<Addon> {
     return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), p));
   }
 
-  // adaptiveMaxPool(x, outSizes) -> [values, indices]: ops::maxPool over PyTorch's adaptive windows
-  Napi::Value adaptiveMaxPool(const Napi::CallbackInfo& info) {
-    const char* op = "adaptiveMaxPool";
-    expectArgs(info, 2, op);
+  // The adaptive pools' parameters: PyTorch's adaptive windows to outSizes (no kernel, stride, padding, dilation).
+  static ops::PoolParams adaptiveParams(Shape outSizes) {
     ops::PoolParams p;
     p.adaptive = true;
-    p.outSizes = shapeArg(info[1], op, "outSizes");
-    auto [values, indices] = ops::maxPool(tensorArg(info[0], op, "x"), p);
+    p.outSizes = std::move(outSizes);
+    return p;
+  }
+
+  // adaptiveMaxPool(x, outSizes) -> [values, indices]: ops::maxPool over the adaptive windows
+  Napi::Value adaptiveMaxPool(const Napi::CallbackInfo& info) {
+    expectArgs(info, 2, "adaptiveMaxPool");
+    auto [values, indices] = ops::maxPool(tensorArg(info[0], "adaptiveMaxPool", "x"), adaptiveParams(shapeArg(info[1], "adaptiveMaxPool", "outSizes")));
     return wrapAll(info.Env(), {values, indices});
   }
 
-  // adaptiveAvgPool(x, outSizes): ops::avgPool over PyTorch's adaptive windows
+  // adaptiveAvgPool(x, outSizes): ops::avgPool over the adaptive windows
   Napi::Value adaptiveAvgPool(const Napi::CallbackInfo& info) {
-    const char* op = "adaptiveAvgPool";
-    expectArgs(info, 2, op);
-    ops::PoolParams p;
-    p.adaptive = true;
-    p.outSizes = shapeArg(info[1], op, "outSizes");
-    return wrap(info.Env(), ops::avgPool(tensorArg(info[0], op, "x"), p));
+    expectArgs(info, 2, "adaptiveAvgPool");
+    return wrap(info.Env(), ops::avgPool(tensorArg(info[0], "adaptiveAvgPool", "x"), adaptiveParams(shapeArg(info[1], "adaptiveAvgPool", "outSizes"))));
   }
 
-  // adaptiveAvgPoolBackward(gy, inShape): adaptiveAvgPool's adjoint [N, C, in…]
+  // adaptiveAvgPoolBackward(gy, inShape): adaptiveAvgPool's adjoint [N, C, in…] (outSizes: gy's trailing axes)
   Napi::Value adaptiveAvgPoolBackward(const Napi::CallbackInfo& info) {
     const char* op = "adaptiveAvgPoolBackward";
     expectArgs(info, 2, op);
     const Tensor& gy = tensorArg(info[0], op, "gradient");
-    ops::PoolParams p;
-    p.adaptive = true;
-    if (gy.shape.size() >= 2) p.outSizes.assign(gy.shape.begin() + 2, gy.shape.end());
-    return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), p));
+    const Shape out = gy.shape.size() >= 2 ? Shape(gy.shape.begin() + 2, gy.shape.end()) : Shape{};
+    return wrap(info.Env(), ops::avgPoolBackward(gy, shapeArg(info[1], op, "inShape"), adaptiveParams(out)));
   }
 
   // logCumSumExp(x, axis, reverse): logcumsumexp along axis (from the end when reverse)
