@@ -6,8 +6,9 @@
  * (lib/bench-linalg.ts: one large matrix through each factorisation),
  * overhead (lib/bench-overhead.ts), isa (lib/bench-isa.ts: the CPU loops'
  * AVX2 copy against their baseline copy), conv (lib/bench-conv.ts: dense,
- * depthwise, grouped and 3-D convolutions, forward and forward + backward) and grid (lib/bench-grid.ts:
- * gridSample's native kernels against the composite and PyTorch).
+ * depthwise, grouped and 3-D convolutions, forward and forward + backward), grid (lib/bench-grid.ts:
+ * gridSample's native kernels against the composite and PyTorch) and pool (lib/bench-pool.ts: max, average and
+ * adaptive pools, native against the composite and PyTorch, interleaved).
  */
 import { BenchRow, runTorch, timeIt } from './bench-timing';
 import * as fs from 'node:fs';
@@ -21,6 +22,7 @@ import { benchLinalg } from './bench-linalg';
 import { benchOde } from './bench-ode';
 import { benchOptim } from './bench-optim';
 import { benchOverhead } from './bench-overhead';
+import { benchPool } from './bench-pool';
 import { backends } from './device';
 import { benchSru } from './bench-sru';
 import { tidy } from './engine';
@@ -63,7 +65,7 @@ function benchMatmul(quick: boolean): Row[] {
 }
 
 export async function runBench(suite: string, opts: { quick?: boolean; out: string }): Promise<void> {
-  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa, conv: benchConv, grid: benchGrid };
+  const suites: Record<string, (quick: boolean) => Row[]> = { matmul: benchMatmul, sru: benchSru, deer: benchDeer, ode: benchOde, optim: benchOptim, linalg: benchLinalg, overhead: benchOverhead, isa: benchIsa, conv: benchConv, grid: benchGrid, pool: benchPool };
   const names = suite === 'all' ? Object.keys(suites) : [suite];
   for (const name of names)
     if (!suites[name]) fail('INVALID_ARGUMENT', `unknown bench suite '${name}'; expected one of: all, ${Object.keys(suites).join(', ')}`);

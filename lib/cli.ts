@@ -57,7 +57,7 @@ program
 program
   .command('bench')
   .description('benchmarks: ratios against peers measured in the same run')
-  .argument('[suite]', "suite to run: 'matmul', 'sru', 'deer', 'ode', 'optim', 'linalg', 'overhead', 'isa', 'conv', 'grid' or 'all'", 'all')
+  .argument('[suite]', "suite to run: 'matmul', 'sru', 'deer', 'ode', 'optim', 'linalg', 'overhead', 'isa', 'conv', 'grid', 'pool' or 'all'", 'all')
   .option('-q, --quick', 'fewer sizes and repeats')
   .option('-o, --out <dir>', 'where JSON results go', path.join(process.cwd(), 'bench', 'results'))
   .action(async (suite: string, opts: { quick?: boolean; out: string }) => {
