@@ -108,6 +108,22 @@ function compare(max: boolean, dtype: Float, reps: number, special: boolean) {
     }
 }
 
+/**
+ * The gradient of <gx, V> with respect to the upstream gradient gy (x's gradient built with createGraph), for
+ * y = pool(x) on x [shape] of xv, float64: V and gy fresh from the suite's rng and a fixed seed.
+ */
+function secondDerivative(shape: number[], xv: number[], V: number[], pool: (x: Tensor) => Tensor): number[] {
+  return tidy(() => {
+    const x = tensor(xv, shape, { dtype: 'float64', requiresGrad: true });
+    const y = pool(x);
+    const gy = tensor(values(makeSeededRng(7), y.size, false), y.shape, { dtype: 'float64', requiresGrad: true });
+    const [gx] = antler.autograd.grad(y, x, { gradOutputs: gy, createGraph: true });
+    const s = antler.sum(antler.mul(gx!, tensor(V, shape, { dtype: 'float64' })));
+    const [ggy] = antler.autograd.grad(s, gy);
+    return read(ggy!);
+  });
+}
+
 describe(`the pools' native kernels (seed ${SEED})`, () => {
   afterEach(() => {
     poolPaths.native = true;
@@ -155,18 +171,10 @@ describe(`the pools' native kernels (seed ${SEED})`, () => {
           if (prod(c.shape) === 0) continue;
           const xv = values(rng, prod(c.shape), false);
           const V = values(rng, prod(c.shape), false);
-          const once = (composite: boolean) => tidy(() => {
-            const x = tensor(xv, c.shape, { dtype: 'float64', requiresGrad: true });
-            const ks = (c.k === 1 ? c.kernel[0] : c.kernel) as never;
-            const y = max
-              ? (composite ? (maxPoolComposite(c.k, x, ks, c.options) as { values: Tensor }).values : maxFn(c.k)(x, ks, c.options as never).values)
-              : (composite ? avgPoolComposite(c.k, x, ks, c.options) : avgFn(c.k)(x, ks, c.options as never));
-            const gy = tensor(values(makeSeededRng(7), y.size, false), y.shape, { dtype: 'float64', requiresGrad: true });
-            const [gx] = antler.autograd.grad(y, x, { gradOutputs: gy, createGraph: true });
-            const s = antler.sum(antler.mul(gx!, tensor(V, c.shape, { dtype: 'float64' })));
-            const [ggy] = antler.autograd.grad(s, gy);
-            return read(ggy!);
-          });
+          const ks = (c.k === 1 ? c.kernel[0] : c.kernel) as never;
+          const once = (composite: boolean) => secondDerivative(c.shape, xv, V, (x) => (max
+            ? (composite ? (maxPoolComposite(c.k, x, ks, c.options) as { values: Tensor }).values : maxFn(c.k)(x, ks, c.options as never).values)
+            : (composite ? avgPoolComposite(c.k, x, ks, c.options) : avgFn(c.k)(x, ks, c.options as never))));
           expectClose(once(false), once(true), 1e-15, 1e-15, `second derivative, ${label(c, 'float64')}`);
         }
   });
@@ -342,17 +350,9 @@ describe(`the adaptive pools' native kernels (seed ${SEED})`, () => {
           if (prod(c.shape) === 0) continue;
           const xv = values(rng, prod(c.shape), false);
           const V = values(rng, prod(c.shape), false);
-          const once = (composite: boolean) => tidy(() => {
-            const x = tensor(xv, c.shape, { dtype: 'float64', requiresGrad: true });
-            const y = max
-              ? (composite ? (adaptiveMaxPoolComposite(c.k, x, c.outputSize, { returnIndices: true }) as { values: Tensor }).values : adaptiveMaxFn(c.k)(x, c.outputSize, { returnIndices: true }).values)
-              : (composite ? adaptiveAvgPoolComposite(c.k, x, c.outputSize) : adaptiveAvgFn(c.k)(x, c.outputSize));
-            const gy = tensor(values(makeSeededRng(7), y.size, false), y.shape, { dtype: 'float64', requiresGrad: true });
-            const [gx] = antler.autograd.grad(y, x, { gradOutputs: gy, createGraph: true });
-            const s = antler.sum(antler.mul(gx!, tensor(V, c.shape, { dtype: 'float64' })));
-            const [ggy] = antler.autograd.grad(s, gy);
-            return read(ggy!);
-          });
+          const once = (composite: boolean) => secondDerivative(c.shape, xv, V, (x) => (max
+            ? (composite ? (adaptiveMaxPoolComposite(c.k, x, c.outputSize, { returnIndices: true }) as { values: Tensor }).values : adaptiveMaxFn(c.k)(x, c.outputSize, { returnIndices: true }).values)
+            : (composite ? adaptiveAvgPoolComposite(c.k, x, c.outputSize) : adaptiveAvgFn(c.k)(x, c.outputSize))));
           expectClose(once(false), once(true), 1e-15, 1e-15, `second derivative, ${adaptiveLabel(c, max, 'float64')}`);
         }
   });
