@@ -626,8 +626,10 @@ export abstract class LRScheduler {
   }
   /**
    * The learning rates this scheduler set at its last step (PyTorch's
-   * get_last_lr()); with schedulers composed, a later one may have changed
-   * the groups' lr since (read optimizer.paramGroups[i].lr for the current).
+   * get_last_lr()), one per group it was made with (a group added later by
+   * addParamGroup is not in it); with schedulers composed, a later one may
+   * have changed the groups' lr since (read optimizer.paramGroups[i].lr for
+   * the current).
    */
   getLastLr(): number[] {
     return [...this.lastLrs];
@@ -1417,10 +1419,13 @@ export class ReduceLROnPlateau {
       this.cooldownCounter = this.cooldown;
       this.numBadEpochs = 0;
     }
-    this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
+    // The groups it was made with, as LRScheduler's: one added later (addParamGroup) is not its to
+    // report, and its stateDict's lastLrs keeps one entry per group it schedules (a resume that
+    // adds the group again loads it).
+    this.lastLrs = this.optimizer.paramGroups.slice(0, this.minLrs.length).map((g) => g.lr);
   }
 
-  /** The learning rates after the last step (PyTorch's get_last_lr()). */
+  /** The learning rates after the last step (PyTorch's get_last_lr()), of the groups it was made with (not one added later). */
   getLastLr(): number[] {
     return [...this.lastLrs];
   }

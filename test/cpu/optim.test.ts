@@ -1061,6 +1061,40 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     antler.dispose(params);
   });
 
+  test('ReduceLROnPlateau made before addParamGroup: leaves the added group, reports its own groups, and resumes from its stateDict', () => {
+    // Bad epochs 2, 3, 5 and 7 (patience 0): group 0's lr halves at each; the added group keeps its lr.
+    const metrics = [5, 6, 7, 4, 8, 3, 9, 2];
+    const run = (resumeAt: number | null) => {
+      const [a, b] = [antler.zeros([2], { dtype: 'float64', requiresGrad: true }), antler.zeros([2], { dtype: 'float64', requiresGrad: true })];
+      let opt = new optim.SGD([a], { lr: 0.1, momentum: 0.9 });
+      let sched = new optim.ReduceLROnPlateau(opt, { patience: 0, factor: 0.5 });
+      opt.addParamGroup({ params: [b], lr: 0.03 });
+      const seen: number[][] = [];
+      metrics.forEach((m, i) => {
+        if (i === resumeAt) {
+          // A checkpoint, then the program made again as the first time: the optimizer, its scheduler, the group added.
+          const dict = { ...opt.stateDict(), ...sched.stateDict() };
+          opt.dispose();
+          opt = new optim.SGD([a], { lr: 0.1, momentum: 0.9 });
+          sched = new optim.ReduceLROnPlateau(opt, { patience: 0, factor: 0.5 });
+          opt.addParamGroup({ params: [b], lr: 0.03 });
+          opt.loadStateDict(dict);
+          sched.loadStateDict(dict);
+          antler.dispose(Object.values(dict));
+        }
+        sched.step(m);
+        expect(sched.getLastLr()).toEqual([opt.paramGroups[0].lr]);
+        seen.push(opt.paramGroups.map((g) => g.lr));
+      });
+      opt.dispose();
+      antler.dispose([a, b]);
+      return seen;
+    };
+    const straight = run(null);
+    expect(straight[straight.length - 1]).toEqual([0.1 * 0.5 ** 4, 0.03]);
+    expect(run(5)).toEqual(straight);
+  });
+
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
     const [a, b, c, d] = params;
