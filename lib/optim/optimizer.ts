@@ -77,6 +77,15 @@ const OPTIMIZER_KEY = /^(param_groups|state|scalars|optimizer)\./;
 const FOREIGN_HINT =
   ' (keys outside param_groups., state., scalars. and optimizer. are skipped, so a whole checkpoint loads; a key under these names from a model whose submodule is so named is not: save the model\'s stateDict() in its own file, or its keys under a prefix such as model.)';
 
+/** o with each array value of an option (a key of `options`) copied: one shared with the caller or another group. */
+function ownArrays<T extends object>(o: T, options: object = o): T {
+  for (const k of Object.keys(options)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (Array.isArray(v)) (o as Record<string, unknown>)[k] = [...v];
+  }
+  return o;
+}
+
 export type ParamGroup<O> = { params: Tensor[] } & O;
 export type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
 
@@ -106,7 +115,7 @@ export abstract class Optimizer<O extends object> {
       fail('INVALID_ARGUMENT', `${name}: options must be an object such as { lr: 0.01 }; got ${describe(options)}`);
     const keys = Object.keys(defaults);
     if (options) checkKnownKeys(options, name, keys);
-    this.defaults = { ...defaults, ...(options as Partial<O> | undefined) };
+    this.defaults = ownArrays({ ...defaults, ...(options as Partial<O> | undefined) });
     const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g0, gi) => this.makeGroup(g0, gi, seen, name));
@@ -138,7 +147,9 @@ export abstract class Optimizer<O extends object> {
       where.set(p, pi);
       fresh.add(p);
     });
-    const merged = { ...this.defaults, ...g } as ParamGroup<O>;
+    // Each group its own option arrays (betas, etas): one changed in place (g.betas[0] = 0.8) changes
+    // that group alone, not the others, the defaults and the groups added later (torch's are tuples).
+    const merged = ownArrays({ ...this.defaults, ...g } as ParamGroup<O>, this.defaults);
     this.validate(merged, name);
     for (const p of fresh) seen.add(p);
     return merged;

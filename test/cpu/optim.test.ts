@@ -1095,6 +1095,24 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expect(run(5)).toEqual(straight);
   });
 
+  test('each parameter group has its own option arrays: betas changed in place in one group change no other, nor the defaults a later addParamGroup takes', () => {
+    const ps = [0, 1, 2, 3].map(() => antler.zeros([2], { dtype: 'float64', requiresGrad: true }));
+    const betas: [number, number] = [0.8, 0.9];
+    const opt = new optim.Adam([{ params: [ps[0]] }, { params: [ps[1]], lr: 0.01 }], { betas });
+    opt.addParamGroup({ params: [ps[2]] });
+    betas[0] = 0.1; // the caller's array, reused
+    opt.paramGroups[1].betas[0] = 0.5; // one group's beta1, in place
+    opt.paramGroups[2].betas[1] = 0.6;
+    opt.addParamGroup({ params: [ps[3]] });
+    expect(opt.paramGroups.map((g) => g.betas)).toEqual([[0.8, 0.9], [0.5, 0.9], [0.8, 0.6], [0.8, 0.9]]);
+    expect(opt.defaults.betas).toEqual([0.8, 0.9]);
+    const rprop = new optim.Rprop([ps[0]], { etas: [0.4, 1.3] });
+    rprop.addParamGroup({ params: [ps[1]] });
+    rprop.paramGroups[1].etas[0] = 0.3;
+    expect(rprop.paramGroups[0].etas).toEqual([0.4, 1.3]);
+    antler.dispose(ps);
+  });
+
   test('parameter groups take their own options and inherit the rest', () => {
     const { params, ref } = makeParams(rng);
     const [a, b, c, d] = params;
