@@ -45,7 +45,7 @@ export function readState(dict: Record<string, unknown>, prefix: string, fields:
     if (f.kind === 'lrs') {
       const n = (f.value as readonly number[]).length;
       if (t.rank !== 1 || t.size !== n)
-        fail('SHAPE_MISMATCH', `${op}: '${key}' has shape [${t.shape.join(', ')}]; expected [${n}], one learning rate per parameter group of this optimizer`);
+        fail('SHAPE_MISMATCH', `${op}: '${key}' has shape [${t.shape.join(', ')}]; expected [${n}], one learning rate per parameter group the scheduler was made with (a group added later by addParamGroup is not one: make the scheduler, and add the groups, in the order the saved run did)`);
       values.forEach((v, i) => {
         if (!Number.isFinite(v) || v < 0) fail('INVALID_ARGUMENT', `${op}: '${key}'[${i}] is ${v}; expected a finite learning rate >= 0`);
       });

@@ -1093,6 +1093,16 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     const straight = run(null);
     expect(straight[straight.length - 1]).toEqual([0.1 * 0.5 ** 4, 0.03]);
     expect(run(5)).toEqual(straight);
+    // A scheduler made after the group was added (two groups) and a checkpoint of one made before (one): named as such.
+    const [a, b] = [antler.zeros([2], { dtype: 'float64', requiresGrad: true }), antler.zeros([2], { dtype: 'float64', requiresGrad: true })];
+    const opt = new optim.SGD([a], { lr: 0.1 });
+    const before = new optim.StepLR(opt, 2);
+    opt.addParamGroup({ params: [b] });
+    const dict = before.stateDict();
+    const after = new optim.StepLR(opt, 2);
+    expectAntlerError(() => after.loadStateDict(dict), 'SHAPE_MISMATCH', /'scheduler\.baseLrs' has shape \[1\]; expected \[2\], one learning rate per parameter group the scheduler was made with \(a group added later by addParamGroup/);
+    antler.dispose([...Object.values(dict), a, b]);
+    opt.dispose();
   });
 
   test('each parameter group has its own option arrays: betas changed in place in one group change no other, nor the defaults a later addParamGroup takes', () => {
