@@ -86,6 +86,9 @@ function ownArrays<T extends object>(o: T, options: object = o): T {
   return o;
 }
 
+/** Where a dict has more parameter groups than the optimizer. */
+const ADDED_HINT = ' (a dict saved after an addParamGroup: make the optimizer, and add the groups, as the saved run did, then load)';
+
 export type ParamGroup<O> = { params: Tensor[] } & O;
 export type ParamsArg<O> = Tensor[] | ({ params: Tensor[] } & Partial<O>)[];
 
@@ -410,7 +413,7 @@ export abstract class Optimizer<O extends object> {
       let m: RegExpExecArray | null;
       if ((m = /^param_groups\.(\d+)\.(\w+)$/.exec(k)) && optionKeys.includes(m[2])) {
         const gi = Number(m[1]);
-        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
+        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}${ADDED_HINT}`);
         const now = (this.paramGroups[gi] as Record<string, unknown>)[m[2]];
         if (typeof now === 'number' || now === undefined || now === null) options[gi][m[2]] = scalarOf(k, t); // unset here (a seed): a number there
         else if (typeof now === 'boolean') {
@@ -423,7 +426,7 @@ export abstract class Optimizer<O extends object> {
         } else fail('INVALID_ARGUMENT', `${op}: '${k}': the option ${m[2]} is not a number, boolean or number array here, so it cannot be loaded`);
       } else if ((m = /^param_groups\.(\d+)\.(lr|initial_lr)$/.exec(k))) {
         const gi = Number(m[1]);
-        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}`);
+        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}${ADDED_HINT}`);
         const v = scalarOf(k, t);
         if (!Number.isFinite(v) || v < 0) fail('INVALID_ARGUMENT', `${op}: '${k}' is ${v}; expected a finite learning rate >= 0`);
         if (m[2] === 'lr') lrs[gi] = v;
@@ -451,6 +454,10 @@ export abstract class Optimizer<O extends object> {
     }
     // stateDict() always has each group's lr (torch's load_state_dict needs its param_groups too).
     const missing = lrs.map((_, gi) => `param_groups.${gi}.lr`).filter((k) => !Object.hasOwn(dict, k));
+    // Fewer groups than here (as torch's 'a different number of parameter groups'): say so, and the likely cause.
+    const saved = lrs.filter((_, gi) => Object.hasOwn(dict, `param_groups.${gi}.lr`)).length;
+    if (missing.length && saved > 0 && missing.every((k, i) => k === `param_groups.${saved + i}.lr`))
+      fail('INVALID_ARGUMENT', `${op}: the dict holds ${saved} parameter group${saved === 1 ? '' : 's'}; this optimizer has ${lrs.length} (a dict saved before an addParamGroup: load it first, then add the group${lrs.length - saved === 1 ? '' : 's'})`);
     if (missing.length)
       fail('INVALID_ARGUMENT', `${op}: missing ${missing.map((k) => `'${k}'`).join(', ')}; a dict from ${this.name}.stateDict() has one per parameter group (this optimizer has ${lrs.length})`);
     // The loaded options, checked as a step checks them, before anything changes.

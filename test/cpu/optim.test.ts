@@ -1053,6 +1053,14 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectExact((again.state.get(d)!.momentumBuffer as Tensor).dataSync(), (opt.state.get(d)!.momentumBuffer as Tensor).dataSync(), 'the added group\'s buffer');
     antler.dispose(Object.values(dict));
     again.dispose();
+    // A dict saved before the add, or after it, loaded where the groups differ in number: refused, the groups counted.
+    const fewer = new optim.SGD([{ params: [a, b] }, { params: [c] }], { momentum: 0.9 });
+    const older = fewer.stateDict();
+    expectAntlerError(() => opt.loadStateDict(older), 'INVALID_ARGUMENT', /^SGD\.loadStateDict: the dict holds 2 parameter groups; this optimizer has 3 \(a dict saved before an addParamGroup: load it first, then add the group\)$/);
+    const newer = opt.stateDict();
+    expectAntlerError(() => fewer.loadStateDict(newer), 'INVALID_ARGUMENT', /'param_groups\.2\.\w+' names parameter group 2; this optimizer has 2 \(a dict saved after an addParamGroup: make the optimizer, and add the groups, as the saved run did/);
+    antler.dispose([...Object.values(older), ...Object.values(newer)]);
+    fewer.dispose();
     // L-BFGS keeps one group, as torch's.
     const lbfgs = new optim.LBFGS([a]);
     expectAntlerError(() => lbfgs.addParamGroup({ params: [b] }), 'INVALID_ARGUMENT', /one parameter group/);
