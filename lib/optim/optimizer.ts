@@ -133,8 +133,11 @@ export abstract class Optimizer<O extends object> {
   private makeGroup(g0: unknown, gi: number, seen: Set<Tensor>, name: string): ParamGroup<O> {
     // A group's params may be one Tensor, as PyTorch accepts (it wraps it in a list).
     const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : (g0 as { params: Tensor[] } & Partial<O>);
-    if (!g || typeof g !== 'object' || !Array.isArray(g.params))
+    if (!g || typeof g !== 'object' || Array.isArray(g) || g instanceof Tensor || !('params' in g))
       fail('INVALID_ARGUMENT', `${name}: parameter group ${gi} must be an object with a params array; got ${describe(g)}`);
+    // The group is an object: name what its params are (a Set has no fixed order: torch refuses one too).
+    if (!Array.isArray(g.params))
+      fail('INVALID_ARGUMENT', `${name}: the params of parameter group ${gi} must be an array of Tensors (or one Tensor); got ${(g.params as unknown) instanceof Set ? 'a Set (pass [...set]: an array keeps the parameters\' order, which the state follows)' : describe(g.params)}`);
     checkGroupKeys(g, name, ['params', ...Object.keys(this.defaults)], ` in parameter group ${gi}`, this.userKeys);
     const where = new Map<Tensor, number>();
     const fresh = new Set<Tensor>();

@@ -1028,6 +1028,8 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     expectAntlerError(() => opt.addParamGroup({ params: [c], betas: [0.9, 0.99] } as never), 'INVALID_ARGUMENT', /betas/);
     expectAntlerError(() => opt.addParamGroup({ params: [c], momentum: -1 }), 'INVALID_ARGUMENT', /momentum must be ≥ 0/);
     expectAntlerError(() => opt.addParamGroup(null as never), 'INVALID_ARGUMENT', /params array/);
+    expectAntlerError(() => opt.addParamGroup({ params: new Set([c]) } as never), 'INVALID_ARGUMENT', /^SGD\.addParamGroup: the params of parameter group 1 must be an array of Tensors \(or one Tensor\); got a Set \(pass \[\.\.\.set\]/);
+    expectAntlerError(() => opt.addParamGroup({ params: 'c' } as never), 'INVALID_ARGUMENT', /the params of parameter group 1 must be an array of Tensors \(or one Tensor\); got 'c'/);
     const nonLeaf = c.mul(2);
     expectAntlerError(() => opt.addParamGroup({ params: [nonLeaf] }), 'INVALID_ARGUMENT', /leaf/);
     nonLeaf.dispose();
