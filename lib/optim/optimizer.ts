@@ -155,7 +155,8 @@ export abstract class Optimizer<O extends object> {
     });
     // Each group its own option arrays (betas, etas): one changed in place (g.betas[0] = 0.8) changes
     // that group alone, not the others, the defaults and the groups added later (torch's are tuples).
-    const merged = ownArrays({ ...this.defaults, ...g } as ParamGroup<O>, this.defaults);
+    // Its own params array too (torch's list(params)): one the caller pushes to later is not checked here.
+    const merged = ownArrays({ ...this.defaults, ...g, params: [...g.params] } as ParamGroup<O>, this.defaults);
     this.validate(merged, name);
     for (const p of fresh) seen.add(p);
     return merged;

@@ -1126,6 +1126,16 @@ describe(`optimizer mechanics (seed ${SEED})`, () => {
     opt.addParamGroup({ params: [ps[3]] });
     expect(opt.paramGroups.map((g) => g.betas)).toEqual([[0.8, 0.9], [0.5, 0.9], [0.8, 0.6], [0.8, 0.9]]);
     expect(opt.defaults.betas).toEqual([0.8, 0.9]);
+    // The params arrays too, as torch's list(params): a caller's array pushed to later (here a parameter already in a group) is not the group's.
+    const list = [ps[0]];
+    const sgd = new optim.SGD(list);
+    const head = [ps[1]];
+    sgd.addParamGroup({ params: head });
+    list.push(ps[1]);
+    head.push(ps[0]);
+    expect(sgd.paramGroups.map((g) => g.params.length)).toEqual([1, 1]);
+    expect(sgd.paramGroups[0].params[0]).toBe(ps[0]);
+    expect(sgd.paramGroups[1].params[0]).toBe(ps[1]);
     const rprop = new optim.Rprop([ps[0]], { etas: [0.4, 1.3] });
     rprop.addParamGroup({ params: [ps[1]] });
     rprop.paramGroups[1].etas[0] = 0.3;
