@@ -36,11 +36,12 @@ ANTLER_HD constexpr int gridAxisTapCount() {
   return Mode == kGridBicubic ? 4 : (Mode == kGridNearest ? 1 : 2);
 }
 
-// The taps of one point along one axis.
-template <typename T, int Mode>
+// The taps of one point along one axis. Index: the pixel indices' type (the CPU's blocks of points use int32_t
+// where every axis fits, so that their loops over points vectorise).
+template <typename T, int Mode, typename Index = int64_t>
 struct GridAxisTaps {
   static constexpr int n = gridAxisTapCount<Mode>();
-  int64_t pos[n];     // the pixel index of each tap, −1 where it lies outside [0, size − 1] or is NaN
+  Index pos[n];       // the pixel index of each tap, −1 where it lies outside [0, size − 1] or is NaN
   T w[n];             // its weight
   T dw[n];            // d w / d src (bilinear ∓1, bicubic the cubic's derivative in t, nearest 0)
   bool pass;          // the gradient passes the padding (strictly inside, or 'zeros')
@@ -104,11 +105,12 @@ ANTLER_HD_ALWAYS_INLINE T gridPad(T c, int64_t size, int padding, bool align, bo
 // A tap's pixel index, or −1 outside [0, size − 1] (NaN included). The bound is checked on the integer:
 // T(size − 1) rounds (float32 above 2^24: size − 1 = 16777219 becomes 16777220), and a position equal to
 // the rounded bound would index one past the axis (the next row, channel or batch item, or past the buffer).
-template <typename T>
-ANTLER_HD int64_t gridTapIndex(T p, int64_t size) {
-  if (!(p >= T(0) && p <= T(size - 1))) return int64_t{-1};
-  const int64_t i = static_cast<int64_t>(p);
-  return i < size ? i : int64_t{-1};
+// Branch-free (selects), so that a loop over points vectorises; Index must hold size.
+template <typename Index = int64_t, typename T>
+ANTLER_HD Index gridTapIndex(T p, int64_t size) {
+  const bool in = p >= T(0) && p <= T(size - 1);
+  const Index i = static_cast<Index>(in ? p : T(0));
+  return in && i < static_cast<Index>(size) ? i : Index(-1);
 }
 
 // PyTorch's cubic convolution kernels (A = −0.75) and their derivatives.
@@ -131,8 +133,8 @@ ANTLER_HD T gridCubic2Slope(T d) {
 
 // The taps of grid value g along an axis of `size` pixels.
 // Slopes: also the weights' derivatives dw (the backward's; the forward leaves them unset).
-template <int Mode, bool Slopes = true, typename T>
-ANTLER_HD_ALWAYS_INLINE void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t size, int padding, bool align) {
+template <int Mode, bool Slopes = true, typename T, typename Index>
+ANTLER_HD_ALWAYS_INLINE void gridAxisTaps(GridAxisTaps<T, Mode, Index>& a, T g, int64_t size, int padding, bool align) {
   const T c = gridUnnormalize(g, size, align);
   if constexpr (Mode == kGridBicubic) {
     const T lo = floor(c), t = c - lo;
@@ -151,13 +153,13 @@ ANTLER_HD_ALWAYS_INLINE void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t
     // (Spelled out: nvcc leaves this loop rolled, and the taps then in local memory.)
     bool p;
     T ds;
-    a.pos[0] = gridTapIndex(gridPad(lo + T(-1), size, padding, align, &p, &ds), size);
-    a.pos[1] = gridTapIndex(gridPad(lo + T(0), size, padding, align, &p, &ds), size);
-    a.pos[2] = gridTapIndex(gridPad(lo + T(1), size, padding, align, &p, &ds), size);
-    a.pos[3] = gridTapIndex(gridPad(lo + T(2), size, padding, align, &p, &ds), size);
+    a.pos[0] = gridTapIndex<Index>(gridPad(lo + T(-1), size, padding, align, &p, &ds), size);
+    a.pos[1] = gridTapIndex<Index>(gridPad(lo + T(0), size, padding, align, &p, &ds), size);
+    a.pos[2] = gridTapIndex<Index>(gridPad(lo + T(1), size, padding, align, &p, &ds), size);
+    a.pos[3] = gridTapIndex<Index>(gridPad(lo + T(2), size, padding, align, &p, &ds), size);
   } else if constexpr (Mode == kGridNearest) {
     const T src = gridPad(c, size, padding, align, &a.pass, &a.dsrc);
-    a.pos[0] = gridTapIndex(static_cast<T>(rint(src)), size);
+    a.pos[0] = gridTapIndex<Index>(static_cast<T>(rint(src)), size);
     a.w[0] = T(1);
     a.dw[0] = T(0);
     a.pass = false;
@@ -168,8 +170,8 @@ ANTLER_HD_ALWAYS_INLINE void gridAxisTaps(GridAxisTaps<T, Mode>& a, T g, int64_t
     a.w[1] = src - lo;
     a.dw[0] = T(-1);
     a.dw[1] = T(1);
-    a.pos[0] = gridTapIndex(lo, size);
-    a.pos[1] = gridTapIndex(lo + T(1), size);
+    a.pos[0] = gridTapIndex<Index>(lo, size);
+    a.pos[1] = gridTapIndex<Index>(lo + T(1), size);
   }
 }
 

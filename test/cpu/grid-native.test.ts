@@ -169,7 +169,8 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
             for (const dims of mode === 'bicubic' ? [2] : [2, 3])
               for (const N of [2, 3]) {
                 const sizes = dims === 2 ? [5, 6] : [3, 4, 4];
-                const outSizes = dims === 2 ? [6, 5] : [3, 3, 4];
+                // 300 points per batch item: blocks of 64 and, in the two-pass backward, tasks of 256 points.
+                const outSizes = dims === 2 ? [20, 15] : [5, 6, 10];
                 const align = rng.next() < 0.5;
                 const c: Config = { xs: [N, 5, ...sizes], gs: [N, ...outSizes, dims], mode, padding, align };
                 const P = N * prod(outSizes);
