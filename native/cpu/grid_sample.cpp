@@ -41,6 +41,13 @@ constexpr int64_t kGridChunk = 256;
 // so no loop has a remainder, and a point's bits do not depend on where it lies in its block. Blocks start at
 // multiples of kGridBlock within a batch item in every pass (kGridChunk is a multiple of it).
 constexpr int kGridBlock = 64;
+// Whether the loops over a block's points gather x (the AVX2 copy: vgatherdps/vgatherdpd); the x86-64 baseline
+// has no gather instruction, and there the channel loops go point by point (g++'s emulated gathers cost more).
+#ifdef ANTLER_GRID_GATHER
+constexpr bool kGridGather = true;
+#else
+constexpr bool kGridGather = false;
+#endif
 static_assert(kGridChunk % kGridBlock == 0, "a task's points are whole blocks");
 
 // The taps of a block of points of one batch item: per tap combination k and point p, the flat offset
@@ -134,6 +141,17 @@ void forwardTyped(T* out, const T* x, const T* grid, const GridGeometry& g) {
       const int len = static_cast<int>(std::min<int64_t>(B, p1 - pb));
       b.template make<false>(g, grid, n * g.per + pb, len);
       T* on = out + n * g.C * g.per + pb;
+      if (!kGridGather) {
+        // Without gathers: point by point (each point's sum in the same order as the lanes' above).
+        for (int p = 0; p < len; ++p)
+          for (int64_t c = 0; c < g.C; ++c) {
+            const T* xc = xn + c * g.inner;
+            T acc = T(0);
+            for (int k = 0; k < K; ++k) acc += (b.off[k][p] >= 0 ? xc[b.off[k][p]] : T(0)) * b.w[k][p];
+            on[c * g.per + p] = acc;
+          }
+        continue;
+      }
       for (int64_t c = 0; c < g.C; ++c) {
         const T* xc = xn + c * g.inner;
         alignas(64) T acc[B];
@@ -178,7 +196,17 @@ ANTLER_GRID_ONE_COPY void backwardBlock(T* gx, T* gg, const T* gy, const T* x, c
     for (int k = 0; k < K; ++k)
       for (int p = 0; p < B; ++p) dot[k][p] = T(0);
     alignas(64) T gyb[B];
-    for (int64_t c = c0; c < c1; ++c) {
+    if (!kGridGather) {
+      // Without gathers: point by point (each dot[k][p] sums the channels in the same order as below).
+      for (int p = 0; p < len; ++p)
+        for (int64_t c = c0; c < c1; ++c) {
+          const T gyc = gyn[c * g.per + p];
+          const T* xc = xn + c * g.inner;
+          for (int k = 0; k < K; ++k)
+            if (b.off[k][p] >= 0) dot[k][p] = dot[k][p] + gyc * xc[b.off[k][p]];
+        }
+    }
+    for (int64_t c = c0; c < (kGridGather ? c1 : c0); ++c) {
       for (int p = 0; p < B; ++p) gyb[p] = p < len ? gyn[c * g.per + p] : T(0);
       const T* xc = xn + c * g.inner;
       for (int k = 0; k < K; ++k)
