@@ -105,12 +105,20 @@ ANTLER_HD_ALWAYS_INLINE T gridPad(T c, int64_t size, int padding, bool align, bo
 // A tap's pixel index, or −1 outside [0, size − 1] (NaN included). The bound is checked on the integer:
 // T(size − 1) rounds (float32 above 2^24: size − 1 = 16777219 becomes 16777220), and a position equal to
 // the rounded bound would index one past the axis (the next row, channel or batch item, or past the buffer).
-// Branch-free (selects), so that a loop over points vectorises; Index must hold size.
+// Index: int64_t (CUDA, and the CPU where a plane of x does not fit int32_t), or int32_t (Index must hold size),
+// computed branch-free (selects) so that the CPU's loops over points vectorise (int64_t keeps the early return:
+// as branch-free, nvcc gave 3 of the 20 kernels 2 more registers).
 template <typename Index = int64_t, typename T>
 ANTLER_HD Index gridTapIndex(T p, int64_t size) {
-  const bool in = p >= T(0) && p <= T(size - 1);
-  const Index i = static_cast<Index>(in ? p : T(0));
-  return in && i < static_cast<Index>(size) ? i : Index(-1);
+  if constexpr (std::is_same<Index, int64_t>::value) {
+    if (!(p >= T(0) && p <= T(size - 1))) return int64_t{-1};
+    const int64_t i = static_cast<int64_t>(p);
+    return i < size ? i : int64_t{-1};
+  } else {
+    const bool in = p >= T(0) && p <= T(size - 1);
+    const Index i = static_cast<Index>(in ? p : T(0));
+    return in && i < static_cast<Index>(size) ? i : Index(-1);
+  }
 }
 
 // PyTorch's cubic convolution kernels (A = −0.75) and their derivatives.
