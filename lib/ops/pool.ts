@@ -4,7 +4,7 @@
  * counterparts. The sliding-window and adaptive pools (max and avg, 1-D to
  * 3-D) run as native kernels (native/kernels/pool.h: each window read in
  * place, its valid taps precomputed per axis; CPU and CUDA): a max's gradient
- * is a recorded scatterAdd of the output's gradient at its indices (all of it
+ * is one recorded scatterAddRows of the output's gradient at its indices (all of it
  * to the one element picked, as PyTorch's; overlapping windows add up), an
  * average's the native adjoint, each of the average's pair the other's
  * backward. The composites the kernels replaced (maxPoolComposite,
@@ -17,10 +17,10 @@ import { record } from '../autograd/graph';
 import { tidy } from '../engine';
 import { fail } from '../errors';
 import { native, NativeHandle } from '../native';
-import { checkTensor, tensor, Tensor, zeros } from '../tensor';
+import { arange, checkTensor, tensor, Tensor } from '../tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, shapeText } from '../validate';
 import { add, div, less, mul, reshape, slice, sum, where, wrap } from './core';
-import { argmax, gather, indexSelect, scatterAdd } from './indexing';
+import { argmax, gather, indexSelect, scatterAddRows } from './indexing';
 import { gridOffsets } from './conv';
 import { pad } from './shape';
 
@@ -688,21 +688,27 @@ function maxPoolResult(node: string, xb: Tensor, hv: NativeHandle, indices: Tens
 }
 
 /**
- * The max pool's gradient: gy [N, C, out…] added at each output's index in x [N, C, L] (a recorded scatterAdd, so its
- * own gradient is a gather and double backward works); a window with no input element (index −1) adds nowhere.
+ * The max pool's gradient: gy [N, C, out…] added at each output's index in x [N, C, L], as one recorded
+ * scatterAddRows into the flat [N·C·L] gradient at plane·L + index (its own gradient a gather, so double backward
+ * works; each element sums its outputs in ascending order, on any thread count). The only full-size pass is the
+ * scatter target's fill, where scatterAdd into zeros() made three (zeros, its copy, the add): adaptiveMaxPool1d
+ * [16, 512, 4096] → 1 fwd+bwd 172 → 76 ms (medians of 7, loaded 2-core machine). A window with no input element
+ * (index −1) adds to a spare row N·C·L, dropped after.
  */
 function maxPoolScatter(gy: Tensor, indices: Tensor, L: number, empty: boolean, inShape: readonly number[]): Tensor {
-  const [N, C] = inShape;
-  const P = gy.size / Math.max(1, N * C);
+  const planes = inShape[0] * inShape[1];
+  const rows = planes * L;
   return tidy(() => {
-    if (gy.size === 0) return zeros(inShape, { dtype: gy.dtype, device: gy.device });
-    const idx = reshape(indices, [N, C, P]);
-    const src = reshape(gy, [N, C, P]);
-    if (!empty) return reshape(scatterAdd(zeros([N, C, L], { dtype: gy.dtype, device: gy.device }), 2, idx, src), inShape);
-    // −1 goes to a spare column L, dropped after.
-    const safe = where(less(idx, 0), L, idx);
-    const full = scatterAdd(zeros([N, C, L + 1], { dtype: gy.dtype, device: gy.device }), 2, safe, src);
-    return reshape(slice(full, [0, 0, 0], [N, C, L]), inShape);
+    // Empty (no planes): still the recorded scatter, so a second derivative through it reaches gy (as PyTorch's).
+    if (gy.size === 0) return reshape(scatterAddRows(reshape(gy, [0, 1]), reshape(indices, [0]), rows, false, 'maxPoolBackward'), inShape);
+    if (rows >= 2 ** 31 - 1)
+      fail('INVALID_ARGUMENT', `maxPool backward: the input ${shapeText(inShape)} has ${rows} elements; at most 2^31 − 2 are supported (int32 positions)`);
+    const P = gy.size / planes;
+    const idx = reshape(indices, [planes, P]);
+    let flat = planes === 1 ? idx : add(idx, reshape(arange(0, rows, L, { dtype: 'int32', device: gy.device }), [planes, 1]));
+    if (empty) flat = where(less(idx, 0), rows, flat);
+    const g = scatterAddRows(reshape(gy, [gy.size, 1]), reshape(flat, [gy.size]), empty ? rows + 1 : rows, false, 'maxPoolBackward');
+    return reshape(empty ? slice(g, [0, 0], [rows, 1]) : g, inShape);
   });
 }
 

@@ -393,6 +393,20 @@ describe(`the adaptive pools' native kernels (seed ${SEED})`, () => {
     }
   });
 
+  test('an empty batch or channel axis: the max pools\' gradient stays recorded, so its second derivative is the (empty) gather, as PyTorch\'s', () => {
+    for (const shape of [[0, 3, 4, 4], [2, 0, 4, 4]])
+      for (const pool of [(x: Tensor) => antler.adaptiveMaxPool2d(x, [2, 3]), (x: Tensor) => antler.maxPool2d(x, 2), (x: Tensor) => antler.adaptiveAvgPool2d(x, 2)])
+        tidy(() => {
+          const x = tensor([], shape, { dtype: 'float64', requiresGrad: true });
+          const y = pool(x);
+          const gy = antler.zeros(y.shape, { dtype: 'float64', requiresGrad: true });
+          const [gx] = antler.autograd.grad(y, x, { gradOutputs: gy, createGraph: true });
+          expect(gx!.shape).toEqual(shape);
+          const [ggy] = antler.autograd.grad(antler.sum(gx!), gy);
+          expect(ggy!.shape).toEqual(y.shape);
+        });
+  });
+
   test('memory: the native adaptive pools and their gradients free every tensor they make', () => {
     const before = antler.memory().numTensors;
     tidy(() => {
