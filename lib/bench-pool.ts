@@ -65,15 +65,25 @@ function pool(c: PoolCase, impl: Impl, x: Tensor): Tensor {
   return k === 1 ? adaptiveAvgPool1d(x, out) : adaptiveAvgPool2d(x, out);
 }
 
+/**
+ * fn timed by timeWithin after a warm-up of its own: timeWithin reports its warm-up alone when that run exceeds the
+ * budget, and a case's first run pays for the allocator's fresh pages (the [16, 512, 4096] max pool's first fwd+bwd
+ * took 2.7 s, the next ones 0.2 s on the loaded 2-core machine), which is not the pool's cost.
+ */
+function timeWarm(fn: () => void, device: string, budgetMs: number, repeats: number): number {
+  fn();
+  return timeWithin(fn, device, budgetMs, repeats).ms;
+}
+
 /** Forward, and forward + backward (into a fresh leaf's .grad, dropped after each run), of one case. */
 function timeCase(c: PoolCase, impl: Impl, device: string, repeats: number, budgetMs: number): { fwd: number; fwdBwd: number } {
   const x = randn(c.x, { device });
-  const fwd = timeWithin(() => tidy(() => void pool(c, impl, x)), device, budgetMs, repeats).ms;
+  const fwd = timeWarm(() => tidy(() => void pool(c, impl, x)), device, budgetMs, repeats);
   x.requiresGrad = true;
-  const fwdBwd = timeWithin(() => tidy(() => {
+  const fwdBwd = timeWarm(() => tidy(() => {
     sum(pool(c, impl, x)).backward();
     x.grad = null;
-  }), device, budgetMs, repeats).ms;
+  }), device, budgetMs, repeats);
   x.dispose();
   return { fwd, fwdBwd };
 }
@@ -90,11 +100,13 @@ for name, kind, xs, stride, out in ${JSON.stringify(cs.map((c) => [c.name, c.kin
     elif kind == 'adaptiveMax': f = (lambda t: F.adaptive_max_pool1d(t, out[0])) if k == 1 else (lambda t: F.adaptive_max_pool2d(t, out))
     else: f = (lambda t: F.adaptive_avg_pool1d(t, out[0])) if k == 1 else (lambda t: F.adaptive_avg_pool2d(t, out))
     x = torch.randn(xs)
+    f(x)  # warm-up, as antler's (timeWarm)
     fwd = timed(lambda: f(x), 'cpu', ${repeats}, ${budgetMs})
     x.requires_grad_()
     def step():
         f(x).sum().backward()
         x.grad = None
+    step()
     rows.append([name, fwd, timed(step, 'cpu', ${repeats}, ${budgetMs})])
 print(json.dumps(rows))
 `, 900_000);
