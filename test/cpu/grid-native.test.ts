@@ -109,6 +109,37 @@ describe(`gridSample's native kernels (seed ${SEED})`, () => {
         }
   });
 
+  test('match the composite where a batch item has more points than one block of 64 (1, 63–65, 129, 255–257, 300 points per item; 1 thread and several): values and both gradients', () => {
+    // The CPU kernels take points in blocks of 64 of one batch item (a short block padded, its extra points dropped)
+    // and tasks of 256: every block after the first, and each last short block, at its place. The random
+    // configurations above have at most 27 points per item (one block).
+    const original = antler.backends().cpu.threads;
+    try {
+      for (const per of [1, 63, 64, 65, 129, 255, 256, 257, 300]) {
+        const mode = rng.pick(MODES), padding = rng.pick(PADDINGS), align = rng.next() < 0.5;
+        const dims = mode === 'bicubic' ? 2 : rng.pick([2, 3]);
+        const sizes = Array.from({ length: dims }, () => rng.int(2, dims === 2 ? 6 : 4));
+        const outSizes = dims === 2 ? [1, per] : [1, 1, per];
+        const N = rng.int(2, 3), C = rng.int(1, 3);
+        const c: Config = { xs: [N, C, ...sizes], gs: [N, ...outSizes, dims], mode, padding, align };
+        const xv = randomArray(rng, prod(c.xs), -2, 2);
+        const gv = gridValues(rng, N * per, sizes, align, 0.3, true);
+        const W = randomArray(rng, N * C * per);
+        const ref = run(c, xv, gv, W, 'float64', true);
+        for (const threads of [1, 3]) {
+          antler.setNumThreads(threads);
+          const nat = run(c, xv, gv, W, 'float64', false);
+          const what = `${label(c)}, ${threads} thread(s)`;
+          expectClose(nat.y, ref.y, 1e-13, 1e-13, `${what}: values`);
+          expectClose(nat.gx, ref.gx, 1e-13, 1e-13, `${what}: x's gradient`);
+          expectClose(nat.gg, ref.gg, 1e-12, 1e-12, `${what}: the grid's gradient`);
+        }
+      }
+    } finally {
+      antler.setNumThreads(original);
+    }
+  });
+
   test('hold only the result after the forward (x and the grid saved as views) and peak at the gradients', () => {
     for (const [mode, C, dims] of [['bilinear', 3, 2], ['nearest', 1, 2], ['bicubic', 1, 2], ['bilinear', 4, 3]] as [Mode, number, number][]) {
       const sizes = dims === 2 ? [24, 24] : [8, 8, 8];
