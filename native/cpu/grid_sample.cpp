@@ -311,9 +311,14 @@ void backwardTyped(T* gx, T* gg, const T* gy, const T* x, const T* grid, const G
   }
 }
 
-// Whether a plane of x (and so every axis and flat offset) fits int32_t: the blocks' indices (vectorised) are then
-// int32_t, else int64_t.
-bool fitsInt32(const GridGeometry& g) { return g.inner <= INT32_MAX; }
+// The largest plane of x (and so axis) whose blocks' indices (vectorised) are int32_t; larger ones use int64_t.
+// Not INT32_MAX: kernels::gridTapIndex<int32_t> converts a position p <= T(size − 1) to int32_t, and float32 rounds
+// size − 1 up (2^31 − 2 becomes 2^31, past INT32_MAX: an undefined conversion, INT32_MIN on x86). 128 below it,
+// float32(size − 1) is at most 2^31 − 128 (the float32 spacing there is 128).
+constexpr int64_t kGridInt32Plane = INT32_MAX - 128;
+static_assert(static_cast<double>(static_cast<float>(kGridInt32Plane - 1)) <= static_cast<double>(INT32_MAX),
+              "float32(size - 1) converts to int32_t for every axis of an int32_t plane");
+bool fitsInt32(const GridGeometry& g) { return g.inner <= kGridInt32Plane; }
 
 // The kernels for the geometry's mode and number of spatial axes (compile-time tap counts) and index type.
 template <typename T>

@@ -105,7 +105,7 @@ ANTLER_HD_ALWAYS_INLINE T gridPad(T c, int64_t size, int padding, bool align, bo
 // A tap's pixel index, or −1 outside [0, size − 1] (NaN included). The bound is checked on the integer:
 // T(size − 1) rounds (float32 above 2^24: size − 1 = 16777219 becomes 16777220), and a position equal to
 // the rounded bound would index one past the axis (the next row, channel or batch item, or past the buffer).
-// Index: int64_t (CUDA, and the CPU where a plane of x does not fit int32_t), or int32_t (Index must hold size),
+// Index: int64_t (CUDA, and the CPU where a plane of x does not fit int32_t), or int32_t (Index must hold size, and T(size − 1): the CPU's kGridInt32Plane),
 // computed branch-free (selects) so that the CPU's loops over points vectorise (int64_t keeps the early return:
 // as branch-free, nvcc gave 3 of the 20 kernels 2 more registers).
 template <typename Index = int64_t, typename T>
