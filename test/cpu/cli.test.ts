@@ -47,7 +47,7 @@ describe('errors', () => {
   test('a user error prints its code and message, no stack trace, and exits 1', () => {
     const r = antler(['bench', 'nosuch']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("INVALID_ARGUMENT: unknown bench suite 'nosuch'; expected one of: all, matmul, sru, deer, ode, optim, linalg, overhead, isa, conv, grid\n");
+    expect(r.stderr).toBe("INVALID_ARGUMENT: unknown bench suite 'nosuch'; expected one of: all, matmul, sru, deer, ode, optim, linalg, overhead, isa, conv, grid, pool\n");
     expect(r.stdout).toBe('');
   }, 120_000);
 
