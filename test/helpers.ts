@@ -104,6 +104,13 @@ export function randomShape(rng: Rng, rank: number, lo = 1, hi = 5): number[] {
 
 // ---------------------------------------------------------------- assertions
 
+/**
+ * Slack for "a float32 draw stays within ±bound": a uniform draw v ≤ bound is
+ * rounded to float32, which may land up to half an ulp (≤ 2^-24·bound) past a
+ * float64 bound, and an init that scales in float32 rounds twice.
+ */
+export const F32_ROUNDING = 1 + 2 ** -23;
+
 export function prod(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

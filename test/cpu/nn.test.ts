@@ -6,7 +6,7 @@
 import * as antler from '../../lib';
 import { nn, ones, randn, Tensor, tensor, tidy, zeros } from '../../lib';
 import { globalDrawPosition } from '../../lib/random';
-import { backprop, cellStepRef, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, splitDropped, tensorCounts } from '../helpers';
+import { backprop, cellStepRef, expectAntlerError, expectAntlerErrorInTidy, expectClose, expectExact, expectNoLeaksInSuite, makeSeededRng, matmul2d, randomArray, randomInts, splitDropped, tensorCounts, F32_ROUNDING } from '../helpers';
 
 // Initialisation draws from the global generator: seed it from the run's seed.
 const rng = makeSeededRng();
@@ -37,7 +37,7 @@ describe(`Linear (seed ${SEED})`, () => {
     for (const [name, t] of [['weight', lin.weight], ['bias', lin.bias!]] as const) {
       const v = Array.from(t.dataSync());
       const lo = Math.min(...v), hi = Math.max(...v);
-      expect({ name, within: lo >= -bound && hi <= bound }).toEqual({ name, within: true });
+      expect({ name, within: lo >= -bound * F32_ROUNDING && hi <= bound * F32_ROUNDING }).toEqual({ name, within: true });
       // Spread: both ends of the interval are reached, and the mean is near 0.
       expect(lo).toBeLessThan(-0.75 * bound);
       expect(hi).toBeGreaterThan(0.75 * bound);
