@@ -418,16 +418,18 @@ describe(`second derivatives of whole computations (seed ${rng.seed})`, () => {
       const vv = Array.from(v.dataSync());
       const r = antler.hvp((y: Tensor) => antler.prod(y), x, v);
       expect(r.method).toBe('exact');
+      // atol 1e-14: each entry sums up to 4 products of factors ≤ 1.5 (≤ 3.4 each), so a different summation order
+      // moves an entry that cancels to ~0 by up to ~4·3.4·2⁻⁵³ ≈ 1.5e-15 (past a 1e-15 atol); a missing or wrong term moves it by |v_j|·Π x_m, typically 0.1–1.
       // H of Π x: H_ij = Π_{k ≠ i, j} x_k off the diagonal, 0 on it.
       const others = (i: number, j: number) => xs.reduce((a, b, k) => (k === i || k === j ? a : a * b), 1);
-      expectClose(r.hvp.dataSync(), xs.map((_, i) => xs.reduce((s, _b, j) => s + (i === j ? 0 : others(i, j) * vv[j]), 0)), 1e-14, 1e-15, 'H·v of Π x');
+      expectClose(r.hvp.dataSync(), xs.map((_, i) => xs.reduce((s, _b, j) => s + (i === j ? 0 : others(i, j) * vv[j]), 0)), 1e-14, 1e-14, 'H·v of Π x');
       // Third derivative: d/dx_k of (H·v)_0 = Σ_j v_j Π_{m ∉ {0, j, k}} x_m (j, k ≠ 0, j ≠ k).
       const third = antler.grad((y: Tensor) => {
         const hv = antler.grad((u: Tensor) => antler.sum(antler.mul(antler.grad((w: Tensor) => antler.prod(w))(u)[0], v)))(y)[0];
         return antler.sum(antler.slice(hv, [0], [1]));
       })(x)[0];
       const only = (skip: number[]) => xs.reduce((a, b, m) => (skip.includes(m) ? a : a * b), 1);
-      expectClose(third.dataSync(), xs.map((_, k) => (k === 0 ? 0 : vv.reduce((s, vj, j) => s + (j === 0 || j === k ? 0 : vj * only([0, j, k])), 0))), 1e-14, 1e-15, 'third derivative of Π x');
+      expectClose(third.dataSync(), xs.map((_, k) => (k === 0 ? 0 : vv.reduce((s, vj, j) => s + (j === 0 || j === k ? 0 : vj * only([0, j, k])), 0))), 1e-14, 1e-14, 'third derivative of Π x');
     }));
 
   test("solveIVP: method 'deer' (the implicit adjoint) has no second derivative and says that 'rk4' has one; 'rk4' (backprop through its steps) gives exact H·v, also through nn.NeuralODE", () =>
