@@ -92,7 +92,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
     if (Array.isArray(params) && !(params[0] instanceof Tensor))
       (params as Record<string, unknown>[]).forEach((g, gi) => {
         for (const k of GLOBAL)
-          if (k in g) fail('INVALID_ARGUMENT', `AdaHessian: ${k} applies to the whole step; pass it in the constructor's options, not in parameter group ${gi}`);
+          if (g[k] !== undefined) fail('INVALID_ARGUMENT', `AdaHessian: ${k} applies to the whole step; pass it in the constructor's options, not in parameter group ${gi}`);
       });
     const d = this.defaults;
     checkStepOptions(d, 'AdaHessian');
@@ -104,7 +104,7 @@ export class AdaHessian extends Optimizer<AdaHessianOptions> {
   override addParamGroup(group: { params: Tensor[] | Tensor } & Partial<AdaHessianOptions>): void {
     if (group && typeof group === 'object')
       for (const k of GLOBAL)
-        if (k in group) fail('INVALID_ARGUMENT', `AdaHessian.addParamGroup: ${k} applies to the whole step; pass it in the constructor's options, not in a parameter group`);
+        if ((group as Record<string, unknown>)[k] !== undefined) fail('INVALID_ARGUMENT', `AdaHessian.addParamGroup: ${k} applies to the whole step; pass it in the constructor's options, not in a parameter group`);
     super.addParamGroup(group);
   }
 

@@ -86,6 +86,16 @@ function ownArrays<T extends object>(o: T, options: object = o): T {
   return o;
 }
 
+/**
+ * o without the options (keys of `defaults`) it sets to undefined: in JavaScript `{ lr: undefined }`
+ * (a spread of an optional field) means not given, so the default applies, as an absent key.
+ */
+function withoutUndefined<T extends object>(o: T, defaults: object): T {
+  const out = { ...o } as Record<string, unknown>;
+  for (const k of Object.keys(defaults)) if (Object.hasOwn(out, k) && out[k] === undefined) delete out[k];
+  return out as T;
+}
+
 /** Where a dict has more parameter groups than the optimizer. */
 const ADDED_HINT = ' (a dict saved after an addParamGroup: make the optimizer, and add the groups, as the saved run did, then load)';
 
@@ -118,10 +128,13 @@ export abstract class Optimizer<O extends object> {
       fail('INVALID_ARGUMENT', `${name}: options must be an object such as { lr: 0.01 }; got ${describe(options)}`);
     const keys = Object.keys(defaults);
     if (options) checkKnownKeys(options, name, keys);
-    this.defaults = ownArrays({ ...defaults, ...(options as Partial<O> | undefined) });
-    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ({ params: Tensor[] } & Partial<O>)[]);
+    this.defaults = ownArrays({ ...defaults, ...(options ? withoutUndefined(options as Partial<O>, defaults) : undefined) });
+    // The options alone first, so a bad one is named as the constructor's, not as a group's.
+    if (options) this.validate(this.defaults, name);
+    const listed = !(params[0] instanceof Tensor);
+    const groups = listed ? (params as ({ params: Tensor[] } & Partial<O>)[]) : [{ params: params as Tensor[] }];
     const seen = new Set<Tensor>();
-    this.paramGroups = groups.map((g0, gi) => this.makeGroup(g0, gi, seen, name));
+    this.paramGroups = groups.map((g0, gi) => this.makeGroup(g0, gi, seen, name, listed));
   }
 
   /**
@@ -130,7 +143,7 @@ export abstract class Optimizer<O extends object> {
    * parameters, each once and in no other group: `seen`, which gains them)
    * and merged over the defaults.
    */
-  private makeGroup(g0: unknown, gi: number, seen: Set<Tensor>, name: string): ParamGroup<O> {
+  private makeGroup(g0: unknown, gi: number, seen: Set<Tensor>, name: string, named = true): ParamGroup<O> {
     // A group's params may be one Tensor, as PyTorch accepts (it wraps it in a list).
     const g = g0 && typeof g0 === 'object' && (g0 as { params: unknown }).params instanceof Tensor ? { ...g0, params: [(g0 as { params: unknown }).params as Tensor] } : (g0 as { params: Tensor[] } & Partial<O>);
     if (!g || typeof g !== 'object' || Array.isArray(g) || g instanceof Tensor || !('params' in g))
@@ -156,8 +169,8 @@ export abstract class Optimizer<O extends object> {
     // Each group its own option arrays (betas, etas): one changed in place (g.betas[0] = 0.8) changes
     // that group alone, not the others, the defaults and the groups added later (torch's are tuples).
     // Its own params array too (torch's list(params)): one the caller pushes to later is not checked here.
-    const merged = ownArrays({ ...this.defaults, ...g, params: [...g.params] } as ParamGroup<O>, this.defaults);
-    this.validate(merged, name);
+    const merged = ownArrays({ ...this.defaults, ...withoutUndefined(g, this.defaults), params: [...g.params] } as ParamGroup<O>, this.defaults);
+    this.validate(merged, named ? `${name} (parameter group ${gi})` : name);
     for (const p of fresh) seen.add(p);
     return merged;
   }
@@ -167,7 +180,8 @@ export abstract class Optimizer<O extends object> {
    * unfreezing a backbone for fine-tuning): `{ params, ...options }`, the
    * options not given taken from the optimizer's defaults (the
    * constructor's options over the optimizer's own). Its parameters must be
-   * in no other group. Checked before anything changes. Its parameters'
+   * in no other group. An option set to undefined counts as not given.
+   * Checked before anything changes. Its parameters'
    * state starts at their first step. A scheduler made earlier leaves the
    * new group's lr as it is (it schedules the groups it was made with).
    */
@@ -343,8 +357,9 @@ export abstract class Optimizer<O extends object> {
    * `state.i.<key>` holds a copy of each state tensor and `scalars.i.<key>`
    * each number (a step count) as a 0-d float64 tensor; `param_groups.g.lr`
    * each group's current learning rate (what schedulers change) and, once a
-   * scheduler has seen the group, `param_groups.g.initial_lr`; and
-   * `optimizer.<key>` the optimizer's own counters. New tensors: dispose them
+   * scheduler has seen the group, `param_groups.g.initial_lr`;
+   * `param_groups.g.params` the indices i of the group's parameters
+   * (PyTorch's params lists); and `optimizer.<key>` the optimizer's own counters. New tensors: dispose them
    * (or call inside tidy()).
    */
   stateDict(): Record<string, Tensor> {
@@ -364,6 +379,13 @@ export abstract class Optimizer<O extends object> {
       // The lr before any scheduler (PyTorch's initial_lr): a scheduler made after loading starts from it.
       if (initialLrs.has(g)) out[`param_groups.${gi}.initial_lr`] = f64(initialLrs.get(g)!);
     });
+    // Each group's parameters by their index in the state keys (PyTorch's param_groups[g]['params']), so a load
+    // checks each group's size.
+    let first = 0;
+    this.paramGroups.forEach((g, gi) => {
+      out[`param_groups.${gi}.params`] = tensor(g.params.map((_, j) => first + j), [g.params.length], { dtype: 'float64' });
+      first += g.params.length;
+    });
     this.paramGroups.flatMap((g) => g.params).forEach((p, i) => {
       const st = this.state.get(p);
       if (!st) return;
@@ -379,7 +401,10 @@ export abstract class Optimizer<O extends object> {
   /**
    * Restores what stateDict() gave (from this optimizer's kind, over the same
    * parameters). Everything is checked before anything changes; the tensors
-   * are copied (cast and moved to each parameter's dtype and device).
+   * are copied (cast and moved to each parameter's dtype and device). Each
+   * group's `params` list must be as long as the group (PyTorch's "doesn't
+   * match the size of optimizer's group"), its indices distinct; `state.i`
+   * goes to the parameter at i's place in the lists and must have its shape.
    * Only the keys under `param_groups.`, `state.`, `scalars.` and
    * `optimizer.` are read, and strictly (an unknown one there throws
    * INVALID_ARGUMENT), so `dict` may be a whole checkpoint holding the
@@ -396,7 +421,8 @@ export abstract class Optimizer<O extends object> {
     const own = this.ownState();
     const lrs = this.paramGroups.map((g) => (g as { lr?: number }).lr);
     const initials: (number | undefined)[] = this.paramGroups.map(() => undefined);
-    const states = new Map<number, Record<string, Tensor | number>>();
+    const states = new Map<number, Record<string, Tensor | number>>(); // by the dict's parameter index
+    const ids: (number[] | undefined)[] = this.paramGroups.map(() => undefined); // param_groups.g.params
     const counters: Record<string, number> = {};
     const scalarOf = (k: string, t: Tensor): number => {
       if (t.size !== 1) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected a single number`);
@@ -428,6 +454,14 @@ export abstract class Optimizer<O extends object> {
           if (t.rank !== 1 || t.size !== now.length) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected [${now.length}] (the option ${m[2]})`);
           options[gi][m[2]] = Array.from(t.dataSync() as ArrayLike<number>);
         } else fail('INVALID_ARGUMENT', `${op}: '${k}': the option ${m[2]} is not a number, boolean or number array here, so it cannot be loaded`);
+      } else if ((m = /^param_groups\.(\d+)\.params$/.exec(k))) {
+        const gi = Number(m[1]);
+        if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}${ADDED_HINT}`);
+        if (t.rank !== 1) fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; expected a list of parameter indices (rank 1)`);
+        const list = Array.from(t.dataSync() as ArrayLike<number>);
+        const bad = list.find((v) => !Number.isSafeInteger(v) || v < 0);
+        if (bad !== undefined) fail('INVALID_ARGUMENT', `${op}: '${k}' holds ${bad}; parameter indices are integers >= 0`);
+        ids[gi] = list;
       } else if ((m = /^param_groups\.(\d+)\.(lr|initial_lr)$/.exec(k))) {
         const gi = Number(m[1]);
         if (gi >= lrs.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter group ${gi}; this optimizer has ${lrs.length}${ADDED_HINT}`);
@@ -437,7 +471,6 @@ export abstract class Optimizer<O extends object> {
         else initials[gi] = v;
       } else if ((m = /^(state|scalars)\.(\d+)\.([A-Za-z_]\w*)$/.exec(k))) {
         const i = Number(m[2]);
-        if (i >= params.length) fail('INVALID_ARGUMENT', `${op}: '${k}' names parameter ${i}; this optimizer has ${params.length}`);
         const known = this.stateKeys();
         const kind = m[1] === 'state' ? known.tensors : known.numbers;
         if (!kind.includes(m[3])) {
@@ -447,12 +480,7 @@ export abstract class Optimizer<O extends object> {
         const st = states.get(i) ?? {};
         states.set(i, st);
         if (m[1] === 'scalars') st[m[3]] = scalarOf(k, t);
-        else {
-          const p = params[i];
-          if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j]))
-            fail('SHAPE_MISMATCH', `${op}: '${k}' has shape [${t.shape.join(', ')}]; parameter ${i} has shape [${p.shape.join(', ')}]`);
-          st[m[3]] = t;
-        }
+        else st[m[3]] = t;
       } else if ((m = /^optimizer\.(\w+)$/.exec(k)) && Object.hasOwn(own, m[1])) counters[m[1]] = scalarOf(k, t);
       else fail('INVALID_ARGUMENT', `${op}: unknown key '${k}'; expected param_groups.g.<option>, state.i.<name>, scalars.i.<name>${Object.keys(own).length ? ` or optimizer.${Object.keys(own).join('|')}` : ''} (from ${this.name}.stateDict())${FOREIGN_HINT}`);
     }
@@ -462,6 +490,42 @@ export abstract class Optimizer<O extends object> {
     const saved = lrs.filter((_, gi) => Object.hasOwn(dict, `param_groups.${gi}.lr`)).length;
     if (missing.length && saved > 0 && missing.every((k, i) => k === `param_groups.${saved + i}.lr`))
       fail('INVALID_ARGUMENT', `${op}: the dict holds ${saved} parameter group${saved === 1 ? '' : 's'}; this optimizer has ${lrs.length} (a dict saved before an addParamGroup: load it first, then add the group${lrs.length - saved === 1 ? '' : 's'})`);
+    // Each group's parameters (PyTorch's check of param_groups[g]['params']): as many as the group has here, each
+    // index once; the dict's index of a parameter is its position in that list (a dict of an older antler, with no
+    // lists, indexes the parameters in order).
+    const given = ids.filter((l) => l !== undefined).length;
+    if (given > 0 && given < ids.length)
+      fail('INVALID_ARGUMENT', `${op}: the dict lists the parameters of ${given} of this optimizer's ${ids.length} parameter groups; missing ${ids.map((l, gi) => (l ? '' : `'param_groups.${gi}.params'`)).filter(Boolean).join(', ')}`);
+    const position = new Map<number, number>(); // the dict's parameter index -> index into params
+    if (given > 0) {
+      let at = 0;
+      this.paramGroups.forEach((g, gi) => {
+        const list = ids[gi]!;
+        if (list.length !== g.params.length)
+          fail('INVALID_ARGUMENT', `${op}: loaded state dict contains a parameter group that doesn't match the size of optimizer's group: parameter group ${gi} has ${list.length} parameter${list.length === 1 ? '' : 's'} in the dict ('param_groups.${gi}.params') and ${g.params.length} in this optimizer (build the model and its groups as the saved run did)`);
+        for (const id of list) {
+          if (position.has(id)) fail('INVALID_ARGUMENT', `${op}: 'param_groups.${gi}.params' lists parameter index ${id} again (a dict's parameter indices are distinct across all groups)`);
+          position.set(id, at++);
+        }
+      });
+    } else params.forEach((_, i) => position.set(i, i));
+    const byParam = new Map<number, Record<string, Tensor | number>>();
+    for (const [i, st] of states) {
+      const at = position.get(i);
+      const key = Object.keys(st)[0];
+      const name = `'${typeof st[key] === 'number' ? 'scalars' : 'state'}.${i}.${key}'`;
+      if (at === undefined)
+        fail('INVALID_ARGUMENT', given > 0 ? `${op}: ${name} names parameter index ${i}, which no group's params list holds` : `${op}: ${name} names parameter ${i}; this optimizer has ${params.length}`);
+      const p = params[at];
+      for (const [k, v] of Object.entries(st)) {
+        if (typeof v === 'number') continue;
+        if (v.shape.length !== p.shape.length || v.shape.some((d, j) => d !== p.shape[j]))
+          fail('SHAPE_MISMATCH', `${op}: 'state.${i}.${k}' has shape [${v.shape.join(', ')}]; parameter ${at} has shape [${p.shape.join(', ')}]`);
+        // Any dtype: cast to the parameter's below, as PyTorch 1.13's load_state_dict casts every state tensor
+        // (an int64 exp_avg too) to a floating parameter's dtype.
+      }
+      byParam.set(at, st);
+    }
     if (missing.length)
       fail('INVALID_ARGUMENT', `${op}: missing ${missing.map((k) => `'${k}'`).join(', ')}; a dict from ${this.name}.stateDict() has one per parameter group (this optimizer has ${lrs.length})`);
     // The loaded options, checked as a step checks them, before anything changes.
@@ -471,7 +535,7 @@ export abstract class Optimizer<O extends object> {
     // Checked: now replace.
     const copies = new Map<number, Record<string, Tensor | number>>();
     isolated(() => {
-      for (const [i, st] of states) {
+      for (const [i, st] of byParam) {
         const p = params[i];
         const c: Record<string, Tensor | number> = {};
         for (const [k, v] of Object.entries(st))

@@ -2689,3 +2689,101 @@ describe(`scheduler stateDict: resuming (seed ${SEED})`, () => {
     antler.dispose([opt, p, q]);
   });
 });
+
+describe(`optimizer guards (seed ${SEED})`, () => {
+  const f64 = (v: number[]) => tensor(v, [v.length], { dtype: 'float64' });
+  const shapes = () => [1 + Math.floor(rng.next() * 3), 4 + Math.floor(rng.next() * 3), 7 + Math.floor(rng.next() * 3)];
+  const leaf = (n: number) => tensor(randomArray(rng, n), [n], { dtype: 'float64', requiresGrad: true });
+  const stepOnce = (opt: optim.Adam, ps: Tensor[]) => {
+    tidy(() => ps.reduce<Tensor | null>((s, p) => (s ? s.add(p.square().sum()) : p.square().sum()), null)!.backward());
+    opt.step();
+  };
+  const snapshot = (opt: optim.Adam) => tidy(() => Object.fromEntries(Object.entries(opt.stateDict()).map(([k, v]) => [k, Array.from(v.dataSync())])));
+
+  test("loadStateDict checks each group's parameter count (PyTorch's 'doesn't match the size of optimizer's group'), distinct indices, and maps state by each group's list; a refused load changes nothing", () => {
+    const [na, nb, nc] = shapes();
+    const saved = [leaf(na), leaf(nb), leaf(nc)];
+    const a = new optim.Adam([{ params: [saved[0], saved[1]] }, { params: [saved[2]], lr: 0.01 }]);
+    stepOnce(a, saved);
+    const dict = a.stateDict();
+    expectExact(dict['param_groups.0.params'].dataSync(), [0, 1], 'group 0 indices');
+    expectExact(dict['param_groups.1.params'].dataSync(), [2], 'group 1 indices');
+    // The same shapes split [a], [b, c]: every state tensor fits a parameter, only the group sizes differ.
+    const mine = [leaf(na), leaf(nb), leaf(nc)];
+    const b = new optim.Adam([{ params: [mine[0]] }, { params: [mine[1], mine[2]] }], { lr: 0.5 });
+    stepOnce(b, mine);
+    const before = snapshot(b);
+    const bad: [Record<string, Tensor>, ErrorCode, RegExp][] = [
+      [dict, 'INVALID_ARGUMENT', /^Adam\.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of optimizer's group: parameter group 0 has 2 parameters in the dict \('param_groups\.0\.params'\) and 1 in this optimizer/],
+      [{ ...dict, 'param_groups.1.params': f64([1]) }, 'INVALID_ARGUMENT', /'param_groups\.1\.params' lists parameter index 1 again/],
+      [{ ...dict, 'param_groups.1.params': f64([1.5]) }, 'INVALID_ARGUMENT', /'param_groups\.1\.params' holds 1\.5; parameter indices are integers >= 0/],
+      [{ ...dict, 'param_groups.1.params': f64([9]) }, 'INVALID_ARGUMENT', /'(state|scalars)\.2\.\w+' names parameter index 2, which no group's params list holds/],
+      [Object.fromEntries(Object.entries(dict).filter(([k]) => k !== 'param_groups.1.params')), 'INVALID_ARGUMENT', /lists the parameters of 1 of this optimizer's 2 parameter groups; missing 'param_groups\.1\.params'/],
+    ];
+    // b has groups [a], [b, c]: refused for the sizes; each other case on an optimizer with a's layout.
+    const c = new optim.Adam([{ params: [mine[0], mine[1]] }, { params: [mine[2]] }], { lr: 0.5 });
+    stepOnce(c, mine);
+    const beforeC = snapshot(c);
+    bad.forEach(([d, code, message], i) => expectAntlerErrorInTidy(() => (i === 0 ? b : c).loadStateDict(d), code, message));
+    expect(snapshot(b)).toEqual(before);
+    expect(snapshot(c)).toEqual(beforeC);
+    expect(b.paramGroups.map((g) => g.lr)).toEqual([0.5, 0.5]);
+    // Each group's list maps the dict's indices to parameters, as PyTorch's id_map: [1, 0] swaps the first two,
+    // so state.0 (the first parameter's, na != nb values) must fit the second.
+    expectAntlerErrorInTidy(() => c.loadStateDict({ ...dict, 'param_groups.0.params': f64([1, 0]) }), 'SHAPE_MISMATCH', new RegExp(`'state\\.0\\.expAvg' has shape \\[${na}\\]; parameter 1 has shape \\[${nb}\\]`));
+    // A dict without the lists (an older antler's) indexes the parameters in order; an integer state tensor is cast
+    // to the parameter's dtype, as PyTorch 1.13 casts it.
+    const old = Object.fromEntries(Object.entries(dict).filter(([k]) => !k.endsWith('.params')));
+    tidy(() => c.loadStateDict({ ...old, 'state.2.expAvg': tensor(Array.from({ length: nc }, (_, j) => j - 1), [nc], { dtype: 'int32' }) }));
+    const loaded = tidy(() => Object.fromEntries(Object.entries(c.stateDict()).map(([k, v]) => [k, Array.from(v.dataSync())])));
+    for (const k of Object.keys(old)) if (k !== 'state.2.expAvg') expect([k, loaded[k]]).toEqual([k, Array.from(old[k].dataSync())]);
+    expect(c.state.get(mine[2])!.expAvg).toBeInstanceOf(Tensor);
+    expect((c.state.get(mine[2])!.expAvg as Tensor).dtype).toBe('float64');
+    expectExact((c.state.get(mine[2])!.expAvg as Tensor).dataSync(), Array.from({ length: nc }, (_, j) => j - 1), 'cast state');
+    antler.dispose([dict, a, b, c, ...saved, ...mine]);
+    for (const d of bad.slice(1)) antler.dispose(Object.entries(d[0]).filter(([k]) => !Object.hasOwn(dict, k) || d[0][k] !== dict[k]).map(([, v]) => v));
+  });
+
+  const kinds = ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'RAdam', 'NAdam', 'Adamax', 'Adadelta', 'Rprop', 'ASGD', 'LBFGS', 'AdaHessian'] as const;
+  type Kind = (typeof kinds)[number];
+  const make = (kind: Kind, params: unknown, options?: object) => new (optim[kind] as unknown as new (p: unknown, o?: object) => optim.Optimizer<Record<string, unknown>>)(params, options);
+
+  test('an option set to undefined is not given: the default (or the constructor’s option) applies, in the options, a parameter group and addParamGroup, for every option of every optimizer', () => {
+    for (const kind of kinds) {
+      const p = leaf(2), q = leaf(2), r = leaf(2);
+      const base = make(kind, [p]);
+      const defaults = base.defaults;
+      for (const key of Object.keys(defaults)) {
+        const o = make(kind, [q], { [key]: undefined });
+        expect([kind, key, o.defaults[key]]).toEqual([kind, key, defaults[key]]);
+        expect([kind, key, o.paramGroups[0][key]]).toEqual([kind, key, base.paramGroups[0][key]]);
+        if (kind === 'LBFGS') continue; // one group only
+        const given = key === 'lr' ? 0.25 : defaults[key];
+        const g = make(kind, [{ params: [q], [key]: undefined }], key === 'lr' ? { lr: 0.25 } : undefined);
+        expect([kind, key, g.paramGroups[0][key]]).toEqual([kind, key, given]);
+        g.addParamGroup({ params: [r], [key]: undefined } as never);
+        expect([kind, key, g.paramGroups[1][key]]).toEqual([kind, key, given]);
+      }
+      antler.dispose([p, q, r]);
+    }
+  });
+
+  test('null, NaN, a negative number or a string for an option throws INVALID_ARGUMENT naming the option, and the group where it is a group’s (PyTorch: "Invalid learning rate: -1")', () => {
+    for (const kind of kinds) {
+      const p = leaf(2), q = leaf(2);
+      const defaults = make(kind, [p]).defaults;
+      for (const [label, v] of [['null', null], ['NaN', NaN], ['-1', -1], ['a string', 'x']] as const) {
+        expectAntlerError(() => make(kind, [q], { lr: v }), 'INVALID_ARGUMENT', new RegExp(`^${kind}: lr must`));
+        if (kind === 'LBFGS') continue;
+        expectAntlerError(() => make(kind, [{ params: [p] }, { params: [q], lr: v }]), 'INVALID_ARGUMENT', new RegExp(`^${kind} \\(parameter group 1\\): lr must`));
+        const o = make(kind, [p]);
+        expectAntlerError(() => o.addParamGroup({ params: [q], lr: v } as never), 'INVALID_ARGUMENT', new RegExp(`^${kind}\\.addParamGroup \\(parameter group 1\\): lr must`));
+        expect([kind, label, o.paramGroups.length]).toEqual([kind, label, 1]);
+      }
+      // Every numeric option refuses a string, naming itself.
+      for (const [key, d] of Object.entries(defaults))
+        if (typeof d === 'number' && key !== 'seed') expectAntlerError(() => make(kind, [q], { [key]: 'x' }), 'INVALID_ARGUMENT', new RegExp(`${key}\\b.*must|must.*${key}`));
+      antler.dispose([p, q]);
+    }
+  });
+});
