@@ -39,7 +39,13 @@ TensorPtr emptyTensor(const Shape& shape, DType dtype, const Device& device) {
   auto t = std::make_shared<Tensor>();
   t->shape = shape;
   t->dtype = dtype;
-  t->storage = std::make_shared<Storage>(device, static_cast<size_t>(numelOf(shape)) * dtypeSize(dtype));
+  const size_t bytes = static_cast<size_t>(numelOf(shape)) * dtypeSize(dtype);  // checkShape keeps numel <= 2^40
+  try {
+    t->storage = std::make_shared<Storage>(device, bytes);
+  } catch (const Error& e) {
+    if (e.code() != Code::OutOfMemory) throw;
+    fail(Code::OutOfMemory, e.what(), " (for a ", dtypeName(dtype), " tensor of shape ", shapeStr(shape), " on ", device.str(), ")");
+  }
   return t;
 }
 

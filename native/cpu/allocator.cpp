@@ -3,12 +3,72 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
+#include <string>
+
+#if __has_include(<unistd.h>)
+#include <unistd.h>  // sysconf
+#endif
 
 #include "../core/error.h"
 #include "../core/pool_policy.h"
 
 namespace antler::cpu {
+
+static uint64_t cgroupLimit(const char* path) {
+  std::ifstream f(path);
+  std::string v;
+  if (!(f >> v) || v.empty() || v[0] < '0' || v[0] > '9') return UINT64_MAX;  // "max", absent
+  return std::strtoull(v.c_str(), nullptr, 10);
+}
+
+// The bytes this process may hold: physical memory (swap not counted: a
+// buffer that fits only with swap pages through it on every pass, and the
+// kernel's default overcommit rule already refuses one past memory + swap),
+// or a container's cgroup limit where that is lower (past it the cgroup's
+// OOM killer ends the process when the pages are touched), or ANTLER_CPU_MEMORY_MB where
+// lower still. Read once.
+size_t physicalMemoryBytes() {
+  static const size_t bytes = [] {
+    uint64_t total = UINT64_MAX;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) total = uint64_t(pages) * uint64_t(page);
+#endif
+    for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      const uint64_t limit = cgroupLimit(path);
+      if (limit > 0 && limit < total) total = limit;
+    }
+    // ANTLER_CPU_MEMORY_MB lowers it (a process sharing a machine; the tests' way to reach the refusal).
+    if (const char* v = std::getenv("ANTLER_CPU_MEMORY_MB"); v && *v) {
+      char* end = nullptr;
+      const unsigned long long mib = std::strtoull(v, &end, 10);
+      if (*end != '\0' || v[0] == '-' || v[0] == '+' || mib == 0 || mib > (UINT64_MAX >> 20))
+        std::fprintf(stderr, "antler: ANTLER_CPU_MEMORY_MB must be a whole number of MiB > 0; got '%s', ignored\n", v);
+      else if ((uint64_t(mib) << 20) < total)
+        total = uint64_t(mib) << 20;
+    }
+    return total >= SIZE_MAX ? SIZE_MAX : static_cast<size_t>(total);
+  }();
+  return bytes;
+}
+
+static std::string sizeStr(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) bytes /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+void checkHostBytes(size_t bytes, const char* what) {
+  const size_t room = physicalMemoryBytes();
+  if (bytes > room)
+    fail(Code::OutOfMemory, "cpu: out of memory: ", what, " would take ", bytes, " bytes (", sizeStr(double(bytes)), "), more than the ",
+         room, " bytes (", sizeStr(double(room)), ") of memory there is (physical memory, or a lower cgroup or ANTLER_CPU_MEMORY_MB limit); nothing was allocated");
+}
 
 static void* alignedAlloc(size_t bytes) {
   void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -20,6 +80,9 @@ HostPool::~HostPool() { releaseCache(); }
 
 void* HostPool::allocate(size_t bytes) {
   if (bytes == 0) return nullptr;
+  // Refused before malloc: with overcommit, malloc may succeed for a buffer the machine cannot hold,
+  // and touching its pages gets the process killed instead of an error thrown.
+  checkHostBytes(bytes, "a buffer");
   if (bytes > SIZE_MAX - pool::kLargeRound) fail(Code::OutOfMemory, "cpu: out of memory: cannot allocate ", bytes, " bytes");
   if (bytes <= pool::kSmallLimit || limit_ == 0) return alignedAlloc(bytes);
   const size_t size = pool::roundSize(bytes);

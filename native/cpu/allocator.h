@@ -46,6 +46,13 @@ class HostPool {
   uint64_t clock_ = 0;
 };
 
+// Physical memory, or the cgroup's memory limit where lower (SIZE_MAX where unknown).
+size_t physicalMemoryBytes();
+// Throws OUT_OF_MEMORY, naming `what` and the bytes, when one request is larger than
+// physicalMemoryBytes(): HostPool::allocate checks each buffer, and ops check scratch they size by
+// their arguments (std::vector) before making it.
+void checkHostBytes(size_t bytes, const char* what);
+
 // The process's pool, its limit read once from ANTLER_CPU_CACHE_MB.
 HostPool& hostPool();
 

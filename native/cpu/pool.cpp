@@ -10,6 +10,7 @@
 
 #include "../core/error.h"
 #include "../kernels/pool.h"
+#include "allocator.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -23,6 +24,14 @@ namespace {
 struct AxisTaps {
   std::vector<int64_t> lo, hi, base;
 };
+
+// The per-axis tables (3 int64 per output position of each axis) and, with `divisorBytes` per output
+// position of a plane, the divisors, checked as one request before any is made: an output size such as
+// [2^31 - 1, 1] is a valid shape, but its tables alone would be 48 GiB of zero-filled pages.
+void checkTables(const PoolGeometry& g, size_t divisorBytes, const char* op) {
+  const size_t bytes = 3 * sizeof(int64_t) * static_cast<size_t>(g.out[0] + g.out[1] + g.out[2]) + divisorBytes * static_cast<size_t>(g.outPlane());
+  checkHostBytes(bytes, op);
+}
 
 AxisTaps axisTaps(const PoolGeometry& g, int d) {
   AxisTaps t;
@@ -45,6 +54,7 @@ std::vector<T> divisors(const PoolGeometry& g) {
 
 template <typename T>
 void maxT(T* y, int32_t* indices, const T* x, const PoolGeometry& g) {
+  checkTables(g, 0, "maxPool's window tables");
   const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
   const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
   const int64_t d0 = g.dil[0], d1 = g.dil[1], d2 = g.dil[2], W = g.in[2], H = g.in[1];
@@ -81,6 +91,7 @@ void maxT(T* y, int32_t* indices, const T* x, const PoolGeometry& g) {
 
 template <typename T>
 void avgT(T* y, const T* x, const PoolGeometry& g) {
+  checkTables(g, sizeof(T), "avgPool's window tables");
   const AxisTaps t0 = axisTaps(g, 0), t1 = axisTaps(g, 1), t2 = axisTaps(g, 2);
   const std::vector<T> dv = divisors<T>(g);
   const int64_t S = g.inPlane(), P = g.outPlane(), KK = g.k[0] * g.k[1] * g.k[2];
@@ -131,6 +142,7 @@ AxisSources axisSources(const PoolGeometry& g, int d) {
 // result is the same bit for bit whatever the thread count.
 template <typename T>
 void avgAdjointT(T* gx, const T* gy, const PoolGeometry& g) {
+  checkTables(g, sizeof(T), "avgPoolBackward's window tables");
   const AxisTaps t2 = axisTaps(g, 2);
   const AxisSources s0 = axisSources(g, 0), s1 = axisSources(g, 1);
   const std::vector<T> dv = divisors<T>(g);

@@ -22,7 +22,7 @@ import {
   tidy,
   zeros,
 } from '../../lib';
-import { addonPath, expectExact, expectNoLeaksInSuite, makeRng, randomArray, storageCounts, StorageCounts } from '../helpers';
+import { addonPath, expectAntlerError, expectExact, expectNoLeaksInSuite, makeRng, randomArray, storageCounts, StorageCounts } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -647,5 +647,81 @@ describe('garbage collection', () => {
       numDataBuffers: 0,
       numBytes: 0,
     });
+  });
+});
+
+// A shape the machine cannot hold must be an error, not a malloc that overcommit lets succeed and the
+// first touch of its pages turns into the OOM killer ending the process.
+describe(`allocations larger than the memory there is (seed ${SEED})`, () => {
+  const huge = /^cpu: out of memory: a buffer would take (\d+) bytes \([\d.]+ TiB\), more than the (\d+) bytes \([\d.]+ [GMT]iB\) of memory there is .*; nothing was allocated/;
+
+  test('zeros, full, an adaptive pool output, broadcastTo, expand and a matmul result of TiBs throw OUT_OF_MEMORY naming the bytes, the tensor and the memory; nothing is allocated and other tensors are intact', () => {
+    const n = 4 + Math.floor(rng.next() * 8);
+    const values = randomArray(rng, n);
+    const keepMe = antler.tensor(values, [n]);
+    const before = antler.memory().devices.cpu;
+    const side = 2 ** 20; // [2^20, 2^20] float32: 4 TiB, within the 2^40-element shape limit
+    const cases: [string, () => unknown, number, string][] = [
+      ['zeros', () => antler.zeros([1e6, 1e6]), 4e12, 'float32 tensor of shape [1000000, 1000000]'],
+      ['full float64', () => antler.full([side, side], 1, { dtype: 'float64' }), 8 * side * side, `float64 tensor of shape [${side}, ${side}]`],
+      ['adaptiveAvgPool2d', () => antler.adaptiveAvgPool2d(antler.ones([1, 1, 4, 4]), [side, side]), 4 * side * side, `float32 tensor of shape [1, 1, ${side}, ${side}]`],
+      // broadcastTo and expand copy (antler has no strided views of a broadcast).
+      ['broadcastTo', () => antler.broadcastTo(antler.ones([1, 1]), [side, side]), 4 * side * side, `float32 tensor of shape [${side}, ${side}]`],
+      ['expand', () => antler.ones([1, 1], { dtype: 'float64' }).expand(side, -1, side), 8 * side * side, `float64 tensor of shape [${side}, 1, ${side}]`],
+      ['matmul', () => antler.matmul(antler.ones([side, 1]), antler.ones([1, side])), 4 * side * side, `float32 tensor of shape [${side}, ${side}]`],
+    ];
+    for (const [name, make, bytes, what] of cases) {
+      const e = expectAntlerError(() => antler.tidy(make), 'OUT_OF_MEMORY', huge);
+      const m = huge.exec(e.message)!;
+      expect([name, Number(m[1])]).toEqual([name, bytes]);
+      expect(Number(m[2])).toBeGreaterThan(0);
+      expect(Number(m[2])).toBeLessThan(bytes);
+      expect(e.message).toContain(`(for a ${what} on cpu)`);
+      const after = antler.memory().devices.cpu;
+      expect([name, after.numBytes, after.numDataBuffers, after.numTensors]).toEqual([name, before.numBytes, before.numDataBuffers, before.numTensors]);
+    }
+    expectExact(keepMe.dataSync(), Float32Array.from(values), 'a tensor made before');
+    keepMe.dispose();
+  });
+
+  test('an element count past 2^40 (products past 2^63 or 2^53 included) is INVALID_ARGUMENT before any allocation', () => {
+    const d = 2 ** 31;
+    expectAntlerError(() => antler.zeros([d, d, d]), 'INVALID_ARGUMENT', /^zeros: shape \[2147483648, 2147483648, 2147483648\] has more than 2\^40 elements/);
+    expectAntlerError(() => antler.zeros([2 ** 53, 2]), 'INVALID_ARGUMENT', /more than 2\^40 elements/);
+    expectAntlerError(() => antler.zeros([2 ** 20, 2 ** 20, 2]), 'INVALID_ARGUMENT', /more than 2\^40 elements/);
+    expectAntlerError(() => antler.tidy(() => antler.broadcastTo(antler.ones([1, 1]), [2 ** 30, 2 ** 30])), 'INVALID_ARGUMENT', /more than 2\^40 elements/);
+  });
+
+  // In a child: ANTLER_CPU_MEMORY_MB is read once per process.
+  test('ANTLER_CPU_MEMORY_MB lowers the limit: a tensor past it is refused, one under it made; a pool whose output fits but whose window tables do not is refused with its output freed; a bad value warns and is ignored', () => {
+    const run = (limit: string, script: string) => {
+      const r = spawnSync(process.execPath, ['-e', `
+        const addon = require(process.env.CHILD_ADDON);
+        const out = [];
+        const attempt = (f) => { try { const t = f(); out.push('made'); addon.dispose(t); } catch (e) { out.push(e.code + ': ' + e.message); } };
+        ${script}
+        out.push(addon.memory().cpu.numBytes);
+        process.stdout.write(JSON.stringify(out));`], { env: { ...process.env, CHILD_ADDON: addonPath(), ANTLER_CPU_MEMORY_MB: limit }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+      return { out: JSON.parse(r.stdout) as (string | number)[], stderr: r.stderr };
+    };
+    const mib = 8 + Math.floor(rng.next() * 4); // 8 to 11 MiB
+    const w = 2 ** 19; // output [1, 1, 1, w] float32: 2 MiB; the window tables 24 bytes per output position of each axis, 12 MiB
+    const { out } = run(String(mib), `
+      attempt(() => addon.full([(${mib} << 18) + 2], 'float32', 'cpu', 0));
+      attempt(() => addon.full([(${mib} - 1) << 18], 'float32', 'cpu', 0));
+      const x = addon.full([1, 1, 4, 4], 'float32', 'cpu', 1);
+      attempt(() => addon.adaptiveAvgPool(x, [1, ${w}]));
+      attempt(() => addon.adaptiveMaxPool(x, [1, ${w}])[0]);
+      addon.dispose(x);`);
+    const refused = (what: string, bytes: number) => new RegExp(`^OUT_OF_MEMORY: cpu: out of memory: ${what} would take ${bytes} bytes \\([\\d.]+ MiB\\), more than the ${mib * 2 ** 20} bytes \\(${mib}\\.0 MiB\\) of memory there is`);
+    expect(out[0]).toMatch(refused('a buffer', (mib << 20) + 8));
+    expect(out[1]).toBe('made');
+    expect(out[2]).toMatch(refused("avgPool's window tables", 24 * (2 + w) + 4 * w));
+    expect(out[3]).toMatch(refused("maxPool's window tables", 24 * (2 + w)));
+    expect(out[4]).toBe(0);
+    const bad = run('lots', `attempt(() => addon.full([4], 'float32', 'cpu', 0));`);
+    expect(bad.out).toEqual(['made', 0]);
+    expect(bad.stderr).toMatch(/ANTLER_CPU_MEMORY_MB must be a whole number of MiB > 0; got 'lots', ignored/);
   });
 });
