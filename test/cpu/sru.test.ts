@@ -12,7 +12,7 @@ import * as antler from '../../lib';
 import { AntlerError, Tensor, tensor, tidy } from '../../lib';
 import { native } from '../../lib/native';
 import { SRU, SRUCell, SRUImpl } from '../../lib/sru';
-import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, matmul2d, maxAbs, philoxRandomRef, randomArray, Rng, F32_ROUNDING } from '../helpers';
+import { expectAntlerErrorInTidy as expectAntlerError, expectClose, expectExact, expectNoTensorLeaks, makeRng, matmul2d, maxAbs, philoxRandomRef, randomArray, Rng, spreadFloor, F32_ROUNDING } from '../helpers';
 
 const rng = makeRng();
 const SEED = rng.seed;
@@ -906,7 +906,9 @@ describe(`SRU state dicts follow sru v2.6 (seed ${SEED})`, () => {
       }
       const wc = Array.from(cell.weightC.dataSync());
       expect(Math.max(...wc.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(1.5));
-      expect(Math.max(...wc.map(Math.abs))).toBeGreaterThan(0.8 * Math.sqrt(1.5));
+      // 60 draws: P(max < 0.8 bound) = 0.8^60 failed one run in 650,000; spreadFloor(60) = 0.71 has odds 1e-9
+      // and is still 3.2× the sqrt(3/40) bound of weight.
+      expect(Math.max(...wc.map(Math.abs))).toBeGreaterThan(spreadFloor(wc.length) * Math.sqrt(1.5));
       expectExact(cell.bias.dataSync(), [...new Array(30).fill(0), ...new Array(30).fill(hb)], 'bias = [0 | highway bias]');
       expect(cell.scaleX.dataSync()[0]).toBeCloseTo(scale, 14);
       const plain = new SRU(6, 6, { highwayBias: hb, dtype: 'float64' }); // rescale defaults to false for SRU
