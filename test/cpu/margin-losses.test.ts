@@ -469,15 +469,17 @@ describe(`margin and embedding losses (seed ${SEED})`, () => {
       expect(losses[0]).toBe(0.5);
       const last = losses.slice(-10).reduce((p, q) => p + q) / 10;
       expect(last).toBeLessThan(0.5 * 0.3);
-      // Pairs ranked as the truth ranks them.
+      // Pairs ranked as the truth ranks them. The trained scorer misranks 1.2% of pairs (median) and at most 3.0%
+      // over 300 seeds; an untrained one half. Out of 200 pairs "> 180 right" failed a 3% scorer with odds 3e-6
+      // (binomial), so 2,000 pairs, > 1,800 right: odds 4e-48 at 3%, 6e-20 at 5%.
       const right = tidy(() => {
-        const a = randomArray(rng, 200 * D), b = randomArray(rng, 200 * D);
-        const sa = scorer.forward(tensor(a, [200, D], F64)).dataSync(), sb = scorer.forward(tensor(b, [200, D], F64)).dataSync();
+        const a = randomArray(rng, 2000 * D), b = randomArray(rng, 2000 * D);
+        const sa = scorer.forward(tensor(a, [2000, D], F64)).dataSync(), sb = scorer.forward(tensor(b, [2000, D], F64)).dataSync();
         let ok = 0;
-        for (let r = 0; r < 200; r++) if (sa[r] > sb[r] === score(a.slice(r * D, r * D + D)) > score(b.slice(r * D, r * D + D))) ok++;
+        for (let r = 0; r < 2000; r++) if (sa[r] > sb[r] === score(a.slice(r * D, r * D + D)) > score(b.slice(r * D, r * D + D))) ok++;
         return ok;
       });
-      expect(right).toBeGreaterThan(180);
+      expect(right).toBeGreaterThan(1800);
     } finally {
       opt.dispose();
       scorer.dispose();
