@@ -325,7 +325,16 @@ describe(`linalg spectral (seed ${SEED})`, () => {
       // central differences are the reference. The default tolerance gives the same finite gradient (torch 1.13 too).
       // Exact zero singular values (diag(2, 0) and a 3×2 of rank 1) made the gradient through the SVD NaN (1/σ, 1/(σᵢ² − σⱼ²)).
       const exact: [number, number, number, number[]][] = [[2, 2, 1, [2, 0, 0, 0]], [3, 2, 1, [1, 0, 0, 0, 0, 0]]];
-      const random = ([[4, 3, 2], [3, 5, 1], [4, 4, 3], [2, 2, 1]] as const).map(([m, n, r]) => [m, n, r, mm(randMat(m, r), randMat(r, n)).flat()] as [number, number, number, number[]]);
+      // The random products are redrawn until σ_r ≥ 0.01 (10× atol): one with σ_r < 1e-3 (odds 5e-5 for 4×3·3×4, 8e-6
+      // for 4×2·2×3, 7e-6 for 2×1·1×2; numpy, 10⁶ draws each) lost σ_r to atol 1e-3 in the differences but not in the
+      // default tolerance's gradient, and one just above 1e-3 had a difference error of 1e-6·scale (h²/σ_r²).
+      const product = (m: number, n: number, r: number): Mat => {
+        for (;;) {
+          const a = mm(randMat(m, r), randMat(r, n));
+          if (svdvalsRef(a)[r - 1] >= 0.01) return a;
+        }
+      };
+      const random = ([[4, 3, 2], [3, 5, 1], [4, 4, 3], [2, 2, 1]] as const).map(([m, n, r]) => [m, n, r, product(m, n, r).flat()] as [number, number, number, number[]]);
       for (const [m, n, r, a] of [...exact, ...random]) {
         const w = tensor(randomArray(rng, m * n), [n, m], F64);
         const loss = (x: Tensor, atol?: number) => antler.sum(antler.mul(L.pinv(x, atol === undefined ? undefined : { atol }), w));
