@@ -94,13 +94,18 @@ describe(`Gaussian and Poisson negative log-likelihoods (seed ${SEED})`, () => {
         Array.from(antler.poissonNllLoss(r, antler.abs(t), { logInput: false, eps: 1e-3 }).dataSync()),
       );
     });
-    // y ~ N(2x, (0.5 + |x|)²): a head predicting mean and log-variance learns both.
+    // y ~ N(2x, (0.5 + |x|)²): a head predicting mean and log-variance learns both. 600 steps, the weights averaged
+    // over the last 100 (the run itself unchanged): after 300, Adam's last iterate at lr 0.05 was off by up to 0.25
+    // in w0 and as low as 0.75 in w3 over 2,000 seeds, tails that reach the limits (0.3) roughly once in 10⁴–10⁵ runs;
+    // over 1,000 seeds the 600-step average was within 0.096 of 2 (mean 0.020) and w3 ≥ 1.43 (mean 2.1).
+    const STEPS = 600;
+    const avg = [0, 0, 0, 0];
     antler.setSeed(rng.u32());
     const head = new nn.Linear(2, 2, F64);
     const opt = new antler.optim.Adam(head.parameters(), { lr: 0.05 });
     const crit = new nn.GaussianNLLLoss();
     try {
-      for (let step = 0; step < 300; step++)
+      for (let step = 0; step < STEPS; step++)
         tidy(() => {
           const xs = randomArray(rng, 64, -1, 1);
           const ys = xs.map((a) => 2 * a + (0.5 + Math.abs(a)) * (rng.next() + rng.next() + rng.next() - 1.5) * 2);
@@ -111,11 +116,11 @@ describe(`Gaussian and Poisson negative log-likelihoods (seed ${SEED})`, () => {
           opt.zeroGrad();
           loss.backward();
           opt.step();
+          if (step >= STEPS - 100) head.weight.dataSync().forEach((v, i) => (avg[i] += v / 100));
         });
       // The mean's slope on x is near 2; the predicted variance grows with |x|.
-      const w = head.weight.dataSync();
-      expect(Math.abs(w[0] - 2)).toBeLessThan(0.3);
-      expect(w[3]).toBeGreaterThan(0.3);
+      expect(Math.abs(avg[0] - 2)).toBeLessThan(0.3);
+      expect(avg[3]).toBeGreaterThan(0.3);
     } finally {
       opt.dispose();
       head.dispose();
