@@ -413,15 +413,29 @@ TensorPtr reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
   kernels::ReduceIndexer idx{};
   Shape outShape;
   int64_t outN = 1, redN = 1;
+  // Extent-1 dims are dropped, and a dim is merged into the previous dim of its kind (reduced or kept)
+  // when that one's stride is its stride times its extent: the two then walk memory as one dim, and
+  // the merged dim's linear index is theirs (row-major), so the order in which the kernels visit the
+  // elements, and each output's position, stay as they were. The kernels then take long runs (a full
+  // sum of [32, 512, 7, 7] is one run of 802816, not runs of 7). Any dims separating two of a kind
+  // keep them apart: a reduced dim between two kept ones has a stride that breaks the condition.
+  const auto add = [](int& nd, int64_t* shp, int64_t* str, int64_t extent, int64_t stride) {
+    if (extent == 1) return;
+    if (nd > 0 && str[nd - 1] == stride * extent) {
+      shp[nd - 1] *= extent;
+      str[nd - 1] = stride;
+      return;
+    }
+    shp[nd] = extent;
+    str[nd++] = stride;
+  };
   for (size_t d = 0; d < rank; ++d) {
     if (reduced[d]) {
-      idx.redShape[idx.redNdim] = x.shape[d];
-      idx.redStride[idx.redNdim++] = strides[d];
+      add(idx.redNdim, idx.redShape, idx.redStride, x.shape[d], strides[d]);
       redN *= x.shape[d];
       if (keepDims) outShape.push_back(1);
     } else {
-      idx.outShape[idx.outNdim] = x.shape[d];
-      idx.outStride[idx.outNdim++] = strides[d];
+      add(idx.outNdim, idx.outShape, idx.outStride, x.shape[d], strides[d]);
       outN *= x.shape[d];
       outShape.push_back(x.shape[d]);
     }
