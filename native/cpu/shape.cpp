@@ -226,7 +226,8 @@ template <typename U>
 bool copyTiled(U* dst, const U* src, int64_t n, const kernels::StridedIndexer& idx) {
   constexpr int64_t kTile = 32;
   const int last = idx.ndim - 1;
-  if (idx.ndim < 2 || idx.srcStride[last] == 1 || idx.dstStride[last] != 1) return false;
+  // A source stride of 0 along the innermost dim is a broadcast, not a transpose: each run is a fill.
+  if (idx.ndim < 2 || idx.srcStride[last] == 1 || idx.srcStride[last] == 0 || idx.dstStride[last] != 1) return false;
   int p = -1;
   for (int d = last - 1; d >= 0 && p < 0; --d)
     if (idx.srcStride[d] == 1 && idx.shape[d] > 1) p = d;
@@ -273,14 +274,52 @@ void copyStridedTyped(U* dst, const U* src, int64_t n, const kernels::StridedInd
   const int64_t extent = idx.shape[last], ss = idx.srcStride[last], ds = idx.dstStride[last];
   const int64_t blocks = (n + kChunk - 1) / kChunk;
   parallelFor(blocks, n, [&](int64_t b) {
-    const int64_t end = (b + 1) * kChunk < n ? (b + 1) * kChunk : n;
-    for (int64_t i = b * kChunk; i < end;) {
-      int64_t os, od;
-      idx.offsets(i, os, od);
-      const int64_t k = i % extent;
-      const int64_t count = extent - k < end - i ? extent - k : end - i;
-      for (int64_t e = 0; e < count; ++e) dst[od + e * ds] = src[os + e * ss];
+    const int64_t begin = b * kChunk, end = begin + kChunk < n ? begin + kChunk : n;
+    // The block's first offsets by division, then an odometer over the outer dims from run to run
+    // (runs can be short: 49 elements for [N, C, 1, 1] → [N, C, 7, 7]).
+    int64_t pos[kMaxDims];
+    int64_t os = 0, od = 0, rest = begin;
+    for (int d = last; d >= 0; --d) {
+      pos[d] = rest % idx.shape[d];
+      rest /= idx.shape[d];
+      os += pos[d] * idx.srcStride[d];
+      od += pos[d] * idx.dstStride[d];
+    }
+    for (int64_t i = begin;;) {
+      const int64_t count = extent - pos[last] < end - i ? extent - pos[last] : end - i;
+      // Unit-stride writes get loops the compiler vectorises: a run filled from one source value
+      // (a broadcast along the innermost merged dim: broadcastTo from a scalar or [N, C, 1, 1], the
+      // backward of sum and mean) and a run copied as is. Other strides take the general loop.
+      U* o = dst + od;
+      const U* in = src + os;
+      if (ds == 1 && ss == 0) {
+        const U v = *in;
+        for (int64_t e = 0; e < count; ++e) o[e] = v;
+      } else if (ds == 1 && ss == 1) {
+        std::memcpy(o, in, static_cast<size_t>(count) * sizeof(U));
+      } else {
+        for (int64_t e = 0; e < count; ++e) o[e * ds] = in[e * ss];
+      }
       i += count;
+      if (i == end) return;
+      // The run ended its row (a block ends only at `end`): carry into the outer dims. With one dim
+      // the row is all of n, so there is always an outer dim here.
+      os -= pos[last] * ss;
+      od -= pos[last] * ds;
+      pos[last] = 0;
+      int d = last - 1;
+      ++pos[d];
+      os += idx.srcStride[d];
+      od += idx.dstStride[d];
+      while (pos[d] == idx.shape[d]) {
+        os -= pos[d] * idx.srcStride[d];
+        od -= pos[d] * idx.dstStride[d];
+        pos[d] = 0;
+        --d;
+        ++pos[d];
+        os += idx.srcStride[d];
+        od += idx.dstStride[d];
+      }
     }
   });
 }
