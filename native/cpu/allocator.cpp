@@ -16,19 +16,54 @@
 
 namespace antler::cpu {
 
-static uint64_t cgroupLimit(const char* path) {
+static uint64_t cgroupLimit(const std::string& path) {
   std::ifstream f(path);
   std::string v;
   if (!(f >> v) || v.empty() || v[0] < '0' || v[0] > '9') return UINT64_MAX;  // "max", absent
   return std::strtoull(v.c_str(), nullptr, 10);
 }
 
-// The bytes this process may hold: physical memory (swap not counted: a
+// The lowest memory limit of this process's cgroup and its ancestors (v2 memory.max, v1
+// memory.limit_in_bytes; UINT64_MAX where none is set). The process's cgroup is read from
+// /proc/self/cgroup: outside a cgroup namespace (a Slurm job, a systemd service with MemoryMax, a
+// v1 container) it sits below the mount's root, whose file alone says nothing of the process's limit;
+// inside one it is "/" and the root is the container's. A path that is not there under the mount (a
+// v1 container whose mount shows its own cgroup as the root) falls through to its existing ancestors.
+// `root` stands for "/" (ANTLER_TEST_SYSROOT, the tests' way to give a cgroup tree).
+static uint64_t cgroupLimits(const std::string& root) {
+  uint64_t lowest = UINT64_MAX;
+  const auto walk = [&](const std::string& mount, std::string rel, const char* file) {
+    while (!rel.empty() && rel.back() == '/') rel.pop_back();
+    for (;;) {
+      const uint64_t limit = cgroupLimit(mount + rel + "/" + file);
+      if (limit > 0 && limit < lowest) lowest = limit;
+      if (rel.empty()) break;
+      rel.erase(rel.rfind('/'));
+    }
+  };
+  const std::string v2 = root + "/sys/fs/cgroup", v1 = root + "/sys/fs/cgroup/memory";
+  bool sawV2 = false, sawV1 = false;
+  std::ifstream f(root + "/proc/self/cgroup");
+  for (std::string line; std::getline(f, line);) {
+    // hierarchy-ID:controller-list:cgroup-path ("0::/path" is v2's).
+    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos || b + 1 >= line.size() || line[b + 1] != '/') continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",", path = line.substr(b + 1);
+    if (a == 1 && line[0] == '0' && controllers == ",,") walk(v2, path, "memory.max"), sawV2 = true;
+    else if (controllers.find(",memory,") != std::string::npos) walk(v1, path, "memory.limit_in_bytes"), sawV1 = true;
+  }
+  if (!sawV2) walk(v2, "", "memory.max");  // /proc/self/cgroup unreadable: the mounts' roots
+  if (!sawV1) walk(v1, "", "memory.limit_in_bytes");
+  return lowest;
+}
+
+// The bytes one buffer may take: physical memory (swap not counted: a
 // buffer that fits only with swap pages through it on every pass, and the
 // kernel's default overcommit rule already refuses one past memory + swap),
-// or a container's cgroup limit where that is lower (past it the cgroup's
-// OOM killer ends the process when the pages are touched), or ANTLER_CPU_MEMORY_MB where
-// lower still. Read once.
+// or the lowest cgroup limit over this process's cgroup and its ancestors where that is lower (past it the
+// cgroup's OOM killer ends the process when the pages are touched); ANTLER_CPU_MEMORY_MB, where set,
+// replaces both (lower, for a process sharing a machine and for the tests; or higher, for a buffer that
+// fits with swap, which the default refuses). Read once.
 size_t physicalMemoryBytes() {
   static const size_t bytes = [] {
     uint64_t total = UINT64_MAX;
@@ -36,17 +71,15 @@ size_t physicalMemoryBytes() {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages > 0 && page > 0) total = uint64_t(pages) * uint64_t(page);
 #endif
-    for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-      const uint64_t limit = cgroupLimit(path);
-      if (limit > 0 && limit < total) total = limit;
-    }
-    // ANTLER_CPU_MEMORY_MB lowers it (a process sharing a machine; the tests' way to reach the refusal).
+    const char* sysroot = std::getenv("ANTLER_TEST_SYSROOT");
+    const uint64_t limit = cgroupLimits(sysroot ? sysroot : "");
+    if (limit < total) total = limit;
     if (const char* v = std::getenv("ANTLER_CPU_MEMORY_MB"); v && *v) {
       char* end = nullptr;
       const unsigned long long mib = std::strtoull(v, &end, 10);
-      if (*end != '\0' || v[0] == '-' || v[0] == '+' || mib == 0 || mib > (UINT64_MAX >> 20))
+      if (*end != '\0' || v[0] < '0' || v[0] > '9' || mib == 0 || mib > (UINT64_MAX >> 20))
         std::fprintf(stderr, "antler: ANTLER_CPU_MEMORY_MB must be a whole number of MiB > 0; got '%s', ignored\n", v);
-      else if ((uint64_t(mib) << 20) < total)
+      else
         total = uint64_t(mib) << 20;
     }
     return total >= SIZE_MAX ? SIZE_MAX : static_cast<size_t>(total);
@@ -67,7 +100,7 @@ void checkHostBytes(size_t bytes, const char* what) {
   const size_t room = physicalMemoryBytes();
   if (bytes > room)
     fail(Code::OutOfMemory, "cpu: out of memory: ", what, " would take ", bytes, " bytes (", sizeStr(double(bytes)), "), more than the ",
-         room, " bytes (", sizeStr(double(room)), ") of memory there is (physical memory, or a lower cgroup or ANTLER_CPU_MEMORY_MB limit); nothing was allocated");
+         room, " bytes (", sizeStr(double(room)), ") of memory there is (physical memory, or a lower cgroup limit, or ANTLER_CPU_MEMORY_MB where set); nothing was allocated");
 }
 
 static void* alignedAlloc(size_t bytes) {

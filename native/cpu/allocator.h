@@ -46,7 +46,8 @@ class HostPool {
   uint64_t clock_ = 0;
 };
 
-// Physical memory, or the cgroup's memory limit where lower (SIZE_MAX where unknown).
+// Physical memory, or the lowest memory limit of this process's cgroup and its ancestors where lower
+// (SIZE_MAX where unknown); ANTLER_CPU_MEMORY_MB, where set, instead.
 size_t physicalMemoryBytes();
 // Throws OUT_OF_MEMORY, naming `what` and the bytes, when one request is larger than
 // physicalMemoryBytes(): HostPool::allocate checks each buffer, and ops check scratch they size by

@@ -725,3 +725,79 @@ describe(`allocations larger than the memory there is (seed ${SEED})`, () => {
     expect(bad.stderr).toMatch(/ANTLER_CPU_MEMORY_MB must be a whole number of MiB > 0; got 'lots', ignored/);
   });
 });
+
+// The limit a child process reads: from a cgroup tree laid out under a directory standing for "/"
+// (ANTLER_TEST_SYSROOT), with ANTLER_CPU_MEMORY_MB and a virtual-memory ulimit where given.
+describe(`the memory limit's sources (seed ${SEED})`, () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const sysroot = (files: Record<string, string>) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'antler-cgroup-'));
+    dirs.push(root);
+    for (const [f, text] of Object.entries(files)) {
+      fs.mkdirSync(path.join(root, path.dirname(f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), text);
+    }
+    return root;
+  };
+  // What a child says of a float32 buffer of each size: 'made', or the error.
+  const child = (env: Record<string, string>, sizes: number[], ulimitKiB?: number) => {
+    const script = `
+      const addon = require(process.env.CHILD_ADDON);
+      const out = [];
+      for (const n of ${JSON.stringify(sizes)}) {
+        try { addon.dispose(addon.full([n], 'float32', 'cpu', 0)); out.push('made'); } catch (e) { out.push(e.code + ': ' + e.message); }
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const base = { ...process.env, CHILD_ADDON: addonPath(), ...env };
+    delete (base as Record<string, string | undefined>).ANTLER_CPU_MEMORY_MB;
+    Object.assign(base, env);
+    const r = ulimitKiB
+      ? spawnSync('/bin/sh', ['-c', `ulimit -v ${ulimitKiB} && exec "$0" -e "$1"`, process.execPath, script], { env: base, encoding: 'utf8' })
+      : spawnSync(process.execPath, ['-e', script], { env: base, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  };
+  const refusedAt = (limit: number) => new RegExp(`^OUT_OF_MEMORY: cpu: out of memory: a buffer would take \\d+ bytes .*more than the ${limit} bytes `);
+
+  test("a limit on the process's own cgroup or an ancestor below the mount's root is the limit (v2 and v1), the lowest of them; a missing file or 'max' is none", () => {
+    const mib = 8 + Math.floor(rng.next() * 8);
+    const lim = mib * 2 ** 20;
+    // v2, outside a cgroup namespace: the process in /job/step, the limit on /job; the root's file says nothing.
+    const v2 = sysroot({
+      'proc/self/cgroup': '0::/job/step\n',
+      'sys/fs/cgroup/job/memory.max': `${lim}\n`,
+      'sys/fs/cgroup/job/step/memory.max': 'max\n',
+    });
+    expect(child({ ANTLER_TEST_SYSROOT: v2 }, [(lim >> 2) + 1, (lim >> 2) - 1])).toEqual([expect.stringMatching(refusedAt(lim)), 'made']);
+    // v1 (a memory line among others), the limit on the process's own cgroup, a higher one above, the root's unlimited sentinel.
+    const v1 = sysroot({
+      'proc/self/cgroup': `9:name=systemd:/\n4:memory:/slurm/uid_1/job_2\n3:cpuset:/\n`,
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
+      'sys/fs/cgroup/memory/slurm/memory.limit_in_bytes': `${2 * lim}\n`,
+      'sys/fs/cgroup/memory/slurm/uid_1/job_2/memory.limit_in_bytes': `${lim}\n`,
+    });
+    expect(child({ ANTLER_TEST_SYSROOT: v1 }, [(lim >> 2) + 1, (lim >> 2) - 1])).toEqual([expect.stringMatching(refusedAt(lim)), 'made']);
+    // A v1 container whose mount shows its own cgroup as the root: /proc/self/cgroup names a path not there.
+    const container = sysroot({ 'proc/self/cgroup': '4:memory:/docker/abc\n', 'sys/fs/cgroup/memory/memory.limit_in_bytes': `${lim}\n` });
+    expect(child({ ANTLER_TEST_SYSROOT: container }, [(lim >> 2) + 1])).toEqual([expect.stringMatching(refusedAt(lim))]);
+    // No limit anywhere (and no /proc/self/cgroup): physical memory.
+    const none = sysroot({ 'sys/fs/cgroup/memory.max': 'max\n' });
+    expect(child({ ANTLER_TEST_SYSROOT: none }, [2 ** 40 / 4, (lim >> 2) + 1])).toEqual([expect.stringMatching(refusedAt(os.totalmem())), 'made']);
+  });
+
+  test('ANTLER_CPU_MEMORY_MB replaces the limit, higher too (a buffer that fits with swap): one past physical memory then goes to malloc', () => {
+    const phys = os.totalmem();
+    const mib = Math.ceil((2 * phys) / 2 ** 20);
+    const elements = Math.floor((phys + 2 ** 20) / 4); // past physical memory, under the set limit
+    // Under a virtual-memory ulimit below that buffer, so that the malloc fails whatever the overcommit policy.
+    const kib = Math.max(Math.floor(phys / 2 / 1024), 4 * 2 ** 20);
+    const [r] = child({ ANTLER_CPU_MEMORY_MB: String(mib) }, [elements], kib);
+    expect(r).toMatch(/^OUT_OF_MEMORY: cpu: out of memory: cannot allocate \d+ bytes/);
+    const [r2] = child({ ANTLER_TEST_SYSROOT: sysroot({}) }, [elements], kib); // no cgroup limit: physical memory
+    expect(r2).toMatch(refusedAt(phys));
+  });
+});
