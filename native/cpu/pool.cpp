@@ -140,9 +140,24 @@ AxisSources axisSources(const PoolGeometry& g, int d) {
 // the row zeroed, then each output row (o0, o1) whose windows reach it, ascending, scatters its gy / divisor into the
 // row's taps. Every element sums its terms in ascending (o0, o1, o2), the serial scatter's and CUDA's order, so the
 // result is the same bit for bit whatever the thread count.
+// The bytes axisSources(g, d) will take: (in + 1) offsets and an entry per (input, output) pair with a tap, which
+// overlapping windows make up to out·k (a [65536] axis with a 32768 window at stride 1: 2^30 entries, 8 GiB, from
+// tensors of KiBs), counted without making them.
+size_t sourcesBytes(const PoolGeometry& g, int d) {
+  size_t n = static_cast<size_t>(g.in[d]) + 1;
+  for (int64_t i = 0; i < g.in[d]; ++i) {
+    int64_t lo, hi;
+    kernels::poolAxisSources(g, d, i, lo, hi);
+    for (int64_t o = lo; o <= hi; ++o) n += kernels::poolAxisHasTap(g, d, i, o);
+  }
+  return n * sizeof(int64_t);
+}
+
 template <typename T>
 void avgAdjointT(T* gx, const T* gy, const PoolGeometry& g) {
-  checkTables(g, sizeof(T), "avgPoolBackward's window tables");
+  // Axis 2's taps, axes 0 and 1's sources and the divisors, as one request.
+  checkHostBytes(3 * sizeof(int64_t) * static_cast<size_t>(g.out[2]) + sourcesBytes(g, 0) + sourcesBytes(g, 1) + sizeof(T) * static_cast<size_t>(g.outPlane()),
+                 "avgPoolBackward's window tables");
   const AxisTaps t2 = axisTaps(g, 2);
   const AxisSources s0 = axisSources(g, 0), s1 = axisSources(g, 1);
   const std::vector<T> dv = divisors<T>(g);

@@ -801,3 +801,27 @@ describe(`the memory limit's sources (seed ${SEED})`, () => {
     expect(r2).toMatch(refusedAt(phys));
   });
 });
+
+// avgPool's adjoint lists, per input position of axes 0 and 1, the outputs whose windows hold it: with overlapping
+// windows that is in·k entries, far more than the output positions the forward's tables take.
+test(`avgPoolBackward counts its per-input source lists against the limit: overlapping windows refused past it, its result made under it (seed ${SEED})`, () => {
+  const k = 1024 + Math.floor(rng.next() * 1024);
+  const n = 2 * k; // input [1, 1, n, 1], a k window at stride 1: n - k + 1 outputs, (n - k + 1)·k ≈ 2^20 to 2^22 sources, 8 to 32 MiB
+  const outs = n - k + 1;
+  const run = (limit: string) => {
+    const r = spawnSync(process.execPath, ['-e', `
+      const addon = require(process.env.CHILD_ADDON);
+      const gy = addon.full([1, 1, ${outs}, 1], 'float64', 'cpu', 1);
+      let out;
+      try { const gx = addon.avgPoolBackward(gy, [1, 1, ${n}, 1], [${k}, 1], [1, 1], [0, 0], true, 0); out = 'made'; addon.dispose(gx); } catch (e) { out = e.code + ': ' + e.message; }
+      addon.dispose(gy);
+      process.stdout.write(JSON.stringify([out, addon.memory().cpu.numBytes]));`], { env: { ...process.env, CHILD_ADDON: addonPath(), ANTLER_CPU_MEMORY_MB: limit }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as [string, number];
+  };
+  // The sources of axis 0: n + 1 offsets and outs·k entries; axis 1: 2 offsets and 1 entry; axis 2's taps; the divisors.
+  const bytes = 8 * (n + 1 + outs * k) + 8 * 3 + 24 + 8 * outs;
+  expect(bytes).toBeGreaterThan(4 * 2 ** 20);
+  expect(run('4')).toEqual([expect.stringMatching(new RegExp(`^OUT_OF_MEMORY: cpu: out of memory: avgPoolBackward's window tables would take ${bytes} bytes .* more than the ${4 * 2 ** 20} bytes`)), 0]);
+  expect(run('64')).toEqual(['made', 0]);
+});
