@@ -6,7 +6,8 @@
 // Workloads: an Adam step of a 256-1024-10 MLP (batch 512), the fused SRU
 // (L=128, B=32, d=512) forward and forward+backward, a neural-ODE DEER solve
 // (n=2, 64 hidden, B=16, T=1000), a 512² GEMM, 200 small elementwise ops, a
-// tanh over 2M values and 50 small GEMMs each after an elementwise loop.
+// tanh over 2M values, 50 small GEMMs each after an elementwise loop and a
+// full-size gradient (sum(mul(x, 2)).backward() over 800k values).
 // Needs the built library (dist/) and addon.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -75,6 +76,12 @@ function workload() {
       }
     }), 9);
   }
+  {
+    // A full-size gradient of a small memory-bound graph (every backward's reductions and broadcasts):
+    // last session found 2 threads 2.3–2.7× slower than 1 here on a loaded machine at the default spin.
+    const x = a.randn([32, 512, 7, 7], { seed: 15 }).requiresGrad_(true);
+    out['sum(mul(x, 2)).backward() 800k'] = med(() => a.tidy(() => { a.sum(a.mul(x, 2)).backward(); x.grad = null; }), 15);
+  }
   process.stdout.write(JSON.stringify(out));
 }
 
@@ -83,7 +90,7 @@ if (process.argv[2] === '--child') {
 } else {
   const rounds = Number(process.argv[2] ?? 3);
   // Empty = antler's default; the others override it (the user's settings win).
-  const settings = ['', 'GOMP_SPINCOUNT=300000', 'GOMP_SPINCOUNT=0', 'OMP_WAIT_POLICY=passive', 'OPENBLAS_NUM_THREADS=1'];
+  const settings = ['', 'GOMP_SPINCOUNT=300000', 'GOMP_SPINCOUNT=1000', 'GOMP_SPINCOUNT=0', 'OMP_WAIT_POLICY=passive', 'OPENBLAS_NUM_THREADS=1'];
   const runs = new Map(settings.map((s) => [s, []]));
   for (let r = 0; r < rounds; r++)
     for (const s of settings) {
