@@ -607,11 +607,20 @@ describe(`cross, cdist, meshgrid (seed ${SEED})`, () => {
   test("cdist p = 2 by matmul (PyTorch's _euclidean_dist): more than 25 rows by default, or computeMode; values, gradients both ways (0 at zero distances), batches", () => {
     for (let trial = 0; trial < 4; trial++) {
       const [P, R, M] = [rng.int(26, 40), rng.int(1, 5), rng.int(1, 6)];
-      const a = randomArray(rng, P * M), b = randomArray(rng, R * M);
       // Row 0 of both is 0: a zero distance the matmul form gives exactly (gradient 0 there, PyTorch's
       // mask). Equal nonzero rows are avoided: there the form's cancellation leaves ~1e-8, and
-      // PyTorch's gradient, like this one, is then g/1e-8.
-      for (let k = 0; k < M; k++) a[k] = b[k] = 0;
+      // PyTorch's gradient, like this one, is then g/1e-8. Near-equal ones too (redrawn while any other pair is
+      // closer than 1e-3): the form's rounding of d² (~eps) reaches the gradient (x1 − x2)/d as eps/d², which passed
+      // 1e-5 for d ≲ 5e-6 (M = 1): 8 of 2 million draws of this trial failed (up to 105 times it; 4 draws a run:
+      // about 1 run in 60 000); with the nearest pair 1e-3 to 2e-3 apart, at most 5e-6 of it (5390 draws).
+      const closePair = (a: number[], b: number[]) =>
+        Array.from({ length: P * R }, (_, e) => [Math.floor(e / R), e % R]).some(([i, j]) => (i || j) && Math.hypot(...Array.from({ length: M }, (_, k) => a[i * M + k] - b[j * M + k])) < 1e-3);
+      let a: number[], b: number[];
+      do {
+        a = randomArray(rng, P * M);
+        b = randomArray(rng, R * M);
+        for (let k = 0; k < M; k++) a[k] = b[k] = 0;
+      } while (closePair(a, b));
       const w = randomArray(rng, P * R);
       const ref = cdistRef(a, b, P, R, M, 2, w);
       // The gradient to x2 by symmetry: cdist(x2, x1) is the transpose.
