@@ -6,9 +6,8 @@
  * failure in such a draw could not be reproduced. Tests that call setSeed() themselves are unaffected.
  * After a file with a failed test, it prints the seed that replays the file.
  */
-// helpers first: it defines Symbol.dispose in jest's realm, which lib's Tensor class needs at its definition.
-import { failedTestCount, runSeed } from './helpers';
 import { setSeed } from '../lib';
+import { failedTestCount, runSeed } from './helpers';
 
 // A fixed odd mix, so the global stream is not the one a test's own makeRng(runSeed()) walks.
 setSeed(Math.imul(runSeed() ^ 0x9e3779b9, 0x85ebca6b) >>> 0);
