@@ -8,8 +8,6 @@ process.env.ANTLER_POISON = process.env.ANTLER_POISON || '1';
 const common = {
   preset: 'ts-jest',
   testEnvironment: '<rootDir>/test/jest-environment.js',
-  // Seeds antler's global generator from the file's run seed and prints the seed after a failure.
-  setupFilesAfterEnv: ['<rootDir>/test/setup-seed.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', target: 'ES2022', lib: ['ES2022', 'esnext.disposable'], types: ['node', 'jest'], esModuleInterop: true, strict: true, skipLibCheck: true } }] },
 };
 
