@@ -121,6 +121,15 @@ export function spreadFloor(n: number, p = 1e-9): number {
   return p ** (1 / n);
 }
 
+/**
+ * κ̂ of a triangular factor for tolerances that grow with conditioning: max / min of |d| over its diagonal d
+ * (U's pivots, R's diagonal), capped at `cap`; `cap` when the smallest is 0 (every pivot 0 included).
+ */
+export function diagonalSpread(d: readonly number[], cap: number): number {
+  const a = d.map(Math.abs);
+  return Math.min(cap, Math.max(...a) / Math.min(...a)) || cap;
+}
+
 export function prod(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

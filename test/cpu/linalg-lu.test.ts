@@ -7,7 +7,7 @@
  */
 import * as antler from '../../lib';
 import { Tensor, tensor, tidy } from '../../lib';
-import { broadcastShape, expectAntlerErrorInTidy, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
+import { broadcastShape, diagonalSpread, expectAntlerErrorInTidy, expectClose, expectNoLeaksInSuite, makeSeededRng, prod, randomArray, tensorCounts } from '../helpers';
 
 const rng = makeSeededRng();
 const SEED = rng.seed;
@@ -15,14 +15,14 @@ expectNoLeaksInSuite(tensorCounts);
 
 const F64 = { dtype: 'float64' as const };
 const F32 = { dtype: 'float32' as const };
+const I32 = { dtype: 'int32' as const };
+const read = (t: Tensor) => Array.from(t.dataSync());
 
 /** Hadamard's bound on every cofactor of the n×n row-major M: the largest product of n − 1 of its row norms. */
 function rowNormProductBound(M: readonly number[], n: number): number {
   const norms = Array.from({ length: n }, (_, i) => Math.hypot(...M.slice(i * n, (i + 1) * n)));
   return Math.max(...norms.map((_, i) => norms.reduce((p, r, k) => (k === i ? p : p * r), 1)));
 }
-const I32 = { dtype: 'int32' as const };
-const read = (t: Tensor) => Array.from(t.dataSync());
 
 /** det by Laplace expansion along the first row (exact on small integers). */
 const detLaplace = (M: number[], n: number): number => {
@@ -386,8 +386,7 @@ describe(`linalg (lu family) (seed ${SEED})`, () => {
           const lu64 = read(r.LU), lu32 = read(r32.LU);
           for (let b = 0; b < B; b++) {
             const mat = LU.slice(b * m * n, (b + 1) * m * n), k = Math.min(m, n);
-            const d = Array.from({ length: k }, (_, i) => Math.abs(mat[i * n + i]));
-            const kappa = Math.min(1e5, Math.max(...d) / Math.min(...d)) || 1e5; // NaN: every pivot 0
+            const kappa = diagonalSpread(Array.from({ length: k }, (_, i) => mat[i * n + i]), 1e5);
             const unit = Math.max(1, ...mat.map(Math.abs)) * kappa;
             expectClose(lu64.slice(b * m * n, (b + 1) * m * n), mat, 1e-12, Math.max(1e-12, 64 * 2 ** -52 * unit), `${msg}, matrix ${b}`);
             if (!ints) expectClose(lu32.slice(b * m * n, (b + 1) * m * n), mat, 1e-4, Math.max(1e-4, 64 * 2 ** -23 * unit), `${msg}, matrix ${b} (float32)`);
